@@ -1,0 +1,355 @@
+package dev.basalt.broker.config;
+
+import java.io.IOException;
+import java.io.Reader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.EnumSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.function.Function;
+
+/**
+ * A node's configuration: a properties file with Kafka-like names. Immutable and thread-safe.
+ *
+ * <p>Every key is declared in {@link #KEYS} with its type, default and documentation; an unknown
+ * key or a value of the wrong type is a {@link ConfigException} naming the key, so a typo never
+ * silently falls back to a default. With no file at all the defaults are the quick-start
+ * cluster: one combined broker+controller node, data in {@code ./data}, clients on
+ * 127.0.0.1:9400, the controller (Raft) on 127.0.0.1:9401, HTTP admin on 127.0.0.1:9480.
+ *
+ * <p>Topic-level defaults ({@code log.retention.ms}, {@code log.segment.bytes}, ...) are carried
+ * as the map returned by {@link #topicDefaults()}, keyed by the topic-level name
+ * ({@code retention.ms}, {@code segment.bytes}, ...), which the log engine validates.
+ */
+public final class NodeConfig {
+
+    /** Roles a node can play. */
+    public enum Role { BROKER, CONTROLLER }
+
+    /** A declared key: name, default (null = required or absent), doc, and the topic-level name it defaults. */
+    public record Key(String name, String defaultValue, String doc, String topicConfigName) {
+    }
+
+    public static final Map<String, Key> KEYS;
+
+    static {
+        Map<String, Key> k = new LinkedHashMap<>();
+        put(k, "node.id", "1", "Unique id of this node in the cluster (a positive int).", null);
+        put(k, "process.roles", "broker,controller", "broker, controller, or both (combined mode).", null);
+        put(k, "controller.quorum.voters", "1@127.0.0.1:9401", "The metadata quorum: id@host:port,...", null);
+        put(k, "listeners", "PLAINTEXT://127.0.0.1:9400,CONTROLLER://127.0.0.1:9401",
+                "Where this node listens: PLAINTEXT (clients and brokers) and CONTROLLER (Raft).", null);
+        put(k, "advertised.listeners", "", "The client address given to clients; defaults to the PLAINTEXT listener.", null);
+        put(k, "http.admin.listener", "127.0.0.1:9480", "host:port of the HTTP admin port (health, readiness, metrics).", null);
+        put(k, "data.dir", "./data", "Directory holding partition logs, the RocksDB index and the metadata log.", null);
+        put(k, "broker.rack", "", "Rack of this broker, used to spread replicas.", null);
+        put(k, "cluster.id", "basalt-local", "Cluster id; nodes of one cluster must agree.", null);
+        put(k, "num.partitions", "1", "Partitions of a topic created without a count.", null);
+        put(k, "default.replication.factor", "1", "Replication factor of a topic created without one.", null);
+        put(k, "auto.create.topics.enable", "false",
+                "Create a topic on first produce or metadata request. Off by default: a typo gets UNKNOWN_TOPIC.", null);
+        put(k, "log.retention.ms", "604800000", "Default retention.ms of topics (7 days; -1 = forever).", "retention.ms");
+        put(k, "log.retention.bytes", "-1", "Default retention.bytes per partition (-1 = unlimited).", "retention.bytes");
+        put(k, "log.segment.bytes", "1073741824", "Default segment.bytes (1 GiB).", "segment.bytes");
+        put(k, "log.segment.ms", "604800000", "Default segment.ms (7 days).", "segment.ms");
+        put(k, "log.cleanup.policy", "delete", "Default cleanup.policy: delete, compact or compact,delete.", "cleanup.policy");
+        put(k, "log.cleaner.delete.retention.ms", "86400000", "Default delete.retention.ms for tombstones (1 day).",
+                "delete.retention.ms");
+        put(k, "log.index.interval.bytes", "4096", "Bytes between offset-index entries.", "index.interval.bytes");
+        put(k, "log.flush.interval.messages", String.valueOf(Long.MAX_VALUE),
+                "Default flush.messages: fsync after this many messages (1 = durable: fsync before ack).", "flush.messages");
+        put(k, "log.flush.interval.ms", String.valueOf(Long.MAX_VALUE), "Default flush.ms.", "flush.ms");
+        put(k, "message.max.bytes", "1048588", "Default max.message.bytes: the largest batch a topic accepts.",
+                "max.message.bytes");
+        put(k, "min.insync.replicas", "1", "Default min.insync.replicas for acks=all.", "min.insync.replicas");
+        put(k, "unclean.leader.election.enable", "false", "Default: elect out-of-ISR leaders (may lose data).",
+                "unclean.leader.election.enable");
+        put(k, "replica.lag.time.max.ms", "30000", "A follower that has not caught up for this long leaves the ISR.", null);
+        put(k, "broker.session.timeout.ms", "9000", "A broker without a heartbeat for this long is fenced.", null);
+        put(k, "broker.heartbeat.interval.ms", "2000", "How often a broker heartbeats to the controller.", null);
+        put(k, "fetch.wait.ms.max", "30000", "Upper bound on a fetch's max_wait_ms (long polls are capped).", null);
+        put(k, "fetch.inflight.max", "10000", "Parked (long-polling) fetches per broker; more get THROTTLED.", null);
+        put(k, "produce.request.bytes.max", "104857600", "Largest produce request accepted (100 MiB).", null);
+        put(k, "grpc.message.bytes.max", "104857600", "Largest inbound gRPC message (100 MiB).", null);
+        put(k, "request.timeout.ms.max", "60000", "Upper bound on a request's timeout_ms (acks=all waits).", null);
+        put(k, "shutdown.timeout.ms", "30000", "How long graceful shutdown waits for in-flight work.", null);
+        put(k, "raft.election.timeout.ms", "1000", "Raft election timeout (randomized up to 2x).", null);
+        put(k, "raft.heartbeat.interval.ms", "100", "Raft leader heartbeat interval.", null);
+        KEYS = Collections.unmodifiableMap(k);
+    }
+
+    private static void put(Map<String, Key> m, String name, String def, String doc, String topicName) {
+        m.put(name, new Key(name, def, doc, topicName));
+    }
+
+    private final Map<String, String> values;
+
+    private NodeConfig(Map<String, String> values) {
+        this.values = Collections.unmodifiableMap(values);
+        validate();
+    }
+
+    /** The quick-start defaults. */
+    public static NodeConfig defaults() {
+        return of(Map.of());
+    }
+
+    /** Defaults overridden by {@code overrides}; unknown keys are rejected. */
+    public static NodeConfig of(Map<String, String> overrides) {
+        Map<String, String> v = new TreeMap<>();
+        for (Key key : KEYS.values()) {
+            v.put(key.name(), key.defaultValue());
+        }
+        for (Map.Entry<String, String> e : overrides.entrySet()) {
+            String name = e.getKey().trim();
+            if (!KEYS.containsKey(name)) {
+                throw new ConfigException(name, e.getValue(), "unknown configuration key");
+            }
+            v.put(name, e.getValue().trim());
+        }
+        return new NodeConfig(v);
+    }
+
+    /** Reads a properties file. */
+    public static NodeConfig load(Path file) {
+        Properties p = new Properties();
+        try (Reader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+            p.load(r);
+        } catch (IOException e) {
+            throw new ConfigException("--config", file.toString(), "cannot read: " + e.getMessage());
+        }
+        Map<String, String> m = new TreeMap<>();
+        for (String name : p.stringPropertyNames()) {
+            m.put(name, p.getProperty(name));
+        }
+        return of(m);
+    }
+
+    private void validate() {
+        if (nodeId() < 0) {
+            throw new ConfigException("node.id", values.get("node.id"), "must be >= 0");
+        }
+        if (roles().isEmpty()) {
+            throw new ConfigException("process.roles", values.get("process.roles"), "needs broker, controller or both");
+        }
+        voters();
+        listeners();
+        clientListener();
+        httpAdminAddress();
+        for (Key k : KEYS.values()) {
+            if (k.name().endsWith(".ms") || k.name().endsWith(".bytes") || k.name().endsWith(".max")
+                    || k.name().startsWith("num.") || k.name().endsWith(".factor") || k.name().endsWith(".messages")
+                    || k.name().equals("min.insync.replicas")) {
+                getLong(k.name());
+            }
+            if (k.name().endsWith(".enable")) {
+                getBoolean(k.name());
+            }
+        }
+        if (roles().contains(Role.CONTROLLER) && !voters().containsKey(nodeId())) {
+            throw new ConfigException("controller.quorum.voters", values.get("controller.quorum.voters"),
+                    "a controller's node.id " + nodeId() + " must be one of the voters");
+        }
+        if (roles().contains(Role.CONTROLLER) && !listeners().containsKey("CONTROLLER")) {
+            throw new ConfigException("listeners", values.get("listeners"), "a controller needs a CONTROLLER listener");
+        }
+        if (roles().contains(Role.BROKER) && !listeners().containsKey("PLAINTEXT")) {
+            throw new ConfigException("listeners", values.get("listeners"), "a broker needs a PLAINTEXT listener");
+        }
+    }
+
+    public String get(String key) {
+        if (!values.containsKey(key)) {
+            throw new IllegalArgumentException("undeclared key " + key);
+        }
+        return values.get(key);
+    }
+
+    public long getLong(String key) {
+        return parse(key, Long::parseLong, "an integer");
+    }
+
+    public int getInt(String key) {
+        long v = getLong(key);
+        if (v < Integer.MIN_VALUE || v > Integer.MAX_VALUE) {
+            throw new ConfigException(key, get(key), "out of int range");
+        }
+        return (int) v;
+    }
+
+    public boolean getBoolean(String key) {
+        String v = get(key).toLowerCase(Locale.ROOT);
+        if (!v.equals("true") && !v.equals("false")) {
+            throw new ConfigException(key, get(key), "expected true or false");
+        }
+        return Boolean.parseBoolean(v);
+    }
+
+    private <T> T parse(String key, Function<String, T> parser, String what) {
+        try {
+            return parser.apply(get(key));
+        } catch (NumberFormatException e) {
+            throw new ConfigException(key, get(key), "expected " + what);
+        }
+    }
+
+    public int nodeId() {
+        return getInt("node.id");
+    }
+
+    public Set<Role> roles() {
+        EnumSet<Role> roles = EnumSet.noneOf(Role.class);
+        for (String r : get("process.roles").split(",")) {
+            String t = r.trim();
+            if (t.isEmpty()) {
+                continue;
+            }
+            try {
+                roles.add(Role.valueOf(t.toUpperCase(Locale.ROOT)));
+            } catch (IllegalArgumentException e) {
+                throw new ConfigException("process.roles", get("process.roles"), "unknown role '" + t + "'");
+            }
+        }
+        return roles;
+    }
+
+    public boolean isController() {
+        return roles().contains(Role.CONTROLLER);
+    }
+
+    public boolean isBroker() {
+        return roles().contains(Role.BROKER);
+    }
+
+    /** Voters: node id → address, in declaration order. */
+    public Map<Integer, HostPort> voters() {
+        Map<Integer, HostPort> out = new LinkedHashMap<>();
+        String raw = get("controller.quorum.voters");
+        for (String part : raw.split(",")) {
+            String p = part.trim();
+            int at = p.indexOf('@');
+            if (at <= 0) {
+                throw new ConfigException("controller.quorum.voters", raw, "entry '" + p + "' is not id@host:port");
+            }
+            int id;
+            try {
+                id = Integer.parseInt(p.substring(0, at));
+            } catch (NumberFormatException e) {
+                throw new ConfigException("controller.quorum.voters", raw, "id in '" + p + "' is not an integer");
+            }
+            if (out.put(id, HostPort.parse("controller.quorum.voters", p.substring(at + 1))) != null) {
+                throw new ConfigException("controller.quorum.voters", raw, "duplicate voter id " + id);
+            }
+        }
+        return out;
+    }
+
+    /** Listener name → address. */
+    public Map<String, HostPort> listeners() {
+        return parseListeners("listeners", get("listeners"));
+    }
+
+    private static Map<String, HostPort> parseListeners(String key, String raw) {
+        Map<String, HostPort> out = new LinkedHashMap<>();
+        if (raw.isBlank()) {
+            return out;
+        }
+        for (String part : raw.split(",")) {
+            String p = part.trim();
+            int sep = p.indexOf("://");
+            if (sep <= 0) {
+                throw new ConfigException(key, raw, "entry '" + p + "' is not NAME://host:port");
+            }
+            out.put(p.substring(0, sep).toUpperCase(Locale.ROOT), HostPort.parse(key, p.substring(sep + 3)));
+        }
+        return out;
+    }
+
+    public HostPort clientListener() {
+        return listeners().get("PLAINTEXT");
+    }
+
+    public HostPort controllerListener() {
+        return listeners().get("CONTROLLER");
+    }
+
+    /** What clients are told to connect to. */
+    public HostPort advertisedClientAddress() {
+        Map<String, HostPort> adv = parseListeners("advertised.listeners", get("advertised.listeners"));
+        return adv.getOrDefault("PLAINTEXT", clientListener());
+    }
+
+    public HostPort httpAdminAddress() {
+        return HostPort.parse("http.admin.listener", get("http.admin.listener"));
+    }
+
+    public Path dataDir() {
+        return Path.of(get("data.dir"));
+    }
+
+    public String rack() {
+        String r = get("broker.rack");
+        return r.isBlank() ? null : r;
+    }
+
+    /** Broker-wide topic defaults, keyed by topic-level config name. */
+    public Map<String, String> topicDefaults() {
+        Map<String, String> out = new TreeMap<>();
+        for (Key k : KEYS.values()) {
+            if (k.topicConfigName() != null) {
+                out.put(k.topicConfigName(), values.get(k.name()));
+            }
+        }
+        return out;
+    }
+
+    /** Every value, for logging at start-up. */
+    public Map<String, String> values() {
+        return values;
+    }
+
+    /** Documentation of every key, for `basalt start --help-config`. */
+    public static List<String> describeKeys() {
+        List<String> lines = new ArrayList<>();
+        for (Key k : KEYS.values()) {
+            lines.add(String.format("%-34s %-24s %s", k.name(), k.defaultValue().length() > 22 ? k.defaultValue().substring(0, 22)
+                    : k.defaultValue(), k.doc()));
+        }
+        return lines;
+    }
+
+    /** A host and port, validated. */
+    public record HostPort(String host, int port) {
+        public static HostPort parse(String key, String raw) {
+            String s = raw.trim();
+            int colon = s.lastIndexOf(':');
+            if (colon <= 0 || colon == s.length() - 1) {
+                throw new ConfigException(key, raw, "'" + s + "' is not host:port");
+            }
+            int port;
+            try {
+                port = Integer.parseInt(s.substring(colon + 1));
+            } catch (NumberFormatException e) {
+                throw new ConfigException(key, raw, "port of '" + s + "' is not a number");
+            }
+            if (port < 0 || port > 65535) {
+                throw new ConfigException(key, raw, "port " + port + " outside 0..65535");
+            }
+            return new HostPort(s.substring(0, colon), port);
+        }
+
+        @Override
+        public String toString() {
+            return host + ":" + port;
+        }
+    }
+}

@@ -1,0 +1,138 @@
+package dev.basalt.broker.grpc;
+
+import com.google.protobuf.ByteString;
+import com.google.protobuf.CodedInputStream;
+import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.Message;
+import com.google.protobuf.Parser;
+import com.google.protobuf.UnsafeByteOperations;
+import io.grpc.Detachable;
+import io.grpc.HasByteBuffer;
+import io.grpc.KnownLength;
+import io.grpc.MethodDescriptor;
+import io.grpc.Status;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A protobuf marshaller that parses inbound messages without copying their bytes: when the
+ * transport offers its buffers ({@link HasByteBuffer}) and lets us own them ({@link Detachable}),
+ * the message's {@code bytes} fields (record batches of a produce request) become
+ * {@link ByteString}s aliasing netty's buffers instead of heap copies. The buffers stay alive until
+ * the handler calls {@link #release(Object)} for the parsed message — after the batches have been
+ * appended to the log (copied into the segment mapping, the one copy the produce path makes).
+ *
+ * <p>Why: on a 2-core machine the broker is CPU-bound; a 64 KiB batch copied twice on the heap
+ * (gRPC's default: netty buffer → byte[] → ByteString) costs ~20 µs of memcpy and GC churn per
+ * batch. Outbound messages use the default serialization: fetch responses wrap segment slices
+ * with {@link UnsafeByteOperations#unsafeWrap(ByteBuffer)}, so the only copy is into the socket
+ * buffer.
+ *
+ * <p>Falls back to an ordinary (copying) parse when the stream offers no buffers (in-process
+ * transport). Thread-safety: safe for concurrent use; the detached-stream table is synchronized.
+ */
+public final class ZeroCopyMarshaller<T extends Message> implements MethodDescriptor.Marshaller<T> {
+    private final MethodDescriptor.Marshaller<T> fallback;
+    private final Parser<T> parser;
+    private final int messageBytesMax;
+    private final Map<T, InputStream> detached = new IdentityHashMap<>();
+
+    public ZeroCopyMarshaller(MethodDescriptor.Marshaller<T> fallback, T defaultInstance, int messageBytesMax) {
+        this.fallback = fallback;
+        @SuppressWarnings("unchecked")
+        Parser<T> p = (Parser<T>) defaultInstance.getParserForType();
+        this.parser = p;
+        this.messageBytesMax = messageBytesMax;
+    }
+
+    @Override
+    public InputStream stream(T value) {
+        return fallback.stream(value);
+    }
+
+    @Override
+    public T parse(InputStream stream) {
+        if (!(stream instanceof Detachable) || !(stream instanceof HasByteBuffer hb) || !hb.byteBufferSupported()
+                || !(stream instanceof KnownLength)) {
+            return fallback.parse(stream);
+        }
+        InputStream owned = ((Detachable) stream).detach();
+        boolean keep = false;
+        try {
+            int size = owned.available();
+            if (size > messageBytesMax) {
+                throw Status.RESOURCE_EXHAUSTED.withDescription("message of " + size + " bytes exceeds " + messageBytesMax)
+                        .asRuntimeException();
+            }
+            List<ByteString> parts = new ArrayList<>(4);
+            HasByteBuffer buffers = (HasByteBuffer) owned;
+            int seen = 0;
+            // Bounded: each pass consumes at least one byte of a stream of `size` bytes.
+            while (owned.available() > 0 && seen < size) {
+                ByteBuffer b = buffers.getByteBuffer();
+                if (b == null) {
+                    break;
+                }
+                int n = b.remaining();
+                parts.add(UnsafeByteOperations.unsafeWrap(b));
+                long skipped = owned.skip(n);
+                if (skipped != n) {
+                    throw new IOException("skip returned " + skipped + " of " + n);
+                }
+                seen += n;
+            }
+            if (owned.available() > 0) {
+                // The transport could not expose the rest as buffers: copy the tail.
+                parts.add(ByteString.readFrom(owned));
+            }
+            CodedInputStream in = ByteString.copyFrom(parts).newCodedInput();
+            in.enableAliasing(true);
+            in.setSizeLimit(Integer.MAX_VALUE);
+            T message = parser.parseFrom(in);
+            synchronized (detached) {
+                detached.put(message, owned);
+            }
+            keep = true;
+            return message;
+        } catch (InvalidProtocolBufferException e) {
+            throw Status.INTERNAL.withDescription("invalid protobuf: " + e.getMessage()).withCause(e).asRuntimeException();
+        } catch (IOException e) {
+            throw Status.INTERNAL.withDescription("cannot read message: " + e.getMessage()).withCause(e).asRuntimeException();
+        } finally {
+            if (!keep) {
+                closeQuietly(owned);
+            }
+        }
+    }
+
+    /** Gives the parsed message's transport buffers back; its ByteStrings must not be used after. */
+    public void release(T message) {
+        InputStream owned;
+        synchronized (detached) {
+            owned = detached.remove(message);
+        }
+        if (owned != null) {
+            closeQuietly(owned);
+        }
+    }
+
+    /** Messages parsed but not yet released (for leak checks in tests). */
+    public int outstanding() {
+        synchronized (detached) {
+            return detached.size();
+        }
+    }
+
+    private static void closeQuietly(InputStream in) {
+        try {
+            in.close();
+        } catch (IOException ignored) {
+            // closing a detached gRPC buffer stream only releases reference counts; it cannot fail usefully
+        }
+    }
+}
