@@ -186,7 +186,11 @@ public final class FileRaftStore implements RaftStore {
      */
     private void completeCompaction() throws IOException {
         long snapIndex = snapshot.lastIndex();
-        if (snapIndex == 0 || segments.isEmpty()) {
+        if (segments.isEmpty()) {
+            lastIndex = snapIndex;
+            return;
+        }
+        if (snapIndex == 0) {
             return;
         }
         long firstBase = segments.get(0).baseIndex;

@@ -1,6 +1,7 @@
 package dev.basalt.raft.testkit;
 
 import net.jqwik.api.lifecycle.AroundPropertyHook;
+import net.jqwik.api.lifecycle.PropagationMode;
 import net.jqwik.api.lifecycle.PropertyExecutionResult;
 import net.jqwik.api.lifecycle.PropertyExecutor;
 import net.jqwik.api.lifecycle.PropertyLifecycleContext;
@@ -13,6 +14,12 @@ import net.jqwik.api.lifecycle.PropertyLifecycleContext;
  * Stateless and thread-safe.
  */
 public final class ReplayOnFailure implements AroundPropertyHook {
+
+    @Override
+    public PropagationMode propagateTo() {
+        // registered on a test class, it must reach every property of that class
+        return PropagationMode.ALL_DESCENDANTS;
+    }
 
     @Override
     public PropertyExecutionResult aroundProperty(PropertyLifecycleContext context, PropertyExecutor property) {
