@@ -1,0 +1,519 @@
+package dev.basalt.raft.log;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Optional;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * {@link RaftStore} in a directory of files. Not thread-safe: the Raft driver thread owns it (the
+ * contract's single caller). Once any operation fails with a {@link RaftStorageException} the store
+ * is <em>failed</em>: every later call throws, so a node whose disk failed cannot keep voting or
+ * leading (STYLE.md §2); reopening it runs recovery again.
+ *
+ * <h2>Files</h2>
+ * <ul>
+ *   <li>{@code <base index, 20 digits>.log} — segments; each holds consecutive entries starting at
+ *       its base index. A new segment starts when the active one reaches {@code segmentBytes}.
+ *   <li>{@code hardstate} — term, vote, commit index; replaced atomically.
+ *   <li>{@code snapshot} — the latest snapshot; replaced atomically.
+ *   <li>{@code *.tmp} — a replacement in progress; deleted on open (the rename never happened).
+ * </ul>
+ *
+ * <h2>Byte layouts (all integers big-endian)</h2>
+ * <pre>
+ * segment frame:  bodyLength int32 | crc32c int32 | body
+ *   body:         term int64 | index int64 | type int8 (LogEntry.EntryType code) | data (bodyLength - 17 bytes)
+ *   crc32c covers the body only; bodyLength is checked against 17 .. 17 + entryBytesMax.
+ * hardstate:      magic "BHS1" int32 | term int64 | votedFor int32 | commitIndex int64 | crc32c int32
+ *   (28 bytes; the crc covers the 24 bytes before it)
+ * snapshot:       magic "BSN1" int32 | lastIndex int64 | lastTerm int64
+ *                 | voterCount int32 | voter int32 * n (ascending) | observerCount int32 | observer int32 * n
+ *                 | dataLength int32 | data | crc32c int32 (over every byte before it)
+ * </pre>
+ *
+ * <h2>Durability and recovery</h2>
+ * {@link #appendAndFlush} writes each segment's frames with one positional write, then fsyncs the
+ * segment (and the directory when it created a segment) before returning. Conflict truncation cuts
+ * the file, deletes later segments highest-first (never leaving a gap) and fsyncs first. On open,
+ * a torn last frame of the last segment is cut off (see {@link SegmentRecovery} for the exact rule);
+ * corruption before that point, a gap between segments, or a log that ends below the persisted
+ * commit index is a {@link RaftStorageException} naming the file and position — never skipped.
+ * This relies on the driver appending entries before it persists a hard state whose
+ * {@code commitIndex} covers them (Raft's {@code commitIndex <= lastIndex}).
+ *
+ * <p>{@link #installSnapshot} writes the snapshot atomically first, then deletes compacted segments.
+ * A crash in between is completed on open: segments wholly at or below the snapshot are deleted, and
+ * if the log's entry at the snapshot's last index is missing or has another term the whole log is
+ * discarded, exactly as the live call would have done.
+ */
+public final class FileRaftStore implements RaftStore {
+    private static final Logger LOG = LoggerFactory.getLogger(FileRaftStore.class);
+    private static final Pattern SEGMENT_NAME = Pattern.compile("(\\d{20})\\.log");
+    static final String HARD_STATE_FILE = "hardstate";
+    static final String SNAPSHOT_FILE = "snapshot";
+
+    /**
+     * Limits of a store.
+     *
+     * @param segmentBytes     a segment is closed and a new one started once it reaches this size
+     * @param entryBytesMax    largest entry payload accepted ({@link StoreSizeLimitException} above)
+     * @param snapshotBytesMax largest snapshot payload accepted
+     */
+    public record Config(long segmentBytes, int entryBytesMax, int snapshotBytesMax) {
+        /** 16 MiB segments, 1 MiB entries, 256 MiB snapshots: sized for a metadata log. */
+        public static final Config DEFAULT = new Config(16L << 20, 1 << 20, 256 << 20);
+
+        public Config {
+            if (segmentBytes < 64 || entryBytesMax < 0 || snapshotBytesMax < 0) {
+                throw new IllegalArgumentException("bad store config " + segmentBytes + "/" + entryBytesMax + "/"
+                        + snapshotBytesMax);
+            }
+            if (snapshotBytesMax > Integer.MAX_VALUE - (1 << 20)) {
+                throw new IllegalArgumentException("snapshotBytesMax too large: " + snapshotBytesMax);
+            }
+        }
+    }
+
+    private final Path dir;
+    private final Config config;
+    private final StorageIo io;
+    private final List<LogSegment> segments = new ArrayList<>();
+    private HardState hardState = HardState.INITIAL;
+    private SnapshotMeta snapshot = SnapshotMeta.NONE;
+    private byte[] snapshotData = new byte[0];
+    private long lastIndex;
+    private RaftStorageException failure;
+    private boolean closed;
+
+    private FileRaftStore(Path dir, Config config, StorageIo io) {
+        this.dir = dir;
+        this.config = config;
+        this.io = io;
+    }
+
+    /** Opens (creating if needed) the store in {@code dir} on the real file system, running recovery. */
+    public static FileRaftStore open(Path dir, Config config) {
+        return open(dir, config, StorageIo.nio());
+    }
+
+    /** Opens the store through {@code io} (tests pass a fault-injecting layer). */
+    public static FileRaftStore open(Path dir, Config config, StorageIo io) {
+        FileRaftStore store = new FileRaftStore(dir, config, io);
+        try {
+            store.recover();
+            return store;
+        } catch (IOException | RuntimeException e) {
+            store.closeFiles();
+            if (e instanceof RaftStorageException r) {
+                throw r;
+            }
+            throw new RaftStorageException("cannot open raft store in " + dir + ": " + e.getMessage(), e);
+        }
+    }
+
+    private void recover() throws IOException {
+        io.createDirectories(dir);
+        List<Path> segmentPaths = new ArrayList<>();
+        for (Path path : io.list(dir)) {
+            String name = path.getFileName().toString();
+            if (name.endsWith(".tmp")) {
+                io.delete(path);
+            } else if (SEGMENT_NAME.matcher(name).matches()) {
+                segmentPaths.add(path);
+            }
+        }
+        Optional<byte[]> hard = StoreFileCodec.readIfExists(io, dir.resolve(HARD_STATE_FILE), 1024);
+        if (hard.isPresent()) {
+            hardState = StoreFileCodec.decodeHardState(hard.get(), dir.resolve(HARD_STATE_FILE));
+        }
+        Optional<byte[]> snap = StoreFileCodec.readIfExists(io, dir.resolve(SNAPSHOT_FILE),
+                config.snapshotBytesMax() + (1L << 20));
+        if (snap.isPresent()) {
+            StoreFileCodec.Snapshot decoded = StoreFileCodec.decodeSnapshot(snap.get(), dir.resolve(SNAPSHOT_FILE));
+            snapshot = decoded.meta();
+            snapshotData = decoded.data();
+        }
+        segmentPaths.sort(Comparator.comparingLong(FileRaftStore::baseIndexOf));
+        loadSegments(segmentPaths);
+        completeCompaction();
+        if (lastIndex < hardState.commitIndex()) {
+            throw new RaftStorageException("log in " + dir + " ends at index " + lastIndex
+                    + ", below the persisted commit index " + hardState.commitIndex() + ": committed entries are missing");
+        }
+    }
+
+    private void loadSegments(List<Path> paths) throws IOException {
+        long previousTerm = 0;
+        for (int i = 0; i < paths.size(); i++) {
+            Path path = paths.get(i);
+            boolean last = i == paths.size() - 1;
+            LogSegment segment = new LogSegment(path, baseIndexOf(path), io.open(path));
+            segments.add(segment);
+            if (i > 0 && segment.baseIndex != segments.get(i - 1).lastIndex() + 1) {
+                throw new RaftStorageException("gap or overlap in log: " + path + " starts at " + segment.baseIndex
+                        + " but the previous segment ends at " + segments.get(i - 1).lastIndex());
+            }
+            long validBytes = SegmentRecovery.scan(segment, last, config.entryBytesMax(), previousTerm);
+            long fileBytes = segment.file.sizeBytes();
+            if (validBytes < fileBytes) {
+                LOG.warn("truncating torn tail of {}: {} bytes from position {} (crash during a write)", path,
+                        fileBytes - validBytes, validBytes);
+                segment.file.truncate(validBytes);
+                segment.file.force();
+            }
+            if (!last && segment.count() == 0) {
+                throw new RaftStorageException("empty segment " + path + " before the last segment");
+            }
+            if (segment.count() > 0) {
+                previousTerm = segment.termAt(segment.lastIndex());
+            }
+        }
+        lastIndex = segments.isEmpty() ? 0 : segments.get(segments.size() - 1).lastIndex();
+    }
+
+    /**
+     * Finishes a snapshot install interrupted by a crash (see class javadoc): keeps the log after the
+     * snapshot when it continues it (starts right after it, or holds its last entry with its term),
+     * otherwise discards it; deletes segments wholly covered by the snapshot.
+     */
+    private void completeCompaction() throws IOException {
+        long snapIndex = snapshot.lastIndex();
+        if (segments.isEmpty()) {
+            lastIndex = snapIndex;
+            return;
+        }
+        if (snapIndex == 0) {
+            return;
+        }
+        long firstBase = segments.get(0).baseIndex;
+        if (firstBase > snapIndex + 1) {
+            throw new RaftStorageException("gap in log: snapshot ends at " + snapIndex + " but " + segments.get(0).path
+                    + " starts at " + firstBase);
+        }
+        Optional<Long> logTerm = logTermAt(snapIndex);
+        compactTo(firstBase == snapIndex + 1 || (logTerm.isPresent() && logTerm.get() == snapshot.lastTerm()));
+    }
+
+    /** Deletes segments at or below the snapshot (all of them unless {@code keepTail}), highest first. */
+    private void compactTo(boolean keepTail) throws IOException {
+        long snapIndex = snapshot.lastIndex();
+        boolean changed = false;
+        for (int i = segments.size() - 1; i >= 0; i--) {
+            LogSegment segment = segments.get(i);
+            if (!keepTail || segment.lastIndex() <= snapIndex) {
+                segment.file.close();
+                io.delete(segment.path);
+                segments.remove(i);
+                changed = true;
+            }
+        }
+        if (changed) {
+            io.syncDirectory(dir);
+        }
+        if (!keepTail || lastIndex < snapIndex) {
+            lastIndex = snapIndex;
+        }
+    }
+
+    /** Term of a log entry held in a segment (ignores the snapshot). */
+    private Optional<Long> logTermAt(long index) {
+        LogSegment segment = segmentFor(index);
+        return segment == null ? Optional.empty() : Optional.of(segment.termAt(index));
+    }
+
+    private LogSegment segmentFor(long index) {
+        int lo = 0;
+        int hi = segments.size() - 1;
+        while (lo <= hi) {
+            int mid = (lo + hi) >>> 1;
+            LogSegment segment = segments.get(mid);
+            if (index < segment.baseIndex) {
+                hi = mid - 1;
+            } else if (index > segment.lastIndex()) {
+                lo = mid + 1;
+            } else {
+                return segment;
+            }
+        }
+        return null;
+    }
+
+    private static long baseIndexOf(Path path) {
+        Matcher m = SEGMENT_NAME.matcher(path.getFileName().toString());
+        if (!m.matches()) {
+            throw new IllegalArgumentException("not a segment: " + path);
+        }
+        return Long.parseLong(m.group(1));
+    }
+
+    @Override
+    public HardState hardState() {
+        checkUsable();
+        return hardState;
+    }
+
+    @Override
+    public void persistAndFlushHardState(HardState state) {
+        checkUsable();
+        java.util.Objects.requireNonNull(state, "state");
+        runIo("persist hard state", () -> StoreFileCodec.writeAtomically(io, dir.resolve(HARD_STATE_FILE),
+                StoreFileCodec.encodeHardState(state)));
+        hardState = state;
+    }
+
+    @Override
+    public long firstIndex() {
+        checkUsable();
+        return snapshot.lastIndex() + 1;
+    }
+
+    @Override
+    public long lastIndex() {
+        checkUsable();
+        return lastIndex;
+    }
+
+    @Override
+    public Optional<Long> termAt(long index) {
+        checkUsable();
+        if (index == 0) {
+            return Optional.of(0L);
+        }
+        if (index == snapshot.lastIndex()) {
+            return Optional.of(snapshot.lastTerm());
+        }
+        if (index < snapshot.lastIndex() || index > lastIndex) {
+            return Optional.empty();
+        }
+        return logTermAt(index);
+    }
+
+    @Override
+    public List<LogEntry> entries(long fromIndex, long toIndex, long sizeBytesMax) {
+        checkUsable();
+        if (fromIndex < firstIndex() || toIndex > lastIndex + 1 || fromIndex > toIndex || sizeBytesMax < 0) {
+            throw new IllegalArgumentException("entries [" + fromIndex + ", " + toIndex + ") outside the log ["
+                    + firstIndex() + ", " + (lastIndex + 1) + ") or sizeBytesMax " + sizeBytesMax + " < 0");
+        }
+        List<LogEntry> result = new ArrayList<>();
+        long payloadBytes = 0;
+        for (long index = fromIndex; index < toIndex; index++) {
+            long i = index;
+            LogEntry entry = callIo("read entry " + index, () -> segmentFor(i).read(i, config.entryBytesMax()));
+            if (!result.isEmpty() && payloadBytes + entry.data().length > sizeBytesMax) {
+                break;
+            }
+            result.add(entry);
+            payloadBytes += entry.data().length;
+        }
+        return result;
+    }
+
+    @Override
+    public void appendAndFlush(List<LogEntry> entries) {
+        checkUsable();
+        if (entries.isEmpty()) {
+            return;
+        }
+        validateAppend(entries);
+        runIo("append entries " + entries.get(0).index() + ".." + entries.get(entries.size() - 1).index(), () -> {
+            long first = entries.get(0).index();
+            if (first <= lastIndex) {
+                truncateFrom(first);
+            }
+            writeEntries(entries);
+        });
+    }
+
+    private void validateAppend(List<LogEntry> entries) {
+        LogEntry first = entries.get(0);
+        if (first.index() < firstIndex() || first.index() > lastIndex + 1) {
+            throw new IllegalArgumentException("append at index " + first.index() + " outside [" + firstIndex() + ", "
+                    + (lastIndex + 1) + "]");
+        }
+        long previousTerm = termAt(first.index() - 1).orElseThrow();
+        long expectedIndex = first.index();
+        for (LogEntry entry : entries) {
+            if (entry.index() != expectedIndex) {
+                throw new IllegalArgumentException("entries not consecutive: expected index " + expectedIndex + ", got "
+                        + entry);
+            }
+            if (entry.term() < previousTerm) {
+                throw new IllegalArgumentException("term goes backwards at " + entry + " (previous term "
+                        + previousTerm + ")");
+            }
+            if (entry.data().length > config.entryBytesMax()) {
+                throw new StoreSizeLimitException("entryBytesMax", entry.data().length, config.entryBytesMax(),
+                        "entry " + entry.index());
+            }
+            previousTerm = entry.term();
+            expectedIndex++;
+        }
+    }
+
+    /** Removes entries {@code >= index}: later segments highest-first, then cuts the one holding it. */
+    private void truncateFrom(long index) throws IOException {
+        boolean deleted = false;
+        while (!segments.isEmpty() && segments.get(segments.size() - 1).baseIndex >= index) {
+            LogSegment segment = segments.remove(segments.size() - 1);
+            segment.file.close();
+            io.delete(segment.path);
+            deleted = true;
+        }
+        if (deleted) {
+            io.syncDirectory(dir);
+        }
+        LogSegment holder = segmentFor(index);
+        if (holder != null) {
+            holder.file.truncate(holder.dropFrom(index));
+            holder.file.force();
+        }
+        lastIndex = index - 1;
+    }
+
+    private void writeEntries(List<LogEntry> entries) throws IOException {
+        boolean created = false;
+        int from = 0;
+        while (from < entries.size()) {
+            LogSegment active = segments.isEmpty() ? null : segments.get(segments.size() - 1);
+            if (active == null || active.sizeBytes() >= config.segmentBytes()) {
+                active = createSegment(entries.get(from).index());
+                created = true;
+            }
+            int to = from;
+            long bytes = 0;
+            // Fill the active segment up to segmentBytes (at least one entry), then roll.
+            while (to < entries.size() && (to == from || active.sizeBytes() + bytes < config.segmentBytes())) {
+                bytes += LogSegment.frameBytes(entries.get(to));
+                to++;
+            }
+            ByteBuffer out = ByteBuffer.allocate(Math.toIntExact(bytes));
+            for (int i = from; i < to; i++) {
+                LogSegment.encode(entries.get(i), out);
+            }
+            out.flip();
+            active.file.writeFully(out, active.sizeBytes());
+            active.file.force();
+            for (int i = from; i < to; i++) {
+                active.indexAppended(entries.get(i).term(), LogSegment.frameBytes(entries.get(i)));
+            }
+            lastIndex = entries.get(to - 1).index();
+            from = to;
+        }
+        if (created) {
+            io.syncDirectory(dir);
+        }
+    }
+
+    private LogSegment createSegment(long baseIndex) throws IOException {
+        Path path = dir.resolve(String.format("%020d.log", baseIndex));
+        StorageFile file = io.open(path);
+        LogSegment segment = new LogSegment(path, baseIndex, file);
+        segments.add(segment);
+        file.truncate(0);
+        return segment;
+    }
+
+    @Override
+    public SnapshotMeta snapshot() {
+        checkUsable();
+        return snapshot;
+    }
+
+    @Override
+    public byte[] snapshotData() {
+        checkUsable();
+        return snapshotData.clone();
+    }
+
+    @Override
+    public void installSnapshot(SnapshotMeta meta, byte[] data) {
+        checkUsable();
+        java.util.Objects.requireNonNull(meta, "meta");
+        if (data.length > config.snapshotBytesMax()) {
+            throw new StoreSizeLimitException("snapshotBytesMax", data.length, config.snapshotBytesMax(),
+                    "snapshot at index " + meta.lastIndex());
+        }
+        if (meta.lastIndex() < snapshot.lastIndex() || meta.lastTerm() < 1 || meta.lastIndex() < 1
+                || (meta.lastIndex() == snapshot.lastIndex() && meta.lastTerm() != snapshot.lastTerm())) {
+            throw new IllegalArgumentException("snapshot " + meta + " is older than " + snapshot
+                    + ", empty, or contradicts it");
+        }
+        byte[] copy = data.clone();
+        // Raft §7: keep the entries after the snapshot only if the log holds its last entry with its term.
+        Optional<Long> term = termAt(meta.lastIndex());
+        boolean keepTail = term.isPresent() && term.get() == meta.lastTerm();
+        runIo("install snapshot at index " + meta.lastIndex(), () -> {
+            StoreFileCodec.writeAtomically(io, dir.resolve(SNAPSHOT_FILE), StoreFileCodec.encodeSnapshot(meta, copy));
+            snapshot = meta;
+            snapshotData = copy;
+            compactTo(keepTail);
+        });
+    }
+
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        closeFiles();
+    }
+
+    private void closeFiles() {
+        for (LogSegment segment : segments) {
+            try {
+                segment.file.close();
+            } catch (IOException e) {
+                // Closing after fsync cannot lose acknowledged data; report it and go on closing the rest.
+                LOG.warn("closing {} failed", segment.path, e);
+            }
+        }
+        segments.clear();
+    }
+
+    private void checkUsable() {
+        if (closed) {
+            throw new IllegalStateException("raft store in " + dir + " is closed");
+        }
+        if (failure != null) {
+            throw new RaftStorageException("raft store in " + dir + " failed earlier; reopen it to recover", failure);
+        }
+    }
+
+    private interface IoAction {
+        void run() throws IOException;
+    }
+
+    private interface IoCall<T> {
+        T call() throws IOException;
+    }
+
+    private void runIo(String what, IoAction action) {
+        callIo(what, () -> {
+            action.run();
+            return null;
+        });
+    }
+
+    /** Runs an I/O step; any failure marks the store failed (the node must stop, STYLE.md §2). */
+    private <T> T callIo(String what, IoCall<T> call) {
+        try {
+            return call.call();
+        } catch (IOException e) {
+            failure = new RaftStorageException(what + " failed in " + dir + ": " + e.getMessage(), e);
+            throw failure;
+        } catch (RaftStorageException e) {
+            failure = e;
+            throw e;
+        }
+    }
+}

@@ -1,0 +1,336 @@
+package dev.basalt.raft.log;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.basalt.raft.testkit.FaultInjectingStorageIo;
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Scenario tests of {@link FileRaftStore}: durability across reopen, conflict truncation (Raft §5.3),
+ * snapshot install and compaction (§7), torn-tail recovery versus mid-log corruption, size limits,
+ * injected I/O faults (nothing flushed is lost, the store refuses further use) and file-descriptor
+ * leaks. Deterministic; run with {@code -Dtest=FileRaftStoreTest}.
+ */
+class FileRaftStoreTest {
+    private static final FileRaftStore.Config SMALL = new FileRaftStore.Config(200, 1024, 1 << 20);
+
+    @TempDir
+    Path dir;
+
+    static LogEntry entry(long term, long index) {
+        return new LogEntry(term, index, LogEntry.EntryType.DATA, ("e" + index + "t" + term).getBytes(StandardCharsets.UTF_8));
+    }
+
+    static List<LogEntry> entries(long term, long from, long toInclusive) {
+        List<LogEntry> list = new ArrayList<>();
+        for (long i = from; i <= toInclusive; i++) {
+            list.add(entry(term, i));
+        }
+        return list;
+    }
+
+    private List<Path> segmentFiles() throws IOException {
+        try (Stream<Path> files = Files.list(dir)) {
+            return files.filter(p -> p.toString().endsWith(".log")).sorted().toList();
+        }
+    }
+
+    @Test
+    void appendAndHardState_surviveReopen() {
+        try (FileRaftStore store = FileRaftStore.open(dir, SMALL)) {
+            assertEquals(1, store.firstIndex());
+            assertEquals(0, store.lastIndex());
+            assertEquals(Optional.of(0L), store.termAt(0));
+            store.appendAndFlush(entries(1, 1, 5));
+            store.appendAndFlush(entries(2, 6, 20));
+            store.persistAndFlushHardState(new HardState(2, 3, 7));
+        }
+        try (FileRaftStore store = FileRaftStore.open(dir, SMALL)) {
+            assertEquals(20, store.lastIndex());
+            assertEquals(new HardState(2, 3, 7), store.hardState());
+            List<LogEntry> expected = new ArrayList<>(entries(1, 1, 5));
+            expected.addAll(entries(2, 6, 20));
+            assertEquals(expected, store.entries(1, 21, Long.MAX_VALUE));
+            assertEquals(Optional.of(1L), store.termAt(5));
+            assertEquals(Optional.of(2L), store.termAt(6));
+            assertEquals(Optional.empty(), store.termAt(21));
+        }
+    }
+
+    @Test
+    void segmentsRoll_atSegmentBytes() throws IOException {
+        try (FileRaftStore store = FileRaftStore.open(dir, SMALL)) {
+            store.appendAndFlush(entries(1, 1, 40));
+        }
+        // each frame is 8 + 17 + 5..7 bytes (~31): a 200-byte segment holds 7 entries before rolling.
+        assertTrue(segmentFiles().size() >= 5, "segments: " + segmentFiles());
+        try (FileRaftStore store = FileRaftStore.open(dir, SMALL)) {
+            assertEquals(entries(1, 1, 40), store.entries(1, 41, Long.MAX_VALUE));
+        }
+    }
+
+    @Test
+    void entries_stopAtSizeBytesMax_butReturnAtLeastOne() {
+        try (FileRaftStore store = FileRaftStore.open(dir, SMALL)) {
+            store.appendAndFlush(entries(1, 1, 20)); // payloads: "e1t1".."e9t1" are 4 bytes, then 5
+            assertEquals(1, store.entries(1, 21, 0).size());
+            assertEquals(3, store.entries(1, 21, 12).size());
+            assertEquals(3, store.entries(1, 21, 15).size());
+            assertEquals(4, store.entries(1, 21, 16).size());
+            assertEquals(List.of(), store.entries(5, 5, 100));
+            assertThrows(IllegalArgumentException.class, () -> store.entries(1, 22, 100));
+        }
+    }
+
+    @Test
+    void conflictingAppend_truncatesSuffixAcrossSegments() throws IOException {
+        try (FileRaftStore store = FileRaftStore.open(dir, SMALL)) {
+            store.appendAndFlush(entries(1, 1, 30));
+            store.appendAndFlush(entries(3, 4, 6)); // Raft §5.3: a leader of term 3 overwrote index 4 on
+            assertEquals(6, store.lastIndex());
+        }
+        try (FileRaftStore store = FileRaftStore.open(dir, SMALL)) {
+            List<LogEntry> expected = new ArrayList<>(entries(1, 1, 3));
+            expected.addAll(entries(3, 4, 6));
+            assertEquals(expected, store.entries(1, 7, Long.MAX_VALUE));
+        }
+        assertEquals(1, segmentFiles().size());
+    }
+
+    @Test
+    void badAppends_areRejectedWithoutWriting() {
+        try (FileRaftStore store = FileRaftStore.open(dir, SMALL)) {
+            store.appendAndFlush(entries(2, 1, 3));
+            assertThrows(IllegalArgumentException.class, () -> store.appendAndFlush(entries(2, 5, 6)));
+            assertThrows(IllegalArgumentException.class, () -> store.appendAndFlush(List.of(entry(2, 4), entry(2, 6))));
+            assertThrows(IllegalArgumentException.class, () -> store.appendAndFlush(entries(1, 4, 4)));
+            StoreSizeLimitException tooBig = assertThrows(StoreSizeLimitException.class,
+                    () -> store.appendAndFlush(List.of(new LogEntry(2, 4, LogEntry.EntryType.DATA, new byte[1025]))));
+            assertEquals("entryBytesMax", tooBig.limitName());
+            assertEquals(3, store.lastIndex());
+            store.appendAndFlush(entries(2, 4, 4)); // still usable: bad input is not a storage failure
+            assertEquals(4, store.lastIndex());
+        }
+    }
+
+    @Test
+    void recovery_partialLastFrame_isTruncatedAsTornTail() throws IOException {
+        try (FileRaftStore store = FileRaftStore.open(dir, FileRaftStore.Config.DEFAULT)) {
+            store.appendAndFlush(entries(1, 1, 10));
+        }
+        Path segment = segmentFiles().get(0);
+        long size = Files.size(segment);
+        try (RandomAccessFile raf = new RandomAccessFile(segment.toFile(), "rw")) {
+            raf.setLength(size - 3); // the last frame lost its final 3 bytes: crash mid-write
+        }
+        try (FileRaftStore store = FileRaftStore.open(dir, FileRaftStore.Config.DEFAULT)) {
+            assertEquals(9, store.lastIndex());
+            store.appendAndFlush(entries(1, 10, 11));
+        }
+        try (FileRaftStore store = FileRaftStore.open(dir, FileRaftStore.Config.DEFAULT)) {
+            assertEquals(entries(1, 1, 11), store.entries(1, 12, Long.MAX_VALUE));
+        }
+    }
+
+    @Test
+    void recovery_badCrcInLastFrame_isTruncatedAsTornTail() throws IOException {
+        try (FileRaftStore store = FileRaftStore.open(dir, FileRaftStore.Config.DEFAULT)) {
+            store.appendAndFlush(entries(1, 1, 10));
+        }
+        Path segment = segmentFiles().get(0);
+        flipByte(segment, Files.size(segment) - 1);
+        try (FileRaftStore store = FileRaftStore.open(dir, FileRaftStore.Config.DEFAULT)) {
+            assertEquals(9, store.lastIndex());
+        }
+    }
+
+    @Test
+    void recovery_badCrcFollowedByValidEntry_isCorruptionNamingFileAndPosition() throws IOException {
+        try (FileRaftStore store = FileRaftStore.open(dir, FileRaftStore.Config.DEFAULT)) {
+            store.appendAndFlush(entries(1, 1, 10));
+        }
+        Path segment = segmentFiles().get(0);
+        flipByte(segment, 8 + 17); // first payload byte of entry 1, at frame position 0
+        RaftStorageException e = assertThrows(RaftStorageException.class,
+                () -> FileRaftStore.open(dir, FileRaftStore.Config.DEFAULT));
+        assertTrue(e.getMessage().contains(segment.toString()), e.getMessage());
+        assertTrue(e.getMessage().contains("position 0"), e.getMessage());
+        assertTrue(e.getMessage().contains("CRC32C"), e.getMessage());
+    }
+
+    @Test
+    void recovery_corruptionInOlderSegment_isCorruptionEvenAtItsEnd() throws IOException {
+        try (FileRaftStore store = FileRaftStore.open(dir, SMALL)) {
+            store.appendAndFlush(entries(1, 1, 30));
+        }
+        Path first = segmentFiles().get(0);
+        flipByte(first, Files.size(first) - 1);
+        RaftStorageException e = assertThrows(RaftStorageException.class, () -> FileRaftStore.open(dir, SMALL));
+        assertTrue(e.getMessage().contains(first.toString()), e.getMessage());
+    }
+
+    @Test
+    void recovery_logBelowPersistedCommitIndex_isCorruption() throws IOException {
+        try (FileRaftStore store = FileRaftStore.open(dir, FileRaftStore.Config.DEFAULT)) {
+            store.appendAndFlush(entries(1, 1, 10));
+            store.persistAndFlushHardState(new HardState(1, 1, 10));
+        }
+        Path segment = segmentFiles().get(0);
+        try (RandomAccessFile raf = new RandomAccessFile(segment.toFile(), "rw")) {
+            raf.setLength(Files.size(segment) - 2);
+        }
+        RaftStorageException e = assertThrows(RaftStorageException.class,
+                () -> FileRaftStore.open(dir, FileRaftStore.Config.DEFAULT));
+        assertTrue(e.getMessage().contains("commit index 10"), e.getMessage());
+    }
+
+    @Test
+    void recovery_corruptHardState_isCorruption() throws IOException {
+        try (FileRaftStore store = FileRaftStore.open(dir, FileRaftStore.Config.DEFAULT)) {
+            store.persistAndFlushHardState(new HardState(4, 2, 0));
+        }
+        flipByte(dir.resolve("hardstate"), 6);
+        assertThrows(RaftStorageException.class, () -> FileRaftStore.open(dir, FileRaftStore.Config.DEFAULT));
+    }
+
+    @Test
+    void installSnapshot_keepsMatchingTail_andCompactsSegments() throws IOException {
+        SnapshotMeta meta = new SnapshotMeta(25, 1, Set.of(1, 2, 3), Set.of(9));
+        try (FileRaftStore store = FileRaftStore.open(dir, SMALL)) {
+            store.appendAndFlush(entries(1, 1, 30));
+            int before = segmentFiles().size();
+            store.installSnapshot(meta, new byte[] {7, 7});
+            assertEquals(26, store.firstIndex());
+            assertEquals(30, store.lastIndex());
+            assertEquals(Optional.of(1L), store.termAt(25));
+            assertEquals(Optional.empty(), store.termAt(24));
+            assertTrue(segmentFiles().size() < before);
+            assertThrows(IllegalArgumentException.class, () -> store.entries(25, 26, 100));
+        }
+        try (FileRaftStore store = FileRaftStore.open(dir, SMALL)) {
+            assertEquals(meta, store.snapshot());
+            assertArrayEquals(new byte[] {7, 7}, store.snapshotData());
+            assertEquals(entries(1, 26, 30), store.entries(26, 31, Long.MAX_VALUE));
+            store.appendAndFlush(entries(2, 28, 29)); // conflict truncation after compaction
+            assertEquals(29, store.lastIndex());
+        }
+    }
+
+    @Test
+    void installSnapshot_withOtherTerm_discardsWholeLog() throws IOException {
+        try (FileRaftStore store = FileRaftStore.open(dir, SMALL)) {
+            store.appendAndFlush(entries(1, 1, 30));
+            store.installSnapshot(new SnapshotMeta(20, 2, Set.of(1), Set.of()), new byte[] {1});
+            assertEquals(21, store.firstIndex());
+            assertEquals(20, store.lastIndex());
+            store.appendAndFlush(entries(2, 21, 22));
+        }
+        try (FileRaftStore store = FileRaftStore.open(dir, SMALL)) {
+            assertEquals(entries(2, 21, 22), store.entries(21, 23, Long.MAX_VALUE));
+            assertEquals(Optional.of(2L), store.termAt(20));
+        }
+    }
+
+    @Test
+    void installSnapshot_crashBeforeCompaction_isCompletedOnOpen() {
+        FaultInjectingStorageIo io = new FaultInjectingStorageIo();
+        FileRaftStore store = FileRaftStore.open(dir, SMALL, io);
+        store.appendAndFlush(entries(1, 1, 30));
+        // snapshot write: truncate, write, fsync, rename, dir sync = 5 operations; crash on the 1st delete.
+        io.crashAfterOperations(5);
+        assertThrows(RaftStorageException.class,
+                () -> store.installSnapshot(new SnapshotMeta(40, 3, Set.of(1), Set.of()), new byte[] {5}));
+        store.close();
+        assertEquals(0, io.openFiles());
+        try (FileRaftStore reopened = FileRaftStore.open(dir, SMALL)) {
+            assertEquals(41, reopened.firstIndex());
+            assertEquals(40, reopened.lastIndex());
+            assertArrayEquals(new byte[] {5}, reopened.snapshotData());
+        }
+    }
+
+    @Test
+    void writeError_failsStore_andKeepsEverythingFlushed() {
+        assertFaultKeepsFlushed(FaultInjectingStorageIo::failNextWrite);
+    }
+
+    @Test
+    void fsyncError_failsStore_andKeepsEverythingFlushed() {
+        assertFaultKeepsFlushed(FaultInjectingStorageIo::failNextForce);
+    }
+
+    @Test
+    void diskFull_failsStore_andKeepsEverythingFlushed() {
+        assertFaultKeepsFlushed(io -> io.diskFullAfterBytes(40));
+    }
+
+    @Test
+    void directorySyncError_onRoll_failsStore() {
+        assertFaultKeepsFlushed(FaultInjectingStorageIo::failNextDirectorySync);
+    }
+
+    private void assertFaultKeepsFlushed(java.util.function.Consumer<FaultInjectingStorageIo> fault) {
+        FaultInjectingStorageIo io = new FaultInjectingStorageIo();
+        FileRaftStore store = FileRaftStore.open(dir, SMALL, io);
+        store.appendAndFlush(entries(1, 1, 12));
+        store.persistAndFlushHardState(new HardState(1, 1, 12));
+        fault.accept(io);
+        // 12 entries fill the first segment past 200 bytes, so this append rolls (opens, writes, syncs dir).
+        RaftStorageException e = assertThrows(RaftStorageException.class, () -> store.appendAndFlush(entries(1, 13, 20)));
+        assertTrue(e.getMessage().contains("append entries 13..20"), e.getMessage());
+        assertThrows(RaftStorageException.class, store::lastIndex); // failed: no further use
+        assertThrows(RaftStorageException.class, () -> store.persistAndFlushHardState(new HardState(2, 1, 12)));
+        store.close();
+        assertEquals(0, io.openFiles());
+        try (FileRaftStore reopened = FileRaftStore.open(dir, SMALL)) {
+            assertTrue(reopened.lastIndex() >= 12);
+            assertEquals(entries(1, 1, 12), reopened.entries(1, 13, Long.MAX_VALUE));
+            assertEquals(new HardState(1, 1, 12), reopened.hardState());
+        }
+    }
+
+    @Test
+    void close_releasesEveryFileDescriptor() throws IOException {
+        long before = openFds();
+        for (int round = 0; round < 3; round++) {
+            try (FileRaftStore store = FileRaftStore.open(dir, SMALL)) {
+                long last = store.lastIndex();
+                store.appendAndFlush(entries(round + 1, last + 1, last + 25));
+                store.persistAndFlushHardState(new HardState(round + 1, 1, last));
+                store.installSnapshot(new SnapshotMeta(last + 10, round + 1, Set.of(1), Set.of()), new byte[3]);
+                store.entries(store.firstIndex(), store.lastIndex() + 1, 1000);
+            }
+        }
+        assertThrows(RaftStorageException.class, () -> FileRaftStore.open(dir, new FileRaftStore.Config(200, 1, 1)));
+        assertEquals(before, openFds(), "file descriptors leaked");
+    }
+
+    private static long openFds() throws IOException {
+        try (Stream<Path> fds = Files.list(Path.of("/proc/self/fd"))) {
+            return fds.count();
+        }
+    }
+
+    private static void flipByte(Path file, long position) throws IOException {
+        try (RandomAccessFile raf = new RandomAccessFile(file.toFile(), "rw")) {
+            raf.seek(position);
+            int b = raf.read();
+            raf.seek(position);
+            raf.write(b ^ 0x5a);
+        }
+    }
+}
