@@ -1,0 +1,86 @@
+package dev.basalt.broker.config;
+
+import dev.basalt.log.InvalidConfigException;
+import dev.basalt.log.LogConfig;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * The topic-level configuration keys a topic may set, their types and documentation, and their
+ * validation: the log keys are validated by {@link LogConfig} (the log engine owns their meaning),
+ * the replication keys here. Stateless and thread-safe.
+ */
+public final class TopicConfigs {
+    public static final String MIN_INSYNC_REPLICAS = "min.insync.replicas";
+    public static final String UNCLEAN_LEADER_ELECTION_ENABLE = "unclean.leader.election.enable";
+
+    /** Key → (type, documentation). Type names follow ConfigEntry.Type of admin.proto. */
+    public static final Map<String, String[]> KEYS;
+
+    static {
+        Map<String, String[]> k = new LinkedHashMap<>();
+        k.put(LogConfig.CLEANUP_POLICY, new String[] {"LIST", "delete, compact, or compact,delete"});
+        k.put(LogConfig.RETENTION_MS, new String[] {"LONG", "Delete whole segments older than this (-1 = forever)"});
+        k.put(LogConfig.RETENTION_BYTES, new String[] {"LONG", "Delete old segments beyond this size per partition (-1 = no limit)"});
+        k.put(LogConfig.SEGMENT_BYTES, new String[] {"INT", "Roll a new segment at this size"});
+        k.put(LogConfig.SEGMENT_MS, new String[] {"LONG", "Roll a new segment after this long"});
+        k.put(LogConfig.DELETE_RETENTION_MS, new String[] {"LONG", "Keep tombstones of compacted topics this long"});
+        k.put(LogConfig.MIN_COMPACTION_LAG_MS, new String[] {"LONG", "Never compact records younger than this"});
+        k.put(LogConfig.MAX_MESSAGE_BYTES, new String[] {"INT", "Largest record batch accepted"});
+        k.put(LogConfig.INDEX_INTERVAL_BYTES, new String[] {"INT", "Bytes between offset-index entries"});
+        k.put(LogConfig.FLUSH_MESSAGES, new String[] {"LONG", "fsync after this many messages (1 = fsync before acknowledging)"});
+        k.put(LogConfig.FLUSH_MS, new String[] {"LONG", "fsync at least this often"});
+        k.put(LogConfig.MESSAGE_TIMESTAMP_TYPE, new String[] {"STRING", "CreateTime or LogAppendTime"});
+        k.put(MIN_INSYNC_REPLICAS, new String[] {"INT", "acks=all needs at least this many in-sync replicas"});
+        k.put(UNCLEAN_LEADER_ELECTION_ENABLE, new String[] {"BOOLEAN", "Elect an out-of-sync replica when no ISR member is alive"
+                + " (may lose acknowledged data)"});
+        KEYS = java.util.Collections.unmodifiableMap(k);
+    }
+
+    private TopicConfigs() {
+    }
+
+    /**
+     * Validates a topic's overrides (merged over {@code brokerDefaults}).
+     *
+     * @throws InvalidConfigException naming the first unknown key or bad value
+     */
+    public static void validate(Map<String, String> overrides, Map<String, String> brokerDefaults) {
+        Map<String, String> logKeys = new TreeMap<>();
+        for (Map.Entry<String, String> e : brokerDefaults.entrySet()) {
+            if (LogConfig.KEYS.contains(e.getKey())) {
+                logKeys.put(e.getKey(), e.getValue());
+            }
+        }
+        for (Map.Entry<String, String> e : overrides.entrySet()) {
+            String key = e.getKey();
+            String value = e.getValue();
+            if (!KEYS.containsKey(key)) {
+                throw new InvalidConfigException(key, value, "unknown topic configuration (known: " + String.join(", ", KEYS.keySet()) + ")");
+            }
+            if (value == null) {
+                throw new InvalidConfigException(key, "null", "a value is required");
+            }
+            if (LogConfig.KEYS.contains(key)) {
+                logKeys.put(key, value);
+            } else if (key.equals(MIN_INSYNC_REPLICAS)) {
+                try {
+                    int v = Integer.parseInt(value.trim());
+                    if (v < 1) {
+                        throw new InvalidConfigException(key, value, "must be >= 1");
+                    }
+                } catch (NumberFormatException ex) {
+                    throw new InvalidConfigException(key, value, "expected an integer");
+                }
+            } else if (key.equals(UNCLEAN_LEADER_ELECTION_ENABLE)) {
+                String v = value.trim().toLowerCase(Locale.ROOT);
+                if (!v.equals("true") && !v.equals("false")) {
+                    throw new InvalidConfigException(key, value, "expected true or false");
+                }
+            }
+        }
+        LogConfig.parse(logKeys);
+    }
+}

@@ -1,0 +1,168 @@
+package dev.basalt.broker.server;
+
+import dev.basalt.broker.config.NodeConfig;
+import dev.basalt.broker.config.TopicConfigs;
+import dev.basalt.broker.replica.ReplicaManager;
+import dev.basalt.metadata.image.BrokerRegistration;
+import dev.basalt.metadata.image.ConfigResource;
+import dev.basalt.metadata.image.MetadataImage;
+import dev.basalt.metadata.image.PartitionRegistration;
+import dev.basalt.metadata.image.TopicImage;
+import dev.basalt.proto.v1.ConfigEntry;
+import dev.basalt.proto.v1.DescribeClusterRequest;
+import dev.basalt.proto.v1.DescribeClusterResponse;
+import dev.basalt.proto.v1.DescribeConfigsRequest;
+import dev.basalt.proto.v1.DescribeConfigsResponse;
+import dev.basalt.proto.v1.DescribeTopicsRequest;
+import dev.basalt.proto.v1.DescribeTopicsResponse;
+import dev.basalt.proto.v1.ErrorCode;
+import dev.basalt.proto.v1.ListTopicsRequest;
+import dev.basalt.proto.v1.ListTopicsResponse;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.SortedMap;
+import java.util.function.IntSupplier;
+
+/**
+ * The read-only half of the Admin service, served from the local metadata image: list and
+ * describe topics, describe configs (topic overrides, broker defaults and their sources), describe
+ * the cluster. Changes go to the controller ({@link dev.basalt.broker.controller.ControllerChannel}).
+ *
+ * <p>Thread-safety: stateless; runs on request threads.
+ */
+public final class AdminHandler {
+    private final ReplicaManager replicas;
+    private final NodeConfig config;
+    private final IntSupplier controllerId;
+
+    public AdminHandler(ReplicaManager replicas, NodeConfig config, IntSupplier controllerId) {
+        this.replicas = replicas;
+        this.config = config;
+        this.controllerId = controllerId;
+    }
+
+    public ListTopicsResponse listTopics(ListTopicsRequest req) {
+        ListTopicsResponse.Builder b = ListTopicsResponse.newBuilder();
+        for (TopicImage t : replicas.image().topics().topicsByName().values()) {
+            boolean internal = t.name().startsWith(MetadataHandler.INTERNAL_TOPIC_PREFIX);
+            if (internal && !req.getIncludeInternal()) {
+                continue;
+            }
+            b.addTopicsBuilder().setName(t.name()).setTopicId(t.id().toString()).setIsInternal(internal)
+                    .setPartitionCount(t.partitionCount());
+        }
+        return b.build();
+    }
+
+    public DescribeTopicsResponse describeTopics(DescribeTopicsRequest req) {
+        MetadataImage image = replicas.image();
+        DescribeTopicsResponse.Builder b = DescribeTopicsResponse.newBuilder();
+        List<String> names = req.getNamesCount() == 0 ? new ArrayList<>(image.topics().topicsByName().keySet()) : req.getNamesList();
+        for (String name : names) {
+            DescribeTopicsResponse.TopicDescription.Builder tb = b.addTopicsBuilder().setName(name);
+            Optional<TopicImage> topic = image.topics().topic(name);
+            if (topic.isEmpty()) {
+                tb.setErrorCode(ErrorCode.UNKNOWN_TOPIC).setErrorMessage("unknown topic '" + name + "'");
+                continue;
+            }
+            tb.setTopicId(topic.get().id().toString()).setIsInternal(name.startsWith(MetadataHandler.INTERNAL_TOPIC_PREFIX));
+            for (Map.Entry<Integer, PartitionRegistration> e : topic.get().partitions().entrySet()) {
+                PartitionRegistration p = e.getValue();
+                var pb = tb.addPartitionsBuilder().setPartition(e.getKey()).setLeaderId(p.leader())
+                        .setLeaderEpoch(p.leaderEpoch()).addAllReplicas(p.replicas()).addAllIsr(p.isr());
+                for (int r : p.replicas()) {
+                    if (!image.cluster().isUnfenced(r)) {
+                        pb.addOfflineReplicas(r);
+                    }
+                }
+            }
+            tb.addAllConfigs(topicConfigEntries(image, name, List.of(), false));
+        }
+        return b.build();
+    }
+
+    public DescribeConfigsResponse describeConfigs(DescribeConfigsRequest req) {
+        MetadataImage image = replicas.image();
+        DescribeConfigsResponse.Builder b = DescribeConfigsResponse.newBuilder();
+        for (DescribeConfigsRequest.Query q : req.getResourcesList()) {
+            var rb = b.addResourcesBuilder().setResource(q.getResource());
+            switch (q.getResource().getType()) {
+                case TOPIC -> {
+                    if (image.topics().topic(q.getResource().getName()).isEmpty()) {
+                        rb.setErrorCode(ErrorCode.UNKNOWN_TOPIC).setErrorMessage("unknown topic '" + q.getResource().getName() + "'");
+                    } else {
+                        rb.addAllEntries(topicConfigEntries(image, q.getResource().getName(), q.getNamesList(),
+                                req.getIncludeDocumentation()));
+                    }
+                }
+                case BROKER -> rb.addAllEntries(brokerConfigEntries(q.getNamesList(), req.getIncludeDocumentation()));
+                default -> rb.setErrorCode(ErrorCode.INVALID_REQUEST).setErrorMessage("resource type must be TOPIC or BROKER");
+            }
+        }
+        return b.build();
+    }
+
+    private List<ConfigEntry> topicConfigEntries(MetadataImage image, String topic, List<String> only, boolean docs) {
+        SortedMap<String, String> overrides = image.configs().configs(ConfigResource.topic(topic));
+        Map<String, String> defaults = config.topicDefaults();
+        List<ConfigEntry> out = new ArrayList<>();
+        for (Map.Entry<String, String[]> k : TopicConfigs.KEYS.entrySet()) {
+            if (!only.isEmpty() && !only.contains(k.getKey())) {
+                continue;
+            }
+            ConfigEntry.Builder e = ConfigEntry.newBuilder().setName(k.getKey()).setType(ConfigEntry.Type.valueOf(k.getValue()[0]));
+            if (overrides.containsKey(k.getKey())) {
+                e.setValue(overrides.get(k.getKey())).setSource(ConfigEntry.Source.TOPIC_CONFIG);
+            } else if (defaults.containsKey(k.getKey())) {
+                e.setValue(defaults.get(k.getKey())).setSource(ConfigEntry.Source.STATIC_BROKER_CONFIG);
+            } else {
+                e.setSource(ConfigEntry.Source.DEFAULT_CONFIG);
+            }
+            if (docs) {
+                e.setDocumentation(k.getValue()[1]);
+            }
+            out.add(e.build());
+        }
+        return out;
+    }
+
+    private List<ConfigEntry> brokerConfigEntries(List<String> only, boolean docs) {
+        List<ConfigEntry> out = new ArrayList<>();
+        for (NodeConfig.Key k : NodeConfig.KEYS.values()) {
+            if (!only.isEmpty() && !only.contains(k.name())) {
+                continue;
+            }
+            ConfigEntry.Builder e = ConfigEntry.newBuilder().setName(k.name()).setValue(config.get(k.name()))
+                    .setReadOnly(true).setType(ConfigEntry.Type.STRING)
+                    .setSource(config.get(k.name()).equals(k.defaultValue()) ? ConfigEntry.Source.DEFAULT_CONFIG
+                            : ConfigEntry.Source.STATIC_BROKER_CONFIG);
+            if (docs) {
+                e.setDocumentation(k.doc());
+            }
+            out.add(e.build());
+        }
+        return out;
+    }
+
+    public DescribeClusterResponse describeCluster(DescribeClusterRequest req) {
+        MetadataImage image = replicas.image();
+        DescribeClusterResponse.Builder b = DescribeClusterResponse.newBuilder().setClusterId(config.get("cluster.id"))
+                .setControllerId(controllerId.getAsInt());
+        for (BrokerRegistration broker : image.cluster().brokers().values()) {
+            if (broker.fenced() && !req.getIncludeFencedBrokers()) {
+                continue;
+            }
+            var node = MetadataHandler.brokerNode(broker);
+            if (node.isEmpty()) {
+                continue;
+            }
+            var bb = b.addBrokersBuilder().setNode(node.get()).setFenced(broker.fenced()).addRoles("broker");
+            if (image.quorum().voters().containsKey(broker.brokerId())) {
+                bb.addRoles("controller");
+            }
+        }
+        return b.build();
+    }
+}

@@ -1,0 +1,241 @@
+package dev.basalt.broker.server;
+
+import dev.basalt.broker.controller.ControllerChannel;
+import dev.basalt.broker.grpc.ZeroCopyMarshaller;
+import dev.basalt.log.FetchSlice;
+import dev.basalt.proto.v1.AdminServiceGrpc;
+import dev.basalt.proto.v1.AlterConfigsRequest;
+import dev.basalt.proto.v1.AlterConfigsResponse;
+import dev.basalt.proto.v1.CreatePartitionsRequest;
+import dev.basalt.proto.v1.CreatePartitionsResponse;
+import dev.basalt.proto.v1.CreateTopicsRequest;
+import dev.basalt.proto.v1.CreateTopicsResponse;
+import dev.basalt.proto.v1.DeleteTopicsRequest;
+import dev.basalt.proto.v1.DeleteTopicsResponse;
+import dev.basalt.proto.v1.DescribeClusterRequest;
+import dev.basalt.proto.v1.DescribeClusterResponse;
+import dev.basalt.proto.v1.DescribeConfigsRequest;
+import dev.basalt.proto.v1.DescribeConfigsResponse;
+import dev.basalt.proto.v1.DescribeQuorumRequest;
+import dev.basalt.proto.v1.DescribeQuorumResponse;
+import dev.basalt.proto.v1.DescribeTopicsRequest;
+import dev.basalt.proto.v1.DescribeTopicsResponse;
+import dev.basalt.proto.v1.FetchRequest;
+import dev.basalt.proto.v1.FetchResponse;
+import dev.basalt.proto.v1.FetchServiceGrpc;
+import dev.basalt.proto.v1.ListOffsetsRequest;
+import dev.basalt.proto.v1.ListOffsetsResponse;
+import dev.basalt.proto.v1.ListOffsetsServiceGrpc;
+import dev.basalt.proto.v1.ListTopicsRequest;
+import dev.basalt.proto.v1.ListTopicsResponse;
+import dev.basalt.proto.v1.MetadataRequest;
+import dev.basalt.proto.v1.MetadataResponse;
+import dev.basalt.proto.v1.MetadataServiceGrpc;
+import dev.basalt.proto.v1.ProduceRequest;
+import dev.basalt.proto.v1.ProduceResponse;
+import dev.basalt.proto.v1.ProduceServiceGrpc;
+import io.grpc.BindableService;
+import io.grpc.MethodDescriptor;
+import io.grpc.ServerServiceDefinition;
+import io.grpc.Status;
+import io.grpc.protobuf.ProtoUtils;
+import io.grpc.stub.ServerCallStreamObserver;
+import io.grpc.stub.ServerCalls;
+import io.grpc.stub.StreamObserver;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The client-facing gRPC services of a broker (package basalt.v1): the edge that maps wire
+ * requests to the handlers and handler outcomes to responses. Domain errors are error codes in
+ * the responses (see errors.proto); only failures outside the protocol become gRPC statuses
+ * (INTERNAL for a bug, UNAVAILABLE while shutting down).
+ *
+ * <p>Thread-safety: thread-safe; gRPC calls these from its executor threads.
+ */
+public final class ClientServices {
+    private static final Logger log = LoggerFactory.getLogger(ClientServices.class);
+
+    private final ProduceHandler produce;
+    private final FetchHandler fetch;
+    private final ListOffsetsHandler listOffsets;
+    private final MetadataHandler metadata;
+    private final AdminHandler admin;
+    private final ControllerChannel controller;
+    private final Supplier<DescribeQuorumResponse> quorum;
+    private final ZeroCopyMarshaller<ProduceRequest> produceMarshaller;
+
+    public ClientServices(ProduceHandler produce, FetchHandler fetch, ListOffsetsHandler listOffsets, MetadataHandler metadata,
+                          AdminHandler admin, ControllerChannel controller, Supplier<DescribeQuorumResponse> quorum,
+                          int produceRequestBytesMax) {
+        this.produce = produce;
+        this.fetch = fetch;
+        this.listOffsets = listOffsets;
+        this.metadata = metadata;
+        this.admin = admin;
+        this.controller = controller;
+        this.quorum = quorum;
+        this.produceMarshaller = new ZeroCopyMarshaller<>(ProtoUtils.marshaller(ProduceRequest.getDefaultInstance()),
+                ProduceRequest.getDefaultInstance(), produceRequestBytesMax);
+    }
+
+    public List<ServerServiceDefinition> definitions() {
+        return List.of(produceService(), fetchService().bindService(), listOffsetsService().bindService(),
+                metadataService().bindService(), adminService().bindService());
+    }
+
+    /** Produce is bound by hand to parse requests with the zero-copy marshaller. */
+    private ServerServiceDefinition produceService() {
+        MethodDescriptor<ProduceRequest, ProduceResponse> method = ProduceServiceGrpc.getProduceMethod()
+                .toBuilder(produceMarshaller, ProtoUtils.marshaller(ProduceResponse.getDefaultInstance())).build();
+        return ServerServiceDefinition.builder(ProduceServiceGrpc.getServiceDescriptor().getName())
+                .addMethod(method, ServerCalls.asyncUnaryCall((req, obs) -> {
+                    try {
+                        produce.handle(req, response -> {
+                            obs.onNext(response);
+                            obs.onCompleted();
+                        });
+                    } catch (RuntimeException e) {
+                        log.error("Produce failed unexpectedly", e);
+                        obs.onError(Status.INTERNAL.withDescription(e.toString()).asRuntimeException());
+                    } finally {
+                        // Batches were copied into the log: give netty its buffers back.
+                        produceMarshaller.release(req);
+                    }
+                })).build();
+    }
+
+    private BindableService fetchService() {
+        return new FetchServiceGrpc.FetchServiceImplBase() {
+            @Override
+            public void fetch(FetchRequest request, StreamObserver<FetchResponse> responseObserver) {
+                ServerCallStreamObserver<FetchResponse> obs = (ServerCallStreamObserver<FetchResponse>) responseObserver;
+                AtomicReference<List<FetchSlice>> held = new AtomicReference<>(List.of());
+                Runnable release = () -> held.getAndSet(List.of()).forEach(FetchSlice::close);
+                obs.setOnCloseHandler(release);
+                obs.setOnCancelHandler(release);
+                try {
+                    fetch.handle(request, (response, slices) -> {
+                        held.set(slices);
+                        if (obs.isCancelled()) {
+                            release.run();
+                            return;
+                        }
+                        obs.onNext(response);
+                        obs.onCompleted();
+                    });
+                } catch (RuntimeException e) {
+                    log.error("Fetch failed unexpectedly", e);
+                    release.run();
+                    obs.onError(Status.INTERNAL.withDescription(e.toString()).asRuntimeException());
+                }
+            }
+        };
+    }
+
+    private BindableService listOffsetsService() {
+        return new ListOffsetsServiceGrpc.ListOffsetsServiceImplBase() {
+            @Override
+            public void listOffsets(ListOffsetsRequest request, StreamObserver<ListOffsetsResponse> obs) {
+                unary(obs, () -> listOffsets.handle(request));
+            }
+        };
+    }
+
+    private BindableService metadataService() {
+        return new MetadataServiceGrpc.MetadataServiceImplBase() {
+            @Override
+            public void metadata(MetadataRequest request, StreamObserver<MetadataResponse> obs) {
+                unary(obs, () -> metadata.handle(request));
+            }
+        };
+    }
+
+    private BindableService adminService() {
+        return new AdminServiceGrpc.AdminServiceImplBase() {
+            @Override
+            public void createTopics(CreateTopicsRequest request, StreamObserver<CreateTopicsResponse> obs) {
+                async(obs, () -> controller.createTopics(request));
+            }
+
+            @Override
+            public void deleteTopics(DeleteTopicsRequest request, StreamObserver<DeleteTopicsResponse> obs) {
+                async(obs, () -> controller.deleteTopics(request));
+            }
+
+            @Override
+            public void createPartitions(CreatePartitionsRequest request, StreamObserver<CreatePartitionsResponse> obs) {
+                async(obs, () -> controller.createPartitions(request));
+            }
+
+            @Override
+            public void alterConfigs(AlterConfigsRequest request, StreamObserver<AlterConfigsResponse> obs) {
+                async(obs, () -> controller.alterConfigs(request));
+            }
+
+            @Override
+            public void listTopics(ListTopicsRequest request, StreamObserver<ListTopicsResponse> obs) {
+                unary(obs, () -> admin.listTopics(request));
+            }
+
+            @Override
+            public void describeTopics(DescribeTopicsRequest request, StreamObserver<DescribeTopicsResponse> obs) {
+                unary(obs, () -> admin.describeTopics(request));
+            }
+
+            @Override
+            public void describeConfigs(DescribeConfigsRequest request, StreamObserver<DescribeConfigsResponse> obs) {
+                unary(obs, () -> admin.describeConfigs(request));
+            }
+
+            @Override
+            public void describeCluster(DescribeClusterRequest request, StreamObserver<DescribeClusterResponse> obs) {
+                unary(obs, () -> admin.describeCluster(request));
+            }
+
+            @Override
+            public void describeQuorum(DescribeQuorumRequest request, StreamObserver<DescribeQuorumResponse> obs) {
+                unary(obs, quorum);
+            }
+        };
+    }
+
+    private static <T> void unary(StreamObserver<T> obs, Supplier<T> body) {
+        T response;
+        try {
+            response = body.get();
+        } catch (RuntimeException e) {
+            log.error("Request failed unexpectedly", e);
+            obs.onError(Status.INTERNAL.withDescription(e.toString()).asRuntimeException());
+            return;
+        }
+        obs.onNext(response);
+        obs.onCompleted();
+    }
+
+    private static <T> void async(StreamObserver<T> obs, Supplier<CompletableFuture<T>> body) {
+        CompletableFuture<T> future;
+        try {
+            future = body.get();
+        } catch (RuntimeException e) {
+            log.error("Request failed unexpectedly", e);
+            obs.onError(Status.INTERNAL.withDescription(e.toString()).asRuntimeException());
+            return;
+        }
+        future.whenComplete((response, error) -> {
+            if (error != null) {
+                Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
+                log.error("Controller request failed", cause);
+                obs.onError(Status.INTERNAL.withDescription(cause.toString()).asRuntimeException());
+            } else {
+                obs.onNext(response);
+                obs.onCompleted();
+            }
+        });
+    }
+}

@@ -1,0 +1,231 @@
+package dev.basalt.broker.server;
+
+import com.google.protobuf.ByteString;
+import com.google.protobuf.UnsafeByteOperations;
+import dev.basalt.broker.purgatory.DelayedOperation;
+import dev.basalt.broker.replica.Lookup;
+import dev.basalt.broker.replica.ReplicaManager;
+import dev.basalt.log.FetchSlice;
+import dev.basalt.log.LogStorageException;
+import dev.basalt.log.OffsetOutOfRangeException;
+import dev.basalt.log.TopicPartition;
+import dev.basalt.proto.v1.ErrorCode;
+import dev.basalt.proto.v1.FetchRequest;
+import dev.basalt.proto.v1.FetchResponse;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Serves Fetch for consumers: reads whole batches below the high watermark as zero-copy slices of
+ * the segment mappings, wrapped into the response with {@link UnsafeByteOperations#unsafeWrap}.
+ * A fetch that finds fewer than min_bytes parks in the fetch purgatory and is retried on every
+ * append to one of its partitions until it has min_bytes or max_wait_ms passes (long poll).
+ *
+ * <p>Slice lifetime: every {@link FetchSlice} of a response is handed to the {@link Responder},
+ * which closes them once gRPC has written the response (or the call was cancelled); until then the
+ * segments cannot be unmapped.
+ *
+ * <p>Thread-safety: stateless apart from collaborators; runs on request threads and, for parked
+ * fetches, on appending threads and the purgatory timer.
+ */
+public final class FetchHandler {
+    private static final Logger log = LoggerFactory.getLogger(FetchHandler.class);
+
+    /** Sends a response and closes its slices once the bytes are out. */
+    public interface Responder {
+        void respond(FetchResponse response, List<FetchSlice> slices);
+    }
+
+    private final ReplicaManager replicas;
+    private final int waitMsMax;
+
+    public FetchHandler(ReplicaManager replicas, int waitMsMax) {
+        this.replicas = replicas;
+        this.waitMsMax = waitMsMax;
+    }
+
+    public void handle(FetchRequest req, Responder responder) {
+        String invalid = validate(req);
+        if (invalid != null) {
+            responder.respond(FetchResponse.newBuilder().setErrorCode(ErrorCode.INVALID_REQUEST).setErrorMessage(invalid).build(),
+                    List.of());
+            return;
+        }
+        Attempt first = read(req);
+        if (first.done(req)) {
+            responder.respond(first.response, first.slices);
+            return;
+        }
+        first.release();
+        Set<TopicPartition> keys = new HashSet<>();
+        for (FetchRequest.TopicData t : req.getTopicsList()) {
+            for (FetchRequest.PartitionData p : t.getPartitionsList()) {
+                if (p.getPartition() >= 0 && isLegalTopic(t.getName())) {
+                    keys.add(new TopicPartition(t.getName(), p.getPartition()));
+                }
+            }
+        }
+        DelayedFetch op = new DelayedFetch(req, responder);
+        if (!replicas.fetchWaiters().tryWatch(op, keys, Math.min(req.getMaxWaitMs(), waitMsMax))) {
+            Attempt now = read(req);
+            responder.respond(now.response, now.slices);
+        }
+    }
+
+    private static boolean isLegalTopic(String name) {
+        try {
+            new TopicPartition(name, 0);
+            return true;
+        } catch (IllegalArgumentException e) {
+            return false;
+        }
+    }
+
+    private static String validate(FetchRequest req) {
+        if (req.getMaxWaitMs() < 0 || req.getMinBytes() < 0 || req.getMaxBytes() < 0) {
+            return "max_wait_ms, min_bytes and max_bytes must be >= 0";
+        }
+        Set<String> seen = new HashSet<>();
+        for (FetchRequest.TopicData t : req.getTopicsList()) {
+            for (FetchRequest.PartitionData p : t.getPartitionsList()) {
+                if (p.getPartitionMaxBytes() < 0) {
+                    return "partition_max_bytes must be >= 0";
+                }
+                if (!seen.add(t.getName() + "\u0000" + p.getPartition())) {
+                    return "partition " + t.getName() + "-" + p.getPartition() + " appears twice";
+                }
+            }
+        }
+        return null;
+    }
+
+    /** One pass over the request's partitions. */
+    private final class Attempt {
+        final FetchResponse response;
+        final List<FetchSlice> slices;
+        final long bytes;
+        final boolean anyError;
+
+        Attempt(FetchResponse response, List<FetchSlice> slices, long bytes, boolean anyError) {
+            this.response = response;
+            this.slices = slices;
+            this.bytes = bytes;
+            this.anyError = anyError;
+        }
+
+        boolean done(FetchRequest req) {
+            return anyError || bytes >= Math.max(1, req.getMinBytes()) || req.getMaxWaitMs() == 0 || req.getTopicsCount() == 0;
+        }
+
+        void release() {
+            slices.forEach(FetchSlice::close);
+        }
+    }
+
+    private Attempt read(FetchRequest req) {
+        FetchResponse.Builder b = FetchResponse.newBuilder();
+        List<FetchSlice> slices = new ArrayList<>();
+        long budget = req.getMaxBytes() == 0 ? Integer.MAX_VALUE : req.getMaxBytes();
+        long total = 0;
+        boolean anyError = false;
+        for (FetchRequest.TopicData t : req.getTopicsList()) {
+            FetchResponse.TopicResponse.Builder tb = b.addTopicsBuilder().setName(t.getName()).setTopicId(t.getTopicId());
+            for (FetchRequest.PartitionData p : t.getPartitionsList()) {
+                FetchResponse.PartitionResponse.Builder pb = tb.addPartitionsBuilder().setPartition(p.getPartition());
+                Lookup lookup = p.getPartition() < 0
+                        ? Lookup.error(ErrorCode.INVALID_PARTITION, "partition " + p.getPartition() + " < 0")
+                        : replicas.leaderFor(t.getName(), p.getPartition());
+                if (!lookup.ok()) {
+                    anyError = true;
+                    pb.setErrorCode(lookup.error()).setErrorMessage(lookup.message()).setHighWatermark(-1).setLogStartOffset(-1)
+                            .setLogEndOffset(-1);
+                    if (lookup.leaderHint() >= 0) {
+                        pb.setLeaderIdHint(lookup.leaderHint()).setLeaderEpochHint(lookup.leaderEpochHint());
+                    }
+                    continue;
+                }
+                if (!t.getTopicId().isEmpty() && !t.getTopicId().equals(lookup.partition().topicId())) {
+                    anyError = true;
+                    pb.setErrorCode(ErrorCode.UNKNOWN_TOPIC_ID).setErrorMessage("topic '" + t.getName() + "' now has id "
+                            + lookup.partition().topicId() + ", not " + t.getTopicId() + " (deleted and re-created)");
+                    continue;
+                }
+                var plog = lookup.partition().log();
+                int partitionMax = p.getPartitionMaxBytes() == 0 ? 1 << 20 : p.getPartitionMaxBytes();
+                int maxBytes = (int) Math.max(0, Math.min(partitionMax, budget - total));
+                try {
+                    if (maxBytes == 0 && total > 0) {
+                        pb.setHighWatermark(plog.highWatermark()).setLogStartOffset(plog.logStartOffset())
+                                .setLastStableOffset(plog.highWatermark()).setLogEndOffset(plog.logEndOffset());
+                        continue;
+                    }
+                    FetchSlice slice = lookup.partition().readForConsumer(p.getFetchOffset(), Math.max(1, maxBytes));
+                    slices.add(slice);
+                    total += slice.sizeBytes();
+                    pb.setHighWatermark(slice.highWatermark()).setLogStartOffset(slice.logStartOffset())
+                            .setLastStableOffset(slice.highWatermark()).setLogEndOffset(slice.logEndOffset());
+                    if (!slice.isEmpty()) {
+                        pb.setRecords(wrap(slice));
+                    }
+                } catch (OffsetOutOfRangeException e) {
+                    anyError = true;
+                    pb.setErrorCode(ErrorCode.OFFSET_OUT_OF_RANGE).setErrorMessage(e.getMessage())
+                            .setHighWatermark(plog.highWatermark()).setLogStartOffset(plog.logStartOffset())
+                            .setLogEndOffset(plog.logEndOffset());
+                } catch (LogStorageException e) {
+                    anyError = true;
+                    log.error("Storage error reading {}-{}", t.getName(), p.getPartition(), e);
+                    pb.setErrorCode(ErrorCode.STORAGE_ERROR).setErrorMessage(e.getMessage());
+                }
+            }
+        }
+        return new Attempt(b.build(), slices, total, anyError);
+    }
+
+    private static ByteString wrap(FetchSlice slice) {
+        return UnsafeByteOperations.unsafeWrap(slice.records());
+    }
+
+    /** A parked long poll: completes when enough bytes are readable or on timeout. */
+    private final class DelayedFetch extends DelayedOperation {
+        private final FetchRequest req;
+        private final Responder responder;
+        private Attempt ready;
+
+        DelayedFetch(FetchRequest req, Responder responder) {
+            this.req = req;
+            this.responder = responder;
+        }
+
+        @Override
+        public synchronized boolean tryComplete() {
+            if (isCompleted()) {
+                return true;
+            }
+            Attempt a = read(req);
+            if (!a.anyError && a.bytes < Math.max(1, req.getMinBytes())) {
+                a.release();
+                return false;
+            }
+            ready = a;
+            if (forceComplete()) {
+                return true;
+            }
+            // The timer won the race; its onComplete (blocked on this lock) must read afresh.
+            ready = null;
+            a.release();
+            return false;
+        }
+
+        @Override
+        protected synchronized void onComplete(boolean expired) {
+            Attempt a = ready != null ? ready : read(req);
+            ready = null;
+            responder.respond(a.response, a.slices);
+        }
+    }
+}

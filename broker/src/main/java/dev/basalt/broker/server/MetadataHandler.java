@@ -1,0 +1,103 @@
+package dev.basalt.broker.server;
+
+import dev.basalt.broker.replica.ReplicaManager;
+import dev.basalt.log.TopicPartition;
+import dev.basalt.metadata.image.BrokerRegistration;
+import dev.basalt.metadata.image.Endpoint;
+import dev.basalt.metadata.image.MetadataImage;
+import dev.basalt.metadata.image.PartitionRegistration;
+import dev.basalt.metadata.image.TopicImage;
+import dev.basalt.proto.v1.BrokerNode;
+import dev.basalt.proto.v1.ErrorCode;
+import dev.basalt.proto.v1.MetadataRequest;
+import dev.basalt.proto.v1.MetadataResponse;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.IntSupplier;
+
+/**
+ * Serves Metadata from the broker's current metadata image: live (unfenced) brokers with their
+ * client endpoints, the active controller, and the requested topics with each partition's leader,
+ * leader epoch, replicas and ISR. Never blocks: the image is an immutable snapshot.
+ *
+ * <p>Thread-safety: stateless; runs on request threads.
+ */
+public final class MetadataHandler {
+    /** The listener name brokers register for clients. */
+    public static final String CLIENT_LISTENER = "PLAINTEXT";
+    public static final String INTERNAL_TOPIC_PREFIX = "__";
+
+    private final ReplicaManager replicas;
+    private final String clusterId;
+    private final IntSupplier controllerId;
+
+    public MetadataHandler(ReplicaManager replicas, String clusterId, IntSupplier controllerId) {
+        this.replicas = replicas;
+        this.clusterId = clusterId;
+        this.controllerId = controllerId;
+    }
+
+    public MetadataResponse handle(MetadataRequest req) {
+        MetadataImage image = replicas.image();
+        MetadataResponse.Builder b = MetadataResponse.newBuilder().setClusterId(clusterId).setControllerId(controllerId.getAsInt());
+        for (BrokerRegistration broker : image.cluster().brokers().values()) {
+            if (!broker.fenced()) {
+                brokerNode(broker).ifPresent(b::addBrokers);
+            }
+        }
+        List<String> names = new ArrayList<>();
+        if (req.getAllTopics()) {
+            for (String name : image.topics().topicsByName().keySet()) {
+                if (req.getIncludeInternal() || !name.startsWith(INTERNAL_TOPIC_PREFIX)) {
+                    names.add(name);
+                }
+            }
+        } else {
+            names.addAll(req.getTopicsList());
+        }
+        for (String name : names) {
+            b.addTopics(describe(image, name));
+        }
+        return b.build();
+    }
+
+    static Optional<BrokerNode> brokerNode(BrokerRegistration broker) {
+        for (Endpoint e : broker.endpoints()) {
+            if (e.name().equalsIgnoreCase(CLIENT_LISTENER)) {
+                return Optional.of(BrokerNode.newBuilder().setId(broker.brokerId()).setHost(e.host()).setPort(e.port())
+                        .setRack(broker.rack().orElse("")).build());
+            }
+        }
+        return Optional.empty();
+    }
+
+    private static MetadataResponse.TopicMetadata describe(MetadataImage image, String name) {
+        MetadataResponse.TopicMetadata.Builder tb = MetadataResponse.TopicMetadata.newBuilder().setName(name);
+        try {
+            new TopicPartition(name, 0);
+        } catch (IllegalArgumentException e) {
+            return tb.setErrorCode(ErrorCode.INVALID_TOPIC).setErrorMessage(e.getMessage()).build();
+        }
+        Optional<TopicImage> topic = image.topics().topic(name);
+        if (topic.isEmpty()) {
+            return tb.setErrorCode(ErrorCode.UNKNOWN_TOPIC).setErrorMessage("unknown topic '" + name + "'").build();
+        }
+        tb.setTopicId(topic.get().id().toString()).setIsInternal(name.startsWith(INTERNAL_TOPIC_PREFIX));
+        for (Map.Entry<Integer, PartitionRegistration> e : topic.get().partitions().entrySet()) {
+            PartitionRegistration p = e.getValue();
+            MetadataResponse.PartitionMetadata.Builder pb = tb.addPartitionsBuilder().setPartition(e.getKey())
+                    .setLeaderId(p.leader()).setLeaderEpoch(p.leaderEpoch()).addAllReplicas(p.replicas()).addAllIsr(p.isr());
+            for (int r : p.replicas()) {
+                if (!image.cluster().isUnfenced(r)) {
+                    pb.addOfflineReplicas(r);
+                }
+            }
+            if (!p.hasLeader()) {
+                pb.setErrorCode(ErrorCode.NOT_LEADER);
+            }
+        }
+        return tb.build();
+    }
+}

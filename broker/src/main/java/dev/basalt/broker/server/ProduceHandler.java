@@ -1,0 +1,244 @@
+package dev.basalt.broker.server;
+
+import com.google.protobuf.ByteString;
+import dev.basalt.broker.purgatory.DelayedOperation;
+import dev.basalt.broker.replica.Lookup;
+import dev.basalt.broker.replica.Partition;
+import dev.basalt.broker.replica.ReplicaManager;
+import dev.basalt.log.LogStorageException;
+import dev.basalt.log.TopicPartition;
+import dev.basalt.proto.v1.ErrorCode;
+import dev.basalt.proto.v1.ProduceRequest;
+import dev.basalt.proto.v1.ProduceResponse;
+import dev.basalt.record.CorruptRecordException;
+import dev.basalt.record.InvalidRecordException;
+import dev.basalt.record.RecordTooLargeException;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Serves Produce: validates the request, appends each partition's batches on its leader replica,
+ * and answers per partition — at once for acks 0 and 1, after the high watermark passed every
+ * appended batch for acks=all (a {@link DelayedOperation} parked in the produce purgatory until
+ * then, or until timeout_ms: REQUEST_TIMED_OUT, indeterminate).
+ *
+ * <p>Thread-safety: stateless apart from its collaborators; runs on gRPC request threads.
+ */
+public final class ProduceHandler {
+    private static final Logger log = LoggerFactory.getLogger(ProduceHandler.class);
+
+    private final ReplicaManager replicas;
+    private final dev.basalt.broker.purgatory.Purgatory<TopicPartition> produceWaiters;
+    private final int timeoutMsMax;
+
+    public ProduceHandler(ReplicaManager replicas, dev.basalt.broker.purgatory.Purgatory<TopicPartition> produceWaiters,
+                          int timeoutMsMax) {
+        this.replicas = replicas;
+        this.produceWaiters = produceWaiters;
+        this.timeoutMsMax = timeoutMsMax;
+    }
+
+    /** Handles one request; {@code respond} is called exactly once. */
+    public void handle(ProduceRequest req, Consumer<ProduceResponse> respond) {
+        String invalid = validate(req);
+        if (invalid != null) {
+            respond.accept(ProduceResponse.newBuilder().setErrorCode(ErrorCode.INVALID_REQUEST).setErrorMessage(invalid).build());
+            return;
+        }
+        if (req.getAcks() == 0) {
+            // acks=0: the client asked not to wait; errors are only logged.
+            respond.accept(ProduceResponse.getDefaultInstance());
+            appendAll(req, false);
+            return;
+        }
+        List<Pending> pending = appendAll(req, req.getAcks() == -1);
+        if (req.getAcks() != -1 || pending.stream().noneMatch(Pending::waits)) {
+            respond.accept(buildResponse(req, pending, false));
+            return;
+        }
+        DelayedProduce op = new DelayedProduce(req, pending, respond);
+        Set<TopicPartition> keys = new HashSet<>();
+        pending.stream().filter(Pending::waits).forEach(p -> keys.add(p.tp));
+        long timeoutMs = Math.min(req.getTimeoutMs(), timeoutMsMax);
+        if (!produceWaiters.tryWatch(op, keys, timeoutMs)) {
+            // Appended but we cannot wait: the outcome is not known to the client.
+            pending.stream().filter(Pending::waits).forEach(p -> p.fail(ErrorCode.REQUEST_TIMED_OUT,
+                    "too many produce requests waiting for replication; the batch was appended on the leader"));
+            respond.accept(buildResponse(req, pending, false));
+        }
+    }
+
+    private static String validate(ProduceRequest req) {
+        if (req.getAcks() != 0 && req.getAcks() != 1 && req.getAcks() != -1) {
+            return "acks must be 0, 1 or -1 (all), got " + req.getAcks();
+        }
+        if (req.getTimeoutMs() < 0) {
+            return "timeout_ms must be >= 0, got " + req.getTimeoutMs();
+        }
+        if (req.getTopicsCount() == 0) {
+            return "no topics in the request";
+        }
+        Set<String> seen = new HashSet<>();
+        for (ProduceRequest.TopicData t : req.getTopicsList()) {
+            for (ProduceRequest.PartitionData p : t.getPartitionsList()) {
+                if (!seen.add(t.getName() + "\u0000" + p.getPartition())) {
+                    return "partition " + t.getName() + "-" + p.getPartition() + " appears twice";
+                }
+            }
+        }
+        return null;
+    }
+
+    private List<Pending> appendAll(ProduceRequest req, boolean acksAll) {
+        List<Pending> out = new ArrayList<>();
+        for (ProduceRequest.TopicData t : req.getTopicsList()) {
+            for (ProduceRequest.PartitionData pd : t.getPartitionsList()) {
+                out.add(appendOne(t.getName(), pd.getPartition(), pd.getRecords(), req.getAcks(), acksAll));
+            }
+        }
+        return out;
+    }
+
+    private Pending appendOne(String topic, int partition, ByteString records, int acks, boolean acksAll) {
+        Pending p = new Pending(topic, partition);
+        Lookup lookup = replicas.leaderFor(topic, partition);
+        if (!lookup.ok()) {
+            p.fail(lookup.error(), lookup.message());
+            p.leaderHint = lookup.leaderHint();
+            p.leaderEpochHint = lookup.leaderEpochHint();
+            return p;
+        }
+        Partition part = lookup.partition();
+        p.tp = part.topicPartition();
+        try {
+            ByteBuffer payload = records.asReadOnlyByteBuffer();
+            Partition.AppendOutcome outcome = part.appendAsLeader(payload, acks);
+            if (outcome.error() != ErrorCode.NONE) {
+                p.fail(outcome.error(), outcome.message());
+                return p;
+            }
+            p.baseOffset = outcome.info().firstOffset();
+            p.lastOffset = outcome.info().lastOffset();
+            p.logAppendTimeMs = outcome.info().logAppendTimeMs();
+            p.logStartOffset = outcome.info().logStartOffset();
+            p.partition = part;
+            p.waits = acksAll;
+            replicas.notifyAppended(p.tp);
+        } catch (RecordTooLargeException e) {
+            p.fail(ErrorCode.RECORD_TOO_LARGE, e.getMessage());
+        } catch (InvalidRecordException e) {
+            p.fail(ErrorCode.INVALID_RECORD, e.getMessage());
+        } catch (CorruptRecordException e) {
+            p.fail(ErrorCode.CORRUPT_RECORD, e.getMessage());
+        } catch (LogStorageException e) {
+            log.error("Storage error appending to {}-{}", topic, partition, e);
+            p.fail(ErrorCode.STORAGE_ERROR, e.getMessage());
+        } catch (RuntimeException e) {
+            log.error("Unexpected error appending to {}-{}", topic, partition, e);
+            p.fail(ErrorCode.UNKNOWN_SERVER_ERROR, e.toString());
+        }
+        return p;
+    }
+
+    private static ProduceResponse buildResponse(ProduceRequest req, List<Pending> pending, boolean expired) {
+        ProduceResponse.Builder b = ProduceResponse.newBuilder();
+        int i = 0;
+        for (ProduceRequest.TopicData t : req.getTopicsList()) {
+            ProduceResponse.TopicResponse.Builder tb = b.addTopicsBuilder().setName(t.getName());
+            for (int n = 0; n < t.getPartitionsCount(); n++) {
+                Pending p = pending.get(i++);
+                if (expired && p.waits && p.error == ErrorCode.NONE && !p.replicated()) {
+                    p.fail(ErrorCode.REQUEST_TIMED_OUT, "the ISR did not acknowledge the batch within timeout_ms;"
+                            + " it is in the leader's log and may still be committed");
+                }
+                ProduceResponse.PartitionResponse.Builder pb = tb.addPartitionsBuilder()
+                        .setPartition(p.partitionIndex)
+                        .setErrorCode(p.error)
+                        .setErrorMessage(p.message)
+                        .setBaseOffset(p.error == ErrorCode.NONE ? p.baseOffset : -1)
+                        .setLogAppendTimeMs(p.logAppendTimeMs)
+                        .setLogStartOffset(p.logStartOffset);
+                if (p.leaderHint >= 0) {
+                    pb.setLeaderIdHint(p.leaderHint).setLeaderEpochHint(p.leaderEpochHint);
+                }
+            }
+        }
+        return b.build();
+    }
+
+    /** Per-partition progress of one request. Confined to the request, then to its delayed op. */
+    private static final class Pending {
+        final String topic;
+        final int partitionIndex;
+        TopicPartition tp;
+        Partition partition;
+        ErrorCode error = ErrorCode.NONE;
+        String message = "";
+        long baseOffset = -1;
+        long lastOffset = -1;
+        long logAppendTimeMs = -1;
+        long logStartOffset = -1;
+        int leaderHint = -1;
+        int leaderEpochHint = -1;
+        boolean waits;
+
+        Pending(String topic, int partitionIndex) {
+            this.topic = topic;
+            this.partitionIndex = partitionIndex;
+        }
+
+        void fail(ErrorCode code, String msg) {
+            error = code;
+            message = msg == null ? "" : msg;
+            waits = false;
+        }
+
+        boolean waits() {
+            return waits && error == ErrorCode.NONE;
+        }
+
+        boolean replicated() {
+            return partition.highWatermark() > lastOffset;
+        }
+    }
+
+    /** acks=all: waits until the HW passed every appended batch, or until timeout. */
+    private static final class DelayedProduce extends DelayedOperation {
+        private final ProduceRequest req;
+        private final List<Pending> pending;
+        private final Consumer<ProduceResponse> respond;
+
+        DelayedProduce(ProduceRequest req, List<Pending> pending, Consumer<ProduceResponse> respond) {
+            this.req = req;
+            this.pending = pending;
+            this.respond = respond;
+        }
+
+        @Override
+        public boolean tryComplete() {
+            for (Pending p : pending) {
+                if (p.waits() && !p.replicated()) {
+                    // A leader change means the ISR can no longer acknowledge this batch here.
+                    if (!p.partition.isLeader()) {
+                        p.fail(ErrorCode.NOT_LEADER, "leadership moved while waiting for the ISR; the batch may or may"
+                                + " not survive");
+                        continue;
+                    }
+                    return false;
+                }
+            }
+            return forceComplete();
+        }
+
+        @Override
+        protected void onComplete(boolean expired) {
+            respond.accept(buildResponse(req, pending, expired));
+        }
+    }
+}
