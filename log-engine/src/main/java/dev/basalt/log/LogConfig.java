@@ -1,0 +1,188 @@
+package dev.basalt.log;
+
+import dev.basalt.record.TimestampType;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Per-partition log settings under Kafka's topic-config names and units. Parsed from string maps
+ * (topic configs travel as strings) with {@link #parse}, or layered on a broker default with
+ * {@link #withOverrides}. Unknown keys are rejected so a typo is not silently ignored.
+ *
+ * <table>
+ * <caption>keys</caption>
+ * <tr><td>segment.bytes</td><td>roll a segment at this size; [128, 2^31-1]; default 1 GiB</td></tr>
+ * <tr><td>segment.ms</td><td>roll a non-empty segment this long after it was opened; default 7 days</td></tr>
+ * <tr><td>retention.ms</td><td>delete sealed segments whose newest record is older; -1 = forever; default 7 days</td></tr>
+ * <tr><td>retention.bytes</td><td>delete oldest sealed segments while the log is larger; -1 = no limit</td></tr>
+ * <tr><td>cleanup.policy</td><td>delete | compact | compact,delete</td></tr>
+ * <tr><td>delete.retention.ms</td><td>how long compaction keeps a tombstone; default 1 day</td></tr>
+ * <tr><td>max.message.bytes</td><td>largest batch accepted; default 1048588 (Kafka's)</td></tr>
+ * <tr><td>index.interval.bytes</td><td>bytes between sparse offset/time index entries; default 4096</td></tr>
+ * <tr><td>flush.messages</td><td>fsync after this many unflushed records; 1 = durable mode (group commit)</td></tr>
+ * <tr><td>flush.ms</td><td>fsync data older than this (background); default never</td></tr>
+ * <tr><td>min.compaction.lag.ms</td><td>records younger than this are not compacted; default 0</td></tr>
+ * <tr><td>message.timestamp.type</td><td>CreateTime | LogAppendTime</td></tr>
+ * </table>
+ *
+ * <p>Immutable; thread-safe.
+ */
+public record LogConfig(
+        int segmentBytes,
+        long segmentMs,
+        long retentionMs,
+        long retentionBytes,
+        boolean cleanupDelete,
+        boolean cleanupCompact,
+        long deleteRetentionMs,
+        int maxMessageBytes,
+        int indexIntervalBytes,
+        long flushMessages,
+        long flushMs,
+        long minCompactionLagMs,
+        TimestampType timestampType) {
+
+    public static final String SEGMENT_BYTES = "segment.bytes";
+    public static final String SEGMENT_MS = "segment.ms";
+    public static final String RETENTION_MS = "retention.ms";
+    public static final String RETENTION_BYTES = "retention.bytes";
+    public static final String CLEANUP_POLICY = "cleanup.policy";
+    public static final String DELETE_RETENTION_MS = "delete.retention.ms";
+    public static final String MAX_MESSAGE_BYTES = "max.message.bytes";
+    public static final String INDEX_INTERVAL_BYTES = "index.interval.bytes";
+    public static final String FLUSH_MESSAGES = "flush.messages";
+    public static final String FLUSH_MS = "flush.ms";
+    public static final String MIN_COMPACTION_LAG_MS = "min.compaction.lag.ms";
+    public static final String MESSAGE_TIMESTAMP_TYPE = "message.timestamp.type";
+
+    public static final Set<String> KEYS = Set.of(SEGMENT_BYTES, SEGMENT_MS, RETENTION_MS, RETENTION_BYTES,
+            CLEANUP_POLICY, DELETE_RETENTION_MS, MAX_MESSAGE_BYTES, INDEX_INTERVAL_BYTES, FLUSH_MESSAGES, FLUSH_MS,
+            MIN_COMPACTION_LAG_MS, MESSAGE_TIMESTAMP_TYPE);
+
+    /** Smallest segment: a few batch headers; tiny segments are for tests. */
+    public static final int SEGMENT_BYTES_MIN = 128;
+
+    /** Kafka's defaults. */
+    public static final LogConfig DEFAULT = new LogConfig(1 << 30, 7L * 24 * 3600 * 1000, 7L * 24 * 3600 * 1000, -1L,
+            true, false, 24L * 3600 * 1000, 1048588, 4096, Long.MAX_VALUE, Long.MAX_VALUE, 0L, TimestampType.CREATE_TIME);
+
+    public LogConfig {
+        check(SEGMENT_BYTES, segmentBytes, SEGMENT_BYTES_MIN, Integer.MAX_VALUE);
+        check(SEGMENT_MS, segmentMs, 1, Long.MAX_VALUE);
+        check(RETENTION_MS, retentionMs, -1, Long.MAX_VALUE);
+        check(RETENTION_BYTES, retentionBytes, -1, Long.MAX_VALUE);
+        if (!cleanupDelete && !cleanupCompact) {
+            throw new InvalidConfigException(CLEANUP_POLICY, "", "needs delete, compact or both");
+        }
+        check(DELETE_RETENTION_MS, deleteRetentionMs, 0, Long.MAX_VALUE);
+        check(MAX_MESSAGE_BYTES, maxMessageBytes, 0, Integer.MAX_VALUE);
+        check(INDEX_INTERVAL_BYTES, indexIntervalBytes, 0, Integer.MAX_VALUE);
+        check(FLUSH_MESSAGES, flushMessages, 1, Long.MAX_VALUE);
+        check(FLUSH_MS, flushMs, 0, Long.MAX_VALUE);
+        check(MIN_COMPACTION_LAG_MS, minCompactionLagMs, 0, Long.MAX_VALUE);
+        if (timestampType == null) {
+            throw new InvalidConfigException(MESSAGE_TIMESTAMP_TYPE, "null", "CreateTime or LogAppendTime");
+        }
+    }
+
+    private static void check(String key, long value, long min, long max) {
+        if (value < min || value > max) {
+            throw new InvalidConfigException(key, Long.toString(value), "outside [" + min + ", " + max + "]");
+        }
+    }
+
+    /** Durable mode: every append is fsynced before it is acknowledged (group commit). */
+    public boolean durable() {
+        return flushMessages == 1;
+    }
+
+    /** Parses a full config: keys not given take Kafka's defaults. */
+    public static LogConfig parse(Map<String, String> props) {
+        return DEFAULT.withOverrides(props);
+    }
+
+    /**
+     * This config with the given keys replaced (a topic's overrides over the broker defaults).
+     *
+     * @throws InvalidConfigException naming the first bad key and its value
+     */
+    public LogConfig withOverrides(Map<String, String> props) {
+        for (String key : props.keySet()) {
+            if (!KEYS.contains(key)) {
+                throw new InvalidConfigException(key, props.get(key), "unknown log config");
+            }
+        }
+        boolean[] policy = props.containsKey(CLEANUP_POLICY)
+                ? parsePolicy(props.get(CLEANUP_POLICY)) : new boolean[] {cleanupDelete, cleanupCompact};
+        return new LogConfig(
+                (int) longOf(props, SEGMENT_BYTES, segmentBytes, SEGMENT_BYTES_MIN, Integer.MAX_VALUE),
+                longOf(props, SEGMENT_MS, segmentMs, 1, Long.MAX_VALUE),
+                longOf(props, RETENTION_MS, retentionMs, -1, Long.MAX_VALUE),
+                longOf(props, RETENTION_BYTES, retentionBytes, -1, Long.MAX_VALUE),
+                policy[0], policy[1],
+                longOf(props, DELETE_RETENTION_MS, deleteRetentionMs, 0, Long.MAX_VALUE),
+                (int) longOf(props, MAX_MESSAGE_BYTES, maxMessageBytes, 0, Integer.MAX_VALUE),
+                (int) longOf(props, INDEX_INTERVAL_BYTES, indexIntervalBytes, 0, Integer.MAX_VALUE),
+                longOf(props, FLUSH_MESSAGES, flushMessages, 1, Long.MAX_VALUE),
+                longOf(props, FLUSH_MS, flushMs, 0, Long.MAX_VALUE),
+                longOf(props, MIN_COMPACTION_LAG_MS, minCompactionLagMs, 0, Long.MAX_VALUE),
+                props.containsKey(MESSAGE_TIMESTAMP_TYPE) ? parseTimestampType(props.get(MESSAGE_TIMESTAMP_TYPE)) : timestampType);
+    }
+
+    private static long longOf(Map<String, String> props, String key, long current, long min, long max) {
+        String raw = props.get(key);
+        if (raw == null) {
+            return current;
+        }
+        long v;
+        try {
+            v = Long.parseLong(raw.trim());
+        } catch (NumberFormatException e) {
+            throw new InvalidConfigException(key, raw, "not an integer");
+        }
+        if (v < min || v > max) {
+            throw new InvalidConfigException(key, raw, "outside [" + min + ", " + max + "]");
+        }
+        return v;
+    }
+
+    private static boolean[] parsePolicy(String raw) {
+        boolean delete = false;
+        boolean compact = false;
+        for (String part : raw.split(",", -1)) {
+            switch (part.trim()) {
+                case "delete" -> delete = true;
+                case "compact" -> compact = true;
+                default -> throw new InvalidConfigException(CLEANUP_POLICY, raw, "expected delete, compact or compact,delete");
+            }
+        }
+        return new boolean[] {delete, compact};
+    }
+
+    private static TimestampType parseTimestampType(String raw) {
+        return switch (raw.trim()) {
+            case "CreateTime" -> TimestampType.CREATE_TIME;
+            case "LogAppendTime" -> TimestampType.LOG_APPEND_TIME;
+            default -> throw new InvalidConfigException(MESSAGE_TIMESTAMP_TYPE, raw, "expected CreateTime or LogAppendTime");
+        };
+    }
+
+    /** The config as Kafka-named strings (round-trips through {@link #parse}). */
+    public Map<String, String> toMap() {
+        Map<String, String> m = new LinkedHashMap<>();
+        m.put(SEGMENT_BYTES, Integer.toString(segmentBytes));
+        m.put(SEGMENT_MS, Long.toString(segmentMs));
+        m.put(RETENTION_MS, Long.toString(retentionMs));
+        m.put(RETENTION_BYTES, Long.toString(retentionBytes));
+        m.put(CLEANUP_POLICY, cleanupCompact ? (cleanupDelete ? "compact,delete" : "compact") : "delete");
+        m.put(DELETE_RETENTION_MS, Long.toString(deleteRetentionMs));
+        m.put(MAX_MESSAGE_BYTES, Integer.toString(maxMessageBytes));
+        m.put(INDEX_INTERVAL_BYTES, Integer.toString(indexIntervalBytes));
+        m.put(FLUSH_MESSAGES, Long.toString(flushMessages));
+        m.put(FLUSH_MS, Long.toString(flushMs));
+        m.put(MIN_COMPACTION_LAG_MS, Long.toString(minCompactionLagMs));
+        m.put(MESSAGE_TIMESTAMP_TYPE, timestampType == TimestampType.LOG_APPEND_TIME ? "LogAppendTime" : "CreateTime");
+        return m;
+    }
+}

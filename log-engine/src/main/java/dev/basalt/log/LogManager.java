@@ -1,0 +1,488 @@
+package dev.basalt.log;
+
+import dev.basalt.log.index.IndexStore;
+import dev.basalt.log.index.PartitionState;
+import dev.basalt.log.recovery.LoadedLog;
+import dev.basalt.log.recovery.LogLoader;
+import dev.basalt.log.segment.FileLayer;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
+import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Owns one data directory: every partition log in it, the shared RocksDB index, and the
+ * background threads for retention, compaction, time-based flushes and deletes.
+ *
+ * <h2>Layout</h2>
+ * <pre>
+ * &lt;data&gt;/.lock                       held (flock) while open: one process per data dir
+ * &lt;data&gt;/.clean-shutdown             present only between a clean close and the next open
+ * &lt;data&gt;/index/                      the RocksDB index ({@link IndexStore})
+ * &lt;data&gt;/&lt;topic&gt;-&lt;partition&gt;/        segments (see {@link dev.basalt.log.segment.Segment})
+ * &lt;data&gt;/&lt;topic&gt;-&lt;p&gt;.&lt;id&gt;-delete/    a deleted partition, removed in the background
+ * </pre>
+ *
+ * <p>Open loads partitions in parallel; after a clean close nothing is scanned (sizes from the
+ * files, end offsets from the index), after a crash each partition is scanned from its recovery
+ * point only. Deleting the index directory is safe: every log is rebuilt from its segments.
+ *
+ * <p>Thread-safety: thread-safe. Logs are created under one lock; lookups are lock-free.
+ */
+public final class LogManager implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(LogManager.class);
+    public static final String INDEX_DIR = "index";
+    public static final String CLEAN_SHUTDOWN_FILE = ".clean-shutdown";
+    public static final String LOCK_FILE = ".lock";
+    public static final String DELETE_SUFFIX = "-delete";
+
+    private final Path dataDir;
+    private final LogConfig defaults;
+    private final Clock clock;
+    private final FileLayer files;
+    private final LogManagerOptions options;
+    private final IndexStore index;
+    private final FileChannel lockChannel;
+    private final FileLock fileLock;
+    private final ScheduledThreadPoolExecutor scheduler;
+    private final ConcurrentHashMap<TopicPartition, PartitionLog> logs = new ConcurrentHashMap<>();
+    private final Object createLock = new Object();
+    private volatile boolean closed;
+
+    private LogManager(Path dataDir, LogConfig defaults, Clock clock, FileLayer files, LogManagerOptions options,
+                       IndexStore index, FileChannel lockChannel, FileLock fileLock) {
+        this.dataDir = dataDir;
+        this.defaults = defaults;
+        this.clock = clock;
+        this.files = files;
+        this.options = options;
+        this.index = index;
+        this.lockChannel = lockChannel;
+        this.fileLock = fileLock;
+        this.scheduler = new ScheduledThreadPoolExecutor(options.backgroundThreads(), namedThreads("basalt-log-background"));
+        this.scheduler.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
+    }
+
+    /** Opens {@code dataDir} with default options and the real file system. */
+    public static LogManager open(Path dataDir, LogConfig brokerDefaults, Clock clock) {
+        return open(dataDir, brokerDefaults, clock, LogManagerOptions.DEFAULT, FileLayer.DEFAULT);
+    }
+
+    /**
+     * Opens (creating if needed) a data directory and loads every partition in it.
+     *
+     * @throws CorruptLogException if a partition's flushed data is corrupt (nothing stays open)
+     * @throws LogStorageException if the directory is locked by another process or unreadable
+     */
+    public static LogManager open(Path dataDir, LogConfig brokerDefaults, Clock clock, LogManagerOptions options,
+                                  FileLayer files) {
+        FileChannel lockChannel = null;
+        IndexStore index = null;
+        LogManager m;
+        try {
+            files.createDirectories(dataDir);
+            lockChannel = FileChannel.open(dataDir.resolve(LOCK_FILE), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+            FileLock lock = lockChannel.tryLock();
+            if (lock == null) {
+                throw new LogStorageException("data directory is in use by another process", dataDir, null);
+            }
+            index = IndexStore.open(dataDir.resolve(INDEX_DIR));
+            m = new LogManager(dataDir, brokerDefaults, clock, files, options, index, lockChannel, lock);
+        } catch (IOException | RuntimeException e) {
+            closeQuietly(index, lockChannel);
+            if (e instanceof IOException io) {
+                throw new LogStorageException("cannot open data directory", dataDir, io);
+            }
+            throw (RuntimeException) e;
+        }
+        try {
+            m.loadAll(Files.exists(dataDir.resolve(CLEAN_SHUTDOWN_FILE)));
+            // From here on a crash must trigger recovery: the marker goes before any append.
+            files.delete(dataDir.resolve(CLEAN_SHUTDOWN_FILE));
+            files.fsyncDirectory(dataDir);
+        } catch (IOException | RuntimeException e) {
+            m.closeAfterFailedOpen();
+            if (e instanceof IOException io) {
+                throw new LogStorageException("cannot open data directory", dataDir, io);
+            }
+            throw (RuntimeException) e;
+        }
+        m.startPeriodicTasks();
+        return m;
+    }
+
+    private static void closeQuietly(IndexStore index, FileChannel ch) {
+        if (index != null) {
+            index.close();
+        }
+        if (ch != null) {
+            try {
+                ch.close();
+            } catch (IOException e) {
+                LOG.warn("closing lock file failed", e);
+            }
+        }
+    }
+
+    private void closeAfterFailedOpen() {
+        scheduler.shutdownNow();
+        for (PartitionLog log : logs.values()) {
+            log.abandon();
+        }
+        logs.clear();
+        index.close();
+        try {
+            fileLock.release();
+            lockChannel.close();
+        } catch (IOException e) {
+            LOG.warn("closing lock file failed", e);
+        }
+    }
+
+    private static ThreadFactory namedThreads(String prefix) {
+        AtomicInteger n = new AtomicInteger();
+        return r -> {
+            Thread t = new Thread(r, prefix + "-" + n.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        };
+    }
+
+    private void loadAll(boolean clean) throws IOException {
+        Map<String, PartitionState> states = index.loadAllStates();
+        List<TopicPartition> found = new ArrayList<>();
+        try (DirectoryStream<Path> stream = Files.newDirectoryStream(dataDir, Files::isDirectory)) {
+            for (Path p : stream) {
+                String name = p.getFileName().toString();
+                if (name.endsWith(DELETE_SUFFIX)) {
+                    scheduler.execute(() -> deleteRecursively(p));
+                } else if (!name.equals(INDEX_DIR)) {
+                    TopicPartition tp = TopicPartition.parseDirName(name);
+                    if (tp == null) {
+                        LOG.warn("ignoring unexpected directory {}", p);
+                    } else {
+                        found.add(tp);
+                    }
+                }
+            }
+        }
+        loadInParallel(found, states, clean);
+        Set<String> present = new java.util.HashSet<>();
+        found.forEach(tp -> present.add(tp.dirName()));
+        for (Map.Entry<String, PartitionState> e : states.entrySet()) {
+            if (!present.contains(e.getKey())) {
+                index.deletePartition(e.getKey(), e.getValue().partitionId());
+            }
+        }
+        LOG.info("opened {} with {} partitions ({} shutdown)", dataDir, logs.size(), clean ? "clean" : "unclean");
+    }
+
+    private void loadInParallel(List<TopicPartition> found, Map<String, PartitionState> states, boolean clean) {
+        ThreadPoolExecutor pool = new ThreadPoolExecutor(options.recoveryThreads(), options.recoveryThreads(), 0,
+                TimeUnit.MILLISECONDS, new LinkedBlockingQueue<>(), namedThreads("basalt-log-recovery"));
+        try {
+            Map<TopicPartition, Future<PartitionLog>> futures = new HashMap<>();
+            for (TopicPartition tp : found) {
+                futures.put(tp, pool.submit(() -> loadPartition(tp, states.get(tp.dirName()), clean, defaults)));
+            }
+            RuntimeException first = null;
+            for (Map.Entry<TopicPartition, Future<PartitionLog>> f : futures.entrySet()) {
+                try {
+                    logs.put(f.getKey(), f.getValue().get());
+                } catch (ExecutionException e) {
+                    RuntimeException cause = e.getCause() instanceof RuntimeException re ? re
+                            : new LogStorageException("loading failed", dataDir.resolve(f.getKey().dirName()), e.getCause());
+                    first = first == null ? cause : first;
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    first = first == null ? new LogStorageException("interrupted while loading", dataDir, e) : first;
+                }
+            }
+            if (first != null) {
+                throw first;
+            }
+        } finally {
+            pool.shutdown();
+        }
+    }
+
+    private PartitionLog loadPartition(TopicPartition tp, PartitionState state, boolean clean, LogConfig cfg) {
+        Path dir = dataDir.resolve(tp.dirName());
+        long partitionId = state != null ? state.partitionId() : index.allocatePartitionId();
+        LoadedLog loaded = LogLoader.load(dir, files, index, partitionId, state, clean, cfg.segmentBytes(),
+                cfg.indexIntervalBytes());
+        if (loaded.recovered()) {
+            LOG.info("recovered {}: log end offset {}", tp, loaded.logEndOffset());
+        }
+        return new PartitionLog(tp, dir, partitionId, loaded, cfg, index, files, clock, scheduler,
+                options.compactionKeyCountMax());
+    }
+
+    private void startPeriodicTasks() {
+        if (!options.periodicTasksEnabled()) {
+            return;
+        }
+        schedule(options.retentionCheckIntervalMs(), "retention", log -> log.applyRetention(clock.millis()));
+        schedule(options.compactionIntervalMs(), "compaction", log -> log.compact(clock.millis()));
+        schedule(options.flushCheckIntervalMs(), "flush", log -> log.maybeFlushByTime(clock.millis()));
+        schedule(options.highWatermarkCheckpointIntervalMs(), "checkpoint", PartitionLog::checkpointHighWatermark);
+    }
+
+    private void schedule(long intervalMs, String what, Consumer<PartitionLog> task) {
+        scheduler.scheduleWithFixedDelay(() -> forEachLog(what, task), intervalMs, intervalMs, TimeUnit.MILLISECONDS);
+    }
+
+    private void forEachLog(String what, Consumer<PartitionLog> task) {
+        for (PartitionLog log : logs.values()) {
+            if (closed) {
+                return;
+            }
+            try {
+                task.accept(log);
+            } catch (UnknownPartitionException e) {
+                // deleted while we were iterating
+            } catch (RuntimeException e) {
+                LOG.error("{} of {} failed", what, log.topicPartition(), e);
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ partitions
+
+    /**
+     * The partition's log, created empty (offset 0) if it does not exist; an existing log takes
+     * {@code config} as its new config.
+     */
+    public PartitionLog getOrCreate(TopicPartition tp, LogConfig config) {
+        ensureOpen();
+        PartitionLog existing = logs.get(tp);
+        if (existing != null) {
+            existing.updateConfig(config);
+            return existing;
+        }
+        synchronized (createLock) {
+            ensureOpen();
+            existing = logs.get(tp);
+            if (existing != null) {
+                existing.updateConfig(config);
+                return existing;
+            }
+            Path dir = dataDir.resolve(tp.dirName());
+            try {
+                files.createDirectories(dir);
+                files.fsyncDirectory(dataDir);
+            } catch (IOException e) {
+                throw new LogStorageException("cannot create partition directory", dir, e);
+            }
+            PartitionLog log = loadPartition(tp, null, false, config);
+            logs.put(tp, log);
+            return log;
+        }
+    }
+
+    /** @throws UnknownPartitionException if there is no such log */
+    public PartitionLog get(TopicPartition tp) {
+        ensureOpen();
+        PartitionLog log = logs.get(tp);
+        if (log == null) {
+            throw new UnknownPartitionException(tp);
+        }
+        return log;
+    }
+
+    public Set<TopicPartition> partitions() {
+        return Set.copyOf(logs.keySet());
+    }
+
+    /**
+     * Deletes a partition's data: the directory is renamed to a {@code -delete} name atomically
+     * (so a partition re-created under the same name starts empty and never sees old data), its
+     * index entries are removed, and the files are removed in the background. Readers holding a
+     * slice keep it valid until they close it.
+     *
+     * @throws UnknownPartitionException if there is no such log
+     */
+    public void delete(TopicPartition tp) {
+        ensureOpen();
+        synchronized (createLock) {
+            PartitionLog log = logs.remove(tp);
+            if (log == null) {
+                throw new UnknownPartitionException(tp);
+            }
+            log.closeForDelete();
+            Path dir = log.directory();
+            Path doomed = dataDir.resolve(tp.dirName() + "." + log.partitionId() + DELETE_SUFFIX);
+            try {
+                files.atomicMove(dir, doomed);
+                files.fsyncDirectory(dataDir);
+            } catch (IOException e) {
+                throw new LogStorageException("cannot rename deleted partition directory", dir, e);
+            }
+            index.deletePartition(tp.dirName(), log.partitionId());
+            scheduler.execute(() -> deleteRecursively(doomed));
+        }
+    }
+
+    private void deleteRecursively(Path dir) {
+        try (Stream<Path> walk = Files.walk(dir)) {
+            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
+                files.delete(p);
+            }
+        } catch (IOException | UncheckedIOException e) {
+            LOG.warn("could not remove {} (retried on next open): {}", dir, e.toString());
+        }
+    }
+
+    // ------------------------------------------------------------------ run-once hooks
+
+    /** One retention pass over every log at {@code nowMs}; returns segments deleted. */
+    public int runRetentionOnce(long nowMs) {
+        int n = 0;
+        for (PartitionLog log : logs.values()) {
+            n += log.applyRetention(nowMs);
+        }
+        return n;
+    }
+
+    /** One compaction pass of one log at {@code nowMs}; returns segments rewritten. */
+    public int compactOnce(TopicPartition tp, long nowMs) {
+        return get(tp).compact(nowMs);
+    }
+
+    /** One flush.ms evaluation over every log at {@code nowMs}; returns logs flushed. */
+    public int runFlushCheckOnce(long nowMs) {
+        int n = 0;
+        for (PartitionLog log : logs.values()) {
+            n += log.maybeFlushByTime(nowMs) ? 1 : 0;
+        }
+        return n;
+    }
+
+    public void checkpointHighWatermarks() {
+        forEachLog("checkpoint", PartitionLog::checkpointHighWatermark);
+    }
+
+    public Path dataDir() {
+        return dataDir;
+    }
+
+    /** The shared index (tests inspect and compare it). */
+    IndexStore index() {
+        return index;
+    }
+
+    private void ensureOpen() {
+        if (closed) {
+            throw new IllegalStateException("log manager of " + dataDir + " is closed");
+        }
+    }
+
+    // ------------------------------------------------------------------ close
+
+    /**
+     * Stops background work, closes every log cleanly (fsync, checkpoint, unmap), closes the
+     * index, and leaves the clean-shutdown marker if every log closed cleanly.
+     */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        stopScheduler();
+        boolean allClean = true;
+        for (PartitionLog log : logs.values()) {
+            try {
+                log.close();
+            } catch (RuntimeException e) {
+                allClean = false;
+                LOG.error("closing {} failed", log.topicPartition(), e);
+            }
+            allClean &= log.closedCleanly();
+        }
+        logs.clear();
+        index.close();
+        if (allClean) {
+            writeCleanMarker();
+        }
+        try {
+            fileLock.release();
+            lockChannel.close();
+        } catch (IOException e) {
+            LOG.warn("closing lock file failed", e);
+        }
+    }
+
+    private void stopScheduler() {
+        scheduler.shutdown();
+        try {
+            if (!scheduler.awaitTermination(options.shutdownTimeoutMs(), TimeUnit.MILLISECONDS)) {
+                LOG.warn("background tasks did not stop within {} ms", options.shutdownTimeoutMs());
+                scheduler.shutdownNow();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            scheduler.shutdownNow();
+        }
+    }
+
+    private void writeCleanMarker() {
+        Path marker = dataDir.resolve(CLEAN_SHUTDOWN_FILE);
+        try {
+            Files.write(marker, new byte[0], StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING);
+            files.fsyncDirectory(dataDir);
+        } catch (IOException e) {
+            LOG.warn("could not write {}: next open will run recovery", marker, e);
+        }
+    }
+
+    /**
+     * Test hook: stops like a killed process. Mappings and handles are released (the JVM would
+     * lose them too) but nothing is flushed, sealed or marked clean; writes already made stay in
+     * the page cache, as after kill -9.
+     */
+    void crash() {
+        closed = true;
+        scheduler.shutdownNow();
+        try {
+            scheduler.awaitTermination(options.shutdownTimeoutMs(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        for (PartitionLog log : logs.values()) {
+            log.abandon();
+        }
+        logs.clear();
+        index.close();
+        try {
+            fileLock.release();
+            lockChannel.close();
+        } catch (IOException e) {
+            LOG.warn("closing lock file failed", e);
+        }
+    }
+}

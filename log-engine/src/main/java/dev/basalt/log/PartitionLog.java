@@ -1,0 +1,1147 @@
+package dev.basalt.log;
+
+import dev.basalt.log.compaction.Compactor;
+import dev.basalt.log.index.IndexStore;
+import dev.basalt.log.index.IndexWriter;
+import dev.basalt.log.index.LeaderEpochCache;
+import dev.basalt.log.index.PartitionState;
+import dev.basalt.log.recovery.LoadedLog;
+import dev.basalt.log.segment.FileLayer;
+import dev.basalt.log.segment.Segment;
+import dev.basalt.record.Batches;
+import dev.basalt.record.CorruptRecordException;
+import dev.basalt.record.Record;
+import dev.basalt.record.RecordBatch;
+import dev.basalt.record.TimestampType;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.concurrent.Executor;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.zip.CRC32C;
+
+/**
+ * One partition's log: an ordered list of {@link Segment}s (the last one active), indexed in the
+ * data dir's RocksDB, with a leader-epoch cache and a high watermark checkpoint.
+ *
+ * <p>Offsets: {@code logStartOffset ≤ highWatermark ≤ logEndOffset}; offsets are assigned by
+ * {@link #appendAsLeader} contiguously and never reused; compaction removes records but keeps the
+ * offsets of the rest (gaps). The recovery point is the offset below which everything is fsynced.
+ *
+ * <p>Thread-safety: thread-safe. Appends, truncation, rolls and segment swaps serialise on one
+ * lock (held for a write syscall, never for an fsync); reads take no lock: they see an immutable
+ * snapshot of (log end offset, segments) and pin the segment they return a view of. fsyncs run
+ * under a separate flush lock so concurrent durable appenders share one fsync (group commit).
+ * Retention and compaction run on the {@link LogManager}'s threads and take the append lock only
+ * to swap segments in or out.
+ */
+public final class PartitionLog {
+    /** Bounds the batches of one produce payload (a loop over untrusted input). */
+    public static final int BATCH_COUNT_MAX = 1 << 16;
+    /** A read retries this often if segments are swapped under it (each retry sees a newer list). */
+    private static final int READ_ATTEMPTS_MAX = 16;
+
+    private final TopicPartition tp;
+    private final Path dir;
+    private final long partitionId;
+    private final IndexStore index;
+    private final FileLayer files;
+    private final Clock clock;
+    private final Executor background;
+    private final int compactionKeyCountMax;
+    private final ReentrantLock lock = new ReentrantLock();
+    private final ReentrantLock flushLock = new ReentrantLock();
+    private final ReentrantLock compactionLock = new ReentrantLock();
+    private final ConcurrentSkipListMap<Long, Segment> segments = new ConcurrentSkipListMap<>();
+    private final LeaderEpochCache epochs; // guarded by lock
+    private final IndexWriter indexWriter; // guarded by lock
+    private volatile LogConfig config;
+    private volatile Segment active;
+    private volatile long logStartOffset;
+    private volatile long logEndOffset;
+    private volatile long highWatermark;
+    private volatile long recoveryPoint;
+    private volatile long lastFlushMs;
+    private volatile boolean directoryDirty;
+    private volatile boolean closed;
+    private volatile boolean closedCleanly;
+    private volatile LogStorageException fatal;
+    private long segmentCreatedMs; // guarded by lock
+
+    PartitionLog(TopicPartition tp, Path dir, long partitionId, LoadedLog loaded, LogConfig config, IndexStore index,
+                 FileLayer files, Clock clock, Executor background, int compactionKeyCountMax) {
+        this.tp = tp;
+        this.dir = dir;
+        this.partitionId = partitionId;
+        this.index = index;
+        this.files = files;
+        this.clock = clock;
+        this.background = background;
+        this.compactionKeyCountMax = compactionKeyCountMax;
+        this.config = config;
+        for (Segment s : loaded.segments()) {
+            segments.put(s.baseOffset(), s);
+        }
+        this.active = loaded.segments().get(loaded.segments().size() - 1);
+        this.logStartOffset = loaded.logStartOffset();
+        this.logEndOffset = loaded.logEndOffset();
+        this.recoveryPoint = loaded.recoveryPoint();
+        this.highWatermark = loaded.highWatermark();
+        this.epochs = loaded.epochs();
+        this.indexWriter = loaded.indexWriter();
+        this.indexWriter.indexIntervalBytes(config.indexIntervalBytes());
+        this.segmentCreatedMs = clock.millis();
+        this.lastFlushMs = segmentCreatedMs;
+        persistState(false, -1);
+    }
+
+    public TopicPartition topicPartition() {
+        return tp;
+    }
+
+    public Path directory() {
+        return dir;
+    }
+
+    public LogConfig config() {
+        return config;
+    }
+
+    public long logStartOffset() {
+        return logStartOffset;
+    }
+
+    public long logEndOffset() {
+        return logEndOffset;
+    }
+
+    public long highWatermark() {
+        return highWatermark;
+    }
+
+    /** Everything below this offset is fsynced. */
+    public long recoveryPoint() {
+        return recoveryPoint;
+    }
+
+    /** Bytes in all segments. */
+    public long sizeBytes() {
+        long total = 0;
+        for (Segment s : segments.values()) {
+            total += s.sizeBytes();
+        }
+        return total;
+    }
+
+    /** Base offsets of the segments, oldest first (diagnostics and tests). */
+    public List<Long> segmentBaseOffsets() {
+        return new ArrayList<>(segments.keySet());
+    }
+
+    /** The RocksDB key prefix of this log (tests compare index contents). */
+    long partitionId() {
+        return partitionId;
+    }
+
+    // ------------------------------------------------------------------ append
+
+    /**
+     * Appends a producer's payload (one or more whole batches) as the leader: validates every
+     * batch ({@link Batches#parseStrict}, max.message.bytes, keys present on compacted topics),
+     * stamps consecutive offsets and {@code leaderEpoch} into the payload's bytes (a read-only
+     * payload is copied first), for LogAppendTime topics stamps the broker time, and writes them.
+     * In durable mode (flush.messages=1) returns only after an fsync covering the payload.
+     *
+     * @throws CorruptRecordException if a batch is malformed or fails its CRC (nothing appended)
+     * @throws dev.basalt.record.RecordTooLargeException if a batch exceeds max.message.bytes
+     * @throws LogStorageException on an I/O error (the append is not visible; if the payload
+     *         spanned a segment roll, batches before the roll may be)
+     */
+    public AppendInfo appendAsLeader(ByteBuffer payload, int leaderEpoch) {
+        if (leaderEpoch < 0) {
+            throw new IllegalArgumentException("leader epoch " + leaderEpoch + " < 0");
+        }
+        LogConfig cfg = config;
+        ByteBuffer buf = payload.isReadOnly() ? copy(payload) : payload.duplicate();
+        List<RecordBatch> batches = Batches.parseStrict(buf, cfg.maxMessageBytes(), BATCH_COUNT_MAX);
+        if (cfg.cleanupCompact()) {
+            requireKeys(batches);
+        }
+        long first;
+        long last;
+        long appendTimeMs = -1;
+        lock.lock();
+        try {
+            ensureWritable();
+            long now = clock.millis();
+            if (cfg.timestampType() == TimestampType.LOG_APPEND_TIME) {
+                appendTimeMs = now;
+            }
+            first = logEndOffset;
+            long next = first;
+            for (RecordBatch b : batches) {
+                b.stampBaseOffset(next);
+                b.stampPartitionLeaderEpoch(leaderEpoch);
+                if (appendTimeMs >= 0) {
+                    stampLogAppendTime(b, appendTimeMs);
+                }
+                next = b.nextOffset();
+            }
+            last = next - 1;
+            writeBatches(buf, batches, now, cfg);
+            if (epochs.assign(leaderEpoch, first)) {
+                persistState(false, -1);
+            }
+        } finally {
+            lock.unlock();
+        }
+        maybeFlushAfterAppend(last + 1, cfg);
+        return new AppendInfo(first, last, appendTimeMs, logStartOffset);
+    }
+
+    /**
+     * Appends batches a follower fetched from its leader: offsets and epochs are already
+     * assigned; the first batch must start at the log end offset and each next one right after.
+     *
+     * @return first and last offset appended
+     * @throws CorruptRecordException on a malformed batch or offsets not contiguous with the log
+     */
+    public AppendInfo appendAsFollower(ByteBuffer batchesPayload) {
+        LogConfig cfg = config;
+        ByteBuffer buf = batchesPayload.isReadOnly() ? copy(batchesPayload) : batchesPayload.duplicate();
+        // Followers accept what the leader accepted: its limit may be larger than ours was.
+        List<RecordBatch> batches = Batches.parseStrict(buf, Integer.MAX_VALUE, BATCH_COUNT_MAX);
+        long first;
+        long last;
+        lock.lock();
+        try {
+            ensureWritable();
+            long expected = logEndOffset;
+            first = batches.get(0).baseOffset();
+            for (RecordBatch b : batches) {
+                if (b.baseOffset() != expected) {
+                    throw new CorruptRecordException("follower batch at offset " + b.baseOffset() + " of " + tp
+                            + " is not contiguous with the log end offset " + expected);
+                }
+                expected = b.nextOffset();
+            }
+            last = expected - 1;
+            writeBatches(buf, batches, clock.millis(), cfg);
+            boolean changed = false;
+            for (RecordBatch b : batches) {
+                if (b.partitionLeaderEpoch() >= 0) {
+                    changed |= epochs.assign(b.partitionLeaderEpoch(), b.baseOffset());
+                }
+            }
+            if (changed) {
+                persistState(false, -1);
+            }
+        } finally {
+            lock.unlock();
+        }
+        maybeFlushAfterAppend(last + 1, cfg);
+        return new AppendInfo(first, last, -1, logStartOffset);
+    }
+
+    private static ByteBuffer copy(ByteBuffer src) {
+        ByteBuffer c = ByteBuffer.allocate(src.remaining());
+        c.put(src.duplicate()).flip();
+        return c;
+    }
+
+    private static void requireKeys(List<RecordBatch> batches) {
+        for (RecordBatch b : batches) {
+            if (b.isControl()) {
+                continue;
+            }
+            for (Record r : b.records()) {
+                if (!r.hasKey()) {
+                    throw new CorruptRecordException("compacted topic cannot accept a record without a key (offset delta "
+                            + (r.offset()) + ")");
+                }
+            }
+        }
+    }
+
+    /** Marks the batch LogAppendTime with {@code nowMs} as its max timestamp and re-seals the CRC. */
+    private static void stampLogAppendTime(RecordBatch batch, long nowMs) {
+        ByteBuffer b = batch.buffer();
+        b.putShort(RecordBatch.ATTRIBUTES_OFFSET, (short) (batch.attributes() | RecordBatch.TIMESTAMP_TYPE_MASK));
+        b.putLong(RecordBatch.MAX_TIMESTAMP_OFFSET, nowMs);
+        CRC32C crc = new CRC32C();
+        crc.update(b.duplicate().position(RecordBatch.ATTRIBUTES_OFFSET));
+        b.putInt(RecordBatch.CRC_OFFSET, (int) crc.getValue());
+    }
+
+    /** Writes validated, stamped batches; caller holds the lock. Publishes the end offset per segment run. */
+    private void writeBatches(ByteBuffer buf, List<RecordBatch> batches, long nowMs, LogConfig cfg) {
+        int payloadPos = buf.position();
+        int i = 0;
+        while (i < batches.size()) {
+            maybeRoll(batches.get(i).sizeInBytes(), nowMs, cfg);
+            Segment seg = active;
+            int runBytes = 0;
+            int j = i;
+            while (j < batches.size() && runBytes + batches.get(j).sizeInBytes() <= seg.remainingCapacityBytes()) {
+                runBytes += batches.get(j).sizeInBytes();
+                j++;
+            }
+            if (j == i) {
+                throw new IllegalStateException("batch of " + batches.get(i).sizeInBytes() + " bytes does not fit a fresh segment");
+            }
+            int pos;
+            try {
+                pos = seg.append(buf.duplicate().position(payloadPos).limit(payloadPos + runBytes));
+            } catch (IOException e) {
+                throw new LogStorageException("append to " + tp + " failed; nothing of it is visible", seg.path(), e);
+            }
+            indexRun(seg, pos, batches.subList(i, j));
+            logEndOffset = batches.get(j - 1).nextOffset();
+            payloadPos += runBytes;
+            i = j;
+        }
+    }
+
+    private void indexRun(Segment seg, int position, List<RecordBatch> run) {
+        int pos = position;
+        long maxTs = seg.maxTimestamp();
+        try {
+            for (RecordBatch b : run) {
+                indexWriter.onBatch(seg.baseOffset(), pos, b.baseOffset(), b.sizeInBytes(), b.maxTimestamp());
+                maxTs = Math.max(maxTs, b.maxTimestamp());
+                pos += b.sizeInBytes();
+            }
+        } catch (LogStorageException e) {
+            // Bytes are in the segment but not indexed or published: stop writing; a reopen recovers.
+            fatal = e;
+            throw e;
+        }
+        seg.maxTimestamp(maxTs);
+    }
+
+    private void maybeRoll(int bytesNeeded, long nowMs, LogConfig cfg) {
+        Segment seg = active;
+        boolean full = seg.remainingCapacityBytes() < bytesNeeded || seg.sizeBytes() >= cfg.segmentBytes();
+        boolean timeDue = !seg.isEmpty() && nowMs - segmentCreatedMs >= cfg.segmentMs();
+        if (!full && !timeDue) {
+            return;
+        }
+        int capacity = Math.max(cfg.segmentBytes(), bytesNeeded);
+        if (seg.isEmpty()) {
+            if (seg.remainingCapacityBytes() < bytesNeeded) {
+                Segment bigger = Segment.createActive(files, dir, seg.baseOffset(), capacity);
+                segments.put(bigger.baseOffset(), bigger);
+                active = bigger;
+                seg.close();
+            }
+            return;
+        }
+        roll(capacity, nowMs);
+    }
+
+    /** Seals the active segment and starts a new one at the log end offset; caller holds the lock. */
+    private void roll(int capacityBytes, long nowMs) {
+        Segment old = active;
+        try {
+            old.seal();
+        } catch (IOException e) {
+            throw new LogStorageException("cannot seal segment of " + tp, old.path(), e);
+        }
+        index.putSegmentMaxTimestamp(partitionId, old.baseOffset(), old.maxTimestamp());
+        Segment fresh = Segment.createActive(files, dir, logEndOffset, capacityBytes);
+        segments.put(fresh.baseOffset(), fresh);
+        active = fresh;
+        segmentCreatedMs = nowMs;
+        directoryDirty = true;
+        long upTo = fresh.baseOffset();
+        // Kafka flushes a rolled segment asynchronously: appends never wait for its fsync.
+        background.execute(() -> {
+            try {
+                flushUpTo(upTo);
+            } catch (RuntimeException e) {
+                org.slf4j.LoggerFactory.getLogger(PartitionLog.class).warn("flush after roll of {} failed", tp, e);
+            }
+        });
+    }
+
+    /** Starts a new segment now (tests and admin tools); no-op if the active segment is empty. */
+    public void roll() {
+        lock.lock();
+        try {
+            ensureWritable();
+            if (!active.isEmpty()) {
+                roll(config.segmentBytes(), clock.millis());
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void ensureOpen() {
+        if (closed) {
+            throw new UnknownPartitionException(tp);
+        }
+    }
+
+    private void ensureWritable() {
+        ensureOpen();
+        LogStorageException f = fatal;
+        if (f != null) {
+            throw new LogStorageException("log of " + tp + " is offline after an earlier storage failure", f.file(), f);
+        }
+    }
+
+    // ------------------------------------------------------------------ flush
+
+    private void maybeFlushAfterAppend(long endOffset, LogConfig cfg) {
+        if (endOffset - recoveryPoint >= cfg.flushMessages()) {
+            flushUpTo(endOffset);
+        }
+    }
+
+    /** fsyncs everything appended so far and advances the recovery point. */
+    public void flush() {
+        flushUpTo(logEndOffset);
+    }
+
+    /**
+     * Group commit: the first caller fsyncs everything written so far (more than it needs);
+     * callers queued behind it usually find their offset already covered and return without an fsync.
+     */
+    void flushUpTo(long endOffset) {
+        if (recoveryPoint >= endOffset) {
+            return;
+        }
+        flushLock.lock();
+        try {
+            if (recoveryPoint >= endOffset || closed) {
+                return;
+            }
+            ensureWritable();
+            long target;
+            List<Segment> dirty = new ArrayList<>();
+            lock.lock();
+            try {
+                target = logEndOffset;
+                Long from = segments.floorKey(recoveryPoint);
+                for (Segment s : (from == null ? segments : segments.tailMap(from, true)).values()) {
+                    if (s.retain()) {
+                        dirty.add(s);
+                    }
+                }
+            } finally {
+                lock.unlock();
+            }
+            forceAll(dirty);
+            lock.lock();
+            try {
+                recoveryPoint = Math.min(Math.max(recoveryPoint, target), logEndOffset);
+                persistState(false, -1);
+            } finally {
+                lock.unlock();
+            }
+            lastFlushMs = clock.millis();
+        } finally {
+            flushLock.unlock();
+        }
+    }
+
+    private void forceAll(List<Segment> dirty) {
+        try {
+            for (Segment s : dirty) {
+                try {
+                    s.flush();
+                    s.closeFileIfFlushed();
+                } catch (IOException e) {
+                    // After a failed fsync the page cache may have dropped the data (fsyncgate): stop.
+                    fatal = new LogStorageException("fsync of " + tp + " failed; log is offline", s.path(), e);
+                    throw fatal;
+                }
+            }
+            if (directoryDirty) {
+                directoryDirty = false;
+                try {
+                    files.fsyncDirectory(dir);
+                } catch (IOException e) {
+                    directoryDirty = true;
+                    fatal = new LogStorageException("directory fsync of " + tp + " failed; log is offline", dir, e);
+                    throw fatal;
+                }
+            }
+        } finally {
+            for (Segment s : dirty) {
+                s.release();
+            }
+        }
+    }
+
+    /** flush.ms: fsync if unflushed data is older than the setting. Called by the scheduler. */
+    boolean maybeFlushByTime(long nowMs) {
+        if (closed || logEndOffset <= recoveryPoint || nowMs - lastFlushMs < config.flushMs()) {
+            return false;
+        }
+        flush();
+        return true;
+    }
+
+    // ------------------------------------------------------------------ read
+
+    /**
+     * Reads whole batches starting with the one holding {@code startOffset}, up to {@code maxBytes}
+     * (but always at least one batch, even a larger one, so a consumer can always progress, as
+     * Kafka does), never a batch reaching {@code maxOffsetExclusive} (pass the high watermark for
+     * consumers, {@link Long#MAX_VALUE} for followers). Batches come from one segment, as a view of
+     * its mapping: the caller must {@link FetchSlice#close()} the result.
+     *
+     * @throws OffsetOutOfRangeException if startOffset is outside [logStartOffset, logEndOffset]
+     */
+    public FetchSlice read(long startOffset, int maxBytes, long maxOffsetExclusive) {
+        if (maxBytes < 0) {
+            throw new IllegalArgumentException("maxBytes " + maxBytes + " < 0");
+        }
+        for (int attempt = 0; attempt < READ_ATTEMPTS_MAX; attempt++) {
+            ensureOpen();
+            long end = logEndOffset;
+            long start = logStartOffset;
+            long hw = highWatermark;
+            if (startOffset < start || startOffset > end) {
+                throw new OffsetOutOfRangeException(tp, startOffset, start, end);
+            }
+            long limit = Math.min(end, maxOffsetExclusive);
+            if (startOffset >= limit) {
+                return FetchSlice.empty(startOffset, start, end, hw);
+            }
+            FetchSlice slice = tryRead(startOffset, maxBytes, limit, start, end, hw);
+            if (slice != null) {
+                return slice;
+            }
+        }
+        throw new IllegalStateException("read of " + tp + " at " + startOffset + " kept racing segment swaps");
+    }
+
+    /** One attempt; null if a segment was destroyed under it (the caller retries with a fresh view). */
+    private FetchSlice tryRead(long startOffset, int maxBytes, long limit, long start, long end, long hw) {
+        Map.Entry<Long, Segment> entry = segments.floorEntry(startOffset);
+        if (entry == null) {
+            entry = segments.firstEntry();
+        }
+        while (entry != null && entry.getKey() < limit) {
+            Segment seg = entry.getValue();
+            if (!seg.retain()) {
+                return null;
+            }
+            boolean handedOut = false;
+            try {
+                int size = seg.sizeBytes();
+                int pos = locate(seg, size, startOffset);
+                if (pos >= 0) {
+                    FetchSlice s = collect(seg, size, pos, maxBytes, limit, startOffset, start, end, hw);
+                    handedOut = !s.isEmpty();
+                    return s;
+                }
+            } finally {
+                if (!handedOut) {
+                    seg.release();
+                }
+            }
+            entry = segments.higherEntry(entry.getKey());
+        }
+        return FetchSlice.empty(startOffset, start, end, hw);
+    }
+
+    private FetchSlice collect(Segment seg, int size, int pos, int maxBytes, long limit, long startOffset, long start,
+                               long end, long hw) {
+        ByteBuffer map = seg.mapping();
+        int cursor = pos;
+        long next = startOffset;
+        while (cursor < size) {
+            checkHeader(seg, map, cursor, size);
+            if (Segment.baseOffsetAt(map, cursor) >= limit || Segment.lastOffsetAt(map, cursor) >= limit) {
+                break;
+            }
+            int batchBytes = Segment.batchSizeAt(map, cursor);
+            if (cursor > pos && cursor + batchBytes - pos > maxBytes) {
+                break;
+            }
+            next = Segment.lastOffsetAt(map, cursor) + 1;
+            cursor += batchBytes;
+        }
+        if (cursor == pos) {
+            return FetchSlice.empty(startOffset, start, end, hw);
+        }
+        return new FetchSlice(seg.slice(pos, cursor - pos), next, start, end, hw, seg);
+    }
+
+    private static void checkHeader(Segment seg, ByteBuffer map, int pos, int size) {
+        if (size - pos < RecordBatch.HEADER_SIZE_BYTES) {
+            throw new CorruptLogException(seg.path(), pos, "batch header truncated at segment end " + size);
+        }
+        int batchBytes = Segment.batchSizeAt(map, pos);
+        if (batchBytes < RecordBatch.HEADER_SIZE_BYTES || batchBytes > size - pos) {
+            throw new CorruptLogException(seg.path(), pos, "batch length " + batchBytes + " impossible before segment end " + size);
+        }
+    }
+
+    /**
+     * Position of the first batch of {@code seg} whose last offset is ≥ {@code target}, or -1.
+     * Seeks the floor index entry (checking it really names a batch of this segment at that
+     * offset: the pair assertion of STYLE §4), then scans headers forward.
+     */
+    private int locate(Segment seg, int size, long target) {
+        ByteBuffer map = seg.mapping();
+        int pos = 0;
+        IndexStore.OffsetPosition e = index.floorOffset(partitionId, target);
+        if (e != null && e.segmentBase() == seg.baseOffset() && e.position() >= 0
+                && e.position() <= size - RecordBatch.HEADER_SIZE_BYTES
+                && Segment.baseOffsetAt(map, e.position()) == e.offset()) {
+            pos = e.position();
+        }
+        while (pos < size) {
+            checkHeader(seg, map, pos, size);
+            if (Segment.lastOffsetAt(map, pos) >= target) {
+                return pos;
+            }
+            pos += Segment.batchSizeAt(map, pos);
+        }
+        return -1;
+    }
+
+    /**
+     * The first record with a timestamp ≥ {@code timestampMs} (ListOffsets by time): the floor
+     * time-index entry below the target bounds where to start, then batches are scanned forward.
+     * EARLIEST/LATEST are the broker's business: {@link #logStartOffset()}/{@link #logEndOffset()}.
+     *
+     * @return empty if no record is that new
+     */
+    public Optional<TimestampOffset> offsetForTimestamp(long timestampMs) {
+        ensureOpen();
+        IndexStore.TimeEntry floor = timestampMs == Long.MIN_VALUE ? null : index.floorTime(partitionId, timestampMs - 1);
+        long from = Math.max(logStartOffset, floor == null ? 0 : floor.offset());
+        long end = logEndOffset;
+        while (from < end) {
+            try (FetchSlice slice = read(from, 1 << 20, end)) {
+                if (slice.isEmpty()) {
+                    return Optional.empty();
+                }
+                for (RecordBatch b : Batches.iterate(slice.records())) {
+                    if (b.maxTimestamp() < timestampMs) {
+                        continue;
+                    }
+                    Optional<TimestampOffset> hit = firstAtOrAfter(b, timestampMs, from);
+                    if (hit.isPresent()) {
+                        return hit;
+                    }
+                }
+                from = slice.nextOffset();
+            }
+        }
+        return Optional.empty();
+    }
+
+    private static Optional<TimestampOffset> firstAtOrAfter(RecordBatch b, long timestampMs, long minOffset) {
+        if (b.timestampType() == TimestampType.LOG_APPEND_TIME) {
+            return Optional.of(new TimestampOffset(b.maxTimestamp(), Math.max(b.baseOffset(), minOffset)));
+        }
+        for (Record r : b.records()) {
+            if (r.offset() >= minOffset && r.timestamp() >= timestampMs) {
+                return Optional.of(new TimestampOffset(r.timestamp(), r.offset()));
+            }
+        }
+        return Optional.empty();
+    }
+
+    // ------------------------------------------------------------------ epochs, high watermark
+
+    /** Records that {@code leaderEpoch} starts at {@code startOffset} (the leader calls this on election). */
+    public void assignEpoch(int leaderEpoch, long startOffset) {
+        lock.lock();
+        try {
+            ensureWritable();
+            if (epochs.assign(leaderEpoch, startOffset)) {
+                persistState(false, -1);
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** OffsetForLeaderEpoch: see {@link LeaderEpochCache#endOffsetFor}. */
+    public EpochEndOffset endOffsetFor(int leaderEpoch) {
+        lock.lock();
+        try {
+            ensureOpen();
+            return epochs.endOffsetFor(leaderEpoch, logEndOffset);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    public int latestEpoch() {
+        lock.lock();
+        try {
+            return epochs.latestEpoch();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    public List<LeaderEpochCache.EpochEntry> epochEntries() {
+        lock.lock();
+        try {
+            return epochs.entries();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Sets the high watermark, clamped to [logStartOffset, logEndOffset]; checkpointed periodically. */
+    public long updateHighWatermark(long hw) {
+        lock.lock();
+        try {
+            long clamped = Math.max(logStartOffset, Math.min(hw, logEndOffset));
+            highWatermark = clamped;
+            return clamped;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Writes the high watermark (and the rest of the state) to the index. */
+    public void checkpointHighWatermark() {
+        if (!closed) {
+            lock.lock();
+            try {
+                persistState(false, -1);
+            } finally {
+                lock.unlock();
+            }
+        }
+    }
+
+    public void updateConfig(LogConfig newConfig) {
+        lock.lock();
+        try {
+            config = newConfig;
+            indexWriter.indexIntervalBytes(newConfig.indexIntervalBytes());
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void persistState(boolean sync, long cleanEndOffset) {
+        index.saveState(dir.getFileName().toString(), new PartitionState(partitionId, logStartOffset, recoveryPoint,
+                highWatermark, cleanEndOffset, epochs.entries()), sync);
+    }
+
+    // ------------------------------------------------------------------ truncation
+
+    /**
+     * Removes everything at and above {@code offset} (a follower after a leader change). The cut is
+     * at a batch boundary: if {@code offset} falls inside a batch, that whole batch goes and the
+     * new log end offset is its base offset (≤ offset).
+     *
+     * @return the new log end offset
+     * @throws OffsetOutOfRangeException if offset is below the log start offset
+     */
+    public long truncateTo(long offset) {
+        lock.lock();
+        try {
+            ensureWritable();
+            if (offset < logStartOffset) {
+                throw new OffsetOutOfRangeException(tp, offset, logStartOffset, logEndOffset);
+            }
+            if (offset >= logEndOffset) {
+                return logEndOffset;
+            }
+            Map.Entry<Long, Segment> floor = segments.floorEntry(offset);
+            Segment target = floor == null ? segments.firstEntry().getValue() : floor.getValue();
+            removeSegments(new ArrayList<>(segments.tailMap(target.baseOffset(), false).values()));
+            int size = target.sizeBytes();
+            int cut = target.retain() ? locateAndRelease(target, size, offset) : -1;
+            long newEnd = cut < 0 ? offset : Segment.baseOffsetAt(target.mapping(), cut);
+            if (cut < 0) {
+                cut = size;
+            }
+            target = reactivate(target);
+            try {
+                target.zeroFrom(cut);
+            } catch (IOException e) {
+                fatal = new LogStorageException("truncation of " + tp + " failed; log is offline", target.path(), e);
+                throw fatal;
+            }
+            afterTruncation(Math.max(newEnd, logStartOffset));
+            return logEndOffset;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private int locateAndRelease(Segment seg, int size, long offset) {
+        try {
+            return locate(seg, size, offset);
+        } finally {
+            seg.release();
+        }
+    }
+
+    /** Makes a sealed segment the active one again (after later segments were removed). */
+    private Segment reactivate(Segment target) {
+        if (!target.isSealed()) {
+            return target;
+        }
+        Segment re = Segment.openActive(files, target.path(), target.baseOffset(), target.sizeBytes(),
+                config.segmentBytes());
+        re.maxTimestamp(target.maxTimestamp());
+        segments.put(re.baseOffset(), re);
+        target.close();
+        return re;
+    }
+
+    private void afterTruncation(long newEnd) {
+        active = segments.lastEntry().getValue();
+        logEndOffset = newEnd;
+        recoveryPoint = Math.min(recoveryPoint, newEnd);
+        highWatermark = Math.min(highWatermark, newEnd);
+        index.deleteOffsetsFrom(partitionId, newEnd);
+        index.deleteTimesFromOffset(partitionId, newEnd);
+        indexWriter.resetTimeState();
+        epochs.truncateFromEnd(newEnd);
+        segmentCreatedMs = clock.millis();
+        fsyncDirectory();
+        persistState(true, -1);
+    }
+
+    /** Takes segments out of the log; their files are renamed {@code .deleted} and removed once unreferenced. */
+    private void removeSegments(List<Segment> doomed) {
+        for (Segment s : doomed) {
+            segments.remove(s.baseOffset(), s);
+            try {
+                s.markDeleted();
+            } catch (IOException e) {
+                fatal = new LogStorageException("cannot remove segment of " + tp + "; log is offline", s.path(), e);
+                throw fatal;
+            } finally {
+                s.close();
+            }
+            index.deleteSegmentMaxTimestamp(partitionId, s.baseOffset());
+        }
+    }
+
+    private void fsyncDirectory() {
+        try {
+            files.fsyncDirectory(dir);
+        } catch (IOException e) {
+            fatal = new LogStorageException("directory fsync of " + tp + " failed; log is offline", dir, e);
+            throw fatal;
+        }
+    }
+
+    /**
+     * Empties the log and restarts it at {@code offset} (a follower whose leader's log starts past
+     * its end). Log start, end, high watermark and recovery point all become {@code offset}.
+     */
+    public void truncateFullyAndStartAt(long offset) {
+        if (offset < 0) {
+            throw new IllegalArgumentException("offset " + offset + " < 0");
+        }
+        lock.lock();
+        try {
+            ensureWritable();
+            removeSegments(new ArrayList<>(segments.values()));
+            Segment fresh = Segment.createActive(files, dir, offset, config.segmentBytes());
+            segments.put(offset, fresh);
+            active = fresh;
+            logStartOffset = offset;
+            logEndOffset = offset;
+            recoveryPoint = offset;
+            highWatermark = offset;
+            index.clearIndex(partitionId);
+            indexWriter.resetTimeState();
+            epochs.clear();
+            segmentCreatedMs = clock.millis();
+            fsyncDirectory();
+            persistState(true, -1);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    // ------------------------------------------------------------------ retention
+
+    /**
+     * Deletes whole sealed segments that retention.ms or retention.bytes allow (only under
+     * cleanup.policy delete, and only below the high watermark, as Kafka does), advancing the
+     * log start offset. The active segment is never deleted; it rolls on segment.ms/bytes.
+     *
+     * @return how many segments were deleted
+     */
+    public int applyRetention(long nowMs) {
+        LogConfig cfg = config;
+        if (!cfg.cleanupDelete() || closed || (cfg.retentionMs() < 0 && cfg.retentionBytes() < 0)) {
+            return 0;
+        }
+        lock.lock();
+        try {
+            ensureWritable();
+            long total = sizeBytes();
+            List<Segment> doomed = new ArrayList<>();
+            long newStart = logStartOffset;
+            for (Map.Entry<Long, Segment> e : segments.headMap(active.baseOffset(), false).entrySet()) {
+                Segment s = e.getValue();
+                long nextBase = segments.higherKey(e.getKey());
+                if (nextBase > highWatermark) {
+                    break;
+                }
+                long maxTs = maxTimestampOf(s);
+                boolean byTime = cfg.retentionMs() >= 0 && maxTs != Segment.UNKNOWN_TIMESTAMP && nowMs - maxTs > cfg.retentionMs();
+                boolean bySize = cfg.retentionBytes() >= 0 && total - s.sizeBytes() >= cfg.retentionBytes();
+                if (!byTime && !bySize) {
+                    break;
+                }
+                doomed.add(s);
+                total -= s.sizeBytes();
+                newStart = nextBase;
+            }
+            if (doomed.isEmpty()) {
+                return 0;
+            }
+            removeSegments(doomed);
+            logStartOffset = Math.max(logStartOffset, newStart);
+            highWatermark = Math.max(highWatermark, logStartOffset);
+            recoveryPoint = Math.max(recoveryPoint, logStartOffset);
+            index.deleteOffsetRange(partitionId, 0, logStartOffset);
+            index.deleteTimesBeforeOffset(partitionId, logStartOffset);
+            epochs.truncateFromStart(logStartOffset);
+            fsyncDirectory();
+            persistState(false, -1);
+            return doomed.size();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** A sealed segment's max timestamp, computed from its batch headers if the index lost it. */
+    private long maxTimestampOf(Segment s) {
+        if (s.maxTimestamp() != Segment.UNKNOWN_TIMESTAMP || s.isEmpty()) {
+            return s.maxTimestamp();
+        }
+        if (!s.retain()) {
+            return Segment.UNKNOWN_TIMESTAMP;
+        }
+        try {
+            ByteBuffer map = s.mapping();
+            long max = Segment.UNKNOWN_TIMESTAMP;
+            for (int pos = 0; pos < s.sizeBytes(); pos += Segment.batchSizeAt(map, pos)) {
+                checkHeader(s, map, pos, s.sizeBytes());
+                max = Math.max(max, Segment.maxTimestampAt(map, pos));
+            }
+            s.maxTimestamp(max);
+            index.putSegmentMaxTimestamp(partitionId, s.baseOffset(), max);
+            return max;
+        } finally {
+            s.release();
+        }
+    }
+
+    // ------------------------------------------------------------------ compaction
+
+    /**
+     * One compaction pass over the sealed segments below the high watermark (cleanup.policy
+     * compact): keeps the latest record per key, drops tombstones older than
+     * delete.retention.ms, keeps offsets. Each segment is rewritten to a {@code .cleaned} file,
+     * fsynced, and swapped in by an atomic rename under the append lock; appends are never blocked
+     * for the rewrite itself.
+     *
+     * @return how many segments were rewritten
+     */
+    public int compact(long nowMs) {
+        LogConfig cfg = config;
+        if (!cfg.cleanupCompact() || closed || !compactionLock.tryLock()) {
+            return 0;
+        }
+        List<Segment> cleanable = new ArrayList<>();
+        try {
+            lock.lock();
+            try {
+                ensureWritable();
+                for (Map.Entry<Long, Segment> e : segments.headMap(active.baseOffset(), false).entrySet()) {
+                    if (segments.higherKey(e.getKey()) > highWatermark
+                            || nowMs - maxTimestampOf(e.getValue()) < cfg.minCompactionLagMs()) {
+                        break;
+                    }
+                    if (e.getValue().retain()) {
+                        cleanable.add(e.getValue());
+                    }
+                }
+            } finally {
+                lock.unlock();
+            }
+            return compactSegments(cleanable, nowMs, cfg);
+        } finally {
+            for (Segment s : cleanable) {
+                s.release();
+            }
+            compactionLock.unlock();
+        }
+    }
+
+    private int compactSegments(List<Segment> cleanable, long nowMs, LogConfig cfg) {
+        Compactor.OffsetMap latest = Compactor.buildOffsetMap(cleanable, compactionKeyCountMax);
+        int rewritten = 0;
+        for (Segment s : cleanable.subList(0, latest.segmentsCovered())) {
+            Path cleaned = s.path().resolveSibling(Segment.fileName(s.baseOffset()).replace(Segment.SUFFIX, Segment.CLEANED_SUFFIX));
+            int newSize;
+            try {
+                newSize = Compactor.rewrite(s, latest, nowMs, cfg.deleteRetentionMs(), files, cleaned);
+            } catch (IOException e) {
+                deleteQuietly(cleaned);
+                throw new LogStorageException("compaction of " + tp + " failed; the original segment is intact", cleaned, e);
+            }
+            if (newSize < 0) {
+                continue; // nothing to remove
+            }
+            if (swapIn(s, cleaned, newSize)) {
+                rewritten++;
+            }
+        }
+        return rewritten;
+    }
+
+    private boolean swapIn(Segment old, Path cleaned, int newSize) {
+        lock.lock();
+        try {
+            if (closed || segments.get(old.baseOffset()) != old) {
+                deleteQuietly(cleaned); // truncated or retained away meanwhile
+                return false;
+            }
+            try {
+                files.atomicMove(cleaned, old.path());
+            } catch (IOException e) {
+                deleteQuietly(cleaned);
+                throw new LogStorageException("compaction swap of " + tp + " failed; the original segment is intact", cleaned, e);
+            }
+            Segment fresh = Segment.openSealed(files, old.path(), old.baseOffset(), newSize);
+            fresh.maxTimestamp(old.maxTimestamp());
+            segments.put(fresh.baseOffset(), fresh);
+            old.close();
+            reindex(fresh);
+            fsyncDirectory();
+            return true;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Rewrites the offset entries of a compacted segment (positions moved). Caller holds the lock. */
+    private void reindex(Segment seg) {
+        Long next = segments.higherKey(seg.baseOffset());
+        index.deleteOffsetRange(partitionId, seg.baseOffset(), next == null ? Long.MAX_VALUE : next);
+        if (!seg.retain()) {
+            return;
+        }
+        try {
+            ByteBuffer map = seg.mapping();
+            long sinceEntry = Long.MAX_VALUE / 2;
+            for (int pos = 0; pos < seg.sizeBytes(); pos += Segment.batchSizeAt(map, pos)) {
+                checkHeader(seg, map, pos, seg.sizeBytes());
+                if (pos == 0 || sinceEntry >= config.indexIntervalBytes()) {
+                    index.putOffset(partitionId, Segment.baseOffsetAt(map, pos), seg.baseOffset(), pos);
+                    sinceEntry = 0;
+                }
+                sinceEntry += Segment.batchSizeAt(map, pos);
+            }
+        } finally {
+            seg.release();
+        }
+    }
+
+    private void deleteQuietly(Path p) {
+        try {
+            files.delete(p);
+        } catch (IOException e) {
+            org.slf4j.LoggerFactory.getLogger(PartitionLog.class).warn("could not delete {}: {}", p, e.toString());
+        }
+    }
+
+    // ------------------------------------------------------------------ close
+
+    /**
+     * Clean close: fsyncs, shrinks the active file to its data, records the end offset so the next
+     * open skips recovery, and unmaps every segment (deferred while a reader holds a slice).
+     */
+    void close() {
+        flushLock.lock();
+        lock.lock();
+        try {
+            if (closed) {
+                return;
+            }
+            boolean clean = fatal == null;
+            if (clean) {
+                try {
+                    active.seal();
+                    List<Segment> all = new ArrayList<>(segments.values());
+                    all.forEach(Segment::retain);
+                    forceAll(all);
+                    recoveryPoint = logEndOffset;
+                    index.putSegmentMaxTimestamp(partitionId, active.baseOffset(), active.maxTimestamp());
+                } catch (IOException | LogStorageException e) {
+                    clean = false;
+                    org.slf4j.LoggerFactory.getLogger(PartitionLog.class).warn("unclean close of {}", tp, e);
+                }
+            }
+            persistState(true, clean ? logEndOffset : -1);
+            closedCleanly = clean;
+            closeSegments();
+        } finally {
+            lock.unlock();
+            flushLock.unlock();
+        }
+    }
+
+    boolean closedCleanly() {
+        return closedCleanly;
+    }
+
+    /** Close without flushing or recording a clean end (the partition is being deleted). */
+    void closeForDelete() {
+        lock.lock();
+        try {
+            closeSegments();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void closeSegments() {
+        closed = true;
+        for (Segment s : segments.values()) {
+            s.close();
+        }
+    }
+
+    /**
+     * Simulates a process crash (tests): drops every mapping and handle without flushing,
+     * sealing or recording a clean end. Data already written stays in the page cache as after kill -9.
+     */
+    void abandon() {
+        lock.lock();
+        try {
+            closeSegments();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "PartitionLog(" + tp + ", start=" + logStartOffset + ", end=" + logEndOffset + ", hw=" + highWatermark
+                + ", segments=" + segments.size() + ")";
+    }
+}

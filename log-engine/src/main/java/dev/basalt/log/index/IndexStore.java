@@ -1,0 +1,327 @@
+package dev.basalt.log.index;
+
+import dev.basalt.log.LogStorageException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.rocksdb.ColumnFamilyDescriptor;
+import org.rocksdb.ColumnFamilyHandle;
+import org.rocksdb.ColumnFamilyOptions;
+import org.rocksdb.DBOptions;
+import org.rocksdb.ReadOptions;
+import org.rocksdb.RocksDB;
+import org.rocksdb.RocksDBException;
+import org.rocksdb.RocksIterator;
+import org.rocksdb.WriteBatch;
+import org.rocksdb.WriteOptions;
+
+/**
+ * The data dir's one RocksDB: sparse offset index, time index, per-segment max timestamps and
+ * per-partition state (layouts in {@link IndexKeys} and {@link PartitionState}).
+ *
+ * <p>Everything here except the partition state is derived from the segments and is rebuilt by
+ * recovery; writes therefore go to the WAL without fsync, and only state writes that must
+ * survive a machine crash pass {@code sync}. Lookups are seek-for-prev on the floor entry.
+ *
+ * <p>Thread-safety: thread-safe (RocksDB is); {@link #close()} must follow every other call,
+ * which the {@code LogManager} guarantees by closing logs first. Native objects are closed in
+ * reverse order of creation.
+ */
+public final class IndexStore implements AutoCloseable {
+    private static final byte[] NEXT_PARTITION_ID = "next-partition-id".getBytes(StandardCharsets.UTF_8);
+
+    private final Path dir;
+    private final DBOptions dbOptions;
+    private final ColumnFamilyOptions cfOptions;
+    private final WriteOptions writeOptions;
+    private final WriteOptions syncWriteOptions;
+    private final ReadOptions readOptions;
+    private final List<ColumnFamilyHandle> handles;
+    private final RocksDB db;
+    private final ColumnFamilyHandle offsets;
+    private final ColumnFamilyHandle times;
+    private final ColumnFamilyHandle segments;
+    private final ColumnFamilyHandle state;
+    private long nextPartitionId; // guarded by this
+
+    /** A floor lookup result: the index entry for the batch at {@code offset}. */
+    public record OffsetPosition(long offset, long segmentBase, int position) {
+    }
+
+    /** A time index entry: batches before {@code offset} have max timestamp ≤ {@code timestamp}. */
+    public record TimeEntry(long timestamp, long offset) {
+    }
+
+    private IndexStore(Path dir, DBOptions dbOptions, ColumnFamilyOptions cfOptions, List<ColumnFamilyHandle> handles,
+                       RocksDB db) {
+        this.dir = dir;
+        this.dbOptions = dbOptions;
+        this.cfOptions = cfOptions;
+        this.handles = handles;
+        this.db = db;
+        this.offsets = handles.get(1);
+        this.times = handles.get(2);
+        this.segments = handles.get(3);
+        this.state = handles.get(4);
+        this.writeOptions = new WriteOptions();
+        this.syncWriteOptions = new WriteOptions().setSync(true);
+        this.readOptions = new ReadOptions();
+    }
+
+    /** Opens (creating if missing) the index at {@code dir}. */
+    public static IndexStore open(Path dir) {
+        RocksDB.loadLibrary();
+        DBOptions dbOptions = new DBOptions().setCreateIfMissing(true).setCreateMissingColumnFamilies(true)
+                .setKeepLogFileNum(2).setMaxOpenFiles(256);
+        ColumnFamilyOptions cfOptions = new ColumnFamilyOptions();
+        List<ColumnFamilyDescriptor> descriptors = List.of(
+                new ColumnFamilyDescriptor(RocksDB.DEFAULT_COLUMN_FAMILY, cfOptions),
+                new ColumnFamilyDescriptor(bytes("offsets"), cfOptions),
+                new ColumnFamilyDescriptor(bytes("times"), cfOptions),
+                new ColumnFamilyDescriptor(bytes("segments"), cfOptions),
+                new ColumnFamilyDescriptor(bytes("state"), cfOptions));
+        List<ColumnFamilyHandle> handles = new ArrayList<>();
+        try {
+            RocksDB db = RocksDB.open(dbOptions, dir.toString(), descriptors, handles);
+            IndexStore store = new IndexStore(dir, dbOptions, cfOptions, handles, db);
+            byte[] next = db.get(NEXT_PARTITION_ID);
+            store.nextPartitionId = next == null ? 1 : IndexKeys.readLong(next);
+            return store;
+        } catch (RocksDBException e) {
+            for (ColumnFamilyHandle h : handles) {
+                h.close();
+            }
+            cfOptions.close();
+            dbOptions.close();
+            throw new LogStorageException("cannot open the RocksDB index", dir, e);
+        }
+    }
+
+    private static byte[] bytes(String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+
+    private LogStorageException failure(String what, RocksDBException e) {
+        return new LogStorageException("index " + what + " failed", dir, e);
+    }
+
+    /** A fresh partition id, never handed out before by this index (durable before return). */
+    public synchronized long allocatePartitionId() {
+        long id = nextPartitionId;
+        try {
+            db.put(syncWriteOptions, NEXT_PARTITION_ID, IndexKeys.longValue(id + 1));
+        } catch (RocksDBException e) {
+            throw failure("id allocation", e);
+        }
+        nextPartitionId = id + 1;
+        return id;
+    }
+
+    // ---- partition state ----
+
+    /** Every stored partition state, by directory name (one scan: fast open of thousands). */
+    public Map<String, PartitionState> loadAllStates() {
+        Map<String, PartitionState> out = new HashMap<>();
+        try (RocksIterator it = db.newIterator(state, readOptions)) {
+            for (it.seekToFirst(); it.isValid(); it.next()) {
+                out.put(new String(it.key(), StandardCharsets.UTF_8), PartitionState.decode(it.value()));
+            }
+        }
+        return out;
+    }
+
+    public void saveState(String dirName, PartitionState s, boolean sync) {
+        try {
+            db.put(state, sync ? syncWriteOptions : writeOptions, bytes(dirName), s.encode());
+        } catch (RocksDBException e) {
+            throw failure("state write", e);
+        }
+    }
+
+    /** Removes a partition's state and every index entry under its id. */
+    public void deletePartition(String dirName, long partitionId) {
+        try (WriteBatch batch = new WriteBatch()) {
+            batch.delete(state, bytes(dirName));
+            for (ColumnFamilyHandle cf : List.of(offsets, times, segments)) {
+                batch.deleteRange(cf, IndexKeys.startOfPartition(partitionId), IndexKeys.endOfPartition(partitionId));
+            }
+            db.write(syncWriteOptions, batch);
+        } catch (RocksDBException e) {
+            throw failure("partition delete", e);
+        }
+    }
+
+    /** Removes every index entry of a partition (before a full rebuild), keeping its state. */
+    public void clearIndex(long partitionId) {
+        deleteFrom(offsets, partitionId, 0L);
+        deleteFrom(times, partitionId, 0L);
+        deleteFrom(segments, partitionId, 0L);
+    }
+
+    private void deleteFrom(ColumnFamilyHandle cf, long partitionId, long fromValue) {
+        try {
+            db.deleteRange(cf, writeOptions, IndexKeys.key(partitionId, fromValue), IndexKeys.endOfPartition(partitionId));
+        } catch (RocksDBException e) {
+            throw failure("range delete", e);
+        }
+    }
+
+    // ---- offset index ----
+
+    public void putOffset(long partitionId, long offset, long segmentBase, int position) {
+        try {
+            db.put(offsets, writeOptions, IndexKeys.key(partitionId, offset), IndexKeys.position(segmentBase, position));
+        } catch (RocksDBException e) {
+            throw failure("offset write", e);
+        }
+    }
+
+    /** The entry with the largest offset ≤ {@code offset}, or null. */
+    public OffsetPosition floorOffset(long partitionId, long offset) {
+        try (RocksIterator it = db.newIterator(offsets, readOptions)) {
+            it.seekForPrev(IndexKeys.key(partitionId, offset));
+            if (!it.isValid() || IndexKeys.partitionOf(it.key()) != partitionId) {
+                return null;
+            }
+            java.nio.ByteBuffer v = java.nio.ByteBuffer.wrap(it.value());
+            return new OffsetPosition(IndexKeys.valueOf(it.key()), v.getLong(), v.getInt());
+        }
+    }
+
+    /** Drops offset entries at or above {@code fromOffset} (truncation). */
+    public void deleteOffsetsFrom(long partitionId, long fromOffset) {
+        deleteFrom(offsets, partitionId, Math.max(0, fromOffset));
+    }
+
+    /** Drops offset entries in [fromOffset, toOffset) (retention, compaction rewrite). */
+    public void deleteOffsetRange(long partitionId, long fromOffset, long toOffset) {
+        try {
+            db.deleteRange(offsets, writeOptions, IndexKeys.key(partitionId, fromOffset), IndexKeys.key(partitionId, toOffset));
+        } catch (RocksDBException e) {
+            throw failure("range delete", e);
+        }
+    }
+
+    /** Every offset entry of a partition in order (tests compare indexes before and after a rebuild). */
+    public List<OffsetPosition> offsetEntries(long partitionId) {
+        List<OffsetPosition> out = new ArrayList<>();
+        try (RocksIterator it = db.newIterator(offsets, readOptions)) {
+            for (it.seek(IndexKeys.startOfPartition(partitionId)); it.isValid()
+                    && IndexKeys.partitionOf(it.key()) == partitionId; it.next()) {
+                java.nio.ByteBuffer v = java.nio.ByteBuffer.wrap(it.value());
+                out.add(new OffsetPosition(IndexKeys.valueOf(it.key()), v.getLong(), v.getInt()));
+            }
+        }
+        return out;
+    }
+
+    // ---- time index ----
+
+    public void putTime(long partitionId, long timestamp, long offset) {
+        try {
+            db.put(times, writeOptions, IndexKeys.timeKey(partitionId, timestamp), IndexKeys.longValue(offset));
+        } catch (RocksDBException e) {
+            throw failure("time write", e);
+        }
+    }
+
+    /** The entry with the largest timestamp ≤ {@code timestamp}, or null. */
+    public TimeEntry floorTime(long partitionId, long timestamp) {
+        try (RocksIterator it = db.newIterator(times, readOptions)) {
+            it.seekForPrev(IndexKeys.timeKey(partitionId, timestamp));
+            if (!it.isValid() || IndexKeys.partitionOf(it.key()) != partitionId) {
+                return null;
+            }
+            return new TimeEntry(IndexKeys.timestampOf(it.key()), IndexKeys.readLong(it.value()));
+        }
+    }
+
+    /** The partition's newest time entry, or null. */
+    public TimeEntry lastTime(long partitionId) {
+        return floorTime(partitionId, Long.MAX_VALUE);
+    }
+
+    /** Drops time entries pointing at or above {@code fromOffset} (they form a suffix: both keys and values grow). */
+    public void deleteTimesFromOffset(long partitionId, long fromOffset) {
+        try (RocksIterator it = db.newIterator(times, readOptions); WriteBatch batch = new WriteBatch()) {
+            for (it.seekForPrev(IndexKeys.timeKey(partitionId, Long.MAX_VALUE)); it.isValid()
+                    && IndexKeys.partitionOf(it.key()) == partitionId && IndexKeys.readLong(it.value()) >= fromOffset; it.prev()) {
+                batch.delete(times, it.key());
+            }
+            db.write(writeOptions, batch);
+        } catch (RocksDBException e) {
+            throw failure("time delete", e);
+        }
+    }
+
+    /** Drops time entries pointing below {@code beforeOffset} (a prefix), after retention. */
+    public void deleteTimesBeforeOffset(long partitionId, long beforeOffset) {
+        try (RocksIterator it = db.newIterator(times, readOptions); WriteBatch batch = new WriteBatch()) {
+            for (it.seek(IndexKeys.startOfPartition(partitionId)); it.isValid()
+                    && IndexKeys.partitionOf(it.key()) == partitionId && IndexKeys.readLong(it.value()) < beforeOffset; it.next()) {
+                batch.delete(times, it.key());
+            }
+            db.write(writeOptions, batch);
+        } catch (RocksDBException e) {
+            throw failure("time delete", e);
+        }
+    }
+
+    // ---- per-segment max timestamps (retention.ms) ----
+
+    public void putSegmentMaxTimestamp(long partitionId, long segmentBase, long maxTimestamp) {
+        try {
+            db.put(segments, writeOptions, IndexKeys.key(partitionId, segmentBase), IndexKeys.longValue(maxTimestamp));
+        } catch (RocksDBException e) {
+            throw failure("segment write", e);
+        }
+    }
+
+    /** The stored max timestamp of a segment, or {@code Long.MIN_VALUE} if unknown. */
+    public long segmentMaxTimestamp(long partitionId, long segmentBase) {
+        try {
+            byte[] v = db.get(segments, readOptions, IndexKeys.key(partitionId, segmentBase));
+            return v == null ? Long.MIN_VALUE : IndexKeys.readLong(v);
+        } catch (RocksDBException e) {
+            throw failure("segment read", e);
+        }
+    }
+
+    public void deleteSegmentMaxTimestamp(long partitionId, long segmentBase) {
+        try {
+            db.delete(segments, writeOptions, IndexKeys.key(partitionId, segmentBase));
+        } catch (RocksDBException e) {
+            throw failure("segment delete", e);
+        }
+    }
+
+    /** fsyncs the WAL: every index write made so far survives a machine crash. */
+    public void syncWal() {
+        try {
+            db.syncWal();
+        } catch (RocksDBException e) {
+            throw failure("WAL sync", e);
+        }
+    }
+
+    @Override
+    public void close() {
+        try {
+            db.syncWal();
+        } catch (RocksDBException e) {
+            // closing anyway: the index is derived state and recovery rebuilds what is missing
+        }
+        readOptions.close();
+        syncWriteOptions.close();
+        writeOptions.close();
+        for (int i = handles.size() - 1; i >= 0; i--) {
+            handles.get(i).close();
+        }
+        db.close();
+        cfOptions.close();
+        dbOptions.close();
+    }
+}

@@ -1,0 +1,124 @@
+package dev.basalt.log.index;
+
+import dev.basalt.log.EpochEndOffset;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * The leader-epoch cache: for each leader epoch that wrote to this log, the first offset it
+ * wrote (Kafka's LeaderEpochFileCache, KIP-101). Followers ask the leader
+ * {@link #endOffsetFor} their latest epoch and truncate to the answer, so logs never diverge
+ * after a leader change.
+ *
+ * <p>Invariant: epochs and start offsets are both strictly increasing. Persisted as part of
+ * {@link PartitionState}; rebuilt from the batches' partitionLeaderEpoch field if lost.
+ *
+ * <p>Thread-safety: not thread-safe; the owning log guards it with its lock. Pure: no I/O.
+ */
+public final class LeaderEpochCache {
+    private final TreeMap<Integer, Long> epochs = new TreeMap<>();
+
+    public LeaderEpochCache() {
+    }
+
+    public LeaderEpochCache(List<EpochEntry> entries) {
+        for (EpochEntry e : entries) {
+            assign(e.epoch(), e.startOffset());
+        }
+    }
+
+    /** One epoch and the first offset it wrote. */
+    public record EpochEntry(int epoch, long startOffset) {
+    }
+
+    /**
+     * Records that {@code epoch} started writing at {@code startOffset}. A repeat of the latest
+     * epoch at a later offset is ignored; entries that conflict (same or larger epoch, or a start
+     * at or after {@code startOffset}) are removed first, as after a truncation.
+     *
+     * @return true if the cache changed
+     */
+    public boolean assign(int epoch, long startOffset) {
+        if (epoch < 0 || startOffset < 0) {
+            throw new IllegalArgumentException("epoch " + epoch + " / start offset " + startOffset + " negative");
+        }
+        Map.Entry<Integer, Long> latest = epochs.lastEntry();
+        if (latest != null && latest.getKey() == epoch && latest.getValue() <= startOffset) {
+            return false;
+        }
+        epochs.entrySet().removeIf(e -> e.getKey() >= epoch || e.getValue() >= startOffset);
+        epochs.put(epoch, startOffset);
+        return true;
+    }
+
+    /** The latest epoch, or -1 if none. */
+    public int latestEpoch() {
+        return epochs.isEmpty() ? EpochEndOffset.UNDEFINED_EPOCH : epochs.lastKey();
+    }
+
+    /**
+     * Kafka's OffsetForLeaderEpoch answer: for the current epoch the log end offset; for an older
+     * one, the largest known epoch ≤ requested and the start offset of the next epoch; for an epoch
+     * above every known one, or none known, {@link EpochEndOffset#UNDEFINED}. An epoch below the
+     * earliest known returns (requested, start of the earliest).
+     */
+    public EpochEndOffset endOffsetFor(int requestedEpoch, long logEndOffset) {
+        if (requestedEpoch == EpochEndOffset.UNDEFINED_EPOCH || epochs.isEmpty()) {
+            return EpochEndOffset.UNDEFINED;
+        }
+        if (requestedEpoch == epochs.lastKey()) {
+            return new EpochEndOffset(requestedEpoch, logEndOffset);
+        }
+        Map.Entry<Integer, Long> higher = epochs.higherEntry(requestedEpoch);
+        if (higher == null) {
+            return EpochEndOffset.UNDEFINED;
+        }
+        Map.Entry<Integer, Long> floor = epochs.floorEntry(requestedEpoch);
+        if (floor == null) {
+            return new EpochEndOffset(requestedEpoch, higher.getValue());
+        }
+        return new EpochEndOffset(floor.getKey(), higher.getValue());
+    }
+
+    /** After truncating the log to {@code endOffset}: epochs that started at or after it are gone. */
+    public boolean truncateFromEnd(long endOffset) {
+        return epochs.values().removeIf(start -> start >= endOffset);
+    }
+
+    /**
+     * After the log start moved to {@code startOffset}: earlier epochs are dropped, and the epoch
+     * covering {@code startOffset} now starts there.
+     */
+    public boolean truncateFromStart(long startOffset) {
+        Map.Entry<Integer, Long> covering = null;
+        for (Map.Entry<Integer, Long> e : epochs.entrySet()) {
+            if (e.getValue() <= startOffset) {
+                covering = e;
+            }
+        }
+        if (covering == null || covering.getValue() == startOffset && covering.getKey().equals(epochs.firstKey())) {
+            return false;
+        }
+        int keep = covering.getKey();
+        epochs.headMap(keep, false).clear();
+        epochs.put(keep, startOffset);
+        return true;
+    }
+
+    public void clear() {
+        epochs.clear();
+    }
+
+    public List<EpochEntry> entries() {
+        List<EpochEntry> out = new ArrayList<>(epochs.size());
+        epochs.forEach((k, v) -> out.add(new EpochEntry(k, v)));
+        return out;
+    }
+
+    @Override
+    public String toString() {
+        return "LeaderEpochCache" + epochs;
+    }
+}

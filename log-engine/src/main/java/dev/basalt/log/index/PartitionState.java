@@ -1,0 +1,64 @@
+package dev.basalt.log.index;
+
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A partition's durable bookkeeping, kept in RocksDB's {@code state} column family under the
+ * partition's directory name.
+ *
+ * <h2>Encoding (big-endian)</h2>
+ * <pre>
+ *  0 version          int8   = 1
+ *  1 partitionId      int64  key prefix of this partition's index entries (unique per creation)
+ *  9 logStartOffset   int64
+ * 17 recoveryPoint    int64  every batch below this offset was fsynced
+ * 25 highWatermark    int64  last checkpoint (a lower bound of the true HW)
+ * 33 cleanEndOffset   int64  log end offset at a clean close, -1 while the log is open
+ * 41 epochCount       int32, then per epoch: epoch int32, startOffset int64
+ * </pre>
+ * Immutable; thread-safe. Pure codec, no I/O.
+ */
+public record PartitionState(long partitionId, long logStartOffset, long recoveryPoint, long highWatermark,
+                             long cleanEndOffset, List<LeaderEpochCache.EpochEntry> epochs) {
+    private static final byte VERSION = 1;
+    /** Bounds decoding of a damaged value. */
+    public static final int EPOCH_COUNT_MAX = 1 << 20;
+
+    public PartitionState {
+        epochs = List.copyOf(epochs);
+    }
+
+    public byte[] encode() {
+        ByteBuffer b = ByteBuffer.allocate(45 + epochs.size() * 12);
+        b.put(VERSION).putLong(partitionId).putLong(logStartOffset).putLong(recoveryPoint).putLong(highWatermark)
+                .putLong(cleanEndOffset).putInt(epochs.size());
+        for (LeaderEpochCache.EpochEntry e : epochs) {
+            b.putInt(e.epoch()).putLong(e.startOffset());
+        }
+        return b.array();
+    }
+
+    /** @throws IllegalStateException if the bytes are not a state of this version */
+    public static PartitionState decode(byte[] bytes) {
+        ByteBuffer b = ByteBuffer.wrap(bytes);
+        if (bytes.length < 45 || b.get() != VERSION) {
+            throw new IllegalStateException("partition state of " + bytes.length + " bytes has an unknown layout");
+        }
+        long id = b.getLong();
+        long start = b.getLong();
+        long recovery = b.getLong();
+        long hw = b.getLong();
+        long clean = b.getLong();
+        int n = b.getInt();
+        if (n < 0 || n > EPOCH_COUNT_MAX || b.remaining() != n * 12) {
+            throw new IllegalStateException("partition state declares " + n + " epochs in " + b.remaining() + " bytes");
+        }
+        List<LeaderEpochCache.EpochEntry> epochs = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            epochs.add(new LeaderEpochCache.EpochEntry(b.getInt(), b.getLong()));
+        }
+        return new PartitionState(id, start, recovery, hw, clean, epochs);
+    }
+}

@@ -1,0 +1,16 @@
+package dev.basalt.log.recovery;
+
+import dev.basalt.log.index.IndexWriter;
+import dev.basalt.log.index.LeaderEpochCache;
+import dev.basalt.log.segment.Segment;
+import java.util.List;
+
+/**
+ * What loading a partition directory produced: its segments (the last one active), offsets and
+ * the rebuilt or loaded epoch cache. Handed once from {@link LogLoader} to the log that owns it.
+ *
+ * @param recovered true if a scan ran (unclean shutdown or a missing index)
+ */
+public record LoadedLog(List<Segment> segments, long logStartOffset, long logEndOffset, long recoveryPoint,
+                        long highWatermark, LeaderEpochCache epochs, IndexWriter indexWriter, boolean recovered) {
+}

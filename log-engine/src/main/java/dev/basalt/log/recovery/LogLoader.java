@@ -1,0 +1,128 @@
+package dev.basalt.log.recovery;
+
+import dev.basalt.log.CorruptLogException;
+import dev.basalt.log.LogStorageException;
+import dev.basalt.log.index.IndexStore;
+import dev.basalt.log.index.IndexWriter;
+import dev.basalt.log.index.LeaderEpochCache;
+import dev.basalt.log.index.PartitionState;
+import dev.basalt.log.segment.FileLayer;
+import dev.basalt.log.segment.Segment;
+import dev.basalt.log.segment.SegmentFile;
+import java.io.IOException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Opens a partition directory: the fast path after a clean shutdown (no scan: sizes from the
+ * files, the end offset from the state), otherwise crash recovery.
+ *
+ * <h2>Recovery</h2>
+ * Scans from the start of the segment holding the recovery point to the end, checking every
+ * batch ({@link SegmentScanner}), rebuilding the offset and time index, segment max timestamps
+ * and epoch cache for what it scans. At the first bad batch: if it lies below the recovery point
+ * (data acknowledged as flushed), loading fails with {@link CorruptLogException} naming file and
+ * position; otherwise it is a torn tail: the segment is cut there and later segments are removed.
+ * Without a stored state (index directory deleted) the whole log is scanned, and every segment
+ * but the last is treated as flushed. Leftover {@code .cleaned} (unfinished compaction) and
+ * {@code .deleted} files are removed first.
+ *
+ * <p>Thread-safety: stateless; each call works on its own directory, so many directories load in
+ * parallel.
+ */
+public final class LogLoader {
+    private static final Logger LOG = LoggerFactory.getLogger(LogLoader.class);
+
+    private LogLoader() {
+    }
+
+    /** Segment files by base offset, after removing leftovers. */
+    static TreeMap<Long, Path> listSegments(Path dir, FileLayer files) throws IOException {
+        TreeMap<Long, Path> out = new TreeMap<>();
+        try (DirectoryStream<Path> stream = Files.newDirectoryStream(dir)) {
+            for (Path p : stream) {
+                String name = p.getFileName().toString();
+                if (name.endsWith(Segment.CLEANED_SUFFIX) || name.endsWith(Segment.DELETED_SUFFIX)) {
+                    files.delete(p);
+                    continue;
+                }
+                long base = Segment.parseBaseOffset(name);
+                if (base >= 0) {
+                    out.put(base, p);
+                } else {
+                    LOG.warn("ignoring unexpected file {}", p);
+                }
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Loads the log in {@code dir}.
+     *
+     * @param state   the stored state, or null when the index lost it
+     * @param clean   the data dir was closed cleanly (state's clean end offset is trustworthy)
+     * @param segmentBytes capacity of the active segment
+     */
+    public static LoadedLog load(Path dir, FileLayer files, IndexStore index, long partitionId, PartitionState state,
+                                 boolean clean, int segmentBytes, int indexIntervalBytes) {
+        try {
+            TreeMap<Long, Path> paths = listSegments(dir, files);
+            IndexWriter writer = new IndexWriter(index, partitionId, indexIntervalBytes);
+            if (paths.isEmpty()) {
+                long start = state == null ? 0 : Math.max(state.logStartOffset(), state.cleanEndOffset());
+                Segment active = Segment.createActive(files, dir, start, segmentBytes);
+                files.fsyncDirectory(dir);
+                LeaderEpochCache epochs = state == null ? new LeaderEpochCache() : new LeaderEpochCache(state.epochs());
+                epochs.truncateFromEnd(start);
+                return new LoadedLog(List.of(active), start, start, start, start, epochs, writer, false);
+            }
+            if (state != null && clean && state.cleanEndOffset() >= paths.lastKey()) {
+                return loadClean(dir, files, index, partitionId, state, paths, segmentBytes, writer);
+            }
+            return Recovery.run(dir, files, index, partitionId, state, paths, segmentBytes, writer);
+        } catch (IOException e) {
+            throw new LogStorageException("cannot load partition directory", dir, e);
+        }
+    }
+
+    private static LoadedLog loadClean(Path dir, FileLayer files, IndexStore index, long partitionId, PartitionState state,
+                                       TreeMap<Long, Path> paths, int segmentBytes, IndexWriter writer) throws IOException {
+        List<Segment> segments = new ArrayList<>(paths.size());
+        for (Map.Entry<Long, Path> e : paths.entrySet()) {
+            long size = Files.size(e.getValue());
+            if (size > Integer.MAX_VALUE) {
+                throw new CorruptLogException(e.getValue(), 0, "segment of " + size + " bytes exceeds 2 GiB");
+            }
+            boolean last = e.getKey().equals(paths.lastKey());
+            Segment s = last
+                    ? Segment.openActive(files, e.getValue(), e.getKey(), (int) size, segmentBytes)
+                    : Segment.openSealed(files, e.getValue(), e.getKey(), (int) size);
+            s.maxTimestamp(index.segmentMaxTimestamp(partitionId, e.getKey()));
+            writer.observeMaxTimestamp(s.maxTimestamp());
+            segments.add(s);
+        }
+        long start = Math.max(state.logStartOffset(), paths.firstKey());
+        long end = state.cleanEndOffset();
+        LeaderEpochCache epochs = new LeaderEpochCache(state.epochs());
+        return new LoadedLog(segments, start, end, end, Math.min(Math.max(state.highWatermark(), start), end),
+                epochs, writer, false);
+    }
+
+    /** Physically cuts a file (only at load time, when no reader can hold a mapping of it). */
+    static void truncateFile(FileLayer files, Path path, long sizeBytes) throws IOException {
+        try (SegmentFile f = files.open(path, false, true)) {
+            if (f.size() > sizeBytes) {
+                f.truncate(sizeBytes);
+                f.force();
+            }
+        }
+    }
+}

@@ -1,0 +1,23 @@
+package dev.basalt.log;
+
+import dev.basalt.log.index.IndexStore;
+import java.util.List;
+
+/**
+ * Test-only access to package-private hooks (part of the testkit jar): simulate a process crash,
+ * inspect the index. Thread-safety: as the called methods.
+ */
+public final class LogTestHooks {
+    private LogTestHooks() {
+    }
+
+    /** Stops the manager as kill -9 would: no flush, no clean marker, no sealing. */
+    public static void crash(LogManager manager) {
+        manager.crash();
+    }
+
+    /** The offset-index entries of a partition, in offset order. */
+    public static List<IndexStore.OffsetPosition> offsetIndex(LogManager manager, TopicPartition tp) {
+        return manager.index().offsetEntries(manager.get(tp).partitionId());
+    }
+}

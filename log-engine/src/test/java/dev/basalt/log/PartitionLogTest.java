@@ -1,0 +1,305 @@
+package dev.basalt.log;
+
+import static dev.basalt.log.testkit.TestBatches.Rec;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.basalt.log.testkit.LogTestSupport;
+import dev.basalt.log.testkit.ManualClock;
+import dev.basalt.log.testkit.TestBatches;
+import dev.basalt.record.CorruptRecordException;
+import dev.basalt.record.RecordBatch;
+import dev.basalt.record.RecordTooLargeException;
+import dev.basalt.record.TimestampType;
+import dev.basalt.log.segment.FileLayer;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Unit tests of one partition log through the public API: append/read, maxBytes rules, offsets
+ * out of range, reads by timestamp, truncation, the epoch cache (Kafka's KIP-101 semantics),
+ * bad input. Deterministic: manual clock, no background tasks. Reproduce with
+ * {@code ./mvnw -B -ntp -pl log-engine -am verify -Dtest=PartitionLogTest -Dsurefire.failIfNoSpecifiedTests=false}.
+ */
+class PartitionLogTest {
+    static final TopicPartition TP = new TopicPartition("orders", 0);
+    @TempDir
+    Path dir;
+    ManualClock clock = new ManualClock(1_000_000);
+    LogManager manager;
+    LogConfig config = LogConfig.parse(Map.of(LogConfig.SEGMENT_BYTES, "4096", LogConfig.INDEX_INTERVAL_BYTES, "256"));
+
+    @BeforeEach
+    void open() {
+        manager = LogManager.open(dir, config, clock, LogManagerOptions.DEFAULT.withoutPeriodicTasks(), FileLayer.DEFAULT);
+    }
+
+    @AfterEach
+    void close() {
+        manager.close();
+    }
+
+    static List<Rec> recs(long ts, String... values) {
+        List<Rec> out = new ArrayList<>();
+        for (String v : values) {
+            out.add(new Rec(ts, "k-" + v, v));
+        }
+        return out;
+    }
+
+    @Test
+    void append_assignsContiguousOffsets_andReadReturnsThem() {
+        PartitionLog log = manager.getOrCreate(TP, config);
+        AppendInfo a = log.appendAsLeader(TestBatches.batch(recs(5, "a", "b", "c")), 1);
+        AppendInfo b = log.appendAsLeader(TestBatches.payload(List.of(recs(6, "d"), recs(7, "e", "f"))), 1);
+        assertEquals(new AppendInfo(0, 2, -1, 0), a);
+        assertEquals(new AppendInfo(3, 5, -1, 0), b);
+        assertEquals(6, log.logEndOffset());
+        List<TestBatches.Stored> all = LogTestSupport.readAll(log, 0);
+        assertEquals(List.of("a", "b", "c", "d", "e", "f"), all.stream().map(TestBatches.Stored::value).toList());
+        assertEquals(List.of(0L, 1L, 2L, 3L, 4L, 5L), all.stream().map(TestBatches.Stored::offset).toList());
+    }
+
+    @Test
+    void read_midBatch_returnsWholeBatchHoldingTheOffset() {
+        PartitionLog log = manager.getOrCreate(TP, config);
+        log.appendAsLeader(TestBatches.batch(recs(5, "a", "b", "c")), 1);
+        try (FetchSlice s = log.read(1, 1 << 20, Long.MAX_VALUE)) {
+            List<TestBatches.Stored> got = TestBatches.decode(s.records());
+            assertEquals(0, got.get(0).offset());
+            assertEquals(3, s.nextOffset());
+            assertTrue(s.records().isReadOnly());
+        }
+    }
+
+    @Test
+    void read_firstBatchLargerThanMaxBytes_isReturnedWhole_laterBatchesRespectMaxBytes() {
+        PartitionLog log = manager.getOrCreate(TP, config);
+        log.appendAsLeader(TestBatches.batch(recs(5, "a", "b", "c")), 1);
+        log.appendAsLeader(TestBatches.batch(recs(5, "d")), 1);
+        try (FetchSlice s = log.read(0, 1, Long.MAX_VALUE)) {
+            assertEquals(3, TestBatches.decode(s.records()).size());
+            assertEquals(3, s.nextOffset());
+        }
+        try (FetchSlice s = log.read(0, 1 << 20, Long.MAX_VALUE)) {
+            assertEquals(4, TestBatches.decode(s.records()).size());
+        }
+    }
+
+    @Test
+    void read_boundedByMaxOffset_likeAHighWatermark() {
+        PartitionLog log = manager.getOrCreate(TP, config);
+        log.appendAsLeader(TestBatches.batch(recs(5, "a")), 1);
+        log.appendAsLeader(TestBatches.batch(recs(5, "b")), 1);
+        try (FetchSlice s = log.read(0, 1 << 20, 1)) {
+            assertEquals(1, TestBatches.decode(s.records()).size());
+            assertEquals(1, s.nextOffset());
+        }
+        try (FetchSlice s = log.read(1, 1 << 20, 1)) {
+            assertTrue(s.isEmpty());
+            assertEquals(1, s.nextOffset());
+        }
+    }
+
+    @Test
+    void read_outOfRange_isTyped_andLogEndIsEmpty() {
+        PartitionLog log = manager.getOrCreate(TP, config);
+        log.appendAsLeader(TestBatches.batch(recs(5, "a")), 1);
+        OffsetOutOfRangeException e = assertThrows(OffsetOutOfRangeException.class, () -> log.read(2, 100, Long.MAX_VALUE));
+        assertEquals(0, e.logStartOffset());
+        assertEquals(1, e.logEndOffset());
+        assertThrows(OffsetOutOfRangeException.class, () -> log.read(-1, 100, Long.MAX_VALUE));
+        try (FetchSlice s = log.read(1, 100, Long.MAX_VALUE)) {
+            assertTrue(s.isEmpty());
+        }
+    }
+
+    @Test
+    void rolls_onSegmentBytes_andReadsAcrossSegments() {
+        PartitionLog log = manager.getOrCreate(TP, config);
+        for (int i = 0; i < 100; i++) {
+            log.appendAsLeader(TestBatches.batch(recs(i, "value-" + i)), 1);
+        }
+        assertTrue(log.segmentBaseOffsets().size() > 2, "segments: " + log.segmentBaseOffsets());
+        List<TestBatches.Stored> all = LogTestSupport.readAll(log, 0);
+        assertEquals(100, all.size());
+        for (int i = 0; i < 100; i++) {
+            assertEquals(i, all.get(i).offset());
+            assertEquals("value-" + i, all.get(i).value());
+        }
+        // Every offset is readable on its own (index floor lookup + scan).
+        for (int i = 0; i < 100; i++) {
+            try (FetchSlice s = log.read(i, 1, Long.MAX_VALUE)) {
+                assertEquals(i, TestBatches.decode(s.records()).get(0).offset());
+            }
+        }
+    }
+
+    @Test
+    void rolls_onSegmentMs() {
+        PartitionLog log = manager.getOrCreate(TP, config.withOverrides(Map.of(LogConfig.SEGMENT_MS, "1000")));
+        log.appendAsLeader(TestBatches.batch(recs(1, "a")), 1);
+        clock.advance(999);
+        log.appendAsLeader(TestBatches.batch(recs(1, "b")), 1);
+        assertEquals(1, log.segmentBaseOffsets().size());
+        clock.advance(1);
+        log.appendAsLeader(TestBatches.batch(recs(1, "c")), 1);
+        assertEquals(List.of(0L, 2L), log.segmentBaseOffsets());
+    }
+
+    @Test
+    void offsetForTimestamp_findsFirstRecordAtOrAfter() {
+        PartitionLog log = manager.getOrCreate(TP, config);
+        for (int i = 0; i < 200; i++) {
+            log.appendAsLeader(TestBatches.batch(List.of(new Rec(1000 + 10L * i, "k", "v" + i))), 1);
+        }
+        assertEquals(Optional.of(new TimestampOffset(1000, 0)), log.offsetForTimestamp(0));
+        assertEquals(Optional.of(new TimestampOffset(1500, 50)), log.offsetForTimestamp(1500));
+        assertEquals(Optional.of(new TimestampOffset(1510, 51)), log.offsetForTimestamp(1501));
+        assertEquals(Optional.empty(), log.offsetForTimestamp(1000 + 10L * 200));
+    }
+
+    @Test
+    void offsetForTimestamp_outOfOrderTimestamps_findsTheFirstLargeEnough() {
+        PartitionLog log = manager.getOrCreate(TP, config);
+        long[] ts = {100, 500, 200, 300, 900, 50, 600};
+        for (long t : ts) {
+            log.appendAsLeader(TestBatches.batch(List.of(new Rec(t, "k", "v"))), 1);
+        }
+        assertEquals(1, log.offsetForTimestamp(400).orElseThrow().offset());
+        assertEquals(4, log.offsetForTimestamp(700).orElseThrow().offset());
+        assertEquals(0, log.offsetForTimestamp(60).orElseThrow().offset());
+    }
+
+    @Test
+    void logAppendTime_stampsBrokerTime_andKeepsCrcValid() {
+        PartitionLog log = manager.getOrCreate(TP, config.withOverrides(Map.of(LogConfig.MESSAGE_TIMESTAMP_TYPE, "LogAppendTime")));
+        AppendInfo info = log.appendAsLeader(TestBatches.batch(recs(5, "a")), 1);
+        assertEquals(clock.millis(), info.logAppendTimeMs());
+        try (FetchSlice s = log.read(0, 1000, Long.MAX_VALUE)) {
+            RecordBatch b = RecordBatch.wrap(s.records());
+            b.validate(Integer.MAX_VALUE);
+            assertEquals(TimestampType.LOG_APPEND_TIME, b.timestampType());
+            assertEquals(clock.millis(), b.maxTimestamp());
+        }
+    }
+
+    @Test
+    void badInput_isRejectedWithTypedErrors_andNothingIsAppended() {
+        PartitionLog log = manager.getOrCreate(TP, config.withOverrides(Map.of(LogConfig.MAX_MESSAGE_BYTES, "200")));
+        ByteBuffer corrupt = TestBatches.batch(recs(5, "a"));
+        corrupt.put(corrupt.limit() - 1, (byte) (corrupt.get(corrupt.limit() - 1) ^ 1));
+        assertThrows(CorruptRecordException.class, () -> log.appendAsLeader(corrupt, 1));
+        assertThrows(RecordTooLargeException.class, () -> log.appendAsLeader(TestBatches.batch(recs(5, "x".repeat(300))), 1));
+        ByteBuffer truncated = TestBatches.batch(recs(5, "a"));
+        truncated.limit(truncated.limit() - 3);
+        assertThrows(CorruptRecordException.class, () -> log.appendAsLeader(truncated, 1));
+        assertThrows(CorruptRecordException.class, () -> log.appendAsLeader(ByteBuffer.allocate(0), 1));
+        assertEquals(0, log.logEndOffset());
+        PartitionLog compacted = manager.getOrCreate(new TopicPartition("compacted", 0),
+                config.withOverrides(Map.of(LogConfig.CLEANUP_POLICY, "compact")));
+        assertThrows(CorruptRecordException.class,
+                () -> compacted.appendAsLeader(TestBatches.batch(List.of(new Rec(1, null, "v"))), 1));
+        assertEquals(0, compacted.logEndOffset());
+    }
+
+    @Test
+    void followerAppend_requiresContiguousOffsets() {
+        PartitionLog leader = manager.getOrCreate(TP, config);
+        PartitionLog follower = manager.getOrCreate(new TopicPartition("orders", 1), config);
+        leader.appendAsLeader(TestBatches.batch(recs(5, "a", "b")), 3);
+        leader.appendAsLeader(TestBatches.batch(recs(5, "c")), 4);
+        try (FetchSlice s = leader.read(0, 1 << 20, Long.MAX_VALUE)) {
+            follower.appendAsFollower(s.records());
+        }
+        assertEquals(3, follower.logEndOffset());
+        assertEquals(leader.epochEntries(), follower.epochEntries());
+        try (FetchSlice s = leader.read(0, 1 << 20, Long.MAX_VALUE)) {
+            assertThrows(CorruptRecordException.class, () -> follower.appendAsFollower(s.records()));
+        }
+        assertEquals(LogTestSupport.readAll(leader, 0), LogTestSupport.readAll(follower, 0));
+    }
+
+    @Test
+    void truncateTo_removesTail_atBatchBoundary_andAppendsContinue() {
+        PartitionLog log = manager.getOrCreate(TP, config);
+        for (int i = 0; i < 60; i++) {
+            log.appendAsLeader(TestBatches.batch(recs(i, "v" + i, "w" + i)), 1);
+        }
+        long end = log.truncateTo(51); // inside the batch [50, 51]
+        assertEquals(50, end);
+        assertEquals(50, log.logEndOffset());
+        log.appendAsLeader(TestBatches.batch(recs(99, "new")), 2);
+        List<TestBatches.Stored> all = LogTestSupport.readAll(log, 0);
+        assertEquals(51, all.size());
+        assertEquals("new", all.get(50).value());
+        assertEquals(50, all.get(50).offset());
+        assertThrows(OffsetOutOfRangeException.class, () -> log.truncateTo(-1));
+    }
+
+    @Test
+    void truncateFullyAndStartAt_emptiesLog() {
+        PartitionLog log = manager.getOrCreate(TP, config);
+        log.appendAsLeader(TestBatches.batch(recs(5, "a", "b")), 1);
+        log.truncateFullyAndStartAt(1000);
+        assertEquals(1000, log.logStartOffset());
+        assertEquals(1000, log.logEndOffset());
+        assertThrows(OffsetOutOfRangeException.class, () -> log.read(0, 100, Long.MAX_VALUE));
+        AppendInfo a = log.appendAsLeader(TestBatches.batch(recs(5, "c")), 1);
+        assertEquals(1000, a.firstOffset());
+        assertEquals("c", LogTestSupport.readAll(log, 1000).get(0).value());
+    }
+
+    @Test
+    void epochCache_followsKafkaOffsetForLeaderEpoch() {
+        PartitionLog log = manager.getOrCreate(TP, config);
+        log.appendAsLeader(TestBatches.batch(recs(5, "a", "b")), 1); // epoch 1: [0, 2)
+        log.appendAsLeader(TestBatches.batch(recs(5, "c")), 3);      // epoch 3: [2, 3)
+        log.appendAsLeader(TestBatches.batch(recs(5, "d")), 5);      // epoch 5: [3, ...)
+        assertEquals(new EpochEndOffset(5, 4), log.endOffsetFor(5));
+        assertEquals(new EpochEndOffset(3, 3), log.endOffsetFor(4));
+        assertEquals(new EpochEndOffset(1, 2), log.endOffsetFor(1));
+        assertEquals(new EpochEndOffset(0, 0), log.endOffsetFor(0));
+        assertEquals(EpochEndOffset.UNDEFINED, log.endOffsetFor(6));
+        log.truncateTo(2);
+        assertEquals(new EpochEndOffset(1, 2), log.endOffsetFor(1));
+        assertEquals(1, log.latestEpoch());
+    }
+
+    @Test
+    void highWatermark_isClamped_andSurvivesReopen() {
+        PartitionLog log = manager.getOrCreate(TP, config);
+        log.appendAsLeader(TestBatches.batch(recs(5, "a", "b", "c")), 1);
+        assertEquals(3, log.updateHighWatermark(10));
+        assertEquals(2, log.updateHighWatermark(2));
+        manager.close();
+        manager = LogManager.open(dir, config, clock, LogManagerOptions.DEFAULT.withoutPeriodicTasks(), FileLayer.DEFAULT);
+        assertEquals(2, manager.get(TP).highWatermark());
+        assertEquals(3, manager.get(TP).logEndOffset());
+    }
+
+    @Test
+    void readOnlyPayload_isCopied_callerBufferUntouched() {
+        PartitionLog log = manager.getOrCreate(TP, config);
+        log.appendAsLeader(TestBatches.batch(recs(5, "a")), 1);
+        ByteBuffer ro = TestBatches.batch(recs(5, "b")).asReadOnlyBuffer();
+        byte[] before = new byte[ro.remaining()];
+        ro.duplicate().get(before);
+        assertEquals(1, log.appendAsLeader(ro, 1).firstOffset());
+        byte[] after = new byte[ro.remaining()];
+        ro.duplicate().get(after);
+        assertArrayEquals(before, after);
+        assertFalse(LogTestSupport.readAll(log, 0).isEmpty());
+    }
+}

@@ -1,0 +1,124 @@
+package dev.basalt.log.testkit;
+
+import dev.basalt.log.segment.FileLayer;
+import dev.basalt.log.segment.SegmentFile;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.MappedByteBuffer;
+import java.nio.file.Path;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * A {@link FileLayer} over the real file system that can fail on command: a disk that fills up
+ * after N more bytes (the failing write lands a prefix, as a real ENOSPC can), fsync errors
+ * (EIO), and failing renames. It also counts fsyncs, so group commit can be observed.
+ *
+ * <p>Thread-safety: thread-safe (settings are atomics read on every operation).
+ */
+public final class FaultyFileLayer implements FileLayer {
+    private final AtomicLong writeBytesLeft = new AtomicLong(Long.MAX_VALUE);
+    private final AtomicLong forceFailures = new AtomicLong();
+    private final AtomicLong forceCount = new AtomicLong();
+    private volatile boolean failMoves;
+
+    /** After {@code bytes} more bytes, writes fail with "No space left on device". */
+    public void diskFullAfter(long bytes) {
+        writeBytesLeft.set(bytes);
+    }
+
+    public void diskHasSpace() {
+        writeBytesLeft.set(Long.MAX_VALUE);
+    }
+
+    /** The next {@code n} fsyncs fail with an I/O error. */
+    public void failNextForces(int n) {
+        forceFailures.set(n);
+    }
+
+    public void failMoves(boolean fail) {
+        failMoves = fail;
+    }
+
+    /** fsyncs of segment files so far (directory fsyncs excluded). */
+    public long forceCount() {
+        return forceCount.get();
+    }
+
+    @Override
+    public SegmentFile open(Path path, boolean create, boolean writable) throws IOException {
+        return new Faulty(FileLayer.DEFAULT.open(path, create, writable));
+    }
+
+    @Override
+    public void atomicMove(Path from, Path to) throws IOException {
+        if (failMoves) {
+            throw new IOException("injected rename failure " + from + " -> " + to);
+        }
+        FileLayer.DEFAULT.atomicMove(from, to);
+    }
+
+    private final class Faulty implements SegmentFile {
+        private final SegmentFile delegate;
+
+        Faulty(SegmentFile delegate) {
+            this.delegate = delegate;
+        }
+
+        @Override
+        public Path path() {
+            return delegate.path();
+        }
+
+        @Override
+        public void writeFully(ByteBuffer src, long position) throws IOException {
+            long left = writeBytesLeft.get();
+            if (left >= src.remaining()) {
+                if (left != Long.MAX_VALUE) {
+                    writeBytesLeft.addAndGet(-src.remaining());
+                }
+                delegate.writeFully(src, position);
+                return;
+            }
+            // A partial write, then ENOSPC: the bytes that landed are garbage the log must ignore.
+            ByteBuffer prefix = src.duplicate();
+            prefix.limit(prefix.position() + (int) Math.max(0, left));
+            delegate.writeFully(prefix, position);
+            writeBytesLeft.set(0);
+            throw new IOException("No space left on device (injected) writing " + path());
+        }
+
+        @Override
+        public int read(ByteBuffer dst, long position) throws IOException {
+            return delegate.read(dst, position);
+        }
+
+        @Override
+        public void force() throws IOException {
+            forceCount.incrementAndGet();
+            if (forceFailures.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
+                throw new IOException("Input/output error (injected fsync failure) on " + path());
+            }
+            delegate.force();
+        }
+
+        @Override
+        public long size() throws IOException {
+            return delegate.size();
+        }
+
+        @Override
+        public void truncate(long sizeBytes) throws IOException {
+            delegate.truncate(sizeBytes);
+        }
+
+        @Override
+        public MappedByteBuffer mapReadOnly(long sizeBytes) throws IOException {
+            return delegate.mapReadOnly(sizeBytes);
+        }
+
+        @Override
+        public void close() throws IOException {
+            delegate.close();
+        }
+    }
+}
