@@ -1,0 +1,207 @@
+package dev.basalt.client;
+
+import dev.basalt.client.internal.AdminCalls;
+import dev.basalt.client.internal.ChannelPool;
+import dev.basalt.client.internal.ConfigDef;
+import dev.basalt.client.internal.HostPort;
+import dev.basalt.client.internal.Time;
+import java.time.Duration;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * Administers a Basalt cluster: topics, partitions, configs, cluster and metadata-quorum
+ * status. Every operation is asynchronous and returns futures; {@link #get} waits for one and
+ * unwraps its typed exception.
+ *
+ * <p>Mutations (create, delete, add partitions, alter configs) answer per topic or resource, so
+ * that a partial failure names what failed; reads answer as a whole. Definite retriable errors
+ * (no controller right now, broker starting, cannot connect) are retried with backoff up to
+ * {@code default.api.timeout.ms}; a mutation whose answer was lost fails with
+ * {@link IndeterminateException} instead of being repeated.
+ *
+ * <p>Consumer-group administration (list/describe groups, lag, offset reset) arrives with the
+ * consumer-groups issue.
+ *
+ * <p>Thread-safety: thread-safe. Calls run one at a time on the admin's own thread.
+ */
+public final class Admin implements AutoCloseable {
+    /** A topic to create. partitions or replicationFactor of -1 = the broker's default. */
+    public record NewTopic(String name, int partitions, int replicationFactor, Map<String, String> configs) {
+        public NewTopic {
+            configs = configs == null ? Map.of() : Map.copyOf(configs);
+        }
+
+        public NewTopic(String name, int partitions, int replicationFactor) {
+            this(name, partitions, replicationFactor, Map.of());
+        }
+    }
+
+    /** A created (or, with validateOnly, validated) topic. topicId is empty when validateOnly. */
+    public record TopicCreated(String name, String topicId, int partitions, int replicationFactor) {
+    }
+
+    /** A topic as listed. */
+    public record TopicListing(String name, String topicId, boolean internal, int partitionCount) {
+    }
+
+    /** One partition's placement; leaderId -1 = no leader. */
+    public record PartitionDescription(int partition, int leaderId, int leaderEpoch, List<Integer> replicas,
+                                       List<Integer> isr, List<Integer> offlineReplicas) {
+    }
+
+    /** A topic's partitions and the configs set on it (differing from the broker defaults). */
+    public record TopicDescription(String name, String topicId, boolean internal, List<PartitionDescription> partitions,
+                                   Map<String, String> configs) {
+    }
+
+    /** What a config belongs to. BROKER names are broker ids ("" = cluster-wide broker defaults). */
+    public record ConfigResource(Type type, String name) {
+        public enum Type { TOPIC, BROKER }
+    }
+
+    /** One described config entry; value is null when sensitive. */
+    public record ConfigEntry(String name, String value, String source, boolean readOnly, boolean sensitive, String documentation) {
+    }
+
+    /** An incremental config change: SET a value or DELETE the override (back to the default). */
+    public record AlterConfigOp(String name, Op op, String value) {
+        public enum Op { SET, DELETE }
+
+        public static AlterConfigOp set(String name, String value) {
+            return new AlterConfigOp(name, Op.SET, value);
+        }
+
+        public static AlterConfigOp delete(String name) {
+            return new AlterConfigOp(name, Op.DELETE, null);
+        }
+    }
+
+    /** A broker as the cluster describes it. rack is empty when none. */
+    public record BrokerDescription(int id, String host, int port, String rack, boolean fenced, boolean shuttingDown,
+                                    List<String> roles) {
+    }
+
+    /** The cluster's id, its active controller (-1 = none) and its brokers. */
+    public record ClusterDescription(String clusterId, int controllerId, List<BrokerDescription> brokers) {
+    }
+
+    /** One metadata-quorum member's replication progress as the quorum leader sees it. */
+    public record QuorumReplica(int replicaId, long logEndOffset, long lag, long lastFetchTimestampMs,
+                                long lastCaughtUpTimestampMs) {
+    }
+
+    /** The metadata quorum: leader (-1 = none), term, high watermark, voters and observers. */
+    public record QuorumDescription(int leaderId, long term, long highWatermark, List<QuorumReplica> voters,
+                                    List<QuorumReplica> observers) {
+    }
+
+    private final ChannelPool channels;
+    private final ExecutorService executor;
+    private final AdminCalls calls;
+
+    public Admin(Map<String, ?> configs) {
+        this(AdminConfig.parse(configs));
+    }
+
+    public Admin(Properties props) {
+        this(Producer.toMap(props));
+    }
+
+    private Admin(ConfigDef.Parsed c) {
+        List<HostPort> bootstrap = HostPort.parseList(c.getList(AdminConfig.BOOTSTRAP_SERVERS), AdminConfig.BOOTSTRAP_SERVERS);
+        this.channels = new ChannelPool(c.getInt(CommonClientConfigs.MAX_INBOUND_MESSAGE_BYTES));
+        this.executor = Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, "basalt-admin");
+            t.setDaemon(true);
+            return t;
+        });
+        this.calls = new AdminCalls(channels, bootstrap, c.getInt(AdminConfig.REQUEST_TIMEOUT_MS),
+                c.getLong(AdminConfig.RETRY_BACKOFF_MS), c.getInt(AdminConfig.DEFAULT_API_TIMEOUT_MS), Time.SYSTEM);
+    }
+
+    /** Creates topics; one future per topic name, failing with e.g. TopicExistsException or InvalidTopicException. */
+    public Map<String, CompletableFuture<TopicCreated>> createTopics(Collection<NewTopic> topics, boolean validateOnly) {
+        return calls.perEntity(executor, topics.stream().map(NewTopic::name).toList(),
+                pending -> calls.createTopics(topics, pending, validateOnly));
+    }
+
+    /** Deletes topics; one future per name. */
+    public Map<String, CompletableFuture<Void>> deleteTopics(Collection<String> names) {
+        return calls.perEntity(executor, List.copyOf(names), pending -> calls.deleteTopics(pending));
+    }
+
+    /** Grows topics to the given total partition counts; one future per topic. */
+    public Map<String, CompletableFuture<Void>> createPartitions(Map<String, Integer> totalCounts, boolean validateOnly) {
+        return calls.perEntity(executor, List.copyOf(totalCounts.keySet()),
+                pending -> calls.createPartitions(totalCounts, pending, validateOnly));
+    }
+
+    /** Lists topics sorted by name. */
+    public CompletableFuture<List<TopicListing>> listTopics(boolean includeInternal) {
+        return calls.read(executor, () -> calls.listTopics(includeInternal));
+    }
+
+    /** Describes the named topics (empty = every non-internal topic); fails on the first topic in error. */
+    public CompletableFuture<Map<String, TopicDescription>> describeTopics(Collection<String> names) {
+        return calls.read(executor, () -> calls.describeTopics(List.copyOf(names)));
+    }
+
+    /** Describes configs; empty names = every key of the resource. */
+    public CompletableFuture<Map<ConfigResource, List<ConfigEntry>>> describeConfigs(Collection<ConfigResource> resources,
+                                                                                    Collection<String> names) {
+        return calls.read(executor, () -> calls.describeConfigs(List.copyOf(resources), List.copyOf(names)));
+    }
+
+    /** Applies incremental config changes; one future per resource (keyed by resource name). */
+    public Map<String, CompletableFuture<Void>> alterConfigs(Map<ConfigResource, List<AlterConfigOp>> changes, boolean validateOnly) {
+        return calls.perEntity(executor, changes.keySet().stream().map(ConfigResource::name).toList(),
+                pending -> calls.alterConfigs(changes, pending, validateOnly));
+    }
+
+    public CompletableFuture<ClusterDescription> describeCluster(boolean includeFenced) {
+        return calls.read(executor, () -> calls.describeCluster(includeFenced));
+    }
+
+    public CompletableFuture<QuorumDescription> describeQuorum() {
+        return calls.read(executor, calls::describeQuorum);
+    }
+
+    /** Waits for a future, unwrapping a {@link BasaltException}. */
+    public static <T> T get(CompletableFuture<T> f, Duration timeout) {
+        try {
+            return f.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof BasaltException b) {
+                throw b;
+            }
+            throw new UnknownServerException("admin call failed: " + e.getCause(), e.getCause());
+        } catch (TimeoutException e) {
+            throw new ClientTimeoutException("no answer within " + timeout.toMillis() + " ms");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new DefiniteException("interrupted", false, e);
+        }
+    }
+
+    /** Waits for every future of a per-entity result, throwing the first failure in key order. */
+    public static <T> Map<String, T> getAll(Map<String, CompletableFuture<T>> futures, Duration timeout) {
+        Map<String, T> out = new java.util.LinkedHashMap<>();
+        futures.forEach((k, f) -> out.put(k, get(f, timeout)));
+        return out;
+    }
+
+    @Override
+    public void close() {
+        executor.shutdownNow();
+        channels.close(5_000);
+    }
+}

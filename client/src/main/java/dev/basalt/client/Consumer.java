@@ -1,0 +1,555 @@
+package dev.basalt.client;
+
+import dev.basalt.client.internal.ChannelPool;
+import dev.basalt.client.internal.Cluster;
+import dev.basalt.client.internal.ConfigDef;
+import dev.basalt.client.internal.Errors;
+import dev.basalt.client.internal.FetchBuffer;
+import dev.basalt.client.internal.Fetcher;
+import dev.basalt.client.internal.HostPort;
+import dev.basalt.client.internal.MetadataManager;
+import dev.basalt.client.internal.OffsetLookup;
+import dev.basalt.client.internal.Time;
+import dev.basalt.client.serialization.Deserializer;
+import dev.basalt.proto.v1.ErrorCode;
+import dev.basalt.proto.v1.FetchResponse;
+import dev.basalt.record.Record;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.ConcurrentModificationException;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Reads records from partitions the caller assigns ({@link #assign}); each partition has a
+ * position (the next offset to read) that {@link #poll} advances and {@link #seek} moves. A
+ * partition without a position starts where {@code auto.offset.reset} says: earliest, latest,
+ * or none (then poll throws {@link OffsetOutOfRangeException}); a position that falls out of
+ * the log (retention) is reset the same way.
+ *
+ * <p>Fetching is pipelined: while the caller processes one poll's records, the next fetch to
+ * each leader is already outstanding (a long-poll bounded by fetch.max.wait.ms and
+ * fetch.min.bytes).
+ *
+ * <p>Group subscription (subscribe, committed offsets, rebalancing) is not here yet.
+ * TODO(consumer-groups issue): add subscribe(Collection&lt;String&gt;), commitSync/commitAsync
+ * and committed(), backed by the GroupService; until then group.id is rejected.
+ *
+ * <p>Thread-safety: NOT thread-safe, as in Kafka: one thread uses a consumer; a concurrent
+ * call fails with {@link ConcurrentModificationException}. Only {@link #wakeup()} may be
+ * called from another thread.
+ */
+public final class Consumer<K, V> implements AutoCloseable {
+    private enum Reset { EARLIEST, LATEST, NONE }
+
+    private static final class PartitionState {
+        Long position;
+        Reset pendingReset;
+        boolean paused;
+        long highWatermark = -1;
+        long logStartOffset = -1;
+    }
+
+    private final Deserializer<K> keyDeserializer;
+    private final Deserializer<V> valueDeserializer;
+    private final ChannelPool channels;
+    private final MetadataManager metadata;
+    private final OffsetLookup offsets;
+    private final Fetcher fetcher;
+    private final Time time;
+    private final Reset defaultReset;
+    private final int maxPollRecords;
+    private final int defaultApiTimeoutMs;
+    private final boolean checkCrcs;
+    private final Map<TopicPartition, PartitionState> assigned = new LinkedHashMap<>();
+    private final Map<TopicPartition, FetchBuffer> buffered = new LinkedHashMap<>();
+    private final AtomicLong owner = new AtomicLong(-1);
+    private final AtomicBoolean wakeupRequested = new AtomicBoolean();
+    private int depth;
+    private BasaltException pendingError;
+    private boolean closed;
+
+    public Consumer(Map<String, ?> configs) {
+        this(configs, null, null);
+    }
+
+    public Consumer(Properties props) {
+        this(Producer.toMap(props), null, null);
+    }
+
+    /** Deserializers given here take precedence over key.deserializer / value.deserializer. */
+    public Consumer(Map<String, ?> configs, Deserializer<K> keyDeserializer, Deserializer<V> valueDeserializer) {
+        this(ConsumerConfig.parse(configs), keyDeserializer, valueDeserializer, Time.SYSTEM);
+    }
+
+    Consumer(ConfigDef.Parsed c, Deserializer<K> keyDeserializer, Deserializer<V> valueDeserializer, Time time) {
+        this.time = time;
+        this.keyDeserializer = Plugins.deserializer(keyDeserializer, c.getObject(ConsumerConfig.KEY_DESERIALIZER),
+                ConsumerConfig.KEY_DESERIALIZER);
+        this.valueDeserializer = Plugins.deserializer(valueDeserializer, c.getObject(ConsumerConfig.VALUE_DESERIALIZER),
+                ConsumerConfig.VALUE_DESERIALIZER);
+        List<HostPort> bootstrap = HostPort.parseList(c.getList(ConsumerConfig.BOOTSTRAP_SERVERS), ConsumerConfig.BOOTSTRAP_SERVERS);
+        this.channels = new ChannelPool(c.getInt(CommonClientConfigs.MAX_INBOUND_MESSAGE_BYTES));
+        int requestTimeoutMs = c.getInt(ConsumerConfig.REQUEST_TIMEOUT_MS);
+        long backoffMs = c.getLong(ConsumerConfig.RETRY_BACKOFF_MS);
+        this.metadata = new MetadataManager(channels, bootstrap, requestTimeoutMs, backoffMs,
+                c.getLong(CommonClientConfigs.METADATA_MAX_AGE_MS), time);
+        this.offsets = new OffsetLookup(metadata, channels, requestTimeoutMs, backoffMs, time);
+        this.fetcher = new Fetcher(channels, new Fetcher.Limits(c.getInt(ConsumerConfig.FETCH_MIN_BYTES),
+                c.getInt(ConsumerConfig.FETCH_MAX_WAIT_MS), c.getInt(ConsumerConfig.FETCH_MAX_BYTES),
+                c.getInt(ConsumerConfig.MAX_PARTITION_FETCH_BYTES), requestTimeoutMs), backoffMs, time);
+        this.defaultReset = Reset.valueOf(c.getString(ConsumerConfig.AUTO_OFFSET_RESET).toUpperCase(java.util.Locale.ROOT));
+        this.maxPollRecords = c.getInt(ConsumerConfig.MAX_POLL_RECORDS);
+        this.defaultApiTimeoutMs = c.getInt(ConsumerConfig.DEFAULT_API_TIMEOUT_MS);
+        this.checkCrcs = c.getBoolean(ConsumerConfig.CHECK_CRCS);
+    }
+
+    /**
+     * Replaces the assignment. Partitions kept keep their position; new ones start without one
+     * (auto.offset.reset applies at the next poll unless {@link #seek} is called first).
+     */
+    public void assign(Collection<TopicPartition> partitions) {
+        acquire();
+        try {
+            Set<TopicPartition> wanted = new LinkedHashSet<>(partitions);
+            assigned.keySet().retainAll(wanted);
+            buffered.keySet().retainAll(wanted);
+            for (TopicPartition tp : wanted) {
+                assigned.computeIfAbsent(tp, k -> new PartitionState());
+            }
+            Set<String> topics = new LinkedHashSet<>();
+            wanted.forEach(tp -> topics.add(tp.topic()));
+            if (metadata.track(topics)) {
+                metadata.refresh();
+            }
+        } finally {
+            release();
+        }
+    }
+
+    public Set<TopicPartition> assignment() {
+        acquire();
+        try {
+            return Set.copyOf(assigned.keySet());
+        } finally {
+            release();
+        }
+    }
+
+    /** The partitions of a topic (waiting up to default.api.timeout.ms for metadata). */
+    public List<TopicPartition> partitionsFor(String topic) {
+        acquire();
+        try {
+            Cluster c = metadata.awaitTopic(topic, defaultApiTimeoutMs);
+            List<TopicPartition> out = new ArrayList<>();
+            for (int p = 0; p < c.topic(topic).partitionCount(); p++) {
+                out.add(new TopicPartition(topic, p));
+            }
+            return out;
+        } catch (InterruptedException e) {
+            throw interrupted(e);
+        } finally {
+            release();
+        }
+    }
+
+    /** Sets the position: the next poll returns records from this offset. */
+    public void seek(TopicPartition tp, long offset) {
+        if (offset < 0) {
+            throw new IllegalArgumentException("offset must be >= 0, got " + offset);
+        }
+        acquire();
+        try {
+            PartitionState s = state(tp);
+            s.position = offset;
+            s.pendingReset = null;
+            buffered.remove(tp);
+        } finally {
+            release();
+        }
+    }
+
+    /** Moves the positions to the log start offsets (looked up lazily at the next poll or position()). */
+    public void seekToBeginning(Collection<TopicPartition> partitions) {
+        requestReset(partitions, Reset.EARLIEST);
+    }
+
+    /** Moves the positions to the high watermarks (looked up lazily). */
+    public void seekToEnd(Collection<TopicPartition> partitions) {
+        requestReset(partitions, Reset.LATEST);
+    }
+
+    private void requestReset(Collection<TopicPartition> partitions, Reset reset) {
+        acquire();
+        try {
+            for (TopicPartition tp : partitions.isEmpty() ? assigned.keySet() : partitions) {
+                PartitionState s = state(tp);
+                s.position = null;
+                s.pendingReset = reset;
+                buffered.remove(tp);
+            }
+        } finally {
+            release();
+        }
+    }
+
+    /** The offset of the next record poll will return for the partition, resolving a reset if needed. */
+    public long position(TopicPartition tp) {
+        return position(tp, Duration.ofMillis(defaultApiTimeoutMs));
+    }
+
+    public long position(TopicPartition tp, Duration timeout) {
+        acquire();
+        try {
+            PartitionState s = state(tp);
+            if (s.position == null) {
+                resolvePositions(time.monotonicMs() + timeout.toMillis());
+            }
+            return s.position;
+        } catch (InterruptedException e) {
+            throw interrupted(e);
+        } finally {
+            release();
+        }
+    }
+
+    public void pause(Collection<TopicPartition> partitions) {
+        setPaused(partitions, true);
+    }
+
+    public void resume(Collection<TopicPartition> partitions) {
+        setPaused(partitions, false);
+    }
+
+    private void setPaused(Collection<TopicPartition> partitions, boolean paused) {
+        acquire();
+        try {
+            partitions.forEach(tp -> state(tp).paused = paused);
+        } finally {
+            release();
+        }
+    }
+
+    public Set<TopicPartition> paused() {
+        acquire();
+        try {
+            Set<TopicPartition> out = new LinkedHashSet<>();
+            assigned.forEach((tp, s) -> {
+                if (s.paused) {
+                    out.add(tp);
+                }
+            });
+            return out;
+        } finally {
+            release();
+        }
+    }
+
+    /** The log start offsets of the partitions (ListOffsets EARLIEST). */
+    public Map<TopicPartition, Long> beginningOffsets(Collection<TopicPartition> partitions, Duration timeout) {
+        return listOffsets(partitions, dev.basalt.client.internal.OffsetLookup.EARLIEST, timeout);
+    }
+
+    /** The high watermarks of the partitions (ListOffsets LATEST): one past the last committed record. */
+    public Map<TopicPartition, Long> endOffsets(Collection<TopicPartition> partitions, Duration timeout) {
+        return listOffsets(partitions, dev.basalt.client.internal.OffsetLookup.LATEST, timeout);
+    }
+
+    /** Per partition, the first offset whose timestamp is >= the given one, or -1 when none. */
+    public Map<TopicPartition, Long> offsetsForTimes(Map<TopicPartition, Long> timestamps, Duration timeout) {
+        acquire();
+        try {
+            Map<TopicPartition, Long> out = new LinkedHashMap<>();
+            offsets.lookup(timestamps, timeout.toMillis()).forEach((tp, f) -> out.put(tp, f.offset()));
+            return out;
+        } catch (InterruptedException e) {
+            throw interrupted(e);
+        } finally {
+            release();
+        }
+    }
+
+    private Map<TopicPartition, Long> listOffsets(Collection<TopicPartition> partitions, long target, Duration timeout) {
+        Map<TopicPartition, Long> targets = new LinkedHashMap<>();
+        partitions.forEach(tp -> targets.put(tp, target));
+        return offsetsForTimes(targets, timeout);
+    }
+
+    /**
+     * Returns the records available at the assigned, unpaused partitions' positions (at most
+     * max.poll.records), waiting up to the timeout for some to arrive, and advances the positions
+     * past them.
+     *
+     * @throws OffsetOutOfRangeException a position is out of range (or missing) and auto.offset.reset=none
+     * @throws WakeupException           {@link #wakeup()} was called
+     * @throws BasaltException           a non-retriable error from the cluster (UNKNOWN_TOPIC after
+     *                                   metadata kept saying so, INVALID_PARTITION, CORRUPT_RECORD...)
+     */
+    public ConsumerRecords<K, V> poll(Duration timeout) {
+        acquire();
+        try {
+            long deadline = time.monotonicMs() + Math.max(0, timeout.toMillis());
+            while (true) {
+                checkWakeup();
+                throwPendingError();
+                resolvePositions(deadline);
+                Map<TopicPartition, List<ConsumerRecord<K, V>>> records = collect();
+                sendFetches();
+                if (!records.isEmpty()) {
+                    return new ConsumerRecords<>(records);
+                }
+                long left = deadline - time.monotonicMs();
+                Fetcher.Answer a = fetcher.take(Math.max(0, Math.min(left, 100)));
+                if (a != null) {
+                    handle(a);
+                } else if (left <= 0) {
+                    return ConsumerRecords.empty();
+                }
+            }
+        } catch (InterruptedException e) {
+            throw interrupted(e);
+        } finally {
+            release();
+        }
+    }
+
+    /** Makes a poll blocked in another thread (or the next poll) throw {@link WakeupException}. Thread-safe. */
+    public void wakeup() {
+        wakeupRequested.set(true);
+        fetcher.interruptTake();
+    }
+
+    private void checkWakeup() {
+        if (wakeupRequested.getAndSet(false)) {
+            throw new WakeupException();
+        }
+    }
+
+    private void throwPendingError() {
+        if (pendingError != null) {
+            BasaltException e = pendingError;
+            pendingError = null;
+            throw e;
+        }
+    }
+
+    /** Looks up the offsets of partitions without a position, applying each one's reset policy. */
+    private void resolvePositions(long deadline) throws InterruptedException {
+        Map<TopicPartition, Long> targets = new LinkedHashMap<>();
+        for (Map.Entry<TopicPartition, PartitionState> e : assigned.entrySet()) {
+            PartitionState s = e.getValue();
+            if (s.position != null) {
+                continue;
+            }
+            Reset r = s.pendingReset != null ? s.pendingReset : defaultReset;
+            if (r == Reset.NONE) {
+                throw new OffsetOutOfRangeException("partition " + e.getKey() + " has no position and auto.offset.reset=none",
+                        e.getKey(), -1);
+            }
+            targets.put(e.getKey(), r == Reset.EARLIEST ? OffsetLookup.EARLIEST : OffsetLookup.LATEST);
+        }
+        if (targets.isEmpty()) {
+            return;
+        }
+        long timeoutMs = Math.max(deadline - time.monotonicMs(), 0);
+        Map<TopicPartition, OffsetLookup.Found> found = offsets.lookup(targets, Math.max(timeoutMs, 1));
+        found.forEach((tp, f) -> {
+            PartitionState s = assigned.get(tp);
+            if (s != null && s.position == null) {
+                s.position = f.offset();
+                s.pendingReset = null;
+            }
+        });
+    }
+
+    private void sendFetches() {
+        Cluster cluster = metadata.current();
+        metadata.maybeRefreshStale();
+        Map<Integer, Map<TopicPartition, Long>> byLeader = new HashMap<>();
+        boolean missingLeader = false;
+        for (Map.Entry<TopicPartition, PartitionState> e : assigned.entrySet()) {
+            PartitionState s = e.getValue();
+            if (s.paused || s.position == null || buffered.containsKey(e.getKey())) {
+                continue;
+            }
+            int leader = cluster.leaderFor(e.getKey());
+            if (leader < 0) {
+                missingLeader = true;
+                continue;
+            }
+            byLeader.computeIfAbsent(leader, k -> new LinkedHashMap<>()).put(e.getKey(), s.position);
+        }
+        if (missingLeader) {
+            metadata.refresh();
+        }
+        byLeader.forEach((node, positions) -> {
+            if (fetcher.canSendTo(node)) {
+                fetcher.send(node, cluster.broker(node), positions, cluster);
+            }
+        });
+    }
+
+    private void handle(Fetcher.Answer a) {
+        if (a.node() < 0) {
+            return; // wakeup marker
+        }
+        if (a.error() != null) {
+            metadata.refresh();
+            return;
+        }
+        FetchResponse r = a.response();
+        if (r.getErrorCode() != ErrorCode.NONE) {
+            BasaltException e = Errors.forCode(r.getErrorCode(), r.getErrorMessage(), "fetch from broker " + a.node());
+            if (!e.retriable()) {
+                pendingError = e;
+            }
+            return;
+        }
+        Fetcher.byPartition(r).forEach((tp, p) -> handlePartition(tp, a.offsets().get(tp), p));
+    }
+
+    private void handlePartition(TopicPartition tp, Long askedOffset, FetchResponse.PartitionResponse p) {
+        PartitionState s = assigned.get(tp);
+        if (s == null || askedOffset == null || s.position == null || s.position.longValue() != askedOffset) {
+            return; // unassigned or moved by seek since the fetch was sent: the data is stale
+        }
+        ErrorCode code = p.getErrorCode();
+        if (code == ErrorCode.NONE) {
+            s.highWatermark = p.getHighWatermark();
+            s.logStartOffset = p.getLogStartOffset();
+            if (!p.getRecords().isEmpty()) {
+                buffered.put(tp, new FetchBuffer(tp, askedOffset, p.getRecords().asReadOnlyByteBuffer(), checkCrcs));
+            }
+        } else if (code == ErrorCode.OFFSET_OUT_OF_RANGE) {
+            if (defaultReset == Reset.NONE) {
+                pendingError = new OffsetOutOfRangeException("offset " + askedOffset + " of " + tp + " is out of range [log start "
+                        + p.getLogStartOffset() + ", high watermark " + p.getHighWatermark() + "] and auto.offset.reset=none",
+                        tp, askedOffset);
+            } else {
+                s.position = null;
+                s.pendingReset = defaultReset;
+            }
+        } else if (Errors.isRetriable(code) || Errors.needsMetadataRefresh(code)) {
+            metadata.refresh();
+        } else {
+            pendingError = Errors.forCode(code, p.getErrorMessage(), "fetch of " + tp);
+        }
+    }
+
+    /** Takes up to max.poll.records records from the buffered fetches of unpaused partitions. */
+    private Map<TopicPartition, List<ConsumerRecord<K, V>>> collect() {
+        Map<TopicPartition, List<ConsumerRecord<K, V>>> out = new LinkedHashMap<>();
+        int room = maxPollRecords;
+        var it = buffered.entrySet().iterator();
+        while (it.hasNext() && room > 0) {
+            Map.Entry<TopicPartition, FetchBuffer> e = it.next();
+            PartitionState s = assigned.get(e.getKey());
+            if (s == null || s.position == null) {
+                it.remove();
+                continue;
+            }
+            if (s.paused) {
+                continue;
+            }
+            List<ConsumerRecord<K, V>> list = new ArrayList<>();
+            boolean exhausted = drainInto(e.getKey(), e.getValue(), s, list, room);
+            room -= list.size();
+            if (!list.isEmpty()) {
+                out.put(e.getKey(), list);
+            }
+            if (exhausted) {
+                it.remove();
+            }
+        }
+        return out;
+    }
+
+    /** Moves records of one buffer into list; returns true when the buffer is used up. */
+    private boolean drainInto(TopicPartition tp, FetchBuffer buf, PartitionState s, List<ConsumerRecord<K, V>> list, int room) {
+        while (list.size() < room) {
+            Record r;
+            try {
+                r = buf.next(s.position);
+            } catch (dev.basalt.record.CorruptRecordException e) {
+                throw new CorruptRecordException("fetched batch of " + tp + " at position " + s.position + " is corrupt: "
+                        + e.getMessage(), e);
+            }
+            if (r == null) {
+                return true;
+            }
+            list.add(toConsumerRecord(tp, r, buf));
+            s.position = r.offset() + 1;
+            if (buf.currentBatchDone()) {
+                s.position = Math.max(s.position, buf.currentBatch().nextOffset());
+            }
+        }
+        return false;
+    }
+
+    private ConsumerRecord<K, V> toConsumerRecord(TopicPartition tp, Record r, FetchBuffer buf) {
+        byte[] key = r.hasKey() ? r.keyBytes() : null;
+        byte[] value = r.isTombstone() ? null : r.valueBytes();
+        K k;
+        V v;
+        try {
+            k = keyDeserializer.deserialize(tp.topic(), key);
+            v = valueDeserializer.deserialize(tp.topic(), value);
+        } catch (SerializationException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            throw new SerializationException("cannot deserialize the record at offset " + r.offset() + " of " + tp + ": " + e, e);
+        }
+        boolean logAppend = buf.currentBatch().timestampType() == dev.basalt.record.TimestampType.LOG_APPEND_TIME;
+        return new ConsumerRecord<>(tp.topic(), tp.partition(), r.offset(), r.timestamp(), logAppend,
+                key == null ? -1 : key.length, value == null ? -1 : value.length, k, v, r.headers());
+    }
+
+    private PartitionState state(TopicPartition tp) {
+        PartitionState s = assigned.get(tp);
+        if (s == null) {
+            throw new IllegalStateException("partition " + tp + " is not assigned to this consumer");
+        }
+        return s;
+    }
+
+    private void acquire() {
+        if (closed) {
+            throw new IllegalStateException("consumer is closed");
+        }
+        @SuppressWarnings("deprecation") // Thread.threadId() is JDK 19+; the build targets 17
+        long me = Thread.currentThread().getId();
+        if (owner.get() != me && !owner.compareAndSet(-1, me)) {
+            throw new ConcurrentModificationException("a Consumer is not safe for use by several threads at once");
+        }
+        depth++;
+    }
+
+    private void release() {
+        if (--depth == 0) {
+            owner.set(-1);
+        }
+    }
+
+    private static DefiniteException interrupted(InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return new DefiniteException("interrupted", false, e);
+    }
+
+    /** Closes the connections. Idempotent. */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        channels.close(5_000);
+    }
+}

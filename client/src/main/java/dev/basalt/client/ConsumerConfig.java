@@ -1,0 +1,60 @@
+package dev.basalt.client;
+
+import dev.basalt.client.internal.ConfigDef;
+import java.util.Map;
+
+/**
+ * Consumer configuration keys (Kafka's names and defaults) and their validation.
+ *
+ * <p>Thread-safety: constants and a read-only definition.
+ */
+public final class ConsumerConfig {
+    public static final String BOOTSTRAP_SERVERS = CommonClientConfigs.BOOTSTRAP_SERVERS;
+    /** earliest | latest | none (default latest): where to start a partition without a position. */
+    public static final String AUTO_OFFSET_RESET = "auto.offset.reset";
+    /** Bytes a fetch waits for before the broker answers (default 1). */
+    public static final String FETCH_MIN_BYTES = "fetch.min.bytes";
+    /** Longest a broker holds a fetch waiting for fetch.min.bytes (ms, default 500). */
+    public static final String FETCH_MAX_WAIT_MS = "fetch.max.wait.ms";
+    /** Bytes per partition per fetch (default 1 MiB). */
+    public static final String MAX_PARTITION_FETCH_BYTES = "max.partition.fetch.bytes";
+    /** Bytes per fetch response (default 50 MiB). */
+    public static final String FETCH_MAX_BYTES = "fetch.max.bytes";
+    /** Records returned by one poll (default 500). */
+    public static final String MAX_POLL_RECORDS = "max.poll.records";
+    /** Bound of blocking calls without an explicit timeout (position, seekToEnd) (ms, default 60000). */
+    public static final String DEFAULT_API_TIMEOUT_MS = "default.api.timeout.ms";
+    /** Verify each batch's CRC32C before handing out its records (default true). */
+    public static final String CHECK_CRCS = "check.crcs";
+    public static final String KEY_DESERIALIZER = "key.deserializer";
+    public static final String VALUE_DESERIALIZER = "value.deserializer";
+    /**
+     * Not supported yet: group subscription (subscribe, commits) arrives with the consumer-groups
+     * issue. Setting it is a ConfigException, so that nobody believes offsets are being committed.
+     */
+    public static final String GROUP_ID = "group.id";
+    public static final String CLIENT_ID = CommonClientConfigs.CLIENT_ID;
+    public static final String REQUEST_TIMEOUT_MS = CommonClientConfigs.REQUEST_TIMEOUT_MS;
+    public static final String RETRY_BACKOFF_MS = CommonClientConfigs.RETRY_BACKOFF_MS;
+
+    static final ConfigDef DEF = CommonClientConfigs.base(30_000)
+            .define(AUTO_OFFSET_RESET, ConfigDef.Type.STRING, "latest", ConfigDef.oneOf("earliest", "latest", "none"), "reset policy")
+            .define(FETCH_MIN_BYTES, ConfigDef.Type.INT, 1, ConfigDef.between(0, Integer.MAX_VALUE), "fetch min bytes")
+            .define(FETCH_MAX_WAIT_MS, ConfigDef.Type.INT, 500, ConfigDef.between(0, 600_000), "fetch wait (ms)")
+            .define(MAX_PARTITION_FETCH_BYTES, ConfigDef.Type.INT, 1024 * 1024, ConfigDef.between(1, Integer.MAX_VALUE), "partition bytes")
+            .define(FETCH_MAX_BYTES, ConfigDef.Type.INT, 50 * 1024 * 1024, ConfigDef.between(1, Integer.MAX_VALUE), "fetch bytes")
+            .define(MAX_POLL_RECORDS, ConfigDef.Type.INT, 500, ConfigDef.between(1, Integer.MAX_VALUE), "records per poll")
+            .define(DEFAULT_API_TIMEOUT_MS, ConfigDef.Type.INT, 60_000, ConfigDef.between(0, Integer.MAX_VALUE), "api timeout (ms)")
+            .define(CHECK_CRCS, ConfigDef.Type.BOOLEAN, true, "check CRCs")
+            .define(KEY_DESERIALIZER, ConfigDef.Type.OBJECT, null, "key deserializer")
+            .define(VALUE_DESERIALIZER, ConfigDef.Type.OBJECT, null, "value deserializer")
+            .define(GROUP_ID, ConfigDef.Type.STRING, null,
+                    v -> "consumer groups are not implemented yet (consumer-groups issue); use assign()", "group id");
+
+    private ConsumerConfig() {
+    }
+
+    public static ConfigDef.Parsed parse(Map<String, ?> raw) {
+        return DEF.parse(raw);
+    }
+}

@@ -1,0 +1,263 @@
+package dev.basalt.client;
+
+import dev.basalt.client.internal.BufferPool;
+import dev.basalt.client.internal.ChannelPool;
+import dev.basalt.client.internal.Cluster;
+import dev.basalt.client.internal.ConfigDef;
+import dev.basalt.client.internal.HostPort;
+import dev.basalt.client.internal.MetadataManager;
+import dev.basalt.client.internal.RecordAccumulator;
+import dev.basalt.client.internal.Sender;
+import dev.basalt.client.internal.StickyPartitionCache;
+import dev.basalt.client.internal.Time;
+import dev.basalt.client.serialization.Serializer;
+import dev.basalt.record.RecordBatchBuilder;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.SplittableRandom;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * Sends records to Basalt topics. {@link #send} serializes the record, picks its partition
+ * (explicit; else murmur2 of the key as Kafka's default partitioner; else sticky for keyless
+ * records), appends it to that partition's open batch and returns at once with a future; a
+ * background sender thread ships batches when they are full ({@code batch.size}) or have
+ * waited {@code linger.ms}, retries retriable failures with exponential backoff, and completes
+ * the futures. Memory for batches is bounded by {@code buffer.memory}: when it is used up,
+ * {@code send} blocks up to {@code max.block.ms} and then fails with
+ * {@link BufferExhaustedException}.
+ *
+ * <p>Failures arrive through the future as typed exceptions: a {@link DefiniteException} means
+ * the record was not written; an {@link IndeterminateException} means it may have been (the
+ * answer was lost, or an earlier attempt timed out). Retries are not idempotent yet: a record
+ * whose first attempt was lost mid-request may be written twice.
+ *
+ * <p>Ordering: records of one partition are written in send order unless a batch is retried
+ * while a later batch of the same partition is in flight (as in Kafka without idempotence;
+ * set {@code max.in.flight.requests.per.connection=1} to rule that out).
+ *
+ * <p>Thread-safety: thread-safe; share one producer between threads.
+ */
+public final class Producer<K, V> implements AutoCloseable {
+    private final Serializer<K> keySerializer;
+    private final Serializer<V> valueSerializer;
+    private final ChannelPool channels;
+    private final MetadataManager metadata;
+    private final BufferPool pool;
+    private final RecordAccumulator accumulator;
+    private final Sender sender;
+    private final Thread senderThread;
+    private final StickyPartitionCache sticky;
+    private final Time time;
+    private final long maxBlockMs;
+    private final int requestSizeBytesMax;
+    private final String clientId;
+    private volatile boolean closed;
+
+    public Producer(Map<String, ?> configs) {
+        this(configs, null, null);
+    }
+
+    public Producer(Properties props) {
+        this(toMap(props), null, null);
+    }
+
+    /** Serializers given here take precedence over key.serializer / value.serializer. */
+    public Producer(Map<String, ?> configs, Serializer<K> keySerializer, Serializer<V> valueSerializer) {
+        this(ProducerConfig.parse(configs), keySerializer, valueSerializer, Time.SYSTEM);
+    }
+
+    Producer(ConfigDef.Parsed c, Serializer<K> keySerializer, Serializer<V> valueSerializer, Time time) {
+        this.time = time;
+        this.keySerializer = Plugins.serializer(keySerializer, c.getObject(ProducerConfig.KEY_SERIALIZER), ProducerConfig.KEY_SERIALIZER);
+        this.valueSerializer = Plugins.serializer(valueSerializer, c.getObject(ProducerConfig.VALUE_SERIALIZER),
+                ProducerConfig.VALUE_SERIALIZER);
+        this.maxBlockMs = c.getLong(ProducerConfig.MAX_BLOCK_MS);
+        this.requestSizeBytesMax = c.getInt(ProducerConfig.MAX_REQUEST_SIZE);
+        this.clientId = c.getString(ProducerConfig.CLIENT_ID);
+        List<HostPort> bootstrap = HostPort.parseList(c.getList(ProducerConfig.BOOTSTRAP_SERVERS), ProducerConfig.BOOTSTRAP_SERVERS);
+        this.channels = new ChannelPool(c.getInt(CommonClientConfigs.MAX_INBOUND_MESSAGE_BYTES));
+        int requestTimeoutMs = c.getInt(ProducerConfig.REQUEST_TIMEOUT_MS);
+        long backoffMs = c.getLong(ProducerConfig.RETRY_BACKOFF_MS);
+        this.metadata = new MetadataManager(channels, bootstrap, requestTimeoutMs, backoffMs,
+                c.getLong(ProducerConfig.METADATA_MAX_AGE_MS), time);
+        int batchSize = Math.max(1, c.getInt(ProducerConfig.BATCH_SIZE));
+        this.pool = new BufferPool(c.getLong(ProducerConfig.BUFFER_MEMORY), Math.max(batchSize, 64));
+        this.accumulator = new RecordAccumulator(pool, batchSize, c.getLong(ProducerConfig.LINGER_MS),
+                c.getInt(ProducerConfig.DELIVERY_TIMEOUT_MS));
+        SplittableRandom seedSource = new SplittableRandom();
+        this.sticky = new StickyPartitionCache(seedSource.split());
+        Sender.Settings s = new Sender.Settings(ProducerConfig.acksValue(c.getString(ProducerConfig.ACKS)), requestTimeoutMs,
+                c.getInt(ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION), requestSizeBytesMax, c.getInt(ProducerConfig.RETRIES),
+                backoffMs, c.getLong(ProducerConfig.RETRY_BACKOFF_MAX_MS));
+        this.sender = new Sender(accumulator, metadata, channels, s, time, seedSource.split());
+        this.senderThread = new Thread(sender, "basalt-producer-sender" + (clientId.isEmpty() ? "" : "-" + clientId));
+        senderThread.setDaemon(true);
+        senderThread.start();
+    }
+
+    static Map<String, Object> toMap(Properties props) {
+        Map<String, Object> m = new java.util.LinkedHashMap<>();
+        props.stringPropertyNames().forEach(n -> m.put(n, props.getProperty(n)));
+        return m;
+    }
+
+    /**
+     * Queues a record for sending. Blocks only while waiting for the topic's metadata or for
+     * buffer memory, together at most max.block.ms.
+     *
+     * @return completes with where the record was written, or fails with a
+     *         {@link DefiniteException} / {@link IndeterminateException} subtype (never throws
+     *         them directly)
+     * @throws IllegalStateException if the producer is closed
+     */
+    public CompletableFuture<RecordMetadata> send(ProducerRecord<K, V> record) {
+        if (closed) {
+            throw new IllegalStateException("producer is closed");
+        }
+        try {
+            return doSend(record);
+        } catch (BasaltException e) {
+            return CompletableFuture.failedFuture(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return CompletableFuture.failedFuture(new DefiniteException("interrupted while blocked in send", false, e));
+        }
+    }
+
+    private CompletableFuture<RecordMetadata> doSend(ProducerRecord<K, V> record) throws InterruptedException {
+        long start = time.monotonicMs();
+        Cluster cluster = metadata.awaitTopic(record.topic(), maxBlockMs);
+        Cluster.TopicInfo topic = cluster.topic(record.topic());
+        byte[] key = serialize(keySerializer, record.topic(), record.key(), "key");
+        byte[] value = serialize(valueSerializer, record.topic(), record.value(), "value");
+        int size = RecordBatchBuilder.estimateBatchSizeBytes(key, value, record.headers());
+        if (size > requestSizeBytesMax) {
+            throw new RecordTooLargeException("record of about " + size + " bytes exceeds max.request.size " + requestSizeBytesMax);
+        }
+        long timestamp = record.timestamp() != null ? record.timestamp() : time.nowMs();
+        long blockLeftMs = Math.max(0, maxBlockMs - (time.monotonicMs() - start));
+        boolean sticky = record.partition() == null && key == null;
+        int partition = choosePartition(record, key, topic, cluster);
+        TopicPartition tp = new TopicPartition(record.topic(), partition);
+        RecordAccumulator.AppendResult r = accumulator.append(tp, timestamp, key, value, record.headers(), blockLeftMs, sticky,
+                time.monotonicMs());
+        if (r.abortedForNewBatch()) {
+            tp = new TopicPartition(record.topic(), this.sticky.nextPartition(topic, cluster, partition));
+            r = accumulator.append(tp, timestamp, key, value, record.headers(), blockLeftMs, false, time.monotonicMs());
+        }
+        if (r.batchIsFull() || r.newBatchCreated()) {
+            sender.wakeup();
+        }
+        return r.future();
+    }
+
+    private int choosePartition(ProducerRecord<K, V> record, byte[] key, Cluster.TopicInfo topic, Cluster cluster) {
+        if (record.partition() != null) {
+            if (record.partition() >= topic.partitionCount()) {
+                throw new InvalidPartitionException("partition " + record.partition() + " of topic " + record.topic()
+                        + " does not exist (it has " + topic.partitionCount() + ")");
+            }
+            return record.partition();
+        }
+        if (key != null) {
+            return DefaultPartitioner.partitionForKey(key, topic.partitionCount());
+        }
+        return sticky.partition(topic, cluster);
+    }
+
+    private static <T> byte[] serialize(Serializer<T> s, String topic, T data, String what) {
+        try {
+            return s.serialize(topic, data);
+        } catch (SerializationException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            throw new SerializationException("cannot serialize the " + what + " for topic " + topic + ": " + e, e);
+        }
+    }
+
+    /** The partition count of a topic (waiting up to max.block.ms for its metadata). */
+    public int partitionCount(String topic) {
+        try {
+            return metadata.awaitTopic(topic, maxBlockMs).topic(topic).partitionCount();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new DefiniteException("interrupted", false, e);
+        }
+    }
+
+    /**
+     * Sends every record queued so far at once (ignoring linger.ms) and blocks until each has
+     * been acknowledged or has failed. Records sent concurrently may or may not be included.
+     */
+    public void flush() {
+        List<CompletableFuture<Void>> waits = accumulator.beginFlush();
+        sender.wakeup();
+        try {
+            CompletableFuture.allOf(waits.toArray(new CompletableFuture<?>[0])).join();
+        } finally {
+            accumulator.endFlush();
+        }
+    }
+
+    /**
+     * Stops accepting records, sends those queued and waits for their answers up to the timeout;
+     * whatever is still unanswered then fails (queued: definite; in flight: indeterminate).
+     * Idempotent.
+     */
+    public void close(Duration timeout) {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        long deadlineNanos = System.nanoTime() + timeout.toNanos();
+        accumulator.beginClose();
+        sender.initiateClose(false);
+        try {
+            senderThread.join(Math.max(1, timeout.toMillis()));
+            if (senderThread.isAlive()) {
+                sender.initiateClose(true);
+                senderThread.join(1_000);
+            }
+        } catch (InterruptedException e) {
+            sender.initiateClose(true);
+            Thread.currentThread().interrupt();
+        }
+        accumulator.abortQueued(new DefiniteException("producer closed before the batch was sent", false));
+        pool.close();
+        long leftMs = Math.max(0, TimeUnit.NANOSECONDS.toMillis(deadlineNanos - System.nanoTime()));
+        if (!senderThread.isAlive()) {
+            // forced: answers still outstanding will never be processed; their outcome is unknown
+            sender.abortInFlight();
+        }
+        channels.close(leftMs);
+    }
+
+    /** Closes with a 30 s timeout. */
+    @Override
+    public void close() {
+        close(Duration.ofSeconds(30));
+    }
+
+    /** Blocks until the record future completes, unwrapping its typed exception. */
+    public static RecordMetadata await(CompletableFuture<RecordMetadata> f, Duration timeout) {
+        try {
+            return f.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof BasaltException b) {
+                throw b;
+            }
+            throw new UnknownServerException("send failed: " + e.getCause(), e.getCause());
+        } catch (TimeoutException e) {
+            throw new IndeterminateException("no answer for the record within " + timeout.toMillis() + " ms");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IndeterminateException("interrupted while waiting for the record's answer", e);
+        }
+    }
+}

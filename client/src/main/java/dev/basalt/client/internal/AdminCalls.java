@@ -1,0 +1,299 @@
+package dev.basalt.client.internal;
+
+import dev.basalt.client.Admin;
+import dev.basalt.client.BasaltException;
+import dev.basalt.client.ClientTimeoutException;
+import dev.basalt.client.ConnectionException;
+import dev.basalt.client.DefiniteException;
+import dev.basalt.client.IndeterminateException;
+import dev.basalt.client.UnknownServerException;
+import dev.basalt.proto.v1.AdminServiceGrpc;
+import dev.basalt.proto.v1.AlterConfigsRequest;
+import dev.basalt.proto.v1.AlterConfigsResponse;
+import dev.basalt.proto.v1.ConfigResource;
+import dev.basalt.proto.v1.CreatePartitionsRequest;
+import dev.basalt.proto.v1.CreatePartitionsResponse;
+import dev.basalt.proto.v1.CreateTopicsRequest;
+import dev.basalt.proto.v1.CreateTopicsResponse;
+import dev.basalt.proto.v1.DeleteTopicsRequest;
+import dev.basalt.proto.v1.DeleteTopicsResponse;
+import dev.basalt.proto.v1.ErrorCode;
+import io.grpc.StatusRuntimeException;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+import java.util.function.Supplier;
+
+/**
+ * The admin client's request plumbing: picks a broker (moving on when one cannot be reached),
+ * retries definite retriable failures with backoff until default.api.timeout.ms, and maps
+ * per-entity answers to futures. Conversions of the query rpcs live in {@link AdminQueries}.
+ *
+ * <p>Thread-safety: used from the admin's single executor thread (the address rotation is not
+ * synchronized); the futures it completes may be awaited from any thread.
+ */
+public final class AdminCalls {
+    /** One entity's answer: an error code (NONE = success) and, on success, the value. */
+    public record EntityResult(ErrorCode code, String message, Object value) {
+    }
+
+    private final ChannelPool channels;
+    private final List<HostPort> bootstrap;
+    private final int requestTimeoutMs;
+    private final long retryBackoffMs;
+    private final int apiTimeoutMs;
+    private final Time time;
+    private final AdminQueries queries;
+    private int next;
+
+    public AdminCalls(ChannelPool channels, List<HostPort> bootstrap, int requestTimeoutMs, long retryBackoffMs, int apiTimeoutMs,
+                      Time time) {
+        this.channels = channels;
+        this.bootstrap = List.copyOf(bootstrap);
+        this.requestTimeoutMs = requestTimeoutMs;
+        this.retryBackoffMs = retryBackoffMs;
+        this.apiTimeoutMs = apiTimeoutMs;
+        this.time = time;
+        this.queries = new AdminQueries(this);
+    }
+
+    /**
+     * Runs a blocking rpc against some broker, moving to the next address while brokers cannot
+     * be reached at all (definite). Any other failure is classified and thrown.
+     */
+    <T> T rpc(Function<AdminServiceGrpc.AdminServiceBlockingStub, T> call, boolean mutating, String what) {
+        ConnectionException last = null;
+        for (int i = 0; i < bootstrap.size(); i++) {
+            HostPort address = bootstrap.get(Math.floorMod(next, bootstrap.size()));
+            try {
+                return call.apply(AdminServiceGrpc.newBlockingStub(channels.channel(address))
+                        .withDeadlineAfter(requestTimeoutMs, TimeUnit.MILLISECONDS));
+            } catch (StatusRuntimeException e) {
+                BasaltException b = Errors.forTransport(e, mutating, what + " via " + address);
+                if (!(b instanceof ConnectionException c)) {
+                    throw b;
+                }
+                last = c;
+                next++;
+            }
+        }
+        throw last;
+    }
+
+    /** Runs a read with retries of definite retriable errors until default.api.timeout.ms. */
+    public <T> CompletableFuture<T> read(Executor executor, Supplier<T> call) {
+        CompletableFuture<T> f = new CompletableFuture<>();
+        executor.execute(() -> {
+            long deadline = time.monotonicMs() + apiTimeoutMs;
+            while (true) {
+                try {
+                    f.complete(call.get());
+                    return;
+                } catch (BasaltException e) {
+                    if (!(e instanceof DefiniteException) || !e.retriable() || time.monotonicMs() + retryBackoffMs >= deadline) {
+                        f.completeExceptionally(e);
+                        return;
+                    }
+                } catch (RuntimeException e) {
+                    f.completeExceptionally(new UnknownServerException("admin call failed: " + e, e));
+                    return;
+                }
+                if (!sleep(f)) {
+                    return;
+                }
+            }
+        });
+        return f;
+    }
+
+    private boolean sleep(CompletableFuture<?> f) {
+        try {
+            Thread.sleep(retryBackoffMs);
+            return true;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            f.completeExceptionally(new DefiniteException("admin client closed", false, e));
+            return false;
+        }
+    }
+
+    /**
+     * Runs a per-entity mutation: entities whose answer is a definite retriable error (no
+     * controller, broker not available) are sent again after a backoff until the deadline; a
+     * whole-request definite retriable failure retries every pending entity.
+     */
+    public <T> Map<String, CompletableFuture<T>> perEntity(Executor executor, List<String> keys,
+                                                          Function<Set<String>, Map<String, EntityResult>> attempt) {
+        Map<String, CompletableFuture<T>> futures = new LinkedHashMap<>();
+        for (String k : keys) {
+            if (futures.put(k, new CompletableFuture<>()) != null) {
+                throw new IllegalArgumentException("'" + k + "' appears twice in one request");
+            }
+        }
+        executor.execute(() -> runPerEntity(futures, attempt));
+        return futures;
+    }
+
+    @SuppressWarnings("unchecked")
+    private <T> void runPerEntity(Map<String, CompletableFuture<T>> futures, Function<Set<String>, Map<String, EntityResult>> attempt) {
+        long deadline = time.monotonicMs() + apiTimeoutMs;
+        Set<String> pending = new LinkedHashSet<>(futures.keySet());
+        while (!pending.isEmpty()) {
+            boolean last = time.monotonicMs() + retryBackoffMs >= deadline;
+            Map<String, EntityResult> results;
+            try {
+                results = attempt.apply(Set.copyOf(pending));
+            } catch (RuntimeException e) {
+                BasaltException b = e instanceof BasaltException be ? be : new UnknownServerException("admin call failed: " + e, e);
+                if (b instanceof DefiniteException && b.retriable() && !last) {
+                    if (!sleep(futures.values().iterator().next())) {
+                        failAll(futures, pending, new DefiniteException("admin client closed", false));
+                        return;
+                    }
+                    continue;
+                }
+                failAll(futures, pending, b);
+                return;
+            }
+            for (String k : new ArrayList<>(pending)) {
+                EntityResult r = results.get(k);
+                if (r == null) {
+                    futures.get(k).completeExceptionally(new IndeterminateException(k + ": the broker's answer did not mention it"));
+                    pending.remove(k);
+                } else if (r.code() == ErrorCode.NONE) {
+                    futures.get(k).complete((T) r.value());
+                    pending.remove(k);
+                } else if (last || !Errors.isRetriable(r.code()) || Errors.isIndeterminate(r.code())) {
+                    futures.get(k).completeExceptionally(Errors.forCode(r.code(), r.message(), k));
+                    pending.remove(k);
+                }
+            }
+            if (!pending.isEmpty() && !sleep(futures.get(pending.iterator().next()))) {
+                failAll(futures, pending, new DefiniteException("admin client closed", false));
+                return;
+            }
+        }
+    }
+
+    private static <T> void failAll(Map<String, CompletableFuture<T>> futures, Collection<String> keys, BasaltException e) {
+        keys.forEach(k -> futures.get(k).completeExceptionally(e));
+    }
+
+    private static ErrorCode wholeRequest(ErrorCode code, String message) {
+        if (code != ErrorCode.NONE) {
+            throw Errors.forCode(code, message, "request");
+        }
+        return code;
+    }
+
+    public Map<String, EntityResult> createTopics(Collection<Admin.NewTopic> topics, Set<String> pending, boolean validateOnly) {
+        CreateTopicsRequest.Builder req = CreateTopicsRequest.newBuilder().setTimeoutMs(requestTimeoutMs).setValidateOnly(validateOnly);
+        for (Admin.NewTopic t : topics) {
+            if (pending.contains(t.name())) {
+                req.addTopics(CreateTopicsRequest.NewTopic.newBuilder().setName(t.name()).setPartitions(t.partitions())
+                        .setReplicationFactor(t.replicationFactor()).putAllConfigs(t.configs()));
+            }
+        }
+        CreateTopicsResponse resp = rpc(s -> s.createTopics(req.build()), true, "create topics");
+        wholeRequest(resp.getErrorCode(), resp.getErrorMessage());
+        Map<String, EntityResult> out = new LinkedHashMap<>();
+        for (CreateTopicsResponse.Result r : resp.getTopicsList()) {
+            out.put(r.getName(), new EntityResult(r.getErrorCode(), r.getErrorMessage(),
+                    new Admin.TopicCreated(r.getName(), r.getTopicId(), r.getPartitions(), r.getReplicationFactor())));
+        }
+        return out;
+    }
+
+    public Map<String, EntityResult> deleteTopics(Set<String> pending) {
+        DeleteTopicsRequest req = DeleteTopicsRequest.newBuilder().addAllNames(pending).setTimeoutMs(requestTimeoutMs).build();
+        DeleteTopicsResponse resp = rpc(s -> s.deleteTopics(req), true, "delete topics");
+        wholeRequest(resp.getErrorCode(), resp.getErrorMessage());
+        Map<String, EntityResult> out = new LinkedHashMap<>();
+        resp.getTopicsList().forEach(r -> out.put(r.getName(), new EntityResult(r.getErrorCode(), r.getErrorMessage(), null)));
+        return out;
+    }
+
+    public Map<String, EntityResult> createPartitions(Map<String, Integer> counts, Set<String> pending, boolean validateOnly) {
+        CreatePartitionsRequest.Builder req = CreatePartitionsRequest.newBuilder().setTimeoutMs(requestTimeoutMs)
+                .setValidateOnly(validateOnly);
+        counts.forEach((name, count) -> {
+            if (pending.contains(name)) {
+                req.addTopics(CreatePartitionsRequest.Increase.newBuilder().setName(name).setTotalCount(count));
+            }
+        });
+        CreatePartitionsResponse resp = rpc(s -> s.createPartitions(req.build()), true, "create partitions");
+        wholeRequest(resp.getErrorCode(), resp.getErrorMessage());
+        Map<String, EntityResult> out = new LinkedHashMap<>();
+        resp.getTopicsList().forEach(r -> out.put(r.getName(), new EntityResult(r.getErrorCode(), r.getErrorMessage(), null)));
+        return out;
+    }
+
+    public Map<String, EntityResult> alterConfigs(Map<Admin.ConfigResource, List<Admin.AlterConfigOp>> changes, Set<String> pending,
+                                                  boolean validateOnly) {
+        AlterConfigsRequest.Builder req = AlterConfigsRequest.newBuilder().setValidateOnly(validateOnly).setTimeoutMs(requestTimeoutMs);
+        changes.forEach((res, ops) -> {
+            if (!pending.contains(res.name())) {
+                return;
+            }
+            AlterConfigsRequest.Change.Builder c = AlterConfigsRequest.Change.newBuilder().setResource(toProto(res));
+            for (Admin.AlterConfigOp op : ops) {
+                c.addOperations(AlterConfigsRequest.Operation.newBuilder().setName(op.name())
+                        .setOp(op.op() == Admin.AlterConfigOp.Op.SET ? AlterConfigsRequest.Operation.Op.SET
+                                : AlterConfigsRequest.Operation.Op.DELETE)
+                        .setValue(op.value() == null ? "" : op.value()));
+            }
+            req.addResources(c);
+        });
+        AlterConfigsResponse resp = rpc(s -> s.alterConfigs(req.build()), true, "alter configs");
+        wholeRequest(resp.getErrorCode(), resp.getErrorMessage());
+        Map<String, EntityResult> out = new LinkedHashMap<>();
+        resp.getResourcesList().forEach(r -> out.put(r.getResource().getName(),
+                new EntityResult(r.getErrorCode(), r.getErrorMessage(), null)));
+        return out;
+    }
+
+    static ConfigResource toProto(Admin.ConfigResource r) {
+        return ConfigResource.newBuilder().setName(r.name())
+                .setType(r.type() == Admin.ConfigResource.Type.TOPIC ? ConfigResource.Type.TOPIC : ConfigResource.Type.BROKER).build();
+    }
+
+    public List<Admin.TopicListing> listTopics(boolean includeInternal) {
+        return queries.listTopics(includeInternal);
+    }
+
+    public Map<String, Admin.TopicDescription> describeTopics(List<String> names) {
+        return queries.describeTopics(names);
+    }
+
+    public Map<Admin.ConfigResource, List<Admin.ConfigEntry>> describeConfigs(List<Admin.ConfigResource> resources, List<String> names) {
+        return queries.describeConfigs(resources, names);
+    }
+
+    public Admin.ClusterDescription describeCluster(boolean includeFenced) {
+        return queries.describeCluster(includeFenced);
+    }
+
+    public Admin.QuorumDescription describeQuorum() {
+        return queries.describeQuorum();
+    }
+
+    /** For a whole-request error code of a read. */
+    static void check(ErrorCode code, String message, String what) {
+        if (code != ErrorCode.NONE) {
+            throw Errors.forCode(code, message, what);
+        }
+    }
+
+    /** Read timeouts surface as ClientTimeoutException (nothing changed). */
+    static ClientTimeoutException timeout(String what, long ms) {
+        return new ClientTimeoutException(what + ": no answer within " + ms + " ms");
+    }
+}

@@ -1,0 +1,63 @@
+package dev.basalt.client.internal;
+
+import io.grpc.Grpc;
+import io.grpc.InsecureChannelCredentials;
+import io.grpc.ManagedChannel;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One gRPC {@link ManagedChannel} per broker address, created on first use and shared by every
+ * request of one client to that broker (a channel multiplexes calls over one HTTP/2
+ * connection and reconnects by itself).
+ *
+ * <p>Thread-safety: thread-safe. Lifetime: owned by one Producer, Consumer or Admin; closed with it.
+ */
+public final class ChannelPool implements AutoCloseable {
+    private final Map<HostPort, ManagedChannel> channels = new ConcurrentHashMap<>();
+    private final int maxInboundMessageBytes;
+    private volatile boolean closed;
+
+    public ChannelPool(int maxInboundMessageBytes) {
+        this.maxInboundMessageBytes = maxInboundMessageBytes;
+    }
+
+    /** The channel to this address, created if needed. */
+    public ManagedChannel channel(HostPort address) {
+        if (closed) {
+            throw new IllegalStateException("client is closed");
+        }
+        return channels.computeIfAbsent(address, a -> Grpc
+                .newChannelBuilderForAddress(a.host(), a.port(), InsecureChannelCredentials.create())
+                .maxInboundMessageSize(maxInboundMessageBytes)
+                .build());
+    }
+
+    /** Shuts every channel down, waiting up to timeoutMs in total for calls to finish. */
+    public void close(long timeoutMs) {
+        closed = true;
+        List<ManagedChannel> all = new ArrayList<>(channels.values());
+        channels.clear();
+        all.forEach(ManagedChannel::shutdown);
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(Math.max(0, timeoutMs));
+        for (ManagedChannel c : all) {
+            try {
+                long left = deadline - System.nanoTime();
+                if (left <= 0 || !c.awaitTermination(left, TimeUnit.NANOSECONDS)) {
+                    c.shutdownNow();
+                }
+            } catch (InterruptedException e) {
+                c.shutdownNow();
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        close(5_000);
+    }
+}

@@ -1,0 +1,125 @@
+package dev.basalt.client.internal;
+
+import dev.basalt.client.TopicPartition;
+import dev.basalt.proto.v1.ErrorCode;
+import dev.basalt.proto.v1.MetadataResponse;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * An immutable snapshot of cluster metadata as this client last saw it: brokers, the
+ * controller, and the topics it asked about with their partitions' leaders.
+ *
+ * <p>Thread-safety: immutable; published through a volatile field by {@link MetadataManager}.
+ */
+public final class Cluster {
+    /** One partition's placement. {@code leaderId} is -1 when the partition has no leader. */
+    public record PartitionInfo(int partition, int leaderId, int leaderEpoch, List<Integer> replicas, List<Integer> isr) {
+    }
+
+    /** One topic; partitions indexed by partition number. */
+    public record TopicInfo(String name, String topicId, List<PartitionInfo> partitions) {
+        public int partitionCount() {
+            return partitions.size();
+        }
+    }
+
+    public static final Cluster EMPTY = new Cluster(Map.of(), -1, "", Map.of(), Map.of(), Long.MIN_VALUE);
+
+    private final Map<Integer, HostPort> brokers;
+    private final int controllerId;
+    private final String clusterId;
+    private final Map<String, TopicInfo> topics;
+    private final Map<String, ErrorCode> topicErrors;
+    private final long updatedMs;
+
+    private Cluster(Map<Integer, HostPort> brokers, int controllerId, String clusterId,
+                    Map<String, TopicInfo> topics, Map<String, ErrorCode> topicErrors, long updatedMs) {
+        this.brokers = Map.copyOf(brokers);
+        this.controllerId = controllerId;
+        this.clusterId = clusterId;
+        this.topics = Map.copyOf(topics);
+        this.topicErrors = Map.copyOf(topicErrors);
+        this.updatedMs = updatedMs;
+    }
+
+    /**
+     * A new snapshot from a Metadata response, keeping this snapshot's topics that the response
+     * did not mention (a response covers only the topics asked for).
+     */
+    public Cluster merge(MetadataResponse r, long nowMs) {
+        Map<Integer, HostPort> b = new HashMap<>();
+        r.getBrokersList().forEach(n -> b.put(n.getId(), new HostPort(n.getHost(), n.getPort())));
+        Map<String, TopicInfo> t = new HashMap<>(topics);
+        Map<String, ErrorCode> errors = new HashMap<>(topicErrors);
+        for (MetadataResponse.TopicMetadata tm : r.getTopicsList()) {
+            if (tm.getErrorCode() != ErrorCode.NONE) {
+                t.remove(tm.getName());
+                errors.put(tm.getName(), tm.getErrorCode());
+                continue;
+            }
+            errors.remove(tm.getName());
+            PartitionInfo[] parts = new PartitionInfo[tm.getPartitionsCount()];
+            for (MetadataResponse.PartitionMetadata pm : tm.getPartitionsList()) {
+                int p = pm.getPartition();
+                if (p < 0 || p >= parts.length || parts[p] != null) {
+                    throw new IllegalStateException("metadata for " + tm.getName() + " lists partition " + p
+                            + " out of range or twice (count " + parts.length + ")");
+                }
+                parts[p] = new PartitionInfo(p, pm.getLeaderId(), pm.getLeaderEpoch(),
+                        List.copyOf(pm.getReplicasList()), List.copyOf(pm.getIsrList()));
+            }
+            t.put(tm.getName(), new TopicInfo(tm.getName(), tm.getTopicId(), List.of(parts)));
+        }
+        return new Cluster(b, r.getControllerId(), r.getClusterId(), t, errors, nowMs);
+    }
+
+    public Map<Integer, HostPort> brokers() {
+        return brokers;
+    }
+
+    public HostPort broker(int id) {
+        return brokers.get(id);
+    }
+
+    public int controllerId() {
+        return controllerId;
+    }
+
+    public String clusterId() {
+        return clusterId;
+    }
+
+    public TopicInfo topic(String name) {
+        return topics.get(name);
+    }
+
+    /** The error the last metadata answer gave for this topic (UNKNOWN_TOPIC, INVALID_TOPIC), or null. */
+    public ErrorCode topicError(String name) {
+        return topicErrors.get(name);
+    }
+
+    /** The leader's broker id, or -1 if the topic, partition or leader is unknown. */
+    public int leaderFor(TopicPartition tp) {
+        TopicInfo t = topics.get(tp.topic());
+        if (t == null || tp.partition() >= t.partitionCount()) {
+            return -1;
+        }
+        int leader = t.partitions().get(tp.partition()).leaderId();
+        return brokers.containsKey(leader) ? leader : -1;
+    }
+
+    public int leaderEpochFor(TopicPartition tp) {
+        TopicInfo t = topics.get(tp.topic());
+        if (t == null || tp.partition() >= t.partitionCount()) {
+            return -1;
+        }
+        return t.partitions().get(tp.partition()).leaderEpoch();
+    }
+
+    /** Monotonic ms of the metadata answer this snapshot came from; Long.MIN_VALUE if none. */
+    public long updatedMs() {
+        return updatedMs;
+    }
+}

@@ -1,0 +1,168 @@
+package dev.basalt.client.internal;
+
+import dev.basalt.client.BasaltException;
+import dev.basalt.client.BrokerNotAvailableException;
+import dev.basalt.client.ClientTimeoutException;
+import dev.basalt.client.ConnectionException;
+import dev.basalt.client.CorruptRecordException;
+import dev.basalt.client.DefiniteException;
+import dev.basalt.client.IndeterminateException;
+import dev.basalt.client.InvalidConfigurationException;
+import dev.basalt.client.InvalidPartitionException;
+import dev.basalt.client.InvalidPartitionsException;
+import dev.basalt.client.InvalidRecordException;
+import dev.basalt.client.InvalidReplicationFactorException;
+import dev.basalt.client.InvalidRequestException;
+import dev.basalt.client.InvalidTopicException;
+import dev.basalt.client.InvalidTopicIdException;
+import dev.basalt.client.NotControllerException;
+import dev.basalt.client.NotEnoughReplicasException;
+import dev.basalt.client.NotLeaderException;
+import dev.basalt.client.RecordTooLargeException;
+import dev.basalt.client.StaleLeaderEpochException;
+import dev.basalt.client.StorageException;
+import dev.basalt.client.ThrottledException;
+import dev.basalt.client.TopicExistsException;
+import dev.basalt.client.UnknownServerException;
+import dev.basalt.client.UnknownTopicException;
+import dev.basalt.proto.v1.ErrorCode;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import java.net.ConnectException;
+import java.net.NoRouteToHostException;
+import java.net.UnknownHostException;
+import java.nio.channels.UnresolvedAddressException;
+
+/**
+ * Classifies protocol error codes and gRPC failures into the client's exception types: definite
+ * (did not happen) or indeterminate (may have happened), retriable or not. This is the only
+ * place that maps wire errors to domain exceptions.
+ *
+ * <p>Thread-safety: stateless.
+ */
+public final class Errors {
+    private Errors() {
+    }
+
+    /** True if sending the same request again later may succeed without changing anything first. */
+    public static boolean isRetriable(ErrorCode code) {
+        switch (code) {
+            case UNKNOWN_TOPIC, NOT_LEADER, NOT_ENOUGH_REPLICAS, FENCED_LEADER_EPOCH, UNKNOWN_LEADER_EPOCH,
+                 NOT_CONTROLLER, BROKER_NOT_AVAILABLE, REPLICA_NOT_AVAILABLE, THROTTLED, STORAGE_ERROR,
+                 REQUEST_TIMED_OUT, NOT_ENOUGH_REPLICAS_AFTER_APPEND, UNKNOWN_TOPIC_ID:
+                return true;
+            default:
+                return false;
+        }
+    }
+
+    /** True if the code means "the write may have happened" for a request that writes. */
+    public static boolean isIndeterminate(ErrorCode code) {
+        return code == ErrorCode.REQUEST_TIMED_OUT || code == ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND;
+    }
+
+    /** True if the code means the client's metadata is stale. */
+    public static boolean needsMetadataRefresh(ErrorCode code) {
+        switch (code) {
+            case UNKNOWN_TOPIC, NOT_LEADER, FENCED_LEADER_EPOCH, UNKNOWN_LEADER_EPOCH, STORAGE_ERROR,
+                 REPLICA_NOT_AVAILABLE, UNKNOWN_TOPIC_ID, INVALID_PARTITION:
+                return true;
+            default:
+                return false;
+        }
+    }
+
+    /** The exception for a non-NONE code; {@code context} names what failed (topic, partition). */
+    public static BasaltException forCode(ErrorCode code, String message, String context, int leaderIdHint, int leaderEpochHint) {
+        String m = context + ": " + code.name() + (message == null || message.isEmpty() ? "" : " (" + message + ")");
+        switch (code) {
+            case UNKNOWN_TOPIC: return new UnknownTopicException(m);
+            case UNKNOWN_TOPIC_ID: return new InvalidTopicIdException(m);
+            case INVALID_TOPIC: return new InvalidTopicException(m);
+            case INVALID_PARTITION: return new InvalidPartitionException(m);
+            case NOT_LEADER: return new NotLeaderException(m, leaderIdHint, leaderEpochHint);
+            case CORRUPT_RECORD: return new CorruptRecordException(m);
+            case RECORD_TOO_LARGE: return new RecordTooLargeException(m);
+            case NOT_ENOUGH_REPLICAS: return new NotEnoughReplicasException(m);
+            case FENCED_LEADER_EPOCH, UNKNOWN_LEADER_EPOCH: return new StaleLeaderEpochException(m);
+            case TOPIC_ALREADY_EXISTS: return new TopicExistsException(m);
+            case INVALID_CONFIG: return new InvalidConfigurationException(m);
+            case INVALID_PARTITIONS: return new InvalidPartitionsException(m);
+            case INVALID_REPLICATION_FACTOR: return new InvalidReplicationFactorException(m);
+            case REQUEST_TIMED_OUT, NOT_ENOUGH_REPLICAS_AFTER_APPEND: return new IndeterminateException(m);
+            case NOT_CONTROLLER: return new NotControllerException(m);
+            case INVALID_REQUEST: return new InvalidRequestException(m);
+            case STORAGE_ERROR: return new StorageException(m);
+            case BROKER_NOT_AVAILABLE, REPLICA_NOT_AVAILABLE: return new BrokerNotAvailableException(m);
+            case THROTTLED: return new ThrottledException(m);
+            case INVALID_RECORD: return new InvalidRecordException(m);
+            case NONE: throw new IllegalArgumentException("NONE is not an error");
+            default: return new UnknownServerException(m);
+        }
+    }
+
+    public static BasaltException forCode(ErrorCode code, String message, String context) {
+        return forCode(code, message, context, -1, -1);
+    }
+
+    /**
+     * Classifies a failed gRPC call.
+     *
+     * @param mutating true if the call changes state (produce, create topic): then any failure
+     *                 after the request may have reached the broker is indeterminate
+     */
+    public static BasaltException forTransport(Throwable t, boolean mutating, String context) {
+        if (t instanceof BasaltException b) {
+            return b;
+        }
+        Status status = Status.fromThrowable(t);
+        String m = context + ": " + status.getCode() + (status.getDescription() == null ? "" : " (" + status.getDescription() + ")");
+        switch (status.getCode()) {
+            case UNAVAILABLE:
+                if (neverConnected(t)) {
+                    return new ConnectionException(m + (rootCauseMessage(t)), t);
+                }
+                return mutating ? new IndeterminateException(m + ": connection lost mid-request", t)
+                        : new ConnectionException(m, t);
+            case DEADLINE_EXCEEDED:
+            case CANCELLED:
+                return mutating ? new IndeterminateException(m + ": no answer in time, outcome unknown", t)
+                        : new ClientTimeoutException(m, t);
+            case RESOURCE_EXHAUSTED:
+                return new DefiniteException(m, false, t);
+            case INVALID_ARGUMENT:
+                return new InvalidRequestException(m, t);
+            case UNIMPLEMENTED:
+                return new UnknownServerException(m + ": the broker does not serve this API", t);
+            default:
+                return mutating ? new IndeterminateException(m, t) : new UnknownServerException(m, t);
+        }
+    }
+
+    /** True if the failure happened before any connection was established (request never sent). */
+    public static boolean neverConnected(Throwable t) {
+        for (Throwable c = t; c != null; c = c.getCause()) {
+            if (c instanceof ConnectException || c instanceof UnknownHostException
+                    || c instanceof NoRouteToHostException || c instanceof UnresolvedAddressException) {
+                return true;
+            }
+            if (c.getCause() == c) {
+                break;
+            }
+        }
+        return false;
+    }
+
+    private static String rootCauseMessage(Throwable t) {
+        Throwable c = t;
+        while (c.getCause() != null && c.getCause() != c) {
+            c = c.getCause();
+        }
+        return c == t || c.getMessage() == null ? "" : ": " + c.getMessage();
+    }
+
+    /** True if the throwable is a gRPC status failure (as opposed to a local bug). */
+    public static boolean isGrpc(Throwable t) {
+        return t instanceof StatusRuntimeException || t instanceof io.grpc.StatusException;
+    }
+}

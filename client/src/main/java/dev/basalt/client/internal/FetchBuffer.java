@@ -1,0 +1,86 @@
+package dev.basalt.client.internal;
+
+import dev.basalt.client.TopicPartition;
+import dev.basalt.record.Batches;
+import dev.basalt.record.Record;
+import dev.basalt.record.RecordBatch;
+import java.nio.ByteBuffer;
+import java.util.Iterator;
+
+/**
+ * The undelivered records of one partition from one fetch answer: iterates the records at or
+ * above the consumer's position, skipping control batches and the records of the first batch
+ * that lie below the fetch offset (a fetch returns whole batches).
+ *
+ * <p>Thread-safety: not thread-safe; owned by the consumer's thread.
+ */
+public final class FetchBuffer {
+    private final TopicPartition partition;
+    private final long fetchOffset;
+    private final boolean checkCrcs;
+    private final Iterator<RecordBatch> batches;
+    private RecordBatch currentBatch;
+    private Iterator<Record> records;
+    private Record peeked;
+
+    public FetchBuffer(TopicPartition partition, long fetchOffset, ByteBuffer payload, boolean checkCrcs) {
+        this.partition = partition;
+        this.fetchOffset = fetchOffset;
+        this.checkCrcs = checkCrcs;
+        this.batches = Batches.iterate(payload).iterator();
+    }
+
+    public TopicPartition partition() {
+        return partition;
+    }
+
+    /** The consumer position this fetch was made for; the buffer is stale if the position moved. */
+    public long fetchOffset() {
+        return fetchOffset;
+    }
+
+    /**
+     * The next record at or above {@code position}, or null when the buffer is exhausted.
+     *
+     * @throws dev.basalt.record.CorruptRecordException if a batch fails its checks
+     */
+    public Record next(long position) {
+        while (true) {
+            if (peeked != null) {
+                Record r = peeked;
+                peeked = null;
+                if (r.offset() >= position) {
+                    return r;
+                }
+                continue;
+            }
+            if (records != null && records.hasNext()) {
+                peeked = records.next();
+                continue;
+            }
+            if (!batches.hasNext()) {
+                currentBatch = null;
+                return null;
+            }
+            RecordBatch b = batches.next();
+            if (b.isControl() || b.lastOffset() < position) {
+                continue;
+            }
+            if (checkCrcs) {
+                b.validate(Integer.MAX_VALUE);
+            }
+            currentBatch = b;
+            records = b.records().iterator();
+        }
+    }
+
+    /** The batch the last returned record came from (its nextOffset covers compaction gaps). */
+    public RecordBatch currentBatch() {
+        return currentBatch;
+    }
+
+    /** True if the current batch has no record left at or above position. */
+    public boolean currentBatchDone() {
+        return peeked == null && (records == null || !records.hasNext());
+    }
+}

@@ -1,0 +1,233 @@
+package dev.basalt.client.internal;
+
+import dev.basalt.client.BasaltException;
+import dev.basalt.client.ClientTimeoutException;
+import dev.basalt.client.ConnectionException;
+import dev.basalt.client.UnknownTopicException;
+import dev.basalt.proto.v1.ErrorCode;
+import dev.basalt.proto.v1.MetadataRequest;
+import dev.basalt.proto.v1.MetadataResponse;
+import dev.basalt.proto.v1.MetadataServiceGrpc;
+import io.grpc.stub.StreamObserver;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * Keeps this client's view of cluster metadata ({@link Cluster}) for the topics it uses, and
+ * refreshes it on demand (after NOT_LEADER, UNKNOWN_TOPIC, ...) or when older than
+ * metadata.max.age.ms. Refreshes are asynchronous and coalesced: at most one Metadata request
+ * is in flight, and callers that ask meanwhile share its result. A refresh asks the known
+ * brokers first, then the bootstrap addresses, moving to the next address when one cannot be
+ * reached.
+ *
+ * <p>Thread-safety: thread-safe. The snapshot is published through a volatile field; a
+ * refresh's bookkeeping is guarded by {@code this}.
+ */
+public final class MetadataManager {
+    private final ChannelPool channels;
+    private final List<HostPort> bootstrap;
+    private final int requestTimeoutMs;
+    private final long retryBackoffMs;
+    private final long maxAgeMs;
+    private final Time time;
+    private final Set<String> topics = ConcurrentHashMap.newKeySet();
+    private final List<Runnable> listeners = new CopyOnWriteArrayList<>();
+    private volatile Cluster cluster = Cluster.EMPTY;
+    private CompletableFuture<Cluster> inFlight;
+    private boolean refreshAgain;
+    private int nextAddress;
+    private long lastFailureMs = Long.MIN_VALUE;
+
+    public MetadataManager(ChannelPool channels, List<HostPort> bootstrap, int requestTimeoutMs,
+                           long retryBackoffMs, long maxAgeMs, Time time) {
+        this.channels = channels;
+        this.bootstrap = List.copyOf(bootstrap);
+        this.requestTimeoutMs = requestTimeoutMs;
+        this.retryBackoffMs = retryBackoffMs;
+        this.maxAgeMs = maxAgeMs;
+        this.time = time;
+    }
+
+    public Cluster current() {
+        return cluster;
+    }
+
+    /** Called (on a gRPC thread) after every successful refresh. */
+    public void addListener(Runnable r) {
+        listeners.add(r);
+    }
+
+    /** Adds topics to those this client tracks; returns true if any was new. */
+    public boolean track(Collection<String> names) {
+        return topics.addAll(names);
+    }
+
+    /** Refreshes if the snapshot is older than metadata.max.age.ms. */
+    public void maybeRefreshStale() {
+        if (time.monotonicMs() - cluster.updatedMs() >= maxAgeMs) {
+            refresh();
+        }
+    }
+
+    /**
+     * Starts a refresh of the tracked topics unless one is running (then the running one is
+     * followed by one more, so a caller's request after new errors is never lost).
+     */
+    public synchronized CompletableFuture<Cluster> refresh() {
+        if (inFlight != null) {
+            refreshAgain = true;
+            return inFlight;
+        }
+        CompletableFuture<Cluster> f = new CompletableFuture<>();
+        inFlight = f;
+        long backoff = lastFailureMs == Long.MIN_VALUE ? 0 : Math.max(0, lastFailureMs + retryBackoffMs - time.monotonicMs());
+        List<HostPort> addresses = addresses();
+        int start = nextAddress++;
+        if (backoff > 0) {
+            CompletableFuture.delayedExecutor(backoff, TimeUnit.MILLISECONDS)
+                    .execute(() -> attempt(f, addresses, start, 0, null));
+        } else {
+            attempt(f, addresses, start, 0, null);
+        }
+        return f;
+    }
+
+    private List<HostPort> addresses() {
+        Set<HostPort> all = new LinkedHashSet<>(cluster.brokers().values());
+        all.addAll(bootstrap);
+        return new ArrayList<>(all);
+    }
+
+    private void attempt(CompletableFuture<Cluster> f, List<HostPort> addresses, int start, int tried, BasaltException last) {
+        if (tried >= addresses.size()) {
+            finish(f, null, last != null ? last : new ConnectionException("no broker address to ask for metadata"));
+            return;
+        }
+        HostPort address = addresses.get(Math.floorMod(start + tried, addresses.size()));
+        MetadataRequest req = MetadataRequest.newBuilder().addAllTopics(topics).build();
+        try {
+            MetadataServiceGrpc.newStub(channels.channel(address))
+                    .withDeadlineAfter(requestTimeoutMs, TimeUnit.MILLISECONDS)
+                    .metadata(req, new StreamObserver<>() {
+                        @Override
+                        public void onNext(MetadataResponse r) {
+                            if (r.getErrorCode() != ErrorCode.NONE) {
+                                attempt(f, addresses, start, tried + 1,
+                                        Errors.forCode(r.getErrorCode(), r.getErrorMessage(), "metadata from " + address));
+                            } else {
+                                finish(f, r, null);
+                            }
+                        }
+
+                        @Override
+                        public void onError(Throwable t) {
+                            attempt(f, addresses, start, tried + 1,
+                                    Errors.forTransport(t, false, "metadata from " + address));
+                        }
+
+                        @Override
+                        public void onCompleted() {
+                        }
+                    });
+        } catch (IllegalStateException closed) {
+            finish(f, null, new ConnectionException("client closed", closed));
+        }
+    }
+
+    private void finish(CompletableFuture<Cluster> f, MetadataResponse r, BasaltException error) {
+        boolean again;
+        Cluster result = null;
+        synchronized (this) {
+            if (r != null) {
+                cluster = cluster.merge(r, time.monotonicMs());
+                result = cluster;
+                lastFailureMs = Long.MIN_VALUE;
+            } else {
+                lastFailureMs = time.monotonicMs();
+            }
+            inFlight = null;
+            again = refreshAgain;
+            refreshAgain = false;
+        }
+        if (result != null) {
+            f.complete(result);
+            listeners.forEach(Runnable::run);
+        } else {
+            f.completeExceptionally(error);
+        }
+        if (again) {
+            refresh();
+        }
+    }
+
+    /**
+     * Blocks until the metadata has the topic, refreshing as needed, for at most timeoutMs.
+     *
+     * @throws UnknownTopicException  if the cluster kept answering that the topic does not exist
+     * @throws BasaltException        INVALID_TOPIC and other definite answers at once
+     * @throws ClientTimeoutException if no broker answered in time
+     */
+    public Cluster awaitTopic(String topic, long timeoutMs) throws InterruptedException {
+        if (track(List.of(topic))) {
+            refresh();
+        }
+        long deadline = time.monotonicMs() + timeoutMs;
+        BasaltException last = null;
+        while (true) {
+            Cluster c = cluster;
+            if (c.topic(topic) != null) {
+                return c;
+            }
+            ErrorCode err = c.topicError(topic);
+            if (err != null && err != ErrorCode.UNKNOWN_TOPIC) {
+                throw Errors.forCode(err, "", "topic " + topic);
+            }
+            long left = deadline - time.monotonicMs();
+            if (left <= 0) {
+                if (err == ErrorCode.UNKNOWN_TOPIC) {
+                    throw new UnknownTopicException("topic " + topic + " does not exist (checked for " + timeoutMs + " ms)");
+                }
+                throw new ClientTimeoutException("no metadata for topic " + topic + " within " + timeoutMs + " ms"
+                        + (last == null ? "" : ": " + last.getMessage()), last);
+            }
+            last = waitForRefresh(left, last);
+            if (cluster.topic(topic) == null && cluster.topicError(topic) == ErrorCode.UNKNOWN_TOPIC) {
+                Thread.sleep(Math.min(retryBackoffMs, Math.max(1, deadline - time.monotonicMs())));
+            }
+        }
+    }
+
+    private BasaltException waitForRefresh(long leftMs, BasaltException last) throws InterruptedException {
+        try {
+            refresh().get(leftMs, TimeUnit.MILLISECONDS);
+            return last;
+        } catch (ExecutionException e) {
+            BasaltException b = e.getCause() instanceof BasaltException be ? be
+                    : new ConnectionException(String.valueOf(e.getCause()), e.getCause());
+            Thread.sleep(Math.min(retryBackoffMs, leftMs));
+            return b;
+        } catch (TimeoutException e) {
+            return last;
+        }
+    }
+
+    /** Blocks for one refresh (used by tools and tests). */
+    public Cluster refreshNow(long timeoutMs) throws InterruptedException {
+        try {
+            return refresh().get(timeoutMs, TimeUnit.MILLISECONDS);
+        } catch (ExecutionException e) {
+            throw e.getCause() instanceof BasaltException b ? b : new ConnectionException(String.valueOf(e.getCause()), e.getCause());
+        } catch (TimeoutException e) {
+            throw new ClientTimeoutException("no metadata answer within " + timeoutMs + " ms");
+        }
+    }
+}

@@ -1,0 +1,189 @@
+package dev.basalt.client.internal;
+
+import dev.basalt.client.BasaltException;
+import dev.basalt.client.IndeterminateException;
+import dev.basalt.client.RecordMetadata;
+import dev.basalt.client.TopicPartition;
+import dev.basalt.record.Header;
+import dev.basalt.record.RecordBatch;
+import dev.basalt.record.RecordBatchBuilder;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * The records the producer gathered for one partition, written into one pooled buffer as one
+ * {@link RecordBatch}, together with each record's future. A batch is open while records are
+ * appended (under the accumulator's lock), closed ({@link #close()}) when drained for sending,
+ * then possibly retried, and finally completed or failed exactly once.
+ *
+ * <p>Thread-safety: not thread-safe. Appends happen under the accumulator's lock; after
+ * draining, the batch belongs to the sender thread alone.
+ */
+public final class ProducerBatch {
+    private record Thunk(CompletableFuture<RecordMetadata> future, long timestamp, int keySize, int valueSize) {
+    }
+
+    private final TopicPartition partition;
+    private final ByteBuffer buffer;
+    private final int batchSizeBytes;
+    private final long createdMs;
+    private final List<Thunk> thunks = new ArrayList<>();
+    private final CompletableFuture<Void> done = new CompletableFuture<>();
+    private RecordBatchBuilder builder;
+    private ByteBuffer payload;
+    private boolean full;
+    private int attempts;
+    private long retryAfterMs;
+    private long lastAttemptMs;
+    private boolean mayHaveBeenWritten;
+    private BasaltException lastError;
+
+    /**
+     * @param buffer         a pooled buffer; the batch is written from position 0
+     * @param batchSizeBytes the batch counts as full once it holds this many bytes
+     */
+    public ProducerBatch(TopicPartition partition, ByteBuffer buffer, int batchSizeBytes, long createdMs) {
+        this.partition = partition;
+        this.buffer = buffer;
+        this.batchSizeBytes = batchSizeBytes;
+        this.createdMs = createdMs;
+    }
+
+    /**
+     * Appends a record if it fits.
+     *
+     * @return the record's future, or null (writing nothing) if the batch is full
+     */
+    public CompletableFuture<RecordMetadata> tryAppend(long timestamp, byte[] key, byte[] value, List<Header> headers) {
+        if (payload != null) {
+            throw new IllegalStateException("batch for " + partition + " is closed");
+        }
+        if (full) {
+            return null;
+        }
+        if (builder == null) {
+            builder = new RecordBatchBuilder(buffer.clear(), timestamp);
+        }
+        if (!builder.tryAppend(timestamp, key, value, headers)) {
+            full = true;
+            return null;
+        }
+        if (builder.sizeInBytes() >= batchSizeBytes) {
+            full = true;
+        }
+        CompletableFuture<RecordMetadata> f = new CompletableFuture<>();
+        thunks.add(new Thunk(f, timestamp, key == null ? -1 : key.length, value == null ? -1 : value.length));
+        return f;
+    }
+
+    /** Finishes the batch's bytes (header, CRC); idempotent. */
+    public void close() {
+        if (payload == null) {
+            RecordBatch built = builder.build();
+            payload = built.buffer().asReadOnlyBuffer();
+        }
+    }
+
+    /** The finished batch's bytes (a read-only view; valid until the batch is completed). */
+    public ByteBuffer payload() {
+        if (payload == null) {
+            throw new IllegalStateException("batch for " + partition + " not closed");
+        }
+        return payload.duplicate();
+    }
+
+    /** Completes every record's future: offsets are consecutive from baseOffset. */
+    public void complete(long baseOffset, long logAppendTimeMs) {
+        for (int i = 0; i < thunks.size(); i++) {
+            Thunk t = thunks.get(i);
+            long offset = baseOffset < 0 ? -1 : baseOffset + i;
+            long ts = logAppendTimeMs >= 0 ? logAppendTimeMs : t.timestamp;
+            t.future.complete(new RecordMetadata(partition, offset, ts, t.keySize, t.valueSize));
+        }
+        done.complete(null);
+    }
+
+    /**
+     * Fails every record's future. If an earlier attempt may have been written, a definite error
+     * of a later attempt does not make the outcome definite: the futures fail indeterminate.
+     */
+    public void fail(BasaltException error) {
+        BasaltException e = error;
+        if (mayHaveBeenWritten && !(error instanceof IndeterminateException)) {
+            e = new IndeterminateException(partition + ": an earlier attempt of this batch may have been written; last error: "
+                    + error.getMessage(), error);
+        }
+        for (Thunk t : thunks) {
+            t.future.completeExceptionally(e);
+        }
+        done.complete(null);
+    }
+
+    public boolean isDone() {
+        return done.isDone();
+    }
+
+    /** Completes when the batch's futures have been completed or failed. */
+    public CompletableFuture<Void> doneFuture() {
+        return done;
+    }
+
+    public TopicPartition partition() {
+        return partition;
+    }
+
+    public ByteBuffer buffer() {
+        return buffer;
+    }
+
+    public boolean isFull() {
+        return full;
+    }
+
+    public int recordCount() {
+        return thunks.size();
+    }
+
+    public int sizeInBytes() {
+        return builder == null ? 0 : builder.sizeInBytes();
+    }
+
+    public long createdMs() {
+        return createdMs;
+    }
+
+    public int attempts() {
+        return attempts;
+    }
+
+    /** Records that an attempt is being sent now. */
+    public void onSend(long nowMs) {
+        attempts++;
+        lastAttemptMs = nowMs;
+    }
+
+    public long lastAttemptMs() {
+        return lastAttemptMs;
+    }
+
+    /** Schedules the next attempt no earlier than retryAfterMs, remembering why. */
+    public void scheduleRetry(long retryAfterMs, BasaltException cause, boolean attemptMayHaveBeenWritten) {
+        this.retryAfterMs = retryAfterMs;
+        this.lastError = cause;
+        this.mayHaveBeenWritten |= attemptMayHaveBeenWritten;
+    }
+
+    public long retryAfterMs() {
+        return retryAfterMs;
+    }
+
+    public BasaltException lastError() {
+        return lastError;
+    }
+
+    public boolean mayHaveBeenWritten() {
+        return mayHaveBeenWritten;
+    }
+}

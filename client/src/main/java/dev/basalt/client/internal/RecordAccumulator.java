@@ -1,0 +1,329 @@
+package dev.basalt.client.internal;
+
+import dev.basalt.client.BasaltException;
+import dev.basalt.client.RecordMetadata;
+import dev.basalt.client.TopicPartition;
+import dev.basalt.record.Header;
+import dev.basalt.record.RecordBatchBuilder;
+import java.nio.ByteBuffer;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * Per-partition queues of {@link ProducerBatch}es between the threads that call
+ * {@code send()} and the sender thread. A partition's batch is ready to send when it is full,
+ * when it has waited linger.ms (or its retry backoff), when a flush or close is in progress,
+ * or when other threads are blocked waiting for buffer memory.
+ *
+ * <p>Time comes in as {@code nowMs} (monotonic), so linger and expiry are tested with a fake
+ * clock. Memory comes from a {@link BufferPool}; the only blocking call is {@link #append},
+ * which blocks outside the lock while memory is exhausted.
+ *
+ * <p>Thread-safety: thread-safe; the deques are guarded by one lock.
+ */
+public final class RecordAccumulator {
+    /** Outcome of an append: the future, or "aborted" when a sticky caller should switch partition. */
+    public record AppendResult(CompletableFuture<RecordMetadata> future, boolean batchIsFull, boolean newBatchCreated,
+                               boolean abortedForNewBatch) {
+    }
+
+    /** Which leaders have sendable data, and when to look again. */
+    public record ReadyCheck(Set<Integer> readyNodes, long nextCheckDelayMs, Set<String> unknownLeaderTopics) {
+    }
+
+    private final BufferPool pool;
+    private final int batchSizeBytes;
+    private final long lingerMs;
+    private final long deliveryTimeoutMs;
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Map<TopicPartition, Deque<ProducerBatch>> batches = new LinkedHashMap<>();
+    private final Set<ProducerBatch> incomplete = new HashSet<>();
+    private final Map<Integer, Integer> drainIndex = new HashMap<>();
+    private int flushesInProgress;
+    private boolean closing;
+
+    public RecordAccumulator(BufferPool pool, int batchSizeBytes, long lingerMs, long deliveryTimeoutMs) {
+        this.pool = pool;
+        this.batchSizeBytes = batchSizeBytes;
+        this.lingerMs = lingerMs;
+        this.deliveryTimeoutMs = deliveryTimeoutMs;
+    }
+
+    /**
+     * Appends a record to the partition's open batch, opening a new one (allocating its buffer,
+     * which may block up to maxBlockMs) when needed.
+     *
+     * @param abortOnNewBatch return {@code abortedForNewBatch} instead of opening a new batch
+     *                        (the sticky partitioner then switches partition and calls again)
+     */
+    public AppendResult append(TopicPartition tp, long timestamp, byte[] key, byte[] value, List<Header> headers,
+                               long maxBlockMs, boolean abortOnNewBatch, long nowMs) throws InterruptedException {
+        lock.lock();
+        try {
+            ensureOpen();
+            AppendResult r = tryAppendToLast(tp, timestamp, key, value, headers);
+            if (r != null) {
+                return r;
+            }
+            if (abortOnNewBatch) {
+                return new AppendResult(null, false, false, true);
+            }
+        } finally {
+            lock.unlock();
+        }
+        int size = Math.max(batchSizeBytes, RecordBatchBuilder.estimateBatchSizeBytes(key, value, headers));
+        ByteBuffer buffer = pool.allocate(size, maxBlockMs);
+        boolean used = false;
+        lock.lock();
+        try {
+            ensureOpen();
+            AppendResult r = tryAppendToLast(tp, timestamp, key, value, headers);
+            if (r != null) {
+                return r;
+            }
+            ProducerBatch batch = new ProducerBatch(tp, buffer, batchSizeBytes, nowMs);
+            CompletableFuture<RecordMetadata> f = batch.tryAppend(timestamp, key, value, headers);
+            if (f == null) {
+                throw new IllegalStateException("a fresh batch of " + size + " bytes could not take its first record");
+            }
+            batches.computeIfAbsent(tp, k -> new ArrayDeque<>()).addLast(batch);
+            incomplete.add(batch);
+            used = true;
+            Deque<ProducerBatch> dq = batches.get(tp);
+            return new AppendResult(f, dq.size() > 1 || batch.isFull(), true, false);
+        } finally {
+            lock.unlock();
+            if (!used) {
+                pool.deallocate(buffer);
+            }
+        }
+    }
+
+    private AppendResult tryAppendToLast(TopicPartition tp, long timestamp, byte[] key, byte[] value, List<Header> headers) {
+        Deque<ProducerBatch> dq = batches.get(tp);
+        if (dq == null || dq.isEmpty()) {
+            return null;
+        }
+        ProducerBatch last = dq.peekLast();
+        if (last.attempts() > 0) {
+            return null; // a retried batch is closed; new records go to a new batch behind it
+        }
+        CompletableFuture<RecordMetadata> f = last.tryAppend(timestamp, key, value, headers);
+        if (f == null) {
+            return null;
+        }
+        return new AppendResult(f, dq.size() > 1 || last.isFull(), false, false);
+    }
+
+    /**
+     * Finds the leaders that have at least one sendable batch.
+     *
+     * @param leaderOf partition → leader broker id, or -1 when unknown
+     */
+    public ReadyCheck ready(java.util.function.ToIntFunction<TopicPartition> leaderOf, long nowMs) {
+        Set<Integer> nodes = new HashSet<>();
+        Set<String> unknown = new HashSet<>();
+        long next = Long.MAX_VALUE;
+        lock.lock();
+        try {
+            boolean exhausted = pool.waitingThreads() > 0;
+            for (Map.Entry<TopicPartition, Deque<ProducerBatch>> e : batches.entrySet()) {
+                ProducerBatch first = e.getValue().peekFirst();
+                if (first == null) {
+                    continue;
+                }
+                boolean backingOff = first.attempts() > 0 && first.retryAfterMs() > nowMs;
+                if (backingOff) {
+                    next = Math.min(next, first.retryAfterMs() - nowMs);
+                    continue;
+                }
+                int leader = leaderOf.applyAsInt(e.getKey());
+                if (leader < 0) {
+                    unknown.add(e.getKey().topic());
+                    continue;
+                }
+                long waited = nowMs - (first.attempts() > 0 ? first.retryAfterMs() : first.createdMs());
+                boolean sendable = e.getValue().size() > 1 || first.isFull() || first.attempts() > 0 || waited >= lingerMs
+                        || exhausted || closing || flushesInProgress > 0;
+                if (sendable) {
+                    nodes.add(leader);
+                } else {
+                    next = Math.min(next, lingerMs - waited);
+                }
+            }
+        } finally {
+            lock.unlock();
+        }
+        return new ReadyCheck(nodes, next, unknown);
+    }
+
+    /**
+     * Takes at most one sendable batch per partition led by each given node, closing them, up
+     * to requestSizeBytesMax per node (a single batch larger than that still goes alone). Starts
+     * each node's scan where the last one stopped, so no partition starves.
+     */
+    public Map<Integer, List<ProducerBatch>> drain(java.util.function.ToIntFunction<TopicPartition> leaderOf,
+                                                   Set<Integer> nodes, int requestSizeBytesMax, long nowMs) {
+        Map<Integer, List<ProducerBatch>> out = new HashMap<>();
+        lock.lock();
+        try {
+            List<TopicPartition> parts = new ArrayList<>(batches.keySet());
+            if (parts.isEmpty()) {
+                return out;
+            }
+            for (int node : nodes) {
+                int start = drainIndex.getOrDefault(node, 0) % parts.size();
+                int sizeBytes = 0;
+                List<ProducerBatch> taken = new ArrayList<>();
+                for (int i = 0; i < parts.size(); i++) {
+                    TopicPartition tp = parts.get((start + i) % parts.size());
+                    if (leaderOf.applyAsInt(tp) != node) {
+                        continue;
+                    }
+                    Deque<ProducerBatch> dq = batches.get(tp);
+                    ProducerBatch first = dq.peekFirst();
+                    if (first == null || (first.attempts() > 0 && first.retryAfterMs() > nowMs)) {
+                        continue;
+                    }
+                    if (!taken.isEmpty() && sizeBytes + first.sizeInBytes() > requestSizeBytesMax) {
+                        drainIndex.put(node, (start + i) % parts.size());
+                        break;
+                    }
+                    dq.pollFirst();
+                    first.close();
+                    first.onSend(nowMs);
+                    taken.add(first);
+                    sizeBytes += first.sizeInBytes();
+                }
+                if (!taken.isEmpty()) {
+                    out.put(node, taken);
+                }
+            }
+        } finally {
+            lock.unlock();
+        }
+        return out;
+    }
+
+    /** Puts a batch that will be retried back at the head of its partition's queue. */
+    public void reenqueue(ProducerBatch batch) {
+        lock.lock();
+        try {
+            batches.computeIfAbsent(batch.partition(), k -> new ArrayDeque<>()).addFirst(batch);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Removes and returns queued (not in-flight) batches older than delivery.timeout.ms. */
+    public List<ProducerBatch> expire(long nowMs) {
+        List<ProducerBatch> out = new ArrayList<>();
+        lock.lock();
+        try {
+            for (Deque<ProducerBatch> dq : batches.values()) {
+                while (!dq.isEmpty() && nowMs - dq.peekFirst().createdMs() >= deliveryTimeoutMs) {
+                    out.add(dq.pollFirst());
+                }
+            }
+        } finally {
+            lock.unlock();
+        }
+        return out;
+    }
+
+    /** True if a batch created at createdMs may still be tried again at nowMs. */
+    public boolean withinDeliveryTimeout(ProducerBatch b, long nowMs) {
+        return nowMs - b.createdMs() < deliveryTimeoutMs;
+    }
+
+    /** Completes a batch's bookkeeping and returns its memory. Call exactly once per batch. */
+    public void deallocate(ProducerBatch batch) {
+        lock.lock();
+        try {
+            if (!incomplete.remove(batch)) {
+                throw new IllegalStateException("batch for " + batch.partition() + " deallocated twice");
+            }
+        } finally {
+            lock.unlock();
+        }
+        pool.deallocate(batch.buffer());
+    }
+
+    /** Makes every batch sendable until {@link #endFlush()}; returns the batches to wait for. */
+    public List<CompletableFuture<Void>> beginFlush() {
+        lock.lock();
+        try {
+            flushesInProgress++;
+            List<CompletableFuture<Void>> out = new ArrayList<>();
+            incomplete.forEach(b -> out.add(b.doneFuture()));
+            return out;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    public void endFlush() {
+        lock.lock();
+        try {
+            flushesInProgress--;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** From now on every batch is sendable at once and no append is accepted. */
+    public void beginClose() {
+        lock.lock();
+        try {
+            closing = true;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** True while some batch is queued or in flight. */
+    public boolean hasIncomplete() {
+        lock.lock();
+        try {
+            return !incomplete.isEmpty();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Removes every queued batch (close without waiting); in-flight ones are left to the sender. */
+    public List<ProducerBatch> drainAllQueued() {
+        List<ProducerBatch> out = new ArrayList<>();
+        lock.lock();
+        try {
+            batches.values().forEach(out::addAll);
+            batches.clear();
+        } finally {
+            lock.unlock();
+        }
+        return out;
+    }
+
+    /** Fails and frees every queued batch. */
+    public void abortQueued(BasaltException error) {
+        for (ProducerBatch b : drainAllQueued()) {
+            b.fail(error);
+            deallocate(b);
+        }
+    }
+
+    private void ensureOpen() {
+        if (closing) {
+            throw new IllegalStateException("producer is closing");
+        }
+    }
+}

@@ -1,0 +1,321 @@
+package dev.basalt.client.internal;
+
+import com.google.protobuf.UnsafeByteOperations;
+import dev.basalt.client.BasaltException;
+import dev.basalt.client.ClientTimeoutException;
+import dev.basalt.client.ConnectionException;
+import dev.basalt.client.DefiniteException;
+import dev.basalt.client.IndeterminateException;
+import dev.basalt.client.TopicPartition;
+import dev.basalt.proto.v1.ErrorCode;
+import dev.basalt.proto.v1.ProduceRequest;
+import dev.basalt.proto.v1.ProduceResponse;
+import dev.basalt.proto.v1.ProduceServiceGrpc;
+import io.grpc.stub.StreamObserver;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.random.RandomGenerator;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The producer's I/O thread: drains ready batches from the {@link RecordAccumulator}, groups
+ * them per leader into Produce requests (at most max.in.flight.requests.per.connection
+ * unanswered per broker), and handles the answers: completes futures, retries retriable
+ * failures with exponential backoff within retries and delivery.timeout.ms, asks for a
+ * metadata refresh when leadership moved, and fails the rest with typed exceptions.
+ *
+ * <p>Every response is handed from the gRPC thread to this thread through a queue, so all
+ * batch state changes (and all user future callbacks) run on the sender thread.
+ *
+ * <p>Thread-safety: {@link #run()} on one dedicated thread; {@link #wakeup()} and
+ * {@link #initiateClose} from any thread.
+ */
+public final class Sender implements Runnable {
+    private static final Logger LOG = LoggerFactory.getLogger(Sender.class);
+
+    /** Everything the sender needs from the producer configuration. */
+    public record Settings(int acks, int requestTimeoutMs, int maxInFlightPerBroker, int requestSizeBytesMax, int retries,
+                           long retryBackoffMs, long retryBackoffMaxMs) {
+    }
+
+    private final RecordAccumulator accumulator;
+    private final MetadataManager metadata;
+    private final ChannelPool channels;
+    private final Settings settings;
+    private final Time time;
+    private final RandomGenerator jitter;
+    private final ConcurrentLinkedQueue<Runnable> completions = new ConcurrentLinkedQueue<>();
+    private final Map<Integer, Integer> inFlight = new HashMap<>();
+    private final Object wakeLock = new Object();
+    private boolean wakeupPending;
+    private volatile boolean running = true;
+    private volatile boolean forceClose;
+    private final Set<ProducerBatch> inFlightBatches = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+    private int inFlightTotal;
+
+    public Sender(RecordAccumulator accumulator, MetadataManager metadata, ChannelPool channels, Settings settings,
+                  Time time, RandomGenerator jitter) {
+        this.accumulator = accumulator;
+        this.metadata = metadata;
+        this.channels = channels;
+        this.settings = settings;
+        this.time = time;
+        this.jitter = jitter;
+        metadata.addListener(this::wakeup);
+    }
+
+    public void wakeup() {
+        synchronized (wakeLock) {
+            wakeupPending = true;
+            wakeLock.notifyAll();
+        }
+    }
+
+    /** Stop after everything queued is sent and answered (graceful) or at once (force). */
+    public void initiateClose(boolean force) {
+        running = false;
+        forceClose |= force;
+        wakeup();
+    }
+
+    @Override
+    public void run() {
+        try {
+            while (running) {
+                runOnce();
+            }
+            while (!forceClose && (accumulator.hasIncomplete() || inFlightTotal > 0)) {
+                runOnce();
+            }
+            accumulator.abortQueued(new DefiniteException("producer closed before the batch was sent", false));
+            while (inFlightTotal > 0 && !forceClose) {
+                runOnce();
+            }
+        } catch (RuntimeException | Error e) {
+            LOG.error("producer sender thread died; failing all pending records", e);
+            accumulator.abortQueued(new DefiniteException("producer sender failed: " + e, false, e));
+            throw e;
+        }
+    }
+
+    /** One pass: handle answers, send what is ready, expire what is too old, then wait. */
+    void runOnce() {
+        Runnable r;
+        while ((r = completions.poll()) != null) {
+            r.run();
+        }
+        long now = time.monotonicMs();
+        Cluster cluster = metadata.current();
+        metadata.maybeRefreshStale();
+        RecordAccumulator.ReadyCheck ready = accumulator.ready(cluster::leaderFor, now);
+        if (!ready.unknownLeaderTopics().isEmpty()) {
+            metadata.track(ready.unknownLeaderTopics());
+            metadata.refresh();
+        }
+        Set<Integer> nodes = new java.util.HashSet<>();
+        for (int node : ready.readyNodes()) {
+            if (inFlight.getOrDefault(node, 0) < settings.maxInFlightPerBroker()) {
+                nodes.add(node);
+            }
+        }
+        Map<Integer, List<ProducerBatch>> drained = accumulator.drain(cluster::leaderFor, nodes, settings.requestSizeBytesMax(), now);
+        for (ProducerBatch b : accumulator.expire(now)) {
+            finishFailed(b, expiredError(b, now));
+        }
+        drained.forEach((node, batches) -> send(cluster, node, batches, now));
+        long waitMs = Math.min(ready.nextCheckDelayMs(), 100);
+        if (!ready.unknownLeaderTopics().isEmpty()) {
+            waitMs = Math.min(waitMs, Math.max(1, settings.retryBackoffMs()));
+        }
+        if (drained.isEmpty()) {
+            await(Math.max(waitMs, 0));
+        }
+    }
+
+    private void await(long ms) {
+        synchronized (wakeLock) {
+            if (!wakeupPending && ms > 0) {
+                try {
+                    wakeLock.wait(ms);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    initiateClose(true);
+                }
+            }
+            wakeupPending = false;
+        }
+    }
+
+    private BasaltException expiredError(ProducerBatch b, long now) {
+        String m = b.partition() + ": " + b.recordCount() + " record(s) expired after " + (now - b.createdMs())
+                + " ms (delivery.timeout.ms)" + (b.lastError() == null ? "" : "; last error: " + b.lastError().getMessage());
+        return new ClientTimeoutException(m, b.lastError());
+    }
+
+    private void send(Cluster cluster, int node, List<ProducerBatch> batches, long now) {
+        HostPort address = cluster.broker(node);
+        Map<String, ProduceRequest.TopicData.Builder> byTopic = new LinkedHashMap<>();
+        for (ProducerBatch b : batches) {
+            byTopic.computeIfAbsent(b.partition().topic(), t -> ProduceRequest.TopicData.newBuilder().setName(t))
+                    .addPartitions(ProduceRequest.PartitionData.newBuilder()
+                            .setPartition(b.partition().partition())
+                            .setRecords(UnsafeByteOperations.unsafeWrap(b.payload())));
+        }
+        ProduceRequest.Builder req = ProduceRequest.newBuilder().setAcks(settings.acks()).setTimeoutMs(settings.requestTimeoutMs());
+        byTopic.values().forEach(req::addTopics);
+        inFlight.merge(node, 1, Integer::sum);
+        inFlightTotal++;
+        inFlightBatches.addAll(batches);
+        try {
+            ProduceServiceGrpc.newStub(channels.channel(address))
+                    .withDeadlineAfter(settings.requestTimeoutMs(), TimeUnit.MILLISECONDS)
+                    .produce(req.build(), new StreamObserver<>() {
+                        @Override
+                        public void onNext(ProduceResponse resp) {
+                            enqueue(() -> handleResponse(node, batches, resp));
+                        }
+
+                        @Override
+                        public void onError(Throwable t) {
+                            enqueue(() -> handleTransportError(node, batches, t));
+                        }
+
+                        @Override
+                        public void onCompleted() {
+                        }
+                    });
+        } catch (RuntimeException e) {
+            handleTransportError(node, batches, e);
+            return;
+        }
+        if (settings.acks() == 0) {
+            // acks=0: the record counts as sent once handed to the transport; offsets are unknown
+            for (ProducerBatch b : batches) {
+                b.complete(-1, -1);
+            }
+        }
+    }
+
+    private void enqueue(Runnable r) {
+        completions.add(r);
+        wakeup();
+    }
+
+    private void requestDone(int node, List<ProducerBatch> batches) {
+        inFlight.merge(node, -1, Integer::sum);
+        inFlightTotal--;
+        batches.forEach(inFlightBatches::remove);
+    }
+
+    /**
+     * After the sender thread has ended (forced close): fails every batch still waiting for an
+     * answer as indeterminate and frees its memory. Call only once the thread is dead.
+     */
+    public void abortInFlight() {
+        for (ProducerBatch b : inFlightBatches) {
+            if (!b.isDone()) {
+                b.fail(new IndeterminateException(b.partition() + ": producer closed while the batch was in flight"));
+            }
+            accumulator.deallocate(b);
+        }
+        inFlightBatches.clear();
+    }
+
+    private void handleResponse(int node, List<ProducerBatch> batches, ProduceResponse resp) {
+        requestDone(node, batches);
+        Map<TopicPartition, ProduceResponse.PartitionResponse> results = new HashMap<>();
+        for (ProduceResponse.TopicResponse t : resp.getTopicsList()) {
+            for (ProduceResponse.PartitionResponse p : t.getPartitionsList()) {
+                results.put(new TopicPartition(t.getName(), p.getPartition()), p);
+            }
+        }
+        long now = time.monotonicMs();
+        for (ProducerBatch b : batches) {
+            if (b.isDone() && settings.acks() != 0) {
+                throw new IllegalStateException("batch for " + b.partition() + " answered twice");
+            }
+            if (settings.acks() == 0) {
+                accumulator.deallocate(b);
+                continue;
+            }
+            ProduceResponse.PartitionResponse p = results.get(b.partition());
+            if (resp.getErrorCode() != ErrorCode.NONE) {
+                handleError(b, resp.getErrorCode(), resp.getErrorMessage(), -1, -1, now);
+            } else if (p == null) {
+                finishFailed(b, new IndeterminateException(b.partition() + ": the broker's answer did not mention the partition"));
+            } else if (p.getErrorCode() == ErrorCode.NONE) {
+                b.complete(p.getBaseOffset(), p.getLogAppendTimeMs());
+                accumulator.deallocate(b);
+            } else {
+                handleError(b, p.getErrorCode(), p.getErrorMessage(),
+                        p.hasLeaderIdHint() ? p.getLeaderIdHint() : -1, p.hasLeaderEpochHint() ? p.getLeaderEpochHint() : -1, now);
+            }
+        }
+    }
+
+    private void handleError(ProducerBatch b, ErrorCode code, String message, int leaderHint, int epochHint, long now) {
+        BasaltException e = Errors.forCode(code, message, "produce to " + b.partition(), leaderHint, epochHint);
+        if (Errors.needsMetadataRefresh(code)) {
+            metadata.refresh();
+        }
+        retryOrFail(b, e, Errors.isRetriable(code), Errors.isIndeterminate(code), now);
+    }
+
+    private void handleTransportError(int node, List<ProducerBatch> batches, Throwable t) {
+        requestDone(node, batches);
+        long now = time.monotonicMs();
+        BasaltException e = Errors.forTransport(t, true, "produce to broker " + node);
+        boolean indeterminate = e instanceof IndeterminateException;
+        if (e instanceof ConnectionException || indeterminate) {
+            metadata.refresh();
+        }
+        for (ProducerBatch b : batches) {
+            if (settings.acks() == 0) {
+                if (!b.isDone()) {
+                    b.fail(e);
+                }
+                accumulator.deallocate(b);
+                continue;
+            }
+            retryOrFail(b, e, e.retriable(), indeterminate, now);
+        }
+    }
+
+    private void retryOrFail(ProducerBatch b, BasaltException e, boolean retriable, boolean mayHaveBeenWritten, long now) {
+        long backoff = backoffMs(b.attempts());
+        boolean canRetry = retriable && b.attempts() <= settings.retries()
+                && accumulator.withinDeliveryTimeout(b, now + backoff);
+        if (canRetry) {
+            LOG.debug("retrying {} (attempt {}) in {} ms after {}", b.partition(), b.attempts() + 1, backoff, e.getMessage());
+            b.scheduleRetry(now + backoff, e, mayHaveBeenWritten);
+            accumulator.reenqueue(b);
+        } else {
+            b.scheduleRetry(now, e, mayHaveBeenWritten);
+            finishFailed(b, e);
+        }
+    }
+
+    /** retry.backoff.ms * 2^(attempts-1), capped at retry.backoff.max.ms, with ±20% jitter. */
+    long backoffMs(int attempts) {
+        double exp = settings.retryBackoffMs() * Math.pow(2, Math.max(0, attempts - 1));
+        double capped = Math.min(exp, settings.retryBackoffMaxMs());
+        double j = 0.8 + 0.4 * jitter.nextDouble();
+        return settings.retryBackoffMaxMs() <= settings.retryBackoffMs() ? (long) capped : (long) (capped * j);
+    }
+
+    private void finishFailed(ProducerBatch b, BasaltException e) {
+        b.fail(e);
+        accumulator.deallocate(b);
+    }
+
+    /** Requests whose answer is outstanding (for tests and metrics). */
+    public int inFlightRequests() {
+        return inFlightTotal;
+    }
+}
