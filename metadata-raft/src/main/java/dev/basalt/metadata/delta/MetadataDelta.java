@@ -114,6 +114,28 @@ public final class MetadataDelta {
         return Optional.ofNullable(topicsForRead().get(topicId));
     }
 
+    /** The live topic named {@code name}, if any (its partitions as of the base image). */
+    public Optional<TopicImage> topic(String name) {
+        if (topics == null) {
+            return base.topics().topic(name);
+        }
+        return topics.values().stream().filter(t -> t.name().equals(name)).findFirst();
+    }
+
+    /** Names of the live topics. */
+    public List<String> topicNames() {
+        return topicsForRead().values().stream().map(TopicImage::name).toList();
+    }
+
+    /** Number of partitions of a live topic, including partitions replayed into this delta. */
+    public int partitionCount(UUID topicId) {
+        TreeMap<Integer, PartitionRegistration> touched = partitions.get(topicId);
+        if (touched != null) {
+            return touched.size();
+        }
+        return topic(topicId).map(TopicImage::partitionCount).orElse(0);
+    }
+
     // Reads never copy: only a write marks a sub-image as touched, so apply() can reuse the rest.
     private Map<Integer, BrokerRegistration> brokersForRead() {
         return brokers != null ? brokers : base.cluster().brokers();
