@@ -1,0 +1,74 @@
+package dev.basalt.metadata.controller;
+
+import dev.basalt.metadata.image.ConfigResource;
+import dev.basalt.metadata.image.MetadataImage;
+import dev.basalt.proto.v1.ConfigChangeRecord;
+import dev.basalt.proto.v1.ConfigResourceType;
+import dev.basalt.proto.v1.MetadataRecord;
+import java.util.Map;
+import java.util.Optional;
+import java.util.SortedMap;
+import java.util.TreeMap;
+
+/** Decisions on configuration overrides. Stateless apart from the validator; thread-safe if it is. */
+final class ConfigControl {
+    /** Longest config key or value accepted (bytes of UTF-16 chars; a metadata record is not a blob store). */
+    static final int CONFIG_CHARS_MAX = 32 * 1024;
+
+    private final ConfigValidator validator;
+
+    ConfigControl(ConfigValidator validator) {
+        this.validator = validator;
+    }
+
+    /**
+     * Sets (present value) or deletes (empty value) keys of one resource, all or nothing. Deleting a key
+     * that is not set, or setting a key to its current value, produces no record.
+     *
+     * @return the number of keys changed
+     */
+    ControllerResult<Integer> alterConfigs(MetadataImage image, ConfigResource resource,
+                                           Map<String, Optional<String>> changes) {
+        if (resource.type() == ConfigResource.Type.TOPIC) {
+            TopicControl.requireTopic(image, resource.name());
+        }
+        SortedMap<String, String> current = image.configs().configs(resource);
+        RecordBuffer out = new RecordBuffer(image);
+        // Sorted so the records come out in the same order on every run.
+        for (Map.Entry<String, Optional<String>> change : new TreeMap<>(changes).entrySet()) {
+            String key = change.getKey();
+            Optional<String> value = change.getValue();
+            if (value.isPresent()) {
+                check(validator, resource, key, value.get());
+                if (!value.get().equals(current.get(key))) {
+                    out.add(record(resource, key, value));
+                }
+            } else if (current.containsKey(key)) {
+                out.add(record(resource, key, value));
+            }
+        }
+        return out.result(out.records().size());
+    }
+
+    /** Throws INVALID_CONFIG when the key or value is unacceptable. */
+    static void check(ConfigValidator validator, ConfigResource resource, String key, String value) {
+        if (key.isEmpty() || key.length() > CONFIG_CHARS_MAX || value.length() > CONFIG_CHARS_MAX) {
+            throw new ControllerException(ControllerException.Reason.INVALID_CONFIG, "config key must be 1.."
+                    + CONFIG_CHARS_MAX + " characters and its value at most that: " + resource + " " + key);
+        }
+        Optional<String> problem = validator.problem(resource, key, value);
+        if (problem.isPresent()) {
+            throw new ControllerException(ControllerException.Reason.INVALID_CONFIG, resource.type() + " "
+                    + resource.name() + " config " + key + "=" + value + ": " + problem.get());
+        }
+    }
+
+    private static MetadataRecord record(ConfigResource resource, String key, Optional<String> value) {
+        ConfigChangeRecord.Builder b = ConfigChangeRecord.newBuilder()
+                .setResourceType(resource.type() == ConfigResource.Type.TOPIC
+                        ? ConfigResourceType.CONFIG_RESOURCE_TYPE_TOPIC : ConfigResourceType.CONFIG_RESOURCE_TYPE_BROKER)
+                .setResourceName(resource.name()).setKey(key);
+        value.ifPresent(b::setValue);
+        return MetadataRecord.newBuilder().setConfigChange(b).build();
+    }
+}

@@ -1,0 +1,23 @@
+package dev.basalt.metadata.controller;
+
+import dev.basalt.metadata.image.ConfigResource;
+import java.util.Optional;
+
+/**
+ * Checks one configuration key and value for a resource. Config names and types are owned by the
+ * broker module, so the controller receives this function instead of knowing them. Implementations
+ * must be pure (no I/O, no clock) and thread-safe.
+ */
+@FunctionalInterface
+public interface ConfigValidator {
+    /** Accepts everything; for tests of logic that does not care about config types. */
+    ConfigValidator ACCEPT_ALL = (resource, key, value) -> Optional.empty();
+
+    /**
+     * @param resource the resource the key is set on
+     * @param key      configuration key
+     * @param value    the value to set
+     * @return why the key or value is not acceptable, or empty when it is
+     */
+    Optional<String> problem(ConfigResource resource, String key, String value);
+}

@@ -1,0 +1,61 @@
+package dev.basalt.metadata.controller;
+
+import java.util.Objects;
+
+/**
+ * A request the controller refuses, with the reason the caller acts on. Nothing was decided: no
+ * records exist for a refused request. The broker's service edge maps {@link Reason} to the wire
+ * error code.
+ */
+public final class ControllerException extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    /** Why a request was refused. */
+    public enum Reason {
+        /** Illegal topic name, or it collides with an existing one over '.' versus '_'. */
+        INVALID_TOPIC,
+        TOPIC_ALREADY_EXISTS,
+        UNKNOWN_TOPIC,
+        /** Partition count not positive, over the limit, or not growing. */
+        INVALID_PARTITIONS,
+        /** Replication factor below 1 or above the number of live (unfenced) brokers. */
+        INVALID_REPLICATION_FACTOR,
+        /** The config validator rejected a key or value. */
+        INVALID_CONFIG,
+        /** A malformed request (missing or out-of-range field). */
+        INVALID_REQUEST,
+        /** The broker id is not registered. */
+        UNKNOWN_BROKER,
+        /** The request names an older incarnation of the broker (it restarted since). */
+        STALE_BROKER_INCARNATION,
+        /** Another incarnation of the broker id is still alive (its session has not expired). */
+        DUPLICATE_BROKER_REGISTRATION,
+        /** The broker is fenced and may not do this. */
+        BROKER_FENCED,
+        /** The requester does not lead the partition. */
+        NOT_LEADER,
+        /** The request carries a leader epoch other than the partition's current one. */
+        FENCED_LEADER_EPOCH,
+        /** Compare-and-set failed: the partition epoch in the request is stale. */
+        STALE_PARTITION_EPOCH,
+        /** A proposed ISR member is not a replica, or is fenced. */
+        INELIGIBLE_REPLICA,
+        UNKNOWN_PARTITION
+    }
+
+    private final Reason reason;
+
+    public ControllerException(Reason reason, String message) {
+        super(message);
+        this.reason = Objects.requireNonNull(reason, "reason");
+    }
+
+    public Reason reason() {
+        return reason;
+    }
+
+    @Override
+    public String toString() {
+        return "ControllerException(" + reason + "): " + getMessage();
+    }
+}

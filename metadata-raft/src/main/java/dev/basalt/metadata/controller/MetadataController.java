@@ -1,0 +1,110 @@
+package dev.basalt.metadata.controller;
+
+import dev.basalt.metadata.image.ConfigResource;
+import dev.basalt.metadata.image.MetadataImage;
+import dev.basalt.metadata.image.PartitionRegistration;
+import dev.basalt.metadata.image.ProducerIdsImage;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.UUID;
+import java.util.random.RandomGenerator;
+
+/**
+ * The active controller's decision logic: given the current image (committed records plus any
+ * records this controller has proposed but not yet seen committed) and a request, returns the records
+ * to commit and the response, or throws a {@link ControllerException} with a typed reason (no records
+ * then). Pure: no I/O, no clock reads (time is {@code nowMs}), no threads; randomness (replica
+ * placement start, topic ids) comes from the injected seeded generator, so the same inputs give the
+ * same records.
+ *
+ * <p>Not thread-safe: one controller thread calls it (STYLE.md §5). Its only state besides the
+ * generator is the broker sessions (soft state, rebuilt on failover). Every result's records replay
+ * cleanly onto the image given: each is checked against a scratch delta while it is built.
+ */
+public final class MetadataController {
+    private final TopicControl topics;
+    private final ConfigControl configs;
+    private final ClusterControl cluster;
+    private final PartitionControl partitions = new PartitionControl();
+
+    /**
+     * @param config    limits and the session timeout
+     * @param validator checks topic and broker config keys and values (owned by the broker module)
+     * @param random    seeded generator for replica placement and topic ids
+     */
+    public MetadataController(ControllerConfig config, ConfigValidator validator, RandomGenerator random) {
+        Objects.requireNonNull(config, "config");
+        Objects.requireNonNull(validator, "validator");
+        Objects.requireNonNull(random, "random");
+        this.topics = new TopicControl(config, validator, random);
+        this.configs = new ConfigControl(validator);
+        this.cluster = new ClusterControl(config);
+    }
+
+    /** Creates a topic with replicas placed across live brokers and racks. */
+    public ControllerResult<CreateTopicResponse> createTopic(MetadataImage image, CreateTopicRequest request) {
+        return topics.createTopic(image, request);
+    }
+
+    /** Deletes a topic with its partitions and configs; the response is its id. */
+    public ControllerResult<UUID> deleteTopic(MetadataImage image, String name) {
+        return topics.deleteTopic(image, name);
+    }
+
+    /** Grows a topic to {@code totalCount} partitions; the response lists the new partitions' replicas. */
+    public ControllerResult<List<List<Integer>>> createPartitions(MetadataImage image, String name, int totalCount) {
+        return topics.createPartitions(image, name, totalCount);
+    }
+
+    /** Sets (present) or deletes (empty) config keys of a resource; the response counts changed keys. */
+    public ControllerResult<Integer> alterConfigs(MetadataImage image, ConfigResource resource,
+                                                  Map<String, Optional<String>> changes) {
+        return configs.alterConfigs(image, resource, changes);
+    }
+
+    /** Registers (or re-registers after a restart) a broker; it starts fenced. */
+    public ControllerResult<BrokerStatus> registerBroker(MetadataImage image, BrokerRegistrationRequest request,
+                                                         long nowMs) {
+        return cluster.register(image, request, nowMs);
+    }
+
+    /** Records a heartbeat; unfences a caught-up broker, or fences one asking to shut down. */
+    public ControllerResult<BrokerStatus> heartbeat(MetadataImage image, HeartbeatRequest request, long nowMs) {
+        return cluster.heartbeat(image, request, nowMs);
+    }
+
+    /** Controlled shutdown: leadership moves away from the broker and it is fenced. */
+    public ControllerResult<BrokerStatus> controlledShutdown(MetadataImage image, int brokerId, UUID incarnationId,
+                                                             long nowMs) {
+        return cluster.heartbeat(image, new HeartbeatRequest(brokerId, incarnationId, false, true), nowMs);
+    }
+
+    /** Fences brokers whose session expired by {@code nowMs}, re-electing leaders from the ISR. */
+    public ControllerResult<List<Integer>> fenceExpiredBrokers(MetadataImage image, long nowMs) {
+        return cluster.fenceExpired(image, nowMs);
+    }
+
+    /** When the next broker session expires (the driver calls {@link #fenceExpiredBrokers} then). */
+    public OptionalLong nextSessionExpiryMs() {
+        return cluster.nextSessionExpiryMs();
+    }
+
+    /** A leader's ISR change, compare-and-set on the partition epoch. */
+    public ControllerResult<PartitionRegistration> alterPartition(MetadataImage image, AlterPartitionRequest request) {
+        return partitions.alterPartition(image, request);
+    }
+
+    /** Moves leadership to preferred replicas where possible; the response lists the partitions moved. */
+    public ControllerResult<List<PartitionRef>> electPreferredLeaders(MetadataImage image) {
+        return partitions.electPreferredLeaders(image);
+    }
+
+    /** Hands the broker the next block of producer ids. */
+    public ControllerResult<ProducerIdsImage.ProducerIdBlock> allocateProducerIds(MetadataImage image, int brokerId,
+                                                                                 UUID incarnationId) {
+        return cluster.allocateProducerIds(image, brokerId, incarnationId);
+    }
+}

@@ -1,0 +1,165 @@
+package dev.basalt.metadata.controller;
+
+import dev.basalt.metadata.delta.TopicNames;
+import dev.basalt.metadata.image.BrokerRegistration;
+import dev.basalt.metadata.image.ConfigResource;
+import dev.basalt.metadata.image.MetadataImage;
+import dev.basalt.metadata.image.PartitionRegistration;
+import dev.basalt.metadata.image.ProtoIds;
+import dev.basalt.metadata.image.TopicImage;
+import dev.basalt.proto.v1.MetadataRecord;
+import dev.basalt.proto.v1.PartitionRecord;
+import dev.basalt.proto.v1.TopicRecord;
+import dev.basalt.proto.v1.TopicRemovalRecord;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.random.RandomGenerator;
+
+/**
+ * Decisions on topics: create, delete, add partitions. Pure; not thread-safe (the controller thread
+ * owns it, and its generator).
+ */
+final class TopicControl {
+    private static final int TOPIC_ID_ATTEMPTS_MAX = 100;
+
+    private final ControllerConfig config;
+    private final ConfigValidator validator;
+    private final RandomGenerator random;
+    private final ReplicaPlacer placer;
+
+    TopicControl(ControllerConfig config, ConfigValidator validator, RandomGenerator random) {
+        this.config = config;
+        this.validator = validator;
+        this.random = random;
+        this.placer = new ReplicaPlacer(random);
+    }
+
+    ControllerResult<CreateTopicResponse> createTopic(MetadataImage image, CreateTopicRequest request) {
+        RecordBuffer out = new RecordBuffer(image);
+        List<String> warnings = validateName(out, request.name());
+        if (request.partitions() < 1 || request.partitions() > config.partitionsPerTopicMax()) {
+            throw new ControllerException(ControllerException.Reason.INVALID_PARTITIONS, "partitions must be 1.."
+                    + config.partitionsPerTopicMax() + ", not " + request.partitions());
+        }
+        List<BrokerRegistration> live = liveBrokers(image);
+        if (request.replicationFactor() < 1 || request.replicationFactor() > live.size()) {
+            throw new ControllerException(ControllerException.Reason.INVALID_REPLICATION_FACTOR, "replication factor "
+                    + request.replicationFactor() + " must be 1.." + live.size() + " (live brokers)");
+        }
+        ConfigResource resource = ConfigResource.topic(request.name());
+        request.configs().forEach((key, value) -> ConfigControl.check(validator, resource, key, value));
+        UUID id = newTopicId(image);
+        out.add(MetadataRecord.newBuilder().setTopic(TopicRecord.newBuilder().setName(request.name())
+                .setTopicId(ProtoIds.toProto(id)).putAllConfigs(request.configs())).build());
+        List<List<Integer>> replicas = placer.place(live, 0, request.partitions(), request.replicationFactor());
+        addPartitions(out, id, 0, replicas);
+        return out.result(new CreateTopicResponse(id, request.name(), replicas, warnings));
+    }
+
+    /** Kafka's topic-name rules; a '.'/'_' collision with a live topic is an error, '.' or '_' a warning. */
+    private static List<String> validateName(RecordBuffer out, String name) {
+        String problem = TopicNames.validate(name);
+        if (problem != null) {
+            throw new ControllerException(ControllerException.Reason.INVALID_TOPIC, problem);
+        }
+        if (out.state().topic(name).isPresent()) {
+            throw new ControllerException(ControllerException.Reason.TOPIC_ALREADY_EXISTS, "topic " + name
+                    + " already exists");
+        }
+        String unified = TopicNames.unifyCollisionChars(name);
+        for (String existing : out.state().topicNames()) {
+            if (TopicNames.unifyCollisionChars(existing).equals(unified)) {
+                throw new ControllerException(ControllerException.Reason.INVALID_TOPIC, "topic " + name
+                        + " collides with existing topic " + existing + " ('.' and '_' map to the same metric name)");
+            }
+        }
+        return TopicNames.hasCollisionChars(name)
+                ? List.of("topic name " + name + " contains '.' or '_', which collide in metric names; avoid mixing them")
+                : List.of();
+    }
+
+    private UUID newTopicId(MetadataImage image) {
+        for (int attempt = 0; attempt < TOPIC_ID_ATTEMPTS_MAX; attempt++) {
+            UUID id = new UUID(random.nextLong(), random.nextLong());
+            boolean zero = id.getMostSignificantBits() == 0 && id.getLeastSignificantBits() == 0;
+            if (!zero && image.topics().topic(id).isEmpty()) {
+                return id;
+            }
+        }
+        throw new IllegalStateException("no fresh topic id after " + TOPIC_ID_ATTEMPTS_MAX + " draws: broken generator");
+    }
+
+    static List<BrokerRegistration> liveBrokers(MetadataImage image) {
+        return image.cluster().brokers().values().stream().filter(b -> !b.fenced()).toList();
+    }
+
+    private static void addPartitions(RecordBuffer out, UUID id, int first, List<List<Integer>> replicas) {
+        for (int i = 0; i < replicas.size(); i++) {
+            List<Integer> r = replicas.get(i);
+            out.add(MetadataRecord.newBuilder().setPartition(PartitionRecord.newBuilder().setTopicId(ProtoIds.toProto(id))
+                    .setPartition(first + i).addAllReplicas(r).addAllIsr(r).setLeader(r.get(0)).setLeaderEpoch(0)
+                    .setPartitionEpoch(0)).build());
+        }
+    }
+
+    ControllerResult<UUID> deleteTopic(MetadataImage image, String name) {
+        TopicImage topic = requireTopic(image, name);
+        RecordBuffer out = new RecordBuffer(image);
+        out.add(MetadataRecord.newBuilder().setTopicRemoval(TopicRemovalRecord.newBuilder()
+                .setTopicId(ProtoIds.toProto(topic.id()))).build());
+        return out.result(topic.id());
+    }
+
+    ControllerResult<List<List<Integer>>> createPartitions(MetadataImage image, String name, int totalCount) {
+        TopicImage topic = requireTopic(image, name);
+        if (totalCount <= topic.partitionCount() || totalCount > config.partitionsPerTopicMax()) {
+            throw new ControllerException(ControllerException.Reason.INVALID_PARTITIONS, "topic " + name + " has "
+                    + topic.partitionCount() + " partitions; the new count " + totalCount + " must be larger and <= "
+                    + config.partitionsPerTopicMax());
+        }
+        if (topic.partitionCount() == 0) {
+            throw new IllegalStateException("topic " + name + " has no partitions: the image is inconsistent");
+        }
+        int replicationFactor = topic.partitions().get(0).replicas().size();
+        List<BrokerRegistration> live = liveBrokers(image);
+        if (replicationFactor > live.size()) {
+            throw new ControllerException(ControllerException.Reason.INVALID_REPLICATION_FACTOR, "topic " + name
+                    + " has replication factor " + replicationFactor + " but only " + live.size() + " live brokers");
+        }
+        RecordBuffer out = new RecordBuffer(image);
+        List<List<Integer>> replicas = placer.place(live, topic.partitionCount(), totalCount - topic.partitionCount(),
+                replicationFactor);
+        addPartitions(out, topic.id(), topic.partitionCount(), replicas);
+        return out.result(replicas);
+    }
+
+    static TopicImage requireTopic(MetadataImage image, String name) {
+        return image.topics().topic(name).orElseThrow(() -> new ControllerException(
+                ControllerException.Reason.UNKNOWN_TOPIC, "no topic named " + name));
+    }
+
+    /** Whether the topic's config allows unclean leader election (Kafka's key, default false). */
+    static boolean uncleanAllowed(MetadataImage image, String topicName) {
+        Map<String, String> configs = image.configs().configs(ConfigResource.topic(topicName));
+        return Optional.ofNullable(configs.get(UNCLEAN_LEADER_ELECTION_ENABLE)).map(Boolean::parseBoolean).orElse(false);
+    }
+
+    /** Topic config key that opts a topic into unclean leader election. */
+    static final String UNCLEAN_LEADER_ELECTION_ENABLE = "unclean.leader.election.enable";
+
+    static List<PartitionRef> partitionsOf(TopicImage topic) {
+        List<PartitionRef> refs = new ArrayList<>();
+        for (int p : topic.partitions().keySet()) {
+            refs.add(new PartitionRef(topic.id(), p));
+        }
+        return refs;
+    }
+
+    static PartitionRegistration current(RecordBuffer out, PartitionRef ref) {
+        return out.state().partition(ref.topicId(), ref.partition()).orElseThrow(() -> new ControllerException(
+                ControllerException.Reason.UNKNOWN_PARTITION, "unknown partition " + ref));
+    }
+}

@@ -1,0 +1,41 @@
+package dev.basalt.metadata.image;
+
+import java.util.HashSet;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.UUID;
+
+/**
+ * A registered broker as the metadata log knows it. Immutable value, thread-safe.
+ *
+ * @param brokerId      broker id, >= 0
+ * @param incarnationId identifies one run of the broker process
+ * @param endpoints     its listeners (non-empty, distinct names)
+ * @param rack          its rack, if any
+ * @param fenced        true while the broker may not lead or be in an ISR
+ */
+public record BrokerRegistration(int brokerId, UUID incarnationId, List<Endpoint> endpoints, Optional<String> rack,
+                                 boolean fenced) {
+    public BrokerRegistration {
+        Objects.requireNonNull(incarnationId, "incarnationId");
+        Objects.requireNonNull(rack, "rack");
+        endpoints = List.copyOf(endpoints);
+        if (brokerId < 0) {
+            throw new IllegalArgumentException("negative broker id " + brokerId);
+        }
+        if (endpoints.isEmpty()) {
+            throw new IllegalArgumentException("broker " + brokerId + " has no endpoints");
+        }
+        if (new HashSet<>(endpoints.stream().map(Endpoint::name).toList()).size() != endpoints.size()) {
+            throw new IllegalArgumentException("broker " + brokerId + " repeats an endpoint name: " + endpoints);
+        }
+        if (rack.isPresent() && rack.get().isEmpty()) {
+            throw new IllegalArgumentException("empty rack name: use Optional.empty()");
+        }
+    }
+
+    public BrokerRegistration withFenced(boolean newFenced) {
+        return new BrokerRegistration(brokerId, incarnationId, endpoints, rack, newFenced);
+    }
+}

@@ -1,0 +1,304 @@
+package dev.basalt.metadata.controller;
+
+import static dev.basalt.metadata.controller.ControllerFixture.incarnation;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.basalt.metadata.image.ConfigResource;
+import dev.basalt.metadata.image.Endpoint;
+import dev.basalt.metadata.image.PartitionRegistration;
+import dev.basalt.metadata.image.ProducerIdsImage;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.UUID;
+import java.util.function.Supplier;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Unit tests of each {@link MetadataController} decision (DESIGN.md §4, Kafka's KRaft controller
+ * semantics): topic creation with Kafka's name rules and rack-aware placement, deletion, partition
+ * growth, config changes through the pluggable validator, broker registration, heartbeats, session
+ * fencing with leader re-election from the ISR (unclean only where the topic allows it), ISR changes
+ * with partition-epoch compare-and-set, controlled shutdown, preferred-leader election and producer
+ * ids. Deterministic: the controller's generator is seeded.
+ */
+class MetadataControllerTest {
+    ControllerFixture f;
+
+    @BeforeEach
+    void cluster() {
+        f = new ControllerFixture(42);
+        f.addLiveBroker(1, "a", 0);
+        f.addLiveBroker(2, "a", 0);
+        f.addLiveBroker(3, "b", 0);
+        f.addLiveBroker(4, "b", 0);
+    }
+
+    static CreateTopicRequest topic(String name, int partitions, int rf) {
+        return new CreateTopicRequest(name, partitions, rf, Map.of());
+    }
+
+    static ControllerException.Reason refused(Supplier<ControllerResult<?>> call) {
+        return assertThrows(ControllerException.class, call::get).reason();
+    }
+
+    @Test
+    void createTopic_placesReplicasAcrossRacks_andRotatesLeaders() {
+        CreateTopicResponse r = f.commit(f.controller.createTopic(f.image, topic("orders", 8, 2)));
+        assertEquals(8, f.topic("orders").partitionCount());
+        Set<Integer> leaders = new HashSet<>();
+        for (int p = 0; p < 8; p++) {
+            PartitionRegistration reg = f.partition("orders", p);
+            assertEquals(r.replicas().get(p), reg.replicas());
+            assertEquals(reg.replicas(), reg.isr());
+            assertEquals(reg.replicas().get(0), reg.leader());
+            assertNotEquals(rack(reg.replicas().get(0)), rack(reg.replicas().get(1)), "replicas share a rack: " + reg);
+            leaders.add(reg.leader());
+        }
+        assertEquals(Set.of(1, 2, 3, 4), leaders);
+        assertEquals(List.of(), r.warnings());
+        assertEquals(r.topicId(), f.topic("orders").id());
+    }
+
+    private String rack(int brokerId) {
+        return f.broker(brokerId).rack().orElseThrow();
+    }
+
+    @Test
+    void createTopic_isDeterministicForASeed() {
+        ControllerFixture other = new ControllerFixture(42);
+        for (int b = 1; b <= 4; b++) {
+            other.addLiveBroker(b, b <= 2 ? "a" : "b", 0);
+        }
+        assertEquals(f.controller.createTopic(f.image, topic("x", 5, 3)),
+                other.controller.createTopic(other.image, topic("x", 5, 3)));
+    }
+
+    @Test
+    void createTopic_appliesKafkaNameRules() {
+        assertEquals(ControllerException.Reason.INVALID_TOPIC, refused(() -> f.controller.createTopic(f.image, topic("a b", 1, 1))));
+        assertEquals(ControllerException.Reason.INVALID_TOPIC, refused(() -> f.controller.createTopic(f.image, topic(".", 1, 1))));
+        assertEquals(ControllerException.Reason.INVALID_TOPIC, refused(() -> f.controller.createTopic(f.image, topic("..", 1, 1))));
+        assertEquals(ControllerException.Reason.INVALID_TOPIC, refused(() -> f.controller.createTopic(f.image, topic("", 1, 1))));
+        assertEquals(ControllerException.Reason.INVALID_TOPIC,
+                refused(() -> f.controller.createTopic(f.image, topic("x".repeat(250), 1, 1))));
+        f.commit(f.controller.createTopic(f.image, topic("y".repeat(249), 1, 1)));
+        CreateTopicResponse dotted = f.commit(f.controller.createTopic(f.image, topic("metrics.cpu", 1, 1)));
+        assertEquals(1, dotted.warnings().size());
+        assertEquals(ControllerException.Reason.INVALID_TOPIC,
+                refused(() -> f.controller.createTopic(f.image, topic("metrics_cpu", 1, 1))));
+        assertEquals(ControllerException.Reason.TOPIC_ALREADY_EXISTS,
+                refused(() -> f.controller.createTopic(f.image, topic("metrics.cpu", 1, 1))));
+        f.commit(f.controller.createTopic(f.image, topic("Az09._-", 1, 1)));
+    }
+
+    @Test
+    void createTopic_checksPartitionsReplicationFactorAndConfigs() {
+        assertEquals(ControllerException.Reason.INVALID_PARTITIONS, refused(() -> f.controller.createTopic(f.image, topic("t", 0, 1))));
+        assertEquals(ControllerException.Reason.INVALID_PARTITIONS, refused(() -> f.controller.createTopic(f.image, topic("t", 1001, 1))));
+        assertEquals(ControllerException.Reason.INVALID_REPLICATION_FACTOR, refused(() -> f.controller.createTopic(f.image, topic("t", 1, 0))));
+        assertEquals(ControllerException.Reason.INVALID_REPLICATION_FACTOR, refused(() -> f.controller.createTopic(f.image, topic("t", 1, 5))));
+        f.commit(f.controller.heartbeat(f.image, new HeartbeatRequest(4, incarnation(4), false, true), 0));
+        assertEquals(ControllerException.Reason.INVALID_REPLICATION_FACTOR,
+                refused(() -> f.controller.createTopic(f.image, topic("t", 1, 4)))); // fenced brokers do not count
+        ControllerFixture strict = new ControllerFixture(1, (resource, key, value) ->
+                key.equals("retention.ms") && !value.matches("\\d+") ? Optional.of("not a number") : Optional.empty(),
+                ControllerConfig.DEFAULT);
+        strict.addLiveBroker(1, null, 0);
+        assertEquals(ControllerException.Reason.INVALID_CONFIG, refused(() -> strict.controller.createTopic(strict.image,
+                new CreateTopicRequest("t", 1, 1, Map.of("retention.ms", "soon")))));
+        strict.commit(strict.controller.createTopic(strict.image, new CreateTopicRequest("t", 1, 1,
+                Map.of("retention.ms", "60000"))));
+        assertEquals(Map.of("retention.ms", "60000"), strict.image.configs().configs(ConfigResource.topic("t")));
+    }
+
+    @Test
+    void deleteTopic_andCreatePartitions() {
+        f.commit(f.controller.createTopic(f.image, topic("t", 2, 3)));
+        assertEquals(ControllerException.Reason.INVALID_PARTITIONS, refused(() -> f.controller.createPartitions(f.image, "t", 2)));
+        assertEquals(ControllerException.Reason.INVALID_PARTITIONS, refused(() -> f.controller.createPartitions(f.image, "t", 1)));
+        List<List<Integer>> added = f.commit(f.controller.createPartitions(f.image, "t", 5));
+        assertEquals(3, added.size());
+        assertEquals(5, f.topic("t").partitionCount());
+        assertTrue(added.stream().allMatch(r -> r.size() == 3));
+        UUID id = f.topic("t").id();
+        assertEquals(id, f.commit(f.controller.deleteTopic(f.image, "t")));
+        assertTrue(f.image.topics().topic("t").isEmpty());
+        assertEquals(ControllerException.Reason.UNKNOWN_TOPIC, refused(() -> f.controller.deleteTopic(f.image, "t")));
+        assertEquals(ControllerException.Reason.UNKNOWN_TOPIC, refused(() -> f.controller.createPartitions(f.image, "t", 9)));
+    }
+
+    @Test
+    void alterConfigs_setsDeletes_andSkipsNoOps() {
+        f.commit(f.controller.createTopic(f.image, topic("t", 1, 1)));
+        ConfigResource t = ConfigResource.topic("t");
+        assertEquals(2, f.commit(f.controller.alterConfigs(f.image, t, Map.of("a", Optional.of("1"), "b", Optional.of("2")))));
+        assertEquals(1, f.commit(f.controller.alterConfigs(f.image, t, Map.of("a", Optional.empty(),
+                "b", Optional.of("2"), "zzz", Optional.empty()))));
+        assertEquals(Map.of("b", "2"), f.image.configs().configs(t));
+        ConfigResource cluster = new ConfigResource(ConfigResource.Type.BROKER, "");
+        assertEquals(1, f.commit(f.controller.alterConfigs(f.image, cluster, Map.of("log.retention.ms", Optional.of("5")))));
+        assertEquals(ControllerException.Reason.UNKNOWN_TOPIC, refused(() -> f.controller.alterConfigs(f.image,
+                ConfigResource.topic("nope"), Map.of("a", Optional.of("1")))));
+        assertEquals(ControllerException.Reason.INVALID_CONFIG, refused(() -> f.controller.alterConfigs(f.image, t,
+                Map.of("", Optional.of("1")))));
+    }
+
+    @Test
+    void registerBroker_startsFenced_isIdempotent_andRefusesALiveDuplicate() {
+        BrokerRegistrationRequest five = new BrokerRegistrationRequest(5, incarnation(5),
+                List.of(new Endpoint("CLIENT", "127.0.0.1", 9405)), Optional.empty());
+        assertTrue(f.commit(f.controller.registerBroker(f.image, five, 100)).fenced());
+        assertTrue(f.broker(5).fenced());
+        assertEquals(List.of(), f.controller.registerBroker(f.image, five, 200).records());
+        BrokerRegistrationRequest restarted = new BrokerRegistrationRequest(1, new UUID(1, 78),
+                List.of(new Endpoint("CLIENT", "127.0.0.1", 9401)), Optional.of("a"));
+        assertEquals(ControllerException.Reason.DUPLICATE_BROKER_REGISTRATION,
+                refused(() -> f.controller.registerBroker(f.image, restarted, 500)));
+        assertEquals(ControllerException.Reason.INVALID_REQUEST, refused(() -> f.controller.registerBroker(f.image,
+                new BrokerRegistrationRequest(6, incarnation(6), List.of(), Optional.empty()), 0)));
+    }
+
+    @Test
+    void reRegistration_afterSessionExpiry_movesLeadershipAway() {
+        f.commit(f.controller.createTopic(f.image, topic("t", 4, 2)));
+        BrokerRegistrationRequest restarted = new BrokerRegistrationRequest(1, new UUID(1, 78),
+                List.of(new Endpoint("CLIENT", "127.0.0.1", 9401)), Optional.of("a"));
+        f.commit(f.controller.registerBroker(f.image, restarted, 5_000));
+        assertTrue(f.broker(1).fenced());
+        for (PartitionRegistration p : f.topic("t").partitions().values()) {
+            assertNotEquals(1, p.leader());
+        }
+        ControllerFixture.assertConsistent(f.image);
+        assertEquals(ControllerException.Reason.STALE_BROKER_INCARNATION, refused(() -> f.controller.heartbeat(f.image,
+                new HeartbeatRequest(1, incarnation(1), true, false), 5_000)));
+    }
+
+    @Test
+    void sessionTimeout_fencesBroker_andReelectsFromIsr() {
+        f.commit(f.controller.createTopic(f.image, topic("t", 4, 2)));
+        for (int b : List.of(2, 3, 4)) {
+            f.commit(f.controller.heartbeat(f.image, new HeartbeatRequest(b, incarnation(b), true, false), 900));
+        }
+        assertEquals(List.of(), f.commit(f.controller.fenceExpiredBrokers(f.image, 999)));
+        assertEquals(List.of(1), f.commit(f.controller.fenceExpiredBrokers(f.image, 1_000)));
+        assertTrue(f.broker(1).fenced());
+        for (PartitionRegistration p : f.topic("t").partitions().values()) {
+            assertNotEquals(1, p.leader());
+            assertFalse(p.isr().contains(1));
+            assertTrue(p.hasLeader());
+        }
+        assertEquals(1_900, f.controller.nextSessionExpiryMs().orElseThrow());
+        ControllerFixture.assertConsistent(f.image);
+    }
+
+    @Test
+    void lastIsrMember_staysInIsr_withoutLeader_untilItReturns() {
+        f.commit(f.controller.createTopic(f.image, topic("solo", 1, 1)));
+        int only = f.partition("solo", 0).leader();
+        f.commit(f.controller.controlledShutdown(f.image, only, incarnation(only), 10));
+        PartitionRegistration offline = f.partition("solo", 0);
+        assertEquals(PartitionRegistration.NO_LEADER, offline.leader());
+        assertEquals(List.of(only), offline.isr());
+        assertEquals(1, offline.leaderEpoch());
+        f.commit(f.controller.heartbeat(f.image, new HeartbeatRequest(only, incarnation(only), true, false), 20));
+        assertEquals(only, f.partition("solo", 0).leader());
+        assertEquals(2, f.partition("solo", 0).leaderEpoch());
+    }
+
+    @Test
+    void uncleanElection_onlyWhereTheTopicAllowsIt() {
+        f.commit(f.controller.createTopic(f.image, topic("clean", 1, 2)));
+        f.commit(f.controller.createTopic(f.image, new CreateTopicRequest("dirty", 1, 2,
+                Map.of("unclean.leader.election.enable", "true"))));
+        for (String name : List.of("clean", "dirty")) {
+            PartitionRegistration p = f.partition(name, 0);
+            int leader = p.leader();
+            int follower = p.replicas().get(1);
+            // The follower falls out of the ISR, then the leader dies.
+            f.commit(f.controller.alterPartition(f.image, new AlterPartitionRequest(leader, incarnation(leader),
+                    f.topic(name).id(), 0, p.leaderEpoch(), p.partitionEpoch(), List.of(leader))));
+            f.commit(f.controller.controlledShutdown(f.image, leader, incarnation(leader), 10));
+            PartitionRegistration after = f.partition(name, 0);
+            if (name.equals("clean")) {
+                assertEquals(PartitionRegistration.NO_LEADER, after.leader());
+                assertEquals(List.of(leader), after.isr());
+            } else {
+                assertEquals(follower, after.leader());
+                assertEquals(List.of(follower), after.isr());
+            }
+            f.commit(f.controller.heartbeat(f.image, new HeartbeatRequest(leader, incarnation(leader), true, false), 20));
+        }
+    }
+
+    @Test
+    void alterPartition_compareAndSetOnPartitionEpoch() {
+        f.commit(f.controller.createTopic(f.image, topic("t", 1, 3)));
+        PartitionRegistration p = f.partition("t", 0);
+        int leader = p.leader();
+        UUID id = f.topic("t").id();
+        List<Integer> shrunk = List.of(leader, p.replicas().get(1));
+        AlterPartitionRequest ok = new AlterPartitionRequest(leader, incarnation(leader), id, 0, p.leaderEpoch(),
+                p.partitionEpoch(), shrunk);
+        PartitionRegistration next = f.commit(f.controller.alterPartition(f.image, ok));
+        assertEquals(shrunk, next.isr());
+        assertEquals(p.partitionEpoch() + 1, next.partitionEpoch());
+        assertEquals(p.leaderEpoch(), next.leaderEpoch());
+        assertEquals(ControllerException.Reason.STALE_PARTITION_EPOCH, refused(() -> f.controller.alterPartition(f.image, ok)));
+        int follower = p.replicas().get(1);
+        assertEquals(ControllerException.Reason.NOT_LEADER, refused(() -> f.controller.alterPartition(f.image,
+                new AlterPartitionRequest(follower, incarnation(follower), id, 0, 0, 1, shrunk))));
+        assertEquals(ControllerException.Reason.FENCED_LEADER_EPOCH, refused(() -> f.controller.alterPartition(f.image,
+                new AlterPartitionRequest(leader, incarnation(leader), id, 0, 5, 1, shrunk))));
+        int outsider = List.of(1, 2, 3, 4).stream().filter(b -> !p.replicas().contains(b)).findFirst().orElseThrow();
+        assertEquals(ControllerException.Reason.INELIGIBLE_REPLICA, refused(() -> f.controller.alterPartition(f.image,
+                new AlterPartitionRequest(leader, incarnation(leader), id, 0, 0, 1, List.of(leader, outsider)))));
+        assertEquals(ControllerException.Reason.INVALID_REQUEST, refused(() -> f.controller.alterPartition(f.image,
+                new AlterPartitionRequest(leader, incarnation(leader), id, 0, 0, 1, List.of(follower)))));
+        assertEquals(ControllerException.Reason.UNKNOWN_PARTITION, refused(() -> f.controller.alterPartition(f.image,
+                new AlterPartitionRequest(leader, incarnation(leader), id, 3, 0, 1, shrunk))));
+        int third = p.replicas().get(2);
+        f.commit(f.controller.controlledShutdown(f.image, third, incarnation(third), 0));
+        assertEquals(ControllerException.Reason.INELIGIBLE_REPLICA, refused(() -> f.controller.alterPartition(f.image,
+                new AlterPartitionRequest(leader, incarnation(leader), id, 0, 0, 1, p.replicas()))));
+    }
+
+    @Test
+    void preferredLeaderElection_movesLeadershipBack() {
+        f.commit(f.controller.createTopic(f.image, topic("t", 2, 2)));
+        int preferred = f.partition("t", 0).preferredLeader();
+        f.commit(f.controller.controlledShutdown(f.image, preferred, incarnation(preferred), 0));
+        assertNotEquals(preferred, f.partition("t", 0).leader());
+        assertEquals(List.of(), f.commit(f.controller.electPreferredLeaders(f.image)));
+        f.commit(f.controller.heartbeat(f.image, new HeartbeatRequest(preferred, incarnation(preferred), true, false), 0));
+        PartitionRegistration p = f.partition("t", 0);
+        int leader = p.leader();
+        f.commit(f.controller.alterPartition(f.image, new AlterPartitionRequest(leader, incarnation(leader),
+                f.topic("t").id(), 0, p.leaderEpoch(), p.partitionEpoch(), p.replicas())));
+        List<PartitionRef> moved = f.commit(f.controller.electPreferredLeaders(f.image));
+        assertTrue(moved.contains(new PartitionRef(f.topic("t").id(), 0)));
+        assertEquals(preferred, f.partition("t", 0).leader());
+        ControllerFixture.assertConsistent(f.image);
+    }
+
+    @Test
+    void producerIdBlocks_areConsecutive_andOnlyForLiveBrokers() {
+        ProducerIdsImage.ProducerIdBlock a = f.commit(f.controller.allocateProducerIds(f.image, 1, incarnation(1)));
+        ProducerIdsImage.ProducerIdBlock b = f.commit(f.controller.allocateProducerIds(f.image, 2, incarnation(2)));
+        assertEquals(0, a.firstProducerId());
+        assertEquals(a.endProducerId(), b.firstProducerId());
+        assertEquals(100, b.size());
+        f.commit(f.controller.controlledShutdown(f.image, 3, incarnation(3), 0));
+        assertEquals(ControllerException.Reason.BROKER_FENCED, refused(() -> f.controller.allocateProducerIds(f.image, 3,
+                incarnation(3))));
+        assertEquals(ControllerException.Reason.UNKNOWN_BROKER, refused(() -> f.controller.allocateProducerIds(f.image, 9,
+                incarnation(9))));
+    }
+}
