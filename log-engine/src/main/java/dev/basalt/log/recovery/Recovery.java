@@ -48,7 +48,7 @@ final class Recovery {
             logStart = Math.max(state.logStartOffset(), firstBase);
             hw = state.highWatermark();
         }
-        Long scanFrom = paths.floorKey(recoveryPoint);
+        Long scanFrom = state == null ? firstBase : paths.floorKey(recoveryPoint);
         if (scanFrom == null) {
             scanFrom = firstBase;
         }

@@ -41,6 +41,9 @@ public final class SegmentScanner {
         long maxTimestamp = Segment.UNKNOWN_TIMESTAMP;
         while (pos < limitBytes) {
             if (limitBytes - pos < RecordBatch.LOG_OVERHEAD_BYTES) {
+                if (allZero(map, pos, limitBytes)) {
+                    return new ScanResult(pos, next, maxTimestamp, "zero header (end of written data)");
+                }
                 return new ScanResult(pos, next, maxTimestamp, "truncated header, " + (limitBytes - pos) + " bytes left");
             }
             if (map.getLong(pos) == 0 && map.getInt(pos + RecordBatch.LENGTH_OFFSET) == 0) {
@@ -63,5 +66,14 @@ public final class SegmentScanner {
             pos += batch.sizeInBytes();
         }
         return new ScanResult(pos, next, maxTimestamp, null);
+    }
+
+    private static boolean allZero(ByteBuffer map, int from, int to) {
+        for (int i = from; i < to; i++) {
+            if (map.get(i) != 0) {
+                return false;
+            }
+        }
+        return true;
     }
 }

@@ -273,11 +273,14 @@ public final class Segment {
             throw new IllegalStateException("segment " + path + " is closed");
         }
         try {
-            if (file != null) {
+            if (file != null && !sealed) {
                 mapping = file.mapReadOnly(capacityBytes);
+            } else if (file != null) {
+                // Sealed: map only the data; mapping the capacity would grow the shrunk file again.
+                mapping = file.mapReadOnly(sizeBytes);
             } else {
                 try (SegmentFile f = files.open(path, false, false)) {
-                    mapping = f.mapReadOnly(capacityBytes);
+                    mapping = f.mapReadOnly(sizeBytes);
                 }
             }
             return mapping;

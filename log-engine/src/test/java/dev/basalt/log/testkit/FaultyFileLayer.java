@@ -20,6 +20,7 @@ public final class FaultyFileLayer implements FileLayer {
     private final AtomicLong forceFailures = new AtomicLong();
     private final AtomicLong forceCount = new AtomicLong();
     private volatile boolean failMoves;
+    private volatile long forceDelayMs;
 
     /** After {@code bytes} more bytes, writes fail with "No space left on device". */
     public void diskFullAfter(long bytes) {
@@ -33,6 +34,11 @@ public final class FaultyFileLayer implements FileLayer {
     /** The next {@code n} fsyncs fail with an I/O error. */
     public void failNextForces(int n) {
         forceFailures.set(n);
+    }
+
+    /** Makes every fsync take at least this long (a slow disk), so concurrent appenders overlap. */
+    public void forceDelayMs(long ms) {
+        forceDelayMs = ms;
     }
 
     public void failMoves(boolean fail) {
@@ -95,6 +101,14 @@ public final class FaultyFileLayer implements FileLayer {
         @Override
         public void force() throws IOException {
             forceCount.incrementAndGet();
+            if (forceDelayMs > 0) {
+                try {
+                    Thread.sleep(forceDelayMs);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new IOException("interrupted during injected slow fsync", e);
+                }
+            }
             if (forceFailures.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
                 throw new IOException("Input/output error (injected fsync failure) on " + path());
             }
