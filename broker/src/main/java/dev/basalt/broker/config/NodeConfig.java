@@ -73,6 +73,10 @@ public final class NodeConfig {
         put(k, "min.insync.replicas", "1", "Default min.insync.replicas for acks=all.", "min.insync.replicas");
         put(k, "unclean.leader.election.enable", "false", "Default: elect out-of-ISR leaders (may lose data).",
                 "unclean.leader.election.enable");
+        put(k, "log.retention.check.interval.ms", "300000", "How often retention deletes old segments.", null);
+        put(k, "log.cleaner.backoff.ms", "15000", "How often compaction looks for work.", null);
+        put(k, "log.flush.scheduler.interval.ms", "1000", "How often flush.ms is evaluated.", null);
+        put(k, "grpc.executor.threads", "8", "Request threads of the client gRPC server.", null);
         put(k, "replica.lag.time.max.ms", "30000", "A follower that has not caught up for this long leaves the ISR.", null);
         put(k, "broker.session.timeout.ms", "9000", "A broker without a heartbeat for this long is fenced.", null);
         put(k, "broker.heartbeat.interval.ms", "2000", "How often a broker heartbeats to the controller.", null);
@@ -147,7 +151,7 @@ public final class NodeConfig {
         httpAdminAddress();
         for (Key k : KEYS.values()) {
             if (k.name().endsWith(".ms") || k.name().endsWith(".bytes") || k.name().endsWith(".max")
-                    || k.name().startsWith("num.") || k.name().endsWith(".factor") || k.name().endsWith(".messages")
+                    || k.name().startsWith("num.") || k.name().endsWith(".factor") || k.name().endsWith(".threads") || k.name().endsWith(".messages")
                     || k.name().equals("min.insync.replicas")) {
                 getLong(k.name());
             }
