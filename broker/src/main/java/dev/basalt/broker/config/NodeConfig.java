@@ -86,8 +86,8 @@ public final class NodeConfig {
         put(k, "grpc.message.bytes.max", "104857600", "Largest inbound gRPC message (100 MiB).", null);
         put(k, "request.timeout.ms.max", "60000", "Upper bound on a request's timeout_ms (acks=all waits).", null);
         put(k, "shutdown.timeout.ms", "30000", "How long graceful shutdown waits for in-flight work.", null);
-        put(k, "raft.election.timeout.ms", "1000", "Raft election timeout (randomized up to 2x).", null);
-        put(k, "raft.heartbeat.interval.ms", "100", "Raft leader heartbeat interval.", null);
+        put(k, "raft.election.timeout.ms", "300", "Raft election timeout: randomized in [this, 2x this).", null);
+        put(k, "raft.heartbeat.interval.ms", "50", "Raft leader heartbeat interval.", null);
         KEYS = Collections.unmodifiableMap(k);
     }
 
