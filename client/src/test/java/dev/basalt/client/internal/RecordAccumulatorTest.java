@@ -144,7 +144,9 @@ class RecordAccumulatorTest {
         append(a, TP0, "first", 0);
         ProducerBatch b = a.drain(LEADER_1, Set.of(1), 1 << 20, 0).get(1).get(0);
         append(a, TP0, "second", 0);
+        assertTrue(a.drain(LEADER_1, Set.of(1), 1 << 20, 0).isEmpty(), "partition muted while its batch is in flight");
         b.scheduleRetry(500, null, false);
+        a.unmute(TP0);
         a.reenqueue(b);
         assertTrue(a.drain(LEADER_1, Set.of(1), 1 << 20, 100).isEmpty());
         assertEquals(b, a.drain(LEADER_1, Set.of(1), 1 << 20, 500).get(1).get(0));
