@@ -37,9 +37,11 @@ import java.util.concurrent.TimeoutException;
  * answer was lost, or an earlier attempt timed out). Retries are not idempotent yet: a record
  * whose first attempt was lost mid-request may be written twice.
  *
- * <p>Ordering: records of one partition are written in send order unless a batch is retried
- * while a later batch of the same partition is in flight (as in Kafka without idempotence;
- * set {@code max.in.flight.requests.per.connection=1} to rule that out).
+ * <p>Ordering: records of one partition are written in send order, retries included: a
+ * partition has at most one batch in flight, and a retried batch goes back to the head of its
+ * partition's queue. (gRPC may serve concurrent calls to one broker in any order, so
+ * pipelining one partition's batches would not preserve order.) max.in.flight.requests.per.connection
+ * bounds the requests in flight per broker, each carrying batches of different partitions.
  *
  * <p>Thread-safety: thread-safe; share one producer between threads.
  */

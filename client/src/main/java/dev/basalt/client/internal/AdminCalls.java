@@ -2,7 +2,6 @@ package dev.basalt.client.internal;
 
 import dev.basalt.client.Admin;
 import dev.basalt.client.BasaltException;
-import dev.basalt.client.ClientTimeoutException;
 import dev.basalt.client.ConnectionException;
 import dev.basalt.client.DefiniteException;
 import dev.basalt.client.IndeterminateException;
@@ -98,7 +97,7 @@ public final class AdminCalls {
                     f.complete(call.get());
                     return;
                 } catch (BasaltException e) {
-                    if (!(e instanceof DefiniteException) || !e.retriable() || time.monotonicMs() + retryBackoffMs >= deadline) {
+                    if (!transient_(e) || time.monotonicMs() + retryBackoffMs >= deadline) {
                         f.completeExceptionally(e);
                         return;
                     }
@@ -112,6 +111,21 @@ public final class AdminCalls {
             }
         });
         return f;
+    }
+
+    /**
+     * Admin retries only what says "try again later" about the cluster as a whole (no controller,
+     * broker starting, throttled, unreachable); UNKNOWN_TOPIC and the like are answers, not
+     * transient states, for an administrator.
+     */
+    static boolean transient_(ErrorCode code) {
+        return code == ErrorCode.NOT_CONTROLLER || code == ErrorCode.BROKER_NOT_AVAILABLE || code == ErrorCode.THROTTLED
+                || code == ErrorCode.REPLICA_NOT_AVAILABLE;
+    }
+
+    static boolean transient_(BasaltException e) {
+        return e instanceof ConnectionException || e instanceof dev.basalt.client.NotControllerException
+                || e instanceof dev.basalt.client.BrokerNotAvailableException || e instanceof dev.basalt.client.ThrottledException;
     }
 
     private boolean sleep(CompletableFuture<?> f) {
@@ -153,7 +167,7 @@ public final class AdminCalls {
                 results = attempt.apply(Set.copyOf(pending));
             } catch (RuntimeException e) {
                 BasaltException b = e instanceof BasaltException be ? be : new UnknownServerException("admin call failed: " + e, e);
-                if (b instanceof DefiniteException && b.retriable() && !last) {
+                if (transient_(b) && !last) {
                     if (!sleep(futures.values().iterator().next())) {
                         failAll(futures, pending, new DefiniteException("admin client closed", false));
                         return;
@@ -171,7 +185,7 @@ public final class AdminCalls {
                 } else if (r.code() == ErrorCode.NONE) {
                     futures.get(k).complete((T) r.value());
                     pending.remove(k);
-                } else if (last || !Errors.isRetriable(r.code()) || Errors.isIndeterminate(r.code())) {
+                } else if (last || !transient_(r.code())) {
                     futures.get(k).completeExceptionally(Errors.forCode(r.code(), r.message(), k));
                     pending.remove(k);
                 }
@@ -290,10 +304,5 @@ public final class AdminCalls {
         if (code != ErrorCode.NONE) {
             throw Errors.forCode(code, message, what);
         }
-    }
-
-    /** Read timeouts surface as ClientTimeoutException (nothing changed). */
-    static ClientTimeoutException timeout(String what, long ms) {
-        return new ClientTimeoutException(what + ": no answer within " + ms + " ms");
     }
 }

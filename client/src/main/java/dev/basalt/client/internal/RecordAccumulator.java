@@ -24,6 +24,11 @@ import java.util.concurrent.locks.ReentrantLock;
  * when it has waited linger.ms (or its retry backoff), when a flush or close is in progress,
  * or when other threads are blocked waiting for buffer memory.
  *
+ * <p>Order: a partition has at most one batch in flight (it is muted from drain until its
+ * answer is handled). Concurrent gRPC calls to one broker may be served in any order, so
+ * pipelining batches of one partition could reorder them; one batch per partition per request
+ * still lets a request carry every partition the broker leads.
+ *
  * <p>Time comes in as {@code nowMs} (monotonic), so linger and expiry are tested with a fake
  * clock. Memory comes from a {@link BufferPool}; the only blocking call is {@link #append},
  * which blocks outside the lock while memory is exhausted.
@@ -48,6 +53,8 @@ public final class RecordAccumulator {
     private final Map<TopicPartition, Deque<ProducerBatch>> batches = new LinkedHashMap<>();
     private final Set<ProducerBatch> incomplete = new HashSet<>();
     private final Map<Integer, Integer> drainIndex = new HashMap<>();
+    /** Partitions with a batch in flight: gRPC may run concurrent calls in any order, so one at a time keeps order. */
+    private final Set<TopicPartition> muted = new HashSet<>();
     private int flushesInProgress;
     private boolean closing;
 
@@ -138,7 +145,7 @@ public final class RecordAccumulator {
             boolean exhausted = pool.waitingThreads() > 0;
             for (Map.Entry<TopicPartition, Deque<ProducerBatch>> e : batches.entrySet()) {
                 ProducerBatch first = e.getValue().peekFirst();
-                if (first == null) {
+                if (first == null || muted.contains(e.getKey())) {
                     continue;
                 }
                 boolean backingOff = first.attempts() > 0 && first.retryAfterMs() > nowMs;
@@ -186,7 +193,7 @@ public final class RecordAccumulator {
                 List<ProducerBatch> taken = new ArrayList<>();
                 for (int i = 0; i < parts.size(); i++) {
                     TopicPartition tp = parts.get((start + i) % parts.size());
-                    if (leaderOf.applyAsInt(tp) != node) {
+                    if (leaderOf.applyAsInt(tp) != node || muted.contains(tp)) {
                         continue;
                     }
                     Deque<ProducerBatch> dq = batches.get(tp);
@@ -199,6 +206,7 @@ public final class RecordAccumulator {
                         break;
                     }
                     dq.pollFirst();
+                    muted.add(tp);
                     first.close();
                     first.onSend(nowMs);
                     taken.add(first);
@@ -212,6 +220,16 @@ public final class RecordAccumulator {
             lock.unlock();
         }
         return out;
+    }
+
+    /** The partition's in-flight batch was answered: its next batch may be sent. */
+    public void unmute(TopicPartition tp) {
+        lock.lock();
+        try {
+            muted.remove(tp);
+        } finally {
+            lock.unlock();
+        }
     }
 
     /** Puts a batch that will be retried back at the head of its partition's queue. */

@@ -211,6 +211,7 @@ public final class Sender implements Runnable {
         inFlight.merge(node, -1, Integer::sum);
         inFlightTotal--;
         batches.forEach(inFlightBatches::remove);
+        batches.forEach(b -> accumulator.unmute(b.partition()));
     }
 
     /**

@@ -1,0 +1,173 @@
+package dev.basalt.cli;
+
+import dev.basalt.client.BasaltException;
+import dev.basalt.client.ClientTimeoutException;
+import dev.basalt.client.CommonClientConfigs;
+import dev.basalt.client.ConfigException;
+import dev.basalt.client.ConnectionException;
+import dev.basalt.client.IndeterminateException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.io.Reader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Properties;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ScopeType;
+
+/**
+ * The {@code basalt} command line (everything except {@code start}, which {@code bin/basalt}
+ * hands to the broker's main class): topics, produce, consume, cluster and perf, talking to
+ * the cluster at {@code --bootstrap} (default 127.0.0.1:9400).
+ *
+ * <p>Errors are printed as one line on stderr ("basalt: error: ..."), with the stack trace only
+ * under {@code --verbose}. Exit codes:
+ * <pre>
+ *   0  success
+ *   1  the cluster refused or failed the operation (unknown topic, topic exists, invalid config...)
+ *   2  usage error (bad option, bad value, bad client configuration)
+ *   3  cannot connect to any bootstrap broker
+ *   4  timed out, or the outcome is unknown (a write may or may not have happened)
+ *   5  local I/O error (reading a file or stdin)
+ * </pre>
+ *
+ * <p>Thread-safety: one invocation per instance.
+ */
+@Command(name = "basalt", mixinStandardHelpOptions = true, versionProvider = BasaltCli.Version.class,
+        description = "Basalt command line: manage topics, produce and consume records, inspect the cluster, measure performance.",
+        subcommands = {TopicsCommand.class, ProduceCommand.class, ConsumeCommand.class, ClusterCommand.class, PerfCommand.class,
+                CommandLine.HelpCommand.class},
+        footerHeading = "%nExit codes:%n",
+        footer = {"  0  success", "  1  the cluster refused or failed the operation", "  2  usage error",
+                "  3  cannot connect to any bootstrap broker", "  4  timed out, or outcome unknown", "  5  local I/O error"})
+public final class BasaltCli implements Runnable {
+    public static final int OK = 0;
+    public static final int CLUSTER_ERROR = 1;
+    public static final int USAGE = 2;
+    public static final int CANNOT_CONNECT = 3;
+    public static final int TIMEOUT_OR_UNKNOWN = 4;
+    public static final int IO_ERROR = 5;
+
+    @Option(names = {"--bootstrap", "-b"}, scope = ScopeType.INHERIT, paramLabel = "HOST:PORT[,HOST:PORT...]",
+            description = "Brokers to contact first (default: ${DEFAULT-VALUE}).", defaultValue = CommonClientConfigs.DEFAULT_BOOTSTRAP)
+    String bootstrap;
+
+    @Option(names = "--command-config", scope = ScopeType.INHERIT, paramLabel = "FILE",
+            description = "Properties file with client configs (Kafka names), applied to every client the command creates.")
+    Path commandConfig;
+
+    @Option(names = {"--verbose", "-v"}, scope = ScopeType.INHERIT, description = "Print stack traces of errors.")
+    boolean verbose;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    InputStream in = System.in;
+    PrintStream out = System.out;
+    PrintStream err = System.err;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(out);
+    }
+
+    /** Client configs: bootstrap plus --command-config, then the command's own overrides. */
+    Map<String, Object> clientConfig(Map<String, String> overrides) {
+        Map<String, Object> cfg = new LinkedHashMap<>();
+        cfg.put(CommonClientConfigs.BOOTSTRAP_SERVERS, bootstrap);
+        if (commandConfig != null) {
+            Properties p = new Properties();
+            try (Reader r = Files.newBufferedReader(commandConfig, StandardCharsets.UTF_8)) {
+                p.load(r);
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException("cannot read " + commandConfig + ": " + e.getMessage(), e);
+            }
+            p.stringPropertyNames().forEach(n -> cfg.put(n, p.getProperty(n)));
+        }
+        cfg.putAll(overrides);
+        return cfg;
+    }
+
+    public static void main(String[] args) {
+        System.exit(run(args, System.in, System.out, System.err));
+    }
+
+    /** Runs one command line with the given streams and returns its exit code. */
+    public static int run(String[] args, InputStream in, PrintStream out, PrintStream err) {
+        BasaltCli root = new BasaltCli();
+        root.in = in;
+        root.out = out;
+        root.err = err;
+        CommandLine cl = new CommandLine(root);
+        cl.setOut(new PrintWriter(out, true));
+        cl.setErr(new PrintWriter(err, true));
+        cl.setParameterExceptionHandler((ex, a) -> {
+            err.println("basalt: " + ex.getMessage());
+            err.println("Try '" + ex.getCommandLine().getCommandSpec().qualifiedName() + " --help' for usage.");
+            return USAGE;
+        });
+        cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
+            err.println("basalt: error: " + oneLine(ex));
+            if (root.verbose) {
+                ex.printStackTrace(err);
+            }
+            return exitCodeOf(ex);
+        });
+        return cl.execute(args);
+    }
+
+    /** Maps an exception to the documented exit code. */
+    public static int exitCodeOf(Throwable ex) {
+        for (Throwable c = ex; c != null; c = c.getCause() == c ? null : c.getCause()) {
+            if (c instanceof ConnectionException) {
+                return CANNOT_CONNECT;
+            }
+        }
+        if (ex instanceof UsageException || ex instanceof ConfigException || ex instanceof CommandLine.ParameterException) {
+            return USAGE;
+        }
+        if (ex instanceof ClientTimeoutException || ex instanceof IndeterminateException) {
+            return TIMEOUT_OR_UNKNOWN;
+        }
+        if (ex instanceof BasaltException) {
+            return CLUSTER_ERROR;
+        }
+        if (ex instanceof java.io.UncheckedIOException || ex instanceof IOException) {
+            return IO_ERROR;
+        }
+        return CLUSTER_ERROR;
+    }
+
+    private static String oneLine(Throwable ex) {
+        String m = ex.getMessage() == null ? ex.getClass().getSimpleName() : ex.getMessage();
+        if (ex instanceof ConnectionException || ex.getCause() instanceof ConnectionException) {
+            m = "cannot connect to the cluster: " + m;
+        }
+        return m.replace('\n', ' ');
+    }
+
+    /** Wrong use of options that picocli cannot check declaratively. */
+    static final class UsageException extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        UsageException(String message) {
+            super(message);
+        }
+    }
+
+    /** Reports the project version from the jar manifest (or "dev" when run from classes). */
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            String v = BasaltCli.class.getPackage().getImplementationVersion();
+            return new String[] {"basalt " + (v == null ? "dev" : v)};
+        }
+    }
+}

@@ -1,0 +1,63 @@
+package dev.basalt.cli;
+
+import dev.basalt.client.Admin;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParentCommand;
+
+/**
+ * {@code basalt cluster}: the cluster id, brokers, active controller and the metadata quorum's
+ * members with their replication lag. Thread-safety: one invocation per instance.
+ */
+@Command(name = "cluster", mixinStandardHelpOptions = true, description = "Show brokers, the controller and the metadata quorum.")
+final class ClusterCommand implements Callable<Integer> {
+    @Option(names = "--timeout-ms", defaultValue = "15000", description = "Give up after this long (default: ${DEFAULT-VALUE}).")
+    long timeoutMs;
+
+    @ParentCommand
+    BasaltCli root;
+
+    @Override
+    public Integer call() {
+        try (Admin admin = new Admin(root.clientConfig(Map.of("default.api.timeout.ms", String.valueOf(timeoutMs))))) {
+            Duration t = Duration.ofMillis(timeoutMs + 1_000);
+            Admin.ClusterDescription c = Admin.get(admin.describeCluster(true), t);
+            root.out.println("Cluster ID: " + c.clusterId());
+            root.out.println("Controller: " + (c.controllerId() < 0 ? "none" : c.controllerId()));
+            root.out.println();
+            root.out.printf("%-6s %-24s %-6s %-10s %-14s %s%n", "ID", "HOST", "PORT", "RACK", "STATE", "ROLES");
+            for (Admin.BrokerDescription b : c.brokers()) {
+                String state = b.fenced() ? "fenced" : b.shuttingDown() ? "shutting-down" : "running";
+                root.out.printf("%-6d %-24s %-6d %-10s %-14s %s%n", b.id(), b.host(), b.port(), b.rack().isEmpty() ? "-" : b.rack(),
+                        state, String.join(",", b.roles()));
+            }
+            Admin.QuorumDescription q = Admin.get(admin.describeQuorum(), t);
+            root.out.println();
+            root.out.println("Metadata quorum: leader " + (q.leaderId() < 0 ? "none" : q.leaderId()) + ", term " + q.term()
+                    + ", high watermark " + q.highWatermark());
+            root.out.printf("%-9s %-6s %-16s %-8s %-16s %s%n", "ROLE", "ID", "LOG-END-OFFSET", "LAG", "LAST-FETCH", "LAST-CAUGHT-UP");
+            long now = System.currentTimeMillis();
+            print(q.voters(), q.leaderId(), "voter", now);
+            print(q.observers(), q.leaderId(), "observer", now);
+        }
+        return BasaltCli.OK;
+    }
+
+    private void print(List<Admin.QuorumReplica> replicas, int leaderId, String role, long nowMs) {
+        for (Admin.QuorumReplica r : replicas) {
+            root.out.printf("%-9s %-6d %-16d %-8d %-16s %s%n", r.replicaId() == leaderId ? "leader" : role, r.replicaId(),
+                    r.logEndOffset(), r.lag(), ago(r.lastFetchTimestampMs(), nowMs), ago(r.lastCaughtUpTimestampMs(), nowMs));
+        }
+    }
+
+    static String ago(long timestampMs, long nowMs) {
+        if (timestampMs < 0) {
+            return "never";
+        }
+        return Math.max(0, nowMs - timestampMs) + " ms ago";
+    }
+}

@@ -1,0 +1,166 @@
+package dev.basalt.cli;
+
+import dev.basalt.client.Consumer;
+import dev.basalt.client.ConsumerRecord;
+import dev.basalt.client.ConsumerRecords;
+import dev.basalt.client.TopicPartition;
+import dev.basalt.client.WakeupException;
+import dev.basalt.client.serialization.StringDeserializer;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParentCommand;
+
+/**
+ * {@code basalt consume}: prints records of a topic (or one partition from an offset) to
+ * stdout, one per line (like kafka-console-consumer), until --max-messages, until nothing
+ * arrived for --timeout-ms, or until interrupted. Ends by printing "Processed a total of N
+ * messages" on stderr. Thread-safety: one invocation per instance.
+ */
+@Command(name = "consume", mixinStandardHelpOptions = true, description = "Print records of a topic to stdout.")
+final class ConsumeCommand implements Callable<Integer> {
+    @Option(names = "--topic", required = true, description = "Topic to read.")
+    String topic;
+
+    @Option(names = "--from-beginning", description = "Start at the earliest record (default: only new records).")
+    boolean fromBeginning;
+
+    @Option(names = "--partition", description = "Read only this partition.")
+    Integer partition;
+
+    @Option(names = "--offset", description = "With --partition: start here (a number, 'earliest' or 'latest').")
+    String offset;
+
+    @Option(names = "--max-messages", description = "Exit after this many records.")
+    Long maxMessages;
+
+    @Option(names = "--timeout-ms", description = "Exit when no record arrived for this long.")
+    Long timeoutMs;
+
+    @Option(names = "--print-key", description = "Print the key before the value.")
+    boolean printKey;
+
+    @Option(names = "--print-partition", description = "Print the partition before the record.")
+    boolean printPartition;
+
+    @Option(names = "--print-offset", description = "Print the offset before the record.")
+    boolean printOffset;
+
+    @Option(names = "--key-separator", defaultValue = "\t", description = "Between printed fields (default: tab).")
+    String separator;
+
+    @Option(names = "--consumer-property", paramLabel = "KEY=VALUE", description = "Any consumer config, repeatable.")
+    Map<String, String> props = new LinkedHashMap<>();
+
+    @ParentCommand
+    BasaltCli root;
+
+    @Override
+    public Integer call() {
+        if (offset != null && partition == null) {
+            throw new BasaltCli.UsageException("--offset needs --partition");
+        }
+        Map<String, String> overrides = new LinkedHashMap<>();
+        overrides.put("auto.offset.reset", fromBeginning ? "earliest" : "latest");
+        overrides.put("default.api.timeout.ms", "15000");
+        overrides.putAll(props);
+        long processed = 0;
+        try (Consumer<String, String> consumer = new Consumer<>(root.clientConfig(overrides), new StringDeserializer(),
+                new StringDeserializer())) {
+            Thread main = Thread.currentThread();
+            Thread hook = new Thread(() -> {
+                consumer.wakeup();
+                try {
+                    main.join(5_000);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            });
+            Runtime.getRuntime().addShutdownHook(hook);
+            try {
+                assign(consumer);
+                processed = loop(consumer);
+            } catch (WakeupException e) {
+                // interrupted by Ctrl-C: report what was printed
+            } finally {
+                removeHook(hook);
+            }
+        } finally {
+            root.out.flush();
+        }
+        root.err.println("Processed a total of " + processed + " messages");
+        return BasaltCli.OK;
+    }
+
+    private static void removeHook(Thread hook) {
+        try {
+            Runtime.getRuntime().removeShutdownHook(hook);
+        } catch (IllegalStateException e) {
+            // already shutting down
+        }
+    }
+
+    private void assign(Consumer<String, String> consumer) {
+        if (partition == null) {
+            consumer.assign(consumer.partitionsFor(topic));
+            return;
+        }
+        TopicPartition tp = new TopicPartition(topic, partition);
+        consumer.assign(List.of(tp));
+        if (offset == null) {
+            return;
+        }
+        switch (offset) {
+            case "earliest" -> consumer.seekToBeginning(List.of(tp));
+            case "latest" -> consumer.seekToEnd(List.of(tp));
+            default -> {
+                try {
+                    consumer.seek(tp, Long.parseLong(offset));
+                } catch (IllegalArgumentException e) {
+                    throw new BasaltCli.UsageException("--offset must be a non-negative number, 'earliest' or 'latest': " + offset);
+                }
+            }
+        }
+    }
+
+    private long loop(Consumer<String, String> consumer) {
+        long processed = 0;
+        long lastRecordNanos = System.nanoTime();
+        while (maxMessages == null || processed < maxMessages) {
+            ConsumerRecords<String, String> records = consumer.poll(Duration.ofMillis(200));
+            for (ConsumerRecord<String, String> r : records) {
+                if (maxMessages != null && processed >= maxMessages) {
+                    break;
+                }
+                print(r);
+                processed++;
+            }
+            if (!records.isEmpty()) {
+                lastRecordNanos = System.nanoTime();
+                root.out.flush();
+            } else if (timeoutMs != null && (System.nanoTime() - lastRecordNanos) / 1_000_000 >= timeoutMs) {
+                break;
+            }
+        }
+        return processed;
+    }
+
+    private void print(ConsumerRecord<String, String> r) {
+        StringBuilder sb = new StringBuilder();
+        if (printPartition) {
+            sb.append(r.partition()).append(separator);
+        }
+        if (printOffset) {
+            sb.append(r.offset()).append(separator);
+        }
+        if (printKey) {
+            sb.append(r.key()).append(separator);
+        }
+        sb.append(r.value());
+        root.out.println(sb);
+    }
+}

@@ -1,0 +1,107 @@
+package dev.basalt.cli;
+
+import dev.basalt.client.Producer;
+import dev.basalt.client.ProducerRecord;
+import dev.basalt.client.serialization.ByteArraySerializer;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.Callable;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.locks.LockSupport;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParentCommand;
+
+/**
+ * {@code basalt perf produce}: sends --records keyless records of --record-size random bytes as
+ * fast as possible (or at --throughput records/s) and reports throughput and send→ack latency
+ * like Kafka's ProducerPerformance. Thread-safety: one invocation per instance.
+ */
+@Command(name = "produce", mixinStandardHelpOptions = true, description = "Producer throughput and send-to-ack latency.")
+final class PerfProduce implements Callable<Integer> {
+    @Mixin
+    PerfCommand.Common common;
+
+    @Option(names = "--record-size", required = true, description = "Value bytes per record.")
+    int recordSize;
+
+    @Option(names = "--acks", defaultValue = "1", description = "0, 1 or all (default: ${DEFAULT-VALUE}).")
+    String acks;
+
+    @Option(names = "--batch-size", defaultValue = "65536", description = "batch.size (default: ${DEFAULT-VALUE}).")
+    int batchSize;
+
+    @Option(names = "--linger-ms", defaultValue = "5", description = "linger.ms (default: ${DEFAULT-VALUE}).")
+    long lingerMs;
+
+    @Option(names = "--buffer-memory", defaultValue = "67108864", description = "buffer.memory (default: ${DEFAULT-VALUE}).")
+    long bufferMemory;
+
+    @Option(names = "--throughput", defaultValue = "-1", description = "Records per second cap; -1 = unlimited (default).")
+    long throughput;
+
+    @Option(names = "--producer-property", paramLabel = "KEY=VALUE", description = "Any producer config, repeatable.")
+    Map<String, String> props = new LinkedHashMap<>();
+
+    @ParentCommand
+    PerfCommand perf;
+
+    @Override
+    public Integer call() {
+        common.validate();
+        if (recordSize < 0) {
+            throw new BasaltCli.UsageException("--record-size must be >= 0");
+        }
+        BasaltCli root = perf.root;
+        PerfCommand.ensureTopic(root, common);
+        Map<String, String> cfg = new LinkedHashMap<>();
+        cfg.put("acks", acks);
+        cfg.put("batch.size", String.valueOf(batchSize));
+        cfg.put("linger.ms", String.valueOf(lingerMs));
+        cfg.put("buffer.memory", String.valueOf(bufferMemory));
+        cfg.put("max.request.size", String.valueOf(Math.max(1 << 20, batchSize * 4)));
+        cfg.putAll(props);
+        byte[] payload = new byte[recordSize];
+        new SplittableRandom(1).nextBytes(payload);
+        AtomicReference<Throwable> firstError = new AtomicReference<>();
+        LatencyStats stats;
+        try (Producer<byte[], byte[]> producer = new Producer<>(root.clientConfig(cfg), new ByteArraySerializer(),
+                new ByteArraySerializer())) {
+            producer.partitionCount(common.topic);
+            stats = new LatencyStats("sent", common.records, 500_000, common.reportingIntervalMs, root.out, System.nanoTime());
+            sendAll(producer, payload, stats, firstError);
+            producer.flush();
+            stats.printTotal(System.nanoTime());
+        }
+        if (stats.errors() > 0) {
+            root.err.println(stats.errors() + " records failed; first error: " + firstError.get());
+        }
+        PerfCommand.rethrow(firstError.get());
+        return BasaltCli.OK;
+    }
+
+    private void sendAll(Producer<byte[], byte[]> producer, byte[] payload, LatencyStats stats, AtomicReference<Throwable> firstError) {
+        long start = System.nanoTime();
+        for (long i = 0; i < common.records && firstError.get() == null; i++) {
+            if (throughput > 0) {
+                long due = start + (long) (i * 1e9 / throughput);
+                long wait = due - System.nanoTime();
+                if (wait > 0) {
+                    LockSupport.parkNanos(wait);
+                }
+            }
+            long sendNanos = System.nanoTime();
+            producer.send(new ProducerRecord<>(common.topic, null, null, null, payload, null)).whenComplete((m, e) -> {
+                long now = System.nanoTime();
+                if (e != null) {
+                    stats.error();
+                    firstError.compareAndSet(null, e);
+                } else {
+                    stats.record((now - sendNanos) / 1_000, payload.length, now);
+                }
+            });
+        }
+    }
+}

@@ -1,0 +1,106 @@
+package dev.basalt.cli;
+
+import dev.basalt.client.BasaltException;
+import dev.basalt.client.Producer;
+import dev.basalt.client.ProducerRecord;
+import dev.basalt.client.RecordMetadata;
+import dev.basalt.client.serialization.StringSerializer;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicReference;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParentCommand;
+
+/**
+ * {@code basalt produce}: one record per line of stdin (like kafka-console-producer). With
+ * {@code --key-separator}, the text before the first separator is the key. Stops at end of
+ * input, after every record was acknowledged; the first failure ends the command with its
+ * exit code. Thread-safety: one invocation per instance.
+ */
+@Command(name = "produce", mixinStandardHelpOptions = true, description = "Send one record per stdin line to a topic.")
+final class ProduceCommand implements Callable<Integer> {
+    @Option(names = "--topic", required = true, description = "Topic to write to.")
+    String topic;
+
+    @Option(names = "--key-separator", paramLabel = "S", description = "Split each line at the first S into key and value.")
+    String keySeparator;
+
+    @Option(names = "--acks", defaultValue = "all", description = "0, 1 or all (default: ${DEFAULT-VALUE}).")
+    String acks;
+
+    @Option(names = "--partition", description = "Write every record to this partition (default: by key, sticky without key).")
+    Integer partition;
+
+    @Option(names = "--linger-ms", defaultValue = "5", description = "Batch wait (default: ${DEFAULT-VALUE}).")
+    long lingerMs;
+
+    @Option(names = "--producer-property", paramLabel = "KEY=VALUE", description = "Any producer config, repeatable.")
+    Map<String, String> props = new LinkedHashMap<>();
+
+    @Option(names = "--timeout-ms", defaultValue = "30000",
+            description = "Bound for finding the topic and for each record's delivery (default: ${DEFAULT-VALUE}).")
+    long timeoutMs;
+
+    @ParentCommand
+    BasaltCli root;
+
+    @Override
+    public Integer call() {
+        Map<String, String> overrides = new LinkedHashMap<>();
+        overrides.put("acks", acks);
+        overrides.put("linger.ms", String.valueOf(lingerMs));
+        overrides.put("max.block.ms", String.valueOf(timeoutMs));
+        overrides.put("delivery.timeout.ms", String.valueOf(Math.max(timeoutMs, lingerMs + 30_000)));
+        overrides.putAll(props);
+        AtomicReference<Throwable> firstFailure = new AtomicReference<>();
+        try (Producer<String, String> producer = new Producer<>(root.clientConfig(overrides), new StringSerializer(),
+                new StringSerializer())) {
+            int count = producer.partitionCount(topic);
+            if (partition != null && (partition < 0 || partition >= count)) {
+                throw new BasaltCli.UsageException("--partition " + partition + " does not exist (topic " + topic + " has " + count + ")");
+            }
+            sendLines(producer, firstFailure);
+            producer.flush();
+        }
+        Throwable f = firstFailure.get();
+        if (f instanceof BasaltException b) {
+            throw b;
+        }
+        return BasaltCli.OK;
+    }
+
+    private void sendLines(Producer<String, String> producer, AtomicReference<Throwable> firstFailure) {
+        BufferedReader in = new BufferedReader(new InputStreamReader(root.in, StandardCharsets.UTF_8));
+        String line;
+        try {
+            while ((line = in.readLine()) != null && firstFailure.get() == null) {
+                String key = null;
+                String value = line;
+                if (keySeparator != null) {
+                    int at = line.indexOf(keySeparator);
+                    if (at < 0) {
+                        throw new BasaltCli.UsageException("no key separator '" + keySeparator + "' in line: " + line);
+                    }
+                    key = line.substring(0, at);
+                    value = line.substring(at + keySeparator.length());
+                }
+                CompletableFuture<RecordMetadata> f = producer.send(new ProducerRecord<>(topic, partition, key, value));
+                f.whenComplete((m, e) -> {
+                    if (e != null) {
+                        firstFailure.compareAndSet(null, e);
+                    }
+                });
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read stdin: " + e.getMessage(), e);
+        }
+    }
+}

@@ -1,0 +1,139 @@
+package dev.basalt.cli;
+
+import dev.basalt.client.Admin;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.StringJoiner;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParentCommand;
+
+/**
+ * {@code basalt topics}: list, create, describe, delete and alter topics (in the spirit of
+ * kafka-topics.sh). Thread-safety: one invocation per instance.
+ */
+@Command(name = "topics", mixinStandardHelpOptions = true, description = "List, create, describe, delete or alter topics.")
+final class TopicsCommand implements Callable<Integer> {
+    static final class Action {
+        @Option(names = "--list", required = true, description = "List topic names.")
+        boolean list;
+        @Option(names = "--create", required = true, description = "Create --topic.")
+        boolean create;
+        @Option(names = "--describe", required = true, description = "Describe --topic, or every topic.")
+        boolean describe;
+        @Option(names = "--delete", required = true, description = "Delete --topic (and its data).")
+        boolean delete;
+        @Option(names = "--alter", required = true, description = "Grow --topic to --partitions, and/or set --config / remove --delete-config.")
+        boolean alter;
+    }
+
+    @ArgGroup(exclusive = true, multiplicity = "1")
+    Action action;
+
+    @Option(names = "--topic", description = "Topic name.")
+    String topic;
+
+    @Option(names = "--partitions", description = "Partition count (create: default is the broker's num.partitions; alter: the new total).")
+    Integer partitions;
+
+    @Option(names = "--replication-factor", description = "Replicas per partition (default: the broker's default).")
+    Integer replicationFactor;
+
+    @Option(names = "--config", paramLabel = "KEY=VALUE", description = "Topic config, repeatable (e.g. --config cleanup.policy=compact).")
+    Map<String, String> configs = new LinkedHashMap<>();
+
+    @Option(names = "--delete-config", paramLabel = "KEY", description = "With --alter: remove a topic config override, repeatable.")
+    List<String> deleteConfigs = new ArrayList<>();
+
+    @Option(names = "--include-internal", description = "With --list or --describe: include internal topics.")
+    boolean includeInternal;
+
+    @Option(names = "--timeout-ms", defaultValue = "15000", description = "Give up after this long (default: ${DEFAULT-VALUE}).")
+    long timeoutMs;
+
+    @ParentCommand
+    BasaltCli root;
+
+    @Override
+    public Integer call() {
+        try (Admin admin = new Admin(root.clientConfig(Map.of("default.api.timeout.ms", String.valueOf(timeoutMs))))) {
+            Duration t = Duration.ofMillis(timeoutMs + 1_000);
+            if (action.list) {
+                Admin.get(admin.listTopics(includeInternal), t).forEach(l -> root.out.println(l.name()));
+            } else if (action.create) {
+                create(admin, t);
+            } else if (action.describe) {
+                describe(admin, t);
+            } else if (action.delete) {
+                Admin.getAll(admin.deleteTopics(List.of(requireTopic())), t);
+                root.out.println("Deleted topic " + topic + ".");
+            } else {
+                alter(admin, t);
+            }
+        }
+        return BasaltCli.OK;
+    }
+
+    private String requireTopic() {
+        if (topic == null || topic.isEmpty()) {
+            throw new BasaltCli.UsageException("--topic is required here");
+        }
+        return topic;
+    }
+
+    private void create(Admin admin, Duration t) {
+        Admin.NewTopic nt = new Admin.NewTopic(requireTopic(), partitions == null ? -1 : partitions,
+                replicationFactor == null ? -1 : replicationFactor, configs);
+        Admin.TopicCreated c = Admin.getAll(admin.createTopics(List.of(nt), false), t).get(topic);
+        root.out.println("Created topic " + c.name() + " (" + c.partitions() + " partitions, replication factor "
+                + c.replicationFactor() + ", id " + c.topicId() + ").");
+    }
+
+    private void describe(Admin admin, Duration t) {
+        List<String> names = topic == null ? List.of() : List.of(topic);
+        for (Admin.TopicDescription d : Admin.get(admin.describeTopics(names), t).values()) {
+            if (d.internal() && !includeInternal && topic == null) {
+                continue;
+            }
+            StringJoiner cfg = new StringJoiner(",");
+            d.configs().forEach((k, v) -> cfg.add(k + "=" + v));
+            int rf = d.partitions().isEmpty() ? 0 : d.partitions().get(0).replicas().size();
+            root.out.println("Topic: " + d.name() + "\tTopicId: " + d.topicId() + "\tPartitionCount: " + d.partitions().size()
+                    + "\tReplicationFactor: " + rf + "\tConfigs: " + cfg);
+            for (Admin.PartitionDescription p : d.partitions()) {
+                root.out.println("\tTopic: " + d.name() + "\tPartition: " + p.partition() + "\tLeader: "
+                        + (p.leaderId() < 0 ? "none" : p.leaderId()) + "\tReplicas: " + join(p.replicas()) + "\tIsr: " + join(p.isr())
+                        + (p.offlineReplicas().isEmpty() ? "" : "\tOffline: " + join(p.offlineReplicas())));
+            }
+        }
+    }
+
+    private static String join(List<Integer> ids) {
+        StringJoiner j = new StringJoiner(",");
+        ids.forEach(i -> j.add(String.valueOf(i)));
+        return j.toString();
+    }
+
+    private void alter(Admin admin, Duration t) {
+        requireTopic();
+        if (partitions == null && configs.isEmpty() && deleteConfigs.isEmpty()) {
+            throw new BasaltCli.UsageException("--alter needs --partitions, --config or --delete-config");
+        }
+        if (partitions != null) {
+            Admin.getAll(admin.createPartitions(Map.of(topic, partitions), false), t);
+            root.out.println("Topic " + topic + " now has " + partitions + " partitions.");
+        }
+        if (!configs.isEmpty() || !deleteConfigs.isEmpty()) {
+            List<Admin.AlterConfigOp> ops = new ArrayList<>();
+            configs.forEach((k, v) -> ops.add(Admin.AlterConfigOp.set(k, v)));
+            deleteConfigs.forEach(k -> ops.add(Admin.AlterConfigOp.delete(k)));
+            Admin.getAll(admin.alterConfigs(Map.of(new Admin.ConfigResource(Admin.ConfigResource.Type.TOPIC, topic), ops), false), t);
+            root.out.println("Updated configs of topic " + topic + ".");
+        }
+    }
+}

@@ -1,0 +1,201 @@
+package dev.basalt.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.basalt.client.testkit.FakeCluster;
+import dev.basalt.record.Record;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The CLI against a {@link FakeCluster}: every subcommand's happy path and output, and the
+ * error contract (one line on stderr, no stack trace unless --verbose, documented exit codes).
+ */
+class BasaltCliTest {
+    private FakeCluster cluster;
+
+    record Result(int code, String out, String err) {
+    }
+
+    @BeforeEach
+    void start() throws Exception {
+        cluster = FakeCluster.start(1);
+    }
+
+    @AfterEach
+    void stop() {
+        cluster.close();
+    }
+
+    private Result withInput(String stdin, String... args) {
+        List<String> all = new ArrayList<>(List.of(args));
+        if (all.stream().noneMatch(a -> a.equals("--bootstrap"))) {
+            all.add("--bootstrap");
+            all.add(cluster.bootstrap());
+        }
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int code = BasaltCli.run(all.toArray(new String[0]), new ByteArrayInputStream(stdin.getBytes(StandardCharsets.UTF_8)),
+                new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
+        return new Result(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    }
+
+    private Result run(String... args) {
+        return withInput("", args);
+    }
+
+    @Test
+    void topics_createListDescribeAlterDelete() {
+        Result r = run("topics", "--create", "--topic", "t", "--partitions", "3", "--config", "cleanup.policy=compact");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().startsWith("Created topic t (3 partitions"), r.out());
+        assertEquals("t\n", run("topics", "--list").out());
+        Result d = run("topics", "--describe", "--topic", "t");
+        assertTrue(d.out().contains("PartitionCount: 3"), d.out());
+        assertTrue(d.out().contains("Configs: cleanup.policy=compact"), d.out());
+        assertTrue(d.out().contains("Partition: 2\tLeader: 1\tReplicas: 1\tIsr: 1"), d.out());
+        assertEquals(0, run("topics", "--alter", "--topic", "t", "--partitions", "5").code());
+        assertTrue(run("topics", "--describe").out().contains("PartitionCount: 5"));
+        assertEquals(0, run("topics", "--delete", "--topic", "t").code());
+        assertEquals("", run("topics", "--list").out());
+    }
+
+    @Test
+    void produceThenConsume_fromBeginning_withKeys() {
+        cluster.createTopic("t", 2);
+        Result p = withInput("a:1\nb:2\nc:3\n", "produce", "--topic", "t", "--key-separator", ":", "--acks", "1");
+        assertEquals(0, p.code(), p.err());
+        int stored = cluster.records("t", 0).size() + cluster.records("t", 1).size();
+        assertEquals(3, stored);
+        Result c = run("consume", "--topic", "t", "--from-beginning", "--max-messages", "3", "--print-key");
+        assertEquals(0, c.code(), c.err());
+        List<String> lines = new ArrayList<>(c.out().lines().toList());
+        lines.sort(null);
+        assertEquals(List.of("a\t1", "b\t2", "c\t3"), lines);
+        assertTrue(c.err().contains("Processed a total of 3 messages"), c.err());
+    }
+
+    @Test
+    void consume_partitionAndOffset_andTimeout() {
+        cluster.createTopic("t", 1);
+        assertEquals(0, withInput("x0\nx1\nx2\nx3\n", "produce", "--topic", "t").code());
+        Result c = run("consume", "--topic", "t", "--partition", "0", "--offset", "2", "--timeout-ms", "500", "--print-offset");
+        assertEquals(0, c.code(), c.err());
+        assertEquals("2\tx2\n3\tx3\n", c.out());
+    }
+
+    @Test
+    void produce_keepsLineOrderInOnePartition() {
+        cluster.createTopic("t", 1);
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < 1000; i++) {
+            sb.append("line-").append(i).append('\n');
+        }
+        assertEquals(0, withInput(sb.toString(), "produce", "--topic", "t").code());
+        List<Record> rs = cluster.records("t", 0);
+        assertEquals(1000, rs.size());
+        for (int i = 0; i < 1000; i++) {
+            assertEquals("line-" + i, new String(rs.get(i).valueBytes(), StandardCharsets.UTF_8));
+        }
+    }
+
+    @Test
+    void cluster_showsBrokersAndQuorum() {
+        Result r = run("cluster");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("Cluster ID: " + cluster.clusterId()), r.out());
+        assertTrue(r.out().contains("Controller: 1"));
+        assertTrue(r.out().contains("leader"));
+    }
+
+    @Test
+    void unknownTopic_isOneLineError_exit1() {
+        Result r = run("produce", "--topic", "missing", "--timeout-ms", "300");
+        assertEquals(BasaltCli.CLUSTER_ERROR, r.code());
+        assertEquals(1, r.err().lines().count(), r.err());
+        assertTrue(r.err().startsWith("basalt: error: "), r.err());
+        assertTrue(r.err().contains("missing"));
+        Result d = run("topics", "--delete", "--topic", "missing");
+        assertEquals(BasaltCli.CLUSTER_ERROR, d.code());
+        assertFalse(d.err().contains("\tat "), d.err());
+    }
+
+    @Test
+    void topicExists_andInvalidConfig_exit1() {
+        cluster.createTopic("t", 1);
+        assertEquals(BasaltCli.CLUSTER_ERROR, run("topics", "--create", "--topic", "t").code());
+        Result r = run("topics", "--create", "--topic", "u", "--config", "retention.ms=soon");
+        assertEquals(BasaltCli.CLUSTER_ERROR, r.code());
+        assertTrue(r.err().contains("INVALID_CONFIG"), r.err());
+    }
+
+    @Test
+    void usageErrors_exit2() {
+        assertEquals(BasaltCli.USAGE, run("topics").code());
+        assertEquals(BasaltCli.USAGE, run("topics", "--list", "--delete").code());
+        assertEquals(BasaltCli.USAGE, run("topics", "--create").code());
+        assertEquals(BasaltCli.USAGE, run("consume", "--topic", "t", "--offset", "3").code());
+        assertEquals(BasaltCli.USAGE, run("nonsense").code());
+        assertEquals(BasaltCli.USAGE, run("topics", "--list", "--bootstrap", "no-port").code());
+    }
+
+    @Test
+    void cannotConnect_exit3() {
+        Result r = run("topics", "--list", "--bootstrap", "127.0.0.1:1", "--timeout-ms", "300");
+        assertEquals(BasaltCli.CANNOT_CONNECT, r.code(), r.err());
+        assertTrue(r.err().contains("cannot connect"), r.err());
+        assertEquals(1, r.err().lines().count(), r.err());
+    }
+
+    @Test
+    void verbose_printsStackTrace() {
+        Result r = run("topics", "--delete", "--topic", "missing", "--verbose");
+        assertEquals(BasaltCli.CLUSTER_ERROR, r.code());
+        assertTrue(r.err().contains("\tat "), r.err());
+    }
+
+    @Test
+    void help_andVersion_exit0() {
+        Result r = run("--help");
+        assertEquals(0, r.code());
+        assertTrue(r.out().contains("Exit codes:"), r.out());
+        assertEquals(0, run("--version").code());
+    }
+
+    @Test
+    void perfProduce_consume_e2e_report() {
+        Result p = run("perf", "produce", "--topic", "perf", "--partitions", "3", "--records", "2000", "--record-size", "100",
+                "--acks", "all", "--batch-size", "16384", "--linger-ms", "2");
+        assertEquals(0, p.code(), p.err());
+        assertTrue(p.out().contains("2000 records sent"), p.out());
+        assertTrue(p.out().contains("99.9th"), p.out());
+        long stored = 0;
+        for (int i = 0; i < 3; i++) {
+            stored += cluster.records("perf", i).size();
+        }
+        assertEquals(2000, stored);
+        Result c = run("perf", "consume", "--topic", "perf", "--records", "2000");
+        assertEquals(0, c.code(), c.err());
+        assertTrue(c.out().contains("2000 records consumed"), c.out());
+        Result e = run("perf", "e2e", "--topic", "perf", "--records", "20", "--record-size", "64");
+        assertEquals(0, e.code(), e.err());
+        assertTrue(e.out().contains("Percentiles: 50th"), e.out());
+    }
+
+    @Test
+    void perfConsume_notEnoughRecords_exit4() {
+        cluster.createTopic("few", 1);
+        assertEquals(0, withInput("a\nb\n", "produce", "--topic", "few").code());
+        Result c = run("perf", "consume", "--topic", "few", "--records", "5", "--timeout-ms", "300");
+        assertEquals(BasaltCli.TIMEOUT_OR_UNKNOWN, c.code(), c.err());
+    }
+}

@@ -1,0 +1,48 @@
+package dev.basalt.cli;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import org.junit.jupiter.api.Test;
+
+/** Perf statistics: nearest-rank percentiles, averages, sampling bound, progress windows (explicit nanosecond clock). */
+class LatencyStatsTest {
+    @Test
+    void percentiles_nearestRank() {
+        LatencyStats s = new LatencyStats("sent", 1000, 1000, 0, new PrintStream(new ByteArrayOutputStream()), 0);
+        for (int i = 1; i <= 1000; i++) {
+            s.record(i * 1000L, 10, 0);
+        }
+        assertArrayEquals(new double[] {500, 990, 999, 1000}, s.percentilesMillis(0.5, 0.99, 0.999, 1.0));
+        assertEquals(500.5, s.avgMillis(), 1e-9);
+        assertEquals(1000, s.maxMillis(), 1e-9);
+    }
+
+    @Test
+    void sampling_keepsBoundedSamples_butExactAverage() {
+        LatencyStats s = new LatencyStats("sent", 10_000, 100, 0, new PrintStream(new ByteArrayOutputStream()), 0);
+        for (int i = 0; i < 10_000; i++) {
+            s.record(i % 2 == 0 ? 1000 : 3000, 1, 0);
+        }
+        assertEquals(2.0, s.avgMillis(), 1e-9);
+        assertEquals(10_000, s.count());
+    }
+
+    @Test
+    void progressLine_perWindow_andSummary() {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        LatencyStats s = new LatencyStats("sent", 10, 10, 1000, new PrintStream(bytes, true, StandardCharsets.UTF_8), 0);
+        s.record(2000, 1024 * 1024, 500_000_000L);
+        s.record(4000, 1024 * 1024, 1_000_000_000L);
+        s.printTotal(2_000_000_000L);
+        String[] lines = bytes.toString(StandardCharsets.UTF_8).split("\n");
+        assertEquals(2, lines.length);
+        assertEquals("2 records sent, 2.0 records/sec (2.00 MB/sec), 3.0 ms avg latency, 4.0 ms max latency.", lines[0]);
+        assertTrue(lines[1].startsWith("2 records sent, 1.0 records/sec (1.00 MB/sec), 3.00 ms avg latency, 4.00 ms max latency, "
+                + "2.00 ms 50th"), lines[1]);
+    }
+}

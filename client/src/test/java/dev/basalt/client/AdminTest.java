@@ -1,0 +1,129 @@
+package dev.basalt.client;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.basalt.client.testkit.FakeCluster;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** The admin client against a {@link FakeCluster}: every operation, and typed errors for bad input. */
+class AdminTest {
+    private static final Duration T = Duration.ofSeconds(10);
+    private FakeCluster cluster;
+    private Admin admin;
+
+    @BeforeEach
+    void start() throws Exception {
+        cluster = FakeCluster.start(2);
+        admin = new Admin(Map.of("bootstrap.servers", cluster.bootstrap(), "default.api.timeout.ms", 3_000, "retry.backoff.ms", 20));
+    }
+
+    @AfterEach
+    void stop() {
+        admin.close();
+        cluster.close();
+    }
+
+    @Test
+    void createListDescribeDelete() {
+        Map<String, Admin.TopicCreated> created = Admin.getAll(admin.createTopics(List.of(
+                new Admin.NewTopic("a", 3, 1, Map.of("cleanup.policy", "compact")), new Admin.NewTopic("b", -1, -1)), false), T);
+        assertEquals(3, created.get("a").partitions());
+        assertEquals(1, created.get("b").partitions());
+        assertFalse(created.get("a").topicId().isEmpty());
+        assertEquals(List.of("a", "b"), Admin.get(admin.listTopics(false), T).stream().map(Admin.TopicListing::name).toList());
+        Admin.TopicDescription a = Admin.get(admin.describeTopics(List.of("a")), T).get("a");
+        assertEquals(3, a.partitions().size());
+        assertEquals("compact", a.configs().get("cleanup.policy"));
+        Admin.getAll(admin.deleteTopics(List.of("a")), T);
+        assertFalse(cluster.hasTopic("a"));
+        assertThrows(UnknownTopicException.class, () -> Admin.getAll(admin.deleteTopics(List.of("a")), T));
+    }
+
+    @Test
+    void createErrors_areTypedPerTopic() {
+        cluster.createTopic("exists", 1);
+        Map<String, java.util.concurrent.CompletableFuture<Admin.TopicCreated>> r = admin.createTopics(List.of(
+                new Admin.NewTopic("exists", 1, 1), new Admin.NewTopic("bad/name", 1, 1), new Admin.NewTopic("ok", 2, 1),
+                new Admin.NewTopic("rf", 1, 5), new Admin.NewTopic("cfg", 1, 1, Map.of("retention.ms", "soon"))), false);
+        assertThrows(TopicExistsException.class, () -> Admin.get(r.get("exists"), T));
+        assertThrows(InvalidTopicException.class, () -> Admin.get(r.get("bad/name"), T));
+        assertThrows(InvalidReplicationFactorException.class, () -> Admin.get(r.get("rf"), T));
+        InvalidConfigurationException e = assertThrows(InvalidConfigurationException.class, () -> Admin.get(r.get("cfg"), T));
+        assertTrue(e.getMessage().contains("retention.ms"), e.getMessage());
+        assertEquals(2, Admin.get(r.get("ok"), T).partitions());
+    }
+
+    @Test
+    void validateOnly_createsNothing() {
+        Admin.getAll(admin.createTopics(List.of(new Admin.NewTopic("v", 2, 1)), true), T);
+        assertFalse(cluster.hasTopic("v"));
+    }
+
+    @Test
+    void createPartitions_growsOnly() {
+        cluster.createTopic("t", 2);
+        Admin.getAll(admin.createPartitions(Map.of("t", 5), false), T);
+        assertEquals(5, Admin.get(admin.describeTopics(List.of("t")), T).get("t").partitions().size());
+        assertThrows(InvalidPartitionsException.class, () -> Admin.getAll(admin.createPartitions(Map.of("t", 3), false), T));
+    }
+
+    @Test
+    void describeAndAlterConfigs() {
+        cluster.createTopic("t", 1);
+        Admin.ConfigResource res = new Admin.ConfigResource(Admin.ConfigResource.Type.TOPIC, "t");
+        Admin.getAll(admin.alterConfigs(Map.of(res, List.of(Admin.AlterConfigOp.set("retention.ms", "1000"))), false), T);
+        Map<String, Admin.ConfigEntry> entries = entries(res);
+        assertEquals("1000", entries.get("retention.ms").value());
+        assertEquals("TOPIC_CONFIG", entries.get("retention.ms").source());
+        assertEquals("DEFAULT_CONFIG", entries.get("segment.bytes").source());
+        Admin.getAll(admin.alterConfigs(Map.of(res, List.of(Admin.AlterConfigOp.delete("retention.ms"))), false), T);
+        assertEquals("DEFAULT_CONFIG", entries(res).get("retention.ms").source());
+        assertThrows(InvalidConfigurationException.class, () -> Admin.getAll(admin.alterConfigs(
+                Map.of(res, List.of(Admin.AlterConfigOp.set("segment.bytes", "many"))), false), T));
+        assertThrows(UnknownTopicException.class, () -> Admin.get(admin.describeConfigs(
+                List.of(new Admin.ConfigResource(Admin.ConfigResource.Type.TOPIC, "nope")), List.of()), T));
+    }
+
+    private Map<String, Admin.ConfigEntry> entries(Admin.ConfigResource res) {
+        Map<String, Admin.ConfigEntry> m = new java.util.HashMap<>();
+        Admin.get(admin.describeConfigs(List.of(res), List.of()), T).get(res).forEach(e -> m.put(e.name(), e));
+        return m;
+    }
+
+    @Test
+    void clusterAndQuorum() {
+        Admin.ClusterDescription c = Admin.get(admin.describeCluster(false), T);
+        assertEquals(cluster.clusterId(), c.clusterId());
+        assertEquals(1, c.controllerId());
+        assertEquals(2, c.brokers().size());
+        Admin.QuorumDescription q = Admin.get(admin.describeQuorum(), T);
+        assertEquals(1, q.leaderId());
+        assertEquals(1, q.voters().size());
+        assertEquals(1, q.observers().size());
+    }
+
+    @Test
+    void noBroker_isConnectionException() {
+        try (Admin dead = new Admin(Map.of("bootstrap.servers", "127.0.0.1:1", "default.api.timeout.ms", 300,
+                "retry.backoff.ms", 50))) {
+            assertThrows(ConnectionException.class, () -> Admin.get(dead.listTopics(false), T));
+            assertThrows(ConnectionException.class, () -> Admin.getAll(dead.createTopics(List.of(new Admin.NewTopic("x", 1, 1)), false), T));
+        }
+    }
+
+    @Test
+    void firstBootstrapDown_movesToNext() {
+        cluster.broker(1).stop();
+        try (Admin a = new Admin(Map.of("bootstrap.servers", cluster.bootstrap()))) {
+            assertEquals(2, Admin.get(a.describeCluster(false), T).brokers().size());
+        }
+    }
+}

@@ -1,0 +1,86 @@
+package dev.basalt.client;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.basalt.client.internal.ConfigDef;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import org.junit.jupiter.api.Test;
+
+/** Client configs: Kafka's names, defaults, typed values from strings or objects, typed errors naming the key. */
+class ConfigTest {
+    @Test
+    void producerDefaults() {
+        ConfigDef.Parsed p = ProducerConfig.parse(Map.of());
+        assertEquals(List.of("127.0.0.1:9400"), p.getList(ProducerConfig.BOOTSTRAP_SERVERS));
+        assertEquals("all", p.getString(ProducerConfig.ACKS));
+        assertEquals(16_384, p.getInt(ProducerConfig.BATCH_SIZE));
+        assertEquals(5L, p.getLong(ProducerConfig.LINGER_MS));
+        assertEquals(32L * 1024 * 1024, p.getLong(ProducerConfig.BUFFER_MEMORY));
+        assertEquals(120_000, p.getInt(ProducerConfig.DELIVERY_TIMEOUT_MS));
+    }
+
+    @Test
+    void stringsAndObjectsAreTyped() {
+        ConfigDef.Parsed p = ProducerConfig.parse(Map.of("batch.size", "65536", "linger.ms", 7, "acks", "1",
+                "bootstrap.servers", List.of("a:1", "b:2")));
+        assertEquals(65_536, p.getInt(ProducerConfig.BATCH_SIZE));
+        assertEquals(7L, p.getLong(ProducerConfig.LINGER_MS));
+        assertEquals(1, ProducerConfig.acksValue(p.getString(ProducerConfig.ACKS)));
+        assertEquals(-1, ProducerConfig.acksValue("all"));
+        assertEquals(List.of("a:1", "b:2"), p.getList(ProducerConfig.BOOTSTRAP_SERVERS));
+    }
+
+    @Test
+    void propertiesAccepted() {
+        Properties props = new Properties();
+        props.setProperty("fetch.min.bytes", "10");
+        props.setProperty("auto.offset.reset", "earliest");
+        ConfigDef.Parsed p = ConsumerConfig.DEF.parse(props);
+        assertEquals(10, p.getInt(ConsumerConfig.FETCH_MIN_BYTES));
+    }
+
+    private static ConfigException rejects(String key, Object value) {
+        ConfigException e = assertThrows(ConfigException.class, () -> ProducerConfig.parse(Map.of(key, value)));
+        assertEquals(key, e.key(), e.getMessage());
+        return e;
+    }
+
+    @Test
+    void badValuesNameTheKey() {
+        rejects("acks", "2");
+        rejects("batch.size", "big");
+        rejects("batch.size", -1);
+        rejects("linger.ms", 1.5);
+        rejects("bootstrap.servers", "localhost");
+        rejects("bootstrap.servers", "host:99999");
+        rejects("enable.idempotence", true);
+        assertTrue(rejects("lingr.ms", 5).getMessage().contains("unknown"));
+    }
+
+    @Test
+    void relationsBetweenKeys() {
+        rejects("delivery.timeout.ms", 1000);
+        ConfigException e = assertThrows(ConfigException.class,
+                () -> ProducerConfig.parse(Map.of("buffer.memory", 2048, "batch.size", 4096)));
+        assertEquals("buffer.memory", e.key());
+    }
+
+    @Test
+    void consumerRejectsGroupIdUntilGroupsExist() {
+        ConfigException e = assertThrows(ConfigException.class, () -> ConsumerConfig.parse(Map.of("group.id", "g")));
+        assertTrue(e.getMessage().contains("consumer-groups"));
+        assertThrows(ConfigException.class, () -> ConsumerConfig.parse(Map.of("auto.offset.reset", "smallest")));
+    }
+
+    @Test
+    void serializerByClassName() {
+        Map<String, Object> cfg = Map.of("key.serializer", "dev.basalt.client.serialization.StringSerializer",
+                "value.serializer", "java.lang.String", "bootstrap.servers", "127.0.0.1:1");
+        ConfigException e = assertThrows(ConfigException.class, () -> new Producer<String, String>(cfg).close());
+        assertEquals("value.serializer", e.key());
+    }
+}

@@ -1,0 +1,253 @@
+package dev.basalt.client;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.basalt.client.serialization.StringDeserializer;
+import dev.basalt.client.serialization.StringSerializer;
+import dev.basalt.client.testkit.FakeCluster;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The consumer against a {@link FakeCluster}: reads everything back in order per partition,
+ * seeks, resets per auto.offset.reset (including after retention moved the log start), pauses,
+ * follows a leader move, honours max.poll.records, and wakes up.
+ */
+class ConsumerTest {
+    private FakeCluster cluster;
+
+    @BeforeEach
+    void start() throws Exception {
+        cluster = FakeCluster.start(2);
+    }
+
+    @AfterEach
+    void stop() {
+        cluster.close();
+    }
+
+    private Consumer<String, String> consumer(Map<String, Object> extra) {
+        Map<String, Object> cfg = new HashMap<>();
+        cfg.put("bootstrap.servers", cluster.bootstrap());
+        cfg.put("fetch.max.wait.ms", 100);
+        cfg.put("retry.backoff.ms", 10);
+        cfg.put("default.api.timeout.ms", 5_000);
+        cfg.put("auto.offset.reset", "earliest");
+        cfg.putAll(extra);
+        return new Consumer<>(cfg, new StringDeserializer(), new StringDeserializer());
+    }
+
+    private void produce(String topic, int partition, int count, String prefix) {
+        try (Producer<String, String> p = new Producer<>(Map.of("bootstrap.servers", cluster.bootstrap(), "linger.ms", 1),
+                new StringSerializer(), new StringSerializer())) {
+            List<CompletableFuture<RecordMetadata>> fs = new ArrayList<>();
+            for (int i = 0; i < count; i++) {
+                fs.add(p.send(new ProducerRecord<>(topic, partition, "k" + i, prefix + i)));
+            }
+            fs.forEach(f -> Producer.await(f, Duration.ofSeconds(30)));
+        }
+    }
+
+    private static List<ConsumerRecord<String, String>> pollUntil(Consumer<String, String> c, int count) {
+        List<ConsumerRecord<String, String>> out = new ArrayList<>();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (out.size() < count && System.nanoTime() < deadline) {
+            c.poll(Duration.ofMillis(200)).forEach(out::add);
+        }
+        return out;
+    }
+
+    @Test
+    void readsEverything_inOrderPerPartition() {
+        cluster.createTopic("t", 3);
+        for (int p = 0; p < 3; p++) {
+            produce("t", p, 300, "p" + p + "-");
+        }
+        try (Consumer<String, String> c = consumer(Map.of("max.poll.records", 50))) {
+            c.assign(c.partitionsFor("t"));
+            List<ConsumerRecord<String, String>> all = pollUntil(c, 900);
+            assertEquals(900, all.size());
+            for (int p = 0; p < 3; p++) {
+                int partition = p;
+                List<ConsumerRecord<String, String>> mine = all.stream().filter(r -> r.partition() == partition).toList();
+                for (int i = 0; i < 300; i++) {
+                    assertEquals(i, mine.get(i).offset());
+                    assertEquals("p" + p + "-" + i, mine.get(i).value());
+                    assertEquals("k" + i, mine.get(i).key());
+                }
+                assertEquals(300, c.position(new TopicPartition("t", p)));
+            }
+        }
+    }
+
+    @Test
+    void maxPollRecords_bounds_eachPoll() {
+        cluster.createTopic("t", 1);
+        produce("t", 0, 100, "v");
+        try (Consumer<String, String> c = consumer(Map.of("max.poll.records", 7))) {
+            c.assign(List.of(new TopicPartition("t", 0)));
+            int total = 0;
+            while (total < 100) {
+                ConsumerRecords<String, String> rs = c.poll(Duration.ofSeconds(5));
+                assertTrue(rs.count() <= 7 && rs.count() > 0, "count " + rs.count());
+                total += rs.count();
+            }
+        }
+    }
+
+    @Test
+    void seek_seekToBeginning_seekToEnd_position() {
+        cluster.createTopic("t", 1);
+        produce("t", 0, 20, "v");
+        TopicPartition tp = new TopicPartition("t", 0);
+        try (Consumer<String, String> c = consumer(Map.of("auto.offset.reset", "latest"))) {
+            c.assign(List.of(tp));
+            assertEquals(20, c.position(tp));
+            c.seek(tp, 15);
+            List<ConsumerRecord<String, String>> rs = pollUntil(c, 5);
+            assertEquals("v15", rs.get(0).value());
+            c.seekToBeginning(List.of(tp));
+            assertEquals(0, c.position(tp));
+            assertEquals("v0", pollUntil(c, 1).get(0).value());
+            c.seekToEnd(List.of(tp));
+            assertEquals(20, c.position(tp));
+            assertTrue(c.poll(Duration.ofMillis(200)).isEmpty());
+            assertEquals(Map.of(tp, 0L), c.beginningOffsets(List.of(tp), Duration.ofSeconds(5)));
+            assertEquals(Map.of(tp, 20L), c.endOffsets(List.of(tp), Duration.ofSeconds(5)));
+        }
+    }
+
+    @Test
+    void latest_seesOnlyNewRecords() {
+        cluster.createTopic("t", 1);
+        produce("t", 0, 5, "old");
+        try (Consumer<String, String> c = consumer(Map.of("auto.offset.reset", "latest"))) {
+            c.assign(List.of(new TopicPartition("t", 0)));
+            assertTrue(c.poll(Duration.ofMillis(200)).isEmpty());
+            produce("t", 0, 3, "new");
+            List<ConsumerRecord<String, String>> rs = pollUntil(c, 3);
+            assertEquals(List.of("new0", "new1", "new2"), rs.stream().map(ConsumerRecord::value).toList());
+        }
+    }
+
+    @Test
+    void resetNone_withoutPosition_throwsOffsetOutOfRange() {
+        cluster.createTopic("t", 1);
+        TopicPartition tp = new TopicPartition("t", 0);
+        try (Consumer<String, String> c = consumer(Map.of("auto.offset.reset", "none"))) {
+            c.assign(List.of(tp));
+            OffsetOutOfRangeException e = assertThrows(OffsetOutOfRangeException.class, () -> c.poll(Duration.ofMillis(100)));
+            assertEquals(tp, e.partition());
+        }
+    }
+
+    @Test
+    void positionBelowLogStart_resetNone_throws_earliest_resets() {
+        cluster.createTopic("t", 1);
+        produce("t", 0, 10, "a");
+        produce("t", 0, 10, "b");
+        cluster.truncateLogStart("t", 0, 10);
+        TopicPartition tp = new TopicPartition("t", 0);
+        try (Consumer<String, String> c = consumer(Map.of("auto.offset.reset", "none"))) {
+            c.assign(List.of(tp));
+            c.seek(tp, 2);
+            OffsetOutOfRangeException e = assertThrows(OffsetOutOfRangeException.class, () -> {
+                for (int i = 0; i < 50; i++) {
+                    c.poll(Duration.ofMillis(100));
+                }
+            });
+            assertEquals(2, e.offset());
+        }
+        try (Consumer<String, String> c = consumer(Map.of("auto.offset.reset", "earliest"))) {
+            c.assign(List.of(tp));
+            c.seek(tp, 2);
+            List<ConsumerRecord<String, String>> rs = pollUntil(c, 10);
+            assertEquals(10, rs.get(0).offset());
+            assertEquals("b0", rs.get(0).value());
+        }
+    }
+
+    @Test
+    void pause_stopsDelivery_resume_continues() {
+        cluster.createTopic("t", 2);
+        produce("t", 0, 5, "a");
+        produce("t", 1, 5, "b");
+        TopicPartition p0 = new TopicPartition("t", 0);
+        TopicPartition p1 = new TopicPartition("t", 1);
+        try (Consumer<String, String> c = consumer(Map.of())) {
+            c.assign(List.of(p0, p1));
+            c.pause(List.of(p1));
+            assertEquals(Set.of(p1), c.paused());
+            List<ConsumerRecord<String, String>> rs = pollUntil(c, 5);
+            c.poll(Duration.ofMillis(200)).forEach(rs::add);
+            assertTrue(rs.stream().allMatch(r -> r.partition() == 0), "paused partition delivered");
+            assertEquals(5, rs.size());
+            c.resume(List.of(p1));
+            List<ConsumerRecord<String, String>> more = pollUntil(c, 5);
+            assertTrue(more.stream().allMatch(r -> r.partition() == 1));
+        }
+    }
+
+    @Test
+    void leaderMove_isFollowed() {
+        cluster.createTopic("t", 1);
+        produce("t", 0, 5, "a");
+        TopicPartition tp = new TopicPartition("t", 0);
+        try (Consumer<String, String> c = consumer(Map.of())) {
+            c.assign(List.of(tp));
+            assertEquals(5, pollUntil(c, 5).size());
+            cluster.moveLeader("t", 0, 2);
+            produce("t", 0, 5, "b");
+            List<ConsumerRecord<String, String>> rs = pollUntil(c, 5);
+            assertEquals(List.of("b0", "b1", "b2", "b3", "b4"), rs.stream().map(ConsumerRecord::value).toList());
+        }
+    }
+
+    @Test
+    void wakeup_interruptsPoll() throws Exception {
+        cluster.createTopic("t", 1);
+        try (Consumer<String, String> c = consumer(Map.of())) {
+            c.assign(List.of(new TopicPartition("t", 0)));
+            c.wakeup();
+            assertThrows(WakeupException.class, () -> c.poll(Duration.ofSeconds(30)));
+        }
+    }
+
+    @Test
+    void unknownTopic_positionLookup_isTyped() {
+        try (Consumer<String, String> c = consumer(Map.of("default.api.timeout.ms", 500))) {
+            c.assign(List.of(new TopicPartition("missing", 0)));
+            assertThrows(UnknownTopicException.class, () -> c.poll(Duration.ofMillis(500)));
+        }
+    }
+
+    @Test
+    void concurrentUse_isRejected() throws Exception {
+        cluster.createTopic("t", 1);
+        try (Consumer<String, String> c = consumer(Map.of())) {
+            c.assign(List.of(new TopicPartition("t", 0)));
+            CompletableFuture<Void> poller = CompletableFuture.runAsync(() -> {
+                try {
+                    c.poll(Duration.ofSeconds(3));
+                } catch (WakeupException e) {
+                    // expected at the end of the test
+                }
+            });
+            Thread.sleep(300);
+            assertThrows(java.util.ConcurrentModificationException.class, () -> c.assign(List.of()));
+            c.wakeup();
+            poller.get(10, TimeUnit.SECONDS);
+        }
+    }
+}

@@ -1,0 +1,62 @@
+package dev.basalt.client;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.basalt.client.internal.Errors;
+import dev.basalt.proto.v1.ErrorCode;
+import io.grpc.Status;
+import java.net.ConnectException;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Error classification (STYLE.md §6): definite vs indeterminate, retriable or not, for every
+ * protocol code and the gRPC failures that matter.
+ */
+class ErrorsTest {
+    @Test
+    void everyCodeMapsToATypedException() {
+        for (ErrorCode c : ErrorCode.values()) {
+            if (c == ErrorCode.NONE || c == ErrorCode.UNRECOGNIZED) {
+                continue;
+            }
+            BasaltException e = Errors.forCode(c, "m", "ctx");
+            assertEquals(Errors.isRetriable(c), e.retriable(), c.name());
+            assertEquals(Errors.isIndeterminate(c), e instanceof IndeterminateException, c.name());
+        }
+    }
+
+    @Test
+    void specificMappings() {
+        assertInstanceOf(UnknownTopicException.class, Errors.forCode(ErrorCode.UNKNOWN_TOPIC, "", "t"));
+        assertInstanceOf(InvalidTopicException.class, Errors.forCode(ErrorCode.INVALID_TOPIC, "", "t"));
+        assertInstanceOf(RecordTooLargeException.class, Errors.forCode(ErrorCode.RECORD_TOO_LARGE, "", "t"));
+        assertInstanceOf(TopicExistsException.class, Errors.forCode(ErrorCode.TOPIC_ALREADY_EXISTS, "", "t"));
+        NotLeaderException nl = assertInstanceOf(NotLeaderException.class, Errors.forCode(ErrorCode.NOT_LEADER, "", "t", 3, 7));
+        assertEquals(3, nl.leaderIdHint().getAsInt());
+        assertEquals(7, nl.leaderEpochHint().getAsInt());
+        assertTrue(Errors.forCode(ErrorCode.NOT_LEADER, "", "t").retriable());
+        assertInstanceOf(IndeterminateException.class, Errors.forCode(ErrorCode.REQUEST_TIMED_OUT, "", "t"));
+        assertInstanceOf(IndeterminateException.class, Errors.forCode(ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND, "", "t"));
+        assertInstanceOf(DefiniteException.class, Errors.forCode(ErrorCode.NOT_ENOUGH_REPLICAS, "", "t"));
+        assertFalse(Errors.forCode(ErrorCode.CORRUPT_RECORD, "", "t").retriable());
+    }
+
+    @Test
+    void connectionRefused_isDefiniteEvenForWrites() {
+        Throwable t = Status.UNAVAILABLE.withCause(new ConnectException("Connection refused")).asRuntimeException();
+        assertInstanceOf(ConnectionException.class, Errors.forTransport(t, true, "x"));
+    }
+
+    @Test
+    void connectionLostOrDeadline_isIndeterminateForWrites_definiteForReads() {
+        Throwable lost = Status.UNAVAILABLE.withDescription("Network closed for unknown reason").asRuntimeException();
+        assertInstanceOf(IndeterminateException.class, Errors.forTransport(lost, true, "x"));
+        assertInstanceOf(ConnectionException.class, Errors.forTransport(lost, false, "x"));
+        Throwable deadline = Status.DEADLINE_EXCEEDED.asRuntimeException();
+        assertInstanceOf(IndeterminateException.class, Errors.forTransport(deadline, true, "x"));
+        assertInstanceOf(ClientTimeoutException.class, Errors.forTransport(deadline, false, "x"));
+    }
+}

@@ -1,0 +1,154 @@
+package dev.basalt.client.internal;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.basalt.client.RecordMetadata;
+import dev.basalt.client.TopicPartition;
+import dev.basalt.record.Batches;
+import dev.basalt.record.Record;
+import dev.basalt.record.RecordBatch;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.ToIntFunction;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Batching decisions with an explicit clock (nowMs is passed in): a batch is sendable when full,
+ * when linger.ms has passed, or during a flush; drain takes one batch per partition per leader
+ * within the request size; expiry follows delivery.timeout.ms; the drained bytes are a valid
+ * RecordBatch holding the appended records in order.
+ */
+class RecordAccumulatorTest {
+    private static final TopicPartition TP0 = new TopicPartition("t", 0);
+    private static final TopicPartition TP1 = new TopicPartition("t", 1);
+    private static final ToIntFunction<TopicPartition> LEADER_1 = tp -> 1;
+
+    private static RecordAccumulator acc(int batchSize, long lingerMs) {
+        return new RecordAccumulator(new BufferPool(1 << 20, batchSize), batchSize, lingerMs, 10_000);
+    }
+
+    private static CompletableFuture<RecordMetadata> append(RecordAccumulator a, TopicPartition tp, String value, long nowMs)
+            throws InterruptedException {
+        return a.append(tp, 1000, null, value.getBytes(), List.of(), 0, false, nowMs).future();
+    }
+
+    @Test
+    void linger_holdsBatchUntilItExpires() throws Exception {
+        RecordAccumulator a = acc(16_384, 100);
+        append(a, TP0, "v", 0);
+        RecordAccumulator.ReadyCheck r = a.ready(LEADER_1, 50);
+        assertTrue(r.readyNodes().isEmpty());
+        assertEquals(50, r.nextCheckDelayMs());
+        assertEquals(Set.of(1), a.ready(LEADER_1, 100).readyNodes());
+    }
+
+    @Test
+    void fullBatch_isReadyBeforeLinger() throws Exception {
+        RecordAccumulator a = acc(200, 60_000);
+        int n = 0;
+        while (a.append(TP0, 1000, null, new byte[40], List.of(), 0, false, 0).batchIsFull() == false) {
+            n++;
+        }
+        assertTrue(n > 1);
+        assertEquals(Set.of(1), a.ready(LEADER_1, 0).readyNodes());
+    }
+
+    @Test
+    void unknownLeader_reportsTopic() throws Exception {
+        RecordAccumulator a = acc(16_384, 0);
+        append(a, TP0, "v", 0);
+        RecordAccumulator.ReadyCheck r = a.ready(tp -> -1, 10);
+        assertEquals(Set.of("t"), r.unknownLeaderTopics());
+        assertTrue(r.readyNodes().isEmpty());
+    }
+
+    @Test
+    void flush_makesEverythingSendable() throws Exception {
+        RecordAccumulator a = acc(16_384, 60_000);
+        append(a, TP0, "v", 0);
+        assertTrue(a.ready(LEADER_1, 0).readyNodes().isEmpty());
+        a.beginFlush();
+        assertEquals(Set.of(1), a.ready(LEADER_1, 0).readyNodes());
+        a.endFlush();
+    }
+
+    @Test
+    void drain_oneBatchPerPartition_validBytesInOrder() throws Exception {
+        RecordAccumulator a = acc(16_384, 0);
+        for (int i = 0; i < 5; i++) {
+            append(a, TP0, "a" + i, 0);
+        }
+        append(a, TP1, "b", 0);
+        Map<Integer, List<ProducerBatch>> d = a.drain(LEADER_1, Set.of(1), 1 << 20, 0);
+        assertEquals(2, d.get(1).size());
+        ProducerBatch b0 = d.get(1).stream().filter(b -> b.partition().equals(TP0)).findFirst().orElseThrow();
+        List<String> values = new ArrayList<>();
+        for (RecordBatch rb : Batches.parseStrict(b0.payload(), Integer.MAX_VALUE, 10)) {
+            for (Record r : rb.records()) {
+                values.add(new String(r.valueBytes()));
+            }
+        }
+        assertEquals(List.of("a0", "a1", "a2", "a3", "a4"), values);
+        b0.complete(100, -1);
+        a.deallocate(b0);
+    }
+
+    @Test
+    void drain_respectsRequestSize() throws Exception {
+        RecordAccumulator a = acc(1024, 0);
+        append(a, TP0, "x".repeat(600), 0);
+        append(a, TP1, "y".repeat(600), 0);
+        Map<Integer, List<ProducerBatch>> d = a.drain(LEADER_1, Set.of(1), 1000, 0);
+        assertEquals(1, d.get(1).size());
+        Map<Integer, List<ProducerBatch>> d2 = a.drain(LEADER_1, Set.of(1), 1000, 0);
+        assertEquals(1, d2.get(1).size());
+        assertFalse(d.get(1).get(0).partition().equals(d2.get(1).get(0).partition()));
+    }
+
+    @Test
+    void completedFutures_carryConsecutiveOffsets() throws Exception {
+        RecordAccumulator a = acc(16_384, 0);
+        CompletableFuture<RecordMetadata> f0 = append(a, TP0, "a", 0);
+        CompletableFuture<RecordMetadata> f1 = append(a, TP0, "b", 0);
+        ProducerBatch b = a.drain(LEADER_1, Set.of(1), 1 << 20, 0).get(1).get(0);
+        b.complete(41, -1);
+        assertEquals(41, f0.get().offset());
+        assertEquals(42, f1.get().offset());
+        assertEquals(1000, f1.get().timestamp());
+    }
+
+    @Test
+    void expire_failsOldQueuedBatches() throws Exception {
+        RecordAccumulator a = acc(16_384, 60_000);
+        append(a, TP0, "v", 0);
+        assertTrue(a.expire(9_999).isEmpty());
+        assertEquals(1, a.expire(10_000).size());
+    }
+
+    @Test
+    void stickyAbort_whenNoOpenBatch() throws Exception {
+        RecordAccumulator a = acc(16_384, 0);
+        assertTrue(a.append(TP0, 0, null, new byte[1], List.of(), 0, true, 0).abortedForNewBatch());
+        append(a, TP0, "v", 0);
+        assertFalse(a.append(TP0, 0, null, new byte[1], List.of(), 0, true, 0).abortedForNewBatch());
+    }
+
+    @Test
+    void retriedBatch_waitsForBackoff_andStaysFirst() throws Exception {
+        RecordAccumulator a = acc(16_384, 0);
+        append(a, TP0, "first", 0);
+        ProducerBatch b = a.drain(LEADER_1, Set.of(1), 1 << 20, 0).get(1).get(0);
+        append(a, TP0, "second", 0);
+        assertTrue(a.drain(LEADER_1, Set.of(1), 1 << 20, 0).isEmpty(), "partition muted while its batch is in flight");
+        b.scheduleRetry(500, null, false);
+        a.unmute(TP0);
+        a.reenqueue(b);
+        assertTrue(a.drain(LEADER_1, Set.of(1), 1 << 20, 100).isEmpty());
+        assertEquals(b, a.drain(LEADER_1, Set.of(1), 1 << 20, 500).get(1).get(0));
+    }
+}

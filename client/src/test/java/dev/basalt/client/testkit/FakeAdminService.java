@@ -1,0 +1,261 @@
+package dev.basalt.client.testkit;
+
+import dev.basalt.proto.v1.AdminServiceGrpc;
+import dev.basalt.proto.v1.AlterConfigsRequest;
+import dev.basalt.proto.v1.AlterConfigsResponse;
+import dev.basalt.proto.v1.ConfigEntry;
+import dev.basalt.proto.v1.ConfigResource;
+import dev.basalt.proto.v1.CreatePartitionsRequest;
+import dev.basalt.proto.v1.CreatePartitionsResponse;
+import dev.basalt.proto.v1.CreateTopicsRequest;
+import dev.basalt.proto.v1.CreateTopicsResponse;
+import dev.basalt.proto.v1.DeleteTopicsRequest;
+import dev.basalt.proto.v1.DeleteTopicsResponse;
+import dev.basalt.proto.v1.DescribeClusterRequest;
+import dev.basalt.proto.v1.DescribeClusterResponse;
+import dev.basalt.proto.v1.DescribeConfigsRequest;
+import dev.basalt.proto.v1.DescribeConfigsResponse;
+import dev.basalt.proto.v1.DescribeQuorumRequest;
+import dev.basalt.proto.v1.DescribeQuorumResponse;
+import dev.basalt.proto.v1.DescribeTopicsRequest;
+import dev.basalt.proto.v1.DescribeTopicsResponse;
+import dev.basalt.proto.v1.ErrorCode;
+import dev.basalt.proto.v1.ListTopicsRequest;
+import dev.basalt.proto.v1.ListTopicsResponse;
+import io.grpc.stub.StreamObserver;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.UUID;
+
+/**
+ * The admin service of a {@link FakeBroker}: topics, partitions, topic configs (validated
+ * against the keys in {@link FakeCluster#TOPIC_CONFIG_DEFAULTS}), cluster and a synthetic
+ * one-voter quorum (broker 1 is the controller).
+ *
+ * <p>Thread-safety: thread-safe; every handler synchronizes on the cluster.
+ */
+final class FakeAdminService extends AdminServiceGrpc.AdminServiceImplBase {
+    private final FakeCluster cluster;
+    private final FakeBroker broker;
+
+    FakeAdminService(FakeCluster cluster, FakeBroker broker) {
+        this.cluster = cluster;
+        this.broker = broker;
+    }
+
+    private static <T> void reply(StreamObserver<T> out, T value) {
+        out.onNext(value);
+        out.onCompleted();
+    }
+
+    @Override
+    public void createTopics(CreateTopicsRequest req, StreamObserver<CreateTopicsResponse> out) {
+        CreateTopicsResponse.Builder resp = CreateTopicsResponse.newBuilder();
+        synchronized (cluster) {
+            for (CreateTopicsRequest.NewTopic nt : req.getTopicsList()) {
+                resp.addTopics(create(nt, req.getValidateOnly()));
+            }
+        }
+        reply(out, resp.build());
+    }
+
+    private CreateTopicsResponse.Result create(CreateTopicsRequest.NewTopic nt, boolean validateOnly) {
+        int partitions = nt.getPartitions() <= 0 ? 1 : nt.getPartitions();
+        int rf = nt.getReplicationFactor() <= 0 ? 1 : nt.getReplicationFactor();
+        CreateTopicsResponse.Result.Builder r = CreateTopicsResponse.Result.newBuilder().setName(nt.getName());
+        ErrorCode err = cluster.validateNewTopic(nt.getName(), partitions, rf);
+        if (err != ErrorCode.NONE) {
+            return r.setErrorCode(err).setErrorMessage("fake: " + err).build();
+        }
+        for (Map.Entry<String, String> c : nt.getConfigsMap().entrySet()) {
+            String problem = FakeCluster.validateConfig(c.getKey(), c.getValue());
+            if (problem != null) {
+                return r.setErrorCode(ErrorCode.INVALID_CONFIG).setErrorMessage(problem).build();
+            }
+        }
+        r.setPartitions(partitions).setReplicationFactor(rf);
+        if (validateOnly) {
+            return r.build();
+        }
+        FakeCluster.Topic t = new FakeCluster.Topic(nt.getName(), UUID.randomUUID().toString());
+        for (int p = 0; p < partitions; p++) {
+            t.partitions.add(cluster.newPartition(p));
+        }
+        t.configs.putAll(nt.getConfigsMap());
+        cluster.topics.put(t.name, t);
+        cluster.metadataChanges++;
+        return r.setTopicId(t.id).build();
+    }
+
+    @Override
+    public void deleteTopics(DeleteTopicsRequest req, StreamObserver<DeleteTopicsResponse> out) {
+        DeleteTopicsResponse.Builder resp = DeleteTopicsResponse.newBuilder();
+        synchronized (cluster) {
+            for (String name : req.getNamesList()) {
+                DeleteTopicsResponse.Result.Builder r = DeleteTopicsResponse.Result.newBuilder().setName(name);
+                if (cluster.hasTopic(name)) {
+                    cluster.deleteTopic(name);
+                } else {
+                    r.setErrorCode(ErrorCode.UNKNOWN_TOPIC);
+                }
+                resp.addTopics(r);
+            }
+        }
+        reply(out, resp.build());
+    }
+
+    @Override
+    public void listTopics(ListTopicsRequest req, StreamObserver<ListTopicsResponse> out) {
+        ListTopicsResponse.Builder resp = ListTopicsResponse.newBuilder();
+        synchronized (cluster) {
+            new TreeMap<>(cluster.topics).values().forEach(t -> resp.addTopics(ListTopicsResponse.Listing.newBuilder()
+                    .setName(t.name).setTopicId(t.id).setPartitionCount(t.partitions.size())));
+        }
+        reply(out, resp.build());
+    }
+
+    @Override
+    public void describeTopics(DescribeTopicsRequest req, StreamObserver<DescribeTopicsResponse> out) {
+        DescribeTopicsResponse.Builder resp = DescribeTopicsResponse.newBuilder();
+        synchronized (cluster) {
+            List<String> names = req.getNamesCount() == 0 ? new ArrayList<>(new TreeMap<>(cluster.topics).keySet()) : req.getNamesList();
+            for (String name : names) {
+                resp.addTopics(describe(name));
+            }
+        }
+        reply(out, resp.build());
+    }
+
+    private DescribeTopicsResponse.TopicDescription describe(String name) {
+        DescribeTopicsResponse.TopicDescription.Builder d = DescribeTopicsResponse.TopicDescription.newBuilder().setName(name);
+        FakeCluster.Topic t = cluster.topics.get(name);
+        if (t == null) {
+            return d.setErrorCode(ErrorCode.UNKNOWN_TOPIC).build();
+        }
+        d.setTopicId(t.id);
+        for (int p = 0; p < t.partitions.size(); p++) {
+            FakeCluster.PartitionLog log = t.partitions.get(p);
+            d.addPartitions(DescribeTopicsResponse.PartitionDescription.newBuilder().setPartition(p).setLeaderId(log.leaderId)
+                    .setLeaderEpoch(log.leaderEpoch).addReplicas(log.leaderId).addIsr(log.leaderId));
+        }
+        t.configs.forEach((k, v) -> d.addConfigs(ConfigEntry.newBuilder().setName(k).setValue(v)
+                .setSource(ConfigEntry.Source.TOPIC_CONFIG)));
+        return d.build();
+    }
+
+    @Override
+    public void createPartitions(CreatePartitionsRequest req, StreamObserver<CreatePartitionsResponse> out) {
+        CreatePartitionsResponse.Builder resp = CreatePartitionsResponse.newBuilder();
+        synchronized (cluster) {
+            for (CreatePartitionsRequest.Increase inc : req.getTopicsList()) {
+                CreatePartitionsResponse.Result.Builder r = CreatePartitionsResponse.Result.newBuilder().setName(inc.getName());
+                FakeCluster.Topic t = cluster.topics.get(inc.getName());
+                if (t == null) {
+                    r.setErrorCode(ErrorCode.UNKNOWN_TOPIC);
+                } else if (inc.getTotalCount() <= t.partitions.size()) {
+                    r.setErrorCode(ErrorCode.INVALID_PARTITIONS).setErrorMessage("topic has " + t.partitions.size() + " partitions");
+                } else if (!req.getValidateOnly()) {
+                    for (int p = t.partitions.size(); p < inc.getTotalCount(); p++) {
+                        t.partitions.add(cluster.newPartition(p));
+                    }
+                    cluster.metadataChanges++;
+                }
+                resp.addTopics(r);
+            }
+        }
+        reply(out, resp.build());
+    }
+
+    @Override
+    public void describeConfigs(DescribeConfigsRequest req, StreamObserver<DescribeConfigsResponse> out) {
+        DescribeConfigsResponse.Builder resp = DescribeConfigsResponse.newBuilder();
+        synchronized (cluster) {
+            for (DescribeConfigsRequest.Query q : req.getResourcesList()) {
+                DescribeConfigsResponse.Result.Builder r = DescribeConfigsResponse.Result.newBuilder().setResource(q.getResource());
+                FakeCluster.Topic t = cluster.topics.get(q.getResource().getName());
+                if (q.getResource().getType() != ConfigResource.Type.TOPIC) {
+                    r.setErrorCode(ErrorCode.INVALID_REQUEST).setErrorMessage("fake broker describes topic configs only");
+                } else if (t == null) {
+                    r.setErrorCode(ErrorCode.UNKNOWN_TOPIC);
+                } else {
+                    FakeCluster.TOPIC_CONFIG_DEFAULTS.forEach((k, def) -> {
+                        if (q.getNamesCount() == 0 || q.getNamesList().contains(k)) {
+                            boolean set = t.configs.containsKey(k);
+                            r.addEntries(ConfigEntry.newBuilder().setName(k).setValue(set ? t.configs.get(k) : def)
+                                    .setSource(set ? ConfigEntry.Source.TOPIC_CONFIG : ConfigEntry.Source.DEFAULT_CONFIG));
+                        }
+                    });
+                }
+                resp.addResources(r);
+            }
+        }
+        reply(out, resp.build());
+    }
+
+    @Override
+    public void alterConfigs(AlterConfigsRequest req, StreamObserver<AlterConfigsResponse> out) {
+        AlterConfigsResponse.Builder resp = AlterConfigsResponse.newBuilder();
+        synchronized (cluster) {
+            for (AlterConfigsRequest.Change c : req.getResourcesList()) {
+                resp.addResources(alter(c, req.getValidateOnly()));
+            }
+        }
+        reply(out, resp.build());
+    }
+
+    private AlterConfigsResponse.Result alter(AlterConfigsRequest.Change c, boolean validateOnly) {
+        AlterConfigsResponse.Result.Builder r = AlterConfigsResponse.Result.newBuilder().setResource(c.getResource());
+        FakeCluster.Topic t = cluster.topics.get(c.getResource().getName());
+        if (t == null) {
+            return r.setErrorCode(ErrorCode.UNKNOWN_TOPIC).build();
+        }
+        for (AlterConfigsRequest.Operation op : c.getOperationsList()) {
+            String problem = op.getOp() == AlterConfigsRequest.Operation.Op.SET ? FakeCluster.validateConfig(op.getName(), op.getValue())
+                    : FakeCluster.TOPIC_CONFIG_DEFAULTS.containsKey(op.getName()) ? null : "unknown config " + op.getName();
+            if (problem != null) {
+                return r.setErrorCode(ErrorCode.INVALID_CONFIG).setErrorMessage(problem).build();
+            }
+        }
+        if (!validateOnly) {
+            for (AlterConfigsRequest.Operation op : c.getOperationsList()) {
+                if (op.getOp() == AlterConfigsRequest.Operation.Op.SET) {
+                    t.configs.put(op.getName(), op.getValue());
+                } else {
+                    t.configs.remove(op.getName());
+                }
+            }
+            cluster.metadataChanges++;
+        }
+        return r.build();
+    }
+
+    @Override
+    public void describeCluster(DescribeClusterRequest req, StreamObserver<DescribeClusterResponse> out) {
+        DescribeClusterResponse.Builder resp = DescribeClusterResponse.newBuilder().setClusterId(cluster.clusterId()).setControllerId(1);
+        cluster.brokers().forEach(b -> resp.addBrokers(DescribeClusterResponse.Broker.newBuilder().setNode(b.node())
+                .addRoles("broker").addAllRoles(b.id() == 1 ? List.of("controller") : List.of())));
+        reply(out, resp.build());
+    }
+
+    @Override
+    public void describeQuorum(DescribeQuorumRequest req, StreamObserver<DescribeQuorumResponse> out) {
+        long leo;
+        synchronized (cluster) {
+            leo = cluster.metadataChanges;
+        }
+        long now = System.currentTimeMillis();
+        DescribeQuorumResponse.Builder resp = DescribeQuorumResponse.newBuilder().setLeaderId(1).setTerm(1).setHighWatermark(leo)
+                .addVoters(DescribeQuorumResponse.ReplicaState.newBuilder().setReplicaId(1).setLogEndOffset(leo).setLag(0)
+                        .setLastFetchTimestampMs(now).setLastCaughtUpTimestampMs(now));
+        cluster.brokers().stream().filter(b -> b.id() != 1).forEach(b -> resp.addObservers(
+                DescribeQuorumResponse.ReplicaState.newBuilder().setReplicaId(b.id()).setLogEndOffset(leo).setLag(0)
+                        .setLastFetchTimestampMs(now).setLastCaughtUpTimestampMs(now)));
+        reply(out, resp.build());
+    }
+
+    FakeBroker broker() {
+        return broker;
+    }
+}

@@ -1,0 +1,353 @@
+package dev.basalt.client.testkit;
+
+import com.google.protobuf.ByteString;
+import dev.basalt.proto.v1.BrokerNode;
+import dev.basalt.proto.v1.ErrorCode;
+import dev.basalt.proto.v1.FetchRequest;
+import dev.basalt.proto.v1.FetchResponse;
+import dev.basalt.proto.v1.FetchServiceGrpc;
+import dev.basalt.proto.v1.ListOffsetsRequest;
+import dev.basalt.proto.v1.ListOffsetsResponse;
+import dev.basalt.proto.v1.ListOffsetsServiceGrpc;
+import dev.basalt.proto.v1.MetadataRequest;
+import dev.basalt.proto.v1.MetadataResponse;
+import dev.basalt.proto.v1.MetadataServiceGrpc;
+import dev.basalt.proto.v1.ProduceRequest;
+import dev.basalt.proto.v1.ProduceResponse;
+import dev.basalt.proto.v1.ProduceServiceGrpc;
+import dev.basalt.record.CorruptRecordException;
+import dev.basalt.record.Record;
+import dev.basalt.record.RecordBatch;
+import dev.basalt.record.RecordTooLargeException;
+import io.grpc.Server;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.netty.shaded.io.netty.channel.ChannelOption;
+import io.grpc.stub.StreamObserver;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One broker of a {@link FakeCluster}: a real gRPC server on 127.0.0.1 serving Produce, Fetch,
+ * ListOffsets, Metadata and Admin ({@link FakeAdminService}) from the cluster's shared state,
+ * answering NOT_LEADER (with a leader hint) for partitions it does not lead.
+ *
+ * <p>{@link #disconnect()} drops every connection (the server is shut down at once and
+ * restarted on the same port), which a client sees as a connection lost mid-request.
+ *
+ * <p>Thread-safety: thread-safe; request handlers synchronize on the cluster.
+ */
+public final class FakeBroker {
+    private final FakeCluster cluster;
+    private final int id;
+    private volatile int port;
+    private volatile Server server;
+
+    FakeBroker(FakeCluster cluster, int id) throws IOException {
+        this.cluster = cluster;
+        this.id = id;
+        this.server = build(0).start();
+        this.port = server.getPort();
+    }
+
+    private Server build(int bindPort) {
+        return NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", bindPort))
+                .withOption(ChannelOption.SO_REUSEADDR, true)
+                .addService(new Produce())
+                .addService(new Fetch())
+                .addService(new ListOffsets())
+                .addService(new Metadata())
+                .addService(new FakeAdminService(cluster, this))
+                .build();
+    }
+
+    public int id() {
+        return id;
+    }
+
+    public int port() {
+        return port;
+    }
+
+    BrokerNode node() {
+        return BrokerNode.newBuilder().setId(id).setHost("127.0.0.1").setPort(port).build();
+    }
+
+    /** Drops every connection now (no answers for in-flight calls), then listens again on the same port. */
+    public synchronized void disconnect() {
+        server.shutdownNow();
+        try {
+            server.awaitTermination(5, TimeUnit.SECONDS);
+            server = build(port).start();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** Stops the broker for good (connections then fail as refused). */
+    public synchronized void stop() {
+        server.shutdownNow();
+        try {
+            server.awaitTermination(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    void close() {
+        stop();
+    }
+
+    /** Leadership and existence check shared by produce, fetch and list offsets; NONE if fine. */
+    private ErrorCode check(FakeCluster.Topic t, int partition) {
+        if (t == null) {
+            return ErrorCode.UNKNOWN_TOPIC;
+        }
+        if (partition < 0 || partition >= t.partitions.size()) {
+            return ErrorCode.INVALID_PARTITION;
+        }
+        return t.partitions.get(partition).leaderId == id ? ErrorCode.NONE : ErrorCode.NOT_LEADER;
+    }
+
+    private final class Produce extends ProduceServiceGrpc.ProduceServiceImplBase {
+        @Override
+        public void produce(ProduceRequest req, StreamObserver<ProduceResponse> out) {
+            try {
+                cluster.awaitProduceReleased();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+            ProduceResponse.Builder resp = ProduceResponse.newBuilder();
+            boolean disconnect = false;
+            synchronized (cluster) {
+                cluster.produceRequests++;
+                if (req.getAcks() < -1 || req.getAcks() > 1) {
+                    out.onNext(resp.setErrorCode(ErrorCode.INVALID_REQUEST).setErrorMessage("acks " + req.getAcks()).build());
+                    out.onCompleted();
+                    return;
+                }
+                for (ProduceRequest.TopicData td : req.getTopicsList()) {
+                    ProduceResponse.TopicResponse.Builder tr = ProduceResponse.TopicResponse.newBuilder().setName(td.getName());
+                    for (ProduceRequest.PartitionData pd : td.getPartitionsList()) {
+                        FakeCluster.PlannedFault fault = cluster.produceFaults.poll();
+                        disconnect |= fault != null && fault.kind() == FakeCluster.Fault.DISCONNECT_AFTER_APPEND;
+                        tr.addPartitions(producePartition(td.getName(), pd, fault));
+                    }
+                    resp.addTopics(tr);
+                }
+            }
+            if (disconnect) {
+                new Thread(this::drop, "fake-broker-disconnect").start();
+                return;
+            }
+            out.onNext(resp.build());
+            out.onCompleted();
+        }
+
+        private void drop() {
+            disconnect();
+        }
+
+        private ProduceResponse.PartitionResponse producePartition(String topic, ProduceRequest.PartitionData pd,
+                                                                   FakeCluster.PlannedFault fault) {
+            ProduceResponse.PartitionResponse.Builder r = ProduceResponse.PartitionResponse.newBuilder()
+                    .setPartition(pd.getPartition()).setBaseOffset(-1).setLogAppendTimeMs(-1).setLogStartOffset(-1);
+            FakeCluster.Topic t = cluster.topics.get(topic);
+            ErrorCode err = check(t, pd.getPartition());
+            if (err == ErrorCode.NONE && fault != null && fault.kind() == FakeCluster.Fault.ERROR_BEFORE_APPEND) {
+                err = fault.code();
+            }
+            if (err != ErrorCode.NONE) {
+                r.setErrorCode(err).setErrorMessage("fake broker " + id);
+                if (err == ErrorCode.NOT_LEADER && t != null) {
+                    FakeCluster.PartitionLog log = t.partitions.get(pd.getPartition());
+                    r.setLeaderIdHint(log.leaderId).setLeaderEpochHint(log.leaderEpoch);
+                }
+                return r.build();
+            }
+            try {
+                long base = cluster.append(t, pd.getPartition(), pd.getRecords().asReadOnlyByteBuffer());
+                r.setBaseOffset(base).setLogStartOffset(t.partitions.get(pd.getPartition()).logStartOffset);
+            } catch (RecordTooLargeException e) {
+                return r.setErrorCode(ErrorCode.RECORD_TOO_LARGE).setErrorMessage(e.getMessage()).build();
+            } catch (CorruptRecordException e) {
+                return r.setErrorCode(ErrorCode.CORRUPT_RECORD).setErrorMessage(e.getMessage()).build();
+            }
+            if (fault != null && fault.kind() == FakeCluster.Fault.ERROR_AFTER_APPEND) {
+                r.setErrorCode(fault.code()).setErrorMessage("fake: appended, then " + fault.code()).setBaseOffset(-1);
+            }
+            return r.build();
+        }
+    }
+
+    private final class Fetch extends FetchServiceGrpc.FetchServiceImplBase {
+        @Override
+        public void fetch(FetchRequest req, StreamObserver<FetchResponse> out) {
+            long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(req.getMaxWaitMs());
+            FetchResponse resp;
+            synchronized (cluster) {
+                while (true) {
+                    int[] bytes = new int[1];
+                    boolean[] error = new boolean[1];
+                    resp = read(req, bytes, error);
+                    long left = deadline - System.nanoTime();
+                    if (error[0] || bytes[0] >= Math.max(1, req.getMinBytes()) || left <= 0) {
+                        break;
+                    }
+                    try {
+                        TimeUnit.NANOSECONDS.timedWait(cluster, left);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        return;
+                    }
+                }
+            }
+            out.onNext(resp);
+            out.onCompleted();
+        }
+
+        private FetchResponse read(FetchRequest req, int[] totalBytes, boolean[] anyError) {
+            FetchResponse.Builder resp = FetchResponse.newBuilder();
+            for (FetchRequest.TopicData td : req.getTopicsList()) {
+                FakeCluster.Topic t = cluster.topics.get(td.getName());
+                FetchResponse.TopicResponse.Builder tr = FetchResponse.TopicResponse.newBuilder().setName(td.getName());
+                if (t != null) {
+                    tr.setTopicId(t.id);
+                }
+                for (FetchRequest.PartitionData pd : td.getPartitionsList()) {
+                    FetchResponse.PartitionResponse.Builder pr = FetchResponse.PartitionResponse.newBuilder()
+                            .setPartition(pd.getPartition()).setHighWatermark(-1).setLogStartOffset(-1).setLastStableOffset(-1)
+                            .setLogEndOffset(-1);
+                    ErrorCode err = check(t, pd.getPartition());
+                    if (err == ErrorCode.NONE && !td.getTopicId().isEmpty() && !td.getTopicId().equals(t.id)) {
+                        err = ErrorCode.UNKNOWN_TOPIC_ID;
+                    }
+                    if (err == ErrorCode.NONE) {
+                        err = readPartition(t.partitions.get(pd.getPartition()), pd, req.getMaxBytes() - totalBytes[0], pr);
+                        totalBytes[0] += pr.getRecords().size();
+                    }
+                    if (err != ErrorCode.NONE) {
+                        anyError[0] = true;
+                        pr.setErrorCode(err);
+                    }
+                    tr.addPartitions(pr);
+                }
+                resp.addTopics(tr);
+            }
+            return resp.build();
+        }
+
+        private ErrorCode readPartition(FakeCluster.PartitionLog log, FetchRequest.PartitionData pd, int budget,
+                                        FetchResponse.PartitionResponse.Builder pr) {
+            pr.setHighWatermark(log.logEndOffset).setLogStartOffset(log.logStartOffset).setLastStableOffset(log.logEndOffset)
+                    .setLogEndOffset(log.logEndOffset);
+            long offset = pd.getFetchOffset();
+            if (offset < log.logStartOffset || offset > log.logEndOffset) {
+                return ErrorCode.OFFSET_OUT_OF_RANGE;
+            }
+            ByteString.Output data = ByteString.newOutput();
+            int limit = Math.min(pd.getPartitionMaxBytes(), Math.max(0, budget));
+            for (FakeCluster.StoredBatch b : log.batches) {
+                if (b.lastOffset() < offset) {
+                    continue;
+                }
+                if (data.size() > 0 && data.size() + b.bytes().length > limit) {
+                    break;
+                }
+                if (data.size() == 0 && b.bytes().length > limit && budget <= 0) {
+                    break;
+                }
+                data.write(b.bytes(), 0, b.bytes().length);
+            }
+            pr.setRecords(data.toByteString());
+            return ErrorCode.NONE;
+        }
+    }
+
+    private final class ListOffsets extends ListOffsetsServiceGrpc.ListOffsetsServiceImplBase {
+        @Override
+        public void listOffsets(ListOffsetsRequest req, StreamObserver<ListOffsetsResponse> out) {
+            ListOffsetsResponse.Builder resp = ListOffsetsResponse.newBuilder();
+            synchronized (cluster) {
+                for (ListOffsetsRequest.TopicData td : req.getTopicsList()) {
+                    FakeCluster.Topic t = cluster.topics.get(td.getName());
+                    ListOffsetsResponse.TopicResponse.Builder tr = ListOffsetsResponse.TopicResponse.newBuilder().setName(td.getName());
+                    for (ListOffsetsRequest.PartitionData pd : td.getPartitionsList()) {
+                        tr.addPartitions(lookup(t, pd));
+                    }
+                    resp.addTopics(tr);
+                }
+            }
+            out.onNext(resp.build());
+            out.onCompleted();
+        }
+
+        private ListOffsetsResponse.PartitionResponse lookup(FakeCluster.Topic t, ListOffsetsRequest.PartitionData pd) {
+            ListOffsetsResponse.PartitionResponse.Builder r = ListOffsetsResponse.PartitionResponse.newBuilder()
+                    .setPartition(pd.getPartition()).setOffset(-1).setTimestamp(-1).setLeaderEpoch(-1);
+            ErrorCode err = check(t, pd.getPartition());
+            if (err != ErrorCode.NONE) {
+                return r.setErrorCode(err).build();
+            }
+            FakeCluster.PartitionLog log = t.partitions.get(pd.getPartition());
+            r.setLeaderEpoch(log.leaderEpoch);
+            long ts = pd.getTimestamp();
+            if (ts == -2) {
+                return r.setOffset(log.logStartOffset).build();
+            }
+            if (ts == -1) {
+                return r.setOffset(log.logEndOffset).build();
+            }
+            if (ts < -2) {
+                return r.setErrorCode(ErrorCode.INVALID_REQUEST).build();
+            }
+            for (FakeCluster.StoredBatch b : log.batches) {
+                if (b.maxTimestamp() < ts) {
+                    continue;
+                }
+                for (Record rec : RecordBatch.wrap(ByteBuffer.wrap(b.bytes())).records()) {
+                    if (rec.timestamp() >= ts && rec.offset() >= log.logStartOffset) {
+                        return r.setOffset(rec.offset()).setTimestamp(rec.timestamp()).build();
+                    }
+                }
+            }
+            return r.build();
+        }
+    }
+
+    private final class Metadata extends MetadataServiceGrpc.MetadataServiceImplBase {
+        @Override
+        public void metadata(MetadataRequest req, StreamObserver<MetadataResponse> out) {
+            MetadataResponse.Builder resp = MetadataResponse.newBuilder().setControllerId(1).setClusterId(cluster.clusterId());
+            synchronized (cluster) {
+                cluster.brokers().forEach(b -> resp.addBrokers(b.node()));
+                Iterable<String> names = req.getAllTopics() ? cluster.topics.keySet() : req.getTopicsList();
+                for (String name : names) {
+                    resp.addTopics(describe(name));
+                }
+            }
+            out.onNext(resp.build());
+            out.onCompleted();
+        }
+
+        private MetadataResponse.TopicMetadata describe(String name) {
+            MetadataResponse.TopicMetadata.Builder tm = MetadataResponse.TopicMetadata.newBuilder().setName(name);
+            FakeCluster.Topic t = cluster.topics.get(name);
+            if (t == null) {
+                return tm.setErrorCode(FakeCluster.isLegalTopicName(name) ? ErrorCode.UNKNOWN_TOPIC : ErrorCode.INVALID_TOPIC).build();
+            }
+            tm.setTopicId(t.id);
+            for (int p = 0; p < t.partitions.size(); p++) {
+                FakeCluster.PartitionLog log = t.partitions.get(p);
+                tm.addPartitions(MetadataResponse.PartitionMetadata.newBuilder().setPartition(p).setLeaderId(log.leaderId)
+                        .setLeaderEpoch(log.leaderEpoch).addReplicas(log.leaderId).addIsr(log.leaderId));
+            }
+            return tm.build();
+        }
+    }
+}

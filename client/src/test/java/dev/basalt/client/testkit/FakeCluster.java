@@ -1,0 +1,293 @@
+package dev.basalt.client.testkit;
+
+import dev.basalt.proto.v1.ErrorCode;
+import dev.basalt.record.Batches;
+import dev.basalt.record.Record;
+import dev.basalt.record.RecordBatch;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.regex.Pattern;
+
+/**
+ * An in-memory stand-in for a Basalt cluster, for client tests: N {@link FakeBroker}s, each a
+ * real gRPC server on 127.0.0.1 (free port), sharing one in-memory state of topics, partition
+ * logs (record batches stored as produced, offsets stamped) and configs. Every acknowledged
+ * write is committed at once (HW = log end). Faults are injected per request kind:
+ * {@link #injectProduceError}, {@link #injectProduceErrorAfterAppend}, {@link #disconnectNextProduceAfterAppend},
+ * {@link #holdProduce}, {@link #moveLeader}, {@link #truncateLogStart}.
+ *
+ * <p>Not a broker: no replication, retention or durability; it exists to drive the client's
+ * produce, fetch, metadata and admin paths, including their error handling.
+ *
+ * <p>Thread-safety: thread-safe; all state is guarded by {@code this}, and fetches long-poll
+ * on its monitor.
+ */
+public final class FakeCluster implements AutoCloseable {
+    private static final Pattern LEGAL_NAME = Pattern.compile("[a-zA-Z0-9._-]+");
+    static final Map<String, String> TOPIC_CONFIG_DEFAULTS = defaults();
+
+    /** A stored batch with its stamped offsets. */
+    record StoredBatch(byte[] bytes, long baseOffset, long lastOffset, long maxTimestamp) {
+    }
+
+    static final class PartitionLog {
+        final List<StoredBatch> batches = new ArrayList<>();
+        long logStartOffset;
+        long logEndOffset;
+        int leaderId;
+        int leaderEpoch;
+    }
+
+    static final class Topic {
+        final String name;
+        final String id;
+        final List<PartitionLog> partitions = new ArrayList<>();
+        final Map<String, String> configs = new TreeMap<>();
+
+        Topic(String name, String id) {
+            this.name = name;
+            this.id = id;
+        }
+    }
+
+    /** A request kind faults can target. */
+    public enum Fault { ERROR_BEFORE_APPEND, ERROR_AFTER_APPEND, DISCONNECT_AFTER_APPEND }
+
+    record PlannedFault(Fault kind, ErrorCode code) {
+    }
+
+    private final List<FakeBroker> brokers = new ArrayList<>();
+    final Map<String, Topic> topics = new LinkedHashMap<>();
+    final ConcurrentLinkedQueue<PlannedFault> produceFaults = new ConcurrentLinkedQueue<>();
+    private final String clusterId = "fake-" + UUID.randomUUID();
+    private boolean produceHeld;
+    long metadataChanges;
+    int produceRequests;
+
+    private FakeCluster() {
+    }
+
+    /** Starts a cluster of brokers with ids 1..count on free loopback ports. */
+    public static FakeCluster start(int count) throws IOException {
+        FakeCluster c = new FakeCluster();
+        for (int id = 1; id <= count; id++) {
+            c.brokers.add(new FakeBroker(c, id));
+        }
+        return c;
+    }
+
+    /** The bootstrap.servers value for this cluster. */
+    public String bootstrap() {
+        List<String> parts = new ArrayList<>();
+        brokers.forEach(b -> parts.add("127.0.0.1:" + b.port()));
+        return String.join(",", parts);
+    }
+
+    public List<FakeBroker> brokers() {
+        return Collections.unmodifiableList(brokers);
+    }
+
+    public FakeBroker broker(int id) {
+        return brokers.get(id - 1);
+    }
+
+    public String clusterId() {
+        return clusterId;
+    }
+
+    /** Creates a topic directly (as an admin would); leaders spread round-robin over brokers. */
+    public synchronized String createTopic(String name, int partitions) {
+        ErrorCode err = validateNewTopic(name, partitions, 1);
+        if (err != ErrorCode.NONE) {
+            throw new IllegalArgumentException(err + " for " + name);
+        }
+        Topic t = new Topic(name, UUID.randomUUID().toString());
+        for (int p = 0; p < partitions; p++) {
+            t.partitions.add(newPartition(p));
+        }
+        topics.put(name, t);
+        metadataChanges++;
+        return t.id;
+    }
+
+    synchronized ErrorCode validateNewTopic(String name, int partitions, int replicationFactor) {
+        if (!isLegalTopicName(name)) {
+            return ErrorCode.INVALID_TOPIC;
+        }
+        if (topics.containsKey(name)) {
+            return ErrorCode.TOPIC_ALREADY_EXISTS;
+        }
+        if (partitions <= 0 || partitions > 10_000) {
+            return ErrorCode.INVALID_PARTITIONS;
+        }
+        if (replicationFactor <= 0 || replicationFactor > brokers.size()) {
+            return ErrorCode.INVALID_REPLICATION_FACTOR;
+        }
+        return ErrorCode.NONE;
+    }
+
+    /** Kafka's rule: 1-249 characters of [a-zA-Z0-9._-], not "." or "..". */
+    public static boolean isLegalTopicName(String name) {
+        return name != null && !name.isEmpty() && name.length() <= 249 && !name.equals(".") && !name.equals("..")
+                && LEGAL_NAME.matcher(name).matches();
+    }
+
+    PartitionLog newPartition(int p) {
+        PartitionLog log = new PartitionLog();
+        log.leaderId = brokers.get(p % brokers.size()).id();
+        return log;
+    }
+
+    /** Makes another broker the partition's leader (bumping the leader epoch). */
+    public synchronized void moveLeader(String topic, int partition, int brokerId) {
+        PartitionLog log = topics.get(topic).partitions.get(partition);
+        log.leaderId = brokerId;
+        log.leaderEpoch++;
+        metadataChanges++;
+    }
+
+    /** Simulates retention: records below offset disappear (whole batches below it). */
+    public synchronized void truncateLogStart(String topic, int partition, long offset) {
+        PartitionLog log = topics.get(topic).partitions.get(partition);
+        log.batches.removeIf(b -> b.lastOffset < offset);
+        log.logStartOffset = Math.min(offset, log.logEndOffset);
+    }
+
+    /** The next {@code times} produce partition results fail with code, appending nothing. */
+    public void injectProduceError(ErrorCode code, int times) {
+        for (int i = 0; i < times; i++) {
+            produceFaults.add(new PlannedFault(Fault.ERROR_BEFORE_APPEND, code));
+        }
+    }
+
+    /** The next produce partition result appends and then answers code (REQUEST_TIMED_OUT ...). */
+    public void injectProduceErrorAfterAppend(ErrorCode code) {
+        produceFaults.add(new PlannedFault(Fault.ERROR_AFTER_APPEND, code));
+    }
+
+    /** The next produce request is appended, then its broker drops every connection without answering. */
+    public void disconnectNextProduceAfterAppend() {
+        produceFaults.add(new PlannedFault(Fault.DISCONNECT_AFTER_APPEND, ErrorCode.NONE));
+    }
+
+    /** While held, produce requests wait (unanswered) until {@link #releaseProduce()}. */
+    public synchronized void holdProduce() {
+        produceHeld = true;
+    }
+
+    public synchronized void releaseProduce() {
+        produceHeld = false;
+        notifyAll();
+    }
+
+    synchronized void awaitProduceReleased() throws InterruptedException {
+        while (produceHeld) {
+            wait();
+        }
+    }
+
+    /** Appends a produce payload (already validated) to a partition; returns the base offset. */
+    synchronized long append(Topic t, int partition, ByteBuffer payload) {
+        PartitionLog log = t.partitions.get(partition);
+        long base = log.logEndOffset;
+        for (RecordBatch b : Batches.parseStrict(payload, maxMessageBytes(t), 10_000)) {
+            byte[] copy = new byte[b.sizeInBytes()];
+            b.buffer().duplicate().get(copy);
+            RecordBatch stored = RecordBatch.wrap(ByteBuffer.wrap(copy));
+            stored.stampBaseOffset(log.logEndOffset);
+            stored.stampPartitionLeaderEpoch(log.leaderEpoch);
+            log.batches.add(new StoredBatch(copy, stored.baseOffset(), stored.lastOffset(), stored.maxTimestamp()));
+            log.logEndOffset = stored.lastOffset() + 1;
+        }
+        notifyAll();
+        return base;
+    }
+
+    int maxMessageBytes(Topic t) {
+        return Integer.parseInt(t.configs.getOrDefault("max.message.bytes", TOPIC_CONFIG_DEFAULTS.get("max.message.bytes")));
+    }
+
+    /** Every record of a partition, decoded (offset, timestamp, key, value), for assertions. */
+    public synchronized List<Record> records(String topic, int partition) {
+        List<Record> out = new ArrayList<>();
+        for (StoredBatch b : topics.get(topic).partitions.get(partition).batches) {
+            RecordBatch rb = RecordBatch.wrap(ByteBuffer.wrap(b.bytes));
+            rb.records().forEach(out::add);
+        }
+        return out;
+    }
+
+    /** Number of stored batches of a partition. */
+    public synchronized int batchCount(String topic, int partition) {
+        return topics.get(topic).partitions.get(partition).batches.size();
+    }
+
+    public synchronized long logEndOffset(String topic, int partition) {
+        return topics.get(topic).partitions.get(partition).logEndOffset;
+    }
+
+    /** Produce requests received so far (all brokers). */
+    public synchronized int produceRequests() {
+        return produceRequests;
+    }
+
+    public synchronized boolean hasTopic(String name) {
+        return topics.containsKey(name);
+    }
+
+    synchronized void deleteTopic(String name) {
+        topics.remove(name);
+        metadataChanges++;
+        notifyAll();
+    }
+
+    private static Map<String, String> defaults() {
+        Map<String, String> m = new TreeMap<>();
+        m.put("cleanup.policy", "delete");
+        m.put("max.message.bytes", "1048588");
+        m.put("min.insync.replicas", "1");
+        m.put("retention.bytes", "-1");
+        m.put("retention.ms", "604800000");
+        m.put("segment.bytes", "1073741824");
+        m.put("segment.ms", "604800000");
+        return Collections.unmodifiableMap(m);
+    }
+
+    /** null if the config is fine, else why not. */
+    static String validateConfig(String name, String value) {
+        if (!TOPIC_CONFIG_DEFAULTS.containsKey(name)) {
+            return "unknown config " + name;
+        }
+        try {
+            switch (name) {
+                case "cleanup.policy":
+                    return value.matches("delete|compact|compact,delete|delete,compact") ? null : "cleanup.policy must be delete or compact";
+                case "max.message.bytes", "min.insync.replicas":
+                    return Integer.parseInt(value) >= 1 ? null : name + " must be >= 1";
+                case "segment.bytes":
+                    return Integer.parseInt(value) >= 14 ? null : name + " must be >= 14";
+                default:
+                    return Long.parseLong(value) >= -1 ? null : name + " must be >= -1";
+            }
+        } catch (NumberFormatException e) {
+            return name + " must be a number, got '" + value + "'";
+        }
+    }
+
+    @Override
+    public void close() {
+        synchronized (this) {
+            produceHeld = false;
+            notifyAll();
+        }
+        brokers.forEach(FakeBroker::close);
+    }
+}
