@@ -378,10 +378,14 @@ public final class RaftCore {
 
     // ---------------------------------------------------------------- elections (§5.2, §9.6)
 
-    /** Election timeout: a voter starts a pre-vote; anyone else just waits for a leader. */
+    /**
+     * Election timeout: a voter starts a pre-vote; anyone else just waits for a leader. A node
+     * removed by an uncommitted configuration still campaigns (dissertation §4.2.2: it may be needed
+     * until the removal commits), but counts its own vote only where it is a voter.
+     */
     private void campaign(long nowMs) {
         Configuration c = configurations.latest();
-        if (!c.isVoter(localId)) {
+        if (!c.isVoter(localId) && !configurations.at(commitIndex).isVoter(localId)) {
             quorum.postponeElection(nowMs);
             return;
         }
@@ -426,7 +430,10 @@ public final class RaftCore {
     private void handleVoteRequest(VoteRequest m, long nowMs) {
         boolean upToDate = m.lastLogTerm() > log.lastTerm()
                 || (m.lastLogTerm() == log.lastTerm() && m.lastLogIndex() >= log.lastIndex());
-        boolean eligible = configurations.latest().isVoter(m.from()) && (m.transfer() || !leaseActive(nowMs));
+        // No membership check on the candidate: a voter may not have the configuration entry that
+        // made the candidate a voter yet (dissertation §4.2.2). The lease keeps removed servers
+        // from disrupting a live leader.
+        boolean eligible = m.transfer() || !leaseActive(nowMs);
         if (m.preVote()) {
             boolean grant = eligible && upToDate && m.term() > quorum.term();
             send(new VoteResponse(localId, m.from(), grant ? m.term() : quorum.term(), grant, true));
@@ -886,7 +893,12 @@ public final class RaftCore {
             committed.add(log.entry(i));
         }
         appliedIndex = Math.max(appliedIndex, commitIndex);
-        HardState hs = quorum.takeHardStateDirty() ? new HardState(quorum.term(), quorum.votedFor(), commitIndex) : null;
+        // The commit hint may only name entries that are durable before this output: the driver
+        // writes the hard state before the entries, and a crash in between must not leave a hint
+        // that points at a stale entry with the same index (found by the simulation).
+        long durableCommit = b.entries.isEmpty() ? commitIndex : Math.min(commitIndex, b.entries.get(0).index() - 1);
+        HardState hs = quorum.takeHardStateDirty()
+                ? new HardState(quorum.term(), quorum.votedFor(), durableCommit) : null;
         LeaderChange change = null;
         if (quorum.term() != reportedTerm || quorum.leaderId() != reportedLeader) {
             reportedTerm = quorum.term();
