@@ -634,8 +634,8 @@ public final class RaftCore {
         if (nowMs >= l.heartbeatDeadlineMs()) {
             l.setHeartbeatDeadlineMs(nowMs + config.heartbeatIntervalMs());
             for (Progress pr : l.progress().all()) {
-                int silentRounds = pr.heartbeatRound();
-                if (pr.mode() == Progress.Mode.REPLICATE && pr.hasInflight() && silentRounds >= 3) {
+                int stalledRounds = pr.heartbeatRound();
+                if (pr.mode() == Progress.Mode.REPLICATE && stalledRounds >= 2) {
                     // pipelined appends were lost: fall back to probing from the last known match
                     pr.becomeProbe(pr.matchIndex() + 1);
                 }

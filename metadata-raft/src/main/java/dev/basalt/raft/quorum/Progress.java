@@ -31,6 +31,8 @@ public final class Progress {
     private boolean recentActive;
     private long readAckSeq;
     private int heartbeatsWithoutAck;
+    private long matchAtLastRound;
+    private int stalledRounds;
 
     public Progress(int nodeId, long nextIndex) {
         if (nextIndex < 1) {
@@ -147,11 +149,22 @@ public final class Progress {
         heartbeatsWithoutAck = 0;
     }
 
-    /** Called once per heartbeat round: unacknowledged rounds reveal lost messages. */
+    /**
+     * Called once per heartbeat round. Returns for how many consecutive rounds appends were in
+     * flight without the match index moving: that reveals lost pipelined appends, which the caller
+     * then resends by probing (a successful heartbeat alone would never repair the gap).
+     */
     public int heartbeatRound() {
         probeSent = false;
         snapshotChunkInflight = false;
-        return ++heartbeatsWithoutAck;
+        heartbeatsWithoutAck++;
+        if (!inflightLastIndexes.isEmpty() && matchIndex == matchAtLastRound) {
+            stalledRounds++;
+        } else {
+            stalledRounds = 0;
+        }
+        matchAtLastRound = matchIndex;
+        return stalledRounds;
     }
 
     public void markActive() {

@@ -192,18 +192,19 @@ public final class Simulation {
                     + " msgs=" + o.messages() + (o.snapshot() != null ? " snap=" + o.snapshot().meta() : ""));
         }
         if (n.tearNextWrite && !o.entries().isEmpty()) {
+            // crash during persistence: a prefix of the entries reached the page cache (lost), or
+            // all of them were flushed but the hard state was not
             n.tearNextWrite = false;
-            int keep = random.nextInt(o.entries().size());
-            if (o.hardState() != null && random.nextBoolean()) {
-                n.store.persistAndFlushHardState(o.hardState());
+            int keep = random.nextInt(o.entries().size() + 1);
+            if (keep == o.entries().size()) {
+                invariants.checkAppend(this, n, o.entries());
+                n.store.appendAndFlush(o.entries());
+            } else {
+                n.store.appendUnflushed(o.entries().subList(0, keep));
             }
-            n.store.appendUnflushed(o.entries().subList(0, keep));
             crash(n);
             schedule(50 + random.nextInt(1_000), () -> restartIfDown(n));
             return;
-        }
-        if (o.hardState() != null) {
-            n.store.persistAndFlushHardState(o.hardState());
         }
         if (o.snapshot() != null) {
             n.store.installSnapshot(o.snapshot().meta(), o.snapshot().data());
@@ -211,6 +212,9 @@ public final class Simulation {
         if (!o.entries().isEmpty()) {
             invariants.checkAppend(this, n, o.entries());
             n.store.appendAndFlush(o.entries());
+        }
+        if (o.hardState() != null) {
+            n.store.persistAndFlushHardState(o.hardState());
         }
         for (RaftMessage m : o.messages()) {
             send(m);
