@@ -1,0 +1,984 @@
+package dev.basalt.raft.core;
+
+import dev.basalt.raft.core.Output.LeaderChange;
+import dev.basalt.raft.core.Output.ProposalResult;
+import dev.basalt.raft.core.Output.ReadResult;
+import dev.basalt.raft.core.Output.Refusal;
+import dev.basalt.raft.core.Output.SnapshotInstall;
+import dev.basalt.raft.core.RaftMessage.AppendRequest;
+import dev.basalt.raft.core.RaftMessage.AppendResponse;
+import dev.basalt.raft.core.RaftMessage.InstallSnapshotRequest;
+import dev.basalt.raft.core.RaftMessage.InstallSnapshotResponse;
+import dev.basalt.raft.core.RaftMessage.TimeoutNowRequest;
+import dev.basalt.raft.core.RaftMessage.VoteRequest;
+import dev.basalt.raft.core.RaftMessage.VoteResponse;
+import dev.basalt.raft.log.HardState;
+import dev.basalt.raft.log.LogEntry;
+import dev.basalt.raft.log.LogEntry.EntryType;
+import dev.basalt.raft.log.SnapshotMeta;
+import dev.basalt.raft.quorum.Configuration;
+import dev.basalt.raft.quorum.ConfigurationHistory;
+import dev.basalt.raft.quorum.Majority;
+import dev.basalt.raft.quorum.Progress;
+import dev.basalt.raft.quorum.ProgressTracker;
+import dev.basalt.raft.state.CandidateState;
+import dev.basalt.raft.state.EpochState;
+import dev.basalt.raft.state.FollowerState;
+import dev.basalt.raft.state.LeaderState;
+import dev.basalt.raft.state.LeaderState.PendingRead;
+import dev.basalt.raft.state.ProspectiveState;
+import dev.basalt.raft.state.QuorumState;
+import dev.basalt.raft.state.UnattachedState;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.random.RandomGenerator;
+
+/**
+ * The Raft consensus core of one node as a deterministic step function. Every public call takes an
+ * input (a message, a tick, a proposal, a read, a membership change) and the current time
+ * {@code nowMs}, and returns an immutable {@link Output}; see its ordering contract. No threads,
+ * I/O, clocks or ambient randomness: election jitter comes from the injected generator. Not
+ * thread-safe: one driver thread owns an instance.
+ *
+ * <p>Implements: leader election with randomized timeouts (Raft paper §5.2), pre-vote
+ * (dissertation §9.6), check-quorum and the leader lease against disruptive votes (§6.2, §4.2.3),
+ * a no-op entry per term (§8), log replication with conflict truncation (§5.3), commitment only of
+ * current-term entries by counting (§5.4.2), ReadIndex reads (§6.4), snapshots streamed in chunks
+ * with log compaction (§7), leadership transfer (§3.10), single-server membership changes
+ * (§4.1), and observers: members that receive the log but never vote or count.
+ *
+ * <p>Role state lives in {@code dev.basalt.raft.state} (one class per role, transitions only
+ * through {@link QuorumState}); majority math and per-follower progress in
+ * {@code dev.basalt.raft.quorum}.
+ */
+public final class RaftCore {
+    private final int localId;
+    private final RaftConfig config;
+    private final QuorumState quorum;
+    private final RaftLog log;
+    private final ConfigurationHistory configurations;
+    private long commitIndex;
+    /** Highest index handed to the driver for applying (or covered by an installed snapshot). */
+    private long appliedIndex;
+    private SnapshotReceiver receiving;
+    private OutputBuilder out;
+    private long reportedTerm = -1;
+    private int reportedLeader = EpochState.NO_LEADER;
+
+    private RaftCore(int localId, RaftConfig config, QuorumState quorum, RaftLog log,
+                     ConfigurationHistory configurations, long commitIndex) {
+        this.localId = localId;
+        this.config = config;
+        this.quorum = quorum;
+        this.log = log;
+        this.configurations = configurations;
+        this.commitIndex = commitIndex;
+        this.appliedIndex = log.snapshot().lastIndex();
+    }
+
+    /**
+     * Rebuilds a node from what its store holds. {@code bootstrap} is the initial voter set, used
+     * only while neither the snapshot nor the log carries a configuration. The driver must have
+     * restored {@code snapshotData} into the state machine; committed entries after the snapshot
+     * are emitted by the first call.
+     */
+    public static RaftCore restore(int localId, RaftConfig config, RandomGenerator random, Configuration bootstrap,
+                                   HardState hardState, SnapshotMeta snapshot, byte[] snapshotData,
+                                   List<LogEntry> entries, long nowMs) {
+        RaftLog log = new RaftLog(snapshot, snapshotData, entries);
+        Configuration base = snapshot.lastIndex() > 0
+                ? Configuration.of(snapshot.voters(), snapshot.observers()) : bootstrap;
+        ConfigurationHistory history = new ConfigurationHistory(snapshot.lastIndex(), base);
+        for (LogEntry e : entries) {
+            if (e.type() == EntryType.CONFIGURATION) {
+                history.add(e.index(), Configuration.decode(e.data()));
+            }
+        }
+        long commit = Math.max(snapshot.lastIndex(), Math.min(hardState.commitIndex(), log.lastIndex()));
+        QuorumState quorum = new QuorumState(localId, random, config.electionTimeoutMinMs(),
+                config.electionTimeoutMaxMs(), hardState, nowMs);
+        return new RaftCore(localId, config, quorum, log, history, commit);
+    }
+
+    // ---------------------------------------------------------------- inputs
+
+    /** Handles one message from another node. Malformed messages throw before any state changes. */
+    public Output step(RaftMessage m, long nowMs) {
+        MessageValidator.validate(m, localId);
+        begin();
+        if (m.term() > quorum.term() && !handleHigherTerm(m, nowMs)) {
+            return finish();
+        }
+        if (m instanceof VoteRequest r) {
+            handleVoteRequest(r, nowMs);
+        } else if (m instanceof VoteResponse r) {
+            handleVoteResponse(r, nowMs);
+        } else if (m instanceof AppendRequest r) {
+            handleAppendRequest(r, nowMs);
+        } else if (m instanceof AppendResponse r) {
+            handleAppendResponse(r, nowMs);
+        } else if (m instanceof InstallSnapshotRequest r) {
+            handleInstallSnapshotRequest(r, nowMs);
+        } else if (m instanceof InstallSnapshotResponse r) {
+            handleInstallSnapshotResponse(r);
+        } else if (m instanceof TimeoutNowRequest r) {
+            handleTimeoutNowRequest(r, nowMs);
+        }
+        return finish();
+    }
+
+    /** Advances timers: elections (§5.2), heartbeats, check-quorum (§6.2), transfer timeout (§3.10). */
+    public Output tick(long nowMs) {
+        begin();
+        EpochState s = quorum.state();
+        if (s instanceof LeaderState l) {
+            tickLeader(l, nowMs);
+        } else if (nowMs >= s.electionDeadlineMs()) {
+            campaign(nowMs);
+        }
+        return finish();
+    }
+
+    /** Appends client payloads as DATA entries (§5.3) if this node leads and is not transferring. */
+    public Output propose(List<byte[]> payloads, long nowMs) {
+        if (payloads.isEmpty()) {
+            throw new IllegalArgumentException("nothing to propose");
+        }
+        begin();
+        ProposalResult refusal = proposalRefusal();
+        if (refusal != null) {
+            out.proposal = refusal;
+            return finish();
+        }
+        LeaderState l = (LeaderState) quorum.state();
+        long first = log.lastIndex() + 1;
+        List<LogEntry> entries = new ArrayList<>(payloads.size());
+        for (byte[] p : payloads) {
+            entries.add(new LogEntry(l.term(), first + entries.size(), EntryType.DATA, p));
+        }
+        appendLocal(entries);
+        out.proposal = ProposalResult.accepted(l.term(), first, log.lastIndex());
+        broadcastAppend(l);
+        maybeCommit(l, nowMs);
+        return finish();
+    }
+
+    /**
+     * Appends a membership change (dissertation §4.1). It takes effect as soon as it is in the log;
+     * a new one is refused until the previous one committed and this leader committed an entry of
+     * its own term (the fix of §4.1's single-server bug).
+     */
+    public Output changeConfiguration(ConfigChange change, long nowMs) {
+        begin();
+        ProposalResult refusal = proposalRefusal();
+        if (refusal == null && (configurations.latestIndex() > commitIndex || log.termAt(commitIndex) != quorum.term())) {
+            refusal = ProposalResult.refused(Refusal.CONFIGURATION_CHANGE_IN_PROGRESS, localId);
+        }
+        if (refusal != null) {
+            out.proposal = refusal;
+            return finish();
+        }
+        Configuration next = applyChange(configurations.latest(), change);
+        LeaderState l = (LeaderState) quorum.state();
+        long index = log.lastIndex() + 1;
+        appendLocal(List.of(new LogEntry(l.term(), index, EntryType.CONFIGURATION, next.encode())));
+        out.proposal = ProposalResult.accepted(l.term(), index, index);
+        broadcastAppend(l);
+        maybeCommit(l, nowMs);
+        return finish();
+    }
+
+    /**
+     * Registers a linearizable read (ReadIndex, dissertation §6.4): once this leader has committed
+     * an entry of its term and a majority has acknowledged a heartbeat sent after the request, the
+     * read may be served at the commit index recorded on arrival.
+     */
+    public Output readIndex(long readId, long nowMs) {
+        begin();
+        if (!(quorum.state() instanceof LeaderState l)) {
+            out.reads.add(new ReadResult(readId, false, 0, Refusal.NOT_LEADER, quorum.leaderId()));
+        } else if (l.pendingReadCount() >= config.pendingReadsMax()) {
+            out.reads.add(new ReadResult(readId, false, 0, Refusal.TOO_MANY_PENDING, localId));
+        } else if (log.termAt(commitIndex) != l.term()) {
+            l.readsAwaitingCommit().add(readId);
+        } else {
+            registerReads(l, List.of(readId));
+        }
+        return finish();
+    }
+
+    /** Starts handing leadership to {@code targetId} (§3.10); proposals are refused meanwhile. */
+    public Output transferLeadership(int targetId, long nowMs) {
+        begin();
+        if (!(quorum.state() instanceof LeaderState l)) {
+            out.proposal = ProposalResult.refused(Refusal.NOT_LEADER, quorum.leaderId());
+            return finish();
+        }
+        if (!configurations.latest().isVoter(targetId) || targetId == localId) {
+            throw new IllegalArgumentException("cannot transfer leadership to " + targetId + " in "
+                    + configurations.latest());
+        }
+        l.startTransfer(targetId, nowMs + config.electionTimeoutMaxMs());
+        Progress pr = l.progress().get(targetId);
+        if (pr.matchIndex() == log.lastIndex()) {
+            send(new TimeoutNowRequest(localId, targetId, l.term()));
+        } else {
+            sendAppend(l, pr, false);
+        }
+        return finish();
+    }
+
+    /** A leader gives up leadership in its term without a successor (shutdown fallback). */
+    public Output resign(long nowMs) {
+        begin();
+        if (quorum.state() instanceof LeaderState l) {
+            failReads(l);
+            quorum.transitionToResigned();
+        }
+        return finish();
+    }
+
+    /**
+     * The metadata of a snapshot of the state machine taken at applied index {@code index}: its
+     * term and the configuration in force there.
+     */
+    public SnapshotMeta snapshotMetaAt(long index) {
+        if (index < log.snapshot().lastIndex() || index > appliedIndex) {
+            throw new IllegalArgumentException("snapshot index " + index + " outside ["
+                    + log.snapshot().lastIndex() + ", " + appliedIndex + "]");
+        }
+        Configuration c = configurations.at(index);
+        return new SnapshotMeta(index, log.termAt(index), c.voters(), c.observers());
+    }
+
+    /** Log compaction (§7): the driver persisted a snapshot; entries it covers are dropped. */
+    public void compact(SnapshotMeta meta, byte[] data) {
+        if (meta.lastIndex() > appliedIndex) {
+            throw new IllegalArgumentException("cannot compact past applied index " + appliedIndex);
+        }
+        if (meta.lastIndex() <= log.snapshot().lastIndex()) {
+            return;
+        }
+        Configuration at = configurations.at(meta.lastIndex());
+        log.compact(meta, data);
+        configurations.compactTo(meta.lastIndex(), at);
+    }
+
+    // ---------------------------------------------------------------- read-only view
+
+    public int localId() {
+        return localId;
+    }
+
+    public long term() {
+        return quorum.term();
+    }
+
+    public int leaderId() {
+        return quorum.leaderId();
+    }
+
+    public boolean isLeader() {
+        return quorum.isLeader();
+    }
+
+    public EpochState role() {
+        return quorum.state();
+    }
+
+    public long commitIndex() {
+        return commitIndex;
+    }
+
+    public long appliedIndex() {
+        return appliedIndex;
+    }
+
+    public long firstIndex() {
+        return log.firstIndex();
+    }
+
+    public long lastIndex() {
+        return log.lastIndex();
+    }
+
+    /** Term at {@code index}, or -1 when compacted or beyond the end. */
+    public long termAt(long index) {
+        return log.termAt(index);
+    }
+
+    public LogEntry entry(long index) {
+        return log.entry(index);
+    }
+
+    public SnapshotMeta snapshot() {
+        return log.snapshot();
+    }
+
+    public Configuration configuration() {
+        return configurations.latest();
+    }
+
+    /** Match index of {@code peerId} as seen by this leader, or -1 when not leading / unknown peer. */
+    public long peerMatchIndex(int peerId) {
+        if (quorum.state() instanceof LeaderState l && l.progress().get(peerId) != null) {
+            return l.progress().get(peerId).matchIndex();
+        }
+        return -1;
+    }
+
+    // ---------------------------------------------------------------- terms
+
+    /** §5.1: a newer term makes this node step down, except for pre-votes and leased leaders. */
+    private boolean handleHigherTerm(RaftMessage m, long nowMs) {
+        if (m instanceof VoteRequest r) {
+            if (!r.preVote() && (r.transfer() || !leaseActive(nowMs))) {
+                becomeUnattached(r.term(), nowMs);
+            }
+            return true;
+        }
+        if (m instanceof VoteResponse r && r.preVote() && r.granted()) {
+            return true;
+        }
+        if (m instanceof AppendRequest || m instanceof InstallSnapshotRequest || m instanceof TimeoutNowRequest) {
+            becomeFollower(m.term(), m.from(), nowMs);
+            return true;
+        }
+        becomeUnattached(m.term(), nowMs);
+        return false;
+    }
+
+    /** Whether a leader is known to be alive: then votes are refused (§4.2.3 disruptive servers). */
+    private boolean leaseActive(long nowMs) {
+        EpochState s = quorum.state();
+        if (s instanceof LeaderState) {
+            return true;
+        }
+        return s instanceof FollowerState f && f.leaderLeaseValid(nowMs, config.electionTimeoutMinMs());
+    }
+
+    private void becomeUnattached(long term, long nowMs) {
+        if (quorum.state() instanceof LeaderState l) {
+            failReads(l);
+        }
+        receiving = null;
+        quorum.transitionToUnattached(term, nowMs);
+    }
+
+    private void becomeFollower(long term, int leaderId, long nowMs) {
+        if (quorum.state() instanceof LeaderState l) {
+            failReads(l);
+        }
+        if (quorum.term() != term) {
+            receiving = null;
+        }
+        quorum.transitionToFollower(term, leaderId, nowMs);
+    }
+
+    // ---------------------------------------------------------------- elections (§5.2, §9.6)
+
+    /**
+     * Election timeout: a voter starts a pre-vote; anyone else just waits for a leader. A node
+     * removed by an uncommitted configuration still campaigns (dissertation §4.2.2: it may be needed
+     * until the removal commits), but counts its own vote only where it is a voter.
+     */
+    private void campaign(long nowMs) {
+        Configuration c = configurations.latest();
+        if (!c.isVoter(localId) && !configurations.at(commitIndex).isVoter(localId)) {
+            quorum.postponeElection(nowMs);
+            return;
+        }
+        ProspectiveState p = quorum.transitionToProspective(nowMs);
+        if (Majority.isMajority(p.granted(), c.voters())) {
+            becomeCandidate(nowMs, false);
+            return;
+        }
+        for (Integer v : c.voters()) {
+            if (v != localId) {
+                send(new VoteRequest(localId, v, p.campaignTerm(), log.lastIndex(), log.lastTerm(), true, false));
+            }
+        }
+    }
+
+    private void becomeCandidate(long nowMs, boolean transfer) {
+        CandidateState c = quorum.transitionToCandidate(nowMs, transfer);
+        Configuration cfg = configurations.latest();
+        if (Majority.isMajority(c.granted(), cfg.voters())) {
+            becomeLeader(nowMs);
+            return;
+        }
+        for (Integer v : cfg.voters()) {
+            if (v != localId) {
+                send(new VoteRequest(localId, v, c.term(), log.lastIndex(), log.lastTerm(), false, transfer));
+            }
+        }
+    }
+
+    /** §5.2 + §8: the winner appends a no-op of its term and starts replicating. */
+    private void becomeLeader(long nowMs) {
+        ProgressTracker tracker = new ProgressTracker(localId);
+        long noopIndex = log.lastIndex() + 1;
+        tracker.sync(configurations.latest(), noopIndex);
+        LeaderState l = quorum.transitionToLeader(tracker, noopIndex, nowMs, config.heartbeatIntervalMs());
+        appendLocal(List.of(new LogEntry(l.term(), noopIndex, EntryType.NOOP, new byte[0])));
+        broadcastAppend(l);
+        maybeCommit(l, nowMs);
+    }
+
+    /** RequestVote receiver (§5.2, §5.4.1 up-to-date check) and pre-vote receiver (§9.6). */
+    private void handleVoteRequest(VoteRequest m, long nowMs) {
+        boolean upToDate = m.lastLogTerm() > log.lastTerm()
+                || (m.lastLogTerm() == log.lastTerm() && m.lastLogIndex() >= log.lastIndex());
+        // No membership check on the candidate: a voter may not have the configuration entry that
+        // made the candidate a voter yet (dissertation §4.2.2). The lease keeps removed servers
+        // from disrupting a live leader.
+        boolean eligible = m.transfer() || !leaseActive(nowMs);
+        if (m.preVote()) {
+            boolean grant = eligible && upToDate && m.term() > quorum.term();
+            send(new VoteResponse(localId, m.from(), grant ? m.term() : quorum.term(), grant, true));
+            return;
+        }
+        boolean grant = false;
+        if (eligible && upToDate && m.term() == quorum.term()) {
+            EpochState s = quorum.state();
+            if (s.votedFor() == m.from()) {
+                grant = true;
+            } else if (s instanceof UnattachedState && s.votedFor() == HardState.NO_VOTE) {
+                quorum.recordVote(m.from(), nowMs);
+                grant = true;
+            }
+        }
+        send(new VoteResponse(localId, m.from(), quorum.term(), grant, false));
+    }
+
+    private void handleVoteResponse(VoteResponse m, long nowMs) {
+        EpochState s = quorum.state();
+        Configuration c = configurations.latest();
+        if (m.preVote()) {
+            if (s instanceof ProspectiveState p && (!m.granted() || m.term() == p.campaignTerm())) {
+                p.recordPreVote(m.from(), m.granted());
+                if (Majority.isMajority(p.granted(), c.voters())) {
+                    becomeCandidate(nowMs, false);
+                }
+            }
+            return;
+        }
+        if (s instanceof CandidateState cs && m.term() == cs.term()) {
+            cs.recordVote(m.from(), m.granted());
+            if (Majority.isMajority(cs.granted(), c.voters())) {
+                becomeLeader(nowMs);
+            }
+        }
+    }
+
+    /** Leadership transfer target (§3.10): campaign at once, skipping pre-vote. */
+    private void handleTimeoutNowRequest(TimeoutNowRequest m, long nowMs) {
+        if (m.term() == quorum.term() && quorum.state() instanceof FollowerState f && f.leaderId() == m.from()
+                && configurations.latest().isVoter(localId)) {
+            becomeCandidate(nowMs, true);
+        }
+    }
+
+    // ---------------------------------------------------------------- replication, follower side (§5.3)
+
+    /** AppendEntries receiver (§5.3): consistency check, conflict truncation, commit advance. */
+    private void handleAppendRequest(AppendRequest m, long nowMs) {
+        if (m.term() < quorum.term()) {
+            send(new AppendResponse(localId, m.from(), quorum.term(), false, 0, m.prevLogIndex(), 0, m.readSeq()));
+            return;
+        }
+        followLeader(m.from(), m.term(), nowMs);
+        long prev = m.prevLogIndex();
+        long prevTerm = m.prevLogTerm();
+        List<LogEntry> entries = m.entries();
+        if (prev < commitIndex) {
+            // Entries up to commitIndex are committed, hence identical to the leader's (§5.4.3):
+            // skip them, which also handles prefixes compacted into our snapshot.
+            int skip = (int) Math.min(entries.size(), commitIndex - prev);
+            entries = entries.subList(skip, entries.size());
+            prev = commitIndex;
+            prevTerm = log.termAt(commitIndex);
+        }
+        if (log.termAt(prev) != prevTerm) {
+            send(new AppendResponse(localId, m.from(), quorum.term(), false, 0, m.prevLogIndex(),
+                    rejectHint(prev), m.readSeq()));
+            return;
+        }
+        appendNew(entries);
+        long lastNew = prev + entries.size();
+        if (m.leaderCommit() > commitIndex) {
+            commitIndex = Math.max(commitIndex, Math.min(m.leaderCommit(), lastNew));
+        }
+        send(new AppendResponse(localId, m.from(), quorum.term(), true, lastNew, m.prevLogIndex(), 0, m.readSeq()));
+    }
+
+    /** Same-term leader message: follow it (or confirm it) and postpone the election. */
+    private void followLeader(int leaderId, long term, long nowMs) {
+        if (!(quorum.state() instanceof FollowerState f) || f.leaderId() != leaderId) {
+            becomeFollower(term, leaderId, nowMs);
+        }
+        ((FollowerState) quorum.state()).leaderContact(nowMs, quorum.randomDeadline(nowMs));
+    }
+
+    /** The last index that may agree with the leader: skip the whole conflicting term at once. */
+    private long rejectHint(long prev) {
+        if (prev > log.lastIndex()) {
+            return log.lastIndex();
+        }
+        long conflictTerm = log.termAt(prev);
+        long i = prev - 1;
+        while (i > commitIndex && log.termAt(i) == conflictTerm) {
+            i--;
+        }
+        return i;
+    }
+
+    /** Appends what is new; truncates only on a real conflict, so stale or duplicated requests are harmless. */
+    private void appendNew(List<LogEntry> entries) {
+        for (int i = 0; i < entries.size(); i++) {
+            LogEntry e = entries.get(i);
+            if (e.index() > log.lastIndex() || log.termAt(e.index()) != e.term()) {
+                if (e.index() <= commitIndex) {
+                    throw new IllegalStateException("conflict at committed index " + e.index() + " (commit "
+                            + commitIndex + "): leader sent term " + e.term() + ", log has " + log.termAt(e.index()));
+                }
+                appendLocal(entries.subList(i, entries.size()));
+                return;
+            }
+        }
+    }
+
+    /** Appends to the in-memory log, emits the entries for persistence and tracks configurations. */
+    private void appendLocal(List<LogEntry> entries) {
+        if (entries.isEmpty()) {
+            return;
+        }
+        configurations.truncateFrom(entries.get(0).index());
+        log.append(entries);
+        out.persist(entries);
+        for (LogEntry e : entries) {
+            if (e.type() == EntryType.CONFIGURATION) {
+                configurations.add(e.index(), Configuration.decode(e.data()));
+                if (quorum.state() instanceof LeaderState l) {
+                    l.progress().sync(configurations.latest(), log.lastIndex() + 1);
+                }
+            }
+        }
+    }
+
+    /** InstallSnapshot receiver (§7): chunks are accepted in order; the last one installs. */
+    private void handleInstallSnapshotRequest(InstallSnapshotRequest m, long nowMs) {
+        if (m.term() < quorum.term()) {
+            send(new InstallSnapshotResponse(localId, m.from(), quorum.term(), m.lastIndex(), 0, false));
+            return;
+        }
+        followLeader(m.from(), m.term(), nowMs);
+        if (m.lastIndex() <= commitIndex) {
+            receiving = null;
+            send(new InstallSnapshotResponse(localId, m.from(), quorum.term(), m.lastIndex(), 0, true));
+            return;
+        }
+        if (receiving == null || !receiving.matches(m.lastIndex(), m.lastTerm())) {
+            if (m.offset() != 0) {
+                send(new InstallSnapshotResponse(localId, m.from(), quorum.term(), m.lastIndex(), 0, false));
+                return;
+            }
+            receiving = new SnapshotReceiver(m.lastIndex(), m.lastTerm(),
+                    Configuration.of(m.voters(), m.observers()));
+        }
+        if (m.offset() != receiving.sizeBytes()) {
+            send(new InstallSnapshotResponse(localId, m.from(), quorum.term(), m.lastIndex(), receiving.sizeBytes(), false));
+            return;
+        }
+        receiving.append(m.data());
+        if (m.done()) {
+            installReceivedSnapshot();
+        }
+        int next = receiving == null ? 0 : receiving.sizeBytes();
+        send(new InstallSnapshotResponse(localId, m.from(), quorum.term(), m.lastIndex(), next, m.done()));
+    }
+
+    private void installReceivedSnapshot() {
+        Configuration c = receiving.configuration();
+        SnapshotMeta meta = new SnapshotMeta(receiving.lastIndex(), receiving.lastTerm(), c.voters(), c.observers());
+        byte[] data = receiving.bytes();
+        receiving = null;
+        log.installSnapshot(meta, data);
+        configurations.reset(meta.lastIndex(), c);
+        for (long i = log.firstIndex(); i <= log.lastIndex(); i++) {
+            LogEntry e = log.entry(i);
+            if (e.type() == EntryType.CONFIGURATION) {
+                configurations.add(i, Configuration.decode(e.data()));
+            }
+        }
+        commitIndex = Math.max(commitIndex, meta.lastIndex());
+        appliedIndex = meta.lastIndex();
+        out.snapshot = new SnapshotInstall(meta, data);
+    }
+
+    // ---------------------------------------------------------------- replication, leader side (§5.3, §7)
+
+    private void tickLeader(LeaderState l, long nowMs) {
+        if (nowMs >= l.transferDeadlineMs()) {
+            l.abortTransfer();
+        }
+        if (nowMs >= l.checkQuorumDeadlineMs()) {
+            if (!l.progress().takeQuorumActive(configurations.latest())) {
+                // check-quorum (§6.2): a leader cut off from its majority stops serving
+                becomeUnattached(l.term(), nowMs);
+                return;
+            }
+            l.setCheckQuorumDeadlineMs(nowMs + config.electionTimeoutMinMs());
+        }
+        if (nowMs >= l.heartbeatDeadlineMs()) {
+            l.setHeartbeatDeadlineMs(nowMs + config.heartbeatIntervalMs());
+            for (Progress pr : l.progress().all()) {
+                int stalledRounds = pr.heartbeatRound();
+                if (pr.mode() == Progress.Mode.REPLICATE && stalledRounds >= 2) {
+                    // pipelined appends were lost: fall back to probing from the last known match
+                    pr.becomeProbe(pr.matchIndex() + 1);
+                }
+                sendAppend(l, pr, true);
+            }
+        }
+    }
+
+    private void broadcastAppend(LeaderState l) {
+        for (Progress pr : l.progress().all()) {
+            sendAppend(l, pr, false);
+        }
+    }
+
+    /**
+     * Sends what {@code pr} needs: new entries if flow control allows, a snapshot chunk if the
+     * entries are compacted, or (on {@code heartbeat}) an empty append that carries the commit
+     * index and the read round.
+     */
+    private void sendAppend(LeaderState l, Progress pr, boolean heartbeat) {
+        switch (pr.mode()) {
+            case SNAPSHOT -> maybeSendSnapshotChunk(l, pr);
+            case PROBE -> {
+                if (pr.probeSent() && !heartbeat) {
+                    return;
+                }
+                pr.markProbeSent();
+                sendEntries(l, pr, pr.nextIndex() - 1, false);
+            }
+            case REPLICATE -> {
+                if (pr.nextIndex() <= log.lastIndex() && !pr.inflightFull(config.inflightAppendsMax())) {
+                    sendEntries(l, pr, pr.nextIndex() - 1, true);
+                } else if (heartbeat) {
+                    sendEmptyAppend(l, pr, pr.matchIndex());
+                }
+            }
+        }
+    }
+
+    private void sendEntries(LeaderState l, Progress pr, long prev, boolean pipelined) {
+        long prevTerm = log.termAt(prev);
+        if (prevTerm < 0) {
+            pr.becomeSnapshot(log.snapshot().lastIndex());
+            maybeSendSnapshotChunk(l, pr);
+            return;
+        }
+        List<LogEntry> entries = prev < log.lastIndex()
+                ? log.slice(prev + 1, log.lastIndex(), config.appendBytesMax()) : List.of();
+        send(new AppendRequest(localId, pr.nodeId(), l.term(), prev, prevTerm, entries, commitIndex, l.readSeq()));
+        if (pipelined && !entries.isEmpty()) {
+            pr.sentEntries(entries.get(entries.size() - 1).index());
+        }
+    }
+
+    private void sendEmptyAppend(LeaderState l, Progress pr, long prev) {
+        long prevTerm = log.termAt(prev);
+        if (prevTerm < 0) {
+            pr.becomeSnapshot(log.snapshot().lastIndex());
+            maybeSendSnapshotChunk(l, pr);
+            return;
+        }
+        send(new AppendRequest(localId, pr.nodeId(), l.term(), prev, prevTerm, List.of(), commitIndex, l.readSeq()));
+    }
+
+    private void maybeSendSnapshotChunk(LeaderState l, Progress pr) {
+        SnapshotMeta snap = log.snapshot();
+        byte[] data = log.snapshotData();
+        if (pr.snapshotIndex() != snap.lastIndex() || pr.snapshotOffset() > data.length) {
+            pr.becomeSnapshot(snap.lastIndex());
+        }
+        if (pr.snapshotChunkInflight()) {
+            return;
+        }
+        int offset = pr.snapshotOffset();
+        int length = Math.min(config.snapshotChunkBytes(), data.length - offset);
+        boolean done = offset + length == data.length;
+        Configuration c = configurations.at(snap.lastIndex());
+        send(new InstallSnapshotRequest(localId, pr.nodeId(), l.term(), snap.lastIndex(), snap.lastTerm(),
+                List.copyOf(c.voters()), List.copyOf(c.observers()), offset,
+                Arrays.copyOfRange(data, offset, offset + length), done));
+        pr.snapshotChunkSent();
+    }
+
+    private void handleAppendResponse(AppendResponse m, long nowMs) {
+        if (!(quorum.state() instanceof LeaderState l) || m.term() != l.term()) {
+            return; // stale: from an older term of ours
+        }
+        Progress pr = l.progress().get(m.from());
+        if (pr == null) {
+            return; // not (any more) a member
+        }
+        pr.markActive();
+        pr.ackRead(m.readSeq());
+        if (m.success()) {
+            onAppendAccepted(l, pr, m, nowMs);
+        } else if (isFreshRejection(pr, m)) {
+            pr.becomeProbe(Math.min(m.rejectedIndex(), m.hintIndex() + 1));
+            sendAppend(l, pr, false);
+        }
+        if (quorum.state() == l) {
+            maybeServeReads(l);
+        }
+    }
+
+    private void onAppendAccepted(LeaderState l, Progress pr, AppendResponse m, long nowMs) {
+        if (pr.mode() == Progress.Mode.SNAPSHOT) {
+            return; // an answer to an append sent before we switched to streaming the snapshot
+        }
+        boolean advanced = pr.maybeUpdate(m.matchIndex());
+        if (pr.mode() == Progress.Mode.PROBE) {
+            pr.becomeReplicate();
+        }
+        if (advanced) {
+            maybeCommit(l, nowMs);
+            if (quorum.state() != l) {
+                return;
+            }
+        }
+        if (l.transferTarget() == pr.nodeId() && pr.matchIndex() == log.lastIndex()) {
+            send(new TimeoutNowRequest(localId, pr.nodeId(), l.term()));
+        }
+        sendAppend(l, pr, false);
+    }
+
+    /** A rejection matters only if it answers the append we are waiting for (etcd's stale check). */
+    private static boolean isFreshRejection(Progress pr, AppendResponse m) {
+        return switch (pr.mode()) {
+            case REPLICATE -> m.rejectedIndex() > pr.matchIndex();
+            case PROBE -> m.rejectedIndex() == pr.nextIndex() - 1;
+            case SNAPSHOT -> false;
+        };
+    }
+
+    private void handleInstallSnapshotResponse(InstallSnapshotResponse m) {
+        if (!(quorum.state() instanceof LeaderState l) || m.term() != l.term()) {
+            return;
+        }
+        Progress pr = l.progress().get(m.from());
+        if (pr == null) {
+            return;
+        }
+        pr.markActive();
+        if (pr.mode() != Progress.Mode.SNAPSHOT || m.lastIndex() != pr.snapshotIndex()) {
+            return;
+        }
+        if (m.done()) {
+            pr.maybeUpdate(m.lastIndex());
+            pr.becomeProbe(m.lastIndex() + 1);
+            sendAppend(l, pr, false);
+        } else {
+            pr.snapshotChunkAcked(m.nextOffset());
+            maybeSendSnapshotChunk(l, pr);
+        }
+    }
+
+    /** §5.4.2: commit by counting replicas only for an entry of the current term. */
+    private void maybeCommit(LeaderState l, long nowMs) {
+        long n = l.progress().majorityMatchIndex(configurations.latest(), log.lastIndex());
+        if (n <= commitIndex || log.termAt(n) != l.term()) {
+            return;
+        }
+        commitIndex = n;
+        if (!l.readsAwaitingCommit().isEmpty()) {
+            registerReads(l, new ArrayList<>(l.readsAwaitingCommit()));
+            l.readsAwaitingCommit().clear();
+        }
+        if (configurations.latestIndex() <= commitIndex && !configurations.latest().isVoter(localId)) {
+            // §4.2.2: a leader removed from the voters steps down once the removal is committed;
+            // one last round tells the others the commit index.
+            for (Progress pr : l.progress().all()) {
+                sendEmptyAppend(l, pr, pr.matchIndex());
+            }
+            failReads(l);
+            quorum.transitionToResigned();
+        }
+    }
+
+    // ---------------------------------------------------------------- reads (§6.4)
+
+    private void registerReads(LeaderState l, List<Long> readIds) {
+        long seq = l.nextReadSeq();
+        for (Long id : readIds) {
+            l.reads().add(new PendingRead(id, commitIndex, seq));
+        }
+        maybeServeReads(l);
+        if (!l.reads().isEmpty()) {
+            for (Progress pr : l.progress().all()) {
+                if (pr.mode() != Progress.Mode.SNAPSHOT) {
+                    sendEmptyAppend(l, pr, pr.mode() == Progress.Mode.PROBE ? pr.nextIndex() - 1 : pr.matchIndex());
+                }
+            }
+        }
+    }
+
+    private void maybeServeReads(LeaderState l) {
+        Configuration c = configurations.latest();
+        while (!l.reads().isEmpty() && l.progress().readQuorum(c, l.reads().peekFirst().seq())) {
+            PendingRead r = l.reads().pollFirst();
+            out.reads.add(new ReadResult(r.readId(), true, r.readIndex(), null, localId));
+        }
+    }
+
+    private void failReads(LeaderState l) {
+        for (Long id : l.readsAwaitingCommit()) {
+            out.reads.add(new ReadResult(id, false, 0, Refusal.NOT_LEADER, EpochState.NO_LEADER));
+        }
+        for (PendingRead r : l.reads()) {
+            out.reads.add(new ReadResult(r.readId(), false, 0, Refusal.NOT_LEADER, EpochState.NO_LEADER));
+        }
+        l.readsAwaitingCommit().clear();
+        l.reads().clear();
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    private ProposalResult proposalRefusal() {
+        if (!(quorum.state() instanceof LeaderState l)) {
+            return ProposalResult.refused(Refusal.NOT_LEADER, quorum.leaderId());
+        }
+        if (l.transferTarget() != EpochState.NO_LEADER) {
+            return ProposalResult.refused(Refusal.TRANSFER_IN_PROGRESS, l.transferTarget());
+        }
+        return null;
+    }
+
+    private static Configuration applyChange(Configuration c, ConfigChange change) {
+        return switch (change.kind()) {
+            case ADD_VOTER -> c.withVoter(change.nodeId());
+            case REMOVE_VOTER -> c.withoutVoter(change.nodeId());
+            case ADD_OBSERVER -> c.withObserver(change.nodeId());
+            case REMOVE_OBSERVER -> c.withoutObserver(change.nodeId());
+        };
+    }
+
+    private void send(RaftMessage m) {
+        out.messages.add(m);
+    }
+
+    private void begin() {
+        if (out != null) {
+            throw new IllegalStateException("re-entrant call into the Raft core");
+        }
+        out = new OutputBuilder();
+    }
+
+    /**
+     * Completes the output: hard state if term or vote changed (the commit index rides along as a
+     * hint; it is not worth an fsync of its own), committed entries, leader change, next deadline.
+     */
+    private Output finish() {
+        OutputBuilder b = out;
+        out = null;
+        List<LogEntry> committed = new ArrayList<>();
+        for (long i = appliedIndex + 1; i <= commitIndex; i++) {
+            committed.add(log.entry(i));
+        }
+        appliedIndex = Math.max(appliedIndex, commitIndex);
+        // The commit hint may only name entries that are durable before this output: the driver
+        // writes the hard state before the entries, and a crash in between must not leave a hint
+        // that points at a stale entry with the same index (found by the simulation).
+        long durableCommit = b.entries.isEmpty() ? commitIndex : Math.min(commitIndex, b.entries.get(0).index() - 1);
+        HardState hs = quorum.takeHardStateDirty()
+                ? new HardState(quorum.term(), quorum.votedFor(), durableCommit) : null;
+        LeaderChange change = null;
+        if (quorum.term() != reportedTerm || quorum.leaderId() != reportedLeader) {
+            reportedTerm = quorum.term();
+            reportedLeader = quorum.leaderId();
+            change = new LeaderChange(reportedTerm, reportedLeader);
+        }
+        return new Output(hs, b.snapshot, b.entries, b.messages, committed, b.reads, b.proposal, change,
+                nextDeadlineMs());
+    }
+
+    private long nextDeadlineMs() {
+        if (quorum.state() instanceof LeaderState l) {
+            return Math.min(l.heartbeatDeadlineMs(), Math.min(l.checkQuorumDeadlineMs(), l.transferDeadlineMs()));
+        }
+        return quorum.state().electionDeadlineMs();
+    }
+
+    /** Collects one call's effects. */
+    private static final class OutputBuilder {
+        final List<LogEntry> entries = new ArrayList<>();
+        final List<RaftMessage> messages = new ArrayList<>();
+        final List<ReadResult> reads = new ArrayList<>();
+        SnapshotInstall snapshot;
+        ProposalResult proposal;
+
+        /** Later appends in one call may overwrite a suffix of earlier ones (truncation). */
+        void persist(List<LogEntry> batch) {
+            long first = batch.get(0).index();
+            entries.removeIf(e -> e.index() >= first);
+            entries.addAll(batch);
+        }
+    }
+
+    /** Accumulates InstallSnapshot chunks (§7) for one snapshot; bounded by the int offset space. */
+    private static final class SnapshotReceiver {
+        private final long lastIndex;
+        private final long lastTerm;
+        private final Configuration configuration;
+        private byte[] buffer = new byte[0];
+        private int size;
+
+        SnapshotReceiver(long lastIndex, long lastTerm, Configuration configuration) {
+            this.lastIndex = lastIndex;
+            this.lastTerm = lastTerm;
+            this.configuration = configuration;
+        }
+
+        boolean matches(long index, long term) {
+            return index == lastIndex && term == lastTerm;
+        }
+
+        long lastIndex() {
+            return lastIndex;
+        }
+
+        long lastTerm() {
+            return lastTerm;
+        }
+
+        Configuration configuration() {
+            return configuration;
+        }
+
+        int sizeBytes() {
+            return size;
+        }
+
+        void append(byte[] chunk) {
+            if ((long) size + chunk.length > Integer.MAX_VALUE - 8) {
+                throw new IllegalArgumentException("snapshot larger than 2 GiB");
+            }
+            if (size + chunk.length > buffer.length) {
+                buffer = Arrays.copyOf(buffer, Math.max(size + chunk.length, buffer.length * 2));
+            }
+            System.arraycopy(chunk, 0, buffer, size, chunk.length);
+            size += chunk.length;
+        }
+
+        byte[] bytes() {
+            return Arrays.copyOf(buffer, size);
+        }
+    }
+}

@@ -1,0 +1,476 @@
+package dev.basalt.raft.driver;
+
+import dev.basalt.raft.core.ConfigChange;
+import dev.basalt.raft.core.Output;
+import dev.basalt.raft.core.RaftCore;
+import dev.basalt.raft.core.RaftMessage;
+import dev.basalt.raft.log.HardState;
+import dev.basalt.raft.log.LogEntry;
+import dev.basalt.raft.log.RaftStore;
+import dev.basalt.raft.log.SnapshotMeta;
+import dev.basalt.raft.transport.Transport;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.function.LongSupplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The one thread that runs a {@link RaftCore} (STYLE.md §2): it takes a batch of events (inbound
+ * messages and client requests) from a bounded queue, feeds them to the core, and then for the
+ * whole batch <b>persists</b> (snapshot, entries, hard state, with one fsync for all entries),
+ * <b>sends</b> the messages, and <b>applies</b> committed entries to the {@link StateMachine},
+ * completing client futures last. Batching is the group commit: every proposal and every append
+ * that arrived while the previous fsync ran shares the next one.
+ *
+ * <p>Thread-safety: everything here except {@link #submit}, {@link #offerInbound} and the
+ * volatile status fields is confined to the driver thread. A storage error or broken invariant
+ * stops the loop for good (the node stops voting and leading, its transport is closed) and calls
+ * the {@link FatalFaultHandler}.
+ */
+final class RaftDriver implements Runnable {
+    private static final Logger LOG = LoggerFactory.getLogger(RaftDriver.class);
+
+    sealed interface Event permits Inbound, Propose, Read, Transfer, Change, Close {
+    }
+
+    record Inbound(RaftMessage message) implements Event {
+    }
+
+    record Propose(byte[] data, CompletableFuture<Long> future) implements Event {
+    }
+
+    record Read(CompletableFuture<Long> future) implements Event {
+    }
+
+    record Transfer(int targetId, CompletableFuture<Void> future) implements Event {
+    }
+
+    record Change(ConfigChange change, CompletableFuture<Long> future) implements Event {
+    }
+
+    record Close(CompletableFuture<Void> future) implements Event {
+    }
+
+    private record PendingEntry(long term, CompletableFuture<Long> future, long deadlineMs) {
+    }
+
+    private static final class PendingRead {
+        final CompletableFuture<Long> future;
+        final long deadlineMs;
+        long readIndex = -1;
+
+        PendingRead(CompletableFuture<Long> future, long deadlineMs) {
+            this.future = future;
+            this.deadlineMs = deadlineMs;
+        }
+    }
+
+    private final RaftNodeConfig config;
+    private final RaftCore core;
+    private final RaftStore store;
+    private final StateMachine stateMachine;
+    private final Transport transport;
+    private final FatalFaultHandler faultHandler;
+    private final LongSupplier clockMs;
+    private final BlockingQueue<Event> queue;
+    final List<LeaderListener> listeners = new CopyOnWriteArrayList<>();
+
+    private final TreeMap<Long, PendingEntry> pendingEntries = new TreeMap<>();
+    private final TreeMap<Long, PendingRead> pendingReads = new TreeMap<>();
+    private long nextReadId;
+    private CompletableFuture<Void> pendingTransfer;
+    private int pendingTransferTarget = -1;
+    private long pendingTransferDeadlineMs;
+    private CompletableFuture<Void> closing;
+    private long closeDeadlineMs;
+    private long nextDeadlineMs;
+    private long appliedIndex;
+
+    volatile boolean stopped;
+    volatile long term;
+    volatile int leaderId = -1;
+    volatile long commitIndex;
+    volatile long lastApplied;
+    volatile Throwable fatal;
+
+    RaftDriver(RaftNodeConfig config, RaftCore core, RaftStore store, StateMachine stateMachine, Transport transport,
+               FatalFaultHandler faultHandler, LongSupplier clockMs) {
+        this.config = config;
+        this.core = core;
+        this.store = store;
+        this.stateMachine = stateMachine;
+        this.transport = transport;
+        this.faultHandler = faultHandler;
+        this.clockMs = clockMs;
+        this.queue = new ArrayBlockingQueue<>(config.eventQueueMax());
+        this.appliedIndex = store.snapshot().lastIndex();
+    }
+
+    /** From transport threads: a full queue drops the message (Raft retransmits). */
+    void offerInbound(RaftMessage m) {
+        if (!stopped && !queue.offer(new Inbound(m))) {
+            LOG.debug("node {}: event queue full, dropping {}", config.nodeId(), m.getClass().getSimpleName());
+        }
+    }
+
+    /** From client threads: returns false when the queue is full or the node stopped. */
+    boolean submit(Event e) {
+        return !stopped && queue.offer(e);
+    }
+
+    @Override
+    public void run() {
+        try {
+            process(List.of(core.tick(clockMs.getAsLong())));
+            List<Event> batch = new ArrayList<>();
+            while (!stopped) {
+                long waitMs = Math.max(0, Math.min(nextDeadlineMs, clockMs.getAsLong() + 50) - clockMs.getAsLong());
+                Event first = queue.poll(waitMs, TimeUnit.MILLISECONDS);
+                batch.clear();
+                if (first != null) {
+                    batch.add(first);
+                    queue.drainTo(batch, config.batchEventsMax() - 1);
+                }
+                iterate(batch);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            stop(new IndeterminateException("driver interrupted"));
+        } catch (Throwable t) {
+            fatal = t;
+            stop(new IndeterminateException("node " + config.nodeId() + " stopped after a fatal fault", t));
+            faultHandler.onFatalFault(config.nodeId(), t);
+        }
+    }
+
+    private void iterate(List<Event> batch) {
+        long nowMs = clockMs.getAsLong();
+        List<Output> outputs = new ArrayList<>();
+        List<Propose> proposals = new ArrayList<>();
+        for (Event e : batch) {
+            if (e instanceof Propose p) {
+                proposals.add(p);
+            } else {
+                dispatch(e, nowMs, outputs);
+            }
+        }
+        if (!proposals.isEmpty()) {
+            outputs.add(proposeBatch(proposals, nowMs));
+        }
+        if (nowMs >= nextDeadlineMs) {
+            outputs.add(core.tick(nowMs));
+        }
+        process(outputs);
+        expire(nowMs);
+        maybeSnapshot();
+        maybeFinishClose(nowMs);
+    }
+
+    private void dispatch(Event e, long nowMs, List<Output> outputs) {
+        if (e instanceof Inbound in) {
+            try {
+                outputs.add(core.step(in.message(), nowMs));
+            } catch (IllegalArgumentException bad) {
+                LOG.warn("node {}: rejected malformed message from {}: {}", config.nodeId(), in.message().from(),
+                        bad.getMessage());
+            }
+        } else if (e instanceof Read r) {
+            long id = nextReadId++;
+            pendingReads.put(id, new PendingRead(r.future(), nowMs + config.readTimeoutMs()));
+            outputs.add(core.readIndex(id, nowMs));
+        } else if (e instanceof Change c) {
+            handleChange(c, nowMs, outputs);
+        } else if (e instanceof Transfer t) {
+            handleTransfer(t, nowMs, outputs);
+        } else if (e instanceof Close c) {
+            handleClose(c, nowMs, outputs);
+        }
+    }
+
+    private Output proposeBatch(List<Propose> proposals, long nowMs) {
+        List<byte[]> payloads = new ArrayList<>(proposals.size());
+        for (Propose p : proposals) {
+            payloads.add(p.data());
+        }
+        Output o = core.propose(payloads, nowMs);
+        Output.ProposalResult r = o.proposal();
+        for (int i = 0; i < proposals.size(); i++) {
+            if (r.accepted()) {
+                pendingEntries.put(r.firstIndex() + i,
+                        new PendingEntry(r.term(), proposals.get(i).future(), nowMs + config.proposeTimeoutMs()));
+            } else {
+                proposals.get(i).future().completeExceptionally(
+                        new NotLeaderException("proposal refused: " + r.refusal(), r.leaderHint()));
+            }
+        }
+        return o;
+    }
+
+    private void handleChange(Change c, long nowMs, List<Output> outputs) {
+        Output o;
+        try {
+            o = core.changeConfiguration(c.change(), nowMs);
+        } catch (IllegalArgumentException bad) {
+            c.future().completeExceptionally(bad);
+            return;
+        }
+        Output.ProposalResult r = o.proposal();
+        if (r.accepted()) {
+            pendingEntries.put(r.firstIndex(), new PendingEntry(r.term(), c.future(), nowMs + config.proposeTimeoutMs()));
+        } else {
+            c.future().completeExceptionally(new NotLeaderException("configuration change refused: " + r.refusal(),
+                    r.leaderHint()));
+        }
+        outputs.add(o);
+    }
+
+    private void handleTransfer(Transfer t, long nowMs, List<Output> outputs) {
+        if (pendingTransfer != null) {
+            t.future().completeExceptionally(new RaftException("a leadership transfer is already in progress"));
+            return;
+        }
+        Output o;
+        try {
+            o = core.transferLeadership(t.targetId(), nowMs);
+        } catch (IllegalArgumentException bad) {
+            t.future().completeExceptionally(bad);
+            return;
+        }
+        if (o.proposal() != null && !o.proposal().accepted()) {
+            t.future().completeExceptionally(new NotLeaderException("not the leader", o.proposal().leaderHint()));
+        } else {
+            pendingTransfer = t.future();
+            pendingTransferTarget = t.targetId();
+            pendingTransferDeadlineMs = nowMs + 2L * config.raft().electionTimeoutMaxMs();
+        }
+        outputs.add(o);
+    }
+
+    /** Graceful close: a leader first hands leadership to the most up-to-date voter (§3.10). */
+    private void handleClose(Close c, long nowMs, List<Output> outputs) {
+        closing = c.future();
+        closeDeadlineMs = nowMs + config.closeTimeoutMs();
+        if (core.isLeader()) {
+            int best = -1;
+            long bestMatch = -1;
+            for (Integer v : core.configuration().voters()) {
+                if (v != config.nodeId() && core.peerMatchIndex(v) > bestMatch) {
+                    best = v;
+                    bestMatch = core.peerMatchIndex(v);
+                }
+            }
+            if (best >= 0) {
+                outputs.add(core.transferLeadership(best, nowMs));
+                return;
+            }
+        }
+        closeDeadlineMs = nowMs;
+    }
+
+    private void maybeFinishClose(long nowMs) {
+        if (closing != null && (!core.isLeader() || nowMs >= closeDeadlineMs)) {
+            stop(new IndeterminateException("node " + config.nodeId() + " closed"));
+        }
+    }
+
+    // ------------------------------------------------------------------ persist, send, apply
+
+    private void process(List<Output> outputs) {
+        persist(outputs);
+        for (Output o : outputs) {
+            for (RaftMessage m : o.messages()) {
+                transport.send(m);
+            }
+        }
+        for (Output o : outputs) {
+            apply(o);
+        }
+        if (!outputs.isEmpty()) {
+            nextDeadlineMs = outputs.get(outputs.size() - 1).nextDeadlineMs();
+        }
+        term = core.term();
+        leaderId = core.leaderId();
+        commitIndex = core.commitIndex();
+        lastApplied = appliedIndex;
+    }
+
+    /** Snapshot, entries, hard state (the Output contract), merging the batch's entries into one fsync. */
+    private void persist(List<Output> outputs) {
+        List<LogEntry> merged = new ArrayList<>();
+        HardState hardState = null;
+        for (Output o : outputs) {
+            if (o.snapshot() != null) {
+                flushEntries(merged);
+                store.installSnapshot(o.snapshot().meta(), o.snapshot().data());
+            }
+            if (!o.entries().isEmpty()) {
+                long first = o.entries().get(0).index();
+                merged.removeIf(e -> e.index() >= first);
+                merged.addAll(o.entries());
+            }
+            if (o.hardState() != null) {
+                hardState = o.hardState();
+            }
+        }
+        flushEntries(merged);
+        if (hardState != null) {
+            store.persistAndFlushHardState(hardState);
+        }
+    }
+
+    private void flushEntries(List<LogEntry> merged) {
+        if (!merged.isEmpty()) {
+            store.appendAndFlush(List.copyOf(merged));
+            merged.clear();
+        }
+    }
+
+    private void apply(Output o) {
+        if (o.snapshot() != null) {
+            SnapshotMeta meta = o.snapshot().meta();
+            stateMachine.restore(meta, o.snapshot().data());
+            appliedIndex = meta.lastIndex();
+            while (!pendingEntries.isEmpty() && pendingEntries.firstKey() <= meta.lastIndex()) {
+                pendingEntries.pollFirstEntry().getValue().future().completeExceptionally(
+                        new IndeterminateException("outcome hidden by a snapshot from the leader"));
+            }
+        }
+        for (LogEntry e : o.committed()) {
+            stateMachine.apply(e);
+            appliedIndex = e.index();
+            PendingEntry p = pendingEntries.remove(e.index());
+            if (p != null) {
+                if (p.term() == e.term()) {
+                    p.future().complete(e.index());
+                } else {
+                    p.future().completeExceptionally(new NotLeaderException(
+                            "entry " + e.index() + " was replaced by another leader's", core.leaderId()));
+                }
+            }
+        }
+        for (Output.ReadResult r : o.reads()) {
+            PendingRead p = pendingReads.get(r.readId());
+            if (p == null) {
+                continue;
+            }
+            if (r.ok()) {
+                p.readIndex = r.readIndex();
+            } else {
+                pendingReads.remove(r.readId());
+                p.future.completeExceptionally(new NotLeaderException("read refused: " + r.refusal(), r.leaderHint()));
+            }
+        }
+        completeReads();
+        if (o.leaderChange() != null) {
+            onLeaderChange(o.leaderChange());
+        }
+    }
+
+    private void completeReads() {
+        for (Iterator<PendingRead> it = pendingReads.values().iterator(); it.hasNext(); ) {
+            PendingRead p = it.next();
+            if (p.readIndex >= 0 && p.readIndex <= appliedIndex) {
+                it.remove();
+                p.future.complete(p.readIndex);
+            }
+        }
+    }
+
+    private void onLeaderChange(Output.LeaderChange change) {
+        if (pendingTransfer != null && change.leaderId() == pendingTransferTarget) {
+            pendingTransfer.complete(null);
+            pendingTransfer = null;
+        }
+        for (LeaderListener l : listeners) {
+            l.onLeaderChange(change.term(), change.leaderId());
+        }
+    }
+
+    private void expire(long nowMs) {
+        for (Iterator<PendingEntry> it = pendingEntries.values().iterator(); it.hasNext(); ) {
+            PendingEntry p = it.next();
+            if (p.deadlineMs() > nowMs) {
+                break; // deadlines grow with the index
+            }
+            it.remove();
+            p.future().completeExceptionally(new IndeterminateException(
+                    "no outcome within " + config.proposeTimeoutMs() + " ms"));
+        }
+        for (Iterator<PendingRead> it = pendingReads.values().iterator(); it.hasNext(); ) {
+            PendingRead p = it.next();
+            if (p.deadlineMs > nowMs) {
+                break;
+            }
+            it.remove();
+            p.future.completeExceptionally(new IndeterminateException(
+                    "read not confirmed within " + config.readTimeoutMs() + " ms"));
+        }
+        if (pendingTransfer != null && nowMs >= pendingTransferDeadlineMs) {
+            pendingTransfer.completeExceptionally(new RaftException("leadership transfer to "
+                    + pendingTransferTarget + " did not complete"));
+            pendingTransfer = null;
+        }
+    }
+
+    private void maybeSnapshot() {
+        if (appliedIndex - store.snapshot().lastIndex() < config.snapshotEveryEntries()) {
+            return;
+        }
+        SnapshotMeta meta = core.snapshotMetaAt(appliedIndex);
+        byte[] data = stateMachine.snapshot();
+        store.installSnapshot(meta, data);
+        core.compact(meta, data);
+    }
+
+    /** Ends the loop: no more voting or leading; every waiting caller learns it. */
+    private void stop(RaftException reason) {
+        stopped = true;
+        transport.close();
+        for (PendingEntry p : pendingEntries.values()) {
+            p.future().completeExceptionally(reason);
+        }
+        pendingEntries.clear();
+        for (PendingRead p : pendingReads.values()) {
+            p.future.completeExceptionally(reason);
+        }
+        pendingReads.clear();
+        if (pendingTransfer != null) {
+            pendingTransfer.completeExceptionally(reason);
+        }
+        List<Event> left = new ArrayList<>();
+        queue.drainTo(left);
+        for (Event e : left) {
+            failEvent(e, reason);
+        }
+        if (closing != null) {
+            closing.complete(null);
+        }
+    }
+
+    static void failEvent(Event e, RaftException reason) {
+        if (e instanceof Propose p) {
+            p.future().completeExceptionally(reason);
+        } else if (e instanceof Read r) {
+            r.future().completeExceptionally(reason);
+        } else if (e instanceof Change c) {
+            c.future().completeExceptionally(reason);
+        } else if (e instanceof Transfer t) {
+            t.future().completeExceptionally(reason);
+        } else if (e instanceof Close c) {
+            c.future().complete(null);
+        }
+    }
+
+    Map<String, Long> status() {
+        return Map.of("term", term, "leader", (long) leaderId, "commit", commitIndex, "applied", lastApplied);
+    }
+}

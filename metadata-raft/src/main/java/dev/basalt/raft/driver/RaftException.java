@@ -1,0 +1,14 @@
+package dev.basalt.raft.driver;
+
+/** Base of the failures a {@link RaftNode} reports through its futures. */
+public class RaftException extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    public RaftException(String message) {
+        super(message);
+    }
+
+    public RaftException(String message, Throwable cause) {
+        super(message, cause);
+    }
+}

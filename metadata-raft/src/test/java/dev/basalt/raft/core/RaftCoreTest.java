@@ -1,0 +1,372 @@
+package dev.basalt.raft.core;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.basalt.raft.core.Output.Refusal;
+import dev.basalt.raft.core.RaftMessage.AppendRequest;
+import dev.basalt.raft.core.RaftMessage.AppendResponse;
+import dev.basalt.raft.core.RaftMessage.InstallSnapshotRequest;
+import dev.basalt.raft.core.RaftMessage.VoteRequest;
+import dev.basalt.raft.core.RaftMessage.VoteResponse;
+import dev.basalt.raft.log.HardState;
+import dev.basalt.raft.log.LogEntry;
+import dev.basalt.raft.log.SnapshotMeta;
+import dev.basalt.raft.quorum.Configuration;
+import dev.basalt.raft.state.CandidateState;
+import dev.basalt.raft.state.FollowerState;
+import dev.basalt.raft.state.ProspectiveState;
+import dev.basalt.raft.state.ResignedState;
+import dev.basalt.raft.state.UnattachedState;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.SplittableRandom;
+import java.util.TreeMap;
+import java.util.function.Predicate;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Goal: scripted protocol scenarios for the Raft core, one per rule of the paper (section cited in
+ * each test name). Method: a few cores connected by a hand-driven message queue; time advances
+ * only when a test says so. Reproduce: deterministic (fixed seeds).
+ */
+class RaftCoreTest {
+    private static final RaftConfig CONFIG = new RaftConfig(300, 600, 50, 1 << 20, 8, 4, 100);
+
+    /** A tiny hand-driven cluster: outputs are collected; messages delivered on request. */
+    private static final class Cluster {
+        final TreeMap<Integer, RaftCore> cores = new TreeMap<>();
+        final ArrayDeque<RaftMessage> inFlight = new ArrayDeque<>();
+        final List<Output> outputs = new ArrayList<>();
+        final Set<Integer> isolated = new HashSet<>();
+        long nowMs;
+
+        Cluster(int voters) {
+            List<Integer> ids = new ArrayList<>();
+            for (int i = 1; i <= voters; i++) {
+                ids.add(i);
+            }
+            for (int id : ids) {
+                add(id, Configuration.of(ids, List.of()));
+            }
+        }
+
+        void add(int id, Configuration bootstrap) {
+            cores.put(id, RaftCore.restore(id, CONFIG, new SplittableRandom(id), bootstrap, HardState.INITIAL,
+                    SnapshotMeta.NONE, new byte[0], List.of(), nowMs));
+        }
+
+        Output record(Output o) {
+            outputs.add(o);
+            inFlight.addAll(o.messages());
+            return o;
+        }
+
+        Output tick(int id, long atMs) {
+            nowMs = atMs;
+            return record(cores.get(id).tick(atMs));
+        }
+
+        /** Delivers messages (and the messages they cause) until none remain or a filter drops them. */
+        void deliverAll(Predicate<RaftMessage> drop) {
+            int guard = 0;
+            while (!inFlight.isEmpty() && guard++ < 10_000) {
+                RaftMessage m = inFlight.poll();
+                if (drop.test(m) || isolated.contains(m.from()) || isolated.contains(m.to()) || !cores.containsKey(m.to())) {
+                    continue;
+                }
+                record(cores.get(m.to()).step(m, nowMs));
+            }
+        }
+
+        void deliverAll() {
+            deliverAll(m -> false);
+        }
+
+        RaftCore elect(int id) {
+            tick(id, nowMs + 700);
+            deliverAll();
+            assertTrue(cores.get(id).isLeader(), "node " + id + " should lead: " + cores.get(id).role());
+            return cores.get(id);
+        }
+
+        /** Heartbeat round so followers learn the commit index. */
+        void heartbeat(int leader) {
+            tick(leader, nowMs + 50);
+            deliverAll();
+        }
+    }
+
+    @Test
+    void singleVoterElectsItselfAndCommitsItsNoop_section5_2_section8() {
+        Cluster c = new Cluster(1);
+        Output o = c.tick(1, 700);
+        RaftCore n = c.cores.get(1);
+        assertTrue(n.isLeader());
+        assertEquals(1, n.term());
+        assertEquals(LogEntry.EntryType.NOOP, o.committed().get(0).type());
+        assertEquals(new HardState(1, 1, 0), o.hardState(), "term and self-vote are persisted");
+        Output p = c.record(n.propose(List.of(new byte[] {7}), 701));
+        assertTrue(p.proposal().accepted());
+        assertEquals(2, p.committed().get(0).index());
+    }
+
+    @Test
+    void preVoteThenVoteThenNoopReplication_section5_2_section9_6() {
+        Cluster c = new Cluster(3);
+        Output o = c.tick(1, 700);
+        assertTrue(c.cores.get(1).role() instanceof ProspectiveState);
+        assertEquals(0, c.cores.get(1).term(), "pre-vote does not increment the term");
+        assertTrue(o.messages().stream().allMatch(m -> m instanceof VoteRequest v && v.preVote() && v.term() == 1));
+        c.deliverAll();
+        RaftCore leader = c.cores.get(1);
+        assertTrue(leader.isLeader());
+        assertEquals(1, leader.commitIndex(), "noop committed once a majority stored it");
+        c.heartbeat(1);
+        assertEquals(1, c.cores.get(2).commitIndex());
+        assertEquals(1, c.cores.get(3).commitIndex());
+    }
+
+    @Test
+    void proposalCommitsOnlyWithMajority_section5_3() {
+        Cluster c = new Cluster(3);
+        RaftCore leader = c.elect(1);
+        c.isolated.add(2);
+        c.isolated.add(3);
+        c.record(leader.propose(List.of(new byte[] {1}), c.nowMs));
+        c.deliverAll();
+        assertEquals(1, leader.commitIndex(), "no majority, no commit");
+        c.isolated.remove(2);
+        for (int i = 0; i < 3; i++) {
+            c.heartbeat(1); // the lost pipelined append is resent once two rounds show no progress
+        }
+        assertEquals(2, leader.commitIndex());
+    }
+
+    @Test
+    void staleTermMessagesAreRejectedWithTheCurrentTerm_section5_1() {
+        Cluster c = new Cluster(3);
+        c.elect(1);
+        RaftCore follower = c.cores.get(2);
+        Output o = follower.step(new AppendRequest(3, 2, 0, 0, 0, List.of(), 0, 0), c.nowMs);
+        AppendResponse r = (AppendResponse) o.messages().get(0);
+        assertFalse(r.success());
+        assertEquals(1, r.term());
+        assertEquals(1, follower.leaderId(), "the stale sender does not become leader");
+    }
+
+    @Test
+    void conflictingSuffixIsTruncatedAndReplaced_section5_3() {
+        Cluster c = new Cluster(3);
+        RaftCore n = c.cores.get(3);
+        List<LogEntry> old = List.of(new LogEntry(1, 1, LogEntry.EntryType.NOOP, new byte[0]),
+                new LogEntry(1, 2, LogEntry.EntryType.DATA, new byte[] {1}));
+        n.step(new AppendRequest(1, 3, 1, 0, 0, old, 0, 0), 0);
+        LogEntry replacement = new LogEntry(2, 2, LogEntry.EntryType.NOOP, new byte[0]);
+        Output o = n.step(new AppendRequest(2, 3, 2, 1, 1, List.of(replacement), 0, 0), 1);
+        assertEquals(List.of(replacement), o.entries(), "the store truncates from index 2 and appends");
+        assertEquals(2, n.termAt(2));
+        // a stale, reordered copy of the old request must not truncate anything now
+        Output stale = n.step(new AppendRequest(2, 3, 2, 0, 0, List.of(old.get(0)), 0, 0), 2);
+        assertTrue(stale.entries().isEmpty());
+        assertEquals(2, n.lastIndex());
+    }
+
+    @Test
+    void rejectionCarriesHintSoLeaderSkipsAConflictingTerm_section5_3() {
+        Cluster c = new Cluster(3);
+        RaftCore n = c.cores.get(3);
+        List<LogEntry> entries = new ArrayList<>();
+        for (int i = 1; i <= 5; i++) {
+            entries.add(new LogEntry(1, i, LogEntry.EntryType.DATA, new byte[0]));
+        }
+        n.step(new AppendRequest(1, 3, 1, 0, 0, entries, 0, 0), 0);
+        Output o = n.step(new AppendRequest(2, 3, 3, 5, 2, List.of(), 0, 0), 1);
+        AppendResponse r = (AppendResponse) o.messages().get(0);
+        assertFalse(r.success());
+        assertEquals(0, r.hintIndex(), "all of term 1 is suspect: retry from the start");
+    }
+
+    @Test
+    void newLeaderCommitsOldEntriesOnlyThroughItsOwnNoop_section5_4_2() {
+        Cluster c = new Cluster(3);
+        RaftCore one = c.elect(1);
+        c.record(one.propose(List.of(new byte[] {9}), c.nowMs));
+        // entry 2 reaches node 2 only; node 1 then fails
+        c.deliverAll(m -> m.to() == 3 || (m instanceof AppendResponse));
+        c.isolated.add(1);
+        RaftCore two = c.cores.get(2);
+        c.tick(2, c.nowMs + 700);
+        c.deliverAll();
+        assertTrue(two.isLeader());
+        assertEquals(3, two.lastIndex(), "entries 1-2 plus its own noop at 3");
+        assertEquals(3, two.commitIndex(), "entry 2 commits together with the current-term noop");
+        assertEquals(2, two.termAt(3));
+    }
+
+    @Test
+    void partitionedNodeDoesNotDisruptTheLeader_section9_6_preVote() {
+        Cluster c = new Cluster(3);
+        c.elect(1);
+        c.heartbeat(1);
+        long term = c.cores.get(1).term();
+        // node 3 stops hearing the leader (one-way loss) and times out; node 2 still hears it
+        long start = c.nowMs;
+        for (int step = 1; step <= 40; step++) {
+            for (int id = 1; id <= 3; id++) {
+                c.tick(id, start + 50L * step);
+            }
+            c.deliverAll(m -> m.from() == 1 && m.to() == 3);
+        }
+        assertTrue(c.outputs.stream().flatMap(o -> o.messages().stream())
+                .anyMatch(m -> m instanceof VoteRequest v && v.from() == 3), "node 3 did campaign");
+        assertTrue(c.cores.get(1).isLeader());
+        assertEquals(term, c.cores.get(1).term(), "pre-vote failed: no term inflation");
+        assertEquals(term, c.cores.get(3).term());
+    }
+
+    @Test
+    void isolatedLeaderStepsDownAfterCheckQuorum_section6_2() {
+        Cluster c = new Cluster(3);
+        RaftCore leader = c.elect(1);
+        c.isolated.add(1);
+        long t = c.nowMs;
+        for (int i = 1; i <= 20 && leader.isLeader(); i++) {
+            c.tick(1, t + 50L * i);
+            c.deliverAll();
+        }
+        assertTrue(leader.role() instanceof UnattachedState, "leader without a quorum steps down: " + leader.role());
+        assertTrue(c.nowMs - t <= 2 * CONFIG.electionTimeoutMinMs(), "within two check-quorum periods");
+    }
+
+    @Test
+    void readIndexWaitsForHeartbeatQuorum_section6_4() {
+        Cluster c = new Cluster(3);
+        RaftCore leader = c.elect(1);
+        c.isolated.add(2);
+        c.isolated.add(3);
+        Output o = c.record(leader.readIndex(42, c.nowMs));
+        assertTrue(o.reads().isEmpty(), "no answer without a majority's heartbeat acknowledgement");
+        c.deliverAll();
+        c.isolated.remove(3);
+        c.heartbeat(1);
+        Output.ReadResult r = c.outputs.stream().flatMap(x -> x.reads().stream()).filter(x -> x.readId() == 42)
+                .findFirst().orElseThrow();
+        assertTrue(r.ok());
+        assertEquals(leader.commitIndex(), r.readIndex());
+        Output follower = c.cores.get(2).readIndex(7, c.nowMs);
+        assertEquals(Refusal.NOT_LEADER, follower.reads().get(0).refusal());
+    }
+
+    @Test
+    void laggingFollowerReceivesSnapshotInChunks_section7() {
+        Cluster c = new Cluster(3);
+        RaftCore leader = c.elect(1);
+        c.isolated.add(3);
+        for (int i = 0; i < 5; i++) {
+            c.record(leader.propose(List.of(new byte[] {(byte) i}), c.nowMs));
+            c.deliverAll();
+        }
+        byte[] state = "0123456789".getBytes(); // 10 bytes, chunks of 4 (CONFIG)
+        SnapshotMeta meta = leader.snapshotMetaAt(leader.appliedIndex());
+        leader.compact(meta, state);
+        assertEquals(meta.lastIndex() + 1, leader.firstIndex());
+        c.isolated.remove(3);
+        c.heartbeat(1);
+        long chunks = c.outputs.stream().flatMap(o -> o.messages().stream())
+                .filter(m -> m instanceof InstallSnapshotRequest).count();
+        assertEquals(3, chunks, "10 bytes in chunks of 4");
+        Output installed = c.outputs.stream().filter(o -> o.snapshot() != null).findFirst().orElseThrow();
+        assertEquals(meta, installed.snapshot().meta());
+        assertEquals("0123456789", new String(installed.snapshot().data()));
+        c.heartbeat(1);
+        assertEquals(leader.commitIndex(), c.cores.get(3).commitIndex());
+    }
+
+    @Test
+    void leadershipTransferHandsOverToTheTarget_section3_10() {
+        Cluster c = new Cluster(3);
+        RaftCore leader = c.elect(1);
+        c.heartbeat(1);
+        c.record(leader.transferLeadership(3, c.nowMs));
+        Output refused = leader.propose(List.of(new byte[] {1}), c.nowMs);
+        assertEquals(Refusal.TRANSFER_IN_PROGRESS, refused.proposal().refusal());
+        c.deliverAll();
+        assertTrue(c.cores.get(3).isLeader(), "target leads: " + c.cores.get(3).role());
+        assertFalse(leader.isLeader());
+    }
+
+    @Test
+    void addVoterThenRefuseAConcurrentChange_section4_1() {
+        Cluster c = new Cluster(3);
+        c.add(4, c.cores.get(1).configuration());
+        RaftCore leader = c.elect(1);
+        Output o = c.record(leader.changeConfiguration(new ConfigChange(ConfigChange.Kind.ADD_VOTER, 4), c.nowMs));
+        assertTrue(o.proposal().accepted());
+        assertTrue(leader.configuration().isVoter(4), "takes effect when appended");
+        Output second = leader.changeConfiguration(new ConfigChange(ConfigChange.Kind.REMOVE_VOTER, 2), c.nowMs);
+        assertEquals(Refusal.CONFIGURATION_CHANGE_IN_PROGRESS, second.proposal().refusal());
+        c.deliverAll();
+        assertTrue(c.cores.get(4).configuration().isVoter(4), "the new voter learns it from the log");
+        assertTrue(leader.commitIndex() >= o.proposal().firstIndex());
+    }
+
+    @Test
+    void removedLeaderStepsDownOnceRemovalCommits_section4_2_2() {
+        Cluster c = new Cluster(3);
+        RaftCore leader = c.elect(1);
+        c.record(leader.changeConfiguration(new ConfigChange(ConfigChange.Kind.REMOVE_VOTER, 1), c.nowMs));
+        c.deliverAll();
+        assertTrue(leader.role() instanceof ResignedState, leader.role().toString());
+        c.tick(2, c.nowMs + 700);
+        c.deliverAll();
+        assertTrue(c.cores.get(2).isLeader(), c.cores.get(2).role().toString());
+    }
+
+    @Test
+    void observerReceivesEntriesButNeverVotesOrCounts() {
+        Cluster c = new Cluster(1);
+        c.add(9, c.cores.get(1).configuration());
+        RaftCore leader = c.elect(1);
+        c.record(leader.changeConfiguration(new ConfigChange(ConfigChange.Kind.ADD_OBSERVER, 9), c.nowMs));
+        c.record(leader.propose(List.of(new byte[] {5}), c.nowMs));
+        c.deliverAll();
+        c.heartbeat(1);
+        RaftCore observer = c.cores.get(9);
+        assertEquals(leader.commitIndex(), observer.commitIndex());
+        assertTrue(observer.role() instanceof FollowerState);
+        c.tick(9, c.nowMs + 5_000);
+        assertFalse(observer.role() instanceof ProspectiveState || observer.role() instanceof CandidateState,
+                "an observer never campaigns");
+    }
+
+    @Test
+    void voteIsGrantedOncePerTermAndPersistedBeforeTheReply_figure2() {
+        Cluster c = new Cluster(3);
+        RaftCore n = c.cores.get(3);
+        Output o = n.step(new VoteRequest(1, 3, 1, 0, 0, false, false), 0);
+        assertTrue(((VoteResponse) o.messages().get(0)).granted());
+        assertEquals(new HardState(1, 1, 0), o.hardState());
+        Output second = n.step(new VoteRequest(2, 3, 1, 0, 0, false, false), 1);
+        assertFalse(((VoteResponse) second.messages().get(0)).granted());
+    }
+
+    @Test
+    void malformedMessagesAreRejectedBeforeAnyStateChange() {
+        Cluster c = new Cluster(3);
+        RaftCore n = c.cores.get(2);
+        LogEntry gap = new LogEntry(1, 5, LogEntry.EntryType.DATA, new byte[0]);
+        assertThrows(IllegalArgumentException.class,
+                () -> n.step(new AppendRequest(1, 2, 1, 0, 0, List.of(gap), 0, 0), 0));
+        assertThrows(IllegalArgumentException.class,
+                () -> n.step(new AppendRequest(1, 3, 1, 0, 0, List.of(), 0, 0), 0));
+        assertEquals(0, n.term(), "no state changed");
+        assertNotNull(n.role());
+    }
+}

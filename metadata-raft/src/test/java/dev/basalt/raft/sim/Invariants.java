@@ -1,0 +1,128 @@
+package dev.basalt.raft.sim;
+
+import dev.basalt.raft.core.Output;
+import dev.basalt.raft.log.LogEntry;
+import dev.basalt.raft.log.SnapshotMeta;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
+
+/**
+ * The safety properties of Raft (paper Figure 3), checked by {@link Simulation} after every event.
+ * Not thread-safe.
+ * <ul>
+ *   <li>Election safety: at most one leader per term.</li>
+ *   <li>Log matching: two entries with the same index and term hold the same payload and follow
+ *       entries of the same term (checked inductively on every append of every node).</li>
+ *   <li>Leader completeness: a new leader's log holds every entry any node has applied.</li>
+ *   <li>State-machine safety: every node applies the same entry at a given index.</li>
+ *   <li>Committed entries are never changed nor truncated.</li>
+ * </ul>
+ */
+final class Invariants {
+    private record Seen(LogEntry entry, Long prevTerm) {
+    }
+
+    private final TreeMap<Long, LogEntry> committed = new TreeMap<>();
+    private final Map<Long, Integer> leaderByTerm = new HashMap<>();
+    private final Map<Long, Map<Long, Seen>> seen = new HashMap<>();
+    private final Set<String> probes = new HashSet<>();
+    private boolean probeCommitted;
+
+    void checkAppend(Simulation sim, SimNode n, List<LogEntry> entries) {
+        long first = entries.get(0).index();
+        long last = entries.get(entries.size() - 1).index();
+        for (long i = first; i <= n.store.lastIndex(); i++) {
+            if (i > last && committed.containsKey(i)) {
+                throw sim.failure("node " + n.id + " truncates committed entry " + committed.get(i));
+            }
+        }
+        Optional<Long> prevTerm = n.store.termAt(first - 1);
+        for (LogEntry e : entries) {
+            LogEntry c = committed.get(e.index());
+            if (c != null && !c.equals(e)) {
+                throw sim.failure("node " + n.id + " overwrites committed " + c + " with " + e);
+            }
+            Seen now = new Seen(e, prevTerm.orElse(null));
+            Seen before = seen.computeIfAbsent(e.index(), k -> new HashMap<>()).putIfAbsent(e.term(), now);
+            if (before != null) {
+                boolean samePrev = before.prevTerm == null || now.prevTerm == null || before.prevTerm.equals(now.prevTerm);
+                if (!before.entry.equals(e) || !samePrev) {
+                    throw sim.failure("log matching: node " + n.id + " has " + e + " after term " + now.prevTerm
+                            + " but another log had " + before.entry + " after term " + before.prevTerm);
+                }
+            }
+            prevTerm = Optional.of(e.term());
+        }
+    }
+
+    void checkRoles(Simulation sim, SimNode n, Output o) {
+        if (n.core == null || !n.core.isLeader()) {
+            return;
+        }
+        Integer other = leaderByTerm.putIfAbsent(n.core.term(), n.id);
+        if (other != null && other != n.id) {
+            throw sim.failure("two leaders in term " + n.core.term() + ": " + other + " and " + n.id);
+        }
+        if (o.leaderChange() != null && o.leaderChange().leaderId() == n.id) {
+            long snapshotIndex = n.core.snapshot().lastIndex();
+            for (LogEntry c : committed.tailMap(snapshotIndex, false).values()) {
+                if (c.index() > n.core.lastIndex() || !n.core.entry(c.index()).equals(c)) {
+                    throw sim.failure("leader completeness: new leader " + n.id + " of term " + n.core.term()
+                            + " lacks committed " + c);
+                }
+            }
+        }
+    }
+
+    void checkApply(Simulation sim, SimNode n, LogEntry e) {
+        if (e.index() != n.applied + 1) {
+            throw sim.failure("node " + n.id + " applies " + e.index() + " after " + n.applied);
+        }
+        LogEntry before = committed.putIfAbsent(e.index(), e);
+        if (before != null && !before.equals(e)) {
+            throw sim.failure("state-machine safety: node " + n.id + " applies " + e + " where another applied "
+                    + before + " (" + Arrays.toString(before.data()) + ")");
+        }
+        if (probes.contains(e.term() + "/" + e.index())) {
+            probeCommitted = true;
+        }
+    }
+
+    void checkSnapshot(Simulation sim, SnapshotMeta meta, SimNode n) {
+        LogEntry c = committed.get(meta.lastIndex());
+        if (c != null && c.term() != meta.lastTerm()) {
+            throw sim.failure("node " + n.id + " installs snapshot " + meta + " contradicting committed " + c);
+        }
+    }
+
+    void checkNothingLost(Simulation sim, SimNode leader) {
+        long snapshotIndex = leader.core.snapshot().lastIndex();
+        for (LogEntry c : committed.tailMap(snapshotIndex, false).values()) {
+            if (c.index() > leader.core.lastIndex() || !leader.core.entry(c.index()).equals(c)) {
+                throw sim.failure("committed entry lost: final leader " + leader.id + " lacks " + c);
+            }
+        }
+    }
+
+    int committedCount() {
+        return committed.size();
+    }
+
+    int leaderTerms() {
+        return leaderByTerm.size();
+    }
+
+    void livenessProbe(long term, long index) {
+        probes.add(term + "/" + index);
+    }
+
+    boolean livenessProbeCommitted() {
+        return probeCommitted;
+    }
+}
