@@ -253,6 +253,9 @@ public final class BasaltNode implements AutoCloseable {
             return;
         }
         try {
+            if (!quorum.maybeMarkCaughtUp()) {
+                return;
+            }
             if (!quorum.isActiveController()) {
                 // A broker whose controller runs elsewhere registers over the Controller RPC (multi-node issue).
                 return;
@@ -288,6 +291,9 @@ public final class BasaltNode implements AutoCloseable {
         if (quorum.leaderId() < 0) {
             return "the metadata quorum has no leader yet";
         }
+        if (!quorum.isCaughtUp()) {
+            return "metadata not caught up with the quorum yet";
+        }
         if (config.isBroker()) {
             Optional<BrokerRegistration> me = replicas.image().cluster().broker(config.nodeId());
             if (me.isEmpty() || !me.get().incarnationId().equals(incarnationId)) {
@@ -295,6 +301,13 @@ public final class BasaltNode implements AutoCloseable {
             }
             if (me.get().fenced()) {
                 return "broker is fenced";
+            }
+            long leaderless = replicas.image().topics().topicsById().values().stream()
+                    .flatMap(t -> t.partitions().values().stream())
+                    .filter(p -> p.isr().contains(config.nodeId()) && !p.hasLeader())
+                    .count();
+            if (leaderless > 0) {
+                return leaderless + " partitions with an in-sync replica here have no leader yet";
             }
         }
         return null;
@@ -389,6 +402,8 @@ public final class BasaltNode implements AutoCloseable {
             return;
         }
         BasaltNode node = new BasaltNode(config);
+        installSignalHandlers(node);
+        // Fallback for other ways the JVM may be asked to exit (System.exit elsewhere, SIGHUP).
         Runtime.getRuntime().addShutdownHook(new Thread(node::close, "basalt-shutdown"));
         try {
             node.start();
@@ -400,6 +415,25 @@ public final class BasaltNode implements AutoCloseable {
             node.awaitShutdown();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        }
+    }
+
+    /**
+     * SIGTERM and SIGINT shut the node down gracefully and exit 0: a clean stop is not a failure
+     * (the JVM's default would exit 143/130 from a shutdown hook).
+     */
+    @SuppressWarnings("restriction")
+    private static void installSignalHandlers(BasaltNode node) {
+        sun.misc.SignalHandler handler = signal -> new Thread(() -> {
+            node.close();
+            System.exit(0);
+        }, "basalt-signal-" + signal.getName()).start();
+        for (String name : List.of("TERM", "INT")) {
+            try {
+                sun.misc.Signal.handle(new sun.misc.Signal(name), handler);
+            } catch (IllegalArgumentException e) {
+                log.warn("Cannot handle SIG{}: {}", name, e.getMessage());
+            }
         }
     }
 

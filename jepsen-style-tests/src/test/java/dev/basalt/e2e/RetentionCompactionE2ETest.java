@@ -54,22 +54,32 @@ class RetentionCompactionE2ETest {
         }
     }
 
-    static Map<String, Object> config() {
+    static Map<String, Object> adminConfig() {
         Map<String, Object> c = new HashMap<>();
         c.put("bootstrap.servers", node.bootstrap());
+        return c;
+    }
+
+    static Map<String, Object> producerConfig() {
+        Map<String, Object> c = adminConfig();
         c.put("acks", "all");
+        return c;
+    }
+
+    static Map<String, Object> config() {
+        Map<String, Object> c = adminConfig();
         c.put("auto.offset.reset", "earliest");
         return c;
     }
 
     static void create(String topic, Map<String, String> configs) throws Exception {
-        try (Admin admin = new Admin(config())) {
+        try (Admin admin = new Admin(adminConfig())) {
             admin.createTopics(List.of(new Admin.NewTopic(topic, 1, 1, configs)), false).get(topic).get(30, TimeUnit.SECONDS);
         }
     }
 
     static void produce(String topic, List<String[]> keyValues) throws Exception {
-        try (Producer<String, String> p = new Producer<>(config(), new StringSerializer(), new StringSerializer())) {
+        try (Producer<String, String> p = new Producer<>(producerConfig(), new StringSerializer(), new StringSerializer())) {
             for (String[] kv : keyValues) {
                 // One record per request: each batch is small, so segments roll often.
                 p.send(new ProducerRecord<>(topic, 0, kv[0], kv[1])).get(30, TimeUnit.SECONDS);

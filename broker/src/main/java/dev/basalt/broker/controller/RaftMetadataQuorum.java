@@ -27,7 +27,6 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.locks.LockSupport;
-import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -58,7 +57,8 @@ public final class RaftMetadataQuorum implements MetadataQuorum, AutoCloseable {
     private final Object publishLock = new Object();
     private final ConcurrentSkipListMap<Long, CompletableFuture<Long>> waiters = new ConcurrentSkipListMap<>();
     private final Map<Integer, NodeConfig.HostPort> voters;
-    private volatile Consumer<MetadataImage> imageListener = image -> { };
+    private volatile ImageListener imageListener = (image, caughtUp) -> { };
+    private volatile boolean caughtUp;
     private volatile MetadataStateMachine.Published pending;
     private volatile long brokerAppliedIndex;
     private volatile long caughtUpTerm = -1;
@@ -126,8 +126,19 @@ public final class RaftMetadataQuorum implements MetadataQuorum, AutoCloseable {
                 c.pendingRequestsMax(), c.eventQueueMax(), c.batchEventsMax(), c.snapshotEveryEntries(), c.closeTimeoutMs());
     }
 
+    /** Receives each new image, and whether this node's image has caught up with the quorum. */
+    @FunctionalInterface
+    public interface ImageListener {
+        /**
+         * @param caughtUp true once the image holds everything the quorum had committed when this
+         *                 node started; before that, a topic missing from the image may simply not
+         *                 have been replayed yet, so nothing may be deleted on its account
+         */
+        void onImage(MetadataImage image, boolean caughtUp);
+    }
+
     /** Sets who receives each new image (the replica manager); call before proposals. */
-    public void onImage(Consumer<MetadataImage> listener) {
+    public void onImage(ImageListener listener) {
         imageListener = listener;
         synchronized (publishLock) {
             if (pending == null) {
@@ -161,8 +172,9 @@ public final class RaftMetadataQuorum implements MetadataQuorum, AutoCloseable {
             if (next == null) {
                 continue;
             }
+            boolean current = caughtUp;
             try {
-                imageListener.accept(next.image());
+                imageListener.onImage(next.image(), current);
             } catch (RuntimeException e) {
                 // The broker could not follow the image (e.g. a disk error creating a log): keep the
                 // previous applied index so proposals waiting on it time out rather than lie.
@@ -178,6 +190,38 @@ public final class RaftMetadataQuorum implements MetadataQuorum, AutoCloseable {
 
     public long brokerAppliedIndex() {
         return brokerAppliedIndex;
+    }
+
+    /** Whether this node's image has caught up with what the quorum committed (see {@link ImageListener}). */
+    public boolean isCaughtUp() {
+        return caughtUp;
+    }
+
+    /**
+     * Checks once whether the metadata image has caught up: as leader, a ReadIndex round proves
+     * the applied image holds every committed entry; as a follower, the applied index must reach
+     * the commit index the leader sent. On the first success the latest image is published again
+     * with {@code caughtUp = true}. Called periodically by the node until it returns true.
+     */
+    public boolean maybeMarkCaughtUp() {
+        if (caughtUp) {
+            return true;
+        }
+        if (node.leaderId() < 0) {
+            return false;
+        }
+        boolean ok;
+        if (node.isLeader()) {
+            ok = isActiveController();
+        } else {
+            ok = node.commitIndex() > 0 && stateMachine.appliedIndex() >= node.commitIndex();
+        }
+        if (ok) {
+            caughtUp = true;
+            log.info("Metadata image caught up with the quorum at index {}", stateMachine.appliedIndex());
+            offer(stateMachine.latest());
+        }
+        return ok;
     }
 
     @Override
@@ -250,9 +294,12 @@ public final class RaftMetadataQuorum implements MetadataQuorum, AutoCloseable {
         for (int voter : voters.keySet()) {
             var r = b.addVotersBuilder().setReplicaId(voter);
             if (voter == node.nodeId()) {
-                r.setLogEndOffset(node.appliedIndex()).setLag(Math.max(0, node.commitIndex() - node.appliedIndex()));
+                long now = System.currentTimeMillis();
+                r.setLogEndOffset(node.appliedIndex()).setLag(Math.max(0, node.commitIndex() - node.appliedIndex()))
+                        .setLastFetchTimestampMs(now).setLastCaughtUpTimestampMs(now);
             } else {
-                r.setLogEndOffset(-1).setLag(-1);
+                // Per-follower progress is known only to the leader's core; not exported yet.
+                r.setLogEndOffset(-1).setLag(-1).setLastFetchTimestampMs(-1).setLastCaughtUpTimestampMs(-1);
             }
         }
         return b.build();

@@ -100,10 +100,13 @@ public final class ReplicaManager implements AutoCloseable {
     }
 
     /**
-     * Makes the local replicas match {@code next}: deletes data of topics gone or replaced,
-     * creates logs of new assignments, applies leadership and configs.
+     * Makes the local replicas match {@code next}: creates logs of new assignments, applies
+     * leadership and configs, and — only once {@code caughtUp} — deletes the data of topics gone or
+     * replaced. Before the image has caught up with the quorum (right after a restart, while the
+     * metadata log replays) a topic missing from it may exist all the same: deleting its data then
+     * would destroy acknowledged records, so such logs are left alone and not served.
      */
-    public synchronized void applyImage(MetadataImage next) {
+    public synchronized void applyImage(MetadataImage next, boolean caughtUp) {
         Set<TopicPartition> wanted = new HashSet<>();
         Map<TopicPartition, String> wantedIds = new HashMap<>();
         for (TopicImage topic : next.topics().topicsById().values()) {
@@ -121,6 +124,9 @@ public final class ReplicaManager implements AutoCloseable {
             String diskId = p != null ? p.topicId() : readTopicId(tp);
             if (!wanted.contains(tp) || !wantedIds.get(tp).equals(diskId)) {
                 partitions.remove(tp);
+                if (!caughtUp) {
+                    continue;
+                }
                 log.info("Deleting replica {} (topic id on disk {}, in metadata {})", tp, diskId, wantedIds.get(tp));
                 logs.delete(tp);
                 fetchWaiters.checkAndComplete(tp);
@@ -136,6 +142,10 @@ public final class ReplicaManager implements AutoCloseable {
             Partition.State state = new Partition.State(reg.leader(), reg.leaderEpoch(), reg.replicas(), reg.isr(), minIsr);
             Partition existing = partitions.get(tp);
             if (existing == null) {
+                if (logs.partitions().contains(tp) && !wantedIds.get(tp).equals(readTopicId(tp))) {
+                    // Data of an older topic of the same name, kept until the image catches up (above).
+                    continue;
+                }
                 PartitionLog plog = logs.getOrCreate(tp, cfg);
                 writeTopicId(plog.directory(), wantedIds.get(tp));
                 Partition p = new Partition(tp, wantedIds.get(tp), brokerId, plog, state);

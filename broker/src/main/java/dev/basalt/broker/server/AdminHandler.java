@@ -106,7 +106,8 @@ public final class AdminHandler {
 
     private List<ConfigEntry> topicConfigEntries(MetadataImage image, String topic, List<String> only, boolean docs) {
         SortedMap<String, String> overrides = image.configs().configs(ConfigResource.topic(topic));
-        Map<String, String> defaults = config.topicDefaults();
+        Map<String, String> defaults = new java.util.HashMap<>(dev.basalt.log.LogConfig.DEFAULT.toMap());
+        defaults.putAll(config.topicDefaults());
         List<ConfigEntry> out = new ArrayList<>();
         for (Map.Entry<String, String[]> k : TopicConfigs.KEYS.entrySet()) {
             if (!only.isEmpty() && !only.contains(k.getKey())) {
@@ -159,7 +160,7 @@ public final class AdminHandler {
                 continue;
             }
             var bb = b.addBrokersBuilder().setNode(node.get()).setFenced(broker.fenced()).addRoles("broker");
-            if (image.quorum().voters().containsKey(broker.brokerId())) {
+            if (image.quorum().voters().containsKey(broker.brokerId()) || config.voters().containsKey(broker.brokerId())) {
                 bb.addRoles("controller");
             }
         }
