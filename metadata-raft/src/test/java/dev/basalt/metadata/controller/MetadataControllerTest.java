@@ -180,6 +180,9 @@ class MetadataControllerTest {
                 refused(() -> f.controller.registerBroker(f.image, restarted, 500)));
         assertEquals(ControllerException.Reason.INVALID_REQUEST, refused(() -> f.controller.registerBroker(f.image,
                 new BrokerRegistrationRequest(6, incarnation(6), List.of(), Optional.empty()), 0)));
+        // Regression (found by the controller property): the all-zero id means "none" and must be refused.
+        assertEquals(ControllerException.Reason.INVALID_REQUEST, refused(() -> f.controller.registerBroker(f.image,
+                new BrokerRegistrationRequest(6, new UUID(0, 0), five.endpoints(), Optional.empty()), 0)));
     }
 
     @Test

@@ -263,6 +263,25 @@ class FileRaftStoreTest {
         }
     }
 
+    /** Regression (found by the model property): compaction deleted newest-first and a crash left a gap. */
+    @Test
+    void installSnapshot_crashMidCompaction_leavesNoGap() {
+        for (int crashAt = 5; crashAt < 9; crashAt++) {
+            Path sub = dir.resolve("crash-" + crashAt);
+            FaultInjectingStorageIo io = new FaultInjectingStorageIo();
+            FileRaftStore store = FileRaftStore.open(sub, SMALL, io);
+            store.appendAndFlush(entries(1, 1, 30)); // about 5 segments of ~7 entries
+            io.crashAfterOperations(crashAt); // 5 operations write the snapshot; then one delete each
+            assertThrows(RaftStorageException.class,
+                    () -> store.installSnapshot(new SnapshotMeta(25, 1, Set.of(1), Set.of()), new byte[] {5}));
+            store.close();
+            try (FileRaftStore reopened = FileRaftStore.open(sub, SMALL)) {
+                assertEquals(26, reopened.firstIndex());
+                assertEquals(entries(1, 26, 30), reopened.entries(26, 31, Long.MAX_VALUE));
+            }
+        }
+    }
+
     @Test
     void writeError_failsStore_andKeepsEverythingFlushed() {
         assertFaultKeepsFlushed(FaultInjectingStorageIo::failNextWrite);
