@@ -277,9 +277,28 @@ public final class FileRaftStore implements RaftStore {
     public void persistAndFlushHardState(HardState state) {
         checkUsable();
         java.util.Objects.requireNonNull(state, "state");
+        checkHardStateTransition(state);
         runIo("persist hard state", () -> StoreFileCodec.writeAtomically(io, dir.resolve(HARD_STATE_FILE),
                 StoreFileCodec.encodeHardState(state)));
         hardState = state;
+    }
+
+    /**
+     * Raft safety as a pair assertion (Figure 2): the term never goes back, a vote cast in a term is
+     * never changed within it, and the commit index never exceeds the log (recovery would refuse it).
+     */
+    private void checkHardStateTransition(HardState next) {
+        if (next.term() < hardState.term()) {
+            throw new IllegalArgumentException("term goes back from " + hardState.term() + " to " + next.term());
+        }
+        if (next.term() == hardState.term() && hardState.votedFor() != HardState.NO_VOTE
+                && next.votedFor() != hardState.votedFor()) {
+            throw new IllegalArgumentException("vote in term " + next.term() + " changes from " + hardState.votedFor()
+                    + " to " + next.votedFor());
+        }
+        if (next.commitIndex() > lastIndex) {
+            throw new IllegalArgumentException("commit index " + next.commitIndex() + " beyond the last index " + lastIndex);
+        }
     }
 
     @Override

@@ -128,6 +128,21 @@ class FileRaftStoreTest {
     }
 
     @Test
+    void hardState_refusesUnsafeTransitions() {
+        try (FileRaftStore store = FileRaftStore.open(dir, SMALL)) {
+            store.appendAndFlush(entries(1, 1, 3));
+            store.persistAndFlushHardState(new HardState(3, 2, 1));
+            assertThrows(IllegalArgumentException.class, () -> store.persistAndFlushHardState(new HardState(2, 2, 1)));
+            assertThrows(IllegalArgumentException.class, () -> store.persistAndFlushHardState(new HardState(3, 1, 1)));
+            assertThrows(IllegalArgumentException.class, () -> store.persistAndFlushHardState(new HardState(3, 2, 4)));
+            store.persistAndFlushHardState(new HardState(3, 2, 3));
+            store.persistAndFlushHardState(new HardState(4, HardState.NO_VOTE, 3));
+            store.persistAndFlushHardState(new HardState(4, 1, 3));
+            assertEquals(new HardState(4, 1, 3), store.hardState());
+        }
+    }
+
+    @Test
     void recovery_partialLastFrame_isTruncatedAsTornTail() throws IOException {
         try (FileRaftStore store = FileRaftStore.open(dir, FileRaftStore.Config.DEFAULT)) {
             store.appendAndFlush(entries(1, 1, 10));
