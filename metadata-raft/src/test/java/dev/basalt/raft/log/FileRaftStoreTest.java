@@ -223,6 +223,33 @@ class FileRaftStoreTest {
     }
 
     @Test
+    void recovery_corruptSnapshot_isCorruption() throws IOException {
+        try (FileRaftStore store = FileRaftStore.open(dir, SMALL)) {
+            store.appendAndFlush(entries(1, 1, 5));
+            store.installSnapshot(new SnapshotMeta(3, 1, Set.of(1), Set.of()), new byte[] {1, 2, 3});
+        }
+        flipByte(dir.resolve("snapshot"), 30);
+        RaftStorageException e = assertThrows(RaftStorageException.class, () -> FileRaftStore.open(dir, SMALL));
+        assertTrue(e.getMessage().contains("snapshot"), e.getMessage());
+    }
+
+    @Test
+    void hardStateFsyncError_failsStore_andKeepsThePreviousHardState() {
+        FaultInjectingStorageIo io = new FaultInjectingStorageIo();
+        FileRaftStore store = FileRaftStore.open(dir, SMALL, io);
+        store.appendAndFlush(entries(1, 1, 2));
+        store.persistAndFlushHardState(new HardState(1, 1, 1));
+        io.failNextForce();
+        assertThrows(RaftStorageException.class, () -> store.persistAndFlushHardState(new HardState(2, 3, 2)));
+        assertThrows(RaftStorageException.class, store::hardState);
+        store.close();
+        try (FileRaftStore reopened = FileRaftStore.open(dir, SMALL)) {
+            assertEquals(new HardState(1, 1, 1), reopened.hardState()); // the rename never happened
+            assertEquals(2, reopened.lastIndex());
+        }
+    }
+
+    @Test
     void installSnapshot_keepsMatchingTail_andCompactsSegments() throws IOException {
         SnapshotMeta meta = new SnapshotMeta(25, 1, Set.of(1, 2, 3), Set.of(9));
         try (FileRaftStore store = FileRaftStore.open(dir, SMALL)) {
