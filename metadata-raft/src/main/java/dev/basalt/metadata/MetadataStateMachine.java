@@ -91,6 +91,9 @@ public final class MetadataStateMachine {
         } catch (InvalidProtocolBufferException e) {
             throw new IllegalStateException("metadata entry " + index + " is not a MetadataRecordBatch", e);
         }
+        if (batch.getRecordsCount() == 0) {
+            throw new IllegalStateException("metadata entry " + index + " holds an empty MetadataRecordBatch");
+        }
         MetadataDelta delta = new MetadataDelta(latest.image());
         try {
             delta.replayAll(batch.getRecordsList());

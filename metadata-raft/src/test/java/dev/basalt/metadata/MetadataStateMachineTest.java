@@ -54,6 +54,7 @@ class MetadataStateMachineTest {
         assertTrue(e.getMessage().contains("topic_removal"), e.getMessage());
         assertSame(before, sm.latest());
         assertThrows(IllegalStateException.class, () -> sm.applyBatch(2, new byte[] {(byte) 0xff, 1, 2}));
+        assertThrows(IllegalStateException.class, () -> sm.applyBatch(2, new byte[0]));
         assertThrows(IllegalStateException.class, () -> sm.applyBatch(1, batch(register(3, id(3), null, true))));
         MetadataStateMachine small = new MetadataStateMachine(8);
         assertThrows(IllegalStateException.class, () -> small.applyBatch(1, batch(register(3, id(3), "rack", true))));

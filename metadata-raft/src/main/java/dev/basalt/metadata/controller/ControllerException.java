@@ -5,7 +5,7 @@ import java.util.Objects;
 /**
  * A request the controller refuses, with the reason the caller acts on. Nothing was decided: no
  * records exist for a refused request. The broker's service edge maps {@link Reason} to the wire
- * error code.
+ * error code. Immutable once thrown; safe to pass between threads.
  */
 public final class ControllerException extends RuntimeException {
     private static final long serialVersionUID = 1L;

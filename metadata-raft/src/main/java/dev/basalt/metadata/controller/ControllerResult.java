@@ -8,7 +8,8 @@ import java.util.Objects;
  * What a controller decision produces: the records to commit through the metadata quorum and the
  * response to send once they are committed (never before: STYLE.md §3). Immutable.
  *
- * @param records  records to propose as one {@code MetadataRecordBatch} (may be empty: nothing to change)
+ * @param records  records to propose as one {@code MetadataRecordBatch}; when empty nothing changes and
+ *                 nothing is proposed (the response can be sent at once)
  * @param response the response for the caller
  * @param <R>      response type
  */

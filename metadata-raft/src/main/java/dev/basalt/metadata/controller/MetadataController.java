@@ -49,6 +49,17 @@ public final class MetadataController {
         return topics.createTopic(image, request);
     }
 
+    /** Creates several topics, each succeeding or failing on its own (Kafka's CreateTopics). */
+    public ControllerResult<List<TopicOutcome<CreateTopicResponse>>> createTopics(MetadataImage image,
+                                                                                 List<CreateTopicRequest> requests) {
+        return topics.createTopics(image, requests);
+    }
+
+    /** Deletes several topics, each succeeding or failing on its own; successes carry the topic id. */
+    public ControllerResult<List<TopicOutcome<UUID>>> deleteTopics(MetadataImage image, List<String> names) {
+        return topics.deleteTopics(image, names);
+    }
+
     /** Deletes a topic with its partitions and configs; the response is its id. */
     public ControllerResult<UUID> deleteTopic(MetadataImage image, String name) {
         return topics.deleteTopic(image, name);

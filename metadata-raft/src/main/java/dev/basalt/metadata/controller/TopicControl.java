@@ -39,6 +39,37 @@ final class TopicControl {
 
     ControllerResult<CreateTopicResponse> createTopic(MetadataImage image, CreateTopicRequest request) {
         RecordBuffer out = new RecordBuffer(image);
+        return out.result(createTopic(out, image, request));
+    }
+
+    /**
+     * Creates each topic of a request on its own: one topic's refusal does not stop the others, and
+     * later topics see earlier ones (two equal names in one request: the second is refused).
+     */
+    ControllerResult<List<TopicOutcome<CreateTopicResponse>>> createTopics(MetadataImage image,
+                                                                          List<CreateTopicRequest> requests) {
+        checkRequestSize(requests.size());
+        RecordBuffer out = new RecordBuffer(image);
+        List<TopicOutcome<CreateTopicResponse>> outcomes = new ArrayList<>();
+        for (CreateTopicRequest request : requests) {
+            try {
+                // Records are added only after every check passed, so a refusal leaves nothing behind.
+                outcomes.add(TopicOutcome.success(request.name(), createTopic(out, image, request)));
+            } catch (ControllerException e) {
+                outcomes.add(TopicOutcome.failure(request.name(), e));
+            }
+        }
+        return out.result(outcomes);
+    }
+
+    private void checkRequestSize(int topics) {
+        if (topics > config.topicsPerRequestMax()) {
+            throw new ControllerException(ControllerException.Reason.INVALID_REQUEST, "request names " + topics
+                    + " topics, over topicsPerRequestMax=" + config.topicsPerRequestMax());
+        }
+    }
+
+    private CreateTopicResponse createTopic(RecordBuffer out, MetadataImage image, CreateTopicRequest request) {
         List<String> warnings = validateName(out, request.name());
         if (request.partitions() < 1 || request.partitions() > config.partitionsPerTopicMax()) {
             throw new ControllerException(ControllerException.Reason.INVALID_PARTITIONS, "partitions must be 1.."
@@ -51,12 +82,12 @@ final class TopicControl {
         }
         ConfigResource resource = ConfigResource.topic(request.name());
         request.configs().forEach((key, value) -> ConfigControl.check(validator, resource, key, value));
-        UUID id = newTopicId(image);
+        UUID id = newTopicId(out);
         out.add(MetadataRecord.newBuilder().setTopic(TopicRecord.newBuilder().setName(request.name())
                 .setTopicId(ProtoIds.toProto(id)).putAllConfigs(request.configs())).build());
         List<List<Integer>> replicas = placer.place(live, 0, request.partitions(), request.replicationFactor());
         addPartitions(out, id, 0, replicas);
-        return out.result(new CreateTopicResponse(id, request.name(), replicas, warnings));
+        return new CreateTopicResponse(id, request.name(), replicas, warnings);
     }
 
     /** Kafka's topic-name rules; a '.'/'_' collision with a live topic is an error, '.' or '_' a warning. */
@@ -81,11 +112,11 @@ final class TopicControl {
                 : List.of();
     }
 
-    private UUID newTopicId(MetadataImage image) {
+    private UUID newTopicId(RecordBuffer out) {
         for (int attempt = 0; attempt < TOPIC_ID_ATTEMPTS_MAX; attempt++) {
             UUID id = new UUID(random.nextLong(), random.nextLong());
             boolean zero = id.getMostSignificantBits() == 0 && id.getLeastSignificantBits() == 0;
-            if (!zero && image.topics().topic(id).isEmpty()) {
+            if (!zero && out.state().topic(id).isEmpty()) {
                 return id;
             }
         }
@@ -106,11 +137,31 @@ final class TopicControl {
     }
 
     ControllerResult<UUID> deleteTopic(MetadataImage image, String name) {
-        TopicImage topic = requireTopic(image, name);
         RecordBuffer out = new RecordBuffer(image);
+        return out.result(deleteTopic(out, name));
+    }
+
+    /** Deletes each named topic on its own; an unknown (or already deleted) name is refused alone. */
+    ControllerResult<List<TopicOutcome<UUID>>> deleteTopics(MetadataImage image, List<String> names) {
+        checkRequestSize(names.size());
+        RecordBuffer out = new RecordBuffer(image);
+        List<TopicOutcome<UUID>> outcomes = new ArrayList<>();
+        for (String name : names) {
+            try {
+                outcomes.add(TopicOutcome.success(name, deleteTopic(out, name)));
+            } catch (ControllerException e) {
+                outcomes.add(TopicOutcome.failure(name, e));
+            }
+        }
+        return out.result(outcomes);
+    }
+
+    private static UUID deleteTopic(RecordBuffer out, String name) {
+        TopicImage topic = out.state().topic(name).orElseThrow(() -> new ControllerException(
+                ControllerException.Reason.UNKNOWN_TOPIC, "no topic named " + name));
         out.add(MetadataRecord.newBuilder().setTopicRemoval(TopicRemovalRecord.newBuilder()
                 .setTopicId(ProtoIds.toProto(topic.id()))).build());
-        return out.result(topic.id());
+        return topic.id();
     }
 
     ControllerResult<List<List<Integer>>> createPartitions(MetadataImage image, String name, int totalCount) {

@@ -21,6 +21,9 @@ public record BrokerRegistration(int brokerId, UUID incarnationId, List<Endpoint
         Objects.requireNonNull(incarnationId, "incarnationId");
         Objects.requireNonNull(rack, "rack");
         endpoints = List.copyOf(endpoints);
+        if (incarnationId.getMostSignificantBits() == 0 && incarnationId.getLeastSignificantBits() == 0) {
+            throw new IllegalArgumentException("broker " + brokerId + " has the all-zero incarnation id (none)");
+        }
         if (brokerId < 0) {
             throw new IllegalArgumentException("negative broker id " + brokerId);
         }

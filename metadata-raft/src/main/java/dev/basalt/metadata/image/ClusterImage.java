@@ -71,7 +71,7 @@ public final class ClusterImage {
         return "ClusterImage" + brokers.values();
     }
 
-    /** Package use: a mutable copy for a delta. */
+    /** A fresh mutable copy of the broker map, for {@code MetadataDelta} to change. */
     public TreeMap<Integer, BrokerRegistration> copyOfBrokers() {
         return new TreeMap<>((Map<Integer, BrokerRegistration>) brokers);
     }

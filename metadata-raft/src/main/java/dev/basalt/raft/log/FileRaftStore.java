@@ -49,8 +49,9 @@ import org.slf4j.LoggerFactory;
  * This relies on the driver appending entries before it persists a hard state whose
  * {@code commitIndex} covers them (Raft's {@code commitIndex <= lastIndex}).
  *
- * <p>{@link #installSnapshot} writes the snapshot atomically first, then deletes compacted segments.
- * A crash in between is completed on open: segments wholly at or below the snapshot are deleted, and
+ * <p>{@link #installSnapshot} writes the snapshot atomically first, then deletes compacted segments
+ * (oldest first, so a crash leaves no gap; when the whole log is discarded, newest first). A crash in
+ * between is completed on open: segments wholly at or below the snapshot are deleted, and
  * if the log's entry at the snapshot's last index is missing or has another term the whole log is
  * discarded, exactly as the live call would have done.
  */
@@ -202,16 +203,22 @@ public final class FileRaftStore implements RaftStore {
         compactTo(firstBase == snapIndex + 1 || (logTerm.isPresent() && logTerm.get() == snapshot.lastTerm()));
     }
 
-    /** Deletes segments at or below the snapshot (all of them unless {@code keepTail}), highest first. */
+    /**
+     * Deletes segments at or below the snapshot, or all of them unless {@code keepTail}. The order keeps
+     * every crash point recoverable: compaction deletes oldest-first (what is left is a contiguous
+     * suffix), a discard deletes newest-first (what is left is a prefix, discarded again on open).
+     */
     private void compactTo(boolean keepTail) throws IOException {
         long snapIndex = snapshot.lastIndex();
         boolean changed = false;
-        for (int i = segments.size() - 1; i >= 0; i--) {
-            LogSegment segment = segments.get(i);
-            if (!keepTail || segment.lastIndex() <= snapIndex) {
-                segment.file.close();
-                io.delete(segment.path);
-                segments.remove(i);
+        if (keepTail) {
+            while (!segments.isEmpty() && segments.get(0).lastIndex() <= snapIndex) {
+                deleteSegment(0);
+                changed = true;
+            }
+        } else {
+            while (!segments.isEmpty()) {
+                deleteSegment(segments.size() - 1);
                 changed = true;
             }
         }
@@ -221,6 +228,12 @@ public final class FileRaftStore implements RaftStore {
         if (!keepTail || lastIndex < snapIndex) {
             lastIndex = snapIndex;
         }
+    }
+
+    private void deleteSegment(int position) throws IOException {
+        LogSegment segment = segments.remove(position);
+        segment.file.close();
+        io.delete(segment.path);
     }
 
     /** Term of a log entry held in a segment (ignores the snapshot). */
@@ -264,9 +277,28 @@ public final class FileRaftStore implements RaftStore {
     public void persistAndFlushHardState(HardState state) {
         checkUsable();
         java.util.Objects.requireNonNull(state, "state");
+        checkHardStateTransition(state);
         runIo("persist hard state", () -> StoreFileCodec.writeAtomically(io, dir.resolve(HARD_STATE_FILE),
                 StoreFileCodec.encodeHardState(state)));
         hardState = state;
+    }
+
+    /**
+     * Raft safety as a pair assertion (Figure 2): the term never goes back, a vote cast in a term is
+     * never changed within it, and the commit index never exceeds the log (recovery would refuse it).
+     */
+    private void checkHardStateTransition(HardState next) {
+        if (next.term() < hardState.term()) {
+            throw new IllegalArgumentException("term goes back from " + hardState.term() + " to " + next.term());
+        }
+        if (next.term() == hardState.term() && hardState.votedFor() != HardState.NO_VOTE
+                && next.votedFor() != hardState.votedFor()) {
+            throw new IllegalArgumentException("vote in term " + next.term() + " changes from " + hardState.votedFor()
+                    + " to " + next.votedFor());
+        }
+        if (next.commitIndex() > lastIndex) {
+            throw new IllegalArgumentException("commit index " + next.commitIndex() + " beyond the last index " + lastIndex);
+        }
     }
 
     @Override
@@ -363,9 +395,7 @@ public final class FileRaftStore implements RaftStore {
     private void truncateFrom(long index) throws IOException {
         boolean deleted = false;
         while (!segments.isEmpty() && segments.get(segments.size() - 1).baseIndex >= index) {
-            LogSegment segment = segments.remove(segments.size() - 1);
-            segment.file.close();
-            io.delete(segment.path);
+            deleteSegment(segments.size() - 1);
             deleted = true;
         }
         if (deleted) {

@@ -5,7 +5,7 @@ import java.nio.ByteBuffer;
 
 /**
  * Rebuilds a {@link LogSegment}'s index from its file on open and decides where a torn tail starts.
- * Stateless helper, used by the store's owner thread only.
+ * Stateless and thread-safe; called by the store's owner thread while it opens.
  *
  * <p>Rule: in the last segment, a frame that is incomplete (shorter than its header or its stated
  * length), has an impossible length, or fails its CRC while the bytes after it do not start a valid

@@ -13,8 +13,8 @@ import java.util.zip.CRC32C;
 
 /**
  * Encoding and atomic replacement of the store's two small files, {@code hardstate} and
- * {@code snapshot} (layouts in {@link FileRaftStore}'s javadoc). Stateless; used by the store's
- * owner thread.
+ * {@code snapshot} (layouts in {@link FileRaftStore}'s javadoc). Stateless and thread-safe; its
+ * I/O goes through the caller's {@link StorageIo}.
  */
 final class StoreFileCodec {
     static final int HARD_STATE_MAGIC = 0x42485331; // "BHS1"

@@ -2,7 +2,7 @@ package dev.basalt.raft.log;
 
 /**
  * An entry or snapshot is larger than the store's configured limit. Thrown before anything is
- * written, so the store stays usable: this is bad input, not a storage failure.
+ * written, so the store stays usable: this is bad input, not a storage failure. Immutable.
  */
 public final class StoreSizeLimitException extends IllegalArgumentException {
     private static final long serialVersionUID = 1L;

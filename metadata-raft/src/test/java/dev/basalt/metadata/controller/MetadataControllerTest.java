@@ -120,6 +120,22 @@ class MetadataControllerTest {
     }
 
     @Test
+    void createAndDeleteTopics_decideEachTopicOnItsOwn() {
+        List<TopicOutcome<CreateTopicResponse>> created = f.commit(f.controller.createTopics(f.image, List.of(
+                topic("a", 1, 1), topic("bad name", 1, 1), topic("b", 2, 2), topic("a", 1, 1), topic("c", 1, 9))));
+        assertEquals(List.of(true, false, true, false, false),
+                created.stream().map(o -> o.response().isPresent()).toList());
+        assertEquals(ControllerException.Reason.TOPIC_ALREADY_EXISTS, created.get(3).error().orElseThrow().reason());
+        assertEquals(ControllerException.Reason.INVALID_REPLICATION_FACTOR, created.get(4).error().orElseThrow().reason());
+        assertEquals(Set.of("a", "b"), f.image.topics().topicsByName().keySet());
+        List<TopicOutcome<UUID>> deleted = f.commit(f.controller.deleteTopics(f.image, List.of("a", "zz", "a")));
+        assertEquals(List.of(true, false, false), deleted.stream().map(o -> o.response().isPresent()).toList());
+        assertEquals(Set.of("b"), f.image.topics().topicsByName().keySet());
+        assertEquals(ControllerException.Reason.INVALID_REQUEST, refused(() -> f.controller.deleteTopics(f.image,
+                java.util.Collections.nCopies(101, "b"))));
+    }
+
+    @Test
     void deleteTopic_andCreatePartitions() {
         f.commit(f.controller.createTopic(f.image, topic("t", 2, 3)));
         assertEquals(ControllerException.Reason.INVALID_PARTITIONS, refused(() -> f.controller.createPartitions(f.image, "t", 2)));
@@ -164,6 +180,9 @@ class MetadataControllerTest {
                 refused(() -> f.controller.registerBroker(f.image, restarted, 500)));
         assertEquals(ControllerException.Reason.INVALID_REQUEST, refused(() -> f.controller.registerBroker(f.image,
                 new BrokerRegistrationRequest(6, incarnation(6), List.of(), Optional.empty()), 0)));
+        // Regression (found by the controller property): the all-zero id means "none" and must be refused.
+        assertEquals(ControllerException.Reason.INVALID_REQUEST, refused(() -> f.controller.registerBroker(f.image,
+                new BrokerRegistrationRequest(6, new UUID(0, 0), five.endpoints(), Optional.empty()), 0)));
     }
 
     @Test

@@ -102,9 +102,9 @@ class MetadataImageProperties {
         assertEquals(batches.size(), roundTrip.offset());
     }
 
-    @Property(tries = 2000)
+    @Property(tries = 1000)
     @AddLifecycleHook(LongTestsOnly.class)
-    void imageToRecords_long(@ForAll long seed, @ForAll @IntRange(min = 1, max = 400) int count) {
+    void imageToRecords_long(@ForAll long seed, @ForAll @IntRange(min = 1, max = 250) int count) {
         imageToRecords_replaysToTheSameImage_afterEveryBatch(seed, count);
     }
 }

@@ -159,7 +159,9 @@ class FileRaftStoreProperties {
     static HardState plannedHardState(Model model, Op op) {
         long commit = model.hardState.commitIndex();
         long commitIndex = commit + op.c() % (model.lastIndex() - commit + 1);
-        return new HardState(model.hardState.term() + op.a() % 3, op.b() % 5 - 1, commitIndex);
+        long term = model.hardState.term() + op.a() % 3;
+        boolean keepVote = term == model.hardState.term() && model.hardState.votedFor() != HardState.NO_VOTE;
+        return new HardState(term, keepVote ? model.hardState.votedFor() : op.b() % 5 - 1, commitIndex);
     }
 
     private static void read(RaftStore store, Model model, Op op) {

@@ -128,6 +128,21 @@ class FileRaftStoreTest {
     }
 
     @Test
+    void hardState_refusesUnsafeTransitions() {
+        try (FileRaftStore store = FileRaftStore.open(dir, SMALL)) {
+            store.appendAndFlush(entries(1, 1, 3));
+            store.persistAndFlushHardState(new HardState(3, 2, 1));
+            assertThrows(IllegalArgumentException.class, () -> store.persistAndFlushHardState(new HardState(2, 2, 1)));
+            assertThrows(IllegalArgumentException.class, () -> store.persistAndFlushHardState(new HardState(3, 1, 1)));
+            assertThrows(IllegalArgumentException.class, () -> store.persistAndFlushHardState(new HardState(3, 2, 4)));
+            store.persistAndFlushHardState(new HardState(3, 2, 3));
+            store.persistAndFlushHardState(new HardState(4, HardState.NO_VOTE, 3));
+            store.persistAndFlushHardState(new HardState(4, 1, 3));
+            assertEquals(new HardState(4, 1, 3), store.hardState());
+        }
+    }
+
+    @Test
     void recovery_partialLastFrame_isTruncatedAsTornTail() throws IOException {
         try (FileRaftStore store = FileRaftStore.open(dir, FileRaftStore.Config.DEFAULT)) {
             store.appendAndFlush(entries(1, 1, 10));
@@ -208,6 +223,33 @@ class FileRaftStoreTest {
     }
 
     @Test
+    void recovery_corruptSnapshot_isCorruption() throws IOException {
+        try (FileRaftStore store = FileRaftStore.open(dir, SMALL)) {
+            store.appendAndFlush(entries(1, 1, 5));
+            store.installSnapshot(new SnapshotMeta(3, 1, Set.of(1), Set.of()), new byte[] {1, 2, 3});
+        }
+        flipByte(dir.resolve("snapshot"), 30);
+        RaftStorageException e = assertThrows(RaftStorageException.class, () -> FileRaftStore.open(dir, SMALL));
+        assertTrue(e.getMessage().contains("snapshot"), e.getMessage());
+    }
+
+    @Test
+    void hardStateFsyncError_failsStore_andKeepsThePreviousHardState() {
+        FaultInjectingStorageIo io = new FaultInjectingStorageIo();
+        FileRaftStore store = FileRaftStore.open(dir, SMALL, io);
+        store.appendAndFlush(entries(1, 1, 2));
+        store.persistAndFlushHardState(new HardState(1, 1, 1));
+        io.failNextForce();
+        assertThrows(RaftStorageException.class, () -> store.persistAndFlushHardState(new HardState(2, 3, 2)));
+        assertThrows(RaftStorageException.class, store::hardState);
+        store.close();
+        try (FileRaftStore reopened = FileRaftStore.open(dir, SMALL)) {
+            assertEquals(new HardState(1, 1, 1), reopened.hardState()); // the rename never happened
+            assertEquals(2, reopened.lastIndex());
+        }
+    }
+
+    @Test
     void installSnapshot_keepsMatchingTail_andCompactsSegments() throws IOException {
         SnapshotMeta meta = new SnapshotMeta(25, 1, Set.of(1, 2, 3), Set.of(9));
         try (FileRaftStore store = FileRaftStore.open(dir, SMALL)) {
@@ -260,6 +302,25 @@ class FileRaftStoreTest {
             assertEquals(41, reopened.firstIndex());
             assertEquals(40, reopened.lastIndex());
             assertArrayEquals(new byte[] {5}, reopened.snapshotData());
+        }
+    }
+
+    /** Regression (found by the model property): compaction deleted newest-first and a crash left a gap. */
+    @Test
+    void installSnapshot_crashMidCompaction_leavesNoGap() {
+        for (int crashAt = 5; crashAt < 9; crashAt++) {
+            Path sub = dir.resolve("crash-" + crashAt);
+            FaultInjectingStorageIo io = new FaultInjectingStorageIo();
+            FileRaftStore store = FileRaftStore.open(sub, SMALL, io);
+            store.appendAndFlush(entries(1, 1, 30)); // about 5 segments of ~7 entries
+            io.crashAfterOperations(crashAt); // 5 operations write the snapshot; then one delete each
+            assertThrows(RaftStorageException.class,
+                    () -> store.installSnapshot(new SnapshotMeta(25, 1, Set.of(1), Set.of()), new byte[] {5}));
+            store.close();
+            try (FileRaftStore reopened = FileRaftStore.open(sub, SMALL)) {
+                assertEquals(26, reopened.firstIndex());
+                assertEquals(entries(1, 26, 30), reopened.entries(26, 31, Long.MAX_VALUE));
+            }
         }
     }
 
