@@ -1,0 +1,137 @@
+package dev.basalt.e2e;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.basalt.harness.NodeProcess;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The quick start through the {@code basalt} CLI, each command a separate JVM as a user runs it,
+ * against a real node: create, describe, produce lines from stdin (with keys), consume them back
+ * from the beginning, grow partitions, delete; and errors as one line with a meaningful exit code.
+ *
+ * <p>Reproduce: {@code ./mvnw -B -ntp verify -pl jepsen-style-tests -am -Dtest=CliE2ETest
+ * -Dsurefire.failIfNoSpecifiedTests=false}.
+ */
+class CliE2ETest {
+    @TempDir
+    static Path dir;
+    static NodeProcess node;
+
+    record Result(int exitCode, String out, String err) {
+    }
+
+    @BeforeAll
+    static void start() {
+        node = NodeProcess.singleNode(dir, Map.of()).start(Duration.ofSeconds(60));
+    }
+
+    @AfterAll
+    static void stop() {
+        if (node != null) {
+            node.close();
+        }
+    }
+
+    static Result cli(String stdin, String... args) throws IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        cmd.add("-Xmx256m");
+        cmd.add("-cp");
+        cmd.add(System.getProperty("surefire.test.class.path", System.getProperty("java.class.path")));
+        cmd.add("dev.basalt.cli.BasaltCli");
+        cmd.add("--bootstrap");
+        cmd.add(node.bootstrap());
+        cmd.addAll(List.of(args));
+        Path out = Files.createTempFile(dir, "out", ".txt");
+        Path err = Files.createTempFile(dir, "err", ".txt");
+        Process p = new ProcessBuilder(cmd).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+        try (OutputStream in = p.getOutputStream()) {
+            if (stdin != null) {
+                in.write(stdin.getBytes(StandardCharsets.UTF_8));
+            }
+        }
+        if (!p.waitFor(60, TimeUnit.SECONDS)) {
+            p.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+            throw new AssertionError("CLI " + List.of(args) + " did not finish within 60 s");
+        }
+        return new Result(p.exitValue(), Files.readString(out), Files.readString(err));
+    }
+
+    @Test
+    void quickStartThroughTheCli() throws Exception {
+        Result created = cli(null, "topics", "--create", "--topic", "demo", "--partitions", "3");
+        assertEquals(0, created.exitCode(), created.err());
+
+        Result listed = cli(null, "topics", "--list");
+        assertTrue(listed.out().lines().anyMatch("demo"::equals), listed.out());
+
+        Result produced = cli("alpha\nbeta\ngamma\ndelta\n", "produce", "--topic", "demo", "--acks", "all");
+        assertEquals(0, produced.exitCode(), produced.err());
+
+        Result consumed = cli(null, "consume", "--topic", "demo", "--from-beginning", "--max-messages", "4", "--timeout-ms", "20000");
+        assertEquals(0, consumed.exitCode(), consumed.err());
+        assertEquals(List.of("alpha", "beta", "delta", "gamma"), consumed.out().lines().sorted().toList());
+
+        Result keyed = cli("user-1:login\nuser-2:login\nuser-1:logout\n", "produce", "--topic", "demo", "--key-separator", ":");
+        assertEquals(0, keyed.exitCode(), keyed.err());
+        Result withKeys = cli(null, "consume", "--topic", "demo", "--from-beginning", "--max-messages", "7", "--print-key",
+                "--timeout-ms", "20000");
+        assertEquals(0, withKeys.exitCode(), withKeys.err());
+        List<String> user1 = withKeys.out().lines().filter(l -> l.startsWith("user-1")).toList();
+        assertEquals(2, user1.size(), withKeys.out());
+        assertTrue(user1.get(0).endsWith("login") && user1.get(1).endsWith("logout"), "one key, one partition, in order: " + user1);
+
+        Result described = cli(null, "topics", "--describe", "--topic", "demo");
+        assertEquals(0, described.exitCode(), described.err());
+        assertTrue(described.out().contains("PartitionCount: 3"), described.out());
+
+        assertEquals(0, cli(null, "topics", "--alter", "--topic", "demo", "--partitions", "5").exitCode());
+        assertTrue(cli(null, "topics", "--describe", "--topic", "demo").out().contains("PartitionCount: 5"));
+
+        Result cluster = cli(null, "cluster");
+        assertEquals(0, cluster.exitCode(), cluster.err());
+        assertTrue(cluster.out().contains("leader 1"), cluster.out());
+
+        assertEquals(0, cli(null, "topics", "--delete", "--topic", "demo").exitCode());
+        assertFalse(cli(null, "topics", "--list").out().lines().anyMatch("demo"::equals));
+    }
+
+    @Test
+    void errorsAreOneLineWithMeaningfulExitCodes() throws Exception {
+        Result unknown = cli(null, "topics", "--describe", "--topic", "nope");
+        assertEquals(1, unknown.exitCode(), unknown.out() + unknown.err());
+        assertEquals(1, unknown.err().strip().lines().count(), "one line, no stack trace: " + unknown.err());
+
+        Result badConfig = cli(null, "topics", "--create", "--topic", "cfg", "--config", "retention.ms=soon");
+        assertEquals(1, badConfig.exitCode(), badConfig.err());
+        assertTrue(badConfig.err().contains("retention.ms"), badConfig.err());
+
+        Result usage = cli(null, "topics", "--create");
+        assertEquals(2, usage.exitCode(), usage.err());
+
+        Path nothing = dir.resolve("nothing-listens");
+        Files.createDirectories(nothing);
+        List<String> cmd = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp",
+                System.getProperty("surefire.test.class.path", System.getProperty("java.class.path")), "dev.basalt.cli.BasaltCli",
+                "--bootstrap", "127.0.0.1:1", "topics", "--list");
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+        assertEquals(3, p.exitValue(), new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8));
+    }
+}
