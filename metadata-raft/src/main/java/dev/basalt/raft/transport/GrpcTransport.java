@@ -142,6 +142,9 @@ public final class GrpcTransport implements Transport {
                         if (envelope.getTo() != localId) {
                             throw new IllegalArgumentException("envelope for node " + envelope.getTo());
                         }
+                        if (!peers.containsKey(envelope.getFrom())) {
+                            throw new IllegalArgumentException("unknown sender node " + envelope.getFrom());
+                        }
                         m = RaftMessageCodec.decode(envelope);
                     } catch (IllegalArgumentException e) {
                         LOG.warn("node {}: dropping malformed raft envelope from {}: {}", localId, envelope.getFrom(),
