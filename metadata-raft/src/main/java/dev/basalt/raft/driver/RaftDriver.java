@@ -208,8 +208,7 @@ final class RaftDriver implements Runnable {
                 pendingEntries.put(r.firstIndex() + i,
                         new PendingEntry(r.term(), proposals.get(i).future(), nowMs + config.proposeTimeoutMs()));
             } else {
-                proposals.get(i).future().completeExceptionally(
-                        new NotLeaderException("proposal refused: " + r.refusal(), r.leaderHint()));
+                proposals.get(i).future().completeExceptionally(refusal("proposal", r.refusal(), r.leaderHint()));
             }
         }
         return o;
@@ -227,8 +226,7 @@ final class RaftDriver implements Runnable {
         if (r.accepted()) {
             pendingEntries.put(r.firstIndex(), new PendingEntry(r.term(), c.future(), nowMs + config.proposeTimeoutMs()));
         } else {
-            c.future().completeExceptionally(new NotLeaderException("configuration change refused: " + r.refusal(),
-                    r.leaderHint()));
+            c.future().completeExceptionally(refusal("configuration change", r.refusal(), r.leaderHint()));
         }
         outputs.add(o);
     }
@@ -366,7 +364,7 @@ final class RaftDriver implements Runnable {
                 p.readIndex = r.readIndex();
             } else {
                 pendingReads.remove(r.readId());
-                p.future.completeExceptionally(new NotLeaderException("read refused: " + r.refusal(), r.leaderHint()));
+                p.future.completeExceptionally(refusal("read", r.refusal(), r.leaderHint()));
             }
         }
         completeReads();
@@ -454,6 +452,14 @@ final class RaftDriver implements Runnable {
         if (closing != null) {
             closing.complete(null);
         }
+    }
+
+    /** Maps the core's refusal to the typed, definite exception callers act on. */
+    static RaftException refusal(String what, Output.Refusal refusal, int leaderHint) {
+        return switch (refusal) {
+            case NOT_LEADER, TRANSFER_IN_PROGRESS -> new NotLeaderException(what + " refused: " + refusal, leaderHint);
+            case CONFIGURATION_CHANGE_IN_PROGRESS, TOO_MANY_PENDING -> new RefusedException(what + " refused: " + refusal);
+        };
     }
 
     static void failEvent(Event e, RaftException reason) {

@@ -48,7 +48,7 @@ public final class GrpcTransport implements Transport {
      * @param reconnectBackoffMs   wait before reopening a failed stream
      */
     public record Options(int sendQueueMessagesMax, long sendTimeoutMs, int messageBytesMax, long reconnectBackoffMs) {
-        public static final Options DEFAULT = new Options(4_096, 2_000, 16 << 20, 100);
+        public static final Options DEFAULT = new Options(4_096, 5_000, 16 << 20, 100);
 
         public Options {
             if (sendQueueMessagesMax < 1 || sendTimeoutMs < 1 || messageBytesMax < 1024 || reconnectBackoffMs < 0) {
@@ -142,6 +142,9 @@ public final class GrpcTransport implements Transport {
                         if (envelope.getTo() != localId) {
                             throw new IllegalArgumentException("envelope for node " + envelope.getTo());
                         }
+                        if (!peers.containsKey(envelope.getFrom())) {
+                            throw new IllegalArgumentException("unknown sender node " + envelope.getFrom());
+                        }
                         m = RaftMessageCodec.decode(envelope);
                     } catch (IllegalArgumentException e) {
                         LOG.warn("node {}: dropping malformed raft envelope from {}: {}", localId, envelope.getFrom(),
@@ -202,11 +205,13 @@ public final class GrpcTransport implements Transport {
                 }
                 open();
             }
+            boolean wrote = false;
             while (stream != null && stream.isReady() && !queue.isEmpty()) {
                 stream.onNext(queue.poll());
+                wrote = true;
             }
             if (stream != null && !queue.isEmpty()) {
-                if (blockedSinceMs < 0) {
+                if (blockedSinceMs < 0 || wrote) {
                     blockedSinceMs = nowMs;
                 } else if (nowMs - blockedSinceMs > options.sendTimeoutMs()) {
                     LOG.warn("node {}: stream to {} blocked for {} ms, reopening", localId, id, nowMs - blockedSinceMs);
@@ -220,8 +225,11 @@ public final class GrpcTransport implements Transport {
 
         private void open() {
             stub.send(new ClientResponseObserver<RaftEnvelope, SendAck>() {
+                private ClientCallStreamObserver<RaftEnvelope> mine;
+
                 @Override
                 public void beforeStart(ClientCallStreamObserver<RaftEnvelope> requestStream) {
+                    mine = requestStream;
                     stream = requestStream;
                     requestStream.setOnReadyHandler(Peer.this::drain);
                 }
@@ -234,7 +242,7 @@ public final class GrpcTransport implements Transport {
                 @SuppressForbidden(reason = "transport timers use the monotonic clock")
                 public void onError(Throwable t) {
                     synchronized (Peer.this) {
-                        if (stream != null) {
+                        if (stream == mine) { // a newer stream may already have replaced this one
                             LOG.debug("node {}: stream to {} failed: {}", localId, id, t.toString());
                             failed(System.nanoTime() / 1_000_000);
                         }
@@ -244,7 +252,9 @@ public final class GrpcTransport implements Transport {
                 @Override
                 public void onCompleted() {
                     synchronized (Peer.this) {
-                        stream = null;
+                        if (stream == mine) {
+                            stream = null;
+                        }
                     }
                 }
             });

@@ -184,7 +184,17 @@ class RaftNodeTest {
     void observerReceivesCommittedEntriesWithoutVoting() throws Exception {
         startCluster(3, 1);
         RaftNode leader = awaitLeader();
-        leader.addObserver(4).get(10, TimeUnit.SECONDS);
+        // refused (definitely, RefusedException) until the leader's no-op commits: retry
+        for (int attempt = 0; ; attempt++) {
+            try {
+                leader.addObserver(4).get(10, TimeUnit.SECONDS);
+                break;
+            } catch (ExecutionException e) {
+                assertInstanceOf(RefusedException.class, e.getCause());
+                assertTrue(attempt < 100, "refused too often");
+                Thread.sleep(20);
+            }
+        }
         long index = leader.propose("to-observer".getBytes(StandardCharsets.UTF_8)).get(10, TimeUnit.SECONDS);
         await("observer applied", () -> machines.get(4).appliedIndex >= index);
         assertNotEquals(4, leader.leaderId());
