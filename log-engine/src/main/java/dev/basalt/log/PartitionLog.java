@@ -764,7 +764,8 @@ public final class PartitionLog {
             removeSegments(new ArrayList<>(segments.tailMap(target.baseOffset(), false).values()));
             int size = target.sizeBytes();
             int cut = target.retain() ? locateAndRelease(target, size, offset) : -1;
-            long newEnd = cut < 0 ? offset : Segment.baseOffsetAt(target.mapping(), cut);
+            // Inside a batch: cut before it. In a gap left by compaction: the requested offset itself.
+            long newEnd = cut < 0 ? offset : Math.min(offset, Segment.baseOffsetAt(target.mapping(), cut));
             if (cut < 0) {
                 cut = size;
             }
@@ -971,8 +972,9 @@ public final class PartitionLog {
             try {
                 ensureWritable();
                 for (Map.Entry<Long, Segment> e : segments.headMap(active.baseOffset(), false).entrySet()) {
-                    if (segments.higherKey(e.getKey()) > highWatermark
-                            || nowMs - maxTimestampOf(e.getValue()) < cfg.minCompactionLagMs()) {
+                    boolean tooYoung = cfg.minCompactionLagMs() > 0
+                            && nowMs - maxTimestampOf(e.getValue()) < cfg.minCompactionLagMs();
+                    if (segments.higherKey(e.getKey()) > highWatermark || tooYoung) {
                         break;
                     }
                     if (e.getValue().retain()) {
@@ -1096,7 +1098,8 @@ public final class PartitionLog {
                     org.slf4j.LoggerFactory.getLogger(PartitionLog.class).warn("unclean close of {}", tp, e);
                 }
             }
-            persistState(true, clean ? logEndOffset : -1);
+            // Not synced one by one: the manager syncs the index WAL once before the clean marker.
+            persistState(false, clean ? logEndOffset : -1);
             closedCleanly = clean;
             closeSegments();
         } finally {
