@@ -764,11 +764,12 @@ public final class PartitionLog {
             removeSegments(new ArrayList<>(segments.tailMap(target.baseOffset(), false).values()));
             int size = target.sizeBytes();
             int cut = target.retain() ? locateAndRelease(target, size, offset) : -1;
-            // Inside a batch: cut before it. In a gap left by compaction: the requested offset itself.
-            long newEnd = cut < 0 ? offset : Math.min(offset, Segment.baseOffsetAt(target.mapping(), cut));
             if (cut < 0) {
                 cut = size;
             }
+            // The new end is where the last kept batch ends (or the segment's base): an end offset
+            // inside a compaction gap could not be recovered from the files after a crash.
+            long newEnd = endOfBatchesBefore(target, cut);
             target = reactivate(target);
             try {
                 target.zeroFrom(cut);
@@ -781,6 +782,17 @@ public final class PartitionLog {
         } finally {
             lock.unlock();
         }
+    }
+
+    /** One past the last offset of the batches in [0, cut) of {@code seg}, or its base offset. */
+    private static long endOfBatchesBefore(Segment seg, int cut) {
+        ByteBuffer map = seg.mapping();
+        long end = seg.baseOffset();
+        for (int pos = 0; pos < cut; pos += Segment.batchSizeAt(map, pos)) {
+            checkHeader(seg, map, pos, cut);
+            end = Segment.lastOffsetAt(map, pos) + 1;
+        }
+        return end;
     }
 
     private int locateAndRelease(Segment seg, int size, long offset) {
