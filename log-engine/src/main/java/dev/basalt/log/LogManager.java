@@ -106,7 +106,12 @@ public final class LogManager implements AutoCloseable {
         try {
             files.createDirectories(dataDir);
             lockChannel = FileChannel.open(dataDir.resolve(LOCK_FILE), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-            FileLock lock = lockChannel.tryLock();
+            FileLock lock;
+            try {
+                lock = lockChannel.tryLock();
+            } catch (java.nio.channels.OverlappingFileLockException e) {
+                lock = null; // held by another manager in this JVM
+            }
             if (lock == null) {
                 throw new LogStorageException("data directory is in use by another process", dataDir, null);
             }
@@ -236,7 +241,7 @@ public final class LogManager implements AutoCloseable {
         LoadedLog loaded = LogLoader.load(dir, files, index, partitionId, state, clean, cfg.segmentBytes(),
                 cfg.indexIntervalBytes());
         if (loaded.recovered()) {
-            LOG.info("recovered {}: log end offset {}", tp, loaded.logEndOffset());
+            LOG.debug("recovered {}: log end offset {}", tp, loaded.logEndOffset());
         }
         return new PartitionLog(tp, dir, partitionId, loaded, cfg, index, files, clock, scheduler,
                 options.compactionKeyCountMax());
@@ -467,7 +472,8 @@ public final class LogManager implements AutoCloseable {
      */
     void crash() {
         closed = true;
-        scheduler.shutdownNow();
+        // Not shutdownNow: an interrupt closes a FileChannel mid-fsync (ClosedByInterruptException).
+        scheduler.shutdown();
         try {
             scheduler.awaitTermination(options.shutdownTimeoutMs(), TimeUnit.MILLISECONDS);
         } catch (InterruptedException e) {

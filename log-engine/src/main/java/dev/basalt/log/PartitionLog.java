@@ -764,10 +764,12 @@ public final class PartitionLog {
             removeSegments(new ArrayList<>(segments.tailMap(target.baseOffset(), false).values()));
             int size = target.sizeBytes();
             int cut = target.retain() ? locateAndRelease(target, size, offset) : -1;
-            long newEnd = cut < 0 ? offset : Segment.baseOffsetAt(target.mapping(), cut);
             if (cut < 0) {
                 cut = size;
             }
+            // The new end is where the last kept batch ends (or the segment's base): an end offset
+            // inside a compaction gap could not be recovered from the files after a crash.
+            long newEnd = endOfBatchesBefore(target, cut);
             target = reactivate(target);
             try {
                 target.zeroFrom(cut);
@@ -780,6 +782,17 @@ public final class PartitionLog {
         } finally {
             lock.unlock();
         }
+    }
+
+    /** One past the last offset of the batches in [0, cut) of {@code seg}, or its base offset. */
+    private static long endOfBatchesBefore(Segment seg, int cut) {
+        ByteBuffer map = seg.mapping();
+        long end = seg.baseOffset();
+        for (int pos = 0; pos < cut; pos += Segment.batchSizeAt(map, pos)) {
+            checkHeader(seg, map, pos, cut);
+            end = Segment.lastOffsetAt(map, pos) + 1;
+        }
+        return end;
     }
 
     private int locateAndRelease(Segment seg, int size, long offset) {
@@ -971,8 +984,9 @@ public final class PartitionLog {
             try {
                 ensureWritable();
                 for (Map.Entry<Long, Segment> e : segments.headMap(active.baseOffset(), false).entrySet()) {
-                    if (segments.higherKey(e.getKey()) > highWatermark
-                            || nowMs - maxTimestampOf(e.getValue()) < cfg.minCompactionLagMs()) {
+                    boolean tooYoung = cfg.minCompactionLagMs() > 0
+                            && nowMs - maxTimestampOf(e.getValue()) < cfg.minCompactionLagMs();
+                    if (segments.higherKey(e.getKey()) > highWatermark || tooYoung) {
                         break;
                     }
                     if (e.getValue().retain()) {
@@ -1096,7 +1110,8 @@ public final class PartitionLog {
                     org.slf4j.LoggerFactory.getLogger(PartitionLog.class).warn("unclean close of {}", tp, e);
                 }
             }
-            persistState(true, clean ? logEndOffset : -1);
+            // Not synced one by one: the manager syncs the index WAL once before the clean marker.
+            persistState(false, clean ? logEndOffset : -1);
             closedCleanly = clean;
             closeSegments();
         } finally {

@@ -1,0 +1,137 @@
+package dev.basalt.log;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.basalt.log.segment.FileLayer;
+import dev.basalt.log.testkit.LogTestSupport;
+import dev.basalt.log.testkit.ManualClock;
+import dev.basalt.log.testkit.TestBatches;
+import dev.basalt.log.testkit.TestBatches.Rec;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The data-dir owner: many partitions open and reopen (clean and after a crash), delete renames
+ * atomically and a re-created partition never sees old data, one process per data dir, config
+ * validation. Reproduce with {@code ./mvnw -B -ntp -pl log-engine -am verify -Dtest=LogManagerTest
+ * -Dsurefire.failIfNoSpecifiedTests=false}.
+ */
+class LogManagerTest {
+    @TempDir
+    Path dir;
+    ManualClock clock = new ManualClock(1_000);
+    LogConfig config = LogConfig.parse(Map.of(LogConfig.SEGMENT_BYTES, "65536"));
+
+    LogManager open() {
+        return LogManager.open(dir, config, clock, LogManagerOptions.DEFAULT.withoutPeriodicTasks(), FileLayer.DEFAULT);
+    }
+
+    @Test
+    void manyPartitions_reopenCleanlyAndAfterCrash_withTheirData() {
+        int partitions = 1000;
+        try (LogManager m = open()) {
+            for (int p = 0; p < partitions; p++) {
+                PartitionLog log = m.getOrCreate(new TopicPartition("many", p), config);
+                log.appendAsLeader(TestBatches.batch(List.of(new Rec(1, "k", "p" + p))), 1);
+            }
+        }
+        assertTrue(Files.exists(dir.resolve(LogManager.CLEAN_SHUTDOWN_FILE)));
+        LogManager m = open();
+        assertFalse(Files.exists(dir.resolve(LogManager.CLEAN_SHUTDOWN_FILE)), "marker removed while open");
+        assertEquals(partitions, m.partitions().size());
+        for (int p = 0; p < partitions; p += 97) {
+            assertEquals("p" + p, LogTestSupport.readAll(m.get(new TopicPartition("many", p)), 0).get(0).value());
+        }
+        m.get(new TopicPartition("many", 5)).appendAsLeader(TestBatches.batch(List.of(new Rec(1, "k", "more"))), 1);
+        LogTestHooks.crash(m);
+        try (LogManager again = open()) {
+            assertEquals(partitions, again.partitions().size());
+            assertEquals(2, again.get(new TopicPartition("many", 5)).logEndOffset());
+            assertEquals(1, again.get(new TopicPartition("many", 999)).logEndOffset());
+        }
+    }
+
+    @Test
+    void delete_removesData_andRecreatedPartitionStartsEmpty() throws Exception {
+        TopicPartition tp = new TopicPartition("doomed-topic", 2);
+        try (LogManager m = open()) {
+            PartitionLog log = m.getOrCreate(tp, config);
+            for (int i = 0; i < 10; i++) {
+                log.appendAsLeader(TestBatches.batch(List.of(new Rec(1, "k", "old-" + i))), 1);
+            }
+            FetchSlice held = log.read(0, 100, Long.MAX_VALUE);
+            m.delete(tp);
+            // A reader that held a slice keeps a valid view until it closes it.
+            assertEquals("old-0", TestBatches.decode(held.records()).get(0).value());
+            held.close();
+            assertThrows(UnknownPartitionException.class, () -> m.get(tp));
+            assertThrows(UnknownPartitionException.class, () -> log.read(0, 100, Long.MAX_VALUE));
+            assertThrows(UnknownPartitionException.class, () -> m.delete(tp));
+            PartitionLog fresh = m.getOrCreate(tp, config);
+            assertEquals(0, fresh.logEndOffset());
+            fresh.appendAsLeader(TestBatches.batch(List.of(new Rec(1, "k", "new"))), 1);
+            assertEquals(List.of("new"), LogTestSupport.readAll(fresh, 0).stream().map(TestBatches.Stored::value).toList());
+        }
+        try (LogManager m = open()) {
+            assertEquals(Set.of(tp), m.partitions());
+            assertEquals(1, m.get(tp).logEndOffset());
+        }
+        Set<String> names = new HashSet<>();
+        try (var s = Files.list(dir)) {
+            s.forEach(p -> names.add(p.getFileName().toString()));
+        }
+        assertFalse(names.stream().anyMatch(n -> n.endsWith(LogManager.DELETE_SUFFIX)), "deleted dirs removed: " + names);
+    }
+
+    @Test
+    void dataDir_isLockedToOneManager() {
+        try (LogManager m = open()) {
+            assertThrows(LogStorageException.class, this::open);
+        }
+        open().close();
+    }
+
+    @Test
+    void unknownPartition_isTyped() {
+        try (LogManager m = open()) {
+            assertThrows(UnknownPartitionException.class, () -> m.get(new TopicPartition("nope", 0)));
+        }
+    }
+
+    @Test
+    void config_parsesKafkaNames_andRejectsBadValuesNamingTheKey() {
+        LogConfig c = LogConfig.parse(Map.of("retention.ms", "-1", "cleanup.policy", "compact,delete",
+                "message.timestamp.type", "LogAppendTime", "flush.messages", "1"));
+        assertTrue(c.cleanupCompact() && c.cleanupDelete() && c.durable());
+        assertEquals(-1, c.retentionMs());
+        assertEquals(c, LogConfig.parse(c.toMap()));
+        InvalidConfigException e = assertThrows(InvalidConfigException.class, () -> LogConfig.parse(Map.of("segment.bytes", "12")));
+        assertEquals("segment.bytes", e.key());
+        assertEquals("12", e.value());
+        assertEquals("retention.bytes", assertThrows(InvalidConfigException.class,
+                () -> LogConfig.parse(Map.of("retention.bytes", "lots"))).key());
+        assertEquals("cleanup.policy", assertThrows(InvalidConfigException.class,
+                () -> LogConfig.parse(Map.of("cleanup.policy", "shred"))).key());
+        assertEquals("segment.jiffies", assertThrows(InvalidConfigException.class,
+                () -> LogConfig.parse(Map.of("segment.jiffies", "1"))).key());
+    }
+
+    @Test
+    void topicPartition_validatesNames_andParsesDirs() {
+        assertEquals(new TopicPartition("a-b.c_d", 12), TopicPartition.parseDirName("a-b.c_d-12"));
+        assertEquals(null, TopicPartition.parseDirName("index"));
+        assertEquals(null, TopicPartition.parseDirName("x-1.7-delete"));
+        assertThrows(IllegalArgumentException.class, () -> new TopicPartition("bad/name", 0));
+        assertThrows(IllegalArgumentException.class, () -> new TopicPartition("ok", -1));
+        assertThrows(IllegalArgumentException.class, () -> new TopicPartition("..", 0));
+    }
+}
