@@ -90,6 +90,13 @@ class BadInputE2ETest {
         return ByteString.copyFrom(built.buffer());
     }
 
+    static ByteString unkeyedBatch() {
+        ByteBuffer buf = ByteBuffer.allocate(256);
+        RecordBatchBuilder b = new RecordBatchBuilder(buf, 1_700_000_000_000L);
+        b.tryAppend(1_700_000_000_000L, null, "no key".getBytes(StandardCharsets.UTF_8), List.of());
+        return ByteString.copyFrom(b.build().buffer());
+    }
+
     static ProduceResponse.PartitionResponse send(String topic, int partition, ByteString records) {
         return produce().produce(ProduceRequest.newBuilder().setAcks(-1).setTimeoutMs(10_000)
                 .addTopics(ProduceRequest.TopicData.newBuilder().setName(topic)
@@ -135,6 +142,8 @@ class BadInputE2ETest {
         assertEquals(ErrorCode.INVALID_CONFIG, create("typed", 1, Map.of("no.such.config", "1")).getErrorCode());
         assertEquals(ErrorCode.INVALID_PARTITIONS, create("too-wide", 20_000, Map.of()).getErrorCode());
         assertEquals(ErrorCode.NONE, create("typed", 1, Map.of()).getErrorCode(), "a valid topic is still created after refusals");
+        assertEquals(ErrorCode.NONE, create("compacted", 1, Map.of("cleanup.policy", "compact")).getErrorCode());
+        assertEquals(ErrorCode.INVALID_RECORD, send("compacted", 0, unkeyedBatch()).getErrorCode(), "a compacted topic needs keys");
         assertEquals(ErrorCode.TOPIC_ALREADY_EXISTS, create("typed", 1, Map.of()).getErrorCode());
 
         // Nothing rejected was appended: the log still holds exactly the 10 acknowledged records.

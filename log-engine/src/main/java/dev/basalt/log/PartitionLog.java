@@ -262,7 +262,7 @@ public final class PartitionLog {
             }
             for (Record r : b.records()) {
                 if (!r.hasKey()) {
-                    throw new CorruptRecordException("compacted topic cannot accept a record without a key (offset delta "
+                    throw new dev.basalt.record.InvalidRecordException("compacted topic cannot accept a record without a key (offset delta "
                             + (r.offset()) + ")");
                 }
             }
