@@ -56,6 +56,8 @@ import org.slf4j.LoggerFactory;
 public final class LogManager implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(LogManager.class);
     public static final String INDEX_DIR = "index";
+    /** Directories other components of the node keep in the data dir (the metadata quorum's log): not partitions. */
+    public static final java.util.Set<String> RESERVED_DIRS = java.util.Set.of("raft");
     public static final String CLEAN_SHUTDOWN_FILE = ".clean-shutdown";
     public static final String LOCK_FILE = ".lock";
     public static final String DELETE_SUFFIX = "-delete";
@@ -188,7 +190,9 @@ public final class LogManager implements AutoCloseable {
                 } else if (!name.equals(INDEX_DIR)) {
                     TopicPartition tp = TopicPartition.parseDirName(name);
                     if (tp == null) {
-                        LOG.warn("ignoring unexpected directory {}", p);
+                        if (!RESERVED_DIRS.contains(name)) {
+                            LOG.warn("ignoring unexpected directory {}", p);
+                        }
                     } else {
                         found.add(tp);
                     }

@@ -31,7 +31,7 @@ import org.slf4j.LoggerFactory;
  * data of topics that were removed (or replaced by a new topic of the same name — the topic id
  * decides, so a re-created topic never sees the old data).
  *
- * <p>The topic id of each partition's data is kept in {@code <partition dir>/topic.id}; at start-up
+ * <p>The topic id of each partition's data is kept in {@code <partition dir>/partition.metadata}; at start-up
  * a log whose id differs from the image's (the topic was deleted and re-created while this broker
  * was down) is deleted before it can be served.
  *
@@ -40,7 +40,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class ReplicaManager implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ReplicaManager.class);
-    private static final String TOPIC_ID_FILE = "topic.id";
+    /** Holds the topic id of the partition's data; the log engine leaves it alone. */
+    private static final String TOPIC_ID_FILE = dev.basalt.log.recovery.LogLoader.PARTITION_METADATA_FILE;
 
     private final int brokerId;
     private final LogManager logs;

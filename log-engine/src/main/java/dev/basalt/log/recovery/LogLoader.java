@@ -38,6 +38,12 @@ import org.slf4j.LoggerFactory;
  * parallel.
  */
 public final class LogLoader {
+    /**
+     * A file the log's owner (the broker) keeps in the partition directory, e.g. the topic id the
+     * data belongs to; the log engine neither reads nor deletes it.
+     */
+    public static final String PARTITION_METADATA_FILE = "partition.metadata";
+
     private static final Logger LOG = LoggerFactory.getLogger(LogLoader.class);
 
     private LogLoader() {
@@ -56,7 +62,7 @@ public final class LogLoader {
                 long base = Segment.parseBaseOffset(name);
                 if (base >= 0) {
                     out.put(base, p);
-                } else {
+                } else if (!name.equals(PARTITION_METADATA_FILE)) {
                     LOG.warn("ignoring unexpected file {}", p);
                 }
             }
