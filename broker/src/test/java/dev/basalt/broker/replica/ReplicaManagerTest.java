@@ -1,0 +1,137 @@
+package dev.basalt.broker.replica;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.basalt.broker.purgatory.Purgatory;
+import dev.basalt.log.LogConfig;
+import dev.basalt.log.LogManager;
+import dev.basalt.log.LogManagerOptions;
+import dev.basalt.log.TopicPartition;
+import dev.basalt.log.segment.FileLayer;
+import dev.basalt.metadata.delta.MetadataDelta;
+import dev.basalt.metadata.image.MetadataImage;
+import dev.basalt.metadata.image.ProtoIds;
+import dev.basalt.proto.v1.BrokerEndpoint;
+import dev.basalt.proto.v1.BrokerRegistrationRecord;
+import dev.basalt.proto.v1.ErrorCode;
+import dev.basalt.proto.v1.MetadataRecord;
+import dev.basalt.proto.v1.PartitionRecord;
+import dev.basalt.proto.v1.TopicRecord;
+import dev.basalt.proto.v1.TopicRemovalRecord;
+import dev.basalt.record.RecordBatchBuilder;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The replica manager follows the metadata image: it creates the logs assigned here, serves them
+ * as leader, and deletes data only when the topic is really gone — never while the image is still
+ * replaying after a restart (the regression that once deleted every partition on restart), and
+ * always when a topic of the same name comes back with a new id.
+ */
+class ReplicaManagerTest {
+    @TempDir
+    Path dir;
+    private LogManager logs;
+    private ScheduledExecutorService timer;
+
+    @BeforeEach
+    void open() {
+        timer = Executors.newSingleThreadScheduledExecutor();
+        logs = LogManager.open(dir, LogConfig.DEFAULT, Clock.systemUTC(), LogManagerOptions.DEFAULT.withoutPeriodicTasks(), FileLayer.DEFAULT);
+    }
+
+    @AfterEach
+    void close() {
+        logs.close();
+        timer.shutdownNow();
+    }
+
+    private ReplicaManager manager() {
+        return new ReplicaManager(1, logs, Map.of(), new Purgatory<>("fetch", timer, 100));
+    }
+
+    private static MetadataImage withTopic(MetadataImage base, String name, UUID id, int partitions) {
+        MetadataDelta d = new MetadataDelta(base);
+        if (base.cluster().broker(1).isEmpty()) {
+            d.replay(MetadataRecord.newBuilder().setBrokerRegistration(BrokerRegistrationRecord.newBuilder().setBrokerId(1)
+                    .setIncarnationId(ProtoIds.toProto(new UUID(9, 9))).setFenced(false)
+                    .addEndpoints(BrokerEndpoint.newBuilder().setName("PLAINTEXT").setHost("127.0.0.1").setPort(9400))).build());
+        }
+        d.replay(MetadataRecord.newBuilder().setTopic(TopicRecord.newBuilder().setName(name).setTopicId(ProtoIds.toProto(id))).build());
+        for (int p = 0; p < partitions; p++) {
+            d.replay(MetadataRecord.newBuilder().setPartition(PartitionRecord.newBuilder().setTopicId(ProtoIds.toProto(id))
+                    .setPartition(p).addReplicas(1).addIsr(1).setLeader(1).setLeaderEpoch(0).setPartitionEpoch(0)).build());
+        }
+        return d.apply();
+    }
+
+    private static MetadataImage without(MetadataImage base, UUID id) {
+        MetadataDelta d = new MetadataDelta(base);
+        d.replay(MetadataRecord.newBuilder().setTopicRemoval(TopicRemovalRecord.newBuilder().setTopicId(ProtoIds.toProto(id))).build());
+        return d.apply();
+    }
+
+    private static void appendOne(Partition p) {
+        ByteBuffer buf = ByteBuffer.allocate(256);
+        RecordBatchBuilder b = new RecordBatchBuilder(buf, 0L);
+        b.tryAppend(0L, "k".getBytes(), "v".getBytes(), List.of());
+        assertEquals(ErrorCode.NONE, p.appendAsLeader(b.build().buffer(), 1).error());
+    }
+
+    @Test
+    void logsOfTopicsMissingFromAReplayingImageAreKept() {
+        UUID id = new UUID(1, 2);
+        ReplicaManager first = manager();
+        first.applyImage(withTopic(MetadataImage.EMPTY, "orders", id, 2), true);
+        appendOne(first.leaderFor("orders", 0).partition());
+
+        // A restart: the image starts empty and fills while the metadata log replays.
+        ReplicaManager restarted = manager();
+        restarted.applyImage(MetadataImage.EMPTY, false);
+        assertTrue(logs.partitions().contains(new TopicPartition("orders", 0)), "data kept while the image replays");
+        assertEquals(ErrorCode.UNKNOWN_TOPIC, restarted.leaderFor("orders", 0).error());
+        restarted.applyImage(withTopic(MetadataImage.EMPTY, "orders", id, 2), true);
+        assertEquals(1, restarted.leaderFor("orders", 0).partition().log().logEndOffset(), "the acknowledged record survived");
+    }
+
+    @Test
+    void aRemovedTopicsDataIsDeletedOnceCaughtUp() {
+        UUID id = new UUID(3, 4);
+        ReplicaManager rm = manager();
+        MetadataImage img = withTopic(MetadataImage.EMPTY, "gone", id, 1);
+        rm.applyImage(img, true);
+        rm.applyImage(without(img, id), true);
+        assertFalse(logs.partitions().contains(new TopicPartition("gone", 0)));
+    }
+
+    @Test
+    void aRecreatedTopicStartsEmptyEvenIfTheOldDataSurvivedARestart() {
+        UUID oldId = new UUID(5, 6);
+        UUID newId = new UUID(7, 8);
+        ReplicaManager rm = manager();
+        rm.applyImage(withTopic(MetadataImage.EMPTY, "phoenix", oldId, 1), true);
+        appendOne(rm.leaderFor("phoenix", 0).partition());
+
+        ReplicaManager restarted = manager();
+        MetadataImage recreated = withTopic(MetadataImage.EMPTY, "phoenix", newId, 1);
+        restarted.applyImage(recreated, false);
+        assertEquals(ErrorCode.REPLICA_NOT_AVAILABLE, restarted.leaderFor("phoenix", 0).error(),
+                "old data is neither served nor deleted before the image caught up");
+        restarted.applyImage(recreated, true);
+        Partition p = restarted.leaderFor("phoenix", 0).partition();
+        assertEquals(newId.toString(), p.topicId());
+        assertEquals(0, p.log().logEndOffset(), "the new topic never sees the old topic's records");
+    }
+}
