@@ -33,8 +33,9 @@ import java.util.Map;
  * with {@link UnsafeByteOperations#unsafeWrap(ByteBuffer)}, so the only copy is into the socket
  * buffer.
  *
- * <p>Falls back to an ordinary (copying) parse when the stream offers no buffers (in-process
- * transport). Thread-safety: safe for concurrent use; the detached-stream table is synchronized.
+ * <p>A message that arrived in several HTTP/2 frames is gathered once into one array (protobuf
+ * can alias only a single buffer) and the transport buffers are returned at once. Falls back to
+ * an ordinary (copying) parse when the stream offers no buffers (in-process transport). Thread-safety: safe for concurrent use; the detached-stream table is synchronized.
  */
 public final class ZeroCopyMarshaller<T extends Message> implements MethodDescriptor.Marshaller<T> {
     private final MethodDescriptor.Marshaller<T> fallback;
@@ -69,8 +70,11 @@ public final class ZeroCopyMarshaller<T extends Message> implements MethodDescri
                 throw Status.RESOURCE_EXHAUSTED.withDescription("message of " + size + " bytes exceeds " + messageBytesMax)
                         .asRuntimeException();
             }
-            List<ByteString> parts = new ArrayList<>(4);
+            List<ByteBuffer> parts = new ArrayList<>(4);
             HasByteBuffer buffers = (HasByteBuffer) owned;
+            // Without a mark, skipping past a buffer releases it back to netty's pool while we still
+            // hold a view of it; the mark keeps every buffer alive until the stream is closed.
+            owned.mark(size);
             int seen = 0;
             // Bounded: each pass consumes at least one byte of a stream of `size` bytes.
             while (owned.available() > 0 && seen < size) {
@@ -79,25 +83,43 @@ public final class ZeroCopyMarshaller<T extends Message> implements MethodDescri
                     break;
                 }
                 int n = b.remaining();
-                parts.add(UnsafeByteOperations.unsafeWrap(b));
+                parts.add(b);
                 long skipped = owned.skip(n);
                 if (skipped != n) {
                     throw new IOException("skip returned " + skipped + " of " + n);
                 }
                 seen += n;
             }
-            if (owned.available() > 0) {
-                // The transport could not expose the rest as buffers: copy the tail.
-                parts.add(ByteString.readFrom(owned));
+            ByteString whole;
+            boolean aliasTransport = parts.size() == 1 && owned.available() == 0;
+            if (aliasTransport) {
+                // One transport buffer: parse in place, bytes fields alias it (held until release()).
+                whole = UnsafeByteOperations.unsafeWrap(parts.get(0));
+            } else {
+                // Several HTTP/2 frames: protobuf cannot alias across buffers (a rope parses through a
+                // copying stream decoder), so gather them once into one array and alias that.
+                ByteBuffer gathered = ByteBuffer.allocate(size);
+                parts.forEach(b -> gathered.put(b.duplicate()));
+                while (owned.available() > 0 && gathered.hasRemaining()) {
+                    int n = owned.read(gathered.array(), gathered.position(), gathered.remaining());
+                    if (n < 0) {
+                        break;
+                    }
+                    gathered.position(gathered.position() + n);
+                }
+                gathered.flip();
+                whole = UnsafeByteOperations.unsafeWrap(gathered);
             }
-            CodedInputStream in = ByteString.copyFrom(parts).newCodedInput();
+            CodedInputStream in = whole.newCodedInput();
             in.enableAliasing(true);
             in.setSizeLimit(Integer.MAX_VALUE);
             T message = parser.parseFrom(in);
-            synchronized (detached) {
-                detached.put(message, owned);
+            if (aliasTransport) {
+                synchronized (detached) {
+                    detached.put(message, owned);
+                }
+                keep = true;
             }
-            keep = true;
             return message;
         } catch (InvalidProtocolBufferException e) {
             throw Status.INTERNAL.withDescription("invalid protobuf: " + e.getMessage()).withCause(e).asRuntimeException();
