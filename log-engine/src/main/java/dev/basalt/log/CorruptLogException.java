@@ -6,6 +6,7 @@ import java.nio.file.Path;
  * Stored data that was acknowledged as flushed (before the recovery point) fails its checks, or a
  * segment's structure is impossible. Never skipped silently: the partition does not open until an
  * operator decides (restore the replica from another broker, or delete the partition directory).
+ * Immutable.
  */
 public class CorruptLogException extends RuntimeException {
     private static final long serialVersionUID = 1L;

@@ -1,6 +1,6 @@
 package dev.basalt.log;
 
-/** A log config value is missing its required form or out of range. Maps to {@code INVALID_CONFIG}. */
+/** A log config value is missing its required form or out of range. Maps to {@code INVALID_CONFIG}. Immutable. */
 public class InvalidConfigException extends RuntimeException {
     private static final long serialVersionUID = 1L;
     private final String key;

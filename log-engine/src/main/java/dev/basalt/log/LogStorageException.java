@@ -7,7 +7,7 @@ import java.nio.file.Path;
  * that threw did not happen as far as readers are concerned: an append that throws this was not
  * acknowledged and is not visible. After a failed fsync the log is marked failed and refuses
  * further appends (the page cache state is unknown); a failed write (e.g. ENOSPC) leaves the log
- * usable once space is available.
+ * usable once space is available. Immutable.
  */
 public class LogStorageException extends RuntimeException {
     private static final long serialVersionUID = 1L;

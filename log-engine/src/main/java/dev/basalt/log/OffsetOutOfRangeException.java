@@ -3,6 +3,7 @@ package dev.basalt.log;
 /**
  * A read or truncation asked for an offset outside [logStartOffset, logEndOffset]. Maps to
  * protocol error {@code OFFSET_OUT_OF_RANGE}; the consumer resets per {@code auto.offset.reset}.
+ * Immutable; thread-safe.
  */
 public class OffsetOutOfRangeException extends RuntimeException {
     private static final long serialVersionUID = 1L;

@@ -361,13 +361,17 @@ public final class PartitionLog {
         directoryDirty = true;
         long upTo = fresh.baseOffset();
         // Kafka flushes a rolled segment asynchronously: appends never wait for its fsync.
-        background.execute(() -> {
-            try {
-                flushUpTo(upTo);
-            } catch (RuntimeException e) {
-                org.slf4j.LoggerFactory.getLogger(PartitionLog.class).warn("flush after roll of {} failed", tp, e);
-            }
-        });
+        try {
+            background.execute(() -> {
+                try {
+                    flushUpTo(upTo);
+                } catch (RuntimeException e) {
+                    org.slf4j.LoggerFactory.getLogger(PartitionLog.class).warn("flush after roll of {} failed", tp, e);
+                }
+            });
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            // The manager is closing; its close() flushes every segment.
+        }
     }
 
     /** Starts a new segment now (tests and admin tools); no-op if the active segment is empty. */
@@ -517,7 +521,15 @@ public final class PartitionLog {
             if (startOffset >= limit) {
                 return FetchSlice.empty(startOffset, start, end, hw);
             }
-            FetchSlice slice = tryRead(startOffset, maxBytes, limit, start, end, hw);
+            FetchSlice slice;
+            try {
+                slice = tryRead(startOffset, maxBytes, limit, start, end, hw);
+            } catch (CorruptLogException e) {
+                if (logEndOffset == end && logStartOffset == start && !closed) {
+                    throw e;
+                }
+                continue; // a truncation zeroed bytes under this read: retry on the new log
+            }
             if (slice != null) {
                 return slice;
             }

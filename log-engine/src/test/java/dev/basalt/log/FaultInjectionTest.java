@@ -109,28 +109,24 @@ class FaultInjectionTest {
     }
 
     @Test
-    void durableMode_groupCommit_sharesFsyncsAcrossConcurrentAppenders() throws Exception {
+    void durableMode_groupCommit_oneFsyncCoversEveryAppendQueuedBehindTheCurrentOne() throws Exception {
         config = config.withOverrides(Map.of(LogConfig.FLUSH_MESSAGES, "1", LogConfig.SEGMENT_BYTES, "1048576"));
         PartitionLog log = open().getOrCreate(TP, config);
-        files.forceDelayMs(5);
-        int threads = 8;
-        int perThread = 25;
+        CountDownLatch gate = new CountDownLatch(1);
+        files.holdForcesUntil(gate);
         long forcesBefore = files.forceCount();
         List<Throwable> errors = Collections.synchronizedList(new ArrayList<>());
-        CountDownLatch start = new CountDownLatch(1);
         List<Thread> appenders = new ArrayList<>();
+        int threads = 8;
         for (int t = 0; t < threads; t++) {
             int id = t;
             Thread th = new Thread(() -> {
                 try {
-                    start.await();
-                    for (int i = 0; i < perThread; i++) {
-                        AppendInfo info = log.appendAsLeader(one("t" + id + "-" + i), 1);
-                        // Durable: acknowledged only once fsynced.
-                        if (log.recoveryPoint() <= info.lastOffset()) {
-                            throw new AssertionError("acked offset " + info.lastOffset() + " above recovery point "
-                                    + log.recoveryPoint());
-                        }
+                    AppendInfo info = log.appendAsLeader(one("t" + id), 1);
+                    // Durable: acknowledged only once fsynced.
+                    if (log.recoveryPoint() <= info.lastOffset()) {
+                        throw new AssertionError("acked offset " + info.lastOffset() + " above recovery point "
+                                + log.recoveryPoint());
                     }
                 } catch (Throwable e) {
                     errors.add(e);
@@ -138,15 +134,28 @@ class FaultInjectionTest {
             });
             th.start();
             appenders.add(th);
+            if (t == 0) {
+                // The first appender's fsync is in progress (held at the gate) before the others append.
+                awaitCondition(() -> files.forcesWaiting() == 1);
+            }
         }
-        start.countDown();
+        awaitCondition(() -> log.logEndOffset() == threads);
+        gate.countDown();
         for (Thread th : appenders) {
             th.join();
         }
         assertEquals(List.of(), errors);
-        long forces = files.forceCount() - forcesBefore;
-        assertEquals(threads * perThread, log.logEndOffset());
-        assertTrue(forces < threads * perThread / 2, "group commit: " + forces + " fsyncs for " + threads * perThread + " appends");
+        // The first fsync covered offset 0 only; the next one covers the 7 appends queued behind it.
+        assertEquals(2, files.forceCount() - forcesBefore);
+        assertEquals(threads, log.recoveryPoint());
+    }
+
+    /** Bounded wait for another thread to reach a state (10 s, then the test fails). */
+    private static void awaitCondition(java.util.function.BooleanSupplier condition) throws InterruptedException {
+        for (int i = 0; i < 10_000 && !condition.getAsBoolean(); i++) {
+            Thread.sleep(1);
+        }
+        assertTrue(condition.getAsBoolean(), "condition not reached within 10 s");
     }
 
     @Test

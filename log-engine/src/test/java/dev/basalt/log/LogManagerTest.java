@@ -96,6 +96,7 @@ class LogManagerTest {
     void dataDir_isLockedToOneManager() {
         try (LogManager m = open()) {
             assertThrows(LogStorageException.class, this::open);
+            assertEquals(Set.of(), m.partitions());
         }
         open().close();
     }

@@ -49,6 +49,9 @@ class ResourceLeakTest {
         for (int i = 0; i < 100; i++) {
             log.appendAsLeader(TestBatches.batch(List.of(new Rec(1, "k", "value-" + i))), 1);
         }
+        // Flushing here waits out the flushes that rolls started in the background (they hold
+        // segment references while they fsync), so only the reader below pins a segment.
+        log.flush();
         log.updateHighWatermark(log.logEndOffset());
         FetchSlice pinned = log.read(0, 100, Long.MAX_VALUE);
         m.runRetentionOnce(clock.millis());

@@ -7,7 +7,8 @@ import java.util.List;
 
 /**
  * What loading a partition directory produced: its segments (the last one active), offsets and
- * the rebuilt or loaded epoch cache. Handed once from {@link LogLoader} to the log that owns it.
+ * the rebuilt or loaded epoch cache. Handed once from {@link LogLoader} to the log that owns it,
+ * which takes ownership of the segments; not shared between threads before that hand-over.
  *
  * @param recovered true if a scan ran (unclean shutdown or a missing index)
  */

@@ -7,6 +7,7 @@ import dev.basalt.log.index.LeaderEpochCache;
 import dev.basalt.log.index.PartitionState;
 import dev.basalt.log.segment.FileLayer;
 import dev.basalt.log.segment.Segment;
+import dev.basalt.log.segment.SegmentFile;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -20,73 +21,88 @@ import org.slf4j.LoggerFactory;
 /**
  * The crash-recovery scan of one partition (see {@link LogLoader} for the rules).
  *
- * <p>Thread-safety: stateless; one call per directory.
+ * <p>Thread-safety: not thread-safe; one instance per directory, used once.
  */
 final class Recovery {
     private static final Logger LOG = LoggerFactory.getLogger(Recovery.class);
 
-    private Recovery() {
+    private final Path dir;
+    private final FileLayer files;
+    private final IndexStore index;
+    private final long partitionId;
+    private final IndexWriter writer;
+    private final List<Segment> segments = new ArrayList<>();
+    private LeaderEpochCache epochs;
+    private long recoveryPoint;
+    private long logStart;
+    private long highWatermark;
+    private long next;
+    private Path cutFile;
+    private int cutBytes;
+
+    private Recovery(Path dir, FileLayer files, IndexStore index, long partitionId, IndexWriter writer) {
+        this.dir = dir;
+        this.files = files;
+        this.index = index;
+        this.partitionId = partitionId;
+        this.writer = writer;
     }
 
     static LoadedLog run(Path dir, FileLayer files, IndexStore index, long partitionId, PartitionState state,
                          TreeMap<Long, Path> paths, int segmentBytes, IndexWriter writer) throws IOException {
+        Recovery r = new Recovery(dir, files, index, partitionId, writer);
+        long scanFrom = r.start(state, paths);
+        r.openUnscanned(paths.headMap(scanFrom, false));
+        r.scan(new ArrayList<>(paths.tailMap(scanFrom, true).values()));
+        return r.finish(segmentBytes);
+    }
+
+    /** Sets up offsets and epochs from the state (or from nothing); returns the first segment to scan. */
+    private long start(PartitionState state, TreeMap<Long, Path> paths) {
         long firstBase = paths.firstKey();
-        long recoveryPoint;
-        LeaderEpochCache epochs;
-        long logStart;
-        long hw;
+        long scanFrom;
         if (state == null) {
-            // Index lost: rebuild everything; treat sealed segments as flushed (a bad batch there is corruption).
+            // Index lost: rebuild everything; sealed segments count as flushed (a bad batch there is corruption).
             index.clearIndex(partitionId);
             recoveryPoint = paths.lastKey();
             epochs = new LeaderEpochCache();
             logStart = firstBase;
-            hw = firstBase;
+            highWatermark = firstBase;
+            scanFrom = firstBase;
         } else {
             recoveryPoint = Math.max(state.recoveryPoint(), firstBase);
             epochs = new LeaderEpochCache(state.epochs());
             logStart = Math.max(state.logStartOffset(), firstBase);
-            hw = state.highWatermark();
-        }
-        Long scanFrom = state == null ? firstBase : paths.floorKey(recoveryPoint);
-        if (scanFrom == null) {
-            scanFrom = firstBase;
+            highWatermark = state.highWatermark();
+            scanFrom = paths.floorKey(recoveryPoint);
         }
         index.deleteOffsetsFrom(partitionId, scanFrom);
         index.deleteTimesFromOffset(partitionId, scanFrom);
         epochs.truncateFromEnd(scanFrom);
         writer.resetTimeState();
+        next = scanFrom;
+        return scanFrom;
+    }
 
-        List<Segment> segments = new ArrayList<>();
-        for (Map.Entry<Long, Path> e : paths.headMap(scanFrom, false).entrySet()) {
+    /** Segments wholly below the recovery point's segment: trusted, opened without reading. */
+    private void openUnscanned(Map<Long, Path> trusted) throws IOException {
+        for (Map.Entry<Long, Path> e : trusted.entrySet()) {
             Segment s = Segment.openSealed(files, e.getValue(), e.getKey(), sizeOf(e.getValue()));
             s.maxTimestamp(index.segmentMaxTimestamp(partitionId, e.getKey()));
             writer.observeMaxTimestamp(s.maxTimestamp());
             segments.add(s);
         }
-        long next = scanFrom;
-        Path cutFile = null;
-        int cutBytes = 0;
-        List<Path> toScan = new ArrayList<>(paths.tailMap(scanFrom, true).values());
+    }
+
+    private void scan(List<Path> toScan) throws IOException {
         for (int i = 0; i < toScan.size(); i++) {
             Path path = toScan.get(i);
             long base = Segment.parseBaseOffset(path.getFileName().toString());
             int fileBytes = sizeOf(path);
-            Segment probe = Segment.openSealed(files, path, base, fileBytes);
-            SegmentScanner.ScanResult r;
-            try {
-                r = SegmentScanner.scan(probe, fileBytes, next, (batch, pos) -> {
-                    writer.onBatch(base, pos, batch.baseOffset(), batch.sizeInBytes(), batch.maxTimestamp());
-                    if (batch.partitionLeaderEpoch() >= 0) {
-                        epochs.assign(batch.partitionLeaderEpoch(), batch.baseOffset());
-                    }
-                });
-            } finally {
-                probe.close();
-            }
+            SegmentScanner.ScanResult r = scanOne(path, base, fileBytes);
             boolean last = i == toScan.size() - 1;
             boolean endOfData = r.clean() || (last && r.stopReason().startsWith("zero header"));
-            if (!endOfData || (r.validBytes() < fileBytes && !last)) {
+            if (!endOfData) {
                 if (r.nextOffset() < recoveryPoint) {
                     throw new CorruptLogException(path, r.validBytes(), r.stopReason() + " (below recovery point "
                             + recoveryPoint + ")");
@@ -96,24 +112,42 @@ final class Recovery {
                 for (Path later : toScan.subList(i + 1, toScan.size())) {
                     files.delete(later);
                 }
-                toScan = toScan.subList(0, i + 1);
+                last = true;
             }
             next = r.nextOffset();
             index.putSegmentMaxTimestamp(partitionId, base, r.maxTimestamp());
             writer.observeMaxTimestamp(r.maxTimestamp());
             // What the scan accepted becomes the recovery point, so make it durable first.
-            try (var f = files.open(path, false, true)) {
+            try (SegmentFile f = files.open(path, false, true)) {
                 f.force();
             }
-            if (i == toScan.size() - 1) {
+            if (last) {
                 cutFile = path;
                 cutBytes = r.validBytes();
-            } else {
-                Segment s = Segment.openSealed(files, path, base, r.validBytes());
-                s.maxTimestamp(r.maxTimestamp());
-                segments.add(s);
+                return;
             }
+            Segment s = Segment.openSealed(files, path, base, r.validBytes());
+            s.maxTimestamp(r.maxTimestamp());
+            segments.add(s);
         }
+    }
+
+    private SegmentScanner.ScanResult scanOne(Path path, long base, int fileBytes) {
+        Segment probe = Segment.openSealed(files, path, base, fileBytes);
+        try {
+            return SegmentScanner.scan(probe, fileBytes, next, (batch, pos) -> {
+                writer.onBatch(base, pos, batch.baseOffset(), batch.sizeInBytes(), batch.maxTimestamp());
+                if (batch.partitionLeaderEpoch() >= 0) {
+                    epochs.assign(batch.partitionLeaderEpoch(), batch.baseOffset());
+                }
+            });
+        } finally {
+            probe.close();
+        }
+    }
+
+    /** Cuts the last segment to its valid bytes and opens it as the active segment. */
+    private LoadedLog finish(int segmentBytes) throws IOException {
         if (next < recoveryPoint) {
             throw new CorruptLogException(cutFile, cutBytes, "log ends at offset " + next + ", below the recovery point "
                     + recoveryPoint + ": flushed data is missing");
@@ -127,7 +161,7 @@ final class Recovery {
         index.deleteOffsetsFrom(partitionId, next);
         epochs.truncateFromEnd(next);
         long end = next;
-        return new LoadedLog(segments, Math.min(logStart, end), end, end, Math.min(Math.max(hw, logStart), end),
+        return new LoadedLog(segments, Math.min(logStart, end), end, end, Math.min(Math.max(highWatermark, logStart), end),
                 epochs, writer, true);
     }
 

@@ -1,7 +1,6 @@
 package dev.basalt.log.bench;
 
 import dev.basalt.log.AppendInfo;
-import dev.basalt.log.LogConfig;
 import dev.basalt.log.LogManager;
 import dev.basalt.log.PartitionLog;
 import java.nio.ByteBuffer;
@@ -61,41 +60,5 @@ public class AppendBenchmark {
     @Threads(1)
     public AppendInfo appendNoFsync() {
         return log.appendAsLeader(batch.duplicate(), 1);
-    }
-
-    /** Durable mode (flush.messages=1): every append waits for an fsync; group commit shares them. */
-    @State(Scope.Benchmark)
-    public static class Durable {
-        private Path dir;
-        private LogManager manager;
-        PartitionLog log;
-        private ThreadLocal<ByteBuffer> batch;
-
-        @Setup(Level.Iteration)
-        public void setUp() {
-            dir = BenchLogs.newDataDir();
-            manager = BenchLogs.open(dir, Map.of(LogConfig.FLUSH_MESSAGES, "1"));
-            log = BenchLogs.create(manager, Map.of(LogConfig.FLUSH_MESSAGES, "1"));
-            ByteBuffer template = BenchLogs.batch(16384);
-            // Each appender stamps offsets into its own copy of the payload.
-            batch = ThreadLocal.withInitial(() -> ByteBuffer.allocate(template.remaining()).put(template.duplicate()).flip());
-        }
-
-        @TearDown(Level.Iteration)
-        public void tearDown() {
-            BenchLogs.remove(manager, dir);
-        }
-    }
-
-    @Benchmark
-    @Threads(1)
-    public AppendInfo durable16k1Appender(Durable d) {
-        return d.log.appendAsLeader(d.batch.get().duplicate(), 1);
-    }
-
-    @Benchmark
-    @Threads(8)
-    public AppendInfo durable16k8Appenders(Durable d) {
-        return d.log.appendAsLeader(d.batch.get().duplicate(), 1);
     }
 }

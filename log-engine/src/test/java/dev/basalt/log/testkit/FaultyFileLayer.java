@@ -21,6 +21,8 @@ public final class FaultyFileLayer implements FileLayer {
     private final AtomicLong forceCount = new AtomicLong();
     private volatile boolean failMoves;
     private volatile long forceDelayMs;
+    private volatile java.util.concurrent.CountDownLatch forceGate;
+    private final AtomicLong forcesWaiting = new AtomicLong();
 
     /** After {@code bytes} more bytes, writes fail with "No space left on device". */
     public void diskFullAfter(long bytes) {
@@ -39,6 +41,16 @@ public final class FaultyFileLayer implements FileLayer {
     /** Makes every fsync take at least this long (a slow disk), so concurrent appenders overlap. */
     public void forceDelayMs(long ms) {
         forceDelayMs = ms;
+    }
+
+    /** Every fsync waits until {@code gate} opens (tests order concurrent appenders around one fsync). */
+    public void holdForcesUntil(java.util.concurrent.CountDownLatch gate) {
+        forceGate = gate;
+    }
+
+    /** fsyncs currently held at the gate. */
+    public long forcesWaiting() {
+        return forcesWaiting.get();
     }
 
     public void failMoves(boolean fail) {
@@ -101,6 +113,18 @@ public final class FaultyFileLayer implements FileLayer {
         @Override
         public void force() throws IOException {
             forceCount.incrementAndGet();
+            java.util.concurrent.CountDownLatch gate = forceGate;
+            if (gate != null) {
+                forcesWaiting.incrementAndGet();
+                try {
+                    gate.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new IOException("interrupted at the fsync gate", e);
+                } finally {
+                    forcesWaiting.decrementAndGet();
+                }
+            }
             if (forceDelayMs > 0) {
                 try {
                     Thread.sleep(forceDelayMs);
