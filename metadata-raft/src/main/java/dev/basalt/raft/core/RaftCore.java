@@ -380,12 +380,14 @@ public final class RaftCore {
 
     /**
      * Election timeout: a voter starts a pre-vote; anyone else just waits for a leader. A node
-     * removed by an uncommitted configuration still campaigns (dissertation §4.2.2: it may be needed
-     * until the removal commits), but counts its own vote only where it is a voter.
+     * removed by a configuration not known to be committed still campaigns (dissertation §4.2.2:
+     * it may be needed until the removal commits; a restarted node's commit index is only a lower
+     * bound), but counts its own vote only where it is a voter. The simulation found both the
+     * deadlock this avoids and the one of the narrower rule "voter at the commit index".
      */
     private void campaign(long nowMs) {
         Configuration c = configurations.latest();
-        if (!c.isVoter(localId) && !configurations.at(commitIndex).isVoter(localId)) {
+        if (!configurations.isVoterSince(commitIndex, localId)) {
             quorum.postponeElection(nowMs);
             return;
         }
