@@ -881,6 +881,7 @@ public final class RaftCore {
             throw new IllegalStateException("re-entrant call into the Raft core");
         }
         out = new OutputBuilder();
+        out.commitAtBegin = commitIndex;
     }
 
     /**
@@ -895,12 +896,11 @@ public final class RaftCore {
             committed.add(log.entry(i));
         }
         appliedIndex = Math.max(appliedIndex, commitIndex);
-        // The commit hint may only name entries that are durable before this output: the driver
-        // writes the hard state before the entries, and a crash in between must not leave a hint
+        // The commit hint may only name entries that were durable before this call: the hard state
+        // is written before this output's entries, and a crash in between must not leave a hint
         // that points at a stale entry with the same index (found by the simulation).
-        long durableCommit = b.entries.isEmpty() ? commitIndex : Math.min(commitIndex, b.entries.get(0).index() - 1);
         HardState hs = quorum.takeHardStateDirty()
-                ? new HardState(quorum.term(), quorum.votedFor(), durableCommit) : null;
+                ? new HardState(quorum.term(), quorum.votedFor(), b.commitAtBegin) : null;
         LeaderChange change = null;
         if (quorum.term() != reportedTerm || quorum.leaderId() != reportedLeader) {
             reportedTerm = quorum.term();
@@ -925,6 +925,7 @@ public final class RaftCore {
         final List<ReadResult> reads = new ArrayList<>();
         SnapshotInstall snapshot;
         ProposalResult proposal;
+        long commitAtBegin;
 
         /** Later appends in one call may overwrite a suffix of earlier ones (truncation). */
         void persist(List<LogEntry> batch) {

@@ -301,10 +301,27 @@ final class RaftDriver implements Runnable {
         lastApplied = appliedIndex;
     }
 
-    /** Snapshot, entries, hard state (the Output contract), merging the batch's entries into one fsync. */
+    /**
+     * Hard state, snapshot, entries (the Output contract), merging the batch's entries into one
+     * fsync. The hard state goes first, so its commit hint is capped below the first entry the
+     * batch writes: a crash before those entries are durable must not leave a hint naming them.
+     */
     private void persist(List<Output> outputs) {
-        List<LogEntry> merged = new ArrayList<>();
         HardState hardState = null;
+        long firstWritten = Long.MAX_VALUE;
+        for (Output o : outputs) {
+            if (o.hardState() != null) {
+                hardState = o.hardState();
+            }
+            if (!o.entries().isEmpty()) {
+                firstWritten = Math.min(firstWritten, o.entries().get(0).index());
+            }
+        }
+        if (hardState != null) {
+            long hint = Math.min(hardState.commitIndex(), Math.max(0, firstWritten - 1));
+            store.persistAndFlushHardState(new HardState(hardState.term(), hardState.votedFor(), hint));
+        }
+        List<LogEntry> merged = new ArrayList<>();
         for (Output o : outputs) {
             if (o.snapshot() != null) {
                 flushEntries(merged);
@@ -315,14 +332,8 @@ final class RaftDriver implements Runnable {
                 merged.removeIf(e -> e.index() >= first);
                 merged.addAll(o.entries());
             }
-            if (o.hardState() != null) {
-                hardState = o.hardState();
-            }
         }
         flushEntries(merged);
-        if (hardState != null) {
-            store.persistAndFlushHardState(hardState);
-        }
     }
 
     private void flushEntries(List<LogEntry> merged) {
