@@ -19,7 +19,7 @@ import java.util.Objects;
  *       after a crash, a stale leader could overwrite them). The commit hint in the hard state
  *       only covers entries that were durable before the call, so a crash after the hard state
  *       but before the entries is harmless. A driver that merges several outputs into one write
- *       must cap the hint below the first entry of the merged batch;</li>
+ *       must cap the hint at the commit index from before the first of them;</li>
  *   <li>only then send {@link #messages()};</li>
  *   <li>then restore {@link #snapshot()} into the state machine (if present) and apply
  *       {@link #committed()} in order, then answer {@link #reads()} once the state machine has
