@@ -13,11 +13,13 @@ import java.util.Objects;
  * <p><b>Ordering contract</b> (etcd's Ready, Raft paper Figure 2 "persistent state ... updated on
  * stable storage before responding to RPCs"): the driver must, in this order,
  * <ol>
- *   <li>make {@link #snapshot()}, then {@link #entries()}, then {@link #hardState()} durable
+ *   <li>make {@link #hardState()}, then {@link #snapshot()}, then {@link #entries()} durable
  *       (fsync): a vote, a term or an acknowledged entry must never be forgotten after it was
- *       announced. Entries go before the hard state so that the commit hint in the hard state
- *       never outruns the log; a crash between the two leaves entries of a term the node has not
- *       durably entered, which is harmless (no vote of that term was cast or announced);</li>
+ *       announced, and a node never holds entries of a term above its durable term (otherwise,
+ *       after a crash, a stale leader could overwrite them). The commit hint in the hard state
+ *       only covers entries that were durable before the call, so a crash after the hard state
+ *       but before the entries is harmless. A driver that merges several outputs into one write
+ *       must cap the hint at the commit index from before the first of them;</li>
  *   <li>only then send {@link #messages()};</li>
  *   <li>then restore {@link #snapshot()} into the state machine (if present) and apply
  *       {@link #committed()} in order, then answer {@link #reads()} once the state machine has

@@ -380,12 +380,14 @@ public final class RaftCore {
 
     /**
      * Election timeout: a voter starts a pre-vote; anyone else just waits for a leader. A node
-     * removed by an uncommitted configuration still campaigns (dissertation §4.2.2: it may be needed
-     * until the removal commits), but counts its own vote only where it is a voter.
+     * removed by a configuration not known to be committed still campaigns (dissertation §4.2.2:
+     * it may be needed until the removal commits; a restarted node's commit index is only a lower
+     * bound), but counts its own vote only where it is a voter. The simulation found both the
+     * deadlock this avoids and the one of the narrower rule "voter at the commit index".
      */
     private void campaign(long nowMs) {
         Configuration c = configurations.latest();
-        if (!c.isVoter(localId) && !configurations.at(commitIndex).isVoter(localId)) {
+        if (!configurations.isVoterSince(commitIndex, localId)) {
             quorum.postponeElection(nowMs);
             return;
         }
@@ -879,6 +881,7 @@ public final class RaftCore {
             throw new IllegalStateException("re-entrant call into the Raft core");
         }
         out = new OutputBuilder();
+        out.commitAtBegin = commitIndex;
     }
 
     /**
@@ -893,12 +896,11 @@ public final class RaftCore {
             committed.add(log.entry(i));
         }
         appliedIndex = Math.max(appliedIndex, commitIndex);
-        // The commit hint may only name entries that are durable before this output: the driver
-        // writes the hard state before the entries, and a crash in between must not leave a hint
+        // The commit hint may only name entries that were durable before this call: the hard state
+        // is written before this output's entries, and a crash in between must not leave a hint
         // that points at a stale entry with the same index (found by the simulation).
-        long durableCommit = b.entries.isEmpty() ? commitIndex : Math.min(commitIndex, b.entries.get(0).index() - 1);
         HardState hs = quorum.takeHardStateDirty()
-                ? new HardState(quorum.term(), quorum.votedFor(), durableCommit) : null;
+                ? new HardState(quorum.term(), quorum.votedFor(), b.commitAtBegin) : null;
         LeaderChange change = null;
         if (quorum.term() != reportedTerm || quorum.leaderId() != reportedLeader) {
             reportedTerm = quorum.term();
@@ -923,6 +925,7 @@ public final class RaftCore {
         final List<ReadResult> reads = new ArrayList<>();
         SnapshotInstall snapshot;
         ProposalResult proposal;
+        long commitAtBegin;
 
         /** Later appends in one call may overwrite a suffix of earlier ones (truncation). */
         void persist(List<LogEntry> batch) {

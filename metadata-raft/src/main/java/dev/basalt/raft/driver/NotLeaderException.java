@@ -3,7 +3,7 @@ package dev.basalt.raft.driver;
 /**
  * Definite failure: the request was not executed because this node is not the leader (or is
  * handing leadership over, or an entry of another leader took the proposal's place). Safe to
- * retry, at {@link #leaderHint()} if known.
+ * retry, at {@link #leaderHint()} if known. Immutable, thread-safe.
  */
 public final class NotLeaderException extends RaftException {
     private static final long serialVersionUID = 1L;

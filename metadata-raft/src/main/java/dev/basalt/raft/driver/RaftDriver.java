@@ -130,7 +130,8 @@ final class RaftDriver implements Runnable {
     @Override
     public void run() {
         try {
-            process(List.of(core.tick(clockMs.getAsLong())));
+            long commitAtStart = core.commitIndex();
+            process(List.of(core.tick(clockMs.getAsLong())), commitAtStart);
             List<Event> batch = new ArrayList<>();
             while (!stopped) {
                 long waitMs = Math.max(0, Math.min(nextDeadlineMs, clockMs.getAsLong() + 50) - clockMs.getAsLong());
@@ -154,6 +155,7 @@ final class RaftDriver implements Runnable {
 
     private void iterate(List<Event> batch) {
         long nowMs = clockMs.getAsLong();
+        long commitAtStart = core.commitIndex();
         List<Output> outputs = new ArrayList<>();
         List<Propose> proposals = new ArrayList<>();
         for (Event e : batch) {
@@ -169,7 +171,7 @@ final class RaftDriver implements Runnable {
         if (nowMs >= nextDeadlineMs) {
             outputs.add(core.tick(nowMs));
         }
-        process(outputs);
+        process(outputs, commitAtStart);
         expire(nowMs);
         maybeSnapshot();
         maybeFinishClose(nowMs);
@@ -282,8 +284,8 @@ final class RaftDriver implements Runnable {
 
     // ------------------------------------------------------------------ persist, send, apply
 
-    private void process(List<Output> outputs) {
-        persist(outputs);
+    private void process(List<Output> outputs, long commitAtStart) {
+        persist(outputs, commitAtStart);
         for (Output o : outputs) {
             for (RaftMessage m : o.messages()) {
                 transport.send(m);
@@ -301,10 +303,24 @@ final class RaftDriver implements Runnable {
         lastApplied = appliedIndex;
     }
 
-    /** Snapshot, entries, hard state (the Output contract), merging the batch's entries into one fsync. */
-    private void persist(List<Output> outputs) {
-        List<LogEntry> merged = new ArrayList<>();
+    /**
+     * Hard state, snapshot, entries (the Output contract), merging the batch's entries into one
+     * fsync. The hard state goes first, so its commit hint is capped at the commit index from
+     * before the batch: everything up to there is durable and committed, while entries and
+     * snapshots of this batch are not durable yet when the hint is written.
+     */
+    private void persist(List<Output> outputs, long commitAtStart) {
         HardState hardState = null;
+        for (Output o : outputs) {
+            if (o.hardState() != null) {
+                hardState = o.hardState();
+            }
+        }
+        if (hardState != null) {
+            long hint = Math.min(hardState.commitIndex(), commitAtStart);
+            store.persistAndFlushHardState(new HardState(hardState.term(), hardState.votedFor(), hint));
+        }
+        List<LogEntry> merged = new ArrayList<>();
         for (Output o : outputs) {
             if (o.snapshot() != null) {
                 flushEntries(merged);
@@ -315,14 +331,8 @@ final class RaftDriver implements Runnable {
                 merged.removeIf(e -> e.index() >= first);
                 merged.addAll(o.entries());
             }
-            if (o.hardState() != null) {
-                hardState = o.hardState();
-            }
         }
         flushEntries(merged);
-        if (hardState != null) {
-            store.persistAndFlushHardState(hardState);
-        }
     }
 
     private void flushEntries(List<LogEntry> merged) {

@@ -36,6 +36,22 @@ public final class ConfigurationHistory {
         return e == null ? base : e.getValue();
     }
 
+    /**
+     * Whether {@code nodeId} is a voter in the configuration in force at {@code index} or in any
+     * later one (those are not known to be committed yet).
+     */
+    public boolean isVoterSince(long index, int nodeId) {
+        if (at(index).isVoter(nodeId)) {
+            return true;
+        }
+        for (Configuration c : entries.tailMap(index, false).values()) {
+            if (c.isVoter(nodeId)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     public void add(long index, Configuration configuration) {
         if (index <= latestIndex()) {
             throw new IllegalStateException("configuration at " + index + " not after " + latestIndex());

@@ -14,7 +14,7 @@ import java.util.concurrent.TimeUnit;
  * {@code RaftServerMain} JVMs on 127.0.0.1 with fsyncing stores. Each run: wait until the three
  * agree on a leader and it commits, SIGKILL it, then propose round-robin to the survivors
  * (refusals are immediate) until one commits; restart the killed node and let it catch up.
- * Prints every run and the median.
+ * Prints every run and the median. Single-threaded main.
  *
  * <p>Run like {@link RaftThroughputBenchmark}: {@code ... dev.basalt.raft.bench.RaftFailoverBenchmark
  * [dataDir] [runs]}.

@@ -26,7 +26,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * append (batched: all proposals that arrive during one fsync share the next). Clients keep
  * {@code window} proposals of {@code payloadBytes} outstanding; the figure is proposals whose
  * future completed (committed on a majority and applied on the leader) per second over the
- * measured interval, after a warm-up.
+ * measured interval, after a warm-up. Single-use main; the counters it shares with the nodes'
+ * threads are atomics.
  *
  * <p>Run: {@code ./mvnw -B -ntp -pl metadata-raft -am test-compile} then
  * {@code java -cp "metadata-raft/target/test-classes:metadata-raft/target/classes:$(cat cp.txt)"

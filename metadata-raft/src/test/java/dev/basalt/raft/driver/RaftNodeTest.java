@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.basalt.raft.core.RaftConfig;
 import dev.basalt.raft.log.LogEntry;
 import dev.basalt.raft.log.SnapshotMeta;
 import dev.basalt.raft.quorum.Configuration;
@@ -79,8 +80,11 @@ class RaftNodeTest {
         }
         Configuration bootstrap = Configuration.of(voterIds, List.of());
         for (int id = 1; id <= voters + observers; id++) {
-            RaftNodeConfig config = new RaftNodeConfig(id, bootstrap, dev.basalt.raft.core.RaftConfig.DEFAULT, 5_000,
-                    5_000, 1 << 20, 10_000, 10_000, 1_024, 50, 3_000);
+            // Longer election timeouts than the defaults: this checks plumbing, not timing, and the
+            // shared 2-core build machine can stall a JVM for hundreds of milliseconds.
+            RaftConfig raft = new RaftConfig(1_000, 2_000, 50, 1 << 20, 64, 256 << 10, 10_000);
+            RaftNodeConfig config = new RaftNodeConfig(id, bootstrap, raft, 5_000, 5_000, 1 << 20, 10_000, 10_000,
+                    1_024, 50, 3_000);
             MemoryRaftStore store = new MemoryRaftStore();
             Recorder sm = new Recorder();
             stores.put(id, store);

@@ -21,7 +21,7 @@ import java.util.TreeMap;
  *       entries of the same term (checked inductively on every append of every node).</li>
  *   <li>Leader completeness: a new leader's log holds every entry any node has applied.</li>
  *   <li>State-machine safety: every node applies the same entry at a given index.</li>
- *   <li>Committed entries are never changed nor truncated.</li>
+ *   <li>A node never truncates or replaces a committed entry it holds.</li>
  * </ul>
  */
 final class Invariants {
@@ -37,15 +37,18 @@ final class Invariants {
     void checkAppend(Simulation sim, SimNode n, List<LogEntry> entries) {
         long first = entries.get(0).index();
         long last = entries.get(entries.size() - 1).index();
+        // A node may receive a stale leader's entry at an index that is already committed
+        // elsewhere (it is uncommitted in its log and will be replaced); what it must never do is
+        // remove or replace a committed entry it holds.
         for (long i = first; i <= n.store.lastIndex(); i++) {
-            if (i > last && committed.containsKey(i)) {
+            if (i > last && holdsCommitted(n, i)) {
                 throw sim.failure("node " + n.id + " truncates committed entry " + committed.get(i));
             }
         }
         Optional<Long> prevTerm = n.store.termAt(first - 1);
         for (LogEntry e : entries) {
             LogEntry c = committed.get(e.index());
-            if (c != null && !c.equals(e)) {
+            if (c != null && !c.equals(e) && holdsCommitted(n, e.index())) {
                 throw sim.failure("node " + n.id + " overwrites committed " + c + " with " + e);
             }
             Seen now = new Seen(e, prevTerm.orElse(null));
@@ -59,6 +62,11 @@ final class Invariants {
             }
             prevTerm = Optional.of(e.term());
         }
+    }
+
+    private boolean holdsCommitted(SimNode n, long index) {
+        LogEntry c = committed.get(index);
+        return c != null && n.store.termAt(index).equals(Optional.of(c.term()));
     }
 
     void checkRoles(Simulation sim, SimNode n, Output o) {

@@ -56,6 +56,9 @@ class RaftSimulationProperties {
         SplittableRandom r = new SplittableRandom(master);
         for (int i = 0; i < LONG_SEEDS; i++) {
             runOne(r.nextLong(), r.nextInt(31), 1 + r.nextInt(40));
+            if ((i + 1) % 10_000 == 0) {
+                System.out.println("RaftSimulationProperties.longRun: " + (i + 1) + " runs passed");
+            }
         }
     }
 

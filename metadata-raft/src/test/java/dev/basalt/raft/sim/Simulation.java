@@ -191,20 +191,12 @@ public final class Simulation {
                     + " hs=" + o.hardState() + " persist=" + o.entries() + " committed=" + o.committed()
                     + " msgs=" + o.messages() + (o.snapshot() != null ? " snap=" + o.snapshot().meta() : ""));
         }
-        if (n.tearNextWrite && !o.entries().isEmpty()) {
-            // crash during persistence: a prefix of the entries reached the page cache (lost), or
-            // all of them were flushed but the hard state was not
-            n.tearNextWrite = false;
-            int keep = random.nextInt(o.entries().size() + 1);
-            if (keep == o.entries().size()) {
-                invariants.checkAppend(this, n, o.entries());
-                n.store.appendAndFlush(o.entries());
-            } else {
-                n.store.appendUnflushed(o.entries().subList(0, keep));
-            }
-            crash(n);
-            schedule(50 + random.nextInt(1_000), () -> restartIfDown(n));
+        if (n.tearNextWrite && (!o.entries().isEmpty() || o.hardState() != null)) {
+            tornWrite(n, o);
             return;
+        }
+        if (o.hardState() != null) {
+            n.store.persistAndFlushHardState(o.hardState());
         }
         if (o.snapshot() != null) {
             n.store.installSnapshot(o.snapshot().meta(), o.snapshot().data());
@@ -213,9 +205,6 @@ public final class Simulation {
             invariants.checkAppend(this, n, o.entries());
             n.store.appendAndFlush(o.entries());
         }
-        if (o.hardState() != null) {
-            n.store.persistAndFlushHardState(o.hardState());
-        }
         for (RaftMessage m : o.messages()) {
             send(m);
         }
@@ -223,6 +212,26 @@ public final class Simulation {
         invariants.checkRoles(this, n, o);
         scheduleTick(n, o.nextDeadlineMs());
         maybeSnapshot(n);
+    }
+
+    /**
+     * A crash while persisting, at a random point: before anything, after the hard state, with a
+     * prefix of the entries in the page cache only (lost), or after all entries but before sending.
+     */
+    private void tornWrite(SimNode n, Output o) {
+        n.tearNextWrite = false;
+        int point = random.nextInt(4);
+        if (point >= 1 && o.hardState() != null) {
+            n.store.persistAndFlushHardState(o.hardState());
+        }
+        if (point == 2 && !o.entries().isEmpty()) {
+            n.store.appendUnflushed(o.entries().subList(0, random.nextInt(o.entries().size())));
+        } else if (point == 3 && !o.entries().isEmpty() && o.snapshot() == null) {
+            invariants.checkAppend(this, n, o.entries());
+            n.store.appendAndFlush(o.entries());
+        }
+        crash(n);
+        schedule(50 + random.nextInt(1_000), () -> restartIfDown(n));
     }
 
     private void apply(SimNode n, Output o) {

@@ -1,0 +1,22 @@
+package dev.basalt.raft.sim;
+
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/**
+ * Goal: keep the runs that once found bugs passing. Method: replay the exact simulation runs
+ * (seed, faults, operations) that failed before their fix. Reproduce: deterministic; each case
+ * names the bug it found.
+ */
+class RaftSimulationRegressionTest {
+    @ParameterizedTest(name = "{3}")
+    @CsvSource({
+        "253, 25, 3, 'liveness: a voter refused votes from a candidate its stale configuration did not list'",
+        "12730750985132, 8, 26, 'safety: the hard state commit hint outran a torn log write'",
+        "5307625743966051074, 29, 10, 'liveness: a node removed by an uncommitted entry must keep campaigning'",
+        "5501100619126901079, 12, 13, 'harness: a stale leader may place an entry where another one is committed'",
+    })
+    void formerlyFailingRun(long seed, int faults, int ops, String bug) {
+        RaftSimulationProperties.runOne(seed, faults, ops);
+    }
+}
