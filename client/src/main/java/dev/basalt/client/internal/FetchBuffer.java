@@ -22,6 +22,7 @@ public final class FetchBuffer {
     private RecordBatch currentBatch;
     private Iterator<Record> records;
     private Record peeked;
+    private long endOffset = -1;
 
     public FetchBuffer(TopicPartition partition, long fetchOffset, ByteBuffer payload, boolean checkCrcs) {
         this.partition = partition;
@@ -63,6 +64,7 @@ public final class FetchBuffer {
                 return null;
             }
             RecordBatch b = batches.next();
+            endOffset = Math.max(endOffset, b.nextOffset());
             if (b.isControl() || b.lastOffset() < position) {
                 continue;
             }
@@ -72,6 +74,16 @@ public final class FetchBuffer {
             currentBatch = b;
             records = b.records().iterator();
         }
+    }
+
+    /**
+     * One past the last offset covered by the batches iterated so far, or -1. Once the buffer is
+     * exhausted the consumer may move its position here even if no record was returned: a
+     * compacted batch can end with removed records, and control batches hold no user records,
+     * and fetching the same offset again would return the same batches forever.
+     */
+    public long endOffset() {
+        return endOffset;
     }
 
     /** The batch the last returned record came from (its nextOffset covers compaction gaps). */

@@ -211,6 +211,11 @@ public final class FakeCluster implements AutoCloseable {
         return base;
     }
 
+    /** Appends pre-built batches (e.g. with offset gaps, as compaction leaves them); returns the base offset. */
+    public synchronized long appendBatches(String topic, int partition, ByteBuffer batches) {
+        return append(topics.get(topic), partition, batches);
+    }
+
     int maxMessageBytes(Topic t) {
         return Integer.parseInt(t.configs.getOrDefault("max.message.bytes", TOPIC_CONFIG_DEFAULTS.get("max.message.bytes")));
     }
