@@ -56,6 +56,7 @@ public final class Sender implements Runnable {
     private boolean wakeupPending;
     private volatile boolean running = true;
     private volatile boolean forceClose;
+    private volatile Throwable fatal;
     private final Set<ProducerBatch> inFlightBatches = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
     private int inFlightTotal;
 
@@ -98,10 +99,17 @@ public final class Sender implements Runnable {
                 runOnce();
             }
         } catch (RuntimeException | Error e) {
+            fatal = e;
             LOG.error("producer sender thread died; failing all pending records", e);
             accumulator.abortQueued(new DefiniteException("producer sender failed: " + e, false, e));
+            abortInFlight();
             throw e;
         }
+    }
+
+    /** The error that stopped the sender thread, or null while it runs normally. */
+    public Throwable fatalError() {
+        return fatal;
     }
 
     /** One pass: handle answers, send what is ready, expire what is too old, then wait. */
@@ -167,7 +175,10 @@ public final class Sender implements Runnable {
                             .setPartition(b.partition().partition())
                             .setRecords(UnsafeByteOperations.unsafeWrap(b.payload())));
         }
-        ProduceRequest.Builder req = ProduceRequest.newBuilder().setAcks(settings.acks()).setTimeoutMs(settings.requestTimeoutMs());
+        // the broker's own timeout a little inside the call deadline, so that it can answer
+        // REQUEST_TIMED_OUT (with detail) before the client gives up on the call
+        int brokerTimeoutMs = Math.max(1, settings.requestTimeoutMs() - Math.min(1_000, settings.requestTimeoutMs() / 10));
+        ProduceRequest.Builder req = ProduceRequest.newBuilder().setAcks(settings.acks()).setTimeoutMs(brokerTimeoutMs);
         byTopic.values().forEach(req::addTopics);
         inFlight.merge(node, 1, Integer::sum);
         inFlightTotal++;
