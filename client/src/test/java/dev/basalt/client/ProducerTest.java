@@ -129,6 +129,45 @@ class ProducerTest {
     }
 
     @Test
+    void busyPartition_sendsSeveralBatchesPerRequest_inOrder() {
+        cluster.createTopic("busy", 1);
+        cluster.holdProduce();
+        List<CompletableFuture<RecordMetadata>> fs = new ArrayList<>();
+        try (Producer<String, String> p = producer(Map.of("batch.size", 1024, "linger.ms", 0))) {
+            for (int i = 0; i < 200; i++) {
+                fs.add(p.send(new ProducerRecord<>("busy", 0, null, String.format("%0100d", i))));
+            }
+            cluster.releaseProduce();
+            for (int i = 0; i < 200; i++) {
+                assertEquals(i, get(fs.get(i)).offset());
+            }
+        }
+        assertTrue(cluster.produceRequests() < cluster.batchCount("busy", 0),
+                cluster.produceRequests() + " requests for " + cluster.batchCount("busy", 0) + " batches");
+        List<Record> stored = cluster.records("busy", 0);
+        for (int i = 0; i < 200; i++) {
+            assertEquals(String.format("%0100d", i), value(stored.get(i)));
+        }
+    }
+
+    @Test
+    void retryOfSeveralBatches_keepsTheirOrder() {
+        cluster.createTopic("busy", 1);
+        cluster.holdProduce();
+        cluster.injectProduceError(ErrorCode.NOT_ENOUGH_REPLICAS, 2);
+        List<CompletableFuture<RecordMetadata>> fs = new ArrayList<>();
+        try (Producer<String, String> p = producer(Map.of("batch.size", 1024, "linger.ms", 0))) {
+            for (int i = 0; i < 100; i++) {
+                fs.add(p.send(new ProducerRecord<>("busy", 0, null, String.format("%0100d", i))));
+            }
+            cluster.releaseProduce();
+            for (int i = 0; i < 100; i++) {
+                assertEquals(i, get(fs.get(i)).offset());
+            }
+        }
+    }
+
+    @Test
     void notLeader_refreshesMetadata_andSucceedsOnNewLeader() {
         cluster.createTopic("moving", 1);
         try (Producer<String, String> p = producer(Map.of())) {
