@@ -62,6 +62,22 @@ class AdminTest {
     }
 
     @Test
+    void notController_isRetried_untilCreated() {
+        cluster.injectAdminError(dev.basalt.proto.v1.ErrorCode.NOT_CONTROLLER, 3, false);
+        Admin.TopicCreated c = Admin.getAll(admin.createTopics(List.of(new Admin.NewTopic("late", 1, 1)), false), T).get("late");
+        assertEquals("late", c.name());
+        assertTrue(cluster.hasTopic("late"));
+    }
+
+    @Test
+    void timedOutAfterCommit_isIndeterminate_andNotRepeated() {
+        cluster.injectAdminError(dev.basalt.proto.v1.ErrorCode.REQUEST_TIMED_OUT, 1, true);
+        assertThrows(IndeterminateException.class,
+                () -> Admin.getAll(admin.createTopics(List.of(new Admin.NewTopic("maybe", 1, 1)), false), T));
+        assertTrue(cluster.hasTopic("maybe"), "the fake committed it before timing out");
+    }
+
+    @Test
     void validateOnly_createsNothing() {
         Admin.getAll(admin.createTopics(List.of(new Admin.NewTopic("v", 2, 1)), true), T);
         assertFalse(cluster.hasTopic("v"));

@@ -346,6 +346,29 @@ class ProducerTest {
     }
 
     @Test
+    void closeWithShortTimeout_failsUnansweredRecords_indeterminateInFlight_definiteQueued() {
+        cluster.createTopic("t", 1);
+        cluster.holdProduce();
+        Producer<String, String> p = producer(Map.of("linger.ms", 0, "batch.size", 1024));
+        CompletableFuture<RecordMetadata> inFlight = p.send(new ProducerRecord<>("t", 0, null, "x".repeat(900)));
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (cluster.produceRequests() == 0 && System.nanoTime() < deadline) {
+            Thread.onSpinWait();
+        }
+        List<CompletableFuture<RecordMetadata>> queued = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            queued.add(p.send(new ProducerRecord<>("t", 0, null, "y".repeat(900))));
+        }
+        p.close(Duration.ofMillis(200));
+        assertThrows(IndeterminateException.class, () -> get(inFlight));
+        for (CompletableFuture<RecordMetadata> f : queued) {
+            BasaltException e = assertThrows(BasaltException.class, () -> get(f));
+            assertInstanceOf(DefiniteException.class, e, e.toString());
+        }
+        cluster.releaseProduce();
+    }
+
+    @Test
     void close_sendsWhatIsQueued() {
         cluster.createTopic("t", 1);
         List<CompletableFuture<RecordMetadata>> fs = new ArrayList<>();

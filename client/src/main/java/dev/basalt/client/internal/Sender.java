@@ -346,12 +346,22 @@ public final class Sender implements Runnable {
         }
     }
 
-    /** retry.backoff.ms * 2^(attempts-1), capped at retry.backoff.max.ms, with ±20% jitter. */
     long backoffMs(int attempts) {
-        double exp = settings.retryBackoffMs() * Math.pow(2, Math.max(0, attempts - 1));
-        double capped = Math.min(exp, settings.retryBackoffMaxMs());
-        double j = 0.8 + 0.4 * jitter.nextDouble();
-        return settings.retryBackoffMaxMs() <= settings.retryBackoffMs() ? (long) capped : (long) (capped * j);
+        return backoffMs(attempts, settings.retryBackoffMs(), settings.retryBackoffMaxMs(), jitter.nextDouble());
+    }
+
+    /**
+     * retry.backoff.ms * 2^(attempts-1), capped at retry.backoff.max.ms, times a jitter factor
+     * in [0.8, 1.2) (from random01 in [0, 1)) so that producers that failed together do not
+     * retry in lockstep; no jitter when the cap equals the base (a fixed backoff was asked for).
+     */
+    static long backoffMs(int attempts, long baseMs, long maxMs, double random01) {
+        double exp = baseMs * Math.pow(2, Math.max(0, attempts - 1));
+        double capped = Math.min(exp, maxMs);
+        if (maxMs <= baseMs) {
+            return (long) capped;
+        }
+        return (long) (capped * (0.8 + 0.4 * random01));
     }
 
     private void finishFailed(ProducerBatch b, BasaltException e) {

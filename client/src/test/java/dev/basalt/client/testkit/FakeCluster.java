@@ -67,6 +67,7 @@ public final class FakeCluster implements AutoCloseable {
     private final List<FakeBroker> brokers = new ArrayList<>();
     final Map<String, Topic> topics = new LinkedHashMap<>();
     final ConcurrentLinkedQueue<PlannedFault> produceFaults = new ConcurrentLinkedQueue<>();
+    final ConcurrentLinkedQueue<PlannedFault> adminFaults = new ConcurrentLinkedQueue<>();
     private final String clusterId = "fake-" + UUID.randomUUID();
     private boolean produceHeld;
     long metadataChanges;
@@ -176,6 +177,16 @@ public final class FakeCluster implements AutoCloseable {
     /** The next produce request is appended, then its broker drops every connection without answering. */
     public void disconnectNextProduceAfterAppend() {
         produceFaults.add(new PlannedFault(Fault.DISCONNECT_AFTER_APPEND, ErrorCode.NONE));
+    }
+
+    /**
+     * The next {@code times} admin mutations (per topic of CreateTopics) answer code; with
+     * afterApply the change is made first (REQUEST_TIMED_OUT after commit), else nothing is done.
+     */
+    public void injectAdminError(ErrorCode code, int times, boolean afterApply) {
+        for (int i = 0; i < times; i++) {
+            adminFaults.add(new PlannedFault(afterApply ? Fault.ERROR_AFTER_APPEND : Fault.ERROR_BEFORE_APPEND, code));
+        }
     }
 
     /** While held, produce requests wait (unanswered) until {@link #releaseProduce()}. */
