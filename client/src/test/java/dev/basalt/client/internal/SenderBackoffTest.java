@@ -26,7 +26,7 @@ class SenderBackoffTest {
     }
 
     @Property
-    void withinJitterBounds(@ForAll @IntRange(min = 0, max = 100) int attempts, @ForAll @DoubleRange(min = 0, max = 0.999) double r) {
+    void withinJitterBounds(@ForAll @IntRange(min = 0, max = 100) int attempts, @ForAll @DoubleRange(min = 0, max = 1, maxIncluded = false) double r) {
         long b = Sender.backoffMs(attempts, 100, 10_000, r);
         double nominal = Math.min(100 * Math.pow(2, Math.max(0, attempts - 1)), 10_000);
         assertTrue(b >= (long) (nominal * 0.8) && b <= (long) (nominal * 1.2), attempts + " -> " + b);
