@@ -41,7 +41,7 @@ class AdminTest {
         assertEquals(List.of("a", "b"), Admin.get(admin.listTopics(false), T).stream().map(Admin.TopicListing::name).toList());
         Admin.TopicDescription a = Admin.get(admin.describeTopics(List.of("a")), T).get("a");
         assertEquals(3, a.partitions().size());
-        assertEquals("compact", a.configs().get("cleanup.policy"));
+        assertEquals(Map.of("cleanup.policy", "compact"), a.configs(), "only overrides, not defaults");
         Admin.getAll(admin.deleteTopics(List.of("a")), T);
         assertFalse(cluster.hasTopic("a"));
         assertThrows(UnknownTopicException.class, () -> Admin.getAll(admin.deleteTopics(List.of("a")), T));

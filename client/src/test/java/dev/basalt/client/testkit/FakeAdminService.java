@@ -153,8 +153,9 @@ final class FakeAdminService extends AdminServiceGrpc.AdminServiceImplBase {
             d.addPartitions(DescribeTopicsResponse.PartitionDescription.newBuilder().setPartition(p).setLeaderId(log.leaderId)
                     .setLeaderEpoch(log.leaderEpoch).addReplicas(log.leaderId).addIsr(log.leaderId));
         }
-        t.configs.forEach((k, v) -> d.addConfigs(ConfigEntry.newBuilder().setName(k).setValue(v)
-                .setSource(ConfigEntry.Source.TOPIC_CONFIG)));
+        FakeCluster.TOPIC_CONFIG_DEFAULTS.forEach((k, def) -> d.addConfigs(ConfigEntry.newBuilder().setName(k)
+                .setValue(t.configs.getOrDefault(k, def))
+                .setSource(t.configs.containsKey(k) ? ConfigEntry.Source.TOPIC_CONFIG : ConfigEntry.Source.DEFAULT_CONFIG)));
         return d.build();
     }
 
