@@ -246,6 +246,28 @@ class ConsumerTest {
     }
 
     @Test
+    void corruptBatch_isCorruptRecordException_andPositionStays() {
+        cluster.createTopic("bad", 1);
+        java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocate(256);
+        dev.basalt.record.RecordBatchBuilder b = new dev.basalt.record.RecordBatchBuilder(buf, 1000);
+        b.tryAppend(1000, null, "payload".getBytes(), List.of());
+        java.nio.ByteBuffer bytes = b.build().buffer();
+        int last = bytes.limit() - 2;
+        bytes.put(last, (byte) (bytes.get(last) ^ 0x55));
+        cluster.appendUnchecked("bad", 0, bytes);
+        TopicPartition tp = new TopicPartition("bad", 0);
+        try (Consumer<String, String> c = consumer(Map.of())) {
+            c.assign(List.of(tp));
+            assertThrows(CorruptRecordException.class, () -> {
+                for (int i = 0; i < 50; i++) {
+                    c.poll(Duration.ofMillis(100));
+                }
+            });
+            assertEquals(0, c.position(tp));
+        }
+    }
+
+    @Test
     void wakeup_interruptsPoll() throws Exception {
         cluster.createTopic("t", 1);
         try (Consumer<String, String> c = consumer(Map.of())) {

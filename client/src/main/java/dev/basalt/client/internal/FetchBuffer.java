@@ -56,7 +56,7 @@ public final class FetchBuffer {
                 continue;
             }
             if (records != null && records.hasNext()) {
-                peeked = records.next();
+                peeked = readNext();
                 continue;
             }
             if (!batches.hasNext()) {
@@ -69,7 +69,9 @@ public final class FetchBuffer {
                 continue;
             }
             if (checkCrcs) {
-                b.validate(Integer.MAX_VALUE);
+                // the CRC covers every record byte; a full structural parse here would decode
+                // each record twice, so structure is checked while iterating (readNext)
+                b.validateChecksum();
             }
             currentBatch = b;
             records = b.records().iterator();
@@ -84,6 +86,16 @@ public final class FetchBuffer {
      */
     public long endOffset() {
         return endOffset;
+    }
+
+    private Record readNext() {
+        try {
+            return records.next();
+        } catch (dev.basalt.record.CorruptRecordException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            throw new dev.basalt.record.CorruptRecordException("malformed record in " + currentBatch + ": " + e, e);
+        }
     }
 
     /** The batch the last returned record came from (its nextOffset covers compaction gaps). */

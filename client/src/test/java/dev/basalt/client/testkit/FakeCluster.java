@@ -227,6 +227,21 @@ public final class FakeCluster implements AutoCloseable {
         return append(topics.get(topic), partition, batches);
     }
 
+    /**
+     * Stores one batch without validating it (as a broker with a bad disk might serve it), for
+     * testing the consumer's checks. Offsets are stamped as for a normal append.
+     */
+    public synchronized void appendUnchecked(String topic, int partition, ByteBuffer batch) {
+        PartitionLog log = topics.get(topic).partitions.get(partition);
+        byte[] copy = new byte[batch.remaining()];
+        batch.duplicate().get(copy);
+        RecordBatch stored = RecordBatch.wrap(ByteBuffer.wrap(copy));
+        stored.stampBaseOffset(log.logEndOffset);
+        log.batches.add(new StoredBatch(copy, stored.baseOffset(), stored.lastOffset(), stored.maxTimestamp()));
+        log.logEndOffset = stored.lastOffset() + 1;
+        notifyAll();
+    }
+
     int maxMessageBytes(Topic t) {
         return Integer.parseInt(t.configs.getOrDefault("max.message.bytes", TOPIC_CONFIG_DEFAULTS.get("max.message.bytes")));
     }
