@@ -15,7 +15,7 @@ import picocli.CommandLine.ParentCommand;
  */
 @Command(name = "cluster", mixinStandardHelpOptions = true, description = "Show brokers, the controller and the metadata quorum.")
 final class ClusterCommand implements Callable<Integer> {
-    @Option(names = "--timeout-ms", defaultValue = "15000", description = "Give up after this long (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--timeout-ms", defaultValue = "10000", description = "Give up after this long (default: ${DEFAULT-VALUE}).")
     long timeoutMs;
 
     @ParentCommand

@@ -41,6 +41,10 @@ final class ConsumeCommand implements Callable<Integer> {
     @Option(names = "--timeout-ms", description = "Exit when no record arrived for this long.")
     Long timeoutMs;
 
+    @Option(names = "--lookup-timeout-ms", defaultValue = "10000",
+            description = "How long to wait for the topic's metadata and start offsets (default: ${DEFAULT-VALUE}).")
+    long lookupTimeoutMs;
+
     @Option(names = "--print-key", description = "Print the key before the value.")
     boolean printKey;
 
@@ -66,7 +70,7 @@ final class ConsumeCommand implements Callable<Integer> {
         }
         Map<String, String> overrides = new LinkedHashMap<>();
         overrides.put("auto.offset.reset", fromBeginning ? "earliest" : "latest");
-        overrides.put("default.api.timeout.ms", "15000");
+        overrides.put("default.api.timeout.ms", String.valueOf(lookupTimeoutMs));
         overrides.putAll(props);
         long processed = 0;
         try (Consumer<String, String> consumer = new Consumer<>(root.clientConfig(overrides), new StringDeserializer(),

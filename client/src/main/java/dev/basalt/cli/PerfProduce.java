@@ -36,7 +36,8 @@ final class PerfProduce implements Callable<Integer> {
     @Option(names = "--linger-ms", defaultValue = "5", description = "linger.ms (default: ${DEFAULT-VALUE}).")
     long lingerMs;
 
-    @Option(names = "--buffer-memory", defaultValue = "67108864", description = "buffer.memory (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--buffer-memory", defaultValue = "33554432",
+            description = "buffer.memory (default: ${DEFAULT-VALUE}, Kafka's default, so latencies under full load compare).")
     long bufferMemory;
 
     @Option(names = "--throughput", defaultValue = "-1", description = "Records per second cap; -1 = unlimited (default).")

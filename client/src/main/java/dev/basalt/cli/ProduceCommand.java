@@ -45,9 +45,13 @@ final class ProduceCommand implements Callable<Integer> {
     @Option(names = "--producer-property", paramLabel = "KEY=VALUE", description = "Any producer config, repeatable.")
     Map<String, String> props = new LinkedHashMap<>();
 
-    @Option(names = "--timeout-ms", defaultValue = "30000",
-            description = "Bound for finding the topic and for each record's delivery (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--timeout-ms", defaultValue = "10000",
+            description = "How long to wait for the topic's metadata or for buffer space (default: ${DEFAULT-VALUE}).")
     long timeoutMs;
+
+    @Option(names = "--delivery-timeout-ms", defaultValue = "120000",
+            description = "Bound from reading a line to its acknowledgement, retries included (default: ${DEFAULT-VALUE}).")
+    long deliveryTimeoutMs;
 
     @ParentCommand
     BasaltCli root;
@@ -58,7 +62,7 @@ final class ProduceCommand implements Callable<Integer> {
         overrides.put("acks", acks);
         overrides.put("linger.ms", String.valueOf(lingerMs));
         overrides.put("max.block.ms", String.valueOf(timeoutMs));
-        overrides.put("delivery.timeout.ms", String.valueOf(Math.max(timeoutMs, lingerMs + 30_000)));
+        overrides.put("delivery.timeout.ms", String.valueOf(Math.max(deliveryTimeoutMs, lingerMs + 30_000)));
         overrides.putAll(props);
         AtomicReference<Throwable> firstFailure = new AtomicReference<>();
         try (Producer<String, String> producer = new Producer<>(root.clientConfig(overrides), new StringSerializer(),

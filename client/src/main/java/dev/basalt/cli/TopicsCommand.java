@@ -53,7 +53,7 @@ final class TopicsCommand implements Callable<Integer> {
     @Option(names = "--include-internal", description = "With --list or --describe: include internal topics.")
     boolean includeInternal;
 
-    @Option(names = "--timeout-ms", defaultValue = "15000", description = "Give up after this long (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--timeout-ms", defaultValue = "10000", description = "Give up after this long (default: ${DEFAULT-VALUE}).")
     long timeoutMs;
 
     @ParentCommand

@@ -300,7 +300,15 @@ public final class Consumer<K, V> implements AutoCloseable {
             while (true) {
                 checkWakeup();
                 throwPendingError();
-                resolvePositions(deadline);
+                try {
+                    resolvePositions(deadline);
+                } catch (ClientTimeoutException e) {
+                    // as in Kafka: a poll whose time ran out while looking up positions returns nothing
+                    if (time.monotonicMs() >= deadline) {
+                        return ConsumerRecords.empty();
+                    }
+                    throw e;
+                }
                 Map<TopicPartition, List<ConsumerRecord<K, V>>> records = collect();
                 sendFetches();
                 if (!records.isEmpty()) {
@@ -483,6 +491,7 @@ public final class Consumer<K, V> implements AutoCloseable {
                         + e.getMessage(), e);
             }
             if (r == null) {
+                s.position = Math.max(s.position, buf.endOffset());
                 return true;
             }
             list.add(toConsumerRecord(tp, r, buf));
@@ -508,7 +517,9 @@ public final class Consumer<K, V> implements AutoCloseable {
             throw new SerializationException("cannot deserialize the record at offset " + r.offset() + " of " + tp + ": " + e, e);
         }
         boolean logAppend = buf.currentBatch().timestampType() == dev.basalt.record.TimestampType.LOG_APPEND_TIME;
-        return new ConsumerRecord<>(tp.topic(), tp.partition(), r.offset(), r.timestamp(), logAppend,
+        // with log-append time the broker stamps the batch's max timestamp; records keep their create deltas
+        long timestamp = logAppend ? buf.currentBatch().maxTimestamp() : r.timestamp();
+        return new ConsumerRecord<>(tp.topic(), tp.partition(), r.offset(), timestamp, logAppend,
                 key == null ? -1 : key.length, value == null ? -1 : value.length, k, v, r.headers());
     }
 

@@ -122,6 +122,10 @@ public final class Producer<K, V> implements AutoCloseable {
         if (closed) {
             throw new IllegalStateException("producer is closed");
         }
+        Throwable fatal = sender.fatalError();
+        if (fatal != null) {
+            return CompletableFuture.failedFuture(new DefiniteException("the producer's sender thread failed: " + fatal, false, fatal));
+        }
         try {
             return doSend(record);
         } catch (BasaltException e) {

@@ -41,7 +41,7 @@ class AdminTest {
         assertEquals(List.of("a", "b"), Admin.get(admin.listTopics(false), T).stream().map(Admin.TopicListing::name).toList());
         Admin.TopicDescription a = Admin.get(admin.describeTopics(List.of("a")), T).get("a");
         assertEquals(3, a.partitions().size());
-        assertEquals("compact", a.configs().get("cleanup.policy"));
+        assertEquals(Map.of("cleanup.policy", "compact"), a.configs(), "only overrides, not defaults");
         Admin.getAll(admin.deleteTopics(List.of("a")), T);
         assertFalse(cluster.hasTopic("a"));
         assertThrows(UnknownTopicException.class, () -> Admin.getAll(admin.deleteTopics(List.of("a")), T));
@@ -59,6 +59,22 @@ class AdminTest {
         InvalidConfigurationException e = assertThrows(InvalidConfigurationException.class, () -> Admin.get(r.get("cfg"), T));
         assertTrue(e.getMessage().contains("retention.ms"), e.getMessage());
         assertEquals(2, Admin.get(r.get("ok"), T).partitions());
+    }
+
+    @Test
+    void notController_isRetried_untilCreated() {
+        cluster.injectAdminError(dev.basalt.proto.v1.ErrorCode.NOT_CONTROLLER, 3, false);
+        Admin.TopicCreated c = Admin.getAll(admin.createTopics(List.of(new Admin.NewTopic("late", 1, 1)), false), T).get("late");
+        assertEquals("late", c.name());
+        assertTrue(cluster.hasTopic("late"));
+    }
+
+    @Test
+    void timedOutAfterCommit_isIndeterminate_andNotRepeated() {
+        cluster.injectAdminError(dev.basalt.proto.v1.ErrorCode.REQUEST_TIMED_OUT, 1, true);
+        assertThrows(IndeterminateException.class,
+                () -> Admin.getAll(admin.createTopics(List.of(new Admin.NewTopic("maybe", 1, 1)), false), T));
+        assertTrue(cluster.hasTopic("maybe"), "the fake committed it before timing out");
     }
 
     @Test

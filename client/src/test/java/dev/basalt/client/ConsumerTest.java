@@ -214,6 +214,59 @@ class ConsumerTest {
         }
     }
 
+    /** A compacted batch whose last records were removed: lastOffsetDelta points past its last record. */
+    private static java.nio.ByteBuffer batchWithTrailingGap() {
+        java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocate(512);
+        dev.basalt.record.RecordBatchBuilder b = new dev.basalt.record.RecordBatchBuilder(buf, 1000);
+        b.tryAppend(1000, null, "a".getBytes(), List.of());
+        b.tryAppend(1000, null, "b".getBytes(), List.of());
+        java.nio.ByteBuffer bytes = b.build().buffer();
+        bytes.putInt(dev.basalt.record.RecordBatch.LAST_OFFSET_DELTA_OFFSET, 4);
+        java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+        crc.update(bytes.duplicate().position(dev.basalt.record.RecordBatch.ATTRIBUTES_OFFSET));
+        bytes.putInt(dev.basalt.record.RecordBatch.CRC_OFFSET, (int) crc.getValue());
+        return bytes;
+    }
+
+    @Test
+    void compactedBatchWithTrailingGap_positionMovesPastIt() {
+        cluster.createTopic("c", 1);
+        cluster.appendBatches("c", 0, batchWithTrailingGap());
+        produce("c", 0, 1, "after");
+        TopicPartition tp = new TopicPartition("c", 0);
+        try (Consumer<String, String> c = consumer(Map.of("max.partition.fetch.bytes", 10))) {
+            c.assign(List.of(tp));
+            List<ConsumerRecord<String, String>> rs = pollUntil(c, 3);
+            assertEquals(List.of(0L, 1L, 5L), rs.stream().map(ConsumerRecord::offset).toList());
+            assertEquals(6, c.position(tp));
+            c.seek(tp, 2);
+            List<ConsumerRecord<String, String>> tail = pollUntil(c, 1);
+            assertEquals(5, tail.get(0).offset());
+        }
+    }
+
+    @Test
+    void corruptBatch_isCorruptRecordException_andPositionStays() {
+        cluster.createTopic("bad", 1);
+        java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocate(256);
+        dev.basalt.record.RecordBatchBuilder b = new dev.basalt.record.RecordBatchBuilder(buf, 1000);
+        b.tryAppend(1000, null, "payload".getBytes(), List.of());
+        java.nio.ByteBuffer bytes = b.build().buffer();
+        int last = bytes.limit() - 2;
+        bytes.put(last, (byte) (bytes.get(last) ^ 0x55));
+        cluster.appendUnchecked("bad", 0, bytes);
+        TopicPartition tp = new TopicPartition("bad", 0);
+        try (Consumer<String, String> c = consumer(Map.of())) {
+            c.assign(List.of(tp));
+            assertThrows(CorruptRecordException.class, () -> {
+                for (int i = 0; i < 50; i++) {
+                    c.poll(Duration.ofMillis(100));
+                }
+            });
+            assertEquals(0, c.position(tp));
+        }
+    }
+
     @Test
     void wakeup_interruptsPoll() throws Exception {
         cluster.createTopic("t", 1);
@@ -229,6 +282,16 @@ class ConsumerTest {
         try (Consumer<String, String> c = consumer(Map.of("default.api.timeout.ms", 500))) {
             c.assign(List.of(new TopicPartition("missing", 0)));
             assertThrows(UnknownTopicException.class, () -> c.poll(Duration.ofMillis(500)));
+        }
+    }
+
+    @Test
+    void pollZero_withUnreachableLeader_returnsEmpty() {
+        cluster.createTopic("t", 1);
+        try (Consumer<String, String> c = consumer(Map.of())) {
+            c.assign(List.of(new TopicPartition("t", 0)));
+            cluster.broker(1).stop();
+            assertTrue(c.poll(Duration.ZERO).isEmpty());
         }
     }
 

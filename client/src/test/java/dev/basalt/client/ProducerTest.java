@@ -129,6 +129,45 @@ class ProducerTest {
     }
 
     @Test
+    void busyPartition_sendsSeveralBatchesPerRequest_inOrder() {
+        cluster.createTopic("busy", 1);
+        cluster.holdProduce();
+        List<CompletableFuture<RecordMetadata>> fs = new ArrayList<>();
+        try (Producer<String, String> p = producer(Map.of("batch.size", 1024, "linger.ms", 0))) {
+            for (int i = 0; i < 200; i++) {
+                fs.add(p.send(new ProducerRecord<>("busy", 0, null, String.format("%0100d", i))));
+            }
+            cluster.releaseProduce();
+            for (int i = 0; i < 200; i++) {
+                assertEquals(i, get(fs.get(i)).offset());
+            }
+        }
+        assertTrue(cluster.produceRequests() < cluster.batchCount("busy", 0),
+                cluster.produceRequests() + " requests for " + cluster.batchCount("busy", 0) + " batches");
+        List<Record> stored = cluster.records("busy", 0);
+        for (int i = 0; i < 200; i++) {
+            assertEquals(String.format("%0100d", i), value(stored.get(i)));
+        }
+    }
+
+    @Test
+    void retryOfSeveralBatches_keepsTheirOrder() {
+        cluster.createTopic("busy", 1);
+        cluster.holdProduce();
+        cluster.injectProduceError(ErrorCode.NOT_ENOUGH_REPLICAS, 2);
+        List<CompletableFuture<RecordMetadata>> fs = new ArrayList<>();
+        try (Producer<String, String> p = producer(Map.of("batch.size", 1024, "linger.ms", 0))) {
+            for (int i = 0; i < 100; i++) {
+                fs.add(p.send(new ProducerRecord<>("busy", 0, null, String.format("%0100d", i))));
+            }
+            cluster.releaseProduce();
+            for (int i = 0; i < 100; i++) {
+                assertEquals(i, get(fs.get(i)).offset());
+            }
+        }
+    }
+
+    @Test
     void notLeader_refreshesMetadata_andSucceedsOnNewLeader() {
         cluster.createTopic("moving", 1);
         try (Producer<String, String> p = producer(Map.of())) {
@@ -304,6 +343,29 @@ class ProducerTest {
             BasaltException e = assertThrows(BasaltException.class, () -> get(p.send(new ProducerRecord<>("t", 0, null, "b"))));
             assertInstanceOf(DefiniteException.class, e, e.toString());
         }
+    }
+
+    @Test
+    void closeWithShortTimeout_failsUnansweredRecords_indeterminateInFlight_definiteQueued() {
+        cluster.createTopic("t", 1);
+        cluster.holdProduce();
+        Producer<String, String> p = producer(Map.of("linger.ms", 0, "batch.size", 1024));
+        CompletableFuture<RecordMetadata> inFlight = p.send(new ProducerRecord<>("t", 0, null, "x".repeat(900)));
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (cluster.produceRequests() == 0 && System.nanoTime() < deadline) {
+            Thread.onSpinWait();
+        }
+        List<CompletableFuture<RecordMetadata>> queued = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            queued.add(p.send(new ProducerRecord<>("t", 0, null, "y".repeat(900))));
+        }
+        p.close(Duration.ofMillis(200));
+        assertThrows(IndeterminateException.class, () -> get(inFlight));
+        for (CompletableFuture<RecordMetadata> f : queued) {
+            BasaltException e = assertThrows(BasaltException.class, () -> get(f));
+            assertInstanceOf(DefiniteException.class, e, e.toString());
+        }
+        cluster.releaseProduce();
     }
 
     @Test

@@ -64,6 +64,11 @@ public final class AdminCalls {
         this.queries = new AdminQueries(this);
     }
 
+    /** The broker-side timeout: a little inside the call deadline, so the broker can say REQUEST_TIMED_OUT first. */
+    private int brokerTimeoutMs() {
+        return Math.max(1, requestTimeoutMs - Math.min(1_000, requestTimeoutMs / 10));
+    }
+
     /**
      * Runs a blocking rpc against some broker, moving to the next address while brokers cannot
      * be reached at all (definite). Any other failure is classified and thrown.
@@ -209,7 +214,7 @@ public final class AdminCalls {
     }
 
     public Map<String, EntityResult> createTopics(Collection<Admin.NewTopic> topics, Set<String> pending, boolean validateOnly) {
-        CreateTopicsRequest.Builder req = CreateTopicsRequest.newBuilder().setTimeoutMs(requestTimeoutMs).setValidateOnly(validateOnly);
+        CreateTopicsRequest.Builder req = CreateTopicsRequest.newBuilder().setTimeoutMs(brokerTimeoutMs()).setValidateOnly(validateOnly);
         for (Admin.NewTopic t : topics) {
             if (pending.contains(t.name())) {
                 req.addTopics(CreateTopicsRequest.NewTopic.newBuilder().setName(t.name()).setPartitions(t.partitions())
@@ -227,7 +232,7 @@ public final class AdminCalls {
     }
 
     public Map<String, EntityResult> deleteTopics(Set<String> pending) {
-        DeleteTopicsRequest req = DeleteTopicsRequest.newBuilder().addAllNames(pending).setTimeoutMs(requestTimeoutMs).build();
+        DeleteTopicsRequest req = DeleteTopicsRequest.newBuilder().addAllNames(pending).setTimeoutMs(brokerTimeoutMs()).build();
         DeleteTopicsResponse resp = rpc(s -> s.deleteTopics(req), true, "delete topics");
         wholeRequest(resp.getErrorCode(), resp.getErrorMessage());
         Map<String, EntityResult> out = new LinkedHashMap<>();
@@ -236,7 +241,7 @@ public final class AdminCalls {
     }
 
     public Map<String, EntityResult> createPartitions(Map<String, Integer> counts, Set<String> pending, boolean validateOnly) {
-        CreatePartitionsRequest.Builder req = CreatePartitionsRequest.newBuilder().setTimeoutMs(requestTimeoutMs)
+        CreatePartitionsRequest.Builder req = CreatePartitionsRequest.newBuilder().setTimeoutMs(brokerTimeoutMs())
                 .setValidateOnly(validateOnly);
         counts.forEach((name, count) -> {
             if (pending.contains(name)) {
@@ -252,7 +257,7 @@ public final class AdminCalls {
 
     public Map<String, EntityResult> alterConfigs(Map<Admin.ConfigResource, List<Admin.AlterConfigOp>> changes, Set<String> pending,
                                                   boolean validateOnly) {
-        AlterConfigsRequest.Builder req = AlterConfigsRequest.newBuilder().setValidateOnly(validateOnly).setTimeoutMs(requestTimeoutMs);
+        AlterConfigsRequest.Builder req = AlterConfigsRequest.newBuilder().setValidateOnly(validateOnly).setTimeoutMs(brokerTimeoutMs());
         changes.forEach((res, ops) -> {
             if (!pending.contains(res.name())) {
                 return;

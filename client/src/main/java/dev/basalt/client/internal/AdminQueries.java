@@ -1,6 +1,7 @@
 package dev.basalt.client.internal;
 
 import dev.basalt.client.Admin;
+import dev.basalt.proto.v1.ConfigEntry;
 import dev.basalt.proto.v1.DescribeClusterRequest;
 import dev.basalt.proto.v1.DescribeClusterResponse;
 import dev.basalt.proto.v1.DescribeConfigsRequest;
@@ -52,7 +53,10 @@ final class AdminQueries {
                     p.getLeaderEpoch(), List.copyOf(p.getReplicasList()), List.copyOf(p.getIsrList()),
                     List.copyOf(p.getOfflineReplicasList()))));
             Map<String, String> configs = new LinkedHashMap<>();
-            t.getConfigsList().forEach(c -> configs.put(c.getName(), c.hasValue() ? c.getValue() : null));
+            // the contract is "overrides only"; keep entries whose source says so (or is not given)
+            t.getConfigsList().stream()
+                    .filter(c -> c.getSource() == ConfigEntry.Source.TOPIC_CONFIG || c.getSource() == ConfigEntry.Source.SOURCE_UNSPECIFIED)
+                    .forEach(c -> configs.put(c.getName(), c.hasValue() ? c.getValue() : null));
             out.put(t.getName(), new Admin.TopicDescription(t.getName(), t.getTopicId(), t.getIsInternal(), List.copyOf(parts),
                     configs));
         }

@@ -22,6 +22,7 @@ public final class FetchBuffer {
     private RecordBatch currentBatch;
     private Iterator<Record> records;
     private Record peeked;
+    private long endOffset = -1;
 
     public FetchBuffer(TopicPartition partition, long fetchOffset, ByteBuffer payload, boolean checkCrcs) {
         this.partition = partition;
@@ -55,7 +56,7 @@ public final class FetchBuffer {
                 continue;
             }
             if (records != null && records.hasNext()) {
-                peeked = records.next();
+                peeked = readNext();
                 continue;
             }
             if (!batches.hasNext()) {
@@ -63,14 +64,37 @@ public final class FetchBuffer {
                 return null;
             }
             RecordBatch b = batches.next();
+            endOffset = Math.max(endOffset, b.nextOffset());
             if (b.isControl() || b.lastOffset() < position) {
                 continue;
             }
             if (checkCrcs) {
-                b.validate(Integer.MAX_VALUE);
+                // the CRC covers every record byte; a full structural parse here would decode
+                // each record twice, so structure is checked while iterating (readNext)
+                b.validateChecksum();
             }
             currentBatch = b;
             records = b.records().iterator();
+        }
+    }
+
+    /**
+     * One past the last offset covered by the batches iterated so far, or -1. Once the buffer is
+     * exhausted the consumer may move its position here even if no record was returned: a
+     * compacted batch can end with removed records, and control batches hold no user records,
+     * and fetching the same offset again would return the same batches forever.
+     */
+    public long endOffset() {
+        return endOffset;
+    }
+
+    private Record readNext() {
+        try {
+            return records.next();
+        } catch (dev.basalt.record.CorruptRecordException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            throw new dev.basalt.record.CorruptRecordException("malformed record in " + currentBatch + ": " + e, e);
         }
     }
 

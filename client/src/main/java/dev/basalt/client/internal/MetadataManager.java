@@ -148,10 +148,16 @@ public final class MetadataManager {
         Cluster result = null;
         synchronized (this) {
             if (r != null) {
-                cluster = cluster.merge(r, time.monotonicMs());
-                result = cluster;
-                lastFailureMs = Long.MIN_VALUE;
-            } else {
+                try {
+                    cluster = cluster.merge(r, time.monotonicMs());
+                    result = cluster;
+                    lastFailureMs = Long.MIN_VALUE;
+                } catch (RuntimeException malformed) {
+                    error = new dev.basalt.client.UnknownServerException("malformed metadata answer: " + malformed.getMessage(),
+                            malformed);
+                }
+            }
+            if (result == null) {
                 lastFailureMs = time.monotonicMs();
             }
             inFlight = null;

@@ -82,11 +82,16 @@ public final class ProducerBatch {
     public void close() {
         if (payload == null) {
             RecordBatch built = builder.build();
-            payload = built.buffer().asReadOnlyBuffer();
+            // deliberately not asReadOnlyBuffer(): a read-only heap buffer hides its array, and
+            // protobuf's unsafeWrap then copies the whole batch instead of wrapping it
+            payload = built.buffer();
         }
     }
 
-    /** The finished batch's bytes (a read-only view; valid until the batch is completed). */
+    /**
+     * The finished batch's bytes: a view that callers must not write (it is handed to gRPC
+     * without copying); valid until the batch is completed.
+     */
     public ByteBuffer payload() {
         if (payload == null) {
             throw new IllegalStateException("batch for " + partition + " not closed");

@@ -24,10 +24,11 @@ import java.util.concurrent.locks.ReentrantLock;
  * when it has waited linger.ms (or its retry backoff), when a flush or close is in progress,
  * or when other threads are blocked waiting for buffer memory.
  *
- * <p>Order: a partition has at most one batch in flight (it is muted from drain until its
+ * <p>Order: a partition has at most one request in flight (it is muted from drain until its
  * answer is handled). Concurrent gRPC calls to one broker may be served in any order, so
- * pipelining batches of one partition could reorder them; one batch per partition per request
- * still lets a request carry every partition the broker leads.
+ * pipelining requests of one partition could reorder them. Instead, one request may carry
+ * several consecutive full batches of a partition (the protocol appends a partition's batches in
+ * order, all or none), so a busy partition is not limited to one batch per round trip.
  *
  * <p>Time comes in as {@code nowMs} (monotonic), so linger and expiry are tested with a fake
  * clock. Memory comes from a {@link BufferPool}; the only blocking call is {@link #append},
@@ -174,9 +175,11 @@ public final class RecordAccumulator {
     }
 
     /**
-     * Takes at most one sendable batch per partition led by each given node, closing them, up
-     * to requestSizeBytesMax per node (a single batch larger than that still goes alone). Starts
-     * each node's scan where the last one stopped, so no partition starves.
+     * Takes sendable batches of the partitions led by each given node, closing them, up to
+     * requestSizeBytesMax per node (a single batch larger than that still goes alone): the head
+     * batch of each partition, then further batches of the same partition if they are full (or a
+     * flush or close is in progress). Starts each node's scan where the last one stopped, so no
+     * partition starves. Returned batches of one partition are in queue order.
      */
     public Map<Integer, List<ProducerBatch>> drain(java.util.function.ToIntFunction<TopicPartition> leaderOf,
                                                    Set<Integer> nodes, int requestSizeBytesMax, long nowMs) {
@@ -188,30 +191,7 @@ public final class RecordAccumulator {
                 return out;
             }
             for (int node : nodes) {
-                int start = drainIndex.getOrDefault(node, 0) % parts.size();
-                int sizeBytes = 0;
-                List<ProducerBatch> taken = new ArrayList<>();
-                for (int i = 0; i < parts.size(); i++) {
-                    TopicPartition tp = parts.get((start + i) % parts.size());
-                    if (leaderOf.applyAsInt(tp) != node || muted.contains(tp)) {
-                        continue;
-                    }
-                    Deque<ProducerBatch> dq = batches.get(tp);
-                    ProducerBatch first = dq.peekFirst();
-                    if (first == null || (first.attempts() > 0 && first.retryAfterMs() > nowMs)) {
-                        continue;
-                    }
-                    if (!taken.isEmpty() && sizeBytes + first.sizeInBytes() > requestSizeBytesMax) {
-                        drainIndex.put(node, (start + i) % parts.size());
-                        break;
-                    }
-                    dq.pollFirst();
-                    muted.add(tp);
-                    first.close();
-                    first.onSend(nowMs);
-                    taken.add(first);
-                    sizeBytes += first.sizeInBytes();
-                }
+                List<ProducerBatch> taken = drainNode(node, parts, leaderOf, requestSizeBytesMax, nowMs);
                 if (!taken.isEmpty()) {
                     out.put(node, taken);
                 }
@@ -220,6 +200,51 @@ public final class RecordAccumulator {
             lock.unlock();
         }
         return out;
+    }
+
+    private List<ProducerBatch> drainNode(int node, List<TopicPartition> parts, java.util.function.ToIntFunction<TopicPartition> leaderOf,
+                                          int requestSizeBytesMax, long nowMs) {
+        int start = drainIndex.getOrDefault(node, 0) % parts.size();
+        int[] sizeBytes = {0};
+        List<ProducerBatch> taken = new ArrayList<>();
+        for (int i = 0; i < parts.size(); i++) {
+            TopicPartition tp = parts.get((start + i) % parts.size());
+            if (leaderOf.applyAsInt(tp) != node || muted.contains(tp)) {
+                continue;
+            }
+            Deque<ProducerBatch> dq = batches.get(tp);
+            ProducerBatch first = dq.peekFirst();
+            if (first == null || (first.attempts() > 0 && first.retryAfterMs() > nowMs)) {
+                continue;
+            }
+            if (!taken.isEmpty() && sizeBytes[0] + first.sizeInBytes() > requestSizeBytesMax) {
+                drainIndex.put(node, (start + i) % parts.size());
+                break;
+            }
+            takeFrom(tp, dq, taken, sizeBytes, requestSizeBytesMax, nowMs);
+        }
+        return taken;
+    }
+
+    /** Takes the head batch and the following full ones that fit, muting the partition. */
+    private void takeFrom(TopicPartition tp, Deque<ProducerBatch> dq, List<ProducerBatch> taken, int[] sizeBytes,
+                          int requestSizeBytesMax, long nowMs) {
+        boolean everything = flushesInProgress > 0 || closing;
+        boolean firstTaken = false;
+        while (!dq.isEmpty()) {
+            ProducerBatch b = dq.peekFirst();
+            if (firstTaken && (b.attempts() > 0 || !(b.isFull() || everything)
+                    || sizeBytes[0] + b.sizeInBytes() > requestSizeBytesMax)) {
+                break;
+            }
+            dq.pollFirst();
+            b.close();
+            b.onSend(nowMs);
+            taken.add(b);
+            sizeBytes[0] += b.sizeInBytes();
+            firstTaken = true;
+        }
+        muted.add(tp);
     }
 
     /** The partition's in-flight batch was answered: its next batch may be sent. */
@@ -232,7 +257,10 @@ public final class RecordAccumulator {
         }
     }
 
-    /** Puts a batch that will be retried back at the head of its partition's queue. */
+    /**
+     * Puts a batch that will be retried back at the head of its partition's queue. Batches of one
+     * partition must be re-enqueued last first, so that they keep their order.
+     */
     public void reenqueue(ProducerBatch batch) {
         lock.lock();
         try {

@@ -1,5 +1,6 @@
 package dev.basalt.client.internal;
 
+import com.google.protobuf.ByteString;
 import com.google.protobuf.UnsafeByteOperations;
 import dev.basalt.client.BasaltException;
 import dev.basalt.client.ClientTimeoutException;
@@ -56,6 +57,7 @@ public final class Sender implements Runnable {
     private boolean wakeupPending;
     private volatile boolean running = true;
     private volatile boolean forceClose;
+    private volatile Throwable fatal;
     private final Set<ProducerBatch> inFlightBatches = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
     private int inFlightTotal;
 
@@ -98,10 +100,17 @@ public final class Sender implements Runnable {
                 runOnce();
             }
         } catch (RuntimeException | Error e) {
+            fatal = e;
             LOG.error("producer sender thread died; failing all pending records", e);
             accumulator.abortQueued(new DefiniteException("producer sender failed: " + e, false, e));
+            abortInFlight();
             throw e;
         }
+    }
+
+    /** The error that stopped the sender thread, or null while it runs normally. */
+    public Throwable fatalError() {
+        return fatal;
     }
 
     /** One pass: handle answers, send what is ready, expire what is too old, then wait. */
@@ -160,14 +169,21 @@ public final class Sender implements Runnable {
 
     private void send(Cluster cluster, int node, List<ProducerBatch> batches, long now) {
         HostPort address = cluster.broker(node);
+        Map<TopicPartition, List<ProducerBatch>> byPartition = byPartition(batches);
         Map<String, ProduceRequest.TopicData.Builder> byTopic = new LinkedHashMap<>();
-        for (ProducerBatch b : batches) {
-            byTopic.computeIfAbsent(b.partition().topic(), t -> ProduceRequest.TopicData.newBuilder().setName(t))
-                    .addPartitions(ProduceRequest.PartitionData.newBuilder()
-                            .setPartition(b.partition().partition())
-                            .setRecords(UnsafeByteOperations.unsafeWrap(b.payload())));
-        }
-        ProduceRequest.Builder req = ProduceRequest.newBuilder().setAcks(settings.acks()).setTimeoutMs(settings.requestTimeoutMs());
+        byPartition.forEach((tp, list) -> {
+            // several batches of one partition travel as one payload; concat builds a rope, no copy
+            ByteString records = ByteString.EMPTY;
+            for (ProducerBatch b : list) {
+                records = records.concat(UnsafeByteOperations.unsafeWrap(b.payload()));
+            }
+            byTopic.computeIfAbsent(tp.topic(), t -> ProduceRequest.TopicData.newBuilder().setName(t))
+                    .addPartitions(ProduceRequest.PartitionData.newBuilder().setPartition(tp.partition()).setRecords(records));
+        });
+        // the broker's own timeout a little inside the call deadline, so that it can answer
+        // REQUEST_TIMED_OUT (with detail) before the client gives up on the call
+        int brokerTimeoutMs = Math.max(1, settings.requestTimeoutMs() - Math.min(1_000, settings.requestTimeoutMs() / 10));
+        ProduceRequest.Builder req = ProduceRequest.newBuilder().setAcks(settings.acks()).setTimeoutMs(brokerTimeoutMs);
         byTopic.values().forEach(req::addTopics);
         inFlight.merge(node, 1, Integer::sum);
         inFlightTotal++;
@@ -178,12 +194,12 @@ public final class Sender implements Runnable {
                     .produce(req.build(), new StreamObserver<>() {
                         @Override
                         public void onNext(ProduceResponse resp) {
-                            enqueue(() -> handleResponse(node, batches, resp));
+                            enqueue(() -> handleResponse(node, batches, byPartition, resp));
                         }
 
                         @Override
                         public void onError(Throwable t) {
-                            enqueue(() -> handleTransportError(node, batches, t));
+                            enqueue(() -> handleTransportError(node, batches, byPartition, t));
                         }
 
                         @Override
@@ -191,7 +207,7 @@ public final class Sender implements Runnable {
                         }
                     });
         } catch (RuntimeException e) {
-            handleTransportError(node, batches, e);
+            handleTransportError(node, batches, byPartition, e);
             return;
         }
         if (settings.acks() == 0) {
@@ -200,6 +216,14 @@ public final class Sender implements Runnable {
                 b.complete(-1, -1);
             }
         }
+    }
+
+    private static Map<TopicPartition, List<ProducerBatch>> byPartition(List<ProducerBatch> batches) {
+        Map<TopicPartition, List<ProducerBatch>> out = new LinkedHashMap<>();
+        for (ProducerBatch b : batches) {
+            out.computeIfAbsent(b.partition(), k -> new java.util.ArrayList<>()).add(b);
+        }
+        return out;
     }
 
     private void enqueue(Runnable r) {
@@ -228,8 +252,13 @@ public final class Sender implements Runnable {
         inFlightBatches.clear();
     }
 
-    private void handleResponse(int node, List<ProducerBatch> batches, ProduceResponse resp) {
+    private void handleResponse(int node, List<ProducerBatch> batches, Map<TopicPartition, List<ProducerBatch>> byPartition,
+                                ProduceResponse resp) {
         requestDone(node, batches);
+        if (settings.acks() == 0) {
+            batches.forEach(accumulator::deallocate);
+            return;
+        }
         Map<TopicPartition, ProduceResponse.PartitionResponse> results = new HashMap<>();
         for (ProduceResponse.TopicResponse t : resp.getTopicsList()) {
             for (ProduceResponse.PartitionResponse p : t.getPartitionsList()) {
@@ -237,38 +266,49 @@ public final class Sender implements Runnable {
             }
         }
         long now = time.monotonicMs();
-        for (ProducerBatch b : batches) {
-            if (b.isDone() && settings.acks() != 0) {
+        byPartition.forEach((tp, list) -> {
+            ProduceResponse.PartitionResponse p = results.get(tp);
+            if (resp.getErrorCode() != ErrorCode.NONE) {
+                handleError(list, resp.getErrorCode(), resp.getErrorMessage(), -1, -1, now);
+            } else if (p == null) {
+                list.forEach(b -> finishFailed(b, new IndeterminateException(tp + ": the broker's answer did not mention the partition")));
+            } else if (p.getErrorCode() == ErrorCode.NONE) {
+                completeAll(list, p);
+            } else {
+                handleError(list, p.getErrorCode(), p.getErrorMessage(),
+                        p.hasLeaderIdHint() ? p.getLeaderIdHint() : -1, p.hasLeaderEpochHint() ? p.getLeaderEpochHint() : -1, now);
+            }
+        });
+    }
+
+    /** The partition's batches got consecutive offsets from base_offset, in payload order. */
+    private void completeAll(List<ProducerBatch> list, ProduceResponse.PartitionResponse p) {
+        long base = p.getBaseOffset();
+        for (ProducerBatch b : list) {
+            if (b.isDone()) {
                 throw new IllegalStateException("batch for " + b.partition() + " answered twice");
             }
-            if (settings.acks() == 0) {
-                accumulator.deallocate(b);
-                continue;
-            }
-            ProduceResponse.PartitionResponse p = results.get(b.partition());
-            if (resp.getErrorCode() != ErrorCode.NONE) {
-                handleError(b, resp.getErrorCode(), resp.getErrorMessage(), -1, -1, now);
-            } else if (p == null) {
-                finishFailed(b, new IndeterminateException(b.partition() + ": the broker's answer did not mention the partition"));
-            } else if (p.getErrorCode() == ErrorCode.NONE) {
-                b.complete(p.getBaseOffset(), p.getLogAppendTimeMs());
-                accumulator.deallocate(b);
-            } else {
-                handleError(b, p.getErrorCode(), p.getErrorMessage(),
-                        p.hasLeaderIdHint() ? p.getLeaderIdHint() : -1, p.hasLeaderEpochHint() ? p.getLeaderEpochHint() : -1, now);
+            b.complete(base, p.getLogAppendTimeMs());
+            accumulator.deallocate(b);
+            if (base >= 0) {
+                base += b.recordCount();
             }
         }
     }
 
-    private void handleError(ProducerBatch b, ErrorCode code, String message, int leaderHint, int epochHint, long now) {
-        BasaltException e = Errors.forCode(code, message, "produce to " + b.partition(), leaderHint, epochHint);
+    private void handleError(List<ProducerBatch> list, ErrorCode code, String message, int leaderHint, int epochHint, long now) {
         if (Errors.needsMetadataRefresh(code)) {
             metadata.refresh();
         }
-        retryOrFail(b, e, Errors.isRetriable(code), Errors.isIndeterminate(code), now);
+        for (int i = list.size() - 1; i >= 0; i--) { // last first: re-enqueueing at the head keeps order
+            ProducerBatch b = list.get(i);
+            BasaltException e = Errors.forCode(code, message, "produce to " + b.partition(), leaderHint, epochHint);
+            retryOrFail(b, e, Errors.isRetriable(code), Errors.isIndeterminate(code), now);
+        }
     }
 
-    private void handleTransportError(int node, List<ProducerBatch> batches, Throwable t) {
+    private void handleTransportError(int node, List<ProducerBatch> batches, Map<TopicPartition, List<ProducerBatch>> byPartition,
+                                      Throwable t) {
         requestDone(node, batches);
         long now = time.monotonicMs();
         BasaltException e = Errors.forTransport(t, true, "produce to broker " + node);
@@ -276,16 +316,20 @@ public final class Sender implements Runnable {
         if (e instanceof ConnectionException || indeterminate) {
             metadata.refresh();
         }
-        for (ProducerBatch b : batches) {
-            if (settings.acks() == 0) {
+        if (settings.acks() == 0) {
+            for (ProducerBatch b : batches) {
                 if (!b.isDone()) {
                     b.fail(e);
                 }
                 accumulator.deallocate(b);
-                continue;
             }
-            retryOrFail(b, e, e.retriable(), indeterminate, now);
+            return;
         }
+        byPartition.forEach((tp, list) -> {
+            for (int i = list.size() - 1; i >= 0; i--) {
+                retryOrFail(list.get(i), e, e.retriable(), indeterminate, now);
+            }
+        });
     }
 
     private void retryOrFail(ProducerBatch b, BasaltException e, boolean retriable, boolean mayHaveBeenWritten, long now) {
@@ -302,12 +346,22 @@ public final class Sender implements Runnable {
         }
     }
 
-    /** retry.backoff.ms * 2^(attempts-1), capped at retry.backoff.max.ms, with ±20% jitter. */
     long backoffMs(int attempts) {
-        double exp = settings.retryBackoffMs() * Math.pow(2, Math.max(0, attempts - 1));
-        double capped = Math.min(exp, settings.retryBackoffMaxMs());
-        double j = 0.8 + 0.4 * jitter.nextDouble();
-        return settings.retryBackoffMaxMs() <= settings.retryBackoffMs() ? (long) capped : (long) (capped * j);
+        return backoffMs(attempts, settings.retryBackoffMs(), settings.retryBackoffMaxMs(), jitter.nextDouble());
+    }
+
+    /**
+     * retry.backoff.ms * 2^(attempts-1), capped at retry.backoff.max.ms, times a jitter factor
+     * in [0.8, 1.2) (from random01 in [0, 1)) so that producers that failed together do not
+     * retry in lockstep; no jitter when the cap equals the base (a fixed backoff was asked for).
+     */
+    static long backoffMs(int attempts, long baseMs, long maxMs, double random01) {
+        double exp = baseMs * Math.pow(2, Math.max(0, attempts - 1));
+        double capped = Math.min(exp, maxMs);
+        if (maxMs <= baseMs) {
+            return (long) capped;
+        }
+        return (long) (capped * (0.8 + 0.4 * random01));
     }
 
     private void finishFailed(ProducerBatch b, BasaltException e) {

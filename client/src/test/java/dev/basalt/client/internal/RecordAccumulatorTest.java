@@ -111,6 +111,23 @@ class RecordAccumulatorTest {
     }
 
     @Test
+    void drain_takesConsecutiveFullBatchesOfOnePartition_leavesOpenOne() throws Exception {
+        RecordAccumulator a = acc(200, 0);
+        for (int i = 0; i < 10; i++) {
+            a.append(TP0, 1000, null, new byte[60], List.of(), 0, false, 0);
+        }
+        List<ProducerBatch> d = a.drain(LEADER_1, Set.of(1), 1 << 20, 0).get(1);
+        assertTrue(d.size() >= 3, "drained " + d.size());
+        assertTrue(d.stream().allMatch(ProducerBatch::isFull));
+        assertEquals(10, d.stream().mapToInt(ProducerBatch::recordCount).sum() + remaining(a));
+        assertTrue(a.drain(LEADER_1, Set.of(1), 1 << 20, 0).isEmpty(), "muted until answered");
+    }
+
+    private static int remaining(RecordAccumulator a) {
+        return a.drainAllQueued().stream().mapToInt(ProducerBatch::recordCount).sum();
+    }
+
+    @Test
     void completedFutures_carryConsecutiveOffsets() throws Exception {
         RecordAccumulator a = acc(16_384, 0);
         CompletableFuture<RecordMetadata> f0 = append(a, TP0, "a", 0);

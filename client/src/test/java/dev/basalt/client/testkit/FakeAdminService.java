@@ -62,6 +62,19 @@ final class FakeAdminService extends AdminServiceGrpc.AdminServiceImplBase {
     }
 
     private CreateTopicsResponse.Result create(CreateTopicsRequest.NewTopic nt, boolean validateOnly) {
+        FakeCluster.PlannedFault fault = cluster.adminFaults.poll();
+        if (fault != null && fault.kind() == FakeCluster.Fault.ERROR_BEFORE_APPEND) {
+            return CreateTopicsResponse.Result.newBuilder().setName(nt.getName()).setErrorCode(fault.code())
+                    .setErrorMessage("fake: injected").build();
+        }
+        CreateTopicsResponse.Result r = doCreate(nt, validateOnly);
+        if (fault != null && r.getErrorCode() == ErrorCode.NONE) {
+            return r.toBuilder().setErrorCode(fault.code()).setErrorMessage("fake: created, then " + fault.code()).build();
+        }
+        return r;
+    }
+
+    private CreateTopicsResponse.Result doCreate(CreateTopicsRequest.NewTopic nt, boolean validateOnly) {
         int partitions = nt.getPartitions() <= 0 ? 1 : nt.getPartitions();
         int rf = nt.getReplicationFactor() <= 0 ? 1 : nt.getReplicationFactor();
         CreateTopicsResponse.Result.Builder r = CreateTopicsResponse.Result.newBuilder().setName(nt.getName());
@@ -140,8 +153,9 @@ final class FakeAdminService extends AdminServiceGrpc.AdminServiceImplBase {
             d.addPartitions(DescribeTopicsResponse.PartitionDescription.newBuilder().setPartition(p).setLeaderId(log.leaderId)
                     .setLeaderEpoch(log.leaderEpoch).addReplicas(log.leaderId).addIsr(log.leaderId));
         }
-        t.configs.forEach((k, v) -> d.addConfigs(ConfigEntry.newBuilder().setName(k).setValue(v)
-                .setSource(ConfigEntry.Source.TOPIC_CONFIG)));
+        FakeCluster.TOPIC_CONFIG_DEFAULTS.forEach((k, def) -> d.addConfigs(ConfigEntry.newBuilder().setName(k)
+                .setValue(t.configs.getOrDefault(k, def))
+                .setSource(t.configs.containsKey(k) ? ConfigEntry.Source.TOPIC_CONFIG : ConfigEntry.Source.DEFAULT_CONFIG)));
         return d.build();
     }
 

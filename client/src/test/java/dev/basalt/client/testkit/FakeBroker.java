@@ -116,6 +116,9 @@ public final class FakeBroker {
     private final class Produce extends ProduceServiceGrpc.ProduceServiceImplBase {
         @Override
         public void produce(ProduceRequest req, StreamObserver<ProduceResponse> out) {
+            synchronized (cluster) {
+                cluster.produceRequests++;
+            }
             try {
                 cluster.awaitProduceReleased();
             } catch (InterruptedException e) {
@@ -125,7 +128,6 @@ public final class FakeBroker {
             ProduceResponse.Builder resp = ProduceResponse.newBuilder();
             boolean disconnect = false;
             synchronized (cluster) {
-                cluster.produceRequests++;
                 if (req.getAcks() < -1 || req.getAcks() > 1) {
                     out.onNext(resp.setErrorCode(ErrorCode.INVALID_REQUEST).setErrorMessage("acks " + req.getAcks()).build());
                     out.onCompleted();

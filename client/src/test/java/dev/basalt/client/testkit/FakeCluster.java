@@ -67,6 +67,7 @@ public final class FakeCluster implements AutoCloseable {
     private final List<FakeBroker> brokers = new ArrayList<>();
     final Map<String, Topic> topics = new LinkedHashMap<>();
     final ConcurrentLinkedQueue<PlannedFault> produceFaults = new ConcurrentLinkedQueue<>();
+    final ConcurrentLinkedQueue<PlannedFault> adminFaults = new ConcurrentLinkedQueue<>();
     private final String clusterId = "fake-" + UUID.randomUUID();
     private boolean produceHeld;
     long metadataChanges;
@@ -178,6 +179,16 @@ public final class FakeCluster implements AutoCloseable {
         produceFaults.add(new PlannedFault(Fault.DISCONNECT_AFTER_APPEND, ErrorCode.NONE));
     }
 
+    /**
+     * The next {@code times} admin mutations (per topic of CreateTopics) answer code; with
+     * afterApply the change is made first (REQUEST_TIMED_OUT after commit), else nothing is done.
+     */
+    public void injectAdminError(ErrorCode code, int times, boolean afterApply) {
+        for (int i = 0; i < times; i++) {
+            adminFaults.add(new PlannedFault(afterApply ? Fault.ERROR_AFTER_APPEND : Fault.ERROR_BEFORE_APPEND, code));
+        }
+    }
+
     /** While held, produce requests wait (unanswered) until {@link #releaseProduce()}. */
     public synchronized void holdProduce() {
         produceHeld = true;
@@ -209,6 +220,26 @@ public final class FakeCluster implements AutoCloseable {
         }
         notifyAll();
         return base;
+    }
+
+    /** Appends pre-built batches (e.g. with offset gaps, as compaction leaves them); returns the base offset. */
+    public synchronized long appendBatches(String topic, int partition, ByteBuffer batches) {
+        return append(topics.get(topic), partition, batches);
+    }
+
+    /**
+     * Stores one batch without validating it (as a broker with a bad disk might serve it), for
+     * testing the consumer's checks. Offsets are stamped as for a normal append.
+     */
+    public synchronized void appendUnchecked(String topic, int partition, ByteBuffer batch) {
+        PartitionLog log = topics.get(topic).partitions.get(partition);
+        byte[] copy = new byte[batch.remaining()];
+        batch.duplicate().get(copy);
+        RecordBatch stored = RecordBatch.wrap(ByteBuffer.wrap(copy));
+        stored.stampBaseOffset(log.logEndOffset);
+        log.batches.add(new StoredBatch(copy, stored.baseOffset(), stored.lastOffset(), stored.maxTimestamp()));
+        log.logEndOffset = stored.lastOffset() + 1;
+        notifyAll();
     }
 
     int maxMessageBytes(Topic t) {
