@@ -177,7 +177,10 @@ class RaftNodeTest {
         RaftNode leader = awaitLeader();
         leader.propose(new byte[] {1}).get(10, TimeUnit.SECONDS);
         RaftNode target = nodes.stream().filter(n -> n != leader).findFirst().orElseThrow();
+        List<Integer> announced = new java.util.concurrent.CopyOnWriteArrayList<>();
+        leader.addLeaderListener((term, leaderId) -> announced.add(leaderId));
         leader.transferLeadership(target.nodeId()).get(10, TimeUnit.SECONDS);
+        await("the old leader announces the new one", () -> announced.contains(target.nodeId()));
         await("target leads", target::isLeader);
         target.close();
         await("another node leads after a graceful close",
