@@ -216,7 +216,8 @@ class RaftNodeTest {
         CompletableFuture<Long> doomed = leader.propose(new byte[] {9});
         assertTrue(failure(doomed) instanceof RaftException);
         await("faulty node stopped", leader::isStopped);
-        assertEquals(1, faults.size());
+        await("fault handler called (after the node stopped)", () -> faults.size() == 1);
+        assertInstanceOf(dev.basalt.raft.log.RaftStorageException.class, faults.get(0));
         await("a new leader among the healthy nodes",
                 () -> nodes.stream().anyMatch(n -> n != leader && n.isLeader()));
         RaftNode next = nodes.stream().filter(n -> n != leader && n.isLeader()).findFirst().orElseThrow();
