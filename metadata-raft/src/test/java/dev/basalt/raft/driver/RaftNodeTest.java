@@ -177,7 +177,10 @@ class RaftNodeTest {
         RaftNode leader = awaitLeader();
         leader.propose(new byte[] {1}).get(10, TimeUnit.SECONDS);
         RaftNode target = nodes.stream().filter(n -> n != leader).findFirst().orElseThrow();
+        List<Integer> announced = new java.util.concurrent.CopyOnWriteArrayList<>();
+        leader.addLeaderListener((term, leaderId) -> announced.add(leaderId));
         leader.transferLeadership(target.nodeId()).get(10, TimeUnit.SECONDS);
+        await("the old leader announces the new one", () -> announced.contains(target.nodeId()));
         await("target leads", target::isLeader);
         target.close();
         await("another node leads after a graceful close",
@@ -213,7 +216,8 @@ class RaftNodeTest {
         CompletableFuture<Long> doomed = leader.propose(new byte[] {9});
         assertTrue(failure(doomed) instanceof RaftException);
         await("faulty node stopped", leader::isStopped);
-        assertEquals(1, faults.size());
+        await("fault handler called (after the node stopped)", () -> faults.size() == 1);
+        assertInstanceOf(dev.basalt.raft.log.RaftStorageException.class, faults.get(0));
         await("a new leader among the healthy nodes",
                 () -> nodes.stream().anyMatch(n -> n != leader && n.isLeader()));
         RaftNode next = nodes.stream().filter(n -> n != leader && n.isLeader()).findFirst().orElseThrow();
