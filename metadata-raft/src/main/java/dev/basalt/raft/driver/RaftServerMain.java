@@ -23,8 +23,9 @@ import java.util.zip.CRC32C;
  * failover benchmark. Not a product entry point: the broker embeds {@link RaftNode} itself.
  *
  * <p>Usage: {@code RaftServerMain --id=N --peers=1=127.0.0.1:P1,2=127.0.0.1:P2,... --data=DIR
- * --store-class=FQCN}, where the store class implements {@link RaftStore} with a public
- * {@code (java.nio.file.Path)} constructor and every peer listed is a voter.
+ * [--store-class=FQCN]}: the durable {@link dev.basalt.raft.log.FileRaftStore} unless a test names
+ * another store class (implementing {@link RaftStore} with a public {@code (java.nio.file.Path)}
+ * constructor); every peer listed is a voter.
  *
  * <p>Line protocol. Commands on stdin: {@code propose ID TEXT}, {@code read ID}, {@code status},
  * {@code quit}. Events on stdout: {@code READY id}, {@code LEADER term leaderId},
@@ -86,8 +87,11 @@ public final class RaftServerMain {
         }
         int id = Integer.parseInt(required(opts, "id"));
         Map<Integer, InetSocketAddress> peers = parsePeers(required(opts, "peers"));
-        RaftStore store = (RaftStore) Class.forName(required(opts, "store-class"))
-                .getConstructor(Path.class).newInstance(Path.of(required(opts, "data")));
+        Path data = Path.of(required(opts, "data"));
+        // The production store unless a test names another one.
+        RaftStore store = opts.containsKey("store-class")
+                ? (RaftStore) Class.forName(opts.get("store-class")).getConstructor(Path.class).newInstance(data)
+                : dev.basalt.raft.log.FileRaftStore.open(data, dev.basalt.raft.log.FileRaftStore.Config.DEFAULT);
         Configuration voters = Configuration.of(new ArrayList<>(peers.keySet()), List.of());
         RaftNodeConfig config = RaftNodeConfig.defaults(id, voters);
         GrpcTransport transport = new GrpcTransport(id, peers.get(id), peers, GrpcTransport.Options.DEFAULT);

@@ -7,7 +7,7 @@ import dev.basalt.raft.log.LogEntry;
 import dev.basalt.raft.log.SnapshotMeta;
 import dev.basalt.raft.quorum.Configuration;
 import dev.basalt.raft.testkit.Ports;
-import dev.basalt.raft.testkit.SimpleFileRaftStore;
+import dev.basalt.raft.log.FileRaftStore;
 import dev.basalt.raft.transport.GrpcTransport;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
@@ -22,7 +22,7 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Benchmark (not a test): committed proposals per second of a 3-voter quorum on loopback, every
- * node in this JVM with its own gRPC server and a {@link SimpleFileRaftStore} that fsyncs every
+ * node in this JVM with its own gRPC server and a {@link FileRaftStore} that fsyncs every
  * append (batched: all proposals that arrive during one fsync share the next). Clients keep
  * {@code window} proposals of {@code payloadBytes} outstanding; the figure is proposals whose
  * future completed (committed on a majority and applied on the leader) per second over the
@@ -72,7 +72,7 @@ public final class RaftThroughputBenchmark {
             Files.createDirectories(data);
             GrpcTransport t = new GrpcTransport(id, addresses.get(id), addresses, GrpcTransport.Options.DEFAULT);
             transports.add(t);
-            nodes.add(RaftNode.start(RaftNodeConfig.defaults(id, voters), new SimpleFileRaftStore(data), new Counter(), t,
+            nodes.add(RaftNode.start(RaftNodeConfig.defaults(id, voters), FileRaftStore.open(data, FileRaftStore.Config.DEFAULT), new Counter(), t,
                     (nodeId, cause) -> cause.printStackTrace()));
         }
         byte[] payload = new byte[payloadBytes];

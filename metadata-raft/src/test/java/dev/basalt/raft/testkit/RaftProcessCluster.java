@@ -20,7 +20,7 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Real voter processes ({@code dev.basalt.raft.driver.RaftServerMain}) on 127.0.0.1 with free
- * ports and {@link SimpleFileRaftStore} data directories, driven over their stdin/stdout line
+ * ports and {@link dev.basalt.raft.log.FileRaftStore} data directories (the production store), driven over their stdin/stdout line
  * protocol. Thread-safe for one test thread plus one reader thread per process. Processes are
  * stopped by their own handle ({@link Process#destroyForcibly()} sends SIGKILL to that PID);
  * {@link #close()} kills whatever is still running.
@@ -58,8 +58,7 @@ public final class RaftProcessCluster implements AutoCloseable {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         ProcessBuilder pb = new ProcessBuilder(java, "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
                 "-cp", System.getProperty("java.class.path"), "dev.basalt.raft.driver.RaftServerMain",
-                "--id=" + id, "--peers=" + peers, "--data=" + data,
-                "--store-class=" + SimpleFileRaftStore.class.getName());
+                "--id=" + id, "--peers=" + peers, "--data=" + data);
         pb.redirectError(dataRoot.resolve("node-" + id + ".stderr").toFile());
         NodeProcess p = new NodeProcess(id, pb.start());
         processes.put(id, p);
