@@ -95,8 +95,15 @@ public final class BasaltCli implements Runnable {
         return cfg;
     }
 
+    /** Set by shutdown hooks (Ctrl-C): then main must not call System.exit, which would block on the hooks. */
+    static volatile boolean shutdownInProgress;
+
     public static void main(String[] args) {
-        System.exit(run(args, System.in, System.out, System.err));
+        int code = run(args, System.in, System.out, System.err);
+        System.out.flush();
+        if (!shutdownInProgress) {
+            System.exit(code);
+        }
     }
 
     /** Runs one command line with the given streams and returns its exit code. */

@@ -63,6 +63,9 @@ final class ConsumeCommand implements Callable<Integer> {
     @ParentCommand
     BasaltCli root;
 
+    /** Records printed so far; a field so that an interrupted loop still reports them. */
+    private long processed;
+
     @Override
     public Integer call() {
         if (offset != null && partition == null) {
@@ -72,11 +75,11 @@ final class ConsumeCommand implements Callable<Integer> {
         overrides.put("auto.offset.reset", fromBeginning ? "earliest" : "latest");
         overrides.put("default.api.timeout.ms", String.valueOf(lookupTimeoutMs));
         overrides.putAll(props);
-        long processed = 0;
         try (Consumer<String, String> consumer = new Consumer<>(root.clientConfig(overrides), new StringDeserializer(),
                 new StringDeserializer())) {
             Thread main = Thread.currentThread();
             Thread hook = new Thread(() -> {
+                BasaltCli.shutdownInProgress = true;
                 consumer.wakeup();
                 try {
                     main.join(5_000);
@@ -87,7 +90,7 @@ final class ConsumeCommand implements Callable<Integer> {
             Runtime.getRuntime().addShutdownHook(hook);
             try {
                 assign(consumer);
-                processed = loop(consumer);
+                loop(consumer);
             } catch (WakeupException e) {
                 // interrupted by Ctrl-C: report what was printed
             } finally {
@@ -131,8 +134,7 @@ final class ConsumeCommand implements Callable<Integer> {
         }
     }
 
-    private long loop(Consumer<String, String> consumer) {
-        long processed = 0;
+    private void loop(Consumer<String, String> consumer) {
         long lastRecordNanos = System.nanoTime();
         while (maxMessages == null || processed < maxMessages) {
             ConsumerRecords<String, String> records = consumer.poll(Duration.ofMillis(200));
@@ -150,7 +152,6 @@ final class ConsumeCommand implements Callable<Integer> {
                 break;
             }
         }
-        return processed;
     }
 
     private void print(ConsumerRecord<String, String> r) {
