@@ -78,7 +78,9 @@ public final class AdminHandler {
                     }
                 }
             }
-            tb.addAllConfigs(topicConfigEntries(image, name, List.of(), false));
+            // DescribeTopics carries the topic's own overrides only (admin.proto); DescribeConfigs has the rest.
+            tb.addAllConfigs(topicConfigEntries(image, name, List.of(), false).stream()
+                    .filter(e -> e.getSource() == ConfigEntry.Source.TOPIC_CONFIG).toList());
         }
         return b.build();
     }
