@@ -176,10 +176,18 @@ public final class BasaltNode implements AutoCloseable {
                 quorum::describe, config.getInt("produce.request.bytes.max"));
 
         int threads = config.getInt("grpc.executor.threads");
-        requestThreads = Executors.newFixedThreadPool(threads, named("basalt-request"));
         NodeConfig.HostPort addr = config.clientListener();
-        NettyServerBuilder builder = NettyServerBuilder.forAddress(new InetSocketAddress(addr.host(), addr.port()))
-                .executor(requestThreads)
+        NettyServerBuilder builder = NettyServerBuilder.forAddress(new InetSocketAddress(addr.host(), addr.port()));
+        if (threads > 0) {
+            requestThreads = Executors.newFixedThreadPool(threads, named("basalt-request"));
+            builder.executor(requestThreads);
+        } else {
+            // Handlers run on the network threads: no hand-off per request (lower latency), but a
+            // slow append (durable mode's fsync) then holds up every call on that connection.
+            requestThreads = Executors.newSingleThreadExecutor(named("basalt-request"));
+            builder.directExecutor();
+        }
+        builder
                 .maxInboundMessageSize(config.getInt("grpc.message.bytes.max"))
                 .permitKeepAliveTime(10, TimeUnit.SECONDS)
                 .permitKeepAliveWithoutCalls(true);
