@@ -157,6 +157,11 @@ public final class LogManager implements AutoCloseable {
 
     private void closeAfterFailedOpen() {
         scheduler.shutdownNow();
+        releaseAll();
+    }
+
+    /** Drops every partition without flushing, closes the index and gives up the data-dir lock. */
+    private void releaseAll() {
         for (PartitionLog log : logs.values()) {
             log.abandon();
         }
@@ -483,16 +488,6 @@ public final class LogManager implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        for (PartitionLog log : logs.values()) {
-            log.abandon();
-        }
-        logs.clear();
-        index.close();
-        try {
-            fileLock.release();
-            lockChannel.close();
-        } catch (IOException e) {
-            LOG.warn("closing lock file failed", e);
-        }
+        releaseAll();
     }
 }
