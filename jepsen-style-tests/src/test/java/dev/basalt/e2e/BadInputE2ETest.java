@@ -134,6 +134,10 @@ class BadInputE2ETest {
                 .newBuilder().setName("guarded")).build());
         assertEquals(ErrorCode.INVALID_REQUEST, badAcks.getErrorCode());
 
+        assertEquals(ErrorCode.INVALID_REQUEST, AdminServiceGrpc.newBlockingStub(channel).withDeadlineAfter(30, TimeUnit.SECONDS)
+                .createTopics(CreateTopicsRequest.newBuilder().addTopics(CreateTopicsRequest.NewTopic.newBuilder().setName("no-timeout")
+                        .setPartitions(1)).build()).getErrorCode(), "timeout_ms is required");
+
         assertEquals(ErrorCode.OFFSET_OUT_OF_RANGE, fetch("guarded", 0, 1_000_000, 0).getErrorCode());
         assertEquals(ErrorCode.UNKNOWN_TOPIC, fetch("no-such-topic", 0, 0, 0).getErrorCode());
         assertEquals(ErrorCode.INVALID_TOPIC, create("bad/name", 1, Map.of()).getErrorCode());

@@ -195,8 +195,14 @@ public final class QuorumController implements ControllerChannel {
 
     // ------------------------------------------------------------------ the admin API
 
+    private static final String TIMEOUT_REQUIRED = "timeout_ms must be > 0";
+
     @Override
     public CompletableFuture<CreateTopicsResponse> createTopics(CreateTopicsRequest req) {
+        if (req.getTimeoutMs() <= 0) {
+            return CompletableFuture.completedFuture(CreateTopicsResponse.newBuilder().setErrorCode(ErrorCode.INVALID_REQUEST)
+                    .setErrorMessage(TIMEOUT_REQUIRED).build());
+        }
         return onControllerThread(() -> {
             CreateTopicsResponse.Builder b = CreateTopicsResponse.newBuilder();
             Set<String> seen = new HashSet<>();
@@ -226,6 +232,10 @@ public final class QuorumController implements ControllerChannel {
 
     @Override
     public CompletableFuture<DeleteTopicsResponse> deleteTopics(DeleteTopicsRequest req) {
+        if (req.getTimeoutMs() <= 0) {
+            return CompletableFuture.completedFuture(DeleteTopicsResponse.newBuilder().setErrorCode(ErrorCode.INVALID_REQUEST)
+                    .setErrorMessage(TIMEOUT_REQUIRED).build());
+        }
         return onControllerThread(() -> {
             DeleteTopicsResponse.Builder b = DeleteTopicsResponse.newBuilder();
             for (String name : req.getNamesList()) {
@@ -252,6 +262,10 @@ public final class QuorumController implements ControllerChannel {
 
     @Override
     public CompletableFuture<CreatePartitionsResponse> createPartitions(CreatePartitionsRequest req) {
+        if (req.getTimeoutMs() <= 0) {
+            return CompletableFuture.completedFuture(CreatePartitionsResponse.newBuilder().setErrorCode(ErrorCode.INVALID_REQUEST)
+                    .setErrorMessage(TIMEOUT_REQUIRED).build());
+        }
         return onControllerThread(() -> {
             CreatePartitionsResponse.Builder b = CreatePartitionsResponse.newBuilder();
             for (CreatePartitionsRequest.Increase inc : req.getTopicsList()) {
@@ -265,6 +279,10 @@ public final class QuorumController implements ControllerChannel {
 
     @Override
     public CompletableFuture<AlterConfigsResponse> alterConfigs(AlterConfigsRequest req) {
+        if (req.getTimeoutMs() <= 0) {
+            return CompletableFuture.completedFuture(AlterConfigsResponse.newBuilder().setErrorCode(ErrorCode.INVALID_REQUEST)
+                    .setErrorMessage(TIMEOUT_REQUIRED).build());
+        }
         return onControllerThread(() -> {
             AlterConfigsResponse.Builder b = AlterConfigsResponse.newBuilder();
             for (AlterConfigsRequest.Change change : req.getResourcesList()) {
