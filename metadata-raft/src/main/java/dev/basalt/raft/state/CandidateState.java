@@ -1,7 +1,6 @@
 package dev.basalt.raft.state;
 
 import java.util.Set;
-import java.util.TreeSet;
 
 /**
  * A voter campaigning in its term (Raft paper §5.2): it voted for itself and counts the votes it
@@ -12,15 +11,14 @@ public final class CandidateState implements EpochState {
     private final int localId;
     private long electionDeadlineMs;
     private final boolean transfer;
-    private final Set<Integer> granted = new TreeSet<>();
-    private final Set<Integer> rejected = new TreeSet<>();
+    private final VoteTally votes;
 
     CandidateState(long term, int localId, long electionDeadlineMs, boolean transfer) {
         this.term = term;
         this.localId = localId;
         this.electionDeadlineMs = electionDeadlineMs;
         this.transfer = transfer;
-        granted.add(localId);
+        this.votes = new VoteTally(localId);
     }
 
     @Override
@@ -53,11 +51,11 @@ public final class CandidateState implements EpochState {
     }
 
     public void recordVote(int voterId, boolean grant) {
-        (grant ? granted : rejected).add(voterId);
+        votes.record(voterId, grant);
     }
 
     public Set<Integer> granted() {
-        return granted;
+        return votes.granted();
     }
 
     @Override
@@ -67,6 +65,6 @@ public final class CandidateState implements EpochState {
 
     @Override
     public String toString() {
-        return "Candidate(term=" + term + ", granted=" + granted + ")";
+        return "Candidate(term=" + term + ", granted=" + votes.granted() + ")";
     }
 }

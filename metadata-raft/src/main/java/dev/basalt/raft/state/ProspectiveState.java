@@ -1,7 +1,6 @@
 package dev.basalt.raft.state;
 
 import java.util.Set;
-import java.util.TreeSet;
 
 /**
  * A voter running a pre-vote (dissertation §9.6): it asks whether it could win an election in
@@ -12,14 +11,13 @@ public final class ProspectiveState implements EpochState {
     private final long term;
     private final int votedFor;
     private long electionDeadlineMs;
-    private final Set<Integer> granted = new TreeSet<>();
-    private final Set<Integer> rejected = new TreeSet<>();
+    private final VoteTally votes;
 
     ProspectiveState(long term, int votedFor, int localId, long electionDeadlineMs) {
         this.term = term;
         this.votedFor = votedFor;
         this.electionDeadlineMs = electionDeadlineMs;
-        granted.add(localId);
+        this.votes = new VoteTally(localId);
     }
 
     @Override
@@ -52,11 +50,11 @@ public final class ProspectiveState implements EpochState {
     }
 
     public void recordPreVote(int voterId, boolean grant) {
-        (grant ? granted : rejected).add(voterId);
+        votes.record(voterId, grant);
     }
 
     public Set<Integer> granted() {
-        return granted;
+        return votes.granted();
     }
 
     @Override
@@ -66,6 +64,6 @@ public final class ProspectiveState implements EpochState {
 
     @Override
     public String toString() {
-        return "Prospective(term=" + term + ", granted=" + granted + ")";
+        return "Prospective(term=" + term + ", granted=" + votes.granted() + ")";
     }
 }
