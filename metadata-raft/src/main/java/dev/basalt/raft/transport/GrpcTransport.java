@@ -5,6 +5,7 @@ import dev.basalt.proto.v1.RaftServiceGrpc;
 import dev.basalt.proto.v1.SendAck;
 import dev.basalt.raft.core.RaftMessage;
 import dev.basalt.util.SuppressForbidden;
+import io.grpc.ConnectivityState;
 import io.grpc.ManagedChannel;
 import io.grpc.Server;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
@@ -178,6 +179,7 @@ public final class GrpcTransport implements Transport {
         private long reconnectAtMs;
         private long blockedSinceMs = -1;
         private boolean closed;
+        private boolean watchingState;
 
         Peer(int id, InetSocketAddress address) {
             this.id = id;
@@ -206,7 +208,21 @@ public final class GrpcTransport implements Transport {
                 open();
             }
             boolean wrote = false;
-            while (stream != null && stream.isReady() && !queue.isEmpty()) {
+            // Only a connected channel takes messages: while it is connecting (or the peer is down)
+            // gRPC would buffer them in the call beyond our bound and deliver them late and stale.
+            // They wait in the bounded queue instead; the stream's onReady handler drains it.
+            ConnectivityState state = channel.getState(true);
+            boolean connected = state == ConnectivityState.READY;
+            if (!connected && !watchingState && !queue.isEmpty()) {
+                watchingState = true;
+                channel.notifyWhenStateChanged(state, () -> {
+                    synchronized (Peer.this) {
+                        watchingState = false;
+                        drain();
+                    }
+                });
+            }
+            while (connected && stream != null && stream.isReady() && !queue.isEmpty()) {
                 stream.onNext(queue.poll());
                 wrote = true;
             }
