@@ -279,6 +279,7 @@ public final class GrpcTransport implements Transport {
         /** The stream is gone: what was queued is lost, as on a real network; reopen after a backoff. */
         private void failed(long nowMs) {
             stream = null;
+            dropped.addAndGet(queue.size()); // lost with the stream: count them like any other drop
             queue.clear();
             blockedSinceMs = -1;
             reconnectAtMs = nowMs + options.reconnectBackoffMs();
