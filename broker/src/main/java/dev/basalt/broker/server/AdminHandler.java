@@ -72,11 +72,7 @@ public final class AdminHandler {
                 PartitionRegistration p = e.getValue();
                 var pb = tb.addPartitionsBuilder().setPartition(e.getKey()).setLeaderId(p.leader())
                         .setLeaderEpoch(p.leaderEpoch()).addAllReplicas(p.replicas()).addAllIsr(p.isr());
-                for (int r : p.replicas()) {
-                    if (!image.cluster().isUnfenced(r)) {
-                        pb.addOfflineReplicas(r);
-                    }
-                }
+                pb.addAllOfflineReplicas(MetadataHandler.offlineReplicas(image, p));
             }
             // DescribeTopics carries the topic's own overrides only (admin.proto); DescribeConfigs has the rest.
             tb.addAllConfigs(topicConfigEntries(image, name, List.of(), false).stream()

@@ -73,6 +73,11 @@ public final class MetadataHandler {
         return Optional.empty();
     }
 
+    /** Replicas on brokers that are fenced or unregistered: the partition cannot use them now. */
+    static List<Integer> offlineReplicas(MetadataImage image, PartitionRegistration p) {
+        return p.replicas().stream().filter(r -> !image.cluster().isUnfenced(r)).toList();
+    }
+
     private static MetadataResponse.TopicMetadata describe(MetadataImage image, String name) {
         MetadataResponse.TopicMetadata.Builder tb = MetadataResponse.TopicMetadata.newBuilder().setName(name);
         try {
@@ -89,11 +94,7 @@ public final class MetadataHandler {
             PartitionRegistration p = e.getValue();
             MetadataResponse.PartitionMetadata.Builder pb = tb.addPartitionsBuilder().setPartition(e.getKey())
                     .setLeaderId(p.leader()).setLeaderEpoch(p.leaderEpoch()).addAllReplicas(p.replicas()).addAllIsr(p.isr());
-            for (int r : p.replicas()) {
-                if (!image.cluster().isUnfenced(r)) {
-                    pb.addOfflineReplicas(r);
-                }
-            }
+            pb.addAllOfflineReplicas(offlineReplicas(image, p));
             if (!p.hasLeader()) {
                 pb.setErrorCode(ErrorCode.NOT_LEADER);
             }
