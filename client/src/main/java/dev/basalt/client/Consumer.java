@@ -35,9 +35,12 @@ import java.util.concurrent.atomic.AtomicLong;
  * or none (then poll throws {@link OffsetOutOfRangeException}); a position that falls out of
  * the log (retention) is reset the same way.
  *
- * <p>Fetching is pipelined: while the caller processes one poll's records, the next fetch to
- * each leader is already outstanding (a long-poll bounded by fetch.max.wait.ms and
- * fetch.min.bytes).
+ * <p>Fetching is pipelined: as soon as an answer is buffered, the next fetch to that leader asks
+ * for what follows it (from the end of the buffered batches), so the broker serves and sends the
+ * next answer while this thread decodes and delivers the current one. A partition holds at most
+ * {@value #BUFFERS_PER_PARTITION_MAX} answers (the one being delivered and the one after it), so the
+ * consumer buffers at most twice fetch.max.bytes per broker. A fetch is a long poll bounded by
+ * fetch.max.wait.ms and fetch.min.bytes.
  *
  * <p>Group subscription (subscribe, committed offsets, rebalancing) is not here yet.
  * TODO(consumer-groups issue): add subscribe(Collection&lt;String&gt;), commitSync/commitAsync
@@ -49,6 +52,9 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 public final class Consumer<K, V> implements AutoCloseable {
     private enum Reset { EARLIEST, LATEST, NONE }
+
+    /** The answer being delivered plus one fetched ahead. */
+    static final int BUFFERS_PER_PARTITION_MAX = 2;
 
     private static final class PartitionState {
         Long position;
@@ -70,7 +76,8 @@ public final class Consumer<K, V> implements AutoCloseable {
     private final int defaultApiTimeoutMs;
     private final boolean checkCrcs;
     private final Map<TopicPartition, PartitionState> assigned = new LinkedHashMap<>();
-    private final Map<TopicPartition, FetchBuffer> buffered = new LinkedHashMap<>();
+    /** Per partition, answers in offset order: the head is being delivered, the next follows it. */
+    private final Map<TopicPartition, java.util.ArrayDeque<FetchBuffer>> buffered = new LinkedHashMap<>();
     private final AtomicLong owner = new AtomicLong(-1);
     private final AtomicBoolean wakeupRequested = new AtomicBoolean();
     private int depth;
@@ -309,6 +316,8 @@ public final class Consumer<K, V> implements AutoCloseable {
                     }
                     throw e;
                 }
+                handleArrived();
+                sendFetches(); // fetch ahead of what is buffered before spending time decoding it
                 Map<TopicPartition, List<ConsumerRecord<K, V>>> records = collect();
                 sendFetches();
                 if (!records.isEmpty()) {
@@ -378,6 +387,31 @@ public final class Consumer<K, V> implements AutoCloseable {
         });
     }
 
+    /** Handles the answers that already arrived, without waiting. */
+    private void handleArrived() throws InterruptedException {
+        // Bounded: at most one answer per broker is outstanding, so the queue holds few entries.
+        for (Fetcher.Answer a = fetcher.take(0); a != null; a = fetcher.take(0)) {
+            handle(a);
+        }
+    }
+
+    /**
+     * The offset the next fetch of this partition asks for: its position when nothing is
+     * buffered, the end of the buffered batches when one answer is, none (-1) when the partition
+     * already holds {@value #BUFFERS_PER_PARTITION_MAX} answers.
+     */
+    private long nextFetchOffset(TopicPartition tp, PartitionState s) {
+        java.util.ArrayDeque<FetchBuffer> q = buffered.get(tp);
+        if (q == null || q.isEmpty()) {
+            return s.position;
+        }
+        if (q.size() >= BUFFERS_PER_PARTITION_MAX) {
+            return -1;
+        }
+        long end = q.peekLast().coveredEndOffset();
+        return end > s.position ? end : -1;
+    }
+
     private void sendFetches() {
         Cluster cluster = metadata.current();
         metadata.maybeRefreshStale();
@@ -385,7 +419,11 @@ public final class Consumer<K, V> implements AutoCloseable {
         boolean missingLeader = false;
         for (Map.Entry<TopicPartition, PartitionState> e : assigned.entrySet()) {
             PartitionState s = e.getValue();
-            if (s.paused || s.position == null || buffered.containsKey(e.getKey())) {
+            if (s.paused || s.position == null) {
+                continue;
+            }
+            long fetchOffset = nextFetchOffset(e.getKey(), s);
+            if (fetchOffset < 0) {
                 continue;
             }
             int leader = cluster.leaderFor(e.getKey());
@@ -393,7 +431,7 @@ public final class Consumer<K, V> implements AutoCloseable {
                 missingLeader = true;
                 continue;
             }
-            byLeader.computeIfAbsent(leader, k -> new LinkedHashMap<>()).put(e.getKey(), s.position);
+            byLeader.computeIfAbsent(leader, k -> new LinkedHashMap<>()).put(e.getKey(), fetchOffset);
         }
         if (missingLeader) {
             metadata.refresh();
@@ -426,17 +464,23 @@ public final class Consumer<K, V> implements AutoCloseable {
 
     private void handlePartition(TopicPartition tp, Long askedOffset, FetchResponse.PartitionResponse p) {
         PartitionState s = assigned.get(tp);
-        if (s == null || askedOffset == null || s.position == null || s.position.longValue() != askedOffset) {
-            return; // unassigned or moved by seek since the fetch was sent: the data is stale
+        if (s == null || askedOffset == null || s.position == null || nextFetchOffset(tp, s) != askedOffset) {
+            return; // unassigned, moved by seek, or no longer next after the buffered data: stale
         }
         ErrorCode code = p.getErrorCode();
         if (code == ErrorCode.NONE) {
             s.highWatermark = p.getHighWatermark();
             s.logStartOffset = p.getLogStartOffset();
             if (!p.getRecords().isEmpty()) {
-                buffered.put(tp, new FetchBuffer(tp, askedOffset, p.getRecords().asReadOnlyByteBuffer(), checkCrcs));
+                buffered.computeIfAbsent(tp, k -> new java.util.ArrayDeque<>(BUFFERS_PER_PARTITION_MAX))
+                        .addLast(new FetchBuffer(tp, askedOffset, p.getRecords().asReadOnlyByteBuffer(), checkCrcs));
             }
         } else if (code == ErrorCode.OFFSET_OUT_OF_RANGE) {
+            if (askedOffset != s.position.longValue()) {
+                // a fetch ahead ran past the log (it was truncated or the data deleted meanwhile):
+                // deliver what is buffered, then the fetch from the position will tell
+                return;
+            }
             if (defaultReset == Reset.NONE) {
                 pendingError = new OffsetOutOfRangeException("offset " + askedOffset + " of " + tp + " is out of range [log start "
                         + p.getLogStartOffset() + ", high watermark " + p.getHighWatermark() + "] and auto.offset.reset=none",
@@ -458,7 +502,7 @@ public final class Consumer<K, V> implements AutoCloseable {
         int room = maxPollRecords;
         var it = buffered.entrySet().iterator();
         while (it.hasNext() && room > 0) {
-            Map.Entry<TopicPartition, FetchBuffer> e = it.next();
+            Map.Entry<TopicPartition, java.util.ArrayDeque<FetchBuffer>> e = it.next();
             PartitionState s = assigned.get(e.getKey());
             if (s == null || s.position == null) {
                 it.remove();
@@ -467,13 +511,19 @@ public final class Consumer<K, V> implements AutoCloseable {
             if (s.paused) {
                 continue;
             }
+            java.util.ArrayDeque<FetchBuffer> queue = e.getValue();
             List<ConsumerRecord<K, V>> list = new ArrayList<>();
-            boolean exhausted = drainInto(e.getKey(), e.getValue(), s, list, room);
+            // Bounded: each pass either fills the room or removes one of at most two buffers.
+            while (!queue.isEmpty() && list.size() < room) {
+                if (drainInto(e.getKey(), queue.peekFirst(), s, list, room)) {
+                    queue.pollFirst();
+                }
+            }
             room -= list.size();
             if (!list.isEmpty()) {
                 out.put(e.getKey(), list);
             }
-            if (exhausted) {
+            if (queue.isEmpty()) {
                 it.remove();
             }
         }

@@ -91,6 +91,51 @@ class ConsumerTest {
         }
     }
 
+    /**
+     * While one answer is being delivered, the next fetch already asks for what follows it (not
+     * for the position again); records still come out once each, in order; at most two answers
+     * per partition are held; and a seek drops the data fetched ahead.
+     */
+    @Test
+    void fetchesAheadOfTheBufferedAnswer_withoutGapsOrDuplicates() throws Exception {
+        cluster.createTopic("t", 1);
+        for (int i = 0; i < 30; i++) {
+            produce("t", 0, 10, "b" + i + "-"); // 30 produce calls: at least 30 batches of <= 10 records
+        }
+        TopicPartition tp = new TopicPartition("t", 0);
+        try (Consumer<String, String> c = consumer(Map.of("max.poll.records", 3, "max.partition.fetch.bytes", 600))) {
+            c.assign(List.of(tp));
+            List<ConsumerRecord<String, String>> first = pollUntil(c, 1);
+            assertTrue(!first.isEmpty() && first.size() <= 3);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (cluster.fetches().size() < 2 && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
+            List<Map<String, Long>> fetches = cluster.fetches();
+            assertTrue(fetches.size() >= 2, "a fetch ahead was sent while the first answer is delivered: " + fetches);
+            long aheadFrom = fetches.get(1).get("t-0");
+            assertTrue(aheadFrom > first.get(first.size() - 1).offset() + 1,
+                    "the second fetch asks for what follows the buffered answer, got " + fetches);
+            Thread.sleep(300); // no poll: nothing more may be fetched while two answers are held
+            assertEquals(2, cluster.fetches().size(), "at most two answers buffered: " + cluster.fetches());
+
+            List<ConsumerRecord<String, String>> all = new ArrayList<>(first);
+            all.addAll(pollUntil(c, 300 - first.size()));
+            assertEquals(300, all.size());
+            for (int i = 0; i < 300; i++) {
+                assertEquals(i, all.get(i).offset());
+                assertEquals("b" + (i / 10) + "-" + (i % 10), all.get(i).value());
+            }
+
+            c.seek(tp, 10);
+            List<ConsumerRecord<String, String>> again = pollUntil(c, 5);
+            assertEquals(10, again.get(0).offset(), "data fetched ahead before the seek is dropped");
+            for (int i = 1; i < again.size(); i++) {
+                assertEquals(10 + i, again.get(i).offset());
+            }
+        }
+    }
+
     @Test
     void maxPollRecords_bounds_eachPoll() {
         cluster.createTopic("t", 1);

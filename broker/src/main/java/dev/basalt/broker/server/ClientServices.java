@@ -1,7 +1,8 @@
 package dev.basalt.broker.server;
 
 import dev.basalt.broker.controller.ControllerChannel;
-import dev.basalt.broker.grpc.ZeroCopyMarshaller;
+import dev.basalt.broker.grpc.FetchReply;
+import dev.basalt.grpc.AliasingMarshaller;
 import dev.basalt.log.FetchSlice;
 import dev.basalt.proto.v1.AdminServiceGrpc;
 import dev.basalt.proto.v1.AlterConfigsRequest;
@@ -21,7 +22,6 @@ import dev.basalt.proto.v1.DescribeQuorumResponse;
 import dev.basalt.proto.v1.DescribeTopicsRequest;
 import dev.basalt.proto.v1.DescribeTopicsResponse;
 import dev.basalt.proto.v1.FetchRequest;
-import dev.basalt.proto.v1.FetchResponse;
 import dev.basalt.proto.v1.FetchServiceGrpc;
 import dev.basalt.proto.v1.ListOffsetsRequest;
 import dev.basalt.proto.v1.ListOffsetsResponse;
@@ -68,7 +68,7 @@ public final class ClientServices {
     private final AdminHandler admin;
     private final ControllerChannel controller;
     private final Supplier<DescribeQuorumResponse> quorum;
-    private final ZeroCopyMarshaller<ProduceRequest> produceMarshaller;
+    private final AliasingMarshaller<ProduceRequest> produceMarshaller;
 
     public ClientServices(ProduceHandler produce, FetchHandler fetch, ListOffsetsHandler listOffsets, MetadataHandler metadata,
                           AdminHandler admin, ControllerChannel controller, Supplier<DescribeQuorumResponse> quorum,
@@ -80,16 +80,16 @@ public final class ClientServices {
         this.admin = admin;
         this.controller = controller;
         this.quorum = quorum;
-        this.produceMarshaller = new ZeroCopyMarshaller<>(ProtoUtils.marshaller(ProduceRequest.getDefaultInstance()),
+        this.produceMarshaller = new AliasingMarshaller<>(ProtoUtils.marshaller(ProduceRequest.getDefaultInstance()),
                 ProduceRequest.getDefaultInstance(), produceRequestBytesMax);
     }
 
     public List<ServerServiceDefinition> definitions() {
-        return List.of(produceService(), fetchService().bindService(), listOffsetsService().bindService(),
+        return List.of(produceService(), fetchService(), listOffsetsService().bindService(),
                 metadataService().bindService(), adminService().bindService());
     }
 
-    /** Produce is bound by hand to parse requests with the zero-copy marshaller. */
+    /** Produce is bound by hand to parse requests with the aliasing (one-copy) marshaller. */
     private ServerServiceDefinition produceService() {
         MethodDescriptor<ProduceRequest, ProduceResponse> method = ProduceServiceGrpc.getProduceMethod()
                 .toBuilder(produceMarshaller, ProtoUtils.marshaller(ProduceResponse.getDefaultInstance())).build();
@@ -103,39 +103,37 @@ public final class ClientServices {
                     } catch (RuntimeException e) {
                         log.error("Produce failed unexpectedly", e);
                         obs.onError(Status.INTERNAL.withDescription(e.toString()).asRuntimeException());
-                    } finally {
-                        // Batches were copied into the log: give netty its buffers back.
-                        produceMarshaller.release(req);
                     }
                 })).build();
     }
 
-    private BindableService fetchService() {
-        return new FetchServiceGrpc.FetchServiceImplBase() {
-            @Override
-            public void fetch(FetchRequest request, StreamObserver<FetchResponse> responseObserver) {
-                ServerCallStreamObserver<FetchResponse> obs = (ServerCallStreamObserver<FetchResponse>) responseObserver;
-                AtomicReference<List<FetchSlice>> held = new AtomicReference<>(List.of());
-                Runnable release = () -> held.getAndSet(List.of()).forEach(FetchSlice::close);
-                obs.setOnCloseHandler(release);
-                obs.setOnCancelHandler(release);
-                try {
-                    fetch.handle(request, (response, slices) -> {
-                        held.set(slices);
-                        if (obs.isCancelled()) {
-                            release.run();
-                            return;
-                        }
-                        obs.onNext(response);
-                        obs.onCompleted();
-                    });
-                } catch (RuntimeException e) {
-                    log.error("Fetch failed unexpectedly", e);
-                    release.run();
-                    obs.onError(Status.INTERNAL.withDescription(e.toString()).asRuntimeException());
-                }
-            }
-        };
+    /** Fetch is bound by hand so that answers are written by {@link FetchReply#MARSHALLER}. */
+    private ServerServiceDefinition fetchService() {
+        MethodDescriptor<FetchRequest, FetchReply> method = FetchServiceGrpc.getFetchMethod()
+                .toBuilder(ProtoUtils.marshaller(FetchRequest.getDefaultInstance()), FetchReply.MARSHALLER).build();
+        return ServerServiceDefinition.builder(FetchServiceGrpc.getServiceDescriptor().getName())
+                .addMethod(method, ServerCalls.asyncUnaryCall((FetchRequest request, StreamObserver<FetchReply> responseObserver) -> {
+                    ServerCallStreamObserver<FetchReply> obs = (ServerCallStreamObserver<FetchReply>) responseObserver;
+                    AtomicReference<List<FetchSlice>> held = new AtomicReference<>(List.of());
+                    Runnable release = () -> held.getAndSet(List.of()).forEach(FetchSlice::close);
+                    obs.setOnCloseHandler(release);
+                    obs.setOnCancelHandler(release);
+                    try {
+                        fetch.handle(request, (reply, slices) -> {
+                            held.set(slices);
+                            if (obs.isCancelled()) {
+                                release.run();
+                                return;
+                            }
+                            obs.onNext(reply);
+                            obs.onCompleted();
+                        });
+                    } catch (RuntimeException e) {
+                        log.error("Fetch failed unexpectedly", e);
+                        release.run();
+                        obs.onError(Status.INTERNAL.withDescription(e.toString()).asRuntimeException());
+                    }
+                })).build();
     }
 
     private BindableService listOffsetsService() {

@@ -1,7 +1,6 @@
 package dev.basalt.broker.server;
 
-import com.google.protobuf.ByteString;
-import com.google.protobuf.UnsafeByteOperations;
+import dev.basalt.broker.grpc.FetchReply;
 import dev.basalt.broker.purgatory.DelayedOperation;
 import dev.basalt.broker.replica.Lookup;
 import dev.basalt.broker.replica.ReplicaManager;
@@ -12,6 +11,7 @@ import dev.basalt.log.TopicPartition;
 import dev.basalt.proto.v1.ErrorCode;
 import dev.basalt.proto.v1.FetchRequest;
 import dev.basalt.proto.v1.FetchResponse;
+import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -20,8 +20,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Serves Fetch for consumers: reads whole batches below the high watermark as zero-copy slices of
- * the segment mappings, wrapped into the response with {@link UnsafeByteOperations#unsafeWrap}.
+ * Serves Fetch for consumers: reads whole batches below the high watermark as slices of the
+ * segment mappings and answers with a {@link FetchReply}, which copies them from the mapping
+ * straight into the transport's buffers when gRPC writes the answer.
  * A fetch that finds fewer than min_bytes parks in the fetch purgatory and is retried on every
  * append to one of its partitions until it has min_bytes or max_wait_ms passes (long poll).
  *
@@ -37,7 +38,7 @@ public final class FetchHandler {
 
     /** Sends a response and closes its slices once the bytes are out. */
     public interface Responder {
-        void respond(FetchResponse response, List<FetchSlice> slices);
+        void respond(FetchReply reply, List<FetchSlice> slices);
     }
 
     private final ReplicaManager replicas;
@@ -51,13 +52,13 @@ public final class FetchHandler {
     public void handle(FetchRequest req, Responder responder) {
         String invalid = validate(req);
         if (invalid != null) {
-            responder.respond(FetchResponse.newBuilder().setErrorCode(ErrorCode.INVALID_REQUEST).setErrorMessage(invalid).build(),
-                    List.of());
+            responder.respond(FetchReply.of(FetchResponse.newBuilder().setErrorCode(ErrorCode.INVALID_REQUEST)
+                    .setErrorMessage(invalid).build()), List.of());
             return;
         }
         Attempt first = read(req);
         if (first.done(req)) {
-            responder.respond(first.response, first.slices);
+            responder.respond(first.reply(), first.slices);
             return;
         }
         first.release();
@@ -72,7 +73,7 @@ public final class FetchHandler {
         DelayedFetch op = new DelayedFetch(req, responder);
         if (!replicas.fetchWaiters().tryWatch(op, keys, Math.min(req.getMaxWaitMs(), waitMsMax))) {
             Attempt now = read(req);
-            responder.respond(now.response, now.slices);
+            responder.respond(now.reply(), now.slices);
         }
     }
 
@@ -106,12 +107,14 @@ public final class FetchHandler {
     /** One pass over the request's partitions. */
     private final class Attempt {
         final FetchResponse response;
+        final List<List<ByteBuffer>> records;
         final List<FetchSlice> slices;
         final long bytes;
         final boolean anyError;
 
-        Attempt(FetchResponse response, List<FetchSlice> slices, long bytes, boolean anyError) {
+        Attempt(FetchResponse response, List<List<ByteBuffer>> records, List<FetchSlice> slices, long bytes, boolean anyError) {
             this.response = response;
+            this.records = records;
             this.slices = slices;
             this.bytes = bytes;
             this.anyError = anyError;
@@ -121,6 +124,10 @@ public final class FetchHandler {
             return anyError || bytes >= Math.max(1, req.getMinBytes()) || req.getMaxWaitMs() == 0 || req.getTopicsCount() == 0;
         }
 
+        FetchReply reply() {
+            return new FetchReply(response, records);
+        }
+
         void release() {
             slices.forEach(FetchSlice::close);
         }
@@ -128,14 +135,18 @@ public final class FetchHandler {
 
     private Attempt read(FetchRequest req) {
         FetchResponse.Builder b = FetchResponse.newBuilder();
+        List<List<ByteBuffer>> records = new ArrayList<>(req.getTopicsCount());
         List<FetchSlice> slices = new ArrayList<>();
         long budget = req.getMaxBytes() == 0 ? Integer.MAX_VALUE : req.getMaxBytes();
         long total = 0;
         boolean anyError = false;
         for (FetchRequest.TopicData t : req.getTopicsList()) {
             FetchResponse.TopicResponse.Builder tb = b.addTopicsBuilder().setName(t.getName()).setTopicId(t.getTopicId());
+            List<ByteBuffer> topicRecords = new ArrayList<>(t.getPartitionsCount());
+            records.add(topicRecords);
             for (FetchRequest.PartitionData p : t.getPartitionsList()) {
                 FetchResponse.PartitionResponse.Builder pb = tb.addPartitionsBuilder().setPartition(p.getPartition());
+                topicRecords.add(null); // replaced below when the partition has records
                 Lookup lookup = p.getPartition() < 0
                         ? Lookup.error(ErrorCode.INVALID_PARTITION, "partition " + p.getPartition() + " < 0")
                         : replicas.leaderFor(t.getName(), p.getPartition());
@@ -169,7 +180,7 @@ public final class FetchHandler {
                     pb.setHighWatermark(slice.highWatermark()).setLogStartOffset(slice.logStartOffset())
                             .setLastStableOffset(slice.highWatermark()).setLogEndOffset(slice.logEndOffset());
                     if (!slice.isEmpty()) {
-                        pb.setRecords(wrap(slice));
+                        topicRecords.set(topicRecords.size() - 1, slice.records());
                     }
                 } catch (OffsetOutOfRangeException e) {
                     anyError = true;
@@ -183,11 +194,7 @@ public final class FetchHandler {
                 }
             }
         }
-        return new Attempt(b.build(), slices, total, anyError);
-    }
-
-    private static ByteString wrap(FetchSlice slice) {
-        return UnsafeByteOperations.unsafeWrap(slice.records());
+        return new Attempt(b.build(), records, slices, total, anyError);
     }
 
     /** A parked long poll: completes when enough bytes are readable or on timeout. */
@@ -225,7 +232,7 @@ public final class FetchHandler {
         protected synchronized void onComplete(boolean expired) {
             Attempt a = ready != null ? ready : read(req);
             ready = null;
-            responder.respond(a.response, a.slices);
+            responder.respond(a.reply(), a.slices);
         }
     }
 }

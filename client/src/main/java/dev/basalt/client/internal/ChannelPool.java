@@ -14,6 +14,10 @@ import java.util.concurrent.TimeUnit;
  * request of one client to that broker (a channel multiplexes calls over one HTTP/2
  * connection and reconnects by itself).
  *
+ * <p>Calls on these channels run their callbacks on the transport's event-loop thread
+ * (directExecutor): a callback must not block; the Sender, Fetcher and MetadataManager observers
+ * only enqueue an answer or complete a future.
+ *
  * <p>Thread-safety: thread-safe. Lifetime: owned by one Producer, Consumer or Admin; closed with it.
  */
 public final class ChannelPool implements AutoCloseable {
@@ -25,6 +29,11 @@ public final class ChannelPool implements AutoCloseable {
         this.maxInboundMessageBytes = maxInboundMessageBytes;
     }
 
+    /** The largest message a channel of this pool accepts. */
+    public int maxInboundMessageBytes() {
+        return maxInboundMessageBytes;
+    }
+
     /** The channel to this address, created if needed. */
     public ManagedChannel channel(HostPort address) {
         if (closed) {
@@ -33,6 +42,9 @@ public final class ChannelPool implements AutoCloseable {
         return channels.computeIfAbsent(address, a -> Grpc
                 .newChannelBuilderForAddress(a.host(), a.port(), InsecureChannelCredentials.create())
                 .maxInboundMessageSize(maxInboundMessageBytes)
+                // callbacks run on the transport thread: every observer in this client only
+                // enqueues or completes a future, so a thread hop per answer would be pure latency
+                .directExecutor()
                 .build());
     }
 

@@ -23,12 +23,27 @@ public final class FetchBuffer {
     private Iterator<Record> records;
     private Record peeked;
     private long endOffset = -1;
+    private final long coveredEndOffset;
 
     public FetchBuffer(TopicPartition partition, long fetchOffset, ByteBuffer payload, boolean checkCrcs) {
         this.partition = partition;
         this.fetchOffset = fetchOffset;
         this.checkCrcs = checkCrcs;
         this.batches = Batches.iterate(payload).iterator();
+        long end = -1;
+        for (RecordBatch b : Batches.iterate(payload)) { // headers only: one pass per batch, not per record
+            end = Math.max(end, b.nextOffset());
+        }
+        this.coveredEndOffset = end;
+    }
+
+    /**
+     * One past the last offset of the whole batches in this answer (read from the batch headers
+     * up front), or -1 if it holds no whole batch. The consumer fetches ahead from here while it
+     * still delivers this buffer's records.
+     */
+    public long coveredEndOffset() {
+        return coveredEndOffset;
     }
 
     public TopicPartition partition() {

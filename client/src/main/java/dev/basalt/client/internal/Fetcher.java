@@ -5,6 +5,11 @@ import dev.basalt.client.TopicPartition;
 import dev.basalt.proto.v1.FetchRequest;
 import dev.basalt.proto.v1.FetchResponse;
 import dev.basalt.proto.v1.FetchServiceGrpc;
+import dev.basalt.grpc.AliasingMarshaller;
+import io.grpc.CallOptions;
+import io.grpc.MethodDescriptor;
+import io.grpc.protobuf.ProtoUtils;
+import io.grpc.stub.ClientCalls;
 import io.grpc.stub.StreamObserver;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -31,6 +36,7 @@ public final class Fetcher {
 
     private final ChannelPool channels;
     private final Limits limits;
+    private final MethodDescriptor<FetchRequest, FetchResponse> method;
     private final long retryBackoffMs;
     private final Time time;
     private final LinkedBlockingQueue<Answer> answers = new LinkedBlockingQueue<>();
@@ -40,6 +46,10 @@ public final class Fetcher {
     public Fetcher(ChannelPool channels, Limits limits, long retryBackoffMs, Time time) {
         this.channels = channels;
         this.limits = limits;
+        // answers are read into one array and their record bytes alias it (one copy off the socket)
+        this.method = FetchServiceGrpc.getFetchMethod().toBuilder(ProtoUtils.marshaller(FetchRequest.getDefaultInstance()),
+                new AliasingMarshaller<>(ProtoUtils.marshaller(FetchResponse.getDefaultInstance()),
+                        FetchResponse.getDefaultInstance(), channels.maxInboundMessageBytes())).build();
         this.retryBackoffMs = retryBackoffMs;
         this.time = time;
     }
@@ -72,23 +82,23 @@ public final class Fetcher {
         Map<TopicPartition, Long> asked = Map.copyOf(offsets);
         inFlight.add(node);
         try {
-            FetchServiceGrpc.newStub(channels.channel(address))
-                    .withDeadlineAfter((long) limits.maxWaitMs() + limits.requestTimeoutMs(), TimeUnit.MILLISECONDS)
-                    .fetch(req.build(), new StreamObserver<>() {
-                        @Override
-                        public void onNext(FetchResponse r) {
-                            answers.add(new Answer(node, asked, r, null));
-                        }
+            CallOptions options = CallOptions.DEFAULT
+                    .withDeadlineAfter((long) limits.maxWaitMs() + limits.requestTimeoutMs(), TimeUnit.MILLISECONDS);
+            ClientCalls.asyncUnaryCall(channels.channel(address).newCall(method, options), req.build(), new StreamObserver<>() {
+                @Override
+                public void onNext(FetchResponse r) {
+                    answers.add(new Answer(node, asked, r, null));
+                }
 
-                        @Override
-                        public void onError(Throwable t) {
-                            answers.add(new Answer(node, asked, null, Errors.forTransport(t, false, "fetch from " + address)));
-                        }
+                @Override
+                public void onError(Throwable t) {
+                    answers.add(new Answer(node, asked, null, Errors.forTransport(t, false, "fetch from " + address)));
+                }
 
-                        @Override
-                        public void onCompleted() {
-                        }
-                    });
+                @Override
+                public void onCompleted() {
+                }
+            });
         } catch (RuntimeException e) {
             answers.add(new Answer(node, asked, null, Errors.forTransport(e, false, "fetch from " + address)));
         }

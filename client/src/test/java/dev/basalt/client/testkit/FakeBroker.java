@@ -193,6 +193,10 @@ public final class FakeBroker {
             long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(req.getMaxWaitMs());
             FetchResponse resp;
             synchronized (cluster) {
+                java.util.Map<String, Long> asked = new java.util.LinkedHashMap<>();
+                req.getTopicsList().forEach(t -> t.getPartitionsList().forEach(
+                        pd -> asked.put(t.getName() + "-" + pd.getPartition(), pd.getFetchOffset())));
+                cluster.fetches.add(asked);
                 while (true) {
                     int[] bytes = new int[1];
                     boolean[] error = new boolean[1];

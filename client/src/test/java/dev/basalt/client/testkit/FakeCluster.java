@@ -72,6 +72,8 @@ public final class FakeCluster implements AutoCloseable {
     private boolean produceHeld;
     long metadataChanges;
     int produceRequests;
+    /** Fetch requests received, each with its partitions' fetch offsets (for pipelining tests). */
+    final List<Map<String, Long>> fetches = new ArrayList<>();
 
     private FakeCluster() {
     }
@@ -266,6 +268,11 @@ public final class FakeCluster implements AutoCloseable {
     }
 
     /** Produce requests received so far (all brokers). */
+    /** Every fetch request so far: "topic-partition" → fetch offset, in arrival order. */
+    public synchronized List<Map<String, Long>> fetches() {
+        return List.copyOf(fetches);
+    }
+
     public synchronized int produceRequests() {
         return produceRequests;
     }
