@@ -17,12 +17,13 @@ import java.util.List;
  * A Fetch answer on its way out: the {@link FetchResponse} without its {@code records} fields, plus
  * each partition's records as a slice of the segment mapping. {@link #MARSHALLER} writes the bytes
  * a {@code FetchResponse} with those records would serialize to, copying each slice from the
- * mapping straight into gRPC's transport buffers through a small per-thread scratch array.
+ * mapping into gRPC's transport buffers through a per-thread scratch array.
  *
  * <p>Why not set the slices as {@code bytes} fields: protobuf-java 4.x turns a direct (mapped)
  * buffer wrapped as a ByteString into a fresh heap copy, which for a multi-MiB answer is a
- * humongous allocation and a full memcpy per fetch. Here the records cross user space once on the
- * way to the socket (mapping → transport buffer; the scratch array stays in cache).
+ * humongous allocation and a full memcpy per fetch. Here nothing is allocated per answer: the
+ * records go mapping → reused scratch array → transport buffer (gRPC's outbound API accepts only
+ * byte arrays, so the scratch step cannot be skipped without sendfile, which gRPC cannot do).
  *
  * <p>Wire layout: protobuf accepts a message's fields in any order and concatenates repeated
  * ones, so each message is written as its record-less serialization followed by its repeated
@@ -34,8 +35,12 @@ import java.util.List;
  * duplicates, so their positions are never moved.
  */
 public final class FetchReply {
-    /** Bytes copied from a mapping per write into the transport. */
-    static final int SCRATCH_BYTES = 64 * 1024;
+    /**
+     * Bytes copied from a mapping per write into the transport. gRPC sizes each transport buffer
+     * by the write that opens it (up to 1 MiB) and hands every full buffer to the event loop, so
+     * 1 MiB writes mean one buffer and one hand-off per MiB; 64 KiB writes meant sixteen.
+     */
+    static final int SCRATCH_BYTES = 1024 * 1024;
     private static final ThreadLocal<byte[]> SCRATCH = ThreadLocal.withInitial(() -> new byte[SCRATCH_BYTES]);
 
     /** Server-side marshaller: serializes replies; the server never parses one. */
