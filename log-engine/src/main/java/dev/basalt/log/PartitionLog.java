@@ -46,6 +46,8 @@ public final class PartitionLog {
     public static final int BATCH_COUNT_MAX = 1 << 16;
     /** A read retries this often if segments are swapped under it (each retry sees a newer list). */
     private static final int READ_ATTEMPTS_MAX = 16;
+    /** Read ends remembered for sequential readers (a consumer, a follower, a few of each). */
+    static final int READ_HINTS = 8;
 
     private final TopicPartition tp;
     private final Path dir;
@@ -72,6 +74,23 @@ public final class PartitionLog {
     private volatile boolean closed;
     private volatile boolean closedCleanly;
     private volatile LogStorageException fatal;
+    /**
+     * Where recent reads ended: the next read of a sequential reader starts there without an
+     * index lookup (a RocksDB seek per partition per fetch otherwise). Hints are only hints: a
+     * hint is used when it names the very segment object being read and the bytes at its
+     * position still hold a batch starting at its offset, so a truncation, compaction or segment
+     * swap since it was taken makes it miss, never mislead.
+     */
+    private final java.util.concurrent.atomic.AtomicReferenceArray<ReadHint> readHints =
+            new java.util.concurrent.atomic.AtomicReferenceArray<>(READ_HINTS);
+    private final java.util.concurrent.atomic.AtomicInteger readHintNext = new java.util.concurrent.atomic.AtomicInteger();
+
+    /** The next batch of {@code segment} at or after {@code offset} starts at {@code position}. */
+    private record ReadHint(Segment segment, long offset, int position, long truncations) {
+    }
+
+    /** Counts truncations, bumped once one is done: a hint taken by a read that began before is void. */
+    private volatile long truncations;
     private long segmentCreatedMs; // guarded by lock
 
     PartitionLog(TopicPartition tp, Path dir, long partitionId, LoadedLog loaded, LogConfig config, IndexStore index,
@@ -539,6 +558,7 @@ public final class PartitionLog {
 
     /** One attempt; null if a segment was destroyed under it (the caller retries with a fresh view). */
     private FetchSlice tryRead(long startOffset, int maxBytes, long limit, long start, long end, long hw) {
+        long truncationsAtStart = truncations;
         Map.Entry<Long, Segment> entry = segments.floorEntry(startOffset);
         if (entry == null) {
             entry = segments.firstEntry();
@@ -553,7 +573,7 @@ public final class PartitionLog {
                 int size = seg.sizeBytes();
                 int pos = locate(seg, size, startOffset);
                 if (pos >= 0) {
-                    FetchSlice s = collect(seg, size, pos, maxBytes, limit, startOffset, start, end, hw);
+                    FetchSlice s = collect(seg, size, pos, maxBytes, limit, startOffset, start, end, hw, truncationsAtStart);
                     handedOut = !s.isEmpty();
                     return s;
                 }
@@ -568,7 +588,7 @@ public final class PartitionLog {
     }
 
     private FetchSlice collect(Segment seg, int size, int pos, int maxBytes, long limit, long startOffset, long start,
-                               long end, long hw) {
+                               long end, long hw, long truncationsAtStart) {
         ByteBuffer map = seg.mapping();
         int cursor = pos;
         long next = startOffset;
@@ -587,7 +607,45 @@ public final class PartitionLog {
         if (cursor == pos) {
             return FetchSlice.empty(startOffset, start, end, hw);
         }
+        rememberReadEnd(seg, startOffset, next, cursor, truncationsAtStart);
         return new FetchSlice(seg.slice(pos, cursor - pos), next, start, end, hw, seg);
+    }
+
+    /**
+     * The position of the closest remembered batch start at or below {@code target} in this
+     * segment, or -1. Scanning forward from there finds the target: every batch before it ends
+     * below its base offset, which is at most the target.
+     */
+    private int hintedPosition(Segment seg, ByteBuffer map, int size, long target) {
+        int best = -1;
+        long bestOffset = Long.MIN_VALUE;
+        for (int i = 0; i < READ_HINTS; i++) {
+            ReadHint h = readHints.get(i);
+            if (h != null && h.segment() == seg && h.truncations() == truncations && h.offset() <= target && h.offset() > bestOffset
+                    && h.position() >= 0 && h.position() <= size - RecordBatch.HEADER_SIZE_BYTES
+                    && Segment.baseOffsetAt(map, h.position()) == h.offset()) {
+                best = h.position();
+                bestOffset = h.offset();
+            }
+        }
+        return best;
+    }
+
+    /**
+     * Remembers where a read from {@code from} ended: the batch starting at {@code nextOffset} is
+     * (or, at the end of the log, will be) at {@code position}. Replaces the hint that read
+     * started from, so that one sequential reader keeps one slot.
+     */
+    private void rememberReadEnd(Segment seg, long from, long nextOffset, int position, long truncationsAtStart) {
+        ReadHint hint = new ReadHint(seg, nextOffset, position, truncationsAtStart);
+        for (int i = 0; i < READ_HINTS; i++) {
+            ReadHint h = readHints.get(i);
+            if (h != null && h.segment() == seg && h.offset() == from) {
+                readHints.compareAndSet(i, h, hint);
+                return;
+            }
+        }
+        readHints.set(Math.floorMod(readHintNext.getAndIncrement(), READ_HINTS), hint);
     }
 
     private static void checkHeader(Segment seg, ByteBuffer map, int pos, int size) {
@@ -607,12 +665,15 @@ public final class PartitionLog {
      */
     private int locate(Segment seg, int size, long target) {
         ByteBuffer map = seg.mapping();
-        int pos = 0;
-        IndexStore.OffsetPosition e = index.floorOffset(partitionId, target);
-        if (e != null && e.segmentBase() == seg.baseOffset() && e.position() >= 0
-                && e.position() <= size - RecordBatch.HEADER_SIZE_BYTES
-                && Segment.baseOffsetAt(map, e.position()) == e.offset()) {
-            pos = e.position();
+        int pos = hintedPosition(seg, map, size, target);
+        if (pos < 0) {
+            pos = 0;
+            IndexStore.OffsetPosition e = index.floorOffset(partitionId, target);
+            if (e != null && e.segmentBase() == seg.baseOffset() && e.position() >= 0
+                    && e.position() <= size - RecordBatch.HEADER_SIZE_BYTES
+                    && Segment.baseOffsetAt(map, e.position()) == e.offset()) {
+                pos = e.position();
+            }
         }
         while (pos < size) {
             checkHeader(seg, map, pos, size);
@@ -829,6 +890,7 @@ public final class PartitionLog {
     }
 
     private void afterTruncation(long newEnd) {
+        truncations++; // only under the log's write lock; volatile for the readers
         active = segments.lastEntry().getValue();
         logEndOffset = newEnd;
         recoveryPoint = Math.min(recoveryPoint, newEnd);

@@ -249,6 +249,44 @@ class PartitionLogTest {
     }
 
     @Test
+    void sequentialReads_startWhereTheLastEnded_andTruncationOrEarlierReadsAreNotMisled() {
+        PartitionLog log = manager.getOrCreate(TP, config);
+        for (int i = 0; i < 40; i++) {
+            log.appendAsLeader(TestBatches.batch(recs(i, "v" + i)), 1);
+        }
+        // one batch per read: every read after the first starts from where the previous ended
+        long next = 0;
+        for (int i = 0; i < 40; i++) {
+            try (FetchSlice s = log.read(next, 1, Long.MAX_VALUE)) {
+                List<TestBatches.Stored> got = TestBatches.decode(s.records());
+                assertEquals(List.of("v" + i), got.stream().map(TestBatches.Stored::value).toList());
+                assertEquals(i, got.get(0).offset());
+                next = s.nextOffset();
+            }
+        }
+        // a reader behind the remembered ends, and one in the middle of them
+        try (FetchSlice s = log.read(5, 1, Long.MAX_VALUE)) {
+            assertEquals("v5", TestBatches.decode(s.records()).get(0).value());
+        }
+        try (FetchSlice s = log.read(30, 1, Long.MAX_VALUE)) {
+            assertEquals("v30", TestBatches.decode(s.records()).get(0).value());
+        }
+        // the read from 30 remembered where 31 starts; a truncation below it and appends of
+        // differently sized batches move every batch, and the next read of 31 must see the new one
+        log.truncateTo(28);
+        for (int j = 0; j < 4; j++) {
+            log.appendAsLeader(TestBatches.batch(recs(100 + j, "n" + j + "a", "n" + j + "b", "n" + j + "c")), 2);
+        }
+        try (FetchSlice s = log.read(31, 1, Long.MAX_VALUE)) {
+            List<TestBatches.Stored> got = TestBatches.decode(s.records());
+            assertEquals(31, got.get(0).offset());
+            assertEquals(List.of("n1a", "n1b", "n1c"), got.stream().map(TestBatches.Stored::value).toList());
+        }
+        assertEquals(LogTestSupport.readAll(log, 0).stream().map(TestBatches.Stored::offset).toList(),
+                java.util.stream.LongStream.range(0, 40).boxed().toList());
+    }
+
+    @Test
     void truncateFullyAndStartAt_emptiesLog() {
         PartitionLog log = manager.getOrCreate(TP, config);
         log.appendAsLeader(TestBatches.batch(recs(5, "a", "b")), 1);
