@@ -384,7 +384,7 @@ public final class BasaltNode implements AutoCloseable {
     // ------------------------------------------------------------------ main
 
     public static void main(String[] args) {
-        dev.basalt.grpc.NettyAllocatorDefaults.apply();
+        dev.basalt.grpc.NettyDefaults.apply();
         Path configFile = null;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {

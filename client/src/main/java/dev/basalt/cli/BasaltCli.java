@@ -99,7 +99,7 @@ public final class BasaltCli implements Runnable {
     static volatile boolean shutdownInProgress;
 
     public static void main(String[] args) {
-        dev.basalt.grpc.NettyAllocatorDefaults.apply();
+        dev.basalt.grpc.NettyDefaults.apply();
         int code = run(args, System.in, System.out, System.err);
         System.out.flush();
         if (!shutdownInProgress) {
