@@ -1,6 +1,7 @@
 package dev.basalt.e2e;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.ByteString;
@@ -140,6 +141,28 @@ class BadInputE2ETest {
 
         assertEquals(ErrorCode.OFFSET_OUT_OF_RANGE, fetch("guarded", 0, 1_000_000, 0).getErrorCode());
         assertEquals(ErrorCode.UNKNOWN_TOPIC, fetch("no-such-topic", 0, 0, 0).getErrorCode());
+        // the same checks through FetchInParts: a request-wide error is one part; otherwise every
+        // partition arrives once with its own code
+        FetchRequest.PartitionData p0 = FetchRequest.PartitionData.newBuilder().setPartition(0).setFetchOffset(0)
+                .setPartitionMaxBytes(1 << 20).build();
+        List<FetchResponse> dup = new ArrayList<>();
+        FetchServiceGrpc.newBlockingStub(channel).withDeadlineAfter(30, TimeUnit.SECONDS).fetchInParts(FetchRequest.newBuilder()
+                .setMaxBytes(1 << 20).addTopics(FetchRequest.TopicData.newBuilder().setName("guarded").addPartitions(p0)
+                        .addPartitions(p0)).build()).forEachRemaining(dup::add);
+        assertEquals(1, dup.size());
+        assertEquals(ErrorCode.INVALID_REQUEST, dup.get(0).getErrorCode());
+        Map<String, FetchResponse.PartitionResponse> mixed = new java.util.LinkedHashMap<>();
+        FetchServiceGrpc.newBlockingStub(channel).withDeadlineAfter(30, TimeUnit.SECONDS).fetchInParts(FetchRequest.newBuilder()
+                .setMaxBytes(1 << 20).addTopics(FetchRequest.TopicData.newBuilder().setName("guarded").addPartitions(p0)
+                        .addPartitions(p0.toBuilder().setPartition(7)))
+                .addTopics(FetchRequest.TopicData.newBuilder().setName("no-such-topic").addPartitions(p0)).build())
+                .forEachRemaining(part -> part.getTopicsList().forEach(t -> t.getPartitionsList().forEach(
+                        pr -> assertNull(mixed.put(t.getName() + "-" + pr.getPartition(), pr), "a partition in two parts"))));
+        assertEquals(List.of("guarded-0", "guarded-7", "no-such-topic-0"), new ArrayList<>(mixed.keySet()));
+        assertEquals(ErrorCode.NONE, mixed.get("guarded-0").getErrorCode());
+        assertEquals(10, RecordBatch.wrap(mixed.get("guarded-0").getRecords().asReadOnlyByteBuffer()).recordCount());
+        assertEquals(ErrorCode.INVALID_PARTITION, mixed.get("guarded-7").getErrorCode());
+        assertEquals(ErrorCode.UNKNOWN_TOPIC, mixed.get("no-such-topic-0").getErrorCode());
         assertEquals(ErrorCode.INVALID_TOPIC, create("bad/name", 1, Map.of()).getErrorCode());
         assertEquals(ErrorCode.INVALID_TOPIC, create("x".repeat(250), 1, Map.of()).getErrorCode());
         assertEquals(ErrorCode.INVALID_CONFIG, create("typed", 1, Map.of("retention.ms", "next tuesday")).getErrorCode());

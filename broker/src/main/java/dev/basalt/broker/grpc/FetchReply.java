@@ -126,6 +126,58 @@ public final class FetchReply {
         return new FetchReply(response, none);
     }
 
+    /**
+     * This answer cut into parts for FetchInParts (see fetch.proto): partitions in order, a part
+     * ending after the partition whose records bring it to {@code partBytesMin} or more. Each part
+     * repeats the top-level fields and the headers of the topics it touches; no partition's
+     * records are split. An answer without topics (a request-wide error, an empty request) is
+     * one part.
+     */
+    public List<FetchReply> parts(int partBytesMin) {
+        if (topics.isEmpty()) {
+            return List.of(this);
+        }
+        List<FetchReply> out = new ArrayList<>();
+        FetchResponse.Builder part = top.toBuilder();
+        List<List<ByteBuffer>> partRecords = new ArrayList<>();
+        long partBytes = 0;
+        for (Topic t : topics) {
+            FetchResponse.TopicResponse.Builder tb = null;
+            List<ByteBuffer> tr = null;
+            if (t.partitions().isEmpty()) {
+                part.addTopics(t.header());
+                partRecords.add(new ArrayList<>());
+                continue;
+            }
+            for (Partition p : t.partitions()) {
+                if (tb == null) {
+                    tb = t.header().toBuilder();
+                    tr = new ArrayList<>();
+                }
+                tb.addPartitions(p.header());
+                tr.add(p.records());
+                partBytes += p.records() == null ? 0 : p.records().remaining();
+                if (partBytes >= partBytesMin) {
+                    part.addTopics(tb);
+                    partRecords.add(tr);
+                    out.add(new FetchReply(part.build(), partRecords));
+                    part = top.toBuilder();
+                    partRecords = new ArrayList<>();
+                    partBytes = 0;
+                    tb = null;
+                }
+            }
+            if (tb != null) {
+                part.addTopics(tb);
+                partRecords.add(tr);
+            }
+        }
+        if (part.getTopicsCount() > 0 || out.isEmpty()) {
+            out.add(new FetchReply(part.build(), partRecords));
+        }
+        return out;
+    }
+
     /** The serialized size in bytes. */
     public int serializedSize() {
         return size;

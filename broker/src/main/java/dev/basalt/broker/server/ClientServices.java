@@ -107,33 +107,53 @@ public final class ClientServices {
                 })).build();
     }
 
-    /** Fetch is bound by hand so that answers are written by {@link FetchReply#MARSHALLER}. */
+    /**
+     * Fetch and FetchInParts are bound by hand so that answers are written by
+     * {@link FetchReply#MARSHALLER}. Both share the handler; FetchInParts sends the answer as
+     * parts of at least {@link #FETCH_PART_BYTES_MIN} record bytes, each flushed to the
+     * connection as soon as it is written (gRPC flushes a unary answer only once it is whole).
+     */
     private ServerServiceDefinition fetchService() {
-        MethodDescriptor<FetchRequest, FetchReply> method = FetchServiceGrpc.getFetchMethod()
+        MethodDescriptor<FetchRequest, FetchReply> unary = FetchServiceGrpc.getFetchMethod()
+                .toBuilder(ProtoUtils.marshaller(FetchRequest.getDefaultInstance()), FetchReply.MARSHALLER).build();
+        MethodDescriptor<FetchRequest, FetchReply> inParts = FetchServiceGrpc.getFetchInPartsMethod()
                 .toBuilder(ProtoUtils.marshaller(FetchRequest.getDefaultInstance()), FetchReply.MARSHALLER).build();
         return ServerServiceDefinition.builder(FetchServiceGrpc.getServiceDescriptor().getName())
-                .addMethod(method, ServerCalls.asyncUnaryCall((FetchRequest request, StreamObserver<FetchReply> responseObserver) -> {
-                    ServerCallStreamObserver<FetchReply> obs = (ServerCallStreamObserver<FetchReply>) responseObserver;
-                    AtomicReference<List<FetchSlice>> held = new AtomicReference<>(List.of());
-                    Runnable release = () -> held.getAndSet(List.of()).forEach(FetchSlice::close);
-                    obs.setOnCloseHandler(release);
-                    obs.setOnCancelHandler(release);
-                    try {
-                        fetch.handle(request, (reply, slices) -> {
-                            held.set(slices);
-                            if (obs.isCancelled()) {
-                                release.run();
-                                return;
-                            }
-                            obs.onNext(reply);
-                            obs.onCompleted();
-                        });
-                    } catch (RuntimeException e) {
-                        log.error("Fetch failed unexpectedly", e);
-                        release.run();
-                        obs.onError(Status.INTERNAL.withDescription(e.toString()).asRuntimeException());
-                    }
-                })).build();
+                .addMethod(unary, ServerCalls.asyncUnaryCall((FetchRequest request, StreamObserver<FetchReply> obs) ->
+                        serveFetch(request, obs, List::of)))
+                .addMethod(inParts, ServerCalls.asyncServerStreamingCall((FetchRequest request, StreamObserver<FetchReply> obs) ->
+                        serveFetch(request, obs, reply -> reply.parts(FETCH_PART_BYTES_MIN))))
+                .build();
+    }
+
+    /** Record bytes after which FetchInParts closes a part (fetch.proto documents the rule). */
+    static final int FETCH_PART_BYTES_MIN = 256 * 1024;
+
+    private void serveFetch(FetchRequest request, StreamObserver<FetchReply> responseObserver,
+                            java.util.function.Function<FetchReply, List<FetchReply>> split) {
+        ServerCallStreamObserver<FetchReply> obs = (ServerCallStreamObserver<FetchReply>) responseObserver;
+        AtomicReference<List<FetchSlice>> held = new AtomicReference<>(List.of());
+        Runnable release = () -> held.getAndSet(List.of()).forEach(FetchSlice::close);
+        obs.setOnCloseHandler(release);
+        obs.setOnCancelHandler(release);
+        try {
+            fetch.handle(request, (reply, slices) -> {
+                held.set(slices);
+                if (obs.isCancelled()) {
+                    release.run();
+                    return;
+                }
+                // the slices stay mapped until the call closes, after the last part is written
+                for (FetchReply part : split.apply(reply)) {
+                    obs.onNext(part);
+                }
+                obs.onCompleted();
+            });
+        } catch (RuntimeException e) {
+            log.error("Fetch failed unexpectedly", e);
+            release.run();
+            obs.onError(Status.INTERNAL.withDescription(e.toString()).asRuntimeException());
+        }
     }
 
     private BindableService listOffsetsService() {

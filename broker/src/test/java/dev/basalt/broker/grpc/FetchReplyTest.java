@@ -3,6 +3,7 @@ package dev.basalt.broker.grpc;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.ByteString;
 import dev.basalt.proto.v1.ErrorCode;
@@ -21,7 +22,8 @@ import org.junit.jupiter.api.Test;
  * The hand-laid-out fetch answer parses, with the standard protobuf parser, to exactly the
  * FetchResponse that carries the same records in its bytes fields: for random shapes (no topics,
  * error partitions, empty and multi-MiB records, heap and direct buffers), through gRPC's drain
- * path and through plain reads. Seeded: the seed is printed; replay with {@code -Dbasalt.seed=N}.
+ * path and through plain reads; and cut into FetchInParts' parts, the same partitions in the same
+ * order, each part ending where the rule says. Seeded: the seed is printed; replay with {@code -Dbasalt.seed=N}.
  */
 class FetchReplyTest {
 
@@ -97,6 +99,52 @@ class FetchReplyTest {
             ((Drainable) read).drainTo(rest); // a partly read stream hands over the rest
             assertEquals(want, FetchResponse.parseFrom(rest.toByteArray()), "read then drained, round " + round);
             assertEquals(want, reply.toResponse());
+            checkParts(want, reply, switch (random.nextInt(3)) {
+                case 0 -> 1;
+                case 1 -> 1 + random.nextInt(200_000);
+                default -> 256 * 1024;
+            }, round);
+        }
+    }
+
+    /**
+     * FetchInParts' cut: every partition in exactly one part, in order; each part repeats the
+     * top-level fields; a part ends right after the partition whose records reach the minimum.
+     */
+    private static void checkParts(FetchResponse want, FetchReply reply, int partBytesMin, int round) throws Exception {
+        List<FetchReply> parts = reply.parts(partBytesMin);
+        List<String> flat = new ArrayList<>();
+        for (int i = 0; i < parts.size(); i++) {
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            ((Drainable) FetchReply.MARSHALLER.stream(parts.get(i))).drainTo(out);
+            FetchResponse part = FetchResponse.parseFrom(out.toByteArray());
+            assertEquals(want.getErrorCode(), part.getErrorCode());
+            assertEquals(want.getErrorMessage(), part.getErrorMessage());
+            long bytes = 0;
+            long lastPartitionBytes = 0;
+            for (FetchResponse.TopicResponse t : part.getTopicsList()) {
+                for (FetchResponse.PartitionResponse p : t.getPartitionsList()) {
+                    flat.add(t.getName() + "/" + t.getTopicId() + "/" + p);
+                    lastPartitionBytes = p.getRecords().size();
+                    bytes += lastPartitionBytes;
+                }
+            }
+            if (i < parts.size() - 1) {
+                assertTrue(bytes >= partBytesMin && bytes - lastPartitionBytes < partBytesMin,
+                        "part " + i + " of " + parts.size() + " holds " + bytes + " bytes, round " + round);
+            } else {
+                assertTrue(bytes - lastPartitionBytes < partBytesMin, "last part too big, round " + round);
+            }
+        }
+        List<String> wanted = new ArrayList<>();
+        for (FetchResponse.TopicResponse t : want.getTopicsList()) {
+            for (FetchResponse.PartitionResponse p : t.getPartitionsList()) {
+                wanted.add(t.getName() + "/" + t.getTopicId() + "/" + p);
+            }
+        }
+        assertEquals(wanted, flat, "parts merged, round " + round);
+        if (want.getTopicsCount() == 0) {
+            assertEquals(1, parts.size());
         }
     }
 
