@@ -55,6 +55,8 @@ public final class Consumer<K, V> implements AutoCloseable {
 
     /** The answer being delivered plus one fetched ahead. */
     static final int BUFFERS_PER_PARTITION_MAX = 2;
+    /** Records decoded between two looks for arrived answers while a poll collects. */
+    static final int RECORDS_BETWEEN_FETCH_CHECKS = 1000;
 
     private static final class PartitionState {
         Long position;
@@ -389,7 +391,8 @@ public final class Consumer<K, V> implements AutoCloseable {
 
     /** Handles the answers that already arrived, without waiting. */
     private void handleArrived() throws InterruptedException {
-        // Bounded: at most one answer per broker is outstanding, so the queue holds few entries.
+        // Bounded: at most Fetcher.FETCHES_PER_BROKER_MAX fetches per broker are outstanding, each of
+        // at most one part per partition plus its end, so the queue holds few entries.
         for (Fetcher.Answer a = fetcher.take(0); a != null; a = fetcher.take(0)) {
             handle(a);
         }
@@ -419,7 +422,7 @@ public final class Consumer<K, V> implements AutoCloseable {
         boolean missingLeader = false;
         for (Map.Entry<TopicPartition, PartitionState> e : assigned.entrySet()) {
             PartitionState s = e.getValue();
-            if (s.paused || s.position == null) {
+            if (s.paused || s.position == null || fetcher.inFlight(e.getKey())) {
                 continue;
             }
             long fetchOffset = nextFetchOffset(e.getKey(), s);
@@ -444,8 +447,8 @@ public final class Consumer<K, V> implements AutoCloseable {
     }
 
     private void handle(Fetcher.Answer a) {
-        if (a.node() < 0) {
-            return; // wakeup marker
+        if (a.node() < 0 || (a.response() == null && a.error() == null)) {
+            return; // wakeup marker, or the end of a fetch whose parts were handled
         }
         if (a.error() != null) {
             metadata.refresh();
@@ -496,35 +499,46 @@ public final class Consumer<K, V> implements AutoCloseable {
         }
     }
 
-    /** Takes up to max.poll.records records from the buffered fetches of unpaused partitions. */
-    private Map<TopicPartition, List<ConsumerRecord<K, V>>> collect() {
+    /**
+     * Takes up to max.poll.records records from the buffered fetches of unpaused partitions.
+     * Every {@value #RECORDS_BETWEEN_FETCH_CHECKS} records (and between partitions) it takes the
+     * answers that arrived meanwhile and sends the fetches they free, so that a large poll does
+     * not leave the broker idle until it returns.
+     */
+    private Map<TopicPartition, List<ConsumerRecord<K, V>>> collect() throws InterruptedException {
         Map<TopicPartition, List<ConsumerRecord<K, V>>> out = new LinkedHashMap<>();
         int room = maxPollRecords;
-        var it = buffered.entrySet().iterator();
-        while (it.hasNext() && room > 0) {
-            Map.Entry<TopicPartition, java.util.ArrayDeque<FetchBuffer>> e = it.next();
-            PartitionState s = assigned.get(e.getKey());
-            if (s == null || s.position == null) {
-                it.remove();
+        // a snapshot: answers taken while collecting may add partitions (delivered by the next poll)
+        for (TopicPartition tp : new ArrayList<>(buffered.keySet())) {
+            if (room <= 0) {
+                break;
+            }
+            java.util.ArrayDeque<FetchBuffer> queue = buffered.get(tp);
+            PartitionState s = assigned.get(tp);
+            if (queue == null || s == null || s.position == null) {
+                buffered.remove(tp);
                 continue;
             }
             if (s.paused) {
                 continue;
             }
-            java.util.ArrayDeque<FetchBuffer> queue = e.getValue();
             List<ConsumerRecord<K, V>> list = new ArrayList<>();
-            // Bounded: each pass either fills the room or removes one of at most two buffers.
-            while (!queue.isEmpty() && list.size() < room) {
-                if (drainInto(e.getKey(), queue.peekFirst(), s, list, room)) {
+            // Bounded: each pass adds at least one record or removes one of at most two buffers
+            // (an answer taken meanwhile can add one only while fewer than two are buffered).
+            while (!queue.isEmpty() && room > 0 && s.position != null) {
+                int before = list.size();
+                if (drainInto(tp, queue.peekFirst(), s, list, before + Math.min(room, RECORDS_BETWEEN_FETCH_CHECKS))) {
                     queue.pollFirst();
                 }
+                room -= list.size() - before;
+                handleArrived();
+                sendFetches();
             }
-            room -= list.size();
             if (!list.isEmpty()) {
-                out.put(e.getKey(), list);
+                out.put(tp, list);
             }
             if (queue.isEmpty()) {
-                it.remove();
+                buffered.remove(tp);
             }
         }
         return out;

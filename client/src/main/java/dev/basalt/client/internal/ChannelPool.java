@@ -1,8 +1,8 @@
 package dev.basalt.client.internal;
 
-import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -21,6 +21,12 @@ import java.util.concurrent.TimeUnit;
  * <p>Thread-safety: thread-safe. Lifetime: owned by one Producer, Consumer or Admin; closed with it.
  */
 public final class ChannelPool implements AutoCloseable {
+    /**
+     * HTTP/2 receive window per connection and per call: how much a broker may send before the
+     * client has consumed it. Bounds the client's unconsumed inbound bytes per broker.
+     */
+    static final int FLOW_CONTROL_WINDOW_BYTES = 8 * 1024 * 1024;
+
     private final Map<HostPort, ManagedChannel> channels = new ConcurrentHashMap<>();
     private final int maxInboundMessageBytes;
     private volatile boolean closed;
@@ -39,9 +45,13 @@ public final class ChannelPool implements AutoCloseable {
         if (closed) {
             throw new IllegalStateException("client is closed");
         }
-        return channels.computeIfAbsent(address, a -> Grpc
-                .newChannelBuilderForAddress(a.host(), a.port(), InsecureChannelCredentials.create())
+        return channels.computeIfAbsent(address, a -> NettyChannelBuilder
+                .forAddress(a.host(), a.port(), InsecureChannelCredentials.create())
                 .maxInboundMessageSize(maxInboundMessageBytes)
+                // a fixed receive window: gRPC's auto-tuning sizes it by bandwidth × round trip,
+                // which on a fast local link stays near its 1 MiB floor, and a fetch answer of
+                // several MiB then waits on window updates every half MiB
+                .flowControlWindow(FLOW_CONTROL_WINDOW_BYTES)
                 // callbacks run on the transport thread: every observer in this client only
                 // enqueues or completes a future, so a thread hop per answer would be pure latency
                 .directExecutor()

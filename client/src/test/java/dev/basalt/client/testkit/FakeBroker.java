@@ -190,6 +190,32 @@ public final class FakeBroker {
     private final class Fetch extends FetchServiceGrpc.FetchServiceImplBase {
         @Override
         public void fetch(FetchRequest req, StreamObserver<FetchResponse> out) {
+            FetchResponse resp = answer(req);
+            if (resp != null) {
+                out.onNext(resp);
+                out.onCompleted();
+            }
+        }
+
+        /** As the broker does: the answer cut into parts, here one partition per part. */
+        @Override
+        public void fetchInParts(FetchRequest req, StreamObserver<FetchResponse> out) {
+            FetchResponse resp = answer(req);
+            if (resp == null) {
+                return;
+            }
+            if (resp.getTopicsCount() == 0) {
+                out.onNext(resp);
+            }
+            for (FetchResponse.TopicResponse t : resp.getTopicsList()) {
+                for (FetchResponse.PartitionResponse p : t.getPartitionsList()) {
+                    out.onNext(resp.toBuilder().clearTopics().addTopics(t.toBuilder().clearPartitions().addPartitions(p)).build());
+                }
+            }
+            out.onCompleted();
+        }
+
+        private FetchResponse answer(FetchRequest req) {
             long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(req.getMaxWaitMs());
             FetchResponse resp;
             synchronized (cluster) {
@@ -209,12 +235,11 @@ public final class FakeBroker {
                         TimeUnit.NANOSECONDS.timedWait(cluster, left);
                     } catch (InterruptedException e) {
                         Thread.currentThread().interrupt();
-                        return;
+                        return null;
                     }
                 }
             }
-            out.onNext(resp);
-            out.onCompleted();
+            return resp;
         }
 
         private FetchResponse read(FetchRequest req, int[] totalBytes, boolean[] anyError) {
