@@ -64,6 +64,32 @@ final class LatencyStats {
         }
     }
 
+    /**
+     * {@code n} completed records that share one latency (a consumer's poll), totalling
+     * {@code sizeBytes}: the same bookkeeping as n calls of {@link #record}, in one.
+     */
+    synchronized void recordAll(long latencyMicros, int n, long sizeBytes, long nowNanos) {
+        if (n <= 0) {
+            return;
+        }
+        // the samples record n would take: the multiples of sampleEvery in [count, count + n)
+        long firstSampled = (count + sampleEvery - 1) / sampleEvery * sampleEvery;
+        for (long i = firstSampled; i < count + n && sampleCount < samples.length; i += sampleEvery) {
+            samples[sampleCount++] = (int) Math.min(Integer.MAX_VALUE, latencyMicros);
+        }
+        count += n;
+        bytes += sizeBytes;
+        latencySumMicros += latencyMicros * n;
+        latencyMaxMicros = Math.max(latencyMaxMicros, latencyMicros);
+        windowCount += n;
+        windowBytes += sizeBytes;
+        windowLatencySumMicros += latencyMicros * n;
+        windowLatencyMaxMicros = Math.max(windowLatencyMaxMicros, latencyMicros);
+        if (reportIntervalNanos > 0 && nowNanos - windowStartNanos >= reportIntervalNanos) {
+            printWindow(nowNanos);
+        }
+    }
+
     synchronized void error() {
         errors++;
     }

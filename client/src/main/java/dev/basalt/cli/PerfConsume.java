@@ -79,13 +79,17 @@ final class PerfConsume implements Callable<Integer> {
             ConsumerRecords<byte[], byte[]> records = consumer.poll(Duration.ofMillis(500));
             long now = System.nanoTime();
             long pollMicros = (now - pollStart) / 1_000;
+            int n = 0;
+            long bytes = 0;
             for (ConsumerRecord<byte[], byte[]> r : records) {
-                if (consumed >= common.records) {
+                if (consumed + n >= common.records) {
                     break;
                 }
-                stats.record(pollMicros, Math.max(0, r.serializedValueSize()) + Math.max(0, r.serializedKeySize()), now);
-                consumed++;
+                bytes += Math.max(0, r.serializedValueSize()) + Math.max(0, r.serializedKeySize());
+                n++;
             }
+            stats.recordAll(pollMicros, n, bytes, now);
+            consumed += n;
             if (!records.isEmpty()) {
                 lastProgress = now;
             } else if ((now - lastProgress) / 1_000_000 >= timeoutMs) {

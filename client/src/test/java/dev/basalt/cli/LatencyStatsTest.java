@@ -32,6 +32,33 @@ class LatencyStatsTest {
         assertEquals(10_000, s.count());
     }
 
+    /** A consumer's poll recorded at once keeps exactly the statistics of its records one by one. */
+    @Test
+    void recordAll_isTheSameAsRecordingEachRecord() {
+        long seed = Long.getLong("basalt.seed", System.nanoTime());
+        System.out.println("LatencyStatsTest seed=" + seed + " (replay: ./mvnw -B -ntp verify -pl client -am"
+                + " -Dtest=LatencyStatsTest -Dsurefire.failIfNoSpecifiedTests=false -Dbasalt.seed=" + seed + ")");
+        java.util.SplittableRandom random = new java.util.SplittableRandom(seed);
+        LatencyStats one = new LatencyStats("consumed", 10_000, 97, 0, new PrintStream(new ByteArrayOutputStream()), 0);
+        LatencyStats all = new LatencyStats("consumed", 10_000, 97, 0, new PrintStream(new ByteArrayOutputStream()), 0);
+        int total = 0;
+        while (total < 10_000) {
+            int n = Math.min(10_000 - total, random.nextInt(0, 700));
+            long latency = random.nextLong(1, 50_000);
+            int size = random.nextInt(0, 2048);
+            for (int i = 0; i < n; i++) {
+                one.record(latency, size, 0);
+            }
+            all.recordAll(latency, n, (long) n * size, 0);
+            total += n;
+        }
+        double[] q = {0.5, 0.9, 0.99, 0.999, 1.0};
+        assertArrayEquals(one.percentilesMillis(q), all.percentilesMillis(q), "seed " + seed);
+        assertEquals(one.avgMillis(), all.avgMillis(), 1e-9);
+        assertEquals(one.maxMillis(), all.maxMillis(), 1e-9);
+        assertEquals(one.count(), all.count());
+    }
+
     @Test
     void progressLine_perWindow_andSummary() {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
