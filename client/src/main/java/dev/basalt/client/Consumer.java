@@ -320,8 +320,9 @@ public final class Consumer<K, V> implements AutoCloseable {
                 }
                 handleArrived();
                 sendFetches(); // fetch ahead of what is buffered before spending time decoding it
+                // collect() itself takes arrived answers and sends the fetches they free after
+                // each step, so nothing is left to send once it returns
                 Map<TopicPartition, List<ConsumerRecord<K, V>>> records = collect();
-                sendFetches();
                 if (!records.isEmpty()) {
                     return new ConsumerRecords<>(records);
                 }

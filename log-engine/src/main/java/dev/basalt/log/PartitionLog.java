@@ -622,13 +622,17 @@ public final class PartitionLog {
         for (int i = 0; i < READ_HINTS; i++) {
             ReadHint h = readHints.get(i);
             if (h != null && h.segment() == seg && h.truncations() == truncations && h.offset() <= target && h.offset() > bestOffset
-                    && h.position() >= 0 && h.position() <= size - RecordBatch.HEADER_SIZE_BYTES
-                    && Segment.baseOffsetAt(map, h.position()) == h.offset()) {
+                    && batchStartsAt(map, size, h.position(), h.offset())) {
                 best = h.position();
                 bestOffset = h.offset();
             }
         }
         return best;
+    }
+
+    /** True if a batch header fits at {@code position} of a segment of {@code size} bytes and its base offset is {@code offset}. */
+    private static boolean batchStartsAt(ByteBuffer map, int size, int position, long offset) {
+        return position >= 0 && position <= size - RecordBatch.HEADER_SIZE_BYTES && Segment.baseOffsetAt(map, position) == offset;
     }
 
     /**
@@ -669,9 +673,7 @@ public final class PartitionLog {
         if (pos < 0) {
             pos = 0;
             IndexStore.OffsetPosition e = index.floorOffset(partitionId, target);
-            if (e != null && e.segmentBase() == seg.baseOffset() && e.position() >= 0
-                    && e.position() <= size - RecordBatch.HEADER_SIZE_BYTES
-                    && Segment.baseOffsetAt(map, e.position()) == e.offset()) {
+            if (e != null && e.segmentBase() == seg.baseOffset() && batchStartsAt(map, size, e.position(), e.offset())) {
                 pos = e.position();
             }
         }
