@@ -2,6 +2,20 @@ package dev.basalt.broker;
 
 import dev.basalt.broker.config.ConfigException;
 import dev.basalt.broker.config.NodeConfig;
+import dev.basalt.broker.config.TopicConfigs;
+import dev.basalt.broker.controller.ControllerChannel;
+import dev.basalt.broker.controller.ControllerClient;
+import dev.basalt.broker.controller.ForwardingControllerChannel;
+import dev.basalt.broker.lifecycle.BrokerLifecycle;
+import dev.basalt.broker.metadata.MetadataPublisher;
+import dev.basalt.broker.metadata.ObserverMetadataFollower;
+import dev.basalt.broker.rpc.ControllerAdminRpc;
+import dev.basalt.broker.rpc.ControllerRpc;
+import dev.basalt.log.InvalidConfigException;
+import dev.basalt.metadata.controller.ConfigValidator;
+import dev.basalt.metadata.image.ConfigResource;
+import dev.basalt.proto.v1.DescribeQuorumResponse;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import dev.basalt.broker.controller.MetadataQuorum;
 import dev.basalt.broker.controller.QuorumController;
 import dev.basalt.broker.controller.RaftMetadataQuorum;
@@ -20,11 +34,7 @@ import dev.basalt.log.LogManagerOptions;
 import dev.basalt.log.TopicPartition;
 import dev.basalt.log.segment.FileLayer;
 import dev.basalt.metadata.MetadataStateMachine;
-import dev.basalt.metadata.controller.BrokerRegistrationRequest;
-import dev.basalt.metadata.controller.BrokerStatus;
 import dev.basalt.metadata.controller.ControllerConfig;
-import dev.basalt.metadata.controller.HeartbeatRequest;
-import dev.basalt.metadata.image.BrokerRegistration;
 import dev.basalt.metadata.image.Endpoint;
 import dev.basalt.metadata.image.MetadataImage;
 import io.grpc.Server;
@@ -68,10 +78,35 @@ import org.slf4j.LoggerFactory;
  * <p>Thread-safety: {@link #start()} and {@link #close()} are called once each, by the main thread
  * and the shutdown hook.
  */
+/**
+ * A Basalt node: the process {@code bin/basalt start} runs. Wiring only: it builds the parts and
+ * starts them in order; each part owns its own thread and logic.
+ *
+ * <ul>
+ *   <li>Metadata: a {@link MetadataStateMachine} fed by the Raft quorum (controller role: voter,
+ *       durable in {@code <data.dir>/raft}) or by an {@link ObserverMetadataFollower} (broker-only
+ *       role), and a {@link MetadataPublisher} that hands (previous, image) pairs to subscribers.</li>
+ *   <li>Controller role: the {@link QuorumController} event loop on its own thread, active while
+ *       this node leads the quorum, and the Controller/Admin services on the CONTROLLER listener.</li>
+ *   <li>Broker role: partition logs ({@code <data.dir>/<topic>-<partition>}, index in
+ *       {@code <data.dir>/index}), the replica manager subscribed to metadata, the client services
+ *       on the PLAINTEXT listener (admin changes forwarded to the active controller), and the
+ *       {@link BrokerLifecycle} (registration, heartbeats, controlled shutdown) on its own thread.</li>
+ *   <li>The HTTP admin port (health, readiness, status).</li>
+ * </ul>
+ *
+ * <p>Shutdown (SIGTERM) runs in reverse: stop taking client requests, controlled shutdown
+ * (leadership moves away first), flush and close the logs, stop the quorum (Raft leadership is
+ * transferred first when this node leads).
+ *
+ * <p>Thread-safety: {@link #start()} and {@link #close()} are called once each, by the main thread
+ * and the shutdown hook.
+ */
 public final class BasaltNode implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(BasaltNode.class);
     private static final int METADATA_ENTRY_BYTES_MAX = 8 << 20;
-    private static final long COMMIT_TIMEOUT_MS_MAX = 30_000;
+    /** Deadline of a broker's registration, heartbeat or ISR change at the controller. */
+    private static final long BROKER_REQUEST_TIMEOUT_MS = 5_000;
 
     private final NodeConfig config;
     private final Clock clock = Clock.systemUTC();
@@ -79,17 +114,19 @@ public final class BasaltNode implements AutoCloseable {
     private final AtomicBoolean closed = new AtomicBoolean();
     private final CountDownLatch stopped = new CountDownLatch(1);
     private final List<Runnable> shutdownSteps = new ArrayList<>();
-    private volatile boolean registered;
     private volatile boolean shuttingDown;
 
     private LogManager logs;
     private MetadataStateMachine stateMachine;
-    private RaftMetadataQuorum quorum;
-    private QuorumController controller;
+    private MetadataPublisher publisher;
+    private volatile RaftMetadataQuorum quorum;
+    private volatile QuorumController controller;
+    private ObserverMetadataFollower observer;
+    private ControllerClient controllers;
+    private BrokerLifecycle lifecycle;
     private ReplicaManager replicas;
     private Server clientServer;
     private HttpAdminServer http;
-    private ScheduledExecutorService controllerThread;
     private ScheduledExecutorService timers;
     private ExecutorService requestThreads;
 
@@ -106,17 +143,36 @@ public final class BasaltNode implements AutoCloseable {
         log.info("Starting Basalt node {} (roles {}, data in {}), incarnation {}", config.nodeId(), config.roles(),
                 config.dataDir().toAbsolutePath(), incarnationId);
         try {
-            startLogs();
-            startQuorum();
-            startBroker();
+            timers = newScheduler("basalt-timer");
+            shutdownSteps.add(() -> timers.shutdownNow());
+            if (config.isBroker()) {
+                startLogs();
+            }
+            startMetadata();
+            if (config.isBroker()) {
+                startBroker();
+            }
             startHttp();
-            startRegistration();
+            publisher.start();
+            if (observer != null) {
+                observer.start();
+            }
+            if (lifecycle != null) {
+                lifecycle.start();
+            }
         } catch (IOException | RuntimeException e) {
             close();
             throw e;
         }
         log.info("Basalt node {} started: clients on {}, controller on {}, admin on http://{}", config.nodeId(),
-                config.clientListener(), config.controllerListener(), config.httpAdminAddress());
+                config.isBroker() ? config.clientListener() : "-", config.isController() ? config.controllerListener() : "-",
+                config.httpAdminAddress());
+    }
+
+    private static ScheduledExecutorService newScheduler(String name) {
+        ScheduledThreadPoolExecutor e = new ScheduledThreadPoolExecutor(1, named(name));
+        e.setRemoveOnCancelPolicy(true);
+        return e;
     }
 
     private void startLogs() {
@@ -138,42 +194,115 @@ public final class BasaltNode implements AutoCloseable {
         return out;
     }
 
-    private void startQuorum() throws IOException {
-        timers = Executors.newScheduledThreadPool(1, named("basalt-timer"));
-        shutdownSteps.add(() -> timers.shutdownNow());
+    /** The metadata log: as a voter (controller role) or as an observer (broker-only role). */
+    private void startMetadata() throws IOException {
         stateMachine = new MetadataStateMachine(METADATA_ENTRY_BYTES_MAX);
-        quorum = RaftMetadataQuorum.start(config, config.dataDir().resolve("raft"), stateMachine, clock);
-        shutdownSteps.add(() -> quorum.close());
-        controllerThread = Executors.newSingleThreadScheduledExecutor(named("basalt-controller"));
-        shutdownSteps.add(() -> controllerThread.shutdownNow());
-        ControllerConfig cc = new ControllerConfig(config.getLong("broker.session.timeout.ms"),
-                ControllerConfig.DEFAULT.partitionsPerTopicMax(), ControllerConfig.DEFAULT.producerIdBlockSize(),
-                ControllerConfig.DEFAULT.topicsPerRequestMax());
-        // Replica placement and topic ids need unpredictable seeds in production; simulations pass their own.
-        controller = new QuorumController(quorum, stateMachine, controllerThread, clock, new SplittableRandom(new SecureRandom().nextLong()),
-                cc, config.topicDefaults(), config.getInt("num.partitions"), config.getInt("default.replication.factor"),
-                COMMIT_TIMEOUT_MS_MAX);
-        long sessionCheckMs = Math.max(100, config.getLong("broker.session.timeout.ms") / 3);
-        controllerThread.scheduleWithFixedDelay(controller::fenceExpiredBrokers, sessionCheckMs, sessionCheckMs, TimeUnit.MILLISECONDS);
+        publisher = new MetadataPublisher(stateMachine, this::metadataCaughtUp);
+        shutdownSteps.add(0, () -> publisher.close());
+        ScheduledExecutorService clientThread = newScheduler("basalt-controller-client");
+        shutdownSteps.add(() -> clientThread.shutdownNow());
+        controllers = new ControllerClient(config.voters(), clientThread, config.getInt("grpc.message.bytes.max"));
+        shutdownSteps.add(() -> controllers.close());
+        if (config.isController()) {
+            ScheduledExecutorService controllerThread = newScheduler("basalt-controller");
+            shutdownSteps.add(() -> controllerThread.shutdownNow());
+            List<ServerServiceDefinition> services = List.of(
+                    new ControllerRpc(() -> controller, () -> quorum, controllerThread).bindService(),
+                    new ControllerAdminRpc(() -> controller).bindService());
+            quorum = RaftMetadataQuorum.start(config, config.dataDir().resolve("raft"), stateMachine, publisher, services);
+            shutdownSteps.add(() -> quorum.close());
+            QuorumController c = new QuorumController(quorum, controllerThread, clock,
+                    // Replica placement and topic ids need unpredictable seeds in production; simulations pass their own.
+                    new SplittableRandom(new SecureRandom().nextLong()), controllerSettings(), topicConfigValidator());
+            c.start();
+            controller = c;
+        } else {
+            observer = new ObserverMetadataFollower(config.nodeId(), controllers, stateMachine, publisher::wake);
+            shutdownSteps.add(0, () -> observer.close());
+        }
+    }
+
+    private QuorumController.Settings controllerSettings() {
+        ControllerConfig d = ControllerConfig.DEFAULT;
+        ControllerConfig cc = new ControllerConfig(config.getLong("broker.session.timeout.ms"), d.partitionsPerTopicMax(),
+                d.producerIdBlockSize(), d.topicsPerRequestMax());
+        return new QuorumController.Settings(cc, config.getInt("num.partitions"), config.getInt("default.replication.factor"),
+                BROKER_REQUEST_TIMEOUT_MS, config.getLong("leader.imbalance.check.interval.ms"));
+    }
+
+    private ConfigValidator topicConfigValidator() {
+        Map<String, String> defaults = Map.copyOf(config.topicDefaults());
+        return (resource, key, value) -> {
+            if (resource.type() != ConfigResource.Type.TOPIC) {
+                return Optional.of("broker configurations are static (set them in the node's properties file)");
+            }
+            try {
+                TopicConfigs.validate(Map.of(key, value), defaults);
+                return Optional.empty();
+            } catch (InvalidConfigException e) {
+                return Optional.of(e.getMessage());
+            }
+        };
+    }
+
+    private boolean metadataCaughtUp() {
+        RaftMetadataQuorum q = quorum;
+        if (q != null) {
+            return q.isCaughtUp();
+        }
+        return observer != null && observer.isCaughtUp();
+    }
+
+    /** The active controller as this node knows it, or -1. */
+    private int controllerId() {
+        RaftMetadataQuorum q = quorum;
+        if (q != null) {
+            return q.leaderId();
+        }
+        return observer == null ? -1 : observer.controllerId();
+    }
+
+    private DescribeQuorumResponse describeQuorum() {
+        RaftMetadataQuorum q = quorum;
+        if (q != null) {
+            return q.describe();
+        }
+        DescribeQuorumResponse.Builder b = DescribeQuorumResponse.newBuilder().setLeaderId(controllerId()).setTerm(-1)
+                .setHighWatermark(observer.controllerAppliedIndex());
+        for (int voter : config.voters().keySet()) {
+            b.addVotersBuilder().setReplicaId(voter).setLogEndOffset(-1).setLag(-1).setLastFetchTimestampMs(-1)
+                    .setLastCaughtUpTimestampMs(-1);
+        }
+        long now = clock.millis();
+        b.addObserversBuilder().setReplicaId(config.nodeId()).setLogEndOffset(stateMachine.appliedIndex())
+                .setLag(Math.max(0, observer.controllerAppliedIndex() - stateMachine.appliedIndex()))
+                .setLastFetchTimestampMs(now).setLastCaughtUpTimestampMs(observer.isCaughtUp() ? now : -1);
+        return b.build();
     }
 
     private void startBroker() throws IOException {
         Purgatory<TopicPartition> fetchWaiters = new Purgatory<>("fetch", timers, config.getInt("fetch.inflight.max"));
         Purgatory<TopicPartition> produceWaiters = new Purgatory<>("produce", timers, config.getInt("fetch.inflight.max"));
+        NodeConfig.HostPort adv = config.advertisedClientAddress();
+        ScheduledExecutorService lifecycleThread = newScheduler("basalt-broker-lifecycle");
+        shutdownSteps.add(() -> lifecycleThread.shutdownNow());
+        lifecycle = new BrokerLifecycle(config.nodeId(), incarnationId, List.of(new Endpoint("PLAINTEXT", adv.host(), adv.port())),
+                Optional.ofNullable(config.rack()), controllers, publisher, lifecycleThread,
+                config.getLong("broker.heartbeat.interval.ms"), BROKER_REQUEST_TIMEOUT_MS);
         replicas = new ReplicaManager(config.nodeId(), logs, config.topicDefaults(), fetchWaiters);
         shutdownSteps.add(0, () -> {
             produceWaiters.expireAll();
             replicas.close();
         });
-        // The replica manager follows the image on its own thread; proposals complete only once it has.
-        quorum.onImage(replicas::applyImage);
+        publisher.addSubscriber(update -> replicas.applyImage(update.image(), update.caughtUp()));
 
         ProduceHandler produce = new ProduceHandler(replicas, produceWaiters, config.getInt("request.timeout.ms.max"));
         FetchHandler fetch = new FetchHandler(replicas, config.getInt("fetch.wait.ms.max"));
-        MetadataHandler metadata = new MetadataHandler(replicas, config.get("cluster.id"), quorum::leaderId);
-        AdminHandler admin = new AdminHandler(replicas, config, quorum::leaderId);
-        ClientServices services = new ClientServices(produce, fetch, new ListOffsetsHandler(replicas), metadata, admin, controller,
-                quorum::describe, config.getInt("produce.request.bytes.max"));
+        MetadataHandler metadata = new MetadataHandler(replicas, config.get("cluster.id"), this::controllerId);
+        AdminHandler admin = new AdminHandler(replicas, config, this::controllerId);
+        ControllerChannel toController = new ForwardingControllerChannel(() -> controller, quorum, controllers);
+        ClientServices services = new ClientServices(produce, fetch, new ListOffsetsHandler(replicas), metadata, admin, toController,
+                this::describeQuorum, config.getInt("produce.request.bytes.max"));
 
         int threads = config.getInt("grpc.executor.threads");
         NodeConfig.HostPort addr = config.clientListener();
@@ -248,69 +377,28 @@ public final class BasaltNode implements AutoCloseable {
         shutdownSteps.add(0, () -> http.close());
     }
 
-    /** Registers this broker with the active controller and heartbeats; combined mode only for now. */
-    private void startRegistration() {
-        long intervalMs = config.getLong("broker.heartbeat.interval.ms");
-        timers.scheduleWithFixedDelay(this::registerOrHeartbeat, 0, Math.min(intervalMs, 250), TimeUnit.MILLISECONDS);
-    }
-
-    private final AtomicInteger heartbeatTicks = new AtomicInteger();
-
-    private void registerOrHeartbeat() {
-        if (shuttingDown || !config.isBroker()) {
-            return;
-        }
-        try {
-            if (!quorum.maybeMarkCaughtUp()) {
-                return;
-            }
-            if (!quorum.isActiveController()) {
-                // A broker whose controller runs elsewhere registers over the Controller RPC (multi-node issue).
-                return;
-            }
-            MetadataImage image = replicas.image();
-            Optional<BrokerRegistration> me = image.cluster().broker(config.nodeId());
-            if (me.isEmpty() || !me.get().incarnationId().equals(incarnationId)) {
-                BrokerStatus s = controller.registerBroker(new BrokerRegistrationRequest(config.nodeId(), incarnationId,
-                        List.of(new Endpoint("PLAINTEXT", config.advertisedClientAddress().host(), config.advertisedClientAddress().port())),
-                        Optional.ofNullable(config.rack()))).get(COMMIT_TIMEOUT_MS_MAX, TimeUnit.MILLISECONDS);
-                log.info("Registered broker {} (incarnation {}), fenced={}", config.nodeId(), incarnationId, s.fenced());
-            }
-            // Heartbeat at the configured interval; the first ones come fast so the broker unfences quickly.
-            long intervalTicks = Math.max(1, config.getLong("broker.heartbeat.interval.ms") / 250);
-            boolean fenced = replicas.image().cluster().broker(config.nodeId()).map(BrokerRegistration::fenced).orElse(true);
-            if (fenced || heartbeatTicks.incrementAndGet() % intervalTicks == 0) {
-                BrokerStatus s = controller.heartbeat(new HeartbeatRequest(config.nodeId(), incarnationId, true, false))
-                        .get(COMMIT_TIMEOUT_MS_MAX, TimeUnit.MILLISECONDS);
-                if (!registered && !s.fenced()) {
-                    registered = true;
-                    log.info("Broker {} is unfenced and serving", config.nodeId());
-                }
-            }
-        } catch (Exception e) {
-            log.warn("Broker registration/heartbeat failed; retrying: {}", e.toString());
-        }
-    }
-
     private String notReadyReason() {
         if (shuttingDown) {
             return "shutting down";
         }
-        if (quorum.leaderId() < 0) {
+        if (controllerId() < 0) {
             return "the metadata quorum has no leader yet";
         }
-        if (!quorum.isCaughtUp()) {
+        if (!metadataCaughtUp()) {
             return "metadata not caught up with the quorum yet";
         }
         if (config.isBroker()) {
-            Optional<BrokerRegistration> me = replicas.image().cluster().broker(config.nodeId());
-            if (me.isEmpty() || !me.get().incarnationId().equals(incarnationId)) {
-                return "broker not registered yet";
+            BrokerLifecycle.State s = lifecycle.state();
+            if (s != BrokerLifecycle.State.RUNNING) {
+                return switch (s) {
+                    case CATCHING_UP -> "metadata not yet handed to the replicas";
+                    case REGISTERING -> "broker not registered yet";
+                    case FENCED -> "broker is fenced";
+                    default -> "broker is " + s.name().toLowerCase(java.util.Locale.ROOT).replace('_', ' ');
+                };
             }
-            if (me.get().fenced()) {
-                return "broker is fenced";
-            }
-            long leaderless = replicas.image().topics().topicsById().values().stream()
+            MetadataImage image = publisher.image();
+            long leaderless = image.topics().topicsById().values().stream()
                     .flatMap(t -> t.partitions().values().stream())
                     .filter(p -> p.isr().contains(config.nodeId()) && !p.hasLeader())
                     .count();
@@ -322,13 +410,16 @@ public final class BasaltNode implements AutoCloseable {
     }
 
     private String statusJson() {
-        MetadataImage image = replicas.image();
+        MetadataImage image = publisher.image();
         String reason = notReadyReason();
+        RaftMetadataQuorum q = quorum;
         return "{\"nodeId\":" + config.nodeId() + ",\"incarnationId\":\"" + incarnationId + "\",\"ready\":" + (reason == null)
                 + (reason == null ? "" : ",\"notReadyReason\":\"" + reason + "\"")
-                + ",\"controllerId\":" + quorum.leaderId() + ",\"activeController\":" + quorum.isActiveController()
+                + ",\"controllerId\":" + controllerId() + ",\"activeController\":" + (q != null && q.isActiveController())
+                + ",\"brokerState\":\"" + (lifecycle == null ? "none" : lifecycle.state()) + "\""
                 + ",\"topics\":" + image.topics().topicsById().size() + ",\"brokers\":" + image.cluster().brokers().size()
-                + ",\"localPartitions\":" + replicas.partitions().size() + ",\"metadataAppliedIndex\":" + quorum.brokerAppliedIndex() + "}";
+                + ",\"localPartitions\":" + (replicas == null ? 0 : replicas.partitions().size())
+                + ",\"metadataAppliedIndex\":" + publisher.publishedIndex() + "}";
     }
 
     /** Graceful shutdown: idempotent. */
@@ -352,16 +443,18 @@ public final class BasaltNode implements AutoCloseable {
         log.info("Basalt node {} stopped", config.nodeId());
     }
 
-    /** Tells the controller this broker is leaving, so leadership moves before it disappears. */
+    /** Asks the controller to move this broker's leaderships away before it disappears. */
     private void controlledShutdown() {
-        if (controller == null || !registered || !quorum.isActiveController()) {
+        if (lifecycle == null) {
             return;
         }
         try {
-            controller.heartbeat(new HeartbeatRequest(config.nodeId(), incarnationId, false, true)).get(5, TimeUnit.SECONDS);
+            lifecycle.beginControlledShutdown(config.getLong("controlled.shutdown.timeout.ms"))
+                    .get(config.getLong("controlled.shutdown.timeout.ms") + 1_000, TimeUnit.MILLISECONDS);
         } catch (Exception e) {
             log.warn("Controlled shutdown did not complete: {}", e.toString());
         }
+        lifecycle.close();
     }
 
     public void awaitShutdown() throws InterruptedException {

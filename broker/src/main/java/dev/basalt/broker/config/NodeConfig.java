@@ -78,8 +78,13 @@ public final class NodeConfig {
         put(k, "log.flush.scheduler.interval.ms", "1000", "How often flush.ms is evaluated.", null);
         put(k, "grpc.executor.threads", "8", "Request threads of the client gRPC server.", null);
         put(k, "replica.lag.time.max.ms", "30000", "A follower that has not caught up for this long leaves the ISR.", null);
-        put(k, "broker.session.timeout.ms", "9000", "A broker without a heartbeat for this long is fenced.", null);
-        put(k, "broker.heartbeat.interval.ms", "2000", "How often a broker heartbeats to the controller.", null);
+        put(k, "broker.session.timeout.ms", "1500", "A broker without a heartbeat for this long is fenced and its"
+                + " partitions get new leaders (failover time after a crash is about this).", null);
+        put(k, "broker.heartbeat.interval.ms", "250", "How often a broker heartbeats to the controller.", null);
+        put(k, "controlled.shutdown.timeout.ms", "10000", "How long a stopping broker waits for the controller to move"
+                + " its leaderships away before it stops anyway.", null);
+        put(k, "leader.imbalance.check.interval.ms", "30000", "How often the controller hands leadership back to"
+                + " preferred replicas that are in sync (0 = never).", null);
         put(k, "fetch.wait.ms.max", "30000", "Upper bound on a fetch's max_wait_ms (long polls are capped).", null);
         put(k, "fetch.inflight.max", "10000", "Parked (long-polling) fetches per broker; more get THROTTLED.", null);
         put(k, "produce.request.bytes.max", "104857600", "Largest produce request accepted (100 MiB).", null);

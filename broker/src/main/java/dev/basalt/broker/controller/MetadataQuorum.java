@@ -1,32 +1,41 @@
 package dev.basalt.broker.controller;
 
+import dev.basalt.metadata.image.MetadataImage;
 import dev.basalt.proto.v1.DescribeQuorumResponse;
 import java.util.concurrent.CompletableFuture;
 
 /**
- * The node's view of the metadata Raft quorum, as the controller and the broker need it.
- * Implemented over the Raft driver; thread-safe.
+ * The controller's view of the metadata quorum: propose a batch of records, and know, without
+ * blocking, whether this node is the active controller. Implemented over the Raft driver; thread-safe.
  */
 public interface MetadataQuorum {
-
     /**
-     * Proposes one metadata entry (a serialized MetadataRecordBatch). Completes with the entry's
-     * index once it is committed <em>and applied</em> to this node's metadata image; fails with
-     * {@link NotControllerException} if this node is not the leader (nothing was appended), or
-     * with another exception when the outcome is unknown (leadership lost after appending).
+     * Proposes one {@code MetadataRecordBatch}. Completes with the entry's index once it is
+     * committed <em>and</em> published to this node's subscribers; fails with
+     * {@link NotControllerException} when this node is not (or stops being) the leader.
      */
     CompletableFuture<Long> propose(byte[] recordBatch);
 
-    /** True while this node leads the quorum and has applied everything committed before its term. */
-    boolean isActiveController();
+    /**
+     * The Raft term in which this node is the active controller, or -1. A node is active only once,
+     * as leader, it has confirmed (ReadIndex) that its image holds everything committed before its
+     * term. Never blocks: a flag the quorum keeps up to date from leader changes.
+     */
+    long activeTerm();
 
-    /** Leader's node id, or -1 when none is known. */
+    default boolean isActiveController() {
+        return activeTerm() >= 0;
+    }
+
+    /** The latest committed image applied on this node. */
+    MetadataImage committedImage();
+
+    /** The quorum leader this node knows of, or -1. */
     int leaderId();
 
-    /** Quorum status for DescribeQuorum. */
     DescribeQuorumResponse describe();
 
-    /** Raised when a change is sent to a node that is not the active controller. */
+    /** The request reached a node that is not the active controller; nothing was decided. */
     final class NotControllerException extends RuntimeException {
         private static final long serialVersionUID = 1L;
         private final int leaderHint;

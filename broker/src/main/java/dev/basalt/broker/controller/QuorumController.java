@@ -1,8 +1,6 @@
 package dev.basalt.broker.controller;
 
-import dev.basalt.broker.config.TopicConfigs;
-import dev.basalt.log.InvalidConfigException;
-import dev.basalt.metadata.MetadataStateMachine;
+import dev.basalt.metadata.controller.AlterPartitionRequest;
 import dev.basalt.metadata.controller.BrokerRegistrationRequest;
 import dev.basalt.metadata.controller.BrokerStatus;
 import dev.basalt.metadata.controller.ConfigValidator;
@@ -13,8 +11,11 @@ import dev.basalt.metadata.controller.CreateTopicRequest;
 import dev.basalt.metadata.controller.CreateTopicResponse;
 import dev.basalt.metadata.controller.HeartbeatRequest;
 import dev.basalt.metadata.controller.MetadataController;
+import dev.basalt.metadata.controller.TopicOutcome;
+import dev.basalt.metadata.delta.MetadataDelta;
 import dev.basalt.metadata.image.ConfigResource;
 import dev.basalt.metadata.image.MetadataImage;
+import dev.basalt.metadata.image.PartitionRegistration;
 import dev.basalt.proto.v1.AlterConfigsRequest;
 import dev.basalt.proto.v1.AlterConfigsResponse;
 import dev.basalt.proto.v1.CreatePartitionsRequest;
@@ -27,141 +28,208 @@ import dev.basalt.proto.v1.ErrorCode;
 import dev.basalt.proto.v1.MetadataRecord;
 import dev.basalt.proto.v1.MetadataRecordBatch;
 import java.time.Clock;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.BiFunction;
 import java.util.random.RandomGenerator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The active controller's event loop: runs the pure {@link MetadataController} decisions on one
- * thread against the latest applied image, turns each decision into one metadata entry proposed to
- * the Raft quorum, and answers only after that entry is committed and applied locally (so success
- * means "the cluster knows"). Requests are decided one at a time, each against the image that
- * includes every earlier decision.
+ * The active controller's event loop: one thread runs the pure {@link MetadataController} against
+ * the newest image, proposes each decision's records as ONE metadata entry, and completes the
+ * request's future when that entry is committed and published on this node. It never blocks on a
+ * commit: while proposals are in flight, the next decision is made against the committed image
+ * plus every record already proposed (the "working" image), so a 100-topic request is one
+ * decision, one entry, one commit, and concurrent requests pipeline.
  *
- * <p>When this node is not the active controller every change answers NOT_CONTROLLER (nothing was
- * decided). Broker sessions are soft state kept by the decision logic; a new {@link MetadataController}
- * is built whenever this node becomes leader, as Raft failover requires.
+ * <p>Leadership: the loop acts only while {@link MetadataQuorum#activeTerm()} is set (a volatile
+ * read). A new term gets a fresh {@link MetadataController} (broker sessions are soft state: each
+ * broker gets a full session timeout from the new controller before it can be fenced) and a fresh
+ * working image. A request reaching a node that is not active fails with NOT_CONTROLLER.
  *
- * <p>Thread-safety: public methods may be called from any thread; all work runs on the single
- * controller thread owned by {@code executor}.
+ * <p>A decision with no records still waits for every earlier in-flight proposal before it
+ * answers, so an answer never reports state that is not yet committed.
+ *
+ * <p>Thread-safety: public methods may be called from any thread; every decision runs on the
+ * single thread of {@code executor}, which this class owns for its decisions only.
  */
 public final class QuorumController implements ControllerChannel {
     private static final Logger log = LoggerFactory.getLogger(QuorumController.class);
+    private static final String TIMEOUT_REQUIRED = "timeout_ms must be > 0";
+
+    /** Settings of the controller's own loop (the pure decisions' limits are in ControllerConfig). */
+    public record Settings(ControllerConfig decisions, int defaultPartitions, int defaultReplicationFactor,
+                           long brokerRequestTimeoutMs, long leaderImbalanceCheckIntervalMs) {
+    }
 
     private final MetadataQuorum quorum;
-    private final MetadataStateMachine stateMachine;
     private final ScheduledExecutorService executor;
     private final Clock clock;
     private final RandomGenerator random;
-    private final ControllerConfig controllerConfig;
+    private final Settings settings;
     private final ConfigValidator validator;
-    private final int defaultPartitions;
-    private final int defaultReplicationFactor;
-    private final long commitTimeoutMsMax;
-    private MetadataController decisions;
-    private boolean wasActive;
 
-    public QuorumController(MetadataQuorum quorum, MetadataStateMachine stateMachine, ScheduledExecutorService executor, Clock clock,
-                            RandomGenerator random, ControllerConfig controllerConfig, Map<String, String> topicDefaults,
-                            int defaultPartitions, int defaultReplicationFactor, long commitTimeoutMsMax) {
+    // Owned by the controller thread.
+    private MetadataController decisions;
+    private long decisionsTerm = -1;
+    private MetadataImage working;
+    private int inFlight;
+    private CompletableFuture<Long> lastProposal = CompletableFuture.completedFuture(0L);
+
+    public QuorumController(MetadataQuorum quorum, ScheduledExecutorService executor, Clock clock, RandomGenerator random,
+                            Settings settings, ConfigValidator validator) {
         this.quorum = quorum;
-        this.stateMachine = stateMachine;
         this.executor = executor;
         this.clock = clock;
         this.random = random;
-        this.controllerConfig = controllerConfig;
-        this.defaultPartitions = defaultPartitions;
-        this.defaultReplicationFactor = defaultReplicationFactor;
-        this.commitTimeoutMsMax = commitTimeoutMsMax;
-        Map<String, String> defaults = Map.copyOf(topicDefaults);
-        this.validator = (resource, key, value) -> {
-            if (resource.type() != ConfigResource.Type.TOPIC) {
-                return Optional.of("broker configurations are static (set them in the node's properties file)");
-            }
-            try {
-                TopicConfigs.validate(Map.of(key, value), defaults);
-                return Optional.empty();
-            } catch (InvalidConfigException e) {
-                return Optional.of(e.getMessage());
-            }
-        };
+        this.settings = settings;
+        this.validator = validator;
     }
 
-    // ------------------------------------------------------------------ decisions, on the controller thread
-
-    /** The decision logic for this leadership term (fresh after every failover: sessions are soft state). */
-    private MetadataController decisions() {
-        boolean active = quorum.isActiveController();
-        if (!active) {
-            wasActive = false;
-            throw new MetadataQuorum.NotControllerException("node is not the active controller", quorum.leaderId());
+    /** Starts the periodic work: session expiry and preferred-leader balancing. */
+    public void start() {
+        long sessionCheckMs = Math.max(50, settings.decisions().sessionTimeoutMs() / 4);
+        executor.scheduleWithFixedDelay(this::fenceExpiredBrokers, sessionCheckMs, sessionCheckMs, TimeUnit.MILLISECONDS);
+        long balanceMs = settings.leaderImbalanceCheckIntervalMs();
+        if (balanceMs > 0) {
+            executor.scheduleWithFixedDelay(this::balanceLeaders, balanceMs, balanceMs, TimeUnit.MILLISECONDS);
         }
-        if (!wasActive || decisions == null) {
-            decisions = new MetadataController(controllerConfig, validator, random);
-            wasActive = true;
-        }
-        return decisions;
     }
 
-    /** Proposes a decision's records as one entry and waits until it is applied here. */
-    private void commit(List<MetadataRecord> records, long timeoutMs) throws TimeoutException, ExecutionException {
-        if (records.isEmpty()) {
+    // ------------------------------------------------------------------ the loop
+
+    /** The outcome of one decision: records to commit and the answer to give once they are. */
+    private <T> CompletableFuture<T> decide(String what, long timeoutMs, boolean validateOnly,
+                                            BiFunction<MetadataController, MetadataImage, ControllerResult<T>> decision) {
+        CompletableFuture<T> out = new CompletableFuture<>();
+        try {
+            executor.execute(() -> decideNow(what, validateOnly, decision, out));
+            var timeout = executor.schedule(() -> out.completeExceptionally(new TimeoutException(what + " not committed within "
+                    + timeoutMs + " ms; it may still be")), timeoutMs, TimeUnit.MILLISECONDS);
+            out.whenComplete((r, e) -> timeout.cancel(false));
+        } catch (RejectedExecutionException e) {
+            out.completeExceptionally(new MetadataQuorum.NotControllerException("controller is shutting down", -1));
+        }
+        return out;
+    }
+
+    private <T> void decideNow(String what, boolean validateOnly,
+                               BiFunction<MetadataController, MetadataImage, ControllerResult<T>> decision,
+                               CompletableFuture<T> out) {
+        if (out.isDone()) {
+            return; // timed out while queued
+        }
+        long term = quorum.activeTerm();
+        if (term < 0) {
+            out.completeExceptionally(new MetadataQuorum.NotControllerException("node is not the active controller",
+                    quorum.leaderId()));
             return;
         }
-        byte[] entry = MetadataRecordBatch.newBuilder().addAllRecords(records).build().toByteArray();
+        if (term != decisionsTerm) {
+            decisions = new MetadataController(settings.decisions(), validator, random);
+            decisionsTerm = term;
+            working = null;
+            inFlight = 0;
+            lastProposal = CompletableFuture.completedFuture(0L);
+        }
+        MetadataImage base = working != null && inFlight > 0 ? working : quorum.committedImage();
+        ControllerResult<T> result;
         try {
-            quorum.propose(entry).get(Math.min(Math.max(1, timeoutMs), commitTimeoutMsMax), TimeUnit.MILLISECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new ExecutionException(e);
+            result = decision.apply(decisions, base);
+        } catch (ControllerException | MetadataQuorum.NotControllerException e) {
+            out.completeExceptionally(e);
+            return;
+        } catch (RuntimeException e) {
+            log.error("Controller decision {} failed", what, e);
+            out.completeExceptionally(e);
+            return;
+        }
+        if (validateOnly || result.records().isEmpty()) {
+            // Answer only after everything proposed before it is committed.
+            lastProposal.whenComplete((i, e) -> {
+                if (e != null) {
+                    out.completeExceptionally(unwrap(e));
+                } else {
+                    out.complete(result.response());
+                }
+            });
+            return;
+        }
+        MetadataDelta delta = new MetadataDelta(base);
+        delta.replayAll(result.records());
+        working = delta.apply();
+        inFlight++;
+        byte[] entry = MetadataRecordBatch.newBuilder().addAllRecords(result.records()).build().toByteArray();
+        CompletableFuture<Long> proposal = quorum.propose(entry);
+        lastProposal = proposal;
+        long proposedTerm = term;
+        proposal.whenComplete((index, error) -> {
+            try {
+                executor.execute(() -> onProposalDone(proposedTerm, error));
+            } catch (RejectedExecutionException ignored) {
+                // shutting down: the answer below still goes out
+            }
+            if (error != null) {
+                out.completeExceptionally(unwrap(error));
+            } else {
+                out.complete(result.response());
+            }
+        });
+    }
+
+    private void onProposalDone(long term, Throwable error) {
+        if (term != decisionsTerm) {
+            return;
+        }
+        inFlight--;
+        if (error != null) {
+            // The working image holds records that may never commit: start again from the committed
+            // image, with fresh soft state (the failure almost always means leadership was lost).
+            log.warn("A metadata proposal failed ({}); the controller restarts from the committed image", unwrap(error).toString());
+            working = null;
+            decisionsTerm = -1;
         }
     }
 
-    /** Outcome of one item of an admin request: an error code and message (NONE = success). */
-    private record Outcome(ErrorCode code, String message) {
+    private static Throwable unwrap(Throwable t) {
+        return t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
+    }
+
+    /** Maps a failed decision to the protocol's error code and message. */
+    public static Outcome outcome(Throwable t) {
+        Throwable e = unwrap(t);
+        if (e instanceof ControllerException ce) {
+            return new Outcome(errorCode(ce.reason()), ce.getMessage());
+        }
+        if (e instanceof MetadataQuorum.NotControllerException nce) {
+            return new Outcome(ErrorCode.NOT_CONTROLLER, nce.getMessage()
+                    + (nce.leaderHint() >= 0 ? " (active controller: " + nce.leaderHint() + ")" : ""));
+        }
+        if (e instanceof TimeoutException) {
+            return new Outcome(ErrorCode.REQUEST_TIMED_OUT, e.getMessage());
+        }
+        return new Outcome(ErrorCode.REQUEST_TIMED_OUT, "outcome unknown: " + e);
+    }
+
+    /** An error code with its message (NONE = success). */
+    public record Outcome(ErrorCode code, String message) {
         static final Outcome OK = new Outcome(ErrorCode.NONE, "");
     }
 
-    private interface Decision {
-        List<MetadataRecord> decide(MetadataController c, MetadataImage image);
-    }
-
-    /** Decides and commits one item; maps every failure to an error code. Runs on the controller thread. */
-    private Outcome decideAndCommit(Decision decision, boolean validateOnly, long timeoutMs) {
-        try {
-            List<MetadataRecord> records = decision.decide(decisions(), stateMachine.image());
-            if (!validateOnly) {
-                commit(records, timeoutMs);
-            }
-            return Outcome.OK;
-        } catch (ControllerException e) {
-            return new Outcome(errorCode(e.reason()), e.getMessage());
-        } catch (MetadataQuorum.NotControllerException e) {
-            return new Outcome(ErrorCode.NOT_CONTROLLER, e.getMessage() + (e.leaderHint() >= 0 ? " (leader " + e.leaderHint() + ")" : ""));
-        } catch (TimeoutException e) {
-            return new Outcome(ErrorCode.REQUEST_TIMED_OUT, "not committed within " + timeoutMs + " ms; it may still be");
-        } catch (ExecutionException e) {
-            Throwable cause = e.getCause();
-            if (cause instanceof MetadataQuorum.NotControllerException nce) {
-                return new Outcome(ErrorCode.NOT_CONTROLLER, nce.getMessage());
-            }
-            log.warn("Metadata change failed with an unknown outcome", cause);
-            return new Outcome(ErrorCode.REQUEST_TIMED_OUT, "outcome unknown: " + cause);
-        }
-    }
-
-    static ErrorCode errorCode(ControllerException.Reason reason) {
+    public static ErrorCode errorCode(ControllerException.Reason reason) {
         return switch (reason) {
             case INVALID_TOPIC -> ErrorCode.INVALID_TOPIC;
             case TOPIC_ALREADY_EXISTS -> ErrorCode.TOPIC_ALREADY_EXISTS;
@@ -172,30 +240,70 @@ public final class QuorumController implements ControllerChannel {
             case NOT_LEADER -> ErrorCode.NOT_LEADER;
             case FENCED_LEADER_EPOCH -> ErrorCode.FENCED_LEADER_EPOCH;
             case UNKNOWN_PARTITION -> ErrorCode.INVALID_PARTITION;
-            case INVALID_REQUEST, UNKNOWN_BROKER, STALE_BROKER_INCARNATION, DUPLICATE_BROKER_REGISTRATION, BROKER_FENCED,
-                    STALE_PARTITION_EPOCH, INELIGIBLE_REPLICA -> ErrorCode.INVALID_REQUEST;
+            case INVALID_REQUEST -> ErrorCode.INVALID_REQUEST;
+            case UNKNOWN_BROKER, STALE_BROKER_INCARNATION -> ErrorCode.STALE_BROKER_INCARNATION;
+            case DUPLICATE_BROKER_REGISTRATION -> ErrorCode.DUPLICATE_BROKER_REGISTRATION;
+            case BROKER_FENCED -> ErrorCode.BROKER_FENCED;
+            case STALE_PARTITION_EPOCH -> ErrorCode.STALE_PARTITION_EPOCH;
+            case INELIGIBLE_REPLICA -> ErrorCode.INELIGIBLE_REPLICA;
         };
     }
 
-    private <T> CompletableFuture<T> onControllerThread(java.util.function.Supplier<T> work) {
-        CompletableFuture<T> f = new CompletableFuture<>();
-        try {
-            executor.execute(() -> {
-                try {
-                    f.complete(work.get());
-                } catch (RuntimeException e) {
-                    f.completeExceptionally(e);
-                }
-            });
-        } catch (java.util.concurrent.RejectedExecutionException e) {
-            f.completeExceptionally(new MetadataQuorum.NotControllerException("controller is shutting down", -1));
+    // ------------------------------------------------------------------ periodic work
+
+    private void fenceExpiredBrokers() {
+        if (quorum.activeTerm() < 0) {
+            return;
         }
-        return f;
+        CompletableFuture<List<Integer>> f = decide("fence expired brokers", settings.brokerRequestTimeoutMs(), false,
+                (c, image) -> c.fenceExpiredBrokers(image, clock.millis()));
+        f.whenComplete((fenced, e) -> {
+            if (e == null && !fenced.isEmpty()) {
+                log.info("Fenced brokers {}: session timed out", fenced);
+            } else if (e != null && !(unwrap(e) instanceof MetadataQuorum.NotControllerException)) {
+                log.warn("Fencing expired brokers failed; will retry: {}", unwrap(e).toString());
+            }
+        });
+    }
+
+    private void balanceLeaders() {
+        if (quorum.activeTerm() < 0) {
+            return;
+        }
+        decide("preferred leader election", settings.brokerRequestTimeoutMs(), false, (c, image) -> c.electPreferredLeaders(image))
+                .whenComplete((moved, e) -> {
+                    if (e == null && !moved.isEmpty()) {
+                        log.info("Moved leadership back to the preferred replica of {} partitions", moved.size());
+                    }
+                });
+    }
+
+    // ------------------------------------------------------------------ brokers (Controller service)
+
+    public CompletableFuture<BrokerStatus> registerBroker(BrokerRegistrationRequest request) {
+        return decide("register broker " + request.brokerId(), settings.brokerRequestTimeoutMs(), false,
+                (c, image) -> c.registerBroker(image, request, clock.millis()));
+    }
+
+    public CompletableFuture<BrokerStatus> heartbeat(HeartbeatRequest request) {
+        return decide("heartbeat of broker " + request.brokerId(), settings.brokerRequestTimeoutMs(), false,
+                (c, image) -> c.heartbeat(image, request, clock.millis()));
+    }
+
+    /** Whether {@code brokerId} leads no partition in the newest image (controlled shutdown may proceed). */
+    public boolean leadsNothing(int brokerId) {
+        MetadataImage image = quorum.committedImage();
+        return image.topics().topicsById().values().stream()
+                .flatMap(t -> t.partitions().values().stream())
+                .noneMatch(p -> p.leader() == brokerId);
+    }
+
+    public CompletableFuture<PartitionRegistration> alterPartition(AlterPartitionRequest request) {
+        return decide("alter partition " + request.topicId() + "-" + request.partition(), settings.brokerRequestTimeoutMs(), false,
+                (c, image) -> c.alterPartition(image, request));
     }
 
     // ------------------------------------------------------------------ the admin API
-
-    private static final String TIMEOUT_REQUIRED = "timeout_ms must be > 0";
 
     @Override
     public CompletableFuture<CreateTopicsResponse> createTopics(CreateTopicsRequest req) {
@@ -203,31 +311,53 @@ public final class QuorumController implements ControllerChannel {
             return CompletableFuture.completedFuture(CreateTopicsResponse.newBuilder().setErrorCode(ErrorCode.INVALID_REQUEST)
                     .setErrorMessage(TIMEOUT_REQUIRED).build());
         }
-        return onControllerThread(() -> {
+        // Duplicates within one request are refused per name before the decision sees the rest.
+        List<CreateTopicRequest> requests = new ArrayList<>();
+        Set<String> seen = new HashSet<>();
+        Set<Integer> duplicates = new HashSet<>();
+        for (int i = 0; i < req.getTopicsCount(); i++) {
+            CreateTopicsRequest.NewTopic t = req.getTopics(i);
+            if (!seen.add(t.getName())) {
+                duplicates.add(i);
+                continue;
+            }
+            requests.add(new CreateTopicRequest(t.getName(), partitionsOf(t), replicationOf(t), t.getConfigsMap()));
+        }
+        CompletableFuture<List<TopicOutcome<CreateTopicResponse>>> f = decide("create topics", req.getTimeoutMs(),
+                req.getValidateOnly(), (c, image) -> c.createTopics(image, requests));
+        return f.handle((outcomes, error) -> {
             CreateTopicsResponse.Builder b = CreateTopicsResponse.newBuilder();
-            Set<String> seen = new HashSet<>();
-            for (CreateTopicsRequest.NewTopic t : req.getTopicsList()) {
-                int partitions = t.getPartitions() <= 0 ? defaultPartitions : t.getPartitions();
-                int rf = t.getReplicationFactor() <= 0 ? defaultReplicationFactor : t.getReplicationFactor();
-                var rb = b.addTopicsBuilder().setName(t.getName()).setPartitions(partitions).setReplicationFactor(rf);
-                if (!seen.add(t.getName())) {
+            Outcome whole = error == null ? Outcome.OK : outcome(error);
+            int next = 0;
+            for (int i = 0; i < req.getTopicsCount(); i++) {
+                CreateTopicsRequest.NewTopic t = req.getTopics(i);
+                var rb = b.addTopicsBuilder().setName(t.getName()).setPartitions(partitionsOf(t)).setReplicationFactor(replicationOf(t));
+                if (duplicates.contains(i)) {
                     rb.setErrorCode(ErrorCode.INVALID_REQUEST).setErrorMessage("topic '" + t.getName() + "' appears twice");
                     continue;
                 }
-                CreateTopicResponse[] created = new CreateTopicResponse[1];
-                Outcome o = decideAndCommit((c, image) -> {
-                    ControllerResult<CreateTopicResponse> r = c.createTopic(image,
-                            new CreateTopicRequest(t.getName(), partitions, rf, t.getConfigsMap()));
-                    created[0] = r.response();
-                    return r.records();
-                }, req.getValidateOnly(), req.getTimeoutMs());
-                rb.setErrorCode(o.code()).setErrorMessage(o.message());
-                if (created[0] != null && o.code() == ErrorCode.NONE) {
-                    rb.setTopicId(created[0].topicId().toString());
+                if (error != null) {
+                    rb.setErrorCode(whole.code()).setErrorMessage(whole.message());
+                    continue;
+                }
+                TopicOutcome<CreateTopicResponse> o = outcomes.get(next++);
+                if (o.error().isPresent()) {
+                    Outcome oc = outcome(o.error().get());
+                    rb.setErrorCode(oc.code()).setErrorMessage(oc.message());
+                } else {
+                    rb.setErrorCode(ErrorCode.NONE).setTopicId(o.response().get().topicId().toString());
                 }
             }
             return b.build();
         });
+    }
+
+    private int partitionsOf(CreateTopicsRequest.NewTopic t) {
+        return t.getPartitions() <= 0 ? settings.defaultPartitions() : t.getPartitions();
+    }
+
+    private int replicationOf(CreateTopicsRequest.NewTopic t) {
+        return t.getReplicationFactor() <= 0 ? settings.defaultReplicationFactor() : t.getReplicationFactor();
     }
 
     @Override
@@ -236,28 +366,45 @@ public final class QuorumController implements ControllerChannel {
             return CompletableFuture.completedFuture(DeleteTopicsResponse.newBuilder().setErrorCode(ErrorCode.INVALID_REQUEST)
                     .setErrorMessage(TIMEOUT_REQUIRED).build());
         }
-        return onControllerThread(() -> {
-            DeleteTopicsResponse.Builder b = DeleteTopicsResponse.newBuilder();
-            for (String name : req.getNamesList()) {
-                Outcome o = decideAndCommit((c, image) -> c.deleteTopic(image, name).records(), false, req.getTimeoutMs());
-                b.addTopicsBuilder().setName(name).setErrorCode(o.code()).setErrorMessage(o.message());
-            }
+        // Topic ids are resolved to names against the image the decision sees, in the same decision.
+        List<String> requested = new ArrayList<>(req.getNamesList());
+        requested.addAll(req.getTopicIdsList());
+        int names = req.getNamesCount();
+        CompletableFuture<List<TopicOutcome<UUID>>> f = decide("delete topics", req.getTimeoutMs(), false, (c, image) -> {
+            List<String> resolved = new ArrayList<>(req.getNamesList());
             for (String id : req.getTopicIdsList()) {
-                Outcome o = decideAndCommit((c, image) -> {
-                    java.util.UUID uuid;
-                    try {
-                        uuid = java.util.UUID.fromString(id);
-                    } catch (IllegalArgumentException e) {
-                        throw new ControllerException(ControllerException.Reason.INVALID_REQUEST, "'" + id + "' is not a topic id");
-                    }
-                    String name = image.topics().topic(uuid).map(t -> t.name()).orElseThrow(() ->
-                            new ControllerException(ControllerException.Reason.UNKNOWN_TOPIC, "no topic has id " + id));
-                    return c.deleteTopic(image, name).records();
-                }, false, req.getTimeoutMs());
-                b.addTopicsBuilder().setName(id).setErrorCode(o.code()).setErrorMessage(o.message());
+                resolved.add(resolveTopicId(image, id));
+            }
+            return c.deleteTopics(image, resolved);
+        });
+        return f.handle((outcomes, error) -> {
+            DeleteTopicsResponse.Builder b = DeleteTopicsResponse.newBuilder();
+            Outcome whole = error == null ? Outcome.OK : outcome(error);
+            for (int i = 0; i < requested.size(); i++) {
+                var rb = b.addTopicsBuilder().setName(requested.get(i));
+                if (error != null) {
+                    rb.setErrorCode(whole.code()).setErrorMessage(whole.message());
+                    continue;
+                }
+                TopicOutcome<UUID> o = outcomes.get(i);
+                if (o.error().isPresent()) {
+                    Outcome oc = outcome(o.error().get());
+                    // An id that resolves to no topic is reported against the id the caller sent.
+                    rb.setErrorCode(oc.code()).setErrorMessage(i >= names && oc.code() == ErrorCode.UNKNOWN_TOPIC
+                            ? "no topic has id " + requested.get(i) : oc.message());
+                }
             }
             return b.build();
         });
+    }
+
+    /** A topic id's current name, or a placeholder that no topic can have (so the outcome is UNKNOWN_TOPIC). */
+    private static String resolveTopicId(MetadataImage image, String id) {
+        try {
+            return image.topics().topic(UUID.fromString(id)).map(t -> t.name()).orElse("<unknown topic id " + id + ">");
+        } catch (IllegalArgumentException e) {
+            throw new ControllerException(ControllerException.Reason.INVALID_REQUEST, "'" + id + "' is not a topic id");
+        }
     }
 
     @Override
@@ -266,12 +413,17 @@ public final class QuorumController implements ControllerChannel {
             return CompletableFuture.completedFuture(CreatePartitionsResponse.newBuilder().setErrorCode(ErrorCode.INVALID_REQUEST)
                     .setErrorMessage(TIMEOUT_REQUIRED).build());
         }
-        return onControllerThread(() -> {
+        List<CompletableFuture<Outcome>> parts = new ArrayList<>();
+        for (CreatePartitionsRequest.Increase inc : req.getTopicsList()) {
+            parts.add(decide("create partitions of " + inc.getName(), req.getTimeoutMs(), req.getValidateOnly(),
+                    (c, image) -> c.createPartitions(image, inc.getName(), inc.getTotalCount()))
+                    .handle((r, e) -> e == null ? Outcome.OK : outcome(e)));
+        }
+        return CompletableFuture.allOf(parts.toArray(CompletableFuture[]::new)).thenApply(v -> {
             CreatePartitionsResponse.Builder b = CreatePartitionsResponse.newBuilder();
-            for (CreatePartitionsRequest.Increase inc : req.getTopicsList()) {
-                Outcome o = decideAndCommit((c, image) -> c.createPartitions(image, inc.getName(), inc.getTotalCount()).records(),
-                        req.getValidateOnly(), req.getTimeoutMs());
-                b.addTopicsBuilder().setName(inc.getName()).setErrorCode(o.code()).setErrorMessage(o.message());
+            for (int i = 0; i < parts.size(); i++) {
+                Outcome o = parts.get(i).join();
+                b.addTopicsBuilder().setName(req.getTopics(i).getName()).setErrorCode(o.code()).setErrorMessage(o.message());
             }
             return b.build();
         });
@@ -283,68 +435,32 @@ public final class QuorumController implements ControllerChannel {
             return CompletableFuture.completedFuture(AlterConfigsResponse.newBuilder().setErrorCode(ErrorCode.INVALID_REQUEST)
                     .setErrorMessage(TIMEOUT_REQUIRED).build());
         }
-        return onControllerThread(() -> {
+        List<CompletableFuture<Outcome>> parts = new ArrayList<>();
+        for (AlterConfigsRequest.Change change : req.getResourcesList()) {
+            if (change.getResource().getType() != dev.basalt.proto.v1.ConfigResource.Type.TOPIC) {
+                parts.add(CompletableFuture.completedFuture(new Outcome(ErrorCode.INVALID_CONFIG,
+                        "only topic configurations can be altered; broker configurations are static (set them in the node's"
+                                + " properties file)")));
+                continue;
+            }
+            Map<String, Optional<String>> ops = new HashMap<>();
+            for (AlterConfigsRequest.Operation op : change.getOperationsList()) {
+                ops.put(op.getName(), op.getOp() == AlterConfigsRequest.Operation.Op.DELETE ? Optional.empty()
+                        : Optional.of(op.getValue()));
+            }
+            ConfigResource resource = ConfigResource.topic(change.getResource().getName());
+            parts.add(decide("alter configs of " + resource, req.getTimeoutMs(), req.getValidateOnly(),
+                    (c, image) -> c.alterConfigs(image, resource, ops))
+                    .handle((r, e) -> e == null ? Outcome.OK : outcome(e)));
+        }
+        return CompletableFuture.allOf(parts.toArray(CompletableFuture[]::new)).thenApply(v -> {
             AlterConfigsResponse.Builder b = AlterConfigsResponse.newBuilder();
-            for (AlterConfigsRequest.Change change : req.getResourcesList()) {
-                var rb = b.addResourcesBuilder().setResource(change.getResource());
-                if (change.getResource().getType() != dev.basalt.proto.v1.ConfigResource.Type.TOPIC) {
-                    rb.setErrorCode(ErrorCode.INVALID_CONFIG).setErrorMessage("only topic configurations can be altered;"
-                            + " broker configurations are static (set them in the node's properties file)");
-                    continue;
-                }
-                Map<String, Optional<String>> ops = new HashMap<>();
-                for (AlterConfigsRequest.Operation op : change.getOperationsList()) {
-                    ops.put(op.getName(), op.getOp() == AlterConfigsRequest.Operation.Op.DELETE ? Optional.empty()
-                            : Optional.of(op.getValue()));
-                }
-                ConfigResource resource = ConfigResource.topic(change.getResource().getName());
-                Outcome o = decideAndCommit((c, image) -> c.alterConfigs(image, resource, ops).records(),
-                        req.getValidateOnly(), req.getTimeoutMs());
-                rb.setErrorCode(o.code()).setErrorMessage(o.message());
+            for (int i = 0; i < parts.size(); i++) {
+                Outcome o = parts.get(i).join();
+                b.addResourcesBuilder().setResource(req.getResources(i).getResource()).setErrorCode(o.code())
+                        .setErrorMessage(o.message());
             }
             return b.build();
         });
-    }
-
-    // ------------------------------------------------------------------ broker lifecycle (combined mode)
-
-    /**
-     * Registers a broker and unfences it once it reports caught up; returns whether it is fenced.
-     * Used by a broker co-located with the active controller.
-     */
-    public CompletableFuture<BrokerStatus> registerBroker(BrokerRegistrationRequest request) {
-        return onControllerThread(() -> decideStatus(c -> c.registerBroker(stateMachine.image(), request, clock.millis())));
-    }
-
-    public CompletableFuture<BrokerStatus> heartbeat(HeartbeatRequest request) {
-        return onControllerThread(() -> decideStatus(c -> c.heartbeat(stateMachine.image(), request, clock.millis())));
-    }
-
-    /** Fences brokers whose sessions expired; scheduled periodically by the node. */
-    public void fenceExpiredBrokers() {
-        executor.execute(() -> {
-            if (!quorum.isActiveController()) {
-                return;
-            }
-            try {
-                ControllerResult<List<Integer>> r = decisions().fenceExpiredBrokers(stateMachine.image(), clock.millis());
-                if (!r.response().isEmpty()) {
-                    log.info("Fencing brokers {}: session timed out", r.response());
-                }
-                commit(r.records(), commitTimeoutMsMax);
-            } catch (RuntimeException | TimeoutException | ExecutionException e) {
-                log.warn("Fencing expired brokers failed; will retry", e);
-            }
-        });
-    }
-
-    private BrokerStatus decideStatus(java.util.function.Function<MetadataController, ControllerResult<BrokerStatus>> d) {
-        ControllerResult<BrokerStatus> r = d.apply(decisions());
-        try {
-            commit(r.records(), commitTimeoutMsMax);
-        } catch (TimeoutException | ExecutionException e) {
-            throw new IllegalStateException("broker status change not committed: " + e, e);
-        }
-        return r.response();
     }
 }

@@ -1,9 +1,11 @@
 package dev.basalt.broker.controller;
 
 import dev.basalt.broker.config.NodeConfig;
+import dev.basalt.broker.metadata.MetadataPublisher;
 import dev.basalt.metadata.MetadataStateMachine;
 import dev.basalt.metadata.image.MetadataImage;
 import dev.basalt.proto.v1.DescribeQuorumResponse;
+import dev.basalt.raft.core.RaftConfig;
 import dev.basalt.raft.driver.FatalFaultHandler;
 import dev.basalt.raft.driver.NotLeaderException;
 import dev.basalt.raft.driver.RaftNode;
@@ -13,87 +15,103 @@ import dev.basalt.raft.log.FileRaftStore;
 import dev.basalt.raft.log.LogEntry;
 import dev.basalt.raft.log.SnapshotMeta;
 import dev.basalt.raft.quorum.Configuration;
-import dev.basalt.raft.core.RaftConfig;
 import dev.basalt.raft.transport.GrpcTransport;
+import io.grpc.ServerServiceDefinition;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
-import java.time.Clock;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentSkipListMap;
-import java.util.concurrent.ExecutionException;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
-import java.util.concurrent.locks.LockSupport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The node's metadata quorum over the Raft driver: a {@link RaftNode} with its durable store in
- * {@code <data.dir>/raft} and its gRPC transport on the CONTROLLER listener, feeding committed
- * entries to the {@link MetadataStateMachine}.
+ * The metadata quorum on a controller node: a {@link RaftNode} with its durable store in
+ * {@code <data.dir>/raft} and its gRPC transport on the CONTROLLER listener (which also serves the
+ * node's Controller and Admin services), feeding committed entries to the
+ * {@link MetadataStateMachine} and to the window of {@link RecentMetadataEntries} observers read.
  *
- * <p>Images reach the broker through one publisher thread (so a slow replica-manager update never
- * stalls the Raft driver); it always applies the newest image, skipping intermediate ones. A
- * proposal completes only once the image holding it has reached the broker, so an admin call
- * that succeeded is immediately visible to produce and fetch on this node.
+ * <p>Activation without blocking: when the Raft driver reports this node leader in term T, an
+ * asynchronous ReadIndex round proves which index was committed before T (Raft §8: a new leader
+ * knows what is committed only after committing its own no-op); once the publisher has handed an
+ * image holding that index to the subscribers, {@link #activeTerm()} becomes T. Nothing waits:
+ * callers read a volatile. Losing leadership clears it at once.
  *
- * <p>Before the controller decides anything in a new term it confirms, through a ReadIndex
- * round, that its image holds every entry committed before the term (Raft §8: a new leader knows
- * what is committed only after committing its own no-op); {@link #isActiveController()} is false
- * until then.
+ * <p>Caught up: a voter's image has caught up with the quorum once it is active (leader) or, as a
+ * follower, has applied the commit index the leader sent. Until then nothing may be deleted on the
+ * image's account (see MetadataUpdate).
  *
  * <p>Thread-safety: thread-safe.
  */
 public final class RaftMetadataQuorum implements MetadataQuorum, AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(RaftMetadataQuorum.class);
-    private static final long CATCH_UP_TIMEOUT_MS = 10_000;
+    /** Retry delay of a failed activation ReadIndex (the leader may still be committing its no-op). */
+    private static final long ACTIVATION_RETRY_MS = 50;
+    static final int OBSERVER_WINDOW_ENTRIES_MAX = 20_000;
+    static final long OBSERVER_WINDOW_BYTES_MAX = 64L << 20;
 
     private final RaftNode node;
     private final MetadataStateMachine stateMachine;
-    private final Thread publisher;
-    private final Object publishLock = new Object();
-    private final ConcurrentSkipListMap<Long, CompletableFuture<Long>> waiters = new ConcurrentSkipListMap<>();
+    private final MetadataPublisher publisher;
+    private final RecentMetadataEntries recent;
     private final Map<Integer, NodeConfig.HostPort> voters;
-    private volatile ImageListener imageListener = (image, caughtUp) -> { };
+    private volatile long activeTerm = -1;
     private volatile boolean caughtUp;
-    private volatile MetadataStateMachine.Published pending;
-    private volatile long brokerAppliedIndex;
-    private volatile long caughtUpTerm = -1;
     private volatile boolean closed;
 
-    private RaftMetadataQuorum(RaftNode node, MetadataStateMachine stateMachine, Map<Integer, NodeConfig.HostPort> voters) {
+    private RaftMetadataQuorum(RaftNode node, MetadataStateMachine stateMachine, MetadataPublisher publisher,
+                               RecentMetadataEntries recent, Map<Integer, NodeConfig.HostPort> voters) {
         this.node = node;
         this.stateMachine = stateMachine;
+        this.publisher = publisher;
+        this.recent = recent;
         this.voters = voters;
-        this.publisher = new Thread(this::publishLoop, "basalt-metadata-publisher");
-        this.publisher.setDaemon(true);
     }
 
-    /** Opens the store, starts transport and driver; the state machine replays the metadata log. */
-    public static RaftMetadataQuorum start(NodeConfig config, Path raftDir, MetadataStateMachine stateMachine, Clock clock)
+    /** A holder the state machine adapter writes to before the quorum object exists. */
+    private static final class Late {
+        volatile RaftMetadataQuorum quorum;
+    }
+
+    /**
+     * Opens the store, starts the transport (serving {@code services} beside Raft) and the driver;
+     * the state machine replays the metadata log.
+     */
+    public static RaftMetadataQuorum start(NodeConfig config, Path raftDir, MetadataStateMachine stateMachine,
+                                           MetadataPublisher publisher, List<ServerServiceDefinition> services)
             throws IOException {
         Map<Integer, NodeConfig.HostPort> voters = config.voters();
         Map<Integer, InetSocketAddress> peers = new TreeMap<>();
         voters.forEach((id, hp) -> peers.put(id, new InetSocketAddress(hp.host(), hp.port())));
-        NodeConfig.HostPort listen = config.isController() ? config.controllerListener() : null;
-        if (listen == null) {
-            throw new IOException("a broker-only node follows the quorum as an observer: not supported yet (use combined mode)");
-        }
+        NodeConfig.HostPort listen = config.controllerListener();
         GrpcTransport transport = new GrpcTransport(config.nodeId(), new InetSocketAddress(listen.host(), listen.port()), peers,
                 GrpcTransport.Options.DEFAULT);
+        services.forEach(transport::addService);
         FileRaftStore store = FileRaftStore.open(raftDir, FileRaftStore.Config.DEFAULT);
         int electionMs = config.getInt("raft.election.timeout.ms");
         RaftConfig defaults = RaftConfig.DEFAULT;
         RaftConfig raft = new RaftConfig(electionMs, electionMs * 2, config.getInt("raft.heartbeat.interval.ms"),
                 defaults.appendBytesMax(), defaults.inflightAppendsMax(), defaults.snapshotChunkBytes(), defaults.pendingReadsMax());
-        RaftNodeConfig nodeConfig = withRaft(RaftNodeConfig.defaults(config.nodeId(), Configuration.of(voters.keySet(), java.util.List.of())), raft);
+        RaftNodeConfig c = RaftNodeConfig.defaults(config.nodeId(), Configuration.of(voters.keySet(), List.of()));
+        RaftNodeConfig nodeConfig = new RaftNodeConfig(c.nodeId(), c.bootstrap(), raft, c.proposeTimeoutMs(), c.readTimeoutMs(),
+                c.proposalBytesMax(), c.pendingRequestsMax(), c.eventQueueMax(), c.batchEventsMax(), c.snapshotEveryEntries(),
+                c.closeTimeoutMs());
+        RecentMetadataEntries recent = new RecentMetadataEntries(OBSERVER_WINDOW_ENTRIES_MAX, OBSERVER_WINDOW_BYTES_MAX);
+        Late late = new Late();
         StateMachine adapter = new StateMachine() {
             @Override
             public void apply(LogEntry entry) {
                 stateMachine.apply(entry);
+                recent.append(entry.index(), entry.type() == LogEntry.EntryType.DATA ? entry.data() : new byte[0]);
+                RaftMetadataQuorum q = late.quorum;
+                if (q != null) {
+                    q.maybeMarkCaughtUp();
+                }
             }
 
             @Override
@@ -104,6 +122,7 @@ public final class RaftMetadataQuorum implements MetadataQuorum, AutoCloseable {
             @Override
             public void restore(SnapshotMeta meta, byte[] data) {
                 stateMachine.restore(data);
+                recent.reset(stateMachine.appliedIndex());
             }
         };
         RaftNode node;
@@ -114,177 +133,126 @@ public final class RaftMetadataQuorum implements MetadataQuorum, AutoCloseable {
             transport.close();
             throw new IOException("cannot start the metadata quorum on " + listen + ": " + e.getMessage(), e);
         }
-        RaftMetadataQuorum q = new RaftMetadataQuorum(node, stateMachine, voters);
-        stateMachine.addListener(q::offer);
-        q.offer(stateMachine.latest());
-        q.publisher.start();
+        RaftMetadataQuorum q = new RaftMetadataQuorum(node, stateMachine, publisher, recent, voters);
+        late.quorum = q;
+        node.addLeaderListener(q::onLeaderChange);
+        q.onLeaderChange(node.term(), node.leaderId());
         return q;
     }
 
-    private static RaftNodeConfig withRaft(RaftNodeConfig c, RaftConfig raft) {
-        return new RaftNodeConfig(c.nodeId(), c.bootstrap(), raft, c.proposeTimeoutMs(), c.readTimeoutMs(), c.proposalBytesMax(),
-                c.pendingRequestsMax(), c.eventQueueMax(), c.batchEventsMax(), c.snapshotEveryEntries(), c.closeTimeoutMs());
+    // ------------------------------------------------------------------ activation (never blocks)
+
+    private void onLeaderChange(long term, int leaderId) {
+        if (activeTerm >= 0 && (activeTerm != term || leaderId != node.nodeId())) {
+            log.info("No longer the active controller (term {}, leader {})", term, leaderId);
+            activeTerm = -1;
+        }
+        if (leaderId == node.nodeId() && !closed) {
+            activate(term);
+        }
+        maybeMarkCaughtUp();
     }
 
-    /** Receives each new image, and whether this node's image has caught up with the quorum. */
-    @FunctionalInterface
-    public interface ImageListener {
-        /**
-         * @param caughtUp true once the image holds everything the quorum had committed when this
-         *                 node started; before that, a topic missing from the image may simply not
-         *                 have been replayed yet, so nothing may be deleted on its account
-         */
-        void onImage(MetadataImage image, boolean caughtUp);
-    }
-
-    /** Sets who receives each new image (the replica manager); call before proposals. */
-    public void onImage(ImageListener listener) {
-        imageListener = listener;
-        synchronized (publishLock) {
-            if (pending == null) {
-                pending = stateMachine.latest();
+    /** ReadIndex, then wait (asynchronously) until the publisher has handed out an image holding it. */
+    private void activate(long term) {
+        node.readIndex().thenCompose(publisher::whenPublished).whenComplete((index, error) -> {
+            if (closed || node.term() != term || !node.isLeader()) {
+                return;
             }
-            publishLock.notifyAll();
-        }
-    }
-
-    private void offer(MetadataStateMachine.Published published) {
-        synchronized (publishLock) {
-            pending = published;
-            publishLock.notifyAll();
-        }
-    }
-
-    private void publishLoop() {
-        while (!closed) {
-            MetadataStateMachine.Published next;
-            synchronized (publishLock) {
-                while (pending == null && !closed) {
-                    try {
-                        publishLock.wait(1_000);
-                    } catch (InterruptedException e) {
-                        return;
+            if (error != null) {
+                CompletableFuture.delayedExecutor(ACTIVATION_RETRY_MS, TimeUnit.MILLISECONDS).execute(() -> {
+                    if (!closed && node.term() == term && node.isLeader() && activeTerm != term) {
+                        activate(term);
                     }
-                }
-                next = pending;
-                pending = null;
+                });
+                return;
             }
-            if (next == null) {
-                continue;
-            }
-            boolean current = caughtUp;
-            try {
-                imageListener.onImage(next.image(), current);
-            } catch (RuntimeException e) {
-                // The broker could not follow the image (e.g. a disk error creating a log): keep the
-                // previous applied index so proposals waiting on it time out rather than lie.
-                log.error("Applying metadata image at index {} to the broker failed", next.appliedIndex(), e);
-                continue;
-            }
-            brokerAppliedIndex = Math.max(brokerAppliedIndex, next.appliedIndex());
-            var done = waiters.headMap(brokerAppliedIndex, true);
-            done.forEach((index, f) -> f.complete(index));
-            done.clear();
+            activeTerm = term;
+            log.info("Active controller in term {} (image at index {})", term, index);
+            maybeMarkCaughtUp();
+        });
+    }
+
+    private void maybeMarkCaughtUp() {
+        if (caughtUp) {
+            return;
+        }
+        boolean ok = activeTerm >= 0
+                || (node.leaderId() >= 0 && !node.isLeader() && node.commitIndex() > 0
+                && stateMachine.appliedIndex() >= node.commitIndex());
+        if (ok) {
+            caughtUp = true;
+            log.info("Metadata image caught up with the quorum at index {}", stateMachine.appliedIndex());
+            publisher.wake();
         }
     }
 
-    public long brokerAppliedIndex() {
-        return brokerAppliedIndex;
-    }
-
-    /** Whether this node's image has caught up with what the quorum committed (see {@link ImageListener}). */
+    /** Whether this node's image has caught up with what the quorum committed (see MetadataUpdate). */
     public boolean isCaughtUp() {
         return caughtUp;
     }
 
-    /**
-     * Checks once whether the metadata image has caught up: as leader, a ReadIndex round proves
-     * the applied image holds every committed entry; as a follower, the applied index must reach
-     * the commit index the leader sent. On the first success the latest image is published again
-     * with {@code caughtUp = true}. Called periodically by the node until it returns true.
-     */
-    public boolean maybeMarkCaughtUp() {
-        if (caughtUp) {
-            return true;
-        }
-        if (node.leaderId() < 0) {
-            return false;
-        }
-        boolean ok;
-        if (node.isLeader()) {
-            ok = isActiveController();
-        } else {
-            ok = node.commitIndex() > 0 && stateMachine.appliedIndex() >= node.commitIndex();
-        }
-        if (ok) {
-            caughtUp = true;
-            log.info("Metadata image caught up with the quorum at index {}", stateMachine.appliedIndex());
-            offer(stateMachine.latest());
-        }
-        return ok;
+    @Override
+    public long activeTerm() {
+        long t = activeTerm;
+        return t >= 0 && node.isLeader() && node.term() == t ? t : -1;
+    }
+
+    @Override
+    public MetadataImage committedImage() {
+        return stateMachine.image();
+    }
+
+    public long appliedIndex() {
+        return stateMachine.appliedIndex();
+    }
+
+    public RecentMetadataEntries recentEntries() {
+        return recent;
+    }
+
+    /** The current image as snapshot bytes, for an observer too far behind the window. */
+    public byte[] snapshotBytes() {
+        return stateMachine.snapshot();
     }
 
     @Override
     public CompletableFuture<Long> propose(byte[] recordBatch) {
         CompletableFuture<Long> out = new CompletableFuture<>();
-        node.propose(recordBatch).whenComplete((index, error) -> {
-            if (error != null) {
-                Throwable cause = error instanceof java.util.concurrent.CompletionException && error.getCause() != null
-                        ? error.getCause() : error;
-                if (cause instanceof NotLeaderException nle) {
-                    out.completeExceptionally(new NotControllerException(nle.getMessage(), node.leaderId()));
-                } else {
-                    out.completeExceptionally(cause);
-                }
+        CompletableFuture<Long> proposed;
+        try {
+            proposed = node.propose(recordBatch);
+        } catch (IllegalArgumentException e) {
+            out.completeExceptionally(e);
+            return out;
+        }
+        proposed.thenCompose(publisher::whenPublished).whenComplete((index, error) -> {
+            if (error == null) {
+                out.complete(index);
                 return;
             }
-            waiters.put(index, out);
-            if (brokerAppliedIndex >= index && waiters.remove(index, out)) {
-                out.complete(index);
+            Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
+            if (cause instanceof NotLeaderException nle) {
+                out.completeExceptionally(new NotControllerException(nle.getMessage(), node.leaderId()));
+            } else {
+                out.completeExceptionally(cause);
             }
         });
         return out;
     }
 
     @Override
-    public boolean isActiveController() {
-        if (!node.isLeader()) {
-            return false;
-        }
-        long term = node.term();
-        if (caughtUpTerm == term) {
-            return true;
-        }
-        return catchUp(term);
-    }
-
-    /** ReadIndex, then wait until the broker's image holds it: the image is now current for this term. */
-    private boolean catchUp(long term) {
-        try {
-            long readIndex = node.readIndex().get(CATCH_UP_TIMEOUT_MS, TimeUnit.MILLISECONDS);
-            long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(CATCH_UP_TIMEOUT_MS);
-            while (brokerAppliedIndex < readIndex && stateMachine.appliedIndex() < readIndex) {
-                if (System.nanoTime() > deadline) {
-                    return false;
-                }
-                LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(1));
-            }
-            if (node.isLeader() && node.term() == term) {
-                caughtUpTerm = term;
-                return true;
-            }
-            return false;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return false;
-        } catch (ExecutionException | TimeoutException e) {
-            return false;
-        }
-    }
-
-    @Override
     public int leaderId() {
         return node.leaderId();
+    }
+
+    public int nodeId() {
+        return node.nodeId();
+    }
+
+    /** Moves Raft leadership to another voter (graceful shutdown of the active controller). */
+    public CompletableFuture<Void> transferLeadership(int targetId) {
+        return node.transferLeadership(targetId);
     }
 
     @Override
@@ -308,16 +276,7 @@ public final class RaftMetadataQuorum implements MetadataQuorum, AutoCloseable {
     @Override
     public void close() {
         closed = true;
-        synchronized (publishLock) {
-            publishLock.notifyAll();
-        }
+        activeTerm = -1;
         node.close();
-        waiters.values().forEach(f -> f.completeExceptionally(new NotControllerException("node shut down", -1)));
-        waiters.clear();
-        try {
-            publisher.join(5_000);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
     }
 }

@@ -63,6 +63,7 @@ public final class GrpcTransport implements Transport {
     private final Options options;
     private final Map<Integer, Peer> peers = new TreeMap<>();
     private final AtomicLong dropped = new AtomicLong();
+    private final java.util.List<io.grpc.ServerServiceDefinition> extraServices = new java.util.concurrent.CopyOnWriteArrayList<>();
     private volatile Server server;
 
     /** {@code peerAddresses} maps every other node this one may talk to (voters and observers) to its address. */
@@ -78,15 +79,26 @@ public final class GrpcTransport implements Transport {
         });
     }
 
+    /**
+     * Serves {@code service} on this transport's listener beside the Raft service (the node's
+     * controller-side services share the CONTROLLER port). Call before {@link #start}.
+     */
+    public void addService(io.grpc.ServerServiceDefinition service) {
+        if (server != null) {
+            throw new IllegalStateException("addService after start");
+        }
+        extraServices.add(Objects.requireNonNull(service, "service"));
+    }
+
     @Override
     public void start(Consumer<RaftMessage> inbound) throws IOException {
-        server = NettyServerBuilder.forAddress(listenAddress)
+        NettyServerBuilder builder = NettyServerBuilder.forAddress(listenAddress)
                 .maxInboundMessageSize(options.messageBytesMax())
                 .permitKeepAliveTime(1, TimeUnit.SECONDS)
                 .permitKeepAliveWithoutCalls(true)
-                .addService(new Service(inbound))
-                .build()
-                .start();
+                .addService(new Service(inbound));
+        extraServices.forEach(builder::addService);
+        server = builder.build().start();
     }
 
     /** The port the server listens on (useful when started on port 0). */

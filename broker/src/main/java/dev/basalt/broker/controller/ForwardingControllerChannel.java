@@ -1,0 +1,87 @@
+package dev.basalt.broker.controller;
+
+import dev.basalt.proto.v1.AlterConfigsRequest;
+import dev.basalt.proto.v1.AlterConfigsResponse;
+import dev.basalt.proto.v1.CreatePartitionsRequest;
+import dev.basalt.proto.v1.CreatePartitionsResponse;
+import dev.basalt.proto.v1.CreateTopicsRequest;
+import dev.basalt.proto.v1.CreateTopicsResponse;
+import dev.basalt.proto.v1.DeleteTopicsRequest;
+import dev.basalt.proto.v1.DeleteTopicsResponse;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+
+/**
+ * How a broker carries out an admin change whichever node the client reached: on the active
+ * controller itself, the local {@link QuorumController}; anywhere else, the change is forwarded to
+ * the active controller's AdminService (on its CONTROLLER listener) with the request's own
+ * timeout, following NOT_CONTROLLER hints. The client never sees NOT_CONTROLLER unless no
+ * controller became active within its timeout.
+ *
+ * <p>Thread-safety: thread-safe.
+ */
+public final class ForwardingControllerChannel implements ControllerChannel {
+    private final Supplier<QuorumController> local;
+    private final MetadataQuorum localQuorum;
+    private final ControllerClient controllers;
+
+    /**
+     * @param local       this node's controller loop, or a supplier of null on a broker-only node
+     * @param localQuorum this node's quorum, or null on a broker-only node
+     */
+    public ForwardingControllerChannel(Supplier<QuorumController> local, MetadataQuorum localQuorum, ControllerClient controllers) {
+        this.local = local;
+        this.localQuorum = localQuorum;
+        this.controllers = controllers;
+    }
+
+    private QuorumController localIfActive() {
+        QuorumController c = local.get();
+        return c != null && localQuorum != null && localQuorum.isActiveController() ? c : null;
+    }
+
+    @Override
+    public CompletableFuture<CreateTopicsResponse> createTopics(CreateTopicsRequest request) {
+        QuorumController c = localIfActive();
+        if (c != null) {
+            return c.createTopics(request);
+        }
+        return controllers.callAdmin((stub, ms) -> stub.withDeadlineAfter(ms, TimeUnit.MILLISECONDS).createTopics(request),
+                r -> r.getTopicsList().stream().anyMatch(t -> t.getErrorCode() == dev.basalt.proto.v1.ErrorCode.NOT_CONTROLLER)
+                        ? dev.basalt.proto.v1.ErrorCode.NOT_CONTROLLER : r.getErrorCode(), request.getTimeoutMs());
+    }
+
+    @Override
+    public CompletableFuture<DeleteTopicsResponse> deleteTopics(DeleteTopicsRequest request) {
+        QuorumController c = localIfActive();
+        if (c != null) {
+            return c.deleteTopics(request);
+        }
+        return controllers.callAdmin((stub, ms) -> stub.withDeadlineAfter(ms, TimeUnit.MILLISECONDS).deleteTopics(request),
+                r -> r.getTopicsList().stream().anyMatch(t -> t.getErrorCode() == dev.basalt.proto.v1.ErrorCode.NOT_CONTROLLER)
+                        ? dev.basalt.proto.v1.ErrorCode.NOT_CONTROLLER : r.getErrorCode(), request.getTimeoutMs());
+    }
+
+    @Override
+    public CompletableFuture<CreatePartitionsResponse> createPartitions(CreatePartitionsRequest request) {
+        QuorumController c = localIfActive();
+        if (c != null) {
+            return c.createPartitions(request);
+        }
+        return controllers.callAdmin((stub, ms) -> stub.withDeadlineAfter(ms, TimeUnit.MILLISECONDS).createPartitions(request),
+                r -> r.getTopicsList().stream().anyMatch(t -> t.getErrorCode() == dev.basalt.proto.v1.ErrorCode.NOT_CONTROLLER)
+                        ? dev.basalt.proto.v1.ErrorCode.NOT_CONTROLLER : r.getErrorCode(), request.getTimeoutMs());
+    }
+
+    @Override
+    public CompletableFuture<AlterConfigsResponse> alterConfigs(AlterConfigsRequest request) {
+        QuorumController c = localIfActive();
+        if (c != null) {
+            return c.alterConfigs(request);
+        }
+        return controllers.callAdmin((stub, ms) -> stub.withDeadlineAfter(ms, TimeUnit.MILLISECONDS).alterConfigs(request),
+                r -> r.getResourcesList().stream().anyMatch(t -> t.getErrorCode() == dev.basalt.proto.v1.ErrorCode.NOT_CONTROLLER)
+                        ? dev.basalt.proto.v1.ErrorCode.NOT_CONTROLLER : r.getErrorCode(), request.getTimeoutMs());
+    }
+}

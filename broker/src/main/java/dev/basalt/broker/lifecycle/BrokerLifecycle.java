@@ -1,0 +1,277 @@
+package dev.basalt.broker.lifecycle;
+
+import dev.basalt.broker.controller.ControllerClient;
+import dev.basalt.broker.metadata.MetadataPublisher;
+import dev.basalt.broker.replica.AlterPartitionSender;
+import dev.basalt.metadata.controller.AlterPartitionRequest;
+import dev.basalt.metadata.image.BrokerRegistration;
+import dev.basalt.metadata.image.Endpoint;
+import dev.basalt.metadata.image.PartitionRegistration;
+import dev.basalt.metadata.image.ProtoIds;
+import dev.basalt.proto.v1.AlterPartitionResponse;
+import dev.basalt.proto.v1.BrokerEndpoint;
+import dev.basalt.proto.v1.BrokerHeartbeatRequest;
+import dev.basalt.proto.v1.BrokerHeartbeatResponse;
+import dev.basalt.proto.v1.ErrorCode;
+import dev.basalt.proto.v1.PartitionRecord;
+import dev.basalt.proto.v1.RegisterBrokerRequest;
+import dev.basalt.proto.v1.RegisterBrokerResponse;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The broker side of a node's life in the cluster: registration with the active controller,
+ * heartbeats, unfencing once caught up, and controlled shutdown — one state machine on one thread,
+ * talking to whichever controller is active through the Controller gRPC service (in combined mode
+ * too: the local controller is reached the same way, so there is one path).
+ *
+ * <p>States and legal transitions:
+ * <pre>
+ *   CATCHING_UP ──(metadata image caught up with the quorum and published)──▶ REGISTERING
+ *   REGISTERING ──(RegisterBroker accepted: fenced)──────────────────────────▶ FENCED
+ *   FENCED ──(heartbeat with caught_up answered unfenced)────────────────────▶ RUNNING
+ *   RUNNING ──(heartbeat answered fenced: session expired)───────────────────▶ FENCED
+ *   FENCED, RUNNING ──(STALE_BROKER_INCARNATION: the controller lost us)─────▶ REGISTERING
+ *   any but SHUTDOWN ──(beginControlledShutdown)─────────────────────────────▶ CONTROLLED_SHUTDOWN
+ *   CONTROLLED_SHUTDOWN ──(controller: leads nothing any more, or deadline)──▶ SHUTDOWN
+ * </pre>
+ * A heartbeat is sent every {@code heartbeatIntervalMs} (every {@link #FAST_TICK_MS} until
+ * RUNNING), and never more than one request is outstanding: nothing here blocks a thread.
+ *
+ * <p>It is also the {@link AlterPartitionSender} of the replica manager: ISR changes go to the
+ * active controller over the same client.
+ *
+ * <p>Thread-safety: thread-safe; state changes run on the lifecycle thread ({@code executor}).
+ */
+public final class BrokerLifecycle implements AlterPartitionSender, AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(BrokerLifecycle.class);
+    /** Tick while not yet running, so registration and unfencing take a few ms, not a heartbeat interval. */
+    static final long FAST_TICK_MS = 25;
+
+    public enum State { CATCHING_UP, REGISTERING, FENCED, RUNNING, CONTROLLED_SHUTDOWN, SHUTDOWN }
+
+    private final int brokerId;
+    private final UUID incarnationId;
+    private final List<Endpoint> endpoints;
+    private final Optional<String> rack;
+    private final ControllerClient controllers;
+    private final MetadataPublisher publisher;
+    private final ScheduledExecutorService executor;
+    private final long heartbeatIntervalMs;
+    private final long requestTimeoutMs;
+    private final CompletableFuture<Void> shutdownDone = new CompletableFuture<>();
+    private volatile State state = State.CATCHING_UP;
+    private boolean inFlight;
+    private long lastHeartbeatNs;
+    private long failures;
+
+    public BrokerLifecycle(int brokerId, UUID incarnationId, List<Endpoint> endpoints, Optional<String> rack,
+                           ControllerClient controllers, MetadataPublisher publisher, ScheduledExecutorService executor,
+                           long heartbeatIntervalMs, long requestTimeoutMs) {
+        this.brokerId = brokerId;
+        this.incarnationId = incarnationId;
+        this.endpoints = List.copyOf(endpoints);
+        this.rack = rack;
+        this.controllers = controllers;
+        this.publisher = publisher;
+        this.executor = executor;
+        this.heartbeatIntervalMs = heartbeatIntervalMs;
+        this.requestTimeoutMs = requestTimeoutMs;
+    }
+
+    public void start() {
+        executor.scheduleWithFixedDelay(this::tick, 0, FAST_TICK_MS, TimeUnit.MILLISECONDS);
+    }
+
+    public State state() {
+        return state;
+    }
+
+    public UUID incarnationId() {
+        return incarnationId;
+    }
+
+    private void tick() {
+        if (inFlight || state == State.SHUTDOWN) {
+            return;
+        }
+        switch (state) {
+            case CATCHING_UP -> {
+                if (publisher.publishedCaughtUp()) {
+                    transition(State.REGISTERING);
+                    register();
+                }
+            }
+            case REGISTERING -> register();
+            case FENCED -> heartbeat(false);
+            case RUNNING -> {
+                if (System.nanoTime() - lastHeartbeatNs >= TimeUnit.MILLISECONDS.toNanos(heartbeatIntervalMs)) {
+                    heartbeat(false);
+                }
+            }
+            case CONTROLLED_SHUTDOWN -> heartbeat(true);
+            default -> { }
+        }
+    }
+
+    private void transition(State next) {
+        if (state != next) {
+            log.info("Broker {} lifecycle: {} -> {}", brokerId, state, next);
+            state = next;
+        }
+    }
+
+    private void register() {
+        RegisterBrokerRequest.Builder b = RegisterBrokerRequest.newBuilder().setBrokerId(brokerId)
+                .setIncarnationId(ProtoIds.toProto(incarnationId)).setRack(rack.orElse(""));
+        endpoints.forEach(e -> b.addEndpoints(BrokerEndpoint.newBuilder().setName(e.name()).setHost(e.host()).setPort(e.port())));
+        RegisterBrokerRequest req = b.build();
+        inFlight = true;
+        controllers.call((stub, ms) -> stub.withDeadlineAfter(ms, TimeUnit.MILLISECONDS).registerBroker(req),
+                RegisterBrokerResponse::getErrorCode, RegisterBrokerResponse::getControllerId, requestTimeoutMs)
+                .whenComplete((r, e) -> onLifecycleThread(() -> {
+                    inFlight = false;
+                    if (e != null || r.getErrorCode() != ErrorCode.NONE) {
+                        noteFailure("registration", e != null ? e.toString() : r.getErrorCode() + " " + r.getErrorMessage());
+                        return;
+                    }
+                    failures = 0;
+                    log.info("Broker {} registered (incarnation {}) with controller {}", brokerId, incarnationId, r.getControllerId());
+                    if (state == State.REGISTERING) {
+                        transition(State.FENCED);
+                    }
+                }));
+    }
+
+    /** Caught up = the published image holds our registration and has caught up with the quorum. */
+    private boolean caughtUp() {
+        Optional<BrokerRegistration> me = publisher.image().cluster().broker(brokerId);
+        return publisher.publishedCaughtUp() && me.isPresent() && me.get().incarnationId().equals(incarnationId);
+    }
+
+    private void heartbeat(boolean wantShutdown) {
+        BrokerHeartbeatRequest req = BrokerHeartbeatRequest.newBuilder().setBrokerId(brokerId)
+                .setIncarnationId(ProtoIds.toProto(incarnationId)).setMetadataAppliedIndex(publisher.publishedIndex())
+                .setCaughtUp(!wantShutdown && caughtUp()).setWantShutdown(wantShutdown).build();
+        inFlight = true;
+        lastHeartbeatNs = System.nanoTime();
+        controllers.call((stub, ms) -> stub.withDeadlineAfter(ms, TimeUnit.MILLISECONDS).brokerHeartbeat(req),
+                BrokerHeartbeatResponse::getErrorCode, BrokerHeartbeatResponse::getControllerId, requestTimeoutMs)
+                .whenComplete((r, e) -> onLifecycleThread(() -> {
+                    inFlight = false;
+                    if (e != null) {
+                        noteFailure("heartbeat", e.toString());
+                        return;
+                    }
+                    onHeartbeatAnswer(r, wantShutdown);
+                }));
+    }
+
+    private void onHeartbeatAnswer(BrokerHeartbeatResponse r, boolean wantShutdown) {
+        if (r.getErrorCode() == ErrorCode.STALE_BROKER_INCARNATION) {
+            log.warn("Broker {}: the controller does not know incarnation {} ({}); registering again", brokerId, incarnationId,
+                    r.getErrorMessage());
+            if (state != State.CONTROLLED_SHUTDOWN) {
+                transition(State.REGISTERING);
+            } else {
+                finishShutdown("the controller no longer knows this broker");
+            }
+            return;
+        }
+        if (r.getErrorCode() != ErrorCode.NONE) {
+            noteFailure("heartbeat", r.getErrorCode() + " " + r.getErrorMessage());
+            return;
+        }
+        failures = 0;
+        if (wantShutdown) {
+            if (r.getShutdownMayProceed()) {
+                finishShutdown("leadership moved away");
+            }
+            return;
+        }
+        if (!r.getFenced() && state == State.FENCED) {
+            transition(State.RUNNING);
+        } else if (r.getFenced() && state == State.RUNNING) {
+            log.warn("Broker {} was fenced by the controller (session expired?); catching up again", brokerId);
+            transition(State.FENCED);
+        }
+    }
+
+    private void noteFailure(String what, String why) {
+        failures++;
+        // The first failure and then one in 40 (about once a second at the fast tick).
+        if (failures == 1 || failures % 40 == 0) {
+            log.warn("Broker {} {} failed ({} in a row): {}", brokerId, what, failures, why);
+        }
+    }
+
+    private void onLifecycleThread(Runnable r) {
+        try {
+            executor.execute(r);
+        } catch (RejectedExecutionException e) {
+            // shutting down
+        }
+    }
+
+    /**
+     * Controlled shutdown: asks the controller to move every leadership away from this broker and
+     * fence it; completes when the controller says the broker leads nothing, or after
+     * {@code timeoutMs} (the node then stops anyway; the session timeout does the rest).
+     */
+    public CompletableFuture<Void> beginControlledShutdown(long timeoutMs) {
+        onLifecycleThread(() -> {
+            if (state == State.RUNNING || state == State.FENCED) {
+                transition(State.CONTROLLED_SHUTDOWN);
+            } else {
+                finishShutdown("not registered");
+            }
+        });
+        executor.schedule(() -> finishShutdown("timed out after " + timeoutMs + " ms"), timeoutMs, TimeUnit.MILLISECONDS);
+        return shutdownDone;
+    }
+
+    private void finishShutdown(String why) {
+        if (!shutdownDone.isDone()) {
+            log.info("Broker {} controlled shutdown done: {}", brokerId, why);
+            state = State.SHUTDOWN;
+            shutdownDone.complete(null);
+        }
+    }
+
+    // ------------------------------------------------------------------ AlterPartitionSender
+
+    @Override
+    public CompletableFuture<Result> alterPartition(AlterPartitionRequest request) {
+        dev.basalt.proto.v1.AlterPartitionRequest req = dev.basalt.proto.v1.AlterPartitionRequest.newBuilder()
+                .setBrokerId(request.brokerId()).setIncarnationId(ProtoIds.toProto(request.incarnationId()))
+                .setTopicId(ProtoIds.toProto(request.topicId())).setPartition(request.partition())
+                .setLeaderEpoch(request.leaderEpoch()).setPartitionEpoch(request.partitionEpoch())
+                .addAllNewIsr(request.newIsr()).build();
+        return controllers.call((stub, ms) -> stub.withDeadlineAfter(ms, TimeUnit.MILLISECONDS).alterPartition(req),
+                AlterPartitionResponse::getErrorCode, AlterPartitionResponse::getControllerId, requestTimeoutMs)
+                .handle((r, e) -> {
+                    if (e != null) {
+                        return new Result(ErrorCode.REQUEST_TIMED_OUT, e.toString(), null);
+                    }
+                    if (r.getErrorCode() != ErrorCode.NONE) {
+                        return new Result(r.getErrorCode(), r.getErrorMessage(), null);
+                    }
+                    PartitionRecord p = r.getPartition();
+                    return new Result(ErrorCode.NONE, "", new PartitionRegistration(p.getReplicasList(), p.getIsrList(),
+                            p.getLeader(), p.getLeaderEpoch(), p.getPartitionEpoch()));
+                });
+    }
+
+    @Override
+    public void close() {
+        state = State.SHUTDOWN;
+        shutdownDone.complete(null);
+    }
+}

@@ -1,0 +1,139 @@
+package dev.basalt.broker.metadata;
+
+import dev.basalt.broker.controller.ControllerClient;
+import dev.basalt.metadata.MetadataStateMachine;
+import dev.basalt.proto.v1.ErrorCode;
+import dev.basalt.proto.v1.FetchMetadataRequest;
+import dev.basalt.proto.v1.FetchMetadataResponse;
+import dev.basalt.raft.log.LogEntry;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * How a broker-only node ({@code process.roles=broker}) follows the metadata log as a Raft observer:
+ * a loop on its own thread that long-polls FetchMetadata on the controllers for committed entries
+ * after its applied index (or a snapshot when it is too far behind), and applies them to the node's
+ * {@link MetadataStateMachine}, from which the publisher hands them to the subscribers.
+ *
+ * <p>Caught up: once the node has applied the index the first answering controller had applied at
+ * that time. The node keeps no metadata on disk: after a restart it starts from a snapshot fetched
+ * from a controller (the partition data on disk is protected by the caught-up rule until then).
+ *
+ * <p>Thread-safety: thread-safe; the loop is the only writer of the state machine.
+ */
+public final class ObserverMetadataFollower implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(ObserverMetadataFollower.class);
+    /** Long-poll bound of one fetch. */
+    static final int FETCH_WAIT_MS = 5_000;
+    /** Back-off after a failed fetch (no controller reachable). */
+    static final long FETCH_BACKOFF_MS = 100;
+
+    private final int nodeId;
+    private final ControllerClient controllers;
+    private final MetadataStateMachine stateMachine;
+    private final Runnable onCaughtUp;
+    private final Thread thread;
+    private volatile long caughtUpTarget = -1;
+    private volatile boolean caughtUp;
+    private volatile int controllerId = -1;
+    private volatile long controllerAppliedIndex;
+    private volatile boolean closed;
+
+    public ObserverMetadataFollower(int nodeId, ControllerClient controllers, MetadataStateMachine stateMachine, Runnable onCaughtUp) {
+        this.nodeId = nodeId;
+        this.controllers = controllers;
+        this.stateMachine = stateMachine;
+        this.onCaughtUp = onCaughtUp;
+        this.thread = new Thread(this::run, "basalt-metadata-observer");
+        this.thread.setDaemon(true);
+    }
+
+    public void start() {
+        thread.start();
+    }
+
+    public boolean isCaughtUp() {
+        return caughtUp;
+    }
+
+    /** The active controller named by the last answer, or -1. */
+    public int controllerId() {
+        return controllerId;
+    }
+
+    /** The applied index of the controller that answered last. */
+    public long controllerAppliedIndex() {
+        return controllerAppliedIndex;
+    }
+
+    private void run() {
+        while (!closed) {
+            try {
+                fetchOnce();
+            } catch (InterruptedException e) {
+                return;
+            } catch (ExecutionException | TimeoutException | RuntimeException e) {
+                if (closed) {
+                    return;
+                }
+                log.debug("Metadata fetch failed; retrying: {}", e.toString());
+                try {
+                    Thread.sleep(FETCH_BACKOFF_MS);
+                } catch (InterruptedException ie) {
+                    return;
+                }
+            }
+        }
+    }
+
+    private void fetchOnce() throws InterruptedException, ExecutionException, TimeoutException {
+        long from = stateMachine.appliedIndex();
+        FetchMetadataRequest req = FetchMetadataRequest.newBuilder().setNodeId(nodeId).setFromIndex(from)
+                .setMaxWaitMs(FETCH_WAIT_MS).build();
+        FetchMetadataResponse r = controllers.call((stub, ms) -> stub.withDeadlineAfter(ms, TimeUnit.MILLISECONDS).fetchMetadata(req),
+                FetchMetadataResponse::getErrorCode, FetchMetadataResponse::getControllerId, FETCH_WAIT_MS + 5_000L)
+                .get(FETCH_WAIT_MS + 10_000L, TimeUnit.MILLISECONDS);
+        if (r.getErrorCode() != ErrorCode.NONE) {
+            throw new IllegalStateException("FetchMetadata: " + r.getErrorCode() + " " + r.getErrorMessage());
+        }
+        controllerId = r.getControllerId();
+        controllers.hint(r.getControllerId());
+        controllerAppliedIndex = r.getAppliedIndex();
+        if (!r.getSnapshot().isEmpty()) {
+            stateMachine.restore(r.getSnapshot().toByteArray());
+            log.info("Metadata restored from a controller's snapshot at index {}", stateMachine.appliedIndex());
+        }
+        for (FetchMetadataResponse.MetadataEntry e : r.getEntriesList()) {
+            if (e.getIndex() <= stateMachine.appliedIndex()) {
+                continue; // already applied (an overlap after a snapshot)
+            }
+            if (e.getBatch().isEmpty()) {
+                stateMachine.apply(new LogEntry(1, e.getIndex(), LogEntry.EntryType.NOOP, new byte[0]));
+            } else {
+                stateMachine.applyBatch(e.getIndex(), e.getBatch().toByteArray());
+            }
+        }
+        if (caughtUpTarget < 0) {
+            caughtUpTarget = r.getAppliedIndex();
+        }
+        if (!caughtUp && stateMachine.appliedIndex() >= caughtUpTarget) {
+            caughtUp = true;
+            log.info("Metadata image caught up with the quorum at index {}", stateMachine.appliedIndex());
+            onCaughtUp.run();
+        }
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        thread.interrupt();
+        try {
+            thread.join(5_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

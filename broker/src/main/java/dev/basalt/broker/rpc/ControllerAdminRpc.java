@@ -1,0 +1,68 @@
+package dev.basalt.broker.rpc;
+
+import dev.basalt.broker.controller.QuorumController;
+import dev.basalt.proto.v1.AdminServiceGrpc;
+import dev.basalt.proto.v1.AlterConfigsRequest;
+import dev.basalt.proto.v1.AlterConfigsResponse;
+import dev.basalt.proto.v1.CreatePartitionsRequest;
+import dev.basalt.proto.v1.CreatePartitionsResponse;
+import dev.basalt.proto.v1.CreateTopicsRequest;
+import dev.basalt.proto.v1.CreateTopicsResponse;
+import dev.basalt.proto.v1.DeleteTopicsRequest;
+import dev.basalt.proto.v1.DeleteTopicsResponse;
+import io.grpc.Status;
+import io.grpc.stub.StreamObserver;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.Supplier;
+
+/**
+ * The AdminService's changes as a controller serves them on its CONTROLLER listener, for brokers
+ * that forward a client's admin change to the active controller. Only the four changes are served
+ * here (reads are answered by brokers from their own image); a controller that is not active
+ * answers NOT_CONTROLLER in each entry, and the forwarding broker follows the hint.
+ *
+ * <p>Thread-safety: thread-safe; answers complete from futures, no gRPC thread blocks.
+ */
+public final class ControllerAdminRpc extends AdminServiceGrpc.AdminServiceImplBase {
+    private final Supplier<QuorumController> controller;
+
+    public ControllerAdminRpc(Supplier<QuorumController> controller) {
+        this.controller = controller;
+    }
+
+    private <T> void answer(StreamObserver<T> obs, java.util.function.Function<QuorumController, CompletableFuture<T>> call) {
+        QuorumController c = controller.get();
+        if (c == null) {
+            obs.onError(Status.UNAVAILABLE.withDescription("controller starting").asRuntimeException());
+            return;
+        }
+        call.apply(c).whenComplete((r, e) -> {
+            if (e != null) {
+                obs.onError(Status.INTERNAL.withDescription(e.toString()).asRuntimeException());
+            } else {
+                obs.onNext(r);
+                obs.onCompleted();
+            }
+        });
+    }
+
+    @Override
+    public void createTopics(CreateTopicsRequest request, StreamObserver<CreateTopicsResponse> obs) {
+        answer(obs, c -> c.createTopics(request));
+    }
+
+    @Override
+    public void deleteTopics(DeleteTopicsRequest request, StreamObserver<DeleteTopicsResponse> obs) {
+        answer(obs, c -> c.deleteTopics(request));
+    }
+
+    @Override
+    public void createPartitions(CreatePartitionsRequest request, StreamObserver<CreatePartitionsResponse> obs) {
+        answer(obs, c -> c.createPartitions(request));
+    }
+
+    @Override
+    public void alterConfigs(AlterConfigsRequest request, StreamObserver<AlterConfigsResponse> obs) {
+        answer(obs, c -> c.alterConfigs(request));
+    }
+}
