@@ -227,7 +227,8 @@ public final class BasaltNode implements AutoCloseable {
         ControllerConfig cc = new ControllerConfig(config.getLong("broker.session.timeout.ms"), d.partitionsPerTopicMax(),
                 d.producerIdBlockSize(), d.topicsPerRequestMax());
         return new QuorumController.Settings(cc, config.getInt("num.partitions"), config.getInt("default.replication.factor"),
-                BROKER_REQUEST_TIMEOUT_MS, config.getLong("leader.imbalance.check.interval.ms"));
+                BROKER_REQUEST_TIMEOUT_MS, config.getLong("leader.imbalance.check.interval.ms"),
+                config.getLong("broker.session.failover.grace.ms"));
     }
 
     private ConfigValidator topicConfigValidator() {

@@ -152,6 +152,18 @@ public final class ControllerClient implements AutoCloseable {
         }, direct);
     }
 
+    /**
+     * Opens a BrokerSession stream to the controller believed active (or the next voter); returns
+     * a handle that cancels it. {@code events} sees the answer and the end of the stream.
+     */
+    public Runnable openSession(dev.basalt.proto.v1.BrokerSessionRequest request, int attempt,
+                                io.grpc.stub.StreamObserver<dev.basalt.proto.v1.BrokerSessionEvent> events) {
+        int target = activeHint >= 0 ? activeHint : voterIds.get(Math.floorMod(attempt, voterIds.size()));
+        io.grpc.Context.CancellableContext ctx = io.grpc.Context.current().withCancellation();
+        ctx.run(() -> ControllerServiceGrpc.newStub(channels.get(target)).brokerSession(request, events));
+        return () -> ctx.cancel(null);
+    }
+
     @Override
     public void close() {
         closed = true;

@@ -72,8 +72,11 @@ public final class QuorumController implements ControllerChannel {
 
     /** Settings of the controller's own loop (the pure decisions' limits are in ControllerConfig). */
     public record Settings(ControllerConfig decisions, int defaultPartitions, int defaultReplicationFactor,
-                           long brokerRequestTimeoutMs, long leaderImbalanceCheckIntervalMs) {
+                           long brokerRequestTimeoutMs, long leaderImbalanceCheckIntervalMs, long sessionFailoverGraceMs) {
     }
+
+    /** How often the loop looks for expired sessions and for a new term to start a grace period for. */
+    static final long SESSION_CHECK_INTERVAL_MS = 100;
 
     private final MetadataQuorum quorum;
     private final ScheduledExecutorService executor;
@@ -88,6 +91,13 @@ public final class QuorumController implements ControllerChannel {
     private MetadataImage working;
     private int inFlight;
     private CompletableFuture<Long> lastProposal = CompletableFuture.completedFuture(0L);
+    private long graceTerm = -1;
+    /** A BrokerSession stream held by a broker, opened while this node was active in {@code term}. */
+    private record Session(UUID incarnationId, long term, Runnable end) {
+    }
+
+    /** Brokers holding a BrokerSession stream with this node. Any thread. */
+    private final java.util.concurrent.ConcurrentHashMap<Integer, Session> sessionStreams = new java.util.concurrent.ConcurrentHashMap<>();
 
     public QuorumController(MetadataQuorum quorum, ScheduledExecutorService executor, Clock clock, RandomGenerator random,
                             Settings settings, ConfigValidator validator) {
@@ -101,8 +111,8 @@ public final class QuorumController implements ControllerChannel {
 
     /** Starts the periodic work: session expiry and preferred-leader balancing. */
     public void start() {
-        long sessionCheckMs = Math.max(50, settings.decisions().sessionTimeoutMs() / 4);
-        executor.scheduleWithFixedDelay(this::fenceExpiredBrokers, sessionCheckMs, sessionCheckMs, TimeUnit.MILLISECONDS);
+        executor.scheduleWithFixedDelay(this::checkSessions, SESSION_CHECK_INTERVAL_MS, SESSION_CHECK_INTERVAL_MS,
+                TimeUnit.MILLISECONDS);
         long balanceMs = settings.leaderImbalanceCheckIntervalMs();
         if (balanceMs > 0) {
             executor.scheduleWithFixedDelay(this::balanceLeaders, balanceMs, balanceMs, TimeUnit.MILLISECONDS);
@@ -251,10 +261,27 @@ public final class QuorumController implements ControllerChannel {
 
     // ------------------------------------------------------------------ periodic work
 
-    private void fenceExpiredBrokers() {
-        if (quorum.activeTerm() < 0) {
+    /** On the controller thread: session expiry, and the failover grace period of a new term. */
+    private void checkSessions() {
+        long term = quorum.activeTerm();
+        // Sessions opened in an earlier term (or while active, now that we are not) are ended, so
+        // their brokers reconnect to the controller that is active now.
+        sessionStreams.forEach((id, session) -> {
+            if (session.term() != term && sessionStreams.remove(id, session)) {
+                session.end().run();
+            }
+        });
+        if (term < 0) {
             return;
         }
+        if (term != graceTerm) {
+            graceTerm = term;
+            executor.schedule(() -> fenceBrokersWithoutSession(term), settings.sessionFailoverGraceMs(), TimeUnit.MILLISECONDS);
+        }
+        fenceExpiredBrokers();
+    }
+
+    private void fenceExpiredBrokers() {
         CompletableFuture<List<Integer>> f = decide("fence expired brokers", settings.brokerRequestTimeoutMs(), false,
                 (c, image) -> c.fenceExpiredBrokers(image, clock.millis()));
         f.whenComplete((fenced, e) -> {
@@ -276,6 +303,71 @@ public final class QuorumController implements ControllerChannel {
                         log.info("Moved leadership back to the preferred replica of {} partitions", moved.size());
                     }
                 });
+    }
+
+    // ------------------------------------------------------------------ broker sessions (fast failure detection)
+
+    /**
+     * A broker opened its BrokerSession stream here. Returns false (NOT_CONTROLLER) when this node
+     * is not the active controller.
+     */
+    public boolean openSession(int brokerId, UUID incarnationId, Runnable end) {
+        long term = quorum.activeTerm();
+        if (term < 0) {
+            return false;
+        }
+        Session previous = sessionStreams.put(brokerId, new Session(incarnationId, term, end));
+        if (previous != null) {
+            previous.end().run();
+        }
+        return true;
+    }
+
+    /**
+     * A broker's session stream ended. If its process died (the usual reason: kill -9 closes the
+     * socket), waiting for the session timeout would keep its partitions leaderless for that long;
+     * fencing now moves leadership at once. A live broker that merely lost the connection is
+     * unfenced again by its next heartbeat.
+     */
+    public void closeSession(int brokerId, UUID incarnationId, String why) {
+        Session s = sessionStreams.get(brokerId);
+        if (s == null || !s.incarnationId().equals(incarnationId) || !sessionStreams.remove(brokerId, s)
+                || quorum.activeTerm() != s.term()) {
+            return;
+        }
+        fenceIfUnfenced(brokerId, incarnationId, "its session ended (" + why + ")");
+    }
+
+    /** A new controller's grace period is over: brokers that have not opened a session with it are gone. */
+    private void fenceBrokersWithoutSession(long term) {
+        if (quorum.activeTerm() != term) {
+            return;
+        }
+        for (var b : quorum.committedImage().cluster().brokers().values()) {
+            Session s = sessionStreams.get(b.brokerId());
+            if (!b.fenced() && (s == null || !b.incarnationId().equals(s.incarnationId()))) {
+                fenceIfUnfenced(b.brokerId(), b.incarnationId(), "no session with the new controller within "
+                        + settings.sessionFailoverGraceMs() + " ms");
+            }
+        }
+    }
+
+    private void fenceIfUnfenced(int brokerId, UUID incarnationId, String why) {
+        decide("fence broker " + brokerId, settings.brokerRequestTimeoutMs(), false, (c, image) -> {
+            var b = image.cluster().broker(brokerId);
+            if (b.isEmpty() || !b.get().incarnationId().equals(incarnationId) || b.get().fenced()) {
+                return new ControllerResult<>(List.of(), false);
+            }
+            // The same decision as a controlled shutdown: leadership and ISR places move, the broker is fenced.
+            return new ControllerResult<>(c.heartbeat(image, new HeartbeatRequest(brokerId, incarnationId, false, true),
+                    clock.millis()).records(), true);
+        }).whenComplete((fenced, e) -> {
+            if (e == null && fenced) {
+                log.info("Fenced broker {}: {}", brokerId, why);
+            } else if (e != null && !(unwrap(e) instanceof MetadataQuorum.NotControllerException)) {
+                log.warn("Fencing broker {} failed: {}", brokerId, unwrap(e).toString());
+            }
+        });
     }
 
     // ------------------------------------------------------------------ brokers (Controller service)

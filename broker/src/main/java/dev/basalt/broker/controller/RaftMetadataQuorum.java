@@ -60,6 +60,8 @@ public final class RaftMetadataQuorum implements MetadataQuorum, AutoCloseable {
     private final MetadataPublisher publisher;
     private final RecentMetadataEntries recent;
     private final Map<Integer, NodeConfig.HostPort> voters;
+    /** Observers (broker-only nodes) by id: {applied index they fetched from, when (ms)}. */
+    private final java.util.concurrent.ConcurrentSkipListMap<Integer, long[]> observers = new java.util.concurrent.ConcurrentSkipListMap<>();
     private volatile long activeTerm = -1;
     private volatile boolean caughtUp;
     private volatile boolean closed;
@@ -255,6 +257,11 @@ public final class RaftMetadataQuorum implements MetadataQuorum, AutoCloseable {
         return node.transferLeadership(targetId);
     }
 
+    /** An observer fetched metadata after {@code appliedIndex} (for DescribeQuorum). */
+    public void observerFetched(int nodeId, long appliedIndex) {
+        observers.put(nodeId, new long[] {appliedIndex, System.currentTimeMillis()});
+    }
+
     @Override
     public DescribeQuorumResponse describe() {
         DescribeQuorumResponse.Builder b = DescribeQuorumResponse.newBuilder().setLeaderId(node.leaderId()).setTerm(node.term())
@@ -270,6 +277,10 @@ public final class RaftMetadataQuorum implements MetadataQuorum, AutoCloseable {
                 r.setLogEndOffset(-1).setLag(-1).setLastFetchTimestampMs(-1).setLastCaughtUpTimestampMs(-1);
             }
         }
+        long applied = stateMachine.appliedIndex();
+        observers.forEach((id, seen) -> b.addObserversBuilder().setReplicaId(id).setLogEndOffset(seen[0])
+                .setLag(Math.max(0, applied - seen[0])).setLastFetchTimestampMs(seen[1])
+                .setLastCaughtUpTimestampMs(seen[0] >= applied ? seen[1] : -1));
         return b.build();
     }
 

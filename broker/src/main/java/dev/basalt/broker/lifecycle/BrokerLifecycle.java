@@ -54,6 +54,8 @@ public final class BrokerLifecycle implements AlterPartitionSender, AutoCloseabl
     private static final Logger log = LoggerFactory.getLogger(BrokerLifecycle.class);
     /** Tick while not yet running, so registration and unfencing take a few ms, not a heartbeat interval. */
     static final long FAST_TICK_MS = 25;
+    /** Back-off before reopening a BrokerSession stream that ended. */
+    static final long SESSION_RETRY_BACKOFF_MS = 50;
 
     public enum State { CATCHING_UP, REGISTERING, FENCED, RUNNING, CONTROLLED_SHUTDOWN, SHUTDOWN }
 
@@ -71,6 +73,10 @@ public final class BrokerLifecycle implements AlterPartitionSender, AutoCloseabl
     private boolean inFlight;
     private long lastHeartbeatNs;
     private long failures;
+    /** The open (or opening) BrokerSession stream: its cancel handle, null when none. */
+    private Runnable session;
+    private int sessionAttempts;
+    private long sessionRetryAtNs;
 
     public BrokerLifecycle(int brokerId, UUID incarnationId, List<Endpoint> endpoints, Optional<String> rack,
                            ControllerClient controllers, MetadataPublisher publisher, ScheduledExecutorService executor,
@@ -99,7 +105,13 @@ public final class BrokerLifecycle implements AlterPartitionSender, AutoCloseabl
     }
 
     private void tick() {
-        if (inFlight || state == State.SHUTDOWN) {
+        if (state == State.SHUTDOWN) {
+            return;
+        }
+        if (state == State.FENCED || state == State.RUNNING) {
+            maintainSession();
+        }
+        if (inFlight) {
             return;
         }
         switch (state) {
@@ -204,6 +216,57 @@ public final class BrokerLifecycle implements AlterPartitionSender, AutoCloseabl
         }
     }
 
+    /**
+     * Keeps a BrokerSession stream open with the active controller, so that the death of this
+     * process fences it at once (see controller.proto). Reopened after a back-off when it ends.
+     */
+    private void maintainSession() {
+        if (session != null || System.nanoTime() < sessionRetryAtNs) {
+            return;
+        }
+        var req = dev.basalt.proto.v1.BrokerSessionRequest.newBuilder().setBrokerId(brokerId)
+                .setIncarnationId(ProtoIds.toProto(incarnationId)).build();
+        Runnable[] self = new Runnable[1];
+        self[0] = controllers.openSession(req, sessionAttempts++, new io.grpc.stub.StreamObserver<>() {
+            @Override
+            public void onNext(dev.basalt.proto.v1.BrokerSessionEvent event) {
+                if (event.getErrorCode() != ErrorCode.NONE) {
+                    controllers.hint(event.getControllerId());
+                    return; // the stream completes next
+                }
+                onLifecycleThread(() -> log.info("Broker {} holds a session with controller {}", brokerId, event.getControllerId()));
+            }
+
+            @Override
+            public void onError(Throwable t) {
+                ended();
+            }
+
+            @Override
+            public void onCompleted() {
+                ended();
+            }
+
+            private void ended() {
+                onLifecycleThread(() -> {
+                    if (session == self[0]) {
+                        session = null;
+                        sessionRetryAtNs = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(SESSION_RETRY_BACKOFF_MS);
+                    }
+                });
+            }
+        });
+        session = self[0];
+    }
+
+    private void closeSession() {
+        Runnable s = session;
+        session = null;
+        if (s != null) {
+            s.run();
+        }
+    }
+
     private void noteFailure(String what, String why) {
         failures++;
         // The first failure and then one in 40 (about once a second at the fast tick).
@@ -241,6 +304,7 @@ public final class BrokerLifecycle implements AlterPartitionSender, AutoCloseabl
         if (!shutdownDone.isDone()) {
             log.info("Broker {} controlled shutdown done: {}", brokerId, why);
             state = State.SHUTDOWN;
+            onLifecycleThread(this::closeSession);
             shutdownDone.complete(null);
         }
     }
@@ -272,6 +336,7 @@ public final class BrokerLifecycle implements AlterPartitionSender, AutoCloseabl
     @Override
     public void close() {
         state = State.SHUTDOWN;
+        onLifecycleThread(this::closeSession);
         shutdownDone.complete(null);
     }
 }

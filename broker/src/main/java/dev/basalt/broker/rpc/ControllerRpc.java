@@ -124,6 +124,34 @@ public final class ControllerRpc extends ControllerServiceGrpc.ControllerService
     }
 
     @Override
+    public void brokerSession(dev.basalt.proto.v1.BrokerSessionRequest req,
+                              StreamObserver<dev.basalt.proto.v1.BrokerSessionEvent> obs) {
+        QuorumController c = controller.get();
+        UUID incarnation = ProtoIds.fromProto(req.getIncarnationId());
+        var first = dev.basalt.proto.v1.BrokerSessionEvent.newBuilder().setControllerId(controllerId());
+        var server = (io.grpc.stub.ServerCallStreamObserver<dev.basalt.proto.v1.BrokerSessionEvent>) obs;
+        Runnable end = () -> {
+            synchronized (server) {
+                try {
+                    server.onCompleted();
+                } catch (RuntimeException ignored) {
+                    // already cancelled or completed
+                }
+            }
+        };
+        if (c == null || !c.openSession(req.getBrokerId(), incarnation, end)) {
+            obs.onNext(first.setErrorCode(ErrorCode.NOT_CONTROLLER).setErrorMessage("not the active controller").build());
+            obs.onCompleted();
+            return;
+        }
+        // The stream ends when the broker's connection goes away (its process died) or it cancels.
+        server.setOnCancelHandler(() -> c.closeSession(req.getBrokerId(), incarnation, "connection closed"));
+        synchronized (server) {
+            obs.onNext(first.setErrorCode(ErrorCode.NONE).build());
+        }
+    }
+
+    @Override
     public void alterPartition(dev.basalt.proto.v1.AlterPartitionRequest req, StreamObserver<AlterPartitionResponse> obs) {
         QuorumController c = controller.get();
         if (c == null) {
@@ -169,6 +197,7 @@ public final class ControllerRpc extends ControllerServiceGrpc.ControllerService
             obs.onCompleted();
             return;
         }
+        q.observerFetched(req.getNodeId(), req.getFromIndex());
         RecentMetadataEntries recent = q.recentEntries();
         CompletableFuture<Long> ready = recent.whenAfter(req.getFromIndex());
         if (!ready.isDone() && req.getMaxWaitMs() > 0) {

@@ -1,0 +1,170 @@
+package dev.basalt.broker.controller;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.basalt.metadata.controller.BrokerRegistrationRequest;
+import dev.basalt.metadata.controller.ControllerConfig;
+import dev.basalt.metadata.controller.HeartbeatRequest;
+import dev.basalt.metadata.image.Endpoint;
+import dev.basalt.proto.v1.CreateTopicsRequest;
+import dev.basalt.proto.v1.CreateTopicsResponse;
+import dev.basalt.proto.v1.DeleteTopicsRequest;
+import dev.basalt.proto.v1.ErrorCode;
+import java.time.Clock;
+import java.util.List;
+import java.util.Optional;
+import java.util.SplittableRandom;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The controller's event loop over a fake quorum whose commits the test releases by hand: one
+ * proposal per request, decisions pipelined against proposed-but-uncommitted records, answers only
+ * after commit, NOT_CONTROLLER without deciding, recovery after a failed proposal, and fast fencing
+ * from broker sessions. Assertions wait on futures (no timing-based assertion).
+ */
+class QuorumControllerTest {
+    private static final long WAIT_S = 10;
+    private final FakeMetadataQuorum quorum = new FakeMetadataQuorum();
+    private ScheduledExecutorService thread;
+    private QuorumController controller;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        ScheduledThreadPoolExecutor e = new ScheduledThreadPoolExecutor(1);
+        e.setRemoveOnCancelPolicy(true);
+        thread = e;
+        controller = new QuorumController(quorum, thread, Clock.systemUTC(), new SplittableRandom(7),
+                new QuorumController.Settings(new ControllerConfig(60_000, 10_000, 1_000, 1_000), 1, 1, 5_000, 0, 60_000),
+                (resource, key, value) -> Optional.empty());
+        quorum.autoCommit(true);
+        for (int id = 1; id <= 3; id++) {
+            UUID inc = new UUID(0, id);
+            controller.registerBroker(new BrokerRegistrationRequest(id, inc, List.of(new Endpoint("PLAINTEXT", "127.0.0.1", 9000 + id)),
+                    Optional.empty())).get(WAIT_S, TimeUnit.SECONDS);
+            assertFalse(controller.heartbeat(new HeartbeatRequest(id, inc, true, false)).get(WAIT_S, TimeUnit.SECONDS).fenced());
+        }
+    }
+
+    @AfterEach
+    void tearDown() {
+        thread.shutdownNow();
+    }
+
+    private static CreateTopicsRequest createTopics(int count, String prefix) {
+        CreateTopicsRequest.Builder b = CreateTopicsRequest.newBuilder().setTimeoutMs(5_000);
+        for (int i = 0; i < count; i++) {
+            b.addTopicsBuilder().setName(prefix + i).setPartitions(2).setReplicationFactor(3);
+        }
+        return b.build();
+    }
+
+    @Test
+    void aHundredTopicRequest_isOneProposal() throws Exception {
+        int before = quorum.proposals();
+        CreateTopicsResponse r = controller.createTopics(createTopics(100, "t")).get(WAIT_S, TimeUnit.SECONDS);
+        assertEquals(before + 1, quorum.proposals(), "100 topics must be committed as one metadata entry");
+        assertEquals(100, r.getTopicsCount());
+        r.getTopicsList().forEach(t -> assertEquals(ErrorCode.NONE, t.getErrorCode(), t.getName()));
+        assertEquals(100, quorum.committedImage().topics().topicsById().size());
+    }
+
+    @Test
+    void decisionsPipeline_againstProposedRecords_andAnswerOnlyAfterCommit() throws Exception {
+        quorum.autoCommit(false);
+        CompletableFuture<CreateTopicsResponse> first = controller.createTopics(createTopics(1, "a"));
+        CompletableFuture<CreateTopicsResponse> again = controller.createTopics(createTopics(1, "a"));
+        CompletableFuture<CreateTopicsResponse> other = controller.createTopics(createTopics(1, "b"));
+        // The duplicate is refused against the proposed (uncommitted) topic: no second commit needed.
+        waitFor(() -> quorum.pending() == 2);
+        assertFalse(first.isDone(), "answered before its entry was committed");
+        assertFalse(again.isDone(), "a refusal must still wait for the earlier in-flight proposal");
+        quorum.commitNext();
+        assertEquals(ErrorCode.NONE, first.get(WAIT_S, TimeUnit.SECONDS).getTopics(0).getErrorCode());
+        assertEquals(ErrorCode.TOPIC_ALREADY_EXISTS, again.get(WAIT_S, TimeUnit.SECONDS).getTopics(0).getErrorCode());
+        assertFalse(other.isDone());
+        quorum.commitNext();
+        assertEquals(ErrorCode.NONE, other.get(WAIT_S, TimeUnit.SECONDS).getTopics(0).getErrorCode());
+    }
+
+    @Test
+    void notActive_answersNotController_withoutDeciding() throws Exception {
+        quorum.activeTerm(-1);
+        int before = quorum.proposals();
+        CreateTopicsResponse r = controller.createTopics(createTopics(3, "x")).get(WAIT_S, TimeUnit.SECONDS);
+        r.getTopicsList().forEach(t -> assertEquals(ErrorCode.NOT_CONTROLLER, t.getErrorCode()));
+        assertEquals(before, quorum.proposals());
+    }
+
+    @Test
+    void failedProposal_restartsFromTheCommittedImage() throws Exception {
+        quorum.autoCommit(false);
+        CompletableFuture<CreateTopicsResponse> lost = controller.createTopics(createTopics(1, "lost"));
+        waitFor(() -> quorum.pending() == 1);
+        quorum.failPending();
+        assertEquals(ErrorCode.NOT_CONTROLLER, lost.get(WAIT_S, TimeUnit.SECONDS).getTopics(0).getErrorCode());
+        // The lost topic was never committed: creating it again must succeed, not be a duplicate.
+        quorum.autoCommit(true);
+        assertEquals(ErrorCode.NONE, controller.createTopics(createTopics(1, "lost")).get(WAIT_S, TimeUnit.SECONDS)
+                .getTopics(0).getErrorCode());
+    }
+
+    @Test
+    void uncommittedChange_timesOut() throws Exception {
+        quorum.autoCommit(false);
+        CreateTopicsRequest req = CreateTopicsRequest.newBuilder().setTimeoutMs(50).addTopics(
+                CreateTopicsRequest.NewTopic.newBuilder().setName("slow").setPartitions(1).setReplicationFactor(1)).build();
+        assertEquals(ErrorCode.REQUEST_TIMED_OUT, controller.createTopics(req).get(WAIT_S, TimeUnit.SECONDS).getTopics(0).getErrorCode());
+    }
+
+    @Test
+    void deleteByUnknownId_isUnknownTopic_andBadId_isInvalidRequest() throws Exception {
+        var r = controller.deleteTopics(DeleteTopicsRequest.newBuilder().setTimeoutMs(5_000)
+                .addTopicIds(new UUID(9, 9).toString()).build()).get(WAIT_S, TimeUnit.SECONDS);
+        assertEquals(ErrorCode.UNKNOWN_TOPIC, r.getTopics(0).getErrorCode());
+        var bad = controller.deleteTopics(DeleteTopicsRequest.newBuilder().setTimeoutMs(5_000).addTopicIds("nope").build())
+                .get(WAIT_S, TimeUnit.SECONDS);
+        assertEquals(ErrorCode.INVALID_REQUEST, bad.getTopics(0).getErrorCode());
+    }
+
+    @Test
+    void sessionClosed_fencesTheBroker_andMovesLeadership() throws Exception {
+        controller.createTopics(createTopics(1, "s")).get(WAIT_S, TimeUnit.SECONDS);
+        var partition = quorum.committedImage().topics().topic("s0").orElseThrow().partition(0).orElseThrow();
+        int leader = partition.leader();
+        UUID inc = new UUID(0, leader);
+        assertTrue(controller.openSession(leader, inc, () -> { }));
+        controller.closeSession(leader, inc, "test");
+        waitFor(() -> quorum.committedImage().cluster().broker(leader).orElseThrow().fenced());
+        var after = quorum.committedImage().topics().topic("s0").orElseThrow().partition(0).orElseThrow();
+        assertTrue(after.leader() != leader && after.leader() >= 0, "leadership must move off the dead broker: " + after);
+        assertFalse(after.isr().contains(leader));
+    }
+
+    @Test
+    void sessionOfAnotherIncarnation_closing_fencesNothing() throws Exception {
+        assertTrue(controller.openSession(1, new UUID(0, 1), () -> { }));
+        controller.closeSession(1, new UUID(5, 5), "a stale process");
+        // A later decision is answered after any fencing would have been proposed.
+        controller.createTopics(createTopics(1, "z")).get(WAIT_S, TimeUnit.SECONDS);
+        assertFalse(quorum.committedImage().cluster().broker(1).orElseThrow().fenced());
+    }
+
+    private static void waitFor(java.util.function.BooleanSupplier condition) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(WAIT_S);
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("condition not reached within " + WAIT_S + " s");
+            }
+            Thread.sleep(5);
+        }
+    }
+}
