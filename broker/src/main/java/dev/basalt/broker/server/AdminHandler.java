@@ -68,10 +68,13 @@ public final class AdminHandler {
                 continue;
             }
             tb.setTopicId(topic.get().id().toString()).setIsInternal(name.startsWith(MetadataHandler.INTERNAL_TOPIC_PREFIX));
+            int minIsr = Integer.parseInt(image.configs().configs(dev.basalt.metadata.image.ConfigResource.topic(name))
+                    .getOrDefault("min.insync.replicas", config.topicDefaults().getOrDefault("min.insync.replicas", "1")));
             for (Map.Entry<Integer, PartitionRegistration> e : topic.get().partitions().entrySet()) {
                 PartitionRegistration p = e.getValue();
                 var pb = tb.addPartitionsBuilder().setPartition(e.getKey()).setLeaderId(p.leader())
-                        .setLeaderEpoch(p.leaderEpoch()).addAllReplicas(p.replicas()).addAllIsr(p.isr());
+                        .setLeaderEpoch(p.leaderEpoch()).addAllReplicas(p.replicas()).addAllIsr(p.isr())
+                        .setPartitionEpoch(p.partitionEpoch()).setMinInsyncReplicas(minIsr);
                 pb.addAllOfflineReplicas(MetadataHandler.offlineReplicas(image, p));
             }
             // DescribeTopics carries the topic's own overrides only (admin.proto); DescribeConfigs has the rest.
