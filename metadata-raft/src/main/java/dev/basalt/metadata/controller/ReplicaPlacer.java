@@ -6,10 +6,8 @@ import dev.basalt.metadata.image.PartitionRegistration;
 import dev.basalt.metadata.image.TopicImage;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.random.RandomGenerator;
 
 /**
@@ -25,10 +23,13 @@ import java.util.random.RandomGenerator;
  *   <li>Leader (first replica): the broker with the fewest preferred leaderships, then the fewest
  *       replicas, then the rank of a per-request shuffle drawn from the generator (so equal clusters do
  *       not always pile the first partition onto broker 0).</li>
- *   <li>Each further replica: among the brokers not chosen yet, those on a rack the partition does not
- *       use yet if there are any (racks first: with R racks and RF &lt;= R every replica is on its own
- *       rack); among those, the rack holding the fewest replicas, then the broker with the fewest
- *       replicas, then the shuffle rank. A broker without a rack is a rack of its own.</li>
+ *   <li>Each further replica: among the brokers not chosen yet, only those on the racks this
+ *       partition uses least so far (racks first: with R racks and RF &lt;= R every replica is on its
+ *       own rack; with RF &gt; R a rack gets a second replica only once every rack has one); among
+ *       those, the rack holding the fewest replicas overall, then the broker with the fewest replicas,
+ *       then the broker leading the most (so brokers that lead less keep room for the next
+ *       leadership without overtaking the others' replica count), then the shuffle rank. A broker
+ *       without a rack is a rack of its own.</li>
  * </ol>
  * Starting from empty brokers and without racks (or with equally sized racks), leader and replica
  * counts per broker differ by at most one after any number of partitions; {@code ReplicaPlacerProperties}
@@ -118,7 +119,7 @@ final class ReplicaPlacer {
 
         List<Integer> choose(int replicationFactor) {
             List<Integer> chosen = new ArrayList<>(replicationFactor);
-            Set<String> usedRacks = new HashSet<>();
+            Map<String, Integer> rackUse = new HashMap<>(); // replicas of this partition per rack
             int leader = -1;
             for (int id : brokers) {
                 if (leader < 0 || leaderOrder(id, leader) < 0) {
@@ -126,13 +127,19 @@ final class ReplicaPlacer {
                 }
             }
             chosen.add(leader);
-            usedRacks.add(rackOf.get(leader));
+            rackUse.merge(rackOf.get(leader), 1, Integer::sum);
             while (chosen.size() < replicationFactor) {
-                boolean freshRackExists = brokers.stream()
-                        .anyMatch(id -> !chosen.contains(id) && !usedRacks.contains(rackOf.get(id)));
+                // Racks first: only brokers on the racks this partition uses least (a new rack while any
+                // is left; with RF > racks, a second replica per rack only once every rack has one).
+                int leastUse = Integer.MAX_VALUE;
+                for (int id : brokers) {
+                    if (!chosen.contains(id)) {
+                        leastUse = Math.min(leastUse, rackUse.getOrDefault(rackOf.get(id), 0));
+                    }
+                }
                 int best = -1;
                 for (int id : brokers) {
-                    if (chosen.contains(id) || (freshRackExists && usedRacks.contains(rackOf.get(id)))) {
+                    if (chosen.contains(id) || rackUse.getOrDefault(rackOf.get(id), 0) != leastUse) {
                         continue;
                     }
                     if (best < 0 || followerOrder(id, best) < 0) {
@@ -140,7 +147,7 @@ final class ReplicaPlacer {
                     }
                 }
                 chosen.add(best);
-                usedRacks.add(rackOf.get(best));
+                rackUse.merge(rackOf.get(best), 1, Integer::sum);
             }
             return chosen;
         }
@@ -158,6 +165,11 @@ final class ReplicaPlacer {
                     rackReplicas.getOrDefault(rackOf.get(b), 0));
             if (c == 0) {
                 c = Integer.compare(replicas.get(a), replicas.get(b));
+            }
+            if (c == 0) {
+                // Followers come from brokers that lead more, so those that lead less keep few replicas
+                // and can take the next leadership without overtaking the others' replica count.
+                c = Integer.compare(leaders.get(b), leaders.get(a));
             }
             return c != 0 ? c : Integer.compare(rank.get(a), rank.get(b));
         }
