@@ -225,7 +225,8 @@ public final class BasaltNode implements AutoCloseable {
     private QuorumController.Settings controllerSettings() {
         ControllerConfig d = ControllerConfig.DEFAULT;
         ControllerConfig cc = new ControllerConfig(config.getLong("broker.session.timeout.ms"), d.partitionsPerTopicMax(),
-                d.producerIdBlockSize(), d.topicsPerRequestMax());
+                d.producerIdBlockSize(), d.topicsPerRequestMax(), config.getInt("min.insync.replicas"),
+                config.getBoolean("unclean.leader.election.enable"), d.preferredElectionPartitionsMax());
         return new QuorumController.Settings(cc, config.getInt("num.partitions"), config.getInt("default.replication.factor"),
                 BROKER_REQUEST_TIMEOUT_MS, config.getLong("leader.imbalance.check.interval.ms"),
                 config.getLong("broker.session.failover.grace.ms"));

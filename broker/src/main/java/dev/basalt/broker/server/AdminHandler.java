@@ -74,7 +74,7 @@ public final class AdminHandler {
                 PartitionRegistration p = e.getValue();
                 var pb = tb.addPartitionsBuilder().setPartition(e.getKey()).setLeaderId(p.leader())
                         .setLeaderEpoch(p.leaderEpoch()).addAllReplicas(p.replicas()).addAllIsr(p.isr())
-                        .setPartitionEpoch(p.partitionEpoch()).setMinInsyncReplicas(minIsr);
+                        .setPartitionEpoch(p.partitionEpoch()).setMinInsyncReplicas(minIsr).addAllEligibleLeaderReplicas(p.elr());
                 pb.addAllOfflineReplicas(MetadataHandler.offlineReplicas(image, p));
             }
             // DescribeTopics carries the topic's own overrides only (admin.proto); DescribeConfigs has the rest.

@@ -43,7 +43,7 @@ class QuorumControllerTest {
         e.setRemoveOnCancelPolicy(true);
         thread = e;
         controller = new QuorumController(quorum, thread, Clock.systemUTC(), new SplittableRandom(7),
-                new QuorumController.Settings(new ControllerConfig(60_000, 10_000, 1_000, 1_000), 1, 1, 5_000, 0, 60_000),
+                new QuorumController.Settings(new ControllerConfig(60_000, 10_000, 1_000, 1_000, 1, false, 1_000), 1, 1, 5_000, 0, 60_000),
                 (resource, key, value) -> Optional.empty());
         quorum.autoCommit(true);
         for (int id = 1; id <= 3; id++) {

@@ -29,6 +29,14 @@ final class BrokerSessions {
         sessions.remove(brokerId);
     }
 
+    /** Forgets the broker's session if it expired by {@code nowMs} (a fenced broker that went quiet). */
+    void removeIfExpired(int brokerId, long nowMs) {
+        Session s = sessions.get(brokerId);
+        if (s != null && nowMs - s.lastContactMs() >= sessionTimeoutMs) {
+            sessions.remove(brokerId);
+        }
+    }
+
     /** Whether this incarnation has been heard from within the session timeout. */
     boolean isAlive(int brokerId, UUID incarnationId, long nowMs) {
         Session s = sessions.get(brokerId);

@@ -48,15 +48,15 @@ final class ClusterControl {
             sessions.touch(request.brokerId(), request.incarnationId(), nowMs);
             return out.result(new BrokerStatus(request.brokerId(), existing.get().fenced())); // a retried request
         }
-        if (existing.isPresent() && !existing.get().fenced()
-                && sessions.isAlive(request.brokerId(), existing.get().incarnationId(), nowMs)) {
+        // Fenced or not: a live session means the old process may still run (Kafka refuses it the same way).
+        if (existing.isPresent() && sessions.isAlive(request.brokerId(), existing.get().incarnationId(), nowMs)) {
             throw new ControllerException(ControllerException.Reason.DUPLICATE_BROKER_REGISTRATION, "broker "
                     + request.brokerId() + " incarnation " + existing.get().incarnationId() + " is still alive");
         }
         if (existing.isPresent()) {
             int id = request.brokerId();
             // The old incarnation is gone: take its leaderships and ISR places before the new one registers.
-            removeFromPartitions(out, image, id, other -> other != id && out.isLive(other));
+            removeFromPartitions(out, id, other -> other != id && out.isLive(other));
         }
         out.add(registrationRecord(registration));
         sessions.touch(request.brokerId(), request.incarnationId(), nowMs);
@@ -79,16 +79,28 @@ final class ClusterControl {
         if (request.wantShutdown()) {
             sessions.remove(b.brokerId());
             if (!b.fenced()) {
-                fence(out, image, b);
+                fence(out, b);
             }
-            return out.result(new BrokerStatus(b.brokerId(), true));
+            return out.result(new BrokerStatus(b.brokerId(), true, leadsNothing(out, b.brokerId())));
         }
         sessions.touch(b.brokerId(), b.incarnationId(), nowMs);
         if (b.fenced() && request.caughtUp()) {
-            unfence(out, image, b);
-            return out.result(new BrokerStatus(b.brokerId(), false));
+            unfence(out, b);
+            return out.result(new BrokerStatus(b.brokerId(), false, false));
         }
-        return out.result(new BrokerStatus(b.brokerId(), b.fenced()));
+        return out.result(new BrokerStatus(b.brokerId(), b.fenced(), false));
+    }
+
+    private static boolean leadsNothing(RecordBuffer out, int brokerId) {
+        for (String name : out.state().topicNames()) {
+            TopicImage topic = out.state().topic(name).orElseThrow();
+            for (PartitionRef ref : TopicControl.partitionsOf(topic)) {
+                if (TopicControl.current(out, ref).leader() == brokerId) {
+                    return false;
+                }
+            }
+        }
+        return true;
     }
 
     /** Fences every unfenced broker whose session expired at {@code nowMs}; returns their ids. */
@@ -96,8 +108,11 @@ final class ClusterControl {
         RecordBuffer out = new RecordBuffer(image);
         List<Integer> fenced = new ArrayList<>();
         for (BrokerRegistration b : image.cluster().brokers().values()) {
-            if (!b.fenced() && sessions.expire(b.brokerId(), b.incarnationId(), nowMs)) {
-                fence(out, image, b);
+            if (b.fenced()) {
+                // Nothing to fence; forgetting the dead session keeps nextSessionExpiryMs in the future.
+                sessions.removeIfExpired(b.brokerId(), nowMs);
+            } else if (sessions.expire(b.brokerId(), b.incarnationId(), nowMs)) {
+                fence(out, b);
                 sessions.remove(b.brokerId());
                 fenced.add(b.brokerId());
             }
@@ -109,31 +124,38 @@ final class ClusterControl {
         return sessions.nextExpiryMs();
     }
 
-    private static void fence(RecordBuffer out, MetadataImage image, BrokerRegistration b) {
-        out.add(MetadataRecord.newBuilder().setBrokerFenced(BrokerFencedRecord.newBuilder().setBrokerId(b.brokerId())
+    /**
+     * Leadership and ISR places move away first, then the fence record, in one batch: the partition
+     * changes are decided as if the broker were already gone, and no committed image shows a fenced
+     * leader (controlled shutdown in Kafka also moves leaders before the broker stops).
+     */
+    private void fence(RecordBuffer out, BrokerRegistration b) {
+        int id = b.brokerId();
+        removeFromPartitions(out, id, other -> other != id && out.isLive(other));
+        out.add(MetadataRecord.newBuilder().setBrokerFenced(BrokerFencedRecord.newBuilder().setBrokerId(id)
                 .setIncarnationId(ProtoIds.toProto(b.incarnationId()))).build());
-        removeFromPartitions(out, image, b.brokerId(), out::isLive);
     }
 
-    private static void unfence(RecordBuffer out, MetadataImage image, BrokerRegistration b) {
+    /** Unfences, then gives leaderless partitions a leader where one is now live (the broker may be it). */
+    private void unfence(RecordBuffer out, BrokerRegistration b) {
         out.add(MetadataRecord.newBuilder().setBrokerUnfenced(BrokerUnfencedRecord.newBuilder()
                 .setBrokerId(b.brokerId()).setIncarnationId(ProtoIds.toProto(b.incarnationId()))).build());
-        for (TopicImage topic : image.topics().topicsById().values()) {
-            boolean unclean = TopicControl.uncleanAllowed(image, topic.name());
+        for (TopicImage topic : out.state().base().topics().topicsById().values()) {
+            TopicPolicy policy = TopicPolicy.of(out.state().base(), topic.name(), config);
             for (PartitionRef ref : TopicControl.partitionsOf(topic)) {
                 PartitionElections.electLeaderless(ref.topicId(), ref.partition(), TopicControl.current(out, ref),
-                        out::isLive, unclean).ifPresent(out::add);
+                        out::isLive, policy).ifPresent(out::add);
             }
         }
     }
 
     /** Leadership and ISR places of {@code brokerId} move to brokers {@code live} accepts. */
-    private static void removeFromPartitions(RecordBuffer out, MetadataImage image, int brokerId, IntPredicate live) {
-        for (TopicImage topic : image.topics().topicsById().values()) {
-            boolean unclean = TopicControl.uncleanAllowed(image, topic.name());
+    private void removeFromPartitions(RecordBuffer out, int brokerId, IntPredicate live) {
+        for (TopicImage topic : out.state().base().topics().topicsById().values()) {
+            TopicPolicy policy = TopicPolicy.of(out.state().base(), topic.name(), config);
             for (PartitionRef ref : TopicControl.partitionsOf(topic)) {
                 PartitionElections.removeBroker(ref.topicId(), ref.partition(), TopicControl.current(out, ref),
-                        brokerId, live, unclean).ifPresent(out::add);
+                        brokerId, live, policy).ifPresent(out::add);
             }
         }
     }

@@ -2,6 +2,7 @@ package dev.basalt.metadata.controller;
 
 import dev.basalt.metadata.image.ConfigResource;
 import dev.basalt.metadata.image.MetadataImage;
+import dev.basalt.metadata.image.TopicImage;
 import dev.basalt.proto.v1.ConfigChangeRecord;
 import dev.basalt.proto.v1.ConfigResourceType;
 import dev.basalt.proto.v1.MetadataRecord;
@@ -10,15 +11,22 @@ import java.util.Optional;
 import java.util.SortedMap;
 import java.util.TreeMap;
 
-/** Decisions on configuration overrides. Stateless apart from the validator; thread-safe if it is. */
+/**
+ * Decisions on configuration overrides. A change of a topic's {@code min.insync.replicas} or
+ * {@code unclean.leader.election.enable} also re-applies the election rules to its partitions in the
+ * same batch (ELRs the ISR now satisfies are cleared, leaderless partitions may get an unclean
+ * leader). Stateless apart from the validator; thread-safe if it is.
+ */
 final class ConfigControl {
     /** Longest config key or value accepted (bytes of UTF-16 chars; a metadata record is not a blob store). */
     static final int CONFIG_CHARS_MAX = 32 * 1024;
 
     private final ConfigValidator validator;
+    private final ControllerConfig config;
 
-    ConfigControl(ConfigValidator validator) {
+    ConfigControl(ConfigValidator validator, ControllerConfig config) {
         this.validator = validator;
+        this.config = config;
     }
 
     /**
@@ -47,7 +55,32 @@ final class ConfigControl {
                 out.add(record(resource, key, value));
             }
         }
-        return out.result(out.records().size());
+        int changed = out.records().size();
+        if (resource.type() == ConfigResource.Type.TOPIC && changed > 0) {
+            reapplyPolicy(out, image, resource.name(), current, changes);
+        }
+        return out.result(changed);
+    }
+
+    private void reapplyPolicy(RecordBuffer out, MetadataImage image, String topicName,
+                               SortedMap<String, String> before, Map<String, Optional<String>> changes) {
+        TreeMap<String, String> after = new TreeMap<>(before);
+        changes.forEach((key, value) -> {
+            if (value.isPresent()) {
+                after.put(key, value.get());
+            } else {
+                after.remove(key);
+            }
+        });
+        TopicPolicy policy = TopicPolicy.of(after, config);
+        if (policy.equals(TopicPolicy.of(before, config))) {
+            return;
+        }
+        TopicImage topic = TopicControl.requireTopic(image, topicName);
+        for (PartitionRef ref : TopicControl.partitionsOf(topic)) {
+            PartitionElections.applyPolicy(ref.topicId(), ref.partition(), TopicControl.current(out, ref), out::isLive,
+                    policy).ifPresent(out::add);
+        }
     }
 
     /** Throws INVALID_CONFIG when the key or value is unacceptable. */

@@ -28,7 +28,7 @@ public final class MetadataController {
     private final TopicControl topics;
     private final ConfigControl configs;
     private final ClusterControl cluster;
-    private final PartitionControl partitions = new PartitionControl();
+    private final PartitionControl partitions;
 
     /**
      * @param config    limits and the session timeout
@@ -40,8 +40,9 @@ public final class MetadataController {
         Objects.requireNonNull(validator, "validator");
         Objects.requireNonNull(random, "random");
         this.topics = new TopicControl(config, validator, random);
-        this.configs = new ConfigControl(validator);
+        this.configs = new ConfigControl(validator, config);
         this.cluster = new ClusterControl(config);
+        this.partitions = new PartitionControl(config);
     }
 
     /** Creates a topic with replicas placed across live brokers and racks. */
@@ -108,9 +109,32 @@ public final class MetadataController {
         return partitions.alterPartition(image, request);
     }
 
-    /** Moves leadership to preferred replicas where possible; the response lists the partitions moved. */
+    /**
+     * Preferred-leader rebalancing: moves leadership back to the preferred (first) replica of partitions
+     * where that is safe and cheap now — the preferred replica is live, in the ISR, not the only ISR
+     * member, the ISR has at least {@code min.insync.replicas} members, and the partition is not
+     * recovering from an unclean election — at most {@link ControllerConfig#preferredElectionPartitionsMax()}
+     * partitions per call, topics in id order then partition index. The response lists the partitions
+     * moved; call again (e.g. when {@link #leaderImbalance} still shows movable partitions) for more.
+     */
     public ControllerResult<List<PartitionRef>> electPreferredLeaders(MetadataImage image) {
         return partitions.electPreferredLeaders(image);
+    }
+
+    /**
+     * The same election for the named partitions only (an operator's request), in the order given.
+     * Partitions that do not qualify are skipped; the response lists those moved. Refused as a whole
+     * (INVALID_REQUEST, UNKNOWN_PARTITION) for more than {@link ControllerConfig#preferredElectionPartitionsMax()}
+     * partitions, a repeated or an unknown partition.
+     */
+    public ControllerResult<List<PartitionRef>> electPreferredLeaders(MetadataImage image,
+                                                                      List<PartitionRef> partitionsToElect) {
+        return partitions.electPreferredLeaders(image, partitionsToElect);
+    }
+
+    /** How many partitions are led by other than their preferred replica, and how many could move now. */
+    public LeaderImbalance leaderImbalance(MetadataImage image) {
+        return partitions.leaderImbalance(image);
     }
 
     /** Hands the broker the next block of producer ids. */

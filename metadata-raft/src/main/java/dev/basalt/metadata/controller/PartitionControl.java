@@ -4,18 +4,31 @@ import dev.basalt.metadata.image.BrokerRegistration;
 import dev.basalt.metadata.image.MetadataImage;
 import dev.basalt.metadata.image.PartitionRegistration;
 import dev.basalt.metadata.image.TopicImage;
+import dev.basalt.proto.v1.MetadataRecord;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.TreeMap;
 
-/** Decisions on partitions: ISR changes from leaders, preferred-leader election. Stateless, thread-safe. */
+/**
+ * Decisions on partitions: ISR changes from leaders, preferred-leader election and the imbalance
+ * report. Stateless apart from the immutable config; thread-safe.
+ */
 final class PartitionControl {
+    private final ControllerConfig config;
+
+    PartitionControl(ControllerConfig config) {
+        this.config = config;
+    }
 
     /**
-     * An ISR change with compare-and-set on the partition epoch: only the current leader, in the current
-     * leader epoch, computing from the current partition epoch, may change the ISR; anything stale is
-     * refused so a slow leader cannot undo a newer decision.
+     * An ISR change with compare-and-set on the leader epoch and the partition epoch: only the current
+     * leader, in the current leader epoch, computing from the current partition epoch, may change the
+     * ISR; anything stale is refused so a slow leader cannot undo a newer decision. Every proposed
+     * member must be a live replica. Members dropped while the new ISR is below min ISR join the ELR;
+     * members added leave it; an expansion ends unclean recovery ({@link PartitionElections}).
      */
     ControllerResult<PartitionRegistration> alterPartition(MetadataImage image, AlterPartitionRequest request) {
         RecordBuffer out = new RecordBuffer(image);
@@ -31,7 +44,8 @@ final class PartitionControl {
                 + request.partition()));
         checkEpochs(request, current);
         checkIsr(out, request, current);
-        PartitionElections.change(topic.id(), request.partition(), current, current.leader(), request.newIsr())
+        TopicPolicy policy = TopicPolicy.of(image, topic.name(), config);
+        PartitionElections.alterIsr(topic.id(), request.partition(), current, request.newIsr(), policy)
                 .ifPresent(out::add);
         return out.result(out.state().partition(topic.id(), request.partition()).orElseThrow());
     }
@@ -65,20 +79,86 @@ final class PartitionControl {
         }
     }
 
-    /** Moves leadership of every partition to its preferred replica where that replica can lead. */
+    /**
+     * Moves leadership back to preferred replicas where {@link PartitionElections#preferredMovable}
+     * allows, at most {@link ControllerConfig#preferredElectionPartitionsMax()} partitions per call,
+     * topics in id order and partitions in index order (so the same image gives the same moves).
+     */
     ControllerResult<List<PartitionRef>> electPreferredLeaders(MetadataImage image) {
         RecordBuffer out = new RecordBuffer(image);
         List<PartitionRef> elected = new ArrayList<>();
         for (TopicImage topic : image.topics().topicsById().values()) {
+            TopicPolicy policy = TopicPolicy.of(image, topic.name(), config);
             for (PartitionRef ref : TopicControl.partitionsOf(topic)) {
-                Optional<dev.basalt.proto.v1.MetadataRecord> change = PartitionElections.electPreferred(ref.topicId(),
-                        ref.partition(), TopicControl.current(out, ref), out::isLive);
-                change.ifPresent(record -> {
-                    out.add(record);
-                    elected.add(ref);
-                });
+                if (elected.size() >= config.preferredElectionPartitionsMax()) {
+                    return out.result(elected);
+                }
+                electPreferred(out, ref, policy, elected);
             }
         }
         return out.result(elected);
+    }
+
+    /**
+     * The same election for the named partitions only (an operator's request), in the order given;
+     * naming more than {@link ControllerConfig#preferredElectionPartitionsMax()} partitions, an unknown
+     * one, or one twice is refused as a whole.
+     */
+    ControllerResult<List<PartitionRef>> electPreferredLeaders(MetadataImage image, List<PartitionRef> partitions) {
+        if (partitions.size() > config.preferredElectionPartitionsMax()) {
+            throw new ControllerException(ControllerException.Reason.INVALID_REQUEST, "request names "
+                    + partitions.size() + " partitions, over preferredElectionPartitionsMax="
+                    + config.preferredElectionPartitionsMax());
+        }
+        if (new HashSet<>(partitions).size() != partitions.size()) {
+            throw new ControllerException(ControllerException.Reason.INVALID_REQUEST, "a partition is named twice");
+        }
+        for (PartitionRef ref : partitions) {
+            if (image.topics().topic(ref.topicId()).flatMap(t -> t.partition(ref.partition())).isEmpty()) {
+                throw new ControllerException(ControllerException.Reason.UNKNOWN_PARTITION, "unknown partition " + ref);
+            }
+        }
+        RecordBuffer out = new RecordBuffer(image);
+        List<PartitionRef> elected = new ArrayList<>();
+        for (PartitionRef ref : partitions) {
+            String name = image.topics().topic(ref.topicId()).orElseThrow().name();
+            electPreferred(out, ref, TopicPolicy.of(image, name, config), elected);
+        }
+        return out.result(elected);
+    }
+
+    private static void electPreferred(RecordBuffer out, PartitionRef ref, TopicPolicy policy,
+                                       List<PartitionRef> elected) {
+        Optional<MetadataRecord> change = PartitionElections.electPreferred(ref.topicId(), ref.partition(),
+                TopicControl.current(out, ref), out::isLive, policy);
+        change.ifPresent(record -> {
+            out.add(record);
+            elected.add(ref);
+        });
+    }
+
+    /** Counts partitions led by other than their preferred replica; see {@link LeaderImbalance}. */
+    LeaderImbalance leaderImbalance(MetadataImage image) {
+        int partitions = 0;
+        int notPreferred = 0;
+        int movable = 0;
+        int offline = 0;
+        Map<Integer, Integer> byBroker = new TreeMap<>();
+        for (TopicImage topic : image.topics().topicsById().values()) {
+            TopicPolicy policy = TopicPolicy.of(image, topic.name(), config);
+            for (PartitionRegistration p : topic.partitions().values()) {
+                partitions++;
+                if (!p.hasLeader()) {
+                    offline++;
+                } else if (p.leader() != p.preferredLeader()) {
+                    notPreferred++;
+                    byBroker.merge(p.preferredLeader(), 1, Integer::sum);
+                    if (PartitionElections.preferredMovable(p, image.cluster()::isUnfenced, policy)) {
+                        movable++;
+                    }
+                }
+            }
+        }
+        return new LeaderImbalance(partitions, notPreferred, movable, offline, new TreeMap<>(byBroker));
     }
 }

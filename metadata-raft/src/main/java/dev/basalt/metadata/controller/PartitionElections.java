@@ -12,72 +12,171 @@ import java.util.UUID;
 import java.util.function.IntPredicate;
 
 /**
- * Leader election and ISR shrinking for one partition, as pure functions from its current
- * registration to the {@code PartitionChangeRecord} that carries only what changes (empty when
- * nothing does). Stateless, thread-safe.
+ * Leader election, ISR changes and eligible leader replicas (KIP-966) for one partition, as pure
+ * functions from its current registration to the {@code PartitionChangeRecord} that carries only what
+ * changes (empty when nothing does). Stateless, thread-safe. "Live" means registered and unfenced.
  *
- * <p>Rules (Kafka's, DESIGN.md §4): a leader is elected from the ISR, in replica (preference) order,
- * among live (registered, unfenced) brokers. Only when no ISR member is live and the topic allows
- * unclean election does a live replica outside the ISR become leader, with itself as the whole ISR
- * (data the old ISR had may be lost: that is what the topic opted into). When the last ISR member
- * goes away it stays in the ISR and the partition has no leader, so that broker can come back as a
- * clean leader.
+ * <h2>Eligible leader replicas (ELR)</h2>
+ * The high watermark advances only while the ISR has at least {@code min.insync.replicas} members
+ * (DESIGN.md §6). So a replica removed from the ISR by a change that leaves the ISR below that size
+ * holds every committed record: nothing was committed without it before, and nothing can be committed
+ * after until the ISR grows back. Such replicas are the ELR:
+ * <ul>
+ *   <li>an ISR change (leader's shrink, fencing, controlled shutdown, re-registration) that leaves the
+ *       ISR below min ISR adds the removed members to the ELR;</li>
+ *   <li>a member that rejoins the ISR leaves the ELR;</li>
+ *   <li>once the ISR has min ISR members again (or min ISR is lowered to the ISR's size) the ELR is
+ *       cleared: the high watermark may move without them;</li>
+ *   <li>a fenced or restarted broker stays in the ELR, so it can come back and lead (this relies on
+ *       replicas having flushed what they acknowledged, the default durable-ack mode);</li>
+ *   <li>an unclean election clears the ELR: the new leader's history now defines what is committed,
+ *       and an old ELR member elected later would bring back records the new leader overwrote.</li>
+ * </ul>
+ *
+ * <h2>Election order</h2>
+ * When the leader goes away (or a leaderless partition gets a chance):
+ * <ol>
+ *   <li>the first live ISR member in replica (preference) order;</li>
+ *   <li>else the first live ELR member: it leads with ISR = [itself] and leaves the ELR (the old ISR
+ *       members join the ELR by the rule above, as the ISR is now below min ISR);</li>
+ *   <li>else, only if the topic allows unclean election, the first live replica: ISR = [itself], ELR
+ *       cleared, and {@code leader_recovering} set so its broker logs the possible loss; the leader's
+ *       next ISR expansion clears it;</li>
+ *   <li>else no leader: the partition stays offline and loses nothing. The ISR is never emptied: its
+ *       last member stays in it, so it can come back as a clean leader.</li>
+ * </ol>
  */
 final class PartitionElections {
     private PartitionElections() {
     }
 
+    /** What a partition should become; {@link #change} turns it into a record. */
+    record Target(int leader, List<Integer> isr, List<Integer> elr, boolean leaderRecovering) {
+    }
+
     /** The change when {@code brokerId} stops being usable (fenced, shut down, re-registered). */
     static Optional<MetadataRecord> removeBroker(UUID topicId, int partition, PartitionRegistration current,
-                                                 int brokerId, IntPredicate live, boolean uncleanAllowed) {
+                                                 int brokerId, IntPredicate live, TopicPolicy policy) {
         boolean inIsr = current.isr().contains(brokerId);
         if (!inIsr && current.leader() != brokerId) {
-            return Optional.empty();
+            return Optional.empty(); // an ELR member stays there: it can come back
         }
         List<Integer> isr = new ArrayList<>(current.isr());
         isr.remove(Integer.valueOf(brokerId));
-        int leader = current.leader();
-        if (leader == brokerId || leader == PartitionRegistration.NO_LEADER) {
-            leader = firstLive(current.replicas(), isr, live);
-        }
-        if (leader == PartitionRegistration.NO_LEADER && uncleanAllowed) {
-            leader = firstLive(current.replicas(), current.replicas(), live);
-            if (leader != PartitionRegistration.NO_LEADER) {
-                isr = List.of(leader);
-            }
-        }
         if (isr.isEmpty()) {
-            isr = List.of(brokerId); // keep the last ISR member so it can return as a clean leader
+            isr.add(brokerId); // keep the last ISR member so it can return as a clean leader
         }
-        return change(topicId, partition, current, leader, isr);
+        boolean needLeader = current.leader() == brokerId || !current.hasLeader();
+        Target target = needLeader ? elect(current, isr, live, policy)
+                : new Target(current.leader(), isr, nextElr(current, isr, policy), current.leaderRecovering());
+        return change(topicId, partition, current, target);
     }
 
-    /** Elects a leader for a leaderless partition if a live candidate exists. */
+    /** Elects a leader for a leaderless partition if a candidate is live (see the class javadoc). */
     static Optional<MetadataRecord> electLeaderless(UUID topicId, int partition, PartitionRegistration current,
-                                                    IntPredicate live, boolean uncleanAllowed) {
+                                                    IntPredicate live, TopicPolicy policy) {
         if (current.hasLeader()) {
             return Optional.empty();
         }
-        int leader = firstLive(current.replicas(), current.isr(), live);
-        List<Integer> isr = current.isr();
-        if (leader == PartitionRegistration.NO_LEADER && uncleanAllowed) {
-            leader = firstLive(current.replicas(), current.replicas(), live);
-            isr = List.of(leader);
-        }
-        if (leader == PartitionRegistration.NO_LEADER) {
-            return Optional.empty();
-        }
-        return change(topicId, partition, current, leader, isr);
+        Target target = elect(current, current.isr(), live, policy);
+        return target.leader() == PartitionRegistration.NO_LEADER ? Optional.empty()
+                : change(topicId, partition, current, target);
     }
 
-    /** Moves leadership to the preferred replica when it is live, in the ISR, and not leading already. */
-    static Optional<MetadataRecord> electPreferred(UUID topicId, int partition, PartitionRegistration current,
-                                                   IntPredicate live) {
+    /**
+     * The leader's ISR change: the leader stays, removed members join the ELR if the new ISR is below
+     * min ISR, and an expansion ends unclean recovery.
+     */
+    static Optional<MetadataRecord> alterIsr(UUID topicId, int partition, PartitionRegistration current,
+                                             List<Integer> newIsr, TopicPolicy policy) {
+        boolean expanded = newIsr.stream().anyMatch(id -> !current.isr().contains(id));
+        return change(topicId, partition, current, new Target(current.leader(), newIsr,
+                nextElr(current, newIsr, policy), current.leaderRecovering() && !expanded));
+    }
+
+    /**
+     * After the topic's policy changed: a lowered min ISR clears ELRs the ISR now satisfies (the high
+     * watermark may advance without them from now on), and a newly allowed unclean election may give a
+     * leaderless partition a leader.
+     */
+    static Optional<MetadataRecord> applyPolicy(UUID topicId, int partition, PartitionRegistration current,
+                                                IntPredicate live, TopicPolicy policy) {
+        if (!current.hasLeader()) {
+            Target elected = elect(current, current.isr(), live, policy);
+            if (elected.leader() != PartitionRegistration.NO_LEADER) {
+                return change(topicId, partition, current, elected);
+            }
+        }
+        return change(topicId, partition, current, new Target(current.leader(), current.isr(),
+                nextElr(current, current.isr(), policy), current.leaderRecovering()));
+    }
+
+    /**
+     * Whether moving leadership to the preferred replica is safe and cheap now: the preferred replica
+     * is live and in the ISR but does not lead; the ISR has another member (so the move is not the
+     * only copy changing role) and at least min ISR members (a move while acks=all writes are already
+     * blocked or one follower away from blocking would stall producers: Kafka's rebalance latency
+     * spikes); and the partition is not recovering from an unclean election.
+     */
+    static boolean preferredMovable(PartitionRegistration current, IntPredicate live, TopicPolicy policy) {
         int preferred = current.preferredLeader();
-        if (current.leader() == preferred || !current.isr().contains(preferred) || !live.test(preferred)) {
+        return current.leader() != preferred
+                && live.test(preferred)
+                && current.isr().contains(preferred)
+                && current.isr().size() >= 2
+                && current.isr().size() >= policy.minInsyncReplicas()
+                && !current.leaderRecovering();
+    }
+
+    /** Moves leadership to the preferred replica when {@link #preferredMovable}. */
+    static Optional<MetadataRecord> electPreferred(UUID topicId, int partition, PartitionRegistration current,
+                                                   IntPredicate live, TopicPolicy policy) {
+        if (!preferredMovable(current, live, policy)) {
             return Optional.empty();
         }
-        return change(topicId, partition, current, preferred, current.isr());
+        return change(topicId, partition, current, new Target(current.preferredLeader(), current.isr(),
+                current.elr(), current.leaderRecovering()));
+    }
+
+    /** The election order of the class javadoc, starting from {@code isr} (already without removed members). */
+    private static Target elect(PartitionRegistration current, List<Integer> isr, IntPredicate live,
+                                TopicPolicy policy) {
+        int fromIsr = firstLive(current.replicas(), isr, live);
+        List<Integer> elr = nextElr(current, isr, policy);
+        if (fromIsr != PartitionRegistration.NO_LEADER) {
+            return new Target(fromIsr, isr, elr, current.leaderRecovering());
+        }
+        int fromElr = firstLive(current.replicas(), elr, live);
+        if (fromElr != PartitionRegistration.NO_LEADER) {
+            List<Integer> newIsr = List.of(fromElr);
+            return new Target(fromElr, newIsr, nextElr(current, newIsr, policy), current.leaderRecovering());
+        }
+        if (policy.uncleanAllowed()) {
+            int any = firstLive(current.replicas(), current.replicas(), live);
+            if (any != PartitionRegistration.NO_LEADER) {
+                return new Target(any, List.of(any), List.of(), true);
+            }
+        }
+        return new Target(PartitionRegistration.NO_LEADER, isr, elr, current.leaderRecovering());
+    }
+
+    /**
+     * The ELR after the ISR becomes {@code newIsr}: empty when {@code newIsr} has min ISR members;
+     * otherwise the current ELR plus the members {@code newIsr} drops, minus those it (re)gains, in
+     * replica order.
+     */
+    static List<Integer> nextElr(PartitionRegistration current, List<Integer> newIsr, TopicPolicy policy) {
+        if (newIsr.size() >= policy.minInsyncReplicas()) {
+            return List.of();
+        }
+        List<Integer> elr = new ArrayList<>();
+        for (int id : current.replicas()) {
+            boolean wasEligible = current.elr().contains(id) || current.isr().contains(id);
+            if (wasEligible && !newIsr.contains(id)) {
+                elr.add(id);
+            }
+        }
+        return elr;
     }
 
     /** First broker in {@code order} that is in {@code allowed} and live, or NO_LEADER. */
@@ -90,21 +189,28 @@ final class PartitionElections {
         return PartitionRegistration.NO_LEADER;
     }
 
-    /** The record moving {@code current} to (leader, isr); empty when both are unchanged. */
-    static Optional<MetadataRecord> change(UUID topicId, int partition, PartitionRegistration current, int leader,
-                                           List<Integer> isr) {
-        boolean leaderChanged = leader != current.leader();
-        boolean isrChanged = !isr.equals(current.isr());
-        if (!leaderChanged && !isrChanged) {
+    /** The record moving {@code current} to {@code target}; empty when nothing changes. */
+    static Optional<MetadataRecord> change(UUID topicId, int partition, PartitionRegistration current, Target target) {
+        boolean leaderChanged = target.leader() != current.leader();
+        boolean isrChanged = !target.isr().equals(current.isr());
+        boolean elrChanged = !target.elr().equals(current.elr());
+        boolean recoveringChanged = target.leaderRecovering() != current.leaderRecovering();
+        if (!leaderChanged && !isrChanged && !elrChanged && !recoveringChanged) {
             return Optional.empty();
         }
         PartitionChangeRecord.Builder b = PartitionChangeRecord.newBuilder().setTopicId(ProtoIds.toProto(topicId))
                 .setPartition(partition).setExpectedPartitionEpoch(current.partitionEpoch());
         if (leaderChanged) {
-            b.setLeader(leader);
+            b.setLeader(target.leader());
         }
         if (isrChanged) {
-            b.setIsr(BrokerIdList.newBuilder().addAllBrokerIds(isr));
+            b.setIsr(BrokerIdList.newBuilder().addAllBrokerIds(target.isr()));
+        }
+        if (elrChanged) {
+            b.setEligibleLeaderReplicas(BrokerIdList.newBuilder().addAllBrokerIds(target.elr()));
+        }
+        if (recoveringChanged) {
+            b.setLeaderRecovering(target.leaderRecovering());
         }
         return Optional.of(MetadataRecord.newBuilder().setPartitionChange(b).build());
     }

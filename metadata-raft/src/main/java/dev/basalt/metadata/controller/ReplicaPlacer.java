@@ -1,23 +1,39 @@
 package dev.basalt.metadata.controller;
 
 import dev.basalt.metadata.image.BrokerRegistration;
+import dev.basalt.metadata.image.MetadataImage;
+import dev.basalt.metadata.image.PartitionRegistration;
+import dev.basalt.metadata.image.TopicImage;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 import java.util.random.RandomGenerator;
 
 /**
- * Chooses replicas for new partitions, spread round-robin across brokers and racks. Stateless apart
- * from the injected seeded generator; not thread-safe (the controller thread owns it).
+ * Chooses replicas for new partitions, balancing leaders and replicas over the live (unfenced)
+ * brokers and spreading each partition over racks. Stateless apart from the injected seeded
+ * generator; not thread-safe (the controller thread owns it).
  *
- * <p>Method: order the live brokers so that racks alternate — the first broker of each rack (racks
- * sorted by name, brokers by id), then the second of each, and so on; brokers without a rack each
- * count as a rack of their own. Partition {@code p} takes the {@code replicationFactor} consecutive
- * brokers of that ring starting at {@code (start + p)}, where {@code start} is drawn once per request
- * from the generator. So leaders (the first replica) rotate over all brokers, the replicas of one
- * partition sit on as many different racks as the ring allows, and two topics created in a row do
- * not pile their leaders onto the same broker.
+ * <p>Method (greedy, one partition at a time, counting what the image already holds):
+ * <ol>
+ *   <li>Load: for every live broker, how many partitions of the whole image list it as a replica and
+ *       as the preferred leader (first replica), plus what this request placed so far. Fenced brokers
+ *       get nothing; their partitions do not count against others.</li>
+ *   <li>Leader (first replica): the broker with the fewest preferred leaderships, then the fewest
+ *       replicas, then the rank of a per-request shuffle drawn from the generator (so equal clusters do
+ *       not always pile the first partition onto broker 0).</li>
+ *   <li>Each further replica: among the brokers not chosen yet, only those on the racks this
+ *       partition uses least so far (racks first: with R racks and RF &lt;= R every replica is on its
+ *       own rack; with RF &gt; R a rack gets a second replica only once every rack has one); among
+ *       those, the rack holding the fewest replicas overall, then the broker with the fewest replicas,
+ *       then the broker leading the most (so brokers that lead less keep room for the next
+ *       leadership without overtaking the others' replica count), then the shuffle rank. A broker
+ *       without a rack is a rack of its own.</li>
+ * </ol>
+ * Starting from empty brokers and without racks (or with equally sized racks), leader and replica
+ * counts per broker differ by at most one after any number of partitions; {@code ReplicaPlacerProperties}
+ * checks it. Cost: O(partitions × brokers × RF) per request, plus one scan of the image.
  */
 final class ReplicaPlacer {
     private final RandomGenerator random;
@@ -27,46 +43,135 @@ final class ReplicaPlacer {
     }
 
     /**
-     * Replica lists for partitions {@code firstPartition .. firstPartition + count - 1}.
+     * Replica lists for {@code count} new partitions.
      *
+     * @param image       the image the partitions are added to (its partitions count as load)
      * @param liveBrokers registered, unfenced brokers (at least {@code replicationFactor} of them)
      */
-    List<List<Integer>> place(List<BrokerRegistration> liveBrokers, int firstPartition, int count,
+    List<List<Integer>> place(MetadataImage image, List<BrokerRegistration> liveBrokers, int count,
                               int replicationFactor) {
-        List<Integer> ring = rackAlternatingRing(liveBrokers);
-        if (replicationFactor < 1 || replicationFactor > ring.size()) {
-            throw new IllegalArgumentException("replication factor " + replicationFactor + " with " + ring.size()
-                    + " live brokers");
+        if (replicationFactor < 1 || replicationFactor > liveBrokers.size()) {
+            throw new IllegalArgumentException("replication factor " + replicationFactor + " with "
+                    + liveBrokers.size() + " live brokers");
         }
-        int start = random.nextInt(ring.size());
+        Load load = new Load(liveBrokers, shuffledRanks(liveBrokers));
+        for (TopicImage topic : image.topics().topicsById().values()) {
+            for (PartitionRegistration p : topic.partitions().values()) {
+                load.add(p.replicas());
+            }
+        }
         List<List<Integer>> assignments = new ArrayList<>(count);
         for (int i = 0; i < count; i++) {
-            int first = Math.floorMod(start + firstPartition + i, ring.size());
-            List<Integer> replicas = new ArrayList<>(replicationFactor);
-            for (int r = 0; r < replicationFactor; r++) {
-                replicas.add(ring.get((first + r) % ring.size()));
-            }
+            List<Integer> replicas = load.choose(replicationFactor);
+            load.add(replicas);
             assignments.add(List.copyOf(replicas));
         }
         return assignments;
     }
 
-    static List<Integer> rackAlternatingRing(List<BrokerRegistration> brokers) {
-        TreeMap<String, List<Integer>> byRack = new TreeMap<>();
-        for (BrokerRegistration b : brokers) {
-            // A broker without a rack is its own failure domain; "\u0000" keeps these keys apart from real racks.
-            String rack = b.rack().orElse("\u0000" + b.brokerId());
-            byRack.computeIfAbsent(rack, r -> new ArrayList<>()).add(b.brokerId());
+    /** Broker id to its rank in a fresh seeded shuffle (Fisher-Yates over the id-ordered list). */
+    private Map<Integer, Integer> shuffledRanks(List<BrokerRegistration> brokers) {
+        List<Integer> ids = new ArrayList<>(brokers.stream().map(BrokerRegistration::brokerId).sorted().toList());
+        for (int i = ids.size() - 1; i > 0; i--) {
+            int j = random.nextInt(i + 1);
+            ids.set(i, ids.set(j, ids.get(i)));
         }
-        byRack.values().forEach(list -> list.sort(Integer::compare));
-        List<Integer> ring = new ArrayList<>(brokers.size());
-        for (int round = 0; ring.size() < brokers.size(); round++) {
-            for (Map.Entry<String, List<Integer>> rack : byRack.entrySet()) {
-                if (round < rack.getValue().size()) {
-                    ring.add(rack.getValue().get(round));
+        Map<Integer, Integer> ranks = new HashMap<>();
+        for (int i = 0; i < ids.size(); i++) {
+            ranks.put(ids.get(i), i);
+        }
+        return ranks;
+    }
+
+    /** Replica and leader counts of the live brokers and their racks. Not thread-safe; one request. */
+    private static final class Load {
+        private final List<Integer> brokers;
+        private final Map<Integer, String> rackOf = new HashMap<>();
+        private final Map<Integer, Integer> rank;
+        private final Map<Integer, Integer> replicas = new HashMap<>();
+        private final Map<Integer, Integer> leaders = new HashMap<>();
+        private final Map<String, Integer> rackReplicas = new HashMap<>();
+
+        Load(List<BrokerRegistration> live, Map<Integer, Integer> rank) {
+            this.rank = rank;
+            this.brokers = live.stream().map(BrokerRegistration::brokerId).sorted().toList();
+            for (BrokerRegistration b : live) {
+                // "\u0000" keeps a rackless broker's own key apart from every real rack name.
+                rackOf.put(b.brokerId(), b.rack().orElse("\u0000" + b.brokerId()));
+                replicas.put(b.brokerId(), 0);
+                leaders.put(b.brokerId(), 0);
+            }
+        }
+
+        void add(List<Integer> partitionReplicas) {
+            for (int i = 0; i < partitionReplicas.size(); i++) {
+                int id = partitionReplicas.get(i);
+                if (!replicas.containsKey(id)) {
+                    continue; // not live: its load does not matter for placement
+                }
+                replicas.merge(id, 1, Integer::sum);
+                rackReplicas.merge(rackOf.get(id), 1, Integer::sum);
+                if (i == 0) {
+                    leaders.merge(id, 1, Integer::sum);
                 }
             }
         }
-        return ring;
+
+        List<Integer> choose(int replicationFactor) {
+            List<Integer> chosen = new ArrayList<>(replicationFactor);
+            Map<String, Integer> rackUse = new HashMap<>(); // replicas of this partition per rack
+            int leader = -1;
+            for (int id : brokers) {
+                if (leader < 0 || leaderOrder(id, leader) < 0) {
+                    leader = id;
+                }
+            }
+            chosen.add(leader);
+            rackUse.merge(rackOf.get(leader), 1, Integer::sum);
+            while (chosen.size() < replicationFactor) {
+                // Racks first: only brokers on the racks this partition uses least (a new rack while any
+                // is left; with RF > racks, a second replica per rack only once every rack has one).
+                int leastUse = Integer.MAX_VALUE;
+                for (int id : brokers) {
+                    if (!chosen.contains(id)) {
+                        leastUse = Math.min(leastUse, rackUse.getOrDefault(rackOf.get(id), 0));
+                    }
+                }
+                int best = -1;
+                for (int id : brokers) {
+                    if (chosen.contains(id) || rackUse.getOrDefault(rackOf.get(id), 0) != leastUse) {
+                        continue;
+                    }
+                    if (best < 0 || followerOrder(id, best) < 0) {
+                        best = id;
+                    }
+                }
+                chosen.add(best);
+                rackUse.merge(rackOf.get(best), 1, Integer::sum);
+            }
+            return chosen;
+        }
+
+        private int leaderOrder(int a, int b) {
+            int c = Integer.compare(leaders.get(a), leaders.get(b));
+            if (c == 0) {
+                c = Integer.compare(replicas.get(a), replicas.get(b));
+            }
+            return c != 0 ? c : Integer.compare(rank.get(a), rank.get(b));
+        }
+
+        private int followerOrder(int a, int b) {
+            int c = Integer.compare(rackReplicas.getOrDefault(rackOf.get(a), 0),
+                    rackReplicas.getOrDefault(rackOf.get(b), 0));
+            if (c == 0) {
+                c = Integer.compare(replicas.get(a), replicas.get(b));
+            }
+            if (c == 0) {
+                // Followers come from brokers that lead more, so those that lead less keep few replicas
+                // and can take the next leadership without overtaking the others' replica count.
+                c = Integer.compare(leaders.get(b), leaders.get(a));
+            }
+            return c != 0 ? c : Integer.compare(rank.get(a), rank.get(b));
+        }
     }
 }

@@ -85,7 +85,9 @@ final class TopicControl {
         UUID id = newTopicId(out);
         out.add(MetadataRecord.newBuilder().setTopic(TopicRecord.newBuilder().setName(request.name())
                 .setTopicId(ProtoIds.toProto(id)).putAllConfigs(request.configs())).build());
-        List<List<Integer>> replicas = placer.place(live, 0, request.partitions(), request.replicationFactor());
+        // Placement counts the partitions created earlier in this request too (createTopics).
+        List<List<Integer>> replicas = placer.place(out.state().apply(), live, request.partitions(),
+                request.replicationFactor());
         addPartitions(out, id, 0, replicas);
         return new CreateTopicResponse(id, request.name(), replicas, warnings);
     }
@@ -181,7 +183,7 @@ final class TopicControl {
                     + " has replication factor " + replicationFactor + " but only " + live.size() + " live brokers");
         }
         RecordBuffer out = new RecordBuffer(image);
-        List<List<Integer>> replicas = placer.place(live, topic.partitionCount(), totalCount - topic.partitionCount(),
+        List<List<Integer>> replicas = placer.place(image, live, totalCount - topic.partitionCount(),
                 replicationFactor);
         addPartitions(out, topic.id(), topic.partitionCount(), replicas);
         return out.result(replicas);
@@ -191,15 +193,6 @@ final class TopicControl {
         return image.topics().topic(name).orElseThrow(() -> new ControllerException(
                 ControllerException.Reason.UNKNOWN_TOPIC, "no topic named " + name));
     }
-
-    /** Whether the topic's config allows unclean leader election (Kafka's key, default false). */
-    static boolean uncleanAllowed(MetadataImage image, String topicName) {
-        Map<String, String> configs = image.configs().configs(ConfigResource.topic(topicName));
-        return Optional.ofNullable(configs.get(UNCLEAN_LEADER_ELECTION_ENABLE)).map(Boolean::parseBoolean).orElse(false);
-    }
-
-    /** Topic config key that opts a topic into unclean leader election. */
-    static final String UNCLEAN_LEADER_ELECTION_ENABLE = "unclean.leader.election.enable";
 
     static List<PartitionRef> partitionsOf(TopicImage topic) {
         List<PartitionRef> refs = new ArrayList<>();

@@ -264,7 +264,7 @@ public final class MetadataDelta {
                     + topicPartitions.size() + ")");
         }
         PartitionRegistration p = new PartitionRegistration(r.getReplicasList(), r.getIsrList(), r.getLeader(),
-                r.getLeaderEpoch(), r.getPartitionEpoch());
+                r.getLeaderEpoch(), r.getPartitionEpoch(), r.getEligibleLeaderReplicasList(), r.getLeaderRecovering());
         requireRegistered(p.replicas());
         topicPartitions.put(r.getPartition(), p);
     }
@@ -284,8 +284,11 @@ public final class MetadataDelta {
         List<Integer> isr = r.hasIsr() ? r.getIsr().getBrokerIdsList() : current.isr();
         int leader = r.hasLeader() ? r.getLeader() : current.leader();
         int leaderEpoch = r.hasLeader() ? Math.addExact(current.leaderEpoch(), 1) : current.leaderEpoch();
+        List<Integer> elr = r.hasEligibleLeaderReplicas() ? r.getEligibleLeaderReplicas().getBrokerIdsList()
+                : current.elr();
+        boolean recovering = r.hasLeaderRecovering() ? r.getLeaderRecovering() : current.leaderRecovering();
         PartitionRegistration next = new PartitionRegistration(replicas, isr, leader, leaderEpoch,
-                Math.addExact(current.partitionEpoch(), 1));
+                Math.addExact(current.partitionEpoch(), 1), elr, recovering);
         requireRegistered(next.replicas());
         topicPartitions.put(r.getPartition(), next);
     }

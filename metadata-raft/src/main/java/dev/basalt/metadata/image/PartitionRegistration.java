@@ -7,21 +7,29 @@ import java.util.Set;
 /**
  * The state of one partition. Immutable value, thread-safe. The constructor enforces the invariants
  * every replayed record must keep: replicas non-empty and distinct, ISR a distinct subset of the
- * replicas, the leader (unless {@link #NO_LEADER}) in the ISR, epochs non-negative.
+ * replicas, the leader (unless {@link #NO_LEADER}) in the ISR, eligible leader replicas a distinct
+ * subset of the replicas disjoint from the ISR, epochs non-negative. (That the ELR is empty whenever
+ * the ISR reaches the topic's {@code min.insync.replicas} depends on configuration, so the controller
+ * keeps it, not this class.)
  *
- * @param replicas       replica broker ids in preference order (the first is the preferred leader)
- * @param isr            in-sync replicas
- * @param leader         leader broker id or {@link #NO_LEADER}
- * @param leaderEpoch    bumped on every leader election
- * @param partitionEpoch bumped on every change; the compare-and-set token of ISR changes
+ * @param replicas               replica broker ids in preference order (the first is the preferred leader)
+ * @param isr                    in-sync replicas
+ * @param leader                 leader broker id or {@link #NO_LEADER}
+ * @param leaderEpoch            bumped on every leader election
+ * @param partitionEpoch         bumped on every change; the compare-and-set token of ISR changes
+ * @param elr                    eligible leader replicas (KIP-966): left the ISR while it was below
+ *                               {@code min.insync.replicas}, so they hold every committed record
+ * @param leaderRecovering       the leader was elected uncleanly (outside ISR and ELR); acknowledged
+ *                               records may be lost. Cleared by the leader's next ISR expansion
  */
 public record PartitionRegistration(List<Integer> replicas, List<Integer> isr, int leader, int leaderEpoch,
-                                    int partitionEpoch) {
+                                    int partitionEpoch, List<Integer> elr, boolean leaderRecovering) {
     public static final int NO_LEADER = -1;
 
     public PartitionRegistration {
         replicas = List.copyOf(replicas);
         isr = List.copyOf(isr);
+        elr = List.copyOf(elr);
         if (replicas.isEmpty()) {
             throw new IllegalArgumentException("no replicas");
         }
@@ -38,9 +46,26 @@ public record PartitionRegistration(List<Integer> replicas, List<Integer> isr, i
         if (leader != NO_LEADER && !isr.contains(leader)) {
             throw new IllegalArgumentException("leader " + leader + " is not in isr " + isr);
         }
+        if (new HashSet<>(elr).size() != elr.size()) {
+            throw new IllegalArgumentException("elr repeats a broker: " + elr);
+        }
+        if (!replicaSet.containsAll(elr)) {
+            throw new IllegalArgumentException("elr " + elr + " is not a subset of replicas " + replicas);
+        }
+        for (int id : elr) {
+            if (isr.contains(id)) {
+                throw new IllegalArgumentException("broker " + id + " is in both isr " + isr + " and elr " + elr);
+            }
+        }
         if (leaderEpoch < 0 || partitionEpoch < 0) {
             throw new IllegalArgumentException("negative epoch: leader " + leaderEpoch + ", partition " + partitionEpoch);
         }
+    }
+
+    /** A partition without eligible leader replicas and not recovering (the state before KIP-966). */
+    public PartitionRegistration(List<Integer> replicas, List<Integer> isr, int leader, int leaderEpoch,
+                                 int partitionEpoch) {
+        this(replicas, isr, leader, leaderEpoch, partitionEpoch, List.of(), false);
     }
 
     public boolean hasLeader() {

@@ -64,7 +64,8 @@ public final class TopicImage {
             out.accept(MetadataRecord.newBuilder().setPartition(PartitionRecord.newBuilder()
                     .setTopicId(ProtoIds.toProto(id)).setPartition(e.getKey()).addAllReplicas(p.replicas())
                     .addAllIsr(p.isr()).setLeader(p.leader()).setLeaderEpoch(p.leaderEpoch())
-                    .setPartitionEpoch(p.partitionEpoch())).build());
+                    .setPartitionEpoch(p.partitionEpoch()).addAllEligibleLeaderReplicas(p.elr())
+                    .setLeaderRecovering(p.leaderRecovering())).build());
         }
     }
 

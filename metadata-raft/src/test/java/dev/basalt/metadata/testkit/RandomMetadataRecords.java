@@ -98,7 +98,11 @@ public final class RandomMetadataRecords {
         List<Integer> isr = subset(replicas, random.nextInt(replicas.size() + 1));
         int leader = isr.isEmpty() || random.nextInt(5) == 0 ? PartitionRegistration.NO_LEADER
                 : isr.get(random.nextInt(isr.size()));
-        return Records.partition(id, p, replicas, isr, leader, random.nextInt(3), random.nextInt(3));
+        List<Integer> outsideIsr = new ArrayList<>(replicas);
+        outsideIsr.removeAll(isr);
+        List<Integer> elr = subset(outsideIsr, random.nextInt(outsideIsr.size() + 1));
+        return Records.partition(id, p, replicas, isr, leader, random.nextInt(3), random.nextInt(3), elr,
+                random.nextInt(4) == 0);
     }
 
     private List<Integer> subset(List<Integer> from, int size) {
@@ -138,7 +142,14 @@ public final class RandomMetadataRecords {
             leader = effectiveIsr.isEmpty() || random.nextInt(4) == 0 ? PartitionRegistration.NO_LEADER
                     : effectiveIsr.get(random.nextInt(effectiveIsr.size()));
         }
-        return List.of(Records.change(topic.id(), p, current.partitionEpoch(), leader, isr, null));
+        List<Integer> outsideIsr = new ArrayList<>(current.replicas());
+        outsideIsr.removeAll(effectiveIsr);
+        // The ELR must stay disjoint from the new ISR: rewrite it when the ISR took one of its members.
+        boolean elrClashes = current.elr().stream().anyMatch(effectiveIsr::contains);
+        List<Integer> elr = elrClashes || random.nextInt(3) == 0
+                ? subset(outsideIsr, random.nextInt(outsideIsr.size() + 1)) : null;
+        Boolean recovering = random.nextInt(4) == 0 ? random.nextBoolean() : null;
+        return List.of(Records.change(topic.id(), p, current.partitionEpoch(), leader, isr, null, elr, recovering));
     }
 
     private List<MetadataRecord> removeTopic(MetadataImage image) {

@@ -58,6 +58,16 @@ public final class Records {
                 .setLeaderEpoch(leaderEpoch).setPartitionEpoch(partitionEpoch)).build();
     }
 
+    /** A partition record with eligible leader replicas and the unclean-recovery flag (KIP-966). */
+    public static MetadataRecord partition(UUID topicId, int partition, List<Integer> replicas, List<Integer> isr,
+                                           int leader, int leaderEpoch, int partitionEpoch, List<Integer> elr,
+                                           boolean leaderRecovering) {
+        return MetadataRecord.newBuilder().setPartition(PartitionRecord.newBuilder().setTopicId(ProtoIds.toProto(topicId))
+                .setPartition(partition).addAllReplicas(replicas).addAllIsr(isr).setLeader(leader)
+                .setLeaderEpoch(leaderEpoch).setPartitionEpoch(partitionEpoch).addAllEligibleLeaderReplicas(elr)
+                .setLeaderRecovering(leaderRecovering)).build();
+    }
+
     /** A partition change; null arguments are left out (unchanged). */
     public static MetadataRecord change(UUID topicId, int partition, int expectedEpoch, Integer leader,
                                         List<Integer> isr, List<Integer> replicas) {
@@ -71,6 +81,21 @@ public final class Records {
         }
         if (replicas != null) {
             b.setReplicas(BrokerIdList.newBuilder().addAllBrokerIds(replicas));
+        }
+        return MetadataRecord.newBuilder().setPartitionChange(b).build();
+    }
+
+    /** A partition change that may also set the ELR and the recovering flag; null = unchanged. */
+    public static MetadataRecord change(UUID topicId, int partition, int expectedEpoch, Integer leader,
+                                        List<Integer> isr, List<Integer> replicas, List<Integer> elr,
+                                        Boolean leaderRecovering) {
+        PartitionChangeRecord.Builder b = change(topicId, partition, expectedEpoch, leader, isr, replicas)
+                .getPartitionChange().toBuilder();
+        if (elr != null) {
+            b.setEligibleLeaderReplicas(BrokerIdList.newBuilder().addAllBrokerIds(elr));
+        }
+        if (leaderRecovering != null) {
+            b.setLeaderRecovering(leaderRecovering);
         }
         return MetadataRecord.newBuilder().setPartitionChange(b).build();
     }
