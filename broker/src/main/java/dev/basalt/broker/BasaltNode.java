@@ -21,7 +21,10 @@ import dev.basalt.broker.controller.QuorumController;
 import dev.basalt.broker.controller.RaftMetadataQuorum;
 import dev.basalt.broker.http.HttpAdminServer;
 import dev.basalt.broker.purgatory.Purgatory;
+import dev.basalt.broker.replica.ReplicaConfig;
 import dev.basalt.broker.replica.ReplicaManager;
+import dev.basalt.broker.replica.ReplicaRequestHandler;
+import dev.basalt.broker.rpc.ReplicaRpc;
 import dev.basalt.broker.server.AdminHandler;
 import dev.basalt.broker.server.ClientServices;
 import dev.basalt.broker.server.FetchHandler;
@@ -291,12 +294,12 @@ public final class BasaltNode implements AutoCloseable {
         lifecycle = new BrokerLifecycle(config.nodeId(), incarnationId, List.of(new Endpoint("PLAINTEXT", adv.host(), adv.port())),
                 Optional.ofNullable(config.rack()), controllers, publisher, lifecycleThread,
                 config.getLong("broker.heartbeat.interval.ms"), BROKER_REQUEST_TIMEOUT_MS);
-        replicas = new ReplicaManager(config.nodeId(), logs, config.topicDefaults(), fetchWaiters);
-        shutdownSteps.add(0, () -> {
-            produceWaiters.expireAll();
-            replicas.close();
-        });
-        publisher.addSubscriber(update -> replicas.applyImage(update.image(), update.caughtUp()));
+        // ISR changes go to the active controller through the lifecycle's controller client.
+        replicas = new ReplicaManager(ReplicaConfig.from(config), logs, fetchWaiters, produceWaiters, lifecycle,
+                () -> incarnationId, ReplicaRpc.clients(config.getInt("grpc.message.bytes.max")), clock);
+        replicas.start();
+        shutdownSteps.add(0, replicas::close);
+        publisher.addSubscriber(replicas);
 
         ProduceHandler produce = new ProduceHandler(replicas, produceWaiters, config.getInt("request.timeout.ms.max"));
         FetchHandler fetch = new FetchHandler(replicas, config.getInt("fetch.wait.ms.max"));
@@ -325,6 +328,7 @@ public final class BasaltNode implements AutoCloseable {
         for (ServerServiceDefinition def : services.definitions()) {
             builder.addService(def);
         }
+        builder.addService(ReplicaRpc.service(new ReplicaRequestHandler(replicas, config.getInt("fetch.wait.ms.max"))));
         clientServer = builder.build();
         try {
             clientServer.start();

@@ -1,0 +1,197 @@
+package dev.basalt.broker.replica.state;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Goal: the leader-side replication rules of {@link LeaderState}, one assertion per rule, each
+ * citing the KIP or the Kafka behaviour it follows. Method: plain calls with explicit {@code nowMs}.
+ * Reproduce: {@code ./mvnw -B -ntp -o -pl broker -am verify -Dtest=LeaderStateTest
+ * -Dsurefire.failIfNoSpecifiedTests=false}.
+ */
+class LeaderStateTest {
+    private static final long LAG_MS = 10_000;
+
+    /** Leader 1 of replicas [1,2,3], ISR all three, epoch 5 starting at offset 100, HW 100. */
+    private static LeaderState threeReplicas(int minIsr, boolean durable) {
+        return new LeaderState(1, 5, 100, 7, List.of(1, 2, 3), List.of(1, 2, 3), minIsr, durable, 100, 100, 0);
+    }
+
+    @Test
+    void hw_isMinimumLogEndOffsetOverIsr_inMemoryMode() {
+        LeaderState s = threeReplicas(2, false);
+        assertFalse(s.updateLeaderLog(150, 100), "followers have not fetched in this epoch: no HW move (KIP-101)");
+        assertEquals(100, s.highWatermark());
+        s.recordFollowerFetch(2, 150, 0, 10);
+        assertEquals(100, s.highWatermark(), "follower 3 unknown: HW waits for every ISR member");
+        assertTrue(s.recordFollowerFetch(3, 120, 0, 10));
+        assertEquals(120, s.highWatermark(), "HW = min LEO over ISR = 120");
+    }
+
+    @Test
+    void hw_durableAcks_countsOnlyFlushedOffsets_leaderIncluded() {
+        LeaderState s = threeReplicas(2, true);
+        s.updateLeaderLog(150, 110);
+        s.recordFollowerFetch(2, 150, 150, 10);
+        s.recordFollowerFetch(3, 150, 140, 10);
+        assertEquals(110, s.highWatermark(), "the leader's own fsync bounds the HW in durable mode");
+        s.updateLeaderLog(150, 150);
+        assertEquals(140, s.highWatermark(), "follower 3 fsynced only up to 140");
+        s.recordFollowerFetch(3, 150, 150, 20);
+        assertEquals(150, s.highWatermark());
+    }
+
+    @Test
+    void hw_neverMovesBackwards() {
+        LeaderState s = threeReplicas(1, false);
+        s.updateLeaderLog(150, 150);
+        s.recordFollowerFetch(2, 150, 150, 1);
+        s.recordFollowerFetch(3, 150, 150, 1);
+        assertEquals(150, s.highWatermark());
+        // A restarted follower lost its unflushed tail and fetches from a lower offset.
+        s.recordFollowerFetch(3, 130, 130, 2);
+        assertEquals(150, s.highWatermark(), "the HW is monotonic even when a follower's LEO regresses");
+    }
+
+    @Test
+    void hw_advancesOnlyWhileIsrHasMinInsyncReplicas_kip966() {
+        LeaderState s = new LeaderState(1, 5, 100, 7, List.of(1, 2, 3), List.of(1), 2, false, 100, 100, 0);
+        s.updateLeaderLog(120, 120);
+        assertFalse(s.hasMinIsr());
+        assertEquals(100, s.highWatermark(), "KIP-966: ISR of 1 < min ISR 2: the HW stays, even for acks=1 data");
+        s.recordFollowerFetch(2, 120, 120, 5);
+        Optional<IsrChange> expand = s.maybeProposeIsrChange(5, LAG_MS);
+        assertTrue(expand.isPresent());
+        assertEquals(List.of(1, 2), expand.get().newIsr());
+        assertFalse(expand.get().shrink());
+        assertEquals(100, s.highWatermark(), "the committed ISR is still below min ISR while the expansion is pending");
+        assertTrue(s.applyCommittedIsr(8, List.of(1, 2)));
+        assertEquals(120, s.highWatermark());
+        assertTrue(s.hasMinIsr());
+    }
+
+    @Test
+    void shrink_dropsFollowerNotCaughtUpForLongerThanLagTime() {
+        LeaderState s = threeReplicas(1, false);
+        s.updateLeaderLog(200, 200);
+        s.recordFollowerFetch(2, 200, 200, 1_000);
+        s.recordFollowerFetch(3, 150, 150, 1_000); // behind, and no previous fetch to be measured against
+        assertEquals(Optional.empty(), s.maybeProposeIsrChange(LAG_MS, LAG_MS), "exactly lag time: not yet (strictly longer)");
+        Optional<IsrChange> c = s.maybeProposeIsrChange(LAG_MS + 1, LAG_MS);
+        assertTrue(c.isPresent());
+        assertEquals(new IsrChange(5, 7, List.of(1, 2), true), c.get());
+        assertEquals(Optional.empty(), s.maybeProposeIsrChange(LAG_MS + 2, LAG_MS), "at most one pending change");
+        // Until committed, HW is computed over the maximal ISR (still including 3).
+        assertEquals(150, s.highWatermark());
+        assertTrue(s.applyCommittedIsr(8, List.of(1, 2)));
+        assertEquals(200, s.highWatermark(), "the laggard no longer holds the HW back");
+        assertEquals(List.of(1, 2), s.isr());
+        assertEquals(8, s.partitionEpoch());
+    }
+
+    @Test
+    void caughtUp_followerKeepingPaceWithPreviousFetch_isNotLagging() {
+        // Kafka Replica.updateFetchState: reaching the leader's LEO of the previous fetch counts as
+        // caught up at that previous fetch, so steady produce load never shrinks a healthy follower.
+        LeaderState s = threeReplicas(1, false);
+        long now = 0;
+        long leo = 100;
+        for (int i = 0; i < 100; i++) {
+            now += 500;
+            long fetchOffset = leo;
+            leo += 10;
+            s.updateLeaderLog(leo, leo);
+            s.recordFollowerFetch(2, fetchOffset, fetchOffset, now);
+            s.recordFollowerFetch(3, fetchOffset, fetchOffset, now);
+        }
+        assertEquals(List.of(), s.laggingIsrFollowers(now + 1, LAG_MS));
+        assertEquals(Optional.empty(), s.maybeProposeIsrChange(now + 1, LAG_MS));
+    }
+
+    @Test
+    void shrink_neverRemovesTheLeader_andFailedChangeMayBeRetried() {
+        LeaderState s = threeReplicas(1, false);
+        IsrChange c = s.maybeProposeIsrChange(LAG_MS + 1, LAG_MS).orElseThrow();
+        assertEquals(List.of(1), c.newIsr(), "both silent followers are dropped, never the leader");
+        s.failPendingIsrChange();
+        assertEquals(c, s.maybeProposeIsrChange(LAG_MS + 2, LAG_MS).orElseThrow());
+    }
+
+    @Test
+    void expand_requiresHwAndEpochStartOffset_kip101() {
+        LeaderState s = new LeaderState(1, 5, 100, 7, List.of(1, 2, 3), List.of(1, 2), 1, false, 90, 100, 0);
+        s.updateLeaderLog(130, 130);
+        s.recordFollowerFetch(2, 130, 130, 1);
+        assertEquals(130, s.highWatermark());
+        s.recordFollowerFetch(3, 95, 95, 1);
+        assertEquals(Optional.empty(), s.maybeProposeIsrChange(2, LAG_MS), "below the epoch start and the HW: not in sync");
+        s.recordFollowerFetch(3, 129, 129, 2);
+        assertEquals(Optional.empty(), s.maybeProposeIsrChange(3, LAG_MS), "past the epoch start but below HW 130");
+        s.recordFollowerFetch(3, 130, 130, 3);
+        assertEquals(List.of(1, 2, 3), s.maybeProposeIsrChange(4, LAG_MS).orElseThrow().newIsr());
+    }
+
+    @Test
+    void expand_pendingMemberCountsForHwAtOnce_maximalIsr() {
+        LeaderState s = new LeaderState(1, 5, 100, 7, List.of(1, 2), List.of(1), 1, false, 100, 100, 0);
+        s.updateLeaderLog(110, 110);
+        assertEquals(110, s.highWatermark());
+        s.recordFollowerFetch(2, 110, 110, 1);
+        s.maybeProposeIsrChange(1, LAG_MS).orElseThrow();
+        s.updateLeaderLog(130, 130);
+        assertEquals(110, s.highWatermark(), "the proposed member must hold what the HW covers before the controller commits");
+        s.recordFollowerFetch(2, 130, 130, 2);
+        assertEquals(130, s.highWatermark());
+    }
+
+    @Test
+    void committedIsr_staleOrReplayedEpochIsIgnored() {
+        LeaderState s = threeReplicas(1, false);
+        assertFalse(s.applyCommittedIsr(7, List.of(1)));
+        assertEquals(List.of(1, 2, 3), s.isr());
+        assertThrows(IllegalArgumentException.class, () -> s.applyCommittedIsr(9, List.of(2, 3)),
+                "an ISR without the leader comes with a new leader epoch, never within this one");
+    }
+
+    @Test
+    void joinedMember_isNotDroppedAtTheNextCheck() {
+        LeaderState s = new LeaderState(1, 5, 100, 7, List.of(1, 2), List.of(1), 1, false, 100, 100, 0);
+        long now = 50_000;
+        s.updateLeaderLog(200, 200);
+        s.recordFollowerFetch(2, 200, 200, now);
+        s.maybeProposeIsrChange(now, LAG_MS).orElseThrow();
+        s.updateLeaderLog(210, 210); // more data arrived while the controller commits the change
+        s.applyCommittedIsr(8, List.of(1, 2));
+        assertEquals(List.of(), s.laggingIsrFollowers(now + LAG_MS, LAG_MS),
+                "its lag clock starts at its last in-sync fetch, not at its (older) last caught-up time");
+    }
+
+    @Test
+    void followerFetchBeyondLeaderLog_isRejected() {
+        LeaderState s = threeReplicas(1, false);
+        assertThrows(IllegalArgumentException.class, () -> s.recordFollowerFetch(2, 101, 101, 0));
+        assertThrows(IllegalArgumentException.class, () -> s.recordFollowerFetch(1, 100, 100, 0), "the leader is no follower");
+        assertThrows(IllegalArgumentException.class, () -> s.recordFollowerFetch(4, 100, 100, 0));
+    }
+
+    @Test
+    void readReplica_mustBeInIsrAndCaughtUpToHw_kip392() {
+        LeaderState s = threeReplicas(1, false);
+        s.updateLeaderLog(150, 150);
+        s.recordFollowerFetch(2, 150, 150, 1);
+        s.recordFollowerFetch(3, 120, 120, 1);
+        assertEquals(120, s.highWatermark());
+        assertTrue(s.isCaughtUpReadReplica(2));
+        assertTrue(s.isCaughtUpReadReplica(3));
+        s.recordFollowerFetch(3, 150, 150, 2);
+        s.updateLeaderLog(170, 170);
+        s.recordFollowerFetch(2, 170, 170, 3);
+        assertTrue(s.isCaughtUpReadReplica(3), "HW 150 reached");
+    }
+}
