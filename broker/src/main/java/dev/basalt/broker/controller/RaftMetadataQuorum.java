@@ -52,6 +52,8 @@ public final class RaftMetadataQuorum implements MetadataQuorum, AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(RaftMetadataQuorum.class);
     /** Retry delay of a failed activation ReadIndex (the leader may still be committing its no-op). */
     private static final long ACTIVATION_RETRY_MS = 50;
+    /** How often a node not yet caught up re-checks (see {@link #pollCaughtUp()}). */
+    private static final long CAUGHT_UP_POLL_MS = 50;
     static final int OBSERVER_WINDOW_ENTRIES_MAX = 20_000;
     static final long OBSERVER_WINDOW_BYTES_MAX = 64L << 20;
 
@@ -139,6 +141,7 @@ public final class RaftMetadataQuorum implements MetadataQuorum, AutoCloseable {
         late.quorum = q;
         node.addLeaderListener(q::onLeaderChange);
         q.onLeaderChange(node.term(), node.leaderId());
+        q.pollCaughtUp();
         return q;
     }
 
@@ -173,6 +176,17 @@ public final class RaftMetadataQuorum implements MetadataQuorum, AutoCloseable {
             log.info("Active controller in term {} (image at index {})", term, index);
             maybeMarkCaughtUp();
         });
+    }
+
+    /**
+     * A restarted follower may have applied everything during replay, before it learned the leader's
+     * commit index, so no later apply or leader change re-checks: poll until caught up.
+     */
+    private void pollCaughtUp() {
+        maybeMarkCaughtUp();
+        if (!caughtUp && !closed) {
+            CompletableFuture.delayedExecutor(CAUGHT_UP_POLL_MS, TimeUnit.MILLISECONDS).execute(this::pollCaughtUp);
+        }
     }
 
     private void maybeMarkCaughtUp() {
