@@ -1,5 +1,9 @@
 package dev.basalt.cli;
 
+import dev.basalt.client.admin.BrokerDescription;
+import dev.basalt.client.admin.ClusterDescription;
+import dev.basalt.client.admin.QuorumDescription;
+import dev.basalt.client.admin.QuorumReplica;
 import dev.basalt.client.Admin;
 import java.time.Duration;
 import java.util.List;
@@ -25,17 +29,17 @@ final class ClusterCommand implements Callable<Integer> {
     public Integer call() {
         try (Admin admin = new Admin(root.clientConfig(Map.of("default.api.timeout.ms", String.valueOf(timeoutMs))))) {
             Duration t = Duration.ofMillis(timeoutMs + 1_000);
-            Admin.ClusterDescription c = Admin.get(admin.describeCluster(true), t);
+            ClusterDescription c = Admin.get(admin.describeCluster(true), t);
             root.out.println("Cluster ID: " + c.clusterId());
             root.out.println("Controller: " + (c.controllerId() < 0 ? "none" : c.controllerId()));
             root.out.println();
             root.out.printf("%-6s %-24s %-6s %-10s %-14s %s%n", "ID", "HOST", "PORT", "RACK", "STATE", "ROLES");
-            for (Admin.BrokerDescription b : c.brokers()) {
+            for (BrokerDescription b : c.brokers()) {
                 String state = b.fenced() ? "fenced" : b.shuttingDown() ? "shutting-down" : "running";
                 root.out.printf("%-6d %-24s %-6d %-10s %-14s %s%n", b.id(), b.host(), b.port(), b.rack().isEmpty() ? "-" : b.rack(),
                         state, String.join(",", b.roles()));
             }
-            Admin.QuorumDescription q = Admin.get(admin.describeQuorum(), t);
+            QuorumDescription q = Admin.get(admin.describeQuorum(), t);
             root.out.println();
             root.out.println("Metadata quorum: leader " + (q.leaderId() < 0 ? "none" : q.leaderId()) + ", term " + q.term()
                     + ", high watermark " + q.highWatermark());
@@ -47,8 +51,8 @@ final class ClusterCommand implements Callable<Integer> {
         return BasaltCli.OK;
     }
 
-    private void print(List<Admin.QuorumReplica> replicas, int leaderId, String role, long nowMs) {
-        for (Admin.QuorumReplica r : replicas) {
+    private void print(List<QuorumReplica> replicas, int leaderId, String role, long nowMs) {
+        for (QuorumReplica r : replicas) {
             root.out.printf("%-9s %-6d %-16d %-8d %-16s %s%n", r.replicaId() == leaderId ? "leader" : role, r.replicaId(),
                     r.logEndOffset(), r.lag(), ago(r.lastFetchTimestampMs(), nowMs), ago(r.lastCaughtUpTimestampMs(), nowMs));
         }

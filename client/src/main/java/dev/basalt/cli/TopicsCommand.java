@@ -1,5 +1,11 @@
 package dev.basalt.cli;
 
+import dev.basalt.client.admin.AlterConfigOp;
+import dev.basalt.client.admin.ConfigResource;
+import dev.basalt.client.admin.NewTopic;
+import dev.basalt.client.admin.PartitionDescription;
+import dev.basalt.client.admin.TopicCreated;
+import dev.basalt.client.admin.TopicDescription;
 import dev.basalt.client.Admin;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -87,16 +93,16 @@ final class TopicsCommand implements Callable<Integer> {
     }
 
     private void create(Admin admin, Duration t) {
-        Admin.NewTopic nt = new Admin.NewTopic(requireTopic(), partitions == null ? -1 : partitions,
+        NewTopic nt = new NewTopic(requireTopic(), partitions == null ? -1 : partitions,
                 replicationFactor == null ? -1 : replicationFactor, configs);
-        Admin.TopicCreated c = Admin.getAll(admin.createTopics(List.of(nt), false), t).get(topic);
+        TopicCreated c = Admin.getAll(admin.createTopics(List.of(nt), false), t).get(topic);
         root.out.println("Created topic " + c.name() + " (" + c.partitions() + " partitions, replication factor "
                 + c.replicationFactor() + ", id " + c.topicId() + ").");
     }
 
     private void describe(Admin admin, Duration t) {
         List<String> names = topic == null ? List.of() : List.of(topic);
-        for (Admin.TopicDescription d : Admin.get(admin.describeTopics(names), t).values()) {
+        for (TopicDescription d : Admin.get(admin.describeTopics(names), t).values()) {
             if (d.internal() && !includeInternal && topic == null) {
                 continue;
             }
@@ -105,7 +111,7 @@ final class TopicsCommand implements Callable<Integer> {
             int rf = d.partitions().isEmpty() ? 0 : d.partitions().get(0).replicas().size();
             root.out.println("Topic: " + d.name() + "\tTopicId: " + d.topicId() + "\tPartitionCount: " + d.partitions().size()
                     + "\tReplicationFactor: " + rf + "\tConfigs: " + cfg);
-            for (Admin.PartitionDescription p : d.partitions()) {
+            for (PartitionDescription p : d.partitions()) {
                 root.out.println("\tTopic: " + d.name() + "\tPartition: " + p.partition() + "\tLeader: "
                         + (p.leaderId() < 0 ? "none" : p.leaderId()) + "\tReplicas: " + join(p.replicas()) + "\tIsr: " + join(p.isr())
                         + (p.offlineReplicas().isEmpty() ? "" : "\tOffline: " + join(p.offlineReplicas())));
@@ -129,10 +135,10 @@ final class TopicsCommand implements Callable<Integer> {
             root.out.println("Topic " + topic + " now has " + partitions + " partitions.");
         }
         if (!configs.isEmpty() || !deleteConfigs.isEmpty()) {
-            List<Admin.AlterConfigOp> ops = new ArrayList<>();
-            configs.forEach((k, v) -> ops.add(Admin.AlterConfigOp.set(k, v)));
-            deleteConfigs.forEach(k -> ops.add(Admin.AlterConfigOp.delete(k)));
-            Admin.getAll(admin.alterConfigs(Map.of(new Admin.ConfigResource(Admin.ConfigResource.Type.TOPIC, topic), ops), false), t);
+            List<AlterConfigOp> ops = new ArrayList<>();
+            configs.forEach((k, v) -> ops.add(AlterConfigOp.set(k, v)));
+            deleteConfigs.forEach(k -> ops.add(AlterConfigOp.delete(k)));
+            Admin.getAll(admin.alterConfigs(Map.of(new ConfigResource(ConfigResource.Type.TOPIC, topic), ops), false), t);
             root.out.println("Updated configs of topic " + topic + ".");
         }
     }

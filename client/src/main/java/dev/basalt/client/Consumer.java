@@ -129,6 +129,12 @@ public final class Consumer<K, V> implements AutoCloseable {
         acquire();
         try {
             Set<TopicPartition> wanted = new LinkedHashSet<>(partitions);
+            for (TopicPartition tp : wanted) {
+                String badName = dev.basalt.common.TopicNames.validate(tp.topic());
+                if (badName != null) {
+                    throw new InvalidTopicException(badName);
+                }
+            }
             assigned.keySet().retainAll(wanted);
             buffered.keySet().retainAll(wanted);
             for (TopicPartition tp : wanted) {

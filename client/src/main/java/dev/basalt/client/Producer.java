@@ -1,6 +1,7 @@
 package dev.basalt.client;
 
 import dev.basalt.client.internal.BufferPool;
+import dev.basalt.common.TopicNames;
 import dev.basalt.client.internal.ChannelPool;
 import dev.basalt.client.internal.Cluster;
 import dev.basalt.client.internal.ConfigDef;
@@ -138,6 +139,10 @@ public final class Producer<K, V> implements AutoCloseable {
 
     private CompletableFuture<RecordMetadata> doSend(ProducerRecord<K, V> record) throws InterruptedException {
         long start = time.monotonicMs();
+        String badName = TopicNames.validate(record.topic());
+        if (badName != null) {
+            throw new InvalidTopicException(badName); // definite: no broker would accept it either
+        }
         Cluster cluster = metadata.awaitTopic(record.topic(), maxBlockMs);
         Cluster.TopicInfo topic = cluster.topic(record.topic());
         byte[] key = serialize(keySerializer, record.topic(), record.key(), "key");

@@ -1,6 +1,14 @@
 package dev.basalt.client.internal;
 
-import dev.basalt.client.Admin;
+import dev.basalt.client.admin.AlterConfigOp;
+import dev.basalt.client.admin.ClusterDescription;
+import dev.basalt.client.admin.ConfigEntry;
+import dev.basalt.client.admin.ConfigResource;
+import dev.basalt.client.admin.NewTopic;
+import dev.basalt.client.admin.QuorumDescription;
+import dev.basalt.client.admin.TopicCreated;
+import dev.basalt.client.admin.TopicDescription;
+import dev.basalt.client.admin.TopicListing;
 import dev.basalt.client.BasaltException;
 import dev.basalt.client.ConnectionException;
 import dev.basalt.client.DefiniteException;
@@ -9,7 +17,6 @@ import dev.basalt.client.UnknownServerException;
 import dev.basalt.proto.v1.AdminServiceGrpc;
 import dev.basalt.proto.v1.AlterConfigsRequest;
 import dev.basalt.proto.v1.AlterConfigsResponse;
-import dev.basalt.proto.v1.ConfigResource;
 import dev.basalt.proto.v1.CreatePartitionsRequest;
 import dev.basalt.proto.v1.CreatePartitionsResponse;
 import dev.basalt.proto.v1.CreateTopicsRequest;
@@ -213,9 +220,9 @@ public final class AdminCalls {
         return code;
     }
 
-    public Map<String, EntityResult> createTopics(Collection<Admin.NewTopic> topics, Set<String> pending, boolean validateOnly) {
+    public Map<String, EntityResult> createTopics(Collection<NewTopic> topics, Set<String> pending, boolean validateOnly) {
         CreateTopicsRequest.Builder req = CreateTopicsRequest.newBuilder().setTimeoutMs(brokerTimeoutMs()).setValidateOnly(validateOnly);
-        for (Admin.NewTopic t : topics) {
+        for (NewTopic t : topics) {
             if (pending.contains(t.name())) {
                 req.addTopics(CreateTopicsRequest.NewTopic.newBuilder().setName(t.name()).setPartitions(t.partitions())
                         .setReplicationFactor(t.replicationFactor()).putAllConfigs(t.configs()));
@@ -226,7 +233,7 @@ public final class AdminCalls {
         Map<String, EntityResult> out = new LinkedHashMap<>();
         for (CreateTopicsResponse.Result r : resp.getTopicsList()) {
             out.put(r.getName(), new EntityResult(r.getErrorCode(), r.getErrorMessage(),
-                    new Admin.TopicCreated(r.getName(), r.getTopicId(), r.getPartitions(), r.getReplicationFactor())));
+                    new TopicCreated(r.getName(), r.getTopicId(), r.getPartitions(), r.getReplicationFactor())));
         }
         return out;
     }
@@ -255,7 +262,7 @@ public final class AdminCalls {
         return out;
     }
 
-    public Map<String, EntityResult> alterConfigs(Map<Admin.ConfigResource, List<Admin.AlterConfigOp>> changes, Set<String> pending,
+    public Map<String, EntityResult> alterConfigs(Map<ConfigResource, List<AlterConfigOp>> changes, Set<String> pending,
                                                   boolean validateOnly) {
         AlterConfigsRequest.Builder req = AlterConfigsRequest.newBuilder().setValidateOnly(validateOnly).setTimeoutMs(brokerTimeoutMs());
         changes.forEach((res, ops) -> {
@@ -263,9 +270,9 @@ public final class AdminCalls {
                 return;
             }
             AlterConfigsRequest.Change.Builder c = AlterConfigsRequest.Change.newBuilder().setResource(toProto(res));
-            for (Admin.AlterConfigOp op : ops) {
+            for (AlterConfigOp op : ops) {
                 c.addOperations(AlterConfigsRequest.Operation.newBuilder().setName(op.name())
-                        .setOp(op.op() == Admin.AlterConfigOp.Op.SET ? AlterConfigsRequest.Operation.Op.SET
+                        .setOp(op.op() == AlterConfigOp.Op.SET ? AlterConfigsRequest.Operation.Op.SET
                                 : AlterConfigsRequest.Operation.Op.DELETE)
                         .setValue(op.value() == null ? "" : op.value()));
             }
@@ -279,28 +286,29 @@ public final class AdminCalls {
         return out;
     }
 
-    static ConfigResource toProto(Admin.ConfigResource r) {
-        return ConfigResource.newBuilder().setName(r.name())
-                .setType(r.type() == Admin.ConfigResource.Type.TOPIC ? ConfigResource.Type.TOPIC : ConfigResource.Type.BROKER).build();
+    static dev.basalt.proto.v1.ConfigResource toProto(ConfigResource r) {
+        return dev.basalt.proto.v1.ConfigResource.newBuilder().setName(r.name())
+                .setType(r.type() == ConfigResource.Type.TOPIC ? dev.basalt.proto.v1.ConfigResource.Type.TOPIC
+                        : dev.basalt.proto.v1.ConfigResource.Type.BROKER).build();
     }
 
-    public List<Admin.TopicListing> listTopics(boolean includeInternal) {
+    public List<TopicListing> listTopics(boolean includeInternal) {
         return queries.listTopics(includeInternal);
     }
 
-    public Map<String, Admin.TopicDescription> describeTopics(List<String> names) {
+    public Map<String, TopicDescription> describeTopics(List<String> names) {
         return queries.describeTopics(names);
     }
 
-    public Map<Admin.ConfigResource, List<Admin.ConfigEntry>> describeConfigs(List<Admin.ConfigResource> resources, List<String> names) {
+    public Map<ConfigResource, List<ConfigEntry>> describeConfigs(List<ConfigResource> resources, List<String> names) {
         return queries.describeConfigs(resources, names);
     }
 
-    public Admin.ClusterDescription describeCluster(boolean includeFenced) {
+    public ClusterDescription describeCluster(boolean includeFenced) {
         return queries.describeCluster(includeFenced);
     }
 
-    public Admin.QuorumDescription describeQuorum() {
+    public QuorumDescription describeQuorum() {
         return queries.describeQuorum();
     }
 

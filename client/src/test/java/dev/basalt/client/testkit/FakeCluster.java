@@ -1,5 +1,6 @@
 package dev.basalt.client.testkit;
 
+import dev.basalt.common.TopicNames;
 import dev.basalt.proto.v1.ErrorCode;
 import dev.basalt.record.Batches;
 import dev.basalt.record.Record;
@@ -14,7 +15,6 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.regex.Pattern;
 
 /**
  * An in-memory stand-in for a Basalt cluster, for client tests: N {@link FakeBroker}s, each a
@@ -31,7 +31,6 @@ import java.util.regex.Pattern;
  * on its monitor.
  */
 public final class FakeCluster implements AutoCloseable {
-    private static final Pattern LEGAL_NAME = Pattern.compile("[a-zA-Z0-9._-]+");
     static final Map<String, String> TOPIC_CONFIG_DEFAULTS = defaults();
 
     /** A stored batch with its stamped offsets. */
@@ -137,10 +136,9 @@ public final class FakeCluster implements AutoCloseable {
         return ErrorCode.NONE;
     }
 
-    /** Kafka's rule: 1-249 characters of [a-zA-Z0-9._-], not "." or "..". */
+    /** The cluster's rule, shared with the real controller ({@link TopicNames}). */
     public static boolean isLegalTopicName(String name) {
-        return name != null && !name.isEmpty() && name.length() <= 249 && !name.equals(".") && !name.equals("..")
-                && LEGAL_NAME.matcher(name).matches();
+        return TopicNames.isLegal(name);
     }
 
     PartitionLog newPartition(int p) {
