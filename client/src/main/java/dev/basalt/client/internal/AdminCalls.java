@@ -10,6 +10,7 @@ import dev.basalt.client.admin.TopicCreated;
 import dev.basalt.client.admin.TopicDescription;
 import dev.basalt.client.admin.TopicListing;
 import dev.basalt.client.BasaltException;
+import dev.basalt.client.ClientTimeoutException;
 import dev.basalt.client.ConnectionException;
 import dev.basalt.client.DefiniteException;
 import dev.basalt.client.IndeterminateException;
@@ -39,9 +40,13 @@ import java.util.function.Function;
 import java.util.function.Supplier;
 
 /**
- * The admin client's request plumbing: picks a broker (moving on when one cannot be reached),
- * retries definite retriable failures with backoff until default.api.timeout.ms, and maps
- * per-entity answers to futures. Conversions of the query rpcs live in {@link AdminQueries}.
+ * The admin client's request plumbing: picks a broker from the bootstrap list, retries definite
+ * retriable failures with backoff until default.api.timeout.ms, and maps per-entity answers to
+ * futures. Any broker serves admin requests (it forwards mutations to the active controller), so
+ * a broker that cannot help right now is simply replaced by the next address of the list: one
+ * that cannot be reached (at once, within the same attempt), one that answers NOT_CONTROLLER or
+ * BROKER_NOT_AVAILABLE, or one whose read timed out (at the next attempt, after the backoff).
+ * Conversions of the query rpcs live in {@link AdminQueries}.
  *
  * <p>Thread-safety: used from the admin's single executor thread (the address rotation is not
  * synchronized); the futures it completes may be awaited from any thread.
@@ -89,6 +94,9 @@ public final class AdminCalls {
                         .withDeadlineAfter(requestTimeoutMs, TimeUnit.MILLISECONDS));
             } catch (StatusRuntimeException e) {
                 BasaltException b = Errors.forTransport(e, mutating, what + " via " + address);
+                if (b instanceof ClientTimeoutException) {
+                    next++; // a read that timed out: the retry asks another broker
+                }
                 if (!(b instanceof ConnectionException c)) {
                     throw b;
                 }
@@ -97,6 +105,20 @@ public final class AdminCalls {
             }
         }
         throw last;
+    }
+
+    /** The next attempt goes to the next bootstrap address (this one could not help right now). */
+    private void moveToNextBroker() {
+        next++;
+    }
+
+    /** True for answers that mean "this broker cannot do it now, another may": no controller known, broker not ready. */
+    private static boolean tryAnotherBroker(ErrorCode code) {
+        return code == ErrorCode.NOT_CONTROLLER || code == ErrorCode.BROKER_NOT_AVAILABLE;
+    }
+
+    private static boolean tryAnotherBroker(BasaltException e) {
+        return e instanceof dev.basalt.client.NotControllerException || e instanceof dev.basalt.client.BrokerNotAvailableException;
     }
 
     /** Runs a read with retries of definite retriable errors until default.api.timeout.ms. */
@@ -112,6 +134,9 @@ public final class AdminCalls {
                     if (!transient_(e) || time.monotonicMs() + retryBackoffMs >= deadline) {
                         f.completeExceptionally(e);
                         return;
+                    }
+                    if (tryAnotherBroker(e)) {
+                        moveToNextBroker();
                     }
                 } catch (RuntimeException e) {
                     f.completeExceptionally(new UnknownServerException("admin call failed: " + e, e));
@@ -136,7 +161,9 @@ public final class AdminCalls {
     }
 
     static boolean transient_(BasaltException e) {
-        return e instanceof ConnectionException || e instanceof dev.basalt.client.NotControllerException
+        // ClientTimeoutException comes only from reads: a mutation whose answer is late is indeterminate
+        return e instanceof ConnectionException || e instanceof ClientTimeoutException
+                || e instanceof dev.basalt.client.NotControllerException
                 || e instanceof dev.basalt.client.BrokerNotAvailableException || e instanceof dev.basalt.client.ThrottledException;
     }
 
@@ -180,6 +207,9 @@ public final class AdminCalls {
             } catch (RuntimeException e) {
                 BasaltException b = e instanceof BasaltException be ? be : new UnknownServerException("admin call failed: " + e, e);
                 if (transient_(b) && !last) {
+                    if (tryAnotherBroker(b)) {
+                        moveToNextBroker();
+                    }
                     if (!sleep(futures.values().iterator().next())) {
                         failAll(futures, pending, new DefiniteException("admin client closed", false));
                         return;
@@ -188,6 +218,9 @@ public final class AdminCalls {
                 }
                 failAll(futures, pending, b);
                 return;
+            }
+            if (results.values().stream().anyMatch(r -> tryAnotherBroker(r.code()))) {
+                moveToNextBroker();
             }
             for (String k : new ArrayList<>(pending)) {
                 EntityResult r = results.get(k);

@@ -14,7 +14,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
-import java.util.function.ToIntFunction;
+
 import org.junit.jupiter.api.Test;
 
 /**
@@ -26,7 +26,7 @@ import org.junit.jupiter.api.Test;
 class RecordAccumulatorTest {
     private static final TopicPartition TP0 = new TopicPartition("t", 0);
     private static final TopicPartition TP1 = new TopicPartition("t", 1);
-    private static final ToIntFunction<TopicPartition> LEADER_1 = tp -> 1;
+    private static final RecordAccumulator.LeaderView LEADER_1 = tp -> 1;
 
     private static RecordAccumulator acc(int batchSize, long lingerMs) {
         return new RecordAccumulator(new BufferPool(1 << 20, batchSize), batchSize, lingerMs, 10_000);
