@@ -14,8 +14,9 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
 
 /**
- * {@code basalt cluster}: the cluster id, brokers, active controller and the metadata quorum's
- * members with their replication lag. Thread-safety: one invocation per instance.
+ * {@code basalt cluster}: the cluster id, the brokers (id, host:port, rack, running / fenced /
+ * shutting down, roles), the active controller, and the metadata quorum's voters and observers
+ * with their log end offset and lag behind the quorum leader. Thread-safety: one invocation per instance.
  */
 @Command(name = "cluster", mixinStandardHelpOptions = true, description = "Show brokers, the controller and the metadata quorum.")
 final class ClusterCommand implements Callable<Integer> {
@@ -33,11 +34,12 @@ final class ClusterCommand implements Callable<Integer> {
             root.out.println("Cluster ID: " + c.clusterId());
             root.out.println("Controller: " + (c.controllerId() < 0 ? "none" : c.controllerId()));
             root.out.println();
-            root.out.printf("%-6s %-24s %-6s %-10s %-14s %s%n", "ID", "HOST", "PORT", "RACK", "STATE", "ROLES");
+            root.out.printf("%-6s %-28s %-10s %-14s %s%n", "ID", "HOST:PORT", "RACK", "STATE", "ROLES");
             for (BrokerDescription b : c.brokers()) {
                 String state = b.fenced() ? "fenced" : b.shuttingDown() ? "shutting-down" : "running";
-                root.out.printf("%-6d %-24s %-6d %-10s %-14s %s%n", b.id(), b.host(), b.port(), b.rack().isEmpty() ? "-" : b.rack(),
-                        state, String.join(",", b.roles()));
+                String roles = String.join(",", b.roles()) + (b.id() == c.controllerId() ? " (active controller)" : "");
+                root.out.printf("%-6d %-28s %-10s %-14s %s%n", b.id(), hostPort(b.host(), b.port()),
+                        b.rack().isEmpty() ? "-" : b.rack(), state, roles);
             }
             QuorumDescription q = Admin.get(admin.describeQuorum(), t);
             root.out.println();
@@ -56,6 +58,10 @@ final class ClusterCommand implements Callable<Integer> {
             root.out.printf("%-9s %-6d %-16d %-8d %-16s %s%n", r.replicaId() == leaderId ? "leader" : role, r.replicaId(),
                     r.logEndOffset(), r.lag(), ago(r.lastFetchTimestampMs(), nowMs), ago(r.lastCaughtUpTimestampMs(), nowMs));
         }
+    }
+
+    static String hostPort(String host, int port) {
+        return (host.contains(":") ? "[" + host + "]" : host) + ":" + port;
     }
 
     static String ago(long timestampMs, long nowMs) {

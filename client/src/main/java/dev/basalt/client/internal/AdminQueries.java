@@ -55,20 +55,33 @@ final class AdminQueries {
             if (t.getErrorCode() != ErrorCode.NONE) {
                 throw Errors.forCode(t.getErrorCode(), t.getErrorMessage(), "topic " + t.getName());
             }
-            List<PartitionDescription> parts = new ArrayList<>();
-            t.getPartitionsList().forEach(p -> parts.add(new PartitionDescription(p.getPartition(), p.getLeaderId(),
-                    p.getLeaderEpoch(), p.getReplicasList(), p.getIsrList(), p.getOfflineReplicasList(),
-                    p.getEligibleLeaderReplicasList(), p.getPartitionEpoch(), p.getMinInsyncReplicas())));
             Map<String, String> configs = new LinkedHashMap<>();
             // the contract is "overrides only"; keep entries whose source says so (or is not given)
             t.getConfigsList().stream()
                     .filter(c -> c.getSource() == dev.basalt.proto.v1.ConfigEntry.Source.TOPIC_CONFIG
                             || c.getSource() == dev.basalt.proto.v1.ConfigEntry.Source.SOURCE_UNSPECIFIED)
                     .forEach(c -> configs.put(c.getName(), c.hasValue() ? c.getValue() : null));
+            int topicMinIsr = minInsyncReplicas(configs);
+            List<PartitionDescription> parts = new ArrayList<>();
+            // a broker that does not report min_insync_replicas per partition leaves 0: then the
+            // topic's override, if any, is the best this client knows
+            t.getPartitionsList().forEach(p -> parts.add(new PartitionDescription(p.getPartition(), p.getLeaderId(),
+                    p.getLeaderEpoch(), p.getReplicasList(), p.getIsrList(), p.getOfflineReplicasList(),
+                    p.getEligibleLeaderReplicasList(), p.getPartitionEpoch(),
+                    p.getMinInsyncReplicas() > 0 ? p.getMinInsyncReplicas() : topicMinIsr)));
             out.put(t.getName(), new TopicDescription(t.getName(), t.getTopicId(), t.getIsInternal(), List.copyOf(parts),
                     configs));
         }
         return out;
+    }
+
+    private static int minInsyncReplicas(Map<String, String> configs) {
+        String v = configs.get("min.insync.replicas");
+        try {
+            return v == null ? 0 : Math.max(0, Integer.parseInt(v.trim()));
+        } catch (NumberFormatException e) {
+            return 0; // not ours to validate; the broker refused bad values when they were set
+        }
     }
 
     Map<ConfigResource, List<ConfigEntry>> describeConfigs(List<ConfigResource> resources, List<String> names) {

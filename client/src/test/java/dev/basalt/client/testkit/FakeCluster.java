@@ -43,6 +43,16 @@ public final class FakeCluster implements AutoCloseable {
         long logEndOffset;
         int leaderId;
         int leaderEpoch;
+        int partitionEpoch;
+        List<Integer> replicas = List.of();
+        List<Integer> isr = List.of();
+        List<Integer> elr = List.of();
+        /** How far followers have the log (their HW); -1 = as far as the leader. */
+        long followerHighWatermark = -1;
+
+        long followerHw() {
+            return followerHighWatermark < 0 ? logEndOffset : Math.min(followerHighWatermark, logEndOffset);
+        }
     }
 
     static final class Topic {
@@ -69,6 +79,13 @@ public final class FakeCluster implements AutoCloseable {
     final ConcurrentLinkedQueue<PlannedFault> adminFaults = new ConcurrentLinkedQueue<>();
     private final String clusterId = "fake-" + UUID.randomUUID();
     private boolean produceHeld;
+    /** Brokers the controller fenced: left out of Metadata, shown fenced in DescribeCluster. */
+    final java.util.Set<Integer> fenced = new java.util.TreeSet<>();
+    /** Broker id → planned fetch partition errors (answered to whoever fetches from that broker). */
+    final Map<Integer, ConcurrentLinkedQueue<ErrorCode>> fetchFaults = new java.util.concurrent.ConcurrentHashMap<>();
+    /** Partitions served per broker by Fetch (for fetch-from-follower tests). */
+    final Map<Integer, Integer> fetchedPartitions = new java.util.HashMap<>();
+    int controllerId = 1;
     long metadataChanges;
     int produceRequests;
     /** Fetch requests received, each with its partitions' fetch offsets (for pipelining tests). */
@@ -107,13 +124,21 @@ public final class FakeCluster implements AutoCloseable {
 
     /** Creates a topic directly (as an admin would); leaders spread round-robin over brokers. */
     public synchronized String createTopic(String name, int partitions) {
-        ErrorCode err = validateNewTopic(name, partitions, 1);
+        return createTopic(name, partitions, 1);
+    }
+
+    /**
+     * Creates a topic with replicationFactor replicas per partition: partition p on brokers
+     * p, p+1, ... (round robin), the first one leading, all in the ISR.
+     */
+    public synchronized String createTopic(String name, int partitions, int replicationFactor) {
+        ErrorCode err = validateNewTopic(name, partitions, replicationFactor);
         if (err != ErrorCode.NONE) {
             throw new IllegalArgumentException(err + " for " + name);
         }
         Topic t = new Topic(name, UUID.randomUUID().toString());
         for (int p = 0; p < partitions; p++) {
-            t.partitions.add(newPartition(p));
+            t.partitions.add(newPartition(p, replicationFactor));
         }
         topics.put(name, t);
         metadataChanges++;
@@ -141,18 +166,104 @@ public final class FakeCluster implements AutoCloseable {
         return TopicNames.isLegal(name);
     }
 
-    PartitionLog newPartition(int p) {
+    PartitionLog newPartition(int p, int replicationFactor) {
         PartitionLog log = new PartitionLog();
-        log.leaderId = brokers.get(p % brokers.size()).id();
+        List<Integer> replicas = new ArrayList<>();
+        for (int i = 0; i < replicationFactor; i++) {
+            replicas.add(brokers.get((p + i) % brokers.size()).id());
+        }
+        log.leaderId = replicas.get(0);
+        log.replicas = List.copyOf(replicas);
+        log.isr = List.copyOf(replicas);
         return log;
     }
 
-    /** Makes another broker the partition's leader (bumping the leader epoch). */
+    private PartitionLog partition(String topic, int partition) {
+        return topics.get(topic).partitions.get(partition);
+    }
+
+    /**
+     * Makes another broker the partition's leader (bumping the leader epoch and partition
+     * epoch); -1 leaves the partition without a leader. A new leader joins the replicas and ISR
+     * if it was not in them.
+     */
     public synchronized void moveLeader(String topic, int partition, int brokerId) {
-        PartitionLog log = topics.get(topic).partitions.get(partition);
+        PartitionLog log = partition(topic, partition);
         log.leaderId = brokerId;
         log.leaderEpoch++;
+        log.partitionEpoch++;
+        if (brokerId >= 0 && !log.replicas.contains(brokerId)) {
+            log.replicas = append(log.replicas, brokerId);
+        }
+        if (brokerId >= 0 && !log.isr.contains(brokerId)) {
+            log.isr = append(log.isr, brokerId);
+        }
         metadataChanges++;
+        notifyAll();
+    }
+
+    private static List<Integer> append(List<Integer> list, int id) {
+        List<Integer> out = new ArrayList<>(list);
+        out.add(id);
+        return List.copyOf(out);
+    }
+
+    /** Sets a partition's ISR and eligible leader replicas (bumping the partition epoch). */
+    public synchronized void setIsr(String topic, int partition, List<Integer> isr, List<Integer> elr) {
+        PartitionLog log = partition(topic, partition);
+        log.isr = List.copyOf(isr);
+        log.elr = List.copyOf(elr);
+        log.partitionEpoch++;
+        metadataChanges++;
+    }
+
+    /** Followers of the partition have its records below this offset only (-1 = all of them). */
+    public synchronized void setFollowerHighWatermark(String topic, int partition, long offset) {
+        partition(topic, partition).followerHighWatermark = offset;
+        notifyAll();
+    }
+
+    /** Fences (true) or unfences a broker: a fenced broker leaves Metadata and counts as offline. */
+    public synchronized void setFenced(int brokerId, boolean isFenced) {
+        if (isFenced) {
+            fenced.add(brokerId);
+        } else {
+            fenced.remove(brokerId);
+        }
+        metadataChanges++;
+    }
+
+    /** The broker DescribeCluster and Metadata name as active controller (-1 = none). */
+    public synchronized void setControllerId(int id) {
+        controllerId = id;
+    }
+
+    synchronized int controllerId() {
+        return controllerId;
+    }
+
+    /** The next {@code times} partitions fetched from this broker answer code (nothing else happens). */
+    public void injectFetchError(int brokerId, ErrorCode code, int times) {
+        ConcurrentLinkedQueue<ErrorCode> q = fetchFaults.computeIfAbsent(brokerId, k -> new ConcurrentLinkedQueue<>());
+        for (int i = 0; i < times; i++) {
+            q.add(code);
+        }
+    }
+
+    /** The partition's replicas whose broker is fenced or stopped. */
+    synchronized List<Integer> offline(PartitionLog log) {
+        List<Integer> out = new ArrayList<>();
+        for (int r : log.replicas) {
+            if (fenced.contains(r) || r < 1 || r > brokers.size() || broker(r).stopped()) {
+                out.add(r);
+            }
+        }
+        return out;
+    }
+
+    /** Partitions this broker has answered in fetches (with data or without, errors excluded). */
+    public synchronized int fetchedPartitions(int brokerId) {
+        return fetchedPartitions.getOrDefault(brokerId, 0);
     }
 
     /** Simulates retention: records below offset disappear (whole batches below it). */
