@@ -20,9 +20,14 @@ import java.util.concurrent.ConcurrentLinkedQueue;
  * An in-memory stand-in for a Basalt cluster, for client tests: N {@link FakeBroker}s, each a
  * real gRPC server on 127.0.0.1 (free port), sharing one in-memory state of topics, partition
  * logs (record batches stored as produced, offsets stamped) and configs. Every acknowledged
- * write is committed at once (HW = log end). Faults are injected per request kind:
+ * write is committed at once on the leader (HW = log end); followers hold it up to
+ * {@link #setFollowerHighWatermark}. Partitions have replicas, an ISR and ELR ({@link #setIsr}),
+ * brokers a rack ({@link FakeBroker#setRack}) and may be fenced ({@link #setFenced}); a leader
+ * names a follower in the consumer's rack as preferred read replica, and fetches check
+ * current_leader_epoch. Faults are injected per request kind:
  * {@link #injectProduceError}, {@link #injectProduceErrorAfterAppend}, {@link #disconnectNextProduceAfterAppend},
- * {@link #holdProduce}, {@link #moveLeader}, {@link #truncateLogStart}.
+ * {@link #injectFetchError}, {@link #holdProduce}, {@link #moveLeader}, {@link #truncateLogStart},
+ * {@link FakeBroker#answerNotController}, {@link FakeBroker#stop}.
  *
  * <p>Not a broker: no replication, retention or durability; it exists to drive the client's
  * produce, fetch, metadata and admin paths, including their error handling.
@@ -101,6 +106,18 @@ public final class FakeCluster implements AutoCloseable {
             c.brokers.add(new FakeBroker(c, id));
         }
         return c;
+    }
+
+    /**
+     * A loopback address nobody listens on (a port just bound and released), for bootstrap lists
+     * with a dead broker: connecting to it is refused at once.
+     */
+    public static String deadAddress() {
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            return "127.0.0.1:" + s.getLocalPort();
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 
     /** The bootstrap.servers value for this cluster. */
