@@ -1,19 +1,20 @@
 package dev.basalt.client;
 
-import dev.basalt.client.admin.AlterConfigOp;
-import dev.basalt.client.admin.ClusterDescription;
-import dev.basalt.client.admin.ConfigEntry;
-import dev.basalt.client.admin.ConfigResource;
-import dev.basalt.client.admin.NewTopic;
-import dev.basalt.client.admin.QuorumDescription;
-import dev.basalt.client.admin.TopicCreated;
-import dev.basalt.client.admin.TopicDescription;
-import dev.basalt.client.admin.TopicListing;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.basalt.client.admin.AlterConfigOp;
+import dev.basalt.client.admin.ClusterDescription;
+import dev.basalt.client.admin.ConfigEntry;
+import dev.basalt.client.admin.ConfigResource;
+import dev.basalt.client.admin.NewTopic;
+import dev.basalt.client.admin.PartitionDescription;
+import dev.basalt.client.admin.QuorumDescription;
+import dev.basalt.client.admin.TopicCreated;
+import dev.basalt.client.admin.TopicDescription;
+import dev.basalt.client.admin.TopicListing;
 import dev.basalt.client.testkit.FakeCluster;
 import java.time.Duration;
 import java.util.List;
@@ -133,6 +134,60 @@ class AdminTest {
         assertEquals(1, q.leaderId());
         assertEquals(1, q.voters().size());
         assertEquals(1, q.observers().size());
+    }
+
+    @Test
+    void notControllerFromOneBroker_movesToAnotherBroker() {
+        cluster.broker(1).answerNotController(true);
+        // the bootstrap list starts with broker 1, which cannot reach the controller
+        try (Admin a = new Admin(Map.of("bootstrap.servers", cluster.bootstrap(), "default.api.timeout.ms", 3_000,
+                "retry.backoff.ms", 20))) {
+            TopicCreated created = Admin.getAll(a.createTopics(List.of(new NewTopic("moved", 2, 1)), false), T).get("moved");
+            assertEquals(2, created.partitions());
+            assertTrue(cluster.broker(2).adminRequests() >= 1, "asked broker 2");
+            assertEquals(1, Admin.get(a.describeQuorum(), T).leaderId());
+            Admin.getAll(a.deleteTopics(List.of("moved")), T);
+            assertFalse(cluster.hasTopic("moved"));
+        }
+    }
+
+    @Test
+    void notControllerEverywhere_failsDefinitely_atTheApiTimeout() {
+        cluster.broker(1).answerNotController(true);
+        cluster.broker(2).answerNotController(true);
+        try (Admin a = new Admin(Map.of("bootstrap.servers", cluster.bootstrap(), "default.api.timeout.ms", 500,
+                "retry.backoff.ms", 20))) {
+            assertThrows(NotControllerException.class,
+                    () -> Admin.getAll(a.createTopics(List.of(new NewTopic("never", 1, 1)), false), T));
+        }
+        assertFalse(cluster.hasTopic("never"));
+        assertTrue(cluster.broker(1).adminRequests() >= 2 && cluster.broker(2).adminRequests() >= 2, "alternated");
+    }
+
+    @Test
+    void describeTopics_reportsReplicationState() {
+        try (FakeCluster three = FakeCluster.start(3);
+             Admin a = new Admin(Map.of("bootstrap.servers", three.bootstrap(), "default.api.timeout.ms", 3_000))) {
+            Admin.getAll(a.createTopics(List.of(new NewTopic("r", 2, 3, Map.of("min.insync.replicas", "2"))), false), T);
+            three.setIsr("r", 1, List.of(2), List.of(3));
+            three.setFenced(2, true);
+            TopicDescription d = Admin.get(a.describeTopics(List.of("r")), T).get("r");
+            PartitionDescription p0 = d.partitions().get(0);
+            assertEquals(List.of(1, 2, 3), p0.replicas());
+            assertEquals(List.of(2), p0.offlineReplicas());
+            assertFalse(p0.underReplicated());
+            PartitionDescription p1 = d.partitions().get(1);
+            assertEquals(2, p1.leaderId());
+            assertEquals(List.of(3), p1.eligibleLeaderReplicas());
+            assertEquals(2, p1.minInsyncReplicas());
+            assertTrue(p1.underReplicated());
+            assertTrue(p1.underMinIsr());
+            assertEquals(1, p1.partitionEpoch());
+            assertTrue(p1.unavailable(Admin.get(a.describeCluster(true), T).liveBrokerIds()), "led by fenced broker 2");
+            assertFalse(p0.unavailable(Admin.get(a.describeCluster(true), T).liveBrokerIds()));
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 
     @Test

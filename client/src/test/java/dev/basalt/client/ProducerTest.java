@@ -1,12 +1,12 @@
 package dev.basalt.client;
 
-import dev.basalt.client.admin.AlterConfigOp;
-import dev.basalt.client.admin.ConfigResource;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.basalt.client.admin.AlterConfigOp;
+import dev.basalt.client.admin.ConfigResource;
 import dev.basalt.client.serialization.StringSerializer;
 import dev.basalt.client.testkit.FakeCluster;
 import dev.basalt.proto.v1.ErrorCode;
