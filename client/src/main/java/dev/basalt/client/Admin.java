@@ -32,10 +32,12 @@ import java.util.concurrent.TimeoutException;
  * unwraps its typed exception.
  *
  * <p>Mutations (create, delete, add partitions, alter configs) answer per topic or resource, so
- * that a partial failure names what failed; reads answer as a whole. Definite retriable errors
- * (no controller right now, broker starting, cannot connect) are retried with backoff up to
- * {@code default.api.timeout.ms}; a mutation whose answer was lost fails with
- * {@link IndeterminateException} instead of being repeated.
+ * that a partial failure names what failed; reads answer as a whole. Any broker answers (it
+ * forwards mutations to the active controller); definite retriable errors are retried with
+ * backoff up to {@code default.api.timeout.ms}, on the next broker of the bootstrap list when
+ * the one asked cannot be reached, answers NOT_CONTROLLER or BROKER_NOT_AVAILABLE, or let a read
+ * time out. A mutation whose answer was lost fails with {@link IndeterminateException} instead of
+ * being repeated. The value types are in {@code dev.basalt.client.admin}.
  *
  * <p>Consumer-group administration (list/describe groups, lag, offset reset) arrives with the
  * consumer-groups issue.

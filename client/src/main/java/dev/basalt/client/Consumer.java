@@ -42,6 +42,14 @@ import java.util.concurrent.atomic.AtomicLong;
  * consumer buffers at most twice fetch.max.bytes per broker. A fetch is a long poll bounded by
  * fetch.max.wait.ms and fetch.min.bytes.
  *
+ * <p>Leadership: each fetch carries the partition's leader epoch from the metadata; on
+ * NOT_LEADER, FENCED_LEADER_EPOCH, UNKNOWN_LEADER_EPOCH or a lost connection the partition backs
+ * off (retry.backoff.ms, or until the metadata names a newer leader), the metadata is refreshed
+ * and fetching resumes at the position. With {@code client.rack} set the leader may name a
+ * follower in the same rack as preferred read replica (KIP-392); the consumer reads from it until
+ * any error from it, its absence from the metadata, or metadata.max.age.ms, then goes back to the
+ * leader without touching the position.
+ *
  * <p>Group subscription (subscribe, committed offsets, rebalancing) is not here yet.
  * TODO(consumer-groups issue): add subscribe(Collection&lt;String&gt;), commitSync/commitAsync
  * and committed(), backed by the GroupService; until then group.id is rejected.

@@ -25,7 +25,9 @@ import java.util.concurrent.locks.ReentrantLock;
  * or when other threads are blocked waiting for buffer memory.
  *
  * <p>Order: a partition has at most one request in flight (it is muted from drain until its
- * answer is handled). Concurrent gRPC calls to one broker may be served in any order, so
+ * answer is handled), and a batch to retry is put back at the head of its queue before the
+ * partition is unmuted (both on the sender thread), so it goes before any later batch of the
+ * partition, to whichever broker leads it by then. Concurrent gRPC calls to one broker may be served in any order, so
  * pipelining requests of one partition could reorder them. Instead, one request may carry
  * several consecutive full batches of a partition (the protocol appends a partition's batches in
  * order, all or none), so a busy partition is not limited to one batch per round trip.
