@@ -59,7 +59,7 @@ public final class Admin implements AutoCloseable {
 
     private Admin(ConfigDef.Parsed c) {
         List<HostPort> bootstrap = HostPort.parseList(c.getList(AdminConfig.BOOTSTRAP_SERVERS), AdminConfig.BOOTSTRAP_SERVERS);
-        this.channels = new ChannelPool(c.getInt(CommonClientConfigs.MAX_INBOUND_MESSAGE_BYTES));
+        this.channels = CommonClientConfigs.channelPool(c);
         this.executor = Executors.newSingleThreadExecutor(r -> {
             Thread t = new Thread(r, "basalt-admin");
             t.setDaemon(true);

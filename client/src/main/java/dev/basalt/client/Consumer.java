@@ -124,7 +124,7 @@ public final class Consumer<K, V> implements AutoCloseable {
         this.valueDeserializer = Plugins.deserializer(valueDeserializer, c.getObject(ConsumerConfig.VALUE_DESERIALIZER),
                 ConsumerConfig.VALUE_DESERIALIZER);
         List<HostPort> bootstrap = HostPort.parseList(c.getList(ConsumerConfig.BOOTSTRAP_SERVERS), ConsumerConfig.BOOTSTRAP_SERVERS);
-        this.channels = new ChannelPool(c.getInt(CommonClientConfigs.MAX_INBOUND_MESSAGE_BYTES));
+        this.channels = CommonClientConfigs.channelPool(c);
         int requestTimeoutMs = c.getInt(ConsumerConfig.REQUEST_TIMEOUT_MS);
         long backoffMs = c.getLong(ConsumerConfig.RETRY_BACKOFF_MS);
         this.metadata = new MetadataManager(channels, bootstrap, requestTimeoutMs, backoffMs,

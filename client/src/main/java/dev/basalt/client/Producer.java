@@ -93,7 +93,7 @@ public final class Producer<K, V> implements AutoCloseable {
         this.requestSizeBytesMax = c.getInt(ProducerConfig.MAX_REQUEST_SIZE);
         this.clientId = c.getString(ProducerConfig.CLIENT_ID);
         List<HostPort> bootstrap = HostPort.parseList(c.getList(ProducerConfig.BOOTSTRAP_SERVERS), ProducerConfig.BOOTSTRAP_SERVERS);
-        this.channels = new ChannelPool(c.getInt(CommonClientConfigs.MAX_INBOUND_MESSAGE_BYTES));
+        this.channels = CommonClientConfigs.channelPool(c);
         int requestTimeoutMs = c.getInt(ProducerConfig.REQUEST_TIMEOUT_MS);
         long backoffMs = c.getLong(ProducerConfig.RETRY_BACKOFF_MS);
         this.metadata = new MetadataManager(channels, bootstrap, requestTimeoutMs, backoffMs,

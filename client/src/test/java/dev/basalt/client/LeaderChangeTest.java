@@ -319,4 +319,24 @@ class LeaderChangeTest {
             assertEquals(List.of("b0", "b1", "b2", "b3", "b4"), pollUntil(c, 5).stream().map(ConsumerRecord::value).toList());
         }
     }
+
+    @Test
+    void producer_reconnectsToARestartedBroker_withoutWaitingForGrpcsLongBackoff() throws Exception {
+        cluster.createTopic("back", 1, 3);
+        cluster.moveLeader("back", 0, 2);
+        try (Producer<String, String> p = producer(cluster.bootstrap(), Map.of())) {
+            assertEquals(0, Producer.await(p.send(new ProducerRecord<>("back", 0, null, "a")), Duration.ofSeconds(10)).offset());
+            cluster.broker(2).stop();
+            cluster.moveLeader("back", 0, 3);
+            assertEquals(1, Producer.await(p.send(new ProducerRecord<>("back", 0, null, "b")), Duration.ofSeconds(10)).offset());
+            // gRPC keeps reconnecting to the dead broker with a growing backoff (1 s, 1.6 s, 2.6 s ...)
+            Thread.sleep(4_000);
+            cluster.broker(2).restart();
+            cluster.moveLeader("back", 0, 2);
+            long start = System.nanoTime();
+            assertEquals(2, Producer.await(p.send(new ProducerRecord<>("back", 0, null, "c")), Duration.ofSeconds(30)).offset());
+            long tookMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+            assertTrue(tookMs < 1_500, "reconnected after " + tookMs + " ms (reconnect.backoff.max.ms is 1000)");
+        }
+    }
 }

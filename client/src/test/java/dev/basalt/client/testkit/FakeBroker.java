@@ -134,6 +134,16 @@ public final class FakeBroker {
         }
     }
 
+    /** Starts a stopped broker again on the same port (as a restarted process would). */
+    public synchronized void restart() {
+        try {
+            server = build(port).start();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        stopped = false;
+    }
+
     void close() {
         stop();
     }
