@@ -25,7 +25,8 @@ import picocli.CommandLine.ScopeType;
 /**
  * The {@code basalt} command line (everything except {@code start}, which {@code bin/basalt}
  * hands to the broker's main class): topics, produce, consume, cluster and perf, talking to
- * the cluster at {@code --bootstrap} (default 127.0.0.1:9400).
+ * the cluster at {@code --bootstrap-server} / {@code -b} (a comma-separated list; default
+ * 127.0.0.1:9400).
  *
  * <p>Errors are printed as one line on stderr ("basalt: error: ..."), with the stack trace only
  * under {@code --verbose}. Exit codes:
@@ -55,8 +56,9 @@ public final class BasaltCli implements Runnable {
     public static final int TIMEOUT_OR_UNKNOWN = 4;
     public static final int IO_ERROR = 5;
 
-    @Option(names = {"--bootstrap", "-b"}, scope = ScopeType.INHERIT, paramLabel = "HOST:PORT[,HOST:PORT...]",
-            description = "Brokers to contact first (default: ${DEFAULT-VALUE}).", defaultValue = CommonClientConfigs.DEFAULT_BOOTSTRAP)
+    @Option(names = {"--bootstrap-server", "--bootstrap", "-b"}, scope = ScopeType.INHERIT, paramLabel = "HOST:PORT[,HOST:PORT...]",
+            description = "Brokers to contact first, comma-separated; any reachable one will do, unreachable ones are skipped "
+                    + "(default: ${DEFAULT-VALUE}).", defaultValue = CommonClientConfigs.DEFAULT_BOOTSTRAP)
     String bootstrap;
 
     @Option(names = "--command-config", scope = ScopeType.INHERIT, paramLabel = "FILE",

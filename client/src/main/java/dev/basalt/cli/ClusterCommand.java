@@ -1,5 +1,9 @@
 package dev.basalt.cli;
 
+import dev.basalt.client.admin.BrokerDescription;
+import dev.basalt.client.admin.ClusterDescription;
+import dev.basalt.client.admin.QuorumDescription;
+import dev.basalt.client.admin.QuorumReplica;
 import dev.basalt.client.Admin;
 import java.time.Duration;
 import java.util.List;
@@ -10,8 +14,9 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
 
 /**
- * {@code basalt cluster}: the cluster id, brokers, active controller and the metadata quorum's
- * members with their replication lag. Thread-safety: one invocation per instance.
+ * {@code basalt cluster}: the cluster id, the brokers (id, host:port, rack, running / fenced /
+ * shutting down, roles), the active controller, and the metadata quorum's voters and observers
+ * with their log end offset and lag behind the quorum leader. Thread-safety: one invocation per instance.
  */
 @Command(name = "cluster", mixinStandardHelpOptions = true, description = "Show brokers, the controller and the metadata quorum.")
 final class ClusterCommand implements Callable<Integer> {
@@ -25,17 +30,18 @@ final class ClusterCommand implements Callable<Integer> {
     public Integer call() {
         try (Admin admin = new Admin(root.clientConfig(Map.of("default.api.timeout.ms", String.valueOf(timeoutMs))))) {
             Duration t = Duration.ofMillis(timeoutMs + 1_000);
-            Admin.ClusterDescription c = Admin.get(admin.describeCluster(true), t);
+            ClusterDescription c = Admin.get(admin.describeCluster(true), t);
             root.out.println("Cluster ID: " + c.clusterId());
             root.out.println("Controller: " + (c.controllerId() < 0 ? "none" : c.controllerId()));
             root.out.println();
-            root.out.printf("%-6s %-24s %-6s %-10s %-14s %s%n", "ID", "HOST", "PORT", "RACK", "STATE", "ROLES");
-            for (Admin.BrokerDescription b : c.brokers()) {
+            root.out.printf("%-6s %-28s %-10s %-14s %s%n", "ID", "HOST:PORT", "RACK", "STATE", "ROLES");
+            for (BrokerDescription b : c.brokers()) {
                 String state = b.fenced() ? "fenced" : b.shuttingDown() ? "shutting-down" : "running";
-                root.out.printf("%-6d %-24s %-6d %-10s %-14s %s%n", b.id(), b.host(), b.port(), b.rack().isEmpty() ? "-" : b.rack(),
-                        state, String.join(",", b.roles()));
+                String roles = String.join(",", b.roles()) + (b.id() == c.controllerId() ? " (active controller)" : "");
+                root.out.printf("%-6d %-28s %-10s %-14s %s%n", b.id(), hostPort(b.host(), b.port()),
+                        b.rack().isEmpty() ? "-" : b.rack(), state, roles);
             }
-            Admin.QuorumDescription q = Admin.get(admin.describeQuorum(), t);
+            QuorumDescription q = Admin.get(admin.describeQuorum(), t);
             root.out.println();
             root.out.println("Metadata quorum: leader " + (q.leaderId() < 0 ? "none" : q.leaderId()) + ", term " + q.term()
                     + ", high watermark " + q.highWatermark());
@@ -47,11 +53,15 @@ final class ClusterCommand implements Callable<Integer> {
         return BasaltCli.OK;
     }
 
-    private void print(List<Admin.QuorumReplica> replicas, int leaderId, String role, long nowMs) {
-        for (Admin.QuorumReplica r : replicas) {
+    private void print(List<QuorumReplica> replicas, int leaderId, String role, long nowMs) {
+        for (QuorumReplica r : replicas) {
             root.out.printf("%-9s %-6d %-16d %-8d %-16s %s%n", r.replicaId() == leaderId ? "leader" : role, r.replicaId(),
                     r.logEndOffset(), r.lag(), ago(r.lastFetchTimestampMs(), nowMs), ago(r.lastCaughtUpTimestampMs(), nowMs));
         }
+    }
+
+    static String hostPort(String host, int port) {
+        return (host.contains(":") ? "[" + host + "]" : host) + ":" + port;
     }
 
     static String ago(long timestampMs, long nowMs) {

@@ -1,5 +1,6 @@
 package dev.basalt.cli;
 
+import dev.basalt.client.admin.NewTopic;
 import dev.basalt.client.Admin;
 import dev.basalt.client.BasaltException;
 import dev.basalt.client.TopicExistsException;
@@ -70,7 +71,7 @@ final class PerfCommand implements Runnable {
                 // create it below
             }
             try {
-                Admin.getAll(admin.createTopics(List.of(new Admin.NewTopic(c.topic, c.partitions, c.replicationFactor)), false),
+                Admin.getAll(admin.createTopics(List.of(new NewTopic(c.topic, c.partitions, c.replicationFactor)), false),
                         Duration.ofSeconds(20));
                 root.err.println("Created topic " + c.topic + " with " + c.partitions + " partitions.");
             } catch (TopicExistsException e) {

@@ -1,11 +1,18 @@
 package dev.basalt.cli;
 
+import dev.basalt.client.admin.AlterConfigOp;
+import dev.basalt.client.admin.ConfigResource;
+import dev.basalt.client.admin.NewTopic;
+import dev.basalt.client.admin.PartitionDescription;
+import dev.basalt.client.admin.TopicCreated;
+import dev.basalt.client.admin.TopicDescription;
 import dev.basalt.client.Admin;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.StringJoiner;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.ArgGroup;
@@ -53,6 +60,25 @@ final class TopicsCommand implements Callable<Integer> {
     @Option(names = "--include-internal", description = "With --list or --describe: include internal topics.")
     boolean includeInternal;
 
+    /** Kafka's replication report filters of --describe; at most one at a time, as in kafka-topics.sh. */
+    static final class Report {
+        @Option(names = "--under-replicated-partitions", required = true,
+                description = "With --describe: only partitions whose ISR is smaller than their replica set.")
+        boolean underReplicated;
+        @Option(names = "--unavailable-partitions", required = true,
+                description = "With --describe: only partitions without a leader, or whose leader is offline or fenced.")
+        boolean unavailable;
+        @Option(names = "--under-min-isr-partitions", required = true,
+                description = "With --describe: only partitions whose ISR is below min.insync.replicas (acks=all writes refused).")
+        boolean underMinIsr;
+        @Option(names = "--at-min-isr-partitions", required = true,
+                description = "With --describe: only partitions whose ISR is exactly min.insync.replicas.")
+        boolean atMinIsr;
+    }
+
+    @ArgGroup(exclusive = true, multiplicity = "0..1")
+    Report report;
+
     @Option(names = "--timeout-ms", defaultValue = "10000", description = "Give up after this long (default: ${DEFAULT-VALUE}).")
     long timeoutMs;
 
@@ -61,6 +87,9 @@ final class TopicsCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        if (report != null && !action.describe) {
+            throw new BasaltCli.UsageException("the partition report filters (--under-replicated-partitions ...) need --describe");
+        }
         try (Admin admin = new Admin(root.clientConfig(Map.of("default.api.timeout.ms", String.valueOf(timeoutMs))))) {
             Duration t = Duration.ofMillis(timeoutMs + 1_000);
             if (action.list) {
@@ -87,30 +116,75 @@ final class TopicsCommand implements Callable<Integer> {
     }
 
     private void create(Admin admin, Duration t) {
-        Admin.NewTopic nt = new Admin.NewTopic(requireTopic(), partitions == null ? -1 : partitions,
+        NewTopic nt = new NewTopic(requireTopic(), partitions == null ? -1 : partitions,
                 replicationFactor == null ? -1 : replicationFactor, configs);
-        Admin.TopicCreated c = Admin.getAll(admin.createTopics(List.of(nt), false), t).get(topic);
+        TopicCreated c = Admin.getAll(admin.createTopics(List.of(nt), false), t).get(topic);
         root.out.println("Created topic " + c.name() + " (" + c.partitions() + " partitions, replication factor "
                 + c.replicationFactor() + ", id " + c.topicId() + ").");
     }
 
+    /**
+     * Kafka's layout: a summary line per topic, then one tab-separated line per partition with
+     * its leader, leader epoch, replicas, ISR, eligible leader replicas (KIP-966) and offline
+     * replicas, and a Status field naming what is wrong (under-replicated, under-min-isr,
+     * unavailable) when anything is. With a report filter only the matching partition lines are
+     * printed, without the summaries (as kafka-topics.sh does).
+     */
     private void describe(Admin admin, Duration t) {
         List<String> names = topic == null ? List.of() : List.of(topic);
-        for (Admin.TopicDescription d : Admin.get(admin.describeTopics(names), t).values()) {
+        Map<String, TopicDescription> topics = Admin.get(admin.describeTopics(names), t);
+        // fenced brokers count as offline leaders: a partition led by one is unavailable
+        Set<Integer> live = Admin.get(admin.describeCluster(true), t).liveBrokerIds();
+        for (TopicDescription d : topics.values()) {
             if (d.internal() && !includeInternal && topic == null) {
                 continue;
             }
-            StringJoiner cfg = new StringJoiner(",");
-            d.configs().forEach((k, v) -> cfg.add(k + "=" + v));
-            int rf = d.partitions().isEmpty() ? 0 : d.partitions().get(0).replicas().size();
-            root.out.println("Topic: " + d.name() + "\tTopicId: " + d.topicId() + "\tPartitionCount: " + d.partitions().size()
-                    + "\tReplicationFactor: " + rf + "\tConfigs: " + cfg);
-            for (Admin.PartitionDescription p : d.partitions()) {
-                root.out.println("\tTopic: " + d.name() + "\tPartition: " + p.partition() + "\tLeader: "
-                        + (p.leaderId() < 0 ? "none" : p.leaderId()) + "\tReplicas: " + join(p.replicas()) + "\tIsr: " + join(p.isr())
-                        + (p.offlineReplicas().isEmpty() ? "" : "\tOffline: " + join(p.offlineReplicas())));
+            if (report == null) {
+                StringJoiner cfg = new StringJoiner(",");
+                d.configs().forEach((k, v) -> cfg.add(k + "=" + v));
+                int rf = d.partitions().isEmpty() ? 0 : d.partitions().get(0).replicas().size();
+                root.out.println("Topic: " + d.name() + "\tTopicId: " + d.topicId() + "\tPartitionCount: " + d.partitions().size()
+                        + "\tReplicationFactor: " + rf + "\tConfigs: " + cfg);
+            }
+            for (PartitionDescription p : d.partitions()) {
+                if (selected(p, live)) {
+                    root.out.println(partitionLine(d.name(), p, live));
+                }
             }
         }
+    }
+
+    private boolean selected(PartitionDescription p, Set<Integer> live) {
+        if (report == null) {
+            return true;
+        }
+        if (report.underReplicated) {
+            return p.underReplicated();
+        }
+        if (report.unavailable) {
+            return p.unavailable(live);
+        }
+        if (report.underMinIsr) {
+            return p.underMinIsr();
+        }
+        return p.atMinIsr();
+    }
+
+    static String partitionLine(String topicName, PartitionDescription p, Set<Integer> live) {
+        StringJoiner status = new StringJoiner(",");
+        if (p.unavailable(live)) {
+            status.add("unavailable");
+        }
+        if (p.underReplicated()) {
+            status.add("under-replicated");
+        }
+        if (p.underMinIsr()) {
+            status.add("under-min-isr");
+        }
+        return "\tTopic: " + topicName + "\tPartition: " + p.partition() + "\tLeader: " + (p.leaderId() < 0 ? "none" : p.leaderId())
+                + "\tLeaderEpoch: " + p.leaderEpoch() + "\tReplicas: " + join(p.replicas()) + "\tIsr: " + join(p.isr())
+                + "\tElr: " + join(p.eligibleLeaderReplicas()) + "\tOffline: " + join(p.offlineReplicas())
+                + (status.length() == 0 ? "" : "\tStatus: " + status);
     }
 
     private static String join(List<Integer> ids) {
@@ -129,10 +203,10 @@ final class TopicsCommand implements Callable<Integer> {
             root.out.println("Topic " + topic + " now has " + partitions + " partitions.");
         }
         if (!configs.isEmpty() || !deleteConfigs.isEmpty()) {
-            List<Admin.AlterConfigOp> ops = new ArrayList<>();
-            configs.forEach((k, v) -> ops.add(Admin.AlterConfigOp.set(k, v)));
-            deleteConfigs.forEach(k -> ops.add(Admin.AlterConfigOp.delete(k)));
-            Admin.getAll(admin.alterConfigs(Map.of(new Admin.ConfigResource(Admin.ConfigResource.Type.TOPIC, topic), ops), false), t);
+            List<AlterConfigOp> ops = new ArrayList<>();
+            configs.forEach((k, v) -> ops.add(AlterConfigOp.set(k, v)));
+            deleteConfigs.forEach(k -> ops.add(AlterConfigOp.delete(k)));
+            Admin.getAll(admin.alterConfigs(Map.of(new ConfigResource(ConfigResource.Type.TOPIC, topic), ops), false), t);
             root.out.println("Updated configs of topic " + topic + ".");
         }
     }

@@ -1,5 +1,14 @@
 package dev.basalt.client;
 
+import dev.basalt.client.admin.AlterConfigOp;
+import dev.basalt.client.admin.ClusterDescription;
+import dev.basalt.client.admin.ConfigEntry;
+import dev.basalt.client.admin.ConfigResource;
+import dev.basalt.client.admin.NewTopic;
+import dev.basalt.client.admin.QuorumDescription;
+import dev.basalt.client.admin.TopicCreated;
+import dev.basalt.client.admin.TopicDescription;
+import dev.basalt.client.admin.TopicListing;
 import dev.basalt.client.internal.AdminCalls;
 import dev.basalt.client.internal.ChannelPool;
 import dev.basalt.client.internal.ConfigDef;
@@ -23,10 +32,12 @@ import java.util.concurrent.TimeoutException;
  * unwraps its typed exception.
  *
  * <p>Mutations (create, delete, add partitions, alter configs) answer per topic or resource, so
- * that a partial failure names what failed; reads answer as a whole. Definite retriable errors
- * (no controller right now, broker starting, cannot connect) are retried with backoff up to
- * {@code default.api.timeout.ms}; a mutation whose answer was lost fails with
- * {@link IndeterminateException} instead of being repeated.
+ * that a partial failure names what failed; reads answer as a whole. Any broker answers (it
+ * forwards mutations to the active controller); definite retriable errors are retried with
+ * backoff up to {@code default.api.timeout.ms}, on the next broker of the bootstrap list when
+ * the one asked cannot be reached, answers NOT_CONTROLLER or BROKER_NOT_AVAILABLE, or let a read
+ * time out. A mutation whose answer was lost fails with {@link IndeterminateException} instead of
+ * being repeated. The value types are in {@code dev.basalt.client.admin}.
  *
  * <p>Consumer-group administration (list/describe groups, lag, offset reset) arrives with the
  * consumer-groups issue.
@@ -34,76 +45,6 @@ import java.util.concurrent.TimeoutException;
  * <p>Thread-safety: thread-safe. Calls run one at a time on the admin's own thread.
  */
 public final class Admin implements AutoCloseable {
-    /** A topic to create. partitions or replicationFactor of -1 = the broker's default. */
-    public record NewTopic(String name, int partitions, int replicationFactor, Map<String, String> configs) {
-        public NewTopic {
-            configs = configs == null ? Map.of() : Map.copyOf(configs);
-        }
-
-        public NewTopic(String name, int partitions, int replicationFactor) {
-            this(name, partitions, replicationFactor, Map.of());
-        }
-    }
-
-    /** A created (or, with validateOnly, validated) topic. topicId is empty when validateOnly. */
-    public record TopicCreated(String name, String topicId, int partitions, int replicationFactor) {
-    }
-
-    /** A topic as listed. */
-    public record TopicListing(String name, String topicId, boolean internal, int partitionCount) {
-    }
-
-    /** One partition's placement; leaderId -1 = no leader. */
-    public record PartitionDescription(int partition, int leaderId, int leaderEpoch, List<Integer> replicas,
-                                       List<Integer> isr, List<Integer> offlineReplicas) {
-    }
-
-    /** A topic's partitions and the configs set on it (differing from the broker defaults). */
-    public record TopicDescription(String name, String topicId, boolean internal, List<PartitionDescription> partitions,
-                                   Map<String, String> configs) {
-    }
-
-    /** What a config belongs to. BROKER names are broker ids ("" = cluster-wide broker defaults). */
-    public record ConfigResource(Type type, String name) {
-        public enum Type { TOPIC, BROKER }
-    }
-
-    /** One described config entry; value is null when sensitive. */
-    public record ConfigEntry(String name, String value, String source, boolean readOnly, boolean sensitive, String documentation) {
-    }
-
-    /** An incremental config change: SET a value or DELETE the override (back to the default). */
-    public record AlterConfigOp(String name, Op op, String value) {
-        public enum Op { SET, DELETE }
-
-        public static AlterConfigOp set(String name, String value) {
-            return new AlterConfigOp(name, Op.SET, value);
-        }
-
-        public static AlterConfigOp delete(String name) {
-            return new AlterConfigOp(name, Op.DELETE, null);
-        }
-    }
-
-    /** A broker as the cluster describes it. rack is empty when none. */
-    public record BrokerDescription(int id, String host, int port, String rack, boolean fenced, boolean shuttingDown,
-                                    List<String> roles) {
-    }
-
-    /** The cluster's id, its active controller (-1 = none) and its brokers. */
-    public record ClusterDescription(String clusterId, int controllerId, List<BrokerDescription> brokers) {
-    }
-
-    /** One metadata-quorum member's replication progress as the quorum leader sees it. */
-    public record QuorumReplica(int replicaId, long logEndOffset, long lag, long lastFetchTimestampMs,
-                                long lastCaughtUpTimestampMs) {
-    }
-
-    /** The metadata quorum: leader (-1 = none), term, high watermark, voters and observers. */
-    public record QuorumDescription(int leaderId, long term, long highWatermark, List<QuorumReplica> voters,
-                                    List<QuorumReplica> observers) {
-    }
-
     private final ChannelPool channels;
     private final ExecutorService executor;
     private final AdminCalls calls;
@@ -118,7 +59,7 @@ public final class Admin implements AutoCloseable {
 
     private Admin(ConfigDef.Parsed c) {
         List<HostPort> bootstrap = HostPort.parseList(c.getList(AdminConfig.BOOTSTRAP_SERVERS), AdminConfig.BOOTSTRAP_SERVERS);
-        this.channels = new ChannelPool(c.getInt(CommonClientConfigs.MAX_INBOUND_MESSAGE_BYTES));
+        this.channels = CommonClientConfigs.channelPool(c);
         this.executor = Executors.newSingleThreadExecutor(r -> {
             Thread t = new Thread(r, "basalt-admin");
             t.setDaemon(true);

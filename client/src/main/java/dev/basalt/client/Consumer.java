@@ -42,6 +42,14 @@ import java.util.concurrent.atomic.AtomicLong;
  * consumer buffers at most twice fetch.max.bytes per broker. A fetch is a long poll bounded by
  * fetch.max.wait.ms and fetch.min.bytes.
  *
+ * <p>Leadership: each fetch carries the partition's leader epoch from the metadata; on
+ * NOT_LEADER, FENCED_LEADER_EPOCH, UNKNOWN_LEADER_EPOCH or a lost connection the partition backs
+ * off (retry.backoff.ms, or until the metadata names a newer leader), the metadata is refreshed
+ * and fetching resumes at the position. With {@code client.rack} set the leader may name a
+ * follower in the same rack as preferred read replica (KIP-392); the consumer reads from it until
+ * any error from it, its absence from the metadata, or metadata.max.age.ms, then goes back to the
+ * leader without touching the position.
+ *
  * <p>Group subscription (subscribe, committed offsets, rebalancing) is not here yet.
  * TODO(consumer-groups issue): add subscribe(Collection&lt;String&gt;), commitSync/commitAsync
  * and committed(), backed by the GroupService; until then group.id is rejected.
@@ -64,6 +72,12 @@ public final class Consumer<K, V> implements AutoCloseable {
         boolean paused;
         long highWatermark = -1;
         long logStartOffset = -1;
+        /** KIP-392: the follower the leader told us to read from, -1 = the leader; valid until preferredUntilMs. */
+        int preferredReplica = -1;
+        long preferredUntilMs;
+        /** After a retriable error: no fetch before this time unless the metadata shows a leader epoch above failedLeaderEpoch. */
+        long fetchBackoffUntilMs;
+        int failedLeaderEpoch = -1;
     }
 
     private final Deserializer<K> keyDeserializer;
@@ -77,6 +91,10 @@ public final class Consumer<K, V> implements AutoCloseable {
     private final int maxPollRecords;
     private final int defaultApiTimeoutMs;
     private final boolean checkCrcs;
+    private final long preferredReplicaMaxAgeMs;
+    private final long retryBackoffMs;
+    /** Set while a partition waits for new metadata: the next refresh wakes a blocked poll. */
+    private final AtomicBoolean awaitingMetadata = new AtomicBoolean();
     private final Map<TopicPartition, PartitionState> assigned = new LinkedHashMap<>();
     /** Per partition, answers in offset order: the head is being delivered, the next follows it. */
     private final Map<TopicPartition, java.util.ArrayDeque<FetchBuffer>> buffered = new LinkedHashMap<>();
@@ -106,7 +124,7 @@ public final class Consumer<K, V> implements AutoCloseable {
         this.valueDeserializer = Plugins.deserializer(valueDeserializer, c.getObject(ConsumerConfig.VALUE_DESERIALIZER),
                 ConsumerConfig.VALUE_DESERIALIZER);
         List<HostPort> bootstrap = HostPort.parseList(c.getList(ConsumerConfig.BOOTSTRAP_SERVERS), ConsumerConfig.BOOTSTRAP_SERVERS);
-        this.channels = new ChannelPool(c.getInt(CommonClientConfigs.MAX_INBOUND_MESSAGE_BYTES));
+        this.channels = CommonClientConfigs.channelPool(c);
         int requestTimeoutMs = c.getInt(ConsumerConfig.REQUEST_TIMEOUT_MS);
         long backoffMs = c.getLong(ConsumerConfig.RETRY_BACKOFF_MS);
         this.metadata = new MetadataManager(channels, bootstrap, requestTimeoutMs, backoffMs,
@@ -114,11 +132,19 @@ public final class Consumer<K, V> implements AutoCloseable {
         this.offsets = new OffsetLookup(metadata, channels, requestTimeoutMs, backoffMs, time);
         this.fetcher = new Fetcher(channels, new Fetcher.Limits(c.getInt(ConsumerConfig.FETCH_MIN_BYTES),
                 c.getInt(ConsumerConfig.FETCH_MAX_WAIT_MS), c.getInt(ConsumerConfig.FETCH_MAX_BYTES),
-                c.getInt(ConsumerConfig.MAX_PARTITION_FETCH_BYTES), requestTimeoutMs), backoffMs, time);
+                c.getInt(ConsumerConfig.MAX_PARTITION_FETCH_BYTES), requestTimeoutMs, c.getString(ConsumerConfig.CLIENT_RACK)),
+                backoffMs, time);
+        this.preferredReplicaMaxAgeMs = c.getLong(CommonClientConfigs.METADATA_MAX_AGE_MS);
         this.defaultReset = Reset.valueOf(c.getString(ConsumerConfig.AUTO_OFFSET_RESET).toUpperCase(java.util.Locale.ROOT));
         this.maxPollRecords = c.getInt(ConsumerConfig.MAX_POLL_RECORDS);
         this.defaultApiTimeoutMs = c.getInt(ConsumerConfig.DEFAULT_API_TIMEOUT_MS);
         this.checkCrcs = c.getBoolean(ConsumerConfig.CHECK_CRCS);
+        this.retryBackoffMs = backoffMs;
+        metadata.addListener(() -> {
+            if (awaitingMetadata.getAndSet(false)) {
+                fetcher.interruptTake(); // a partition may now fetch from its new leader
+            }
+        });
     }
 
     /**
@@ -129,6 +155,12 @@ public final class Consumer<K, V> implements AutoCloseable {
         acquire();
         try {
             Set<TopicPartition> wanted = new LinkedHashSet<>(partitions);
+            for (TopicPartition tp : wanted) {
+                String badName = dev.basalt.common.TopicNames.validate(tp.topic());
+                if (badName != null) {
+                    throw new InvalidTopicException(badName);
+                }
+            }
             assigned.keySet().retainAll(wanted);
             buffered.keySet().retainAll(wanted);
             for (TopicPartition tp : wanted) {
@@ -419,11 +451,12 @@ public final class Consumer<K, V> implements AutoCloseable {
     private void sendFetches() {
         Cluster cluster = metadata.current();
         metadata.maybeRefreshStale();
+        long now = time.monotonicMs();
         Map<Integer, Map<TopicPartition, Long>> byLeader = new HashMap<>();
         boolean missingLeader = false;
         for (Map.Entry<TopicPartition, PartitionState> e : assigned.entrySet()) {
             PartitionState s = e.getValue();
-            if (s.paused || s.position == null || fetcher.inFlight(e.getKey())) {
+            if (s.paused || s.position == null || fetcher.inFlight(e.getKey()) || backingOff(e.getKey(), s, cluster, now)) {
                 continue;
             }
             long fetchOffset = nextFetchOffset(e.getKey(), s);
@@ -433,11 +466,15 @@ public final class Consumer<K, V> implements AutoCloseable {
             int leader = cluster.leaderFor(e.getKey());
             if (leader < 0) {
                 missingLeader = true;
+            }
+            int node = readReplica(s, leader, cluster, now);
+            if (node < 0) {
                 continue;
             }
-            byLeader.computeIfAbsent(leader, k -> new LinkedHashMap<>()).put(e.getKey(), fetchOffset);
+            byLeader.computeIfAbsent(node, k -> new LinkedHashMap<>()).put(e.getKey(), fetchOffset);
         }
         if (missingLeader) {
+            awaitingMetadata.set(true);
             metadata.refresh();
         }
         byLeader.forEach((node, positions) -> {
@@ -447,32 +484,96 @@ public final class Consumer<K, V> implements AutoCloseable {
         });
     }
 
+    /**
+     * After a retriable error a partition waits retry.backoff.ms before fetching again, so that a
+     * broker answering NOT_LEADER at once is not asked again in a loop, unless the metadata
+     * already names a newer leader than the one that failed.
+     */
+    private static boolean backingOff(TopicPartition tp, PartitionState s, Cluster cluster, long now) {
+        return now < s.fetchBackoffUntilMs && (s.failedLeaderEpoch < 0 || cluster.leaderEpochFor(tp) <= s.failedLeaderEpoch);
+    }
+
+    private void backOff(TopicPartition tp, PartitionState s) {
+        s.fetchBackoffUntilMs = time.monotonicMs() + retryBackoffMs;
+        s.failedLeaderEpoch = metadata.current().leaderEpochFor(tp);
+        awaitingMetadata.set(true);
+        metadata.refresh();
+    }
+
+    /**
+     * The broker to fetch a partition from: its preferred read replica while the leader's advice
+     * is fresh (metadata.max.age.ms) and the replica is a live broker, else the leader (-1 when
+     * neither is known).
+     */
+    private int readReplica(PartitionState s, int leader, Cluster cluster, long now) {
+        if (s.preferredReplica >= 0) {
+            if (now < s.preferredUntilMs && cluster.broker(s.preferredReplica) != null) {
+                return s.preferredReplica;
+            }
+            s.preferredReplica = -1;
+        }
+        return leader;
+    }
+
     private void handle(Fetcher.Answer a) {
         if (a.node() < 0 || (a.response() == null && a.error() == null)) {
             return; // wakeup marker, or the end of a fetch whose parts were handled
         }
         if (a.error() != null) {
+            // the broker is unreachable: partitions read from it as a follower go back to their
+            // leader; those it leads wait for metadata that names a new leader
+            a.offsets().keySet().forEach(tp -> {
+                PartitionState s = assigned.get(tp);
+                if (s != null && !fallBackToLeader(s, a.node())) {
+                    backOff(tp, s);
+                }
+            });
             metadata.refresh();
             return;
         }
         FetchResponse r = a.response();
         if (r.getErrorCode() != ErrorCode.NONE) {
             BasaltException e = Errors.forCode(r.getErrorCode(), r.getErrorMessage(), "fetch from broker " + a.node());
-            if (!e.retriable()) {
+            boolean followerFailed = false;
+            for (TopicPartition tp : a.offsets().keySet()) {
+                PartitionState s = assigned.get(tp);
+                followerFailed |= s != null && fallBackToLeader(s, a.node());
+            }
+            if (!e.retriable() && !followerFailed) {
                 pendingError = e;
             }
             return;
         }
-        Fetcher.byPartition(r).forEach((tp, p) -> handlePartition(tp, a.offsets().get(tp), p));
+        Fetcher.byPartition(r).forEach((tp, p) -> handlePartition(tp, a.offsets().get(tp), p, a.node()));
     }
 
-    private void handlePartition(TopicPartition tp, Long askedOffset, FetchResponse.PartitionResponse p) {
+    /** If the partition was being read from this node as its preferred replica, reads go back to the leader; returns true then. */
+    private static boolean fallBackToLeader(PartitionState s, int node) {
+        if (s.preferredReplica >= 0 && s.preferredReplica == node) {
+            s.preferredReplica = -1;
+            return true;
+        }
+        return false;
+    }
+
+    private void handlePartition(TopicPartition tp, Long askedOffset, FetchResponse.PartitionResponse p, int node) {
         PartitionState s = assigned.get(tp);
         if (s == null || askedOffset == null || s.position == null || nextFetchOffset(tp, s) != askedOffset) {
             return; // unassigned, moved by seek, or no longer next after the buffered data: stale
         }
         ErrorCode code = p.getErrorCode();
+        if (code != ErrorCode.NONE && fallBackToLeader(s, node)) {
+            // KIP-392: any error from the follower (out of range because it lags, not a replica
+            // any more, an epoch it has not seen yet) sends the partition back to its leader,
+            // which decides, and may name a follower again; the position stays where it is
+            return;
+        }
         if (code == ErrorCode.NONE) {
+            if (p.hasPreferredReadReplica() && s.preferredReplica != node) {
+                int replica = p.getPreferredReadReplica();
+                s.preferredReplica = replica == node ? -1 : replica;
+                s.preferredUntilMs = time.monotonicMs() + preferredReplicaMaxAgeMs;
+            }
             s.highWatermark = p.getHighWatermark();
             s.logStartOffset = p.getLogStartOffset();
             if (!p.getRecords().isEmpty()) {
@@ -494,7 +595,10 @@ public final class Consumer<K, V> implements AutoCloseable {
                 s.pendingReset = defaultReset;
             }
         } else if (Errors.isRetriable(code) || Errors.needsMetadataRefresh(code)) {
-            metadata.refresh();
+            backOff(tp, s);
+            if (p.hasLeaderIdHint()) { // after backOff noted the failed epoch: a newer hinted leader ends the wait
+                metadata.applyLeaderHint(tp, p.getLeaderIdHint(), p.hasLeaderEpochHint() ? p.getLeaderEpochHint() : -1);
+            }
         } else {
             pendingError = Errors.forCode(code, p.getErrorMessage(), "fetch of " + tp);
         }

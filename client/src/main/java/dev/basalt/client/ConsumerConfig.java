@@ -26,6 +26,12 @@ public final class ConsumerConfig {
     public static final String DEFAULT_API_TIMEOUT_MS = "default.api.timeout.ms";
     /** Verify each batch's CRC32C before handing out its records (default true). */
     public static final String CHECK_CRCS = "check.crcs";
+    /**
+     * This consumer's rack (default empty = none). When set, the partition leader may direct the
+     * consumer to an in-sync replica in the same rack (its {@code broker.rack}), KIP-392; the
+     * consumer falls back to the leader on any error from that replica.
+     */
+    public static final String CLIENT_RACK = "client.rack";
     public static final String KEY_DESERIALIZER = "key.deserializer";
     public static final String VALUE_DESERIALIZER = "value.deserializer";
     /**
@@ -46,6 +52,8 @@ public final class ConsumerConfig {
             .define(MAX_POLL_RECORDS, ConfigDef.Type.INT, 500, ConfigDef.between(1, Integer.MAX_VALUE), "records per poll")
             .define(DEFAULT_API_TIMEOUT_MS, ConfigDef.Type.INT, 60_000, ConfigDef.between(0, Integer.MAX_VALUE), "api timeout (ms)")
             .define(CHECK_CRCS, ConfigDef.Type.BOOLEAN, true, "check CRCs")
+            .define(CLIENT_RACK, ConfigDef.Type.STRING, "", v -> String.valueOf(v).length() > 255 ? "at most 255 characters" : null,
+                    "rack of this consumer (fetch from a replica in the same rack)")
             .define(KEY_DESERIALIZER, ConfigDef.Type.OBJECT, null, "key deserializer")
             .define(VALUE_DESERIALIZER, ConfigDef.Type.OBJECT, null, "value deserializer")
             .define(GROUP_ID, ConfigDef.Type.STRING, null,

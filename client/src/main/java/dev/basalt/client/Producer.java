@@ -1,6 +1,7 @@
 package dev.basalt.client;
 
 import dev.basalt.client.internal.BufferPool;
+import dev.basalt.common.TopicNames;
 import dev.basalt.client.internal.ChannelPool;
 import dev.basalt.client.internal.Cluster;
 import dev.basalt.client.internal.ConfigDef;
@@ -37,11 +38,20 @@ import java.util.concurrent.TimeoutException;
  * answer was lost, or an earlier attempt timed out). Retries are not idempotent yet: a record
  * whose first attempt was lost mid-request may be written twice.
  *
- * <p>Ordering: records of one partition are written in send order, retries included: a
- * partition has at most one batch in flight, and a retried batch goes back to the head of its
- * partition's queue. (gRPC may serve concurrent calls to one broker in any order, so
+ * <p>Ordering: records of one partition are written in send order, retries and leader changes
+ * included: a partition has at most one request in flight, and a retried batch goes back to the
+ * head of its partition's queue, so it is sent (to whichever broker leads then) before any later
+ * batch of that partition. (gRPC may serve concurrent calls to one broker in any order, so
  * pipelining one partition's batches would not preserve order.) max.in.flight.requests.per.connection
- * bounds the requests in flight per broker, each carrying batches of different partitions.
+ * bounds the requests in flight per broker, each carrying batches of different partitions. The
+ * exception: a batch whose attempt was indeterminate is sent again and may be written twice.
+ *
+ * <p>Leadership changes: NOT_LEADER, FENCED_LEADER_EPOCH, NOT_ENOUGH_REPLICAS and the other
+ * retriable errors, and lost connections, refresh the metadata (applying a broker's leader hint
+ * at once) and resend within {@code retries} and {@code delivery.timeout.ms}, with backoff
+ * {@code retry.backoff.ms} doubling up to {@code retry.backoff.max.ms}; a batch refused for
+ * leadership is resent without waiting once the metadata names a newer leader. docs/client.md
+ * has the full state diagram.
  *
  * <p>Thread-safety: thread-safe; share one producer between threads.
  */
@@ -83,7 +93,7 @@ public final class Producer<K, V> implements AutoCloseable {
         this.requestSizeBytesMax = c.getInt(ProducerConfig.MAX_REQUEST_SIZE);
         this.clientId = c.getString(ProducerConfig.CLIENT_ID);
         List<HostPort> bootstrap = HostPort.parseList(c.getList(ProducerConfig.BOOTSTRAP_SERVERS), ProducerConfig.BOOTSTRAP_SERVERS);
-        this.channels = new ChannelPool(c.getInt(CommonClientConfigs.MAX_INBOUND_MESSAGE_BYTES));
+        this.channels = CommonClientConfigs.channelPool(c);
         int requestTimeoutMs = c.getInt(ProducerConfig.REQUEST_TIMEOUT_MS);
         long backoffMs = c.getLong(ProducerConfig.RETRY_BACKOFF_MS);
         this.metadata = new MetadataManager(channels, bootstrap, requestTimeoutMs, backoffMs,
@@ -138,6 +148,10 @@ public final class Producer<K, V> implements AutoCloseable {
 
     private CompletableFuture<RecordMetadata> doSend(ProducerRecord<K, V> record) throws InterruptedException {
         long start = time.monotonicMs();
+        String badName = TopicNames.validate(record.topic());
+        if (badName != null) {
+            throw new InvalidTopicException(badName); // definite: no broker would accept it either
+        }
         Cluster cluster = metadata.awaitTopic(record.topic(), maxBlockMs);
         Cluster.TopicInfo topic = cluster.topic(record.topic());
         byte[] key = serialize(keySerializer, record.topic(), record.key(), "key");

@@ -5,6 +5,16 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.basalt.client.admin.AlterConfigOp;
+import dev.basalt.client.admin.ClusterDescription;
+import dev.basalt.client.admin.ConfigEntry;
+import dev.basalt.client.admin.ConfigResource;
+import dev.basalt.client.admin.NewTopic;
+import dev.basalt.client.admin.PartitionDescription;
+import dev.basalt.client.admin.QuorumDescription;
+import dev.basalt.client.admin.TopicCreated;
+import dev.basalt.client.admin.TopicDescription;
+import dev.basalt.client.admin.TopicListing;
 import dev.basalt.client.testkit.FakeCluster;
 import java.time.Duration;
 import java.util.List;
@@ -33,13 +43,13 @@ class AdminTest {
 
     @Test
     void createListDescribeDelete() {
-        Map<String, Admin.TopicCreated> created = Admin.getAll(admin.createTopics(List.of(
-                new Admin.NewTopic("a", 3, 1, Map.of("cleanup.policy", "compact")), new Admin.NewTopic("b", -1, -1)), false), T);
+        Map<String, TopicCreated> created = Admin.getAll(admin.createTopics(List.of(
+                new NewTopic("a", 3, 1, Map.of("cleanup.policy", "compact")), new NewTopic("b", -1, -1)), false), T);
         assertEquals(3, created.get("a").partitions());
         assertEquals(1, created.get("b").partitions());
         assertFalse(created.get("a").topicId().isEmpty());
-        assertEquals(List.of("a", "b"), Admin.get(admin.listTopics(false), T).stream().map(Admin.TopicListing::name).toList());
-        Admin.TopicDescription a = Admin.get(admin.describeTopics(List.of("a")), T).get("a");
+        assertEquals(List.of("a", "b"), Admin.get(admin.listTopics(false), T).stream().map(TopicListing::name).toList());
+        TopicDescription a = Admin.get(admin.describeTopics(List.of("a")), T).get("a");
         assertEquals(3, a.partitions().size());
         assertEquals(Map.of("cleanup.policy", "compact"), a.configs(), "only overrides, not defaults");
         Admin.getAll(admin.deleteTopics(List.of("a")), T);
@@ -50,9 +60,9 @@ class AdminTest {
     @Test
     void createErrors_areTypedPerTopic() {
         cluster.createTopic("exists", 1);
-        Map<String, java.util.concurrent.CompletableFuture<Admin.TopicCreated>> r = admin.createTopics(List.of(
-                new Admin.NewTopic("exists", 1, 1), new Admin.NewTopic("bad/name", 1, 1), new Admin.NewTopic("ok", 2, 1),
-                new Admin.NewTopic("rf", 1, 5), new Admin.NewTopic("cfg", 1, 1, Map.of("retention.ms", "soon"))), false);
+        Map<String, java.util.concurrent.CompletableFuture<TopicCreated>> r = admin.createTopics(List.of(
+                new NewTopic("exists", 1, 1), new NewTopic("bad/name", 1, 1), new NewTopic("ok", 2, 1),
+                new NewTopic("rf", 1, 5), new NewTopic("cfg", 1, 1, Map.of("retention.ms", "soon"))), false);
         assertThrows(TopicExistsException.class, () -> Admin.get(r.get("exists"), T));
         assertThrows(InvalidTopicException.class, () -> Admin.get(r.get("bad/name"), T));
         assertThrows(InvalidReplicationFactorException.class, () -> Admin.get(r.get("rf"), T));
@@ -64,7 +74,7 @@ class AdminTest {
     @Test
     void notController_isRetried_untilCreated() {
         cluster.injectAdminError(dev.basalt.proto.v1.ErrorCode.NOT_CONTROLLER, 3, false);
-        Admin.TopicCreated c = Admin.getAll(admin.createTopics(List.of(new Admin.NewTopic("late", 1, 1)), false), T).get("late");
+        TopicCreated c = Admin.getAll(admin.createTopics(List.of(new NewTopic("late", 1, 1)), false), T).get("late");
         assertEquals("late", c.name());
         assertTrue(cluster.hasTopic("late"));
     }
@@ -73,13 +83,13 @@ class AdminTest {
     void timedOutAfterCommit_isIndeterminate_andNotRepeated() {
         cluster.injectAdminError(dev.basalt.proto.v1.ErrorCode.REQUEST_TIMED_OUT, 1, true);
         assertThrows(IndeterminateException.class,
-                () -> Admin.getAll(admin.createTopics(List.of(new Admin.NewTopic("maybe", 1, 1)), false), T));
+                () -> Admin.getAll(admin.createTopics(List.of(new NewTopic("maybe", 1, 1)), false), T));
         assertTrue(cluster.hasTopic("maybe"), "the fake committed it before timing out");
     }
 
     @Test
     void validateOnly_createsNothing() {
-        Admin.getAll(admin.createTopics(List.of(new Admin.NewTopic("v", 2, 1)), true), T);
+        Admin.getAll(admin.createTopics(List.of(new NewTopic("v", 2, 1)), true), T);
         assertFalse(cluster.hasTopic("v"));
     }
 
@@ -94,36 +104,90 @@ class AdminTest {
     @Test
     void describeAndAlterConfigs() {
         cluster.createTopic("t", 1);
-        Admin.ConfigResource res = new Admin.ConfigResource(Admin.ConfigResource.Type.TOPIC, "t");
-        Admin.getAll(admin.alterConfigs(Map.of(res, List.of(Admin.AlterConfigOp.set("retention.ms", "1000"))), false), T);
-        Map<String, Admin.ConfigEntry> entries = entries(res);
+        ConfigResource res = new ConfigResource(ConfigResource.Type.TOPIC, "t");
+        Admin.getAll(admin.alterConfigs(Map.of(res, List.of(AlterConfigOp.set("retention.ms", "1000"))), false), T);
+        Map<String, ConfigEntry> entries = entries(res);
         assertEquals("1000", entries.get("retention.ms").value());
         assertEquals("TOPIC_CONFIG", entries.get("retention.ms").source());
         assertEquals("DEFAULT_CONFIG", entries.get("segment.bytes").source());
-        Admin.getAll(admin.alterConfigs(Map.of(res, List.of(Admin.AlterConfigOp.delete("retention.ms"))), false), T);
+        Admin.getAll(admin.alterConfigs(Map.of(res, List.of(AlterConfigOp.delete("retention.ms"))), false), T);
         assertEquals("DEFAULT_CONFIG", entries(res).get("retention.ms").source());
         assertThrows(InvalidConfigurationException.class, () -> Admin.getAll(admin.alterConfigs(
-                Map.of(res, List.of(Admin.AlterConfigOp.set("segment.bytes", "many"))), false), T));
+                Map.of(res, List.of(AlterConfigOp.set("segment.bytes", "many"))), false), T));
         assertThrows(UnknownTopicException.class, () -> Admin.get(admin.describeConfigs(
-                List.of(new Admin.ConfigResource(Admin.ConfigResource.Type.TOPIC, "nope")), List.of()), T));
+                List.of(new ConfigResource(ConfigResource.Type.TOPIC, "nope")), List.of()), T));
     }
 
-    private Map<String, Admin.ConfigEntry> entries(Admin.ConfigResource res) {
-        Map<String, Admin.ConfigEntry> m = new java.util.HashMap<>();
+    private Map<String, ConfigEntry> entries(ConfigResource res) {
+        Map<String, ConfigEntry> m = new java.util.HashMap<>();
         Admin.get(admin.describeConfigs(List.of(res), List.of()), T).get(res).forEach(e -> m.put(e.name(), e));
         return m;
     }
 
     @Test
     void clusterAndQuorum() {
-        Admin.ClusterDescription c = Admin.get(admin.describeCluster(false), T);
+        ClusterDescription c = Admin.get(admin.describeCluster(false), T);
         assertEquals(cluster.clusterId(), c.clusterId());
         assertEquals(1, c.controllerId());
         assertEquals(2, c.brokers().size());
-        Admin.QuorumDescription q = Admin.get(admin.describeQuorum(), T);
+        QuorumDescription q = Admin.get(admin.describeQuorum(), T);
         assertEquals(1, q.leaderId());
         assertEquals(1, q.voters().size());
         assertEquals(1, q.observers().size());
+    }
+
+    @Test
+    void notControllerFromOneBroker_movesToAnotherBroker() {
+        cluster.broker(1).answerNotController(true);
+        // the bootstrap list starts with broker 1, which cannot reach the controller
+        try (Admin a = new Admin(Map.of("bootstrap.servers", cluster.bootstrap(), "default.api.timeout.ms", 3_000,
+                "retry.backoff.ms", 20))) {
+            TopicCreated created = Admin.getAll(a.createTopics(List.of(new NewTopic("moved", 2, 1)), false), T).get("moved");
+            assertEquals(2, created.partitions());
+            assertTrue(cluster.broker(2).adminRequests() >= 1, "asked broker 2");
+            assertEquals(1, Admin.get(a.describeQuorum(), T).leaderId());
+            Admin.getAll(a.deleteTopics(List.of("moved")), T);
+            assertFalse(cluster.hasTopic("moved"));
+        }
+    }
+
+    @Test
+    void notControllerEverywhere_failsDefinitely_atTheApiTimeout() {
+        cluster.broker(1).answerNotController(true);
+        cluster.broker(2).answerNotController(true);
+        try (Admin a = new Admin(Map.of("bootstrap.servers", cluster.bootstrap(), "default.api.timeout.ms", 500,
+                "retry.backoff.ms", 20))) {
+            assertThrows(NotControllerException.class,
+                    () -> Admin.getAll(a.createTopics(List.of(new NewTopic("never", 1, 1)), false), T));
+        }
+        assertFalse(cluster.hasTopic("never"));
+        assertTrue(cluster.broker(1).adminRequests() >= 2 && cluster.broker(2).adminRequests() >= 2, "alternated");
+    }
+
+    @Test
+    void describeTopics_reportsReplicationState() {
+        try (FakeCluster three = FakeCluster.start(3);
+             Admin a = new Admin(Map.of("bootstrap.servers", three.bootstrap(), "default.api.timeout.ms", 3_000))) {
+            Admin.getAll(a.createTopics(List.of(new NewTopic("r", 2, 3, Map.of("min.insync.replicas", "2"))), false), T);
+            three.setIsr("r", 1, List.of(2), List.of(3));
+            three.setFenced(2, true);
+            TopicDescription d = Admin.get(a.describeTopics(List.of("r")), T).get("r");
+            PartitionDescription p0 = d.partitions().get(0);
+            assertEquals(List.of(1, 2, 3), p0.replicas());
+            assertEquals(List.of(2), p0.offlineReplicas());
+            assertFalse(p0.underReplicated());
+            PartitionDescription p1 = d.partitions().get(1);
+            assertEquals(2, p1.leaderId());
+            assertEquals(List.of(3), p1.eligibleLeaderReplicas());
+            assertEquals(2, p1.minInsyncReplicas());
+            assertTrue(p1.underReplicated());
+            assertTrue(p1.underMinIsr());
+            assertEquals(1, p1.partitionEpoch());
+            assertTrue(p1.unavailable(Admin.get(a.describeCluster(true), T).liveBrokerIds()), "led by fenced broker 2");
+            assertFalse(p0.unavailable(Admin.get(a.describeCluster(true), T).liveBrokerIds()));
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 
     @Test
@@ -131,7 +195,7 @@ class AdminTest {
         try (Admin dead = new Admin(Map.of("bootstrap.servers", "127.0.0.1:1", "default.api.timeout.ms", 300,
                 "retry.backoff.ms", 50))) {
             assertThrows(ConnectionException.class, () -> Admin.get(dead.listTopics(false), T));
-            assertThrows(ConnectionException.class, () -> Admin.getAll(dead.createTopics(List.of(new Admin.NewTopic("x", 1, 1)), false), T));
+            assertThrows(ConnectionException.class, () -> Admin.getAll(dead.createTopics(List.of(new NewTopic("x", 1, 1)), false), T));
         }
     }
 

@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.basalt.client.admin.AlterConfigOp;
+import dev.basalt.client.admin.ConfigResource;
 import dev.basalt.client.serialization.StringSerializer;
 import dev.basalt.client.testkit.FakeCluster;
 import dev.basalt.proto.v1.ErrorCode;
@@ -284,8 +286,8 @@ class ProducerTest {
             assertThrows(RecordTooLargeException.class, () -> get(p.send(new ProducerRecord<>("t", 0, null, "x".repeat(5000)))));
         }
         try (Admin admin = new Admin(Map.of("bootstrap.servers", cluster.bootstrap()))) {
-            Admin.getAll(admin.alterConfigs(Map.of(new Admin.ConfigResource(Admin.ConfigResource.Type.TOPIC, "t"),
-                    List.of(Admin.AlterConfigOp.set("max.message.bytes", "1000"))), false), Duration.ofSeconds(10));
+            Admin.getAll(admin.alterConfigs(Map.of(new ConfigResource(ConfigResource.Type.TOPIC, "t"),
+                    List.of(AlterConfigOp.set("max.message.bytes", "1000"))), false), Duration.ofSeconds(10));
         }
         try (Producer<String, String> p = producer(Map.of())) {
             assertThrows(RecordTooLargeException.class, () -> get(p.send(new ProducerRecord<>("t", 0, null, "x".repeat(5000)))));

@@ -14,23 +14,14 @@ import java.util.Objects;
  */
 public record TopicPartition(String topic, int partition) {
     /** Kafka's limit: leaves room for the partition suffix and delete markers in a 255-byte file name. */
-    public static final int TOPIC_LENGTH_MAX = 249;
+    public static final int TOPIC_LENGTH_MAX = dev.basalt.common.TopicNames.NAME_LENGTH_MAX;
 
     public TopicPartition {
         Objects.requireNonNull(topic, "topic");
-        if (topic.isEmpty() || topic.length() > TOPIC_LENGTH_MAX) {
-            throw new IllegalArgumentException("topic name length " + topic.length() + " outside [1, " + TOPIC_LENGTH_MAX + "]");
-        }
-        if (topic.equals(".") || topic.equals("..")) {
-            throw new IllegalArgumentException("topic name '" + topic + "' is reserved");
-        }
-        for (int i = 0; i < topic.length(); i++) {
-            char c = topic.charAt(i);
-            boolean legal = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
-                    || c == '.' || c == '_' || c == '-';
-            if (!legal) {
-                throw new IllegalArgumentException("topic name '" + topic + "' has illegal character '" + c + "' at " + i);
-            }
+        // the one definition of a legal name, shared with the controller and the client
+        String problem = dev.basalt.common.TopicNames.validate(topic);
+        if (problem != null) {
+            throw new IllegalArgumentException(problem);
         }
         if (partition < 0) {
             throw new IllegalArgumentException("partition " + partition + " < 0");

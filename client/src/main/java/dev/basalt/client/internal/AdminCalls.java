@@ -1,7 +1,16 @@
 package dev.basalt.client.internal;
 
-import dev.basalt.client.Admin;
+import dev.basalt.client.admin.AlterConfigOp;
+import dev.basalt.client.admin.ClusterDescription;
+import dev.basalt.client.admin.ConfigEntry;
+import dev.basalt.client.admin.ConfigResource;
+import dev.basalt.client.admin.NewTopic;
+import dev.basalt.client.admin.QuorumDescription;
+import dev.basalt.client.admin.TopicCreated;
+import dev.basalt.client.admin.TopicDescription;
+import dev.basalt.client.admin.TopicListing;
 import dev.basalt.client.BasaltException;
+import dev.basalt.client.ClientTimeoutException;
 import dev.basalt.client.ConnectionException;
 import dev.basalt.client.DefiniteException;
 import dev.basalt.client.IndeterminateException;
@@ -9,7 +18,6 @@ import dev.basalt.client.UnknownServerException;
 import dev.basalt.proto.v1.AdminServiceGrpc;
 import dev.basalt.proto.v1.AlterConfigsRequest;
 import dev.basalt.proto.v1.AlterConfigsResponse;
-import dev.basalt.proto.v1.ConfigResource;
 import dev.basalt.proto.v1.CreatePartitionsRequest;
 import dev.basalt.proto.v1.CreatePartitionsResponse;
 import dev.basalt.proto.v1.CreateTopicsRequest;
@@ -32,9 +40,13 @@ import java.util.function.Function;
 import java.util.function.Supplier;
 
 /**
- * The admin client's request plumbing: picks a broker (moving on when one cannot be reached),
- * retries definite retriable failures with backoff until default.api.timeout.ms, and maps
- * per-entity answers to futures. Conversions of the query rpcs live in {@link AdminQueries}.
+ * The admin client's request plumbing: picks a broker from the bootstrap list, retries definite
+ * retriable failures with backoff until default.api.timeout.ms, and maps per-entity answers to
+ * futures. Any broker serves admin requests (it forwards mutations to the active controller), so
+ * a broker that cannot help right now is simply replaced by the next address of the list: one
+ * that cannot be reached (at once, within the same attempt), one that answers NOT_CONTROLLER or
+ * BROKER_NOT_AVAILABLE, or one whose read timed out (at the next attempt, after the backoff).
+ * Conversions of the query rpcs live in {@link AdminQueries}.
  *
  * <p>Thread-safety: used from the admin's single executor thread (the address rotation is not
  * synchronized); the futures it completes may be awaited from any thread.
@@ -82,6 +94,9 @@ public final class AdminCalls {
                         .withDeadlineAfter(requestTimeoutMs, TimeUnit.MILLISECONDS));
             } catch (StatusRuntimeException e) {
                 BasaltException b = Errors.forTransport(e, mutating, what + " via " + address);
+                if (b instanceof ClientTimeoutException) {
+                    next++; // a read that timed out: the retry asks another broker
+                }
                 if (!(b instanceof ConnectionException c)) {
                     throw b;
                 }
@@ -90,6 +105,20 @@ public final class AdminCalls {
             }
         }
         throw last;
+    }
+
+    /** The next attempt goes to the next bootstrap address (this one could not help right now). */
+    private void moveToNextBroker() {
+        next++;
+    }
+
+    /** True for answers that mean "this broker cannot do it now, another may": no controller known, broker not ready. */
+    private static boolean tryAnotherBroker(ErrorCode code) {
+        return code == ErrorCode.NOT_CONTROLLER || code == ErrorCode.BROKER_NOT_AVAILABLE;
+    }
+
+    private static boolean tryAnotherBroker(BasaltException e) {
+        return e instanceof dev.basalt.client.NotControllerException || e instanceof dev.basalt.client.BrokerNotAvailableException;
     }
 
     /** Runs a read with retries of definite retriable errors until default.api.timeout.ms. */
@@ -105,6 +134,9 @@ public final class AdminCalls {
                     if (!transient_(e) || time.monotonicMs() + retryBackoffMs >= deadline) {
                         f.completeExceptionally(e);
                         return;
+                    }
+                    if (tryAnotherBroker(e)) {
+                        moveToNextBroker();
                     }
                 } catch (RuntimeException e) {
                     f.completeExceptionally(new UnknownServerException("admin call failed: " + e, e));
@@ -129,7 +161,9 @@ public final class AdminCalls {
     }
 
     static boolean transient_(BasaltException e) {
-        return e instanceof ConnectionException || e instanceof dev.basalt.client.NotControllerException
+        // ClientTimeoutException comes only from reads: a mutation whose answer is late is indeterminate
+        return e instanceof ConnectionException || e instanceof ClientTimeoutException
+                || e instanceof dev.basalt.client.NotControllerException
                 || e instanceof dev.basalt.client.BrokerNotAvailableException || e instanceof dev.basalt.client.ThrottledException;
     }
 
@@ -173,6 +207,9 @@ public final class AdminCalls {
             } catch (RuntimeException e) {
                 BasaltException b = e instanceof BasaltException be ? be : new UnknownServerException("admin call failed: " + e, e);
                 if (transient_(b) && !last) {
+                    if (tryAnotherBroker(b)) {
+                        moveToNextBroker();
+                    }
                     if (!sleep(futures.values().iterator().next())) {
                         failAll(futures, pending, new DefiniteException("admin client closed", false));
                         return;
@@ -181,6 +218,9 @@ public final class AdminCalls {
                 }
                 failAll(futures, pending, b);
                 return;
+            }
+            if (results.values().stream().anyMatch(r -> tryAnotherBroker(r.code()))) {
+                moveToNextBroker();
             }
             for (String k : new ArrayList<>(pending)) {
                 EntityResult r = results.get(k);
@@ -213,9 +253,9 @@ public final class AdminCalls {
         return code;
     }
 
-    public Map<String, EntityResult> createTopics(Collection<Admin.NewTopic> topics, Set<String> pending, boolean validateOnly) {
+    public Map<String, EntityResult> createTopics(Collection<NewTopic> topics, Set<String> pending, boolean validateOnly) {
         CreateTopicsRequest.Builder req = CreateTopicsRequest.newBuilder().setTimeoutMs(brokerTimeoutMs()).setValidateOnly(validateOnly);
-        for (Admin.NewTopic t : topics) {
+        for (NewTopic t : topics) {
             if (pending.contains(t.name())) {
                 req.addTopics(CreateTopicsRequest.NewTopic.newBuilder().setName(t.name()).setPartitions(t.partitions())
                         .setReplicationFactor(t.replicationFactor()).putAllConfigs(t.configs()));
@@ -226,7 +266,7 @@ public final class AdminCalls {
         Map<String, EntityResult> out = new LinkedHashMap<>();
         for (CreateTopicsResponse.Result r : resp.getTopicsList()) {
             out.put(r.getName(), new EntityResult(r.getErrorCode(), r.getErrorMessage(),
-                    new Admin.TopicCreated(r.getName(), r.getTopicId(), r.getPartitions(), r.getReplicationFactor())));
+                    new TopicCreated(r.getName(), r.getTopicId(), r.getPartitions(), r.getReplicationFactor())));
         }
         return out;
     }
@@ -255,7 +295,7 @@ public final class AdminCalls {
         return out;
     }
 
-    public Map<String, EntityResult> alterConfigs(Map<Admin.ConfigResource, List<Admin.AlterConfigOp>> changes, Set<String> pending,
+    public Map<String, EntityResult> alterConfigs(Map<ConfigResource, List<AlterConfigOp>> changes, Set<String> pending,
                                                   boolean validateOnly) {
         AlterConfigsRequest.Builder req = AlterConfigsRequest.newBuilder().setValidateOnly(validateOnly).setTimeoutMs(brokerTimeoutMs());
         changes.forEach((res, ops) -> {
@@ -263,9 +303,9 @@ public final class AdminCalls {
                 return;
             }
             AlterConfigsRequest.Change.Builder c = AlterConfigsRequest.Change.newBuilder().setResource(toProto(res));
-            for (Admin.AlterConfigOp op : ops) {
+            for (AlterConfigOp op : ops) {
                 c.addOperations(AlterConfigsRequest.Operation.newBuilder().setName(op.name())
-                        .setOp(op.op() == Admin.AlterConfigOp.Op.SET ? AlterConfigsRequest.Operation.Op.SET
+                        .setOp(op.op() == AlterConfigOp.Op.SET ? AlterConfigsRequest.Operation.Op.SET
                                 : AlterConfigsRequest.Operation.Op.DELETE)
                         .setValue(op.value() == null ? "" : op.value()));
             }
@@ -279,28 +319,29 @@ public final class AdminCalls {
         return out;
     }
 
-    static ConfigResource toProto(Admin.ConfigResource r) {
-        return ConfigResource.newBuilder().setName(r.name())
-                .setType(r.type() == Admin.ConfigResource.Type.TOPIC ? ConfigResource.Type.TOPIC : ConfigResource.Type.BROKER).build();
+    static dev.basalt.proto.v1.ConfigResource toProto(ConfigResource r) {
+        return dev.basalt.proto.v1.ConfigResource.newBuilder().setName(r.name())
+                .setType(r.type() == ConfigResource.Type.TOPIC ? dev.basalt.proto.v1.ConfigResource.Type.TOPIC
+                        : dev.basalt.proto.v1.ConfigResource.Type.BROKER).build();
     }
 
-    public List<Admin.TopicListing> listTopics(boolean includeInternal) {
+    public List<TopicListing> listTopics(boolean includeInternal) {
         return queries.listTopics(includeInternal);
     }
 
-    public Map<String, Admin.TopicDescription> describeTopics(List<String> names) {
+    public Map<String, TopicDescription> describeTopics(List<String> names) {
         return queries.describeTopics(names);
     }
 
-    public Map<Admin.ConfigResource, List<Admin.ConfigEntry>> describeConfigs(List<Admin.ConfigResource> resources, List<String> names) {
+    public Map<ConfigResource, List<ConfigEntry>> describeConfigs(List<ConfigResource> resources, List<String> names) {
         return queries.describeConfigs(resources, names);
     }
 
-    public Admin.ClusterDescription describeCluster(boolean includeFenced) {
+    public ClusterDescription describeCluster(boolean includeFenced) {
         return queries.describeCluster(includeFenced);
     }
 
-    public Admin.QuorumDescription describeQuorum() {
+    public QuorumDescription describeQuorum() {
         return queries.describeQuorum();
     }
 

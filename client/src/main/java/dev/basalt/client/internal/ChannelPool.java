@@ -1,8 +1,10 @@
 package dev.basalt.client.internal;
 
+import io.grpc.ConnectivityState;
 import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.netty.shaded.io.netty.channel.ChannelOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -28,11 +30,23 @@ public final class ChannelPool implements AutoCloseable {
     static final int FLOW_CONTROL_WINDOW_BYTES = 8 * 1024 * 1024;
 
     private final Map<HostPort, ManagedChannel> channels = new ConcurrentHashMap<>();
+    /** Address → System.nanoTime() of the last forced reconnect. */
+    private final Map<HostPort, Long> lastBackoffResetNanos = new ConcurrentHashMap<>();
     private final int maxInboundMessageBytes;
+    private final int connectTimeoutMs;
+    private final long reconnectBackoffMaxNanos;
     private volatile boolean closed;
 
-    public ChannelPool(int maxInboundMessageBytes) {
+    /**
+     * @param connectTimeoutMs        how long establishing one connection may take before the
+     *                                address counts as unreachable (socket.connection.setup.timeout.ms)
+     * @param reconnectBackoffMaxMs   the longest a channel to a broker that was down stays in
+     *                                gRPC's reconnect backoff (reconnect.backoff.max.ms)
+     */
+    public ChannelPool(int maxInboundMessageBytes, int connectTimeoutMs, long reconnectBackoffMaxMs) {
         this.maxInboundMessageBytes = maxInboundMessageBytes;
+        this.connectTimeoutMs = connectTimeoutMs;
+        this.reconnectBackoffMaxNanos = TimeUnit.MILLISECONDS.toNanos(reconnectBackoffMaxMs);
     }
 
     /** The largest message a channel of this pool accepts. */
@@ -40,14 +54,49 @@ public final class ChannelPool implements AutoCloseable {
         return maxInboundMessageBytes;
     }
 
-    /** The channel to this address, created if needed. */
+    /**
+     * The channel to this address, created if needed.
+     *
+     * <p>A channel whose connection failed sits in TRANSIENT_FAILURE, where calls fail at once,
+     * and gRPC reconnects after a backoff that grows to 120 s: a broker restarted after a
+     * minute would stay unreachable for up to two more. Failover needs a restarted broker back
+     * within a second (it may be the new leader), so a channel found in TRANSIENT_FAILURE has
+     * its backoff reset, at most once per reconnect.backoff.max.ms per address; the call then
+     * waits for no more than that reconnect (the callers retry with their own backoff anyway).
+     */
     public ManagedChannel channel(HostPort address) {
         if (closed) {
             throw new IllegalStateException("client is closed");
         }
-        return channels.computeIfAbsent(address, a -> NettyChannelBuilder
+        ManagedChannel ch = channels.computeIfAbsent(address, this::build);
+        if (ch.getState(false) == ConnectivityState.TRANSIENT_FAILURE) {
+            maybeResetBackoff(address, ch);
+        }
+        return ch;
+    }
+
+    private void maybeResetBackoff(HostPort address, ManagedChannel ch) {
+        long now = System.nanoTime();
+        boolean[] due = {false};
+        lastBackoffResetNanos.compute(address, (a, last) -> {
+            if (last == null || now - last >= reconnectBackoffMaxNanos) {
+                due[0] = true;
+                return now;
+            }
+            return last;
+        });
+        if (due[0]) {
+            ch.resetConnectBackoff();
+        }
+    }
+
+    private ManagedChannel build(HostPort a) {
+        return NettyChannelBuilder
                 .forAddress(a.host(), a.port(), InsecureChannelCredentials.create())
                 .maxInboundMessageSize(maxInboundMessageBytes)
+                // an address that drops packets (host down, firewall) fails after this, not after
+                // the OS's minutes of SYN retries or the request deadline; the caller moves on
+                .withOption(ChannelOption.CONNECT_TIMEOUT_MILLIS, connectTimeoutMs)
                 // a fixed receive window: gRPC's auto-tuning sizes it by bandwidth × round trip,
                 // which on a fast local link stays near its 1 MiB floor, and a fetch answer of
                 // several MiB then waits on window updates every half MiB
@@ -55,7 +104,7 @@ public final class ChannelPool implements AutoCloseable {
                 // callbacks run on the transport thread: every observer in this client only
                 // enqueues or completes a future, so a thread hop per answer would be pure latency
                 .directExecutor()
-                .build());
+                .build();
     }
 
     /** Shuts every channel down, waiting up to timeoutMs in total for calls to finish. */

@@ -13,7 +13,7 @@ import java.util.Map;
  *
  * <p>Thread-safety: immutable; published through a volatile field by {@link MetadataManager}.
  */
-public final class Cluster {
+public final class Cluster implements RecordAccumulator.LeaderView {
     /** One partition's placement. {@code leaderId} is -1 when the partition has no leader. */
     public record PartitionInfo(int partition, int leaderId, int leaderEpoch, List<Integer> replicas, List<Integer> isr) {
     }
@@ -47,6 +47,11 @@ public final class Cluster {
     /**
      * A new snapshot from a Metadata response, keeping this snapshot's topics that the response
      * did not mention (a response covers only the topics asked for).
+     *
+     * <p>A broker's metadata image may lag the controller's (KIP-320's reason for epochs in
+     * metadata): when the answer gives a partition of the same topic id an older leader epoch
+     * than this snapshot has, the partition keeps what this snapshot knows, so that a client
+     * never routes back to a leader it has already seen replaced.
      */
     public Cluster merge(MetadataResponse r, long nowMs) {
         Map<Integer, HostPort> b = new HashMap<>();
@@ -69,10 +74,44 @@ public final class Cluster {
                 }
                 parts[p] = new PartitionInfo(p, pm.getLeaderId(), pm.getLeaderEpoch(),
                         List.copyOf(pm.getReplicasList()), List.copyOf(pm.getIsrList()));
+                PartitionInfo known = knownPartition(tm.getName(), tm.getTopicId(), p);
+                if (known != null && known.leaderEpoch() > pm.getLeaderEpoch()) {
+                    parts[p] = known;
+                }
             }
             t.put(tm.getName(), new TopicInfo(tm.getName(), tm.getTopicId(), List.of(parts)));
         }
         return new Cluster(b, r.getControllerId(), r.getClusterId(), t, errors, nowMs);
+    }
+
+    private PartitionInfo knownPartition(String topic, String topicId, int partition) {
+        TopicInfo t = topics.get(topic);
+        if (t == null || !t.topicId().equals(topicId) || partition >= t.partitionCount()) {
+            return null;
+        }
+        return t.partitions().get(partition);
+    }
+
+    /**
+     * This snapshot with a partition's leader replaced by a hint from a broker's answer
+     * (NOT_LEADER with leader_id_hint), when the hint is newer than what this snapshot knows
+     * and names a known broker; otherwise this snapshot. Lets a producer or consumer move to
+     * the new leader without waiting for a full metadata round trip (as KIP-951).
+     */
+    public Cluster withLeaderHint(TopicPartition tp, int leaderId, int leaderEpoch) {
+        TopicInfo t = topics.get(tp.topic());
+        if (t == null || tp.partition() >= t.partitionCount() || leaderId < 0 || !brokers.containsKey(leaderId)) {
+            return this;
+        }
+        PartitionInfo old = t.partitions().get(tp.partition());
+        if (leaderEpoch <= old.leaderEpoch()) {
+            return this;
+        }
+        List<PartitionInfo> parts = new java.util.ArrayList<>(t.partitions());
+        parts.set(tp.partition(), new PartitionInfo(tp.partition(), leaderId, leaderEpoch, old.replicas(), old.isr()));
+        Map<String, TopicInfo> ts = new HashMap<>(topics);
+        ts.put(tp.topic(), new TopicInfo(t.name(), t.topicId(), List.copyOf(parts)));
+        return new Cluster(brokers, controllerId, clusterId, ts, topicErrors, updatedMs);
     }
 
     public Map<Integer, HostPort> brokers() {
@@ -101,6 +140,7 @@ public final class Cluster {
     }
 
     /** The leader's broker id, or -1 if the topic, partition or leader is unknown. */
+    @Override
     public int leaderFor(TopicPartition tp) {
         TopicInfo t = topics.get(tp.topic());
         if (t == null || tp.partition() >= t.partitionCount()) {
@@ -110,6 +150,8 @@ public final class Cluster {
         return brokers.containsKey(leader) ? leader : -1;
     }
 
+    /** The partition's leader epoch as last seen, or -1 if unknown. */
+    @Override
     public int leaderEpochFor(TopicPartition tp) {
         TopicInfo t = topics.get(tp.topic());
         if (t == null || tp.partition() >= t.partitionCount()) {

@@ -61,6 +61,19 @@ public final class Errors {
         return code == ErrorCode.REQUEST_TIMED_OUT || code == ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND;
     }
 
+    /**
+     * True if the code says this broker cannot serve the partition now because leadership is
+     * moving or moved: the request should go to whichever broker the metadata names next.
+     */
+    public static boolean isLeadershipError(ErrorCode code) {
+        switch (code) {
+            case NOT_LEADER, FENCED_LEADER_EPOCH, UNKNOWN_LEADER_EPOCH, REPLICA_NOT_AVAILABLE, BROKER_NOT_AVAILABLE:
+                return true;
+            default:
+                return false;
+        }
+    }
+
     /** True if the code means the client's metadata is stale. */
     public static boolean needsMetadataRefresh(ErrorCode code) {
         switch (code) {

@@ -44,8 +44,11 @@ public final class Fetcher {
                          BasaltException error, boolean last) {
     }
 
-    /** Fetch request limits from the consumer configuration. */
-    public record Limits(int minBytes, int maxWaitMs, int maxBytes, int partitionMaxBytes, int requestTimeoutMs) {
+    /**
+     * Fetch request settings from the consumer configuration; clientRack is empty when none
+     * (then no broker redirects this consumer to a follower).
+     */
+    public record Limits(int minBytes, int maxWaitMs, int maxBytes, int partitionMaxBytes, int requestTimeoutMs, String clientRack) {
     }
 
     private final ChannelPool channels;
@@ -89,7 +92,12 @@ public final class Fetcher {
         return inFlightPerNode.getOrDefault(node, 0);
     }
 
-    /** Sends one fetch for the given partitions and positions to a broker. */
+    /**
+     * Sends one fetch for the given partitions and positions to a broker: their leader, or a
+     * follower the leader named as preferred read replica. Each partition carries the leader
+     * epoch from the metadata, so a broker with another view answers FENCED_LEADER_EPOCH /
+     * UNKNOWN_LEADER_EPOCH instead of serving from a log that may have diverged.
+     */
     public void send(int node, HostPort address, Map<TopicPartition, Long> offsets, Cluster cluster) {
         Map<String, FetchRequest.TopicData.Builder> topics = new LinkedHashMap<>();
         offsets.forEach((tp, offset) -> topics.computeIfAbsent(tp.topic(), t -> {
@@ -102,7 +110,7 @@ public final class Fetcher {
         }).addPartitions(FetchRequest.PartitionData.newBuilder().setPartition(tp.partition()).setFetchOffset(offset)
                 .setPartitionMaxBytes(limits.partitionMaxBytes()).setCurrentLeaderEpoch(cluster.leaderEpochFor(tp))));
         FetchRequest.Builder req = FetchRequest.newBuilder().setMaxWaitMs(limits.maxWaitMs()).setMinBytes(limits.minBytes())
-                .setMaxBytes(limits.maxBytes());
+                .setMaxBytes(limits.maxBytes()).setClientRack(limits.clientRack());
         topics.values().forEach(req::addTopics);
         Map<TopicPartition, Long> asked = Map.copyOf(offsets);
         long id = nextFetchId++;

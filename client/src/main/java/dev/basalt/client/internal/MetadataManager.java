@@ -66,6 +66,22 @@ public final class MetadataManager {
         listeners.add(r);
     }
 
+    /**
+     * Applies a leader hint from a broker's answer (see {@link Cluster#withLeaderHint}); returns
+     * true if the snapshot changed, and then tells the listeners as a refresh would.
+     */
+    public boolean applyLeaderHint(dev.basalt.client.TopicPartition tp, int leaderId, int leaderEpoch) {
+        synchronized (this) {
+            Cluster updated = cluster.withLeaderHint(tp, leaderId, leaderEpoch);
+            if (updated == cluster) {
+                return false;
+            }
+            cluster = updated;
+        }
+        listeners.forEach(Runnable::run);
+        return true;
+    }
+
     /** Adds topics to those this client tracks; returns true if any was new. */
     public boolean track(Collection<String> names) {
         return topics.addAll(names);

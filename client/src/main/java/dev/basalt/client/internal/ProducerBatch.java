@@ -38,6 +38,8 @@ public final class ProducerBatch {
     private long retryAfterMs;
     private long lastAttemptMs;
     private boolean mayHaveBeenWritten;
+    private int sentLeaderEpoch = -1;
+    private int refusedByLeaderEpoch = -1;
     private BasaltException lastError;
 
     /**
@@ -163,10 +165,31 @@ public final class ProducerBatch {
         return attempts;
     }
 
-    /** Records that an attempt is being sent now. */
-    public void onSend(long nowMs) {
+    /** Records that an attempt is being sent now, to the leader of the given epoch (-1 = unknown). */
+    public void onSend(long nowMs, int leaderEpoch) {
         attempts++;
         lastAttemptMs = nowMs;
+        sentLeaderEpoch = leaderEpoch;
+        refusedByLeaderEpoch = -1;
+    }
+
+    /** The leader epoch the metadata showed when the last attempt was sent; -1 = unknown. */
+    public int sentLeaderEpoch() {
+        return sentLeaderEpoch;
+    }
+
+    /**
+     * Marks the last attempt as refused for leadership (NOT_LEADER, FENCED_LEADER_EPOCH ...):
+     * once the metadata shows a leader epoch above {@link #sentLeaderEpoch()}, the retry need not
+     * wait out its backoff.
+     */
+    public void refusedForLeadership() {
+        refusedByLeaderEpoch = sentLeaderEpoch;
+    }
+
+    /** The leader epoch that refused the last attempt for leadership, or -1. */
+    public int refusedByLeaderEpoch() {
+        return refusedByLeaderEpoch;
     }
 
     public long lastAttemptMs() {

@@ -25,7 +25,9 @@ import java.util.concurrent.locks.ReentrantLock;
  * or when other threads are blocked waiting for buffer memory.
  *
  * <p>Order: a partition has at most one request in flight (it is muted from drain until its
- * answer is handled). Concurrent gRPC calls to one broker may be served in any order, so
+ * answer is handled), and a batch to retry is put back at the head of its queue before the
+ * partition is unmuted (both on the sender thread), so it goes before any later batch of the
+ * partition, to whichever broker leads it by then. Concurrent gRPC calls to one broker may be served in any order, so
  * pipelining requests of one partition could reorder them. Instead, one request may carry
  * several consecutive full batches of a partition (the protocol appends a partition's batches in
  * order, all or none), so a busy partition is not limited to one batch per round trip.
@@ -40,6 +42,21 @@ public final class RecordAccumulator {
     /** Outcome of an append: the future, or "aborted" when a sticky caller should switch partition. */
     public record AppendResult(CompletableFuture<RecordMetadata> future, boolean batchIsFull, boolean newBatchCreated,
                                boolean abortedForNewBatch) {
+    }
+
+    /**
+     * Where partitions are led, as the sender's current metadata says. A functional interface
+     * so tests can pass {@code tp -> 1}; without epochs a retry always waits its full backoff.
+     */
+    @FunctionalInterface
+    public interface LeaderView {
+        /** The leader's broker id, or -1 when unknown. */
+        int leaderFor(TopicPartition tp);
+
+        /** The leader epoch, or -1 when unknown. */
+        default int leaderEpochFor(TopicPartition tp) {
+            return -1;
+        }
     }
 
     /** Which leaders have sendable data, and when to look again. */
@@ -137,7 +154,7 @@ public final class RecordAccumulator {
      *
      * @param leaderOf partition → leader broker id, or -1 when unknown
      */
-    public ReadyCheck ready(java.util.function.ToIntFunction<TopicPartition> leaderOf, long nowMs) {
+    public ReadyCheck ready(LeaderView leaderOf, long nowMs) {
         Set<Integer> nodes = new HashSet<>();
         Set<String> unknown = new HashSet<>();
         long next = Long.MAX_VALUE;
@@ -149,12 +166,12 @@ public final class RecordAccumulator {
                 if (first == null || muted.contains(e.getKey())) {
                     continue;
                 }
-                boolean backingOff = first.attempts() > 0 && first.retryAfterMs() > nowMs;
+                boolean backingOff = backingOff(e.getKey(), first, leaderOf, nowMs);
                 if (backingOff) {
                     next = Math.min(next, first.retryAfterMs() - nowMs);
                     continue;
                 }
-                int leader = leaderOf.applyAsInt(e.getKey());
+                int leader = leaderOf.leaderFor(e.getKey());
                 if (leader < 0) {
                     unknown.add(e.getKey().topic());
                     continue;
@@ -181,7 +198,7 @@ public final class RecordAccumulator {
      * flush or close is in progress). Starts each node's scan where the last one stopped, so no
      * partition starves. Returned batches of one partition are in queue order.
      */
-    public Map<Integer, List<ProducerBatch>> drain(java.util.function.ToIntFunction<TopicPartition> leaderOf,
+    public Map<Integer, List<ProducerBatch>> drain(LeaderView leaderOf,
                                                    Set<Integer> nodes, int requestSizeBytesMax, long nowMs) {
         Map<Integer, List<ProducerBatch>> out = new HashMap<>();
         lock.lock();
@@ -202,35 +219,49 @@ public final class RecordAccumulator {
         return out;
     }
 
-    private List<ProducerBatch> drainNode(int node, List<TopicPartition> parts, java.util.function.ToIntFunction<TopicPartition> leaderOf,
+    private List<ProducerBatch> drainNode(int node, List<TopicPartition> parts, LeaderView leaderOf,
                                           int requestSizeBytesMax, long nowMs) {
         int start = drainIndex.getOrDefault(node, 0) % parts.size();
         int[] sizeBytes = {0};
         List<ProducerBatch> taken = new ArrayList<>();
         for (int i = 0; i < parts.size(); i++) {
             TopicPartition tp = parts.get((start + i) % parts.size());
-            if (leaderOf.applyAsInt(tp) != node || muted.contains(tp)) {
+            if (leaderOf.leaderFor(tp) != node || muted.contains(tp)) {
                 continue;
             }
             Deque<ProducerBatch> dq = batches.get(tp);
             ProducerBatch first = dq.peekFirst();
-            if (first == null || (first.attempts() > 0 && first.retryAfterMs() > nowMs)) {
+            if (first == null || backingOff(tp, first, leaderOf, nowMs)) {
                 continue;
             }
             if (!taken.isEmpty() && sizeBytes[0] + first.sizeInBytes() > requestSizeBytesMax) {
                 drainIndex.put(node, (start + i) % parts.size());
                 break;
             }
-            takeFrom(tp, dq, taken, sizeBytes, requestSizeBytesMax, nowMs);
+            takeFrom(tp, dq, taken, sizeBytes, requestSizeBytesMax, nowMs, leaderOf);
         }
         return taken;
     }
 
+    /**
+     * A retried batch waits out its backoff, except after a leadership error once the metadata
+     * shows a newer leader than the one that refused it: the new leader has had no chance to
+     * fail yet, and waiting would only add to the failover time (KIP-951's reasoning).
+     */
+    private static boolean backingOff(TopicPartition tp, ProducerBatch first, LeaderView leaderOf, long nowMs) {
+        if (first.attempts() == 0 || first.retryAfterMs() <= nowMs) {
+            return false;
+        }
+        int refusedBy = first.refusedByLeaderEpoch();
+        return refusedBy < 0 || leaderOf.leaderEpochFor(tp) <= refusedBy;
+    }
+
     /** Takes the head batch and the following full ones that fit, muting the partition. */
     private void takeFrom(TopicPartition tp, Deque<ProducerBatch> dq, List<ProducerBatch> taken, int[] sizeBytes,
-                          int requestSizeBytesMax, long nowMs) {
+                          int requestSizeBytesMax, long nowMs, LeaderView leaderOf) {
         boolean everything = flushesInProgress > 0 || closing;
         boolean firstTaken = false;
+        int leaderEpoch = leaderOf.leaderEpochFor(tp);
         while (!dq.isEmpty()) {
             ProducerBatch b = dq.peekFirst();
             if (firstTaken && (b.attempts() > 0 || !(b.isFull() || everything)
@@ -239,7 +270,7 @@ public final class RecordAccumulator {
             }
             dq.pollFirst();
             b.close();
-            b.onSend(nowMs);
+            b.onSend(nowMs, leaderEpoch);
             taken.add(b);
             sizeBytes[0] += b.sizeInBytes();
             firstTaken = true;

@@ -122,7 +122,7 @@ public final class Sender implements Runnable {
         long now = time.monotonicMs();
         Cluster cluster = metadata.current();
         metadata.maybeRefreshStale();
-        RecordAccumulator.ReadyCheck ready = accumulator.ready(cluster::leaderFor, now);
+        RecordAccumulator.ReadyCheck ready = accumulator.ready(cluster, now);
         if (!ready.unknownLeaderTopics().isEmpty()) {
             metadata.track(ready.unknownLeaderTopics());
             metadata.refresh();
@@ -133,7 +133,7 @@ public final class Sender implements Runnable {
                 nodes.add(node);
             }
         }
-        Map<Integer, List<ProducerBatch>> drained = accumulator.drain(cluster::leaderFor, nodes, settings.requestSizeBytesMax(), now);
+        Map<Integer, List<ProducerBatch>> drained = accumulator.drain(cluster, nodes, settings.requestSizeBytesMax(), now);
         for (ProducerBatch b : accumulator.expire(now)) {
             finishFailed(b, expiredError(b, now));
         }
@@ -269,13 +269,13 @@ public final class Sender implements Runnable {
         byPartition.forEach((tp, list) -> {
             ProduceResponse.PartitionResponse p = results.get(tp);
             if (resp.getErrorCode() != ErrorCode.NONE) {
-                handleError(list, resp.getErrorCode(), resp.getErrorMessage(), -1, -1, now);
+                handleError(tp, list, resp.getErrorCode(), resp.getErrorMessage(), -1, -1, now);
             } else if (p == null) {
                 list.forEach(b -> finishFailed(b, new IndeterminateException(tp + ": the broker's answer did not mention the partition")));
             } else if (p.getErrorCode() == ErrorCode.NONE) {
                 completeAll(list, p);
             } else {
-                handleError(list, p.getErrorCode(), p.getErrorMessage(),
+                handleError(tp, list, p.getErrorCode(), p.getErrorMessage(),
                         p.hasLeaderIdHint() ? p.getLeaderIdHint() : -1, p.hasLeaderEpochHint() ? p.getLeaderEpochHint() : -1, now);
             }
         });
@@ -296,12 +296,26 @@ public final class Sender implements Runnable {
         }
     }
 
-    private void handleError(List<ProducerBatch> list, ErrorCode code, String message, int leaderHint, int epochHint, long now) {
-        if (Errors.needsMetadataRefresh(code)) {
+    /**
+     * A partition's error: every retriable code asks for fresh metadata (the leader may have
+     * moved, lost its ISR or be shutting down; a refresh is coalesced with others, so asking is
+     * cheap), a leader hint is applied at once, and the batches go back to the head of the
+     * partition's queue, last first, so they keep their order before any later batch.
+     */
+    private void handleError(TopicPartition tp, List<ProducerBatch> list, ErrorCode code, String message, int leaderHint,
+                             int epochHint, long now) {
+        if (Errors.isRetriable(code) || Errors.needsMetadataRefresh(code)) {
+            if (leaderHint >= 0) {
+                metadata.applyLeaderHint(tp, leaderHint, epochHint);
+            }
             metadata.refresh();
         }
+        boolean leadership = Errors.isLeadershipError(code);
         for (int i = list.size() - 1; i >= 0; i--) { // last first: re-enqueueing at the head keeps order
             ProducerBatch b = list.get(i);
+            if (leadership) {
+                b.refusedForLeadership();
+            }
             BasaltException e = Errors.forCode(code, message, "produce to " + b.partition(), leaderHint, epochHint);
             retryOrFail(b, e, Errors.isRetriable(code), Errors.isIndeterminate(code), now);
         }
@@ -325,9 +339,16 @@ public final class Sender implements Runnable {
             }
             return;
         }
+        boolean brokerGone = e instanceof ConnectionException || indeterminate;
         byPartition.forEach((tp, list) -> {
             for (int i = list.size() - 1; i >= 0; i--) {
-                retryOrFail(list.get(i), e, e.retriable(), indeterminate, now);
+                ProducerBatch b = list.get(i);
+                if (brokerGone) {
+                    // an unreachable leader is replaced by the controller: retry as soon as the
+                    // metadata names a newer leader, not after the full backoff
+                    b.refusedForLeadership();
+                }
+                retryOrFail(b, e, e.retriable(), indeterminate, now);
             }
         });
     }

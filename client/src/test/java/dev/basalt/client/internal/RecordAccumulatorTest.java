@@ -14,7 +14,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
-import java.util.function.ToIntFunction;
+
 import org.junit.jupiter.api.Test;
 
 /**
@@ -26,7 +26,7 @@ import org.junit.jupiter.api.Test;
 class RecordAccumulatorTest {
     private static final TopicPartition TP0 = new TopicPartition("t", 0);
     private static final TopicPartition TP1 = new TopicPartition("t", 1);
-    private static final ToIntFunction<TopicPartition> LEADER_1 = tp -> 1;
+    private static final RecordAccumulator.LeaderView LEADER_1 = tp -> 1;
 
     private static RecordAccumulator acc(int batchSize, long lingerMs) {
         return new RecordAccumulator(new BufferPool(1 << 20, batchSize), batchSize, lingerMs, 10_000);
@@ -167,5 +167,65 @@ class RecordAccumulatorTest {
         a.reenqueue(b);
         assertTrue(a.drain(LEADER_1, Set.of(1), 1 << 20, 100).isEmpty());
         assertEquals(b, a.drain(LEADER_1, Set.of(1), 1 << 20, 500).get(1).get(0));
+    }
+
+    /** A view where the partition is led by broker `leader` at `epoch`. */
+    private static RecordAccumulator.LeaderView led(int leader, int epoch) {
+        return new RecordAccumulator.LeaderView() {
+            @Override
+            public int leaderFor(TopicPartition tp) {
+                return leader;
+            }
+
+            @Override
+            public int leaderEpochFor(TopicPartition tp) {
+                return epoch;
+            }
+        };
+    }
+
+    @Test
+    void retryRefusedForLeadership_skipsBackoff_onceANewerLeaderIsKnown() throws Exception {
+        RecordAccumulator a = acc(16_384, 0);
+        append(a, TP0, "v", 0);
+        ProducerBatch b = a.drain(led(1, 5), Set.of(1), 1 << 20, 0).get(1).get(0);
+        assertEquals(5, b.sentLeaderEpoch());
+        a.unmute(TP0);
+        b.scheduleRetry(1_000, null, false);
+        b.refusedForLeadership(); // NOT_LEADER from the epoch-5 leader
+        a.reenqueue(b);
+        assertTrue(a.ready(led(1, 5), 10).readyNodes().isEmpty(), "same leader epoch: wait out the backoff");
+        assertEquals(990, a.ready(led(1, 5), 10).nextCheckDelayMs());
+        assertEquals(Set.of(2), a.ready(led(2, 6), 10).readyNodes(), "newer leader: at once (KIP-951)");
+        assertEquals(List.of(b), a.drain(led(2, 6), Set.of(2), 1 << 20, 10).get(2));
+        assertEquals(6, b.sentLeaderEpoch());
+    }
+
+    @Test
+    void retryForOtherErrors_waitsOutItsBackoff_evenWithANewLeader() throws Exception {
+        RecordAccumulator a = acc(16_384, 0);
+        append(a, TP0, "v", 0);
+        ProducerBatch b = a.drain(led(1, 5), Set.of(1), 1 << 20, 0).get(1).get(0);
+        a.unmute(TP0);
+        b.scheduleRetry(1_000, null, false); // e.g. NOT_ENOUGH_REPLICAS: not a leadership error
+        a.reenqueue(b);
+        assertTrue(a.ready(led(2, 6), 10).readyNodes().isEmpty());
+        assertTrue(a.drain(led(2, 6), Set.of(2), 1 << 20, 10).isEmpty());
+        assertEquals(Set.of(2), a.ready(led(2, 6), 1_000).readyNodes());
+    }
+
+    @Test
+    void retriedBatch_goesBeforeLaterBatchesOfItsPartition() throws Exception {
+        RecordAccumulator a = acc(16_384, 0);
+        append(a, TP0, "first", 0);
+        ProducerBatch first = a.drain(LEADER_1, Set.of(1), 1 << 20, 0).get(1).get(0);
+        append(a, TP0, "second", 1);
+        assertTrue(a.drain(LEADER_1, Set.of(1), 1 << 20, 1).isEmpty(), "muted while the first is in flight");
+        first.scheduleRetry(2, null, false);
+        a.reenqueue(first);
+        a.unmute(TP0);
+        List<ProducerBatch> next = a.drain(LEADER_1, Set.of(1), 1 << 20, 2).get(1);
+        assertEquals(first, next.get(0), "the retry leads");
+        assertTrue(a.drain(LEADER_1, Set.of(1), 1 << 20, 3).isEmpty(), "and the partition is muted again");
     }
 }

@@ -53,9 +53,13 @@ final class FakeAdminService extends AdminServiceGrpc.AdminServiceImplBase {
     @Override
     public void createTopics(CreateTopicsRequest req, StreamObserver<CreateTopicsResponse> out) {
         CreateTopicsResponse.Builder resp = CreateTopicsResponse.newBuilder();
+        broker.adminRequests.incrementAndGet();
         synchronized (cluster) {
             for (CreateTopicsRequest.NewTopic nt : req.getTopicsList()) {
-                resp.addTopics(create(nt, req.getValidateOnly()));
+                resp.addTopics(broker.notController()
+                        ? CreateTopicsResponse.Result.newBuilder().setName(nt.getName()).setErrorCode(ErrorCode.NOT_CONTROLLER)
+                                .setErrorMessage("fake broker " + broker.id() + " cannot reach the controller").build()
+                        : create(nt, req.getValidateOnly()));
             }
         }
         reply(out, resp.build());
@@ -94,7 +98,7 @@ final class FakeAdminService extends AdminServiceGrpc.AdminServiceImplBase {
         }
         FakeCluster.Topic t = new FakeCluster.Topic(nt.getName(), UUID.randomUUID().toString());
         for (int p = 0; p < partitions; p++) {
-            t.partitions.add(cluster.newPartition(p));
+            t.partitions.add(cluster.newPartition(p, rf));
         }
         t.configs.putAll(nt.getConfigsMap());
         cluster.topics.put(t.name, t);
@@ -105,10 +109,13 @@ final class FakeAdminService extends AdminServiceGrpc.AdminServiceImplBase {
     @Override
     public void deleteTopics(DeleteTopicsRequest req, StreamObserver<DeleteTopicsResponse> out) {
         DeleteTopicsResponse.Builder resp = DeleteTopicsResponse.newBuilder();
+        broker.adminRequests.incrementAndGet();
         synchronized (cluster) {
             for (String name : req.getNamesList()) {
                 DeleteTopicsResponse.Result.Builder r = DeleteTopicsResponse.Result.newBuilder().setName(name);
-                if (cluster.hasTopic(name)) {
+                if (broker.notController()) {
+                    r.setErrorCode(ErrorCode.NOT_CONTROLLER);
+                } else if (cluster.hasTopic(name)) {
                     cluster.deleteTopic(name);
                 } else {
                     r.setErrorCode(ErrorCode.UNKNOWN_TOPIC);
@@ -122,6 +129,7 @@ final class FakeAdminService extends AdminServiceGrpc.AdminServiceImplBase {
     @Override
     public void listTopics(ListTopicsRequest req, StreamObserver<ListTopicsResponse> out) {
         ListTopicsResponse.Builder resp = ListTopicsResponse.newBuilder();
+        broker.adminRequests.incrementAndGet();
         synchronized (cluster) {
             new TreeMap<>(cluster.topics).values().forEach(t -> resp.addTopics(ListTopicsResponse.Listing.newBuilder()
                     .setName(t.name).setTopicId(t.id).setPartitionCount(t.partitions.size())));
@@ -132,6 +140,7 @@ final class FakeAdminService extends AdminServiceGrpc.AdminServiceImplBase {
     @Override
     public void describeTopics(DescribeTopicsRequest req, StreamObserver<DescribeTopicsResponse> out) {
         DescribeTopicsResponse.Builder resp = DescribeTopicsResponse.newBuilder();
+        broker.adminRequests.incrementAndGet();
         synchronized (cluster) {
             List<String> names = req.getNamesCount() == 0 ? new ArrayList<>(new TreeMap<>(cluster.topics).keySet()) : req.getNamesList();
             for (String name : names) {
@@ -148,10 +157,14 @@ final class FakeAdminService extends AdminServiceGrpc.AdminServiceImplBase {
             return d.setErrorCode(ErrorCode.UNKNOWN_TOPIC).build();
         }
         d.setTopicId(t.id);
+        int minIsr = Integer.parseInt(t.configs.getOrDefault("min.insync.replicas",
+                FakeCluster.TOPIC_CONFIG_DEFAULTS.get("min.insync.replicas")));
         for (int p = 0; p < t.partitions.size(); p++) {
             FakeCluster.PartitionLog log = t.partitions.get(p);
             d.addPartitions(DescribeTopicsResponse.PartitionDescription.newBuilder().setPartition(p).setLeaderId(log.leaderId)
-                    .setLeaderEpoch(log.leaderEpoch).addReplicas(log.leaderId).addIsr(log.leaderId));
+                    .setLeaderEpoch(log.leaderEpoch).addAllReplicas(log.replicas).addAllIsr(log.isr)
+                    .addAllOfflineReplicas(cluster.offline(log)).addAllEligibleLeaderReplicas(log.elr)
+                    .setPartitionEpoch(log.partitionEpoch).setMinInsyncReplicas(minIsr));
         }
         FakeCluster.TOPIC_CONFIG_DEFAULTS.forEach((k, def) -> d.addConfigs(ConfigEntry.newBuilder().setName(k)
                 .setValue(t.configs.getOrDefault(k, def))
@@ -162,17 +175,20 @@ final class FakeAdminService extends AdminServiceGrpc.AdminServiceImplBase {
     @Override
     public void createPartitions(CreatePartitionsRequest req, StreamObserver<CreatePartitionsResponse> out) {
         CreatePartitionsResponse.Builder resp = CreatePartitionsResponse.newBuilder();
+        broker.adminRequests.incrementAndGet();
         synchronized (cluster) {
             for (CreatePartitionsRequest.Increase inc : req.getTopicsList()) {
                 CreatePartitionsResponse.Result.Builder r = CreatePartitionsResponse.Result.newBuilder().setName(inc.getName());
                 FakeCluster.Topic t = cluster.topics.get(inc.getName());
-                if (t == null) {
+                if (broker.notController()) {
+                    r.setErrorCode(ErrorCode.NOT_CONTROLLER);
+                } else if (t == null) {
                     r.setErrorCode(ErrorCode.UNKNOWN_TOPIC);
                 } else if (inc.getTotalCount() <= t.partitions.size()) {
                     r.setErrorCode(ErrorCode.INVALID_PARTITIONS).setErrorMessage("topic has " + t.partitions.size() + " partitions");
                 } else if (!req.getValidateOnly()) {
                     for (int p = t.partitions.size(); p < inc.getTotalCount(); p++) {
-                        t.partitions.add(cluster.newPartition(p));
+                        t.partitions.add(cluster.newPartition(p, t.partitions.get(0).replicas.size()));
                     }
                     cluster.metadataChanges++;
                 }
@@ -211,9 +227,12 @@ final class FakeAdminService extends AdminServiceGrpc.AdminServiceImplBase {
     @Override
     public void alterConfigs(AlterConfigsRequest req, StreamObserver<AlterConfigsResponse> out) {
         AlterConfigsResponse.Builder resp = AlterConfigsResponse.newBuilder();
+        broker.adminRequests.incrementAndGet();
         synchronized (cluster) {
             for (AlterConfigsRequest.Change c : req.getResourcesList()) {
-                resp.addResources(alter(c, req.getValidateOnly()));
+                resp.addResources(broker.notController()
+                        ? AlterConfigsResponse.Result.newBuilder().setResource(c.getResource()).setErrorCode(ErrorCode.NOT_CONTROLLER).build()
+                        : alter(c, req.getValidateOnly()));
             }
         }
         reply(out, resp.build());
@@ -247,14 +266,25 @@ final class FakeAdminService extends AdminServiceGrpc.AdminServiceImplBase {
 
     @Override
     public void describeCluster(DescribeClusterRequest req, StreamObserver<DescribeClusterResponse> out) {
-        DescribeClusterResponse.Builder resp = DescribeClusterResponse.newBuilder().setClusterId(cluster.clusterId()).setControllerId(1);
-        cluster.brokers().forEach(b -> resp.addBrokers(DescribeClusterResponse.Broker.newBuilder().setNode(b.node())
-                .addRoles("broker").addAllRoles(b.id() == 1 ? List.of("controller") : List.of())));
+        broker.adminRequests.incrementAndGet();
+        DescribeClusterResponse.Builder resp = DescribeClusterResponse.newBuilder().setClusterId(cluster.clusterId());
+        synchronized (cluster) {
+            resp.setControllerId(cluster.controllerId());
+            cluster.brokers().stream().filter(b -> req.getIncludeFencedBrokers() || !cluster.fenced.contains(b.id()))
+                    .forEach(b -> resp.addBrokers(DescribeClusterResponse.Broker.newBuilder().setNode(b.node())
+                            .setFenced(cluster.fenced.contains(b.id())).addRoles("broker")
+                            .addAllRoles(b.id() == 1 ? List.of("controller") : List.of())));
+        }
         reply(out, resp.build());
     }
 
     @Override
     public void describeQuorum(DescribeQuorumRequest req, StreamObserver<DescribeQuorumResponse> out) {
+        broker.adminRequests.incrementAndGet();
+        if (broker.notController()) {
+            reply(out, DescribeQuorumResponse.newBuilder().setErrorCode(ErrorCode.NOT_CONTROLLER).build());
+            return;
+        }
         long leo;
         synchronized (cluster) {
             leo = cluster.metadataChanges;

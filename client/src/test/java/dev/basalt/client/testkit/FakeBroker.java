@@ -44,6 +44,10 @@ public final class FakeBroker {
     private final int id;
     private volatile int port;
     private volatile Server server;
+    private volatile String rack = "";
+    private volatile boolean stopped;
+    private volatile boolean notController;
+    final java.util.concurrent.atomic.AtomicInteger adminRequests = new java.util.concurrent.atomic.AtomicInteger();
 
     FakeBroker(FakeCluster cluster, int id) throws IOException {
         this.cluster = cluster;
@@ -72,7 +76,38 @@ public final class FakeBroker {
     }
 
     BrokerNode node() {
-        return BrokerNode.newBuilder().setId(id).setHost("127.0.0.1").setPort(port).build();
+        return BrokerNode.newBuilder().setId(id).setHost("127.0.0.1").setPort(port).setRack(rack).build();
+    }
+
+    /** Sets this broker's broker.rack ("" = none). */
+    public void setRack(String rack) {
+        this.rack = rack;
+    }
+
+    public String rack() {
+        return rack;
+    }
+
+    /** True once {@link #stop()} was called: the broker counts as offline. */
+    public boolean stopped() {
+        return stopped;
+    }
+
+    /**
+     * While set, this broker answers admin mutations and DescribeQuorum with NOT_CONTROLLER (as a
+     * broker that cannot reach the active controller would); other brokers are unaffected.
+     */
+    public void answerNotController(boolean on) {
+        this.notController = on;
+    }
+
+    boolean notController() {
+        return notController;
+    }
+
+    /** Admin requests this broker received. */
+    public int adminRequests() {
+        return adminRequests.get();
     }
 
     /** Drops every connection now (no answers for in-flight calls), then listens again on the same port. */
@@ -90,12 +125,23 @@ public final class FakeBroker {
 
     /** Stops the broker for good (connections then fail as refused). */
     public synchronized void stop() {
+        stopped = true;
         server.shutdownNow();
         try {
             server.awaitTermination(5, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+    }
+
+    /** Starts a stopped broker again on the same port (as a restarted process would). */
+    public synchronized void restart() {
+        try {
+            server = build(port).start();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        stopped = false;
     }
 
     void close() {
@@ -111,6 +157,39 @@ public final class FakeBroker {
             return ErrorCode.INVALID_PARTITION;
         }
         return t.partitions.get(partition).leaderId == id ? ErrorCode.NONE : ErrorCode.NOT_LEADER;
+    }
+
+    /**
+     * Fetch checks: a planned fault for this broker first; then the leader or any other
+     * replica serves (a follower only what its high watermark covers), and the request's
+     * current_leader_epoch must match the partition's (older: FENCED_LEADER_EPOCH, newer:
+     * UNKNOWN_LEADER_EPOCH), as fetch.proto promises.
+     */
+    private ErrorCode checkFetch(FakeCluster.Topic t, FetchRequest.PartitionData pd) {
+        if (t == null) {
+            return ErrorCode.UNKNOWN_TOPIC;
+        }
+        if (pd.getPartition() < 0 || pd.getPartition() >= t.partitions.size()) {
+            return ErrorCode.INVALID_PARTITION;
+        }
+        java.util.Queue<ErrorCode> faults = cluster.fetchFaults.get(id);
+        ErrorCode fault = faults == null ? null : faults.poll();
+        if (fault != null) {
+            return fault;
+        }
+        FakeCluster.PartitionLog log = t.partitions.get(pd.getPartition());
+        if (log.leaderId != id && !log.replicas.contains(id)) {
+            return ErrorCode.NOT_LEADER;
+        }
+        if (pd.hasCurrentLeaderEpoch() && pd.getCurrentLeaderEpoch() >= 0) {
+            if (pd.getCurrentLeaderEpoch() < log.leaderEpoch) {
+                return ErrorCode.FENCED_LEADER_EPOCH;
+            }
+            if (pd.getCurrentLeaderEpoch() > log.leaderEpoch) {
+                return ErrorCode.UNKNOWN_LEADER_EPOCH;
+            }
+        }
+        return ErrorCode.NONE;
     }
 
     private final class Produce extends ProduceServiceGrpc.ProduceServiceImplBase {
@@ -219,6 +298,9 @@ public final class FakeBroker {
             long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(req.getMaxWaitMs());
             FetchResponse resp;
             synchronized (cluster) {
+                if (stopped) {
+                    return null;
+                }
                 java.util.Map<String, Long> asked = new java.util.LinkedHashMap<>();
                 req.getTopicsList().forEach(t -> t.getPartitionsList().forEach(
                         pd -> asked.put(t.getName() + "-" + pd.getPartition(), pd.getFetchOffset())));
@@ -238,6 +320,11 @@ public final class FakeBroker {
                         return null;
                     }
                 }
+                resp.getTopicsList().forEach(t -> t.getPartitionsList().forEach(p -> {
+                    if (p.getErrorCode() == ErrorCode.NONE) {
+                        cluster.fetchedPartitions.merge(id, 1, Integer::sum);
+                    }
+                }));
             }
             return resp;
         }
@@ -254,11 +341,13 @@ public final class FakeBroker {
                     FetchResponse.PartitionResponse.Builder pr = FetchResponse.PartitionResponse.newBuilder()
                             .setPartition(pd.getPartition()).setHighWatermark(-1).setLogStartOffset(-1).setLastStableOffset(-1)
                             .setLogEndOffset(-1);
-                    ErrorCode err = check(t, pd.getPartition());
+                    ErrorCode err = checkFetch(t, pd);
                     if (err == ErrorCode.NONE && !td.getTopicId().isEmpty() && !td.getTopicId().equals(t.id)) {
                         err = ErrorCode.UNKNOWN_TOPIC_ID;
                     }
-                    if (err == ErrorCode.NONE) {
+                    if (err == ErrorCode.NONE && redirect(t.partitions.get(pd.getPartition()), req.getClientRack(), pr)) {
+                        anyError[0] = true; // answer at once: the consumer moves to the replica
+                    } else if (err == ErrorCode.NONE) {
                         err = readPartition(t.partitions.get(pd.getPartition()), pd, req.getMaxBytes() - totalBytes[0], pr);
                         totalBytes[0] += pr.getRecords().size();
                     }
@@ -273,12 +362,31 @@ public final class FakeBroker {
             return resp.build();
         }
 
+        /**
+         * The leader, asked by a consumer in another rack, names an in-sync follower in the
+         * consumer's rack as preferred read replica (KIP-392) and sends no records.
+         */
+        private boolean redirect(FakeCluster.PartitionLog log, String clientRack, FetchResponse.PartitionResponse.Builder pr) {
+            if (clientRack.isEmpty() || log.leaderId != id || clientRack.equals(rack)) {
+                return false;
+            }
+            for (int replica : log.isr) {
+                if (replica != id && !cluster.fenced.contains(replica) && clientRack.equals(cluster.broker(replica).rack())) {
+                    pr.setPreferredReadReplica(replica).setHighWatermark(log.logEndOffset).setLogStartOffset(log.logStartOffset)
+                            .setLastStableOffset(log.logEndOffset).setLogEndOffset(log.logEndOffset);
+                    return true;
+                }
+            }
+            return false;
+        }
+
         private ErrorCode readPartition(FakeCluster.PartitionLog log, FetchRequest.PartitionData pd, int budget,
                                         FetchResponse.PartitionResponse.Builder pr) {
-            pr.setHighWatermark(log.logEndOffset).setLogStartOffset(log.logStartOffset).setLastStableOffset(log.logEndOffset)
-                    .setLogEndOffset(log.logEndOffset);
+            // a follower has the log up to its high watermark only (its log end, in this fake)
+            long end = log.leaderId == id ? log.logEndOffset : log.followerHw();
+            pr.setHighWatermark(end).setLogStartOffset(log.logStartOffset).setLastStableOffset(end).setLogEndOffset(end);
             long offset = pd.getFetchOffset();
-            if (offset < log.logStartOffset || offset > log.logEndOffset) {
+            if (offset < log.logStartOffset || offset > end) {
                 return ErrorCode.OFFSET_OUT_OF_RANGE;
             }
             ByteString.Output data = ByteString.newOutput();
@@ -286,6 +394,9 @@ public final class FakeBroker {
             for (FakeCluster.StoredBatch b : log.batches) {
                 if (b.lastOffset() < offset) {
                     continue;
+                }
+                if (b.lastOffset() >= end) {
+                    break;
                 }
                 if (data.size() > 0 && data.size() + b.bytes().length > limit) {
                     break;
@@ -354,9 +465,10 @@ public final class FakeBroker {
     private final class Metadata extends MetadataServiceGrpc.MetadataServiceImplBase {
         @Override
         public void metadata(MetadataRequest req, StreamObserver<MetadataResponse> out) {
-            MetadataResponse.Builder resp = MetadataResponse.newBuilder().setControllerId(1).setClusterId(cluster.clusterId());
+            MetadataResponse.Builder resp = MetadataResponse.newBuilder().setClusterId(cluster.clusterId());
             synchronized (cluster) {
-                cluster.brokers().forEach(b -> resp.addBrokers(b.node()));
+                resp.setControllerId(cluster.controllerId());
+                cluster.brokers().stream().filter(b -> !cluster.fenced.contains(b.id())).forEach(b -> resp.addBrokers(b.node()));
                 Iterable<String> names = req.getAllTopics() ? cluster.topics.keySet() : req.getTopicsList();
                 for (String name : names) {
                     resp.addTopics(describe(name));
@@ -376,7 +488,8 @@ public final class FakeBroker {
             for (int p = 0; p < t.partitions.size(); p++) {
                 FakeCluster.PartitionLog log = t.partitions.get(p);
                 tm.addPartitions(MetadataResponse.PartitionMetadata.newBuilder().setPartition(p).setLeaderId(log.leaderId)
-                        .setLeaderEpoch(log.leaderEpoch).addReplicas(log.leaderId).addIsr(log.leaderId));
+                        .setLeaderEpoch(log.leaderEpoch).addAllReplicas(log.replicas).addAllIsr(log.isr)
+                        .addAllOfflineReplicas(cluster.offline(log)));
             }
             return tm.build();
         }

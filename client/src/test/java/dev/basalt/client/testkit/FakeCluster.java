@@ -1,5 +1,6 @@
 package dev.basalt.client.testkit;
 
+import dev.basalt.common.TopicNames;
 import dev.basalt.proto.v1.ErrorCode;
 import dev.basalt.record.Batches;
 import dev.basalt.record.Record;
@@ -14,15 +15,19 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.regex.Pattern;
 
 /**
  * An in-memory stand-in for a Basalt cluster, for client tests: N {@link FakeBroker}s, each a
  * real gRPC server on 127.0.0.1 (free port), sharing one in-memory state of topics, partition
  * logs (record batches stored as produced, offsets stamped) and configs. Every acknowledged
- * write is committed at once (HW = log end). Faults are injected per request kind:
+ * write is committed at once on the leader (HW = log end); followers hold it up to
+ * {@link #setFollowerHighWatermark}. Partitions have replicas, an ISR and ELR ({@link #setIsr}),
+ * brokers a rack ({@link FakeBroker#setRack}) and may be fenced ({@link #setFenced}); a leader
+ * names a follower in the consumer's rack as preferred read replica, and fetches check
+ * current_leader_epoch. Faults are injected per request kind:
  * {@link #injectProduceError}, {@link #injectProduceErrorAfterAppend}, {@link #disconnectNextProduceAfterAppend},
- * {@link #holdProduce}, {@link #moveLeader}, {@link #truncateLogStart}.
+ * {@link #injectFetchError}, {@link #holdProduce}, {@link #moveLeader}, {@link #truncateLogStart},
+ * {@link FakeBroker#answerNotController}, {@link FakeBroker#stop}.
  *
  * <p>Not a broker: no replication, retention or durability; it exists to drive the client's
  * produce, fetch, metadata and admin paths, including their error handling.
@@ -31,7 +36,6 @@ import java.util.regex.Pattern;
  * on its monitor.
  */
 public final class FakeCluster implements AutoCloseable {
-    private static final Pattern LEGAL_NAME = Pattern.compile("[a-zA-Z0-9._-]+");
     static final Map<String, String> TOPIC_CONFIG_DEFAULTS = defaults();
 
     /** A stored batch with its stamped offsets. */
@@ -44,6 +48,16 @@ public final class FakeCluster implements AutoCloseable {
         long logEndOffset;
         int leaderId;
         int leaderEpoch;
+        int partitionEpoch;
+        List<Integer> replicas = List.of();
+        List<Integer> isr = List.of();
+        List<Integer> elr = List.of();
+        /** How far followers have the log (their HW); -1 = as far as the leader. */
+        long followerHighWatermark = -1;
+
+        long followerHw() {
+            return followerHighWatermark < 0 ? logEndOffset : Math.min(followerHighWatermark, logEndOffset);
+        }
     }
 
     static final class Topic {
@@ -70,6 +84,13 @@ public final class FakeCluster implements AutoCloseable {
     final ConcurrentLinkedQueue<PlannedFault> adminFaults = new ConcurrentLinkedQueue<>();
     private final String clusterId = "fake-" + UUID.randomUUID();
     private boolean produceHeld;
+    /** Brokers the controller fenced: left out of Metadata, shown fenced in DescribeCluster. */
+    final java.util.Set<Integer> fenced = new java.util.TreeSet<>();
+    /** Broker id → planned fetch partition errors (answered to whoever fetches from that broker). */
+    final Map<Integer, ConcurrentLinkedQueue<ErrorCode>> fetchFaults = new java.util.concurrent.ConcurrentHashMap<>();
+    /** Partitions served per broker by Fetch (for fetch-from-follower tests). */
+    final Map<Integer, Integer> fetchedPartitions = new java.util.HashMap<>();
+    int controllerId = 1;
     long metadataChanges;
     int produceRequests;
     /** Fetch requests received, each with its partitions' fetch offsets (for pipelining tests). */
@@ -85,6 +106,18 @@ public final class FakeCluster implements AutoCloseable {
             c.brokers.add(new FakeBroker(c, id));
         }
         return c;
+    }
+
+    /**
+     * A loopback address nobody listens on (a port just bound and released), for bootstrap lists
+     * with a dead broker: connecting to it is refused at once.
+     */
+    public static String deadAddress() {
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            return "127.0.0.1:" + s.getLocalPort();
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 
     /** The bootstrap.servers value for this cluster. */
@@ -108,13 +141,21 @@ public final class FakeCluster implements AutoCloseable {
 
     /** Creates a topic directly (as an admin would); leaders spread round-robin over brokers. */
     public synchronized String createTopic(String name, int partitions) {
-        ErrorCode err = validateNewTopic(name, partitions, 1);
+        return createTopic(name, partitions, 1);
+    }
+
+    /**
+     * Creates a topic with replicationFactor replicas per partition: partition p on brokers
+     * p, p+1, ... (round robin), the first one leading, all in the ISR.
+     */
+    public synchronized String createTopic(String name, int partitions, int replicationFactor) {
+        ErrorCode err = validateNewTopic(name, partitions, replicationFactor);
         if (err != ErrorCode.NONE) {
             throw new IllegalArgumentException(err + " for " + name);
         }
         Topic t = new Topic(name, UUID.randomUUID().toString());
         for (int p = 0; p < partitions; p++) {
-            t.partitions.add(newPartition(p));
+            t.partitions.add(newPartition(p, replicationFactor));
         }
         topics.put(name, t);
         metadataChanges++;
@@ -137,24 +178,109 @@ public final class FakeCluster implements AutoCloseable {
         return ErrorCode.NONE;
     }
 
-    /** Kafka's rule: 1-249 characters of [a-zA-Z0-9._-], not "." or "..". */
+    /** The cluster's rule, shared with the real controller ({@link TopicNames}). */
     public static boolean isLegalTopicName(String name) {
-        return name != null && !name.isEmpty() && name.length() <= 249 && !name.equals(".") && !name.equals("..")
-                && LEGAL_NAME.matcher(name).matches();
+        return TopicNames.isLegal(name);
     }
 
-    PartitionLog newPartition(int p) {
+    PartitionLog newPartition(int p, int replicationFactor) {
         PartitionLog log = new PartitionLog();
-        log.leaderId = brokers.get(p % brokers.size()).id();
+        List<Integer> replicas = new ArrayList<>();
+        for (int i = 0; i < replicationFactor; i++) {
+            replicas.add(brokers.get((p + i) % brokers.size()).id());
+        }
+        log.leaderId = replicas.get(0);
+        log.replicas = List.copyOf(replicas);
+        log.isr = List.copyOf(replicas);
         return log;
     }
 
-    /** Makes another broker the partition's leader (bumping the leader epoch). */
+    private PartitionLog partition(String topic, int partition) {
+        return topics.get(topic).partitions.get(partition);
+    }
+
+    /**
+     * Makes another broker the partition's leader (bumping the leader epoch and partition
+     * epoch); -1 leaves the partition without a leader. A new leader joins the replicas and ISR
+     * if it was not in them.
+     */
     public synchronized void moveLeader(String topic, int partition, int brokerId) {
-        PartitionLog log = topics.get(topic).partitions.get(partition);
+        PartitionLog log = partition(topic, partition);
         log.leaderId = brokerId;
         log.leaderEpoch++;
+        log.partitionEpoch++;
+        if (brokerId >= 0 && !log.replicas.contains(brokerId)) {
+            log.replicas = append(log.replicas, brokerId);
+        }
+        if (brokerId >= 0 && !log.isr.contains(brokerId)) {
+            log.isr = append(log.isr, brokerId);
+        }
         metadataChanges++;
+        notifyAll();
+    }
+
+    private static List<Integer> append(List<Integer> list, int id) {
+        List<Integer> out = new ArrayList<>(list);
+        out.add(id);
+        return List.copyOf(out);
+    }
+
+    /** Sets a partition's ISR and eligible leader replicas (bumping the partition epoch). */
+    public synchronized void setIsr(String topic, int partition, List<Integer> isr, List<Integer> elr) {
+        PartitionLog log = partition(topic, partition);
+        log.isr = List.copyOf(isr);
+        log.elr = List.copyOf(elr);
+        log.partitionEpoch++;
+        metadataChanges++;
+    }
+
+    /** Followers of the partition have its records below this offset only (-1 = all of them). */
+    public synchronized void setFollowerHighWatermark(String topic, int partition, long offset) {
+        partition(topic, partition).followerHighWatermark = offset;
+        notifyAll();
+    }
+
+    /** Fences (true) or unfences a broker: a fenced broker leaves Metadata and counts as offline. */
+    public synchronized void setFenced(int brokerId, boolean isFenced) {
+        if (isFenced) {
+            fenced.add(brokerId);
+        } else {
+            fenced.remove(brokerId);
+        }
+        metadataChanges++;
+    }
+
+    /** The broker DescribeCluster and Metadata name as active controller (-1 = none). */
+    public synchronized void setControllerId(int id) {
+        controllerId = id;
+    }
+
+    synchronized int controllerId() {
+        return controllerId;
+    }
+
+    /** The next {@code times} partitions fetched from this broker answer code (nothing else happens). */
+    public void injectFetchError(int brokerId, ErrorCode code, int times) {
+        ConcurrentLinkedQueue<ErrorCode> q = fetchFaults.computeIfAbsent(brokerId, k -> new ConcurrentLinkedQueue<>());
+        for (int i = 0; i < times; i++) {
+            q.add(code);
+        }
+    }
+
+    /** The partition's replicas whose broker is fenced or stopped. */
+    synchronized List<Integer> offline(PartitionLog log) {
+        List<Integer> out = new ArrayList<>();
+        for (int r : log.replicas) {
+            if (fenced.contains(r) || r < 1 || r > brokers.size() || broker(r).stopped()) {
+                out.add(r);
+            }
+        }
+        return out;
+    }
+
+    /** Partitions this broker has answered in fetches (with data or without, errors excluded). */
+    public synchronized int fetchedPartitions(int brokerId) {
+        return fetchedPartitions.getOrDefault(brokerId, 0);
     }
 
     /** Simulates retention: records below offset disappear (whole batches below it). */

@@ -1,0 +1,53 @@
+package dev.basalt.client.admin;
+
+import java.util.List;
+import java.util.Set;
+
+/**
+ * One partition's placement and replication state as the controller sees it. Immutable.
+ *
+ * @param leaderId                -1 = no leader
+ * @param replicas                assigned replicas, preferred leader first
+ * @param isr                     in-sync replicas
+ * @param offlineReplicas         assigned replicas whose broker is fenced or offline
+ * @param eligibleLeaderReplicas  KIP-966: replicas that left the ISR only because it shrank
+ *                                below min.insync.replicas, still electable cleanly
+ * @param partitionEpoch          bumped on every leader, ISR or replica change; 0 when not reported
+ * @param minInsyncReplicas       the topic's min.insync.replicas as applied; 0 = not reported
+ */
+public record PartitionDescription(int partition, int leaderId, int leaderEpoch, List<Integer> replicas, List<Integer> isr,
+                                   List<Integer> offlineReplicas, List<Integer> eligibleLeaderReplicas, int partitionEpoch,
+                                   int minInsyncReplicas) {
+    public PartitionDescription {
+        replicas = List.copyOf(replicas);
+        isr = List.copyOf(isr);
+        offlineReplicas = List.copyOf(offlineReplicas);
+        eligibleLeaderReplicas = List.copyOf(eligibleLeaderReplicas);
+    }
+
+    /** Kafka's definition: fewer in-sync replicas than assigned ones. */
+    public boolean underReplicated() {
+        return isr.size() < replicas.size();
+    }
+
+    /** The ISR is below the topic's min.insync.replicas: acks=all writes are refused. False when the minimum is unknown. */
+    public boolean underMinIsr() {
+        return minInsyncReplicas > 0 && isr.size() < minInsyncReplicas;
+    }
+
+    /** The ISR has exactly min.insync.replicas members: one more loss and acks=all writes stop. */
+    public boolean atMinIsr() {
+        return minInsyncReplicas > 0 && isr.size() == minInsyncReplicas;
+    }
+
+    /**
+     * No leader, or a leader that is offline (listed in {@code offlineReplicas}, or not among
+     * {@code liveBrokers}, the unfenced brokers of the cluster; null = do not check that).
+     */
+    public boolean unavailable(Set<Integer> liveBrokers) {
+        if (leaderId < 0 || offlineReplicas.contains(leaderId)) {
+            return true;
+        }
+        return liveBrokers != null && !liveBrokers.contains(leaderId);
+    }
+}

@@ -1,0 +1,342 @@
+package dev.basalt.client;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.basalt.client.serialization.StringDeserializer;
+import dev.basalt.client.serialization.StringSerializer;
+import dev.basalt.client.testkit.FakeCluster;
+import dev.basalt.proto.v1.ErrorCode;
+import dev.basalt.record.Record;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Clients across leadership changes, against a three-broker {@link FakeCluster} of real gRPC
+ * servers on loopback.
+ *
+ * <p>Goal: the producer follows leader moves and dead brokers without reordering, losing or
+ * duplicating acknowledged records within a partition, and gives up on NOT_ENOUGH_REPLICAS
+ * definitely once its retry budget is spent; the consumer follows leader moves (resuming at its
+ * position, with the leader epoch checked by the broker) and a preferred read replica (KIP-392),
+ * falling back to the leader on any error from the follower; a bootstrap list with a dead
+ * address works. Method: the fake moves leaders (bumping epochs), fences and stops brokers and
+ * injects errors while clients run; assertions compare the acknowledged sequence with the
+ * stored log. Reproduce: {@code ./mvnw -B -ntp -o -pl client -am test -Dtest=LeaderChangeTest
+ * -Dsurefire.failIfNoSpecifiedTests=false}.
+ */
+class LeaderChangeTest {
+    private FakeCluster cluster;
+
+    @BeforeEach
+    void start() throws Exception {
+        cluster = FakeCluster.start(3);
+    }
+
+    @AfterEach
+    void stop() {
+        cluster.close();
+    }
+
+    private Producer<String, String> producer(String bootstrap, Map<String, Object> extra) {
+        Map<String, Object> cfg = new HashMap<>();
+        cfg.put("bootstrap.servers", bootstrap);
+        cfg.put("linger.ms", 0);
+        cfg.put("retry.backoff.ms", 10);
+        cfg.put("retry.backoff.max.ms", 50);
+        cfg.put("request.timeout.ms", 5_000);
+        cfg.put("delivery.timeout.ms", 60_000);
+        cfg.put("max.block.ms", 5_000);
+        cfg.putAll(extra);
+        return new Producer<>(cfg, new StringSerializer(), new StringSerializer());
+    }
+
+    private Consumer<String, String> consumer(String bootstrap, Map<String, Object> extra) {
+        Map<String, Object> cfg = new HashMap<>();
+        cfg.put("bootstrap.servers", bootstrap);
+        cfg.put("fetch.max.wait.ms", 50);
+        cfg.put("retry.backoff.ms", 10);
+        cfg.put("default.api.timeout.ms", 5_000);
+        cfg.put("auto.offset.reset", "earliest");
+        cfg.putAll(extra);
+        return new Consumer<>(cfg, new StringDeserializer(), new StringDeserializer());
+    }
+
+    private static String value(Record r) {
+        return new String(r.valueBytes(), StandardCharsets.UTF_8);
+    }
+
+    private void produce(String topic, int partition, int count, String prefix) {
+        try (Producer<String, String> p = producer(cluster.bootstrap(), Map.of())) {
+            List<CompletableFuture<RecordMetadata>> fs = new ArrayList<>();
+            for (int i = 0; i < count; i++) {
+                fs.add(p.send(new ProducerRecord<>(topic, partition, null, prefix + i)));
+            }
+            fs.forEach(f -> Producer.await(f, Duration.ofSeconds(30)));
+        }
+    }
+
+    private static List<ConsumerRecord<String, String>> pollUntil(Consumer<String, String> c, int count) {
+        List<ConsumerRecord<String, String>> out = new ArrayList<>();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (out.size() < count && System.nanoTime() < deadline) {
+            c.poll(Duration.ofMillis(100)).forEach(out::add);
+        }
+        return out;
+    }
+
+    @Test
+    void producer_leaderMovesMidStream_keepsOrder_noLossNoDuplicates() throws Exception {
+        int partitions = 2;
+        int perPartition = 1_500;
+        cluster.createTopic("moving", partitions, 3);
+        AtomicBoolean done = new AtomicBoolean();
+        Thread mover = new Thread(() -> {
+            int next = 2;
+            while (!done.get()) {
+                for (int p = 0; p < partitions; p++) {
+                    cluster.moveLeader("moving", p, 1 + (next + p) % 3);
+                }
+                next++;
+                try {
+                    Thread.sleep(15);
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
+        }, "leader-mover");
+        List<List<CompletableFuture<RecordMetadata>>> sent = new ArrayList<>();
+        // small batches: many requests, so leader moves land between and during them
+        try (Producer<String, String> p = producer(cluster.bootstrap(), Map.of("batch.size", 512))) {
+            for (int i = 0; i < partitions; i++) {
+                sent.add(new ArrayList<>());
+            }
+            mover.start();
+            for (int i = 0; i < perPartition; i++) {
+                for (int part = 0; part < partitions; part++) {
+                    sent.get(part).add(p.send(new ProducerRecord<>("moving", part, null, part + "-" + i)));
+                }
+                if (i % 100 == 0) {
+                    Thread.sleep(5); // let the stream span many leader moves
+                }
+            }
+            for (int part = 0; part < partitions; part++) {
+                long previous = -1;
+                for (CompletableFuture<RecordMetadata> f : sent.get(part)) {
+                    long offset = Producer.await(f, Duration.ofSeconds(30)).offset();
+                    assertTrue(offset > previous, "partition " + part + ": offset " + offset + " after " + previous);
+                    previous = offset;
+                }
+            }
+        } finally {
+            done.set(true);
+            mover.join();
+        }
+        for (int part = 0; part < partitions; part++) {
+            List<Record> stored = cluster.records("moving", part);
+            assertEquals(perPartition, stored.size(), "NOT_LEADER is definite: nothing lost, nothing written twice");
+            for (int i = 0; i < perPartition; i++) {
+                assertEquals(part + "-" + i, value(stored.get(i)), "partition " + part + " offset " + i);
+                assertEquals(i, Producer.await(sent.get(part).get(i), Duration.ofSeconds(1)).offset());
+            }
+        }
+    }
+
+    @Test
+    void producer_leaderHint_retriesAtOnce_withoutWaitingTheBackoff() {
+        cluster.createTopic("hinted", 1, 3);
+        try (Producer<String, String> p = producer(cluster.bootstrap(),
+                Map.of("retry.backoff.ms", 20_000, "retry.backoff.max.ms", 20_000, "delivery.timeout.ms", 60_000))) {
+            assertEquals(0, Producer.await(p.send(new ProducerRecord<>("hinted", 0, null, "a")), Duration.ofSeconds(10)).offset());
+            cluster.moveLeader("hinted", 0, 2);
+            long start = System.nanoTime();
+            // the old leader answers NOT_LEADER with the new leader and its epoch: no 20 s backoff
+            assertEquals(1, Producer.await(p.send(new ProducerRecord<>("hinted", 0, null, "b")), Duration.ofSeconds(10)).offset());
+            assertTrue(System.nanoTime() - start < TimeUnit.SECONDS.toNanos(5));
+        }
+    }
+
+    @Test
+    void producer_leaderBrokerDies_movesToNewLeader() {
+        cluster.createTopic("dying", 1, 3);
+        try (Producer<String, String> p = producer(cluster.bootstrap(), Map.of())) {
+            assertEquals(0, Producer.await(p.send(new ProducerRecord<>("dying", 0, null, "a")), Duration.ofSeconds(10)).offset());
+            cluster.broker(1).stop();
+            cluster.setFenced(1, true);
+            cluster.moveLeader("dying", 0, 3);
+            assertEquals(1, Producer.await(p.send(new ProducerRecord<>("dying", 0, null, "b")), Duration.ofSeconds(20)).offset());
+        }
+        assertEquals(List.of("a", "b"), cluster.records("dying", 0).stream().map(LeaderChangeTest::value).toList());
+    }
+
+    @Test
+    void producer_notEnoughReplicas_isRetried_thenFailsDefinitely_whenRetriesRunOut() {
+        cluster.createTopic("thin", 1, 3);
+        cluster.injectProduceError(ErrorCode.NOT_ENOUGH_REPLICAS, 100);
+        try (Producer<String, String> p = producer(cluster.bootstrap(), Map.of("retries", 3))) {
+            BasaltException e = assertThrows(BasaltException.class,
+                    () -> Producer.await(p.send(new ProducerRecord<>("thin", 0, null, "a")), Duration.ofSeconds(10)));
+            assertInstanceOf(NotEnoughReplicasException.class, e);
+            assertInstanceOf(DefiniteException.class, e, "NOT_ENOUGH_REPLICAS appends nothing: the outcome is definite");
+        }
+        assertEquals(4, cluster.produceRequests(), "one attempt and three retries");
+        assertEquals(0, cluster.records("thin", 0).size());
+    }
+
+    @Test
+    void producer_notEnoughReplicas_isRetried_thenFailsDefinitely_atDeliveryTimeout() {
+        cluster.createTopic("thin", 1, 3);
+        cluster.injectProduceError(ErrorCode.NOT_ENOUGH_REPLICAS, 10_000);
+        try (Producer<String, String> p = producer(cluster.bootstrap(),
+                Map.of("request.timeout.ms", 500, "delivery.timeout.ms", 800))) {
+            long start = System.nanoTime();
+            BasaltException e = assertThrows(BasaltException.class,
+                    () -> Producer.await(p.send(new ProducerRecord<>("thin", 0, null, "a")), Duration.ofSeconds(10)));
+            assertInstanceOf(DefiniteException.class, e, e.toString());
+            assertTrue(e.getMessage().contains("NOT_ENOUGH_REPLICAS"), e.getMessage());
+            assertTrue(System.nanoTime() - start < TimeUnit.SECONDS.toNanos(5));
+        }
+        assertTrue(cluster.produceRequests() > 2, "retried: " + cluster.produceRequests());
+        assertEquals(0, cluster.records("thin", 0).size());
+    }
+
+    @Test
+    void producer_acksAllTimeout_isIndeterminate() {
+        cluster.createTopic("slow", 1, 3);
+        cluster.injectProduceErrorAfterAppend(ErrorCode.REQUEST_TIMED_OUT);
+        cluster.injectProduceError(ErrorCode.NOT_ENOUGH_REPLICAS, 100);
+        try (Producer<String, String> p = producer(cluster.bootstrap(), Map.of("retries", 2))) {
+            assertThrows(IndeterminateException.class,
+                    () -> Producer.await(p.send(new ProducerRecord<>("slow", 0, null, "a")), Duration.ofSeconds(10)));
+        }
+    }
+
+    @Test
+    void producer_andConsumer_bootstrapWithDeadAddress() {
+        cluster.createTopic("t", 1, 1);
+        String bootstrap = FakeCluster.deadAddress() + "," + cluster.bootstrap();
+        try (Producer<String, String> p = producer(bootstrap, Map.of())) {
+            assertEquals(0, Producer.await(p.send(new ProducerRecord<>("t", 0, null, "x")), Duration.ofSeconds(10)).offset());
+        }
+        try (Consumer<String, String> c = consumer(bootstrap, Map.of())) {
+            c.assign(List.of(new TopicPartition("t", 0)));
+            assertEquals(List.of("x"), pollUntil(c, 1).stream().map(ConsumerRecord::value).toList());
+        }
+    }
+
+    @Test
+    void consumer_followsLeaderMoves_resumingAtItsPosition() {
+        cluster.createTopic("t", 1, 3);
+        TopicPartition tp = new TopicPartition("t", 0);
+        List<String> seen = new ArrayList<>();
+        try (Consumer<String, String> c = consumer(cluster.bootstrap(), Map.of())) {
+            c.assign(List.of(tp));
+            for (int round = 0; round < 4; round++) {
+                produce("t", 0, 5, "r" + round + "-");
+                pollUntil(c, 5).forEach(r -> seen.add(r.value()));
+                // the old leader stays a replica: a fetch with the old epoch is FENCED_LEADER_EPOCH
+                cluster.moveLeader("t", 0, 1 + (round + 1) % 3);
+            }
+            assertEquals(20, c.position(tp));
+        }
+        List<String> expected = new ArrayList<>();
+        for (int round = 0; round < 4; round++) {
+            for (int i = 0; i < 5; i++) {
+                expected.add("r" + round + "-" + i);
+            }
+        }
+        assertEquals(expected, seen);
+    }
+
+    @Test
+    void consumer_readsFromPreferredReplica_andFallsBackToTheLeaderOnErrors() {
+        cluster.broker(1).setRack("a");
+        cluster.broker(2).setRack("b");
+        cluster.broker(3).setRack("c");
+        cluster.createTopic("t", 1, 3); // leader 1, replicas 1,2,3
+        produce("t", 0, 10, "v");
+        TopicPartition tp = new TopicPartition("t", 0);
+        try (Consumer<String, String> c = consumer(cluster.bootstrap(), Map.of("client.rack", "b"))) {
+            c.assign(List.of(tp));
+            assertEquals(10, pollUntil(c, 10).size());
+            assertTrue(cluster.fetchedPartitions(2) > 0, "read from the follower in rack b");
+            int fromLeader = cluster.fetchedPartitions(1);
+
+            // the follower has nothing past its high watermark: normal, the consumer keeps asking it
+            cluster.setFollowerHighWatermark("t", 0, 10);
+            produce("t", 0, 5, "w");
+            int fromFollower = cluster.fetchedPartitions(2);
+            long until = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(400);
+            while (System.nanoTime() < until) {
+                assertTrue(c.poll(Duration.ofMillis(50)).isEmpty(), "nothing past the follower's high watermark");
+            }
+            assertEquals(10, c.position(tp));
+            assertTrue(cluster.fetchedPartitions(2) > fromFollower, "kept polling the follower");
+            assertEquals(fromLeader, cluster.fetchedPartitions(1), "did not go back to the leader");
+            cluster.setFollowerHighWatermark("t", 0, -1);
+            assertEquals(List.of(10L, 11L, 12L, 13L, 14L), pollUntil(c, 5).stream().map(ConsumerRecord::offset).toList());
+
+            // an error from the follower (here: out of range) sends the consumer to the leader,
+            // with its position kept (no reset to earliest: nothing is read twice)
+            fromLeader = cluster.fetchedPartitions(1);
+            cluster.injectFetchError(2, ErrorCode.OFFSET_OUT_OF_RANGE, 1); // answers the next (or the parked) fetch of offset 15
+            produce("t", 0, 5, "x");
+            assertEquals(List.of(15L, 16L, 17L, 18L, 19L), pollUntil(c, 5).stream().map(ConsumerRecord::offset).toList());
+            assertTrue(cluster.fetchedPartitions(1) > fromLeader, "fell back to the leader");
+
+            // the follower's broker dies and is fenced: reads continue from the leader
+            cluster.broker(2).stop();
+            cluster.setFenced(2, true);
+            produce("t", 0, 5, "y");
+            assertEquals(List.of(20L, 21L, 22L, 23L, 24L), pollUntil(c, 5).stream().map(ConsumerRecord::offset).toList());
+        }
+    }
+
+    @Test
+    void consumer_leaderDies_resumesFromNewLeader() {
+        cluster.createTopic("t", 1, 3);
+        produce("t", 0, 5, "a");
+        TopicPartition tp = new TopicPartition("t", 0);
+        try (Consumer<String, String> c = consumer(cluster.bootstrap(), Map.of())) {
+            c.assign(List.of(tp));
+            assertEquals(5, pollUntil(c, 5).size());
+            cluster.broker(1).stop();
+            cluster.setFenced(1, true);
+            cluster.moveLeader("t", 0, 2);
+            produce("t", 0, 5, "b");
+            assertEquals(List.of("b0", "b1", "b2", "b3", "b4"), pollUntil(c, 5).stream().map(ConsumerRecord::value).toList());
+        }
+    }
+
+    @Test
+    void producer_reconnectsToARestartedBroker_withoutWaitingForGrpcsLongBackoff() throws Exception {
+        cluster.createTopic("back", 1, 3);
+        cluster.moveLeader("back", 0, 2);
+        try (Producer<String, String> p = producer(cluster.bootstrap(), Map.of())) {
+            assertEquals(0, Producer.await(p.send(new ProducerRecord<>("back", 0, null, "a")), Duration.ofSeconds(10)).offset());
+            cluster.broker(2).stop();
+            cluster.moveLeader("back", 0, 3);
+            assertEquals(1, Producer.await(p.send(new ProducerRecord<>("back", 0, null, "b")), Duration.ofSeconds(10)).offset());
+            // gRPC keeps reconnecting to the dead broker with a growing backoff (1 s, 1.6 s, 2.6 s ...)
+            Thread.sleep(4_000);
+            cluster.broker(2).restart();
+            cluster.moveLeader("back", 0, 2);
+            long start = System.nanoTime();
+            assertEquals(2, Producer.await(p.send(new ProducerRecord<>("back", 0, null, "c")), Duration.ofSeconds(30)).offset());
+            long tookMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+            assertTrue(tookMs < 1_500, "reconnected after " + tookMs + " ms (reconnect.backoff.max.ms is 1000)");
+        }
+    }
+}

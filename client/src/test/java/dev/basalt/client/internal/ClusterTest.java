@@ -1,0 +1,60 @@
+package dev.basalt.client.internal;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
+
+import dev.basalt.client.TopicPartition;
+import dev.basalt.proto.v1.BrokerNode;
+import dev.basalt.proto.v1.MetadataResponse;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The metadata snapshot's merge rules: an answer from a broker whose image lags (an older leader
+ * epoch for a partition of the same topic id) does not move the partition back to a replaced
+ * leader (KIP-320); a re-created topic (new id) is taken as it comes; leader hints apply only
+ * when newer and naming a known broker (KIP-951).
+ */
+class ClusterTest {
+    private static final TopicPartition TP = new TopicPartition("t", 0);
+
+    private static MetadataResponse answer(String topicId, int leader, int epoch) {
+        MetadataResponse.Builder r = MetadataResponse.newBuilder().setControllerId(1).setClusterId("c");
+        for (int id = 1; id <= 3; id++) {
+            r.addBrokers(BrokerNode.newBuilder().setId(id).setHost("127.0.0.1").setPort(9400 + id));
+        }
+        return r.addTopics(MetadataResponse.TopicMetadata.newBuilder().setName("t").setTopicId(topicId)
+                .addPartitions(MetadataResponse.PartitionMetadata.newBuilder().setPartition(0).setLeaderId(leader)
+                        .setLeaderEpoch(epoch).addReplicas(1).addReplicas(2).addReplicas(3))).build();
+    }
+
+    @Test
+    void olderLeaderEpoch_fromALaggingBroker_isIgnored() {
+        Cluster c = Cluster.EMPTY.merge(answer("id-1", 2, 7), 0);
+        Cluster lagging = c.merge(answer("id-1", 1, 6), 1);
+        assertEquals(2, lagging.leaderFor(TP));
+        assertEquals(7, lagging.leaderEpochFor(TP));
+        Cluster newer = lagging.merge(answer("id-1", 3, 8), 2);
+        assertEquals(3, newer.leaderFor(TP));
+    }
+
+    @Test
+    void recreatedTopic_takesTheNewAnswer_evenWithALowerEpoch() {
+        Cluster c = Cluster.EMPTY.merge(answer("id-1", 2, 7), 0);
+        Cluster recreated = c.merge(answer("id-2", 1, 0), 1);
+        assertEquals(1, recreated.leaderFor(TP));
+        assertEquals(0, recreated.leaderEpochFor(TP));
+    }
+
+    @Test
+    void leaderHint_appliesOnlyWhenNewer_andForAKnownBroker() {
+        Cluster c = Cluster.EMPTY.merge(answer("id-1", 1, 4), 0);
+        assertSame(c, c.withLeaderHint(TP, 2, 4), "same epoch");
+        assertSame(c, c.withLeaderHint(TP, 2, 3), "older epoch");
+        assertSame(c, c.withLeaderHint(TP, 9, 5), "unknown broker");
+        assertSame(c, c.withLeaderHint(new TopicPartition("other", 0), 2, 5), "unknown topic");
+        Cluster hinted = c.withLeaderHint(TP, 2, 5);
+        assertEquals(2, hinted.leaderFor(TP));
+        assertEquals(5, hinted.leaderEpochFor(TP));
+        assertEquals(c.updatedMs(), hinted.updatedMs(), "a hint is not a refresh");
+    }
+}
