@@ -152,6 +152,7 @@ public final class NodeProcess implements AutoCloseable {
             cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
             cmd.addAll(jvmOptions);
             cmd.add("-Djava.io.tmpdir=" + tmp);
+            NativeLibraries.rocksDbDir().ifPresent(d -> cmd.add("-Djava.library.path=" + d));
             cmd.add("-cp");
             cmd.add(System.getProperty("surefire.test.class.path", System.getProperty("java.class.path")));
             cmd.add(MAIN_CLASS);

@@ -407,12 +407,13 @@ public final class DevCluster {
                 if (p.isAlive()) {
                     alive++;
                     reported.remove(n.id());
-                } else if (reported.putIfAbsent(n.id(), true) == null && !stopping.get()) {
+                } else if (!reported.containsKey(n.id()) && !stoppingSoon()) {
+                    reported.put(n.id(), true);
                     err.println("basalt dev-cluster: node " + n.id() + " (pid " + p.pid() + ") exited with code " + p.exitValue()
                             + "; the others keep running. Log: " + n.logFile());
                 }
             }
-            if (alive == 0 && !stopping.get()) {
+            if (alive == 0 && !stoppingSoon()) {
                 err.println("basalt dev-cluster: every node has exited");
                 return EXIT_NOT_READY;
             }
@@ -427,6 +428,16 @@ public final class DevCluster {
         while (true) {
             sleepMs(POLL_INTERVAL_MS);
         }
+    }
+
+    /**
+     * Ctrl-C in a terminal sends SIGINT to the whole process group: the nodes get it too and may
+     * exit just before this process's own handler runs. Give the handler a moment before calling
+     * an exit unexpected.
+     */
+    private boolean stoppingSoon() {
+        sleepMs(POLL_INTERVAL_MS * 2);
+        return stopping.get();
     }
 
     /** SIGTERM to every node started, wait, SIGKILL the rest. Runs once; a second caller waits for the first. */
