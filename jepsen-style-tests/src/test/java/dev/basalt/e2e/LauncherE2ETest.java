@@ -130,8 +130,9 @@ class LauncherE2ETest {
         }
     }
 
+    /** Waits for the bootstrap line; dev-cluster's own --ready-timeout-s is shorter, so its not-ready report shows in failures. */
     private static String awaitBootstrap(Process p, Path out) throws IOException, InterruptedException {
-        long deadline = System.nanoTime() + READY.toNanos();
+        long deadline = System.nanoTime() + READY.plusSeconds(15).toNanos();
         while (System.nanoTime() < deadline) {
             String text = Files.readString(out);
             Matcher m = BOOTSTRAP.matcher(text);
@@ -151,7 +152,8 @@ class LauncherE2ETest {
         List<String> args = documentedDevClusterCommand(nodes);
         Path dir = tmp.resolve("dev");
         int base = freeBasePort(nodes);
-        args.addAll(List.of("--dir", dir.toString(), "--base-port", String.valueOf(base), "--ready-timeout-s", "60"));
+        args.addAll(List.of("--dir", dir.toString(), "--base-port", String.valueOf(base), "--ready-timeout-s",
+                String.valueOf(READY.toSeconds())));
         Path out = tmp.resolve("dev-cluster.out");
         Process dc = launch(out, args.toArray(String[]::new));
         String bootstrap = awaitBootstrap(dc, out);
@@ -280,8 +282,13 @@ class LauncherE2ETest {
             while (httpStatus(e.getValue(), "/ready") != 200) {
                 Process p = nodes.get(e.getKey());
                 if (!p.isAlive() || System.nanoTime() > deadline) {
+                    StringBuilder why = new StringBuilder();
+                    for (var a : adminPort.entrySet()) {
+                        why.append("  node ").append(a.getKey()).append(": ").append(readyBody(a.getValue())).append('\n');
+                    }
                     throw new AssertionError("example node " + e.getKey() + " not ready (" + (p.isAlive() ? "running" : "exited "
-                            + p.exitValue()) + "):\n" + tail(tmp.resolve("node-" + e.getKey() + ".out")));
+                            + p.exitValue()) + "); /ready answers:\n" + why + "log of node " + e.getKey() + ":\n"
+                            + tail(tmp.resolve("node-" + e.getKey() + ".out")));
                 }
                 Thread.sleep(200);
             }
@@ -310,6 +317,19 @@ class LauncherE2ETest {
             return code;
         } catch (IOException e) {
             return -1;
+        }
+    }
+
+    private static String readyBody(int port) {
+        try {
+            HttpURLConnection c = (HttpURLConnection) URI.create("http://127.0.0.1:" + port + "/ready").toURL().openConnection();
+            c.setConnectTimeout(500);
+            c.setReadTimeout(2000);
+            int code = c.getResponseCode();
+            var in = code >= 400 ? c.getErrorStream() : c.getInputStream();
+            return code + " " + (in == null ? "" : new String(in.readAllBytes(), StandardCharsets.UTF_8).trim());
+        } catch (IOException e) {
+            return "no answer (" + e.getMessage() + ")";
         }
     }
 

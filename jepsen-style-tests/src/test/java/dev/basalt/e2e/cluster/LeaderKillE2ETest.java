@@ -8,6 +8,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -24,7 +25,8 @@ import org.junit.jupiter.api.Timeout;
  * CRC), up to its HW; on an idle cluster the HWs converge and the batch lists must be equal.
  *
  * <p>Reproduce: {@code ./mvnw -B -ntp -o -pl jepsen-style-tests -am verify -Dtest=LeaderKillE2ETest
- * -Dsurefire.failIfNoSpecifiedTests=false}; on failure node logs are in target/e2e-logs/.
+ * -Dsurefire.failIfNoSpecifiedTests=false}; on failure node logs are in target/e2e-logs/. The long
+ * variant (eight kills in a row, under {@code -Plong-tests}) runs only with basalt.long=true.
  */
 @Timeout(value = 90, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 class LeaderKillE2ETest extends ClusterTestSupport {
@@ -60,5 +62,31 @@ class LeaderKillE2ETest extends ClusterTestSupport {
         }
         // The returned node's data is served again: everything acknowledged is still there.
         assertNothingLost(TOPIC, PARTITIONS, acks);
+    }
+
+    @Test
+    @Timeout(value = 480, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+    void repeatedLeaderKillsUnderLoadLoseNothing() {
+        Assumptions.assumeTrue(Boolean.getBoolean("basalt.long"), "long variant: -Plong-tests");
+        start(builder(3));
+        createTopic(TOPIC, PARTITIONS, 3, Map.of("min.insync.replicas", "2"));
+        AckedWrites w = writes(cluster.bootstrap(), TOPIC, PARTITIONS, "r").start();
+        for (int round = 0; round < 8; round++) {
+            int partition = round % PARTITIONS;
+            int victim = cluster.awaitLeader(TOPIC, partition, FAILOVER);
+            long killedAt = System.nanoTime();
+            cluster.kill9(victim);
+            cluster.awaitPartition(TOPIC, partition, s -> s.hasLeader() && s.leader() != victim, "a new leader", FAILOVER);
+            assertTrue(w.awaitAcks(200, killedAt, FAILOVER), "round " + round + ": produce did not resume: " + w.summary());
+            cluster.restart(victim, READY);
+            for (int p = 0; p < PARTITIONS; p++) {
+                cluster.awaitPartition(TOPIC, p, s -> s.isr().size() == 3, "full ISR after round", CATCH_UP);
+            }
+        }
+        w.stop(Duration.ofSeconds(40));
+        assertNothingLost(TOPIC, PARTITIONS, w.acks());
+        for (int p = 0; p < PARTITIONS; p++) {
+            assertTrue(assertReplicasIdentical(TOPIC, p) > maxAckedOffset(w.acks(), p));
+        }
     }
 }

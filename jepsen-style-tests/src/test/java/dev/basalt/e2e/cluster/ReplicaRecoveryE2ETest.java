@@ -45,10 +45,10 @@ class ReplicaRecoveryE2ETest extends ClusterTestSupport {
         cluster.awaitPartition("catchup", 0, st -> st.hasLeader() && !st.isr().contains(follower),
                 "the killed follower out of the ISR", FAILOVER);
 
-        // Many writes while it is away: 20,000 records of ~1 KiB over several segments' worth of batches.
+        // Many writes while it is away: 10,000 records of ~1 KiB (10 MB), hundreds of batches to fetch on return.
         AckedWrites w = new AckedWrites(cluster.runningBootstrap(), "catchup", 1, "x".repeat(1000),
                 Map.of("linger.ms", 5, "batch.size", 65536), 2000, 0).start();
-        assertTrue(w.awaitAcks(20_000, System.nanoTime() - 1, Duration.ofSeconds(30)), "writes with one follower down: "
+        assertTrue(w.awaitAcks(10_000, System.nanoTime() - 1, Duration.ofSeconds(30)), "writes with one follower down: "
                 + w.summary());
         w.stop(Duration.ofSeconds(30));
 
