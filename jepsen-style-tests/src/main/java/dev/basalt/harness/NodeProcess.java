@@ -17,7 +17,9 @@ import java.util.concurrent.TimeUnit;
 /**
  * One Basalt node running in its own JVM, started from the current classpath, on 127.0.0.1 ports
  * chosen by the harness. The harness owns the process: it stops it by its PID (SIGTERM through
- * {@link Process#destroy()}, or SIGKILL through {@link #kill()}), never by name.
+ * {@link Process#destroy()}, SIGKILL through {@link #kill()}, SIGSTOP/SIGCONT through
+ * {@link #pause()}/{@link #resume()} with {@code kill -STOP <pid>}), never by name. A node can be
+ * started again after it stopped, with the same configuration and data directory.
  *
  * <p>Thread-safety: not thread-safe; one test thread drives a node.
  */
@@ -30,15 +32,31 @@ public final class NodeProcess implements AutoCloseable {
     private final int clientPort;
     private final int controllerPort;
     private final int httpPort;
+    private final List<String> jvmOptions;
     private Process process;
+    private boolean paused;
 
-    private NodeProcess(int nodeId, Path dir, Map<String, String> config, int clientPort, int controllerPort, int httpPort) {
+    private NodeProcess(int nodeId, Path dir, Map<String, String> config, int clientPort, int controllerPort, int httpPort,
+                        List<String> jvmOptions) {
         this.nodeId = nodeId;
         this.dir = dir;
         this.config = config;
         this.clientPort = clientPort;
         this.controllerPort = controllerPort;
         this.httpPort = httpPort;
+        this.jvmOptions = List.copyOf(jvmOptions);
+    }
+
+    private static final List<String> DEFAULT_JVM = List.of("-Xmx512m", "-XX:+UseG1GC");
+
+    /**
+     * A node with a complete configuration written by the caller (see {@link Cluster}), its files
+     * under {@code dir}. The ports must be the ones {@code config} names; they are kept for the
+     * harness's HTTP probes and bootstrap strings.
+     */
+    public static NodeProcess of(int nodeId, Path dir, Map<String, String> config, int clientPort, int controllerPort, int httpPort,
+                                 List<String> jvmOptions) {
+        return new NodeProcess(nodeId, dir, new LinkedHashMap<>(config), clientPort, controllerPort, httpPort, jvmOptions);
     }
 
     /**
@@ -57,7 +75,7 @@ public final class NodeProcess implements AutoCloseable {
         cfg.put("http.admin.listener", "127.0.0.1:" + http);
         cfg.put("data.dir", dir.resolve("data").toString());
         cfg.putAll(overrides);
-        return new NodeProcess(1, dir, cfg, client, controller, http);
+        return new NodeProcess(1, dir, cfg, client, controller, http, DEFAULT_JVM);
     }
 
     public String bootstrap() {
@@ -80,6 +98,11 @@ public final class NodeProcess implements AutoCloseable {
         return nodeId;
     }
 
+    /** The node's configuration as written to its properties file. */
+    public Map<String, String> config() {
+        return java.util.Collections.unmodifiableMap(config);
+    }
+
     public Path dataDir() {
         return Path.of(config.get("data.dir"));
     }
@@ -96,8 +119,24 @@ public final class NodeProcess implements AutoCloseable {
         return process != null && process.isAlive();
     }
 
+    /** Alive and not stopped with SIGSTOP. */
+    public boolean isRunning() {
+        return isAlive() && !paused;
+    }
+
+    public boolean isPaused() {
+        return isAlive() && paused;
+    }
+
     /** Writes the properties file and starts the JVM; returns once /ready answers 200. */
     public NodeProcess start(Duration readyTimeout) {
+        launch();
+        awaitReady(readyTimeout);
+        return this;
+    }
+
+    /** Writes the properties file and starts the JVM without waiting for readiness. */
+    public NodeProcess launch() {
         if (isAlive()) {
             throw new IllegalStateException("node " + nodeId + " already running as pid " + process.pid());
         }
@@ -111,9 +150,9 @@ public final class NodeProcess implements AutoCloseable {
             Files.createDirectories(tmp);
             List<String> cmd = new ArrayList<>();
             cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-            cmd.add("-Xmx512m");
-            cmd.add("-XX:+UseG1GC");
+            cmd.addAll(jvmOptions);
             cmd.add("-Djava.io.tmpdir=" + tmp);
+            NativeLibraries.rocksDbDir().ifPresent(d -> cmd.add("-Djava.library.path=" + d));
             cmd.add("-cp");
             cmd.add(System.getProperty("surefire.test.class.path", System.getProperty("java.class.path")));
             cmd.add(MAIN_CLASS);
@@ -121,11 +160,13 @@ public final class NodeProcess implements AutoCloseable {
             cmd.add(props.toString());
             ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
                     .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile().toFile()));
+            Files.writeString(logFile(), "==== harness: starting node " + nodeId + " at " + java.time.Instant.now() + "\n",
+                    StandardCharsets.UTF_8, java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
             process = pb.start();
+            paused = false;
         } catch (IOException e) {
             throw new UncheckedIOException("cannot start node " + nodeId, e);
         }
-        awaitReady(readyTimeout);
         return this;
     }
 
@@ -146,15 +187,68 @@ public final class NodeProcess implements AutoCloseable {
 
     /** GET path on the admin port; -1 when nothing answers. */
     public int httpStatus(String path) {
+        return httpGet(path).code();
+    }
+
+    /** An HTTP answer: status code (-1 when nothing answered) and body. */
+    public record HttpAnswer(int code, String body) {
+    }
+
+    /** GET path on the admin port, with the body (up to 64 KiB). */
+    public HttpAnswer httpGet(String path) {
         try {
             HttpURLConnection c = (HttpURLConnection) URI.create("http://127.0.0.1:" + httpPort + path).toURL().openConnection();
             c.setConnectTimeout(500);
             c.setReadTimeout(2000);
             int code = c.getResponseCode();
+            java.io.InputStream in = code >= 400 ? c.getErrorStream() : c.getInputStream();
+            String body = in == null ? "" : new String(in.readNBytes(64 << 10), StandardCharsets.UTF_8);
             c.disconnect();
-            return code;
+            return new HttpAnswer(code, body);
         } catch (IOException e) {
-            return -1;
+            return new HttpAnswer(-1, "");
+        }
+    }
+
+    /** Why the node is not ready, from /ready's body; "ready" when it is. */
+    public String readiness() {
+        if (!isAlive()) {
+            return process == null ? "not started" : "exited with " + process.exitValue();
+        }
+        if (paused) {
+            return "paused (SIGSTOP)";
+        }
+        HttpAnswer a = httpGet("/ready");
+        return a.code() < 0 ? "admin port not answering" : a.body().trim();
+    }
+
+    /** SIGSTOP by PID: the process freezes (sockets stay open, nothing answers). */
+    public void pause() {
+        signal("STOP");
+        paused = true;
+    }
+
+    /** SIGCONT by PID after {@link #pause()}. */
+    public void resume() {
+        signal("CONT");
+        paused = false;
+    }
+
+    private void signal(String name) {
+        if (!isAlive()) {
+            throw new IllegalStateException("node " + nodeId + " is not running; cannot send SIG" + name);
+        }
+        try {
+            Process k = new ProcessBuilder("kill", "-" + name, Long.toString(process.pid())).redirectErrorStream(true).start();
+            if (!k.waitFor(10, TimeUnit.SECONDS) || k.exitValue() != 0) {
+                throw new IllegalStateException("kill -" + name + " " + process.pid() + " failed: "
+                        + new String(k.getInputStream().readAllBytes(), StandardCharsets.UTF_8));
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
         }
     }
 
@@ -162,6 +256,9 @@ public final class NodeProcess implements AutoCloseable {
     public int stop(Duration timeout) {
         if (process == null) {
             return -1;
+        }
+        if (isPaused()) {
+            resume();
         }
         process.destroy();
         try {
@@ -190,11 +287,27 @@ public final class NodeProcess implements AutoCloseable {
 
     /** The last lines of the node's log, for failure messages. */
     public String tail() {
+        return tail(60);
+    }
+
+    /** The last {@code lines} lines of the node's log. */
+    public String tail(int count) {
         try {
-            List<String> lines = Files.readAllLines(logFile(), StandardCharsets.UTF_8);
-            return String.join("\n", lines.subList(Math.max(0, lines.size() - 60), lines.size()));
+            List<String> lines = Files.readAllLines(logFile(), java.nio.charset.StandardCharsets.ISO_8859_1);
+            return String.join("\n", lines.subList(Math.max(0, lines.size() - count), lines.size()));
         } catch (IOException e) {
             return "(no log: " + e.getMessage() + ")";
+        }
+    }
+
+    /** Lines of the node's log (every start appends) that contain {@code needle}, ignoring case. */
+    public List<String> grepLog(String needle) {
+        try {
+            String n = needle.toLowerCase(java.util.Locale.ROOT);
+            return Files.readAllLines(logFile(), java.nio.charset.StandardCharsets.ISO_8859_1).stream()
+                    .filter(l -> l.toLowerCase(java.util.Locale.ROOT).contains(n)).toList();
+        } catch (IOException e) {
+            return List.of();
         }
     }
 

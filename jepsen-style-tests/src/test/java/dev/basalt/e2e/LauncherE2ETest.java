@@ -1,0 +1,340 @@
+package dev.basalt.e2e;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.basalt.harness.AckedWrites;
+import java.io.IOException;
+import java.net.HttpURLConnection;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The documented ways to run a cluster, run as a user runs them: {@code bin/basalt dev-cluster}
+ * with the command line from docs/operations.md, and {@code bin/basalt start --config} with the
+ * commands and files from config/README.md, each node its own JVM started by the launcher script.
+ *
+ * <p>Ports: the documented commands use fixed ports (9400-9498). This machine is shared with other
+ * test runs and engineers, so the test appends {@code --base-port B} to the dev-cluster command
+ * (B chosen so every port it needs is free) and rewrites the example files' 127.0.0.1 ports and
+ * data.dir into a temporary copy, changing nothing else; the commands and every other key are
+ * exactly the documented ones.
+ *
+ * <p>Every process started here is stopped by PID in {@link #stopEverything()}, even on failure.
+ * Reproduce: {@code ./mvnw -B -ntp -o -pl jepsen-style-tests -am verify -Dtest=LauncherE2ETest
+ * -Dsurefire.failIfNoSpecifiedTests=false}.
+ */
+@Timeout(value = 90, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+class LauncherE2ETest {
+    private static final Path ROOT = Path.of(System.getProperty("basalt.repo.root", "..")).toAbsolutePath().normalize();
+    private static final Path LAUNCHER = ROOT.resolve("bin/basalt");
+    private static final Pattern BOOTSTRAP = Pattern.compile("^bootstrap: (\\S+)$", Pattern.MULTILINE);
+    private static final Duration READY = Duration.ofSeconds(60);
+
+    @TempDir
+    Path tmp;
+    private final List<Process> started = new ArrayList<>();
+
+    @AfterEach
+    void stopEverything() throws InterruptedException {
+        for (Process p : started) {
+            if (p.isAlive()) {
+                p.destroy();
+            }
+        }
+        for (Process p : started) {
+            if (!p.waitFor(40, TimeUnit.SECONDS)) {
+                p.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+            }
+        }
+        // dev-cluster's nodes are its children: if it was SIGKILLed they would survive it; stop them by their pid files.
+        try (var dirs = Files.walk(tmp, 3)) {
+            for (Path pidFile : dirs.filter(f -> f.getFileName().toString().equals("pid")).toList()) {
+                long pid = Long.parseLong(Files.readString(pidFile).trim());
+                ProcessHandle.of(pid).filter(h -> h.info().commandLine().orElse("").contains(tmp.toString()))
+                        .ifPresent(ProcessHandle::destroyForcibly);
+            }
+        } catch (IOException | NumberFormatException ignored) {
+            // nothing left to stop
+        }
+    }
+
+    private Process launch(Path out, String... args) throws IOException {
+        assertTrue(Files.isRegularFile(ROOT.resolve("broker/target/broker-0.1.0-SNAPSHOT.jar"))
+                && Files.isDirectory(ROOT.resolve("client/target/lib")), "build the jars first (./mvnw package); bin/basalt would");
+        List<String> cmd = new ArrayList<>();
+        cmd.add(LAUNCHER.toString());
+        cmd.addAll(Arrays.asList(args));
+        ProcessBuilder pb = new ProcessBuilder(cmd).directory(tmp.toFile()).redirectErrorStream(true)
+                .redirectOutput(out.toFile());
+        // Several nodes share this machine with other test runs: a smaller heap than bin/basalt's 1g default.
+        pb.environment().put("BASALT_HEAP", "384m");
+        Process p = pb.start();
+        started.add(p);
+        return p;
+    }
+
+    /** The documented dev-cluster command line (docs/operations.md), as arguments after bin/basalt. */
+    private static List<String> documentedDevClusterCommand(int nodes) throws IOException {
+        String doc = Files.readString(ROOT.resolve("docs/operations.md"));
+        Matcher m = Pattern.compile("^bin/basalt (dev-cluster --nodes " + nodes + ")$", Pattern.MULTILINE).matcher(doc);
+        assertTrue(m.find(), "docs/operations.md documents `bin/basalt dev-cluster --nodes " + nodes + "` on a line of its own");
+        return new ArrayList<>(List.of(m.group(1).split(" ")));
+    }
+
+    /** A base port B for which every dev-cluster port of nodes 1..n (B+10K, B+10K+1, B+10K+8) is free now. */
+    private static int freeBasePort(int nodes) {
+        Random r = new Random();
+        for (int attempt = 0; attempt < 200; attempt++) {
+            int base = 20_000 + 100 * r.nextInt(300);
+            boolean ok = true;
+            for (int k = 1; k <= nodes && ok; k++) {
+                for (int off : new int[] {0, 1, 8}) {
+                    ok &= isFree(base + 10 * k + off);
+                }
+            }
+            if (ok) {
+                return base;
+            }
+        }
+        throw new IllegalStateException("no free port block");
+    }
+
+    private static boolean isFree(int port) {
+        try (ServerSocket s = new ServerSocket()) {
+            s.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port));
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    /** Waits for the bootstrap line; dev-cluster's own --ready-timeout-s is shorter, so its not-ready report shows in failures. */
+    private static String awaitBootstrap(Process p, Path out) throws IOException, InterruptedException {
+        long deadline = System.nanoTime() + READY.plusSeconds(15).toNanos();
+        while (System.nanoTime() < deadline) {
+            String text = Files.readString(out);
+            Matcher m = BOOTSTRAP.matcher(text);
+            if (m.find()) {
+                return m.group(1);
+            }
+            if (!p.isAlive()) {
+                throw new AssertionError("dev-cluster exited with " + p.exitValue() + " before printing the bootstrap:\n" + text);
+            }
+            Thread.sleep(200);
+        }
+        throw new AssertionError("dev-cluster printed no bootstrap within " + READY + ":\n" + Files.readString(out));
+    }
+
+    /** Runs the documented dev-cluster command, writes through the printed bootstrap, then SIGTERM: exit 0, no node left. */
+    private void devClusterRoundTrip(int nodes, int replicationFactor) throws Exception {
+        List<String> args = documentedDevClusterCommand(nodes);
+        Path dir = tmp.resolve("dev");
+        int base = freeBasePort(nodes);
+        args.addAll(List.of("--dir", dir.toString(), "--base-port", String.valueOf(base), "--ready-timeout-s",
+                String.valueOf(READY.toSeconds())));
+        Path out = tmp.resolve("dev-cluster.out");
+        Process dc = launch(out, args.toArray(String[]::new));
+        String bootstrap = awaitBootstrap(dc, out);
+        List<String> expected = new ArrayList<>();
+        for (int k = 1; k <= nodes; k++) {
+            expected.add("127.0.0.1:" + (base + 10 * k));
+        }
+        assertEquals(String.join(",", expected), bootstrap);
+        List<Long> nodePids = new ArrayList<>();
+        for (int k = 1; k <= nodes; k++) {
+            assertTrue(Files.exists(dir.resolve("node-" + k + "/node.log")));
+            nodePids.add(Long.parseLong(Files.readString(dir.resolve("node-" + k + "/pid")).trim()));
+        }
+
+        produceAndReadBack(bootstrap, replicationFactor);
+
+        dc.destroy(); // SIGTERM, as Ctrl-C's SIGINT: both stop every node
+        assertTrue(dc.waitFor(60, TimeUnit.SECONDS), "dev-cluster did not exit after SIGTERM:\n" + Files.readString(out));
+        assertEquals(0, dc.exitValue(), Files.readString(out));
+        for (long pid : nodePids) {
+            assertFalse(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false), "node pid " + pid + " left running");
+        }
+        assertTrue(Files.readString(out).contains("stopped"), Files.readString(out));
+    }
+
+    private static void produceAndReadBack(String bootstrap, int replicationFactor) throws Exception {
+        Map<String, Object> c = new LinkedHashMap<>();
+        c.put("bootstrap.servers", bootstrap);
+        try (var admin = new dev.basalt.client.Admin(c)) {
+            dev.basalt.client.Admin.getAll(admin.createTopics(List.of(new dev.basalt.client.Admin.NewTopic("launcher", 3,
+                    replicationFactor, Map.of("min.insync.replicas", String.valueOf(Math.min(2, replicationFactor))))), false),
+                    Duration.ofSeconds(20));
+        }
+        AckedWrites w = new AckedWrites(bootstrap, "launcher", 3, "l", Map.of(), 32, 0).start();
+        assertTrue(w.awaitAcks(300, System.nanoTime() - 1, Duration.ofSeconds(20)), w.summary());
+        w.stop(Duration.ofSeconds(30));
+        var log = AckedWrites.readAll(bootstrap, "launcher", 3, Duration.ofSeconds(20));
+        assertEquals(List.of(), AckedWrites.missing(w.acks(), log));
+    }
+
+    @Test
+    void devClusterOfOneNodeServesAndStopsOnSigterm() throws Exception {
+        // The documented command is for 3 nodes; the same command with --nodes 1 works on a one-node build too.
+        List<String> args = documentedDevClusterCommand(3);
+        assertEquals("3", args.get(args.indexOf("--nodes") + 1));
+        Path dir = tmp.resolve("dev1");
+        int base = freeBasePort(1);
+        Path out = tmp.resolve("dev1.out");
+        Process dc = launch(out, "dev-cluster", "--nodes", "1", "--dir", dir.toString(), "--base-port", String.valueOf(base));
+        String bootstrap = awaitBootstrap(dc, out);
+        assertEquals("127.0.0.1:" + (base + 10), bootstrap);
+        String text = Files.readString(out);
+        assertTrue(text.contains("http://127.0.0.1:" + (base + 18)), "admin URL printed:\n" + text);
+        assertEquals(200, httpStatus(base + 18, "/ready"));
+        long nodePid = Long.parseLong(Files.readString(dir.resolve("node-1/pid")).trim());
+        produceAndReadBack(bootstrap, 1);
+        dc.destroy();
+        assertTrue(dc.waitFor(60, TimeUnit.SECONDS));
+        assertEquals(0, dc.exitValue(), Files.readString(out));
+        assertFalse(ProcessHandle.of(nodePid).map(ProcessHandle::isAlive).orElse(false), "the node was stopped");
+        assertTrue(Files.readString(dir.resolve("node-1/node.log")).contains("stopped"), "the node shut down gracefully");
+    }
+
+    @Test
+    void devClusterRefusesPortsAlreadyTaken() throws Exception {
+        int base = freeBasePort(2);
+        try (ServerSocket squatter = new ServerSocket()) {
+            squatter.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), base + 21));
+            Path out = tmp.resolve("taken.out");
+            Process dc = launch(out, "dev-cluster", "--nodes", "2", "--dir", tmp.resolve("taken").toString(),
+                    "--base-port", String.valueOf(base));
+            assertTrue(dc.waitFor(30, TimeUnit.SECONDS));
+            String text = Files.readString(out);
+            assertEquals(2, dc.exitValue(), text);
+            assertTrue(text.contains(String.valueOf(base + 21)) && text.contains("node 2 controller"), text);
+            assertFalse(Files.exists(tmp.resolve("taken/node-1/pid")), "nothing was started");
+        }
+    }
+
+    @Test
+    void devClusterOfThreeNodesFromTheDocumentedCommand() throws Exception {
+        devClusterRoundTrip(3, 3);
+    }
+
+    @Test
+    void threeNodeExampleConfigStartedWithTheReadmeCommands() throws Exception {
+        String readme = Files.readString(ROOT.resolve("config/README.md"));
+        Matcher m = Pattern.compile("^bin/basalt start --config (config/cluster-combined/node-(\\d)\\.properties)$", Pattern.MULTILINE)
+                .matcher(readme);
+        Map<Integer, Path> files = new TreeMap<>();
+        while (m.find()) {
+            files.put(Integer.parseInt(m.group(2)), ROOT.resolve(m.group(1)));
+        }
+        assertEquals(List.of(1, 2, 3), List.copyOf(files.keySet()), "config/README.md starts nodes 1, 2 and 3");
+
+        // Same files with the 127.0.0.1 ports moved to free ones (one mapping for all three) and data under tmp.
+        Map<Integer, Integer> portMap = new TreeMap<>();
+        Pattern port = Pattern.compile("127\\.0\\.0\\.1:(\\d+)");
+        Map<Integer, Path> rewritten = new TreeMap<>();
+        Map<Integer, Integer> adminPort = new TreeMap<>();
+        for (var e : files.entrySet()) {
+            String text = Files.readString(e.getValue());
+            Matcher pm = port.matcher(text);
+            StringBuilder sb = new StringBuilder();
+            while (pm.find()) {
+                int original = Integer.parseInt(pm.group(1));
+                int mapped = portMap.computeIfAbsent(original, o -> dev.basalt.harness.Ports.free());
+                pm.appendReplacement(sb, "127.0.0.1:" + mapped);
+            }
+            pm.appendTail(sb);
+            String props = sb.toString().replaceAll("(?m)^data\\.dir=.*$",
+                    Matcher.quoteReplacement("data.dir=" + tmp.resolve("example/node-" + e.getKey())));
+            Matcher admin = Pattern.compile("(?m)^http\\.admin\\.listener=127\\.0\\.0\\.1:(\\d+)$").matcher(props);
+            assertTrue(admin.find());
+            adminPort.put(e.getKey(), Integer.parseInt(admin.group(1)));
+            Path f = tmp.resolve("node-" + e.getKey() + ".properties");
+            Files.writeString(f, props, StandardCharsets.UTF_8);
+            rewritten.put(e.getKey(), f);
+        }
+        Map<Integer, Process> nodes = new TreeMap<>();
+        for (var e : rewritten.entrySet()) {
+            nodes.put(e.getKey(), launch(tmp.resolve("node-" + e.getKey() + ".out"), "start", "--config", e.getValue().toString()));
+        }
+        long deadline = System.nanoTime() + READY.toNanos();
+        for (var e : adminPort.entrySet()) {
+            while (httpStatus(e.getValue(), "/ready") != 200) {
+                Process p = nodes.get(e.getKey());
+                if (!p.isAlive() || System.nanoTime() > deadline) {
+                    StringBuilder why = new StringBuilder();
+                    for (var a : adminPort.entrySet()) {
+                        why.append("  node ").append(a.getKey()).append(": ").append(readyBody(a.getValue())).append('\n');
+                    }
+                    throw new AssertionError("example node " + e.getKey() + " not ready (" + (p.isAlive() ? "running" : "exited "
+                            + p.exitValue()) + "); /ready answers:\n" + why + "log of node " + e.getKey() + ":\n"
+                            + tail(tmp.resolve("node-" + e.getKey() + ".out")));
+                }
+                Thread.sleep(200);
+            }
+        }
+        List<String> bootstrap = new ArrayList<>();
+        for (int k = 1; k <= 3; k++) {
+            bootstrap.add("127.0.0.1:" + portMap.get(9400 + 10 * k));
+        }
+        produceAndReadBack(String.join(",", bootstrap), 3);
+        for (Process p : nodes.values()) {
+            p.destroy();
+        }
+        for (var e : nodes.entrySet()) {
+            assertTrue(e.getValue().waitFor(60, TimeUnit.SECONDS), "node " + e.getKey() + " did not stop on SIGTERM");
+            assertEquals(0, e.getValue().exitValue(), "node " + e.getKey() + " exit code on SIGTERM");
+        }
+    }
+
+    private static int httpStatus(int port, String path) {
+        try {
+            HttpURLConnection c = (HttpURLConnection) URI.create("http://127.0.0.1:" + port + path).toURL().openConnection();
+            c.setConnectTimeout(500);
+            c.setReadTimeout(2000);
+            int code = c.getResponseCode();
+            c.disconnect();
+            return code;
+        } catch (IOException e) {
+            return -1;
+        }
+    }
+
+    private static String readyBody(int port) {
+        try {
+            HttpURLConnection c = (HttpURLConnection) URI.create("http://127.0.0.1:" + port + "/ready").toURL().openConnection();
+            c.setConnectTimeout(500);
+            c.setReadTimeout(2000);
+            int code = c.getResponseCode();
+            var in = code >= 400 ? c.getErrorStream() : c.getInputStream();
+            return code + " " + (in == null ? "" : new String(in.readAllBytes(), StandardCharsets.UTF_8).trim());
+        } catch (IOException e) {
+            return "no answer (" + e.getMessage() + ")";
+        }
+    }
+
+    private static String tail(Path f) throws IOException {
+        List<String> lines = Files.readAllLines(f, StandardCharsets.ISO_8859_1);
+        return String.join("\n", lines.subList(Math.max(0, lines.size() - 40), lines.size()));
+    }
+}

@@ -1,0 +1,71 @@
+package dev.basalt.e2e.cluster;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.basalt.client.Admin;
+import dev.basalt.harness.AckedWrites;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * Broker-only nodes beside three dedicated controllers: 3 controllers (nodes 1-3) + 2 brokers
+ * (nodes 4-5), each its own JVM, as in config/cluster-split/.
+ *
+ * <p>Claims (issue 9): broker-only nodes follow the metadata log as observers, register over the
+ * Controller service and serve partitions; the cluster describes exactly them as brokers and the
+ * controllers as the quorum's voters; killing the active controller moves control to another
+ * controller while the brokers keep serving acks=all writes.
+ *
+ * <p>Reproduce: {@code ./mvnw -B -ntp -o -pl jepsen-style-tests -am verify -Dtest=SplitRolesE2ETest
+ * -Dsurefire.failIfNoSpecifiedTests=false}.
+ */
+@Timeout(value = 90, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+class SplitRolesE2ETest extends ClusterTestSupport {
+
+    @Test
+    void brokerOnlyNodesServeBesideThreeControllersAndSurviveAControllerKill() {
+        start(builder(5).controllers(3).jvmOptions(List.of("-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1")));
+        try (Admin admin = cluster.admin()) {
+            var described = Admin.get(admin.describeCluster(true), Duration.ofSeconds(10));
+            Set<Integer> brokers = new TreeSet<>();
+            described.brokers().forEach(b -> {
+                brokers.add(b.id());
+                assertTrue(!b.fenced(), "broker " + b.id() + " is fenced: " + b);
+            });
+            assertEquals(Set.of(4, 5), brokers, "only the broker-only nodes are brokers");
+            assertTrue(Set.of(1, 2, 3).contains(described.controllerId()), "controller " + described.controllerId());
+            var quorum = Admin.get(admin.describeQuorum(), Duration.ofSeconds(10));
+            Set<Integer> voters = new TreeSet<>();
+            quorum.voters().forEach(v -> voters.add(v.replicaId()));
+            Set<Integer> observers = new TreeSet<>();
+            quorum.observers().forEach(o -> observers.add(o.replicaId()));
+            assertEquals(Set.of(1, 2, 3), voters);
+            assertTrue(observers.containsAll(Set.of(4, 5)), "brokers follow the metadata log as observers: " + observers);
+        }
+        createTopic("split", 2, 2, Map.of("min.insync.replicas", "1"));
+        AckedWrites w = writes(cluster.bootstrap(), "split", 2, "s").start();
+        assertTrue(w.awaitAcks(200, System.nanoTime() - 1, FAILOVER), w.summary());
+
+        int controller = cluster.activeController(FAILOVER);
+        long killedAt = System.nanoTime();
+        cluster.kill9(controller);
+        int next = cluster.activeController(FAILOVER);
+        assertNotEquals(controller, next);
+        assertTrue(w.awaitAcks(200, killedAt, FAILOVER), "brokers stopped serving after the controller kill: " + w.summary());
+        createTopic("split-after", 1, 2, Map.of());
+        w.stop(Duration.ofSeconds(30));
+        assertNothingLost("split", 2, w.acks());
+        for (int p = 0; p < 2; p++) {
+            assertReplicasIdentical("split", p);
+        }
+        cluster.restart(controller, READY);
+    }
+}
