@@ -44,12 +44,12 @@ class ReplicationSimulationSanityTest {
 
     @Test
     void plantedBug_hwIgnoringTheIsr_isCaught() {
-        assertCaught(ReplicationSimulation.Bug.HW_IGNORES_ISR, "lost-");
+        assertCaught(ReplicationSimulation.Bug.HW_IGNORES_ISR, "lost-acked-write");
     }
 
     @Test
     void plantedBug_followerSkippingTruncation_isCaught() {
-        assertCaught(ReplicationSimulation.Bug.FOLLOWER_SKIPS_TRUNCATION, "");
+        assertCaught(ReplicationSimulation.Bug.FOLLOWER_SKIPS_TRUNCATION, "inconsistent-below-hw");
     }
 
     private static void assertCaught(ReplicationSimulation.Bug bug, String anomaly) {

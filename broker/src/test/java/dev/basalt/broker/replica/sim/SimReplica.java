@@ -190,6 +190,9 @@ final class SimReplica {
 
     /** The rules moved the HW (or may have): apply it and complete what it passed. */
     private void onLeaderStateChanged() {
+        if (sim.params().bug() == ReplicationSimulation.Bug.HW_IGNORES_ISR) {
+            return; // the planted bug replaces the rules' HW (see planted())
+        }
         long hw = leader.highWatermark();
         sim.invariants.checkLeaderHighWatermark(name, leaderEpoch, highWatermark, hw);
         advanceHighWatermark(hw);
