@@ -7,7 +7,11 @@ import dev.basalt.broker.controller.QuorumController;
 import dev.basalt.broker.controller.RaftMetadataQuorum;
 import dev.basalt.broker.http.HttpAdminServer;
 import dev.basalt.broker.purgatory.Purgatory;
+import dev.basalt.broker.replica.AlterPartitionSender;
+import dev.basalt.broker.replica.ReplicaConfig;
 import dev.basalt.broker.replica.ReplicaManager;
+import dev.basalt.broker.replica.ReplicaRequestHandler;
+import dev.basalt.broker.rpc.ReplicaRpc;
 import dev.basalt.broker.server.AdminHandler;
 import dev.basalt.broker.server.ClientServices;
 import dev.basalt.broker.server.FetchHandler;
@@ -160,13 +164,21 @@ public final class BasaltNode implements AutoCloseable {
     private void startBroker() throws IOException {
         Purgatory<TopicPartition> fetchWaiters = new Purgatory<>("fetch", timers, config.getInt("fetch.inflight.max"));
         Purgatory<TopicPartition> produceWaiters = new Purgatory<>("produce", timers, config.getInt("fetch.inflight.max"));
-        replicas = new ReplicaManager(config.nodeId(), logs, config.topicDefaults(), fetchWaiters);
-        shutdownSteps.add(0, () -> {
-            produceWaiters.expireAll();
-            replicas.close();
+        // [repl] AlterPartitionSender: the lead's Controller-gRPC implementation replaces this placeholder,
+        // which refuses every ISR change (no ISR change is needed while every topic has one replica).
+        AlterPartitionSender alterPartition = req -> java.util.concurrent.CompletableFuture.completedFuture(
+                new AlterPartitionSender.Result(dev.basalt.proto.v1.ErrorCode.NOT_CONTROLLER, "AlterPartition is not wired yet", null));
+        replicas = new ReplicaManager(ReplicaConfig.from(config), logs, fetchWaiters, produceWaiters, alterPartition,
+                () -> incarnationId, ReplicaRpc.clients(config.getInt("grpc.message.bytes.max")), clock);
+        replicas.start();
+        shutdownSteps.add(0, replicas::close);
+        // [repl] until the lead's MetadataPublisher: hand (previous, image) pairs to the replica manager.
+        java.util.concurrent.atomic.AtomicReference<dev.basalt.metadata.image.MetadataImage> seen =
+                new java.util.concurrent.atomic.AtomicReference<>(dev.basalt.metadata.image.MetadataImage.EMPTY);
+        quorum.onImage((img, caughtUp) -> {
+            replicas.onMetadataUpdate(new dev.basalt.broker.metadata.MetadataUpdate(seen.get(), img, -1, caughtUp));
+            seen.set(img);
         });
-        // The replica manager follows the image on its own thread; proposals complete only once it has.
-        quorum.onImage(replicas::applyImage);
 
         ProduceHandler produce = new ProduceHandler(replicas, produceWaiters, config.getInt("request.timeout.ms.max"));
         FetchHandler fetch = new FetchHandler(replicas, config.getInt("fetch.wait.ms.max"));
@@ -194,6 +206,7 @@ public final class BasaltNode implements AutoCloseable {
         for (ServerServiceDefinition def : services.definitions()) {
             builder.addService(def);
         }
+        builder.addService(ReplicaRpc.service(new ReplicaRequestHandler(replicas, config.getInt("fetch.wait.ms.max")))); // [repl]
         clientServer = builder.build();
         try {
             clientServer.start();

@@ -179,6 +179,8 @@ public final class PartitionLog {
      *
      * @throws CorruptRecordException if a batch is malformed or fails its CRC (nothing appended)
      * @throws dev.basalt.record.RecordTooLargeException if a batch exceeds max.message.bytes
+     * @throws StaleLeaderEpochException if {@code leaderEpoch} is older than the log's latest epoch
+     *         (nothing appended)
      * @throws LogStorageException on an I/O error (the append is not visible; if the payload
      *         spanned a segment roll, batches before the roll may be)
      */
@@ -198,6 +200,10 @@ public final class PartitionLog {
         lock.lock();
         try {
             ensureWritable();
+            // Checked before any byte is written: a deposed leader's append must leave no trace.
+            if (leaderEpoch < epochs.latestEpoch()) {
+                throw new StaleLeaderEpochException(tp.toString(), leaderEpoch, epochs.latestEpoch());
+            }
             long now = clock.millis();
             if (cfg.timestampType() == TimestampType.LOG_APPEND_TIME) {
                 appendTimeMs = now;
@@ -230,6 +236,8 @@ public final class PartitionLog {
      *
      * @return first and last offset appended
      * @throws CorruptRecordException on a malformed batch or offsets not contiguous with the log
+     * @throws StaleLeaderEpochException if a batch's epoch is older than the log's latest epoch
+     *         (the follower skipped truncation; nothing appended)
      */
     public AppendInfo appendAsFollower(ByteBuffer batchesPayload) {
         LogConfig cfg = config;
@@ -242,12 +250,18 @@ public final class PartitionLog {
         try {
             ensureWritable();
             long expected = logEndOffset;
+            int epochSoFar = epochs.latestEpoch();
             first = batches.get(0).baseOffset();
             for (RecordBatch b : batches) {
                 if (b.baseOffset() != expected) {
                     throw new CorruptRecordException("follower batch at offset " + b.baseOffset() + " of " + tp
                             + " is not contiguous with the log end offset " + expected);
                 }
+                if (b.partitionLeaderEpoch() >= 0 && b.partitionLeaderEpoch() < epochSoFar) {
+                    // The follower did not truncate to the leader's epoch boundary first: refuse.
+                    throw new StaleLeaderEpochException(tp.toString(), b.partitionLeaderEpoch(), epochSoFar);
+                }
+                epochSoFar = Math.max(epochSoFar, b.partitionLeaderEpoch());
                 expected = b.nextOffset();
             }
             last = expected - 1;
@@ -733,7 +747,11 @@ public final class PartitionLog {
 
     // ------------------------------------------------------------------ epochs, high watermark
 
-    /** Records that {@code leaderEpoch} starts at {@code startOffset} (the leader calls this on election). */
+    /**
+     * Records that {@code leaderEpoch} starts at {@code startOffset} (the leader calls this on election).
+     *
+     * @throws StaleLeaderEpochException if a newer epoch is already recorded
+     */
     public void assignEpoch(int leaderEpoch, long startOffset) {
         lock.lock();
         try {

@@ -232,6 +232,34 @@ class PartitionLogTest {
     }
 
     @Test
+    void appendAsLeader_olderEpoch_isRefusedAndWritesNothing() {
+        // Issue 9 §1: the epoch check and the append are one step; a deposed epoch leaves no trace.
+        PartitionLog log = manager.getOrCreate(TP, config);
+        log.appendAsLeader(TestBatches.batch(recs(1, "a")), 3);
+        log.assignEpoch(5, log.logEndOffset());
+        StaleLeaderEpochException e = assertThrows(StaleLeaderEpochException.class,
+                () -> log.appendAsLeader(TestBatches.batch(recs(2, "stale")), 4));
+        assertEquals(5, e.latestEpoch());
+        assertEquals(1, log.logEndOffset());
+        assertEquals(List.of(new dev.basalt.log.index.LeaderEpochCache.EpochEntry(3, 0),
+                new dev.basalt.log.index.LeaderEpochCache.EpochEntry(5, 1)), log.epochEntries());
+        assertThrows(StaleLeaderEpochException.class, () -> log.assignEpoch(4, 1));
+        assertEquals(1, log.appendAsLeader(TestBatches.batch(recs(3, "b")), 5).firstOffset());
+    }
+
+    @Test
+    void appendAsFollower_batchOfOlderEpochThanLog_isRefused() {
+        PartitionLog leader = manager.getOrCreate(new TopicPartition("src", 0), config);
+        leader.appendAsLeader(TestBatches.batch(recs(1, "a")), 2);
+        PartitionLog follower = manager.getOrCreate(TP, config);
+        follower.assignEpoch(3, 0); // the follower's own later epoch, never truncated away
+        try (FetchSlice s = leader.read(0, 1 << 20, Long.MAX_VALUE)) {
+            assertThrows(StaleLeaderEpochException.class, () -> follower.appendAsFollower(s.records()));
+        }
+        assertEquals(0, follower.logEndOffset());
+    }
+
+    @Test
     void truncateTo_removesTail_atBatchBoundary_andAppendsContinue() {
         PartitionLog log = manager.getOrCreate(TP, config);
         for (int i = 0; i < 60; i++) {

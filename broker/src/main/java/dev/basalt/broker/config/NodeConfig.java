@@ -77,7 +77,6 @@ public final class NodeConfig {
         put(k, "log.cleaner.backoff.ms", "15000", "How often compaction looks for work.", null);
         put(k, "log.flush.scheduler.interval.ms", "1000", "How often flush.ms is evaluated.", null);
         put(k, "grpc.executor.threads", "8", "Request threads of the client gRPC server.", null);
-        put(k, "replica.lag.time.max.ms", "30000", "A follower that has not caught up for this long leaves the ISR.", null);
         put(k, "broker.session.timeout.ms", "9000", "A broker without a heartbeat for this long is fenced.", null);
         put(k, "broker.heartbeat.interval.ms", "2000", "How often a broker heartbeats to the controller.", null);
         put(k, "fetch.wait.ms.max", "30000", "Upper bound on a fetch's max_wait_ms (long polls are capped).", null);
@@ -88,6 +87,26 @@ public final class NodeConfig {
         put(k, "shutdown.timeout.ms", "30000", "How long graceful shutdown waits for in-flight work.", null);
         put(k, "raft.election.timeout.ms", "300", "Raft election timeout: randomized in [this, 2x this).", null);
         put(k, "raft.heartbeat.interval.ms", "50", "Raft leader heartbeat interval.", null);
+        // --- replication (broker.replica, broker.replica.fetcher): Kafka's names; defaults tuned for
+        // sub-second failover on a LAN. docs/broker.md "Replication" explains each.
+        put(k, "durable.acks", "true", "Default durable.acks of topics: the HW and acks=all count only fsynced offsets"
+                + " on every ISR member (false = replicated to memory, Kafka's mode).", "durable.acks");
+        put(k, "replica.lag.time.max.ms", "10000", "A follower not caught up to the leader's log end for this long leaves"
+                + " the ISR.", null);
+        put(k, "replica.isr.check.interval.ms", "1000", "How often a leader looks for followers to drop from the ISR.", null);
+        put(k, "replica.fetch.wait.max.ms", "500", "Longest a follower's fetch waits at the leader for new data (long poll).",
+                null);
+        put(k, "replica.fetch.min.bytes", "1", "Bytes a follower's fetch waits for before the leader answers.", null);
+        put(k, "replica.fetch.max.bytes", "1048576", "Record bytes a follower fetches per partition per request (1 MiB;"
+                + " a larger first batch still comes whole).", null);
+        put(k, "replica.fetch.response.max.bytes", "10485760", "Record bytes per follower fetch answer (10 MiB).", null);
+        put(k, "replica.fetch.backoff.ms", "100", "Pause of a follower's fetch loop after an error before it retries.",
+                null);
+        put(k, "replica.request.timeout.ms", "10000", "Deadline of a follower's request beyond its long-poll wait.", null);
+        put(k, "replica.high.watermark.checkpoint.interval.ms", "5000", "How often high watermarks are written to disk.",
+                null);
+        put(k, "replica.flush.threads", "1", "Threads doing group-commit fsyncs for durable acks (leader and follower).",
+                null);
         KEYS = Collections.unmodifiableMap(k);
     }
 
@@ -155,7 +174,7 @@ public final class NodeConfig {
                     || k.name().equals("min.insync.replicas")) {
                 getLong(k.name());
             }
-            if (k.name().endsWith(".enable")) {
+            if (k.name().endsWith(".enable") || k.name().equals("durable.acks")) {
                 getBoolean(k.name());
             }
         }

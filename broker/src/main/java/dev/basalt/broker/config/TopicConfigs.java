@@ -15,6 +15,13 @@ import java.util.TreeMap;
 public final class TopicConfigs {
     public static final String MIN_INSYNC_REPLICAS = "min.insync.replicas";
     public static final String UNCLEAN_LEADER_ELECTION_ENABLE = "unclean.leader.election.enable";
+    /**
+     * Durable acks (default true): the high watermark, and so every acks=all answer and every
+     * consumer read, counts only offsets fsynced on every ISR member, the leader included. false is
+     * Kafka's weaker mode: replicated to the ISR members' memory (page cache) is enough.
+     */
+    public static final String DURABLE_ACKS = "durable.acks";
+    public static final boolean DURABLE_ACKS_DEFAULT = true;
 
     /** Key → (type, documentation). Type names follow ConfigEntry.Type of admin.proto. */
     public static final Map<String, String[]> KEYS;
@@ -36,6 +43,8 @@ public final class TopicConfigs {
         k.put(MIN_INSYNC_REPLICAS, new String[] {"INT", "acks=all needs at least this many in-sync replicas"});
         k.put(UNCLEAN_LEADER_ELECTION_ENABLE, new String[] {"BOOLEAN", "Elect an out-of-sync replica when no ISR member is alive"
                 + " (may lose acknowledged data)"});
+        k.put(DURABLE_ACKS, new String[] {"BOOLEAN", "true (default): acks=all and the high watermark count only offsets"
+                + " fsynced on every in-sync replica, the leader included; false: replicated to their memory (Kafka's mode)"});
         KEYS = java.util.Collections.unmodifiableMap(k);
     }
 
@@ -74,7 +83,7 @@ public final class TopicConfigs {
                 } catch (NumberFormatException ex) {
                     throw new InvalidConfigException(key, value, "expected an integer");
                 }
-            } else if (key.equals(UNCLEAN_LEADER_ELECTION_ENABLE)) {
+            } else if (key.equals(UNCLEAN_LEADER_ELECTION_ENABLE) || key.equals(DURABLE_ACKS)) {
                 String v = value.trim().toLowerCase(Locale.ROOT);
                 if (!v.equals("true") && !v.equals("false")) {
                     throw new InvalidConfigException(key, value, "expected true or false");
@@ -82,5 +91,17 @@ public final class TopicConfigs {
             }
         }
         LogConfig.parse(logKeys);
+    }
+
+    /** The effective durable.acks of a topic: its override, else the broker default, else true. */
+    public static boolean durableAcks(Map<String, String> overrides, Map<String, String> brokerDefaults) {
+        String v = overrides.getOrDefault(DURABLE_ACKS, brokerDefaults.get(DURABLE_ACKS));
+        return v == null ? DURABLE_ACKS_DEFAULT : Boolean.parseBoolean(v.trim());
+    }
+
+    /** The effective min.insync.replicas of a topic: its override, else the broker default, else 1. */
+    public static int minInsyncReplicas(Map<String, String> overrides, Map<String, String> brokerDefaults) {
+        String v = overrides.getOrDefault(MIN_INSYNC_REPLICAS, brokerDefaults.getOrDefault(MIN_INSYNC_REPLICAS, "1"));
+        return Integer.parseInt(v.trim());
     }
 }

@@ -1,6 +1,5 @@
 package dev.basalt.broker.purgatory;
 
-import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
@@ -12,7 +11,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
  */
 public abstract class DelayedOperation {
     private final AtomicBoolean completed = new AtomicBoolean();
-    private volatile ScheduledFuture<?> timer;
+    private volatile Timer.Scheduled timer;
     private volatile Runnable onFinish;
 
     /**
@@ -37,9 +36,9 @@ public abstract class DelayedOperation {
         if (!completed.compareAndSet(false, true)) {
             return false;
         }
-        ScheduledFuture<?> t = timer;
+        Timer.Scheduled t = timer;
         if (t != null) {
-            t.cancel(false);
+            t.cancel();
         }
         Runnable finish = onFinish;
         if (finish != null) {
@@ -53,7 +52,7 @@ public abstract class DelayedOperation {
         return completed.get();
     }
 
-    final void timer(ScheduledFuture<?> timer) {
+    final void timer(Timer.Scheduled timer) {
         this.timer = timer;
     }
 

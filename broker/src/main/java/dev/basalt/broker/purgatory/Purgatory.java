@@ -6,12 +6,13 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Parks {@link DelayedOperation}s under keys (partitions) until an event on a key completes them
- * or their timeout expires. Bounded: at most {@code inflightMax} operations wait at once; beyond
+ * or their timeout expires (scheduled on a {@link Timer}). The replica manager calls
+ * {@link #checkAndComplete} whenever a partition's log end offset or high watermark moves, or its
+ * leadership changes. Bounded: at most {@code inflightMax} operations wait at once; beyond
  * that {@link #tryWatch} refuses and the caller answers THROTTLED.
  *
  * <p>Thread-safety: fully thread-safe. Completion callbacks run on the thread that triggered
@@ -19,12 +20,17 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 public final class Purgatory<K> {
     private final String name;
-    private final ScheduledExecutorService timer;
+    private final Timer timer;
     private final int inflightMax;
     private final ConcurrentMap<K, List<DelayedOperation>> watchers = new ConcurrentHashMap<>();
     private final AtomicInteger inflight = new AtomicInteger();
 
     public Purgatory(String name, ScheduledExecutorService timer, int inflightMax) {
+        this(name, Timer.of(timer), inflightMax);
+    }
+
+    /** With an explicit {@link Timer} (tests pass a manual one). */
+    public Purgatory(String name, Timer timer, int inflightMax) {
         if (inflightMax <= 0) {
             throw new IllegalArgumentException("inflightMax must be positive: " + inflightMax);
         }
@@ -59,7 +65,7 @@ public final class Purgatory<K> {
         for (K key : keys) {
             watchers.computeIfAbsent(key, k -> new CopyOnWriteArrayList<>()).add(op);
         }
-        op.timer(timer.schedule(op::expire, Math.max(0, timeoutMs), TimeUnit.MILLISECONDS));
+        op.timer(timer.schedule(op::expire, Math.max(0, timeoutMs)));
         // An event may have fired between the first check and the registration: check again.
         op.tryComplete();
         return true;

@@ -1,57 +1,106 @@
 package dev.basalt.broker.replica;
 
+import dev.basalt.broker.replica.state.IsrChange;
+import dev.basalt.broker.replica.state.LeaderState;
 import dev.basalt.log.AppendInfo;
+import dev.basalt.log.EpochEndOffset;
 import dev.basalt.log.FetchSlice;
 import dev.basalt.log.LogConfig;
 import dev.basalt.log.PartitionLog;
 import dev.basalt.log.TopicPartition;
+import dev.basalt.metadata.image.PartitionRegistration;
 import dev.basalt.proto.v1.ErrorCode;
 import java.nio.ByteBuffer;
 import java.util.List;
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
+import java.util.Optional;
 
 /**
- * One partition replica on this broker: its log and its replication state as the metadata image
- * last described it (leader, leader epoch, replicas, ISR).
+ * One partition replica on this broker: its log and its role in the current leader epoch.
  *
- * <p>As leader it appends producer batches and keeps the high watermark: HW = the smallest log
- * end offset among ISR members (the leader's own LEO plus what followers reported in their
- * fetches). With a one-member ISR the HW follows the leader's LEO at once.
+ * <p>Roles: <b>leader</b> (this broker is the registration's leader; holds a {@link LeaderState}
+ * with the replication rules: HW, ISR changes), <b>follower</b> of another broker (its fetcher
+ * copies the leader's log), or <b>offline</b> (no leader). Every leader epoch starts the role
+ * afresh: a leader builds a new {@link LeaderState} and records the epoch's start offset in the
+ * log's epoch cache (KIP-101); a follower must truncate by offset-for-leader-epoch before fetching.
  *
- * <p>Thread-safety: thread-safe. Leadership fields are replaced together under {@code this}'s
- * lock by the replica manager's metadata thread; appends are serialized by the log itself;
- * the HW only moves forward under {@code this}'s lock.
+ * <p>Thread-safety: thread-safe. Every state change and every check-then-act runs under
+ * {@code this}'s lock: the leader-epoch check and the append are one atomic step, so an epoch
+ * change cannot slip between them. The lock is held for a log write syscall, never for an fsync
+ * or a network call. {@link #leaderEpoch()} and {@link #isLeader()} read volatile snapshots for
+ * cheap checks that are re-done under the lock when it matters.
  */
 public final class Partition {
     private final TopicPartition tp;
     private final String topicId;
     private final int localBrokerId;
     private final PartitionLog log;
-    private final Map<Integer, Long> followerEndOffsets = new ConcurrentHashMap<>();
-    private volatile State state;
+    private State state; // guarded by this
+    private LeaderState leader; // guarded by this; non-null iff this broker leads in state.leaderEpoch
+    private long isrRetryNotBeforeMs; // guarded by this
+    private volatile boolean isLeaderSnapshot;
+    private volatile int leaderEpochSnapshot;
 
-    /** Replication state from the metadata image; immutable. */
-    public record State(int leaderId, int leaderEpoch, List<Integer> replicas, List<Integer> isr, int minInsyncReplicas) {
+    /** Replication state from the metadata image plus the topic's replication configs; immutable. */
+    public record State(int leaderId, int leaderEpoch, int partitionEpoch, List<Integer> replicas, List<Integer> isr,
+                        int minInsyncReplicas, boolean durableAcks) {
         public State {
             replicas = List.copyOf(replicas);
             isr = List.copyOf(isr);
         }
-    }
 
-    /** Outcome of a leader append: the error code when it failed before touching the log. */
-    public record AppendOutcome(ErrorCode error, String message, AppendInfo info) {
-        static AppendOutcome failed(ErrorCode error, String message) {
-            return new AppendOutcome(error, message, null);
+        public static State of(PartitionRegistration reg, int minInsyncReplicas, boolean durableAcks) {
+            return new State(reg.leader(), reg.leaderEpoch(), reg.partitionEpoch(), reg.replicas(), reg.isr(), minInsyncReplicas,
+                    durableAcks);
         }
     }
 
-    public Partition(TopicPartition tp, String topicId, int localBrokerId, PartitionLog log, State state) {
+    /** What {@link #update} did, so the replica manager can start or stop fetching. */
+    public enum Transition {
+        /** Nothing about the role changed (maybe the ISR or a config). */
+        NONE,
+        /** Became leader, or leads in a new epoch. */
+        BECAME_LEADER,
+        /** Follows a (new) leader or a new leader epoch: truncate before fetching. */
+        BECAME_FOLLOWER,
+        /** No leader now. */
+        BECAME_OFFLINE
+    }
+
+    /**
+     * Outcome of a leader append.
+     *
+     * @param error       NONE, NOT_LEADER or NOT_ENOUGH_REPLICAS (nothing appended on error)
+     * @param info        offsets appended, null on error
+     * @param leaderEpoch the epoch the batch was appended in (acks=all waiters check it is still current)
+     * @param hwMoved     whether the append moved the HW (single-member ISR in memory mode)
+     */
+    public record AppendOutcome(ErrorCode error, String message, AppendInfo info, int leaderEpoch, boolean hwMoved) {
+        static AppendOutcome failed(ErrorCode error, String message) {
+            return new AppendOutcome(error, message, null, -1, false);
+        }
+    }
+
+    /**
+     * A leader's answer to one partition of a follower's fetch.
+     *
+     * @param slice       records from the fetch offset (the caller closes it), null on error
+     * @param hwMoved     whether recording the follower's progress moved the HW
+     * @param isrChange   an ISR change this fetch made due (e.g. the follower caught up), to send
+     */
+    public record FollowerRead(ErrorCode error, String message, FetchSlice slice, long highWatermark, long logStartOffset,
+                               long logEndOffset, boolean hwMoved, Optional<IsrChange> isrChange) {
+        static FollowerRead failed(ErrorCode error, String message, long hw, long logStart, long logEnd) {
+            return new FollowerRead(error, message, null, hw, logStart, logEnd, false, Optional.empty());
+        }
+    }
+
+    public Partition(TopicPartition tp, String topicId, int localBrokerId, PartitionLog log) {
         this.tp = tp;
         this.topicId = topicId;
         this.localBrokerId = localBrokerId;
         this.log = log;
-        this.state = state;
+        this.state = new State(PartitionRegistration.NO_LEADER, -1, -1, List.of(localBrokerId), List.of(), 1, true);
+        this.leaderEpochSnapshot = -1;
     }
 
     public TopicPartition topicPartition() {
@@ -66,45 +115,278 @@ public final class Partition {
         return log;
     }
 
-    public State state() {
+    public synchronized State state() {
         return state;
     }
 
     public boolean isLeader() {
-        return state.leaderId() == localBrokerId;
+        return isLeaderSnapshot;
     }
 
-    /** Applies a new leadership state from the metadata image. */
-    public synchronized void update(State next, LogConfig config) {
-        State prev = state;
-        state = next;
-        log.updateConfig(config);
-        if (next.leaderId() == localBrokerId && (prev.leaderId() != localBrokerId || prev.leaderEpoch() != next.leaderEpoch())) {
-            // Becoming leader in a new epoch: offsets from here on belong to it (KIP-101).
-            if (log.latestEpoch() < next.leaderEpoch()) {
-                log.assignEpoch(next.leaderEpoch(), log.logEndOffset());
-            }
-            followerEndOffsets.clear();
-        }
-        maybeIncrementHighWatermark();
+    public int leaderEpoch() {
+        return leaderEpochSnapshot;
     }
 
     /**
-     * Appends as leader. Checks leadership and, for acks=all, the ISR size against
-     * min.insync.replicas before writing anything.
+     * Applies the registration and configs the metadata image holds now.
+     *
+     * @param nowMs the time ISR followers count as caught up from, when a leadership starts
      */
-    public AppendOutcome appendAsLeader(ByteBuffer payload, int acks) {
-        State s = state;
-        if (s.leaderId() != localBrokerId) {
+    public synchronized Transition update(State next, LogConfig config, long nowMs) {
+        State prev = state;
+        if (next.leaderEpoch() < prev.leaderEpoch()) {
+            throw new IllegalStateException("leader epoch of " + tp + " went back from " + prev.leaderEpoch() + " to "
+                    + next.leaderEpoch());
+        }
+        if (!config.equals(log.config())) {
+            log.updateConfig(config);
+        }
+        state = next;
+        boolean newEpoch = next.leaderEpoch() != prev.leaderEpoch() || next.leaderId() != prev.leaderId();
+        Transition t;
+        if (next.leaderId() == localBrokerId) {
+            if (newEpoch || leader == null || !leader.replicas().equals(next.replicas())) {
+                becomeLeader(next, nowMs);
+                t = newEpoch || !isLeaderSnapshot ? Transition.BECAME_LEADER : Transition.NONE;
+            } else {
+                if (leader.applyCommittedIsr(next.partitionEpoch(), next.isr())) {
+                    log.updateHighWatermark(leader.highWatermark());
+                }
+                if (leader.updateConfig(next.minInsyncReplicas(), next.durableAcks())) {
+                    log.updateHighWatermark(leader.highWatermark());
+                }
+                t = Transition.NONE;
+            }
+            isLeaderSnapshot = true;
+        } else {
+            leader = null;
+            isLeaderSnapshot = false;
+            if (!newEpoch && prev.leaderId() == next.leaderId()) {
+                t = Transition.NONE;
+            } else {
+                t = next.leaderId() == PartitionRegistration.NO_LEADER ? Transition.BECAME_OFFLINE : Transition.BECAME_FOLLOWER;
+            }
+        }
+        leaderEpochSnapshot = next.leaderEpoch();
+        return t;
+    }
+
+    private void becomeLeader(State next, long nowMs) {
+        long leo = log.logEndOffset();
+        // Offsets from here on belong to the new epoch (KIP-101); the log refuses an older epoch.
+        if (log.latestEpoch() < next.leaderEpoch()) {
+            log.assignEpoch(next.leaderEpoch(), leo);
+        }
+        long hw = Math.min(log.highWatermark(), leo);
+        long flushed = Math.min(log.recoveryPoint(), leo);
+        leader = new LeaderState(localBrokerId, next.leaderEpoch(), leo, next.partitionEpoch(), next.replicas(), next.isr(),
+                next.minInsyncReplicas(), next.durableAcks(), hw, flushed, nowMs);
+        isrRetryNotBeforeMs = 0;
+        if (leader.updateLeaderLog(leo, flushed)) {
+            log.updateHighWatermark(leader.highWatermark());
+        }
+    }
+
+    /**
+     * Appends producer batches as leader. The leadership and, for acks=all, the ISR size against
+     * min.insync.replicas are checked under the same lock as the append, in the epoch the batches
+     * are stamped with.
+     */
+    public synchronized AppendOutcome appendAsLeader(ByteBuffer payload, int acks) {
+        if (leader == null) {
             return AppendOutcome.failed(ErrorCode.NOT_LEADER, "broker " + localBrokerId + " is not the leader of " + tp);
         }
-        if (acks == -1 && s.isr().size() < s.minInsyncReplicas()) {
-            return AppendOutcome.failed(ErrorCode.NOT_ENOUGH_REPLICAS, "ISR " + s.isr() + " is smaller than min.insync.replicas="
-                    + s.minInsyncReplicas());
+        if (acks == -1 && !leader.hasMinIsr()) {
+            return AppendOutcome.failed(ErrorCode.NOT_ENOUGH_REPLICAS, "ISR " + leader.isr() + " is smaller than min.insync.replicas="
+                    + leader.minInsyncReplicas());
         }
-        AppendInfo info = log.appendAsLeader(payload, s.leaderEpoch());
-        maybeIncrementHighWatermark();
-        return new AppendOutcome(ErrorCode.NONE, "", info);
+        AppendInfo info = log.appendAsLeader(payload, leader.leaderEpoch());
+        boolean moved = leader.updateLeaderLog(log.logEndOffset(), Math.min(log.recoveryPoint(), log.logEndOffset()));
+        if (moved) {
+            log.updateHighWatermark(leader.highWatermark());
+        }
+        return new AppendOutcome(ErrorCode.NONE, "", info, leader.leaderEpoch(), moved);
+    }
+
+    /** Whether a durable-acks leader has appended data not yet fsynced (the flusher's cue). */
+    public boolean needsFlush() {
+        return log.recoveryPoint() < log.logEndOffset();
+    }
+
+    /**
+     * After an fsync of the log (the flusher, off the request threads): the leader's flushed
+     * offset moved, which with durable acks may move the HW. Followers' fsyncs are reported in
+     * their next fetch instead.
+     *
+     * @return whether the HW moved
+     */
+    public synchronized boolean onFlushed() {
+        if (leader == null) {
+            return false;
+        }
+        boolean moved = leader.updateLeaderLog(log.logEndOffset(), Math.min(log.recoveryPoint(), log.logEndOffset()));
+        if (moved) {
+            log.updateHighWatermark(leader.highWatermark());
+        }
+        return moved;
+    }
+
+    /**
+     * Checks a client's current_leader_epoch (Fetch, Produce, ListOffsets) against this replica's
+     * epoch: FENCED_LEADER_EPOCH if the client's is older, UNKNOWN_LEADER_EPOCH if newer, NONE if
+     * equal or not given ({@code < 0}).
+     */
+    public ErrorCode checkClientLeaderEpoch(int currentLeaderEpoch) {
+        int mine = leaderEpochSnapshot;
+        if (currentLeaderEpoch < 0 || currentLeaderEpoch == mine) {
+            return ErrorCode.NONE;
+        }
+        return currentLeaderEpoch < mine ? ErrorCode.FENCED_LEADER_EPOCH : ErrorCode.UNKNOWN_LEADER_EPOCH;
+    }
+
+    /**
+     * Serves one partition of a follower's ReplicaFetch: checks role, epoch, replica membership
+     * and the offset, records the follower's progress (which may move the HW and make an ISR change
+     * due), then reads from {@code fetchOffset} up to the log end (not the HW: followers copy all).
+     */
+    public FollowerRead readForFollower(int replicaId, long fetchOffset, long flushedOffset, int currentLeaderEpoch, int maxBytes,
+                                        long nowMs) {
+        boolean moved;
+        Optional<IsrChange> change;
+        synchronized (this) {
+            long hw = log.highWatermark();
+            if (leader == null) {
+                return FollowerRead.failed(ErrorCode.NOT_LEADER, "broker " + localBrokerId + " does not lead " + tp, -1, -1, -1);
+            }
+            if (currentLeaderEpoch < leader.leaderEpoch()) {
+                return FollowerRead.failed(ErrorCode.FENCED_LEADER_EPOCH, "fetch in leader epoch " + currentLeaderEpoch
+                        + " but " + tp + " is in epoch " + leader.leaderEpoch(), -1, -1, -1);
+            }
+            if (currentLeaderEpoch > leader.leaderEpoch()) {
+                return FollowerRead.failed(ErrorCode.UNKNOWN_LEADER_EPOCH, "fetch in leader epoch " + currentLeaderEpoch
+                        + " but this leader of " + tp + " knows epoch " + leader.leaderEpoch() + " only", -1, -1, -1);
+            }
+            if (replicaId == localBrokerId || !leader.replicas().contains(replicaId)) {
+                return FollowerRead.failed(ErrorCode.NOT_REPLICA, "broker " + replicaId + " is not a follower of " + tp
+                        + " (replicas " + leader.replicas() + ")", -1, -1, -1);
+            }
+            long leo = log.logEndOffset();
+            long start = log.logStartOffset();
+            if (fetchOffset < start || fetchOffset > leo) {
+                return FollowerRead.failed(ErrorCode.OFFSET_OUT_OF_RANGE, "fetch offset " + fetchOffset + " of " + tp
+                        + " is outside [" + start + ", " + leo + "]", hw, start, leo);
+            }
+            moved = leader.recordFollowerFetch(replicaId, fetchOffset, Math.min(flushedOffset, fetchOffset), nowMs);
+            if (moved) {
+                log.updateHighWatermark(leader.highWatermark());
+            }
+            change = nowMs >= isrRetryNotBeforeMs ? leader.maybeProposeIsrChange(nowMs, Long.MAX_VALUE) : Optional.empty();
+        }
+        FetchSlice slice = log.read(fetchOffset, Math.max(1, maxBytes), Long.MAX_VALUE);
+        return new FollowerRead(ErrorCode.NONE, "", slice, log.highWatermark(), slice.logStartOffset(), slice.logEndOffset(),
+                moved, change);
+    }
+
+    /**
+     * The ISR change due now, if any and none is pending (shrinks of followers lagging more than
+     * {@code lagTimeMaxMs}, or expansions). Not before the retry back-off of a failed change.
+     */
+    public synchronized Optional<IsrChange> maybeProposeIsrChange(long nowMs, long lagTimeMaxMs) {
+        if (leader == null || nowMs < isrRetryNotBeforeMs) {
+            return Optional.empty();
+        }
+        return leader.maybeProposeIsrChange(nowMs, lagTimeMaxMs);
+    }
+
+    /**
+     * The controller answered an ISR change: the committed registration, or {@code null} when it
+     * failed (the change may be retried after {@code retryBackoffMs}). Ignored if this broker left
+     * the epoch the change was made in.
+     *
+     * @return whether the HW moved
+     */
+    public synchronized boolean onIsrChangeResult(IsrChange change, PartitionRegistration committed, long nowMs,
+                                                  long retryBackoffMs) {
+        if (leader == null || leader.leaderEpoch() != change.leaderEpoch()) {
+            return false;
+        }
+        if (committed == null || committed.leaderEpoch() != leader.leaderEpoch() || committed.leader() != localBrokerId) {
+            leader.failPendingIsrChange();
+            isrRetryNotBeforeMs = nowMs + retryBackoffMs;
+            return false;
+        }
+        boolean moved = leader.applyCommittedIsr(committed.partitionEpoch(), committed.isr());
+        if (moved) {
+            log.updateHighWatermark(leader.highWatermark());
+        }
+        return moved;
+    }
+
+    /** OffsetForLeaderEpoch as leader, with the same fencing as a follower fetch. */
+    public synchronized OffsetForEpoch endOffsetForFollower(int replicaId, int currentLeaderEpoch, int requestedEpoch) {
+        if (leader == null) {
+            return new OffsetForEpoch(ErrorCode.NOT_LEADER, "broker " + localBrokerId + " does not lead " + tp, EpochEndOffset.UNDEFINED);
+        }
+        if (currentLeaderEpoch != leader.leaderEpoch()) {
+            ErrorCode code = currentLeaderEpoch < leader.leaderEpoch() ? ErrorCode.FENCED_LEADER_EPOCH : ErrorCode.UNKNOWN_LEADER_EPOCH;
+            return new OffsetForEpoch(code, "epoch " + currentLeaderEpoch + " vs leader's " + leader.leaderEpoch(), EpochEndOffset.UNDEFINED);
+        }
+        if (replicaId == localBrokerId || !leader.replicas().contains(replicaId)) {
+            return new OffsetForEpoch(ErrorCode.NOT_REPLICA, "broker " + replicaId + " is not a follower of " + tp, EpochEndOffset.UNDEFINED);
+        }
+        return new OffsetForEpoch(ErrorCode.NONE, "", log.endOffsetFor(requestedEpoch));
+    }
+
+    /** An OffsetForLeaderEpoch answer for one partition. */
+    public record OffsetForEpoch(ErrorCode error, String message, EpochEndOffset endOffset) {
+    }
+
+    // ---------------------------------------------------------------------------- follower side
+
+    /** Whether this replica follows {@code leaderId} in {@code leaderEpoch} right now. */
+    public synchronized boolean isFollowing(int leaderId, int leaderEpoch) {
+        return leader == null && state.leaderId() == leaderId && state.leaderEpoch() == leaderEpoch;
+    }
+
+    /**
+     * Truncates as a follower of {@code leaderEpoch} (KIP-101). Refused (false) if the role moved on
+     * since the fetcher decided, so a stale decision never cuts a newer epoch's log.
+     */
+    public synchronized boolean truncateAsFollower(long offset, int leaderEpoch) {
+        if (leader != null || state.leaderEpoch() != leaderEpoch) {
+            return false;
+        }
+        log.truncateTo(Math.max(offset, log.logStartOffset()));
+        return true;
+    }
+
+    /** Drops the whole log and restarts it at {@code offset} (the leader's log start moved past ours). */
+    public synchronized boolean restartAsFollowerAt(long offset, int leaderEpoch) {
+        if (leader != null || state.leaderEpoch() != leaderEpoch) {
+            return false;
+        }
+        log.truncateFullyAndStartAt(offset);
+        return true;
+    }
+
+    /**
+     * Appends batches fetched from the leader of {@code leaderEpoch}, and takes the leader's HW
+     * (bounded by our log end). Returns null, appending nothing, if the role moved on meanwhile.
+     */
+    public synchronized AppendInfo appendAsFollower(ByteBuffer records, int leaderEpoch, long leaderHighWatermark) {
+        if (leader != null || state.leaderEpoch() != leaderEpoch) {
+            return null;
+        }
+        AppendInfo info = records.hasRemaining() ? log.appendAsFollower(records) : null;
+        updateFollowerHighWatermark(leaderHighWatermark);
+        return info;
+    }
+
+    private void updateFollowerHighWatermark(long leaderHighWatermark) {
+        long target = Math.min(leaderHighWatermark, log.logEndOffset());
+        if (target > log.highWatermark()) {
+            log.updateHighWatermark(target);
+        }
     }
 
     /** The HW: what consumers may read and what acks=all waits for. */
@@ -112,39 +394,36 @@ public final class Partition {
         return log.highWatermark();
     }
 
-    /** A follower reported its log end offset (replication: a later issue drives this). */
-    public void recordFollowerEndOffset(int replicaId, long logEndOffset) {
-        followerEndOffsets.put(replicaId, logEndOffset);
-        maybeIncrementHighWatermark();
+    /**
+     * Whether {@code replicaId} may serve consumers instead of this leader (KIP-392): in the ISR
+     * and caught up to the HW. False when this broker does not lead.
+     */
+    public synchronized boolean isCaughtUpReadReplica(int replicaId) {
+        return leader != null && leader.isCaughtUpReadReplica(replicaId);
     }
 
-    /** Moves the HW to the minimum LEO over the ISR, never backwards. Returns the HW. */
-    public synchronized long maybeIncrementHighWatermark() {
-        State s = state;
-        if (s.leaderId() != localBrokerId) {
-            return log.highWatermark();
-        }
-        long min = log.logEndOffset();
-        for (int replica : s.isr()) {
-            if (replica == localBrokerId) {
-                continue;
-            }
-            Long leo = followerEndOffsets.get(replica);
-            min = Math.min(min, leo == null ? log.highWatermark() : leo);
-        }
-        if (min > log.highWatermark()) {
-            return log.updateHighWatermark(min);
-        }
-        return log.highWatermark();
+    /** A copy of the leader's replication state for describe/metrics, or empty when not leader. */
+    public synchronized Optional<String> describeLeaderState() {
+        return leader == null ? Optional.empty() : Optional.of(leader.toString());
     }
 
-    /** Reads for a consumer: only up to the high watermark. The caller closes the slice. */
+    /** Whether this leader's committed ISR has min.insync.replicas members (false when not leader). */
+    public synchronized boolean hasMinIsr() {
+        return leader != null && leader.hasMinIsr();
+    }
+
+    /** The committed ISR as this leader knows it (empty when not leader). */
+    public synchronized List<Integer> leaderIsr() {
+        return leader == null ? List.of() : leader.isr();
+    }
+
+    /** Reads for a consumer: only up to the high watermark (leader or follower). The caller closes the slice. */
     public FetchSlice readForConsumer(long offset, int maxBytes) {
         return log.read(offset, maxBytes, log.highWatermark());
     }
 
     @Override
-    public String toString() {
-        return "Partition(" + tp + ", " + state + ")";
+    public synchronized String toString() {
+        return "Partition(" + tp + ", " + state + (leader == null ? "" : ", " + leader) + ")";
     }
 }

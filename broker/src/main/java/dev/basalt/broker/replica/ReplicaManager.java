@@ -1,11 +1,20 @@
 package dev.basalt.broker.replica;
 
+import dev.basalt.broker.config.TopicConfigs;
+import dev.basalt.broker.metadata.MetadataSubscriber;
+import dev.basalt.broker.metadata.MetadataUpdate;
 import dev.basalt.broker.purgatory.Purgatory;
+import dev.basalt.broker.replica.fetcher.ReplicaClient;
+import dev.basalt.broker.replica.fetcher.ReplicaFetcherManager;
+import dev.basalt.broker.replica.state.IsrChange;
 import dev.basalt.log.LogConfig;
 import dev.basalt.log.LogManager;
 import dev.basalt.log.PartitionLog;
 import dev.basalt.log.TopicPartition;
+import dev.basalt.metadata.controller.AlterPartitionRequest;
+import dev.basalt.metadata.image.BrokerRegistration;
 import dev.basalt.metadata.image.ConfigResource;
+import dev.basalt.metadata.image.Endpoint;
 import dev.basalt.metadata.image.MetadataImage;
 import dev.basalt.metadata.image.PartitionRegistration;
 import dev.basalt.metadata.image.TopicImage;
@@ -15,48 +24,113 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.time.Clock;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Keeps this broker's partition replicas in step with the metadata image: creates the log of
- * every partition assigned here, applies leader/ISR changes and topic configs, and deletes the
- * data of topics that were removed (or replaced by a new topic of the same name — the topic id
- * decides, so a re-created topic never sees the old data).
+ * Keeps this broker's partition replicas in step with the metadata, acting only on what each
+ * {@link MetadataUpdate} changed: creates the log of every partition assigned here, makes each
+ * replica leader or follower per leader epoch (starting and stopping fetchers), applies ISR and
+ * config changes, and deletes the data of topics that were removed (or replaced by a new topic of
+ * the same name: the topic id decides, so a re-created topic never sees the old data).
  *
- * <p>The topic id of each partition's data is kept in {@code <partition dir>/partition.metadata}; at start-up
- * a log whose id differs from the image's (the topic was deleted and re-created while this broker
- * was down) is deleted before it can be served.
+ * <p>As leader it proposes ISR changes (followers lagging more than replica.lag.time.max.ms leave,
+ * caught-up ones rejoin) through the {@link AlterPartitionSender}, one pending change per
+ * partition; fsyncs durable-acks partitions on its flusher thread (group commit); and wakes the
+ * produce and fetch purgatories whenever a HW, a log end or a leadership moves.
  *
- * <p>Thread-safety: {@link #applyImage} is called by one thread (the metadata publisher); lookups
- * run concurrently on request threads and see either the old or the new partition map.
+ * <p>Data safety: the topic id of each partition's data is kept in
+ * {@code <partition dir>/partition.metadata}. Nothing is deleted before the update says
+ * {@code caughtUp}: right after a restart the image replays and a topic missing from it may simply
+ * not be replayed yet. Conflicting or orphaned logs seen before then are neither served nor
+ * deleted; the first caught-up update settles them (one scan of the data dir, once).
+ *
+ * <p>Thread-safety: {@link #onMetadataUpdate} runs on the metadata publisher's one thread
+ * (serialized with {@code this}'s lock); lookups run concurrently on request threads and see either
+ * the old or the new partition map; ISR checks and HW checkpoints run on the manager's scheduler
+ * thread; fsyncs on the flusher thread.
  */
-public final class ReplicaManager implements AutoCloseable {
+public final class ReplicaManager implements MetadataSubscriber, AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ReplicaManager.class);
     /** Holds the topic id of the partition's data; the log engine leaves it alone. */
     private static final String TOPIC_ID_FILE = dev.basalt.log.recovery.LogLoader.PARTITION_METADATA_FILE;
+    /** The listener brokers replicate over: the client listener (DESIGN.md §6). */
+    public static final String REPLICATION_LISTENER = "PLAINTEXT";
 
+    private final ReplicaConfig config;
     private final int brokerId;
     private final LogManager logs;
-    private final Map<String, String> topicDefaults;
-    private final int defaultMinInsyncReplicas;
     private final Purgatory<TopicPartition> fetchWaiters;
+    private final Purgatory<TopicPartition> produceWaiters;
+    private final AlterPartitionSender alterPartition;
+    private final Supplier<UUID> incarnationId;
+    private final Clock clock;
+    private final ReplicaFetcherManager fetchers;
+    private final Flusher flusher;
     private final ConcurrentMap<TopicPartition, Partition> partitions = new ConcurrentHashMap<>();
+    /** Partitions whose on-disk data belongs to another topic id, waiting for a caught-up image. Guarded by this. */
+    private final Set<TopicPartition> deferred = new HashSet<>();
+    private boolean orphansSettled; // guarded by this
+    private ScheduledExecutorService scheduler;
     private volatile MetadataImage image = MetadataImage.EMPTY;
 
-    public ReplicaManager(int brokerId, LogManager logs, Map<String, String> topicDefaults, Purgatory<TopicPartition> fetchWaiters) {
-        this.brokerId = brokerId;
+    /**
+     * @param config         replication settings (ReplicaConfig.from(NodeConfig) in production)
+     * @param logs           the data dir's logs
+     * @param fetchWaiters   parked consumer and follower fetches, woken on appends and HW moves
+     * @param produceWaiters parked acks=all produces, woken on HW moves and leadership changes
+     * @param alterPartition how ISR changes reach the active controller
+     * @param incarnationId  this broker process's incarnation (sent on every follower fetch)
+     * @param clients        connections to other brokers' ReplicaService
+     * @param clock          time for lag tracking and back-offs
+     */
+    public ReplicaManager(ReplicaConfig config, LogManager logs, Purgatory<TopicPartition> fetchWaiters,
+                          Purgatory<TopicPartition> produceWaiters, AlterPartitionSender alterPartition,
+                          Supplier<UUID> incarnationId, ReplicaClient.Factory clients, Clock clock) {
+        this.config = config;
+        this.brokerId = config.brokerId();
         this.logs = logs;
-        this.topicDefaults = Map.copyOf(topicDefaults);
-        this.defaultMinInsyncReplicas = Integer.parseInt(topicDefaults.getOrDefault("min.insync.replicas", "1"));
         this.fetchWaiters = fetchWaiters;
+        this.produceWaiters = produceWaiters;
+        this.alterPartition = alterPartition;
+        this.incarnationId = incarnationId;
+        this.clock = clock;
+        this.fetchers = new ReplicaFetcherManager(brokerId, incarnationId, clients, config, clock, fetchWaiters::checkAndComplete);
+        this.flusher = new Flusher(p -> onHighWatermarkMoved(p.topicPartition()));
+    }
+
+    /** Starts the flusher and the scheduler (ISR checks, HW checkpoints). Fetchers start with metadata. */
+    public synchronized void start() {
+        if (scheduler != null) {
+            return;
+        }
+        flusher.start();
+        ScheduledThreadPoolExecutor s = new ScheduledThreadPoolExecutor(1, r -> {
+            Thread t = new Thread(r, "basalt-replica-scheduler");
+            t.setDaemon(true);
+            return t;
+        });
+        s.setRemoveOnCancelPolicy(true);
+        scheduler = s;
+        scheduler.scheduleWithFixedDelay(this::checkIsrs, config.isrCheckIntervalMs(), config.isrCheckIntervalMs(),
+                TimeUnit.MILLISECONDS);
+        scheduler.scheduleWithFixedDelay(this::checkpointHighWatermarks, config.hwCheckpointIntervalMs(),
+                config.hwCheckpointIntervalMs(), TimeUnit.MILLISECONDS);
     }
 
     public MetadataImage image() {
@@ -67,8 +141,33 @@ public final class ReplicaManager implements AutoCloseable {
         return brokerId;
     }
 
+    public ReplicaConfig config() {
+        return config;
+    }
+
+    public Clock clock() {
+        return clock;
+    }
+
+    public Supplier<UUID> incarnationId() {
+        return incarnationId;
+    }
+
+    // ------------------------------------------------------------------ lookups (request threads)
+
     /** Finds the local leader replica of {@code topic}/{@code partition}, or the error to answer. */
     public Lookup leaderFor(String topic, int partition) {
+        Lookup any = replicaFor(topic, partition);
+        if (!any.ok() || any.partition().isLeader()) {
+            return any;
+        }
+        PartitionRegistration r = image.topics().topic(topic).flatMap(t -> t.partition(partition)).orElseThrow();
+        return Lookup.notLeader("broker " + brokerId + " does not lead " + topic + "-" + partition
+                + (r.hasLeader() ? " (leader is " + r.leader() + ")" : " (no leader)"), r.leader(), r.leaderEpoch());
+    }
+
+    /** Finds the local replica (leader or follower) of {@code topic}/{@code partition}, or the error to answer. */
+    public Lookup replicaFor(String topic, int partition) {
         MetadataImage img = image;
         Optional<TopicImage> t = img.topics().topic(topic);
         if (t.isEmpty()) {
@@ -80,19 +179,61 @@ public final class ReplicaManager implements AutoCloseable {
                     + " partitions; " + partition + " is not one of them");
         }
         PartitionRegistration r = reg.get();
-        if (r.leader() != brokerId) {
-            return Lookup.notLeader("broker " + brokerId + " does not lead " + topic + "-" + partition
+        if (!r.replicas().contains(brokerId)) {
+            return Lookup.notLeader("broker " + brokerId + " holds no replica of " + topic + "-" + partition
                     + (r.hasLeader() ? " (leader is " + r.leader() + ")" : " (no leader)"), r.leader(), r.leaderEpoch());
         }
         Partition p = partitions.get(new TopicPartition(topic, partition));
-        if (p == null || !p.isLeader()) {
+        if (p == null || !p.topicId().equals(t.get().id().toString())) {
             return Lookup.error(ErrorCode.REPLICA_NOT_AVAILABLE, "replica of " + topic + "-" + partition + " is still loading");
         }
         return Lookup.found(p);
     }
 
-    /** Wakes long-polling fetches waiting on {@code tp} (after an append or a HW move). */
+    /** The local replica of the topic with id {@code topicId}, partition {@code partition}, if any. */
+    public Optional<Partition> partitionById(String topicId, int partition) {
+        UUID id;
+        try {
+            id = UUID.fromString(topicId);
+        } catch (IllegalArgumentException e) {
+            return Optional.empty();
+        }
+        TopicImage t = image.topics().topicsById().get(id);
+        if (t == null) {
+            return Optional.empty();
+        }
+        Partition p = partitions.get(new TopicPartition(t.name(), partition));
+        return p != null && p.topicId().equals(topicId) ? Optional.of(p) : Optional.empty();
+    }
+
+    /** The rack of {@code brokerId} in the image, if it has one. */
+    public Optional<String> rackOf(int broker) {
+        return image.cluster().broker(broker).flatMap(BrokerRegistration::rack);
+    }
+
+    /** Wakes fetches (consumers, followers) waiting on {@code tp} after an append. */
     public void notifyAppended(TopicPartition tp) {
+        fetchWaiters.checkAndComplete(tp);
+    }
+
+    /**
+     * After a leader append (request thread): wakes waiters, and with durable acks asks the flusher
+     * to fsync (the HW then moves on the flusher thread; acks=1 never waits for it).
+     */
+    public void onLeaderAppend(Partition p, Partition.AppendOutcome outcome) {
+        if (outcome.hwMoved()) {
+            onHighWatermarkMoved(p.topicPartition());
+        } else {
+            fetchWaiters.checkAndComplete(p.topicPartition());
+        }
+        if (p.state().durableAcks()) {
+            flusher.request(p);
+        }
+    }
+
+    /** A HW moved: acks=all produces and consumer long polls on {@code tp} may complete. */
+    public void onHighWatermarkMoved(TopicPartition tp) {
+        produceWaiters.checkAndComplete(tp);
         fetchWaiters.checkAndComplete(tp);
     }
 
@@ -100,70 +241,238 @@ public final class ReplicaManager implements AutoCloseable {
         return fetchWaiters;
     }
 
-    /**
-     * Makes the local replicas match {@code next}: creates logs of new assignments, applies
-     * leadership and configs, and — only once {@code caughtUp} — deletes the data of topics gone or
-     * replaced. Before the image has caught up with the quorum (right after a restart, while the
-     * metadata log replays) a topic missing from it may exist all the same: deleting its data then
-     * would destroy acknowledged records, so such logs are left alone and not served.
-     */
-    public synchronized void applyImage(MetadataImage next, boolean caughtUp) {
-        Set<TopicPartition> wanted = new HashSet<>();
-        Map<TopicPartition, String> wantedIds = new HashMap<>();
-        for (TopicImage topic : next.topics().topicsById().values()) {
-            for (Map.Entry<Integer, PartitionRegistration> e : topic.partitions().entrySet()) {
-                if (e.getValue().replicas().contains(brokerId)) {
-                    TopicPartition tp = new TopicPartition(topic.name(), e.getKey());
-                    wanted.add(tp);
-                    wantedIds.put(tp, topic.id().toString());
-                }
-            }
-        }
-        // 1. Drop replicas no longer wanted, or whose topic id changed (delete + re-create).
-        for (TopicPartition tp : logs.partitions()) {
-            Partition p = partitions.get(tp);
-            String diskId = p != null ? p.topicId() : readTopicId(tp);
-            if (!wanted.contains(tp) || !wantedIds.get(tp).equals(diskId)) {
-                partitions.remove(tp);
-                if (!caughtUp) {
-                    continue;
-                }
-                log.info("Deleting replica {} (topic id on disk {}, in metadata {})", tp, diskId, wantedIds.get(tp));
-                logs.delete(tp);
-                fetchWaiters.checkAndComplete(tp);
-            }
-        }
-        // 2. Create or update the wanted ones.
-        for (TopicPartition tp : wanted) {
-            TopicImage topic = next.topics().topic(tp.topic()).orElseThrow();
-            PartitionRegistration reg = topic.partition(tp.partition()).orElseThrow();
-            Map<String, String> topicConfig = next.configs().configs(ConfigResource.topic(tp.topic()));
-            LogConfig cfg = logConfig(topicConfig);
-            int minIsr = Integer.parseInt(topicConfig.getOrDefault("min.insync.replicas", String.valueOf(defaultMinInsyncReplicas)));
-            Partition.State state = new Partition.State(reg.leader(), reg.leaderEpoch(), reg.replicas(), reg.isr(), minIsr);
-            Partition existing = partitions.get(tp);
-            if (existing == null) {
-                if (logs.partitions().contains(tp) && !wantedIds.get(tp).equals(readTopicId(tp))) {
-                    // Data of an older topic of the same name, kept until the image catches up (above).
-                    continue;
-                }
-                PartitionLog plog = logs.getOrCreate(tp, cfg);
-                writeTopicId(plog.directory(), wantedIds.get(tp));
-                Partition p = new Partition(tp, wantedIds.get(tp), brokerId, plog, state);
-                p.update(state, cfg);
-                partitions.put(tp, p);
-            } else {
-                existing.update(state, cfg);
-            }
-            fetchWaiters.checkAndComplete(tp);
-        }
-        image = next;
+    public Purgatory<TopicPartition> produceWaiters() {
+        return produceWaiters;
     }
+
+    // ------------------------------------------------------------------ metadata (publisher thread)
+
+    /**
+     * Applies one metadata step: removed topics, changed partitions, changed topic configs, and
+     * (on clusterChanged) leaders' endpoints. Nothing is deleted unless {@code update.caughtUp()}.
+     */
+    @Override
+    public synchronized void onMetadataUpdate(MetadataUpdate update) {
+        MetadataImage next = update.image();
+        long nowMs = clock.millis();
+        boolean caughtUp = update.caughtUp();
+        // Lookups see the new image first: a replica becoming follower below must not be found as
+        // leader by an image that already names another leader.
+        image = next;
+        for (TopicImage removed : update.removedTopics()) {
+            for (int idx : removed.partitions().keySet()) {
+                TopicPartition tp = new TopicPartition(removed.name(), idx);
+                Partition p = partitions.get(tp);
+                if (p != null && p.topicId().equals(removed.id().toString())) {
+                    dropReplica(tp, caughtUp, "topic " + removed.id() + " was deleted");
+                }
+            }
+        }
+        Set<String> touchedTopics = new HashSet<>();
+        for (MetadataUpdate.PartitionChange c : update.changedPartitions()) {
+            applyPartition(next, c.topic(), c.partition(), c.registration(), caughtUp, nowMs);
+            touchedTopics.add(c.topic().name());
+        }
+        Set<String> localTopics = new HashSet<>();
+        for (TopicPartition tp : partitions.keySet()) {
+            localTopics.add(tp.topic());
+        }
+        for (String topic : localTopics) {
+            if (!touchedTopics.contains(topic) && update.configChanged(ConfigResource.topic(topic))) {
+                next.topics().topic(topic).ifPresent(t -> t.partitions().forEach((idx, reg) -> {
+                    if (partitions.containsKey(new TopicPartition(topic, idx))) {
+                        applyPartition(next, t, idx, reg, caughtUp, nowMs);
+                    }
+                }));
+            }
+        }
+        if (update.clusterChanged()) {
+            refollowMovedLeaders(next);
+        }
+        if (caughtUp && !orphansSettled) {
+            settleOnDiskState(next, nowMs);
+            orphansSettled = true;
+        }
+    }
+
+    private void applyPartition(MetadataImage img, TopicImage topic, int idx, PartitionRegistration reg, boolean caughtUp, long nowMs) {
+        TopicPartition tp = new TopicPartition(topic.name(), idx);
+        String topicId = topic.id().toString();
+        Partition p = partitions.get(tp);
+        if (!reg.replicas().contains(brokerId)) {
+            if (p != null) {
+                dropReplica(tp, caughtUp, "broker " + brokerId + " is no longer a replica");
+            }
+            return;
+        }
+        if (p != null && !p.topicId().equals(topicId)) {
+            dropReplica(tp, caughtUp, "topic id changed from " + p.topicId() + " to " + topicId);
+            p = null;
+        }
+        Map<String, String> topicConfig = img.configs().configs(ConfigResource.topic(topic.name()));
+        LogConfig cfg = logConfig(topicConfig);
+        if (p == null) {
+            String diskId = logs.partitions().contains(tp) ? readTopicId(tp) : null;
+            if (diskId != null && !diskId.equals(topicId)) {
+                if (!caughtUp) {
+                    deferred.add(tp); // data of an older topic of the same name: settled once caught up
+                    return;
+                }
+                log.info("Deleting replica {} of the older topic {} (now {})", tp, diskId, topicId);
+                logs.delete(tp);
+            }
+            PartitionLog plog = logs.getOrCreate(tp, cfg);
+            writeTopicId(plog.directory(), topicId);
+            p = new Partition(tp, topicId, brokerId, plog);
+            partitions.put(tp, p);
+            deferred.remove(tp);
+        }
+        Partition.State state = Partition.State.of(reg, TopicConfigs.minInsyncReplicas(topicConfig, config.topicDefaults()),
+                TopicConfigs.durableAcks(topicConfig, config.topicDefaults()));
+        Partition.Transition t = p.update(state, cfg, nowMs);
+        switch (t) {
+            case BECAME_LEADER, BECAME_OFFLINE -> fetchers.unfollow(tp);
+            case BECAME_FOLLOWER -> follow(img, p, reg);
+            case NONE -> {
+                if (!p.isLeader() && reg.hasLeader() && !fetchers.following().containsKey(tp)) {
+                    follow(img, p, reg); // its leader's endpoint was unknown before
+                }
+            }
+        }
+        if (t != Partition.Transition.NONE) {
+            log.info("{}: {} in leader epoch {} (leader {}, ISR {})", tp, t, reg.leaderEpoch(), reg.leader(), reg.isr());
+        }
+        // Leadership or ISR changed: acks=all waiters fail or complete, long polls re-check.
+        onHighWatermarkMoved(tp);
+    }
+
+    private void follow(MetadataImage img, Partition p, PartitionRegistration reg) {
+        Optional<Endpoint> ep = replicationEndpoint(img, reg.leader());
+        if (ep.isEmpty()) {
+            log.warn("{}: leader {} has no {} endpoint in the metadata yet; not fetching", p.topicPartition(), reg.leader(),
+                    REPLICATION_LISTENER);
+            fetchers.unfollow(p.topicPartition());
+            return;
+        }
+        fetchers.follow(p, reg.leader(), reg.leaderEpoch(), ep.get().host(), ep.get().port());
+    }
+
+    private static Optional<Endpoint> replicationEndpoint(MetadataImage img, int broker) {
+        return img.cluster().broker(broker).flatMap(b -> b.endpoints().stream()
+                .filter(e -> e.name().equals(REPLICATION_LISTENER)).findFirst());
+    }
+
+    /** A leader re-registered (restart, maybe on another port): follow it at its new endpoint. */
+    private void refollowMovedLeaders(MetadataImage img) {
+        Map<TopicPartition, Integer> following = fetchers.following();
+        for (Partition p : partitions.values()) {
+            Partition.State s = p.state();
+            if (p.isLeader() || s.leaderId() < 0) {
+                continue;
+            }
+            if (!following.containsKey(p.topicPartition())) {
+                img.topics().topic(p.topicPartition().topic()).flatMap(t -> t.partition(p.topicPartition().partition()))
+                        .ifPresent(reg -> follow(img, p, reg));
+            }
+        }
+        fetchers.refreshEndpoints(b -> replicationEndpoint(img, b).map(e -> e.host() + ":" + e.port()));
+    }
+
+    /**
+     * Once caught up: logs on disk that no partition of the image claims (deleted while this broker
+     * was down), and deferred conflicts, are settled now.
+     */
+    private void settleOnDiskState(MetadataImage img, long nowMs) {
+        for (TopicPartition tp : new ArrayList<>(deferred)) {
+            img.topics().topic(tp.topic()).ifPresent(t -> t.partition(tp.partition())
+                    .ifPresent(reg -> applyPartition(img, t, tp.partition(), reg, true, nowMs)));
+        }
+        deferred.clear();
+        for (TopicPartition tp : logs.partitions()) {
+            if (partitions.containsKey(tp)) {
+                continue;
+            }
+            Optional<TopicImage> t = img.topics().topic(tp.topic());
+            boolean claimed = t.isPresent() && t.get().partition(tp.partition()).map(r -> r.replicas().contains(brokerId)).orElse(false)
+                    && t.get().id().toString().equals(readTopicId(tp));
+            if (!claimed) {
+                log.info("Deleting replica {}: no topic of the metadata claims it (topic id on disk {})", tp, readTopicId(tp));
+                logs.delete(tp);
+            }
+        }
+    }
+
+    private void dropReplica(TopicPartition tp, boolean delete, String why) {
+        Partition p = partitions.remove(tp);
+        fetchers.unfollow(tp);
+        if (p != null) {
+            onHighWatermarkMoved(tp);
+        }
+        if (delete) {
+            log.info("Deleting replica {}: {}", tp, why);
+            logs.delete(tp);
+        } else {
+            log.info("Not serving replica {} ({}); its data is kept until the metadata has caught up", tp, why);
+        }
+    }
+
+    // ------------------------------------------------------------------ ISR changes (leader)
+
+    /** The scheduled check: every led partition's due ISR change (shrinks of laggards first). */
+    void checkIsrs() {
+        try {
+            long nowMs = clock.millis();
+            for (Partition p : partitions.values()) {
+                if (p.isLeader()) {
+                    p.maybeProposeIsrChange(nowMs, config.lagTimeMaxMs()).ifPresent(c -> sendIsrChange(p, c));
+                }
+            }
+        } catch (RuntimeException e) {
+            log.error("ISR check failed", e);
+        }
+    }
+
+    /**
+     * Sends {@code change} of {@code p} to the controller (compare-and-set on its partition epoch)
+     * and applies the answer. Never blocks the caller.
+     */
+    public void sendIsrChange(Partition p, IsrChange change) {
+        UUID topicId = UUID.fromString(p.topicId());
+        AlterPartitionRequest req = new AlterPartitionRequest(brokerId, incarnationId.get(), topicId, p.topicPartition().partition(),
+                change.leaderEpoch(), change.basePartitionEpoch(), change.newIsr());
+        log.info("{}: proposing ISR {} ({}) at partition epoch {}", p.topicPartition(), change.newIsr(),
+                change.shrink() ? "shrink" : "expand", change.basePartitionEpoch());
+        alterPartition.alterPartition(req).whenComplete((result, error) -> {
+            PartitionRegistration committed = null;
+            if (error != null) {
+                log.warn("{}: AlterPartition failed: {}", p.topicPartition(), error.toString());
+            } else if (result.error() != ErrorCode.NONE) {
+                log.info("{}: AlterPartition refused: {} {}", p.topicPartition(), result.error(), result.message());
+            } else {
+                committed = result.registration();
+            }
+            if (p.onIsrChangeResult(change, committed, clock.millis(), config.fetchBackoffMs())) {
+                onHighWatermarkMoved(p.topicPartition());
+            }
+        });
+    }
+
+    private void checkpointHighWatermarks() {
+        for (Partition p : partitions.values()) {
+            try {
+                p.log().checkpointHighWatermark();
+            } catch (RuntimeException e) {
+                log.warn("Cannot checkpoint the HW of {}: {}", p.topicPartition(), e.toString());
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ configs, files
 
     /** Topic-level config = broker defaults overridden by the topic's own keys; only log keys. */
     public LogConfig logConfig(Map<String, String> topicOverrides) {
         Map<String, String> merged = new HashMap<>();
-        topicDefaults.forEach((k, v) -> {
+        config.topicDefaults().forEach((k, v) -> {
             if (LogConfig.KEYS.contains(k)) {
                 merged.put(k, v);
             }
@@ -182,6 +491,11 @@ public final class ReplicaManager implements AutoCloseable {
 
     public Map<TopicPartition, Partition> partitions() {
         return Map.copyOf(partitions);
+    }
+
+    /** The leader broker each followed partition fetches from (describe, tests). */
+    public Map<TopicPartition, Integer> following() {
+        return fetchers.following();
     }
 
     private String readTopicId(TopicPartition tp) {
@@ -211,9 +525,33 @@ public final class ReplicaManager implements AutoCloseable {
         }
     }
 
+    /** Stops fetchers, the flusher and the scheduler; expires parked requests; checkpoints HWs. */
     @Override
     public void close() {
+        ScheduledExecutorService s;
+        synchronized (this) {
+            s = scheduler;
+            scheduler = null;
+        }
+        if (s != null) {
+            s.shutdownNow();
+        }
+        fetchers.close();
+        flusher.close();
+        produceWaiters.expireAll();
         fetchWaiters.expireAll();
+        checkpointHighWatermarks();
         partitions.clear();
+    }
+
+    /** Ids of the local partitions that lead, for tests and describe. */
+    List<TopicPartition> ledPartitions() {
+        List<TopicPartition> out = new ArrayList<>();
+        partitions.forEach((tp, p) -> {
+            if (p.isLeader()) {
+                out.add(tp);
+            }
+        });
+        return out;
     }
 }

@@ -72,8 +72,11 @@ public final class FetchHandler {
         }
         DelayedFetch op = new DelayedFetch(req, responder);
         if (!replicas.fetchWaiters().tryWatch(op, keys, Math.min(req.getMaxWaitMs(), waitMsMax))) {
-            Attempt now = read(req);
-            responder.respond(now.reply(), now.slices);
+            // fetch.proto promises THROTTLED when too many fetches are parked: nothing was readable
+            // (else the first attempt would have answered), so the consumer loses nothing by backing off.
+            responder.respond(FetchReply.of(FetchResponse.newBuilder().setErrorCode(ErrorCode.THROTTLED)
+                    .setErrorMessage(replicas.fetchWaiters().inflight() + " fetches already wait on broker "
+                            + replicas.brokerId() + " (fetch.inflight.max); retry later").build()), List.of());
         }
     }
 
@@ -147,9 +150,35 @@ public final class FetchHandler {
             for (FetchRequest.PartitionData p : t.getPartitionsList()) {
                 FetchResponse.PartitionResponse.Builder pb = tb.addPartitionsBuilder().setPartition(p.getPartition());
                 topicRecords.add(null); // replaced below when the partition has records
+                boolean rackAware = !req.getClientRack().isEmpty();
                 Lookup lookup = p.getPartition() < 0
                         ? Lookup.error(ErrorCode.INVALID_PARTITION, "partition " + p.getPartition() + " < 0")
-                        : replicas.leaderFor(t.getName(), p.getPartition());
+                        // KIP-392: a consumer that names its rack may read from a follower (≤ its HW).
+                        : rackAware ? replicas.replicaFor(t.getName(), p.getPartition()) : replicas.leaderFor(t.getName(), p.getPartition());
+                if (lookup.ok()) {
+                    ErrorCode epochError = lookup.partition().checkClientLeaderEpoch(p.hasCurrentLeaderEpoch() ? p.getCurrentLeaderEpoch() : -1);
+                    if (epochError != ErrorCode.NONE) {
+                        anyError = true;
+                        var st = lookup.partition().state();
+                        pb.setErrorCode(epochError).setErrorMessage("current_leader_epoch " + p.getCurrentLeaderEpoch() + " vs "
+                                + st.leaderEpoch() + " on broker " + replicas.brokerId()).setHighWatermark(-1).setLogStartOffset(-1)
+                                .setLogEndOffset(-1);
+                        if (st.leaderId() >= 0) {
+                            pb.setLeaderIdHint(st.leaderId()).setLeaderEpochHint(st.leaderEpoch());
+                        }
+                        continue;
+                    }
+                    if (rackAware && lookup.partition().isLeader()) {
+                        int preferred = preferredReadReplica(lookup.partition(), req.getClientRack());
+                        if (preferred >= 0) {
+                            var plog = lookup.partition().log();
+                            pb.setPreferredReadReplica(preferred).setHighWatermark(plog.highWatermark())
+                                    .setLogStartOffset(plog.logStartOffset()).setLastStableOffset(plog.highWatermark())
+                                    .setLogEndOffset(plog.logEndOffset());
+                            continue;
+                        }
+                    }
+                }
                 if (!lookup.ok()) {
                     anyError = true;
                     pb.setErrorCode(lookup.error()).setErrorMessage(lookup.message()).setHighWatermark(-1).setLogStartOffset(-1)
@@ -195,6 +224,23 @@ public final class FetchHandler {
             }
         }
         return new Attempt(b.build(), records, slices, total, anyError);
+    }
+
+    /**
+     * KIP-392: the broker a consumer in {@code clientRack} should read from, or -1 to keep reading
+     * here (this leader is in that rack, or no in-sync, caught-up replica is).
+     */
+    private int preferredReadReplica(dev.basalt.broker.replica.Partition p, String clientRack) {
+        if (replicas.rackOf(replicas.brokerId()).map(clientRack::equals).orElse(false)) {
+            return -1;
+        }
+        for (int id : p.state().replicas()) {
+            if (id != replicas.brokerId() && replicas.rackOf(id).map(clientRack::equals).orElse(false)
+                    && replicas.image().cluster().isUnfenced(id) && p.isCaughtUpReadReplica(id)) {
+                return id;
+            }
+        }
+        return -1;
     }
 
     /** A parked long poll: completes when enough bytes are readable or on timeout. */

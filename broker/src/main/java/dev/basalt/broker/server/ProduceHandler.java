@@ -6,6 +6,7 @@ import dev.basalt.broker.replica.Lookup;
 import dev.basalt.broker.replica.Partition;
 import dev.basalt.broker.replica.ReplicaManager;
 import dev.basalt.log.LogStorageException;
+import dev.basalt.log.StaleLeaderEpochException;
 import dev.basalt.log.TopicPartition;
 import dev.basalt.proto.v1.ErrorCode;
 import dev.basalt.proto.v1.ProduceRequest;
@@ -26,7 +27,11 @@ import org.slf4j.LoggerFactory;
  * Serves Produce: validates the request, appends each partition's batches on its leader replica,
  * and answers per partition — at once for acks 0 and 1, after the high watermark passed every
  * appended batch for acks=all (a {@link DelayedOperation} parked in the produce purgatory until
- * then, or until timeout_ms: REQUEST_TIMED_OUT, indeterminate).
+ * then, or until timeout_ms: REQUEST_TIMED_OUT, indeterminate). With durable acks (the topic
+ * default) the HW counts only fsynced offsets, so acks=all waits for the leader's group-commit
+ * fsync and the followers' reported fsyncs; acks=1 never waits for an fsync. A leadership change
+ * while waiting answers NOT_LEADER, an ISR below min.insync.replicas
+ * NOT_ENOUGH_REPLICAS_AFTER_APPEND (both indeterminate).
  *
  * <p>Thread-safety: stateless apart from its collaborators; runs on gRPC request threads.
  */
@@ -128,8 +133,11 @@ public final class ProduceHandler {
             p.logAppendTimeMs = outcome.info().logAppendTimeMs();
             p.logStartOffset = outcome.info().logStartOffset();
             p.partition = part;
+            p.leaderEpoch = outcome.leaderEpoch();
             p.waits = acksAll;
-            replicas.notifyAppended(p.tp);
+            replicas.onLeaderAppend(part, outcome);
+        } catch (StaleLeaderEpochException e) {
+            p.fail(ErrorCode.NOT_LEADER, e.getMessage());
         } catch (RecordTooLargeException e) {
             p.fail(ErrorCode.RECORD_TOO_LARGE, e.getMessage());
         } catch (InvalidRecordException e) {
@@ -186,6 +194,7 @@ public final class ProduceHandler {
         long logStartOffset = -1;
         int leaderHint = -1;
         int leaderEpochHint = -1;
+        int leaderEpoch = -1;
         boolean waits;
 
         Pending(String topic, int partitionIndex) {
@@ -223,15 +232,26 @@ public final class ProduceHandler {
         @Override
         public boolean tryComplete() {
             for (Pending p : pending) {
-                if (p.waits() && !p.replicated()) {
-                    // A leader change means the ISR can no longer acknowledge this batch here.
-                    if (!p.partition.isLeader()) {
-                        p.fail(ErrorCode.NOT_LEADER, "leadership moved while waiting for the ISR; the batch may or may"
-                                + " not survive");
-                        continue;
-                    }
-                    return false;
+                if (!p.waits()) {
+                    continue;
                 }
+                // A leader change means this HW can no longer acknowledge the batch: the new
+                // leader may have truncated it (or kept it; indeterminate).
+                if (!p.partition.isLeader() || p.partition.leaderEpoch() != p.leaderEpoch) {
+                    p.fail(ErrorCode.NOT_LEADER, "leadership moved while waiting for the ISR; the batch may or may"
+                            + " not survive");
+                    continue;
+                }
+                if (p.replicated()) {
+                    continue;
+                }
+                if (!p.partition.hasMinIsr()) {
+                    // KIP-966: below min ISR the HW stands still; answer now rather than time out.
+                    p.fail(ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND, "the ISR shrank below min.insync.replicas after the"
+                            + " append; the batch is in the leader's log and may still be committed");
+                    continue;
+                }
+                return false;
             }
             return forceComplete();
         }

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.basalt.broker.testkit.ManualTimer;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
@@ -64,6 +65,40 @@ class PurgatoryTest {
         Op op = new Op();
         p.tryWatch(op, List.of("a"), 20);
         assertTrue(op.done.await(10, TimeUnit.SECONDS));
+        assertTrue(op.expired);
+        op.ready.set(true);
+        p.checkAndComplete("a");
+        assertEquals(1, op.completions.get());
+        assertEquals(0, p.inflight());
+    }
+
+    @Test
+    void manualTimer_expiresExactlyAtTheTimeout_andCompletionCancelsTheTimer() {
+        ManualTimer manual = new ManualTimer();
+        Purgatory<String> p = new Purgatory<>("test", manual, 10);
+        Op slow = new Op();
+        Op woken = new Op();
+        p.tryWatch(slow, List.of("a"), 100);
+        p.tryWatch(woken, List.of("b"), 100);
+        manual.advance(99);
+        assertEquals(0, slow.completions.get(), "1 ms before the timeout nothing expired");
+        woken.ready.set(true);
+        p.checkAndComplete("b");
+        assertEquals(1, manual.pending(), "the woken operation's timer was cancelled");
+        manual.advance(1);
+        assertEquals(1, slow.completions.get());
+        assertTrue(slow.expired);
+        assertFalse(woken.expired);
+        assertEquals(0, p.inflight());
+    }
+
+    @Test
+    void theTimeoutIsFinalEvenIfTheConditionHoldsLater() throws Exception {
+        ManualTimer manual = new ManualTimer();
+        Purgatory<String> p = new Purgatory<>("test", manual, 10);
+        Op op = new Op();
+        p.tryWatch(op, List.of("a"), 20);
+        manual.advance(20);
         assertTrue(op.expired);
         op.ready.set(true);
         p.checkAndComplete("a");

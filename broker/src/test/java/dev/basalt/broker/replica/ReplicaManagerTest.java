@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.basalt.broker.metadata.MetadataUpdate;
 import dev.basalt.broker.purgatory.Purgatory;
 import dev.basalt.log.LogConfig;
 import dev.basalt.log.LogManager;
@@ -59,7 +60,16 @@ class ReplicaManagerTest {
     }
 
     private ReplicaManager manager() {
-        return new ReplicaManager(1, logs, Map.of(), new Purgatory<>("fetch", timer, 100));
+        return new ReplicaManager(ReplicaConfig.defaults(1, Map.of()), logs, new Purgatory<>("fetch", timer, 100),
+                new Purgatory<>("produce", timer, 100), FakeAlterPartition.refusing(), () -> new UUID(9, 9),
+                (id, host, port) -> {
+                    throw new AssertionError("a single-replica test never fetches");
+                }, Clock.systemUTC());
+    }
+
+    /** Applies {@code next} as the publisher would, after {@code prev}. */
+    private static void apply(ReplicaManager rm, MetadataImage prev, MetadataImage next, boolean caughtUp) {
+        rm.onMetadataUpdate(new MetadataUpdate(prev, next, -1, caughtUp));
     }
 
     private static MetadataImage withTopic(MetadataImage base, String name, UUID id, int partitions) {
@@ -94,15 +104,16 @@ class ReplicaManagerTest {
     void logsOfTopicsMissingFromAReplayingImageAreKept() {
         UUID id = new UUID(1, 2);
         ReplicaManager first = manager();
-        first.applyImage(withTopic(MetadataImage.EMPTY, "orders", id, 2), true);
+        MetadataImage img = withTopic(MetadataImage.EMPTY, "orders", id, 2);
+        apply(first, MetadataImage.EMPTY, img, true);
         appendOne(first.leaderFor("orders", 0).partition());
 
         // A restart: the image starts empty and fills while the metadata log replays.
         ReplicaManager restarted = manager();
-        restarted.applyImage(MetadataImage.EMPTY, false);
+        apply(restarted, MetadataImage.EMPTY, MetadataImage.EMPTY, false);
         assertTrue(logs.partitions().contains(new TopicPartition("orders", 0)), "data kept while the image replays");
         assertEquals(ErrorCode.UNKNOWN_TOPIC, restarted.leaderFor("orders", 0).error());
-        restarted.applyImage(withTopic(MetadataImage.EMPTY, "orders", id, 2), true);
+        apply(restarted, MetadataImage.EMPTY, img, true);
         assertEquals(1, restarted.leaderFor("orders", 0).partition().log().logEndOffset(), "the acknowledged record survived");
     }
 
@@ -111,8 +122,8 @@ class ReplicaManagerTest {
         UUID id = new UUID(3, 4);
         ReplicaManager rm = manager();
         MetadataImage img = withTopic(MetadataImage.EMPTY, "gone", id, 1);
-        rm.applyImage(img, true);
-        rm.applyImage(without(img, id), true);
+        apply(rm, MetadataImage.EMPTY, img, true);
+        apply(rm, img, without(img, id), true);
         assertFalse(logs.partitions().contains(new TopicPartition("gone", 0)));
     }
 
@@ -121,15 +132,15 @@ class ReplicaManagerTest {
         UUID oldId = new UUID(5, 6);
         UUID newId = new UUID(7, 8);
         ReplicaManager rm = manager();
-        rm.applyImage(withTopic(MetadataImage.EMPTY, "phoenix", oldId, 1), true);
+        apply(rm, MetadataImage.EMPTY, withTopic(MetadataImage.EMPTY, "phoenix", oldId, 1), true);
         appendOne(rm.leaderFor("phoenix", 0).partition());
 
         ReplicaManager restarted = manager();
         MetadataImage recreated = withTopic(MetadataImage.EMPTY, "phoenix", newId, 1);
-        restarted.applyImage(recreated, false);
+        apply(restarted, MetadataImage.EMPTY, recreated, false);
         assertEquals(ErrorCode.REPLICA_NOT_AVAILABLE, restarted.leaderFor("phoenix", 0).error(),
                 "old data is neither served nor deleted before the image caught up");
-        restarted.applyImage(recreated, true);
+        apply(restarted, recreated, recreated, true);
         Partition p = restarted.leaderFor("phoenix", 0).partition();
         assertEquals(newId.toString(), p.topicId());
         assertEquals(0, p.log().logEndOffset(), "the new topic never sees the old topic's records");

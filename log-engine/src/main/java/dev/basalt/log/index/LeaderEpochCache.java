@@ -1,6 +1,7 @@
 package dev.basalt.log.index;
 
 import dev.basalt.log.EpochEndOffset;
+import dev.basalt.log.StaleLeaderEpochException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -25,7 +26,7 @@ public final class LeaderEpochCache {
 
     public LeaderEpochCache(List<EpochEntry> entries) {
         for (EpochEntry e : entries) {
-            assign(e.epoch(), e.startOffset());
+            assignFromLog(e.epoch(), e.startOffset());
         }
     }
 
@@ -34,23 +35,65 @@ public final class LeaderEpochCache {
     }
 
     /**
-     * Records that {@code epoch} started writing at {@code startOffset}. A repeat of the latest
-     * epoch at a later offset is ignored; entries that conflict (same or larger epoch, or a start
-     * at or after {@code startOffset}) are removed first, as after a truncation.
+     * Records that {@code epoch} started writing at {@code startOffset} (an append, an election).
+     * A repeat of the latest epoch at a later offset is no change. Epochs only move forward: an
+     * older epoch is refused, never "repaired" by dropping the newer one (its offsets may be
+     * acknowledged); a log that must go back truncates first ({@link #truncateFromEnd}).
+     *
+     * @return true if the cache changed
+     * @throws StaleLeaderEpochException if {@code epoch} is older than the latest epoch
+     * @throws IllegalStateException if {@code startOffset} is before the latest epoch's start
+     *         (offsets never go back without a truncation)
+     */
+    public boolean assign(int epoch, long startOffset) {
+        checkNonNegative(epoch, startOffset);
+        Map.Entry<Integer, Long> latest = epochs.lastEntry();
+        if (latest == null) {
+            epochs.put(epoch, startOffset);
+            return true;
+        }
+        if (epoch < latest.getKey()) {
+            throw new StaleLeaderEpochException("the leader epoch cache " + this, epoch, latest.getKey());
+        }
+        if (startOffset < latest.getValue()) {
+            throw new IllegalStateException("epoch " + epoch + " cannot start at " + startOffset + ", before epoch "
+                    + latest.getKey() + " started at " + latest.getValue() + " (truncate first): " + this);
+        }
+        if (epoch == latest.getKey()) {
+            return false;
+        }
+        epochs.put(epoch, startOffset);
+        return true;
+    }
+
+    /**
+     * Crash recovery only: a batch of {@code epoch} at {@code startOffset} was found in a segment,
+     * the source of truth. If the epoch covering that offset is already {@code epoch} this is no
+     * change; otherwise entries that conflict with the segment (same or larger epoch, or starting
+     * at or after the batch) are replaced, because the segment's bytes outrank the cached state.
      *
      * @return true if the cache changed
      */
-    public boolean assign(int epoch, long startOffset) {
-        if (epoch < 0 || startOffset < 0) {
-            throw new IllegalArgumentException("epoch " + epoch + " / start offset " + startOffset + " negative");
+    public boolean assignFromLog(int epoch, long startOffset) {
+        checkNonNegative(epoch, startOffset);
+        Map.Entry<Integer, Long> covering = null;
+        for (Map.Entry<Integer, Long> e : epochs.entrySet()) {
+            if (e.getValue() <= startOffset) {
+                covering = e;
+            }
         }
-        Map.Entry<Integer, Long> latest = epochs.lastEntry();
-        if (latest != null && latest.getKey() == epoch && latest.getValue() <= startOffset) {
+        if (covering != null && covering.getKey() == epoch) {
             return false;
         }
         epochs.entrySet().removeIf(e -> e.getKey() >= epoch || e.getValue() >= startOffset);
         epochs.put(epoch, startOffset);
         return true;
+    }
+
+    private static void checkNonNegative(int epoch, long startOffset) {
+        if (epoch < 0 || startOffset < 0) {
+            throw new IllegalArgumentException("epoch " + epoch + " / start offset " + startOffset + " negative");
+        }
     }
 
     /** The latest epoch, or -1 if none. */

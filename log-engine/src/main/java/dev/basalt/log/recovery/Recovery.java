@@ -138,7 +138,7 @@ final class Recovery {
             return SegmentScanner.scan(probe, fileBytes, next, (batch, pos) -> {
                 writer.onBatch(base, pos, batch.baseOffset(), batch.sizeInBytes(), batch.maxTimestamp());
                 if (batch.partitionLeaderEpoch() >= 0) {
-                    epochs.assign(batch.partitionLeaderEpoch(), batch.baseOffset());
+                    epochs.assignFromLog(batch.partitionLeaderEpoch(), batch.baseOffset());
                 }
             });
         } finally {

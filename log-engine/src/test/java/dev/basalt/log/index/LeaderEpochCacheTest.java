@@ -1,10 +1,12 @@
 package dev.basalt.log.index;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.basalt.log.EpochEndOffset;
+import dev.basalt.log.StaleLeaderEpochException;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -21,9 +23,34 @@ class LeaderEpochCacheTest {
         assertTrue(c.assign(1, 0));
         assertFalse(c.assign(1, 5), "same epoch at a later offset is not a new entry");
         assertTrue(c.assign(3, 10));
-        // A smaller epoch or an earlier offset (after truncation) replaces the conflicting entries.
-        assertTrue(c.assign(2, 7));
-        assertEquals(List.of(new LeaderEpochCache.EpochEntry(1, 0), new LeaderEpochCache.EpochEntry(2, 7)), c.entries());
+        assertEquals(List.of(new LeaderEpochCache.EpochEntry(1, 0), new LeaderEpochCache.EpochEntry(3, 10)), c.entries());
+    }
+
+    @Test
+    void assign_refusesAnOlderEpochInsteadOfDroppingTheNewer() {
+        // Issue 9 §1: a deposed leader's append in epoch 2 after epoch 3 began must fail, not erase epoch 3.
+        LeaderEpochCache c = new LeaderEpochCache();
+        c.assign(1, 0);
+        c.assign(3, 10);
+        StaleLeaderEpochException e = assertThrows(StaleLeaderEpochException.class, () -> c.assign(2, 12));
+        assertEquals(2, e.staleEpoch());
+        assertEquals(3, e.latestEpoch());
+        assertThrows(IllegalStateException.class, () -> c.assign(4, 7), "offsets never go back without a truncation");
+        assertEquals(List.of(new LeaderEpochCache.EpochEntry(1, 0), new LeaderEpochCache.EpochEntry(3, 10)), c.entries(),
+                "refusals leave the cache untouched");
+        // After a truncation (a follower's KIP-101 step) an older epoch may continue.
+        c.truncateFromEnd(10);
+        assertTrue(c.assign(2, 10));
+    }
+
+    @Test
+    void assignFromLog_followsTheSegmentsDuringRecovery() {
+        LeaderEpochCache c = new LeaderEpochCache(List.of(new LeaderEpochCache.EpochEntry(4, 0),
+                new LeaderEpochCache.EpochEntry(5, 100)));
+        assertFalse(c.assignFromLog(4, 50), "a batch of the epoch already covering its offset changes nothing");
+        assertFalse(c.assignFromLog(5, 120));
+        assertTrue(c.assignFromLog(3, 60), "the segment outranks the cache: conflicting entries go");
+        assertEquals(List.of(new LeaderEpochCache.EpochEntry(3, 60)), c.entries());
     }
 
     @Test

@@ -1,0 +1,373 @@
+package dev.basalt.broker.replica.fetcher;
+
+import com.google.protobuf.ByteString;
+import dev.basalt.broker.replica.Partition;
+import dev.basalt.broker.replica.ReplicaConfig;
+import dev.basalt.broker.replica.state.FollowerTruncation;
+import dev.basalt.log.AppendInfo;
+import dev.basalt.log.EpochEndOffset;
+import dev.basalt.log.LogStorageException;
+import dev.basalt.log.OffsetOutOfRangeException;
+import dev.basalt.log.PartitionLog;
+import dev.basalt.log.StaleLeaderEpochException;
+import dev.basalt.log.TopicPartition;
+import dev.basalt.proto.v1.ErrorCode;
+import dev.basalt.proto.v1.OffsetForLeaderEpochRequest;
+import dev.basalt.proto.v1.OffsetForLeaderEpochResponse;
+import dev.basalt.proto.v1.ReplicaFetchRequest;
+import dev.basalt.proto.v1.ReplicaFetchResponse;
+import dev.basalt.record.CorruptRecordException;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.function.Consumer;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The fetch loop of this broker towards one leader broker: one thread, every partition this broker
+ * follows from that leader multiplexed into one ReplicaFetch per round (replica.proto).
+ *
+ * <p>Per partition, per leader epoch: first truncate by OffsetForLeaderEpoch
+ * ({@link FollowerTruncation}, KIP-101/279), then fetch from the log end offset, append with
+ * {@link PartitionLog#appendAsFollower}, fsync (durable-acks topics; one fsync per partition per
+ * round covers every batch of the round: group commit), and report the new log end and flushed
+ * offsets in the next request. The leader's HW comes back with every answer; the replica
+ * manager checkpoints it periodically.
+ *
+ * <p>Errors back off the affected partition for replica.fetch.backoff.ms; a transport failure
+ * backs off the whole loop. A partition whose leader or epoch changes is removed and re-added by
+ * the replica manager, which restarts it at truncation.
+ *
+ * <p>Thread-safety: {@link #add}, {@link #remove} and {@link #close} may be called from any
+ * thread (the metadata publisher); everything else runs on the fetcher's own thread.
+ */
+public final class ReplicaFetcher implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(ReplicaFetcher.class);
+    /** KIP-279 rounds before falling back to the HW; each round lowers our latest epoch, so real logs need few. */
+    static final int TRUNCATION_ROUNDS_MAX = 64;
+
+    private final int localBrokerId;
+    private final int sourceBrokerId;
+    private final Supplier<UUID> incarnationId;
+    private final ReplicaClient client;
+    private final ReplicaConfig config;
+    private final Clock clock;
+    private final Consumer<TopicPartition> onProgress;
+    private final Object monitor = new Object();
+    private final Map<TopicPartition, Target> targets = new LinkedHashMap<>(); // guarded by monitor
+    private final Thread thread;
+    private volatile boolean running = true;
+
+    /** One followed partition in one leader epoch. Confined to the fetcher thread once added. */
+    private static final class Target {
+        final Partition partition;
+        final int leaderEpoch;
+        boolean truncated;
+        int truncationRounds;
+        long backoffUntilMs;
+
+        Target(Partition partition, int leaderEpoch) {
+            this.partition = partition;
+            this.leaderEpoch = leaderEpoch;
+        }
+    }
+
+    /**
+     * @param onProgress called on the fetcher thread after a partition's log end or HW moved (the
+     *                   replica manager wakes consumer fetches parked on a follower)
+     */
+    public ReplicaFetcher(int localBrokerId, int sourceBrokerId, Supplier<UUID> incarnationId, ReplicaClient client,
+                          ReplicaConfig config, Clock clock, Consumer<TopicPartition> onProgress) {
+        this.localBrokerId = localBrokerId;
+        this.sourceBrokerId = sourceBrokerId;
+        this.incarnationId = incarnationId;
+        this.client = client;
+        this.config = config;
+        this.clock = clock;
+        this.onProgress = onProgress;
+        this.thread = new Thread(this::runLoop, "basalt-replica-fetcher-" + sourceBrokerId);
+        this.thread.setDaemon(true);
+    }
+
+    public void start() {
+        thread.start();
+    }
+
+    public int sourceBrokerId() {
+        return sourceBrokerId;
+    }
+
+    /** Follows {@code partition} from this fetcher's broker in {@code leaderEpoch}: truncate first. */
+    public void add(Partition partition, int leaderEpoch) {
+        synchronized (monitor) {
+            targets.put(partition.topicPartition(), new Target(partition, leaderEpoch));
+            monitor.notifyAll();
+        }
+    }
+
+    public void remove(TopicPartition tp) {
+        synchronized (monitor) {
+            targets.remove(tp);
+        }
+    }
+
+    public boolean isEmpty() {
+        synchronized (monitor) {
+            return targets.isEmpty();
+        }
+    }
+
+    /** The partitions followed now. */
+    public List<TopicPartition> partitions() {
+        synchronized (monitor) {
+            return List.copyOf(targets.keySet());
+        }
+    }
+
+    /** The followed partitions and the leader epoch each follows in. */
+    public Map<Partition, Integer> targets() {
+        synchronized (monitor) {
+            Map<Partition, Integer> out = new java.util.HashMap<>();
+            targets.values().forEach(t -> out.put(t.partition, t.leaderEpoch));
+            return out;
+        }
+    }
+
+    private boolean current(TopicPartition tp, Target t) {
+        synchronized (monitor) {
+            return targets.get(tp) == t;
+        }
+    }
+
+    private void runLoop() {
+        while (running) {
+            try {
+                long now = clock.millis();
+                List<Target> toTruncate = new ArrayList<>();
+                List<Target> toFetch = new ArrayList<>();
+                long nextWakeMs = Long.MAX_VALUE;
+                synchronized (monitor) {
+                    for (Target t : targets.values()) {
+                        if (t.backoffUntilMs > now) {
+                            nextWakeMs = Math.min(nextWakeMs, t.backoffUntilMs);
+                        } else if (t.truncated) {
+                            toFetch.add(t);
+                        } else {
+                            toTruncate.add(t);
+                        }
+                    }
+                    if (toTruncate.isEmpty() && toFetch.isEmpty()) {
+                        long waitMs = nextWakeMs == Long.MAX_VALUE ? config.fetchBackoffMs() : Math.max(1, nextWakeMs - now);
+                        monitor.wait(Math.min(waitMs, config.fetchBackoffMs()));
+                        continue;
+                    }
+                }
+                if (!toTruncate.isEmpty()) {
+                    truncate(toTruncate);
+                }
+                if (!toFetch.isEmpty()) {
+                    fetch(toFetch);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            } catch (ReplicaClient.ReplicaClientException e) {
+                if (running) {
+                    log.debug("Replica request to broker {} failed: {}", sourceBrokerId, e.toString());
+                    pause();
+                }
+            } catch (RuntimeException e) {
+                if (running) {
+                    log.error("Fetcher towards broker {} failed; backing off", sourceBrokerId, e);
+                    pause();
+                }
+            }
+        }
+    }
+
+    private void pause() {
+        synchronized (monitor) {
+            try {
+                monitor.wait(config.fetchBackoffMs());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                running = false;
+            }
+        }
+    }
+
+    private void backoff(Target t, String why) {
+        t.backoffUntilMs = clock.millis() + config.fetchBackoffMs();
+        log.debug("{} from broker {}: {}; retrying in {} ms", t.partition.topicPartition(), sourceBrokerId, why,
+                config.fetchBackoffMs());
+    }
+
+    // ------------------------------------------------------------------ truncation (KIP-101/279)
+
+    private void truncate(List<Target> batch) throws ReplicaClient.ReplicaClientException {
+        OffsetForLeaderEpochRequest.Builder req = OffsetForLeaderEpochRequest.newBuilder().setReplicaId(localBrokerId);
+        List<Target> asked = new ArrayList<>();
+        for (Target t : batch) {
+            PartitionLog plog = t.partition.log();
+            int latest = plog.latestEpoch();
+            if (latest == EpochEndOffset.UNDEFINED_EPOCH) {
+                // No epoch in our log: nothing we hold can be an unreplicated tail of an old epoch
+                // except what lies above the HW (KIP-101's fallback).
+                applyTruncation(t, FollowerTruncation.decide(plog.logEndOffset(), plog.highWatermark(), latest,
+                        EpochEndOffset.UNDEFINED, e -> EpochEndOffset.UNDEFINED));
+                continue;
+            }
+            req.addPartitions(OffsetForLeaderEpochRequest.PartitionData.newBuilder().setTopicId(t.partition.topicId())
+                    .setPartition(t.partition.topicPartition().partition()).setCurrentLeaderEpoch(t.leaderEpoch)
+                    .setLeaderEpoch(latest));
+            asked.add(t);
+        }
+        if (asked.isEmpty()) {
+            return;
+        }
+        OffsetForLeaderEpochResponse resp = client.offsetForLeaderEpoch(req.build(), config.requestTimeoutMs());
+        if (resp.getErrorCode() != ErrorCode.NONE || resp.getPartitionsCount() != asked.size()) {
+            asked.forEach(t -> backoff(t, "OffsetForLeaderEpoch " + resp.getErrorCode() + " " + resp.getErrorMessage()));
+            return;
+        }
+        for (int i = 0; i < asked.size(); i++) {
+            Target t = asked.get(i);
+            OffsetForLeaderEpochResponse.PartitionResponse pr = resp.getPartitions(i);
+            int requested = req.getPartitions(i).getLeaderEpoch();
+            if (pr.getErrorCode() != ErrorCode.NONE) {
+                backoff(t, "OffsetForLeaderEpoch " + pr.getErrorCode() + " " + pr.getErrorMessage());
+                continue;
+            }
+            if (!current(t.partition.topicPartition(), t)) {
+                continue;
+            }
+            PartitionLog plog = t.partition.log();
+            EpochEndOffset answer = new EpochEndOffset(pr.getLeaderEpoch(), pr.getEndOffset());
+            FollowerTruncation.Decision d;
+            if (++t.truncationRounds > TRUNCATION_ROUNDS_MAX) {
+                d = FollowerTruncation.decide(plog.logEndOffset(), plog.highWatermark(), requested, EpochEndOffset.UNDEFINED,
+                        e -> EpochEndOffset.UNDEFINED);
+            } else {
+                d = FollowerTruncation.decide(plog.logEndOffset(), plog.highWatermark(), requested, answer, plog::endOffsetFor);
+            }
+            applyTruncation(t, d);
+        }
+    }
+
+    private void applyTruncation(Target t, FollowerTruncation.Decision d) {
+        PartitionLog plog = t.partition.log();
+        long before = plog.logEndOffset();
+        try {
+            if (!t.partition.truncateAsFollower(d.truncateToOffset(), t.leaderEpoch)) {
+                return; // the role moved on; the replica manager re-adds the partition
+            }
+        } catch (OffsetOutOfRangeException e) {
+            t.partition.restartAsFollowerAt(d.truncateToOffset(), t.leaderEpoch);
+        }
+        if (plog.logEndOffset() < before) {
+            log.info("{}: truncated from {} to {} before following broker {} in leader epoch {}", plog.topicPartition(), before,
+                    plog.logEndOffset(), sourceBrokerId, t.leaderEpoch);
+        }
+        if (!d.askAgain()) {
+            t.truncated = true;
+        }
+    }
+
+    // ------------------------------------------------------------------ fetching
+
+    private void fetch(List<Target> batch) throws ReplicaClient.ReplicaClientException {
+        ReplicaFetchRequest.Builder req = ReplicaFetchRequest.newBuilder().setReplicaId(localBrokerId)
+                .setBrokerIncarnationId(incarnationId.get().toString()).setMaxWaitMs(config.fetchWaitMaxMs())
+                .setMinBytes(config.fetchMinBytes()).setMaxBytes(config.fetchResponseMaxBytes());
+        for (Target t : batch) {
+            PartitionLog plog = t.partition.log();
+            long leo = plog.logEndOffset();
+            req.addPartitions(ReplicaFetchRequest.PartitionData.newBuilder().setTopicId(t.partition.topicId())
+                    .setPartition(t.partition.topicPartition().partition()).setFetchOffset(leo)
+                    .setFlushedOffset(Math.min(plog.recoveryPoint(), leo)).setCurrentLeaderEpoch(t.leaderEpoch)
+                    .setPartitionMaxBytes(config.fetchMaxBytes()).setKnownHighWatermark(plog.highWatermark()));
+        }
+        ReplicaFetchResponse resp = client.fetch(req.build(), config.fetchWaitMaxMs() + config.requestTimeoutMs());
+        if (resp.getErrorCode() != ErrorCode.NONE || resp.getPartitionsCount() != batch.size()) {
+            batch.forEach(t -> backoff(t, "ReplicaFetch " + resp.getErrorCode() + " " + resp.getErrorMessage()));
+            return;
+        }
+        List<Target> appended = new ArrayList<>();
+        for (int i = 0; i < batch.size(); i++) {
+            Target t = batch.get(i);
+            if (!current(t.partition.topicPartition(), t)) {
+                continue;
+            }
+            ReplicaFetchResponse.PartitionResponse pr = resp.getPartitions(i);
+            if (handlePartition(t, req.getPartitions(i).getFetchOffset(), pr)) {
+                appended.add(t);
+            }
+        }
+        // Group commit: one fsync per partition covers every batch of this round; the flushed
+        // offset reaches the leader in the next request (durable acks count only that).
+        for (Target t : appended) {
+            if (t.partition.state().durableAcks()) {
+                t.partition.log().flush();
+            }
+            onProgress.accept(t.partition.topicPartition());
+        }
+    }
+
+    /** Applies one partition's answer; returns whether its log or HW moved. */
+    private boolean handlePartition(Target t, long fetchOffset, ReplicaFetchResponse.PartitionResponse pr) {
+        ErrorCode code = pr.getErrorCode();
+        if (code == ErrorCode.OFFSET_OUT_OF_RANGE) {
+            if (pr.getLogStartOffset() > fetchOffset) {
+                // The leader deleted what we would fetch next (retention): start over at its log start.
+                log.warn("{}: leader's log starts at {} past our end {}; restarting our log there", t.partition.topicPartition(),
+                        pr.getLogStartOffset(), fetchOffset);
+                t.partition.restartAsFollowerAt(pr.getLogStartOffset(), t.leaderEpoch);
+            } else {
+                t.truncated = false; // we are past its end: truncate again
+                t.truncationRounds = 0;
+            }
+            return false;
+        }
+        if (code != ErrorCode.NONE) {
+            backoff(t, code + " " + pr.getErrorMessage());
+            return false;
+        }
+        ByteString records = pr.getRecords();
+        long hwBefore = t.partition.highWatermark();
+        try {
+            AppendInfo info = t.partition.appendAsFollower(records.asReadOnlyByteBuffer(), t.leaderEpoch, pr.getHighWatermark());
+            return info != null || t.partition.highWatermark() != hwBefore;
+        } catch (StaleLeaderEpochException | CorruptRecordException e) {
+            // Not contiguous or an older epoch than ours: our log diverged; truncate again.
+            log.warn("{}: cannot append the leader's batches ({}); truncating again", t.partition.topicPartition(), e.getMessage());
+            t.truncated = false;
+            t.truncationRounds = 0;
+            backoff(t, e.getMessage());
+            return false;
+        } catch (LogStorageException e) {
+            log.error("{}: storage error appending as follower", t.partition.topicPartition(), e);
+            backoff(t, e.getMessage());
+            return false;
+        }
+    }
+
+    @Override
+    public void close() {
+        running = false;
+        synchronized (monitor) {
+            monitor.notifyAll();
+        }
+        thread.interrupt();
+        try {
+            thread.join(config.fetchWaitMaxMs() + config.requestTimeoutMs());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        client.close();
+    }
+}
