@@ -32,7 +32,15 @@ import java.util.TreeMap;
  */
 public final class ReplicationSimulation {
     /** Test-only planted bugs, to show the checker catches them (never set in the real runs). */
-    public enum Bug { NONE, HW_IGNORES_ISR, FOLLOWER_SKIPS_TRUNCATION }
+    public enum Bug {
+        NONE,
+        /** The leader's HW is its own progress (LEO, or flushed offset), ignoring the followers. */
+        HW_IGNORES_ISR,
+        /** A follower fetches from a new leader without truncating first (pre-KIP-101 without the HW fallback). */
+        FOLLOWER_SKIPS_TRUNCATION,
+        /** A restarted broker acts on partition state before its image holds its new registration. */
+        ACTS_BEFORE_REGISTRATION
+    }
 
     /** All parameters of one run, derived from the seed apart from the fault count and the planted bug. */
     public record Params(long seed, int brokers, int replicationFactor, int minInsyncReplicas, int partitions,
@@ -79,6 +87,7 @@ public final class ReplicationSimulation {
     final SimNetwork network;
     final ReplicationInvariants invariants;
     final SimController controller;
+    final SimStats stats = new SimStats();
     private final TreeMap<Integer, SimBroker> brokers = new TreeMap<>();
     private final List<SimProducer> producers = new ArrayList<>();
     private final TreeMap<Integer, Long> lastAckMs = new TreeMap<>();
@@ -91,7 +100,7 @@ public final class ReplicationSimulation {
         this.random = new SplittableRandom(params.seed());
         this.network = new SimNetwork(scheduler, random.split(), params.dropRate(), params.delayMaxMs());
         this.invariants = new ReplicationInvariants(this::failure);
-        this.controller = new SimController(params.sessionTimeoutMs(), random.split(), invariants);
+        this.controller = new SimController(params.sessionTimeoutMs(), random.split(), invariants, stats);
         network.register(SimController.NODE_ID, Runnable::run);
         for (int id = 1; id <= params.brokers(); id++) {
             brokers.put(id, new SimBroker(id, this));
@@ -117,6 +126,10 @@ public final class ReplicationSimulation {
 
     public int leaderElections() {
         return invariants.leaderElections();
+    }
+
+    public SimStats stats() {
+        return stats;
     }
 
     public int faultsInjected() {
@@ -181,14 +194,26 @@ public final class ReplicationSimulation {
         }
         switch (kind) {
             case 0, 1 -> {
-                b.crash(params.durableAcks() && random.nextBoolean());
+                boolean powerLoss = params.durableAcks() && random.nextBoolean();
+                if (b.isUp()) {
+                    if (powerLoss) {
+                        stats.powerLosses++;
+                    } else {
+                        stats.killCrashes++;
+                    }
+                }
+                b.crash(powerLoss);
                 scheduler.schedule(durationMs, () -> restartIfDown(b));
             }
             case 2 -> {
+                stats.pauses++;
                 b.pause();
                 scheduler.schedule(durationMs, b::resume);
             }
-            case 3 -> partition(durationMs);
+            case 3 -> {
+                stats.partitions++;
+                partition(durationMs);
+            }
             case 4 -> isolate(b.id, durationMs);
             case 5 -> {
                 int other = random.nextInt(brokers.size() + 1); // 0 is the controller
@@ -196,7 +221,10 @@ public final class ReplicationSimulation {
                     network.block(b.id, other, durationMs);
                 }
             }
-            case 6 -> b.controlledShutdown(durationMs);
+            case 6 -> {
+                stats.controlledShutdowns++;
+                b.controlledShutdown(durationMs);
+            }
             default -> controller.electPreferredLeaders();
         }
     }

@@ -257,7 +257,8 @@ final class SimBroker {
         image = newImage;
         metadataOffset = offset;
         Optional<BrokerRegistration> me = image.cluster().broker(id);
-        if (me.isEmpty() || !me.get().incarnationId().equals(incarnationId)) {
+        if ((me.isEmpty() || !me.get().incarnationId().equals(incarnationId))
+                && sim.params().bug() != ReplicationSimulation.Bug.ACTS_BEFORE_REGISTRATION) {
             return; // not yet caught up to our own registration: act on nothing (see class comment)
         }
         Optional<TopicImage> topic = image.topics().topic(SimController.TOPIC);

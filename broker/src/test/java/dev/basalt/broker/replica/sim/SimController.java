@@ -44,14 +44,16 @@ final class SimController {
 
     private final MetadataController controller;
     private final ReplicationInvariants invariants;
+    private final SimStats stats;
     private MetadataImage image = MetadataImage.EMPTY;
     private long offset;
     private UUID topicId;
 
-    SimController(long sessionTimeoutMs, SplittableRandom random, ReplicationInvariants invariants) {
+    SimController(long sessionTimeoutMs, SplittableRandom random, ReplicationInvariants invariants, SimStats stats) {
         this.controller = new MetadataController(new ControllerConfig(sessionTimeoutMs, 100, 1_000, 10),
                 ConfigValidator.ACCEPT_ALL, random);
         this.invariants = invariants;
+        this.stats = stats;
     }
 
     MetadataImage image() {
@@ -75,12 +77,23 @@ final class SimController {
     }
 
     Reply<PartitionRegistration> alterPartition(AlterPartitionRequest request) {
-        return decide(() -> controller.alterPartition(image, request));
+        int isrBefore = image.topics().topic(request.topicId()).flatMap(t -> t.partition(request.partition()))
+                .map(p -> p.isr().size()).orElse(0);
+        Reply<PartitionRegistration> r = decide(() -> controller.alterPartition(image, request));
+        if (!r.ok()) {
+            stats.alterPartitionRefused++;
+        } else if (r.response().isr().size() < isrBefore) {
+            stats.isrShrinksCommitted++;
+        } else if (r.response().isr().size() > isrBefore) {
+            stats.isrExpansionsCommitted++;
+        }
+        return r;
     }
 
     /** The controller's periodic session check: fences expired brokers, re-electing their partitions. */
     void fenceExpiredBrokers(long nowMs) {
-        decide(() -> controller.fenceExpiredBrokers(image, nowMs));
+        Reply<List<Integer>> r = decide(() -> controller.fenceExpiredBrokers(image, nowMs));
+        stats.sessionFences += r.ok() ? r.response().size() : 0;
     }
 
     void electPreferredLeaders() {

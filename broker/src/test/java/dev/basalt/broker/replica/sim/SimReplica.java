@@ -337,8 +337,12 @@ final class SimReplica {
         }
         FollowerTruncation.Decision d = FollowerTruncation.decide(log.logEndOffset(), highWatermark, requestedEpoch,
                 (EpochEndOffset) answer, log::endOffsetForEpoch);
+        if (d.truncateToOffset() < log.logEndOffset()) {
+            sim.stats.divergentTruncations++;
+        }
         truncate(d.truncateToOffset());
         if (d.askAgain()) {
+            sim.stats.extraTruncationRounds++;
             truncateThenFetch();
         } else {
             fetch();
