@@ -29,7 +29,10 @@ import java.util.function.Function;
  *       them at election means holding them for the whole epoch; a stale leader of an older epoch
  *       may lack later writes (it is no longer the leader, only believes it is).</li>
  *   <li>{@code ack-above-hw}: a write acknowledged before the leader's HW passed it.</li>
- *   <li>{@code hw-moved-back}: a leader's HW decreased within one leader epoch.</li>
+ *   <li>{@code hw-moved-back}: a leader's HW decreased within one leader epoch. Across epochs it
+ *       may: a new leader starts from the HW it had as a follower, which can be below writes the
+ *       previous leader acknowledged. What holds instead is {@code lost-acked-write} above: it holds
+ *       those writes, and its HW passes them again before it acknowledges anything after them.</li>
  *   <li>{@code truncate-below-hw}: a replica truncated (outside a crash) below its HW, or a leader
  *       truncated at all.</li>
  *   <li>{@code two-leaders}: two brokers (or two incarnations of one) acted as leader in one leader
@@ -48,6 +51,7 @@ final class ReplicationInvariants {
     private final Map<String, Leader> leaderByEpoch = new HashMap<>();
     private final Map<String, Integer> controllerLeaderByEpoch = new HashMap<>();
     private final Map<String, Long> batchByOffsetAndEpoch = new HashMap<>();
+    private final Map<Integer, PartitionRegistration> lastRegistration = new HashMap<>();
     private long ackCount;
     private int leaderElections;
 
@@ -165,13 +169,22 @@ final class ReplicationInvariants {
         }
     }
 
-    /** Every committed image: at most one leader per (partition, leader epoch). */
+    /**
+     * Every committed image: at most one leader per (partition, leader epoch), and every newly
+     * elected leader comes from the ISR of the image before (unclean election is off).
+     */
     void checkControllerImage(MetadataImage image) {
         for (TopicImage t : image.topics().topicsById().values()) {
             for (Map.Entry<Integer, PartitionRegistration> e : t.partitions().entrySet()) {
                 PartitionRegistration p = e.getValue();
+                PartitionRegistration previous = lastRegistration.put(e.getKey(), p);
                 if (!p.hasLeader()) {
                     continue;
+                }
+                if (previous != null && p.leaderEpoch() > previous.leaderEpoch() && !previous.isr().contains(p.leader())) {
+                    throw anomaly("unclean-election", "the controller elected " + p.leader() + " for partition "
+                            + e.getKey() + " in epoch " + p.leaderEpoch() + " outside the ISR " + previous.isr()
+                            + " (replicas " + p.replicas() + ")");
                 }
                 Integer before = controllerLeaderByEpoch.putIfAbsent(e.getKey() + "/" + p.leaderEpoch(), p.leader());
                 if (before != null && before != p.leader()) {

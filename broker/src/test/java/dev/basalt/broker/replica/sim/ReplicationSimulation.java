@@ -57,7 +57,7 @@ public final class ReplicationSimulation {
             return new Params(seed, brokers, rf, minIsr, 1 + r.nextInt(2), r.nextInt(4) != 0, r.nextInt(4) * 0.04,
                     1 + r.nextInt(30), faults, 1 + r.nextInt(3), heartbeat * (6 + r.nextInt(8)), heartbeat,
                     200 + r.nextInt(800), 50 + r.nextInt(100), 20 + r.nextInt(80), 1 + r.nextInt(20),
-                    500 + r.nextInt(500), 5 + r.nextInt(20), 8 + r.nextInt(24), 4_000, 6_000, Bug.NONE);
+                    500 + r.nextInt(500), 5 + r.nextInt(20), 8 + r.nextInt(24), 4_000, 8_000, Bug.NONE);
         }
 
         public Params withBug(Bug b) {
@@ -105,7 +105,8 @@ public final class ReplicationSimulation {
         for (int id = 1; id <= params.brokers(); id++) {
             brokers.put(id, new SimBroker(id, this));
         }
-        long stopProducingMs = params.faultPhaseMs() + params.livenessPhaseMs() / 2;
+        // producers stop 3 s before the end so the final HW reaches every follower (several fetch rounds)
+        long stopProducingMs = params.faultPhaseMs() + params.livenessPhaseMs() - 3_000;
         for (int c = 0; c < params.producers(); c++) {
             producers.add(new SimProducer(PRODUCER_NODE_BASE + c, this, stopProducingMs));
         }
@@ -138,6 +139,11 @@ public final class ReplicationSimulation {
 
     long nowMs() {
         return scheduler.nowMs();
+    }
+
+    /** False from the start of the liveness phase on: pending fault effects end early. */
+    boolean faultsActive() {
+        return faultsActive;
     }
 
     SimBroker broker(int id) {

@@ -138,7 +138,7 @@ final class SimBroker {
         HeartbeatRequest request = new HeartbeatRequest(id, incarnationId, false, true);
         Runnable stop = () -> {
             crash(false);
-            sim.scheduler.schedule(restartAfterMs, () -> {
+            sim.scheduler.schedule(sim.faultsActive() ? restartAfterMs : 0, () -> {
                 if (!up) {
                     start();
                 }
