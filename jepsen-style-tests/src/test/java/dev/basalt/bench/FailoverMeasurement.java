@@ -1,6 +1,7 @@
 package dev.basalt.bench;
 
 import dev.basalt.client.Admin;
+import dev.basalt.client.admin.NewTopic;
 import dev.basalt.client.Producer;
 import dev.basalt.client.ProducerRecord;
 import dev.basalt.client.serialization.ByteArraySerializer;
@@ -88,7 +89,7 @@ public final class FailoverMeasurement {
         try (Cluster cluster = b.build()) {
             cluster.start(READY);
             try (Admin admin = cluster.admin()) {
-                Admin.getAll(admin.createTopics(List.of(new Admin.NewTopic(TOPIC, PARTITIONS, 3, Map.of("min.insync.replicas", "2"))),
+                Admin.getAll(admin.createTopics(List.of(new NewTopic(TOPIC, PARTITIONS, 3, Map.of("min.insync.replicas", "2"))),
                         false), Duration.ofSeconds(30));
             }
             awaitFullIsr(cluster);

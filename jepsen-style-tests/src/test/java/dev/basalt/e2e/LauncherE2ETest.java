@@ -183,7 +183,7 @@ class LauncherE2ETest {
         Map<String, Object> c = new LinkedHashMap<>();
         c.put("bootstrap.servers", bootstrap);
         try (var admin = new dev.basalt.client.Admin(c)) {
-            dev.basalt.client.Admin.getAll(admin.createTopics(List.of(new dev.basalt.client.Admin.NewTopic("launcher", 3,
+            dev.basalt.client.Admin.getAll(admin.createTopics(List.of(new dev.basalt.client.admin.NewTopic("launcher", 3,
                     replicationFactor, Map.of("min.insync.replicas", String.valueOf(Math.min(2, replicationFactor))))), false),
                     Duration.ofSeconds(20));
         }

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.basalt.client.Admin;
+import dev.basalt.client.admin.NewTopic;
 import dev.basalt.client.Consumer;
 import dev.basalt.client.ConsumerRecord;
 import dev.basalt.client.Producer;
@@ -74,7 +75,7 @@ class RetentionCompactionE2ETest {
 
     static void create(String topic, Map<String, String> configs) throws Exception {
         try (Admin admin = new Admin(adminConfig())) {
-            admin.createTopics(List.of(new Admin.NewTopic(topic, 1, 1, configs)), false).get(topic).get(30, TimeUnit.SECONDS);
+            admin.createTopics(List.of(new NewTopic(topic, 1, 1, configs)), false).get(topic).get(30, TimeUnit.SECONDS);
         }
     }
 

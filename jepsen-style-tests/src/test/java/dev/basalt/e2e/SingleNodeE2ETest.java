@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.basalt.client.Admin;
+import dev.basalt.client.admin.NewTopic;
 import dev.basalt.client.Consumer;
 import dev.basalt.client.ConsumerRecord;
 import dev.basalt.client.ConsumerRecords;
@@ -85,7 +86,7 @@ class SingleNodeE2ETest {
 
     static void createTopic(String name, int partitions, Map<String, String> configs) throws Exception {
         try (Admin admin = admin()) {
-            admin.createTopics(List.of(new Admin.NewTopic(name, partitions, 1, configs)), false).get(name)
+            admin.createTopics(List.of(new NewTopic(name, partitions, 1, configs)), false).get(name)
                     .get(OP_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
         }
     }

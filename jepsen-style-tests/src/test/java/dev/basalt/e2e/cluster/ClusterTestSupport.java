@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.basalt.client.Admin;
+import dev.basalt.client.admin.NewTopic;
 import dev.basalt.harness.AckedWrites;
 import dev.basalt.harness.Cluster;
 import dev.basalt.harness.NodeProcess;
@@ -95,7 +96,7 @@ abstract class ClusterTestSupport {
         RuntimeException last = null;
         while (System.nanoTime() < deadline) {
             try (Admin admin = cluster.admin()) {
-                Admin.getAll(admin.createTopics(List.of(new Admin.NewTopic(name, partitions, replicationFactor, configs)), false),
+                Admin.getAll(admin.createTopics(List.of(new NewTopic(name, partitions, replicationFactor, configs)), false),
                         Duration.ofSeconds(10));
                 last = null;
                 break;
