@@ -272,16 +272,33 @@ public final class BasaltNode implements AutoCloseable {
         if (q != null) {
             return q.describe();
         }
-        DescribeQuorumResponse.Builder b = DescribeQuorumResponse.newBuilder().setLeaderId(controllerId()).setTerm(-1)
-                .setHighWatermark(observer.controllerAppliedIndex());
-        for (int voter : config.voters().keySet()) {
-            b.addVotersBuilder().setReplicaId(voter).setLogEndOffset(-1).setLag(-1).setLastFetchTimestampMs(-1)
-                    .setLastCaughtUpTimestampMs(-1);
+        // A broker-only node shows the quorum as its controller last described it, with its own
+        // progress as an observer brought up to date.
+        DescribeQuorumResponse seen = observer.quorum();
+        DescribeQuorumResponse.Builder b = seen != null ? seen.toBuilder() : DescribeQuorumResponse.newBuilder()
+                .setLeaderId(controllerId()).setTerm(-1).setHighWatermark(observer.controllerAppliedIndex());
+        if (seen == null) {
+            for (int voter : config.voters().keySet()) {
+                b.addVotersBuilder().setReplicaId(voter).setLogEndOffset(-1).setLag(-1).setLastFetchTimestampMs(-1)
+                        .setLastCaughtUpTimestampMs(-1);
+            }
         }
         long now = clock.millis();
-        b.addObserversBuilder().setReplicaId(config.nodeId()).setLogEndOffset(stateMachine.appliedIndex())
+        DescribeQuorumResponse.ReplicaState.Builder me = DescribeQuorumResponse.ReplicaState.newBuilder()
+                .setReplicaId(config.nodeId()).setLogEndOffset(stateMachine.appliedIndex())
                 .setLag(Math.max(0, observer.controllerAppliedIndex() - stateMachine.appliedIndex()))
                 .setLastFetchTimestampMs(now).setLastCaughtUpTimestampMs(observer.isCaughtUp() ? now : -1);
+        int mine = -1;
+        for (int i = 0; i < b.getObserversCount(); i++) {
+            if (b.getObservers(i).getReplicaId() == config.nodeId()) {
+                mine = i;
+            }
+        }
+        if (mine >= 0) {
+            b.setObservers(mine, me);
+        } else {
+            b.addObservers(me);
+        }
         return b.build();
     }
 

@@ -287,8 +287,14 @@ public final class RaftMetadataQuorum implements MetadataQuorum, AutoCloseable {
                 r.setLogEndOffset(node.appliedIndex()).setLag(Math.max(0, node.commitIndex() - node.appliedIndex()))
                         .setLastFetchTimestampMs(now).setLastCaughtUpTimestampMs(now);
             } else {
-                // Per-follower progress is known only to the leader's core; not exported yet.
-                r.setLogEndOffset(-1).setLag(-1).setLastFetchTimestampMs(-1).setLastCaughtUpTimestampMs(-1);
+                // Known on the leader only (its replication progress); elsewhere -1. Fetch times are not tracked.
+                Long match = node.peerMatchIndexes().get(voter);
+                if (match != null && match >= 0) {
+                    r.setLogEndOffset(match).setLag(Math.max(0, node.commitIndex() - match));
+                } else {
+                    r.setLogEndOffset(-1).setLag(-1);
+                }
+                r.setLastFetchTimestampMs(-1).setLastCaughtUpTimestampMs(-1);
             }
         }
         long applied = stateMachine.appliedIndex();

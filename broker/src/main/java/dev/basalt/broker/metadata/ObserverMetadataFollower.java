@@ -40,6 +40,7 @@ public final class ObserverMetadataFollower implements AutoCloseable {
     private volatile boolean caughtUp;
     private volatile int controllerId = -1;
     private volatile long controllerAppliedIndex;
+    private volatile dev.basalt.proto.v1.DescribeQuorumResponse quorum;
     private volatile boolean closed;
 
     public ObserverMetadataFollower(int nodeId, ControllerClient controllers, MetadataStateMachine stateMachine, Runnable onCaughtUp) {
@@ -62,6 +63,11 @@ public final class ObserverMetadataFollower implements AutoCloseable {
     /** The active controller named by the last answer, or -1. */
     public int controllerId() {
         return controllerId;
+    }
+
+    /** The quorum as the controller that answered last described it, or null before any answer. */
+    public dev.basalt.proto.v1.DescribeQuorumResponse quorum() {
+        return quorum;
     }
 
     /** The applied index of the controller that answered last. */
@@ -102,6 +108,9 @@ public final class ObserverMetadataFollower implements AutoCloseable {
         controllerId = r.getControllerId();
         controllers.hint(r.getControllerId());
         controllerAppliedIndex = r.getAppliedIndex();
+        if (r.hasQuorum()) {
+            quorum = r.getQuorum();
+        }
         if (!r.getSnapshot().isEmpty()) {
             stateMachine.restore(r.getSnapshot().toByteArray());
             log.info("Metadata restored from a controller's snapshot at index {}", stateMachine.appliedIndex());

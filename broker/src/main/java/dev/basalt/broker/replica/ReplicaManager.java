@@ -342,6 +342,13 @@ public final class ReplicaManager implements MetadataSubscriber, AutoCloseable {
         if (t != Partition.Transition.NONE) {
             log.info("{}: {} in leader epoch {} (leader {}, ISR {})", tp, t, reg.leaderEpoch(), reg.leader(), reg.isr());
         }
+        if (t == Partition.Transition.BECAME_LEADER && reg.leaderRecovering()) {
+            // The topic allows unclean election and no in-sync replica was left: this replica leads
+            // with what it has. Records the old ISR acknowledged beyond its log end are gone.
+            log.warn("Unclean leader election for {}: broker {} leads from outside the ISR at log end offset {} in"
+                    + " leader epoch {}; records acknowledged by the previous ISR at or above that offset are lost",
+                    tp, brokerId, p.log().logEndOffset(), reg.leaderEpoch());
+        }
         // Leadership or ISR changed: acks=all waiters fail or complete, long polls re-check.
         onHighWatermarkMoved(tp);
     }

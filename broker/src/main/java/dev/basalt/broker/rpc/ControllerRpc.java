@@ -217,7 +217,7 @@ public final class ControllerRpc extends ControllerServiceGrpc.ControllerService
     }
 
     private static FetchMetadataResponse answer(RaftMetadataQuorum q, long fromIndex) {
-        FetchMetadataResponse.Builder b = FetchMetadataResponse.newBuilder().setControllerId(q.leaderId());
+        FetchMetadataResponse.Builder b = FetchMetadataResponse.newBuilder().setControllerId(q.leaderId()).setQuorum(q.describe());
         RecentMetadataEntries recent = q.recentEntries();
         List<RecentMetadataEntries.Entry> entries = recent.after(fromIndex, FETCH_METADATA_BYTES_MAX);
         if (entries == null) {

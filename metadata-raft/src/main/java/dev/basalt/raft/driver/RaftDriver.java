@@ -101,6 +101,8 @@ final class RaftDriver implements Runnable {
     volatile long commitIndex;
     volatile long lastApplied;
     volatile Throwable fatal;
+    /** As leader: each voter's match index (for DescribeQuorum); empty otherwise. */
+    volatile java.util.Map<Integer, Long> peerMatchIndexes = java.util.Map.of();
 
     RaftDriver(RaftNodeConfig config, RaftCore core, RaftStore store, StateMachine stateMachine, Transport transport,
                FatalFaultHandler faultHandler, LongSupplier clockMs) {
@@ -301,6 +303,15 @@ final class RaftDriver implements Runnable {
         leaderId = core.leaderId();
         commitIndex = core.commitIndex();
         lastApplied = appliedIndex;
+        if (core.isLeader()) {
+            java.util.Map<Integer, Long> m = new java.util.TreeMap<>();
+            for (int voter : core.configuration().voters()) {
+                m.put(voter, core.peerMatchIndex(voter));
+            }
+            peerMatchIndexes = java.util.Collections.unmodifiableMap(m);
+        } else if (!peerMatchIndexes.isEmpty()) {
+            peerMatchIndexes = java.util.Map.of();
+        }
     }
 
     /**

@@ -178,6 +178,11 @@ public final class RaftNode implements AutoCloseable {
         return driver.term;
     }
 
+    /** As leader, each voter's replicated (match) index as last seen; empty when not leading. */
+    public java.util.Map<Integer, Long> peerMatchIndexes() {
+        return driver.peerMatchIndexes;
+    }
+
     public long commitIndex() {
         return driver.commitIndex;
     }
