@@ -24,6 +24,21 @@ class ConfigTest {
     }
 
     @Test
+    void clusterKeys_defaultsAndValidation() {
+        ConfigDef.Parsed c = ConsumerConfig.parse(Map.of());
+        assertEquals("", c.getString(ConsumerConfig.CLIENT_RACK));
+        assertEquals(10_000, c.getInt(CommonClientConfigs.SOCKET_CONNECTION_SETUP_TIMEOUT_MS));
+        assertEquals(1_000L, c.getLong(CommonClientConfigs.RECONNECT_BACKOFF_MAX_MS));
+        assertEquals("rack-a", ConsumerConfig.parse(Map.of("client.rack", "rack-a")).getString(ConsumerConfig.CLIENT_RACK));
+        ConfigException e = assertThrows(ConfigException.class, () -> ConsumerConfig.parse(Map.of("client.rack", "r".repeat(256))));
+        assertEquals("client.rack", e.key());
+        assertEquals(List.of("a:1", "b:2", "c:3"), AdminConfig.parse(Map.of("bootstrap.servers", "a:1, b:2,c:3"))
+                .getList(AdminConfig.BOOTSTRAP_SERVERS));
+        rejects("socket.connection.setup.timeout.ms", 0);
+        rejects("reconnect.backoff.max.ms", -1);
+    }
+
+    @Test
     void stringsAndObjectsAreTyped() {
         ConfigDef.Parsed p = ProducerConfig.parse(Map.of("batch.size", "65536", "linger.ms", 7, "acks", "1",
                 "bootstrap.servers", List.of("a:1", "b:2")));

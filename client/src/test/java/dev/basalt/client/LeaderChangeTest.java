@@ -339,4 +339,24 @@ class LeaderChangeTest {
             assertTrue(tookMs < 1_500, "reconnected after " + tookMs + " ms (reconnect.backoff.max.ms is 1000)");
         }
     }
+
+    @Test
+    void producer_findsTheNewLeader_whileItsRetryBacksOff() throws Exception {
+        cluster.createTopic("failover", 1, 3);
+        try (Producer<String, String> p = producer(cluster.bootstrap(),
+                Map.of("retry.backoff.ms", 100, "retry.backoff.max.ms", 20_000))) {
+            assertEquals(0, Producer.await(p.send(new ProducerRecord<>("failover", 0, null, "a")), Duration.ofSeconds(10)).offset());
+            // the leader dies; until the controller notices, the metadata still names it
+            cluster.broker(1).stop();
+            CompletableFuture<RecordMetadata> b = p.send(new ProducerRecord<>("failover", 0, null, "b"));
+            // attempts after 100, 200, 400, 800, 1600 ms (±20%): at 3.5 s the next one is 1.5 s or more away
+            Thread.sleep(3_500);
+            cluster.setFenced(1, true);
+            cluster.moveLeader("failover", 0, 2);
+            long start = System.nanoTime();
+            assertEquals(1, Producer.await(b, Duration.ofSeconds(30)).offset());
+            long tookMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+            assertTrue(tookMs < 1_000, "new leader used after " + tookMs + " ms, not after the batch's backoff");
+        }
+    }
 }

@@ -59,8 +59,13 @@ public final class RecordAccumulator {
         }
     }
 
-    /** Which leaders have sendable data, and when to look again. */
-    public record ReadyCheck(Set<Integer> readyNodes, long nextCheckDelayMs, Set<String> unknownLeaderTopics) {
+    /**
+     * Which leaders have sendable data, and when to look again. awaitingNewLeader: some
+     * partition's head batch was refused for leadership and waits for metadata naming a newer
+     * leader (the sender keeps refreshing then, so the retry does not wait its whole backoff).
+     */
+    public record ReadyCheck(Set<Integer> readyNodes, long nextCheckDelayMs, Set<String> unknownLeaderTopics,
+                             boolean awaitingNewLeader) {
     }
 
     private final BufferPool pool;
@@ -158,6 +163,7 @@ public final class RecordAccumulator {
         Set<Integer> nodes = new HashSet<>();
         Set<String> unknown = new HashSet<>();
         long next = Long.MAX_VALUE;
+        boolean awaitingNewLeader = false;
         lock.lock();
         try {
             boolean exhausted = pool.waitingThreads() > 0;
@@ -169,6 +175,7 @@ public final class RecordAccumulator {
                 boolean backingOff = backingOff(e.getKey(), first, leaderOf, nowMs);
                 if (backingOff) {
                     next = Math.min(next, first.retryAfterMs() - nowMs);
+                    awaitingNewLeader |= first.refusedByLeaderEpoch() >= 0;
                     continue;
                 }
                 int leader = leaderOf.leaderFor(e.getKey());
@@ -188,7 +195,7 @@ public final class RecordAccumulator {
         } finally {
             lock.unlock();
         }
-        return new ReadyCheck(nodes, next, unknown);
+        return new ReadyCheck(nodes, next, unknown, awaitingNewLeader);
     }
 
     /**

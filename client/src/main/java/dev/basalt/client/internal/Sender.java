@@ -60,6 +60,7 @@ public final class Sender implements Runnable {
     private volatile Throwable fatal;
     private final Set<ProducerBatch> inFlightBatches = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
     private int inFlightTotal;
+    private long nextLeaderRefreshMs = Long.MIN_VALUE;
 
     public Sender(RecordAccumulator accumulator, MetadataManager metadata, ChannelPool channels, Settings settings,
                   Time time, RandomGenerator jitter) {
@@ -127,6 +128,13 @@ public final class Sender implements Runnable {
             metadata.track(ready.unknownLeaderTopics());
             metadata.refresh();
         }
+        if (ready.awaitingNewLeader() && now >= nextLeaderRefreshMs) {
+            // a batch refused for leadership may be backing off for up to retry.backoff.max.ms;
+            // look for the new leader every retry.backoff.ms meanwhile, so that failover costs
+            // about one refresh after the controller's election, not the batch's whole backoff
+            metadata.refresh();
+            nextLeaderRefreshMs = now + Math.max(1, settings.retryBackoffMs());
+        }
         Set<Integer> nodes = new java.util.HashSet<>();
         for (int node : ready.readyNodes()) {
             if (inFlight.getOrDefault(node, 0) < settings.maxInFlightPerBroker()) {
@@ -139,7 +147,7 @@ public final class Sender implements Runnable {
         }
         drained.forEach((node, batches) -> send(cluster, node, batches, now));
         long waitMs = Math.min(ready.nextCheckDelayMs(), 100);
-        if (!ready.unknownLeaderTopics().isEmpty()) {
+        if (!ready.unknownLeaderTopics().isEmpty() || ready.awaitingNewLeader()) {
             waitMs = Math.min(waitMs, Math.max(1, settings.retryBackoffMs()));
         }
         if (drained.isEmpty()) {
