@@ -30,6 +30,8 @@ ROUNDS="${ROUNDS:-10}"
 SKIP_FAILOVER="${SKIP_FAILOVER:-0}"
 SKIP_PERF="${SKIP_PERF:-0}"
 CLIENT_TIMEOUT_S="${CLIENT_TIMEOUT_S:-600}"
+# The topic config that opts a topic out of durable acks (issue 9); override if the name differs.
+MEMORY_ACKS_CONFIG="${MEMORY_ACKS_CONFIG:-durable.acks=false}"
 RECORD_SIZE=1024
 DATA=/tmp/basalt-cluster-bench
 BASE_PORT=29400
@@ -123,13 +125,15 @@ if [[ "$SKIP_PERF" != 1 ]]; then
   for k in 1 2 3; do NODE_PIDS+=("$(cat "$DATA/node-$k/pid")"); done
   log "nodes ready: pids ${NODE_PIDS[*]}"
 
-  ISR=(--partitions 6 --replication-factor 3 --config min.insync.replicas=2)
-  "$B" -b "$BOOT" topics --create --topic r3p6 "${ISR[@]}" >/dev/null
-  "$B" -b "$BOOT" topics --create --topic r3p6-memory "${ISR[@]}" --config durable.acks=false >/dev/null
-  "$B" -b "$BOOT" topics --create --topic warmup3 "${ISR[@]}" >/dev/null
-  "$B" -b "$BOOT" topics --create --topic e2e3 --partitions 1 --replication-factor 3 --config min.insync.replicas=2 >/dev/null
-  "$B" -b "$BOOT" topics --create --topic e2e3-memory --partitions 1 --replication-factor 3 --config min.insync.replicas=2 \
-    --config durable.acks=false >/dev/null
+  create() {   # create TOPIC ARGS... : stops the run with the CLI's message when the cluster refuses
+    "$B" -b "$BOOT" topics --create --topic "$@" >> "$RES/topics.log" 2>&1 || { log "cannot create topic $1:"; tail -3 "$RES/topics.log" >&2; exit 1; }
+  }
+  ISR=(--replication-factor 3 --config min.insync.replicas=2)
+  create r3p6 --partitions 6 "${ISR[@]}"
+  create r3p6-memory --partitions 6 "${ISR[@]}" --config "$MEMORY_ACKS_CONFIG"
+  create warmup3 --partitions 6 "${ISR[@]}"
+  create e2e3 --partitions 1 "${ISR[@]}"
+  create e2e3-memory --partitions 1 "${ISR[@]}" --config "$MEMORY_ACKS_CONFIG"
   "$B" -b "$BOOT" topics --describe > "$RES/topics.txt"
 
   run warmup "$B" -b "$BOOT" perf produce --topic warmup3 --records "$WARMUP_RECORDS" --record-size $RECORD_SIZE --acks all

@@ -42,6 +42,10 @@ public final class Cluster implements AutoCloseable {
     private final Map<Integer, NodeProcess> nodes;
     private final Map<Integer, Boolean> brokers;
     private final boolean keep = Boolean.getBoolean("basalt.keep");
+    // If the JVM running the test exits without close() (a killed surefire fork, Ctrl-C of Maven),
+    // the nodes must not outlive it: SIGKILL them by PID from a shutdown hook.
+    private final Thread exitHook = new Thread(this::killAllNow, "cluster-exit-hook");
+    private boolean hookInstalled;
 
     /** What a test needs of one partition's state, as the cluster's metadata describes it. */
     public record PartitionState(String topic, int partition, int leader, int leaderEpoch, List<Integer> replicas, List<Integer> isr) {
@@ -169,6 +173,7 @@ public final class Cluster implements AutoCloseable {
 
     /** Launches every node at once (a quorum needs its majority up together) and waits until all are ready. */
     public Cluster start(Duration readyTimeout) {
+        installExitHook();
         nodes.values().forEach(NodeProcess::launch);
         awaitReady(nodes.keySet(), readyTimeout);
         return this;
@@ -258,6 +263,7 @@ public final class Cluster implements AutoCloseable {
 
     /** Starts a stopped or killed node again with the same configuration and data, and waits until it is ready. */
     public void restart(int id, Duration readyTimeout) {
+        installExitHook();
         node(id).launch();
         awaitReady(List.of(id), readyTimeout);
     }
@@ -392,8 +398,27 @@ public final class Cluster implements AutoCloseable {
     }
 
     /** Stops every node this cluster started (resuming paused ones first), by PID; then deletes the directory. */
+    private void installExitHook() {
+        if (!hookInstalled) {
+            Runtime.getRuntime().addShutdownHook(exitHook);
+            hookInstalled = true;
+        }
+    }
+
+    private void killAllNow() {
+        nodes.values().forEach(NodeProcess::kill);
+    }
+
     @Override
     public void close() {
+        if (hookInstalled) {
+            try {
+                Runtime.getRuntime().removeShutdownHook(exitHook);
+            } catch (IllegalStateException shuttingDown) {
+                // the hook is running or about to: it kills the nodes
+            }
+            hookInstalled = false;
+        }
         // SIGTERM all at once so controlled shutdowns overlap, then wait for each; SIGKILL on timeout.
         for (NodeProcess n : nodes.values()) {
             try {

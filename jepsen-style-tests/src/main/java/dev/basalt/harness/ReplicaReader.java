@@ -78,6 +78,11 @@ public final class ReplicaReader {
                     next = pr.getLogStartOffset();
                     continue;
                 }
+                if (pr.getErrorCode() == ErrorCode.NOT_LEADER) {
+                    throw new IllegalStateException("node " + nodeId + " answered NOT_LEADER to a consumer fetch of " + topic + "-"
+                            + partition + " with client_rack '" + rack + "': a follower must serve consumer fetches up to its"
+                            + " high watermark (KIP-392) for replicas to be compared");
+                }
                 if (pr.getErrorCode() != ErrorCode.NONE) {
                     throw new IllegalStateException("node " + nodeId + ": fetch " + topic + "-" + partition + " at " + next
                             + " failed: " + pr.getErrorCode() + " " + pr.getErrorMessage());

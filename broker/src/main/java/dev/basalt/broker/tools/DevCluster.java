@@ -219,7 +219,8 @@ public final class DevCluster {
             Optional<ProcessHandle> p = readPid(n.pidFile()).flatMap(ProcessHandle::of).filter(ProcessHandle::isAlive);
             if (p.isPresent()) {
                 String cmd = p.get().info().commandLine().orElse("");
-                if (cmd.isEmpty() || cmd.contains(n.propertiesFile().toString())) {
+                // A recycled PID belongs to another program: its command line does not name our node's file.
+                if (cmd.contains(n.propertiesFile().toString())) {
                     return "a dev cluster already runs from " + plan.dir() + " (node " + n.id() + " is pid " + p.get().pid()
                             + "); stop it first (Ctrl-C in its terminal, or kill " + p.get().pid() + ")";
                 }

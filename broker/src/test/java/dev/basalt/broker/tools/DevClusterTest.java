@@ -110,6 +110,27 @@ class DevClusterTest {
     }
 
     @Test
+    void aLiveNodeOfTheSameDirectoryIsDetectedByItsPidFileAndCommandLine() throws Exception {
+        DevClusterPlan plan = DevClusterPlan.of(tmp.resolve("dc"), 1, 1, 9400, Map.of(), () -> 0);
+        DevClusterPlan.Node n = plan.nodes().get(0);
+        Files.createDirectories(n.nodeDir());
+        Process unrelated = new ProcessBuilder("sleep", "30").start();
+        Process ours = new ProcessBuilder("sh", "-c", "sleep 30; echo " + n.propertiesFile()).start();
+        try {
+            Files.writeString(n.pidFile(), unrelated.pid() + "\n");
+            assertEquals(null, DevCluster.alreadyRunning(plan), "a recycled pid of another program is not a running node");
+            Files.writeString(n.pidFile(), ours.pid() + "\n");
+            String msg = DevCluster.alreadyRunning(plan);
+            assertTrue(msg != null && msg.contains(String.valueOf(ours.pid())), String.valueOf(msg));
+            Files.writeString(n.pidFile(), "garbage\n");
+            assertEquals(null, DevCluster.alreadyRunning(plan));
+        } finally {
+            unrelated.destroyForcibly();
+            ours.destroyForcibly();
+        }
+    }
+
+    @Test
     void freshWipesOnlyADevClusterDirectory() throws IOException {
         DevClusterPlan plan = DevClusterPlan.of(tmp.resolve("dc"), 1, 1, 9400, Map.of(), () -> 0);
         Files.createDirectories(tmp.resolve("dc/node-1/data"));

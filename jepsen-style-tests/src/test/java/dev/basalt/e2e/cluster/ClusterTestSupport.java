@@ -118,6 +118,25 @@ abstract class ClusterTestSupport {
         }
     }
 
+    /** Waits until the cluster describes broker {@code id} as fenced (or no longer lists it), so placement avoids it. */
+    void awaitBrokerFenced(int id) {
+        long deadline = System.nanoTime() + FAILOVER.toNanos();
+        String last = "";
+        while (System.nanoTime() < deadline) {
+            try (Admin admin = cluster.admin()) {
+                var described = Admin.get(admin.describeCluster(true), Duration.ofSeconds(10));
+                if (described.brokers().stream().noneMatch(b -> b.id() == id && !b.fenced())) {
+                    return;
+                }
+                last = described.toString();
+            } catch (RuntimeException e) {
+                last = e.toString();
+            }
+            sleepMs(200);
+        }
+        throw new AssertionError("broker " + id + " not fenced within " + FAILOVER + "; last: " + last + "\n" + cluster.diagnostics());
+    }
+
     AckedWrites writes(String bootstrap, String topic, int partitions, String prefix) {
         return new AckedWrites(bootstrap, topic, partitions, prefix, Map.of(), 64, 500);
     }

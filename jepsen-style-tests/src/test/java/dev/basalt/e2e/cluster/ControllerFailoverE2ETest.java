@@ -43,7 +43,9 @@ class ControllerFailoverE2ETest extends ClusterTestSupport {
         assertNotEquals(controller, next, "the killed node cannot be the active controller");
         assertTrue(w.awaitAcks(200, killedAt, FAILOVER), "acks=all produce did not resume after kill -9 of controller "
                 + controller + ": " + w.summary());
-        // The new controller also makes metadata decisions: a topic can be created on the two live brokers.
+        // The new controller also makes metadata decisions: once it has fenced the dead broker, a
+        // topic can be created on the two live ones.
+        awaitBrokerFenced(controller);
         createTopic("after-failover", 1, 2, Map.of());
         w.stop(Duration.ofSeconds(40));
         assertNothingLost("events", PARTITIONS, w.acks());
