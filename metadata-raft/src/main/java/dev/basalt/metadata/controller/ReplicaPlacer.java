@@ -31,9 +31,10 @@ import java.util.random.RandomGenerator;
  *       leadership without overtaking the others' replica count), then the shuffle rank. A broker
  *       without a rack is a rack of its own.</li>
  * </ol>
- * Starting from empty brokers and without racks (or with equally sized racks), leader and replica
- * counts per broker differ by at most one after any number of partitions; {@code ReplicaPlacerProperties}
- * checks it. Cost: O(partitions × brokers × RF) per request, plus one scan of the image.
+ * Starting from empty brokers, preferred-leader counts per broker differ by at most one after any
+ * number of partitions, and replica counts too when there are no racks (or equally sized racks) and
+ * one replication factor ({@code ReplicaPlacerProperties} checks it; with mixed replication factors
+ * no online rule can promise both). Cost: O(partitions × brokers × RF) per request, plus one scan of the image.
  */
 final class ReplicaPlacer {
     private final RandomGenerator random;
