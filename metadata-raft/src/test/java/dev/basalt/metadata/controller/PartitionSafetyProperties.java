@@ -57,8 +57,8 @@ import net.jqwik.api.lifecycle.AddLifecycleHook;
 class PartitionSafetyProperties {
     private static final int BROKERS = 6;
 
-    // 200 tries of up to 200 steps, each run twice: about 5 s on the shared 2-core machine.
-    @Property(tries = 200)
+    // 400 tries of up to 200 steps, each run twice: 3-10 s on the shared 2-core machine.
+    @Property(tries = 400)
     void randomClusterEvents_keepElectionSafety(@ForAll long seed, @ForAll @IntRange(min = 1, max = 200) int steps) {
         List<List<MetadataRecord>> first = new Run(seed).run(steps);
         assertEquals(first, new Run(seed).run(steps), "same seed, different records: nondeterminism");

@@ -32,7 +32,7 @@ import net.jqwik.api.lifecycle.AddLifecycleHook;
 @AddLifecycleHook(ReplayOnFailure.class)
 class ReplicaPlacerProperties {
 
-    @Property(tries = 200)
+    @Property(tries = 300)
     void placement_isBalanced_andRackDistinct(@ForAll long seed) {
         run(seed);
     }
