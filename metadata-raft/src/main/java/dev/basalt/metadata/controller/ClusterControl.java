@@ -106,16 +106,21 @@ final class ClusterControl {
     /** Fences every unfenced broker whose session expired at {@code nowMs}; returns their ids. */
     ControllerResult<List<Integer>> fenceExpired(MetadataImage image, long nowMs) {
         RecordBuffer out = new RecordBuffer(image);
-        List<Integer> fenced = new ArrayList<>();
+        List<BrokerRegistration> expired = new ArrayList<>();
         for (BrokerRegistration b : image.cluster().brokers().values()) {
             if (b.fenced()) {
                 // Nothing to fence; forgetting the dead session keeps nextSessionExpiryMs in the future.
                 sessions.removeIfExpired(b.brokerId(), nowMs);
             } else if (sessions.expire(b.brokerId(), b.incarnationId(), nowMs)) {
-                fence(out, b);
-                sessions.remove(b.brokerId());
-                fenced.add(b.brokerId());
+                expired.add(b);
             }
+        }
+        // All expired brokers are excluded from every election of the batch, so no partition is handed to
+        // a broker fenced a few records later (one leader change per partition, not a chain of them).
+        List<Integer> fenced = expired.stream().map(BrokerRegistration::brokerId).toList();
+        for (BrokerRegistration b : expired) {
+            fence(out, b, other -> !fenced.contains(other) && out.isLive(other));
+            sessions.remove(b.brokerId());
         }
         return out.result(fenced);
     }
@@ -131,7 +136,12 @@ final class ClusterControl {
      */
     private void fence(RecordBuffer out, BrokerRegistration b) {
         int id = b.brokerId();
-        removeFromPartitions(out, id, other -> other != id && out.isLive(other));
+        fence(out, b, other -> other != id && out.isLive(other));
+    }
+
+    private void fence(RecordBuffer out, BrokerRegistration b, IntPredicate live) {
+        int id = b.brokerId();
+        removeFromPartitions(out, id, live);
         out.add(MetadataRecord.newBuilder().setBrokerFenced(BrokerFencedRecord.newBuilder().setBrokerId(id)
                 .setIncarnationId(ProtoIds.toProto(b.incarnationId()))).build());
     }
