@@ -3,6 +3,7 @@ package dev.basalt.metadata.controller;
 import dev.basalt.metadata.image.BrokerRegistration;
 import dev.basalt.metadata.image.Endpoint;
 import dev.basalt.metadata.image.MetadataImage;
+import dev.basalt.metadata.image.PartitionRegistration;
 import dev.basalt.metadata.image.ProducerIdsImage;
 import dev.basalt.metadata.image.ProtoIds;
 import dev.basalt.metadata.image.TopicImage;
@@ -57,6 +58,9 @@ final class ClusterControl {
             int id = request.brokerId();
             // The old incarnation is gone: take its leaderships and ISR places before the new one registers.
             removeFromPartitions(out, id, other -> other != id && out.isLive(other));
+            if (request.uncleanShutdown()) {
+                removeFromElr(out, id);
+            }
         }
         out.add(registrationRecord(registration));
         sessions.touch(request.brokerId(), request.incarnationId(), nowMs);
@@ -106,16 +110,21 @@ final class ClusterControl {
     /** Fences every unfenced broker whose session expired at {@code nowMs}; returns their ids. */
     ControllerResult<List<Integer>> fenceExpired(MetadataImage image, long nowMs) {
         RecordBuffer out = new RecordBuffer(image);
-        List<Integer> fenced = new ArrayList<>();
+        List<BrokerRegistration> expired = new ArrayList<>();
         for (BrokerRegistration b : image.cluster().brokers().values()) {
             if (b.fenced()) {
                 // Nothing to fence; forgetting the dead session keeps nextSessionExpiryMs in the future.
                 sessions.removeIfExpired(b.brokerId(), nowMs);
             } else if (sessions.expire(b.brokerId(), b.incarnationId(), nowMs)) {
-                fence(out, b);
-                sessions.remove(b.brokerId());
-                fenced.add(b.brokerId());
+                expired.add(b);
             }
+        }
+        // All expired brokers are excluded from every election of the batch, so no partition is handed to
+        // a broker fenced a few records later (one leader change per partition, not a chain of them).
+        List<Integer> fenced = expired.stream().map(BrokerRegistration::brokerId).toList();
+        for (BrokerRegistration b : expired) {
+            fence(out, b, other -> !fenced.contains(other) && out.isLive(other));
+            sessions.remove(b.brokerId());
         }
         return out.result(fenced);
     }
@@ -131,7 +140,12 @@ final class ClusterControl {
      */
     private void fence(RecordBuffer out, BrokerRegistration b) {
         int id = b.brokerId();
-        removeFromPartitions(out, id, other -> other != id && out.isLive(other));
+        fence(out, b, other -> other != id && out.isLive(other));
+    }
+
+    private void fence(RecordBuffer out, BrokerRegistration b, IntPredicate live) {
+        int id = b.brokerId();
+        removeFromPartitions(out, id, live);
         out.add(MetadataRecord.newBuilder().setBrokerFenced(BrokerFencedRecord.newBuilder().setBrokerId(id)
                 .setIncarnationId(ProtoIds.toProto(b.incarnationId()))).build());
     }
@@ -145,6 +159,24 @@ final class ClusterControl {
             for (PartitionRef ref : TopicControl.partitionsOf(topic)) {
                 PartitionElections.electLeaderless(ref.topicId(), ref.partition(), TopicControl.current(out, ref),
                         out::isLive, policy).ifPresent(out::add);
+            }
+        }
+    }
+
+    /**
+     * Drops {@code brokerId} from every ELR: it may miss committed records now. (As the last ISR
+     * member of a leaderless partition it stays, as in Kafka before KIP-966: that partition has no
+     * better candidate, and dropping it would need unclean recovery.)
+     */
+    private static void removeFromElr(RecordBuffer out, int brokerId) {
+        for (TopicImage topic : out.state().base().topics().topicsById().values()) {
+            for (PartitionRef ref : TopicControl.partitionsOf(topic)) {
+                PartitionRegistration current = TopicControl.current(out, ref);
+                if (current.elr().contains(brokerId)) {
+                    List<Integer> elr = current.elr().stream().filter(id -> id != brokerId).toList();
+                    PartitionElections.change(ref.topicId(), ref.partition(), current, new PartitionElections.Target(
+                            current.leader(), current.isr(), elr, current.leaderRecovering())).ifPresent(out::add);
+                }
             }
         }
     }

@@ -26,19 +26,19 @@ public final class ControllerException extends RuntimeException {
         INVALID_REQUEST,
         /** The broker id is not registered. */
         UNKNOWN_BROKER,
-        /** The request names an older incarnation of the broker (it restarted since). */
+        /** The request names an older incarnation of the broker (it restarted since). Wire code 40. */
         STALE_BROKER_INCARNATION,
-        /** Another incarnation of the broker id is still alive (its session has not expired). */
+        /** Another incarnation of the broker id is still alive (its session has not expired). Wire code 41. */
         DUPLICATE_BROKER_REGISTRATION,
-        /** The broker is fenced and may not do this. */
+        /** The broker is fenced and may not do this. Wire code 42. */
         BROKER_FENCED,
         /** The requester does not lead the partition. */
         NOT_LEADER,
         /** The request carries a leader epoch other than the partition's current one. */
         FENCED_LEADER_EPOCH,
-        /** Compare-and-set failed: the partition epoch in the request is stale. */
+        /** Compare-and-set failed: the partition epoch in the request is stale. Wire code 43. */
         STALE_PARTITION_EPOCH,
-        /** A proposed ISR member is not a replica, or is fenced. */
+        /** A proposed ISR member is not a replica, or is fenced. Wire code 44. */
         INELIGIBLE_REPLICA,
         UNKNOWN_PARTITION
     }

@@ -20,6 +20,16 @@ import java.util.random.RandomGenerator;
  * placement start, topic ids) comes from the injected seeded generator, so the same inputs give the
  * same records.
  *
+ * <p>Partition rules (details in {@link PartitionElections} and docs/metadata-controller.md): each
+ * topic's {@code min.insync.replicas} and {@code unclean.leader.election.enable} come from its config
+ * overrides, else {@link ControllerConfig#minInsyncReplicasDefault()} and
+ * {@link ControllerConfig#uncleanLeaderElectionDefault()}. An ISR shrink that leaves the ISR below min
+ * ISR moves the removed members into the eligible leader replicas (KIP-966); a member rejoining the
+ * ISR leaves them, and they are cleared once the ISR has min ISR members again. A leader is elected
+ * from the live ISR (replica order), else the live ELR (leading alone), else, only where the topic
+ * allows it, any live replica (an unclean election, flagged {@code leaderRecovering} until the
+ * leader's next ISR expansion), else the partition stays leaderless and loses nothing.
+ *
  * <p>Not thread-safe: one controller thread calls it (STYLE.md §5). Its only state besides the
  * generator is the broker sessions (soft state, rebuilt on failover). Every result's records replay
  * cleanly onto the image given: each is checked against a scratch delta while it is built.
@@ -83,12 +93,16 @@ public final class MetadataController {
         return cluster.register(image, request, nowMs);
     }
 
-    /** Records a heartbeat; unfences a caught-up broker, or fences one asking to shut down. */
+    /**
+     * Records a heartbeat; unfences a caught-up broker (electing leaders of leaderless partitions it
+     * can lead), or, for {@code wantShutdown}, moves its leaderships and ISR places away and fences it
+     * in one batch; the status then has {@code shutdownReady} once it leads nothing.
+     */
     public ControllerResult<BrokerStatus> heartbeat(MetadataImage image, HeartbeatRequest request, long nowMs) {
         return cluster.heartbeat(image, request, nowMs);
     }
 
-    /** Controlled shutdown: leadership moves away from the broker and it is fenced. */
+    /** Controlled shutdown: a heartbeat with {@code wantShutdown}; see {@link #heartbeat}. */
     public ControllerResult<BrokerStatus> controlledShutdown(MetadataImage image, int brokerId, UUID incarnationId,
                                                              long nowMs) {
         return cluster.heartbeat(image, new HeartbeatRequest(brokerId, incarnationId, false, true), nowMs);
@@ -104,7 +118,11 @@ public final class MetadataController {
         return cluster.nextSessionExpiryMs();
     }
 
-    /** A leader's ISR change, compare-and-set on the partition epoch. */
+    /**
+     * A leader's ISR change, compare-and-set on the leader epoch and partition epoch; every member must
+     * be a live replica. Members dropped below min ISR join the ELR; an expansion ends unclean
+     * recovery. The response is the partition as it is once the records commit.
+     */
     public ControllerResult<PartitionRegistration> alterPartition(MetadataImage image, AlterPartitionRequest request) {
         return partitions.alterPartition(image, request);
     }

@@ -28,7 +28,8 @@ import java.util.function.IntPredicate;
  *   <li>once the ISR has min ISR members again (or min ISR is lowered to the ISR's size) the ELR is
  *       cleared: the high watermark may move without them;</li>
  *   <li>a fenced or restarted broker stays in the ELR, so it can come back and lead (this relies on
- *       replicas having flushed what they acknowledged, the default durable-ack mode);</li>
+ *       replicas having flushed what they acknowledged, the default durable-ack mode); a broker that
+ *       registers saying it shut down uncleanly leaves every ELR ({@code ClusterControl});</li>
  *   <li>an unclean election clears the ELR: the new leader's history now defines what is committed,
  *       and an old ELR member elected later would bring back records the new leader overwrote.</li>
  * </ul>

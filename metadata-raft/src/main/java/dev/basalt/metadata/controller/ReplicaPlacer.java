@@ -26,14 +26,16 @@ import java.util.random.RandomGenerator;
  *   <li>Each further replica: among the brokers not chosen yet, only those on the racks this
  *       partition uses least so far (racks first: with R racks and RF &lt;= R every replica is on its
  *       own rack; with RF &gt; R a rack gets a second replica only once every rack has one); among
- *       those, the rack holding the fewest replicas overall, then the broker with the fewest replicas,
- *       then the broker leading the most (so brokers that lead less keep room for the next
- *       leadership without overtaking the others' replica count), then the shuffle rank. A broker
- *       without a rack is a rack of its own.</li>
+ *       those, the broker with the fewest replicas, then the one leading the most (so brokers that
+ *       lead less keep room for the next leadership without overtaking the others' replica count),
+ *       then the rack holding the fewest replicas, then the shuffle rank. A broker without a rack is a
+ *       rack of its own.</li>
  * </ol>
- * Starting from empty brokers and without racks (or with equally sized racks), leader and replica
- * counts per broker differ by at most one after any number of partitions; {@code ReplicaPlacerProperties}
- * checks it. Cost: O(partitions × brokers × RF) per request, plus one scan of the image.
+ * Starting from empty brokers, preferred-leader counts per broker differ by at most one after any
+ * number of partitions. With one replication factor, replica counts differ by at most one without
+ * racks and by at most two with equally sized racks and RF &lt;= R (the rack rule comes first); with
+ * mixed replication factors no online rule can promise both counts. {@code ReplicaPlacerProperties}
+ * checks these bounds. Cost: O(partitions × brokers × RF) per request, plus one scan of the image.
  */
 final class ReplicaPlacer {
     private final RandomGenerator random;
@@ -161,15 +163,15 @@ final class ReplicaPlacer {
         }
 
         private int followerOrder(int a, int b) {
-            int c = Integer.compare(rackReplicas.getOrDefault(rackOf.get(a), 0),
-                    rackReplicas.getOrDefault(rackOf.get(b), 0));
-            if (c == 0) {
-                c = Integer.compare(replicas.get(a), replicas.get(b));
-            }
+            int c = Integer.compare(replicas.get(a), replicas.get(b));
             if (c == 0) {
                 // Followers come from brokers that lead more, so those that lead less keep few replicas
                 // and can take the next leadership without overtaking the others' replica count.
                 c = Integer.compare(leaders.get(b), leaders.get(a));
+            }
+            if (c == 0) {
+                c = Integer.compare(rackReplicas.getOrDefault(rackOf.get(a), 0),
+                        rackReplicas.getOrDefault(rackOf.get(b), 0));
             }
             return c != 0 ? c : Integer.compare(rank.get(a), rank.get(b));
         }

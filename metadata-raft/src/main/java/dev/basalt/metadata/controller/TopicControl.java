@@ -13,8 +13,6 @@ import dev.basalt.proto.v1.TopicRecord;
 import dev.basalt.proto.v1.TopicRemovalRecord;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
-import java.util.Optional;
 import java.util.UUID;
 import java.util.random.RandomGenerator;
 

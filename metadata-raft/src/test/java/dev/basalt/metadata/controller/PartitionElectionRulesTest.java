@@ -206,4 +206,25 @@ class PartitionElectionRulesTest {
         BrokerStatus s = f.commit(f.controller.heartbeat(f.image, new HeartbeatRequest(1, incarnation(1), true, false), 5));
         assertEquals(new BrokerStatus(1, false, false), s);
     }
+
+    @Test
+    void restartAfterUncleanShutdown_leavesElr_cleanRestartStays() {
+        cluster(2);
+        PartitionRegistration p = create("t", 3, Map.of());
+        int l = p.leader();
+        int f1 = p.replicas().get(1);
+        int f2 = p.replicas().get(2);
+        alterIsr("t", List.of(l));
+        assertEquals(List.of(f1, f2), f.partition("t", 0).elr());
+        shutdown(f1);
+        shutdown(f2);
+        // f1 restarts cleanly (durable acks): still eligible. f2 crashed with unflushed acknowledged
+        // records: KIP-966 drops it from the ELR.
+        f.commit(f.controller.registerBroker(f.image, new BrokerRegistrationRequest(f1, new java.util.UUID(f1, 2),
+                List.of(new dev.basalt.metadata.image.Endpoint("CLIENT", "127.0.0.1", 9400 + f1)), Optional.empty()), 30));
+        f.commit(f.controller.registerBroker(f.image, new BrokerRegistrationRequest(f2, new java.util.UUID(f2, 2),
+                List.of(new dev.basalt.metadata.image.Endpoint("CLIENT", "127.0.0.1", 9400 + f2)), Optional.empty(),
+                true), 30));
+        assertEquals(List.of(f1), f.partition("t", 0).elr());
+    }
 }

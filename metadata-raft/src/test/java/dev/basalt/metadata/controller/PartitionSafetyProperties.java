@@ -57,8 +57,8 @@ import net.jqwik.api.lifecycle.AddLifecycleHook;
 class PartitionSafetyProperties {
     private static final int BROKERS = 6;
 
-    // 200 tries of up to 200 steps, each run twice: about 5 s on the shared 2-core machine.
-    @Property(tries = 200)
+    // 400 tries of up to 200 steps, each run twice: 3-10 s on the shared 2-core machine.
+    @Property(tries = 400)
     void randomClusterEvents_keepElectionSafety(@ForAll long seed, @ForAll @IntRange(min = 1, max = 200) int steps) {
         List<List<MetadataRecord>> first = new Run(seed).run(steps);
         assertEquals(first, new Run(seed).run(steps), "same seed, different records: nondeterminism");
@@ -82,6 +82,8 @@ class PartitionSafetyProperties {
         private MetadataImage image = MetadataImage.EMPTY;
         private long nowMs;
         private String context = "";
+        /** A broker whose accepted registration says it lost acknowledged records, or -1. */
+        private int uncleanRestart = -1;
 
         Run(long seed) {
             this.seed = seed;
@@ -98,6 +100,7 @@ class PartitionSafetyProperties {
                 int kind = random.nextInt(16);
                 context = "seed=" + seed + " config=" + config + " step=" + step + " op=" + kind + " nowMs=" + nowMs;
                 ControllerResult<?> result;
+                uncleanRestart = -1;
                 try {
                     result = operation(kind);
                 } catch (ControllerException refused) {
@@ -142,12 +145,16 @@ class PartitionSafetyProperties {
         }
 
         private ControllerResult<?> register(int broker) {
+            boolean unclean = false;
             if (image.cluster().broker(broker).isPresent() && random.nextBoolean()) {
                 restarts.merge(broker, 1, Integer::sum); // the process restarted: a new incarnation
+                unclean = random.nextInt(4) == 0;
             }
-            return controller.registerBroker(image, new BrokerRegistrationRequest(broker, incarnation(broker),
-                    List.of(new Endpoint("CLIENT", "127.0.0.1", 9400 + broker)),
-                    random.nextBoolean() ? Optional.of("r" + broker % 3) : Optional.empty()), nowMs);
+            ControllerResult<?> result = controller.registerBroker(image, new BrokerRegistrationRequest(broker,
+                    incarnation(broker), List.of(new Endpoint("CLIENT", "127.0.0.1", 9400 + broker)),
+                    random.nextBoolean() ? Optional.of("r" + broker % 3) : Optional.empty(), unclean), nowMs);
+            uncleanRestart = unclean ? broker : -1; // only once the registration was accepted
+            return result;
         }
 
         private CreateTopicRequest createRequest() {
@@ -226,6 +233,9 @@ class PartitionSafetyProperties {
             }
             image = delta.apply();
             afterBatch.forEach(Runnable::run); // policies are read from the image after the batch
+            if (uncleanRestart >= 0) {
+                forgetLostRecords(uncleanRestart);
+            }
             checkImage(before);
         }
 
@@ -262,6 +272,21 @@ class PartitionSafetyProperties {
                     done.add(id); // joined: caught up with the (complete) leader, or elected from the ELR
                 }
             }
+        }
+
+        /**
+         * The broker lost acknowledged records: it no longer holds every committed one. Allowed anomaly:
+         * as the kept last ISR member of a leaderless partition it stays a candidate (Kafka before
+         * KIP-966 does the same; see ClusterControl), so the model keeps it there.
+         */
+        private void forgetLostRecords(int broker) {
+            complete.forEach((ref, done) -> {
+                PartitionRegistration reg = image.topics().topic(ref.topicId()).orElseThrow().partitions()
+                        .get(ref.partition());
+                if (reg.hasLeader() || !reg.isr().contains(broker)) {
+                    done.remove(broker);
+                }
+            });
         }
 
         private void checkImage(MetadataImage before) {

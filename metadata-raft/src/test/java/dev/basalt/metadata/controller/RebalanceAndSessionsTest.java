@@ -192,4 +192,18 @@ class RebalanceAndSessionsTest {
         // Broker 2's session ended at 1,100; kept, it would make the driver wake up in the past forever.
         assertEquals(2_050, f.controller.nextSessionExpiryMs().orElseThrow(), "broker 2's dead session is gone");
     }
+
+    @Test
+    void brokersExpiringTogether_areAllSkippedByTheBatchsElections() {
+        cluster(3, 1, 10);
+        f.commit(f.controller.createTopic(f.image, new CreateTopicRequest("t", 3, 3, Map.of())));
+        f.commit(f.controller.heartbeat(f.image, new HeartbeatRequest(3, incarnation(3), true, false), 900));
+        ControllerResult<List<Integer>> result = f.controller.fenceExpiredBrokers(f.image, 1_000);
+        assertEquals(List.of(1, 2), result.response());
+        f.commit(result);
+        for (PartitionRegistration p : f.topic("t").partitions().values()) {
+            assertEquals(3, p.leader());
+            assertTrue(p.leaderEpoch() <= 1, "at most one election per partition in the batch: " + p);
+        }
+    }
 }

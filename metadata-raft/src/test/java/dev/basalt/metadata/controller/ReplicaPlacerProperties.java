@@ -24,15 +24,16 @@ import net.jqwik.api.lifecycle.AddLifecycleHook;
  * uneven racks) gets a run of createTopic and createPartitions calls with random partition counts
  * and replication factors, all through the pure controller, starting with empty brokers. After every
  * call: each partition's replicas cover min(RF, racks) distinct racks; preferred-leader counts per
- * broker differ by at most one; replica counts per broker differ by at most one when racks do not
- * force otherwise (no racks, or racks of equal size) and all topics share one replication factor.
+ * broker differ by at most one; when all topics share one replication factor, replica counts per
+ * broker differ by at most one without racks and by at most two with equal racks and RF &lt;= racks
+ * (the rack rule comes first).
  * Reproduce: the failure prints the seed and the command that
  * replays it ({@link ReplayOnFailure}).
  */
 @AddLifecycleHook(ReplayOnFailure.class)
 class ReplicaPlacerProperties {
 
-    @Property(tries = 200)
+    @Property(tries = 300)
     void placement_isBalanced_andRackDistinct(@ForAll long seed) {
         run(seed);
     }
@@ -72,12 +73,16 @@ class ReplicaPlacerProperties {
                 f.commit(f.controller.createTopic(f.image, new CreateTopicRequest(name, 1 + random.nextInt(12),
                         oneRf ? fixedRf : 1 + random.nextInt(brokers), Map.of())));
             }
-            check(f, rackShape != 2 && oneRf, "racks=" + (rackShape == 0 ? "none" : rackShape == 1 ? racks + " equal" : "uneven")
+            // Replica balance within one is promised without racks; with equal racks and RF <= racks the
+            // rack rule comes first and the greedy choice may leave one broker a second replica ahead.
+            int replicaSpreadMax = !oneRf || rackShape == 2 || (rackShape == 1 && fixedRf > racks) ? Integer.MAX_VALUE
+                    : rackShape == 0 ? 1 : 2;
+            check(f, replicaSpreadMax, "racks=" + (rackShape == 0 ? "none" : rackShape == 1 ? racks + " equal" : "uneven")
                     + " brokers=" + brokers + " rf=" + (oneRf ? fixedRf : "mixed") + " step=" + step);
         }
     }
 
-    private static void check(ControllerFixture f, boolean replicasEven, String run) {
+    private static void check(ControllerFixture f, int replicaSpreadMax, String run) {
         Map<Integer, Integer> leaders = new TreeMap<>();
         Map<Integer, Integer> replicas = new TreeMap<>();
         Set<String> allRacks = new HashSet<>();
@@ -98,18 +103,22 @@ class ReplicaPlacerProperties {
                         t.name() + " replicas " + p.replicas() + " share a rack needlessly");
             }
         }
-        assertSpread(run + ": preferred leaders", leaders);
-        if (replicasEven) {
-            assertSpread(run + ": replicas", replicas);
-        }
+        StringBuilder placed = new StringBuilder();
+        f.image.topics().topicsByName().forEach((name, t) -> t.partitions().forEach((p, reg) ->
+                placed.append(' ').append(name).append('-').append(p).append(reg.replicas())));
+        String where = run + " racks " + f.image.cluster().brokers().values().stream()
+                .map(b -> b.brokerId() + ":" + b.rack().orElse("-")).toList() + " placed" + placed;
+        assertSpread(where + ": preferred leaders", leaders, 1);
+        assertSpread(where + ": replicas", replicas, replicaSpreadMax);
     }
 
     private static String rackKey(BrokerRegistration b) {
         return b.rack().orElse("\u0000" + b.brokerId());
     }
 
-    private static void assertSpread(String what, Map<Integer, Integer> counts) {
+    private static void assertSpread(String what, Map<Integer, Integer> counts, int spreadMax) {
         IntSummaryStatistics s = counts.values().stream().mapToInt(Integer::intValue).summaryStatistics();
-        assertTrue(s.getMax() - s.getMin() <= 1, what + " per broker differ by more than one: " + counts);
+        assertTrue(s.getMax() - s.getMin() <= spreadMax, what + " per broker differ by more than " + spreadMax + ": "
+                + counts);
     }
 }

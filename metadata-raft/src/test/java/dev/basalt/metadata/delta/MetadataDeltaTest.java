@@ -162,4 +162,32 @@ class MetadataDeltaTest {
         assertThrows(IllegalStateException.class, delta::apply, "a failed delta must not produce an image");
         assertThrows(IllegalStateException.class, () -> delta.replay(register(8, INC1, null, true)));
     }
+
+    @Test
+    void eligibleLeaderReplicas_andRecovering_replay_roundTrip_andAbsentFieldsStayUnchanged() {
+        MetadataImage image1 = replay(MetadataImage.EMPTY, concat(cluster(), fooTopic()));
+        // KIP-966: the ISR shrinks to {1}; 2 becomes eligible. Then only the flag changes.
+        MetadataImage image2 = replay(image1, List.of(change(FOO, 0, 0, null, List.of(1), null, List.of(2), null),
+                change(FOO, 0, 1, null, null, null, null, true)));
+        PartitionRegistration p0 = image2.topics().topic("foo").orElseThrow().partitions().get(0);
+        assertEquals(new PartitionRegistration(List.of(1, 2), List.of(1), 1, 0, 2, List.of(2), true), p0);
+        MetadataImage rebuilt = replay(MetadataImage.EMPTY, image2.toRecords());
+        assertEquals(image2, rebuilt);
+        // A record without the new fields (written before KIP-966 support) keeps both.
+        MetadataImage image3 = replay(image2, List.of(change(FOO, 0, 2, null, null, null)));
+        PartitionRegistration kept = image3.topics().topic("foo").orElseThrow().partitions().get(0);
+        assertEquals(List.of(2), kept.elr());
+        assertTrue(kept.leaderRecovering());
+    }
+
+    @Test
+    void eligibleLeaderReplicas_insideTheIsrOrOutsideTheReplicas_areRefused() {
+        MetadataImage image1 = replay(MetadataImage.EMPTY, concat(cluster(), fooTopic()));
+        assertThrows(IllegalStateException.class, () -> replay(image1,
+                List.of(change(FOO, 0, 0, null, null, null, List.of(2), null))), "2 is in the ISR {1, 2}");
+        assertThrows(IllegalStateException.class, () -> replay(image1,
+                List.of(change(FOO, 1, 0, null, null, null, List.of(3), null))), "3 is not a replica");
+        assertThrows(IllegalStateException.class, () -> replay(image1,
+                List.of(change(FOO, 1, 0, null, null, null, List.of(1, 1), null))), "repeated");
+    }
 }
