@@ -230,4 +230,18 @@ class FetchHandlerReplicaTest {
         rm.close();
         assertEquals(ErrorCode.BROKER_NOT_AVAILABLE, replicaFetch(h, broker2, TOPIC_ID.toString(), 0, 0).getErrorCode());
     }
+
+    @Test
+    void listOffsets_enforcesCurrentLeaderEpochToo() {
+        publish(1, 4);
+        ListOffsetsHandler h = new ListOffsetsHandler(rm);
+        java.util.function.IntFunction<ErrorCode> ask = epoch -> h.handle(dev.basalt.proto.v1.ListOffsetsRequest.newBuilder()
+                .addTopics(dev.basalt.proto.v1.ListOffsetsRequest.TopicData.newBuilder().setName("t")
+                        .addPartitions(dev.basalt.proto.v1.ListOffsetsRequest.PartitionData.newBuilder().setPartition(0)
+                                .setTimestamp(-1).setCurrentLeaderEpoch(epoch))).build())
+                .getTopics(0).getPartitions(0).getErrorCode();
+        assertEquals(ErrorCode.FENCED_LEADER_EPOCH, ask.apply(3));
+        assertEquals(ErrorCode.UNKNOWN_LEADER_EPOCH, ask.apply(5));
+        assertEquals(ErrorCode.NONE, ask.apply(4));
+    }
 }
