@@ -310,7 +310,7 @@ public final class BasaltNode implements AutoCloseable {
         shutdownSteps.add(() -> lifecycleThread.shutdownNow());
         lifecycle = new BrokerLifecycle(config.nodeId(), incarnationId, List.of(new Endpoint("PLAINTEXT", adv.host(), adv.port())),
                 Optional.ofNullable(config.rack()), controllers, publisher, lifecycleThread,
-                config.getLong("broker.heartbeat.interval.ms"), BROKER_REQUEST_TIMEOUT_MS);
+                config.getLong("broker.heartbeat.interval.ms"), BROKER_REQUEST_TIMEOUT_MS, this::mayHaveLostAcknowledgedRecords);
         // ISR changes go to the active controller through the lifecycle's controller client.
         replicas = new ReplicaManager(ReplicaConfig.from(config), logs, fetchWaiters, produceWaiters, lifecycle,
                 () -> incarnationId, ReplicaRpc.clients(config.getInt("grpc.message.bytes.max")), clock);
@@ -353,6 +353,23 @@ public final class BasaltNode implements AutoCloseable {
             throw bindError("client listener", addr, e);
         }
         shutdownSteps.add(0, this::stopClientServer);
+    }
+
+    /**
+     * After a crash a replica keeps every record it had acknowledged to its leader only if those
+     * were fsynced first (durable acks). If any topic opts out, the replica may have lost some, and
+     * the controller must not count it as an eligible leader replica (KIP-966).
+     */
+    private boolean mayHaveLostAcknowledgedRecords() {
+        if (logs.openedAfterCleanShutdown()) {
+            return false;
+        }
+        MetadataImage image = publisher.image();
+        if (!TopicConfigs.durableAcks(Map.of(), config.topicDefaults())) {
+            return true;
+        }
+        return image.topics().topicsByName().keySet().stream().anyMatch(topic ->
+                !TopicConfigs.durableAcks(image.configs().configs(ConfigResource.topic(topic)), config.topicDefaults()));
     }
 
     private void stopClientServer() {

@@ -74,6 +74,7 @@ public final class LogManager implements AutoCloseable {
     private final ConcurrentHashMap<TopicPartition, PartitionLog> logs = new ConcurrentHashMap<>();
     private final Object createLock = new Object();
     private volatile boolean closed;
+    private volatile boolean openedClean;
 
     private LogManager(Path dataDir, LogConfig defaults, Clock clock, FileLayer files, LogManagerOptions options,
                        IndexStore index, FileChannel lockChannel, FileLock fileLock) {
@@ -212,7 +213,13 @@ public final class LogManager implements AutoCloseable {
                 index.deletePartition(e.getKey(), e.getValue().partitionId());
             }
         }
+        openedClean = clean;
         LOG.info("opened {} with {} partitions ({} shutdown)", dataDir, logs.size(), clean ? "clean" : "unclean");
+    }
+
+    /** Whether the previous run of this data directory ended with a clean shutdown (nothing unflushed lost). */
+    public boolean openedAfterCleanShutdown() {
+        return openedClean;
     }
 
     private void loadInParallel(List<TopicPartition> found, Map<String, PartitionState> states, boolean clean) {

@@ -68,6 +68,7 @@ public final class BrokerLifecycle implements AlterPartitionSender, AutoCloseabl
     private final ScheduledExecutorService executor;
     private final long heartbeatIntervalMs;
     private final long requestTimeoutMs;
+    private final java.util.function.BooleanSupplier uncleanShutdown;
     private final CompletableFuture<Void> shutdownDone = new CompletableFuture<>();
     private volatile State state = State.CATCHING_UP;
     private boolean inFlight;
@@ -80,7 +81,8 @@ public final class BrokerLifecycle implements AlterPartitionSender, AutoCloseabl
 
     public BrokerLifecycle(int brokerId, UUID incarnationId, List<Endpoint> endpoints, Optional<String> rack,
                            ControllerClient controllers, MetadataPublisher publisher, ScheduledExecutorService executor,
-                           long heartbeatIntervalMs, long requestTimeoutMs) {
+                           long heartbeatIntervalMs, long requestTimeoutMs, java.util.function.BooleanSupplier uncleanShutdown) {
+        this.uncleanShutdown = uncleanShutdown;
         this.brokerId = brokerId;
         this.incarnationId = incarnationId;
         this.endpoints = List.copyOf(endpoints);
@@ -142,7 +144,8 @@ public final class BrokerLifecycle implements AlterPartitionSender, AutoCloseabl
 
     private void register() {
         RegisterBrokerRequest.Builder b = RegisterBrokerRequest.newBuilder().setBrokerId(brokerId)
-                .setIncarnationId(ProtoIds.toProto(incarnationId)).setRack(rack.orElse(""));
+                .setIncarnationId(ProtoIds.toProto(incarnationId)).setRack(rack.orElse(""))
+                .setUncleanShutdown(uncleanShutdown.getAsBoolean());
         endpoints.forEach(e -> b.addEndpoints(BrokerEndpoint.newBuilder().setName(e.name()).setHost(e.host()).setPort(e.port())));
         RegisterBrokerRequest req = b.build();
         inFlight = true;
