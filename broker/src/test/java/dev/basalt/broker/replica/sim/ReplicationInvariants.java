@@ -171,7 +171,8 @@ final class ReplicationInvariants {
 
     /**
      * Every committed image: at most one leader per (partition, leader epoch), and every newly
-     * elected leader comes from the ISR of the image before (unclean election is off).
+     * elected leader comes from the ISR or, by KIP-966, the eligible leader replicas of the image
+     * before (unclean election is off).
      */
     void checkControllerImage(MetadataImage image) {
         for (TopicImage t : image.topics().topicsById().values()) {
@@ -181,7 +182,8 @@ final class ReplicationInvariants {
                 if (!p.hasLeader()) {
                     continue;
                 }
-                if (previous != null && p.leaderEpoch() > previous.leaderEpoch() && !previous.isr().contains(p.leader())) {
+                if (previous != null && p.leaderEpoch() > previous.leaderEpoch() && !previous.isr().contains(p.leader())
+                        && !previous.elr().contains(p.leader())) {
                     throw anomaly("unclean-election", "the controller elected " + p.leader() + " for partition "
                             + e.getKey() + " in epoch " + p.leaderEpoch() + " outside the ISR " + previous.isr()
                             + " (replicas " + p.replicas() + ")");
