@@ -9,6 +9,7 @@ import dev.basalt.broker.controller.ForwardingControllerChannel;
 import dev.basalt.broker.lifecycle.BrokerLifecycle;
 import dev.basalt.broker.metadata.MetadataPublisher;
 import dev.basalt.broker.metadata.ObserverMetadataFollower;
+import dev.basalt.broker.metadata.RegisteredBrokerGate;
 import dev.basalt.broker.rpc.ControllerAdminRpc;
 import dev.basalt.broker.rpc.ControllerRpc;
 import dev.basalt.log.InvalidConfigException;
@@ -316,7 +317,8 @@ public final class BasaltNode implements AutoCloseable {
                 () -> incarnationId, ReplicaRpc.clients(config.getInt("grpc.message.bytes.max")), clock);
         replicas.start();
         shutdownSteps.add(0, replicas::close);
-        publisher.addSubscriber(replicas);
+        // Roles only once the image holds this incarnation's registration (see RegisteredBrokerGate).
+        publisher.addSubscriber(new RegisteredBrokerGate(config.nodeId(), incarnationId, replicas));
 
         ProduceHandler produce = new ProduceHandler(replicas, produceWaiters, config.getInt("request.timeout.ms.max"));
         FetchHandler fetch = new FetchHandler(replicas, config.getInt("fetch.wait.ms.max"));
