@@ -105,8 +105,6 @@ public final class NodeConfig {
         put(k, "replica.request.timeout.ms", "10000", "Deadline of a follower's request beyond its long-poll wait.", null);
         put(k, "replica.high.watermark.checkpoint.interval.ms", "5000", "How often high watermarks are written to disk.",
                 null);
-        put(k, "replica.flush.threads", "1", "Threads doing group-commit fsyncs for durable acks (leader and follower).",
-                null);
         KEYS = Collections.unmodifiableMap(k);
     }
 

@@ -157,18 +157,22 @@ public final class ReplicaManager implements MetadataSubscriber, AutoCloseable {
 
     /** Finds the local leader replica of {@code topic}/{@code partition}, or the error to answer. */
     public Lookup leaderFor(String topic, int partition) {
-        Lookup any = replicaFor(topic, partition);
+        MetadataImage img = image; // one snapshot for both steps: a concurrent update must not split them
+        Lookup any = replicaFor(img, topic, partition);
         if (!any.ok() || any.partition().isLeader()) {
             return any;
         }
-        PartitionRegistration r = image.topics().topic(topic).flatMap(t -> t.partition(partition)).orElseThrow();
+        PartitionRegistration r = img.topics().topic(topic).flatMap(t -> t.partition(partition)).orElseThrow();
         return Lookup.notLeader("broker " + brokerId + " does not lead " + topic + "-" + partition
                 + (r.hasLeader() ? " (leader is " + r.leader() + ")" : " (no leader)"), r.leader(), r.leaderEpoch());
     }
 
     /** Finds the local replica (leader or follower) of {@code topic}/{@code partition}, or the error to answer. */
     public Lookup replicaFor(String topic, int partition) {
-        MetadataImage img = image;
+        return replicaFor(image, topic, partition);
+    }
+
+    private Lookup replicaFor(MetadataImage img, String topic, int partition) {
         Optional<TopicImage> t = img.topics().topic(topic);
         if (t.isEmpty()) {
             return Lookup.error(ErrorCode.UNKNOWN_TOPIC, "unknown topic '" + topic + "'");

@@ -16,6 +16,8 @@ import dev.basalt.metadata.image.MetadataImage;
 import dev.basalt.metadata.image.ProtoIds;
 import dev.basalt.proto.v1.BrokerEndpoint;
 import dev.basalt.proto.v1.BrokerRegistrationRecord;
+import dev.basalt.proto.v1.ConfigChangeRecord;
+import dev.basalt.proto.v1.ConfigResourceType;
 import dev.basalt.proto.v1.ErrorCode;
 import dev.basalt.proto.v1.MetadataRecord;
 import dev.basalt.proto.v1.PartitionRecord;
@@ -144,5 +146,28 @@ class ReplicaManagerTest {
         Partition p = restarted.leaderFor("phoenix", 0).partition();
         assertEquals(newId.toString(), p.topicId());
         assertEquals(0, p.log().logEndOffset(), "the new topic never sees the old topic's records");
+    }
+
+    @Test
+    void aConfigChangeAloneReachesTheReplica_withoutAPartitionChange() {
+        UUID id = new UUID(10, 11);
+        ReplicaManager rm = manager();
+        MetadataImage img = withTopic(MetadataImage.EMPTY, "cfg", id, 1);
+        apply(rm, MetadataImage.EMPTY, img, true);
+        Partition p = rm.leaderFor("cfg", 0).partition();
+        assertTrue(p.state().durableAcks(), "durable.acks defaults to true");
+        MetadataDelta d = new MetadataDelta(img);
+        d.replay(MetadataRecord.newBuilder().setConfigChange(ConfigChangeRecord.newBuilder()
+                .setResourceType(ConfigResourceType.CONFIG_RESOURCE_TYPE_TOPIC).setResourceName("cfg").setKey("durable.acks")
+                .setValue("false")).build());
+        d.replay(MetadataRecord.newBuilder().setConfigChange(ConfigChangeRecord.newBuilder()
+                .setResourceType(ConfigResourceType.CONFIG_RESOURCE_TYPE_TOPIC).setResourceName("cfg").setKey("min.insync.replicas")
+                .setValue("2")).build());
+        MetadataImage changed = d.apply();
+        apply(rm, img, changed, true);
+        assertFalse(p.state().durableAcks());
+        assertEquals(2, p.state().minInsyncReplicas());
+        assertEquals(ErrorCode.NOT_ENOUGH_REPLICAS, p.appendAsLeader(ByteBuffer.allocate(0), -1).error(),
+                "min.insync.replicas=2 over a one-member ISR refuses acks=all");
     }
 }

@@ -1,0 +1,182 @@
+package dev.basalt.broker.replica;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.basalt.log.FetchSlice;
+import dev.basalt.log.LogConfig;
+import dev.basalt.log.LogManager;
+import dev.basalt.log.LogManagerOptions;
+import dev.basalt.log.PartitionLog;
+import dev.basalt.log.TopicPartition;
+import dev.basalt.log.index.LeaderEpochCache;
+import dev.basalt.log.segment.FileLayer;
+import dev.basalt.proto.v1.ErrorCode;
+import dev.basalt.record.Batches;
+import dev.basalt.record.RecordBatch;
+import dev.basalt.record.RecordBatchBuilder;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Goal: a {@link Partition}'s role rules per leader epoch: the epoch check and the append are one
+ * step (issue 9 §1: an epoch change between them once made the epoch cache drop the newer epoch),
+ * a follower's append or truncation decided in an old epoch is refused, and clients' and
+ * followers' leader epochs are fenced as fetch.proto and replica.proto promise.
+ *
+ * <p>Method: partitions over real logs in a temp dir; one concurrency test races appends against
+ * epoch changes. Reproduce: {@code ./mvnw -B -ntp -o -pl broker -am verify -Dtest=PartitionTest
+ * -Dsurefire.failIfNoSpecifiedTests=false}.
+ */
+class PartitionTest {
+    @TempDir
+    Path dir;
+    private LogManager logs;
+    private Partition p;
+
+    @BeforeEach
+    void open() {
+        logs = LogManager.open(dir, LogConfig.DEFAULT, Clock.systemUTC(), LogManagerOptions.DEFAULT.withoutPeriodicTasks(), FileLayer.DEFAULT);
+        TopicPartition tp = new TopicPartition("t", 0);
+        p = new Partition(tp, "id", 1, logs.getOrCreate(tp, LogConfig.DEFAULT));
+    }
+
+    @AfterEach
+    void close() {
+        logs.close();
+    }
+
+    private static Partition.State leader(int epoch, List<Integer> isr) {
+        return new Partition.State(1, epoch, epoch, List.of(1, 2, 3), isr, 1, false);
+    }
+
+    private static Partition.State follower(int leaderId, int epoch) {
+        return new Partition.State(leaderId, epoch, epoch, List.of(1, 2, 3), List.of(1, 2, 3), 1, false);
+    }
+
+    private static ByteBuffer batch() {
+        ByteBuffer buf = ByteBuffer.allocate(256);
+        RecordBatchBuilder b = new RecordBatchBuilder(buf, 0L);
+        b.tryAppend(1L, "k".getBytes(), "v".getBytes(), List.of());
+        return b.build().buffer();
+    }
+
+    private static List<RecordBatch> batches(PartitionLog log) {
+        try (FetchSlice s = log.read(0, Integer.MAX_VALUE, Long.MAX_VALUE)) {
+            ByteBuffer copy = ByteBuffer.allocate(s.records().remaining());
+            copy.put(s.records().duplicate()).flip();
+            return Batches.parseStrict(copy, Integer.MAX_VALUE, Integer.MAX_VALUE);
+        }
+    }
+
+    @Test
+    void appendsRacingEpochChanges_areStampedWithTheEpochCheckedUnderTheSameLock() throws Exception {
+        p.update(leader(0, List.of(1)), LogConfig.DEFAULT, 0);
+        AtomicBoolean stop = new AtomicBoolean();
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        Thread appender = new Thread(() -> {
+            try {
+                while (!stop.get()) {
+                    assertEquals(ErrorCode.NONE, p.appendAsLeader(batch(), 1).error());
+                }
+            } catch (Throwable t) {
+                failure.set(t);
+            }
+        });
+        appender.start();
+        for (int epoch = 1; epoch <= 200; epoch++) {
+            p.update(leader(epoch, List.of(1)), LogConfig.DEFAULT, epoch);
+        }
+        stop.set(true);
+        appender.join();
+        if (failure.get() != null) {
+            throw new AssertionError("an append failed while epochs changed", failure.get());
+        }
+        // Every batch carries the epoch that covers its offset in the cache, and epochs never go back.
+        List<LeaderEpochCache.EpochEntry> entries = p.log().epochEntries();
+        int last = -1;
+        for (RecordBatch b : batches(p.log())) {
+            assertTrue(b.partitionLeaderEpoch() >= last, "epochs go back at offset " + b.baseOffset());
+            last = b.partitionLeaderEpoch();
+            int covering = -1;
+            for (LeaderEpochCache.EpochEntry e : entries) {
+                if (e.startOffset() <= b.baseOffset()) {
+                    covering = e.epoch();
+                }
+            }
+            assertEquals(covering, b.partitionLeaderEpoch(), "batch at " + b.baseOffset() + " vs cache " + entries);
+        }
+        assertEquals(200, p.log().latestEpoch());
+    }
+
+    @Test
+    void appendAsLeader_refusedWhenNotLeader_andBelowMinIsrForAcksAll() {
+        p.update(follower(2, 0), LogConfig.DEFAULT, 0);
+        assertEquals(ErrorCode.NOT_LEADER, p.appendAsLeader(batch(), 1).error());
+        p.update(new Partition.State(1, 1, 1, List.of(1, 2, 3), List.of(1), 2, false), LogConfig.DEFAULT, 0);
+        assertEquals(ErrorCode.NOT_ENOUGH_REPLICAS, p.appendAsLeader(batch(), -1).error());
+        assertEquals(0, p.log().logEndOffset(), "nothing appended");
+        assertEquals(ErrorCode.NONE, p.appendAsLeader(batch(), 1).error(), "acks=1 does not need min ISR");
+    }
+
+    @Test
+    void followerWorkDecidedInAnOldEpoch_isRefused() {
+        p.update(follower(2, 3), LogConfig.DEFAULT, 0);
+        p.update(follower(3, 4), LogConfig.DEFAULT, 0);
+        assertNull(p.appendAsFollower(batch(), 3, 10), "the fetch was made in epoch 3; the partition follows epoch 4 now");
+        assertFalse(p.truncateAsFollower(0, 3));
+        assertEquals(0, p.log().logEndOffset());
+        assertTrue(p.isFollowing(3, 4));
+    }
+
+    @Test
+    void transitions_tellTheReplicaManagerWhatToStartOrStop() {
+        assertEquals(Partition.Transition.BECAME_FOLLOWER, p.update(follower(2, 0), LogConfig.DEFAULT, 0));
+        assertEquals(Partition.Transition.NONE, p.update(follower(2, 0), LogConfig.DEFAULT, 0));
+        assertEquals(Partition.Transition.BECAME_FOLLOWER, p.update(follower(3, 1), LogConfig.DEFAULT, 0), "new leader: truncate again");
+        assertEquals(Partition.Transition.BECAME_LEADER, p.update(leader(2, List.of(1, 2)), LogConfig.DEFAULT, 0));
+        assertEquals(Partition.Transition.NONE, p.update(new Partition.State(1, 2, 3, List.of(1, 2, 3), List.of(1, 2, 3), 1, false),
+                LogConfig.DEFAULT, 0), "an ISR change in the same epoch keeps the role");
+        assertEquals(List.of(1, 2, 3), p.leaderIsr());
+        assertEquals(Partition.Transition.BECAME_OFFLINE,
+                p.update(new Partition.State(-1, 3, 4, List.of(1, 2, 3), List.of(1), 1, false), LogConfig.DEFAULT, 0));
+    }
+
+    @Test
+    void clientLeaderEpoch_olderIsFenced_newerIsUnknown() {
+        p.update(leader(5, List.of(1)), LogConfig.DEFAULT, 0);
+        assertEquals(ErrorCode.FENCED_LEADER_EPOCH, p.checkClientLeaderEpoch(4));
+        assertEquals(ErrorCode.UNKNOWN_LEADER_EPOCH, p.checkClientLeaderEpoch(6));
+        assertEquals(ErrorCode.NONE, p.checkClientLeaderEpoch(5));
+        assertEquals(ErrorCode.NONE, p.checkClientLeaderEpoch(-1), "absent: no check");
+    }
+
+    @Test
+    void followerFetch_isFencedByEpochReplicaAndOffset() {
+        p.update(leader(5, List.of(1, 2, 3)), LogConfig.DEFAULT, 0);
+        p.appendAsLeader(batch(), 1);
+        assertEquals(ErrorCode.FENCED_LEADER_EPOCH, p.readForFollower(2, 0, 0, 4, 1024, 1).error());
+        assertEquals(ErrorCode.UNKNOWN_LEADER_EPOCH, p.readForFollower(2, 0, 0, 6, 1024, 1).error());
+        assertEquals(ErrorCode.NOT_REPLICA, p.readForFollower(4, 0, 0, 5, 1024, 1).error());
+        assertEquals(ErrorCode.OFFSET_OUT_OF_RANGE, p.readForFollower(2, 2, 0, 5, 1024, 1).error());
+        Partition.FollowerRead ok = p.readForFollower(2, 0, 0, 5, 1024, 1);
+        try (FetchSlice s = ok.slice()) {
+            assertEquals(ErrorCode.NONE, ok.error());
+            assertFalse(s.isEmpty(), "followers read past the HW");
+            assertEquals(0, ok.highWatermark(), "follower 3 has not fetched: the HW waits");
+        }
+        Partition.OffsetForEpoch oe = p.endOffsetForFollower(2, 5, 5);
+        assertEquals(ErrorCode.NONE, oe.error());
+        assertEquals(1, oe.endOffset().endOffset());
+    }
+}

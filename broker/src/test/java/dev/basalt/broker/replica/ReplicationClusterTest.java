@@ -1,0 +1,394 @@
+package dev.basalt.broker.replica;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import dev.basalt.broker.metadata.MetadataUpdate;
+import dev.basalt.broker.purgatory.Purgatory;
+import dev.basalt.broker.replica.fetcher.ReplicaClient;
+import dev.basalt.broker.rpc.ReplicaRpc;
+import dev.basalt.broker.server.ProduceHandler;
+import dev.basalt.log.FetchSlice;
+import dev.basalt.log.LogConfig;
+import dev.basalt.log.LogManager;
+import dev.basalt.log.LogManagerOptions;
+import dev.basalt.log.TopicPartition;
+import dev.basalt.log.segment.FileLayer;
+import dev.basalt.metadata.controller.AlterPartitionRequest;
+import dev.basalt.metadata.delta.MetadataDelta;
+import dev.basalt.metadata.image.MetadataImage;
+import dev.basalt.metadata.image.PartitionRegistration;
+import dev.basalt.metadata.image.ProtoIds;
+import dev.basalt.proto.v1.BrokerEndpoint;
+import dev.basalt.proto.v1.BrokerIdList;
+import dev.basalt.proto.v1.BrokerRegistrationRecord;
+import dev.basalt.proto.v1.ErrorCode;
+import dev.basalt.proto.v1.MetadataRecord;
+import dev.basalt.proto.v1.OffsetForLeaderEpochRequest;
+import dev.basalt.proto.v1.OffsetForLeaderEpochResponse;
+import dev.basalt.proto.v1.PartitionChangeRecord;
+import dev.basalt.proto.v1.PartitionRecord;
+import dev.basalt.proto.v1.ProduceRequest;
+import dev.basalt.proto.v1.ProduceResponse;
+import dev.basalt.proto.v1.ReplicaFetchRequest;
+import dev.basalt.proto.v1.ReplicaFetchResponse;
+import dev.basalt.proto.v1.TopicRecord;
+import dev.basalt.record.RecordBatchBuilder;
+import com.google.protobuf.ByteString;
+import io.grpc.Server;
+import io.grpc.inprocess.InProcessChannelBuilder;
+import io.grpc.inprocess.InProcessServerBuilder;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Goal: three replica managers replicate one partition over the ReplicaService (gRPC in-process
+ * transport): followers catch up, the HW advances only as far as every ISR member fsynced
+ * (durable acks), acks=all completes, a stopped follower leaves the ISR and, restarted, catches
+ * up and rejoins it, and after a leader change the deposed leader truncates its unreplicated
+ * tail (KIP-101) so every replica holds the same log.
+ *
+ * <p>Method: a fake controller owns the metadata image, applies AlterPartition as the real one
+ * does (compare-and-set on the partition epoch, a PartitionChangeRecord) and publishes each new
+ * image to every node on its own thread, as the metadata publisher does. Links between brokers
+ * can be cut ({@link #cut}). Real clocks with short lag settings; waits poll with a deadline.
+ *
+ * <p>Reproduce: {@code ./mvnw -B -ntp -o -pl broker -am verify -Dtest=ReplicationClusterTest
+ * -Dsurefire.failIfNoSpecifiedTests=false}.
+ */
+class ReplicationClusterTest {
+    private static final UUID TOPIC_ID = new UUID(42, 7);
+    private static final String TOPIC = "orders";
+    private static final TopicPartition TP = new TopicPartition(TOPIC, 0);
+    private static final long WAIT_MS = 20_000;
+
+    @TempDir
+    Path root;
+    private final Map<Integer, Node> nodes = new ConcurrentHashMap<>();
+    /** Cut links "from->to": a fetcher of broker from cannot reach broker to. */
+    private final Set<String> cutLinks = ConcurrentHashMap.newKeySet();
+    /** The fake controller's one thread: every image change and every delivery happens on it, in order. */
+    private final ExecutorService controllerThread = Executors.newSingleThreadExecutor(r -> new Thread(r, "fake-controller"));
+    private volatile MetadataImage image = MetadataImage.EMPTY; // written on the controller thread only
+    private final List<AlterPartitionRequest> alterRequests = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+    /** One broker: its logs, replica manager, in-process server and produce handler. */
+    private final class Node implements AutoCloseable {
+        final int id;
+        final UUID incarnation = UUID.randomUUID();
+        final LogManager logs;
+        final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor();
+        final ReplicaManager rm;
+        final Server server;
+        final ProduceHandler produce;
+        MetadataImage seen = MetadataImage.EMPTY; // confined to the controller thread
+
+        Node(int id) throws IOException {
+            this.id = id;
+            logs = LogManager.open(root.resolve("n" + id), LogConfig.DEFAULT, Clock.systemUTC(),
+                    LogManagerOptions.DEFAULT.withoutPeriodicTasks(), FileLayer.DEFAULT);
+            // replica.lag.time.max.ms 1500: short enough for the test, long enough for a cold JVM's first
+            // gRPC calls (a few hundred ms) not to look like lag on a busy 2-core machine.
+            ReplicaConfig cfg = new ReplicaConfig(id, Map.of(), 1_500, 50, 100, 1, 1 << 20, 10 << 20, 20, 5_000, 200);
+            Purgatory<TopicPartition> fetchWaiters = new Purgatory<>("fetch", timer, 1000);
+            Purgatory<TopicPartition> produceWaiters = new Purgatory<>("produce", timer, 1000);
+            ReplicaClient.Factory clients = ReplicaRpc.clients(hostPort -> {
+                String target = hostPort.substring(0, hostPort.indexOf(':'));
+                return InProcessChannelBuilder.forName(target).build();
+            });
+            ReplicaClient.Factory faulty = (to, host, port) -> new CuttableClient(id, to, clients.connect(to, host, port));
+            rm = new ReplicaManager(cfg, logs, fetchWaiters, produceWaiters, ReplicationClusterTest.this::alterPartition,
+                    () -> incarnation, faulty, Clock.systemUTC());
+            rm.start();
+            server = InProcessServerBuilder.forName("broker-" + id)
+                    .addService(ReplicaRpc.service(new ReplicaRequestHandler(rm, 30_000))).build().start();
+            produce = new ProduceHandler(rm, produceWaiters, 60_000);
+        }
+
+        @Override
+        public void close() {
+            server.shutdownNow();
+            rm.close();
+            logs.close();
+            timer.shutdownNow();
+        }
+    }
+
+    /** A client whose link can be cut by the test (a network partition between two brokers). */
+    private final class CuttableClient implements ReplicaClient {
+        final int from;
+        final int to;
+        final ReplicaClient inner;
+
+        CuttableClient(int from, int to, ReplicaClient inner) {
+            this.from = from;
+            this.to = to;
+            this.inner = inner;
+        }
+
+        private void check() throws ReplicaClientException {
+            if (cutLinks.contains(from + "->" + to)) {
+                throw new ReplicaClientException("link " + from + "->" + to + " is cut", null);
+            }
+        }
+
+        @Override
+        public ReplicaFetchResponse fetch(ReplicaFetchRequest request, long timeoutMs) throws ReplicaClientException {
+            check();
+            ReplicaFetchResponse r = inner.fetch(request, timeoutMs);
+            check(); // cut while the long poll was parked: the answer is lost in the partition
+            return r;
+        }
+
+        @Override
+        public OffsetForLeaderEpochResponse offsetForLeaderEpoch(OffsetForLeaderEpochRequest request, long timeoutMs)
+                throws ReplicaClientException {
+            check();
+            OffsetForLeaderEpochResponse r = inner.offsetForLeaderEpoch(request, timeoutMs);
+            check();
+            return r;
+        }
+
+        @Override
+        public void close() {
+            inner.close();
+        }
+    }
+
+    // ------------------------------------------------------------------ fake controller
+
+    /** AlterPartition as the controller does it: CAS on the partition epoch, then publish. */
+    private CompletableFuture<AlterPartitionSender.Result> alterPartition(AlterPartitionRequest req) {
+        alterRequests.add(req);
+        return CompletableFuture.supplyAsync(() -> {
+            PartitionRegistration cur = image.topics().topicsById().get(req.topicId()).partition(req.partition()).orElseThrow();
+            if (cur.leader() != req.brokerId() || cur.leaderEpoch() != req.leaderEpoch()) {
+                return new AlterPartitionSender.Result(ErrorCode.FENCED_LEADER_EPOCH, "not the leader in that epoch", null);
+            }
+            if (cur.partitionEpoch() != req.partitionEpoch()) {
+                return new AlterPartitionSender.Result(ErrorCode.INVALID_REQUEST, "stale partition epoch", null);
+            }
+            applyAndDeliver(MetadataRecord.newBuilder().setPartitionChange(PartitionChangeRecord.newBuilder()
+                    .setTopicId(ProtoIds.toProto(req.topicId())).setPartition(req.partition())
+                    .setExpectedPartitionEpoch(req.partitionEpoch())
+                    .setIsr(BrokerIdList.newBuilder().addAllBrokerIds(req.newIsr()))).build());
+            return new AlterPartitionSender.Result(ErrorCode.NONE, "",
+                    image.topics().topicsById().get(req.topicId()).partition(req.partition()).orElseThrow());
+        }, controllerThread);
+    }
+
+    /** From the test thread: applies records and delivers the image, on the controller thread. */
+    private void publish(MetadataRecord... records) {
+        try {
+            controllerThread.submit(() -> applyAndDeliver(records)).get(WAIT_MS, TimeUnit.MILLISECONDS);
+        } catch (Exception e) {
+            throw new AssertionError("publishing failed", e);
+        }
+    }
+
+    /** Controller thread: the new image, handed to every live node as the metadata publisher would. */
+    private void applyAndDeliver(MetadataRecord... records) {
+        MetadataDelta d = new MetadataDelta(image);
+        for (MetadataRecord r : records) {
+            d.replay(r);
+        }
+        image = d.apply();
+        for (Node n : nodes.values()) {
+            n.rm.onMetadataUpdate(new MetadataUpdate(n.seen, image, -1, true));
+            n.seen = image;
+        }
+    }
+
+    private static MetadataRecord register(Node n) {
+        return MetadataRecord.newBuilder().setBrokerRegistration(BrokerRegistrationRecord.newBuilder().setBrokerId(n.id)
+                .setIncarnationId(ProtoIds.toProto(n.incarnation)).setFenced(false)
+                .addEndpoints(BrokerEndpoint.newBuilder().setName("PLAINTEXT").setHost("broker-" + n.id).setPort(9400))).build();
+    }
+
+    private static MetadataRecord leaderChange(int expectedPartitionEpoch, int leader, List<Integer> isr) {
+        return MetadataRecord.newBuilder().setPartitionChange(PartitionChangeRecord.newBuilder()
+                .setTopicId(ProtoIds.toProto(TOPIC_ID)).setPartition(0).setExpectedPartitionEpoch(expectedPartitionEpoch)
+                .setLeader(leader).setIsr(BrokerIdList.newBuilder().addAllBrokerIds(isr))).build();
+    }
+
+    private PartitionRegistration registration() {
+        return image.topics().topicsById().get(TOPIC_ID).partition(0).orElseThrow();
+    }
+
+    // ------------------------------------------------------------------ setup and helpers
+
+    @BeforeEach
+    void start() throws IOException {
+        for (int id = 1; id <= 3; id++) {
+            nodes.put(id, new Node(id));
+        }
+        List<MetadataRecord> records = new ArrayList<>();
+        nodes.values().forEach(n -> records.add(register(n)));
+        records.add(MetadataRecord.newBuilder().setTopic(TopicRecord.newBuilder().setName(TOPIC).setTopicId(ProtoIds.toProto(TOPIC_ID))
+                .putConfigs("min.insync.replicas", "2")).build());
+        records.add(MetadataRecord.newBuilder().setPartition(PartitionRecord.newBuilder().setTopicId(ProtoIds.toProto(TOPIC_ID))
+                .setPartition(0).addAllReplicas(List.of(1, 2, 3)).addAllIsr(List.of(1, 2, 3)).setLeader(1).setLeaderEpoch(0)
+                .setPartitionEpoch(0)).build());
+        publish(records.toArray(new MetadataRecord[0]));
+    }
+
+    @AfterEach
+    void stop() {
+        nodes.values().forEach(Node::close);
+        controllerThread.shutdownNow();
+    }
+
+    private static ByteString batch(String... values) {
+        ByteBuffer buf = ByteBuffer.allocate(64 + 64 * values.length);
+        RecordBatchBuilder b = new RecordBatchBuilder(buf, 0L);
+        for (String v : values) {
+            assertTrue(b.tryAppend(1L, "k".getBytes(StandardCharsets.UTF_8), v.getBytes(StandardCharsets.UTF_8), List.of()));
+        }
+        return ByteString.copyFrom(b.build().buffer());
+    }
+
+    private static ProduceResponse.PartitionResponse produce(Node leader, int acks, String... values) throws Exception {
+        CompletableFuture<ProduceResponse> answer = new CompletableFuture<>();
+        leader.produce.handle(ProduceRequest.newBuilder().setAcks(acks).setTimeoutMs(15_000)
+                .addTopics(ProduceRequest.TopicData.newBuilder().setName(TOPIC).addPartitions(
+                        ProduceRequest.PartitionData.newBuilder().setPartition(0).setRecords(batch(values)))).build(), answer::complete);
+        return answer.get(WAIT_MS, TimeUnit.MILLISECONDS).getTopics(0).getPartitions(0);
+    }
+
+    private static void await(String what, BooleanSupplier condition) throws InterruptedException {
+        long deadline = System.currentTimeMillis() + WAIT_MS;
+        while (!condition.getAsBoolean()) {
+            if (System.currentTimeMillis() > deadline) {
+                fail("timed out waiting until " + what);
+            }
+            Thread.sleep(10);
+        }
+    }
+
+    private Partition partition(int node) {
+        return nodes.get(node).rm.partition(TP).orElseThrow();
+    }
+
+    private long leo(int node) {
+        return partition(node).log().logEndOffset();
+    }
+
+    /** The raw bytes of a replica's log below {@code end}. */
+    private byte[] bytes(int node, long end) {
+        try (FetchSlice s = partition(node).log().read(0, Integer.MAX_VALUE, end)) {
+            ByteBuffer b = s.records().duplicate();
+            byte[] out = new byte[b.remaining()];
+            b.get(out);
+            return out;
+        }
+    }
+
+    // ------------------------------------------------------------------ tests
+
+    @Test
+    void followersCatchUp_hwAdvances_andAcksAllCompletesOnceEveryIsrMemberFsynced() throws Exception {
+        ProduceHandlerResult r = ProduceHandlerResult.of(produce(nodes.get(1), -1, "a", "b", "c"));
+        assertEquals(ErrorCode.NONE, r.error(), r.message());
+        assertEquals(0, r.baseOffset());
+        // acks=all answered: the HW passed the batch, so every ISR member reported it fsynced.
+        assertTrue(partition(1).highWatermark() >= 3);
+        for (int n = 2; n <= 3; n++) {
+            assertTrue(leo(n) >= 3, "follower " + n + " holds the batch");
+            assertTrue(partition(n).log().recoveryPoint() >= 3, "durable acks: follower " + n + " fsynced it before the ack");
+        }
+        await("followers learn the HW", () -> partition(2).highWatermark() == 3 && partition(3).highWatermark() == 3);
+        assertTrue(java.util.Arrays.equals(bytes(1, 3), bytes(2, 3)));
+        assertTrue(java.util.Arrays.equals(bytes(1, 3), bytes(3, 3)));
+        assertEquals(List.of(1, 2, 3), registration().isr());
+    }
+
+    @Test
+    void stoppedFollowerLeavesTheIsr_acksAllContinues_thenRestartedItCatchesUpAndRejoins() throws Exception {
+        assertEquals(ErrorCode.NONE, produce(nodes.get(1), -1, "before").getErrorCode());
+        nodes.remove(3).close();
+        await("the leader drops the silent follower from the ISR", () -> registration().isr().equals(List.of(1, 2)));
+        for (int i = 0; i < 20; i++) {
+            ProduceResponse.PartitionResponse r = produce(nodes.get(1), -1, "while-down-" + i);
+            assertEquals(ErrorCode.NONE, r.getErrorCode(), r.getErrorMessage());
+        }
+        long leaderEnd = leo(1);
+
+        Node back = new Node(3); // same data dir, new incarnation: it registers again
+        nodes.put(3, back);
+        publish(register(back));
+        await("the restarted follower catches up", () -> leo(3) == leaderEnd);
+        await("it rejoins the ISR", () -> registration().isr().equals(List.of(1, 2, 3)));
+        assertTrue(alterRequests.stream().anyMatch(a -> a.newIsr().equals(List.of(1, 2))), "shrink went through AlterPartition");
+        assertTrue(alterRequests.stream().anyMatch(a -> a.newIsr().equals(List.of(1, 2, 3))), "expand went through AlterPartition");
+        assertEquals(ErrorCode.NONE, produce(nodes.get(1), -1, "after").getErrorCode());
+        await("all three hold the same log", () -> leo(3) == leo(1) && leo(2) == leo(1));
+        assertTrue(java.util.Arrays.equals(bytes(1, leo(1)), bytes(3, leo(1))));
+    }
+
+    @Test
+    void belowMinIsr_acksAllIsRefusedBeforeAppending() throws Exception {
+        nodes.remove(3).close();
+        nodes.remove(2).close();
+        await("the ISR shrinks to the leader alone", () -> registration().isr().equals(List.of(1)));
+        long before = leo(1);
+        ProduceResponse.PartitionResponse r = produce(nodes.get(1), -1, "refused");
+        assertEquals(ErrorCode.NOT_ENOUGH_REPLICAS, r.getErrorCode());
+        assertEquals(before, leo(1), "nothing appended");
+        assertEquals(ErrorCode.NONE, produce(nodes.get(1), 1, "acks=1 still works").getErrorCode());
+    }
+
+    @Test
+    void afterALeaderChange_theDeposedLeaderTruncatesItsUnreplicatedTail_kip101() throws Exception {
+        assertEquals(ErrorCode.NONE, produce(nodes.get(1), -1, "committed-1", "committed-2").getErrorCode());
+        long committed = leo(1);
+        await("followers hold the committed batch", () -> leo(2) == committed && leo(3) == committed);
+        cut(2, 1);
+        cut(3, 1);
+        // acks=1 writes that no follower can copy: the tail that must disappear.
+        assertEquals(ErrorCode.NONE, produce(nodes.get(1), 1, "tail-1").getErrorCode());
+        assertEquals(ErrorCode.NONE, produce(nodes.get(1), 1, "tail-2").getErrorCode());
+        assertTrue(leo(1) > committed);
+        // The controller elects broker 2 (broker 1 unreachable for it).
+        int pe = registration().partitionEpoch();
+        publish(leaderChange(pe, 2, List.of(2, 3)));
+        await("broker 2 leads", () -> partition(2).isLeader());
+        ProduceResponse.PartitionResponse r = produce(nodes.get(2), 1, "new-leader-1");
+        assertEquals(ErrorCode.NONE, r.getErrorCode(), r.getErrorMessage());
+        assertEquals(committed, r.getBaseOffset(), "the new leader continues right after the committed data");
+        await("the old leader truncated its tail and copied the new leader's log", () -> leo(1) == leo(2));
+        assertTrue(java.util.Arrays.equals(bytes(2, leo(2)), bytes(1, leo(2))), "identical logs after the truncation");
+        assertEquals(List.of(new dev.basalt.log.index.LeaderEpochCache.EpochEntry(0, 0),
+                new dev.basalt.log.index.LeaderEpochCache.EpochEntry(1, committed)), partition(1).log().epochEntries());
+    }
+
+    private void cut(int from, int to) {
+        cutLinks.add(from + "->" + to);
+    }
+
+    /** A produce answer's fields in one value. */
+    private record ProduceHandlerResult(ErrorCode error, String message, long baseOffset) {
+        static ProduceHandlerResult of(ProduceResponse.PartitionResponse r) {
+            return new ProduceHandlerResult(r.getErrorCode(), r.getErrorMessage(), r.getBaseOffset());
+        }
+    }
+}
