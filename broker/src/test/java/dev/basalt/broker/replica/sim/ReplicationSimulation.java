@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.SplittableRandom;
 import java.util.TreeMap;
+import java.util.TreeSet;
 
 /**
  * A deterministic, single-threaded simulation of partition replication together with the
@@ -314,7 +315,7 @@ public final class ReplicationSimulation {
             if (!reg.hasLeader()) {
                 throw failure("liveness: partition " + p + " has no leader after the faults healed");
             }
-            if (!new java.util.TreeSet<>(reg.isr()).equals(new java.util.TreeSet<>(reg.replicas()))) {
+            if (!new TreeSet<>(reg.isr()).equals(new TreeSet<>(reg.replicas()))) {
                 throw failure("liveness: partition " + p + " ISR " + reg.isr() + " not all of " + reg.replicas()
                         + " after the faults healed");
             }

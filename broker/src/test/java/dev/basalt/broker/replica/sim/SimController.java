@@ -68,6 +68,12 @@ final class SimController {
         return topicId;
     }
 
+    /** The current leader epoch of a partition (-1 if unknown), for statistics. */
+    int leaderEpoch(UUID topic, int partition) {
+        return image.topics().topic(topic).flatMap(t -> t.partition(partition)).map(PartitionRegistration::leaderEpoch)
+                .orElse(-1);
+    }
+
     Reply<BrokerStatus> register(BrokerRegistrationRequest request, long nowMs) {
         return decide(() -> controller.registerBroker(image, request, nowMs));
     }
