@@ -67,7 +67,7 @@ class ReplicationSimulationSanityTest {
 
     @Test
     void plantedBug_hwIgnoringTheIsr_isCaught() {
-        assertCaught(ReplicationSimulation.Bug.HW_IGNORES_ISR, "lost-acked-write");
+        assertCaught(ReplicationSimulation.Bug.HW_IGNORES_ISR, "isr-lacks-acked-write");
     }
 
     @Test

@@ -107,8 +107,13 @@ final class SimBroker {
         }
         replicas.clear();
         if (powerLoss) {
-            for (SimLog l : logs.values()) {
-                l.loseUnflushed();
+            for (var e : logs.entrySet()) {
+                long flushed = e.getValue().flushedOffset();
+                e.getValue().loseUnflushed();
+                if (sim.inCommittedIsr(id, e.getKey())) {
+                    sim.invariants.checkIsrMemberHoldsAcked("broker " + id + " p" + e.getKey() + " (power loss)",
+                            e.getKey(), e.getValue(), flushed);
+                }
             }
         }
     }

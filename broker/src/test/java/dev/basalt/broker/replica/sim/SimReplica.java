@@ -225,6 +225,7 @@ final class SimReplica {
                 it.remove();
                 sim.invariants.recordAck(name, partition, p.batch, highWatermark);
                 sim.noteAck(partition);
+                sim.checkIsrHolds(partition, p.batch.baseOffset());
                 if (sim.controller.leaderEpoch(topicId, partition) > leaderEpoch) {
                     sim.stats.staleLeaderAcks++;
                 }
@@ -374,6 +375,9 @@ final class SimReplica {
         sim.invariants.checkTruncate(name, role == Role.LEADER, highWatermark, offset, log.logEndOffset());
         log.truncateTo(offset);
         highWatermark = Math.min(highWatermark, log.logEndOffset());
+        if (sim.inCommittedIsr(broker.id, partition)) {
+            sim.invariants.checkIsrMemberHoldsAcked(name, partition, log, offset);
+        }
     }
 
     private void fetch() {
