@@ -88,6 +88,7 @@ public final class ReplicaManager implements MetadataSubscriber, AutoCloseable {
     private boolean orphansSettled; // guarded by this
     private ScheduledExecutorService scheduler;
     private volatile MetadataImage image = MetadataImage.EMPTY;
+    private volatile boolean closed;
 
     /**
      * @param config         replication settings (ReplicaConfig.from(NodeConfig) in production)
@@ -135,6 +136,11 @@ public final class ReplicaManager implements MetadataSubscriber, AutoCloseable {
 
     public MetadataImage image() {
         return image;
+    }
+
+    /** True once {@link #close} began: replica requests are answered BROKER_NOT_AVAILABLE. */
+    public boolean isClosed() {
+        return closed;
     }
 
     public int brokerId() {
@@ -532,6 +538,7 @@ public final class ReplicaManager implements MetadataSubscriber, AutoCloseable {
     /** Stops fetchers, the flusher and the scheduler; expires parked requests; checkpoints HWs. */
     @Override
     public void close() {
+        closed = true;
         ScheduledExecutorService s;
         synchronized (this) {
             s = scheduler;

@@ -49,6 +49,11 @@ public final class ReplicaRequestHandler {
     }
 
     public void handleFetch(ReplicaFetchRequest req, Consumer<ReplicaFetchResponse> respond) {
+        if (replicas.isClosed()) {
+            respond.accept(ReplicaFetchResponse.newBuilder().setErrorCode(ErrorCode.BROKER_NOT_AVAILABLE)
+                    .setErrorMessage("broker " + replicas.brokerId() + " is shutting down").build());
+            return;
+        }
         String invalid = validate(req);
         if (invalid != null) {
             respond.accept(ReplicaFetchResponse.newBuilder().setErrorCode(ErrorCode.INVALID_REQUEST).setErrorMessage(invalid).build());
@@ -73,7 +78,10 @@ public final class ReplicaRequestHandler {
         }
         DelayedReplicaFetch op = new DelayedReplicaFetch(req, respond);
         if (!replicas.fetchWaiters().tryWatch(op, keys, Math.min(req.getMaxWaitMs(), waitMsMax))) {
-            respond.accept(first); // no room to park: answer now (empty), the follower simply fetches again
+            // No room to park. An empty answer would bring the follower straight back (a hot loop);
+            // THROTTLED makes it back off. Its progress was recorded by the first read all the same.
+            respond.accept(ReplicaFetchResponse.newBuilder().setErrorCode(ErrorCode.THROTTLED)
+                    .setErrorMessage("fetch.inflight.max fetches already wait on broker " + replicas.brokerId()).build());
         }
     }
 
@@ -192,6 +200,10 @@ public final class ReplicaRequestHandler {
 
     /** OffsetForLeaderEpoch: per partition, where the requested epoch ended in this leader's log. */
     public OffsetForLeaderEpochResponse handleOffsetForLeaderEpoch(OffsetForLeaderEpochRequest req) {
+        if (replicas.isClosed()) {
+            return OffsetForLeaderEpochResponse.newBuilder().setErrorCode(ErrorCode.BROKER_NOT_AVAILABLE)
+                    .setErrorMessage("broker " + replicas.brokerId() + " is shutting down").build();
+        }
         if (req.getPartitionsCount() > PARTITIONS_MAX) {
             return OffsetForLeaderEpochResponse.newBuilder().setErrorCode(ErrorCode.INVALID_REQUEST)
                     .setErrorMessage("at most " + PARTITIONS_MAX + " partitions").build();

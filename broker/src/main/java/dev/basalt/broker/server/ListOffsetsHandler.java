@@ -44,6 +44,14 @@ public final class ListOffsetsHandler {
                     }
                     continue;
                 }
+                // list_offsets.proto promises the same epoch fencing as Fetch.
+                ErrorCode epochError = lookup.partition().checkClientLeaderEpoch(
+                        p.hasCurrentLeaderEpoch() ? p.getCurrentLeaderEpoch() : -1);
+                if (epochError != ErrorCode.NONE) {
+                    pb.setErrorCode(epochError).setErrorMessage("current_leader_epoch " + p.getCurrentLeaderEpoch() + " vs the leader's "
+                            + lookup.partition().leaderEpoch()).setLeaderIdHint(replicas.brokerId());
+                    continue;
+                }
                 PartitionLog log = lookup.partition().log();
                 pb.setLeaderEpoch(lookup.partition().state().leaderEpoch());
                 try {

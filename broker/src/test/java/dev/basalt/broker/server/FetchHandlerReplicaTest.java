@@ -10,6 +10,7 @@ import dev.basalt.broker.replica.AlterPartitionSender;
 import dev.basalt.broker.replica.Partition;
 import dev.basalt.broker.replica.ReplicaConfig;
 import dev.basalt.broker.replica.ReplicaManager;
+import dev.basalt.broker.replica.ReplicaRequestHandler;
 import dev.basalt.broker.replica.fetcher.ReplicaClient;
 import dev.basalt.broker.testkit.ManualTimer;
 import dev.basalt.log.FetchSlice;
@@ -51,7 +52,8 @@ import org.junit.jupiter.api.io.TempDir;
  * Goal: the consumer Fetch path's replication promises (fetch.proto): current_leader_epoch is
  * enforced (FENCED_LEADER_EPOCH / UNKNOWN_LEADER_EPOCH), a leader sends a rack-aware consumer to a
  * caught-up in-sync replica in its rack (preferred_read_replica, KIP-392), a follower serves such a
- * consumer but never past its own HW, and a full fetch purgatory answers THROTTLED.
+ * consumer but never past its own HW, and a full fetch purgatory answers THROTTLED. Also the
+ * leader's checks of a follower's ReplicaFetch (incarnation, input, topic id, shutdown).
  *
  * <p>Method: one broker (id 1, rack r1) with brokers 2 (rack r2) and 3 (rack r3) in the image;
  * follower progress is fed to the leader directly. Reproduce: {@code ./mvnw -B -ntp -o -pl broker
@@ -202,5 +204,44 @@ class FetchHandlerReplicaTest {
         assertEquals(null, fetch("", 0, 0, 10_000), "the first empty long poll parks");
         FetchResponse second = fetch("", 0, 0, 10_000);
         assertEquals(ErrorCode.THROTTLED, second.getErrorCode());
+    }
+
+    private ReplicaFetchResponse replicaFetch(ReplicaRequestHandler h, String incarnation, String topicId, long offset, long flushed) {
+        CompletableFuture<ReplicaFetchResponse> out = new CompletableFuture<>();
+        h.handleFetch(ReplicaFetchRequest.newBuilder().setReplicaId(2).setBrokerIncarnationId(incarnation).setMaxWaitMs(0)
+                .addPartitions(ReplicaFetchRequest.PartitionData.newBuilder().setTopicId(topicId).setPartition(0).setFetchOffset(offset)
+                        .setFlushedOffset(flushed).setCurrentLeaderEpoch(0)).build(), out::complete);
+        return out.getNow(null);
+    }
+
+    @Test
+    void replicaFetch_checksIncarnationInputAndTopicId() {
+        publish(1, 0);
+        ReplicaRequestHandler h = new ReplicaRequestHandler(rm, 30_000);
+        String broker2 = new UUID(2, 1).toString();
+        assertEquals(ErrorCode.STALE_BROKER_INCARNATION, replicaFetch(h, new UUID(2, 99).toString(), TOPIC_ID.toString(), 0, 0)
+                .getErrorCode(), "an old process of broker 2 must not count as its progress");
+        assertEquals(ErrorCode.INVALID_REQUEST, replicaFetch(h, broker2, TOPIC_ID.toString(), 0, 1).getErrorCode(),
+                "flushed above fetch offset");
+        assertEquals(ErrorCode.UNKNOWN_TOPIC_ID, replicaFetch(h, broker2, new UUID(5, 5).toString(), 0, 0).getPartitions(0).getErrorCode());
+        ReplicaFetchResponse ok = replicaFetch(h, broker2, TOPIC_ID.toString(), 0, 0);
+        assertEquals(ErrorCode.NONE, ok.getErrorCode());
+        assertEquals(ErrorCode.NONE, ok.getPartitions(0).getErrorCode());
+        rm.close();
+        assertEquals(ErrorCode.BROKER_NOT_AVAILABLE, replicaFetch(h, broker2, TOPIC_ID.toString(), 0, 0).getErrorCode());
+    }
+
+    @Test
+    void listOffsets_enforcesCurrentLeaderEpochToo() {
+        publish(1, 4);
+        ListOffsetsHandler h = new ListOffsetsHandler(rm);
+        java.util.function.IntFunction<ErrorCode> ask = epoch -> h.handle(dev.basalt.proto.v1.ListOffsetsRequest.newBuilder()
+                .addTopics(dev.basalt.proto.v1.ListOffsetsRequest.TopicData.newBuilder().setName("t")
+                        .addPartitions(dev.basalt.proto.v1.ListOffsetsRequest.PartitionData.newBuilder().setPartition(0)
+                                .setTimestamp(-1).setCurrentLeaderEpoch(epoch))).build())
+                .getTopics(0).getPartitions(0).getErrorCode();
+        assertEquals(ErrorCode.FENCED_LEADER_EPOCH, ask.apply(3));
+        assertEquals(ErrorCode.UNKNOWN_LEADER_EPOCH, ask.apply(5));
+        assertEquals(ErrorCode.NONE, ask.apply(4));
     }
 }
