@@ -28,6 +28,8 @@ import java.util.function.Function;
  *       a producer (acks=all) / that is in the committed log. Leaders never truncate, so holding
  *       them at election means holding them for the whole epoch; a stale leader of an older epoch
  *       may lack later writes (it is no longer the leader, only believes it is).</li>
+ *   <li>{@code isr-lacks-acked-write}: a member of the controller's committed ISR lacks an
+ *       acknowledged write (see {@link #checkIsrMemberHoldsAcked}).</li>
  *   <li>{@code ack-above-hw}: a write acknowledged before the leader's HW passed it.</li>
  *   <li>{@code hw-moved-back}: a leader's HW decreased within one leader epoch. Across epochs it
  *       may: a new leader starts from the HW it had as a follower, which can be below writes the
@@ -142,6 +144,24 @@ final class ReplicationInvariants {
                 throw anomaly(wasAcked ? "lost-acked-write" : "lost-committed", replica + " becomes leader of epoch "
                         + leaderEpoch + " holding " + log.batchAt(b.baseOffset()) + " where " + b + " was "
                         + (wasAcked ? "acknowledged" : "committed") + " (its log end " + log.logEndOffset() + ")");
+            }
+        }
+    }
+
+    /**
+     * A member of the partition's committed ISR (the controller's) must hold every acknowledged write
+     * at its offset, from {@code fromOffset} on (0: all of them): checked when it joins the ISR, when
+     * a write is acknowledged, and after its log is truncated or loses its unflushed tail while in
+     * the ISR. This is "an acknowledged write stays on every ISR replica"; replicas outside the ISR
+     * may lag or hold a divergent tail until they truncate.
+     */
+    void checkIsrMemberHoldsAcked(String replica, int partition, SimLog log, long fromOffset) {
+        TreeMap<Long, SimLog.Batch> a = acked(partition);
+        Long from = a.floorKey(fromOffset);
+        for (SimLog.Batch b : (from == null ? a : a.tailMap(from, true)).values()) {
+            if (!b.equals(log.batchAt(b.baseOffset()))) {
+                throw anomaly("isr-lacks-acked-write", replica + " is in the ISR but holds " + log.batchAt(b.baseOffset())
+                        + " where " + b + " was acknowledged (its log end " + log.logEndOffset() + ")");
             }
         }
     }

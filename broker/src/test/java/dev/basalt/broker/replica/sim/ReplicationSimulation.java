@@ -1,5 +1,6 @@
 package dev.basalt.broker.replica.sim;
 
+import dev.basalt.metadata.image.MetadataImage;
 import dev.basalt.metadata.image.PartitionRegistration;
 import dev.basalt.metadata.image.TopicImage;
 import java.util.ArrayList;
@@ -7,6 +8,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.SplittableRandom;
 import java.util.TreeMap;
+import java.util.TreeSet;
 
 /**
  * A deterministic, single-threaded simulation of partition replication together with the
@@ -100,7 +102,8 @@ public final class ReplicationSimulation {
         this.random = new SplittableRandom(params.seed());
         this.network = new SimNetwork(scheduler, random.split(), params.dropRate(), params.delayMaxMs());
         this.invariants = new ReplicationInvariants(this::failure);
-        this.controller = new SimController(params.sessionTimeoutMs(), random.split(), invariants, stats);
+        this.controller = new SimController(params.sessionTimeoutMs(), random.split(), invariants, stats,
+                this::onImageCommitted);
         network.register(SimController.NODE_ID, Runnable::run);
         for (int id = 1; id <= params.brokers(); id++) {
             brokers.put(id, new SimBroker(id, this));
@@ -156,6 +159,40 @@ public final class ReplicationSimulation {
 
     void noteAck(int partition) {
         lastAckMs.put(partition, nowMs());
+    }
+
+    /** Whether {@code brokerId} is in the controller's committed ISR of {@code partition}. */
+    boolean inCommittedIsr(int brokerId, int partition) {
+        return controller.image().topics().topic(SimController.TOPIC).flatMap(t -> t.partition(partition))
+                .map(p -> p.isr().contains(brokerId)).orElse(false);
+    }
+
+    /** After a write is acknowledged: every committed ISR member's log (its disk, up or not) holds it. */
+    void checkIsrHolds(int partition, long fromOffset) {
+        controller.image().topics().topic(SimController.TOPIC).flatMap(t -> t.partition(partition)).ifPresent(p -> {
+            for (int id : p.isr()) {
+                invariants.checkIsrMemberHoldsAcked("broker " + id + " p" + partition, partition,
+                        brokers.get(id).log(partition), fromOffset);
+            }
+        });
+    }
+
+    /** The controller committed {@code after}: brokers that joined an ISR must hold every acknowledged write. */
+    void onImageCommitted(MetadataImage before, MetadataImage after) {
+        Optional<TopicImage> topic = after.topics().topic(SimController.TOPIC);
+        if (topic.isEmpty()) {
+            return;
+        }
+        for (var e : topic.get().partitions().entrySet()) {
+            List<Integer> was = before.topics().topic(SimController.TOPIC).flatMap(t -> t.partition(e.getKey()))
+                    .map(PartitionRegistration::isr).orElse(List.of());
+            for (int id : e.getValue().isr()) {
+                if (!was.contains(id)) {
+                    invariants.checkIsrMemberHoldsAcked("broker " + id + " p" + e.getKey() + " (joining the ISR)",
+                            e.getKey(), brokers.get(id).log(e.getKey()), 0);
+                }
+            }
+        }
     }
 
     /** Runs the safety phase with faults, then the healed liveness phase, then the final checks. */
@@ -314,7 +351,7 @@ public final class ReplicationSimulation {
             if (!reg.hasLeader()) {
                 throw failure("liveness: partition " + p + " has no leader after the faults healed");
             }
-            if (!new java.util.TreeSet<>(reg.isr()).equals(new java.util.TreeSet<>(reg.replicas()))) {
+            if (!new TreeSet<>(reg.isr()).equals(new TreeSet<>(reg.replicas()))) {
                 throw failure("liveness: partition " + p + " ISR " + reg.isr() + " not all of " + reg.replicas()
                         + " after the faults healed");
             }

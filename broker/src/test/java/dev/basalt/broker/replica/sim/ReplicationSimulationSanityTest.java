@@ -54,6 +54,8 @@ class ReplicationSimulationSanityTest {
         assertTrue(total.powerLosses > 10 && total.sessionFences > 20, "crashes and fences: " + total);
         assertTrue(total.isrShrinksCommitted > 20 && total.isrExpansionsCommitted > 20, "ISR changes: " + total);
         assertTrue(total.divergentTruncations > 10, "followers truncating a divergent tail: " + total);
+        // the hardest case for "no acknowledged write lost": a leader acking on stale metadata
+        assertTrue(total.staleLeaderAcks > 0 && total.notEnoughReplicas > 0, "stale-leader acks, min ISR: " + total);
     }
 
     @Test
@@ -65,7 +67,7 @@ class ReplicationSimulationSanityTest {
 
     @Test
     void plantedBug_hwIgnoringTheIsr_isCaught() {
-        assertCaught(ReplicationSimulation.Bug.HW_IGNORES_ISR, "lost-acked-write");
+        assertCaught(ReplicationSimulation.Bug.HW_IGNORES_ISR, "isr-lacks-acked-write");
     }
 
     @Test

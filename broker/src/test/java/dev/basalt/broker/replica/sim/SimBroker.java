@@ -14,6 +14,8 @@ import java.util.List;
 import java.util.Optional;
 import java.util.TreeMap;
 import java.util.UUID;
+import java.util.function.Consumer;
+import java.util.function.Supplier;
 
 /**
  * One simulated broker process: its lifecycle towards the controller (register with a fresh
@@ -105,8 +107,13 @@ final class SimBroker {
         }
         replicas.clear();
         if (powerLoss) {
-            for (SimLog l : logs.values()) {
-                l.loseUnflushed();
+            for (var e : logs.entrySet()) {
+                long flushed = e.getValue().flushedOffset();
+                e.getValue().loseUnflushed();
+                if (sim.inCommittedIsr(id, e.getKey())) {
+                    sim.invariants.checkIsrMemberHoldsAcked("broker " + id + " p" + e.getKey() + " (power loss)",
+                            e.getKey(), e.getValue(), flushed);
+                }
             }
         }
     }
@@ -191,14 +198,14 @@ final class SimBroker {
      * Where the answer to a request sent now goes: back over the network from {@code from}, to this
      * incarnation only (a restarted process never sees the replies its predecessor was owed).
      */
-    <T> java.util.function.Consumer<T> replyTo(int from, java.util.function.Consumer<T> handler) {
+    <T> Consumer<T> replyTo(int from, Consumer<T> handler) {
         int inc = incarnation;
         return answer -> sim.network.send(from, id, guard(inc, () -> handler.accept(answer)));
     }
 
-    private <R> void toController(java.util.function.Supplier<SimController.Reply<R>> call,
-                                  java.util.function.Consumer<SimController.Reply<R>> onReply) {
-        java.util.function.Consumer<SimController.Reply<R>> reply = replyTo(SimController.NODE_ID, onReply);
+    private <R> void toController(Supplier<SimController.Reply<R>> call,
+                                  Consumer<SimController.Reply<R>> onReply) {
+        Consumer<SimController.Reply<R>> reply = replyTo(SimController.NODE_ID, onReply);
         send(SimController.NODE_ID, () -> reply.accept(call.get()));
     }
 

@@ -19,6 +19,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.UUID;
+import java.util.function.BiConsumer;
 import java.util.function.Supplier;
 
 /**
@@ -45,15 +46,18 @@ final class SimController {
     private final MetadataController controller;
     private final ReplicationInvariants invariants;
     private final SimStats stats;
+    private final BiConsumer<MetadataImage, MetadataImage> onCommit;
     private MetadataImage image = MetadataImage.EMPTY;
     private long offset;
     private UUID topicId;
 
-    SimController(long sessionTimeoutMs, SplittableRandom random, ReplicationInvariants invariants, SimStats stats) {
+    SimController(long sessionTimeoutMs, SplittableRandom random, ReplicationInvariants invariants, SimStats stats,
+                  BiConsumer<MetadataImage, MetadataImage> onCommit) {
         this.controller = new MetadataController(new ControllerConfig(sessionTimeoutMs, 100, 1_000, 10),
                 ConfigValidator.ACCEPT_ALL, random);
         this.invariants = invariants;
         this.stats = stats;
+        this.onCommit = onCommit;
     }
 
     MetadataImage image() {
@@ -66,6 +70,12 @@ final class SimController {
 
     UUID topicId() {
         return topicId;
+    }
+
+    /** The current leader epoch of a partition (-1 if unknown), for statistics. */
+    int leaderEpoch(UUID topic, int partition) {
+        return image.topics().topic(topic).flatMap(t -> t.partition(partition)).map(PartitionRegistration::leaderEpoch)
+                .orElse(-1);
     }
 
     Reply<BrokerStatus> register(BrokerRegistrationRequest request, long nowMs) {
@@ -130,8 +140,10 @@ final class SimController {
         }
         MetadataDelta delta = new MetadataDelta(image);
         delta.replayAll(records);
+        MetadataImage before = image;
         image = delta.apply();
         offset += records.size();
         invariants.checkControllerImage(image);
+        onCommit.accept(before, image);
     }
 }

@@ -34,6 +34,10 @@ final class SimReplica {
     record ProduceAnswer(Error error, long baseOffset) {
     }
 
+    /** The leader's OffsetForLeaderEpoch answer: an error, or its end offset for the asked epoch. */
+    record EpochAnswer(Error error, EpochEndOffset endOffset) {
+    }
+
     private record Parked(SimLog.Batch batch, Consumer<ProduceAnswer> reply) {
     }
 
@@ -141,6 +145,7 @@ final class SimReplica {
             return;
         }
         if (!leader.hasMinIsr()) {
+            sim.stats.notEnoughReplicas++;
             reply.accept(new ProduceAnswer(Error.NOT_ENOUGH_REPLICAS, -1));
             return;
         }
@@ -220,6 +225,10 @@ final class SimReplica {
                 it.remove();
                 sim.invariants.recordAck(name, partition, p.batch, highWatermark);
                 sim.noteAck(partition);
+                sim.checkIsrHolds(partition, p.batch.baseOffset());
+                if (sim.controller.leaderEpoch(topicId, partition) > leaderEpoch) {
+                    sim.stats.staleLeaderAcks++;
+                }
                 p.reply.accept(new ProduceAnswer(null, p.batch.baseOffset()));
             }
         }
@@ -265,9 +274,9 @@ final class SimReplica {
     // ------------------------------------------------------------------ leader: follower requests
 
     /** OffsetForLeaderEpoch from a follower in {@code currentLeaderEpoch}. */
-    Object handleOffsetForLeaderEpoch(int currentLeaderEpoch, int requestedEpoch) {
+    EpochAnswer handleOffsetForLeaderEpoch(int currentLeaderEpoch, int requestedEpoch) {
         Error e = checkEpoch(currentLeaderEpoch);
-        return e != null ? e : log.endOffsetForEpoch(requestedEpoch);
+        return e != null ? new EpochAnswer(e, null) : new EpochAnswer(null, log.endOffsetForEpoch(requestedEpoch));
     }
 
     void handleFetch(int followerId, int currentLeaderEpoch, long fetchOffset, long flushedOffset,
@@ -315,10 +324,10 @@ final class SimReplica {
         }
         int epoch = leaderEpoch;
         SimBroker target = sim.broker(leaderId);
-        Consumer<Object> reply = broker.replyTo(target.id, a -> onEpochAnswer(token, latest, a));
+        Consumer<EpochAnswer> reply = broker.replyTo(target.id, a -> onEpochAnswer(token, latest, a));
         broker.send(target.id, () -> {
             SimReplica l = leaderReplica(target);
-            reply.accept(l == null ? Error.NOT_LEADER : l.handleOffsetForLeaderEpoch(epoch, latest));
+            reply.accept(l == null ? new EpochAnswer(Error.NOT_LEADER, null) : l.handleOffsetForLeaderEpoch(epoch, latest));
         });
         broker.timer(sim.params().requestTimeoutMs(), () -> {
             if (requestToken == token) {
@@ -327,16 +336,16 @@ final class SimReplica {
         });
     }
 
-    private void onEpochAnswer(long token, int requestedEpoch, Object answer) {
+    private void onEpochAnswer(long token, int requestedEpoch, EpochAnswer answer) {
         if (token != requestToken || role != Role.FOLLOWER) {
             return;
         }
-        if (answer instanceof Error) {
+        if (answer.error() != null) {
             later(sim.params().fetchBackoffMs(), this::truncateThenFetch);
             return;
         }
         FollowerTruncation.Decision d = FollowerTruncation.decide(log.logEndOffset(), highWatermark, requestedEpoch,
-                (EpochEndOffset) answer, log::endOffsetForEpoch);
+                answer.endOffset(), log::endOffsetForEpoch);
         if (d.truncateToOffset() < log.logEndOffset()) {
             sim.stats.divergentTruncations++;
         }
@@ -366,6 +375,9 @@ final class SimReplica {
         sim.invariants.checkTruncate(name, role == Role.LEADER, highWatermark, offset, log.logEndOffset());
         log.truncateTo(offset);
         highWatermark = Math.min(highWatermark, log.logEndOffset());
+        if (sim.inCommittedIsr(broker.id, partition)) {
+            sim.invariants.checkIsrMemberHoldsAcked(name, partition, log, offset);
+        }
     }
 
     private void fetch() {
@@ -408,8 +420,9 @@ final class SimReplica {
             return;
         }
         if (fetchOffset != log.logEndOffset()) {
-            fetch(); // the log changed under the request (cannot happen: one request at a time)
-            return;
+            // one request at a time and every truncation takes a new token: a harness bug if it happens
+            throw new IllegalStateException(name + " log end moved from " + fetchOffset + " to " + log.logEndOffset()
+                    + " under a fetch");
         }
         for (SimLog.Batch b : a.batches()) {
             sim.invariants.checkAppend(name, partition, b);

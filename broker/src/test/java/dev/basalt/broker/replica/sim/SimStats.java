@@ -19,6 +19,10 @@ final class SimStats {
     long divergentTruncations;
     /** KIP-279 extra offset-for-leader-epoch rounds (the leader answered an older epoch). */
     long extraTruncationRounds;
+    /** Writes acknowledged by a leader whose epoch the controller had already replaced (stale metadata). */
+    long staleLeaderAcks;
+    /** acks=all produces refused because the leader's ISR was below min.insync.replicas. */
+    long notEnoughReplicas;
 
     void add(SimStats o) {
         killCrashes += o.killCrashes;
@@ -32,6 +36,8 @@ final class SimStats {
         alterPartitionRefused += o.alterPartitionRefused;
         divergentTruncations += o.divergentTruncations;
         extraTruncationRounds += o.extraTruncationRounds;
+        staleLeaderAcks += o.staleLeaderAcks;
+        notEnoughReplicas += o.notEnoughReplicas;
     }
 
     @Override
@@ -40,6 +46,7 @@ final class SimStats {
                 + controlledShutdowns + " partitions=" + partitions + " sessionFences=" + sessionFences
                 + " isrShrinks=" + isrShrinksCommitted + " isrExpansions=" + isrExpansionsCommitted
                 + " alterPartitionRefused=" + alterPartitionRefused + " divergentTruncations=" + divergentTruncations
-                + " extraTruncationRounds=" + extraTruncationRounds;
+                + " extraTruncationRounds=" + extraTruncationRounds + " staleLeaderAcks=" + staleLeaderAcks
+                + " notEnoughReplicas=" + notEnoughReplicas;
     }
 }
