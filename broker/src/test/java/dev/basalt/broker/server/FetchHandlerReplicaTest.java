@@ -13,6 +13,7 @@ import dev.basalt.broker.replica.ReplicaManager;
 import dev.basalt.broker.replica.ReplicaRequestHandler;
 import dev.basalt.broker.replica.fetcher.ReplicaClient;
 import dev.basalt.broker.testkit.ManualTimer;
+import dev.basalt.broker.testkit.UnreachableReplicaClient;
 import dev.basalt.log.FetchSlice;
 import dev.basalt.log.LogConfig;
 import dev.basalt.log.LogManager;
@@ -28,8 +29,6 @@ import dev.basalt.proto.v1.ErrorCode;
 import dev.basalt.proto.v1.FetchRequest;
 import dev.basalt.proto.v1.FetchResponse;
 import dev.basalt.proto.v1.MetadataRecord;
-import dev.basalt.proto.v1.OffsetForLeaderEpochRequest;
-import dev.basalt.proto.v1.OffsetForLeaderEpochResponse;
 import dev.basalt.proto.v1.PartitionRecord;
 import dev.basalt.proto.v1.ReplicaFetchRequest;
 import dev.basalt.proto.v1.ReplicaFetchResponse;
@@ -77,22 +76,7 @@ class FetchHandlerReplicaTest {
         ManualTimer timer = new ManualTimer();
         AlterPartitionSender refuse = r -> CompletableFuture.completedFuture(
                 new AlterPartitionSender.Result(ErrorCode.NOT_CONTROLLER, "test", null));
-        ReplicaClient.Factory unreachable = (id, host, port) -> new ReplicaClient() {
-            @Override
-            public ReplicaFetchResponse fetch(ReplicaFetchRequest request, long timeoutMs) throws ReplicaClientException {
-                throw new ReplicaClientException("unreachable", null);
-            }
-
-            @Override
-            public OffsetForLeaderEpochResponse offsetForLeaderEpoch(OffsetForLeaderEpochRequest request, long timeoutMs)
-                    throws ReplicaClientException {
-                throw new ReplicaClientException("unreachable", null);
-            }
-
-            @Override
-            public void close() {
-            }
-        };
+        ReplicaClient.Factory unreachable = UnreachableReplicaClient.FACTORY;
         // fetch.inflight.max = 1 so that the THROTTLED test fills it with one parked fetch.
         rm = new ReplicaManager(ReplicaConfig.defaults(1, Map.of("durable.acks", "false")), logs, new Purgatory<>("fetch", timer, 1),
                 new Purgatory<>("produce", timer, 10), refuse, () -> new UUID(1, 1), unreachable, Clock.systemUTC());

@@ -12,6 +12,7 @@ import dev.basalt.broker.replica.ReplicaConfig;
 import dev.basalt.broker.replica.ReplicaManager;
 import dev.basalt.broker.replica.fetcher.ReplicaClient;
 import dev.basalt.broker.testkit.ManualTimer;
+import dev.basalt.broker.testkit.UnreachableReplicaClient;
 import dev.basalt.log.LogConfig;
 import dev.basalt.log.LogManager;
 import dev.basalt.log.LogManagerOptions;
@@ -25,14 +26,10 @@ import dev.basalt.proto.v1.BrokerIdList;
 import dev.basalt.proto.v1.BrokerRegistrationRecord;
 import dev.basalt.proto.v1.ErrorCode;
 import dev.basalt.proto.v1.MetadataRecord;
-import dev.basalt.proto.v1.OffsetForLeaderEpochRequest;
-import dev.basalt.proto.v1.OffsetForLeaderEpochResponse;
 import dev.basalt.proto.v1.PartitionChangeRecord;
 import dev.basalt.proto.v1.PartitionRecord;
 import dev.basalt.proto.v1.ProduceRequest;
 import dev.basalt.proto.v1.ProduceResponse;
-import dev.basalt.proto.v1.ReplicaFetchRequest;
-import dev.basalt.proto.v1.ReplicaFetchResponse;
 import dev.basalt.proto.v1.TopicRecord;
 import dev.basalt.record.RecordBatchBuilder;
 import java.nio.ByteBuffer;
@@ -81,7 +78,7 @@ class ProduceAcksTest {
         AlterPartitionSender refuse = r -> CompletableFuture.completedFuture(
                 new AlterPartitionSender.Result(ErrorCode.NOT_CONTROLLER, "test", null));
         rm = new ReplicaManager(ReplicaConfig.defaults(1, Map.of()), logs, new Purgatory<>("fetch", timer, 100), produceWaiters,
-                refuse, () -> new UUID(1, 1), (id, host, port) -> new Unreachable(), Clock.systemUTC());
+                refuse, () -> new UUID(1, 1), UnreachableReplicaClient.FACTORY, Clock.systemUTC());
         rm.start();
         produce = new ProduceHandler(rm, produceWaiters, 60_000);
     }
@@ -90,24 +87,6 @@ class ProduceAcksTest {
     void close() {
         rm.close();
         logs.close();
-    }
-
-    /** A peer that never answers (no follower runs in these tests). */
-    private static final class Unreachable implements ReplicaClient {
-        @Override
-        public ReplicaFetchResponse fetch(ReplicaFetchRequest request, long timeoutMs) throws ReplicaClientException {
-            throw new ReplicaClientException("unreachable", null);
-        }
-
-        @Override
-        public OffsetForLeaderEpochResponse offsetForLeaderEpoch(OffsetForLeaderEpochRequest request, long timeoutMs)
-                throws ReplicaClientException {
-            throw new ReplicaClientException("unreachable", null);
-        }
-
-        @Override
-        public void close() {
-        }
     }
 
     private void publish(MetadataRecord... records) {

@@ -1,8 +1,8 @@
 package dev.basalt.broker.replica.state;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.fail;
 
+import dev.basalt.broker.testkit.SeededRuns;
 import dev.basalt.log.EpochEndOffset;
 import dev.basalt.log.index.LeaderEpochCache;
 import java.util.ArrayList;
@@ -10,7 +10,6 @@ import java.util.List;
 import java.util.SplittableRandom;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -37,18 +36,11 @@ class FollowerTruncationProperties {
 
     @Test
     void replay() {
-        String spec = System.getProperty("basalt.seed", "");
-        Assumptions.assumeFalse(spec.isBlank() || spec.equals("${basalt.seed}"), "set -Dbasalt.seed=SEED to replay one run");
-        runOne(Long.parseLong(spec));
+        runOne(SeededRuns.replaySeed());
     }
 
     private static void runOne(long seed) {
-        try {
-            check(new SplittableRandom(seed));
-        } catch (AssertionError | RuntimeException e) {
-            fail("seed " + seed + " failed\n  replay: ./mvnw -B -ntp -o -pl broker -am verify -Dtest=FollowerTruncationProperties#replay"
-                    + " -Dbasalt.seed=" + seed + " -Dsurefire.failIfNoSpecifiedTests=false\n  cause: " + e, e);
-        }
+        SeededRuns.run(FollowerTruncationProperties.class, seed, FollowerTruncationProperties::check);
     }
 
     /** Appends {@code count} entries of {@code epoch} to a per-offset epoch list. */

@@ -2,8 +2,8 @@ package dev.basalt.broker.replica.state;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
+import dev.basalt.broker.testkit.SeededRuns;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -13,7 +13,6 @@ import java.util.SplittableRandom;
 import java.util.TreeSet;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -39,18 +38,11 @@ class LeaderStateProperties {
 
     @Test
     void replay() {
-        String spec = System.getProperty("basalt.seed", "");
-        Assumptions.assumeFalse(spec.isBlank() || spec.equals("${basalt.seed}"), "set -Dbasalt.seed=SEED to replay one run");
-        runOne(Long.parseLong(spec));
+        runOne(SeededRuns.replaySeed());
     }
 
     private static void runOne(long seed) {
-        try {
-            walk(new SplittableRandom(seed));
-        } catch (AssertionError | RuntimeException e) {
-            fail("seed " + seed + " failed\n  replay: ./mvnw -B -ntp -o -pl broker -am verify -Dtest=LeaderStateProperties#replay"
-                    + " -Dbasalt.seed=" + seed + " -Dsurefire.failIfNoSpecifiedTests=false\n  cause: " + e, e);
-        }
+        SeededRuns.run(LeaderStateProperties.class, seed, LeaderStateProperties::walk);
     }
 
     private static void walk(SplittableRandom r) {
