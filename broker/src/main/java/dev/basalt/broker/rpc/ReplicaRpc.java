@@ -12,8 +12,16 @@ import io.grpc.ServerServiceDefinition;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.stub.ClientCallStreamObserver;
+import io.grpc.stub.ClientResponseObserver;
+import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.BiConsumer;
+import java.util.function.Consumer;
 import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -23,6 +31,9 @@ import org.slf4j.LoggerFactory;
  * from a {@link ReplicaRequestHandler} (decode, call, encode; no logic), and {@link #clients}
  * opens {@link ReplicaClient}s for a broker's fetchers. Domain errors travel as error codes in
  * the responses; a gRPC status only means the transport or a bug failed.
+ *
+ * <p>Fetches travel over one ReplicaFetchSession stream per follower and leader (one request
+ * answered at a time), falling back to unary ReplicaFetch against a leader without it.
  *
  * <p>Thread-safety: thread-safe.
  */
@@ -34,11 +45,21 @@ public final class ReplicaRpc {
 
     /** The service to add to the broker's client-listener server. */
     public static ServerServiceDefinition service(ReplicaRequestHandler handler) {
+        return service(handler::handleFetch, handler::handleOffsetForLeaderEpoch);
+    }
+
+    /**
+     * The service over bare functions (tests drive the transport with them).
+     *
+     * @param fetch answers a fetch by calling its consumer exactly once, now or later, from any thread
+     */
+    public static ServerServiceDefinition service(BiConsumer<ReplicaFetchRequest, Consumer<ReplicaFetchResponse>> fetch,
+                                                  Function<OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse> offsetForLeaderEpoch) {
         return new ReplicaServiceGrpc.ReplicaServiceImplBase() {
             @Override
             public void replicaFetch(ReplicaFetchRequest request, StreamObserver<ReplicaFetchResponse> obs) {
                 try {
-                    handler.handleFetch(request, response -> {
+                    fetch.accept(request, response -> {
                         obs.onNext(response);
                         obs.onCompleted();
                     });
@@ -49,10 +70,15 @@ public final class ReplicaRpc {
             }
 
             @Override
+            public StreamObserver<ReplicaFetchRequest> replicaFetchSession(StreamObserver<ReplicaFetchResponse> obs) {
+                return new FetchSession(fetch, (ServerCallStreamObserver<ReplicaFetchResponse>) obs);
+            }
+
+            @Override
             public void offsetForLeaderEpoch(OffsetForLeaderEpochRequest request, StreamObserver<OffsetForLeaderEpochResponse> obs) {
                 OffsetForLeaderEpochResponse response;
                 try {
-                    response = handler.handleOffsetForLeaderEpoch(request);
+                    response = offsetForLeaderEpoch.apply(request);
                 } catch (RuntimeException e) {
                     log.error("OffsetForLeaderEpoch failed unexpectedly", e);
                     obs.onError(Status.INTERNAL.withDescription(e.toString()).asRuntimeException());
@@ -65,12 +91,94 @@ public final class ReplicaRpc {
     }
 
     /**
+     * The leader's end of one follower's ReplicaFetchSession: each request goes to the handler,
+     * whose single answer (now, or later from the fetch purgatory on an appending thread or the
+     * timer) is written to the stream. A second request before that answer breaks the protocol.
+     *
+     * <p>Thread-safety: requests arrive serially from gRPC; answers may come from any thread, so
+     * the stream is written under this object's lock, and nothing is written after it ended.
+     */
+    private static final class FetchSession implements StreamObserver<ReplicaFetchRequest> {
+        private final BiConsumer<ReplicaFetchRequest, Consumer<ReplicaFetchResponse>> handler;
+        private final ServerCallStreamObserver<ReplicaFetchResponse> out;
+        private boolean awaitingAnswer; // guarded by this
+        private boolean ended; // guarded by this
+
+        FetchSession(BiConsumer<ReplicaFetchRequest, Consumer<ReplicaFetchResponse>> handler,
+                     ServerCallStreamObserver<ReplicaFetchResponse> out) {
+            this.handler = handler;
+            this.out = out;
+            // A parked answer may arrive after the follower went away: drop it instead of throwing.
+            out.setOnCancelHandler(() -> {
+                synchronized (this) {
+                    ended = true;
+                }
+            });
+        }
+
+        @Override
+        public void onNext(ReplicaFetchRequest request) {
+            synchronized (this) {
+                if (ended) {
+                    return;
+                }
+                if (awaitingAnswer) {
+                    ended = true;
+                    out.onError(Status.FAILED_PRECONDITION
+                            .withDescription("a ReplicaFetchSession request arrived before the previous one was answered")
+                            .asRuntimeException());
+                    return;
+                }
+                awaitingAnswer = true;
+            }
+            try {
+                handler.accept(request, this::answer);
+            } catch (RuntimeException e) {
+                log.error("ReplicaFetch failed unexpectedly", e);
+                end(Status.INTERNAL.withDescription(e.toString()));
+            }
+        }
+
+        private void answer(ReplicaFetchResponse response) {
+            synchronized (this) {
+                if (ended) {
+                    return;
+                }
+                // Cleared before the write: the follower's next request may arrive as soon as it is out.
+                awaitingAnswer = false;
+                out.onNext(response);
+            }
+        }
+
+        private synchronized void end(Status status) {
+            if (!ended) {
+                ended = true;
+                out.onError(status.asRuntimeException());
+            }
+        }
+
+        @Override
+        public synchronized void onError(Throwable t) {
+            ended = true; // the call is over already; nothing may be written
+        }
+
+        @Override
+        public synchronized void onCompleted() {
+            if (!ended) {
+                ended = true;
+                out.onCompleted();
+            }
+        }
+    }
+
+    /**
      * Clients over plaintext Netty channels (one channel per leader broker).
      *
      * @param inboundBytesMax largest answer accepted (≥ replica.fetch.response.max.bytes plus framing)
      */
     public static ReplicaClient.Factory clients(int inboundBytesMax) {
-        return clients((hostPort) -> NettyChannelBuilder.forTarget(hostPort).usePlaintext()
+        // Callbacks on the transport thread: they only hand an answer to the waiting fetcher.
+        return clients((hostPort) -> NettyChannelBuilder.forTarget(hostPort).usePlaintext().directExecutor()
                 .maxInboundMessageSize(inboundBytesMax).build());
     }
 
@@ -79,20 +187,140 @@ public final class ReplicaRpc {
         return (brokerId, host, port) -> new GrpcReplicaClient(brokerId, channels.apply(host + ":" + port));
     }
 
-    /** A follower's connection to one leader. */
+    /**
+     * A follower's connection to one leader: fetches over a ReplicaFetchSession stream opened on
+     * first use and reopened after any failure; OffsetForLeaderEpoch (rare) as unary calls.
+     *
+     * <p>Thread-safety: one fetch at a time (the fetcher's thread); {@link #close} from any thread.
+     */
     private static final class GrpcReplicaClient implements ReplicaClient {
         private final int brokerId;
         private final ManagedChannel channel;
         private final ReplicaServiceGrpc.ReplicaServiceBlockingStub stub;
+        private final ReplicaServiceGrpc.ReplicaServiceStub asyncStub;
+        private final Object lock = new Object();
+        private ClientCallStreamObserver<ReplicaFetchRequest> session; // guarded by lock
+        private CompletableFuture<ReplicaFetchResponse> pending; // guarded by lock
+        private volatile boolean sessionsUnsupported;
 
         GrpcReplicaClient(int brokerId, ManagedChannel channel) {
             this.brokerId = brokerId;
             this.channel = channel;
             this.stub = ReplicaServiceGrpc.newBlockingStub(channel);
+            this.asyncStub = ReplicaServiceGrpc.newStub(channel);
         }
 
         @Override
         public ReplicaFetchResponse fetch(ReplicaFetchRequest request, long timeoutMs) throws ReplicaClientException {
+            if (sessionsUnsupported) {
+                return unaryFetch(request, timeoutMs);
+            }
+            CompletableFuture<ReplicaFetchResponse> answer = new CompletableFuture<>();
+            synchronized (lock) {
+                pending = answer;
+                if (session == null) {
+                    openSession();
+                }
+                // A stream that failed as it opened (the lock is reentrant) has failed the answer already.
+                if (session != null) {
+                    session.onNext(request);
+                }
+            }
+            try {
+                return answer.get(timeoutMs, TimeUnit.MILLISECONDS);
+            } catch (TimeoutException e) {
+                // A lost answer or a stalled leader: end this stream; the next fetch opens a new one.
+                resetSession("no answer within " + timeoutMs + " ms");
+                throw new ReplicaClientException("ReplicaFetch to broker " + brokerId + ": no answer within " + timeoutMs + " ms", e);
+            } catch (ExecutionException e) {
+                Status status = Status.fromThrowable(e.getCause());
+                if (status.getCode() == Status.Code.UNIMPLEMENTED) {
+                    log.info("Broker {} has no ReplicaFetchSession; fetching with unary calls", brokerId);
+                    sessionsUnsupported = true;
+                    return unaryFetch(request, timeoutMs);
+                }
+                throw new ReplicaClientException("ReplicaFetch to broker " + brokerId + ": " + status, e.getCause());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                resetSession("interrupted");
+                throw new ReplicaClientException("ReplicaFetch to broker " + brokerId + ": interrupted", e);
+            }
+        }
+
+        /**
+         * Opens {@link #session}: a stream whose answers complete {@link #pending} and whose end
+         * fails it. Under lock; the session is set before the call starts, so an error delivered
+         * at once (on this thread or the transport's) finds it.
+         */
+        private void openSession() {
+            ClientCallStreamObserver<ReplicaFetchRequest>[] opened = newObserverArray();
+            asyncStub.replicaFetchSession(new ClientResponseObserver<ReplicaFetchRequest, ReplicaFetchResponse>() {
+                @Override
+                public void beforeStart(ClientCallStreamObserver<ReplicaFetchRequest> requests) {
+                    opened[0] = requests;
+                    session = requests;
+                }
+
+                @Override
+                public void onNext(ReplicaFetchResponse response) {
+                    CompletableFuture<ReplicaFetchResponse> f;
+                    synchronized (lock) {
+                        if (session != opened[0]) {
+                            return; // a late answer on a stream we gave up on
+                        }
+                        f = pending;
+                        pending = null;
+                    }
+                    if (f != null) {
+                        f.complete(response);
+                    }
+                }
+
+                @Override
+                public void onError(Throwable t) {
+                    ended(t);
+                }
+
+                @Override
+                public void onCompleted() {
+                    ended(Status.UNAVAILABLE.withDescription("broker " + brokerId + " ended the fetch session").asRuntimeException());
+                }
+
+                private void ended(Throwable t) {
+                    CompletableFuture<ReplicaFetchResponse> f;
+                    synchronized (lock) {
+                        if (session != opened[0]) {
+                            return;
+                        }
+                        session = null;
+                        f = pending;
+                        pending = null;
+                    }
+                    if (f != null) {
+                        f.completeExceptionally(t);
+                    }
+                }
+            });
+        }
+
+        @SuppressWarnings("unchecked")
+        private static ClientCallStreamObserver<ReplicaFetchRequest>[] newObserverArray() {
+            return (ClientCallStreamObserver<ReplicaFetchRequest>[]) new ClientCallStreamObserver<?>[1];
+        }
+
+        private void resetSession(String why) {
+            ClientCallStreamObserver<ReplicaFetchRequest> s;
+            synchronized (lock) {
+                s = session;
+                session = null;
+                pending = null;
+            }
+            if (s != null) {
+                s.cancel(why, null);
+            }
+        }
+
+        private ReplicaFetchResponse unaryFetch(ReplicaFetchRequest request, long timeoutMs) throws ReplicaClientException {
             try {
                 return stub.withDeadlineAfter(timeoutMs, TimeUnit.MILLISECONDS).replicaFetch(request);
             } catch (StatusRuntimeException e) {
@@ -112,6 +340,7 @@ public final class ReplicaRpc {
 
         @Override
         public void close() {
+            resetSession("closed");
             channel.shutdownNow();
         }
     }
