@@ -13,6 +13,7 @@
 #   NUM_RECORDS=200000 E2E_RECORDS=500 ROUNDS=3 bench/basalt-cluster-perf.sh   smoke run
 #   SKIP_FAILOVER=1 bench/basalt-cluster-perf.sh                  throughput and latency only
 #   SKIP_PERF=1 bench/basalt-cluster-perf.sh                      failover only
+#   SKIP_FAILOVER=1 SKIP_THROUGHPUT=1 bench/basalt-cluster-perf.sh   end-to-end latency only
 #
 # The cluster is started with `bin/basalt dev-cluster --nodes 3 --base-port 29400` (clients on
 # 127.0.0.1:29410/29420/29430, beside the anchor's 29092/29192/29292), data in /tmp/basalt-cluster-bench
@@ -29,6 +30,7 @@ E2E_RECORDS="${E2E_RECORDS:-5000}"
 ROUNDS="${ROUNDS:-10}"
 SKIP_FAILOVER="${SKIP_FAILOVER:-0}"
 SKIP_PERF="${SKIP_PERF:-0}"
+SKIP_THROUGHPUT="${SKIP_THROUGHPUT:-0}"
 CLIENT_TIMEOUT_S="${CLIENT_TIMEOUT_S:-600}"
 # The topic config that opts a topic out of durable acks (issue 9); override if the name differs.
 MEMORY_ACKS_CONFIG="${MEMORY_ACKS_CONFIG:-durable.acks=false}"
@@ -140,6 +142,7 @@ if [[ "$SKIP_PERF" != 1 ]]; then
   TUNED=(--linger-ms 5 --batch-size 65536)
   DEFAULTS=(--linger-ms 5 --batch-size 16384)   # the producer's defaults, as Kafka's tool runs without overrides
   for t in r3p6 r3p6-memory; do
+    [[ "$SKIP_THROUGHPUT" == 1 ]] && break
     run "3n-$t-acksall-tuned"   "$B" -b "$BOOT" perf produce --topic "$t" --records "$NUM_RECORDS" --record-size $RECORD_SIZE --acks all "${TUNED[@]}"
     run "3n-$t-acksall-default" "$B" -b "$BOOT" perf produce --topic "$t" --records "$NUM_RECORDS" --record-size $RECORD_SIZE --acks all "${DEFAULTS[@]}"
   done
