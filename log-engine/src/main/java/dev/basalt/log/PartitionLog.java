@@ -170,12 +170,15 @@ public final class PartitionLog {
 
     /**
      * Appends a producer's payload (one or more whole batches) as the leader: validates every
-     * batch ({@link Batches#parseStrict}, max.message.bytes, keys present on compacted topics),
+     * batch ({@link Batches#parseProduced}: the producer rules, max.message.bytes; keys present on
+     * compacted topics; record timestamps within message.timestamp.before/after.max.ms),
      * stamps consecutive offsets and {@code leaderEpoch} into the payload's bytes (a read-only
      * payload is copied first), for LogAppendTime topics stamps the broker time, and writes them.
      * In durable mode (flush.messages=1) returns only after an fsync covering the payload.
      *
      * @throws CorruptRecordException if a batch is malformed or fails its CRC (nothing appended)
+     * @throws dev.basalt.record.InvalidRecordException if a batch breaks a producer rule or the
+     *         topic's policy (nothing appended)
      * @throws dev.basalt.record.RecordTooLargeException if a batch exceeds max.message.bytes
      * @throws StaleLeaderEpochException if {@code leaderEpoch} is older than the log's latest epoch
      *         (nothing appended)
@@ -188,9 +191,12 @@ public final class PartitionLog {
         }
         LogConfig cfg = config;
         ByteBuffer buf = payload.isReadOnly() ? copy(payload) : payload.duplicate();
-        List<RecordBatch> batches = Batches.parseStrict(buf, cfg.maxMessageBytes(), BATCH_COUNT_MAX);
+        List<RecordBatch> batches = Batches.parseProduced(buf, cfg.maxMessageBytes(), BATCH_COUNT_MAX);
         if (cfg.cleanupCompact()) {
             requireKeys(batches);
+        }
+        if (cfg.timestampBounded()) {
+            requireTimestampsInBounds(batches, cfg, clock.millis());
         }
         long first;
         long last;
@@ -295,6 +301,18 @@ public final class PartitionLog {
                 if (!r.hasKey()) {
                     throw new dev.basalt.record.InvalidRecordException("compacted topic cannot accept a record without a key (offset delta "
                             + (r.offset()) + ")");
+                }
+            }
+        }
+    }
+
+    private void requireTimestampsInBounds(List<RecordBatch> batches, LogConfig cfg, long nowMs) {
+        for (RecordBatch b : batches) {
+            for (Record r : b.records()) {
+                if (!cfg.timestampAcceptable(r.timestamp(), nowMs)) {
+                    throw new dev.basalt.record.InvalidRecordException("record timestamp " + r.timestamp() + " of " + tp
+                            + " is outside [now - " + cfg.timestampBeforeMaxMs() + " ms, now + " + cfg.timestampAfterMaxMs()
+                            + " ms] (message.timestamp.before/after.max.ms; broker time " + nowMs + ")");
                 }
             }
         }
