@@ -180,6 +180,99 @@ class BadInputE2ETest {
         assertEquals("v9", values.get(9));
     }
 
+    /** Recomputes a batch's CRC after an edit: the batch then looks exactly as a (buggy) producer built it. */
+    static ByteString resealed(byte[] batch) {
+        java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+        crc.update(batch, RecordBatch.ATTRIBUTES_OFFSET, batch.length - RecordBatch.ATTRIBUTES_OFFSET);
+        ByteBuffer.wrap(batch).putInt(RecordBatch.CRC_OFFSET, (int) crc.getValue());
+        return ByteString.copyFrom(batch);
+    }
+
+    static ByteString withAttributes(int attributes) {
+        byte[] b = batch(3, 20).toByteArray();
+        ByteBuffer.wrap(b).putShort(RecordBatch.ATTRIBUTES_OFFSET, (short) attributes);
+        return resealed(b);
+    }
+
+    /** Sends raw bytes as the request message of {@code method}: what a broken or hostile client does. */
+    static io.grpc.StatusRuntimeException sendGarbage(io.grpc.MethodDescriptor<?, ?> method, byte[] body) {
+        io.grpc.MethodDescriptor.Marshaller<byte[]> raw = new io.grpc.MethodDescriptor.Marshaller<>() {
+            @Override
+            public java.io.InputStream stream(byte[] value) {
+                return new java.io.ByteArrayInputStream(value);
+            }
+
+            @Override
+            public byte[] parse(java.io.InputStream stream) {
+                try {
+                    return stream.readAllBytes();
+                } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            }
+        };
+        io.grpc.MethodDescriptor<byte[], byte[]> m = method.toBuilder(raw, raw).build();
+        return org.junit.jupiter.api.Assertions.assertThrows(io.grpc.StatusRuntimeException.class, () -> io.grpc.stub.ClientCalls
+                .blockingUnaryCall(channel, m, io.grpc.CallOptions.DEFAULT.withDeadlineAfter(30, TimeUnit.SECONDS), body));
+    }
+
+    @Test
+    void batchesAProducerMustNotSendAreInvalidRecord_andMalformedOrOutOfRangeRequestsAreTyped() {
+        assertEquals(ErrorCode.NONE, create("strict", 1, Map.of()).getErrorCode());
+        assertEquals(ErrorCode.NONE, send("strict", 0, batch(4, 20)).getErrorCode());
+
+        // a control batch from a producer: Kafka refuses it; it would be acknowledged but invisible
+        assertEquals(ErrorCode.INVALID_RECORD, send("strict", 0, withAttributes(RecordBatch.CONTROL_MASK)).getErrorCode());
+        assertEquals(ErrorCode.INVALID_RECORD, send("strict", 0, withAttributes(RecordBatch.TRANSACTIONAL_MASK)).getErrorCode());
+        ProduceResponse.PartitionResponse codec = send("strict", 0, withAttributes(4));
+        assertEquals(ErrorCode.INVALID_RECORD, codec.getErrorCode());
+        assertTrue(codec.getErrorMessage().contains("codec 4"), codec.getErrorMessage());
+        // 3 records claiming 100,000 offsets
+        byte[] burner = batch(3, 20).toByteArray();
+        ByteBuffer.wrap(burner).putInt(RecordBatch.LAST_OFFSET_DELTA_OFFSET, 99_999);
+        assertEquals(ErrorCode.INVALID_RECORD, send("strict", 0, resealed(burner)).getErrorCode());
+        // record 1's offset delta (after its length, attributes and one-byte timestamp delta) made 0: out of sequence
+        byte[] outOfSequence = batch(3, 20).toByteArray();
+        int record1 = RecordBatch.RECORDS_OFFSET + 1 + (outOfSequence[RecordBatch.RECORDS_OFFSET] >>> 1);
+        assertEquals(2, outOfSequence[record1 + 3]);
+        outOfSequence[record1 + 3] = 0;
+        assertEquals(ErrorCode.INVALID_RECORD, send("strict", 0, resealed(outOfSequence)).getErrorCode());
+        // record 0's length one byte longer than its fields: sizes disagree with the batch length
+        byte[] sizes = batch(3, 20).toByteArray();
+        sizes[RecordBatch.RECORDS_OFFSET] += 2;
+        assertEquals(ErrorCode.INVALID_RECORD, send("strict", 0, resealed(sizes)).getErrorCode());
+
+        // timestamps outside message.timestamp.before.max.ms (the test batches are from 2023)
+        assertEquals(ErrorCode.NONE, create("recent-only", 1, Map.of("message.timestamp.before.max.ms", "3600000")).getErrorCode());
+        assertEquals(ErrorCode.INVALID_RECORD, send("recent-only", 0, batch(1, 10)).getErrorCode());
+
+        // out-of-range fields: not silently replaced by a default
+        CreateTopicsResponse.Result negative = create("negative-partitions", -5, Map.of());
+        assertEquals(ErrorCode.INVALID_REQUEST, negative.getErrorCode());
+        assertTrue(negative.getErrorMessage().contains("partitions -5"), negative.getErrorMessage());
+        assertEquals(ErrorCode.INVALID_REQUEST, AdminServiceGrpc.newBlockingStub(channel).withDeadlineAfter(30, TimeUnit.SECONDS)
+                .createTopics(CreateTopicsRequest.newBuilder().setTimeoutMs(30_000).addTopics(CreateTopicsRequest.NewTopic.newBuilder()
+                        .setName("negative-rf").setPartitions(1).setReplicationFactor(-3)).build()).getTopics(0).getErrorCode());
+        assertEquals(ErrorCode.UNKNOWN_TOPIC, fetch("negative-partitions", 0, 0, 0).getErrorCode(), "nothing was created");
+        assertEquals(ErrorCode.INVALID_REQUEST, produce().produce(ProduceRequest.newBuilder().setAcks(1).setTimeoutMs(-1)
+                .addTopics(ProduceRequest.TopicData.newBuilder().setName("strict")).build()).getErrorCode());
+        assertEquals(ErrorCode.INVALID_REQUEST, FetchServiceGrpc.newBlockingStub(channel).withDeadlineAfter(30, TimeUnit.SECONDS)
+                .fetch(FetchRequest.newBuilder().setMaxWaitMs(-1).setMaxBytes(1 << 20).build()).getErrorCode());
+
+        // bytes that are not protobuf: INVALID_ARGUMENT, not UNKNOWN, on every service
+        byte[] garbage = {(byte) 0xff, (byte) 0xff, (byte) 0xff, (byte) 0xff, 0x0f};
+        for (io.grpc.MethodDescriptor<?, ?> m : List.of(ProduceServiceGrpc.getProduceMethod(), FetchServiceGrpc.getFetchMethod(),
+                AdminServiceGrpc.getCreateTopicsMethod(), dev.basalt.proto.v1.MetadataServiceGrpc.getMetadataMethod(),
+                dev.basalt.proto.v1.ListOffsetsServiceGrpc.getListOffsetsMethod())) {
+            io.grpc.StatusRuntimeException e = sendGarbage(m, garbage);
+            assertEquals(io.grpc.Status.Code.INVALID_ARGUMENT, e.getStatus().getCode(), m.getFullMethodName() + ": " + e.getStatus());
+        }
+
+        // nothing refused was appended, and the broker still serves
+        assertEquals(ErrorCode.NONE, send("strict", 0, batch(2, 20)).getErrorCode());
+        assertEquals(6, readAll("strict").size());
+    }
+
     @Test
     void aClientThatDisconnectsMidRequestDoesNotHurtTheBroker() throws Exception {
         assertEquals(ErrorCode.NONE, create("hangup", 1, Map.of()).getErrorCode());

@@ -24,6 +24,10 @@ import java.util.Set;
  * <tr><td>flush.ms</td><td>fsync data older than this (background); default never</td></tr>
  * <tr><td>min.compaction.lag.ms</td><td>records younger than this are not compacted; default 0</td></tr>
  * <tr><td>message.timestamp.type</td><td>CreateTime | LogAppendTime</td></tr>
+ * <tr><td>message.timestamp.before.max.ms</td><td>CreateTime topics: refuse a record whose timestamp is
+ *     more than this before the broker's clock (INVALID_RECORD); default unbounded</td></tr>
+ * <tr><td>message.timestamp.after.max.ms</td><td>CreateTime topics: refuse a record whose timestamp is
+ *     more than this after the broker's clock (INVALID_RECORD); default unbounded</td></tr>
  * </table>
  *
  * <p>Immutable; thread-safe.
@@ -41,7 +45,9 @@ public record LogConfig(
         long flushMessages,
         long flushMs,
         long minCompactionLagMs,
-        TimestampType timestampType) {
+        TimestampType timestampType,
+        long timestampBeforeMaxMs,
+        long timestampAfterMaxMs) {
 
     public static final String SEGMENT_BYTES = "segment.bytes";
     public static final String SEGMENT_MS = "segment.ms";
@@ -55,17 +61,20 @@ public record LogConfig(
     public static final String FLUSH_MS = "flush.ms";
     public static final String MIN_COMPACTION_LAG_MS = "min.compaction.lag.ms";
     public static final String MESSAGE_TIMESTAMP_TYPE = "message.timestamp.type";
+    public static final String MESSAGE_TIMESTAMP_BEFORE_MAX_MS = "message.timestamp.before.max.ms";
+    public static final String MESSAGE_TIMESTAMP_AFTER_MAX_MS = "message.timestamp.after.max.ms";
 
     public static final Set<String> KEYS = Set.of(SEGMENT_BYTES, SEGMENT_MS, RETENTION_MS, RETENTION_BYTES,
             CLEANUP_POLICY, DELETE_RETENTION_MS, MAX_MESSAGE_BYTES, INDEX_INTERVAL_BYTES, FLUSH_MESSAGES, FLUSH_MS,
-            MIN_COMPACTION_LAG_MS, MESSAGE_TIMESTAMP_TYPE);
+            MIN_COMPACTION_LAG_MS, MESSAGE_TIMESTAMP_TYPE, MESSAGE_TIMESTAMP_BEFORE_MAX_MS, MESSAGE_TIMESTAMP_AFTER_MAX_MS);
 
     /** Smallest segment: a few batch headers; tiny segments are for tests. */
     public static final int SEGMENT_BYTES_MIN = 128;
 
     /** Kafka's defaults. */
     public static final LogConfig DEFAULT = new LogConfig(1 << 30, 7L * 24 * 3600 * 1000, 7L * 24 * 3600 * 1000, -1L,
-            true, false, 24L * 3600 * 1000, 1048588, 4096, Long.MAX_VALUE, Long.MAX_VALUE, 0L, TimestampType.CREATE_TIME);
+            true, false, 24L * 3600 * 1000, 1048588, 4096, Long.MAX_VALUE, Long.MAX_VALUE, 0L, TimestampType.CREATE_TIME,
+            Long.MAX_VALUE, Long.MAX_VALUE);
 
     public LogConfig {
         check(SEGMENT_BYTES, segmentBytes, SEGMENT_BYTES_MIN, Integer.MAX_VALUE);
@@ -84,6 +93,26 @@ public record LogConfig(
         if (timestampType == null) {
             throw new InvalidConfigException(MESSAGE_TIMESTAMP_TYPE, "null", "CreateTime or LogAppendTime");
         }
+        check(MESSAGE_TIMESTAMP_BEFORE_MAX_MS, timestampBeforeMaxMs, 0, Long.MAX_VALUE);
+        check(MESSAGE_TIMESTAMP_AFTER_MAX_MS, timestampAfterMaxMs, 0, Long.MAX_VALUE);
+    }
+
+    /** True if {@code timestampMs} is within the configured bounds around {@code nowMs} (≥ 0; CreateTime topics). */
+    public boolean timestampAcceptable(long timestampMs, long nowMs) {
+        if (timestampType == TimestampType.LOG_APPEND_TIME) {
+            return true;
+        }
+        // No overflow for any timestamp as long as nowMs >= 0: nowMs - before is in [-MAX, nowMs],
+        // and timestampMs - nowMs is in [1, MAX] once timestampMs > nowMs.
+        boolean tooOld = timestampBeforeMaxMs != Long.MAX_VALUE && timestampMs < nowMs - timestampBeforeMaxMs;
+        boolean tooNew = timestampAfterMaxMs != Long.MAX_VALUE && timestampMs > nowMs && timestampMs - nowMs > timestampAfterMaxMs;
+        return !tooOld && !tooNew;
+    }
+
+    /** True if a record timestamp bound is configured (the append path then checks every record). */
+    public boolean timestampBounded() {
+        return timestampType == TimestampType.CREATE_TIME
+                && (timestampBeforeMaxMs != Long.MAX_VALUE || timestampAfterMaxMs != Long.MAX_VALUE);
     }
 
     private static void check(String key, long value, long min, long max) {
@@ -127,7 +156,9 @@ public record LogConfig(
                 longOf(props, FLUSH_MESSAGES, flushMessages, 1, Long.MAX_VALUE),
                 longOf(props, FLUSH_MS, flushMs, 0, Long.MAX_VALUE),
                 longOf(props, MIN_COMPACTION_LAG_MS, minCompactionLagMs, 0, Long.MAX_VALUE),
-                props.containsKey(MESSAGE_TIMESTAMP_TYPE) ? parseTimestampType(props.get(MESSAGE_TIMESTAMP_TYPE)) : timestampType);
+                props.containsKey(MESSAGE_TIMESTAMP_TYPE) ? parseTimestampType(props.get(MESSAGE_TIMESTAMP_TYPE)) : timestampType,
+                longOf(props, MESSAGE_TIMESTAMP_BEFORE_MAX_MS, timestampBeforeMaxMs, 0, Long.MAX_VALUE),
+                longOf(props, MESSAGE_TIMESTAMP_AFTER_MAX_MS, timestampAfterMaxMs, 0, Long.MAX_VALUE));
     }
 
     private static long longOf(Map<String, String> props, String key, long current, long min, long max) {
@@ -183,6 +214,8 @@ public record LogConfig(
         m.put(FLUSH_MS, Long.toString(flushMs));
         m.put(MIN_COMPACTION_LAG_MS, Long.toString(minCompactionLagMs));
         m.put(MESSAGE_TIMESTAMP_TYPE, timestampType == TimestampType.LOG_APPEND_TIME ? "LogAppendTime" : "CreateTime");
+        m.put(MESSAGE_TIMESTAMP_BEFORE_MAX_MS, Long.toString(timestampBeforeMaxMs));
+        m.put(MESSAGE_TIMESTAMP_AFTER_MAX_MS, Long.toString(timestampAfterMaxMs));
         return m;
     }
 }

@@ -6,6 +6,7 @@ import dev.basalt.log.index.IndexWriter;
 import dev.basalt.log.index.LeaderEpochCache;
 import dev.basalt.log.index.PartitionState;
 import dev.basalt.log.recovery.LoadedLog;
+import dev.basalt.log.retention.RetentionPlanner;
 import dev.basalt.log.segment.FileLayer;
 import dev.basalt.log.segment.Segment;
 import dev.basalt.record.Batches;
@@ -21,7 +22,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.zip.CRC32C;
@@ -34,20 +34,23 @@ import java.util.zip.CRC32C;
  * {@link #appendAsLeader} contiguously and never reused; compaction removes records but keeps the
  * offsets of the rest (gaps). The recovery point is the offset below which everything is fsynced.
  *
+ * <p>This class owns the offsets and the write path (append, roll, truncation, retention and
+ * compaction swaps) and delegates one job each to: {@link LogSegments} (the segment list),
+ * {@link LogReader} (the read path and its hints), {@link GroupCommit} (shared fsyncs) and
+ * {@link RetentionPlanner} (which segments retention deletes, pure).
+ *
  * <p>Thread-safety: thread-safe. Appends, truncation, rolls and segment swaps serialise on one
  * lock (held for a write syscall, never for an fsync); reads take no lock: they see an immutable
  * snapshot of (log end offset, segments) and pin the segment they return a view of. fsyncs run
- * under a separate flush lock so concurrent durable appenders share one fsync (group commit).
+ * under group commit's flush lock so concurrent durable appenders share one fsync.
  * Retention and compaction run on the {@link LogManager}'s threads and take the append lock only
  * to swap segments in or out.
  */
 public final class PartitionLog {
     /** Bounds the batches of one produce payload (a loop over untrusted input). */
     public static final int BATCH_COUNT_MAX = 1 << 16;
-    /** A read retries this often if segments are swapped under it (each retry sees a newer list). */
-    private static final int READ_ATTEMPTS_MAX = 16;
     /** Read ends remembered for sequential readers (a consumer, a follower, a few of each). */
-    static final int READ_HINTS = 8;
+    static final int READ_HINTS = LogReader.READ_HINTS;
 
     private final TopicPartition tp;
     private final Path dir;
@@ -58,39 +61,20 @@ public final class PartitionLog {
     private final Executor background;
     private final int compactionKeyCountMax;
     private final ReentrantLock lock = new ReentrantLock();
-    private final ReentrantLock flushLock = new ReentrantLock();
     private final ReentrantLock compactionLock = new ReentrantLock();
-    private final ConcurrentSkipListMap<Long, Segment> segments = new ConcurrentSkipListMap<>();
+    private final LogSegments segments;
+    private final LogReader reader;
+    private final GroupCommit commit;
     private final LeaderEpochCache epochs; // guarded by lock
     private final IndexWriter indexWriter; // guarded by lock
     private volatile LogConfig config;
-    private volatile Segment active;
     private volatile long logStartOffset;
     private volatile long logEndOffset;
     private volatile long highWatermark;
     private volatile long recoveryPoint;
-    private volatile long lastFlushMs;
-    private volatile boolean directoryDirty;
     private volatile boolean closed;
     private volatile boolean closedCleanly;
     private volatile LogStorageException fatal;
-    /**
-     * Where recent reads ended: the next read of a sequential reader starts there without an
-     * index lookup (a RocksDB seek per partition per fetch otherwise). Hints are only hints: a
-     * hint is used when it names the very segment object being read and the bytes at its
-     * position still hold a batch starting at its offset, so a truncation, compaction or segment
-     * swap since it was taken makes it miss, never mislead.
-     */
-    private final java.util.concurrent.atomic.AtomicReferenceArray<ReadHint> readHints =
-            new java.util.concurrent.atomic.AtomicReferenceArray<>(READ_HINTS);
-    private final java.util.concurrent.atomic.AtomicInteger readHintNext = new java.util.concurrent.atomic.AtomicInteger();
-
-    /** The next batch of {@code segment} at or after {@code offset} starts at {@code position}. */
-    private record ReadHint(Segment segment, long offset, int position, long truncations) {
-    }
-
-    /** Counts truncations, bumped once one is done: a hint taken by a read that began before is void. */
-    private volatile long truncations;
     private long segmentCreatedMs; // guarded by lock
 
     PartitionLog(TopicPartition tp, Path dir, long partitionId, LoadedLog loaded, LogConfig config, IndexStore index,
@@ -104,10 +88,7 @@ public final class PartitionLog {
         this.background = background;
         this.compactionKeyCountMax = compactionKeyCountMax;
         this.config = config;
-        for (Segment s : loaded.segments()) {
-            segments.put(s.baseOffset(), s);
-        }
-        this.active = loaded.segments().get(loaded.segments().size() - 1);
+        this.segments = new LogSegments(loaded.segments());
         this.logStartOffset = loaded.logStartOffset();
         this.logEndOffset = loaded.logEndOffset();
         this.recoveryPoint = loaded.recoveryPoint();
@@ -116,7 +97,28 @@ public final class PartitionLog {
         this.indexWriter = loaded.indexWriter();
         this.indexWriter.indexIntervalBytes(config.indexIntervalBytes());
         this.segmentCreatedMs = clock.millis();
-        this.lastFlushMs = segmentCreatedMs;
+        this.reader = new LogReader(tp, segments, index, partitionId, new LogReader.Bounds() {
+            @Override
+            public long logStartOffset() {
+                return logStartOffset;
+            }
+
+            @Override
+            public long logEndOffset() {
+                return logEndOffset;
+            }
+
+            @Override
+            public long highWatermark() {
+                return highWatermark;
+            }
+
+            @Override
+            public boolean isClosed() {
+                return closed;
+            }
+        });
+        this.commit = new GroupCommit(new CommitTarget(), files, dir, clock);
         persistState(false, -1);
     }
 
@@ -151,16 +153,12 @@ public final class PartitionLog {
 
     /** Bytes in all segments. */
     public long sizeBytes() {
-        long total = 0;
-        for (Segment s : segments.values()) {
-            total += s.sizeBytes();
-        }
-        return total;
+        return segments.sizeBytes();
     }
 
     /** Base offsets of the segments, oldest first (diagnostics and tests). */
     public List<Long> segmentBaseOffsets() {
-        return new ArrayList<>(segments.keySet());
+        return segments.baseOffsets();
     }
 
     /** The RocksDB key prefix of this log (tests compare index contents). */
@@ -172,12 +170,15 @@ public final class PartitionLog {
 
     /**
      * Appends a producer's payload (one or more whole batches) as the leader: validates every
-     * batch ({@link Batches#parseStrict}, max.message.bytes, keys present on compacted topics),
+     * batch ({@link Batches#parseProduced}: the producer rules, max.message.bytes; keys present on
+     * compacted topics; record timestamps within message.timestamp.before/after.max.ms),
      * stamps consecutive offsets and {@code leaderEpoch} into the payload's bytes (a read-only
      * payload is copied first), for LogAppendTime topics stamps the broker time, and writes them.
      * In durable mode (flush.messages=1) returns only after an fsync covering the payload.
      *
      * @throws CorruptRecordException if a batch is malformed or fails its CRC (nothing appended)
+     * @throws dev.basalt.record.InvalidRecordException if a batch breaks a producer rule or the
+     *         topic's policy (nothing appended)
      * @throws dev.basalt.record.RecordTooLargeException if a batch exceeds max.message.bytes
      * @throws StaleLeaderEpochException if {@code leaderEpoch} is older than the log's latest epoch
      *         (nothing appended)
@@ -190,9 +191,12 @@ public final class PartitionLog {
         }
         LogConfig cfg = config;
         ByteBuffer buf = payload.isReadOnly() ? copy(payload) : payload.duplicate();
-        List<RecordBatch> batches = Batches.parseStrict(buf, cfg.maxMessageBytes(), BATCH_COUNT_MAX);
+        List<RecordBatch> batches = Batches.parseProduced(buf, cfg.maxMessageBytes(), BATCH_COUNT_MAX);
         if (cfg.cleanupCompact()) {
             requireKeys(batches);
+        }
+        if (cfg.timestampBounded()) {
+            requireTimestampsInBounds(batches, cfg, clock.millis());
         }
         long first;
         long last;
@@ -302,6 +306,18 @@ public final class PartitionLog {
         }
     }
 
+    private void requireTimestampsInBounds(List<RecordBatch> batches, LogConfig cfg, long nowMs) {
+        for (RecordBatch b : batches) {
+            for (Record r : b.records()) {
+                if (!cfg.timestampAcceptable(r.timestamp(), nowMs)) {
+                    throw new dev.basalt.record.InvalidRecordException("record timestamp " + r.timestamp() + " of " + tp
+                            + " is outside [now - " + cfg.timestampBeforeMaxMs() + " ms, now + " + cfg.timestampAfterMaxMs()
+                            + " ms] (message.timestamp.before/after.max.ms; broker time " + nowMs + ")");
+                }
+            }
+        }
+    }
+
     /** Marks the batch LogAppendTime with {@code nowMs} as its max timestamp and re-seals the CRC. */
     private static void stampLogAppendTime(RecordBatch batch, long nowMs) {
         ByteBuffer b = batch.buffer();
@@ -318,7 +334,7 @@ public final class PartitionLog {
         int i = 0;
         while (i < batches.size()) {
             maybeRoll(batches.get(i).sizeInBytes(), nowMs, cfg);
-            Segment seg = active;
+            Segment seg = segments.active();
             int runBytes = 0;
             int j = i;
             while (j < batches.size() && runBytes + batches.get(j).sizeInBytes() <= seg.remainingCapacityBytes()) {
@@ -359,7 +375,7 @@ public final class PartitionLog {
     }
 
     private void maybeRoll(int bytesNeeded, long nowMs, LogConfig cfg) {
-        Segment seg = active;
+        Segment seg = segments.active();
         boolean full = seg.remainingCapacityBytes() < bytesNeeded || seg.sizeBytes() >= cfg.segmentBytes();
         boolean timeDue = !seg.isEmpty() && nowMs - segmentCreatedMs >= cfg.segmentMs();
         if (!full && !timeDue) {
@@ -369,8 +385,7 @@ public final class PartitionLog {
         if (seg.isEmpty()) {
             if (seg.remainingCapacityBytes() < bytesNeeded) {
                 Segment bigger = Segment.createActive(files, dir, seg.baseOffset(), capacity);
-                segments.put(bigger.baseOffset(), bigger);
-                active = bigger;
+                segments.putActive(bigger);
                 seg.close();
             }
             return;
@@ -380,7 +395,7 @@ public final class PartitionLog {
 
     /** Seals the active segment and starts a new one at the log end offset; caller holds the lock. */
     private void roll(int capacityBytes, long nowMs) {
-        Segment old = active;
+        Segment old = segments.active();
         try {
             old.seal();
         } catch (IOException e) {
@@ -388,10 +403,9 @@ public final class PartitionLog {
         }
         index.putSegmentMaxTimestamp(partitionId, old.baseOffset(), old.maxTimestamp());
         Segment fresh = Segment.createActive(files, dir, logEndOffset, capacityBytes);
-        segments.put(fresh.baseOffset(), fresh);
-        active = fresh;
+        segments.putActive(fresh);
         segmentCreatedMs = nowMs;
-        directoryDirty = true;
+        commit.directoryChanged();
         long upTo = fresh.baseOffset();
         // Kafka flushes a rolled segment asynchronously: appends never wait for its fsync.
         try {
@@ -412,7 +426,7 @@ public final class PartitionLog {
         lock.lock();
         try {
             ensureWritable();
-            if (!active.isEmpty()) {
+            if (!segments.active().isEmpty()) {
                 roll(config.segmentBytes(), clock.millis());
             }
         } finally {
@@ -447,80 +461,70 @@ public final class PartitionLog {
         flushUpTo(logEndOffset);
     }
 
-    /**
-     * Group commit: the first caller fsyncs everything written so far (more than it needs);
-     * callers queued behind it usually find their offset already covered and return without an fsync.
-     */
+    /** Group commit: see {@link GroupCommit#flushUpTo}. */
     void flushUpTo(long endOffset) {
-        if (recoveryPoint >= endOffset) {
-            return;
+        commit.flushUpTo(endOffset);
+    }
+
+    /** What group commit sees of this log. */
+    private final class CommitTarget implements GroupCommit.Log {
+        @Override
+        public TopicPartition topicPartition() {
+            return tp;
         }
-        flushLock.lock();
-        try {
-            if (recoveryPoint >= endOffset || closed) {
-                return;
-            }
-            ensureWritable();
-            long target;
-            List<Segment> dirty = new ArrayList<>();
+
+        @Override
+        public long recoveryPoint() {
+            return recoveryPoint;
+        }
+
+        @Override
+        public boolean isClosed() {
+            return closed;
+        }
+
+        @Override
+        public void ensureWritable() {
+            PartitionLog.this.ensureWritable();
+        }
+
+        @Override
+        public GroupCommit.Dirty dirtySegments() {
             lock.lock();
             try {
-                target = logEndOffset;
-                Long from = segments.floorKey(recoveryPoint);
-                for (Segment s : (from == null ? segments : segments.tailMap(from, true)).values()) {
+                List<Segment> dirty = new ArrayList<>();
+                for (Segment s : segments.from(recoveryPoint)) {
                     if (s.retain()) {
                         dirty.add(s);
                     }
                 }
+                return new GroupCommit.Dirty(logEndOffset, dirty);
             } finally {
                 lock.unlock();
             }
-            forceAll(dirty);
+        }
+
+        @Override
+        public void advanceRecoveryPoint(long endOffset) {
             lock.lock();
             try {
-                recoveryPoint = Math.min(Math.max(recoveryPoint, target), logEndOffset);
+                recoveryPoint = Math.min(Math.max(recoveryPoint, endOffset), logEndOffset);
                 persistState(false, -1);
             } finally {
                 lock.unlock();
             }
-            lastFlushMs = clock.millis();
-        } finally {
-            flushLock.unlock();
         }
-    }
 
-    private void forceAll(List<Segment> dirty) {
-        try {
-            for (Segment s : dirty) {
-                try {
-                    s.flush();
-                    s.closeFileIfFlushed();
-                } catch (IOException e) {
-                    // After a failed fsync the page cache may have dropped the data (fsyncgate): stop.
-                    fatal = new LogStorageException("fsync of " + tp + " failed; log is offline", s.path(), e);
-                    throw fatal;
-                }
-            }
-            if (directoryDirty) {
-                directoryDirty = false;
-                try {
-                    files.fsyncDirectory(dir);
-                } catch (IOException e) {
-                    directoryDirty = true;
-                    fatal = new LogStorageException("directory fsync of " + tp + " failed; log is offline", dir, e);
-                    throw fatal;
-                }
-            }
-        } finally {
-            for (Segment s : dirty) {
-                s.release();
-            }
+        @Override
+        public LogStorageException offline(String what, Path file, IOException cause) {
+            fatal = new LogStorageException(what, file, cause);
+            return fatal;
         }
     }
 
     /** flush.ms: fsync if unflushed data is older than the setting. Called by the scheduler. */
     boolean maybeFlushByTime(long nowMs) {
-        if (closed || logEndOffset <= recoveryPoint || nowMs - lastFlushMs < config.flushMs()) {
+        if (closed || logEndOffset <= recoveryPoint || nowMs - commit.lastFlushMs() < config.flushMs()) {
             return false;
         }
         flush();
@@ -539,166 +543,7 @@ public final class PartitionLog {
      * @throws OffsetOutOfRangeException if startOffset is outside [logStartOffset, logEndOffset]
      */
     public FetchSlice read(long startOffset, int maxBytes, long maxOffsetExclusive) {
-        if (maxBytes < 0) {
-            throw new IllegalArgumentException("maxBytes " + maxBytes + " < 0");
-        }
-        for (int attempt = 0; attempt < READ_ATTEMPTS_MAX; attempt++) {
-            ensureOpen();
-            long end = logEndOffset;
-            long start = logStartOffset;
-            long hw = highWatermark;
-            if (startOffset < start || startOffset > end) {
-                throw new OffsetOutOfRangeException(tp, startOffset, start, end);
-            }
-            long limit = Math.min(end, maxOffsetExclusive);
-            if (startOffset >= limit) {
-                return FetchSlice.empty(startOffset, start, end, hw);
-            }
-            FetchSlice slice;
-            try {
-                slice = tryRead(startOffset, maxBytes, limit, start, end, hw);
-            } catch (CorruptLogException e) {
-                if (logEndOffset == end && logStartOffset == start && !closed) {
-                    throw e;
-                }
-                continue; // a truncation zeroed bytes under this read: retry on the new log
-            }
-            if (slice != null) {
-                return slice;
-            }
-        }
-        throw new IllegalStateException("read of " + tp + " at " + startOffset + " kept racing segment swaps");
-    }
-
-    /** One attempt; null if a segment was destroyed under it (the caller retries with a fresh view). */
-    private FetchSlice tryRead(long startOffset, int maxBytes, long limit, long start, long end, long hw) {
-        long truncationsAtStart = truncations;
-        Map.Entry<Long, Segment> entry = segments.floorEntry(startOffset);
-        if (entry == null) {
-            entry = segments.firstEntry();
-        }
-        while (entry != null && entry.getKey() < limit) {
-            Segment seg = entry.getValue();
-            if (!seg.retain()) {
-                return null;
-            }
-            boolean handedOut = false;
-            try {
-                int size = seg.sizeBytes();
-                int pos = locate(seg, size, startOffset);
-                if (pos >= 0) {
-                    FetchSlice s = collect(seg, size, pos, maxBytes, limit, startOffset, start, end, hw, truncationsAtStart);
-                    handedOut = !s.isEmpty();
-                    return s;
-                }
-            } finally {
-                if (!handedOut) {
-                    seg.release();
-                }
-            }
-            entry = segments.higherEntry(entry.getKey());
-        }
-        return FetchSlice.empty(startOffset, start, end, hw);
-    }
-
-    private FetchSlice collect(Segment seg, int size, int pos, int maxBytes, long limit, long startOffset, long start,
-                               long end, long hw, long truncationsAtStart) {
-        ByteBuffer map = seg.mapping();
-        int cursor = pos;
-        long next = startOffset;
-        while (cursor < size) {
-            checkHeader(seg, map, cursor, size);
-            if (Segment.baseOffsetAt(map, cursor) >= limit || Segment.lastOffsetAt(map, cursor) >= limit) {
-                break;
-            }
-            int batchBytes = Segment.batchSizeAt(map, cursor);
-            if (cursor > pos && cursor + batchBytes - pos > maxBytes) {
-                break;
-            }
-            next = Segment.lastOffsetAt(map, cursor) + 1;
-            cursor += batchBytes;
-        }
-        if (cursor == pos) {
-            return FetchSlice.empty(startOffset, start, end, hw);
-        }
-        rememberReadEnd(seg, startOffset, next, cursor, truncationsAtStart);
-        return new FetchSlice(seg.slice(pos, cursor - pos), next, start, end, hw, seg);
-    }
-
-    /**
-     * The position of the closest remembered batch start at or below {@code target} in this
-     * segment, or -1. Scanning forward from there finds the target: every batch before it ends
-     * below its base offset, which is at most the target.
-     */
-    private int hintedPosition(Segment seg, ByteBuffer map, int size, long target) {
-        int best = -1;
-        long bestOffset = Long.MIN_VALUE;
-        for (int i = 0; i < READ_HINTS; i++) {
-            ReadHint h = readHints.get(i);
-            if (h != null && h.segment() == seg && h.truncations() == truncations && h.offset() <= target && h.offset() > bestOffset
-                    && batchStartsAt(map, size, h.position(), h.offset())) {
-                best = h.position();
-                bestOffset = h.offset();
-            }
-        }
-        return best;
-    }
-
-    /** True if a batch header fits at {@code position} of a segment of {@code size} bytes and its base offset is {@code offset}. */
-    private static boolean batchStartsAt(ByteBuffer map, int size, int position, long offset) {
-        return position >= 0 && position <= size - RecordBatch.HEADER_SIZE_BYTES && Segment.baseOffsetAt(map, position) == offset;
-    }
-
-    /**
-     * Remembers where a read from {@code from} ended: the batch starting at {@code nextOffset} is
-     * (or, at the end of the log, will be) at {@code position}. Replaces the hint that read
-     * started from, so that one sequential reader keeps one slot.
-     */
-    private void rememberReadEnd(Segment seg, long from, long nextOffset, int position, long truncationsAtStart) {
-        ReadHint hint = new ReadHint(seg, nextOffset, position, truncationsAtStart);
-        for (int i = 0; i < READ_HINTS; i++) {
-            ReadHint h = readHints.get(i);
-            if (h != null && h.segment() == seg && h.offset() == from) {
-                readHints.compareAndSet(i, h, hint);
-                return;
-            }
-        }
-        readHints.set(Math.floorMod(readHintNext.getAndIncrement(), READ_HINTS), hint);
-    }
-
-    private static void checkHeader(Segment seg, ByteBuffer map, int pos, int size) {
-        if (size - pos < RecordBatch.HEADER_SIZE_BYTES) {
-            throw new CorruptLogException(seg.path(), pos, "batch header truncated at segment end " + size);
-        }
-        int batchBytes = Segment.batchSizeAt(map, pos);
-        if (batchBytes < RecordBatch.HEADER_SIZE_BYTES || batchBytes > size - pos) {
-            throw new CorruptLogException(seg.path(), pos, "batch length " + batchBytes + " impossible before segment end " + size);
-        }
-    }
-
-    /**
-     * Position of the first batch of {@code seg} whose last offset is ≥ {@code target}, or -1.
-     * Seeks the floor index entry (checking it really names a batch of this segment at that
-     * offset: the pair assertion of STYLE §4), then scans headers forward.
-     */
-    private int locate(Segment seg, int size, long target) {
-        ByteBuffer map = seg.mapping();
-        int pos = hintedPosition(seg, map, size, target);
-        if (pos < 0) {
-            pos = 0;
-            IndexStore.OffsetPosition e = index.floorOffset(partitionId, target);
-            if (e != null && e.segmentBase() == seg.baseOffset() && batchStartsAt(map, size, e.position(), e.offset())) {
-                pos = e.position();
-            }
-        }
-        while (pos < size) {
-            checkHeader(seg, map, pos, size);
-            if (Segment.lastOffsetAt(map, pos) >= target) {
-                return pos;
-            }
-            pos += Segment.batchSizeAt(map, pos);
-        }
-        return -1;
+        return reader.read(startOffset, maxBytes, maxOffsetExclusive);
     }
 
     /**
@@ -709,40 +554,7 @@ public final class PartitionLog {
      * @return empty if no record is that new
      */
     public Optional<TimestampOffset> offsetForTimestamp(long timestampMs) {
-        ensureOpen();
-        IndexStore.TimeEntry floor = timestampMs == Long.MIN_VALUE ? null : index.floorTime(partitionId, timestampMs - 1);
-        long from = Math.max(logStartOffset, floor == null ? 0 : floor.offset());
-        long end = logEndOffset;
-        while (from < end) {
-            try (FetchSlice slice = read(from, 1 << 20, end)) {
-                if (slice.isEmpty()) {
-                    return Optional.empty();
-                }
-                for (RecordBatch b : Batches.iterate(slice.records())) {
-                    if (b.maxTimestamp() < timestampMs) {
-                        continue;
-                    }
-                    Optional<TimestampOffset> hit = firstAtOrAfter(b, timestampMs, from);
-                    if (hit.isPresent()) {
-                        return hit;
-                    }
-                }
-                from = slice.nextOffset();
-            }
-        }
-        return Optional.empty();
-    }
-
-    private static Optional<TimestampOffset> firstAtOrAfter(RecordBatch b, long timestampMs, long minOffset) {
-        if (b.timestampType() == TimestampType.LOG_APPEND_TIME) {
-            return Optional.of(new TimestampOffset(b.maxTimestamp(), Math.max(b.baseOffset(), minOffset)));
-        }
-        for (Record r : b.records()) {
-            if (r.offset() >= minOffset && r.timestamp() >= timestampMs) {
-                return Optional.of(new TimestampOffset(r.timestamp(), r.offset()));
-            }
-        }
-        return Optional.empty();
+        return reader.offsetForTimestamp(timestampMs);
     }
 
     // ------------------------------------------------------------------ epochs, high watermark
@@ -852,9 +664,8 @@ public final class PartitionLog {
             if (offset >= logEndOffset) {
                 return logEndOffset;
             }
-            Map.Entry<Long, Segment> floor = segments.floorEntry(offset);
-            Segment target = floor == null ? segments.firstEntry().getValue() : floor.getValue();
-            removeSegments(new ArrayList<>(segments.tailMap(target.baseOffset(), false).values()));
+            Segment target = segments.segmentFor(offset);
+            removeSegments(segments.after(target.baseOffset()));
             int size = target.sizeBytes();
             int cut = target.retain() ? locateAndRelease(target, size, offset) : -1;
             if (cut < 0) {
@@ -882,7 +693,7 @@ public final class PartitionLog {
         ByteBuffer map = seg.mapping();
         long end = seg.baseOffset();
         for (int pos = 0; pos < cut; pos += Segment.batchSizeAt(map, pos)) {
-            checkHeader(seg, map, pos, cut);
+            LogReader.checkHeader(seg, map, pos, cut);
             end = Segment.lastOffsetAt(map, pos) + 1;
         }
         return end;
@@ -890,7 +701,7 @@ public final class PartitionLog {
 
     private int locateAndRelease(Segment seg, int size, long offset) {
         try {
-            return locate(seg, size, offset);
+            return reader.locate(seg, size, offset);
         } finally {
             seg.release();
         }
@@ -904,14 +715,14 @@ public final class PartitionLog {
         Segment re = Segment.openActive(files, target.path(), target.baseOffset(), target.sizeBytes(),
                 config.segmentBytes());
         re.maxTimestamp(target.maxTimestamp());
-        segments.put(re.baseOffset(), re);
+        segments.put(re);
         target.close();
         return re;
     }
 
     private void afterTruncation(long newEnd) {
-        truncations++; // only under the log's write lock; volatile for the readers
-        active = segments.lastEntry().getValue();
+        reader.truncated();
+        segments.activateLast();
         logEndOffset = newEnd;
         recoveryPoint = Math.min(recoveryPoint, newEnd);
         highWatermark = Math.min(highWatermark, newEnd);
@@ -927,7 +738,7 @@ public final class PartitionLog {
     /** Takes segments out of the log; their files are renamed {@code .deleted} and removed once unreferenced. */
     private void removeSegments(List<Segment> doomed) {
         for (Segment s : doomed) {
-            segments.remove(s.baseOffset(), s);
+            segments.remove(s);
             try {
                 s.markDeleted();
             } catch (IOException e) {
@@ -960,10 +771,9 @@ public final class PartitionLog {
         lock.lock();
         try {
             ensureWritable();
-            removeSegments(new ArrayList<>(segments.values()));
+            removeSegments(new ArrayList<>(segments.all()));
             Segment fresh = Segment.createActive(files, dir, offset, config.segmentBytes());
-            segments.put(offset, fresh);
-            active = fresh;
+            segments.putActive(fresh);
             logStartOffset = offset;
             logEndOffset = offset;
             recoveryPoint = offset;
@@ -996,28 +806,20 @@ public final class PartitionLog {
         lock.lock();
         try {
             ensureWritable();
-            long total = sizeBytes();
-            List<Segment> doomed = new ArrayList<>();
-            long newStart = logStartOffset;
-            for (Map.Entry<Long, Segment> e : segments.headMap(active.baseOffset(), false).entrySet()) {
-                Segment s = e.getValue();
-                long nextBase = segments.higherKey(e.getKey());
-                if (nextBase > highWatermark) {
-                    break;
-                }
-                long maxTs = maxTimestampOf(s);
-                boolean byTime = cfg.retentionMs() >= 0 && maxTs != Segment.UNKNOWN_TIMESTAMP && nowMs - maxTs > cfg.retentionMs();
-                boolean bySize = cfg.retentionBytes() >= 0 && total - s.sizeBytes() >= cfg.retentionBytes();
-                if (!byTime && !bySize) {
-                    break;
-                }
-                doomed.add(s);
-                total -= s.sizeBytes();
-                newStart = nextBase;
+            List<RetentionCandidate> sealed = new ArrayList<>();
+            for (Segment s : segments.sealed()) {
+                sealed.add(new RetentionCandidate(s, segments.higherBaseOffset(s.baseOffset())));
             }
-            if (doomed.isEmpty()) {
+            RetentionPlanner.Plan plan = RetentionPlanner.plan(sealed, sizeBytes(), highWatermark, logStartOffset,
+                    new RetentionPlanner.Limits(cfg.retentionMs(), cfg.retentionBytes()), nowMs);
+            if (plan.isEmpty()) {
                 return 0;
             }
+            List<Segment> doomed = new ArrayList<>();
+            for (RetentionCandidate c : sealed.subList(0, plan.segmentCount())) {
+                doomed.add(c.segment);
+            }
+            long newStart = plan.newLogStartOffset();
             removeSegments(doomed);
             logStartOffset = Math.max(logStartOffset, newStart);
             highWatermark = Math.max(highWatermark, logStartOffset);
@@ -1033,6 +835,38 @@ public final class PartitionLog {
         }
     }
 
+    /** A sealed segment offered to the retention planner; its max timestamp is computed only if asked. */
+    private final class RetentionCandidate implements RetentionPlanner.Candidate {
+        final Segment segment;
+        private final long nextBaseOffset;
+
+        RetentionCandidate(Segment segment, long nextBaseOffset) {
+            this.segment = segment;
+            this.nextBaseOffset = nextBaseOffset;
+        }
+
+        @Override
+        public long baseOffset() {
+            return segment.baseOffset();
+        }
+
+        @Override
+        public long nextBaseOffset() {
+            return nextBaseOffset;
+        }
+
+        @Override
+        public long sizeBytes() {
+            return segment.sizeBytes();
+        }
+
+        @Override
+        public long maxTimestampMs() {
+            long ts = maxTimestampOf(segment);
+            return ts == Segment.UNKNOWN_TIMESTAMP ? RetentionPlanner.UNKNOWN_TIMESTAMP : ts;
+        }
+    }
+
     /** A sealed segment's max timestamp, computed from its batch headers if the index lost it. */
     private long maxTimestampOf(Segment s) {
         if (s.maxTimestamp() != Segment.UNKNOWN_TIMESTAMP || s.isEmpty()) {
@@ -1045,7 +879,7 @@ public final class PartitionLog {
             ByteBuffer map = s.mapping();
             long max = Segment.UNKNOWN_TIMESTAMP;
             for (int pos = 0; pos < s.sizeBytes(); pos += Segment.batchSizeAt(map, pos)) {
-                checkHeader(s, map, pos, s.sizeBytes());
+                LogReader.checkHeader(s, map, pos, s.sizeBytes());
                 max = Math.max(max, Segment.maxTimestampAt(map, pos));
             }
             s.maxTimestamp(max);
@@ -1077,14 +911,14 @@ public final class PartitionLog {
             lock.lock();
             try {
                 ensureWritable();
-                for (Map.Entry<Long, Segment> e : segments.headMap(active.baseOffset(), false).entrySet()) {
+                for (Segment s : segments.sealed()) {
                     boolean tooYoung = cfg.minCompactionLagMs() > 0
-                            && nowMs - maxTimestampOf(e.getValue()) < cfg.minCompactionLagMs();
-                    if (segments.higherKey(e.getKey()) > highWatermark || tooYoung) {
+                            && nowMs - maxTimestampOf(s) < cfg.minCompactionLagMs();
+                    if (segments.higherBaseOffset(s.baseOffset()) > highWatermark || tooYoung) {
                         break;
                     }
-                    if (e.getValue().retain()) {
-                        cleanable.add(e.getValue());
+                    if (s.retain()) {
+                        cleanable.add(s);
                     }
                 }
             } finally {
@@ -1136,7 +970,7 @@ public final class PartitionLog {
             }
             Segment fresh = Segment.openSealed(files, old.path(), old.baseOffset(), newSize);
             fresh.maxTimestamp(old.maxTimestamp());
-            segments.put(fresh.baseOffset(), fresh);
+            segments.put(fresh);
             old.close();
             reindex(fresh);
             fsyncDirectory();
@@ -1148,7 +982,7 @@ public final class PartitionLog {
 
     /** Rewrites the offset entries of a compacted segment (positions moved). Caller holds the lock. */
     private void reindex(Segment seg) {
-        Long next = segments.higherKey(seg.baseOffset());
+        Long next = segments.higherBaseOffset(seg.baseOffset());
         index.deleteOffsetRange(partitionId, seg.baseOffset(), next == null ? Long.MAX_VALUE : next);
         if (!seg.retain()) {
             return;
@@ -1157,7 +991,7 @@ public final class PartitionLog {
             ByteBuffer map = seg.mapping();
             long sinceEntry = Long.MAX_VALUE / 2;
             for (int pos = 0; pos < seg.sizeBytes(); pos += Segment.batchSizeAt(map, pos)) {
-                checkHeader(seg, map, pos, seg.sizeBytes());
+                LogReader.checkHeader(seg, map, pos, seg.sizeBytes());
                 if (pos == 0 || sinceEntry >= config.indexIntervalBytes()) {
                     index.putOffset(partitionId, Segment.baseOffsetAt(map, pos), seg.baseOffset(), pos);
                     sinceEntry = 0;
@@ -1184,7 +1018,7 @@ public final class PartitionLog {
      * open skips recovery, and unmaps every segment (deferred while a reader holds a slice).
      */
     void close() {
-        flushLock.lock();
+        commit.flushLock().lock();
         lock.lock();
         try {
             if (closed) {
@@ -1193,10 +1027,11 @@ public final class PartitionLog {
             boolean clean = fatal == null;
             if (clean) {
                 try {
+                    Segment active = segments.active();
                     active.seal();
-                    List<Segment> all = new ArrayList<>(segments.values());
+                    List<Segment> all = new ArrayList<>(segments.all());
                     all.forEach(Segment::retain);
-                    forceAll(all);
+                    commit.forceAll(all);
                     recoveryPoint = logEndOffset;
                     index.putSegmentMaxTimestamp(partitionId, active.baseOffset(), active.maxTimestamp());
                 } catch (IOException | LogStorageException e) {
@@ -1210,7 +1045,7 @@ public final class PartitionLog {
             closeSegments();
         } finally {
             lock.unlock();
-            flushLock.unlock();
+            commit.flushLock().unlock();
         }
     }
 
@@ -1230,9 +1065,7 @@ public final class PartitionLog {
 
     private void closeSegments() {
         closed = true;
-        for (Segment s : segments.values()) {
-            s.close();
-        }
+        segments.closeAll();
     }
 
     /**
@@ -1251,6 +1084,6 @@ public final class PartitionLog {
     @Override
     public String toString() {
         return "PartitionLog(" + tp + ", start=" + logStartOffset + ", end=" + logEndOffset + ", hw=" + highWatermark
-                + ", segments=" + segments.size() + ")";
+                + ", segments=" + segments.count() + ")";
     }
 }

@@ -368,4 +368,43 @@ class PartitionLogTest {
         assertArrayEquals(before, after);
         assertFalse(LogTestSupport.readAll(log, 0).isEmpty());
     }
+
+    @Test
+    void append_recordTimestampsOutsideConfiguredBounds_areInvalidRecord_andNothingIsAppended() {
+        // clock at 1,000,000 ms; a record may be at most 1,000 ms older or 500 ms newer
+        LogConfig bounded = config.withOverrides(Map.of(LogConfig.MESSAGE_TIMESTAMP_BEFORE_MAX_MS, "1000",
+                LogConfig.MESSAGE_TIMESTAMP_AFTER_MAX_MS, "500"));
+        PartitionLog log = manager.getOrCreate(TP, bounded);
+        log.appendAsLeader(TestBatches.batch(recs(999_000, "oldest-ok")), 1);
+        log.appendAsLeader(TestBatches.batch(recs(1_000_500, "newest-ok")), 1);
+        assertThrows(dev.basalt.record.InvalidRecordException.class,
+                () -> log.appendAsLeader(TestBatches.batch(recs(998_999, "too-old")), 1));
+        assertThrows(dev.basalt.record.InvalidRecordException.class,
+                () -> log.appendAsLeader(TestBatches.batch(recs(1_000_501, "too-new")), 1));
+        assertThrows(dev.basalt.record.InvalidRecordException.class,
+                () -> log.appendAsLeader(TestBatches.batch(recs(Long.MIN_VALUE + 5, "hostile")), 1));
+        assertEquals(2, log.logEndOffset());
+        // LogAppendTime topics stamp the broker's time: the bounds do not apply
+        LogConfig appendTime = bounded.withOverrides(Map.of(LogConfig.MESSAGE_TIMESTAMP_TYPE, "LogAppendTime"));
+        PartitionLog other = manager.getOrCreate(new TopicPartition("stamped", 0), appendTime);
+        other.appendAsLeader(TestBatches.batch(recs(5, "ancient")), 1);
+        assertEquals(1, other.logEndOffset());
+    }
+
+    @Test
+    void append_producerRulesApplyToLeaderAppendsOnly() {
+        PartitionLog log = manager.getOrCreate(TP, config);
+        ByteBuffer control = TestBatches.batch(recs(5, "a"));
+        control.putShort(RecordBatch.ATTRIBUTES_OFFSET, (short) RecordBatch.CONTROL_MASK);
+        java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+        crc.update(control.duplicate().position(RecordBatch.ATTRIBUTES_OFFSET));
+        control.putInt(RecordBatch.CRC_OFFSET, (int) crc.getValue());
+        assertThrows(dev.basalt.record.InvalidRecordException.class, () -> log.appendAsLeader(control.duplicate(), 1));
+        assertEquals(0, log.logEndOffset());
+        // a follower stores what its leader stored (a broker-written control batch, say)
+        control.putLong(RecordBatch.BASE_OFFSET_OFFSET, 0);
+        control.putInt(RecordBatch.PARTITION_LEADER_EPOCH_OFFSET, 1);
+        log.appendAsFollower(control.duplicate());
+        assertEquals(1, log.logEndOffset());
+    }
 }

@@ -62,7 +62,7 @@ public final class AliasingMarshaller<T extends MessageLite> implements MethodDe
             in.setSizeLimit(Integer.MAX_VALUE);
             return parser.parseFrom(in);
         } catch (InvalidProtocolBufferException e) {
-            throw Status.INTERNAL.withDescription("invalid protobuf: " + e.getMessage()).withCause(e).asRuntimeException();
+            throw Status.INVALID_ARGUMENT.withDescription("invalid protobuf: " + e.getMessage()).withCause(e).asRuntimeException();
         } catch (IOException e) {
             throw Status.INTERNAL.withDescription("cannot read message: " + e.getMessage()).withCause(e).asRuntimeException();
         }

@@ -63,6 +63,22 @@ public final class Batches {
      * @throws RecordTooLargeException if a batch is over sizeBytesMax
      */
     public static List<RecordBatch> parseStrict(ByteBuffer payload, int sizeBytesMax, int batchCountMax) {
+        return parse(payload, sizeBytesMax, batchCountMax, false);
+    }
+
+    /**
+     * Splits a producer's payload, applying the leader's producer rules to each batch
+     * ({@link RecordBatch#validateProduced}).
+     *
+     * @throws CorruptRecordException on trailing garbage, a truncated batch or a CRC mismatch
+     * @throws InvalidRecordException if a batch breaks a producer rule
+     * @throws RecordTooLargeException if a batch is over sizeBytesMax
+     */
+    public static List<RecordBatch> parseProduced(ByteBuffer payload, int sizeBytesMax, int batchCountMax) {
+        return parse(payload, sizeBytesMax, batchCountMax, true);
+    }
+
+    private static List<RecordBatch> parse(ByteBuffer payload, int sizeBytesMax, int batchCountMax, boolean produced) {
         ByteBuffer b = payload.duplicate();
         List<RecordBatch> out = new ArrayList<>(2);
         if (!b.hasRemaining()) {
@@ -73,7 +89,11 @@ public final class Batches {
                 throw new CorruptRecordException("more than " + batchCountMax + " batches in one payload");
             }
             RecordBatch batch = RecordBatch.wrap(b);
-            batch.validate(sizeBytesMax);
+            if (produced) {
+                batch.validateProduced(sizeBytesMax);
+            } else {
+                batch.validate(sizeBytesMax);
+            }
             out.add(batch);
             b.position(b.position() + batch.sizeInBytes());
         }

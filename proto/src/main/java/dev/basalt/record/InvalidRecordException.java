@@ -1,7 +1,10 @@
 package dev.basalt.record;
 
 /**
- * A well-formed batch that a topic's policy refuses (a record without a key on a compacted topic).
+ * A batch the leader refuses although its checksum matches: it breaks a producer rule (a control
+ * or transactional flag, an unsupported codec, offsets that disagree with its records, record
+ * sizes that disagree with its length, a timestamp out of bounds) or the topic's policy (a record
+ * without a key on a compacted topic).
  * Nothing of the batch is appended; maps to protocol error {@code INVALID_RECORD}. A subclass of
  * {@link CorruptRecordException} so callers that only know "the batch was rejected" still catch it.
  */

@@ -21,7 +21,9 @@ import java.util.zip.CRC32C;
  * 16  magic                 int8    format version, always 2
  * 17  crc                   uint32  CRC32C (Castagnoli) of bytes [21, end of batch)
  * 21  attributes            int16   bits 0-2 compression (0 = none, the only one supported),
- *                                   bit 3 timestamp type (0 create, 1 log-append), bit 5 control
+ *                                   bit 3 timestamp type (0 create, 1 log-append), bit 4
+ *                                   transactional (not supported: producers may not set it),
+ *                                   bit 5 control (written by brokers only); other bits are 0
  * 23  lastOffsetDelta       int32   offset of the last record minus baseOffset
  * 27  firstTimestamp        int64   timestamp of the first record (ms since epoch)
  * 35  maxTimestamp          int64   largest record timestamp of the batch
@@ -76,7 +78,10 @@ public final class RecordBatch {
 
     public static final int COMPRESSION_MASK = 0x07;
     public static final int TIMESTAMP_TYPE_MASK = 0x08;
+    public static final int TRANSACTIONAL_MASK = 0x10;
     public static final int CONTROL_MASK = 0x20;
+    /** Every attribute bit this format defines; a producer batch with another bit set is refused. */
+    public static final int KNOWN_ATTRIBUTES_MASK = COMPRESSION_MASK | TIMESTAMP_TYPE_MASK | TRANSACTIONAL_MASK | CONTROL_MASK;
 
     public static final long NO_PRODUCER_ID = -1L;
     public static final short NO_PRODUCER_EPOCH = -1;
@@ -248,6 +253,67 @@ public final class RecordBatch {
         }
         if (body.hasRemaining()) {
             throw new CorruptRecordException(body.remaining() + " trailing bytes after " + count + " records");
+        }
+    }
+
+    /**
+     * The stricter check a leader applies to a producer's batch (Kafka's LogValidator): besides
+     * size, magic and CRC, the batch must be exactly what a well-behaved producer builds: no
+     * control or transactional flag, no compression (none is supported), no undefined attribute
+     * bit, {@code lastOffsetDelta == recordCount - 1}, offset deltas 0, 1, 2, ... in order, and
+     * records that fill the batch exactly. The offsets a batch burns are then exactly its records.
+     *
+     * <p>A batch whose CRC matches was built this way by its sender, so every check after the CRC
+     * fails with {@link InvalidRecordException} (INVALID_RECORD: the producer is wrong, a retry
+     * cannot help), while a CRC or magic mismatch stays a {@link CorruptRecordException}.
+     *
+     * @throws RecordTooLargeException if the batch exceeds sizeBytesMax
+     * @throws CorruptRecordException on a wrong magic or CRC
+     * @throws InvalidRecordException naming the first producer rule the batch breaks
+     */
+    public void validateProduced(int sizeBytesMax) {
+        if (sizeInBytes() > sizeBytesMax) {
+            throw new RecordTooLargeException("batch of " + sizeInBytes() + " bytes exceeds the limit of " + sizeBytesMax + " bytes");
+        }
+        validateChecksum();
+        int attributes = attributes() & 0xFFFF;
+        if ((attributes & ~KNOWN_ATTRIBUTES_MASK) != 0) {
+            throw new InvalidRecordException(String.format("undefined attribute bits %#x set", attributes & ~KNOWN_ATTRIBUTES_MASK));
+        }
+        if ((attributes & COMPRESSION_MASK) != 0) {
+            throw new InvalidRecordException("compression codec " + (attributes & COMPRESSION_MASK)
+                    + " is not supported: only uncompressed batches (codec 0) are accepted");
+        }
+        if ((attributes & CONTROL_MASK) != 0) {
+            throw new InvalidRecordException("producers may not send control batches");
+        }
+        if ((attributes & TRANSACTIONAL_MASK) != 0) {
+            throw new InvalidRecordException("transactional batches are not supported");
+        }
+        int count = recordCount();
+        if (count <= 0 || count > RECORD_COUNT_MAX) {
+            throw new InvalidRecordException("record count " + count + " outside [1, " + RECORD_COUNT_MAX + "]");
+        }
+        if (lastOffsetDelta() != count - 1) {
+            throw new InvalidRecordException("lastOffsetDelta " + lastOffsetDelta() + " != recordCount - 1 = " + (count - 1));
+        }
+        ByteBuffer body = buffer.duplicate();
+        body.position(RECORDS_OFFSET);
+        for (int i = 0; i < count; i++) {
+            Record r;
+            try {
+                r = Record.read(body, 0L, 0L);
+            } catch (InvalidRecordException e) {
+                throw e;
+            } catch (CorruptRecordException e) {
+                throw new InvalidRecordException("record " + i + " of " + count + " disagrees with the batch: " + e.getMessage());
+            }
+            if (r.offset() != i) {
+                throw new InvalidRecordException("record " + i + " has offset delta " + r.offset() + ", expected " + i);
+            }
+        }
+        if (body.hasRemaining()) {
+            throw new InvalidRecordException(body.remaining() + " bytes after the " + count + " records the batch declares");
         }
     }
 

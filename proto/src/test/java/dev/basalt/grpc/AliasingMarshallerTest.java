@@ -60,7 +60,7 @@ class AliasingMarshallerTest {
         assertEquals(Status.Code.RESOURCE_EXHAUSTED, unknown.getStatus().getCode());
         byte[] garbage = {(byte) 0xff, (byte) 0xff, (byte) 0xff, (byte) 0xff};
         StatusRuntimeException bad = assertThrows(StatusRuntimeException.class, () -> m.parse(new Known(garbage)));
-        assertEquals(Status.Code.INTERNAL, bad.getStatus().getCode());
+        assertEquals(Status.Code.INVALID_ARGUMENT, bad.getStatus().getCode());
         assertThrows(IllegalArgumentException.class, () -> marshaller(0));
     }
 }

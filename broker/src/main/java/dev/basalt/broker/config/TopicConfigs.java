@@ -40,6 +40,10 @@ public final class TopicConfigs {
         k.put(LogConfig.FLUSH_MESSAGES, new String[] {"LONG", "fsync after this many messages (1 = fsync before acknowledging)"});
         k.put(LogConfig.FLUSH_MS, new String[] {"LONG", "fsync at least this often"});
         k.put(LogConfig.MESSAGE_TIMESTAMP_TYPE, new String[] {"STRING", "CreateTime or LogAppendTime"});
+        k.put(LogConfig.MESSAGE_TIMESTAMP_BEFORE_MAX_MS, new String[] {"LONG", "CreateTime topics: refuse records whose"
+                + " timestamp is more than this before the broker's clock (INVALID_RECORD)"});
+        k.put(LogConfig.MESSAGE_TIMESTAMP_AFTER_MAX_MS, new String[] {"LONG", "CreateTime topics: refuse records whose"
+                + " timestamp is more than this after the broker's clock (INVALID_RECORD)"});
         k.put(MIN_INSYNC_REPLICAS, new String[] {"INT", "acks=all needs at least this many in-sync replicas"});
         k.put(UNCLEAN_LEADER_ELECTION_ENABLE, new String[] {"BOOLEAN", "Elect an out-of-sync replica when no ISR member is alive"
                 + " (may lose acknowledged data)"});

@@ -406,11 +406,16 @@ public final class QuorumController implements ControllerChannel {
         // Duplicates within one request are refused per name before the decision sees the rest.
         List<CreateTopicRequest> requests = new ArrayList<>();
         Set<String> seen = new HashSet<>();
-        Set<Integer> duplicates = new HashSet<>();
+        java.util.Map<Integer, String> refused = new java.util.HashMap<>();
         for (int i = 0; i < req.getTopicsCount(); i++) {
             CreateTopicsRequest.NewTopic t = req.getTopics(i);
             if (!seen.add(t.getName())) {
-                duplicates.add(i);
+                refused.put(i, "topic '" + t.getName() + "' appears twice");
+                continue;
+            }
+            String outOfRange = outOfRange(t);
+            if (outOfRange != null) {
+                refused.put(i, outOfRange);
                 continue;
             }
             requests.add(new CreateTopicRequest(t.getName(), partitionsOf(t), replicationOf(t), t.getConfigsMap()));
@@ -424,8 +429,8 @@ public final class QuorumController implements ControllerChannel {
             for (int i = 0; i < req.getTopicsCount(); i++) {
                 CreateTopicsRequest.NewTopic t = req.getTopics(i);
                 var rb = b.addTopicsBuilder().setName(t.getName()).setPartitions(partitionsOf(t)).setReplicationFactor(replicationOf(t));
-                if (duplicates.contains(i)) {
-                    rb.setErrorCode(ErrorCode.INVALID_REQUEST).setErrorMessage("topic '" + t.getName() + "' appears twice");
+                if (refused.containsKey(i)) {
+                    rb.setErrorCode(ErrorCode.INVALID_REQUEST).setErrorMessage(refused.get(i)).setPartitions(0).setReplicationFactor(0);
                     continue;
                 }
                 if (error != null) {
@@ -442,6 +447,21 @@ public final class QuorumController implements ControllerChannel {
             }
             return b.build();
         });
+    }
+
+    /**
+     * A field outside its documented range (admin.proto: 0 and -1 mean "the broker default"; any
+     * other value below 1 is a client bug, not a request for the default), or null.
+     */
+    private static String outOfRange(CreateTopicsRequest.NewTopic t) {
+        if (t.getPartitions() < -1) {
+            return "partitions " + t.getPartitions() + " out of range: > 0, or 0/-1 for the broker default num.partitions";
+        }
+        if (t.getReplicationFactor() < -1) {
+            return "replication_factor " + t.getReplicationFactor()
+                    + " out of range: > 0, or 0/-1 for the broker default default.replication.factor";
+        }
+        return null;
     }
 
     private int partitionsOf(CreateTopicsRequest.NewTopic t) {

@@ -2,6 +2,7 @@ package dev.basalt.broker.server;
 
 import dev.basalt.broker.controller.ControllerChannel;
 import dev.basalt.broker.grpc.FetchReply;
+import dev.basalt.broker.grpc.StrictRequestParsing;
 import dev.basalt.grpc.AliasingMarshaller;
 import dev.basalt.log.FetchSlice;
 import dev.basalt.proto.v1.AdminServiceGrpc;
@@ -54,7 +55,8 @@ import org.slf4j.LoggerFactory;
  * The client-facing gRPC services of a broker (package basalt.v1): the edge that maps wire
  * requests to the handlers and handler outcomes to responses. Domain errors are error codes in
  * the responses (see errors.proto); only failures outside the protocol become gRPC statuses
- * (INTERNAL for a bug, UNAVAILABLE while shutting down).
+ * (INVALID_ARGUMENT for a message that is not valid protobuf, INTERNAL for a bug, UNAVAILABLE
+ * while shutting down).
  *
  * <p>Thread-safety: thread-safe; gRPC calls these from its executor threads.
  */
@@ -85,8 +87,10 @@ public final class ClientServices {
     }
 
     public List<ServerServiceDefinition> definitions() {
+        // Every service parses its requests itself: a malformed message is INVALID_ARGUMENT, not UNKNOWN.
         return List.of(produceService(), fetchService(), listOffsetsService().bindService(),
-                metadataService().bindService(), adminService().bindService());
+                metadataService().bindService(), adminService().bindService()).stream()
+                .map(StrictRequestParsing::wrap).toList();
     }
 
     /** Produce is bound by hand to parse requests with the aliasing (one-copy) marshaller. */

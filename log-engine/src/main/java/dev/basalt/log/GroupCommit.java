@@ -1,0 +1,128 @@
+package dev.basalt.log;
+
+import dev.basalt.log.segment.FileLayer;
+import dev.basalt.log.segment.Segment;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.List;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * fsyncs of one partition log, shared between concurrent durable appenders (group commit): the
+ * first caller fsyncs everything written so far, more than it needs; callers queued behind it
+ * usually find their offset already covered and return without an fsync. Also remembers whether
+ * the directory needs an fsync (a segment was created) and when the last flush ended (flush.ms).
+ *
+ * <p>Thread-safety: thread-safe. fsyncs serialise on this object's flush lock, which is never
+ * held by the log's append lock holder while waiting for it (lock order: flush lock, then append
+ * lock), so appends are never blocked behind an fsync.
+ */
+final class GroupCommit {
+    /** What group commit needs from its log. */
+    interface Log {
+        TopicPartition topicPartition();
+
+        /** Everything below it is fsynced (volatile read). */
+        long recoveryPoint();
+
+        boolean isClosed();
+
+        /** Throws if the log may not be written (closed, or offline after a storage failure). */
+        void ensureWritable();
+
+        /**
+         * Under the append lock: the log end offset now and the segments from the one holding
+         * the recovery point on, each {@link Segment#retain() retained} for the caller.
+         */
+        Dirty dirtySegments();
+
+        /** Under the append lock: everything below {@code endOffset} is durable; persists the state. */
+        void advanceRecoveryPoint(long endOffset);
+
+        /** Takes the log offline after a failed fsync and returns the failure to throw. */
+        LogStorageException offline(String what, Path file, IOException cause);
+    }
+
+    /** The log end offset when the dirty segments were collected, and those segments (retained). */
+    record Dirty(long endOffset, List<Segment> segments) {
+    }
+
+    private final Log log;
+    private final FileLayer files;
+    private final Path dir;
+    private final Clock clock;
+    private final ReentrantLock flushLock = new ReentrantLock();
+    private volatile boolean directoryDirty;
+    private volatile long lastFlushMs;
+
+    GroupCommit(Log log, FileLayer files, Path dir, Clock clock) {
+        this.log = log;
+        this.files = files;
+        this.dir = dir;
+        this.clock = clock;
+        this.lastFlushMs = clock.millis();
+    }
+
+    /** A segment file was created or renamed: the next flush fsyncs the directory too. */
+    void directoryChanged() {
+        directoryDirty = true;
+    }
+
+    long lastFlushMs() {
+        return lastFlushMs;
+    }
+
+    /** Held across a clean close so no flush runs concurrently with it (take before the append lock). */
+    ReentrantLock flushLock() {
+        return flushLock;
+    }
+
+    /** Makes every offset below {@code endOffset} durable (and possibly more); returns at once if it already is. */
+    void flushUpTo(long endOffset) {
+        if (log.recoveryPoint() >= endOffset) {
+            return;
+        }
+        flushLock.lock();
+        try {
+            if (log.recoveryPoint() >= endOffset || log.isClosed()) {
+                return;
+            }
+            log.ensureWritable();
+            Dirty dirty = log.dirtySegments();
+            forceAll(dirty.segments());
+            log.advanceRecoveryPoint(dirty.endOffset());
+            lastFlushMs = clock.millis();
+        } finally {
+            flushLock.unlock();
+        }
+    }
+
+    /** fsyncs {@code dirty} (retained; released here) and the directory if it changed. */
+    void forceAll(List<Segment> dirty) {
+        try {
+            for (Segment s : dirty) {
+                try {
+                    s.flush();
+                    s.closeFileIfFlushed();
+                } catch (IOException e) {
+                    // After a failed fsync the page cache may have dropped the data (fsyncgate): stop.
+                    throw log.offline("fsync of " + log.topicPartition() + " failed; log is offline", s.path(), e);
+                }
+            }
+            if (directoryDirty) {
+                directoryDirty = false;
+                try {
+                    files.fsyncDirectory(dir);
+                } catch (IOException e) {
+                    directoryDirty = true;
+                    throw log.offline("directory fsync of " + log.topicPartition() + " failed; log is offline", dir, e);
+                }
+            }
+        } finally {
+            for (Segment s : dirty) {
+                s.release();
+            }
+        }
+    }
+}

@@ -1,0 +1,286 @@
+package dev.basalt.log;
+
+import dev.basalt.log.index.IndexStore;
+import dev.basalt.log.segment.Segment;
+import dev.basalt.record.Batches;
+import dev.basalt.record.Record;
+import dev.basalt.record.RecordBatch;
+import dev.basalt.record.TimestampType;
+import java.nio.ByteBuffer;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReferenceArray;
+
+/**
+ * The read path of one partition log: finds the batch holding an offset (read hints, then the
+ * RocksDB offset index, then a header scan), hands out whole batches as a view of one segment's
+ * mapping, and answers reads by timestamp.
+ *
+ * <p>Thread-safety: thread-safe and lock-free. Each read works on a snapshot of the log's bounds
+ * (start, end, high watermark) and pins the segment it returns a view of; if a truncation or a
+ * segment swap races it, the attempt is retried on the newer list. The owner calls
+ * {@link #truncated()} under its append lock once a truncation is done, which voids every read
+ * hint taken by a read that began before it.
+ */
+final class LogReader {
+    /** A read retries this often if segments are swapped under it (each retry sees a newer list). */
+    private static final int READ_ATTEMPTS_MAX = 16;
+    /** Read ends remembered for sequential readers (a consumer, a follower, a few of each). */
+    static final int READ_HINTS = 8;
+
+    /** What the reader needs to know of the log it reads; every call is a volatile read. */
+    interface Bounds {
+        long logStartOffset();
+
+        long logEndOffset();
+
+        long highWatermark();
+
+        boolean isClosed();
+    }
+
+    private final TopicPartition tp;
+    private final LogSegments segments;
+    private final IndexStore index;
+    private final long partitionId;
+    private final Bounds bounds;
+    /**
+     * Where recent reads ended: the next read of a sequential reader starts there without an
+     * index lookup (a RocksDB seek per partition per fetch otherwise). Hints are only hints: a
+     * hint is used when it names the very segment object being read and the bytes at its
+     * position still hold a batch starting at its offset, so a truncation, compaction or segment
+     * swap since it was taken makes it miss, never mislead.
+     */
+    private final AtomicReferenceArray<ReadHint> readHints = new AtomicReferenceArray<>(READ_HINTS);
+    private final AtomicInteger readHintNext = new AtomicInteger();
+    /** Counts truncations, bumped once one is done: a hint taken by a read that began before is void. */
+    private volatile long truncations;
+
+    /** The next batch of {@code segment} at or after {@code offset} starts at {@code position}. */
+    private record ReadHint(Segment segment, long offset, int position, long truncations) {
+    }
+
+    LogReader(TopicPartition tp, LogSegments segments, IndexStore index, long partitionId, Bounds bounds) {
+        this.tp = tp;
+        this.segments = segments;
+        this.index = index;
+        this.partitionId = partitionId;
+        this.bounds = bounds;
+    }
+
+    /** A truncation is complete; only the log's append lock holder calls this. */
+    void truncated() {
+        truncations++; // single writer (the append lock); volatile for the readers
+    }
+
+    /** See {@link PartitionLog#read}. */
+    FetchSlice read(long startOffset, int maxBytes, long maxOffsetExclusive) {
+        if (maxBytes < 0) {
+            throw new IllegalArgumentException("maxBytes " + maxBytes + " < 0");
+        }
+        for (int attempt = 0; attempt < READ_ATTEMPTS_MAX; attempt++) {
+            ensureOpen();
+            long end = bounds.logEndOffset();
+            long start = bounds.logStartOffset();
+            long hw = bounds.highWatermark();
+            if (startOffset < start || startOffset > end) {
+                throw new OffsetOutOfRangeException(tp, startOffset, start, end);
+            }
+            long limit = Math.min(end, maxOffsetExclusive);
+            if (startOffset >= limit) {
+                return FetchSlice.empty(startOffset, start, end, hw);
+            }
+            FetchSlice slice;
+            try {
+                slice = tryRead(startOffset, maxBytes, limit, start, end, hw);
+            } catch (CorruptLogException e) {
+                if (bounds.logEndOffset() == end && bounds.logStartOffset() == start && !bounds.isClosed()) {
+                    throw e;
+                }
+                continue; // a truncation zeroed bytes under this read: retry on the new log
+            }
+            if (slice != null) {
+                return slice;
+            }
+        }
+        throw new IllegalStateException("read of " + tp + " at " + startOffset + " kept racing segment swaps");
+    }
+
+    private void ensureOpen() {
+        if (bounds.isClosed()) {
+            throw new UnknownPartitionException(tp);
+        }
+    }
+
+    /** One attempt; null if a segment was destroyed under it (the caller retries with a fresh view). */
+    private FetchSlice tryRead(long startOffset, int maxBytes, long limit, long start, long end, long hw) {
+        long truncationsAtStart = truncations;
+        Map.Entry<Long, Segment> entry = segments.floorEntry(startOffset);
+        if (entry == null) {
+            entry = segments.firstEntry();
+        }
+        while (entry != null && entry.getKey() < limit) {
+            Segment seg = entry.getValue();
+            if (!seg.retain()) {
+                return null;
+            }
+            boolean handedOut = false;
+            try {
+                int size = seg.sizeBytes();
+                int pos = locate(seg, size, startOffset);
+                if (pos >= 0) {
+                    FetchSlice s = collect(seg, size, pos, maxBytes, limit, startOffset, start, end, hw, truncationsAtStart);
+                    handedOut = !s.isEmpty();
+                    return s;
+                }
+            } finally {
+                if (!handedOut) {
+                    seg.release();
+                }
+            }
+            entry = segments.higherEntry(entry.getKey());
+        }
+        return FetchSlice.empty(startOffset, start, end, hw);
+    }
+
+    private FetchSlice collect(Segment seg, int size, int pos, int maxBytes, long limit, long startOffset, long start,
+                               long end, long hw, long truncationsAtStart) {
+        ByteBuffer map = seg.mapping();
+        int cursor = pos;
+        long next = startOffset;
+        while (cursor < size) {
+            checkHeader(seg, map, cursor, size);
+            if (Segment.baseOffsetAt(map, cursor) >= limit || Segment.lastOffsetAt(map, cursor) >= limit) {
+                break;
+            }
+            int batchBytes = Segment.batchSizeAt(map, cursor);
+            if (cursor > pos && cursor + batchBytes - pos > maxBytes) {
+                break;
+            }
+            next = Segment.lastOffsetAt(map, cursor) + 1;
+            cursor += batchBytes;
+        }
+        if (cursor == pos) {
+            return FetchSlice.empty(startOffset, start, end, hw);
+        }
+        rememberReadEnd(seg, startOffset, next, cursor, truncationsAtStart);
+        return new FetchSlice(seg.slice(pos, cursor - pos), next, start, end, hw, seg);
+    }
+
+    /**
+     * The position of the closest remembered batch start at or below {@code target} in this
+     * segment, or -1. Scanning forward from there finds the target: every batch before it ends
+     * below its base offset, which is at most the target.
+     */
+    private int hintedPosition(Segment seg, ByteBuffer map, int size, long target) {
+        int best = -1;
+        long bestOffset = Long.MIN_VALUE;
+        for (int i = 0; i < READ_HINTS; i++) {
+            ReadHint h = readHints.get(i);
+            if (h != null && h.segment() == seg && h.truncations() == truncations && h.offset() <= target && h.offset() > bestOffset
+                    && batchStartsAt(map, size, h.position(), h.offset())) {
+                best = h.position();
+                bestOffset = h.offset();
+            }
+        }
+        return best;
+    }
+
+    /** True if a batch header fits at {@code position} of a segment of {@code size} bytes and its base offset is {@code offset}. */
+    private static boolean batchStartsAt(ByteBuffer map, int size, int position, long offset) {
+        return position >= 0 && position <= size - RecordBatch.HEADER_SIZE_BYTES && Segment.baseOffsetAt(map, position) == offset;
+    }
+
+    /**
+     * Remembers where a read from {@code from} ended: the batch starting at {@code nextOffset} is
+     * (or, at the end of the log, will be) at {@code position}. Replaces the hint that read
+     * started from, so that one sequential reader keeps one slot.
+     */
+    private void rememberReadEnd(Segment seg, long from, long nextOffset, int position, long truncationsAtStart) {
+        ReadHint hint = new ReadHint(seg, nextOffset, position, truncationsAtStart);
+        for (int i = 0; i < READ_HINTS; i++) {
+            ReadHint h = readHints.get(i);
+            if (h != null && h.segment() == seg && h.offset() == from) {
+                readHints.compareAndSet(i, h, hint);
+                return;
+            }
+        }
+        readHints.set(Math.floorMod(readHintNext.getAndIncrement(), READ_HINTS), hint);
+    }
+
+    /** Checks that a whole batch header, and a length that fits the segment, start at {@code pos}. */
+    static void checkHeader(Segment seg, ByteBuffer map, int pos, int size) {
+        if (size - pos < RecordBatch.HEADER_SIZE_BYTES) {
+            throw new CorruptLogException(seg.path(), pos, "batch header truncated at segment end " + size);
+        }
+        int batchBytes = Segment.batchSizeAt(map, pos);
+        if (batchBytes < RecordBatch.HEADER_SIZE_BYTES || batchBytes > size - pos) {
+            throw new CorruptLogException(seg.path(), pos, "batch length " + batchBytes + " impossible before segment end " + size);
+        }
+    }
+
+    /**
+     * Position of the first batch of {@code seg} whose last offset is ≥ {@code target}, or -1.
+     * Seeks the floor index entry (checking it really names a batch of this segment at that
+     * offset: the pair assertion of STYLE §4), then scans headers forward. The caller has
+     * retained {@code seg}.
+     */
+    int locate(Segment seg, int size, long target) {
+        ByteBuffer map = seg.mapping();
+        int pos = hintedPosition(seg, map, size, target);
+        if (pos < 0) {
+            pos = 0;
+            IndexStore.OffsetPosition e = index.floorOffset(partitionId, target);
+            if (e != null && e.segmentBase() == seg.baseOffset() && batchStartsAt(map, size, e.position(), e.offset())) {
+                pos = e.position();
+            }
+        }
+        while (pos < size) {
+            checkHeader(seg, map, pos, size);
+            if (Segment.lastOffsetAt(map, pos) >= target) {
+                return pos;
+            }
+            pos += Segment.batchSizeAt(map, pos);
+        }
+        return -1;
+    }
+
+    /** See {@link PartitionLog#offsetForTimestamp}. */
+    Optional<TimestampOffset> offsetForTimestamp(long timestampMs) {
+        ensureOpen();
+        IndexStore.TimeEntry floor = timestampMs == Long.MIN_VALUE ? null : index.floorTime(partitionId, timestampMs - 1);
+        long from = Math.max(bounds.logStartOffset(), floor == null ? 0 : floor.offset());
+        long end = bounds.logEndOffset();
+        while (from < end) {
+            try (FetchSlice slice = read(from, 1 << 20, end)) {
+                if (slice.isEmpty()) {
+                    return Optional.empty();
+                }
+                for (RecordBatch b : Batches.iterate(slice.records())) {
+                    if (b.maxTimestamp() < timestampMs) {
+                        continue;
+                    }
+                    Optional<TimestampOffset> hit = firstAtOrAfter(b, timestampMs, from);
+                    if (hit.isPresent()) {
+                        return hit;
+                    }
+                }
+                from = slice.nextOffset();
+            }
+        }
+        return Optional.empty();
+    }
+
+    private static Optional<TimestampOffset> firstAtOrAfter(RecordBatch b, long timestampMs, long minOffset) {
+        if (b.timestampType() == TimestampType.LOG_APPEND_TIME) {
+            return Optional.of(new TimestampOffset(b.maxTimestamp(), Math.max(b.baseOffset(), minOffset)));
+        }
+        for (Record r : b.records()) {
+            if (r.offset() >= minOffset && r.timestamp() >= timestampMs) {
+                return Optional.of(new TimestampOffset(r.timestamp(), r.offset()));
+            }
+        }
+        return Optional.empty();
+    }
+}
