@@ -10,6 +10,7 @@ import dev.basalt.broker.controller.ForwardingControllerChannel;
 import dev.basalt.broker.controller.MetadataQuorum;
 import dev.basalt.broker.controller.QuorumController;
 import dev.basalt.broker.controller.RaftMetadataQuorum;
+import dev.basalt.broker.grpc.LongLivedCalls;
 import dev.basalt.broker.http.HttpAdminServer;
 import dev.basalt.broker.lifecycle.BrokerLifecycle;
 import dev.basalt.broker.metadata.MetadataPublisher;
@@ -46,8 +47,13 @@ import io.grpc.Metadata;
 import io.grpc.Server;
 import io.grpc.ServerCall;
 import io.grpc.ServerCallExecutorSupplier;
+import io.grpc.ServerInterceptors;
 import io.grpc.ServerServiceDefinition;
+import io.grpc.Status;
+import io.grpc.health.v1.HealthCheckResponse;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.protobuf.services.HealthStatusManager;
+import io.grpc.protobuf.services.ProtoReflectionServiceV1;
 import java.io.IOException;
 import java.net.BindException;
 import java.net.InetSocketAddress;
@@ -138,6 +144,12 @@ public final class BasaltNode implements AutoCloseable {
     private Server clientServer;
     private HttpAdminServer http;
     private ScheduledExecutorService timers;
+    /** How often the gRPC health status is recomputed from readiness. */
+    private static final long HEALTH_REFRESH_MS = 200;
+    private HealthStatusManager health;
+    private final LongLivedCalls healthWatches = new LongLivedCalls();
+    private ReplicaRpc.Server replicaServer;
+    private volatile HealthCheckResponse.ServingStatus healthStatus; // written on the timer thread
     private ExecutorService requestThreads;
 
     public BasaltNode(NodeConfig config) {
@@ -363,7 +375,20 @@ public final class BasaltNode implements AutoCloseable {
         for (ServerServiceDefinition def : services.definitions()) {
             builder.addService(def);
         }
-        builder.addService(ReplicaRpc.service(new ReplicaRequestHandler(replicas, config.getInt("fetch.wait.ms.max"))));
+        replicaServer = ReplicaRpc.server(new ReplicaRequestHandler(replicas, config.getInt("fetch.wait.ms.max")));
+        builder.addService(replicaServer.definition());
+        // Any-language clients: `grpcurl list` and generated clients discover the services by
+        // reflection; load balancers and orchestrators probe grpc.health.v1 (SERVING = /ready's 200).
+        builder.addService(ProtoReflectionServiceV1.newInstance());
+        health = new HealthStatusManager();
+        builder.addService(ServerInterceptors.intercept(health.getHealthService(), healthWatches));
+        List<String> healthNames = new ArrayList<>();
+        healthNames.add(HealthStatusManager.SERVICE_NAME_ALL_SERVICES);
+        for (ServerServiceDefinition def : services.definitions()) {
+            healthNames.add(def.getServiceDescriptor().getName());
+        }
+        refreshHealth(healthNames);
+        timers.scheduleWithFixedDelay(() -> refreshHealth(healthNames), HEALTH_REFRESH_MS, HEALTH_REFRESH_MS, TimeUnit.MILLISECONDS);
         clientServer = builder.build();
         try {
             clientServer.start();
@@ -390,8 +415,28 @@ public final class BasaltNode implements AutoCloseable {
                 !TopicConfigs.durableAcks(image.configs().configs(ConfigResource.topic(topic)), config.topicDefaults()));
     }
 
+    /** The health service follows readiness: SERVING exactly when GET /ready would answer 200. */
+    private void refreshHealth(List<String> names) {
+        HealthCheckResponse.ServingStatus st = notReadyReason() == null ? HealthCheckResponse.ServingStatus.SERVING
+                : HealthCheckResponse.ServingStatus.NOT_SERVING;
+        if (st == healthStatus) {
+            return;
+        }
+        healthStatus = st;
+        for (String n : names) {
+            health.setStatus(n, st);
+        }
+    }
+
     private void stopClientServer() {
-        clientServer.shutdown();
+        // Watchers see NOT_SERVING before the port closes, and the status can no longer change.
+        health.enterTerminalState();
+        clientServer.shutdown(); // no new calls from here on
+        // Streams that never end by themselves would hold the graceful shutdown for its whole
+        // timeout; unary calls in flight still get shutdown.timeout.ms to finish.
+        Status stopping = Status.UNAVAILABLE.withDescription("node " + config.nodeId() + " is shutting down");
+        healthWatches.closeAll(stopping);
+        replicaServer.endSessions(stopping);
         try {
             if (!clientServer.awaitTermination(config.getLong("shutdown.timeout.ms"), TimeUnit.MILLISECONDS)) {
                 clientServer.shutdownNow();

@@ -7,9 +7,12 @@ import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
 import io.grpc.ServerMethodDefinition;
 import io.grpc.ServerServiceDefinition;
+import io.grpc.ServiceDescriptor;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import java.io.InputStream;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * Makes a malformed request message an {@code INVALID_ARGUMENT} status naming the parse error.
@@ -41,10 +44,24 @@ public final class StrictRequestParsing {
 
     /** {@code service} with every method parsing its requests as described above. */
     public static ServerServiceDefinition wrap(ServerServiceDefinition service) {
-        ServerServiceDefinition.Builder b = ServerServiceDefinition.builder(service.getServiceDescriptor().getName());
+        List<ServerMethodDefinition<?, ?>> wrapped = new ArrayList<>();
         for (ServerMethodDefinition<?, ?> m : service.getMethods()) {
-            b.addMethod(wrapMethod(m));
+            wrapped.add(wrapMethod(m));
         }
+        return describedAs(service.getServiceDescriptor(), wrapped);
+    }
+
+    /**
+     * A definition of {@code methods} that keeps {@code generated}'s schema descriptor (the
+     * .proto file behind the service), which server reflection serves; a definition built from
+     * the service name alone is invisible to reflection.
+     */
+    public static ServerServiceDefinition describedAs(ServiceDescriptor generated, List<ServerMethodDefinition<?, ?>> methods) {
+        ServiceDescriptor.Builder sd = ServiceDescriptor.newBuilder(generated.getName())
+                .setSchemaDescriptor(generated.getSchemaDescriptor());
+        methods.forEach(m -> sd.addMethod(m.getMethodDescriptor()));
+        ServerServiceDefinition.Builder b = ServerServiceDefinition.builder(sd.build());
+        methods.forEach(b::addMethod);
         return b.build();
     }
 

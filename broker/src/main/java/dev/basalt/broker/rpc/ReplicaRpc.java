@@ -16,7 +16,9 @@ import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientResponseObserver;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -45,7 +47,12 @@ public final class ReplicaRpc {
 
     /** The service to add to the broker's client-listener server. */
     public static ServerServiceDefinition service(ReplicaRequestHandler handler) {
-        return service(handler::handleFetch, handler::handleOffsetForLeaderEpoch);
+        return server(handler).definition();
+    }
+
+    /** The service and a handle on its open fetch sessions (a stopping broker ends them). */
+    public static Server server(ReplicaRequestHandler handler) {
+        return new Server(handler::handleFetch, handler::handleOffsetForLeaderEpoch);
     }
 
     /**
@@ -55,6 +62,45 @@ public final class ReplicaRpc {
      */
     public static ServerServiceDefinition service(BiConsumer<ReplicaFetchRequest, Consumer<ReplicaFetchResponse>> fetch,
                                                   Function<OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse> offsetForLeaderEpoch) {
+        return new Server(fetch, offsetForLeaderEpoch).definition();
+    }
+
+    /**
+     * The leader side: the service definition and the fetch sessions open on it. A follower's
+     * session lives as long as the connection, so gRPC's graceful shutdown would wait for it for
+     * the whole shutdown timeout: a stopping broker ends them with {@link #endSessions}.
+     *
+     * <p>Thread-safety: thread-safe.
+     */
+    public static final class Server {
+        private final Set<FetchSession> sessions = ConcurrentHashMap.newKeySet();
+        private final ServerServiceDefinition definition;
+
+        Server(BiConsumer<ReplicaFetchRequest, Consumer<ReplicaFetchResponse>> fetch,
+               Function<OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse> offsetForLeaderEpoch) {
+            this.definition = bind(fetch, offsetForLeaderEpoch, sessions);
+        }
+
+        public ServerServiceDefinition definition() {
+            return definition;
+        }
+
+        /** Fetch sessions open now. */
+        public int openSessions() {
+            return sessions.size();
+        }
+
+        /** Ends every open session with {@code status}; followers reconnect (elsewhere, once this broker is gone). */
+        public void endSessions(Status status) {
+            for (FetchSession s : sessions) {
+                s.end(status);
+            }
+        }
+    }
+
+    private static ServerServiceDefinition bind(BiConsumer<ReplicaFetchRequest, Consumer<ReplicaFetchResponse>> fetch,
+                                                Function<OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse> offsetForLeaderEpoch,
+                                                Set<FetchSession> sessions) {
         return new ReplicaServiceGrpc.ReplicaServiceImplBase() {
             @Override
             public void replicaFetch(ReplicaFetchRequest request, StreamObserver<ReplicaFetchResponse> obs) {
@@ -71,7 +117,7 @@ public final class ReplicaRpc {
 
             @Override
             public StreamObserver<ReplicaFetchRequest> replicaFetchSession(StreamObserver<ReplicaFetchResponse> obs) {
-                return new FetchSession(fetch, (ServerCallStreamObserver<ReplicaFetchResponse>) obs);
+                return new FetchSession(fetch, (ServerCallStreamObserver<ReplicaFetchResponse>) obs, sessions);
             }
 
             @Override
@@ -101,18 +147,22 @@ public final class ReplicaRpc {
     private static final class FetchSession implements StreamObserver<ReplicaFetchRequest> {
         private final BiConsumer<ReplicaFetchRequest, Consumer<ReplicaFetchResponse>> handler;
         private final ServerCallStreamObserver<ReplicaFetchResponse> out;
+        private final Set<FetchSession> registry;
         private boolean awaitingAnswer; // guarded by this
         private boolean ended; // guarded by this
 
         FetchSession(BiConsumer<ReplicaFetchRequest, Consumer<ReplicaFetchResponse>> handler,
-                     ServerCallStreamObserver<ReplicaFetchResponse> out) {
+                     ServerCallStreamObserver<ReplicaFetchResponse> out, Set<FetchSession> registry) {
             this.handler = handler;
             this.out = out;
+            this.registry = registry;
+            registry.add(this);
             // A parked answer may arrive after the follower went away: drop it instead of throwing.
             out.setOnCancelHandler(() -> {
                 synchronized (this) {
                     ended = true;
                 }
+                registry.remove(this);
             });
         }
 
@@ -124,6 +174,7 @@ public final class ReplicaRpc {
                 }
                 if (awaitingAnswer) {
                     ended = true;
+                    registry.remove(this);
                     out.onError(Status.FAILED_PRECONDITION
                             .withDescription("a ReplicaFetchSession request arrived before the previous one was answered")
                             .asRuntimeException());
@@ -150,7 +201,8 @@ public final class ReplicaRpc {
             }
         }
 
-        private synchronized void end(Status status) {
+        synchronized void end(Status status) {
+            registry.remove(this);
             if (!ended) {
                 ended = true;
                 out.onError(status.asRuntimeException());
@@ -159,11 +211,13 @@ public final class ReplicaRpc {
 
         @Override
         public synchronized void onError(Throwable t) {
+            registry.remove(this);
             ended = true; // the call is over already; nothing may be written
         }
 
         @Override
         public synchronized void onCompleted() {
+            registry.remove(this);
             if (!ended) {
                 ended = true;
                 out.onCompleted();

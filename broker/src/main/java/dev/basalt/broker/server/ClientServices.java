@@ -37,6 +37,7 @@ import dev.basalt.proto.v1.ProduceResponse;
 import dev.basalt.proto.v1.ProduceServiceGrpc;
 import io.grpc.BindableService;
 import io.grpc.MethodDescriptor;
+import io.grpc.ServerMethodDefinition;
 import io.grpc.ServerServiceDefinition;
 import io.grpc.Status;
 import io.grpc.protobuf.ProtoUtils;
@@ -97,8 +98,8 @@ public final class ClientServices {
     private ServerServiceDefinition produceService() {
         MethodDescriptor<ProduceRequest, ProduceResponse> method = ProduceServiceGrpc.getProduceMethod()
                 .toBuilder(produceMarshaller, ProtoUtils.marshaller(ProduceResponse.getDefaultInstance())).build();
-        return ServerServiceDefinition.builder(ProduceServiceGrpc.getServiceDescriptor().getName())
-                .addMethod(method, ServerCalls.asyncUnaryCall((req, obs) -> {
+        return StrictRequestParsing.describedAs(ProduceServiceGrpc.getServiceDescriptor(), List.of(
+                ServerMethodDefinition.create(method, ServerCalls.asyncUnaryCall((req, obs) -> {
                     try {
                         produce.handle(req, response -> {
                             obs.onNext(response);
@@ -108,7 +109,7 @@ public final class ClientServices {
                         log.error("Produce failed unexpectedly", e);
                         obs.onError(Status.INTERNAL.withDescription(e.toString()).asRuntimeException());
                     }
-                })).build();
+                }))));
     }
 
     /**
@@ -122,12 +123,12 @@ public final class ClientServices {
                 .toBuilder(ProtoUtils.marshaller(FetchRequest.getDefaultInstance()), FetchReply.MARSHALLER).build();
         MethodDescriptor<FetchRequest, FetchReply> inParts = FetchServiceGrpc.getFetchInPartsMethod()
                 .toBuilder(ProtoUtils.marshaller(FetchRequest.getDefaultInstance()), FetchReply.MARSHALLER).build();
-        return ServerServiceDefinition.builder(FetchServiceGrpc.getServiceDescriptor().getName())
-                .addMethod(unary, ServerCalls.asyncUnaryCall((FetchRequest request, StreamObserver<FetchReply> obs) ->
-                        serveFetch(request, obs, List::of)))
-                .addMethod(inParts, ServerCalls.asyncServerStreamingCall((FetchRequest request, StreamObserver<FetchReply> obs) ->
-                        serveFetch(request, obs, reply -> reply.parts(FETCH_PART_BYTES_MIN))))
-                .build();
+        return StrictRequestParsing.describedAs(FetchServiceGrpc.getServiceDescriptor(), List.of(
+                ServerMethodDefinition.create(unary, ServerCalls.asyncUnaryCall((FetchRequest request, StreamObserver<FetchReply> obs) ->
+                        serveFetch(request, obs, List::of))),
+                ServerMethodDefinition.create(inParts, ServerCalls.asyncServerStreamingCall(
+                        (FetchRequest request, StreamObserver<FetchReply> obs) ->
+                                serveFetch(request, obs, reply -> reply.parts(FETCH_PART_BYTES_MIN))))));
     }
 
     /** Record bytes after which FetchInParts closes a part (fetch.proto documents the rule). */

@@ -173,6 +173,35 @@ class ReplicaFetchSessionTest {
     }
 
     @Test
+    void aStoppingLeaderEndsItsSessionsAndFollowersReconnect() throws Exception {
+        LinkedBlockingQueue<Runnable> parked = new LinkedBlockingQueue<>();
+        AtomicInteger calls = new AtomicInteger();
+        ReplicaRpc.Server server = new ReplicaRpc.Server((req, respond) -> {
+            if (calls.incrementAndGet() == 1) {
+                parked.add(() -> respond.accept(echo(req))); // a long poll with nothing new
+            } else {
+                respond.accept(echo(req));
+            }
+        }, req -> OffsetForLeaderEpochResponse.getDefaultInstance());
+        ReplicaClient c = client(serve(server.definition()));
+        CompletableFuture<Throwable> failed = CompletableFuture.supplyAsync(() -> {
+            try {
+                c.fetch(request(1), 30_000);
+                return null;
+            } catch (ReplicaClient.ReplicaClientException e) {
+                return e;
+            }
+        });
+        assertTrue(parked.poll(10, TimeUnit.SECONDS) != null);
+        assertEquals(1, server.openSessions());
+        server.endSessions(Status.UNAVAILABLE.withDescription("stopping"));
+        Throwable e = failed.get(10, TimeUnit.SECONDS);
+        assertTrue(e != null && e.getMessage().contains("UNAVAILABLE"), String.valueOf(e));
+        assertEquals(0, server.openSessions());
+        assertEquals(4, c.fetch(request(4), 5_000).getPartitions(0).getHighWatermark());
+    }
+
+    @Test
     void aLeaderWithoutSessionsIsFetchedFromWithUnaryCalls() throws Exception {
         AtomicInteger unary = new AtomicInteger();
         ReplicaClient c = client(serve(new ReplicaServiceGrpc.ReplicaServiceImplBase() {
