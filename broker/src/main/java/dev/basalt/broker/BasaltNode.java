@@ -10,7 +10,9 @@ import dev.basalt.broker.controller.ForwardingControllerChannel;
 import dev.basalt.broker.controller.MetadataQuorum;
 import dev.basalt.broker.controller.QuorumController;
 import dev.basalt.broker.controller.RaftMetadataQuorum;
+import dev.basalt.broker.gateway.RecordGateway;
 import dev.basalt.broker.grpc.LongLivedCalls;
+import dev.basalt.broker.grpc.StrictRequestParsing;
 import dev.basalt.broker.http.HttpAdminServer;
 import dev.basalt.broker.lifecycle.BrokerLifecycle;
 import dev.basalt.broker.metadata.MetadataPublisher;
@@ -22,6 +24,7 @@ import dev.basalt.broker.replica.ReplicaManager;
 import dev.basalt.broker.replica.ReplicaRequestHandler;
 import dev.basalt.broker.rpc.ControllerAdminRpc;
 import dev.basalt.broker.rpc.ControllerRpc;
+import dev.basalt.broker.rpc.RecordRpc;
 import dev.basalt.broker.rpc.ReplicaRpc;
 import dev.basalt.broker.server.AdminHandler;
 import dev.basalt.broker.server.ClientServices;
@@ -147,6 +150,7 @@ public final class BasaltNode implements AutoCloseable {
     /** How often the gRPC health status is recomputed from readiness. */
     private static final long HEALTH_REFRESH_MS = 200;
     private HealthStatusManager health;
+    private RecordGateway gateway;
     private final LongLivedCalls healthWatches = new LongLivedCalls();
     private ReplicaRpc.Server replicaServer;
     private volatile HealthCheckResponse.ServingStatus healthStatus; // written on the timer thread
@@ -377,6 +381,15 @@ public final class BasaltNode implements AutoCloseable {
         }
         replicaServer = ReplicaRpc.server(new ReplicaRequestHandler(replicas, config.getInt("fetch.wait.ms.max")));
         builder.addService(replicaServer.definition());
+        gateway = new RecordGateway(replicas, RecordGateway.destinations(produce, fetch, new ListOffsetsHandler(replicas),
+                config.getInt("grpc.message.bytes.max")), timers, requestThreads, new RecordGateway.Limits(
+                config.getInt("gateway.retries.max"), config.getLong("gateway.retry.backoff.ms"),
+                config.getLong("gateway.inflight.bytes.max"), config.getInt("gateway.records.per.request.max"),
+                config.getInt("gateway.fetch.records.max"), config.getInt("produce.request.bytes.max"),
+                config.getInt("request.timeout.ms.max"), config.getInt("fetch.wait.ms.max")));
+        shutdownSteps.add(0, gateway::close);
+        ServerServiceDefinition records = StrictRequestParsing.wrap(RecordRpc.service(gateway).bindService());
+        builder.addService(records);
         // Any-language clients: `grpcurl list` and generated clients discover the services by
         // reflection; load balancers and orchestrators probe grpc.health.v1 (SERVING = /ready's 200).
         builder.addService(ProtoReflectionServiceV1.newInstance());
@@ -387,6 +400,7 @@ public final class BasaltNode implements AutoCloseable {
         for (ServerServiceDefinition def : services.definitions()) {
             healthNames.add(def.getServiceDescriptor().getName());
         }
+        healthNames.add(records.getServiceDescriptor().getName());
         refreshHealth(healthNames);
         timers.scheduleWithFixedDelay(() -> refreshHealth(healthNames), HEALTH_REFRESH_MS, HEALTH_REFRESH_MS, TimeUnit.MILLISECONDS);
         clientServer = builder.build();

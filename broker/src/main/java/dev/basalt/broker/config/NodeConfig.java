@@ -92,6 +92,14 @@ public final class NodeConfig {
         put(k, "grpc.message.bytes.max", "104857600", "Largest inbound gRPC message (100 MiB).", null);
         put(k, "request.timeout.ms.max", "60000", "Upper bound on a request's timeout_ms (acks=all waits).", null);
         put(k, "shutdown.timeout.ms", "30000", "How long graceful shutdown waits for in-flight work.", null);
+        // --- the thin-client gateway (records.proto's RecordService; broker.gateway)
+        put(k, "gateway.retries.max", "5", "Times a ProduceRecords/FetchRecords partition is retried while its leadership"
+                + " moves, within the call's timeout.", null);
+        put(k, "gateway.retry.backoff.ms", "100", "Wait between those retries.", null);
+        put(k, "gateway.inflight.bytes.max", "67108864", "Record bytes of ProduceRecords calls in flight on this broker;"
+                + " more are answered THROTTLED (64 MiB).", null);
+        put(k, "gateway.records.per.request.max", "100000", "Records in one ProduceRecords request.", null);
+        put(k, "gateway.fetch.records.max", "10000", "Upper bound of a FetchRecords request's max_records.", null);
         put(k, "raft.election.timeout.ms", "300", "Raft election timeout: randomized in [this, 2x this).", null);
         put(k, "raft.heartbeat.interval.ms", "50", "Raft leader heartbeat interval.", null);
         // --- replication (broker.replica, broker.replica.fetcher): Kafka's names; defaults tuned for

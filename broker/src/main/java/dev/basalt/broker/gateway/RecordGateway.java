@@ -1,0 +1,473 @@
+package dev.basalt.broker.gateway;
+
+import com.google.protobuf.UnsafeByteOperations;
+import dev.basalt.broker.replica.ReplicaManager;
+import dev.basalt.common.KeyPartitioning;
+import dev.basalt.metadata.image.Endpoint;
+import dev.basalt.metadata.image.MetadataImage;
+import dev.basalt.metadata.image.PartitionRegistration;
+import dev.basalt.metadata.image.TopicImage;
+import dev.basalt.proto.v1.ErrorCode;
+import dev.basalt.proto.v1.FetchRecordsRequest;
+import dev.basalt.proto.v1.FetchRecordsResponse;
+import dev.basalt.proto.v1.FetchRequest;
+import dev.basalt.proto.v1.FetchResponse;
+import dev.basalt.proto.v1.ListOffsetsRequest;
+import dev.basalt.proto.v1.ListOffsetsResponse;
+import dev.basalt.proto.v1.ProduceRecordsRequest;
+import dev.basalt.proto.v1.ProduceRecordsResponse;
+import dev.basalt.proto.v1.ProduceRequest;
+import dev.basalt.proto.v1.ProduceResponse;
+import dev.basalt.proto.v1.ProducedRecord;
+import dev.basalt.record.CorruptRecordException;
+import io.grpc.Status;
+import java.nio.ByteBuffer;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The thin-client gateway behind records.proto's RecordService: records as protobuf messages in,
+ * one record batch per partition out to the partition's leader, through this broker's own
+ * handlers when it leads the partition (the same validation, append and acks path as Produce
+ * and Fetch) or the leader's client port otherwise. Leadership moves during a call are retried
+ * (NOT_LEADER and other retriable answers, and unreachable leaders) up to
+ * {@code gateway.retries.max} times, {@code gateway.retry.backoff.ms} apart, within the call's
+ * timeout. Work forwarded to other brokers is bounded by {@code gateway.inflight.bytes.max}.
+ *
+ * <p>Thread-safety: thread-safe; nothing blocks: calls complete from the handlers' or the
+ * transport's threads, retries wait on {@code scheduler}.
+ */
+public final class RecordGateway implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(RecordGateway.class);
+    /** The client listener's name in broker registrations. */
+    static final String CLIENT_LISTENER = "PLAINTEXT";
+    static final int DEFAULT_TIMEOUT_MS = 30_000;
+    static final int DEFAULT_MAX_RECORDS = 500;
+    static final int DEFAULT_MAX_BYTES = 1 << 20;
+    /** A subscription's heartbeat period when the request gives no max_wait_ms. */
+    static final int SUBSCRIBE_WAIT_MS_DEFAULT = 500;
+
+    /** Limits of the gateway path, from the node's gateway.* settings. */
+    public record Limits(int retriesMax, long retryBackoffMs, long inflightBytesMax, int recordsPerRequestMax,
+                         int fetchRecordsMax, int produceRequestBytesMax, int timeoutMsMax, int fetchWaitMsMax) {
+    }
+
+    private final ReplicaManager replicas;
+    private final Destinations destinations;
+    private final ScheduledExecutorService scheduler;
+    private final Executor continuations;
+    private final Clock clock;
+    private final Limits limits;
+    private final AtomicLong inflightBytes = new AtomicLong();
+    private final AtomicInteger stickyCounter = new AtomicInteger();
+
+    /**
+     * @param scheduler     waits out retry back-offs
+     * @param continuations runs a subscription's next fetch (request threads)
+     */
+    public RecordGateway(ReplicaManager replicas, Destinations destinations, ScheduledExecutorService scheduler,
+                         Executor continuations, Limits limits) {
+        this.replicas = replicas;
+        this.destinations = destinations;
+        this.scheduler = scheduler;
+        this.continuations = continuations;
+        this.clock = replicas.clock();
+        this.limits = limits;
+    }
+
+    public static Destinations destinations(dev.basalt.broker.server.ProduceHandler produce,
+                                            dev.basalt.broker.server.FetchHandler fetch,
+                                            dev.basalt.broker.server.ListOffsetsHandler listOffsets, int messageBytesMax) {
+        return new Destinations(produce, fetch, listOffsets, messageBytesMax);
+    }
+
+    /** The partition the gateway picks for a record with this key (null: none) among {@code partitions}. */
+    public static int partitionForKey(byte[] key, int partitions) {
+        return KeyPartitioning.partitionForKey(key, partitions);
+    }
+
+    // ------------------------------------------------------------------ produce
+
+    public void produce(ProduceRecordsRequest req, Consumer<ProduceRecordsResponse> respond) {
+        String invalid = validate(req);
+        if (invalid != null) {
+            respond.accept(failed(ErrorCode.INVALID_REQUEST, invalid));
+            return;
+        }
+        Optional<TopicImage> topic = replicas.image().topics().topic(req.getTopic());
+        if (topic.isEmpty()) {
+            respond.accept(failed(ErrorCode.UNKNOWN_TOPIC, "no topic " + req.getTopic()));
+            return;
+        }
+        int partitions = topic.get().partitionCount();
+        if (req.hasPartition() && req.getPartition() >= partitions) {
+            respond.accept(failed(ErrorCode.INVALID_PARTITION, "topic " + req.getTopic() + " has " + partitions
+                    + " partitions; no partition " + req.getPartition()));
+            return;
+        }
+        // Partition exactly as the Java client: murmur2 of the key; keyless records stick together.
+        Map<Integer, List<Integer>> byPartition = new TreeMap<>();
+        int sticky = -1;
+        for (int i = 0; i < req.getRecordsCount(); i++) {
+            ProducedRecord r = req.getRecords(i);
+            int p;
+            if (req.hasPartition()) {
+                p = req.getPartition();
+            } else if (r.hasKey()) {
+                p = partitionForKey(r.getKey().toByteArray(), partitions);
+            } else {
+                if (sticky < 0) {
+                    sticky = (stickyCounter.getAndIncrement() & Integer.MAX_VALUE) % partitions;
+                }
+                p = sticky;
+            }
+            byPartition.computeIfAbsent(p, k -> new ArrayList<>()).add(i);
+        }
+        long nowMs = clock.millis();
+        long totalBytes = 0;
+        Map<Integer, ByteBuffer> batches = new TreeMap<>();
+        for (Map.Entry<Integer, List<Integer>> e : byPartition.entrySet()) {
+            long bytes = 0;
+            for (int i : e.getValue()) {
+                bytes += RecordCodec.sizeBytes(req.getRecords(i));
+            }
+            if (bytes > limits.produceRequestBytesMax()) {
+                respond.accept(failed(ErrorCode.RECORD_TOO_LARGE, "the records for partition " + e.getKey() + " take " + bytes
+                        + " bytes; at most produce.request.bytes.max=" + limits.produceRequestBytesMax()));
+                return;
+            }
+            totalBytes += bytes;
+            batches.put(e.getKey(), RecordCodec.batch(req.getRecordsList(), e.getValue(), nowMs));
+        }
+        if (!reserve(totalBytes)) {
+            respond.accept(failed(ErrorCode.THROTTLED, "gateway.inflight.bytes.max=" + limits.inflightBytesMax()
+                    + " bytes of forwarded work already in flight on broker " + replicas.brokerId()));
+            return;
+        }
+        long reserved = totalBytes;
+        int timeoutMs = Math.min(req.getTimeoutMs() == 0 ? DEFAULT_TIMEOUT_MS : req.getTimeoutMs(), limits.timeoutMsMax());
+        long deadlineMs = nowMs + timeoutMs;
+        int acks = req.getAcksValue() == 0 ? -1 : 1;
+        List<CompletableFuture<ProduceRecordsResponse.PartitionResult>> results = new ArrayList<>();
+        for (Map.Entry<Integer, ByteBuffer> e : batches.entrySet()) {
+            ProduceRequest pr = ProduceRequest.newBuilder().setAcks(acks).setTimeoutMs(timeoutMs)
+                    .addTopics(ProduceRequest.TopicData.newBuilder().setName(req.getTopic())
+                            .addPartitions(ProduceRequest.PartitionData.newBuilder().setPartition(e.getKey())
+                                    .setRecords(UnsafeByteOperations.unsafeWrap(e.getValue()))))
+                    .build();
+            List<Integer> indexes = byPartition.get(e.getKey());
+            CompletableFuture<ProduceRecordsResponse.PartitionResult> f = new CompletableFuture<>();
+            sendProduce(req.getTopic(), e.getKey(), pr, deadlineMs, 0, f);
+            results.add(f.thenApply(r -> r.toBuilder().addAllRecordIndexes(indexes).build()));
+        }
+        CompletableFuture.allOf(results.toArray(CompletableFuture[]::new)).whenComplete((v, t) -> {
+            inflightBytes.addAndGet(-reserved);
+            ProduceRecordsResponse.Builder b = ProduceRecordsResponse.newBuilder();
+            results.forEach(f -> b.addPartitions(f.join()));
+            respond.accept(b.build());
+        });
+    }
+
+    private void sendProduce(String topic, int partition, ProduceRequest pr, long deadlineMs, int attempt,
+                             CompletableFuture<ProduceRecordsResponse.PartitionResult> out) {
+        Target target = leaderOf(topic, partition);
+        if (target.error != null) {
+            retryOr(out, attempt, deadlineMs, target.error, target.message, () -> sendProduce(topic, partition, pr, deadlineMs,
+                    attempt + 1, out), ProduceRecordsResponse.PartitionResult.newBuilder().setPartition(partition).setBaseOffset(-1)
+                    .setLogAppendTimeMs(-1));
+            return;
+        }
+        target.destination.produce(pr, deadlineMs).whenComplete((resp, t) -> {
+            ProduceRecordsResponse.PartitionResult.Builder r = ProduceRecordsResponse.PartitionResult.newBuilder()
+                    .setPartition(partition).setBaseOffset(-1).setLogAppendTimeMs(-1);
+            if (t != null) {
+                // The leader may have appended before the connection failed: at least once (records.proto).
+                retryOr(out, attempt, deadlineMs, ErrorCode.BROKER_NOT_AVAILABLE, "leader unreachable: " + Status.fromThrowable(t),
+                        () -> sendProduce(topic, partition, pr, deadlineMs, attempt + 1, out), r);
+                return;
+            }
+            ErrorCode top = resp.getErrorCode();
+            if (top != ErrorCode.NONE) {
+                out.complete(r.setErrorCode(top).setErrorMessage(resp.getErrorMessage()).build());
+                return;
+            }
+            ProduceResponse.PartitionResponse p = resp.getTopics(0).getPartitions(0);
+            if (p.getErrorCode() == ErrorCode.NONE) {
+                out.complete(r.setBaseOffset(p.getBaseOffset()).setLogAppendTimeMs(p.getLogAppendTimeMs()).build());
+            } else if (retriable(p.getErrorCode())) {
+                retryOr(out, attempt, deadlineMs, p.getErrorCode(), p.getErrorMessage(),
+                        () -> sendProduce(topic, partition, pr, deadlineMs, attempt + 1, out), r);
+            } else {
+                out.complete(r.setErrorCode(p.getErrorCode()).setErrorMessage(p.getErrorMessage()).build());
+            }
+        });
+    }
+
+    /** Leadership is moving (or the leader's replica is loading): worth asking again after a back-off. */
+    private static boolean retriable(ErrorCode code) {
+        return code == ErrorCode.NOT_LEADER || code == ErrorCode.REPLICA_NOT_AVAILABLE || code == ErrorCode.BROKER_NOT_AVAILABLE
+                || code == ErrorCode.FENCED_LEADER_EPOCH
+                || code == ErrorCode.UNKNOWN_LEADER_EPOCH;
+    }
+
+    private void retryOr(CompletableFuture<ProduceRecordsResponse.PartitionResult> out, int attempt, long deadlineMs, ErrorCode code,
+                         String message, Runnable retry, ProduceRecordsResponse.PartitionResult.Builder failure) {
+        if (attempt < limits.retriesMax() && clock.millis() + limits.retryBackoffMs() < deadlineMs) {
+            scheduler.schedule(retry, limits.retryBackoffMs(), TimeUnit.MILLISECONDS);
+        } else {
+            out.complete(failure.setErrorCode(code).setErrorMessage(message + " (after " + (attempt + 1) + " attempts)").build());
+        }
+    }
+
+    private static String validate(ProduceRecordsRequest req) {
+        if (req.getTopic().isEmpty()) {
+            return "topic is required";
+        }
+        if (req.getRecordsCount() == 0) {
+            return "no records";
+        }
+        if (req.hasPartition() && req.getPartition() < 0) {
+            return "partition must be >= 0 (or absent: the broker partitions), got " + req.getPartition();
+        }
+        if (req.getTimeoutMs() < 0) {
+            return "timeout_ms must be >= 0, got " + req.getTimeoutMs();
+        }
+        if (req.getAcksValue() != 0 && req.getAcksValue() != 1) {
+            return "acks must be ACKS_ALL or ACKS_LEADER, got " + req.getAcksValue();
+        }
+        return null;
+    }
+
+    private ProduceRecordsResponse failed(ErrorCode code, String message) {
+        return ProduceRecordsResponse.newBuilder().setErrorCode(code).setErrorMessage(message).build();
+    }
+
+    private boolean reserve(long bytes) {
+        while (true) {
+            long now = inflightBytes.get();
+            // One request larger than the whole budget still goes through when nothing else is in flight.
+            if (now > 0 && now + bytes > limits.inflightBytesMax()) {
+                return false;
+            }
+            if (inflightBytes.compareAndSet(now, now + bytes)) {
+                return true;
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ fetch
+
+    public void fetch(FetchRecordsRequest req, Consumer<FetchRecordsResponse> respond) {
+        String invalid = validate(req, limits.fetchRecordsMax());
+        if (invalid != null) {
+            respond.accept(FetchRecordsResponse.newBuilder().setErrorCode(ErrorCode.INVALID_REQUEST).setErrorMessage(invalid)
+                    .setNextOffset(req.getOffset()).build());
+            return;
+        }
+        long deadlineMs = clock.millis() + Math.min(req.getMaxWaitMs(), limits.fetchWaitMsMax()) + DEFAULT_TIMEOUT_MS;
+        fetchOnce(req, deadlineMs, 0).whenComplete((r, t) -> respond.accept(t == null ? r
+                : FetchRecordsResponse.newBuilder().setErrorCode(ErrorCode.UNKNOWN_SERVER_ERROR)
+                        .setErrorMessage(String.valueOf(t)).setNextOffset(req.getOffset()).build()));
+    }
+
+    private static String validate(FetchRecordsRequest req, int recordsMax) {
+        if (req.getTopic().isEmpty()) {
+            return "topic is required";
+        }
+        if (req.getPartition() < 0) {
+            return "partition must be >= 0, got " + req.getPartition();
+        }
+        if (req.getOffset() < -2) {
+            return "offset must be >= 0, or -1 (high watermark) or -2 (log start), got " + req.getOffset();
+        }
+        if (req.getMaxRecords() < 0 || req.getMaxRecords() > recordsMax) {
+            return "max_records must be 0..gateway.fetch.records.max=" + recordsMax + ", got " + req.getMaxRecords();
+        }
+        if (req.getMaxWaitMs() < 0 || req.getMaxBytes() < 0) {
+            return "max_wait_ms and max_bytes must be >= 0";
+        }
+        return null;
+    }
+
+    /** One fetch (resolving -1/-2 first), retried while leadership moves. */
+    private CompletableFuture<FetchRecordsResponse> fetchOnce(FetchRecordsRequest req, long deadlineMs, int attempt) {
+        Optional<TopicImage> topic = replicas.image().topics().topic(req.getTopic());
+        if (topic.isEmpty()) {
+            return CompletableFuture.completedFuture(fetchError(req, ErrorCode.UNKNOWN_TOPIC, "no topic " + req.getTopic()));
+        }
+        if (req.getPartition() >= topic.get().partitionCount()) {
+            return CompletableFuture.completedFuture(fetchError(req, ErrorCode.INVALID_PARTITION, "topic " + req.getTopic()
+                    + " has " + topic.get().partitionCount() + " partitions; no partition " + req.getPartition()));
+        }
+        Target target = leaderOf(req.getTopic(), req.getPartition());
+        if (target.error != null) {
+            return retryFetch(req, deadlineMs, attempt, target.error, target.message);
+        }
+        if (req.getOffset() < 0) {
+            ListOffsetsRequest lo = ListOffsetsRequest.newBuilder().addTopics(ListOffsetsRequest.TopicData.newBuilder()
+                    .setName(req.getTopic()).addPartitions(ListOffsetsRequest.PartitionData.newBuilder()
+                            .setPartition(req.getPartition()).setTimestamp(req.getOffset()))).build();
+            return target.destination.listOffsets(lo, deadlineMs).handle((resp, t) -> {
+                if (t != null) {
+                    return retryFetch(req, deadlineMs, attempt, ErrorCode.BROKER_NOT_AVAILABLE, "leader unreachable: " + t);
+                }
+                ErrorCode code = resp.getErrorCode() != ErrorCode.NONE ? resp.getErrorCode()
+                        : resp.getTopics(0).getPartitions(0).getErrorCode();
+                if (code != ErrorCode.NONE) {
+                    String msg = resp.getErrorCode() != ErrorCode.NONE ? resp.getErrorMessage()
+                            : resp.getTopics(0).getPartitions(0).getErrorMessage();
+                    return retriable(code) ? retryFetch(req, deadlineMs, attempt, code, msg)
+                            : CompletableFuture.completedFuture(fetchError(req, code, msg));
+                }
+                long offset = resp.getTopics(0).getPartitions(0).getOffset();
+                return fetchOnce(req.toBuilder().setOffset(offset).build(), deadlineMs, attempt);
+            }).thenCompose(f -> f);
+        }
+        int maxBytes = req.getMaxBytes() == 0 ? DEFAULT_MAX_BYTES : req.getMaxBytes();
+        FetchRequest fr = FetchRequest.newBuilder().setMaxWaitMs(Math.min(req.getMaxWaitMs(), limits.fetchWaitMsMax()))
+                .setMinBytes(1).setMaxBytes(maxBytes)
+                .addTopics(FetchRequest.TopicData.newBuilder().setName(req.getTopic())
+                        .addPartitions(FetchRequest.PartitionData.newBuilder().setPartition(req.getPartition())
+                                .setFetchOffset(req.getOffset()).setPartitionMaxBytes(maxBytes)))
+                .build();
+        int maxRecords = req.getMaxRecords() == 0 ? DEFAULT_MAX_RECORDS : req.getMaxRecords();
+        return target.destination.fetch(fr, deadlineMs).handle((resp, t) -> {
+            if (t != null) {
+                return retryFetch(req, deadlineMs, attempt, ErrorCode.BROKER_NOT_AVAILABLE, "leader unreachable: " + t);
+            }
+            if (resp.getErrorCode() != ErrorCode.NONE) {
+                return CompletableFuture.completedFuture(fetchError(req, resp.getErrorCode(), resp.getErrorMessage()));
+            }
+            FetchResponse.PartitionResponse p = resp.getTopics(0).getPartitions(0);
+            FetchRecordsResponse.Builder b = FetchRecordsResponse.newBuilder().setHighWatermark(p.getHighWatermark())
+                    .setLogStartOffset(p.getLogStartOffset()).setNextOffset(req.getOffset());
+            if (p.getErrorCode() != ErrorCode.NONE) {
+                if (retriable(p.getErrorCode())) {
+                    return retryFetch(req, deadlineMs, attempt, p.getErrorCode(), p.getErrorMessage());
+                }
+                return CompletableFuture.completedFuture(b.setErrorCode(p.getErrorCode()).setErrorMessage(p.getErrorMessage()).build());
+            }
+            try {
+                RecordCodec.Decoded d = RecordCodec.decode(p.getRecords().asReadOnlyByteBuffer(), req.getOffset(), p.getHighWatermark(),
+                        maxRecords);
+                return CompletableFuture.completedFuture(b.addAllRecords(d.records()).setNextOffset(d.nextOffset()).build());
+            } catch (CorruptRecordException e) {
+                log.error("Corrupt batch fetched from {}-{} at {}", req.getTopic(), req.getPartition(), req.getOffset(), e);
+                return CompletableFuture.completedFuture(b.setErrorCode(ErrorCode.CORRUPT_RECORD).setErrorMessage(e.getMessage()).build());
+            }
+        }).thenCompose(f -> f);
+    }
+
+    private CompletableFuture<FetchRecordsResponse> retryFetch(FetchRecordsRequest req, long deadlineMs, int attempt, ErrorCode code,
+                                                               String message) {
+        if (attempt < limits.retriesMax() && clock.millis() + limits.retryBackoffMs() < deadlineMs) {
+            CompletableFuture<FetchRecordsResponse> f = new CompletableFuture<>();
+            scheduler.schedule(() -> fetchOnce(req, deadlineMs, attempt + 1).whenComplete((r, t) -> {
+                if (t != null) {
+                    f.completeExceptionally(t);
+                } else {
+                    f.complete(r);
+                }
+            }), limits.retryBackoffMs(), TimeUnit.MILLISECONDS);
+            return f;
+        }
+        return CompletableFuture.completedFuture(fetchError(req, code, message + " (after " + (attempt + 1) + " attempts)"));
+    }
+
+    private static FetchRecordsResponse fetchError(FetchRecordsRequest req, ErrorCode code, String message) {
+        return FetchRecordsResponse.newBuilder().setErrorCode(code).setErrorMessage(message).setNextOffset(req.getOffset())
+                .setHighWatermark(-1).setLogStartOffset(-1).build();
+    }
+
+    /**
+     * SubscribeRecords: fetches from where the last answer ended, one fetch in flight, and the next
+     * only once {@code sink} can take a message (gRPC flow control).
+     */
+    public void subscribe(FetchRecordsRequest req, Subscription sink) {
+        FetchRecordsRequest first = req.getMaxWaitMs() == 0 ? req.toBuilder().setMaxWaitMs(SUBSCRIBE_WAIT_MS_DEFAULT).build() : req;
+        String invalid = validate(first, limits.fetchRecordsMax());
+        if (invalid != null) {
+            sink.end(FetchRecordsResponse.newBuilder().setErrorCode(ErrorCode.INVALID_REQUEST).setErrorMessage(invalid)
+                    .setNextOffset(req.getOffset()).build());
+            return;
+        }
+        next(first, sink);
+    }
+
+    private void next(FetchRecordsRequest req, Subscription sink) {
+        if (sink.cancelled()) {
+            return;
+        }
+        long deadlineMs = clock.millis() + Math.min(req.getMaxWaitMs(), limits.fetchWaitMsMax()) + DEFAULT_TIMEOUT_MS;
+        fetchOnce(req, deadlineMs, 0).whenComplete((r, t) -> {
+            if (t != null || r.getErrorCode() != ErrorCode.NONE) {
+                sink.end(t == null ? r : FetchRecordsResponse.newBuilder().setErrorCode(ErrorCode.UNKNOWN_SERVER_ERROR)
+                        .setErrorMessage(String.valueOf(t)).setNextOffset(req.getOffset()).build());
+                return;
+            }
+            FetchRecordsRequest following = req.toBuilder().setOffset(r.getNextOffset()).build();
+            // Through the executor, not on this stack: with a backlog every fetch completes at once.
+            sink.send(r, () -> continuations.execute(() -> next(following, sink)));
+        });
+    }
+
+    /** The stream side of a subscription (the gRPC binding implements it). */
+    public interface Subscription {
+        boolean cancelled();
+
+        /** Sends {@code message}, then runs {@code then} once the stream can take another. */
+        void send(FetchRecordsResponse message, Runnable then);
+
+        /** Sends a final message with its error and ends the stream. */
+        void end(FetchRecordsResponse last);
+    }
+
+    // ------------------------------------------------------------------ routing
+
+    /** A partition's leader now: a destination, or the error to answer with. */
+    private record Target(Destinations.Destination destination, ErrorCode error, String message) {
+    }
+
+    private Target leaderOf(String topic, int partition) {
+        MetadataImage img = replicas.image();
+        Optional<TopicImage> t = img.topics().topic(topic);
+        if (t.isEmpty()) {
+            return new Target(null, ErrorCode.UNKNOWN_TOPIC, "no topic " + topic);
+        }
+        PartitionRegistration reg = t.get().partitions().get(partition);
+        if (reg == null) {
+            return new Target(null, ErrorCode.INVALID_PARTITION, "no partition " + partition + " in " + topic);
+        }
+        if (reg.leader() < 0) {
+            return new Target(null, ErrorCode.NOT_LEADER, topic + "-" + partition + " has no leader now");
+        }
+        if (reg.leader() == replicas.brokerId()) {
+            return new Target(destinations.local(), null, null);
+        }
+        Optional<Endpoint> ep = img.cluster().broker(reg.leader()).flatMap(b -> b.endpoints().stream()
+                .filter(e -> e.name().equals(CLIENT_LISTENER)).findFirst());
+        if (ep.isEmpty()) {
+            return new Target(null, ErrorCode.NOT_LEADER, "leader " + reg.leader() + " of " + topic + "-" + partition
+                    + " has no client endpoint in the metadata");
+        }
+        return new Target(destinations.remote(reg.leader(), ep.get().host(), ep.get().port()), null, null);
+    }
+
+    @Override
+    public void close() {
+        destinations.close();
+    }
+}
