@@ -93,7 +93,7 @@ public final class NodeConfig {
         put(k, "request.timeout.ms.max", "60000", "Upper bound on a request's timeout_ms (acks=all waits).", null);
         put(k, "shutdown.timeout.ms", "30000", "How long graceful shutdown waits for in-flight work.", null);
         // --- the thin-client gateway (records.proto's RecordService; broker.gateway)
-        put(k, "gateway.retries.max", "5", "Times a ProduceRecords/FetchRecords partition is retried while its leadership"
+        put(k, "gateway.retries.max", "20", "Times a ProduceRecords/FetchRecords partition is retried while its leadership"
                 + " moves, within the call's timeout.", null);
         put(k, "gateway.retry.backoff.ms", "100", "Wait between those retries.", null);
         put(k, "gateway.inflight.bytes.max", "67108864", "Record bytes of ProduceRecords calls in flight on this broker;"
