@@ -54,6 +54,10 @@ final class ConsumeCommand implements Callable<Integer> {
     @Option(names = "--print-offset", description = "Print the offset before the record.")
     boolean printOffset;
 
+    @Option(names = "--print-headers", description = "Print the headers after the value, as key=value pairs joined by"
+            + " commas (a null header value prints as key=).")
+    boolean printHeaders;
+
     @Option(names = "--key-separator", defaultValue = "\t", description = "Between printed fields (default: tab).")
     String separator;
 
@@ -166,6 +170,14 @@ final class ConsumeCommand implements Callable<Integer> {
             sb.append(r.key()).append(separator);
         }
         sb.append(r.value());
+        if (printHeaders) {
+            sb.append(separator);
+            for (int i = 0; i < r.headers().size(); i++) {
+                var h = r.headers().get(i);
+                sb.append(i == 0 ? "" : ",").append(h.key()).append('=')
+                        .append(h.value() == null ? "" : new String(h.value(), java.nio.charset.StandardCharsets.UTF_8));
+            }
+        }
         root.out.println(sb);
     }
 }

@@ -1,0 +1,27 @@
+// Loads Basalt's basalt.v1 services from the repository's .proto files at run time
+// (@grpc/proto-loader): no generated code. Exports the RecordService client constructor and the
+// ErrorCode names.
+'use strict';
+const path = require('path');
+const grpc = require('@grpc/grpc-js');
+const protoLoader = require('@grpc/proto-loader');
+
+const PROTO_DIR = path.join(__dirname, '..', '..', 'proto', 'src', 'main', 'proto');
+const definition = protoLoader.loadSync(['records.proto', 'errors.proto'], {
+  includeDirs: [PROTO_DIR],
+  keepCase: true,
+  longs: String,      // int64 offsets as decimal strings: exact beyond 2^53
+  enums: String,      // error codes by name ("NONE", "NOT_LEADER", ...)
+  defaults: true,
+});
+const v1 = grpc.loadPackageDefinition(definition).basalt.v1;
+
+function address(arg) {
+  return arg || process.env.BASALT_ADDRESS || '127.0.0.1:9400';
+}
+
+function recordService(addr) {
+  return new v1.RecordService(address(addr), grpc.credentials.createInsecure());
+}
+
+module.exports = { grpc, recordService, address };

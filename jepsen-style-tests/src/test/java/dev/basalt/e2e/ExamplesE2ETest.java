@@ -1,0 +1,169 @@
+package dev.basalt.e2e;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import dev.basalt.client.Admin;
+import dev.basalt.client.admin.NewTopic;
+import dev.basalt.harness.NodeProcess;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The any-language examples (examples/python, examples/node) against a real node, as a user runs
+ * them: records produced by Python are read back by Node and by the Java CLI, in order per
+ * partition, with keys and headers intact; records produced by Node are read by Python.
+ *
+ * <p>Needs Debian's python3-grpcio, protobuf-compiler and protobuf-compiler-grpc, and Node.js with
+ * examples/node's packages installed (`npm ci` there). {@code .ci/run} installs them and sets
+ * BASALT_REQUIRE_EXAMPLES=1, which turns a missing tool into a failure; elsewhere the test is
+ * skipped with the list of what is missing. Reproduce: {@code ./mvnw -B -ntp verify -pl
+ * jepsen-style-tests -am -Dtest=ExamplesE2ETest -Dsurefire.failIfNoSpecifiedTests=false}.
+ */
+class ExamplesE2ETest {
+    private static final Path ROOT = Path.of(System.getProperty("user.dir")).getParent();
+    private static final Path PYTHON = Path.of("/usr/bin/python3");
+
+    @TempDir
+    static Path dir;
+    static NodeProcess node;
+
+    @BeforeAll
+    static void start() throws Exception {
+        List<String> missing = missingTools();
+        if (!missing.isEmpty()) {
+            String why = "the examples need " + String.join(", ", missing);
+            if ("1".equals(System.getenv("BASALT_REQUIRE_EXAMPLES"))) {
+                throw new AssertionError(why + " (BASALT_REQUIRE_EXAMPLES=1: .ci/run should have installed them)");
+            }
+            Assumptions.abort(why + "; install them (see .ci/run) to run this test");
+        }
+        node = NodeProcess.singleNode(dir, Map.of()).start(Duration.ofSeconds(60));
+        try (Admin admin = new Admin(Map.of("bootstrap.servers", node.bootstrap()))) {
+            for (String t : List.of("from-python", "from-node")) {
+                admin.createTopics(List.of(new NewTopic(t, 3, 1, Map.of())), false).get(t).get(30, TimeUnit.SECONDS);
+            }
+        }
+    }
+
+    @AfterAll
+    static void stop() {
+        if (node != null) {
+            node.close();
+        }
+    }
+
+    private static List<String> missingTools() {
+        List<String> missing = new ArrayList<>();
+        if (!Files.isExecutable(PYTHON) || run(List.of(PYTHON.toString(), "-c", "import grpc"), 30).code != 0) {
+            missing.add("/usr/bin/python3 with grpc (Debian: python3-grpcio)");
+        }
+        if (run(List.of("sh", "-c", "command -v protoc && command -v grpc_python_plugin"), 10).code != 0) {
+            missing.add("protoc and grpc_python_plugin (Debian: protobuf-compiler protobuf-compiler-grpc)");
+        }
+        if (run(List.of("sh", "-c", "command -v node"), 10).code != 0) {
+            missing.add("node (Debian: nodejs)");
+        }
+        if (!Files.isDirectory(ROOT.resolve("examples/node/node_modules/@grpc/grpc-js"))) {
+            missing.add("examples/node/node_modules (run `npm ci` in examples/node)");
+        }
+        return missing;
+    }
+
+    private record Run(int code, String out, String err) {
+    }
+
+    private static Run run(List<String> cmd, int timeoutS) {
+        try {
+            Path out = Files.createTempFile("basalt-example", ".out");
+            Path err = Files.createTempFile("basalt-example", ".err");
+            try {
+                Process p = new ProcessBuilder(cmd).directory(ROOT.toFile()).redirectOutput(out.toFile())
+                        .redirectError(err.toFile()).start();
+                if (!p.waitFor(timeoutS, TimeUnit.SECONDS)) {
+                    p.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+                    return new Run(-1, Files.readString(out), Files.readString(err) + "\n(timed out after " + timeoutS + " s)");
+                }
+                return new Run(p.exitValue(), Files.readString(out), Files.readString(err));
+            } finally {
+                Files.deleteIfExists(out);
+                Files.deleteIfExists(err);
+            }
+        } catch (IOException e) {
+            return new Run(-1, "", e.toString());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return new Run(-1, "", e.toString());
+        }
+    }
+
+    private static Run ok(List<String> cmd) {
+        Run r = run(cmd, 120);
+        assertEquals(0, r.code, cmd + " failed:\n" + r.out + r.err);
+        return r;
+    }
+
+    private static String address() {
+        return "127.0.0.1:" + node.clientPort();
+    }
+
+    /** Lines of the producers' output (partition, offset, key, value) grouped by partition, in order. */
+    private static Map<Integer, List<String>> byPartition(String out) {
+        Map<Integer, List<String>> m = new TreeMap<>();
+        for (String line : out.strip().split("\n")) {
+            m.computeIfAbsent(Integer.parseInt(line.split("\t")[0]), k -> new ArrayList<>()).add(line);
+        }
+        return m;
+    }
+
+    @Test
+    void pythonProducesAndNodeAndTheJavaCliReadItBack() {
+        Run produced = ok(List.of(PYTHON.toString(), "examples/python/produce.py", "--address", address(), "--topic", "from-python",
+                "--count", "60", "--key-prefix", "user"));
+        Map<Integer, List<String>> sent = byPartition(produced.out);
+        assertEquals(60, sent.values().stream().mapToInt(List::size).sum());
+        for (Map.Entry<Integer, List<String>> e : sent.entrySet()) {
+            List<String> expected = new ArrayList<>();
+            for (String line : e.getValue()) {
+                String seq = line.split("\t")[3].substring("python-".length());
+                expected.add(line + "\tsource=python,seq=" + seq);
+            }
+            Run viaNode = ok(List.of("node", "examples/node/consume.js", "--address", address(), "--topic", "from-python",
+                    "--partition", String.valueOf(e.getKey()), "--count", String.valueOf(e.getValue().size())));
+            assertEquals(expected, List.of(viaNode.out.strip().split("\n")), "Node read partition " + e.getKey());
+            Run cli = ok(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx256m", "-cp",
+                    System.getProperty("surefire.test.class.path", System.getProperty("java.class.path")), "dev.basalt.cli.BasaltCli",
+                    "-b", node.bootstrap(), "consume", "--topic", "from-python", "--partition", String.valueOf(e.getKey()),
+                    "--offset", "earliest", "--max-messages", String.valueOf(e.getValue().size()), "--print-partition",
+                    "--print-offset", "--print-key", "--print-headers", "--timeout-ms", "30000"));
+            assertEquals(expected, List.of(cli.out.strip().split("\n")), "the Java CLI read partition " + e.getKey());
+        }
+    }
+
+    @Test
+    void nodeProducesAndPythonReadsItBack() {
+        Run produced = ok(List.of("node", "examples/node/produce.js", "--address", address(), "--topic", "from-node",
+                "--count", "20"));
+        Map<Integer, List<String>> sent = byPartition(produced.out);
+        assertEquals(1, sent.size(), "keyless records of one request stay in one partition: " + sent.keySet());
+        int partition = sent.keySet().iterator().next();
+        Run py = ok(List.of(PYTHON.toString(), "examples/python/consume.py", "--address", address(), "--topic", "from-node",
+                "--partition", String.valueOf(partition), "--count", "20"));
+        List<String> lines = List.of(py.out.strip().split("\n"));
+        assertEquals(20, lines.size());
+        for (int i = 0; i < 20; i++) {
+            assertEquals(partition + "\t" + i + "\t\tnode-" + i + "\tsource=node", lines.get(i));
+        }
+    }
+}
