@@ -68,7 +68,9 @@ import org.slf4j.LoggerFactory;
  */
 public final class QuorumController implements ControllerChannel {
     private static final Logger log = LoggerFactory.getLogger(QuorumController.class);
-    private static final String TIMEOUT_REQUIRED = "timeout_ms must be > 0";
+    private static final String TIMEOUT_REQUIRED = "timeout_ms must be >= 0 (0 = the default, 30000 ms)";
+    /** An admin change's timeout when the request gives none (timeout_ms = 0, e.g. from grpcurl). */
+    static final int ADMIN_TIMEOUT_MS_DEFAULT = 30_000;
 
     /** Settings of the controller's own loop (the pure decisions' limits are in ControllerConfig). */
     public record Settings(ControllerConfig decisions, int defaultPartitions, int defaultReplicationFactor,
@@ -397,9 +399,13 @@ public final class QuorumController implements ControllerChannel {
 
     // ------------------------------------------------------------------ the admin API
 
+    private static int timeoutOrDefault(int timeoutMs) {
+        return timeoutMs == 0 ? ADMIN_TIMEOUT_MS_DEFAULT : timeoutMs;
+    }
+
     @Override
     public CompletableFuture<CreateTopicsResponse> createTopics(CreateTopicsRequest req) {
-        if (req.getTimeoutMs() <= 0) {
+        if (req.getTimeoutMs() < 0) {
             return CompletableFuture.completedFuture(CreateTopicsResponse.newBuilder().setErrorCode(ErrorCode.INVALID_REQUEST)
                     .setErrorMessage(TIMEOUT_REQUIRED).build());
         }
@@ -420,7 +426,7 @@ public final class QuorumController implements ControllerChannel {
             }
             requests.add(new CreateTopicRequest(t.getName(), partitionsOf(t), replicationOf(t), t.getConfigsMap()));
         }
-        CompletableFuture<List<TopicOutcome<CreateTopicResponse>>> f = decide("create topics", req.getTimeoutMs(),
+        CompletableFuture<List<TopicOutcome<CreateTopicResponse>>> f = decide("create topics", timeoutOrDefault(req.getTimeoutMs()),
                 req.getValidateOnly(), (c, image) -> c.createTopics(image, requests));
         return f.handle((outcomes, error) -> {
             CreateTopicsResponse.Builder b = CreateTopicsResponse.newBuilder();
@@ -474,7 +480,7 @@ public final class QuorumController implements ControllerChannel {
 
     @Override
     public CompletableFuture<DeleteTopicsResponse> deleteTopics(DeleteTopicsRequest req) {
-        if (req.getTimeoutMs() <= 0) {
+        if (req.getTimeoutMs() < 0) {
             return CompletableFuture.completedFuture(DeleteTopicsResponse.newBuilder().setErrorCode(ErrorCode.INVALID_REQUEST)
                     .setErrorMessage(TIMEOUT_REQUIRED).build());
         }
@@ -482,7 +488,7 @@ public final class QuorumController implements ControllerChannel {
         List<String> requested = new ArrayList<>(req.getNamesList());
         requested.addAll(req.getTopicIdsList());
         int names = req.getNamesCount();
-        CompletableFuture<List<TopicOutcome<UUID>>> f = decide("delete topics", req.getTimeoutMs(), false, (c, image) -> {
+        CompletableFuture<List<TopicOutcome<UUID>>> f = decide("delete topics", timeoutOrDefault(req.getTimeoutMs()), false, (c, image) -> {
             List<String> resolved = new ArrayList<>(req.getNamesList());
             for (String id : req.getTopicIdsList()) {
                 resolved.add(resolveTopicId(image, id));
@@ -521,13 +527,13 @@ public final class QuorumController implements ControllerChannel {
 
     @Override
     public CompletableFuture<CreatePartitionsResponse> createPartitions(CreatePartitionsRequest req) {
-        if (req.getTimeoutMs() <= 0) {
+        if (req.getTimeoutMs() < 0) {
             return CompletableFuture.completedFuture(CreatePartitionsResponse.newBuilder().setErrorCode(ErrorCode.INVALID_REQUEST)
                     .setErrorMessage(TIMEOUT_REQUIRED).build());
         }
         List<CompletableFuture<Outcome>> parts = new ArrayList<>();
         for (CreatePartitionsRequest.Increase inc : req.getTopicsList()) {
-            parts.add(decide("create partitions of " + inc.getName(), req.getTimeoutMs(), req.getValidateOnly(),
+            parts.add(decide("create partitions of " + inc.getName(), timeoutOrDefault(req.getTimeoutMs()), req.getValidateOnly(),
                     (c, image) -> c.createPartitions(image, inc.getName(), inc.getTotalCount()))
                     .handle((r, e) -> e == null ? Outcome.OK : outcome(e)));
         }
@@ -543,7 +549,7 @@ public final class QuorumController implements ControllerChannel {
 
     @Override
     public CompletableFuture<AlterConfigsResponse> alterConfigs(AlterConfigsRequest req) {
-        if (req.getTimeoutMs() <= 0) {
+        if (req.getTimeoutMs() < 0) {
             return CompletableFuture.completedFuture(AlterConfigsResponse.newBuilder().setErrorCode(ErrorCode.INVALID_REQUEST)
                     .setErrorMessage(TIMEOUT_REQUIRED).build());
         }
@@ -561,7 +567,7 @@ public final class QuorumController implements ControllerChannel {
                         : Optional.of(op.getValue()));
             }
             ConfigResource resource = ConfigResource.topic(change.getResource().getName());
-            parts.add(decide("alter configs of " + resource, req.getTimeoutMs(), req.getValidateOnly(),
+            parts.add(decide("alter configs of " + resource, timeoutOrDefault(req.getTimeoutMs()), req.getValidateOnly(),
                     (c, image) -> c.alterConfigs(image, resource, ops))
                     .handle((r, e) -> e == null ? Outcome.OK : outcome(e)));
         }
