@@ -32,6 +32,8 @@ import dev.basalt.broker.server.FetchHandler;
 import dev.basalt.broker.server.ListOffsetsHandler;
 import dev.basalt.broker.server.MetadataHandler;
 import dev.basalt.broker.server.ProduceHandler;
+import dev.basalt.broker.storage.StorageDirectory;
+import dev.basalt.broker.storage.StorageMeta;
 import dev.basalt.log.LogConfig;
 import dev.basalt.log.LogManager;
 import dev.basalt.log.LogManagerOptions;
@@ -113,6 +115,7 @@ public final class BasaltNode implements AutoCloseable {
     private static final long BROKER_REQUEST_TIMEOUT_MS = 5_000;
 
     private final NodeConfig config;
+    private final boolean formatIfMissing;
     private final Clock clock = Clock.systemUTC();
     private final UUID incarnationId = UUID.randomUUID();
     private final AtomicBoolean closed = new AtomicBoolean();
@@ -133,9 +136,18 @@ public final class BasaltNode implements AutoCloseable {
     private HttpAdminServer http;
     private ScheduledExecutorService timers;
     private ExecutorService requestThreads;
+    private volatile StorageMeta storage;
+    /** This run opened a data directory no earlier run had written (formatted or reformatted). */
+    private boolean freshDirectory;
 
     public BasaltNode(NodeConfig config) {
+        this(config, false);
+    }
+
+    /** {@code formatIfMissing}: format a missing or empty data directory as a new cluster (the quick start). */
+    public BasaltNode(NodeConfig config, boolean formatIfMissing) {
         this.config = config;
+        this.formatIfMissing = formatIfMissing;
     }
 
     public NodeConfig config() {
@@ -146,6 +158,10 @@ public final class BasaltNode implements AutoCloseable {
     public void start() throws IOException {
         log.info("Starting Basalt node {} (roles {}, data in {}), incarnation {}", config.nodeId(), config.roles(),
                 config.dataDir().toAbsolutePath(), incarnationId);
+        storage = StorageDirectory.check(config, formatIfMissing);
+        freshDirectory = !java.nio.file.Files.exists(config.dataDir().resolve(LogManager.INDEX_DIR));
+        log.info("Data directory {}: cluster {}, node {}, directory {}, metadata log {}", config.dataDir().toAbsolutePath(),
+                storage.clusterId(), storage.nodeId(), storage.directoryId(), storage.metadataLog());
         try {
             timers = newScheduler("basalt-timer");
             shutdownSteps.add(() -> timers.shutdownNow());
@@ -213,8 +229,10 @@ public final class BasaltNode implements AutoCloseable {
             List<ServerServiceDefinition> services = List.of(
                     new ControllerRpc(() -> controller, () -> quorum, controllerThread).bindService(),
                     new ControllerAdminRpc(() -> controller).bindService());
-            quorum = RaftMetadataQuorum.start(config, config.dataDir().resolve("raft"), stateMachine, publisher, services);
+            quorum = RaftMetadataQuorum.start(config, config.dataDir().resolve(StorageDirectory.RAFT_DIR), stateMachine, publisher,
+                    services, storage.metadataLog() == StorageMeta.MetadataLog.JOIN);
             shutdownSteps.add(() -> quorum.close());
+            timers.scheduleWithFixedDelay(this::recordMetadataLogState, 100, 200, TimeUnit.MILLISECONDS);
             QuorumController c = new QuorumController(quorum, controllerThread, clock,
                     // Replica placement and topic ids need unpredictable seeds in production; simulations pass their own.
                     new SplittableRandom(new SecureRandom().nextLong()), controllerSettings(), topicConfigValidator());
@@ -223,6 +241,25 @@ public final class BasaltNode implements AutoCloseable {
         } else {
             observer = new ObserverMetadataFollower(config.nodeId(), controllers, stateMachine, publisher::wake);
             shutdownSteps.add(0, () -> observer.close());
+        }
+    }
+
+    /**
+     * Once this voter's metadata log holds something and it is a voter (a rejoined voter: once a
+     * voter change re-added it), the meta file says so: from then on a missing log means a lost one.
+     */
+    private void recordMetadataLogState() {
+        StorageMeta meta = storage;
+        RaftMetadataQuorum q = quorum;
+        if (meta == null || q == null || meta.metadataLog() == StorageMeta.MetadataLog.CREATED || !q.isVoter() || q.leaderId() < 0) {
+            return;
+        }
+        try {
+            storage = StorageDirectory.markMetadataLogCreated(config.dataDir(), meta);
+            log.info("Voter {} is a member of the metadata quorum with its own log (directory {})", config.nodeId(),
+                    meta.directoryId());
+        } catch (IOException e) {
+            log.warn("Cannot record the metadata log state in {}: {}", StorageMeta.file(config.dataDir()), e.toString());
         }
     }
 
@@ -363,6 +400,9 @@ public final class BasaltNode implements AutoCloseable {
      * the controller must not count it as an eligible leader replica (KIP-966).
      */
     private boolean mayHaveLostAcknowledgedRecords() {
+        if (freshDirectory) {
+            return true; // a new or reformatted directory: whatever this broker held before is gone
+        }
         if (logs.openedAfterCleanShutdown()) {
             return false;
         }
@@ -415,8 +455,37 @@ public final class BasaltNode implements AutoCloseable {
         } catch (IOException e) {
             throw bindError("HTTP admin port", config.httpAdminAddress(), e);
         }
+        if (config.isController()) {
+            http.addAction("/quorum/add-voter", params -> changeVoter(true, params));
+            http.addAction("/quorum/remove-voter", params -> changeVoter(false, params));
+        }
         http.start();
         shutdownSteps.add(0, () -> http.close());
+    }
+
+    /** POST /quorum/add-voter?id=N and /quorum/remove-voter?id=N on the active controller. */
+    private HttpAdminServer.Answer changeVoter(boolean add, Map<String, String> params) {
+        RaftMetadataQuorum q = quorum;
+        int id;
+        try {
+            id = Integer.parseInt(params.getOrDefault("id", ""));
+        } catch (NumberFormatException e) {
+            return new HttpAdminServer.Answer(400, "id=<node id> is required\n");
+        }
+        if (q == null || !q.isActiveController()) {
+            return new HttpAdminServer.Answer(409, "not the active controller (leader: " + controllerId() + ")\n");
+        }
+        try {
+            long index = q.changeVoter(add, id).get(30, TimeUnit.SECONDS);
+            return new HttpAdminServer.Answer(200, (add ? "added voter " : "removed voter ") + id + " at index " + index + "\n");
+        } catch (java.util.concurrent.ExecutionException e) {
+            return new HttpAdminServer.Answer(409, String.valueOf(e.getCause()) + "\n");
+        } catch (java.util.concurrent.TimeoutException e) {
+            return new HttpAdminServer.Answer(504, "the voter change was not committed within 30 s\n");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return new HttpAdminServer.Answer(503, "interrupted\n");
+        }
     }
 
     private String notReadyReason() {
@@ -424,7 +493,9 @@ public final class BasaltNode implements AutoCloseable {
             return "shutting down";
         }
         if (controllerId() < 0) {
-            return "the metadata quorum has no leader yet";
+            RaftMetadataQuorum q = quorum;
+            return q != null && !q.isVoter() ? "this voter rejoins with a new directory and does not vote until a voter change"
+                    + " re-adds it; the metadata quorum has no leader yet" : "the metadata quorum has no leader yet";
         }
         if (!metadataCaughtUp()) {
             return "metadata not caught up with the quorum yet";
@@ -455,7 +526,11 @@ public final class BasaltNode implements AutoCloseable {
         MetadataImage image = publisher.image();
         String reason = notReadyReason();
         RaftMetadataQuorum q = quorum;
+        StorageMeta meta = storage;
         return "{\"nodeId\":" + config.nodeId() + ",\"incarnationId\":\"" + incarnationId + "\",\"ready\":" + (reason == null)
+                + (meta == null ? "" : ",\"clusterId\":\"" + meta.clusterId() + "\",\"directoryId\":\"" + meta.directoryId()
+                + "\",\"metadataLog\":\"" + meta.metadataLog().name().toLowerCase(java.util.Locale.ROOT) + "\"")
+                + (q == null ? "" : ",\"voter\":" + q.isVoter())
                 + (reason == null ? "" : ",\"notReadyReason\":\"" + reason + "\"")
                 + ",\"controllerId\":" + controllerId() + ",\"activeController\":" + (q != null && q.isActiveController())
                 + ",\"brokerState\":\"" + (lifecycle == null ? "none" : lifecycle.state()) + "\""
@@ -521,8 +596,10 @@ public final class BasaltNode implements AutoCloseable {
     public static void main(String[] args) {
         dev.basalt.grpc.NettyDefaults.apply();
         Path configFile = null;
+        boolean formatIfMissingFlag = false;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
+                case "--format-if-missing" -> formatIfMissingFlag = true;
                 case "--config", "-c" -> {
                     if (i + 1 >= args.length) {
                         fail(2, "--config needs a file");
@@ -530,8 +607,11 @@ public final class BasaltNode implements AutoCloseable {
                     configFile = Path.of(args[++i]);
                 }
                 case "--help", "-h" -> {
-                    System.out.println("Usage: basalt start [--config FILE]\n\nWith no --config: a one-node cluster with data in"
-                            + " ./data, clients on 127.0.0.1:9400.\n\nConfiguration keys (name, default, meaning):");
+                    System.out.println("Usage: basalt start [--config FILE] [--format-if-missing]\n\nWith no --config: a one-node"
+                            + " cluster with data in ./data, clients on 127.0.0.1:9400 (formats ./data on first run).\n"
+                            + "With --config the data directory must be formatted first (basalt storage format); a missing,"
+                            + " unformatted or foreign\ndirectory stops the node. --format-if-missing formats a missing or empty"
+                            + " one as a new cluster.\n\nConfiguration keys (name, default, meaning):");
                     NodeConfig.describeKeys().forEach(System.out::println);
                     System.exit(0);
                 }
@@ -545,12 +625,16 @@ public final class BasaltNode implements AutoCloseable {
             fail(2, e.getMessage());
             return;
         }
-        BasaltNode node = new BasaltNode(config);
+        // The quick start (no --config) formats ./data on first run; a configured node only when asked.
+        BasaltNode node = new BasaltNode(config, configFile == null || formatIfMissingFlag);
         installSignalHandlers(node);
         // Fallback for other ways the JVM may be asked to exit (System.exit elsewhere, SIGHUP).
         Runtime.getRuntime().addShutdownHook(new Thread(node::close, "basalt-shutdown"));
         try {
             node.start();
+        } catch (StorageDirectory.StorageIdentityException e) {
+            log.error("Start-up refused: {}", e.getMessage());
+            fail(3, "cannot start: " + e.getMessage());
         } catch (IOException | RuntimeException e) {
             log.error("Start-up failed", e);
             fail(1, "cannot start: " + (e.getMessage() == null ? e.toString() : e.getMessage()));
