@@ -75,6 +75,13 @@ public final class LogManager implements AutoCloseable {
     private final Object createLock = new Object();
     private volatile boolean closed;
     private volatile boolean openedClean;
+    /** The identity (inode) of the data directory and of its lock file when opened; null if the file system has none. */
+    private volatile Object dataDirKey;
+    private volatile Object lockFileKey;
+    /** Why the data directory is unusable (deleted, replaced), or null; once set it stays. */
+    private volatile String directoryFailure;
+    /** How often the data directory's identity is checked (besides before every segment roll). */
+    static final long DIRECTORY_CHECK_INTERVAL_MS = 1_000;
 
     private LogManager(Path dataDir, LogConfig defaults, Clock clock, FileLayer files, LogManagerOptions options,
                        IndexStore index, FileChannel lockChannel, FileLock fileLock) {
@@ -139,6 +146,8 @@ public final class LogManager implements AutoCloseable {
             }
             throw (RuntimeException) e;
         }
+        m.dataDirKey = fileKey(dataDir);
+        m.lockFileKey = fileKey(dataDir.resolve(LOCK_FILE));
         m.startPeriodicTasks();
         return m;
     }
@@ -259,14 +268,82 @@ public final class LogManager implements AutoCloseable {
         if (loaded.recovered()) {
             LOG.debug("recovered {}: log end offset {}", tp, loaded.logEndOffset());
         }
-        return new PartitionLog(tp, dir, partitionId, loaded, cfg, index, files, clock, scheduler,
+        PartitionLog log = new PartitionLog(tp, dir, partitionId, loaded, cfg, index, files, clock, scheduler,
                 options.compactionKeyCountMax());
+        log.directoryCheck(this::checkDirectory);
+        return log;
+    }
+
+    private static Object fileKey(Path p) {
+        try {
+            return Files.readAttributes(p, java.nio.file.attribute.BasicFileAttributes.class).fileKey();
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
+    /**
+     * Checks that the data directory is still the one opened: it exists, and it and its lock file
+     * have the same identity (inode). After an {@code rm -rf} the open segment files stay writable
+     * (unlinked), so without this check appends would keep "succeeding" into deleted files. A
+     * failure takes every log offline and stays.
+     *
+     * @return why the directory is unusable, or null
+     */
+    public String checkDirectory() {
+        String failure = directoryFailure;
+        if (failure != null || closed) {
+            return failure;
+        }
+        String why = null;
+        if (!Files.isDirectory(dataDir)) {
+            why = "data directory " + dataDir + " was deleted";
+        } else if (!Files.exists(dataDir.resolve(LOCK_FILE))) {
+            why = "data directory " + dataDir + " was emptied or replaced (its lock file is gone)";
+        } else if (dataDirKey != null && !dataDirKey.equals(fileKey(dataDir))) {
+            why = "data directory " + dataDir + " was replaced by another directory";
+        } else if (lockFileKey != null && !lockFileKey.equals(fileKey(dataDir.resolve(LOCK_FILE)))) {
+            why = "data directory " + dataDir + " was replaced (its lock file is a different file)";
+        }
+        if (why != null) {
+            directoryFailure = why;
+            LOG.error("{}: taking all {} partitions offline; restart the node once the directory is restored or reformatted", why,
+                    logs.size());
+            for (PartitionLog log : logs.values()) {
+                log.markOffline(why);
+            }
+        }
+        return why;
+    }
+
+    /** Why the data directory is unusable, or null (see {@link #checkDirectory()}). */
+    public String directoryFailure() {
+        return directoryFailure;
+    }
+
+    /** Offline partitions and why (a storage failure, corruption or a lost directory). */
+    public Map<TopicPartition, String> offlinePartitions() {
+        Map<TopicPartition, String> out = new java.util.TreeMap<>(java.util.Comparator.comparing(TopicPartition::toString));
+        for (PartitionLog log : logs.values()) {
+            String why = log.offlineReason();
+            if (why != null) {
+                out.put(log.topicPartition(), why);
+            }
+        }
+        return out;
     }
 
     private void startPeriodicTasks() {
         if (!options.periodicTasksEnabled()) {
             return;
         }
+        scheduler.scheduleWithFixedDelay(() -> {
+            try {
+                checkDirectory();
+            } catch (RuntimeException e) {
+                LOG.error("data directory check failed", e);
+            }
+        }, DIRECTORY_CHECK_INTERVAL_MS, DIRECTORY_CHECK_INTERVAL_MS, TimeUnit.MILLISECONDS);
         schedule(options.retentionCheckIntervalMs(), "retention", log -> log.applyRetention(clock.millis()));
         schedule(options.compactionIntervalMs(), "compaction", log -> log.compact(clock.millis()));
         schedule(options.flushCheckIntervalMs(), "flush", log -> log.maybeFlushByTime(clock.millis()));
@@ -281,6 +358,9 @@ public final class LogManager implements AutoCloseable {
         for (PartitionLog log : logs.values()) {
             if (closed) {
                 return;
+            }
+            if (log.isOffline()) {
+                continue; // reported once when it went offline; no stack trace per interval
             }
             try {
                 task.accept(log);
@@ -300,6 +380,10 @@ public final class LogManager implements AutoCloseable {
      */
     public PartitionLog getOrCreate(TopicPartition tp, LogConfig config) {
         ensureOpen();
+        String failure = directoryFailure;
+        if (failure != null && !logs.containsKey(tp)) {
+            throw new LogStorageException("cannot create " + tp + ": " + failure, dataDir, null);
+        }
         PartitionLog existing = logs.get(tp);
         if (existing != null) {
             existing.updateConfig(config);

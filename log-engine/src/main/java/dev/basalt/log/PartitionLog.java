@@ -76,6 +76,8 @@ public final class PartitionLog {
     private volatile boolean closedCleanly;
     private volatile LogStorageException fatal;
     private long segmentCreatedMs; // guarded by lock
+    /** Checked before every roll: why the data directory cannot take a new segment, or null. */
+    private volatile java.util.function.Supplier<String> directoryCheck = () -> null;
 
     PartitionLog(TopicPartition tp, Path dir, long partitionId, LoadedLog loaded, LogConfig config, IndexStore index,
                  FileLayer files, Clock clock, Executor background, int compactionKeyCountMax) {
@@ -395,6 +397,12 @@ public final class PartitionLog {
 
     /** Seals the active segment and starts a new one at the log end offset; caller holds the lock. */
     private void roll(int capacityBytes, long nowMs) {
+        String gone = java.nio.file.Files.isDirectory(dir) ? directoryCheck.get() : "partition directory " + dir + " is gone";
+        if (gone != null) {
+            // Never write a new segment into a deleted or replaced directory (it would vanish or land elsewhere).
+            fatal = new LogStorageException("log of " + tp + " is offline: " + gone, dir, null);
+            throw fatal;
+        }
         Segment old = segments.active();
         try {
             old.seal();
@@ -438,6 +446,33 @@ public final class PartitionLog {
         if (closed) {
             throw new UnknownPartitionException(tp);
         }
+    }
+
+    /** The data directory check run before every roll (the manager's directory identity check). */
+    void directoryCheck(java.util.function.Supplier<String> check) {
+        this.directoryCheck = check;
+    }
+
+    /**
+     * Takes this log offline: it stops appending and serving (reads and writes throw
+     * {@link LogStorageException} naming {@code reason}); the rest of the data directory keeps
+     * working. Only a reopen (a restart, after the cause is fixed) brings it back.
+     */
+    public void markOffline(String reason) {
+        if (fatal == null) {
+            fatal = new LogStorageException("log of " + tp + " is offline: " + reason, dir, null);
+        }
+    }
+
+    /** Whether an earlier storage failure took this log offline. */
+    public boolean isOffline() {
+        return fatal != null;
+    }
+
+    /** Why this log is offline, or null. */
+    public String offlineReason() {
+        LogStorageException f = fatal;
+        return f == null ? null : f.getMessage();
     }
 
     private void ensureWritable() {
@@ -541,8 +576,14 @@ public final class PartitionLog {
      * its mapping: the caller must {@link FetchSlice#close()} the result.
      *
      * @throws OffsetOutOfRangeException if startOffset is outside [logStartOffset, logEndOffset]
+     * @throws LogStorageException if the log is offline (see {@link #markOffline})
      */
     public FetchSlice read(long startOffset, int maxBytes, long maxOffsetExclusive) {
+        LogStorageException f = fatal;
+        if (f != null) {
+            // An offline log serves nothing: its files may be deleted, replaced or damaged.
+            throw new LogStorageException("log of " + tp + " is offline after a storage failure", f.file(), f);
+        }
         return reader.read(startOffset, maxBytes, maxOffsetExclusive);
     }
 
