@@ -33,6 +33,7 @@ import dev.basalt.broker.server.ListOffsetsHandler;
 import dev.basalt.broker.server.MetadataHandler;
 import dev.basalt.broker.server.ProduceHandler;
 import dev.basalt.broker.storage.StorageDirectory;
+import dev.basalt.broker.storage.StorageFaults;
 import dev.basalt.broker.storage.StorageMeta;
 import dev.basalt.log.LogConfig;
 import dev.basalt.log.LogManager;
@@ -113,6 +114,8 @@ public final class BasaltNode implements AutoCloseable {
     private static final int METADATA_ENTRY_BYTES_MAX = 8 << 20;
     /** Deadline of a broker's registration, heartbeat or ISR change at the controller. */
     private static final long BROKER_REQUEST_TIMEOUT_MS = 5_000;
+    /** How often offline replicas are collected for the heartbeat and /ready (the log engine detects them). */
+    private static final long STORAGE_CHECK_INTERVAL_MS = 500;
 
     private final NodeConfig config;
     private final boolean formatIfMissing;
@@ -137,6 +140,7 @@ public final class BasaltNode implements AutoCloseable {
     private ScheduledExecutorService timers;
     private ExecutorService requestThreads;
     private volatile StorageMeta storage;
+    private volatile StorageFaults storageFaults;
     /** This run opened a data directory no earlier run had written (formatted or reformatted). */
     private boolean freshDirectory;
 
@@ -354,6 +358,16 @@ public final class BasaltNode implements AutoCloseable {
                 () -> incarnationId, ReplicaRpc.clients(config.getInt("grpc.message.bytes.max")), clock);
         replicas.start();
         shutdownSteps.add(0, replicas::close);
+        StorageFaults faults = new StorageFaults(logs, publisher::image);
+        lifecycle.offlineReplicas(faults::forHeartbeat);
+        timers.scheduleWithFixedDelay(() -> {
+            try {
+                faults.poll();
+            } catch (RuntimeException e) {
+                log.warn("Storage fault check failed: {}", e.toString());
+            }
+        }, 0, STORAGE_CHECK_INTERVAL_MS, TimeUnit.MILLISECONDS);
+        storageFaults = faults;
         // Roles only once the image holds this incarnation's registration (see RegisteredBrokerGate).
         publisher.addSubscriber(new RegisteredBrokerGate(config.nodeId(), incarnationId, replicas));
 
@@ -518,6 +532,11 @@ public final class BasaltNode implements AutoCloseable {
             if (leaderless > 0) {
                 return leaderless + " partitions with an in-sync replica here have no leader yet";
             }
+            StorageFaults faults = storageFaults;
+            String offline = faults == null ? null : faults.notReadyReason();
+            if (offline != null) {
+                return offline;
+            }
         }
         return null;
     }
@@ -536,7 +555,8 @@ public final class BasaltNode implements AutoCloseable {
                 + ",\"brokerState\":\"" + (lifecycle == null ? "none" : lifecycle.state()) + "\""
                 + ",\"topics\":" + image.topics().topicsById().size() + ",\"brokers\":" + image.cluster().brokers().size()
                 + ",\"localPartitions\":" + (replicas == null ? 0 : replicas.partitions().size())
-                + ",\"metadataAppliedIndex\":" + publisher.publishedIndex() + "}";
+                + ",\"metadataAppliedIndex\":" + publisher.publishedIndex()
+                + (storageFaults == null ? "" : ",\"offlineReplicas\":" + storageFaults.json()) + "}";
     }
 
     /** Graceful shutdown: idempotent. */

@@ -364,6 +364,11 @@ public final class ReplicaManager implements MetadataSubscriber, AutoCloseable {
     }
 
     private void follow(MetadataImage img, Partition p, PartitionRegistration reg) {
+        if (p.log().isOffline()) {
+            // Nothing can be appended to an offline log; the broker reports it to the controller instead.
+            fetchers.unfollow(p.topicPartition());
+            return;
+        }
         Optional<Endpoint> ep = replicationEndpoint(img, reg.leader());
         if (ep.isEmpty()) {
             log.warn("{}: leader {} has no {} endpoint in the metadata yet; not fetching", p.topicPartition(), reg.leader(),

@@ -149,7 +149,8 @@ public final class ReplicaRequestHandler {
                         .setLogStartOffset(e.logStartOffset()).setLogEndOffset(e.logEndOffset());
                 continue;
             } catch (LogStorageException e) {
-                log.error("Storage error serving a follower fetch of {}", p.topicPartition(), e);
+                dev.basalt.broker.storage.StorageErrorLog.report(log, "Storage error serving a follower fetch of", p.topicPartition(),
+                        p.log().isOffline(), e);
                 pb.setErrorCode(ErrorCode.STORAGE_ERROR).setErrorMessage(e.getMessage());
                 continue;
             }

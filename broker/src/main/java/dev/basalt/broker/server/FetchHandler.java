@@ -218,7 +218,8 @@ public final class FetchHandler {
                             .setLogEndOffset(plog.logEndOffset());
                 } catch (LogStorageException e) {
                     anyError = true;
-                    log.error("Storage error reading {}-{}", t.getName(), p.getPartition(), e);
+                    dev.basalt.broker.storage.StorageErrorLog.report(log, "Storage error reading", t.getName() + "-" + p.getPartition(),
+                            plog.isOffline(), e);
                     pb.setErrorCode(ErrorCode.STORAGE_ERROR).setErrorMessage(e.getMessage());
                 }
             }
