@@ -80,6 +80,8 @@ public final class LogManager implements AutoCloseable {
     private volatile Object lockFileKey;
     /** Why the data directory is unusable (deleted, replaced), or null; once set it stays. */
     private volatile String directoryFailure;
+    /** Partitions whose flushed data failed its checks at load: not opened, reported offline, repairable. */
+    private final ConcurrentHashMap<TopicPartition, CorruptLogException> corrupt = new ConcurrentHashMap<>();
     /** How often the data directory's identity is checked (besides before every segment roll). */
     static final long DIRECTORY_CHECK_INTERVAL_MS = 1_000;
 
@@ -244,6 +246,13 @@ public final class LogManager implements AutoCloseable {
                 try {
                     logs.put(f.getKey(), f.getValue().get());
                 } catch (ExecutionException e) {
+                    if (e.getCause() instanceof CorruptLogException c) {
+                        // One corrupt partition must not keep the others (or the node) from starting.
+                        corrupt.put(f.getKey(), c);
+                        LOG.error("{} is offline: {}; it is rebuilt from another replica if one exists, else see"
+                                + " `basalt storage check|repair`", f.getKey(), c.getMessage());
+                        continue;
+                    }
                     RuntimeException cause = e.getCause() instanceof RuntimeException re ? re
                             : new LogStorageException("loading failed", dataDir.resolve(f.getKey().dirName()), e.getCause());
                     first = first == null ? cause : first;
@@ -260,11 +269,42 @@ public final class LogManager implements AutoCloseable {
         }
     }
 
+    /** Partitions not opened because their flushed data is corrupt (see {@link #repair}). */
+    public Set<TopicPartition> corruptPartitions() {
+        return Set.copyOf(corrupt.keySet());
+    }
+
+    /**
+     * Opens a partition that failed to load because of corruption, cutting its log at the first
+     * corrupt batch (everything after it is dropped from this replica, and logged): for a replica
+     * that then refetches from a healthy one, or an operator who accepts the loss of a single
+     * replica. No-op (returns the log) for a partition that is not corrupt.
+     */
+    public PartitionLog repair(TopicPartition tp, LogConfig config) {
+        ensureOpen();
+        synchronized (createLock) {
+            if (!corrupt.containsKey(tp)) {
+                return get(tp);
+            }
+            PartitionState state = index.loadAllStates().get(tp.dirName());
+            PartitionLog log = loadPartition(tp, state, false, config, true);
+            logs.put(tp, log);
+            corrupt.remove(tp);
+            LOG.warn("{} repaired: log cut at offset {} (the first corrupt batch); it refetches from its leader", tp,
+                    log.logEndOffset());
+            return log;
+        }
+    }
+
     private PartitionLog loadPartition(TopicPartition tp, PartitionState state, boolean clean, LogConfig cfg) {
+        return loadPartition(tp, state, clean, cfg, false);
+    }
+
+    private PartitionLog loadPartition(TopicPartition tp, PartitionState state, boolean clean, LogConfig cfg, boolean repair) {
         Path dir = dataDir.resolve(tp.dirName());
         long partitionId = state != null ? state.partitionId() : index.allocatePartitionId();
         LoadedLog loaded = LogLoader.load(dir, files, index, partitionId, state, clean, cfg.segmentBytes(),
-                cfg.indexIntervalBytes());
+                cfg.indexIntervalBytes(), repair);
         if (loaded.recovered()) {
             LOG.debug("recovered {}: log end offset {}", tp, loaded.logEndOffset());
         }
@@ -324,6 +364,7 @@ public final class LogManager implements AutoCloseable {
     /** Offline partitions and why (a storage failure, corruption or a lost directory). */
     public Map<TopicPartition, String> offlinePartitions() {
         Map<TopicPartition, String> out = new java.util.TreeMap<>(java.util.Comparator.comparing(TopicPartition::toString));
+        corrupt.forEach((tp, e) -> out.put(tp, e.getMessage()));
         for (PartitionLog log : logs.values()) {
             String why = log.offlineReason();
             if (why != null) {
@@ -380,6 +421,10 @@ public final class LogManager implements AutoCloseable {
      */
     public PartitionLog getOrCreate(TopicPartition tp, LogConfig config) {
         ensureOpen();
+        CorruptLogException damaged = corrupt.get(tp);
+        if (damaged != null) {
+            throw new LogStorageException(tp + " is offline: " + damaged.getMessage(), damaged.file(), null);
+        }
         String failure = directoryFailure;
         if (failure != null && !logs.containsKey(tp)) {
             throw new LogStorageException("cannot create " + tp + ": " + failure, dataDir, null);
@@ -435,6 +480,18 @@ public final class LogManager implements AutoCloseable {
         ensureOpen();
         synchronized (createLock) {
             PartitionLog log = logs.remove(tp);
+            if (log == null && corrupt.remove(tp) != null) {
+                // never opened (corrupt): its directory goes as a whole
+                Path doomed = dataDir.resolve(tp.dirName() + ".corrupt" + DELETE_SUFFIX);
+                try {
+                    files.atomicMove(dataDir.resolve(tp.dirName()), doomed);
+                    files.fsyncDirectory(dataDir);
+                } catch (IOException e) {
+                    throw new LogStorageException("cannot rename deleted partition directory", dataDir.resolve(tp.dirName()), e);
+                }
+                scheduler.execute(() -> deleteRecursively(doomed));
+                return;
+            }
             if (log == null) {
                 throw new UnknownPartitionException(tp);
             }
