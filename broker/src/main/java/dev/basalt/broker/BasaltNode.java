@@ -363,6 +363,7 @@ public final class BasaltNode implements AutoCloseable {
         timers.scheduleWithFixedDelay(() -> {
             try {
                 faults.poll();
+                replicas.repairCorruptReplicas();
             } catch (RuntimeException e) {
                 log.warn("Storage fault check failed: {}", e.toString());
             }

@@ -95,4 +95,57 @@ class StorageFaultE2ETest extends ClusterTestSupport {
         assertNotEquals(-1, cluster.partition(TOPIC, 0).leader());
         assertNothingLost(TOPIC, PARTITIONS, acks);
     }
+
+    @Test
+    void aCorruptSegmentOnOneBroker_isServedByTheOthers_andTheReplicaIsRebuilt() throws IOException {
+        start(builder(4).controllers(1));
+        createTopic(TOPIC, 1, 3, Map.of("min.insync.replicas", "2"));
+        AckedWrites w = writes(cluster.bootstrap(), TOPIC, 1, "c").start();
+        assertTrue(w.awaitAcks(400, System.nanoTime() - Duration.ofMinutes(1).toNanos(), FAILOVER), w.summary());
+        int leader = cluster.partition(TOPIC, 0).leader();
+        int victim = otherThan(cluster.brokerIds(), leader).orElseThrow();
+        NodeProcess node = cluster.node(victim);
+        cluster.kill9(victim);
+        // flip one byte inside an early batch of the newest segment: flushed data (below the recovery point)
+        java.nio.file.Path partitionDir = node.dataDir().resolve(TOPIC + "-0");
+        java.nio.file.Path segment;
+        try (var files = java.nio.file.Files.list(partitionDir)) {
+            segment = files.filter(f -> f.toString().endsWith(".log")).sorted().reduce((a, b) -> b).orElseThrow();
+        }
+        long flippedAt = flipInsideSecondBatch(segment);
+        long restartAt = System.nanoTime();
+        node.launch();
+        node.awaitReady(READY.plus(READY)); // ready once the offline replica's leadership is elsewhere and it is rebuilt
+        cluster.awaitPartition(TOPIC, 0, s -> s.isr().contains(victim), "the rebuilt replica back in the ISR", CATCH_UP);
+        System.out.println("MEASURED corrupt segment: replica on broker " + victim + " rebuilt and back in the ISR "
+                + TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - restartAt) + " ms after its restart (byte " + flippedAt
+                + " of " + segment.getFileName() + ")");
+        assertFalse(node.grepLog("is offline: corrupt log data").isEmpty(), "the corruption is reported:\n" + node.tail(30));
+        assertFalse(node.grepLog("cut at its first corrupt batch").isEmpty(), node.tail(30));
+        assertEquals(leader, cluster.partition(TOPIC, 0).leader(), "the healthy leader kept serving");
+        w.stop(Duration.ofSeconds(40));
+        List<AckedWrites.Ack> acks = w.acks();
+        assertNothingLost(TOPIC, 1, acks);
+        long hw = assertReplicasIdentical(TOPIC, 0);
+        assertTrue(hw > maxAckedOffset(acks, 0));
+    }
+
+    /** XORs one byte inside the records of the segment's second batch (its CRC then fails); returns the position. */
+    static long flipInsideSecondBatch(java.nio.file.Path segment) throws IOException {
+        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(segment, java.nio.file.StandardOpenOption.READ,
+                java.nio.file.StandardOpenOption.WRITE)) {
+            java.nio.ByteBuffer header = java.nio.ByteBuffer.allocate(12);
+            ch.read(header, 0);
+            long second = 12L + header.getInt(8);
+            header.clear();
+            ch.read(header, second);
+            long target = second + 12 + header.getInt(8) - 3; // inside the last record of the batch
+            java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(1);
+            ch.read(b, target);
+            b.put(0, (byte) (b.get(0) ^ 0x5a)).rewind();
+            ch.write(b, target);
+            ch.force(true);
+            return target;
+        }
+    }
 }
