@@ -296,6 +296,32 @@ public final class LogManager implements AutoCloseable {
         }
     }
 
+    /**
+     * The operator's repair of one partition (basalt storage repair): the whole log is re-verified
+     * from its first byte, its index rebuilt, and the log cut at the first corrupt batch (what is
+     * dropped is logged). Use only when no healthy replica exists: the data after the cut is lost.
+     *
+     * @return the repaired log
+     */
+    public PartitionLog repairFully(TopicPartition tp, LogConfig config) {
+        ensureOpen();
+        synchronized (createLock) {
+            PartitionLog open = logs.remove(tp);
+            if (open != null) {
+                open.abandon();
+            }
+            corrupt.remove(tp);
+            PartitionState state = index.loadAllStates().get(tp.dirName());
+            if (state != null) {
+                index.clearIndex(state.partitionId());
+            }
+            // No state: recovery scans every segment from the first byte and rebuilds the index.
+            PartitionLog log = loadPartition(tp, null, false, config, true);
+            logs.put(tp, log);
+            return log;
+        }
+    }
+
     private PartitionLog loadPartition(TopicPartition tp, PartitionState state, boolean clean, LogConfig cfg) {
         return loadPartition(tp, state, clean, cfg, false);
     }

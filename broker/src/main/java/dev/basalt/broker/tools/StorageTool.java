@@ -14,7 +14,8 @@ import java.util.UUID;
 /**
  * {@code basalt storage ...}: offline tools for a node's data directory (the node must not be
  * running). {@code random-uuid} prints a new cluster id; {@code format} writes a directory's
- * identity (see {@link StorageMeta}); {@code info} prints it.
+ * identity (see {@link StorageMeta}); {@code info} prints it; {@code check} verifies every batch
+ * of every segment; {@code repair} also cuts corrupt logs at their first corrupt batch.
  *
  * <p>Exit codes: 0 done; 1 the directory cannot be used as asked (the reason is printed); 2 bad
  * arguments or configuration.
@@ -37,6 +38,12 @@ public final class StorageTool {
                                                    the node gets a new directory id and does not vote until a
                                                    voter change re-adds it; partition data is kept)
               info --config FILE                   print the directory's identity
+              check --dir D [--partition T-P]      verify every batch of every segment (CRC, structure,
+                                                   offsets) from the first byte; exit 1 if corruption is found
+              repair --dir D [--partition T-P]     like check, then cut each corrupt log at its first corrupt
+                                                   batch (reporting what is lost) so the node starts; use only
+                                                   when no healthy replica exists (a replica is otherwise
+                                                   rebuilt from the others by the running node)
             """;
 
     private final PrintStream out;
@@ -66,6 +73,8 @@ public final class StorageTool {
                 }
                 case "format" -> format(rest);
                 case "info" -> info(rest);
+                case "check" -> check(rest, false);
+                case "repair" -> check(rest, true);
                 default -> usage("unknown command '" + args[0] + "'");
             };
         } catch (UsageException e) {
@@ -73,7 +82,8 @@ public final class StorageTool {
         } catch (ConfigException e) {
             err.println("basalt storage: " + e.getMessage());
             return EXIT_USAGE;
-        } catch (StorageDirectory.StorageIdentityException | IllegalArgumentException e) {
+        } catch (StorageDirectory.StorageIdentityException | IllegalArgumentException | dev.basalt.log.LogStorageException
+                 | dev.basalt.log.CorruptLogException e) {
             err.println("basalt storage: " + e.getMessage());
             return EXIT_REFUSED;
         } catch (IOException e) {
@@ -112,6 +122,57 @@ public final class StorageTool {
         }
         out.println("directory " + config.dataDir().toAbsolutePath() + ": cluster " + meta.clusterId() + ", node " + meta.nodeId()
                 + ", directory id " + meta.directoryId() + ", metadata log " + meta.metadataLog().name().toLowerCase(java.util.Locale.ROOT));
+        return EXIT_OK;
+    }
+
+    private int check(List<String> args, boolean repair) throws IOException {
+        Path dir = Path.of(option(args, "--dir"));
+        String only = args.contains("--partition") ? option(args, "--partition") : null;
+        requireEmpty(args);
+        if (!java.nio.file.Files.isDirectory(dir)) {
+            throw new UsageException(dir + " is not a directory");
+        }
+        List<dev.basalt.log.TopicPartition> partitions = new ArrayList<>();
+        try (var s = java.nio.file.Files.newDirectoryStream(dir, java.nio.file.Files::isDirectory)) {
+            for (Path p : s) {
+                dev.basalt.log.TopicPartition tp = dev.basalt.log.TopicPartition.parseDirName(p.getFileName().toString());
+                if (tp != null && (only == null || tp.toString().equals(only))) {
+                    partitions.add(tp);
+                }
+            }
+        }
+        partitions.sort(java.util.Comparator.comparing(dev.basalt.log.TopicPartition::toString));
+        if (only != null && partitions.isEmpty()) {
+            throw new UsageException("no partition " + only + " in " + dir);
+        }
+        List<dev.basalt.log.TopicPartition> corrupt = new ArrayList<>();
+        for (dev.basalt.log.TopicPartition tp : partitions) {
+            dev.basalt.log.recovery.LogVerifier.Report r = dev.basalt.log.recovery.LogVerifier.verify(dir.resolve(tp.dirName()),
+                    dev.basalt.log.segment.FileLayer.DEFAULT);
+            if (r.clean()) {
+                out.println(tp + ": ok (" + r.segments() + " segments, " + r.batchesVerified() + " batches, " + r.bytesVerified()
+                        + " bytes, next offset " + r.nextOffset() + ")");
+            } else {
+                var c = r.corruption();
+                corrupt.add(tp);
+                out.println(tp + ": CORRUPT at offset " + c.offset() + ", " + c.file().getFileName() + " byte " + c.position() + ": "
+                        + c.reason() + "; " + r.batchesVerified() + " batches before it are intact; a cut there loses " + c.lost());
+            }
+        }
+        if (!repair || corrupt.isEmpty()) {
+            out.println(partitions.size() + " partitions checked, " + corrupt.size() + " corrupt");
+            return corrupt.isEmpty() ? EXIT_OK : EXIT_REFUSED;
+        }
+        // Opening the manager takes the data directory's lock: refused while the node runs.
+        try (dev.basalt.log.LogManager logs = dev.basalt.log.LogManager.open(dir, dev.basalt.log.LogConfig.DEFAULT,
+                java.time.Clock.systemUTC(), dev.basalt.log.LogManagerOptions.DEFAULT.withoutPeriodicTasks(),
+                dev.basalt.log.segment.FileLayer.DEFAULT)) {
+            for (dev.basalt.log.TopicPartition tp : corrupt) {
+                dev.basalt.log.PartitionLog log = logs.repairFully(tp, dev.basalt.log.LogConfig.DEFAULT);
+                out.println(tp + ": repaired; the log now ends at offset " + log.logEndOffset());
+            }
+        }
+        out.println(partitions.size() + " partitions checked, " + corrupt.size() + " repaired");
         return EXIT_OK;
     }
 
