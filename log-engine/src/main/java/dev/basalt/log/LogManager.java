@@ -269,6 +269,69 @@ public final class LogManager implements AutoCloseable {
         }
     }
 
+    private volatile Scrubber scrubber;
+
+    /**
+     * What the scrubber does with a corrupt batch it finds; the default keeps serving what lies
+     * before it ({@link PartitionLog#markCorruptFrom}). The broker passes one that quarantines
+     * the replica when a healthy one exists elsewhere.
+     */
+    public interface CorruptionHandler {
+        void onCorruption(PartitionLog log, long offset, CorruptLogException e);
+    }
+
+    /**
+     * Starts background scrubbing at {@code bytesPerSecond} (see {@link Scrubber}); a tick every
+     * 200 ms. Call once.
+     */
+    public void startScrubbing(long bytesPerSecond, CorruptionHandler handler) {
+        Scrubber s = new Scrubber(() -> Map.copyOf(logs), bytesPerSecond, handler::onCorruption);
+        scrubber = s;
+        scheduler.scheduleWithFixedDelay(() -> {
+            try {
+                if (!closed && directoryFailure == null) {
+                    s.tick(clock.millis());
+                }
+            } catch (RuntimeException e) {
+                LOG.error("scrub tick failed", e);
+            }
+        }, SCRUB_TICK_MS, SCRUB_TICK_MS, TimeUnit.MILLISECONDS);
+    }
+
+    static final long SCRUB_TICK_MS = 200;
+
+    /** Scrub progress: bytes verified, passes completed, corrupt batches found (all 0 when not scrubbing). */
+    public long[] scrubProgress() {
+        Scrubber s = scrubber;
+        return s == null ? new long[] {0, 0, 0} : new long[] {s.bytesScrubbed(), s.passesCompleted(), s.findings()};
+    }
+
+    /** Scrubs {@code budgetBytes} now (tests; the scheduler's ticks do this in production). */
+    void scrubNow(long bytesPerSecond, long budgetBytes, CorruptionHandler handler) {
+        Scrubber s = scrubber;
+        if (s == null) {
+            s = new Scrubber(() -> Map.copyOf(logs), bytesPerSecond, handler::onCorruption);
+            scrubber = s;
+        }
+        s.scrub(budgetBytes);
+    }
+
+    /**
+     * Takes a running log out of service because its data is corrupt: it is closed and reported
+     * like a partition that failed to load ({@link #corruptPartitions()}), until {@link #repairFully}.
+     */
+    public void quarantine(TopicPartition tp, CorruptLogException cause) {
+        synchronized (createLock) {
+            PartitionLog log = logs.remove(tp);
+            if (log == null) {
+                return;
+            }
+            log.abandon();
+            corrupt.put(tp, cause);
+            LOG.error("{} is offline: {}; it is rebuilt from another replica", tp, cause.getMessage());
+        }
+    }
+
     /** Partitions not opened because their flushed data is corrupt (see {@link #repair}). */
     public Set<TopicPartition> corruptPartitions() {
         return Set.copyOf(corrupt.keySet());

@@ -76,6 +76,12 @@ public final class PartitionLog {
     private volatile boolean closedCleanly;
     private volatile LogStorageException fatal;
     private long segmentCreatedMs; // guarded by lock
+    /** Where corrupt data starts in a log that keeps serving what lies before it (its only copy). */
+    public record CorruptAt(long offset, CorruptLogException cause) {
+    }
+
+    private volatile CorruptAt corruptFrom;
+
     /** Checked before every roll: why the data directory cannot take a new segment, or null. */
     private volatile java.util.function.Supplier<String> directoryCheck = () -> null;
 
@@ -464,6 +470,27 @@ public final class PartitionLog {
         }
     }
 
+    /**
+     * Corrupt data was found at {@code offset} and no healthy replica can rebuild this one: from
+     * now on reads serve only what lies before it; a read at or after it fails with
+     * {@link CorruptLogException} naming the partition, offset, file and byte. The first finding stays.
+     */
+    public void markCorruptFrom(long offset, CorruptLogException cause) {
+        if (corruptFrom == null || offset < corruptFrom.offset()) {
+            corruptFrom = new CorruptAt(offset, cause);
+        }
+    }
+
+    /** Where unservable corrupt data starts, or null. */
+    public CorruptAt corruptFrom() {
+        return corruptFrom;
+    }
+
+    /** The first segment with base offset ≥ {@code baseOffset} (the scrubber's walk), or null. */
+    Segment segmentAtOrAfter(long baseOffset) {
+        return closed ? null : segments.ceiling(baseOffset);
+    }
+
     /** Whether an earlier storage failure took this log offline. */
     public boolean isOffline() {
         return fatal != null;
@@ -583,6 +610,15 @@ public final class PartitionLog {
         if (f != null) {
             // An offline log serves nothing: its files may be deleted, replaced or damaged.
             throw new LogStorageException("log of " + tp + " is offline after a storage failure", f.file(), f);
+        }
+        CorruptAt bad = corruptFrom;
+        if (bad != null) {
+            if (startOffset >= bad.offset()) {
+                // Never serve corrupt data, nor what follows it (its offsets cannot be trusted either).
+                throw new CorruptLogException(bad.cause().file(), bad.cause().position(), tp + " offsets from " + bad.offset()
+                        + " cannot be served (corrupt batch; this is the only copy), read at " + startOffset);
+            }
+            maxOffsetExclusive = Math.min(maxOffsetExclusive, bad.offset());
         }
         return reader.read(startOffset, maxBytes, maxOffsetExclusive);
     }
