@@ -206,6 +206,30 @@ public final class BasaltNode implements AutoCloseable {
                 true, config.getLong("shutdown.timeout.ms"));
         logs = LogManager.open(config.dataDir(), defaults, clock, options, FileLayer.DEFAULT);
         shutdownSteps.add(() -> logs.close());
+        long scrubRate = config.getLong("log.scrub.bytes.per.second");
+        if (scrubRate > 0) {
+            logs.startScrubbing(scrubRate, this::onCorruptionFound);
+        }
+    }
+
+    /**
+     * The scrubber found a corrupt batch. With a healthy replica elsewhere (another in-sync member)
+     * the replica is quarantined: reported offline, its leadership moves, and it is rebuilt from
+     * the leader. As the only copy it keeps serving the offsets before the corrupt batch.
+     */
+    private void onCorruptionFound(dev.basalt.log.PartitionLog plog, long offset, dev.basalt.log.CorruptLogException e) {
+        TopicPartition tp = plog.topicPartition();
+        MetadataImage image = publisher == null ? MetadataImage.EMPTY : publisher.image();
+        boolean healthyElsewhere = image.topics().topic(tp.topic()).map(t -> t.partitions().get(tp.partition()))
+                .map(reg -> reg.isr().stream().anyMatch(id -> id != config.nodeId())).orElse(false);
+        if (healthyElsewhere) {
+            logs.quarantine(tp, e);
+            return;
+        }
+        long end = plog.logEndOffset();
+        plog.markCorruptFrom(offset, e);
+        log.error("{}: this is the only in-sync copy; offsets {}..{} ({} offsets) cannot be served and are lost; offsets before"
+                + " {} are still served ({})", tp, offset, end - 1, end - offset, offset, e.getMessage());
     }
 
     private static Map<String, String> onlyLogKeys(Map<String, String> m) {
@@ -557,7 +581,9 @@ public final class BasaltNode implements AutoCloseable {
                 + ",\"topics\":" + image.topics().topicsById().size() + ",\"brokers\":" + image.cluster().brokers().size()
                 + ",\"localPartitions\":" + (replicas == null ? 0 : replicas.partitions().size())
                 + ",\"metadataAppliedIndex\":" + publisher.publishedIndex()
-                + (storageFaults == null ? "" : ",\"offlineReplicas\":" + storageFaults.json()) + "}";
+                + (storageFaults == null ? "" : ",\"offlineReplicas\":" + storageFaults.json())
+                + (logs == null ? "" : ",\"scrub\":{\"bytesVerified\":" + logs.scrubProgress()[0] + ",\"passes\":"
+                + logs.scrubProgress()[1] + ",\"corruptFound\":" + logs.scrubProgress()[2] + "}") + "}";
     }
 
     /** Graceful shutdown: idempotent. */

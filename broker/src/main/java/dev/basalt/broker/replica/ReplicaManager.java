@@ -388,7 +388,12 @@ public final class ReplicaManager implements MetadataSubscriber, AutoCloseable {
                 continue;
             }
             LogConfig cfg = logConfig(img.configs().configs(ConfigResource.topic(tp.topic())));
-            logs.repair(tp, cfg);
+            // The whole log is re-verified (the scrubber may have found the damage below the
+            // recovery point's segment, which a restart's recovery would trust).
+            logs.repairFully(tp, cfg);
+            if (partitions.remove(tp) != null) {
+                fetchers.unfollow(tp); // its Partition held the quarantined (closed) log
+            }
             applyPartition(img, topic.get(), tp.partition(), reg, true, clock.millis());
             log.warn("{}: corrupt replica cut at its first corrupt batch and following leader {} to refetch the rest", tp,
                     reg.leader());

@@ -216,6 +216,9 @@ public final class FetchHandler {
                     pb.setErrorCode(ErrorCode.OFFSET_OUT_OF_RANGE).setErrorMessage(e.getMessage())
                             .setHighWatermark(plog.highWatermark()).setLogStartOffset(plog.logStartOffset())
                             .setLogEndOffset(plog.logEndOffset());
+                } catch (dev.basalt.log.CorruptLogException e) {
+                    anyError = true;
+                    pb.setErrorCode(ErrorCode.CORRUPT_STORED_DATA).setErrorMessage(e.getMessage());
                 } catch (LogStorageException e) {
                     anyError = true;
                     dev.basalt.broker.storage.StorageErrorLog.report(log, "Storage error reading", t.getName() + "-" + p.getPartition(),
