@@ -32,6 +32,9 @@ import dev.basalt.broker.server.FetchHandler;
 import dev.basalt.broker.server.ListOffsetsHandler;
 import dev.basalt.broker.server.MetadataHandler;
 import dev.basalt.broker.server.ProduceHandler;
+import dev.basalt.broker.storage.StorageDirectory;
+import dev.basalt.broker.storage.StorageFaults;
+import dev.basalt.broker.storage.StorageMeta;
 import dev.basalt.log.InvalidConfigException;
 import dev.basalt.log.LogConfig;
 import dev.basalt.log.LogManager;
@@ -126,8 +129,11 @@ public final class BasaltNode implements AutoCloseable {
     private static final int METADATA_ENTRY_BYTES_MAX = 8 << 20;
     /** Deadline of a broker's registration, heartbeat or ISR change at the controller. */
     private static final long BROKER_REQUEST_TIMEOUT_MS = 5_000;
+    /** How often offline replicas are collected for the heartbeat and /ready (the log engine detects them). */
+    private static final long STORAGE_CHECK_INTERVAL_MS = 500;
 
     private final NodeConfig config;
+    private final boolean formatIfMissing;
     private final Clock clock = Clock.systemUTC();
     private final UUID incarnationId = UUID.randomUUID();
     private final AtomicBoolean closed = new AtomicBoolean();
@@ -155,9 +161,19 @@ public final class BasaltNode implements AutoCloseable {
     private ReplicaRpc.Server replicaServer;
     private volatile HealthCheckResponse.ServingStatus healthStatus; // written on the timer thread
     private ExecutorService requestThreads;
+    private volatile StorageMeta storage;
+    private volatile StorageFaults storageFaults;
+    /** This run opened a data directory no earlier run had written (formatted or reformatted). */
+    private boolean freshDirectory;
 
     public BasaltNode(NodeConfig config) {
+        this(config, false);
+    }
+
+    /** {@code formatIfMissing}: format a missing or empty data directory as a new cluster (the quick start). */
+    public BasaltNode(NodeConfig config, boolean formatIfMissing) {
         this.config = config;
+        this.formatIfMissing = formatIfMissing;
     }
 
     public NodeConfig config() {
@@ -168,6 +184,10 @@ public final class BasaltNode implements AutoCloseable {
     public void start() throws IOException {
         log.info("Starting Basalt node {} (roles {}, data in {}), incarnation {}", config.nodeId(), config.roles(),
                 config.dataDir().toAbsolutePath(), incarnationId);
+        storage = StorageDirectory.check(config, formatIfMissing);
+        freshDirectory = !java.nio.file.Files.exists(config.dataDir().resolve(LogManager.INDEX_DIR));
+        log.info("Data directory {}: cluster {}, node {}, directory {}, metadata log {}", config.dataDir().toAbsolutePath(),
+                storage.clusterId(), storage.nodeId(), storage.directoryId(), storage.metadataLog());
         try {
             timers = newScheduler("basalt-timer");
             shutdownSteps.add(() -> timers.shutdownNow());
@@ -208,6 +228,30 @@ public final class BasaltNode implements AutoCloseable {
                 true, config.getLong("shutdown.timeout.ms"));
         logs = LogManager.open(config.dataDir(), defaults, clock, options, FileLayer.DEFAULT);
         shutdownSteps.add(() -> logs.close());
+        long scrubRate = config.getLong("log.scrub.bytes.per.second");
+        if (scrubRate > 0) {
+            logs.startScrubbing(scrubRate, this::onCorruptionFound);
+        }
+    }
+
+    /**
+     * The scrubber found a corrupt batch. With a healthy replica elsewhere (another in-sync member)
+     * the replica is quarantined: reported offline, its leadership moves, and it is rebuilt from
+     * the leader. As the only copy it keeps serving the offsets before the corrupt batch.
+     */
+    private void onCorruptionFound(dev.basalt.log.PartitionLog plog, long offset, dev.basalt.log.CorruptLogException e) {
+        TopicPartition tp = plog.topicPartition();
+        MetadataImage image = publisher == null ? MetadataImage.EMPTY : publisher.image();
+        boolean healthyElsewhere = image.topics().topic(tp.topic()).map(t -> t.partitions().get(tp.partition()))
+                .map(reg -> reg.isr().stream().anyMatch(id -> id != config.nodeId())).orElse(false);
+        if (healthyElsewhere) {
+            logs.quarantine(tp, e);
+            return;
+        }
+        long end = plog.logEndOffset();
+        plog.markCorruptFrom(offset, e);
+        log.error("{}: this is the only in-sync copy; offsets {}..{} ({} offsets) cannot be served and are lost; offsets before"
+                + " {} are still served ({})", tp, offset, end - 1, end - offset, offset, e.getMessage());
     }
 
     private static Map<String, String> onlyLogKeys(Map<String, String> m) {
@@ -235,8 +279,10 @@ public final class BasaltNode implements AutoCloseable {
             List<ServerServiceDefinition> services = List.of(
                     new ControllerRpc(() -> controller, () -> quorum, controllerThread).bindService(),
                     new ControllerAdminRpc(() -> controller).bindService());
-            quorum = RaftMetadataQuorum.start(config, config.dataDir().resolve("raft"), stateMachine, publisher, services);
+            quorum = RaftMetadataQuorum.start(config, config.dataDir().resolve(StorageDirectory.RAFT_DIR), stateMachine, publisher,
+                    services, storage.metadataLog() == StorageMeta.MetadataLog.JOIN);
             shutdownSteps.add(() -> quorum.close());
+            timers.scheduleWithFixedDelay(this::recordMetadataLogState, 100, 200, TimeUnit.MILLISECONDS);
             QuorumController c = new QuorumController(quorum, controllerThread, clock,
                     // Replica placement and topic ids need unpredictable seeds in production; simulations pass their own.
                     new SplittableRandom(new SecureRandom().nextLong()), controllerSettings(), topicConfigValidator());
@@ -245,6 +291,25 @@ public final class BasaltNode implements AutoCloseable {
         } else {
             observer = new ObserverMetadataFollower(config.nodeId(), controllers, stateMachine, publisher::wake);
             shutdownSteps.add(0, () -> observer.close());
+        }
+    }
+
+    /**
+     * Once this voter's metadata log holds something and it is a voter (a rejoined voter: once a
+     * voter change re-added it), the meta file says so: from then on a missing log means a lost one.
+     */
+    private void recordMetadataLogState() {
+        StorageMeta meta = storage;
+        RaftMetadataQuorum q = quorum;
+        if (meta == null || q == null || meta.metadataLog() == StorageMeta.MetadataLog.CREATED || !q.isVoter() || q.leaderId() < 0) {
+            return;
+        }
+        try {
+            storage = StorageDirectory.markMetadataLogCreated(config.dataDir(), meta);
+            log.info("Voter {} is a member of the metadata quorum with its own log (directory {})", config.nodeId(),
+                    meta.directoryId());
+        } catch (IOException e) {
+            log.warn("Cannot record the metadata log state in {}: {}", StorageMeta.file(config.dataDir()), e.toString());
         }
     }
 
@@ -339,6 +404,17 @@ public final class BasaltNode implements AutoCloseable {
                 () -> incarnationId, ReplicaRpc.clients(config.getInt("grpc.message.bytes.max")), clock);
         replicas.start();
         shutdownSteps.add(0, replicas::close);
+        StorageFaults faults = new StorageFaults(logs, publisher::image);
+        lifecycle.offlineReplicas(faults::forHeartbeat);
+        timers.scheduleWithFixedDelay(() -> {
+            try {
+                faults.poll();
+                replicas.repairCorruptReplicas();
+            } catch (RuntimeException e) {
+                log.warn("Storage fault check failed: {}", e.toString());
+            }
+        }, 0, STORAGE_CHECK_INTERVAL_MS, TimeUnit.MILLISECONDS);
+        storageFaults = faults;
         // Roles only once the image holds this incarnation's registration (see RegisteredBrokerGate).
         publisher.addSubscriber(new RegisteredBrokerGate(config.nodeId(), incarnationId, replicas));
 
@@ -418,6 +494,9 @@ public final class BasaltNode implements AutoCloseable {
      * the controller must not count it as an eligible leader replica (KIP-966).
      */
     private boolean mayHaveLostAcknowledgedRecords() {
+        if (freshDirectory) {
+            return true; // a new or reformatted directory: whatever this broker held before is gone
+        }
         if (logs.openedAfterCleanShutdown()) {
             return false;
         }
@@ -490,8 +569,37 @@ public final class BasaltNode implements AutoCloseable {
         } catch (IOException e) {
             throw bindError("HTTP admin port", config.httpAdminAddress(), e);
         }
+        if (config.isController()) {
+            http.addAction("/quorum/add-voter", params -> changeVoter(true, params));
+            http.addAction("/quorum/remove-voter", params -> changeVoter(false, params));
+        }
         http.start();
         shutdownSteps.add(0, () -> http.close());
+    }
+
+    /** POST /quorum/add-voter?id=N and /quorum/remove-voter?id=N on the active controller. */
+    private HttpAdminServer.Answer changeVoter(boolean add, Map<String, String> params) {
+        RaftMetadataQuorum q = quorum;
+        int id;
+        try {
+            id = Integer.parseInt(params.getOrDefault("id", ""));
+        } catch (NumberFormatException e) {
+            return new HttpAdminServer.Answer(400, "id=<node id> is required\n");
+        }
+        if (q == null || !q.isActiveController()) {
+            return new HttpAdminServer.Answer(409, "not the active controller (leader: " + controllerId() + ")\n");
+        }
+        try {
+            long index = q.changeVoter(add, id).get(30, TimeUnit.SECONDS);
+            return new HttpAdminServer.Answer(200, (add ? "added voter " : "removed voter ") + id + " at index " + index + "\n");
+        } catch (java.util.concurrent.ExecutionException e) {
+            return new HttpAdminServer.Answer(409, String.valueOf(e.getCause()) + "\n");
+        } catch (java.util.concurrent.TimeoutException e) {
+            return new HttpAdminServer.Answer(504, "the voter change was not committed within 30 s\n");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return new HttpAdminServer.Answer(503, "interrupted\n");
+        }
     }
 
     private String notReadyReason() {
@@ -499,7 +607,9 @@ public final class BasaltNode implements AutoCloseable {
             return "shutting down";
         }
         if (controllerId() < 0) {
-            return "the metadata quorum has no leader yet";
+            RaftMetadataQuorum q = quorum;
+            return q != null && !q.isVoter() ? "this voter rejoins with a new directory and does not vote until a voter change"
+                    + " re-adds it; the metadata quorum has no leader yet" : "the metadata quorum has no leader yet";
         }
         if (!metadataCaughtUp()) {
             return "metadata not caught up with the quorum yet";
@@ -522,6 +632,11 @@ public final class BasaltNode implements AutoCloseable {
             if (leaderless > 0) {
                 return leaderless + " partitions with an in-sync replica here have no leader yet";
             }
+            StorageFaults faults = storageFaults;
+            String offline = faults == null ? null : faults.notReadyReason();
+            if (offline != null) {
+                return offline;
+            }
         }
         return null;
     }
@@ -530,13 +645,20 @@ public final class BasaltNode implements AutoCloseable {
         MetadataImage image = publisher.image();
         String reason = notReadyReason();
         RaftMetadataQuorum q = quorum;
+        StorageMeta meta = storage;
         return "{\"nodeId\":" + config.nodeId() + ",\"incarnationId\":\"" + incarnationId + "\",\"ready\":" + (reason == null)
+                + (meta == null ? "" : ",\"clusterId\":\"" + meta.clusterId() + "\",\"directoryId\":\"" + meta.directoryId()
+                + "\",\"metadataLog\":\"" + meta.metadataLog().name().toLowerCase(java.util.Locale.ROOT) + "\"")
+                + (q == null ? "" : ",\"voter\":" + q.isVoter())
                 + (reason == null ? "" : ",\"notReadyReason\":\"" + reason + "\"")
                 + ",\"controllerId\":" + controllerId() + ",\"activeController\":" + (q != null && q.isActiveController())
                 + ",\"brokerState\":\"" + (lifecycle == null ? "none" : lifecycle.state()) + "\""
                 + ",\"topics\":" + image.topics().topicsById().size() + ",\"brokers\":" + image.cluster().brokers().size()
                 + ",\"localPartitions\":" + (replicas == null ? 0 : replicas.partitions().size())
-                + ",\"metadataAppliedIndex\":" + publisher.publishedIndex() + "}";
+                + ",\"metadataAppliedIndex\":" + publisher.publishedIndex()
+                + (storageFaults == null ? "" : ",\"offlineReplicas\":" + storageFaults.json())
+                + (logs == null ? "" : ",\"scrub\":{\"bytesVerified\":" + logs.scrubProgress()[0] + ",\"passes\":"
+                + logs.scrubProgress()[1] + ",\"corruptFound\":" + logs.scrubProgress()[2] + "}") + "}";
     }
 
     /** Graceful shutdown: idempotent. */
@@ -596,8 +718,10 @@ public final class BasaltNode implements AutoCloseable {
     public static void main(String[] args) {
         dev.basalt.grpc.NettyDefaults.apply();
         Path configFile = null;
+        boolean formatIfMissingFlag = false;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
+                case "--format-if-missing" -> formatIfMissingFlag = true;
                 case "--config", "-c" -> {
                     if (i + 1 >= args.length) {
                         fail(2, "--config needs a file");
@@ -605,8 +729,11 @@ public final class BasaltNode implements AutoCloseable {
                     configFile = Path.of(args[++i]);
                 }
                 case "--help", "-h" -> {
-                    System.out.println("Usage: basalt start [--config FILE]\n\nWith no --config: a one-node cluster with data in"
-                            + " ./data, clients on 127.0.0.1:9400.\n\nConfiguration keys (name, default, meaning):");
+                    System.out.println("Usage: basalt start [--config FILE] [--format-if-missing]\n\nWith no --config: a one-node"
+                            + " cluster with data in ./data, clients on 127.0.0.1:9400 (formats ./data on first run).\n"
+                            + "With --config the data directory must be formatted first (basalt storage format); a missing,"
+                            + " unformatted or foreign\ndirectory stops the node. --format-if-missing formats a missing or empty"
+                            + " one as a new cluster.\n\nConfiguration keys (name, default, meaning):");
                     NodeConfig.describeKeys().forEach(System.out::println);
                     System.exit(0);
                 }
@@ -620,12 +747,16 @@ public final class BasaltNode implements AutoCloseable {
             fail(2, e.getMessage());
             return;
         }
-        BasaltNode node = new BasaltNode(config);
+        // The quick start (no --config) formats ./data on first run; a configured node only when asked.
+        BasaltNode node = new BasaltNode(config, configFile == null || formatIfMissingFlag);
         installSignalHandlers(node);
         // Fallback for other ways the JVM may be asked to exit (System.exit elsewhere, SIGHUP).
         Runtime.getRuntime().addShutdownHook(new Thread(node::close, "basalt-shutdown"));
         try {
             node.start();
+        } catch (StorageDirectory.StorageIdentityException e) {
+            log.error("Start-up refused: {}", e.getMessage());
+            fail(3, "cannot start: " + e.getMessage());
         } catch (IOException | RuntimeException e) {
             log.error("Start-up failed", e);
             fail(1, "cannot start: " + (e.getMessage() == null ? e.toString() : e.getMessage()));

@@ -35,6 +35,12 @@ public final class NodeProcess implements AutoCloseable {
     private final List<String> jvmOptions;
     private Process process;
     private boolean paused;
+    /**
+     * The first launch formats a missing or empty data directory (--format-if-missing), as a
+     * deployment formats each node once; later launches do not, so a node whose directory was
+     * lost refuses to start, as a real one does.
+     */
+    private boolean formatOnNextLaunch = true;
 
     private NodeProcess(int nodeId, Path dir, Map<String, String> config, int clientPort, int controllerPort, int httpPort,
                         List<String> jvmOptions) {
@@ -158,6 +164,10 @@ public final class NodeProcess implements AutoCloseable {
             cmd.add(MAIN_CLASS);
             cmd.add("--config");
             cmd.add(props.toString());
+            if (formatOnNextLaunch) {
+                cmd.add("--format-if-missing");
+                formatOnNextLaunch = false;
+            }
             ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
                     .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile().toFile()));
             Files.writeString(logFile(), "==== harness: starting node " + nodeId + " at " + java.time.Instant.now() + "\n",
@@ -167,6 +177,12 @@ public final class NodeProcess implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot start node " + nodeId, e);
         }
+        return this;
+    }
+
+    /** Whether the next launch may format a missing or empty data directory (the first launch does). */
+    public NodeProcess formatIfMissingOnNextLaunch(boolean format) {
+        this.formatOnNextLaunch = format;
         return this;
     }
 
@@ -207,6 +223,33 @@ public final class NodeProcess implements AutoCloseable {
             return new HttpAnswer(code, body);
         } catch (IOException e) {
             return new HttpAnswer(-1, "");
+        }
+    }
+
+    /** POST path (an operator action) on the admin port, with the body (up to 64 KiB). */
+    public HttpAnswer httpPost(String path) {
+        try {
+            HttpURLConnection c = (HttpURLConnection) URI.create("http://127.0.0.1:" + httpPort + path).toURL().openConnection();
+            c.setRequestMethod("POST");
+            c.setConnectTimeout(500);
+            c.setReadTimeout(40_000);
+            int code = c.getResponseCode();
+            java.io.InputStream in = code >= 400 ? c.getErrorStream() : c.getInputStream();
+            String body = in == null ? "" : new String(in.readNBytes(64 << 10), StandardCharsets.UTF_8);
+            c.disconnect();
+            return new HttpAnswer(code, body);
+        } catch (IOException e) {
+            return new HttpAnswer(-1, e.toString());
+        }
+    }
+
+    /** Waits for the process to exit on its own (a refused start); its exit code, or -1 if still running after timeout. */
+    public int awaitExit(Duration timeout) {
+        try {
+            return process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS) ? process.exitValue() : -1;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return -1;
         }
     }
 

@@ -273,6 +273,20 @@ class LauncherE2ETest {
             Files.writeString(f, props, StandardCharsets.UTF_8);
             rewritten.put(e.getKey(), f);
         }
+        // The documented format commands, on the rewritten files.
+        Matcher fm = Pattern.compile("^bin/basalt storage format --config config/cluster-combined/node-(\\d)\\.properties (.*)$",
+                Pattern.MULTILINE).matcher(readme);
+        int formatted = 0;
+        while (fm.find()) {
+            List<String> args = new ArrayList<>(List.of("storage", "format", "--config",
+                    rewritten.get(Integer.parseInt(fm.group(1))).toString()));
+            args.addAll(Arrays.asList(fm.group(2).trim().split("\\s+")));
+            Process f = launch(tmp.resolve("format-" + fm.group(1) + ".out"), args.toArray(String[]::new));
+            assertTrue(f.waitFor(60, java.util.concurrent.TimeUnit.SECONDS));
+            assertEquals(0, f.exitValue(), "format of node " + fm.group(1) + ": " + tail(tmp.resolve("format-" + fm.group(1) + ".out")));
+            formatted++;
+        }
+        assertEquals(3, formatted, "config/README.md formats nodes 1, 2 and 3");
         Map<Integer, Process> nodes = new TreeMap<>();
         for (var e : rewritten.entrySet()) {
             nodes.put(e.getKey(), launch(tmp.resolve("node-" + e.getKey() + ".out"), "start", "--config", e.getValue().toString()));

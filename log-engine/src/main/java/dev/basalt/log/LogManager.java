@@ -75,6 +75,15 @@ public final class LogManager implements AutoCloseable {
     private final Object createLock = new Object();
     private volatile boolean closed;
     private volatile boolean openedClean;
+    /** The identity (inode) of the data directory and of its lock file when opened; null if the file system has none. */
+    private volatile Object dataDirKey;
+    private volatile Object lockFileKey;
+    /** Why the data directory is unusable (deleted, replaced), or null; once set it stays. */
+    private volatile String directoryFailure;
+    /** Partitions whose flushed data failed its checks at load: not opened, reported offline, repairable. */
+    private final ConcurrentHashMap<TopicPartition, CorruptLogException> corrupt = new ConcurrentHashMap<>();
+    /** How often the data directory's identity is checked (besides before every segment roll). */
+    static final long DIRECTORY_CHECK_INTERVAL_MS = 1_000;
 
     private LogManager(Path dataDir, LogConfig defaults, Clock clock, FileLayer files, LogManagerOptions options,
                        IndexStore index, FileChannel lockChannel, FileLock fileLock) {
@@ -139,6 +148,8 @@ public final class LogManager implements AutoCloseable {
             }
             throw (RuntimeException) e;
         }
+        m.dataDirKey = fileKey(dataDir);
+        m.lockFileKey = fileKey(dataDir.resolve(LOCK_FILE));
         m.startPeriodicTasks();
         return m;
     }
@@ -235,6 +246,13 @@ public final class LogManager implements AutoCloseable {
                 try {
                     logs.put(f.getKey(), f.getValue().get());
                 } catch (ExecutionException e) {
+                    if (e.getCause() instanceof CorruptLogException c) {
+                        // One corrupt partition must not keep the others (or the node) from starting.
+                        corrupt.put(f.getKey(), c);
+                        LOG.error("{} is offline: {}; it is rebuilt from another replica if one exists, else see"
+                                + " `basalt storage check|repair`", f.getKey(), c.getMessage());
+                        continue;
+                    }
                     RuntimeException cause = e.getCause() instanceof RuntimeException re ? re
                             : new LogStorageException("loading failed", dataDir.resolve(f.getKey().dirName()), e.getCause());
                     first = first == null ? cause : first;
@@ -251,22 +269,211 @@ public final class LogManager implements AutoCloseable {
         }
     }
 
+    private volatile Scrubber scrubber;
+
+    /**
+     * What the scrubber does with a corrupt batch it finds; the default keeps serving what lies
+     * before it ({@link PartitionLog#markCorruptFrom}). The broker passes one that quarantines
+     * the replica when a healthy one exists elsewhere.
+     */
+    public interface CorruptionHandler {
+        void onCorruption(PartitionLog log, long offset, CorruptLogException e);
+    }
+
+    /**
+     * Starts background scrubbing at {@code bytesPerSecond} (see {@link Scrubber}); a tick every
+     * 200 ms. Call once.
+     */
+    public void startScrubbing(long bytesPerSecond, CorruptionHandler handler) {
+        Scrubber s = new Scrubber(() -> Map.copyOf(logs), bytesPerSecond, handler::onCorruption);
+        scrubber = s;
+        scheduler.scheduleWithFixedDelay(() -> {
+            try {
+                if (!closed && directoryFailure == null) {
+                    s.tick(clock.millis());
+                }
+            } catch (RuntimeException e) {
+                LOG.error("scrub tick failed", e);
+            }
+        }, SCRUB_TICK_MS, SCRUB_TICK_MS, TimeUnit.MILLISECONDS);
+    }
+
+    static final long SCRUB_TICK_MS = 200;
+
+    /** Scrub progress: bytes verified, passes completed, corrupt batches found (all 0 when not scrubbing). */
+    public long[] scrubProgress() {
+        Scrubber s = scrubber;
+        return s == null ? new long[] {0, 0, 0} : new long[] {s.bytesScrubbed(), s.passesCompleted(), s.findings()};
+    }
+
+    /** Scrubs {@code budgetBytes} now (tests; the scheduler's ticks do this in production). */
+    void scrubNow(long bytesPerSecond, long budgetBytes, CorruptionHandler handler) {
+        Scrubber s = scrubber;
+        if (s == null) {
+            s = new Scrubber(() -> Map.copyOf(logs), bytesPerSecond, handler::onCorruption);
+            scrubber = s;
+        }
+        s.scrub(budgetBytes);
+    }
+
+    /**
+     * Takes a running log out of service because its data is corrupt: it is closed and reported
+     * like a partition that failed to load ({@link #corruptPartitions()}), until {@link #repairFully}.
+     */
+    public void quarantine(TopicPartition tp, CorruptLogException cause) {
+        synchronized (createLock) {
+            PartitionLog log = logs.remove(tp);
+            if (log == null) {
+                return;
+            }
+            log.abandon();
+            corrupt.put(tp, cause);
+            LOG.error("{} is offline: {}; it is rebuilt from another replica", tp, cause.getMessage());
+        }
+    }
+
+    /** Partitions not opened because their flushed data is corrupt (see {@link #repair}). */
+    public Set<TopicPartition> corruptPartitions() {
+        return Set.copyOf(corrupt.keySet());
+    }
+
+    /**
+     * Opens a partition that failed to load because of corruption, cutting its log at the first
+     * corrupt batch (everything after it is dropped from this replica, and logged): for a replica
+     * that then refetches from a healthy one, or an operator who accepts the loss of a single
+     * replica. No-op (returns the log) for a partition that is not corrupt.
+     */
+    public PartitionLog repair(TopicPartition tp, LogConfig config) {
+        ensureOpen();
+        synchronized (createLock) {
+            if (!corrupt.containsKey(tp)) {
+                return get(tp);
+            }
+            PartitionState state = index.loadAllStates().get(tp.dirName());
+            PartitionLog log = loadPartition(tp, state, false, config, true);
+            logs.put(tp, log);
+            corrupt.remove(tp);
+            LOG.warn("{} repaired: log cut at offset {} (the first corrupt batch); it refetches from its leader", tp,
+                    log.logEndOffset());
+            return log;
+        }
+    }
+
+    /**
+     * The operator's repair of one partition (basalt storage repair): the whole log is re-verified
+     * from its first byte, its index rebuilt, and the log cut at the first corrupt batch (what is
+     * dropped is logged). Use only when no healthy replica exists: the data after the cut is lost.
+     *
+     * @return the repaired log
+     */
+    public PartitionLog repairFully(TopicPartition tp, LogConfig config) {
+        ensureOpen();
+        synchronized (createLock) {
+            PartitionLog open = logs.remove(tp);
+            if (open != null) {
+                open.abandon();
+            }
+            corrupt.remove(tp);
+            PartitionState state = index.loadAllStates().get(tp.dirName());
+            if (state != null) {
+                index.clearIndex(state.partitionId());
+            }
+            // No state: recovery scans every segment from the first byte and rebuilds the index.
+            PartitionLog log = loadPartition(tp, null, false, config, true);
+            logs.put(tp, log);
+            return log;
+        }
+    }
+
     private PartitionLog loadPartition(TopicPartition tp, PartitionState state, boolean clean, LogConfig cfg) {
+        return loadPartition(tp, state, clean, cfg, false);
+    }
+
+    private PartitionLog loadPartition(TopicPartition tp, PartitionState state, boolean clean, LogConfig cfg, boolean repair) {
         Path dir = dataDir.resolve(tp.dirName());
         long partitionId = state != null ? state.partitionId() : index.allocatePartitionId();
         LoadedLog loaded = LogLoader.load(dir, files, index, partitionId, state, clean, cfg.segmentBytes(),
-                cfg.indexIntervalBytes());
+                cfg.indexIntervalBytes(), repair);
         if (loaded.recovered()) {
             LOG.debug("recovered {}: log end offset {}", tp, loaded.logEndOffset());
         }
-        return new PartitionLog(tp, dir, partitionId, loaded, cfg, index, files, clock, scheduler,
+        PartitionLog log = new PartitionLog(tp, dir, partitionId, loaded, cfg, index, files, clock, scheduler,
                 options.compactionKeyCountMax());
+        log.directoryCheck(this::checkDirectory);
+        return log;
+    }
+
+    private static Object fileKey(Path p) {
+        try {
+            return Files.readAttributes(p, java.nio.file.attribute.BasicFileAttributes.class).fileKey();
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
+    /**
+     * Checks that the data directory is still the one opened: it exists, and it and its lock file
+     * have the same identity (inode). After an {@code rm -rf} the open segment files stay writable
+     * (unlinked), so without this check appends would keep "succeeding" into deleted files. A
+     * failure takes every log offline and stays.
+     *
+     * @return why the directory is unusable, or null
+     */
+    public String checkDirectory() {
+        String failure = directoryFailure;
+        if (failure != null || closed) {
+            return failure;
+        }
+        String why = null;
+        if (!Files.isDirectory(dataDir)) {
+            why = "data directory " + dataDir + " was deleted";
+        } else if (!Files.exists(dataDir.resolve(LOCK_FILE))) {
+            why = "data directory " + dataDir + " was emptied or replaced (its lock file is gone)";
+        } else if (dataDirKey != null && !dataDirKey.equals(fileKey(dataDir))) {
+            why = "data directory " + dataDir + " was replaced by another directory";
+        } else if (lockFileKey != null && !lockFileKey.equals(fileKey(dataDir.resolve(LOCK_FILE)))) {
+            why = "data directory " + dataDir + " was replaced (its lock file is a different file)";
+        }
+        if (why != null) {
+            directoryFailure = why;
+            LOG.error("{}: taking all {} partitions offline; restart the node once the directory is restored or reformatted", why,
+                    logs.size());
+            for (PartitionLog log : logs.values()) {
+                log.markOffline(why);
+            }
+        }
+        return why;
+    }
+
+    /** Why the data directory is unusable, or null (see {@link #checkDirectory()}). */
+    public String directoryFailure() {
+        return directoryFailure;
+    }
+
+    /** Offline partitions and why (a storage failure, corruption or a lost directory). */
+    public Map<TopicPartition, String> offlinePartitions() {
+        Map<TopicPartition, String> out = new java.util.TreeMap<>(java.util.Comparator.comparing(TopicPartition::toString));
+        corrupt.forEach((tp, e) -> out.put(tp, e.getMessage()));
+        for (PartitionLog log : logs.values()) {
+            String why = log.offlineReason();
+            if (why != null) {
+                out.put(log.topicPartition(), why);
+            }
+        }
+        return out;
     }
 
     private void startPeriodicTasks() {
         if (!options.periodicTasksEnabled()) {
             return;
         }
+        scheduler.scheduleWithFixedDelay(() -> {
+            try {
+                checkDirectory();
+            } catch (RuntimeException e) {
+                LOG.error("data directory check failed", e);
+            }
+        }, DIRECTORY_CHECK_INTERVAL_MS, DIRECTORY_CHECK_INTERVAL_MS, TimeUnit.MILLISECONDS);
         schedule(options.retentionCheckIntervalMs(), "retention", log -> log.applyRetention(clock.millis()));
         schedule(options.compactionIntervalMs(), "compaction", log -> log.compact(clock.millis()));
         schedule(options.flushCheckIntervalMs(), "flush", log -> log.maybeFlushByTime(clock.millis()));
@@ -281,6 +488,9 @@ public final class LogManager implements AutoCloseable {
         for (PartitionLog log : logs.values()) {
             if (closed) {
                 return;
+            }
+            if (log.isOffline()) {
+                continue; // reported once when it went offline; no stack trace per interval
             }
             try {
                 task.accept(log);
@@ -300,6 +510,14 @@ public final class LogManager implements AutoCloseable {
      */
     public PartitionLog getOrCreate(TopicPartition tp, LogConfig config) {
         ensureOpen();
+        CorruptLogException damaged = corrupt.get(tp);
+        if (damaged != null) {
+            throw new LogStorageException(tp + " is offline: " + damaged.getMessage(), damaged.file(), null);
+        }
+        String failure = directoryFailure;
+        if (failure != null && !logs.containsKey(tp)) {
+            throw new LogStorageException("cannot create " + tp + ": " + failure, dataDir, null);
+        }
         PartitionLog existing = logs.get(tp);
         if (existing != null) {
             existing.updateConfig(config);
@@ -351,6 +569,18 @@ public final class LogManager implements AutoCloseable {
         ensureOpen();
         synchronized (createLock) {
             PartitionLog log = logs.remove(tp);
+            if (log == null && corrupt.remove(tp) != null) {
+                // never opened (corrupt): its directory goes as a whole
+                Path doomed = dataDir.resolve(tp.dirName() + ".corrupt" + DELETE_SUFFIX);
+                try {
+                    files.atomicMove(dataDir.resolve(tp.dirName()), doomed);
+                    files.fsyncDirectory(dataDir);
+                } catch (IOException e) {
+                    throw new LogStorageException("cannot rename deleted partition directory", dataDir.resolve(tp.dirName()), e);
+                }
+                scheduler.execute(() -> deleteRecursively(doomed));
+                return;
+            }
             if (log == null) {
                 throw new UnknownPartitionException(tp);
             }

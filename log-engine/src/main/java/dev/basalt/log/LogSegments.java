@@ -76,6 +76,12 @@ final class LogSegments {
         return byBaseOffset.firstEntry();
     }
 
+    /** The first segment whose base offset is ≥ {@code baseOffset}, or null. */
+    Segment ceiling(long baseOffset) {
+        Map.Entry<Long, Segment> e = byBaseOffset.ceilingEntry(baseOffset);
+        return e == null ? null : e.getValue();
+    }
+
     /** Base offset of the segment after the one at {@code baseOffset}, or null if it is the last. */
     Long higherBaseOffset(long baseOffset) {
         return byBaseOffset.higherKey(baseOffset);

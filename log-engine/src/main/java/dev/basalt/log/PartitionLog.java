@@ -76,6 +76,14 @@ public final class PartitionLog {
     private volatile boolean closedCleanly;
     private volatile LogStorageException fatal;
     private long segmentCreatedMs; // guarded by lock
+    /** Where corrupt data starts in a log that keeps serving what lies before it (its only copy). */
+    public record CorruptAt(long offset, CorruptLogException cause) {
+    }
+
+    private volatile CorruptAt corruptFrom;
+
+    /** Checked before every roll: why the data directory cannot take a new segment, or null. */
+    private volatile java.util.function.Supplier<String> directoryCheck = () -> null;
 
     PartitionLog(TopicPartition tp, Path dir, long partitionId, LoadedLog loaded, LogConfig config, IndexStore index,
                  FileLayer files, Clock clock, Executor background, int compactionKeyCountMax) {
@@ -395,6 +403,12 @@ public final class PartitionLog {
 
     /** Seals the active segment and starts a new one at the log end offset; caller holds the lock. */
     private void roll(int capacityBytes, long nowMs) {
+        String gone = java.nio.file.Files.isDirectory(dir) ? directoryCheck.get() : "partition directory " + dir + " is gone";
+        if (gone != null) {
+            // Never write a new segment into a deleted or replaced directory (it would vanish or land elsewhere).
+            fatal = new LogStorageException("log of " + tp + " is offline: " + gone, dir, null);
+            throw fatal;
+        }
         Segment old = segments.active();
         try {
             old.seal();
@@ -438,6 +452,54 @@ public final class PartitionLog {
         if (closed) {
             throw new UnknownPartitionException(tp);
         }
+    }
+
+    /** The data directory check run before every roll (the manager's directory identity check). */
+    void directoryCheck(java.util.function.Supplier<String> check) {
+        this.directoryCheck = check;
+    }
+
+    /**
+     * Takes this log offline: it stops appending and serving (reads and writes throw
+     * {@link LogStorageException} naming {@code reason}); the rest of the data directory keeps
+     * working. Only a reopen (a restart, after the cause is fixed) brings it back.
+     */
+    public void markOffline(String reason) {
+        if (fatal == null) {
+            fatal = new LogStorageException("log of " + tp + " is offline: " + reason, dir, null);
+        }
+    }
+
+    /**
+     * Corrupt data was found at {@code offset} and no healthy replica can rebuild this one: from
+     * now on reads serve only what lies before it; a read at or after it fails with
+     * {@link CorruptLogException} naming the partition, offset, file and byte. The first finding stays.
+     */
+    public void markCorruptFrom(long offset, CorruptLogException cause) {
+        if (corruptFrom == null || offset < corruptFrom.offset()) {
+            corruptFrom = new CorruptAt(offset, cause);
+        }
+    }
+
+    /** Where unservable corrupt data starts, or null. */
+    public CorruptAt corruptFrom() {
+        return corruptFrom;
+    }
+
+    /** The first segment with base offset ≥ {@code baseOffset} (the scrubber's walk), or null. */
+    Segment segmentAtOrAfter(long baseOffset) {
+        return closed ? null : segments.ceiling(baseOffset);
+    }
+
+    /** Whether an earlier storage failure took this log offline. */
+    public boolean isOffline() {
+        return fatal != null;
+    }
+
+    /** Why this log is offline, or null. */
+    public String offlineReason() {
+        LogStorageException f = fatal;
+        return f == null ? null : f.getMessage();
     }
 
     private void ensureWritable() {
@@ -541,8 +603,23 @@ public final class PartitionLog {
      * its mapping: the caller must {@link FetchSlice#close()} the result.
      *
      * @throws OffsetOutOfRangeException if startOffset is outside [logStartOffset, logEndOffset]
+     * @throws LogStorageException if the log is offline (see {@link #markOffline})
      */
     public FetchSlice read(long startOffset, int maxBytes, long maxOffsetExclusive) {
+        LogStorageException f = fatal;
+        if (f != null) {
+            // An offline log serves nothing: its files may be deleted, replaced or damaged.
+            throw new LogStorageException("log of " + tp + " is offline after a storage failure", f.file(), f);
+        }
+        CorruptAt bad = corruptFrom;
+        if (bad != null) {
+            if (startOffset >= bad.offset()) {
+                // Never serve corrupt data, nor what follows it (its offsets cannot be trusted either).
+                throw new CorruptLogException(bad.cause().file(), bad.cause().position(), tp + " offsets from " + bad.offset()
+                        + " cannot be served (corrupt batch; this is the only copy), read at " + startOffset);
+            }
+            maxOffsetExclusive = Math.min(maxOffsetExclusive, bad.offset());
+        }
         return reader.read(startOffset, maxBytes, maxOffsetExclusive);
     }
 

@@ -75,7 +75,7 @@ class FaultInjectionTest {
     }
 
     @Test
-    void fsyncFailure_takesTheLogOffline_readsStillWork_andRecoveryKeepsAckedData() {
+    void fsyncFailure_takesTheLogOffline_neitherAppendingNorServing_andRecoveryKeepsAckedData() {
         config = config.withOverrides(Map.of(LogConfig.FLUSH_MESSAGES, "1"));
         PartitionLog log = open().getOrCreate(TP, config);
         log.appendAsLeader(one("durable-0"), 1);
@@ -84,7 +84,9 @@ class FaultInjectionTest {
         assertThrows(LogStorageException.class, () -> log.appendAsLeader(one("unsure"), 1));
         LogStorageException offline = assertThrows(LogStorageException.class, () -> log.appendAsLeader(one("refused"), 1));
         assertTrue(offline.getMessage().contains("offline"), offline.getMessage());
-        assertEquals("durable-0", LogTestSupport.readAll(log, 0).get(0).value());
+        // Issue 10: an offline replica serves nothing (its leadership moves to a healthy replica).
+        assertThrows(LogStorageException.class, () -> log.read(0, 1 << 20, Long.MAX_VALUE));
+        assertTrue(log.isOffline() && log.offlineReason().contains("fsync"), log.offlineReason());
         LogTestHooks.crash(manager);
         List<Stored> recovered = LogTestSupport.readAll(open().get(TP), 0);
         assertEquals(List.of("durable-0", "durable-1"), recovered.subList(0, 2).stream().map(Stored::value).toList());

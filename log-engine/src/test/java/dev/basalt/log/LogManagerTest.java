@@ -135,4 +135,66 @@ class LogManagerTest {
         assertThrows(IllegalArgumentException.class, () -> new TopicPartition("ok", -1));
         assertThrows(IllegalArgumentException.class, () -> new TopicPartition("..", 0));
     }
+
+    /** rm -rf of a running node's data directory: the open files stay writable, so only the identity check can tell. */
+    @Test
+    void deletedDataDirectory_isDetected_andEveryLogGoesOffline_insteadOfWritingIntoDeletedFiles() {
+        LogManager m = open();
+        try {
+            PartitionLog a = m.getOrCreate(new TopicPartition("a", 0), config);
+            PartitionLog b = m.getOrCreate(new TopicPartition("b", 0), config);
+            a.appendAsLeader(TestBatches.batch(List.of(new Rec(1, "k", "before"))), 1);
+            assertEquals(null, m.checkDirectory(), "an intact directory passes");
+            LogTestSupport.deleteRecursively(dir);
+            String why = m.checkDirectory();
+            assertTrue(why != null && why.contains("deleted"), why);
+            assertTrue(a.isOffline() && b.isOffline());
+            assertEquals(Set.of(new TopicPartition("a", 0), new TopicPartition("b", 0)), m.offlinePartitions().keySet());
+            assertThrows(LogStorageException.class, () -> a.appendAsLeader(TestBatches.batch(List.of(new Rec(1, "k", "after"))), 1));
+            assertThrows(LogStorageException.class, () -> a.read(0, 1 << 20, Long.MAX_VALUE));
+            assertThrows(LogStorageException.class, () -> m.getOrCreate(new TopicPartition("c", 0), config));
+        } finally {
+            LogTestHooks.crash(m);
+        }
+    }
+
+    @Test
+    void replacedDataDirectory_isDetected() throws Exception {
+        LogManager m = open();
+        try {
+            m.getOrCreate(new TopicPartition("a", 0), config);
+            Path moved = dir.resolveSibling(dir.getFileName() + "-moved");
+            Files.move(dir, moved);
+            Files.createDirectories(dir);
+            Files.createFile(dir.resolve(LogManager.LOCK_FILE));
+            String why = m.checkDirectory();
+            assertTrue(why != null && why.contains("replaced"), why);
+            Files.move(moved.resolve("a-0"), dir.resolve("a-0-moved")); // keep TempDir cleanup simple
+            LogTestSupport.deleteRecursively(moved);
+        } finally {
+            LogTestHooks.crash(m);
+        }
+    }
+
+    @Test
+    void aRollIntoADeletedPartitionDirectory_takesOnlyThatLogOffline() {
+        LogConfig small = LogConfig.parse(Map.of(LogConfig.SEGMENT_BYTES, "1024"));
+        LogManager m = open();
+        try {
+            PartitionLog a = m.getOrCreate(new TopicPartition("a", 0), small);
+            PartitionLog b = m.getOrCreate(new TopicPartition("b", 0), small);
+            LogTestSupport.deleteRecursively(dir.resolve("a-0"));
+            LogStorageException e = assertThrows(LogStorageException.class, () -> {
+                for (int i = 0; i < 100; i++) {
+                    a.appendAsLeader(TestBatches.batch(List.of(new Rec(1, "k", "x".repeat(200)))), 1);
+                }
+            });
+            assertTrue(e.getMessage().contains("offline"), e.getMessage());
+            assertTrue(a.isOffline());
+            assertFalse(b.isOffline(), "the other partitions keep working");
+            b.appendAsLeader(TestBatches.batch(List.of(new Rec(1, "k", "fine"))), 1);
+        } finally {
+            LogTestHooks.crash(m);
+        }
+    }
 }

@@ -119,8 +119,10 @@ class RecoveryTest {
     }
 
     @Test
-    void recovery_corruptionBeforeRecoveryPoint_isTypedError_namingFileAndPosition() throws IOException {
+    void recovery_corruptionBeforeRecoveryPoint_takesOnlyThatPartitionOffline_namingFileAndPosition() throws IOException {
         PartitionLog log = fill(40);
+        TopicPartition other = new TopicPartition("events", 4);
+        manager.getOrCreate(other, config).appendAsLeader(TestBatches.batch(List.of(new TestBatches.Rec(1, "k", "fine"))), 1);
         log.flush();
         Path newest = newestSegment(log);
         LogTestHooks.crash(manager);
@@ -128,12 +130,40 @@ class RecoveryTest {
         List<long[]> batches = LogTestSupport.batchPositions(newest);
         long[] victim = batches.get(1);
         flipByte(newest, victim[2] - 1);
-        CorruptLogException e = assertThrows(CorruptLogException.class, this::open);
-        assertEquals(newest, e.file());
-        assertEquals(victim[0], e.position());
-        // Nothing stays open: the data dir can be opened again once an operator fixed the file.
+        LogManager m = open();
+        assertEquals(java.util.Set.of(TP), m.corruptPartitions(), "the node opens; only the corrupt partition is out");
+        String why = m.offlinePartitions().get(TP);
+        assertTrue(why.contains(newest.toString()) && why.contains("at byte " + victim[0]), why);
+        assertThrows(LogStorageException.class, () -> m.getOrCreate(TP, config));
+        assertEquals(1, m.get(other).logEndOffset(), "other partitions serve");
+        // Nothing was changed on disk: once an operator fixed the file the partition opens whole.
+        m.close();
+        manager = null;
         flipByte(newest, victim[2] - 1);
         assertEquals(40, open().get(TP).logEndOffset());
+    }
+
+    @Test
+    void repair_cutsTheLogAtTheFirstCorruptBatch_keepingEverythingBefore() throws IOException {
+        PartitionLog log = fill(40);
+        log.flush();
+        List<TestBatches.Stored> before = LogTestSupport.readAll(log, 0);
+        Path newest = newestSegment(log);
+        LogTestHooks.crash(manager);
+        manager = null;
+        List<long[]> batches = LogTestSupport.batchPositions(newest);
+        long[] victim = batches.get(1);
+        flipByte(newest, victim[2] - 1);
+        LogManager m = open();
+        PartitionLog repaired = m.repair(TP, config);
+        assertEquals(victim[1], repaired.logEndOffset(), "cut at the corrupt batch's base offset");
+        assertEquals(before.subList(0, (int) victim[1]), LogTestSupport.readAll(repaired, 0));
+        assertTrue(m.offlinePartitions().isEmpty());
+        AppendInfo next = repaired.appendAsLeader(TestBatches.batch(List.of(new TestBatches.Rec(1, "a", "refetched"))), 9);
+        assertEquals(victim[1], next.firstOffset());
+        m.close();
+        manager = null;
+        assertEquals(victim[1] + 1, open().get(TP).logEndOffset(), "the repair is durable");
     }
 
     @Test

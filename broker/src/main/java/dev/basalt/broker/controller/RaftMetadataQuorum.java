@@ -89,6 +89,17 @@ public final class RaftMetadataQuorum implements MetadataQuorum, AutoCloseable {
     public static RaftMetadataQuorum start(NodeConfig config, Path raftDir, MetadataStateMachine stateMachine,
                                            MetadataPublisher publisher, List<ServerServiceDefinition> services)
             throws IOException {
+        return start(config, raftDir, stateMachine, publisher, services, false);
+    }
+
+    /**
+     * As above; {@code rejoining}: this voter lost its metadata log and was formatted to rejoin
+     * (its directory has a new id). It starts as an observer of the configured voters, grants no
+     * vote and never campaigns until a voter change adds it back (see RaftCore).
+     */
+    public static RaftMetadataQuorum start(NodeConfig config, Path raftDir, MetadataStateMachine stateMachine,
+                                           MetadataPublisher publisher, List<ServerServiceDefinition> services,
+                                           boolean rejoining) throws IOException {
         Map<Integer, NodeConfig.HostPort> voters = config.voters();
         Map<Integer, InetSocketAddress> peers = new TreeMap<>();
         voters.forEach((id, hp) -> peers.put(id, new InetSocketAddress(hp.host(), hp.port())));
@@ -101,7 +112,18 @@ public final class RaftMetadataQuorum implements MetadataQuorum, AutoCloseable {
         RaftConfig defaults = RaftConfig.DEFAULT;
         RaftConfig raft = new RaftConfig(electionMs, electionMs * 2, config.getInt("raft.heartbeat.interval.ms"),
                 defaults.appendBytesMax(), defaults.inflightAppendsMax(), defaults.snapshotChunkBytes(), defaults.pendingReadsMax());
-        RaftNodeConfig c = RaftNodeConfig.defaults(config.nodeId(), Configuration.of(voters.keySet(), List.of()));
+        Configuration bootstrap;
+        if (rejoining) {
+            java.util.Set<Integer> others = new java.util.TreeSet<>(voters.keySet());
+            others.remove(config.nodeId());
+            bootstrap = Configuration.of(others, List.of(config.nodeId()));
+            log.warn("Voter {} rejoins the metadata quorum with an empty log (new directory): it will not vote until a voter"
+                    + " change re-adds it (remove-voter {} then add-voter {} on the active controller)", config.nodeId(),
+                    config.nodeId(), config.nodeId());
+        } else {
+            bootstrap = Configuration.of(voters.keySet(), List.of());
+        }
+        RaftNodeConfig c = RaftNodeConfig.defaults(config.nodeId(), bootstrap);
         RaftNodeConfig nodeConfig = new RaftNodeConfig(c.nodeId(), c.bootstrap(), raft, c.proposeTimeoutMs(), c.readTimeoutMs(),
                 c.proposalBytesMax(), c.pendingRequestsMax(), c.eventQueueMax(), c.batchEventsMax(), c.snapshotEveryEntries(),
                 c.closeTimeoutMs());
@@ -204,6 +226,20 @@ public final class RaftMetadataQuorum implements MetadataQuorum, AutoCloseable {
     }
 
     /** Whether this node's image has caught up with what the quorum committed (see MetadataUpdate). */
+    /** Whether this node's latest known configuration makes it a voter (false while rejoining). */
+    public boolean isVoter() {
+        return node.isVoter();
+    }
+
+    /**
+     * One single-server voter change on this node, which must lead (dissertation §4.1): how an
+     * operator re-admits a voter that rejoined with a new directory (remove it, then add it).
+     * Completes once the configuration entry is committed.
+     */
+    public CompletableFuture<Long> changeVoter(boolean add, int nodeId) {
+        return add ? node.addVoter(nodeId) : node.removeVoter(nodeId);
+    }
+
     public boolean isCaughtUp() {
         return caughtUp;
     }

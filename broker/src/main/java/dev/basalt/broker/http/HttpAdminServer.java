@@ -17,7 +17,8 @@ import org.slf4j.LoggerFactory;
 /**
  * The node's HTTP admin port: {@code GET /health} (200 while the process serves),
  * {@code GET /ready} (200 once the node can take client requests, else 503 with the reason), and
- * {@code GET /status} (a JSON summary). Bound to one address (127.0.0.1:9480 by default).
+ * {@code GET /status} (a JSON summary), and operator actions as POST endpoints (see
+ * {@link #addAction}). Bound to one address (127.0.0.1:9480 by default).
  *
  * <p>Thread-safety: started and stopped by the node's main thread; handlers run on a small fixed
  * pool (2 threads: the port serves probes and operators, not data traffic).
@@ -61,6 +62,48 @@ public final class HttpAdminServer implements AutoCloseable {
     /** Adds an extra GET endpoint (metrics, lag) served as {@code contentType}. */
     public void addEndpoint(String path, String contentType, Supplier<String> body) {
         server.createContext(path, ex -> respond(ex, 200, contentType, body.get()));
+    }
+
+    /** The answer of an operator action. */
+    public record Answer(int code, String body) {
+    }
+
+    /**
+     * Adds a POST endpoint for an operator action; its query parameters ({@code ?id=3}) are
+     * handed to {@code action}, which answers synchronously (bounded by its own timeout).
+     */
+    public void addAction(String path, java.util.function.Function<java.util.Map<String, String>, Answer> action) {
+        server.createContext(path, ex -> {
+            try (ex) {
+                if (!"POST".equals(ex.getRequestMethod())) {
+                    ex.sendResponseHeaders(405, -1);
+                    return;
+                }
+                java.util.Map<String, String> params = new java.util.TreeMap<>();
+                String q = ex.getRequestURI().getRawQuery();
+                if (q != null) {
+                    for (String kv : q.split("&", 16)) {
+                        int eq = kv.indexOf('=');
+                        if (eq > 0) {
+                            params.put(java.net.URLDecoder.decode(kv.substring(0, eq), StandardCharsets.UTF_8),
+                                    java.net.URLDecoder.decode(kv.substring(eq + 1), StandardCharsets.UTF_8));
+                        }
+                    }
+                }
+                Answer a;
+                try {
+                    a = action.apply(params);
+                } catch (RuntimeException e) {
+                    a = new Answer(500, e.toString() + "\n");
+                }
+                byte[] bytes = a.body().getBytes(StandardCharsets.UTF_8);
+                ex.getResponseHeaders().set("Content-Type", "text/plain; charset=utf-8");
+                ex.sendResponseHeaders(a.code(), bytes.length);
+                try (OutputStream out = ex.getResponseBody()) {
+                    out.write(bytes);
+                }
+            }
+        });
     }
 
     public void start() {

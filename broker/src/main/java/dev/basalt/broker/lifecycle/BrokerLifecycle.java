@@ -171,10 +171,21 @@ public final class BrokerLifecycle implements AlterPartitionSender, AutoCloseabl
         return publisher.publishedCaughtUp() && me.isPresent() && me.get().incarnationId().equals(incarnationId);
     }
 
+    /**
+     * Where heartbeats take the replicas this broker can no longer serve (storage faults); each
+     * heartbeat reports them all, so the controller moves their leadership (see controller.proto).
+     */
+    public void offlineReplicas(java.util.function.Supplier<List<dev.basalt.proto.v1.OfflineReplica>> source) {
+        this.offlineReplicas = source;
+    }
+
+    private volatile java.util.function.Supplier<List<dev.basalt.proto.v1.OfflineReplica>> offlineReplicas = List::of;
+
     private void heartbeat(boolean wantShutdown) {
         BrokerHeartbeatRequest req = BrokerHeartbeatRequest.newBuilder().setBrokerId(brokerId)
                 .setIncarnationId(ProtoIds.toProto(incarnationId)).setMetadataAppliedIndex(publisher.publishedIndex())
-                .setCaughtUp(!wantShutdown && caughtUp()).setWantShutdown(wantShutdown).build();
+                .setCaughtUp(!wantShutdown && caughtUp()).setWantShutdown(wantShutdown)
+                .addAllOfflineReplicas(offlineReplicas.get()).build();
         inFlight = true;
         lastHeartbeatNs = System.nanoTime();
         controllers.call((stub, ms) -> stub.withDeadlineAfter(ms, TimeUnit.MILLISECONDS).brokerHeartbeat(req),

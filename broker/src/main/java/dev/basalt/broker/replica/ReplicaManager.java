@@ -280,7 +280,13 @@ public final class ReplicaManager implements MetadataSubscriber, AutoCloseable {
         }
         Set<String> touchedTopics = new HashSet<>();
         for (MetadataUpdate.PartitionChange c : update.changedPartitions()) {
-            applyPartition(next, c.topic(), c.partition(), c.registration(), caughtUp, nowMs);
+            try {
+                applyPartition(next, c.topic(), c.partition(), c.registration(), caughtUp, nowMs);
+            } catch (dev.basalt.log.LogStorageException e) {
+                // An offline replica (lost directory, corrupt data): the others still get their roles.
+                dev.basalt.broker.storage.StorageErrorLog.report(log, "Cannot open replica", c.topic().name() + "-" + c.partition(),
+                        logs.offlinePartitions().containsKey(new TopicPartition(c.topic().name(), c.partition())), e);
+            }
             touchedTopics.add(c.topic().name());
         }
         Set<String> localTopics = new HashSet<>();
@@ -363,7 +369,45 @@ public final class ReplicaManager implements MetadataSubscriber, AutoCloseable {
         onHighWatermarkMoved(tp);
     }
 
+    /**
+     * Rebuilds replicas whose data was found corrupt at load from a healthy replica: once another
+     * broker leads the partition (the controller moved leadership after the offline report), the
+     * local log is cut at its first corrupt batch and the replica follows the leader again, which
+     * refetches the rest (KIP-858's "the replica is rebuilt"). A partition with no other leader
+     * stays offline: cutting its only copy is the operator's decision (basalt storage repair).
+     *
+     * @return the partitions repaired
+     */
+    public synchronized List<TopicPartition> repairCorruptReplicas() {
+        List<TopicPartition> repaired = new java.util.ArrayList<>();
+        MetadataImage img = image;
+        for (TopicPartition tp : logs.corruptPartitions()) {
+            Optional<TopicImage> topic = img.topics().topic(tp.topic());
+            PartitionRegistration reg = topic.map(t -> t.partitions().get(tp.partition())).orElse(null);
+            if (reg == null || !reg.hasLeader() || reg.leader() == brokerId || reg.isr().stream().allMatch(id -> id == brokerId)) {
+                continue;
+            }
+            LogConfig cfg = logConfig(img.configs().configs(ConfigResource.topic(tp.topic())));
+            // The whole log is re-verified (the scrubber may have found the damage below the
+            // recovery point's segment, which a restart's recovery would trust).
+            logs.repairFully(tp, cfg);
+            if (partitions.remove(tp) != null) {
+                fetchers.unfollow(tp); // its Partition held the quarantined (closed) log
+            }
+            applyPartition(img, topic.get(), tp.partition(), reg, true, clock.millis());
+            log.warn("{}: corrupt replica cut at its first corrupt batch and following leader {} to refetch the rest", tp,
+                    reg.leader());
+            repaired.add(tp);
+        }
+        return repaired;
+    }
+
     private void follow(MetadataImage img, Partition p, PartitionRegistration reg) {
+        if (p.log().isOffline()) {
+            // Nothing can be appended to an offline log; the broker reports it to the controller instead.
+            fetchers.unfollow(p.topicPartition());
+            return;
+        }
         Optional<Endpoint> ep = replicationEndpoint(img, reg.leader());
         if (ep.isEmpty()) {
             log.warn("{}: leader {} has no {} endpoint in the metadata yet; not fetching", p.topicPartition(), reg.leader(),

@@ -148,8 +148,12 @@ public final class ReplicaRequestHandler {
                 pb.setErrorCode(ErrorCode.OFFSET_OUT_OF_RANGE).setErrorMessage(e.getMessage())
                         .setLogStartOffset(e.logStartOffset()).setLogEndOffset(e.logEndOffset());
                 continue;
+            } catch (dev.basalt.log.CorruptLogException e) {
+                pb.setErrorCode(ErrorCode.CORRUPT_STORED_DATA).setErrorMessage(e.getMessage());
+                continue;
             } catch (LogStorageException e) {
-                log.error("Storage error serving a follower fetch of {}", p.topicPartition(), e);
+                dev.basalt.broker.storage.StorageErrorLog.report(log, "Storage error serving a follower fetch of", p.topicPartition(),
+                        p.log().isOffline(), e);
                 pb.setErrorCode(ErrorCode.STORAGE_ERROR).setErrorMessage(e.getMessage());
                 continue;
             }

@@ -106,7 +106,17 @@ public final class ControllerRpc extends ControllerServiceGrpc.ControllerService
             return;
         }
         UUID incarnation = ProtoIds.fromProto(req.getIncarnationId());
-        c.heartbeat(new HeartbeatRequest(req.getBrokerId(), incarnation, req.getCaughtUp(), req.getWantShutdown()))
+        if (req.getOfflineReplicasCount() > HeartbeatRequest.OFFLINE_REPLICAS_MAX) {
+            obs.onNext(BrokerHeartbeatResponse.newBuilder().setErrorCode(ErrorCode.INVALID_REQUEST).setControllerId(controllerId())
+                    .setErrorMessage("more than " + HeartbeatRequest.OFFLINE_REPLICAS_MAX + " offline replicas").build());
+            obs.onCompleted();
+            return;
+        }
+        java.util.List<dev.basalt.metadata.controller.PartitionRef> offline = new java.util.ArrayList<>();
+        for (var r : req.getOfflineReplicasList()) {
+            offline.add(new dev.basalt.metadata.controller.PartitionRef(ProtoIds.fromProto(r.getTopicId()), r.getPartition()));
+        }
+        c.heartbeat(new HeartbeatRequest(req.getBrokerId(), incarnation, req.getCaughtUp(), req.getWantShutdown(), offline))
                 .whenComplete((status, error) -> {
                     BrokerHeartbeatResponse.Builder b = BrokerHeartbeatResponse.newBuilder().setControllerId(controllerId());
                     if (error != null) {

@@ -216,9 +216,13 @@ public final class FetchHandler {
                     pb.setErrorCode(ErrorCode.OFFSET_OUT_OF_RANGE).setErrorMessage(e.getMessage())
                             .setHighWatermark(plog.highWatermark()).setLogStartOffset(plog.logStartOffset())
                             .setLogEndOffset(plog.logEndOffset());
+                } catch (dev.basalt.log.CorruptLogException e) {
+                    anyError = true;
+                    pb.setErrorCode(ErrorCode.CORRUPT_STORED_DATA).setErrorMessage(e.getMessage());
                 } catch (LogStorageException e) {
                     anyError = true;
-                    log.error("Storage error reading {}-{}", t.getName(), p.getPartition(), e);
+                    dev.basalt.broker.storage.StorageErrorLog.report(log, "Storage error reading", t.getName() + "-" + p.getPartition(),
+                            plog.isOffline(), e);
                     pb.setErrorCode(ErrorCode.STORAGE_ERROR).setErrorMessage(e.getMessage());
                 }
             }

@@ -56,6 +56,8 @@ public final class ListOffsetsHandler {
                 pb.setLeaderEpoch(lookup.partition().state().leaderEpoch());
                 try {
                     answer(log, p.getTimestamp(), pb);
+                } catch (dev.basalt.log.CorruptLogException e) {
+                    pb.setErrorCode(ErrorCode.CORRUPT_STORED_DATA).setErrorMessage(e.getMessage());
                 } catch (LogStorageException e) {
                     pb.setErrorCode(ErrorCode.STORAGE_ERROR).setErrorMessage(e.getMessage());
                 }

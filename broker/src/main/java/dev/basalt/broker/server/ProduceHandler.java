@@ -145,7 +145,8 @@ public final class ProduceHandler {
         } catch (CorruptRecordException e) {
             p.fail(ErrorCode.CORRUPT_RECORD, e.getMessage());
         } catch (LogStorageException e) {
-            log.error("Storage error appending to {}-{}", topic, partition, e);
+            dev.basalt.broker.storage.StorageErrorLog.report(log, "Storage error appending to", topic + "-" + partition,
+                    part.log().isOffline(), e);
             p.fail(ErrorCode.STORAGE_ERROR, e.getMessage());
         } catch (RuntimeException e) {
             log.error("Unexpected error appending to {}-{}", topic, partition, e);

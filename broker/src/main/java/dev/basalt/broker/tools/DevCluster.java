@@ -325,6 +325,7 @@ public final class DevCluster {
     private void launch(DevClusterPlan.Node n) throws IOException {
         Files.createDirectories(n.nodeDir());
         Files.writeString(n.propertiesFile(), DevClusterPlan.render(n), StandardCharsets.UTF_8);
+        formatIfNew(n);
         ProcessBuilder pb = new ProcessBuilder(nodeCommand(n)).redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(n.logFile().toFile()));
         // A dev cluster runs several nodes on one machine: a smaller heap than a production node's 1g.
@@ -336,6 +337,25 @@ public final class DevCluster {
             Process p = pb.start();
             processes.put(n.id(), p);
             Files.writeString(n.pidFile(), p.pid() + "\n", StandardCharsets.UTF_8);
+        }
+    }
+
+    /**
+     * A dev cluster formats its nodes itself, on first start only: every controller is one of the
+     * new quorum's first voters. A directory that already holds data is left to the node's own
+     * check (it refuses to start on a directory it does not recognise).
+     */
+    private void formatIfNew(DevClusterPlan.Node n) throws IOException {
+        NodeConfig config;
+        try {
+            config = NodeConfig.load(n.propertiesFile());
+        } catch (ConfigException e) {
+            throw new IOException(e.getMessage(), e);
+        }
+        if (dev.basalt.broker.storage.StorageMeta.read(config.dataDir()) == null
+                && dev.basalt.broker.storage.StorageDirectory.isEmpty(config.dataDir())) {
+            dev.basalt.broker.storage.StorageDirectory.format(config, config.get("cluster.id"),
+                    config.isController() ? dev.basalt.broker.storage.StorageDirectory.VoterMode.INITIAL : null);
         }
     }
 

@@ -49,7 +49,7 @@ public final class Errors {
         switch (code) {
             case UNKNOWN_TOPIC, NOT_LEADER, NOT_ENOUGH_REPLICAS, FENCED_LEADER_EPOCH, UNKNOWN_LEADER_EPOCH,
                  NOT_CONTROLLER, BROKER_NOT_AVAILABLE, REPLICA_NOT_AVAILABLE, THROTTLED, STORAGE_ERROR,
-                 REQUEST_TIMED_OUT, NOT_ENOUGH_REPLICAS_AFTER_APPEND, UNKNOWN_TOPIC_ID:
+                 REQUEST_TIMED_OUT, NOT_ENOUGH_REPLICAS_AFTER_APPEND, UNKNOWN_TOPIC_ID, CORRUPT_STORED_DATA:
                 return true;
             default:
                 return false;
@@ -78,7 +78,7 @@ public final class Errors {
     public static boolean needsMetadataRefresh(ErrorCode code) {
         switch (code) {
             case UNKNOWN_TOPIC, NOT_LEADER, FENCED_LEADER_EPOCH, UNKNOWN_LEADER_EPOCH, STORAGE_ERROR,
-                 REPLICA_NOT_AVAILABLE, UNKNOWN_TOPIC_ID, INVALID_PARTITION:
+                 REPLICA_NOT_AVAILABLE, UNKNOWN_TOPIC_ID, INVALID_PARTITION, CORRUPT_STORED_DATA:
                 return true;
             default:
                 return false;
@@ -105,7 +105,7 @@ public final class Errors {
             case REQUEST_TIMED_OUT, NOT_ENOUGH_REPLICAS_AFTER_APPEND: return new IndeterminateException(m);
             case NOT_CONTROLLER: return new NotControllerException(m);
             case INVALID_REQUEST: return new InvalidRequestException(m);
-            case STORAGE_ERROR: return new StorageException(m);
+            case STORAGE_ERROR, CORRUPT_STORED_DATA: return new StorageException(m);
             case BROKER_NOT_AVAILABLE, REPLICA_NOT_AVAILABLE: return new BrokerNotAvailableException(m);
             case THROTTLED: return new ThrottledException(m);
             case INVALID_RECORD: return new InvalidRecordException(m);

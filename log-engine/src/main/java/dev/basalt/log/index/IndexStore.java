@@ -73,7 +73,7 @@ public final class IndexStore implements AutoCloseable {
 
     /** Opens (creating if missing) the index at {@code dir}. */
     public static IndexStore open(Path dir) {
-        RocksDB.loadLibrary();
+        dev.basalt.log.internal.RocksDbLibrary.load();
         DBOptions dbOptions = new DBOptions().setCreateIfMissing(true).setCreateMissingColumnFamilies(true)
                 .setKeepLogFileNum(2).setMaxOpenFiles(256);
         ColumnFamilyOptions cfOptions = new ColumnFamilyOptions();

@@ -79,6 +79,17 @@ public final class LogLoader {
      */
     public static LoadedLog load(Path dir, FileLayer files, IndexStore index, long partitionId, PartitionState state,
                                  boolean clean, int segmentBytes, int indexIntervalBytes) {
+        return load(dir, files, index, partitionId, state, clean, segmentBytes, indexIntervalBytes, false);
+    }
+
+    /**
+     * As above; {@code repair}: always scan from the recovery point's segment, and cut the log at
+     * the first bad batch even below the recovery point (logging what is dropped) instead of
+     * failing: for a replica that will refetch from a healthy one, or an operator's deliberate
+     * repair of a single replica.
+     */
+    public static LoadedLog load(Path dir, FileLayer files, IndexStore index, long partitionId, PartitionState state,
+                                 boolean clean, int segmentBytes, int indexIntervalBytes, boolean repair) {
         try {
             TreeMap<Long, Path> paths = listSegments(dir, files);
             IndexWriter writer = new IndexWriter(index, partitionId, indexIntervalBytes);
@@ -90,10 +101,10 @@ public final class LogLoader {
                 epochs.truncateFromEnd(start);
                 return new LoadedLog(List.of(active), start, start, start, start, epochs, writer, false);
             }
-            if (state != null && clean && state.cleanEndOffset() >= paths.lastKey()) {
+            if (state != null && clean && !repair && state.cleanEndOffset() >= paths.lastKey()) {
                 return loadClean(dir, files, index, partitionId, state, paths, segmentBytes, writer);
             }
-            return Recovery.run(dir, files, index, partitionId, state, paths, segmentBytes, writer);
+            return Recovery.run(dir, files, index, partitionId, state, paths, segmentBytes, writer, repair);
         } catch (IOException e) {
             throw new LogStorageException("cannot load partition directory", dir, e);
         }

@@ -39,6 +39,8 @@ final class Recovery {
     private long next;
     private Path cutFile;
     private int cutBytes;
+    /** Repair: a bad batch below the recovery point is cut like a torn tail (the caller decided the data is lost or refetchable). */
+    private boolean cutCorruption;
 
     private Recovery(Path dir, FileLayer files, IndexStore index, long partitionId, IndexWriter writer) {
         this.dir = dir;
@@ -50,7 +52,13 @@ final class Recovery {
 
     static LoadedLog run(Path dir, FileLayer files, IndexStore index, long partitionId, PartitionState state,
                          TreeMap<Long, Path> paths, int segmentBytes, IndexWriter writer) throws IOException {
+        return run(dir, files, index, partitionId, state, paths, segmentBytes, writer, false);
+    }
+
+    static LoadedLog run(Path dir, FileLayer files, IndexStore index, long partitionId, PartitionState state,
+                         TreeMap<Long, Path> paths, int segmentBytes, IndexWriter writer, boolean cutCorruption) throws IOException {
         Recovery r = new Recovery(dir, files, index, partitionId, writer);
+        r.cutCorruption = cutCorruption;
         long scanFrom = r.start(state, paths);
         r.openUnscanned(paths.headMap(scanFrom, false));
         r.scan(new ArrayList<>(paths.tailMap(scanFrom, true).values()));
@@ -103,12 +111,26 @@ final class Recovery {
             boolean last = i == toScan.size() - 1;
             boolean endOfData = r.clean() || (last && r.stopReason().startsWith("zero header"));
             if (!endOfData) {
-                if (r.nextOffset() < recoveryPoint) {
+                if (r.nextOffset() < recoveryPoint && !cutCorruption) {
                     throw new CorruptLogException(path, r.validBytes(), r.stopReason() + " (below recovery point "
-                            + recoveryPoint + ")");
+                            + recoveryPoint + ", at offset " + r.nextOffset() + ")");
                 }
-                LOG.warn("{}: truncating torn tail at byte {} (offset {}): {}; removing {} later segment(s)",
-                        path, r.validBytes(), r.nextOffset(), r.stopReason(), toScan.size() - 1 - i);
+                if (r.nextOffset() < recoveryPoint) {
+                    LOG.error("{}: repair cuts the log at the corrupt batch at byte {} (offset {}): {}; flushed data from"
+                            + " offset {} up to the recovery point {} is dropped from this replica", path, r.validBytes(),
+                            r.nextOffset(), r.stopReason(), r.nextOffset(), recoveryPoint);
+                    recoveryPoint = r.nextOffset();
+                    highWatermark = Math.min(highWatermark, r.nextOffset());
+                }
+                SegmentScanner.Census dropped = census(path, base, r.validBytes(), fileBytes);
+                for (Path later : toScan.subList(i + 1, toScan.size())) {
+                    int size = sizeOf(later);
+                    dropped = SegmentScanner.combine(dropped, census(later, Segment.parseBaseOffset(later.getFileName().toString()), 0,
+                            size));
+                }
+                LOG.warn("{}: truncating torn tail at byte {} (offset {}): {}; dropping {} (never acknowledged as flushed:"
+                        + " above the recovery point {}), removing {} later segment(s)", path, r.validBytes(), r.nextOffset(),
+                        r.stopReason(), dropped, recoveryPoint, toScan.size() - 1 - i);
                 for (Path later : toScan.subList(i + 1, toScan.size())) {
                     files.delete(later);
                 }
@@ -132,6 +154,16 @@ final class Recovery {
         }
     }
 
+    /** What a truncation at {@code from} drops from this file (headers walked, CRCs not checked). */
+    private SegmentScanner.Census census(Path path, long base, int from, int fileBytes) {
+        Segment probe = Segment.openSealed(files, path, base, fileBytes);
+        try {
+            return SegmentScanner.census(probe, from, fileBytes);
+        } finally {
+            probe.close();
+        }
+    }
+
     private SegmentScanner.ScanResult scanOne(Path path, long base, int fileBytes) {
         Segment probe = Segment.openSealed(files, path, base, fileBytes);
         try {
@@ -148,6 +180,9 @@ final class Recovery {
 
     /** Cuts the last segment to its valid bytes and opens it as the active segment. */
     private LoadedLog finish(int segmentBytes) throws IOException {
+        if (next < recoveryPoint && cutCorruption) {
+            recoveryPoint = next;
+        }
         if (next < recoveryPoint) {
             throw new CorruptLogException(cutFile, cutBytes, "log ends at offset " + next + ", below the recovery point "
                     + recoveryPoint + ": flushed data is missing");

@@ -68,6 +68,62 @@ public final class SegmentScanner {
         return new ScanResult(pos, next, maxTimestamp, null);
     }
 
+    /**
+     * What lies in [{@code from}, {@code limitBytes}) as far as batch headers can be walked
+     * (lengths that fit, base offsets increasing), CRCs not checked: the data a truncation drops.
+     * Record counts come from the headers (unverified); a header that cannot be walked ends the
+     * census, and the bytes after it are counted as unparsable.
+     */
+    public record Census(int batches, long records, long firstOffset, long lastOffset, int unparsableBytes) {
+        static final Census NONE = new Census(0, 0, -1, -1, 0);
+
+        Census plus(Census o) {
+            if (o.batches == 0) {
+                return new Census(batches, records, firstOffset, lastOffset, unparsableBytes + o.unparsableBytes);
+            }
+            return new Census(batches + o.batches, records + o.records, batches == 0 ? o.firstOffset : firstOffset,
+                    o.lastOffset, unparsableBytes + o.unparsableBytes);
+        }
+
+        @Override
+        public String toString() {
+            return batches + " batches, " + records + " records" + (batches == 0 ? "" : ", offsets " + firstOffset + ".." + lastOffset)
+                    + (unparsableBytes == 0 ? "" : ", " + unparsableBytes + " unparsable bytes");
+        }
+    }
+
+    /** See {@link Census}; {@code segment} must be mapped (retained) by the caller. */
+    public static Census census(Segment segment, int from, int limitBytes) {
+        ByteBuffer map = segment.mapping();
+        int pos = from;
+        int batches = 0;
+        long records = 0;
+        long first = -1;
+        long last = -1;
+        while (limitBytes - pos >= RecordBatch.HEADER_SIZE_BYTES) {
+            int size = Segment.batchSizeAt(map, pos);
+            long base = Segment.baseOffsetAt(map, pos);
+            if (size < RecordBatch.HEADER_SIZE_BYTES || size > limitBytes - pos || (base == 0 && size == 0) || base <= last) {
+                break;
+            }
+            if (first < 0) {
+                first = base;
+            }
+            last = Math.max(base, Segment.lastOffsetAt(map, pos));
+            records += Math.max(0, map.getInt(pos + RecordBatch.RECORD_COUNT_OFFSET));
+            batches++;
+            pos += size;
+        }
+        // An active segment is preallocated (zeros up to its capacity): a zero page after the last
+        // header means the rest is unwritten; checking it all could read a gigabyte of zeros.
+        int rest = allZero(map, pos, Math.min(limitBytes, pos + 4096)) ? 0 : limitBytes - pos;
+        return new Census(batches, records, first, last, rest);
+    }
+
+    static Census combine(Census a, Census b) {
+        return a.plus(b);
+    }
+
     private static boolean allZero(ByteBuffer map, int from, int to) {
         for (int i = from; i < to; i++) {
             if (map.get(i) != 0) {

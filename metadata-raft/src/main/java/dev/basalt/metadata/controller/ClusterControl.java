@@ -88,6 +88,7 @@ final class ClusterControl {
             return out.result(new BrokerStatus(b.brokerId(), true, leadsNothing(out, b.brokerId())));
         }
         sessions.touch(b.brokerId(), b.incarnationId(), nowMs);
+        removeOfflineReplicas(out, b.brokerId(), request.offlineReplicas());
         if (b.fenced() && request.caughtUp()) {
             unfence(out, b);
             return out.result(new BrokerStatus(b.brokerId(), false, false));
@@ -178,6 +179,28 @@ final class ClusterControl {
                             current.leader(), current.isr(), elr, current.leaderRecovering())).ifPresent(out::add);
                 }
             }
+        }
+    }
+
+    /**
+     * The broker cannot serve these replicas any more: for each, it leaves the ISR (unless it is the
+     * last member: as with a fenced broker, it stays so it can come back as a clean leader) and, if
+     * it led, the controller elects another leader from the ISR. Unknown partitions are ignored (a
+     * topic deleted meanwhile); a replica already out of the ISR and not leading needs nothing.
+     */
+    private void removeOfflineReplicas(RecordBuffer out, int brokerId, List<PartitionRef> offline) {
+        for (PartitionRef ref : offline) {
+            Optional<TopicImage> topic = out.state().base().topics().topic(ref.topicId());
+            if (topic.isEmpty() || !topic.get().partitions().containsKey(ref.partition())) {
+                continue;
+            }
+            PartitionRegistration current = TopicControl.current(out, ref);
+            if (!current.replicas().contains(brokerId)) {
+                continue;
+            }
+            TopicPolicy policy = TopicPolicy.of(out.state().base(), topic.get().name(), config);
+            PartitionElections.removeBroker(ref.topicId(), ref.partition(), current, brokerId,
+                    other -> other != brokerId && out.isLive(other), policy).ifPresent(out::add);
         }
     }
 

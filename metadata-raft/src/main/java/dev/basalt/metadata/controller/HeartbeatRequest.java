@@ -1,19 +1,35 @@
 package dev.basalt.metadata.controller;
 
+import java.util.List;
 import java.util.Objects;
 import java.util.UUID;
 
 /**
  * A broker's periodic heartbeat. Immutable.
  *
- * @param brokerId      its id
- * @param incarnationId the incarnation that registered
- * @param caughtUp      the broker has replayed the metadata log up to the controller's committed
- *                      offset, so it may be unfenced
- * @param wantShutdown  the broker is shutting down: move leadership away and fence it (controlled shutdown)
+ * @param brokerId        its id
+ * @param incarnationId   the incarnation that registered
+ * @param caughtUp        the broker has replayed the metadata log up to the controller's committed
+ *                        offset, so it may be unfenced
+ * @param wantShutdown    the broker is shutting down: move leadership away and fence it (controlled shutdown)
+ * @param offlineReplicas replicas the broker can no longer serve (a storage failure, corruption, a
+ *                        lost directory): leadership and ISR places of exactly these move away
+ *                        (KIP-112/KIP-858), the broker's other replicas are untouched
  */
-public record HeartbeatRequest(int brokerId, UUID incarnationId, boolean caughtUp, boolean wantShutdown) {
+public record HeartbeatRequest(int brokerId, UUID incarnationId, boolean caughtUp, boolean wantShutdown,
+                               List<PartitionRef> offlineReplicas) {
+    /** Bounds the loop over a broker-supplied list. */
+    public static final int OFFLINE_REPLICAS_MAX = 100_000;
+
     public HeartbeatRequest {
         Objects.requireNonNull(incarnationId, "incarnationId");
+        offlineReplicas = List.copyOf(offlineReplicas);
+        if (offlineReplicas.size() > OFFLINE_REPLICAS_MAX) {
+            throw new IllegalArgumentException(offlineReplicas.size() + " offline replicas > " + OFFLINE_REPLICAS_MAX);
+        }
+    }
+
+    public HeartbeatRequest(int brokerId, UUID incarnationId, boolean caughtUp, boolean wantShutdown) {
+        this(brokerId, incarnationId, caughtUp, wantShutdown, List.of());
     }
 }

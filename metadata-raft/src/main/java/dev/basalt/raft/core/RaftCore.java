@@ -65,10 +65,17 @@ public final class RaftCore {
     private OutputBuilder out;
     private long reportedTerm = -1;
     private int reportedLeader = EpochState.NO_LEADER;
+    /**
+     * This node rejoins the quorum after losing its log (its bootstrap configuration lists it as an
+     * observer, not a voter): it may have voted in terms it no longer remembers, so it grants no
+     * vote until a configuration entry makes it a voter again (a voter change, one at a time).
+     */
+    private final boolean rejoining;
 
     private RaftCore(int localId, RaftConfig config, QuorumState quorum, RaftLog log,
-                     ConfigurationHistory configurations, long commitIndex) {
+                     ConfigurationHistory configurations, long commitIndex, boolean rejoining) {
         this.localId = localId;
+        this.rejoining = rejoining;
         this.config = config;
         this.quorum = quorum;
         this.log = log;
@@ -79,7 +86,9 @@ public final class RaftCore {
 
     /**
      * Rebuilds a node from what its store holds. {@code bootstrap} is the initial voter set, used
-     * only while neither the snapshot nor the log carries a configuration. The driver must have
+     * only while neither the snapshot nor the log carries a configuration. A bootstrap that lists
+     * this node as an observer marks it as rejoining after a lost log: it grants no vote until a
+     * configuration makes it a voter. The driver must have
      * restored {@code snapshotData} into the state machine; committed entries after the snapshot
      * are emitted by the first call.
      */
@@ -98,7 +107,7 @@ public final class RaftCore {
         long commit = Math.max(snapshot.lastIndex(), Math.min(hardState.commitIndex(), log.lastIndex()));
         QuorumState quorum = new QuorumState(localId, random, config.electionTimeoutMinMs(),
                 config.electionTimeoutMaxMs(), hardState, nowMs);
-        return new RaftCore(localId, config, quorum, log, history, commit);
+        return new RaftCore(localId, config, quorum, log, history, commit, bootstrap.observers().contains(localId));
     }
 
     // ---------------------------------------------------------------- inputs
@@ -430,6 +439,10 @@ public final class RaftCore {
 
     /** RequestVote receiver (§5.2, §5.4.1 up-to-date check) and pre-vote receiver (§9.6). */
     private void handleVoteRequest(VoteRequest m, long nowMs) {
+        if (rejoining && !configurations.latest().isVoter(localId)) {
+            send(new VoteResponse(localId, m.from(), quorum.term(), false, m.preVote()));
+            return;
+        }
         boolean upToDate = m.lastLogTerm() > log.lastTerm()
                 || (m.lastLogTerm() == log.lastTerm() && m.lastLogIndex() >= log.lastIndex());
         // No membership check on the candidate: a voter may not have the configuration entry that
@@ -733,6 +746,13 @@ public final class RaftCore {
         pr.ackRead(m.readSeq());
         if (m.success()) {
             onAppendAccepted(l, pr, m, nowMs);
+        } else if (pr.mode() != Progress.Mode.SNAPSHOT && m.rejectedIndex() <= pr.matchIndex() && m.hintIndex() < pr.matchIndex()) {
+            // A rejection at or below what it acknowledged, naming a shorter log: the follower lost
+            // its log (a replaced disk, a voter rejoining with a new directory). Probing from the
+            // acknowledged index would never reach it; a stale answer to an older probe only costs
+            // a needless re-probe.
+            pr.resetAfterLostLog(m.hintIndex());
+            sendAppend(l, pr, false);
         } else if (isFreshRejection(pr, m)) {
             pr.becomeProbe(Math.min(m.rejectedIndex(), m.hintIndex() + 1));
             sendAppend(l, pr, false);

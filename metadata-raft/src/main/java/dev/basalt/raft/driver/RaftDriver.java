@@ -103,6 +103,8 @@ final class RaftDriver implements Runnable {
     volatile Throwable fatal;
     /** As leader: each voter's match index (for DescribeQuorum); empty otherwise. */
     volatile java.util.Map<Integer, Long> peerMatchIndexes = java.util.Map.of();
+    /** Whether the latest configuration this node knows makes it a voter. */
+    volatile boolean localVoter;
 
     RaftDriver(RaftNodeConfig config, RaftCore core, RaftStore store, StateMachine stateMachine, Transport transport,
                FatalFaultHandler faultHandler, LongSupplier clockMs) {
@@ -302,6 +304,7 @@ final class RaftDriver implements Runnable {
         term = core.term();
         leaderId = core.leaderId();
         commitIndex = core.commitIndex();
+        localVoter = core.configuration().isVoter(config.nodeId());
         lastApplied = appliedIndex;
         if (core.isLeader()) {
             java.util.Map<Integer, Long> m = new java.util.TreeMap<>();

@@ -169,6 +169,14 @@ public final class RaftNode implements AutoCloseable {
         return driver.leaderId == config.nodeId() && !driver.stopped;
     }
 
+    /**
+     * Whether the latest configuration this node knows lists it as a voter (a node rejoining with
+     * a new directory is not, until a voter change adds it again).
+     */
+    public boolean isVoter() {
+        return driver.localVoter;
+    }
+
     /** The leader this node knows of, or -1. */
     public int leaderId() {
         return driver.leaderId;

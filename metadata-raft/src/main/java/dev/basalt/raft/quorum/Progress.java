@@ -112,6 +112,16 @@ public final class Progress {
         snapshotChunkInflight = false;
     }
 
+    /**
+     * The follower's log ends at {@code logEndIndex}, below what it acknowledged: it lost its log
+     * (a replaced disk, a voter rejoining with a new directory). Its match index falls back to what
+     * it has now (the leader must not count entries it no longer holds) and probing restarts there.
+     */
+    public void resetAfterLostLog(long logEndIndex) {
+        matchIndex = Math.max(0, Math.min(matchIndex, logEndIndex));
+        becomeProbe(matchIndex + 1);
+    }
+
     public void becomeReplicate() {
         mode = Mode.REPLICATE;
         probeSent = false;

@@ -320,4 +320,27 @@ class MetadataControllerTest {
         assertEquals(ControllerException.Reason.UNKNOWN_BROKER, refused(() -> f.controller.allocateProducerIds(f.image, 9,
                 incarnation(9))));
     }
+
+    /** KIP-112/KIP-858: a broker reports replicas it cannot serve; only those lose it as leader and ISR member. */
+    @Test
+    void offlineReplicasReportedInAHeartbeat_moveLeadershipAndIsrOfExactlyThosePartitions() {
+        CreateTopicResponse created = f.commit(f.controller.createTopic(f.image, topic("t", 4, 3)));
+        java.util.UUID id = created.topicId();
+        int victim = f.partition("t", 0).leader();
+        List<Integer> ledBefore = new java.util.ArrayList<>();
+        for (int p = 0; p < 4; p++) {
+            ledBefore.add(f.partition("t", p).leader());
+        }
+        java.util.Map<Integer, dev.basalt.metadata.image.PartitionRegistration> before = new java.util.TreeMap<>(f.topic("t").partitions());
+        f.commit(f.controller.heartbeat(f.image, new HeartbeatRequest(victim, incarnation(victim), true, false,
+                List.of(new PartitionRef(id, 0), new PartitionRef(java.util.UUID.randomUUID(), 0))), 10));
+        ControllerFixture.assertConsistent(f.image);
+        assertTrue(f.partition("t", 0).hasLeader());
+        assertTrue(f.partition("t", 0).leader() != victim, "leadership of the offline replica moved");
+        assertFalse(f.partition("t", 0).isr().contains(victim), "it left the ISR");
+        for (int p = 1; p < 4; p++) {
+            assertEquals(before.get(p), f.partition("t", p), "partition " + p + " untouched");
+        }
+        assertFalse(f.broker(victim).fenced(), "the broker itself stays in service");
+    }
 }

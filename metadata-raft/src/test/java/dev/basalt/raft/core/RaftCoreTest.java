@@ -329,6 +329,53 @@ class RaftCoreTest {
         assertTrue(c.cores.get(2).isLeader(), c.cores.get(2).role().toString());
     }
 
+    /**
+     * A voter that lost its log (and so its vote record) rejoins with a bootstrap naming it an
+     * observer: it replicates but grants no vote, not even in a term it never saw, until a voter
+     * change (remove, then add, one at a time: §4.1) names it a voter in the log again.
+     */
+    @Test
+    void rejoiningVoterWithALostLogGrantsNoVoteUntilAVoterChangeReAddsIt_section4_1() {
+        Cluster c = new Cluster(3);
+        RaftCore leader = c.elect(1);
+        c.record(leader.propose(List.of(new byte[] {1}), c.nowMs));
+        c.deliverAll();
+        // node 3 loses its store and comes back with an empty log, bootstrapped as an observer
+        c.add(3, Configuration.of(List.of(1, 2), List.of(3)));
+        for (int i = 0; i < 3; i++) {
+            c.heartbeat(1);
+        }
+        RaftCore rejoined = c.cores.get(3);
+        assertEquals(leader.lastIndex(), rejoined.lastIndex(), "it replicates the log");
+        assertFalse(rejoined.configuration().isVoter(3));
+        // node 1 fails; node 2 needs a second vote, and node 3 must not give it
+        c.isolated.add(1);
+        c.tick(2, c.nowMs + 700);
+        c.deliverAll();
+        c.tick(2, c.nowMs + 1_400);
+        c.deliverAll();
+        assertFalse(c.cores.get(2).isLeader(), "no leader from the vote of a node that forgot its votes");
+        assertFalse(rejoined.isLeader());
+        c.tick(3, c.nowMs + 2_000);
+        c.deliverAll();
+        assertFalse(rejoined.role() instanceof CandidateState, "a rejoining node never campaigns");
+        // node 1 returns; the operator re-adds node 3 through two single-server changes
+        c.isolated.clear();
+        RaftCore back = c.elect(1);
+        c.record(back.changeConfiguration(new ConfigChange(ConfigChange.Kind.REMOVE_VOTER, 3), c.nowMs));
+        c.deliverAll();
+        c.heartbeat(1);
+        c.record(back.changeConfiguration(new ConfigChange(ConfigChange.Kind.ADD_VOTER, 3), c.nowMs));
+        c.deliverAll();
+        c.heartbeat(1);
+        assertTrue(rejoined.configuration().isVoter(3), "the voter change reached node 3");
+        // now node 3 votes again: with node 1 gone, node 2 is elected with node 3's vote
+        c.isolated.add(1);
+        c.tick(2, c.nowMs + 2_000);
+        c.deliverAll();
+        assertTrue(c.cores.get(2).isLeader(), c.cores.get(2).role().toString());
+    }
+
     @Test
     void observerReceivesEntriesButNeverVotesOrCounts() {
         Cluster c = new Cluster(1);

@@ -350,7 +350,8 @@ public final class ReplicaFetcher implements AutoCloseable {
             backoff(t, e.getMessage());
             return false;
         } catch (LogStorageException e) {
-            log.error("{}: storage error appending as follower", t.partition.topicPartition(), e);
+            dev.basalt.broker.storage.StorageErrorLog.report(log, "Storage error appending as follower to", t.partition.topicPartition(),
+                    t.partition.log().isOffline(), e);
             backoff(t, e.getMessage());
             return false;
         }

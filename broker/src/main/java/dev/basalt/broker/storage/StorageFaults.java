@@ -1,0 +1,126 @@
+package dev.basalt.broker.storage;
+
+import dev.basalt.log.LogManager;
+import dev.basalt.log.TopicPartition;
+import dev.basalt.metadata.image.MetadataImage;
+import dev.basalt.metadata.image.ProtoIds;
+import dev.basalt.proto.v1.OfflineReplica;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The broker's view of its storage faults: which local replicas are offline and why (an I/O
+ * error, a corrupt segment, a deleted or replaced data directory, found by the log engine), for
+ * the heartbeat (the controller moves their leadership), {@code /ready} and {@code /status}. Each
+ * replica going offline is logged once, with its reason, not once per check.
+ *
+ * <p>Thread-safety: thread-safe; {@link #poll()} runs on one timer thread, the readers take the
+ * last published snapshot (a volatile).
+ */
+public final class StorageFaults {
+    private static final Logger log = LoggerFactory.getLogger(StorageFaults.class);
+    /** Offline replicas named in /ready (the rest are counted). */
+    static final int READY_NAMES_MAX = 5;
+
+    private final LogManager logs;
+    private final Supplier<MetadataImage> image;
+    private volatile Map<TopicPartition, String> offline = Map.of();
+
+    public StorageFaults(LogManager logs, Supplier<MetadataImage> image) {
+        this.logs = logs;
+        this.image = image;
+    }
+
+    /** Re-reads the log engine's offline set (and checks the data directory); logs what is new. */
+    public void poll() {
+        logs.checkDirectory();
+        Map<TopicPartition, String> now = logs.offlinePartitions();
+        Map<TopicPartition, String> before = offline;
+        for (Map.Entry<TopicPartition, String> e : now.entrySet()) {
+            if (!before.containsKey(e.getKey())) {
+                log.error("Replica {} is offline: {}; reporting it to the controller (its leadership moves to another replica)",
+                        e.getKey(), e.getValue());
+            }
+        }
+        offline = Map.copyOf(now);
+    }
+
+    /** Offline replicas and why. */
+    public Map<TopicPartition, String> offline() {
+        return offline;
+    }
+
+    /** The offline replicas as the heartbeat reports them (replicas of topics the image no longer has are left out). */
+    public List<OfflineReplica> forHeartbeat() {
+        Map<TopicPartition, String> now = offline;
+        if (now.isEmpty()) {
+            return List.of();
+        }
+        MetadataImage img = image.get();
+        List<OfflineReplica> out = new ArrayList<>();
+        for (TopicPartition tp : now.keySet()) {
+            img.topics().topic(tp.topic()).ifPresent(t -> out.add(OfflineReplica.newBuilder()
+                    .setTopicId(ProtoIds.toProto(t.id())).setPartition(tp.partition()).build()));
+        }
+        return out;
+    }
+
+    /** Null when no replica is offline; else a one-line reason for /ready. */
+    public String notReadyReason() {
+        Map<TopicPartition, String> now = offline;
+        if (now.isEmpty()) {
+            return null;
+        }
+        String dir = logs.directoryFailure();
+        if (dir != null) {
+            return now.size() + " replicas offline: " + dir;
+        }
+        StringBuilder b = new StringBuilder().append(now.size()).append(" replicas offline: ");
+        int n = 0;
+        for (Map.Entry<TopicPartition, String> e : now.entrySet()) {
+            if (n++ == READY_NAMES_MAX) {
+                b.append("; and ").append(now.size() - READY_NAMES_MAX).append(" more");
+                break;
+            }
+            b.append(n > 1 ? "; " : "").append(e.getKey()).append(" (").append(e.getValue()).append(')');
+        }
+        return b.toString();
+    }
+
+    /** A JSON object {"tp": "reason", ...} for /status. */
+    public String json() {
+        Map<String, String> m = new LinkedHashMap<>();
+        offline.forEach((tp, why) -> m.put(tp.toString(), why));
+        StringBuilder b = new StringBuilder("{");
+        for (Map.Entry<String, String> e : m.entrySet()) {
+            if (b.length() > 1) {
+                b.append(',');
+            }
+            b.append('"').append(escape(e.getKey())).append("\":\"").append(escape(e.getValue())).append('"');
+        }
+        return b.append('}').toString();
+    }
+
+    static String escape(String s) {
+        StringBuilder b = new StringBuilder();
+        for (char c : s.toCharArray()) {
+            switch (c) {
+                case '"' -> b.append("\\\"");
+                case '\\' -> b.append("\\\\");
+                default -> {
+                    if (c < 0x20) {
+                        b.append(String.format("\\u%04x", (int) c));
+                    } else {
+                        b.append(c);
+                    }
+                }
+            }
+        }
+        return b.toString();
+    }
+}

@@ -1,0 +1,211 @@
+package dev.basalt.broker.tools;
+
+import dev.basalt.broker.config.ConfigException;
+import dev.basalt.broker.config.NodeConfig;
+import dev.basalt.broker.storage.StorageDirectory;
+import dev.basalt.broker.storage.StorageMeta;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+
+/**
+ * {@code basalt storage ...}: offline tools for a node's data directory (the node must not be
+ * running). {@code random-uuid} prints a new cluster id; {@code format} writes a directory's
+ * identity (see {@link StorageMeta}); {@code info} prints it; {@code check} verifies every batch
+ * of every segment; {@code repair} also cuts corrupt logs at their first corrupt batch.
+ *
+ * <p>Exit codes: 0 done; 1 the directory cannot be used as asked (the reason is printed); 2 bad
+ * arguments or configuration.
+ *
+ * <p>Thread-safety: a command-line tool; one thread.
+ */
+public final class StorageTool {
+    static final int EXIT_OK = 0;
+    static final int EXIT_REFUSED = 1;
+    static final int EXIT_USAGE = 2;
+
+    static final String USAGE = """
+            Usage: basalt storage <command> ...
+
+              random-uuid                          print a new random cluster id
+              format --config FILE --cluster-id ID [--initial-voters | --join]
+                                                   format the node's data.dir (once, before its first start);
+                                                   controllers say --initial-voters (the first voters of a new
+                                                   cluster) or --join (rejoin after the metadata log was lost:
+                                                   the node gets a new directory id and does not vote until a
+                                                   voter change re-adds it; partition data is kept)
+              info --config FILE                   print the directory's identity
+              check --dir D [--partition T-P]      verify every batch of every segment (CRC, structure,
+                                                   offsets) from the first byte; exit 1 if corruption is found
+              repair --dir D [--partition T-P]     like check, then cut each corrupt log at its first corrupt
+                                                   batch (reporting what is lost) so the node starts; use only
+                                                   when no healthy replica exists (a replica is otherwise
+                                                   rebuilt from the others by the running node)
+            """;
+
+    private final PrintStream out;
+    private final PrintStream err;
+
+    StorageTool(PrintStream out, PrintStream err) {
+        this.out = out;
+        this.err = err;
+    }
+
+    public static void main(String[] args) {
+        System.exit(new StorageTool(System.out, System.err).run(args));
+    }
+
+    int run(String[] args) {
+        if (args.length == 0 || args[0].equals("--help") || args[0].equals("-h")) {
+            out.print(USAGE);
+            return args.length == 0 ? EXIT_USAGE : EXIT_OK;
+        }
+        List<String> rest = new ArrayList<>(List.of(args).subList(1, args.length));
+        try {
+            return switch (args[0]) {
+                case "random-uuid" -> {
+                    requireEmpty(rest);
+                    out.println(UUID.randomUUID());
+                    yield EXIT_OK;
+                }
+                case "format" -> format(rest);
+                case "info" -> info(rest);
+                case "check" -> check(rest, false);
+                case "repair" -> check(rest, true);
+                default -> usage("unknown command '" + args[0] + "'");
+            };
+        } catch (UsageException e) {
+            return usage(e.getMessage());
+        } catch (ConfigException e) {
+            err.println("basalt storage: " + e.getMessage());
+            return EXIT_USAGE;
+        } catch (StorageDirectory.StorageIdentityException | IllegalArgumentException | dev.basalt.log.LogStorageException
+                 | dev.basalt.log.CorruptLogException e) {
+            err.println("basalt storage: " + e.getMessage());
+            return EXIT_REFUSED;
+        } catch (IOException e) {
+            err.println("basalt storage: " + e);
+            return EXIT_REFUSED;
+        }
+    }
+
+    private int format(List<String> args) throws IOException {
+        NodeConfig config = NodeConfig.load(Path.of(option(args, "--config")));
+        String clusterId = option(args, "--cluster-id");
+        boolean initial = args.remove("--initial-voters");
+        boolean join = args.remove("--join");
+        requireEmpty(args);
+        if (initial && join) {
+            throw new UsageException("--initial-voters and --join exclude each other");
+        }
+        StorageDirectory.VoterMode mode = initial ? StorageDirectory.VoterMode.INITIAL : join ? StorageDirectory.VoterMode.JOIN : null;
+        StorageMeta meta = StorageDirectory.format(config, clusterId, mode);
+        out.println("Formatted " + config.dataDir().toAbsolutePath() + ": cluster " + meta.clusterId() + ", node " + meta.nodeId()
+                + ", directory " + meta.directoryId() + ", metadata log " + meta.metadataLog().name().toLowerCase(java.util.Locale.ROOT));
+        if (join) {
+            out.println("Start the node, then on the active controller: curl -X POST 'http://ADMIN/quorum/remove-voter?id="
+                    + meta.nodeId() + "' and then 'http://ADMIN/quorum/add-voter?id=" + meta.nodeId() + "'");
+        }
+        return EXIT_OK;
+    }
+
+    private int info(List<String> args) throws IOException {
+        NodeConfig config = NodeConfig.load(Path.of(option(args, "--config")));
+        requireEmpty(args);
+        StorageMeta meta = StorageMeta.read(config.dataDir());
+        if (meta == null) {
+            err.println("basalt storage: " + config.dataDir().toAbsolutePath() + " is not formatted");
+            return EXIT_REFUSED;
+        }
+        out.println("directory " + config.dataDir().toAbsolutePath() + ": cluster " + meta.clusterId() + ", node " + meta.nodeId()
+                + ", directory id " + meta.directoryId() + ", metadata log " + meta.metadataLog().name().toLowerCase(java.util.Locale.ROOT));
+        return EXIT_OK;
+    }
+
+    private int check(List<String> args, boolean repair) throws IOException {
+        Path dir = Path.of(option(args, "--dir"));
+        String only = args.contains("--partition") ? option(args, "--partition") : null;
+        requireEmpty(args);
+        if (!java.nio.file.Files.isDirectory(dir)) {
+            throw new UsageException(dir + " is not a directory");
+        }
+        List<dev.basalt.log.TopicPartition> partitions = new ArrayList<>();
+        try (var s = java.nio.file.Files.newDirectoryStream(dir, java.nio.file.Files::isDirectory)) {
+            for (Path p : s) {
+                dev.basalt.log.TopicPartition tp = dev.basalt.log.TopicPartition.parseDirName(p.getFileName().toString());
+                if (tp != null && (only == null || tp.toString().equals(only))) {
+                    partitions.add(tp);
+                }
+            }
+        }
+        partitions.sort(java.util.Comparator.comparing(dev.basalt.log.TopicPartition::toString));
+        if (only != null && partitions.isEmpty()) {
+            throw new UsageException("no partition " + only + " in " + dir);
+        }
+        List<dev.basalt.log.TopicPartition> corrupt = new ArrayList<>();
+        for (dev.basalt.log.TopicPartition tp : partitions) {
+            dev.basalt.log.recovery.LogVerifier.Report r = dev.basalt.log.recovery.LogVerifier.verify(dir.resolve(tp.dirName()),
+                    dev.basalt.log.segment.FileLayer.DEFAULT);
+            if (r.clean()) {
+                out.println(tp + ": ok (" + r.segments() + " segments, " + r.batchesVerified() + " batches, " + r.bytesVerified()
+                        + " bytes, next offset " + r.nextOffset() + ")");
+            } else {
+                var c = r.corruption();
+                corrupt.add(tp);
+                out.println(tp + ": CORRUPT at offset " + c.offset() + ", " + c.file().getFileName() + " byte " + c.position() + ": "
+                        + c.reason() + "; " + r.batchesVerified() + " batches before it are intact; a cut there loses " + c.lost());
+            }
+        }
+        if (!repair || corrupt.isEmpty()) {
+            out.println(partitions.size() + " partitions checked, " + corrupt.size() + " corrupt");
+            return corrupt.isEmpty() ? EXIT_OK : EXIT_REFUSED;
+        }
+        // Opening the manager takes the data directory's lock: refused while the node runs.
+        try (dev.basalt.log.LogManager logs = dev.basalt.log.LogManager.open(dir, dev.basalt.log.LogConfig.DEFAULT,
+                java.time.Clock.systemUTC(), dev.basalt.log.LogManagerOptions.DEFAULT.withoutPeriodicTasks(),
+                dev.basalt.log.segment.FileLayer.DEFAULT)) {
+            for (dev.basalt.log.TopicPartition tp : corrupt) {
+                dev.basalt.log.PartitionLog log = logs.repairFully(tp, dev.basalt.log.LogConfig.DEFAULT);
+                out.println(tp + ": repaired; the log now ends at offset " + log.logEndOffset());
+            }
+        }
+        out.println(partitions.size() + " partitions checked, " + corrupt.size() + " repaired");
+        return EXIT_OK;
+    }
+
+    private int usage(String message) {
+        err.println("basalt storage: " + message);
+        err.print(USAGE);
+        return EXIT_USAGE;
+    }
+
+    /** Removes {@code name VALUE} from args and returns VALUE. */
+    static String option(List<String> args, String name) {
+        int i = args.indexOf(name);
+        if (i < 0 || i + 1 >= args.size()) {
+            throw new UsageException(name + " is required");
+        }
+        String v = args.get(i + 1);
+        args.remove(i + 1);
+        args.remove(i);
+        return v;
+    }
+
+    static void requireEmpty(List<String> args) {
+        if (!args.isEmpty()) {
+            throw new UsageException("unexpected argument(s) " + args);
+        }
+    }
+
+    /** Bad command-line use. */
+    static final class UsageException extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        UsageException(String message) {
+            super(message);
+        }
+    }
+}

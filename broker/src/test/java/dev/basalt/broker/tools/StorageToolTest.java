@@ -1,0 +1,135 @@
+package dev.basalt.broker.tools;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.basalt.log.LogConfig;
+import dev.basalt.log.LogManager;
+import dev.basalt.log.LogManagerOptions;
+import dev.basalt.log.PartitionLog;
+import dev.basalt.log.TopicPartition;
+import dev.basalt.log.segment.FileLayer;
+import dev.basalt.record.RecordBatchBuilder;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Clock;
+import java.util.List;
+import java.util.UUID;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code basalt storage}: random-uuid, format/info, and check/repair of a data directory with a
+ * flipped byte in flushed data (the single-replica case the running node cannot rebuild).
+ */
+class StorageToolTest {
+    static final TopicPartition TP = new TopicPartition("orders", 0);
+    @TempDir
+    Path tmp;
+    final ByteArrayOutputStream out = new ByteArrayOutputStream();
+    final ByteArrayOutputStream err = new ByteArrayOutputStream();
+
+    int run(String... args) {
+        out.reset();
+        err.reset();
+        return new StorageTool(new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8))
+                .run(args);
+    }
+
+    String out() {
+        return out.toString(StandardCharsets.UTF_8) + err.toString(StandardCharsets.UTF_8);
+    }
+
+    static ByteBuffer batch(int i) {
+        ByteBuffer buf = ByteBuffer.allocate(256);
+        RecordBatchBuilder b = new RecordBatchBuilder(buf, 1_000 + i);
+        b.tryAppend(1_000 + i, ("k" + i).getBytes(StandardCharsets.UTF_8), ("value-" + i).getBytes(StandardCharsets.UTF_8), List.of());
+        return b.build().buffer();
+    }
+
+    LogManager open(Path dir) {
+        return LogManager.open(dir, LogConfig.DEFAULT, Clock.systemUTC(), LogManagerOptions.DEFAULT.withoutPeriodicTasks(), FileLayer.DEFAULT);
+    }
+
+    @Test
+    void randomUuidFormatAndInfo() throws IOException {
+        assertEquals(0, run("random-uuid"));
+        UUID.fromString(out().trim());
+        Path config = tmp.resolve("node.properties");
+        Files.writeString(config, "node.id=4\nprocess.roles=broker\ncontroller.quorum.voters=1@127.0.0.1:1\n"
+                + "listeners=PLAINTEXT://127.0.0.1:2\ndata.dir=" + tmp.resolve("data") + "\ncluster.id=prod-7\n");
+        assertEquals(2, run("format", "--config", config.toString()), "--cluster-id is required");
+        assertEquals(1, run("format", "--config", config.toString(), "--cluster-id", "other"));
+        assertTrue(out().contains("cluster.id=prod-7"), out());
+        assertEquals(0, run("format", "--config", config.toString(), "--cluster-id", "prod-7"), out());
+        assertEquals(1, run("format", "--config", config.toString(), "--cluster-id", "prod-7"), "only once");
+        assertEquals(0, run("info", "--config", config.toString()));
+        assertTrue(out().contains("cluster prod-7, node 4"), out());
+    }
+
+    @Test
+    void checkFindsAFlippedByteInFlushedData_andRepairCutsThere() throws IOException {
+        Path dir = tmp.resolve("data");
+        try (LogManager m = open(dir)) {
+            PartitionLog log = m.getOrCreate(TP, LogConfig.DEFAULT);
+            for (int i = 0; i < 20; i++) {
+                log.appendAsLeader(batch(i), 1);
+            }
+            m.getOrCreate(new TopicPartition("fine", 0), LogConfig.DEFAULT).appendAsLeader(batch(0), 1);
+        }
+        assertEquals(0, run("check", "--dir", dir.toString()), out());
+        assertTrue(out().contains("orders-0: ok") && out().contains("20 batches"), out());
+        // flip a byte inside the 6th batch (offset 5)
+        Path segment = dir.resolve("orders-0").resolve("00000000000000000000.log");
+        long pos = 0;
+        try (FileChannel ch = FileChannel.open(segment, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            ByteBuffer h = ByteBuffer.allocate(12);
+            for (int i = 0; i < 5; i++) {
+                h.clear();
+                ch.read(h, pos);
+                pos += 12 + h.getInt(8);
+            }
+            ByteBuffer one = ByteBuffer.allocate(1);
+            ch.read(one, pos + 70);
+            one.put(0, (byte) (one.get(0) ^ 0x21)).rewind();
+            ch.write(one, pos + 70);
+        }
+        assertEquals(1, run("check", "--dir", dir.toString()), out());
+        String report = out();
+        assertTrue(report.contains("orders-0: CORRUPT at offset 5") && report.contains("byte " + pos), report);
+        assertTrue(report.contains("loses 15 batches, 15 records, offsets 5..19"), report);
+        assertTrue(report.contains("fine-0: ok"), report);
+        assertEquals(0, run("check", "--dir", dir.toString(), "--partition", "fine-0"), out());
+
+        assertEquals(0, run("repair", "--dir", dir.toString(), "--partition", "orders-0"), out());
+        assertTrue(out().contains("now ends at offset 5"), out());
+        assertEquals(0, run("check", "--dir", dir.toString()), out());
+        try (LogManager m = open(dir)) {
+            assertEquals(5, m.get(TP).logEndOffset());
+            assertEquals(1, m.get(new TopicPartition("fine", 0)).logEndOffset());
+            assertEquals(5, m.get(TP).appendAsLeader(batch(99), 1).firstOffset());
+        }
+    }
+
+    @Test
+    void repairIsRefusedWhileTheDirectoryIsInUse() throws IOException {
+        Path dir = tmp.resolve("busy");
+        try (LogManager m = open(dir)) {
+            m.getOrCreate(TP, LogConfig.DEFAULT).appendAsLeader(batch(1), 1);
+            m.get(TP).flush();
+            Path segment = dir.resolve("orders-0").resolve("00000000000000000000.log");
+            try (FileChannel ch = FileChannel.open(segment, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+                ch.write(ByteBuffer.wrap(new byte[] {0x7f}), 40);
+            }
+            assertEquals(1, run("repair", "--dir", dir.toString()), out());
+            assertTrue(out().contains("in use"), out());
+        }
+    }
+}

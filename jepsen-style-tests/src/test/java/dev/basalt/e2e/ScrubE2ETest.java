@@ -1,0 +1,125 @@
+package dev.basalt.e2e;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.protobuf.ByteString;
+import dev.basalt.harness.NodeProcess;
+import dev.basalt.proto.v1.ErrorCode;
+import dev.basalt.proto.v1.FetchResponse;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Background scrubbing against a real node: a bit flipped on disk in a sealed segment of a running
+ * node (the page cache sees it, as after bit rot and an eviction) is found within the time its
+ * configured rate allows for one pass; as the only copy the node keeps serving the offsets before
+ * it and answers CORRUPT_STORED_DATA (naming offset, file and byte) from there on.
+ *
+ * <p>Reproduce: {@code ./mvnw -B -ntp -o -pl jepsen-style-tests -am verify -Dtest=ScrubE2ETest
+ * -Dsurefire.failIfNoSpecifiedTests=false}.
+ */
+@Timeout(value = 180, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+class ScrubE2ETest {
+    static final long RATE = 256 * 1024;
+    @TempDir
+    Path dir;
+
+    @Test
+    void aPlantedBitFlipIsFoundWithinOneScrubPass_andNothingFromItOnIsServed() throws Exception {
+        try (NodeProcess node = NodeProcess.singleNode(dir, Map.of("log.scrub.bytes.per.second", Long.toString(RATE)))
+                .start(Duration.ofSeconds(60))) {
+            BadInputE2ETest.node = node;
+            BadInputE2ETest.channel = io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder.forAddress("127.0.0.1",
+                    node.clientPort()).usePlaintext().build();
+            try {
+                assertEquals(ErrorCode.NONE, BadInputE2ETest.create("rot", 1, Map.of("segment.bytes", "65536")).getErrorCode());
+                for (int i = 0; i < 60; i++) {
+                    assertEquals(ErrorCode.NONE, BadInputE2ETest.send("rot", 0, BadInputE2ETest.batch(10, 1000)).getErrorCode());
+                }
+                Path partition = node.dataDir().resolve("rot-0");
+                List<Path> segments;
+                try (var s = Files.list(partition)) {
+                    segments = s.filter(p -> p.toString().endsWith(".log")).sorted().toList();
+                }
+                assertTrue(segments.size() >= 3, "sealed segments exist: " + segments);
+                long totalBytes = 0;
+                for (Path p : segments) {
+                    totalBytes += Files.size(p);
+                }
+                Path victim = segments.get(1);
+                long[] flipped = flipOneBitInFifthBatch(victim);
+                long plantedAt = System.nanoTime();
+                // one full pass at RATE bytes/s, plus ticks and the pass in progress: twice that bound
+                long boundMs = 2 * (totalBytes * 1000 / RATE) + 2_000;
+                long foundMs = -1;
+                while (TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - plantedAt) < boundMs) {
+                    if (!node.grepLog("Scrub found corrupt data in rot-0").isEmpty()) {
+                        foundMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - plantedAt);
+                        break;
+                    }
+                    Thread.sleep(100);
+                }
+                System.out.println("MEASURED scrub: planted flip in " + victim.getFileName() + " found after " + foundMs
+                        + " ms (bound " + boundMs + " ms for " + totalBytes + " bytes at " + RATE + " B/s)");
+                assertTrue(foundMs >= 0, "not found within " + boundMs + " ms:\n" + node.tail(30));
+                assertTrue(node.httpGet("/status").body().contains("\"corruptFound\":1"), node.httpGet("/status").body());
+
+                long corruptOffset = flipped[1];
+                FetchResponse.PartitionResponse bad = BadInputE2ETest.fetch("rot", 0, corruptOffset, 0);
+                assertEquals(ErrorCode.CORRUPT_STORED_DATA, bad.getErrorCode(), bad.getErrorMessage());
+                assertTrue(bad.getErrorMessage().contains("from " + corruptOffset) && bad.getErrorMessage().contains(victim.toString())
+                        && bad.getErrorMessage().contains("byte " + flipped[0]), bad.getErrorMessage());
+                // everything before the corrupt batch is still served
+                long next = 0;
+                while (next < corruptOffset) {
+                    FetchResponse.PartitionResponse p = BadInputE2ETest.fetch("rot", 0, next, 0);
+                    assertEquals(ErrorCode.NONE, p.getErrorCode(), p.getErrorMessage());
+                    ByteString records = p.getRecords();
+                    assertTrue(!records.isEmpty());
+                    for (var b : dev.basalt.record.Batches.iterate(records.asReadOnlyByteBuffer())) {
+                        b.validate(Integer.MAX_VALUE);
+                        next = b.nextOffset();
+                    }
+                }
+                assertEquals(corruptOffset, next, "reads stop right before the corrupt batch");
+                assertTrue(!node.grepLog("cannot be served and are lost").isEmpty(), "the loss is reported with counts");
+            } finally {
+                BadInputE2ETest.channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+            }
+        }
+    }
+
+    /** Flips one bit inside the records of the file's fifth batch; returns {byte position of the batch, its base offset}. */
+    static long[] flipOneBitInFifthBatch(Path segment) throws IOException {
+        try (FileChannel ch = FileChannel.open(segment, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            long pos = 0;
+            ByteBuffer h = ByteBuffer.allocate(12);
+            for (int i = 0; i < 4; i++) {
+                h.clear();
+                ch.read(h, pos);
+                pos += 12 + h.getInt(8);
+            }
+            h.clear();
+            ch.read(h, pos);
+            long base = h.getLong(0);
+            long target = pos + 12 + h.getInt(8) / 2;
+            ByteBuffer b = ByteBuffer.allocate(1);
+            ch.read(b, target);
+            b.put(0, (byte) (b.get(0) ^ 0x10)).rewind();
+            ch.write(b, target);
+            return new long[] {pos, base};
+        }
+    }
+}

@@ -1,0 +1,151 @@
+package dev.basalt.e2e.cluster;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.basalt.broker.config.NodeConfig;
+import dev.basalt.broker.storage.StorageDirectory;
+import dev.basalt.harness.AckedWrites;
+import dev.basalt.harness.NodeProcess;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * Storage faults stay local and visible, against real node processes (one controller, three
+ * brokers): the data directory of a partition leader is deleted under acks=all load. The broker
+ * notices (directory identity check), takes its replicas offline, reports them in its heartbeat,
+ * the controller moves their leadership, producers fail over, /ready and /status say why, nothing
+ * acknowledged is lost cluster-wide, and the broker refuses to restart empty until reformatted.
+ *
+ * <p>Reproduce: {@code ./mvnw -B -ntp -o -pl jepsen-style-tests -am verify -Dtest=StorageFaultE2ETest
+ * -Dsurefire.failIfNoSpecifiedTests=false}. Timings are printed as "MEASURED ...".
+ */
+@Timeout(value = 240, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+class StorageFaultE2ETest extends ClusterTestSupport {
+    private static final String TOPIC = "orders";
+    private static final int PARTITIONS = 3;
+
+    @Test
+    void deletingALeadersDataDirectoryUnderLoad_movesItsLeadershipsAndLosesNothingAcknowledged() throws IOException {
+        start(builder(4).controllers(1));
+        createTopic(TOPIC, PARTITIONS, 3, Map.of("min.insync.replicas", "2"));
+        AckedWrites w = writes(cluster.bootstrap(), TOPIC, PARTITIONS, "d").start();
+        long t0 = System.nanoTime();
+        assertTrue(w.awaitAcks(300, t0, FAILOVER), "no acks before the fault: " + w.summary());
+
+        int victim = cluster.partition(TOPIC, 0).leader();
+        NodeProcess node = cluster.node(victim);
+        long deletedAt = System.nanoTime();
+        StorageIdentityE2ETest.deleteRecursively(node.dataDir());
+
+        // The broker notices and says why; the controller moves every leadership it had.
+        for (int p = 0; p < PARTITIONS; p++) {
+            cluster.awaitPartition(TOPIC, p, s -> s.hasLeader() && s.leader() != victim && !s.isr().contains(victim),
+                    "leadership and ISR away from broker " + victim, FAILOVER);
+        }
+        long movedMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - deletedAt);
+        assertTrue(node.isAlive(), "the broker stays up to report the fault:\n" + node.tail(30));
+        NodeProcess.HttpAnswer ready = node.httpGet("/ready");
+        assertEquals(503, ready.code(), ready.body());
+        assertTrue(ready.body().contains("replicas offline") && ready.body().contains("deleted"), ready.body());
+        assertTrue(node.httpGet("/status").body().contains("\"offlineReplicas\":{\"" + TOPIC), node.httpGet("/status").body());
+        assertFalse(node.grepLog("is offline").isEmpty(), "the log names the offline replicas");
+        assertTrue(w.awaitAcks(300, System.nanoTime(), FAILOVER), "produce did not resume after the fault: " + w.summary());
+        long resumedMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - deletedAt);
+        System.out.println("MEASURED deleted data directory: leaderships and ISR moved off broker " + victim + " in " + movedMs
+                + " ms; 300 more acks=all writes acknowledged " + resumedMs + " ms after the deletion");
+        w.stop(Duration.ofSeconds(40));
+        List<AckedWrites.Ack> acks = w.acks();
+        int stackTraces = node.grepLog("\tat ").size();
+        System.out.println("MEASURED deleted data directory: " + acks.size() + " acknowledged, " + w.failures().size()
+                + " failed (retried by the client) writes; stack-trace lines in the broker log: " + stackTraces);
+        java.util.Map<String, Long> noisy = new java.util.TreeMap<>();
+        for (String line : node.grepLog("")) {
+            int at = Math.max(line.indexOf(" ERROR "), line.indexOf(" WARN "));
+            if (at > 0) {
+                String key = line.substring(at, Math.min(line.length(), at + 110)).replaceAll("[0-9]+", "N");
+                noisy.merge(key, 1L, Long::sum);
+            }
+        }
+        noisy.entrySet().stream().sorted(java.util.Map.Entry.<String, Long>comparingByValue().reversed()).limit(8)
+                .forEach(e -> System.out.println("MEASURED log lines x" + e.getValue() + ": " + e.getKey()));
+        assertNothingLost(TOPIC, PARTITIONS, acks);
+
+        // A restart does not bring it back empty: refused until the operator formats the directory.
+        node.kill();
+        node.launch();
+        assertEquals(3, node.awaitExit(Duration.ofSeconds(60)), "start-up must be refused; log:\n" + node.tail(20));
+        NodeConfig config = NodeConfig.of(node.config());
+        StorageDirectory.format(config, config.get("cluster.id"), null);
+        long restartAt = System.nanoTime();
+        cluster.restart(victim, READY);
+        for (int p = 0; p < PARTITIONS; p++) {
+            long hw = assertReplicasIdentical(TOPIC, p);
+            assertTrue(hw > maxAckedOffset(acks, p), TOPIC + "-" + p + ": HW " + hw);
+        }
+        System.out.println("MEASURED deleted data directory: reformatted broker " + victim + " refetched every replica in "
+                + TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - restartAt) + " ms");
+        assertNotEquals(-1, cluster.partition(TOPIC, 0).leader());
+        assertNothingLost(TOPIC, PARTITIONS, acks);
+    }
+
+    @Test
+    void aCorruptSegmentOnOneBroker_isServedByTheOthers_andTheReplicaIsRebuilt() throws IOException {
+        start(builder(4).controllers(1));
+        createTopic(TOPIC, 1, 3, Map.of("min.insync.replicas", "2"));
+        AckedWrites w = writes(cluster.bootstrap(), TOPIC, 1, "c").start();
+        assertTrue(w.awaitAcks(400, System.nanoTime() - Duration.ofMinutes(1).toNanos(), FAILOVER), w.summary());
+        int leader = cluster.partition(TOPIC, 0).leader();
+        int victim = otherThan(cluster.brokerIds(), leader).orElseThrow();
+        NodeProcess node = cluster.node(victim);
+        cluster.kill9(victim);
+        // flip one byte inside an early batch of the newest segment: flushed data (below the recovery point)
+        java.nio.file.Path partitionDir = node.dataDir().resolve(TOPIC + "-0");
+        java.nio.file.Path segment;
+        try (var files = java.nio.file.Files.list(partitionDir)) {
+            segment = files.filter(f -> f.toString().endsWith(".log")).sorted().reduce((a, b) -> b).orElseThrow();
+        }
+        long flippedAt = flipInsideSecondBatch(segment);
+        long restartAt = System.nanoTime();
+        node.launch();
+        node.awaitReady(READY.plus(READY)); // ready once the offline replica's leadership is elsewhere and it is rebuilt
+        cluster.awaitPartition(TOPIC, 0, s -> s.isr().contains(victim), "the rebuilt replica back in the ISR", CATCH_UP);
+        System.out.println("MEASURED corrupt segment: replica on broker " + victim + " rebuilt and back in the ISR "
+                + TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - restartAt) + " ms after its restart (byte " + flippedAt
+                + " of " + segment.getFileName() + ")");
+        assertFalse(node.grepLog("is offline: corrupt log data").isEmpty(), "the corruption is reported:\n" + node.tail(30));
+        assertFalse(node.grepLog("cut at its first corrupt batch").isEmpty(), node.tail(30));
+        assertEquals(leader, cluster.partition(TOPIC, 0).leader(), "the healthy leader kept serving");
+        w.stop(Duration.ofSeconds(40));
+        List<AckedWrites.Ack> acks = w.acks();
+        assertNothingLost(TOPIC, 1, acks);
+        long hw = assertReplicasIdentical(TOPIC, 0);
+        assertTrue(hw > maxAckedOffset(acks, 0));
+    }
+
+    /** XORs one byte inside the records of the segment's second batch (its CRC then fails); returns the position. */
+    static long flipInsideSecondBatch(java.nio.file.Path segment) throws IOException {
+        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(segment, java.nio.file.StandardOpenOption.READ,
+                java.nio.file.StandardOpenOption.WRITE)) {
+            java.nio.ByteBuffer header = java.nio.ByteBuffer.allocate(12);
+            ch.read(header, 0);
+            long second = 12L + header.getInt(8);
+            header.clear();
+            ch.read(header, second);
+            long target = second + 12 + header.getInt(8) - 3; // inside the last record of the batch
+            java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(1);
+            ch.read(b, target);
+            b.put(0, (byte) (b.get(0) ^ 0x5a)).rewind();
+            ch.write(b, target);
+            ch.force(true);
+            return target;
+        }
+    }
+}
