@@ -7,6 +7,8 @@ import dev.basalt.broker.config.TopicConfigs;
 import dev.basalt.broker.controller.ControllerChannel;
 import dev.basalt.broker.controller.ControllerClient;
 import dev.basalt.broker.controller.ForwardingControllerChannel;
+import dev.basalt.broker.producer.InitProducerIdHandler;
+import dev.basalt.broker.producer.ProducerIdManager;
 import dev.basalt.broker.controller.MetadataQuorum;
 import dev.basalt.broker.controller.QuorumController;
 import dev.basalt.broker.controller.RaftMetadataQuorum;
@@ -347,7 +349,11 @@ public final class BasaltNode implements AutoCloseable {
         MetadataHandler metadata = new MetadataHandler(replicas, config.get("cluster.id"), this::controllerId);
         AdminHandler admin = new AdminHandler(replicas, config, this::controllerId);
         ControllerChannel toController = new ForwardingControllerChannel(() -> controller, quorum, controllers);
-        ClientServices services = new ClientServices(produce, fetch, new ListOffsetsHandler(replicas), metadata, admin, toController,
+        // Producer ids come in blocks from the active controller, through the lifecycle's controller client.
+        ProducerIdManager producerIds = new ProducerIdManager(lifecycle::allocateProducerIds);
+        InitProducerIdHandler initProducerId = new InitProducerIdHandler(producerIds,
+                () -> lifecycle.state() == BrokerLifecycle.State.RUNNING, lifecycleThread);
+        ClientServices services = new ClientServices(produce, initProducerId, fetch, new ListOffsetsHandler(replicas), metadata, admin, toController,
                 this::describeQuorum, config.getInt("produce.request.bytes.max"));
 
         int threads = config.getInt("grpc.executor.threads");

@@ -68,6 +68,9 @@ public final class RecordAccumulator {
                              boolean awaitingNewLeader) {
     }
 
+    /** Batches of one partition in one request of an idempotent producer: the broker's dedup window. */
+    public static final int IDEMPOTENT_BATCHES_PER_PARTITION_MAX = 5;
+
     private final BufferPool pool;
     private final int batchSizeBytes;
     private final long lingerMs;
@@ -207,6 +210,20 @@ public final class RecordAccumulator {
      */
     public Map<Integer, List<ProducerBatch>> drain(LeaderView leaderOf,
                                                    Set<Integer> nodes, int requestSizeBytesMax, long nowMs) {
+        return drain(leaderOf, nodes, requestSizeBytesMax, nowMs, null);
+    }
+
+    /**
+     * The same for an idempotent producer ({@code idem} non-null): each batch taken for the first
+     * time is stamped with the partition's next sequence; a partition whose head batch has no
+     * sequence yet is skipped while {@link IdempotenceState#mayStamp()} is false; a retried batch
+     * travels alone (so a payload is all retries of one stored batch or all new, which the leader
+     * requires); and at most {@link #IDEMPOTENT_BATCHES_PER_PARTITION_MAX} batches of a partition
+     * go in one request (the leader remembers a producer's last 5 batches, so every batch in flight
+     * can be recognised when retried).
+     */
+    public Map<Integer, List<ProducerBatch>> drain(LeaderView leaderOf, Set<Integer> nodes, int requestSizeBytesMax, long nowMs,
+                                                   IdempotenceState idem) {
         Map<Integer, List<ProducerBatch>> out = new HashMap<>();
         lock.lock();
         try {
@@ -215,7 +232,7 @@ public final class RecordAccumulator {
                 return out;
             }
             for (int node : nodes) {
-                List<ProducerBatch> taken = drainNode(node, parts, leaderOf, requestSizeBytesMax, nowMs);
+                List<ProducerBatch> taken = drainNode(node, parts, leaderOf, requestSizeBytesMax, nowMs, idem);
                 if (!taken.isEmpty()) {
                     out.put(node, taken);
                 }
@@ -227,7 +244,7 @@ public final class RecordAccumulator {
     }
 
     private List<ProducerBatch> drainNode(int node, List<TopicPartition> parts, LeaderView leaderOf,
-                                          int requestSizeBytesMax, long nowMs) {
+                                          int requestSizeBytesMax, long nowMs, IdempotenceState idem) {
         int start = drainIndex.getOrDefault(node, 0) % parts.size();
         int[] sizeBytes = {0};
         List<ProducerBatch> taken = new ArrayList<>();
@@ -241,11 +258,14 @@ public final class RecordAccumulator {
             if (first == null || backingOff(tp, first, leaderOf, nowMs)) {
                 continue;
             }
+            if (idem != null && !first.hasSequence() && !idem.mayStamp()) {
+                continue; // waits for the producer id or an epoch bump
+            }
             if (!taken.isEmpty() && sizeBytes[0] + first.sizeInBytes() > requestSizeBytesMax) {
                 drainIndex.put(node, (start + i) % parts.size());
                 break;
             }
-            takeFrom(tp, dq, taken, sizeBytes, requestSizeBytesMax, nowMs, leaderOf);
+            takeFrom(tp, dq, taken, sizeBytes, requestSizeBytesMax, nowMs, leaderOf, idem);
         }
         return taken;
     }
@@ -265,9 +285,10 @@ public final class RecordAccumulator {
 
     /** Takes the head batch and the following full ones that fit, muting the partition. */
     private void takeFrom(TopicPartition tp, Deque<ProducerBatch> dq, List<ProducerBatch> taken, int[] sizeBytes,
-                          int requestSizeBytesMax, long nowMs, LeaderView leaderOf) {
+                          int requestSizeBytesMax, long nowMs, LeaderView leaderOf, IdempotenceState idem) {
         boolean everything = flushesInProgress > 0 || closing;
         boolean firstTaken = false;
+        int count = 0;
         int leaderEpoch = leaderOf.leaderEpochFor(tp);
         while (!dq.isEmpty()) {
             ProducerBatch b = dq.peekFirst();
@@ -275,7 +296,15 @@ public final class RecordAccumulator {
                     || sizeBytes[0] + b.sizeInBytes() > requestSizeBytesMax)) {
                 break;
             }
+            if (firstTaken && idem != null && (taken.get(taken.size() - 1).attempts() > 1
+                    || count >= IDEMPOTENT_BATCHES_PER_PARTITION_MAX || (!b.hasSequence() && !idem.mayStamp()))) {
+                break; // a retried batch travels alone; at most 5 per partition; nothing unstamped during a bump
+            }
             dq.pollFirst();
+            if (idem != null && !b.hasSequence()) {
+                idem.stamp(b);
+            }
+            count++;
             b.close();
             b.onSend(nowMs, leaderEpoch);
             taken.add(b);
