@@ -196,8 +196,7 @@ public final class Sender implements Runnable {
         }
         Map<Integer, HostPort> brokers = cluster.brokers();
         if (brokers.isEmpty()) {
-            metadata.refresh();
-            idem.onInitFailed(now + Math.max(1, settings.retryBackoffMs()));
+            metadata.refresh(); // its answer wakes this thread, which asks again then
             return;
         }
         List<Integer> ids = new java.util.ArrayList<>(brokers.keySet());
