@@ -207,7 +207,8 @@ public final class BasaltNode implements AutoCloseable {
         LogConfig defaults = LogConfig.parse(onlyLogKeys(config.topicDefaults()));
         LogManagerOptions options = new LogManagerOptions(2, 2, config.getLong("log.retention.check.interval.ms"),
                 config.getLong("log.cleaner.backoff.ms"), config.getLong("log.flush.scheduler.interval.ms"), 5_000, 1_000_000,
-                true, config.getLong("shutdown.timeout.ms"));
+                true, config.getLong("shutdown.timeout.ms")).withProducerState(config.getLong("producer.id.expiration.ms"),
+                config.getLong("producer.id.expiration.check.interval.ms"), config.getInt("producer.state.producers.max"));
         logs = LogManager.open(config.dataDir(), defaults, clock, options, FileLayer.DEFAULT);
         shutdownSteps.add(() -> logs.close());
     }

@@ -76,6 +76,11 @@ public final class NodeConfig {
         put(k, "log.retention.check.interval.ms", "300000", "How often retention deletes old segments.", null);
         put(k, "log.cleaner.backoff.ms", "15000", "How often compaction looks for work.", null);
         put(k, "log.flush.scheduler.interval.ms", "1000", "How often flush.ms is evaluated.", null);
+        put(k, "producer.id.expiration.ms", "86400000", "An idempotent producer with no batch for this long (by its"
+                + " batches' timestamps) is forgotten by each partition; its next batch may then start at any sequence.", null);
+        put(k, "producer.id.expiration.check.interval.ms", "600000", "How often partitions look for expired producers.", null);
+        put(k, "producer.state.producers.max", "10000", "Idempotent producers one partition remembers at most; beyond"
+                + " that the longest idle one is forgotten.", null);
         put(k, "grpc.executor.threads", "8", "Request threads of the client gRPC server.", null);
         put(k, "broker.session.timeout.ms", "1500", "A broker without a heartbeat for this long is fenced and its"
                 + " partitions get new leaders (failover time after a crash is about this).", null);
