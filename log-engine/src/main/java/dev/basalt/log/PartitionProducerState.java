@@ -50,7 +50,8 @@ final class PartitionProducerState {
     private final long partitionId;
     private final IndexStore index;
     private final ProducerStateManager producers;
-    private ProducerStateSnapshot pending; // guarded by this
+    /** Snapshots waiting for the recovery point to pass them, oldest first, at most SNAPSHOTS_KEPT. */
+    private final java.util.ArrayDeque<ProducerStateSnapshot> pending = new java.util.ArrayDeque<>(); // guarded by this
     private long snapshotSegmentBase = -1; // guarded by this
 
     PartitionProducerState(TopicPartition tp, long partitionId, IndexStore index, int producersMax) {
@@ -148,15 +149,17 @@ final class PartitionProducerState {
     synchronized void afterAppend(long activeSegmentBase, long logEndOffset) {
         if (activeSegmentBase != snapshotSegmentBase) {
             snapshotSegmentBase = activeSegmentBase;
-            pending = producers.snapshot(logEndOffset);
+            if (pending.size() == SNAPSHOTS_KEPT) {
+                pending.pollFirst(); // the newer ones replace it when stored anyway
+            }
+            pending.addLast(producers.snapshot(logEndOffset));
         }
     }
 
     /** The recovery point moved: a pending snapshot it covers may now be stored. */
     synchronized void onRecoveryPoint(long recoveryPoint) {
-        if (pending != null && pending.offset() <= recoveryPoint) {
-            store(pending);
-            pending = null;
+        while (!pending.isEmpty() && pending.peekFirst().offset() <= recoveryPoint) {
+            store(pending.pollFirst());
         }
     }
 
@@ -171,9 +174,7 @@ final class PartitionProducerState {
     /** The log was truncated to {@code offset} (exclusive end): forget everything above, rebuild. */
     synchronized void truncateTo(long offset, long logStartOffset, BatchSource source) {
         index.deleteProducerSnapshots(partitionId, offset + 1, Long.MAX_VALUE, true);
-        if (pending != null && pending.offset() > offset) {
-            pending = null;
-        }
+        pending.removeIf(p -> p.offset() > offset);
         snapshotSegmentBase = -1;
         Optional<ProducerStateSnapshot> snapshot = floorSnapshot(offset);
         producers.restore(snapshot);
@@ -184,15 +185,15 @@ final class PartitionProducerState {
     /** The log was emptied and restarts elsewhere: no producer state survives. */
     synchronized void truncateFully() {
         index.deleteProducerSnapshots(partitionId, 0, Long.MAX_VALUE, true);
-        pending = null;
+        pending.clear();
         snapshotSegmentBase = -1;
         producers.clear();
     }
 
     /** Clean close, after the final flush: a snapshot at the end, so the next open replays nothing. */
     synchronized void onCleanClose(long logEndOffset) {
+        pending.clear();
         store(producers.snapshot(logEndOffset));
-        pending = null;
     }
 
     synchronized int removeExpired(long nowMs, long expirationMs) {
