@@ -237,7 +237,7 @@ public final class PartitionLog {
             last = next - 1;
             writeBatches(buf, batches, now, cfg);
             producers.commit(producerCheck);
-            producers.afterAppend(active.baseOffset(), logEndOffset);
+            producers.afterAppend(segments.active().baseOffset(), logEndOffset);
             if (epochs.assign(leaderEpoch, first)) {
                 persistState(false, -1);
             }
@@ -285,7 +285,7 @@ public final class PartitionLog {
             last = expected - 1;
             writeBatches(buf, batches, clock.millis(), cfg);
             producers.onFollowerAppend(batches);
-            producers.afterAppend(active.baseOffset(), logEndOffset);
+            producers.afterAppend(segments.active().baseOffset(), logEndOffset);
             boolean changed = false;
             for (RecordBatch b : batches) {
                 if (b.partitionLeaderEpoch() >= 0) {
