@@ -7,6 +7,7 @@
 #
 #   bench/idempotence-perf.sh                       NUM_RECORDS=500000 ROUNDS=3
 #   NUM_RECORDS=200000 ROUNDS=2 bench/idempotence-perf.sh   smoke run
+#   NODES_LIST=1 bench/idempotence-perf.sh                  one node only
 #
 # Clusters come from `bin/basalt dev-cluster --base-port 0` (free ports) in /tmp/basalt-idem-bench-N,
 # stopped by the PID of their dev-cluster process (which stops its nodes by PID) and wiped.
@@ -37,7 +38,7 @@ run_perf() { # topic idempotence nodes
     --producer-property "enable.idempotence=$2" 2>&1 | tail -1 | sed -E 's/.*, ([0-9.]+) records\/sec.*/\1/'
 }
 
-for NODES in 1 3; do
+for NODES in ${NODES_LIST:-1 3}; do
   DIR="/tmp/basalt-idem-bench-$NODES"
   rm -rf "$DIR"
   SET=()

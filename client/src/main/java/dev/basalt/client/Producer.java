@@ -53,8 +53,8 @@ import java.util.concurrent.TimeoutException;
  * pipelining one partition's batches would not preserve order.) max.in.flight.requests.per.connection
  * bounds the requests in flight per broker, each carrying batches of different partitions. The
  * exception, without idempotence: a batch whose attempt was indeterminate is sent again and may be
- * written twice. With idempotence a retried batch is sent alone, and a request carries at most 5
- * batches of a partition (the leader remembers a producer's last 5 batches per partition).
+ * written twice. With idempotence a retried batch is sent alone (the leader recognises any batch
+ * of the producer's last 5 payloads in a partition).
  *
  * <p>Leadership changes: NOT_LEADER, FENCED_LEADER_EPOCH, NOT_ENOUGH_REPLICAS and the other
  * retriable errors, and lost connections, refresh the metadata (applying a broker's leader hint

@@ -43,7 +43,7 @@ public final class ProducerConfig {
      * at its default, an explicit conflicting key turns it off (Kafka's rule, KIP-679).
      */
     public static final String ENABLE_IDEMPOTENCE = "enable.idempotence";
-    /** In-flight limit the idempotent producer allows: the broker remembers a producer's last 5 batches. */
+    /** In-flight limit the idempotent producer allows (Kafka's rule; a partition itself has one request in flight). */
     public static final int IDEMPOTENT_IN_FLIGHT_MAX = 5;
     public static final String CLIENT_ID = CommonClientConfigs.CLIENT_ID;
     public static final String METADATA_MAX_AGE_MS = CommonClientConfigs.METADATA_MAX_AGE_MS;
@@ -84,8 +84,9 @@ public final class ProducerConfig {
 
     /**
      * enable.idempotence=true needs acks=all, at most 5 requests in flight and retries: with acks=1
-     * a leader could lose a batch whose sequence it acknowledged, more in flight than the broker
-     * remembers could not be deduplicated, and without retries there is nothing to deduplicate.
+     * a leader could lose a batch whose sequence it acknowledged (the next batch would then leave a
+     * gap), the in-flight bound is Kafka's (KIP-679), and without retries there is nothing to
+     * deduplicate.
      */
     private static ConfigDef.Parsed checkIdempotence(ConfigDef.Parsed p, boolean explicit) {
         if (!p.getBoolean(ENABLE_IDEMPOTENCE)) {

@@ -68,9 +68,6 @@ public final class RecordAccumulator {
                              boolean awaitingNewLeader) {
     }
 
-    /** Batches of one partition in one request of an idempotent producer: the broker's dedup window. */
-    public static final int IDEMPOTENT_BATCHES_PER_PARTITION_MAX = 5;
-
     private final BufferPool pool;
     private final int batchSizeBytes;
     private final long lingerMs;
@@ -216,11 +213,10 @@ public final class RecordAccumulator {
     /**
      * The same for an idempotent producer ({@code idem} non-null): each batch taken for the first
      * time is stamped with the partition's next sequence; a partition whose head batch has no
-     * sequence yet is skipped while {@link IdempotenceState#mayStamp()} is false; a retried batch
-     * travels alone (so a payload is all retries of one stored batch or all new, which the leader
-     * requires); and at most {@link #IDEMPOTENT_BATCHES_PER_PARTITION_MAX} batches of a partition
-     * go in one request (the leader remembers a producer's last 5 batches, so every batch in flight
-     * can be recognised when retried).
+     * sequence yet is skipped while {@link IdempotenceState#mayStamp()} is false; and a retried
+     * batch travels alone (so a payload is all retries of stored batches or all new, which the
+     * leader requires). A payload of new batches may hold any number of them: the leader stores it
+     * as one run and recognises a retry of any batch inside its producer's last 5 runs.
      */
     public Map<Integer, List<ProducerBatch>> drain(LeaderView leaderOf, Set<Integer> nodes, int requestSizeBytesMax, long nowMs,
                                                    IdempotenceState idem) {
@@ -288,7 +284,6 @@ public final class RecordAccumulator {
                           int requestSizeBytesMax, long nowMs, LeaderView leaderOf, IdempotenceState idem) {
         boolean everything = flushesInProgress > 0 || closing;
         boolean firstTaken = false;
-        int count = 0;
         int leaderEpoch = leaderOf.leaderEpochFor(tp);
         while (!dq.isEmpty()) {
             ProducerBatch b = dq.peekFirst();
@@ -297,14 +292,13 @@ public final class RecordAccumulator {
                 break;
             }
             if (firstTaken && idem != null && (taken.get(taken.size() - 1).attempts() > 1
-                    || count >= IDEMPOTENT_BATCHES_PER_PARTITION_MAX || (!b.hasSequence() && !idem.mayStamp()))) {
-                break; // a retried batch travels alone; at most 5 per partition; nothing unstamped during a bump
+                    || (!b.hasSequence() && !idem.mayStamp()))) {
+                break; // a retried batch travels alone; nothing unstamped during a bump
             }
             dq.pollFirst();
             if (idem != null && !b.hasSequence()) {
                 idem.stamp(b);
             }
-            count++;
             b.close();
             b.onSend(nowMs, leaderEpoch);
             taken.add(b);

@@ -1,8 +1,9 @@
 package dev.basalt.log.producer;
 
 /**
- * Where one idempotent batch of a producer landed: its sequence range and its offsets. The leader
- * answers a retry of the batch with these offsets. Immutable; thread-safe.
+ * Where a run of an idempotent producer's records landed (one batch, or batches stored back to
+ * back: see {@link ProducerStateEntry}): its sequence range and its offsets. The leader answers a
+ * retry of records inside it with their offsets. Immutable; thread-safe.
  *
  * @param firstSeq     base sequence of the batch, 0..Integer.MAX_VALUE
  * @param lastSeq      sequence of its last record (wraps to 0 after Integer.MAX_VALUE)

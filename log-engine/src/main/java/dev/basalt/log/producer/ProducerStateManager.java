@@ -21,8 +21,9 @@ import java.util.Optional;
  *   <li>{@code e} older than p's epoch: {@link InvalidProducerEpochException}.</li>
  *   <li>{@code e} newer than p's epoch (an epoch bump): {@code s} must be 0, else
  *       {@link OutOfOrderSequenceException}; the batch window restarts.</li>
- *   <li>same epoch and {@code [s, t]} equal to one of p's last {@value #BATCHES_PER_PRODUCER}
- *       batches: a duplicate, answered with that batch's offsets, nothing appended.</li>
+ *   <li>same epoch and {@code [s, t]} inside one of p's last {@value #RUNS_PER_PRODUCER} runs of
+ *       batches stored back to back (at least its last 5 batches): a duplicate, answered with the
+ *       offsets those records got, nothing appended.</li>
  *   <li>same epoch and {@code s} = last sequence + 1 (wrapping): appended.</li>
  *   <li>otherwise: {@link OutOfOrderSequenceException} (a gap, or a retry older than the window).</li>
  * </ol>
@@ -37,8 +38,11 @@ import java.util.Optional;
  * <p>Thread-safety: not thread-safe. The partition log calls it under its append lock.
  */
 public final class ProducerStateManager {
-    /** Batches remembered per producer: a client keeps at most this many in flight per partition. */
-    public static final int BATCHES_PER_PRODUCER = 5;
+    /**
+     * Runs of batches remembered per producer (see {@link ProducerStateEntry}): at least the last 5
+     * batches, Kafka's window, and every batch of the producer's last 5 payloads.
+     */
+    public static final int RUNS_PER_PRODUCER = 5;
 
     /** Orders eviction candidates: oldest last timestamp first, then the smaller id (deterministic). */
     private static final Comparator<ProducerStateEntry> IDLEST_FIRST = Comparator

@@ -84,8 +84,8 @@ public record ProducerStateSnapshot(long offset, List<ProducerStateEntry> entrie
                 short epoch = b.getShort();
                 long ts = b.getLong();
                 int count = b.get();
-                List<BatchMetadata> batches = new ArrayList<>(Math.max(0, Math.min(count, ProducerStateManager.BATCHES_PER_PRODUCER)));
-                for (int j = 0; j < count && j < ProducerStateManager.BATCHES_PER_PRODUCER + 1; j++) {
+                List<BatchMetadata> batches = new ArrayList<>(Math.max(0, Math.min(count, ProducerStateManager.RUNS_PER_PRODUCER)));
+                for (int j = 0; j < count && j < ProducerStateManager.RUNS_PER_PRODUCER + 1; j++) {
                     batches.add(new BatchMetadata(b.getInt(), b.getInt(), b.getLong(), b.getLong(), b.getLong()));
                 }
                 entries.add(new ProducerStateEntry(pid, epoch, batches, ts));

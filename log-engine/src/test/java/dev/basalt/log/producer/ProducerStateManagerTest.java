@@ -21,16 +21,39 @@ class ProducerStateManagerTest {
     }
 
     @Test
-    void retryOfAnyOfTheLastFiveBatches_isADuplicateWithItsOriginalOffsets() {
+    void retryOfAnyOfTheLastFiveRuns_isADuplicateWithItsOriginalOffsets() {
         ProducerStateManager m = new ProducerStateManager(10);
+        // other producers' batches in between (offsets +10): every batch is a run of its own
         for (int i = 0; i < 6; i++) {
-            assertTrue(append(m, 1, 0, i * 2, 2, 100 + i * 2).isEmpty());
+            assertTrue(append(m, 1, 0, i * 2, 2, 100 + i * 10).isEmpty());
         }
         // batch 0 (seq 0-1) fell out of the window of 5: older than the window is out of order
         assertThrows(OutOfOrderSequenceException.class, () -> m.leaderAppend().check(1, (short) 0, 0, 2, 200, 201, 0));
         BatchMetadata dup = m.leaderAppend().check(1, (short) 0, 2, 2, 200, 201, 0).orElseThrow();
-        assertEquals(102, dup.firstOffset());
-        assertEquals(103, dup.lastOffset());
+        assertEquals(110, dup.firstOffset());
+        assertEquals(111, dup.lastOffset());
+    }
+
+    @Test
+    void batchesStoredBackToBack_areOneRun_soEveryBatchOfALargePayloadIsRecognised() {
+        ProducerStateManager m = new ProducerStateManager(10);
+        ProducerStateManager.LeaderAppend a = m.leaderAppend();
+        for (int i = 0; i < 16; i++) { // one payload of 16 batches of 3 records
+            assertTrue(a.check(4, (short) 0, i * 3, 3, 500 + i * 3, 502 + i * 3, 0).isEmpty());
+        }
+        a.commit();
+        assertEquals(1, m.entry(4).orElseThrow().batches().size(), "one run");
+        for (int i = 0; i < 16; i++) {
+            BatchMetadata dup = m.leaderAppend().check(4, (short) 0, i * 3, 3, 0, 2, 0).orElseThrow();
+            assertEquals(500 + i * 3, dup.firstOffset(), "batch " + i + " answered with its own offsets");
+            assertEquals(502 + i * 3, dup.lastOffset());
+        }
+        // a retry of two stored batches together is answered from their first one
+        ProducerStateManager.LeaderAppend both = m.leaderAppend();
+        assertEquals(503, both.check(4, (short) 0, 3, 3, 0, 2, 0).orElseThrow().firstOffset());
+        assertEquals(506, both.check(4, (short) 0, 6, 3, 3, 5, 0).orElseThrow().firstOffset());
+        // a batch sticking out of the run is not a duplicate: a gap
+        assertThrows(OutOfOrderSequenceException.class, () -> m.leaderAppend().check(4, (short) 0, 46, 3, 0, 2, 0));
     }
 
     @Test
@@ -107,6 +130,8 @@ class ProducerStateManagerTest {
         for (int i = 0; i < 7; i++) {
             m.replay(i % 3, (short) (i / 3), i, 2, i * 10L, i * 10L + 1, i);
         }
+        m.replay(0, (short) 2, 7, 2, 70, 71, 7);
+        m.replay(0, (short) 2, 9, 2, 72, 73, 8); // back to back: extends the run
         ProducerStateSnapshot s = m.snapshot(71);
         byte[] bytes = s.encode();
         assertEquals(s, ProducerStateSnapshot.decode(bytes));

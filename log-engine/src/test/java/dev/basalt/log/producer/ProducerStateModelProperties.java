@@ -23,7 +23,8 @@ import org.junit.jupiter.api.Test;
  *
  * <p>Method: the reference keeps the whole log (every stored batch) and derives a producer's state
  * by scanning it: its history is its batches after the point it last expired; its epoch is that of
- * its newest batch; its window is the newest 5 batches of the trailing run of that epoch. A seeded random run of
+ * its newest batch; its window is the newest 5 runs (batches stored back to back) of the trailing
+ * stretch of that epoch, and a retry is a duplicate when its sequences lie inside one of them. A seeded random run of
  * {@value #STEPS} steps drives both and compares each decision and, after every step, the whole
  * state.
  *
@@ -285,35 +286,51 @@ class ProducerStateModelProperties {
             if (epoch > current) {
                 return firstSeq == 0 ? new Append() : new Refused("out-of-order");
             }
-            List<Stored> window = window(h);
+            List<BatchMetadata> window = window(h);
             int lastSeq = Sequences.last(firstSeq, count);
-            for (Stored s : window) {
-                if (s.firstSeq() == firstSeq && s.lastSeq() == lastSeq) {
-                    return new Duplicate(s.firstOffset(), s.lastOffset());
+            for (BatchMetadata r : window) {
+                boolean wraps = r.firstSeq() > r.lastSeq() || firstSeq > lastSeq;
+                if (wraps ? r.firstSeq() == firstSeq && r.lastSeq() == lastSeq
+                        : firstSeq >= r.firstSeq() && lastSeq <= r.lastSeq()) {
+                    long first = r.firstOffset() + (wraps ? 0 : firstSeq - r.firstSeq());
+                    return new Duplicate(first, wraps ? r.lastOffset() : first + (lastSeq - firstSeq));
                 }
             }
             int expectedNext = Sequences.next(window.get(window.size() - 1).lastSeq());
             return firstSeq == expectedNext ? new Append() : new Refused("out-of-order");
         }
 
-        private static List<Stored> window(List<Stored> h) {
-            // the trailing run of the newest epoch: an older epoch after a newer one means the leader
-            // had forgotten the producer and started it afresh
+        /**
+         * The last 5 runs of the trailing run of the newest epoch (an older epoch after a newer one
+         * means the leader had forgotten the producer and started it afresh); a run is batches
+         * stored back to back (sequence and offset each following on), never across the wrap.
+         */
+        private static List<BatchMetadata> window(List<Stored> h) {
             short current = h.get(h.size() - 1).epoch();
             int start = h.size() - 1;
             while (start > 0 && h.get(start - 1).epoch() == current) {
                 start--;
             }
-            List<Stored> sameEpoch = h.subList(start, h.size());
-            return sameEpoch.subList(Math.max(0, sameEpoch.size() - ProducerStateManager.BATCHES_PER_PRODUCER), sameEpoch.size());
+            List<BatchMetadata> runs = new ArrayList<>();
+            for (Stored s : h.subList(start, h.size())) {
+                BatchMetadata b = new BatchMetadata(s.firstSeq(), s.lastSeq(), s.firstOffset(), s.lastOffset(), s.maxTs());
+                BatchMetadata last = runs.isEmpty() ? null : runs.get(runs.size() - 1);
+                boolean extends_ = last != null && last.firstSeq() <= last.lastSeq() && b.firstSeq() <= b.lastSeq()
+                        && (long) last.lastSeq() + 1 == b.firstSeq() && last.lastOffset() + 1 == b.firstOffset();
+                if (extends_) {
+                    runs.set(runs.size() - 1, new BatchMetadata(last.firstSeq(), b.lastSeq(), last.firstOffset(), b.lastOffset(),
+                            Math.max(last.maxTimestamp(), b.maxTimestamp())));
+                } else {
+                    runs.add(b);
+                }
+            }
+            return runs.subList(Math.max(0, runs.size() - ProducerStateManager.RUNS_PER_PRODUCER), runs.size());
         }
 
         private List<ProducerStateEntry> reference() {
             List<ProducerStateEntry> out = new ArrayList<>();
             histories().forEach((pid, h) -> {
-                List<BatchMetadata> batches = window(h).stream()
-                        .map(s -> new BatchMetadata(s.firstSeq(), s.lastSeq(), s.firstOffset(), s.lastOffset(), s.maxTs()))
-                        .toList();
+                List<BatchMetadata> batches = window(h);
                 long ts = h.stream().mapToLong(Stored::maxTs).max().orElseThrow();
                 out.add(new ProducerStateEntry(pid, h.get(h.size() - 1).epoch(), batches, ts));
             });
