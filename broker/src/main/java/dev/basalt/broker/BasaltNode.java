@@ -543,6 +543,9 @@ public final class BasaltNode implements AutoCloseable {
                 + ",\"brokerState\":\"" + (lifecycle == null ? "none" : lifecycle.state()) + "\""
                 + ",\"topics\":" + image.topics().topicsById().size() + ",\"brokers\":" + image.cluster().brokers().size()
                 + ",\"localPartitions\":" + (replicas == null ? 0 : replicas.partitions().size())
+                // producer-state size (issue 11): idempotent producers remembered over the local partitions
+                + ",\"idempotentProducerStates\":" + (replicas == null ? 0 : replicas.partitions().values().stream()
+                        .mapToLong(p -> p.log().producerStateSize()).sum())
                 + ",\"metadataAppliedIndex\":" + publisher.publishedIndex() + "}";
     }
 

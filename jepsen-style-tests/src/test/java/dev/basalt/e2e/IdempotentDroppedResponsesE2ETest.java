@@ -40,7 +40,7 @@ class IdempotentDroppedResponsesE2ETest {
     Path dir;
 
     private record Outcome(List<String> duplicates, List<String> reordered, List<String> missing, long droppedBytes,
-                           String summary) {
+                           String summary, long producerStates) {
     }
 
     private Outcome run(String topic, boolean idempotent) {
@@ -70,8 +70,11 @@ class IdempotentDroppedResponsesE2ETest {
             }
             w.stop(Duration.ofSeconds(60));
             Map<Integer, Map<Long, String>> log = AckedWrites.readAll(bootstrap, topic, PARTITIONS, Duration.ofSeconds(30));
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("\"idempotentProducerStates\":(\\d+)")
+                    .matcher(started.httpGet("/status").body());
+            long states = m.find() ? Long.parseLong(m.group(1)) : -1;
             return new Outcome(AckedWrites.duplicates(log), AckedWrites.reordered(log, "d"), AckedWrites.missing(w.acks(), log),
-                    proxy.droppedBytes(), w.summary());
+                    proxy.droppedBytes(), w.summary(), states);
         }
     }
 
@@ -83,6 +86,8 @@ class IdempotentDroppedResponsesE2ETest {
         assertTrue(o.duplicates().isEmpty(), "duplicate: " + o.duplicates().size() + ", e.g. "
                 + o.duplicates().subList(0, Math.min(5, o.duplicates().size())) + "; " + o.summary());
         assertTrue(o.reordered().isEmpty(), "reordered: " + o.reordered().subList(0, Math.min(5, o.reordered().size())));
+        // one producer, remembered by each partition it wrote to (the producer-state size on /status)
+        assertTrue(o.producerStates() >= 1 && o.producerStates() <= PARTITIONS, "producer states " + o.producerStates());
     }
 
     @Test
@@ -91,6 +96,7 @@ class IdempotentDroppedResponsesE2ETest {
         assertTrue(o.droppedBytes() > 0, "the fault dropped no answer");
         assertTrue(!o.duplicates().isEmpty(), "without idempotence, lost answers should have produced duplicates; "
                 + o.summary());
+        assertTrue(o.producerStates() == 0, "no producer state without idempotence: " + o.producerStates());
     }
 
     private static void sleepMs(long ms) {
