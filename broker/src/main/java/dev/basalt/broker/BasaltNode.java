@@ -18,6 +18,8 @@ import dev.basalt.broker.lifecycle.BrokerLifecycle;
 import dev.basalt.broker.metadata.MetadataPublisher;
 import dev.basalt.broker.metadata.ObserverMetadataFollower;
 import dev.basalt.broker.metadata.RegisteredBrokerGate;
+import dev.basalt.broker.producer.InitProducerIdHandler;
+import dev.basalt.broker.producer.ProducerIdManager;
 import dev.basalt.broker.purgatory.Purgatory;
 import dev.basalt.broker.replica.ReplicaConfig;
 import dev.basalt.broker.replica.ReplicaManager;
@@ -225,7 +227,8 @@ public final class BasaltNode implements AutoCloseable {
         LogConfig defaults = LogConfig.parse(onlyLogKeys(config.topicDefaults()));
         LogManagerOptions options = new LogManagerOptions(2, 2, config.getLong("log.retention.check.interval.ms"),
                 config.getLong("log.cleaner.backoff.ms"), config.getLong("log.flush.scheduler.interval.ms"), 5_000, 1_000_000,
-                true, config.getLong("shutdown.timeout.ms"));
+                true, config.getLong("shutdown.timeout.ms")).withProducerState(config.getLong("producer.id.expiration.ms"),
+                config.getLong("producer.id.expiration.check.interval.ms"), config.getInt("producer.state.producers.max"));
         logs = LogManager.open(config.dataDir(), defaults, clock, options, FileLayer.DEFAULT);
         shutdownSteps.add(() -> logs.close());
         long scrubRate = config.getLong("log.scrub.bytes.per.second");
@@ -423,7 +426,11 @@ public final class BasaltNode implements AutoCloseable {
         MetadataHandler metadata = new MetadataHandler(replicas, config.get("cluster.id"), this::controllerId);
         AdminHandler admin = new AdminHandler(replicas, config, this::controllerId);
         ControllerChannel toController = new ForwardingControllerChannel(() -> controller, quorum, controllers);
-        ClientServices services = new ClientServices(produce, fetch, new ListOffsetsHandler(replicas), metadata, admin, toController,
+        // Producer ids come in blocks from the active controller, through the lifecycle's controller client.
+        ProducerIdManager producerIds = new ProducerIdManager(lifecycle::allocateProducerIds);
+        InitProducerIdHandler initProducerId = new InitProducerIdHandler(producerIds,
+                () -> lifecycle.state() == BrokerLifecycle.State.RUNNING, lifecycleThread);
+        ClientServices services = new ClientServices(produce, initProducerId, fetch, new ListOffsetsHandler(replicas), metadata, admin, toController,
                 this::describeQuorum, config.getInt("produce.request.bytes.max"));
 
         int threads = config.getInt("grpc.executor.threads");
@@ -655,6 +662,9 @@ public final class BasaltNode implements AutoCloseable {
                 + ",\"brokerState\":\"" + (lifecycle == null ? "none" : lifecycle.state()) + "\""
                 + ",\"topics\":" + image.topics().topicsById().size() + ",\"brokers\":" + image.cluster().brokers().size()
                 + ",\"localPartitions\":" + (replicas == null ? 0 : replicas.partitions().size())
+                // producer-state size (issue 11): idempotent producers remembered over the local partitions
+                + ",\"idempotentProducerStates\":" + (replicas == null ? 0 : replicas.partitions().values().stream()
+                        .mapToLong(p -> p.log().producerStateSize()).sum())
                 + ",\"metadataAppliedIndex\":" + publisher.publishedIndex()
                 + (storageFaults == null ? "" : ",\"offlineReplicas\":" + storageFaults.json())
                 + (logs == null ? "" : ",\"scrub\":{\"bytesVerified\":" + logs.scrubProgress()[0] + ",\"passes\":"

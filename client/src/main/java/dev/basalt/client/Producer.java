@@ -35,8 +35,16 @@ import java.util.concurrent.TimeoutException;
  *
  * <p>Failures arrive through the future as typed exceptions: a {@link DefiniteException} means
  * the record was not written; an {@link IndeterminateException} means it may have been (the
- * answer was lost, or an earlier attempt timed out). Retries are not idempotent yet: a record
- * whose first attempt was lost mid-request may be written twice.
+ * answer was lost, or an earlier attempt timed out).
+ *
+ * <p>Idempotence ({@code enable.idempotence}, on by default with acks=all): the producer takes a
+ * producer id and epoch from the cluster and stamps every batch with a per-partition sequence, so
+ * a retry of a batch the leader already stored (its answer was lost, or the leader failed over
+ * after replicating it) is recognised and answered with the original offsets: no record is written
+ * twice and none is reordered. When a batch's outcome stays unknown past {@code delivery.timeout.ms}
+ * (or it fails), the producer bumps its epoch (KIP-360) once every batch in flight is resolved
+ * and carries on with sequence 0. Without idempotence, a record whose first attempt was lost
+ * mid-request may be written twice.
  *
  * <p>Ordering: records of one partition are written in send order, retries and leader changes
  * included: a partition has at most one request in flight, and a retried batch goes back to the
@@ -44,7 +52,9 @@ import java.util.concurrent.TimeoutException;
  * batch of that partition. (gRPC may serve concurrent calls to one broker in any order, so
  * pipelining one partition's batches would not preserve order.) max.in.flight.requests.per.connection
  * bounds the requests in flight per broker, each carrying batches of different partitions. The
- * exception: a batch whose attempt was indeterminate is sent again and may be written twice.
+ * exception, without idempotence: a batch whose attempt was indeterminate is sent again and may be
+ * written twice. With idempotence a retried batch is sent alone (the leader recognises any batch
+ * of the producer's last 5 payloads in a partition).
  *
  * <p>Leadership changes: NOT_LEADER, FENCED_LEADER_EPOCH, NOT_ENOUGH_REPLICAS and the other
  * retriable errors, and lost connections, refresh the metadata (applying a broker's leader hint
@@ -106,7 +116,7 @@ public final class Producer<K, V> implements AutoCloseable {
         this.sticky = new StickyPartitionCache(seedSource.split());
         Sender.Settings s = new Sender.Settings(ProducerConfig.acksValue(c.getString(ProducerConfig.ACKS)), requestTimeoutMs,
                 c.getInt(ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION), requestSizeBytesMax, c.getInt(ProducerConfig.RETRIES),
-                backoffMs, c.getLong(ProducerConfig.RETRY_BACKOFF_MAX_MS));
+                backoffMs, c.getLong(ProducerConfig.RETRY_BACKOFF_MAX_MS), c.getBoolean(ProducerConfig.ENABLE_IDEMPOTENCE));
         this.sender = new Sender(accumulator, metadata, channels, s, time, seedSource.split());
         this.senderThread = new Thread(sender, "basalt-producer-sender" + (clientId.isEmpty() ? "" : "-" + clientId));
         senderThread.setDaemon(true);

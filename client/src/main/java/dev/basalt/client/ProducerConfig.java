@@ -35,8 +35,16 @@ public final class ProducerConfig {
     /** Serializer class name or instance (used when none is passed to the constructor). */
     public static final String KEY_SERIALIZER = "key.serializer";
     public static final String VALUE_SERIALIZER = "value.serializer";
-    /** Must be false: the idempotent producer (producer ids, sequences) arrives with a later issue. */
+    /**
+     * Idempotent producer (default true): a producer id and epoch from the cluster and per-partition
+     * sequence numbers in every batch, so retries never write a record twice and never reorder a
+     * partition. Requires acks=all, max.in.flight.requests.per.connection at most 5 and retries
+     * above 0. Set explicitly together with a conflicting key it is a {@link ConfigException}; left
+     * at its default, an explicit conflicting key turns it off (Kafka's rule, KIP-679).
+     */
     public static final String ENABLE_IDEMPOTENCE = "enable.idempotence";
+    /** In-flight limit the idempotent producer allows (Kafka's rule; a partition itself has one request in flight). */
+    public static final int IDEMPOTENT_IN_FLIGHT_MAX = 5;
     public static final String CLIENT_ID = CommonClientConfigs.CLIENT_ID;
     public static final String METADATA_MAX_AGE_MS = CommonClientConfigs.METADATA_MAX_AGE_MS;
 
@@ -52,9 +60,7 @@ public final class ProducerConfig {
             .define(MAX_REQUEST_SIZE, ConfigDef.Type.INT, 1024 * 1024, ConfigDef.between(1024, 256 * 1024 * 1024), "request bytes")
             .define(KEY_SERIALIZER, ConfigDef.Type.OBJECT, null, "key serializer")
             .define(VALUE_SERIALIZER, ConfigDef.Type.OBJECT, null, "value serializer")
-            .define(ENABLE_IDEMPOTENCE, ConfigDef.Type.BOOLEAN, false,
-                    v -> Boolean.TRUE.equals(v) ? "the idempotent producer is not implemented yet; set it to false" : null,
-                    "idempotent producer");
+            .define(ENABLE_IDEMPOTENCE, ConfigDef.Type.BOOLEAN, true, "idempotent producer");
 
     private ProducerConfig() {
     }
@@ -73,7 +79,42 @@ public final class ProducerConfig {
         if (p.getLong(RETRY_BACKOFF_MAX_MS) < p.getLong(RETRY_BACKOFF_MS)) {
             throw new ConfigException(RETRY_BACKOFF_MAX_MS, p.getLong(RETRY_BACKOFF_MAX_MS), "must be at least retry.backoff.ms");
         }
-        return p;
+        return checkIdempotence(p, raw.containsKey(ENABLE_IDEMPOTENCE));
+    }
+
+    /**
+     * enable.idempotence=true needs acks=all, at most 5 requests in flight and retries: with acks=1
+     * a leader could lose a batch whose sequence it acknowledged (the next batch would then leave a
+     * gap), the in-flight bound is Kafka's (KIP-679), and without retries there is nothing to
+     * deduplicate.
+     */
+    private static ConfigDef.Parsed checkIdempotence(ConfigDef.Parsed p, boolean explicit) {
+        if (!p.getBoolean(ENABLE_IDEMPOTENCE)) {
+            return p;
+        }
+        String key = null;
+        Object value = null;
+        String need = null;
+        if (acksValue(p.getString(ACKS)) != -1) {
+            key = ACKS;
+            value = p.getString(ACKS);
+            need = "must be all (-1) with enable.idempotence=true";
+        } else if (p.getInt(MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION) > IDEMPOTENT_IN_FLIGHT_MAX) {
+            key = MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION;
+            value = p.getInt(key);
+            need = "must be at most " + IDEMPOTENT_IN_FLIGHT_MAX + " with enable.idempotence=true";
+        } else if (p.getInt(RETRIES) == 0) {
+            key = RETRIES;
+            value = 0;
+            need = "must be above 0 with enable.idempotence=true";
+        }
+        if (key == null) {
+            return p;
+        }
+        if (explicit) {
+            throw new ConfigException(key, value, need + " (or set enable.idempotence=false)");
+        }
+        return p.with(ENABLE_IDEMPOTENCE, false);
     }
 
     /** The acks value as the protocol number: 0, 1 or -1. */

@@ -1,6 +1,7 @@
 package dev.basalt.client;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -72,7 +73,7 @@ class ConfigTest {
         rejects("linger.ms", 1.5);
         rejects("bootstrap.servers", "localhost");
         rejects("bootstrap.servers", "host:99999");
-        rejects("enable.idempotence", true);
+        rejects("enable.idempotence", "perhaps");
         assertTrue(rejects("lingr.ms", 5).getMessage().contains("unknown"));
     }
 
@@ -82,6 +83,24 @@ class ConfigTest {
         ConfigException e = assertThrows(ConfigException.class,
                 () -> ProducerConfig.parse(Map.of("buffer.memory", 2048, "batch.size", 4096)));
         assertEquals("buffer.memory", e.key());
+    }
+
+    @Test
+    void idempotenceIsOnByDefault_conflictsAreErrorsOnlyWhenBothAreExplicit() {
+        assertTrue(ProducerConfig.parse(Map.of()).getBoolean("enable.idempotence"));
+        // KIP-679: an explicit conflicting key turns the default off ...
+        assertFalse(ProducerConfig.parse(Map.of("acks", "1")).getBoolean("enable.idempotence"));
+        assertFalse(ProducerConfig.parse(Map.of("max.in.flight.requests.per.connection", 6)).getBoolean("enable.idempotence"));
+        // ... but an explicit enable.idempotence=true with a conflicting key is a config error naming that key
+        ConfigException e = assertThrows(ConfigException.class,
+                () -> ProducerConfig.parse(Map.of("enable.idempotence", true, "acks", "1")));
+        assertEquals("acks", e.key());
+        e = assertThrows(ConfigException.class,
+                () -> ProducerConfig.parse(Map.of("enable.idempotence", "true", "max.in.flight.requests.per.connection", 6)));
+        assertEquals("max.in.flight.requests.per.connection", e.key());
+        e = assertThrows(ConfigException.class, () -> ProducerConfig.parse(Map.of("enable.idempotence", true, "retries", 0)));
+        assertEquals("retries", e.key());
+        assertFalse(ProducerConfig.parse(Map.of("enable.idempotence", false, "acks", "0")).getBoolean("enable.idempotence"));
     }
 
     @Test

@@ -246,14 +246,66 @@ class ProducerTest {
     }
 
     @Test
-    void disconnectMidRequest_withRetries_succeeds_possiblyDuplicating() {
+    void disconnectMidRequest_withRetries_withoutIdempotence_succeeds_possiblyDuplicating() {
+        cluster.createTopic("cut", 1);
+        cluster.disconnectNextProduceAfterAppend();
+        try (Producer<String, String> p = producer(Map.of("enable.idempotence", false))) {
+            RecordMetadata m = get(p.send(new ProducerRecord<>("cut", 0, null, "a")));
+            assertEquals(1, m.offset(), "the lost first attempt was written at 0; the retry at 1 (no idempotence)");
+        }
+        assertEquals(List.of("a", "a"), cluster.records("cut", 0).stream().map(ProducerTest::value).toList());
+    }
+
+    @Test
+    void disconnectMidRequest_idempotent_retryIsRecognised_writtenOnce_atTheOriginalOffset() {
         cluster.createTopic("cut", 1);
         cluster.disconnectNextProduceAfterAppend();
         try (Producer<String, String> p = producer(Map.of())) {
             RecordMetadata m = get(p.send(new ProducerRecord<>("cut", 0, null, "a")));
-            assertEquals(1, m.offset(), "the lost first attempt was written at 0; the retry at 1 (no idempotence yet)");
+            assertEquals(0, m.offset(), "DUPLICATE_SEQUENCE answers the retry with the first attempt's offset");
+            assertEquals(1, get(p.send(new ProducerRecord<>("cut", 0, null, "b"))).offset());
         }
-        assertEquals(List.of("a", "a"), cluster.records("cut", 0).stream().map(ProducerTest::value).toList());
+        assertEquals(List.of("a", "b"), cluster.records("cut", 0).stream().map(ProducerTest::value).toList());
+    }
+
+    @Test
+    void idempotent_batchesCarryProducerIdAndConsecutiveSequences() {
+        cluster.createTopic("seq", 1);
+        try (Producer<String, String> p = producer(Map.of("linger.ms", 0))) {
+            for (int i = 0; i < 20; i++) {
+                get(p.send(new ProducerRecord<>("seq", 0, null, "v" + i)));
+            }
+        }
+        int expected = 0;
+        long pid = -2;
+        for (dev.basalt.record.RecordBatch b : cluster.storedBatches("seq", 0)) {
+            pid = pid == -2 ? b.producerId() : pid;
+            assertTrue(b.producerId() >= 0);
+            assertEquals(pid, b.producerId(), "one producer id");
+            assertEquals(0, b.producerEpoch());
+            assertEquals(expected, b.baseSequence(), "sequences continue batch after batch");
+            expected += b.recordCount();
+        }
+        assertEquals(20, expected);
+        assertEquals(1, cluster.initProducerIdRequests());
+    }
+
+    @Test
+    void idempotent_failedBatch_bumpsTheEpoch_andLaterRecordsRestartAtSequenceZero() {
+        cluster.createTopic("bump", 1);
+        try (Producer<String, String> p = producer(Map.of())) {
+            get(p.send(new ProducerRecord<>("bump", 0, null, "a")));
+            cluster.injectProduceError(ErrorCode.CORRUPT_RECORD, 1);
+            assertThrows(CorruptRecordException.class, () -> get(p.send(new ProducerRecord<>("bump", 0, null, "lost"))));
+            assertEquals(1, get(p.send(new ProducerRecord<>("bump", 0, null, "b"))).offset());
+        }
+        List<dev.basalt.record.RecordBatch> stored = cluster.storedBatches("bump", 0);
+        assertEquals(2, stored.size());
+        assertEquals(0, stored.get(0).producerEpoch());
+        assertEquals(1, stored.get(1).producerEpoch(), "KIP-360: the epoch was bumped after the failed batch");
+        assertEquals(0, stored.get(1).baseSequence(), "a new epoch starts at sequence 0");
+        assertEquals(stored.get(0).producerId(), stored.get(1).producerId());
+        assertEquals(2, cluster.initProducerIdRequests());
     }
 
     @Test

@@ -227,6 +227,48 @@ public final class AckedWrites implements AutoCloseable {
         }
     }
 
+    /**
+     * Anomaly {@code duplicate}: a value stored at more than one offset (in any partitions), as
+     * messages (empty = none). Values are unique per write, so any repeat is a write applied twice.
+     */
+    public static List<String> duplicates(Map<Integer, Map<Long, String>> log) {
+        Map<String, String> firstSeen = new HashMap<>();
+        List<String> out = new ArrayList<>();
+        log.forEach((partition, records) -> records.forEach((offset, value) -> {
+            String where = partition + "@" + offset;
+            String before = firstSeen.putIfAbsent(value, where);
+            if (before != null) {
+                out.add(value + " stored at " + before + " and again at " + where);
+            }
+        }));
+        return out;
+    }
+
+    /**
+     * Anomaly {@code reordered}: within a partition, a write of {@code prefix} stored after a write
+     * that was sent later (values carry the send sequence: {@code prefix-seq}), as messages.
+     */
+    public static List<String> reordered(Map<Integer, Map<Long, String>> log, String prefix) {
+        List<String> out = new ArrayList<>();
+        log.forEach((partition, records) -> {
+            long lastSeq = -1;
+            long lastOffset = -1;
+            for (Map.Entry<Long, String> e : records.entrySet()) {
+                if (!e.getValue().startsWith(prefix + "-")) {
+                    continue;
+                }
+                long seq = Long.parseLong(e.getValue().substring(prefix.length() + 1));
+                if (seq <= lastSeq) {
+                    out.add(partition + "@" + e.getKey() + " holds " + e.getValue() + " after " + prefix + "-" + lastSeq
+                            + " at " + partition + "@" + lastOffset);
+                }
+                lastSeq = Math.max(lastSeq, seq);
+                lastOffset = e.getKey();
+            }
+        });
+        return out;
+    }
+
     /** Acknowledged records not found at their acknowledged offset in {@code log}, as messages (empty = none lost). */
     public static List<String> missing(List<Ack> acks, Map<Integer, Map<Long, String>> log) {
         List<String> out = new ArrayList<>();

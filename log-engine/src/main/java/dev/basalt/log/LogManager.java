@@ -398,7 +398,7 @@ public final class LogManager implements AutoCloseable {
             LOG.debug("recovered {}: log end offset {}", tp, loaded.logEndOffset());
         }
         PartitionLog log = new PartitionLog(tp, dir, partitionId, loaded, cfg, index, files, clock, scheduler,
-                options.compactionKeyCountMax());
+                options.compactionKeyCountMax(), options.producersPerPartitionMax());
         log.directoryCheck(this::checkDirectory);
         return log;
     }
@@ -478,6 +478,8 @@ public final class LogManager implements AutoCloseable {
         schedule(options.compactionIntervalMs(), "compaction", log -> log.compact(clock.millis()));
         schedule(options.flushCheckIntervalMs(), "flush", log -> log.maybeFlushByTime(clock.millis()));
         schedule(options.highWatermarkCheckpointIntervalMs(), "checkpoint", PartitionLog::checkpointHighWatermark);
+        schedule(options.producerIdExpirationCheckIntervalMs(), "producer expiry",
+                log -> log.removeExpiredProducers(clock.millis(), options.producerIdExpirationMs()));
     }
 
     private void schedule(long intervalMs, String what, Consumer<PartitionLog> task) {
@@ -625,6 +627,15 @@ public final class LogManager implements AutoCloseable {
     }
 
     /** One flush.ms evaluation over every log at {@code nowMs}; returns logs flushed. */
+    /** Forgets producers idle for producer.id.expiration.ms in every partition (tests; also periodic); returns how many. */
+    public int runProducerExpirationOnce(long nowMs) {
+        int n = 0;
+        for (PartitionLog log : logs.values()) {
+            n += log.removeExpiredProducers(nowMs, options.producerIdExpirationMs());
+        }
+        return n;
+    }
+
     public int runFlushCheckOnce(long nowMs) {
         int n = 0;
         for (PartitionLog log : logs.values()) {

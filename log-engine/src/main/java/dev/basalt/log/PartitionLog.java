@@ -5,6 +5,7 @@ import dev.basalt.log.index.IndexStore;
 import dev.basalt.log.index.IndexWriter;
 import dev.basalt.log.index.LeaderEpochCache;
 import dev.basalt.log.index.PartitionState;
+import dev.basalt.log.producer.ProducerStateManager;
 import dev.basalt.log.recovery.LoadedLog;
 import dev.basalt.log.retention.RetentionPlanner;
 import dev.basalt.log.segment.FileLayer;
@@ -84,9 +85,11 @@ public final class PartitionLog {
 
     /** Checked before every roll: why the data directory cannot take a new segment, or null. */
     private volatile java.util.function.Supplier<String> directoryCheck = () -> null;
+    /** Idempotent producers (issue 11): sequence checks on leader appends, rebuilt from the log. */
+    private final PartitionProducerState producers;
 
     PartitionLog(TopicPartition tp, Path dir, long partitionId, LoadedLog loaded, LogConfig config, IndexStore index,
-                 FileLayer files, Clock clock, Executor background, int compactionKeyCountMax) {
+                 FileLayer files, Clock clock, Executor background, int compactionKeyCountMax, int producersPerPartitionMax) {
         this.tp = tp;
         this.dir = dir;
         this.partitionId = partitionId;
@@ -128,6 +131,9 @@ public final class PartitionLog {
         });
         this.commit = new GroupCommit(new CommitTarget(), files, dir, clock);
         persistState(false, -1);
+        // ---- producer state (issue 11): last, it reads the log through the read path
+        this.producers = new PartitionProducerState(tp, partitionId, index, producersPerPartitionMax);
+        producers.load(logStartOffset, logEndOffset, PartitionProducerState.readerOf(this));
     }
 
     public TopicPartition topicPartition() {
@@ -220,6 +226,12 @@ public final class PartitionLog {
             if (cfg.timestampType() == TimestampType.LOG_APPEND_TIME) {
                 appendTimeMs = now;
             }
+            // ---- producer state (issue 11): sequence checks before any byte is written
+            ProducerStateManager.LeaderAppend producerCheck = producers.checkLeaderAppend(batches, logEndOffset, appendTimeMs);
+            if (producerCheck.firstDuplicate().isPresent()) {
+                return new AppendInfo(producerCheck.firstDuplicate().get().firstOffset(),
+                        producerCheck.lastDuplicate().get().lastOffset(), -1, logStartOffset, true);
+            }
             first = logEndOffset;
             long next = first;
             for (RecordBatch b : batches) {
@@ -232,6 +244,8 @@ public final class PartitionLog {
             }
             last = next - 1;
             writeBatches(buf, batches, now, cfg);
+            producers.commit(producerCheck);
+            producers.afterAppend(segments.active().baseOffset(), logEndOffset);
             if (epochs.assign(leaderEpoch, first)) {
                 persistState(false, -1);
             }
@@ -278,6 +292,8 @@ public final class PartitionLog {
             }
             last = expected - 1;
             writeBatches(buf, batches, clock.millis(), cfg);
+            producers.onFollowerAppend(batches);
+            producers.afterAppend(segments.active().baseOffset(), logEndOffset);
             boolean changed = false;
             for (RecordBatch b : batches) {
                 if (b.partitionLeaderEpoch() >= 0) {
@@ -572,6 +588,7 @@ public final class PartitionLog {
             try {
                 recoveryPoint = Math.min(Math.max(recoveryPoint, endOffset), logEndOffset);
                 persistState(false, -1);
+                producers.onRecoveryPoint(recoveryPoint);
             } finally {
                 lock.unlock();
             }
@@ -759,6 +776,7 @@ public final class PartitionLog {
                 throw fatal;
             }
             afterTruncation(Math.max(newEnd, logStartOffset));
+            producers.truncateTo(logEndOffset, logStartOffset, PartitionProducerState.readerOf(this));
             return logEndOffset;
         } finally {
             lock.unlock();
@@ -858,12 +876,40 @@ public final class PartitionLog {
             index.clearIndex(partitionId);
             indexWriter.resetTimeState();
             epochs.clear();
+            producers.truncateFully();
             segmentCreatedMs = clock.millis();
             fsyncDirectory();
             persistState(true, -1);
         } finally {
             lock.unlock();
         }
+    }
+
+    // ------------------------------------------------------------------ idempotent producers (issue 11)
+
+    /** Forgets producers idle for {@code expirationMs} (by their batches' timestamps); returns how many. */
+    public int removeExpiredProducers(long nowMs, long expirationMs) {
+        lock.lock();
+        try {
+            return closed ? 0 : producers.removeExpired(nowMs, expirationMs);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Idempotent producers this partition remembers (the producer-state size metric). */
+    public int producerStateSize() {
+        return producers.size();
+    }
+
+    /** Producers forgotten because producer.state.producers.max was reached. */
+    public long producerStateEvictions() {
+        return producers.evictions();
+    }
+
+    /** What the partition knows of one producer (tests and diagnostics). */
+    public java.util.Optional<dev.basalt.log.producer.ProducerStateEntry> producerState(long producerId) {
+        return producers.entry(producerId);
     }
 
     // ------------------------------------------------------------------ retention
@@ -1111,6 +1157,7 @@ public final class PartitionLog {
                     commit.forceAll(all);
                     recoveryPoint = logEndOffset;
                     index.putSegmentMaxTimestamp(partitionId, active.baseOffset(), active.maxTimestamp());
+                    producers.onCleanClose(logEndOffset);
                 } catch (IOException | LogStorageException e) {
                     clean = false;
                     org.slf4j.LoggerFactory.getLogger(PartitionLog.class).warn("unclean close of {}", tp, e);

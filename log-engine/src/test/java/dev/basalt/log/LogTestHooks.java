@@ -20,4 +20,14 @@ public final class LogTestHooks {
     public static List<IndexStore.OffsetPosition> offsetIndex(LogManager manager, TopicPartition tp) {
         return manager.index().offsetEntries(manager.get(tp).partitionId());
     }
+
+    /** Offsets of the partition's stored producer-state snapshots, oldest first. */
+    public static List<Long> producerSnapshots(LogManager manager, TopicPartition tp) {
+        return manager.index().producerSnapshotOffsets(manager.get(tp).partitionId());
+    }
+
+    /** Deletes every stored producer-state snapshot of the partition (recovery must rebuild from the log). */
+    public static void deleteProducerSnapshots(LogManager manager, TopicPartition tp) {
+        manager.index().deleteProducerSnapshots(manager.get(tp).partitionId(), 0, Long.MAX_VALUE, true);
+    }
 }

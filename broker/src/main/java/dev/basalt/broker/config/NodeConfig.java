@@ -78,6 +78,11 @@ public final class NodeConfig {
         put(k, "log.flush.scheduler.interval.ms", "1000", "How often flush.ms is evaluated.", null);
         put(k, "log.scrub.bytes.per.second", "1048576", "Background scrubbing: segment bytes re-read and CRC-checked per"
                 + " second (0 = off). 1 MiB/s re-reads 86 GB a day at a load no benchmark notices.", null);
+        put(k, "producer.id.expiration.ms", "86400000", "An idempotent producer with no batch for this long (by its"
+                + " batches' timestamps) is forgotten by each partition; its next batch may then start at any sequence.", null);
+        put(k, "producer.id.expiration.check.interval.ms", "600000", "How often partitions look for expired producers.", null);
+        put(k, "producer.state.producers.max", "10000", "Idempotent producers one partition remembers at most; beyond"
+                + " that the longest idle one is forgotten.", null);
         put(k, "grpc.executor.threads", "8", "Request threads of the client gRPC server.", null);
         put(k, "broker.session.timeout.ms", "1500", "A broker without a heartbeat for this long is fenced and its"
                 + " partitions get new leaders (failover time after a crash is about this).", null);

@@ -397,6 +397,17 @@ public final class QuorumController implements ControllerChannel {
                 (c, image) -> c.alterPartition(image, request));
     }
 
+    /**
+     * Hands a registered, unfenced broker the next block of producer ids. The block is a record in
+     * the metadata log: the answer comes only once it is committed, so a block is never handed out
+     * twice, whichever controller is active later.
+     */
+    public CompletableFuture<dev.basalt.metadata.image.ProducerIdsImage.ProducerIdBlock> allocateProducerIds(int brokerId,
+                                                                                                          UUID incarnationId) {
+        return decide("allocate producer ids for broker " + brokerId, settings.brokerRequestTimeoutMs(), false,
+                (c, image) -> c.allocateProducerIds(image, brokerId, incarnationId));
+    }
+
     // ------------------------------------------------------------------ the admin API
 
     private static int timeoutOrDefault(int timeoutMs) {

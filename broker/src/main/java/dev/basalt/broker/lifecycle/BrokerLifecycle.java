@@ -347,6 +347,29 @@ public final class BrokerLifecycle implements AlterPartitionSender, AutoCloseabl
                 });
     }
 
+    // ------------------------------------------------------------------ producer ids
+
+    /**
+     * Asks the active controller for this broker's next block of producer ids (committed in the
+     * metadata log before the answer). Fails with {@link dev.basalt.broker.producer.ProducerIdManager.BlockUnavailableException}
+     * naming the controller's error, or the transport failure.
+     */
+    public CompletableFuture<dev.basalt.metadata.image.ProducerIdsImage.ProducerIdBlock> allocateProducerIds() {
+        dev.basalt.proto.v1.AllocateProducerIdsRequest req = dev.basalt.proto.v1.AllocateProducerIdsRequest.newBuilder()
+                .setBrokerId(brokerId).setIncarnationId(ProtoIds.toProto(incarnationId)).build();
+        return controllers.call((stub, ms) -> stub.withDeadlineAfter(ms, TimeUnit.MILLISECONDS).allocateProducerIds(req),
+                dev.basalt.proto.v1.AllocateProducerIdsResponse::getErrorCode,
+                dev.basalt.proto.v1.AllocateProducerIdsResponse::getControllerId, requestTimeoutMs)
+                .thenApply(r -> {
+                    if (r.getErrorCode() != ErrorCode.NONE) {
+                        throw new dev.basalt.broker.producer.ProducerIdManager.BlockUnavailableException(
+                                r.getErrorCode() + ": " + r.getErrorMessage());
+                    }
+                    return new dev.basalt.metadata.image.ProducerIdsImage.ProducerIdBlock(brokerId, r.getFirstProducerId(),
+                            r.getSize());
+                });
+    }
+
     @Override
     public void close() {
         state = State.SHUTDOWN;

@@ -186,6 +186,29 @@ public final class ControllerRpc extends ControllerServiceGrpc.ControllerService
         });
     }
 
+    @Override
+    public void allocateProducerIds(dev.basalt.proto.v1.AllocateProducerIdsRequest req,
+                                    StreamObserver<dev.basalt.proto.v1.AllocateProducerIdsResponse> obs) {
+        QuorumController c = controller.get();
+        if (c == null) {
+            obs.onNext(dev.basalt.proto.v1.AllocateProducerIdsResponse.newBuilder().setErrorCode(ErrorCode.NOT_CONTROLLER)
+                    .setErrorMessage("controller starting").setControllerId(-1).build());
+            obs.onCompleted();
+            return;
+        }
+        c.allocateProducerIds(req.getBrokerId(), ProtoIds.fromProto(req.getIncarnationId())).whenComplete((block, error) -> {
+            var b = dev.basalt.proto.v1.AllocateProducerIdsResponse.newBuilder().setControllerId(controllerId());
+            if (error != null) {
+                QuorumController.Outcome o = QuorumController.outcome(error);
+                b.setErrorCode(o.code()).setErrorMessage(o.message());
+            } else {
+                b.setFirstProducerId(block.firstProducerId()).setSize(block.size());
+            }
+            obs.onNext(b.build());
+            obs.onCompleted();
+        });
+    }
+
     static PartitionRecord toRecord(dev.basalt.proto.v1.AlterPartitionRequest req, PartitionRegistration reg) {
         return PartitionRecord.newBuilder().setTopicId(req.getTopicId()).setPartition(req.getPartition())
                 .addAllReplicas(reg.replicas()).addAllIsr(reg.isr()).setLeader(reg.leader()).setLeaderEpoch(reg.leaderEpoch())

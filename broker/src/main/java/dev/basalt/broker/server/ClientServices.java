@@ -72,11 +72,14 @@ public final class ClientServices {
     private final ControllerChannel controller;
     private final Supplier<DescribeQuorumResponse> quorum;
     private final AliasingMarshaller<ProduceRequest> produceMarshaller;
+    private final dev.basalt.broker.producer.InitProducerIdHandler initProducerId;
 
-    public ClientServices(ProduceHandler produce, FetchHandler fetch, ListOffsetsHandler listOffsets, MetadataHandler metadata,
+    public ClientServices(ProduceHandler produce, dev.basalt.broker.producer.InitProducerIdHandler initProducerId,
+                          FetchHandler fetch, ListOffsetsHandler listOffsets, MetadataHandler metadata,
                           AdminHandler admin, ControllerChannel controller, Supplier<DescribeQuorumResponse> quorum,
                           int produceRequestBytesMax) {
         this.produce = produce;
+        this.initProducerId = initProducerId;
         this.fetch = fetch;
         this.listOffsets = listOffsets;
         this.metadata = metadata;
@@ -109,7 +112,20 @@ public final class ClientServices {
                         log.error("Produce failed unexpectedly", e);
                         obs.onError(Status.INTERNAL.withDescription(e.toString()).asRuntimeException());
                     }
-                }))));
+                })),
+                ServerMethodDefinition.create(ProduceServiceGrpc.getInitProducerIdMethod(), ServerCalls.asyncUnaryCall(
+                        (dev.basalt.proto.v1.InitProducerIdRequest req,
+                         StreamObserver<dev.basalt.proto.v1.InitProducerIdResponse> obs) -> {
+                            try {
+                                initProducerId.handle(req, response -> {
+                                    obs.onNext(response);
+                                    obs.onCompleted();
+                                });
+                            } catch (RuntimeException e) {
+                                log.error("InitProducerId failed unexpectedly", e);
+                                obs.onError(Status.INTERNAL.withDescription(e.toString()).asRuntimeException());
+                            }
+                        }))));
     }
 
     /**

@@ -128,6 +128,11 @@ public final class ProduceHandler {
                 p.fail(outcome.error(), outcome.message());
                 return p;
             }
+            if (outcome.info().duplicate()) {
+                // a retry of stored batches: answered DUPLICATE_SEQUENCE with their offsets once, for
+                // acks=all, the HW passed them (they may still be uncommitted from the first attempt)
+                p.duplicate = true;
+            }
             p.baseOffset = outcome.info().firstOffset();
             p.lastOffset = outcome.info().lastOffset();
             p.logAppendTimeMs = outcome.info().logAppendTimeMs();
@@ -138,6 +143,12 @@ public final class ProduceHandler {
             replicas.onLeaderAppend(part, outcome);
         } catch (StaleLeaderEpochException e) {
             p.fail(ErrorCode.NOT_LEADER, e.getMessage());
+        } catch (dev.basalt.log.producer.OutOfOrderSequenceException e) {
+            p.fail(ErrorCode.OUT_OF_ORDER_SEQUENCE, e.getMessage());
+        } catch (dev.basalt.log.producer.InvalidProducerEpochException e) {
+            p.fail(ErrorCode.INVALID_PRODUCER_EPOCH, e.getMessage());
+        } catch (dev.basalt.log.producer.InvalidProducerBatchException e) {
+            p.fail(ErrorCode.INVALID_REQUEST, e.getMessage());
         } catch (RecordTooLargeException e) {
             p.fail(ErrorCode.RECORD_TOO_LARGE, e.getMessage());
         } catch (InvalidRecordException e) {
@@ -166,10 +177,11 @@ public final class ProduceHandler {
                     p.fail(ErrorCode.REQUEST_TIMED_OUT, "the ISR did not acknowledge the batch within timeout_ms;"
                             + " it is in the leader's log and may still be committed");
                 }
+                boolean duplicate = p.error == ErrorCode.NONE && p.duplicate;
                 ProduceResponse.PartitionResponse.Builder pb = tb.addPartitionsBuilder()
                         .setPartition(p.partitionIndex)
-                        .setErrorCode(p.error)
-                        .setErrorMessage(p.message)
+                        .setErrorCode(duplicate ? ErrorCode.DUPLICATE_SEQUENCE : p.error)
+                        .setErrorMessage(duplicate ? "a retry of batches already stored at offset " + p.baseOffset : p.message)
                         .setBaseOffset(p.error == ErrorCode.NONE ? p.baseOffset : -1)
                         .setLogAppendTimeMs(p.logAppendTimeMs)
                         .setLogStartOffset(p.logStartOffset);
@@ -197,6 +209,7 @@ public final class ProduceHandler {
         int leaderEpochHint = -1;
         int leaderEpoch = -1;
         boolean waits;
+        boolean duplicate;
 
         Pending(String topic, int partitionIndex) {
             this.topic = topic;

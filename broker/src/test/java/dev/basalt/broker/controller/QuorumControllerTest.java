@@ -158,6 +158,23 @@ class QuorumControllerTest {
         assertFalse(quorum.committedImage().cluster().broker(1).orElseThrow().fenced());
     }
 
+    @Test
+    void producerIdBlocks_neverOverlap_acrossATermChange_andAreAnsweredOnlyWhenCommitted() throws Exception {
+        var a = controller.allocateProducerIds(1, new UUID(0, 1)).get(WAIT_S, TimeUnit.SECONDS);
+        var b = controller.allocateProducerIds(2, new UUID(0, 2)).get(WAIT_S, TimeUnit.SECONDS);
+        assertTrue(b.firstProducerId() >= a.endProducerId(), a + " and " + b + " overlap");
+        // A new term (controller failover) decides from the committed image: the next block still follows.
+        quorum.activeTerm(2);
+        quorum.autoCommit(false);
+        CompletableFuture<dev.basalt.metadata.image.ProducerIdsImage.ProducerIdBlock> c =
+                controller.allocateProducerIds(1, new UUID(0, 1));
+        waitFor(() -> quorum.pending() == 1);
+        assertFalse(c.isDone(), "a block is handed out only once its record is committed");
+        quorum.commitNext();
+        assertTrue(c.get(WAIT_S, TimeUnit.SECONDS).firstProducerId() >= b.endProducerId());
+        assertEquals(c.get().firstProducerId(), quorum.committedImage().producerIds().lastBlock().orElseThrow().firstProducerId());
+    }
+
     private static void waitFor(java.util.function.BooleanSupplier condition) throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(WAIT_S);
         while (!condition.getAsBoolean()) {

@@ -209,6 +209,14 @@ public final class ConfigDef {
             return values.get(key);
         }
 
+        /** A copy with one declared key set to another (already valid) value. */
+        public Parsed with(String key, Object value) {
+            require(key);
+            Map<String, Object> copy = new java.util.HashMap<>(values);
+            copy.put(key, value);
+            return new Parsed(copy);
+        }
+
         private Object require(String key) {
             if (!values.containsKey(key)) {
                 throw new IllegalArgumentException("undeclared key " + key);

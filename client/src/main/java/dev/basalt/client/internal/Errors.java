@@ -109,6 +109,8 @@ public final class Errors {
             case BROKER_NOT_AVAILABLE, REPLICA_NOT_AVAILABLE: return new BrokerNotAvailableException(m);
             case THROTTLED: return new ThrottledException(m);
             case INVALID_RECORD: return new InvalidRecordException(m);
+            case OUT_OF_ORDER_SEQUENCE: return new dev.basalt.client.OutOfOrderSequenceException(m);
+            case INVALID_PRODUCER_EPOCH: return new dev.basalt.client.InvalidProducerEpochException(m);
             case NONE: throw new IllegalArgumentException("NONE is not an error");
             default: return new UnknownServerException(m);
         }

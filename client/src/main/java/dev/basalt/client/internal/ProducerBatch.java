@@ -41,6 +41,9 @@ public final class ProducerBatch {
     private int sentLeaderEpoch = -1;
     private int refusedByLeaderEpoch = -1;
     private BasaltException lastError;
+    private long producerId = RecordBatch.NO_PRODUCER_ID;
+    private short producerEpoch = RecordBatch.NO_PRODUCER_EPOCH;
+    private int baseSequence = RecordBatch.NO_SEQUENCE;
 
     /**
      * @param buffer         a pooled buffer; the batch is written from position 0
@@ -78,6 +81,38 @@ public final class ProducerBatch {
         CompletableFuture<RecordMetadata> f = new CompletableFuture<>();
         thunks.add(new Thunk(f, timestamp, key == null ? -1 : key.length, value == null ? -1 : value.length));
         return f;
+    }
+
+    /**
+     * Idempotent producer: stamps the producer id, epoch and base sequence, once, before the batch
+     * is closed (they are under the CRC). A retry resends the same sequence, which is what lets the
+     * leader recognise it.
+     */
+    public void setProducerState(long producerId, short producerEpoch, int baseSequence) {
+        if (payload != null || hasSequence()) {
+            throw new IllegalStateException("batch for " + partition + " is closed or already has a sequence");
+        }
+        this.producerId = producerId;
+        this.producerEpoch = producerEpoch;
+        this.baseSequence = baseSequence;
+        builder.producer(producerId, producerEpoch, baseSequence);
+    }
+
+    /** Whether the batch carries an idempotent producer's sequence. */
+    public boolean hasSequence() {
+        return baseSequence != RecordBatch.NO_SEQUENCE;
+    }
+
+    public long producerId() {
+        return producerId;
+    }
+
+    public short producerEpoch() {
+        return producerEpoch;
+    }
+
+    public int baseSequence() {
+        return baseSequence;
     }
 
     /** Finishes the batch's bytes (header, CRC); idempotent. */

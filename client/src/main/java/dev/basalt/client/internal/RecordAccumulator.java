@@ -207,6 +207,19 @@ public final class RecordAccumulator {
      */
     public Map<Integer, List<ProducerBatch>> drain(LeaderView leaderOf,
                                                    Set<Integer> nodes, int requestSizeBytesMax, long nowMs) {
+        return drain(leaderOf, nodes, requestSizeBytesMax, nowMs, null);
+    }
+
+    /**
+     * The same for an idempotent producer ({@code idem} non-null): each batch taken for the first
+     * time is stamped with the partition's next sequence; a partition whose head batch has no
+     * sequence yet is skipped while {@link IdempotenceState#mayStamp()} is false; and a retried
+     * batch travels alone (so a payload is all retries of stored batches or all new, which the
+     * leader requires). A payload of new batches may hold any number of them: the leader stores it
+     * as one run and recognises a retry of any batch inside its producer's last 5 runs.
+     */
+    public Map<Integer, List<ProducerBatch>> drain(LeaderView leaderOf, Set<Integer> nodes, int requestSizeBytesMax, long nowMs,
+                                                   IdempotenceState idem) {
         Map<Integer, List<ProducerBatch>> out = new HashMap<>();
         lock.lock();
         try {
@@ -215,7 +228,7 @@ public final class RecordAccumulator {
                 return out;
             }
             for (int node : nodes) {
-                List<ProducerBatch> taken = drainNode(node, parts, leaderOf, requestSizeBytesMax, nowMs);
+                List<ProducerBatch> taken = drainNode(node, parts, leaderOf, requestSizeBytesMax, nowMs, idem);
                 if (!taken.isEmpty()) {
                     out.put(node, taken);
                 }
@@ -227,7 +240,7 @@ public final class RecordAccumulator {
     }
 
     private List<ProducerBatch> drainNode(int node, List<TopicPartition> parts, LeaderView leaderOf,
-                                          int requestSizeBytesMax, long nowMs) {
+                                          int requestSizeBytesMax, long nowMs, IdempotenceState idem) {
         int start = drainIndex.getOrDefault(node, 0) % parts.size();
         int[] sizeBytes = {0};
         List<ProducerBatch> taken = new ArrayList<>();
@@ -241,11 +254,14 @@ public final class RecordAccumulator {
             if (first == null || backingOff(tp, first, leaderOf, nowMs)) {
                 continue;
             }
+            if (idem != null && !first.hasSequence() && !idem.mayStamp()) {
+                continue; // waits for the producer id or an epoch bump
+            }
             if (!taken.isEmpty() && sizeBytes[0] + first.sizeInBytes() > requestSizeBytesMax) {
                 drainIndex.put(node, (start + i) % parts.size());
                 break;
             }
-            takeFrom(tp, dq, taken, sizeBytes, requestSizeBytesMax, nowMs, leaderOf);
+            takeFrom(tp, dq, taken, sizeBytes, requestSizeBytesMax, nowMs, leaderOf, idem);
         }
         return taken;
     }
@@ -265,7 +281,7 @@ public final class RecordAccumulator {
 
     /** Takes the head batch and the following full ones that fit, muting the partition. */
     private void takeFrom(TopicPartition tp, Deque<ProducerBatch> dq, List<ProducerBatch> taken, int[] sizeBytes,
-                          int requestSizeBytesMax, long nowMs, LeaderView leaderOf) {
+                          int requestSizeBytesMax, long nowMs, LeaderView leaderOf, IdempotenceState idem) {
         boolean everything = flushesInProgress > 0 || closing;
         boolean firstTaken = false;
         int leaderEpoch = leaderOf.leaderEpochFor(tp);
@@ -275,7 +291,14 @@ public final class RecordAccumulator {
                     || sizeBytes[0] + b.sizeInBytes() > requestSizeBytesMax)) {
                 break;
             }
+            if (firstTaken && idem != null && (taken.get(taken.size() - 1).attempts() > 1
+                    || (!b.hasSequence() && !idem.mayStamp()))) {
+                break; // a retried batch travels alone; nothing unstamped during a bump
+            }
             dq.pollFirst();
+            if (idem != null && !b.hasSequence()) {
+                idem.stamp(b);
+            }
             b.close();
             b.onSend(nowMs, leaderEpoch);
             taken.add(b);

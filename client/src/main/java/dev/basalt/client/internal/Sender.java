@@ -42,7 +42,12 @@ public final class Sender implements Runnable {
 
     /** Everything the sender needs from the producer configuration. */
     public record Settings(int acks, int requestTimeoutMs, int maxInFlightPerBroker, int requestSizeBytesMax, int retries,
-                           long retryBackoffMs, long retryBackoffMaxMs) {
+                           long retryBackoffMs, long retryBackoffMaxMs, boolean idempotent) {
+        /** Without idempotence (tests and callers that predate it). */
+        public Settings(int acks, int requestTimeoutMs, int maxInFlightPerBroker, int requestSizeBytesMax, int retries,
+                        long retryBackoffMs, long retryBackoffMaxMs) {
+            this(acks, requestTimeoutMs, maxInFlightPerBroker, requestSizeBytesMax, retries, retryBackoffMs, retryBackoffMaxMs, false);
+        }
     }
 
     private final RecordAccumulator accumulator;
@@ -61,6 +66,8 @@ public final class Sender implements Runnable {
     private final Set<ProducerBatch> inFlightBatches = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
     private int inFlightTotal;
     private long nextLeaderRefreshMs = Long.MIN_VALUE;
+    /** The idempotent producer's id, epoch and sequences; null when idempotence is off. */
+    private final IdempotenceState idem;
 
     public Sender(RecordAccumulator accumulator, MetadataManager metadata, ChannelPool channels, Settings settings,
                   Time time, RandomGenerator jitter) {
@@ -70,7 +77,13 @@ public final class Sender implements Runnable {
         this.settings = settings;
         this.time = time;
         this.jitter = jitter;
+        this.idem = settings.idempotent() ? new IdempotenceState() : null;
         metadata.addListener(this::wakeup);
+    }
+
+    /** The idempotent producer's state (tests, metrics); null when idempotence is off. Sender thread only. */
+    IdempotenceState idempotence() {
+        return idem;
     }
 
     public void wakeup() {
@@ -141,7 +154,10 @@ public final class Sender implements Runnable {
                 nodes.add(node);
             }
         }
-        Map<Integer, List<ProducerBatch>> drained = accumulator.drain(cluster, nodes, settings.requestSizeBytesMax(), now);
+        if (idem != null) {
+            maybeInitProducerId(cluster, now);
+        }
+        Map<Integer, List<ProducerBatch>> drained = accumulator.drain(cluster, nodes, settings.requestSizeBytesMax(), now, idem);
         for (ProducerBatch b : accumulator.expire(now)) {
             finishFailed(b, expiredError(b, now));
         }
@@ -167,6 +183,65 @@ public final class Sender implements Runnable {
             }
             wakeupPending = false;
         }
+    }
+
+    /**
+     * Asks any broker for a producer id (first use), the next epoch (KIP-360 bump, once every
+     * stamped batch is resolved) or a fresh id. The answer comes back through the completion
+     * queue; a failure is retried after retry.backoff.ms.
+     */
+    private void maybeInitProducerId(Cluster cluster, long now) {
+        if (!idem.needsInit(now)) {
+            return;
+        }
+        Map<Integer, HostPort> brokers = cluster.brokers();
+        if (brokers.isEmpty()) {
+            metadata.refresh(); // its answer wakes this thread, which asks again then
+            return;
+        }
+        List<Integer> ids = new java.util.ArrayList<>(brokers.keySet());
+        int node = ids.get(jitter.nextInt(ids.size()));
+        dev.basalt.proto.v1.InitProducerIdRequest req = dev.basalt.proto.v1.InitProducerIdRequest.newBuilder()
+                .setProducerId(idem.requestProducerId()).setProducerEpoch(idem.requestEpoch())
+                .setTimeoutMs(settings.requestTimeoutMs()).build();
+        if (idem.bumpReason() != null) {
+            LOG.info("bumping the producer epoch of producer id {} (epoch {}): {}", idem.producerId(), idem.epoch(), idem.bumpReason());
+        }
+        idem.onInitSent();
+        try {
+            ProduceServiceGrpc.newStub(channels.channel(brokers.get(node)))
+                    .withDeadlineAfter(settings.requestTimeoutMs(), TimeUnit.MILLISECONDS)
+                    .initProducerId(req, new StreamObserver<>() {
+                        @Override
+                        public void onNext(dev.basalt.proto.v1.InitProducerIdResponse r) {
+                            enqueue(() -> handleInitProducerId(r, null));
+                        }
+
+                        @Override
+                        public void onError(Throwable t) {
+                            enqueue(() -> handleInitProducerId(null, t));
+                        }
+
+                        @Override
+                        public void onCompleted() {
+                        }
+                    });
+        } catch (RuntimeException e) {
+            handleInitProducerId(null, e);
+        }
+    }
+
+    private void handleInitProducerId(dev.basalt.proto.v1.InitProducerIdResponse r, Throwable t) {
+        long now = time.monotonicMs();
+        if (t == null && r.getErrorCode() == ErrorCode.NONE) {
+            idem.onInit(r.getProducerId(), (short) r.getProducerEpoch());
+            LOG.debug("producer id {} epoch {}", r.getProducerId(), r.getProducerEpoch());
+            return;
+        }
+        String why = t != null ? t.toString() : r.getErrorCode() + ": " + r.getErrorMessage();
+        LOG.debug("InitProducerId failed ({}); retrying", why);
+        metadata.refresh();
+        idem.onInitFailed(now + Math.max(1, settings.retryBackoffMs()));
     }
 
     private BasaltException expiredError(ProducerBatch b, long now) {
@@ -280,7 +355,9 @@ public final class Sender implements Runnable {
                 handleError(tp, list, resp.getErrorCode(), resp.getErrorMessage(), -1, -1, now);
             } else if (p == null) {
                 list.forEach(b -> finishFailed(b, new IndeterminateException(tp + ": the broker's answer did not mention the partition")));
-            } else if (p.getErrorCode() == ErrorCode.NONE) {
+            } else if (p.getErrorCode() == ErrorCode.NONE || p.getErrorCode() == ErrorCode.DUPLICATE_SEQUENCE) {
+                // DUPLICATE_SEQUENCE: a retry of batches the leader already stored (an earlier
+                // answer was lost); base_offset is where they are, so it is a success
                 completeAll(list, p);
             } else {
                 handleError(tp, list, p.getErrorCode(), p.getErrorMessage(),
@@ -297,6 +374,9 @@ public final class Sender implements Runnable {
                 throw new IllegalStateException("batch for " + b.partition() + " answered twice");
             }
             b.complete(base, p.getLogAppendTimeMs());
+            if (idem != null) {
+                idem.onResolved(b, false);
+            }
             accumulator.deallocate(b);
             if (base >= 0) {
                 base += b.recordCount();
@@ -317,6 +397,9 @@ public final class Sender implements Runnable {
                 metadata.applyLeaderHint(tp, leaderHint, epochHint);
             }
             metadata.refresh();
+        }
+        if (idem != null && code == ErrorCode.INVALID_PRODUCER_EPOCH) {
+            idem.requestFreshId();
         }
         boolean leadership = Errors.isLeadershipError(code);
         for (int i = list.size() - 1; i >= 0; i--) { // last first: re-enqueueing at the head keeps order
@@ -395,6 +478,10 @@ public final class Sender implements Runnable {
 
     private void finishFailed(ProducerBatch b, BasaltException e) {
         b.fail(e);
+        if (idem != null) {
+            // a stamped batch that failed leaves its partition's next sequence in doubt: bump the epoch
+            idem.onResolved(b, true);
+        }
         accumulator.deallocate(b);
     }
 

@@ -194,6 +194,12 @@ public final class FakeBroker {
 
     private final class Produce extends ProduceServiceGrpc.ProduceServiceImplBase {
         @Override
+        public void initProducerId(dev.basalt.proto.v1.InitProducerIdRequest req,
+                                   StreamObserver<dev.basalt.proto.v1.InitProducerIdResponse> out) {
+            FakeBroker.this.initProducerId(req, out);
+        }
+
+        @Override
         public void produce(ProduceRequest req, StreamObserver<ProduceResponse> out) {
             synchronized (cluster) {
                 cluster.produceRequests++;
@@ -252,8 +258,12 @@ public final class FakeBroker {
                 return r.build();
             }
             try {
-                long base = cluster.append(t, pd.getPartition(), pd.getRecords().asReadOnlyByteBuffer());
-                r.setBaseOffset(base).setLogStartOffset(t.partitions.get(pd.getPartition()).logStartOffset);
+                FakeCluster.AppendResult a = cluster.appendIdempotent(t, pd.getPartition(), pd.getRecords().asReadOnlyByteBuffer());
+                if (a.error() != ErrorCode.NONE && a.error() != ErrorCode.DUPLICATE_SEQUENCE) {
+                    return r.setErrorCode(a.error()).setErrorMessage("fake broker " + id).build();
+                }
+                r.setErrorCode(a.error()).setBaseOffset(a.baseOffset())
+                        .setLogStartOffset(t.partitions.get(pd.getPartition()).logStartOffset);
             } catch (RecordTooLargeException e) {
                 return r.setErrorCode(ErrorCode.RECORD_TOO_LARGE).setErrorMessage(e.getMessage()).build();
             } catch (CorruptRecordException e) {
@@ -264,6 +274,22 @@ public final class FakeBroker {
             }
             return r.build();
         }
+    }
+
+    /** Epoch bumps keep the id; a fresh id comes from the cluster's counter. */
+    private void initProducerId(dev.basalt.proto.v1.InitProducerIdRequest req,
+                                StreamObserver<dev.basalt.proto.v1.InitProducerIdResponse> out) {
+        synchronized (cluster) {
+            cluster.initProducerIdRequests++;
+        }
+        var b = dev.basalt.proto.v1.InitProducerIdResponse.newBuilder();
+        if (req.getProducerId() >= 0) {
+            b.setProducerId(req.getProducerId()).setProducerEpoch(req.getProducerEpoch() + 1);
+        } else {
+            b.setProducerId(cluster.nextProducerId()).setProducerEpoch(0);
+        }
+        out.onNext(b.build());
+        out.onCompleted();
     }
 
     private final class Fetch extends FetchServiceGrpc.FetchServiceImplBase {

@@ -54,10 +54,22 @@ public final class FakeCluster implements AutoCloseable {
         List<Integer> elr = List.of();
         /** How far followers have the log (their HW); -1 = as far as the leader. */
         long followerHighWatermark = -1;
+        /** Idempotent producers: id → (epoch, last 5 batches as {firstSeq, lastSeq, baseOffset}). */
+        final Map<Long, ProducerWindow> producers = new java.util.HashMap<>();
 
         long followerHw() {
             return followerHighWatermark < 0 ? logEndOffset : Math.min(followerHighWatermark, logEndOffset);
         }
+    }
+
+    /** A fake of the broker's producer state: the epoch and the last 5 batches of one producer in one partition. */
+    static final class ProducerWindow {
+        short epoch;
+        final java.util.ArrayDeque<long[]> batches = new java.util.ArrayDeque<>();
+    }
+
+    /** What an idempotent-aware append did: appended at baseOffset, or found the payload stored there already. */
+    record AppendResult(long baseOffset, ErrorCode error) {
     }
 
     static final class Topic {
@@ -93,6 +105,7 @@ public final class FakeCluster implements AutoCloseable {
     int controllerId = 1;
     long metadataChanges;
     int produceRequests;
+    int initProducerIdRequests;
     /** Fetch requests received, each with its partitions' fetch offsets (for pipelining tests). */
     final List<Map<String, Long>> fetches = new ArrayList<>();
 
@@ -333,6 +346,62 @@ public final class FakeCluster implements AutoCloseable {
         }
     }
 
+    /** Hands out producer ids (InitProducerId) from one counter, as the controller's blocks would. */
+    private long nextProducerId = 1000;
+
+    synchronized long nextProducerId() {
+        return nextProducerId++;
+    }
+
+    /**
+     * Appends a payload as the broker does for idempotent batches (a fake of its rules: the first
+     * batch decides): a retry of one of the producer's last 5 batches is DUPLICATE_SEQUENCE with the
+     * original offset, a gap OUT_OF_ORDER_SEQUENCE, an older epoch INVALID_PRODUCER_EPOCH.
+     */
+    synchronized AppendResult appendIdempotent(Topic t, int partition, ByteBuffer payload) {
+        PartitionLog log = t.partitions.get(partition);
+        List<RecordBatch> parsed = Batches.parseStrict(payload.duplicate(), maxMessageBytes(t), 10_000);
+        RecordBatch first = parsed.get(0);
+        if (first.producerId() >= 0) {
+            ProducerWindow w = log.producers.get(first.producerId());
+            int firstSeq = first.baseSequence();
+            if (w != null) {
+                if (first.producerEpoch() < w.epoch) {
+                    return new AppendResult(-1, ErrorCode.INVALID_PRODUCER_EPOCH);
+                }
+                if (first.producerEpoch() == w.epoch) {
+                    for (long[] b : w.batches) {
+                        if (b[0] == firstSeq) {
+                            return new AppendResult(b[2], ErrorCode.DUPLICATE_SEQUENCE);
+                        }
+                    }
+                    if (firstSeq != w.batches.peekLast()[1] + 1) {
+                        return new AppendResult(-1, ErrorCode.OUT_OF_ORDER_SEQUENCE);
+                    }
+                } else if (firstSeq != 0) {
+                    return new AppendResult(-1, ErrorCode.OUT_OF_ORDER_SEQUENCE);
+                }
+            }
+        }
+        long base = append(t, partition, payload);
+        long offset = base;
+        for (RecordBatch b : parsed) {
+            if (b.producerId() >= 0) {
+                ProducerWindow w = log.producers.computeIfAbsent(b.producerId(), id -> new ProducerWindow());
+                if (b.producerEpoch() != w.epoch) {
+                    w.epoch = b.producerEpoch();
+                    w.batches.clear();
+                }
+                w.batches.addLast(new long[] {b.baseSequence(), b.baseSequence() + b.recordCount() - 1, offset});
+                if (w.batches.size() > 1_000) { // the broker remembers runs; a generous window stands in for them
+                    w.batches.pollFirst();
+                }
+            }
+            offset += b.lastOffsetDelta() + 1;
+        }
+        return new AppendResult(base, ErrorCode.NONE);
+    }
+
     /** Appends a produce payload (already validated) to a partition; returns the base offset. */
     synchronized long append(Topic t, int partition, ByteBuffer payload) {
         PartitionLog log = t.partitions.get(partition);
@@ -385,6 +454,15 @@ public final class FakeCluster implements AutoCloseable {
     }
 
     /** Number of stored batches of a partition. */
+    /** The stored batches of a partition, as the broker stamped them. */
+    public synchronized List<RecordBatch> storedBatches(String topic, int partition) {
+        List<RecordBatch> out = new ArrayList<>();
+        for (StoredBatch b : topics.get(topic).partitions.get(partition).batches) {
+            out.add(RecordBatch.wrap(ByteBuffer.wrap(b.bytes())));
+        }
+        return out;
+    }
+
     public synchronized int batchCount(String topic, int partition) {
         return topics.get(topic).partitions.get(partition).batches.size();
     }
@@ -397,6 +475,11 @@ public final class FakeCluster implements AutoCloseable {
     /** Every fetch request so far: "topic-partition" → fetch offset, in arrival order. */
     public synchronized List<Map<String, Long>> fetches() {
         return List.copyOf(fetches);
+    }
+
+    /** InitProducerId requests served (first id plus epoch bumps). */
+    public synchronized int initProducerIdRequests() {
+        return initProducerIdRequests;
     }
 
     public synchronized int produceRequests() {

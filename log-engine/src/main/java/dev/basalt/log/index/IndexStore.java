@@ -19,8 +19,10 @@ import org.rocksdb.WriteBatch;
 import org.rocksdb.WriteOptions;
 
 /**
- * The data dir's one RocksDB: sparse offset index, time index, per-segment max timestamps and
- * per-partition state (layouts in {@link IndexKeys} and {@link PartitionState}).
+ * The data dir's one RocksDB: sparse offset index, time index, per-segment max timestamps,
+ * per-partition state (layouts in {@link IndexKeys} and {@link PartitionState}) and snapshots of
+ * each partition's idempotent-producer state (column family {@code producers}, key (partition id,
+ * snapshot offset), value a {@code dev.basalt.log.producer.ProducerStateSnapshot}).
  *
  * <p>Everything here except the partition state is derived from the segments and is rebuilt by
  * recovery; writes therefore go to the WAL without fsync, and only state writes that must
@@ -45,6 +47,7 @@ public final class IndexStore implements AutoCloseable {
     private final ColumnFamilyHandle times;
     private final ColumnFamilyHandle segments;
     private final ColumnFamilyHandle state;
+    private final ColumnFamilyHandle producers;
     private long nextPartitionId; // guarded by this
 
     /** A floor lookup result: the index entry for the batch at {@code offset}. */
@@ -66,6 +69,7 @@ public final class IndexStore implements AutoCloseable {
         this.times = handles.get(2);
         this.segments = handles.get(3);
         this.state = handles.get(4);
+        this.producers = handles.get(5);
         this.writeOptions = new WriteOptions();
         this.syncWriteOptions = new WriteOptions().setSync(true);
         this.readOptions = new ReadOptions();
@@ -82,7 +86,8 @@ public final class IndexStore implements AutoCloseable {
                 new ColumnFamilyDescriptor(bytes("offsets"), cfOptions),
                 new ColumnFamilyDescriptor(bytes("times"), cfOptions),
                 new ColumnFamilyDescriptor(bytes("segments"), cfOptions),
-                new ColumnFamilyDescriptor(bytes("state"), cfOptions));
+                new ColumnFamilyDescriptor(bytes("state"), cfOptions),
+                new ColumnFamilyDescriptor(bytes("producers"), cfOptions));
         List<ColumnFamilyHandle> handles = new ArrayList<>();
         try {
             RocksDB db = RocksDB.open(dbOptions, dir.toString(), descriptors, handles);
@@ -145,7 +150,7 @@ public final class IndexStore implements AutoCloseable {
     public void deletePartition(String dirName, long partitionId) {
         try (WriteBatch batch = new WriteBatch()) {
             batch.delete(state, bytes(dirName));
-            for (ColumnFamilyHandle cf : List.of(offsets, times, segments)) {
+            for (ColumnFamilyHandle cf : List.of(offsets, times, segments, producers)) {
                 batch.deleteRange(cf, IndexKeys.startOfPartition(partitionId), IndexKeys.endOfPartition(partitionId));
             }
             db.write(syncWriteOptions, batch);
@@ -295,6 +300,54 @@ public final class IndexStore implements AutoCloseable {
             db.delete(segments, writeOptions, IndexKeys.key(partitionId, segmentBase));
         } catch (RocksDBException e) {
             throw failure("segment delete", e);
+        }
+    }
+
+    // ---- producer-state snapshots ----
+
+    /** Stores a snapshot of the partition's producer state as of {@code offset}. */
+    public void putProducerSnapshot(long partitionId, long offset, byte[] snapshot) {
+        try {
+            db.put(producers, writeOptions, IndexKeys.key(partitionId, offset), snapshot);
+        } catch (RocksDBException e) {
+            throw failure("producer snapshot write", e);
+        }
+    }
+
+    /** The newest snapshot at or below {@code offset}: (offset, bytes), or null when there is none. */
+    public Map.Entry<Long, byte[]> floorProducerSnapshot(long partitionId, long offset) {
+        try (RocksIterator it = db.newIterator(producers, readOptions)) {
+            it.seekForPrev(IndexKeys.key(partitionId, offset));
+            if (!it.isValid() || IndexKeys.partitionOf(it.key()) != partitionId) {
+                return null;
+            }
+            return Map.entry(IndexKeys.valueOf(it.key()), it.value());
+        }
+    }
+
+    /** Offsets of the partition's snapshots, oldest first. */
+    public List<Long> producerSnapshotOffsets(long partitionId) {
+        List<Long> out = new ArrayList<>();
+        try (RocksIterator it = db.newIterator(producers, readOptions)) {
+            for (it.seek(IndexKeys.startOfPartition(partitionId)); it.isValid() && IndexKeys.partitionOf(it.key()) == partitionId;
+                 it.next()) {
+                out.add(IndexKeys.valueOf(it.key()));
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Deletes the snapshots in [fromOffset, toOffset). {@code sync} when the deletion must survive a
+     * machine crash: after a truncation, a snapshot above the cut describes batches that are gone
+     * and whose offsets new batches will take.
+     */
+    public void deleteProducerSnapshots(long partitionId, long fromOffset, long toOffset, boolean sync) {
+        try {
+            db.deleteRange(producers, sync ? syncWriteOptions : writeOptions, IndexKeys.key(partitionId, fromOffset),
+                    toOffset == Long.MAX_VALUE ? IndexKeys.endOfPartition(partitionId) : IndexKeys.key(partitionId, toOffset));
+        } catch (RocksDBException e) {
+            throw failure("producer snapshot delete", e);
         }
     }
 
