@@ -10,6 +10,8 @@ import dev.basalt.broker.controller.ForwardingControllerChannel;
 import dev.basalt.broker.controller.MetadataQuorum;
 import dev.basalt.broker.controller.QuorumController;
 import dev.basalt.broker.controller.RaftMetadataQuorum;
+import dev.basalt.broker.group.GroupCoordinator;
+import dev.basalt.broker.group.state.GroupConfig;
 import dev.basalt.broker.http.HttpAdminServer;
 import dev.basalt.broker.lifecycle.BrokerLifecycle;
 import dev.basalt.broker.metadata.MetadataPublisher;
@@ -21,6 +23,7 @@ import dev.basalt.broker.replica.ReplicaManager;
 import dev.basalt.broker.replica.ReplicaRequestHandler;
 import dev.basalt.broker.rpc.ControllerAdminRpc;
 import dev.basalt.broker.rpc.ControllerRpc;
+import dev.basalt.broker.rpc.GroupRpc;
 import dev.basalt.broker.rpc.ReplicaRpc;
 import dev.basalt.broker.server.AdminHandler;
 import dev.basalt.broker.server.ClientServices;
@@ -135,6 +138,7 @@ public final class BasaltNode implements AutoCloseable {
     private ControllerClient controllers;
     private BrokerLifecycle lifecycle;
     private ReplicaManager replicas;
+    private GroupCoordinator groups;
     private Server clientServer;
     private HttpAdminServer http;
     private ScheduledExecutorService timers;
@@ -334,6 +338,8 @@ public final class BasaltNode implements AutoCloseable {
         ClientServices services = new ClientServices(produce, fetch, new ListOffsetsHandler(replicas), metadata, admin, toController,
                 this::describeQuorum, config.getInt("produce.request.bytes.max"));
 
+        groups = startGroupCoordinator(produce, toController);
+
         int threads = config.getInt("grpc.executor.threads");
         NodeConfig.HostPort addr = config.clientListener();
         NettyServerBuilder builder = NettyServerBuilder.forAddress(new InetSocketAddress(addr.host(), addr.port()));
@@ -363,6 +369,7 @@ public final class BasaltNode implements AutoCloseable {
         for (ServerServiceDefinition def : services.definitions()) {
             builder.addService(def);
         }
+        builder.addService(new GroupRpc(groups, config.nodeId()));
         builder.addService(ReplicaRpc.service(new ReplicaRequestHandler(replicas, config.getInt("fetch.wait.ms.max"))));
         clientServer = builder.build();
         try {
@@ -371,6 +378,23 @@ public final class BasaltNode implements AutoCloseable {
             throw bindError("client listener", addr, e);
         }
         shutdownSteps.add(0, this::stopClientServer);
+    }
+
+    /** The group coordinator: follows the leadership of __consumer_offsets partitions (docs/consumer-groups.md). */
+    private GroupCoordinator startGroupCoordinator(ProduceHandler produce, ControllerChannel toController) {
+        GroupConfig groupConfig = new GroupConfig(config.getInt("group.consumer.session.timeout.ms"),
+                config.getInt("group.consumer.heartbeat.interval.ms"), config.getInt("group.consumer.max.size"),
+                config.get("group.consumer.assignor"), config.getLong("offsets.retention.minutes") * 60_000L,
+                config.getInt("offset.metadata.max.bytes"));
+        GroupCoordinator.Settings settings = new GroupCoordinator.Settings(config.getInt("offsets.topic.num.partitions"),
+                config.getInt("offsets.topic.replication.factor"), groupConfig, config.getLong("group.coordinator.poll.interval.ms"),
+                config.getInt("request.timeout.ms.max"));
+        ExecutorService pool = Executors.newFixedThreadPool(config.getInt("group.coordinator.threads"), named("basalt-group"));
+        shutdownSteps.add(() -> pool.shutdownNow());
+        GroupCoordinator c = new GroupCoordinator(config.nodeId(), settings, replicas, produce, toController, clock, timers, pool);
+        shutdownSteps.add(0, c::close);
+        publisher.addSubscriber(c);
+        return c;
     }
 
     /**

@@ -491,7 +491,7 @@ public final class GroupShard {
 
     private static GroupError checkMemberEpoch(ConsumerGroup g, String memberId, int memberEpoch, boolean standalone) {
         if (standalone) {
-            return g.memberCount() == 0 ? GroupError.NONE : GroupError.UNKNOWN_MEMBER_ID;
+            return g.memberCount() == 0 ? GroupError.NONE : GroupError.NON_EMPTY_GROUP;
         }
         ConsumerGroupMember m = g.member(memberId);
         if (m == null) {

@@ -152,7 +152,7 @@ class GroupShardTest {
         assertEquals(GroupError.STALE_MEMBER_EPOCH, stale.response().error());
         assertTrue(stale.records().isEmpty());
         var standalone = shard.commitOffsets("g", "", -1, List.of(new GroupShard.CommitEntry(new PartitionKey("t", 0), 1, -1, "")), now);
-        assertEquals(GroupError.UNKNOWN_MEMBER_ID, standalone.response().error(), "no admin commit while the group has members");
+        assertEquals(GroupError.NON_EMPTY_GROUP, standalone.response().error(), "no admin commit while the group has members");
         var tooLong = shard.commitOffsets("g", "a", 1, List.of(new GroupShard.CommitEntry(new PartitionKey("t", 1), 1, -1,
                 "x".repeat(17))), now);
         assertEquals(GroupError.OFFSET_METADATA_TOO_LARGE, tooLong.response().partitions().get(new PartitionKey("t", 1)));
