@@ -12,6 +12,8 @@ import dev.basalt.broker.controller.QuorumController;
 import dev.basalt.broker.controller.RaftMetadataQuorum;
 import dev.basalt.broker.group.GroupCoordinator;
 import dev.basalt.broker.group.state.GroupConfig;
+import dev.basalt.broker.http.GroupsHttpApi;
+import dev.basalt.broker.lag.LagMonitor;
 import dev.basalt.broker.http.HttpAdminServer;
 import dev.basalt.broker.lifecycle.BrokerLifecycle;
 import dev.basalt.broker.metadata.MetadataPublisher;
@@ -139,6 +141,7 @@ public final class BasaltNode implements AutoCloseable {
     private BrokerLifecycle lifecycle;
     private ReplicaManager replicas;
     private GroupCoordinator groups;
+    private LagMonitor lagMonitor;
     private Server clientServer;
     private HttpAdminServer http;
     private ScheduledExecutorService timers;
@@ -394,6 +397,29 @@ public final class BasaltNode implements AutoCloseable {
         GroupCoordinator c = new GroupCoordinator(config.nodeId(), settings, replicas, produce, toController, clock, timers, pool);
         shutdownSteps.add(0, c::close);
         publisher.addSubscriber(c);
+        lagMonitor = new LagMonitor(config.getInt("lag.window.commits"), config.getLong("lag.allowed"),
+                config.getInt("lag.samples.max"), new LagMonitor.LogOffsets() {
+                    @Override
+                    public java.util.OptionalLong logEndOffset(String topic, int partition) {
+                        dev.basalt.broker.replica.Lookup l = replicas.replicaFor(topic, partition);
+                        return l.ok() ? java.util.OptionalLong.of(l.partition().highWatermark()) : java.util.OptionalLong.empty();
+                    }
+
+                    @Override
+                    public java.util.OptionalLong logStartOffset(String topic, int partition) {
+                        dev.basalt.broker.replica.Lookup l = replicas.replicaFor(topic, partition);
+                        return l.ok() ? java.util.OptionalLong.of(l.partition().log().logStartOffset()) : java.util.OptionalLong.empty();
+                    }
+                });
+        c.addCommitListener(lagMonitor::onCommitted);
+        long sampleMs = config.getLong("lag.sample.interval.ms");
+        timers.scheduleWithFixedDelay(() -> {
+            try {
+                lagMonitor.sample(clock.millis());
+            } catch (RuntimeException e) {
+                log.warn("Lag sampling failed", e); // a thrown task would end the schedule
+            }
+        }, sampleMs, sampleMs, TimeUnit.MILLISECONDS);
         return c;
     }
 
@@ -454,6 +480,9 @@ public final class BasaltNode implements AutoCloseable {
             });
         } catch (IOException e) {
             throw bindError("HTTP admin port", config.httpAdminAddress(), e);
+        }
+        if (groups != null) {
+            http.addRoute(GroupsHttpApi.PREFIX, new GroupsHttpApi(groups, lagMonitor, config.nodeId())::handle);
         }
         http.start();
         shutdownSteps.add(0, () -> http.close());

@@ -128,6 +128,11 @@ public final class NodeConfig {
         put(k, "group.coordinator.threads", "1", "Threads running the group coordinator's event loops.", null);
         put(k, "group.coordinator.poll.interval.ms", "250", "How often a coordinator checks member sessions, topic"
                 + " changes and group expiry.", null);
+        // --- lag monitor (broker.lag): Burrow's evaluator over the last commits of each partition
+        put(k, "lag.window.commits", "10", "Commits per group and partition the lag evaluator looks at.", null);
+        put(k, "lag.allowed", "0", "Lag (records) at or below which a partition is OK.", null);
+        put(k, "lag.sample.interval.ms", "1000", "How often log end offsets are sampled for lag in seconds.", null);
+        put(k, "lag.samples.max", "600", "Log end offset samples kept per partition (600 at 1 s = 10 minutes).", null);
         KEYS = Collections.unmodifiableMap(k);
     }
 

@@ -116,13 +116,17 @@ class GroupCoordinatorNodeTest {
                 && r.getAssignment().getTopicsCount() == 1 && r.getAssignment().getTopics(0).getPartitionsCount() == 4, "join");
     }
 
-    @Test
-    void coordinator_joinCommitRestartReplay() throws Exception {
-        start();
+    private void createTopic() throws InterruptedException {
         await(() -> AdminServiceGrpc.newBlockingStub(channel).createTopics(CreateTopicsRequest.newBuilder().setTimeoutMs(5_000)
                         .addTopics(CreateTopicsRequest.NewTopic.newBuilder().setName("t").setPartitions(4).setReplicationFactor(1))
                         .build()), r -> r.getTopics(0).getErrorCode() == ErrorCode.NONE
                         || r.getTopics(0).getErrorCode() == ErrorCode.TOPIC_ALREADY_EXISTS, "topic t");
+    }
+
+    @Test
+    void coordinator_joinCommitRestartReplay() throws Exception {
+        start();
+        createTopic();
         FindCoordinatorResponse fc = await(() -> groups().findCoordinator(FindCoordinatorRequest.newBuilder().setGroupId("g").build()),
                 r -> r.getErrorCode() == ErrorCode.NONE, "coordinator");
         assertEquals(1, fc.getNodeId());
@@ -164,5 +168,81 @@ class GroupCoordinatorNodeTest {
         assertEquals(ErrorCode.NONE, groups().deleteGroups(DeleteGroupsRequest.newBuilder().addGroupIds("g").build())
                 .getResults(0).getErrorCode());
         assertEquals(0, groups().offsetFetch(OffsetFetchRequest.newBuilder().setGroupId("g").build()).getPartitionsCount());
+    }
+
+    private void produce(int partition, int records) {
+        java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocate(64 * 1024);
+        dev.basalt.record.RecordBatchBuilder b = new dev.basalt.record.RecordBatchBuilder(buf, System.currentTimeMillis());
+        for (int i = 0; i < records; i++) {
+            b.tryAppend(System.currentTimeMillis(), null, ("v" + i).getBytes(java.nio.charset.StandardCharsets.UTF_8), java.util.List.of());
+        }
+        dev.basalt.proto.v1.ProduceResponse r = dev.basalt.proto.v1.ProduceServiceGrpc.newBlockingStub(channel)
+                .withDeadlineAfter(10, TimeUnit.SECONDS).produce(dev.basalt.proto.v1.ProduceRequest.newBuilder().setAcks(-1)
+                        .setTimeoutMs(5_000).addTopics(dev.basalt.proto.v1.ProduceRequest.TopicData.newBuilder().setName("t")
+                                .addPartitions(dev.basalt.proto.v1.ProduceRequest.PartitionData.newBuilder().setPartition(partition)
+                                        .setRecords(com.google.protobuf.ByteString.copyFrom(b.build().buffer()))))
+                        .build());
+        assertEquals(ErrorCode.NONE, r.getTopics(0).getPartitions(0).getErrorCode());
+    }
+
+    private com.google.gson.JsonObject http(String path, int expectedStatus) throws Exception {
+        java.net.http.HttpResponse<String> r = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
+                java.net.URI.create("http://" + config.get("http.admin.listener") + path)).build(),
+                java.net.http.HttpResponse.BodyHandlers.ofString());
+        assertEquals(expectedStatus, r.statusCode(), r.body());
+        return com.google.gson.JsonParser.parseString(r.body()).getAsJsonObject();
+    }
+
+    /** Lag JSON against known offsets: 10 records in partition 0, 4 in partition 1, commits at 3 and 4. */
+    @Test
+    void lagJson_againstKnownOffsets() throws Exception {
+        start();
+        createTopic();
+        await(() -> groups().findCoordinator(FindCoordinatorRequest.newBuilder().setGroupId("g").build()),
+                r -> r.getErrorCode() == ErrorCode.NONE, "coordinator");
+        int epoch = join().getMemberEpoch();
+        produce(0, 10);
+        produce(1, 4);
+        assertEquals(ErrorCode.NONE, groups().offsetCommit(OffsetCommitRequest.newBuilder().setGroupId("g").setMemberId("m1")
+                .setMemberEpoch(epoch)
+                .addPartitions(OffsetCommitRequest.Partition.newBuilder().setTopic("t").setPartition(0).setOffset(3).setLeaderEpoch(-1))
+                .addPartitions(OffsetCommitRequest.Partition.newBuilder().setTopic("t").setPartition(1).setOffset(4).setLeaderEpoch(-1))
+                .build()).getErrorCode());
+
+        // keep the member's session (1.5 s here) alive for the owner column
+        assertEquals(ErrorCode.NONE, groups().consumerGroupHeartbeat(ConsumerGroupHeartbeatRequest.newBuilder().setGroupId("g")
+                .setMemberId("m1").setMemberEpoch(epoch).build()).getErrorCode());
+        com.google.gson.JsonObject lag = http("/v1/groups/g/lag", 200);
+        assertEquals(7, lag.get("totallag").getAsLong());
+        assertEquals(2, lag.get("partitionCount").getAsInt());
+        com.google.gson.JsonObject p0 = lag.getAsJsonArray("partitions").get(0).getAsJsonObject();
+        assertEquals(0, p0.get("partition").getAsInt());
+        assertEquals(3, p0.get("committedOffset").getAsLong());
+        assertEquals(10, p0.get("logEndOffset").getAsLong());
+        assertEquals(7, p0.get("lag").getAsLong());
+        assertEquals("m1", p0.get("owner").getAsString());
+        assertEquals(0, lag.getAsJsonArray("partitions").get(1).getAsJsonObject().get("lag").getAsLong());
+        assertEquals(0, lag.getAsJsonObject("maxlag").get("partition").getAsInt());
+
+        com.google.gson.JsonObject status = http("/v1/groups/g/status", 200);
+        assertEquals("OK", status.get("status").getAsString(), "one commit per partition: only the current-lag rules apply");
+        assertEquals(0, status.getAsJsonArray("partitions").size());
+
+        // a second commit at the same offset, with lag: STALL (the window spans 300 ms, asked at once)
+        Thread.sleep(300);
+        assertEquals(ErrorCode.NONE, groups().offsetCommit(OffsetCommitRequest.newBuilder().setGroupId("g").setMemberId("m1")
+                .setMemberEpoch(epoch)
+                .addPartitions(OffsetCommitRequest.Partition.newBuilder().setTopic("t").setPartition(0).setOffset(3).setLeaderEpoch(-1))
+                .build()).getErrorCode());
+        status = http("/v1/groups/g/status", 200);
+        assertEquals("ERR", status.get("status").getAsString(), status.toString());
+        assertEquals(1, status.getAsJsonArray("partitions").size());
+        assertEquals("STALL", status.getAsJsonArray("partitions").get(0).getAsJsonObject().get("status").getAsString());
+        assertEquals(0.2, status.getAsJsonArray("partitions").get(0).getAsJsonObject().get("complete").getAsDouble(), 1e-9);
+        com.google.gson.JsonObject described = http("/v1/groups/g", 200);
+        assertEquals("STABLE", described.get("state").getAsString());
+        assertEquals(1, described.getAsJsonArray("members").size());
+        assertEquals(1, http("/v1/groups", 200).getAsJsonArray("groups").size());
+        assertTrue(http("/v1/groups/nope/lag", 404).get("error").getAsString().contains("nope"));
     }
 }
