@@ -5,15 +5,18 @@ import dev.basalt.client.internal.Cluster;
 import dev.basalt.client.internal.ConfigDef;
 import dev.basalt.client.internal.Errors;
 import dev.basalt.client.internal.FetchBuffer;
+import dev.basalt.client.internal.FetchCollector;
 import dev.basalt.client.internal.Fetcher;
 import dev.basalt.client.internal.HostPort;
 import dev.basalt.client.internal.MetadataManager;
 import dev.basalt.client.internal.OffsetLookup;
+import dev.basalt.client.internal.SubscriptionState;
+import dev.basalt.client.internal.SubscriptionState.PartitionState;
+import dev.basalt.client.internal.SubscriptionState.ResetPolicy;
 import dev.basalt.client.internal.Time;
 import dev.basalt.client.serialization.Deserializer;
 import dev.basalt.proto.v1.ErrorCode;
 import dev.basalt.proto.v1.FetchResponse;
-import dev.basalt.record.Record;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -50,6 +53,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * any error from it, its absence from the metadata, or metadata.max.age.ms, then goes back to the
  * leader without touching the position.
  *
+ * <p>Structure (as Kafka's consumer separates them): {@link SubscriptionState} keeps the assigned
+ * partitions, their positions, resets and pauses; {@link FetchCollector} keeps the fetched answers
+ * and decodes them into records; this class drives fetches and answers between them.
+ *
  * <p>Group subscription (subscribe, committed offsets, rebalancing) is not here yet.
  * TODO(consumer-groups issue): add subscribe(Collection&lt;String&gt;), commitSync/commitAsync
  * and committed(), backed by the GroupService; until then group.id is rejected.
@@ -59,35 +66,15 @@ import java.util.concurrent.atomic.AtomicLong;
  * called from another thread.
  */
 public final class Consumer<K, V> implements AutoCloseable {
-    private enum Reset { EARLIEST, LATEST, NONE }
-
     /** The answer being delivered plus one fetched ahead. */
-    static final int BUFFERS_PER_PARTITION_MAX = 2;
-    /** Records decoded between two looks for arrived answers while a poll collects. */
-    static final int RECORDS_BETWEEN_FETCH_CHECKS = 1000;
+    static final int BUFFERS_PER_PARTITION_MAX = FetchCollector.BUFFERS_PER_PARTITION_MAX;
 
-    private static final class PartitionState {
-        Long position;
-        Reset pendingReset;
-        boolean paused;
-        long highWatermark = -1;
-        long logStartOffset = -1;
-        /** KIP-392: the follower the leader told us to read from, -1 = the leader; valid until preferredUntilMs. */
-        int preferredReplica = -1;
-        long preferredUntilMs;
-        /** After a retriable error: no fetch before this time unless the metadata shows a leader epoch above failedLeaderEpoch. */
-        long fetchBackoffUntilMs;
-        int failedLeaderEpoch = -1;
-    }
-
-    private final Deserializer<K> keyDeserializer;
-    private final Deserializer<V> valueDeserializer;
     private final ChannelPool channels;
     private final MetadataManager metadata;
     private final OffsetLookup offsets;
     private final Fetcher fetcher;
     private final Time time;
-    private final Reset defaultReset;
+    private final ResetPolicy defaultReset;
     private final int maxPollRecords;
     private final int defaultApiTimeoutMs;
     private final boolean checkCrcs;
@@ -95,9 +82,10 @@ public final class Consumer<K, V> implements AutoCloseable {
     private final long retryBackoffMs;
     /** Set while a partition waits for new metadata: the next refresh wakes a blocked poll. */
     private final AtomicBoolean awaitingMetadata = new AtomicBoolean();
-    private final Map<TopicPartition, PartitionState> assigned = new LinkedHashMap<>();
-    /** Per partition, answers in offset order: the head is being delivered, the next follows it. */
-    private final Map<TopicPartition, java.util.ArrayDeque<FetchBuffer>> buffered = new LinkedHashMap<>();
+    /** Assigned partitions and their positions. */
+    private final SubscriptionState subscriptions = new SubscriptionState();
+    /** Fetched answers and their decoding into records. */
+    private final FetchCollector<K, V> collector;
     private final AtomicLong owner = new AtomicLong(-1);
     private final AtomicBoolean wakeupRequested = new AtomicBoolean();
     private int depth;
@@ -119,10 +107,10 @@ public final class Consumer<K, V> implements AutoCloseable {
 
     Consumer(ConfigDef.Parsed c, Deserializer<K> keyDeserializer, Deserializer<V> valueDeserializer, Time time) {
         this.time = time;
-        this.keyDeserializer = Plugins.deserializer(keyDeserializer, c.getObject(ConsumerConfig.KEY_DESERIALIZER),
-                ConsumerConfig.KEY_DESERIALIZER);
-        this.valueDeserializer = Plugins.deserializer(valueDeserializer, c.getObject(ConsumerConfig.VALUE_DESERIALIZER),
-                ConsumerConfig.VALUE_DESERIALIZER);
+        this.collector = new FetchCollector<>(
+                Plugins.deserializer(keyDeserializer, c.getObject(ConsumerConfig.KEY_DESERIALIZER), ConsumerConfig.KEY_DESERIALIZER),
+                Plugins.deserializer(valueDeserializer, c.getObject(ConsumerConfig.VALUE_DESERIALIZER),
+                        ConsumerConfig.VALUE_DESERIALIZER));
         List<HostPort> bootstrap = HostPort.parseList(c.getList(ConsumerConfig.BOOTSTRAP_SERVERS), ConsumerConfig.BOOTSTRAP_SERVERS);
         this.channels = CommonClientConfigs.channelPool(c);
         int requestTimeoutMs = c.getInt(ConsumerConfig.REQUEST_TIMEOUT_MS);
@@ -135,7 +123,7 @@ public final class Consumer<K, V> implements AutoCloseable {
                 c.getInt(ConsumerConfig.MAX_PARTITION_FETCH_BYTES), requestTimeoutMs, c.getString(ConsumerConfig.CLIENT_RACK)),
                 backoffMs, time);
         this.preferredReplicaMaxAgeMs = c.getLong(CommonClientConfigs.METADATA_MAX_AGE_MS);
-        this.defaultReset = Reset.valueOf(c.getString(ConsumerConfig.AUTO_OFFSET_RESET).toUpperCase(java.util.Locale.ROOT));
+        this.defaultReset = ResetPolicy.valueOf(c.getString(ConsumerConfig.AUTO_OFFSET_RESET).toUpperCase(java.util.Locale.ROOT));
         this.maxPollRecords = c.getInt(ConsumerConfig.MAX_POLL_RECORDS);
         this.defaultApiTimeoutMs = c.getInt(ConsumerConfig.DEFAULT_API_TIMEOUT_MS);
         this.checkCrcs = c.getBoolean(ConsumerConfig.CHECK_CRCS);
@@ -161,11 +149,8 @@ public final class Consumer<K, V> implements AutoCloseable {
                     throw new InvalidTopicException(badName);
                 }
             }
-            assigned.keySet().retainAll(wanted);
-            buffered.keySet().retainAll(wanted);
-            for (TopicPartition tp : wanted) {
-                assigned.computeIfAbsent(tp, k -> new PartitionState());
-            }
+            subscriptions.assign(wanted);
+            collector.retain(wanted);
             Set<String> topics = new LinkedHashSet<>();
             wanted.forEach(tp -> topics.add(tp.topic()));
             if (metadata.track(topics)) {
@@ -179,7 +164,7 @@ public final class Consumer<K, V> implements AutoCloseable {
     public Set<TopicPartition> assignment() {
         acquire();
         try {
-            return Set.copyOf(assigned.keySet());
+            return Set.copyOf(subscriptions.partitions());
         } finally {
             release();
         }
@@ -209,10 +194,8 @@ public final class Consumer<K, V> implements AutoCloseable {
         }
         acquire();
         try {
-            PartitionState s = state(tp);
-            s.position = offset;
-            s.pendingReset = null;
-            buffered.remove(tp);
+            subscriptions.seek(tp, offset);
+            collector.drop(tp);
         } finally {
             release();
         }
@@ -220,22 +203,20 @@ public final class Consumer<K, V> implements AutoCloseable {
 
     /** Moves the positions to the log start offsets (looked up lazily at the next poll or position()). */
     public void seekToBeginning(Collection<TopicPartition> partitions) {
-        requestReset(partitions, Reset.EARLIEST);
+        requestReset(partitions, ResetPolicy.EARLIEST);
     }
 
     /** Moves the positions to the high watermarks (looked up lazily). */
     public void seekToEnd(Collection<TopicPartition> partitions) {
-        requestReset(partitions, Reset.LATEST);
+        requestReset(partitions, ResetPolicy.LATEST);
     }
 
-    private void requestReset(Collection<TopicPartition> partitions, Reset reset) {
+    private void requestReset(Collection<TopicPartition> partitions, ResetPolicy reset) {
         acquire();
         try {
-            for (TopicPartition tp : partitions.isEmpty() ? assigned.keySet() : partitions) {
-                PartitionState s = state(tp);
-                s.position = null;
-                s.pendingReset = reset;
-                buffered.remove(tp);
+            for (TopicPartition tp : partitions.isEmpty() ? List.copyOf(subscriptions.partitions()) : partitions) {
+                subscriptions.requestReset(tp, reset);
+                collector.drop(tp);
             }
         } finally {
             release();
@@ -250,7 +231,7 @@ public final class Consumer<K, V> implements AutoCloseable {
     public long position(TopicPartition tp, Duration timeout) {
         acquire();
         try {
-            PartitionState s = state(tp);
+            PartitionState s = subscriptions.state(tp);
             if (s.position == null) {
                 resolvePositions(time.monotonicMs() + timeout.toMillis());
             }
@@ -273,7 +254,7 @@ public final class Consumer<K, V> implements AutoCloseable {
     private void setPaused(Collection<TopicPartition> partitions, boolean paused) {
         acquire();
         try {
-            partitions.forEach(tp -> state(tp).paused = paused);
+            partitions.forEach(tp -> subscriptions.setPaused(tp, paused));
         } finally {
             release();
         }
@@ -282,13 +263,7 @@ public final class Consumer<K, V> implements AutoCloseable {
     public Set<TopicPartition> paused() {
         acquire();
         try {
-            Set<TopicPartition> out = new LinkedHashSet<>();
-            assigned.forEach((tp, s) -> {
-                if (s.paused) {
-                    out.add(tp);
-                }
-            });
-            return out;
+            return subscriptions.paused();
         } finally {
             release();
         }
@@ -354,7 +329,10 @@ public final class Consumer<K, V> implements AutoCloseable {
                 sendFetches(); // fetch ahead of what is buffered before spending time decoding it
                 // collect() itself takes arrived answers and sends the fetches they free after
                 // each step, so nothing is left to send once it returns
-                Map<TopicPartition, List<ConsumerRecord<K, V>>> records = collect();
+                Map<TopicPartition, List<ConsumerRecord<K, V>>> records = collector.collect(subscriptions, maxPollRecords, () -> {
+                    handleArrived();
+                    sendFetches();
+                });
                 if (!records.isEmpty()) {
                     return new ConsumerRecords<>(records);
                 }
@@ -396,17 +374,17 @@ public final class Consumer<K, V> implements AutoCloseable {
     /** Looks up the offsets of partitions without a position, applying each one's reset policy. */
     private void resolvePositions(long deadline) throws InterruptedException {
         Map<TopicPartition, Long> targets = new LinkedHashMap<>();
-        for (Map.Entry<TopicPartition, PartitionState> e : assigned.entrySet()) {
+        for (Map.Entry<TopicPartition, PartitionState> e : subscriptions.entries()) {
             PartitionState s = e.getValue();
             if (s.position != null) {
                 continue;
             }
-            Reset r = s.pendingReset != null ? s.pendingReset : defaultReset;
-            if (r == Reset.NONE) {
+            ResetPolicy r = s.pendingReset != null ? s.pendingReset : defaultReset;
+            if (r == ResetPolicy.NONE) {
                 throw new OffsetOutOfRangeException("partition " + e.getKey() + " has no position and auto.offset.reset=none",
                         e.getKey(), -1);
             }
-            targets.put(e.getKey(), r == Reset.EARLIEST ? OffsetLookup.EARLIEST : OffsetLookup.LATEST);
+            targets.put(e.getKey(), r == ResetPolicy.EARLIEST ? OffsetLookup.EARLIEST : OffsetLookup.LATEST);
         }
         if (targets.isEmpty()) {
             return;
@@ -414,7 +392,7 @@ public final class Consumer<K, V> implements AutoCloseable {
         long timeoutMs = Math.max(deadline - time.monotonicMs(), 0);
         Map<TopicPartition, OffsetLookup.Found> found = offsets.lookup(targets, Math.max(timeoutMs, 1));
         found.forEach((tp, f) -> {
-            PartitionState s = assigned.get(tp);
+            PartitionState s = subscriptions.get(tp);
             if (s != null && s.position == null) {
                 s.position = f.offset();
                 s.pendingReset = null;
@@ -431,35 +409,18 @@ public final class Consumer<K, V> implements AutoCloseable {
         }
     }
 
-    /**
-     * The offset the next fetch of this partition asks for: its position when nothing is
-     * buffered, the end of the buffered batches when one answer is, none (-1) when the partition
-     * already holds {@value #BUFFERS_PER_PARTITION_MAX} answers.
-     */
-    private long nextFetchOffset(TopicPartition tp, PartitionState s) {
-        java.util.ArrayDeque<FetchBuffer> q = buffered.get(tp);
-        if (q == null || q.isEmpty()) {
-            return s.position;
-        }
-        if (q.size() >= BUFFERS_PER_PARTITION_MAX) {
-            return -1;
-        }
-        long end = q.peekLast().coveredEndOffset();
-        return end > s.position ? end : -1;
-    }
-
     private void sendFetches() {
         Cluster cluster = metadata.current();
         metadata.maybeRefreshStale();
         long now = time.monotonicMs();
         Map<Integer, Map<TopicPartition, Long>> byLeader = new HashMap<>();
         boolean missingLeader = false;
-        for (Map.Entry<TopicPartition, PartitionState> e : assigned.entrySet()) {
+        for (Map.Entry<TopicPartition, PartitionState> e : subscriptions.entries()) {
             PartitionState s = e.getValue();
             if (s.paused || s.position == null || fetcher.inFlight(e.getKey()) || backingOff(e.getKey(), s, cluster, now)) {
                 continue;
             }
-            long fetchOffset = nextFetchOffset(e.getKey(), s);
+            long fetchOffset = collector.nextFetchOffset(e.getKey(), s);
             if (fetchOffset < 0) {
                 continue;
             }
@@ -523,7 +484,7 @@ public final class Consumer<K, V> implements AutoCloseable {
             // the broker is unreachable: partitions read from it as a follower go back to their
             // leader; those it leads wait for metadata that names a new leader
             a.offsets().keySet().forEach(tp -> {
-                PartitionState s = assigned.get(tp);
+                PartitionState s = subscriptions.get(tp);
                 if (s != null && !fallBackToLeader(s, a.node())) {
                     backOff(tp, s);
                 }
@@ -536,7 +497,7 @@ public final class Consumer<K, V> implements AutoCloseable {
             BasaltException e = Errors.forCode(r.getErrorCode(), r.getErrorMessage(), "fetch from broker " + a.node());
             boolean followerFailed = false;
             for (TopicPartition tp : a.offsets().keySet()) {
-                PartitionState s = assigned.get(tp);
+                PartitionState s = subscriptions.get(tp);
                 followerFailed |= s != null && fallBackToLeader(s, a.node());
             }
             if (!e.retriable() && !followerFailed) {
@@ -557,8 +518,8 @@ public final class Consumer<K, V> implements AutoCloseable {
     }
 
     private void handlePartition(TopicPartition tp, Long askedOffset, FetchResponse.PartitionResponse p, int node) {
-        PartitionState s = assigned.get(tp);
-        if (s == null || askedOffset == null || s.position == null || nextFetchOffset(tp, s) != askedOffset) {
+        PartitionState s = subscriptions.get(tp);
+        if (s == null || askedOffset == null || s.position == null || collector.nextFetchOffset(tp, s) != askedOffset) {
             return; // unassigned, moved by seek, or no longer next after the buffered data: stale
         }
         ErrorCode code = p.getErrorCode();
@@ -577,8 +538,7 @@ public final class Consumer<K, V> implements AutoCloseable {
             s.highWatermark = p.getHighWatermark();
             s.logStartOffset = p.getLogStartOffset();
             if (!p.getRecords().isEmpty()) {
-                buffered.computeIfAbsent(tp, k -> new java.util.ArrayDeque<>(BUFFERS_PER_PARTITION_MAX))
-                        .addLast(new FetchBuffer(tp, askedOffset, p.getRecords().asReadOnlyByteBuffer(), checkCrcs));
+                collector.add(tp, new FetchBuffer(tp, askedOffset, p.getRecords().asReadOnlyByteBuffer(), checkCrcs));
             }
         } else if (code == ErrorCode.OFFSET_OUT_OF_RANGE) {
             if (askedOffset != s.position.longValue()) {
@@ -586,7 +546,7 @@ public final class Consumer<K, V> implements AutoCloseable {
                 // deliver what is buffered, then the fetch from the position will tell
                 return;
             }
-            if (defaultReset == Reset.NONE) {
+            if (defaultReset == ResetPolicy.NONE) {
                 pendingError = new OffsetOutOfRangeException("offset " + askedOffset + " of " + tp + " is out of range [log start "
                         + p.getLogStartOffset() + ", high watermark " + p.getHighWatermark() + "] and auto.offset.reset=none",
                         tp, askedOffset);
@@ -602,102 +562,6 @@ public final class Consumer<K, V> implements AutoCloseable {
         } else {
             pendingError = Errors.forCode(code, p.getErrorMessage(), "fetch of " + tp);
         }
-    }
-
-    /**
-     * Takes up to max.poll.records records from the buffered fetches of unpaused partitions.
-     * Every {@value #RECORDS_BETWEEN_FETCH_CHECKS} records (and between partitions) it takes the
-     * answers that arrived meanwhile and sends the fetches they free, so that a large poll does
-     * not leave the broker idle until it returns.
-     */
-    private Map<TopicPartition, List<ConsumerRecord<K, V>>> collect() throws InterruptedException {
-        Map<TopicPartition, List<ConsumerRecord<K, V>>> out = new LinkedHashMap<>();
-        int room = maxPollRecords;
-        // a snapshot: answers taken while collecting may add partitions (delivered by the next poll)
-        for (TopicPartition tp : new ArrayList<>(buffered.keySet())) {
-            if (room <= 0) {
-                break;
-            }
-            java.util.ArrayDeque<FetchBuffer> queue = buffered.get(tp);
-            PartitionState s = assigned.get(tp);
-            if (queue == null || s == null || s.position == null) {
-                buffered.remove(tp);
-                continue;
-            }
-            if (s.paused) {
-                continue;
-            }
-            List<ConsumerRecord<K, V>> list = new ArrayList<>();
-            // Bounded: each pass adds at least one record or removes one of at most two buffers
-            // (an answer taken meanwhile can add one only while fewer than two are buffered).
-            while (!queue.isEmpty() && room > 0 && s.position != null) {
-                int before = list.size();
-                if (drainInto(tp, queue.peekFirst(), s, list, before + Math.min(room, RECORDS_BETWEEN_FETCH_CHECKS))) {
-                    queue.pollFirst();
-                }
-                room -= list.size() - before;
-                handleArrived();
-                sendFetches();
-            }
-            if (!list.isEmpty()) {
-                out.put(tp, list);
-            }
-            if (queue.isEmpty()) {
-                buffered.remove(tp);
-            }
-        }
-        return out;
-    }
-
-    /** Moves records of one buffer into list; returns true when the buffer is used up. */
-    private boolean drainInto(TopicPartition tp, FetchBuffer buf, PartitionState s, List<ConsumerRecord<K, V>> list, int room) {
-        while (list.size() < room) {
-            Record r;
-            try {
-                r = buf.next(s.position);
-            } catch (dev.basalt.record.CorruptRecordException e) {
-                throw new CorruptRecordException("fetched batch of " + tp + " at position " + s.position + " is corrupt: "
-                        + e.getMessage(), e);
-            }
-            if (r == null) {
-                s.position = Math.max(s.position, buf.endOffset());
-                return true;
-            }
-            list.add(toConsumerRecord(tp, r, buf));
-            s.position = r.offset() + 1;
-            if (buf.currentBatchDone()) {
-                s.position = Math.max(s.position, buf.currentBatch().nextOffset());
-            }
-        }
-        return false;
-    }
-
-    private ConsumerRecord<K, V> toConsumerRecord(TopicPartition tp, Record r, FetchBuffer buf) {
-        byte[] key = r.hasKey() ? r.keyBytes() : null;
-        byte[] value = r.isTombstone() ? null : r.valueBytes();
-        K k;
-        V v;
-        try {
-            k = keyDeserializer.deserialize(tp.topic(), key);
-            v = valueDeserializer.deserialize(tp.topic(), value);
-        } catch (SerializationException e) {
-            throw e;
-        } catch (RuntimeException e) {
-            throw new SerializationException("cannot deserialize the record at offset " + r.offset() + " of " + tp + ": " + e, e);
-        }
-        boolean logAppend = buf.currentBatch().timestampType() == dev.basalt.record.TimestampType.LOG_APPEND_TIME;
-        // with log-append time the broker stamps the batch's max timestamp; records keep their create deltas
-        long timestamp = logAppend ? buf.currentBatch().maxTimestamp() : r.timestamp();
-        return new ConsumerRecord<>(tp.topic(), tp.partition(), r.offset(), timestamp, logAppend,
-                key == null ? -1 : key.length, value == null ? -1 : value.length, k, v, r.headers());
-    }
-
-    private PartitionState state(TopicPartition tp) {
-        PartitionState s = assigned.get(tp);
-        if (s == null) {
-            throw new IllegalStateException("partition " + tp + " is not assigned to this consumer");
-        }
-        return s;
     }
 
     private void acquire() {
