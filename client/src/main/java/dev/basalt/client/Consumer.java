@@ -6,6 +6,7 @@ import dev.basalt.client.internal.ConfigDef;
 import dev.basalt.client.internal.Errors;
 import dev.basalt.client.internal.FetchBuffer;
 import dev.basalt.client.internal.FetchCollector;
+import dev.basalt.client.internal.GroupMembership;
 import dev.basalt.client.internal.Fetcher;
 import dev.basalt.client.internal.HostPort;
 import dev.basalt.client.internal.MetadataManager;
@@ -57,9 +58,14 @@ import java.util.concurrent.atomic.AtomicLong;
  * partitions, their positions, resets and pauses; {@link FetchCollector} keeps the fetched answers
  * and decodes them into records; this class drives fetches and answers between them.
  *
- * <p>Group subscription (subscribe, committed offsets, rebalancing) is not here yet.
- * TODO(consumer-groups issue): add subscribe(Collection&lt;String&gt;), commitSync/commitAsync
- * and committed(), backed by the GroupService; until then group.id is rejected.
+ * <p>Groups ({@code group.id}): {@link #subscribe} joins the group (KIP-848: the coordinator assigns,
+ * a heartbeat thread keeps the session); {@link #poll} reconciles on the caller's thread — revokes
+ * partitions that move (committing their positions first with auto-commit, then
+ * {@link ConsumerRebalanceListener#onPartitionsRevoked}), acknowledges, then takes new ones at their
+ * committed offsets. Partitions that do not move are never paused. Commits carry the member epoch;
+ * a fenced member's commit fails with {@link CommitFailedException}. {@link #close()} commits and
+ * leaves at once. A consumer with {@code group.id} that uses {@link #assign} commits as a member-less
+ * client (refused while the group has members).
  *
  * <p>Thread-safety: NOT thread-safe, as in Kafka: one thread uses a consumer; a concurrent
  * call fails with {@link ConcurrentModificationException}. Only {@link #wakeup()} may be
@@ -91,6 +97,17 @@ public final class Consumer<K, V> implements AutoCloseable {
     private int depth;
     private BasaltException pendingError;
     private boolean closed;
+
+    // --- group (null/false without group.id)
+    private final GroupMembership membership;
+    private final String groupId;
+    private final boolean autoCommit;
+    private final long autoCommitIntervalMs;
+    private long nextAutoCommitMs;
+    private boolean subscribed;
+    private ConsumerRebalanceListener listener = ConsumerRebalanceListener.NONE;
+    /** commitAsync outcomes, delivered on the poll thread. */
+    private final java.util.concurrent.ConcurrentLinkedQueue<Runnable> completedCommits = new java.util.concurrent.ConcurrentLinkedQueue<>();
 
     public Consumer(Map<String, ?> configs) {
         this(configs, null, null);
@@ -128,6 +145,18 @@ public final class Consumer<K, V> implements AutoCloseable {
         this.defaultApiTimeoutMs = c.getInt(ConsumerConfig.DEFAULT_API_TIMEOUT_MS);
         this.checkCrcs = c.getBoolean(ConsumerConfig.CHECK_CRCS);
         this.retryBackoffMs = backoffMs;
+        String group = c.getString(ConsumerConfig.GROUP_ID);
+        this.groupId = group == null || group.isEmpty() ? null : group;
+        this.autoCommit = c.getBoolean(ConsumerConfig.ENABLE_AUTO_COMMIT);
+        this.autoCommitIntervalMs = c.getInt(ConsumerConfig.AUTO_COMMIT_INTERVAL_MS);
+        this.membership = groupId == null ? null : new GroupMembership(groupId, c.getString(ConsumerConfig.GROUP_INSTANCE_ID),
+                c.getString(ConsumerConfig.CLIENT_ID), c.getInt(ConsumerConfig.MAX_POLL_INTERVAL_MS),
+                c.getInt(ConsumerConfig.SESSION_TIMEOUT_MS), requestTimeoutMs, backoffMs, c.getString(ConsumerConfig.GROUP_REMOTE_ASSIGNOR),
+                channels, () -> {
+                    List<HostPort> known = new ArrayList<>(metadata.current().brokers().values());
+                    known.addAll(bootstrap);
+                    return known;
+                }, time);
         metadata.addListener(() -> {
             if (awaitingMetadata.getAndSet(false)) {
                 fetcher.interruptTake(); // a partition may now fetch from its new leader
@@ -142,6 +171,9 @@ public final class Consumer<K, V> implements AutoCloseable {
     public void assign(Collection<TopicPartition> partitions) {
         acquire();
         try {
+            if (subscribed) {
+                throw new IllegalStateException("this consumer subscribed to a group: assign() is not allowed");
+            }
             Set<TopicPartition> wanted = new LinkedHashSet<>(partitions);
             for (TopicPartition tp : wanted) {
                 String badName = dev.basalt.common.TopicNames.validate(tp.topic());
@@ -316,6 +348,11 @@ public final class Consumer<K, V> implements AutoCloseable {
             while (true) {
                 checkWakeup();
                 throwPendingError();
+                runCompletedCommits();
+                if (subscribed) {
+                    reconcile();
+                    maybeAutoCommit();
+                }
                 try {
                     resolvePositions(deadline);
                 } catch (ClientTimeoutException e) {
@@ -587,13 +624,354 @@ public final class Consumer<K, V> implements AutoCloseable {
         return new DefiniteException("interrupted", false, e);
     }
 
-    /** Closes the connections. Idempotent. */
+    /**
+     * Commits the positions (with auto-commit), revokes the partitions, leaves the group at once (a
+     * static member leaves for a restart: its partitions wait for it for the session timeout), and
+     * closes the connections. Idempotent.
+     */
     @Override
     public void close() {
         if (closed) {
             return;
         }
-        closed = true;
-        channels.close(5_000);
+        try {
+            if (subscribed) {
+                acquire();
+                try {
+                    revoke(new LinkedHashSet<>(subscriptions.partitions()));
+                } catch (RuntimeException e) {
+                    // closing anyway: the coordinator moves the partitions when we leave
+                } finally {
+                    release();
+                }
+            }
+        } finally {
+            closed = true;
+            if (membership != null) {
+                membership.close();
+            }
+            runCompletedCommits();
+            channels.close(5_000);
+        }
+    }
+
+    // ------------------------------------------------------------------ groups
+
+    /** Joins the group with these topics (by name). */
+    public void subscribe(Collection<String> topics) {
+        subscribe(topics, ConsumerRebalanceListener.NONE);
+    }
+
+    public void subscribe(Collection<String> topics, ConsumerRebalanceListener listener) {
+        for (String t : topics) {
+            String bad = dev.basalt.common.TopicNames.validate(t);
+            if (bad != null) {
+                throw new InvalidTopicException(bad);
+            }
+        }
+        startSubscription(List.copyOf(new java.util.TreeSet<>(topics)), null, listener);
+    }
+
+    /** Joins the group with every topic whose whole name matches (evaluated by the coordinator; new topics are picked up). */
+    public void subscribe(java.util.regex.Pattern pattern, ConsumerRebalanceListener listener) {
+        startSubscription(null, pattern.pattern(), listener);
+    }
+
+    private void startSubscription(List<String> names, String regex, ConsumerRebalanceListener l) {
+        acquire();
+        try {
+            if (membership == null) {
+                throw new IllegalStateException("subscribe needs group.id");
+            }
+            if (!subscribed && !subscriptions.partitions().isEmpty()) {
+                throw new IllegalStateException("this consumer uses assign(): subscribe is not allowed");
+            }
+            subscribed = true;
+            listener = l == null ? ConsumerRebalanceListener.NONE : l;
+            nextAutoCommitMs = time.monotonicMs() + autoCommitIntervalMs;
+            membership.subscribe(names, regex);
+        } finally {
+            release();
+        }
+    }
+
+    /** The group's member id of this consumer (empty without a group). */
+    public String memberId() {
+        return membership == null ? "" : membership.memberId();
+    }
+
+    /** Applies what the coordinator decided: revoke first (acknowledged), then take the new partitions. */
+    private void reconcile() {
+        GroupMembership.Reconciliation r = membership.poll();
+        if (r == null) {
+            return;
+        }
+        Set<TopicPartition> owned = new LinkedHashSet<>(subscriptions.partitions());
+        if (r.lost()) {
+            drop(owned);
+            if (!owned.isEmpty()) {
+                listener.onPartitionsLost(owned);
+            }
+            membership.acknowledge(Set.of(), true);
+            return;
+        }
+        Set<TopicPartition> revoked = new LinkedHashSet<>(owned);
+        revoked.removeAll(r.target());
+        if (!revoked.isEmpty()) {
+            revoke(revoked);
+        }
+        Set<TopicPartition> added = new LinkedHashSet<>(r.target());
+        added.removeAll(owned);
+        if (!added.isEmpty()) {
+            Set<TopicPartition> all = new LinkedHashSet<>(subscriptions.partitions());
+            all.addAll(added);
+            subscriptions.assign(all);
+            Set<String> topics = new LinkedHashSet<>();
+            all.forEach(tp -> topics.add(tp.topic()));
+            if (metadata.track(topics)) {
+                metadata.refresh();
+            }
+            try {
+                committed(added, defaultApiTimeoutMs).forEach((tp, o) -> {
+                    if (o != null && subscriptions.get(tp) != null) {
+                        subscriptions.seek(tp, o.offset());
+                    }
+                });
+            } catch (BasaltException e) {
+                // positions stay unknown: auto.offset.reset applies; the committed offsets are
+                // looked up again only on the next assignment (documented limitation)
+                pendingError = e;
+            }
+            listener.onPartitionsAssigned(added);
+        }
+        membership.acknowledge(new LinkedHashSet<>(subscriptions.partitions()), false);
+    }
+
+    /** Commits (with auto-commit) and revokes: the partitions stop being consumed before the coordinator hears. */
+    private void revoke(Set<TopicPartition> revoked) {
+        if (revoked.isEmpty()) {
+            return;
+        }
+        try {
+            if (autoCommit) {
+                Map<TopicPartition, OffsetAndMetadata> offsets = new LinkedHashMap<>();
+                for (TopicPartition tp : revoked) {
+                    PartitionState s = subscriptions.get(tp);
+                    if (s != null && s.position != null) {
+                        offsets.put(tp, new OffsetAndMetadata(s.position));
+                    }
+                }
+                if (!offsets.isEmpty()) {
+                    commit(offsets, defaultApiTimeoutMs);
+                }
+            }
+            listener.onPartitionsRevoked(revoked);
+        } finally {
+            drop(revoked);
+        }
+    }
+
+    private void drop(Set<TopicPartition> partitions) {
+        Set<TopicPartition> keep = new LinkedHashSet<>(subscriptions.partitions());
+        keep.removeAll(partitions);
+        subscriptions.assign(keep);
+        collector.retain(keep);
+    }
+
+    private void maybeAutoCommit() {
+        if (!autoCommit || time.monotonicMs() < nextAutoCommitMs) {
+            return;
+        }
+        nextAutoCommitMs = time.monotonicMs() + autoCommitIntervalMs;
+        Map<TopicPartition, OffsetAndMetadata> offsets = currentPositions();
+        if (!offsets.isEmpty()) {
+            commitAsyncInternal(offsets, null);
+        }
+    }
+
+    private Map<TopicPartition, OffsetAndMetadata> currentPositions() {
+        Map<TopicPartition, OffsetAndMetadata> out = new LinkedHashMap<>();
+        subscriptions.positions().forEach((tp, pos) -> out.put(tp, new OffsetAndMetadata(pos)));
+        return out;
+    }
+
+    /** Commits the positions of every assigned partition, waiting up to default.api.timeout.ms. */
+    public void commitSync() {
+        acquire();
+        try {
+            commit(currentPositions(), defaultApiTimeoutMs);
+        } finally {
+            release();
+        }
+    }
+
+    /** Commits these offsets (the next offsets to read), waiting up to default.api.timeout.ms. */
+    public void commitSync(Map<TopicPartition, OffsetAndMetadata> offsets) {
+        acquire();
+        try {
+            commit(offsets, defaultApiTimeoutMs);
+        } finally {
+            release();
+        }
+    }
+
+    public void commitAsync() {
+        commitAsync(null);
+    }
+
+    public void commitAsync(OffsetCommitCallback callback) {
+        acquire();
+        try {
+            commitAsyncInternal(currentPositions(), callback);
+        } finally {
+            release();
+        }
+    }
+
+    public void commitAsync(Map<TopicPartition, OffsetAndMetadata> offsets, OffsetCommitCallback callback) {
+        acquire();
+        try {
+            commitAsyncInternal(Map.copyOf(offsets), callback);
+        } finally {
+            release();
+        }
+    }
+
+    private void commitAsyncInternal(Map<TopicPartition, OffsetAndMetadata> offsets, OffsetCommitCallback callback) {
+        requireGroup();
+        java.util.concurrent.CompletableFuture.runAsync(() -> commit(offsets, defaultApiTimeoutMs)).whenComplete((v, e) -> {
+            if (callback != null) {
+                Exception ex = e == null ? null : (e.getCause() instanceof Exception c ? c : new DefiniteException(e.toString(), false));
+                completedCommits.add(() -> callback.onComplete(offsets, ex));
+            }
+        });
+    }
+
+    private void runCompletedCommits() {
+        for (Runnable r = completedCommits.poll(); r != null; r = completedCommits.poll()) {
+            r.run();
+        }
+    }
+
+    private void requireGroup() {
+        if (membership == null) {
+            throw new IllegalStateException("commits need group.id");
+        }
+    }
+
+    /**
+     * One commit, retried while the coordinator moves (NOT_COORDINATOR, loading) until the timeout.
+     * Thread-safe (commitAsync runs it on another thread).
+     */
+    private void commit(Map<TopicPartition, OffsetAndMetadata> offsets, long timeoutMs) {
+        requireGroup();
+        long deadline = time.monotonicMs() + timeoutMs;
+        dev.basalt.proto.v1.OffsetCommitRequest.Builder b = dev.basalt.proto.v1.OffsetCommitRequest.newBuilder().setGroupId(groupId);
+        offsets.forEach((tp, o) -> b.addPartitions(dev.basalt.proto.v1.OffsetCommitRequest.Partition.newBuilder().setTopic(tp.topic())
+                .setPartition(tp.partition()).setOffset(o.offset()).setLeaderEpoch(-1).setMetadata(o.metadata())));
+        while (true) {
+            boolean member = subscribed;
+            b.setMemberId(member ? membership.memberId() : "").setMemberEpoch(member ? membership.memberEpoch() : -1);
+            dev.basalt.proto.v1.OffsetCommitResponse r;
+            try {
+                r = dev.basalt.proto.v1.GroupServiceGrpc.newBlockingStub(channels.channel(membership.coordinator()))
+                        .withDeadlineAfter(Math.max(1, deadline - time.monotonicMs()), java.util.concurrent.TimeUnit.MILLISECONDS)
+                        .offsetCommit(b.build());
+            } catch (RuntimeException e) {
+                membership.coordinatorMoved();
+                if (time.monotonicMs() >= deadline) {
+                    throw new ClientTimeoutException("offset commit of group " + groupId + " did not complete in " + timeoutMs + " ms: " + e);
+                }
+                sleepQuietly(retryBackoffMs);
+                continue;
+            }
+            ErrorCode code = r.getErrorCode();
+            if (code == ErrorCode.NONE) {
+                for (dev.basalt.proto.v1.OffsetCommitResponse.PartitionResult p : r.getPartitionsList()) {
+                    if (p.getErrorCode() != ErrorCode.NONE) {
+                        throw Errors.forCode(p.getErrorCode(), "", "offset commit of " + p.getTopic() + "-" + p.getPartition());
+                    }
+                }
+                return;
+            }
+            if (code == ErrorCode.STALE_MEMBER_EPOCH || code == ErrorCode.UNKNOWN_MEMBER_ID || code == ErrorCode.NON_EMPTY_GROUP
+                    || code == ErrorCode.GROUP_ID_NOT_FOUND) {
+                throw new CommitFailedException("offset commit of group " + groupId + " refused: " + code + " (" + r.getErrorMessage() + ")");
+            }
+            if (code == ErrorCode.NOT_COORDINATOR || code == ErrorCode.COORDINATOR_NOT_AVAILABLE
+                    || code == ErrorCode.COORDINATOR_LOAD_IN_PROGRESS || code == ErrorCode.REQUEST_TIMED_OUT) {
+                membership.coordinatorMoved();
+                if (time.monotonicMs() >= deadline) {
+                    throw new ClientTimeoutException("offset commit of group " + groupId + ": " + code + " until the timeout");
+                }
+                sleepQuietly(retryBackoffMs);
+                continue;
+            }
+            throw Errors.forCode(code, r.getErrorMessage(), "offset commit of group " + groupId);
+        }
+    }
+
+    private static void sleepQuietly(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new DefiniteException("interrupted", false, e);
+        }
+    }
+
+    /** The group's committed offsets of these partitions (absent: none committed). */
+    public Map<TopicPartition, OffsetAndMetadata> committed(Set<TopicPartition> partitions) {
+        acquire();
+        try {
+            return committed(partitions, defaultApiTimeoutMs);
+        } finally {
+            release();
+        }
+    }
+
+    private Map<TopicPartition, OffsetAndMetadata> committed(Set<TopicPartition> partitions, long timeoutMs) {
+        requireGroup();
+        long deadline = time.monotonicMs() + timeoutMs;
+        Map<String, List<Integer>> byTopic = new LinkedHashMap<>();
+        partitions.forEach(tp -> byTopic.computeIfAbsent(tp.topic(), t -> new ArrayList<>()).add(tp.partition()));
+        dev.basalt.proto.v1.OffsetFetchRequest.Builder b = dev.basalt.proto.v1.OffsetFetchRequest.newBuilder().setGroupId(groupId);
+        byTopic.forEach((t, ps) -> b.addPartitions(dev.basalt.proto.v1.TopicPartitions.newBuilder().setTopic(t).addAllPartitions(ps)));
+        while (true) {
+            // an admin-style read: positions of newly assigned partitions must not fail on an epoch
+            // that moved on between the assignment and this read
+            dev.basalt.proto.v1.OffsetFetchResponse r;
+            try {
+                r = dev.basalt.proto.v1.GroupServiceGrpc.newBlockingStub(channels.channel(membership.coordinator()))
+                        .withDeadlineAfter(Math.max(1, deadline - time.monotonicMs()), java.util.concurrent.TimeUnit.MILLISECONDS)
+                        .offsetFetch(b.build());
+            } catch (RuntimeException e) {
+                membership.coordinatorMoved();
+                if (time.monotonicMs() >= deadline) {
+                    throw new ClientTimeoutException("offset fetch of group " + groupId + " did not complete in " + timeoutMs + " ms: " + e);
+                }
+                sleepQuietly(retryBackoffMs);
+                continue;
+            }
+            if (r.getErrorCode() == ErrorCode.NONE) {
+                Map<TopicPartition, OffsetAndMetadata> out = new LinkedHashMap<>();
+                r.getPartitionsList().forEach(p -> {
+                    if (p.getOffset() >= 0) {
+                        out.put(new TopicPartition(p.getTopic(), p.getPartition()), new OffsetAndMetadata(p.getOffset(), p.getMetadata()));
+                    }
+                });
+                return out;
+            }
+            if (Errors.isRetriable(r.getErrorCode()) || r.getErrorCode() == ErrorCode.NOT_COORDINATOR
+                    || r.getErrorCode() == ErrorCode.COORDINATOR_NOT_AVAILABLE || r.getErrorCode() == ErrorCode.COORDINATOR_LOAD_IN_PROGRESS) {
+                membership.coordinatorMoved();
+                if (time.monotonicMs() >= deadline) {
+                    throw new ClientTimeoutException("offset fetch of group " + groupId + ": " + r.getErrorCode() + " until the timeout");
+                }
+                sleepQuietly(retryBackoffMs);
+                continue;
+            }
+            throw Errors.forCode(r.getErrorCode(), r.getErrorMessage(), "offset fetch of group " + groupId);
+        }
     }
 }
