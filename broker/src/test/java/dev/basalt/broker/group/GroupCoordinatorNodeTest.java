@@ -78,8 +78,8 @@ class GroupCoordinatorNodeTest {
             config = Map.of("data.dir", dir.toString(), "listeners",
                     "PLAINTEXT://127.0.0.1:" + client + ",CONTROLLER://127.0.0.1:" + controller,
                     "controller.quorum.voters", "1@127.0.0.1:" + controller, "http.admin.listener", "127.0.0.1:" + freePort(),
-                    "offsets.topic.num.partitions", "3", "group.consumer.session.timeout.ms", "1500",
-                    "group.consumer.heartbeat.interval.ms", "300", "group.coordinator.poll.interval.ms", "50");
+                    "offsets.topic.num.partitions", "3", "group.consumer.session.timeout.ms", "5000",
+                    "group.consumer.heartbeat.interval.ms", "500", "group.coordinator.poll.interval.ms", "50");
         }
         node = new BasaltNode(NodeConfig.of(config));
         node.start();
@@ -201,6 +201,24 @@ class GroupCoordinatorNodeTest {
         await(() -> groups().findCoordinator(FindCoordinatorRequest.newBuilder().setGroupId("g").build()),
                 r -> r.getErrorCode() == ErrorCode.NONE, "coordinator");
         int epoch = join().getMemberEpoch();
+        // the member heartbeats as a real one does, so that its session outlives a slow machine
+        java.util.concurrent.ScheduledExecutorService keepAlive = java.util.concurrent.Executors.newSingleThreadScheduledExecutor();
+        keepAlive.scheduleWithFixedDelay(() -> {
+            try {
+                groups().consumerGroupHeartbeat(ConsumerGroupHeartbeatRequest.newBuilder().setGroupId("g").setMemberId("m1")
+                        .setMemberEpoch(epoch).build());
+            } catch (RuntimeException e) {
+                // the assertions below report a lost member
+            }
+        }, 0, 300, TimeUnit.MILLISECONDS);
+        try {
+            lagChecks(epoch);
+        } finally {
+            keepAlive.shutdownNow();
+        }
+    }
+
+    private void lagChecks(int epoch) throws Exception {
         produce(0, 10);
         produce(1, 4);
         assertEquals(ErrorCode.NONE, groups().offsetCommit(OffsetCommitRequest.newBuilder().setGroupId("g").setMemberId("m1")
@@ -209,9 +227,6 @@ class GroupCoordinatorNodeTest {
                 .addPartitions(OffsetCommitRequest.Partition.newBuilder().setTopic("t").setPartition(1).setOffset(4).setLeaderEpoch(-1))
                 .build()).getErrorCode());
 
-        // keep the member's session (1.5 s here) alive for the owner column
-        assertEquals(ErrorCode.NONE, groups().consumerGroupHeartbeat(ConsumerGroupHeartbeatRequest.newBuilder().setGroupId("g")
-                .setMemberId("m1").setMemberEpoch(epoch).build()).getErrorCode());
         com.google.gson.JsonObject lag = http("/v1/groups/g/lag", 200);
         assertEquals(7, lag.get("totallag").getAsLong());
         assertEquals(2, lag.get("partitionCount").getAsInt());
@@ -228,8 +243,9 @@ class GroupCoordinatorNodeTest {
         assertEquals("OK", status.get("status").getAsString(), "one commit per partition: only the current-lag rules apply");
         assertEquals(0, status.getAsJsonArray("partitions").size());
 
-        // a second commit at the same offset, with lag: STALL (the window spans 300 ms, asked at once)
-        Thread.sleep(300);
+        // a second commit at the same offset, with lag: STALL (the window spans 2 s, asked at once:
+        // not longer ago than the window spans, so not STOP)
+        Thread.sleep(2_000);
         assertEquals(ErrorCode.NONE, groups().offsetCommit(OffsetCommitRequest.newBuilder().setGroupId("g").setMemberId("m1")
                 .setMemberEpoch(epoch)
                 .addPartitions(OffsetCommitRequest.Partition.newBuilder().setTopic("t").setPartition(0).setOffset(3).setLeaderEpoch(-1))
