@@ -13,6 +13,10 @@ import dev.basalt.broker.controller.RaftMetadataQuorum;
 import dev.basalt.broker.gateway.RecordGateway;
 import dev.basalt.broker.grpc.LongLivedCalls;
 import dev.basalt.broker.grpc.StrictRequestParsing;
+import dev.basalt.broker.group.GroupCoordinator;
+import dev.basalt.broker.group.state.GroupConfig;
+import dev.basalt.broker.http.GroupsHttpApi;
+import dev.basalt.broker.lag.LagMonitor;
 import dev.basalt.broker.http.HttpAdminServer;
 import dev.basalt.broker.lifecycle.BrokerLifecycle;
 import dev.basalt.broker.metadata.MetadataPublisher;
@@ -26,6 +30,7 @@ import dev.basalt.broker.replica.ReplicaManager;
 import dev.basalt.broker.replica.ReplicaRequestHandler;
 import dev.basalt.broker.rpc.ControllerAdminRpc;
 import dev.basalt.broker.rpc.ControllerRpc;
+import dev.basalt.broker.rpc.GroupRpc;
 import dev.basalt.broker.rpc.RecordRpc;
 import dev.basalt.broker.rpc.ReplicaRpc;
 import dev.basalt.broker.server.AdminHandler;
@@ -152,6 +157,8 @@ public final class BasaltNode implements AutoCloseable {
     private ControllerClient controllers;
     private BrokerLifecycle lifecycle;
     private ReplicaManager replicas;
+    private GroupCoordinator groups;
+    private LagMonitor lagMonitor;
     private Server clientServer;
     private HttpAdminServer http;
     private ScheduledExecutorService timers;
@@ -433,6 +440,8 @@ public final class BasaltNode implements AutoCloseable {
         ClientServices services = new ClientServices(produce, initProducerId, fetch, new ListOffsetsHandler(replicas), metadata, admin, toController,
                 this::describeQuorum, config.getInt("produce.request.bytes.max"));
 
+        groups = startGroupCoordinator(produce, toController);
+
         int threads = config.getInt("grpc.executor.threads");
         NodeConfig.HostPort addr = config.clientListener();
         NettyServerBuilder builder = NettyServerBuilder.forAddress(new InetSocketAddress(addr.host(), addr.port()));
@@ -464,6 +473,7 @@ public final class BasaltNode implements AutoCloseable {
         }
         replicaServer = ReplicaRpc.server(new ReplicaRequestHandler(replicas, config.getInt("fetch.wait.ms.max")));
         builder.addService(replicaServer.definition());
+        builder.addService(new GroupRpc(groups, config.nodeId()));
         gateway = new RecordGateway(replicas, RecordGateway.destinations(produce, fetch, new ListOffsetsHandler(replicas),
                 config.getInt("grpc.message.bytes.max")), timers, requestThreads, new RecordGateway.Limits(
                 config.getInt("gateway.retries.max"), config.getLong("gateway.retry.backoff.ms"),
@@ -484,6 +494,7 @@ public final class BasaltNode implements AutoCloseable {
             healthNames.add(def.getServiceDescriptor().getName());
         }
         healthNames.add(records.getServiceDescriptor().getName());
+        healthNames.add(dev.basalt.proto.v1.GroupServiceGrpc.SERVICE_NAME);
         refreshHealth(healthNames);
         timers.scheduleWithFixedDelay(() -> refreshHealth(healthNames), HEALTH_REFRESH_MS, HEALTH_REFRESH_MS, TimeUnit.MILLISECONDS);
         clientServer = builder.build();
@@ -493,6 +504,46 @@ public final class BasaltNode implements AutoCloseable {
             throw bindError("client listener", addr, e);
         }
         shutdownSteps.add(0, this::stopClientServer);
+    }
+
+    /** The group coordinator: follows the leadership of __consumer_offsets partitions (docs/consumer-groups.md). */
+    private GroupCoordinator startGroupCoordinator(ProduceHandler produce, ControllerChannel toController) {
+        GroupConfig groupConfig = new GroupConfig(config.getInt("group.consumer.session.timeout.ms"),
+                config.getInt("group.consumer.heartbeat.interval.ms"), config.getInt("group.consumer.max.size"),
+                config.get("group.consumer.assignor"), config.getLong("offsets.retention.minutes") * 60_000L,
+                config.getInt("offset.metadata.max.bytes"));
+        GroupCoordinator.Settings settings = new GroupCoordinator.Settings(config.getInt("offsets.topic.num.partitions"),
+                config.getInt("offsets.topic.replication.factor"), groupConfig, config.getLong("group.coordinator.poll.interval.ms"),
+                config.getInt("request.timeout.ms.max"));
+        ExecutorService pool = Executors.newFixedThreadPool(config.getInt("group.coordinator.threads"), named("basalt-group"));
+        shutdownSteps.add(() -> pool.shutdownNow());
+        GroupCoordinator c = new GroupCoordinator(config.nodeId(), settings, replicas, produce, toController, clock, timers, pool);
+        shutdownSteps.add(0, c::close);
+        publisher.addSubscriber(c);
+        lagMonitor = new LagMonitor(config.getInt("lag.window.commits"), config.getLong("lag.allowed"),
+                config.getInt("lag.samples.max"), new LagMonitor.LogOffsets() {
+                    @Override
+                    public java.util.OptionalLong logEndOffset(String topic, int partition) {
+                        dev.basalt.broker.replica.Lookup l = replicas.replicaFor(topic, partition);
+                        return l.ok() ? java.util.OptionalLong.of(l.partition().highWatermark()) : java.util.OptionalLong.empty();
+                    }
+
+                    @Override
+                    public java.util.OptionalLong logStartOffset(String topic, int partition) {
+                        dev.basalt.broker.replica.Lookup l = replicas.replicaFor(topic, partition);
+                        return l.ok() ? java.util.OptionalLong.of(l.partition().log().logStartOffset()) : java.util.OptionalLong.empty();
+                    }
+                });
+        c.addCommitListener(lagMonitor::onCommitted);
+        long sampleMs = config.getLong("lag.sample.interval.ms");
+        timers.scheduleWithFixedDelay(() -> {
+            try {
+                lagMonitor.sample(clock.millis());
+            } catch (RuntimeException e) {
+                log.warn("Lag sampling failed", e); // a thrown task would end the schedule
+            }
+        }, sampleMs, sampleMs, TimeUnit.MILLISECONDS);
+        return c;
     }
 
     /**
@@ -579,6 +630,9 @@ public final class BasaltNode implements AutoCloseable {
         if (config.isController()) {
             http.addAction("/quorum/add-voter", params -> changeVoter(true, params));
             http.addAction("/quorum/remove-voter", params -> changeVoter(false, params));
+        }
+        if (groups != null) {
+            http.addRoute(GroupsHttpApi.PREFIX, new GroupsHttpApi(groups, lagMonitor, config.nodeId())::handle);
         }
         http.start();
         shutdownSteps.add(0, () -> http.close());

@@ -29,6 +29,10 @@ final class ConsumeCommand implements Callable<Integer> {
     @Option(names = "--from-beginning", description = "Start at the earliest record (default: only new records).")
     boolean fromBeginning;
 
+    @Option(names = "--group", description = "Join this consumer group: share the topic's partitions with its other members,"
+            + " start at the group's committed offsets and commit what was printed.")
+    String group;
+
     @Option(names = "--partition", description = "Read only this partition.")
     Integer partition;
 
@@ -69,13 +73,23 @@ final class ConsumeCommand implements Callable<Integer> {
 
     /** Records printed so far; a field so that an interrupted loop still reports them. */
     private long processed;
+    /** With --group: per partition, the offset after the last printed record (what is committed). */
+    private final Map<TopicPartition, dev.basalt.client.OffsetAndMetadata> printed = new LinkedHashMap<>();
 
     @Override
     public Integer call() {
         if (offset != null && partition == null) {
             throw new BasaltCli.UsageException("--offset needs --partition");
         }
+        if (group != null && partition != null) {
+            throw new BasaltCli.UsageException("--group and --partition exclude each other (the group assigns partitions)");
+        }
         Map<String, String> overrides = new LinkedHashMap<>();
+        if (group != null) {
+            overrides.put("group.id", group);
+            // commits name exactly what was printed (positions may be past records not printed yet)
+            overrides.put("enable.auto.commit", "false");
+        }
         overrides.put("auto.offset.reset", fromBeginning ? "earliest" : "latest");
         overrides.put("default.api.timeout.ms", String.valueOf(lookupTimeoutMs));
         overrides.putAll(props);
@@ -98,6 +112,13 @@ final class ConsumeCommand implements Callable<Integer> {
             } catch (WakeupException e) {
                 // interrupted by Ctrl-C: report what was printed
             } finally {
+                if (group != null && !printed.isEmpty()) {
+                    try {
+                        consumer.commitSync(Map.copyOf(printed));
+                    } catch (RuntimeException e) {
+                        root.err.println("Could not commit the printed offsets: " + e.getMessage());
+                    }
+                }
                 removeHook(hook);
             }
         } finally {
@@ -116,6 +137,33 @@ final class ConsumeCommand implements Callable<Integer> {
     }
 
     private void assign(Consumer<String, String> consumer) {
+        if (group != null) {
+            consumer.subscribe(List.of(topic), new dev.basalt.client.ConsumerRebalanceListener() {
+                @Override
+                public void onPartitionsRevoked(java.util.Collection<TopicPartition> partitions) {
+                    Map<TopicPartition, dev.basalt.client.OffsetAndMetadata> mine = new LinkedHashMap<>();
+                    partitions.forEach(tp -> {
+                        dev.basalt.client.OffsetAndMetadata o = printed.remove(tp);
+                        if (o != null) {
+                            mine.put(tp, o);
+                        }
+                    });
+                    if (!mine.isEmpty()) {
+                        consumer.commitSync(mine);
+                    }
+                }
+
+                @Override
+                public void onPartitionsAssigned(java.util.Collection<TopicPartition> partitions) {
+                }
+
+                @Override
+                public void onPartitionsLost(java.util.Collection<TopicPartition> partitions) {
+                    partitions.forEach(printed::remove); // another member may own them: commits would be refused
+                }
+            });
+            return;
+        }
         if (partition == null) {
             consumer.assign(consumer.partitionsFor(topic));
             return;
@@ -148,6 +196,9 @@ final class ConsumeCommand implements Callable<Integer> {
                 }
                 print(r);
                 processed++;
+                if (group != null) {
+                    printed.put(new TopicPartition(r.topic(), r.partition()), new dev.basalt.client.OffsetAndMetadata(r.offset() + 1));
+                }
             }
             if (!records.isEmpty()) {
                 lastRecordNanos = System.nanoTime();

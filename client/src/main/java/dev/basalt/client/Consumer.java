@@ -5,15 +5,19 @@ import dev.basalt.client.internal.Cluster;
 import dev.basalt.client.internal.ConfigDef;
 import dev.basalt.client.internal.Errors;
 import dev.basalt.client.internal.FetchBuffer;
+import dev.basalt.client.internal.FetchCollector;
+import dev.basalt.client.internal.GroupMembership;
 import dev.basalt.client.internal.Fetcher;
 import dev.basalt.client.internal.HostPort;
 import dev.basalt.client.internal.MetadataManager;
 import dev.basalt.client.internal.OffsetLookup;
+import dev.basalt.client.internal.SubscriptionState;
+import dev.basalt.client.internal.SubscriptionState.PartitionState;
+import dev.basalt.client.internal.SubscriptionState.ResetPolicy;
 import dev.basalt.client.internal.Time;
 import dev.basalt.client.serialization.Deserializer;
 import dev.basalt.proto.v1.ErrorCode;
 import dev.basalt.proto.v1.FetchResponse;
-import dev.basalt.record.Record;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -50,44 +54,33 @@ import java.util.concurrent.atomic.AtomicLong;
  * any error from it, its absence from the metadata, or metadata.max.age.ms, then goes back to the
  * leader without touching the position.
  *
- * <p>Group subscription (subscribe, committed offsets, rebalancing) is not here yet.
- * TODO(consumer-groups issue): add subscribe(Collection&lt;String&gt;), commitSync/commitAsync
- * and committed(), backed by the GroupService; until then group.id is rejected.
+ * <p>Structure (as Kafka's consumer separates them): {@link SubscriptionState} keeps the assigned
+ * partitions, their positions, resets and pauses; {@link FetchCollector} keeps the fetched answers
+ * and decodes them into records; this class drives fetches and answers between them.
+ *
+ * <p>Groups ({@code group.id}): {@link #subscribe} joins the group (KIP-848: the coordinator assigns,
+ * a heartbeat thread keeps the session); {@link #poll} reconciles on the caller's thread — revokes
+ * partitions that move (committing their positions first with auto-commit, then
+ * {@link ConsumerRebalanceListener#onPartitionsRevoked}), acknowledges, then takes new ones at their
+ * committed offsets. Partitions that do not move are never paused. Commits carry the member epoch;
+ * a fenced member's commit fails with {@link CommitFailedException}. {@link #close()} commits and
+ * leaves at once. A consumer with {@code group.id} that uses {@link #assign} commits as a member-less
+ * client (refused while the group has members).
  *
  * <p>Thread-safety: NOT thread-safe, as in Kafka: one thread uses a consumer; a concurrent
  * call fails with {@link ConcurrentModificationException}. Only {@link #wakeup()} may be
  * called from another thread.
  */
 public final class Consumer<K, V> implements AutoCloseable {
-    private enum Reset { EARLIEST, LATEST, NONE }
-
     /** The answer being delivered plus one fetched ahead. */
-    static final int BUFFERS_PER_PARTITION_MAX = 2;
-    /** Records decoded between two looks for arrived answers while a poll collects. */
-    static final int RECORDS_BETWEEN_FETCH_CHECKS = 1000;
+    static final int BUFFERS_PER_PARTITION_MAX = FetchCollector.BUFFERS_PER_PARTITION_MAX;
 
-    private static final class PartitionState {
-        Long position;
-        Reset pendingReset;
-        boolean paused;
-        long highWatermark = -1;
-        long logStartOffset = -1;
-        /** KIP-392: the follower the leader told us to read from, -1 = the leader; valid until preferredUntilMs. */
-        int preferredReplica = -1;
-        long preferredUntilMs;
-        /** After a retriable error: no fetch before this time unless the metadata shows a leader epoch above failedLeaderEpoch. */
-        long fetchBackoffUntilMs;
-        int failedLeaderEpoch = -1;
-    }
-
-    private final Deserializer<K> keyDeserializer;
-    private final Deserializer<V> valueDeserializer;
     private final ChannelPool channels;
     private final MetadataManager metadata;
     private final OffsetLookup offsets;
     private final Fetcher fetcher;
     private final Time time;
-    private final Reset defaultReset;
+    private final ResetPolicy defaultReset;
     private final int maxPollRecords;
     private final int defaultApiTimeoutMs;
     private final boolean checkCrcs;
@@ -95,14 +88,26 @@ public final class Consumer<K, V> implements AutoCloseable {
     private final long retryBackoffMs;
     /** Set while a partition waits for new metadata: the next refresh wakes a blocked poll. */
     private final AtomicBoolean awaitingMetadata = new AtomicBoolean();
-    private final Map<TopicPartition, PartitionState> assigned = new LinkedHashMap<>();
-    /** Per partition, answers in offset order: the head is being delivered, the next follows it. */
-    private final Map<TopicPartition, java.util.ArrayDeque<FetchBuffer>> buffered = new LinkedHashMap<>();
+    /** Assigned partitions and their positions. */
+    private final SubscriptionState subscriptions = new SubscriptionState();
+    /** Fetched answers and their decoding into records. */
+    private final FetchCollector<K, V> collector;
     private final AtomicLong owner = new AtomicLong(-1);
     private final AtomicBoolean wakeupRequested = new AtomicBoolean();
     private int depth;
     private BasaltException pendingError;
     private boolean closed;
+
+    // --- group (null/false without group.id)
+    private final GroupMembership membership;
+    private final String groupId;
+    private final boolean autoCommit;
+    private final long autoCommitIntervalMs;
+    private long nextAutoCommitMs;
+    private boolean subscribed;
+    private ConsumerRebalanceListener listener = ConsumerRebalanceListener.NONE;
+    /** commitAsync outcomes, delivered on the poll thread. */
+    private final java.util.concurrent.ConcurrentLinkedQueue<Runnable> completedCommits = new java.util.concurrent.ConcurrentLinkedQueue<>();
 
     public Consumer(Map<String, ?> configs) {
         this(configs, null, null);
@@ -119,10 +124,10 @@ public final class Consumer<K, V> implements AutoCloseable {
 
     Consumer(ConfigDef.Parsed c, Deserializer<K> keyDeserializer, Deserializer<V> valueDeserializer, Time time) {
         this.time = time;
-        this.keyDeserializer = Plugins.deserializer(keyDeserializer, c.getObject(ConsumerConfig.KEY_DESERIALIZER),
-                ConsumerConfig.KEY_DESERIALIZER);
-        this.valueDeserializer = Plugins.deserializer(valueDeserializer, c.getObject(ConsumerConfig.VALUE_DESERIALIZER),
-                ConsumerConfig.VALUE_DESERIALIZER);
+        this.collector = new FetchCollector<>(
+                Plugins.deserializer(keyDeserializer, c.getObject(ConsumerConfig.KEY_DESERIALIZER), ConsumerConfig.KEY_DESERIALIZER),
+                Plugins.deserializer(valueDeserializer, c.getObject(ConsumerConfig.VALUE_DESERIALIZER),
+                        ConsumerConfig.VALUE_DESERIALIZER));
         List<HostPort> bootstrap = HostPort.parseList(c.getList(ConsumerConfig.BOOTSTRAP_SERVERS), ConsumerConfig.BOOTSTRAP_SERVERS);
         this.channels = CommonClientConfigs.channelPool(c);
         int requestTimeoutMs = c.getInt(ConsumerConfig.REQUEST_TIMEOUT_MS);
@@ -135,11 +140,23 @@ public final class Consumer<K, V> implements AutoCloseable {
                 c.getInt(ConsumerConfig.MAX_PARTITION_FETCH_BYTES), requestTimeoutMs, c.getString(ConsumerConfig.CLIENT_RACK)),
                 backoffMs, time);
         this.preferredReplicaMaxAgeMs = c.getLong(CommonClientConfigs.METADATA_MAX_AGE_MS);
-        this.defaultReset = Reset.valueOf(c.getString(ConsumerConfig.AUTO_OFFSET_RESET).toUpperCase(java.util.Locale.ROOT));
+        this.defaultReset = ResetPolicy.valueOf(c.getString(ConsumerConfig.AUTO_OFFSET_RESET).toUpperCase(java.util.Locale.ROOT));
         this.maxPollRecords = c.getInt(ConsumerConfig.MAX_POLL_RECORDS);
         this.defaultApiTimeoutMs = c.getInt(ConsumerConfig.DEFAULT_API_TIMEOUT_MS);
         this.checkCrcs = c.getBoolean(ConsumerConfig.CHECK_CRCS);
         this.retryBackoffMs = backoffMs;
+        String group = c.getString(ConsumerConfig.GROUP_ID);
+        this.groupId = group == null || group.isEmpty() ? null : group;
+        this.autoCommit = c.getBoolean(ConsumerConfig.ENABLE_AUTO_COMMIT);
+        this.autoCommitIntervalMs = c.getInt(ConsumerConfig.AUTO_COMMIT_INTERVAL_MS);
+        this.membership = groupId == null ? null : new GroupMembership(groupId, c.getString(ConsumerConfig.GROUP_INSTANCE_ID),
+                c.getString(ConsumerConfig.CLIENT_ID), c.getInt(ConsumerConfig.MAX_POLL_INTERVAL_MS),
+                c.getInt(ConsumerConfig.SESSION_TIMEOUT_MS), requestTimeoutMs, backoffMs, c.getString(ConsumerConfig.GROUP_REMOTE_ASSIGNOR),
+                channels, () -> {
+                    List<HostPort> known = new ArrayList<>(metadata.current().brokers().values());
+                    known.addAll(bootstrap);
+                    return known;
+                }, time);
         metadata.addListener(() -> {
             if (awaitingMetadata.getAndSet(false)) {
                 fetcher.interruptTake(); // a partition may now fetch from its new leader
@@ -154,6 +171,9 @@ public final class Consumer<K, V> implements AutoCloseable {
     public void assign(Collection<TopicPartition> partitions) {
         acquire();
         try {
+            if (subscribed) {
+                throw new IllegalStateException("this consumer subscribed to a group: assign() is not allowed");
+            }
             Set<TopicPartition> wanted = new LinkedHashSet<>(partitions);
             for (TopicPartition tp : wanted) {
                 String badName = dev.basalt.common.TopicNames.validate(tp.topic());
@@ -161,11 +181,8 @@ public final class Consumer<K, V> implements AutoCloseable {
                     throw new InvalidTopicException(badName);
                 }
             }
-            assigned.keySet().retainAll(wanted);
-            buffered.keySet().retainAll(wanted);
-            for (TopicPartition tp : wanted) {
-                assigned.computeIfAbsent(tp, k -> new PartitionState());
-            }
+            subscriptions.assign(wanted);
+            collector.retain(wanted);
             Set<String> topics = new LinkedHashSet<>();
             wanted.forEach(tp -> topics.add(tp.topic()));
             if (metadata.track(topics)) {
@@ -179,7 +196,7 @@ public final class Consumer<K, V> implements AutoCloseable {
     public Set<TopicPartition> assignment() {
         acquire();
         try {
-            return Set.copyOf(assigned.keySet());
+            return Set.copyOf(subscriptions.partitions());
         } finally {
             release();
         }
@@ -209,10 +226,8 @@ public final class Consumer<K, V> implements AutoCloseable {
         }
         acquire();
         try {
-            PartitionState s = state(tp);
-            s.position = offset;
-            s.pendingReset = null;
-            buffered.remove(tp);
+            subscriptions.seek(tp, offset);
+            collector.drop(tp);
         } finally {
             release();
         }
@@ -220,22 +235,20 @@ public final class Consumer<K, V> implements AutoCloseable {
 
     /** Moves the positions to the log start offsets (looked up lazily at the next poll or position()). */
     public void seekToBeginning(Collection<TopicPartition> partitions) {
-        requestReset(partitions, Reset.EARLIEST);
+        requestReset(partitions, ResetPolicy.EARLIEST);
     }
 
     /** Moves the positions to the high watermarks (looked up lazily). */
     public void seekToEnd(Collection<TopicPartition> partitions) {
-        requestReset(partitions, Reset.LATEST);
+        requestReset(partitions, ResetPolicy.LATEST);
     }
 
-    private void requestReset(Collection<TopicPartition> partitions, Reset reset) {
+    private void requestReset(Collection<TopicPartition> partitions, ResetPolicy reset) {
         acquire();
         try {
-            for (TopicPartition tp : partitions.isEmpty() ? assigned.keySet() : partitions) {
-                PartitionState s = state(tp);
-                s.position = null;
-                s.pendingReset = reset;
-                buffered.remove(tp);
+            for (TopicPartition tp : partitions.isEmpty() ? List.copyOf(subscriptions.partitions()) : partitions) {
+                subscriptions.requestReset(tp, reset);
+                collector.drop(tp);
             }
         } finally {
             release();
@@ -250,7 +263,7 @@ public final class Consumer<K, V> implements AutoCloseable {
     public long position(TopicPartition tp, Duration timeout) {
         acquire();
         try {
-            PartitionState s = state(tp);
+            PartitionState s = subscriptions.state(tp);
             if (s.position == null) {
                 resolvePositions(time.monotonicMs() + timeout.toMillis());
             }
@@ -273,7 +286,7 @@ public final class Consumer<K, V> implements AutoCloseable {
     private void setPaused(Collection<TopicPartition> partitions, boolean paused) {
         acquire();
         try {
-            partitions.forEach(tp -> state(tp).paused = paused);
+            partitions.forEach(tp -> subscriptions.setPaused(tp, paused));
         } finally {
             release();
         }
@@ -282,13 +295,7 @@ public final class Consumer<K, V> implements AutoCloseable {
     public Set<TopicPartition> paused() {
         acquire();
         try {
-            Set<TopicPartition> out = new LinkedHashSet<>();
-            assigned.forEach((tp, s) -> {
-                if (s.paused) {
-                    out.add(tp);
-                }
-            });
-            return out;
+            return subscriptions.paused();
         } finally {
             release();
         }
@@ -341,6 +348,11 @@ public final class Consumer<K, V> implements AutoCloseable {
             while (true) {
                 checkWakeup();
                 throwPendingError();
+                runCompletedCommits();
+                if (subscribed) {
+                    reconcile();
+                    maybeAutoCommit();
+                }
                 try {
                     resolvePositions(deadline);
                 } catch (ClientTimeoutException e) {
@@ -354,7 +366,10 @@ public final class Consumer<K, V> implements AutoCloseable {
                 sendFetches(); // fetch ahead of what is buffered before spending time decoding it
                 // collect() itself takes arrived answers and sends the fetches they free after
                 // each step, so nothing is left to send once it returns
-                Map<TopicPartition, List<ConsumerRecord<K, V>>> records = collect();
+                Map<TopicPartition, List<ConsumerRecord<K, V>>> records = collector.collect(subscriptions, maxPollRecords, () -> {
+                    handleArrived();
+                    sendFetches();
+                });
                 if (!records.isEmpty()) {
                     return new ConsumerRecords<>(records);
                 }
@@ -396,17 +411,17 @@ public final class Consumer<K, V> implements AutoCloseable {
     /** Looks up the offsets of partitions without a position, applying each one's reset policy. */
     private void resolvePositions(long deadline) throws InterruptedException {
         Map<TopicPartition, Long> targets = new LinkedHashMap<>();
-        for (Map.Entry<TopicPartition, PartitionState> e : assigned.entrySet()) {
+        for (Map.Entry<TopicPartition, PartitionState> e : subscriptions.entries()) {
             PartitionState s = e.getValue();
             if (s.position != null) {
                 continue;
             }
-            Reset r = s.pendingReset != null ? s.pendingReset : defaultReset;
-            if (r == Reset.NONE) {
+            ResetPolicy r = s.pendingReset != null ? s.pendingReset : defaultReset;
+            if (r == ResetPolicy.NONE) {
                 throw new OffsetOutOfRangeException("partition " + e.getKey() + " has no position and auto.offset.reset=none",
                         e.getKey(), -1);
             }
-            targets.put(e.getKey(), r == Reset.EARLIEST ? OffsetLookup.EARLIEST : OffsetLookup.LATEST);
+            targets.put(e.getKey(), r == ResetPolicy.EARLIEST ? OffsetLookup.EARLIEST : OffsetLookup.LATEST);
         }
         if (targets.isEmpty()) {
             return;
@@ -414,7 +429,7 @@ public final class Consumer<K, V> implements AutoCloseable {
         long timeoutMs = Math.max(deadline - time.monotonicMs(), 0);
         Map<TopicPartition, OffsetLookup.Found> found = offsets.lookup(targets, Math.max(timeoutMs, 1));
         found.forEach((tp, f) -> {
-            PartitionState s = assigned.get(tp);
+            PartitionState s = subscriptions.get(tp);
             if (s != null && s.position == null) {
                 s.position = f.offset();
                 s.pendingReset = null;
@@ -431,35 +446,18 @@ public final class Consumer<K, V> implements AutoCloseable {
         }
     }
 
-    /**
-     * The offset the next fetch of this partition asks for: its position when nothing is
-     * buffered, the end of the buffered batches when one answer is, none (-1) when the partition
-     * already holds {@value #BUFFERS_PER_PARTITION_MAX} answers.
-     */
-    private long nextFetchOffset(TopicPartition tp, PartitionState s) {
-        java.util.ArrayDeque<FetchBuffer> q = buffered.get(tp);
-        if (q == null || q.isEmpty()) {
-            return s.position;
-        }
-        if (q.size() >= BUFFERS_PER_PARTITION_MAX) {
-            return -1;
-        }
-        long end = q.peekLast().coveredEndOffset();
-        return end > s.position ? end : -1;
-    }
-
     private void sendFetches() {
         Cluster cluster = metadata.current();
         metadata.maybeRefreshStale();
         long now = time.monotonicMs();
         Map<Integer, Map<TopicPartition, Long>> byLeader = new HashMap<>();
         boolean missingLeader = false;
-        for (Map.Entry<TopicPartition, PartitionState> e : assigned.entrySet()) {
+        for (Map.Entry<TopicPartition, PartitionState> e : subscriptions.entries()) {
             PartitionState s = e.getValue();
             if (s.paused || s.position == null || fetcher.inFlight(e.getKey()) || backingOff(e.getKey(), s, cluster, now)) {
                 continue;
             }
-            long fetchOffset = nextFetchOffset(e.getKey(), s);
+            long fetchOffset = collector.nextFetchOffset(e.getKey(), s);
             if (fetchOffset < 0) {
                 continue;
             }
@@ -523,7 +521,7 @@ public final class Consumer<K, V> implements AutoCloseable {
             // the broker is unreachable: partitions read from it as a follower go back to their
             // leader; those it leads wait for metadata that names a new leader
             a.offsets().keySet().forEach(tp -> {
-                PartitionState s = assigned.get(tp);
+                PartitionState s = subscriptions.get(tp);
                 if (s != null && !fallBackToLeader(s, a.node())) {
                     backOff(tp, s);
                 }
@@ -536,7 +534,7 @@ public final class Consumer<K, V> implements AutoCloseable {
             BasaltException e = Errors.forCode(r.getErrorCode(), r.getErrorMessage(), "fetch from broker " + a.node());
             boolean followerFailed = false;
             for (TopicPartition tp : a.offsets().keySet()) {
-                PartitionState s = assigned.get(tp);
+                PartitionState s = subscriptions.get(tp);
                 followerFailed |= s != null && fallBackToLeader(s, a.node());
             }
             if (!e.retriable() && !followerFailed) {
@@ -557,8 +555,8 @@ public final class Consumer<K, V> implements AutoCloseable {
     }
 
     private void handlePartition(TopicPartition tp, Long askedOffset, FetchResponse.PartitionResponse p, int node) {
-        PartitionState s = assigned.get(tp);
-        if (s == null || askedOffset == null || s.position == null || nextFetchOffset(tp, s) != askedOffset) {
+        PartitionState s = subscriptions.get(tp);
+        if (s == null || askedOffset == null || s.position == null || collector.nextFetchOffset(tp, s) != askedOffset) {
             return; // unassigned, moved by seek, or no longer next after the buffered data: stale
         }
         ErrorCode code = p.getErrorCode();
@@ -577,8 +575,7 @@ public final class Consumer<K, V> implements AutoCloseable {
             s.highWatermark = p.getHighWatermark();
             s.logStartOffset = p.getLogStartOffset();
             if (!p.getRecords().isEmpty()) {
-                buffered.computeIfAbsent(tp, k -> new java.util.ArrayDeque<>(BUFFERS_PER_PARTITION_MAX))
-                        .addLast(new FetchBuffer(tp, askedOffset, p.getRecords().asReadOnlyByteBuffer(), checkCrcs));
+                collector.add(tp, new FetchBuffer(tp, askedOffset, p.getRecords().asReadOnlyByteBuffer(), checkCrcs));
             }
         } else if (code == ErrorCode.OFFSET_OUT_OF_RANGE) {
             if (askedOffset != s.position.longValue()) {
@@ -586,7 +583,7 @@ public final class Consumer<K, V> implements AutoCloseable {
                 // deliver what is buffered, then the fetch from the position will tell
                 return;
             }
-            if (defaultReset == Reset.NONE) {
+            if (defaultReset == ResetPolicy.NONE) {
                 pendingError = new OffsetOutOfRangeException("offset " + askedOffset + " of " + tp + " is out of range [log start "
                         + p.getLogStartOffset() + ", high watermark " + p.getHighWatermark() + "] and auto.offset.reset=none",
                         tp, askedOffset);
@@ -602,102 +599,6 @@ public final class Consumer<K, V> implements AutoCloseable {
         } else {
             pendingError = Errors.forCode(code, p.getErrorMessage(), "fetch of " + tp);
         }
-    }
-
-    /**
-     * Takes up to max.poll.records records from the buffered fetches of unpaused partitions.
-     * Every {@value #RECORDS_BETWEEN_FETCH_CHECKS} records (and between partitions) it takes the
-     * answers that arrived meanwhile and sends the fetches they free, so that a large poll does
-     * not leave the broker idle until it returns.
-     */
-    private Map<TopicPartition, List<ConsumerRecord<K, V>>> collect() throws InterruptedException {
-        Map<TopicPartition, List<ConsumerRecord<K, V>>> out = new LinkedHashMap<>();
-        int room = maxPollRecords;
-        // a snapshot: answers taken while collecting may add partitions (delivered by the next poll)
-        for (TopicPartition tp : new ArrayList<>(buffered.keySet())) {
-            if (room <= 0) {
-                break;
-            }
-            java.util.ArrayDeque<FetchBuffer> queue = buffered.get(tp);
-            PartitionState s = assigned.get(tp);
-            if (queue == null || s == null || s.position == null) {
-                buffered.remove(tp);
-                continue;
-            }
-            if (s.paused) {
-                continue;
-            }
-            List<ConsumerRecord<K, V>> list = new ArrayList<>();
-            // Bounded: each pass adds at least one record or removes one of at most two buffers
-            // (an answer taken meanwhile can add one only while fewer than two are buffered).
-            while (!queue.isEmpty() && room > 0 && s.position != null) {
-                int before = list.size();
-                if (drainInto(tp, queue.peekFirst(), s, list, before + Math.min(room, RECORDS_BETWEEN_FETCH_CHECKS))) {
-                    queue.pollFirst();
-                }
-                room -= list.size() - before;
-                handleArrived();
-                sendFetches();
-            }
-            if (!list.isEmpty()) {
-                out.put(tp, list);
-            }
-            if (queue.isEmpty()) {
-                buffered.remove(tp);
-            }
-        }
-        return out;
-    }
-
-    /** Moves records of one buffer into list; returns true when the buffer is used up. */
-    private boolean drainInto(TopicPartition tp, FetchBuffer buf, PartitionState s, List<ConsumerRecord<K, V>> list, int room) {
-        while (list.size() < room) {
-            Record r;
-            try {
-                r = buf.next(s.position);
-            } catch (dev.basalt.record.CorruptRecordException e) {
-                throw new CorruptRecordException("fetched batch of " + tp + " at position " + s.position + " is corrupt: "
-                        + e.getMessage(), e);
-            }
-            if (r == null) {
-                s.position = Math.max(s.position, buf.endOffset());
-                return true;
-            }
-            list.add(toConsumerRecord(tp, r, buf));
-            s.position = r.offset() + 1;
-            if (buf.currentBatchDone()) {
-                s.position = Math.max(s.position, buf.currentBatch().nextOffset());
-            }
-        }
-        return false;
-    }
-
-    private ConsumerRecord<K, V> toConsumerRecord(TopicPartition tp, Record r, FetchBuffer buf) {
-        byte[] key = r.hasKey() ? r.keyBytes() : null;
-        byte[] value = r.isTombstone() ? null : r.valueBytes();
-        K k;
-        V v;
-        try {
-            k = keyDeserializer.deserialize(tp.topic(), key);
-            v = valueDeserializer.deserialize(tp.topic(), value);
-        } catch (SerializationException e) {
-            throw e;
-        } catch (RuntimeException e) {
-            throw new SerializationException("cannot deserialize the record at offset " + r.offset() + " of " + tp + ": " + e, e);
-        }
-        boolean logAppend = buf.currentBatch().timestampType() == dev.basalt.record.TimestampType.LOG_APPEND_TIME;
-        // with log-append time the broker stamps the batch's max timestamp; records keep their create deltas
-        long timestamp = logAppend ? buf.currentBatch().maxTimestamp() : r.timestamp();
-        return new ConsumerRecord<>(tp.topic(), tp.partition(), r.offset(), timestamp, logAppend,
-                key == null ? -1 : key.length, value == null ? -1 : value.length, k, v, r.headers());
-    }
-
-    private PartitionState state(TopicPartition tp) {
-        PartitionState s = assigned.get(tp);
-        if (s == null) {
-            throw new IllegalStateException("partition " + tp + " is not assigned to this consumer");
-        }
-        return s;
     }
 
     private void acquire() {
@@ -723,13 +624,354 @@ public final class Consumer<K, V> implements AutoCloseable {
         return new DefiniteException("interrupted", false, e);
     }
 
-    /** Closes the connections. Idempotent. */
+    /**
+     * Commits the positions (with auto-commit), revokes the partitions, leaves the group at once (a
+     * static member leaves for a restart: its partitions wait for it for the session timeout), and
+     * closes the connections. Idempotent.
+     */
     @Override
     public void close() {
         if (closed) {
             return;
         }
-        closed = true;
-        channels.close(5_000);
+        try {
+            if (subscribed) {
+                acquire();
+                try {
+                    revoke(new LinkedHashSet<>(subscriptions.partitions()));
+                } catch (RuntimeException e) {
+                    // closing anyway: the coordinator moves the partitions when we leave
+                } finally {
+                    release();
+                }
+            }
+        } finally {
+            closed = true;
+            if (membership != null) {
+                membership.close();
+            }
+            runCompletedCommits();
+            channels.close(5_000);
+        }
+    }
+
+    // ------------------------------------------------------------------ groups
+
+    /** Joins the group with these topics (by name). */
+    public void subscribe(Collection<String> topics) {
+        subscribe(topics, ConsumerRebalanceListener.NONE);
+    }
+
+    public void subscribe(Collection<String> topics, ConsumerRebalanceListener listener) {
+        for (String t : topics) {
+            String bad = dev.basalt.common.TopicNames.validate(t);
+            if (bad != null) {
+                throw new InvalidTopicException(bad);
+            }
+        }
+        startSubscription(List.copyOf(new java.util.TreeSet<>(topics)), null, listener);
+    }
+
+    /** Joins the group with every topic whose whole name matches (evaluated by the coordinator; new topics are picked up). */
+    public void subscribe(java.util.regex.Pattern pattern, ConsumerRebalanceListener listener) {
+        startSubscription(null, pattern.pattern(), listener);
+    }
+
+    private void startSubscription(List<String> names, String regex, ConsumerRebalanceListener l) {
+        acquire();
+        try {
+            if (membership == null) {
+                throw new IllegalStateException("subscribe needs group.id");
+            }
+            if (!subscribed && !subscriptions.partitions().isEmpty()) {
+                throw new IllegalStateException("this consumer uses assign(): subscribe is not allowed");
+            }
+            subscribed = true;
+            listener = l == null ? ConsumerRebalanceListener.NONE : l;
+            nextAutoCommitMs = time.monotonicMs() + autoCommitIntervalMs;
+            membership.subscribe(names, regex);
+        } finally {
+            release();
+        }
+    }
+
+    /** The group's member id of this consumer (empty without a group). */
+    public String memberId() {
+        return membership == null ? "" : membership.memberId();
+    }
+
+    /** Applies what the coordinator decided: revoke first (acknowledged), then take the new partitions. */
+    private void reconcile() {
+        GroupMembership.Reconciliation r = membership.poll();
+        if (r == null) {
+            return;
+        }
+        Set<TopicPartition> owned = new LinkedHashSet<>(subscriptions.partitions());
+        if (r.lost()) {
+            drop(owned);
+            if (!owned.isEmpty()) {
+                listener.onPartitionsLost(owned);
+            }
+            membership.acknowledge(Set.of(), true);
+            return;
+        }
+        Set<TopicPartition> revoked = new LinkedHashSet<>(owned);
+        revoked.removeAll(r.target());
+        if (!revoked.isEmpty()) {
+            revoke(revoked);
+        }
+        Set<TopicPartition> added = new LinkedHashSet<>(r.target());
+        added.removeAll(owned);
+        if (!added.isEmpty()) {
+            Set<TopicPartition> all = new LinkedHashSet<>(subscriptions.partitions());
+            all.addAll(added);
+            subscriptions.assign(all);
+            Set<String> topics = new LinkedHashSet<>();
+            all.forEach(tp -> topics.add(tp.topic()));
+            if (metadata.track(topics)) {
+                metadata.refresh();
+            }
+            try {
+                committed(added, defaultApiTimeoutMs).forEach((tp, o) -> {
+                    if (o != null && subscriptions.get(tp) != null) {
+                        subscriptions.seek(tp, o.offset());
+                    }
+                });
+            } catch (BasaltException e) {
+                // positions stay unknown: auto.offset.reset applies; the committed offsets are
+                // looked up again only on the next assignment (documented limitation)
+                pendingError = e;
+            }
+            listener.onPartitionsAssigned(added);
+        }
+        membership.acknowledge(new LinkedHashSet<>(subscriptions.partitions()), false);
+    }
+
+    /** Commits (with auto-commit) and revokes: the partitions stop being consumed before the coordinator hears. */
+    private void revoke(Set<TopicPartition> revoked) {
+        if (revoked.isEmpty()) {
+            return;
+        }
+        try {
+            if (autoCommit) {
+                Map<TopicPartition, OffsetAndMetadata> offsets = new LinkedHashMap<>();
+                for (TopicPartition tp : revoked) {
+                    PartitionState s = subscriptions.get(tp);
+                    if (s != null && s.position != null) {
+                        offsets.put(tp, new OffsetAndMetadata(s.position));
+                    }
+                }
+                if (!offsets.isEmpty()) {
+                    commit(offsets, defaultApiTimeoutMs);
+                }
+            }
+            listener.onPartitionsRevoked(revoked);
+        } finally {
+            drop(revoked);
+        }
+    }
+
+    private void drop(Set<TopicPartition> partitions) {
+        Set<TopicPartition> keep = new LinkedHashSet<>(subscriptions.partitions());
+        keep.removeAll(partitions);
+        subscriptions.assign(keep);
+        collector.retain(keep);
+    }
+
+    private void maybeAutoCommit() {
+        if (!autoCommit || time.monotonicMs() < nextAutoCommitMs) {
+            return;
+        }
+        nextAutoCommitMs = time.monotonicMs() + autoCommitIntervalMs;
+        Map<TopicPartition, OffsetAndMetadata> offsets = currentPositions();
+        if (!offsets.isEmpty()) {
+            commitAsyncInternal(offsets, null);
+        }
+    }
+
+    private Map<TopicPartition, OffsetAndMetadata> currentPositions() {
+        Map<TopicPartition, OffsetAndMetadata> out = new LinkedHashMap<>();
+        subscriptions.positions().forEach((tp, pos) -> out.put(tp, new OffsetAndMetadata(pos)));
+        return out;
+    }
+
+    /** Commits the positions of every assigned partition, waiting up to default.api.timeout.ms. */
+    public void commitSync() {
+        acquire();
+        try {
+            commit(currentPositions(), defaultApiTimeoutMs);
+        } finally {
+            release();
+        }
+    }
+
+    /** Commits these offsets (the next offsets to read), waiting up to default.api.timeout.ms. */
+    public void commitSync(Map<TopicPartition, OffsetAndMetadata> offsets) {
+        acquire();
+        try {
+            commit(offsets, defaultApiTimeoutMs);
+        } finally {
+            release();
+        }
+    }
+
+    public void commitAsync() {
+        commitAsync(null);
+    }
+
+    public void commitAsync(OffsetCommitCallback callback) {
+        acquire();
+        try {
+            commitAsyncInternal(currentPositions(), callback);
+        } finally {
+            release();
+        }
+    }
+
+    public void commitAsync(Map<TopicPartition, OffsetAndMetadata> offsets, OffsetCommitCallback callback) {
+        acquire();
+        try {
+            commitAsyncInternal(Map.copyOf(offsets), callback);
+        } finally {
+            release();
+        }
+    }
+
+    private void commitAsyncInternal(Map<TopicPartition, OffsetAndMetadata> offsets, OffsetCommitCallback callback) {
+        requireGroup();
+        java.util.concurrent.CompletableFuture.runAsync(() -> commit(offsets, defaultApiTimeoutMs)).whenComplete((v, e) -> {
+            if (callback != null) {
+                Exception ex = e == null ? null : (e.getCause() instanceof Exception c ? c : new DefiniteException(e.toString(), false));
+                completedCommits.add(() -> callback.onComplete(offsets, ex));
+            }
+        });
+    }
+
+    private void runCompletedCommits() {
+        for (Runnable r = completedCommits.poll(); r != null; r = completedCommits.poll()) {
+            r.run();
+        }
+    }
+
+    private void requireGroup() {
+        if (membership == null) {
+            throw new IllegalStateException("commits need group.id");
+        }
+    }
+
+    /**
+     * One commit, retried while the coordinator moves (NOT_COORDINATOR, loading) until the timeout.
+     * Thread-safe (commitAsync runs it on another thread).
+     */
+    private void commit(Map<TopicPartition, OffsetAndMetadata> offsets, long timeoutMs) {
+        requireGroup();
+        long deadline = time.monotonicMs() + timeoutMs;
+        dev.basalt.proto.v1.OffsetCommitRequest.Builder b = dev.basalt.proto.v1.OffsetCommitRequest.newBuilder().setGroupId(groupId);
+        offsets.forEach((tp, o) -> b.addPartitions(dev.basalt.proto.v1.OffsetCommitRequest.Partition.newBuilder().setTopic(tp.topic())
+                .setPartition(tp.partition()).setOffset(o.offset()).setLeaderEpoch(-1).setMetadata(o.metadata())));
+        while (true) {
+            boolean member = subscribed;
+            b.setMemberId(member ? membership.memberId() : "").setMemberEpoch(member ? membership.memberEpoch() : -1);
+            dev.basalt.proto.v1.OffsetCommitResponse r;
+            try {
+                r = dev.basalt.proto.v1.GroupServiceGrpc.newBlockingStub(channels.channel(membership.coordinator()))
+                        .withDeadlineAfter(Math.max(1, deadline - time.monotonicMs()), java.util.concurrent.TimeUnit.MILLISECONDS)
+                        .offsetCommit(b.build());
+            } catch (RuntimeException e) {
+                membership.coordinatorMoved();
+                if (time.monotonicMs() >= deadline) {
+                    throw new ClientTimeoutException("offset commit of group " + groupId + " did not complete in " + timeoutMs + " ms: " + e);
+                }
+                sleepQuietly(retryBackoffMs);
+                continue;
+            }
+            ErrorCode code = r.getErrorCode();
+            if (code == ErrorCode.NONE) {
+                for (dev.basalt.proto.v1.OffsetCommitResponse.PartitionResult p : r.getPartitionsList()) {
+                    if (p.getErrorCode() != ErrorCode.NONE) {
+                        throw Errors.forCode(p.getErrorCode(), "", "offset commit of " + p.getTopic() + "-" + p.getPartition());
+                    }
+                }
+                return;
+            }
+            if (code == ErrorCode.STALE_MEMBER_EPOCH || code == ErrorCode.UNKNOWN_MEMBER_ID || code == ErrorCode.NON_EMPTY_GROUP
+                    || code == ErrorCode.GROUP_ID_NOT_FOUND) {
+                throw new CommitFailedException("offset commit of group " + groupId + " refused: " + code + " (" + r.getErrorMessage() + ")");
+            }
+            if (code == ErrorCode.NOT_COORDINATOR || code == ErrorCode.COORDINATOR_NOT_AVAILABLE
+                    || code == ErrorCode.COORDINATOR_LOAD_IN_PROGRESS || code == ErrorCode.REQUEST_TIMED_OUT) {
+                membership.coordinatorMoved();
+                if (time.monotonicMs() >= deadline) {
+                    throw new ClientTimeoutException("offset commit of group " + groupId + ": " + code + " until the timeout");
+                }
+                sleepQuietly(retryBackoffMs);
+                continue;
+            }
+            throw Errors.forCode(code, r.getErrorMessage(), "offset commit of group " + groupId);
+        }
+    }
+
+    private static void sleepQuietly(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new DefiniteException("interrupted", false, e);
+        }
+    }
+
+    /** The group's committed offsets of these partitions (absent: none committed). */
+    public Map<TopicPartition, OffsetAndMetadata> committed(Set<TopicPartition> partitions) {
+        acquire();
+        try {
+            return committed(partitions, defaultApiTimeoutMs);
+        } finally {
+            release();
+        }
+    }
+
+    private Map<TopicPartition, OffsetAndMetadata> committed(Set<TopicPartition> partitions, long timeoutMs) {
+        requireGroup();
+        long deadline = time.monotonicMs() + timeoutMs;
+        Map<String, List<Integer>> byTopic = new LinkedHashMap<>();
+        partitions.forEach(tp -> byTopic.computeIfAbsent(tp.topic(), t -> new ArrayList<>()).add(tp.partition()));
+        dev.basalt.proto.v1.OffsetFetchRequest.Builder b = dev.basalt.proto.v1.OffsetFetchRequest.newBuilder().setGroupId(groupId);
+        byTopic.forEach((t, ps) -> b.addPartitions(dev.basalt.proto.v1.TopicPartitions.newBuilder().setTopic(t).addAllPartitions(ps)));
+        while (true) {
+            // an admin-style read: positions of newly assigned partitions must not fail on an epoch
+            // that moved on between the assignment and this read
+            dev.basalt.proto.v1.OffsetFetchResponse r;
+            try {
+                r = dev.basalt.proto.v1.GroupServiceGrpc.newBlockingStub(channels.channel(membership.coordinator()))
+                        .withDeadlineAfter(Math.max(1, deadline - time.monotonicMs()), java.util.concurrent.TimeUnit.MILLISECONDS)
+                        .offsetFetch(b.build());
+            } catch (RuntimeException e) {
+                membership.coordinatorMoved();
+                if (time.monotonicMs() >= deadline) {
+                    throw new ClientTimeoutException("offset fetch of group " + groupId + " did not complete in " + timeoutMs + " ms: " + e);
+                }
+                sleepQuietly(retryBackoffMs);
+                continue;
+            }
+            if (r.getErrorCode() == ErrorCode.NONE) {
+                Map<TopicPartition, OffsetAndMetadata> out = new LinkedHashMap<>();
+                r.getPartitionsList().forEach(p -> {
+                    if (p.getOffset() >= 0) {
+                        out.put(new TopicPartition(p.getTopic(), p.getPartition()), new OffsetAndMetadata(p.getOffset(), p.getMetadata()));
+                    }
+                });
+                return out;
+            }
+            if (Errors.isRetriable(r.getErrorCode()) || r.getErrorCode() == ErrorCode.NOT_COORDINATOR
+                    || r.getErrorCode() == ErrorCode.COORDINATOR_NOT_AVAILABLE || r.getErrorCode() == ErrorCode.COORDINATOR_LOAD_IN_PROGRESS) {
+                membership.coordinatorMoved();
+                if (time.monotonicMs() >= deadline) {
+                    throw new ClientTimeoutException("offset fetch of group " + groupId + ": " + r.getErrorCode() + " until the timeout");
+                }
+                sleepQuietly(retryBackoffMs);
+                continue;
+            }
+            throw Errors.forCode(r.getErrorCode(), r.getErrorMessage(), "offset fetch of group " + groupId);
+        }
     }
 }

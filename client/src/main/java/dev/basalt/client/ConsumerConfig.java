@@ -34,11 +34,22 @@ public final class ConsumerConfig {
     public static final String CLIENT_RACK = "client.rack";
     public static final String KEY_DESERIALIZER = "key.deserializer";
     public static final String VALUE_DESERIALIZER = "value.deserializer";
-    /**
-     * Not supported yet: group subscription (subscribe, commits) arrives with the consumer-groups
-     * issue. Setting it is a ConfigException, so that nobody believes offsets are being committed.
-     */
+    /** The consumer group (needed by subscribe and by commits); default none. */
     public static final String GROUP_ID = "group.id";
+    /** group.instance.id: a static member keeps its partitions across a restart within the session timeout. */
+    public static final String GROUP_INSTANCE_ID = "group.instance.id";
+    /** Commit positions every auto.commit.interval.ms, on revocation and on close (default true). */
+    public static final String ENABLE_AUTO_COMMIT = "enable.auto.commit";
+    public static final String AUTO_COMMIT_INTERVAL_MS = "auto.commit.interval.ms";
+    /**
+     * The member gives its partitions up (onPartitionsLost) when no heartbeat was answered for this
+     * long; keep it at most the brokers' group.consumer.session.timeout.ms (default 45000).
+     */
+    public static final String SESSION_TIMEOUT_MS = "session.timeout.ms";
+    /** How long the member may take to revoke partitions (its rebalance timeout; default 300000). */
+    public static final String MAX_POLL_INTERVAL_MS = "max.poll.interval.ms";
+    /** Server assignor to ask for: uniform or range (default: the group's or the broker's). */
+    public static final String GROUP_REMOTE_ASSIGNOR = "group.remote.assignor";
     public static final String CLIENT_ID = CommonClientConfigs.CLIENT_ID;
     public static final String REQUEST_TIMEOUT_MS = CommonClientConfigs.REQUEST_TIMEOUT_MS;
     public static final String RETRY_BACKOFF_MS = CommonClientConfigs.RETRY_BACKOFF_MS;
@@ -56,8 +67,15 @@ public final class ConsumerConfig {
                     "rack of this consumer (fetch from a replica in the same rack)")
             .define(KEY_DESERIALIZER, ConfigDef.Type.OBJECT, null, "key deserializer")
             .define(VALUE_DESERIALIZER, ConfigDef.Type.OBJECT, null, "value deserializer")
-            .define(GROUP_ID, ConfigDef.Type.STRING, null,
-                    v -> "consumer groups are not implemented yet (consumer-groups issue); use assign()", "group id");
+            .define(GROUP_ID, ConfigDef.Type.STRING, "", v -> String.valueOf(v).length() > 255 ? "at most 255 characters" : null,
+                    "group id")
+            .define(GROUP_INSTANCE_ID, ConfigDef.Type.STRING, "", v -> String.valueOf(v).length() > 255 ? "at most 255 characters" : null,
+                    "static member id")
+            .define(ENABLE_AUTO_COMMIT, ConfigDef.Type.BOOLEAN, true, "auto commit")
+            .define(AUTO_COMMIT_INTERVAL_MS, ConfigDef.Type.INT, 5_000, ConfigDef.between(1, Integer.MAX_VALUE), "auto commit interval")
+            .define(SESSION_TIMEOUT_MS, ConfigDef.Type.INT, 45_000, ConfigDef.between(1, Integer.MAX_VALUE), "session timeout (ms)")
+            .define(MAX_POLL_INTERVAL_MS, ConfigDef.Type.INT, 300_000, ConfigDef.between(1, 30 * 60 * 1000), "rebalance timeout (ms)")
+            .define(GROUP_REMOTE_ASSIGNOR, ConfigDef.Type.STRING, "", ConfigDef.oneOf("", "uniform", "range"), "server assignor");
 
     private ConsumerConfig() {
     }

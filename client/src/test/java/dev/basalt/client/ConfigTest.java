@@ -104,9 +104,11 @@ class ConfigTest {
     }
 
     @Test
-    void consumerRejectsGroupIdUntilGroupsExist() {
-        ConfigException e = assertThrows(ConfigException.class, () -> ConsumerConfig.parse(Map.of("group.id", "g")));
-        assertTrue(e.getMessage().contains("consumer-groups"));
+    void consumerGroupKeys_areValidated() {
+        ConsumerConfig.parse(Map.of("group.id", "g", "group.instance.id", "i-1", "group.remote.assignor", "range"));
+        ConfigException e = assertThrows(ConfigException.class, () -> ConsumerConfig.parse(Map.of("group.id", "g".repeat(256))));
+        assertEquals("group.id", e.key());
+        assertThrows(ConfigException.class, () -> ConsumerConfig.parse(Map.of("group.remote.assignor", "sticky")));
         assertThrows(ConfigException.class, () -> ConsumerConfig.parse(Map.of("auto.offset.reset", "smallest")));
     }
 

@@ -127,6 +127,27 @@ public final class NodeConfig {
         put(k, "replica.request.timeout.ms", "10000", "Deadline of a follower's request beyond its long-poll wait.", null);
         put(k, "replica.high.watermark.checkpoint.interval.ms", "5000", "How often high watermarks are written to disk.",
                 null);
+        // --- consumer groups (broker.group): Kafka's names; docs/consumer-groups.md explains each.
+        put(k, "offsets.topic.num.partitions", "50", "Partitions of __consumer_offsets (fixed once the topic exists).", null);
+        put(k, "offsets.topic.replication.factor", "3", "Replication factor of __consumer_offsets (capped at the live"
+                + " brokers when it is created).", null);
+        put(k, "offsets.retention.minutes", "10080", "An empty group whose last commit is older is deleted with its"
+                + " offsets (7 days).", null);
+        put(k, "offset.metadata.max.bytes", "4096", "Longest metadata string of an offset commit.", null);
+        put(k, "group.consumer.session.timeout.ms", "45000", "A group member without a heartbeat for this long is"
+                + " removed and its partitions move.", null);
+        put(k, "group.consumer.heartbeat.interval.ms", "5000", "How often group members heartbeat.", null);
+        put(k, "group.consumer.max.size", "1000", "Members per consumer group.", null);
+        put(k, "group.consumer.assignor", "uniform", "Assignor of a group whose first member names none: uniform"
+                + " (balanced, sticky) or range.", null);
+        put(k, "group.coordinator.threads", "1", "Threads running the group coordinator's event loops.", null);
+        put(k, "group.coordinator.poll.interval.ms", "250", "How often a coordinator checks member sessions, topic"
+                + " changes and group expiry.", null);
+        // --- lag monitor (broker.lag): Burrow's evaluator over the last commits of each partition
+        put(k, "lag.window.commits", "10", "Commits per group and partition the lag evaluator looks at.", null);
+        put(k, "lag.allowed", "0", "Lag (records) at or below which a partition is OK.", null);
+        put(k, "lag.sample.interval.ms", "1000", "How often log end offsets are sampled for lag in seconds.", null);
+        put(k, "lag.samples.max", "600", "Log end offset samples kept per partition (600 at 1 s = 10 minutes).", null);
         KEYS = Collections.unmodifiableMap(k);
     }
 

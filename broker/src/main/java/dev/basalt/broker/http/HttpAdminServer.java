@@ -106,6 +106,29 @@ public final class HttpAdminServer implements AutoCloseable {
         });
     }
 
+    /** An answer of a route: status code, content type and body. */
+    public record Reply(int status, String contentType, String body) {
+    }
+
+    /**
+     * Adds a GET route for every path under {@code prefix}; the handler gets the request path. A
+     * handler that throws answers 500 with the error as JSON.
+     */
+    public void addRoute(String prefix, java.util.function.Function<String, Reply> handler) {
+        server.createContext(prefix, ex -> {
+            Reply r;
+            try {
+                r = handler.apply(ex.getRequestURI().getPath());
+            } catch (RuntimeException e) {
+                log.warn("HTTP {} failed", ex.getRequestURI(), e);
+                com.google.gson.JsonObject err = new com.google.gson.JsonObject();
+                err.addProperty("error", e.toString());
+                r = new Reply(500, "application/json", err + "\n");
+            }
+            respond(ex, r.status(), r.contentType(), r.body());
+        });
+    }
+
     public void start() {
         server.start();
         log.info("HTTP admin listening on {}", server.getAddress());

@@ -1,0 +1,116 @@
+package dev.basalt.broker.lag;
+
+import dev.basalt.broker.group.state.GroupRecord;
+import dev.basalt.broker.group.state.OffsetAndMetadata;
+import dev.basalt.broker.group.state.PartitionKey;
+import dev.basalt.broker.lag.state.Commit;
+import dev.basalt.broker.lag.state.CommitWindow;
+import dev.basalt.broker.lag.state.LagEvaluator;
+import dev.basalt.broker.lag.state.OffsetTimeline;
+import dev.basalt.broker.lag.state.PartitionStatus;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.OptionalLong;
+import java.util.SortedMap;
+import java.util.TreeMap;
+
+/**
+ * The lag monitor of the groups this broker coordinates: per group and partition Burrow's window of
+ * the last {@code lag.window.commits} commits (fed by the coordinator as commits are committed), and
+ * per partition a table of (log end offset, time) samples for lag in seconds (sampled every
+ * {@code lag.sample.interval.ms}). The log end offset is the high watermark of this broker's
+ * replica of the partition (what a consumer can read); a partition without a local replica has an
+ * unknown lag (-1).
+ *
+ * <p>Windows start empty when a broker becomes coordinator (they are not persisted): statuses
+ * become meaningful as commits arrive; {@code complete} says how full each window is.
+ *
+ * <p>Thread-safety: thread-safe (synchronized): fed from the coordinator's loops and the sampler
+ * timer, read by HTTP handler threads.
+ */
+public final class LagMonitor {
+    /** The log offsets of a partition as this broker knows them. */
+    public interface LogOffsets {
+        /** High watermark of the local replica, or empty without one. */
+        OptionalLong logEndOffset(String topic, int partition);
+
+        OptionalLong logStartOffset(String topic, int partition);
+    }
+
+    /** One partition of one group, evaluated. lag and lagSeconds are -1 when the log end is unknown. */
+    public record PartitionLag(PartitionKey partition, long committedOffset, long commitTimestampMs, long logEndOffset,
+                               long logStartOffset, long lag, double lagSeconds, PartitionStatus status, long recordsLost,
+                               double complete) {
+    }
+
+    private final int windowCommits;
+    private final long allowedLag;
+    private final int samplesMax;
+    private final LogOffsets offsets;
+    private final Map<String, Map<PartitionKey, CommitWindow>> windows = new HashMap<>();
+    private final Map<PartitionKey, OffsetTimeline> timelines = new HashMap<>();
+
+    public LagMonitor(int windowCommits, long allowedLag, int samplesMax, LogOffsets offsets) {
+        this.windowCommits = windowCommits;
+        this.allowedLag = allowedLag;
+        this.samplesMax = samplesMax;
+        this.offsets = offsets;
+    }
+
+    /** A committed batch of group records: offset commits enter their windows; deleted groups and offsets leave. */
+    public synchronized void onCommitted(List<GroupRecord> records) {
+        for (GroupRecord r : records) {
+            if (r instanceof GroupRecord.OffsetCommit c) {
+                long end = offsets.logEndOffset(c.partition().topic(), c.partition().partition()).orElse(c.offset());
+                windows.computeIfAbsent(c.groupId(), g -> new HashMap<>())
+                        .computeIfAbsent(c.partition(), p -> new CommitWindow(windowCommits))
+                        .add(new Commit(c.offset(), c.commitTimestampMs(), Math.max(0, end - c.offset())));
+                timelines.computeIfAbsent(c.partition(), p -> new OffsetTimeline(samplesMax));
+            } else if (r instanceof GroupRecord.Tombstone t) {
+                if (t.key() instanceof GroupRecord.GroupKey) {
+                    windows.remove(t.groupId());
+                } else if (t.key() instanceof GroupRecord.OffsetKey k) {
+                    Map<PartitionKey, CommitWindow> g = windows.get(t.groupId());
+                    if (g != null) {
+                        g.remove(k.partition());
+                    }
+                }
+            }
+        }
+    }
+
+    /** Samples the log end offset of every partition some group committed (the sampler timer calls this). */
+    public synchronized void sample(long nowMs) {
+        timelines.entrySet().removeIf(e -> windows.values().stream().noneMatch(g -> g.containsKey(e.getKey())));
+        timelines.forEach((p, t) -> offsets.logEndOffset(p.topic(), p.partition()).ifPresent(end -> t.record(end, nowMs)));
+    }
+
+    /** Evaluates every partition the group has a committed offset for. */
+    public synchronized List<PartitionLag> evaluate(String groupId, SortedMap<PartitionKey, OffsetAndMetadata> committed, long nowMs) {
+        List<PartitionLag> out = new ArrayList<>();
+        Map<PartitionKey, CommitWindow> g = windows.getOrDefault(groupId, Map.of());
+        for (Map.Entry<PartitionKey, OffsetAndMetadata> e : new TreeMap<>(committed).entrySet()) {
+            PartitionKey p = e.getKey();
+            OffsetAndMetadata o = e.getValue();
+            OptionalLong end = offsets.logEndOffset(p.topic(), p.partition());
+            OptionalLong start = offsets.logStartOffset(p.topic(), p.partition());
+            if (end.isEmpty() || start.isEmpty()) {
+                out.add(new PartitionLag(p, o.offset(), o.commitTimestampMs(), -1, -1, -1, -1, PartitionStatus.OK, 0, 0));
+                continue;
+            }
+            CommitWindow w = g.get(p);
+            List<Commit> window = w == null || w.isEmpty()
+                    ? List.of(new Commit(o.offset(), o.commitTimestampMs(), Math.max(0, end.getAsLong() - o.offset())))
+                    : w.commits();
+            PartitionStatus status = LagEvaluator.evaluate(window, end.getAsLong(), start.getAsLong(), allowedLag, nowMs);
+            OffsetTimeline t = timelines.get(p);
+            double seconds = t == null ? -1 : t.lagSeconds(o.offset(), nowMs);
+            out.add(new PartitionLag(p, o.offset(), o.commitTimestampMs(), end.getAsLong(), start.getAsLong(),
+                    Math.max(0, end.getAsLong() - o.offset()), seconds, status, Math.max(0, start.getAsLong() - o.offset()),
+                    w == null ? 0 : w.complete()));
+        }
+        return out;
+    }
+}

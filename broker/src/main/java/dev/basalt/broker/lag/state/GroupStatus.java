@@ -1,0 +1,8 @@
+package dev.basalt.broker.lag.state;
+
+/** A group's lag status: the worst of its partitions', with STOP, STALL, REWIND and DATA_LOSS shown as ERR. */
+public enum GroupStatus {
+    OK,
+    WARN,
+    ERR
+}

@@ -1,0 +1,101 @@
+package dev.basalt.broker.lag.state;
+
+import java.util.Collection;
+import java.util.List;
+
+/**
+ * Burrow's consumer-lag evaluator, rule by rule as Basalt specifies it (DESIGN.md §6 "Lag
+ * monitor"), over a window of a partition's last commits (oldest first). The first rule that
+ * applies decides:
+ * <ol>
+ *   <li>DATA_LOSS (beyond Burrow): the last committed offset is below the log start offset;</li>
+ *   <li>OK: the current lag (log end offset now − last committed offset, floored at 0) is at most
+ *       the allowed lag;</li>
+ *   <li>STOP: no commit for longer than the window spans (now − last commit time &gt; last − first
+ *       commit time) and the consumer was not caught up at its last commit (that commit's lag &gt;
+ *       allowed: a consumer that caught up and then saw no new records is idle, not stopped);</li>
+ *   <li>REWIND: the committed offset went backwards between two commits and never climbed back to
+ *       where it was (equivalently: the last offset is below the highest earlier one);</li>
+ *   <li>OK: some commit in the window had lag at most the allowed lag;</li>
+ *   <li>STALL: every offset in the window is the same;</li>
+ *   <li>WARN: the lag never decreased from one commit to the next;</li>
+ *   <li>OK otherwise.</li>
+ * </ol>
+ * Rules 3 to 7 compare commits with each other and need two; with one commit only rules 1 and 2
+ * apply, and otherwise the status is OK (not enough data to judge — {@code complete} says how full
+ * the window is).
+ *
+ * <p>Pure and stateless; thread-safe.
+ */
+public final class LagEvaluator {
+    private LagEvaluator() {
+    }
+
+    /**
+     * @param window         the partition's last commits, oldest first; not empty
+     * @param logEndOffset   the partition's log end offset now
+     * @param logStartOffset the partition's log start offset now
+     * @param allowedLag     {@code lag.allowed}
+     */
+    public static PartitionStatus evaluate(List<Commit> window, long logEndOffset, long logStartOffset, long allowedLag, long nowMs) {
+        if (window.isEmpty()) {
+            throw new IllegalArgumentException("a partition without commits is not evaluated");
+        }
+        Commit first = window.get(0);
+        Commit last = window.get(window.size() - 1);
+        if (last.offset() < logStartOffset) {
+            return PartitionStatus.DATA_LOSS;
+        }
+        if (currentLag(last, logEndOffset) <= allowedLag) {
+            return PartitionStatus.OK;
+        }
+        if (window.size() < 2) {
+            return PartitionStatus.OK;
+        }
+        if (nowMs - last.timestampMs() > last.timestampMs() - first.timestampMs() && last.lag() > allowedLag) {
+            return PartitionStatus.STOP;
+        }
+        long highestEarlier = Long.MIN_VALUE;
+        for (int i = 0; i < window.size() - 1; i++) {
+            highestEarlier = Math.max(highestEarlier, window.get(i).offset());
+        }
+        if (last.offset() < highestEarlier) {
+            return PartitionStatus.REWIND;
+        }
+        boolean allEqual = true;
+        boolean lagNeverDecreased = true;
+        for (int i = 0; i < window.size(); i++) {
+            Commit c = window.get(i);
+            if (c.lag() <= allowedLag) {
+                return PartitionStatus.OK;
+            }
+            if (i > 0) {
+                allEqual &= c.offset() == first.offset();
+                lagNeverDecreased &= c.lag() >= window.get(i - 1).lag();
+            }
+        }
+        if (allEqual) {
+            return PartitionStatus.STALL;
+        }
+        if (lagNeverDecreased) {
+            return PartitionStatus.WARN;
+        }
+        return PartitionStatus.OK;
+    }
+
+    /** Log end offset now − the last committed offset, floored at 0. */
+    public static long currentLag(Commit last, long logEndOffset) {
+        return Math.max(0, logEndOffset - last.offset());
+    }
+
+    /** The worst partition status as the group shows it (OK for no partitions). */
+    public static GroupStatus groupStatus(Collection<PartitionStatus> partitions) {
+        GroupStatus worst = GroupStatus.OK;
+        for (PartitionStatus p : partitions) {
+            if (p.groupStatus().compareTo(worst) > 0) {
+                worst = p.groupStatus();
+            }
+        }
+        return worst;
+    }
+}

@@ -1,0 +1,29 @@
+package dev.basalt.broker.lag.state;
+
+/**
+ * A partition's status as Burrow's evaluator decides it, plus {@link #DATA_LOSS}. Declared from
+ * least to most severe: a group's status is its worst partition's.
+ */
+public enum PartitionStatus {
+    /** Lag within the allowed lag, or moving the right way. */
+    OK,
+    /** Lag grew (never decreased) at every commit in the window. */
+    WARN,
+    /** Commits continue but the offset does not move while there is lag. */
+    STALL,
+    /** The committed offset went backwards and stayed below where it was. */
+    REWIND,
+    /** No commit for longer than the window spans, with lag, not caught up at the last commit. */
+    STOP,
+    /** Beyond Burrow: the committed offset is below the log start offset — retention deleted unread records. */
+    DATA_LOSS;
+
+    /** The status a group shows for this partition status (Burrow reports STOP, STALL, REWIND as ERR). */
+    public GroupStatus groupStatus() {
+        return switch (this) {
+            case OK -> GroupStatus.OK;
+            case WARN -> GroupStatus.WARN;
+            default -> GroupStatus.ERR;
+        };
+    }
+}

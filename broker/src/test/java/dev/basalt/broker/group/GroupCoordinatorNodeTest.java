@@ -1,0 +1,264 @@
+package dev.basalt.broker.group;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.basalt.broker.BasaltNode;
+import dev.basalt.broker.config.NodeConfig;
+import dev.basalt.proto.v1.AdminServiceGrpc;
+import dev.basalt.proto.v1.ConsumerGroupHeartbeatRequest;
+import dev.basalt.proto.v1.ConsumerGroupHeartbeatResponse;
+import dev.basalt.proto.v1.CreateTopicsRequest;
+import dev.basalt.proto.v1.DeleteGroupsRequest;
+import dev.basalt.proto.v1.DescribeGroupsRequest;
+import dev.basalt.proto.v1.DescribeGroupsResponse;
+import dev.basalt.proto.v1.ErrorCode;
+import dev.basalt.proto.v1.FindCoordinatorRequest;
+import dev.basalt.proto.v1.FindCoordinatorResponse;
+import dev.basalt.proto.v1.GroupServiceGrpc;
+import dev.basalt.proto.v1.ListGroupsRequest;
+import dev.basalt.proto.v1.OffsetCommitRequest;
+import dev.basalt.proto.v1.OffsetCommitResponse;
+import dev.basalt.proto.v1.OffsetFetchRequest;
+import dev.basalt.proto.v1.OffsetFetchResponse;
+import io.grpc.ManagedChannel;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+import java.util.function.Supplier;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Goal: the coordinator end to end on one real node: __consumer_offsets is created on the first
+ * FindCoordinator, a member joins and gets the topic's partitions, commits carry the member epoch
+ * (a stale one is refused), and after a restart the coordinator rebuilds the group and its offsets
+ * by replaying the partition; the member then expires and the empty group can be deleted.
+ *
+ * <p>Method: a combined node started in this JVM on free loopback ports, driven over gRPC. Waits
+ * poll with a deadline (the node's start is asynchronous).
+ *
+ * <p>Reproduce: {@code ./mvnw -B -ntp -o -pl broker -am verify -Dtest=GroupCoordinatorNodeTest
+ * -Dsurefire.failIfNoSpecifiedTests=false}.
+ */
+class GroupCoordinatorNodeTest {
+    @TempDir
+    Path dir;
+    private BasaltNode node;
+    private ManagedChannel channel;
+
+    @AfterEach
+    void stop() throws InterruptedException {
+        if (channel != null) {
+            channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+        }
+        if (node != null) {
+            node.close();
+        }
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
+        }
+    }
+
+    private Map<String, String> config;
+
+    private void start() throws IOException {
+        if (config == null) {
+            int client = freePort();
+            int controller = freePort();
+            config = Map.of("data.dir", dir.toString(), "listeners",
+                    "PLAINTEXT://127.0.0.1:" + client + ",CONTROLLER://127.0.0.1:" + controller,
+                    "controller.quorum.voters", "1@127.0.0.1:" + controller, "http.admin.listener", "127.0.0.1:" + freePort(),
+                    "offsets.topic.num.partitions", "3", "group.consumer.session.timeout.ms", "5000",
+                    "group.consumer.heartbeat.interval.ms", "500", "group.coordinator.poll.interval.ms", "50");
+        }
+        node = new BasaltNode(NodeConfig.of(config));
+        node.start();
+        channel = NettyChannelBuilder.forTarget(node.config().clientListener().host() + ":" + node.config().clientListener().port())
+                .usePlaintext().build();
+    }
+
+    private static <T> T await(Supplier<T> call, Predicate<T> done, String what) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        T last = null;
+        while (System.nanoTime() < deadline) {
+            try {
+                last = call.get();
+                if (done.test(last)) {
+                    return last;
+                }
+            } catch (io.grpc.StatusRuntimeException e) {
+                // node still starting
+            }
+            Thread.sleep(50);
+        }
+        throw new AssertionError("timed out waiting for " + what + "; last answer " + last);
+    }
+
+    private GroupServiceGrpc.GroupServiceBlockingStub groups() {
+        return GroupServiceGrpc.newBlockingStub(channel).withDeadlineAfter(10, TimeUnit.SECONDS);
+    }
+
+    private ConsumerGroupHeartbeatResponse join() throws InterruptedException {
+        ConsumerGroupHeartbeatRequest join = ConsumerGroupHeartbeatRequest.newBuilder().setGroupId("g").setMemberId("m1")
+                .setMemberEpoch(0).setRebalanceTimeoutMs(5_000).setClientId("test").setClientHost("localhost")
+                .setSubscription(ConsumerGroupHeartbeatRequest.Subscription.newBuilder().addTopicNames("t")).build();
+        return await(() -> groups().consumerGroupHeartbeat(join), r -> r.getErrorCode() == ErrorCode.NONE
+                && r.getAssignment().getTopicsCount() == 1 && r.getAssignment().getTopics(0).getPartitionsCount() == 4, "join");
+    }
+
+    private void createTopic() throws InterruptedException {
+        await(() -> AdminServiceGrpc.newBlockingStub(channel).createTopics(CreateTopicsRequest.newBuilder().setTimeoutMs(5_000)
+                        .addTopics(CreateTopicsRequest.NewTopic.newBuilder().setName("t").setPartitions(4).setReplicationFactor(1))
+                        .build()), r -> r.getTopics(0).getErrorCode() == ErrorCode.NONE
+                        || r.getTopics(0).getErrorCode() == ErrorCode.TOPIC_ALREADY_EXISTS, "topic t");
+    }
+
+    @Test
+    void coordinator_joinCommitRestartReplay() throws Exception {
+        start();
+        createTopic();
+        FindCoordinatorResponse fc = await(() -> groups().findCoordinator(FindCoordinatorRequest.newBuilder().setGroupId("g").build()),
+                r -> r.getErrorCode() == ErrorCode.NONE, "coordinator");
+        assertEquals(1, fc.getNodeId());
+        assertEquals(GroupCoordinator.partitionFor("g", 3), fc.getPartition());
+
+        ConsumerGroupHeartbeatResponse joined = join();
+        int epoch = joined.getMemberEpoch();
+        assertTrue(epoch > 0);
+
+        OffsetCommitResponse ok = groups().offsetCommit(OffsetCommitRequest.newBuilder().setGroupId("g").setMemberId("m1")
+                .setMemberEpoch(epoch).addPartitions(OffsetCommitRequest.Partition.newBuilder().setTopic("t").setPartition(2)
+                        .setOffset(17).setLeaderEpoch(-1).setMetadata("meta")).build());
+        assertEquals(ErrorCode.NONE, ok.getErrorCode());
+        OffsetCommitResponse stale = groups().offsetCommit(OffsetCommitRequest.newBuilder().setGroupId("g").setMemberId("m1")
+                .setMemberEpoch(epoch - 1).addPartitions(OffsetCommitRequest.Partition.newBuilder().setTopic("t").setPartition(2)
+                        .setOffset(99)).build());
+        assertEquals(ErrorCode.STALE_MEMBER_EPOCH, stale.getErrorCode());
+        DescribeGroupsResponse d = groups().describeGroups(DescribeGroupsRequest.newBuilder().addGroupIds("g").addGroupIds("nope").build());
+        assertEquals("STABLE", d.getGroups(0).getState());
+        assertEquals(1, d.getGroups(0).getMembersCount());
+        assertEquals(ErrorCode.GROUP_ID_NOT_FOUND, d.getGroups(1).getErrorCode());
+        assertEquals(1, groups().listGroups(ListGroupsRequest.getDefaultInstance()).getGroupsCount());
+
+        // restart: the new coordinator replays __consumer_offsets
+        channel.shutdownNow();
+        node.close();
+        start();
+        OffsetFetchResponse fetched = await(() -> groups().offsetFetch(OffsetFetchRequest.newBuilder().setGroupId("g").build()),
+                r -> r.getErrorCode() == ErrorCode.NONE && r.getPartitionsCount() > 0, "offsets after restart");
+        assertEquals(17, fetched.getPartitions(0).getOffset());
+        assertEquals("meta", fetched.getPartitions(0).getMetadata());
+        DescribeGroupsResponse again = groups().describeGroups(DescribeGroupsRequest.newBuilder().addGroupIds("g").build());
+        assertEquals(1, again.getGroups(0).getMembersCount(), "the member survives the failover until its session ends");
+        assertEquals(epoch, again.getGroups(0).getMembers(0).getMemberEpoch());
+
+        // nobody heartbeats: the session ends, the group empties and can be deleted
+        await(() -> groups().describeGroups(DescribeGroupsRequest.newBuilder().addGroupIds("g").build()),
+                r -> r.getGroups(0).getState().equals("EMPTY"), "session expiry");
+        assertEquals(ErrorCode.NONE, groups().deleteGroups(DeleteGroupsRequest.newBuilder().addGroupIds("g").build())
+                .getResults(0).getErrorCode());
+        assertEquals(0, groups().offsetFetch(OffsetFetchRequest.newBuilder().setGroupId("g").build()).getPartitionsCount());
+    }
+
+    private void produce(int partition, int records) {
+        java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocate(64 * 1024);
+        dev.basalt.record.RecordBatchBuilder b = new dev.basalt.record.RecordBatchBuilder(buf, System.currentTimeMillis());
+        for (int i = 0; i < records; i++) {
+            b.tryAppend(System.currentTimeMillis(), null, ("v" + i).getBytes(java.nio.charset.StandardCharsets.UTF_8), java.util.List.of());
+        }
+        dev.basalt.proto.v1.ProduceResponse r = dev.basalt.proto.v1.ProduceServiceGrpc.newBlockingStub(channel)
+                .withDeadlineAfter(10, TimeUnit.SECONDS).produce(dev.basalt.proto.v1.ProduceRequest.newBuilder().setAcks(-1)
+                        .setTimeoutMs(5_000).addTopics(dev.basalt.proto.v1.ProduceRequest.TopicData.newBuilder().setName("t")
+                                .addPartitions(dev.basalt.proto.v1.ProduceRequest.PartitionData.newBuilder().setPartition(partition)
+                                        .setRecords(com.google.protobuf.ByteString.copyFrom(b.build().buffer()))))
+                        .build());
+        assertEquals(ErrorCode.NONE, r.getTopics(0).getPartitions(0).getErrorCode());
+    }
+
+    private com.google.gson.JsonObject http(String path, int expectedStatus) throws Exception {
+        java.net.http.HttpResponse<String> r = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
+                java.net.URI.create("http://" + config.get("http.admin.listener") + path)).build(),
+                java.net.http.HttpResponse.BodyHandlers.ofString());
+        assertEquals(expectedStatus, r.statusCode(), r.body());
+        return com.google.gson.JsonParser.parseString(r.body()).getAsJsonObject();
+    }
+
+    /** Lag JSON against known offsets: 10 records in partition 0, 4 in partition 1, commits at 3 and 4. */
+    @Test
+    void lagJson_againstKnownOffsets() throws Exception {
+        start();
+        createTopic();
+        await(() -> groups().findCoordinator(FindCoordinatorRequest.newBuilder().setGroupId("g").build()),
+                r -> r.getErrorCode() == ErrorCode.NONE, "coordinator");
+        int epoch = join().getMemberEpoch();
+        // the member heartbeats as a real one does, so that its session outlives a slow machine
+        java.util.concurrent.ScheduledExecutorService keepAlive = java.util.concurrent.Executors.newSingleThreadScheduledExecutor();
+        keepAlive.scheduleWithFixedDelay(() -> {
+            try {
+                groups().consumerGroupHeartbeat(ConsumerGroupHeartbeatRequest.newBuilder().setGroupId("g").setMemberId("m1")
+                        .setMemberEpoch(epoch).build());
+            } catch (RuntimeException e) {
+                // the assertions below report a lost member
+            }
+        }, 0, 300, TimeUnit.MILLISECONDS);
+        try {
+            lagChecks(epoch);
+        } finally {
+            keepAlive.shutdownNow();
+        }
+    }
+
+    private void lagChecks(int epoch) throws Exception {
+        produce(0, 10);
+        produce(1, 4);
+        assertEquals(ErrorCode.NONE, groups().offsetCommit(OffsetCommitRequest.newBuilder().setGroupId("g").setMemberId("m1")
+                .setMemberEpoch(epoch)
+                .addPartitions(OffsetCommitRequest.Partition.newBuilder().setTopic("t").setPartition(0).setOffset(3).setLeaderEpoch(-1))
+                .addPartitions(OffsetCommitRequest.Partition.newBuilder().setTopic("t").setPartition(1).setOffset(4).setLeaderEpoch(-1))
+                .build()).getErrorCode());
+
+        com.google.gson.JsonObject lag = http("/v1/groups/g/lag", 200);
+        assertEquals(7, lag.get("totallag").getAsLong());
+        assertEquals(2, lag.get("partitionCount").getAsInt());
+        com.google.gson.JsonObject p0 = lag.getAsJsonArray("partitions").get(0).getAsJsonObject();
+        assertEquals(0, p0.get("partition").getAsInt());
+        assertEquals(3, p0.get("committedOffset").getAsLong());
+        assertEquals(10, p0.get("logEndOffset").getAsLong());
+        assertEquals(7, p0.get("lag").getAsLong());
+        assertEquals("m1", p0.get("owner").getAsString());
+        assertEquals(0, lag.getAsJsonArray("partitions").get(1).getAsJsonObject().get("lag").getAsLong());
+        assertEquals(0, lag.getAsJsonObject("maxlag").get("partition").getAsInt());
+
+        com.google.gson.JsonObject status = http("/v1/groups/g/status", 200);
+        assertEquals("OK", status.get("status").getAsString(), "one commit per partition: only the current-lag rules apply");
+        assertEquals(0, status.getAsJsonArray("partitions").size());
+
+        // a second commit at the same offset, with lag: STALL (the window spans 2 s, asked at once:
+        // not longer ago than the window spans, so not STOP)
+        Thread.sleep(2_000);
+        assertEquals(ErrorCode.NONE, groups().offsetCommit(OffsetCommitRequest.newBuilder().setGroupId("g").setMemberId("m1")
+                .setMemberEpoch(epoch)
+                .addPartitions(OffsetCommitRequest.Partition.newBuilder().setTopic("t").setPartition(0).setOffset(3).setLeaderEpoch(-1))
+                .build()).getErrorCode());
+        status = http("/v1/groups/g/status", 200);
+        assertEquals("ERR", status.get("status").getAsString(), status.toString());
+        assertEquals(1, status.getAsJsonArray("partitions").size());
+        assertEquals("STALL", status.getAsJsonArray("partitions").get(0).getAsJsonObject().get("status").getAsString());
+        assertEquals(0.2, status.getAsJsonArray("partitions").get(0).getAsJsonObject().get("complete").getAsDouble(), 1e-9);
+        com.google.gson.JsonObject described = http("/v1/groups/g", 200);
+        assertEquals("STABLE", described.get("state").getAsString());
+        assertEquals(1, described.getAsJsonArray("members").size());
+        assertEquals(1, http("/v1/groups", 200).getAsJsonArray("groups").size());
+        assertTrue(http("/v1/groups/nope/lag", 404).get("error").getAsString().contains("nope"));
+    }
+}

@@ -1,0 +1,202 @@
+package dev.basalt.cli;
+
+import dev.basalt.client.Consumer;
+import dev.basalt.client.GroupAdmin;
+import dev.basalt.client.OffsetAndMetadata;
+import dev.basalt.client.TopicPartition;
+import dev.basalt.client.serialization.ByteArrayDeserializer;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParentCommand;
+
+/**
+ * {@code basalt groups}: consumer groups, in the spirit of kafka-consumer-groups.sh — {@code --list};
+ * {@code --describe --group G} per partition (GROUP TOPIC PARTITION CURRENT-OFFSET LOG-END-OFFSET LAG
+ * CONSUMER-ID HOST CLIENT-ID), or {@code --members} / {@code --state}; {@code --reset-offsets} of one
+ * topic to earliest, latest, an offset, a time or by a shift (a dry run unless {@code --execute};
+ * refused while the group has members); {@code --delete}. Thread-safety: one invocation per instance.
+ */
+@Command(name = "groups", mixinStandardHelpOptions = true, description = "List, describe, reset and delete consumer groups.")
+final class GroupsCommand implements Callable<Integer> {
+    @ArgGroup(exclusive = true, multiplicity = "1")
+    Action action;
+
+    static final class Action {
+        @Option(names = "--list", description = "List the groups.")
+        boolean list;
+        @Option(names = "--describe", description = "Describe a group (with --group).")
+        boolean describe;
+        @Option(names = "--reset-offsets", description = "Reset a group's offsets of a topic (with --group, --topic and a --to-* option).")
+        boolean reset;
+        @Option(names = "--delete", description = "Delete a group without members (with --group).")
+        boolean delete;
+    }
+
+    @Option(names = "--group", description = "The group.")
+    String group;
+    @Option(names = "--members", description = "With --describe: one line per member.")
+    boolean members;
+    @Option(names = "--state", description = "With --describe: the group's state.")
+    boolean state;
+    @Option(names = "--topic", description = "With --reset-offsets: the topic.")
+    String topic;
+    @Option(names = "--to-earliest") boolean toEarliest;
+    @Option(names = "--to-latest") boolean toLatest;
+    @Option(names = "--to-offset", paramLabel = "N") Long toOffset;
+    @Option(names = "--to-datetime", paramLabel = "ISO", description = "e.g. 2026-11-30T12:00:00Z") String toDatetime;
+    @Option(names = "--shift-by", paramLabel = "N") Long shiftBy;
+    @Option(names = "--execute", description = "With --reset-offsets: write the offsets (default: a dry run).") boolean execute;
+    @Option(names = "--dry-run", description = "With --reset-offsets: only print the new offsets (the default).") boolean dryRun;
+    @Option(names = "--timeout-ms", defaultValue = "10000", description = "Per request (default: ${DEFAULT-VALUE}).")
+    long timeoutMs;
+
+    @ParentCommand
+    BasaltCli root;
+
+    @Override
+    public Integer call() {
+        Map<String, Object> cfg = root.clientConfig(Map.of("request.timeout.ms", String.valueOf(timeoutMs),
+                "default.api.timeout.ms", String.valueOf(timeoutMs)));
+        try (GroupAdmin admin = new GroupAdmin(cfg)) {
+            if (action.list) {
+                admin.listGroups().forEach(g -> root.out.println(g.groupId()));
+                return BasaltCli.OK;
+            }
+            if (group == null) {
+                throw new BasaltCli.UsageException("--group is required");
+            }
+            if (action.delete) {
+                admin.deleteGroup(group);
+                root.out.println("Deleted group " + group);
+                return BasaltCli.OK;
+            }
+            if (action.describe) {
+                describe(admin, cfg);
+                return BasaltCli.OK;
+            }
+            reset(admin, cfg);
+            return BasaltCli.OK;
+        }
+    }
+
+    private void describe(GroupAdmin admin, Map<String, Object> cfg) {
+        GroupAdmin.GroupDescription d = admin.describeGroup(group);
+        if (state) {
+            root.out.printf("%-24s %-12s %-12s %-10s %s%n", "GROUP", "STATE", "ASSIGNOR", "EPOCH", "#MEMBERS");
+            root.out.printf("%-24s %-12s %-12s %-10d %d%n", group, d.state(), d.assignor(), d.groupEpoch(), d.members().size());
+            return;
+        }
+        if (members) {
+            root.out.printf("%-24s %-38s %-16s %-20s %-12s %-8s %-24s %s%n", "GROUP", "CONSUMER-ID", "GROUP-INSTANCE-ID", "HOST",
+                    "CLIENT-ID", "EPOCH", "STATE", "#PARTITIONS");
+            for (GroupAdmin.MemberDescription m : d.members()) {
+                root.out.printf("%-24s %-38s %-16s %-20s %-12s %-8d %-24s %d%n", group, m.memberId(),
+                        m.instanceId().isEmpty() ? "-" : m.instanceId(), m.host(), m.clientId(), m.memberEpoch(), m.state(),
+                        m.assignment().size());
+            }
+            return;
+        }
+        Map<TopicPartition, OffsetAndMetadata> committed = admin.committedOffsets(group);
+        Map<TopicPartition, GroupAdmin.MemberDescription> owner = new LinkedHashMap<>();
+        d.members().forEach(m -> m.assignment().forEach(tp -> owner.put(tp, m)));
+        List<TopicPartition> all = new ArrayList<>(committed.keySet());
+        owner.keySet().forEach(tp -> {
+            if (!all.contains(tp)) {
+                all.add(tp);
+            }
+        });
+        all.sort(Comparator.comparing(TopicPartition::topic).thenComparingInt(TopicPartition::partition));
+        Map<TopicPartition, Long> ends;
+        try (Consumer<byte[], byte[]> c = new Consumer<>(cfg, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+            ends = c.endOffsets(all, Duration.ofMillis(timeoutMs));
+        }
+        root.out.printf("%-24s %-24s %-10s %-15s %-15s %-8s %-38s %-20s %s%n", "GROUP", "TOPIC", "PARTITION", "CURRENT-OFFSET",
+                "LOG-END-OFFSET", "LAG", "CONSUMER-ID", "HOST", "CLIENT-ID");
+        for (TopicPartition tp : all) {
+            OffsetAndMetadata o = committed.get(tp);
+            Long end = ends.get(tp);
+            GroupAdmin.MemberDescription m = owner.get(tp);
+            root.out.printf("%-24s %-24s %-10d %-15s %-15s %-8s %-38s %-20s %s%n", group, tp.topic(), tp.partition(),
+                    o == null ? "-" : o.offset(), end == null ? "-" : end,
+                    o == null || end == null ? "-" : Math.max(0, end - o.offset()), m == null ? "-" : m.memberId(),
+                    m == null ? "-" : m.host(), m == null ? "-" : m.clientId());
+        }
+    }
+
+    private void reset(GroupAdmin admin, Map<String, Object> cfg) {
+        if (topic == null) {
+            throw new BasaltCli.UsageException("--reset-offsets needs --topic");
+        }
+        int targets = (toEarliest ? 1 : 0) + (toLatest ? 1 : 0) + (toOffset != null ? 1 : 0) + (toDatetime != null ? 1 : 0)
+                + (shiftBy != null ? 1 : 0);
+        if (targets != 1) {
+            throw new BasaltCli.UsageException("give exactly one of --to-earliest, --to-latest, --to-offset, --to-datetime, --shift-by");
+        }
+        if (execute && dryRun) {
+            throw new BasaltCli.UsageException("--execute and --dry-run exclude each other");
+        }
+        Map<TopicPartition, OffsetAndMetadata> plan = new LinkedHashMap<>();
+        try (Consumer<byte[], byte[]> c = new Consumer<>(cfg, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+            List<TopicPartition> tps = c.partitionsFor(topic);
+            Duration t = Duration.ofMillis(timeoutMs);
+            Map<TopicPartition, Long> earliest = c.beginningOffsets(tps, t);
+            Map<TopicPartition, Long> latest = c.endOffsets(tps, t);
+            Map<TopicPartition, OffsetAndMetadata> committed = admin.committedOffsets(group);
+            Map<TopicPartition, Long> byTime = Map.of();
+            if (toDatetime != null) {
+                long ms;
+                try {
+                    ms = OffsetDateTime.parse(toDatetime).toInstant().toEpochMilli();
+                } catch (DateTimeParseException e) {
+                    try {
+                        ms = Instant.parse(toDatetime).toEpochMilli();
+                    } catch (DateTimeParseException e2) {
+                        throw new BasaltCli.UsageException("--to-datetime must be ISO-8601 with an offset, e.g. 2026-11-30T12:00:00Z");
+                    }
+                }
+                Map<TopicPartition, Long> q = new LinkedHashMap<>();
+                for (TopicPartition tp : tps) {
+                    q.put(tp, ms);
+                }
+                byTime = c.offsetsForTimes(q, t);
+            }
+            for (TopicPartition tp : tps) {
+                long lo = earliest.get(tp);
+                long hi = latest.get(tp);
+                long target;
+                if (toEarliest) {
+                    target = lo;
+                } else if (toLatest) {
+                    target = hi;
+                } else if (toOffset != null) {
+                    target = toOffset;
+                } else if (toDatetime != null) {
+                    Long found = byTime.get(tp);
+                    target = found == null || found < 0 ? hi : found;
+                } else {
+                    OffsetAndMetadata o = committed.get(tp);
+                    target = (o == null ? lo : o.offset()) + shiftBy;
+                }
+                plan.put(tp, new OffsetAndMetadata(Math.max(lo, Math.min(hi, target))));
+            }
+        }
+        root.out.printf("%-24s %-24s %-10s %s%n", "GROUP", "TOPIC", "PARTITION", "NEW-OFFSET");
+        plan.forEach((tp, o) -> root.out.printf("%-24s %-24s %-10d %d%n", group, tp.topic(), tp.partition(), o.offset()));
+        if (execute) {
+            admin.alterOffsets(group, plan);
+        } else {
+            root.out.println("(dry run: add --execute to write these offsets)");
+        }
+    }
+}

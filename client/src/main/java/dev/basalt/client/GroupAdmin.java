@@ -1,0 +1,193 @@
+package dev.basalt.client;
+
+import dev.basalt.client.internal.ChannelPool;
+import dev.basalt.client.internal.ConfigDef;
+import dev.basalt.client.internal.Errors;
+import dev.basalt.client.internal.HostPort;
+import dev.basalt.client.internal.MetadataManager;
+import dev.basalt.client.internal.Time;
+import dev.basalt.proto.v1.DeleteGroupsRequest;
+import dev.basalt.proto.v1.DescribeGroupsRequest;
+import dev.basalt.proto.v1.DescribeGroupsResponse;
+import dev.basalt.proto.v1.ErrorCode;
+import dev.basalt.proto.v1.FindCoordinatorRequest;
+import dev.basalt.proto.v1.FindCoordinatorResponse;
+import dev.basalt.proto.v1.GroupServiceGrpc;
+import dev.basalt.proto.v1.ListGroupsRequest;
+import dev.basalt.proto.v1.ListGroupsResponse;
+import dev.basalt.proto.v1.OffsetCommitRequest;
+import dev.basalt.proto.v1.OffsetCommitResponse;
+import dev.basalt.proto.v1.OffsetFetchRequest;
+import dev.basalt.proto.v1.OffsetFetchResponse;
+import dev.basalt.proto.v1.TopicPartitions;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Consumer-group administration over the GroupService: list groups (every broker is asked for the
+ * groups it coordinates), describe one, read and write its committed offsets (writes only while
+ * the group has no members: an offset reset), delete an empty group. Blocking calls bounded by
+ * {@code request.timeout.ms} each; a group whose coordinator moved is looked up again once.
+ *
+ * <p>Thread-safety: thread-safe (stateless between calls apart from the connections).
+ */
+public final class GroupAdmin implements AutoCloseable {
+    /** One group as ListGroups reports it. */
+    public record GroupListing(String groupId, String state, int members, int coordinator) {
+    }
+
+    /** A member: identity, epoch, reconciliation state and owned partitions. */
+    public record MemberDescription(String memberId, String instanceId, String clientId, String host, int memberEpoch, String state,
+                                    Set<TopicPartition> assignment, Set<TopicPartition> pendingRevocation) {
+    }
+
+    public record GroupDescription(String groupId, String state, int groupEpoch, String assignor, int coordinator,
+                                   List<MemberDescription> members) {
+    }
+
+    private final ChannelPool channels;
+    private final MetadataManager metadata;
+    private final List<HostPort> bootstrap;
+    private final int requestTimeoutMs;
+
+    public GroupAdmin(Map<String, ?> configs) {
+        ConfigDef.Parsed c = AdminConfig.parse(configs);
+        this.bootstrap = HostPort.parseList(c.getList(AdminConfig.BOOTSTRAP_SERVERS), AdminConfig.BOOTSTRAP_SERVERS);
+        this.channels = CommonClientConfigs.channelPool(c);
+        this.requestTimeoutMs = c.getInt(AdminConfig.REQUEST_TIMEOUT_MS);
+        this.metadata = new MetadataManager(channels, bootstrap, requestTimeoutMs, c.getLong(AdminConfig.RETRY_BACKOFF_MS),
+                c.getLong(CommonClientConfigs.METADATA_MAX_AGE_MS), Time.SYSTEM);
+    }
+
+    private GroupServiceGrpc.GroupServiceBlockingStub stub(HostPort hp) {
+        return GroupServiceGrpc.newBlockingStub(channels.channel(hp)).withDeadlineAfter(requestTimeoutMs, TimeUnit.MILLISECONDS);
+    }
+
+    private List<HostPort> brokers() {
+        List<HostPort> out = new ArrayList<>();
+        try {
+            out.addAll(metadata.refreshNow(requestTimeoutMs).brokers().values());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new DefiniteException("interrupted", false, e);
+        } catch (RuntimeException e) {
+            // fall back to the bootstrap list
+        }
+        if (out.isEmpty()) {
+            out.addAll(bootstrap);
+        }
+        return out;
+    }
+
+    private HostPort coordinator(String groupId) {
+        RuntimeException last = null;
+        for (HostPort b : brokers()) {
+            try {
+                FindCoordinatorResponse r = stub(b).findCoordinator(FindCoordinatorRequest.newBuilder().setGroupId(groupId).build());
+                if (r.getErrorCode() == ErrorCode.NONE) {
+                    return new HostPort(r.getHost(), r.getPort());
+                }
+                last = Errors.forCode(r.getErrorCode(), r.getErrorMessage(), "find coordinator of group " + groupId);
+            } catch (RuntimeException e) {
+                last = e;
+            }
+        }
+        throw last != null ? last : new BrokerNotAvailableException("no broker reachable");
+    }
+
+    /** Every group of the cluster, sorted by id. */
+    public List<GroupListing> listGroups() {
+        TreeMap<String, GroupListing> out = new TreeMap<>();
+        for (HostPort b : brokers()) {
+            ListGroupsResponse r = stub(b).listGroups(ListGroupsRequest.getDefaultInstance());
+            if (r.getErrorCode() != ErrorCode.NONE) {
+                throw Errors.forCode(r.getErrorCode(), r.getErrorMessage(), "list groups at " + b);
+            }
+            r.getGroupsList().forEach(g -> out.put(g.getGroupId(),
+                    new GroupListing(g.getGroupId(), g.getState(), g.getMemberCount(), g.getCoordinatorId())));
+        }
+        return new ArrayList<>(out.values());
+    }
+
+    /** Describes a group; GROUP_ID_NOT_FOUND becomes {@link UnknownServerException} with that code in the message. */
+    public GroupDescription describeGroup(String groupId) {
+        DescribeGroupsResponse.DescribedGroup g = stub(coordinator(groupId))
+                .describeGroups(DescribeGroupsRequest.newBuilder().addGroupIds(groupId).build()).getGroups(0);
+        if (g.getErrorCode() != ErrorCode.NONE) {
+            throw Errors.forCode(g.getErrorCode(), g.getErrorMessage(), "describe group " + groupId);
+        }
+        List<MemberDescription> members = new ArrayList<>();
+        for (DescribeGroupsResponse.Member m : g.getMembersList()) {
+            members.add(new MemberDescription(m.getMemberId(), m.getInstanceId(), m.getClientId(), m.getClientHost(), m.getMemberEpoch(),
+                    m.getState(), partitions(m.getAssignment().getTopicsList()), partitions(m.getPendingRevocation().getTopicsList())));
+        }
+        return new GroupDescription(g.getGroupId(), g.getState(), g.getGroupEpoch(), g.getAssignor(), g.getCoordinatorId(), members);
+    }
+
+    private static Set<TopicPartition> partitions(List<TopicPartitions> l) {
+        Set<TopicPartition> out = new LinkedHashSet<>();
+        l.forEach(t -> t.getPartitionsList().forEach(p -> out.add(new TopicPartition(t.getTopic(), p))));
+        return out;
+    }
+
+    /** The group's committed offsets (every partition with one). */
+    public Map<TopicPartition, OffsetAndMetadata> committedOffsets(String groupId) {
+        OffsetFetchResponse r = stub(coordinator(groupId)).offsetFetch(OffsetFetchRequest.newBuilder().setGroupId(groupId).build());
+        if (r.getErrorCode() != ErrorCode.NONE) {
+            throw Errors.forCode(r.getErrorCode(), r.getErrorMessage(), "offsets of group " + groupId);
+        }
+        Map<TopicPartition, OffsetAndMetadata> out = new LinkedHashMap<>();
+        r.getPartitionsList().forEach(p -> {
+            if (p.getOffset() >= 0) {
+                out.put(new TopicPartition(p.getTopic(), p.getPartition()), new OffsetAndMetadata(p.getOffset(), p.getMetadata()));
+            }
+        });
+        return out;
+    }
+
+    /**
+     * Writes committed offsets of a group without members (an offset reset).
+     *
+     * @throws CommitFailedException while the group has members (NON_EMPTY_GROUP)
+     */
+    public void alterOffsets(String groupId, Map<TopicPartition, OffsetAndMetadata> offsets) {
+        OffsetCommitRequest.Builder b = OffsetCommitRequest.newBuilder().setGroupId(groupId).setMemberId("").setMemberEpoch(-1);
+        offsets.forEach((tp, o) -> b.addPartitions(OffsetCommitRequest.Partition.newBuilder().setTopic(tp.topic())
+                .setPartition(tp.partition()).setOffset(o.offset()).setLeaderEpoch(-1).setMetadata(o.metadata())));
+        OffsetCommitResponse r = stub(coordinator(groupId)).offsetCommit(b.build());
+        if (r.getErrorCode() == ErrorCode.NON_EMPTY_GROUP) {
+            throw new CommitFailedException("group " + groupId + " has members: stop its consumers before resetting offsets");
+        }
+        if (r.getErrorCode() != ErrorCode.NONE) {
+            throw Errors.forCode(r.getErrorCode(), r.getErrorMessage(), "reset offsets of group " + groupId);
+        }
+        for (OffsetCommitResponse.PartitionResult p : r.getPartitionsList()) {
+            if (p.getErrorCode() != ErrorCode.NONE) {
+                throw Errors.forCode(p.getErrorCode(), "", "reset offset of " + p.getTopic() + "-" + p.getPartition());
+            }
+        }
+    }
+
+    /** Deletes a group without members and its offsets. */
+    public void deleteGroup(String groupId) {
+        ErrorCode code = stub(coordinator(groupId)).deleteGroups(DeleteGroupsRequest.newBuilder().addGroupIds(groupId).build())
+                .getResults(0).getErrorCode();
+        if (code == ErrorCode.NON_EMPTY_GROUP) {
+            throw new CommitFailedException("group " + groupId + " has members: stop its consumers before deleting it");
+        }
+        if (code != ErrorCode.NONE) {
+            throw Errors.forCode(code, "", "delete group " + groupId);
+        }
+    }
+
+    @Override
+    public void close() {
+        channels.close(5_000);
+    }
+}

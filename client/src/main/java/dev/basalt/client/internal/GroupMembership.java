@@ -1,0 +1,333 @@
+package dev.basalt.client.internal;
+
+import dev.basalt.client.BasaltException;
+import dev.basalt.client.TopicPartition;
+import dev.basalt.proto.v1.Assignment;
+import dev.basalt.proto.v1.ConsumerGroupHeartbeatRequest;
+import dev.basalt.proto.v1.ConsumerGroupHeartbeatResponse;
+import dev.basalt.proto.v1.ErrorCode;
+import dev.basalt.proto.v1.FindCoordinatorRequest;
+import dev.basalt.proto.v1.FindCoordinatorResponse;
+import dev.basalt.proto.v1.GroupServiceGrpc;
+import dev.basalt.proto.v1.TopicPartitions;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.UUID;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+
+/**
+ * A consumer's membership in its group (KIP-848, the member's side): one heartbeat thread keeps the
+ * session alive and learns the assignment; the consumer's poll thread reconciles (revokes, assigns,
+ * runs the listener) and acknowledges what it owns, which the next heartbeat reports — so the
+ * coordinator hands a partition to another member only after this one stopped consuming it.
+ *
+ * <p>Rules the member enforces on itself (docs/consumer-groups.md): it declares its partitions lost
+ * when the coordinator answers FENCED_MEMBER_EPOCH or UNKNOWN_MEMBER_ID, and when no heartbeat was
+ * answered for {@code session.timeout.ms} since it was sent (no later than the coordinator's own
+ * expiry, with the same timeout); it rejoins with epoch 0 only after the poll thread dropped them.
+ *
+ * <p>Thread-safety: thread-safe; state under this object's monitor, RPCs outside it on the
+ * heartbeat thread.
+ */
+public final class GroupMembership implements AutoCloseable {
+    /** What the poll thread must do: reach {@code target}, or drop everything when {@code lost}. */
+    public record Reconciliation(Set<TopicPartition> target, boolean lost, int memberEpoch) {
+    }
+
+    private final String groupId;
+    private final String instanceId;
+    private final String clientId;
+    private final String clientHost;
+    private final int rebalanceTimeoutMs;
+    private final long sessionTimeoutMs;
+    private final int requestTimeoutMs;
+    private final long retryBackoffMs;
+    private final String assignor;
+    private final ChannelPool channels;
+    private final Supplier<List<HostPort>> brokers;
+    private final Time time;
+    private final String memberId = UUID.randomUUID().toString();
+    private final ScheduledExecutorService thread;
+
+    private List<String> topicNames;
+    private String topicRegex;
+    private HostPort coordinator;
+    private int epoch;
+    private Set<TopicPartition> target = Set.of();
+    private boolean targetChanged;
+    private boolean lost;
+    private Set<TopicPartition> owned = Set.of();
+    private long lastAnsweredSendMs;
+    private int heartbeatIntervalMs = 1_000;
+    private BasaltException fatal;
+    private boolean closed;
+    private ScheduledFuture<?> next;
+
+    public GroupMembership(String groupId, String instanceId, String clientId, int rebalanceTimeoutMs, long sessionTimeoutMs,
+                           int requestTimeoutMs, long retryBackoffMs, String assignor, ChannelPool channels,
+                           Supplier<List<HostPort>> brokers, Time time) {
+        this.groupId = groupId;
+        this.instanceId = instanceId == null || instanceId.isEmpty() ? null : instanceId;
+        this.clientId = clientId;
+        this.clientHost = localHost();
+        this.rebalanceTimeoutMs = rebalanceTimeoutMs;
+        this.sessionTimeoutMs = sessionTimeoutMs;
+        this.requestTimeoutMs = requestTimeoutMs;
+        this.retryBackoffMs = retryBackoffMs;
+        this.assignor = assignor == null ? "" : assignor;
+        this.channels = channels;
+        this.brokers = brokers;
+        this.time = time;
+        ScheduledThreadPoolExecutor t = new ScheduledThreadPoolExecutor(1, r -> {
+            Thread th = new Thread(r, "basalt-consumer-heartbeat-" + groupId);
+            th.setDaemon(true);
+            return th;
+        });
+        t.setRemoveOnCancelPolicy(true);
+        this.thread = t;
+    }
+
+    private static String localHost() {
+        try {
+            return java.net.InetAddress.getLocalHost().getHostName();
+        } catch (java.io.IOException e) {
+            return "unknown";
+        }
+    }
+
+    public String memberId() {
+        return memberId;
+    }
+
+    public synchronized int memberEpoch() {
+        return epoch;
+    }
+
+    /** The coordinator to send commits to, found if needed (blocking, bounded by request.timeout.ms). */
+    public HostPort coordinator() {
+        synchronized (this) {
+            if (coordinator != null) {
+                return coordinator;
+            }
+        }
+        HostPort found = findCoordinator();
+        synchronized (this) {
+            coordinator = found;
+            return found;
+        }
+    }
+
+    /** The coordinator answered NOT_COORDINATOR (or could not be reached): find it again. */
+    public synchronized void coordinatorMoved() {
+        coordinator = null;
+    }
+
+    /** Starts (or changes) the subscription; heartbeats begin at once. */
+    public synchronized void subscribe(List<String> names, String regex) {
+        this.topicNames = names == null ? null : List.copyOf(names);
+        this.topicRegex = regex;
+        schedule(0);
+    }
+
+    /** The poll thread's next reconciliation, or null when nothing changed. Throws a fatal group error. */
+    public synchronized Reconciliation poll() {
+        if (fatal != null) {
+            BasaltException e = fatal;
+            fatal = null;
+            throw e;
+        }
+        if (lost) {
+            return new Reconciliation(Set.of(), true, epoch);
+        }
+        if (targetChanged) {
+            targetChanged = false;
+            return new Reconciliation(target, false, epoch);
+        }
+        return null;
+    }
+
+    /** The poll thread owns exactly these now (after revoking and assigning); the next heartbeat tells. */
+    public synchronized void acknowledge(Set<TopicPartition> nowOwned, boolean wasLost) {
+        owned = Set.copyOf(nowOwned);
+        if (wasLost && lost) {
+            lost = false;
+            epoch = 0; // rejoin: everything was dropped first
+            target = Set.of();
+            targetChanged = false;
+        }
+        schedule(0);
+    }
+
+    private synchronized void schedule(long delayMs) {
+        if (closed || (topicNames == null && topicRegex == null)) {
+            return;
+        }
+        if (next != null) {
+            next.cancel(false);
+        }
+        next = thread.schedule(this::heartbeat, delayMs, TimeUnit.MILLISECONDS);
+    }
+
+    private void heartbeat() {
+        ConsumerGroupHeartbeatRequest req;
+        long sentMs = time.monotonicMs();
+        synchronized (this) {
+            if (closed) {
+                return;
+            }
+            if (lost) {
+                schedule(retryBackoffMs); // waits for the poll thread to drop the partitions
+                return;
+            }
+            if (epoch > 0 && sentMs - lastAnsweredSendMs > sessionTimeoutMs) {
+                lost = true; // the coordinator may have expired us: stop claiming the partitions
+                schedule(retryBackoffMs);
+                return;
+            }
+            ConsumerGroupHeartbeatRequest.Builder b = ConsumerGroupHeartbeatRequest.newBuilder().setGroupId(groupId)
+                    .setMemberId(memberId).setMemberEpoch(epoch).setInstanceId(instanceId == null ? "" : instanceId)
+                    .setRebalanceTimeoutMs(rebalanceTimeoutMs).setServerAssignor(assignor).setClientId(clientId)
+                    .setClientHost(clientHost).setOwned(toProto(owned));
+            ConsumerGroupHeartbeatRequest.Subscription.Builder sub = ConsumerGroupHeartbeatRequest.Subscription.newBuilder();
+            if (topicNames != null) {
+                sub.addAllTopicNames(topicNames);
+            }
+            sub.setTopicRegex(topicRegex == null ? "" : topicRegex);
+            b.setSubscription(sub);
+            req = b.build();
+            if (epoch == 0) {
+                lastAnsweredSendMs = sentMs;
+            }
+        }
+        long delay;
+        try {
+            HostPort c = coordinator();
+            ConsumerGroupHeartbeatResponse r = GroupServiceGrpc.newBlockingStub(channels.channel(c))
+                    .withDeadlineAfter(requestTimeoutMs, TimeUnit.MILLISECONDS).consumerGroupHeartbeat(req);
+            delay = onResponse(req, r, sentMs);
+        } catch (RuntimeException e) {
+            coordinatorMoved();
+            delay = retryBackoffMs;
+        }
+        schedule(delay);
+    }
+
+    private synchronized long onResponse(ConsumerGroupHeartbeatRequest req, ConsumerGroupHeartbeatResponse r, long sentMs) {
+        if (req.getMemberEpoch() != epoch) {
+            return 0; // the poll thread reset the epoch meanwhile (a loss): this answer is stale
+        }
+        switch (r.getErrorCode()) {
+            case NONE -> {
+                lastAnsweredSendMs = sentMs;
+                epoch = r.getMemberEpoch();
+                heartbeatIntervalMs = Math.max(1, r.getHeartbeatIntervalMs());
+                Set<TopicPartition> a = fromProto(r.getAssignment());
+                if (!a.equals(target)) {
+                    target = a;
+                    targetChanged = true;
+                }
+                return heartbeatIntervalMs;
+            }
+            case FENCED_MEMBER_EPOCH, UNKNOWN_MEMBER_ID -> {
+                lost = true;
+                return retryBackoffMs;
+            }
+            case NOT_COORDINATOR, COORDINATOR_NOT_AVAILABLE, COORDINATOR_LOAD_IN_PROGRESS, REQUEST_TIMED_OUT -> {
+                coordinator = null;
+                return retryBackoffMs;
+            }
+            case UNRELEASED_INSTANCE_ID -> {
+                return heartbeatIntervalMs;
+            }
+            default -> {
+                fatal = Errors.forCode(r.getErrorCode(), r.getErrorMessage(), "heartbeat of group " + groupId);
+                return heartbeatIntervalMs;
+            }
+        }
+    }
+
+    private HostPort findCoordinator() {
+        RuntimeException last = null;
+        for (HostPort b : brokers.get()) {
+            try {
+                FindCoordinatorResponse r = GroupServiceGrpc.newBlockingStub(channels.channel(b))
+                        .withDeadlineAfter(requestTimeoutMs, TimeUnit.MILLISECONDS)
+                        .findCoordinator(FindCoordinatorRequest.newBuilder().setGroupId(groupId).build());
+                if (r.getErrorCode() == ErrorCode.NONE) {
+                    return new HostPort(r.getHost(), r.getPort());
+                }
+                last = Errors.forCode(r.getErrorCode(), r.getErrorMessage(), "find coordinator of group " + groupId);
+            } catch (RuntimeException e) {
+                last = e;
+            }
+        }
+        throw last != null ? last : new IllegalStateException("no broker known");
+    }
+
+    /**
+     * Leaves the group at once (epoch -1; -2 for a static member, whose partitions then wait for it
+     * for the session timeout). The caller revoked (and committed) first. Best effort, bounded.
+     */
+    public void leave() {
+        ConsumerGroupHeartbeatRequest req;
+        synchronized (this) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            if (next != null) {
+                next.cancel(false);
+            }
+            if (topicNames == null && topicRegex == null) {
+                return;
+            }
+            req = ConsumerGroupHeartbeatRequest.newBuilder().setGroupId(groupId).setMemberId(memberId)
+                    .setMemberEpoch(instanceId == null ? -1 : -2).setInstanceId(instanceId == null ? "" : instanceId).build();
+        }
+        try {
+            GroupServiceGrpc.newBlockingStub(channels.channel(coordinator()))
+                    .withDeadlineAfter(requestTimeoutMs, TimeUnit.MILLISECONDS).consumerGroupHeartbeat(req);
+        } catch (RuntimeException e) {
+            // the session timeout removes us anyway
+        }
+    }
+
+    @Override
+    public void close() {
+        leave();
+        thread.shutdownNow();
+    }
+
+    static Assignment toProto(Collection<TopicPartition> partitions) {
+        TreeMap<String, TreeSet<Integer>> byTopic = new TreeMap<>();
+        partitions.forEach(tp -> byTopic.computeIfAbsent(tp.topic(), t -> new TreeSet<>()).add(tp.partition()));
+        Assignment.Builder b = Assignment.newBuilder();
+        byTopic.forEach((t, ps) -> b.addTopics(TopicPartitions.newBuilder().setTopic(t).addAllPartitions(ps)));
+        return b.build();
+    }
+
+    static Set<TopicPartition> fromProto(Assignment a) {
+        Set<TopicPartition> out = new LinkedHashSet<>();
+        for (TopicPartitions t : a.getTopicsList()) {
+            for (int p : t.getPartitionsList()) {
+                out.add(new TopicPartition(t.getTopic(), p));
+            }
+        }
+        return out;
+    }
+
+    static List<TopicPartition> sorted(Collection<TopicPartition> c) {
+        List<TopicPartition> out = new ArrayList<>(c);
+        out.sort((a, b) -> a.topic().equals(b.topic()) ? Integer.compare(a.partition(), b.partition()) : a.topic().compareTo(b.topic()));
+        return out;
+    }
+}

@@ -1,0 +1,113 @@
+package dev.basalt.client.internal;
+
+import dev.basalt.client.TopicPartition;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * What a consumer reads: its assigned partitions and, per partition, the position (the next offset
+ * to read), a pending offset reset, whether it is paused, and what the last fetch told about the
+ * log and where to read from. One job: the consumer's bookkeeping per partition; fetching and
+ * record decoding live in {@link FetchCollector}, group membership beside it.
+ *
+ * <p>Thread-safety: not thread-safe; confined to the consumer's one user thread.
+ */
+public final class SubscriptionState {
+    /** auto.offset.reset, or the reset a seekToBeginning/seekToEnd asked for. */
+    public enum ResetPolicy { EARLIEST, LATEST, NONE }
+
+    /** One assigned partition. Fields are the consumer's to read and write on its thread. */
+    public static final class PartitionState {
+        /** The next offset to read; null until looked up (committed offset or reset). */
+        public Long position;
+        public ResetPolicy pendingReset;
+        public boolean paused;
+        public long highWatermark = -1;
+        public long logStartOffset = -1;
+        /** KIP-392: the follower the leader told us to read from, -1 = the leader; valid until preferredUntilMs. */
+        public int preferredReplica = -1;
+        public long preferredUntilMs;
+        /** After a retriable error: no fetch before this time unless the metadata shows a leader epoch above failedLeaderEpoch. */
+        public long fetchBackoffUntilMs;
+        public int failedLeaderEpoch = -1;
+    }
+
+    private final Map<TopicPartition, PartitionState> assigned = new LinkedHashMap<>();
+
+    /**
+     * Replaces the assignment: partitions kept keep their state, new ones start without a position.
+     *
+     * @return the partitions no longer assigned
+     */
+    public Set<TopicPartition> assign(Collection<TopicPartition> wanted) {
+        Set<TopicPartition> removed = new LinkedHashSet<>(assigned.keySet());
+        removed.removeAll(wanted);
+        assigned.keySet().retainAll(wanted);
+        for (TopicPartition tp : wanted) {
+            assigned.computeIfAbsent(tp, k -> new PartitionState());
+        }
+        return removed;
+    }
+
+    public Set<TopicPartition> partitions() {
+        return assigned.keySet();
+    }
+
+    public Set<Map.Entry<TopicPartition, PartitionState>> entries() {
+        return assigned.entrySet();
+    }
+
+    /** The partition's state, or null when it is not assigned. */
+    public PartitionState get(TopicPartition tp) {
+        return assigned.get(tp);
+    }
+
+    /** The partition's state; a partition not assigned is the caller's error. */
+    public PartitionState state(TopicPartition tp) {
+        PartitionState s = assigned.get(tp);
+        if (s == null) {
+            throw new IllegalStateException("partition " + tp + " is not assigned to this consumer");
+        }
+        return s;
+    }
+
+    public void seek(TopicPartition tp, long offset) {
+        PartitionState s = state(tp);
+        s.position = offset;
+        s.pendingReset = null;
+    }
+
+    public void requestReset(TopicPartition tp, ResetPolicy reset) {
+        PartitionState s = state(tp);
+        s.position = null;
+        s.pendingReset = reset;
+    }
+
+    public void setPaused(TopicPartition tp, boolean paused) {
+        state(tp).paused = paused;
+    }
+
+    public Set<TopicPartition> paused() {
+        Set<TopicPartition> out = new LinkedHashSet<>();
+        assigned.forEach((tp, s) -> {
+            if (s.paused) {
+                out.add(tp);
+            }
+        });
+        return out;
+    }
+
+    /** Positions of the partitions that have one. */
+    public Map<TopicPartition, Long> positions() {
+        Map<TopicPartition, Long> out = new LinkedHashMap<>();
+        assigned.forEach((tp, s) -> {
+            if (s.position != null) {
+                out.put(tp, s.position);
+            }
+        });
+        return out;
+    }
+}

@@ -1,0 +1,88 @@
+package dev.basalt.e2e;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.basalt.harness.NodeProcess;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Consumer groups through the {@code basalt} CLI against a real node, each command its own JVM:
+ * {@code consume --group} commits what it printed, {@code groups --describe} shows the offsets and
+ * lag, {@code --reset-offsets} is a dry run unless {@code --execute} and rewinds an empty group,
+ * {@code lag} totals it, {@code --delete} removes it.
+ *
+ * <p>Reproduce: {@code ./mvnw -B -ntp verify -pl jepsen-style-tests -am -Dtest=GroupsCliE2ETest
+ * -Dsurefire.failIfNoSpecifiedTests=false}.
+ */
+class GroupsCliE2ETest {
+    @TempDir
+    static Path dir;
+    static NodeProcess node;
+
+    @BeforeAll
+    static void start() {
+        node = NodeProcess.singleNode(dir, Map.of("offsets.topic.num.partitions", "2")).start(Duration.ofSeconds(60));
+        CliE2ETest.node = node;
+        CliE2ETest.dir = dir;
+    }
+
+    @AfterAll
+    static void stop() {
+        if (node != null) {
+            node.close();
+        }
+    }
+
+    private static CliE2ETest.Result ok(String stdin, String... args) throws Exception {
+        CliE2ETest.Result r = CliE2ETest.cli(stdin, args);
+        assertEquals(0, r.exitCode(), List.of(args) + ": " + r.err() + r.out());
+        return r;
+    }
+
+    private static long column(String out, String header, String row) {
+        String[] cols = out.lines().filter(l -> l.startsWith(row)).findFirst().orElseThrow(() -> new AssertionError(out)).trim().split("\\s+");
+        List<String> heads = List.of(out.lines().filter(l -> l.startsWith("GROUP")).findFirst().orElseThrow().trim().split("\\s+"));
+        return Long.parseLong(cols[heads.indexOf(header)]);
+    }
+
+    @Test
+    void consumeDescribeResetLagDelete() throws Exception {
+        ok(null, "topics", "--create", "--topic", "gt", "--partitions", "1");
+        StringBuilder lines = new StringBuilder();
+        for (int i = 0; i < 10; i++) {
+            lines.append("r").append(i).append('\n');
+        }
+        ok(lines.toString(), "produce", "--topic", "gt", "--acks", "all");
+
+        CliE2ETest.Result first = ok(null, "consume", "--topic", "gt", "--group", "cg", "--from-beginning", "--max-messages", "4",
+                "--timeout-ms", "30000");
+        assertEquals(List.of("r0", "r1", "r2", "r3"), first.out().lines().toList());
+        CliE2ETest.Result next = ok(null, "consume", "--topic", "gt", "--group", "cg", "--max-messages", "3", "--timeout-ms", "30000");
+        assertEquals(List.of("r4", "r5", "r6"), next.out().lines().toList(), "continues from the committed offset");
+
+        assertTrue(ok(null, "groups", "--list").out().lines().anyMatch("cg"::equals));
+        CliE2ETest.Result described = ok(null, "groups", "--describe", "--group", "cg");
+        assertEquals(7, column(described.out(), "CURRENT-OFFSET", "cg "));
+        assertEquals(10, column(described.out(), "LOG-END-OFFSET", "cg "));
+        assertEquals(3, column(described.out(), "LAG", "cg "));
+        assertTrue(ok(null, "groups", "--describe", "--group", "cg", "--state").out().contains("EMPTY"));
+
+        CliE2ETest.Result dry = ok(null, "groups", "--reset-offsets", "--group", "cg", "--topic", "gt", "--shift-by", "-5");
+        assertTrue(dry.out().contains("dry run"), dry.out());
+        assertEquals(7, column(ok(null, "groups", "--describe", "--group", "cg").out(), "CURRENT-OFFSET", "cg "));
+        ok(null, "groups", "--reset-offsets", "--group", "cg", "--topic", "gt", "--to-earliest", "--execute");
+        assertEquals(0, column(ok(null, "groups", "--describe", "--group", "cg").out(), "CURRENT-OFFSET", "cg "));
+        assertEquals(10, column(ok(null, "lag", "--group", "cg").out(), "TOTAL-LAG", "cg "));
+
+        ok(null, "groups", "--delete", "--group", "cg");
+        assertTrue(ok(null, "groups", "--list").out().lines().noneMatch("cg"::equals));
+    }
+}
