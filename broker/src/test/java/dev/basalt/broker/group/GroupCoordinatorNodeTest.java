@@ -81,7 +81,7 @@ class GroupCoordinatorNodeTest {
                     "offsets.topic.num.partitions", "3", "group.consumer.session.timeout.ms", "5000",
                     "group.consumer.heartbeat.interval.ms", "500", "group.coordinator.poll.interval.ms", "50");
         }
-        node = new BasaltNode(NodeConfig.of(config));
+        node = new BasaltNode(NodeConfig.of(config), true);
         node.start();
         channel = NettyChannelBuilder.forTarget(node.config().clientListener().host() + ":" + node.config().clientListener().port())
                 .usePlaintext().build();
