@@ -44,7 +44,7 @@ import picocli.CommandLine.ScopeType;
 @Command(name = "basalt", mixinStandardHelpOptions = true, versionProvider = BasaltCli.Version.class,
         description = "Basalt command line: manage topics, produce and consume records, inspect the cluster, measure performance.",
         subcommands = {TopicsCommand.class, ProduceCommand.class, ConsumeCommand.class, ClusterCommand.class, PerfCommand.class,
-                CommandLine.HelpCommand.class},
+                ReassignCommand.class, BrokersCommand.class, LeadersCommand.class, CommandLine.HelpCommand.class},
         footerHeading = "%nExit codes:%n",
         footer = {"  0  success", "  1  the cluster refused or failed the operation", "  2  usage error",
                 "  3  cannot connect to any bootstrap broker", "  4  timed out, or outcome unknown", "  5  local I/O error"})
