@@ -42,7 +42,7 @@ class ReassignmentE2ETest extends ClusterTestSupport {
 
     @Test
     void fourthBrokerJoins_planMovesHalfOntoIt_controllerKilledMidway_thenBroker1Decommissioned() {
-        start(builder(4).controllers(3));
+        start(builder(4)); // four combined nodes; node 4 is stopped at once and joins later
         cluster.stop(4, Duration.ofSeconds(20));
         awaitBrokerFenced(4);
         createTopic(TOPIC, PARTITIONS, 3, Map.of("min.insync.replicas", "2"));
