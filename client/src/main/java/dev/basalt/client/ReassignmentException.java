@@ -2,9 +2,10 @@ package dev.basalt.client;
 
 /**
  * A reassignment, decommission or plan the cluster refused; nothing changed. {@link #reason()} is the
- * protocol's error name: INVALID_REPLICA_ASSIGNMENT, NO_REASSIGNMENT_IN_PROGRESS, BROKER_DECOMMISSIONED
- * (not retriable as is) or REASSIGNMENT_UNSAFE, INSUFFICIENT_BROKERS (retriable once the cluster changed:
- * replicas back in sync, more brokers).
+ * protocol's error name: INVALID_REPLICA_ASSIGNMENT, NO_REASSIGNMENT_IN_PROGRESS, BROKER_DECOMMISSIONED,
+ * REASSIGNMENT_UNSAFE or INSUFFICIENT_BROKERS. None is retried automatically ({@link #retriable()} is
+ * false): the last two succeed only after the cluster changed (replicas back in sync, more brokers),
+ * which the caller decides to wait for.
  *
  * <p>Thread-safety: immutable.
  */
@@ -12,8 +13,8 @@ public class ReassignmentException extends DefiniteException {
     private static final long serialVersionUID = 1L;
     private final String reason;
 
-    public ReassignmentException(String reason, String message, boolean retriable) {
-        super(message, retriable);
+    public ReassignmentException(String reason, String message) {
+        super(message, false);
         this.reason = reason;
     }
 

@@ -109,10 +109,9 @@ public final class Errors {
             case BROKER_NOT_AVAILABLE, REPLICA_NOT_AVAILABLE: return new BrokerNotAvailableException(m);
             case THROTTLED: return new ThrottledException(m);
             case INVALID_RECORD: return new InvalidRecordException(m);
-            case INVALID_REPLICA_ASSIGNMENT, NO_REASSIGNMENT_IN_PROGRESS, BROKER_DECOMMISSIONED:
-                return new dev.basalt.client.ReassignmentException(code.name(), m, false);
-            case REASSIGNMENT_UNSAFE, INSUFFICIENT_BROKERS:
-                return new dev.basalt.client.ReassignmentException(code.name(), m, true);
+            case INVALID_REPLICA_ASSIGNMENT, NO_REASSIGNMENT_IN_PROGRESS, BROKER_DECOMMISSIONED, REASSIGNMENT_UNSAFE,
+                 INSUFFICIENT_BROKERS:
+                return new dev.basalt.client.ReassignmentException(code.name(), m);
             case NONE: throw new IllegalArgumentException("NONE is not an error");
             default: return new UnknownServerException(m);
         }
