@@ -62,6 +62,7 @@ public final class ReassignmentMeasurement {
         if (dir == null) {
             dir = Files.createTempDirectory("basalt-reassign-bench");
         }
+        Files.createDirectories(dir);
         double ddMBps = dd(dir, bytes);
         System.out.printf(Locale.ROOT, "dd sequential write: %.1f MB/s (%d bytes, oflag=direct conv=fsync) load %s%n",
                 ddMBps, bytes, load());
