@@ -24,7 +24,7 @@ import org.junit.jupiter.api.Timeout;
 /**
  * Growing and shrinking a live cluster of real processes (issue 12).
  *
- * <p>Claims: under continuous acks=all produce, a fourth broker joins, a generated plan moves replicas
+ * <p>Claims: under continuous acks=all produce and an assign-based consumer, a fourth broker joins, a generated plan moves replicas
  * onto it (half of the partitions get a replica there) while the active controller is killed with
  * kill -9 mid-way — the new controller completes the reassignment; then broker 1 is decommissioned
  * and drained. Every acknowledged record stays readable at its offset, the producer reports no error
@@ -47,6 +47,8 @@ class ReassignmentE2ETest extends ClusterTestSupport {
         awaitBrokerFenced(4);
         createTopic(TOPIC, PARTITIONS, 3, Map.of("min.insync.replicas", "2"));
         AckedWrites w = writes(cluster.bootstrap(), TOPIC, PARTITIONS, "r").start();
+        Reader reader = new Reader(cluster.bootstrap());
+        reader.start();
         assertTrue(w.awaitAcks(200, System.nanoTime() - 1, FAILOVER), "no writes before the moves: " + w.summary());
 
         cluster.node(4).launch(); // the new broker joins
@@ -96,6 +98,96 @@ class ReassignmentE2ETest extends ClusterTestSupport {
         w.stop(Duration.ofSeconds(40));
         assertEquals(List.of(), w.failures(), "the producer reported errors: " + w.summary());
         assertNothingLost(TOPIC, PARTITIONS, w.acks());
+        long deadline = System.nanoTime() + CATCH_UP.toNanos();
+        while (!reader.caughtUpWith(w.acks()) && System.nanoTime() < deadline) {
+            sleepMs(200);
+        }
+        reader.stop();
+        assertEquals(List.of(), reader.errors, "the consumer saw errors during the moves");
+        assertEquals(List.of(), reader.nonMonotonic, "the consumer's offsets went backwards or repeated");
+        List<String> missing = AckedWrites.missing(w.acks(), reader.snapshot());
+        assertTrue(missing.isEmpty(), "the live consumer missed " + missing.size() + " acknowledged records, e.g. "
+                + missing.subList(0, Math.min(5, missing.size())));
+    }
+
+    /**
+     * A consumer assigned every partition, polling from the beginning throughout the moves: it records
+     * what it reads, any exception poll throws (retriable ones are handled inside the client and must
+     * not surface), and any offset that does not increase within a partition.
+     */
+    private static final class Reader {
+        final List<String> errors = new java.util.concurrent.CopyOnWriteArrayList<>();
+        final List<String> nonMonotonic = new java.util.concurrent.CopyOnWriteArrayList<>();
+        private final Map<Integer, Map<Long, String>> read = new java.util.concurrent.ConcurrentHashMap<>();
+        private final java.util.concurrent.atomic.AtomicBoolean running = new java.util.concurrent.atomic.AtomicBoolean(true);
+        private final Thread thread;
+
+        Reader(String bootstrap) {
+            for (int p = 0; p < PARTITIONS; p++) {
+                read.put(p, new java.util.concurrent.ConcurrentSkipListMap<>());
+            }
+            thread = new Thread(() -> run(bootstrap), "reassign-e2e-reader");
+            thread.setDaemon(true);
+        }
+
+        void start() {
+            thread.start();
+        }
+
+        private void run(String bootstrap) {
+            Map<String, Object> c = new java.util.HashMap<>();
+            c.put("bootstrap.servers", bootstrap);
+            c.put("auto.offset.reset", "earliest");
+            try (dev.basalt.client.Consumer<String, String> consumer = new dev.basalt.client.Consumer<>(c,
+                    new dev.basalt.client.serialization.StringDeserializer(),
+                    new dev.basalt.client.serialization.StringDeserializer())) {
+                List<TopicPartition> tps = new java.util.ArrayList<>();
+                for (int p = 0; p < PARTITIONS; p++) {
+                    tps.add(new TopicPartition(TOPIC, p));
+                }
+                consumer.assign(tps);
+                consumer.seekToBeginning(tps);
+                Map<Integer, Long> last = new java.util.HashMap<>();
+                while (running.get()) {
+                    try {
+                        for (dev.basalt.client.ConsumerRecord<String, String> r : consumer.poll(Duration.ofMillis(200))) {
+                            long prev = last.getOrDefault(r.partition(), -1L);
+                            if (r.offset() <= prev) {
+                                nonMonotonic.add(r.partition() + "@" + r.offset() + " after " + prev);
+                            }
+                            last.put(r.partition(), r.offset());
+                            read.get(r.partition()).put(r.offset(), r.value());
+                        }
+                    } catch (RuntimeException e) {
+                        errors.add(e.toString());
+                    }
+                }
+            }
+        }
+
+        boolean caughtUpWith(List<AckedWrites.Ack> acks) {
+            for (AckedWrites.Ack a : acks) {
+                if (!read.get(a.partition()).containsKey(a.offset())) {
+                    return false;
+                }
+            }
+            return true;
+        }
+
+        Map<Integer, Map<Long, String>> snapshot() {
+            Map<Integer, Map<Long, String>> copy = new java.util.TreeMap<>();
+            read.forEach((p, m) -> copy.put(p, new java.util.TreeMap<>(m)));
+            return copy;
+        }
+
+        void stop() {
+            running.set(false);
+            try {
+                thread.join(10_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
     }
 
     private void awaitNoReassignments() {
