@@ -337,7 +337,18 @@ public final class BasaltNode implements AutoCloseable {
         Map<String, String> defaults = Map.copyOf(config.topicDefaults());
         return (resource, key, value) -> {
             if (resource.type() != ConfigResource.Type.TOPIC) {
-                return Optional.of("broker configurations are static (set them in the node's properties file)");
+                // The only dynamic broker key: the reassignment catch-up throttle (bytes/s, 0 = unlimited).
+                if (!key.equals(dev.basalt.broker.replica.fetcher.ReassignmentThrottle.CONFIG_KEY)) {
+                    return Optional.of("broker configuration " + key + " is static (set it in the node's properties"
+                            + " file); only " + dev.basalt.broker.replica.fetcher.ReassignmentThrottle.CONFIG_KEY
+                            + " can change at runtime");
+                }
+                try {
+                    return Long.parseLong(value.trim()) >= 0 ? Optional.empty()
+                            : Optional.of("must be >= 0 bytes per second (0 = unlimited)");
+                } catch (NumberFormatException e) {
+                    return Optional.of("not a number of bytes per second: " + value);
+                }
             }
             try {
                 TopicConfigs.validate(Map.of(key, value), defaults);

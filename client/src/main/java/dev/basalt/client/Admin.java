@@ -4,6 +4,10 @@ import dev.basalt.client.admin.AlterConfigOp;
 import dev.basalt.client.admin.ClusterDescription;
 import dev.basalt.client.admin.ConfigEntry;
 import dev.basalt.client.admin.ConfigResource;
+import dev.basalt.client.admin.DecommissionProgress;
+import dev.basalt.client.admin.LeaderElectionResult;
+import dev.basalt.client.admin.PartitionReassignment;
+import dev.basalt.client.admin.ReassignmentMove;
 import dev.basalt.client.admin.NewTopic;
 import dev.basalt.client.admin.QuorumDescription;
 import dev.basalt.client.admin.TopicCreated;
@@ -13,11 +17,13 @@ import dev.basalt.client.internal.AdminCalls;
 import dev.basalt.client.internal.ChannelPool;
 import dev.basalt.client.internal.ConfigDef;
 import dev.basalt.client.internal.HostPort;
+import dev.basalt.client.internal.ReassignmentCalls;
 import dev.basalt.client.internal.Time;
 import java.time.Duration;
 import java.util.Collection;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Properties;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -39,6 +45,9 @@ import java.util.concurrent.TimeoutException;
  * time out. A mutation whose answer was lost fails with {@link IndeterminateException} instead of
  * being repeated. The value types are in {@code dev.basalt.client.admin}.
  *
+ * <p>Partition reassignment, broker decommission and preferred-leader election are here too
+ * ({@link #alterPartitionReassignments} and the following methods).
+ *
  * <p>Consumer-group administration (list/describe groups, lag, offset reset) arrives with the
  * consumer-groups issue.
  *
@@ -48,6 +57,7 @@ public final class Admin implements AutoCloseable {
     private final ChannelPool channels;
     private final ExecutorService executor;
     private final AdminCalls calls;
+    private final ReassignmentCalls reassignments;
 
     public Admin(Map<String, ?> configs) {
         this(AdminConfig.parse(configs));
@@ -67,6 +77,7 @@ public final class Admin implements AutoCloseable {
         });
         this.calls = new AdminCalls(channels, bootstrap, c.getInt(AdminConfig.REQUEST_TIMEOUT_MS),
                 c.getLong(AdminConfig.RETRY_BACKOFF_MS), c.getInt(AdminConfig.DEFAULT_API_TIMEOUT_MS), Time.SYSTEM);
+        this.reassignments = new ReassignmentCalls(calls, channels, c.getInt(AdminConfig.REQUEST_TIMEOUT_MS));
     }
 
     /** Creates topics; one future per topic name, failing with e.g. TopicExistsException or InvalidTopicException. */
@@ -114,6 +125,46 @@ public final class Admin implements AutoCloseable {
 
     public CompletableFuture<QuorumDescription> describeQuorum() {
         return calls.read(executor, calls::describeQuorum);
+    }
+
+    // ------------------------------------------------------------------ reassignment (KIP-455)
+
+    /**
+     * Starts (target present), replaces or cancels (target empty) partition reassignments; one future
+     * per partition, keyed {@code topic-partition}, completing once the start or cancel is committed.
+     * Refusals fail with {@link ReassignmentException}. Reducing or raising the replication factor is
+     * a reassignment to a shorter or longer list.
+     */
+    public Map<String, CompletableFuture<Void>> alterPartitionReassignments(
+            Map<TopicPartition, Optional<List<Integer>>> targets) {
+        return calls.perEntity(executor, targets.keySet().stream().map(ReassignmentCalls::key).toList(),
+                pending -> reassignments.alter(targets, pending));
+    }
+
+    /** Reassignments in progress (empty topics = all), with every reachable broker's replica progress. */
+    public CompletableFuture<List<PartitionReassignment>> listPartitionReassignments(Collection<String> topics) {
+        return calls.read(executor, () -> reassignments.list(List.copyOf(topics)));
+    }
+
+    /** A balanced plan for the topics over the brokers that moves as few replicas as possible (nothing changes). */
+    public CompletableFuture<List<ReassignmentMove>> generateReassignmentPlan(Collection<String> topics,
+                                                                           Collection<Integer> brokers) {
+        return calls.read(executor, () -> reassignments.generate(List.copyOf(topics), List.copyOf(brokers)));
+    }
+
+    /** Decommissions (drains) a broker; idempotent: calling again reports progress. */
+    public CompletableFuture<DecommissionProgress> decommissionBroker(int brokerId) {
+        return calls.read(executor, () -> reassignments.decommission(brokerId, true));
+    }
+
+    /** Puts a decommissioned broker back in service; idempotent. */
+    public CompletableFuture<DecommissionProgress> recommissionBroker(int brokerId) {
+        return calls.read(executor, () -> reassignments.decommission(brokerId, false));
+    }
+
+    /** Moves leadership to preferred replicas where safe (empty = every partition); idempotent. */
+    public CompletableFuture<LeaderElectionResult> electPreferredLeaders(Collection<TopicPartition> partitions) {
+        return calls.read(executor, () -> reassignments.electPreferredLeaders(List.copyOf(partitions)));
     }
 
     /** Waits for a future, unwrapping a {@link BasaltException}. */

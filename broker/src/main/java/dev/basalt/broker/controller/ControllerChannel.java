@@ -1,6 +1,12 @@
 package dev.basalt.broker.controller;
 
 import dev.basalt.proto.v1.AlterConfigsRequest;
+import dev.basalt.proto.v1.AlterPartitionReassignmentsRequest;
+import dev.basalt.proto.v1.AlterPartitionReassignmentsResponse;
+import dev.basalt.proto.v1.DecommissionBrokerRequest;
+import dev.basalt.proto.v1.DecommissionBrokerResponse;
+import dev.basalt.proto.v1.ElectLeadersRequest;
+import dev.basalt.proto.v1.ElectLeadersResponse;
 import dev.basalt.proto.v1.AlterConfigsResponse;
 import dev.basalt.proto.v1.CreatePartitionsRequest;
 import dev.basalt.proto.v1.CreatePartitionsResponse;
@@ -24,4 +30,17 @@ public interface ControllerChannel {
     CompletableFuture<CreatePartitionsResponse> createPartitions(CreatePartitionsRequest request);
 
     CompletableFuture<AlterConfigsResponse> alterConfigs(AlterConfigsRequest request);
+
+    /** Starts, replaces or cancels partition reassignments (KIP-455). */
+    CompletableFuture<AlterPartitionReassignmentsResponse> alterPartitionReassignments(
+            AlterPartitionReassignmentsRequest request);
+
+    /** Decommissions a broker (drains it); the answer reports how much it still holds. */
+    CompletableFuture<DecommissionBrokerResponse> decommissionBroker(DecommissionBrokerRequest request);
+
+    /** Puts a decommissioned broker back in service. */
+    CompletableFuture<DecommissionBrokerResponse> recommissionBroker(DecommissionBrokerRequest request);
+
+    /** Preferred-leader election for some or all partitions. */
+    CompletableFuture<ElectLeadersResponse> electLeaders(ElectLeadersRequest request);
 }

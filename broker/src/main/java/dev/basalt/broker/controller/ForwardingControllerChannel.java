@@ -84,4 +84,50 @@ public final class ForwardingControllerChannel implements ControllerChannel {
                 r -> r.getResourcesList().stream().anyMatch(t -> t.getErrorCode() == dev.basalt.proto.v1.ErrorCode.NOT_CONTROLLER)
                         ? dev.basalt.proto.v1.ErrorCode.NOT_CONTROLLER : r.getErrorCode(), request.getTimeoutMs());
     }
+
+    @Override
+    public CompletableFuture<dev.basalt.proto.v1.AlterPartitionReassignmentsResponse> alterPartitionReassignments(
+            dev.basalt.proto.v1.AlterPartitionReassignmentsRequest request) {
+        QuorumController c = localIfActive();
+        if (c != null) {
+            return c.alterPartitionReassignments(request);
+        }
+        return controllers.callAdmin((stub, ms) -> stub.withDeadlineAfter(ms, TimeUnit.MILLISECONDS)
+                        .alterPartitionReassignments(request),
+                r -> r.getResultsList().stream().anyMatch(t -> t.getErrorCode() == dev.basalt.proto.v1.ErrorCode.NOT_CONTROLLER)
+                        ? dev.basalt.proto.v1.ErrorCode.NOT_CONTROLLER : r.getErrorCode(), request.getTimeoutMs());
+    }
+
+    @Override
+    public CompletableFuture<dev.basalt.proto.v1.DecommissionBrokerResponse> decommissionBroker(
+            dev.basalt.proto.v1.DecommissionBrokerRequest request) {
+        QuorumController c = localIfActive();
+        if (c != null) {
+            return c.decommissionBroker(request);
+        }
+        return controllers.callAdmin((stub, ms) -> stub.withDeadlineAfter(ms, TimeUnit.MILLISECONDS).decommissionBroker(request),
+                dev.basalt.proto.v1.DecommissionBrokerResponse::getErrorCode, request.getTimeoutMs());
+    }
+
+    @Override
+    public CompletableFuture<dev.basalt.proto.v1.DecommissionBrokerResponse> recommissionBroker(
+            dev.basalt.proto.v1.DecommissionBrokerRequest request) {
+        QuorumController c = localIfActive();
+        if (c != null) {
+            return c.recommissionBroker(request);
+        }
+        return controllers.callAdmin((stub, ms) -> stub.withDeadlineAfter(ms, TimeUnit.MILLISECONDS).recommissionBroker(request),
+                dev.basalt.proto.v1.DecommissionBrokerResponse::getErrorCode, request.getTimeoutMs());
+    }
+
+    @Override
+    public CompletableFuture<dev.basalt.proto.v1.ElectLeadersResponse> electLeaders(
+            dev.basalt.proto.v1.ElectLeadersRequest request) {
+        QuorumController c = localIfActive();
+        if (c != null) {
+            return c.electLeaders(request);
+        }
+        return controllers.callAdmin((stub, ms) -> stub.withDeadlineAfter(ms, TimeUnit.MILLISECONDS).electLeaders(request),
+                dev.basalt.proto.v1.ElectLeadersResponse::getErrorCode, request.getTimeoutMs());
+    }
 }

@@ -258,6 +258,11 @@ public final class QuorumController implements ControllerChannel {
             case BROKER_FENCED -> ErrorCode.BROKER_FENCED;
             case STALE_PARTITION_EPOCH -> ErrorCode.STALE_PARTITION_EPOCH;
             case INELIGIBLE_REPLICA -> ErrorCode.INELIGIBLE_REPLICA;
+            case INVALID_REPLICA_ASSIGNMENT -> ErrorCode.INVALID_REPLICA_ASSIGNMENT;
+            case NO_REASSIGNMENT_IN_PROGRESS -> ErrorCode.NO_REASSIGNMENT_IN_PROGRESS;
+            case BROKER_DECOMMISSIONED -> ErrorCode.BROKER_DECOMMISSIONED;
+            case REASSIGNMENT_UNSAFE -> ErrorCode.REASSIGNMENT_UNSAFE;
+            case INSUFFICIENT_BROKERS -> ErrorCode.INSUFFICIENT_BROKERS;
         };
     }
 
@@ -281,6 +286,38 @@ public final class QuorumController implements ControllerChannel {
             executor.schedule(() -> fenceBrokersWithoutSession(term), settings.sessionFailoverGraceMs(), TimeUnit.MILLISECONDS);
         }
         fenceExpiredBrokers();
+        // A new controller continues the reassignments its predecessor left (and this catches any
+        // completion an ISR change's own check missed, e.g. one refused by a lost proposal).
+        maybeCompleteReassignments();
+    }
+
+    /** Owned by the controller thread: a completion check is proposed and not answered yet. */
+    private boolean completionInFlight;
+
+    /**
+     * On the controller thread: completes the reassignments whose new replicas are all in sync (see
+     * {@link MetadataController#completeReassignments}). At most one check in flight; the scan for
+     * reassigning partitions is one pass over the committed image.
+     */
+    private void maybeCompleteReassignments() {
+        if (completionInFlight || quorum.activeTerm() < 0
+                || MetadataController.reassigningPartitions(quorum.committedImage()).isEmpty()) {
+            return;
+        }
+        completionInFlight = true;
+        decide("complete reassignments", settings.brokerRequestTimeoutMs(), false, (c, image) -> c.completeReassignments(image))
+                .whenComplete((done, e) -> {
+                    try {
+                        executor.execute(() -> completionInFlight = false);
+                    } catch (RejectedExecutionException ignored) {
+                        // shutting down
+                    }
+                    if (e == null && !done.isEmpty()) {
+                        log.info("Completed the reassignment of {} partitions", done.size());
+                    } else if (e != null && !(unwrap(e) instanceof MetadataQuorum.NotControllerException)) {
+                        log.warn("Completing reassignments failed; will retry: {}", unwrap(e).toString());
+                    }
+                });
     }
 
     private void fenceExpiredBrokers() {
@@ -393,8 +430,50 @@ public final class QuorumController implements ControllerChannel {
     }
 
     public CompletableFuture<PartitionRegistration> alterPartition(AlterPartitionRequest request) {
-        return decide("alter partition " + request.topicId() + "-" + request.partition(), settings.brokerRequestTimeoutMs(), false,
-                (c, image) -> c.alterPartition(image, request));
+        CompletableFuture<PartitionRegistration> f = decide("alter partition " + request.topicId() + "-"
+                + request.partition(), settings.brokerRequestTimeoutMs(), false, (c, image) -> c.alterPartition(image, request));
+        // An ISR expansion may be the last step a reassignment waited for.
+        f.thenRun(() -> {
+            try {
+                executor.execute(this::maybeCompleteReassignments);
+            } catch (RejectedExecutionException ignored) {
+                // shutting down
+            }
+        });
+        return f;
+    }
+
+    /**
+     * One admin decision on the controller thread, answered once committed: the hook for admin
+     * operations implemented beside this class ({@link ControllerReassignments}).
+     */
+    <T> CompletableFuture<T> decideAdmin(String what, long timeoutMs,
+                                         BiFunction<MetadataController, MetadataImage, ControllerResult<T>> decision) {
+        return decide(what, timeoutMs, false, decision);
+    }
+
+    @Override
+    public CompletableFuture<dev.basalt.proto.v1.AlterPartitionReassignmentsResponse> alterPartitionReassignments(
+            dev.basalt.proto.v1.AlterPartitionReassignmentsRequest request) {
+        return ControllerReassignments.alter(this, request);
+    }
+
+    @Override
+    public CompletableFuture<dev.basalt.proto.v1.DecommissionBrokerResponse> decommissionBroker(
+            dev.basalt.proto.v1.DecommissionBrokerRequest request) {
+        return ControllerReassignments.decommission(this, request, true);
+    }
+
+    @Override
+    public CompletableFuture<dev.basalt.proto.v1.DecommissionBrokerResponse> recommissionBroker(
+            dev.basalt.proto.v1.DecommissionBrokerRequest request) {
+        return ControllerReassignments.decommission(this, request, false);
+    }
+
+    @Override
+    public CompletableFuture<dev.basalt.proto.v1.ElectLeadersResponse> electLeaders(
+            dev.basalt.proto.v1.ElectLeadersRequest request) {
+        return ControllerReassignments.electLeaders(this, request);
     }
 
     /**
@@ -566,10 +645,15 @@ public final class QuorumController implements ControllerChannel {
         }
         List<CompletableFuture<Outcome>> parts = new ArrayList<>();
         for (AlterConfigsRequest.Change change : req.getResourcesList()) {
-            if (change.getResource().getType() != dev.basalt.proto.v1.ConfigResource.Type.TOPIC) {
-                parts.add(CompletableFuture.completedFuture(new Outcome(ErrorCode.INVALID_CONFIG,
-                        "only topic configurations can be altered; broker configurations are static (set them in the node's"
-                                + " properties file)")));
+            boolean broker = change.getResource().getType() == dev.basalt.proto.v1.ConfigResource.Type.BROKER;
+            if (!broker && change.getResource().getType() != dev.basalt.proto.v1.ConfigResource.Type.TOPIC) {
+                parts.add(CompletableFuture.completedFuture(new Outcome(ErrorCode.INVALID_REQUEST,
+                        "unknown resource type " + change.getResource().getType())));
+                continue;
+            }
+            if (broker && !validBrokerResourceName(change.getResource().getName())) {
+                parts.add(CompletableFuture.completedFuture(new Outcome(ErrorCode.INVALID_REQUEST, "broker resource name '"
+                        + change.getResource().getName() + "' must be a broker id or empty (the cluster-wide default)")));
                 continue;
             }
             Map<String, Optional<String>> ops = new HashMap<>();
@@ -577,7 +661,9 @@ public final class QuorumController implements ControllerChannel {
                 ops.put(op.getName(), op.getOp() == AlterConfigsRequest.Operation.Op.DELETE ? Optional.empty()
                         : Optional.of(op.getValue()));
             }
-            ConfigResource resource = ConfigResource.topic(change.getResource().getName());
+            // Broker resources take only the dynamic keys the validator accepts (the rest are static).
+            ConfigResource resource = broker ? new ConfigResource(ConfigResource.Type.BROKER, change.getResource().getName())
+                    : ConfigResource.topic(change.getResource().getName());
             parts.add(decide("alter configs of " + resource, timeoutOrDefault(req.getTimeoutMs()), req.getValidateOnly(),
                     (c, image) -> c.alterConfigs(image, resource, ops))
                     .handle((r, e) -> e == null ? Outcome.OK : outcome(e)));
@@ -591,5 +677,9 @@ public final class QuorumController implements ControllerChannel {
             }
             return b.build();
         });
+    }
+
+    private static boolean validBrokerResourceName(String name) {
+        return name.isEmpty() || (name.length() <= 10 && name.chars().allMatch(Character::isDigit));
     }
 }

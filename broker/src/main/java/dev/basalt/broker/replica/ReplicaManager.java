@@ -4,6 +4,7 @@ import dev.basalt.broker.config.TopicConfigs;
 import dev.basalt.broker.metadata.MetadataSubscriber;
 import dev.basalt.broker.metadata.MetadataUpdate;
 import dev.basalt.broker.purgatory.Purgatory;
+import dev.basalt.broker.replica.fetcher.ReassignmentThrottle;
 import dev.basalt.broker.replica.fetcher.ReplicaClient;
 import dev.basalt.broker.replica.fetcher.ReplicaFetcherManager;
 import dev.basalt.broker.replica.state.IsrChange;
@@ -82,6 +83,7 @@ public final class ReplicaManager implements MetadataSubscriber, AutoCloseable {
     private final Clock clock;
     private final ReplicaFetcherManager fetchers;
     private final Flusher flusher;
+    private final ReassignmentThrottle throttle = new ReassignmentThrottle();
     private final ConcurrentMap<TopicPartition, Partition> partitions = new ConcurrentHashMap<>();
     /** Partitions whose on-disk data belongs to another topic id, waiting for a caught-up image. Guarded by this. */
     private final Set<TopicPartition> deferred = new HashSet<>();
@@ -111,7 +113,8 @@ public final class ReplicaManager implements MetadataSubscriber, AutoCloseable {
         this.alterPartition = alterPartition;
         this.incarnationId = incarnationId;
         this.clock = clock;
-        this.fetchers = new ReplicaFetcherManager(brokerId, incarnationId, clients, config, clock, fetchWaiters::checkAndComplete);
+        this.fetchers = new ReplicaFetcherManager(brokerId, incarnationId, clients, config, clock, fetchWaiters::checkAndComplete,
+                throttle);
         this.flusher = new Flusher(p -> onHighWatermarkMoved(p.topicPartition()));
     }
 
@@ -305,6 +308,10 @@ public final class ReplicaManager implements MetadataSubscriber, AutoCloseable {
         if (update.clusterChanged()) {
             refollowMovedLeaders(next);
         }
+        if (update.configChanged(new ConfigResource(ConfigResource.Type.BROKER, ""))
+                || update.configChanged(new ConfigResource(ConfigResource.Type.BROKER, Integer.toString(brokerId)))) {
+            updateThrottleRate(next);
+        }
         if (caughtUp && !orphansSettled) {
             settleOnDiskState(next, nowMs);
             orphansSettled = true;
@@ -343,6 +350,8 @@ public final class ReplicaManager implements MetadataSubscriber, AutoCloseable {
             partitions.put(tp, p);
             deferred.remove(tp);
         }
+        // Only a replica being added that has not joined the ISR yet is throttled; ISR members never are.
+        throttle.setThrottled(tp, reg.addingReplicas().contains(brokerId) && !reg.isr().contains(brokerId));
         Partition.State state = Partition.State.of(reg, TopicConfigs.minInsyncReplicas(topicConfig, config.topicDefaults()),
                 TopicConfigs.durableAcks(topicConfig, config.topicDefaults()));
         Partition.Transition t = p.update(state, cfg, nowMs);
@@ -400,6 +409,35 @@ public final class ReplicaManager implements MetadataSubscriber, AutoCloseable {
             repaired.add(tp);
         }
         return repaired;
+    }
+
+    /**
+     * The reassignment throttle: this broker's own {@code reassignment.throttle.bytes.per.second}, else
+     * the cluster-wide broker default; absent, unparsable or 0 = unlimited.
+     */
+    private void updateThrottleRate(MetadataImage img) {
+        String value = img.configs().configs(new ConfigResource(ConfigResource.Type.BROKER, Integer.toString(brokerId)))
+                .get(ReassignmentThrottle.CONFIG_KEY);
+        if (value == null) {
+            value = img.configs().configs(new ConfigResource(ConfigResource.Type.BROKER, "")).get(ReassignmentThrottle.CONFIG_KEY);
+        }
+        long rate = 0;
+        if (value != null) {
+            try {
+                rate = Math.max(0, Long.parseLong(value.trim()));
+            } catch (NumberFormatException e) {
+                log.warn("Ignoring {}={}: not a number of bytes per second", ReassignmentThrottle.CONFIG_KEY, value);
+            }
+        }
+        if (rate != throttle.rateBytesPerSecond()) {
+            log.info("Reassignment catch-up throttle: {}", rate == 0 ? "unlimited" : rate + " bytes/s");
+            throttle.setRate(rate);
+        }
+    }
+
+    /** This broker's reassignment throttle (progress reports, tests). */
+    public ReassignmentThrottle throttle() {
+        return throttle;
     }
 
     private void follow(MetadataImage img, Partition p, PartitionRegistration reg) {
@@ -466,6 +504,7 @@ public final class ReplicaManager implements MetadataSubscriber, AutoCloseable {
     private void dropReplica(TopicPartition tp, boolean delete, String why) {
         Partition p = partitions.remove(tp);
         fetchers.unfollow(tp);
+        throttle.setThrottled(tp, false);
         if (p != null) {
             onHighWatermarkMoved(tp);
         }

@@ -17,7 +17,7 @@ import java.util.function.Supplier;
 
 /**
  * The AdminService's changes as a controller serves them on its CONTROLLER listener, for brokers
- * that forward a client's admin change to the active controller. Only the four changes are served
+ * that forward a client's admin change to the active controller. Only the changes are served
  * here (reads are answered by brokers from their own image); a controller that is not active
  * answers NOT_CONTROLLER in each entry, and the forwarding broker follows the hint.
  *
@@ -64,5 +64,29 @@ public final class ControllerAdminRpc extends AdminServiceGrpc.AdminServiceImplB
     @Override
     public void alterConfigs(AlterConfigsRequest request, StreamObserver<AlterConfigsResponse> obs) {
         answer(obs, c -> c.alterConfigs(request));
+    }
+
+    @Override
+    public void alterPartitionReassignments(dev.basalt.proto.v1.AlterPartitionReassignmentsRequest request,
+                                            StreamObserver<dev.basalt.proto.v1.AlterPartitionReassignmentsResponse> obs) {
+        answer(obs, c -> c.alterPartitionReassignments(request));
+    }
+
+    @Override
+    public void decommissionBroker(dev.basalt.proto.v1.DecommissionBrokerRequest request,
+                                   StreamObserver<dev.basalt.proto.v1.DecommissionBrokerResponse> obs) {
+        answer(obs, c -> c.decommissionBroker(request));
+    }
+
+    @Override
+    public void recommissionBroker(dev.basalt.proto.v1.DecommissionBrokerRequest request,
+                                   StreamObserver<dev.basalt.proto.v1.DecommissionBrokerResponse> obs) {
+        answer(obs, c -> c.recommissionBroker(request));
+    }
+
+    @Override
+    public void electLeaders(dev.basalt.proto.v1.ElectLeadersRequest request,
+                             StreamObserver<dev.basalt.proto.v1.ElectLeadersResponse> obs) {
+        answer(obs, c -> c.electLeaders(request));
     }
 }

@@ -37,10 +37,25 @@ public final class AdminHandler {
     private final NodeConfig config;
     private final IntSupplier controllerId;
 
+    private final ReassignmentHandler reassignments;
+
     public AdminHandler(ReplicaManager replicas, NodeConfig config, IntSupplier controllerId) {
+        this.reassignments = new ReassignmentHandler(replicas);
         this.replicas = replicas;
         this.config = config;
         this.controllerId = controllerId;
+    }
+
+    /** Reassignments in progress with the progress of this node's replicas ({@link ReassignmentHandler}). */
+    public dev.basalt.proto.v1.ListPartitionReassignmentsResponse listPartitionReassignments(
+            dev.basalt.proto.v1.ListPartitionReassignmentsRequest req) {
+        return reassignments.list(req);
+    }
+
+    /** A balanced plan computed from this node's image ({@link ReassignmentHandler}). */
+    public dev.basalt.proto.v1.GenerateReassignmentPlanResponse generateReassignmentPlan(
+            dev.basalt.proto.v1.GenerateReassignmentPlanRequest req) {
+        return reassignments.generate(req);
     }
 
     public ListTopicsResponse listTopics(ListTopicsRequest req) {

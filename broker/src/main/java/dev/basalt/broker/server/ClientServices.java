@@ -241,6 +241,42 @@ public final class ClientServices {
             public void describeQuorum(DescribeQuorumRequest request, StreamObserver<DescribeQuorumResponse> obs) {
                 unary(obs, quorum);
             }
+
+            @Override
+            public void alterPartitionReassignments(dev.basalt.proto.v1.AlterPartitionReassignmentsRequest request,
+                                                    StreamObserver<dev.basalt.proto.v1.AlterPartitionReassignmentsResponse> obs) {
+                async(obs, () -> controller.alterPartitionReassignments(request));
+            }
+
+            @Override
+            public void listPartitionReassignments(dev.basalt.proto.v1.ListPartitionReassignmentsRequest request,
+                                                   StreamObserver<dev.basalt.proto.v1.ListPartitionReassignmentsResponse> obs) {
+                unary(obs, () -> admin.listPartitionReassignments(request));
+            }
+
+            @Override
+            public void generateReassignmentPlan(dev.basalt.proto.v1.GenerateReassignmentPlanRequest request,
+                                                 StreamObserver<dev.basalt.proto.v1.GenerateReassignmentPlanResponse> obs) {
+                unary(obs, () -> admin.generateReassignmentPlan(request));
+            }
+
+            @Override
+            public void decommissionBroker(dev.basalt.proto.v1.DecommissionBrokerRequest request,
+                                           StreamObserver<dev.basalt.proto.v1.DecommissionBrokerResponse> obs) {
+                async(obs, () -> controller.decommissionBroker(request));
+            }
+
+            @Override
+            public void recommissionBroker(dev.basalt.proto.v1.DecommissionBrokerRequest request,
+                                           StreamObserver<dev.basalt.proto.v1.DecommissionBrokerResponse> obs) {
+                async(obs, () -> controller.recommissionBroker(request));
+            }
+
+            @Override
+            public void electLeaders(dev.basalt.proto.v1.ElectLeadersRequest request,
+                                     StreamObserver<dev.basalt.proto.v1.ElectLeadersResponse> obs) {
+                async(obs, () -> controller.electLeaders(request));
+            }
         };
     }
 

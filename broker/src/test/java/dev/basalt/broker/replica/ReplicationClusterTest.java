@@ -1,6 +1,7 @@
 package dev.basalt.broker.replica;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
@@ -379,6 +380,109 @@ class ReplicationClusterTest {
         assertTrue(java.util.Arrays.equals(bytes(2, leo(2)), bytes(1, leo(2))), "identical logs after the truncation");
         assertEquals(List.of(new dev.basalt.log.index.LeaderEpochCache.EpochEntry(0, 0),
                 new dev.basalt.log.index.LeaderEpochCache.EpochEntry(1, committed)), partition(1).log().epochEntries());
+    }
+
+    // ------------------------------------------------------------------ reassignment (KIP-455)
+
+    private static MetadataRecord partitionChange(int expectedPartitionEpoch, List<Integer> replicas, List<Integer> isr,
+                                                  Integer leader, List<Integer> adding, List<Integer> removing) {
+        PartitionChangeRecord.Builder b = PartitionChangeRecord.newBuilder().setTopicId(ProtoIds.toProto(TOPIC_ID))
+                .setPartition(0).setExpectedPartitionEpoch(expectedPartitionEpoch)
+                .setReplicas(BrokerIdList.newBuilder().addAllBrokerIds(replicas))
+                .setIsr(BrokerIdList.newBuilder().addAllBrokerIds(isr))
+                .setAddingReplicas(BrokerIdList.newBuilder().addAllBrokerIds(adding))
+                .setRemovingReplicas(BrokerIdList.newBuilder().addAllBrokerIds(removing));
+        if (leader != null) {
+            b.setLeader(leader);
+        }
+        return MetadataRecord.newBuilder().setPartitionChange(b).build();
+    }
+
+    /** {@code count} records of {@code valueBytes} each, acks=1 on the leader; returns the bytes appended. */
+    private long produceBulk(Node leader, int batches, int recordsPerBatch, int valueBytes) throws Exception {
+        byte[] value = new byte[valueBytes];
+        java.util.Arrays.fill(value, (byte) 'v');
+        for (int i = 0; i < batches; i++) {
+            ByteBuffer buf = ByteBuffer.allocate(128 + recordsPerBatch * (valueBytes + 32));
+            RecordBatchBuilder b = new RecordBatchBuilder(buf, 0L);
+            for (int r = 0; r < recordsPerBatch; r++) {
+                assertTrue(b.tryAppend(1L, "k".getBytes(StandardCharsets.UTF_8), value, List.of()));
+            }
+            CompletableFuture<ProduceResponse> answer = new CompletableFuture<>();
+            leader.produce.handle(ProduceRequest.newBuilder().setAcks(1).setTimeoutMs(15_000)
+                    .addTopics(ProduceRequest.TopicData.newBuilder().setName(TOPIC).addPartitions(
+                            ProduceRequest.PartitionData.newBuilder().setPartition(0)
+                                    .setRecords(ByteString.copyFrom(b.build().buffer())))).build(), answer::complete);
+            assertEquals(ErrorCode.NONE, answer.get(WAIT_MS, TimeUnit.MILLISECONDS).getTopics(0).getPartitions(0)
+                    .getErrorCode());
+        }
+        return partition(leader.id).log().sizeBytes();
+    }
+
+    /**
+     * KIP-455 on the brokers: a broker added to the replicas becomes a follower and catches up, the
+     * leader tracks it and proposes it for the ISR, and once the reassignment completes the removed
+     * broker stops following and deletes its log while the new leader serves acks=all.
+     */
+    @Test
+    void reassignment_addedReplicaCatchesUpAndJoinsTheIsr_removedReplicaDeletesItsLog() throws Exception {
+        for (int i = 0; i < 10; i++) {
+            assertEquals(ErrorCode.NONE, produce(nodes.get(1), -1, "before-" + i).getErrorCode());
+        }
+        Node four = new Node(4);
+        nodes.put(4, four);
+        publish(register(four));
+        int pe = registration().partitionEpoch();
+        // target [2, 3, 4]: replicas = target ++ [1], adding [4], removing [1]
+        publish(partitionChange(pe, List.of(2, 3, 4, 1), registration().isr(), null, List.of(4), List.of(1)));
+        long leaderEnd = leo(1);
+        await("the added replica catches up", () -> nodes.get(4).rm.partition(TP).map(p -> p.log().logEndOffset())
+                .orElse(-1L) == leaderEnd);
+        await("the leader proposes it for the ISR", () -> registration().isr().contains(4));
+        assertTrue(alterRequests.stream().anyMatch(a -> a.newIsr().contains(4)), "expansion went through AlterPartition");
+        assertFalse(four.rm.throttle().isThrottled(TP), "an ISR member is never throttled");
+
+        // completion: replicas = target, ISR ∩ target, leadership moves off broker 1
+        PartitionRegistration now = registration();
+        publish(partitionChange(now.partitionEpoch(), List.of(2, 3, 4),
+                now.isr().stream().filter(id -> id != 1).toList(), 2, List.of(), List.of()));
+        await("broker 2 leads", () -> partition(2).isLeader());
+        await("broker 1 dropped its replica and deleted its log", () -> nodes.get(1).rm.partition(TP).isEmpty()
+                && !nodes.get(1).logs.partitions().contains(TP));
+        ProduceResponse.PartitionResponse r = produce(nodes.get(2), -1, "after-move");
+        assertEquals(ErrorCode.NONE, r.getErrorCode(), r.getErrorMessage());
+        await("the new replica set holds the same log", () -> leo(4) == leo(2) && leo(3) == leo(2));
+        assertTrue(java.util.Arrays.equals(bytes(2, leo(2)), bytes(4, leo(2))));
+    }
+
+    /**
+     * The catch-up of an added replica runs at reassignment.throttle.bytes.per.second (a broker config
+     * set at runtime through the metadata), measured over the whole catch-up: within 10% of the rate.
+     */
+    @Test
+    void reassignmentCatchUp_isThrottledToTheConfiguredRate() throws Exception {
+        long sizeBytes = produceBulk(nodes.get(1), 40, 20, 1000); // about 800 KB
+        long rate = 400_000;
+        Node four = new Node(4);
+        nodes.put(4, four);
+        publish(register(four), MetadataRecord.newBuilder().setConfigChange(dev.basalt.proto.v1.ConfigChangeRecord
+                .newBuilder().setResourceType(dev.basalt.proto.v1.ConfigResourceType.CONFIG_RESOURCE_TYPE_BROKER)
+                .setResourceName("").setKey(dev.basalt.broker.replica.fetcher.ReassignmentThrottle.CONFIG_KEY)
+                .setValue(Long.toString(rate))).build());
+        assertEquals(rate, four.rm.throttle().rateBytesPerSecond());
+        long leaderEnd = leo(1);
+        int pe = registration().partitionEpoch();
+        long startNs = System.nanoTime();
+        publish(partitionChange(pe, List.of(1, 2, 4, 3), registration().isr(), null, List.of(4), List.of(3)));
+        await("the added replica catches up", () -> nodes.get(4).rm.partition(TP).map(p -> p.log().logEndOffset())
+                .orElse(-1L) == leaderEnd);
+        double seconds = (System.nanoTime() - startNs) / 1e9;
+        long copied = four.rm.throttle().bytesThrottledTotal();
+        assertTrue(copied >= sizeBytes * 9 / 10, "copied " + copied + " of " + sizeBytes);
+        double measured = copied / seconds;
+        assertTrue(Math.abs(measured - rate) <= rate * 0.10, "catch-up ran at " + (long) measured
+                + " bytes/s, configured " + rate + " (" + copied + " bytes in " + seconds + " s)");
+        assertTrue(nodes.get(2).rm.throttle().bytesThrottledTotal() == 0, "ISR followers were never throttled");
     }
 
     private void cut(int from, int to) {

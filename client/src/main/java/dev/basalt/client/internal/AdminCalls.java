@@ -77,7 +77,7 @@ public final class AdminCalls {
     }
 
     /** The broker-side timeout: a little inside the call deadline, so the broker can say REQUEST_TIMED_OUT first. */
-    private int brokerTimeoutMs() {
+    int brokerTimeoutMs() {
         return Math.max(1, requestTimeoutMs - Math.min(1_000, requestTimeoutMs / 10));
     }
 

@@ -40,7 +40,17 @@ public final class ControllerException extends RuntimeException {
         STALE_PARTITION_EPOCH,
         /** A proposed ISR member is not a replica, or is fenced. Wire code 44. */
         INELIGIBLE_REPLICA,
-        UNKNOWN_PARTITION
+        UNKNOWN_PARTITION,
+        /** A reassignment target is empty, repeats or names an unregistered broker, or is too small. Wire code 65. */
+        INVALID_REPLICA_ASSIGNMENT,
+        /** A cancellation named a partition without a reassignment in progress. Wire code 66. */
+        NO_REASSIGNMENT_IN_PROGRESS,
+        /** A target names a decommissioned broker. Wire code 67. */
+        BROKER_DECOMMISSIONED,
+        /** Cancelling or replacing the reassignment now would leave too few in-sync replicas. Wire code 68. */
+        REASSIGNMENT_UNSAFE,
+        /** Too few active brokers to move a partition's replicas where they must go. Wire code 69. */
+        INSUFFICIENT_BROKERS
     }
 
     private final Reason reason;

@@ -39,6 +39,7 @@ public final class MetadataController {
     private final ConfigControl configs;
     private final ClusterControl cluster;
     private final PartitionControl partitions;
+    private final ReassignmentControl reassignments;
 
     /**
      * @param config    limits and the session timeout
@@ -53,6 +54,7 @@ public final class MetadataController {
         this.configs = new ConfigControl(validator, config);
         this.cluster = new ClusterControl(config);
         this.partitions = new PartitionControl(config);
+        this.reassignments = new ReassignmentControl(config);
     }
 
     /** Creates a topic with replicas placed across live brokers and racks. */
@@ -159,5 +161,63 @@ public final class MetadataController {
     public ControllerResult<ProducerIdsImage.ProducerIdBlock> allocateProducerIds(MetadataImage image, int brokerId,
                                                                                  UUID incarnationId) {
         return cluster.allocateProducerIds(image, brokerId, incarnationId);
+    }
+
+    // ------------------------------------------------------------------ reassignment (KIP-455), decommission
+
+    /**
+     * Starts, replaces (a new target for a partition already reassigning) or cancels (empty target)
+     * partition reassignments; each partition is accepted or refused on its own (INVALID_REPLICA_ASSIGNMENT,
+     * BROKER_DECOMMISSIONED, NO_REASSIGNMENT_IN_PROGRESS, REASSIGNMENT_UNSAFE, UNKNOWN_PARTITION). A
+     * reordering or a shrink whose remaining replicas are in sync completes at once; otherwise the new
+     * replicas catch up and {@link #completeReassignments} finishes it. See {@link ReassignmentControl}.
+     */
+    public ControllerResult<List<ReassignmentOutcome>> alterReassignments(MetadataImage image,
+                                                                          List<ReassignmentRequest> requests) {
+        return reassignments.alterReassignments(image, requests);
+    }
+
+    /**
+     * Completes every reassignment whose new replicas are all in the ISR (replicas = target, ISR ∩
+     * target, leadership moved to a live in-sync target replica if the leader leaves). The controller's
+     * event loop calls it when it becomes active (a failover continues pending reassignments) and after
+     * every committed ISR change; the response lists the partitions completed.
+     */
+    public ControllerResult<List<PartitionRef>> completeReassignments(MetadataImage image) {
+        return reassignments.completeReassignments(image);
+    }
+
+    /** Partitions with a reassignment in progress (topics in id order, partitions in index order). */
+    public static List<PartitionRef> reassigningPartitions(MetadataImage image) {
+        return ReassignmentControl.reassigning(image);
+    }
+
+    /**
+     * Decommissions a broker: no new replicas are placed on it, and every partition listing it is
+     * reassigned to another active broker (rack-aware, least loaded). Idempotent; the status says when
+     * the broker holds nothing and can be stopped.
+     */
+    public ControllerResult<DecommissionStatus> decommissionBroker(MetadataImage image, int brokerId) {
+        return reassignments.decommission(image, brokerId);
+    }
+
+    /** Puts a decommissioned broker back in service, cancelling the moves off it still in progress where safe. */
+    public ControllerResult<DecommissionStatus> recommissionBroker(MetadataImage image, int brokerId) {
+        return reassignments.recommission(image, brokerId);
+    }
+
+    /** How far draining {@code brokerId} has come (a read: no records). */
+    public static DecommissionStatus decommissionStatus(MetadataImage image, int brokerId) {
+        return ReassignmentControl.status(image, brokerId);
+    }
+
+    /**
+     * A balanced plan for {@code topicNames} over {@code brokers} that moves as few replicas as possible
+     * (a read: no records); the partitions whose target would change, to their new target. See
+     * {@link ReassignmentPlanner}.
+     */
+    public static Map<PartitionRef, List<Integer>> planReassignment(MetadataImage image, List<String> topicNames,
+                                                                    List<Integer> brokers) {
+        return ReassignmentPlanner.plan(image, topicNames, brokers);
     }
 }

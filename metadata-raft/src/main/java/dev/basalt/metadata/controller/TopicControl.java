@@ -123,8 +123,10 @@ final class TopicControl {
         throw new IllegalStateException("no fresh topic id after " + TOPIC_ID_ATTEMPTS_MAX + " draws: broken generator");
     }
 
+    /** Brokers new replicas may go to: unfenced and not decommissioned (a drained broker gets nothing new). */
     static List<BrokerRegistration> liveBrokers(MetadataImage image) {
-        return image.cluster().brokers().values().stream().filter(b -> !b.fenced()).toList();
+        return image.cluster().brokers().values().stream()
+                .filter(b -> !b.fenced() && !image.cluster().isDecommissioned(b.brokerId())).toList();
     }
 
     private static void addPartitions(RecordBuffer out, UUID id, int first, List<List<Integer>> replicas) {

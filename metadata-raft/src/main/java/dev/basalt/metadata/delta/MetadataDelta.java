@@ -12,6 +12,7 @@ import dev.basalt.metadata.image.ProtoIds;
 import dev.basalt.metadata.image.QuorumImage;
 import dev.basalt.metadata.image.TopicImage;
 import dev.basalt.metadata.image.TopicsImage;
+import dev.basalt.proto.v1.BrokerDecommissionRecord;
 import dev.basalt.proto.v1.BrokerFencedRecord;
 import dev.basalt.proto.v1.BrokerRegistrationRecord;
 import dev.basalt.proto.v1.BrokerUnfencedRecord;
@@ -31,6 +32,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.UUID;
 
 /**
@@ -49,6 +51,7 @@ import java.util.UUID;
 public final class MetadataDelta {
     private final MetadataImage base;
     private TreeMap<Integer, BrokerRegistration> brokers;
+    private TreeSet<Integer> decommissioned;
     private TreeMap<UUID, TopicImage> topics;
     private final Map<UUID, TreeMap<Integer, PartitionRegistration>> partitions = new HashMap<>();
     private TreeMap<ConfigResource, TreeMap<String, String>> configs;
@@ -95,6 +98,7 @@ public final class MetadataDelta {
             case CONFIG_CHANGE -> replayConfigChange(record.getConfigChange());
             case PRODUCER_ID_BLOCK -> replayProducerIdBlock(record.getProducerIdBlock());
             case VOTER_SET_CHANGE -> replayVoterSetChange(record.getVoterSetChange());
+            case BROKER_DECOMMISSION -> replayDecommission(record.getBrokerDecommission());
             default -> throw new IllegalStateException("record has no known kind");
         }
     }
@@ -232,6 +236,30 @@ public final class MetadataDelta {
         return b;
     }
 
+    private void replayDecommission(BrokerDecommissionRecord r) {
+        if (!brokersForRead().containsKey(r.getBrokerId())) {
+            throw new IllegalStateException("broker " + r.getBrokerId() + " is not registered");
+        }
+        TreeSet<Integer> ids = decommissioned();
+        boolean changed = r.getDecommissioned() ? ids.add(r.getBrokerId()) : ids.remove(r.getBrokerId());
+        if (!changed) {
+            throw new IllegalStateException("broker " + r.getBrokerId() + " is already "
+                    + (r.getDecommissioned() ? "decommissioned" : "in service"));
+        }
+    }
+
+    private TreeSet<Integer> decommissioned() {
+        if (decommissioned == null) {
+            decommissioned = new TreeSet<>(base.cluster().decommissionedBrokerIds());
+        }
+        return decommissioned;
+    }
+
+    /** True when {@code brokerId} is decommissioned in the state reached so far. */
+    public boolean isDecommissioned(int brokerId) {
+        return decommissioned != null ? decommissioned.contains(brokerId) : base.cluster().isDecommissioned(brokerId);
+    }
+
     private void replayTopic(TopicRecord r) {
         requireId(r.getTopicId(), "topic id");
         UUID id = ProtoIds.fromProto(r.getTopicId());
@@ -264,7 +292,8 @@ public final class MetadataDelta {
                     + topicPartitions.size() + ")");
         }
         PartitionRegistration p = new PartitionRegistration(r.getReplicasList(), r.getIsrList(), r.getLeader(),
-                r.getLeaderEpoch(), r.getPartitionEpoch(), r.getEligibleLeaderReplicasList(), r.getLeaderRecovering());
+                r.getLeaderEpoch(), r.getPartitionEpoch(), r.getEligibleLeaderReplicasList(), r.getLeaderRecovering(),
+                r.getAddingReplicasList(), r.getRemovingReplicasList());
         requireRegistered(p.replicas());
         topicPartitions.put(r.getPartition(), p);
     }
@@ -287,8 +316,12 @@ public final class MetadataDelta {
         List<Integer> elr = r.hasEligibleLeaderReplicas() ? r.getEligibleLeaderReplicas().getBrokerIdsList()
                 : current.elr();
         boolean recovering = r.hasLeaderRecovering() ? r.getLeaderRecovering() : current.leaderRecovering();
+        List<Integer> adding = r.hasAddingReplicas() ? r.getAddingReplicas().getBrokerIdsList()
+                : current.addingReplicas();
+        List<Integer> removing = r.hasRemovingReplicas() ? r.getRemovingReplicas().getBrokerIdsList()
+                : current.removingReplicas();
         PartitionRegistration next = new PartitionRegistration(replicas, isr, leader, leaderEpoch,
-                Math.addExact(current.partitionEpoch(), 1), elr, recovering);
+                Math.addExact(current.partitionEpoch(), 1), elr, recovering, adding, removing);
         requireRegistered(next.replicas());
         topicPartitions.put(r.getPartition(), next);
     }
@@ -369,7 +402,9 @@ public final class MetadataDelta {
         if (broken) {
             throw new IllegalStateException("delta failed on an earlier record; discard it");
         }
-        ClusterImage cluster = brokers == null ? base.cluster() : new ClusterImage(new TreeMap<>(brokers));
+        ClusterImage cluster = brokers == null && decommissioned == null ? base.cluster()
+                : new ClusterImage(new TreeMap<>(brokersForRead()), decommissioned == null
+                        ? base.cluster().decommissionedBrokerIds() : new TreeSet<>(decommissioned));
         TopicsImage topicsImage = base.topics();
         if (topics != null || !partitions.isEmpty()) {
             TreeMap<UUID, TopicImage> next = new TreeMap<>(topicsForRead());

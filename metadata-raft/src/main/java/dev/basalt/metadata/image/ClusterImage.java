@@ -1,5 +1,6 @@
 package dev.basalt.metadata.image;
 
+import dev.basalt.proto.v1.BrokerDecommissionRecord;
 import dev.basalt.proto.v1.BrokerRegistrationRecord;
 import dev.basalt.proto.v1.MetadataRecord;
 import java.util.Collections;
@@ -7,7 +8,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.SortedMap;
+import java.util.SortedSet;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.function.Consumer;
 
 /**
@@ -19,10 +22,40 @@ public final class ClusterImage {
     public static final ClusterImage EMPTY = new ClusterImage(new TreeMap<>());
 
     private final SortedMap<Integer, BrokerRegistration> brokers;
+    private final SortedSet<Integer> decommissioned;
 
-    /** Takes ownership of {@code brokers}: the caller must not modify it afterwards. */
+    /** Takes ownership of {@code brokers}: the caller must not modify it afterwards. No broker decommissioned. */
     public ClusterImage(TreeMap<Integer, BrokerRegistration> brokers) {
+        this(brokers, new TreeSet<>());
+    }
+
+    /**
+     * Takes ownership of both arguments. {@code decommissioned}: brokers an operator is draining
+     * (BrokerDecommissionRecord); each must be registered.
+     */
+    public ClusterImage(TreeMap<Integer, BrokerRegistration> brokers, SortedSet<Integer> decommissioned) {
         this.brokers = Collections.unmodifiableSortedMap(brokers);
+        this.decommissioned = Collections.unmodifiableSortedSet(decommissioned);
+        for (int id : decommissioned) {
+            if (!brokers.containsKey(id)) {
+                throw new IllegalArgumentException("decommissioned broker " + id + " is not registered");
+            }
+        }
+    }
+
+    /** Ids of the decommissioned brokers, ascending. */
+    public SortedSet<Integer> decommissionedBrokerIds() {
+        return decommissioned;
+    }
+
+    public boolean isDecommissioned(int brokerId) {
+        return decommissioned.contains(brokerId);
+    }
+
+    /** Registered, unfenced and not decommissioned: where new replicas may go. Ascending ids. */
+    public List<Integer> activeBrokerIds() {
+        return brokers.values().stream().filter(b -> !b.fenced() && !decommissioned.contains(b.brokerId()))
+                .map(BrokerRegistration::brokerId).toList();
     }
 
     public SortedMap<Integer, BrokerRegistration> brokers() {
@@ -54,21 +87,25 @@ public final class ClusterImage {
             }
             out.accept(MetadataRecord.newBuilder().setBrokerRegistration(record).build());
         }
+        for (int id : decommissioned) {
+            out.accept(MetadataRecord.newBuilder().setBrokerDecommission(BrokerDecommissionRecord.newBuilder()
+                    .setBrokerId(id).setDecommissioned(true)).build());
+        }
     }
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof ClusterImage c && brokers.equals(c.brokers);
+        return o instanceof ClusterImage c && brokers.equals(c.brokers) && decommissioned.equals(c.decommissioned);
     }
 
     @Override
     public int hashCode() {
-        return brokers.hashCode();
+        return brokers.hashCode() * 31 + decommissioned.hashCode();
     }
 
     @Override
     public String toString() {
-        return "ClusterImage" + brokers.values();
+        return "ClusterImage" + brokers.values() + (decommissioned.isEmpty() ? "" : " decommissioned " + decommissioned);
     }
 
     /** A fresh mutable copy of the broker map, for {@code MetadataDelta} to change. */

@@ -21,15 +21,24 @@ import java.util.Set;
  *                               {@code min.insync.replicas}, so they hold every committed record
  * @param leaderRecovering       the leader was elected uncleanly (outside ISR and ELR); acknowledged
  *                               records may be lost. Cleared by the leader's next ISR expansion
+ * @param addingReplicas         reassignment in progress (KIP-455): replicas of the target that are not
+ *                               original replicas; they catch up as followers and join the ISR
+ * @param removingReplicas       reassignment in progress: original replicas not in the target, removed
+ *                               once the reassignment completes. Disjoint from {@code addingReplicas};
+ *                               both empty when no reassignment runs. While one runs,
+ *                               {@code replicas} = target followed by the removing replicas
  */
 public record PartitionRegistration(List<Integer> replicas, List<Integer> isr, int leader, int leaderEpoch,
-                                    int partitionEpoch, List<Integer> elr, boolean leaderRecovering) {
+                                    int partitionEpoch, List<Integer> elr, boolean leaderRecovering,
+                                    List<Integer> addingReplicas, List<Integer> removingReplicas) {
     public static final int NO_LEADER = -1;
 
     public PartitionRegistration {
         replicas = List.copyOf(replicas);
         isr = List.copyOf(isr);
         elr = List.copyOf(elr);
+        addingReplicas = List.copyOf(addingReplicas);
+        removingReplicas = List.copyOf(removingReplicas);
         if (replicas.isEmpty()) {
             throw new IllegalArgumentException("no replicas");
         }
@@ -60,6 +69,41 @@ public record PartitionRegistration(List<Integer> replicas, List<Integer> isr, i
         if (leaderEpoch < 0 || partitionEpoch < 0) {
             throw new IllegalArgumentException("negative epoch: leader " + leaderEpoch + ", partition " + partitionEpoch);
         }
+        checkReassignment(replicas, replicaSet, addingReplicas, removingReplicas);
+    }
+
+    private static void checkReassignment(List<Integer> replicas, Set<Integer> replicaSet, List<Integer> adding,
+                                          List<Integer> removing) {
+        if (new HashSet<>(adding).size() != adding.size() || new HashSet<>(removing).size() != removing.size()) {
+            throw new IllegalArgumentException("adding " + adding + " or removing " + removing + " repeats a broker");
+        }
+        if (!replicaSet.containsAll(adding) || !replicaSet.containsAll(removing)) {
+            throw new IllegalArgumentException("adding " + adding + " and removing " + removing
+                    + " must be subsets of replicas " + replicas);
+        }
+        for (int id : adding) {
+            if (removing.contains(id)) {
+                throw new IllegalArgumentException("broker " + id + " is both adding and removing");
+            }
+        }
+        if (removing.size() == replicas.size()) {
+            throw new IllegalArgumentException("every replica is removing: the target " + replicas + " is empty");
+        }
+        // KIP-455's layout: target replicas first, then the removing ones, so the target (and its
+        // preferred leader) can be read back without storing it twice.
+        for (int i = 0; i < replicas.size(); i++) {
+            boolean inTail = i >= replicas.size() - removing.size();
+            if (inTail != removing.contains(replicas.get(i))) {
+                throw new IllegalArgumentException("removing replicas " + removing + " must be the tail of replicas "
+                        + replicas);
+            }
+        }
+    }
+
+    /** A partition without a reassignment in progress. */
+    public PartitionRegistration(List<Integer> replicas, List<Integer> isr, int leader, int leaderEpoch,
+                                 int partitionEpoch, List<Integer> elr, boolean leaderRecovering) {
+        this(replicas, isr, leader, leaderEpoch, partitionEpoch, elr, leaderRecovering, List.of(), List.of());
     }
 
     /** A partition without eligible leader replicas and not recovering (the state before KIP-966). */
@@ -72,8 +116,25 @@ public record PartitionRegistration(List<Integer> replicas, List<Integer> isr, i
         return leader != NO_LEADER;
     }
 
-    /** The preferred leader: the first replica. */
+    /** The preferred leader: the first replica (during a reassignment, the target's first replica). */
     public int preferredLeader() {
         return replicas.get(0);
+    }
+
+    /** True while a reassignment is in progress (some replica is being added or removed). */
+    public boolean isReassigning() {
+        return !addingReplicas.isEmpty() || !removingReplicas.isEmpty();
+    }
+
+    /** The replicas the partition will have: {@code replicas} without the removing ones, in order. */
+    public List<Integer> targetReplicas() {
+        return removingReplicas.isEmpty() ? replicas
+                : replicas.subList(0, replicas.size() - removingReplicas.size());
+    }
+
+    /** The replicas before the reassignment started: {@code replicas} without the adding ones, in order. */
+    public List<Integer> originalReplicas() {
+        return addingReplicas.isEmpty() ? replicas
+                : replicas.stream().filter(id -> !addingReplicas.contains(id)).toList();
     }
 }

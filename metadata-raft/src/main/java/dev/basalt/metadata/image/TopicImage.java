@@ -65,7 +65,8 @@ public final class TopicImage {
                     .setTopicId(ProtoIds.toProto(id)).setPartition(e.getKey()).addAllReplicas(p.replicas())
                     .addAllIsr(p.isr()).setLeader(p.leader()).setLeaderEpoch(p.leaderEpoch())
                     .setPartitionEpoch(p.partitionEpoch()).addAllEligibleLeaderReplicas(p.elr())
-                    .setLeaderRecovering(p.leaderRecovering())).build());
+                    .setLeaderRecovering(p.leaderRecovering()).addAllAddingReplicas(p.addingReplicas())
+                    .addAllRemovingReplicas(p.removingReplicas())).build());
         }
     }
 

@@ -48,7 +48,8 @@ public final class RandomMetadataRecords {
             case 6, 7 -> changePartition(image);
             case 8 -> removeTopic(image);
             case 9 -> config(image);
-            default -> random.nextBoolean() ? producerIds(image) : List.of(Records.voters(voterIds()));
+            default -> random.nextInt(3) == 0 ? decommission(image)
+                    : random.nextBoolean() ? producerIds(image) : List.of(Records.voters(voterIds()));
         };
     }
 
@@ -132,6 +133,9 @@ public final class RandomMetadataRecords {
         }
         int p = random.nextInt(topic.partitionCount());
         PartitionRegistration current = topic.partitions().get(p);
+        if (random.nextInt(4) == 0) {
+            return reassignment(image, topic.id(), p, current);
+        }
         List<Integer> isr = random.nextBoolean() ? null : subset(current.replicas(),
                 random.nextInt(current.replicas().size() + 1));
         List<Integer> effectiveIsr = isr == null ? current.isr() : isr;
@@ -150,6 +154,59 @@ public final class RandomMetadataRecords {
                 ? subset(outsideIsr, random.nextInt(outsideIsr.size() + 1)) : null;
         Boolean recovering = random.nextInt(4) == 0 ? random.nextBoolean() : null;
         return List.of(Records.change(topic.id(), p, current.partitionEpoch(), leader, isr, null, elr, recovering));
+    }
+
+    /**
+     * Starts a reassignment (a broker added, the last replica removing; KIP-455's layout: target
+     * first, removing replicas last) or ends the one in progress at its target (ISR and ELR kept
+     * within the target, a leaving leader replaced).
+     */
+    private List<MetadataRecord> reassignment(MetadataImage image, UUID topicId, int p, PartitionRegistration current) {
+        dev.basalt.proto.v1.PartitionChangeRecord.Builder b = dev.basalt.proto.v1.PartitionChangeRecord.newBuilder()
+                .setTopicId(dev.basalt.metadata.image.ProtoIds.toProto(topicId)).setPartition(p)
+                .setExpectedPartitionEpoch(current.partitionEpoch());
+        if (current.isReassigning()) {
+            List<Integer> target = current.targetReplicas();
+            List<Integer> isr = current.isr().stream().filter(target::contains).toList();
+            if (isr.isEmpty()) {
+                return List.of();
+            }
+            b.setReplicas(ids(target)).setIsr(ids(isr)).setAddingReplicas(ids(List.of())).setRemovingReplicas(ids(List.of()))
+                    .setEligibleLeaderReplicas(ids(current.elr().stream().filter(id -> target.contains(id)
+                            && !isr.contains(id)).toList()));
+            if (current.leader() != PartitionRegistration.NO_LEADER && !target.contains(current.leader())) {
+                b.setLeader(isr.get(0));
+            }
+            return List.of(dev.basalt.proto.v1.MetadataRecord.newBuilder().setPartitionChange(b).build());
+        }
+        List<Integer> outside = new ArrayList<>(image.cluster().brokers().keySet());
+        outside.removeAll(current.replicas());
+        if (outside.isEmpty() || current.replicas().size() < 2) {
+            return List.of();
+        }
+        int added = outside.get(random.nextInt(outside.size()));
+        int removing = current.replicas().get(current.replicas().size() - 1);
+        List<Integer> replicas = new ArrayList<>(current.replicas().subList(0, current.replicas().size() - 1));
+        replicas.add(added);
+        replicas.add(removing);
+        b.setReplicas(ids(replicas)).setAddingReplicas(ids(List.of(added))).setRemovingReplicas(ids(List.of(removing)));
+        return List.of(dev.basalt.proto.v1.MetadataRecord.newBuilder().setPartitionChange(b).build());
+    }
+
+    private static dev.basalt.proto.v1.BrokerIdList ids(List<Integer> ids) {
+        return dev.basalt.proto.v1.BrokerIdList.newBuilder().addAllBrokerIds(ids).build();
+    }
+
+    /** Toggles the decommissioned flag of a registered broker. */
+    private List<MetadataRecord> decommission(MetadataImage image) {
+        List<Integer> ids = new ArrayList<>(image.cluster().brokers().keySet());
+        if (ids.isEmpty()) {
+            return List.of();
+        }
+        int id = ids.get(random.nextInt(ids.size()));
+        return List.of(dev.basalt.proto.v1.MetadataRecord.newBuilder().setBrokerDecommission(
+                dev.basalt.proto.v1.BrokerDecommissionRecord.newBuilder().setBrokerId(id)
+                        .setDecommissioned(!image.cluster().isDecommissioned(id))).build());
     }
 
     private List<MetadataRecord> removeTopic(MetadataImage image) {

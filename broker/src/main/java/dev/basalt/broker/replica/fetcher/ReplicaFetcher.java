@@ -58,6 +58,7 @@ public final class ReplicaFetcher implements AutoCloseable {
     private final ReplicaConfig config;
     private final Clock clock;
     private final Consumer<TopicPartition> onProgress;
+    private final ReassignmentThrottle throttle;
     private final Object monitor = new Object();
     private final Map<TopicPartition, Target> targets = new LinkedHashMap<>(); // guarded by monitor
     private final Thread thread;
@@ -83,6 +84,14 @@ public final class ReplicaFetcher implements AutoCloseable {
      */
     public ReplicaFetcher(int localBrokerId, int sourceBrokerId, Supplier<UUID> incarnationId, ReplicaClient client,
                           ReplicaConfig config, Clock clock, Consumer<TopicPartition> onProgress) {
+        this(localBrokerId, sourceBrokerId, incarnationId, client, config, clock, onProgress, new ReassignmentThrottle());
+    }
+
+    /** @param throttle the broker's limit on reassignment catch-up (shared by all its fetchers) */
+    public ReplicaFetcher(int localBrokerId, int sourceBrokerId, Supplier<UUID> incarnationId, ReplicaClient client,
+                          ReplicaConfig config, Clock clock, Consumer<TopicPartition> onProgress,
+                          ReassignmentThrottle throttle) {
+        this.throttle = throttle;
         this.localBrokerId = localBrokerId;
         this.sourceBrokerId = sourceBrokerId;
         this.incarnationId = incarnationId;
@@ -280,19 +289,45 @@ public final class ReplicaFetcher implements AutoCloseable {
 
     // ------------------------------------------------------------------ fetching
 
-    private void fetch(List<Target> batch) throws ReplicaClient.ReplicaClientException {
+    private void fetch(List<Target> candidates) throws ReplicaClient.ReplicaClientException {
         ReplicaFetchRequest.Builder req = ReplicaFetchRequest.newBuilder().setReplicaId(localBrokerId)
                 .setBrokerIncarnationId(incarnationId.get().toString()).setMaxWaitMs(config.fetchWaitMaxMs())
                 .setMinBytes(config.fetchMinBytes()).setMaxBytes(config.fetchResponseMaxBytes());
-        for (Target t : batch) {
+        List<Target> batch = new ArrayList<>(candidates.size());
+        long[] granted = new long[candidates.size()]; // throttle grant per fetched partition, -1 = not throttled
+        long nowMs = clock.millis();
+        for (Target t : candidates) {
+            int maxBytes = config.fetchMaxBytes();
+            if (throttle.isThrottled(t.partition.topicPartition())) {
+                long grant = throttle.reserve(nowMs, maxBytes);
+                if (grant == 0) {
+                    t.backoffUntilMs = throttle.nextGrantMs(nowMs); // reassignment catch-up over its rate
+                    continue;
+                }
+                granted[batch.size()] = grant;
+                maxBytes = (int) grant;
+            } else {
+                granted[batch.size()] = -1;
+            }
+            batch.add(t);
             PartitionLog plog = t.partition.log();
             long leo = plog.logEndOffset();
             req.addPartitions(ReplicaFetchRequest.PartitionData.newBuilder().setTopicId(t.partition.topicId())
                     .setPartition(t.partition.topicPartition().partition()).setFetchOffset(leo)
                     .setFlushedOffset(Math.min(plog.recoveryPoint(), leo)).setCurrentLeaderEpoch(t.leaderEpoch)
-                    .setPartitionMaxBytes(config.fetchMaxBytes()).setKnownHighWatermark(plog.highWatermark()));
+                    .setPartitionMaxBytes(maxBytes).setKnownHighWatermark(plog.highWatermark()));
         }
-        ReplicaFetchResponse resp = client.fetch(req.build(), config.fetchWaitMaxMs() + config.requestTimeoutMs());
+        if (batch.isEmpty()) {
+            return;
+        }
+        ReplicaFetchResponse resp;
+        try {
+            resp = client.fetch(req.build(), config.fetchWaitMaxMs() + config.requestTimeoutMs());
+        } catch (ReplicaClient.ReplicaClientException | RuntimeException e) {
+            settleThrottle(granted, batch.size(), null);
+            throw e;
+        }
+        settleThrottle(granted, batch.size(), resp);
         if (resp.getErrorCode() != ErrorCode.NONE || resp.getPartitionsCount() != batch.size()) {
             batch.forEach(t -> backoff(t, "ReplicaFetch " + resp.getErrorCode() + " " + resp.getErrorMessage()));
             return;
@@ -315,6 +350,16 @@ public final class ReplicaFetcher implements AutoCloseable {
                 t.partition.log().flush();
             }
             onProgress.accept(t.partition.topicPartition());
+        }
+    }
+
+    /** Returns unused throttle grants, or charges the overshoot; {@code resp} null = nothing received. */
+    private void settleThrottle(long[] granted, int fetched, ReplicaFetchResponse resp) {
+        for (int i = 0; i < fetched; i++) {
+            if (granted[i] >= 0) {
+                boolean answered = resp != null && resp.getErrorCode() == ErrorCode.NONE && i < resp.getPartitionsCount();
+                throttle.settle(granted[i], answered ? resp.getPartitions(i).getRecords().size() : 0);
+            }
         }
     }
 

@@ -25,6 +25,7 @@ public final class ReplicaFetcherManager implements AutoCloseable {
     private final ReplicaConfig config;
     private final Clock clock;
     private final Consumer<TopicPartition> onProgress;
+    private final ReassignmentThrottle throttle;
     private final Map<Integer, Source> fetchers = new HashMap<>();
     private final Map<TopicPartition, Integer> sourceOf = new HashMap<>();
     private boolean closed;
@@ -34,6 +35,14 @@ public final class ReplicaFetcherManager implements AutoCloseable {
 
     public ReplicaFetcherManager(int localBrokerId, Supplier<UUID> incarnationId, ReplicaClient.Factory clients,
                                  ReplicaConfig config, Clock clock, Consumer<TopicPartition> onProgress) {
+        this(localBrokerId, incarnationId, clients, config, clock, onProgress, new ReassignmentThrottle());
+    }
+
+    /** @param throttle this broker's limit on reassignment catch-up, shared by every fetcher */
+    public ReplicaFetcherManager(int localBrokerId, Supplier<UUID> incarnationId, ReplicaClient.Factory clients,
+                                 ReplicaConfig config, Clock clock, Consumer<TopicPartition> onProgress,
+                                 ReassignmentThrottle throttle) {
+        this.throttle = throttle;
         this.localBrokerId = localBrokerId;
         this.incarnationId = incarnationId;
         this.clients = clients;
@@ -63,7 +72,7 @@ public final class ReplicaFetcherManager implements AutoCloseable {
         }
         if (s == null) {
             ReplicaFetcher f = new ReplicaFetcher(localBrokerId, leaderId, incarnationId, clients.connect(leaderId, host, port), config,
-                    clock, onProgress);
+                    clock, onProgress, throttle);
             s = new Source(host, port, f);
             fetchers.put(leaderId, s);
             f.start();

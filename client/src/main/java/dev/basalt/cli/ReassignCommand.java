@@ -1,0 +1,208 @@
+package dev.basalt.cli;
+
+import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.util.JsonFormat;
+import dev.basalt.client.Admin;
+import dev.basalt.client.TopicPartition;
+import dev.basalt.client.admin.AlterConfigOp;
+import dev.basalt.client.admin.ConfigResource;
+import dev.basalt.client.admin.PartitionReassignment;
+import dev.basalt.client.admin.ReassignmentMove;
+import dev.basalt.proto.v1.GenerateReassignmentPlanResponse;
+import dev.basalt.proto.v1.ReassignmentPlan;
+import dev.basalt.proto.v1.TopicPartitionRef;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParentCommand;
+
+/**
+ * {@code basalt reassign}: moves partition replicas between brokers (KIP-455). One partition with
+ * {@code --topic --partition --replicas}; a balanced plan with {@code --generate} (printed as JSON);
+ * a plan file with {@code --execute} (optionally setting the catch-up throttle); progress with
+ * {@code --verify} (bytes copied and an ETA from two samples); {@code --cancel}. Thread-safety: one
+ * invocation per instance.
+ */
+@Command(name = "reassign", mixinStandardHelpOptions = true,
+        description = "Move partition replicas between brokers: one partition, or a generated plan.")
+final class ReassignCommand implements Callable<Integer> {
+    /** Sampling interval of --verify's rate estimate. */
+    static final long VERIFY_SAMPLE_MS = 1_000;
+
+    @ArgGroup(exclusive = true, multiplicity = "1")
+    Mode mode;
+
+    static final class Mode {
+        @Option(names = "--replicas", split = ",", paramLabel = "ID", description = "Target replicas of --topic/--partition.")
+        List<Integer> replicas;
+        @Option(names = "--generate", description = "Print a balanced plan (JSON) for --topics over --brokers.")
+        boolean generate;
+        @Option(names = "--execute", description = "Submit the plan in --plan.")
+        boolean execute;
+        @Option(names = "--verify", description = "Show the reassignments in progress and their progress.")
+        boolean verify;
+        @Option(names = "--cancel", description = "Cancel the reassignment of --topic/--partition, or of every partition in --plan.")
+        boolean cancel;
+    }
+
+    @Option(names = "--topic", description = "Topic of the partition to move or cancel.")
+    String topic;
+    @Option(names = "--partition", defaultValue = "-1", description = "Partition to move or cancel.")
+    int partition;
+    @Option(names = "--topics", split = ",", description = "Topics of --generate (and the filter of --verify).")
+    List<String> topics = List.of();
+    @Option(names = "--brokers", split = ",", description = "Brokers --generate spreads the replicas over.")
+    List<Integer> brokers = List.of();
+    @Option(names = "--plan", paramLabel = "FILE", description = "Plan file for --execute or --cancel.")
+    Path plan;
+    @Option(names = "--throttle-bytes-per-second", defaultValue = "-1",
+            description = "With --execute: set reassignment.throttle.bytes.per.second on every broker (0 = unlimited).")
+    long throttleBytesPerSecond;
+    @Option(names = "--timeout-ms", defaultValue = "30000", description = "Give up after this long (default: ${DEFAULT-VALUE}).")
+    long timeoutMs;
+
+    @ParentCommand
+    BasaltCli root;
+
+    @Override
+    public Integer call() {
+        try (Admin admin = new Admin(root.clientConfig(Map.of("default.api.timeout.ms", String.valueOf(timeoutMs))))) {
+            Duration t = Duration.ofMillis(timeoutMs + 1_000);
+            if (mode.generate) {
+                return generate(admin, t);
+            }
+            if (mode.verify) {
+                return verify(admin, t);
+            }
+            Map<TopicPartition, Optional<List<Integer>>> targets = new LinkedHashMap<>();
+            if (mode.replicas != null || (mode.cancel && plan == null)) {
+                requireOnePartition();
+                targets.put(new TopicPartition(topic, partition), mode.cancel ? Optional.empty()
+                        : Optional.of(List.copyOf(mode.replicas)));
+            } else {
+                if (plan == null) {
+                    throw new BasaltCli.UsageException("--execute needs --plan FILE");
+                }
+                for (GenerateReassignmentPlanResponse.Move m : readPlan(plan).getPartitionsList()) {
+                    targets.put(new TopicPartition(m.getPartition().getTopic(), m.getPartition().getPartition()),
+                            mode.cancel ? Optional.empty() : Optional.of(m.getTargetReplicasList()));
+                }
+            }
+            if (mode.execute && throttleBytesPerSecond >= 0) {
+                Admin.getAll(admin.alterConfigs(Map.of(new ConfigResource(ConfigResource.Type.BROKER, ""), List.of(
+                        AlterConfigOp.set("reassignment.throttle.bytes.per.second", Long.toString(throttleBytesPerSecond)))),
+                        false), t);
+                root.out.println("Catch-up throttle: " + (throttleBytesPerSecond == 0 ? "unlimited"
+                        : throttleBytesPerSecond + " bytes/s per broker"));
+            }
+            Map<String, Void> done = Admin.getAll(admin.alterPartitionReassignments(targets), t);
+            root.out.println((mode.cancel ? "Cancelled" : "Started") + " the reassignment of " + done.size() + " partitions"
+                    + (mode.cancel ? "" : "; follow it with: basalt reassign --verify"));
+            return BasaltCli.OK;
+        }
+    }
+
+    private void requireOnePartition() {
+        if (topic == null || partition < 0) {
+            throw new BasaltCli.UsageException("name the partition with --topic T --partition P");
+        }
+    }
+
+    private int generate(Admin admin, Duration t) {
+        if (topics.isEmpty() || brokers.isEmpty()) {
+            throw new BasaltCli.UsageException("--generate needs --topics T1,T2 and --brokers 1,2,3");
+        }
+        List<ReassignmentMove> moves = Admin.get(admin.generateReassignmentPlan(topics, brokers), t);
+        ReassignmentPlan.Builder p = ReassignmentPlan.newBuilder().setVersion(1);
+        for (ReassignmentMove m : moves) {
+            p.addPartitionsBuilder().setPartition(TopicPartitionRef.newBuilder().setTopic(m.topic()).setPartition(m.partition()))
+                    .addAllCurrentReplicas(m.current()).addAllTargetReplicas(m.target());
+        }
+        try {
+            root.out.println(JsonFormat.printer().print(p));
+        } catch (InvalidProtocolBufferException e) {
+            throw new IllegalStateException("cannot print the plan", e);
+        }
+        return BasaltCli.OK;
+    }
+
+    static ReassignmentPlan readPlan(Path file) {
+        try {
+            ReassignmentPlan.Builder b = ReassignmentPlan.newBuilder();
+            JsonFormat.parser().merge(Files.readString(file, StandardCharsets.UTF_8), b);
+            if (b.getVersion() != 1) {
+                throw new BasaltCli.UsageException(file + ": plan version " + b.getVersion() + ", expected 1");
+            }
+            return b.build();
+        } catch (InvalidProtocolBufferException e) {
+            throw new BasaltCli.UsageException(file + " is not a reassignment plan: " + e.getMessage());
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Two samples {@link #VERIFY_SAMPLE_MS} apart give the copy rate and so the ETA. */
+    private int verify(Admin admin, Duration t) {
+        List<PartitionReassignment> first = Admin.get(admin.listPartitionReassignments(topics), t);
+        if (first.isEmpty()) {
+            root.out.println("No reassignment in progress.");
+            return BasaltCli.OK;
+        }
+        try {
+            Thread.sleep(VERIFY_SAMPLE_MS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        List<PartitionReassignment> second = Admin.get(admin.listPartitionReassignments(topics), t);
+        long copiedBefore = copied(first);
+        long copiedNow = copied(second);
+        long remaining = 0;
+        boolean known = true;
+        root.out.printf("%-30s %-14s %-10s %-10s %-16s %-16s%n", "PARTITION", "TARGET", "ADDING", "REMOVING", "RECORDS-COPIED",
+                "BYTES-COPIED");
+        for (PartitionReassignment r : second) {
+            PartitionReassignment.ReplicaProgress lead = r.progress().get(r.leader());
+            StringBuilder records = new StringBuilder();
+            StringBuilder bytes = new StringBuilder();
+            for (int id : r.adding()) {
+                PartitionReassignment.ReplicaProgress p = r.progress().get(id);
+                records.append(records.length() == 0 ? "" : " ").append(p == null || lead == null ? "?"
+                        : (p.logEndOffset() - lead.logStartOffset()) + "/" + (lead.logEndOffset() - lead.logStartOffset()));
+                bytes.append(bytes.length() == 0 ? "" : " ").append(p == null || lead == null ? "?"
+                        : p.sizeBytes() + "/" + lead.sizeBytes());
+            }
+            long left = r.bytesRemaining();
+            known &= left >= 0;
+            remaining += Math.max(0, left);
+            root.out.printf("%-30s %-14s %-10s %-10s %-16s %-16s%n", r.topic() + "-" + r.partition(), r.target(), r.adding(),
+                    r.removing(), records, bytes);
+        }
+        double rate = (copiedNow - copiedBefore) * 1000.0 / VERIFY_SAMPLE_MS;
+        root.out.println();
+        root.out.println(second.size() + " partitions reassigning; " + (known ? remaining + " bytes left" : "some brokers did not report")
+                + (rate > 0 ? String.format(", copying %.0f bytes/s, ETA %.0f s", rate, remaining / rate) : ", ETA unknown"));
+        return BasaltCli.OK;
+    }
+
+    private static long copied(List<PartitionReassignment> list) {
+        long total = 0;
+        for (PartitionReassignment r : list) {
+            for (int id : r.adding()) {
+                PartitionReassignment.ReplicaProgress p = r.progress().get(id);
+                total += p == null ? 0 : p.sizeBytes();
+            }
+        }
+        return total;
+    }
+}

@@ -1,0 +1,182 @@
+package dev.basalt.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.basalt.proto.v1.AdminServiceGrpc;
+import dev.basalt.proto.v1.AlterConfigsRequest;
+import dev.basalt.proto.v1.AlterConfigsResponse;
+import dev.basalt.proto.v1.AlterPartitionReassignmentsRequest;
+import dev.basalt.proto.v1.AlterPartitionReassignmentsResponse;
+import dev.basalt.proto.v1.DecommissionBrokerRequest;
+import dev.basalt.proto.v1.DecommissionBrokerResponse;
+import dev.basalt.proto.v1.ElectLeadersRequest;
+import dev.basalt.proto.v1.ElectLeadersResponse;
+import dev.basalt.proto.v1.ErrorCode;
+import dev.basalt.proto.v1.GenerateReassignmentPlanRequest;
+import dev.basalt.proto.v1.GenerateReassignmentPlanResponse;
+import dev.basalt.proto.v1.TopicPartitionRef;
+import io.grpc.Server;
+import io.grpc.ServerBuilder;
+import io.grpc.stub.StreamObserver;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Goal: the reassignment commands ({@code reassign}, {@code brokers}, {@code leaders}) send the
+ * right requests and report the answers: a generated plan round-trips through its JSON file into
+ * --execute (with the throttle set first), a refusal exits 1 with the error name, a decommission
+ * with --wait polls until the broker can be stopped, usage errors exit 2. Method: the CLI against a
+ * scripted AdminService on a local port. Reproduce: deterministic; {@code -Dtest=ReassignCommandsTest}.
+ */
+class ReassignCommandsTest {
+    @TempDir
+    Path tmp;
+    private Server server;
+    private final List<Object> requests = new CopyOnWriteArrayList<>();
+    private final AtomicInteger decommissionCalls = new AtomicInteger();
+
+    record Result(int code, String out, String err) {
+    }
+
+    @BeforeEach
+    void start() throws Exception {
+        server = ServerBuilder.forPort(0).addService(new AdminServiceGrpc.AdminServiceImplBase() {
+            @Override
+            public void generateReassignmentPlan(GenerateReassignmentPlanRequest req,
+                                                 StreamObserver<GenerateReassignmentPlanResponse> out) {
+                requests.add(req);
+                out.onNext(GenerateReassignmentPlanResponse.newBuilder().setErrorCode(ErrorCode.NONE)
+                        .addMoves(GenerateReassignmentPlanResponse.Move.newBuilder().setPartition(ref("t", 0))
+                                .addAllCurrentReplicas(List.of(1, 2, 3)).addAllTargetReplicas(List.of(4, 2, 3)))
+                        .addMoves(GenerateReassignmentPlanResponse.Move.newBuilder().setPartition(ref("t", 1))
+                                .addAllCurrentReplicas(List.of(2, 3, 1)).addAllTargetReplicas(List.of(2, 4, 1)))
+                        .build());
+                out.onCompleted();
+            }
+
+            @Override
+            public void alterPartitionReassignments(AlterPartitionReassignmentsRequest req,
+                                                    StreamObserver<AlterPartitionReassignmentsResponse> out) {
+                requests.add(req);
+                AlterPartitionReassignmentsResponse.Builder b = AlterPartitionReassignmentsResponse.newBuilder();
+                for (AlterPartitionReassignmentsRequest.Reassignment r : req.getReassignmentsList()) {
+                    boolean bad = r.hasTarget() && r.getTarget().getBrokerIdsList().contains(9);
+                    b.addResultsBuilder().setPartition(r.getPartition()).setErrorCode(bad
+                            ? ErrorCode.INVALID_REPLICA_ASSIGNMENT : ErrorCode.NONE).setErrorMessage(bad ? "broker 9 is not registered" : "");
+                }
+                out.onNext(b.build());
+                out.onCompleted();
+            }
+
+            @Override
+            public void alterConfigs(AlterConfigsRequest req, StreamObserver<AlterConfigsResponse> out) {
+                requests.add(req);
+                AlterConfigsResponse.Builder b = AlterConfigsResponse.newBuilder();
+                req.getResourcesList().forEach(c -> b.addResourcesBuilder().setResource(c.getResource()).setErrorCode(ErrorCode.NONE));
+                out.onNext(b.build());
+                out.onCompleted();
+            }
+
+            @Override
+            public void decommissionBroker(DecommissionBrokerRequest req, StreamObserver<DecommissionBrokerResponse> out) {
+                int call = decommissionCalls.incrementAndGet();
+                int left = Math.max(0, 3 - call);
+                out.onNext(DecommissionBrokerResponse.newBuilder().setErrorCode(ErrorCode.NONE).setBrokerId(req.getBrokerId())
+                        .setDecommissioned(true).setReplicasRemaining(left).setCanStop(left == 0).build());
+                out.onCompleted();
+            }
+
+            @Override
+            public void electLeaders(ElectLeadersRequest req, StreamObserver<ElectLeadersResponse> out) {
+                requests.add(req);
+                out.onNext(ElectLeadersResponse.newBuilder().setErrorCode(ErrorCode.NONE).addElected(ref("t", 1))
+                        .setNotPreferredRemaining(0).build());
+                out.onCompleted();
+            }
+        }).build().start();
+    }
+
+    @AfterEach
+    void stop() {
+        server.shutdownNow();
+    }
+
+    private static TopicPartitionRef ref(String topic, int p) {
+        return TopicPartitionRef.newBuilder().setTopic(topic).setPartition(p).build();
+    }
+
+    private Result run(String... args) {
+        List<String> all = new ArrayList<>(List.of(args));
+        all.add("--bootstrap");
+        all.add("127.0.0.1:" + server.getPort());
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int code = BasaltCli.run(all.toArray(new String[0]), new ByteArrayInputStream(new byte[0]),
+                new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
+        return new Result(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void generateThenExecute_roundTripsThePlan_andSetsTheThrottleFirst() throws Exception {
+        Result plan = run("reassign", "--generate", "--topics", "t", "--brokers", "1,2,3,4");
+        assertEquals(0, plan.code(), plan.err());
+        GenerateReassignmentPlanRequest asked = (GenerateReassignmentPlanRequest) requests.get(0);
+        assertEquals(List.of(1, 2, 3, 4), asked.getBrokerIdsList());
+        Path file = tmp.resolve("plan.json");
+        Files.writeString(file, plan.out());
+        requests.clear();
+
+        Result exec = run("reassign", "--execute", "--plan", file.toString(), "--throttle-bytes-per-second", "1000000");
+        assertEquals(0, exec.code(), exec.err());
+        assertTrue(exec.out().contains("Started the reassignment of 2 partitions"), exec.out());
+        AlterConfigsRequest throttle = (AlterConfigsRequest) requests.get(0);
+        assertEquals("reassignment.throttle.bytes.per.second", throttle.getResources(0).getOperations(0).getName());
+        assertEquals("1000000", throttle.getResources(0).getOperations(0).getValue());
+        AlterPartitionReassignmentsRequest alter = (AlterPartitionReassignmentsRequest) requests.get(1);
+        assertEquals(List.of(4, 2, 3), alter.getReassignments(0).getTarget().getBrokerIdsList());
+        assertEquals(List.of(2, 4, 1), alter.getReassignments(1).getTarget().getBrokerIdsList());
+
+        requests.clear();
+        Result cancel = run("reassign", "--cancel", "--plan", file.toString());
+        assertEquals(0, cancel.code(), cancel.err());
+        AlterPartitionReassignmentsRequest cancelled = (AlterPartitionReassignmentsRequest) requests.get(0);
+        assertTrue(cancelled.getReassignmentsList().stream().noneMatch(AlterPartitionReassignmentsRequest.Reassignment::hasTarget));
+    }
+
+    @Test
+    void onePartition_refusalExitsOneWithTheReason_usageErrorsExitTwo() {
+        Result ok = run("reassign", "--topic", "t", "--partition", "0", "--replicas", "1,2,4");
+        assertEquals(0, ok.code(), ok.err());
+        Result refused = run("reassign", "--topic", "t", "--partition", "0", "--replicas", "1,9");
+        assertEquals(1, refused.code());
+        assertTrue(refused.err().contains("INVALID_REPLICA_ASSIGNMENT"), refused.err());
+        assertEquals(2, run("reassign", "--replicas", "1,2").code(), "no --topic/--partition");
+        assertEquals(2, run("reassign", "--execute").code(), "no --plan");
+        assertEquals(2, run("reassign", "--generate", "--topics", "t").code(), "no --brokers");
+        assertEquals(2, run("reassign").code(), "no mode");
+    }
+
+    @Test
+    void decommissionWait_pollsUntilTheBrokerCanStop_andLeadersRebalanceReports() {
+        Result r = run("brokers", "--decommission", "1", "--wait");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("Broker 1 holds no replica: it can be stopped."), r.out());
+        assertEquals(3, decommissionCalls.get());
+        Result l = run("leaders", "--rebalance");
+        assertEquals(0, l.code(), l.err());
+        assertTrue(l.out().contains("Moved leadership of 1 partitions"), l.out());
+    }
+}
