@@ -136,8 +136,12 @@ class BadInputE2ETest {
         assertEquals(ErrorCode.INVALID_REQUEST, badAcks.getErrorCode());
 
         assertEquals(ErrorCode.INVALID_REQUEST, AdminServiceGrpc.newBlockingStub(channel).withDeadlineAfter(30, TimeUnit.SECONDS)
+                .createTopics(CreateTopicsRequest.newBuilder().setTimeoutMs(-1).addTopics(CreateTopicsRequest.NewTopic.newBuilder()
+                        .setName("negative-timeout").setPartitions(1)).build()).getErrorCode(), "a negative timeout_ms is refused");
+        // No timeout_ms (what a grpcurl user sends) means the 30 s default.
+        assertEquals(ErrorCode.NONE, AdminServiceGrpc.newBlockingStub(channel).withDeadlineAfter(60, TimeUnit.SECONDS)
                 .createTopics(CreateTopicsRequest.newBuilder().addTopics(CreateTopicsRequest.NewTopic.newBuilder().setName("no-timeout")
-                        .setPartitions(1)).build()).getErrorCode(), "timeout_ms is required");
+                        .setPartitions(1)).build()).getTopics(0).getErrorCode(), "timeout_ms 0 = the default");
 
         assertEquals(ErrorCode.OFFSET_OUT_OF_RANGE, fetch("guarded", 0, 1_000_000, 0).getErrorCode());
         assertEquals(ErrorCode.UNKNOWN_TOPIC, fetch("no-such-topic", 0, 0, 0).getErrorCode());

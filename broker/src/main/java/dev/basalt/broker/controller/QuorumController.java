@@ -656,6 +656,11 @@ public final class QuorumController implements ControllerChannel {
                         + change.getResource().getName() + "' must be a broker id or empty (the cluster-wide default)")));
                 continue;
             }
+            if (!broker && change.getResource().getName().isEmpty()) {
+                parts.add(CompletableFuture.completedFuture(new Outcome(ErrorCode.INVALID_REQUEST,
+                        "a topic config resource needs the topic's name")));
+                continue;
+            }
             Map<String, Optional<String>> ops = new HashMap<>();
             for (AlterConfigsRequest.Operation op : change.getOperationsList()) {
                 ops.put(op.getName(), op.getOp() == AlterConfigsRequest.Operation.Op.DELETE ? Optional.empty()
