@@ -84,6 +84,9 @@ public final class PartitionLog {
 
     /** Checked before every roll: why the data directory cannot take a new segment, or null. */
     private volatile java.util.function.Supplier<String> directoryCheck = () -> null;
+    /** Why appends are refused for now (a full disk), or null; and who hears of failed writes. */
+    private volatile java.util.function.Supplier<String> writeBlock = () -> null;
+    private volatile java.util.function.Consumer<Throwable> writeFailures = t -> { };
 
     PartitionLog(TopicPartition tp, Path dir, long partitionId, LoadedLog loaded, LogConfig config, IndexStore index,
                  FileLayer files, Clock clock, Executor background, int compactionKeyCountMax) {
@@ -212,6 +215,7 @@ public final class PartitionLog {
         lock.lock();
         try {
             ensureWritable();
+            ensureAppendable();
             // Checked before any byte is written: a deposed leader's append must leave no trace.
             if (leaderEpoch < epochs.latestEpoch()) {
                 throw new StaleLeaderEpochException(tp.toString(), leaderEpoch, epochs.latestEpoch());
@@ -261,6 +265,7 @@ public final class PartitionLog {
         lock.lock();
         try {
             ensureWritable();
+            ensureAppendable();
             long expected = logEndOffset;
             int epochSoFar = epochs.latestEpoch();
             first = batches.get(0).baseOffset();
@@ -356,6 +361,7 @@ public final class PartitionLog {
             try {
                 pos = seg.append(buf.duplicate().position(payloadPos).limit(payloadPos + runBytes));
             } catch (IOException e) {
+                writeFailures.accept(e);
                 throw new LogStorageException("append to " + tp + " failed; nothing of it is visible", seg.path(), e);
             }
             indexRun(seg, pos, batches.subList(i, j));
@@ -376,6 +382,7 @@ public final class PartitionLog {
             }
         } catch (LogStorageException e) {
             // Bytes are in the segment but not indexed or published: stop writing; a reopen recovers.
+            writeFailures.accept(e);
             fatal = e;
             throw e;
         }
@@ -457,6 +464,20 @@ public final class PartitionLog {
     /** The data directory check run before every roll (the manager's directory identity check). */
     void directoryCheck(java.util.function.Supplier<String> check) {
         this.directoryCheck = check;
+    }
+
+    /** The manager's full-disk gate: appends fail fast while it names a reason; failed writes are reported to it. */
+    void writeGate(java.util.function.Supplier<String> block, java.util.function.Consumer<Throwable> failures) {
+        this.writeBlock = block;
+        this.writeFailures = failures;
+    }
+
+    /** Appends fail fast (STORAGE_ERROR) while the disk is full: nothing is written, nothing half-written. */
+    private void ensureAppendable() {
+        String blocked = writeBlock.get();
+        if (blocked != null) {
+            throw new LogStorageException("log of " + tp + " refuses appends: " + blocked, dir, null);
+        }
     }
 
     /**
