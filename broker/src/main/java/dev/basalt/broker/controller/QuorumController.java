@@ -560,6 +560,11 @@ public final class QuorumController implements ControllerChannel {
                 ops.put(op.getName(), op.getOp() == AlterConfigsRequest.Operation.Op.DELETE ? Optional.empty()
                         : Optional.of(op.getValue()));
             }
+            if (change.getResource().getName().isEmpty()) {
+                // found by RequestFuzzProperties: this used to be an INTERNAL status
+                parts.add(CompletableFuture.completedFuture(new Outcome(ErrorCode.INVALID_REQUEST, "a topic resource needs a name")));
+                continue;
+            }
             ConfigResource resource = ConfigResource.topic(change.getResource().getName());
             parts.add(decide("alter configs of " + resource, req.getTimeoutMs(), req.getValidateOnly(),
                     (c, image) -> c.alterConfigs(image, resource, ops))
