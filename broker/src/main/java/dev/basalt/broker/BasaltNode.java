@@ -238,6 +238,7 @@ public final class BasaltNode implements AutoCloseable {
                 config.getLong("producer.id.expiration.check.interval.ms"), config.getInt("producer.state.producers.max"));
         logs = LogManager.open(config.dataDir(), defaults, clock, options, FileLayer.DEFAULT);
         shutdownSteps.add(() -> logs.close());
+        logs.enforceFreeSpace(config.getLong("log.dir.free.bytes.min"));
         long scrubRate = config.getLong("log.scrub.bytes.per.second");
         if (scrubRate > 0) {
             logs.startScrubbing(scrubRate, this::onCorruptionFound);

@@ -61,8 +61,8 @@ class ScrubE2ETest {
                 Path victim = segments.get(1);
                 long[] flipped = flipOneBitInFifthBatch(victim);
                 long plantedAt = System.nanoTime();
-                // one full pass at RATE bytes/s, plus ticks and the pass in progress: twice that bound
-                long boundMs = 2 * (totalBytes * 1000 / RATE) + 2_000;
+                // the pass in progress, the pause between passes (10 s at most) and one full pass at RATE bytes/s
+                long boundMs = 2 * (totalBytes * 1000 / RATE) + 10_000 + 2_000;
                 long foundMs = -1;
                 while (TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - plantedAt) < boundMs) {
                     if (!node.grepLog("Scrub found corrupt data in rot-0").isEmpty()) {

@@ -82,6 +82,11 @@ public final class LogManager implements AutoCloseable {
     private volatile String directoryFailure;
     /** Partitions whose flushed data failed its checks at load: not opened, reported offline, repairable. */
     private final ConcurrentHashMap<TopicPartition, CorruptLogException> corrupt = new ConcurrentHashMap<>();
+    /** Why appends are refused (free space below the minimum, or a write failed for lack of space), or null. */
+    private volatile String noSpace;
+    /** Appends stop below this many free bytes (0: only a failed write stops them). */
+    private volatile long freeBytesMin;
+    static final long SPACE_CHECK_INTERVAL_MS = 250;
     /** How often the data directory's identity is checked (besides before every segment roll). */
     static final long DIRECTORY_CHECK_INTERVAL_MS = 1_000;
 
@@ -400,6 +405,7 @@ public final class LogManager implements AutoCloseable {
         PartitionLog log = new PartitionLog(tp, dir, partitionId, loaded, cfg, index, files, clock, scheduler,
                 options.compactionKeyCountMax(), options.producersPerPartitionMax());
         log.directoryCheck(this::checkDirectory);
+        log.writeGate(() -> noSpace, this::onWriteFailure);
         return log;
     }
 
@@ -445,6 +451,67 @@ public final class LogManager implements AutoCloseable {
         return why;
     }
 
+    /**
+     * Full-disk handling: appends are refused (fail fast, nothing half-written) once free space on
+     * the data directory's file system drops below {@code minBytes} or a write fails for lack of
+     * space, and resume by themselves once at least 1.5 × {@code minBytes} (and 8 MiB) are free
+     * again. Checked every {@value #SPACE_CHECK_INTERVAL_MS} ms. The margin keeps the RocksDB index
+     * from ever hitting ENOSPC (its write failures are not recoverable without a reopen).
+     */
+    public void enforceFreeSpace(long minBytes) {
+        if (minBytes < 0) {
+            throw new IllegalArgumentException("minBytes " + minBytes + " < 0");
+        }
+        freeBytesMin = minBytes;
+        scheduler.scheduleWithFixedDelay(() -> {
+            try {
+                checkSpace();
+            } catch (RuntimeException e) {
+                LOG.error("free space check failed", e);
+            }
+        }, 0, SPACE_CHECK_INTERVAL_MS, TimeUnit.MILLISECONDS);
+    }
+
+    /** Why appends are refused for lack of space, or null. */
+    public String noSpace() {
+        return noSpace;
+    }
+
+    /** Re-evaluates free space now (the scheduler does this every {@value #SPACE_CHECK_INTERVAL_MS} ms). */
+    public void checkSpace() {
+        if (closed || directoryFailure != null) {
+            return;
+        }
+        long free;
+        try {
+            free = Files.getFileStore(dataDir).getUsableSpace();
+        } catch (IOException e) {
+            return; // the directory check reports a vanished directory
+        }
+        long min = freeBytesMin;
+        String reason = noSpace;
+        if (reason == null && min > 0 && free < min) {
+            noSpace = "disk full: " + free + " bytes free on " + dataDir + " (log.dir.free.bytes.min " + min + ")";
+            LOG.error("{}; appends are refused until space returns (checked every {} ms)", noSpace, SPACE_CHECK_INTERVAL_MS);
+        } else if (reason != null && free >= Math.max(8L << 20, min + min / 2)) {
+            noSpace = null;
+            LOG.warn("Space is back on {} ({} bytes free): appends resume", dataDir, free);
+        }
+    }
+
+    private void onWriteFailure(Throwable t) {
+        for (Throwable c = t; c != null; c = c.getCause()) {
+            String m = String.valueOf(c.getMessage());
+            if (m.contains("No space left") || m.contains("NoSpace") || m.contains("Disk quota exceeded")) {
+                if (noSpace == null) {
+                    noSpace = "disk full: a write failed (" + m + ")";
+                    LOG.error("{}; appends are refused until space returns", noSpace);
+                }
+                return;
+            }
+        }
+    }
+
     /** Why the data directory is unusable, or null (see {@link #checkDirectory()}). */
     public String directoryFailure() {
         return directoryFailure;
@@ -454,6 +521,12 @@ public final class LogManager implements AutoCloseable {
     public Map<TopicPartition, String> offlinePartitions() {
         Map<TopicPartition, String> out = new java.util.TreeMap<>(java.util.Comparator.comparing(TopicPartition::toString));
         corrupt.forEach((tp, e) -> out.put(tp, e.getMessage()));
+        String full = noSpace;
+        if (full != null) {
+            for (TopicPartition tp : logs.keySet()) {
+                out.put(tp, full);
+            }
+        }
         for (PartitionLog log : logs.values()) {
             String why = log.offlineReason();
             if (why != null) {

@@ -87,6 +87,9 @@ public final class PartitionLog {
     private volatile java.util.function.Supplier<String> directoryCheck = () -> null;
     /** Idempotent producers (issue 11): sequence checks on leader appends, rebuilt from the log. */
     private final PartitionProducerState producers;
+    /** Why appends are refused for now (a full disk), or null; and who hears of failed writes. */
+    private volatile java.util.function.Supplier<String> writeBlock = () -> null;
+    private volatile java.util.function.Consumer<Throwable> writeFailures = t -> { };
 
     PartitionLog(TopicPartition tp, Path dir, long partitionId, LoadedLog loaded, LogConfig config, IndexStore index,
                  FileLayer files, Clock clock, Executor background, int compactionKeyCountMax, int producersPerPartitionMax) {
@@ -218,6 +221,7 @@ public final class PartitionLog {
         lock.lock();
         try {
             ensureWritable();
+            ensureAppendable();
             // Checked before any byte is written: a deposed leader's append must leave no trace.
             if (leaderEpoch < epochs.latestEpoch()) {
                 throw new StaleLeaderEpochException(tp.toString(), leaderEpoch, epochs.latestEpoch());
@@ -275,6 +279,7 @@ public final class PartitionLog {
         lock.lock();
         try {
             ensureWritable();
+            ensureAppendable();
             long expected = logEndOffset;
             int epochSoFar = epochs.latestEpoch();
             first = batches.get(0).baseOffset();
@@ -372,6 +377,7 @@ public final class PartitionLog {
             try {
                 pos = seg.append(buf.duplicate().position(payloadPos).limit(payloadPos + runBytes));
             } catch (IOException e) {
+                writeFailures.accept(e);
                 throw new LogStorageException("append to " + tp + " failed; nothing of it is visible", seg.path(), e);
             }
             indexRun(seg, pos, batches.subList(i, j));
@@ -392,6 +398,7 @@ public final class PartitionLog {
             }
         } catch (LogStorageException e) {
             // Bytes are in the segment but not indexed or published: stop writing; a reopen recovers.
+            writeFailures.accept(e);
             fatal = e;
             throw e;
         }
@@ -473,6 +480,20 @@ public final class PartitionLog {
     /** The data directory check run before every roll (the manager's directory identity check). */
     void directoryCheck(java.util.function.Supplier<String> check) {
         this.directoryCheck = check;
+    }
+
+    /** The manager's full-disk gate: appends fail fast while it names a reason; failed writes are reported to it. */
+    void writeGate(java.util.function.Supplier<String> block, java.util.function.Consumer<Throwable> failures) {
+        this.writeBlock = block;
+        this.writeFailures = failures;
+    }
+
+    /** Appends fail fast (STORAGE_ERROR) while the disk is full: nothing is written, nothing half-written. */
+    private void ensureAppendable() {
+        String blocked = writeBlock.get();
+        if (blocked != null) {
+            throw new LogStorageException("log of " + tp + " refuses appends: " + blocked, dir, null);
+        }
     }
 
     /**

@@ -45,6 +45,13 @@ final class Scrubber {
     private long lastTickMs = -1;
     private long passBytes;
     private int passFindings;
+    /** A new pass starts no sooner than this after the previous one started (small logs are not re-read in a loop). */
+    static final long PASS_INTERVAL_MIN_MS = 10_000;
+    /** Pass summaries without findings are logged at most this often. */
+    static final long PASS_LOG_INTERVAL_MS = 3_600_000;
+    private long passStartedMs = Long.MIN_VALUE / 2;
+    private long lastPassLogMs = Long.MIN_VALUE / 2;
+    private long nowMs;
     private volatile long bytesScrubbed;
     private volatile long passesCompleted;
     private volatile long findings;
@@ -75,6 +82,10 @@ final class Scrubber {
         long elapsedMs = lastTickMs < 0 ? 1_000 : Math.min(1_000, Math.max(0, nowMs - lastTickMs));
         lastTickMs = nowMs;
         long budget = Math.max(RecordBatch.HEADER_SIZE_BYTES, bytesPerSecond * elapsedMs / 1_000);
+        this.nowMs = nowMs;
+        if (logIndex >= order.size() && nowMs - passStartedMs < PASS_INTERVAL_MIN_MS) {
+            return; // between passes
+        }
         scrub(budget);
     }
 
@@ -87,7 +98,10 @@ final class Scrubber {
             if (logIndex >= order.size()) {
                 if (!order.isEmpty()) {
                     endPass();
+                    order = List.of();
+                    return; // the next pass starts on a later tick
                 }
+                passStartedMs = nowMs;
                 order = new ArrayList<>(all.keySet());
                 order.sort(Comparator.comparing(TopicPartition::toString));
                 logIndex = 0;
@@ -118,8 +132,11 @@ final class Scrubber {
 
     private void endPass() {
         passesCompleted++;
-        LOG.info("Scrub pass {} complete: {} bytes verified in {} partitions, {} corrupt batches found", passesCompleted, passBytes,
-                order.size(), passFindings);
+        if (passFindings > 0 || nowMs - lastPassLogMs >= PASS_LOG_INTERVAL_MS) {
+            lastPassLogMs = nowMs;
+            LOG.info("Scrub pass {} complete: {} bytes verified in {} partitions, {} corrupt batches found", passesCompleted,
+                    passBytes, order.size(), passFindings);
+        }
         passBytes = 0;
         passFindings = 0;
     }

@@ -63,7 +63,16 @@ class FaultInjectionTest {
         assertTrue(e.file().toString().endsWith(".log"), "names the segment file: " + e.file());
         assertEquals(5, log.logEndOffset());
         assertEquals(acked, LogTestSupport.readAll(log, 0));
+        // Issue 10: from now on appends fail fast (nothing written) and the replica is reported offline ...
+        LogStorageException fast = assertThrows(LogStorageException.class, () -> log.appendAsLeader(one("refused"), 1));
+        assertTrue(fast.getMessage().contains("refuses appends") && fast.getMessage().contains("disk full"), fast.getMessage());
+        assertTrue(manager.offlinePartitions().get(TP).contains("disk full"));
+        assertEquals(acked, LogTestSupport.readAll(log, 0), "reads keep working");
         files.diskHasSpace();
+        // ... until the space check sees free space again (every 250 ms in production)
+        manager.checkSpace();
+        assertEquals(null, manager.noSpace());
+        assertTrue(manager.offlinePartitions().isEmpty());
         assertEquals(5, log.appendAsLeader(one("after"), 1).firstOffset());
         // The garbage prefix of the failed write was overwritten; a crash + recovery keeps all acked data.
         LogTestHooks.crash(manager);

@@ -1,0 +1,122 @@
+package dev.basalt.e2e.cluster;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import dev.basalt.harness.AckedWrites;
+import dev.basalt.harness.NodeProcess;
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * A full disk on one broker, against real node processes: the broker's data directory lives on a
+ * small tmpfs mounted by this test (root is required: the test says so if mount is refused) and
+ * unmounted afterwards. Another writer fills the file system; the broker refuses appends at once
+ * (STORAGE_ERROR, nothing half-written), reports its replicas offline, the controller moves their
+ * leadership, producers continue on the other brokers, /ready says why; once space is freed the
+ * broker resumes by itself and its replicas rejoin the ISR; nothing acknowledged is lost.
+ *
+ * <p>Reproduce (as root): {@code ./mvnw -B -ntp -o -pl jepsen-style-tests -am verify
+ * -Dtest=FullDiskE2ETest -Dsurefire.failIfNoSpecifiedTests=false}. Timings print as "MEASURED ...".
+ */
+@Timeout(value = 240, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+class FullDiskE2ETest extends ClusterTestSupport {
+    private static final String TOPIC = "orders";
+    private static final int PARTITIONS = 3;
+    private static final int VICTIM = 4;
+    private static final long MIN_FREE = 24L << 20;
+
+    static String run(String... cmd) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (!p.waitFor(30, TimeUnit.SECONDS) || p.exitValue() != 0) {
+            throw new IOException(String.join(" ", cmd) + " failed (exit " + (p.isAlive() ? "timeout" : p.exitValue()) + "): " + out.trim());
+        }
+        return out;
+    }
+
+    static long free(Path p) throws IOException {
+        return Files.getFileStore(p).getUsableSpace();
+    }
+
+    @Test
+    void aFullDiskMovesTheBrokersLeadershipsAndItResumesWhenSpaceReturns() throws Exception {
+        Path mount = tmp.resolve("tmpfs");
+        Files.createDirectories(mount);
+        try {
+            run("mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", mount.toString());
+        } catch (IOException e) {
+            fail("this test needs to mount a 64 MiB tmpfs (run it as root, as CI does, or with CAP_SYS_ADMIN): " + e.getMessage());
+        }
+        try {
+            start(builder(4).controllers(1).nodeConfig(VICTIM, "data.dir", mount.resolve("data").toString())
+                    .nodeConfig(VICTIM, "log.dir.free.bytes.min", Long.toString(MIN_FREE)));
+            createTopic(TOPIC, PARTITIONS, 3, Map.of("min.insync.replicas", "2"));
+            // make the victim lead partition 0 if it does not (preferred leader of some partition is enough)
+            AckedWrites w = writes(cluster.bootstrap(), TOPIC, PARTITIONS, "f").start();
+            assertTrue(w.awaitAcks(300, System.nanoTime() - Duration.ofMinutes(1).toNanos(), FAILOVER), w.summary());
+            NodeProcess node = cluster.node(VICTIM);
+
+            // Another writer fills the file system to below the broker's minimum.
+            Path filler = mount.resolve("filler");
+            long fillBytes = free(mount) - MIN_FREE / 2;
+            try (RandomAccessFile f = new RandomAccessFile(filler.toFile(), "rw")) {
+                byte[] chunk = new byte[1 << 20];
+                for (long written = 0; written < fillBytes; written += chunk.length) {
+                    f.write(chunk, 0, (int) Math.min(chunk.length, fillBytes - written));
+                }
+            }
+            long filledAt = System.nanoTime();
+            for (int p = 0; p < PARTITIONS; p++) {
+                cluster.awaitPartition(TOPIC, p, s -> s.hasLeader() && s.leader() != VICTIM && !s.isr().contains(VICTIM),
+                        "leadership and ISR away from the full broker", FAILOVER);
+            }
+            long movedMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - filledAt);
+            NodeProcess.HttpAnswer ready = node.httpGet("/ready");
+            assertEquals(503, ready.code(), ready.body());
+            assertTrue(ready.body().contains("disk full"), ready.body());
+            assertTrue(w.awaitAcks(300, System.nanoTime(), FAILOVER), "produce did not continue on the others: " + w.summary());
+            System.out.println("MEASURED full disk: leaderships and ISR moved off broker " + VICTIM + " " + movedMs
+                    + " ms after the file system filled (" + free(mount) + " bytes free)");
+
+            // Space returns: the broker resumes by itself.
+            Files.delete(filler);
+            long freedAt = System.nanoTime();
+            for (int p = 0; p < PARTITIONS; p++) {
+                cluster.awaitPartition(TOPIC, p, s -> s.isr().contains(VICTIM), "the broker back in the ISR", CATCH_UP);
+            }
+            node.awaitReady(FAILOVER);
+            System.out.println("MEASURED full disk: broker " + VICTIM + " back in every ISR and ready "
+                    + TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - freedAt) + " ms after space was freed");
+            w.stop(Duration.ofSeconds(40));
+            List<AckedWrites.Ack> acks = w.acks();
+            int traces = node.grepLog("\tat ").size();
+            long errorLines = node.grepLog(" ERROR ").size();
+            System.out.println("MEASURED full disk: " + acks.size() + " acknowledged writes; broker log: " + errorLines
+                    + " ERROR lines, " + traces + " stack-trace lines");
+            assertNothingLost(TOPIC, PARTITIONS, acks);
+            for (int p = 0; p < PARTITIONS; p++) {
+                assertReplicasIdentical(TOPIC, p);
+            }
+        } finally {
+            if (cluster != null) {
+                cluster.node(VICTIM).close();
+            }
+            try {
+                run("umount", mount.toString());
+            } catch (IOException e) {
+                run("umount", "-l", mount.toString());
+            }
+        }
+    }
+}
