@@ -106,6 +106,16 @@ public final class Consumer<K, V> implements AutoCloseable {
     private long nextAutoCommitMs;
     private boolean subscribed;
     private ConsumerRebalanceListener listener = ConsumerRebalanceListener.NONE;
+    /**
+     * Every commit (sync, async, auto, on revocation) runs on this one thread in submission order, so
+     * an older async commit can never land after a newer one (it would move the committed offset
+     * back, and the next owner of a revoked partition would read records again).
+     */
+    private final java.util.concurrent.ExecutorService commitThread = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "basalt-consumer-commit");
+        t.setDaemon(true);
+        return t;
+    });
     /** commitAsync outcomes, delivered on the poll thread. */
     private final java.util.concurrent.ConcurrentLinkedQueue<Runnable> completedCommits = new java.util.concurrent.ConcurrentLinkedQueue<>();
 
@@ -650,6 +660,12 @@ public final class Consumer<K, V> implements AutoCloseable {
             if (membership != null) {
                 membership.close();
             }
+            commitThread.shutdown();
+            try {
+                commitThread.awaitTermination(defaultApiTimeoutMs, java.util.concurrent.TimeUnit.MILLISECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
             runCompletedCommits();
             channels.close(5_000);
         }
@@ -839,7 +855,7 @@ public final class Consumer<K, V> implements AutoCloseable {
 
     private void commitAsyncInternal(Map<TopicPartition, OffsetAndMetadata> offsets, OffsetCommitCallback callback) {
         requireGroup();
-        java.util.concurrent.CompletableFuture.runAsync(() -> commit(offsets, defaultApiTimeoutMs)).whenComplete((v, e) -> {
+        java.util.concurrent.CompletableFuture.runAsync(() -> commit(offsets, defaultApiTimeoutMs), commitThread).whenComplete((v, e) -> {
             if (callback != null) {
                 Exception ex = e == null ? null : (e.getCause() instanceof Exception c ? c : new DefiniteException(e.toString(), false));
                 completedCommits.add(() -> callback.onComplete(offsets, ex));
@@ -865,6 +881,22 @@ public final class Consumer<K, V> implements AutoCloseable {
      */
     private void commit(Map<TopicPartition, OffsetAndMetadata> offsets, long timeoutMs) {
         requireGroup();
+        if (!Thread.currentThread().getName().equals("basalt-consumer-commit")) {
+            // after every commit submitted before it
+            java.util.concurrent.Future<?> f = commitThread.submit(() -> commit(offsets, timeoutMs));
+            try {
+                f.get();
+            } catch (java.util.concurrent.ExecutionException e) {
+                if (e.getCause() instanceof RuntimeException re) {
+                    throw re;
+                }
+                throw new UnknownServerException("offset commit failed: " + e.getCause(), e.getCause());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new DefiniteException("interrupted", false, e);
+            }
+            return;
+        }
         long deadline = time.monotonicMs() + timeoutMs;
         dev.basalt.proto.v1.OffsetCommitRequest.Builder b = dev.basalt.proto.v1.OffsetCommitRequest.newBuilder().setGroupId(groupId);
         offsets.forEach((tp, o) -> b.addPartitions(dev.basalt.proto.v1.OffsetCommitRequest.Partition.newBuilder().setTopic(tp.topic())

@@ -52,7 +52,10 @@ class GroupWorkloadE2ETest extends ClusterTestSupport {
     static final class History {
         final Map<TopicPartition, String> owner = new HashMap<>();
         final List<String> violations = new ArrayList<>();
+        /** Values consumed (a producer retry after kill -9 may write a value twice, at two offsets). */
         final Map<String, String> consumedBy = new HashMap<>();
+        /** topic-partition@offset consumed: a record processed twice is a group duplicate. */
+        final Set<String> consumedOffsets = new HashSet<>();
         final Map<TopicPartition, List<long[]>> records = new HashMap<>(); // {nanos, offset}
         final Map<TopicPartition, List<String>> owners = new HashMap<>();
         int duplicates;
@@ -82,7 +85,8 @@ class GroupWorkloadE2ETest extends ClusterTestSupport {
             if (!member.equals(owner.get(tp))) {
                 violations.add(member + " consumed " + tp + "@" + r.offset() + " while the owner is " + owner.get(tp));
             }
-            if (consumedBy.put(r.value(), member) != null) {
+            consumedBy.put(r.value(), member);
+            if (!consumedOffsets.add(tp + "@" + r.offset())) {
                 duplicates++;
             }
             records.computeIfAbsent(tp, k -> new ArrayList<>()).add(new long[] {nanos, r.offset()});
