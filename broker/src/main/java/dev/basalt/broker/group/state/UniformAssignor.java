@@ -42,16 +42,9 @@ public final class UniformAssignor implements Assignor {
 
     @Override
     public SortedMap<String, Assignment> assign(Spec spec) {
-        Map<String, TreeSet<PartitionKey>> held = new TreeMap<>();
-        Map<String, List<String>> subscribers = new TreeMap<>();
-        spec.members().forEach((id, m) -> {
-            held.put(id, new TreeSet<>());
-            for (String t : m.subscribedTopics()) {
-                if (spec.topics().partitionCount(t) >= 0) {
-                    subscribers.computeIfAbsent(t, x -> new ArrayList<>()).add(id);
-                }
-            }
-        });
+        SubscribedMembers start = SubscribedMembers.of(spec);
+        Map<String, TreeSet<PartitionKey>> held = start.held();
+        Map<String, List<String>> subscribers = start.subscribers();
         Map<PartitionKey, String> owner = new TreeMap<>();
         // pass 1: stickiness
         spec.members().forEach((id, m) -> {
