@@ -293,6 +293,8 @@ public final class BasaltNode implements AutoCloseable {
             quorum = RaftMetadataQuorum.start(config, config.dataDir().resolve(StorageDirectory.RAFT_DIR), stateMachine, publisher,
                     services, storage.metadataLog() == StorageMeta.MetadataLog.JOIN);
             shutdownSteps.add(() -> quorum.close());
+            RaftMetadataQuorum q = quorum;
+            controllers.localLeader(q::leaderId);
             timers.scheduleWithFixedDelay(this::recordMetadataLogState, 100, 200, TimeUnit.MILLISECONDS);
             QuorumController c = new QuorumController(quorum, controllerThread, clock,
                     // Replica placement and topic ids need unpredictable seeds in production; simulations pass their own.

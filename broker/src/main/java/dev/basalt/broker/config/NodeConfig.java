@@ -90,8 +90,9 @@ public final class NodeConfig {
         put(k, "broker.session.timeout.ms", "1500", "A broker without a heartbeat for this long is fenced and its"
                 + " partitions get new leaders (failover time after a crash is about this).", null);
         put(k, "broker.heartbeat.interval.ms", "250", "How often a broker heartbeats to the controller.", null);
-        put(k, "broker.session.failover.grace.ms", "1500", "A new active controller fences the brokers that have not"
-                + " opened a session with it within this time (300 ms fenced live brokers on a loaded host).", null);
+        put(k, "broker.session.failover.grace.ms", "300", "A new active controller fences the brokers that have not"
+                + " opened a session with it within this time: the failover time after the active controller's node dies"
+                + " is the election plus this. A live broker fenced this way is unfenced by its next heartbeat.", null);
         put(k, "controlled.shutdown.timeout.ms", "10000", "How long a stopping broker waits for the controller to move"
                 + " its leaderships away before it stops anyway.", null);
         put(k, "leader.imbalance.check.interval.ms", "30000", "How often the controller hands leadership back to"

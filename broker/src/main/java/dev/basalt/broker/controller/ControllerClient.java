@@ -30,6 +30,14 @@ import com.google.common.util.concurrent.MoreExecutors;
  * NOT_CONTROLLER or a transport failure, to the hinted controller or the next voter, with a
  * back-off, until the request's deadline. Never blocks the caller: every call returns a future.
  *
+ * <p>Which controller is "believed active", in this order: the Raft leader this node's own voter
+ * knows of (combined mode: it learns of a new leader as soon as the leader's first append reaches
+ * it), the controller the last answer named, then the voters in turn. The turn is shared by all
+ * calls, so a controller that stopped answering without closing its connections (a paused
+ * process) is not asked first again and again. Idempotent calls (heartbeats, registration) cap
+ * each attempt ({@code attemptTimeoutMs}) so that such a controller costs one attempt, not the
+ * whole deadline.
+ *
  * <p>Thread-safety: thread-safe.
  */
 public final class ControllerClient implements AutoCloseable {
@@ -40,6 +48,10 @@ public final class ControllerClient implements AutoCloseable {
     private final List<Integer> voterIds;
     private final ScheduledExecutorService scheduler;
     private volatile int activeHint = -1;
+    /** The Raft leader this node's own voter knows of (-1 = none known, or not a voter). */
+    private volatile java.util.function.IntSupplier localLeader = () -> -1;
+    /** Which voter to try next when no controller is known: shared by all calls. */
+    private final java.util.concurrent.atomic.AtomicInteger rotation = new java.util.concurrent.atomic.AtomicInteger();
     private volatile boolean closed;
 
     public ControllerClient(Map<Integer, NodeConfig.HostPort> voters, ScheduledExecutorService scheduler, int messageBytesMax) {
@@ -60,6 +72,38 @@ public final class ControllerClient implements AutoCloseable {
         }
     }
 
+    /** On a voter node: where the node's own Raft state tells who leads the quorum (-1 = unknown). */
+    public void localLeader(java.util.function.IntSupplier leader) {
+        this.localLeader = leader;
+    }
+
+    /** The controller a request would go to first now, or -1 when none is known (the voters in turn). */
+    public int preferredTarget() {
+        return pickKnown(-1);
+    }
+
+    private int pickKnown(int avoid) {
+        int local = localLeader.getAsInt();
+        if (local >= 0 && local != avoid && channels.containsKey(local)) {
+            return local;
+        }
+        int hint = activeHint;
+        return hint >= 0 && hint != avoid ? hint : -1;
+    }
+
+    /** The known controller unless it is {@code avoid} (it just failed or disowned the role), else the next voter in turn. */
+    private int pickTarget(int avoid) {
+        int known = pickKnown(avoid);
+        if (known >= 0) {
+            return known;
+        }
+        int next = voterIds.get(Math.floorMod(rotation.getAndIncrement(), voterIds.size()));
+        if (next == avoid && voterIds.size() > 1) {
+            next = voterIds.get(Math.floorMod(rotation.getAndIncrement(), voterIds.size()));
+        }
+        return next;
+    }
+
     /**
      * Calls {@code call} on the Controller service of the active controller until an answer other
      * than NOT_CONTROLLER arrives or {@code timeoutMs} passes. The future fails only with the last
@@ -67,10 +111,20 @@ public final class ControllerClient implements AutoCloseable {
      */
     public <R> CompletableFuture<R> call(BiFunction<ControllerServiceGrpc.ControllerServiceFutureStub, Long, ListenableFuture<R>> call,
                                          Function<R, ErrorCode> errorOf, ToIntFunction<R> controllerOf, long timeoutMs) {
+        return call(call, errorOf, controllerOf, timeoutMs, timeoutMs);
+    }
+
+    /**
+     * The same, each attempt given at most {@code attemptTimeoutMs} (for requests the controller may
+     * safely see twice): a controller that does not answer in time is left for the next one.
+     */
+    public <R> CompletableFuture<R> call(BiFunction<ControllerServiceGrpc.ControllerServiceFutureStub, Long, ListenableFuture<R>> call,
+                                         Function<R, ErrorCode> errorOf, ToIntFunction<R> controllerOf, long timeoutMs,
+                                         long attemptTimeoutMs) {
         CompletableFuture<R> out = new CompletableFuture<>();
         long deadlineNs = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMs);
-        attempt(out, ch -> call.apply(ControllerServiceGrpc.newFutureStub(ch), remainingMs(deadlineNs)), errorOf, controllerOf,
-                deadlineNs, 0, null);
+        attempt(out, ch -> call.apply(ControllerServiceGrpc.newFutureStub(ch), Math.min(attemptTimeoutMs, remainingMs(deadlineNs))),
+                errorOf, controllerOf, deadlineNs, -1, null);
         return out;
     }
 
@@ -80,7 +134,7 @@ public final class ControllerClient implements AutoCloseable {
         CompletableFuture<R> out = new CompletableFuture<>();
         long deadlineNs = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMs);
         attempt(out, ch -> call.apply(AdminServiceGrpc.newFutureStub(ch), remainingMs(deadlineNs)), errorOf, r -> -1,
-                deadlineNs, 0, null);
+                deadlineNs, -1, null);
         return out;
     }
 
@@ -89,7 +143,7 @@ public final class ControllerClient implements AutoCloseable {
     }
 
     private <R> void attempt(CompletableFuture<R> out, Function<ManagedChannel, ListenableFuture<R>> send,
-                             Function<R, ErrorCode> errorOf, ToIntFunction<R> controllerOf, long deadlineNs, int tries,
+                             Function<R, ErrorCode> errorOf, ToIntFunction<R> controllerOf, long deadlineNs, int avoid,
                              R lastAnswer) {
         if (closed) {
             out.completeExceptionally(Status.UNAVAILABLE.withDescription("controller client closed").asRuntimeException());
@@ -103,7 +157,7 @@ public final class ControllerClient implements AutoCloseable {
             }
             return;
         }
-        int target = activeHint >= 0 ? activeHint : voterIds.get(tries % voterIds.size());
+        int target = pickTarget(avoid);
         ListenableFuture<R> f;
         try {
             f = send.apply(channels.get(target));
@@ -124,7 +178,7 @@ public final class ControllerClient implements AutoCloseable {
                 }
                 int named = controllerOf.applyAsInt(answer);
                 activeHint = named >= 0 && named != target && channels.containsKey(named) ? named : -1;
-                retry(answer, activeHint >= 0);
+                retry(answer, activeHint >= 0, target);
             }
 
             @Override
@@ -137,13 +191,13 @@ public final class ControllerClient implements AutoCloseable {
                 if (activeHint == target) {
                     activeHint = -1;
                 }
-                retry(lastAnswer, false);
+                retry(lastAnswer, false, target);
             }
 
-            private void retry(R answer, boolean immediately) {
+            private void retry(R answer, boolean immediately, int failed) {
                 long delay = immediately ? 0 : RETRY_BACKOFF_MS;
                 try {
-                    scheduler.schedule(() -> attempt(out, send, errorOf, controllerOf, deadlineNs, tries + 1, answer), delay,
+                    scheduler.schedule(() -> attempt(out, send, errorOf, controllerOf, deadlineNs, failed, answer), delay,
                             TimeUnit.MILLISECONDS);
                 } catch (java.util.concurrent.RejectedExecutionException e) {
                     out.completeExceptionally(Status.UNAVAILABLE.withDescription("shutting down").asRuntimeException());
@@ -152,16 +206,19 @@ public final class ControllerClient implements AutoCloseable {
         }, direct);
     }
 
+    /** An open BrokerSession stream: the controller it went to, and how to cancel it. */
+    public record OpenSession(int controllerId, Runnable cancel) { }
+
     /**
      * Opens a BrokerSession stream to the controller believed active (or the next voter); returns
-     * a handle that cancels it. {@code events} sees the answer and the end of the stream.
+     * its target and a handle that cancels it. {@code events} sees the answer and the end of the stream.
      */
-    public Runnable openSession(dev.basalt.proto.v1.BrokerSessionRequest request, int attempt,
-                                io.grpc.stub.StreamObserver<dev.basalt.proto.v1.BrokerSessionEvent> events) {
-        int target = activeHint >= 0 ? activeHint : voterIds.get(Math.floorMod(attempt, voterIds.size()));
+    public OpenSession openSession(dev.basalt.proto.v1.BrokerSessionRequest request,
+                                   io.grpc.stub.StreamObserver<dev.basalt.proto.v1.BrokerSessionEvent> events) {
+        int target = pickTarget(-1);
         io.grpc.Context.CancellableContext ctx = io.grpc.Context.current().withCancellation();
         ctx.run(() -> ControllerServiceGrpc.newStub(channels.get(target)).brokerSession(request, events));
-        return () -> ctx.cancel(null);
+        return new OpenSession(target, () -> ctx.cancel(null));
     }
 
     @Override

@@ -56,6 +56,13 @@ public final class BrokerLifecycle implements AlterPartitionSender, AutoCloseabl
     static final long FAST_TICK_MS = 25;
     /** Back-off before reopening a BrokerSession stream that ended. */
     static final long SESSION_RETRY_BACKOFF_MS = 50;
+    /**
+     * Longest wait for one controller's answer to a heartbeat or registration before the next
+     * controller is tried (both are safe to repeat): a paused controller keeps its connections
+     * open, and waiting out the whole request deadline on it would get this broker fenced by the
+     * controller that replaced it.
+     */
+    static final long ATTEMPT_TIMEOUT_MS_MIN = 500;
 
     public enum State { CATCHING_UP, REGISTERING, FENCED, RUNNING, CONTROLLED_SHUTDOWN, SHUTDOWN }
 
@@ -74,9 +81,8 @@ public final class BrokerLifecycle implements AlterPartitionSender, AutoCloseabl
     private boolean inFlight;
     private long lastHeartbeatNs;
     private long failures;
-    /** The open (or opening) BrokerSession stream: its cancel handle, null when none. */
-    private Runnable session;
-    private int sessionAttempts;
+    /** The open (or opening) BrokerSession stream, null when none. */
+    private ControllerClient.OpenSession session;
     private long sessionRetryAtNs;
 
     public BrokerLifecycle(int brokerId, UUID incarnationId, List<Endpoint> endpoints, Optional<String> rack,
@@ -150,7 +156,7 @@ public final class BrokerLifecycle implements AlterPartitionSender, AutoCloseabl
         RegisterBrokerRequest req = b.build();
         inFlight = true;
         controllers.call((stub, ms) -> stub.withDeadlineAfter(ms, TimeUnit.MILLISECONDS).registerBroker(req),
-                RegisterBrokerResponse::getErrorCode, RegisterBrokerResponse::getControllerId, requestTimeoutMs)
+                RegisterBrokerResponse::getErrorCode, RegisterBrokerResponse::getControllerId, requestTimeoutMs, attemptTimeoutMs())
                 .whenComplete((r, e) -> onLifecycleThread(() -> {
                     inFlight = false;
                     if (e != null || r.getErrorCode() != ErrorCode.NONE) {
@@ -163,6 +169,10 @@ public final class BrokerLifecycle implements AlterPartitionSender, AutoCloseabl
                         transition(State.FENCED);
                     }
                 }));
+    }
+
+    private long attemptTimeoutMs() {
+        return Math.max(ATTEMPT_TIMEOUT_MS_MIN, 2 * heartbeatIntervalMs);
     }
 
     /** Caught up = the published image holds our registration and has caught up with the quorum. */
@@ -189,7 +199,8 @@ public final class BrokerLifecycle implements AlterPartitionSender, AutoCloseabl
         inFlight = true;
         lastHeartbeatNs = System.nanoTime();
         controllers.call((stub, ms) -> stub.withDeadlineAfter(ms, TimeUnit.MILLISECONDS).brokerHeartbeat(req),
-                BrokerHeartbeatResponse::getErrorCode, BrokerHeartbeatResponse::getControllerId, requestTimeoutMs)
+                BrokerHeartbeatResponse::getErrorCode, BrokerHeartbeatResponse::getControllerId, requestTimeoutMs,
+                attemptTimeoutMs())
                 .whenComplete((r, e) -> onLifecycleThread(() -> {
                     inFlight = false;
                     if (e != null) {
@@ -235,13 +246,21 @@ public final class BrokerLifecycle implements AlterPartitionSender, AutoCloseabl
      * process fences it at once (see controller.proto). Reopened after a back-off when it ends.
      */
     private void maintainSession() {
+        int active = controllers.preferredTarget();
+        if (session != null && active >= 0 && active != session.controllerId()) {
+            // Another controller is active now (the old one may be paused, its connection still open): move the session.
+            log.info("Broker {}: controller {} is active now; moving the session from controller {}", brokerId, active,
+                    session.controllerId());
+            closeSession();
+            sessionRetryAtNs = 0;
+        }
         if (session != null || System.nanoTime() < sessionRetryAtNs) {
             return;
         }
         var req = dev.basalt.proto.v1.BrokerSessionRequest.newBuilder().setBrokerId(brokerId)
                 .setIncarnationId(ProtoIds.toProto(incarnationId)).build();
-        Runnable[] self = new Runnable[1];
-        self[0] = controllers.openSession(req, sessionAttempts++, new io.grpc.stub.StreamObserver<>() {
+        ControllerClient.OpenSession[] self = new ControllerClient.OpenSession[1];
+        self[0] = controllers.openSession(req, new io.grpc.stub.StreamObserver<>() {
             @Override
             public void onNext(dev.basalt.proto.v1.BrokerSessionEvent event) {
                 if (event.getErrorCode() != ErrorCode.NONE) {
@@ -274,10 +293,10 @@ public final class BrokerLifecycle implements AlterPartitionSender, AutoCloseabl
     }
 
     private void closeSession() {
-        Runnable s = session;
+        ControllerClient.OpenSession s = session;
         session = null;
         if (s != null) {
-            s.run();
+            s.cancel().run();
         }
     }
 
