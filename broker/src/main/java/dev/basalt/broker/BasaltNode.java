@@ -240,13 +240,14 @@ public final class BasaltNode implements AutoCloseable {
         shutdownSteps.add(() -> logs.close());
         logs.enforceFreeSpace(config.getLong("log.dir.free.bytes.min"));
         long scrubRate = config.getLong("log.scrub.bytes.per.second");
+        logs.corruptionHandler(this::onCorruptionFound); // corrupt batches met by reads
         if (scrubRate > 0) {
             logs.startScrubbing(scrubRate, this::onCorruptionFound);
         }
     }
 
     /**
-     * The scrubber found a corrupt batch. With a healthy replica elsewhere (another in-sync member)
+     * The scrubber or a read found a corrupt batch. With a healthy replica elsewhere (another in-sync member)
      * the replica is quarantined: reported offline, its leadership moves, and it is rebuilt from
      * the leader. As the only copy it keeps serving the offsets before the corrupt batch.
      */

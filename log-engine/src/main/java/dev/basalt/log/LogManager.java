@@ -285,11 +285,20 @@ public final class LogManager implements AutoCloseable {
         void onCorruption(PartitionLog log, long offset, CorruptLogException e);
     }
 
+    /** Receives corrupt batches found by reads (and by the scrubber, which {@link #startScrubbing} gives its handler). */
+    private volatile CorruptionHandler corruptionHandler = (log, offset, e) -> log.markCorruptFrom(offset, e);
+
+    /** Sets where corrupt batches found by reads go; the default keeps serving what lies before them. */
+    public void corruptionHandler(CorruptionHandler handler) {
+        this.corruptionHandler = java.util.Objects.requireNonNull(handler);
+    }
+
     /**
      * Starts background scrubbing at {@code bytesPerSecond} (see {@link Scrubber}); a tick every
      * 200 ms. Call once.
      */
     public void startScrubbing(long bytesPerSecond, CorruptionHandler handler) {
+        corruptionHandler(handler);
         Scrubber s = new Scrubber(() -> Map.copyOf(logs), bytesPerSecond, handler::onCorruption);
         scrubber = s;
         scheduler.scheduleWithFixedDelay(() -> {
@@ -406,6 +415,14 @@ public final class LogManager implements AutoCloseable {
                 options.compactionKeyCountMax(), options.producersPerPartitionMax());
         log.directoryCheck(this::checkDirectory);
         log.writeGate(() -> noSpace, this::onWriteFailure);
+        // A read that meets a corrupt batch hands it to the same handler as the scrubber, off the reader's thread.
+        log.corruptReadListener((offset, e) -> {
+            try {
+                scheduler.execute(() -> corruptionHandler.onCorruption(log, offset, e));
+            } catch (java.util.concurrent.RejectedExecutionException closing) {
+                // shutting down
+            }
+        });
         return log;
     }
 

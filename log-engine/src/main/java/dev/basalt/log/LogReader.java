@@ -158,6 +158,15 @@ final class LogReader {
             if (cursor > pos && cursor + batchBytes - pos > maxBytes) {
                 break;
             }
+            if (cursor + batchBytes > seg.verifiedBytes()) {
+                CorruptBatchException bad = verify(seg, map, cursor, batchBytes);
+                if (bad != null) {
+                    if (cursor > pos) {
+                        break; // serve the good batches before it; the next read, starting at it, fails
+                    }
+                    throw bad;
+                }
+            }
             next = Segment.lastOffsetAt(map, cursor) + 1;
             cursor += batchBytes;
         }
@@ -207,6 +216,35 @@ final class LogReader {
             }
         }
         readHints.set(Math.floorMod(readHintNext.getAndIncrement(), READ_HINTS), hint);
+    }
+
+    /**
+     * A batch the log holds fails its CRC (or its checks) on a read: nothing from it on is served.
+     * Names the partition, the batch's offset, the file and the byte position.
+     */
+    static final class CorruptBatchException extends CorruptLogException {
+        private static final long serialVersionUID = 1L;
+        private final long offset;
+
+        CorruptBatchException(TopicPartition tp, long offset, java.nio.file.Path file, long position, String why) {
+            super(file, position, tp + " batch at offset " + offset + " is corrupt (" + why + "); it and what follows are not served");
+            this.offset = offset;
+        }
+
+        long offset() {
+            return offset;
+        }
+    }
+
+    /** Verifies the batch at {@code pos} (extending the segment's verified prefix); the failure, or null. */
+    private CorruptBatchException verify(Segment seg, ByteBuffer map, int pos, int batchBytes) {
+        try {
+            RecordBatch.wrap(map.slice(pos, batchBytes)).validateChecksum();
+        } catch (dev.basalt.record.CorruptRecordException e) {
+            return new CorruptBatchException(tp, Segment.baseOffsetAt(map, pos), seg.path(), pos, e.getMessage());
+        }
+        seg.verified(pos, pos + batchBytes);
+        return null;
     }
 
     /** Checks that a whole batch header, and a length that fits the segment, start at {@code pos}. */

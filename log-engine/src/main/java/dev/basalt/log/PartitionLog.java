@@ -380,6 +380,8 @@ public final class PartitionLog {
                 writeFailures.accept(e);
                 throw new LogStorageException("append to " + tp + " failed; nothing of it is visible", seg.path(), e);
             }
+            // Every batch was validated (CRC included) before it was written: reads need not check it again.
+            seg.verified(pos, pos + runBytes);
             indexRun(seg, pos, batches.subList(i, j));
             logEndOffset = batches.get(j - 1).nextOffset();
             payloadPos += runBytes;
@@ -658,7 +660,26 @@ public final class PartitionLog {
             }
             maxOffsetExclusive = Math.min(maxOffsetExclusive, bad.offset());
         }
-        return reader.read(startOffset, maxBytes, maxOffsetExclusive);
+        try {
+            return reader.read(startOffset, maxBytes, maxOffsetExclusive);
+        } catch (LogReader.CorruptBatchException e) {
+            reportCorruptRead(e);
+            throw e;
+        }
+    }
+
+    /** Where a corrupt batch found by a read goes (the log manager's corruption handler); once per log. */
+    private volatile java.util.function.BiConsumer<Long, CorruptLogException> corruptReadListener = (offset, e) -> { };
+    private final java.util.concurrent.atomic.AtomicBoolean corruptReadReported = new java.util.concurrent.atomic.AtomicBoolean();
+
+    void corruptReadListener(java.util.function.BiConsumer<Long, CorruptLogException> listener) {
+        this.corruptReadListener = listener;
+    }
+
+    private void reportCorruptRead(LogReader.CorruptBatchException e) {
+        if (corruptReadReported.compareAndSet(false, true)) {
+            corruptReadListener.accept(e.offset(), e);
+        }
     }
 
     /**

@@ -30,4 +30,9 @@ public final class LogTestHooks {
     public static void deleteProducerSnapshots(LogManager manager, TopicPartition tp) {
         manager.index().deleteProducerSnapshots(manager.get(tp).partitionId(), 0, Long.MAX_VALUE, true);
     }
+
+    /** The partition's active (last) segment. */
+    public static dev.basalt.log.segment.Segment activeSegment(PartitionLog log) {
+        return log.segmentAtOrAfter(log.segmentBaseOffsets().get(log.segmentBaseOffsets().size() - 1));
+    }
 }

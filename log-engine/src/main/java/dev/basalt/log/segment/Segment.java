@@ -52,6 +52,7 @@ public final class Segment {
     private volatile Path path;
     private volatile MappedByteBuffer mapping;
     private volatile int sizeBytes;
+    private final java.util.concurrent.atomic.AtomicInteger verifiedBytes = new java.util.concurrent.atomic.AtomicInteger();
     private volatile boolean sealed;
     private volatile boolean dirty;
     private volatile boolean deleteOnDestroy;
@@ -134,6 +135,25 @@ public final class Segment {
     /** Bytes of valid batches. */
     public int sizeBytes() {
         return sizeBytes;
+    }
+
+    /**
+     * Bytes from the start of the segment whose batches passed their CRC in this process: written
+     * by an append after validation, or checked by a read. Reads verify what lies beyond it before
+     * serving it, so bytes that rotted on disk are caught once, at their first read after a start.
+     */
+    public int verifiedBytes() {
+        return verifiedBytes.get();
+    }
+
+    /** Extends the verified prefix to {@code to} when {@code [from, to)} continues it (no gaps). */
+    public void verified(int from, int to) {
+        int v;
+        while ((v = verifiedBytes.get()) >= from && v < to) {
+            if (verifiedBytes.compareAndSet(v, to)) {
+                return;
+            }
+        }
     }
 
     public int capacityBytes() {
@@ -253,6 +273,7 @@ public final class Segment {
             f.writeFully(zeros.duplicate().limit(n), pos);
         }
         sizeBytes = position;
+        verifiedBytes.accumulateAndGet(position, Math::min);
         f.force();
     }
 
