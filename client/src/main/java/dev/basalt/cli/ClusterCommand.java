@@ -41,6 +41,18 @@ final class ClusterCommand implements Callable<Integer> {
                 root.out.printf("%-6d %-28s %-10s %-14s %s%n", b.id(), hostPort(b.host(), b.port()),
                         b.rack().isEmpty() ? "-" : b.rack(), state, roles);
             }
+            boolean anyOffline = c.brokers().stream().anyMatch(b -> !b.offlineReplicas().isEmpty());
+            if (anyOffline) {
+                root.out.println();
+                root.out.println("Offline replicas (storage faults reported by their brokers):");
+                root.out.printf("%-6s %-40s %s%n", "BROKER", "PARTITION", "REASON");
+                for (BrokerDescription b : c.brokers()) {
+                    for (BrokerDescription.OfflineReplica r : b.offlineReplicas()) {
+                        root.out.printf("%-6d %-40s %s%n", b.id(), r.topic() + "-" + r.partition(),
+                                r.reason().isEmpty() ? "-" : r.reason());
+                    }
+                }
+            }
             QuorumDescription q = Admin.get(admin.describeQuorum(), t);
             root.out.println();
             root.out.println("Metadata quorum: leader " + (q.leaderId() < 0 ? "none" : q.leaderId()) + ", term " + q.term()

@@ -27,7 +27,12 @@ import org.slf4j.LoggerFactory;
 public final class ObserverMetadataFollower implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ObserverMetadataFollower.class);
     /** Long-poll bound of one fetch. */
-    static final int FETCH_WAIT_MS = 5_000;
+    static final int FETCH_WAIT_MS = 2_000;
+    /**
+     * A controller that has not answered a long poll this long after its bound is not answering
+     * (a paused process keeps its connections open): the next voter is asked.
+     */
+    static final int FETCH_ANSWER_GRACE_MS = 1_000;
     /** Back-off after a failed fetch (no controller reachable). */
     static final long FETCH_BACKOFF_MS = 100;
 
@@ -100,7 +105,8 @@ public final class ObserverMetadataFollower implements AutoCloseable {
         FetchMetadataRequest req = FetchMetadataRequest.newBuilder().setNodeId(nodeId).setFromIndex(from)
                 .setMaxWaitMs(FETCH_WAIT_MS).build();
         FetchMetadataResponse r = controllers.call((stub, ms) -> stub.withDeadlineAfter(ms, TimeUnit.MILLISECONDS).fetchMetadata(req),
-                FetchMetadataResponse::getErrorCode, FetchMetadataResponse::getControllerId, FETCH_WAIT_MS + 5_000L)
+                FetchMetadataResponse::getErrorCode, FetchMetadataResponse::getControllerId, FETCH_WAIT_MS + 5_000L,
+                FETCH_WAIT_MS + FETCH_ANSWER_GRACE_MS)
                 .get(FETCH_WAIT_MS + 10_000L, TimeUnit.MILLISECONDS);
         if (r.getErrorCode() != ErrorCode.NONE) {
             throw new IllegalStateException("FetchMetadata: " + r.getErrorCode() + " " + r.getErrorMessage());

@@ -113,10 +113,15 @@ public final class ControllerRpc extends ControllerServiceGrpc.ControllerService
             return;
         }
         java.util.List<dev.basalt.metadata.controller.PartitionRef> offline = new java.util.ArrayList<>();
+        java.util.Map<dev.basalt.metadata.controller.PartitionRef, String> reasons = new java.util.HashMap<>();
         for (var r : req.getOfflineReplicasList()) {
-            offline.add(new dev.basalt.metadata.controller.PartitionRef(ProtoIds.fromProto(r.getTopicId()), r.getPartition()));
+            var ref = new dev.basalt.metadata.controller.PartitionRef(ProtoIds.fromProto(r.getTopicId()), r.getPartition());
+            offline.add(ref);
+            if (!r.getReason().isEmpty()) {
+                reasons.put(ref, r.getReason());
+            }
         }
-        c.heartbeat(new HeartbeatRequest(req.getBrokerId(), incarnation, req.getCaughtUp(), req.getWantShutdown(), offline))
+        c.heartbeat(new HeartbeatRequest(req.getBrokerId(), incarnation, req.getCaughtUp(), req.getWantShutdown(), offline, reasons))
                 .whenComplete((status, error) -> {
                     BrokerHeartbeatResponse.Builder b = BrokerHeartbeatResponse.newBuilder().setControllerId(controllerId());
                     if (error != null) {

@@ -90,7 +90,7 @@ public final class AdminHandler {
                 var pb = tb.addPartitionsBuilder().setPartition(e.getKey()).setLeaderId(p.leader())
                         .setLeaderEpoch(p.leaderEpoch()).addAllReplicas(p.replicas()).addAllIsr(p.isr())
                         .setPartitionEpoch(p.partitionEpoch()).setMinInsyncReplicas(minIsr).addAllEligibleLeaderReplicas(p.elr());
-                pb.addAllOfflineReplicas(MetadataHandler.offlineReplicas(image, p));
+                pb.addAllOfflineReplicas(MetadataHandler.offlineReplicas(image, topic.get().id(), e.getKey(), p));
             }
             // DescribeTopics carries the topic's own overrides only (admin.proto); DescribeConfigs has the rest.
             tb.addAllConfigs(topicConfigEntries(image, name, List.of(), false).stream()
@@ -178,6 +178,12 @@ public final class AdminHandler {
             var bb = b.addBrokersBuilder().setNode(node.get()).setFenced(broker.fenced()).addRoles("broker");
             if (image.quorum().voters().containsKey(broker.brokerId()) || config.voters().containsKey(broker.brokerId())) {
                 bb.addRoles("controller");
+            }
+            for (dev.basalt.metadata.image.ReplicaFault f : broker.offlineReplicas()) {
+                // Named by topic; a replica of a topic deleted since it was reported is left out.
+                image.topics().topic(f.topicId()).ifPresent(t -> bb.addOfflineReplicas(
+                        DescribeClusterResponse.OfflineReplica.newBuilder().setTopic(t.name()).setPartition(f.partition())
+                                .setReason(f.reason())));
             }
         }
         return b.build();

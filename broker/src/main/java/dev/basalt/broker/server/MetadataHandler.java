@@ -73,9 +73,13 @@ public final class MetadataHandler {
         return Optional.empty();
     }
 
-    /** Replicas on brokers that are fenced or unregistered: the partition cannot use them now. */
-    static List<Integer> offlineReplicas(MetadataImage image, PartitionRegistration p) {
-        return p.replicas().stream().filter(r -> !image.cluster().isUnfenced(r)).toList();
+    /**
+     * Replicas on brokers that are fenced or unregistered, or that their broker reported it cannot
+     * serve (a storage fault): the partition cannot use them now.
+     */
+    static List<Integer> offlineReplicas(MetadataImage image, java.util.UUID topicId, int partition, PartitionRegistration p) {
+        return p.replicas().stream().filter(r -> !image.cluster().isUnfenced(r)
+                || image.cluster().broker(r).map(b -> b.isOffline(topicId, partition)).orElse(true)).toList();
     }
 
     private static MetadataResponse.TopicMetadata describe(MetadataImage image, String name) {
@@ -94,7 +98,7 @@ public final class MetadataHandler {
             PartitionRegistration p = e.getValue();
             MetadataResponse.PartitionMetadata.Builder pb = tb.addPartitionsBuilder().setPartition(e.getKey())
                     .setLeaderId(p.leader()).setLeaderEpoch(p.leaderEpoch()).addAllReplicas(p.replicas()).addAllIsr(p.isr());
-            pb.addAllOfflineReplicas(offlineReplicas(image, p));
+            pb.addAllOfflineReplicas(offlineReplicas(image, topic.get().id(), e.getKey(), p));
             if (!p.hasLeader()) {
                 pb.setErrorCode(ErrorCode.NOT_LEADER);
             }

@@ -63,9 +63,13 @@ public final class StorageFaults {
         }
         MetadataImage img = image.get();
         List<OfflineReplica> out = new ArrayList<>();
-        for (TopicPartition tp : now.keySet()) {
+        for (Map.Entry<TopicPartition, String> e : now.entrySet()) {
+            TopicPartition tp = e.getKey();
+            String why = e.getValue() == null ? "" : e.getValue();
             img.topics().topic(tp.topic()).ifPresent(t -> out.add(OfflineReplica.newBuilder()
-                    .setTopicId(ProtoIds.toProto(t.id())).setPartition(tp.partition()).build()));
+                    .setTopicId(ProtoIds.toProto(t.id())).setPartition(tp.partition())
+                    .setReason(why.length() > dev.basalt.metadata.image.ReplicaFault.REASON_CHARS_MAX
+                            ? why.substring(0, dev.basalt.metadata.image.ReplicaFault.REASON_CHARS_MAX) : why).build()));
         }
         return out;
     }

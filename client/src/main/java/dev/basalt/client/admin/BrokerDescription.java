@@ -2,10 +2,22 @@ package dev.basalt.client.admin;
 
 import java.util.List;
 
-/** A broker as the cluster describes it. rack is empty when none. Immutable. */
+/**
+ * A broker as the cluster describes it. rack is empty when none. {@code offlineReplicas}: the
+ * replicas it reported it cannot serve (storage faults), with the broker's reason. Immutable.
+ */
 public record BrokerDescription(int id, String host, int port, String rack, boolean fenced, boolean shuttingDown,
-                                List<String> roles) {
+                                List<String> roles, List<OfflineReplica> offlineReplicas) {
     public BrokerDescription {
         roles = List.copyOf(roles);
+        offlineReplicas = List.copyOf(offlineReplicas);
+    }
+
+    public BrokerDescription(int id, String host, int port, String rack, boolean fenced, boolean shuttingDown, List<String> roles) {
+        this(id, host, port, rack, fenced, shuttingDown, roles, List.of());
+    }
+
+    /** One replica a broker cannot serve, and why. */
+    public record OfflineReplica(String topic, int partition, String reason) {
     }
 }

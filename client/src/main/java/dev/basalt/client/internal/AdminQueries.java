@@ -111,7 +111,9 @@ final class AdminQueries {
         AdminCalls.check(r.getErrorCode(), r.getErrorMessage(), "describe cluster");
         List<BrokerDescription> brokers = new ArrayList<>();
         r.getBrokersList().forEach(b -> brokers.add(new BrokerDescription(b.getNode().getId(), b.getNode().getHost(),
-                b.getNode().getPort(), b.getNode().getRack(), b.getFenced(), b.getShuttingDown(), List.copyOf(b.getRolesList()))));
+                b.getNode().getPort(), b.getNode().getRack(), b.getFenced(), b.getShuttingDown(), List.copyOf(b.getRolesList()),
+                b.getOfflineReplicasList().stream().map(o -> new BrokerDescription.OfflineReplica(o.getTopic(), o.getPartition(),
+                        o.getReason())).toList())));
         return new ClusterDescription(r.getClusterId(), r.getControllerId(), List.copyOf(brokers));
     }
 

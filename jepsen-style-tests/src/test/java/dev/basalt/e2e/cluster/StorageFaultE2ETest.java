@@ -57,6 +57,8 @@ class StorageFaultE2ETest extends ClusterTestSupport {
         assertTrue(ready.body().contains("replicas offline") && ready.body().contains("deleted"), ready.body());
         assertTrue(node.httpGet("/status").body().contains("\"offlineReplicas\":{\"" + TOPIC), node.httpGet("/status").body());
         assertFalse(node.grepLog("is offline").isEmpty(), "the log names the offline replicas");
+        // The whole cluster sees them (`basalt cluster` through any broker): which broker, which replicas, why.
+        awaitOfflineReplicasShown(victim, PARTITIONS, "deleted");
         assertTrue(w.awaitAcks(300, System.nanoTime(), FAILOVER), "produce did not resume after the fault: " + w.summary());
         long resumedMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - deletedAt);
         System.out.println("MEASURED deleted data directory: leaderships and ISR moved off broker " + victim + " in " + movedMs
@@ -147,5 +149,32 @@ class StorageFaultE2ETest extends ClusterTestSupport {
             ch.force(true);
             return target;
         }
+    }
+
+    /** DescribeCluster (what `basalt cluster` prints) lists {@code count} offline replicas of {@code broker}, naming {@code why}. */
+    private void awaitOfflineReplicasShown(int broker, int count, String why) {
+        long deadline = System.nanoTime() + FAILOVER.toNanos();
+        String last = "";
+        while (System.nanoTime() < deadline) {
+            try (dev.basalt.client.Admin admin = cluster.admin()) {
+                var described = dev.basalt.client.Admin.get(admin.describeCluster(true), Duration.ofSeconds(10));
+                var b = described.brokers().stream().filter(d -> d.id() == broker).findFirst().orElseThrow();
+                last = b.offlineReplicas().toString();
+                if (b.offlineReplicas().size() == count && b.offlineReplicas().stream().allMatch(
+                        r -> r.topic().equals(TOPIC) && r.reason().contains(why))) {
+                    return;
+                }
+            } catch (RuntimeException e) {
+                last = e.toString();
+            }
+            try {
+                Thread.sleep(100);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+        org.junit.jupiter.api.Assertions.fail("the cluster does not show broker " + broker + "'s " + count
+                + " offline replicas (" + why + "); last seen: " + last);
     }
 }

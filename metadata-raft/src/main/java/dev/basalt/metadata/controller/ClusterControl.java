@@ -89,11 +89,32 @@ final class ClusterControl {
         }
         sessions.touch(b.brokerId(), b.incarnationId(), nowMs);
         removeOfflineReplicas(out, b.brokerId(), request.offlineReplicas());
+        List<dev.basalt.metadata.image.ReplicaFault> reported = reportedFaults(out, request);
+        if (!reported.equals(b.offlineReplicas())) {
+            // Recorded only when the set changes, so that every node (and `basalt cluster`) shows it.
+            out.add(dev.basalt.metadata.image.ClusterImage.offlineReplicasRecord(b.brokerId(), b.incarnationId(), reported));
+        }
         if (b.fenced() && request.caughtUp()) {
             unfence(out, b);
             return out.result(new BrokerStatus(b.brokerId(), false, false));
         }
         return out.result(new BrokerStatus(b.brokerId(), b.fenced(), false));
+    }
+
+    /** The heartbeat's offline replicas of partitions that exist, ordered and distinct, with their reasons. */
+    private static List<dev.basalt.metadata.image.ReplicaFault> reportedFaults(RecordBuffer out, HeartbeatRequest request) {
+        if (request.offlineReplicas().isEmpty()) {
+            return List.of();
+        }
+        java.util.TreeSet<dev.basalt.metadata.image.ReplicaFault> faults = new java.util.TreeSet<>(dev.basalt.metadata.image.ReplicaFault.ORDER);
+        for (PartitionRef ref : request.offlineReplicas()) {
+            Optional<TopicImage> topic = out.state().base().topics().topic(ref.topicId());
+            if (topic.isPresent() && topic.get().partitions().containsKey(ref.partition())) {
+                faults.add(new dev.basalt.metadata.image.ReplicaFault(ref.topicId(), ref.partition(),
+                        request.offlineReasons().getOrDefault(ref, "")));
+            }
+        }
+        return List.copyOf(faults);
     }
 
     private static boolean leadsNothing(RecordBuffer out, int brokerId) {

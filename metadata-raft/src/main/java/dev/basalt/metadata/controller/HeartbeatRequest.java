@@ -17,16 +17,23 @@ import java.util.UUID;
  *                        (KIP-112/KIP-858), the broker's other replicas are untouched
  */
 public record HeartbeatRequest(int brokerId, UUID incarnationId, boolean caughtUp, boolean wantShutdown,
-                               List<PartitionRef> offlineReplicas) {
+                               List<PartitionRef> offlineReplicas, java.util.Map<PartitionRef, String> offlineReasons) {
     /** Bounds the loop over a broker-supplied list. */
-    public static final int OFFLINE_REPLICAS_MAX = 100_000;
+    public static final int OFFLINE_REPLICAS_MAX = dev.basalt.metadata.image.ReplicaFault.PER_BROKER_MAX;
 
+    /** {@code offlineReasons}: why, for some or all of {@code offlineReplicas} (shown cluster-wide). */
     public HeartbeatRequest {
         Objects.requireNonNull(incarnationId, "incarnationId");
         offlineReplicas = List.copyOf(offlineReplicas);
+        offlineReasons = java.util.Map.copyOf(offlineReasons);
         if (offlineReplicas.size() > OFFLINE_REPLICAS_MAX) {
             throw new IllegalArgumentException(offlineReplicas.size() + " offline replicas > " + OFFLINE_REPLICAS_MAX);
         }
+    }
+
+    public HeartbeatRequest(int brokerId, UUID incarnationId, boolean caughtUp, boolean wantShutdown,
+                            List<PartitionRef> offlineReplicas) {
+        this(brokerId, incarnationId, caughtUp, wantShutdown, offlineReplicas, java.util.Map.of());
     }
 
     public HeartbeatRequest(int brokerId, UUID incarnationId, boolean caughtUp, boolean wantShutdown) {

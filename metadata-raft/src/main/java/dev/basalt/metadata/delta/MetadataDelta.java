@@ -99,6 +99,7 @@ public final class MetadataDelta {
             case PRODUCER_ID_BLOCK -> replayProducerIdBlock(record.getProducerIdBlock());
             case VOTER_SET_CHANGE -> replayVoterSetChange(record.getVoterSetChange());
             case BROKER_DECOMMISSION -> replayDecommission(record.getBrokerDecommission());
+            case BROKER_OFFLINE_REPLICAS -> replayOfflineReplicas(record.getBrokerOfflineReplicas());
             default -> throw new IllegalStateException("record has no known kind");
         }
     }
@@ -222,6 +223,19 @@ public final class MetadataDelta {
             throw new IllegalStateException("broker " + b.brokerId() + " is not fenced");
         }
         brokers().put(b.brokerId(), b.withFenced(false));
+    }
+
+    private void replayOfflineReplicas(dev.basalt.proto.v1.BrokerOfflineReplicasRecord r) {
+        BrokerRegistration b = registeredIncarnation(r.getBrokerId(), r.getIncarnationId());
+        if (r.getReplicasCount() > dev.basalt.metadata.image.ReplicaFault.PER_BROKER_MAX) {
+            throw new IllegalArgumentException(r.getReplicasCount() + " offline replicas");
+        }
+        List<dev.basalt.metadata.image.ReplicaFault> faults = new java.util.ArrayList<>(r.getReplicasCount());
+        for (dev.basalt.proto.v1.OfflineReplicaEntry e : r.getReplicasList()) {
+            requireId(e.getTopicId(), "topic id");
+            faults.add(new dev.basalt.metadata.image.ReplicaFault(ProtoIds.fromProto(e.getTopicId()), e.getPartition(), e.getReason()));
+        }
+        brokers().put(b.brokerId(), b.withOfflineReplicas(faults)); // the constructor checks order and distinctness
     }
 
     private BrokerRegistration registeredIncarnation(int brokerId, MetadataUuid incarnation) {

@@ -86,11 +86,25 @@ public final class ClusterImage {
                         .setHost(e.host()).setPort(e.port()));
             }
             out.accept(MetadataRecord.newBuilder().setBrokerRegistration(record).build());
+            if (!b.offlineReplicas().isEmpty()) {
+                out.accept(offlineReplicasRecord(b.brokerId(), b.incarnationId(), b.offlineReplicas()));
+            }
         }
         for (int id : decommissioned) {
             out.accept(MetadataRecord.newBuilder().setBrokerDecommission(BrokerDecommissionRecord.newBuilder()
                     .setBrokerId(id).setDecommissioned(true)).build());
         }
+    }
+
+    /** The record that sets {@code brokerId}'s offline replicas (replacing what it reported before). */
+    public static MetadataRecord offlineReplicasRecord(int brokerId, java.util.UUID incarnationId, List<ReplicaFault> replicas) {
+        dev.basalt.proto.v1.BrokerOfflineReplicasRecord.Builder r = dev.basalt.proto.v1.BrokerOfflineReplicasRecord.newBuilder()
+                .setBrokerId(brokerId).setIncarnationId(ProtoIds.toProto(incarnationId));
+        for (ReplicaFault f : replicas) {
+            r.addReplicas(dev.basalt.proto.v1.OfflineReplicaEntry.newBuilder().setTopicId(ProtoIds.toProto(f.topicId()))
+                    .setPartition(f.partition()).setReason(f.reason()));
+        }
+        return MetadataRecord.newBuilder().setBrokerOfflineReplicas(r).build();
     }
 
     @Override

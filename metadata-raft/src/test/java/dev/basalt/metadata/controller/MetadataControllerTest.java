@@ -343,4 +343,40 @@ class MetadataControllerTest {
         }
         assertFalse(f.broker(victim).fenced(), "the broker itself stays in service");
     }
+
+    /** The reported set is recorded when it changes (only then), survives a snapshot, and a new incarnation starts clean. */
+    @Test
+    void offlineReplicasAreRecordedWhenTheSetChanges_withTheirReasons() {
+        CreateTopicResponse created = f.commit(f.controller.createTopic(f.image, topic("t", 4, 3)));
+        java.util.UUID id = created.topicId();
+        int broker = f.partition("t", 1).replicas().get(1);
+        PartitionRef p1 = new PartitionRef(id, 1);
+        PartitionRef p3 = new PartitionRef(id, 3);
+        java.util.Map<PartitionRef, String> why = java.util.Map.of(p3, "corrupt log data at byte 4096", p1, "x".repeat(500));
+        var first = f.controller.heartbeat(f.image, new HeartbeatRequest(broker, incarnation(broker), true, false,
+                List.of(p3, p1, p1, new PartitionRef(java.util.UUID.randomUUID(), 0)), why), 10);
+        assertTrue(first.records().stream().anyMatch(r -> r.hasBrokerOfflineReplicas()), first.records().toString());
+        f.commit(first);
+        List<dev.basalt.metadata.image.ReplicaFault> faults = f.broker(broker).offlineReplicas();
+        assertEquals(List.of(1, 3), faults.stream().map(dev.basalt.metadata.image.ReplicaFault::partition).toList(),
+                "ordered, distinct, unknown topics left out");
+        assertEquals("corrupt log data at byte 4096", faults.get(1).reason());
+        assertEquals(dev.basalt.metadata.image.ReplicaFault.REASON_CHARS_MAX, faults.get(0).reason().length(), "reasons are capped");
+        assertTrue(f.broker(broker).isOffline(id, 3) && !f.broker(broker).isOffline(id, 0));
+        // The same report again changes nothing: no record, no commit.
+        var again = f.controller.heartbeat(f.image, new HeartbeatRequest(broker, incarnation(broker), true, false, List.of(p1, p3), why), 20);
+        assertFalse(again.records().stream().anyMatch(r -> r.hasBrokerOfflineReplicas()), again.records().toString());
+        // A snapshot carries them.
+        dev.basalt.metadata.delta.MetadataDelta rebuilt = new dev.basalt.metadata.delta.MetadataDelta(dev.basalt.metadata.image.MetadataImage.EMPTY);
+        rebuilt.replayAll(f.image.toRecords());
+        assertEquals(f.image.cluster(), rebuilt.apply().cluster());
+        // Back in service: an empty report clears them.
+        f.commit(f.controller.heartbeat(f.image, new HeartbeatRequest(broker, incarnation(broker), true, false, List.of()), 30));
+        assertTrue(f.broker(broker).offlineReplicas().isEmpty());
+        // A new incarnation of the broker starts without any.
+        f.commit(f.controller.heartbeat(f.image, new HeartbeatRequest(broker, incarnation(broker), true, false, List.of(p3), why), 40));
+        f.commit(f.controller.registerBroker(f.image, new BrokerRegistrationRequest(broker, new java.util.UUID(broker, 78),
+                List.of(new dev.basalt.metadata.image.Endpoint("CLIENT", "127.0.0.1", 9400 + broker)), java.util.Optional.empty()), 60_000));
+        assertTrue(f.broker(broker).offlineReplicas().isEmpty());
+    }
 }
