@@ -334,7 +334,9 @@ public final class BasaltNode implements AutoCloseable {
                 config.getBoolean("unclean.leader.election.enable"), d.preferredElectionPartitionsMax());
         return new QuorumController.Settings(cc, config.getInt("num.partitions"), config.getInt("default.replication.factor"),
                 BROKER_REQUEST_TIMEOUT_MS, config.getLong("leader.imbalance.check.interval.ms"),
-                config.getLong("broker.session.failover.grace.ms"));
+                config.getLong("broker.session.failover.grace.ms"),
+                config.getBoolean("auto.rebalance.enable") ? config.getLong("auto.rebalance.check.interval.ms") : 0,
+                config.getInt("auto.rebalance.partitions.per.step"));
     }
 
     private ConfigValidator topicConfigValidator() {

@@ -95,6 +95,14 @@ public final class NodeConfig {
                 + " is the election plus this. A live broker fenced this way is unfenced by its next heartbeat.", null);
         put(k, "controlled.shutdown.timeout.ms", "10000", "How long a stopping broker waits for the controller to move"
                 + " its leaderships away before it stops anyway.", null);
+        put(k, "auto.rebalance.enable", "false", "Spread replicas evenly over the brokers by itself, gradually (e.g. onto a"
+                + " broker that joined): the controller starts a few reassignments at a time, only while every broker is"
+                + " unfenced, every partition fully in sync and no reassignment in progress. Off: a new broker gets replicas"
+                + " only when an operator reassigns (basalt reassign --generate).", null);
+        put(k, "auto.rebalance.check.interval.ms", "10000", "How often the controller considers the next auto-rebalance"
+                + " step (with auto.rebalance.enable).", null);
+        put(k, "auto.rebalance.partitions.per.step", "2", "Partitions one auto-rebalance step moves at most; the next"
+                + " step waits until they have finished.", null);
         put(k, "leader.imbalance.check.interval.ms", "30000", "How often the controller hands leadership back to"
                 + " preferred replicas that are in sync (0 = never).", null);
         put(k, "fetch.wait.ms.max", "30000", "Upper bound on a fetch's max_wait_ms (long polls are capped).", null);

@@ -73,8 +73,19 @@ public final class QuorumController implements ControllerChannel {
     static final int ADMIN_TIMEOUT_MS_DEFAULT = 30_000;
 
     /** Settings of the controller's own loop (the pure decisions' limits are in ControllerConfig). */
+    /**
+     * @param autoRebalanceIntervalMs how often a gradual auto-rebalance step is considered; 0 = never
+     *                                ({@code auto.rebalance.enable=false})
+     * @param autoRebalanceMovesMax   partitions one step may start moving
+     */
     public record Settings(ControllerConfig decisions, int defaultPartitions, int defaultReplicationFactor,
-                           long brokerRequestTimeoutMs, long leaderImbalanceCheckIntervalMs, long sessionFailoverGraceMs) {
+                           long brokerRequestTimeoutMs, long leaderImbalanceCheckIntervalMs, long sessionFailoverGraceMs,
+                           long autoRebalanceIntervalMs, int autoRebalanceMovesMax) {
+        public Settings(ControllerConfig decisions, int defaultPartitions, int defaultReplicationFactor,
+                        long brokerRequestTimeoutMs, long leaderImbalanceCheckIntervalMs, long sessionFailoverGraceMs) {
+            this(decisions, defaultPartitions, defaultReplicationFactor, brokerRequestTimeoutMs, leaderImbalanceCheckIntervalMs,
+                    sessionFailoverGraceMs, 0, 1);
+        }
     }
 
     /** How often the loop looks for expired sessions and for a new term to start a grace period for. */
@@ -111,13 +122,17 @@ public final class QuorumController implements ControllerChannel {
         this.validator = validator;
     }
 
-    /** Starts the periodic work: session expiry and preferred-leader balancing. */
+    /** Starts the periodic work: session expiry, preferred-leader balancing and (when enabled) auto rebalancing. */
     public void start() {
         executor.scheduleWithFixedDelay(this::checkSessions, SESSION_CHECK_INTERVAL_MS, SESSION_CHECK_INTERVAL_MS,
                 TimeUnit.MILLISECONDS);
         long balanceMs = settings.leaderImbalanceCheckIntervalMs();
         if (balanceMs > 0) {
             executor.scheduleWithFixedDelay(this::balanceLeaders, balanceMs, balanceMs, TimeUnit.MILLISECONDS);
+        }
+        long rebalanceMs = settings.autoRebalanceIntervalMs();
+        if (rebalanceMs > 0) {
+            executor.scheduleWithFixedDelay(this::autoRebalance, rebalanceMs, rebalanceMs, TimeUnit.MILLISECONDS);
         }
     }
 
@@ -330,6 +345,23 @@ public final class QuorumController implements ControllerChannel {
                 log.warn("Fencing expired brokers failed; will retry: {}", unwrap(e).toString());
             }
         });
+    }
+
+    /** On the controller thread: one gradual auto-rebalance step, when one is due (see MetadataController#autoRebalanceStep). */
+    private void autoRebalance() {
+        if (quorum.activeTerm() < 0) {
+            return;
+        }
+        decide("auto rebalance", settings.brokerRequestTimeoutMs(), false,
+                (c, image) -> c.autoRebalanceStep(image, settings.autoRebalanceMovesMax()))
+                .whenComplete((started, e) -> {
+                    if (e == null && !started.isEmpty()) {
+                        log.info("auto.rebalance.enable: started moving {} partitions toward an even spread of replicas: {}",
+                                started.size(), started);
+                    } else if (e != null && !(unwrap(e) instanceof MetadataQuorum.NotControllerException)) {
+                        log.warn("Auto rebalance step failed; will retry: {}", unwrap(e).toString());
+                    }
+                });
     }
 
     private void balanceLeaders() {

@@ -190,6 +190,54 @@ class ReassignmentE2ETest extends ClusterTestSupport {
         }
     }
 
+    /**
+     * {@code auto.rebalance.enable=true}: a broker that joins gets its share of replicas by itself,
+     * a few partitions at a time, while writes go on; nothing acknowledged is lost.
+     */
+    @Test
+    void withAutoRebalance_aJoiningBrokerGetsItsShareByItself() {
+        start(builder(4).config("auto.rebalance.enable", "true").config("auto.rebalance.check.interval.ms", "500")
+                .config("auto.rebalance.partitions.per.step", "1"));
+        cluster.stop(4, Duration.ofSeconds(20));
+        awaitBrokerFenced(4);
+        // With broker 4 registered but fenced the cluster is not healthy: nothing may move.
+        createTopic(TOPIC, PARTITIONS, 3, Map.of("min.insync.replicas", "2"));
+        AckedWrites w = writes(cluster.bootstrap(), TOPIC, PARTITIONS, "a").start();
+        assertTrue(w.awaitAcks(200, System.nanoTime() - 1, FAILOVER), "no writes before the join: " + w.summary());
+        sleepMs(1_500);
+        for (int p = 0; p < PARTITIONS; p++) {
+            assertFalse(cluster.partition(TOPIC, p).replicas().contains(4), "moved onto a fenced broker");
+        }
+        cluster.node(4).launch();
+        cluster.awaitReady(List.of(4), READY);
+        // 12 replicas over 4 brokers: 3 each, so 3 partitions must get a replica on broker 4.
+        long deadline = System.nanoTime() + MOVE.toNanos();
+        long onFour = 0;
+        while (System.nanoTime() < deadline) {
+            onFour = 0;
+            boolean settled = true;
+            for (int p = 0; p < PARTITIONS; p++) {
+                var s = cluster.partition(TOPIC, p);
+                onFour += s.replicas().contains(4) ? 1 : 0;
+                settled &= s.replicas().size() == 3;
+            }
+            if (onFour == 3 && settled) {
+                break;
+            }
+            sleepMs(250);
+        }
+        assertEquals(3, onFour, "broker 4's share after " + MOVE + "\n" + cluster.diagnostics());
+        awaitNoReassignments();
+        assertTrue(w.awaitAcks(200, System.nanoTime(), FAILOVER), "writes stopped: " + w.summary());
+        w.stop(Duration.ofSeconds(30));
+        assertNothingLost(TOPIC, PARTITIONS, w.acks());
+        boolean logged = false;
+        for (int n = 1; n <= 4; n++) {
+            logged |= !cluster.node(n).grepLog("auto.rebalance.enable: started moving").isEmpty();
+        }
+        assertTrue(logged, "the controller says what it moved");
+    }
+
     private void awaitNoReassignments() {
         long deadline = System.nanoTime() + MOVE.toNanos();
         List<PartitionReassignment> last = List.of();

@@ -187,6 +187,21 @@ public final class MetadataController {
         return reassignments.completeReassignments(image);
     }
 
+    /**
+     * One gradual step of {@code auto.rebalance.enable} (see {@link AutoRebalance}): starts at most
+     * {@code movesMax} reassignments toward a balanced spread of replicas, only on a healthy cluster
+     * with no reassignment in progress; the response lists the partitions whose move started.
+     */
+    public ControllerResult<List<PartitionRef>> autoRebalanceStep(MetadataImage image, int movesMax) {
+        List<ReassignmentRequest> step = AutoRebalance.nextStep(image, movesMax);
+        if (step.isEmpty()) {
+            return new ControllerResult<>(List.of(), List.of());
+        }
+        ControllerResult<List<ReassignmentOutcome>> r = reassignments.alterReassignments(image, step);
+        return new ControllerResult<>(r.records(), r.response().stream().filter(o -> o.error().isEmpty())
+                .map(ReassignmentOutcome::partition).toList());
+    }
+
     /** Partitions with a reassignment in progress (topics in id order, partitions in index order). */
     public static List<PartitionRef> reassigningPartitions(MetadataImage image) {
         return ReassignmentControl.reassigning(image);
