@@ -333,7 +333,8 @@ public final class BasaltNode implements AutoCloseable {
                 d.producerIdBlockSize(), d.topicsPerRequestMax(), config.getInt("min.insync.replicas"),
                 config.getBoolean("unclean.leader.election.enable"), d.preferredElectionPartitionsMax());
         return new QuorumController.Settings(cc, config.getInt("num.partitions"), config.getInt("default.replication.factor"),
-                BROKER_REQUEST_TIMEOUT_MS, config.getLong("leader.imbalance.check.interval.ms"),
+                BROKER_REQUEST_TIMEOUT_MS,
+                config.getBoolean("auto.leader.rebalance.enable") ? config.getLong("leader.imbalance.check.interval.ms") : 0,
                 config.getLong("broker.session.failover.grace.ms"),
                 config.getBoolean("auto.rebalance.enable") ? config.getLong("auto.rebalance.check.interval.ms") : 0,
                 config.getInt("auto.rebalance.partitions.per.step"));

@@ -103,6 +103,8 @@ public final class NodeConfig {
                 + " step (with auto.rebalance.enable).", null);
         put(k, "auto.rebalance.partitions.per.step", "2", "Partitions one auto-rebalance step moves at most; the next"
                 + " step waits until they have finished.", null);
+        put(k, "auto.leader.rebalance.enable", "true", "Hand leadership back to preferred replicas by itself, every"
+                + " leader.imbalance.check.interval.ms, only onto replicas that are in sync and caught up.", null);
         put(k, "leader.imbalance.check.interval.ms", "30000", "How often the controller hands leadership back to"
                 + " preferred replicas that are in sync (0 = never).", null);
         put(k, "fetch.wait.ms.max", "30000", "Upper bound on a fetch's max_wait_ms (long polls are capped).", null);
