@@ -246,6 +246,32 @@ public final class BasaltNode implements AutoCloseable {
         }
     }
 
+    /** DescribeStorage: this broker's directory, free space, scrub progress and offline replicas. */
+    private dev.basalt.proto.v1.DescribeStorageResponse describeStorage() {
+        var b = dev.basalt.proto.v1.DescribeStorageResponse.newBuilder().setBrokerId(config.nodeId())
+                .setDataDir(config.dataDir().toString()).setFreeBytesMin(config.getLong("log.dir.free.bytes.min"))
+                .setScrubBytesPerSecond(config.getLong("log.scrub.bytes.per.second"));
+        long usable;
+        try {
+            usable = java.nio.file.Files.getFileStore(config.dataDir()).getUsableSpace();
+        } catch (IOException | RuntimeException e) {
+            usable = -1;
+        }
+        b.setUsableBytes(usable);
+        if (logs != null) {
+            String failure = logs.directoryFailure();
+            b.setDirectoryFailure(failure == null ? "" : failure);
+            long[] scrub = logs.scrubProgress();
+            b.setScrubBytesVerified(scrub[0]).setScrubPassesCompleted(scrub[1]).setScrubCorruptBatchesFound(scrub[2]);
+        }
+        StorageFaults faults = storageFaults;
+        if (faults != null) {
+            faults.offline().forEach((tp, why) -> b.addOfflineReplicas(dev.basalt.proto.v1.DescribeClusterResponse.OfflineReplica
+                    .newBuilder().setTopic(tp.topic()).setPartition(tp.partition()).setReason(why == null ? "" : why)));
+        }
+        return b.build();
+    }
+
     /**
      * The scrubber or a read found a corrupt batch. With a healthy replica elsewhere (another in-sync member)
      * the replica is quarantined: reported offline, its leadership moves, and it is rebuilt from
@@ -450,6 +476,7 @@ public final class BasaltNode implements AutoCloseable {
         FetchHandler fetch = new FetchHandler(replicas, config.getInt("fetch.wait.ms.max"));
         MetadataHandler metadata = new MetadataHandler(replicas, config.get("cluster.id"), this::controllerId);
         AdminHandler admin = new AdminHandler(replicas, config, this::controllerId);
+        admin.storage(this::describeStorage);
         ControllerChannel toController = new ForwardingControllerChannel(() -> controller, quorum, controllers);
         // Producer ids come in blocks from the active controller, through the lifecycle's controller client.
         ProducerIdManager producerIds = new ProducerIdManager(lifecycle::allocateProducerIds);

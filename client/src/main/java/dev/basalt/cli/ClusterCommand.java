@@ -53,6 +53,7 @@ final class ClusterCommand implements Callable<Integer> {
                     }
                 }
             }
+            printStorage(admin, c, t);
             QuorumDescription q = Admin.get(admin.describeQuorum(), t);
             root.out.println();
             root.out.println("Metadata quorum: leader " + (q.leaderId() < 0 ? "none" : q.leaderId()) + ", term " + q.term()
@@ -63,6 +64,43 @@ final class ClusterCommand implements Callable<Integer> {
             print(q.observers(), q.leaderId(), "observer", now);
         }
         return BasaltCli.OK;
+    }
+
+    /** Each running broker's own storage: free space, scrubbing progress and findings (asked at its address). */
+    private void printStorage(Admin admin, ClusterDescription c, Duration t) {
+        root.out.println();
+        root.out.printf("%-6s %-14s %-22s %-8s %-14s %s%n", "BROKER", "FREE", "SCRUB-VERIFIED", "PASSES", "CORRUPT-FOUND",
+                "DIRECTORY");
+        for (BrokerDescription b : c.brokers()) {
+            if (b.fenced()) {
+                root.out.printf("%-6d %s%n", b.id(), "(fenced: not asked)");
+                continue;
+            }
+            try {
+                dev.basalt.client.admin.StorageDescription s = Admin.get(admin.describeStorage(b.host(), b.port()), t);
+                String scrub = s.scrubBytesPerSecond() == 0 ? "off" : bytes(s.scrubBytesVerified()) + " at "
+                        + bytes(s.scrubBytesPerSecond()) + "/s";
+                root.out.printf("%-6d %-14s %-22s %-8d %-14d %s%n", b.id(), s.usableBytes() < 0 ? "?" : bytes(s.usableBytes()),
+                        scrub, s.scrubPassesCompleted(), s.scrubCorruptBatchesFound(),
+                        s.directoryFailure().isEmpty() ? "ok" : "FAILED: " + s.directoryFailure());
+            } catch (RuntimeException e) {
+                root.out.printf("%-6d %s%n", b.id(), "(no answer: " + e.getMessage() + ")");
+            }
+        }
+    }
+
+    static String bytes(long n) {
+        if (n < 1024) {
+            return n + " B";
+        }
+        String[] units = {"KiB", "MiB", "GiB", "TiB", "PiB"};
+        double v = n;
+        int u = -1;
+        while (v >= 1024 && u < units.length - 1) {
+            v /= 1024;
+            u++;
+        }
+        return String.format(java.util.Locale.ROOT, "%.1f %s", v, units[u]);
     }
 
     private void print(List<QuorumReplica> replicas, int leaderId, String role, long nowMs) {

@@ -123,6 +123,15 @@ public final class Admin implements AutoCloseable {
         return calls.read(executor, () -> calls.describeCluster(includeFenced));
     }
 
+    /**
+     * The storage of the broker at {@code host}:{@code port} (each broker describes its own: data
+     * directory, free space, scrubbing progress and findings, offline replicas).
+     */
+    public CompletableFuture<dev.basalt.client.admin.StorageDescription> describeStorage(String host, int port) {
+        dev.basalt.client.internal.HostPort address = new dev.basalt.client.internal.HostPort(host, port);
+        return calls.read(executor, () -> calls.describeStorage(address));
+    }
+
     public CompletableFuture<QuorumDescription> describeQuorum() {
         return calls.read(executor, calls::describeQuorum);
     }

@@ -107,6 +107,9 @@ class CliE2ETest {
         Result cluster = cli(null, "cluster");
         assertEquals(0, cluster.exitCode(), cluster.err());
         assertTrue(cluster.out().contains("leader 1"), cluster.out());
+        // Each broker's own storage: free space, scrubbing (on by default), directory state.
+        assertTrue(cluster.out().contains("SCRUB-VERIFIED") && cluster.out().lines().anyMatch(l -> l.startsWith("1 ")
+                && l.contains("/s") && l.trim().endsWith("ok")), cluster.out());
 
         assertEquals(0, cli(null, "topics", "--delete", "--topic", "demo").exitCode());
         assertFalse(cli(null, "topics", "--list").out().lines().anyMatch("demo"::equals));

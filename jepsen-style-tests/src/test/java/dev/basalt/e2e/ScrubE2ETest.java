@@ -75,6 +75,15 @@ class ScrubE2ETest {
                         + " ms (bound " + boundMs + " ms for " + totalBytes + " bytes at " + RATE + " B/s)");
                 assertTrue(foundMs >= 0, "not found within " + boundMs + " ms:\n" + node.tail(30));
                 assertTrue(node.httpGet("/status").body().contains("\"corruptFound\":1"), node.httpGet("/status").body());
+                // The same through the admin API (what `basalt cluster` prints per broker).
+                try (dev.basalt.client.Admin admin = new dev.basalt.client.Admin(java.util.Map.of("bootstrap.servers",
+                        node.bootstrap()))) {
+                    var storage = dev.basalt.client.Admin.get(admin.describeStorage("127.0.0.1", node.clientPort()),
+                            Duration.ofSeconds(10));
+                    assertEquals(1, storage.scrubCorruptBatchesFound(), storage.toString());
+                    assertEquals(RATE, storage.scrubBytesPerSecond());
+                    assertTrue(storage.scrubBytesVerified() > 0 && storage.usableBytes() > 0, storage.toString());
+                }
 
                 long corruptOffset = flipped[1];
                 FetchResponse.PartitionResponse bad = BadInputE2ETest.fetch("rot", 0, corruptOffset, 0);

@@ -163,6 +163,19 @@ public final class AdminHandler {
         return out;
     }
 
+    /** This broker's own storage status (see admin.proto DescribeStorage); set once the log engine runs. */
+    private volatile java.util.function.Supplier<dev.basalt.proto.v1.DescribeStorageResponse> storage = () ->
+            dev.basalt.proto.v1.DescribeStorageResponse.newBuilder().setErrorCode(ErrorCode.BROKER_NOT_AVAILABLE)
+                    .setErrorMessage("storage not open yet").build();
+
+    public void storage(java.util.function.Supplier<dev.basalt.proto.v1.DescribeStorageResponse> status) {
+        this.storage = java.util.Objects.requireNonNull(status);
+    }
+
+    public dev.basalt.proto.v1.DescribeStorageResponse describeStorage(dev.basalt.proto.v1.DescribeStorageRequest req) {
+        return storage.get();
+    }
+
     public DescribeClusterResponse describeCluster(DescribeClusterRequest req) {
         MetadataImage image = replicas.image();
         DescribeClusterResponse.Builder b = DescribeClusterResponse.newBuilder().setClusterId(config.get("cluster.id"))

@@ -238,6 +238,12 @@ public final class ClientServices {
             }
 
             @Override
+            public void describeStorage(dev.basalt.proto.v1.DescribeStorageRequest request,
+                                        StreamObserver<dev.basalt.proto.v1.DescribeStorageResponse> obs) {
+                unary(obs, () -> admin.describeStorage(request));
+            }
+
+            @Override
             public void describeQuorum(DescribeQuorumRequest request, StreamObserver<DescribeQuorumResponse> obs) {
                 unary(obs, quorum);
             }

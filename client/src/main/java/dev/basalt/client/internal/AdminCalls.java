@@ -337,6 +337,23 @@ public final class AdminCalls {
         return queries.describeConfigs(resources, names);
     }
 
+    /** DescribeStorage of the broker at {@code address} (not any broker: storage is per broker). */
+    public dev.basalt.client.admin.StorageDescription describeStorage(HostPort address) {
+        dev.basalt.proto.v1.DescribeStorageResponse r;
+        try {
+            r = AdminServiceGrpc.newBlockingStub(channels.channel(address)).withDeadlineAfter(requestTimeoutMs, TimeUnit.MILLISECONDS)
+                    .describeStorage(dev.basalt.proto.v1.DescribeStorageRequest.getDefaultInstance());
+        } catch (StatusRuntimeException e) {
+            throw Errors.forTransport(e, false, "describe storage of " + address);
+        }
+        check(r.getErrorCode(), r.getErrorMessage(), "describe storage of " + address);
+        return new dev.basalt.client.admin.StorageDescription(r.getBrokerId(), r.getDataDir(), r.getUsableBytes(), r.getFreeBytesMin(),
+                r.getDirectoryFailure(), r.getScrubBytesPerSecond(), r.getScrubBytesVerified(), r.getScrubPassesCompleted(),
+                r.getScrubCorruptBatchesFound(), r.getOfflineReplicasList().stream().map(o ->
+                        new dev.basalt.client.admin.BrokerDescription.OfflineReplica(o.getTopic(), o.getPartition(), o.getReason()))
+                        .toList());
+    }
+
     public ClusterDescription describeCluster(boolean includeFenced) {
         return queries.describeCluster(includeFenced);
     }
