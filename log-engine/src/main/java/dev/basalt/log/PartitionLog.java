@@ -492,6 +492,12 @@ public final class PartitionLog {
 
     /** Appends fail fast (STORAGE_ERROR) while the disk is full: nothing is written, nothing half-written. */
     private void ensureAppendable() {
+        CorruptAt bad = corruptFrom;
+        if (bad != null) {
+            // Records appended after unservable corrupt data could never be read: acknowledging them would lose them.
+            throw new LogStorageException("log of " + tp + " refuses appends: offsets from " + bad.offset() + " are corrupt and"
+                    + " this is the only copy (stop the node and cut the log with basalt storage repair, or restore the replica)", dir, null);
+        }
         String blocked = writeBlock.get();
         if (blocked != null) {
             throw new LogStorageException("log of " + tp + " refuses appends: " + blocked, dir, null);

@@ -129,6 +129,12 @@ class ReadPathCorruptionTest {
         try (FetchSlice slice = reopened.read(0, 1 << 20, Long.MAX_VALUE)) {
             assertEquals(victim[1], slice.nextOffset());
         }
+        // Nothing more is acknowledged into a log whose tail cannot be served: it would be unreadable.
+        long end = reopened.logEndOffset();
+        LogStorageException refused = assertThrows(LogStorageException.class, () -> reopened.appendAsLeader(
+                TestBatches.batch(List.of(new TestBatches.Rec(5000, "k", "after"))), 1));
+        assertTrue(refused.getMessage().contains("only copy"), refused.getMessage());
+        assertEquals(end, reopened.logEndOffset());
     }
 
     @Test
