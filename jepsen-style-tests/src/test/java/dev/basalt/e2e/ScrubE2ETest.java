@@ -7,6 +7,7 @@ import com.google.protobuf.ByteString;
 import dev.basalt.harness.NodeProcess;
 import dev.basalt.proto.v1.ErrorCode;
 import dev.basalt.proto.v1.FetchResponse;
+import dev.basalt.proto.v1.ProduceResponse;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -104,6 +105,71 @@ class ScrubE2ETest {
                 }
                 assertEquals(corruptOffset, next, "reads stop right before the corrupt batch");
                 assertTrue(!node.grepLog("cannot be served and are lost").isEmpty(), "the loss is reported with counts");
+            } finally {
+                BadInputE2ETest.channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+            }
+        }
+    }
+
+    /**
+     * The only copy, corrupt below the recovery point, found at the restart after a crash: the node
+     * comes up, serves every offset before the corrupt batch, answers CORRUPT_STORED_DATA from it on,
+     * refuses new records (they could not be read back), reports what is lost with counts, and keeps
+     * the cut bytes in a lost-* directory.
+     */
+    @Test
+    void theOnlyCopyCorruptAtRestart_servesTheOffsetsBeforeIt() throws Exception {
+        NodeProcess node = NodeProcess.singleNode(dir, Map.of("log.scrub.bytes.per.second", "0")).start(Duration.ofSeconds(60));
+        try (node) {
+            BadInputE2ETest.node = node;
+            BadInputE2ETest.channel = io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder.forAddress("127.0.0.1",
+                    node.clientPort()).usePlaintext().build();
+            Path victim;
+            long[] flipped;
+            try {
+                // ~10 KB batches, 19 to a segment: the newest of four segments holds 13, all below the recovery point
+                assertEquals(ErrorCode.NONE, BadInputE2ETest.create("only", 1, Map.of("segment.bytes", "200000")).getErrorCode());
+                for (int i = 0; i < 70; i++) {
+                    assertEquals(ErrorCode.NONE, BadInputE2ETest.send("only", 0, BadInputE2ETest.batch(10, 1000)).getErrorCode());
+                }
+                node.kill(); // a crash: the restart runs recovery, which meets the corruption below the recovery point
+                try (var s = Files.list(node.dataDir().resolve("only-0"))) {
+                    victim = s.filter(p -> p.toString().endsWith(".log")).sorted().reduce((a, b) -> b).orElseThrow();
+                }
+                flipped = flipOneBitInFifthBatch(victim);
+            } finally {
+                BadInputE2ETest.channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+            }
+            node.launch();
+            node.awaitReady(Duration.ofSeconds(60));
+            BadInputE2ETest.channel = io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder.forAddress("127.0.0.1",
+                    node.clientPort()).usePlaintext().build();
+            try {
+                long corruptOffset = flipped[1];
+                long next = 0;
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+                while (next < corruptOffset) {
+                    FetchResponse.PartitionResponse p = BadInputE2ETest.fetch("only", 0, next, 0);
+                    if (p.getErrorCode() != ErrorCode.NONE) {
+                        // leadership of the served prefix may take a moment after the restart
+                        assertTrue(System.nanoTime() < deadline, p.getErrorCode() + " " + p.getErrorMessage() + "\n" + node.tail(30));
+                        Thread.sleep(100);
+                        continue;
+                    }
+                    for (var b : dev.basalt.record.Batches.iterate(p.getRecords().asReadOnlyByteBuffer())) {
+                        b.validate(Integer.MAX_VALUE);
+                        next = b.nextOffset();
+                    }
+                }
+                assertEquals(corruptOffset, next, "reads stop right before the corrupt batch");
+                FetchResponse.PartitionResponse bad = BadInputE2ETest.fetch("only", 0, corruptOffset, 0);
+                assertEquals(ErrorCode.CORRUPT_STORED_DATA, bad.getErrorCode(), bad.getErrorMessage());
+                ProduceResponse.PartitionResponse refused = BadInputE2ETest.send("only", 0, BadInputE2ETest.batch(1, 100));
+                assertEquals(ErrorCode.STORAGE_ERROR, refused.getErrorCode(), refused.getErrorMessage());
+                assertTrue(!node.grepLog("is lost").isEmpty(), "the loss is reported:\n" + node.tail(30));
+                try (var s = Files.list(node.dataDir().resolve("only-0"))) {
+                    assertTrue(s.anyMatch(p -> p.getFileName().toString().startsWith("lost-")), "the cut bytes are kept");
+                }
             } finally {
                 BadInputE2ETest.channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
             }

@@ -399,15 +399,59 @@ public final class LogManager implements AutoCloseable {
         }
     }
 
+    /**
+     * A partition that failed to load because of corruption, and of which this is the only copy
+     * (no replica can rebuild it): the log is cut at its first corrupt batch, what the cut drops is
+     * moved into {@code lost-<ms>/} in the partition directory (kept for the operator, never read
+     * again), the offsets before it are served, and the log refuses appends for as long as this
+     * process runs ({@link PartitionLog#markCorruptFrom}), so the loss is visible (reads from the
+     * cut answer the corruption) before anything new takes those offsets. A restart accepts the loss.
+     * No-op (returns the log) for a partition that is not corrupt.
+     */
+    public PartitionLog serveIntactPrefix(TopicPartition tp, LogConfig config) {
+        ensureOpen();
+        synchronized (createLock) {
+            CorruptLogException cause = corrupt.get(tp);
+            if (cause == null) {
+                return get(tp);
+            }
+            PartitionLog open = logs.remove(tp);
+            if (open != null) {
+                open.abandon();
+            }
+            PartitionState state = index.loadAllStates().get(tp.dirName());
+            if (state != null) {
+                index.clearIndex(state.partitionId());
+            }
+            long endBefore = state == null ? -1 : Math.max(state.cleanEndOffset(), state.recoveryPoint());
+            Path lost = dataDir.resolve(tp.dirName()).resolve(LogLoader.LOST_DIR_PREFIX + clock.millis());
+            PartitionLog log = loadPartition(tp, null, false, config, true, lost);
+            corrupt.remove(tp);
+            log.markCorruptFrom(log.logEndOffset(), cause);
+            logs.put(tp, log);
+            LOG.error("{}: the only copy was corrupt ({}); serving offsets {}..{}; everything from offset {} is lost{}"
+                    + " (the cut bytes are kept in {}); appends are refused until the node restarts, which accepts the loss",
+                    tp, cause.getMessage(), log.logStartOffset(), log.logEndOffset() - 1, log.logEndOffset(),
+                    endBefore > log.logEndOffset() ? " (" + (endBefore - log.logEndOffset()) + " offsets up to " + (endBefore - 1) + ")" : "",
+                    lost);
+            return log;
+        }
+    }
+
     private PartitionLog loadPartition(TopicPartition tp, PartitionState state, boolean clean, LogConfig cfg) {
         return loadPartition(tp, state, clean, cfg, false);
     }
 
     private PartitionLog loadPartition(TopicPartition tp, PartitionState state, boolean clean, LogConfig cfg, boolean repair) {
+        return loadPartition(tp, state, clean, cfg, repair, null);
+    }
+
+    private PartitionLog loadPartition(TopicPartition tp, PartitionState state, boolean clean, LogConfig cfg, boolean repair,
+                                       Path preserveDir) {
         Path dir = dataDir.resolve(tp.dirName());
         long partitionId = state != null ? state.partitionId() : index.allocatePartitionId();
         LoadedLog loaded = LogLoader.load(dir, files, index, partitionId, state, clean, cfg.segmentBytes(),
-                cfg.indexIntervalBytes(), repair);
+                cfg.indexIntervalBytes(), repair, preserveDir);
         if (loaded.recovered()) {
             LOG.debug("recovered {}: log end offset {}", tp, loaded.logEndOffset());
         }

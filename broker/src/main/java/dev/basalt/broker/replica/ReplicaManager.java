@@ -382,8 +382,10 @@ public final class ReplicaManager implements MetadataSubscriber, AutoCloseable {
      * Rebuilds replicas whose data was found corrupt at load from a healthy replica: once another
      * broker leads the partition (the controller moved leadership after the offline report), the
      * local log is cut at its first corrupt batch and the replica follows the leader again, which
-     * refetches the rest (KIP-858's "the replica is rebuilt"). A partition with no other leader
-     * stays offline: cutting its only copy is the operator's decision (basalt storage repair).
+     * refetches the rest (KIP-858's "the replica is rebuilt"). When this broker holds the only
+     * in-sync copy, it serves the offsets before the corruption instead (see
+     * {@link dev.basalt.log.LogManager#serveIntactPrefix}); a partition whose other in-sync replicas
+     * have no leader yet waits for one.
      *
      * @return the partitions repaired
      */
@@ -393,7 +395,18 @@ public final class ReplicaManager implements MetadataSubscriber, AutoCloseable {
         for (TopicPartition tp : logs.corruptPartitions()) {
             Optional<TopicImage> topic = img.topics().topic(tp.topic());
             PartitionRegistration reg = topic.map(t -> t.partitions().get(tp.partition())).orElse(null);
-            if (reg == null || !reg.hasLeader() || reg.leader() == brokerId || reg.isr().stream().allMatch(id -> id == brokerId)) {
+            if (reg != null && reg.isr().stream().allMatch(id -> id == brokerId) && img.cluster().isUnfenced(brokerId)) {
+                // The only in-sync copy: nothing can rebuild it. Serve what lies before the corruption
+                // (the cut is kept aside, appends are refused until a restart accepts the loss).
+                logs.serveIntactPrefix(tp, logConfig(img.configs().configs(ConfigResource.topic(tp.topic()))));
+                if (partitions.remove(tp) != null) {
+                    fetchers.unfollow(tp);
+                }
+                applyPartition(img, topic.get(), tp.partition(), reg, true, clock.millis());
+                repaired.add(tp);
+                continue;
+            }
+            if (reg == null || !reg.hasLeader() || reg.leader() == brokerId) {
                 continue;
             }
             LogConfig cfg = logConfig(img.configs().configs(ConfigResource.topic(tp.topic())));

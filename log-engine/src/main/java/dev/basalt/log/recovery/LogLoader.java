@@ -50,6 +50,9 @@ public final class LogLoader {
     }
 
     /** Segment files by base offset, after removing leftovers. */
+    /** Directories in a partition directory holding what a repair of a single copy cut off (kept for the operator). */
+    public static final String LOST_DIR_PREFIX = "lost-";
+
     static TreeMap<Long, Path> listSegments(Path dir, FileLayer files) throws IOException {
         TreeMap<Long, Path> out = new TreeMap<>();
         try (DirectoryStream<Path> stream = Files.newDirectoryStream(dir)) {
@@ -62,7 +65,7 @@ public final class LogLoader {
                 long base = Segment.parseBaseOffset(name);
                 if (base >= 0) {
                     out.put(base, p);
-                } else if (!name.equals(PARTITION_METADATA_FILE)) {
+                } else if (!name.equals(PARTITION_METADATA_FILE) && !name.startsWith(LOST_DIR_PREFIX)) {
                     LOG.warn("ignoring unexpected file {}", p);
                 }
             }
@@ -90,6 +93,12 @@ public final class LogLoader {
      */
     public static LoadedLog load(Path dir, FileLayer files, IndexStore index, long partitionId, PartitionState state,
                                  boolean clean, int segmentBytes, int indexIntervalBytes, boolean repair) {
+        return load(dir, files, index, partitionId, state, clean, segmentBytes, indexIntervalBytes, repair, null);
+    }
+
+    /** As above; a repair moves what it cuts into {@code preserveDir} (when not null) instead of deleting it. */
+    public static LoadedLog load(Path dir, FileLayer files, IndexStore index, long partitionId, PartitionState state,
+                                 boolean clean, int segmentBytes, int indexIntervalBytes, boolean repair, Path preserveDir) {
         try {
             TreeMap<Long, Path> paths = listSegments(dir, files);
             IndexWriter writer = new IndexWriter(index, partitionId, indexIntervalBytes);
@@ -104,7 +113,7 @@ public final class LogLoader {
             if (state != null && clean && !repair && state.cleanEndOffset() >= paths.lastKey()) {
                 return loadClean(dir, files, index, partitionId, state, paths, segmentBytes, writer);
             }
-            return Recovery.run(dir, files, index, partitionId, state, paths, segmentBytes, writer, repair);
+            return Recovery.run(dir, files, index, partitionId, state, paths, segmentBytes, writer, repair, preserveDir);
         } catch (IOException e) {
             throw new LogStorageException("cannot load partition directory", dir, e);
         }

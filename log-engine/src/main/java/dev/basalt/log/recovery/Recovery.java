@@ -41,6 +41,8 @@ final class Recovery {
     private int cutBytes;
     /** Repair: a bad batch below the recovery point is cut like a torn tail (the caller decided the data is lost or refetchable). */
     private boolean cutCorruption;
+    /** Where a repair moves what it cuts (later segments, and the cut segment's tail), or null to delete it. */
+    private Path preserveDir;
 
     private Recovery(Path dir, FileLayer files, IndexStore index, long partitionId, IndexWriter writer) {
         this.dir = dir;
@@ -57,8 +59,16 @@ final class Recovery {
 
     static LoadedLog run(Path dir, FileLayer files, IndexStore index, long partitionId, PartitionState state,
                          TreeMap<Long, Path> paths, int segmentBytes, IndexWriter writer, boolean cutCorruption) throws IOException {
+        return run(dir, files, index, partitionId, state, paths, segmentBytes, writer, cutCorruption, null);
+    }
+
+    /** As above; {@code preserveDir} (with {@code cutCorruption}): what the cut drops is moved there instead of deleted. */
+    static LoadedLog run(Path dir, FileLayer files, IndexStore index, long partitionId, PartitionState state,
+                         TreeMap<Long, Path> paths, int segmentBytes, IndexWriter writer, boolean cutCorruption,
+                         Path preserveDir) throws IOException {
         Recovery r = new Recovery(dir, files, index, partitionId, writer);
         r.cutCorruption = cutCorruption;
+        r.preserveDir = preserveDir;
         long scanFrom = r.start(state, paths);
         r.openUnscanned(paths.headMap(scanFrom, false));
         r.scan(new ArrayList<>(paths.tailMap(scanFrom, true).values()));
@@ -132,7 +142,12 @@ final class Recovery {
                         + " above the recovery point {}), removing {} later segment(s)", path, r.validBytes(), r.nextOffset(),
                         r.stopReason(), dropped, recoveryPoint, toScan.size() - 1 - i);
                 for (Path later : toScan.subList(i + 1, toScan.size())) {
-                    files.delete(later);
+                    if (preserveDir != null) {
+                        Files.createDirectories(preserveDir);
+                        Files.move(later, preserveDir.resolve(later.getFileName()));
+                    } else {
+                        files.delete(later);
+                    }
                 }
                 last = true;
             }
@@ -186,6 +201,19 @@ final class Recovery {
         if (next < recoveryPoint) {
             throw new CorruptLogException(cutFile, cutBytes, "log ends at offset " + next + ", below the recovery point "
                     + recoveryPoint + ": flushed data is missing");
+        }
+        if (preserveDir != null && Files.size(cutFile) > cutBytes) {
+            Files.createDirectories(preserveDir);
+            try (java.nio.channels.FileChannel from = java.nio.channels.FileChannel.open(cutFile, java.nio.file.StandardOpenOption.READ);
+                 java.nio.channels.FileChannel to = java.nio.channels.FileChannel.open(
+                         preserveDir.resolve(cutFile.getFileName() + ".from-byte-" + cutBytes),
+                         java.nio.file.StandardOpenOption.CREATE_NEW, java.nio.file.StandardOpenOption.WRITE)) {
+                long size = from.size();
+                for (long pos = cutBytes; pos < size; ) {
+                    pos += from.transferTo(pos, size - pos, to);
+                }
+                to.force(true);
+            }
         }
         LogLoader.truncateFile(files, cutFile, cutBytes);
         long cutBase = Segment.parseBaseOffset(cutFile.getFileName().toString());

@@ -93,6 +93,16 @@ final class ClusterControl {
         if (!reported.equals(b.offlineReplicas())) {
             // Recorded only when the set changes, so that every node (and `basalt cluster`) shows it.
             out.add(dev.basalt.metadata.image.ClusterImage.offlineReplicasRecord(b.brokerId(), b.incarnationId(), reported));
+            // A replica back in service may be the only candidate of a partition left leaderless by its fault.
+            for (dev.basalt.metadata.image.ReplicaFault f : b.offlineReplicas()) {
+                PartitionRef ref = new PartitionRef(f.topicId(), f.partition());
+                Optional<TopicImage> topic = out.state().base().topics().topic(f.topicId());
+                if (topic.isPresent() && topic.get().partitions().containsKey(f.partition())
+                        && !out.state().broker(b.brokerId()).orElseThrow().isOffline(f.topicId(), f.partition())) {
+                    PartitionElections.electLeaderless(ref.topicId(), ref.partition(), TopicControl.current(out, ref),
+                            servable(out, ref), TopicPolicy.of(out.state().base(), topic.get().name(), config)).ifPresent(out::add);
+                }
+            }
         }
         if (b.fenced() && request.caughtUp()) {
             unfence(out, b);
@@ -180,9 +190,15 @@ final class ClusterControl {
             TopicPolicy policy = TopicPolicy.of(out.state().base(), topic.name(), config);
             for (PartitionRef ref : TopicControl.partitionsOf(topic)) {
                 PartitionElections.electLeaderless(ref.topicId(), ref.partition(), TopicControl.current(out, ref),
-                        out::isLive, policy).ifPresent(out::add);
+                        servable(out, ref), policy).ifPresent(out::add);
             }
         }
+    }
+
+    /** Live brokers whose replica of {@code ref} is not one they reported offline: the partition's possible leaders. */
+    private static IntPredicate servable(RecordBuffer out, PartitionRef ref) {
+        return id -> out.isLive(id)
+                && !out.state().broker(id).map(r -> r.isOffline(ref.topicId(), ref.partition())).orElse(false);
     }
 
     /**
