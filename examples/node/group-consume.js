@@ -140,9 +140,10 @@ async function revoke(partitions) {
   await Promise.all(partitions.map(async (p) => {
     const state = owned.get(p);
     await state.loop; // the in-flight fetch ends; nothing is printed after this
+    if (owned.get(p) !== state) return; // lost meanwhile: not ours to commit any more
     if (state.position !== null && state.position !== '-2') await commit(p, state.position);
     lastCommitted.delete(p);
-    owned.delete(p); // the next heartbeat confirms the revocation
+    if (owned.get(p) === state) owned.delete(p); // the next heartbeat confirms the revocation
   }));
   console.error(`# revoked ${names(partitions)}`);
 }
@@ -164,9 +165,27 @@ function reconcile(assignment) {
   if (revoked.length) revoke(revoked).then(() => schedule(0), (err) => fail(err));
 }
 
+// One heartbeat at a time: answers to two concurrent ones could arrive out of order, and an older
+// assignment applied after a newer one would take back a partition we already gave up.
+let inFlight = false;
+let again = false;
+
 async function heartbeat() {
   timer = null;
-  if (stopping) return;
+  if (stopping || inFlight) return;
+  inFlight = true;
+  again = false;
+  let next;
+  try {
+    next = await heartbeatOnce();
+  } finally {
+    inFlight = false;
+  }
+  schedule(again ? 0 : next);
+}
+
+// Sends one heartbeat and applies its answer; returns when to send the next (ms).
+async function heartbeatOnce() {
   if (epoch > 0 && Date.now() - lastAnsweredSentAt > SESSION_TIMEOUT_MS) lose('no heartbeat answered for a session timeout');
   const sentAt = Date.now();
   const request = {
@@ -179,32 +198,37 @@ async function heartbeat() {
     r = await unary(await coordinatorClient(), 'consumerGroupHeartbeat', request, 10000);
   } catch (err) {
     coordinator = null;
-    return schedule(RETRY_MS);
+    return RETRY_MS;
   }
-  if (stopping || request.member_epoch !== epoch) return schedule(0); // lost meanwhile: this answer is stale
+  if (stopping || request.member_epoch !== epoch) return 0; // lost meanwhile: this answer is stale
   switch (r.error_code) {
     case 'NONE':
       lastAnsweredSentAt = sentAt;
       epoch = r.member_epoch;
       reconcile(r.assignment);
-      return schedule(r.heartbeat_interval_ms);
+      return r.heartbeat_interval_ms;
     case 'FENCED_MEMBER_EPOCH':
     case 'UNKNOWN_MEMBER_ID':
       lose(r.error_code);
-      return schedule(0);
+      return 0;
     case 'NOT_COORDINATOR':
     case 'COORDINATOR_NOT_AVAILABLE':
     case 'COORDINATOR_LOAD_IN_PROGRESS':
     case 'REQUEST_TIMED_OUT':
       coordinator = null;
-      return schedule(RETRY_MS);
+      return RETRY_MS;
     default:
       return fail(new Error(`heartbeat: ${r.error_code}: ${r.error_message}`));
   }
 }
 
+// The next heartbeat in ms; 0 = as soon as the one in flight (if any) is answered.
 function schedule(ms) {
   if (stopping) return;
+  if (inFlight) {
+    if (ms === 0) again = true;
+    return;
+  }
   if (timer) clearTimeout(timer);
   timer = setTimeout(heartbeat, ms);
 }
