@@ -648,9 +648,8 @@ public final class Consumer<K, V> implements AutoCloseable {
             if (subscribed) {
                 acquire();
                 try {
+                    // an error is ignored: closing anyway, and the coordinator moves the partitions when we leave
                     revoke(new LinkedHashSet<>(subscriptions.partitions()));
-                } catch (RuntimeException e) {
-                    // closing anyway: the coordinator moves the partitions when we leave
                 } finally {
                     release();
                 }
@@ -711,12 +710,42 @@ public final class Consumer<K, V> implements AutoCloseable {
         }
     }
 
+    /**
+     * Asks the group for a new assignment, as Kafka's {@code enforceRebalance}: the next heartbeat
+     * (sent at once; this call does not block) asks the coordinator to recompute the group's target
+     * assignment with its assignor, under a new group epoch. Any change is then reconciled by
+     * {@link #poll} as usual (revoked partitions are committed first, the listener is told), and
+     * members whose partitions do not move keep consuming. Basalt's assignors are server-side and
+     * sticky, computed from the members' subscriptions and the topics, which every heartbeat already
+     * compares: the recomputed target differs only when those inputs changed, so partitions rarely
+     * move. The coordinator ignores the request while the group is reconciling (a rebalance is in
+     * progress already); the request is retried until a heartbeat carrying it is answered.
+     *
+     * @throws IllegalStateException the consumer did not {@link #subscribe}
+     */
+    public void enforceRebalance() {
+        acquire();
+        try {
+            if (!subscribed) {
+                throw new IllegalStateException("enforceRebalance() needs a group subscription (subscribe), not assign()");
+            }
+            membership.requestRebalance();
+        } finally {
+            release();
+        }
+    }
+
     /** The group's member id of this consumer (empty without a group). */
     public String memberId() {
         return membership == null ? "" : membership.memberId();
     }
 
-    /** Applies what the coordinator decided: revoke first (acknowledged), then take the new partitions. */
+    /**
+     * Applies what the coordinator decided: revoke first (and tell the coordinator at once), then
+     * take the new partitions, then acknowledge. A failed commit or a listener that throws does not
+     * stop the reconciliation half-way (the coordinator would wait for a revocation that never comes):
+     * the first such error is thrown once the member's state is acknowledged.
+     */
     private void reconcile() {
         GroupMembership.Reconciliation r = membership.poll();
         if (r == null) {
@@ -725,16 +754,20 @@ public final class Consumer<K, V> implements AutoCloseable {
         Set<TopicPartition> owned = new LinkedHashSet<>(subscriptions.partitions());
         if (r.lost()) {
             drop(owned);
+            RuntimeException failure = null;
             if (!owned.isEmpty()) {
-                listener.onPartitionsLost(owned);
+                failure = runListener(() -> listener.onPartitionsLost(owned), null);
             }
             membership.acknowledge(Set.of(), true);
+            throwIfFailed(failure);
             return;
         }
         Set<TopicPartition> revoked = new LinkedHashSet<>(owned);
         revoked.removeAll(r.target());
+        RuntimeException failure = null;
         if (!revoked.isEmpty()) {
-            revoke(revoked);
+            failure = revoke(revoked);
+            membership.revoked(new LinkedHashSet<>(subscriptions.partitions()));
         }
         Set<TopicPartition> added = new LinkedHashSet<>(r.target());
         added.removeAll(owned);
@@ -758,16 +791,38 @@ public final class Consumer<K, V> implements AutoCloseable {
                 // looked up again only on the next assignment (documented limitation)
                 pendingError = e;
             }
-            listener.onPartitionsAssigned(added);
+            failure = runListener(() -> listener.onPartitionsAssigned(added), failure);
         }
         membership.acknowledge(new LinkedHashSet<>(subscriptions.partitions()), false);
+        throwIfFailed(failure);
     }
 
-    /** Commits (with auto-commit) and revokes: the partitions stop being consumed before the coordinator hears. */
-    private void revoke(Set<TopicPartition> revoked) {
-        if (revoked.isEmpty()) {
-            return;
+    /** Runs a rebalance listener callback; returns the first failure so far. */
+    private static RuntimeException runListener(Runnable callback, RuntimeException failure) {
+        try {
+            callback.run();
+        } catch (RuntimeException e) {
+            return failure != null ? failure : e;
         }
+        return failure;
+    }
+
+    private static void throwIfFailed(RuntimeException failure) {
+        if (failure != null) {
+            throw failure;
+        }
+    }
+
+    /**
+     * Commits (with auto-commit) and revokes: the partitions stop being consumed before the
+     * coordinator hears. The listener runs and the partitions are dropped even when the commit
+     * fails (the next owner then starts from the last successful commit); returns the first error.
+     */
+    private RuntimeException revoke(Set<TopicPartition> revoked) {
+        if (revoked.isEmpty()) {
+            return null;
+        }
+        RuntimeException failure = null;
         try {
             if (autoCommit) {
                 Map<TopicPartition, OffsetAndMetadata> offsets = new LinkedHashMap<>();
@@ -781,10 +836,12 @@ public final class Consumer<K, V> implements AutoCloseable {
                     commit(offsets, defaultApiTimeoutMs);
                 }
             }
-            listener.onPartitionsRevoked(revoked);
-        } finally {
-            drop(revoked);
+        } catch (RuntimeException e) {
+            failure = e;
         }
+        failure = runListener(() -> listener.onPartitionsRevoked(revoked), failure);
+        drop(revoked);
+        return failure;
     }
 
     private void drop(Set<TopicPartition> partitions) {

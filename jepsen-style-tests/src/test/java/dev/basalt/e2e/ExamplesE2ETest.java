@@ -1,6 +1,7 @@
 package dev.basalt.e2e;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.basalt.client.Admin;
 import dev.basalt.client.admin.NewTopic;
@@ -23,7 +24,9 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * The any-language examples (examples/python, examples/node) against a real node, as a user runs
  * them: records produced by Python are read back by Node and by the Java CLI, in order per
- * partition, with keys and headers intact; records produced by Node are read by Python.
+ * partition, with keys and headers intact; records produced by Node are read by Python; two Node
+ * group members (examples/node/group-consume.js, GroupService over gRPC) split a topic's
+ * partitions and consume every record exactly once across the handoff between them.
  *
  * <p>Needs Debian's python3-grpcio, protobuf-compiler and protobuf-compiler-grpc, and Node.js with
  * examples/node's packages installed (`npm ci` there). {@code .ci/run} installs them and sets
@@ -34,6 +37,7 @@ import org.junit.jupiter.api.io.TempDir;
 class ExamplesE2ETest {
     private static final Path ROOT = Path.of(System.getProperty("user.dir")).getParent();
     private static final Path PYTHON = Path.of("/usr/bin/python3");
+    private static final String GROUP_TOPIC = "group-node";
 
     @TempDir
     static Path dir;
@@ -49,11 +53,14 @@ class ExamplesE2ETest {
             }
             Assumptions.abort(why + "; install them (see .ci/run) to run this test");
         }
-        node = NodeProcess.singleNode(dir, Map.of()).start(Duration.ofSeconds(60));
+        // heartbeats every 500 ms so that the group example's handoff takes about a second
+        node = NodeProcess.singleNode(dir, Map.of("group.consumer.heartbeat.interval.ms", "500", "offsets.topic.num.partitions", "3"))
+                .start(Duration.ofSeconds(60));
         try (Admin admin = new Admin(Map.of("bootstrap.servers", node.bootstrap()))) {
             for (String t : List.of("from-python", "from-node")) {
                 admin.createTopics(List.of(new NewTopic(t, 3, 1, Map.of())), false).get(t).get(30, TimeUnit.SECONDS);
             }
+            admin.createTopics(List.of(new NewTopic(GROUP_TOPIC, 4, 1, Map.of())), false).get(GROUP_TOPIC).get(30, TimeUnit.SECONDS);
         }
     }
 
@@ -165,5 +172,125 @@ class ExamplesE2ETest {
         for (int i = 0; i < 20; i++) {
             assertEquals(partition + "\t" + i + "\t\tnode-" + i + "\tsource=node", lines.get(i));
         }
+    }
+
+    /** A running examples/node/group-consume.js: records on stdout, assignment changes on stderr. */
+    private static final class GroupMember implements AutoCloseable {
+        final String name;
+        final Path out;
+        final Path err;
+        final Process process;
+
+        GroupMember(String name) throws IOException {
+            this.name = name;
+            this.out = dir.resolve(name + ".out");
+            this.err = dir.resolve(name + ".err");
+            this.process = new ProcessBuilder("node", "examples/node/group-consume.js", "--address", address(), "--group", "node-group",
+                    "--topic", GROUP_TOPIC, "--session-timeout-ms", "45000").directory(ROOT.toFile())
+                    .redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+        }
+
+        /** Record lines printed so far: partition, offset, key, value (headers left out). */
+        List<String> records() throws IOException {
+            List<String> lines = new ArrayList<>();
+            for (String line : Files.readAllLines(out)) {
+                String[] f = line.split("\t", -1);
+                if (f.length >= 4) {
+                    lines.add(String.join("\t", f[0], f[1], f[2], f[3]));
+                }
+            }
+            return lines;
+        }
+
+        /** The partitions it owns now, replaying its "# assigned / # revoked / # lost" lines. */
+        java.util.Set<Integer> owns() throws IOException {
+            java.util.Set<Integer> owned = new java.util.TreeSet<>();
+            for (String line : Files.readAllLines(err)) {
+                String[] f = line.split(" ", 3);
+                if (f.length < 3 || !f[0].equals("#") || !List.of("assigned", "revoked", "lost").contains(f[1])) {
+                    continue;
+                }
+                for (String tp : f[2].split(" ")[0].split(",")) {
+                    int p = Integer.parseInt(tp.substring(tp.lastIndexOf('-') + 1));
+                    if (f[1].equals("assigned")) {
+                        owned.add(p);
+                    } else if (f[1].equals("revoked") || f[1].equals("lost")) {
+                        owned.remove(p);
+                    }
+                }
+            }
+            return owned;
+        }
+
+        String log() throws IOException {
+            return name + " stderr:\n" + Files.readString(err);
+        }
+
+        /** SIGTERM: the member commits, leaves and exits 0. */
+        @Override
+        public void close() throws IOException {
+            try {
+                process.destroy();
+                if (!process.waitFor(30, TimeUnit.SECONDS)) {
+                    process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    private interface Check {
+        boolean ok() throws IOException;
+    }
+
+    private static boolean await(Check c, Duration timeout) throws IOException, InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (System.nanoTime() < deadline) {
+            if (c.ok()) {
+                return true;
+            }
+            Thread.sleep(100);
+        }
+        return c.ok();
+    }
+
+    /** Lines "partition offset key value" the producer example acknowledged. */
+    private static List<String> produceKeyed(String prefix, int count) {
+        Run r = ok(List.of("node", "examples/node/produce.js", "--address", address(), "--topic", GROUP_TOPIC, "--count",
+                String.valueOf(count), "--key-prefix", prefix));
+        return List.of(r.out.strip().split("\n"));
+    }
+
+    @Test
+    void twoNodeGroupMembersSplitTheTopic_andConsumeEveryRecordOnce() throws Exception {
+        List<String> produced = new ArrayList<>(produceKeyed("before", 30)); // read by whoever joins first
+        GroupMember m1 = new GroupMember("member-1");
+        GroupMember m2 = new GroupMember("member-2");
+        try {
+            boolean split = await(() -> !m1.owns().isEmpty() && !m2.owns().isEmpty() && m1.owns().size() + m2.owns().size() == 4,
+                    Duration.ofSeconds(60));
+            assertTrue(split, "the two members did not split the 4 partitions: " + m1.owns() + " / " + m2.owns() + "\n" + m1.log()
+                    + m2.log());
+            java.util.Set<Integer> overlap = new java.util.TreeSet<>(m1.owns());
+            overlap.retainAll(m2.owns());
+            assertEquals(java.util.Set.of(), overlap, "partitions owned by both members");
+            produced.addAll(produceKeyed("after", 30)); // read by the member that owns each partition now
+            boolean all = await(() -> {
+                java.util.Set<String> seen = new java.util.HashSet<>(m1.records());
+                seen.addAll(m2.records());
+                return seen.containsAll(produced);
+            }, Duration.ofSeconds(60));
+            assertTrue(all, "not every record was consumed:\n" + m1.log() + m2.log());
+        } finally {
+            m1.close();
+            m2.close();
+        }
+        assertEquals(0, m1.process.exitValue(), m1.log());
+        assertEquals(0, m2.process.exitValue(), m2.log());
+        List<String> consumed = new ArrayList<>(m1.records());
+        consumed.addAll(m2.records());
+        assertEquals(new java.util.TreeSet<>(produced), new java.util.TreeSet<>(consumed), "consumed exactly the produced records");
+        assertEquals(produced.size(), consumed.size(), "no record consumed twice (the handoff commits before it confirms)");
     }
 }

@@ -116,7 +116,7 @@ public final class GroupRpc extends GroupServiceGrpc.GroupServiceImplBase {
                 req.getRebalanceTimeoutMs(), req.hasSubscription() ? req.getSubscription().getTopicNamesList() : null,
                 req.hasSubscription() ? req.getSubscription().getTopicRegex() : null,
                 req.getServerAssignor().isEmpty() ? null : req.getServerAssignor(),
-                req.hasOwned() ? GroupRecordCodec.fromProto(req.getOwned()) : null);
+                req.hasOwned() ? GroupRecordCodec.fromProto(req.getOwned()) : null, req.getRebalanceRequested());
         String bad = validGroupId(req.getGroupId());
         if (bad != null) {
             obs.onNext(ConsumerGroupHeartbeatResponse.newBuilder().setErrorCode(ErrorCode.INVALID_REQUEST).setErrorMessage(bad).build());

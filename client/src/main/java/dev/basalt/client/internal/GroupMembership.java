@@ -30,10 +30,26 @@ import java.util.function.Supplier;
  * runs the listener) and acknowledges what it owns, which the next heartbeat reports — so the
  * coordinator hands a partition to another member only after this one stopped consuming it.
  *
+ * <h2>What a heartbeat reports as owned</h2>
+ * The coordinator takes a report that no longer lists a revoked partition as the confirmation that
+ * this member stopped consuming it, and gives the partition to its next owner. So a report must
+ * list every partition the poll thread may be consuming or may still start consuming: the
+ * partitions it acknowledged, the target it is reconciling toward ({@code claimed}, from
+ * {@link #poll} until {@link #acknowledge}), and the latest assignment received (which the poll
+ * thread may pick up at any moment, even after a heartbeat that omitted it was answered).
+ * Reporting only the acknowledged partitions was the double-ownership bug found by
+ * GroupWorkloadE2ETest: while the poll thread was taking a newly assigned partition (fetching its
+ * committed offset, running onPartitionsAssigned), the target moved it on, and the next heartbeat —
+ * still without it — confirmed a revocation that had not happened; the coordinator gave it to
+ * another member while this one went on to consume it. A report listing more than the member holds
+ * only delays a move until the poll thread catches up.
+ *
  * <p>Rules the member enforces on itself (docs/consumer-groups.md): it declares its partitions lost
  * when the coordinator answers FENCED_MEMBER_EPOCH or UNKNOWN_MEMBER_ID, and when no heartbeat was
  * answered for {@code session.timeout.ms} since it was sent (no later than the coordinator's own
- * expiry, with the same timeout); it rejoins with epoch 0 only after the poll thread dropped them.
+ * expiry, with the same timeout; checked by the heartbeat thread and by every {@link #poll}, so a
+ * heartbeat blocked in a slow RPC does not delay it); it rejoins with epoch 0 only after the poll
+ * thread dropped them.
  *
  * <p>Thread-safety: thread-safe; state under this object's monitor, RPCs outside it on the
  * heartbeat thread.
@@ -66,6 +82,10 @@ public final class GroupMembership implements AutoCloseable {
     private boolean targetChanged;
     private boolean lost;
     private Set<TopicPartition> owned = Set.of();
+    /** The target the poll thread is reconciling toward, until it acknowledges: reported as owned too (see class doc). */
+    private Set<TopicPartition> claimed = Set.of();
+    /** {@link #requestRebalance()}: sent with the next heartbeat, cleared once one carrying it is answered. */
+    private boolean rebalanceRequested;
     private long lastAnsweredSendMs;
     private int heartbeatIntervalMs = 1_000;
     private BasaltException fatal;
@@ -138,26 +158,50 @@ public final class GroupMembership implements AutoCloseable {
         schedule(0);
     }
 
-    /** The poll thread's next reconciliation, or null when nothing changed. Throws a fatal group error. */
+    /**
+     * The poll thread's next reconciliation, or null when nothing changed. From here until
+     * {@link #acknowledge}, heartbeats report the target as owned (the poll thread may be taking any
+     * of it). Throws a fatal group error.
+     */
     public synchronized Reconciliation poll() {
         if (fatal != null) {
             BasaltException e = fatal;
             fatal = null;
             throw e;
         }
+        if (!lost && sessionExpired(time.monotonicMs())) {
+            lost = true; // the heartbeat thread may be blocked in an RPC: do not wait for it to notice
+        }
         if (lost) {
             return new Reconciliation(Set.of(), true, epoch);
         }
         if (targetChanged) {
             targetChanged = false;
+            claimed = target;
             return new Reconciliation(target, false, epoch);
         }
         return null;
     }
 
+    /** No heartbeat sent within the last session timeout was answered: the coordinator may have expired us. */
+    private boolean sessionExpired(long nowMs) {
+        return epoch > 0 && nowMs - lastAnsweredSendMs > sessionTimeoutMs;
+    }
+
+    /**
+     * The poll thread revoked partitions and owns these now, while it goes on taking the rest of its
+     * target: the next heartbeat (sent at once) confirms the revocation, so their new owners need not
+     * wait for this member's assignment work.
+     */
+    public synchronized void revoked(Set<TopicPartition> nowOwned) {
+        owned = Set.copyOf(nowOwned);
+        schedule(0);
+    }
+
     /** The poll thread owns exactly these now (after revoking and assigning); the next heartbeat tells. */
     public synchronized void acknowledge(Set<TopicPartition> nowOwned, boolean wasLost) {
         owned = Set.copyOf(nowOwned);
+        claimed = Set.of();
         if (wasLost && lost) {
             lost = false;
             epoch = 0; // rejoin: everything was dropped first
@@ -165,6 +209,20 @@ public final class GroupMembership implements AutoCloseable {
             targetChanged = false;
         }
         schedule(0);
+    }
+
+    /** enforceRebalance(): the next heartbeat asks the coordinator to recompute the target assignment. */
+    public synchronized void requestRebalance() {
+        rebalanceRequested = true;
+        schedule(0);
+    }
+
+    /** What a heartbeat reports as owned: acknowledged, being taken, or assigned and not yet picked up. */
+    private Set<TopicPartition> reported() {
+        Set<TopicPartition> all = new LinkedHashSet<>(owned);
+        all.addAll(claimed);
+        all.addAll(target);
+        return all;
     }
 
     private synchronized void schedule(long delayMs) {
@@ -188,7 +246,7 @@ public final class GroupMembership implements AutoCloseable {
                 schedule(retryBackoffMs); // waits for the poll thread to drop the partitions
                 return;
             }
-            if (epoch > 0 && sentMs - lastAnsweredSendMs > sessionTimeoutMs) {
+            if (sessionExpired(sentMs)) {
                 lost = true; // the coordinator may have expired us: stop claiming the partitions
                 schedule(retryBackoffMs);
                 return;
@@ -196,7 +254,7 @@ public final class GroupMembership implements AutoCloseable {
             ConsumerGroupHeartbeatRequest.Builder b = ConsumerGroupHeartbeatRequest.newBuilder().setGroupId(groupId)
                     .setMemberId(memberId).setMemberEpoch(epoch).setInstanceId(instanceId == null ? "" : instanceId)
                     .setRebalanceTimeoutMs(rebalanceTimeoutMs).setServerAssignor(assignor).setClientId(clientId)
-                    .setClientHost(clientHost).setOwned(toProto(owned));
+                    .setClientHost(clientHost).setOwned(toProto(reported())).setRebalanceRequested(rebalanceRequested);
             ConsumerGroupHeartbeatRequest.Subscription.Builder sub = ConsumerGroupHeartbeatRequest.Subscription.newBuilder();
             if (topicNames != null) {
                 sub.addAllTopicNames(topicNames);
@@ -225,9 +283,20 @@ public final class GroupMembership implements AutoCloseable {
         if (req.getMemberEpoch() != epoch) {
             return 0; // the poll thread reset the epoch meanwhile (a loss): this answer is stale
         }
+        long delay = decide(req, r, sentMs);
+        if (!req.getOwned().equals(toProto(reported())) || (rebalanceRequested && !req.getRebalanceRequested())) {
+            return 0; // the poll thread acknowledged (or asked for a rebalance) while this one was in flight: tell now
+        }
+        return delay;
+    }
+
+    private long decide(ConsumerGroupHeartbeatRequest req, ConsumerGroupHeartbeatResponse r, long sentMs) {
         switch (r.getErrorCode()) {
             case NONE -> {
                 lastAnsweredSendMs = sentMs;
+                if (req.getRebalanceRequested()) {
+                    rebalanceRequested = false;
+                }
                 epoch = r.getMemberEpoch();
                 heartbeatIntervalMs = Math.max(1, r.getHeartbeatIntervalMs());
                 Set<TopicPartition> a = fromProto(r.getAssignment());

@@ -31,7 +31,7 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * One broker of a {@link FakeCluster}: a real gRPC server on 127.0.0.1 serving Produce, Fetch,
- * ListOffsets, Metadata and Admin ({@link FakeAdminService}) from the cluster's shared state,
+ * ListOffsets, Metadata, Admin ({@link FakeAdminService}) and Group ({@link FakeGroupService}) from the cluster's shared state,
  * answering NOT_LEADER (with a leader hint) for partitions it does not lead.
  *
  * <p>{@link #disconnect()} drops every connection (the server is shut down at once and
@@ -64,6 +64,7 @@ public final class FakeBroker {
                 .addService(new ListOffsets())
                 .addService(new Metadata())
                 .addService(new FakeAdminService(cluster, this))
+                .addService(cluster.groups())
                 .build();
     }
 

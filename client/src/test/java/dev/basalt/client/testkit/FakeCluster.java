@@ -109,7 +109,14 @@ public final class FakeCluster implements AutoCloseable {
     /** Fetch requests received, each with its partitions' fetch offsets (for pipelining tests). */
     final List<Map<String, Long>> fetches = new ArrayList<>();
 
+    /** The group side (scripted coordinator, offsets): see {@link FakeGroupService}. */
+    private final FakeGroupService groups = new FakeGroupService(this);
+
     private FakeCluster() {
+    }
+
+    public FakeGroupService groups() {
+        return groups;
     }
 
     /** Starts a cluster of brokers with ids 1..count on free loopback ports. */

@@ -28,9 +28,12 @@ import java.util.regex.PatternSyntaxException;
  *
  * <h2>Epochs</h2>
  * The group epoch is bumped whenever the membership, a subscription, the subscribed topics'
- * partition counts or the regex matches change; the target assignment is recomputed in the same
+ * partition counts or the regex matches change, and when a member of a stable group asks for it
+ * (enforceRebalance); the target assignment is recomputed in the same
  * step with the group's assignor, so the target epoch always equals the group epoch after a call.
- * Members then reconcile toward it one heartbeat at a time ({@link Reconciler}).
+ * Members then reconcile toward it one heartbeat at a time ({@link Reconciler}). A revocation is
+ * confirmed by the member's first heartbeat whose owned partitions omit it: members must report
+ * every partition they may consume, including those they are still taking.
  *
  * <h2>Timers</h2>
  * A member's session ends {@link GroupConfig#sessionTimeoutMs()} after its last heartbeat; only then
@@ -186,6 +189,10 @@ public final class GroupShard {
         }
         boolean bump = upsertMember(g, m, replaced, r, e);
         if (!subscriptionMetadata(g, topics).equals(g.subscriptionMetadata())) {
+            bump = true;
+        }
+        if (r.rebalanceRequested() && r.memberEpoch() > 0 && g.state() == GroupState.STABLE) {
+            // enforceRebalance(): while members are still reconciling, a rebalance is in progress already
             bump = true;
         }
         if (bump) {

@@ -21,17 +21,26 @@ public final class Heartbeat {
      * @param topicNames          subscribed topic names, or null
      * @param topicRegex          subscribed regex (Java syntax, whole-name match), "" for none, or null
      * @param assignor            requested server assignor, or null
-     * @param owned               partitions the member owns now, or null when not reported
+     * @param owned               partitions the member owns now, including any it is still taking, or
+     *                            null when not reported
+     * @param rebalanceRequested  the member's enforceRebalance(): recompute the target assignment
      */
     public record Request(String groupId, String memberId, int memberEpoch, String instanceId, String clientId,
                           String clientHost, int rebalanceTimeoutMs, List<String> topicNames, String topicRegex,
-                          String assignor, Assignment owned) {
+                          String assignor, Assignment owned, boolean rebalanceRequested) {
         public Request {
             Objects.requireNonNull(groupId, "groupId");
             Objects.requireNonNull(memberId, "memberId");
             clientId = clientId == null ? "" : clientId;
             clientHost = clientHost == null ? "" : clientHost;
             topicNames = topicNames == null ? null : List.copyOf(topicNames);
+        }
+
+        /** A heartbeat that does not ask for a rebalance. */
+        public Request(String groupId, String memberId, int memberEpoch, String instanceId, String clientId, String clientHost,
+                       int rebalanceTimeoutMs, List<String> topicNames, String topicRegex, String assignor, Assignment owned) {
+            this(groupId, memberId, memberEpoch, instanceId, clientId, clientHost, rebalanceTimeoutMs, topicNames, topicRegex,
+                    assignor, owned, false);
         }
     }
 

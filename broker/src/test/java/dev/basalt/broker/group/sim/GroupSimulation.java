@@ -24,8 +24,10 @@ import java.util.TreeSet;
 
 /**
  * One deterministic run of a consumer group: a coordinator ({@link GroupShard}, with its record log
- * and failovers that rebuild it by replay) and simulated consumers that join, heartbeat, revoke
- * (taking simulated time), leave cleanly, crash and restart, over a network that delays and drops
+ * and failovers that rebuild it by replay) and simulated consumers — modelled on the Java client's
+ * heartbeat and poll threads: the poll thread reconciles at its next poll, revoking and then taking
+ * partitions, each taking simulated time, while heartbeats go on reporting what {@link OwnedReport}
+ * says — that join, heartbeat, leave cleanly, crash and restart, over a network that delays and drops
  * messages (FIFO per client, as one gRPC connection with one heartbeat in flight is), while topics
  * gain partitions and new topics appear. Everything is derived from the seed.
  *
@@ -39,16 +41,38 @@ import java.util.TreeSet;
  * <p>Thread-safety: single-threaded.
  */
 final class GroupSimulation {
+    /**
+     * What a member's heartbeat reports as owned. The coordinator takes a report without a revoked
+     * partition as the confirmation of its revocation, so the report must cover what the member may
+     * consume.
+     */
+    enum OwnedReport {
+        /** The Java client since the fix: acknowledged, being taken (claimed) and the latest assignment received. */
+        ACKNOWLEDGED_CLAIMED_AND_TARGET,
+        /** The Java client before the fix: only what the poll thread acknowledged (unsafe; kept to check the checker). */
+        ACKNOWLEDGED_ONLY
+    }
+
+    /**
+     * @param pollMsMax   longest gap between two polls of a member's poll thread (it reconciles at a poll)
+     * @param assignMsMax longest time the poll thread takes to take new partitions (committed offsets,
+     *                    onPartitionsAssigned) before it acknowledges them
+     */
     record Params(long seed, int faults, int members, int topics, int partitionsMax, String assignor, double staticShare,
                   double dropRate, int delayMsMax, int sessionTimeoutMs, int heartbeatIntervalMs, int rebalanceTimeoutMs,
-                  int revokeMsMax, int subscriptionStyle) {
+                  int revokeMsMax, int subscriptionStyle, int pollMsMax, int assignMsMax, OwnedReport report) {
         static Params derive(long seed, int faults) {
+            return derive(seed, faults, OwnedReport.ACKNOWLEDGED_CLAIMED_AND_TARGET);
+        }
+
+        static Params derive(long seed, int faults, OwnedReport report) {
             SplittableRandom r = new SplittableRandom(seed);
             int session = 300 + r.nextInt(700);
             return new Params(seed, faults, 1 + r.nextInt(12), 1 + r.nextInt(3), 1 + r.nextInt(24),
                     r.nextBoolean() ? UniformAssignor.NAME : RangeAssignor.NAME, r.nextInt(3) / 2.0,
                     r.nextInt(4) == 0 ? 0 : r.nextDouble() * 0.2, 1 + r.nextInt(30), session, session / (3 + r.nextInt(4)),
-                    session / 2 + r.nextInt(2 * session), r.nextInt(3) == 0 ? 0 : r.nextInt(200), r.nextInt(4));
+                    session / 2 + r.nextInt(2 * session), r.nextInt(3) == 0 ? 0 : r.nextInt(200), r.nextInt(4),
+                    r.nextInt(4) == 0 ? 0 : r.nextInt(100), r.nextInt(3) == 0 ? 0 : r.nextInt(150), report);
         }
     }
 
@@ -89,6 +113,14 @@ final class GroupSimulation {
 
     // ------------------------------------------------------------------ clients
 
+    /**
+     * A consumer modelled on the Java client's two threads: the heartbeat side learns the latest
+     * assignment ({@code target}); the poll thread reconciles at its next poll (after up to
+     * {@code pollMsMax}), revoking first (taking up to {@code revokeMsMax}, then telling the
+     * coordinator at once) and then taking the new partitions (up to {@code assignMsMax}) before it
+     * acknowledges. {@code owned} is what the consumer may be consuming (the safety check's view): a
+     * partition from the moment the poll thread starts taking it until it finished revoking it.
+     */
     private final class Client {
         final int index;
         final String instanceId;
@@ -105,6 +137,15 @@ final class GroupSimulation {
         long lastToClientMs;
         final TreeSet<PartitionKey> owned = new TreeSet<>();
         final TreeSet<PartitionKey> revoking = new TreeSet<>();
+        /** What the poll thread last acknowledged. */
+        final TreeSet<PartitionKey> acknowledged = new TreeSet<>();
+        /** The target the poll thread is reconciling toward, until it acknowledges. */
+        final TreeSet<PartitionKey> claimed = new TreeSet<>();
+        /** The latest assignment received. */
+        Assignment target = Assignment.EMPTY;
+        boolean targetChanged;
+        boolean reconciling;
+        boolean pollScheduled;
 
         Client(int index) {
             this.index = index;
@@ -137,10 +178,29 @@ final class GroupSimulation {
             epoch = 0;
             token++;
             inflight = false;
-            owned.clear();
-            revoking.clear();
+            dropEverything();
             lastAckedSendMs = nowMs;
             sendHeartbeat();
+        }
+
+        private void dropEverything() {
+            owned.clear();
+            revoking.clear();
+            acknowledged.clear();
+            claimed.clear();
+            target = Assignment.EMPTY;
+            targetChanged = false;
+            reconciling = false;
+            pollScheduled = false;
+        }
+
+        Assignment reported() {
+            TreeSet<PartitionKey> r = new TreeSet<>(acknowledged);
+            if (p.report() == OwnedReport.ACKNOWLEDGED_CLAIMED_AND_TARGET) {
+                r.addAll(claimed);
+                r.addAll(target.partitions());
+            }
+            return Assignment.of(r);
         }
 
         void sendHeartbeat() {
@@ -151,12 +211,13 @@ final class GroupSimulation {
             inflightSentMs = nowMs;
             int myToken = token;
             long sent = nowMs;
+            Assignment report = reported();
             Heartbeat.Request req = new Heartbeat.Request(GROUP, memberId, epoch, instanceId, "client-" + index, "host-" + index,
                     p.rebalanceTimeoutMs(), epoch == 0 ? topicNames : null, epoch == 0 ? (regex == null ? "" : regex) : null,
-                    null, Assignment.of(owned));
+                    null, report);
             if (epoch == 0 && topicNames == null) {
                 req = new Heartbeat.Request(GROUP, memberId, epoch, instanceId, "client-" + index, "host-" + index,
-                        p.rebalanceTimeoutMs(), List.of(), regex, null, Assignment.of(owned));
+                        p.rebalanceTimeoutMs(), List.of(), regex, null, report);
             }
             Heartbeat.Request request = req;
             toCoordinator(this, () -> {
@@ -164,7 +225,7 @@ final class GroupSimulation {
                 if (res == null) {
                     return;
                 }
-                toClient(this, () -> onResponse(myToken, sent, res.response()));
+                toClient(this, () -> onResponse(myToken, sent, report, res.response()));
             });
             // request timeout: a lost request or answer frees the slot (delays are far below it)
             at(nowMs + 4L * p.delayMsMax() + 10, () -> {
@@ -175,7 +236,7 @@ final class GroupSimulation {
             });
         }
 
-        void onResponse(int myToken, long sentMs, Heartbeat.Response r) {
+        void onResponse(int myToken, long sentMs, Assignment sentReport, Heartbeat.Response r) {
             if (!alive || myToken != token || inflightSentMs != sentMs) {
                 return;
             }
@@ -196,41 +257,90 @@ final class GroupSimulation {
             lastAckedSendMs = sentMs;
             scheduleSessionCheck();
             epoch = r.memberEpoch();
-            Assignment a = r.assignment();
-            boolean changed = false;
-            for (PartitionKey pk : a) {
-                changed |= owned.add(pk);
+            if (!r.assignment().equals(target)) {
+                target = r.assignment();
+                targetChanged = true;
+                schedulePoll();
             }
-            TreeSet<PartitionKey> revoke = new TreeSet<>(owned);
-            revoke.removeAll(a.partitions());
-            revoke.removeAll(revoking);
-            if (!revoke.isEmpty()) {
-                revoking.addAll(revoke);
-                int myTok = token;
-                at(nowMs + (p.revokeMsMax() == 0 ? 0 : random.nextInt(p.revokeMsMax())), () -> {
-                    if (alive && token == myTok) {
-                        owned.removeAll(revoke);
-                        revoking.removeAll(revoke);
-                        sendHeartbeat();
-                    }
-                });
-                // the rebalance timeout is the member's to enforce: a revocation still running then
-                // means the partitions are lost, and the member rejoins
-                at(nowMs + p.rebalanceTimeoutMs(), () -> {
-                    if (alive && token == myTok && !java.util.Collections.disjoint(revoking, revoke)) {
-                        trace("client " + memberId + " revocation exceeded the rebalance timeout: loses " + owned);
-                        loseAll();
-                        sendHeartbeat();
-                    }
-                });
-            }
-            if (changed) {
-                sendHeartbeat();
+            if (!reported().equals(sentReport)) {
+                sendHeartbeat(); // the poll thread acknowledged meanwhile, or the assignment grew: tell at once
             }
             int tok = token;
             at(nowMs + p.heartbeatIntervalMs(), () -> {
                 if (token == tok) {
                     sendHeartbeat();
+                }
+            });
+        }
+
+        void schedulePoll() {
+            if (reconciling || pollScheduled) {
+                return;
+            }
+            pollScheduled = true;
+            int tok = token;
+            at(nowMs + (p.pollMsMax() == 0 ? 0 : random.nextInt(p.pollMsMax())), () -> {
+                if (alive && token == tok) {
+                    pollScheduled = false;
+                    reconcile();
+                }
+            });
+        }
+
+        /** The poll thread: revoke first (telling the coordinator at once), then take the rest, then acknowledge. */
+        void reconcile() {
+            if (reconciling || !targetChanged) {
+                return;
+            }
+            targetChanged = false;
+            reconciling = true;
+            TreeSet<PartitionKey> goal = new TreeSet<>(target.partitions());
+            claimed.clear();
+            claimed.addAll(goal);
+            TreeSet<PartitionKey> revoke = new TreeSet<>(owned);
+            revoke.removeAll(goal);
+            int tok = token;
+            if (revoke.isEmpty()) {
+                take(goal, tok);
+                return;
+            }
+            revoking.addAll(revoke);
+            at(nowMs + (p.revokeMsMax() == 0 ? 0 : random.nextInt(p.revokeMsMax())), () -> {
+                if (alive && token == tok) {
+                    owned.removeAll(revoke);
+                    revoking.removeAll(revoke);
+                    acknowledged.clear();
+                    acknowledged.addAll(owned);
+                    sendHeartbeat();
+                    take(goal, tok);
+                }
+            });
+            // the rebalance timeout is the member's to enforce: a revocation still running then
+            // means the partitions are lost, and the member rejoins
+            at(nowMs + p.rebalanceTimeoutMs(), () -> {
+                if (alive && token == tok && !java.util.Collections.disjoint(revoking, revoke)) {
+                    trace("client " + memberId + " revocation exceeded the rebalance timeout: loses " + owned);
+                    loseAll();
+                    sendHeartbeat();
+                }
+            });
+        }
+
+        private void take(TreeSet<PartitionKey> goal, int tok) {
+            TreeSet<PartitionKey> added = new TreeSet<>(goal);
+            added.removeAll(owned);
+            owned.addAll(added); // consumed from the moment the poll thread starts taking them
+            long takeMs = added.isEmpty() || p.assignMsMax() == 0 ? 0 : random.nextInt(p.assignMsMax());
+            at(nowMs + takeMs, () -> {
+                if (alive && token == tok) {
+                    acknowledged.clear();
+                    acknowledged.addAll(owned);
+                    claimed.clear();
+                    reconciling = false;
+                    sendHeartbeat();
+                    if (targetChanged) {
+                        schedulePoll();
+                    }
                 }
             });
         }
@@ -249,8 +359,7 @@ final class GroupSimulation {
 
         /** onPartitionsLost: drop everything, rejoin with epoch 0 (same member id). */
         void loseAll() {
-            owned.clear();
-            revoking.clear();
+            dropEverything();
             epoch = 0;
             token++;
             inflight = false;
@@ -261,14 +370,12 @@ final class GroupSimulation {
             trace("crash " + memberId + " owning " + owned);
             alive = false;
             token++;
-            owned.clear();
-            revoking.clear();
+            dropEverything();
         }
 
         void leave() {
             trace("leave " + memberId + " (" + (instanceId == null ? "-1" : "-2") + ") revoking " + owned);
-            owned.clear();
-            revoking.clear();
+            dropEverything();
             token++;
             int leaveEpoch = instanceId == null ? GroupShard.LEAVE_EPOCH : GroupShard.LEAVE_STATIC_EPOCH;
             Heartbeat.Request req = new Heartbeat.Request(GROUP, memberId, leaveEpoch, instanceId, "client-" + index,
@@ -419,7 +526,7 @@ final class GroupSimulation {
         runUntil(FAULT_PHASE_MS);
         faultPhase = false;
         long boundMs = 2L * Math.max(p.sessionTimeoutMs(), p.rebalanceTimeoutMs()) + p.revokeMsMax()
-                + 10L * p.heartbeatIntervalMs() + 10L * p.delayMsMax() + 500;
+                + 4L * (p.pollMsMax() + p.assignMsMax()) + 10L * p.heartbeatIntervalMs() + 10L * p.delayMsMax() + 500;
         runUntil(FAULT_PHASE_MS + boundMs);
         checkConverged();
     }

@@ -21,6 +21,10 @@ import org.junit.jupiter.api.Test;
  * topics, assignor, static share, loss rate, delays, timeouts derived from it: swarm testing);
  * jqwik generates the seed and the number of faults and shrinks a failure towards fewer faults.
  * The default run simulates 1,000 seeds; under {@code -Plong-tests} {@link #longRun()} adds 20,000.
+ * Members are modelled on the Java client (a poll thread that takes time to revoke and to take
+ * partitions, heartbeats reporting what it may consume); the invariant "never two owners" is checked
+ * after every event, and {@link #membersReportingOnlyAcknowledgedPartitions_areCaughtWithTwoOwners()}
+ * shows the check catches the client's former reporting bug.
  *
  * <p>Reproduce: a failure prints its parameters and a command of the form
  * {@code ./mvnw -B -ntp -pl broker -am verify -Dtest=GroupSimulationProperties#replay
@@ -59,6 +63,32 @@ class GroupSimulationProperties {
             runOne(r.nextLong(), r.nextInt(FAULTS_MAX + 1));
         }
     }
+
+    /**
+     * The checker catches the double ownership GroupWorkloadE2ETest once saw: members that report
+     * only the partitions their poll thread acknowledged (the Java client before the fix) let the
+     * coordinator take a revocation as confirmed while the member is still taking the partition.
+     * Seeds 1..{@value #SENSITIVITY_SEEDS_MAX} in order (a named regression, so fixed seeds): some
+     * run must fail with two owners (or a member owning what the coordinator gave away).
+     */
+    @Test
+    void membersReportingOnlyAcknowledgedPartitions_areCaughtWithTwoOwners() {
+        for (long seed = 1; seed <= SENSITIVITY_SEEDS_MAX; seed++) {
+            GroupSimulation.Params params = GroupSimulation.Params.derive(seed, FAULTS_MAX, GroupSimulation.OwnedReport.ACKNOWLEDGED_ONLY);
+            try {
+                new GroupSimulation(params, false).run();
+            } catch (AssertionError e) {
+                if (e.getMessage().contains("is owned by") || e.getMessage().contains("but the coordinator")) {
+                    System.out.println("the unsafe report rule fails at seed " + seed + ": " + e.getMessage());
+                    return;
+                }
+                throw new AssertionError("seed " + seed + " failed otherwise: " + e.getMessage(), e);
+            }
+        }
+        fail("no run of " + SENSITIVITY_SEEDS_MAX + " seeds caught members that report only acknowledged partitions");
+    }
+
+    static final int SENSITIVITY_SEEDS_MAX = 2_000;
 
     static GroupSimulation runOne(long seed, int faults) {
         return runOne(seed, faults, false);

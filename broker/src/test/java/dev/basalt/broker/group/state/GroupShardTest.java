@@ -34,6 +34,62 @@ class GroupShardTest {
         return res.response();
     }
 
+    private Heartbeat.Response hbAskingRebalance(String member, int epoch, Assignment owned) {
+        Heartbeat.Request r = new Heartbeat.Request("g", member, epoch, null, "c", "h", 5_000, null, null, null, owned, true);
+        Result<Heartbeat.Response> res = shard.heartbeat(r, topics, now);
+        log.addAll(res.records());
+        return res.response();
+    }
+
+    /**
+     * enforceRebalance() (Kafka's semantics over KIP-848): a stable group gets a new group epoch and
+     * a recomputed target; the sticky assignor keeps every partition where it is, so members move to
+     * the new epoch without revoking anything. While the group reconciles the request is ignored.
+     */
+    @Test
+    void rebalanceRequested_stableGroup_bumpsTheEpoch_reconcilingGroup_ignoresIt() {
+        hb("a", 0, Assignment.EMPTY);
+        hb("b", 0, Assignment.EMPTY);
+        Assignment kept = hb("a", 1, parts(0, 1, 2, 3)).assignment();
+        // reconciling (b waits for a's revocation): ignored
+        hbAskingRebalance("a", 1, parts(0, 1, 2, 3));
+        assertEquals(2, shard.group("g").groupEpoch(), "a rebalance is in progress: no new epoch");
+        hb("a", 1, kept);
+        Assignment bHas = hb("b", 2, Assignment.EMPTY).assignment();
+        assertEquals(GroupState.STABLE, shard.group("g").state());
+
+        Heartbeat.Response a = hbAskingRebalance("a", 2, kept);
+        assertEquals(3, shard.group("g").groupEpoch());
+        assertEquals(3, a.memberEpoch(), "nothing to revoke: a moves to the new epoch at once");
+        assertEquals(kept, a.assignment());
+        Heartbeat.Response b = hb("b", 2, bHas);
+        assertEquals(3, b.memberEpoch());
+        assertEquals(bHas, b.assignment(), "sticky: nothing moved");
+        assertEquals(GroupState.STABLE, shard.group("g").state());
+    }
+
+    /**
+     * The contract behind the double-ownership bug (KIP-848 "Reconciliation"): the coordinator cannot
+     * tell a member that stopped consuming a partition from one that under-reports it, so the first
+     * heartbeat after the revocation that omits the partitions confirms it and frees them for b.
+     * Members must therefore report every partition they may consume (the Java client's
+     * GroupMembership reports acknowledged, claimed and assigned ones).
+     */
+    @Test
+    void revocation_isConfirmedByTheFirstReportWithoutThePartitions() {
+        hb("a", 0, Assignment.EMPTY);
+        hb("b", 0, Assignment.EMPTY);
+        Heartbeat.Response a = hb("a", 1, parts(0, 1));
+        assertEquals(MemberState.UNREVOKED_PARTITIONS, shard.group("g").member("a").state());
+        Assignment revoked = parts(0, 1, 2, 3).minus(a.assignment());
+        Assignment reportedWithoutRevoked = parts(0, 1, 2, 3).minus(revoked);
+        a = hb("a", 1, reportedWithoutRevoked);
+        assertEquals(2, a.memberEpoch(), "confirmed");
+        for (PartitionKey p : revoked) {
+            assertFalse("a".equals(shard.group("g").ownerOf(p)), p + " is free for b");
+        }
+    }
+
     private static Assignment parts(int... ps) {
         List<PartitionKey> l = new ArrayList<>();
         for (int p : ps) {

@@ -1,0 +1,249 @@
+package dev.basalt.client;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.basalt.client.serialization.StringDeserializer;
+import dev.basalt.client.testkit.FakeCluster;
+import dev.basalt.client.testkit.FakeGroupService;
+import dev.basalt.proto.v1.Assignment;
+import dev.basalt.proto.v1.ConsumerGroupHeartbeatRequest;
+import dev.basalt.proto.v1.ConsumerGroupHeartbeatResponse;
+import dev.basalt.proto.v1.TopicPartitions;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The consumer as a group member (KIP-848, the member's side) against a scripted coordinator
+ * ({@link FakeGroupService}): what its heartbeats report as owned while the poll thread reconciles,
+ * and {@link Consumer#enforceRebalance()}.
+ *
+ * <p>Method: the coordinator's answers are scripted, and the rebalance listener blocks on a latch,
+ * so the member is held at an exact step of its reconciliation while its heartbeat thread goes on;
+ * the assertions are about what the coordinator was told at that step (no sleeps decide an outcome;
+ * waits are bounded latches). Reproduce: {@code ./mvnw -B -ntp -o -pl client -am verify
+ * -Dtest=ConsumerGroupMemberTest -Dsurefire.failIfNoSpecifiedTests=false}.
+ */
+class ConsumerGroupMemberTest {
+    private static final long WAIT_MS = 15_000;
+    private FakeCluster cluster;
+    private FakeGroupService groups;
+
+    @BeforeEach
+    void start() throws Exception {
+        cluster = FakeCluster.start(1);
+        cluster.createTopic("t", 2);
+        groups = cluster.groups();
+    }
+
+    @AfterEach
+    void stop() {
+        cluster.close();
+    }
+
+    private Consumer<String, String> member() {
+        Map<String, Object> cfg = new HashMap<>();
+        cfg.put("bootstrap.servers", cluster.bootstrap());
+        cfg.put("group.id", "g");
+        cfg.put("fetch.max.wait.ms", 50);
+        cfg.put("retry.backoff.ms", 10);
+        cfg.put("default.api.timeout.ms", 5_000);
+        cfg.put("auto.offset.reset", "earliest");
+        return new Consumer<>(cfg, new StringDeserializer(), new StringDeserializer());
+    }
+
+    private static Assignment assignment(int... partitions) {
+        TopicPartitions.Builder t = TopicPartitions.newBuilder().setTopic("t");
+        for (int p : partitions) {
+            t.addPartitions(p);
+        }
+        return partitions.length == 0 ? Assignment.getDefaultInstance() : Assignment.newBuilder().addTopics(t).build();
+    }
+
+    private static ConsumerGroupHeartbeatResponse answer(ConsumerGroupHeartbeatRequest req, int epoch, Assignment a) {
+        return ConsumerGroupHeartbeatResponse.newBuilder().setMemberId(req.getMemberId()).setMemberEpoch(epoch)
+                .setHeartbeatIntervalMs(5).setAssignment(a).build();
+    }
+
+    private static boolean reports(ConsumerGroupHeartbeatRequest req, int partition) {
+        return req.getOwned().getTopicsList().stream().anyMatch(t -> t.getTopic().equals("t") && t.getPartitionsList().contains(partition));
+    }
+
+    /**
+     * KIP-848: "the coordinator assigns a partition to its new owner only once the previous owner's
+     * heartbeat no longer lists it" — which is safe only if the member lists every partition it may
+     * consume. Here the member is granted t-0 and, while its poll thread is still taking it (inside
+     * onPartitionsAssigned), the coordinator revokes it. Heartbeats that keep flowing meanwhile must
+     * still list t-0; the first one without it must come after onPartitionsRevoked. Before the fix the
+     * member reported only what it had acknowledged, so the first heartbeat after the revocation
+     * "confirmed" it while the member held t-0 (GroupWorkloadE2ETest: "events-9 assigned to m9 while
+     * m8 owns it").
+     */
+    @Test
+    void aPartitionBeingTaken_isReportedOwned_untilItIsRevoked() throws Exception {
+        AtomicBoolean holds = new AtomicBoolean();
+        AtomicBoolean revokeNow = new AtomicBoolean();
+        AtomicReference<Boolean> confirmedWhileHeld = new AtomicReference<>();
+        CountDownLatch inAssign = new CountDownLatch(1);
+        CountDownLatch releaseAssign = new CountDownLatch(1);
+        CountDownLatch confirmed = new CountDownLatch(1);
+        AtomicBoolean revocationSent = new AtomicBoolean();
+        groups.setCoordinator(req -> {
+            if (req.getMemberEpoch() == 0 || !revokeNow.get()) {
+                return answer(req, 1, assignment(0));
+            }
+            if (!revocationSent.getAndSet(true)) {
+                return answer(req, 1, assignment()); // KIP-848: t-0 pending revocation, the member keeps epoch 1
+            }
+            if (confirmedWhileHeld.get() == null && !reports(req, 0)) {
+                confirmedWhileHeld.set(holds.get()); // the coordinator would now give t-0 to another member
+                confirmed.countDown();
+            }
+            return confirmedWhileHeld.get() != null ? answer(req, 2, assignment()) : answer(req, 1, assignment());
+        });
+        List<Throwable> errors = new ArrayList<>();
+        AtomicBoolean running = new AtomicBoolean(true);
+        Thread poller = new Thread(() -> {
+            try (Consumer<String, String> c = member()) {
+                c.subscribe(List.of("t"), new ConsumerRebalanceListener() {
+                    @Override
+                    public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
+                        holds.set(false);
+                    }
+
+                    @Override
+                    public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
+                        holds.set(true);
+                        inAssign.countDown();
+                        try {
+                            releaseAssign.await(WAIT_MS, TimeUnit.MILLISECONDS);
+                        } catch (InterruptedException e) {
+                            Thread.currentThread().interrupt();
+                        }
+                    }
+                });
+                while (running.get()) {
+                    c.poll(Duration.ofMillis(20));
+                }
+            } catch (Throwable t) {
+                synchronized (errors) {
+                    errors.add(t);
+                }
+            }
+        }, "member-poll");
+        poller.start();
+        try {
+            assertTrue(inAssign.await(WAIT_MS, TimeUnit.MILLISECONDS), "t-0 was never assigned");
+            revokeNow.set(true);
+            // the heartbeat thread goes on while the poll thread is held inside onPartitionsAssigned
+            int seen = groups.heartbeats().size();
+            assertTrue(groups.awaitHeartbeats(seen + 5, WAIT_MS), "heartbeats stopped");
+            releaseAssign.countDown();
+            assertTrue(confirmed.await(WAIT_MS, TimeUnit.MILLISECONDS), "the member never confirmed the revocation of t-0");
+            assertFalse(confirmedWhileHeld.get(), "a heartbeat omitted t-0 while the member still held it (before onPartitionsRevoked)");
+        } finally {
+            releaseAssign.countDown();
+            running.set(false);
+            poller.join(WAIT_MS);
+        }
+        synchronized (errors) {
+            assertEquals(List.of(), errors);
+        }
+    }
+
+    /**
+     * A revocation is acknowledged even when its commit fails: the listener still runs, the partition
+     * is dropped and the next heartbeat confirms, so the coordinator does not wait forever; the poll
+     * that revoked throws the commit's error.
+     */
+    @Test
+    void aFailedRevocationCommit_stillRevokesAndConfirms() throws Exception {
+        AtomicBoolean revokeNow = new AtomicBoolean();
+        CountDownLatch confirmed = new CountDownLatch(1);
+        groups.setCoordinator(req -> {
+            if (req.getMemberEpoch() == 0 || !revokeNow.get()) {
+                return answer(req, 1, assignment(0, 1));
+            }
+            if (!reports(req, 1)) {
+                confirmed.countDown();
+                return answer(req, 2, assignment(0));
+            }
+            return answer(req, 1, assignment(0));
+        });
+        List<TopicPartition> revoked = new ArrayList<>();
+        try (Consumer<String, String> c = member()) {
+            c.subscribe(List.of("t"), new ConsumerRebalanceListener() {
+                @Override
+                public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
+                    revoked.addAll(partitions);
+                }
+
+                @Override
+                public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
+                }
+            });
+            long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(WAIT_MS);
+            while (c.assignment().size() < 2 && System.nanoTime() < deadline) {
+                c.poll(Duration.ofMillis(20));
+            }
+            assertEquals(2, c.assignment().size());
+            c.position(new TopicPartition("t", 1)); // a position, so the revocation commits it
+            groups.failCommits(true);
+            revokeNow.set(true);
+            BasaltException thrown = null;
+            while (revoked.isEmpty() && System.nanoTime() < deadline) {
+                try {
+                    c.poll(Duration.ofMillis(20));
+                } catch (BasaltException e) {
+                    thrown = e;
+                }
+            }
+            assertEquals(List.of(new TopicPartition("t", 1)), revoked);
+            assertTrue(thrown instanceof CommitFailedException, "the revoking poll throws the commit failure: " + thrown);
+            assertTrue(confirmed.await(WAIT_MS, TimeUnit.MILLISECONDS), "the revocation was never confirmed");
+            assertEquals(java.util.Set.of(new TopicPartition("t", 0)), c.assignment());
+            groups.failCommits(false);
+        }
+    }
+
+    /**
+     * {@link Consumer#enforceRebalance()} (Kafka's semantics): the member's next heartbeat — sent at
+     * once, without waiting for poll — asks the coordinator for a new assignment; exactly one
+     * heartbeat carries the request once it was answered.
+     */
+    @Test
+    void enforceRebalance_asksOnTheNextHeartbeatOnce() throws Exception {
+        groups.setCoordinator(req -> answer(req, 1, assignment(0, 1)));
+        try (Consumer<String, String> c = member()) {
+            assertThrows(IllegalStateException.class, c::enforceRebalance, "not subscribed");
+            c.subscribe(List.of("t"));
+            long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(WAIT_MS);
+            while (c.assignment().size() < 2 && System.nanoTime() < deadline) {
+                c.poll(Duration.ofMillis(20));
+            }
+            assertEquals(2, c.assignment().size());
+            assertEquals(0, groups.heartbeats().stream().filter(ConsumerGroupHeartbeatRequest::getRebalanceRequested).count());
+            c.enforceRebalance();
+            int seen = groups.heartbeats().size();
+            // no poll: the heartbeat thread sends it
+            assertTrue(groups.awaitHeartbeats(seen + 5, WAIT_MS));
+            List<ConsumerGroupHeartbeatRequest> all = groups.heartbeats();
+            assertEquals(1, all.stream().filter(ConsumerGroupHeartbeatRequest::getRebalanceRequested).count(),
+                    "heartbeats asking for a rebalance");
+            assertTrue(all.get(all.size() - 1).getMemberEpoch() == 1 && !all.get(all.size() - 1).getRebalanceRequested());
+        }
+    }
+}

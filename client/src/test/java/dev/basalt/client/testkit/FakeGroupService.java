@@ -1,0 +1,134 @@
+package dev.basalt.client.testkit;
+
+import dev.basalt.proto.v1.ConsumerGroupHeartbeatRequest;
+import dev.basalt.proto.v1.ConsumerGroupHeartbeatResponse;
+import dev.basalt.proto.v1.ErrorCode;
+import dev.basalt.proto.v1.FindCoordinatorRequest;
+import dev.basalt.proto.v1.FindCoordinatorResponse;
+import dev.basalt.proto.v1.GroupServiceGrpc;
+import dev.basalt.proto.v1.OffsetCommitRequest;
+import dev.basalt.proto.v1.OffsetCommitResponse;
+import dev.basalt.proto.v1.OffsetFetchRequest;
+import dev.basalt.proto.v1.OffsetFetchResponse;
+import dev.basalt.proto.v1.TopicPartitions;
+import io.grpc.stub.StreamObserver;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.function.Function;
+
+/**
+ * The group side of a {@link FakeCluster}, for tests of the consumer's member logic: FindCoordinator
+ * names broker 1; every heartbeat is answered by a coordinator the test scripts
+ * ({@link #setCoordinator}); offsets are committed and fetched from an in-memory map (no epoch
+ * checks). It is not a coordinator: the test's script decides what the member is told, so a test
+ * can hold the member at any step of a reconciliation.
+ *
+ * <p>Thread-safety: thread-safe; state under this object's monitor (the script is called under it
+ * too, one heartbeat at a time).
+ */
+public final class FakeGroupService extends GroupServiceGrpc.GroupServiceImplBase {
+    private final FakeCluster cluster;
+    private Function<ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse> coordinator =
+            req -> ConsumerGroupHeartbeatResponse.newBuilder().setErrorCode(ErrorCode.COORDINATOR_NOT_AVAILABLE).build();
+    private final List<ConsumerGroupHeartbeatRequest> heartbeats = new ArrayList<>();
+    private final Map<String, Long> committed = new TreeMap<>();
+    private int commits;
+    private boolean failCommits;
+
+    FakeGroupService(FakeCluster cluster) {
+        this.cluster = cluster;
+    }
+
+    /** Answers every later heartbeat (called under this object's monitor). */
+    public synchronized void setCoordinator(Function<ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse> c) {
+        coordinator = c;
+    }
+
+    /** Every heartbeat received, in order. */
+    public synchronized List<ConsumerGroupHeartbeatRequest> heartbeats() {
+        return List.copyOf(heartbeats);
+    }
+
+    /** The committed offset of topic-partition, or null. */
+    public synchronized Long committed(String topic, int partition) {
+        return committed.get(topic + "-" + partition);
+    }
+
+    public synchronized int commits() {
+        return commits;
+    }
+
+    /** While on, every OffsetCommit is refused with STALE_MEMBER_EPOCH (nothing committed). */
+    public synchronized void failCommits(boolean on) {
+        failCommits = on;
+    }
+
+    @Override
+    public void findCoordinator(FindCoordinatorRequest req, StreamObserver<FindCoordinatorResponse> out) {
+        out.onNext(FindCoordinatorResponse.newBuilder().setNodeId(1).setHost("127.0.0.1").setPort(cluster.broker(1).port()).build());
+        out.onCompleted();
+    }
+
+    @Override
+    public void consumerGroupHeartbeat(ConsumerGroupHeartbeatRequest req, StreamObserver<ConsumerGroupHeartbeatResponse> out) {
+        ConsumerGroupHeartbeatResponse r;
+        synchronized (this) {
+            heartbeats.add(req);
+            r = coordinator.apply(req);
+            notifyAll();
+        }
+        out.onNext(r);
+        out.onCompleted();
+    }
+
+    /** Waits (at most timeoutMs) until more than {@code count} heartbeats arrived; false on timeout. */
+    public synchronized boolean awaitHeartbeats(int count, long timeoutMs) throws InterruptedException {
+        long deadline = System.nanoTime() + timeoutMs * 1_000_000L;
+        while (heartbeats.size() <= count) {
+            long left = (deadline - System.nanoTime()) / 1_000_000L;
+            if (left <= 0) {
+                return false;
+            }
+            wait(left);
+        }
+        return true;
+    }
+
+    @Override
+    public void offsetCommit(OffsetCommitRequest req, StreamObserver<OffsetCommitResponse> out) {
+        OffsetCommitResponse.Builder b = OffsetCommitResponse.newBuilder();
+        synchronized (this) {
+            commits++;
+            if (failCommits) {
+                out.onNext(OffsetCommitResponse.newBuilder().setErrorCode(ErrorCode.STALE_MEMBER_EPOCH)
+                        .setErrorMessage("refused by the test").build());
+                out.onCompleted();
+                return;
+            }
+            for (OffsetCommitRequest.Partition p : req.getPartitionsList()) {
+                committed.put(p.getTopic() + "-" + p.getPartition(), p.getOffset());
+                b.addPartitions(OffsetCommitResponse.PartitionResult.newBuilder().setTopic(p.getTopic()).setPartition(p.getPartition()));
+            }
+        }
+        out.onNext(b.build());
+        out.onCompleted();
+    }
+
+    @Override
+    public void offsetFetch(OffsetFetchRequest req, StreamObserver<OffsetFetchResponse> out) {
+        OffsetFetchResponse.Builder b = OffsetFetchResponse.newBuilder();
+        synchronized (this) {
+            for (TopicPartitions t : req.getPartitionsList()) {
+                for (int p : t.getPartitionsList()) {
+                    Long o = committed.get(t.getTopic() + "-" + p);
+                    b.addPartitions(OffsetFetchResponse.PartitionOffset.newBuilder().setTopic(t.getTopic()).setPartition(p)
+                            .setOffset(o == null ? -1 : o).setLeaderEpoch(-1));
+                }
+            }
+        }
+        out.onNext(b.build());
+        out.onCompleted();
+    }
+}
