@@ -38,6 +38,7 @@ class ExamplesE2ETest {
     private static final Path ROOT = Path.of(System.getProperty("user.dir")).getParent();
     private static final Path PYTHON = Path.of("/usr/bin/python3");
     private static final String GROUP_TOPIC = "group-node";
+    private static final String MIXED_GROUP_TOPIC = "group-mixed";
 
     @TempDir
     static Path dir;
@@ -60,7 +61,9 @@ class ExamplesE2ETest {
             for (String t : List.of("from-python", "from-node")) {
                 admin.createTopics(List.of(new NewTopic(t, 3, 1, Map.of())), false).get(t).get(30, TimeUnit.SECONDS);
             }
-            admin.createTopics(List.of(new NewTopic(GROUP_TOPIC, 4, 1, Map.of())), false).get(GROUP_TOPIC).get(30, TimeUnit.SECONDS);
+            for (String t : List.of(GROUP_TOPIC, MIXED_GROUP_TOPIC)) {
+                admin.createTopics(List.of(new NewTopic(t, 4, 1, Map.of())), false).get(t).get(30, TimeUnit.SECONDS);
+            }
         }
     }
 
@@ -181,12 +184,14 @@ class ExamplesE2ETest {
         final Path err;
         final Process process;
 
-        GroupMember(String name) throws IOException {
+        /** {@code command}: the example to run (Node's or Python's group member); both print the same lines. */
+        GroupMember(String name, String group, String topic, List<String> command) throws IOException {
             this.name = name;
             this.out = dir.resolve(name + ".out");
             this.err = dir.resolve(name + ".err");
-            this.process = new ProcessBuilder("node", "examples/node/group-consume.js", "--address", address(), "--group", "node-group",
-                    "--topic", GROUP_TOPIC, "--session-timeout-ms", "45000").directory(ROOT.toFile())
+            List<String> cmd = new ArrayList<>(command);
+            cmd.addAll(List.of("--address", address(), "--group", group, "--topic", topic, "--session-timeout-ms", "45000"));
+            this.process = new ProcessBuilder(cmd).directory(ROOT.toFile())
                     .redirectOutput(out.toFile()).redirectError(err.toFile()).start();
         }
 
@@ -256,17 +261,30 @@ class ExamplesE2ETest {
     }
 
     /** Lines "partition offset key value" the producer example acknowledged. */
-    private static List<String> produceKeyed(String prefix, int count) {
-        Run r = ok(List.of("node", "examples/node/produce.js", "--address", address(), "--topic", GROUP_TOPIC, "--count",
+    private static List<String> produceKeyed(String topic, String prefix, int count) {
+        Run r = ok(List.of("node", "examples/node/produce.js", "--address", address(), "--topic", topic, "--count",
                 String.valueOf(count), "--key-prefix", prefix));
         return List.of(r.out.strip().split("\n"));
     }
 
+    private static final List<String> NODE_MEMBER = List.of("node", "examples/node/group-consume.js");
+
     @Test
     void twoNodeGroupMembersSplitTheTopic_andConsumeEveryRecordOnce() throws Exception {
-        List<String> produced = new ArrayList<>(produceKeyed("before", 30)); // read by whoever joins first
-        GroupMember m1 = new GroupMember("member-1");
-        GroupMember m2 = new GroupMember("member-2");
+        splitAndConsumeOnce(GROUP_TOPIC, "node-group", NODE_MEMBER, NODE_MEMBER);
+    }
+
+    /** A Python member and a Node member in one group: the protocol is the same from any language. */
+    @Test
+    void aPythonAndANodeGroupMemberSplitTheTopic_andConsumeEveryRecordOnce() throws Exception {
+        splitAndConsumeOnce(MIXED_GROUP_TOPIC, "mixed-group", List.of(PYTHON.toString(), "examples/python/group_consume.py"),
+                NODE_MEMBER);
+    }
+
+    private void splitAndConsumeOnce(String topic, String group, List<String> first, List<String> second) throws Exception {
+        List<String> produced = new ArrayList<>(produceKeyed(topic, "before", 30)); // read by whoever joins first
+        GroupMember m1 = new GroupMember(group + "-1", group, topic, first);
+        GroupMember m2 = new GroupMember(group + "-2", group, topic, second);
         try {
             boolean split = await(() -> !m1.owns().isEmpty() && !m2.owns().isEmpty() && m1.owns().size() + m2.owns().size() == 4,
                     Duration.ofSeconds(60));
@@ -275,7 +293,7 @@ class ExamplesE2ETest {
             java.util.Set<Integer> overlap = new java.util.TreeSet<>(m1.owns());
             overlap.retainAll(m2.owns());
             assertEquals(java.util.Set.of(), overlap, "partitions owned by both members");
-            produced.addAll(produceKeyed("after", 30)); // read by the member that owns each partition now
+            produced.addAll(produceKeyed(topic, "after", 30)); // read by the member that owns each partition now
             boolean all = await(() -> {
                 java.util.Set<String> seen = new java.util.HashSet<>(m1.records());
                 seen.addAll(m2.records());
