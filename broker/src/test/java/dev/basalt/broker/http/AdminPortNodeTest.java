@@ -500,6 +500,29 @@ class AdminPortNodeTest {
 
     @Test
     @Order(7)
+    void jsonApi_records() throws Exception {
+        var page = json("/v1/topics/orders/partitions/0/records?offset=0&limit=5", 200);
+        var records = page.getAsJsonArray("records");
+        assertEquals(5, records.size());
+        assertEquals("0", records.get(0).getAsJsonObject().get("offset").getAsString());
+        assertEquals("value-0", new String(java.util.Base64.getDecoder().decode(records.get(0).getAsJsonObject().get("value")
+                .getAsString()), StandardCharsets.UTF_8));
+        assertEquals("5", page.get("nextOffset").getAsString());
+        assertEquals("8", page.get("highWatermark").getAsString());
+        assertEquals(8, json("/v1/topics/orders/partitions/0/records?offset=-2&limit=500", 200).getAsJsonArray("records").size());
+        // the first batch has timestamps 1000..1004: the first record at or after 1003 is offset 3
+        var byTime = json("/v1/topics/orders/partitions/0/records?timestamp=1003&limit=2", 200).getAsJsonArray("records");
+        assertEquals("3", byTime.get(0).getAsJsonObject().get("offset").getAsString());
+        assertError("/v1/topics/orders/partitions/0/records?limit=0", 400, "INVALID_REQUEST");
+        assertError("/v1/topics/orders/partitions/0/records?limit=501", 400, "INVALID_REQUEST");
+        assertError("/v1/topics/orders/partitions/x/records", 400, "INVALID_REQUEST");
+        assertError("/v1/topics/orders/partitions/0/records?offset=-3", 400, "INVALID_REQUEST");
+        assertError("/v1/topics/nope/partitions/0/records", 404, "UNKNOWN_TOPIC");
+        assertError("/v1/topics/orders/partitions/9/records", 404, "INVALID_PARTITION");
+    }
+
+    @Test
+    @Order(8)
     void jsonApi_groupsAndLag() throws Exception {
         var groups = json("/v1/groups", 200).getAsJsonArray("groups");
         assertEquals("g", groups.get(0).getAsJsonObject().get("group").getAsString());
@@ -509,7 +532,7 @@ class AdminPortNodeTest {
     }
 
     @Test
-    @Order(8)
+    @Order(9)
     void jsonApi_methodsAndToken() throws Exception {
         HttpResponse<String> post = http.send(HttpRequest.newBuilder(URI.create("http://" + admin + "/v1/topics"))
                 .header("Authorization", "Bearer " + TOKEN).POST(HttpRequest.BodyPublishers.ofString("{}")).build(),
