@@ -272,6 +272,10 @@ class AdminPortNodeTest {
     void bothFormats_parseWithThePrometheusClientParser() throws Exception {
         String text = scrape(null);
         String open = scrape("application/openmetrics-text; version=1.0.0; charset=utf-8");
+        // kept for people reading the build's output: what a scrape of this node looks like
+        Files.createDirectories(Path.of("target"));
+        Files.writeString(Path.of("target", "metrics-scrape.txt"), text);
+        Files.writeString(Path.of("target", "metrics-scrape.openmetrics.txt"), open);
         assertTrue(open.endsWith("# EOF\n"), "OpenMetrics ends with # EOF");
         Path python = Path.of("/usr/bin/python3");
         boolean available = Files.isExecutable(python) && new ProcessBuilder(python.toString(), "-c", "import prometheus_client")
