@@ -28,8 +28,6 @@ import dev.basalt.proto.v1.DescribeTopicsResponse;
 import dev.basalt.proto.v1.ErrorCode;
 import dev.basalt.proto.v1.ListTopicsRequest;
 import dev.basalt.proto.v1.ListTopicsResponse;
-import java.net.URLDecoder;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -93,9 +91,8 @@ public final class ClusterHttpApi {
         }
         List<String> parts = new ArrayList<>();
         if (!rest.isEmpty()) {
-            for (String p : rest.split("/", 8)) {
-                parts.add(URLDecoder.decode(p, StandardCharsets.UTF_8));
-            }
+            // the path arrives decoded (URI.getPath); topic names cannot hold '/'
+            parts.addAll(List.of(rest.split("/", 8)));
         }
         if (parts.isEmpty()) {
             return ok(index());

@@ -60,7 +60,7 @@ public final class GroupsHttpApi {
             return ok(listGroups());
         }
         String[] parts = rest.substring(1).split("/");
-        String group = java.net.URLDecoder.decode(parts[0], java.nio.charset.StandardCharsets.UTF_8);
+        String group = parts[0]; // the path arrives decoded (URI.getPath): decoding again would turn "+" into a space
         if (parts.length > 2 || (parts.length == 2 && !parts[1].equals("status") && !parts[1].equals("lag"))) {
             return notFound("NOT_FOUND", "no such resource: " + path, -1);
         }

@@ -253,6 +253,9 @@ public final class HttpAdminServer implements AutoCloseable {
             Reply r;
             try {
                 r = handler.apply(ex.getRequestURI().getPath(), query(ex));
+            } catch (IllegalArgumentException e) {
+                // a malformed %-escape in the path or the query (URLDecoder)
+                r = new Reply(400, "application/json", jsonError(400, "INVALID_REQUEST", "malformed request: " + e.getMessage()));
             } catch (RuntimeException e) {
                 log.warn("HTTP {} failed", ex.getRequestURI(), e);
                 r = new Reply(500, "application/json", jsonError(500, "UNKNOWN_SERVER_ERROR", e.toString()));

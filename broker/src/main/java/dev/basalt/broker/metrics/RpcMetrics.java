@@ -263,13 +263,16 @@ public final class RpcMetrics {
             long start = t.handlerStartNanos;
             long end = t.handlerEndNanos;
             long answered = t.answeredNanos;
-            if (!t.unary || start == 0 || end == 0 || answered == 0) {
+            if (!t.unary || start == 0 || answered == 0) {
                 return; // streaming, or failed before the handler ran or answered
             }
+            // An answer sent from inside the handler (acks=1, a fetch with data, an error) waited for
+            // nothing: local time ends at the answer. The stream may even close before the handler
+            // has returned (end still 0).
+            long localEnd = end == 0 || end > answered ? answered : end;
             m.queueSeconds.observe(seconds(start - t.arrivedNanos));
-            m.localSeconds.observe(seconds(end - start));
-            // An answer sent from inside the handler (acks=1, a fetch with data) waited for nothing.
-            m.remoteWaitSeconds.observe(seconds(Math.max(0, answered - end)));
+            m.localSeconds.observe(seconds(localEnd - start));
+            m.remoteWaitSeconds.observe(seconds(answered - localEnd));
             m.sendSeconds.observe(seconds(closed - answered));
             m.durationSeconds.observe(seconds(closed - t.arrivedNanos));
         }

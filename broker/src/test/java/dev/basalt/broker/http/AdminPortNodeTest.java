@@ -500,6 +500,7 @@ class AdminPortNodeTest {
         assertError("/v1/topics/nope/configs", 404, "UNKNOWN_TOPIC");
         assertError("/v1/topics/orders/partitions/9/x", 404, "NOT_FOUND");
         assertError("/v1/nothing-here", 404, "NOT_FOUND");
+        assertError("/v1/topics/%25zz", 404, "UNKNOWN_TOPIC"); // decoded once: the topic "%zz"
     }
 
     @Test
