@@ -91,6 +91,7 @@ public final class NodeGauges {
         static final int SIZE = 0;
         static final int SEGMENTS = 1;
         static final int FOLLOWER_LAG = 2;
+        static final int FETCH_LAG = 3;
     }
 
     public void registerReplicas(Supplier<Collection<Partition>> partitions) {
@@ -120,6 +121,13 @@ public final class NodeGauges {
                 .callback(cb -> stats.get().bySeries().forEach((k, v) -> cb.call(v[LocalStats.FOLLOWER_LAG],
                         k.toArray(String[]::new))))
                 .register(registry);
+        GaugeWithCallback.builder().name("basalt_topic_replica_fetch_lag_records")
+                .help("On a follower: records the furthest-behind replica of the topic here is behind the leader's log end"
+                        + " (as of its last fetch answer)")
+                .labelNames(labels)
+                .callback(cb -> stats.get().bySeries().forEach((k, v) -> cb.call(v[LocalStats.FETCH_LAG],
+                        k.toArray(String[]::new))))
+                .register(registry);
     }
 
     private LocalStats localStats(Collection<Partition> partitions) {
@@ -138,7 +146,7 @@ public final class NodeGauges {
         long offline = 0;
         long producers = 0;
         for (Partition p : partitions) {
-            long[] v = series.computeIfAbsent(Arrays.asList(metrics.topicLabelValues(p.topicPartition())), k -> new long[3]);
+            long[] v = series.computeIfAbsent(Arrays.asList(metrics.topicLabelValues(p.topicPartition())), k -> new long[4]);
             var log = p.log();
             v[LocalStats.SIZE] += log.sizeBytes();
             v[LocalStats.SEGMENTS] += log.segmentBaseOffsets().size();
@@ -146,6 +154,7 @@ public final class NodeGauges {
             if (log.isOffline()) {
                 offline++;
             }
+            v[LocalStats.FETCH_LAG] = Math.max(v[LocalStats.FETCH_LAG], p.followerFetchLagRecords());
             Partition.LeaderView lv = p.leaderView();
             if (lv != null) {
                 leaders++;

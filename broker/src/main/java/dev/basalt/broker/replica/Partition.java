@@ -95,6 +95,7 @@ public final class Partition {
     }
 
     private volatile dev.basalt.broker.metrics.TopicMeters meters;
+    private volatile long leaderLogEndSeen = -1;
 
     public Partition(TopicPartition tp, String topicId, int localBrokerId, PartitionLog log) {
         this.tp = tp;
@@ -120,6 +121,20 @@ public final class Partition {
 
     public void meters(dev.basalt.broker.metrics.TopicMeters m) {
         meters = m;
+    }
+
+    /** As a follower: the leader's log end offset in its latest fetch answer (metrics only). */
+    public void leaderLogEndSeen(long offset) {
+        leaderLogEndSeen = offset;
+    }
+
+    /**
+     * As a follower: records this replica is behind the leader's log end as last seen, or -1 when
+     * it leads or has not fetched yet (metrics only).
+     */
+    public long followerFetchLagRecords() {
+        long seen = leaderLogEndSeen;
+        return isLeaderSnapshot || seen < 0 ? -1 : Math.max(0, seen - log.logEndOffset());
     }
 
     /** What a scrape reads of a leader: replica and ISR counts, min ISR, the slowest follower's lag. */

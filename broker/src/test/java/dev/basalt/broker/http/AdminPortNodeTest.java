@@ -310,7 +310,7 @@ class AdminPortNodeTest {
     static final Set<String> EXPECTED_FAMILIES = new TreeSet<>(List.of(
             "basalt_topic_in_bytes_total", "basalt_topic_in_records_total", "basalt_topic_out_bytes_total",
             "basalt_topic_out_records_total", "basalt_topic_log_size_bytes", "basalt_topic_log_segments",
-            "basalt_topic_follower_lag_records", "basalt_log_flush_seconds", "basalt_log_recovery_seconds",
+            "basalt_topic_follower_lag_records", "basalt_topic_replica_fetch_lag_records", "basalt_log_flush_seconds", "basalt_log_recovery_seconds",
             "basalt_log_clean_shutdown", "basalt_requests_total", "basalt_request_errors_total",
             "basalt_request_queue_seconds", "basalt_request_local_seconds", "basalt_request_remote_wait_seconds",
             "basalt_request_send_seconds", "basalt_request_duration_seconds", "basalt_purgatory_operations",
