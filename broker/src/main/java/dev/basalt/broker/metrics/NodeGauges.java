@@ -348,11 +348,13 @@ public final class NodeGauges {
                     }
                 })).register(registry);
         Counter rebalances = Counter.builder().name("basalt_group_rebalances_total")
-                .help("Group epoch bumps written by the groups coordinated here (each starts a rebalance, KIP-848)")
+                .help("Group epoch bumps written by the groups coordinated here (each starts a rebalance, KIP-848; creation is none)")
                 .withoutExemplars().register(registry);
         return records -> {
             for (GroupRecord r : records) {
-                if (r instanceof GroupRecord.GroupMetadata) {
+                // A bump writes the new epoch as both group and target epoch (GroupShard); creation
+                // writes epoch 0, and an assignor switch of a memberless group keeps its epochs.
+                if (r instanceof GroupRecord.GroupMetadata m && m.groupEpoch() > 0 && m.targetAssignmentEpoch() == m.groupEpoch()) {
                     rebalances.inc();
                 }
             }

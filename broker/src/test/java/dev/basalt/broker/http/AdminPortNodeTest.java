@@ -169,6 +169,13 @@ class AdminPortNodeTest {
                                 .setLeaderEpoch(-1)).build()),
                 r -> r.getErrorCode() == ErrorCode.NONE && r.getPartitionsList().stream().allMatch(p -> p.getErrorCode() == ErrorCode.NONE),
                 "offset commit");
+        // g2: one member joins (an epoch bump: a rebalance), subscribed to orders
+        await(() -> groups.withDeadlineAfter(10, TimeUnit.SECONDS).consumerGroupHeartbeat(
+                dev.basalt.proto.v1.ConsumerGroupHeartbeatRequest.newBuilder().setGroupId("g2").setMemberId("m1").setMemberEpoch(0)
+                        .setRebalanceTimeoutMs(5_000).setClientId("test").setClientHost("localhost")
+                        .setSubscription(dev.basalt.proto.v1.ConsumerGroupHeartbeatRequest.Subscription.newBuilder()
+                                .addTopicNames("orders")).build()),
+                r -> r.getErrorCode() == ErrorCode.NONE && r.getMemberEpoch() > 0, "g2 join");
     }
 
     /** Produces one batch of {@code records}; returns its size in bytes, or -1 on an error. */
@@ -255,6 +262,10 @@ class AdminPortNodeTest {
         assertValue("basalt_group_max_lag_records{group=\"g\"}", 5);
         assertValue("basalt_groups{state=\"EMPTY\"}", 1);
         assertValue("basalt_group_members{group=\"g\"}", 0);
+        assertValue("basalt_group_members{group=\"g2\"}", 1);
+        // g2's join bumped its epoch; g, created by an offset commit without members, stays at epoch 0
+        awaitValue("basalt_group_rebalances_total", v -> v >= 1);
+        awaitValue("basalt_log_flush_seconds_count", v -> v >= 1); // acks=all on durable-acks topics waits for an fsync
         awaitValue("basalt_topic_log_size_bytes{topic=\"orders\"}", v -> v >= bytesIn0 + bytesIn1);
         awaitValue("basalt_topic_log_segments{topic=\"orders\"}", v -> v >= 3);
         awaitValue("basalt_raft_term", v -> v >= 1);
@@ -530,7 +541,9 @@ class AdminPortNodeTest {
     @Order(8)
     void jsonApi_groupsAndLag() throws Exception {
         var groups = json("/v1/groups", 200).getAsJsonArray("groups");
-        assertEquals("g", groups.get(0).getAsJsonObject().get("group").getAsString());
+        assertEquals(2, groups.size(), groups.toString());
+        assertTrue(groups.toString().contains("\"group\":\"g\"") && groups.toString().contains("\"group\":\"g2\""), groups.toString());
+        assertEquals(1, json("/v1/groups/g2", 200).getAsJsonArray("members").size());
         var lag = json("/v1/groups/g/lag", 200);
         assertEquals(9, lag.get("totallag").getAsLong());
         assertError("/v1/groups/nope", 404, "GROUP_ID_NOT_FOUND");
