@@ -176,8 +176,10 @@
       replace('brokers-table', table('brokers-table', ['id', 'host', 'port', 'rack', 'roles', 'state'], brokers.map(b => [
         b.node.id, b.node.host, b.node.port, b.node.rack || '', (b.roles || []).join(', '),
         b.fenced ? 'fenced' : (b.shuttingDown ? 'shutting down' : 'up')])));
-      const voters = (quorum.voters || []).map(v => [v.replicaId, v.replicaId === quorum.leaderId ? 'leader' : 'voter', v.logEndOffset, v.lag]);
-      const observers = (quorum.observers || []).map(v => [v.replicaId, 'observer', v.logEndOffset, v.lag]);
+      // a voter's progress is known to the Raft leader only: elsewhere -1 = unknown here
+      const known = x => (Number(x) < 0 ? 'unknown here' : x);
+      const voters = (quorum.voters || []).map(v => [v.replicaId, v.replicaId === quorum.leaderId ? 'leader' : 'voter', known(v.logEndOffset), known(v.lag)]);
+      const observers = (quorum.observers || []).map(v => [v.replicaId, 'observer', known(v.logEndOffset), known(v.lag)]);
       replace('quorum-table', table('quorum-table', ['node', 'role', 'log end', 'lag (entries)'], voters.concat(observers)));
       const i = inRate(sum(m, 'basalt_topic_in_bytes_total'));
       const o = outRate(sum(m, 'basalt_topic_out_bytes_total'));

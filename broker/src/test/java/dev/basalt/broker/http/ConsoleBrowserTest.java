@@ -20,6 +20,10 @@ import dev.basalt.proto.v1.RecordServiceGrpc;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import java.io.File;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
@@ -53,7 +57,9 @@ import org.openqa.selenium.support.ui.WebDriverWait;
  * <p>Method: three combined nodes in this JVM on free loopback ports (one quorum); a topic of 3
  * partitions replicated 3 times, 6 records through the RecordService, offsets committed for a
  * group; Debian's headless Chromium driven by Selenium through Debian's chromedriver opens each
- * page of the group coordinator's console. Screenshots are saved in
+ * page of the group coordinator's console. Then a broker that is neither the controller nor the
+ * coordinator stops, and the metrics and the overview show the degraded cluster (under-replicated
+ * partitions, ISR shrinks, leader elections, a broker down). Screenshots are saved in
  * {@code broker/target/console-screenshots/}.
  *
  * <p>Needs {@code /usr/bin/chromium} and {@code /usr/bin/chromedriver} (Debian's
@@ -185,7 +191,9 @@ class ConsoleBrowserTest {
         ChromeDriverService service = new ChromeDriverService.Builder().usingDriverExecutable(CHROMEDRIVER.toFile())
                 .usingAnyFreePort().build();
         driver = new ChromeDriver(service, options);
-        WebDriverWait wait = new WebDriverWait(driver, Duration.ofSeconds(30));
+        // generous: the pages poll every 2 s, and followers learn the high watermark a fetch later; a
+        // loaded 2-core host (several builds at once) took over 30 s once
+        WebDriverWait wait = new WebDriverWait(driver, Duration.ofSeconds(90));
         Path shots = Path.of("target", "console-screenshots");
         Files.createDirectories(shots);
 
@@ -217,7 +225,12 @@ class ConsoleBrowserTest {
 
         driver.get(base + "/#/groups/web-group");
         // lag: web-0 has 2 records, committed 1 -> 1; web-1 2 records, committed 0 -> 2
-        wait.until(d -> text(d, "#card-total-lag .value").equals("3"));
+        try {
+            wait.until(d -> text(d, "#card-total-lag .value").equals("3"));
+        } catch (org.openqa.selenium.TimeoutException e) {
+            save(shots, "group-web-group-FAILED");
+            throw e;
+        }
         wait.until(d -> chartPoints(d, "lag") >= 2);
         assertTrue(((Number) ((JavascriptExecutor) driver).executeScript(
                 "const d = window.basaltConsole.charts.lag.data; return d[1][d[1].length - 1];")).longValue() == 3,
@@ -235,6 +248,61 @@ class ConsoleBrowserTest {
         // "hello" in hex
         wait.until(d -> text(d, "#records-table").contains("68 65 6c 6c 6f"));
         save(shots, "browse");
+
+        degradedCluster(fc.getNodeId(), admin, base, wait, shots);
+    }
+
+    /**
+     * Phase two: a broker that is neither the controller nor the group's coordinator stops. The
+     * metrics show what an operator alerts on: under-replicated partitions, ISR shrinks at the
+     * leaders, leader elections at the active controller for the partitions it led; the overview
+     * shows the fenced broker and the under-replicated count.
+     */
+    private void degradedCluster(int coordinator, int[] admin, String base, WebDriverWait wait, Path shots) throws Exception {
+        int controllerId = nodes.get(0).quorum().leaderId();
+        int victim = 1;
+        while (victim == coordinator || victim == controllerId) {
+            victim++;
+        }
+        HttpClient http = HttpClient.newHttpClient();
+        String topic = http.send(HttpRequest.newBuilder(URI.create(base + "/v1/topics/web")).build(),
+                HttpResponse.BodyHandlers.ofString()).body();
+        int v = victim;
+        long led = com.google.gson.JsonParser.parseString(topic).getAsJsonObject().getAsJsonArray("partitions").asList().stream()
+                .filter(p -> p.getAsJsonObject().get("leaderId").getAsInt() == v).count();
+        nodes.get(victim - 1).close();
+        List<Integer> alive = new ArrayList<>(List.of(1, 2, 3));
+        alive.remove(Integer.valueOf(victim));
+        awaitMetrics(http, admin, List.of(coordinator), "basalt_cluster_partitions_under_replicated", n -> n >= 3);
+        awaitMetrics(http, admin, alive, "basalt_isr_shrinks_total", n -> n >= 1);
+        if (led > 0) {
+            awaitMetrics(http, admin, List.of(controllerId), "basalt_leader_elections_total", n -> n >= led);
+        }
+        awaitMetrics(http, admin, alive, "basalt_unclean_leader_elections_total", n -> n == 0);
+        driver.get(base + "/#/overview");
+        wait.until(d -> text(d, "#card-under-replicated .value").matches("[1-9][0-9]*"));
+        wait.until(d -> text(d, "#card-brokers-up .value").equals("2"));
+        save(shots, "overview-degraded");
+    }
+
+    /** Waits (at most 30 s) until the sum of a family over these nodes' scrapes satisfies {@code ok}. */
+    private static void awaitMetrics(HttpClient http, int[] admin, List<Integer> nodeIds, String family,
+                                     java.util.function.DoublePredicate ok) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        double sum = Double.NaN;
+        while (System.nanoTime() < deadline) {
+            sum = 0;
+            for (int id : nodeIds) {
+                String text = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + admin[id - 1] + "/metrics")).build(),
+                        HttpResponse.BodyHandlers.ofString()).body();
+                sum += AdminPortNodeTest.samples(text).getOrDefault(family, 0.0);
+            }
+            if (ok.test(sum)) {
+                return;
+            }
+            Thread.sleep(200);
+        }
+        throw new AssertionError(family + " summed over nodes " + nodeIds + " is " + sum + " after 30 s");
     }
 
     /** The element's text, or "" while it is missing or being replaced (the pages re-render every poll). */
