@@ -194,6 +194,7 @@ class BasaltCliTest {
         Result e = run("perf", "e2e", "--topic", "perf", "--records", "20", "--record-size", "64");
         assertEquals(0, e.code(), e.err());
         assertTrue(e.out().contains("Percentiles: 50th"), e.out());
+        assertTrue(e.out().contains("Producer metrics: record-send-total=20 ") && e.out().contains("Consumer metrics:"), e.out());
     }
 
     @Test
