@@ -15,7 +15,11 @@ import dev.basalt.broker.grpc.LongLivedCalls;
 import dev.basalt.broker.grpc.StrictRequestParsing;
 import dev.basalt.broker.group.GroupCoordinator;
 import dev.basalt.broker.group.state.GroupConfig;
+import dev.basalt.broker.http.ClusterHttpApi;
 import dev.basalt.broker.http.GroupsHttpApi;
+import dev.basalt.broker.metrics.BrokerMetrics;
+import dev.basalt.broker.metrics.MetadataMeters;
+import dev.basalt.broker.metrics.NodeGauges;
 import dev.basalt.broker.lag.LagMonitor;
 import dev.basalt.broker.http.HttpAdminServer;
 import dev.basalt.broker.lifecycle.BrokerLifecycle;
@@ -174,6 +178,9 @@ public final class BasaltNode implements AutoCloseable {
     private volatile StorageFaults storageFaults;
     /** This run opened a data directory no earlier run had written (formatted or reformatted). */
     private boolean freshDirectory;
+    private BrokerMetrics metrics;
+    private NodeGauges gauges;
+    private AdminHandler admin;
 
     public BasaltNode(NodeConfig config) {
         this(config, false);
@@ -198,12 +205,19 @@ public final class BasaltNode implements AutoCloseable {
         log.info("Data directory {}: cluster {}, node {}, directory {}, metadata log {}", config.dataDir().toAbsolutePath(),
                 storage.clusterId(), storage.nodeId(), storage.directoryId(), storage.metadataLog());
         try {
+            metrics = new BrokerMetrics(config.getBoolean(BrokerMetrics.PARTITION_LABELS_KEY), config.getBoolean("metrics.jvm.enable"));
+            gauges = new NodeGauges(metrics);
             timers = newScheduler("basalt-timer");
             shutdownSteps.add(() -> timers.shutdownNow());
             if (config.isBroker()) {
                 startLogs();
             }
             startMetadata();
+            gauges.registerCluster(publisher::image);
+            publisher.addSubscriber(new MetadataMeters(metrics, config.nodeId(), () -> {
+                RaftMetadataQuorum q = quorum;
+                return q != null && q.isActiveController();
+            }));
             if (config.isBroker()) {
                 startBroker();
             }
@@ -236,8 +250,10 @@ public final class BasaltNode implements AutoCloseable {
                 config.getLong("log.cleaner.backoff.ms"), config.getLong("log.flush.scheduler.interval.ms"), 5_000, 1_000_000,
                 true, config.getLong("shutdown.timeout.ms")).withProducerState(config.getLong("producer.id.expiration.ms"),
                 config.getLong("producer.id.expiration.check.interval.ms"), config.getInt("producer.state.producers.max"));
+        long openStartNanos = System.nanoTime();
         logs = LogManager.open(config.dataDir(), defaults, clock, options, FileLayer.DEFAULT);
         shutdownSteps.add(() -> logs.close());
+        gauges.registerLogRecovery((System.nanoTime() - openStartNanos) / 1e9, logs.openedAfterCleanShutdown());
         logs.enforceFreeSpace(config.getLong("log.dir.free.bytes.min"));
         long scrubRate = config.getLong("log.scrub.bytes.per.second");
         logs.corruptionHandler(this::onCorruptionFound); // corrupt batches met by reads
@@ -322,6 +338,9 @@ public final class BasaltNode implements AutoCloseable {
             shutdownSteps.add(() -> quorum.close());
             RaftMetadataQuorum q = quorum;
             controllers.localLeader(q::leaderId);
+            NodeGauges.Raft raftMeters = gauges.registerQuorum(q::describe, q::isActiveController);
+            q.addLeaderListener(raftMeters::leaderChanged);
+            gauges.registerMetadata(publisher::publishedIndex, q::commitIndex);
             timers.scheduleWithFixedDelay(this::recordMetadataLogState, 100, 200, TimeUnit.MILLISECONDS);
             QuorumController c = new QuorumController(quorum, controllerThread, clock,
                     // Replica placement and topic ids need unpredictable seeds in production; simulations pass their own.
@@ -331,6 +350,8 @@ public final class BasaltNode implements AutoCloseable {
         } else {
             observer = new ObserverMetadataFollower(config.nodeId(), controllers, stateMachine, publisher::wake);
             shutdownSteps.add(0, () -> observer.close());
+            ObserverMetadataFollower o = observer;
+            gauges.registerMetadata(publisher::publishedIndex, o::controllerAppliedIndex);
         }
     }
 
@@ -472,11 +493,15 @@ public final class BasaltNode implements AutoCloseable {
         // Roles only once the image holds this incarnation's registration (see RegisteredBrokerGate).
         publisher.addSubscriber(new RegisteredBrokerGate(config.nodeId(), incarnationId, replicas));
 
-        ProduceHandler produce = new ProduceHandler(replicas, produceWaiters, config.getInt("request.timeout.ms.max"));
-        FetchHandler fetch = new FetchHandler(replicas, config.getInt("fetch.wait.ms.max"));
+        ProduceHandler produce = new ProduceHandler(replicas, produceWaiters, config.getInt("request.timeout.ms.max"), metrics);
+        FetchHandler fetch = new FetchHandler(replicas, config.getInt("fetch.wait.ms.max"), metrics);
         MetadataHandler metadata = new MetadataHandler(replicas, config.get("cluster.id"), this::controllerId);
-        AdminHandler admin = new AdminHandler(replicas, config, this::controllerId);
+        admin = new AdminHandler(replicas, config, this::controllerId);
         admin.storage(this::describeStorage);
+        replicas.onFlushTimed(metrics::flushed);
+        ReplicaManager rm = replicas;
+        gauges.registerReplicas(() -> rm.partitions().values());
+        gauges.registerPurgatories(List.of(fetchWaiters, produceWaiters));
         ControllerChannel toController = new ForwardingControllerChannel(() -> controller, quorum, controllers);
         // Producer ids come in blocks from the active controller, through the lifecycle's controller client.
         ProducerIdManager producerIds = new ProducerIdManager(lifecycle::allocateProducerIds);
@@ -509,6 +534,8 @@ public final class BasaltNode implements AutoCloseable {
             requestThreads = Executors.newSingleThreadExecutor(named("basalt-request"));
             builder.directExecutor();
         }
+        builder.addStreamTracerFactory(metrics.rpc().tracerFactory());
+        builder.intercept(metrics.rpc().interceptor());
         builder
                 .maxInboundMessageSize(config.getInt("grpc.message.bytes.max"))
                 .permitKeepAliveTime(10, TimeUnit.SECONDS)
@@ -580,6 +607,7 @@ public final class BasaltNode implements AutoCloseable {
                     }
                 });
         c.addCommitListener(lagMonitor::onCommitted);
+        c.addCommitListener(gauges.registerGroups(c, lagMonitor));
         long sampleMs = config.getLong("lag.sample.interval.ms");
         timers.scheduleWithFixedDelay(() -> {
             try {
@@ -668,7 +696,7 @@ public final class BasaltNode implements AutoCloseable {
                 public String statusJson() {
                     return BasaltNode.this.statusJson();
                 }
-            });
+            }, config.get("http.auth.token"));
         } catch (IOException e) {
             throw bindError("HTTP admin port", config.httpAdminAddress(), e);
         }
@@ -679,6 +707,14 @@ public final class BasaltNode implements AutoCloseable {
         if (groups != null) {
             http.addRoute(GroupsHttpApi.PREFIX, new GroupsHttpApi(groups, lagMonitor, config.nodeId())::handle);
         }
+        http.addRoute(ClusterHttpApi.PREFIX, new ClusterHttpApi(admin, replicas, this::describeQuorum, gateway,
+                replicas == null ? null : new ListOffsetsHandler(replicas))::handle);
+        http.addConsole(new dev.basalt.broker.http.ConsoleAssets());
+        BrokerMetrics m = metrics;
+        http.addRawEndpoint("/metrics", ex -> {
+            BrokerMetrics.Scrape scrape = m.scrape(ex.getRequestHeaders().getFirst("Accept"));
+            return new HttpAdminServer.RawReply(200, scrape.contentType(), scrape.body());
+        });
         http.start();
         shutdownSteps.add(0, () -> http.close());
     }

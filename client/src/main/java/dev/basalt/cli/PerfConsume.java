@@ -63,6 +63,7 @@ final class PerfConsume implements Callable<Integer> {
                     System.nanoTime());
             long consumed = consume(consumer, stats);
             stats.printTotal(System.nanoTime());
+            PerfProduce.printMetrics(root.out, "Consumer metrics", consumer.metrics());
             if (consumed < common.records) {
                 root.err.println("only " + consumed + " of " + common.records + " records arrived (no record for " + timeoutMs + " ms)");
                 throw new dev.basalt.client.ClientTimeoutException("consumed " + consumed + " of " + common.records + " records");

@@ -88,6 +88,8 @@ final class PerfEndToEnd implements Callable<Integer> {
             double[] p = stats.percentilesMillis(0.5, 0.99, 0.999);
             root.out.printf("Avg latency: %.4f ms%n", stats.avgMillis());
             root.out.printf("Percentiles: 50th = %.3f, 99th = %.3f, 99.9th = %.3f (ms)%n", p[0], p[1], p[2]);
+            PerfProduce.printMetrics(root.out, "Producer metrics", producer.metrics());
+            PerfProduce.printMetrics(root.out, "Consumer metrics", consumer.metrics());
         }
         return BasaltCli.OK;
     }

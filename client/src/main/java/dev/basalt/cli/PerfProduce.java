@@ -75,12 +75,21 @@ final class PerfProduce implements Callable<Integer> {
             sendAll(producer, payload, stats, firstError);
             producer.flush();
             stats.printTotal(System.nanoTime());
+            printMetrics(root.out, "Producer metrics", producer.metrics());
         }
         if (stats.errors() > 0) {
             root.err.println(stats.errors() + " records failed; first error: " + firstError.get());
         }
         PerfCommand.rethrow(firstError.get());
         return BasaltCli.OK;
+    }
+
+    /** The client's own metrics() in one line, values rounded: {@code name=value, ...}. */
+    static void printMetrics(java.io.PrintStream out, String title, Map<String, Double> metrics) {
+        StringBuilder b = new StringBuilder(title).append(':');
+        metrics.forEach((k, v) -> b.append(' ').append(k).append('=')
+                .append(v == Math.rint(v) && Math.abs(v) < 1e15 ? String.valueOf(v.longValue()) : String.format(java.util.Locale.ROOT, "%.2f", v)));
+        out.println(b);
     }
 
     private void sendAll(Producer<byte[], byte[]> producer, byte[] payload, LatencyStats stats, AtomicReference<Throwable> firstError) {

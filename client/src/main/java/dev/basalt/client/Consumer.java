@@ -635,6 +635,17 @@ public final class Consumer<K, V> implements AutoCloseable {
     }
 
     /**
+     * This consumer's fetch totals and lag (docs/client.md): {@code fetch-total},
+     * {@code records-fetched-total}, {@code records-fetched-rate}, {@code bytes-fetched-total},
+     * {@code bytes-fetched-rate}, {@code fetch-latency-avg-ms}, {@code fetch-latency-max-ms},
+     * {@code records-lag-max} and {@code records-lag-sum} (high watermark minus the offset after
+     * the latest answer's records, per partition fetched). Any thread.
+     */
+    public Map<String, Double> metrics() {
+        return fetcher.stats().snapshot(time.monotonicMs());
+    }
+
+    /**
      * Commits the positions (with auto-commit), revokes the partitions, leaves the group at once (a
      * static member leaves for a restart: its partitions wait for it for the session timeout), and
      * closes the connections. Idempotent.

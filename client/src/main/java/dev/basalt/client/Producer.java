@@ -211,6 +211,19 @@ public final class Producer<K, V> implements AutoCloseable {
         }
     }
 
+    /**
+     * This producer's running totals and rates, Kafka-style names with units last (docs/client.md):
+     * {@code record-send-total}, {@code record-send-rate}, {@code byte-send-total},
+     * {@code byte-send-rate}, {@code batch-send-total}, {@code batch-size-avg-bytes},
+     * {@code batch-size-max-bytes}, {@code records-per-batch-avg}, {@code record-retry-total},
+     * {@code record-error-total}, {@code record-latency-avg-ms}, {@code record-latency-max-ms}.
+     * Rates are per second since the producer was created; latencies are those of acknowledged
+     * batches, from the batch's first record until the broker's answer.
+     */
+    public Map<String, Double> metrics() {
+        return sender.stats().snapshot(time.monotonicMs());
+    }
+
     /** The partition count of a topic (waiting up to max.block.ms for its metadata). */
     public int partitionCount(String topic) {
         try {

@@ -178,6 +178,9 @@ class BasaltCliTest {
         assertEquals(0, p.code(), p.err());
         assertTrue(p.out().contains("2000 records sent"), p.out());
         assertTrue(p.out().contains("99.9th"), p.out());
+        // the producer's own metrics() at the end: every record acknowledged, none failed
+        assertTrue(p.out().contains("record-send-total=2000 "), p.out());
+        assertTrue(p.out().contains("record-error-total=0 "), p.out());
         long stored = 0;
         for (int i = 0; i < 3; i++) {
             stored += cluster.records("perf", i).size();
@@ -186,9 +189,12 @@ class BasaltCliTest {
         Result c = run("perf", "consume", "--topic", "perf", "--records", "2000");
         assertEquals(0, c.code(), c.err());
         assertTrue(c.out().contains("2000 records consumed"), c.out());
+        // the consumer's metrics(): it fetched at least every record and caught up
+        assertTrue(c.out().contains("Consumer metrics:") && c.out().contains("records-lag-max=0 "), c.out());
         Result e = run("perf", "e2e", "--topic", "perf", "--records", "20", "--record-size", "64");
         assertEquals(0, e.code(), e.err());
         assertTrue(e.out().contains("Percentiles: 50th"), e.out());
+        assertTrue(e.out().contains("Producer metrics: record-send-total=20 ") && e.out().contains("Consumer metrics:"), e.out());
     }
 
     @Test

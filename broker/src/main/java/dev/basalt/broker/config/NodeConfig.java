@@ -50,6 +50,11 @@ public final class NodeConfig {
                 "Where this node listens: PLAINTEXT (clients and brokers) and CONTROLLER (Raft).", null);
         put(k, "advertised.listeners", "", "The client address given to clients; defaults to the PLAINTEXT listener.", null);
         put(k, "http.admin.listener", "127.0.0.1:9480", "host:port of the HTTP admin port (health, readiness, metrics).", null);
+        put(k, "http.auth.token", "", "Bearer token the HTTP admin port requires on every path but /health and /ready"
+                + " (Authorization: Bearer <token>); empty = none (then keep the port on localhost).", null);
+        put(k, "metrics.partition.labels.enable", "false", "Label traffic and log metrics per partition instead of per topic"
+                + " (more series: one per partition).", null);
+        put(k, "metrics.jvm.enable", "true", "Export the JVM and process metrics (jvm_*, process_*) on /metrics.", null);
         put(k, "data.dir", "./data", "Directory holding partition logs, the RocksDB index and the metadata log.", null);
         put(k, "broker.rack", "", "Rack of this broker, used to spread replicas.", null);
         put(k, "cluster.id", "basalt-local", "Cluster id; nodes of one cluster must agree.", null);

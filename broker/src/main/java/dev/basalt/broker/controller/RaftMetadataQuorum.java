@@ -302,6 +302,16 @@ public final class RaftMetadataQuorum implements MetadataQuorum, AutoCloseable {
         return node.nodeId();
     }
 
+    /** The Raft commit index of the metadata log as this voter knows it. */
+    public long commitIndex() {
+        return node.commitIndex();
+    }
+
+    /** {@code listener} hears every leader or term change, on Raft's driver thread (it must not block). */
+    public void addLeaderListener(dev.basalt.raft.driver.LeaderListener listener) {
+        node.addLeaderListener(listener);
+    }
+
     /** Moves Raft leadership to another voter (graceful shutdown of the active controller). */
     public CompletableFuture<Void> transferLeadership(int targetId) {
         return node.transferLeadership(targetId);

@@ -209,6 +209,25 @@ public final class FetchReply {
         return size;
     }
 
+    /**
+     * Hands {@code sink} the request-wide error code and each partition's, skipping NONE (request
+     * metrics count them; no copy of the answer is made).
+     */
+    public void forEachError(java.util.function.Consumer<dev.basalt.proto.v1.ErrorCode> sink) {
+        if (top.getErrorCode() != dev.basalt.proto.v1.ErrorCode.NONE) {
+            sink.accept(top.getErrorCode());
+        }
+        for (int i = 0; i < topics.size(); i++) {
+            List<Partition> ps = topics.get(i).partitions();
+            for (int j = 0; j < ps.size(); j++) {
+                dev.basalt.proto.v1.ErrorCode c = ps.get(j).header().getErrorCode();
+                if (c != dev.basalt.proto.v1.ErrorCode.NONE) {
+                    sink.accept(c);
+                }
+            }
+        }
+    }
+
     /** The equivalent FetchResponse, records copied in (tests and debugging; the broker never needs it). */
     public FetchResponse toResponse() {
         FetchResponse.Builder b = top.toBuilder();

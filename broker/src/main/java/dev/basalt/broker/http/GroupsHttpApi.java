@@ -60,26 +60,25 @@ public final class GroupsHttpApi {
             return ok(listGroups());
         }
         String[] parts = rest.substring(1).split("/");
-        String group = java.net.URLDecoder.decode(parts[0], java.nio.charset.StandardCharsets.UTF_8);
+        String group = parts[0]; // the path arrives decoded (URI.getPath): decoding again would turn "+" into a space
         if (parts.length > 2 || (parts.length == 2 && !parts[1].equals("status") && !parts[1].equals("lag"))) {
-            return notFound("no such resource: " + path, -1);
+            return notFound("NOT_FOUND", "no such resource: " + path, -1);
         }
         Snapshot s;
         try {
             s = await(coordinator.read(group, g -> Snapshot.of(g.group(group))));
         } catch (GroupCoordinator.CoordinatorException e) {
             if (e.code() != ErrorCode.NOT_COORDINATOR) {
-                JsonObject err = new JsonObject();
-                err.addProperty("error", e.getMessage());
-                err.addProperty("code", e.code().name());
-                return new HttpAdminServer.Reply(503, "application/json", err + "\n");
+                int status = ClusterHttpApi.httpStatus(e.code());
+                return new HttpAdminServer.Reply(status, "application/json", HttpAdminServer.jsonError(status, e.code().name(),
+                        e.getMessage()));
             }
             int hint = coordinator.findCoordinator(group).thenApply(GroupCoordinator.Coordinator::nodeId)
                     .exceptionally(x -> -1).getNow(-1);
-            return notFound(e.getMessage(), hint);
+            return notFound(ErrorCode.NOT_COORDINATOR.name(), e.getMessage(), hint);
         }
         if (s == null) {
-            return notFound("group " + group + " does not exist", brokerId);
+            return notFound(ErrorCode.GROUP_ID_NOT_FOUND.name(), "group " + group + " does not exist", brokerId);
         }
         if (parts.length == 1) {
             return ok(describe(s));
@@ -233,9 +232,11 @@ public final class GroupsHttpApi {
         return new HttpAdminServer.Reply(200, "application/json", new GsonBuilder().serializeNulls().create().toJson(body) + "\n");
     }
 
-    private static HttpAdminServer.Reply notFound(String message, int coordinatorHint) {
+    private static HttpAdminServer.Reply notFound(String code, String message, int coordinatorHint) {
         JsonObject o = new JsonObject();
         o.addProperty("error", message);
+        o.addProperty("code", code);
+        o.addProperty("status", 404);
         if (coordinatorHint >= 0) {
             o.addProperty("coordinator", coordinatorHint);
         }

@@ -17,8 +17,14 @@ import org.slf4j.LoggerFactory;
 /**
  * The node's HTTP admin port: {@code GET /health} (200 while the process serves),
  * {@code GET /ready} (200 once the node can take client requests, else 503 with the reason), and
- * {@code GET /status} (a JSON summary), and operator actions as POST endpoints (see
- * {@link #addAction}). Bound to one address (127.0.0.1:9480 by default).
+ * {@code GET /status} (a JSON summary), {@code GET /metrics} (Prometheus), the JSON API under
+ * {@code /v1/}, and operator actions as POST endpoints (see {@link #addAction}). Bound to one
+ * address (127.0.0.1:9480 by default).
+ *
+ * <p>Bearer token: with a token configured ({@code http.auth.token}) every path but
+ * {@code /health} and {@code /ready} (probes of orchestrators and load balancers) needs
+ * {@code Authorization: Bearer <token>}; otherwise it answers 401 with a JSON error. The token is
+ * compared in constant time.
  *
  * <p>Thread-safety: started and stopped by the node's main thread; handlers run on a small fixed
  * pool (2 threads: the port serves probes and operators, not data traffic).
@@ -38,8 +44,16 @@ public final class HttpAdminServer implements AutoCloseable {
 
     private final HttpServer server;
     private final ExecutorService executor;
+    /** UTF-8 of the bearer token, or null when none is required. */
+    private final byte[] token;
 
     public HttpAdminServer(HostPort address, StatusSource status) throws IOException {
+        this(address, status, "");
+    }
+
+    /** {@code bearerToken}: required on every path but /health and /ready; empty = none. */
+    public HttpAdminServer(HostPort address, StatusSource status, String bearerToken) throws IOException {
+        this.token = bearerToken == null || bearerToken.isEmpty() ? null : bearerToken.getBytes(StandardCharsets.UTF_8);
         this.server = HttpServer.create(new InetSocketAddress(address.host(), address.port()), 64);
         this.executor = Executors.newFixedThreadPool(HANDLER_THREADS, r -> {
             Thread t = new Thread(r, "http-admin");
@@ -56,12 +70,113 @@ public final class HttpAdminServer implements AutoCloseable {
                 respond(ex, 503, "text/plain", "not ready: " + reason + "\n");
             }
         });
-        server.createContext("/status", ex -> respond(ex, 200, "application/json", status.statusJson() + "\n"));
+        context("/status", ex -> respond(ex, 200, "application/json", status.statusJson() + "\n"));
     }
 
-    /** Adds an extra GET endpoint (metrics, lag) served as {@code contentType}. */
+    /** A context that checks the bearer token first. */
+    private void context(String path, com.sun.net.httpserver.HttpHandler handler) {
+        server.createContext(path, ex -> {
+            if (!authorized(ex)) {
+                try (ex) {
+                    ex.getResponseHeaders().set("WWW-Authenticate", "Bearer realm=\"basalt\"");
+                    byte[] body = jsonError(401, "UNAUTHORIZED", ex.getRequestHeaders().containsKey("Authorization")
+                            ? "wrong bearer token" : "this port needs Authorization: Bearer <http.auth.token>")
+                            .getBytes(StandardCharsets.UTF_8);
+                    ex.getResponseHeaders().set("Content-Type", "application/json; charset=utf-8");
+                    ex.sendResponseHeaders(401, body.length);
+                    ex.getResponseBody().write(body);
+                }
+                return;
+            }
+            handler.handle(ex);
+        });
+    }
+
+    private boolean authorized(HttpExchange ex) {
+        if (token == null) {
+            return true;
+        }
+        String h = ex.getRequestHeaders().getFirst("Authorization");
+        if (h == null || !h.regionMatches(true, 0, "Bearer ", 0, 7)) {
+            return false;
+        }
+        return java.security.MessageDigest.isEqual(token, h.substring(7).trim().getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** The JSON error body of every endpoint: {@code {"error": message, "code": code, "status": status}}. */
+    public static String jsonError(int status, String code, String message) {
+        com.google.gson.JsonObject o = new com.google.gson.JsonObject();
+        o.addProperty("error", message);
+        o.addProperty("code", code);
+        o.addProperty("status", status);
+        return o + "\n";
+    }
+
+    /** Adds an extra GET endpoint served as {@code contentType}. */
     public void addEndpoint(String path, String contentType, Supplier<String> body) {
-        server.createContext(path, ex -> respond(ex, 200, contentType, body.get()));
+        context(path, ex -> respond(ex, 200, contentType, body.get()));
+    }
+
+    /**
+     * Serves the web console's static files on every path no other endpoint takes ({@code /},
+     * {@code /console/...}, {@code /webjars/...}); without the token (they hold no data).
+     */
+    public void addConsole(ConsoleAssets assets) {
+        server.createContext("/", ex -> {
+            try (ex) {
+                String path = ex.getRequestURI().getPath();
+                RawReply r = assets.get(path);
+                if (r == null) {
+                    r = ConsoleAssets.notFound(path);
+                } else if (!"GET".equals(ex.getRequestMethod()) && !"HEAD".equals(ex.getRequestMethod())) {
+                    ex.getResponseHeaders().set("Allow", "GET, HEAD");
+                    ex.sendResponseHeaders(405, -1);
+                    return;
+                }
+                ex.getResponseHeaders().set("Content-Type", r.contentType());
+                ex.getResponseHeaders().set("Cache-Control", "no-cache");
+                boolean head = "HEAD".equals(ex.getRequestMethod());
+                ex.sendResponseHeaders(r.status(), head ? -1 : r.body().length);
+                if (!head) {
+                    try (OutputStream out = ex.getResponseBody()) {
+                        out.write(r.body());
+                    }
+                }
+            }
+        });
+    }
+
+    /** A raw answer: bytes with their full content type. */
+    public record RawReply(int status, String contentType, byte[] body) {
+    }
+
+    /** Adds a GET endpoint that sees the request (its headers: content negotiation of /metrics). */
+    public void addRawEndpoint(String path, java.util.function.Function<HttpExchange, RawReply> handler) {
+        context(path, ex -> {
+            try (ex) {
+                if (!"GET".equals(ex.getRequestMethod()) && !"HEAD".equals(ex.getRequestMethod())) {
+                    ex.getResponseHeaders().set("Allow", "GET, HEAD");
+                    ex.sendResponseHeaders(405, -1);
+                    return;
+                }
+                RawReply r;
+                try {
+                    r = handler.apply(ex);
+                } catch (RuntimeException e) {
+                    log.warn("HTTP {} failed", ex.getRequestURI(), e);
+                    r = new RawReply(500, "application/json; charset=utf-8",
+                            jsonError(500, "UNKNOWN_SERVER_ERROR", e.toString()).getBytes(StandardCharsets.UTF_8));
+                }
+                ex.getResponseHeaders().set("Content-Type", r.contentType());
+                boolean head = "HEAD".equals(ex.getRequestMethod());
+                ex.sendResponseHeaders(r.status(), head ? -1 : r.body().length);
+                if (!head) {
+                    try (OutputStream out = ex.getResponseBody()) {
+                        out.write(r.body());
+                    }
+                }
+            }
+        });
     }
 
     /** The answer of an operator action. */
@@ -73,7 +188,7 @@ public final class HttpAdminServer implements AutoCloseable {
      * handed to {@code action}, which answers synchronously (bounded by its own timeout).
      */
     public void addAction(String path, java.util.function.Function<java.util.Map<String, String>, Answer> action) {
-        server.createContext(path, ex -> {
+        context(path, ex -> {
             try (ex) {
                 if (!"POST".equals(ex.getRequestMethod())) {
                     ex.sendResponseHeaders(405, -1);
@@ -115,18 +230,53 @@ public final class HttpAdminServer implements AutoCloseable {
      * handler that throws answers 500 with the error as JSON.
      */
     public void addRoute(String prefix, java.util.function.Function<String, Reply> handler) {
-        server.createContext(prefix, ex -> {
+        addRoute(prefix, (path, query) -> handler.apply(path));
+    }
+
+    /**
+     * As above; the handler also gets the query parameters (decoded, the first value of each
+     * name, at most 16). A GET route answers other methods 405 with a JSON error.
+     */
+    public void addRoute(String prefix, java.util.function.BiFunction<String, java.util.Map<String, String>, Reply> handler) {
+        context(prefix, ex -> {
+            if (!"GET".equals(ex.getRequestMethod()) && !"HEAD".equals(ex.getRequestMethod())) {
+                try (ex) {
+                    byte[] body = jsonError(405, "METHOD_NOT_ALLOWED", ex.getRequestMethod() + " is not allowed here; use GET")
+                            .getBytes(StandardCharsets.UTF_8);
+                    ex.getResponseHeaders().set("Allow", "GET, HEAD");
+                    ex.getResponseHeaders().set("Content-Type", "application/json; charset=utf-8");
+                    ex.sendResponseHeaders(405, body.length);
+                    ex.getResponseBody().write(body);
+                }
+                return;
+            }
             Reply r;
             try {
-                r = handler.apply(ex.getRequestURI().getPath());
+                r = handler.apply(ex.getRequestURI().getPath(), query(ex));
+            } catch (IllegalArgumentException e) {
+                // a malformed %-escape in the path or the query (URLDecoder)
+                r = new Reply(400, "application/json", jsonError(400, "INVALID_REQUEST", "malformed request: " + e.getMessage()));
             } catch (RuntimeException e) {
                 log.warn("HTTP {} failed", ex.getRequestURI(), e);
-                com.google.gson.JsonObject err = new com.google.gson.JsonObject();
-                err.addProperty("error", e.toString());
-                r = new Reply(500, "application/json", err + "\n");
+                r = new Reply(500, "application/json", jsonError(500, "UNKNOWN_SERVER_ERROR", e.toString()));
             }
             respond(ex, r.status(), r.contentType(), r.body());
         });
+    }
+
+    private static java.util.Map<String, String> query(HttpExchange ex) {
+        java.util.Map<String, String> params = new java.util.TreeMap<>();
+        String q = ex.getRequestURI().getRawQuery();
+        if (q != null) {
+            for (String kv : q.split("&", 16)) {
+                int eq = kv.indexOf('=');
+                String k = eq < 0 ? kv : kv.substring(0, eq);
+                String v = eq < 0 ? "" : kv.substring(eq + 1);
+                params.putIfAbsent(java.net.URLDecoder.decode(k, StandardCharsets.UTF_8), java.net.URLDecoder.decode(v,
+                        StandardCharsets.UTF_8));
+            }
+        }
+        return params;
     }
 
     public void start() {

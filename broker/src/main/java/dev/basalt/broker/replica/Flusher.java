@@ -26,6 +26,8 @@ final class Flusher implements AutoCloseable {
     private final Consumer<Partition> onHwMoved;
     private final Thread thread;
     private volatile boolean running = true;
+    /** Told how long each fsync that advanced a log's recovery point took (nanoseconds; metrics). */
+    volatile java.util.function.LongConsumer flushNanos = n -> { };
 
     Flusher(Consumer<Partition> onHwMoved) {
         this.onHwMoved = onHwMoved;
@@ -59,7 +61,12 @@ final class Flusher implements AutoCloseable {
             }
             for (Partition p : round) {
                 try {
+                    long before = p.log().recoveryPoint();
+                    long startNanos = System.nanoTime();
                     p.log().flush();
+                    if (p.log().recoveryPoint() > before) {
+                        flushNanos.accept(System.nanoTime() - startNanos);
+                    }
                     if (p.onFlushed()) {
                         onHwMoved.accept(p);
                     }

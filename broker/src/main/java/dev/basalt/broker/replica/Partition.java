@@ -94,6 +94,9 @@ public final class Partition {
         }
     }
 
+    private volatile dev.basalt.broker.metrics.TopicMeters meters;
+    private volatile long leaderLogEndSeen = -1;
+
     public Partition(TopicPartition tp, String topicId, int localBrokerId, PartitionLog log) {
         this.tp = tp;
         this.topicId = topicId;
@@ -105,6 +108,54 @@ public final class Partition {
 
     public TopicPartition topicPartition() {
         return tp;
+    }
+
+    /**
+     * This partition's counters (bytes and records in/out), looked up once per partition by
+     * {@link dev.basalt.broker.metrics.BrokerMetrics#meters} and cached here so the produce and
+     * fetch paths never look a label child up per request.
+     */
+    public dev.basalt.broker.metrics.TopicMeters meters() {
+        return meters;
+    }
+
+    public void meters(dev.basalt.broker.metrics.TopicMeters m) {
+        meters = m;
+    }
+
+    /** As a follower: the leader's log end offset in its latest fetch answer (metrics only). */
+    public void leaderLogEndSeen(long offset) {
+        leaderLogEndSeen = offset;
+    }
+
+    /**
+     * As a follower: records this replica is behind the leader's log end as last seen, or -1 when
+     * it leads or has not fetched yet (metrics only).
+     */
+    public long followerFetchLagRecords() {
+        long seen = leaderLogEndSeen;
+        return isLeaderSnapshot || seen < 0 ? -1 : Math.max(0, seen - log.logEndOffset());
+    }
+
+    /** What a scrape reads of a leader: replica and ISR counts, min ISR, the slowest follower's lag. */
+    public record LeaderView(int replicas, int isr, boolean hasMinIsr, long followerLagRecordsMax) {
+    }
+
+    /** The leader's replication state for metrics, or null when this replica does not lead. */
+    public synchronized LeaderView leaderView() {
+        if (leader == null) {
+            return null;
+        }
+        long leo = leader.leaderLogEndOffset();
+        long lagMax = 0;
+        for (int id : leader.replicas()) {
+            if (id == localBrokerId) {
+                continue;
+            }
+            long followerEnd = leader.follower(id).map(f -> f.logEndOffset()).orElse(LeaderState.UNKNOWN_OFFSET);
+            lagMax = Math.max(lagMax, followerEnd < 0 ? leo : Math.max(0, leo - followerEnd));
+        }
+        return new LeaderView(leader.replicas().size(), leader.isr().size(), leader.hasMinIsr(), lagMax);
     }
 
     public String topicId() {

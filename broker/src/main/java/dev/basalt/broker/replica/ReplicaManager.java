@@ -250,6 +250,11 @@ public final class ReplicaManager implements MetadataSubscriber, AutoCloseable {
         fetchWaiters.checkAndComplete(tp);
     }
 
+    /** Reports the duration of each group-commit fsync (nanoseconds) to {@code timer} (metrics). */
+    public void onFlushTimed(java.util.function.LongConsumer timer) {
+        flusher.flushNanos = timer;
+    }
+
     public Purgatory<TopicPartition> fetchWaiters() {
         return fetchWaiters;
     }

@@ -43,10 +43,17 @@ public final class FetchHandler {
 
     private final ReplicaManager replicas;
     private final int waitMsMax;
+    private final dev.basalt.broker.metrics.BrokerMetrics metrics;
 
+    /** Without metrics (tests): counts go to a registry nobody scrapes. */
     public FetchHandler(ReplicaManager replicas, int waitMsMax) {
+        this(replicas, waitMsMax, new dev.basalt.broker.metrics.BrokerMetrics(false, false));
+    }
+
+    public FetchHandler(ReplicaManager replicas, int waitMsMax, dev.basalt.broker.metrics.BrokerMetrics metrics) {
         this.replicas = replicas;
         this.waitMsMax = waitMsMax;
+        this.metrics = metrics;
     }
 
     public void handle(FetchRequest req, Responder responder) {
@@ -58,7 +65,7 @@ public final class FetchHandler {
         }
         Attempt first = read(req);
         if (first.done(req)) {
-            responder.respond(first.reply(), first.slices);
+            first.respond(responder);
             return;
         }
         first.release();
@@ -112,13 +119,17 @@ public final class FetchHandler {
         final FetchResponse response;
         final List<List<ByteBuffer>> records;
         final List<FetchSlice> slices;
+        /** The partition of each slice, in order (for the bytes/records out counters). */
+        final List<dev.basalt.broker.replica.Partition> owners;
         final long bytes;
         final boolean anyError;
 
-        Attempt(FetchResponse response, List<List<ByteBuffer>> records, List<FetchSlice> slices, long bytes, boolean anyError) {
+        Attempt(FetchResponse response, List<List<ByteBuffer>> records, List<FetchSlice> slices,
+                List<dev.basalt.broker.replica.Partition> owners, long bytes, boolean anyError) {
             this.response = response;
             this.records = records;
             this.slices = slices;
+            this.owners = owners;
             this.bytes = bytes;
             this.anyError = anyError;
         }
@@ -134,12 +145,24 @@ public final class FetchHandler {
         void release() {
             slices.forEach(FetchSlice::close);
         }
+
+        /** Counts what goes out, then answers (the responder closes the slices once written). */
+        void respond(Responder responder) {
+            for (int i = 0; i < slices.size(); i++) {
+                FetchSlice s = slices.get(i);
+                if (!s.isEmpty()) {
+                    metrics.meters(owners.get(i)).fetched(s.sizeBytes(), recordCount(s.records()));
+                }
+            }
+            responder.respond(reply(), slices);
+        }
     }
 
     private Attempt read(FetchRequest req) {
         FetchResponse.Builder b = FetchResponse.newBuilder();
         List<List<ByteBuffer>> records = new ArrayList<>(req.getTopicsCount());
         List<FetchSlice> slices = new ArrayList<>();
+        List<dev.basalt.broker.replica.Partition> owners = new ArrayList<>();
         long budget = req.getMaxBytes() == 0 ? Integer.MAX_VALUE : req.getMaxBytes();
         long total = 0;
         boolean anyError = false;
@@ -205,6 +228,7 @@ public final class FetchHandler {
                     }
                     FetchSlice slice = lookup.partition().readForConsumer(p.getFetchOffset(), Math.max(1, maxBytes));
                     slices.add(slice);
+                    owners.add(lookup.partition());
                     total += slice.sizeBytes();
                     pb.setHighWatermark(slice.highWatermark()).setLogStartOffset(slice.logStartOffset())
                             .setLastStableOffset(slice.highWatermark()).setLogEndOffset(slice.logEndOffset());
@@ -227,7 +251,7 @@ public final class FetchHandler {
                 }
             }
         }
-        return new Attempt(b.build(), records, slices, total, anyError);
+        return new Attempt(b.build(), records, slices, owners, total, anyError);
     }
 
     /**
@@ -245,6 +269,26 @@ public final class FetchHandler {
             }
         }
         return -1;
+    }
+
+    /**
+     * Records in whole batches (v2 headers: length at 8, record count at 57), read with absolute
+     * gets: no copy, no allocation. A trailing partial batch (the slice ends mid-batch) is skipped.
+     */
+    static long recordCount(ByteBuffer batches) {
+        long count = 0;
+        int pos = batches.position();
+        int limit = batches.limit();
+        while (pos + dev.basalt.record.RecordBatch.RECORDS_OFFSET <= limit) {
+            int length = batches.getInt(pos + dev.basalt.record.RecordBatch.LENGTH_OFFSET);
+            int next = pos + dev.basalt.record.RecordBatch.LOG_OVERHEAD_BYTES + length;
+            if (length <= 0 || next > limit || next < pos) {
+                break;
+            }
+            count += Math.max(0, batches.getInt(pos + dev.basalt.record.RecordBatch.RECORD_COUNT_OFFSET));
+            pos = next;
+        }
+        return count;
     }
 
     /** A parked long poll: completes when enough bytes are readable or on timeout. */
@@ -282,7 +326,7 @@ public final class FetchHandler {
         protected synchronized void onComplete(boolean expired) {
             Attempt a = ready != null ? ready : read(req);
             ready = null;
-            responder.respond(a.reply(), a.slices);
+            a.respond(responder);
         }
     }
 }

@@ -41,12 +41,20 @@ public final class ProduceHandler {
     private final ReplicaManager replicas;
     private final dev.basalt.broker.purgatory.Purgatory<TopicPartition> produceWaiters;
     private final int timeoutMsMax;
+    private final dev.basalt.broker.metrics.BrokerMetrics metrics;
 
+    /** Without metrics (tests): counts go to a registry nobody scrapes. */
     public ProduceHandler(ReplicaManager replicas, dev.basalt.broker.purgatory.Purgatory<TopicPartition> produceWaiters,
                           int timeoutMsMax) {
+        this(replicas, produceWaiters, timeoutMsMax, new dev.basalt.broker.metrics.BrokerMetrics(false, false));
+    }
+
+    public ProduceHandler(ReplicaManager replicas, dev.basalt.broker.purgatory.Purgatory<TopicPartition> produceWaiters,
+                          int timeoutMsMax, dev.basalt.broker.metrics.BrokerMetrics metrics) {
         this.replicas = replicas;
         this.produceWaiters = produceWaiters;
         this.timeoutMsMax = timeoutMsMax;
+        this.metrics = metrics;
     }
 
     /** Handles one request; {@code respond} is called exactly once. */
@@ -132,6 +140,8 @@ public final class ProduceHandler {
                 // a retry of stored batches: answered DUPLICATE_SEQUENCE with their offsets once, for
                 // acks=all, the HW passed them (they may still be uncommitted from the first attempt)
                 p.duplicate = true;
+            } else {
+                metrics.meters(part).produced(records.size(), outcome.info().lastOffset() - outcome.info().firstOffset() + 1);
             }
             p.baseOffset = outcome.info().firstOffset();
             p.lastOffset = outcome.info().lastOffset();

@@ -64,6 +64,7 @@ public final class Fetcher {
     private final Map<Integer, Integer> inFlightPerNode = new HashMap<>();
     private final Map<Integer, Long> backoffUntilMs = new HashMap<>();
     private long nextFetchId;
+    private final FetchStats stats;
 
     public Fetcher(ChannelPool channels, Limits limits, long retryBackoffMs, Time time) {
         this.channels = channels;
@@ -74,6 +75,12 @@ public final class Fetcher {
                         FetchResponse.getDefaultInstance(), channels.maxInboundMessageBytes())).build();
         this.retryBackoffMs = retryBackoffMs;
         this.time = time;
+        this.stats = new FetchStats(time.monotonicMs());
+    }
+
+    /** Fetch totals and lag for Consumer.metrics(). */
+    public FetchStats stats() {
+        return stats;
     }
 
     /** True if a fetch may be sent to this broker now (below the outstanding bound, not backing off). */
@@ -117,6 +124,7 @@ public final class Fetcher {
         asked.keySet().forEach(tp -> inFlight.put(tp, id));
         awaiting.put(id, new java.util.HashSet<>(asked.keySet()));
         inFlightPerNode.merge(node, 1, Integer::sum);
+        long sentMs = time.monotonicMs();
         try {
             CallOptions options = CallOptions.DEFAULT
                     .withDeadlineAfter((long) limits.maxWaitMs() + limits.requestTimeoutMs(), TimeUnit.MILLISECONDS);
@@ -124,6 +132,7 @@ public final class Fetcher {
                     new StreamObserver<>() {
                         @Override
                         public void onNext(FetchResponse r) {
+                            stats.answered(r, asked, sentMs, time.monotonicMs());
                             answers.add(new Answer(node, id, asked, r, null, false));
                         }
 

@@ -68,6 +68,8 @@ public final class Sender implements Runnable {
     private long nextLeaderRefreshMs = Long.MIN_VALUE;
     /** The idempotent producer's id, epoch and sequences; null when idempotence is off. */
     private final IdempotenceState idem;
+    /** Totals for Producer.metrics(). */
+    private final ProducerStats stats;
 
     public Sender(RecordAccumulator accumulator, MetadataManager metadata, ChannelPool channels, Settings settings,
                   Time time, RandomGenerator jitter) {
@@ -78,12 +80,17 @@ public final class Sender implements Runnable {
         this.time = time;
         this.jitter = jitter;
         this.idem = settings.idempotent() ? new IdempotenceState() : null;
+        this.stats = new ProducerStats(time.monotonicMs());
         metadata.addListener(this::wakeup);
     }
 
     /** The idempotent producer's state (tests, metrics); null when idempotence is off. Sender thread only. */
     IdempotenceState idempotence() {
         return idem;
+    }
+
+    public ProducerStats stats() {
+        return stats;
     }
 
     public void wakeup() {
@@ -297,6 +304,7 @@ public final class Sender implements Runnable {
             // acks=0: the record counts as sent once handed to the transport; offsets are unknown
             for (ProducerBatch b : batches) {
                 b.complete(-1, -1);
+                stats.completed(b, now);
             }
         }
     }
@@ -329,6 +337,7 @@ public final class Sender implements Runnable {
         for (ProducerBatch b : inFlightBatches) {
             if (!b.isDone()) {
                 b.fail(new IndeterminateException(b.partition() + ": producer closed while the batch was in flight"));
+                stats.failed(b);
             }
             accumulator.deallocate(b);
         }
@@ -374,6 +383,7 @@ public final class Sender implements Runnable {
                 throw new IllegalStateException("batch for " + b.partition() + " answered twice");
             }
             b.complete(base, p.getLogAppendTimeMs());
+            stats.completed(b, time.monotonicMs());
             if (idem != null) {
                 idem.onResolved(b, false);
             }
@@ -425,6 +435,7 @@ public final class Sender implements Runnable {
             for (ProducerBatch b : batches) {
                 if (!b.isDone()) {
                     b.fail(e);
+                    stats.failed(b);
                 }
                 accumulator.deallocate(b);
             }
@@ -452,6 +463,7 @@ public final class Sender implements Runnable {
             LOG.debug("retrying {} (attempt {}) in {} ms after {}", b.partition(), b.attempts() + 1, backoff, e.getMessage());
             b.scheduleRetry(now + backoff, e, mayHaveBeenWritten);
             accumulator.reenqueue(b);
+            stats.retried();
         } else {
             b.scheduleRetry(now, e, mayHaveBeenWritten);
             finishFailed(b, e);
@@ -478,6 +490,7 @@ public final class Sender implements Runnable {
 
     private void finishFailed(ProducerBatch b, BasaltException e) {
         b.fail(e);
+        stats.failed(b);
         if (idem != null) {
             // a stamped batch that failed leaves its partition's next sequence in doubt: bump the epoch
             idem.onResolved(b, true);

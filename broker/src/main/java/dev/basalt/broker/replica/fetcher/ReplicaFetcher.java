@@ -386,6 +386,7 @@ public final class ReplicaFetcher implements AutoCloseable {
         long hwBefore = t.partition.highWatermark();
         try {
             AppendInfo info = t.partition.appendAsFollower(records.asReadOnlyByteBuffer(), t.leaderEpoch, pr.getHighWatermark());
+            t.partition.leaderLogEndSeen(pr.getLogEndOffset()); // metrics: how far this follower is behind
             return info != null || t.partition.highWatermark() != hwBefore;
         } catch (StaleLeaderEpochException | CorruptRecordException e) {
             // Not contiguous or an older epoch than ours: our log diverged; truncate again.

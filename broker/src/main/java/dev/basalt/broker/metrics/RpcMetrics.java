@@ -1,0 +1,284 @@
+package dev.basalt.broker.metrics;
+
+import com.google.protobuf.Descriptors;
+import com.google.protobuf.Message;
+import dev.basalt.broker.grpc.FetchReply;
+import dev.basalt.proto.v1.ErrorCode;
+import dev.basalt.proto.v1.ProduceResponse;
+import io.grpc.Context;
+import io.grpc.ForwardingServerCall;
+import io.grpc.ForwardingServerCallListener;
+import io.grpc.Metadata;
+import io.grpc.MethodDescriptor;
+import io.grpc.ServerCall;
+import io.grpc.ServerCallHandler;
+import io.grpc.ServerInterceptor;
+import io.grpc.ServerStreamTracer;
+import io.grpc.Status;
+import io.prometheus.metrics.core.datapoints.CounterDataPoint;
+import io.prometheus.metrics.core.datapoints.DistributionDataPoint;
+import io.prometheus.metrics.core.metrics.Counter;
+import io.prometheus.metrics.core.metrics.Histogram;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import io.prometheus.metrics.model.snapshots.Unit;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicReferenceArray;
+
+/**
+ * Request metrics of the client port, per gRPC method ({@code rpc} label, the full method name):
+ * calls, errors by code, and for unary calls the latency split Kafka's request metrics use:
+ * <ul>
+ *   <li>queue: the request arrived on the transport until a request thread starts the handler;</li>
+ *   <li>local: the handler's own work (validation, append or read);</li>
+ *   <li>remote-wait: the handler returned until the answer is sent (acks=all waiting for the
+ *       ISR, a long-poll fetch parked in the purgatory);</li>
+ *   <li>send: the answer handed to gRPC until the stream is closed;</li>
+ *   <li>duration: arrival to close.</li>
+ * </ul>
+ * Errors: domain errors are the {@code ErrorCode}s in the answer (for Produce and Fetch every
+ * partition's, for other methods the answer's top-level {@code error_code}); a call that ends with
+ * a gRPC status other than OK counts {@code GRPC_<STATUS>}. Streaming calls (replica fetch
+ * sessions, subscriptions) count calls and errors only: their durations are session lengths.
+ *
+ * <p>How: a {@link ServerStreamTracer} is created on the transport thread when a call arrives
+ * (the arrival time) and puts the call's {@link CallTiming} into the call's {@link Context}; an
+ * interceptor stamps the handler's start and end and the answer; the tracer records everything
+ * when the stream closes. Each method's data points are resolved once, on its first call.
+ *
+ * <p>Thread-safety: thread-safe.
+ */
+public final class RpcMetrics {
+    private static final Context.Key<CallTiming> TIMING = Context.key("basalt-call-timing");
+    /** Distinct {@code rpc} label values at most (bounded cardinality whatever clients send). */
+    static final int METHODS_MAX = 128;
+    static final String OTHER = "other";
+
+    private final Counter requests;
+    private final Counter errors;
+    private final Histogram queue;
+    private final Histogram local;
+    private final Histogram remoteWait;
+    private final Histogram send;
+    private final Histogram duration;
+    private final ConcurrentHashMap<String, Method> methods = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<Descriptors.Descriptor, Optional<Descriptors.FieldDescriptor>> errorFields =
+            new ConcurrentHashMap<>();
+
+    RpcMetrics(PrometheusRegistry registry) {
+        requests = Counter.builder().name("basalt_requests_total").help("Calls on the client port, by gRPC method")
+                .labelNames("rpc").withoutExemplars().register(registry);
+        errors = Counter.builder().name("basalt_request_errors_total")
+                .help("Error codes in answers (per partition for Produce and Fetch) and gRPC failures (GRPC_<STATUS>)")
+                .labelNames("rpc", "code").withoutExemplars().register(registry);
+        queue = histogram(registry, "basalt_request_queue_seconds", "Unary calls: arrival until a request thread runs the"
+                + " handler");
+        local = histogram(registry, "basalt_request_local_seconds", "Unary calls: the handler's own work");
+        remoteWait = histogram(registry, "basalt_request_remote_wait_seconds", "Unary calls: handler done until the answer"
+                + " is ready (acks=all replication, long-poll fetches)");
+        send = histogram(registry, "basalt_request_send_seconds", "Unary calls: answer handed to gRPC until the stream closed");
+        duration = histogram(registry, "basalt_request_duration_seconds", "Unary calls: arrival until the stream closed");
+    }
+
+    private static Histogram histogram(PrometheusRegistry registry, String name, String help) {
+        return Histogram.builder().name(name).unit(Unit.SECONDS).help(help).labelNames("rpc").classicOnly()
+                .classicUpperBounds(BrokerMetrics.REQUEST_SECONDS_BUCKETS).withoutExemplars().register(registry);
+    }
+
+    /** Install with {@code ServerBuilder.addStreamTracerFactory}. */
+    public ServerStreamTracer.Factory tracerFactory() {
+        return new ServerStreamTracer.Factory() {
+            @Override
+            public ServerStreamTracer newServerStreamTracer(String fullMethodName, Metadata headers) {
+                return new Tracer(new CallTiming(method(fullMethodName), System.nanoTime()));
+            }
+        };
+    }
+
+    /** Install with {@code ServerBuilder.intercept} (runs before every service's own interceptors). */
+    public ServerInterceptor interceptor() {
+        return new ServerInterceptor() {
+            @Override
+            public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers,
+                                                               ServerCallHandler<Q, R> next) {
+                CallTiming t = TIMING.get();
+                if (t == null) {
+                    return next.startCall(call, headers);
+                }
+                t.unary = call.getMethodDescriptor().getType() == MethodDescriptor.MethodType.UNARY;
+                ServerCall<Q, R> timed = new ForwardingServerCall.SimpleForwardingServerCall<>(call) {
+                    @Override
+                    public void sendMessage(R message) {
+                        t.answeredNanos = System.nanoTime();
+                        t.method.countErrors(message);
+                        super.sendMessage(message);
+                    }
+                };
+                return new ForwardingServerCallListener.SimpleForwardingServerCallListener<>(next.startCall(timed, headers)) {
+                    @Override
+                    public void onHalfClose() {
+                        // Unary handlers run here (ServerCalls.asyncUnaryCall).
+                        t.handlerStartNanos = System.nanoTime();
+                        try {
+                            super.onHalfClose();
+                        } finally {
+                            t.handlerEndNanos = System.nanoTime();
+                        }
+                    }
+                };
+            }
+        };
+    }
+
+    private Method method(String fullMethodName) {
+        Method m = methods.get(fullMethodName);
+        if (m != null) {
+            return m;
+        }
+        // The name comes from the client, before gRPC knows whether the method exists: past the
+        // bound (far above the ~40 methods the node serves) every new name shares one series.
+        return methods.computeIfAbsent(methods.size() < METHODS_MAX ? fullMethodName : OTHER, Method::new);
+    }
+
+    /** One method's data points, resolved on its first call. */
+    private final class Method {
+        final String rpc;
+        final CounterDataPoint calls;
+        final DistributionDataPoint queueSeconds;
+        final DistributionDataPoint localSeconds;
+        final DistributionDataPoint remoteWaitSeconds;
+        final DistributionDataPoint sendSeconds;
+        final DistributionDataPoint durationSeconds;
+        /** By ErrorCode number; children created on the first error of each code. */
+        final AtomicReferenceArray<CounterDataPoint> byCode = new AtomicReferenceArray<>(128);
+        final AtomicReferenceArray<CounterDataPoint> byStatus = new AtomicReferenceArray<>(Status.Code.values().length);
+
+        Method(String rpc) {
+            this.rpc = rpc;
+            calls = requests.labelValues(rpc);
+            queueSeconds = queue.labelValues(rpc);
+            localSeconds = local.labelValues(rpc);
+            remoteWaitSeconds = remoteWait.labelValues(rpc);
+            sendSeconds = send.labelValues(rpc);
+            durationSeconds = duration.labelValues(rpc);
+        }
+
+        void error(ErrorCode code) {
+            int n = code == ErrorCode.UNRECOGNIZED ? -1 : code.getNumber();
+            if (n < 0 || n >= byCode.length()) {
+                errors.labelValues(rpc, "UNRECOGNIZED").inc();
+                return;
+            }
+            CounterDataPoint c = byCode.get(n);
+            if (c == null) {
+                c = errors.labelValues(rpc, code.name());
+                byCode.set(n, c);
+            }
+            c.inc();
+        }
+
+        void failed(Status.Code code) {
+            CounterDataPoint c = byStatus.get(code.ordinal());
+            if (c == null) {
+                c = errors.labelValues(rpc, "GRPC_" + code.name());
+                byStatus.set(code.ordinal(), c);
+            }
+            c.inc();
+        }
+
+        void countErrors(Object answer) {
+            if (answer instanceof ProduceResponse r) {
+                if (r.getErrorCode() != ErrorCode.NONE) {
+                    error(r.getErrorCode());
+                }
+                for (int i = 0; i < r.getTopicsCount(); i++) {
+                    ProduceResponse.TopicResponse t = r.getTopics(i);
+                    for (int j = 0; j < t.getPartitionsCount(); j++) {
+                        ErrorCode c = t.getPartitions(j).getErrorCode();
+                        if (c != ErrorCode.NONE) {
+                            error(c);
+                        }
+                    }
+                }
+            } else if (answer instanceof FetchReply r) {
+                r.forEachError(this::error);
+            } else if (answer instanceof Message m) {
+                Descriptors.FieldDescriptor f = errorFields.computeIfAbsent(m.getDescriptorForType(), RpcMetrics::errorField)
+                        .orElse(null);
+                if (f != null) {
+                    int n = ((Descriptors.EnumValueDescriptor) m.getField(f)).getNumber();
+                    if (n != ErrorCode.NONE_VALUE) {
+                        ErrorCode c = ErrorCode.forNumber(n);
+                        error(c == null ? ErrorCode.UNRECOGNIZED : c);
+                    }
+                }
+            }
+        }
+    }
+
+    private static Optional<Descriptors.FieldDescriptor> errorField(Descriptors.Descriptor type) {
+        Descriptors.FieldDescriptor f = type.findFieldByName("error_code");
+        if (f == null || f.isRepeated() || f.getType() != Descriptors.FieldDescriptor.Type.ENUM
+                || !f.getEnumType().getFullName().equals(ErrorCode.getDescriptor().getFullName())) {
+            return Optional.empty();
+        }
+        return Optional.of(f);
+    }
+
+    /** One call's timestamps (System.nanoTime), written by the threads that reach each step. */
+    private static final class CallTiming {
+        final Method method;
+        final long arrivedNanos;
+        volatile boolean unary;
+        volatile long handlerStartNanos;
+        volatile long handlerEndNanos;
+        volatile long answeredNanos;
+
+        CallTiming(Method method, long arrivedNanos) {
+            this.method = method;
+            this.arrivedNanos = arrivedNanos;
+        }
+    }
+
+    private static final class Tracer extends ServerStreamTracer {
+        private final CallTiming t;
+
+        Tracer(CallTiming t) {
+            this.t = t;
+        }
+
+        @Override
+        public Context filterContext(Context context) {
+            return context.withValue(TIMING, t);
+        }
+
+        @Override
+        public void streamClosed(Status status) {
+            long closed = System.nanoTime();
+            Method m = t.method;
+            m.calls.inc();
+            if (!status.isOk()) {
+                m.failed(status.getCode());
+            }
+            long start = t.handlerStartNanos;
+            long end = t.handlerEndNanos;
+            long answered = t.answeredNanos;
+            if (!t.unary || start == 0 || answered == 0) {
+                return; // streaming, or failed before the handler ran or answered
+            }
+            // An answer sent from inside the handler (acks=1, a fetch with data, an error) waited for
+            // nothing: local time ends at the answer. The stream may even close before the handler
+            // has returned (end still 0).
+            long localEnd = end == 0 || end > answered ? answered : end;
+            m.queueSeconds.observe(seconds(start - t.arrivedNanos));
+            m.localSeconds.observe(seconds(localEnd - start));
+            m.remoteWaitSeconds.observe(seconds(answered - localEnd));
+            m.sendSeconds.observe(seconds(closed - answered));
+            m.durationSeconds.observe(seconds(closed - t.arrivedNanos));
+        }
+
+        private static double seconds(long nanos) {
+            return Math.max(0, nanos) / 1e9;
+        }
+    }
+}
