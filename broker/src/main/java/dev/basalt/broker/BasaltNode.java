@@ -140,6 +140,8 @@ public final class BasaltNode implements AutoCloseable {
     private static final int METADATA_ENTRY_BYTES_MAX = 8 << 20;
     /** Deadline of a broker's registration, heartbeat or ISR change at the controller. */
     private static final long BROKER_REQUEST_TIMEOUT_MS = 5_000;
+    /** How long a voter waits for the quorum leader's DescribeQuorum before answering with its own view. */
+    private static final long QUORUM_FORWARD_TIMEOUT_MS = 1_000;
     /** How often offline replicas are collected for the heartbeat and /ready (the log engine detects them). */
     private static final long STORAGE_CHECK_INTERVAL_MS = 500;
 
@@ -332,7 +334,8 @@ public final class BasaltNode implements AutoCloseable {
             shutdownSteps.add(() -> controllerThread.shutdownNow());
             List<ServerServiceDefinition> services = List.of(
                     new ControllerRpc(() -> controller, () -> quorum, controllerThread).bindService(),
-                    new ControllerAdminRpc(() -> controller).bindService());
+                    new ControllerAdminRpc(() -> controller, () -> quorum == null ? DescribeQuorumResponse.getDefaultInstance()
+                            : quorum.describe()).bindService());
             quorum = RaftMetadataQuorum.start(config, config.dataDir().resolve(StorageDirectory.RAFT_DIR), stateMachine, publisher,
                     services, storage.metadataLog() == StorageMeta.MetadataLog.JOIN);
             shutdownSteps.add(() -> quorum.close());
@@ -433,7 +436,25 @@ public final class BasaltNode implements AutoCloseable {
     private DescribeQuorumResponse describeQuorum() {
         RaftMetadataQuorum q = quorum;
         if (q != null) {
-            return q.describe();
+            DescribeQuorumResponse local = q.describe();
+            if (local.getLeaderId() < 0 || local.getLeaderId() == config.nodeId()) {
+                return local;
+            }
+            // Only the leader knows every voter's progress: ask it, and fall back to what this voter knows.
+            try {
+                DescribeQuorumResponse r = controllers.callAdmin((stub, ms) -> stub.withDeadlineAfter(ms, TimeUnit.MILLISECONDS)
+                                .describeQuorum(dev.basalt.proto.v1.DescribeQuorumRequest.getDefaultInstance()),
+                        DescribeQuorumResponse::getErrorCode, QUORUM_FORWARD_TIMEOUT_MS)
+                        .get(QUORUM_FORWARD_TIMEOUT_MS + 500, TimeUnit.MILLISECONDS);
+                if (r.getErrorCode() == dev.basalt.proto.v1.ErrorCode.NONE) {
+                    return r;
+                }
+            } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+                log.debug("DescribeQuorum at the leader failed; answering with this voter's view: {}", e.toString());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            return local;
         }
         // A broker-only node shows the quorum as its controller last described it, with its own
         // progress as an observer brought up to date.

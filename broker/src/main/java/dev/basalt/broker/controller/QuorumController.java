@@ -122,6 +122,11 @@ public final class QuorumController implements ControllerChannel {
         this.validator = validator;
     }
 
+    /** Whether this node is the active controller now (the Raft leader, caught up with its term). */
+    public boolean isActive() {
+        return quorum.activeTerm() >= 0;
+    }
+
     /** Starts the periodic work: session expiry, preferred-leader balancing and (when enabled) auto rebalancing. */
     public void start() {
         executor.scheduleWithFixedDelay(this::checkSessions, SESSION_CHECK_INTERVAL_MS, SESSION_CHECK_INTERVAL_MS,

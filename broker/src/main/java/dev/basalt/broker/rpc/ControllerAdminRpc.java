@@ -25,9 +25,28 @@ import java.util.function.Supplier;
  */
 public final class ControllerAdminRpc extends AdminServiceGrpc.AdminServiceImplBase {
     private final Supplier<QuorumController> controller;
+    private final Supplier<dev.basalt.proto.v1.DescribeQuorumResponse> quorum;
 
-    public ControllerAdminRpc(Supplier<QuorumController> controller) {
+    /**
+     * {@code quorum}: this voter's own description of the quorum; only the Raft leader knows every
+     * voter's progress, so other voters answer NOT_CONTROLLER naming it.
+     */
+    public ControllerAdminRpc(Supplier<QuorumController> controller, Supplier<dev.basalt.proto.v1.DescribeQuorumResponse> quorum) {
         this.controller = controller;
+        this.quorum = quorum;
+    }
+
+    @Override
+    public void describeQuorum(dev.basalt.proto.v1.DescribeQuorumRequest request,
+                               StreamObserver<dev.basalt.proto.v1.DescribeQuorumResponse> obs) {
+        dev.basalt.proto.v1.DescribeQuorumResponse r = quorum.get();
+        QuorumController c = controller.get();
+        if (c == null || !c.isActive()) {
+            r = dev.basalt.proto.v1.DescribeQuorumResponse.newBuilder().setErrorCode(dev.basalt.proto.v1.ErrorCode.NOT_CONTROLLER)
+                    .setErrorMessage("not the quorum leader").setLeaderId(r.getLeaderId()).build();
+        }
+        obs.onNext(r);
+        obs.onCompleted();
     }
 
     private <T> void answer(StreamObserver<T> obs, java.util.function.Function<QuorumController, CompletableFuture<T>> call) {

@@ -55,6 +55,15 @@ class ControllerFailoverE2ETest extends ClusterTestSupport {
             cluster.awaitPartition("events", p, s -> s.isr().size() == 3, "the restarted node back in the ISR", CATCH_UP);
         }
         assertNothingLost("events", PARTITIONS, w.acks());
+        // Asked through a voter that does not lead, DescribeQuorum still shows every voter's progress (the leader's view).
+        int leader = cluster.activeController(FAILOVER);
+        int follower = leader == 1 ? 2 : 1;
+        try (dev.basalt.client.Admin admin = new dev.basalt.client.Admin(Map.of("bootstrap.servers",
+                cluster.node(follower).bootstrap()))) {
+            var q = dev.basalt.client.Admin.get(admin.describeQuorum(), Duration.ofSeconds(15));
+            assertEquals(leader, q.leaderId());
+            assertTrue(q.voters().size() == 3 && q.voters().stream().allMatch(v -> v.logEndOffset() >= 0), q.toString());
+        }
     }
 
     @Test
