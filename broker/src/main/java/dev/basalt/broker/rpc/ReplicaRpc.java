@@ -364,13 +364,19 @@ public final class ReplicaRpc {
 
         private void resetSession(String why) {
             ClientCallStreamObserver<ReplicaFetchRequest> s;
+            CompletableFuture<ReplicaFetchResponse> waiting;
             synchronized (lock) {
                 s = session;
+                waiting = pending;
                 session = null;
                 pending = null;
             }
             if (s != null) {
                 s.cancel(why, null);
+            }
+            if (waiting != null) {
+                // The fetcher waiting for this answer learns at once (a closing fetcher must not wait out its timeout).
+                waiting.completeExceptionally(Status.CANCELLED.withDescription(why).asRuntimeException());
             }
         }
 

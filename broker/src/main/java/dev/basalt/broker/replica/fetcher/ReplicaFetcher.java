@@ -403,18 +403,23 @@ public final class ReplicaFetcher implements AutoCloseable {
         }
     }
 
+    /**
+     * Stops the loop without interrupting its thread: an interrupt during the follower's fsync or
+     * append would close the log's FileChannel (ClosedByInterruptException) and take a healthy
+     * replica offline. Closing the client fails the request in flight instead, and the loop sees
+     * {@code running} false.
+     */
     @Override
     public void close() {
         running = false;
         synchronized (monitor) {
             monitor.notifyAll();
         }
-        thread.interrupt();
+        client.close();
         try {
             thread.join(config.fetchWaitMaxMs() + config.requestTimeoutMs());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        client.close();
     }
 }
