@@ -17,7 +17,7 @@ import java.util.stream.Stream;
 /**
  * Corruption while stopped, on a minority (one node): kill -9 the node, then in one segment file
  * ({@code <data>/<topic>-<p>/*.log}) of the workload's topic either flip one bit or cut the file
- * short, both at a position drawn from the step's choice; on heal, restart the node and wait until
+ * short, both at a position drawn from the step's choice inside the batches it holds; on heal, restart the node and wait until
  * it is ready. A correct node notices (CRC, torn tail), takes the replica offline or truncates it,
  * and rebuilds it from the leader: nothing acknowledged may be lost cluster-wide.
  *
@@ -52,9 +52,9 @@ public final class CorruptNemesis implements Nemesis {
         }
         Path segment = segments.get(r.nextInt(segments.size()));
         try {
-            long size = Files.size(segment);
+            long size = dataEnd(segment);
             if (size == 0) {
-                return "kill-9 [" + victim + "]; " + segment.getFileName() + " is empty, left as is";
+                return "kill-9 [" + victim + "]; " + rel(node, segment) + " holds no batch yet, left as is";
             }
             long position = r.nextLong(size);
             if (r.nextBoolean()) {
@@ -73,7 +73,8 @@ public final class CorruptNemesis implements Nemesis {
                 ch.truncate(position);
                 ch.force(true);
             }
-            return "kill-9 [" + victim + "], truncated " + rel(node, segment) + " from " + size + " to " + position + " bytes";
+            return "kill-9 [" + victim + "], truncated " + rel(node, segment) + " to " + position + " bytes (its batches ended at "
+                    + size + ")";
         } catch (IOException e) {
             throw new UncheckedIOException("corrupting " + segment, e);
         }
@@ -84,6 +85,32 @@ public final class CorruptNemesis implements Nemesis {
         cluster.node(victim).launch();
         cluster.awaitReady(List.of(victim), readyTimeout);
         return "restarted [" + victim + "]";
+    }
+
+    /**
+     * Where the segment's batches end. Segments are preallocated (and mapped) larger than their
+     * data, so a position drawn over the file size would almost always hit zeros nobody reads;
+     * the batches are walked by their headers instead (base offset int64, length int32 counting
+     * the bytes after the length field; a zero length is the preallocated tail).
+     */
+    static long dataEnd(Path segment) throws IOException {
+        try (FileChannel ch = FileChannel.open(segment, StandardOpenOption.READ)) {
+            long size = ch.size();
+            long position = 0;
+            ByteBuffer header = ByteBuffer.allocate(12);
+            for (int batches = 0; batches < 10_000_000 && position + 12 <= size; batches++) {
+                header.clear();
+                if (ch.read(header, position) < 12) {
+                    break;
+                }
+                int length = header.getInt(8);
+                if (length <= 0 || position + 12 + length > size) {
+                    break;
+                }
+                position += 12 + length;
+            }
+            return position;
+        }
     }
 
     private List<Path> segments(Path dataDir) {
