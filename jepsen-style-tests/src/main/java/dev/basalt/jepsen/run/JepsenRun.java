@@ -135,7 +135,8 @@ public final class JepsenRun {
             createTopic(cluster, s.partitions());
             // time 0 of the history (and of the report's charts) is the start of the workload
             history = new HistoryRecorder(System::currentTimeMillis, System::nanoTime);
-            workload = new QueueWorkload(cluster, history, TOPIC, s.partitions(), s.producers(), s.consumers(), s.seed());
+            workload = new QueueWorkload(cluster, history, TOPIC, s.partitions(), s.producers(), s.consumers(), s.subscribers(),
+                    s.seed());
             workload.start();
             sleepMs(s.quietMs());
             long faultsStart = System.nanoTime();

@@ -6,7 +6,8 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * A fault schedule and the workload parameters it runs with: a quiet period, faults one after
+ * A fault schedule and the workload parameters it runs with (producers, assign-based consumers,
+ * and subscribers: members of one consumer group): a quiet period, faults one after
  * another (never overlapping: each is healed before the next starts), then a recovery period
  * with the network whole and every node running, then final reads.
  *
@@ -16,7 +17,7 @@ import java.util.Set;
  *
  * <p>Thread-safety: immutable record.
  */
-public record Schedule(long seed, boolean shrunk, int nodes, int partitions, int producers, int consumers, long quietMs,
+public record Schedule(long seed, boolean shrunk, int nodes, int partitions, int producers, int consumers, int subscribers, long quietMs,
                        List<FaultStep> faults, long recoverMs) {
     public static final int NODES_MAX = 5;
     public static final int PROCESSES_MAX = 16;
@@ -28,6 +29,9 @@ public record Schedule(long seed, boolean shrunk, int nodes, int partitions, int
         }
         if (partitions < 1 || partitions > 8 || producers < 1 || producers > PROCESSES_MAX || consumers < 1 || consumers > PROCESSES_MAX) {
             throw new IllegalArgumentException("partitions 1..8, producers and consumers 1.." + PROCESSES_MAX);
+        }
+        if (subscribers < 0 || subscribers > PROCESSES_MAX) {
+            throw new IllegalArgumentException("subscribers 0.." + PROCESSES_MAX);
         }
         for (int i = 1; i < faults.size(); i++) {
             if (faults.get(i).startMs() < faults.get(i - 1).endMs()) {
@@ -51,12 +55,12 @@ public record Schedule(long seed, boolean shrunk, int nodes, int partitions, int
         List<String> f = new ArrayList<>();
         faults.forEach(s -> f.add(s.encode()));
         return "v1;seed=" + seed + ";shrunk=" + shrunk + ";nodes=" + nodes + ";partitions=" + partitions + ";producers=" + producers
-                + ";consumers=" + consumers + ";quiet=" + quietMs + ";recover=" + recoverMs + ";faults=" + String.join(",", f);
+                + ";consumers=" + consumers + ";subscribers=" + subscribers + ";quiet=" + quietMs + ";recover=" + recoverMs + ";faults=" + String.join(",", f);
     }
 
     public static Schedule decode(String s) {
         String[] parts = s.trim().split(";");
-        if (parts.length != 10 || !"v1".equals(parts[0])) {
+        if (parts.length != 11 || !"v1".equals(parts[0])) {
             throw new IllegalArgumentException("not a v1 schedule encoding: " + s);
         }
         java.util.Map<String, String> m = new java.util.HashMap<>();
@@ -75,6 +79,7 @@ public record Schedule(long seed, boolean shrunk, int nodes, int partitions, int
         }
         return new Schedule(Long.parseLong(m.get("seed")), Boolean.parseBoolean(m.get("shrunk")), Integer.parseInt(m.get("nodes")),
                 Integer.parseInt(m.get("partitions")), Integer.parseInt(m.get("producers")), Integer.parseInt(m.get("consumers")),
+                Integer.parseInt(m.get("subscribers")),
                 Long.parseLong(m.get("quiet")), faults, Long.parseLong(m.get("recover")));
     }
 }

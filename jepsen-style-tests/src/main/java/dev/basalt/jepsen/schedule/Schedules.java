@@ -51,6 +51,7 @@ public final class Schedules {
         int partitions = 1 + r.nextInt(3);
         int producers = 3 + r.nextInt(4);
         int consumers = 2 + r.nextInt(2);
+        int subscribers = r.nextInt(3);
         int faultCount = 1 + r.nextInt(limits.faultsMax());
         List<FaultStep> faults = new ArrayList<>();
         long t = 0;
@@ -60,7 +61,7 @@ public final class Schedules {
             faults.add(new FaultStep(kind, r.nextInt(1 << 16), t, duration));
             t += duration + 500 + r.nextLong(limits.gapMsMax() + 1);
         }
-        return new Schedule(seed, false, 3, partitions, producers, consumers, limits.quietMs(), faults, limits.recoverMs());
+        return new Schedule(seed, false, 3, partitions, producers, consumers, subscribers, limits.quietMs(), faults, limits.recoverMs());
     }
 
     /** Every fault kind: schedules are always generated over all of them, so a seed means the same schedule everywhere. */
@@ -104,7 +105,7 @@ public final class Schedules {
 
     /**
      * Simpler variants of {@code s}, most aggressive first: each fault removed, the first half of
-     * the faults, each duration halved (down to 1 s), fewer producers and consumers. A shrinker
+     * the faults, each duration halved (down to 1 s), fewer producers, consumers and subscribers. A shrinker
      * runs them in order and restarts from the first that still fails.
      */
     public static List<Schedule> shrink(Schedule s) {
@@ -125,8 +126,9 @@ public final class Schedules {
         if (!restacked.equals(s.faults())) {
             out.add(with(s, restacked, s.producers(), s.consumers()));
         }
-        if (s.producers() > 1 || s.consumers() > 1) {
-            out.add(with(s, s.faults(), Math.max(1, s.producers() / 2), Math.max(1, s.consumers() / 2)));
+        if (s.producers() > 1 || s.consumers() > 1 || s.subscribers() > 0) {
+            out.add(new Schedule(s.seed(), true, s.nodes(), s.partitions(), Math.max(1, s.producers() / 2), Math.max(1, s.consumers() / 2),
+                    s.subscribers() / 2, s.quietMs(), s.faults(), s.recoverMs()));
         }
         out.remove(s);
         return List.copyOf(out);
@@ -144,6 +146,7 @@ public final class Schedules {
     }
 
     private static Schedule with(Schedule s, List<FaultStep> faults, int producers, int consumers) {
-        return new Schedule(s.seed(), true, s.nodes(), s.partitions(), producers, consumers, s.quietMs(), faults, s.recoverMs());
+        return new Schedule(s.seed(), true, s.nodes(), s.partitions(), producers, consumers, s.subscribers(), s.quietMs(), faults,
+                s.recoverMs());
     }
 }

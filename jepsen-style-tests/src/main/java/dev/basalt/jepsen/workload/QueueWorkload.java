@@ -50,6 +50,8 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class QueueWorkload {
     private static final long SEND_WAIT_MS = 20_000;
     private static final long POLL_MS = 250;
+    /** The consumer group of the subscribing processes. */
+    public static final String GROUP = "jepsen-group";
 
     private final Cluster cluster;
     private final HistoryRecorder history;
@@ -57,17 +59,21 @@ public final class QueueWorkload {
     private final int partitions;
     private final int producers;
     private final int consumers;
+    private final int subscribers;
     private final long seed;
     private final AtomicBoolean producing = new AtomicBoolean();
     private final AtomicBoolean consuming = new AtomicBoolean();
     private final AtomicLong nextValue = new AtomicLong(1);
     private final List<Thread> producerThreads = new ArrayList<>();
     private final List<Thread> consumerThreads = new ArrayList<>();
+    private final List<Thread> subscriberThreads = new ArrayList<>();
+    private final AtomicBoolean subscribing = new AtomicBoolean();
     private volatile Map<TopicPartition, Long> finalTargets;
     private final List<Throwable> crashes = java.util.Collections.synchronizedList(new ArrayList<>());
 
     public QueueWorkload(Cluster cluster, HistoryRecorder history, String topic, int partitions, int producers, int consumers,
-                         long seed) {
+                         int subscribers, long seed) {
+        this.subscribers = subscribers;
         this.cluster = cluster;
         this.history = history;
         this.topic = topic;
@@ -87,7 +93,7 @@ public final class QueueWorkload {
 
     /** The number of processes; process numbers of a crashed process's successors step by it. */
     private int stride() {
-        return producers + consumers;
+        return producers + consumers + subscribers;
     }
 
     public void start() {
@@ -105,8 +111,16 @@ public final class QueueWorkload {
             t.setDaemon(true);
             consumerThreads.add(t);
         }
+        subscribing.set(true);
+        for (int i = 0; i < subscribers; i++) {
+            int process = producers + consumers + i;
+            Thread t = new Thread(() -> guard(() -> subscribe(process)), "jepsen-subscriber-" + i);
+            t.setDaemon(true);
+            subscriberThreads.add(t);
+        }
         producerThreads.forEach(Thread::start);
         consumerThreads.forEach(Thread::start);
+        subscriberThreads.forEach(Thread::start);
     }
 
     private void guard(Runnable r) {
@@ -209,6 +223,133 @@ public final class QueueWorkload {
         }
     }
 
+    /**
+     * A member of group {@value #GROUP}: subscribes to the topic, polls, and after every poll that
+     * returned records commits the next offsets of those partitions (commitSync; auto-commit off).
+     * Assignment changes reach the listener inside poll(); the open poll is then completed as ok
+     * with nothing read (the consumer has returned nothing yet), the new assignment is recorded as
+     * an ASSIGN op (keys, group), and a new poll op is opened for the rest of that poll() call, so
+     * the history keeps the real order: assignment change, then records.
+     */
+    private void subscribe(int process) {
+        Map<String, Object> c = consumerConfig();
+        c.put("group.id", GROUP);
+        c.put("enable.auto.commit", "false");
+        c.put("auto.offset.reset", "earliest");
+        c.put("fetch.max.wait.ms", 100);
+        try (Consumer<String, String> consumer = new Consumer<>(c, new StringDeserializer(), new StringDeserializer())) {
+            Member member = new Member(process);
+            consumer.subscribe(List.of(topic), member);
+            while (subscribing.get()) {
+                member.open = history.record(Op.of(process, OpType.INVOKE, Fn.POLL, 0, 0));
+                Map<TopicPartition, Long> next = new HashMap<>();
+                try {
+                    List<Msg> read = new ArrayList<>();
+                    for (ConsumerRecord<String, String> r : consumer.poll(Duration.ofMillis(POLL_MS))) {
+                        read.add(new Msg(key(r.partition()), r.offset(), parseValue(r.value())));
+                        next.merge(new TopicPartition(topic, r.partition()), r.offset() + 1, Math::max);
+                    }
+                    history.record(member.open.withType(OpType.OK).withValues(read));
+                } catch (RuntimeException e) {
+                    history.record(member.open.withType(OpType.INFO).withError(e.toString()));
+                    member.open = null;
+                    sleepMs(100);
+                    continue;
+                }
+                member.open = null;
+                if (!next.isEmpty()) {
+                    member.inCommit = true;
+                    try {
+                        commit(process, consumer, next);
+                    } finally {
+                        member.inCommit = false;
+                    }
+                    member.recordPendingChange();
+                }
+            }
+        }
+    }
+
+    /**
+     * A subscriber's view of its assignment, told by the consumer's listener. Changes reported
+     * inside poll() split the open poll op (see {@link #subscribe}); a change reported while a
+     * commit is open is recorded right after the commit completes, so processes stay sequential.
+     * Confined to the subscriber's thread (the listener runs on the thread calling the consumer).
+     */
+    private final class Member implements dev.basalt.client.ConsumerRebalanceListener {
+        final int process;
+        final java.util.Set<Integer> owned = new java.util.TreeSet<>();
+        Op open;
+        boolean inCommit;
+        String pending;
+
+        Member(int process) {
+            this.process = process;
+        }
+
+        @Override
+        public void onPartitionsRevoked(java.util.Collection<TopicPartition> partitions) {
+            partitions.forEach(tp -> owned.remove(tp.partition()));
+            changed("revoked " + partitions);
+        }
+
+        @Override
+        public void onPartitionsAssigned(java.util.Collection<TopicPartition> partitions) {
+            partitions.forEach(tp -> owned.add(tp.partition()));
+            changed("assigned " + partitions);
+        }
+
+        @Override
+        public void onPartitionsLost(java.util.Collection<TopicPartition> partitions) {
+            partitions.forEach(tp -> owned.remove(tp.partition()));
+            changed("lost " + partitions);
+        }
+
+        private void changed(String what) {
+            if (inCommit) {
+                pending = pending == null ? what : pending + "; " + what;
+                return;
+            }
+            boolean polling = open != null;
+            if (polling) {
+                history.record(open.withType(OpType.OK));
+            }
+            recordAssignment(what);
+            open = polling ? history.record(Op.of(process, OpType.INVOKE, Fn.POLL, 0, 0)) : null;
+        }
+
+        void recordPendingChange() {
+            if (pending != null) {
+                recordAssignment(pending);
+                pending = null;
+            }
+        }
+
+        private void recordAssignment(String what) {
+            List<String> keys = owned.stream().map(QueueWorkload.this::key).toList();
+            Op assign = history.record(Op.of(process, OpType.INVOKE, Fn.ASSIGN, 0, 0).withKeys(keys).withGroup(GROUP).withNote(what));
+            history.record(assign.withType(OpType.OK));
+        }
+    }
+
+    private void commit(int process, Consumer<String, String> consumer, Map<TopicPartition, Long> next) {
+        List<Msg> offsets = new ArrayList<>();
+        Map<TopicPartition, dev.basalt.client.OffsetAndMetadata> request = new LinkedHashMap<>();
+        next.forEach((tp, offset) -> {
+            offsets.add(new Msg(key(tp.partition()), offset, Msg.NO_VALUE));
+            request.put(tp, new dev.basalt.client.OffsetAndMetadata(offset));
+        });
+        Op invoke = history.record(Op.of(process, OpType.INVOKE, Fn.COMMIT, 0, 0).withGroup(GROUP).withValues(offsets));
+        try {
+            consumer.commitSync(request);
+            history.record(invoke.withType(OpType.OK));
+        } catch (DefiniteException e) {
+            history.record(invoke.withType(OpType.FAIL).withError(e.toString()));
+        } catch (RuntimeException e) {
+            history.record(invoke.withType(OpType.INFO).withError(e.toString()));
+        }
+    }
+
     /** Values are decimal longs; anything else is recorded as a value no process sent (a phantom). */
     private static long parseValue(String s) {
         try {
@@ -234,6 +375,8 @@ public final class QueueWorkload {
         List<String> ignored = new ArrayList<>();
         joinAll(producerThreads, Duration.ofMillis(SEND_WAIT_MS + 5_000), ignored);
         joinAll(consumerThreads, Duration.ofSeconds(10), ignored);
+        subscribing.set(false);
+        joinAll(subscriberThreads, Duration.ofSeconds(10), ignored);
     }
 
     /** Problems of the workload itself (a process thread died), for the run's failure message. */
@@ -263,6 +406,8 @@ public final class QueueWorkload {
         }
         consuming.set(false);
         joinAll(consumerThreads, Duration.ofSeconds(15), notes);
+        subscribing.set(false);
+        joinAll(subscriberThreads, Duration.ofSeconds(15), notes);
         if (consumerThreads.stream().anyMatch(Thread::isAlive)) {
             notes.add("consumers still running after the drain");
         }

@@ -41,9 +41,9 @@ class SchedulesProperties {
             assertTrue(c.shrunk());
             assertFalse(c.equals(s));
             long weight = c.faults().size() * 1_000_000L + c.faults().stream().mapToLong(FaultStep::durationMs).sum() + c.producers()
-                    + c.consumers();
+                    + c.consumers() + c.subscribers();
             long original = s.faults().size() * 1_000_000L + s.faults().stream().mapToLong(FaultStep::durationMs).sum() + s.producers()
-                    + s.consumers();
+                    + s.consumers() + s.subscribers();
             assertTrue(weight < original, "not simpler: " + c.encode() + " from " + s.encode());
             assertEquals(c, Schedule.decode(c.encode()));
         }
