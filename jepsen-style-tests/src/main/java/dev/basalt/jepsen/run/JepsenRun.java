@@ -140,8 +140,9 @@ public final class JepsenRun {
             workload.start();
             sleepMs(s.quietMs());
             long faultsStart = System.nanoTime();
+            long delayMs = 0;
             for (int i = 0; i < s.faults().size(); i++) {
-                runFault(cluster, s, i, faultsStart, history, problems);
+                delayMs = runFault(cluster, s, i, faultsStart, delayMs, history, problems);
             }
             recover(cluster, s, history, problems);
             problems.addAll(workload.finish(DRAIN));
@@ -165,9 +166,15 @@ public final class JepsenRun {
         return result;
     }
 
-    private void runFault(Cluster cluster, Schedule s, int i, long faultsStart, HistoryRecorder history, List<String> problems) {
+    /**
+     * Runs fault {@code i} {@code delayMs} later than scheduled and returns the delay for the next
+     * one. Healing can take longer than planned (a killed node must restart and become ready), so
+     * later faults are shifted: every fault keeps its duration and its gap to the previous heal.
+     */
+    private long runFault(Cluster cluster, Schedule s, int i, long faultsStart, long delayMs, HistoryRecorder history,
+                          List<String> problems) {
         FaultStep step = s.faults().get(i);
-        sleepUntil(faultsStart, step.startMs());
+        sleepUntil(faultsStart, step.startMs() + delayMs);
         Nemesis nemesis = Nemeses.of(step, cluster, TOPIC, s.partitions(), READY);
         String started;
         try {
@@ -179,7 +186,7 @@ public final class JepsenRun {
         history.record(Op.of(Op.NEMESIS_PROCESS, OpType.INFO, Fn.NEMESIS, 0, 0).withNote("start " + i + " " + step.kind().jsonName()
                 + ": " + started));
         log.accept("JEPSEN fault " + i + " " + step.kind().jsonName() + ": " + started);
-        sleepUntil(faultsStart, step.endMs());
+        sleepUntil(faultsStart, step.endMs() + delayMs);
         String healed;
         try {
             healed = nemesis.heal();
@@ -190,6 +197,7 @@ public final class JepsenRun {
         history.record(Op.of(Op.NEMESIS_PROCESS, OpType.INFO, Fn.NEMESIS, 0, 0).withNote("heal " + i + " " + step.kind().jsonName()
                 + ": " + healed));
         log.accept("JEPSEN heal " + i + ": " + healed);
+        return Math.max(delayMs, (System.nanoTime() - faultsStart) / 1_000_000 - step.endMs());
     }
 
     /** Network whole, every node running, every partition with a leader and a full ISR; then the recovery period. */
