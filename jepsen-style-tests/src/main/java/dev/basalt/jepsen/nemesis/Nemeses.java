@@ -26,6 +26,7 @@ public final class Nemeses {
                 StringBuilder why = new StringBuilder();
                 yield new KillNemesis(cluster, why, () -> Targets.controller(cluster, c, why), readyTimeout);
             }
+            case KILL_ALL -> new KillNemesis(cluster, "every node", cluster::nodeIds, readyTimeout);
             case PAUSE_ONE -> new PauseNemesis(cluster, "one node", () -> Targets.one(cluster, c));
             case PAUSE_MAJORITY -> new PauseNemesis(cluster, "a majority", () -> Targets.majority(cluster, c));
             case PAUSE_LEADER -> {

@@ -19,6 +19,7 @@ public enum FaultKind {
     KILL_MAJORITY("kill-9 a majority, restart on heal"),
     KILL_LEADER("kill-9 the leader of a partition, restart on heal"),
     KILL_CONTROLLER("kill-9 the active controller, restart on heal"),
+    KILL_ALL("kill-9 every node, restart all on heal"),
     PAUSE_ONE("SIGSTOP one node, SIGCONT on heal"),
     PAUSE_MAJORITY("SIGSTOP a majority, SIGCONT on heal"),
     PAUSE_LEADER("SIGSTOP the leader of a partition, SIGCONT on heal"),

@@ -69,7 +69,10 @@ class JepsenSuiteTest {
                 failures.add(first.summary() + (smallest == first ? "" : "\n  shrunk to: " + smallest.summary()));
             }
         }
-        System.out.println("JEPSEN ran " + schedules.size() + " schedules covering " + ran + "; reports in " + reports);
+        Set<FaultKind> notRun = EnumSet.copyOf(available);
+        notRun.removeAll(ran);
+        System.out.println("JEPSEN ran " + schedules.size() + " schedules covering " + ran + (notRun.isEmpty() ? ""
+                : "; NOT covered this time: " + notRun) + "; reports in " + reports);
         assertTrue(failures.isEmpty(), failures.size() + " of " + schedules.size() + " schedules failed:\n" + String.join("\n", failures));
     }
 
