@@ -19,7 +19,8 @@ import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /**
- * A cluster of real Basalt nodes, each its own JVM on 127.0.0.1 (ports from {@link Ports}), for
+ * A cluster of real Basalt nodes, each its own JVM on 127.0.0.1 or, with {@link Builder#ownAddresses()},
+ * on its own loopback address 127.0.0.(10+id) (ports from {@link Ports}), for
  * fault-injection tests: start and await readiness, kill -9, SIGSTOP/SIGCONT and graceful stop by
  * PID, restart with the same data directory, and questions a test asks while it injects faults
  * (the active controller, a partition's leader and ISR). {@link #close()} stops every process the
@@ -41,6 +42,8 @@ public final class Cluster implements AutoCloseable {
     private final Path dir;
     private final Map<Integer, NodeProcess> nodes;
     private final Map<Integer, Boolean> brokers;
+    /** Packet filter for network faults, when the builder asked for it; closed after the nodes stop. */
+    private final Netfilter netfilter;
     private final boolean keep = Boolean.getBoolean("basalt.keep");
     // If the JVM running the test exits without close() (a killed surefire fork, Ctrl-C of Maven),
     // the nodes must not outlive it: SIGKILL them by PID from a shutdown hook.
@@ -63,6 +66,8 @@ public final class Cluster implements AutoCloseable {
         private final Map<Integer, Map<String, String>> perNode = new TreeMap<>();
         private final Map<Integer, String> racks = new TreeMap<>();
         private List<String> jvm = List.of("-Xmx384m", "-XX:+UseG1GC", "-XX:TieredStopAtLevel=1");
+        private boolean ownAddresses;
+        private boolean netfilter;
 
         private Builder(Path dir) {
             this.dir = dir;
@@ -107,6 +112,26 @@ public final class Cluster implements AutoCloseable {
             return this;
         }
 
+        /**
+         * Every node binds its own loopback address 127.0.0.(10+id) instead of 127.0.0.1 (Linux routes
+         * all of 127.0.0.0/8 to the loopback device, so nothing needs configuring).
+         */
+        public Builder ownAddresses() {
+            this.ownAddresses = true;
+            return this;
+        }
+
+        /**
+         * Own addresses plus a {@link Netfilter} (iptables chains and one cgroup per node) so a
+         * nemesis can drop packets between nodes; {@link #build()} fails with what is missing
+         * ({@link Netfilter#unavailableReason()}) when this host cannot do it.
+         */
+        public Builder networkFaults() {
+            this.ownAddresses = true;
+            this.netfilter = true;
+            return this;
+        }
+
         public Builder jvmOptions(List<String> options) {
             this.jvm = List.copyOf(options);
             return this;
@@ -120,11 +145,19 @@ public final class Cluster implements AutoCloseable {
             }
             boolean combined = c == nodes;
             int[][] ports = new int[nodes + 1][3];
+            String[] hosts = new String[nodes + 1];
             List<String> voters = new ArrayList<>();
             for (int k = 1; k <= nodes; k++) {
-                ports[k] = new int[] {Ports.free(), Ports.free(), Ports.free()};
+                hosts[k] = ownAddresses ? "127.0.0." + (10 + k) : "127.0.0.1";
+                java.net.InetAddress address;
+                try {
+                    address = java.net.InetAddress.getByName(hosts[k]);
+                } catch (java.net.UnknownHostException e) {
+                    throw new IllegalStateException(e);
+                }
+                ports[k] = new int[] {Ports.free(address), Ports.free(address), Ports.free(address)};
                 if (k <= c) {
-                    voters.add(k + "@127.0.0.1:" + ports[k][1]);
+                    voters.add(k + "@" + hosts[k] + ":" + ports[k][1]);
                 }
             }
             Map<Integer, NodeProcess> out = new TreeMap<>();
@@ -138,13 +171,13 @@ public final class Cluster implements AutoCloseable {
                 cfg.put("controller.quorum.voters", String.join(",", voters));
                 List<String> listeners = new ArrayList<>();
                 if (broker) {
-                    listeners.add("PLAINTEXT://127.0.0.1:" + ports[k][0]);
+                    listeners.add("PLAINTEXT://" + hosts[k] + ":" + ports[k][0]);
                 }
                 if (controller) {
-                    listeners.add("CONTROLLER://127.0.0.1:" + ports[k][1]);
+                    listeners.add("CONTROLLER://" + hosts[k] + ":" + ports[k][1]);
                 }
                 cfg.put("listeners", String.join(",", listeners));
-                cfg.put("http.admin.listener", "127.0.0.1:" + ports[k][2]);
+                cfg.put("http.admin.listener", hosts[k] + ":" + ports[k][2]);
                 Path nodeDir = dir.resolve("node-" + k);
                 cfg.put("data.dir", nodeDir.resolve("data").toString());
                 if (broker && racks.containsKey(k)) {
@@ -152,10 +185,19 @@ public final class Cluster implements AutoCloseable {
                 }
                 cfg.putAll(common);
                 cfg.putAll(perNode.getOrDefault(k, Map.of()));
-                out.put(k, NodeProcess.of(k, nodeDir, cfg, ports[k][0], ports[k][1], ports[k][2], jvm));
+                out.put(k, NodeProcess.of(k, nodeDir, cfg, ports[k][0], ports[k][1], ports[k][2], jvm, hosts[k]));
                 isBroker.put(k, broker);
             }
-            return new Cluster(dir, out, isBroker);
+            Netfilter filter = null;
+            if (netfilter) {
+                Map<Integer, String> addresses = new TreeMap<>();
+                out.forEach((id, n) -> addresses.put(id, n.host()));
+                filter = Netfilter.create(addresses);
+                for (NodeProcess n : out.values()) {
+                    n.launchPrefix(filter.launchPrefix(n.nodeId()));
+                }
+            }
+            return new Cluster(dir, out, isBroker, filter);
         }
     }
 
@@ -163,10 +205,19 @@ public final class Cluster implements AutoCloseable {
         return new Builder(dir);
     }
 
-    private Cluster(Path dir, Map<Integer, NodeProcess> nodes, Map<Integer, Boolean> brokers) {
+    private Cluster(Path dir, Map<Integer, NodeProcess> nodes, Map<Integer, Boolean> brokers, Netfilter netfilter) {
         this.dir = dir;
         this.nodes = nodes;
         this.brokers = brokers;
+        this.netfilter = netfilter;
+        if (netfilter != null) {
+            installExitHook(); // the chains must not outlive the JVM even if start() is never reached
+        }
+    }
+
+    /** The packet filter for network faults; present when built with {@link Builder#networkFaults()}. */
+    public Optional<Netfilter> netfilter() {
+        return Optional.ofNullable(netfilter);
     }
 
     // ------------------------------------------------------------------ lifecycle
@@ -407,6 +458,17 @@ public final class Cluster implements AutoCloseable {
 
     private void killAllNow() {
         nodes.values().forEach(NodeProcess::kill);
+        closeNetfilter();
+    }
+
+    private void closeNetfilter() {
+        if (netfilter != null) {
+            try {
+                netfilter.close();
+            } catch (RuntimeException e) {
+                System.err.println("cluster " + dir + ": " + e.getMessage());
+            }
+        }
     }
 
     @Override
@@ -436,6 +498,7 @@ public final class Cluster implements AutoCloseable {
                 n.kill();
             }
         });
+        closeNetfilter();
         if (!keep) {
             deleteRecursively(dir);
         }

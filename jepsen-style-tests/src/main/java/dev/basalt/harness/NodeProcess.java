@@ -33,6 +33,10 @@ public final class NodeProcess implements AutoCloseable {
     private final int controllerPort;
     private final int httpPort;
     private final List<String> jvmOptions;
+    /** The loopback address every listener of this node binds (127.0.0.1, or the node's own 127.0.0.(10+id)). */
+    private final String host;
+    /** Words put before the java command (e.g. a shell that moves the process into a cgroup, then execs java). */
+    private List<String> launchPrefix = List.of();
     private Process process;
     private boolean paused;
     /**
@@ -43,7 +47,8 @@ public final class NodeProcess implements AutoCloseable {
     private boolean formatOnNextLaunch = true;
 
     private NodeProcess(int nodeId, Path dir, Map<String, String> config, int clientPort, int controllerPort, int httpPort,
-                        List<String> jvmOptions) {
+                        List<String> jvmOptions, String host) {
+        this.host = host;
         this.nodeId = nodeId;
         this.dir = dir;
         this.config = config;
@@ -62,7 +67,13 @@ public final class NodeProcess implements AutoCloseable {
      */
     public static NodeProcess of(int nodeId, Path dir, Map<String, String> config, int clientPort, int controllerPort, int httpPort,
                                  List<String> jvmOptions) {
-        return new NodeProcess(nodeId, dir, new LinkedHashMap<>(config), clientPort, controllerPort, httpPort, jvmOptions);
+        return new NodeProcess(nodeId, dir, new LinkedHashMap<>(config), clientPort, controllerPort, httpPort, jvmOptions, "127.0.0.1");
+    }
+
+    /** As {@link #of(int, Path, Map, int, int, int, List)}, for a node whose listeners bind {@code host}. */
+    public static NodeProcess of(int nodeId, Path dir, Map<String, String> config, int clientPort, int controllerPort, int httpPort,
+                                 List<String> jvmOptions, String host) {
+        return new NodeProcess(nodeId, dir, new LinkedHashMap<>(config), clientPort, controllerPort, httpPort, jvmOptions, host);
     }
 
     /**
@@ -81,11 +92,25 @@ public final class NodeProcess implements AutoCloseable {
         cfg.put("http.admin.listener", "127.0.0.1:" + http);
         cfg.put("data.dir", dir.resolve("data").toString());
         cfg.putAll(overrides);
-        return new NodeProcess(1, dir, cfg, client, controller, http, DEFAULT_JVM);
+        return new NodeProcess(1, dir, cfg, client, controller, http, DEFAULT_JVM, "127.0.0.1");
     }
 
     public String bootstrap() {
-        return "127.0.0.1:" + clientPort;
+        return host + ":" + clientPort;
+    }
+
+    /** The loopback address this node's listeners bind. */
+    public String host() {
+        return host;
+    }
+
+    /**
+     * Words to put before the java command at every launch; the last of them must exec its
+     * arguments so that the PID the harness holds is the node's JVM.
+     */
+    public NodeProcess launchPrefix(List<String> prefix) {
+        this.launchPrefix = List.copyOf(prefix);
+        return this;
     }
 
     public int clientPort() {
@@ -154,7 +179,7 @@ public final class NodeProcess implements AutoCloseable {
             Files.writeString(props, sb.toString(), StandardCharsets.UTF_8);
             Path tmp = dir.resolve("tmp");
             Files.createDirectories(tmp);
-            List<String> cmd = new ArrayList<>();
+            List<String> cmd = new ArrayList<>(launchPrefix);
             cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
             cmd.addAll(jvmOptions);
             cmd.add("-Djava.io.tmpdir=" + tmp);
@@ -213,7 +238,7 @@ public final class NodeProcess implements AutoCloseable {
     /** GET path on the admin port, with the body (up to 64 KiB). */
     public HttpAnswer httpGet(String path) {
         try {
-            HttpURLConnection c = (HttpURLConnection) URI.create("http://127.0.0.1:" + httpPort + path).toURL().openConnection();
+            HttpURLConnection c = (HttpURLConnection) URI.create("http://" + host + ":" + httpPort + path).toURL().openConnection();
             c.setConnectTimeout(500);
             c.setReadTimeout(2000);
             int code = c.getResponseCode();
@@ -229,7 +254,7 @@ public final class NodeProcess implements AutoCloseable {
     /** POST path (an operator action) on the admin port, with the body (up to 64 KiB). */
     public HttpAnswer httpPost(String path) {
         try {
-            HttpURLConnection c = (HttpURLConnection) URI.create("http://127.0.0.1:" + httpPort + path).toURL().openConnection();
+            HttpURLConnection c = (HttpURLConnection) URI.create("http://" + host + ":" + httpPort + path).toURL().openConnection();
             c.setRequestMethod("POST");
             c.setConnectTimeout(500);
             c.setReadTimeout(40_000);

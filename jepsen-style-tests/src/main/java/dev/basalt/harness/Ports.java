@@ -23,16 +23,21 @@ public final class Ports {
     }
 
     public static int free() {
+        return free(InetAddress.getLoopbackAddress());
+    }
+
+    /** A port free on {@code address} (a loopback address such as 127.0.0.12). */
+    public static int free(InetAddress address) {
         for (int i = 0; i < ATTEMPTS_MAX; i++) {
             try (ServerSocket s = new ServerSocket()) {
                 s.setReuseAddress(false);
-                s.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+                s.bind(new InetSocketAddress(address, 0));
                 int port = s.getLocalPort();
                 if (GIVEN.add(port)) {
                     return port;
                 }
             } catch (IOException e) {
-                throw new UncheckedIOException("no free port on 127.0.0.1", e);
+                throw new UncheckedIOException("no free port on " + address, e);
             }
         }
         throw new IllegalStateException("no unused free port after " + ATTEMPTS_MAX + " attempts");

@@ -53,6 +53,37 @@ public final class ReplicaReader {
      *     broker does not serve follower reads)
      */
     public static ReplicaLog read(int nodeId, String host, int port, String rack, String topic, int partition) {
+        return scan(nodeId, host, port, rack, topic, partition, b -> { });
+    }
+
+    /** One record a replica holds: its offset and value (UTF-8; empty for a null value). */
+    public record StoredRecord(long offset, String value) {
+    }
+
+    /** What one replica holds below its high watermark, record by record. */
+    public record ReplicaRecords(int nodeId, long highWatermark, List<StoredRecord> records) {
+    }
+
+    /** The records {@code node} holds of {@code topic}-{@code partition} below its high watermark (a KIP-392 read of that replica). */
+    public static ReplicaRecords readRecords(NodeProcess node, String topic, int partition) {
+        List<StoredRecord> out = new ArrayList<>();
+        ReplicaLog log = scan(node.nodeId(), node.host(), node.clientPort(), node.config().getOrDefault("broker.rack", ""), topic,
+                partition, b -> {
+                    for (dev.basalt.record.Record r : b.records()) {
+                        java.nio.ByteBuffer v = r.value();
+                        byte[] bytes = new byte[v == null ? 0 : v.remaining()];
+                        if (v != null) {
+                            v.duplicate().get(bytes);
+                        }
+                        out.add(new StoredRecord(r.offset(), new String(bytes, java.nio.charset.StandardCharsets.UTF_8)));
+                    }
+                });
+        long hw = log.highWatermark();
+        return new ReplicaRecords(node.nodeId(), hw, out.stream().filter(r -> r.offset() < hw).toList());
+    }
+
+    private static ReplicaLog scan(int nodeId, String host, int port, String rack, String topic, int partition,
+                                   java.util.function.Consumer<RecordBatch> onBatch) {
         ManagedChannel channel = NettyChannelBuilder.forAddress(host, port).usePlaintext().maxInboundMessageSize(MAX_BYTES * 2)
                 .build();
         try {
@@ -97,10 +128,18 @@ public final class ReplicaReader {
                 }
                 boolean progressed = false;
                 for (RecordBatch b : Batches.iterate(pr.getRecords().asReadOnlyByteBuffer())) {
-                    if (b.lastOffset() < next || b.lastOffset() >= hw) {
+                    if (b.lastOffset() < next || b.baseOffset() >= hw) {
                         continue;
                     }
+                    if (b.lastOffset() >= hw) {
+                        // straddles the HW: its records below the HW are readable, the batch is not whole below it
+                        onBatch.accept(b);
+                        next = hw;
+                        progressed = true;
+                        break;
+                    }
                     batches.add(new BatchId(b.baseOffset(), b.lastOffset(), b.partitionLeaderEpoch(), b.storedCrc()));
+                    onBatch.accept(b);
                     next = b.nextOffset();
                     progressed = true;
                 }
@@ -117,7 +156,7 @@ public final class ReplicaReader {
     /** Reads from a node of a {@link Cluster}, using its configured rack. */
     public static ReplicaLog read(NodeProcess node, String topic, int partition) {
         String rack = node.config().getOrDefault("broker.rack", "");
-        return read(node.nodeId(), "127.0.0.1", node.clientPort(), rack, topic, partition);
+        return read(node.nodeId(), node.host(), node.clientPort(), rack, topic, partition);
     }
 
 }

@@ -1,0 +1,96 @@
+package dev.basalt.jepsen.run;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import dev.basalt.harness.Netfilter;
+import dev.basalt.jepsen.schedule.FaultKind;
+import dev.basalt.jepsen.schedule.Schedule;
+import dev.basalt.jepsen.schedule.Schedules;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.SplittableRandom;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * The default Jepsen-style suite: generated fault schedules against real three-node clusters,
+ * checked by the queue checker.
+ *
+ * <p>Goal: every nemesis runs at least once per build, on fresh seeds, and any anomaly or run
+ * problem fails the build with its replay command.
+ *
+ * <p>Method: a base seed is drawn (printed first); {@link Schedules#coveringSeeds} picks up to
+ * {@code jepsen.schedules} (default 4) seeds from it whose schedules together use every fault kind
+ * available here (partition kinds need root, iptables and cgroup v2: {@link Netfilter}); each
+ * schedule runs on a fresh cluster ({@link JepsenRun}) and writes its report to
+ * {@code target/jepsen/run-<seed>/index.html}. A failing schedule is shrunk (at most
+ * {@code jepsen.shrink.runs}, default 2, extra runs).
+ *
+ * <p>Reproduce: {@code -Djepsen.seed=S} runs exactly the schedule of seed S;
+ * {@code -Djepsen.schedule='v1;...'} runs a shrunk schedule as printed. Both with {@code ./mvnw -B
+ * -ntp -o -pl jepsen-style-tests -am verify -Dtest=JepsenSuiteTest -Dsurefire.failIfNoSpecifiedTests=false}.
+ * Where packet faults are impossible the suite leaves them out and says why, unless
+ * {@code BASALT_REQUIRE_NETFILTER=1} (set by .ci/run) makes that a failure.
+ */
+@Timeout(value = 20, unit = TimeUnit.MINUTES, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+class JepsenSuiteTest {
+
+    @Test
+    void generatedSchedulesKeepEveryGuarantee() throws Exception {
+        Set<FaultKind> available = EnumSet.allOf(FaultKind.class);
+        Optional<String> noPackets = Netfilter.unavailableReason();
+        if (noPackets.isPresent()) {
+            if ("1".equals(System.getenv("BASALT_REQUIRE_NETFILTER"))) {
+                fail("BASALT_REQUIRE_NETFILTER=1 but " + noPackets.get());
+            }
+            System.out.println("JEPSEN partition nemeses LEFT OUT: " + noPackets.get());
+            available.removeIf(FaultKind::needsNetfilter);
+        }
+        Path reports = Path.of("target", "jepsen").toAbsolutePath();
+        Path work = Files.createTempDirectory("jepsen-");
+        List<Schedule> schedules = schedules(available);
+        JepsenRun runner = new JepsenRun(work, reports, System.out::println, "-Dtest=JepsenSuiteTest");
+        int shrinkRuns = Integer.getInteger("jepsen.shrink.runs", 2);
+        List<String> failures = new ArrayList<>();
+        Set<FaultKind> ran = EnumSet.noneOf(FaultKind.class);
+        for (Schedule s : schedules) {
+            List<RunResult> results = runner.runShrinking(s, shrinkRuns);
+            ran.addAll(s.kinds());
+            RunResult first = results.get(0);
+            if (!first.ok()) {
+                RunResult smallest = results.stream().filter(r -> !r.ok()).reduce((a, b) -> b).orElseThrow();
+                failures.add(first.summary() + (smallest == first ? "" : "\n  shrunk to: " + smallest.summary()));
+            }
+        }
+        Set<FaultKind> notRun = EnumSet.copyOf(available);
+        notRun.removeAll(ran);
+        System.out.println("JEPSEN ran " + schedules.size() + " schedules covering " + ran + (notRun.isEmpty() ? ""
+                : "; NOT covered this time: " + notRun) + "; reports in " + reports);
+        assertTrue(failures.isEmpty(), failures.size() + " of " + schedules.size() + " schedules failed:\n" + String.join("\n", failures));
+    }
+
+    private static List<Schedule> schedules(Set<FaultKind> available) {
+        String encoded = System.getProperty("jepsen.schedule", "");
+        if (!encoded.isBlank()) {
+            return List.of(Schedule.decode(encoded));
+        }
+        String seed = System.getProperty("jepsen.seed", "");
+        if (!seed.isBlank()) {
+            return List.of(Schedules.generate(Long.parseLong(seed.trim()), Schedules.Limits.quick()));
+        }
+        long base = new SplittableRandom().nextLong() & ((1L << 40) - 1);
+        int max = Integer.getInteger("jepsen.schedules", 4);
+        List<Long> seeds = Schedules.coveringSeeds(base, available, Schedules.Limits.quick(), max);
+        System.out.println("JEPSEN base seed " + base + ": schedules " + seeds + " (each replays with -Djepsen.seed=S)");
+        List<Schedule> out = new ArrayList<>();
+        seeds.forEach(s -> out.add(Schedules.generate(s, Schedules.Limits.quick())));
+        return out;
+    }
+}
