@@ -383,20 +383,30 @@ public final class LogManager implements AutoCloseable {
     public PartitionLog repairFully(TopicPartition tp, LogConfig config) {
         ensureOpen();
         synchronized (createLock) {
-            PartitionLog open = logs.remove(tp);
-            if (open != null) {
-                open.abandon();
-            }
             corrupt.remove(tp);
-            PartitionState state = index.loadAllStates().get(tp.dirName());
-            if (state != null) {
-                index.clearIndex(state.partitionId());
-            }
-            // No state: recovery scans every segment from the first byte and rebuilds the index.
-            PartitionLog log = loadPartition(tp, null, false, config, true);
+            PartitionLog log = reloadCut(tp, config, null);
             logs.put(tp, log);
             return log;
         }
+    }
+
+    /**
+     * Under the create lock: closes the partition's open log, forgets its index and reloads it from
+     * the first byte, cut at the first corrupt batch (what the cut drops is moved to {@code preserveDir}
+     * when given, else deleted). Returns the log without registering it; the caller's state, if
+     * any, is {@link #cleanEndBefore} of what was stored before.
+     */
+    private PartitionLog reloadCut(TopicPartition tp, LogConfig config, Path preserveDir) {
+        PartitionLog open = logs.remove(tp);
+        if (open != null) {
+            open.abandon();
+        }
+        PartitionState state = index.loadAllStates().get(tp.dirName());
+        if (state != null) {
+            index.clearIndex(state.partitionId());
+        }
+        // No state: recovery scans every segment from the first byte and rebuilds the index.
+        return loadPartition(tp, null, false, config, true, preserveDir);
     }
 
     /**
@@ -415,17 +425,10 @@ public final class LogManager implements AutoCloseable {
             if (cause == null) {
                 return get(tp);
             }
-            PartitionLog open = logs.remove(tp);
-            if (open != null) {
-                open.abandon();
-            }
             PartitionState state = index.loadAllStates().get(tp.dirName());
-            if (state != null) {
-                index.clearIndex(state.partitionId());
-            }
             long endBefore = state == null ? -1 : Math.max(state.cleanEndOffset(), state.recoveryPoint());
             Path lost = dataDir.resolve(tp.dirName()).resolve(LogLoader.LOST_DIR_PREFIX + clock.millis());
-            PartitionLog log = loadPartition(tp, null, false, config, true, lost);
+            PartitionLog log = reloadCut(tp, config, lost);
             corrupt.remove(tp);
             log.markCorruptFrom(log.logEndOffset(), cause);
             logs.put(tp, log);
