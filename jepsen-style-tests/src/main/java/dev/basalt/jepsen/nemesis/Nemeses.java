@@ -40,6 +40,12 @@ public final class Nemeses {
             case PARTITION_HALVES, PARTITION_ISOLATE_ONE, PARTITION_ONE_WAY, PARTITION_RING ->
                     new PartitionNemesis(cluster, step.kind(), c);
             case CORRUPT_MINORITY -> new CorruptNemesis(cluster, topic, c, readyTimeout);
+            // operations under load
+            case ROLLING_RESTART -> new RollingRestartNemesis(cluster, topic, partitions, c, readyTimeout);
+            case CONTROLLED_SHUTDOWN -> new ControlledShutdownNemesis(cluster, topic, partitions, c, readyTimeout);
+            case VOTER_CHANGE -> new VoterChangeNemesis(cluster, c);
+            case REASSIGN -> new ReassignNemesis(cluster, topic, partitions, c, readyTimeout);
+            case LEADER_ELECTION -> new LeaderElectionNemesis(cluster, topic, partitions, c, readyTimeout);
         };
     }
 }

@@ -9,8 +9,14 @@ package dev.basalt.jepsen.schedule;
  * <p>Not here, and why: a clock nemesis needs a test-only clock offset in the node (BasaltNode
  * uses {@code Clock.systemUTC()} with no hook; the broker module is not this module's to change);
  * lost unfsynced writes need the log engine's and Raft store's test-only file layer to be
- * selectable by a system property in a node process; membership changes, rolling restarts and
- * reassignments under load are not yet nemeses.
+ * selectable by a system property in a node process.
+ *
+ * <p>Operations under load (issue 14): {@link #ROLLING_RESTART}, {@link #CONTROLLED_SHUTDOWN},
+ * {@link #VOTER_CHANGE} (through the active controller's {@code /quorum/remove-voter} and
+ * {@code /quorum/add-voter}), {@link #REASSIGN} and {@link #LEADER_ELECTION} (through the Admin
+ * API). They are operator actions, not failures: the workload must see nothing worse than
+ * retriable errors, and an action the cluster refuses in its current state is recorded in the
+ * nemesis op, not forced.
  *
  * <p>Thread-safety: immutable enum.
  */
@@ -28,7 +34,13 @@ public enum FaultKind {
     PARTITION_ISOLATE_ONE("isolate one node from the others"),
     PARTITION_ONE_WAY("one node's packets to the others dropped; it still hears them"),
     PARTITION_RING("majorities ring: each node reaches only its neighbours"),
-    CORRUPT_MINORITY("kill-9 a minority, flip a bit in or truncate one of its segment files, restart on heal");
+    CORRUPT_MINORITY("kill-9 a minority, flip a bit in or truncate one of its segment files, restart on heal"),
+    // operations under load
+    ROLLING_RESTART("graceful restart (SIGTERM, exit, restart, ready, back in every ISR) of every node in turn"),
+    CONTROLLED_SHUTDOWN("graceful stop of the leader of a partition or the active controller, restart on heal"),
+    VOTER_CHANGE("remove a follower voter from the Raft quorum, add it back on heal"),
+    REASSIGN("move a partition of the workload off one of its replicas (RF 3 to 2), back onto it on heal"),
+    LEADER_ELECTION("reorder a partition's replicas so another is preferred and run a preferred-leader election; back on heal");
 
     private final String description;
 
@@ -40,8 +52,11 @@ public enum FaultKind {
         return description;
     }
 
-    /** The nemesis family, for coverage reports: kill, pause, partition, corrupt. */
+    /** The nemesis family, for coverage reports: kill, pause, partition, corrupt, ops (operations under load). */
     public String family() {
+        if (compareTo(ROLLING_RESTART) >= 0 && compareTo(LEADER_ELECTION) <= 0) {
+            return "ops";
+        }
         return name().substring(0, name().indexOf('_')).toLowerCase(java.util.Locale.ROOT);
     }
 
