@@ -7,6 +7,8 @@ import dev.basalt.harness.Cluster;
 import dev.basalt.harness.Netfilter;
 import dev.basalt.jepsen.checker.CheckResult;
 import dev.basalt.jepsen.checker.CheckerConfig;
+import dev.basalt.jepsen.checker.MetaOp;
+import dev.basalt.jepsen.checker.MetadataChecker;
 import dev.basalt.jepsen.checker.QueueChecker;
 import dev.basalt.jepsen.history.Fn;
 import dev.basalt.jepsen.history.History;
@@ -20,6 +22,7 @@ import dev.basalt.jepsen.report.ReportPage;
 import dev.basalt.jepsen.schedule.FaultStep;
 import dev.basalt.jepsen.schedule.Schedule;
 import dev.basalt.jepsen.schedule.Schedules;
+import dev.basalt.jepsen.workload.MetadataWorkload;
 import dev.basalt.jepsen.workload.QueueWorkload;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -39,11 +42,14 @@ import java.util.function.Consumer;
  * <ol>
  *   <li>start three combined nodes (own loopback addresses; iptables chains when packet faults
  *       are possible here), create the workload topic (RF 3, min.insync.replicas 2);</li>
- *   <li>start the {@link QueueWorkload}; after the quiet period, run each fault step: start its
- *       nemesis at its time, heal it after its duration, both recorded as nemesis ops;</li>
+ *   <li>start the {@link QueueWorkload} and the {@link MetadataWorkload} (topic create, delete,
+ *       alter and describe through the quorum); after the quiet period, run each fault step:
+ *       start its nemesis at its time, heal it after its duration, both recorded as nemesis ops;</li>
  *   <li>recovery: network healed, every node running, every partition back to a full ISR;</li>
- *   <li>final reads ({@link QueueWorkload#finish}), the {@link QueueChecker}, and the report
- *       directory: history.jsonl, schedule.txt, result.json, logs/, index.html.</li>
+ *   <li>final reads ({@link QueueWorkload#finish}), the {@link QueueChecker} and the
+ *       {@link MetadataChecker} (a metadata history that is not linearizable is a run problem), and
+ *       the report directory: history.jsonl, schedule.txt, result.json, metadata-history.jsonl,
+ *       metadata-result.txt, logs/, index.html.</li>
  * </ol>
  *
  * {@link #runShrinking} re-runs simpler variants of a failing schedule ({@link Schedules#shrink})
@@ -56,6 +62,9 @@ public final class JepsenRun {
     private static final Duration READY = Duration.ofSeconds(60);
     private static final Duration RECOVERY = Duration.ofSeconds(60);
     private static final Duration DRAIN = Duration.ofSeconds(60);
+    /** The metadata workload: three Admin processes over three topics, in every run. */
+    private static final int METADATA_PROCESSES = 3;
+    private static final int METADATA_TOPICS = 3;
 
     private final Path workDir;
     private final Path reportsDir;
@@ -129,6 +138,8 @@ public final class JepsenRun {
         }
         Cluster cluster = b.build();
         QueueWorkload workload = null;
+        MetadataWorkload metadata = null;
+        List<MetaOp> metaHistory = List.of();
         boolean finished = false;
         try {
             cluster.start(READY);
@@ -138,6 +149,8 @@ public final class JepsenRun {
             workload = new QueueWorkload(cluster, history, TOPIC, s.partitions(), s.producers(), s.consumers(), s.subscribers(),
                     s.seed());
             workload.start();
+            metadata = new MetadataWorkload(cluster, METADATA_PROCESSES, METADATA_TOPICS, s.seed(), System.nanoTime());
+            metadata.start();
             sleepMs(s.quietMs());
             long faultsStart = System.nanoTime();
             long delayMs = 0;
@@ -145,6 +158,8 @@ public final class JepsenRun {
                 delayMs = runFault(cluster, s, i, faultsStart, delayMs, history, problems);
             }
             recover(cluster, s, history, problems);
+            metaHistory = metadata.finish();
+            metadata.crashes().forEach(t -> problems.add("metadata workload thread crashed: " + t));
             problems.addAll(workload.finish(DRAIN));
             finished = true;
             workload.crashes().forEach(t -> problems.add("workload thread crashed: " + t));
@@ -155,11 +170,15 @@ public final class JepsenRun {
             if (workload != null && !finished) {
                 workload.stopNow();
             }
+            if (metadata != null && !finished) {
+                metaHistory = metadata.finish();
+            }
             copyLogs(cluster, report.resolve("logs"));
             cluster.close();
         }
         History h = history == null ? History.of(List.of()) : history.snapshot();
         CheckResult check = QueueChecker.check(h, CheckerConfig.basaltDefaults());
+        problems.addAll(checkMetadata(metaHistory, report));
         RunResult result = new RunResult(s, check, problems, report, (System.nanoTime() - t0) / 1_000_000, replayCommand(s));
         writeReport(result, h);
         log.accept("JEPSEN " + result.summary());
@@ -227,6 +246,35 @@ public final class JepsenRun {
         }
         history.record(Op.of(Op.NEMESIS_PROCESS, OpType.INFO, Fn.NEMESIS, 0, 0).withNote("recovered: every node running, "
                 + "network whole, ISRs checked"));
+    }
+
+    /**
+     * Checks the metadata workload's history ({@link MetadataChecker}; describes may lag, as
+     * Basalt answers them from the receiving node's image) and writes it to the report directory;
+     * returns one problem when it is not linearizable.
+     */
+    private List<String> checkMetadata(List<MetaOp> ops, Path report) {
+        MetadataChecker.Result r = MetadataChecker.check(ops, false);
+        log.accept("JEPSEN " + r.summary());
+        try {
+            Files.createDirectories(report);
+            Files.writeString(report.resolve("metadata-history.jsonl"), MetadataWorkload.toJsonLines(ops), StandardCharsets.UTF_8);
+            StringBuilder sb = new StringBuilder(r.summary()).append('\n');
+            r.examples().forEach((a, ex) -> {
+                sb.append(a).append(" (").append(r.counts().get(a)).append(r.failing().contains(a) ? ", failing" : ", allowed")
+                        .append("):\n");
+                ex.forEach(e -> sb.append("  ").append(e).append('\n'));
+            });
+            Files.writeString(report.resolve("metadata-result.txt"), sb, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write the metadata history to " + report, e);
+        }
+        if (r.valid()) {
+            return List.of();
+        }
+        List<String> shown = new ArrayList<>();
+        r.failing().forEach(a -> shown.add(a + " " + r.examples().getOrDefault(a, List.of()).stream().limit(2).toList()));
+        return List.of("metadata workload: " + r.summary() + ": " + shown);
     }
 
     private static void createTopic(Cluster cluster, int partitions) {
