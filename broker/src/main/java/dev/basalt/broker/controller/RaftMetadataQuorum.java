@@ -235,9 +235,24 @@ public final class RaftMetadataQuorum implements MetadataQuorum, AutoCloseable {
      * One single-server voter change on this node, which must lead (dissertation §4.1): how an
      * operator re-admits a voter that rejoined with a new directory (remove it, then add it).
      * Completes once the configuration entry is committed.
+     *
+     * <p>A removed voter is demoted to an observer (a second change, once the removal committed),
+     * as KIP-853 does: a node that keeps running, a combined node's broker above all, still needs
+     * the metadata log, and the leader only replicates to members. Without it the removed node
+     * never even learned of its removal and its image froze (found by the Jepsen-style
+     * voter-change nemesis; VoterRemovalE2ETest).
      */
     public CompletableFuture<Long> changeVoter(boolean add, int nodeId) {
-        return add ? node.addVoter(nodeId) : node.removeVoter(nodeId);
+        if (add) {
+            return node.addVoter(nodeId);
+        }
+        return node.removeVoter(nodeId).thenCompose(index -> node.addObserver(nodeId).handle((observerIndex, error) -> {
+            if (error != null) {
+                throw new java.util.concurrent.CompletionException(new IllegalStateException("removed voter " + nodeId + " at index "
+                        + index + " but could not keep it as an observer (it gets no metadata until added back): " + error, error));
+            }
+            return observerIndex;
+        }));
     }
 
     public boolean isCaughtUp() {

@@ -1,0 +1,76 @@
+package dev.basalt.e2e.cluster;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.basalt.client.Admin;
+import dev.basalt.harness.NodeProcess;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * A voter removed from the metadata quorum (POST /quorum/remove-voter) while it keeps running stays
+ * a member as an observer, so a combined node's broker keeps learning the metadata: found by the
+ * Jepsen-style {@code voter-change} nemesis, where the removed node's image froze at the removal
+ * (describes through it answered a stale state forever, and it kept naming an old controller).
+ *
+ * <p>Claim: after the removal the node reports itself a non-voter, a topic created afterwards is
+ * in its image (a describe through that node alone finds it) and it names the active controller;
+ * after the add-back it is a voter again.
+ *
+ * <p>Reproduce: {@code ./mvnw -B -ntp -o -pl jepsen-style-tests -am verify -Dtest=VoterRemovalE2ETest
+ * -Dsurefire.failIfNoSpecifiedTests=false}.
+ */
+@Timeout(value = 150, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+class VoterRemovalE2ETest extends ClusterTestSupport {
+
+    @Test
+    void aRemovedVoterKeepsFollowingTheMetadataAsAnObserver_andIsAVoterAgainAfterTheAddBack() {
+        start(builder(3));
+        int active = cluster.activeController(FAILOVER);
+        int removed = otherThan(cluster.nodeIds(), active).orElseThrow();
+        NodeProcess node = cluster.node(removed);
+        NodeProcess.HttpAnswer answer = cluster.node(active).httpPost("/quorum/remove-voter?id=" + removed);
+        assertEquals(200, answer.code(), answer.body());
+        awaitTrue(() -> node.httpGet("/status").body().contains("\"voter\":false"), "node " + removed + " reporting itself a non-voter");
+
+        createTopic("after-removal", 1, 2, Map.of());
+        awaitTrue(() -> describableThrough(node, "after-removal"), "the topic created after the removal in node " + removed
+                + "'s image");
+        int now = cluster.activeController(FAILOVER);
+        assertTrue(node.httpGet("/status").body().contains("\"controllerId\":" + now), node.httpGet("/status").body());
+
+        NodeProcess.HttpAnswer added = cluster.node(now).httpPost("/quorum/add-voter?id=" + removed);
+        assertEquals(200, added.code(), added.body());
+        awaitTrue(() -> node.httpGet("/status").body().contains("\"voter\":true"), "node " + removed + " a voter again");
+        createTopic("after-add", 1, 2, Map.of());
+        awaitTrue(() -> describableThrough(node, "after-add"), "the topic created after the add-back in node " + removed + "'s image");
+    }
+
+    private static boolean describableThrough(NodeProcess node, String topic) {
+        Map<String, Object> c = new LinkedHashMap<>();
+        c.put("bootstrap.servers", node.bootstrap());
+        c.put("request.timeout.ms", 3_000);
+        c.put("default.api.timeout.ms", 5_000);
+        try (Admin admin = new Admin(c)) {
+            return Admin.get(admin.describeTopics(List.of(topic)), Duration.ofSeconds(5)).containsKey(topic);
+        } catch (RuntimeException e) {
+            return false;
+        }
+    }
+
+    private void awaitTrue(java.util.function.BooleanSupplier condition, String what) {
+        long deadline = System.nanoTime() + FAILOVER.toNanos();
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError(what + " not reached within " + FAILOVER + "\n" + cluster.diagnostics());
+            }
+            sleepMs(200);
+        }
+    }
+}
