@@ -100,8 +100,6 @@ public final class GroupMembership implements AutoCloseable {
     private long lastPollMs;
     /** Left the group because {@link #poll} was not called within the rebalance timeout; cleared by the rejoin. */
     private boolean leftOnPollTimeout;
-    /** How many times the poll timer expired (diagnostics, tests). */
-    private long pollTimeouts;
     private int heartbeatIntervalMs = 1_000;
     private BasaltException fatal;
     private boolean closed;
@@ -208,16 +206,6 @@ public final class GroupMembership implements AutoCloseable {
         return null;
     }
 
-    /** The member left because the application did not poll within max.poll.interval.ms and has not rejoined yet. */
-    public synchronized boolean leftOnPollTimeout() {
-        return leftOnPollTimeout;
-    }
-
-    /** Times the poll timer expired since this member was created. */
-    public synchronized long pollTimeouts() {
-        return pollTimeouts;
-    }
-
     /** The member owes a reconciliation that drops everything (fenced, session expired, or left on the poll timer). */
     public synchronized boolean isLost() {
         return lost;
@@ -230,7 +218,6 @@ public final class GroupMembership implements AutoCloseable {
     private void leaveOnPollTimeout() {
         leftOnPollTimeout = true;
         lost = true;
-        pollTimeouts++;
         ConsumerGroupHeartbeatRequest leave = ConsumerGroupHeartbeatRequest.newBuilder().setGroupId(groupId).setMemberId(memberId)
                 .setMemberEpoch(instanceId == null ? -1 : -2).setInstanceId(instanceId == null ? "" : instanceId).build();
         if (closed) {
