@@ -90,13 +90,30 @@
     return (i === 0 ? n.toFixed(0) : n.toFixed(1)) + ' ' + u[i];
   }
 
+  // Shortest time span a chart's x axis shows (seconds). With a single point (the first poll of a
+  // rate gives one) uPlot's automatic time range is that point plus 86,400 of its units: with our
+  // second timestamps, almost three years. The range comes from the points instead: all of them,
+  // and at least this window, ending at the newest point.
+  const X_WINDOW_MIN_S = 60;
+
+  function timeRange(u) {
+    const xs = u.data[0];
+    if (!xs || xs.length === 0) {
+      const now = Date.now() / 1000;
+      return [now - X_WINDOW_MIN_S, now];
+    }
+    const first = xs[0];
+    const last = xs[xs.length - 1];
+    return last - first < X_WINDOW_MIN_S ? [last - X_WINDOW_MIN_S, last] : [first, last];
+  }
+
   // A live line chart: push(values) appends a point at now.
   function liveChart(key, title, names, unitLabel) {
     const data = [[]].concat(names.map(() => []));
     const wrap = el('div', { class: 'chart', id: 'chart-' + key });
     const opts = {
       title: title, width: 560, height: 220,
-      scales: { x: { time: true } },
+      scales: { x: { time: true, range: timeRange } },
       series: [{}].concat(names.map((n, i) => ({ label: n, stroke: ['#0969da', '#cf222e', '#1a7f37', '#9a6700', '#8250df'][i % 5], width: 2 }))),
       axes: [{}, { label: unitLabel, size: 70 }],
     };

@@ -254,6 +254,7 @@ public final class BasaltNode implements AutoCloseable {
                 config.getLong("producer.id.expiration.check.interval.ms"), config.getInt("producer.state.producers.max"));
         long openStartNanos = System.nanoTime();
         logs = LogManager.open(config.dataDir(), defaults, clock, options, FileLayer.DEFAULT);
+        logs.onFsync(metrics::fsynced);
         shutdownSteps.add(() -> logs.close());
         gauges.registerLogRecovery((System.nanoTime() - openStartNanos) / 1e9, logs.openedAfterCleanShutdown());
         logs.enforceFreeSpace(config.getLong("log.dir.free.bytes.min"));
@@ -337,7 +338,7 @@ public final class BasaltNode implements AutoCloseable {
                     new ControllerAdminRpc(() -> controller, () -> quorum == null ? DescribeQuorumResponse.getDefaultInstance()
                             : quorum.describe()).bindService());
             quorum = RaftMetadataQuorum.start(config, config.dataDir().resolve(StorageDirectory.RAFT_DIR), stateMachine, publisher,
-                    services, storage.metadataLog() == StorageMeta.MetadataLog.JOIN);
+                    services, storage.metadataLog() == StorageMeta.MetadataLog.JOIN, metrics.controllerRpc());
             shutdownSteps.add(() -> quorum.close());
             RaftMetadataQuorum q = quorum;
             controllers.localLeader(q::leaderId);

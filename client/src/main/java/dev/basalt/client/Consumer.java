@@ -63,7 +63,11 @@ import java.util.concurrent.atomic.AtomicLong;
  * partitions that move (committing their positions first with auto-commit, then
  * {@link ConsumerRebalanceListener#onPartitionsRevoked}), acknowledges, then takes new ones at their
  * committed offsets. Partitions that do not move are never paused. Commits carry the member epoch;
- * a fenced member's commit fails with {@link CommitFailedException}. {@link #close()} commits and
+ * a fenced member's commit fails with {@link CommitFailedException}. An application that does not
+ * call {@link #poll} within {@code max.poll.interval.ms} is taken out of the group by the heartbeat
+ * thread (its partitions go to the other members at once; its commits fail with
+ * {@link CommitFailedException}); its next poll calls
+ * {@link ConsumerRebalanceListener#onPartitionsLost} and rejoins. {@link #close()} commits and
  * leaves at once. A consumer with {@code group.id} that uses {@link #assign} commits as a member-less
  * client (refused while the group has members).
  *
@@ -659,8 +663,18 @@ public final class Consumer<K, V> implements AutoCloseable {
             if (subscribed) {
                 acquire();
                 try {
-                    // an error is ignored: closing anyway, and the coordinator moves the partitions when we leave
-                    revoke(new LinkedHashSet<>(subscriptions.partitions()));
+                    Set<TopicPartition> owned = new LinkedHashSet<>(subscriptions.partitions());
+                    if (membership.isLost()) {
+                        // fenced, or left on max.poll.interval.ms: the partitions may be another
+                        // member's already; nothing to commit (it would be refused)
+                        drop(owned);
+                        if (!owned.isEmpty()) {
+                            runListener(() -> listener.onPartitionsLost(owned), null);
+                        }
+                    } else {
+                        // an error is ignored: closing anyway, and the coordinator moves the partitions when we leave
+                        revoke(owned);
+                    }
                 } finally {
                     release();
                 }

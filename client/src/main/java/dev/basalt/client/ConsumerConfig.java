@@ -46,7 +46,11 @@ public final class ConsumerConfig {
      * long; keep it at most the brokers' group.consumer.session.timeout.ms (default 45000).
      */
     public static final String SESSION_TIMEOUT_MS = "session.timeout.ms";
-    /** How long the member may take to revoke partitions (its rebalance timeout; default 300000). */
+    /**
+     * Longest time between two calls of poll (default 300000): past it the member leaves the group
+     * on its own and its partitions go to the others; the next poll reports them lost and rejoins.
+     * Also sent as the member's rebalance timeout.
+     */
     public static final String MAX_POLL_INTERVAL_MS = "max.poll.interval.ms";
     /** Server assignor to ask for: uniform or range (default: the group's or the broker's). */
     public static final String GROUP_REMOTE_ASSIGNOR = "group.remote.assignor";
@@ -74,7 +78,7 @@ public final class ConsumerConfig {
             .define(ENABLE_AUTO_COMMIT, ConfigDef.Type.BOOLEAN, true, "auto commit")
             .define(AUTO_COMMIT_INTERVAL_MS, ConfigDef.Type.INT, 5_000, ConfigDef.between(1, Integer.MAX_VALUE), "auto commit interval")
             .define(SESSION_TIMEOUT_MS, ConfigDef.Type.INT, 45_000, ConfigDef.between(1, Integer.MAX_VALUE), "session timeout (ms)")
-            .define(MAX_POLL_INTERVAL_MS, ConfigDef.Type.INT, 300_000, ConfigDef.between(1, 30 * 60 * 1000), "rebalance timeout (ms)")
+            .define(MAX_POLL_INTERVAL_MS, ConfigDef.Type.INT, 300_000, ConfigDef.between(1, 30 * 60 * 1000), "longest time between polls before the member leaves the group (ms)")
             .define(GROUP_REMOTE_ASSIGNOR, ConfigDef.Type.STRING, "", ConfigDef.oneOf("", "uniform", "range"), "server assignor");
 
     private ConsumerConfig() {

@@ -55,7 +55,11 @@ class ConsumerGroupMemberTest {
     }
 
     private Consumer<String, String> member() {
-        Map<String, Object> cfg = new HashMap<>();
+        return member(Map.of());
+    }
+
+    private Consumer<String, String> member(Map<String, Object> overrides) {
+        Map<String, Object> cfg = new HashMap<>(overrides);
         cfg.put("bootstrap.servers", cluster.bootstrap());
         cfg.put("group.id", "g");
         cfg.put("fetch.max.wait.ms", 50);
@@ -244,6 +248,87 @@ class ConsumerGroupMemberTest {
             assertEquals(1, all.stream().filter(ConsumerGroupHeartbeatRequest::getRebalanceRequested).count(),
                     "heartbeats asking for a rebalance");
             assertTrue(all.get(all.size() - 1).getMemberEpoch() == 1 && !all.get(all.size() - 1).getRebalanceRequested());
+        }
+    }
+
+    /**
+     * Kafka's poll timer (max.poll.interval.ms, KIP-62; KIP-848's consumer keeps it): an application
+     * that stops calling poll is taken out of the group by the heartbeat thread — it sends a leave
+     * (epoch -1) no earlier than max.poll.interval.ms after its last poll, then nothing until the
+     * application polls again; a commit meanwhile is refused by the coordinator (the member is gone:
+     * UNKNOWN_MEMBER_ID) and fails with CommitFailedException; the next poll reports the partitions
+     * lost (not revoked: another member may have them) and rejoins with epoch 0.
+     */
+    @Test
+    void noPollWithinMaxPollInterval_leavesTheGroup_commitFails_nextPollRejoins() throws Exception {
+        int maxPollIntervalMs = 400;
+        java.util.Set<String> left = java.util.concurrent.ConcurrentHashMap.newKeySet();
+        groups.setCoordinator(req -> {
+            if (req.getMemberEpoch() < 0) {
+                left.add(req.getMemberId());
+                return ConsumerGroupHeartbeatResponse.newBuilder().setMemberId(req.getMemberId()).setMemberEpoch(req.getMemberEpoch())
+                        .build();
+            }
+            left.remove(req.getMemberId()); // epoch 0: a join
+            return answer(req, req.getMemberEpoch() == 0 ? 7 : req.getMemberEpoch(), assignment(0, 1));
+        });
+        groups.setCommitCheck(req -> left.contains(req.getMemberId()) ? dev.basalt.proto.v1.ErrorCode.UNKNOWN_MEMBER_ID
+                : dev.basalt.proto.v1.ErrorCode.NONE);
+        List<String> callbacks = new java.util.concurrent.CopyOnWriteArrayList<>();
+        Map<String, Object> cfg = new HashMap<>();
+        cfg.put("max.poll.interval.ms", maxPollIntervalMs);
+        try (Consumer<String, String> c = member(cfg)) {
+            c.subscribe(List.of("t"), new ConsumerRebalanceListener() {
+                @Override
+                public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
+                    callbacks.add("revoked " + partitions.size());
+                }
+
+                @Override
+                public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
+                    callbacks.add("assigned " + partitions.size());
+                }
+
+                @Override
+                public void onPartitionsLost(Collection<TopicPartition> partitions) {
+                    callbacks.add("lost " + partitions.size());
+                }
+            });
+            long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(WAIT_MS);
+            long lastPollNanos = System.nanoTime(); // no later than the poll timer's last restart
+            while (c.assignment().size() < 2 && System.nanoTime() < deadline) {
+                lastPollNanos = System.nanoTime();
+                c.poll(Duration.ofMillis(20));
+            }
+            assertEquals(2, c.assignment().size());
+            // the application stops polling; heartbeats go on until the poll timer expires
+            ConsumerGroupHeartbeatRequest leave = null;
+            while (leave == null && System.nanoTime() < deadline) {
+                leave = groups.heartbeats().stream().filter(h -> h.getMemberEpoch() == -1).findFirst().orElse(null);
+                Thread.sleep(5);
+            }
+            long leftAfterMs = (System.nanoTime() - lastPollNanos) / 1_000_000;
+            assertTrue(leave != null, "no leave heartbeat within " + WAIT_MS + " ms without polls");
+            // the client's clock is System.nanoTime in whole ms: 1 ms of rounding
+            assertTrue(leftAfterMs >= maxPollIntervalMs - 1, "left after " + leftAfterMs + " ms, before max.poll.interval.ms");
+            assertEquals(c.memberId(), leave.getMemberId());
+            int afterLeave = groups.heartbeats().size();
+            Thread.sleep(200); // a stale member sends nothing more until the application polls
+            assertEquals(afterLeave, groups.heartbeats().size(), "heartbeats after the leave: "
+                    + groups.heartbeats().subList(afterLeave, groups.heartbeats().size()));
+            assertEquals(2, c.assignment().size(), "the partitions are dropped by the next poll, on the application's thread");
+            assertThrows(CommitFailedException.class, () -> c.commitSync(Map.of(new TopicPartition("t", 0), new OffsetAndMetadata(1))),
+                    "a commit of a member that left is refused");
+            assertEquals(List.of("assigned 2"), callbacks);
+            // the next poll: partitions lost (not revoked), then a rejoin with epoch 0 and the assignment again
+            while (callbacks.size() < 3 && System.nanoTime() < deadline) {
+                c.poll(Duration.ofMillis(20));
+            }
+            assertEquals(List.of("assigned 2", "lost 2", "assigned 2"), callbacks);
+            List<ConsumerGroupHeartbeatRequest> all = groups.heartbeats();
+            assertEquals(0, all.get(afterLeave).getMemberEpoch(), "the first heartbeat after the leave rejoins");
+            assertEquals(2, c.assignment().size());
+            c.commitSync(Map.of(new TopicPartition("t", 0), new OffsetAndMetadata(1))); // a member again: accepted
         }
     }
 }

@@ -55,6 +55,7 @@ final class GroupCommit {
     private final ReentrantLock flushLock = new ReentrantLock();
     private volatile boolean directoryDirty;
     private volatile long lastFlushMs;
+    private volatile FsyncListener fsyncs = FsyncListener.NONE;
 
     GroupCommit(Log log, FileLayer files, Path dir, Clock clock) {
         this.log = log;
@@ -69,6 +70,11 @@ final class GroupCommit {
         directoryDirty = true;
     }
 
+    /** Who hears of each fsync round (metrics). */
+    void fsyncListener(FsyncListener listener) {
+        fsyncs = java.util.Objects.requireNonNull(listener, "listener");
+    }
+
     long lastFlushMs() {
         return lastFlushMs;
     }
@@ -79,7 +85,7 @@ final class GroupCommit {
     }
 
     /** Makes every offset below {@code endOffset} durable (and possibly more); returns at once if it already is. */
-    void flushUpTo(long endOffset) {
+    void flushUpTo(long endOffset, FsyncListener.Trigger trigger) {
         if (log.recoveryPoint() >= endOffset) {
             return;
         }
@@ -90,7 +96,7 @@ final class GroupCommit {
             }
             log.ensureWritable();
             Dirty dirty = log.dirtySegments();
-            forceAll(dirty.segments());
+            forceAll(dirty.segments(), trigger);
             log.advanceRecoveryPoint(dirty.endOffset());
             lastFlushMs = clock.millis();
         } finally {
@@ -98,12 +104,19 @@ final class GroupCommit {
         }
     }
 
-    /** fsyncs {@code dirty} (retained; released here) and the directory if it changed. */
-    void forceAll(List<Segment> dirty) {
+    /**
+     * fsyncs {@code dirty} (retained; released here) and the directory if it changed; reports the
+     * round's duration to the listener when it succeeded. The monotonic clock, not the log's
+     * {@code Clock}: a duration of real I/O, which a test's manual clock would report as zero.
+     */
+    void forceAll(List<Segment> dirty, FsyncListener.Trigger trigger) {
+        long startNanos = System.nanoTime();
+        boolean synced = false;
         try {
             for (Segment s : dirty) {
                 try {
                     s.flush();
+                    synced = true;
                     s.closeFileIfFlushed();
                 } catch (IOException e) {
                     // After a failed fsync the page cache may have dropped the data (fsyncgate): stop.
@@ -114,10 +127,14 @@ final class GroupCommit {
                 directoryDirty = false;
                 try {
                     files.fsyncDirectory(dir);
+                    synced = true;
                 } catch (IOException e) {
                     directoryDirty = true;
                     throw log.offline("directory fsync of " + log.topicPartition() + " failed; log is offline", dir, e);
                 }
+            }
+            if (synced) {
+                fsyncs.onFsync(log.topicPartition(), trigger, dirty.size(), System.nanoTime() - startNanos);
             }
         } finally {
             for (Segment s : dirty) {

@@ -287,6 +287,20 @@ public final class LogManager implements AutoCloseable {
 
     /** Receives corrupt batches found by reads (and by the scrubber, which {@link #startScrubbing} gives its handler). */
     private volatile CorruptionHandler corruptionHandler = (log, offset, e) -> log.markCorruptFrom(offset, e);
+    private volatile FsyncListener fsyncListener = FsyncListener.NONE;
+
+    /**
+     * Reports every fsync of every partition, the logs opened before this call included (the
+     * broker's metrics). Replaces the previous listener.
+     */
+    public void onFsync(FsyncListener listener) {
+        fsyncListener = java.util.Objects.requireNonNull(listener, "listener");
+    }
+
+    /** Every log's fsyncs come here, so a listener set after open still hears the logs opened by it. */
+    private void fsynced(TopicPartition tp, FsyncListener.Trigger trigger, int segments, long durationNanos) {
+        fsyncListener.onFsync(tp, trigger, segments, durationNanos);
+    }
 
     /** Sets where corrupt batches found by reads go; the default keeps serving what lies before them. */
     public void corruptionHandler(CorruptionHandler handler) {
@@ -461,6 +475,7 @@ public final class LogManager implements AutoCloseable {
         PartitionLog log = new PartitionLog(tp, dir, partitionId, loaded, cfg, index, files, clock, scheduler,
                 options.compactionKeyCountMax(), options.producersPerPartitionMax());
         log.directoryCheck(this::checkDirectory);
+        log.fsyncListener(this::fsynced);
         log.writeGate(() -> noSpace, this::onWriteFailure);
         // A read that meets a corrupt batch hands it to the same handler as the scrubber, off the reader's thread.
         log.corruptReadListener((offset, e) -> {
@@ -763,7 +778,6 @@ public final class LogManager implements AutoCloseable {
         return get(tp).compact(nowMs);
     }
 
-    /** One flush.ms evaluation over every log at {@code nowMs}; returns logs flushed. */
     /** Forgets producers idle for producer.id.expiration.ms in every partition (tests; also periodic); returns how many. */
     public int runProducerExpirationOnce(long nowMs) {
         int n = 0;
@@ -773,6 +787,7 @@ public final class LogManager implements AutoCloseable {
         return n;
     }
 
+    /** One flush.ms evaluation over every log at {@code nowMs}; returns logs flushed. */
     public int runFlushCheckOnce(long nowMs) {
         int n = 0;
         for (PartitionLog log : logs.values()) {

@@ -450,7 +450,7 @@ public final class PartitionLog {
         try {
             background.execute(() -> {
                 try {
-                    flushUpTo(upTo);
+                    flushUpTo(upTo, FsyncListener.Trigger.ROLL);
                 } catch (RuntimeException e) {
                     org.slf4j.LoggerFactory.getLogger(PartitionLog.class).warn("flush after roll of {} failed", tp, e);
                 }
@@ -559,18 +559,23 @@ public final class PartitionLog {
 
     private void maybeFlushAfterAppend(long endOffset, LogConfig cfg) {
         if (endOffset - recoveryPoint >= cfg.flushMessages()) {
-            flushUpTo(endOffset);
+            flushUpTo(endOffset, FsyncListener.Trigger.FLUSH_MESSAGES);
         }
     }
 
     /** fsyncs everything appended so far and advances the recovery point. */
     public void flush() {
-        flushUpTo(logEndOffset);
+        flushUpTo(logEndOffset, FsyncListener.Trigger.REQUESTED);
     }
 
     /** Group commit: see {@link GroupCommit#flushUpTo}. */
-    void flushUpTo(long endOffset) {
-        commit.flushUpTo(endOffset);
+    void flushUpTo(long endOffset, FsyncListener.Trigger trigger) {
+        commit.flushUpTo(endOffset, trigger);
+    }
+
+    /** Who hears of this log's fsyncs (set by the manager when it opens the log). */
+    void fsyncListener(FsyncListener listener) {
+        commit.fsyncListener(listener);
     }
 
     /** What group commit sees of this log. */
@@ -635,7 +640,7 @@ public final class PartitionLog {
         if (closed || logEndOffset <= recoveryPoint || nowMs - commit.lastFlushMs() < config.flushMs()) {
             return false;
         }
-        flush();
+        flushUpTo(logEndOffset, FsyncListener.Trigger.FLUSH_MS);
         return true;
     }
 
@@ -1202,7 +1207,7 @@ public final class PartitionLog {
                     active.seal();
                     List<Segment> all = new ArrayList<>(segments.all());
                     all.forEach(Segment::retain);
-                    commit.forceAll(all);
+                    commit.forceAll(all, FsyncListener.Trigger.CLOSE);
                     recoveryPoint = logEndOffset;
                     index.putSegmentMaxTimestamp(partitionId, active.baseOffset(), active.maxTimestamp());
                     producers.onCleanClose(logEndOffset);

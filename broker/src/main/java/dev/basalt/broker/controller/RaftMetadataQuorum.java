@@ -2,6 +2,7 @@ package dev.basalt.broker.controller;
 
 import dev.basalt.broker.config.NodeConfig;
 import dev.basalt.broker.metadata.MetadataPublisher;
+import dev.basalt.broker.metrics.RpcMetrics;
 import dev.basalt.metadata.MetadataStateMachine;
 import dev.basalt.metadata.image.MetadataImage;
 import dev.basalt.proto.v1.DescribeQuorumResponse;
@@ -89,17 +90,18 @@ public final class RaftMetadataQuorum implements MetadataQuorum, AutoCloseable {
     public static RaftMetadataQuorum start(NodeConfig config, Path raftDir, MetadataStateMachine stateMachine,
                                            MetadataPublisher publisher, List<ServerServiceDefinition> services)
             throws IOException {
-        return start(config, raftDir, stateMachine, publisher, services, false);
+        return start(config, raftDir, stateMachine, publisher, services, false, null);
     }
 
     /**
      * As above; {@code rejoining}: this voter lost its metadata log and was formatted to rejoin
      * (its directory has a new id). It starts as an observer of the configured voters, grants no
-     * vote and never campaigns until a voter change adds it back (see RaftCore).
+     * vote and never campaigns until a voter change adds it back (see RaftCore). {@code requests}:
+     * the CONTROLLER listener's request metrics (every call on the port, Raft included), or null.
      */
     public static RaftMetadataQuorum start(NodeConfig config, Path raftDir, MetadataStateMachine stateMachine,
                                            MetadataPublisher publisher, List<ServerServiceDefinition> services,
-                                           boolean rejoining) throws IOException {
+                                           boolean rejoining, RpcMetrics requests) throws IOException {
         Map<Integer, NodeConfig.HostPort> voters = config.voters();
         Map<Integer, InetSocketAddress> peers = new TreeMap<>();
         voters.forEach((id, hp) -> peers.put(id, new InetSocketAddress(hp.host(), hp.port())));
@@ -107,6 +109,9 @@ public final class RaftMetadataQuorum implements MetadataQuorum, AutoCloseable {
         GrpcTransport transport = new GrpcTransport(config.nodeId(), new InetSocketAddress(listen.host(), listen.port()), peers,
                 GrpcTransport.Options.DEFAULT);
         services.forEach(transport::addService);
+        if (requests != null) {
+            transport.instrument(requests.tracerFactory(), requests.interceptor());
+        }
         FileRaftStore store = FileRaftStore.open(raftDir, FileRaftStore.Config.DEFAULT);
         int electionMs = config.getInt("raft.election.timeout.ms");
         RaftConfig defaults = RaftConfig.DEFAULT;

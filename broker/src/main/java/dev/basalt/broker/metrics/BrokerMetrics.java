@@ -1,6 +1,7 @@
 package dev.basalt.broker.metrics;
 
 import dev.basalt.broker.replica.Partition;
+import dev.basalt.log.FsyncListener;
 import dev.basalt.log.TopicPartition;
 import io.prometheus.metrics.core.datapoints.DistributionDataPoint;
 import io.prometheus.metrics.core.metrics.Counter;
@@ -54,8 +55,11 @@ public final class BrokerMetrics {
     private final Counter bytesOut;
     private final Counter recordsOut;
     private final DistributionDataPoint flushSeconds;
+    /** By {@link FsyncListener.Trigger} ordinal: resolved once, so an fsync does no label lookup. */
+    private final DistributionDataPoint[] fsyncSeconds;
     private final ConcurrentHashMap<TopicPartition, TopicMeters> meters = new ConcurrentHashMap<>();
     private final RpcMetrics rpc;
+    private final RpcMetrics controllerRpc;
 
     /**
      * @param perPartition label traffic and log series with the partition too
@@ -81,7 +85,19 @@ public final class BrokerMetrics {
         flushSeconds = Histogram.builder().name("basalt_log_flush_seconds").unit(Unit.SECONDS)
                 .help("Group-commit fsyncs of durable-acks partitions (one fsync covers every append before it)")
                 .classicOnly().classicUpperBounds(FLUSH_SECONDS_BUCKETS).withoutExemplars().register(registry);
-        rpc = new RpcMetrics(registry);
+        Histogram fsync = Histogram.builder().name("basalt_log_fsync_seconds").unit(Unit.SECONDS)
+                .help("Every fsync round of a partition's files by the log engine, by what asked for it (flush_messages,"
+                        + " flush_ms, roll, requested, close)")
+                .labelNames("trigger").classicOnly().classicUpperBounds(FLUSH_SECONDS_BUCKETS).withoutExemplars()
+                .register(registry);
+        FsyncListener.Trigger[] triggers = FsyncListener.Trigger.values();
+        fsyncSeconds = new DistributionDataPoint[triggers.length];
+        for (FsyncListener.Trigger t : triggers) {
+            fsyncSeconds[t.ordinal()] = fsync.labelValues(t.name().toLowerCase(java.util.Locale.ROOT));
+        }
+        RpcMetrics.Families requests = new RpcMetrics.Families(registry);
+        rpc = new RpcMetrics(requests, RpcMetrics.CLIENT);
+        controllerRpc = new RpcMetrics(requests, RpcMetrics.CONTROLLER);
         if (jvm) {
             JvmMetrics.builder().register(registry);
         }
@@ -105,8 +121,14 @@ public final class BrokerMetrics {
         return perPartition ? new String[] {tp.topic(), Integer.toString(tp.partition())} : new String[] {tp.topic()};
     }
 
+    /** Request metrics of the client port (clients and follower replicas). */
     public RpcMetrics rpc() {
         return rpc;
+    }
+
+    /** Request metrics of the CONTROLLER port (Raft, controller and controller-admin services). */
+    public RpcMetrics controllerRpc() {
+        return controllerRpc;
     }
 
     /** The partition's traffic counters: resolved on its first use, then read from the partition. */
@@ -147,6 +169,11 @@ public final class BrokerMetrics {
     /** One group-commit fsync took this long. */
     public void flushed(long nanos) {
         flushSeconds.observe(nanos / 1e9);
+    }
+
+    /** The log engine's fsyncs ({@code LogManager.onFsync}): every round, whatever asked for it. */
+    public void fsynced(TopicPartition tp, FsyncListener.Trigger trigger, int segments, long durationNanos) {
+        fsyncSeconds[trigger.ordinal()].observe(durationNanos / 1e9);
     }
 
     /** A scrape's answer. */

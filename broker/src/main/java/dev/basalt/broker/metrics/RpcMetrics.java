@@ -26,7 +26,8 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 
 /**
- * Request metrics of the client port, per gRPC method ({@code rpc} label, the full method name):
+ * Request metrics of one gRPC listener ({@code listener} label: {@value #CLIENT} or
+ * {@value #CONTROLLER}), per gRPC method ({@code rpc} label, the full method name):
  * calls, errors by code, and for unary calls the latency split Kafka's request metrics use:
  * <ul>
  *   <li>queue: the request arrived on the transport until a request thread starts the handler;</li>
@@ -39,7 +40,8 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
  * Errors: domain errors are the {@code ErrorCode}s in the answer (for Produce and Fetch every
  * partition's, for other methods the answer's top-level {@code error_code}); a call that ends with
  * a gRPC status other than OK counts {@code GRPC_<STATUS>}. Streaming calls (replica fetch
- * sessions, subscriptions) count calls and errors only: their durations are session lengths.
+ * sessions, subscriptions, the Raft envelope stream between voters) count calls, messages and
+ * errors only: their durations are session lengths.
  *
  * <p>How: a {@link ServerStreamTracer} is created on the transport thread when a call arrives
  * (the arrival time) and puts the call's {@link CallTiming} into the call's {@link Context}; an
@@ -54,35 +56,64 @@ public final class RpcMetrics {
     static final int METHODS_MAX = 128;
     static final String OTHER = "other";
 
-    private final Counter requests;
-    private final Counter errors;
-    private final Histogram queue;
-    private final Histogram local;
-    private final Histogram remoteWait;
-    private final Histogram send;
-    private final Histogram duration;
+    /** The listener the calls arrive on: the client port (clients and follower replicas). */
+    public static final String CLIENT = "client";
+    /** The CONTROLLER port: Raft between voters, and the controller's services. */
+    public static final String CONTROLLER = "controller";
+
+    private final Families families;
+    private final String listener;
     private final ConcurrentHashMap<String, Method> methods = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<Descriptors.Descriptor, Optional<Descriptors.FieldDescriptor>> errorFields =
             new ConcurrentHashMap<>();
 
-    RpcMetrics(PrometheusRegistry registry) {
-        requests = Counter.builder().name("basalt_requests_total").help("Calls on the client port, by gRPC method")
-                .labelNames("rpc").withoutExemplars().register(registry);
-        errors = Counter.builder().name("basalt_request_errors_total")
-                .help("Error codes in answers (per partition for Produce and Fetch) and gRPC failures (GRPC_<STATUS>)")
-                .labelNames("rpc", "code").withoutExemplars().register(registry);
-        queue = histogram(registry, "basalt_request_queue_seconds", "Unary calls: arrival until a request thread runs the"
-                + " handler");
-        local = histogram(registry, "basalt_request_local_seconds", "Unary calls: the handler's own work");
-        remoteWait = histogram(registry, "basalt_request_remote_wait_seconds", "Unary calls: handler done until the answer"
-                + " is ready (acks=all replication, long-poll fetches)");
-        send = histogram(registry, "basalt_request_send_seconds", "Unary calls: answer handed to gRPC until the stream closed");
-        duration = histogram(registry, "basalt_request_duration_seconds", "Unary calls: arrival until the stream closed");
+    /**
+     * The request families, registered once per node and shared by every listener's
+     * {@link RpcMetrics}: one series per (listener, rpc). Thread-safe.
+     */
+    static final class Families {
+        final Counter requests;
+        final Counter messages;
+        final Counter errors;
+        final Histogram queue;
+        final Histogram local;
+        final Histogram remoteWait;
+        final Histogram send;
+        final Histogram duration;
+
+        Families(PrometheusRegistry registry) {
+            requests = Counter.builder().name("basalt_requests_total").help("Calls, by listener and gRPC method (a streaming"
+                    + " call counts when it ends)").labelNames("listener", "rpc").withoutExemplars().register(registry);
+            messages = Counter.builder().name("basalt_request_messages_total").help("Request messages received, by listener"
+                    + " and gRPC method: one per unary call, one per message of a streaming call (Raft envelopes, replica"
+                    + " fetches)").labelNames("listener", "rpc").withoutExemplars().register(registry);
+            errors = Counter.builder().name("basalt_request_errors_total")
+                    .help("Error codes in answers (per partition for Produce and Fetch) and gRPC failures (GRPC_<STATUS>)")
+                    .labelNames("listener", "rpc", "code").withoutExemplars().register(registry);
+            queue = histogram(registry, "basalt_request_queue_seconds", "Unary calls: arrival until a request thread runs"
+                    + " the handler");
+            local = histogram(registry, "basalt_request_local_seconds", "Unary calls: the handler's own work");
+            remoteWait = histogram(registry, "basalt_request_remote_wait_seconds", "Unary calls: handler done until the"
+                    + " answer is ready (acks=all replication, long-poll fetches)");
+            send = histogram(registry, "basalt_request_send_seconds", "Unary calls: answer handed to gRPC until the stream"
+                    + " closed");
+            duration = histogram(registry, "basalt_request_duration_seconds", "Unary calls: arrival until the stream closed");
+        }
+
+        private static Histogram histogram(PrometheusRegistry registry, String name, String help) {
+            return Histogram.builder().name(name).unit(Unit.SECONDS).help(help).labelNames("listener", "rpc").classicOnly()
+                    .classicUpperBounds(BrokerMetrics.REQUEST_SECONDS_BUCKETS).withoutExemplars().register(registry);
+        }
     }
 
-    private static Histogram histogram(PrometheusRegistry registry, String name, String help) {
-        return Histogram.builder().name(name).unit(Unit.SECONDS).help(help).labelNames("rpc").classicOnly()
-                .classicUpperBounds(BrokerMetrics.REQUEST_SECONDS_BUCKETS).withoutExemplars().register(registry);
+    RpcMetrics(Families families, String listener) {
+        this.families = families;
+        this.listener = listener;
+    }
+
+    /** The {@code listener} label of this instance's series. */
+    public String listener() {
+        return listener;
     }
 
     /** Install with {@code ServerBuilder.addStreamTracerFactory}. */
@@ -144,6 +175,7 @@ public final class RpcMetrics {
     private final class Method {
         final String rpc;
         final CounterDataPoint calls;
+        final CounterDataPoint messages;
         final DistributionDataPoint queueSeconds;
         final DistributionDataPoint localSeconds;
         final DistributionDataPoint remoteWaitSeconds;
@@ -155,23 +187,25 @@ public final class RpcMetrics {
 
         Method(String rpc) {
             this.rpc = rpc;
-            calls = requests.labelValues(rpc);
-            queueSeconds = queue.labelValues(rpc);
-            localSeconds = local.labelValues(rpc);
-            remoteWaitSeconds = remoteWait.labelValues(rpc);
-            sendSeconds = send.labelValues(rpc);
-            durationSeconds = duration.labelValues(rpc);
+            Families f = families;
+            calls = f.requests.labelValues(listener, rpc);
+            messages = f.messages.labelValues(listener, rpc);
+            queueSeconds = f.queue.labelValues(listener, rpc);
+            localSeconds = f.local.labelValues(listener, rpc);
+            remoteWaitSeconds = f.remoteWait.labelValues(listener, rpc);
+            sendSeconds = f.send.labelValues(listener, rpc);
+            durationSeconds = f.duration.labelValues(listener, rpc);
         }
 
         void error(ErrorCode code) {
             int n = code == ErrorCode.UNRECOGNIZED ? -1 : code.getNumber();
             if (n < 0 || n >= byCode.length()) {
-                errors.labelValues(rpc, "UNRECOGNIZED").inc();
+                families.errors.labelValues(listener, rpc, "UNRECOGNIZED").inc();
                 return;
             }
             CounterDataPoint c = byCode.get(n);
             if (c == null) {
-                c = errors.labelValues(rpc, code.name());
+                c = families.errors.labelValues(listener, rpc, code.name());
                 byCode.set(n, c);
             }
             c.inc();
@@ -180,7 +214,7 @@ public final class RpcMetrics {
         void failed(Status.Code code) {
             CounterDataPoint c = byStatus.get(code.ordinal());
             if (c == null) {
-                c = errors.labelValues(rpc, "GRPC_" + code.name());
+                c = families.errors.labelValues(listener, rpc, "GRPC_" + code.name());
                 byStatus.set(code.ordinal(), c);
             }
             c.inc();
@@ -250,6 +284,11 @@ public final class RpcMetrics {
         @Override
         public Context filterContext(Context context) {
             return context.withValue(TIMING, t);
+        }
+
+        @Override
+        public void inboundMessage(int seqNo) {
+            t.method.messages.inc();
         }
 
         @Override

@@ -85,12 +85,14 @@ class AdminPortNodeTest {
     private long bytesIn0;
     private long bytesIn1;
     private int produceCalls;
+    private int controllerPort;
 
     @BeforeAll
     void start() throws Exception {
         dir = Files.createTempDirectory("metrics-node");
         int client = freePort();
         int controller = freePort();
+        controllerPort = controller;
         admin = "127.0.0.1:" + freePort();
         node = new BasaltNode(NodeConfig.of(Map.of("data.dir", dir.toString(), "listeners",
                 "PLAINTEXT://127.0.0.1:" + client + ",CONTROLLER://127.0.0.1:" + controller,
@@ -176,6 +178,14 @@ class AdminPortNodeTest {
                         .setSubscription(dev.basalt.proto.v1.ConsumerGroupHeartbeatRequest.Subscription.newBuilder()
                                 .addTopicNames("orders")).build()),
                 r -> r.getErrorCode() == ErrorCode.NONE && r.getMemberEpoch() > 0, "g2 join");
+        // one call on the CONTROLLER listener (the controller's admin service beside Raft)
+        ManagedChannel toController = NettyChannelBuilder.forAddress("127.0.0.1", controllerPort).usePlaintext().build();
+        try {
+            AdminServiceGrpc.newBlockingStub(toController).withDeadlineAfter(10, TimeUnit.SECONDS)
+                    .describeQuorum(dev.basalt.proto.v1.DescribeQuorumRequest.getDefaultInstance());
+        } finally {
+            toController.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+        }
     }
 
     /** Produces one batch of {@code records}; returns its size in bytes, or -1 on an error. */
@@ -242,11 +252,15 @@ class AdminPortNodeTest {
         assertValue("basalt_topic_in_bytes_total{topic=\"orders\"}", bytesIn0 + bytesIn1);
         assertValue("basalt_topic_out_records_total{topic=\"orders\"}", 8);
         assertValue("basalt_topic_out_bytes_total{topic=\"orders\"}", bytesIn0);
-        String produce = "rpc=\"basalt.v1.ProduceService/Produce\"";
+        String produce = "listener=\"client\",rpc=\"basalt.v1.ProduceService/Produce\"";
         assertValue("basalt_requests_total{" + produce + "}", produceCalls);
+        assertValue("basalt_request_messages_total{" + produce + "}", produceCalls);
         assertValue("basalt_request_errors_total{code=\"UNKNOWN_TOPIC\"," + produce + "}", 1);
         assertValue("basalt_request_duration_seconds_count{" + produce + "}", produceCalls);
         assertValue("basalt_request_local_seconds_count{" + produce + "}", produceCalls);
+        String quorum = "listener=\"controller\",rpc=\"basalt.v1.AdminService/DescribeQuorum\"";
+        assertValue("basalt_requests_total{" + quorum + "}", 1);
+        assertValue("basalt_request_duration_seconds_count{" + quorum + "}", 1);
         // orders (3) and __consumer_offsets (3), all led by this only broker, all fully replicated
         assertValue("basalt_cluster_partitions", 6);
         assertValue("basalt_cluster_topics", 2);
@@ -266,6 +280,8 @@ class AdminPortNodeTest {
         // g2's join bumped its epoch; g, created by an offset commit without members, stays at epoch 0
         awaitValue("basalt_group_rebalances_total", v -> v >= 1);
         awaitValue("basalt_log_flush_seconds_count", v -> v >= 1); // acks=all on durable-acks topics waits for an fsync
+        // ... which the log engine reports too: the flusher asks for it with flush()
+        awaitValue("basalt_log_fsync_seconds_count{trigger=\"requested\"}", v -> v >= 1);
         awaitValue("basalt_topic_log_size_bytes{topic=\"orders\"}", v -> v >= bytesIn0 + bytesIn1);
         awaitValue("basalt_topic_log_segments{topic=\"orders\"}", v -> v >= 3);
         awaitValue("basalt_raft_term", v -> v >= 1);
@@ -321,8 +337,8 @@ class AdminPortNodeTest {
     static final Set<String> EXPECTED_FAMILIES = new TreeSet<>(List.of(
             "basalt_topic_in_bytes_total", "basalt_topic_in_records_total", "basalt_topic_out_bytes_total",
             "basalt_topic_out_records_total", "basalt_topic_log_size_bytes", "basalt_topic_log_segments",
-            "basalt_topic_follower_lag_records", "basalt_topic_replica_fetch_lag_records", "basalt_log_flush_seconds", "basalt_log_recovery_seconds",
-            "basalt_log_clean_shutdown", "basalt_requests_total", "basalt_request_errors_total",
+            "basalt_topic_follower_lag_records", "basalt_topic_replica_fetch_lag_records", "basalt_log_flush_seconds", "basalt_log_fsync_seconds", "basalt_log_recovery_seconds",
+            "basalt_log_clean_shutdown", "basalt_requests_total", "basalt_request_messages_total", "basalt_request_errors_total",
             "basalt_request_queue_seconds", "basalt_request_local_seconds", "basalt_request_remote_wait_seconds",
             "basalt_request_send_seconds", "basalt_request_duration_seconds", "basalt_purgatory_operations",
             "basalt_partitions", "basalt_partitions_leader", "basalt_partitions_under_replicated",
@@ -335,7 +351,7 @@ class AdminPortNodeTest {
             "basalt_metadata_applied_index", "basalt_metadata_apply_lag_entries", "basalt_groups", "basalt_group_members",
             "basalt_group_lag_records", "basalt_group_max_lag_records", "basalt_group_max_lag_seconds", "basalt_group_status",
             "basalt_group_rebalances_total"));
-    static final Set<String> ALLOWED_LABELS = Set.of("topic", "partition", "rpc", "code", "state", "group", "status", "voter",
+    static final Set<String> ALLOWED_LABELS = Set.of("topic", "partition", "listener", "rpc", "code", "trigger", "state", "group", "status", "voter",
             "purgatory", "le");
     private static final Pattern TYPE = Pattern.compile("# TYPE (\\S+) (\\S+)");
     private static final Pattern SAMPLE = Pattern.compile("([a-zA-Z_:][a-zA-Z0-9_:]*)(\\{(.*)\\})? \\S+");

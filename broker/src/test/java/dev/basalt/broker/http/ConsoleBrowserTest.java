@@ -200,6 +200,19 @@ class ConsoleBrowserTest {
         wait.until(d -> text(d, "#card-brokers-up .value").equals("3"));
         wait.until(d -> d.findElements(By.cssSelector("#quorum-table tr")).size() == 4);
         wait.until(d -> chartPoints(d, "throughput") >= 1);
+        // With its first points (one, or two 2 s apart) the time axis spans a minute ending at the
+        // newest point, not the instant of a single point (uPlot's own range).
+        List<?> xScale = (List<?>) ((JavascriptExecutor) driver).executeScript("const c = window.basaltConsole.charts.throughput;"
+                + " return [c.plot.scales.x.min, c.plot.scales.x.max, c.data[0][0], c.data[0][c.data[0].length - 1],"
+                + " c.data[0].length];");
+        double xMin = ((Number) xScale.get(0)).doubleValue();
+        double xMax = ((Number) xScale.get(1)).doubleValue();
+        double oldest = ((Number) xScale.get(2)).doubleValue();
+        double newest = ((Number) xScale.get(3)).doubleValue();
+        long points = ((Number) xScale.get(4)).longValue();
+        String axis = "x axis [" + xMin + ", " + xMax + "] with " + points + " point(s) from " + oldest + " to " + newest;
+        assertEquals(newest, xMax, 1e-6, "the axis ends at the newest point: " + axis);
+        assertEquals(Math.max(60, newest - oldest), xMax - xMin, 1e-6, "a minute, or every point: " + axis);
         assertEquals(4, driver.findElements(By.cssSelector("#brokers-table tr")).size(), "header and three brokers");
         save(shots, "overview");
 

@@ -51,6 +51,15 @@ import java.util.function.Supplier;
  * heartbeat blocked in a slow RPC does not delay it); it rejoins with epoch 0 only after the poll
  * thread dropped them.
  *
+ * <p>{@code max.poll.interval.ms} (the rebalance timeout; Kafka's poll timer): when the application
+ * has not called {@code poll} for that long, the heartbeat thread leaves the group on its own
+ * (epoch -1; -2 for a static member, whose partitions then wait for it for the session timeout, as
+ * in Kafka), so the coordinator gives the member's partitions to the others at once instead of
+ * waiting for a revocation this member's poll thread would not perform. The member is then stale:
+ * it sends nothing more; its commits carry its old epoch and are refused (UNKNOWN_MEMBER_ID:
+ * {@code CommitFailedException}); its next {@link #poll} declares everything lost and rejoins with
+ * epoch 0. Records a poll already returned stay the application's, as with the session rule.
+ *
  * <p>Thread-safety: thread-safe; state under this object's monitor, RPCs outside it on the
  * heartbeat thread.
  */
@@ -87,6 +96,10 @@ public final class GroupMembership implements AutoCloseable {
     /** {@link #requestRebalance()}: sent with the next heartbeat, cleared once one carrying it is answered. */
     private boolean rebalanceRequested;
     private long lastAnsweredSendMs;
+    /** When the poll thread last called {@link #poll} (monotonic): the poll timer's start. */
+    private long lastPollMs;
+    /** Left the group because {@link #poll} was not called within the rebalance timeout; cleared by the rejoin. */
+    private boolean leftOnPollTimeout;
     private int heartbeatIntervalMs = 1_000;
     private BasaltException fatal;
     private boolean closed;
@@ -107,6 +120,7 @@ public final class GroupMembership implements AutoCloseable {
         this.channels = channels;
         this.brokers = brokers;
         this.time = time;
+        this.lastPollMs = time.monotonicMs();
         ScheduledThreadPoolExecutor t = new ScheduledThreadPoolExecutor(1, r -> {
             Thread th = new Thread(r, "basalt-consumer-heartbeat-" + groupId);
             th.setDaemon(true);
@@ -155,6 +169,7 @@ public final class GroupMembership implements AutoCloseable {
     public synchronized void subscribe(List<String> names, String regex) {
         this.topicNames = names == null ? null : List.copyOf(names);
         this.topicRegex = regex;
+        lastPollMs = time.monotonicMs(); // the application is active: the poll timer starts now
         schedule(0);
     }
 
@@ -164,12 +179,20 @@ public final class GroupMembership implements AutoCloseable {
      * of it). Throws a fatal group error.
      */
     public synchronized Reconciliation poll() {
+        long nowMs = time.monotonicMs();
+        boolean wasIdle = nowMs - lastPollMs > rebalanceTimeoutMs;
+        lastPollMs = nowMs;
+        if (wasIdle && !leftOnPollTimeout && epoch > 0 && !lost) {
+            // past the timeout, and the heartbeat thread has not left yet (it was blocked in an RPC):
+            // the coordinator is told at once, as if it had
+            leaveOnPollTimeout();
+        }
         if (fatal != null) {
             BasaltException e = fatal;
             fatal = null;
             throw e;
         }
-        if (!lost && sessionExpired(time.monotonicMs())) {
+        if (!lost && sessionExpired(nowMs)) {
             lost = true; // the heartbeat thread may be blocked in an RPC: do not wait for it to notice
         }
         if (lost) {
@@ -181,6 +204,46 @@ public final class GroupMembership implements AutoCloseable {
             return new Reconciliation(target, false, epoch);
         }
         return null;
+    }
+
+    /** The member owes a reconciliation that drops everything (fenced, session expired, or left on the poll timer). */
+    public synchronized boolean isLost() {
+        return lost;
+    }
+
+    /**
+     * The poll timer expired: from now on the member is out of the group (its partitions are lost)
+     * and a leave heartbeat goes out on the heartbeat thread, at once. Under the monitor.
+     */
+    private void leaveOnPollTimeout() {
+        leftOnPollTimeout = true;
+        lost = true;
+        ConsumerGroupHeartbeatRequest leave = ConsumerGroupHeartbeatRequest.newBuilder().setGroupId(groupId).setMemberId(memberId)
+                .setMemberEpoch(instanceId == null ? -1 : -2).setInstanceId(instanceId == null ? "" : instanceId).build();
+        if (closed) {
+            return;
+        }
+        // Queued before any rejoin the poll thread may trigger: the one heartbeat thread sends them in order.
+        try {
+            thread.execute(() -> sendLeave(leave));
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            // closing: close() leaves anyway
+        }
+    }
+
+    /** Sends a leave built earlier (best effort: the session timeout removes the member anyway). */
+    private void sendLeave(ConsumerGroupHeartbeatRequest leave) {
+        synchronized (this) {
+            if (closed) {
+                return;
+            }
+        }
+        try {
+            GroupServiceGrpc.newBlockingStub(channels.channel(coordinator()))
+                    .withDeadlineAfter(requestTimeoutMs, TimeUnit.MILLISECONDS).consumerGroupHeartbeat(leave);
+        } catch (RuntimeException e) {
+            coordinatorMoved();
+        }
     }
 
     /** No heartbeat sent within the last session timeout was answered: the coordinator may have expired us. */
@@ -204,6 +267,7 @@ public final class GroupMembership implements AutoCloseable {
         claimed = Set.of();
         if (wasLost && lost) {
             lost = false;
+            leftOnPollTimeout = false;
             epoch = 0; // rejoin: everything was dropped first
             target = Set.of();
             targetChanged = false;
@@ -246,6 +310,11 @@ public final class GroupMembership implements AutoCloseable {
                 schedule(retryBackoffMs); // waits for the poll thread to drop the partitions
                 return;
             }
+            if (epoch > 0 && sentMs - lastPollMs > rebalanceTimeoutMs) {
+                leaveOnPollTimeout(); // the application stopped polling: give its partitions up
+                schedule(retryBackoffMs);
+                return;
+            }
             if (sessionExpired(sentMs)) {
                 lost = true; // the coordinator may have expired us: stop claiming the partitions
                 schedule(retryBackoffMs);
@@ -275,6 +344,12 @@ public final class GroupMembership implements AutoCloseable {
         } catch (RuntimeException e) {
             coordinatorMoved();
             delay = retryBackoffMs;
+        }
+        synchronized (this) {
+            if (epoch > 0) {
+                // wake up when the poll timer expires, not up to a heartbeat interval later
+                delay = Math.min(delay, Math.max(0, lastPollMs + rebalanceTimeoutMs + 1 - time.monotonicMs()));
+            }
         }
         schedule(delay);
     }

@@ -36,6 +36,7 @@ public final class FakeGroupService extends GroupServiceGrpc.GroupServiceImplBas
     private final Map<String, Long> committed = new TreeMap<>();
     private int commits;
     private boolean failCommits;
+    private Function<OffsetCommitRequest, ErrorCode> commitCheck = req -> ErrorCode.NONE;
 
     FakeGroupService(FakeCluster cluster) {
         this.cluster = cluster;
@@ -63,6 +64,11 @@ public final class FakeGroupService extends GroupServiceGrpc.GroupServiceImplBas
     /** While on, every OffsetCommit is refused with STALE_MEMBER_EPOCH (nothing committed). */
     public synchronized void failCommits(boolean on) {
         failCommits = on;
+    }
+
+    /** Decides every later OffsetCommit's top-level error (NONE: committed); called under this object's monitor. */
+    public synchronized void setCommitCheck(Function<OffsetCommitRequest, ErrorCode> check) {
+        commitCheck = check;
     }
 
     @Override
@@ -104,6 +110,12 @@ public final class FakeGroupService extends GroupServiceGrpc.GroupServiceImplBas
             if (failCommits) {
                 out.onNext(OffsetCommitResponse.newBuilder().setErrorCode(ErrorCode.STALE_MEMBER_EPOCH)
                         .setErrorMessage("refused by the test").build());
+                out.onCompleted();
+                return;
+            }
+            ErrorCode refused = commitCheck.apply(req);
+            if (refused != ErrorCode.NONE) {
+                out.onNext(OffsetCommitResponse.newBuilder().setErrorCode(refused).setErrorMessage("refused by the test").build());
                 out.onCompleted();
                 return;
             }

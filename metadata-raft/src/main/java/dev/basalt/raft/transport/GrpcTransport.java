@@ -8,6 +8,8 @@ import dev.basalt.util.SuppressForbidden;
 import io.grpc.ConnectivityState;
 import io.grpc.ManagedChannel;
 import io.grpc.Server;
+import io.grpc.ServerInterceptor;
+import io.grpc.ServerStreamTracer;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.stub.ClientCallStreamObserver;
@@ -64,6 +66,8 @@ public final class GrpcTransport implements Transport {
     private final Map<Integer, Peer> peers = new TreeMap<>();
     private final AtomicLong dropped = new AtomicLong();
     private final java.util.List<io.grpc.ServerServiceDefinition> extraServices = new java.util.concurrent.CopyOnWriteArrayList<>();
+    private final java.util.List<ServerInterceptor> interceptors = new java.util.concurrent.CopyOnWriteArrayList<>();
+    private final java.util.List<ServerStreamTracer.Factory> tracers = new java.util.concurrent.CopyOnWriteArrayList<>();
     private volatile Server server;
 
     /** {@code peerAddresses} maps every other node this one may talk to (voters and observers) to its address. */
@@ -90,6 +94,24 @@ public final class GrpcTransport implements Transport {
         extraServices.add(Objects.requireNonNull(service, "service"));
     }
 
+    /**
+     * Instruments every call on this transport's listener (Raft and the extra services): the
+     * embedding node supplies them (request metrics), so this module needs no metrics library.
+     * {@code tracer} sees each stream from its arrival to its close; {@code interceptor} runs
+     * before every service's own interceptors. Either may be null. Call before {@link #start}.
+     */
+    public void instrument(ServerStreamTracer.Factory tracer, ServerInterceptor interceptor) {
+        if (server != null) {
+            throw new IllegalStateException("instrument after start");
+        }
+        if (tracer != null) {
+            tracers.add(tracer);
+        }
+        if (interceptor != null) {
+            interceptors.add(interceptor);
+        }
+    }
+
     @Override
     public void start(Consumer<RaftMessage> inbound) throws IOException {
         NettyServerBuilder builder = NettyServerBuilder.forAddress(listenAddress)
@@ -98,6 +120,8 @@ public final class GrpcTransport implements Transport {
                 .permitKeepAliveWithoutCalls(true)
                 .addService(new Service(inbound));
         extraServices.forEach(builder::addService);
+        tracers.forEach(builder::addStreamTracerFactory);
+        interceptors.forEach(builder::intercept);
         server = builder.build().start();
     }
 
