@@ -105,6 +105,15 @@ public final class IndexStore implements AutoCloseable {
         }
     }
 
+    /**
+     * Whether {@code e} (from {@link #open}) is RocksDB refusing damaged files (status Corruption),
+     * as opposed to an I/O error or a lock held elsewhere.
+     */
+    public static boolean isCorruption(LogStorageException e) {
+        return e.getCause() instanceof RocksDBException r && r.getStatus() != null
+                && r.getStatus().getCode() == org.rocksdb.Status.Code.Corruption;
+    }
+
     private static byte[] bytes(String s) {
         return s.getBytes(StandardCharsets.UTF_8);
     }
