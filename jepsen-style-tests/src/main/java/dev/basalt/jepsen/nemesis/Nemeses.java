@@ -40,6 +40,12 @@ public final class Nemeses {
             case PARTITION_HALVES, PARTITION_ISOLATE_ONE, PARTITION_ONE_WAY, PARTITION_RING ->
                     new PartitionNemesis(cluster, step.kind(), c);
             case CORRUPT_MINORITY -> new CorruptNemesis(cluster, topic, c, readyTimeout);
+            // storage and clock faults
+            case LOST_UNFSYNCED_ONE -> new LostUnfsyncedNemesis(cluster, "one node", () -> Targets.one(cluster, c), readyTimeout);
+            case LOST_UNFSYNCED_ALL -> new LostUnfsyncedNemesis(cluster, "every node", cluster::nodeIds, readyTimeout);
+            case CORRUPT_INDEX -> new CorruptNemesis(CorruptNemesis.Target.INDEX, cluster, topic, c, readyTimeout);
+            case CORRUPT_RAFT_LOG -> new CorruptNemesis(CorruptNemesis.Target.RAFT_LOG, cluster, topic, c, readyTimeout);
+            case CLOCK_JUMP, CLOCK_SKEW -> new ClockNemesis(cluster, step.kind(), c);
         };
     }
 }

@@ -28,7 +28,14 @@ public enum FaultKind {
     PARTITION_ISOLATE_ONE("isolate one node from the others"),
     PARTITION_ONE_WAY("one node's packets to the others dropped; it still hears them"),
     PARTITION_RING("majorities ring: each node reaches only its neighbours"),
-    CORRUPT_MINORITY("kill-9 a minority, flip a bit in or truncate one of its segment files, restart on heal");
+    CORRUPT_MINORITY("kill-9 a minority, flip a bit in or truncate one of its segment files, restart on heal"),
+    // storage and clock faults
+    LOST_UNFSYNCED_ONE("crash one node losing every write it did not fsync (lazyfs), restart on heal"),
+    LOST_UNFSYNCED_ALL("crash every node losing every write it did not fsync (lazyfs), restart all on heal"),
+    CORRUPT_INDEX("kill-9 a minority, flip a bit in or truncate one of its RocksDB index files, restart on heal"),
+    CORRUPT_RAFT_LOG("kill-9 a minority, flip a bit in or truncate the tail of its Raft log, restart on heal"),
+    CLOCK_JUMP("one node's wall clock jumps forward or back by 5 s to 10 min, reset on heal"),
+    CLOCK_SKEW("wall clocks skewed: a fixed offset per node, or one node strobing between two offsets, reset on heal");
 
     private final String description;
 
@@ -47,6 +54,20 @@ public enum FaultKind {
 
     public boolean needsNetfilter() {
         return name().startsWith("PARTITION_");
+    }
+
+    /**
+     * System properties the nodes need for this fault: the test-only lazyfs file layer or offset
+     * clock (see {@code dev.basalt.broker.testsupport.TestHooks}); none for the others.
+     */
+    public java.util.List<String> nodeJvmOptions() {
+        if (name().startsWith("LOST_UNFSYNCED_")) {
+            return java.util.List.of("-Dbasalt.test.lazyfs=true");
+        }
+        if (name().startsWith("CLOCK_")) {
+            return java.util.List.of("-Dbasalt.test.clock=true");
+        }
+        return java.util.List.of();
     }
 
     public String jsonName() {
