@@ -46,6 +46,8 @@ public final class CorruptNemesis implements Nemesis {
     public enum Target { SEGMENT, INDEX, RAFT_LOG }
 
     private static final Duration REFUSAL_WAIT = Duration.ofSeconds(20);
+    /** What BasaltNode logs when its start fails (before it runs its shutdown steps and exits). */
+    private static final String START_FAILED = "Start-up failed";
 
     private final Target target;
     private final Cluster cluster;
@@ -114,10 +116,12 @@ public final class CorruptNemesis implements Nemesis {
     @Override
     public String heal() {
         NodeProcess node = cluster.node(victim);
+        int failedStartsBefore = node.grepLog(START_FAILED).size();
         node.launch();
         if (target == Target.RAFT_LOG) {
-            String refused = awaitReadyOrRefusal(node);
+            String refused = awaitReadyOrRefusal(node, failedStartsBefore);
             if (refused != null) {
+                node.kill(); // a refusing node may take a long time to run its shutdown steps
                 restoreRaft(node);
                 node.launch();
                 cluster.awaitReady(List.of(victim), readyTimeout);
@@ -181,13 +185,13 @@ public final class CorruptNemesis implements Nemesis {
         }
     }
 
-    /** Null once the node is ready; why it stopped when it exited on its own (a refused start). */
-    private String awaitReadyOrRefusal(NodeProcess node) {
+    /** Null once the node is ready; why it refused when its start failed (the node logs the failure, then shuts down). */
+    private String awaitReadyOrRefusal(NodeProcess node, int failedStartsBefore) {
         long deadline = System.nanoTime() + readyTimeout.toNanos();
         while (System.nanoTime() < deadline) {
-            if (!node.isAlive()) {
-                List<String> why = node.grepLog("raft");
-                return "exit " + node.awaitExit(Duration.ofSeconds(1)) + (why.isEmpty() ? "" : ": " + why.get(why.size() - 1).trim());
+            if (node.grepLog(START_FAILED).size() > failedStartsBefore || !node.isAlive()) {
+                List<String> why = node.grepLog("RaftStorageException");
+                return why.isEmpty() ? "start failed" : why.get(why.size() - 1).trim();
             }
             if (node.httpStatus("/ready") == 200) {
                 return null;
