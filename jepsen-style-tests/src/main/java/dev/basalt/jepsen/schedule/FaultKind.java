@@ -6,11 +6,15 @@ package dev.basalt.jepsen.schedule;
  * partition, the active controller), using the fault step's {@code choice} wherever a choice
  * among nodes is needed, so a schedule replays the same decisions on the same cluster state.
  *
- * <p>Not here, and why: a clock nemesis needs a test-only clock offset in the node (BasaltNode
- * uses {@code Clock.systemUTC()} with no hook; the broker module is not this module's to change);
- * lost unfsynced writes need the log engine's and Raft store's test-only file layer to be
- * selectable by a system property in a node process; membership changes, rolling restarts and
- * reassignments under load are not yet nemeses.
+ * <p>Storage and clock faults (the block after {@code // storage and clock faults}) need test-only
+ * hooks in the node, switched on per run by {@link #nodeJvmOptions()} and driven over the node's
+ * standard input (see {@code dev.basalt.broker.testsupport.TestHooks}): {@code lost-unfsynced-*}
+ * use the lazyfs file layer ({@code -Dbasalt.test.lazyfs=true}: a crash discards every write not
+ * fsynced), {@code clock-*} the offset wall clock ({@code -Dbasalt.test.clock=true}).
+ * {@code corrupt-index} and {@code corrupt-raft-log} damage files of a stopped node, as
+ * {@code corrupt-minority} does with segments.
+ *
+ * <p>Not here yet: membership changes, rolling restarts and reassignments under load.
  *
  * <p>Thread-safety: immutable enum.
  */
@@ -47,7 +51,7 @@ public enum FaultKind {
         return description;
     }
 
-    /** The nemesis family, for coverage reports: kill, pause, partition, corrupt. */
+    /** The nemesis family, for coverage reports: kill, pause, partition, corrupt, lost (unfsynced), clock. */
     public String family() {
         return name().substring(0, name().indexOf('_')).toLowerCase(java.util.Locale.ROOT);
     }
