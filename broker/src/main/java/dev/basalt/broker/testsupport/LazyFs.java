@@ -35,6 +35,10 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * point past the durable end of a segment), the storage meta file, topic-id files and the lock
  * file, which are fsynced before use.
  *
+ * <p>A write racing an fsync of the same file counts as covered by it when its entry was recorded
+ * before the fsync began (its bytes may reach the file a moment later): the model is never
+ * stricter than the kernel, so a write that returned before an fsync began is never discarded.
+ *
  * <p>Cost: one read lock and one synchronized append per mutation, and the replaced bytes (writes
  * into the preallocated zero tail of a segment store nothing). Off (the default) nothing of this
  * class is touched.
