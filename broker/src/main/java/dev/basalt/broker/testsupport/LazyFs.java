@@ -49,6 +49,8 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  */
 public final class LazyFs {
     private static final int CHUNK_BYTES = 64 << 10;
+    /** Undone entries printed at a crash (the newest). */
+    private static final int DESCRIBED_MAX = 20;
 
     /** One tracked file; its path follows renames. */
     static final class FileId {
@@ -105,6 +107,12 @@ public final class LazyFs {
         }
 
         @Override
+        public String toString() {
+            return (overwritten ? "write" : length > 0 ? "truncation" : "growth") + " #" + seq + " of " + file.path + " at " + position
+                    + " (" + length + " bytes, size before " + sizeBefore + ")";
+        }
+
+        @Override
         void undo() throws IOException {
             Path p = file.path;
             if (p == null || !Files.exists(p)) {
@@ -153,6 +161,11 @@ public final class LazyFs {
         }
 
         @Override
+        public String toString() {
+            return "creation #" + seq + " of " + file.path;
+        }
+
+        @Override
         void undo() throws IOException {
             Path p = file.path;
             if (p != null) {
@@ -186,6 +199,11 @@ public final class LazyFs {
         @Override
         boolean belongsToDir(Path d) {
             return d.equals(to.getParent()) || d.equals(from.getParent());
+        }
+
+        @Override
+        public String toString() {
+            return "rename #" + seq + " of " + from + " to " + to;
         }
 
         @Override
@@ -392,6 +410,9 @@ public final class LazyFs {
         int undone = 0;
         for (int i = entries.size() - 1; i >= 0; i--) {
             try {
+                if (entries.size() - i <= DESCRIBED_MAX) {
+                    System.err.println("lazyfs: undo " + entries.get(i)); // what a crash discarded, for diagnosis
+                }
                 entries.get(i).undo();
                 undone++;
             } catch (IOException | RuntimeException e) {
