@@ -96,6 +96,14 @@ class IndexCorruptionTest {
         assertRebuilt(before);
     }
 
+    /** Found by the Jepsen suite (seed 21896797741): a flipped bit in CURRENT named a MANIFEST that does not exist. */
+    @Test
+    void currentNamingAMissingManifest_indexMovedAsideAndRebuilt() throws IOException {
+        List<String> before = fillAndCrash(60);
+        Files.writeString(indexFile("CURRENT"), "MANIFEST-040005\n");
+        assertRebuilt(before);
+    }
+
     @Test
     void intactIndex_isNotMovedAside() {
         List<String> before = fillAndCrash(20);
