@@ -51,7 +51,6 @@ import dev.basalt.log.LogConfig;
 import dev.basalt.log.LogManager;
 import dev.basalt.log.LogManagerOptions;
 import dev.basalt.log.TopicPartition;
-import dev.basalt.log.segment.FileLayer;
 import dev.basalt.metadata.MetadataStateMachine;
 import dev.basalt.metadata.controller.ConfigValidator;
 import dev.basalt.metadata.controller.ControllerConfig;
@@ -147,7 +146,7 @@ public final class BasaltNode implements AutoCloseable {
 
     private final NodeConfig config;
     private final boolean formatIfMissing;
-    private final Clock clock = Clock.systemUTC();
+    private final Clock clock = dev.basalt.broker.testsupport.TestHooks.clock(); // Clock.systemUTC() unless a test hook is on
     private final UUID incarnationId = UUID.randomUUID();
     private final AtomicBoolean closed = new AtomicBoolean();
     private final CountDownLatch stopped = new CountDownLatch(1);
@@ -253,7 +252,7 @@ public final class BasaltNode implements AutoCloseable {
                 true, config.getLong("shutdown.timeout.ms")).withProducerState(config.getLong("producer.id.expiration.ms"),
                 config.getLong("producer.id.expiration.check.interval.ms"), config.getInt("producer.state.producers.max"));
         long openStartNanos = System.nanoTime();
-        logs = LogManager.open(config.dataDir(), defaults, clock, options, FileLayer.DEFAULT);
+        logs = LogManager.open(config.dataDir(), defaults, clock, options, dev.basalt.broker.testsupport.TestHooks.fileLayer());
         logs.onFsync(metrics::fsynced);
         shutdownSteps.add(() -> logs.close());
         gauges.registerLogRecovery((System.nanoTime() - openStartNanos) / 1e9, logs.openedAfterCleanShutdown());
@@ -884,6 +883,7 @@ public final class BasaltNode implements AutoCloseable {
 
     public static void main(String[] args) {
         dev.basalt.grpc.NettyDefaults.apply();
+        dev.basalt.broker.testsupport.TestHooks.startControl(); // no-op unless -Dbasalt.test.* is set
         Path configFile = null;
         boolean formatIfMissingFlag = false;
         for (int i = 0; i < args.length; i++) {

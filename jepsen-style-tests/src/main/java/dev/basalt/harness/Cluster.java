@@ -132,6 +132,16 @@ public final class Cluster implements AutoCloseable {
             return this;
         }
 
+        /** Adds one option to every node's JVM command line (after the defaults). */
+        public Builder jvmOption(String option) {
+            List<String> all = new java.util.ArrayList<>(jvm);
+            if (!all.contains(option)) {
+                all.add(option);
+            }
+            this.jvm = List.copyOf(all);
+            return this;
+        }
+
         public Builder jvmOptions(List<String> options) {
             this.jvm = List.copyOf(options);
             return this;

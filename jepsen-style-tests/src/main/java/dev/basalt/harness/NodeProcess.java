@@ -290,6 +290,44 @@ public final class NodeProcess implements AutoCloseable {
         return a.code() < 0 ? "admin port not answering" : a.body().trim();
     }
 
+    /**
+     * Sends one line to the node's standard input: the test-only control channel of
+     * {@code dev.basalt.broker.testsupport.TestHooks} ({@code lazyfs-crash}, {@code clock-offset <ms>}),
+     * read only when the node runs with a {@code -Dbasalt.test.*} property.
+     */
+    public void control(String line) {
+        if (!isAlive()) {
+            throw new IllegalStateException("node " + nodeId + " is not running; cannot send '" + line + "'");
+        }
+        try {
+            java.io.OutputStream in = process.getOutputStream();
+            in.write((line + "\n").getBytes(StandardCharsets.UTF_8));
+            in.flush();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot send '" + line + "' to node " + nodeId, e);
+        }
+    }
+
+    /**
+     * The test-only lazyfs crash: the node discards every write it did not fsync and halts
+     * ({@code lazyfs-crash} on its standard input); waits until the process is gone, at most
+     * {@code timeout}, then kills it (a node without the lazyfs property ignores the line).
+     *
+     * @return the exit code (86 for a lazyfs crash), or -1 when it had to be killed
+     */
+    public int crashLosingUnsynced(Duration timeout) {
+        control("lazyfs-crash");
+        try {
+            if (process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+                return process.exitValue();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        kill();
+        return -1;
+    }
+
     /** SIGSTOP by PID: the process freezes (sockets stay open, nothing answers). */
     public void pause() {
         signal("STOP");

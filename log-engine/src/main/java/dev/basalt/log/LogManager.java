@@ -57,7 +57,9 @@ public final class LogManager implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(LogManager.class);
     public static final String INDEX_DIR = "index";
     /** Directories other components of the node keep in the data dir (the metadata quorum's log): not partitions. */
-    public static final java.util.Set<String> RESERVED_DIRS = java.util.Set.of("raft");
+    public static final java.util.Set<String> RESERVED_DIRS = java.util.Set.of("raft", "index.corrupt");
+    /** Where a damaged index that RocksDB refused to open is kept for the operator (the newest one only). */
+    public static final String CORRUPT_INDEX_DIR = "index.corrupt";
     public static final String CLEAN_SHUTDOWN_FILE = ".clean-shutdown";
     public static final String LOCK_FILE = ".lock";
     public static final String DELETE_SUFFIX = "-delete";
@@ -132,7 +134,7 @@ public final class LogManager implements AutoCloseable {
             if (lock == null) {
                 throw new LogStorageException("data directory is in use by another process", dataDir, null);
             }
-            index = IndexStore.open(dataDir.resolve(INDEX_DIR));
+            index = openIndexOrRebuild(dataDir, files);
             m = new LogManager(dataDir, brokerDefaults, clock, files, options, index, lockChannel, lock);
         } catch (IOException | RuntimeException e) {
             closeQuietly(index, lockChannel);
@@ -157,6 +159,40 @@ public final class LogManager implements AutoCloseable {
         m.lockFileKey = fileKey(dataDir.resolve(LOCK_FILE));
         m.startPeriodicTasks();
         return m;
+    }
+
+    /**
+     * Opens the index; when RocksDB refuses it as corrupt (a flipped bit in its MANIFEST, WAL or
+     * a table file, a cut CURRENT file), moves it to {@value #CORRUPT_INDEX_DIR} (replacing an older
+     * one) and opens a new, empty one. Everything in the index can be rebuilt from the segments
+     * (see the class javadoc): every partition then loads by a full scan, which rebuilds offsets,
+     * times and leader epochs and treats every segment but the last as flushed. Lost with it: a
+     * log start offset inside a segment (records below it become readable again until retention)
+     * and the high-watermark checkpoint (a follower learns the HW from its leader again). Other
+     * failures (I/O errors, a locked directory) still fail the open.
+     */
+    static IndexStore openIndexOrRebuild(Path dataDir, FileLayer files) throws IOException {
+        Path dir = dataDir.resolve(INDEX_DIR);
+        try {
+            return IndexStore.open(dir);
+        } catch (LogStorageException e) {
+            if (!IndexStore.isCorruption(e)) {
+                throw e;
+            }
+            Path aside = dataDir.resolve(CORRUPT_INDEX_DIR);
+            LOG.error("the RocksDB index in {} is corrupt ({}); moved to {} and rebuilding every partition's index from its"
+                    + " segments", dir, e.getCause() == null ? e.getMessage() : e.getCause().getMessage(), aside);
+            if (Files.exists(aside)) {
+                try (Stream<Path> walk = Files.walk(aside)) {
+                    for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
+                        files.delete(p);
+                    }
+                }
+            }
+            files.atomicMove(dir, aside);
+            files.fsyncDirectory(dataDir);
+            return IndexStore.open(dir);
+        }
     }
 
     private static void closeQuietly(IndexStore index, FileChannel ch) {

@@ -112,7 +112,8 @@ public final class RaftMetadataQuorum implements MetadataQuorum, AutoCloseable {
         if (requests != null) {
             transport.instrument(requests.tracerFactory(), requests.interceptor());
         }
-        FileRaftStore store = FileRaftStore.open(raftDir, FileRaftStore.Config.DEFAULT);
+        FileRaftStore store = FileRaftStore.open(raftDir, FileRaftStore.Config.DEFAULT,
+                dev.basalt.broker.testsupport.TestHooks.raftStorageIo()); // StorageIo.nio() unless a test hook is on
         int electionMs = config.getInt("raft.election.timeout.ms");
         RaftConfig defaults = RaftConfig.DEFAULT;
         RaftConfig raft = new RaftConfig(electionMs, electionMs * 2, config.getInt("raft.heartbeat.interval.ms"),
@@ -339,7 +340,7 @@ public final class RaftMetadataQuorum implements MetadataQuorum, AutoCloseable {
 
     /** An observer fetched metadata after {@code appliedIndex} (for DescribeQuorum). */
     public void observerFetched(int nodeId, long appliedIndex) {
-        observers.put(nodeId, new long[] {appliedIndex, System.currentTimeMillis()});
+        observers.put(nodeId, new long[] {appliedIndex, dev.basalt.broker.testsupport.TestHooks.wallMillis()});
     }
 
     @Override
@@ -349,7 +350,7 @@ public final class RaftMetadataQuorum implements MetadataQuorum, AutoCloseable {
         for (int voter : voters.keySet()) {
             var r = b.addVotersBuilder().setReplicaId(voter);
             if (voter == node.nodeId()) {
-                long now = System.currentTimeMillis();
+                long now = dev.basalt.broker.testsupport.TestHooks.wallMillis();
                 r.setLogEndOffset(node.appliedIndex()).setLag(Math.max(0, node.commitIndex() - node.appliedIndex()))
                         .setLastFetchTimestampMs(now).setLastCaughtUpTimestampMs(now);
             } else {

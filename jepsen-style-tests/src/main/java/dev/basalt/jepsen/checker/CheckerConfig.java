@@ -17,6 +17,13 @@ import java.util.Set;
  *       <td>lost-write, unseen, inconsistent-offsets, lost-on-node</td>
  *       <td>an acknowledged record may exist only on a leader that then fails, and an unclean
  *       leader rewrites offsets the old leader had handed out</td></tr>
+ *   <tr><td>{@code durableAcks = false} and {@code crashLosesUnsyncedOnIsr = true}</td>
+ *       <td>lost-write, unseen, inconsistent-offsets, lost-on-node</td>
+ *       <td>without durable acks an acknowledgement means "in the ISR members' memory"; a crash
+ *       that discards unfsynced data on every ISR member at once (the {@code lost-unfsynced-all}
+ *       nemesis) loses it. With durable acks (Basalt's default: the high watermark counts only
+ *       offsets fsynced on every ISR member) such a crash loses nothing acknowledged, and a
+ *       crash of a minority never does</td></tr>
  *   <tr><td>{@code finalReads = false}</td><td>unseen</td>
  *       <td>without reads after healing, the tail of the log may simply not have been read
  *       yet</td></tr>
@@ -34,11 +41,23 @@ import java.util.Set;
  * <p>Thread-safety: immutable record.
  */
 public record CheckerConfig(boolean idempotentProducer, boolean acksAll, boolean uncleanLeaderElection, boolean finalReads,
-                            boolean atomicMultiSends, int examplesMax) {
+                            boolean atomicMultiSends, int examplesMax, boolean durableAcks, boolean crashLosesUnsyncedOnIsr) {
     public CheckerConfig {
         if (examplesMax < 1 || examplesMax > 1000) {
             throw new IllegalArgumentException("examplesMax must be 1..1000");
         }
+    }
+
+    /** Durable acks and no crash that loses unsynced data on a whole ISR. */
+    public CheckerConfig(boolean idempotentProducer, boolean acksAll, boolean uncleanLeaderElection, boolean finalReads,
+                         boolean atomicMultiSends, int examplesMax) {
+        this(idempotentProducer, acksAll, uncleanLeaderElection, finalReads, atomicMultiSends, examplesMax, true, false);
+    }
+
+    /** This configuration for a run with the topic's {@code durable.acks} and whether a crash can lose unsynced data on every ISR member. */
+    public CheckerConfig withUnsyncedLoss(boolean durable, boolean wholeIsrCrashes) {
+        return new CheckerConfig(idempotentProducer, acksAll, uncleanLeaderElection, finalReads, atomicMultiSends, examplesMax, durable,
+                wholeIsrCrashes);
     }
 
     /** Basalt's defaults: idempotent acks=all producer, clean elections, final reads, non-atomic multi-sends. */
@@ -57,7 +76,7 @@ public record CheckerConfig(boolean idempotentProducer, boolean acksAll, boolean
             a.add(Anomaly.DUPLICATE);
             a.add(Anomaly.INT_NONMONOTONIC_SEND);
         }
-        if (!acksAll || uncleanLeaderElection) {
+        if (!acksAll || uncleanLeaderElection || (!durableAcks && crashLosesUnsyncedOnIsr)) {
             a.add(Anomaly.LOST_WRITE);
             a.add(Anomaly.UNSEEN);
             a.add(Anomaly.INCONSISTENT_OFFSETS);

@@ -46,6 +46,12 @@ public final class Nemeses {
             case VOTER_CHANGE -> new VoterChangeNemesis(cluster, c);
             case REASSIGN -> new ReassignNemesis(cluster, topic, partitions, c, readyTimeout);
             case LEADER_ELECTION -> new LeaderElectionNemesis(cluster, topic, partitions, c, readyTimeout);
+            // storage and clock faults
+            case LOST_UNFSYNCED_ONE -> new LostUnfsyncedNemesis(cluster, "one node", () -> Targets.one(cluster, c), readyTimeout);
+            case LOST_UNFSYNCED_ALL -> new LostUnfsyncedNemesis(cluster, "every node", cluster::nodeIds, readyTimeout);
+            case CORRUPT_INDEX -> new CorruptNemesis(CorruptNemesis.Target.INDEX, cluster, topic, c, readyTimeout);
+            case CORRUPT_RAFT_LOG -> new CorruptNemesis(CorruptNemesis.Target.RAFT_LOG, cluster, topic, c, readyTimeout);
+            case CLOCK_JUMP, CLOCK_SKEW -> new ClockNemesis(cluster, step.kind(), c);
         };
     }
 }

@@ -131,6 +131,7 @@ public final class JepsenRun {
         Cluster.Builder b = Cluster.builder(workDir.resolve("cluster-" + s.seed() + "-" + System.nanoTime())).nodes(s.nodes())
                 .rackPerNode().config("broker.session.timeout.ms", "3000").config("broker.heartbeat.interval.ms", "500")
                 .config("replica.lag.time.max.ms", "4000");
+        s.kinds().forEach(k -> k.nodeJvmOptions().forEach(b::jvmOption)); // test-only hooks (lazyfs, clock) the faults need
         if (Netfilter.unavailableReason().isEmpty()) {
             b.networkFaults();
         } else {
@@ -177,7 +178,9 @@ public final class JepsenRun {
             cluster.close();
         }
         History h = history == null ? History.of(List.of()) : history.snapshot();
-        CheckResult check = QueueChecker.check(h, CheckerConfig.basaltDefaults());
+        // The topic keeps Basalt's default durable.acks=true, so even lost-unfsynced-all may lose nothing acknowledged.
+        CheckResult check = QueueChecker.check(h, CheckerConfig.basaltDefaults().withUnsyncedLoss(true,
+                s.kinds().contains(dev.basalt.jepsen.schedule.FaultKind.LOST_UNFSYNCED_ALL)));
         problems.addAll(checkMetadata(metaHistory, report));
         RunResult result = new RunResult(s, check, problems, report, (System.nanoTime() - t0) / 1_000_000, replayCommand(s));
         writeReport(result, h);

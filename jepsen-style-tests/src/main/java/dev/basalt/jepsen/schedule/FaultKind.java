@@ -6,10 +6,13 @@ package dev.basalt.jepsen.schedule;
  * partition, the active controller), using the fault step's {@code choice} wherever a choice
  * among nodes is needed, so a schedule replays the same decisions on the same cluster state.
  *
- * <p>Not here, and why: a clock nemesis needs a test-only clock offset in the node (BasaltNode
- * uses {@code Clock.systemUTC()} with no hook; the broker module is not this module's to change);
- * lost unfsynced writes need the log engine's and Raft store's test-only file layer to be
- * selectable by a system property in a node process.
+ * <p>Storage and clock faults (the block after {@code // storage and clock faults}) need test-only
+ * hooks in the node, switched on per run by {@link #nodeJvmOptions()} and driven over the node's
+ * standard input (see {@code dev.basalt.broker.testsupport.TestHooks}): {@code lost-unfsynced-*}
+ * use the lazyfs file layer ({@code -Dbasalt.test.lazyfs=true}: a crash discards every write not
+ * fsynced), {@code clock-*} the offset wall clock ({@code -Dbasalt.test.clock=true}).
+ * {@code corrupt-index} and {@code corrupt-raft-log} damage files of a stopped node, as
+ * {@code corrupt-minority} does with segments.
  *
  * <p>Operations under load (issue 14): {@link #ROLLING_RESTART}, {@link #CONTROLLED_SHUTDOWN},
  * {@link #VOTER_CHANGE} (through the active controller's {@code /quorum/remove-voter} and
@@ -40,7 +43,15 @@ public enum FaultKind {
     CONTROLLED_SHUTDOWN("graceful stop of the leader of a partition or the active controller, restart on heal"),
     VOTER_CHANGE("remove a follower voter from the Raft quorum, add it back on heal"),
     REASSIGN("move a partition of the workload off one of its replicas (RF 3 to 2), back onto it on heal"),
-    LEADER_ELECTION("reorder a partition's replicas so another is preferred and run a preferred-leader election; back on heal");
+    LEADER_ELECTION("reorder a partition's replicas so another is preferred and run a preferred-leader election; back on heal"),
+
+    // storage and clock faults
+    LOST_UNFSYNCED_ONE("crash one node losing every write it did not fsync (lazyfs), restart on heal"),
+    LOST_UNFSYNCED_ALL("crash every node losing every write it did not fsync (lazyfs), restart all on heal"),
+    CORRUPT_INDEX("kill-9 a minority, flip a bit in or truncate one of its RocksDB index files, restart on heal"),
+    CORRUPT_RAFT_LOG("kill-9 a minority, flip a bit in or truncate the tail of its Raft log, restart on heal"),
+    CLOCK_JUMP("one node's wall clock jumps forward or back by 5 s to 10 min, reset on heal"),
+    CLOCK_SKEW("wall clocks skewed: a fixed offset per node, or one node strobing between two offsets, reset on heal");
 
     private final String description;
 
@@ -52,7 +63,7 @@ public enum FaultKind {
         return description;
     }
 
-    /** The nemesis family, for coverage reports: kill, pause, partition, corrupt, ops (operations under load). */
+    /** The nemesis family, for coverage reports: kill, pause, partition, corrupt, ops (operations under load), lost (unfsynced), clock. */
     public String family() {
         if (compareTo(ROLLING_RESTART) >= 0 && compareTo(LEADER_ELECTION) <= 0) {
             return "ops";
@@ -62,6 +73,20 @@ public enum FaultKind {
 
     public boolean needsNetfilter() {
         return name().startsWith("PARTITION_");
+    }
+
+    /**
+     * System properties the nodes need for this fault: the test-only lazyfs file layer or offset
+     * clock (see {@code dev.basalt.broker.testsupport.TestHooks}); none for the others.
+     */
+    public java.util.List<String> nodeJvmOptions() {
+        if (name().startsWith("LOST_UNFSYNCED_")) {
+            return java.util.List.of("-Dbasalt.test.lazyfs=true");
+        }
+        if (name().startsWith("CLOCK_")) {
+            return java.util.List.of("-Dbasalt.test.clock=true");
+        }
+        return java.util.List.of();
     }
 
     public String jsonName() {

@@ -27,8 +27,8 @@ import org.junit.jupiter.api.Timeout;
  * problem fails the build with its replay command.
  *
  * <p>Method: a base seed is drawn (printed first); {@link Schedules#coveringSeeds} picks up to
- * {@code jepsen.schedules} (default 4) seeds from it whose schedules together use every fault kind
- * available here (partition kinds need root, iptables and cgroup v2: {@link Netfilter}); each
+ * {@code jepsen.schedules} (default 4; one more when that many cannot hold every kind) seeds from it
+ * whose schedules together use every fault kind available here (partition kinds need root, iptables and cgroup v2: {@link Netfilter}); each
  * schedule runs on a fresh cluster ({@link JepsenRun}) and writes its report to
  * {@code target/jepsen/run-<seed>/index.html}. A failing schedule is shrunk (at most
  * {@code jepsen.shrink.runs}, default 2, extra runs).
@@ -87,7 +87,8 @@ class JepsenSuiteTest {
         }
         long base = new SplittableRandom().nextLong() & ((1L << 40) - 1);
         int max = Integer.getInteger("jepsen.schedules", 4);
-        List<Long> seeds = Schedules.coveringSeeds(base, available, Schedules.Limits.quick(), max);
+        // About one build in five (20 kinds), max schedules cannot hold every kind: then one more runs.
+        List<Long> seeds = Schedules.coveringSeedsOrOneMore(base, available, Schedules.Limits.quick(), max);
         System.out.println("JEPSEN base seed " + base + ": schedules " + seeds + " (each replays with -Djepsen.seed=S)");
         List<Schedule> out = new ArrayList<>();
         seeds.forEach(s -> out.add(Schedules.generate(s, Schedules.Limits.quick())));

@@ -52,11 +52,11 @@ class SchedulesProperties {
     @Property(tries = 20)
     void coveringSeedsCoverEveryAvailableKind(@ForAll @LongRange(min = 0, max = 1L << 40) long base) {
         Set<FaultKind> available = EnumSet.allOf(FaultKind.class);
-        List<Long> seeds = Schedules.coveringSeeds(base, available, Schedules.Limits.quick(), 4);
+        List<Long> seeds = Schedules.coveringSeedsOrOneMore(base, available, Schedules.Limits.quick(), 4);
         Set<FaultKind> covered = EnumSet.noneOf(FaultKind.class);
         seeds.forEach(s -> covered.addAll(Schedules.generate(s, Schedules.Limits.quick()).kinds()));
         assertEquals(available, covered, "base " + base + " seeds " + seeds);
-        assertTrue(seeds.size() <= 4);
+        assertTrue(seeds.size() <= 5);
     }
 
     @Example

@@ -105,6 +105,21 @@ public final class IndexStore implements AutoCloseable {
         }
     }
 
+    /**
+     * Whether {@code e} (from {@link #open}) is RocksDB refusing damaged files: status Corruption,
+     * or a file the index names (a MANIFEST named by a damaged CURRENT, a table file) not found.
+     * Other I/O errors and a lock held elsewhere are not.
+     */
+    public static boolean isCorruption(LogStorageException e) {
+        if (!(e.getCause() instanceof RocksDBException r) || r.getStatus() == null) {
+            return false;
+        }
+        org.rocksdb.Status st = r.getStatus();
+        return st.getCode() == org.rocksdb.Status.Code.Corruption
+                // RocksJava maps the PathNotFound sub-code to no constant; the message is ENOENT's
+                || (st.getCode() == org.rocksdb.Status.Code.IOError && String.valueOf(r.getMessage()).contains("No such file or directory"));
+    }
+
     private static byte[] bytes(String s) {
         return s.getBytes(StandardCharsets.UTF_8);
     }
