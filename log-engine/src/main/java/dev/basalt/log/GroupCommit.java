@@ -37,15 +37,22 @@ final class GroupCommit {
          */
         Dirty dirtySegments();
 
-        /** Under the append lock: everything below {@code endOffset} is durable; persists the state. */
-        void advanceRecoveryPoint(long endOffset);
+        /**
+         * Under the append lock: everything below {@code dirty.endOffset()} is durable, unless the
+         * log was truncated since {@code dirty} was collected (then nothing is advanced: the bytes
+         * the round fsynced may have been cut and rewritten after it read them); persists the state.
+         */
+        void advanceRecoveryPoint(Dirty dirty);
 
         /** Takes the log offline after a failed fsync and returns the failure to throw. */
         LogStorageException offline(String what, Path file, IOException cause);
     }
 
-    /** The log end offset when the dirty segments were collected, and those segments (retained). */
-    record Dirty(long endOffset, List<Segment> segments) {
+    /**
+     * The log end offset when the dirty segments were collected, those segments (retained), and the
+     * log's truncation count then (a truncation in between voids the round's end offset).
+     */
+    record Dirty(long endOffset, List<Segment> segments, long truncations) {
     }
 
     private final Log log;
@@ -97,7 +104,7 @@ final class GroupCommit {
             log.ensureWritable();
             Dirty dirty = log.dirtySegments();
             forceAll(dirty.segments(), trigger);
-            log.advanceRecoveryPoint(dirty.endOffset());
+            log.advanceRecoveryPoint(dirty);
             lastFlushMs = clock.millis();
         } finally {
             flushLock.unlock();

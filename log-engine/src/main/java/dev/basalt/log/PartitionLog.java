@@ -73,6 +73,8 @@ public final class PartitionLog {
     private volatile long logEndOffset;
     private volatile long highWatermark;
     private volatile long recoveryPoint;
+    /** Truncations so far: a flush round started before one may not advance the recovery point. Guarded by lock. */
+    private long truncations;
     private volatile boolean closed;
     private volatile boolean closedCleanly;
     private volatile LogStorageException fatal;
@@ -610,17 +612,22 @@ public final class PartitionLog {
                         dirty.add(s);
                     }
                 }
-                return new GroupCommit.Dirty(logEndOffset, dirty);
+                return new GroupCommit.Dirty(logEndOffset, dirty, truncations);
             } finally {
                 lock.unlock();
             }
         }
 
         @Override
-        public void advanceRecoveryPoint(long endOffset) {
+        public void advanceRecoveryPoint(GroupCommit.Dirty flushed) {
             lock.lock();
             try {
-                recoveryPoint = Math.min(Math.max(recoveryPoint, endOffset), logEndOffset);
+                if (flushed.truncations() != truncations) {
+                    // A truncation ran during the fsync: offsets below the round's end may since have
+                    // been cut and appended again, unsynced. The next round covers them.
+                    return;
+                }
+                recoveryPoint = Math.min(Math.max(recoveryPoint, flushed.endOffset()), logEndOffset);
                 persistState(false, -1);
                 producers.onRecoveryPoint(recoveryPoint);
             } finally {
@@ -873,6 +880,7 @@ public final class PartitionLog {
         segments.activateLast();
         logEndOffset = newEnd;
         recoveryPoint = Math.min(recoveryPoint, newEnd);
+        truncations++;
         highWatermark = Math.min(highWatermark, newEnd);
         index.deleteOffsetsFrom(partitionId, newEnd);
         index.deleteTimesFromOffset(partitionId, newEnd);
@@ -925,6 +933,7 @@ public final class PartitionLog {
             logStartOffset = offset;
             logEndOffset = offset;
             recoveryPoint = offset;
+            truncations++;
             highWatermark = offset;
             index.clearIndex(partitionId);
             indexWriter.resetTimeState();
