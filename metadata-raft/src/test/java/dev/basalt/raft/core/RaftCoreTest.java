@@ -103,6 +103,24 @@ class RaftCoreTest {
         }
     }
 
+    /** The append batch stops at appendEntriesMax entries or appendBytesMax bytes, but holds at least one. */
+    @Test
+    void appendBatchRespectsEntryAndByteLimits() {
+        List<LogEntry> entries = new ArrayList<>();
+        entries.add(new LogEntry(1, 1, LogEntry.EntryType.NOOP, new byte[0]));
+        entries.add(new LogEntry(1, 2, LogEntry.EntryType.NOOP, new byte[0]));
+        entries.add(new LogEntry(1, 3, LogEntry.EntryType.DATA, new byte[10]));
+        entries.add(new LogEntry(2, 4, LogEntry.EntryType.DATA, new byte[10]));
+        RaftLog log = new RaftLog(SnapshotMeta.NONE, new byte[0], entries);
+        assertEquals(1, log.slice(1, 4, 1 << 20, 1).size(), "one entry per message");
+        assertEquals(2, log.slice(1, 4, 1 << 20, 2).size());
+        assertEquals(4, log.slice(1, 4, 1 << 20, 4).size());
+        assertEquals(3, log.slice(1, 4, 10, 100).size(), "empty entries cost no bytes");
+        assertEquals(1, log.slice(3, 4, 1, 100).size(), "at least one entry, even over the byte limit");
+        assertThrows(IllegalArgumentException.class, () -> new RaftConfig(300, 600, 50, 1, 1, 1, 1, 0));
+        assertEquals(RaftConfig.DEFAULT_APPEND_ENTRIES_MAX, RaftConfig.DEFAULT.appendEntriesMax());
+    }
+
     @Test
     void singleVoterElectsItselfAndCommitsItsNoop_section5_2_section8() {
         Cluster c = new Cluster(1);
