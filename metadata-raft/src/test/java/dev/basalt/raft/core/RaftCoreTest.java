@@ -121,6 +121,33 @@ class RaftCoreTest {
         assertEquals(RaftConfig.DEFAULT_APPEND_ENTRIES_MAX, RaftConfig.DEFAULT.appendEntriesMax());
     }
 
+    /**
+     * §4.2.3 disruptive servers: a follower that heard from its leader within the minimum
+     * election timeout neither grants a vote nor adopts the candidate's higher term; once the
+     * lease has run out it does both. (PIT: "leaseActive returns false" survived the simulation.)
+     */
+    @Test
+    void followerWithALiveLeaderRefusesVotesAndKeepsItsTerm_section4_2_3() {
+        Cluster c = new Cluster(3);
+        RaftCore leader = c.elect(1);
+        c.heartbeat(1);
+        RaftCore follower = c.cores.get(2);
+        long term = follower.term();
+        long lastIndex = follower.lastIndex();
+        long lastTerm = follower.termAt(lastIndex);
+        Output refused = follower.step(new VoteRequest(3, 2, term + 1, lastIndex + 5, lastTerm + 1, false, false),
+                c.nowMs + 10);
+        assertEquals(term, follower.term(), "a leased follower keeps its term");
+        assertFalse(((VoteResponse) refused.messages().get(0)).granted());
+        assertEquals(null, refused.hardState());
+        Output granted = follower.step(new VoteRequest(3, 2, term + 1, lastIndex + 5, lastTerm + 1, false, false),
+                c.nowMs + CONFIG.electionTimeoutMaxMs() + 1);
+        assertEquals(term + 1, follower.term());
+        assertTrue(((VoteResponse) granted.messages().get(0)).granted());
+        assertEquals(new HardState(term + 1, 3, granted.hardState().commitIndex()), granted.hardState());
+        assertTrue(leader.isLeader(), "the leader itself is not touched by the follower's vote");
+    }
+
     @Test
     void singleVoterElectsItselfAndCommitsItsNoop_section5_2_section8() {
         Cluster c = new Cluster(1);
