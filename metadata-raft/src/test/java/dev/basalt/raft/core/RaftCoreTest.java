@@ -148,6 +148,20 @@ class RaftCoreTest {
         assertTrue(leader.isLeader(), "the leader itself is not touched by the follower's vote");
     }
 
+    /** The leader holds the lease too: a higher-term vote request neither deposes it nor wins its vote. */
+    @Test
+    void leaderRefusesVotesAndKeepsLeading_section4_2_3() {
+        Cluster c = new Cluster(3);
+        RaftCore leader = c.elect(1);
+        long term = leader.term();
+        Output o = leader.step(new VoteRequest(3, 1, term + 1, leader.lastIndex() + 5, term + 1, false, false),
+                c.nowMs + 10);
+        assertTrue(leader.isLeader());
+        assertEquals(term, leader.term());
+        assertFalse(((VoteResponse) o.messages().get(0)).granted());
+        assertEquals(null, o.hardState());
+    }
+
     @Test
     void singleVoterElectsItselfAndCommitsItsNoop_section5_2_section8() {
         Cluster c = new Cluster(1);
