@@ -698,7 +698,7 @@ public final class RaftCore {
             return;
         }
         List<LogEntry> entries = prev < log.lastIndex()
-                ? log.slice(prev + 1, log.lastIndex(), config.appendBytesMax()) : List.of();
+                ? log.slice(prev + 1, log.lastIndex(), config.appendBytesMax(), config.appendEntriesMax()) : List.of();
         send(new AppendRequest(localId, pr.nodeId(), l.term(), prev, prevTerm, entries, commitIndex, l.readSeq()));
         if (pipelined && !entries.isEmpty()) {
             pr.sentEntries(entries.get(entries.size() - 1).index());

@@ -68,14 +68,17 @@ final class RaftLog {
         return entries.get((int) (index - firstIndex()));
     }
 
-    /** Entries from {@code from} to {@code toInclusive}, stopping at {@code bytesMax} of payload (at least one). */
-    List<LogEntry> slice(long from, long toInclusive, long bytesMax) {
+    /**
+     * Entries from {@code from} to {@code toInclusive}, stopping at {@code bytesMax} of payload or
+     * {@code entriesMax} entries, whichever comes first (at least one).
+     */
+    List<LogEntry> slice(long from, long toInclusive, long bytesMax, int entriesMax) {
         List<LogEntry> out = new ArrayList<>();
         long bytes = 0;
         for (long i = from; i <= toInclusive; i++) {
             LogEntry e = entry(i);
             bytes += e.data().length;
-            if (!out.isEmpty() && bytes > bytesMax) {
+            if (!out.isEmpty() && (bytes > bytesMax || out.size() >= entriesMax)) {
                 break;
             }
             out.add(e);

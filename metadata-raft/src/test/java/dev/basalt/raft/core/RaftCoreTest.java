@@ -103,6 +103,65 @@ class RaftCoreTest {
         }
     }
 
+    /** The append batch stops at appendEntriesMax entries or appendBytesMax bytes, but holds at least one. */
+    @Test
+    void appendBatchRespectsEntryAndByteLimits() {
+        List<LogEntry> entries = new ArrayList<>();
+        entries.add(new LogEntry(1, 1, LogEntry.EntryType.NOOP, new byte[0]));
+        entries.add(new LogEntry(1, 2, LogEntry.EntryType.NOOP, new byte[0]));
+        entries.add(new LogEntry(1, 3, LogEntry.EntryType.DATA, new byte[10]));
+        entries.add(new LogEntry(2, 4, LogEntry.EntryType.DATA, new byte[10]));
+        RaftLog log = new RaftLog(SnapshotMeta.NONE, new byte[0], entries);
+        assertEquals(1, log.slice(1, 4, 1 << 20, 1).size(), "one entry per message");
+        assertEquals(2, log.slice(1, 4, 1 << 20, 2).size());
+        assertEquals(4, log.slice(1, 4, 1 << 20, 4).size());
+        assertEquals(3, log.slice(1, 4, 10, 100).size(), "empty entries cost no bytes");
+        assertEquals(1, log.slice(3, 4, 1, 100).size(), "at least one entry, even over the byte limit");
+        assertThrows(IllegalArgumentException.class, () -> new RaftConfig(300, 600, 50, 1, 1, 1, 1, 0));
+        assertEquals(RaftConfig.DEFAULT_APPEND_ENTRIES_MAX, RaftConfig.DEFAULT.appendEntriesMax());
+    }
+
+    /**
+     * §4.2.3 disruptive servers: a follower that heard from its leader within the minimum
+     * election timeout neither grants a vote nor adopts the candidate's higher term; once the
+     * lease has run out it does both. (PIT: "leaseActive returns false" survived the simulation.)
+     */
+    @Test
+    void followerWithALiveLeaderRefusesVotesAndKeepsItsTerm_section4_2_3() {
+        Cluster c = new Cluster(3);
+        RaftCore leader = c.elect(1);
+        c.heartbeat(1);
+        RaftCore follower = c.cores.get(2);
+        long term = follower.term();
+        long lastIndex = follower.lastIndex();
+        long lastTerm = follower.termAt(lastIndex);
+        Output refused = follower.step(new VoteRequest(3, 2, term + 1, lastIndex + 5, lastTerm + 1, false, false),
+                c.nowMs + 10);
+        assertEquals(term, follower.term(), "a leased follower keeps its term");
+        assertFalse(((VoteResponse) refused.messages().get(0)).granted());
+        assertEquals(null, refused.hardState());
+        Output granted = follower.step(new VoteRequest(3, 2, term + 1, lastIndex + 5, lastTerm + 1, false, false),
+                c.nowMs + CONFIG.electionTimeoutMaxMs() + 1);
+        assertEquals(term + 1, follower.term());
+        assertTrue(((VoteResponse) granted.messages().get(0)).granted());
+        assertEquals(new HardState(term + 1, 3, granted.hardState().commitIndex()), granted.hardState());
+        assertTrue(leader.isLeader(), "the leader itself is not touched by the follower's vote");
+    }
+
+    /** The leader holds the lease too: a higher-term vote request neither deposes it nor wins its vote. */
+    @Test
+    void leaderRefusesVotesAndKeepsLeading_section4_2_3() {
+        Cluster c = new Cluster(3);
+        RaftCore leader = c.elect(1);
+        long term = leader.term();
+        Output o = leader.step(new VoteRequest(3, 1, term + 1, leader.lastIndex() + 5, term + 1, false, false),
+                c.nowMs + 10);
+        assertTrue(leader.isLeader());
+        assertEquals(term, leader.term());
+        assertFalse(((VoteResponse) o.messages().get(0)).granted());
+        assertEquals(null, o.hardState());
+    }
+
     @Test
     void singleVoterElectsItselfAndCommitsItsNoop_section5_2_section8() {
         Cluster c = new Cluster(1);

@@ -1,6 +1,8 @@
 package dev.basalt.raft.sim;
 
 import dev.basalt.raft.core.Output;
+import dev.basalt.raft.core.RaftMessage;
+import dev.basalt.raft.log.HardState;
 import dev.basalt.raft.log.LogEntry;
 import dev.basalt.raft.log.SnapshotMeta;
 import java.util.Arrays;
@@ -22,7 +24,16 @@ import java.util.TreeMap;
  *   <li>Leader completeness: a new leader's log holds every entry any node has applied.</li>
  *   <li>State-machine safety: every node applies the same entry at a given index.</li>
  *   <li>A node never truncates or replaces a committed entry it holds.</li>
+ *   <li>Vote safety across restarts: a node grants at most one candidate a vote per term, in any
+ *       incarnation; a granted vote is durable before it is sent; and after every restart the
+ *       durable hard state covers every vote the node sent (its term is at least the vote's, and
+ *       in the same term it names the same candidate).</li>
  * </ul>
+ *
+ * <p>It also counts, without failing, how often the run reached the Raft paper's Figure 8 state:
+ * an entry held by a majority of voters while their term was newer than the entry's, later
+ * replaced. That is allowed only because such an entry is never committed by counting; the
+ * committed-entry checks above fail if it was.
  */
 final class Invariants {
     private record Seen(LogEntry entry, Long prevTerm) {
@@ -33,6 +44,11 @@ final class Invariants {
     private final Map<Long, Map<Long, Seen>> seen = new HashMap<>();
     private final Set<String> probes = new HashSet<>();
     private boolean probeCommitted;
+    /** Votes granted: node id, then term, then the candidate. Survives the node's restarts. */
+    private final Map<Integer, TreeMap<Long, Integer>> votes = new HashMap<>();
+    /** "index/term" of entries a majority held while in a newer term (Figure 8 candidates). */
+    private final Set<String> heldByMajorityLater = new HashSet<>();
+    private final Set<String> figure8 = new HashSet<>();
 
     void checkAppend(Simulation sim, SimNode n, List<LogEntry> entries) {
         long first = entries.get(0).index();
@@ -43,6 +59,13 @@ final class Invariants {
         for (long i = first; i <= n.store.lastIndex(); i++) {
             if (i > last && holdsCommitted(n, i)) {
                 throw sim.failure("node " + n.id + " truncates committed entry " + committed.get(i));
+            }
+        }
+        for (long i = first; i <= n.store.lastIndex(); i++) {
+            long oldTerm = n.store.termAt(i).orElse(-1L);
+            boolean kept = i <= last && entries.get((int) (i - first)).term() == oldTerm;
+            if (!kept && heldByMajorityLater.contains(i + "/" + oldTerm)) {
+                figure8.add(i + "/" + oldTerm);
             }
         }
         Optional<Long> prevTerm = n.store.termAt(first - 1);
@@ -62,6 +85,66 @@ final class Invariants {
             }
             prevTerm = Optional.of(e.term());
         }
+    }
+
+    /** Notes entries that a majority of voters now holds in a term newer than theirs. */
+    void afterAppend(Simulation sim, SimNode n, List<LogEntry> entries) {
+        if (n.core == null) {
+            return;
+        }
+        Set<Integer> voters = n.core.configuration().voters();
+        for (LogEntry e : entries) {
+            if (e.term() >= n.core.term()) {
+                continue;
+            }
+            int holders = 0;
+            for (Integer v : voters) {
+                SimNode other = sim.node(v);
+                if (other != null && other.store.termAt(e.index()).equals(Optional.of(e.term()))) {
+                    holders++;
+                }
+            }
+            if (holders > voters.size() / 2) {
+                heldByMajorityLater.add(e.index() + "/" + e.term());
+            }
+        }
+    }
+
+    /** A granted vote about to be sent: durable first (unless turned off), never two candidates. */
+    void checkVoteSent(Simulation sim, SimNode n, RaftMessage.VoteResponse v,
+                       boolean checkDurable) {
+        if (checkDurable) {
+            HardState hs = n.store.hardState();
+            if (hs.term() != v.term() || hs.votedFor() != v.to()) {
+                throw sim.failure("vote durability: node " + n.id + " sends its vote for " + v.to() + " in term "
+                        + v.term() + " but its durable hard state is " + hs);
+            }
+        }
+        Integer before = votes.computeIfAbsent(n.id, k -> new TreeMap<>()).putIfAbsent(v.term(), v.to());
+        if (before != null && before != v.to()) {
+            throw sim.failure("vote safety: node " + n.id + " granted its vote in term " + v.term() + " to " + before
+                    + " and then to " + v.to() + " (incarnation " + n.incarnation + ")");
+        }
+    }
+
+    /** After a restart the durable hard state must cover every vote the node ever sent. */
+    void checkVotesAfterRestart(Simulation sim, SimNode n) {
+        HardState hs = n.store.hardState();
+        TreeMap<Long, Integer> sent = votes.getOrDefault(n.id, new TreeMap<>());
+        for (Map.Entry<Long, Integer> v : sent.tailMap(hs.term(), true).entrySet()) {
+            if (v.getKey() > hs.term() || v.getValue() != hs.votedFor()) {
+                throw sim.failure("vote durability: node " + n.id + " restarts with hard state " + hs
+                        + " but voted for " + v.getValue() + " in term " + v.getKey());
+            }
+        }
+    }
+
+    int oldTermMajorities() {
+        return heldByMajorityLater.size();
+    }
+
+    int figure8Overwrites() {
+        return figure8.size();
     }
 
     private boolean holdsCommitted(SimNode n, long index) {

@@ -46,6 +46,8 @@ final class SimNode {
     int incarnation;
     long tickAtMs = Long.MAX_VALUE;
     boolean tearNextWrite;
+    /** When positive, the node crashes right after that many more outputs (the new-leader nemesis). */
+    int crashAfterOutputs;
     TreeMap<String, String> kv = new TreeMap<>();
     long applied;
     private final TreeMap<Long, PendingWrite> writes = new TreeMap<>();

@@ -34,15 +34,105 @@ import java.util.TreeMap;
  * must commit, every client operation must finish, and all voters must converge.
  */
 public final class Simulation {
-    /** All parameters of one run; derived from the seed (swarm testing) apart from the two counts. */
+    /**
+     * All parameters of one run; derived from the seed (swarm testing) apart from the two counts.
+     *
+     * <p>The message shape and the timing vary by seed too, because several classic bugs need
+     * them: {@code appendEntriesMax} of 1 (with a tiny {@code appendBytesMax}) lets a follower
+     * acknowledge an old-term entry on its own (the Raft paper's Figure 8); a few messages delayed
+     * by up to {@code lateDelayMaxMs}, longer than a crash-restart cycle, meet a node that
+     * restarted in between (a late vote request finds a node that forgot its vote); and
+     * {@code restartDelayMaxMs} ranges from an immediate restart to one outliving several
+     * election timeouts. While faults are active, a new leader crashes with probability
+     * {@code newLeaderCrashRate} right after one of its first six outputs (a nemesis aimed at the
+     * leader, as in Jepsen, counted in steps rather than time so that it hits the moments between
+     * one acknowledgement and the next append): Figure 8 needs leaders to die before their own
+     * entries spread.
+     */
     public record Params(long seed, int voters, int spares, double dropRate, double duplicateRate, int delayMaxMs,
                          int snapshotEveryEntries, int faults, int ops, int clients, long faultPhaseMs,
-                         long livenessPhaseMs) {
+                         long livenessPhaseMs, int appendBytesMax, int appendEntriesMax, int inflightAppendsMax,
+                         double lateRate, int lateDelayMaxMs, int restartDelayMaxMs, double newLeaderCrashRate) {
         public static Params derive(long seed, int faults, int ops) {
+            return derive(seed, faults, ops, false);
+        }
+
+        /** {@link #derive(long, int, int)}, always in the Figure 8 focus when {@code figure8Focus}. */
+        public static Params derive(long seed, int faults, int ops, boolean figure8Focus) {
             SplittableRandom r = new SplittableRandom(seed ^ 0x5DEECE66DL);
             int voters = 1 + r.nextInt(5);
-            return new Params(seed, voters, r.nextInt(3), r.nextInt(4) * 0.05, r.nextInt(3) * 0.03,
-                    1 + r.nextInt(40), 3 + r.nextInt(40), faults, ops, 1 + r.nextInt(3), 6_000, 10_000);
+            int spares = r.nextInt(3);
+            double dropRate = r.nextInt(4) * 0.05;
+            double duplicateRate = r.nextInt(3) * 0.03;
+            int delayMaxMs = 1 + r.nextInt(40);
+            int snapshotEvery = 3 + r.nextInt(40);
+            int clients = 1 + r.nextInt(3);
+            // drawn after the original fields, so those keep their values for a given seed
+            int appendBytesMax;
+            int appendEntriesMax;
+            switch (r.nextInt(4)) {
+                case 0 -> {
+                    appendBytesMax = 1;
+                    appendEntriesMax = 1;
+                }
+                case 1 -> {
+                    appendBytesMax = 1 + r.nextInt(64);
+                    appendEntriesMax = 1 + r.nextInt(4);
+                }
+                default -> {
+                    appendBytesMax = 64 << 10;
+                    appendEntriesMax = RaftConfig.DEFAULT_APPEND_ENTRIES_MAX;
+                }
+            }
+            int inflight = 1 + r.nextInt(16);
+            double lateRate = r.nextInt(3) == 0 ? 0 : (1 + r.nextInt(5)) * 0.01;
+            int lateDelayMaxMs = 500 + r.nextInt(4_000);
+            int restartDelayMaxMs = switch (r.nextInt(3)) {
+                case 0 -> 100;
+                case 1 -> 2_000;
+                default -> 5_000;
+            };
+            double newLeaderCrashRate = r.nextInt(3) == 0 ? 0.3 + r.nextInt(3) * 0.2 : 0;
+            if (r.nextInt(4) == 0 || figure8Focus) {
+                return figure8(seed, 3 + 2 * r.nextInt(2), dropRate, duplicateRate, delayMaxMs, snapshotEvery, faults,
+                        ops, clients, lateRate, lateDelayMaxMs);
+            }
+            return new Params(seed, voters, spares, dropRate, duplicateRate, delayMaxMs, snapshotEvery, faults, ops,
+                    clients, 6_000, 10_000, appendBytesMax, appendEntriesMax, inflight, lateRate, lateDelayMaxMs,
+                    restartDelayMaxMs, newLeaderCrashRate);
+        }
+
+        /**
+         * The Figure 8 focus of the swarm (a quarter of the derived runs): 3 or 5 voters, one entry
+         * per append and one append in flight, so an old-term entry is acknowledged alone, and new
+         * leaders crashing often, restarting after up to 2 s, so that leaders of successive terms
+         * write conflicting entries and a re-elected one spreads its old entry before dying.
+         * About one such run in 600 reaches the Figure 8 state (an old-term entry on a majority,
+         * later replaced).
+         */
+        static Params figure8(long seed, int voters, double dropRate, double duplicateRate, int delayMaxMs,
+                              int snapshotEveryEntries, int faults, int ops, int clients, double lateRate,
+                              int lateDelayMaxMs) {
+            return new Params(seed, voters, 0, dropRate, duplicateRate, delayMaxMs, snapshotEveryEntries, faults, ops,
+                    clients, 6_000, 10_000, 1, 1, 1, lateRate, lateDelayMaxMs, 2_000, 0.7);
+        }
+
+        /** A run without late messages, with the default message shape. */
+        public static Params simple(long seed, int voters, int spares, double dropRate, double duplicateRate,
+                                    int delayMaxMs, int snapshotEveryEntries, int faults, int ops, int clients,
+                                    long faultPhaseMs, long livenessPhaseMs) {
+            return new Params(seed, voters, spares, dropRate, duplicateRate, delayMaxMs, snapshotEveryEntries, faults,
+                    ops, clients, faultPhaseMs, livenessPhaseMs, 64 << 10, RaftConfig.DEFAULT_APPEND_ENTRIES_MAX, 16,
+                    0, 0, 2_000, 0);
+        }
+
+        RaftConfig raftConfig() {
+            return new RaftConfig(300, 600, 50, appendBytesMax, inflightAppendsMax, 64, 1000, appendEntriesMax);
+        }
+
+        /** Longest delay of any message, late ones included. */
+        long messageDelayMaxMs() {
+            return Math.max(delayMaxMs, lateRate > 0 ? lateDelayMaxMs : 0);
         }
     }
 
@@ -55,7 +145,6 @@ public final class Simulation {
         }
     }
 
-    static final RaftConfig RAFT = new RaftConfig(300, 600, 50, 64 << 10, 16, 64, 1000);
     private static final long OP_TIMEOUT_MS = 2_000;
     /** {@code -Dbasalt.sim.trace=true}: print every output (for replaying one failing seed). */
     private static final boolean TRACE = Boolean.getBoolean("basalt.sim.trace");
@@ -68,14 +157,20 @@ public final class Simulation {
     private final Invariants invariants = new Invariants();
     private final KvHistory history = new KvHistory();
     private final Configuration bootstrap;
+    private final RaftConfig raftConfig;
     private long nowMs;
     private long sequence;
     private boolean faultsActive = true;
+    private boolean checkVoteDurableOnSend = true;
+    /** Highest term any node has durably recorded when the cluster counts as settled after the heal. */
+    private long termAtSettleMs = -1;
+    private int leaderTermsAtSettle;
     private long eventCount;
 
     public Simulation(Params params) {
         this.params = params;
         this.random = new SplittableRandom(params.seed());
+        this.raftConfig = params.raftConfig();
         List<Integer> voterIds = new ArrayList<>();
         for (int i = 1; i <= params.voters(); i++) {
             voterIds.add(i);
@@ -108,6 +203,34 @@ public final class Simulation {
         return invariants.leaderTerms();
     }
 
+    /** How often a follower replaced an entry that a majority held in a later term (Figure 8). */
+    public int figure8Overwrites() {
+        return invariants.figure8Overwrites();
+    }
+
+    /** How many entries a majority held in a term newer than their own (the first half of Figure 8). */
+    public int oldTermMajorities() {
+        return invariants.oldTermMajorities();
+    }
+
+    /** Growth of the highest term after the cluster settled (see {@link #STABLE_TERM_GROWTH_MAX}). */
+    public long termGrowthAfterSettle() {
+        return highestDurableTerm() - termAtSettleMs;
+    }
+
+    /** Terms that gained a leader after the cluster settled. */
+    public int electionsAfterSettle() {
+        return invariants.leaderTerms() - leaderTermsAtSettle;
+    }
+
+    /**
+     * Turns off the check that a granted vote is durable when it is sent, leaving the checks after
+     * each restart and across incarnations (to show that those catch a forgotten vote on their own).
+     */
+    void checkVoteDurableOnSend(boolean on) {
+        checkVoteDurableOnSend = on;
+    }
+
     /** Runs the faulty phase, then the liveness phase, then the final checks. */
     public void run() {
         for (SimNode n : nodes.values()) {
@@ -122,6 +245,7 @@ public final class Simulation {
         }
         long livenessStart = params.faultPhaseMs();
         schedule(livenessStart, this::heal);
+        schedule(settleMs(), this::recordSettled);
         schedule(livenessStart + params.livenessPhaseMs() / 2, () -> proposeLivenessProbe(0));
         runUntil(livenessStart + params.livenessPhaseMs());
         finalChecks();
@@ -162,10 +286,11 @@ public final class Simulation {
     // ------------------------------------------------------------------ nodes: the driver loop
 
     private void start(SimNode n) {
-        n.core = RaftCore.restore(n.id, RAFT, n.random, bootstrap, n.store.hardState(), n.store.snapshot(),
+        n.core = RaftCore.restore(n.id, raftConfig, n.random, bootstrap, n.store.hardState(), n.store.snapshot(),
                 n.store.snapshotData(), n.store.entries(n.store.firstIndex(), n.store.lastIndex() + 1, Long.MAX_VALUE),
                 nowMs);
         n.restoreStateMachine();
+        invariants.checkVotesAfterRestart(this, n);
         n.incarnation++;
         n.tickAtMs = Long.MAX_VALUE;
         handle(n, n.core.tick(nowMs));
@@ -179,6 +304,7 @@ public final class Simulation {
             System.out.println("t=" + nowMs + " n" + n.id + " CRASH");
         }
         n.core = null;
+        n.crashAfterOutputs = 0;
         n.incarnation++;
         n.store.crash();
         n.failAllPending(history);
@@ -204,12 +330,27 @@ public final class Simulation {
         if (!o.entries().isEmpty()) {
             invariants.checkAppend(this, n, o.entries());
             n.store.appendAndFlush(o.entries());
+            invariants.afterAppend(this, n, o.entries());
         }
         for (RaftMessage m : o.messages()) {
+            if (m instanceof RaftMessage.VoteResponse v && v.granted() && !v.preVote()) {
+                invariants.checkVoteSent(this, n, v, checkVoteDurableOnSend);
+            }
             send(m);
         }
         apply(n, o);
         invariants.checkRoles(this, n, o);
+        if (faultsActive && o.leaderChange() != null && o.leaderChange().leaderId() == n.id
+                && params.newLeaderCrashRate() > 0 && random.nextDouble() < params.newLeaderCrashRate()) {
+            n.crashAfterOutputs = 1 + random.nextInt(6);
+        }
+        if (n.crashAfterOutputs > 0 && --n.crashAfterOutputs == 0) {
+            if (faultsActive) {
+                crash(n);
+                schedule(50 + random.nextInt(params.restartDelayMaxMs()), () -> restartIfDown(n));
+                return;
+            }
+        }
         scheduleTick(n, o.nextDeadlineMs());
         maybeSnapshot(n);
     }
@@ -231,7 +372,7 @@ public final class Simulation {
             n.store.appendAndFlush(o.entries());
         }
         crash(n);
-        schedule(50 + random.nextInt(1_000), () -> restartIfDown(n));
+        schedule(50 + random.nextInt(params.restartDelayMaxMs()), () -> restartIfDown(n));
     }
 
     private void apply(SimNode n, Output o) {
@@ -286,16 +427,38 @@ public final class Simulation {
         if (isBlocked(m.from(), m.to()) || (faultsActive && random.nextDouble() < params.dropRate())) {
             return;
         }
-        deliverLater(m);
+        deliverLater(m, delayMs());
         if (faultsActive && random.nextDouble() < params.duplicateRate()) {
-            deliverLater(m);
+            deliverLater(m, delayMs());
         }
     }
 
-    private void deliverLater(RaftMessage m) {
-        schedule(1 + random.nextInt(params.delayMaxMs()), () -> {
+    /**
+     * Whether a message still in flight when its sender crashes is lost: a killed process loses
+     * what sat in its own buffers (decided per message at send time, half the time while faults
+     * are active). Without this, a leader's last appends always outlive it, which hides Figure 8.
+     */
+    private boolean lostIfSenderCrashes() {
+        return faultsActive && random.nextBoolean();
+    }
+
+    /** Usually within {@code delayMaxMs}; while faults are active, a few messages arrive very late. */
+    private long delayMs() {
+        long delay = 1 + random.nextInt(params.delayMaxMs());
+        if (faultsActive && params.lateRate() > 0 && random.nextDouble() < params.lateRate()) {
+            delay += random.nextInt(params.lateDelayMaxMs());
+        }
+        return delay;
+    }
+
+    private void deliverLater(RaftMessage m, long delayMs) {
+        SimNode sender = nodes.get(m.from());
+        int senderIncarnation = sender.incarnation;
+        boolean lostOnCrash = lostIfSenderCrashes();
+        schedule(delayMs, () -> {
             SimNode target = nodes.get(m.to());
-            if (target == null || target.core == null || isBlocked(m.from(), m.to())) {
+            if (target == null || target.core == null || isBlocked(m.from(), m.to())
+                    || (lostOnCrash && sender.incarnation != senderIncarnation)) {
                 return;
             }
             handle(target, target.core.step(m, nowMs));
@@ -327,7 +490,7 @@ public final class Simulation {
         switch (random.nextInt(9)) {
             case 0 -> {
                 crash(n);
-                schedule(50 + random.nextInt(2_000), () -> restartIfDown(n));
+                schedule(50 + random.nextInt(params.restartDelayMaxMs()), () -> restartIfDown(n));
             }
             case 1 -> n.tearNextWrite = true;
             case 2 -> partition(ids, duration);
@@ -484,7 +647,52 @@ public final class Simulation {
         }
     }
 
+    /**
+     * When the stability bound starts: every message sent before the heal has arrived (late ones
+     * included) and two maximal election timeouts have passed, enough for the election that the
+     * heal may need (a restarted node waits one timeout; a split vote costs one more).
+     */
+    private long settleMs() {
+        return params.faultPhaseMs() + params.messageDelayMaxMs() + 2L * raftConfig.electionTimeoutMaxMs();
+    }
+
+    private void recordSettled() {
+        termAtSettleMs = highestDurableTerm();
+        leaderTermsAtSettle = invariants.leaderTerms();
+    }
+
+    private long highestDurableTerm() {
+        long max = 0;
+        for (SimNode n : nodes.values()) {
+            max = Math.max(max, n.store.hardState().term());
+        }
+        return max;
+    }
+
+    /**
+     * After the faults healed and the cluster settled, the network is reliable and fast (delays
+     * below {@code delayMaxMs} of 40 ms, far under the 300 ms election timeout), nobody crashes,
+     * and with pre-vote, check-quorum and the leader lease a live leader is never deposed: a node
+     * whose pre-vote fails does not raise its term. The only elections allowed are the ones that
+     * finish the heal: when the settle point falls inside a split vote or between a leader's
+     * step-down and the next election. Two is the bound: one election still completing plus one
+     * split-vote retry; more means term churn (a node campaigning against a healthy leader).
+     */
+    static final int STABLE_TERM_GROWTH_MAX = 2;
+
+    private void checkStability() {
+        if (termAtSettleMs < 0) {
+            return; // the liveness phase ended before the settle point (a very long late delay)
+        }
+        if (termGrowthAfterSettle() > STABLE_TERM_GROWTH_MAX || electionsAfterSettle() > STABLE_TERM_GROWTH_MAX) {
+            throw failure("stability: after the cluster settled at t=" + settleMs() + "ms the highest term grew by "
+                    + termGrowthAfterSettle() + " (from " + termAtSettleMs + ") with " + electionsAfterSettle()
+                    + " new leader terms; at most " + STABLE_TERM_GROWTH_MAX + " allowed");
+        }
+    }
+
     private void finalChecks() {
+        checkStability();
         SimNode l = leader();
         if (l == null) {
             throw failure("liveness: no leader after the faults healed");
@@ -517,6 +725,10 @@ public final class Simulation {
 
     SimNode node(int id) {
         return nodes.get(id);
+    }
+
+    Iterable<SimNode> allNodes() {
+        return nodes.values();
     }
 
     private record Event(long timeMs, long seq, Runnable action) implements Comparable<Event> {

@@ -14,7 +14,7 @@ import org.junit.jupiter.api.Test;
 class SimulationSanityTest {
     @Test
     void faultFreeRun_completesEveryOperation() {
-        Simulation sim = new Simulation(new Simulation.Params(42, 3, 0, 0, 0, 5, 10, 0, 30, 2, 6_000, 10_000));
+        Simulation sim = new Simulation(Simulation.Params.simple(42, 3, 0, 0, 0, 5, 10, 0, 30, 2, 6_000, 10_000));
         sim.run();
         // before the first election and at followers operations fail definitely; none may stay unknown
         long ok = sim.history().ops().stream().filter(o -> o.status() == KvHistory.Status.OK).count();
@@ -26,16 +26,23 @@ class SimulationSanityTest {
 
     @Test
     void faultyRuns_stillMakeProgress() {
+        // Runs with the new-leader nemesis crash most leaders on purpose (Figure 8 needs it), so
+        // client progress is measured over the other runs, at the bar it had before the nemesis
+        // existed: more than 10 successful operations per run on average.
         int okOps = 0;
+        int calmRuns = 0;
         int leaderTerms = 0;
         for (long seed = 1; seed <= 20; seed++) {
             Simulation sim = new Simulation(Simulation.Params.derive(seed, 20, 30));
             sim.run();
-            okOps += (int) sim.history().ops().stream().filter(o -> o.status() == KvHistory.Status.OK).count();
+            if (sim.params().newLeaderCrashRate() == 0) {
+                calmRuns++;
+                okOps += (int) sim.history().ops().stream().filter(o -> o.status() == KvHistory.Status.OK).count();
+            }
             leaderTerms += sim.leaderTerms();
         }
-        assertTrue(okOps > 200, "ok ops over 20 faulty runs: " + okOps);
+        assertTrue(calmRuns >= 5 && okOps > 10 * calmRuns, "ok ops over " + calmRuns + " faulty runs: " + okOps);
         assertTrue(leaderTerms > 40, "terms with a leader over 20 faulty runs: " + leaderTerms);
-        System.out.println("faulty: okOps=" + okOps + " leaderTerms=" + leaderTerms);
+        System.out.println("faulty: okOps=" + okOps + " over " + calmRuns + " runs, leaderTerms=" + leaderTerms);
     }
 }

@@ -60,7 +60,8 @@ final class GroupSimulation {
      */
     record Params(long seed, int faults, int members, int topics, int partitionsMax, String assignor, double staticShare,
                   double dropRate, int delayMsMax, int sessionTimeoutMs, int heartbeatIntervalMs, int rebalanceTimeoutMs,
-                  int revokeMsMax, int subscriptionStyle, int pollMsMax, int assignMsMax, OwnedReport report) {
+                  int revokeMsMax, int subscriptionStyle, int pollMsMax, int assignMsMax, OwnedReport report,
+                  double lateRate, int lateDelayMsMax) {
         static Params derive(long seed, int faults) {
             return derive(seed, faults, OwnedReport.ACKNOWLEDGED_CLAIMED_AND_TARGET);
         }
@@ -72,7 +73,9 @@ final class GroupSimulation {
                     r.nextBoolean() ? UniformAssignor.NAME : RangeAssignor.NAME, r.nextInt(3) / 2.0,
                     r.nextInt(4) == 0 ? 0 : r.nextDouble() * 0.2, 1 + r.nextInt(30), session, session / (3 + r.nextInt(4)),
                     session / 2 + r.nextInt(2 * session), r.nextInt(3) == 0 ? 0 : r.nextInt(200), r.nextInt(4),
-                    r.nextInt(4) == 0 ? 0 : r.nextInt(100), r.nextInt(3) == 0 ? 0 : r.nextInt(150), report);
+                    r.nextInt(4) == 0 ? 0 : r.nextInt(100), r.nextInt(3) == 0 ? 0 : r.nextInt(150), report,
+                    // drawn last, so the fields above keep their values for a given seed
+                    r.nextInt(3) == 0 ? 0 : (1 + r.nextInt(4)) * 0.01, 200 + r.nextInt(2_000));
         }
     }
 
@@ -395,12 +398,25 @@ final class GroupSimulation {
         return faultPhase && random.nextDouble() < p.dropRate();
     }
 
+    /**
+     * A message's delay: up to {@code delayMsMax}; during the fault phase a share {@code lateRate}
+     * arrives up to {@code lateDelayMsMax} later, which (FIFO per client, as on one gRPC stream)
+     * also holds back what the client sends after it: a stalled connection, longer than a session.
+     */
+    private long delayMs() {
+        long delay = 1 + random.nextInt(p.delayMsMax());
+        if (faultPhase && p.lateRate() > 0 && random.nextDouble() < p.lateRate()) {
+            delay += random.nextInt(p.lateDelayMsMax());
+        }
+        return delay;
+    }
+
     private void toCoordinator(Client c, Runnable onDelivery) {
         if (dropped()) {
             return;
         }
         int gen = coordinatorGeneration;
-        long t = Math.max(nowMs + 1 + random.nextInt(p.delayMsMax()), c.lastToCoordinatorMs);
+        long t = Math.max(nowMs + delayMs(), c.lastToCoordinatorMs);
         c.lastToCoordinatorMs = t;
         at(t, () -> {
             if (gen == coordinatorGeneration) {
@@ -413,7 +429,7 @@ final class GroupSimulation {
         if (dropped()) {
             return;
         }
-        long t = Math.max(nowMs + 1 + random.nextInt(p.delayMsMax()), c.lastToClientMs);
+        long t = Math.max(nowMs + delayMs(), c.lastToClientMs);
         c.lastToClientMs = t;
         at(t, onDelivery);
     }
@@ -526,8 +542,36 @@ final class GroupSimulation {
         runUntil(FAULT_PHASE_MS);
         faultPhase = false;
         long boundMs = 2L * Math.max(p.sessionTimeoutMs(), p.rebalanceTimeoutMs()) + p.revokeMsMax()
-                + 4L * (p.pollMsMax() + p.assignMsMax()) + 10L * p.heartbeatIntervalMs() + 10L * p.delayMsMax() + 500;
+                + 4L * (p.pollMsMax() + p.assignMsMax()) + 10L * p.heartbeatIntervalMs() + 10L * p.delayMsMax() + 500
+                + (p.lateRate() > 0 ? p.lateDelayMsMax() : 0);
         runUntil(FAULT_PHASE_MS + boundMs);
+        checkConverged();
+        checkStaysStable(FAULT_PHASE_MS + boundMs);
+    }
+
+    /**
+     * Stability after heal: once converged, with no faults, no membership or subscription change
+     * and no new partitions, the group must not rebalance again. Two more session timeouts (many
+     * heartbeats of every member) must leave the group epoch, every member's epoch and every
+     * assignment unchanged; any bump is churn (a member fenced or rejoining without cause, an
+     * assignor that is not stable for an unchanged input).
+     */
+    private void checkStaysStable(long convergedAtMs) {
+        ConsumerGroup g = shard.group(GROUP);
+        if (g == null || clients.stream().noneMatch(c -> c.alive)) {
+            return;
+        }
+        int epoch = g.groupEpoch();
+        TreeMap<String, String> assignments = new TreeMap<>();
+        g.members().forEach((id, m) -> assignments.put(id, m.memberEpoch() + " " + m.assigned()));
+        runUntil(convergedAtMs + 2L * p.sessionTimeoutMs() + 10L * p.heartbeatIntervalMs());
+        ConsumerGroup after = shard.group(GROUP);
+        TreeMap<String, String> assignmentsAfter = new TreeMap<>();
+        after.members().forEach((id, m) -> assignmentsAfter.put(id, m.memberEpoch() + " " + m.assigned()));
+        if (after.groupEpoch() != epoch || !assignmentsAfter.equals(assignments)) {
+            throw new AssertionError("stability: the converged group rebalanced without cause: epoch " + epoch + " -> "
+                    + after.groupEpoch() + ", members " + assignments + " -> " + assignmentsAfter);
+        }
         checkConverged();
     }
 

@@ -49,24 +49,49 @@ public final class ReplicationSimulation {
                          boolean durableAcks, double dropRate, int delayMaxMs, int faults, int producers,
                          long sessionTimeoutMs, long heartbeatIntervalMs, long lagTimeMaxMs, long isrCheckIntervalMs,
                          long metadataPollMs, long flushDelayMs, long requestTimeoutMs, long fetchBackoffMs,
-                         int fetchBatchesMax, long faultPhaseMs, long livenessPhaseMs, Bug bug) {
+                         int fetchBatchesMax, long faultPhaseMs, long livenessPhaseMs, Bug bug, double lateRate,
+                         int lateDelayMaxMs) {
+        /**
+         * Derives a run from the seed. After the original fields (which keep their values for a
+         * given seed) come the message shape and the delay distribution: a quarter of the runs
+         * fetch only one or two batches more than the producers add per round trip (followers
+         * catch up batch by batch, and HW and ISR decisions meet partial progress), and two thirds deliver a few percent of the
+         * messages late, by up to 3.5 s: longer than a crash-restart or a pause (at most 2.1 s), so
+         * old fetches, fetch answers, AlterPartition requests and heartbeats meet a restarted
+         * broker or a newer leader epoch.
+         */
         public static Params derive(long seed, int faults) {
             SplittableRandom r = new SplittableRandom(seed ^ 0x9E3779B97F4A7C15L);
             int brokers = 3 + r.nextInt(3);
             int rf = Math.min(brokers, 2 + r.nextInt(3));
             int minIsr = 1 + r.nextInt(rf);
             long heartbeat = 50 + r.nextInt(100);
-            return new Params(seed, brokers, rf, minIsr, 1 + r.nextInt(2), r.nextInt(4) != 0, r.nextInt(4) * 0.04,
+            Params p = new Params(seed, brokers, rf, minIsr, 1 + r.nextInt(2), r.nextInt(4) != 0, r.nextInt(4) * 0.04,
                     1 + r.nextInt(30), faults, 1 + r.nextInt(3), heartbeat * (6 + r.nextInt(8)), heartbeat,
                     200 + r.nextInt(800), 50 + r.nextInt(100), 20 + r.nextInt(80), 1 + r.nextInt(20),
-                    500 + r.nextInt(500), 5 + r.nextInt(20), 8 + r.nextInt(24), 4_000, 8_000, Bug.NONE);
+                    500 + r.nextInt(500), 5 + r.nextInt(20), 8 + r.nextInt(24), 4_000, 8_000, Bug.NONE, 0, 0);
+            // Small fetches still carry more than the producers add per round trip (each has one
+            // request in flight), else a lagging follower never catches up: a capacity limit of
+            // the configuration, not of the rules (the first version, 1-3 batches, showed it).
+            int fetchBatchesMax = r.nextInt(4) == 0 ? p.producers + 1 + r.nextInt(2) : p.fetchBatchesMax;
+            double lateRate = r.nextInt(3) == 0 ? 0 : (1 + r.nextInt(4)) * 0.01;
+            int lateDelayMaxMs = 500 + r.nextInt(3_000);
+            return new Params(seed, brokers, rf, minIsr, p.partitions, p.durableAcks, p.dropRate, p.delayMaxMs, faults,
+                    p.producers, p.sessionTimeoutMs, heartbeat, p.lagTimeMaxMs, p.isrCheckIntervalMs, p.metadataPollMs,
+                    p.flushDelayMs, p.requestTimeoutMs, p.fetchBackoffMs, fetchBatchesMax, p.faultPhaseMs,
+                    p.livenessPhaseMs, Bug.NONE, lateRate, lateDelayMaxMs);
         }
 
         public Params withBug(Bug b) {
             return new Params(seed, brokers, replicationFactor, minInsyncReplicas, partitions, durableAcks, dropRate,
                     delayMaxMs, faults, producers, sessionTimeoutMs, heartbeatIntervalMs, lagTimeMaxMs,
                     isrCheckIntervalMs, metadataPollMs, flushDelayMs, requestTimeoutMs, fetchBackoffMs, fetchBatchesMax,
-                    faultPhaseMs, livenessPhaseMs, b);
+                    faultPhaseMs, livenessPhaseMs, b, lateRate, lateDelayMaxMs);
+        }
+
+        /** Longest delay of any message, late ones included. */
+        long messageDelayMaxMs() {
+            return delayMaxMs + (lateRate > 0 ? lateDelayMaxMs : 0);
         }
     }
 
@@ -100,7 +125,8 @@ public final class ReplicationSimulation {
     public ReplicationSimulation(Params params) {
         this.params = params;
         this.random = new SplittableRandom(params.seed());
-        this.network = new SimNetwork(scheduler, random.split(), params.dropRate(), params.delayMaxMs());
+        this.network = new SimNetwork(scheduler, random.split(), params.dropRate(), params.delayMaxMs(),
+                params.lateRate(), params.lateDelayMaxMs());
         this.invariants = new ReplicationInvariants(this::failure);
         this.controller = new SimController(params.sessionTimeoutMs(), random.split(), invariants, stats,
                 this::onImageCommitted);
@@ -211,6 +237,7 @@ public final class ReplicationSimulation {
             scheduler.schedule(300 + random.nextLong(params.faultPhaseMs() - 300), this::injectFault);
         }
         scheduler.schedule(params.faultPhaseMs(), this::heal);
+        scheduler.schedule(settleMs(), this::recordSettled);
         scheduler.runUntil(params.faultPhaseMs() + params.livenessPhaseMs());
         finalChecks();
     }
@@ -340,7 +367,53 @@ public final class ReplicationSimulation {
         }
     }
 
+    /**
+     * When the stability bound starts: every message sent before the heal has arrived (late ones
+     * included) and restarted brokers re-registered and caught up (one session timeout plus the
+     * lag bound). At most 4 + 3.5 + 2 + 1 = 10.5 s, inside the 12 s run.
+     */
+    private long settleMs() {
+        return params.faultPhaseMs() + params.messageDelayMaxMs() + params.sessionTimeoutMs() + params.lagTimeMaxMs();
+    }
+
+    /**
+     * After the cluster settled, nothing fails: brokers heartbeat well within their sessions
+     * (delays at most 30 ms against sessions of at least 300 ms), followers fetch within the lag
+     * bound, and nobody asks for a preferred-leader election. So no partition may change leader
+     * epoch any more: a new epoch means leadership churn (a fenced or flapping broker, an election
+     * without cause). The bound is zero elections per partition.
+     */
+    static final int STABLE_LEADER_EPOCH_GROWTH_MAX = 0;
+    private final TreeMap<Integer, Integer> leaderEpochAtSettle = new TreeMap<>();
+
+    private void recordSettled() {
+        controller.image().topics().topic(SimController.TOPIC).ifPresent(t -> t.partitions()
+                .forEach((p, reg) -> leaderEpochAtSettle.put(p, reg.leaderEpoch())));
+    }
+
+    /** Leader-epoch growth of each partition after the settle point (empty if it was not reached). */
+    public TreeMap<Integer, Integer> leaderEpochGrowthAfterSettle() {
+        TreeMap<Integer, Integer> growth = new TreeMap<>();
+        controller.image().topics().topic(SimController.TOPIC).ifPresent(t -> t.partitions().forEach((p, reg) -> {
+            Integer before = leaderEpochAtSettle.get(p);
+            if (before != null) {
+                growth.put(p, reg.leaderEpoch() - before);
+            }
+        }));
+        return growth;
+    }
+
+    private void checkStability() {
+        leaderEpochGrowthAfterSettle().forEach((p, growth) -> {
+            if (growth > STABLE_LEADER_EPOCH_GROWTH_MAX) {
+                throw failure("stability: partition " + p + " changed leader epoch " + growth + " times after the "
+                        + "cluster settled at t=" + settleMs() + "ms (at most " + STABLE_LEADER_EPOCH_GROWTH_MAX + ")");
+            }
+        });
+    }
+
     private void finalChecks() {
+        checkStability();
         Optional<TopicImage> topic = controller.image().topics().topic(SimController.TOPIC);
         if (topic.isEmpty()) {
             throw failure("liveness: the topic was never created");

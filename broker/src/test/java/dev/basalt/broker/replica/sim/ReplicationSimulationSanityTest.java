@@ -24,7 +24,7 @@ class ReplicationSimulationSanityTest {
                     p.partitions(), p.durableAcks(), 0, p.delayMaxMs(), 0, p.producers(), p.sessionTimeoutMs(),
                     p.heartbeatIntervalMs(), p.lagTimeMaxMs(), p.isrCheckIntervalMs(), p.metadataPollMs(),
                     p.flushDelayMs(), p.requestTimeoutMs(), p.fetchBackoffMs(), p.fetchBatchesMax(), p.faultPhaseMs(),
-                    p.livenessPhaseMs(), ReplicationSimulation.Bug.NONE);
+                    p.livenessPhaseMs(), ReplicationSimulation.Bug.NONE, 0, 0);
             ReplicationSimulation sim = ReplicationSimulationProperties.runOne(p);
             acks += sim.acknowledgedWrites();
             // one request in flight per producer; with durable acks a write needs produce, fetch, fsync and

@@ -6,7 +6,8 @@ import java.util.SplittableRandom;
 
 /**
  * The simulated network between the controller, the brokers and the producers: every message is
- * delivered after a random delay (so messages reorder), may be dropped while faults are active, and
+ * delivered after a random delay (so messages reorder; while faults are active a few arrive very
+ * late, after a crash-restart cycle of their sender or receiver), may be dropped while faults are active, and
  * is lost when its directed link is blocked at send or at delivery time (partitions, one-way
  * partitions). Delivery goes through the target's {@link Endpoint} filter, which drops messages to a
  * crashed node and holds messages to a paused one. Not thread-safe; one per run.
@@ -21,17 +22,26 @@ final class SimNetwork {
     private final SplittableRandom random;
     private final double dropRate;
     private final int delayMaxMs;
+    private final double lateRate;
+    private final int lateDelayMaxMs;
     private final Map<Integer, Endpoint> endpoints = new HashMap<>();
     private final Map<Long, Integer> blockedLinks = new HashMap<>();
     private boolean faultsActive = true;
     private long sent;
     private long dropped;
 
-    SimNetwork(SimScheduler scheduler, SplittableRandom random, double dropRate, int delayMaxMs) {
+    /**
+     * @param lateRate       share of messages (while faults are active) delivered late
+     * @param lateDelayMaxMs extra delay of a late message, drawn uniformly below this
+     */
+    SimNetwork(SimScheduler scheduler, SplittableRandom random, double dropRate, int delayMaxMs, double lateRate,
+               int lateDelayMaxMs) {
         this.scheduler = scheduler;
         this.random = random;
         this.dropRate = dropRate;
         this.delayMaxMs = delayMaxMs;
+        this.lateRate = lateRate;
+        this.lateDelayMaxMs = lateDelayMaxMs;
     }
 
     void register(int nodeId, Endpoint endpoint) {
@@ -45,7 +55,11 @@ final class SimNetwork {
             dropped++;
             return;
         }
-        scheduler.schedule(1 + random.nextInt(delayMaxMs), () -> {
+        long delayMs = 1 + random.nextInt(delayMaxMs);
+        if (faultsActive && lateRate > 0 && random.nextDouble() < lateRate) {
+            delayMs += random.nextInt(lateDelayMaxMs);
+        }
+        scheduler.schedule(delayMs, () -> {
             if (isBlocked(from, to)) {
                 dropped++;
                 return;

@@ -194,4 +194,46 @@ class LeaderStateTest {
         s.recordFollowerFetch(2, 170, 170, 3);
         assertTrue(s.isCaughtUpReadReplica(3), "HW 150 reached");
     }
+
+    /** PIT: the min-ISR checks and the read-only view survived; pin them (found by the mutation run). */
+    @Test
+    void minIsrBelowOneIsRejectedAtCreationAndOnUpdate() {
+        assertThrows(IllegalArgumentException.class,
+                () -> new LeaderState(1, 5, 100, 7, List.of(1, 2, 3), List.of(1, 2, 3), 0, false, 100, 100, 0));
+        LeaderState s = threeReplicas(1, false);
+        assertThrows(IllegalArgumentException.class, () -> s.updateConfig(0, false));
+        assertEquals(1, s.minInsyncReplicas(), "a refused update changes nothing");
+    }
+
+    @Test
+    void readOnlyViewReflectsTheConstructorAndUpdates() {
+        LeaderState s = new LeaderState(1, 5, 100, 7, List.of(3, 1, 2), List.of(2, 1), 2, true, 90, 95, 0);
+        assertEquals(5, s.leaderEpoch());
+        assertEquals(100, s.epochStartOffset());
+        assertEquals(7, s.partitionEpoch());
+        assertEquals(List.of(3, 1, 2), s.replicas());
+        assertEquals(List.of(1, 2), s.isr(), "the ISR is kept sorted");
+        assertEquals(2, s.minInsyncReplicas());
+        assertTrue(s.durableAcks());
+        assertEquals(100, s.leaderLogEndOffset());
+        assertEquals(95, s.leaderFlushedOffset());
+        assertTrue(s.follower(2).isPresent());
+        assertFalse(s.follower(1).isPresent(), "the leader is not its own follower");
+        assertFalse(s.follower(9).isPresent());
+        s.updateConfig(1, false);
+        assertEquals(1, s.minInsyncReplicas());
+        assertFalse(s.durableAcks());
+    }
+
+    @Test
+    void readReplicaMustBeInTheIsrAndCaughtUpToTheHighWatermark() {
+        LeaderState s = new LeaderState(1, 5, 100, 7, List.of(1, 2, 3), List.of(1, 2), 1, false, 100, 100, 0);
+        assertTrue(s.isCaughtUpReadReplica(1), "the leader itself");
+        assertFalse(s.isCaughtUpReadReplica(2), "no fetch yet in this epoch");
+        s.recordFollowerFetch(2, 100, 100, 10);
+        assertTrue(s.isCaughtUpReadReplica(2));
+        s.recordFollowerFetch(3, 100, 100, 10);
+        assertFalse(s.isCaughtUpReadReplica(3), "caught up but outside the committed ISR");
+        assertFalse(s.isCaughtUpReadReplica(9), "not a replica");
+    }
 }
