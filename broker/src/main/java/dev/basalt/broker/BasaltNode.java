@@ -492,7 +492,17 @@ public final class BasaltNode implements AutoCloseable {
         NodeConfig.HostPort adv = config.advertisedClientAddress();
         ScheduledExecutorService lifecycleThread = newScheduler("basalt-broker-lifecycle");
         shutdownSteps.add(() -> lifecycleThread.shutdownNow());
-        lifecycle = new BrokerLifecycle(config.nodeId(), incarnationId, List.of(new Endpoint("PLAINTEXT", adv.host(), adv.port())),
+        List<Endpoint> endpoints = new ArrayList<>(List.of(new Endpoint("PLAINTEXT", adv.host(), adv.port())));
+        NodeConfig.HostPort httpAddr = config.httpAdminAddress();
+        if (httpAddr.port() > 0) {
+            // Other nodes' HTTP admin ports answer group requests by forwarding them to this one
+            // when it coordinates the group (GroupsHttpApi): a wildcard host is reached at the
+            // client address's host.
+            String host = httpAddr.host().isEmpty() || httpAddr.host().equals("0.0.0.0") || httpAddr.host().equals("::")
+                    ? adv.host() : httpAddr.host();
+            endpoints.add(new Endpoint(GroupsHttpApi.HTTP_ENDPOINT, host, httpAddr.port()));
+        }
+        lifecycle = new BrokerLifecycle(config.nodeId(), incarnationId, List.copyOf(endpoints),
                 Optional.ofNullable(config.rack()), controllers, publisher, lifecycleThread,
                 config.getLong("broker.heartbeat.interval.ms"), BROKER_REQUEST_TIMEOUT_MS, this::mayHaveLostAcknowledgedRecords);
         // ISR changes go to the active controller through the lifecycle's controller client.
@@ -726,7 +736,10 @@ public final class BasaltNode implements AutoCloseable {
             http.addAction("/quorum/remove-voter", params -> changeVoter(false, params));
         }
         if (groups != null) {
-            http.addRoute(GroupsHttpApi.PREFIX, new GroupsHttpApi(groups, lagMonitor, config.nodeId())::handle);
+            ReplicaManager rm = replicas;
+            GroupsHttpApi groupsApi = new GroupsHttpApi(groups, lagMonitor, config.nodeId(),
+                    () -> GroupsHttpApi.httpAddresses(rm.image().cluster(), config.nodeId()), config.get("http.auth.token"));
+            http.addRoute(GroupsHttpApi.PREFIX, groupsApi::handle);
         }
         http.addRoute(ClusterHttpApi.PREFIX, new ClusterHttpApi(admin, replicas, this::describeQuorum, gateway,
                 replicas == null ? null : new ListOffsetsHandler(replicas))::handle);

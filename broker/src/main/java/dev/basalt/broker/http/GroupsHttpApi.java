@@ -4,6 +4,7 @@ import com.google.gson.GsonBuilder;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
 import dev.basalt.broker.group.GroupCoordinator;
 import dev.basalt.broker.group.state.Assignment;
 import dev.basalt.broker.group.state.ConsumerGroup;
@@ -14,15 +15,26 @@ import dev.basalt.broker.lag.LagMonitor;
 import dev.basalt.broker.lag.state.GroupStatus;
 import dev.basalt.broker.lag.state.LagEvaluator;
 import dev.basalt.broker.lag.state.PartitionStatus;
+import dev.basalt.metadata.image.BrokerRegistration;
+import dev.basalt.metadata.image.ClusterImage;
+import dev.basalt.metadata.image.Endpoint;
 import dev.basalt.proto.v1.ErrorCode;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.SortedMap;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Supplier;
 
 /**
  * The groups JSON API on the HTTP admin port, for the groups this broker coordinates:
@@ -34,30 +46,70 @@ import java.util.concurrent.TimeoutException;
  *   <li>{@code GET /v1/groups/{group}/lag}: every partition: committed offset, log end and start
  *       offsets, lag in records and seconds, status, records lost to retention.</li>
  * </ul>
- * An unknown group, or one coordinated by another broker, answers 404 with a JSON error (naming the
- * coordinator when known).
+ * Any broker answers for every group: a request for a group another broker coordinates is
+ * forwarded to that broker's HTTP admin port (registered with the controller as the {@value
+ * #HTTP_ENDPOINT} endpoint) and its answer returned as is; the list asks every other registered,
+ * unfenced broker for its groups and merges them, naming the brokers that did not answer in
+ * {@code "unreachable"}. Forwarded requests carry {@code local=true} and are never forwarded again;
+ * they carry this node's {@code http.auth.token}, so a cluster with tokens uses one token on every
+ * node. An unknown group answers 404; a coordinator that cannot be reached, 502 (both JSON errors
+ * naming the coordinator when known).
  *
- * <p>Thread-safety: thread-safe; handlers wait (bounded) on the coordinator's loops.
+ * <p>Thread-safety: thread-safe; handlers wait (bounded) on the coordinator's loops and on other
+ * brokers' answers.
  */
 public final class GroupsHttpApi {
     /** How long a request waits for the coordinator. */
     static final long TIMEOUT_MS = 5_000;
     public static final String PREFIX = "/v1/groups";
+    /** Name of the broker registration endpoint holding the HTTP admin port. */
+    public static final String HTTP_ENDPOINT = "HTTP";
+    /** How long a forwarded request waits for the other broker's answer. */
+    static final long FORWARD_TIMEOUT_MS = 5_000;
 
     private final GroupCoordinator coordinator;
     private final LagMonitor lag;
     private final int brokerId;
+    private final Supplier<Map<Integer, String>> peers;
+    private final String token;
+    private final HttpClient http;
 
-    public GroupsHttpApi(GroupCoordinator coordinator, LagMonitor lag, int brokerId) {
+    /**
+     * @param peers the HTTP admin addresses ({@code host:port}) of the other registered, unfenced
+     *              brokers, by id ({@link #httpAddresses})
+     * @param token this node's {@code http.auth.token} ("" for none), sent with forwarded requests
+     */
+    public GroupsHttpApi(GroupCoordinator coordinator, LagMonitor lag, int brokerId, Supplier<Map<Integer, String>> peers,
+                         String token) {
         this.coordinator = coordinator;
         this.lag = lag;
         this.brokerId = brokerId;
+        this.peers = peers;
+        this.token = token == null ? "" : token;
+        this.http = HttpClient.newBuilder().connectTimeout(Duration.ofMillis(FORWARD_TIMEOUT_MS)).build();
     }
 
-    public HttpAdminServer.Reply handle(String path) {
+    /** The HTTP endpoints of the registered, unfenced brokers other than {@code self}. */
+    public static Map<Integer, String> httpAddresses(ClusterImage cluster, int self) {
+        Map<Integer, String> out = new TreeMap<>();
+        for (BrokerRegistration b : cluster.brokers().values()) {
+            if (b.brokerId() == self || b.fenced()) {
+                continue;
+            }
+            for (Endpoint e : b.endpoints()) {
+                if (e.name().equals(HTTP_ENDPOINT)) {
+                    out.put(b.brokerId(), e.host() + ":" + e.port());
+                }
+            }
+        }
+        return out;
+    }
+
+    public HttpAdminServer.Reply handle(String path, Map<String, String> query) {
+        boolean local = "true".equals(query.get("local"));
         String rest = path.length() > PREFIX.length() ? path.substring(PREFIX.length()) : "";
         if (rest.isEmpty() || rest.equals("/")) {
-            return ok(listGroups());
+            return ok(local ? listGroups() : listAllGroups());
         }
         String[] parts = rest.substring(1).split("/");
         String group = parts[0]; // the path arrives decoded (URI.getPath): decoding again would turn "+" into a space
@@ -73,9 +125,12 @@ public final class GroupsHttpApi {
                 return new HttpAdminServer.Reply(status, "application/json", HttpAdminServer.jsonError(status, e.code().name(),
                         e.getMessage()));
             }
-            int hint = coordinator.findCoordinator(group).thenApply(GroupCoordinator.Coordinator::nodeId)
-                    .exceptionally(x -> -1).getNow(-1);
-            return notFound(ErrorCode.NOT_COORDINATOR.name(), e.getMessage(), hint);
+            int hint = coordinatorOf(group);
+            String address = hint >= 0 ? peers.get().get(hint) : null;
+            if (local || address == null) {
+                return notFound(ErrorCode.NOT_COORDINATOR.name(), e.getMessage(), hint);
+            }
+            return forward(hint, address, path);
         }
         if (s == null) {
             return notFound(ErrorCode.GROUP_ID_NOT_FOUND.name(), "group " + group + " does not exist", brokerId);
@@ -84,6 +139,84 @@ public final class GroupsHttpApi {
             return ok(describe(s));
         }
         return ok(lagJson(s, parts[1].equals("status")));
+    }
+
+    private int coordinatorOf(String group) {
+        try {
+            return coordinator.findCoordinator(group).thenApply(GroupCoordinator.Coordinator::nodeId)
+                    .get(TIMEOUT_MS, TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return -1;
+        } catch (ExecutionException | TimeoutException e) {
+            return -1;
+        }
+    }
+
+    private HttpRequest request(String address, String pathAndQuery) {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://" + address + pathAndQuery))
+                .timeout(Duration.ofMillis(FORWARD_TIMEOUT_MS)).GET();
+        if (!token.isEmpty()) {
+            b.header("Authorization", "Bearer " + token);
+        }
+        return b.build();
+    }
+
+    /** The coordinator's own answer to this request (status and body as it gave them). */
+    private HttpAdminServer.Reply forward(int nodeId, String address, String path) {
+        String encoded = PREFIX + "/" + java.util.Arrays.stream(path.substring(PREFIX.length() + 1).split("/", -1))
+                .map(seg -> java.net.URLEncoder.encode(seg, StandardCharsets.UTF_8).replace("+", "%20"))
+                .collect(java.util.stream.Collectors.joining("/"));
+        try {
+            HttpResponse<String> r = http.send(request(address, encoded + "?local=true"), HttpResponse.BodyHandlers.ofString());
+            return new HttpAdminServer.Reply(r.statusCode(), "application/json", r.body());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return unreachable(nodeId, address, e);
+        } catch (java.io.IOException e) {
+            return unreachable(nodeId, address, e);
+        }
+    }
+
+    private static HttpAdminServer.Reply unreachable(int nodeId, String address, Exception e) {
+        JsonObject o = JsonParser.parseString(HttpAdminServer.jsonError(502, "COORDINATOR_NOT_AVAILABLE",
+                "the group's coordinator, broker " + nodeId + " (" + address + "), did not answer: " + e)).getAsJsonObject();
+        o.addProperty("coordinator", nodeId);
+        return new HttpAdminServer.Reply(502, "application/json", o.toString());
+    }
+
+    /** This broker's groups and every other unfenced broker's, asked in parallel. */
+    private JsonElement listAllGroups() {
+        Map<Integer, CompletableFuture<HttpResponse<String>>> asked = new TreeMap<>();
+        peers.get().forEach((id, address) -> asked.put(id, http.sendAsync(request(address, PREFIX + "?local=true"),
+                HttpResponse.BodyHandlers.ofString())));
+        JsonObject all = listGroups().getAsJsonObject();
+        JsonArray groups = all.getAsJsonArray("groups");
+        JsonArray unreachable = new JsonArray();
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(FORWARD_TIMEOUT_MS);
+        for (Map.Entry<Integer, CompletableFuture<HttpResponse<String>>> e : asked.entrySet()) {
+            try {
+                HttpResponse<String> r = e.getValue().get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+                if (r.statusCode() != 200) {
+                    unreachable.add(e.getKey());
+                    continue;
+                }
+                JsonParser.parseString(r.body()).getAsJsonObject().getAsJsonArray("groups").forEach(groups::add);
+            } catch (InterruptedException x) {
+                Thread.currentThread().interrupt();
+                unreachable.add(e.getKey());
+            } catch (ExecutionException | TimeoutException | RuntimeException x) {
+                e.getValue().cancel(true);
+                unreachable.add(e.getKey());
+            }
+        }
+        List<JsonElement> sorted = new ArrayList<>(groups.asList());
+        sorted.sort(java.util.Comparator.comparing(g -> g.getAsJsonObject().get("group").getAsString()));
+        JsonArray out = new JsonArray();
+        sorted.forEach(out::add);
+        all.add("groups", out);
+        all.add("unreachable", unreachable);
+        return all;
     }
 
     /** What the HTTP answer needs of a group, copied on its coordinator's loop. */

@@ -231,11 +231,30 @@ class ConsoleBrowserTest {
                 || partitions.contains("1, 3, 2") || partitions.contains("2, 1, 3") || partitions.contains("3, 2, 1"), partitions);
         save(shots, "topic-web");
 
-        driver.get(base + "/#/groups");
+        // Every node answers for every group: a node that does not coordinate it forwards to the
+        // one that does (and lists every broker's groups).
+        HttpClient api = HttpClient.newHttpClient();
+        for (int n = 1; n <= 3; n++) {
+            String at = "http://127.0.0.1:" + admin[n - 1];
+            String list = api.send(HttpRequest.newBuilder(URI.create(at + "/v1/groups")).build(), HttpResponse.BodyHandlers.ofString()).body();
+            assertTrue(list.contains("\"web-group\""), "node " + n + " lists the group: " + list);
+            HttpResponse<String> lag = api.send(HttpRequest.newBuilder(URI.create(at + "/v1/groups/web-group/lag")).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertEquals(200, lag.statusCode(), "node " + n + ": " + lag.body());
+            assertEquals(fc.getNodeId(), com.google.gson.JsonParser.parseString(api.send(HttpRequest.newBuilder(
+                    URI.create(at + "/v1/groups/web-group")).build(), HttpResponse.BodyHandlers.ofString()).body())
+                    .getAsJsonObject().get("coordinator").getAsInt(), "node " + n + " answers with the coordinator's view");
+            HttpResponse<String> missing = api.send(HttpRequest.newBuilder(URI.create(at + "/v1/groups/no-such-group")).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertEquals(404, missing.statusCode(), "node " + n + ": " + missing.body());
+        }
+        // The group pages through a node that is not the coordinator.
+        String other = "http://127.0.0.1:" + admin[fc.getNodeId() % 3];
+        driver.get(other + "/#/groups");
         wait.until(d -> text(d, "#groups-table").contains("web-group"));
         save(shots, "groups");
 
-        driver.get(base + "/#/groups/web-group");
+        driver.get(other + "/#/groups/web-group");
         // lag: web-0 has 2 records, committed 1 -> 1; web-1 2 records, committed 0 -> 2
         try {
             wait.until(d -> text(d, "#card-total-lag .value").equals("3"));
