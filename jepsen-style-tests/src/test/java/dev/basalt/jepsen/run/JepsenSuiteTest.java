@@ -53,6 +53,14 @@ class JepsenSuiteTest {
             System.out.println("JEPSEN partition nemeses LEFT OUT: " + noPackets.get());
             available.removeIf(FaultKind::needsNetfilter);
         }
+        if (!Boolean.getBoolean("jepsen.lazyfs")) {
+            // The lazyfs layer keeps an undo record of every unsynced write; with it on, a restart's log
+            // recovery took 7-130 s instead of 1-2 s on 2 cores, and heals timed out. The default run
+            // covers lost unfsynced writes with LostUnfsyncedE2ETest; -Pjepsen and -Djepsen.lazyfs=true
+            // include these kinds.
+            System.out.println("JEPSEN lost-unfsynced nemeses LEFT OUT of the default suite (-Djepsen.lazyfs=true adds them)");
+            available.removeIf(k -> k.nodeJvmOptions().contains("-Dbasalt.test.lazyfs=true"));
+        }
         Path reports = Path.of("target", "jepsen").toAbsolutePath();
         Path work = Files.createTempDirectory("jepsen-");
         List<Schedule> schedules = schedules(available);
@@ -86,9 +94,10 @@ class JepsenSuiteTest {
             return List.of(Schedules.generate(Long.parseLong(seed.trim()), Schedules.Limits.quick()));
         }
         long base = new SplittableRandom().nextLong() & ((1L << 40) - 1);
-        int max = Integer.getInteger("jepsen.schedules", 4);
-        // About one build in five (20 kinds), max schedules cannot hold every kind: then one more runs.
-        List<Long> seeds = Schedules.coveringSeedsOrOneMore(base, available, Schedules.Limits.quick(), max);
+        int max = Integer.getInteger("jepsen.schedules", 3);
+        // The CI budget holds about three schedules (~65 s each on 2 cores): they cover as many kinds as
+        // three can hold (greedily), the rest another build (fresh base seed) or -Djepsen.schedules=5.
+        List<Long> seeds = Schedules.coveringSeeds(base, available, Schedules.Limits.quick(), max);
         System.out.println("JEPSEN base seed " + base + ": schedules " + seeds + " (each replays with -Djepsen.seed=S)");
         List<Schedule> out = new ArrayList<>();
         seeds.forEach(s -> out.add(Schedules.generate(s, Schedules.Limits.quick())));
