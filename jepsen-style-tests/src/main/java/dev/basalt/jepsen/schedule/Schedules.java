@@ -104,17 +104,6 @@ public final class Schedules {
     }
 
     /**
-     * {@link #coveringSeeds} with {@code schedulesMax}; when those seeds leave a kind out (greedy
-     * packing of many kinds into few schedules sometimes cannot), with one schedule more.
-     */
-    public static List<Long> coveringSeedsOrOneMore(long firstSeed, Set<FaultKind> available, Limits limits, int schedulesMax) {
-        List<Long> seeds = coveringSeeds(firstSeed, available, limits, schedulesMax);
-        Set<FaultKind> covered = EnumSet.noneOf(FaultKind.class);
-        seeds.forEach(s -> covered.addAll(generate(s, limits).kinds()));
-        return covered.containsAll(available) ? seeds : coveringSeeds(firstSeed, available, limits, schedulesMax + 1);
-    }
-
-    /**
      * Simpler variants of {@code s}, most aggressive first: each fault removed, the first half of
      * the faults, each duration halved (down to 1 s), fewer producers, consumers and subscribers. A shrinker
      * runs them in order and restarts from the first that still fails.
