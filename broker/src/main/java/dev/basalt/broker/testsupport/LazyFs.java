@@ -316,12 +316,23 @@ public final class LazyFs {
         }
     }
 
-    /** fsync of a file: its entries recorded before the fsync began become durable. */
+    /**
+     * fsync of a file: its entries recorded before the fsync began become durable. The read lock is
+     * held across the fsync and the bookkeeping, so a crash either precedes the fsync (nothing of it
+     * counts) or follows its return (its entries are gone from the undo list): never a crash that
+     * undoes data whose fsync already returned, which the node may have recorded as flushed
+     * (a partition's recovery point in the index, which survives the crash).
+     */
     void force(FileId id, FileChannel ch, boolean metadata) throws IOException {
-        long before = seqs.get();
-        ch.force(metadata);
-        synchronized (undo) {
-            undo.removeIf(e -> e.seq <= before && e.belongsToFile(id));
+        lock.readLock().lock();
+        try {
+            long before = seqs.get();
+            ch.force(metadata);
+            synchronized (undo) {
+                undo.removeIf(e -> e.seq <= before && e.belongsToFile(id));
+            }
+        } finally {
+            lock.readLock().unlock();
         }
     }
 
@@ -374,13 +385,18 @@ public final class LazyFs {
 
     /** fsync of a directory: creations and renames in it recorded before it began become durable. */
     void syncDirectory(Path dir) throws IOException {
-        long before = seqs.get();
-        try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
-            ch.force(true);
-        }
-        Path abs = dir.toAbsolutePath().normalize();
-        synchronized (undo) {
-            undo.removeIf(e -> e.seq <= before && e.belongsToDir(abs));
+        lock.readLock().lock(); // as in force: a returned fsync is never undone by a later crash
+        try {
+            long before = seqs.get();
+            try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
+                ch.force(true);
+            }
+            Path abs = dir.toAbsolutePath().normalize();
+            synchronized (undo) {
+                undo.removeIf(e -> e.seq <= before && e.belongsToDir(abs));
+            }
+        } finally {
+            lock.readLock().unlock();
         }
     }
 
