@@ -652,22 +652,25 @@ public final class BasaltNode implements AutoCloseable {
 
     /**
      * After a crash a replica keeps every record it had acknowledged to its leader only if those
-     * were fsynced first (durable acks). If any topic opts out, the replica may have lost some, and
-     * the controller must not count it as an eligible leader replica (KIP-966).
+     * were fsynced first (durable acks). For topics that opt out it may have lost some, and the
+     * controller must not count it as an eligible leader replica of their partitions (KIP-966);
+     * it stays eligible for the durable ones.
      */
-    private boolean mayHaveLostAcknowledgedRecords() {
+    private BrokerLifecycle.PossibleLoss mayHaveLostAcknowledgedRecords() {
         if (freshDirectory) {
-            return true; // a new or reformatted directory: whatever this broker held before is gone
+            return BrokerLifecycle.PossibleLoss.EVERYTHING; // a new or reformatted directory: whatever this broker held before is gone
         }
         if (logs.openedAfterCleanShutdown()) {
-            return false;
+            return BrokerLifecycle.PossibleLoss.NONE;
         }
         MetadataImage image = publisher.image();
-        if (!TopicConfigs.durableAcks(Map.of(), config.topicDefaults())) {
-            return true;
-        }
-        return image.topics().topicsByName().keySet().stream().anyMatch(topic ->
-                !TopicConfigs.durableAcks(image.configs().configs(ConfigResource.topic(topic)), config.topicDefaults()));
+        java.util.Set<UUID> lossy = new java.util.HashSet<>();
+        image.topics().topicsById().forEach((id, topic) -> {
+            if (!TopicConfigs.durableAcks(image.configs().configs(ConfigResource.topic(topic.name())), config.topicDefaults())) {
+                lossy.add(id);
+            }
+        });
+        return new BrokerLifecycle.PossibleLoss(false, lossy);
     }
 
     /** The health service follows readiness: SERVING exactly when GET /ready would answer 200. */

@@ -75,7 +75,7 @@ public final class BrokerLifecycle implements AlterPartitionSender, AutoCloseabl
     private final ScheduledExecutorService executor;
     private final long heartbeatIntervalMs;
     private final long requestTimeoutMs;
-    private final java.util.function.BooleanSupplier uncleanShutdown;
+    private final java.util.function.Supplier<PossibleLoss> uncleanShutdown;
     private final CompletableFuture<Void> shutdownDone = new CompletableFuture<>();
     private volatile State state = State.CATCHING_UP;
     private boolean inFlight;
@@ -85,9 +85,23 @@ public final class BrokerLifecycle implements AlterPartitionSender, AutoCloseabl
     private ControllerClient.OpenSession session;
     private long sessionRetryAtNs;
 
+    /**
+     * What this broker's previous run may have lost of the records it had acknowledged to its
+     * leaders: nothing after a clean shutdown or with durable acks; after a crash, the partitions
+     * of topics with {@code durable.acks=false}; everything with a new data directory.
+     */
+    public record PossibleLoss(boolean everything, java.util.Set<UUID> topicIds) {
+        public static final PossibleLoss NONE = new PossibleLoss(false, java.util.Set.of());
+        public static final PossibleLoss EVERYTHING = new PossibleLoss(true, java.util.Set.of());
+
+        public PossibleLoss {
+            topicIds = java.util.Set.copyOf(topicIds);
+        }
+    }
+
     public BrokerLifecycle(int brokerId, UUID incarnationId, List<Endpoint> endpoints, Optional<String> rack,
                            ControllerClient controllers, MetadataPublisher publisher, ScheduledExecutorService executor,
-                           long heartbeatIntervalMs, long requestTimeoutMs, java.util.function.BooleanSupplier uncleanShutdown) {
+                           long heartbeatIntervalMs, long requestTimeoutMs, java.util.function.Supplier<PossibleLoss> uncleanShutdown) {
         this.uncleanShutdown = uncleanShutdown;
         this.brokerId = brokerId;
         this.incarnationId = incarnationId;
@@ -150,8 +164,10 @@ public final class BrokerLifecycle implements AlterPartitionSender, AutoCloseabl
 
     private void register() {
         RegisterBrokerRequest.Builder b = RegisterBrokerRequest.newBuilder().setBrokerId(brokerId)
-                .setIncarnationId(ProtoIds.toProto(incarnationId)).setRack(rack.orElse(""))
-                .setUncleanShutdown(uncleanShutdown.getAsBoolean());
+                .setIncarnationId(ProtoIds.toProto(incarnationId)).setRack(rack.orElse(""));
+        PossibleLoss loss = uncleanShutdown.get();
+        b.setUncleanShutdown(loss.everything());
+        loss.topicIds().forEach(t -> b.addUncleanTopicIds(ProtoIds.toProto(t)));
         endpoints.forEach(e -> b.addEndpoints(BrokerEndpoint.newBuilder().setName(e.name()).setHost(e.host()).setPort(e.port())));
         RegisterBrokerRequest req = b.build();
         inFlight = true;

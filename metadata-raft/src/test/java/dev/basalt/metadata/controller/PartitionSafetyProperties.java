@@ -84,6 +84,8 @@ class PartitionSafetyProperties {
         private String context = "";
         /** A broker whose accepted registration says it lost acknowledged records, or -1. */
         private int uncleanRestart = -1;
+        /** Of which topics (null: every topic). */
+        private Set<UUID> uncleanTopics;
 
         Run(long seed) {
             this.seed = seed;
@@ -146,14 +148,27 @@ class PartitionSafetyProperties {
 
         private ControllerResult<?> register(int broker) {
             boolean unclean = false;
+            Set<UUID> lossyTopics = Set.of();
             if (image.cluster().broker(broker).isPresent() && random.nextBoolean()) {
                 restarts.merge(broker, 1, Integer::sum); // the process restarted: a new incarnation
                 unclean = random.nextInt(4) == 0;
+                if (!unclean && random.nextInt(3) == 0) {
+                    // a crash with some topics on durable.acks=false: only their records may be gone
+                    Set<UUID> some = new java.util.HashSet<>();
+                    image.topics().topicsById().keySet().forEach(id -> {
+                        if (random.nextBoolean()) {
+                            some.add(id);
+                        }
+                    });
+                    lossyTopics = some;
+                }
             }
             ControllerResult<?> result = controller.registerBroker(image, new BrokerRegistrationRequest(broker,
                     incarnation(broker), List.of(new Endpoint("CLIENT", "127.0.0.1", 9400 + broker)),
-                    random.nextBoolean() ? Optional.of("r" + broker % 3) : Optional.empty(), unclean), nowMs);
-            uncleanRestart = unclean ? broker : -1; // only once the registration was accepted
+                    random.nextBoolean() ? Optional.of("r" + broker % 3) : Optional.empty(), unclean, lossyTopics), nowMs);
+            // only once the registration was accepted
+            uncleanRestart = unclean || !lossyTopics.isEmpty() ? broker : -1;
+            uncleanTopics = unclean ? null : lossyTopics;
             return result;
         }
 
@@ -234,7 +249,7 @@ class PartitionSafetyProperties {
             image = delta.apply();
             afterBatch.forEach(Runnable::run); // policies are read from the image after the batch
             if (uncleanRestart >= 0) {
-                forgetLostRecords(uncleanRestart);
+                forgetLostRecords(uncleanRestart, uncleanTopics);
             }
             checkImage(before);
         }
@@ -279,8 +294,11 @@ class PartitionSafetyProperties {
          * as the kept last ISR member of a leaderless partition it stays a candidate (Kafka before
          * KIP-966 does the same; see ClusterControl), so the model keeps it there.
          */
-        private void forgetLostRecords(int broker) {
+        private void forgetLostRecords(int broker, Set<UUID> topics) {
             complete.forEach((ref, done) -> {
+                if (topics != null && !topics.contains(ref.topicId())) {
+                    return; // durable acks: the crash lost nothing this broker acknowledged here
+                }
                 PartitionRegistration reg = image.topics().topic(ref.topicId()).orElseThrow().partitions()
                         .get(ref.partition());
                 if (reg.hasLeader() || !reg.isr().contains(broker)) {
