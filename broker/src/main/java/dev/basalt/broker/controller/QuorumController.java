@@ -181,7 +181,15 @@ public final class QuorumController implements ControllerChannel {
         ControllerResult<T> result;
         try {
             result = decision.apply(decisions, base);
-        } catch (ControllerException | MetadataQuorum.NotControllerException e) {
+        } catch (ControllerException e) {
+            // A refusal read the working image, which may hold proposals not yet committed (a topic
+            // deleted a moment ago): answer it only once they are, and if one of them fails the
+            // refusal rested on a state that never was, so the answer is that failure instead.
+            // Answering at once let an alter say UNKNOWN_TOPIC for a delete a failover then lost
+            // (the Jepsen-style metadata checker's non-linearizable history, seed 110369373356).
+            lastProposal.whenComplete((i, failed) -> out.completeExceptionally(failed != null ? unwrap(failed) : e));
+            return;
+        } catch (MetadataQuorum.NotControllerException e) {
             out.completeExceptionally(e);
             return;
         } catch (RuntimeException e) {

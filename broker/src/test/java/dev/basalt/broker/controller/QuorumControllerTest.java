@@ -95,6 +95,41 @@ class QuorumControllerTest {
         assertEquals(ErrorCode.NONE, other.get(WAIT_S, TimeUnit.SECONDS).getTopics(0).getErrorCode());
     }
 
+    private static dev.basalt.proto.v1.AlterConfigsRequest alterRetention(String topic) {
+        return dev.basalt.proto.v1.AlterConfigsRequest.newBuilder().setTimeoutMs(5_000).addResources(
+                dev.basalt.proto.v1.AlterConfigsRequest.Change.newBuilder()
+                        .setResource(dev.basalt.proto.v1.ConfigResource.newBuilder()
+                                .setType(dev.basalt.proto.v1.ConfigResource.Type.TOPIC).setName(topic))
+                        .addOperations(dev.basalt.proto.v1.AlterConfigsRequest.Operation.newBuilder()
+                                .setName("retention.ms").setValue("3600000"))).build();
+    }
+
+    @Test
+    void refusalAgainstAnUncommittedDelete_waitsForIt_andBecomesItsFailureIfItIsLost() throws Exception {
+        controller.createTopics(createTopics(1, "d")).get(WAIT_S, TimeUnit.SECONDS);
+        quorum.autoCommit(false);
+        var delete = controller.deleteTopics(DeleteTopicsRequest.newBuilder().setTimeoutMs(5_000).addNames("d0").build());
+        waitFor(() -> quorum.pending() == 1);
+        // Decided against the working image, where d0 is gone: the refusal must not be answered yet.
+        var alter = controller.alterConfigs(alterRetention("d0"));
+        thread.submit(() -> { }).get(WAIT_S, TimeUnit.SECONDS); // the loop has decided the alter
+        assertFalse(alter.isDone(), "UNKNOWN_TOPIC answered before the delete it rests on was committed");
+        quorum.failPending(); // a failover loses the delete: d0 exists after all
+        assertEquals(ErrorCode.NOT_CONTROLLER, alter.get(WAIT_S, TimeUnit.SECONDS).getResources(0).getErrorCode());
+        assertEquals(ErrorCode.NOT_CONTROLLER, delete.get(WAIT_S, TimeUnit.SECONDS).getTopics(0).getErrorCode());
+        quorum.autoCommit(true);
+        assertEquals(ErrorCode.NONE, controller.alterConfigs(alterRetention("d0")).get(WAIT_S, TimeUnit.SECONDS)
+                .getResources(0).getErrorCode(), "the lost delete left d0 in place");
+        // And when the delete commits, the refusal is answered after it.
+        quorum.autoCommit(false);
+        var delete2 = controller.deleteTopics(DeleteTopicsRequest.newBuilder().setTimeoutMs(5_000).addNames("d0").build());
+        waitFor(() -> quorum.pending() == 1);
+        var alter2 = controller.alterConfigs(alterRetention("d0"));
+        quorum.commitNext();
+        assertEquals(ErrorCode.NONE, delete2.get(WAIT_S, TimeUnit.SECONDS).getTopics(0).getErrorCode());
+        assertEquals(ErrorCode.UNKNOWN_TOPIC, alter2.get(WAIT_S, TimeUnit.SECONDS).getResources(0).getErrorCode());
+    }
+
     @Test
     void notActive_answersNotController_withoutDeciding() throws Exception {
         quorum.activeTerm(-1);
