@@ -58,8 +58,8 @@ final class ClusterControl {
             int id = request.brokerId();
             // The old incarnation is gone: take its leaderships and ISR places before the new one registers.
             removeFromPartitions(out, id, other -> other != id && out.isLive(other));
-            if (request.uncleanShutdown()) {
-                removeFromElr(out, id);
+            if (request.uncleanShutdown() || !request.uncleanTopicIds().isEmpty()) {
+                removeFromElr(out, id, request::mayHaveLost);
             }
         }
         out.add(registrationRecord(registration));
@@ -206,8 +206,11 @@ final class ClusterControl {
      * member of a leaderless partition it stays, as in Kafka before KIP-966: that partition has no
      * better candidate, and dropping it would need unclean recovery.)
      */
-    private static void removeFromElr(RecordBuffer out, int brokerId) {
+    private static void removeFromElr(RecordBuffer out, int brokerId, java.util.function.Predicate<UUID> topics) {
         for (TopicImage topic : out.state().base().topics().topicsById().values()) {
+            if (!topics.test(topic.id())) {
+                continue;
+            }
             for (PartitionRef ref : TopicControl.partitionsOf(topic)) {
                 PartitionRegistration current = TopicControl.current(out, ref);
                 if (current.elr().contains(brokerId)) {
