@@ -616,7 +616,8 @@ public final class BasaltNode implements AutoCloseable {
                 config.get("group.consumer.assignor"), config.getLong("offsets.retention.minutes") * 60_000L,
                 config.getInt("offset.metadata.max.bytes"));
         GroupCoordinator.Settings settings = new GroupCoordinator.Settings(config.getInt("offsets.topic.num.partitions"),
-                config.getInt("offsets.topic.replication.factor"), groupConfig, config.getLong("group.coordinator.poll.interval.ms"),
+                config.getInt("offsets.topic.replication.factor"), config.getInt("offsets.topic.segment.bytes"), groupConfig,
+                config.getLong("group.coordinator.poll.interval.ms"),
                 config.getInt("request.timeout.ms.max"));
         ExecutorService pool = Executors.newFixedThreadPool(config.getInt("group.coordinator.threads"), named("basalt-group"));
         shutdownSteps.add(() -> pool.shutdownNow());

@@ -150,6 +150,8 @@ public final class NodeConfig {
         put(k, "offsets.topic.num.partitions", "50", "Partitions of __consumer_offsets (fixed once the topic exists).", null);
         put(k, "offsets.topic.replication.factor", "3", "Replication factor of __consumer_offsets (capped at the live"
                 + " brokers when it is created).", null);
+        put(k, "offsets.topic.segment.bytes", "104857600", "segment.bytes of __consumer_offsets when it is created"
+                + " (100 MiB, as Kafka: smaller segments compact and load sooner).", null);
         put(k, "offsets.retention.minutes", "10080", "An empty group whose last commit is older is deleted with its"
                 + " offsets (7 days).", null);
         put(k, "offset.metadata.max.bytes", "4096", "Longest metadata string of an offset commit.", null);

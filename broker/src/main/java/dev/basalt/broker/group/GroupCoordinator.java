@@ -84,10 +84,12 @@ public final class GroupCoordinator implements MetadataSubscriber, AutoCloseable
     /**
      * @param partitions         {@code offsets.topic.num.partitions}
      * @param replicationFactor  {@code offsets.topic.replication.factor} (capped at the live brokers)
+     * @param segmentBytes       {@code offsets.topic.segment.bytes}: the topic's segment.bytes
      * @param pollIntervalMs     how often each shard checks sessions, topics and group expiry
      * @param writeTimeoutMs     how long a decision's records may take to commit
      */
-    public record Settings(int partitions, int replicationFactor, GroupConfig group, long pollIntervalMs, int writeTimeoutMs) {
+    public record Settings(int partitions, int replicationFactor, int segmentBytes, GroupConfig group, long pollIntervalMs,
+                           int writeTimeoutMs) {
     }
 
     /** A coordinator-level failure carrying the protocol error to answer. */
@@ -200,6 +202,7 @@ public final class GroupCoordinator implements MetadataSubscriber, AutoCloseable
                 .addTopics(CreateTopicsRequest.NewTopic.newBuilder().setName(TOPIC).setPartitions(settings.partitions())
                         .setReplicationFactor(Math.min(settings.replicationFactor(), live))
                         .putConfigs("cleanup.policy", "compact")
+                        .putConfigs("segment.bytes", String.valueOf(settings.segmentBytes()))
                         .putConfigs("max.message.bytes", String.valueOf(BATCH_BYTES_MAX)))
                 .build();
         controller.createTopics(req).whenComplete((res, err) -> {

@@ -19,6 +19,7 @@ import dev.basalt.jepsen.history.OpType;
 import dev.basalt.jepsen.nemesis.Nemeses;
 import dev.basalt.jepsen.nemesis.Nemesis;
 import dev.basalt.jepsen.report.ReportPage;
+import dev.basalt.jepsen.schedule.FaultKind;
 import dev.basalt.jepsen.schedule.FaultStep;
 import dev.basalt.jepsen.schedule.Schedule;
 import dev.basalt.jepsen.schedule.Schedules;
@@ -87,7 +88,8 @@ public final class JepsenRun {
 
     /** The command that replays {@code s}: by seed when it was generated, by its encoding when shrunk. */
     public String replayCommand(Schedule s) {
-        String prop = s.shrunk() ? "-Djepsen.schedule='" + s.encode() + "'" : "-Djepsen.seed=" + s.seed();
+        boolean bySeed = Schedules.replaysFromSeed(s, Schedules.Limits.quick()) || Schedules.replaysFromSeed(s, Schedules.Limits.thorough());
+        String prop = bySeed ? "-Djepsen.seed=" + s.seed() : "-Djepsen.schedule='" + s.encode() + "'";
         return "./mvnw -B -ntp -o -pl jepsen-style-tests -am verify " + replayTarget + " -Dsurefire.failIfNoSpecifiedTests=false "
                 + prop;
     }
@@ -132,6 +134,13 @@ public final class JepsenRun {
                 .rackPerNode().config("broker.session.timeout.ms", "3000").config("broker.heartbeat.interval.ms", "500")
                 .config("replica.lag.time.max.ms", "4000");
         s.kinds().forEach(k -> k.nodeJvmOptions().forEach(b::jvmOption)); // test-only hooks (lazyfs, clock) the faults need
+        if (s.kinds().stream().anyMatch(k -> k.nodeJvmOptions().contains(FaultKind.LAZYFS_OPTION))) {
+            // The lazyfs layer reads the bytes a truncation cuts, to restore them on a crash: recovery
+            // cutting a 1 GiB preallocated active segment cost ~2 s of reading holes per partition
+            // (minutes for __consumer_offsets' 50). Small segments keep that, and restarts, short.
+            b.config("log.segment.bytes", Integer.toString(FaultKind.LAZYFS_SEGMENT_BYTES))
+                    .config("offsets.topic.segment.bytes", Integer.toString(FaultKind.LAZYFS_SEGMENT_BYTES));
+        }
         if (Netfilter.unavailableReason().isEmpty()) {
             b.networkFaults();
         } else {

@@ -75,13 +75,18 @@ public enum FaultKind {
         return name().startsWith("PARTITION_");
     }
 
+    /** The node option that puts the lazyfs layer under its files. */
+    public static final String LAZYFS_OPTION = "-Dbasalt.test.lazyfs=true";
+    /** segment.bytes of runs with the lazyfs layer (see JepsenRun): 8 MiB, room for the largest batch. */
+    public static final int LAZYFS_SEGMENT_BYTES = 8 << 20;
+
     /**
      * System properties the nodes need for this fault: the test-only lazyfs file layer or offset
      * clock (see {@code dev.basalt.broker.testsupport.TestHooks}); none for the others.
      */
     public java.util.List<String> nodeJvmOptions() {
         if (name().startsWith("LOST_UNFSYNCED_")) {
-            return java.util.List.of("-Dbasalt.test.lazyfs=true");
+            return java.util.List.of(LAZYFS_OPTION);
         }
         if (name().startsWith("CLOCK_")) {
             return java.util.List.of("-Dbasalt.test.clock=true");

@@ -27,7 +27,7 @@ public final class Schedules {
             }
         }
 
-        /** Short runs for the default suite (up to six faults: four schedules must cover every kind). */
+        /** Short faults for the default suite ({@link #covering} ignores {@code faultsMax}: each schedule holds its share). */
         public static Limits quick() {
             return new Limits(6, 2_000, 4_000, 1_000, 2_000, 3_000);
         }
@@ -75,32 +75,46 @@ public final class Schedules {
     }
 
     /**
-     * Seeds from {@code firstSeed} upwards whose schedules ({@link #generate(long, Limits)}) use only
-     * {@code available} kinds, chosen greedily so that together they contain every available kind;
-     * at most {@code schedulesMax} seeds, scanning at most 20,000 candidates.
+     * {@code count} schedules that together run every kind of {@code available} exactly once: the
+     * kinds shuffled by {@code base} and dealt out in turn, each schedule with its workload and its
+     * faults' targets, durations and gaps drawn from seed {@code base + i} within {@code limits}
+     * (whose {@code faultsMax} does not apply: a schedule holds its share). They are not
+     * {@link #generate}'s schedule of their seed, so they replay from their encoding
+     * ({@code -Djepsen.schedule=...}), or all together from {@code base}.
      */
-    public static List<Long> coveringSeeds(long firstSeed, Set<FaultKind> available, Limits limits, int schedulesMax) {
-        Set<FaultKind> missing = EnumSet.copyOf(available);
-        List<Long> chosen = new ArrayList<>();
-        int needed = missing.size();
-        for (int want = Math.min(limits.faultsMax(), (needed + schedulesMax - 1) / schedulesMax); want >= 1 && !missing.isEmpty(); want--) {
-            for (long s = firstSeed; s < firstSeed + 20_000 && !missing.isEmpty() && chosen.size() < schedulesMax; s++) {
-                if (chosen.contains(s)) {
-                    continue;
-                }
-                Set<FaultKind> kinds = generate(s, limits).kinds();
-                if (!available.containsAll(kinds)) {
-                    continue;
-                }
-                Set<FaultKind> adds = EnumSet.copyOf(kinds);
-                adds.retainAll(missing);
-                if (adds.size() >= want) {
-                    chosen.add(s);
-                    missing.removeAll(adds);
-                }
-            }
+    public static List<Schedule> covering(long base, Set<FaultKind> available, int count, Limits limits) {
+        if (available.isEmpty() || count < 1) {
+            throw new IllegalArgumentException("need kinds and at least one schedule");
         }
-        return chosen;
+        List<FaultKind> kinds = new ArrayList<>(EnumSet.copyOf(available));
+        SplittableRandom shuffle = new SplittableRandom(base);
+        for (int i = kinds.size() - 1; i > 0; i--) {
+            java.util.Collections.swap(kinds, i, shuffle.nextInt(i + 1));
+        }
+        int n = Math.min(count, kinds.size());
+        List<Schedule> out = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            SplittableRandom r = new SplittableRandom(base + i);
+            int partitions = 1 + r.nextInt(3);
+            int producers = 3 + r.nextInt(4);
+            int consumers = 2 + r.nextInt(2);
+            int subscribers = r.nextInt(3);
+            List<FaultStep> faults = new ArrayList<>();
+            long t = 0;
+            for (int k = i; k < kinds.size(); k += n) {
+                long duration = limits.faultMsMin() + r.nextLong(limits.faultMsMax() - limits.faultMsMin() + 1);
+                faults.add(new FaultStep(kinds.get(k), r.nextInt(1 << 16), t, duration));
+                t += duration + 500 + r.nextLong(limits.gapMsMax() + 1);
+            }
+            out.add(new Schedule(base + i, false, 3, partitions, producers, consumers, subscribers, limits.quietMs(), faults,
+                    limits.recoverMs()));
+        }
+        return out;
+    }
+
+    /** Whether {@code s} is {@link #generate}'s schedule of its seed under {@code limits} (so its seed replays it). */
+    public static boolean replaysFromSeed(Schedule s, Limits limits) {
+        return !s.shrunk() && s.equals(generate(s.seed(), limits));
     }
 
     /**

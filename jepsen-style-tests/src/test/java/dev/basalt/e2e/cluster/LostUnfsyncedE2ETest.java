@@ -33,7 +33,10 @@ class LostUnfsyncedE2ETest extends ClusterTestSupport {
 
     @Test
     void crashesLosingUnsyncedDataLoseNoAcknowledgedRecord() {
-        start(builder(3).jvmOption("-Dbasalt.test.lazyfs=true"));
+        // Small segments, as JepsenRun uses with the layer: its cost of cutting a preallocated tail.
+        String segmentBytes = Integer.toString(dev.basalt.jepsen.schedule.FaultKind.LAZYFS_SEGMENT_BYTES);
+        start(builder(3).jvmOption(dev.basalt.jepsen.schedule.FaultKind.LAZYFS_OPTION).config("log.segment.bytes", segmentBytes)
+                .config("offsets.topic.segment.bytes", segmentBytes));
         createTopic(DURABLE, 2, 3, Map.of("min.insync.replicas", "2"));
         createTopic(LAZY, 1, 3, Map.of("min.insync.replicas", "2", "durable.acks", "false"));
 

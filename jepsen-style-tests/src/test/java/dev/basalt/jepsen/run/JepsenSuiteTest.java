@@ -26,15 +26,16 @@ import org.junit.jupiter.api.Timeout;
  * <p>Goal: every nemesis runs at least once per build, on fresh seeds, and any anomaly or run
  * problem fails the build with its replay command.
  *
- * <p>Method: a base seed is drawn (printed first); {@link Schedules#coveringSeeds} picks up to
- * {@code jepsen.schedules} (default 4; one more when that many cannot hold every kind) seeds from it
- * whose schedules together use every fault kind available here (partition kinds need root, iptables and cgroup v2: {@link Netfilter}); each
- * schedule runs on a fresh cluster ({@link JepsenRun}) and writes its report to
- * {@code target/jepsen/run-<seed>/index.html}. A failing schedule is shrunk (at most
- * {@code jepsen.shrink.runs}, default 2, extra runs).
+ * <p>Method: a base seed is drawn (printed first); {@link Schedules#covering} deals every fault kind
+ * available here (partition kinds need root, iptables and cgroup v2: {@link Netfilter}) over
+ * {@code jepsen.schedules} (default 3) schedules, each kind once, in an order and with targets,
+ * durations and workloads drawn from the base seed; each schedule runs on a fresh cluster
+ * ({@link JepsenRun}) and writes its report to {@code target/jepsen/run-<seed>/index.html}. A
+ * failing schedule is shrunk (at most {@code jepsen.shrink.runs}, default 2, extra runs).
  *
- * <p>Reproduce: {@code -Djepsen.seed=S} runs exactly the schedule of seed S;
- * {@code -Djepsen.schedule='v1;...'} runs a shrunk schedule as printed. Both with {@code ./mvnw -B
+ * <p>Reproduce: {@code -Djepsen.base=B} runs the same schedules again; {@code -Djepsen.schedule='v1;...'}
+ * runs one schedule as printed (shrunk ones too); {@code -Djepsen.seed=S} runs {@link Schedules#generate}'s
+ * schedule of S (as {@code -Pjepsen}'s long runs print). All with {@code ./mvnw -B
  * -ntp -o -pl jepsen-style-tests -am verify -Dtest=JepsenSuiteTest -Dsurefire.failIfNoSpecifiedTests=false}.
  * Where packet faults are impossible the suite leaves them out and says why, unless
  * {@code BASALT_REQUIRE_NETFILTER=1} (set by .ci/run) makes that a failure.
@@ -52,14 +53,6 @@ class JepsenSuiteTest {
             }
             System.out.println("JEPSEN partition nemeses LEFT OUT: " + noPackets.get());
             available.removeIf(FaultKind::needsNetfilter);
-        }
-        if (!Boolean.getBoolean("jepsen.lazyfs")) {
-            // The lazyfs layer keeps an undo record of every unsynced write; with it on, a restart's log
-            // recovery took 7-130 s instead of 1-2 s on 2 cores, and heals timed out. The default run
-            // covers lost unfsynced writes with LostUnfsyncedE2ETest; -Pjepsen and -Djepsen.lazyfs=true
-            // include these kinds.
-            System.out.println("JEPSEN lost-unfsynced nemeses LEFT OUT of the default suite (-Djepsen.lazyfs=true adds them)");
-            available.removeIf(k -> k.nodeJvmOptions().contains("-Dbasalt.test.lazyfs=true"));
         }
         Path reports = Path.of("target", "jepsen").toAbsolutePath();
         Path work = Files.createTempDirectory("jepsen-");
@@ -93,14 +86,13 @@ class JepsenSuiteTest {
         if (!seed.isBlank()) {
             return List.of(Schedules.generate(Long.parseLong(seed.trim()), Schedules.Limits.quick()));
         }
-        long base = new SplittableRandom().nextLong() & ((1L << 40) - 1);
-        int max = Integer.getInteger("jepsen.schedules", 3);
-        // The CI budget holds about three schedules (~65 s each on 2 cores): they cover as many kinds as
-        // three can hold (greedily), the rest another build (fresh base seed) or -Djepsen.schedules=5.
-        List<Long> seeds = Schedules.coveringSeeds(base, available, Schedules.Limits.quick(), max);
-        System.out.println("JEPSEN base seed " + base + ": schedules " + seeds + " (each replays with -Djepsen.seed=S)");
-        List<Schedule> out = new ArrayList<>();
-        seeds.forEach(s -> out.add(Schedules.generate(s, Schedules.Limits.quick())));
+        String fixedBase = System.getProperty("jepsen.base", "");
+        long base = fixedBase.isBlank() ? new SplittableRandom().nextLong() & ((1L << 40) - 1) : Long.parseLong(fixedBase.trim());
+        int count = Integer.getInteger("jepsen.schedules", 3);
+        // Every available kind exactly once, dealt over `count` schedules (~8 faults each by default).
+        List<Schedule> out = Schedules.covering(base, available, count, Schedules.Limits.quick());
+        System.out.println("JEPSEN base seed " + base + ": " + out.size() + " schedules covering " + available.size()
+                + " fault kinds (all of them replay with -Djepsen.base=" + base + "; one with its -Djepsen.schedule=... below)");
         return out;
     }
 }

@@ -10,11 +10,12 @@ import java.util.Set;
 import net.jqwik.api.Example;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
+import net.jqwik.api.constraints.IntRange;
 import net.jqwik.api.constraints.LongRange;
 
 /**
  * Schedules are a pure function of their seed, round-trip through their encoding, respect their
- * limits, shrink to strictly simpler schedules, and covering seeds cover.
+ * limits, shrink to strictly simpler schedules, and the default suite's covering schedules cover.
  *
  * <p>Reproduce: jqwik prints the seed of a failing try; re-run with {@code -Djqwik.seeds.whenfixed}
  * or call {@code Schedules.generate(seed, limits)} with the printed {@code seed} argument.
@@ -49,38 +50,40 @@ class SchedulesProperties {
         }
     }
 
-    @Property(tries = 20)
-    void coveringSeedsCoverEveryKindGivenEnoughSchedules(@ForAll @LongRange(min = 0, max = 1L << 40) long base) {
+    /** The default suite's schedules: every available kind exactly once, a pure function of the base seed. */
+    @Property(tries = 200)
+    void coveringSchedulesRunEveryAvailableKindOnce(@ForAll @LongRange(min = 0, max = 1L << 40) long base,
+                                                    @ForAll @IntRange(min = 1, max = 8) int count,
+                                                    @ForAll boolean withoutPackets) {
         Set<FaultKind> available = EnumSet.allOf(FaultKind.class);
-        List<Long> seeds = Schedules.coveringSeeds(base, available, Schedules.Limits.quick(), 8);
-        Set<FaultKind> covered = EnumSet.noneOf(FaultKind.class);
-        seeds.forEach(s -> covered.addAll(Schedules.generate(s, Schedules.Limits.quick()).kinds()));
-        assertEquals(available, covered, "base " + base + " seeds " + seeds);
-        assertTrue(seeds.size() <= 8);
+        if (withoutPackets) {
+            available.removeIf(FaultKind::needsNetfilter);
+        }
+        Schedules.Limits limits = Schedules.Limits.quick();
+        List<Schedule> schedules = Schedules.covering(base, available, count, limits);
+        assertEquals(schedules, Schedules.covering(base, available, count, limits), "base " + base);
+        assertEquals(Math.min(count, available.size()), schedules.size());
+        List<FaultKind> ran = new java.util.ArrayList<>();
+        for (Schedule s : schedules) {
+            assertFalse(s.faults().isEmpty(), s.encode());
+            assertEquals(s, Schedule.decode(s.encode()));
+            assertFalse(Schedules.replaysFromSeed(s, limits), "must replay from its encoding: " + s.encode());
+            for (FaultStep f : s.faults()) {
+                assertTrue(f.durationMs() >= limits.faultMsMin() && f.durationMs() <= limits.faultMsMax(), s.encode());
+                ran.add(f.kind());
+            }
+        }
+        assertEquals(available.size(), ran.size(), "each kind once: " + ran);
+        assertEquals(available, EnumSet.copyOf(ran));
+        int most = schedules.stream().mapToInt(x -> x.faults().size()).max().orElseThrow();
+        int least = schedules.stream().mapToInt(x -> x.faults().size()).min().orElseThrow();
+        assertTrue(most - least <= 1, "kinds dealt evenly");
     }
 
-    /** The default suite's case: three schedules over the kinds it uses (no lazyfs) hold most of them. */
-    @Property(tries = 20)
-    void threeCoveringSeedsHoldMostDefaultKinds(@ForAll @LongRange(min = 0, max = 1L << 40) long base) {
-        Set<FaultKind> available = EnumSet.allOf(FaultKind.class);
-        available.removeIf(k -> k.nodeJvmOptions().contains("-Dbasalt.test.lazyfs=true"));
-        List<Long> seeds = Schedules.coveringSeeds(base, available, Schedules.Limits.quick(), 3);
-        Set<FaultKind> covered = EnumSet.noneOf(FaultKind.class);
-        for (long s : seeds) {
-            Set<FaultKind> kinds = Schedules.generate(s, Schedules.Limits.quick()).kinds();
-            assertTrue(available.containsAll(kinds), "seed " + s + " uses a kind left out: " + kinds);
-            covered.addAll(kinds);
-        }
-        assertTrue(seeds.size() <= 3, "seeds " + seeds);
-        assertTrue(covered.size() >= 15, "base " + base + " seeds " + seeds + " cover only " + covered);
-    }
-
-    @Example
-    void coveringSeedsAvoidUnavailableKinds() {
-        Set<FaultKind> available = EnumSet.allOf(FaultKind.class);
-        available.removeIf(FaultKind::needsNetfilter);
-        for (long s : Schedules.coveringSeeds(12345, available, Schedules.Limits.quick(), 4)) {
-            assertTrue(available.containsAll(Schedules.generate(s, Schedules.Limits.quick()).kinds()));
-        }
+    @Property(tries = 100)
+    void generatedSchedulesReplayFromTheirSeed(@ForAll @LongRange(min = 0, max = 1L << 40) long seed) {
+        assertTrue(Schedules.replaysFromSeed(Schedules.generate(seed, Schedules.Limits.quick()), Schedules.Limits.quick()));
+        Schedule s = Schedules.generate(seed, Schedules.Limits.thorough());
+        Schedules.shrink(s).forEach(c -> assertFalse(Schedules.replaysFromSeed(c, Schedules.Limits.thorough()), c.encode()));
     }
 }
