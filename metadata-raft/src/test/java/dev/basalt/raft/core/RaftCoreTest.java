@@ -37,10 +37,10 @@ import org.junit.jupiter.api.Test;
  * only when a test says so. Reproduce: deterministic (fixed seeds).
  */
 class RaftCoreTest {
-    private static final RaftConfig CONFIG = new RaftConfig(300, 600, 50, 1 << 20, 8, 4, 100);
+    static final RaftConfig CONFIG = new RaftConfig(300, 600, 50, 1 << 20, 8, 4, 100);
 
     /** A tiny hand-driven cluster: outputs are collected; messages delivered on request. */
-    private static final class Cluster {
+    static final class Cluster {
         final TreeMap<Integer, RaftCore> cores = new TreeMap<>();
         final ArrayDeque<RaftMessage> inFlight = new ArrayDeque<>();
         final List<Output> outputs = new ArrayList<>();
