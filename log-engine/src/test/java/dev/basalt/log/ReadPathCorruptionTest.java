@@ -104,6 +104,43 @@ class ReadPathCorruptionTest {
         assertEquals(victim[0], found.get(0).e().position());
     }
 
+    /**
+     * The only copy, cut at its corruption (serveIntactPrefix): a fetch at the cut is an empty
+     * answer, as at any log end, so followers catch up and the high watermark can reach the
+     * intact prefix; a read past the cut reports the loss; appends stay refused.
+     */
+    @Test
+    void anOnlyCopyCutAtItsCorruptionAnswersAFetchAtTheCutWithNothing() throws Exception {
+        manager = open();
+        PartitionLog log = manager.getOrCreate(TP, config);
+        for (int i = 0; i < 20; i++) {
+            log.appendAsLeader(TestBatches.batch(List.of(new TestBatches.Rec(1000 + i, "k" + i, "v" + i))), 1);
+        }
+        log.flush();
+        Path active = log.directory().resolve(Segment.fileName(log.segmentBaseOffsets().get(log.segmentBaseOffsets().size() - 1)));
+        List<long[]> batches = LogTestSupport.batchPositions(active);
+        long[] victim = batches.get(batches.size() - 2); // {position, base offset, end}
+        long end = log.logEndOffset();
+        LogTestHooks.crash(manager); // unclean: recovery scans from the recovery point's segment
+        manager = null;
+        flipBit(active, victim[2] - 2); // below the recovery point: the partition fails to load
+
+        manager = open();
+        assertTrue(manager.corruptPartitions().contains(TP), "corrupt at load: " + manager.corruptPartitions());
+        PartitionLog cut = manager.serveIntactPrefix(TP, config);
+        assertEquals(victim[1], cut.logEndOffset());
+        try (FetchSlice slice = cut.read(0, 1 << 20, Long.MAX_VALUE)) {
+            assertEquals(victim[1], slice.nextOffset());
+        }
+        try (FetchSlice atCut = cut.read(victim[1], 1 << 20, Long.MAX_VALUE)) {
+            assertTrue(atCut.isEmpty(), "nothing at the cut, and no error");
+        }
+        assertThrows(CorruptLogException.class, () -> cut.read(victim[1] + 1, 1 << 20, Long.MAX_VALUE));
+        assertThrows(CorruptLogException.class, () -> cut.read(end - 1, 1 << 20, Long.MAX_VALUE));
+        assertThrows(LogStorageException.class, () -> cut.appendAsLeader(
+                TestBatches.batch(List.of(new TestBatches.Rec(5000, "k", "after"))), 1));
+    }
+
     @Test
     void theDefaultHandlerKeepsServingWhatLiesBeforeTheCorruption() throws Exception {
         manager = open();
