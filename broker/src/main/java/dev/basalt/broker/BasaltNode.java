@@ -941,6 +941,14 @@ public final class BasaltNode implements AutoCloseable {
         } catch (StorageDirectory.StorageIdentityException e) {
             log.error("Start-up refused: {}", e.getMessage());
             fail(3, "cannot start: " + e.getMessage());
+        } catch (dev.basalt.raft.log.RaftStorageException e) {
+            // Damage below what the quorum committed: the node cannot tell which of its votes and
+            // acknowledgements survived, so it must not take part as the same voter (docs/operations.md).
+            log.error("Start-up failed: the metadata log cannot be read", e);
+            fail(1, "cannot start: " + e.getMessage() + " (if the metadata log in " + config.dataDir().resolve(StorageDirectory.RAFT_DIR)
+                    + " is damaged rather than unreadable for a permission or disk error: move that directory aside and rejoin"
+                    + " the quorum as docs/operations.md, \"A lost metadata log\", describes: storage format --join, then"
+                    + " remove-voter / add-voter)");
         } catch (IOException | RuntimeException e) {
             log.error("Start-up failed", e);
             fail(1, "cannot start: " + (e.getMessage() == null ? e.toString() : e.getMessage()));

@@ -481,6 +481,12 @@ public final class LogManager implements AutoCloseable {
             PartitionLog log = reloadCut(tp, config, lost);
             corrupt.remove(tp);
             log.markCorruptFrom(log.logEndOffset(), cause);
+            // The only in-sync copy's log is the partition's history now (as an unclean leader's
+            // is): its intact prefix is served in full. Its high watermark checkpoint may be far
+            // behind (written every few seconds), and with followers unable to fetch at the cut
+            // (they stay out of the ISR, so nothing takes the lost offsets before a restart) it
+            // could never advance: consumers would see none of the prefix.
+            log.updateHighWatermark(log.logEndOffset());
             logs.put(tp, log);
             LOG.error("{}: the only copy was corrupt ({}); serving offsets {}..{}; everything from offset {} is lost{}"
                     + " (the cut bytes are kept in {}); appends are refused until the node restarts, which accepts the loss",

@@ -671,11 +671,7 @@ public final class PartitionLog {
         }
         CorruptAt bad = corruptFrom;
         if (bad != null) {
-            // At the cut of a log that ends there (the only copy, cut by serveIntactPrefix) there is
-            // nothing to serve, which is no error: followers fetching there catch up and rejoin the
-            // ISR, so the high watermark can reach the intact prefix and consumers read it.
-            // Past it, or at corrupt data still in the log, the loss is reported.
-            if (startOffset > bad.offset() || (startOffset == bad.offset() && startOffset < logEndOffset)) {
+            if (startOffset >= bad.offset()) {
                 // Never serve corrupt data, nor what follows it (its offsets cannot be trusted either).
                 throw new CorruptLogException(bad.cause().file(), bad.cause().position(), tp + " offsets from " + bad.offset()
                         + " cannot be served (corrupt batch; this is the only copy), read at " + startOffset);

@@ -105,12 +105,13 @@ class ReadPathCorruptionTest {
     }
 
     /**
-     * The only copy, cut at its corruption (serveIntactPrefix): a fetch at the cut is an empty
-     * answer, as at any log end, so followers catch up and the high watermark can reach the
-     * intact prefix; a read past the cut reports the loss; appends stay refused.
+     * The only copy, cut at its corruption (serveIntactPrefix): its whole intact prefix is below
+     * the high watermark (whatever the checkpoint said), so consumers read all of it; a read at or
+     * past the cut reports the loss (followers cannot take the lost offsets before a restart);
+     * appends stay refused.
      */
     @Test
-    void anOnlyCopyCutAtItsCorruptionAnswersAFetchAtTheCutWithNothing() throws Exception {
+    void anOnlyCopyCutAtItsCorruptionServesItsWholeIntactPrefix() throws Exception {
         manager = open();
         PartitionLog log = manager.getOrCreate(TP, config);
         for (int i = 0; i < 20; i++) {
@@ -129,12 +130,11 @@ class ReadPathCorruptionTest {
         assertTrue(manager.corruptPartitions().contains(TP), "corrupt at load: " + manager.corruptPartitions());
         PartitionLog cut = manager.serveIntactPrefix(TP, config);
         assertEquals(victim[1], cut.logEndOffset());
+        assertEquals(victim[1], cut.highWatermark(), "the intact prefix is all below the high watermark");
         try (FetchSlice slice = cut.read(0, 1 << 20, Long.MAX_VALUE)) {
             assertEquals(victim[1], slice.nextOffset());
         }
-        try (FetchSlice atCut = cut.read(victim[1], 1 << 20, Long.MAX_VALUE)) {
-            assertTrue(atCut.isEmpty(), "nothing at the cut, and no error");
-        }
+        assertThrows(CorruptLogException.class, () -> cut.read(victim[1], 1 << 20, Long.MAX_VALUE));
         assertThrows(CorruptLogException.class, () -> cut.read(victim[1] + 1, 1 << 20, Long.MAX_VALUE));
         assertThrows(CorruptLogException.class, () -> cut.read(end - 1, 1 << 20, Long.MAX_VALUE));
         assertThrows(LogStorageException.class, () -> cut.appendAsLeader(

@@ -240,6 +240,11 @@ public final class NodeConfig {
                 getBoolean(k.name());
             }
         }
+        long offsetsSegmentBytes = getLong("offsets.topic.segment.bytes");
+        if (offsetsSegmentBytes < dev.basalt.log.LogConfig.SEGMENT_BYTES_MIN || offsetsSegmentBytes > Integer.MAX_VALUE) {
+            throw new ConfigException("offsets.topic.segment.bytes", get("offsets.topic.segment.bytes"), "must be in ["
+                    + dev.basalt.log.LogConfig.SEGMENT_BYTES_MIN + ", " + Integer.MAX_VALUE + "] (a topic's segment.bytes)");
+        }
         if (roles().contains(Role.CONTROLLER) && !voters().containsKey(nodeId())) {
             throw new ConfigException("controller.quorum.voters", values.get("controller.quorum.voters"),
                     "a controller's node.id " + nodeId() + " must be one of the voters");

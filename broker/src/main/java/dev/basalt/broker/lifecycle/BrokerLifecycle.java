@@ -166,8 +166,12 @@ public final class BrokerLifecycle implements AlterPartitionSender, AutoCloseabl
         RegisterBrokerRequest.Builder b = RegisterBrokerRequest.newBuilder().setBrokerId(brokerId)
                 .setIncarnationId(ProtoIds.toProto(incarnationId)).setRack(rack.orElse(""));
         PossibleLoss loss = uncleanShutdown.get();
-        b.setUncleanShutdown(loss.everything());
-        loss.topicIds().forEach(t -> b.addUncleanTopicIds(ProtoIds.toProto(t)));
+        if (loss.everything()) {
+            b.setUncleanShutdown(true);
+        } else if (!loss.topicIds().isEmpty()) {
+            b.setUncleanShutdown(true).setUncleanTopicsOnly(true);
+            loss.topicIds().forEach(t -> b.addUncleanTopicIds(ProtoIds.toProto(t)));
+        }
         endpoints.forEach(e -> b.addEndpoints(BrokerEndpoint.newBuilder().setName(e.name()).setHost(e.host()).setPort(e.port())));
         RegisterBrokerRequest req = b.build();
         inFlight = true;

@@ -192,6 +192,16 @@ public final class Partition {
         if (!config.equals(log.config())) {
             log.updateConfig(config);
         }
+        if (next.durableAcks() && !prev.durableAcks()) {
+            // Records acknowledged while the topic was not durable may sit unsynced for as long as
+            // no append triggers a flush; a crash would lose them while this broker registers as
+            // having lost nothing of a durable topic (and so stays an eligible leader replica).
+            try {
+                log.flush();
+            } catch (RuntimeException e) {
+                org.slf4j.LoggerFactory.getLogger(Partition.class).warn("{}: flush on switching to durable acks failed", tp, e);
+            }
+        }
         state = next;
         boolean newEpoch = next.leaderEpoch() != prev.leaderEpoch() || next.leaderId() != prev.leaderId();
         Transition t;

@@ -76,8 +76,11 @@ public final class ControllerRpc extends ControllerServiceGrpc.ControllerService
                 endpoints.add(new Endpoint(e.getName(), e.getHost(), e.getPort()));
             }
             request = new BrokerRegistrationRequest(req.getBrokerId(), ProtoIds.fromProto(req.getIncarnationId()), endpoints,
-                    req.getRack().isEmpty() ? Optional.empty() : Optional.of(req.getRack()), req.getUncleanShutdown(),
-                    req.getUncleanTopicIdsList().stream().map(ProtoIds::fromProto).collect(java.util.stream.Collectors.toSet()));
+                    req.getRack().isEmpty() ? Optional.empty() : Optional.of(req.getRack()),
+                    req.getUncleanShutdown() && !req.getUncleanTopicsOnly(),
+                    req.getUncleanShutdown() && req.getUncleanTopicsOnly()
+                            ? req.getUncleanTopicIdsList().stream().map(ProtoIds::fromProto).collect(java.util.stream.Collectors.toSet())
+                            : java.util.Set.of());
         } catch (RuntimeException e) {
             obs.onNext(RegisterBrokerResponse.newBuilder().setErrorCode(ErrorCode.INVALID_REQUEST)
                     .setErrorMessage(String.valueOf(e.getMessage())).setControllerId(controllerId()).build());

@@ -48,5 +48,7 @@ class NodeConfigTest {
                 () -> NodeConfig.of(Map.of("node.id", "2"))).key(), "a controller must be a voter");
         assertEquals("auto.create.topics.enable",
                 assertThrows(ConfigException.class, () -> NodeConfig.of(Map.of("auto.create.topics.enable", "yes"))).key());
+        assertEquals("offsets.topic.segment.bytes",
+                assertThrows(ConfigException.class, () -> NodeConfig.of(Map.of("offsets.topic.segment.bytes", "100"))).key());
     }
 }

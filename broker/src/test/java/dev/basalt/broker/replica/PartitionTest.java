@@ -179,4 +179,21 @@ class PartitionTest {
         assertEquals(ErrorCode.NONE, oe.error());
         assertEquals(1, oe.endOffset().endOffset());
     }
+
+    /**
+     * Records acknowledged while a topic was not durable may be unsynced; switching the topic to
+     * durable acks flushes them at once, since after a crash the broker counts such a topic as
+     * having lost nothing (it stays an eligible leader replica).
+     */
+    @Test
+    void switchingToDurableAcksFlushesWhatWasAppendedBefore() {
+        p.update(new Partition.State(1, 1, 1, List.of(1), List.of(1), 1, false), LogConfig.DEFAULT, 0);
+        for (int i = 0; i < 5; i++) {
+            assertEquals(ErrorCode.NONE, p.appendAsLeader(batch(), 1).error());
+        }
+        long end = p.log().logEndOffset();
+        assertTrue(p.log().recoveryPoint() < end, "not durable: nothing flushed yet");
+        p.update(new Partition.State(1, 1, 1, List.of(1), List.of(1), 1, true), LogConfig.DEFAULT, 0);
+        assertEquals(end, p.log().recoveryPoint(), "flushed on the switch to durable acks");
+    }
 }

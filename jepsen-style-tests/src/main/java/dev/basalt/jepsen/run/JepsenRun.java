@@ -71,6 +71,7 @@ public final class JepsenRun {
     private final Path reportsDir;
     private final Consumer<String> log;
     private final String replayTarget;
+    private final Schedules.Limits seedLimits;
 
     /**
      * @param workDir where clusters keep their data (deleted after each run)
@@ -79,16 +80,21 @@ public final class JepsenRun {
      * @param replayTarget the test (and profile) whose {@code -Djepsen.seed} generates the same schedules,
      *     e.g. {@code -Dtest=JepsenSuiteTest}
      */
-    public JepsenRun(Path workDir, Path reportsDir, Consumer<String> log, String replayTarget) {
+    /**
+     * @param replayTarget what selects the suite in a replay command (e.g. {@code -Dtest=JepsenSuiteTest})
+     * @param seedLimits   the limits with which that suite turns {@code -Djepsen.seed=S} into a schedule
+     */
+    public JepsenRun(Path workDir, Path reportsDir, Consumer<String> log, String replayTarget, Schedules.Limits seedLimits) {
         this.workDir = workDir;
         this.reportsDir = reportsDir;
         this.log = log;
         this.replayTarget = replayTarget;
+        this.seedLimits = seedLimits;
     }
 
-    /** The command that replays {@code s}: by seed when it was generated, by its encoding when shrunk. */
+    /** The command that replays {@code s}: by seed when the suite's seed gives exactly it, else by its encoding. */
     public String replayCommand(Schedule s) {
-        boolean bySeed = Schedules.replaysFromSeed(s, Schedules.Limits.quick()) || Schedules.replaysFromSeed(s, Schedules.Limits.thorough());
+        boolean bySeed = Schedules.replaysFromSeed(s, seedLimits);
         String prop = bySeed ? "-Djepsen.seed=" + s.seed() : "-Djepsen.schedule='" + s.encode() + "'";
         return "./mvnw -B -ntp -o -pl jepsen-style-tests -am verify " + replayTarget + " -Dsurefire.failIfNoSpecifiedTests=false "
                 + prop;

@@ -49,7 +49,7 @@ class JepsenLongProperties {
     private static synchronized JepsenRun runner() throws java.io.IOException {
         if (runner == null) {
             runner = new JepsenRun(Files.createTempDirectory("jepsen-long-"), Path.of("target", "jepsen-long").toAbsolutePath(),
-                    System.out::println, "-Pjepsen -Djepsen.schedules=1 -Dtest=JepsenLongProperties");
+                    System.out::println, "-Pjepsen -Djepsen.schedules=1 -Dtest=JepsenLongProperties", Schedules.Limits.thorough());
         }
         return runner;
     }

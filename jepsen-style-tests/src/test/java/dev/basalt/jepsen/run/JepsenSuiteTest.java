@@ -57,7 +57,7 @@ class JepsenSuiteTest {
         Path reports = Path.of("target", "jepsen").toAbsolutePath();
         Path work = Files.createTempDirectory("jepsen-");
         List<Schedule> schedules = schedules(available);
-        JepsenRun runner = new JepsenRun(work, reports, System.out::println, "-Dtest=JepsenSuiteTest");
+        JepsenRun runner = new JepsenRun(work, reports, System.out::println, "-Dtest=JepsenSuiteTest", Schedules.Limits.quick());
         int shrinkRuns = Integer.getInteger("jepsen.shrink.runs", 2);
         List<String> failures = new ArrayList<>();
         Set<FaultKind> ran = EnumSet.noneOf(FaultKind.class);
@@ -92,7 +92,8 @@ class JepsenSuiteTest {
         // Every available kind exactly once, dealt over `count` schedules (~8 faults each by default).
         List<Schedule> out = Schedules.covering(base, available, count, Schedules.Limits.quick());
         System.out.println("JEPSEN base seed " + base + ": " + out.size() + " schedules covering " + available.size()
-                + " fault kinds (all of them replay with -Djepsen.base=" + base + "; one with its -Djepsen.schedule=... below)");
+                + " fault kinds (all of them replay with -Djepsen.base=" + base + " -Djepsen.schedules=" + count
+                + " where the same kinds are available; one with its -Djepsen.schedule=... below)");
         return out;
     }
 }
