@@ -227,4 +227,24 @@ class PartitionElectionRulesTest {
                 true), 30));
         assertEquals(List.of(f1), f.partition("t", 0).elr());
     }
+
+    @Test
+    void restartLosingOnlyNonDurableTopics_leavesTheirElrs_staysInTheDurableOnes() {
+        cluster(2);
+        // RF 4 on four brokers: each topic's three followers join its ELR when the ISR shrinks to the leader.
+        create("durable", 4, Map.of());
+        create("lazy", 4, Map.of());
+        for (String t : List.of("durable", "lazy")) {
+            alterIsr(t, List.of(f.partition(t, 0).leader()));
+        }
+        int victim = f.partition("durable", 0).elr().stream().filter(f.partition("lazy", 0).elr()::contains).findFirst()
+                .orElseThrow(() -> new AssertionError("no broker in both ELRs: " + f.partition("durable", 0) + " " + f.partition("lazy", 0)));
+        shutdown(victim);
+        // A crash with "lazy" on durable.acks=false: only that topic's acknowledged records may be gone.
+        f.commit(f.controller.registerBroker(f.image, new BrokerRegistrationRequest(victim, new java.util.UUID(victim, 2),
+                List.of(new dev.basalt.metadata.image.Endpoint("CLIENT", "127.0.0.1", 9400 + victim)), Optional.empty(),
+                false, java.util.Set.of(f.topic("lazy").id())), 30));
+        assertTrue(f.partition("durable", 0).elr().contains(victim), "durable topic: still eligible " + f.partition("durable", 0));
+        assertFalse(f.partition("lazy", 0).elr().contains(victim), "non-durable topic: no longer eligible " + f.partition("lazy", 0));
+    }
 }
