@@ -359,12 +359,7 @@ class RaftCoreScriptedTest {
     @Test
     void snapshotStreamingKeepsTheQuorumAndResumesAppendsAtOnce_section7() {
         Cluster c = new Cluster(3);
-        RaftCore leader = c.elect(1);
-        c.isolated.add(3);
-        for (int i = 0; i < 5; i++) {
-            c.record(leader.propose(List.of(new byte[] {(byte) i}), c.nowMs));
-            c.deliverAll();
-        }
+        RaftCore leader = c.leaderWithALaggingFollower();
         SnapshotMeta meta = leader.snapshotMetaAt(leader.appliedIndex());
         leader.compact(meta, new byte[400]); // 100 chunks of 4 bytes
         // now node 2 is silent and node 3 only answers snapshot chunks, one delivered per heartbeat

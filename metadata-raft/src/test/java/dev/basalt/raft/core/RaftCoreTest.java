@@ -89,6 +89,17 @@ class RaftCoreTest {
             deliverAll(m -> false);
         }
 
+        /** Node 1 elected, node 3 cut off, five one-byte entries committed by nodes 1 and 2: node 3 lags. */
+        RaftCore leaderWithALaggingFollower() {
+            RaftCore leader = elect(1);
+            isolated.add(3);
+            for (int i = 0; i < 5; i++) {
+                record(leader.propose(List.of(new byte[] {(byte) i}), nowMs));
+                deliverAll();
+            }
+            return leader;
+        }
+
         RaftCore elect(int id) {
             tick(id, nowMs + 700);
             deliverAll();
@@ -326,12 +337,7 @@ class RaftCoreTest {
     @Test
     void laggingFollowerReceivesSnapshotInChunks_section7() {
         Cluster c = new Cluster(3);
-        RaftCore leader = c.elect(1);
-        c.isolated.add(3);
-        for (int i = 0; i < 5; i++) {
-            c.record(leader.propose(List.of(new byte[] {(byte) i}), c.nowMs));
-            c.deliverAll();
-        }
+        RaftCore leader = c.leaderWithALaggingFollower();
         byte[] state = "0123456789".getBytes(); // 10 bytes, chunks of 4 (CONFIG)
         SnapshotMeta meta = leader.snapshotMetaAt(leader.appliedIndex());
         leader.compact(meta, state);
