@@ -37,6 +37,8 @@ public final class Partition {
     private State state; // guarded by this
     private LeaderState leader; // guarded by this; non-null iff this broker leads in state.leaderEpoch
     private long isrRetryNotBeforeMs; // guarded by this
+    /** Which replicas an ISR expansion may add (the broker: those its metadata shows unfenced). */
+    private volatile java.util.function.IntPredicate isrEligible = id -> true;
     private volatile boolean isLeaderSnapshot;
     private volatile int leaderEpochSnapshot;
 
@@ -341,7 +343,7 @@ public final class Partition {
             if (moved) {
                 log.updateHighWatermark(leader.highWatermark());
             }
-            change = nowMs >= isrRetryNotBeforeMs ? leader.maybeProposeIsrChange(nowMs, Long.MAX_VALUE) : Optional.empty();
+            change = nowMs >= isrRetryNotBeforeMs ? leader.maybeProposeIsrChange(nowMs, Long.MAX_VALUE, isrEligible) : Optional.empty();
         }
         FetchSlice slice = log.read(fetchOffset, Math.max(1, maxBytes), Long.MAX_VALUE);
         return new FollowerRead(ErrorCode.NONE, "", slice, log.highWatermark(), slice.logStartOffset(), slice.logEndOffset(),
@@ -356,7 +358,12 @@ public final class Partition {
         if (leader == null || nowMs < isrRetryNotBeforeMs) {
             return Optional.empty();
         }
-        return leader.maybeProposeIsrChange(nowMs, lagTimeMaxMs);
+        return leader.maybeProposeIsrChange(nowMs, lagTimeMaxMs, isrEligible);
+    }
+
+    /** Sets which replicas an ISR expansion may add (default: any). */
+    public void isrEligibility(java.util.function.IntPredicate eligible) {
+        this.isrEligible = java.util.Objects.requireNonNull(eligible, "eligible");
     }
 
     /**

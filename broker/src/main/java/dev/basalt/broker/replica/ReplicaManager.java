@@ -352,6 +352,8 @@ public final class ReplicaManager implements MetadataSubscriber, AutoCloseable {
             PartitionLog plog = logs.getOrCreate(tp, cfg);
             writeTopicId(plog.directory(), topicId);
             p = new Partition(tp, topicId, brokerId, plog);
+            // KIP-841: never propose a fenced broker (dead, or not yet caught up on metadata) into the ISR.
+            p.isrEligibility(id -> image.cluster().isUnfenced(id));
             partitions.put(tp, p);
             deferred.remove(tp);
         }

@@ -184,6 +184,16 @@ public final class LeaderState {
      * the HW and to this epoch's start). The returned change becomes the pending one.
      */
     public Optional<IsrChange> maybeProposeIsrChange(long nowMs, long lagTimeMaxMs) {
+        return maybeProposeIsrChange(nowMs, lagTimeMaxMs, id -> true);
+    }
+
+    /**
+     * As {@link #maybeProposeIsrChange(long, long)}, expanding only to replicas {@code eligible}
+     * accepts: the broker passes the brokers its metadata shows unfenced (KIP-841). A follower
+     * killed while caught up on an idle partition still looks in sync here (the HW has not moved
+     * since its last fetch); proposing it would only be refused by the controller, again and again.
+     */
+    public Optional<IsrChange> maybeProposeIsrChange(long nowMs, long lagTimeMaxMs, java.util.function.IntPredicate eligible) {
         if (lagTimeMaxMs <= 0) {
             throw new IllegalArgumentException("lagTimeMaxMs must be positive: " + lagTimeMaxMs);
         }
@@ -199,7 +209,7 @@ public final class LeaderState {
         }
         List<Integer> joining = new ArrayList<>();
         for (Map.Entry<Integer, Follower> e : followers.entrySet()) {
-            if (!isr.contains(e.getKey()) && inSync(e.getValue())) {
+            if (!isr.contains(e.getKey()) && inSync(e.getValue()) && eligible.test(e.getKey())) {
                 joining.add(e.getKey());
             }
         }

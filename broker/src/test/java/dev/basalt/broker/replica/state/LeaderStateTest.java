@@ -76,6 +76,19 @@ class LeaderStateTest {
         assertTrue(s.hasMinIsr());
     }
 
+    /** KIP-841: a caught-up follower the metadata shows fenced (killed on an idle partition) is not proposed. */
+    @Test
+    void expand_onlyToEligibleReplicas() {
+        LeaderState s = new LeaderState(1, 5, 100, 7, List.of(1, 2, 3), List.of(1), 1, false, 100, 100, 0);
+        s.updateLeaderLog(120, 120);
+        s.recordFollowerFetch(2, 120, 120, 5);
+        s.recordFollowerFetch(3, 120, 120, 5);
+        assertEquals(List.of(1, 2), s.maybeProposeIsrChange(6, LAG_MS, id -> id != 3).orElseThrow().newIsr(), "3 is fenced");
+        s.failPendingIsrChange();
+        assertEquals(Optional.empty(), s.maybeProposeIsrChange(7, LAG_MS, id -> id == 1), "no eligible follower: nothing to propose");
+        assertEquals(List.of(1, 2, 3), s.maybeProposeIsrChange(8, LAG_MS, id -> true).orElseThrow().newIsr());
+    }
+
     @Test
     void shrink_dropsFollowerNotCaughtUpForLongerThanLagTime() {
         LeaderState s = threeReplicas(1, false);
