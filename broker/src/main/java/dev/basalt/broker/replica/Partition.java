@@ -379,7 +379,7 @@ public final class Partition {
             return false;
         }
         if (committed == null || committed.leaderEpoch() != leader.leaderEpoch() || committed.leader() != localBrokerId) {
-            leader.failPendingIsrChange();
+            leader.failPendingIsrChange(change);
             isrRetryNotBeforeMs = nowMs + retryBackoffMs;
             return false;
         }

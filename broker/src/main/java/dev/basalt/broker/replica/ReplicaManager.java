@@ -561,7 +561,8 @@ public final class ReplicaManager implements MetadataSubscriber, AutoCloseable {
         AlterPartitionRequest req = new AlterPartitionRequest(brokerId, incarnationId.get(), topicId, p.topicPartition().partition(),
                 change.leaderEpoch(), change.basePartitionEpoch(), change.newIsr());
         log.info("{}: proposing ISR {} ({}) at partition epoch {}", p.topicPartition(), change.newIsr(),
-                change.shrink() ? "shrink" : "expand", change.basePartitionEpoch());
+                change.shrink() ? "shrink" : change.newIsr().equals(p.leaderIsr()) ? "fence against a failed expansion" : "expand",
+                change.basePartitionEpoch());
         alterPartition.alterPartition(req).whenComplete((result, error) -> {
             PartitionRegistration committed = null;
             if (error != null) {

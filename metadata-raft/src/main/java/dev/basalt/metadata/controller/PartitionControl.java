@@ -28,7 +28,9 @@ final class PartitionControl {
      * leader, in the current leader epoch, computing from the current partition epoch, may change the
      * ISR; anything stale is refused so a slow leader cannot undo a newer decision. Every proposed
      * member must be a live replica. Members dropped while the new ISR is below min ISR join the ELR;
-     * members added leave it; an expansion ends unclean recovery ({@link PartitionElections}).
+     * members added leave it; an expansion ends unclean recovery ({@link PartitionElections}). A
+     * request for the ISR as it is still commits a new partition epoch (a <i>fence</i>: no earlier
+     * request computed from the old epoch can apply after it).
      */
     ControllerResult<PartitionRegistration> alterPartition(MetadataImage image, AlterPartitionRequest request) {
         RecordBuffer out = new RecordBuffer(image);
@@ -45,8 +47,10 @@ final class PartitionControl {
         checkEpochs(request, current);
         checkIsr(out, request, current);
         TopicPolicy policy = TopicPolicy.of(image, topic.name(), config);
-        PartitionElections.alterIsr(topic.id(), request.partition(), current, request.newIsr(), policy)
-                .ifPresent(out::add);
+        // The ISR as it is commits as a new partition epoch: a leader's fence against an earlier
+        // expansion of its own that failed or was refused but might still be applied late.
+        out.add(PartitionElections.alterIsr(topic.id(), request.partition(), current, request.newIsr(), policy)
+                .orElseGet(() -> PartitionElections.bumpEpoch(topic.id(), request.partition(), current)));
         return out.result(out.state().partition(topic.id(), request.partition()).orElseThrow());
     }
 

@@ -191,6 +191,13 @@ final class PartitionElections {
     }
 
     /** The record moving {@code current} to {@code target}; empty when nothing changes. */
+    /** A change of nothing but the partition epoch (the next epoch refuses every request computed from this one). */
+    static MetadataRecord bumpEpoch(UUID topicId, int partition, PartitionRegistration current) {
+        return MetadataRecord.newBuilder().setPartitionChange(PartitionChangeRecord.newBuilder()
+                .setTopicId(ProtoIds.toProto(topicId)).setPartition(partition)
+                .setExpectedPartitionEpoch(current.partitionEpoch())).build();
+    }
+
     static Optional<MetadataRecord> change(UUID topicId, int partition, PartitionRegistration current, Target target) {
         boolean leaderChanged = target.leader() != current.leader();
         boolean isrChanged = !target.isr().equals(current.isr());

@@ -290,6 +290,31 @@ class MetadataControllerTest {
     }
 
     @Test
+    void alterPartition_toTheIsrAsItIs_commitsANewPartitionEpochThatRefusesOlderRequests() {
+        f.commit(f.controller.createTopic(f.image, topic("t", 1, 3)));
+        PartitionRegistration p = f.partition("t", 0);
+        int leader = p.leader();
+        UUID id = f.topic("t").id();
+        List<Integer> shrunk = List.of(leader, p.replicas().get(1));
+        PartitionRegistration base = f.commit(f.controller.alterPartition(f.image, new AlterPartitionRequest(leader,
+                incarnation(leader), id, 0, p.leaderEpoch(), p.partitionEpoch(), shrunk)));
+        // An expansion the leader sent and then gave up on (it timed out) ...
+        AlterPartitionRequest lateExpansion = new AlterPartitionRequest(leader, incarnation(leader), id, 0, base.leaderEpoch(),
+                base.partitionEpoch(), p.replicas());
+        // ... is fenced by committing the ISR as it is:
+        PartitionRegistration fenced = f.commit(f.controller.alterPartition(f.image, new AlterPartitionRequest(leader,
+                incarnation(leader), id, 0, base.leaderEpoch(), base.partitionEpoch(), base.isr())));
+        assertEquals(base.isr(), fenced.isr());
+        assertEquals(base.leader(), fenced.leader());
+        assertEquals(base.leaderEpoch(), fenced.leaderEpoch());
+        assertEquals(base.elr(), fenced.elr());
+        assertEquals(base.partitionEpoch() + 1, fenced.partitionEpoch());
+        assertEquals(fenced, f.partition("t", 0));
+        assertEquals(ControllerException.Reason.STALE_PARTITION_EPOCH, refused(() -> f.controller.alterPartition(f.image,
+                lateExpansion)));
+    }
+
+    @Test
     void preferredLeaderElection_movesLeadershipBack() {
         f.commit(f.controller.createTopic(f.image, topic("t", 2, 2)));
         int preferred = f.partition("t", 0).preferredLeader();

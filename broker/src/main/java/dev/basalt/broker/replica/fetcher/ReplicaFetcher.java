@@ -312,6 +312,11 @@ public final class ReplicaFetcher implements AutoCloseable {
             batch.add(t);
             PartitionLog plog = t.partition.log();
             long leo = plog.logEndOffset();
+            if (t.partition.state().durableAcks() && plog.recoveryPoint() < leo) {
+                // A tail left unflushed with nothing new to append (every round flushes what it
+                // appended, so only a restart or a config change leaves one): durable acks wait on it.
+                plog.flush();
+            }
             req.addPartitions(ReplicaFetchRequest.PartitionData.newBuilder().setTopicId(t.partition.topicId())
                     .setPartition(t.partition.topicPartition().partition()).setFetchOffset(leo)
                     .setFlushedOffset(Math.min(plog.recoveryPoint(), leo)).setCurrentLeaderEpoch(t.leaderEpoch)

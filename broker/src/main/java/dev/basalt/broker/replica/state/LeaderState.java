@@ -28,12 +28,21 @@ import java.util.TreeSet;
  *       previous fetch (so a follower keeping pace under steady load is never "lagging").</li>
  *   <li><b>Shrink</b>: an ISR follower not caught up for more than {@code lagTimeMaxMs} is
  *       proposed for removal (the leader is never removed).</li>
- *   <li><b>Expand</b>: a replica outside the ISR whose progress has reached the HW and whose log
- *       end offset has reached this epoch's start offset is proposed for addition (KIP-101: it
- *       holds everything this epoch's leader inherited).</li>
+ *   <li><b>Expand</b>: a replica outside the ISR whose progress has reached the HW and this
+ *       epoch's start offset is proposed for addition (KIP-101: it holds everything this epoch's
+ *       leader inherited; with durable acks, holds it flushed).</li>
  *   <li><b>One pending change</b>: no proposal while one is in flight; it ends when the
  *       controller's answer or the metadata shows a newer partition epoch
- *       ({@link #applyCommittedIsr}) or the send failed ({@link #failPendingIsrChange}).</li>
+ *       ({@link #applyCommittedIsr}) or the send failed or was refused ({@link #failPendingIsrChange}).</li>
+ *   <li><b>Unresolved joiners</b>: an expansion that failed or was refused may still be applied
+ *       later (a request delivered late, a proposal the controller commits after answering with a
+ *       timeout): only a partition epoch newer than the one it was sent at rules it out (the
+ *       controller compares and sets on it). So its joiners stay in the maximal ISR until the
+ *       leader learns a newer partition epoch. A joiner still in sync and eligible is proposed
+ *       again; once none is (fenced, or not caught up for more than {@code lagTimeMaxMs}, as a
+ *       shrink would judge an ISR member), the next proposal is a <i>fence</i>: the committed ISR
+ *       unchanged, which the controller commits as a new partition epoch. So a joiner that died
+ *       holds the high watermark back no longer than it would as an ISR member.</li>
  * </ul>
  *
  * <h2>Use</h2>
@@ -62,6 +71,8 @@ public final class LeaderState {
     private long leaderFlushedOffset;
     private long highWatermark;
     private IsrChange pending;
+    /** Joiners of expansions sent at {@link #partitionEpoch} that failed but may still apply; ascending. */
+    private final TreeSet<Integer> unresolvedJoiners = new TreeSet<>();
 
     private static final class Follower {
         long logEndOffset = UNKNOWN_OFFSET;
@@ -209,9 +220,16 @@ public final class LeaderState {
         }
         List<Integer> joining = new ArrayList<>();
         for (Map.Entry<Integer, Follower> e : followers.entrySet()) {
-            if (!isr.contains(e.getKey()) && inSync(e.getValue()) && eligible.test(e.getKey())) {
+            Follower f = e.getValue();
+            boolean givenUp = unresolvedJoiners.contains(e.getKey()) && nowMs - f.lastCaughtUpTimeMs > lagTimeMaxMs;
+            if (!isr.contains(e.getKey()) && inSync(f) && eligible.test(e.getKey()) && !givenUp) {
                 joining.add(e.getKey());
             }
+        }
+        if (joining.isEmpty() && !unresolvedJoiners.isEmpty()) {
+            // An earlier expansion may still apply; commit the ISR as it is to rule it out.
+            pending = new IsrChange(leaderEpoch, partitionEpoch, isr, false);
+            return Optional.of(pending);
         }
         if (joining.isEmpty()) {
             return Optional.empty();
@@ -263,12 +281,31 @@ public final class LeaderState {
         partitionEpoch = newPartitionEpoch;
         isr = sorted(newIsr);
         pending = null;
+        unresolvedJoiners.clear(); // every earlier proposal carried an older partition epoch: none can apply now
         return maybeAdvanceHighWatermark();
     }
 
-    /** The pending change failed or was refused; the next {@link #maybeProposeIsrChange} may retry. */
-    public void failPendingIsrChange() {
+    /**
+     * {@code change} failed (no answer) or was refused; the next {@link #maybeProposeIsrChange} may
+     * propose again. Nothing happens if {@code change} is not the pending change (an answer to an
+     * older attempt). The members an expansion adds stay in the maximal ISR (see the class comment:
+     * a refusal of one attempt does not rule out a late one) until a newer partition epoch is known.
+     */
+    public void failPendingIsrChange(IsrChange change) {
+        if (pending == null || !pending.equals(change)) {
+            return;
+        }
+        for (int r : pending.newIsr()) {
+            if (!isr.contains(r)) {
+                unresolvedJoiners.add(r);
+            }
+        }
         pending = null;
+    }
+
+    /** Members of failed expansions that may still be applied (see the class comment), ascending. */
+    public List<Integer> unresolvedJoiners() {
+        return List.copyOf(unresolvedJoiners);
     }
 
     /** The topic's min.insync.replicas or durable.acks changed. @return true if the HW advanced */
@@ -299,9 +336,15 @@ public final class LeaderState {
         return f != null && isr.contains(replicaId) && f.logEndOffset != UNKNOWN_OFFSET && f.logEndOffset >= highWatermark;
     }
 
+    /**
+     * Progress at the HW and at this epoch's start offset. With durable acks both are judged on the
+     * flushed offset: the prefix this leader inherited may hold writes committed in an earlier epoch
+     * above this leader's HW (its HW lags), and a member holding them unflushed would lose them to a
+     * power loss and could then be elected (replication simulation, seed -5165579552139969814:16).
+     */
     private boolean inSync(Follower f) {
         long progress = durableAcks ? f.flushedOffset : f.logEndOffset;
-        return f.logEndOffset != UNKNOWN_OFFSET && progress >= highWatermark && f.logEndOffset >= epochStartOffset;
+        return f.logEndOffset != UNKNOWN_OFFSET && progress >= highWatermark && progress >= epochStartOffset;
     }
 
     private boolean maybeAdvanceHighWatermark() {
@@ -309,6 +352,7 @@ public final class LeaderState {
             return false; // KIP-966: no HW progress below min ISR
         }
         TreeSet<Integer> maximal = new TreeSet<>(isr);
+        maximal.addAll(unresolvedJoiners);
         if (pending != null) {
             maximal.addAll(pending.newIsr());
         }
@@ -402,6 +446,7 @@ public final class LeaderState {
     public String toString() {
         return "LeaderState(epoch " + leaderEpoch + ", start " + epochStartOffset + ", isr " + isr + "@" + partitionEpoch
                 + ", HW " + highWatermark + ", LEO " + leaderLogEndOffset + ", flushed " + leaderFlushedOffset
-                + (pending == null ? "" : ", pending " + pending) + ")";
+                + (pending == null ? "" : ", pending " + pending)
+                + (unresolvedJoiners.isEmpty() ? "" : ", unresolved joiners " + unresolvedJoiners) + ")";
     }
 }

@@ -9,6 +9,8 @@ import net.jqwik.api.ShrinkingMode;
 import net.jqwik.api.constraints.IntRange;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /**
  * Goal: show that partition replication (the pure {@code LeaderState} and {@code FollowerTruncation}
@@ -48,6 +50,17 @@ class ReplicationSimulationProperties {
         long seed = Long.parseLong(parts[0]);
         int faults = parts.length > 1 ? Integer.parseInt(parts[1]) : 8;
         System.out.println("replaying " + ReplicationSimulation.Params.derive(seed, faults));
+        runOne(seed, faults);
+    }
+
+    /**
+     * Runs that once failed, replayed in every build (docs/replication-simulation.md): a late
+     * expansion (9795199:13), a joiner holding the inherited prefix unflushed (-5165579552139969814:16)
+     * and an idle follower that never flushed a tail a crash left (3736556953641626540:15).
+     */
+    @ParameterizedTest
+    @CsvSource({"9795199, 13", "-5165579552139969814, 16", "3736556953641626540, 15"})
+    void findings(long seed, int faults) {
         runOne(seed, faults);
     }
 

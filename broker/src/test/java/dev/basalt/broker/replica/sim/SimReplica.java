@@ -265,7 +265,7 @@ final class SimReplica {
                     onLeaderStateChanged();
                 }
             } else {
-                state.failPendingIsrChange(); // refused: the metadata will show why; retry from it
+                state.failPendingIsrChange(change); // refused: the metadata will show why; retry from it
             }
         });
         broker.send(SimController.NODE_ID, () -> reply.accept(sim.controller.alterPartition(request)));
@@ -428,7 +428,9 @@ final class SimReplica {
             sim.invariants.checkAppend(name, partition, b);
             log.append(b);
         }
-        if (!a.batches().isEmpty()) {
+        if (!a.batches().isEmpty() || log.flushedOffset() < log.logEndOffset()) {
+            // Also a tail a kill -9 left unflushed with nothing new to append: with durable acks the
+            // leader waits for it (an idle partition below min ISR would wait forever).
             scheduleFlush();
         }
         advanceHighWatermark(Math.min(a.highWatermark(), log.logEndOffset()));

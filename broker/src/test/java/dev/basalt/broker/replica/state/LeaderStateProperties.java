@@ -21,7 +21,9 @@ import org.junit.jupiter.api.Test;
  * changes, {@link LeaderState} keeps its safety rules: the HW never moves back, never exceeds the
  * leader's LEO (or flushed offset with durable acks), and whenever it advances every member of the
  * maximal ISR has reported progress at or past it and the ISR has min.insync.replicas members
- * (KIP-101, KIP-966); the ISR always holds the leader; at most one change is pending.
+ * (KIP-101, KIP-966); the ISR always holds the leader; at most one change is pending. A change
+ * that failed or was refused may still be applied later (a late request), as long as the partition
+ * epoch it was sent at is current: every member it would make an ISR member counts too.
  *
  * <p>Method: a seeded random walk (1,000 seeds, 300 steps each) checked after every step against a
  * naive model of each follower's last report.
@@ -69,7 +71,8 @@ class LeaderStateProperties {
         long leo = start;
         long flushed = flushed0;
         Map<Integer, long[]> reported = new HashMap<>(); // id -> {leo, flushed}
-        int partitionEpoch = 10;
+        int[] epoch = {10}; // the partition epoch the controller has committed
+        List<IsrChange> failed = new ArrayList<>(); // changes that failed or were refused, and may still apply
         long prevHw = s.highWatermark();
         for (int step = 0; step < 300; step++) {
             now += r.nextInt(2_000);
@@ -86,17 +89,25 @@ class LeaderStateProperties {
                 long fl = r.nextLong(off + 1);
                 advanced = s.recordFollowerFetch(f, off, fl, now);
                 reported.put(f, new long[] {off, Math.min(fl, off)});
+            } else if (action < 9 && r.nextInt(4) == 0 && failed.stream().anyMatch(c -> c.basePartitionEpoch() == epoch[0])) {
+                // A change that failed or was refused is applied after all (delivered late): the
+                // controller still accepts it while the partition epoch is the one it was sent at.
+                IsrChange late = failed.stream().filter(c -> c.basePartitionEpoch() == epoch[0]).toList().get(0);
+                epoch[0]++;
+                advanced = s.applyCommittedIsr(epoch[0], late.newIsr());
             } else if (action < 9) {
                 Optional<IsrChange> c = s.maybeProposeIsrChange(now, lagMs);
                 advanced = false;
                 if (c.isPresent()) {
                     assertTrue(c.get().newIsr().contains(leader), "a proposal keeps the leader");
+                    assertEquals(epoch[0], c.get().basePartitionEpoch(), "proposed from the partition epoch it knows");
                     assertEquals(Optional.empty(), s.maybeProposeIsrChange(now, lagMs), "one pending change at a time");
                     if (r.nextInt(4) == 0) {
-                        s.failPendingIsrChange();
+                        failed.add(c.get());
+                        s.failPendingIsrChange(c.get());
                     } else {
-                        partitionEpoch++;
-                        advanced = s.applyCommittedIsr(partitionEpoch, c.get().newIsr());
+                        epoch[0]++;
+                        advanced = s.applyCommittedIsr(epoch[0], c.get().newIsr());
                     }
                 }
             } else {
@@ -113,6 +124,7 @@ class LeaderStateProperties {
                 assertTrue(s.isr().size() >= minIsr, "KIP-966: HW advanced with ISR " + s.isr() + " < min " + minIsr);
                 TreeSet<Integer> maximal = new TreeSet<>(s.isr());
                 s.pendingIsrChange().ifPresent(p -> maximal.addAll(p.newIsr()));
+                failed.stream().filter(c -> c.basePartitionEpoch() == epoch[0]).forEach(c -> maximal.addAll(c.newIsr()));
                 for (int m : maximal) {
                     long progress = m == leader ? (durable ? flushed : leo)
                             : (durable ? reported.get(m)[1] : reported.get(m)[0]);

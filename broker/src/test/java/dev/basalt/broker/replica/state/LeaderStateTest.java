@@ -84,9 +84,88 @@ class LeaderStateTest {
         s.recordFollowerFetch(2, 120, 120, 5);
         s.recordFollowerFetch(3, 120, 120, 5);
         assertEquals(List.of(1, 2), s.maybeProposeIsrChange(6, LAG_MS, id -> id != 3).orElseThrow().newIsr(), "3 is fenced");
-        s.failPendingIsrChange();
-        assertEquals(Optional.empty(), s.maybeProposeIsrChange(7, LAG_MS, id -> id == 1), "no eligible follower: nothing to propose");
+        s.applyCommittedIsr(8, List.of(1, 2));
+        assertEquals(Optional.empty(), s.maybeProposeIsrChange(7, LAG_MS, id -> id != 3), "no eligible follower: nothing to propose");
         assertEquals(List.of(1, 2, 3), s.maybeProposeIsrChange(8, LAG_MS, id -> true).orElseThrow().newIsr());
+    }
+
+    /**
+     * An expansion that timed out or was refused may still be applied (its request delivered late,
+     * or the controller committing after it answered): its joiner keeps holding the HW back until a
+     * newer partition epoch rules it out, and when the joiner is no longer in sync the leader
+     * commits the ISR as it is (a fence) to get there. Found by the replication simulation, seed
+     * 9795199:13: the joiner became an ISR member lacking an acknowledged batch.
+     */
+    @Test
+    void failedExpansion_keepsItsJoinerInTheMaximalIsrUntilANewerPartitionEpoch() {
+        LeaderState s = new LeaderState(1, 5, 100, 7, List.of(1, 2, 3), List.of(1, 3), 1, false, 100, 100, 0);
+        s.recordFollowerFetch(3, 100, 100, 1);
+        s.recordFollowerFetch(2, 100, 100, 1);
+        IsrChange expand = s.maybeProposeIsrChange(2, LAG_MS).orElseThrow();
+        assertEquals(List.of(1, 2, 3), expand.newIsr());
+        s.failPendingIsrChange(expand);
+        assertEquals(List.of(2), s.unresolvedJoiners());
+        s.updateLeaderLog(150, 150);
+        s.recordFollowerFetch(3, 150, 150, 3);
+        assertEquals(100, s.highWatermark(), "2 may still join the ISR: the HW waits for it");
+        // 2 stops fetching (it crashed). While the metadata shows it unfenced and it is within the
+        // lag time, the expansion is retried; once it is fenced, or lags, the leader fences it off.
+        assertEquals(expand, s.maybeProposeIsrChange(4, LAG_MS).orElseThrow());
+        s.failPendingIsrChange(expand);
+        assertEquals(new IsrChange(5, 7, List.of(1, 3), false), s.maybeProposeIsrChange(5, LAG_MS, id -> id != 2).orElseThrow());
+        s.failPendingIsrChange(new IsrChange(5, 7, List.of(1, 3), false));
+        s.recordFollowerFetch(3, 150, 150, LAG_MS + 2);
+        IsrChange fence = s.maybeProposeIsrChange(LAG_MS + 2, LAG_MS).orElseThrow();
+        assertEquals(new IsrChange(5, 7, List.of(1, 3), false), fence, "2 last caught up at 1: lagging for longer than " + LAG_MS);
+        assertEquals(100, s.highWatermark(), "until the fence commits");
+        assertTrue(s.applyCommittedIsr(8, List.of(1, 3)));
+        assertEquals(150, s.highWatermark());
+        assertEquals(List.of(), s.unresolvedJoiners());
+    }
+
+    @Test
+    void failedExpansion_isRetriedWhileTheJoinerStaysInSync_andAStaleFailureChangesNothing() {
+        LeaderState s = new LeaderState(1, 5, 100, 7, List.of(1, 2, 3), List.of(1, 3), 1, false, 100, 100, 0);
+        s.recordFollowerFetch(2, 100, 100, 1);
+        IsrChange expand = s.maybeProposeIsrChange(2, LAG_MS).orElseThrow();
+        s.failPendingIsrChange(expand);
+        IsrChange retry = s.maybeProposeIsrChange(3, LAG_MS).orElseThrow();
+        assertEquals(expand, retry, "the same expansion again");
+        s.failPendingIsrChange(new IsrChange(5, 6, List.of(1, 2, 3), false)); // an answer to an older attempt
+        assertEquals(Optional.of(retry), s.pendingIsrChange());
+        s.updateLeaderLog(130, 130);
+        s.recordFollowerFetch(2, 120, 120, 4);
+        s.recordFollowerFetch(3, 130, 130, 4);
+        assertEquals(120, s.highWatermark(), "2 counts from its proposal (KIP-497)");
+        s.applyCommittedIsr(8, List.of(1, 2, 3));
+        assertEquals(List.of(1, 2, 3), s.isr());
+        assertEquals(List.of(), s.unresolvedJoiners());
+    }
+
+    /**
+     * With durable acks a joiner must hold this epoch's inherited prefix flushed: writes committed in
+     * the previous epoch may lie above the new leader's HW, and an unflushed copy is lost to a power
+     * loss, after which the member could be elected. Found by the replication simulation, seed
+     * -5165579552139969814:16.
+     */
+    @Test
+    void expand_withDurableAcks_requiresTheInheritedPrefixFlushed() {
+        LeaderState s = new LeaderState(2, 1, 3, 7, List.of(1, 2, 3), List.of(2), 1, true, 0, 3, 0);
+        s.recordFollowerFetch(3, 3, 0, 1);
+        assertEquals(Optional.empty(), s.maybeProposeIsrChange(2, LAG_MS), "3 holds offsets 0..2 but has flushed none of them");
+        s.recordFollowerFetch(3, 3, 3, 3);
+        assertEquals(List.of(2, 3), s.maybeProposeIsrChange(4, LAG_MS).orElseThrow().newIsr());
+        LeaderState inMemory = new LeaderState(2, 1, 3, 7, List.of(1, 2, 3), List.of(2), 1, false, 0, 3, 0);
+        inMemory.recordFollowerFetch(3, 3, 0, 1);
+        assertEquals(List.of(2, 3), inMemory.maybeProposeIsrChange(2, LAG_MS).orElseThrow().newIsr(), "without durable acks the LEO counts");
+    }
+
+    @Test
+    void failedShrink_leavesNoUnresolvedJoiner() {
+        LeaderState s = threeReplicas(1, false);
+        IsrChange c = s.maybeProposeIsrChange(LAG_MS + 1, LAG_MS).orElseThrow();
+        s.failPendingIsrChange(c);
+        assertEquals(List.of(), s.unresolvedJoiners());
     }
 
     @Test
@@ -132,7 +211,7 @@ class LeaderStateTest {
         LeaderState s = threeReplicas(1, false);
         IsrChange c = s.maybeProposeIsrChange(LAG_MS + 1, LAG_MS).orElseThrow();
         assertEquals(List.of(1), c.newIsr(), "both silent followers are dropped, never the leader");
-        s.failPendingIsrChange();
+        s.failPendingIsrChange(c);
         assertEquals(c, s.maybeProposeIsrChange(LAG_MS + 2, LAG_MS).orElseThrow());
     }
 
