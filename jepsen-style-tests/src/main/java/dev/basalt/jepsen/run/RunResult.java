@@ -21,9 +21,11 @@ public record RunResult(Schedule schedule, CheckResult check, List<String> probl
         return check.valid() && problems.isEmpty();
     }
 
+    /** The verdict first, then the problems (before the long replay line, so a cut-off log still shows them). */
     public String summary() {
-        return (ok() ? "VALID" : "INVALID") + " " + schedule.encode() + " in " + durationMs + " ms\n  replay: "
-                + replay + "\n  report: " + reportDir.resolve("index.html") + "\n  " + check.summary()
-                + (problems.isEmpty() ? "" : "\n  problems: " + problems);
+        return (ok() ? "VALID" : "INVALID") + (problems.isEmpty() ? "" : " (" + problems.size() + " run problems)")
+                + " in " + durationMs + " ms: " + check.summary()
+                + (problems.isEmpty() ? "" : "\n  problems: " + problems)
+                + "\n  schedule: " + schedule.encode() + "\n  replay: " + replay + "\n  report: " + reportDir.resolve("index.html");
     }
 }

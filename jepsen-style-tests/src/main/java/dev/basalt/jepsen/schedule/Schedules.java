@@ -83,14 +83,23 @@ public final class Schedules {
      * ({@code -Djepsen.schedule=...}), or all together from {@code base}.
      */
     public static List<Schedule> covering(long base, Set<FaultKind> available, int count, Limits limits) {
-        if (available.isEmpty() || count < 1) {
-            throw new IllegalArgumentException("need kinds and at least one schedule");
+        return covering(base, available, count, available.size(), limits);
+    }
+
+    /**
+     * As {@link #covering(long, Set, int, Limits)}, but only the first {@code kindsMax} kinds of the
+     * shuffled order: a different subset every base seed, so every kind runs over a few builds.
+     */
+    public static List<Schedule> covering(long base, Set<FaultKind> available, int count, int kindsMax, Limits limits) {
+        if (available.isEmpty() || count < 1 || kindsMax < 1) {
+            throw new IllegalArgumentException("need kinds, at least one schedule and at least one kind to run");
         }
         List<FaultKind> kinds = new ArrayList<>(EnumSet.copyOf(available));
         SplittableRandom shuffle = new SplittableRandom(base);
         for (int i = kinds.size() - 1; i > 0; i--) {
             java.util.Collections.swap(kinds, i, shuffle.nextInt(i + 1));
         }
+        kinds = new ArrayList<>(kinds.subList(0, Math.min(kindsMax, kinds.size())));
         int n = Math.min(count, kinds.size());
         List<Schedule> out = new ArrayList<>();
         for (int i = 0; i < n; i++) {
