@@ -343,7 +343,10 @@ public final class Partition {
             if (moved) {
                 log.updateHighWatermark(leader.highWatermark());
             }
-            change = nowMs >= isrRetryNotBeforeMs ? leader.maybeProposeIsrChange(nowMs, Long.MAX_VALUE, isrEligible) : Optional.empty();
+            // Expansions only (no lag judged here); joiners of a failed expansion are left to the
+            // periodic check, which alone judges whether to retry them or fence them off.
+            change = nowMs >= isrRetryNotBeforeMs && leader.unresolvedJoiners().isEmpty()
+                    ? leader.maybeProposeIsrChange(nowMs, Long.MAX_VALUE, isrEligible) : Optional.empty();
         }
         FetchSlice slice = log.read(fetchOffset, Math.max(1, maxBytes), Long.MAX_VALUE);
         return new FollowerRead(ErrorCode.NONE, "", slice, log.highWatermark(), slice.logStartOffset(), slice.logEndOffset(),

@@ -363,7 +363,13 @@ public final class ReplicaManager implements MetadataSubscriber, AutoCloseable {
                 TopicConfigs.durableAcks(topicConfig, config.topicDefaults()));
         Partition.Transition t = p.update(state, cfg, nowMs);
         switch (t) {
-            case BECAME_LEADER, BECAME_OFFLINE -> fetchers.unfollow(tp);
+            case BECAME_LEADER -> {
+                fetchers.unfollow(tp);
+                if (state.durableAcks() && p.log().recoveryPoint() < p.log().logEndOffset()) {
+                    flusher.request(p); // a tail a restart left unflushed: the HW waits on it, even with no new append
+                }
+            }
+            case BECAME_OFFLINE -> fetchers.unfollow(tp);
             case BECAME_FOLLOWER -> follow(img, p, reg);
             case NONE -> {
                 if (!p.isLeader() && reg.hasLeader() && !fetchers.following().containsKey(tp)) {

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.basalt.broker.replica.state.IsrChange;
 import dev.basalt.log.FetchSlice;
 import dev.basalt.log.LogConfig;
 import dev.basalt.log.LogManager;
@@ -21,6 +22,7 @@ import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
@@ -178,6 +180,26 @@ class PartitionTest {
         Partition.OffsetForEpoch oe = p.endOffsetForFollower(2, 5, 5);
         assertEquals(ErrorCode.NONE, oe.error());
         assertEquals(1, oe.endOffset().endOffset());
+    }
+
+    /**
+     * A failed expansion's joiner is left to the periodic ISR check (which judges its lag and fences
+     * it off); a follower fetch, which judges no lag, does not propose it again.
+     */
+    @Test
+    void followerFetch_doesNotReproposeTheJoinerOfAFailedExpansion() {
+        p.update(leader(5, List.of(1, 3)), LogConfig.DEFAULT, 0);
+        p.appendAsLeader(batch(), 1);
+        p.readForFollower(3, 1, 1, 5, 1024, 1).slice().close();
+        Partition.FollowerRead first = p.readForFollower(2, 1, 1, 5, 1024, 2);
+        first.slice().close();
+        IsrChange expand = first.isrChange().orElseThrow();
+        assertEquals(List.of(1, 2, 3), expand.newIsr());
+        p.onIsrChangeResult(expand, null, 3, 0);
+        Partition.FollowerRead again = p.readForFollower(2, 1, 1, 5, 1024, 4);
+        again.slice().close();
+        assertEquals(Optional.empty(), again.isrChange(), "left to the periodic check");
+        assertEquals(Optional.of(expand), p.maybeProposeIsrChange(5, 10_000), "which retries it while the joiner keeps up");
     }
 
     /**

@@ -190,7 +190,6 @@ final class PartitionElections {
         return PartitionRegistration.NO_LEADER;
     }
 
-    /** The record moving {@code current} to {@code target}; empty when nothing changes. */
     /** A change of nothing but the partition epoch (the next epoch refuses every request computed from this one). */
     static MetadataRecord bumpEpoch(UUID topicId, int partition, PartitionRegistration current) {
         return MetadataRecord.newBuilder().setPartitionChange(PartitionChangeRecord.newBuilder()
@@ -198,6 +197,7 @@ final class PartitionElections {
                 .setExpectedPartitionEpoch(current.partitionEpoch())).build();
     }
 
+    /** The record moving {@code current} to {@code target}; empty when nothing changes. */
     static Optional<MetadataRecord> change(UUID topicId, int partition, PartitionRegistration current, Target target) {
         boolean leaderChanged = target.leader() != current.leader();
         boolean isrChanged = !target.isr().equals(current.isr());

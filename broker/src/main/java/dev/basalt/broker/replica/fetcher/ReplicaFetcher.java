@@ -297,6 +297,9 @@ public final class ReplicaFetcher implements AutoCloseable {
         long[] granted = new long[candidates.size()]; // throttle grant per fetched partition, -1 = not throttled
         long nowMs = clock.millis();
         for (Target t : candidates) {
+            if (!flushIdleTail(t)) {
+                continue;
+            }
             int maxBytes = config.fetchMaxBytes();
             if (throttle.isThrottled(t.partition.topicPartition())) {
                 long grant = throttle.reserve(nowMs, maxBytes);
@@ -312,11 +315,6 @@ public final class ReplicaFetcher implements AutoCloseable {
             batch.add(t);
             PartitionLog plog = t.partition.log();
             long leo = plog.logEndOffset();
-            if (t.partition.state().durableAcks() && plog.recoveryPoint() < leo) {
-                // A tail left unflushed with nothing new to append (every round flushes what it
-                // appended, so only a restart or a config change leaves one): durable acks wait on it.
-                plog.flush();
-            }
             req.addPartitions(ReplicaFetchRequest.PartitionData.newBuilder().setTopicId(t.partition.topicId())
                     .setPartition(t.partition.topicPartition().partition()).setFetchOffset(leo)
                     .setFlushedOffset(Math.min(plog.recoveryPoint(), leo)).setCurrentLeaderEpoch(t.leaderEpoch)
@@ -355,6 +353,28 @@ public final class ReplicaFetcher implements AutoCloseable {
                 t.partition.log().flush();
             }
             onProgress.accept(t.partition.topicPartition());
+        }
+    }
+
+    /**
+     * Flushes a tail left unflushed with nothing new to append (every round flushes what it
+     * appended, so only a restart or a config change leaves one): with durable acks the leader
+     * waits for it, and an idle partition would wait forever. False (and a back-off) if the fsync
+     * failed.
+     */
+    private boolean flushIdleTail(Target t) {
+        PartitionLog plog = t.partition.log();
+        if (plog.recoveryPoint() >= plog.logEndOffset() || !t.partition.state().durableAcks()) {
+            return true;
+        }
+        try {
+            plog.flush();
+            return true;
+        } catch (LogStorageException e) {
+            dev.basalt.broker.storage.StorageErrorLog.report(log, "Storage error flushing as follower", t.partition.topicPartition(),
+                    plog.isOffline(), e);
+            backoff(t, e.getMessage());
+            return false;
         }
     }
 

@@ -49,6 +49,8 @@ final class ReplicationInvariants {
 
     private final Function<String, AssertionError> failure;
     private final Map<Integer, TreeMap<Long, SimLog.Batch>> committed = new HashMap<>();
+    /** Per partition, per committed batch: the leader epoch of the replica whose HW first passed it. */
+    private final Map<Integer, Map<Long, Integer>> committedInEpoch = new HashMap<>();
     private final Map<Integer, TreeMap<Long, SimLog.Batch>> acked = new HashMap<>();
     private final Map<String, Leader> leaderByEpoch = new HashMap<>();
     private final Map<String, Integer> controllerLeaderByEpoch = new HashMap<>();
@@ -81,8 +83,8 @@ final class ReplicationInvariants {
         return leaderElections;
     }
 
-    /** A replica's high watermark moves from {@code fromOffset} up to {@code toOffset}. */
-    void checkHighWatermark(String replica, int partition, SimLog log, long fromOffset, long toOffset) {
+    /** A replica's high watermark moves from {@code fromOffset} up to {@code toOffset}, in leader epoch {@code leaderEpoch}. */
+    void checkHighWatermark(String replica, int partition, int leaderEpoch, SimLog log, long fromOffset, long toOffset) {
         if (toOffset > log.logEndOffset()) {
             throw anomaly("hw-above-log-end", replica + " HW " + toOffset + " above its log end " + log.logEndOffset());
         }
@@ -99,6 +101,7 @@ final class ReplicationInvariants {
                             + " overlapping committed " + next);
                 }
                 c.put(b.baseOffset(), b);
+                committedInEpoch.computeIfAbsent(partition, k -> new HashMap<>()).put(b.baseOffset(), leaderEpoch);
             } else if (!known.equals(b)) {
                 throw anomaly("inconsistent-below-hw", replica + " holds " + b + " below its HW " + toOffset
                         + " where the committed log has " + known);
@@ -139,10 +142,14 @@ final class ReplicationInvariants {
                     + " which broker " + other.brokerId + " (incarnation " + other.incarnation + ") led");
         }
         for (SimLog.Batch b : committed(partition).values()) {
-            if (b.leaderEpoch() >= leaderEpoch) {
-                // Written in this epoch or a later one: a broker that learns late (stale metadata) that
-                // it led an older epoch never had them, and is not the leader any more (the later
-                // epoch's leader was checked when it became leader). Found by seed -2778867016:5.
+            int committedIn = committedInEpoch.getOrDefault(partition, Map.of()).getOrDefault(b.baseOffset(), -1);
+            if (b.leaderEpoch() >= leaderEpoch || committedIn >= leaderEpoch) {
+                // Written, or committed, in this epoch or a later one: a broker that learns late (stale
+                // metadata) that it led an older epoch never had to hold them (leader completeness is
+                // about what was committed before its epoch began), and is not the leader any more
+                // (the later epoch's leader was checked when it became leader). Found by seeds
+                // -2778867016:5 (written later) and -184027062694957671:11 (written in epoch 0,
+                // committed in epoch 4 while the new leader of epoch 1 was paused).
                 continue;
             }
             if (!b.equals(log.batchAt(b.baseOffset()))) {

@@ -340,6 +340,7 @@ public final class ReplicationSimulation {
         network.heal();
         for (SimBroker b : brokers.values()) {
             b.resume();
+            b.finishControlledShutdown();
             restartIfDown(b);
         }
     }

@@ -55,11 +55,14 @@ class ReplicationSimulationProperties {
 
     /**
      * Runs that once failed, replayed in every build (docs/replication-simulation.md): a late
-     * expansion (9795199:13), a joiner holding the inherited prefix unflushed (-5165579552139969814:16)
-     * and an idle follower that never flushed a tail a crash left (3736556953641626540:15).
+     * expansion (9795199:13), a joiner holding the inherited prefix unflushed (-5165579552139969814:16),
+     * an idle follower that never flushed a tail a crash left (3736556953641626540:15), a leader
+     * completeness check made too late (-184027062694957671:11) and a controlled shutdown that
+     * outlived the fault phase (-5778841445832959583:13).
      */
     @ParameterizedTest
-    @CsvSource({"9795199, 13", "-5165579552139969814, 16", "3736556953641626540, 15"})
+    @CsvSource({"9795199, 13", "-5165579552139969814, 16", "3736556953641626540, 15", "-184027062694957671, 11",
+            "-5778841445832959583, 13"})
     void findings(long seed, int faults) {
         runOne(seed, faults);
     }

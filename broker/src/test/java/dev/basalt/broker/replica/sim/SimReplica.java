@@ -214,7 +214,7 @@ final class SimReplica {
         if (hw <= highWatermark) {
             return;
         }
-        sim.invariants.checkHighWatermark(name, partition, log, highWatermark, hw);
+        sim.invariants.checkHighWatermark(name, partition, leaderEpoch, log, highWatermark, hw);
         highWatermark = hw;
         if (role != Role.LEADER) {
             return;
@@ -240,11 +240,13 @@ final class SimReplica {
         if (leader != state || stopped) {
             return;
         }
-        if (leader.pendingIsrChange().isPresent()) {
-            if (sim.nowMs() - alterPartitionSentMs >= sim.params().requestTimeoutMs()) {
-                sendAlterPartition(leader.pendingIsrChange().get()); // the answer was lost: ask again
-            }
-        } else {
+        if (leader.pendingIsrChange().isPresent() && sim.nowMs() - alterPartitionSentMs >= sim.params().requestTimeoutMs()) {
+            // No answer: as the broker does on a timeout, the change failed with its outcome unknown
+            // (an expansion's joiners stay unresolved), and the rules pick the next one: the same
+            // change again, or a fence.
+            leader.failPendingIsrChange(leader.pendingIsrChange().get());
+        }
+        if (leader.pendingIsrChange().isEmpty()) {
             leader.maybeProposeIsrChange(sim.nowMs(), sim.params().lagTimeMaxMs()).ifPresent(this::sendAlterPartition);
         }
         broker.timer(sim.params().isrCheckIntervalMs(), () -> isrLoop(state));
