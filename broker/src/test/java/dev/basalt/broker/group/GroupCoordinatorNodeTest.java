@@ -24,8 +24,6 @@ import dev.basalt.proto.v1.OffsetFetchResponse;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -63,10 +61,8 @@ class GroupCoordinatorNodeTest {
         }
     }
 
-    private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
-        }
+    private static int freePort() {
+        return dev.basalt.broker.testkit.TestPorts.freePort(); // below the ephemeral range
     }
 
     private Map<String, String> config;

@@ -5,8 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.basalt.broker.BasaltNode;
 import dev.basalt.broker.config.NodeConfig;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -56,10 +54,8 @@ class ControllerListenerMetricsNodeTest {
         }
     }
 
-    private static int freePort() throws Exception {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
-        }
+    private static int freePort() {
+        return dev.basalt.broker.testkit.TestPorts.freePort(); // below the ephemeral range
     }
 
     private Map<String, Double> scrape(int adminPort) throws Exception {

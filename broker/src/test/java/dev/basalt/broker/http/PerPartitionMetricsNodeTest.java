@@ -16,8 +16,6 @@ import dev.basalt.proto.v1.ProducedRecord;
 import dev.basalt.proto.v1.RecordServiceGrpc;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -59,10 +57,8 @@ class PerPartitionMetricsNodeTest {
         }
     }
 
-    private static int freePort() throws Exception {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
-        }
+    private static int freePort() {
+        return dev.basalt.broker.testkit.TestPorts.freePort(); // below the ephemeral range
     }
 
     @Test

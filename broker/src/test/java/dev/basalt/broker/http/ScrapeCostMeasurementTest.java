@@ -10,8 +10,6 @@ import dev.basalt.proto.v1.CreateTopicsRequest;
 import dev.basalt.proto.v1.ErrorCode;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -48,10 +46,8 @@ class ScrapeCostMeasurementTest {
         measure(true);
     }
 
-    private static int freePort() throws Exception {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
-        }
+    private static int freePort() {
+        return dev.basalt.broker.testkit.TestPorts.freePort(); // below the ephemeral range
     }
 
     private void measure(boolean perPartition) throws Exception {

@@ -175,11 +175,6 @@ class DevClusterTest {
     }
 
     private static int freePort() {
-        try (ServerSocket s = new ServerSocket()) {
-            s.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
-            return s.getLocalPort();
-        } catch (IOException e) {
-            throw new IllegalStateException(e);
-        }
+        return dev.basalt.broker.testkit.TestPorts.freePort(); // below the ephemeral range
     }
 }
