@@ -64,6 +64,23 @@ class ProducerTest {
         return r.isTombstone() ? null : new String(r.valueBytes(), StandardCharsets.UTF_8);
     }
 
+    /**
+     * metrics() read once a send has completed counts that send: the sender updates the totals
+     * before it completes the futures (a CLI test saw record-send-total=1873 after 2,000 acks).
+     */
+    @Test
+    void metrics_readInACompletionCallback_countTheCompletedBatch() {
+        cluster.createTopic("t", 1);
+        try (Producer<String, String> p = producer(Map.of("acks", "all"))) {
+            List<Double> seen = new java.util.concurrent.CopyOnWriteArrayList<>();
+            for (int i = 1; i <= 50; i++) {
+                get(p.send(new ProducerRecord<>("t", 0, "k", "v" + i)).whenComplete((m, e) ->
+                        seen.add(p.metrics().get("record-send-total"))));
+                assertEquals((double) i, seen.get(i - 1), "record-send-total seen by the callback of send " + i);
+            }
+        }
+    }
+
     @Test
     void send_appendsInOrder_withReportedOffsets() {
         cluster.createTopic("t", 1);

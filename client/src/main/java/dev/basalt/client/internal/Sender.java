@@ -303,8 +303,8 @@ public final class Sender implements Runnable {
         if (settings.acks() == 0) {
             // acks=0: the record counts as sent once handed to the transport; offsets are unknown
             for (ProducerBatch b : batches) {
+                stats.completed(b, now); // before the callbacks: metrics() read after a send completed count it
                 b.complete(-1, -1);
-                stats.completed(b, now);
             }
         }
     }
@@ -336,8 +336,8 @@ public final class Sender implements Runnable {
     public void abortInFlight() {
         for (ProducerBatch b : inFlightBatches) {
             if (!b.isDone()) {
-                b.fail(new IndeterminateException(b.partition() + ": producer closed while the batch was in flight"));
                 stats.failed(b);
+                b.fail(new IndeterminateException(b.partition() + ": producer closed while the batch was in flight"));
             }
             accumulator.deallocate(b);
         }
@@ -382,8 +382,8 @@ public final class Sender implements Runnable {
             if (b.isDone()) {
                 throw new IllegalStateException("batch for " + b.partition() + " answered twice");
             }
+            stats.completed(b, time.monotonicMs()); // before the callbacks: metrics() read after a send completed count it
             b.complete(base, p.getLogAppendTimeMs());
-            stats.completed(b, time.monotonicMs());
             if (idem != null) {
                 idem.onResolved(b, false);
             }
@@ -434,8 +434,8 @@ public final class Sender implements Runnable {
         if (settings.acks() == 0) {
             for (ProducerBatch b : batches) {
                 if (!b.isDone()) {
-                    b.fail(e);
                     stats.failed(b);
+                    b.fail(e);
                 }
                 accumulator.deallocate(b);
             }
@@ -489,8 +489,8 @@ public final class Sender implements Runnable {
     }
 
     private void finishFailed(ProducerBatch b, BasaltException e) {
-        b.fail(e);
         stats.failed(b);
+        b.fail(e);
         if (idem != null) {
             // a stamped batch that failed leaves its partition's next sequence in doubt: bump the epoch
             idem.onResolved(b, true);
