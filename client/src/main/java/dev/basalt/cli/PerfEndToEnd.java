@@ -43,6 +43,11 @@ final class PerfEndToEnd implements Callable<Integer> {
     @Option(names = "--linger-ms", defaultValue = "0", description = "linger.ms (default: ${DEFAULT-VALUE}).")
     long lingerMs;
 
+    @Option(names = "--fetch-max-wait-ms", defaultValue = "500", description = "The consumer's fetch.max.wait.ms (default:"
+            + " ${DEFAULT-VALUE}, a long poll the broker answers when the record arrives). Kafka's EndToEndLatency uses 0"
+            + " (no long poll); with 0 Basalt's consumer measured slower (bench/RESULTS.md).")
+    long fetchMaxWaitMs;
+
     @Option(names = "--timeout-ms", defaultValue = "10000", description = "Fail when a record is not received within this (default: ${DEFAULT-VALUE}).")
     long timeoutMs;
 
@@ -63,7 +68,7 @@ final class PerfEndToEnd implements Callable<Integer> {
         pcfg.put("linger.ms", String.valueOf(lingerMs));
         Map<String, String> ccfg = new LinkedHashMap<>();
         ccfg.put("auto.offset.reset", "latest");
-        ccfg.put("fetch.max.wait.ms", "500");
+        ccfg.put("fetch.max.wait.ms", String.valueOf(fetchMaxWaitMs));
         ccfg.put("default.api.timeout.ms", "15000");
         try (Producer<byte[], byte[]> producer = new Producer<>(root.clientConfig(pcfg), new ByteArraySerializer(), new ByteArraySerializer());
              Consumer<byte[], byte[]> consumer = new Consumer<>(root.clientConfig(ccfg), new ByteArrayDeserializer(),
