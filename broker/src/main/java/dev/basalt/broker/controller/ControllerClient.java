@@ -124,17 +124,24 @@ public final class ControllerClient implements AutoCloseable {
         CompletableFuture<R> out = new CompletableFuture<>();
         long deadlineNs = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMs);
         attempt(out, ch -> call.apply(ControllerServiceGrpc.newFutureStub(ch), Math.min(attemptTimeoutMs, remainingMs(deadlineNs))),
-                errorOf, controllerOf, deadlineNs, -1, null);
+                errorOf, controllerOf, deadlineNs, -1, null, true);
         return out;
     }
 
-    /** The same for the AdminService the controllers serve (admin changes forwarded by a broker). */
+    /**
+     * The same for the AdminService the controllers serve (admin changes forwarded by a broker).
+     * An admin change is not idempotent (a create sent twice meets its own topic), so it is sent
+     * to another controller only after a definite answer: NOT_CONTROLLER, or a connection that was
+     * never made. A call that may have reached a controller and got no answer (connection lost
+     * mid-request, deadline passed) fails with that transport error, which the client reads as
+     * "outcome unknown", never with an earlier NOT_CONTROLLER.
+     */
     public <R> CompletableFuture<R> callAdmin(BiFunction<AdminServiceGrpc.AdminServiceFutureStub, Long, ListenableFuture<R>> call,
                                               Function<R, ErrorCode> errorOf, long timeoutMs) {
         CompletableFuture<R> out = new CompletableFuture<>();
         long deadlineNs = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMs);
         attempt(out, ch -> call.apply(AdminServiceGrpc.newFutureStub(ch), remainingMs(deadlineNs)), errorOf, r -> -1,
-                deadlineNs, -1, null);
+                deadlineNs, -1, null, false);
         return out;
     }
 
@@ -144,7 +151,7 @@ public final class ControllerClient implements AutoCloseable {
 
     private <R> void attempt(CompletableFuture<R> out, Function<ManagedChannel, ListenableFuture<R>> send,
                              Function<R, ErrorCode> errorOf, ToIntFunction<R> controllerOf, long deadlineNs, int avoid,
-                             R lastAnswer) {
+                             R lastAnswer, boolean repeatable) {
         if (closed) {
             out.completeExceptionally(Status.UNAVAILABLE.withDescription("controller client closed").asRuntimeException());
             return;
@@ -184,7 +191,10 @@ public final class ControllerClient implements AutoCloseable {
             @Override
             public void onFailure(Throwable t) {
                 Status.Code code = t instanceof StatusRuntimeException s ? s.getStatus().getCode() : Status.Code.UNKNOWN;
-                if (code != Status.Code.UNAVAILABLE && code != Status.Code.DEADLINE_EXCEEDED && code != Status.Code.UNIMPLEMENTED) {
+                boolean retriable = repeatable
+                        ? code == Status.Code.UNAVAILABLE || code == Status.Code.DEADLINE_EXCEEDED || code == Status.Code.UNIMPLEMENTED
+                        : code == Status.Code.UNAVAILABLE && neverConnected(t) || code == Status.Code.UNIMPLEMENTED;
+                if (!retriable) {
                     out.completeExceptionally(t);
                     return;
                 }
@@ -197,13 +207,24 @@ public final class ControllerClient implements AutoCloseable {
             private void retry(R answer, boolean immediately, int failed) {
                 long delay = immediately ? 0 : RETRY_BACKOFF_MS;
                 try {
-                    scheduler.schedule(() -> attempt(out, send, errorOf, controllerOf, deadlineNs, failed, answer), delay,
+                    scheduler.schedule(() -> attempt(out, send, errorOf, controllerOf, deadlineNs, failed, answer, repeatable), delay,
                             TimeUnit.MILLISECONDS);
                 } catch (java.util.concurrent.RejectedExecutionException e) {
                     out.completeExceptionally(Status.UNAVAILABLE.withDescription("shutting down").asRuntimeException());
                 }
             }
         }, direct);
+    }
+
+    /** True if the call failed before any connection to the controller was made (the request was never sent). */
+    static boolean neverConnected(Throwable t) {
+        for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
+            if (c instanceof java.net.ConnectException || c instanceof java.net.UnknownHostException
+                    || c instanceof java.net.NoRouteToHostException || c instanceof java.nio.channels.UnresolvedAddressException) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** An open BrokerSession stream: the controller it went to, and how to cancel it. */

@@ -311,6 +311,14 @@ public final class ClientServices {
         future.whenComplete((response, error) -> {
             if (error != null) {
                 Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
+                if (cause instanceof io.grpc.StatusRuntimeException forwarded) {
+                    // the change was forwarded and the active controller's answer never came: it may
+                    // have been made, so the client must not be told anything definite
+                    log.warn("A forwarded controller request got no answer: {}", forwarded.getStatus());
+                    obs.onError(Status.INTERNAL.withDescription("forwarded to the active controller, outcome unknown: "
+                            + forwarded.getStatus()).asRuntimeException());
+                    return;
+                }
                 log.error("Controller request failed", cause);
                 obs.onError(Status.INTERNAL.withDescription(cause.toString()).asRuntimeException());
             } else {

@@ -1,14 +1,19 @@
 package dev.basalt.broker.controller;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.basalt.broker.config.NodeConfig;
 import dev.basalt.proto.v1.BrokerHeartbeatRequest;
 import dev.basalt.proto.v1.BrokerHeartbeatResponse;
 import dev.basalt.proto.v1.ControllerServiceGrpc;
+import dev.basalt.proto.v1.AdminServiceGrpc;
+import dev.basalt.proto.v1.CreateTopicsRequest;
+import dev.basalt.proto.v1.CreateTopicsResponse;
 import dev.basalt.proto.v1.ErrorCode;
 import io.grpc.Server;
+import io.grpc.Status;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.stub.StreamObserver;
 import java.io.IOException;
@@ -18,6 +23,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -29,7 +35,8 @@ import org.junit.jupiter.api.Test;
  * {@link ControllerClient} against real gRPC servers on loopback: one controller that accepts calls
  * and never answers (a paused process keeps its connections open), one that disowns the role, one
  * active. The client must get past the silent one without waiting out the whole deadline on it, and
- * must not keep asking it first.
+ * must not keep asking it first. Forwarded admin changes (not idempotent) go to another controller
+ * only after a definite refusal.
  */
 class ControllerClientTest {
     private final List<Server> servers = new ArrayList<>();
@@ -39,7 +46,7 @@ class ControllerClientTest {
     /** Who received which heartbeat, in order. */
     private final ConcurrentLinkedQueue<Integer> received = new ConcurrentLinkedQueue<>();
 
-    private enum Role { SILENT, NOT_CONTROLLER, ACTIVE }
+    private enum Role { SILENT, NOT_CONTROLLER, ACTIVE, CONNECTION_LOST }
 
     private final class FakeController extends ControllerServiceGrpc.ControllerServiceImplBase {
         private final int id;
@@ -68,12 +75,43 @@ class ControllerClientTest {
         }
     }
 
+    /** The AdminService side of the same controllers: answers createTopics by role. */
+    private final class FakeAdmin extends AdminServiceGrpc.AdminServiceImplBase {
+        private final FakeController controller;
+
+        FakeAdmin(FakeController controller) {
+            this.controller = controller;
+        }
+
+        @Override
+        public void createTopics(CreateTopicsRequest request, StreamObserver<CreateTopicsResponse> out) {
+            received.add(controller.id);
+            switch (controller.role) {
+                case SILENT -> { }
+                case NOT_CONTROLLER -> {
+                    out.onNext(CreateTopicsResponse.newBuilder().setErrorCode(ErrorCode.NOT_CONTROLLER).build());
+                    out.onCompleted();
+                }
+                case ACTIVE -> {
+                    out.onNext(CreateTopicsResponse.newBuilder().setErrorCode(ErrorCode.NONE).build());
+                    out.onCompleted();
+                }
+                // The request arrived (and may have been proposed); then the process died. What the
+                // caller sees of a kill -9 mid-request: UNAVAILABLE with no connect failure behind it.
+                case CONNECTION_LOST -> out.onError(Status.UNAVAILABLE.withDescription("Network closed for unknown reason")
+                        .asRuntimeException());
+            }
+        }
+    }
+
     private Map<Integer, FakeController> start(Role... roles) throws IOException {
         Map<Integer, NodeConfig.HostPort> voters = new TreeMap<>();
         Map<Integer, FakeController> fakes = new TreeMap<>();
         for (int i = 0; i < roles.length; i++) {
             FakeController fake = new FakeController(i + 1, roles[i]);
-            Server s = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0)).addService(fake).build().start();
+            FakeAdmin admin = new FakeAdmin(fake);
+            Server s = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0)).addService(fake).addService(admin)
+                    .build().start();
             servers.add(s);
             voters.put(i + 1, new NodeConfig.HostPort("127.0.0.1", s.getPort()));
             fakes.put(i + 1, fake);
@@ -156,5 +194,45 @@ class ControllerClientTest {
         heartbeat(5_000, 1_000);
         assertEquals(List.of(2), List.copyOf(received));
         assertTrue(client.preferredTarget() == 2);
+    }
+
+    private CreateTopicsResponse forwardCreate(long timeoutMs) throws Exception {
+        CreateTopicsRequest req = CreateTopicsRequest.newBuilder().setTimeoutMs((int) timeoutMs).build();
+        return client.callAdmin((stub, ms) -> stub.withDeadlineAfter(ms, TimeUnit.MILLISECONDS).createTopics(req),
+                CreateTopicsResponse::getErrorCode, timeoutMs).get(timeoutMs + 5_000, TimeUnit.MILLISECONDS);
+    }
+
+    @Test
+    void aForwardedChangeWhoseConnectionIsLostMidRequestIsNotSentAgain() throws Exception {
+        start(Role.CONNECTION_LOST, Role.ACTIVE, Role.ACTIVE);
+        client.hint(1);
+        // Controller 1 received the create and died before answering: it may have committed it. A
+        // second attempt at controller 2 would meet the topic it made and answer TOPIC_ALREADY_EXISTS
+        // (the Jepsen-style metadata checker's finding, schedule seed 824782351471).
+        ExecutionException e = assertThrows(ExecutionException.class, () -> forwardCreate(5_000));
+        assertEquals(Status.Code.UNAVAILABLE, Status.fromThrowable(e.getCause()).getCode());
+        assertEquals(List.of(1), List.copyOf(received));
+    }
+
+    @Test
+    void aForwardedChangeWithNoAnswerInTimeFailsRatherThanRepeatAnEarlierRefusal() throws Exception {
+        start(Role.NOT_CONTROLLER, Role.SILENT, Role.NOT_CONTROLLER);
+        client.hint(1);
+        // 1 refuses (definite), 2 takes the request and never answers: the outcome is unknown, and the
+        // refusal from 1 must not be passed on as the answer (the client would retry on it).
+        ExecutionException e = assertThrows(ExecutionException.class, () -> forwardCreate(700));
+        assertEquals(Status.Code.DEADLINE_EXCEEDED, Status.fromThrowable(e.getCause()).getCode());
+        assertEquals(List.of(1, 2), List.copyOf(received));
+    }
+
+    @Test
+    void aForwardedChangeGoesToTheNextControllerAfterARefusalOrAConnectionNeverMade() throws Exception {
+        start(Role.NOT_CONTROLLER, Role.NOT_CONTROLLER, Role.ACTIVE);
+        servers.get(1).shutdownNow().awaitTermination(5, TimeUnit.SECONDS); // voter 2: nothing listening
+        client.hint(1);
+        assertEquals(ErrorCode.NONE, forwardCreate(10_000).getErrorCode());
+        assertEquals(3, received.stream().reduce((a, b) -> b).orElseThrow());
+        assertTrue(received.contains(1), "received " + received);
+        assertTrue(!received.contains(2), "received " + received);
     }
 }
