@@ -143,6 +143,32 @@ class LeaderStateTest {
     }
 
     /**
+     * On a wall-clock timeline (the broker passes epoch milliseconds): a joiner whose expansion
+     * failed is tried again up to exactly lagTimeMax after it last caught up, and fenced off only
+     * after that. Small test clocks could not tell the lag from a sum of the two times.
+     */
+    @Test
+    void failedExpansion_givesUpOnItsJoinerOnlyPastTheLagTime() {
+        long t = 1_764_000_000_000L;
+        LeaderState s = new LeaderState(1, 5, 100, 7, List.of(1, 2, 3), List.of(1, 3), 1, false, 100, 100, t);
+        s.recordFollowerFetch(2, 100, 100, t);
+        IsrChange expand = s.maybeProposeIsrChange(t + 1, LAG_MS).orElseThrow();
+        s.failPendingIsrChange(expand);
+        s.recordFollowerFetch(3, 100, 100, t + LAG_MS);
+        assertEquals(expand, s.maybeProposeIsrChange(t + LAG_MS, LAG_MS).orElseThrow(), "caught up exactly lagTimeMax ago");
+        s.failPendingIsrChange(expand);
+        s.recordFollowerFetch(3, 100, 100, t + LAG_MS + 1);
+        assertEquals(new IsrChange(5, 7, List.of(1, 3), false), s.maybeProposeIsrChange(t + LAG_MS + 1, LAG_MS).orElseThrow());
+    }
+
+    @Test
+    void isrChanges_needAPositiveLagTime() {
+        LeaderState s = new LeaderState(1, 5, 100, 7, List.of(1, 2, 3), List.of(1, 3), 1, false, 100, 100, 0);
+        assertThrows(IllegalArgumentException.class, () -> s.maybeProposeIsrChange(1, 0));
+        assertThrows(IllegalArgumentException.class, () -> s.maybeProposeIsrChange(1, -1));
+    }
+
+    /**
      * With durable acks a joiner must hold this epoch's inherited prefix flushed: writes committed in
      * the previous epoch may lie above the new leader's HW, and an unflushed copy is lost to a power
      * loss, after which the member could be elected. Found by the replication simulation, seed
