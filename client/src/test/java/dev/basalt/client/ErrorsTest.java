@@ -51,6 +51,15 @@ class ErrorsTest {
     }
 
     @Test
+    void aBrokerThatSaysItDidNotProcessTheRequest_isDefiniteEvenForWrites() {
+        io.grpc.Metadata trailers = new io.grpc.Metadata();
+        trailers.put(io.grpc.Metadata.Key.of("basalt-not-processed", io.grpc.Metadata.ASCII_STRING_MARSHALLER), "true");
+        Throwable t = Status.UNAVAILABLE.withDescription("not forwarded: no active controller could be reached")
+                .asRuntimeException(trailers);
+        assertInstanceOf(ConnectionException.class, Errors.forTransport(t, true, "x"));
+    }
+
+    @Test
     void connectionLostOrDeadline_isIndeterminateForWrites_definiteForReads() {
         Throwable lost = Status.UNAVAILABLE.withDescription("Network closed for unknown reason").asRuntimeException();
         assertInstanceOf(IndeterminateException.class, Errors.forTransport(lost, true, "x"));

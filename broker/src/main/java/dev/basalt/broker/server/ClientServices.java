@@ -311,6 +311,12 @@ public final class ClientServices {
         future.whenComplete((response, error) -> {
             if (error != null) {
                 Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
+                if (dev.basalt.broker.controller.ControllerClient.isNotProcessed(cause)) {
+                    // no controller took it: definite, and the client may send it again
+                    obs.onError(dev.basalt.broker.controller.ControllerClient.notProcessed(
+                            "not forwarded: " + io.grpc.Status.fromThrowable(cause).getDescription()));
+                    return;
+                }
                 if (cause instanceof io.grpc.StatusRuntimeException forwarded) {
                     // the change was forwarded and the active controller's answer never came: it may
                     // have been made, so the client must not be told anything definite

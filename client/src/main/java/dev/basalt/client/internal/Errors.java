@@ -137,7 +137,7 @@ public final class Errors {
         String m = context + ": " + status.getCode() + (status.getDescription() == null ? "" : " (" + status.getDescription() + ")");
         switch (status.getCode()) {
             case UNAVAILABLE:
-                if (neverConnected(t)) {
+                if (neverConnected(t) || serverDidNotProcess(t)) {
                     return new ConnectionException(m + (rootCauseMessage(t)), t);
                 }
                 return mutating ? new IndeterminateException(m + ": connection lost mid-request", t)
@@ -156,6 +156,18 @@ public final class Errors {
                 return mutating ? new IndeterminateException(m, t) : new UnknownServerException(m, t);
         }
     }
+
+    /**
+     * The broker's word that it did not process the request (trailer {@code basalt-not-processed},
+     * docs/api.md): no controller could be reached to forward an admin change to.
+     */
+    static boolean serverDidNotProcess(Throwable t) {
+        io.grpc.Metadata trailers = Status.trailersFromThrowable(t);
+        return trailers != null && trailers.containsKey(NOT_PROCESSED);
+    }
+
+    private static final io.grpc.Metadata.Key<String> NOT_PROCESSED =
+            io.grpc.Metadata.Key.of("basalt-not-processed", io.grpc.Metadata.ASCII_STRING_MARSHALLER);
 
     /** True if the failure happened before any connection was established (request never sent). */
     public static boolean neverConnected(Throwable t) {
