@@ -4,8 +4,8 @@ import dev.basalt.broker.config.NodeConfig;
 import dev.basalt.proto.v1.AdminServiceGrpc;
 import dev.basalt.proto.v1.ControllerServiceGrpc;
 import dev.basalt.proto.v1.ErrorCode;
+import dev.basalt.grpc.NotSent;
 import io.grpc.ManagedChannel;
-import io.grpc.Metadata;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
@@ -44,27 +44,6 @@ import com.google.common.util.concurrent.MoreExecutors;
 public final class ControllerClient implements AutoCloseable {
     /** Back-off between attempts at different controllers. */
     static final long RETRY_BACKOFF_MS = 50;
-
-    /**
-     * Trailer on an UNAVAILABLE status that says the request was certainly not processed (a
-     * controller still starting; no controller reachable at all): safe to send elsewhere, and the
-     * broker passes it on to the client so that its Admin client may retry too. The client
-     * library reads the same name (dev.basalt.client.internal.Errors; docs/api.md).
-     */
-    public static final Metadata.Key<String> NOT_PROCESSED = Metadata.Key.of("basalt-not-processed", Metadata.ASCII_STRING_MARSHALLER);
-
-    /** An UNAVAILABLE status carrying {@link #NOT_PROCESSED}. */
-    public static StatusRuntimeException notProcessed(String why) {
-        Metadata trailers = new Metadata();
-        trailers.put(NOT_PROCESSED, "true");
-        return Status.UNAVAILABLE.withDescription(why).asRuntimeException(trailers);
-    }
-
-    /** True if {@code t} is a status whose sender said the request was not processed. */
-    public static boolean isNotProcessed(Throwable t) {
-        Metadata trailers = Status.trailersFromThrowable(t);
-        return Status.fromThrowable(t).getCode() == Status.Code.UNAVAILABLE && trailers != null && trailers.containsKey(NOT_PROCESSED);
-    }
 
     private final Map<Integer, ManagedChannel> channels = new TreeMap<>();
     private final List<Integer> voterIds;
@@ -154,10 +133,10 @@ public final class ControllerClient implements AutoCloseable {
      * The same for the AdminService the controllers serve (admin changes forwarded by a broker).
      * An admin change is not idempotent (a create sent twice meets its own topic), so it is sent
      * to another controller only after a definite answer: NOT_CONTROLLER, a connection that was
-     * never made, or {@link #NOT_PROCESSED}. A call that may have reached a controller and got no
+     * never made, or {@link NotSent#NOT_PROCESSED}. A call that may have reached a controller and got no
      * answer (connection lost mid-request, deadline passed) fails with that transport error, which
      * the client reads as "outcome unknown", never with an earlier NOT_CONTROLLER. A call that
-     * reached no controller at all fails with {@link #notProcessed}.
+     * reached no controller at all fails with {@link NotSent#notProcessed}.
      */
     public <R> CompletableFuture<R> callAdmin(BiFunction<AdminServiceGrpc.AdminServiceFutureStub, Long, ListenableFuture<R>> call,
                                               Function<R, ErrorCode> errorOf, long timeoutMs) {
@@ -176,7 +155,7 @@ public final class ControllerClient implements AutoCloseable {
                              Function<R, ErrorCode> errorOf, ToIntFunction<R> controllerOf, long deadlineNs, int avoid,
                              R lastAnswer, boolean repeatable) {
         if (closed) {
-            out.completeExceptionally(notProcessed("controller client closed"));
+            out.completeExceptionally(NotSent.notProcessed("controller client closed"));
             return;
         }
         if (System.nanoTime() >= deadlineNs) {
@@ -184,7 +163,7 @@ public final class ControllerClient implements AutoCloseable {
                 out.complete(lastAnswer);
             } else if (!repeatable) {
                 // every attempt failed definitely (a non-repeatable call stops at any other failure)
-                out.completeExceptionally(notProcessed("no active controller could be reached"));
+                out.completeExceptionally(NotSent.notProcessed("no active controller could be reached"));
             } else {
                 out.completeExceptionally(Status.DEADLINE_EXCEEDED.withDescription("no active controller answered").asRuntimeException());
             }
@@ -219,7 +198,7 @@ public final class ControllerClient implements AutoCloseable {
                 Status.Code code = t instanceof StatusRuntimeException s ? s.getStatus().getCode() : Status.Code.UNKNOWN;
                 boolean retriable = repeatable
                         ? code == Status.Code.UNAVAILABLE || code == Status.Code.DEADLINE_EXCEEDED || code == Status.Code.UNIMPLEMENTED
-                        : code == Status.Code.UNAVAILABLE && (neverConnected(t) || isNotProcessed(t)) || code == Status.Code.UNIMPLEMENTED;
+                        : code == Status.Code.UNAVAILABLE && (NotSent.neverConnected(t) || NotSent.isNotProcessed(t)) || code == Status.Code.UNIMPLEMENTED;
                 if (!retriable) {
                     out.completeExceptionally(t);
                     return;
@@ -236,21 +215,10 @@ public final class ControllerClient implements AutoCloseable {
                     scheduler.schedule(() -> attempt(out, send, errorOf, controllerOf, deadlineNs, failed, answer, repeatable), delay,
                             TimeUnit.MILLISECONDS);
                 } catch (java.util.concurrent.RejectedExecutionException e) {
-                    out.completeExceptionally(notProcessed("shutting down"));
+                    out.completeExceptionally(NotSent.notProcessed("shutting down"));
                 }
             }
         }, direct);
-    }
-
-    /** True if the call failed before any connection to the controller was made (the request was never sent). */
-    static boolean neverConnected(Throwable t) {
-        for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
-            if (c instanceof java.net.ConnectException || c instanceof java.net.UnknownHostException
-                    || c instanceof java.net.NoRouteToHostException || c instanceof java.nio.channels.UnresolvedAddressException) {
-                return true;
-            }
-        }
-        return false;
     }
 
     /** An open BrokerSession stream: the controller it went to, and how to cancel it. */

@@ -52,7 +52,7 @@ public final class ControllerAdminRpc extends AdminServiceGrpc.AdminServiceImplB
     private <T> void answer(StreamObserver<T> obs, java.util.function.Function<QuorumController, CompletableFuture<T>> call) {
         QuorumController c = controller.get();
         if (c == null) {
-            obs.onError(dev.basalt.broker.controller.ControllerClient.notProcessed("controller starting"));
+            obs.onError(dev.basalt.grpc.NotSent.notProcessed("controller starting"));
             return;
         }
         call.apply(c).whenComplete((r, e) -> {

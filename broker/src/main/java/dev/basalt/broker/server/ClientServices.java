@@ -311,9 +311,9 @@ public final class ClientServices {
         future.whenComplete((response, error) -> {
             if (error != null) {
                 Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
-                if (dev.basalt.broker.controller.ControllerClient.isNotProcessed(cause)) {
+                if (dev.basalt.grpc.NotSent.isNotProcessed(cause)) {
                     // no controller took it: definite, and the client may send it again
-                    obs.onError(dev.basalt.broker.controller.ControllerClient.notProcessed(
+                    obs.onError(dev.basalt.grpc.NotSent.notProcessed(
                             "not forwarded: " + io.grpc.Status.fromThrowable(cause).getDescription()));
                     return;
                 }

@@ -101,7 +101,7 @@ class ControllerClientTest {
                 case CONNECTION_LOST -> out.onError(Status.UNAVAILABLE.withDescription("Network closed for unknown reason")
                         .asRuntimeException());
                 // a voter whose controller loop is not up yet: it says it did not process the request
-                case STARTING -> out.onError(ControllerClient.notProcessed("controller starting"));
+                case STARTING -> out.onError(dev.basalt.grpc.NotSent.notProcessed("controller starting"));
             }
         }
     }
@@ -254,7 +254,7 @@ class ControllerClientTest {
         // Every attempt is refused at connect: the change certainly did not happen, and the broker
         // may say so (the client then retries), unlike the "outcome unknown" of the cases above.
         ExecutionException e = assertThrows(ExecutionException.class, () -> forwardCreate(500));
-        assertTrue(ControllerClient.isNotProcessed(e.getCause()), e.getCause().toString());
+        assertTrue(dev.basalt.grpc.NotSent.isNotProcessed(e.getCause()), e.getCause().toString());
         assertEquals(List.of(), List.copyOf(received));
     }
 }

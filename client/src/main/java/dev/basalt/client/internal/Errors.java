@@ -28,10 +28,6 @@ import dev.basalt.client.UnknownTopicException;
 import dev.basalt.proto.v1.ErrorCode;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
-import java.net.ConnectException;
-import java.net.NoRouteToHostException;
-import java.net.UnknownHostException;
-import java.nio.channels.UnresolvedAddressException;
 
 /**
  * Classifies protocol error codes and gRPC failures into the client's exception types: definite
@@ -137,7 +133,7 @@ public final class Errors {
         String m = context + ": " + status.getCode() + (status.getDescription() == null ? "" : " (" + status.getDescription() + ")");
         switch (status.getCode()) {
             case UNAVAILABLE:
-                if (neverConnected(t) || serverDidNotProcess(t)) {
+                if (neverConnected(t) || dev.basalt.grpc.NotSent.isNotProcessed(t)) {
                     return new ConnectionException(m + (rootCauseMessage(t)), t);
                 }
                 return mutating ? new IndeterminateException(m + ": connection lost mid-request", t)
@@ -157,30 +153,9 @@ public final class Errors {
         }
     }
 
-    /**
-     * The broker's word that it did not process the request (trailer {@code basalt-not-processed},
-     * docs/api.md): no controller could be reached to forward an admin change to.
-     */
-    static boolean serverDidNotProcess(Throwable t) {
-        io.grpc.Metadata trailers = Status.trailersFromThrowable(t);
-        return trailers != null && trailers.containsKey(NOT_PROCESSED);
-    }
-
-    private static final io.grpc.Metadata.Key<String> NOT_PROCESSED =
-            io.grpc.Metadata.Key.of("basalt-not-processed", io.grpc.Metadata.ASCII_STRING_MARSHALLER);
-
     /** True if the failure happened before any connection was established (request never sent). */
     public static boolean neverConnected(Throwable t) {
-        for (Throwable c = t; c != null; c = c.getCause()) {
-            if (c instanceof ConnectException || c instanceof UnknownHostException
-                    || c instanceof NoRouteToHostException || c instanceof UnresolvedAddressException) {
-                return true;
-            }
-            if (c.getCause() == c) {
-                break;
-            }
-        }
-        return false;
+        return dev.basalt.grpc.NotSent.neverConnected(t);
     }
 
     private static String rootCauseMessage(Throwable t) {
