@@ -172,8 +172,29 @@ public final class ReplicaManager implements MetadataSubscriber, AutoCloseable {
             return any;
         }
         PartitionRegistration r = img.topics().topic(topic).flatMap(t -> t.partition(partition)).orElseThrow();
+        if (r.leader() == brokerId) {
+            // The image names this broker, but its replica does not serve as leader: say why
+            // rather than "broker N does not lead (leader is N)".
+            return Lookup.notLeader(selfLeaderNotServing(any.partition(), topic, partition, r.leaderEpoch()), r.leader(),
+                    r.leaderEpoch());
+        }
         return Lookup.notLeader("broker " + brokerId + " does not lead " + topic + "-" + partition
                 + (r.hasLeader() ? " (leader is " + r.leader() + ")" : " (no leader)"), r.leader(), r.leaderEpoch());
+    }
+
+    /**
+     * Why a replica the metadata makes leader here does not serve as leader: its log is offline (a
+     * storage fault; the heartbeat reports it and the controller moves leadership to another
+     * in-sync replica, if there is one), or this broker has not taken its election over yet.
+     */
+    String selfLeaderNotServing(Partition p, String topic, int partition, int leaderEpoch) {
+        String tp = topic + "-" + partition;
+        if (p.log().isOffline()) {
+            return "broker " + brokerId + " leads " + tp + " but cannot serve it: " + p.log().offlineReason()
+                    + "; leadership moves to another in-sync replica if there is one";
+        }
+        return "broker " + brokerId + " leads " + tp + " from leader epoch " + leaderEpoch + " but has not taken over yet"
+                + " (its replica is at epoch " + p.leaderEpoch() + "); retry";
     }
 
     /** Finds the local replica (leader or follower) of {@code topic}/{@code partition}, or the error to answer. */
@@ -198,7 +219,9 @@ public final class ReplicaManager implements MetadataSubscriber, AutoCloseable {
         }
         Partition p = partitions.get(new TopicPartition(topic, partition));
         if (p == null || !p.topicId().equals(t.get().id().toString())) {
-            return Lookup.error(ErrorCode.REPLICA_NOT_AVAILABLE, "replica of " + topic + "-" + partition + " is still loading");
+            String offline = logs.offlinePartitions().get(new TopicPartition(topic, partition));
+            return Lookup.error(ErrorCode.REPLICA_NOT_AVAILABLE, "replica of " + topic + "-" + partition + " on broker " + brokerId
+                    + (offline != null ? " is offline: " + offline : " is still loading"));
         }
         return Lookup.found(p);
     }

@@ -170,4 +170,24 @@ class ReplicaManagerTest {
         assertEquals(ErrorCode.NOT_ENOUGH_REPLICAS, p.appendAsLeader(ByteBuffer.allocate(0), -1).error(),
                 "min.insync.replicas=2 over a one-member ISR refuses acks=all");
     }
+
+    /**
+     * A broker the metadata makes leader, whose replica does not serve as leader, says why: its
+     * log is offline (here: its data directory was deleted under it), or it has not taken over
+     * yet. It once answered "broker 1 does not lead orders-0 (leader is 1)".
+     */
+    @Test
+    void aLeaderThatCannotServeSaysWhy_notThatAnotherBrokerLeads() {
+        ReplicaManager rm = manager();
+        TopicPartition tp = new TopicPartition("orders", 0);
+        Partition waiting = new Partition(tp, new UUID(1, 2).toString(), 1, logs.getOrCreate(tp, LogConfig.DEFAULT));
+        String notYet = rm.selfLeaderNotServing(waiting, "orders", 0, 3);
+        assertTrue(notYet.contains("broker 1 leads orders-0 from leader epoch 3 but has not taken over yet"), notYet);
+        assertFalse(notYet.contains("does not lead"), notYet);
+
+        waiting.log().markOffline("data directory /data was deleted");
+        String offline = rm.selfLeaderNotServing(waiting, "orders", 0, 3);
+        assertTrue(offline.contains("broker 1 leads orders-0 but cannot serve it"), offline);
+        assertTrue(offline.contains("data directory /data was deleted"), offline);
+    }
 }
