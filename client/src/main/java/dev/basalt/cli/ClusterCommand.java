@@ -104,19 +104,29 @@ final class ClusterCommand implements Callable<Integer> {
     }
 
     private void print(List<QuorumReplica> replicas, int leaderId, String role, long nowMs) {
+        // Observers fetch, so their fetch and catch-up times are tracked (-1 = never). Voters get the
+        // Raft leader's pushes: their times are not tracked and their offsets are known on the leader
+        // only, so -1 there means unknown ("-"), not never.
+        boolean tracked = role.equals("observer");
         for (QuorumReplica r : replicas) {
-            root.out.printf("%-9s %-6d %-16d %-8d %-16s %s%n", r.replicaId() == leaderId ? "leader" : role, r.replicaId(),
-                    r.logEndOffset(), r.lag(), ago(r.lastFetchTimestampMs(), nowMs), ago(r.lastCaughtUpTimestampMs(), nowMs));
+            root.out.printf("%-9s %-6d %-16s %-8s %-16s %s%n", r.replicaId() == leaderId ? "leader" : role, r.replicaId(),
+                    known(r.logEndOffset()), known(r.lag()), ago(r.lastFetchTimestampMs(), nowMs, tracked),
+                    ago(r.lastCaughtUpTimestampMs(), nowMs, tracked));
         }
+    }
+
+    static String known(long value) {
+        return value < 0 ? "-" : String.valueOf(value);
     }
 
     static String hostPort(String host, int port) {
         return (host.contains(":") ? "[" + host + "]" : host) + ":" + port;
     }
 
-    static String ago(long timestampMs, long nowMs) {
+    /** "N ms ago"; for a negative (absent) timestamp "never" when the value is tracked, else "-" (unknown). */
+    static String ago(long timestampMs, long nowMs, boolean tracked) {
         if (timestampMs < 0) {
-            return "never";
+            return tracked ? "never" : "-";
         }
         return Math.max(0, nowMs - timestampMs) + " ms ago";
     }
