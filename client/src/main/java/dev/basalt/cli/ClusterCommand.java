@@ -60,8 +60,8 @@ final class ClusterCommand implements Callable<Integer> {
                     + ", high watermark " + q.highWatermark());
             root.out.printf("%-9s %-6s %-16s %-8s %-16s %s%n", "ROLE", "ID", "LOG-END-OFFSET", "LAG", "LAST-FETCH", "LAST-CAUGHT-UP");
             long now = System.currentTimeMillis();
-            print(q.voters(), q.leaderId(), "voter", now);
-            print(q.observers(), q.leaderId(), "observer", now);
+            print(q.voters(), q.leaderId(), "voter", false, now);
+            print(q.observers(), q.leaderId(), "observer", true, now);
         }
         return BasaltCli.OK;
     }
@@ -103,11 +103,12 @@ final class ClusterCommand implements Callable<Integer> {
         return String.format(java.util.Locale.ROOT, "%.1f %s", v, units[u]);
     }
 
-    private void print(List<QuorumReplica> replicas, int leaderId, String role, long nowMs) {
-        // Observers fetch, so their fetch and catch-up times are tracked (-1 = never). Voters get the
-        // Raft leader's pushes: their times are not tracked and their offsets are known on the leader
-        // only, so -1 there means unknown ("-"), not never.
-        boolean tracked = role.equals("observer");
+    /**
+     * @param tracked whether absent times mean "never": observers fetch, so theirs are tracked;
+     *                voters get the Raft leader's pushes, so their times are not tracked and their
+     *                offsets are known on the leader only (-1 there means unknown, "-")
+     */
+    private void print(List<QuorumReplica> replicas, int leaderId, String role, boolean tracked, long nowMs) {
         for (QuorumReplica r : replicas) {
             root.out.printf("%-9s %-6d %-16s %-8s %-16s %s%n", r.replicaId() == leaderId ? "leader" : role, r.replicaId(),
                     known(r.logEndOffset()), known(r.lag()), ago(r.lastFetchTimestampMs(), nowMs, tracked),

@@ -641,20 +641,36 @@ public final class LogManager implements AutoCloseable {
     /** Offline partitions and why (a storage failure, corruption or a lost directory). */
     public Map<TopicPartition, String> offlinePartitions() {
         Map<TopicPartition, String> out = new java.util.TreeMap<>(java.util.Comparator.comparing(TopicPartition::toString));
-        corrupt.forEach((tp, e) -> out.put(tp, e.getMessage()));
-        String full = noSpace;
-        if (full != null) {
-            for (TopicPartition tp : logs.keySet()) {
-                out.put(tp, full);
-            }
+        for (TopicPartition tp : corrupt.keySet()) {
+            out.put(tp, offlineReason(tp));
         }
-        for (PartitionLog log : logs.values()) {
-            String why = log.offlineReason();
+        for (TopicPartition tp : logs.keySet()) {
+            String why = offlineReason(tp);
             if (why != null) {
-                out.put(log.topicPartition(), why);
+                out.put(tp, why);
             }
         }
         return out;
+    }
+
+    /**
+     * Why {@code tp}'s replica cannot serve, or null: its own storage failure, then a full disk,
+     * then corruption found at load (the reason {@link #offlinePartitions()} gives it).
+     */
+    public String offlineReason(TopicPartition tp) {
+        PartitionLog log = logs.get(tp);
+        if (log != null) {
+            String why = log.offlineReason();
+            if (why != null) {
+                return why;
+            }
+            String full = noSpace;
+            if (full != null) {
+                return full;
+            }
+        }
+        CorruptLogException c = corrupt.get(tp);
+        return c == null ? null : c.getMessage();
     }
 
     private void startPeriodicTasks() {

@@ -219,7 +219,7 @@ public final class ReplicaManager implements MetadataSubscriber, AutoCloseable {
         }
         Partition p = partitions.get(new TopicPartition(topic, partition));
         if (p == null || !p.topicId().equals(t.get().id().toString())) {
-            String offline = logs.offlinePartitions().get(new TopicPartition(topic, partition));
+            String offline = logs.offlineReason(new TopicPartition(topic, partition));
             return Lookup.error(ErrorCode.REPLICA_NOT_AVAILABLE, "replica of " + topic + "-" + partition + " on broker " + brokerId
                     + (offline != null ? " is offline: " + offline : " is still loading"));
         }
@@ -316,7 +316,7 @@ public final class ReplicaManager implements MetadataSubscriber, AutoCloseable {
             } catch (dev.basalt.log.LogStorageException e) {
                 // An offline replica (lost directory, corrupt data): the others still get their roles.
                 dev.basalt.broker.storage.StorageErrorLog.report(log, "Cannot open replica", c.topic().name() + "-" + c.partition(),
-                        logs.offlinePartitions().containsKey(new TopicPartition(c.topic().name(), c.partition())), e);
+                        logs.offlineReason(new TopicPartition(c.topic().name(), c.partition())) != null, e);
             }
             touchedTopics.add(c.topic().name());
         }
