@@ -18,6 +18,7 @@ class RaftSimulationRegressionTest {
         "12730750985132, 8, 26, 'safety: the hard state commit hint outran a torn log write'",
         "5307625743966051074, 29, 10, 'liveness: a node removed by an uncommitted entry must keep campaigning'",
         "5501100619126901079, 12, 13, 'harness: a stale leader may place an entry where another one is committed'",
+        "-1205617, 3, 35, 'harness: votes delivered late may elect a stale leader of an older term that lacks newer commits'",
     })
     void formerlyFailingRun(long seed, int faults, int ops, String bug) {
         RaftSimulationProperties.runOne(seed, faults, ops);
