@@ -253,6 +253,17 @@ class ProducerTest {
     }
 
     @Test
+    void aCallThatFailsAfterItsAnswer_completesTheBatchOnce_andTheProducerKeepsSending() {
+        cluster.createTopic("late", 1);
+        cluster.failNextProduceCallAfterAnswer();
+        try (Producer<String, String> p = producer(Map.of())) {
+            assertEquals(0, get(p.send(new ProducerRecord<>("late", 0, null, "a"))).offset(), "the answer counts");
+            assertEquals(1, get(p.send(new ProducerRecord<>("late", 0, null, "b"))).offset(), "the sender thread survived");
+        }
+        assertEquals(List.of("a", "b"), cluster.records("late", 0).stream().map(ProducerTest::value).toList(), "no retry of 'a'");
+    }
+
+    @Test
     void disconnectMidRequest_withoutRetries_isIndeterminate_andWasWritten() {
         cluster.createTopic("cut", 1);
         cluster.disconnectNextProduceAfterAppend();

@@ -8,7 +8,6 @@ import dev.basalt.proto.v1.ErrorCode;
 import dev.basalt.proto.v1.MetadataRequest;
 import dev.basalt.proto.v1.MetadataResponse;
 import dev.basalt.proto.v1.MetadataServiceGrpc;
-import io.grpc.stub.StreamObserver;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.LinkedHashSet;
@@ -133,9 +132,9 @@ public final class MetadataManager {
         try {
             MetadataServiceGrpc.newStub(channels.channel(address))
                     .withDeadlineAfter(requestTimeoutMs, TimeUnit.MILLISECONDS)
-                    .metadata(req, new StreamObserver<>() {
+                    .metadata(req, new UnaryObserver<>() {
                         @Override
-                        public void onNext(MetadataResponse r) {
+                        protected void onAnswer(MetadataResponse r) {
                             if (r.getErrorCode() != ErrorCode.NONE) {
                                 attempt(f, addresses, start, tried + 1,
                                         Errors.forCode(r.getErrorCode(), r.getErrorMessage(), "metadata from " + address));
@@ -145,13 +144,9 @@ public final class MetadataManager {
                         }
 
                         @Override
-                        public void onError(Throwable t) {
+                        protected void onFailure(Throwable t) {
                             attempt(f, addresses, start, tried + 1,
                                     Errors.forTransport(t, false, "metadata from " + address));
-                        }
-
-                        @Override
-                        public void onCompleted() {
                         }
                     });
         } catch (IllegalStateException closed) {

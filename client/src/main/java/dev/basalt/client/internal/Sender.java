@@ -12,7 +12,6 @@ import dev.basalt.proto.v1.ErrorCode;
 import dev.basalt.proto.v1.ProduceRequest;
 import dev.basalt.proto.v1.ProduceResponse;
 import dev.basalt.proto.v1.ProduceServiceGrpc;
-import io.grpc.stub.StreamObserver;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -218,19 +217,15 @@ public final class Sender implements Runnable {
         try {
             ProduceServiceGrpc.newStub(channels.channel(brokers.get(node)))
                     .withDeadlineAfter(settings.requestTimeoutMs(), TimeUnit.MILLISECONDS)
-                    .initProducerId(req, new StreamObserver<>() {
+                    .initProducerId(req, new UnaryObserver<>() {
                         @Override
-                        public void onNext(dev.basalt.proto.v1.InitProducerIdResponse r) {
+                        protected void onAnswer(dev.basalt.proto.v1.InitProducerIdResponse r) {
                             enqueue(() -> handleInitProducerId(r, null));
                         }
 
                         @Override
-                        public void onError(Throwable t) {
+                        protected void onFailure(Throwable t) {
                             enqueue(() -> handleInitProducerId(null, t));
-                        }
-
-                        @Override
-                        public void onCompleted() {
                         }
                     });
         } catch (RuntimeException e) {
@@ -281,19 +276,15 @@ public final class Sender implements Runnable {
         try {
             ProduceServiceGrpc.newStub(channels.channel(address))
                     .withDeadlineAfter(settings.requestTimeoutMs(), TimeUnit.MILLISECONDS)
-                    .produce(req.build(), new StreamObserver<>() {
+                    .produce(req.build(), new UnaryObserver<>() {
                         @Override
-                        public void onNext(ProduceResponse resp) {
+                        protected void onAnswer(ProduceResponse resp) {
                             enqueue(() -> handleResponse(node, batches, byPartition, resp));
                         }
 
                         @Override
-                        public void onError(Throwable t) {
+                        protected void onFailure(Throwable t) {
                             enqueue(() -> handleTransportError(node, batches, byPartition, t));
-                        }
-
-                        @Override
-                        public void onCompleted() {
                         }
                     });
         } catch (RuntimeException e) {

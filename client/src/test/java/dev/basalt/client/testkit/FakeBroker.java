@@ -213,6 +213,7 @@ public final class FakeBroker {
             }
             ProduceResponse.Builder resp = ProduceResponse.newBuilder();
             boolean disconnect = false;
+            boolean failAfterAnswer = false;
             synchronized (cluster) {
                 if (req.getAcks() < -1 || req.getAcks() > 1) {
                     out.onNext(resp.setErrorCode(ErrorCode.INVALID_REQUEST).setErrorMessage("acks " + req.getAcks()).build());
@@ -224,6 +225,7 @@ public final class FakeBroker {
                     for (ProduceRequest.PartitionData pd : td.getPartitionsList()) {
                         FakeCluster.PlannedFault fault = cluster.produceFaults.poll();
                         disconnect |= fault != null && fault.kind() == FakeCluster.Fault.DISCONNECT_AFTER_APPEND;
+                        failAfterAnswer |= fault != null && fault.kind() == FakeCluster.Fault.CALL_FAILS_AFTER_ANSWER;
                         tr.addPartitions(producePartition(td.getName(), pd, fault));
                     }
                     resp.addTopics(tr);
@@ -234,6 +236,10 @@ public final class FakeBroker {
                 return;
             }
             out.onNext(resp.build());
+            if (failAfterAnswer) {
+                out.onError(io.grpc.Status.UNAVAILABLE.withDescription("fault: the call failed after its answer").asRuntimeException());
+                return;
+            }
             out.onCompleted();
         }
 

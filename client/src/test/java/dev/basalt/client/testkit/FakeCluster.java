@@ -85,7 +85,7 @@ public final class FakeCluster implements AutoCloseable {
     }
 
     /** A request kind faults can target. */
-    public enum Fault { ERROR_BEFORE_APPEND, ERROR_AFTER_APPEND, DISCONNECT_AFTER_APPEND }
+    public enum Fault { ERROR_BEFORE_APPEND, ERROR_AFTER_APPEND, DISCONNECT_AFTER_APPEND, CALL_FAILS_AFTER_ANSWER }
 
     record PlannedFault(Fault kind, ErrorCode code) {
     }
@@ -320,6 +320,14 @@ public final class FakeCluster implements AutoCloseable {
     /** The next produce partition result appends and then answers code (REQUEST_TIMED_OUT ...). */
     public void injectProduceErrorAfterAppend(ErrorCode code) {
         produceFaults.add(new PlannedFault(Fault.ERROR_AFTER_APPEND, code));
+    }
+
+    /**
+     * The next produce request is appended and answered, then its call fails (UNAVAILABLE) before
+     * it completes, as when a connection drops between the answer and the call's trailers.
+     */
+    public void failNextProduceCallAfterAnswer() {
+        produceFaults.add(new PlannedFault(Fault.CALL_FAILS_AFTER_ANSWER, ErrorCode.NONE));
     }
 
     /** The next produce request is appended, then its broker drops every connection without answering. */
