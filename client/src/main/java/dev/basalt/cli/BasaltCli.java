@@ -63,8 +63,23 @@ public final class BasaltCli implements Runnable {
     String bootstrap;
 
     @Option(names = "--command-config", scope = ScopeType.INHERIT, paramLabel = "FILE",
-            description = "Properties file with client configs (Kafka names), applied to every client the command creates.")
+            description = "Properties file with client configs (Kafka names), given to every client the command creates "
+                    + "that accepts them (a consumer key such as client.rack reaches the consumer, not the producer or the "
+                    + "admin client beside it); a key no client accepts is an error.")
     Path commandConfig;
+
+    /** The kind of client a command creates, for routing --command-config keys. */
+    enum ClientKind {
+        PRODUCER, CONSUMER, ADMIN;
+
+        java.util.Set<String> accepts() {
+            return switch (this) {
+                case PRODUCER -> dev.basalt.client.ProducerConfig.configNames();
+                case CONSUMER -> dev.basalt.client.ConsumerConfig.configNames();
+                case ADMIN -> dev.basalt.client.AdminConfig.configNames();
+            };
+        }
+    }
 
     @Option(names = {"--verbose", "-v"}, scope = ScopeType.INHERIT, description = "Print stack traces of errors.")
     boolean verbose;
@@ -81,8 +96,13 @@ public final class BasaltCli implements Runnable {
         spec.commandLine().usage(out);
     }
 
-    /** Client configs: bootstrap plus --command-config, then the command's own overrides. */
-    Map<String, Object> clientConfig(Map<String, String> overrides) {
+    /**
+     * Client configs for a client of {@code kind}: bootstrap plus the --command-config keys it
+     * accepts, then the command's own overrides. A file key that another kind of client accepts
+     * is left out here (one file serves a command's producer, consumer and admin client alike);
+     * a key that no client accepts is passed on, so the client refuses it by name.
+     */
+    Map<String, Object> clientConfig(ClientKind kind, Map<String, String> overrides) {
         Map<String, Object> cfg = new LinkedHashMap<>();
         cfg.put(CommonClientConfigs.BOOTSTRAP_SERVERS, bootstrap);
         if (commandConfig != null) {
@@ -92,7 +112,13 @@ public final class BasaltCli implements Runnable {
             } catch (IOException e) {
                 throw new java.io.UncheckedIOException("cannot read " + commandConfig + ": " + e.getMessage(), e);
             }
-            p.stringPropertyNames().forEach(n -> cfg.put(n, p.getProperty(n)));
+            java.util.Set<String> mine = kind.accepts();
+            for (String n : p.stringPropertyNames()) {
+                boolean someClientAccepts = java.util.Arrays.stream(ClientKind.values()).anyMatch(k -> k.accepts().contains(n));
+                if (mine.contains(n) || !someClientAccepts) {
+                    cfg.put(n, p.getProperty(n));
+                }
+            }
         }
         cfg.putAll(overrides);
         return cfg;

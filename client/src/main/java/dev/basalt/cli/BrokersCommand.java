@@ -40,7 +40,7 @@ final class BrokersCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws InterruptedException {
-        try (Admin admin = new Admin(root.clientConfig(Map.of("default.api.timeout.ms", String.valueOf(timeoutMs))))) {
+        try (Admin admin = new Admin(root.clientConfig(BasaltCli.ClientKind.ADMIN, Map.of("default.api.timeout.ms", String.valueOf(timeoutMs))))) {
             Duration t = Duration.ofMillis(timeoutMs + 1_000);
             if (mode.recommission != null) {
                 DecommissionProgress p = Admin.get(admin.recommissionBroker(mode.recommission), t);

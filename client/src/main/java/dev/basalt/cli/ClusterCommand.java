@@ -28,7 +28,7 @@ final class ClusterCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        try (Admin admin = new Admin(root.clientConfig(Map.of("default.api.timeout.ms", String.valueOf(timeoutMs))))) {
+        try (Admin admin = new Admin(root.clientConfig(BasaltCli.ClientKind.ADMIN, Map.of("default.api.timeout.ms", String.valueOf(timeoutMs))))) {
             Duration t = Duration.ofMillis(timeoutMs + 1_000);
             ClusterDescription c = Admin.get(admin.describeCluster(true), t);
             root.out.println("Cluster ID: " + c.clusterId());

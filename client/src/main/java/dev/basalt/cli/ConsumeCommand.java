@@ -93,7 +93,7 @@ final class ConsumeCommand implements Callable<Integer> {
         overrides.put("auto.offset.reset", fromBeginning ? "earliest" : "latest");
         overrides.put("default.api.timeout.ms", String.valueOf(lookupTimeoutMs));
         overrides.putAll(props);
-        try (Consumer<String, String> consumer = new Consumer<>(root.clientConfig(overrides), new StringDeserializer(),
+        try (Consumer<String, String> consumer = new Consumer<>(root.clientConfig(BasaltCli.ClientKind.CONSUMER, overrides), new StringDeserializer(),
                 new StringDeserializer())) {
             Thread main = Thread.currentThread();
             Thread hook = new Thread(() -> {

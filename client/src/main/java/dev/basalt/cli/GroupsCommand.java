@@ -66,7 +66,7 @@ final class GroupsCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        Map<String, Object> cfg = root.clientConfig(Map.of("request.timeout.ms", String.valueOf(timeoutMs),
+        Map<String, Object> cfg = root.clientConfig(BasaltCli.ClientKind.ADMIN, Map.of("request.timeout.ms", String.valueOf(timeoutMs),
                 "default.api.timeout.ms", String.valueOf(timeoutMs)));
         try (GroupAdmin admin = new GroupAdmin(cfg)) {
             if (action.list) {

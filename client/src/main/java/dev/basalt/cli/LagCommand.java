@@ -36,10 +36,11 @@ final class LagCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws InterruptedException {
-        Map<String, Object> cfg = root.clientConfig(Map.of("request.timeout.ms", String.valueOf(timeoutMs),
-                "default.api.timeout.ms", String.valueOf(timeoutMs)));
-        try (GroupAdmin admin = new GroupAdmin(cfg);
-             Consumer<byte[], byte[]> c = new Consumer<>(cfg, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+        Map<String, String> timeouts = Map.of("request.timeout.ms", String.valueOf(timeoutMs),
+                "default.api.timeout.ms", String.valueOf(timeoutMs));
+        try (GroupAdmin admin = new GroupAdmin(root.clientConfig(BasaltCli.ClientKind.ADMIN, timeouts));
+             Consumer<byte[], byte[]> c = new Consumer<>(root.clientConfig(BasaltCli.ClientKind.CONSUMER, timeouts),
+                     new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
             do {
                 List<String> groups = new ArrayList<>();
                 if (group != null) {

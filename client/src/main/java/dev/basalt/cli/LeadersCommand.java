@@ -26,7 +26,7 @@ final class LeadersCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        try (Admin admin = new Admin(root.clientConfig(Map.of("default.api.timeout.ms", String.valueOf(timeoutMs))))) {
+        try (Admin admin = new Admin(root.clientConfig(BasaltCli.ClientKind.ADMIN, Map.of("default.api.timeout.ms", String.valueOf(timeoutMs))))) {
             LeaderElectionResult r = Admin.get(admin.electPreferredLeaders(List.of()), Duration.ofMillis(timeoutMs + 1_000));
             root.out.println("Moved leadership of " + r.elected().size() + " partitions to their preferred replica; "
                     + r.notPreferredRemaining() + " partitions are still led by another replica"

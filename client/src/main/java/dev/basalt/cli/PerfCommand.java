@@ -63,7 +63,7 @@ final class PerfCommand implements Runnable {
         if (c.partitions == null) {
             return;
         }
-        try (Admin admin = new Admin(root.clientConfig(Map.of("default.api.timeout.ms", "15000")))) {
+        try (Admin admin = new Admin(root.clientConfig(BasaltCli.ClientKind.ADMIN, Map.of("default.api.timeout.ms", "15000")))) {
             try {
                 Admin.get(admin.describeTopics(List.of(c.topic)), Duration.ofSeconds(20));
                 return;

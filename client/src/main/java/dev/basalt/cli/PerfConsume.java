@@ -54,7 +54,7 @@ final class PerfConsume implements Callable<Integer> {
         cfg.put("max.poll.records", "10000");
         cfg.put("default.api.timeout.ms", "15000");
         cfg.putAll(props);
-        try (Consumer<byte[], byte[]> consumer = new Consumer<>(root.clientConfig(cfg), new ByteArrayDeserializer(),
+        try (Consumer<byte[], byte[]> consumer = new Consumer<>(root.clientConfig(BasaltCli.ClientKind.CONSUMER, cfg), new ByteArrayDeserializer(),
                 new ByteArrayDeserializer())) {
             List<TopicPartition> parts = consumer.partitionsFor(common.topic);
             consumer.assign(parts);

@@ -70,8 +70,8 @@ final class PerfEndToEnd implements Callable<Integer> {
         ccfg.put("auto.offset.reset", "latest");
         ccfg.put("fetch.max.wait.ms", String.valueOf(fetchMaxWaitMs));
         ccfg.put("default.api.timeout.ms", "15000");
-        try (Producer<byte[], byte[]> producer = new Producer<>(root.clientConfig(pcfg), new ByteArraySerializer(), new ByteArraySerializer());
-             Consumer<byte[], byte[]> consumer = new Consumer<>(root.clientConfig(ccfg), new ByteArrayDeserializer(),
+        try (Producer<byte[], byte[]> producer = new Producer<>(root.clientConfig(BasaltCli.ClientKind.PRODUCER, pcfg), new ByteArraySerializer(), new ByteArraySerializer());
+             Consumer<byte[], byte[]> consumer = new Consumer<>(root.clientConfig(BasaltCli.ClientKind.CONSUMER, ccfg), new ByteArrayDeserializer(),
                      new ByteArrayDeserializer())) {
             List<TopicPartition> parts = consumer.partitionsFor(common.topic);
             consumer.assign(parts);

@@ -68,7 +68,7 @@ final class PerfProduce implements Callable<Integer> {
         new SplittableRandom(1).nextBytes(payload);
         AtomicReference<Throwable> firstError = new AtomicReference<>();
         LatencyStats stats;
-        try (Producer<byte[], byte[]> producer = new Producer<>(root.clientConfig(cfg), new ByteArraySerializer(),
+        try (Producer<byte[], byte[]> producer = new Producer<>(root.clientConfig(BasaltCli.ClientKind.PRODUCER, cfg), new ByteArraySerializer(),
                 new ByteArraySerializer())) {
             producer.partitionCount(common.topic);
             stats = new LatencyStats("sent", common.records, 500_000, common.reportingIntervalMs, root.out, System.nanoTime());

@@ -65,7 +65,7 @@ final class ProduceCommand implements Callable<Integer> {
         overrides.put("delivery.timeout.ms", String.valueOf(Math.max(deliveryTimeoutMs, lingerMs + 30_000)));
         overrides.putAll(props);
         AtomicReference<Throwable> firstFailure = new AtomicReference<>();
-        try (Producer<String, String> producer = new Producer<>(root.clientConfig(overrides), new StringSerializer(),
+        try (Producer<String, String> producer = new Producer<>(root.clientConfig(BasaltCli.ClientKind.PRODUCER, overrides), new StringSerializer(),
                 new StringSerializer())) {
             int count = producer.partitionCount(topic);
             if (partition != null && (partition < 0 || partition >= count)) {

@@ -77,7 +77,7 @@ final class ReassignCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        try (Admin admin = new Admin(root.clientConfig(Map.of("default.api.timeout.ms", String.valueOf(timeoutMs))))) {
+        try (Admin admin = new Admin(root.clientConfig(BasaltCli.ClientKind.ADMIN, Map.of("default.api.timeout.ms", String.valueOf(timeoutMs))))) {
             Duration t = Duration.ofMillis(timeoutMs + 1_000);
             if (mode.generate) {
                 return generate(admin, t);

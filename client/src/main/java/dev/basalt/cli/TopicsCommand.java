@@ -90,7 +90,7 @@ final class TopicsCommand implements Callable<Integer> {
         if (report != null && !action.describe) {
             throw new BasaltCli.UsageException("the partition report filters (--under-replicated-partitions ...) need --describe");
         }
-        try (Admin admin = new Admin(root.clientConfig(Map.of("default.api.timeout.ms", String.valueOf(timeoutMs))))) {
+        try (Admin admin = new Admin(root.clientConfig(BasaltCli.ClientKind.ADMIN, Map.of("default.api.timeout.ms", String.valueOf(timeoutMs))))) {
             Duration t = Duration.ofMillis(timeoutMs + 1_000);
             if (action.list) {
                 Admin.get(admin.listTopics(includeInternal), t).forEach(l -> root.out.println(l.name()));

@@ -22,6 +22,11 @@ public final class AdminConfig {
     private AdminConfig() {
     }
 
+    /** Every configuration key this client accepts (tools use it to route shared config files). */
+    public static java.util.Set<String> configNames() {
+        return java.util.Collections.unmodifiableSet(DEF.docs().keySet());
+    }
+
     public static ConfigDef.Parsed parse(Map<String, ?> raw) {
         return DEF.parse(raw);
     }

@@ -84,6 +84,11 @@ public final class ConsumerConfig {
     private ConsumerConfig() {
     }
 
+    /** Every configuration key this client accepts (tools use it to route shared config files). */
+    public static java.util.Set<String> configNames() {
+        return java.util.Collections.unmodifiableSet(DEF.docs().keySet());
+    }
+
     public static ConfigDef.Parsed parse(Map<String, ?> raw) {
         return DEF.parse(raw);
     }

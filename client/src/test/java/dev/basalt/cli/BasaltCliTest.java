@@ -54,6 +54,22 @@ class BasaltCliTest {
     }
 
     @Test
+    void commandConfig_givesEachClientTheKeysItAccepts_andRefusesKeysNoClientKnows(@org.junit.jupiter.api.io.TempDir
+                                                                                     java.nio.file.Path dir) throws Exception {
+        cluster.createTopic("cc", 1);
+        java.nio.file.Path cfg = dir.resolve("client.properties");
+        // client.rack: consumers only; acks: producers only; request.timeout.ms: every client
+        java.nio.file.Files.writeString(cfg, "client.rack=r1\nacks=all\nrequest.timeout.ms=20000\n");
+        Result e2e = run("--command-config", cfg.toString(), "perf", "e2e", "--topic", "cc", "--records", "5", "--record-size", "16");
+        assertEquals(0, e2e.code(), "perf e2e makes an admin client, a producer and a consumer from one file: " + e2e.err());
+        assertEquals(0, run("--command-config", cfg.toString(), "topics", "--list").code());
+        java.nio.file.Files.writeString(cfg, "client.rack=r1\nno.such.key=1\n");
+        Result bad = run("--command-config", cfg.toString(), "topics", "--list");
+        assertTrue(bad.code() != 0, bad.out());
+        assertTrue(bad.err().contains("no.such.key") && bad.err().contains("unknown configuration key"), bad.err());
+    }
+
+    @Test
     void topics_createListDescribeAlterDelete() {
         Result r = run("topics", "--create", "--topic", "t", "--partitions", "3", "--config", "cleanup.policy=compact");
         assertEquals(0, r.code(), r.err());
