@@ -66,8 +66,10 @@ final class GroupsCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        Map<String, Object> cfg = root.clientConfig(BasaltCli.ClientKind.ADMIN, Map.of("request.timeout.ms", String.valueOf(timeoutMs),
-                "default.api.timeout.ms", String.valueOf(timeoutMs)));
+        Map<String, String> timeouts = Map.of("request.timeout.ms", String.valueOf(timeoutMs),
+                "default.api.timeout.ms", String.valueOf(timeoutMs));
+        Map<String, Object> cfg = root.clientConfig(BasaltCli.ClientKind.ADMIN, timeouts);
+        Map<String, Object> consumerCfg = root.clientConfig(BasaltCli.ClientKind.CONSUMER, timeouts);
         try (GroupAdmin admin = new GroupAdmin(cfg)) {
             if (action.list) {
                 admin.listGroups().forEach(g -> root.out.println(g.groupId()));
@@ -82,15 +84,15 @@ final class GroupsCommand implements Callable<Integer> {
                 return BasaltCli.OK;
             }
             if (action.describe) {
-                describe(admin, cfg);
+                describe(admin, consumerCfg);
                 return BasaltCli.OK;
             }
-            reset(admin, cfg);
+            reset(admin, consumerCfg);
             return BasaltCli.OK;
         }
     }
 
-    private void describe(GroupAdmin admin, Map<String, Object> cfg) {
+    private void describe(GroupAdmin admin, Map<String, Object> consumerCfg) {
         GroupAdmin.GroupDescription d = admin.describeGroup(group);
         if (state) {
             root.out.printf("%-24s %-12s %-12s %-10s %s%n", "GROUP", "STATE", "ASSIGNOR", "EPOCH", "#MEMBERS");
@@ -118,7 +120,7 @@ final class GroupsCommand implements Callable<Integer> {
         });
         all.sort(Comparator.comparing(TopicPartition::topic).thenComparingInt(TopicPartition::partition));
         Map<TopicPartition, Long> ends;
-        try (Consumer<byte[], byte[]> c = new Consumer<>(cfg, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+        try (Consumer<byte[], byte[]> c = new Consumer<>(consumerCfg, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
             ends = c.endOffsets(all, Duration.ofMillis(timeoutMs));
         }
         root.out.printf("%-24s %-24s %-10s %-15s %-15s %-8s %-38s %-20s %s%n", "GROUP", "TOPIC", "PARTITION", "CURRENT-OFFSET",
@@ -134,7 +136,7 @@ final class GroupsCommand implements Callable<Integer> {
         }
     }
 
-    private void reset(GroupAdmin admin, Map<String, Object> cfg) {
+    private void reset(GroupAdmin admin, Map<String, Object> consumerCfg) {
         if (topic == null) {
             throw new BasaltCli.UsageException("--reset-offsets needs --topic");
         }
@@ -147,7 +149,7 @@ final class GroupsCommand implements Callable<Integer> {
             throw new BasaltCli.UsageException("--execute and --dry-run exclude each other");
         }
         Map<TopicPartition, OffsetAndMetadata> plan = new LinkedHashMap<>();
-        try (Consumer<byte[], byte[]> c = new Consumer<>(cfg, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+        try (Consumer<byte[], byte[]> c = new Consumer<>(consumerCfg, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
             List<TopicPartition> tps = c.partitionsFor(topic);
             Duration t = Duration.ofMillis(timeoutMs);
             Map<TopicPartition, Long> earliest = c.beginningOffsets(tps, t);

@@ -65,12 +65,12 @@ public final class ProducerConfig {
     private ProducerConfig() {
     }
 
-    /** Validates a configuration, including the relations between keys. */
     /** Every configuration key this client accepts (tools use it to route shared config files). */
     public static java.util.Set<String> configNames() {
         return java.util.Collections.unmodifiableSet(DEF.docs().keySet());
     }
 
+    /** Validates a configuration, including the relations between keys. */
     public static ConfigDef.Parsed parse(Map<String, ?> raw) {
         ConfigDef.Parsed p = DEF.parse(raw);
         long minDelivery = p.getLong(LINGER_MS) + p.getInt(REQUEST_TIMEOUT_MS);

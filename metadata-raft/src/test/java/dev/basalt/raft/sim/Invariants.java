@@ -22,7 +22,7 @@ import java.util.TreeMap;
  *   <li>Log matching: two entries with the same index and term hold the same payload and follow
  *       entries of the same term (checked inductively on every append of every node).</li>
  *   <li>Leader completeness: a new leader's log holds every entry any node applied while in a term
- *       older than the leader's. Entries committed in its own term or a newer one are exempt: votes
+ *       no newer than the leader's. Entries applied only in newer terms are exempt: votes
  *       delivered late can make a stale candidate leader of an old term after a newer leader
  *       committed entries it lacks (Raft's property is about leaders of later terms; such a
  *       leader can commit nothing, its term has no majority left).</li>
@@ -45,9 +45,10 @@ final class Invariants {
 
     private final TreeMap<Long, LogEntry> committed = new TreeMap<>();
     /**
-     * Per committed index: the term of the first node to apply it. At least the term of the leader
-     * that committed it (that leader, or a follower it told, applies first), so requiring it of
-     * leaders of later terms only never flags a correct run.
+     * Per committed index: the lowest term in which any node applied it. At least the term of the
+     * leader that committed it (a node applies an entry only once a leader of its term, or a later
+     * one, told it the entry is committed), so requiring it of leaders of that term and later
+     * never flags a correct run.
      */
     private final Map<Long, Long> appliedInTerm = new HashMap<>();
     private final Map<Long, Integer> leaderByTerm = new HashMap<>();
@@ -173,8 +174,8 @@ final class Invariants {
         if (o.leaderChange() != null && o.leaderChange().leaderId() == n.id) {
             long snapshotIndex = n.core.snapshot().lastIndex();
             for (LogEntry c : committed.tailMap(snapshotIndex, false).values()) {
-                if (appliedInTerm.get(c.index()) >= n.core.term()) {
-                    continue; // committed in this leader's term or a newer one: a stale leader may lack it
+                if (appliedInTerm.get(c.index()) > n.core.term()) {
+                    continue; // committed in a newer term: a stale leader of an older term may lack it
                 }
                 if (c.index() > n.core.lastIndex() || !n.core.entry(c.index()).equals(c)) {
                     throw sim.failure("leader completeness: new leader " + n.id + " of term " + n.core.term()
@@ -189,9 +190,7 @@ final class Invariants {
             throw sim.failure("node " + n.id + " applies " + e.index() + " after " + n.applied);
         }
         LogEntry before = committed.putIfAbsent(e.index(), e);
-        if (before == null) {
-            appliedInTerm.put(e.index(), n.core.term());
-        }
+        appliedInTerm.merge(e.index(), n.core.term(), Math::min);
         if (before != null && !before.equals(e)) {
             throw sim.failure("state-machine safety: node " + n.id + " applies " + e + " where another applied "
                     + before + " (" + Arrays.toString(before.data()) + ")");
