@@ -21,6 +21,18 @@ import grpc
 
 import basalt
 
+# One reader thread per partition prints records: print() writes the text and the newline in two
+# calls, so two threads could interleave them into one line. Each line is written whole, under a lock.
+_print_lock = threading.Lock()
+
+
+def emit(line, stream=None):
+    stream = stream or sys.stdout
+    with _print_lock:
+        stream.write(line + "\n")
+        stream.flush()
+
+
 RETRY_S = 0.2
 FETCH_WAIT_MS = 500
 
@@ -146,7 +158,7 @@ class Member:
             for rec in r.records:
                 key = rec.key.decode() if rec.HasField("key") else ""
                 headers = ",".join(f"{h.key}={h.value.decode()}" for h in rec.headers)
-                print(f"{part.number}\t{rec.offset}\t{key}\t{rec.value.decode()}\t{headers}", flush=True)
+                emit(f"{part.number}\t{rec.offset}\t{key}\t{rec.value.decode()}\t{headers}")
             part.position = r.next_offset
 
     def take(self, numbers):
@@ -155,7 +167,7 @@ class Member:
             self.owned[n] = part  # reported as owned from now on
             part.thread = threading.Thread(target=self.fetch_loop, args=(part,), daemon=True)
             part.thread.start()
-        print(f"# assigned {self.name(numbers)}", file=sys.stderr, flush=True)
+        emit(f"# assigned {self.name(numbers)}", sys.stderr)
 
     def revoke(self, numbers):
         """Stops reading, commits what was printed, then drops them: the next heartbeat confirms the revocation."""
@@ -168,7 +180,7 @@ class Member:
                 self.commit(part.number, part.position)
             self.last_committed.pop(part.number, None)
             del self.owned[part.number]
-        print(f"# revoked {self.name(numbers)}", file=sys.stderr, flush=True)
+        emit(f"# revoked {self.name(numbers)}", sys.stderr)
 
     def lose(self, why):
         """Fenced: another member may own these already, so nothing is committed."""
@@ -179,7 +191,7 @@ class Member:
         self.last_committed.clear()
         self.epoch = 0
         if numbers:
-            print(f"# lost {self.name(numbers)} ({why})", file=sys.stderr, flush=True)
+            emit(f"# lost {self.name(numbers)} ({why})", sys.stderr)
 
     def commit_moved(self):
         """Commits the positions that moved (what was printed), so a crash re-reads little."""
