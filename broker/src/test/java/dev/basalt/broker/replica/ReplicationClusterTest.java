@@ -92,8 +92,6 @@ class ReplicationClusterTest {
     private final ExecutorService controllerThread = Executors.newSingleThreadExecutor(r -> new Thread(r, "fake-controller"));
     private volatile MetadataImage image = MetadataImage.EMPTY; // written on the controller thread only
     private final List<AlterPartitionRequest> alterRequests = new java.util.concurrent.CopyOnWriteArrayList<>();
-    /** Per link "from->to": the known_high_watermark of the latest fetch request sent on it. */
-    private final Map<String, Long> knownHwSent = new ConcurrentHashMap<>();
 
     /** One broker: its logs, replica manager, in-process server and produce handler. */
     private final class Node implements AutoCloseable {
@@ -158,9 +156,6 @@ class ReplicationClusterTest {
         @Override
         public ReplicaFetchResponse fetch(ReplicaFetchRequest request, long timeoutMs) throws ReplicaClientException {
             check();
-            if (request.getPartitionsCount() > 0) {
-                knownHwSent.put(from + "->" + to, request.getPartitions(0).getKnownHighWatermark());
-            }
             ReplicaFetchResponse r = inner.fetch(request, timeoutMs);
             check(); // cut while the long poll was parked: the answer is lost in the partition
             return r;
@@ -326,23 +321,6 @@ class ReplicationClusterTest {
         assertTrue(java.util.Arrays.equals(bytes(1, 3), bytes(2, 3)));
         assertTrue(java.util.Arrays.equals(bytes(1, 3), bytes(3, 3)));
         assertEquals(List.of(1, 2, 3), registration().isr());
-    }
-
-    @Test
-    void followersAskForHighWatermarkPushesOnlyWhileConsumersReadThem_kip392() throws Exception {
-        assertEquals(ErrorCode.NONE, produce(nodes.get(1), -1, "a").getErrorCode());
-        await("followers learn the HW without pushes (with the next answer)", () -> partition(2).highWatermark() == 1
-                && partition(3).highWatermark() == 1);
-        knownHwSent.clear();
-        await("follower 2 fetches again", () -> knownHwSent.containsKey("2->1"));
-        assertEquals(Long.MAX_VALUE, knownHwSent.get("2->1"), "no consumer reads follower 2: no HW-only answers wanted");
-        partition(2).noteConsumerReadAsFollower(System.currentTimeMillis() + 60_000);
-        await("follower 2 now sends the HW it knows", () -> knownHwSent.getOrDefault("2->1", Long.MAX_VALUE) == 1L);
-        knownHwSent.clear();
-        await("follower 3 fetches again", () -> knownHwSent.containsKey("3->1"));
-        assertEquals(Long.MAX_VALUE, knownHwSent.get("3->1"), "follower 3 still serves no consumer");
-        assertEquals(ErrorCode.NONE, produce(nodes.get(1), -1, "b").getErrorCode());
-        await("follower 2 learns the next HW", () -> partition(2).highWatermark() == 2);
     }
 
     @Test

@@ -50,11 +50,6 @@ public final class ReplicaFetcher implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ReplicaFetcher.class);
     /** KIP-279 rounds before falling back to the HW; each round lowers our latest epoch, so real logs need few. */
     static final int TRUNCATION_ROUNDS_MAX = 64;
-    /**
-     * known_high_watermark when no consumer reads this follower: the leader then answers a parked
-     * fetch for records (or at replica.fetch.wait.max.ms), never for a HW move alone.
-     */
-    static final long NO_HIGH_WATERMARK_PUSH = Long.MAX_VALUE;
 
     private final int localBrokerId;
     private final int sourceBrokerId;
@@ -323,8 +318,7 @@ public final class ReplicaFetcher implements AutoCloseable {
             req.addPartitions(ReplicaFetchRequest.PartitionData.newBuilder().setTopicId(t.partition.topicId())
                     .setPartition(t.partition.topicPartition().partition()).setFetchOffset(leo)
                     .setFlushedOffset(Math.min(plog.recoveryPoint(), leo)).setCurrentLeaderEpoch(t.leaderEpoch)
-                    .setPartitionMaxBytes(maxBytes).setKnownHighWatermark(t.partition.servesFollowerReads(nowMs)
-                            ? plog.highWatermark() : NO_HIGH_WATERMARK_PUSH));
+                    .setPartitionMaxBytes(maxBytes).setKnownHighWatermark(plog.highWatermark()));
         }
         if (batch.isEmpty()) {
             return;
