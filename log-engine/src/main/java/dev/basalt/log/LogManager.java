@@ -60,6 +60,11 @@ public final class LogManager implements AutoCloseable {
     public static final java.util.Set<String> RESERVED_DIRS = java.util.Set.of("raft", "index.corrupt");
     /** Where a damaged index that RocksDB refused to open is kept for the operator (the newest one only). */
     public static final String CORRUPT_INDEX_DIR = "index.corrupt";
+    /**
+     * Written when the running index meets a damaged block: the next open sets the index aside
+     * and rebuilds it even if RocksDB would open it and a load happened not to touch the damage.
+     */
+    public static final String REBUILD_INDEX_FILE = "index.rebuild";
     public static final String CLEAN_SHUTDOWN_FILE = ".clean-shutdown";
     public static final String LOCK_FILE = ".lock";
     public static final String DELETE_SUFFIX = "-delete";
@@ -119,6 +124,23 @@ public final class LogManager implements AutoCloseable {
      */
     public static LogManager open(Path dataDir, LogConfig brokerDefaults, Clock clock, LogManagerOptions options,
                                   FileLayer files) {
+        try {
+            return openOnce(dataDir, brokerDefaults, clock, options, files, false);
+        } catch (LogStorageException e) {
+            if (!IndexStore.isCorruption(e)) {
+                throw e;
+            }
+            // RocksDB opened the index but a read or write while loading met a damaged table block
+            // (directly, or as the background error a compaction over that block left behind, which
+            // then fails every write). Same remedy as a refused open: set it aside and rebuild.
+            LOG.error("the RocksDB index of {} failed while loading partitions ({}); rebuilding it", dataDir,
+                    e.getCause().getMessage());
+            return openOnce(dataDir, brokerDefaults, clock, options, files, true);
+        }
+    }
+
+    private static LogManager openOnce(Path dataDir, LogConfig brokerDefaults, Clock clock, LogManagerOptions options,
+                                       FileLayer files, boolean rebuildIndex) {
         FileChannel lockChannel = null;
         IndexStore index = null;
         LogManager m;
@@ -134,7 +156,15 @@ public final class LogManager implements AutoCloseable {
             if (lock == null) {
                 throw new LogStorageException("data directory is in use by another process", dataDir, null);
             }
-            index = openIndexOrRebuild(dataDir, files);
+            if (rebuildIndex || Files.exists(dataDir.resolve(REBUILD_INDEX_FILE))) {
+                if (!rebuildIndex) {
+                    LOG.error("the RocksDB index of {} was found damaged while running ({} exists)", dataDir, REBUILD_INDEX_FILE);
+                }
+                moveIndexAside(dataDir, files);
+                index = IndexStore.open(dataDir.resolve(INDEX_DIR));
+            } else {
+                index = openIndexOrRebuild(dataDir, files);
+            }
             m = new LogManager(dataDir, brokerDefaults, clock, files, options, index, lockChannel, lock);
         } catch (IOException | RuntimeException e) {
             closeQuietly(index, lockChannel);
@@ -179,20 +209,28 @@ public final class LogManager implements AutoCloseable {
             if (!IndexStore.isCorruption(e)) {
                 throw e;
             }
-            Path aside = dataDir.resolve(CORRUPT_INDEX_DIR);
-            LOG.error("the RocksDB index in {} is corrupt ({}); moved to {} and rebuilding every partition's index from its"
-                    + " segments", dir, e.getCause() == null ? e.getMessage() : e.getCause().getMessage(), aside);
-            if (Files.exists(aside)) {
-                try (Stream<Path> walk = Files.walk(aside)) {
-                    for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
-                        files.delete(p);
-                    }
-                }
-            }
-            files.atomicMove(dir, aside);
-            files.fsyncDirectory(dataDir);
+            LOG.error("the RocksDB index in {} is corrupt ({})", dir, e.getCause() == null ? e.getMessage() : e.getCause().getMessage());
+            moveIndexAside(dataDir, files);
             return IndexStore.open(dir);
         }
+    }
+
+    /** Moves the (closed) index to {@value #CORRUPT_INDEX_DIR}, replacing an older one; the next open starts empty. */
+    private static void moveIndexAside(Path dataDir, FileLayer files) throws IOException {
+        Path dir = dataDir.resolve(INDEX_DIR);
+        Path aside = dataDir.resolve(CORRUPT_INDEX_DIR);
+        LOG.error("moving the index {} to {}; every partition's index is rebuilt from its segments", dir, aside);
+        if (Files.exists(aside)) {
+            try (Stream<Path> walk = Files.walk(aside)) {
+                for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
+                    files.delete(p);
+                }
+            }
+        }
+        files.atomicMove(dir, aside);
+        files.fsyncDirectory(dataDir);
+        // the marker goes only after the move: a crash in between repeats the move, never skips it
+        files.delete(dataDir.resolve(REBUILD_INDEX_FILE));
     }
 
     private static void closeQuietly(IndexStore index, FileChannel ch) {
@@ -560,6 +598,16 @@ public final class LogManager implements AutoCloseable {
             why = "data directory " + dataDir + " was replaced by another directory";
         } else if (lockFileKey != null && !lockFileKey.equals(fileKey(dataDir.resolve(LOCK_FILE)))) {
             why = "data directory " + dataDir + " was replaced (its lock file is a different file)";
+        } else if (index.damage() != null) {
+            why = "the RocksDB index is damaged (" + index.damage() + "); restart the node: it sets the index aside and"
+                    + " rebuilds it from the segments";
+            try {
+                // its existence is the signal; the text is for the operator
+                Files.writeString(dataDir.resolve(REBUILD_INDEX_FILE), why + "\n");
+                files.fsyncDirectory(dataDir);
+            } catch (IOException | RuntimeException e) {
+                LOG.error("cannot write {} (the next start may not rebuild the index)", REBUILD_INDEX_FILE, e);
+            }
         }
         if (why != null) {
             directoryFailure = why;

@@ -2,6 +2,9 @@ package dev.basalt.log;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.basalt.log.segment.FileLayer;
@@ -17,12 +20,24 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.rocksdb.ColumnFamilyDescriptor;
+import org.rocksdb.ColumnFamilyHandle;
+import org.rocksdb.ColumnFamilyOptions;
+import org.rocksdb.DBOptions;
+import org.rocksdb.FlushOptions;
+import org.rocksdb.LiveFileMetaData;
+import org.rocksdb.Options;
+import org.rocksdb.RocksDB;
+import org.rocksdb.RocksDBException;
 
 /**
  * A damaged RocksDB index (what the Jepsen suite's {@code corrupt-index} nemesis does to a stopped
  * node): RocksDB refuses to open it (Corruption); the log manager moves it to {@code index.corrupt}
  * and rebuilds every partition from its segments, losing no record. Before this the node could not
- * start at all ("cannot open the RocksDB index"). Reproduce with
+ * start at all ("cannot open the RocksDB index"). A damaged table block RocksDB opens without
+ * reading is met later, by a read or by a compaction (after which RocksDB fails every write): at
+ * load the open is retried with a rebuilt index; while running the directory goes offline and the
+ * next start rebuilds. Reproduce with
  * {@code ./mvnw -B -ntp -o -pl log-engine -am verify -Dtest=IndexCorruptionTest -Dsurefire.failIfNoSpecifiedTests=false}.
  */
 class IndexCorruptionTest {
@@ -110,5 +125,105 @@ class IndexCorruptionTest {
         PartitionLog log = open().get(TP);
         assertEquals(before, readAll(log));
         assertFalse(Files.exists(dir.resolve(LogManager.CORRUPT_INDEX_DIR)));
+    }
+
+    /**
+     * Flushes the crashed index's memtables to table files (as a long-running node would have) and
+     * returns each column family's table files; no compaction runs, so the files stay as listed.
+     */
+    private Map<String, List<Path>> flushIndexToTables() throws RocksDBException {
+        Path indexDir = dir.resolve(LogManager.INDEX_DIR);
+        Map<String, List<Path>> out = new java.util.TreeMap<>();
+        try (Options listOptions = new Options();
+             ColumnFamilyOptions cfOptions = new ColumnFamilyOptions().setDisableAutoCompactions(true);
+             DBOptions dbOptions = new DBOptions();
+             FlushOptions flush = new FlushOptions().setWaitForFlush(true)) {
+            List<ColumnFamilyDescriptor> descriptors = new ArrayList<>();
+            for (byte[] name : RocksDB.listColumnFamilies(listOptions, indexDir.toString())) {
+                descriptors.add(new ColumnFamilyDescriptor(name, cfOptions));
+            }
+            List<ColumnFamilyHandle> handles = new ArrayList<>();
+            try (RocksDB db = RocksDB.open(dbOptions, indexDir.toString(), descriptors, handles)) {
+                db.flush(flush, handles);
+                for (LiveFileMetaData f : db.getLiveFilesMetaData()) {
+                    out.computeIfAbsent(new String(f.columnFamilyName(), java.nio.charset.StandardCharsets.UTF_8),
+                            k -> new ArrayList<>()).add(indexDir.resolve(f.fileName().replace("/", "")));
+                }
+            } finally {
+                handles.forEach(ColumnFamilyHandle::close);
+            }
+        }
+        return out;
+    }
+
+    /** Flips a byte inside the first data block of every table file of {@code columnFamily}. */
+    private void damageTables(String columnFamily) throws Exception {
+        List<Path> tables = flushIndexToTables().get(columnFamily);
+        assertNotNull(tables, "no table file for " + columnFamily);
+        for (Path t : tables) {
+            RecoveryTest.flipByte(t, 20);
+        }
+    }
+
+    private void assertAppendable() {
+        PartitionLog log = manager.get(TP);
+        long end = log.logEndOffset();
+        log.appendAsLeader(TestBatches.batch(List.of(new TestBatches.Rec(9_000, "k", "after"))), 99);
+        assertEquals(end + 1, log.logEndOffset());
+        String last = readAll(log).get((int) end);
+        assertTrue(last.startsWith(end + "=") && last.contains("value=after"), last);
+    }
+
+    /**
+     * A damaged block in the default column family, which open reads (the partition-id counter):
+     * the failed open left the database open, its LOCK held by this process, and the rebuilt index
+     * could not be opened ("lock hold by current process").
+     */
+    @Test
+    void damagedBlockReadByOpen_indexRebuilt() throws Exception {
+        List<String> before = fillAndCrash(60);
+        damageTables("default");
+        assertRebuilt(before);
+        assertAppendable();
+    }
+
+    /**
+     * A damaged block in the partition-state table: the state scan stopped there and read it as the
+     * end of the data (partition state silently lost). Now the scan throws and the open is retried
+     * with a rebuilt index.
+     */
+    @Test
+    void damagedBlockMetWhileLoading_indexRebuilt() throws Exception {
+        List<String> before = fillAndCrash(60);
+        damageTables("state");
+        assertRebuilt(before);
+        assertAppendable();
+    }
+
+    /**
+     * Found by the Jepsen suite (seed 322120149976): a compaction met a damaged block, after which
+     * RocksDB failed every write ("index range delete failed: block checksum mismatch") and the
+     * node could not start. While running, the damage takes the directory offline (leadership moves
+     * elsewhere) and marks the index for rebuild; the next start rebuilds it.
+     */
+    @Test
+    void damagedBlockMetByCompactionWhileRunning_directoryOfflineThenRebuiltOnRestart() throws Exception {
+        List<String> before = fillAndCrash(60);
+        damageTables("offsets");
+        PartitionLog log = open().get(TP);
+        assertEquals(before, readAll(log), "lookups that meet the damage scan the segment instead");
+        assertThrows(LogStorageException.class, () -> LogTestHooks.compactIndex(manager));
+        assertNull(manager.directoryFailure());
+        String why = manager.checkDirectory();
+        assertNotNull(why);
+        assertTrue(why.contains("index is damaged"), why);
+        assertTrue(manager.offlinePartitions().containsKey(TP), "the partition is reported offline");
+        assertTrue(Files.exists(dir.resolve(LogManager.REBUILD_INDEX_FILE)));
+        manager.close();
+        manager = null;
+
+        assertRebuilt(before);
+        assertFalse(Files.exists(dir.resolve(LogManager.REBUILD_INDEX_FILE)), "the marker goes once the index is set aside");
+        assertAppendable();
     }
 }

@@ -31,6 +31,11 @@ public final class LogTestHooks {
         manager.index().deleteProducerSnapshots(manager.get(tp).partitionId(), 0, Long.MAX_VALUE, true);
     }
 
+    /** Compacts the index now (reads every table block: what a background compaction would meet). */
+    public static void compactIndex(LogManager manager) {
+        manager.index().compact();
+    }
+
     /** The partition's active (last) segment. */
     public static dev.basalt.log.segment.Segment activeSegment(PartitionLog log) {
         return log.segmentAtOrAfter(log.segmentBaseOffsets().get(log.segmentBaseOffsets().size() - 1));

@@ -26,7 +26,9 @@ import org.rocksdb.WriteOptions;
  *
  * <p>Everything here except the partition state is derived from the segments and is rebuilt by
  * recovery; writes therefore go to the WAL without fsync, and only state writes that must
- * survive a machine crash pass {@code sync}. Lookups are seek-for-prev on the floor entry.
+ * survive a machine crash pass {@code sync}. Lookups are seek-for-prev on the floor entry; one
+ * that meets a damaged block finds no entry (the caller scans the segment instead), while scans
+ * and deletes whose partial result would be wrong throw ({@link #isCorruption} tells them apart).
  *
  * <p>Thread-safety: thread-safe (RocksDB is); {@link #close()} must follow every other call,
  * which the {@code LogManager} guarantees by closing logs first. Native objects are closed in
@@ -49,6 +51,7 @@ public final class IndexStore implements AutoCloseable {
     private final ColumnFamilyHandle state;
     private final ColumnFamilyHandle producers;
     private long nextPartitionId; // guarded by this
+    private volatile String damage;
 
     /** A floor lookup result: the index entry for the batch at {@code offset}. */
     public record OffsetPosition(long offset, long segmentBase, int position) {
@@ -89,19 +92,38 @@ public final class IndexStore implements AutoCloseable {
                 new ColumnFamilyDescriptor(bytes("state"), cfOptions),
                 new ColumnFamilyDescriptor(bytes("producers"), cfOptions));
         List<ColumnFamilyHandle> handles = new ArrayList<>();
+        RocksDB db = null;
         try {
-            RocksDB db = RocksDB.open(dbOptions, dir.toString(), descriptors, handles);
-            IndexStore store = new IndexStore(dir, dbOptions, cfOptions, handles, db);
+            db = RocksDB.open(dbOptions, dir.toString(), descriptors, handles);
             byte[] next = db.get(NEXT_PARTITION_ID);
+            IndexStore store = new IndexStore(dir, dbOptions, cfOptions, handles, db);
             store.nextPartitionId = next == null ? 1 : IndexKeys.readLong(next);
             return store;
         } catch (RocksDBException e) {
             for (ColumnFamilyHandle h : handles) {
                 h.close();
             }
+            if (db != null) {
+                // opened, then a read met a damaged block: close it, or its LOCK stays held in this
+                // process and the index rebuilt in its place cannot be opened
+                db.close();
+            }
             cfOptions.close();
             dbOptions.close();
             throw new LogStorageException("cannot open the RocksDB index", dir, e);
+        }
+    }
+
+    /**
+     * Throws if {@code it} stopped on an error rather than at the end: an iterator reports a
+     * damaged block only through its status, and {@code isValid()} alone would read that as the
+     * end of the data.
+     */
+    private void checkIterator(RocksIterator it, String what) {
+        try {
+            it.status();
+        } catch (RocksDBException e) {
+            throw failure(what, e);
         }
     }
 
@@ -125,7 +147,31 @@ public final class IndexStore implements AutoCloseable {
     }
 
     private LogStorageException failure(String what, RocksDBException e) {
-        return new LogStorageException("index " + what + " failed", dir, e);
+        LogStorageException failure = new LogStorageException("index " + what + " failed", dir, e);
+        if (damage == null && isCorruption(failure)) {
+            damage = what + ": " + e.getMessage();
+        }
+        return failure;
+    }
+
+    /**
+     * The first damaged block an operation met since open ("what: RocksDB's message"), or null.
+     * A compaction that meets one leaves RocksDB refusing every later write, so once this is set
+     * the index stays unusable until it is rebuilt.
+     */
+    public String damage() {
+        return damage;
+    }
+
+    /** Compacts every column family now (RocksDB otherwise does it in the background); reads every table block. */
+    public void compact() {
+        try {
+            for (ColumnFamilyHandle cf : handles) {
+                db.compactRange(cf);
+            }
+        } catch (RocksDBException e) {
+            throw failure("compaction", e);
+        }
     }
 
     /** A fresh partition id, never handed out before by this index (durable before return). */
@@ -149,6 +195,7 @@ public final class IndexStore implements AutoCloseable {
             for (it.seekToFirst(); it.isValid(); it.next()) {
                 out.put(new String(it.key(), StandardCharsets.UTF_8), PartitionState.decode(it.value()));
             }
+            checkIterator(it, "state scan");
         }
         return out;
     }
@@ -234,6 +281,7 @@ public final class IndexStore implements AutoCloseable {
                 java.nio.ByteBuffer v = java.nio.ByteBuffer.wrap(it.value());
                 out.add(new OffsetPosition(IndexKeys.valueOf(it.key()), v.getLong(), v.getInt()));
             }
+            checkIterator(it, "offset scan");
         }
         return out;
     }
@@ -271,6 +319,7 @@ public final class IndexStore implements AutoCloseable {
                     && IndexKeys.partitionOf(it.key()) == partitionId && IndexKeys.readLong(it.value()) >= fromOffset; it.prev()) {
                 batch.delete(times, it.key());
             }
+            checkIterator(it, "time delete");
             db.write(writeOptions, batch);
         } catch (RocksDBException e) {
             throw failure("time delete", e);
@@ -284,6 +333,7 @@ public final class IndexStore implements AutoCloseable {
                     && IndexKeys.partitionOf(it.key()) == partitionId && IndexKeys.readLong(it.value()) < beforeOffset; it.next()) {
                 batch.delete(times, it.key());
             }
+            checkIterator(it, "time delete");
             db.write(writeOptions, batch);
         } catch (RocksDBException e) {
             throw failure("time delete", e);
@@ -348,6 +398,7 @@ public final class IndexStore implements AutoCloseable {
                  it.next()) {
                 out.add(IndexKeys.valueOf(it.key()));
             }
+            checkIterator(it, "producer snapshot scan");
         }
         return out;
     }
