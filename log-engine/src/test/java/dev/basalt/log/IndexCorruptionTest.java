@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.basalt.log.index.IndexStore;
 import dev.basalt.log.segment.FileLayer;
 import dev.basalt.log.testkit.ManualClock;
 import dev.basalt.log.testkit.TestBatches;
@@ -225,5 +226,92 @@ class IndexCorruptionTest {
         assertRebuilt(before);
         assertFalse(Files.exists(dir.resolve(LogManager.REBUILD_INDEX_FILE)), "the marker goes once the index is set aside");
         assertAppendable();
+    }
+
+    // ---- the index lost together with damage to the last segment (found probing a 3-node cluster) ----
+
+    /** One big segment (as in production, where segments are 1 GiB): all data is in the last one. */
+    private record OneSegment(List<String> records, Path file, List<IndexStore.OffsetPosition> positions, int writtenBytes) {
+    }
+
+    private OneSegment fillOneSegmentAndCrash(int batches) {
+        config = LogConfig.parse(Map.of(LogConfig.SEGMENT_BYTES, String.valueOf(1 << 20), LogConfig.INDEX_INTERVAL_BYTES, "1"));
+        PartitionLog log = open().getOrCreate(TP, config);
+        for (int i = 0; i < batches; i++) {
+            log.appendAsLeader(TestBatches.batch(List.of(new TestBatches.Rec(1000 + i, "k" + i, "value-" + i))), 1);
+        }
+        log.flush();
+        OneSegment s = new OneSegment(readAll(log), log.directory().resolve(dev.basalt.log.segment.Segment.fileName(0)),
+                LogTestHooks.offsetIndex(manager, TP), LogTestHooks.activeSegment(log).sizeBytes());
+        assertEquals(batches, s.positions().size(), "an index entry per batch");
+        LogTestHooks.crash(manager);
+        manager = null;
+        return s;
+    }
+
+    private void loseIndex() throws IOException {
+        RecoveryTest.cut(indexFile("CURRENT"), 3);
+    }
+
+    /**
+     * A flipped bit inside an acknowledged, fsynced batch while the index (and with it the recovery
+     * point) is lost: recovery took the bad batch for a torn write and cut it and every batch after
+     * it, so the only copy silently lost 3,000 acknowledged records. A valid batch after the bad one
+     * shows it is damage: the partition goes offline (refetched from a replica, or the single-copy
+     * procedure) and nothing is cut.
+     */
+    @Test
+    void lostIndexAndFlippedBitMidSegment_partitionOfflineNothingCut() throws IOException {
+        OneSegment s = fillOneSegmentAndCrash(60);
+        long size = Files.size(s.file());
+        RecoveryTest.flipByte(s.file(), s.positions().get(30).position() + RecordBatchHeader.RECORDS + 5);
+        loseIndex();
+        open();
+        assertTrue(manager.offlinePartitions().containsKey(TP), "offline: " + manager.offlinePartitions());
+        assertTrue(manager.offlinePartitions().get(TP).contains("not a torn write"), manager.offlinePartitions().get(TP));
+        assertEquals(size, Files.size(s.file()), "nothing cut");
+    }
+
+    /** As above with the bad batch's length field damaged: the next valid batch is found by its header. */
+    @Test
+    void lostIndexAndDamagedLengthField_partitionOfflineNothingCut() throws IOException {
+        OneSegment s = fillOneSegmentAndCrash(60);
+        RecoveryTest.flipByte(s.file(), s.positions().get(20).position() + RecordBatchHeader.LENGTH + 2);
+        loseIndex();
+        open();
+        assertTrue(manager.offlinePartitions().containsKey(TP), "offline: " + manager.offlinePartitions());
+    }
+
+    /** A real torn write (the last batch half on disk, zeros after it) is still cut, and the log comes back. */
+    @Test
+    void lostIndexAndTornLastBatch_tailCut() throws IOException {
+        OneSegment s = fillOneSegmentAndCrash(60);
+        int lastStart = s.positions().get(59).position();
+        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(s.file(), java.nio.file.StandardOpenOption.WRITE)) {
+            ch.write(java.nio.ByteBuffer.allocate(s.writtenBytes() - lastStart - 20), lastStart + 20);
+        }
+        loseIndex();
+        PartitionLog log = open().get(TP);
+        assertTrue(manager.offlinePartitions().isEmpty(), manager.offlinePartitions().toString());
+        assertEquals(s.records().subList(0, 59), readAll(log));
+    }
+
+    /** After a clean shutdown everything was flushed: even a bad last batch is damage, not a torn write. */
+    @Test
+    void lostIndexAfterCleanShutdownAndBadLastBatch_partitionOffline() throws IOException {
+        OneSegment s = fillOneSegmentAndCrash(60);
+        open().close(); // recovers, then shuts down cleanly
+        manager = null;
+        RecoveryTest.flipByte(s.file(), s.positions().get(59).position() + RecordBatchHeader.RECORDS + 5);
+        loseIndex();
+        open();
+        assertTrue(manager.offlinePartitions().containsKey(TP), "offline: " + manager.offlinePartitions());
+        assertTrue(manager.offlinePartitions().get(TP).contains("clean shutdown"), manager.offlinePartitions().get(TP));
+    }
+
+    /** Header positions of a record batch, as the segment format lays them out. */
+    private static final class RecordBatchHeader {
+        static final int LENGTH = dev.basalt.record.RecordBatch.LENGTH_OFFSET;
+        static final int RECORDS = dev.basalt.record.RecordBatch.RECORDS_OFFSET;
     }
 }

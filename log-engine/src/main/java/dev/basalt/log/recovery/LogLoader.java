@@ -31,7 +31,9 @@ import org.slf4j.LoggerFactory;
  * (data acknowledged as flushed), loading fails with {@link CorruptLogException} naming file and
  * position; otherwise it is a torn tail: the segment is cut there and later segments are removed.
  * Without a stored state (index directory deleted) the whole log is scanned, and every segment
- * but the last is treated as flushed. Leftover {@code .cleaned} (unfinished compaction) and
+ * but the last is treated as flushed; in the last, a bad batch is a torn tail only after an
+ * unclean shutdown and with no valid batch after it (damaged data otherwise: a write tears only
+ * its own tail, while a flipped bit or a bad sector leaves valid batches behind it). Leftover {@code .cleaned} (unfinished compaction) and
  * {@code .deleted} files are removed first.
  *
  * <p>Thread-safety: stateless; each call works on its own directory, so many directories load in
@@ -113,7 +115,7 @@ public final class LogLoader {
             if (state != null && clean && !repair && state.cleanEndOffset() >= paths.lastKey()) {
                 return loadClean(dir, files, index, partitionId, state, paths, segmentBytes, writer);
             }
-            return Recovery.run(dir, files, index, partitionId, state, paths, segmentBytes, writer, repair, preserveDir);
+            return Recovery.run(dir, files, index, partitionId, state, paths, segmentBytes, writer, repair, preserveDir, clean);
         } catch (IOException e) {
             throw new LogStorageException("cannot load partition directory", dir, e);
         }

@@ -43,6 +43,12 @@ final class Recovery {
     private boolean cutCorruption;
     /** Where a repair moves what it cuts (later segments, and the cut segment's tail), or null to delete it. */
     private Path preserveDir;
+    /**
+     * The partition's state was lost with the index, so nothing says how much of the last segment
+     * was flushed: a bad batch there is a torn write only if nothing valid follows it.
+     */
+    private boolean recoveryPointUnknown;
+    private boolean cleanShutdown;
 
     private Recovery(Path dir, FileLayer files, IndexStore index, long partitionId, IndexWriter writer) {
         this.dir = dir;
@@ -52,23 +58,19 @@ final class Recovery {
         this.writer = writer;
     }
 
-    static LoadedLog run(Path dir, FileLayer files, IndexStore index, long partitionId, PartitionState state,
-                         TreeMap<Long, Path> paths, int segmentBytes, IndexWriter writer) throws IOException {
-        return run(dir, files, index, partitionId, state, paths, segmentBytes, writer, false);
-    }
-
-    static LoadedLog run(Path dir, FileLayer files, IndexStore index, long partitionId, PartitionState state,
-                         TreeMap<Long, Path> paths, int segmentBytes, IndexWriter writer, boolean cutCorruption) throws IOException {
-        return run(dir, files, index, partitionId, state, paths, segmentBytes, writer, cutCorruption, null);
-    }
-
-    /** As above; {@code preserveDir} (with {@code cutCorruption}): what the cut drops is moved there instead of deleted. */
+    /**
+     * @param cutCorruption  repair: a bad batch of flushed data is cut instead of failing the load
+     * @param preserveDir    with {@code cutCorruption}: what the cut drops is moved there, not deleted
+     * @param cleanShutdown  the data directory was closed cleanly: with the state lost, every byte
+     *                       of every segment was flushed, so no bad batch is a torn write
+     */
     static LoadedLog run(Path dir, FileLayer files, IndexStore index, long partitionId, PartitionState state,
                          TreeMap<Long, Path> paths, int segmentBytes, IndexWriter writer, boolean cutCorruption,
-                         Path preserveDir) throws IOException {
+                         Path preserveDir, boolean cleanShutdown) throws IOException {
         Recovery r = new Recovery(dir, files, index, partitionId, writer);
         r.cutCorruption = cutCorruption;
         r.preserveDir = preserveDir;
+        r.cleanShutdown = cleanShutdown;
         long scanFrom = r.start(state, paths);
         r.openUnscanned(paths.headMap(scanFrom, false));
         r.scan(new ArrayList<>(paths.tailMap(scanFrom, true).values()));
@@ -83,6 +85,7 @@ final class Recovery {
             // Index lost: rebuild everything; sealed segments count as flushed (a bad batch there is corruption).
             index.clearIndex(partitionId);
             recoveryPoint = paths.lastKey();
+            recoveryPointUnknown = true;
             epochs = new LeaderEpochCache();
             logStart = firstBase;
             highWatermark = firstBase;
@@ -121,15 +124,20 @@ final class Recovery {
             boolean last = i == toScan.size() - 1;
             boolean endOfData = r.clean() || (last && r.stopReason().startsWith("zero header"));
             if (!endOfData) {
-                if (r.nextOffset() < recoveryPoint && !cutCorruption) {
-                    throw new CorruptLogException(path, r.validBytes(), r.stopReason() + " (below recovery point "
-                            + recoveryPoint + ", at offset " + r.nextOffset() + ")");
+                boolean belowRecoveryPoint = r.nextOffset() < recoveryPoint;
+                boolean damaged = belowRecoveryPoint
+                        || recoveryPointUnknown && (cleanShutdown || validDataFollows(path, base, r, fileBytes));
+                if (damaged && !cutCorruption) {
+                    throw new CorruptLogException(path, r.validBytes(), r.stopReason() + (belowRecoveryPoint
+                            ? " (below recovery point " + recoveryPoint + ", at offset " + r.nextOffset() + ")"
+                            : " (at offset " + r.nextOffset() + (cleanShutdown ? ", after a clean shutdown" : ", followed by valid batches")
+                                    + ": damaged data, not a torn write; the recovery point was lost with the index)"));
                 }
-                if (r.nextOffset() < recoveryPoint) {
-                    LOG.error("{}: repair cuts the log at the corrupt batch at byte {} (offset {}): {}; flushed data from"
-                            + " offset {} up to the recovery point {} is dropped from this replica", path, r.validBytes(),
-                            r.nextOffset(), r.stopReason(), r.nextOffset(), recoveryPoint);
-                    recoveryPoint = r.nextOffset();
+                if (damaged) {
+                    LOG.error("{}: repair cuts the log at the corrupt batch at byte {} (offset {}): {}; data from offset {} on"
+                            + " is dropped from this replica{}", path, r.validBytes(), r.nextOffset(), r.stopReason(), r.nextOffset(),
+                            belowRecoveryPoint ? ", flushed up to the recovery point " + recoveryPoint : "");
+                    recoveryPoint = Math.min(recoveryPoint, r.nextOffset());
                     highWatermark = Math.min(highWatermark, r.nextOffset());
                 }
                 SegmentScanner.Census dropped = census(path, base, r.validBytes(), fileBytes);
@@ -138,9 +146,14 @@ final class Recovery {
                     dropped = SegmentScanner.combine(dropped, census(later, Segment.parseBaseOffset(later.getFileName().toString()), 0,
                             size));
                 }
-                LOG.warn("{}: truncating torn tail at byte {} (offset {}): {}; dropping {} (never acknowledged as flushed:"
-                        + " above the recovery point {}), removing {} later segment(s)", path, r.validBytes(), r.nextOffset(),
-                        r.stopReason(), dropped, recoveryPoint, toScan.size() - 1 - i);
+                if (damaged) {
+                    LOG.warn("{}: cut at byte {} (offset {}) drops {}, {} later segment(s){}", path, r.validBytes(), r.nextOffset(),
+                            dropped, toScan.size() - 1 - i, preserveDir == null ? "" : "; kept in " + preserveDir);
+                } else {
+                    LOG.warn("{}: truncating torn tail at byte {} (offset {}): {}; dropping {} (never acknowledged as flushed:"
+                            + " above the recovery point {}), removing {} later segment(s)", path, r.validBytes(), r.nextOffset(),
+                            r.stopReason(), dropped, recoveryPoint, toScan.size() - 1 - i);
+                }
                 for (Path later : toScan.subList(i + 1, toScan.size())) {
                     if (preserveDir != null) {
                         Files.createDirectories(preserveDir);
@@ -166,6 +179,15 @@ final class Recovery {
             Segment s = Segment.openSealed(files, path, base, r.validBytes());
             s.maxTimestamp(r.maxTimestamp());
             segments.add(s);
+        }
+    }
+
+    private boolean validDataFollows(Path path, long base, SegmentScanner.ScanResult r, int fileBytes) {
+        Segment probe = Segment.openSealed(files, path, base, fileBytes);
+        try {
+            return SegmentScanner.validBatchFollows(probe, r.validBytes(), fileBytes, r.nextOffset());
+        } finally {
+            probe.close();
         }
     }
 

@@ -69,6 +69,64 @@ public final class SegmentScanner {
     }
 
     /**
+     * Whether a valid batch (structure, magic, CRC32C) with a base offset at or above
+     * {@code nextOffset} lies after the invalid batch at {@code badPosition}: first where that
+     * batch's length field says the next one starts, else at any later position whose header is
+     * plausible, up to the first all-zero 4 KiB page (preallocated, never written space). A torn
+     * write leaves nothing valid after the tear; damage to written data (a flipped bit, a bad
+     * sector) does. Only for a log whose recovery point is unknown, so it reads at most one segment.
+     * Candidates whose header is plausible but whose CRC fails cost a checksum each; past
+     * {@value #RESYNC_CHECKSUM_BYTES_MAX} bytes checksummed the answer is true (treat as damage:
+     * the replica goes offline and nothing is cut, never the reverse).
+     */
+    public static boolean validBatchFollows(Segment segment, int badPosition, int limitBytes, long nextOffset) {
+        ByteBuffer map = segment.mapping();
+        long[] budget = {RESYNC_CHECKSUM_BYTES_MAX};
+        if (limitBytes - badPosition >= RecordBatch.LOG_OVERHEAD_BYTES) {
+            long declared = (long) badPosition + Segment.batchSizeAt(map, badPosition);
+            if (declared > badPosition + RecordBatch.LOG_OVERHEAD_BYTES && declared < limitBytes
+                    && validBatchAt(map, (int) declared, limitBytes, nextOffset, budget)) {
+                return true;
+            }
+        }
+        for (int pos = badPosition + 1; pos <= limitBytes - RecordBatch.HEADER_SIZE_BYTES; pos++) {
+            if ((pos & 4095) == 0 && allZero(map, pos, Math.min(limitBytes, pos + 4096))) {
+                return false;
+            }
+            if (map.get(pos + RecordBatch.MAGIC_OFFSET) == RecordBatch.MAGIC && validBatchAt(map, pos, limitBytes, nextOffset, budget)) {
+                return true;
+            }
+            if (budget[0] <= 0) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** The checksum work {@link #validBatchFollows} may spend on candidates before it assumes damage. */
+    static final long RESYNC_CHECKSUM_BYTES_MAX = 256L << 20;
+
+    private static boolean validBatchAt(ByteBuffer map, int pos, int limitBytes, long nextOffset, long[] budget) {
+        if (limitBytes - pos < RecordBatch.HEADER_SIZE_BYTES) {
+            return false;
+        }
+        int size = Segment.batchSizeAt(map, pos);
+        long base = Segment.baseOffsetAt(map, pos);
+        if (size < RecordBatch.HEADER_SIZE_BYTES || size > limitBytes - pos || base < nextOffset || base - nextOffset > Integer.MAX_VALUE
+                || map.get(pos + RecordBatch.MAGIC_OFFSET) != RecordBatch.MAGIC
+                || map.getInt(pos + RecordBatch.LAST_OFFSET_DELTA_OFFSET) < 0) {
+            return false;
+        }
+        budget[0] -= size;
+        try {
+            RecordBatch.wrap(map.slice(pos, size)).validateChecksum();
+            return true;
+        } catch (CorruptRecordException e) {
+            return false;
+        }
+    }
+
+    /**
      * What lies in [{@code from}, {@code limitBytes}) as far as batch headers can be walked
      * (lengths that fit, base offsets increasing), CRCs not checked: the data a truncation drops.
      * Record counts come from the headers (unverified); a header that cannot be walked ends the
