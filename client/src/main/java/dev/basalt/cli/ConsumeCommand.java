@@ -169,6 +169,11 @@ final class ConsumeCommand implements Callable<Integer> {
             return;
         }
         TopicPartition tp = new TopicPartition(topic, partition);
+        int count = consumer.partitionsFor(topic).size();
+        if (partition < 0 || partition >= count) {
+            throw new dev.basalt.client.InvalidPartitionException("topic " + topic + " has partitions 0.." + (count - 1)
+                    + ", not " + partition);
+        }
         consumer.assign(List.of(tp));
         if (offset == null) {
             return;

@@ -15,8 +15,10 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
 
 /**
- * {@code basalt lag}: per group (one with {@code --group}, else all), the total lag in records and
- * the partition lagging most; {@code --watch} repeats every {@code --interval-ms} until Ctrl-C.
+ * {@code basalt lag}: per group (one with {@code --group}, else all), the total lag in records of
+ * its committed partitions, the partition lagging most, and how many partitions its members own
+ * without a committed offset (NO-COMMIT: their lag is unknown; TOTAL-LAG is "-" when no owned
+ * partition has a commit); {@code --watch} repeats every {@code --interval-ms} until Ctrl-C.
  * Burrow's statuses and lag in seconds are on the coordinators' HTTP port ({@code /v1/groups/G/status}).
  * Thread-safety: one invocation per instance.
  */
@@ -48,24 +50,16 @@ final class LagCommand implements Callable<Integer> {
                 } else {
                     admin.listGroups().forEach(g -> groups.add(g.groupId()));
                 }
-                root.out.printf("%-24s %-12s %-12s %-28s %s%n", "GROUP", "STATE", "TOTAL-LAG", "MAX-LAG-PARTITION", "MAX-LAG");
+                root.out.printf("%-24s %-12s %-12s %-28s %-8s %s%n", "GROUP", "STATE", "TOTAL-LAG", "MAX-LAG-PARTITION", "MAX-LAG",
+                        "NO-COMMIT");
                 for (String g : groups) {
-                    String state = admin.describeGroup(g).state();
+                    GroupAdmin.GroupDescription described = admin.describeGroup(g);
+                    String state = described.state();
                     Map<TopicPartition, OffsetAndMetadata> committed = admin.committedOffsets(g);
                     Map<TopicPartition, Long> ends = c.endOffsets(committed.keySet(), Duration.ofMillis(timeoutMs));
-                    long total = 0;
-                    long max = -1;
-                    TopicPartition worst = null;
-                    for (Map.Entry<TopicPartition, OffsetAndMetadata> e : committed.entrySet()) {
-                        long lag = Math.max(0, ends.getOrDefault(e.getKey(), e.getValue().offset()) - e.getValue().offset());
-                        total += lag;
-                        if (lag > max) {
-                            max = lag;
-                            worst = e.getKey();
-                        }
-                    }
-                    root.out.printf("%-24s %-12s %-12d %-28s %s%n", g, state, total, worst == null ? "-" : worst.toString(),
-                            worst == null ? "-" : String.valueOf(max));
+                    java.util.Set<TopicPartition> owned = new java.util.HashSet<>();
+                    described.members().forEach(m -> owned.addAll(m.assignment()));
+                    root.out.println(row(g, state, committed, ends, owned));
                 }
                 root.out.flush();
                 if (watch) {
@@ -75,5 +69,27 @@ final class LagCommand implements Callable<Integer> {
             } while (watch);
         }
         return BasaltCli.OK;
+    }
+
+    /**
+     * One group's line. Lag per committed partition = end offset − committed offset (floored at 0).
+     * Partitions members own without a commit have unknown lag: counted in NO-COMMIT, never as 0.
+     */
+    static String row(String group, String state, Map<TopicPartition, OffsetAndMetadata> committed, Map<TopicPartition, Long> ends,
+                      java.util.Set<TopicPartition> owned) {
+        long total = 0;
+        long max = -1;
+        TopicPartition worst = null;
+        for (Map.Entry<TopicPartition, OffsetAndMetadata> e : committed.entrySet()) {
+            long lag = Math.max(0, ends.getOrDefault(e.getKey(), e.getValue().offset()) - e.getValue().offset());
+            total += lag;
+            if (lag > max) {
+                max = lag;
+                worst = e.getKey();
+            }
+        }
+        long noCommit = owned.stream().filter(tp -> !committed.containsKey(tp)).count();
+        return String.format("%-24s %-12s %-12s %-28s %-8s %d", group, state, committed.isEmpty() && noCommit > 0 ? "-" : String.valueOf(total),
+                worst == null ? "-" : worst.toString(), worst == null ? "-" : String.valueOf(max), noCommit);
     }
 }

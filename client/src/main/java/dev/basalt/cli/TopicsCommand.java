@@ -116,6 +116,13 @@ final class TopicsCommand implements Callable<Integer> {
     }
 
     private void create(Admin admin, Duration t) {
+        if (partitions != null && partitions < 1) {
+            throw new BasaltCli.UsageException("--partitions must be at least 1 (omit it for the broker's default), got " + partitions);
+        }
+        if (replicationFactor != null && replicationFactor < 1) {
+            throw new BasaltCli.UsageException("--replication-factor must be at least 1 (omit it for the broker's default), got "
+                    + replicationFactor);
+        }
         NewTopic nt = new NewTopic(requireTopic(), partitions == null ? -1 : partitions,
                 replicationFactor == null ? -1 : replicationFactor, configs);
         TopicCreated c = Admin.getAll(admin.createTopics(List.of(nt), false), t).get(topic);

@@ -2,6 +2,7 @@ package dev.basalt.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.basalt.client.testkit.FakeCluster;
@@ -162,6 +163,29 @@ class BasaltCliTest {
         assertEquals(BasaltCli.USAGE, run("consume", "--topic", "t", "--offset", "3").code());
         assertEquals(BasaltCli.USAGE, run("nonsense").code());
         assertEquals(BasaltCli.USAGE, run("topics", "--list", "--bootstrap", "no-port").code());
+    }
+
+    /** Found probing a cluster: 0 and -1 created a topic with the broker defaults, exit 0. */
+    @Test
+    void createWithPartitionsOrReplicationBelowOne_refusedNothingCreated() {
+        for (String[] bad : List.of(new String[] {"--partitions", "0"}, new String[] {"--partitions", "-1"},
+                new String[] {"--replication-factor", "0"}, new String[] {"--replication-factor", "-1"})) {
+            Result r = run("topics", "--create", "--topic", "z", bad[0], bad[1]);
+            assertEquals(BasaltCli.USAGE, r.code(), String.join(" ", bad) + ": " + r.err());
+            assertTrue(r.err().contains(bad[0] + " must be at least 1"), r.err());
+        }
+        assertEquals("", run("topics", "--list").out());
+        assertThrows(IllegalArgumentException.class, () -> new dev.basalt.client.admin.NewTopic("z", 0, 1));
+        assertThrows(IllegalArgumentException.class, () -> new dev.basalt.client.admin.NewTopic("z", 1, -2));
+    }
+
+    /** Found probing a cluster: a partition the topic does not have printed "0 messages" and exit 0. */
+    @Test
+    void consumePartitionTheTopicDoesNotHave_clusterError() {
+        cluster.createTopic("t", 3);
+        Result r = run("consume", "--topic", "t", "--partition", "7", "--offset", "0", "--timeout-ms", "300");
+        assertEquals(BasaltCli.CLUSTER_ERROR, r.code(), r.err());
+        assertTrue(r.err().contains("has partitions 0..2, not 7"), r.err());
     }
 
     @Test

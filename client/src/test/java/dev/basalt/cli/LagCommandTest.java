@@ -1,0 +1,41 @@
+package dev.basalt.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import dev.basalt.client.OffsetAndMetadata;
+import dev.basalt.client.TopicPartition;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+/** The line {@code basalt lag} prints per group. */
+class LagCommandTest {
+    static final TopicPartition P0 = new TopicPartition("t", 0);
+    static final TopicPartition P1 = new TopicPartition("t", 1);
+
+    private static List<String> cols(String row) {
+        return List.of(row.trim().split("\\s+"));
+    }
+
+    @Test
+    void committedPartitions_totalAndWorst() {
+        String row = LagCommand.row("g", "STABLE", Map.of(P0, new OffsetAndMetadata(7), P1, new OffsetAndMetadata(10)),
+                Map.of(P0, 10L, P1, 10L), Set.of(P0, P1));
+        assertEquals(List.of("g", "STABLE", "3", "t-0", "3", "0"), cols(row));
+    }
+
+    /** Found probing a cluster: members reading without having committed showed TOTAL-LAG 0. */
+    @Test
+    void ownedPartitionsWithoutCommit_unknownNotZero() {
+        String row = LagCommand.row("g", "STABLE", Map.of(), Map.of(), Set.of(P0, P1));
+        assertEquals(List.of("g", "STABLE", "-", "-", "-", "2"), cols(row));
+        String partial = LagCommand.row("g", "STABLE", Map.of(P0, new OffsetAndMetadata(4)), Map.of(P0, 4L), Set.of(P0, P1));
+        assertEquals(List.of("g", "STABLE", "0", "t-0", "0", "1"), cols(partial));
+    }
+
+    @Test
+    void emptyGroupWithoutCommits_zero() {
+        assertEquals(List.of("g", "EMPTY", "0", "-", "-", "0"), cols(LagCommand.row("g", "EMPTY", Map.of(), Map.of(), Set.of())));
+    }
+}
