@@ -130,6 +130,15 @@ class LauncherE2ETest {
         }
     }
 
+    private static void awaitOutput(Process dc, Path out, String text) throws Exception {
+        long deadline = System.nanoTime() + READY.toNanos();
+        while (!Files.readString(out).contains(text)) {
+            assertTrue(dc.isAlive(), "dev-cluster exited:\n" + Files.readString(out));
+            assertTrue(System.nanoTime() < deadline, "no '" + text + "' from dev-cluster:\n" + Files.readString(out));
+            Thread.sleep(100);
+        }
+    }
+
     /** Waits for the bootstrap line; dev-cluster's own --ready-timeout-s is shorter, so its not-ready report shows in failures. */
     private static String awaitBootstrap(Process p, Path out) throws IOException, InterruptedException {
         long deadline = System.nanoTime() + READY.plusSeconds(15).toNanos();
@@ -169,6 +178,23 @@ class LauncherE2ETest {
         }
 
         produceAndReadBack(bootstrap, replicationFactor);
+
+        // kill -9 a node, then ask dev-cluster to start it again (docs/operations.md): it is supervised
+        // like the others (new pid file, log appended, stopped on SIGTERM with the rest).
+        long victim = nodePids.get(nodes - 1);
+        ProcessHandle.of(victim).ifPresent(ProcessHandle::destroyForcibly);
+        awaitOutput(dc, out, "node " + nodes + " (pid " + victim + ") exited");
+        Files.createFile(dir.resolve("node-" + nodes + "/restart"));
+        awaitOutput(dc, out, "node " + nodes + " started again");
+        long restarted = Long.parseLong(Files.readString(dir.resolve("node-" + nodes + "/pid")).trim());
+        assertTrue(restarted != victim, "a new pid file");
+        nodePids.add(restarted);
+        long readyBy = System.nanoTime() + READY.toNanos();
+        while (httpStatus(base + 10 * nodes + 8, "/ready") != 200) {
+            assertTrue(System.nanoTime() < readyBy, "the restarted node never became ready:\n" + Files.readString(out));
+            Thread.sleep(200);
+        }
+        assertFalse(Files.exists(dir.resolve("node-" + nodes + "/restart")), "the request is consumed");
 
         dc.destroy(); // SIGTERM, as Ctrl-C's SIGINT: both stop every node
         assertTrue(dc.waitFor(60, TimeUnit.SECONDS), "dev-cluster did not exit after SIGTERM:\n" + Files.readString(out));

@@ -85,6 +85,8 @@ public final class DevCluster {
     private final PrintStream err;
     private final long stopTimeoutMs;
     private final Map<Integer, Process> processes = new LinkedHashMap<>();
+    /** Created in a node's directory to ask for a (re)start of that node: see {@link #maybeRestart}. */
+    static final String RESTART_FILE = "restart";
     private final AtomicBoolean stopping = new AtomicBoolean();
 
     DevCluster(DevClusterPlan plan, long stopTimeoutMs, PrintStream out, PrintStream err) {
@@ -324,6 +326,7 @@ public final class DevCluster {
 
     private void launch(DevClusterPlan.Node n) throws IOException {
         Files.createDirectories(n.nodeDir());
+        Files.deleteIfExists(restartFile(n)); // a request left from an earlier run is not one for this start
         Files.writeString(n.propertiesFile(), DevClusterPlan.render(n), StandardCharsets.UTF_8);
         formatIfNew(n);
         ProcessBuilder pb = new ProcessBuilder(nodeCommand(n)).redirectErrorStream(true)
@@ -424,14 +427,14 @@ public final class DevCluster {
         while (!stopping.get()) {
             int alive = 0;
             for (DevClusterPlan.Node n : plan.nodes()) {
-                Process p = processes.get(n.id());
+                Process p = maybeRestart(n, processes.get(n.id()));
                 if (p.isAlive()) {
                     alive++;
                     reported.remove(n.id());
                 } else if (!reported.containsKey(n.id()) && !stoppingSoon()) {
                     reported.put(n.id(), true);
                     err.println("basalt dev-cluster: node " + n.id() + " (pid " + p.pid() + ") exited with code " + p.exitValue()
-                            + "; the others keep running. Log: " + n.logFile());
+                            + "; the others keep running. Log: " + n.logFile() + ". Restart it: touch " + restartFile(n));
                 }
             }
             if (alive == 0 && !stoppingSoon()) {
@@ -442,6 +445,45 @@ public final class DevCluster {
         }
         awaitSignalThreadExit();
         return EXIT_OK;
+    }
+
+    /** The file whose creation asks this supervisor to (re)start node {@code n}. */
+    static Path restartFile(DevClusterPlan.Node n) {
+        return n.nodeDir().resolve(RESTART_FILE);
+    }
+
+    /**
+     * If {@code DIR/node-K/restart} exists: deletes it, stops the node if it runs (SIGTERM, a clean
+     * shutdown, SIGKILL after --stop-timeout-s) and starts it again as at first (same command, log
+     * appended to node.log, pid file rewritten), supervised like the others.
+     *
+     * @return the node's process now
+     */
+    private Process maybeRestart(DevClusterPlan.Node n, Process current) {
+        Path request = restartFile(n);
+        if (!Files.exists(request) || stoppingSoon()) {
+            return current;
+        }
+        try {
+            Files.deleteIfExists(request);
+            if (current.isAlive()) {
+                err.println("basalt dev-cluster: restarting node " + n.id() + " (pid " + current.pid() + "): SIGTERM");
+                current.destroy();
+                if (!current.waitFor(stopTimeoutMs, TimeUnit.MILLISECONDS)) {
+                    current.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+                }
+            }
+            launch(n);
+            Process next = processes.get(n.id());
+            err.println("basalt dev-cluster: node " + n.id() + " started again (pid " + next.pid() + "). Log: " + n.logFile());
+            return next;
+        } catch (IOException e) {
+            err.println("basalt dev-cluster: cannot restart node " + n.id() + ": " + e.getMessage());
+            return processes.get(n.id());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return processes.get(n.id());
+        }
     }
 
     /** The signal thread is stopping the nodes and then exits the JVM with 0; returning early would exit first. */
