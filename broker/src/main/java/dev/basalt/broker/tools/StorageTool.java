@@ -39,10 +39,13 @@ public final class StorageTool {
                                                    voter change re-adds it; partition data is kept)
               info --config FILE                   print the directory's identity
               check --dir D [--partition T-P]      verify every batch of every segment (CRC, structure,
-                                                   offsets) from the first byte; exit 1 if corruption is found
+                                                   offsets) from the first byte, and (without --partition, node
+                                                   stopped) every block of the RocksDB index; exit 1 if
+                                                   corruption is found
               repair --dir D [--partition T-P]     like check, then cut each corrupt log at its first corrupt
-                                                   batch (reporting what is lost) so the node starts; use only
-                                                   when no healthy replica exists (a replica is otherwise
+                                                   batch (reporting what is lost) so the node starts, and mark a
+                                                   damaged index for rebuild; refused while the node runs; use
+                                                   only when no healthy replica exists (a replica is otherwise
                                                    rebuilt from the others by the running node)
             """;
 
@@ -145,6 +148,25 @@ public final class StorageTool {
         if (only != null && partitions.isEmpty()) {
             throw new UsageException("no partition " + only + " in " + dir);
         }
+        // The node holds this lock while it runs: a repair is refused up front, and the index (which
+        // a running node compacts under a reader) is checked only when the node is stopped.
+        boolean inUse = inUse(dir);
+        if (repair && inUse) {
+            err.println("basalt storage: " + dir + " is in use by a running node: stop it first");
+            return EXIT_REFUSED;
+        }
+        String indexDamage = null;
+        Path index = dir.resolve(dev.basalt.log.LogManager.INDEX_DIR);
+        if (only == null && java.nio.file.Files.isDirectory(index)) {
+            if (inUse) {
+                out.println("index: not checked (a node is running on this directory)");
+            } else {
+                indexDamage = dev.basalt.log.index.IndexStore.verify(index);
+                out.println(indexDamage == null ? "index: ok"
+                        : "index: DAMAGED (" + indexDamage + "); the node sets it aside and rebuilds it from the segments at its next"
+                                + " start" + (repair ? "" : " (repair marks it for that now)"));
+            }
+        }
         List<dev.basalt.log.TopicPartition> corrupt = new ArrayList<>();
         for (dev.basalt.log.TopicPartition tp : partitions) {
             dev.basalt.log.recovery.LogVerifier.Report r = dev.basalt.log.recovery.LogVerifier.verify(dir.resolve(tp.dirName()),
@@ -159,9 +181,16 @@ public final class StorageTool {
                         + c.reason() + "; " + r.batchesVerified() + " batches before it are intact; a cut there loses " + c.lost());
             }
         }
+        if (repair && indexDamage != null) {
+            // what the node itself does when it meets the damage while running: its next open rebuilds
+            java.nio.file.Files.writeString(dir.resolve(dev.basalt.log.LogManager.REBUILD_INDEX_FILE),
+                    "basalt storage repair: " + indexDamage + "\n");
+            out.println("index: marked for rebuild");
+        }
         if (!repair || corrupt.isEmpty()) {
-            out.println(partitions.size() + " partitions checked, " + corrupt.size() + " corrupt");
-            return corrupt.isEmpty() ? EXIT_OK : EXIT_REFUSED;
+            out.println(partitions.size() + " partitions checked, " + corrupt.size() + " corrupt"
+                    + (indexDamage == null ? "" : ", index damaged"));
+            return corrupt.isEmpty() && (indexDamage == null || repair) ? EXIT_OK : EXIT_REFUSED;
         }
         // Opening the manager takes the data directory's lock: refused while the node runs.
         try (dev.basalt.log.LogManager logs = dev.basalt.log.LogManager.open(dir, dev.basalt.log.LogConfig.DEFAULT,
@@ -174,6 +203,24 @@ public final class StorageTool {
         }
         out.println(partitions.size() + " partitions checked, " + corrupt.size() + " repaired");
         return EXIT_OK;
+    }
+
+    /** Whether another process holds the data directory's lock (a node running on it). */
+    private static boolean inUse(Path dir) throws IOException {
+        Path lockFile = dir.resolve(dev.basalt.log.LogManager.LOCK_FILE);
+        if (!java.nio.file.Files.exists(lockFile)) {
+            return false;
+        }
+        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(lockFile, java.nio.file.StandardOpenOption.WRITE)) {
+            java.nio.channels.FileLock lock = ch.tryLock();
+            if (lock == null) {
+                return true;
+            }
+            lock.release();
+            return false;
+        } catch (java.nio.channels.OverlappingFileLockException e) {
+            return true; // held in this JVM (tests)
+        }
     }
 
     private int usage(String message) {

@@ -132,4 +132,51 @@ class StorageToolTest {
             assertTrue(out().contains("in use"), out());
         }
     }
+
+    /** Found probing a cluster: a repair of a running node's clean directory said "0 repaired", exit 0. */
+    @Test
+    void repairOfACleanDirectoryInUse_refusedUpFront() throws IOException {
+        Path dir = tmp.resolve("busy-clean");
+        try (LogManager m = open(dir)) {
+            m.getOrCreate(TP, LogConfig.DEFAULT).appendAsLeader(batch(1), 1);
+            assertEquals(1, run("repair", "--dir", dir.toString()), out());
+            assertTrue(out().contains("in use by a running node"), out());
+            assertEquals(0, run("check", "--dir", dir.toString()), out());
+            assertTrue(out().contains("index: not checked (a node is running"), out());
+        }
+    }
+
+    /** check reads the RocksDB index too (it reported a damaged index as "0 corrupt"); repair marks it for rebuild. */
+    @Test
+    void checkFindsADamagedIndex_repairMarksItForRebuild() throws IOException {
+        Path dir = tmp.resolve("idx");
+        try (LogManager m = open(dir)) {
+            for (int i = 0; i < 20; i++) {
+                m.getOrCreate(TP, LogConfig.DEFAULT).appendAsLeader(batch(i), 1);
+            }
+        }
+        assertEquals(0, run("check", "--dir", dir.toString()), out());
+        assertTrue(out().contains("index: ok"), out());
+        Path manifest;
+        try (var files = Files.list(dir.resolve(LogManager.INDEX_DIR))) {
+            manifest = files.filter(f -> f.getFileName().toString().startsWith("MANIFEST-")).findFirst().orElseThrow();
+        }
+        try (FileChannel ch = FileChannel.open(manifest, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            long at = ch.size() / 2;
+            ByteBuffer one = ByteBuffer.allocate(1);
+            ch.read(one, at);
+            one.put(0, (byte) (one.get(0) ^ 0x5a)).rewind();
+            ch.write(one, at);
+        }
+        assertEquals(1, run("check", "--dir", dir.toString()), out());
+        assertTrue(out().contains("index: DAMAGED") && out().contains("0 corrupt, index damaged"), out());
+        assertEquals(0, run("repair", "--dir", dir.toString()), out());
+        assertTrue(out().contains("index: marked for rebuild"), out());
+        assertTrue(Files.exists(dir.resolve(LogManager.REBUILD_INDEX_FILE)));
+        try (LogManager m = open(dir)) {
+            assertEquals(20, m.get(TP).logEndOffset());
+        }
+        assertTrue(Files.isDirectory(dir.resolve(LogManager.CORRUPT_INDEX_DIR)), "set aside at the next open");
+        assertEquals(0, run("check", "--dir", dir.toString()), out());
+    }
 }

@@ -128,6 +128,37 @@ public final class IndexStore implements AutoCloseable {
     }
 
     /**
+     * Reads every block of every table file and the WAL of the index at {@code dir}, opened
+     * read-only (for offline tools: the owning node must not run, or compactions could delete
+     * files under the check).
+     *
+     * @return null if intact, else what RocksDB reported (a damaged block, a missing file, ...)
+     */
+    public static String verify(Path dir) {
+        dev.basalt.log.internal.RocksDbLibrary.load();
+        try (org.rocksdb.Options listOptions = new org.rocksdb.Options();
+             DBOptions dbOptions = new DBOptions().setParanoidChecks(true);
+             ColumnFamilyOptions cfOptions = new ColumnFamilyOptions()) {
+            List<ColumnFamilyDescriptor> descriptors = new ArrayList<>();
+            for (byte[] name : RocksDB.listColumnFamilies(listOptions, dir.toString())) {
+                descriptors.add(new ColumnFamilyDescriptor(name, cfOptions));
+            }
+            if (descriptors.stream().noneMatch(d -> java.util.Arrays.equals(d.getName(), RocksDB.DEFAULT_COLUMN_FAMILY))) {
+                return "its MANIFEST lists no column families (" + descriptors.size() + " found)";
+            }
+            List<ColumnFamilyHandle> handles = new ArrayList<>();
+            try (RocksDB db = RocksDB.openReadOnly(dbOptions, dir.toString(), descriptors, handles)) {
+                db.verifyChecksum();
+                return null;
+            } finally {
+                handles.forEach(ColumnFamilyHandle::close);
+            }
+        } catch (RocksDBException e) {
+            return e.getMessage() == null ? String.valueOf(e.getStatus()) : e.getMessage();
+        }
+    }
+
+    /**
      * Whether {@code e} (from {@link #open}) is RocksDB refusing damaged files: status Corruption,
      * or a file the index names (a MANIFEST named by a damaged CURRENT, a table file) not found.
      * Other I/O errors and a lock held elsewhere are not.
