@@ -182,10 +182,22 @@ final class ConsumeCommand implements Callable<Integer> {
             case "earliest" -> consumer.seekToBeginning(List.of(tp));
             case "latest" -> consumer.seekToEnd(List.of(tp));
             default -> {
+                long at;
                 try {
-                    consumer.seek(tp, Long.parseLong(offset));
+                    at = Long.parseLong(offset);
+                    consumer.seek(tp, at);
                 } catch (IllegalArgumentException e) {
                     throw new BasaltCli.UsageException("--offset must be a non-negative number, 'earliest' or 'latest': " + offset);
+                }
+                // An offset outside the log is reset by auto.offset.reset (as Kafka's console consumer
+                // does); say so rather than silently printing from elsewhere.
+                Duration t = Duration.ofMillis(Math.max(1_000, timeoutMs == null ? 10_000 : timeoutMs));
+                long start = consumer.beginningOffsets(List.of(tp), t).getOrDefault(tp, 0L);
+                long end = consumer.endOffsets(List.of(tp), t).getOrDefault(tp, 0L);
+                if (at < start || at > end) {
+                    root.err.println("Offset " + at + " is outside " + tp + "'s offsets " + start + ".." + end
+                            + " (log start..end): reading from " + (fromBeginning ? "the log start " + start : "the end " + end)
+                            + " (auto.offset.reset=" + (fromBeginning ? "earliest" : "latest") + ")");
                 }
             }
         }

@@ -188,6 +188,19 @@ class BasaltCliTest {
         assertTrue(r.err().contains("has partitions 0..2, not 7"), r.err());
     }
 
+    /** Found probing a cluster: an offset past the end silently read from the end instead. */
+    @Test
+    void consumeFromAnOffsetPastTheEnd_saysWhereItReadsFrom() {
+        cluster.createTopic("t", 1);
+        assertEquals(0, withInput("a\nb\nc\n", "produce", "--topic", "t", "--acks", "1").code());
+        Result r = run("consume", "--topic", "t", "--partition", "0", "--offset", "99", "--timeout-ms", "300");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.err().contains("Offset 99 is outside t-0's offsets 0..3 (log start..end): reading from the end 3"), r.err());
+        Result inside = run("consume", "--topic", "t", "--partition", "0", "--offset", "1", "--max-messages", "2");
+        assertEquals(List.of("b", "c"), inside.out().lines().toList());
+        assertTrue(!inside.err().contains("is outside"), inside.err());
+    }
+
     @Test
     void cannotConnect_exit3() {
         Result r = run("topics", "--list", "--bootstrap", "127.0.0.1:1", "--timeout-ms", "300");
