@@ -191,13 +191,18 @@ final class ConsumeCommand implements Callable<Integer> {
                 }
                 // An offset outside the log is reset by auto.offset.reset (as Kafka's console consumer
                 // does); say so rather than silently printing from elsewhere.
-                Duration t = Duration.ofMillis(Math.max(1_000, timeoutMs == null ? 10_000 : timeoutMs));
+                Duration t = Duration.ofMillis(lookupTimeoutMs);
                 long start = consumer.beginningOffsets(List.of(tp), t).getOrDefault(tp, 0L);
                 long end = consumer.endOffsets(List.of(tp), t).getOrDefault(tp, 0L);
                 if (at < start || at > end) {
+                    String reset = props.getOrDefault("auto.offset.reset", fromBeginning ? "earliest" : "latest");
+                    String where = switch (reset) {
+                        case "earliest" -> "reading from the log start " + start;
+                        case "latest" -> "reading from the end " + end;
+                        default -> "the consumer fails (auto.offset.reset=" + reset + ")";
+                    };
                     root.err.println("Offset " + at + " is outside " + tp + "'s offsets " + start + ".." + end
-                            + " (log start..end): reading from " + (fromBeginning ? "the log start " + start : "the end " + end)
-                            + " (auto.offset.reset=" + (fromBeginning ? "earliest" : "latest") + ")");
+                            + " (log start..end): " + where + " (auto.offset.reset=" + reset + ")");
                 }
             }
         }

@@ -55,6 +55,10 @@ final class PerfCommand implements Runnable {
             if (partitions != null && partitions <= 0) {
                 throw new BasaltCli.UsageException("--partitions must be positive");
             }
+            if (replicationFactor < 1 && replicationFactor != -1) {
+                throw new BasaltCli.UsageException("--replication-factor must be at least 1 (omit it for the broker's default), got "
+                        + replicationFactor);
+            }
         }
     }
 

@@ -89,6 +89,10 @@ public final class LogManager implements AutoCloseable {
     private volatile String directoryFailure;
     /** Partitions whose flushed data failed its checks at load: not opened, reported offline, repairable. */
     private final ConcurrentHashMap<TopicPartition, CorruptLogException> corrupt = new ConcurrentHashMap<>();
+    /** After the index was set aside: the states read from it before, by directory name (used once, at load). */
+    private Map<String, PartitionState> salvagedStates = Map.of();
+    /** On a first open attempt: receives the states read, for a retry with a rebuilt index; else null. */
+    private Map<String, PartitionState> statesRead;
     /** Why appends are refused (free space below the minimum, or a write failed for lack of space), or null. */
     private volatile String noSpace;
     /** Appends stop below this many free bytes (0: only a failed write stops them). */
@@ -124,23 +128,30 @@ public final class LogManager implements AutoCloseable {
      */
     public static LogManager open(Path dataDir, LogConfig brokerDefaults, Clock clock, LogManagerOptions options,
                                   FileLayer files) {
+        Map<String, PartitionState> readStates = new HashMap<>();
         try {
-            return openOnce(dataDir, brokerDefaults, clock, options, files, false);
+            return openOnce(dataDir, brokerDefaults, clock, options, files, false, readStates);
         } catch (LogStorageException e) {
             if (!IndexStore.isCorruption(e)) {
                 throw e;
             }
             // RocksDB opened the index but a read or write while loading met a damaged table block
             // (directly, or as the background error a compaction over that block left behind, which
-            // then fails every write). Same remedy as a refused open: set it aside and rebuild.
+            // then fails every write). Same remedy as a refused open: set it aside and rebuild; the
+            // partition states the first attempt could read (recovery points above all) carry over.
             LOG.error("the RocksDB index of {} failed while loading partitions ({}); rebuilding it", dataDir,
                     e.getCause().getMessage());
-            return openOnce(dataDir, brokerDefaults, clock, options, files, true);
+            return openOnce(dataDir, brokerDefaults, clock, options, files, true, readStates);
         }
     }
 
+    /**
+     * @param rebuildIndex set the index aside and start an empty one, keeping the partition states
+     *                     in {@code states} (read from it before); else {@code states} receives the
+     *                     states this attempt reads, for a retry
+     */
     private static LogManager openOnce(Path dataDir, LogConfig brokerDefaults, Clock clock, LogManagerOptions options,
-                                       FileLayer files, boolean rebuildIndex) {
+                                       FileLayer files, boolean rebuildIndex, Map<String, PartitionState> states) {
         FileChannel lockChannel = null;
         IndexStore index = null;
         LogManager m;
@@ -156,16 +167,23 @@ public final class LogManager implements AutoCloseable {
             if (lock == null) {
                 throw new LogStorageException("data directory is in use by another process", dataDir, null);
             }
-            if (rebuildIndex || Files.exists(dataDir.resolve(REBUILD_INDEX_FILE))) {
-                if (!rebuildIndex) {
-                    LOG.error("the RocksDB index of {} was found damaged while running ({} exists)", dataDir, REBUILD_INDEX_FILE);
-                }
+            boolean marked = Files.exists(dataDir.resolve(REBUILD_INDEX_FILE));
+            Map<String, PartitionState> salvaged = new HashMap<>();
+            if (rebuildIndex) {
+                salvaged.putAll(states);
+                moveIndexAside(dataDir, files);
+                index = IndexStore.open(dataDir.resolve(INDEX_DIR));
+            } else if (marked) {
+                LOG.error("the RocksDB index of {} was found damaged while running ({} exists)", dataDir, REBUILD_INDEX_FILE);
+                salvaged.putAll(readableStates(dataDir.resolve(INDEX_DIR)));
                 moveIndexAside(dataDir, files);
                 index = IndexStore.open(dataDir.resolve(INDEX_DIR));
             } else {
-                index = openIndexOrRebuild(dataDir, files);
+                index = openIndexOrRebuild(dataDir, files, salvaged);
             }
             m = new LogManager(dataDir, brokerDefaults, clock, files, options, index, lockChannel, lock);
+            m.salvagedStates = Map.copyOf(salvaged);
+            m.statesRead = salvaged.isEmpty() && !rebuildIndex && !marked ? states : null;
         } catch (IOException | RuntimeException e) {
             closeQuietly(index, lockChannel);
             if (e instanceof IOException io) {
@@ -201,7 +219,7 @@ public final class LogManager implements AutoCloseable {
      * and the high-watermark checkpoint (a follower learns the HW from its leader again). Other
      * failures (I/O errors, a locked directory) still fail the open.
      */
-    static IndexStore openIndexOrRebuild(Path dataDir, FileLayer files) throws IOException {
+    static IndexStore openIndexOrRebuild(Path dataDir, FileLayer files, Map<String, PartitionState> salvaged) throws IOException {
         Path dir = dataDir.resolve(INDEX_DIR);
         try {
             return IndexStore.open(dir);
@@ -210,27 +228,55 @@ public final class LogManager implements AutoCloseable {
                 throw e;
             }
             LOG.error("the RocksDB index in {} is corrupt ({})", dir, e.getCause() == null ? e.getMessage() : e.getCause().getMessage());
+            salvaged.putAll(readableStates(dir));
             moveIndexAside(dataDir, files);
             return IndexStore.open(dir);
         }
     }
 
-    /** Moves the (closed) index to {@value #CORRUPT_INDEX_DIR}, replacing an older one; the next open starts empty. */
+    /**
+     * Moves the (closed) index to {@value #CORRUPT_INDEX_DIR}, replacing an older one; the next open
+     * starts empty. Without an index directory (a crash after the move, before the marker was
+     * removed, or an operator who deleted it) only the marker goes: the kept copy stays.
+     */
     private static void moveIndexAside(Path dataDir, FileLayer files) throws IOException {
         Path dir = dataDir.resolve(INDEX_DIR);
         Path aside = dataDir.resolve(CORRUPT_INDEX_DIR);
-        LOG.error("moving the index {} to {}; every partition's index is rebuilt from its segments", dir, aside);
-        if (Files.exists(aside)) {
-            try (Stream<Path> walk = Files.walk(aside)) {
-                for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
-                    files.delete(p);
+        if (Files.exists(dir)) {
+            LOG.error("moving the index {} to {}; every partition's index is rebuilt from its segments", dir, aside);
+            if (Files.exists(aside)) {
+                try (Stream<Path> walk = Files.walk(aside)) {
+                    for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
+                        files.delete(p);
+                    }
                 }
             }
+            files.atomicMove(dir, aside);
+            files.fsyncDirectory(dataDir);
         }
-        files.atomicMove(dir, aside);
-        files.fsyncDirectory(dataDir);
         // the marker goes only after the move: a crash in between repeats the move, never skips it
-        files.delete(dataDir.resolve(REBUILD_INDEX_FILE));
+        if (Files.exists(dataDir.resolve(REBUILD_INDEX_FILE))) {
+            files.delete(dataDir.resolve(REBUILD_INDEX_FILE));
+            files.fsyncDirectory(dataDir);
+        }
+    }
+
+    /**
+     * The partition states a damaged index still yields (its state scan is checked block by
+     * block), or none: whatever the damage, recovery points read here beat a full-scan guess.
+     */
+    private static Map<String, PartitionState> readableStates(Path indexDir) {
+        if (!Files.isDirectory(indexDir)) {
+            return Map.of();
+        }
+        try {
+            Map<String, PartitionState> states = IndexStore.readStates(indexDir);
+            LOG.warn("kept the partition states of {} partitions from the damaged index {}", states.size(), indexDir);
+            return states;
+        } catch (RuntimeException e) {
+            LOG.warn("no partition state readable from the damaged index {} ({})", indexDir, e.getMessage());
+            return Map.of();
+        }
     }
 
     private static void closeQuietly(IndexStore index, FileChannel ch) {
@@ -277,6 +323,9 @@ public final class LogManager implements AutoCloseable {
 
     private void loadAll(boolean clean) throws IOException {
         Map<String, PartitionState> states = index.loadAllStates();
+        if (statesRead != null) {
+            statesRead.putAll(states);
+        }
         List<TopicPartition> found = new ArrayList<>();
         try (DirectoryStream<Path> stream = Files.newDirectoryStream(dataDir, Files::isDirectory)) {
             for (Path p : stream) {
@@ -318,7 +367,10 @@ public final class LogManager implements AutoCloseable {
         try {
             Map<TopicPartition, Future<PartitionLog>> futures = new HashMap<>();
             for (TopicPartition tp : found) {
-                futures.put(tp, pool.submit(() -> loadPartition(tp, states.get(tp.dirName()), clean, defaults)));
+                PartitionState state = states.get(tp.dirName());
+                PartitionState salvaged = state == null ? salvagedStates.get(tp.dirName()) : null;
+                futures.put(tp, pool.submit(() -> salvaged == null ? loadPartition(tp, state, clean, defaults)
+                        : loadPartitionIndexRebuilt(tp, salvaged, defaults)));
             }
             RuntimeException first = null;
             for (Map.Entry<TopicPartition, Future<PartitionLog>> f : futures.entrySet()) {
@@ -549,6 +601,26 @@ public final class LogManager implements AutoCloseable {
         long partitionId = state != null ? state.partitionId() : index.allocatePartitionId();
         LoadedLog loaded = LogLoader.load(dir, files, index, partitionId, state, clean, cfg.segmentBytes(),
                 cfg.indexIntervalBytes(), repair, preserveDir);
+        return open(tp, dir, partitionId, loaded, cfg);
+    }
+
+    /**
+     * A partition whose state was read from the index before it was set aside: a new partition id
+     * in the new index, a full scan to rebuild its entries, and the old state's recovery point, log
+     * start offset and HW checkpoint (a bad batch below that recovery point is corruption, not a
+     * torn write).
+     */
+    private PartitionLog loadPartitionIndexRebuilt(TopicPartition tp, PartitionState old, LogConfig cfg) {
+        Path dir = dataDir.resolve(tp.dirName());
+        long partitionId = index.allocatePartitionId();
+        PartitionState state = new PartitionState(partitionId, old.logStartOffset(), old.recoveryPoint(), old.highWatermark(), -1,
+                old.epochs());
+        LoadedLog loaded = LogLoader.loadWithRebuiltIndex(dir, files, index, partitionId, state, cfg.segmentBytes(),
+                cfg.indexIntervalBytes());
+        return open(tp, dir, partitionId, loaded, cfg);
+    }
+
+    private PartitionLog open(TopicPartition tp, Path dir, long partitionId, LoadedLog loaded, LogConfig cfg) {
         if (loaded.recovered()) {
             LOG.debug("recovered {}: log end offset {}", tp, loaded.logEndOffset());
         }

@@ -309,6 +309,92 @@ class IndexCorruptionTest {
         assertTrue(manager.offlinePartitions().get(TP).contains("clean shutdown"), manager.offlinePartitions().get(TP));
     }
 
+    private void flipInLastBatch(OneSegment s) throws IOException {
+        RecoveryTest.flipByte(s.file(), s.positions().get(s.positions().size() - 1).position() + RecordBatchHeader.RECORDS + 5);
+    }
+
+    private void zero(Path file, long from, int bytes) throws IOException {
+        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(file, java.nio.file.StandardOpenOption.WRITE)) {
+            ch.write(java.nio.ByteBuffer.allocate(bytes), from);
+        }
+    }
+
+    /**
+     * Review finding: the retry with a rebuilt index threw away the partition states it had read.
+     * A bit flipped in the last, fsynced batch (below the recovery point: corruption) plus a
+     * damaged block the load meets elsewhere (the time index) made the retry see the state as lost
+     * and cut the batch as a torn write. The states read carry over: the partition goes offline.
+     */
+    @Test
+    void damagedBlockMetWhileLoading_partitionStatesCarryOver() throws Exception {
+        OneSegment s = fillOneSegmentAndCrash(60);
+        damageTables("times");
+        flipInLastBatch(s);
+        open();
+        assertTrue(Files.isDirectory(dir.resolve(LogManager.CORRUPT_INDEX_DIR)), "rebuilt");
+        assertTrue(manager.offlinePartitions().containsKey(TP), "offline: " + manager.offlinePartitions());
+        assertTrue(manager.offlinePartitions().get(TP).contains("below recovery point 60"), manager.offlinePartitions().get(TP));
+    }
+
+    /** The same when RocksDB's open itself fails on the damage (the default column family): states read read-only. */
+    @Test
+    void damagedBlockFailsTheOpen_partitionStatesCarryOver() throws Exception {
+        OneSegment s = fillOneSegmentAndCrash(60);
+        damageTables("default");
+        flipInLastBatch(s);
+        open();
+        assertTrue(Files.isDirectory(dir.resolve(LogManager.CORRUPT_INDEX_DIR)), "rebuilt");
+        assertTrue(manager.offlinePartitions().containsKey(TP), "offline: " + manager.offlinePartitions());
+    }
+
+    /** With the states carried over and nothing damaged in the segments, the log is whole and its index rebuilt. */
+    @Test
+    void damagedBlockMetWhileLoading_logWholeAndIndexRebuilt() throws Exception {
+        OneSegment s = fillOneSegmentAndCrash(60);
+        damageTables("times");
+        PartitionLog log = open().get(TP);
+        assertEquals(s.records(), readAll(log));
+        assertEquals(60, LogTestHooks.offsetIndex(manager, TP).size(), "every offset entry rebuilt");
+        assertAppendable();
+    }
+
+    /** Review finding: a zeroed page (bad sector) inside the data, index lost, was read as the end of the written data. */
+    @Test
+    void lostIndexAndZeroedPageMidSegment_partitionOffline() throws IOException {
+        OneSegment s = fillOneSegmentAndCrash(300);
+        assertTrue(s.writtenBytes() > 3 * 4096, "data spans several pages: " + s.writtenBytes());
+        zero(s.file(), 4096, 4096);
+        loseIndex();
+        open();
+        assertTrue(manager.offlinePartitions().containsKey(TP), "offline: " + manager.offlinePartitions());
+    }
+
+    /** As above, the zeros starting exactly at a batch boundary (the scan stops at a zero header there). */
+    @Test
+    void lostIndexAndZerosFromABatchBoundary_partitionOffline() throws IOException {
+        OneSegment s = fillOneSegmentAndCrash(120);
+        zero(s.file(), s.positions().get(40).position(), 3000);
+        loseIndex();
+        open();
+        assertTrue(manager.offlinePartitions().containsKey(TP), "offline: " + manager.offlinePartitions());
+    }
+
+    /**
+     * Review finding: with the rebuild marker present but no index directory (a crash after the
+     * move, before the marker went), every start failed ("cannot open data directory").
+     */
+    @Test
+    void rebuildMarkerWithoutIndexDirectory_startsAndKeepsTheSetAsideCopy() throws Exception {
+        List<String> before = fillAndCrash(30);
+        Path index = dir.resolve(LogManager.INDEX_DIR);
+        Files.move(index, dir.resolve(LogManager.CORRUPT_INDEX_DIR));
+        Files.writeString(dir.resolve(LogManager.REBUILD_INDEX_FILE), "test\n");
+        PartitionLog log = open().get(TP);
+        assertEquals(before, readAll(log));
+        assertTrue(Files.isDirectory(dir.resolve(LogManager.CORRUPT_INDEX_DIR)), "the kept copy stays");
+        assertFalse(Files.exists(dir.resolve(LogManager.REBUILD_INDEX_FILE)));
+    }
+
     /** Header positions of a record batch, as the segment format lays them out. */
     private static final class RecordBatchHeader {
         static final int LENGTH = dev.basalt.record.RecordBatch.LENGTH_OFFSET;

@@ -293,7 +293,7 @@ public final class DevCluster {
         long t0 = System.nanoTime();
         try {
             for (DevClusterPlan.Node n : plan.nodes()) {
-                launch(n);
+                launch(n, true);
             }
         } catch (IOException | RuntimeException e) {
             err.println("basalt dev-cluster: cannot start a node: " + e.getMessage());
@@ -324,11 +324,18 @@ public final class DevCluster {
         return watch();
     }
 
-    private void launch(DevClusterPlan.Node n) throws IOException {
+    /**
+     * Starts node {@code n}. Only its first start in this run may format an empty data directory:
+     * a controller whose directory was wiped while the cluster ran must not come back as one of a
+     * new quorum's first voters (it could vote twice in a term); restarted, it refuses to start.
+     */
+    private void launch(DevClusterPlan.Node n, boolean firstStart) throws IOException {
         Files.createDirectories(n.nodeDir());
         Files.deleteIfExists(restartFile(n)); // a request left from an earlier run is not one for this start
         Files.writeString(n.propertiesFile(), DevClusterPlan.render(n), StandardCharsets.UTF_8);
-        formatIfNew(n);
+        if (firstStart) {
+            formatIfNew(n);
+        }
         ProcessBuilder pb = new ProcessBuilder(nodeCommand(n)).redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(n.logFile().toFile()));
         // A dev cluster runs several nodes on one machine: a smaller heap than a production node's 1g.
@@ -421,9 +428,10 @@ public final class DevCluster {
         }
     }
 
-    /** Reports nodes that exit on their own; returns when stopped on request or when every node is gone. */
+    /** Reports nodes that exit on their own and serves restart requests; returns when stopped on request. */
     private int watch() {
         Map<Integer, Boolean> reported = new LinkedHashMap<>();
+        boolean allGoneReported = false;
         while (!stopping.get()) {
             int alive = 0;
             for (DevClusterPlan.Node n : plan.nodes()) {
@@ -437,9 +445,13 @@ public final class DevCluster {
                             + "; the others keep running. Log: " + n.logFile() + ". Restart it: touch " + restartFile(n));
                 }
             }
-            if (alive == 0 && !stoppingSoon()) {
-                err.println("basalt dev-cluster: every node has exited");
-                return EXIT_NOT_READY;
+            // With every node gone it keeps running: a restart request can still bring one back.
+            if (alive == 0 && !stoppingSoon() && !allGoneReported) {
+                allGoneReported = true;
+                err.println("basalt dev-cluster: every node has exited; touch " + plan.dir() + "/node-K/restart to start one"
+                        + " again, Ctrl-C to quit");
+            } else if (alive > 0) {
+                allGoneReported = false;
             }
             sleepMs(POLL_INTERVAL_MS * 5);
         }
@@ -473,7 +485,7 @@ public final class DevCluster {
                     current.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
                 }
             }
-            launch(n);
+            launch(n, false);
             Process next = processes.get(n.id());
             err.println("basalt dev-cluster: node " + n.id() + " started again (pid " + next.pid() + "). Log: " + n.logFile());
             return next;

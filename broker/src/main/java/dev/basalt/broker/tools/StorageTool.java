@@ -161,7 +161,12 @@ public final class StorageTool {
             if (inUse) {
                 out.println("index: not checked (a node is running on this directory)");
             } else {
-                indexDamage = dev.basalt.log.index.IndexStore.verify(index);
+                try {
+                    indexDamage = dev.basalt.log.index.IndexStore.verify(index);
+                } catch (dev.basalt.log.LogStorageException e) {
+                    err.println("basalt storage: the index could not be checked: " + e.getMessage());
+                    return EXIT_REFUSED;
+                }
                 out.println(indexDamage == null ? "index: ok"
                         : "index: DAMAGED (" + indexDamage + "); the node sets it aside and rebuilds it from the segments at its next"
                                 + " start" + (repair ? "" : " (repair marks it for that now)"));
@@ -185,6 +190,7 @@ public final class StorageTool {
             // what the node itself does when it meets the damage while running: its next open rebuilds
             java.nio.file.Files.writeString(dir.resolve(dev.basalt.log.LogManager.REBUILD_INDEX_FILE),
                     "basalt storage repair: " + indexDamage + "\n");
+            dev.basalt.log.segment.FileLayer.DEFAULT.fsyncDirectory(dir);
             out.println("index: marked for rebuild");
         }
         if (!repair || corrupt.isEmpty()) {
@@ -205,7 +211,11 @@ public final class StorageTool {
         return EXIT_OK;
     }
 
-    /** Whether another process holds the data directory's lock (a node running on it). */
+    /**
+     * Whether another process holds the data directory's lock (a node running on it). Closing the
+     * probe channel drops every lock this JVM holds on the file (POSIX), which only matters to
+     * tests that run a LogManager in the same JVM.
+     */
     private static boolean inUse(Path dir) throws IOException {
         Path lockFile = dir.resolve(dev.basalt.log.LogManager.LOCK_FILE);
         if (!java.nio.file.Files.exists(lockFile)) {

@@ -128,11 +128,53 @@ public final class IndexStore implements AutoCloseable {
     }
 
     /**
-     * Reads every block of every table file and the WAL of the index at {@code dir}, opened
-     * read-only (for offline tools: the owning node must not run, or compactions could delete
-     * files under the check).
+     * The partition states of the index at {@code dir}, read through a read-only open that touches
+     * nothing else (the partition-id counter, the other column families), for salvage from an
+     * index about to be set aside as damaged.
      *
-     * @return null if intact, else what RocksDB reported (a damaged block, a missing file, ...)
+     * @throws LogStorageException if RocksDB cannot open it or the state scan meets damage
+     */
+    public static Map<String, PartitionState> readStates(Path dir) {
+        dev.basalt.log.internal.RocksDbLibrary.load();
+        try (org.rocksdb.Options listOptions = new org.rocksdb.Options();
+             DBOptions dbOptions = new DBOptions();
+             ColumnFamilyOptions cfOptions = new ColumnFamilyOptions();
+             ReadOptions read = new ReadOptions()) {
+            List<ColumnFamilyDescriptor> descriptors = new ArrayList<>();
+            int stateAt = -1;
+            for (byte[] name : RocksDB.listColumnFamilies(listOptions, dir.toString())) {
+                if (java.util.Arrays.equals(name, bytes("state"))) {
+                    stateAt = descriptors.size();
+                }
+                descriptors.add(new ColumnFamilyDescriptor(name, cfOptions));
+            }
+            if (stateAt < 0 || descriptors.stream().noneMatch(d -> java.util.Arrays.equals(d.getName(), RocksDB.DEFAULT_COLUMN_FAMILY))) {
+                throw new LogStorageException("no partition-state column family in the RocksDB index", dir, null);
+            }
+            List<ColumnFamilyHandle> handles = new ArrayList<>();
+            try (RocksDB db = RocksDB.openReadOnly(dbOptions, dir.toString(), descriptors, handles);
+                 RocksIterator it = db.newIterator(handles.get(stateAt), read)) {
+                Map<String, PartitionState> out = new HashMap<>();
+                for (it.seekToFirst(); it.isValid(); it.next()) {
+                    out.put(new String(it.key(), StandardCharsets.UTF_8), PartitionState.decode(it.value()));
+                }
+                it.status();
+                return out;
+            } finally {
+                handles.forEach(ColumnFamilyHandle::close);
+            }
+        } catch (RocksDBException e) {
+            throw new LogStorageException("cannot read partition states from the RocksDB index", dir, e);
+        }
+    }
+
+    /**
+     * Reads every block of every table file of the index at {@code dir}, opened read-only (which
+     * replays its WAL as an open does), for offline tools: the owning node must not run, or
+     * compactions could delete files under the check.
+     *
+     * @return null if intact, else what RocksDB reported as damage (a bad block, a missing file)
+     * @throws LogStorageException when the check itself fails for another reason (an I/O error)
      */
     public static String verify(Path dir) {
         dev.basalt.log.internal.RocksDbLibrary.load();
@@ -154,6 +196,10 @@ public final class IndexStore implements AutoCloseable {
                 handles.forEach(ColumnFamilyHandle::close);
             }
         } catch (RocksDBException e) {
+            LogStorageException failure = new LogStorageException("cannot check the RocksDB index", dir, e);
+            if (!isCorruption(failure)) {
+                throw failure;
+            }
             return e.getMessage() == null ? String.valueOf(e.getStatus()) : e.getMessage();
         }
     }

@@ -115,7 +115,27 @@ public final class LogLoader {
             if (state != null && clean && !repair && state.cleanEndOffset() >= paths.lastKey()) {
                 return loadClean(dir, files, index, partitionId, state, paths, segmentBytes, writer);
             }
-            return Recovery.run(dir, files, index, partitionId, state, paths, segmentBytes, writer, repair, preserveDir, clean);
+            return Recovery.run(dir, files, index, partitionId, state, paths, segmentBytes, writer, repair, preserveDir, clean, false);
+        } catch (IOException e) {
+            throw new LogStorageException("cannot load partition directory", dir, e);
+        }
+    }
+
+    /**
+     * Loads a log whose index was set aside (damaged) but whose {@code state} (stored under the new
+     * {@code partitionId}'s owner by the caller, or not at all) was read from it first: a full scan
+     * rebuilds every index entry, and the state's recovery point keeps deciding what is a torn
+     * write and what is corruption.
+     */
+    public static LoadedLog loadWithRebuiltIndex(Path dir, FileLayer files, IndexStore index, long partitionId, PartitionState state,
+                                                 int segmentBytes, int indexIntervalBytes) {
+        try {
+            TreeMap<Long, Path> paths = listSegments(dir, files);
+            if (paths.isEmpty()) {
+                return load(dir, files, index, partitionId, state, false, segmentBytes, indexIntervalBytes);
+            }
+            IndexWriter writer = new IndexWriter(index, partitionId, indexIntervalBytes);
+            return Recovery.run(dir, files, index, partitionId, state, paths, segmentBytes, writer, false, null, false, true);
         } catch (IOException e) {
             throw new LogStorageException("cannot load partition directory", dir, e);
         }

@@ -49,6 +49,7 @@ final class Recovery {
      */
     private boolean recoveryPointUnknown;
     private boolean cleanShutdown;
+    private boolean indexRebuilt;
 
     private Recovery(Path dir, FileLayer files, IndexStore index, long partitionId, IndexWriter writer) {
         this.dir = dir;
@@ -63,14 +64,17 @@ final class Recovery {
      * @param preserveDir    with {@code cutCorruption}: what the cut drops is moved there, not deleted
      * @param cleanShutdown  the data directory was closed cleanly: with the state lost, every byte
      *                       of every segment was flushed, so no bad batch is a torn write
+     * @param indexRebuilt   {@code state} survived but the index entries did not (the index was set
+     *                       aside): scan everything, trusting the state's recovery point
      */
     static LoadedLog run(Path dir, FileLayer files, IndexStore index, long partitionId, PartitionState state,
                          TreeMap<Long, Path> paths, int segmentBytes, IndexWriter writer, boolean cutCorruption,
-                         Path preserveDir, boolean cleanShutdown) throws IOException {
+                         Path preserveDir, boolean cleanShutdown, boolean indexRebuilt) throws IOException {
         Recovery r = new Recovery(dir, files, index, partitionId, writer);
         r.cutCorruption = cutCorruption;
         r.preserveDir = preserveDir;
         r.cleanShutdown = cleanShutdown;
+        r.indexRebuilt = indexRebuilt;
         long scanFrom = r.start(state, paths);
         r.openUnscanned(paths.headMap(scanFrom, false));
         r.scan(new ArrayList<>(paths.tailMap(scanFrom, true).values()));
@@ -89,6 +93,14 @@ final class Recovery {
             epochs = new LeaderEpochCache();
             logStart = firstBase;
             highWatermark = firstBase;
+            scanFrom = firstBase;
+        } else if (indexRebuilt) {
+            // The state outlived its index: rebuild every entry by a full scan, keep what the state knows.
+            index.clearIndex(partitionId);
+            recoveryPoint = Math.max(state.recoveryPoint(), firstBase);
+            epochs = new LeaderEpochCache();
+            logStart = Math.max(state.logStartOffset(), firstBase);
+            highWatermark = state.highWatermark();
             scanFrom = firstBase;
         } else {
             recoveryPoint = Math.max(state.recoveryPoint(), firstBase);
@@ -122,14 +134,17 @@ final class Recovery {
             int fileBytes = sizeOf(path);
             SegmentScanner.ScanResult r = scanOne(path, base, fileBytes);
             boolean last = i == toScan.size() - 1;
-            boolean endOfData = r.clean() || (last && r.stopReason().startsWith("zero header"));
+            boolean zeros = last && r.stopReason() != null && r.stopReason().startsWith("zero header");
+            // zeros end the written data, unless (recovery point unknown) valid batches follow them: a zeroed page
+            boolean endOfData = r.clean() || zeros && !(recoveryPointUnknown && validDataFollows(path, base, r, fileBytes));
             if (!endOfData) {
                 boolean belowRecoveryPoint = r.nextOffset() < recoveryPoint;
                 boolean damaged = belowRecoveryPoint
                         || recoveryPointUnknown && (cleanShutdown || validDataFollows(path, base, r, fileBytes));
                 if (damaged && !cutCorruption) {
                     throw new CorruptLogException(path, r.validBytes(), r.stopReason() + (belowRecoveryPoint
-                            ? " (below recovery point " + recoveryPoint + ", at offset " + r.nextOffset() + ")"
+                            ? (recoveryPointUnknown ? " (in a sealed segment, flushed before the next was rolled; at offset "
+                                    + r.nextOffset() + ")" : " (below recovery point " + recoveryPoint + ", at offset " + r.nextOffset() + ")")
                             : " (at offset " + r.nextOffset() + (cleanShutdown ? ", after a clean shutdown" : ", followed by valid batches")
                                     + ": damaged data, not a torn write; the recovery point was lost with the index)"));
                 }

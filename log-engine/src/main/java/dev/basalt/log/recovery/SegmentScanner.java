@@ -72,9 +72,11 @@ public final class SegmentScanner {
      * Whether a valid batch (structure, magic, CRC32C) with a base offset at or above
      * {@code nextOffset} lies after the invalid batch at {@code badPosition}: first where that
      * batch's length field says the next one starts, else at any later position whose header is
-     * plausible, up to the first all-zero 4 KiB page (preallocated, never written space). A torn
-     * write leaves nothing valid after the tear; damage to written data (a flipped bit, a bad
-     * sector) does. Only for a log whose recovery point is unknown, so it reads at most one segment.
+     * plausible, up to a run of zeros that reaches the end of the file or is at least
+     * {@value #ZERO_RUN_END_BYTES} bytes long (preallocated, never written space; a shorter run, such
+     * as a zeroed page, is skipped). A torn write leaves nothing valid after the tear; damage to
+     * written data (a flipped bit, a bad sector) does. Only for a log whose recovery point is
+     * unknown, so it reads at most one segment.
      * Candidates whose header is plausible but whose CRC fails cost a checksum each; past
      * {@value #RESYNC_CHECKSUM_BYTES_MAX} bytes checksummed the answer is true (treat as damage:
      * the replica goes offline and nothing is cut, never the reverse).
@@ -90,8 +92,13 @@ public final class SegmentScanner {
             }
         }
         for (int pos = badPosition + 1; pos <= limitBytes - RecordBatch.HEADER_SIZE_BYTES; pos++) {
-            if ((pos & 4095) == 0 && allZero(map, pos, Math.min(limitBytes, pos + 4096))) {
-                return false;
+            if ((pos & 4095) == 0 && map.get(pos) == 0) {
+                int end = zeroRunEnd(map, pos, limitBytes);
+                if (end >= limitBytes || end - pos >= ZERO_RUN_END_BYTES) {
+                    return false;
+                }
+                // a batch after the run may start up to its 8-byte base offset and length field inside it
+                pos = Math.max(pos, end - RecordBatch.LOG_OVERHEAD_BYTES - 1);
             }
             if (map.get(pos + RecordBatch.MAGIC_OFFSET) == RecordBatch.MAGIC && validBatchAt(map, pos, limitBytes, nextOffset, budget)) {
                 return true;
@@ -101,6 +108,22 @@ public final class SegmentScanner {
             }
         }
         return false;
+    }
+
+    /** Zeros this long (or to the end of the file) end the written data for {@link #validBatchFollows}. */
+    static final int ZERO_RUN_END_BYTES = 1 << 20;
+
+    /** The first position at or after {@code from} holding a non-zero byte, at most {@code from + ZERO_RUN_END_BYTES} or the limit. */
+    private static int zeroRunEnd(ByteBuffer map, int from, int limitBytes) {
+        int to = (int) Math.min(limitBytes, (long) from + ZERO_RUN_END_BYTES);
+        int pos = from;
+        while (pos + 8 <= to && map.getLong(pos) == 0) {
+            pos += 8;
+        }
+        while (pos < to && map.get(pos) == 0) {
+            pos++;
+        }
+        return pos;
     }
 
     /** The checksum work {@link #validBatchFollows} may spend on candidates before it assumes damage. */
