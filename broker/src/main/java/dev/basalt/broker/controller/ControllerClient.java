@@ -45,7 +45,7 @@ public final class ControllerClient implements AutoCloseable {
     /** Back-off between attempts at different controllers. */
     static final long RETRY_BACKOFF_MS = 50;
 
-    private final Map<Integer, ManagedChannel> channels = new TreeMap<>();
+    private final Map<Integer, dev.basalt.broker.rpc.ReconnectingChannel> channels = new TreeMap<>();
     private final List<Integer> voterIds;
     private final ScheduledExecutorService scheduler;
     private volatile int activeHint = -1;
@@ -57,8 +57,8 @@ public final class ControllerClient implements AutoCloseable {
 
     public ControllerClient(Map<Integer, NodeConfig.HostPort> voters, ScheduledExecutorService scheduler, int messageBytesMax) {
         this.scheduler = scheduler;
-        voters.forEach((id, hp) -> channels.put(id, NettyChannelBuilder.forAddress(hp.host(), hp.port()).usePlaintext()
-                .maxInboundMessageSize(messageBytesMax).build()));
+        voters.forEach((id, hp) -> channels.put(id, new dev.basalt.broker.rpc.ReconnectingChannel(
+                NettyChannelBuilder.forAddress(hp.host(), hp.port()).usePlaintext().maxInboundMessageSize(messageBytesMax).build())));
         this.voterIds = List.copyOf(channels.keySet());
     }
 
@@ -172,7 +172,7 @@ public final class ControllerClient implements AutoCloseable {
         int target = pickTarget(avoid);
         ListenableFuture<R> f;
         try {
-            f = send.apply(channels.get(target));
+            f = send.apply(channels.get(target).channel());
         } catch (RuntimeException e) {
             out.completeExceptionally(e);
             return;
@@ -232,14 +232,15 @@ public final class ControllerClient implements AutoCloseable {
                                    io.grpc.stub.StreamObserver<dev.basalt.proto.v1.BrokerSessionEvent> events) {
         int target = pickTarget(-1);
         io.grpc.Context.CancellableContext ctx = io.grpc.Context.current().withCancellation();
-        ctx.run(() -> ControllerServiceGrpc.newStub(channels.get(target)).brokerSession(request, events));
+        ctx.run(() -> ControllerServiceGrpc.newStub(channels.get(target).channel()).brokerSession(request, events));
         return new OpenSession(target, () -> ctx.cancel(null));
     }
 
     @Override
     public void close() {
         closed = true;
-        List<ManagedChannel> all = new ArrayList<>(channels.values());
+        List<ManagedChannel> all = new ArrayList<>();
+        channels.values().forEach(c -> all.add(c.raw()));
         all.forEach(ManagedChannel::shutdownNow);
     }
 }

@@ -136,8 +136,12 @@ final class Destinations implements AutoCloseable {
         private final FetchServiceGrpc.FetchServiceFutureStub fetch;
         private final ListOffsetsServiceGrpc.ListOffsetsServiceFutureStub listOffsets;
 
+        /** Caps gRPC's reconnect wait: each call below first starts an attempt if the channel is failing. */
+        private final dev.basalt.broker.rpc.ReconnectingChannel reconnect;
+
         Remote(ManagedChannel channel) {
             this.channel = channel;
+            this.reconnect = new dev.basalt.broker.rpc.ReconnectingChannel(channel);
             this.produce = ProduceServiceGrpc.newFutureStub(channel);
             this.fetch = FetchServiceGrpc.newFutureStub(channel);
             this.listOffsets = ListOffsetsServiceGrpc.newFutureStub(channel);
@@ -145,16 +149,19 @@ final class Destinations implements AutoCloseable {
 
         @Override
         public CompletableFuture<ProduceResponse> produce(ProduceRequest request, long deadlineMs) {
+            reconnect.channel();
             return adapt(produce.withDeadlineAfter(remainingMs(deadlineMs), TimeUnit.MILLISECONDS).produce(request));
         }
 
         @Override
         public CompletableFuture<FetchResponse> fetch(FetchRequest request, long deadlineMs) {
+            reconnect.channel();
             return adapt(fetch.withDeadlineAfter(remainingMs(deadlineMs), TimeUnit.MILLISECONDS).fetch(request));
         }
 
         @Override
         public CompletableFuture<ListOffsetsResponse> listOffsets(ListOffsetsRequest request, long deadlineMs) {
+            reconnect.channel();
             return adapt(listOffsets.withDeadlineAfter(remainingMs(deadlineMs), TimeUnit.MILLISECONDS).listOffsets(request));
         }
 

@@ -257,9 +257,13 @@ public final class ReplicaRpc {
         private CompletableFuture<ReplicaFetchResponse> pending; // guarded by lock
         private volatile boolean sessionsUnsupported;
 
+        /** Caps gRPC's reconnect wait to a leader that was down for long (see ReconnectingChannel). */
+        private final ReconnectingChannel reconnect;
+
         GrpcReplicaClient(int brokerId, ManagedChannel channel) {
             this.brokerId = brokerId;
             this.channel = channel;
+            this.reconnect = new ReconnectingChannel(channel);
             this.stub = ReplicaServiceGrpc.newBlockingStub(channel);
             this.asyncStub = ReplicaServiceGrpc.newStub(channel);
         }
@@ -273,6 +277,7 @@ public final class ReplicaRpc {
             synchronized (lock) {
                 pending = answer;
                 if (session == null) {
+                    reconnect.channel();
                     openSession();
                 }
                 // A stream that failed as it opened (the lock is reentrant) has failed the answer already.

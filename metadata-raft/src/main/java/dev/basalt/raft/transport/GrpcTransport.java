@@ -60,6 +60,9 @@ public final class GrpcTransport implements Transport {
         }
     }
 
+    /** The longest wait between connection attempts to a peer while messages for it wait (gRPC's own grows to 2 min). */
+    static final long CONNECT_RETRY_MAX_MS = 1_000;
+
     private final int localId;
     private final InetSocketAddress listenAddress;
     private final Options options;
@@ -188,6 +191,10 @@ public final class GrpcTransport implements Transport {
                                 e.getMessage());
                         return;
                     }
+                    Peer from = peers.get(envelope.getFrom());
+                    if (from != null) {
+                        from.peerSeen();
+                    }
                     inbound.accept(m);
                 }
 
@@ -214,6 +221,7 @@ public final class GrpcTransport implements Transport {
         private ClientCallStreamObserver<RaftEnvelope> stream;
         private long reconnectAtMs;
         private long blockedSinceMs = -1;
+        private long lastConnectRetryMs = Long.MIN_VALUE / 2;
         private boolean closed;
         private boolean watchingState;
 
@@ -249,6 +257,9 @@ public final class GrpcTransport implements Transport {
             // They wait in the bounded queue instead; the stream's onReady handler drains it.
             ConnectivityState state = channel.getState(true);
             boolean connected = state == ConnectivityState.READY;
+            if (state == ConnectivityState.TRANSIENT_FAILURE && !queue.isEmpty()) {
+                maybeRetryConnectNow(nowMs);
+            }
             if (!connected && !watchingState && !queue.isEmpty()) {
                 watchingState = true;
                 channel.notifyWhenStateChanged(state, () -> {
@@ -310,6 +321,27 @@ public final class GrpcTransport implements Transport {
                     }
                 }
             });
+        }
+
+        /**
+         * gRPC waits longer and longer between connection attempts to a peer that stays down
+         * (up to 2 minutes): a voter restarted after a long outage stayed cut off from the leader,
+         * and the quorum had one member fewer, for over a minute. While messages wait for the peer,
+         * reconnect at least every {@value #CONNECT_RETRY_MAX_MS} ms instead.
+         */
+        private void maybeRetryConnectNow(long nowMs) {
+            if (nowMs - lastConnectRetryMs >= CONNECT_RETRY_MAX_MS) {
+                lastConnectRetryMs = nowMs;
+                channel.resetConnectBackoff();
+            }
+        }
+
+        /** The peer sent us something, so it is up: connect back now if our channel to it is failing. */
+        @SuppressForbidden(reason = "transport timers use the monotonic clock")
+        synchronized void peerSeen() {
+            if (!closed && channel.getState(false) == ConnectivityState.TRANSIENT_FAILURE) {
+                maybeRetryConnectNow(System.nanoTime() / 1_000_000);
+            }
         }
 
         /** The stream is gone: what was queued is lost, as on a real network; reopen after a backoff. */
