@@ -149,7 +149,10 @@ final class TopicsCommand implements Callable<Integer> {
             if (report == null) {
                 StringJoiner cfg = new StringJoiner(",");
                 d.configs().forEach((k, v) -> cfg.add(k + "=" + v));
-                int rf = d.partitions().isEmpty() ? 0 : d.partitions().get(0).replicas().size();
+                // Partitions differ after a reassignment changed some replica sets: show the range, not partition 0's.
+                java.util.IntSummaryStatistics rfs = d.partitions().stream().mapToInt(p -> p.replicas().size()).summaryStatistics();
+                String rf = d.partitions().isEmpty() ? "0" : rfs.getMin() == rfs.getMax() ? String.valueOf(rfs.getMin())
+                        : rfs.getMin() + "-" + rfs.getMax();
                 root.out.println("Topic: " + d.name() + "\tTopicId: " + d.topicId() + "\tPartitionCount: " + d.partitions().size()
                         + "\tReplicationFactor: " + rf + "\tConfigs: " + cfg);
             }

@@ -127,6 +127,10 @@ class BasaltCliClusterTest {
         assertTrue(d.out().contains("ReplicationFactor: 2"), d.out());
         assertTrue(d.out().contains("\tPartition: 0\tLeader: 1\tLeaderEpoch: 0\tReplicas: 1,2\tIsr: 1,2\t"), d.out());
         assertEquals(BasaltCli.CLUSTER_ERROR, run("topics", "--create", "--topic", "rf4", "--replication-factor", "4").code());
+        // found probing a cluster: after a reassignment grew one partition, the summary still showed partition 0's count
+        cluster.setReplicas("rf", 1, List.of(1, 2, 3));
+        Result mixed = run("topics", "--describe", "--topic", "rf");
+        assertTrue(mixed.out().contains("ReplicationFactor: 2-3\t"), mixed.out());
     }
 
     @Test

@@ -101,7 +101,9 @@ public final class ClusterHttpApi {
         if (resource.equals("quorum") && parts.size() == 1) {
             return ok(proto(quorum.get()));
         }
-        if (admin == null && (resource.equals("cluster") || resource.equals("brokers") || resource.equals("topics"))) {
+        // groups: a broker's GroupsHttpApi answers them before this; here only on a controller-only node
+        if (admin == null && (resource.equals("cluster") || resource.equals("brokers") || resource.equals("topics")
+                || resource.equals("groups"))) {
             return error(404, "NOT_A_BROKER", "this node is controller-only; ask a broker's admin port for " + path);
         }
         return switch (resource) {

@@ -245,6 +245,15 @@ public final class FakeCluster implements AutoCloseable {
         return List.copyOf(out);
     }
 
+    /** Sets a partition's replicas and ISR to {@code replicas} (a completed reassignment; bumps the partition epoch). */
+    public synchronized void setReplicas(String topic, int partition, List<Integer> replicas) {
+        PartitionLog log = partition(topic, partition);
+        log.replicas = List.copyOf(replicas);
+        log.isr = List.copyOf(replicas);
+        log.partitionEpoch++;
+        metadataChanges++;
+    }
+
     /** Sets a partition's ISR and eligible leader replicas (bumping the partition epoch). */
     public synchronized void setIsr(String topic, int partition, List<Integer> isr, List<Integer> elr) {
         PartitionLog log = partition(topic, partition);
