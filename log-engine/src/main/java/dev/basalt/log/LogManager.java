@@ -353,7 +353,11 @@ public final class LogManager implements AutoCloseable {
             }
         }
         openedClean = clean;
-        LOG.info("opened {} with {} partitions ({} shutdown)", dataDir, logs.size(), clean ? "clean" : "unclean");
+        if (found.isEmpty()) {
+            LOG.info("opened {} with no partitions", dataDir); // a new directory has no shutdown to speak of
+        } else {
+            LOG.info("opened {} with {} partitions ({} shutdown)", dataDir, logs.size(), clean ? "clean" : "unclean");
+        }
     }
 
     /** Whether the previous run of this data directory ended with a clean shutdown (nothing unflushed lost). */
