@@ -253,6 +253,13 @@ class IndexCorruptionTest {
         RecoveryTest.cut(indexFile("CURRENT"), 3);
     }
 
+    /** Loses the index, opens: the partition must be offline (damage), not cut. */
+    private void assertOfflineAfterLosingTheIndex() throws IOException {
+        loseIndex();
+        open();
+        assertTrue(manager.offlinePartitions().containsKey(TP), "offline: " + manager.offlinePartitions());
+    }
+
     /**
      * A flipped bit inside an acknowledged, fsynced batch while the index (and with it the recovery
      * point) is lost: recovery took the bad batch for a torn write and cut it and every batch after
@@ -265,9 +272,7 @@ class IndexCorruptionTest {
         OneSegment s = fillOneSegmentAndCrash(60);
         long size = Files.size(s.file());
         RecoveryTest.flipByte(s.file(), s.positions().get(30).position() + RecordBatchHeader.RECORDS + 5);
-        loseIndex();
-        open();
-        assertTrue(manager.offlinePartitions().containsKey(TP), "offline: " + manager.offlinePartitions());
+        assertOfflineAfterLosingTheIndex();
         assertTrue(manager.offlinePartitions().get(TP).contains("not a torn write"), manager.offlinePartitions().get(TP));
         assertEquals(size, Files.size(s.file()), "nothing cut");
     }
@@ -277,9 +282,7 @@ class IndexCorruptionTest {
     void lostIndexAndDamagedLengthField_partitionOfflineNothingCut() throws IOException {
         OneSegment s = fillOneSegmentAndCrash(60);
         RecoveryTest.flipByte(s.file(), s.positions().get(20).position() + RecordBatchHeader.LENGTH + 2);
-        loseIndex();
-        open();
-        assertTrue(manager.offlinePartitions().containsKey(TP), "offline: " + manager.offlinePartitions());
+        assertOfflineAfterLosingTheIndex();
     }
 
     /** A real torn write (the last batch half on disk, zeros after it) is still cut, and the log comes back. */
@@ -287,9 +290,7 @@ class IndexCorruptionTest {
     void lostIndexAndTornLastBatch_tailCut() throws IOException {
         OneSegment s = fillOneSegmentAndCrash(60);
         int lastStart = s.positions().get(59).position();
-        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(s.file(), java.nio.file.StandardOpenOption.WRITE)) {
-            ch.write(java.nio.ByteBuffer.allocate(s.writtenBytes() - lastStart - 20), lastStart + 20);
-        }
+        zero(s.file(), lastStart + 20, s.writtenBytes() - lastStart - 20);
         loseIndex();
         PartitionLog log = open().get(TP);
         assertTrue(manager.offlinePartitions().isEmpty(), manager.offlinePartitions().toString());
@@ -303,9 +304,7 @@ class IndexCorruptionTest {
         open().close(); // recovers, then shuts down cleanly
         manager = null;
         RecoveryTest.flipByte(s.file(), s.positions().get(59).position() + RecordBatchHeader.RECORDS + 5);
-        loseIndex();
-        open();
-        assertTrue(manager.offlinePartitions().containsKey(TP), "offline: " + manager.offlinePartitions());
+        assertOfflineAfterLosingTheIndex();
         assertTrue(manager.offlinePartitions().get(TP).contains("clean shutdown"), manager.offlinePartitions().get(TP));
     }
 
@@ -364,9 +363,7 @@ class IndexCorruptionTest {
         OneSegment s = fillOneSegmentAndCrash(300);
         assertTrue(s.writtenBytes() > 3 * 4096, "data spans several pages: " + s.writtenBytes());
         zero(s.file(), 4096, 4096);
-        loseIndex();
-        open();
-        assertTrue(manager.offlinePartitions().containsKey(TP), "offline: " + manager.offlinePartitions());
+        assertOfflineAfterLosingTheIndex();
     }
 
     /** As above, the zeros starting exactly at a batch boundary (the scan stops at a zero header there). */
@@ -374,9 +371,7 @@ class IndexCorruptionTest {
     void lostIndexAndZerosFromABatchBoundary_partitionOffline() throws IOException {
         OneSegment s = fillOneSegmentAndCrash(120);
         zero(s.file(), s.positions().get(40).position(), 3000);
-        loseIndex();
-        open();
-        assertTrue(manager.offlinePartitions().containsKey(TP), "offline: " + manager.offlinePartitions());
+        assertOfflineAfterLosingTheIndex();
     }
 
     /**

@@ -140,15 +140,9 @@ public final class IndexStore implements AutoCloseable {
              DBOptions dbOptions = new DBOptions();
              ColumnFamilyOptions cfOptions = new ColumnFamilyOptions();
              ReadOptions read = new ReadOptions()) {
-            List<ColumnFamilyDescriptor> descriptors = new ArrayList<>();
-            int stateAt = -1;
-            for (byte[] name : RocksDB.listColumnFamilies(listOptions, dir.toString())) {
-                if (java.util.Arrays.equals(name, bytes("state"))) {
-                    stateAt = descriptors.size();
-                }
-                descriptors.add(new ColumnFamilyDescriptor(name, cfOptions));
-            }
-            if (stateAt < 0 || descriptors.stream().noneMatch(d -> java.util.Arrays.equals(d.getName(), RocksDB.DEFAULT_COLUMN_FAMILY))) {
+            List<ColumnFamilyDescriptor> descriptors = listedFamilies(listOptions, dir, cfOptions);
+            int stateAt = indexOf(descriptors, bytes("state"));
+            if (stateAt < 0 || indexOf(descriptors, RocksDB.DEFAULT_COLUMN_FAMILY) < 0) {
                 throw new LogStorageException("no partition-state column family in the RocksDB index", dir, null);
             }
             List<ColumnFamilyHandle> handles = new ArrayList<>();
@@ -181,11 +175,8 @@ public final class IndexStore implements AutoCloseable {
         try (org.rocksdb.Options listOptions = new org.rocksdb.Options();
              DBOptions dbOptions = new DBOptions().setParanoidChecks(true);
              ColumnFamilyOptions cfOptions = new ColumnFamilyOptions()) {
-            List<ColumnFamilyDescriptor> descriptors = new ArrayList<>();
-            for (byte[] name : RocksDB.listColumnFamilies(listOptions, dir.toString())) {
-                descriptors.add(new ColumnFamilyDescriptor(name, cfOptions));
-            }
-            if (descriptors.stream().noneMatch(d -> java.util.Arrays.equals(d.getName(), RocksDB.DEFAULT_COLUMN_FAMILY))) {
+            List<ColumnFamilyDescriptor> descriptors = listedFamilies(listOptions, dir, cfOptions);
+            if (indexOf(descriptors, RocksDB.DEFAULT_COLUMN_FAMILY) < 0) {
                 return "its MANIFEST lists no column families (" + descriptors.size() + " found)";
             }
             List<ColumnFamilyHandle> handles = new ArrayList<>();
@@ -202,6 +193,25 @@ public final class IndexStore implements AutoCloseable {
             }
             return e.getMessage() == null ? String.valueOf(e.getStatus()) : e.getMessage();
         }
+    }
+
+    /** The column families the index's MANIFEST lists, in its order, all with {@code cfOptions} (read-only opens). */
+    private static List<ColumnFamilyDescriptor> listedFamilies(org.rocksdb.Options listOptions, Path dir, ColumnFamilyOptions cfOptions)
+            throws RocksDBException {
+        List<ColumnFamilyDescriptor> out = new ArrayList<>();
+        for (byte[] name : RocksDB.listColumnFamilies(listOptions, dir.toString())) {
+            out.add(new ColumnFamilyDescriptor(name, cfOptions));
+        }
+        return out;
+    }
+
+    private static int indexOf(List<ColumnFamilyDescriptor> descriptors, byte[] name) {
+        for (int i = 0; i < descriptors.size(); i++) {
+            if (java.util.Arrays.equals(descriptors.get(i).getName(), name)) {
+                return i;
+            }
+        }
+        return -1;
     }
 
     /**

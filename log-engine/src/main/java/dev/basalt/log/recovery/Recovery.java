@@ -135,12 +135,13 @@ final class Recovery {
             SegmentScanner.ScanResult r = scanOne(path, base, fileBytes);
             boolean last = i == toScan.size() - 1;
             boolean zeros = last && r.stopReason() != null && r.stopReason().startsWith("zero header");
-            // zeros end the written data, unless (recovery point unknown) valid batches follow them: a zeroed page
-            boolean endOfData = r.clean() || zeros && !(recoveryPointUnknown && validDataFollows(path, base, r, fileBytes));
+            // With the recovery point unknown, whether valid batches follow the stop decides both
+            // questions below (a zeroed page is no end of data; a bad batch before valid ones is damage).
+            boolean validFollows = last && !r.clean() && recoveryPointUnknown && validDataFollows(path, base, r, fileBytes);
+            boolean endOfData = r.clean() || zeros && !validFollows;
             if (!endOfData) {
                 boolean belowRecoveryPoint = r.nextOffset() < recoveryPoint;
-                boolean damaged = belowRecoveryPoint
-                        || recoveryPointUnknown && (cleanShutdown || validDataFollows(path, base, r, fileBytes));
+                boolean damaged = belowRecoveryPoint || recoveryPointUnknown && (cleanShutdown || validFollows);
                 if (damaged && !cutCorruption) {
                     throw new CorruptLogException(path, r.validBytes(), r.stopReason() + (belowRecoveryPoint
                             ? (recoveryPointUnknown ? " (in a sealed segment, flushed before the next was rolled; at offset "
