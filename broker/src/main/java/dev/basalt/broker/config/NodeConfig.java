@@ -137,6 +137,9 @@ public final class NodeConfig {
         put(k, "replica.isr.check.interval.ms", "1000", "How often a leader looks for followers to drop from the ISR.", null);
         put(k, "replica.fetch.wait.max.ms", "500", "Longest a follower's fetch waits at the leader for new data (long poll).",
                 null);
+        put(k, "replica.fetch.hw.wait.max.ms", "10", "Longest a follower's fetch waits at the leader instead while the"
+                + " follower holds records whose commit (HW) it has not learned yet: bounds how stale a follower's HW is"
+                + " once writes stop.", null);
         put(k, "replica.fetch.min.bytes", "1", "Bytes a follower's fetch waits for before the leader answers.", null);
         put(k, "replica.fetch.max.bytes", "1048576", "Record bytes a follower fetches per partition per request (1 MiB;"
                 + " a larger first batch still comes whole).", null);

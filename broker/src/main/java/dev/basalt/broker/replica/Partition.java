@@ -98,6 +98,8 @@ public final class Partition {
 
     private volatile dev.basalt.broker.metrics.TopicMeters meters;
     private volatile long leaderLogEndSeen = -1;
+    /** Until when consumers may be waiting on this replica while it follows (KIP-392); ms on the replica manager's clock. */
+    private volatile long followerReadsUntilMs = Long.MIN_VALUE;
 
     public Partition(TopicPartition tp, String topicId, int localBrokerId, PartitionLog log) {
         this.tp = tp;
@@ -489,6 +491,26 @@ public final class Partition {
     }
 
     /** Reads for a consumer: only up to the high watermark (leader or follower). The caller closes the slice. */
+    /**
+     * A consumer read this replica while it follows (KIP-392) and may come back, or wait, until
+     * {@code untilMs}. Until then {@link #servesFollowerReads} is true and the follower asks its
+     * leader to answer at once whenever the high watermark moves, so those consumers see a record as
+     * soon as it is committed. Without such consumers a follower learns the high watermark with the
+     * next records it copies (or when its parked fetch expires, replica.fetch.wait.max.ms), as a
+     * Kafka follower does: at one write in flight that saves the leader and each follower one fetch
+     * and one answer per write. Racing callers may keep the smaller deadline; the next read renews it.
+     */
+    public void noteConsumerReadAsFollower(long untilMs) {
+        if (untilMs > followerReadsUntilMs) {
+            followerReadsUntilMs = untilMs;
+        }
+    }
+
+    /** Whether consumers read this replica as a follower recently enough to want every HW move pushed. */
+    public boolean servesFollowerReads(long nowMs) {
+        return nowMs < followerReadsUntilMs;
+    }
+
     public FetchSlice readForConsumer(long offset, int maxBytes) {
         return log.read(offset, maxBytes, log.highWatermark());
     }

@@ -35,6 +35,11 @@ import org.slf4j.LoggerFactory;
  */
 public final class FetchHandler {
     private static final Logger log = LoggerFactory.getLogger(FetchHandler.class);
+    /**
+     * How long after a consumer's follower read (beyond its own wait) the follower keeps asking for
+     * HW pushes: covers the gap between a consumer's polls.
+     */
+    static final long FOLLOWER_READ_INTEREST_GRACE_MS = 10_000;
 
     /** Sends a response and closes its slices once the bytes are out. */
     public interface Responder {
@@ -218,6 +223,11 @@ public final class FetchHandler {
                     continue;
                 }
                 var plog = lookup.partition().log();
+                if (!lookup.partition().isLeader()) {
+                    // A follower read: ask the leader to push HW moves while such consumers are around.
+                    lookup.partition().noteConsumerReadAsFollower(replicas.clock().millis() + req.getMaxWaitMs()
+                            + FOLLOWER_READ_INTEREST_GRACE_MS);
+                }
                 int partitionMax = p.getPartitionMaxBytes() == 0 ? 1 << 20 : p.getPartitionMaxBytes();
                 int maxBytes = (int) Math.max(0, Math.min(partitionMax, budget - total));
                 try {

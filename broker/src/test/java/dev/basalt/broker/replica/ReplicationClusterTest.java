@@ -92,6 +92,10 @@ class ReplicationClusterTest {
     private final ExecutorService controllerThread = Executors.newSingleThreadExecutor(r -> new Thread(r, "fake-controller"));
     private volatile MetadataImage image = MetadataImage.EMPTY; // written on the controller thread only
     private final List<AlterPartitionRequest> alterRequests = new java.util.concurrent.CopyOnWriteArrayList<>();
+    /** Per link "from->to": the known_high_watermark of the latest fetch request sent on it. */
+    private final Map<String, Long> knownHwSent = new ConcurrentHashMap<>();
+    /** Per link "from->to": every fetch request sent on it, as {fetch offset, known HW, max wait ms} of its first partition. */
+    private final Map<String, List<long[]>> fetchesSent = new ConcurrentHashMap<>();
 
     /** One broker: its logs, replica manager, in-process server and produce handler. */
     private final class Node implements AutoCloseable {
@@ -110,7 +114,7 @@ class ReplicationClusterTest {
                     LogManagerOptions.DEFAULT.withoutPeriodicTasks(), FileLayer.DEFAULT);
             // replica.lag.time.max.ms 1500: short enough for the test, long enough for a cold JVM's first
             // gRPC calls (a few hundred ms) not to look like lag on a busy 2-core machine.
-            ReplicaConfig cfg = new ReplicaConfig(id, Map.of(), 1_500, 50, 100, 1, 1 << 20, 10 << 20, 20, 5_000, 200);
+            ReplicaConfig cfg = new ReplicaConfig(id, Map.of(), 1_500, 50, 100, 10, 1, 1 << 20, 10 << 20, 20, 5_000, 200);
             Purgatory<TopicPartition> fetchWaiters = new Purgatory<>("fetch", timer, 1000);
             Purgatory<TopicPartition> produceWaiters = new Purgatory<>("produce", timer, 1000);
             ReplicaClient.Factory clients = ReplicaRpc.clients(hostPort -> {
@@ -156,6 +160,12 @@ class ReplicationClusterTest {
         @Override
         public ReplicaFetchResponse fetch(ReplicaFetchRequest request, long timeoutMs) throws ReplicaClientException {
             check();
+            if (request.getPartitionsCount() > 0) {
+                knownHwSent.put(from + "->" + to, request.getPartitions(0).getKnownHighWatermark());
+                fetchesSent.computeIfAbsent(from + "->" + to, k -> new java.util.concurrent.CopyOnWriteArrayList<>())
+                        .add(new long[] {request.getPartitions(0).getFetchOffset(), request.getPartitions(0).getKnownHighWatermark(),
+                            request.getMaxWaitMs()});
+            }
             ReplicaFetchResponse r = inner.fetch(request, timeoutMs);
             check(); // cut while the long poll was parked: the answer is lost in the partition
             return r;
@@ -324,6 +334,39 @@ class ReplicationClusterTest {
     }
 
     @Test
+    void followersAskForHighWatermarkPushesOnlyWhileConsumersReadThem_kip392() throws Exception {
+        assertEquals(ErrorCode.NONE, produce(nodes.get(1), -1, "a").getErrorCode());
+        await("followers learn the HW without pushes (with the next answer)", () -> partition(2).highWatermark() == 1
+                && partition(3).highWatermark() == 1);
+        knownHwSent.clear();
+        await("follower 2 fetches again", () -> knownHwSent.containsKey("2->1"));
+        assertEquals(Long.MAX_VALUE, knownHwSent.get("2->1"), "no consumer reads follower 2: no HW-only answers wanted");
+        partition(2).noteConsumerReadAsFollower(System.currentTimeMillis() + 60_000);
+        await("follower 2 now sends the HW it knows", () -> knownHwSent.getOrDefault("2->1", Long.MAX_VALUE) == 1L);
+        knownHwSent.clear();
+        await("follower 3 fetches again", () -> knownHwSent.containsKey("3->1"));
+        assertEquals(Long.MAX_VALUE, knownHwSent.get("3->1"), "follower 3 still serves no consumer");
+        assertEquals(ErrorCode.NONE, produce(nodes.get(1), -1, "b").getErrorCode());
+        await("follower 2 learns the next HW", () -> partition(2).highWatermark() == 2);
+    }
+
+    @Test
+    void aFollowerHoldingRecordsAboveItsHighWatermark_parksOnlyForTheShortHwWait_soItsHwFollowsOnceWritesStop()
+            throws Exception {
+        assertEquals(ErrorCode.NONE, produce(nodes.get(1), -1, "a").getErrorCode());
+        await("follower 3 learns the HW without a push", () -> partition(3).highWatermark() == 1);
+        // Follower 3 held offset 0 before it knew it committed: those fetches waited 10 ms at most
+        // (replica.fetch.hw.wait.max.ms), not replica.fetch.wait.max.ms (100 here).
+        List<long[]> sent = fetchesSent.get("3->1");
+        assertTrue(sent.stream().anyMatch(f -> f[0] == 1 && f[1] == Long.MAX_VALUE && f[2] == 10),
+                "a fetch at log end 1 with the HW still 0 used the short wait");
+        int seen = sent.size();
+        await("follower 3 fetches again", () -> fetchesSent.get("3->1").size() > seen + 1);
+        long[] last = fetchesSent.get("3->1").get(fetchesSent.get("3->1").size() - 1);
+        assertEquals(100, last[2], "with its HW at its log end the follower parks for replica.fetch.wait.max.ms again");
+    }
+
+    @Test
     void stoppedFollowerLeavesTheIsr_acksAllContinues_thenRestartedItCatchesUpAndRejoins() throws Exception {
         assertEquals(ErrorCode.NONE, produce(nodes.get(1), -1, "before").getErrorCode());
         nodes.remove(3).close();
@@ -350,7 +393,9 @@ class ReplicationClusterTest {
     void belowMinIsr_acksAllIsRefusedBeforeAppending() throws Exception {
         nodes.remove(3).close();
         nodes.remove(2).close();
-        await("the ISR shrinks to the leader alone", () -> registration().isr().equals(List.of(1)));
+        // The leader's own view, not only the controller's: it applies the shrink when the image reaches it.
+        await("the ISR shrinks to the leader alone", () -> registration().isr().equals(List.of(1))
+                && !partition(1).leaderView().hasMinIsr());
         long before = leo(1);
         ProduceResponse.PartitionResponse r = produce(nodes.get(1), -1, "refused");
         assertEquals(ErrorCode.NOT_ENOUGH_REPLICAS, r.getErrorCode());

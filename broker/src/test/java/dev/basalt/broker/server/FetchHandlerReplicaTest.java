@@ -171,6 +171,7 @@ class FetchHandlerReplicaTest {
         assertFalse(only(fetch("r1", 0, 0, 0)).hasPreferredReadReplica(), "the leader is in the consumer's rack");
         assertFalse(only(fetch("r9", 0, 0, 0)).hasPreferredReadReplica(), "no replica in that rack");
         assertFalse(only(fetch("", 0, 0, 0)).hasPreferredReadReplica(), "no rack, no redirect");
+        assertFalse(p.servesFollowerReads(System.currentTimeMillis()), "reads at the leader are not follower reads");
     }
 
     @Test
@@ -190,6 +191,23 @@ class FetchHandlerReplicaTest {
         assertEquals(1, after.getHighWatermark());
         assertEquals(ErrorCode.NOT_LEADER, only(fetch("", 1, 0, 0)).getErrorCode(), "without client_rack only the leader serves");
         assertEquals(ErrorCode.FENCED_LEADER_EPOCH, only(fetch("r1", 0, 0, 0)).getErrorCode());
+    }
+
+    @Test
+    void aConsumerReadingAFollower_makesItWantHighWatermarkPushes_untilItsWaitAndAGracePass() {
+        replicationEndpoints = false; // the test plays the fetcher's part itself
+        publish(2, 1); // broker 1 follows broker 2
+        Partition p = rm.partition(TP).orElseThrow();
+        long before = System.currentTimeMillis();
+        assertFalse(p.servesFollowerReads(before), "no consumer read this follower yet");
+        assertEquals(ErrorCode.NOT_LEADER, only(fetch("", 1, 0, 0)).getErrorCode());
+        assertFalse(p.servesFollowerReads(before), "a refused read (no client_rack) is not a follower read");
+        assertEquals(ErrorCode.NONE, only(fetch("r1", 1, 0, 0)).getErrorCode());
+        long after = System.currentTimeMillis();
+        long grace = FetchHandler.FOLLOWER_READ_INTEREST_GRACE_MS;
+        assertTrue(p.servesFollowerReads(after));
+        assertTrue(p.servesFollowerReads(before + grace - 1));
+        assertFalse(p.servesFollowerReads(after + grace), "interest lapses when no consumer comes back");
     }
 
     @Test

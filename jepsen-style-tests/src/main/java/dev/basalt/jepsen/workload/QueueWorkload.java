@@ -69,6 +69,8 @@ public final class QueueWorkload {
     private final List<Thread> subscriberThreads = new ArrayList<>();
     private final AtomicBoolean subscribing = new AtomicBoolean();
     private volatile Map<TopicPartition, Long> finalTargets;
+    /** Per partition, the highest offset a producer got acknowledged. */
+    private final Map<Integer, Long> ackedOffsetMax = new java.util.concurrent.ConcurrentHashMap<>();
     private final List<Throwable> crashes = java.util.Collections.synchronizedList(new ArrayList<>());
 
     public QueueWorkload(Cluster cluster, HistoryRecorder history, String topic, int partitions, int producers, int consumers,
@@ -164,6 +166,7 @@ public final class QueueWorkload {
                     RecordMetadata md = producer.send(new ProducerRecord<>(topic, partition, null, Long.toString(value)))
                             .get(SEND_WAIT_MS, TimeUnit.MILLISECONDS);
                     history.record(invoke.withType(OpType.OK).withValues(List.of(new Msg(key(md.partition()), md.offset(), value))));
+                    ackedOffsetMax.merge(md.partition(), md.offset(), Math::max);
                 } catch (ExecutionException e) {
                     boolean definite = e.getCause() instanceof DefiniteException;
                     history.record(invoke.withType(definite ? OpType.FAIL : OpType.INFO).withError(String.valueOf(e.getCause())));
@@ -394,9 +397,9 @@ public final class QueueWorkload {
         List<String> notes = new ArrayList<>();
         producing.set(false);
         joinAll(producerThreads, Duration.ofMillis(SEND_WAIT_MS + 5_000), notes);
-        Map<TopicPartition, Long> ends = endOffsets(notes);
-        finalTargets = ends;
         long deadline = System.nanoTime() + drainTimeout.toNanos();
+        Map<TopicPartition, Long> ends = endOffsetsCoveringAcks(deadline, notes);
+        finalTargets = ends;
         for (Thread t : consumerThreads) {
             try {
                 t.join(Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime())));
@@ -428,6 +431,34 @@ public final class QueueWorkload {
             }
         }
         return notes;
+    }
+
+    /**
+     * End offsets (high watermarks) once they cover every acknowledged offset, or as they stand at
+     * {@code deadline}. After a failover a new leader's HW can trail an offset its predecessor
+     * acknowledged until every ISR member has fetched from it (or left the ISR); reading before
+     * then would stop consumers short of a record that is there. A HW that never catches up is
+     * still caught: consumers then stop short and the checker reports the record lost.
+     */
+    private Map<TopicPartition, Long> endOffsetsCoveringAcks(long deadline, List<String> notes) {
+        while (true) {
+            Map<TopicPartition, Long> ends = endOffsets(notes);
+            List<String> shortOnes = new ArrayList<>();
+            ackedOffsetMax.forEach((p, acked) -> {
+                Long end = ends.get(new TopicPartition(topic, p));
+                if (end != null && end <= acked) {
+                    shortOnes.add(key(p) + ": end " + end + ", acknowledged up to " + acked);
+                }
+            });
+            if (shortOnes.isEmpty() || ends.isEmpty()) {
+                return ends;
+            }
+            if (System.nanoTime() - deadline > 0) {
+                notes.add("high watermarks still below acknowledged offsets at the drain deadline: " + shortOnes);
+                return ends;
+            }
+            sleepMs(POLL_MS);
+        }
     }
 
     private Map<TopicPartition, Long> endOffsets(List<String> notes) {

@@ -50,6 +50,18 @@ public final class ReplicaFetcher implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ReplicaFetcher.class);
     /** KIP-279 rounds before falling back to the HW; each round lowers our latest epoch, so real logs need few. */
     static final int TRUNCATION_ROUNDS_MAX = 64;
+    /**
+     * known_high_watermark when no consumer reads this follower: the leader then answers a parked
+     * fetch for records or when it expires (replica.fetch.hw.wait.max.ms while this follower holds
+     * records above its HW, else replica.fetch.wait.max.ms), never for a HW move alone.
+     */
+    static final long NO_HIGH_WATERMARK_PUSH = Long.MAX_VALUE;
+    /**
+     * How long after records arrive a follower keeps using the short HW wait while its HW stays
+     * below its log end. A HW that stays behind longer (an ISR below min.insync.replicas) is then
+     * learned at replica.fetch.wait.max.ms, not with a fetch every replica.fetch.hw.wait.max.ms.
+     */
+    static final long HW_CHASE_MS = 1_000;
 
     private final int localBrokerId;
     private final int sourceBrokerId;
@@ -71,10 +83,13 @@ public final class ReplicaFetcher implements AutoCloseable {
         boolean truncated;
         int truncationRounds;
         long backoffUntilMs;
+        /** When records last arrived (or this leadership began): the short HW wait applies for HW_CHASE_MS after. */
+        long recordsAtMs;
 
-        Target(Partition partition, int leaderEpoch) {
+        Target(Partition partition, int leaderEpoch, long nowMs) {
             this.partition = partition;
             this.leaderEpoch = leaderEpoch;
+            this.recordsAtMs = nowMs;
         }
     }
 
@@ -114,7 +129,7 @@ public final class ReplicaFetcher implements AutoCloseable {
     /** Follows {@code partition} from this fetcher's broker in {@code leaderEpoch}: truncate first. */
     public void add(Partition partition, int leaderEpoch) {
         synchronized (monitor) {
-            targets.put(partition.topicPartition(), new Target(partition, leaderEpoch));
+            targets.put(partition.topicPartition(), new Target(partition, leaderEpoch, clock.millis()));
             monitor.notifyAll();
         }
     }
@@ -296,6 +311,7 @@ public final class ReplicaFetcher implements AutoCloseable {
         List<Target> batch = new ArrayList<>(candidates.size());
         long[] granted = new long[candidates.size()]; // throttle grant per fetched partition, -1 = not throttled
         long nowMs = clock.millis();
+        boolean uncommittedTail = false;
         for (Target t : candidates) {
             if (!flushIdleTail(t)) {
                 continue;
@@ -315,13 +331,22 @@ public final class ReplicaFetcher implements AutoCloseable {
             batch.add(t);
             PartitionLog plog = t.partition.log();
             long leo = plog.logEndOffset();
+            long hw = plog.highWatermark();
+            boolean pushed = t.partition.servesFollowerReads(nowMs);
+            uncommittedTail |= !pushed && hw < leo && nowMs - t.recordsAtMs <= HW_CHASE_MS;
             req.addPartitions(ReplicaFetchRequest.PartitionData.newBuilder().setTopicId(t.partition.topicId())
                     .setPartition(t.partition.topicPartition().partition()).setFetchOffset(leo)
                     .setFlushedOffset(Math.min(plog.recoveryPoint(), leo)).setCurrentLeaderEpoch(t.leaderEpoch)
-                    .setPartitionMaxBytes(maxBytes).setKnownHighWatermark(plog.highWatermark()));
+                    .setPartitionMaxBytes(maxBytes).setKnownHighWatermark(pushed ? hw : NO_HIGH_WATERMARK_PUSH));
         }
         if (batch.isEmpty()) {
             return;
+        }
+        if (uncommittedTail) {
+            // Records whose commit we have not learned: the leader does not push HW moves to us, so
+            // a short wait bounds how stale our HW (the one we would start from as leader) gets
+            // once writes stop; while they flow, the next records bring the HW sooner.
+            req.setMaxWaitMs(Math.min(config.fetchWaitMaxMs(), config.fetchHwWaitMaxMs()));
         }
         ReplicaFetchResponse resp;
         try {
@@ -348,7 +373,9 @@ public final class ReplicaFetcher implements AutoCloseable {
         }
         // Group commit: one fsync per partition covers every batch of this round; the flushed
         // offset reaches the leader in the next request (durable acks count only that).
+        long appendedAtMs = clock.millis();
         for (Target t : appended) {
+            t.recordsAtMs = appendedAtMs;
             if (t.partition.state().durableAcks()) {
                 t.partition.log().flush();
             }
