@@ -1,6 +1,7 @@
 package dev.basalt.client;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -424,6 +425,48 @@ class ProducerTest {
             cluster.broker(2).stop();
             BasaltException e = assertThrows(BasaltException.class, () -> get(p.send(new ProducerRecord<>("t", 0, null, "b"))));
             assertInstanceOf(DefiniteException.class, e, e.toString());
+        }
+    }
+
+    @Test
+    void requestsToOneBroker_travelOnOneProduceStream() {
+        cluster.createTopic("t", 1);
+        try (Producer<String, String> p = producer(Map.of("acks", "all", "linger.ms", 0))) {
+            for (int i = 0; i < 30; i++) {
+                assertEquals(i, get(p.send(new ProducerRecord<>("t", 0, null, "v" + i))).offset());
+            }
+        }
+        assertEquals(30, cluster.produceRequests());
+        assertEquals(1, cluster.produceStreams(), "one stream for every request");
+    }
+
+    @Test
+    void aBrokerWithoutProduceStream_getsUnaryProduce() {
+        cluster.createTopic("t", 1);
+        cluster.produceStreamUnimplemented();
+        try (Producer<String, String> p = producer(Map.of("acks", "all", "linger.ms", 0))) {
+            for (int i = 0; i < 10; i++) {
+                assertEquals(i, get(p.send(new ProducerRecord<>("t", 0, null, "v" + i))).offset());
+            }
+        }
+        assertEquals(10, cluster.produceRequests(), "each record once, as a unary call");
+        assertEquals(1, cluster.produceStreams(), "the stream is tried once");
+    }
+
+    @Test
+    void aStreamRequestPastRequestTimeout_cancelsTheStream_andTheRecordIsRetriedOnANewOne() throws Exception {
+        cluster.createTopic("t", 1);
+        cluster.holdProduce();
+        try (Producer<String, String> p = producer(Map.of("acks", "all", "linger.ms", 0, "request.timeout.ms", 300))) {
+            CompletableFuture<RecordMetadata> f = p.send(new ProducerRecord<>("t", 0, null, "held"));
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (cluster.produceStreams() < 2 && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
+            assertTrue(cluster.produceStreams() >= 2, "the timed-out stream was replaced by a new one");
+            assertFalse(f.isDone(), "the record is retried (indeterminate, within delivery.timeout.ms), not failed");
+            cluster.releaseProduce();
+            assertEquals("held", value(cluster.records("t", 0).get((int) get(f).offset())));
         }
     }
 

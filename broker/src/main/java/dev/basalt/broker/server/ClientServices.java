@@ -101,7 +101,11 @@ public final class ClientServices {
     private ServerServiceDefinition produceService() {
         MethodDescriptor<ProduceRequest, ProduceResponse> method = ProduceServiceGrpc.getProduceMethod()
                 .toBuilder(produceMarshaller, ProtoUtils.marshaller(ProduceResponse.getDefaultInstance())).build();
+        MethodDescriptor<ProduceRequest, ProduceResponse> streamMethod = ProduceServiceGrpc.getProduceStreamMethod()
+                .toBuilder(produceMarshaller, ProtoUtils.marshaller(ProduceResponse.getDefaultInstance())).build();
         return StrictRequestParsing.describedAs(ProduceServiceGrpc.getServiceDescriptor(), List.of(
+                ServerMethodDefinition.create(streamMethod, ServerCalls.asyncBidiStreamingCall(
+                        obs -> new ProduceStreamSession(produce, (ServerCallStreamObserver<ProduceResponse>) obs))),
                 ServerMethodDefinition.create(method, ServerCalls.asyncUnaryCall((req, obs) -> {
                     try {
                         produce.handle(req, response -> {

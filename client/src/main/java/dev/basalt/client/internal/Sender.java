@@ -69,6 +69,11 @@ public final class Sender implements Runnable {
     private final IdempotenceState idem;
     /** Totals for Producer.metrics(). */
     private final ProducerStats stats;
+    /** The open ProduceStream per broker id (sender thread only). */
+    private final Map<Integer, ProduceStreamCall> streams = new HashMap<>();
+    /** Brokers that answered ProduceStream with UNIMPLEMENTED: unary Produce for them (sender thread only). */
+    private final Set<Integer> unaryOnly = new java.util.HashSet<>();
+    private long nextCorrelationId = 1;
 
     public Sender(RecordAccumulator accumulator, MetadataManager metadata, ChannelPool channels, Settings settings,
                   Time time, RandomGenerator jitter) {
@@ -119,13 +124,32 @@ public final class Sender implements Runnable {
             while (inFlightTotal > 0 && !forceClose) {
                 runOnce();
             }
+            closeStreams();
         } catch (RuntimeException | Error e) {
             fatal = e;
             LOG.error("producer sender thread died; failing all pending records", e);
             accumulator.abortQueued(new DefiniteException("producer sender failed: " + e, false, e));
             abortInFlight();
+            closeStreams();
             throw e;
         }
+    }
+
+    /** Ends every ProduceStream: half-closed when nothing waits on it, else cancelled. */
+    private void closeStreams() {
+        for (ProduceStreamCall c : List.copyOf(streams.values())) {
+            c.dead = true;
+            try {
+                if (c.pending.isEmpty()) {
+                    c.requests.onCompleted();
+                } else {
+                    c.requests.cancel("producer closed", null);
+                }
+            } catch (RuntimeException e) {
+                LOG.debug("closing the produce stream to broker {}", c.node, e);
+            }
+        }
+        streams.clear();
     }
 
     /** The error that stopped the sender thread, or null while it runs normally. */
@@ -167,6 +191,7 @@ public final class Sender implements Runnable {
         for (ProducerBatch b : accumulator.expire(now)) {
             finishFailed(b, expiredError(b, now));
         }
+        expireStreamRequests(now);
         drained.forEach((node, batches) -> send(cluster, node, batches, now));
         long waitMs = Math.min(ready.nextCheckDelayMs(), 100);
         if (!ready.unknownLeaderTopics().isEmpty() || ready.awaitingNewLeader()) {
@@ -273,6 +298,22 @@ public final class Sender implements Runnable {
         inFlight.merge(node, 1, Integer::sum);
         inFlightTotal++;
         inFlightBatches.addAll(batches);
+        if (!unaryOnly.contains(node)) {
+            sendOnStream(node, address, req, batches, byPartition, now);
+        } else {
+            sendUnary(node, address, req, batches, byPartition);
+        }
+        if (settings.acks() == 0) {
+            // acks=0: the record counts as sent once handed to the transport; offsets are unknown
+            for (ProducerBatch b : batches) {
+                stats.completed(b, now); // before the callbacks: metrics() read after a send completed count it
+                b.complete(-1, -1);
+            }
+        }
+    }
+
+    private void sendUnary(int node, HostPort address, ProduceRequest.Builder req, List<ProducerBatch> batches,
+                           Map<TopicPartition, List<ProducerBatch>> byPartition) {
         try {
             ProduceServiceGrpc.newStub(channels.channel(address))
                     .withDeadlineAfter(settings.requestTimeoutMs(), TimeUnit.MILLISECONDS)
@@ -289,14 +330,181 @@ public final class Sender implements Runnable {
                     });
         } catch (RuntimeException e) {
             handleTransportError(node, batches, byPartition, e);
+        }
+    }
+
+    /**
+     * One ProduceStream per broker: a request is one message on it, tagged with a correlation id,
+     * so it costs no HTTP/2 stream and no header blocks of its own. The broker appends in stream
+     * order and answers in any order. Each request keeps the unary call's deadline
+     * (request.timeout.ms): when one passes, the stream is cancelled and every request still on
+     * it fails as a unary call cut off would (indeterminate, retried), as Kafka's client drops the
+     * connection of a request that timed out.
+     */
+    private void sendOnStream(int node, HostPort address, ProduceRequest.Builder req, List<ProducerBatch> batches,
+                              Map<TopicPartition, List<ProducerBatch>> byPartition, long now) {
+        ProduceStreamCall call = streams.get(node);
+        if (call != null && !call.address.equals(address)) {
+            failStream(call, io.grpc.Status.UNAVAILABLE.withDescription("broker " + node + " moved to " + address)
+                    .asRuntimeException());
+            call = null;
+        }
+        long correlationId = nextCorrelationId++;
+        try {
+            if (call == null) {
+                call = openStream(node, address);
+            }
+            call.pending.put(correlationId, new StreamRequest(batches, byPartition, now + settings.requestTimeoutMs()));
+            call.requests.onNext(req.setCorrelationId(correlationId).build());
+        } catch (RuntimeException e) {
+            if (call != null && call.pending.remove(correlationId) != null) {
+                failStream(call, e);
+            } else {
+                handleTransportError(node, batches, byPartition, e);
+            }
+        }
+    }
+
+    private ProduceStreamCall openStream(int node, HostPort address) {
+        ProduceStreamCall call = new ProduceStreamCall(node, address);
+        ClientResponseObserverBridge bridge = new ClientResponseObserverBridge(call);
+        ProduceServiceGrpc.newStub(channels.channel(address)).produceStream(bridge);
+        call.requests = bridge.requests;
+        streams.put(node, call);
+        return call;
+    }
+
+    private void onStreamAnswer(ProduceStreamCall call, ProduceResponse resp) {
+        StreamRequest r = call.pending.remove(resp.getCorrelationId());
+        if (r == null) {
+            if (!call.dead) {
+                LOG.warn("broker {} answered produce request {} that is not waiting for an answer", call.node,
+                        resp.getCorrelationId());
+            }
             return;
         }
-        if (settings.acks() == 0) {
-            // acks=0: the record counts as sent once handed to the transport; offsets are unknown
-            for (ProducerBatch b : batches) {
-                stats.completed(b, now); // before the callbacks: metrics() read after a send completed count it
-                b.complete(-1, -1);
+        handleResponse(call.node, r.batches(), r.byPartition(), resp);
+    }
+
+    /** The stream ended (error, or completed by the broker): every request still on it fails. */
+    private void failStream(ProduceStreamCall call, Throwable t) {
+        if (call.dead) {
+            return;
+        }
+        call.dead = true;
+        streams.remove(call.node, call);
+        try {
+            call.requests.cancel("produce stream abandoned", null);
+        } catch (RuntimeException ignored) {
+            // already closed
+        }
+        io.grpc.Status status = io.grpc.Status.fromThrowable(t);
+        boolean unimplemented = status.getCode() == io.grpc.Status.Code.UNIMPLEMENTED;
+        if (unimplemented) {
+            LOG.info("broker {} does not serve ProduceStream; using unary Produce for it", call.node);
+            unaryOnly.add(call.node);
+        }
+        List<StreamRequest> requests = List.copyOf(call.pending.values());
+        call.pending.clear();
+        for (StreamRequest r : requests) {
+            if (unimplemented) {
+                // nothing was processed: resend each request as a unary call, in order (it stays in flight)
+                sendUnary(call.node, call.address, rebuild(r.byPartition()), r.batches(), r.byPartition());
+            } else {
+                handleTransportError(call.node, r.batches(), r.byPartition(), streamFailure(status, t));
             }
+        }
+    }
+
+    /** A failed stream as one unary call's failure: only a stream never connected leaves its requests surely unsent. */
+    private static Throwable streamFailure(io.grpc.Status status, Throwable t) {
+        if (status.getCode() == io.grpc.Status.Code.UNAVAILABLE || status.getCode() == io.grpc.Status.Code.DEADLINE_EXCEEDED
+                || status.getCode() == io.grpc.Status.Code.CANCELLED) {
+            return t;
+        }
+        // e.g. INTERNAL or INVALID_ARGUMENT closing the whole stream: earlier requests on it may have been appended
+        return io.grpc.Status.UNAVAILABLE.withDescription("produce stream failed: " + status.getCode()
+                + (status.getDescription() == null ? "" : " (" + status.getDescription() + ")")).withCause(t).asRuntimeException();
+    }
+
+    private ProduceRequest.Builder rebuild(Map<TopicPartition, List<ProducerBatch>> byPartition) {
+        Map<String, ProduceRequest.TopicData.Builder> byTopic = new LinkedHashMap<>();
+        byPartition.forEach((tp, list) -> {
+            ByteString records = ByteString.EMPTY;
+            for (ProducerBatch b : list) {
+                records = records.concat(UnsafeByteOperations.unsafeWrap(b.payload()));
+            }
+            byTopic.computeIfAbsent(tp.topic(), t -> ProduceRequest.TopicData.newBuilder().setName(t))
+                    .addPartitions(ProduceRequest.PartitionData.newBuilder().setPartition(tp.partition()).setRecords(records));
+        });
+        int brokerTimeoutMs = Math.max(1, settings.requestTimeoutMs() - Math.min(1_000, settings.requestTimeoutMs() / 10));
+        ProduceRequest.Builder req = ProduceRequest.newBuilder().setAcks(settings.acks()).setTimeoutMs(brokerTimeoutMs);
+        byTopic.values().forEach(req::addTopics);
+        return req;
+    }
+
+    /** Cancels a stream whose oldest unanswered request is past request.timeout.ms. */
+    private void expireStreamRequests(long now) {
+        for (ProduceStreamCall call : List.copyOf(streams.values())) {
+            for (StreamRequest r : call.pending.values()) {
+                if (now >= r.deadlineMs()) {
+                    failStream(call, io.grpc.Status.DEADLINE_EXCEEDED.withDescription("no answer within request.timeout.ms="
+                            + settings.requestTimeoutMs()).asRuntimeException());
+                    break;
+                }
+            }
+        }
+    }
+
+    /** A request on a stream, waiting for its answer. */
+    private record StreamRequest(List<ProducerBatch> batches, Map<TopicPartition, List<ProducerBatch>> byPartition,
+                                 long deadlineMs) {
+    }
+
+    /** One ProduceStream to a broker; sender thread only (gRPC's callbacks go through the completion queue). */
+    private static final class ProduceStreamCall {
+        final int node;
+        final HostPort address;
+        /** Unanswered requests by correlation id, oldest first. */
+        final Map<Long, StreamRequest> pending = new LinkedHashMap<>();
+        io.grpc.stub.ClientCallStreamObserver<ProduceRequest> requests;
+        boolean dead;
+
+        ProduceStreamCall(int node, HostPort address) {
+            this.node = node;
+            this.address = address;
+        }
+    }
+
+    /** Hands a stream's answers and its end to the sender thread. */
+    private final class ClientResponseObserverBridge
+            implements io.grpc.stub.ClientResponseObserver<ProduceRequest, ProduceResponse> {
+        private final ProduceStreamCall call;
+        io.grpc.stub.ClientCallStreamObserver<ProduceRequest> requests;
+
+        ClientResponseObserverBridge(ProduceStreamCall call) {
+            this.call = call;
+        }
+
+        @Override
+        public void beforeStart(io.grpc.stub.ClientCallStreamObserver<ProduceRequest> requestStream) {
+            this.requests = requestStream;
+        }
+
+        @Override
+        public void onNext(ProduceResponse value) {
+            enqueue(() -> onStreamAnswer(call, value));
+        }
+
+        @Override
+        public void onError(Throwable t) {
+            enqueue(() -> failStream(call, t));
+        }
+
+        @Override
+        public void onCompleted() {
+            enqueue(() -> failStream(call, io.grpc.Status.UNAVAILABLE.withDescription("broker " + call.node
+                    + " ended the produce stream").asRuntimeException()));
         }
     }
 

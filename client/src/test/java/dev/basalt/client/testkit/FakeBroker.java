@@ -200,6 +200,69 @@ public final class FakeBroker {
             FakeBroker.this.initProducerId(req, out);
         }
 
+        /**
+         * ProduceStream as the real broker serves it: requests handled one at a time in stream
+         * order, each answer tagged with its correlation id; a request whose unary handling would
+         * fail the call (a planned fault) fails the whole stream.
+         */
+        @Override
+        public StreamObserver<ProduceRequest> produceStream(StreamObserver<ProduceResponse> out) {
+            synchronized (cluster) {
+                cluster.produceStreams++;
+                if (cluster.produceStreamUnimplemented) {
+                    return super.produceStream(out); // an older broker: UNIMPLEMENTED
+                }
+            }
+            return new StreamObserver<>() {
+                private boolean failed;
+
+                @Override
+                public void onNext(ProduceRequest req) {
+                    produce(req, new StreamObserver<>() {
+                        @Override
+                        public void onNext(ProduceResponse r) {
+                            synchronized (out) {
+                                if (!failed) {
+                                    out.onNext(r.toBuilder().setCorrelationId(req.getCorrelationId()).build());
+                                }
+                            }
+                        }
+
+                        @Override
+                        public void onError(Throwable t) {
+                            synchronized (out) {
+                                if (!failed) {
+                                    failed = true;
+                                    out.onError(t);
+                                }
+                            }
+                        }
+
+                        @Override
+                        public void onCompleted() {
+                        }
+                    });
+                }
+
+                @Override
+                public void onError(Throwable t) {
+                    synchronized (out) {
+                        failed = true;
+                    }
+                }
+
+                @Override
+                public void onCompleted() {
+                    synchronized (out) {
+                        if (!failed) {
+                            failed = true;
+                            out.onCompleted();
+                        }
+                    }
+                }
+            };
+        }
+
         @Override
         public void produce(ProduceRequest req, StreamObserver<ProduceResponse> out) {
             synchronized (cluster) {

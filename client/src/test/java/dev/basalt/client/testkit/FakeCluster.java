@@ -105,6 +105,9 @@ public final class FakeCluster implements AutoCloseable {
     int controllerId = 1;
     long metadataChanges;
     int produceRequests;
+    /** ProduceStream calls opened (the Java client opens one per broker and keeps it). */
+    int produceStreams;
+    boolean produceStreamUnimplemented;
     int initProducerIdRequests;
     /** Fetch requests received, each with its partitions' fetch offsets (for pipelining tests). */
     final List<Map<String, Long>> fetches = new ArrayList<>();
@@ -508,6 +511,15 @@ public final class FakeCluster implements AutoCloseable {
 
     public synchronized int produceRequests() {
         return produceRequests;
+    }
+
+    public synchronized int produceStreams() {
+        return produceStreams;
+    }
+
+    /** Brokers answer ProduceStream with UNIMPLEMENTED, as a broker without it would. */
+    public synchronized void produceStreamUnimplemented() {
+        produceStreamUnimplemented = true;
     }
 
     public synchronized boolean hasTopic(String name) {
