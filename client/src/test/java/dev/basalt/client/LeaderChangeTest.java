@@ -304,6 +304,37 @@ class LeaderChangeTest {
         }
     }
 
+    /**
+     * A leader that stops answering with its connection open (paused, or cut off from the client
+     * while the cluster fences it) does not hold the producer for request.timeout.ms: once the
+     * request has waited a while the producer asks another broker, sees the partition's new
+     * leader at a newer epoch, abandons the stream and sends the record there, once.
+     */
+    @Test
+    void producer_leaderStopsAnswering_followsTheNewLeaderLongBeforeRequestTimeout() throws Exception {
+        cluster.createTopic("paused", 1, 3);
+        try (Producer<String, String> p = producer(cluster.bootstrap(), Map.of("request.timeout.ms", 60_000,
+                "delivery.timeout.ms", 120_000))) {
+            assertEquals(0, Producer.await(p.send(new ProducerRecord<>("paused", 0, null, "a")), Duration.ofSeconds(10)).offset());
+            int old = cluster.leaderOf("paused", 0);
+            cluster.holdProduceOn(old);
+            CompletableFuture<RecordMetadata> waiting = p.send(new ProducerRecord<>("paused", 0, null, "b"));
+            Thread.sleep(200);
+            assertTrue(!waiting.isDone(), "the paused leader answers nothing");
+            int next = old % 3 + 1;
+            cluster.moveLeader("paused", 0, next);
+            // request.timeout.ms is 60 s: without the check this wait would time out
+            RecordMetadata md = Producer.await(waiting, Duration.ofSeconds(20));
+            assertEquals(1, md.offset());
+            assertEquals(List.of("a", "b"), cluster.records("paused", 0).stream().map(LeaderChangeTest::text).toList());
+            cluster.releaseProduce(); // the abandoned request reaches the old leader's log, no longer the leader's
+        }
+    }
+
+    private static String text(Record r) {
+        return new String(r.valueBytes(), StandardCharsets.UTF_8);
+    }
+
     @Test
     void consumer_leaderDies_resumesFromNewLeader() {
         cluster.createTopic("t", 1, 3);

@@ -440,6 +440,27 @@ class ProducerTest {
         assertEquals(1, cluster.produceStreams(), "one stream for every request");
     }
 
+    /**
+     * A request over the broker's message size limit closes the whole stream (RESOURCE_EXHAUSTED
+     * names no request): it fails definitely, as a unary call would, and is not retried; a record
+     * sent beside it on the same stream is still delivered.
+     */
+    @Test
+    void aRequestOverTheBrokersMessageLimit_failsDefinitely_andItsStreamNeighbourIsDelivered() {
+        cluster.createTopic("t", 2);
+        try (Producer<String, String> p = producer(Map.of("acks", "all", "linger.ms", 0, "max.request.size", 8 << 20,
+                "enable.idempotence", "false"))) {
+            assertEquals(0, get(p.send(new ProducerRecord<>("t", 1, null, "before"))).offset());
+            CompletableFuture<RecordMetadata> big = p.send(new ProducerRecord<>("t", 0, null, "x".repeat(5 << 20)));
+            CompletableFuture<RecordMetadata> small = p.send(new ProducerRecord<>("t", 1, null, "beside"));
+            BasaltException e = assertThrows(BasaltException.class, () -> get(big));
+            assertInstanceOf(DefiniteException.class, e, e.toString());
+            assertEquals("beside", value(cluster.records("t", 1).get((int) get(small).offset())));
+            long offset = get(p.send(new ProducerRecord<>("t", 1, null, "after"))).offset();
+            assertEquals("after", value(cluster.records("t", 1).get((int) offset)));
+        }
+    }
+
     @Test
     void aBrokerWithoutProduceStream_getsUnaryProduce() {
         cluster.createTopic("t", 1);
@@ -466,7 +487,8 @@ class ProducerTest {
             assertTrue(cluster.produceStreams() >= 2, "the timed-out stream was replaced by a new one");
             assertFalse(f.isDone(), "the record is retried (indeterminate, within delivery.timeout.ms), not failed");
             cluster.releaseProduce();
-            assertEquals("held", value(cluster.records("t", 0).get((int) get(f).offset())));
+            long offset = get(f).offset();
+            assertEquals("held", value(cluster.records("t", 0).get((int) offset)));
         }
     }
 

@@ -490,7 +490,6 @@ public final class Partition {
         return leader == null ? List.of() : leader.isr();
     }
 
-    /** Reads for a consumer: only up to the high watermark (leader or follower). The caller closes the slice. */
     /**
      * A consumer read this replica while it follows (KIP-392) and may come back, or wait, until
      * {@code untilMs}. Until then {@link #servesFollowerReads} is true and the follower asks its
@@ -511,6 +510,7 @@ public final class Partition {
         return nowMs < followerReadsUntilMs;
     }
 
+    /** Reads for a consumer: only up to the high watermark (leader or follower). The caller closes the slice. */
     public FetchSlice readForConsumer(long offset, int maxBytes) {
         return log.read(offset, maxBytes, log.highWatermark());
     }

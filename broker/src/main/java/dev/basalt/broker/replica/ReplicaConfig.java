@@ -29,7 +29,7 @@ public record ReplicaConfig(int brokerId, Map<String, String> topicDefaults, lon
         positive("replica.lag.time.max.ms", lagTimeMaxMs);
         positive("replica.isr.check.interval.ms", isrCheckIntervalMs);
         nonNegative("replica.fetch.wait.max.ms", fetchWaitMaxMs);
-        nonNegative("replica.fetch.hw.wait.max.ms", fetchHwWaitMaxMs);
+        positive("replica.fetch.hw.wait.max.ms", fetchHwWaitMaxMs);
         nonNegative("replica.fetch.min.bytes", fetchMinBytes);
         positive("replica.fetch.max.bytes", fetchMaxBytes);
         positive("replica.fetch.response.max.bytes", fetchResponseMaxBytes);

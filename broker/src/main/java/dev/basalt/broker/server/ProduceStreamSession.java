@@ -15,8 +15,11 @@ import org.slf4j.LoggerFactory;
  * whenever it is ready (acks=-1 answers wait for the HW, so answers may overtake one another).
  *
  * <p>At most {@link #UNANSWERED_REQUESTS_MAX} requests are read ahead of their answers: the
- * session asks gRPC for one more request per answer sent, and HTTP/2 flow control holds back a
- * client that sends more. A client that half-closes gets the stream completed once every request
+ * session asks gRPC for one more request per answer sent (once the answers can be written, so a
+ * client that does not read its answers is not read either), and HTTP/2 flow control holds back
+ * a client that sends more. Requests are appended one at a time: a partition's append is a write
+ * into its mapped segment (fsyncs happen on the flusher thread), so one request does not hold the
+ * next for long. A client that half-closes gets the stream completed once every request
  * it sent is answered; a cancelled stream drops the answers still to come (the client treats
  * those requests as indeterminate).
  *
@@ -33,6 +36,8 @@ final class ProduceStreamSession implements StreamObserver<ProduceRequest> {
     private final ServerCallStreamObserver<ProduceResponse> out;
     // guarded by out
     private int unanswered;
+    /** Requests owed to the client (one per answer sent) while the outbound buffer was full. */
+    private int requestsOwed;
     private boolean halfClosed;
     private boolean closed;
 
@@ -46,6 +51,21 @@ final class ProduceStreamSession implements StreamObserver<ProduceRequest> {
                 closed = true;
             }
         });
+        // Closed under us too: StrictRequestParsing closes the call on a malformed or oversized
+        // message without telling this observer, while earlier requests may still be waiting.
+        out.setOnCloseHandler(() -> {
+            synchronized (out) {
+                closed = true;
+            }
+        });
+        out.setOnReadyHandler(() -> {
+            synchronized (out) {
+                if (!closed && requestsOwed > 0 && out.isReady()) {
+                    out.request(requestsOwed);
+                    requestsOwed = 0;
+                }
+            }
+        });
         out.request(UNANSWERED_REQUESTS_MAX);
     }
 
@@ -53,6 +73,9 @@ final class ProduceStreamSession implements StreamObserver<ProduceRequest> {
     public void onNext(ProduceRequest req) {
         long correlationId = req.getCorrelationId();
         synchronized (out) {
+            if (closed) {
+                return; // read ahead before the stream closed: nobody would get its answer, so do not append it
+            }
             unanswered++;
         }
         try {
@@ -74,14 +97,23 @@ final class ProduceStreamSession implements StreamObserver<ProduceRequest> {
             if (closed) {
                 return;
             }
-            out.onNext(response);
-            if (halfClosed) {
-                if (unanswered == 0) {
-                    closed = true;
-                    out.onCompleted();
+            try {
+                out.onNext(response);
+                if (halfClosed) {
+                    if (unanswered == 0) {
+                        closed = true;
+                        out.onCompleted();
+                    }
+                } else if (out.isReady()) {
+                    out.request(1);
+                } else {
+                    requestsOwed++; // a client not reading its answers gets no more requests read
                 }
-            } else {
-                out.request(1);
+            } catch (RuntimeException e) {
+                // The call closed between our check and the write (the answering thread, a
+                // purgatory's, must not be the one to fail).
+                closed = true;
+                log.debug("produce stream closed while answering", e);
             }
         }
     }

@@ -366,6 +366,28 @@ class ReplicationClusterTest {
         assertEquals(100, last[2], "with its HW at its log end the follower parks for replica.fetch.wait.max.ms again");
     }
 
+    /**
+     * While the HW cannot move (an ISR member stopped fetching, not yet out of the ISR), a
+     * follower that keeps receiving records stops chasing the HW with short-wait fetches after
+     * HW_CHASE_POLLS_MAX of them, instead of fetching every replica.fetch.hw.wait.max.ms.
+     */
+    @Test
+    void aFollowerStopsChasingAHighWatermarkThatDoesNotMove() throws Exception {
+        assertEquals(ErrorCode.NONE, produce(nodes.get(1), -1, "a").getErrorCode());
+        await("follower 2 knows the HW", () -> partition(2).highWatermark() == 1);
+        cut(3, 1); // follower 3 stops fetching: the HW stays at 1 until it leaves the ISR (1.5 s)
+        fetchesSent.clear();
+        for (int i = 0; i < 10; i++) {
+            assertEquals(ErrorCode.NONE, produce(nodes.get(1), 1, "b" + i).getErrorCode());
+            Thread.sleep(60);
+        }
+        assertEquals(1, partition(1).highWatermark(), "the HW did not move meanwhile");
+        long shortWaits = fetchesSent.getOrDefault("2->1", List.of()).stream().filter(f -> f[2] == 10).count();
+        assertTrue(shortWaits <= dev.basalt.broker.replica.fetcher.ReplicaFetcher.HW_CHASE_POLLS_MAX,
+                shortWaits + " short-wait fetches in 600 ms with the HW stuck (about 60 without the bound)");
+        assertTrue(shortWaits > 0, "it did chase at first");
+    }
+
     @Test
     void stoppedFollowerLeavesTheIsr_acksAllContinues_thenRestartedItCatchesUpAndRejoins() throws Exception {
         assertEquals(ErrorCode.NONE, produce(nodes.get(1), -1, "before").getErrorCode());

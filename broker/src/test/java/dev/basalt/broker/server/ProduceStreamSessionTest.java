@@ -49,6 +49,7 @@ import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.ServerCalls;
 import io.grpc.stub.StreamObserver;
 import dev.basalt.proto.v1.ProduceServiceGrpc;
+import dev.basalt.broker.grpc.StrictRequestParsing;
 import java.util.concurrent.LinkedBlockingQueue;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -96,10 +97,11 @@ class ProduceStreamSessionTest {
         rm.start();
         produce = new ProduceHandler(rm, produceWaiters, 60_000);
         String name = "produce-stream-" + UUID.randomUUID();
-        server = InProcessServerBuilder.forName(name).directExecutor().addService(ServerServiceDefinition
+        // wrapped as ClientServices wraps it: a malformed message closes the call under the session
+        server = InProcessServerBuilder.forName(name).directExecutor().addService(StrictRequestParsing.wrap(ServerServiceDefinition
                 .builder(ProduceServiceGrpc.SERVICE_NAME).addMethod(ProduceServiceGrpc.getProduceStreamMethod(),
                         ServerCalls.asyncBidiStreamingCall(obs -> new ProduceStreamSession(produce,
-                                (ServerCallStreamObserver<ProduceResponse>) obs))).build()).build().start();
+                                (ServerCallStreamObserver<ProduceResponse>) obs))).build())).build().start();
         channel = InProcessChannelBuilder.forName(name).directExecutor().build();
         requests = ProduceServiceGrpc.newStub(channel).produceStream(new StreamObserver<>() {
             @Override
@@ -206,6 +208,53 @@ class ProduceStreamSessionTest {
             ids.add(next().getCorrelationId());
         }
         assertEquals(max + 8, ids.size(), "every request answered once, under its own id");
+    }
+
+    /**
+     * A malformed message closes the call (INVALID_ARGUMENT) while an earlier request still waits
+     * for its ISR: that request's answer, when it comes, must be dropped quietly, not thrown at the
+     * thread completing it (a purgatory's, which would then skip the other waiters).
+     */
+    @Test
+    void aMalformedMessageClosesTheStream_andAParkedRequestsLaterAnswerIsDroppedQuietly() throws Exception {
+        io.grpc.MethodDescriptor<byte[], ProduceResponse> raw = ProduceServiceGrpc.getProduceStreamMethod().toBuilder(
+                new io.grpc.MethodDescriptor.Marshaller<byte[]>() {
+                    @Override
+                    public java.io.InputStream stream(byte[] value) {
+                        return new java.io.ByteArrayInputStream(value);
+                    }
+
+                    @Override
+                    public byte[] parse(java.io.InputStream stream) {
+                        throw new UnsupportedOperationException();
+                    }
+                }, io.grpc.protobuf.ProtoUtils.marshaller(ProduceResponse.getDefaultInstance())).build();
+        CompletableFuture<io.grpc.Status> status = new CompletableFuture<>();
+        StreamObserver<byte[]> rawRequests = io.grpc.stub.ClientCalls.asyncBidiStreamingCall(
+                channel.newCall(raw, io.grpc.CallOptions.DEFAULT), new StreamObserver<ProduceResponse>() {
+                    @Override
+                    public void onNext(ProduceResponse value) {
+                        answers.add(value);
+                    }
+
+                    @Override
+                    public void onError(Throwable t) {
+                        status.complete(io.grpc.Status.fromThrowable(t));
+                    }
+
+                    @Override
+                    public void onCompleted() {
+                        status.complete(io.grpc.Status.OK);
+                    }
+                });
+        rawRequests.onNext(request(1, -1, 5_000).toByteArray());
+        rawRequests.onNext(new byte[] {(byte) 0xff, (byte) 0xff, (byte) 0xff});
+        assertEquals(io.grpc.Status.Code.INVALID_ARGUMENT, status.get(10, TimeUnit.SECONDS).getCode());
+        assertEquals(1, logEnd(), "the first request was appended and waits for broker 2");
+        timer.advance(5_000); // expires it: its answer goes nowhere, and nothing is thrown here
+        assertTrue(answers.isEmpty());
+        requests.onNext(request(9, 1, 5_000)); // the purgatory and other streams still work
+        assertEquals(9, next().getCorrelationId());
     }
 
     @Test

@@ -109,11 +109,30 @@ public final class MetadataManager {
         int start = nextAddress++;
         if (backoff > 0) {
             CompletableFuture.delayedExecutor(backoff, TimeUnit.MILLISECONDS)
-                    .execute(() -> attempt(f, addresses, start, 0, null));
+                    .execute(() -> attempt(f, addresses, start, 0, null, true));
         } else {
-            attempt(f, addresses, start, 0, null);
+            attempt(f, addresses, start, 0, null, true);
         }
         return f;
+    }
+
+    /**
+     * Asks for metadata now, from any broker but {@code avoid} (asked last, if at all): a check of
+     * whether leadership moved away from a broker that stopped answering (paused, or cut off from
+     * this client while the others fenced it). Not coalesced with {@link #refresh()}, which may
+     * itself be waiting on that broker; its answer is merged the same way (newer leader epochs
+     * win) and wakes the listeners. Does nothing when no other broker is known.
+     */
+    public void refreshAvoiding(HostPort avoid) {
+        List<HostPort> addresses = addresses();
+        if (!addresses.remove(avoid) || addresses.isEmpty()) {
+            return;
+        }
+        int start;
+        synchronized (this) {
+            start = nextAddress++;
+        }
+        attempt(new CompletableFuture<>(), addresses, start, 0, null, false);
     }
 
     private List<HostPort> addresses() {
@@ -122,9 +141,11 @@ public final class MetadataManager {
         return new ArrayList<>(all);
     }
 
-    private void attempt(CompletableFuture<Cluster> f, List<HostPort> addresses, int start, int tried, BasaltException last) {
+    /** @param coalesced whether this is {@link #refresh()}'s attempt chain (the one that others join) */
+    private void attempt(CompletableFuture<Cluster> f, List<HostPort> addresses, int start, int tried, BasaltException last,
+                         boolean coalesced) {
         if (tried >= addresses.size()) {
-            finish(f, null, last != null ? last : new ConnectionException("no broker address to ask for metadata"));
+            finish(f, null, last != null ? last : new ConnectionException("no broker address to ask for metadata"), coalesced);
             return;
         }
         HostPort address = addresses.get(Math.floorMod(start + tried, addresses.size()));
@@ -137,25 +158,25 @@ public final class MetadataManager {
                         protected void onAnswer(MetadataResponse r) {
                             if (r.getErrorCode() != ErrorCode.NONE) {
                                 attempt(f, addresses, start, tried + 1,
-                                        Errors.forCode(r.getErrorCode(), r.getErrorMessage(), "metadata from " + address));
+                                        Errors.forCode(r.getErrorCode(), r.getErrorMessage(), "metadata from " + address), coalesced);
                             } else {
-                                finish(f, r, null);
+                                finish(f, r, null, coalesced);
                             }
                         }
 
                         @Override
                         protected void onFailure(Throwable t) {
                             attempt(f, addresses, start, tried + 1,
-                                    Errors.forTransport(t, false, "metadata from " + address));
+                                    Errors.forTransport(t, false, "metadata from " + address), coalesced);
                         }
                     });
         } catch (IllegalStateException closed) {
-            finish(f, null, new ConnectionException("client closed", closed));
+            finish(f, null, new ConnectionException("client closed", closed), coalesced);
         }
     }
 
-    private void finish(CompletableFuture<Cluster> f, MetadataResponse r, BasaltException error) {
-        boolean again;
+    private void finish(CompletableFuture<Cluster> f, MetadataResponse r, BasaltException error, boolean coalesced) {
+        boolean again = false;
         Cluster result = null;
         synchronized (this) {
             if (r != null) {
@@ -168,12 +189,14 @@ public final class MetadataManager {
                             malformed);
                 }
             }
-            if (result == null) {
-                lastFailureMs = time.monotonicMs();
+            if (coalesced) {
+                if (result == null) {
+                    lastFailureMs = time.monotonicMs();
+                }
+                inFlight = null;
+                again = refreshAgain;
+                refreshAgain = false;
             }
-            inFlight = null;
-            again = refreshAgain;
-            refreshAgain = false;
         }
         if (result != null) {
             f.complete(result);

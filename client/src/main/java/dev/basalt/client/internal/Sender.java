@@ -71,8 +71,13 @@ public final class Sender implements Runnable {
     private final ProducerStats stats;
     /** The open ProduceStream per broker id (sender thread only). */
     private final Map<Integer, ProduceStreamCall> streams = new HashMap<>();
-    /** Brokers that answered ProduceStream with UNIMPLEMENTED: unary Produce for them (sender thread only). */
-    private final Set<Integer> unaryOnly = new java.util.HashSet<>();
+    /**
+     * Brokers that answered ProduceStream with UNIMPLEMENTED, and until when they get unary Produce
+     * instead (sender thread only): retried after a while, as a rolling upgrade may add it.
+     */
+    private final Map<Integer, Long> unaryUntilMs = new HashMap<>();
+    /** How long a broker without ProduceStream gets unary calls before the stream is tried again. */
+    static final long UNARY_FALLBACK_MS = 60_000;
     private long nextCorrelationId = 1;
 
     public Sender(RecordAccumulator accumulator, MetadataManager metadata, ChannelPool channels, Settings settings,
@@ -192,6 +197,7 @@ public final class Sender implements Runnable {
             finishFailed(b, expiredError(b, now));
         }
         expireStreamRequests(now);
+        checkStalledStreams(cluster, now);
         drained.forEach((node, batches) -> send(cluster, node, batches, now));
         long waitMs = Math.min(ready.nextCheckDelayMs(), 100);
         if (!ready.unknownLeaderTopics().isEmpty() || ready.awaitingNewLeader()) {
@@ -298,12 +304,10 @@ public final class Sender implements Runnable {
         inFlight.merge(node, 1, Integer::sum);
         inFlightTotal++;
         inFlightBatches.addAll(batches);
-        if (!unaryOnly.contains(node)) {
-            sendOnStream(node, address, req, batches, byPartition, now);
-        } else {
-            sendUnary(node, address, req, batches, byPartition);
-        }
-        if (settings.acks() == 0) {
+        boolean handedOver = unaryUntilMs.getOrDefault(node, Long.MIN_VALUE) <= now
+                ? sendOnStream(node, address, req, batches, byPartition, now)
+                : sendUnary(node, address, req, batches, byPartition);
+        if (handedOver && settings.acks() == 0) {
             // acks=0: the record counts as sent once handed to the transport; offsets are unknown
             for (ProducerBatch b : batches) {
                 stats.completed(b, now); // before the callbacks: metrics() read after a send completed count it
@@ -312,8 +316,9 @@ public final class Sender implements Runnable {
         }
     }
 
-    private void sendUnary(int node, HostPort address, ProduceRequest.Builder req, List<ProducerBatch> batches,
-                           Map<TopicPartition, List<ProducerBatch>> byPartition) {
+    /** @return false if the call could not even start (its batches were failed or requeued already) */
+    private boolean sendUnary(int node, HostPort address, ProduceRequest.Builder req, List<ProducerBatch> batches,
+                              Map<TopicPartition, List<ProducerBatch>> byPartition) {
         try {
             ProduceServiceGrpc.newStub(channels.channel(address))
                     .withDeadlineAfter(settings.requestTimeoutMs(), TimeUnit.MILLISECONDS)
@@ -330,7 +335,9 @@ public final class Sender implements Runnable {
                     });
         } catch (RuntimeException e) {
             handleTransportError(node, batches, byPartition, e);
+            return false;
         }
+        return true;
     }
 
     /**
@@ -341,8 +348,8 @@ public final class Sender implements Runnable {
      * it fails as a unary call cut off would (indeterminate, retried), as Kafka's client drops the
      * connection of a request that timed out.
      */
-    private void sendOnStream(int node, HostPort address, ProduceRequest.Builder req, List<ProducerBatch> batches,
-                              Map<TopicPartition, List<ProducerBatch>> byPartition, long now) {
+    private boolean sendOnStream(int node, HostPort address, ProduceRequest.Builder req, List<ProducerBatch> batches,
+                                 Map<TopicPartition, List<ProducerBatch>> byPartition, long now) {
         ProduceStreamCall call = streams.get(node);
         if (call != null && !call.address.equals(address)) {
             failStream(call, io.grpc.Status.UNAVAILABLE.withDescription("broker " + node + " moved to " + address)
@@ -354,15 +361,19 @@ public final class Sender implements Runnable {
             if (call == null) {
                 call = openStream(node, address);
             }
-            call.pending.put(correlationId, new StreamRequest(batches, byPartition, now + settings.requestTimeoutMs()));
+            Map<TopicPartition, Integer> epochs = new HashMap<>();
+            byPartition.keySet().forEach(tp -> epochs.put(tp, metadata.current().leaderEpochFor(tp)));
+            call.pending.put(correlationId, new StreamRequest(batches, byPartition, now, now + settings.requestTimeoutMs(), epochs));
             call.requests.onNext(req.setCorrelationId(correlationId).build());
         } catch (RuntimeException e) {
-            if (call != null && call.pending.remove(correlationId) != null) {
-                failStream(call, e);
+            if (call != null && call.pending.containsKey(correlationId)) {
+                failStream(call, e); // fails this request with the others on the stream
             } else {
                 handleTransportError(node, batches, byPartition, e);
             }
+            return false;
         }
+        return true;
     }
 
     private ProduceStreamCall openStream(int node, HostPort address) {
@@ -402,13 +413,20 @@ public final class Sender implements Runnable {
         boolean unimplemented = status.getCode() == io.grpc.Status.Code.UNIMPLEMENTED;
         if (unimplemented) {
             LOG.info("broker {} does not serve ProduceStream; using unary Produce for it", call.node);
-            unaryOnly.add(call.node);
+            unaryUntilMs.put(call.node, time.monotonicMs() + UNARY_FALLBACK_MS);
         }
+        // A request the broker refused as a message (over its size limit, malformed) closes the
+        // whole stream, and which request it was is not said. Each request of the stream then
+        // goes again as its own unary call: the refused one gets its definite error, as it would
+        // have on its own, and the others are retried (the idempotent producer's sequence numbers
+        // make the ones already appended duplicates the broker recognises).
+        boolean resendUnary = unimplemented || status.getCode() == io.grpc.Status.Code.RESOURCE_EXHAUSTED
+                || status.getCode() == io.grpc.Status.Code.INVALID_ARGUMENT;
         List<StreamRequest> requests = List.copyOf(call.pending.values());
         call.pending.clear();
         for (StreamRequest r : requests) {
-            if (unimplemented) {
-                // nothing was processed: resend each request as a unary call, in order (it stays in flight)
+            if (resendUnary) {
+                // in order; the request stays in flight
                 sendUnary(call.node, call.address, rebuild(r.byPartition()), r.batches(), r.byPartition());
             } else {
                 handleTransportError(call.node, r.batches(), r.byPartition(), streamFailure(status, t));
@@ -422,7 +440,7 @@ public final class Sender implements Runnable {
                 || status.getCode() == io.grpc.Status.Code.CANCELLED) {
             return t;
         }
-        // e.g. INTERNAL or INVALID_ARGUMENT closing the whole stream: earlier requests on it may have been appended
+        // e.g. INTERNAL closing the whole stream: earlier requests on it may have been appended
         return io.grpc.Status.UNAVAILABLE.withDescription("produce stream failed: " + status.getCode()
                 + (status.getDescription() == null ? "" : " (" + status.getDescription() + ")")).withCause(t).asRuntimeException();
     }
@@ -456,9 +474,55 @@ public final class Sender implements Runnable {
         }
     }
 
-    /** A request on a stream, waiting for its answer. */
+    /**
+     * A paused leader (SIGSTOP, a long GC pause) or one cut off from this client keeps its
+     * connection open and answers nothing, so its requests would wait out request.timeout.ms
+     * (30 s by default) even after the controller fenced it and moved its leaderships within
+     * broker.session.timeout.ms. Once a stream's oldest request has waited this long, the sender
+     * asks another broker for metadata (every this often while it waits); if a partition of a
+     * waiting request has a new leader elsewhere, at a newer leader epoch than when the request
+     * was sent, the stream is cancelled: its requests are retried as indeterminate (the idempotent
+     * producer's sequence numbers make the retry safe), so the producer follows the failover in
+     * about the fencing time rather than the request timeout.
+     */
+    static final long STALL_CHECK_MS = 500;
+
+    /** Cancels streams whose waiting partitions moved to another leader; asks for metadata about long waits. */
+    private void checkStalledStreams(Cluster cluster, long now) {
+        for (ProduceStreamCall call : List.copyOf(streams.values())) {
+            StreamRequest oldest = call.pending.isEmpty() ? null : call.pending.values().iterator().next();
+            if (oldest == null || now - oldest.sentMs() < STALL_CHECK_MS) {
+                continue;
+            }
+            String moved = movedPartition(cluster, call);
+            if (moved != null) {
+                LOG.info("{} while a request waited {} ms on broker {}: abandoning its produce stream and retrying",
+                        moved, now - oldest.sentMs(), call.node);
+                failStream(call, io.grpc.Status.UNAVAILABLE.withDescription(moved + " while the request waited on broker "
+                        + call.node).asRuntimeException());
+            } else if (now - call.stallProbeMs >= STALL_CHECK_MS) {
+                call.stallProbeMs = now;
+                metadata.refreshAvoiding(call.address);
+            }
+        }
+    }
+
+    /** A description of the first partition of a waiting request whose leadership moved off this stream's broker, or null. */
+    private static String movedPartition(Cluster cluster, ProduceStreamCall call) {
+        for (StreamRequest r : call.pending.values()) {
+            for (Map.Entry<TopicPartition, Integer> e : r.epochs().entrySet()) {
+                int leader = cluster.leaderFor(e.getKey());
+                if (leader >= 0 && leader != call.node && cluster.leaderEpochFor(e.getKey()) > e.getValue()) {
+                    return e.getKey() + " moved to broker " + leader + " (leader epoch " + cluster.leaderEpochFor(e.getKey()) + ")";
+                }
+            }
+        }
+        return null;
+    }
+
+    /** A request on a stream, waiting for its answer; {@code epochs}: its partitions' leader epochs when sent. */
     private record StreamRequest(List<ProducerBatch> batches, Map<TopicPartition, List<ProducerBatch>> byPartition,
-                                 long deadlineMs) {
+                                 long sentMs, long deadlineMs, Map<TopicPartition, Integer> epochs) {
     }
 
     /** One ProduceStream to a broker; sender thread only (gRPC's callbacks go through the completion queue). */
@@ -469,6 +533,8 @@ public final class Sender implements Runnable {
         final Map<Long, StreamRequest> pending = new LinkedHashMap<>();
         io.grpc.stub.ClientCallStreamObserver<ProduceRequest> requests;
         boolean dead;
+        /** When the sender last asked another broker whether this stream's partitions moved. */
+        long stallProbeMs = Long.MIN_VALUE / 2;
 
         ProduceStreamCall(int node, HostPort address) {
             this.node = node;

@@ -269,7 +269,7 @@ public final class FakeBroker {
                 cluster.produceRequests++;
             }
             try {
-                cluster.awaitProduceReleased();
+                cluster.awaitProduceReleased(id);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 return;

@@ -96,6 +96,7 @@ public final class FakeCluster implements AutoCloseable {
     final ConcurrentLinkedQueue<PlannedFault> adminFaults = new ConcurrentLinkedQueue<>();
     private final String clusterId = "fake-" + UUID.randomUUID();
     private boolean produceHeld;
+    private final java.util.Set<Integer> produceHeldOn = new java.util.HashSet<>();
     /** Brokers the controller fenced: left out of Metadata, shown fenced in DescribeCluster. */
     final java.util.Set<Integer> fenced = new java.util.TreeSet<>();
     /** Broker id → planned fetch partition errors (answered to whoever fetches from that broker). */
@@ -364,11 +365,20 @@ public final class FakeCluster implements AutoCloseable {
 
     public synchronized void releaseProduce() {
         produceHeld = false;
+        produceHeldOn.clear();
         notifyAll();
     }
 
-    synchronized void awaitProduceReleased() throws InterruptedException {
-        while (produceHeld) {
+    /**
+     * While held, produce requests to this broker wait unanswered until {@link #releaseProduce()}:
+     * a leader that is paused (SIGSTOP) or cut off from the client, its connection still open.
+     */
+    public synchronized void holdProduceOn(int brokerId) {
+        produceHeldOn.add(brokerId);
+    }
+
+    synchronized void awaitProduceReleased(int brokerId) throws InterruptedException {
+        while (produceHeld || produceHeldOn.contains(brokerId)) {
             wait();
         }
     }
@@ -471,6 +481,11 @@ public final class FakeCluster implements AutoCloseable {
     }
 
     /** Every record of a partition, decoded (offset, timestamp, key, value), for assertions. */
+    /** The partition's leader now (-1: none). */
+    public synchronized int leaderOf(String topic, int partition) {
+        return partition(topic, partition).leaderId;
+    }
+
     public synchronized List<Record> records(String topic, int partition) {
         List<Record> out = new ArrayList<>();
         for (StoredBatch b : topics.get(topic).partitions.get(partition).batches) {
@@ -569,6 +584,7 @@ public final class FakeCluster implements AutoCloseable {
     public void close() {
         synchronized (this) {
             produceHeld = false;
+            produceHeldOn.clear();
             notifyAll();
         }
         brokers.forEach(FakeBroker::close);

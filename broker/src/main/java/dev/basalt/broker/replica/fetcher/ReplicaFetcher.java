@@ -57,11 +57,12 @@ public final class ReplicaFetcher implements AutoCloseable {
      */
     static final long NO_HIGH_WATERMARK_PUSH = Long.MAX_VALUE;
     /**
-     * How long after records arrive a follower keeps using the short HW wait while its HW stays
-     * below its log end. A HW that stays behind longer (an ISR below min.insync.replicas) is then
-     * learned at replica.fetch.wait.max.ms, not with a fetch every replica.fetch.hw.wait.max.ms.
+     * Short-wait fetches (replica.fetch.hw.wait.max.ms) in a row that may bring no HW move before
+     * a follower stops chasing the HW until it moves again. A HW held back for long (an ISR below
+     * min.insync.replicas, a slow ISR member) is then learned with records or at
+     * replica.fetch.wait.max.ms, not with a fetch every few milliseconds, whatever the writes do.
      */
-    static final long HW_CHASE_MS = 1_000;
+    public static final int HW_CHASE_POLLS_MAX = 20;
 
     private final int localBrokerId;
     private final int sourceBrokerId;
@@ -83,13 +84,12 @@ public final class ReplicaFetcher implements AutoCloseable {
         boolean truncated;
         int truncationRounds;
         long backoffUntilMs;
-        /** When records last arrived (or this leadership began): the short HW wait applies for HW_CHASE_MS after. */
-        long recordsAtMs;
+        /** Short-wait fetches in a row that did not move this partition's HW (see HW_CHASE_POLLS_MAX). */
+        int hwChasePolls;
 
-        Target(Partition partition, int leaderEpoch, long nowMs) {
+        Target(Partition partition, int leaderEpoch) {
             this.partition = partition;
             this.leaderEpoch = leaderEpoch;
-            this.recordsAtMs = nowMs;
         }
     }
 
@@ -129,7 +129,7 @@ public final class ReplicaFetcher implements AutoCloseable {
     /** Follows {@code partition} from this fetcher's broker in {@code leaderEpoch}: truncate first. */
     public void add(Partition partition, int leaderEpoch) {
         synchronized (monitor) {
-            targets.put(partition.topicPartition(), new Target(partition, leaderEpoch, clock.millis()));
+            targets.put(partition.topicPartition(), new Target(partition, leaderEpoch));
             monitor.notifyAll();
         }
     }
@@ -312,6 +312,8 @@ public final class ReplicaFetcher implements AutoCloseable {
         long[] granted = new long[candidates.size()]; // throttle grant per fetched partition, -1 = not throttled
         long nowMs = clock.millis();
         boolean uncommittedTail = false;
+        long[] hwBefore = new long[candidates.size()];
+        boolean[] chasing = new boolean[candidates.size()];
         for (Target t : candidates) {
             if (!flushIdleTail(t)) {
                 continue;
@@ -333,7 +335,9 @@ public final class ReplicaFetcher implements AutoCloseable {
             long leo = plog.logEndOffset();
             long hw = plog.highWatermark();
             boolean pushed = t.partition.servesFollowerReads(nowMs);
-            uncommittedTail |= !pushed && hw < leo && nowMs - t.recordsAtMs <= HW_CHASE_MS;
+            hwBefore[batch.size() - 1] = hw;
+            chasing[batch.size() - 1] = !pushed && hw < leo && t.hwChasePolls < HW_CHASE_POLLS_MAX;
+            uncommittedTail |= chasing[batch.size() - 1];
             req.addPartitions(ReplicaFetchRequest.PartitionData.newBuilder().setTopicId(t.partition.topicId())
                     .setPartition(t.partition.topicPartition().partition()).setFetchOffset(leo)
                     .setFlushedOffset(Math.min(plog.recoveryPoint(), leo)).setCurrentLeaderEpoch(t.leaderEpoch)
@@ -370,12 +374,15 @@ public final class ReplicaFetcher implements AutoCloseable {
             if (handlePartition(t, req.getPartitions(i).getFetchOffset(), pr)) {
                 appended.add(t);
             }
+            if (t.partition.log().highWatermark() > hwBefore[i]) {
+                t.hwChasePolls = 0;
+            } else if (chasing[i]) {
+                t.hwChasePolls++;
+            }
         }
         // Group commit: one fsync per partition covers every batch of this round; the flushed
         // offset reaches the leader in the next request (durable acks count only that).
-        long appendedAtMs = clock.millis();
         for (Target t : appended) {
-            t.recordsAtMs = appendedAtMs;
             if (t.partition.state().durableAcks()) {
                 t.partition.log().flush();
             }
