@@ -691,6 +691,7 @@ public final class Consumer<K, V> implements AutoCloseable {
                 Thread.currentThread().interrupt();
             }
             runCompletedCommits();
+            fetcher.close();
             channels.close(5_000);
         }
     }

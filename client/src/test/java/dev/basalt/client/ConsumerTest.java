@@ -91,6 +91,51 @@ class ConsumerTest {
         }
     }
 
+    /** Fetches to a broker travel on one FetchStream, answered in parts; a broker without it gets FetchInParts. */
+    @Test
+    void fetchesTravelOnOneStreamPerBroker_andABrokerWithoutItGetsFetchInParts() {
+        cluster.createTopic("s", 1);
+        try (Consumer<String, String> c = consumer(Map.of())) {
+            c.assign(c.partitionsFor("s"));
+            for (int round = 0; round < 10; round++) {
+                produce("s", 0, 20, "v" + round * 20 + "-");
+                assertEquals(20, pollUntil(c, 20).size());
+            }
+        }
+        assertTrue(cluster.fetches().size() >= 10, cluster.fetches().size() + " fetches");
+        assertEquals(1, cluster.fetchStreams(), "every fetch on one stream");
+        cluster.fetchStreamUnimplemented();
+        try (Consumer<String, String> c = consumer(Map.of("max.poll.records", 10))) {
+            c.assign(c.partitionsFor("s"));
+            List<ConsumerRecord<String, String>> all = pollUntil(c, 200);
+            assertEquals(200, all.size());
+            for (int i = 0; i < 200; i++) {
+                assertEquals(i, all.get(i).offset());
+            }
+        }
+        assertEquals(2, cluster.fetchStreams(), "the stream was tried once more, then FetchInParts");
+    }
+
+    /** A fetch left unanswered past fetch.max.wait.ms + request.timeout.ms cancels its stream; fetching resumes on a new one. */
+    @Test
+    void aFetchUnansweredPastItsDeadline_cancelsTheStream_andFetchingResumesOnANewOne() throws Exception {
+        cluster.createTopic("h", 1);
+        produce("h", 0, 5, "a");
+        try (Consumer<String, String> c = consumer(Map.of("request.timeout.ms", 400))) {
+            c.assign(c.partitionsFor("h"));
+            assertEquals(5, pollUntil(c, 5).size());
+            cluster.holdFetch();
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (cluster.fetchStreams() < 2 && System.nanoTime() < deadline) {
+                c.poll(Duration.ofMillis(100));
+            }
+            assertTrue(cluster.fetchStreams() >= 2, "the stopped stream was replaced");
+            cluster.releaseFetch();
+            produce("h", 0, 5, "b");
+            assertEquals(List.of("b0", "b1", "b2", "b3", "b4"), pollUntil(c, 5).stream().map(ConsumerRecord::value).toList());
+        }
+    }
+
     /**
      * While one answer is being delivered, the next fetch already asks for what follows it (not
      * for the position again); records still come out once each, in order; at most two answers

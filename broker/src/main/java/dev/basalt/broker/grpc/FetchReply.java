@@ -115,6 +115,20 @@ public final class FetchReply {
         this.framingSize = checkedInt(total - recordBytes);
     }
 
+    private FetchReply(FetchResponse top, List<Topic> topics, int size, int framingSize) {
+        this.top = top;
+        this.topics = topics;
+        this.size = size;
+        this.framingSize = framingSize;
+    }
+
+    /** This reply (a part) with FetchStream's correlation_id and last_part set; the records are shared, not copied. */
+    public FetchReply tagged(long correlationId, boolean lastPart) {
+        FetchResponse tagged = top.toBuilder().setCorrelationId(correlationId).setLastPart(lastPart).build();
+        long delta = (long) tagged.getSerializedSize() - top.getSerializedSize();
+        return new FetchReply(tagged, topics, checkedInt(size + delta), checkedInt(framingSize + delta));
+    }
+
     /** An answer without records (errors, empty fetches). */
     public static FetchReply of(FetchResponse response) {
         List<List<ByteBuffer>> none = new ArrayList<>();

@@ -143,7 +143,11 @@ public final class ClientServices {
                 .toBuilder(ProtoUtils.marshaller(FetchRequest.getDefaultInstance()), FetchReply.MARSHALLER).build();
         MethodDescriptor<FetchRequest, FetchReply> inParts = FetchServiceGrpc.getFetchInPartsMethod()
                 .toBuilder(ProtoUtils.marshaller(FetchRequest.getDefaultInstance()), FetchReply.MARSHALLER).build();
+        MethodDescriptor<FetchRequest, FetchReply> stream = FetchServiceGrpc.getFetchStreamMethod()
+                .toBuilder(ProtoUtils.marshaller(FetchRequest.getDefaultInstance()), FetchReply.MARSHALLER).build();
         return StrictRequestParsing.describedAs(FetchServiceGrpc.getServiceDescriptor(), List.of(
+                ServerMethodDefinition.create(stream, ServerCalls.asyncBidiStreamingCall(obs -> new FetchStreamSession(fetch,
+                        FETCH_PART_BYTES_MIN, (ServerCallStreamObserver<FetchReply>) obs))),
                 ServerMethodDefinition.create(unary, ServerCalls.asyncUnaryCall((FetchRequest request, StreamObserver<FetchReply> obs) ->
                         serveFetch(request, obs, List::of))),
                 ServerMethodDefinition.create(inParts, ServerCalls.asyncServerStreamingCall(

@@ -13,6 +13,7 @@ import io.grpc.stub.ClientCalls;
 import io.grpc.stub.StreamObserver;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -54,6 +55,13 @@ public final class Fetcher {
     private final ChannelPool channels;
     private final Limits limits;
     private final MethodDescriptor<FetchRequest, FetchResponse> method;
+    private final MethodDescriptor<FetchRequest, FetchResponse> streamMethod;
+    /** The open FetchStream per broker id (consumer thread only). */
+    private final Map<Integer, FetchStreamCall> streams = new HashMap<>();
+    /** Brokers that answered FetchStream with UNIMPLEMENTED, and until when they get FetchInParts instead. */
+    private final Map<Integer, Long> inPartsUntilMs = new java.util.concurrent.ConcurrentHashMap<>();
+    /** How long a broker without FetchStream gets FetchInParts calls before the stream is tried again. */
+    static final long IN_PARTS_FALLBACK_MS = 60_000;
     private final long retryBackoffMs;
     private final Time time;
     private final LinkedBlockingQueue<Answer> answers = new LinkedBlockingQueue<>();
@@ -71,6 +79,9 @@ public final class Fetcher {
         this.limits = limits;
         // parts are read into one array each and their record bytes alias it (one copy off the socket)
         this.method = FetchServiceGrpc.getFetchInPartsMethod().toBuilder(ProtoUtils.marshaller(FetchRequest.getDefaultInstance()),
+                new AliasingMarshaller<>(ProtoUtils.marshaller(FetchResponse.getDefaultInstance()),
+                        FetchResponse.getDefaultInstance(), channels.maxInboundMessageBytes())).build();
+        this.streamMethod = FetchServiceGrpc.getFetchStreamMethod().toBuilder(ProtoUtils.marshaller(FetchRequest.getDefaultInstance()),
                 new AliasingMarshaller<>(ProtoUtils.marshaller(FetchResponse.getDefaultInstance()),
                         FetchResponse.getDefaultInstance(), channels.maxInboundMessageBytes())).build();
         this.retryBackoffMs = retryBackoffMs;
@@ -125,6 +136,11 @@ public final class Fetcher {
         awaiting.put(id, new java.util.HashSet<>(asked.keySet()));
         inFlightPerNode.merge(node, 1, Integer::sum);
         long sentMs = time.monotonicMs();
+        if (inPartsUntilMs.getOrDefault(node, Long.MIN_VALUE) <= sentMs) {
+            sendOnStream(node, address, req, new Outstanding(id, asked, sentMs,
+                    sentMs + (long) limits.maxWaitMs() + limits.requestTimeoutMs()));
+            return;
+        }
         try {
             CallOptions options = CallOptions.DEFAULT
                     .withDeadlineAfter((long) limits.maxWaitMs() + limits.requestTimeoutMs(), TimeUnit.MILLISECONDS);
@@ -152,12 +168,154 @@ public final class Fetcher {
     }
 
     /**
+     * One FetchStream per broker: a fetch is one message on it, tagged with a correlation id, and
+     * its parts come back tagged, the last one marked; so a fetch costs no HTTP/2 stream, header
+     * blocks or trailers of its own. At most one fetch is outstanding per broker (and so per
+     * stream). A fetch past its deadline (fetch.max.wait.ms + request.timeout.ms, as the unary
+     * call's) cancels the stream; the next fetch opens a new one.
+     */
+    private void sendOnStream(int node, HostPort address, FetchRequest.Builder req, Outstanding o) {
+        FetchStreamCall call = streams.get(node);
+        if (call != null && (call.dead || !call.address.equals(address))) {
+            abandon(call, "broker " + node + " moved to " + address);
+            call = null;
+        }
+        try {
+            if (call == null) {
+                call = new FetchStreamCall(node, address);
+                io.grpc.stub.ClientCallStreamObserver<FetchRequest> requests = (io.grpc.stub.ClientCallStreamObserver<FetchRequest>)
+                        ClientCalls.asyncBidiStreamingCall(channels.channel(address).newCall(streamMethod, CallOptions.DEFAULT),
+                                call.observer());
+                call.requests = requests;
+                streams.put(node, call);
+            }
+            call.current.set(o);
+            call.requests.onNext(req.setCorrelationId(o.id()).build());
+        } catch (RuntimeException e) {
+            if (call != null) {
+                call.fail(e);
+                abandon(call, "send failed");
+            } else {
+                answers.add(new Answer(node, o.id(), o.asked(), null, Errors.forTransport(e, false, "fetch from " + address), true));
+            }
+        }
+    }
+
+    /** Forgets and cancels a stream (consumer thread). Its outstanding fetch, if any, ends through its observer. */
+    private void abandon(FetchStreamCall call, String why) {
+        streams.remove(call.node, call);
+        call.dead = true;
+        try {
+            call.requests.cancel(why, null);
+        } catch (RuntimeException ignored) {
+            // already closed
+        }
+    }
+
+    /** Cancels streams whose outstanding fetch is past its deadline; returns ms until the nearest deadline. */
+    private long expireStreams(long now) {
+        long nearest = Long.MAX_VALUE;
+        for (FetchStreamCall call : List.copyOf(streams.values())) {
+            Outstanding o = call.current.get();
+            if (o == null) {
+                continue;
+            }
+            if (now >= o.deadlineMs()) {
+                call.fail(io.grpc.Status.DEADLINE_EXCEEDED.withDescription("no answer within fetch.max.wait.ms + request.timeout.ms")
+                        .asRuntimeException());
+                abandon(call, "fetch timed out");
+            } else {
+                nearest = Math.min(nearest, o.deadlineMs() - now);
+            }
+        }
+        return nearest;
+    }
+
+    /** A fetch sent on a stream, waiting for its last part. */
+    private record Outstanding(long id, Map<TopicPartition, Long> asked, long sentMs, long deadlineMs) {
+    }
+
+    /** One FetchStream to a broker. {@code requests} and {@code dead} belong to the consumer thread (dead is also set by gRPC's). */
+    private final class FetchStreamCall {
+        final int node;
+        final HostPort address;
+        final java.util.concurrent.atomic.AtomicReference<Outstanding> current = new java.util.concurrent.atomic.AtomicReference<>();
+        io.grpc.stub.ClientCallStreamObserver<FetchRequest> requests;
+        volatile boolean dead;
+
+        FetchStreamCall(int node, HostPort address) {
+            this.node = node;
+            this.address = address;
+        }
+
+        /** Ends the outstanding fetch, if any, with this failure (once, whichever thread comes first). */
+        void fail(Throwable t) {
+            Outstanding o = current.getAndSet(null);
+            if (o != null) {
+                answers.add(new Answer(node, o.id(), o.asked(), null, Errors.forTransport(t, false, "fetch from " + address), true));
+            }
+        }
+
+        StreamObserver<FetchResponse> observer() {
+            return new StreamObserver<>() {
+                @Override
+                public void onNext(FetchResponse r) {
+                    Outstanding o = current.get();
+                    if (o == null || o.id() != r.getCorrelationId()) {
+                        return; // an answer to a fetch this client gave up on
+                    }
+                    stats.answered(r, o.asked(), o.sentMs(), time.monotonicMs());
+                    if (r.getLastPart() && current.compareAndSet(o, null)) {
+                        answers.add(new Answer(node, o.id(), o.asked(), r, null, true));
+                    } else if (!r.getLastPart()) {
+                        answers.add(new Answer(node, o.id(), o.asked(), r, null, false));
+                    }
+                }
+
+                @Override
+                public void onError(Throwable t) {
+                    dead = true;
+                    if (io.grpc.Status.fromThrowable(t).getCode() == io.grpc.Status.Code.UNIMPLEMENTED) {
+                        inPartsUntilMs.put(node, time.monotonicMs() + IN_PARTS_FALLBACK_MS);
+                        Outstanding o = current.getAndSet(null);
+                        if (o != null) {
+                            answers.add(new Answer(node, o.id(), o.asked(), null, null, true)); // refetched with FetchInParts
+                        }
+                        return;
+                    }
+                    fail(t);
+                }
+
+                @Override
+                public void onCompleted() {
+                    dead = true;
+                    fail(io.grpc.Status.UNAVAILABLE.withDescription("broker " + node + " ended the fetch stream").asRuntimeException());
+                }
+            };
+        }
+    }
+
+    /** Ends every fetch stream (the consumer is closing). */
+    public void close() {
+        for (FetchStreamCall call : List.copyOf(streams.values())) {
+            abandon(call, "consumer closed");
+        }
+    }
+
+    /**
      * The next answer part, waiting up to waitMs (0 = do not wait); null if none. Taking a part
      * frees its partitions for the next fetch; once every partition of a fetch has had its part
      * (or the fetch ended without them), the broker's slot is free as well.
      */
     public Answer take(long waitMs) throws InterruptedException {
-        Answer a = waitMs <= 0 ? answers.poll() : answers.poll(waitMs, TimeUnit.MILLISECONDS);
+        long untilDeadline = expireStreams(time.monotonicMs());
+        long wait = Math.min(waitMs, untilDeadline);
+        Answer polled = wait <= 0 ? answers.poll() : answers.poll(wait, TimeUnit.MILLISECONDS);
+        if (polled == null && wait < waitMs) {
+            expireStreams(time.monotonicMs());
+            polled = answers.poll();
+        }
+        Answer a = polled;
         if (a == null || a.node() < 0) {
             return a;
         }

@@ -372,6 +372,58 @@ public final class FakeBroker {
             }
         }
 
+        /**
+         * As the broker does: one fetch at a time in stream order, each answered with the parts
+         * FetchInParts would send, tagged with its correlation id, the last one marked. A stopped
+         * broker leaves the fetch unanswered.
+         */
+        @Override
+        public StreamObserver<FetchRequest> fetchStream(StreamObserver<FetchResponse> out) {
+            synchronized (cluster) {
+                cluster.fetchStreams++;
+                if (cluster.fetchStreamUnimplemented) {
+                    return super.fetchStream(out); // an older broker: UNIMPLEMENTED
+                }
+            }
+            return new StreamObserver<>() {
+                @Override
+                public void onNext(FetchRequest req) {
+                    java.util.List<FetchResponse> parts = new java.util.ArrayList<>();
+                    fetchInParts(req, new StreamObserver<>() {
+                        @Override
+                        public void onNext(FetchResponse r) {
+                            parts.add(r);
+                        }
+
+                        @Override
+                        public void onError(Throwable t) {
+                        }
+
+                        @Override
+                        public void onCompleted() {
+                        }
+                    });
+                    synchronized (out) {
+                        for (int i = 0; i < parts.size(); i++) {
+                            out.onNext(parts.get(i).toBuilder().setCorrelationId(req.getCorrelationId())
+                                    .setLastPart(i == parts.size() - 1).build());
+                        }
+                    }
+                }
+
+                @Override
+                public void onError(Throwable t) {
+                }
+
+                @Override
+                public void onCompleted() {
+                    synchronized (out) {
+                        out.onCompleted();
+                    }
+                }
+            };
+        }
+
         /** As the broker does: the answer cut into parts, here one partition per part. */
         @Override
         public void fetchInParts(FetchRequest req, StreamObserver<FetchResponse> out) {
@@ -401,6 +453,17 @@ public final class FakeBroker {
                 req.getTopicsList().forEach(t -> t.getPartitionsList().forEach(
                         pd -> asked.put(t.getName() + "-" + pd.getPartition(), pd.getFetchOffset())));
                 cluster.fetches.add(asked);
+                while (cluster.fetchHeld && !stopped) {
+                    try {
+                        cluster.wait();
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        return null;
+                    }
+                }
+                if (stopped) {
+                    return null;
+                }
                 while (true) {
                     int[] bytes = new int[1];
                     boolean[] error = new boolean[1];

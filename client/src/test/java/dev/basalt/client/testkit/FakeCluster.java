@@ -109,6 +109,10 @@ public final class FakeCluster implements AutoCloseable {
     /** ProduceStream calls opened (the Java client opens one per broker and keeps it). */
     int produceStreams;
     boolean produceStreamUnimplemented;
+    /** FetchStream calls opened (the Java consumer opens one per broker and keeps it). */
+    int fetchStreams;
+    boolean fetchStreamUnimplemented;
+    boolean fetchHeld;
     int initProducerIdRequests;
     /** Fetch requests received, each with its partitions' fetch offsets (for pipelining tests). */
     final List<Map<String, Long>> fetches = new ArrayList<>();
@@ -532,6 +536,25 @@ public final class FakeCluster implements AutoCloseable {
         return produceStreams;
     }
 
+    public synchronized int fetchStreams() {
+        return fetchStreams;
+    }
+
+    /** Brokers answer FetchStream with UNIMPLEMENTED, as a broker without it would. */
+    public synchronized void fetchStreamUnimplemented() {
+        fetchStreamUnimplemented = true;
+    }
+
+    /** While held, fetches get no answer (their connection stays open) until {@link #releaseFetch()}. */
+    public synchronized void holdFetch() {
+        fetchHeld = true;
+    }
+
+    public synchronized void releaseFetch() {
+        fetchHeld = false;
+        notifyAll();
+    }
+
     /** Brokers answer ProduceStream with UNIMPLEMENTED, as a broker without it would. */
     public synchronized void produceStreamUnimplemented() {
         produceStreamUnimplemented = true;
@@ -585,6 +608,7 @@ public final class FakeCluster implements AutoCloseable {
         synchronized (this) {
             produceHeld = false;
             produceHeldOn.clear();
+            fetchHeld = false;
             notifyAll();
         }
         brokers.forEach(FakeBroker::close);
