@@ -278,8 +278,15 @@ public final class Producer<K, V> implements AutoCloseable {
             // forced: answers still outstanding will never be processed; their outcome is unknown
             sender.abortInFlight();
         }
-        channels.close(leftMs);
+        // Every batch is resolved by now (answered, or failed by the forced close), so what the
+        // channels still carry is stray: a metadata refresh, or the transport stream of a request
+        // the broker refused as too large, which it stops reading and which would otherwise hold
+        // the close for the whole timeout.
+        channels.close(Math.min(leftMs, CHANNEL_DRAIN_MS_MAX));
     }
+
+    /** Longest a closing producer lets its channels drain once its sender has ended. */
+    static final long CHANNEL_DRAIN_MS_MAX = 1_000;
 
     /** Closes with a 30 s timeout. */
     @Override

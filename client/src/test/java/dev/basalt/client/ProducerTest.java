@@ -461,6 +461,35 @@ class ProducerTest {
         }
     }
 
+    /**
+     * A stream request the broker refuses as a message (under the client's 1 MiB stream bound, but
+     * over this broker's 64 KiB limit) closes the stream for every request on it: they fail as cut
+     * off (indeterminate, retried), the broker gets unary calls for a while, and there the refused
+     * request fails on its own while the others are delivered once (idempotence).
+     */
+    @Test
+    void aStreamMessageOverTheBrokersLimit_failsAlone_onUnaryRetries() throws Exception {
+        try (FakeCluster small = FakeCluster.start(1, 64 << 10)) {
+            small.createTopic("t", 2);
+            Map<String, Object> cfg = new HashMap<>();
+            cfg.put("bootstrap.servers", small.bootstrap());
+            cfg.put("linger.ms", 0);
+            cfg.put("acks", "all");
+            cfg.put("retry.backoff.ms", 10);
+            cfg.put("max.request.size", 1 << 20);
+            try (Producer<String, String> p = new Producer<>(cfg, new StringSerializer(), new StringSerializer())) {
+                assertEquals(0, get(p.send(new ProducerRecord<>("t", 1, null, "before"))).offset());
+                CompletableFuture<RecordMetadata> big = p.send(new ProducerRecord<>("t", 0, null, "x".repeat(200 << 10)));
+                BasaltException e = assertThrows(BasaltException.class, () -> get(big));
+                assertTrue(e.getMessage().contains("RESOURCE_EXHAUSTED"), e.toString());
+                long offset = get(p.send(new ProducerRecord<>("t", 1, null, "after"))).offset();
+                assertEquals(List.of("before", "after"), small.records("t", 1).stream().map(ProducerTest::value).toList());
+                assertEquals(1, offset);
+                assertTrue(small.produceStreams() >= 1);
+            }
+        }
+    }
+
     @Test
     void aBrokerWithoutProduceStream_getsUnaryProduce() {
         cluster.createTopic("t", 1);

@@ -31,8 +31,9 @@ import java.util.List;
  * parser reads it back as the equivalent {@code FetchResponse} (FetchReplyTest checks this).
  *
  * <p>Thread-safety: immutable once built; the slices must stay mapped until gRPC has drained the
- * stream (the fetch service closes them when the call closes). Slices are read through
- * duplicates, so their positions are never moved.
+ * stream. gRPC drains a message into its transport buffers inside the call's {@code onNext}:
+ * Fetch and FetchInParts close them when the call closes, FetchStream right after writing the
+ * parts. Slices are read through duplicates, so their positions are never moved.
  */
 public final class FetchReply {
     /**

@@ -32,6 +32,8 @@ final class FetchStreamSession implements StreamObserver<FetchRequest> {
     private final ServerCallStreamObserver<FetchReply> out;
     // guarded by out
     private boolean waiting;
+    /** The next request is owed to the client: held back while its answers cannot be written. */
+    private boolean requestOwed;
     private boolean halfClosed;
     private boolean closed;
 
@@ -48,6 +50,14 @@ final class FetchStreamSession implements StreamObserver<FetchRequest> {
         };
         out.setOnCancelHandler(close);
         out.setOnCloseHandler(close); // also when StrictRequestParsing closes the call on a malformed message
+        out.setOnReadyHandler(() -> {
+            synchronized (out) {
+                if (!closed && requestOwed && out.isReady()) {
+                    requestOwed = false;
+                    out.request(1);
+                }
+            }
+        });
         out.request(1);
     }
 
@@ -87,15 +97,26 @@ final class FetchStreamSession implements StreamObserver<FetchRequest> {
                 if (halfClosed) {
                     closed = true;
                     out.onCompleted();
-                } else {
+                } else if (out.isReady()) {
                     out.request(1);
+                } else {
+                    requestOwed = true; // a client that does not read its answers gets no more fetches served
                 }
             }
         } catch (RuntimeException e) {
+            // Closed between our check and the write, or the answer could not be cut into parts:
+            // end the call if it is still open (the client then retries), never fail the answering thread.
             synchronized (out) {
-                closed = true; // closed between our check and the write; the answering thread must not fail
+                if (!closed) {
+                    closed = true;
+                    try {
+                        out.onError(Status.INTERNAL.withDescription("fetch answer failed: " + e).asRuntimeException());
+                    } catch (RuntimeException alreadyClosed) {
+                        log.debug("fetch stream already closed", alreadyClosed);
+                    }
+                }
             }
-            log.debug("fetch stream closed while answering", e);
+            log.debug("fetch stream answer failed", e);
         } finally {
             slices.forEach(FetchSlice::close);
         }

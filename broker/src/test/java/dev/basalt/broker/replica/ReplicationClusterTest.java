@@ -94,7 +94,7 @@ class ReplicationClusterTest {
     private final List<AlterPartitionRequest> alterRequests = new java.util.concurrent.CopyOnWriteArrayList<>();
     /** Per link "from->to": the known_high_watermark of the latest fetch request sent on it. */
     private final Map<String, Long> knownHwSent = new ConcurrentHashMap<>();
-    /** Per link "from->to": every fetch request sent on it, as {fetch offset, known HW, max wait ms} of its first partition. */
+    /** Per link "from->to": every fetch request sent on it, as {fetch offset, known HW, max wait ms, nanoTime} of its first partition. */
     private final Map<String, List<long[]>> fetchesSent = new ConcurrentHashMap<>();
 
     /** One broker: its logs, replica manager, in-process server and produce handler. */
@@ -164,7 +164,7 @@ class ReplicationClusterTest {
                 knownHwSent.put(from + "->" + to, request.getPartitions(0).getKnownHighWatermark());
                 fetchesSent.computeIfAbsent(from + "->" + to, k -> new java.util.concurrent.CopyOnWriteArrayList<>())
                         .add(new long[] {request.getPartitions(0).getFetchOffset(), request.getPartitions(0).getKnownHighWatermark(),
-                            request.getMaxWaitMs()});
+                            request.getMaxWaitMs(), System.nanoTime()});
             }
             ReplicaFetchResponse r = inner.fetch(request, timeoutMs);
             check(); // cut while the long poll was parked: the answer is lost in the partition
@@ -368,8 +368,8 @@ class ReplicationClusterTest {
 
     /**
      * While the HW cannot move (an ISR member stopped fetching, not yet out of the ISR), a
-     * follower that keeps receiving records stops chasing the HW with short-wait fetches after
-     * HW_CHASE_POLLS_MAX of them, instead of fetching every replica.fetch.hw.wait.max.ms.
+     * follower that keeps receiving records stops chasing the HW with short-wait fetches
+     * HW_CHASE_MS after it last moved, instead of fetching every replica.fetch.hw.wait.max.ms.
      */
     @Test
     void aFollowerStopsChasingAHighWatermarkThatDoesNotMove() throws Exception {
@@ -377,15 +377,19 @@ class ReplicationClusterTest {
         await("follower 2 knows the HW", () -> partition(2).highWatermark() == 1);
         cut(3, 1); // follower 3 stops fetching: the HW stays at 1 until it leaves the ISR (1.5 s)
         fetchesSent.clear();
-        for (int i = 0; i < 10; i++) {
+        long start = System.nanoTime();
+        long chaseNs = java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(
+                dev.basalt.broker.replica.fetcher.ReplicaFetcher.HW_CHASE_MS + 100);
+        for (int i = 0; i < 16; i++) {
             assertEquals(ErrorCode.NONE, produce(nodes.get(1), 1, "b" + i).getErrorCode());
             Thread.sleep(60);
         }
         assertEquals(1, partition(1).highWatermark(), "the HW did not move meanwhile");
-        long shortWaits = fetchesSent.getOrDefault("2->1", List.of()).stream().filter(f -> f[2] == 10).count();
-        assertTrue(shortWaits <= dev.basalt.broker.replica.fetcher.ReplicaFetcher.HW_CHASE_POLLS_MAX,
-                shortWaits + " short-wait fetches in 600 ms with the HW stuck (about 60 without the bound)");
-        assertTrue(shortWaits > 0, "it did chase at first");
+        List<long[]> sent = fetchesSent.getOrDefault("2->1", List.of());
+        long early = sent.stream().filter(f -> f[2] == 10 && f[3] - start < chaseNs).count();
+        long late = sent.stream().filter(f -> f[2] == 10 && f[3] - start >= chaseNs).count();
+        assertTrue(early > 0, "it chased at first");
+        assertEquals(0, late, "no short-wait fetch once the HW had not moved for HW_CHASE_MS (about 40 without the bound)");
     }
 
     @Test

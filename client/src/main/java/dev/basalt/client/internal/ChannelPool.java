@@ -107,22 +107,13 @@ public final class ChannelPool implements AutoCloseable {
                 .build();
     }
 
-    /**
-     * Longest a closing client waits for its channels to drain before cutting them. Its callers
-     * close the pool after their own work is answered (the producer's sender has ended, the
-     * consumer has committed and left), so what remains is stray: a metadata refresh, or the
-     * transport stream of a request the broker refused as too large, which the broker stops
-     * reading and which would otherwise hold the close for the whole timeout.
-     */
-    static final long CLOSE_GRACE_MS_MAX = 1_000;
-
-    /** Shuts every channel down, waiting up to timeoutMs in total (at most {@link #CLOSE_GRACE_MS_MAX}) for calls to finish. */
+    /** Shuts every channel down, waiting up to timeoutMs in total for calls to finish. */
     public void close(long timeoutMs) {
         closed = true;
         List<ManagedChannel> all = new ArrayList<>(channels.values());
         channels.clear();
         all.forEach(ManagedChannel::shutdown);
-        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(Math.max(0, Math.min(timeoutMs, CLOSE_GRACE_MS_MAX)));
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(Math.max(0, timeoutMs));
         for (ManagedChannel c : all) {
             try {
                 long left = deadline - System.nanoTime();

@@ -20,17 +20,21 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Sends the consumer's fetches and collects their answers into a queue the consumer thread
- * drains. Fetches use FetchInParts: an answer arrives as parts of a few partitions each, written
- * by the broker as it reads them, so the consumer decodes the first partitions while the later
- * ones are still on the wire, and a partition is free to be fetched again once its part is taken.
+ * drains. Fetches go on one FetchStream per broker (FetchInParts to a broker without it): an
+ * answer arrives as parts of a few partitions each, written by the broker as it reads them, so the
+ * consumer decodes the first partitions while the later ones are still on the wire, and a
+ * partition is free to be fetched again once its part is taken.
  *
  * <p>Bounds: a partition is in at most one outstanding fetch; a broker has at most
  * {@value #FETCHES_PER_BROKER_MAX} fetch whose parts are still coming (as Kafka's consumer: more
  * were measured on one node, 2 and 3, and were no faster, the broker spending more per byte on
  * smaller fetches). Keeps a per-broker backoff after transport failures.
  *
- * <p>Thread-safety: {@link #send}, {@link #take} and the queries on the consumer thread; gRPC
- * threads only add to the thread-safe answer queue.
+ * <p>Thread-safety: {@link #send}, {@link #take}, {@link #close} and the queries on the consumer
+ * thread; gRPC threads only add to the thread-safe answer queue, and end a stream's outstanding
+ * fetch (an atomic hand-off, so each fetch ends once) and mark the stream dead (volatile). A part
+ * queued by a gRPC thread just before the consumer thread failed the fetch at its deadline can
+ * follow the failure; the consumer skips records below its position, so it is harmless.
  */
 public final class Fetcher {
     /** Outstanding fetches to one broker at most. */
@@ -180,24 +184,28 @@ public final class Fetcher {
             abandon(call, "broker " + node + " moved to " + address);
             call = null;
         }
+        if (call == null) {
+            call = new FetchStreamCall(node, address);
+        }
+        // Outstanding before the call starts: a call on a failed channel fails inline (direct
+        // executor), and its observer must find the fetch to end it.
+        call.current.set(o);
         try {
-            if (call == null) {
-                call = new FetchStreamCall(node, address);
-                io.grpc.stub.ClientCallStreamObserver<FetchRequest> requests = (io.grpc.stub.ClientCallStreamObserver<FetchRequest>)
-                        ClientCalls.asyncBidiStreamingCall(channels.channel(address).newCall(streamMethod, CallOptions.DEFAULT),
-                                call.observer());
-                call.requests = requests;
+            if (call.requests == null) {
+                call.requests = (io.grpc.stub.ClientCallStreamObserver<FetchRequest>) ClientCalls.asyncBidiStreamingCall(
+                        channels.channel(address).newCall(streamMethod, CallOptions.DEFAULT), call.observer());
                 streams.put(node, call);
             }
-            call.current.set(o);
             call.requests.onNext(req.setCorrelationId(o.id()).build());
         } catch (RuntimeException e) {
-            if (call != null) {
-                call.fail(e);
-                abandon(call, "send failed");
-            } else {
-                answers.add(new Answer(node, o.id(), o.asked(), null, Errors.forTransport(e, false, "fetch from " + address), true));
-            }
+            call.fail(e);
+            abandon(call, "send failed");
+            return;
+        }
+        if (call.dead) {
+            // the stream ended before or while the fetch went out: end the fetch now, not at its deadline
+            call.fail(io.grpc.Status.UNAVAILABLE.withDescription("fetch stream to broker " + node + " closed").asRuntimeException());
+            abandon(call, "stream closed");
         }
     }
 
@@ -205,6 +213,9 @@ public final class Fetcher {
     private void abandon(FetchStreamCall call, String why) {
         streams.remove(call.node, call);
         call.dead = true;
+        if (call.requests == null) {
+            return; // never started
+        }
         try {
             call.requests.cancel(why, null);
         } catch (RuntimeException ignored) {

@@ -43,6 +43,8 @@ public final class MetadataManager {
     private volatile Cluster cluster = Cluster.EMPTY;
     private CompletableFuture<Cluster> inFlight;
     private boolean refreshAgain;
+    /** Brokers a {@link #refreshAvoiding} check is running for (guarded by this). */
+    private final Set<HostPort> probing = new java.util.HashSet<>();
     private int nextAddress;
     private long lastFailureMs = Long.MIN_VALUE;
 
@@ -117,11 +119,12 @@ public final class MetadataManager {
     }
 
     /**
-     * Asks for metadata now, from any broker but {@code avoid} (asked last, if at all): a check of
-     * whether leadership moved away from a broker that stopped answering (paused, or cut off from
-     * this client while the others fenced it). Not coalesced with {@link #refresh()}, which may
-     * itself be waiting on that broker; its answer is merged the same way (newer leader epochs
-     * win) and wakes the listeners. Does nothing when no other broker is known.
+     * Asks for metadata now, from any broker but {@code avoid} (never asked): a check of whether
+     * leadership moved away from a broker that stopped answering (paused, or cut off from this
+     * client while the others fenced it). Not coalesced with {@link #refresh()}, which may itself
+     * be waiting on that broker; its answer is merged the same way (newer leader epochs win) and
+     * wakes the listeners. At most one such check per avoided broker runs at a time. Does nothing
+     * when no other broker is known.
      */
     public void refreshAvoiding(HostPort avoid) {
         List<HostPort> addresses = addresses();
@@ -130,9 +133,18 @@ public final class MetadataManager {
         }
         int start;
         synchronized (this) {
+            if (!probing.add(avoid)) {
+                return;
+            }
             start = nextAddress++;
         }
-        attempt(new CompletableFuture<>(), addresses, start, 0, null, false);
+        CompletableFuture<Cluster> f = new CompletableFuture<>();
+        f.whenComplete((c, e) -> {
+            synchronized (this) {
+                probing.remove(avoid);
+            }
+        });
+        attempt(f, addresses, start, 0, null, false);
     }
 
     private List<HostPort> addresses() {

@@ -197,7 +197,9 @@ public final class Sender implements Runnable {
             finishFailed(b, expiredError(b, now));
         }
         expireStreamRequests(now);
-        checkStalledStreams(cluster, now);
+        if (idem != null) {
+            checkStalledStreams(cluster, now); // its retries are safe only with sequence numbers
+        }
         drained.forEach((node, batches) -> send(cluster, node, batches, now));
         long waitMs = Math.min(ready.nextCheckDelayMs(), 100);
         if (!ready.unknownLeaderTopics().isEmpty() || ready.awaitingNewLeader()) {
@@ -304,8 +306,16 @@ public final class Sender implements Runnable {
         inFlight.merge(node, 1, Integer::sum);
         inFlightTotal++;
         inFlightBatches.addAll(batches);
-        boolean handedOver = unaryUntilMs.getOrDefault(node, Long.MIN_VALUE) <= now
-                ? sendOnStream(node, address, req, batches, byPartition, now)
+        long requestBytes = 0;
+        for (ProducerBatch b : batches) {
+            requestBytes += b.payload().remaining();
+        }
+        // A large request gains nothing from the stream (its header blocks are noise beside its
+        // bytes), and one over the broker's message limit would close the stream for every
+        // request on it: it goes as its own call, where a refusal is its own definite error.
+        boolean viaStream = requestBytes <= STREAM_REQUEST_BYTES_MAX && unaryUntilMs.getOrDefault(node, Long.MIN_VALUE) <= now;
+        boolean handedOver = viaStream
+                ? sendOnStream(cluster, node, address, req, batches, byPartition, now)
                 : sendUnary(node, address, req, batches, byPartition);
         if (handedOver && settings.acks() == 0) {
             // acks=0: the record counts as sent once handed to the transport; offsets are unknown
@@ -348,8 +358,8 @@ public final class Sender implements Runnable {
      * it fails as a unary call cut off would (indeterminate, retried), as Kafka's client drops the
      * connection of a request that timed out.
      */
-    private boolean sendOnStream(int node, HostPort address, ProduceRequest.Builder req, List<ProducerBatch> batches,
-                                 Map<TopicPartition, List<ProducerBatch>> byPartition, long now) {
+    private boolean sendOnStream(Cluster cluster, int node, HostPort address, ProduceRequest.Builder req,
+                                 List<ProducerBatch> batches, Map<TopicPartition, List<ProducerBatch>> byPartition, long now) {
         ProduceStreamCall call = streams.get(node);
         if (call != null && !call.address.equals(address)) {
             failStream(call, io.grpc.Status.UNAVAILABLE.withDescription("broker " + node + " moved to " + address)
@@ -362,7 +372,7 @@ public final class Sender implements Runnable {
                 call = openStream(node, address);
             }
             Map<TopicPartition, Integer> epochs = new HashMap<>();
-            byPartition.keySet().forEach(tp -> epochs.put(tp, metadata.current().leaderEpochFor(tp)));
+            byPartition.keySet().forEach(tp -> epochs.put(tp, cluster.leaderEpochFor(tp))); // the snapshot it was routed by
             call.pending.put(correlationId, new StreamRequest(batches, byPartition, now, now + settings.requestTimeoutMs(), epochs));
             call.requests.onNext(req.setCorrelationId(correlationId).build());
         } catch (RuntimeException e) {
@@ -416,23 +426,30 @@ public final class Sender implements Runnable {
             unaryUntilMs.put(call.node, time.monotonicMs() + UNARY_FALLBACK_MS);
         }
         // A request the broker refused as a message (over its size limit, malformed) closes the
-        // whole stream, and which request it was is not said. Each request of the stream then
-        // goes again as its own unary call: the refused one gets its definite error, as it would
-        // have on its own, and the others are retried (the idempotent producer's sequence numbers
-        // make the ones already appended duplicates the broker recognises).
-        boolean resendUnary = unimplemented || status.getCode() == io.grpc.Status.Code.RESOURCE_EXHAUSTED
-                || status.getCode() == io.grpc.Status.Code.INVALID_ARGUMENT;
+        // whole stream, and which request it was is not said. The broker then gets unary calls
+        // for a while: every request of the stream fails as one cut off would (indeterminate,
+        // retried within retries and delivery.timeout.ms), and on its own unary call the refused
+        // one gets its definite error, as it would have alone.
+        if (status.getCode() == io.grpc.Status.Code.RESOURCE_EXHAUSTED || status.getCode() == io.grpc.Status.Code.INVALID_ARGUMENT) {
+            unaryUntilMs.put(call.node, time.monotonicMs() + UNARY_AFTER_REFUSAL_MS);
+        }
         List<StreamRequest> requests = List.copyOf(call.pending.values());
         call.pending.clear();
         for (StreamRequest r : requests) {
-            if (resendUnary) {
-                // in order; the request stays in flight
+            if (unimplemented) {
+                // nothing was processed: each request goes again as a unary call, in order (it stays in flight)
                 sendUnary(call.node, call.address, rebuild(r.byPartition()), r.batches(), r.byPartition());
             } else {
                 handleTransportError(call.node, r.batches(), r.byPartition(), streamFailure(status, t));
             }
         }
     }
+
+    /** Requests with more record bytes than this go as unary calls, not on the stream. */
+    static final long STREAM_REQUEST_BYTES_MAX = 1 << 20;
+
+    /** How long a broker that refused a stream message gets unary calls, so that the refused request fails alone. */
+    static final long UNARY_AFTER_REFUSAL_MS = 5_000;
 
     /** A failed stream as one unary call's failure: only a stream never connected leaves its requests surely unsent. */
     private static Throwable streamFailure(io.grpc.Status status, Throwable t) {
@@ -483,7 +500,8 @@ public final class Sender implements Runnable {
      * waiting request has a new leader elsewhere, at a newer leader epoch than when the request
      * was sent, the stream is cancelled: its requests are retried as indeterminate (the idempotent
      * producer's sequence numbers make the retry safe), so the producer follows the failover in
-     * about the fencing time rather than the request timeout.
+     * about the fencing time rather than the request timeout. Only with idempotence (the
+     * default): without it the retry could write duplicates, and the request timeout stands.
      */
     static final long STALL_CHECK_MS = 500;
 

@@ -59,6 +59,7 @@ public final class FakeBroker {
     private Server build(int bindPort) {
         return NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", bindPort))
                 .withOption(ChannelOption.SO_REUSEADDR, true)
+                .maxInboundMessageSize(cluster.messageBytesMax)
                 .addService(new Produce())
                 .addService(new Fetch())
                 .addService(new ListOffsets())

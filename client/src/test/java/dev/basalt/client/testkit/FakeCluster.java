@@ -111,6 +111,8 @@ public final class FakeCluster implements AutoCloseable {
     boolean produceStreamUnimplemented;
     /** FetchStream calls opened (the Java consumer opens one per broker and keeps it). */
     int fetchStreams;
+    /** Request message size limit of the brokers' servers. */
+    int messageBytesMax = 4 << 20;
     boolean fetchStreamUnimplemented;
     boolean fetchHeld;
     int initProducerIdRequests;
@@ -129,7 +131,13 @@ public final class FakeCluster implements AutoCloseable {
 
     /** Starts a cluster of brokers with ids 1..count on free loopback ports. */
     public static FakeCluster start(int count) throws IOException {
+        return start(count, 4 << 20);
+    }
+
+    /** With brokers that refuse request messages over {@code messageBytesMax} (RESOURCE_EXHAUSTED), as a broker's grpc.message.bytes.max does. */
+    public static FakeCluster start(int count, int messageBytesMax) throws IOException {
         FakeCluster c = new FakeCluster();
+        c.messageBytesMax = messageBytesMax;
         for (int id = 1; id <= count; id++) {
             c.brokers.add(new FakeBroker(c, id));
         }
@@ -484,12 +492,12 @@ public final class FakeCluster implements AutoCloseable {
         return Integer.parseInt(t.configs.getOrDefault("max.message.bytes", TOPIC_CONFIG_DEFAULTS.get("max.message.bytes")));
     }
 
-    /** Every record of a partition, decoded (offset, timestamp, key, value), for assertions. */
     /** The partition's leader now (-1: none). */
     public synchronized int leaderOf(String topic, int partition) {
         return partition(topic, partition).leaderId;
     }
 
+    /** Every record of a partition, decoded (offset, timestamp, key, value), for assertions. */
     public synchronized List<Record> records(String topic, int partition) {
         List<Record> out = new ArrayList<>();
         for (StoredBatch b : topics.get(topic).partitions.get(partition).batches) {

@@ -57,12 +57,12 @@ public final class ReplicaFetcher implements AutoCloseable {
      */
     static final long NO_HIGH_WATERMARK_PUSH = Long.MAX_VALUE;
     /**
-     * Short-wait fetches (replica.fetch.hw.wait.max.ms) in a row that may bring no HW move before
-     * a follower stops chasing the HW until it moves again. A HW held back for long (an ISR below
-     * min.insync.replicas, a slow ISR member) is then learned with records or at
-     * replica.fetch.wait.max.ms, not with a fetch every few milliseconds, whatever the writes do.
+     * How long after its HW last moved a follower keeps chasing it with short-wait fetches
+     * (replica.fetch.hw.wait.max.ms). A HW held back longer (an ISR below min.insync.replicas, a
+     * slow ISR member) is then learned with records or at replica.fetch.wait.max.ms, not with a
+     * fetch every few milliseconds, whatever the writes do.
      */
-    public static final int HW_CHASE_POLLS_MAX = 20;
+    public static final long HW_CHASE_MS = 500;
 
     private final int localBrokerId;
     private final int sourceBrokerId;
@@ -84,12 +84,13 @@ public final class ReplicaFetcher implements AutoCloseable {
         boolean truncated;
         int truncationRounds;
         long backoffUntilMs;
-        /** Short-wait fetches in a row that did not move this partition's HW (see HW_CHASE_POLLS_MAX). */
-        int hwChasePolls;
+        /** When this partition's HW last moved here (or this leadership began); see HW_CHASE_MS. */
+        long hwMovedAtMs;
 
-        Target(Partition partition, int leaderEpoch) {
+        Target(Partition partition, int leaderEpoch, long nowMs) {
             this.partition = partition;
             this.leaderEpoch = leaderEpoch;
+            this.hwMovedAtMs = nowMs;
         }
     }
 
@@ -129,7 +130,7 @@ public final class ReplicaFetcher implements AutoCloseable {
     /** Follows {@code partition} from this fetcher's broker in {@code leaderEpoch}: truncate first. */
     public void add(Partition partition, int leaderEpoch) {
         synchronized (monitor) {
-            targets.put(partition.topicPartition(), new Target(partition, leaderEpoch));
+            targets.put(partition.topicPartition(), new Target(partition, leaderEpoch, clock.millis()));
             monitor.notifyAll();
         }
     }
@@ -313,7 +314,6 @@ public final class ReplicaFetcher implements AutoCloseable {
         long nowMs = clock.millis();
         boolean uncommittedTail = false;
         long[] hwBefore = new long[candidates.size()];
-        boolean[] chasing = new boolean[candidates.size()];
         for (Target t : candidates) {
             if (!flushIdleTail(t)) {
                 continue;
@@ -336,8 +336,7 @@ public final class ReplicaFetcher implements AutoCloseable {
             long hw = plog.highWatermark();
             boolean pushed = t.partition.servesFollowerReads(nowMs);
             hwBefore[batch.size() - 1] = hw;
-            chasing[batch.size() - 1] = !pushed && hw < leo && t.hwChasePolls < HW_CHASE_POLLS_MAX;
-            uncommittedTail |= chasing[batch.size() - 1];
+            uncommittedTail |= !pushed && hw < leo && nowMs - t.hwMovedAtMs <= HW_CHASE_MS;
             req.addPartitions(ReplicaFetchRequest.PartitionData.newBuilder().setTopicId(t.partition.topicId())
                     .setPartition(t.partition.topicPartition().partition()).setFetchOffset(leo)
                     .setFlushedOffset(Math.min(plog.recoveryPoint(), leo)).setCurrentLeaderEpoch(t.leaderEpoch)
@@ -375,9 +374,7 @@ public final class ReplicaFetcher implements AutoCloseable {
                 appended.add(t);
             }
             if (t.partition.log().highWatermark() > hwBefore[i]) {
-                t.hwChasePolls = 0;
-            } else if (chasing[i]) {
-                t.hwChasePolls++;
+                t.hwMovedAtMs = clock.millis();
             }
         }
         // Group commit: one fsync per partition covers every batch of this round; the flushed
