@@ -82,8 +82,9 @@ class FetchStreamSessionTest {
     private MetadataImage image = MetadataImage.EMPTY;
     private Server server;
     private ManagedChannel channel;
-    private final LinkedBlockingQueue<FetchResponse> parts = new LinkedBlockingQueue<>();
-    private final CompletableFuture<Throwable> ended = new CompletableFuture<>();
+    private final dev.basalt.broker.testkit.RecordingObserver<FetchResponse> received = new dev.basalt.broker.testkit.RecordingObserver<>();
+    private final LinkedBlockingQueue<FetchResponse> parts = received.messages;
+    private final CompletableFuture<Throwable> ended = received.ended;
     private StreamObserver<FetchRequest> requests;
 
     @BeforeEach
@@ -105,22 +106,7 @@ class FetchStreamSessionTest {
                 .builder(FetchServiceGrpc.SERVICE_NAME).addMethod(method, ServerCalls.asyncBidiStreamingCall(obs -> new FetchStreamSession(
                         fetch, 256 * 1024, (ServerCallStreamObserver<FetchReply>) obs))).build())).build().start();
         channel = InProcessChannelBuilder.forName(name).directExecutor().build();
-        requests = FetchServiceGrpc.newStub(channel).fetchStream(new StreamObserver<>() {
-            @Override
-            public void onNext(FetchResponse value) {
-                parts.add(value);
-            }
-
-            @Override
-            public void onError(Throwable t) {
-                ended.complete(t);
-            }
-
-            @Override
-            public void onCompleted() {
-                ended.complete(null);
-            }
-        });
+        requests = FetchServiceGrpc.newStub(channel).fetchStream(received);
         createTopic();
     }
 

@@ -81,8 +81,9 @@ class ProduceStreamSessionTest {
     private MetadataImage image = MetadataImage.EMPTY;
     private Server server;
     private ManagedChannel channel;
-    private final LinkedBlockingQueue<ProduceResponse> answers = new LinkedBlockingQueue<>();
-    private final CompletableFuture<Throwable> ended = new CompletableFuture<>();
+    private final dev.basalt.broker.testkit.RecordingObserver<ProduceResponse> received = new dev.basalt.broker.testkit.RecordingObserver<>();
+    private final LinkedBlockingQueue<ProduceResponse> answers = received.messages;
+    private final CompletableFuture<Throwable> ended = received.ended;
     private StreamObserver<ProduceRequest> requests;
 
     @BeforeEach
@@ -103,22 +104,7 @@ class ProduceStreamSessionTest {
                         ServerCalls.asyncBidiStreamingCall(obs -> new ProduceStreamSession(produce,
                                 (ServerCallStreamObserver<ProduceResponse>) obs))).build())).build().start();
         channel = InProcessChannelBuilder.forName(name).directExecutor().build();
-        requests = ProduceServiceGrpc.newStub(channel).produceStream(new StreamObserver<>() {
-            @Override
-            public void onNext(ProduceResponse value) {
-                answers.add(value);
-            }
-
-            @Override
-            public void onError(Throwable t) {
-                ended.complete(t);
-            }
-
-            @Override
-            public void onCompleted() {
-                ended.complete(null);
-            }
-        });
+        requests = ProduceServiceGrpc.newStub(channel).produceStream(received);
         createTopic(List.of(1, 2)); // broker 2 is in the ISR but never fetches: acks=all waits
     }
 

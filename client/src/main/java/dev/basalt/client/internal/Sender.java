@@ -288,21 +288,7 @@ public final class Sender implements Runnable {
     private void send(Cluster cluster, int node, List<ProducerBatch> batches, long now) {
         HostPort address = cluster.broker(node);
         Map<TopicPartition, List<ProducerBatch>> byPartition = byPartition(batches);
-        Map<String, ProduceRequest.TopicData.Builder> byTopic = new LinkedHashMap<>();
-        byPartition.forEach((tp, list) -> {
-            // several batches of one partition travel as one payload; concat builds a rope, no copy
-            ByteString records = ByteString.EMPTY;
-            for (ProducerBatch b : list) {
-                records = records.concat(UnsafeByteOperations.unsafeWrap(b.payload()));
-            }
-            byTopic.computeIfAbsent(tp.topic(), t -> ProduceRequest.TopicData.newBuilder().setName(t))
-                    .addPartitions(ProduceRequest.PartitionData.newBuilder().setPartition(tp.partition()).setRecords(records));
-        });
-        // the broker's own timeout a little inside the call deadline, so that it can answer
-        // REQUEST_TIMED_OUT (with detail) before the client gives up on the call
-        int brokerTimeoutMs = Math.max(1, settings.requestTimeoutMs() - Math.min(1_000, settings.requestTimeoutMs() / 10));
-        ProduceRequest.Builder req = ProduceRequest.newBuilder().setAcks(settings.acks()).setTimeoutMs(brokerTimeoutMs);
-        byTopic.values().forEach(req::addTopics);
+        ProduceRequest.Builder req = buildRequest(byPartition);
         inFlight.merge(node, 1, Integer::sum);
         inFlightTotal++;
         inFlightBatches.addAll(batches);
@@ -438,7 +424,7 @@ public final class Sender implements Runnable {
         for (StreamRequest r : requests) {
             if (unimplemented) {
                 // nothing was processed: each request goes again as a unary call, in order (it stays in flight)
-                sendUnary(call.node, call.address, rebuild(r.byPartition()), r.batches(), r.byPartition());
+                sendUnary(call.node, call.address, buildRequest(r.byPartition()), r.batches(), r.byPartition());
             } else {
                 handleTransportError(call.node, r.batches(), r.byPartition(), streamFailure(status, t));
             }
@@ -462,9 +448,11 @@ public final class Sender implements Runnable {
                 + (status.getDescription() == null ? "" : " (" + status.getDescription() + ")")).withCause(t).asRuntimeException();
     }
 
-    private ProduceRequest.Builder rebuild(Map<TopicPartition, List<ProducerBatch>> byPartition) {
+    /** The Produce request carrying these batches, grouped by topic and partition. */
+    private ProduceRequest.Builder buildRequest(Map<TopicPartition, List<ProducerBatch>> byPartition) {
         Map<String, ProduceRequest.TopicData.Builder> byTopic = new LinkedHashMap<>();
         byPartition.forEach((tp, list) -> {
+            // several batches of one partition travel as one payload; concat builds a rope, no copy
             ByteString records = ByteString.EMPTY;
             for (ProducerBatch b : list) {
                 records = records.concat(UnsafeByteOperations.unsafeWrap(b.payload()));
@@ -472,6 +460,8 @@ public final class Sender implements Runnable {
             byTopic.computeIfAbsent(tp.topic(), t -> ProduceRequest.TopicData.newBuilder().setName(t))
                     .addPartitions(ProduceRequest.PartitionData.newBuilder().setPartition(tp.partition()).setRecords(records));
         });
+        // the broker's own timeout a little inside the call deadline, so that it can answer
+        // REQUEST_TIMED_OUT (with detail) before the client gives up on the call
         int brokerTimeoutMs = Math.max(1, settings.requestTimeoutMs() - Math.min(1_000, settings.requestTimeoutMs() / 10));
         ProduceRequest.Builder req = ProduceRequest.newBuilder().setAcks(settings.acks()).setTimeoutMs(brokerTimeoutMs);
         byTopic.values().forEach(req::addTopics);
