@@ -107,7 +107,7 @@ class FetchStreamSessionTest {
                         fetch, 256 * 1024, (ServerCallStreamObserver<FetchReply>) obs))).build())).build().start();
         channel = InProcessChannelBuilder.forName(name).directExecutor().build();
         requests = FetchServiceGrpc.newStub(channel).fetchStream(received);
-        createTopic();
+        image = dev.basalt.broker.testkit.TopicImages.publishTopic(rm, image, "t", TOPIC_ID, List.of(1));
     }
 
     private final java.util.concurrent.ScheduledExecutorService scheduler = java.util.concurrent.Executors.newSingleThreadScheduledExecutor();
@@ -126,20 +126,6 @@ class FetchStreamSessionTest {
         scheduler.shutdownNow();
     }
 
-    private void createTopic() {
-        List<MetadataRecord> records = new java.util.ArrayList<>();
-        records.add(MetadataRecord.newBuilder().setBrokerRegistration(BrokerRegistrationRecord.newBuilder().setBrokerId(1)
-                .setIncarnationId(ProtoIds.toProto(new UUID(1, 1))).setFenced(false)
-                .addEndpoints(BrokerEndpoint.newBuilder().setName("PLAINTEXT").setHost("127.0.0.1").setPort(9401))).build());
-        records.add(MetadataRecord.newBuilder().setTopic(TopicRecord.newBuilder().setName("t").setTopicId(ProtoIds.toProto(TOPIC_ID))).build());
-        records.add(MetadataRecord.newBuilder().setPartition(PartitionRecord.newBuilder().setTopicId(ProtoIds.toProto(TOPIC_ID))
-                .setPartition(0).addAllReplicas(List.of(1)).addAllIsr(List.of(1)).setLeader(1).setLeaderEpoch(0).setPartitionEpoch(0)).build());
-        MetadataDelta d = new MetadataDelta(image);
-        records.forEach(d::replay);
-        MetadataImage next = d.apply();
-        rm.onMetadataUpdate(new MetadataUpdate(image, next, -1, true));
-        image = next;
-    }
 
     private void write(String value) throws Exception {
         ByteBuffer buf = ByteBuffer.allocate(256);

@@ -105,7 +105,8 @@ class ProduceStreamSessionTest {
                                 (ServerCallStreamObserver<ProduceResponse>) obs))).build())).build().start();
         channel = InProcessChannelBuilder.forName(name).directExecutor().build();
         requests = ProduceServiceGrpc.newStub(channel).produceStream(received);
-        createTopic(List.of(1, 2)); // broker 2 is in the ISR but never fetches: acks=all waits
+        // broker 2 is in the ISR but never fetches: acks=all waits
+        image = dev.basalt.broker.testkit.TopicImages.publishTopic(rm, image, "t", TOPIC_ID, List.of(1, 2));
     }
 
     @AfterEach
@@ -116,22 +117,6 @@ class ProduceStreamSessionTest {
         logs.close();
     }
 
-    private void createTopic(List<Integer> replicas) {
-        List<MetadataRecord> records = new java.util.ArrayList<>();
-        for (int id : replicas) {
-            records.add(MetadataRecord.newBuilder().setBrokerRegistration(BrokerRegistrationRecord.newBuilder().setBrokerId(id)
-                    .setIncarnationId(ProtoIds.toProto(new UUID(id, 1))).setFenced(false)
-                    .addEndpoints(BrokerEndpoint.newBuilder().setName("PLAINTEXT").setHost("127.0.0.1").setPort(9400 + id))).build());
-        }
-        records.add(MetadataRecord.newBuilder().setTopic(TopicRecord.newBuilder().setName("t").setTopicId(ProtoIds.toProto(TOPIC_ID))).build());
-        records.add(MetadataRecord.newBuilder().setPartition(PartitionRecord.newBuilder().setTopicId(ProtoIds.toProto(TOPIC_ID))
-                .setPartition(0).addAllReplicas(replicas).addAllIsr(replicas).setLeader(1).setLeaderEpoch(0).setPartitionEpoch(0)).build());
-        MetadataDelta d = new MetadataDelta(image);
-        records.forEach(d::replay);
-        MetadataImage next = d.apply();
-        rm.onMetadataUpdate(new MetadataUpdate(image, next, -1, true));
-        image = next;
-    }
 
     private static ProduceRequest request(long correlationId, int acks, int timeoutMs) {
         ByteBuffer buf = ByteBuffer.allocate(256);

@@ -82,12 +82,11 @@ public final class Fetcher {
         this.channels = channels;
         this.limits = limits;
         // parts are read into one array each and their record bytes alias it (one copy off the socket)
-        this.method = FetchServiceGrpc.getFetchInPartsMethod().toBuilder(ProtoUtils.marshaller(FetchRequest.getDefaultInstance()),
-                new AliasingMarshaller<>(ProtoUtils.marshaller(FetchResponse.getDefaultInstance()),
-                        FetchResponse.getDefaultInstance(), channels.maxInboundMessageBytes())).build();
-        this.streamMethod = FetchServiceGrpc.getFetchStreamMethod().toBuilder(ProtoUtils.marshaller(FetchRequest.getDefaultInstance()),
-                new AliasingMarshaller<>(ProtoUtils.marshaller(FetchResponse.getDefaultInstance()),
-                        FetchResponse.getDefaultInstance(), channels.maxInboundMessageBytes())).build();
+        MethodDescriptor.Marshaller<FetchRequest> requests = ProtoUtils.marshaller(FetchRequest.getDefaultInstance());
+        AliasingMarshaller<FetchResponse> parts = new AliasingMarshaller<>(ProtoUtils.marshaller(FetchResponse.getDefaultInstance()),
+                FetchResponse.getDefaultInstance(), channels.maxInboundMessageBytes());
+        this.method = FetchServiceGrpc.getFetchInPartsMethod().toBuilder(requests, parts).build();
+        this.streamMethod = FetchServiceGrpc.getFetchStreamMethod().toBuilder(requests, parts).build();
         this.retryBackoffMs = retryBackoffMs;
         this.time = time;
         this.stats = new FetchStats(time.monotonicMs());
