@@ -104,15 +104,15 @@ final class ClusterCommand implements Callable<Integer> {
     }
 
     /**
-     * @param tracked whether absent times mean "never": observers fetch, so theirs are tracked;
-     *                voters get the Raft leader's pushes, so their times are not tracked and their
-     *                offsets are known on the leader only (-1 there means unknown, "-")
+     * @param tracked whether absent times mean "never": always for observers (they fetch); for a
+     *                voter only when its offset is known, i.e. the Raft leader answered (other nodes
+     *                know neither: "-")
      */
     private void print(List<QuorumReplica> replicas, int leaderId, String role, boolean tracked, long nowMs) {
         for (QuorumReplica r : replicas) {
             root.out.printf("%-9s %-6d %-16s %-8s %-16s %s%n", r.replicaId() == leaderId ? "leader" : role, r.replicaId(),
-                    known(r.logEndOffset()), known(r.lag()), ago(r.lastFetchTimestampMs(), nowMs, tracked),
-                    ago(r.lastCaughtUpTimestampMs(), nowMs, tracked));
+                    known(r.logEndOffset()), known(r.lag()), ago(r.lastFetchTimestampMs(), nowMs, tracked || r.logEndOffset() >= 0),
+                    ago(r.lastCaughtUpTimestampMs(), nowMs, tracked || r.logEndOffset() >= 0));
         }
     }
 

@@ -5,9 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import org.junit.jupiter.api.Test;
 
 /**
- * The quorum table of {@code basalt cluster}: a voter's fetch times are not tracked (the Raft
- * leader pushes to voters), so an absent one reads "-" (unknown), never "never", which would say
- * the voter has not replicated at all; an observer's absent catch-up time does mean never.
+ * The quorum table of {@code basalt cluster}: an absent time reads "-" (unknown) where the answering
+ * node does not track it (a voter's, unless the Raft leader answered) and "never" where it does
+ * (an observer's; a voter that has not answered the current leader).
  */
 class ClusterCommandTest {
     @Test

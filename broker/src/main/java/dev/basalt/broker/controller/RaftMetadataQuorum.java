@@ -354,14 +354,17 @@ public final class RaftMetadataQuorum implements MetadataQuorum, AutoCloseable {
                 r.setLogEndOffset(node.appliedIndex()).setLag(Math.max(0, node.commitIndex() - node.appliedIndex()))
                         .setLastFetchTimestampMs(now).setLastCaughtUpTimestampMs(now);
             } else {
-                // Known on the leader only (its replication progress); elsewhere -1. Fetch times are not tracked.
-                Long match = node.peerMatchIndexes().get(voter);
-                if (match != null && match >= 0) {
-                    r.setLogEndOffset(match).setLag(Math.max(0, node.commitIndex() - match));
+                // Known on the leader only (its replication progress); elsewhere -1. "Fetch" is the
+                // voter's last answer to the leader's appends or heartbeats (Raft pushes to voters).
+                dev.basalt.raft.driver.VoterProgress p = node.voterProgress().get(voter);
+                long now = dev.basalt.broker.testsupport.TestHooks.wallMillis();
+                if (p != null && p.matchIndex() >= 0) {
+                    r.setLogEndOffset(p.matchIndex()).setLag(Math.max(0, node.commitIndex() - p.matchIndex()));
                 } else {
                     r.setLogEndOffset(-1).setLag(-1);
                 }
-                r.setLastFetchTimestampMs(-1).setLastCaughtUpTimestampMs(-1);
+                r.setLastFetchTimestampMs(p == null || p.millisSinceContact() < 0 ? -1 : now - p.millisSinceContact())
+                        .setLastCaughtUpTimestampMs(p == null || p.millisSinceCaughtUp() < 0 ? -1 : now - p.millisSinceCaughtUp());
             }
         }
         long applied = stateMachine.appliedIndex();

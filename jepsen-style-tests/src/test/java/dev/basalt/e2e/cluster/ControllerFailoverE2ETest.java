@@ -63,6 +63,10 @@ class ControllerFailoverE2ETest extends ClusterTestSupport {
             var q = dev.basalt.client.Admin.get(admin.describeQuorum(), Duration.ofSeconds(15));
             assertEquals(leader, q.leaderId());
             assertTrue(q.voters().size() == 3 && q.voters().stream().allMatch(v -> v.logEndOffset() >= 0), q.toString());
+            // ... including when each voter last answered the leader (the restarted one included).
+            long now = System.currentTimeMillis();
+            assertTrue(q.voters().stream().allMatch(v -> v.lastFetchTimestampMs() > now - 30_000 && v.lastCaughtUpTimestampMs() > 0),
+                    q.toString());
         }
     }
 

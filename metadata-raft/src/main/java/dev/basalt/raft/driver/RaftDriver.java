@@ -101,8 +101,11 @@ final class RaftDriver implements Runnable {
     volatile long commitIndex;
     volatile long lastApplied;
     volatile Throwable fatal;
-    /** As leader: each voter's match index (for DescribeQuorum); empty otherwise. */
-    volatile java.util.Map<Integer, Long> peerMatchIndexes = java.util.Map.of();
+    /** As leader: each other voter's replication (for DescribeQuorum); empty otherwise. */
+    volatile java.util.Map<Integer, PeerProgress> peerProgress = java.util.Map.of();
+    /** As leader, driver thread only: when each peer last answered, and last answered caught up. */
+    private final java.util.Map<Integer, Long> lastContactMs = new java.util.HashMap<>();
+    private final java.util.Map<Integer, Long> lastCaughtUpMs = new java.util.HashMap<>();
     /** Whether the latest configuration this node knows makes it a voter. */
     volatile boolean localVoter;
 
@@ -185,6 +188,7 @@ final class RaftDriver implements Runnable {
         if (e instanceof Inbound in) {
             try {
                 outputs.add(core.step(in.message(), nowMs));
+                notePeerContact(in.message().from(), nowMs);
             } catch (IllegalArgumentException bad) {
                 LOG.warn("node {}: rejected malformed message from {}: {}", config.nodeId(), in.message().from(),
                         bad.getMessage());
@@ -307,14 +311,41 @@ final class RaftDriver implements Runnable {
         localVoter = core.configuration().isVoter(config.nodeId());
         lastApplied = appliedIndex;
         if (core.isLeader()) {
-            java.util.Map<Integer, Long> m = new java.util.TreeMap<>();
+            java.util.Map<Integer, PeerProgress> m = new java.util.TreeMap<>();
             for (int voter : core.configuration().voters()) {
-                m.put(voter, core.peerMatchIndex(voter));
+                if (voter != config.nodeId()) {
+                    m.put(voter, new PeerProgress(core.peerMatchIndex(voter), lastContactMs.getOrDefault(voter, -1L),
+                            lastCaughtUpMs.getOrDefault(voter, -1L)));
+                }
             }
-            peerMatchIndexes = java.util.Collections.unmodifiableMap(m);
-        } else if (!peerMatchIndexes.isEmpty()) {
-            peerMatchIndexes = java.util.Map.of();
+            peerProgress = java.util.Collections.unmodifiableMap(m);
+        } else if (!peerProgress.isEmpty() || !lastContactMs.isEmpty()) {
+            peerProgress = java.util.Map.of();
+            lastContactMs.clear();
+            lastCaughtUpMs.clear();
         }
+    }
+
+    /**
+     * As leader: a message from {@code peerId} (an answer to our appends or heartbeats) is contact;
+     * one that leaves its match index at our log end is caught up (Kafka's last caught-up time).
+     */
+    private void notePeerContact(int peerId, long nowMs) {
+        if (!core.isLeader() || peerId == config.nodeId()) {
+            return;
+        }
+        lastContactMs.put(peerId, nowMs);
+        if (core.peerMatchIndex(peerId) >= core.lastIndex()) {
+            lastCaughtUpMs.put(peerId, nowMs);
+        }
+    }
+
+    long nowMs() {
+        return clockMs.getAsLong();
+    }
+
+    /** A voter's replication as the leader saw it; times on the driver's clock, -1 = not this leadership. */
+    record PeerProgress(long matchIndex, long lastContactMs, long lastCaughtUpMs) {
     }
 
     /**

@@ -186,9 +186,24 @@ public final class RaftNode implements AutoCloseable {
         return driver.term;
     }
 
-    /** As leader, each voter's replicated (match) index as last seen; empty when not leading. */
-    public java.util.Map<Integer, Long> peerMatchIndexes() {
-        return driver.peerMatchIndexes;
+    /**
+     * As leader, each other voter's replication as last seen (match index, and how long ago it last
+     * answered and last answered caught up with this leader's log); empty when not leading.
+     */
+    public java.util.Map<Integer, VoterProgress> voterProgress() {
+        java.util.Map<Integer, RaftDriver.PeerProgress> seen = driver.peerProgress;
+        if (seen.isEmpty()) {
+            return java.util.Map.of();
+        }
+        long now = driver.nowMs();
+        java.util.Map<Integer, VoterProgress> out = new java.util.TreeMap<>();
+        seen.forEach((id, p) -> out.put(id, new VoterProgress(p.matchIndex(), since(now, p.lastContactMs()),
+                since(now, p.lastCaughtUpMs()))));
+        return java.util.Collections.unmodifiableMap(out);
+    }
+
+    private static long since(long nowMs, long thenMs) {
+        return thenMs < 0 ? -1 : Math.max(0, nowMs - thenMs);
     }
 
     public long commitIndex() {

@@ -1,6 +1,7 @@
 package dev.basalt.raft.driver;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -185,6 +186,34 @@ class RaftNodeTest {
         target.close();
         await("another node leads after a graceful close",
                 () -> nodes.stream().anyMatch(n -> n != target && n.isLeader()));
+    }
+
+    @Test
+    void leaderReportsWhenEachVoterLastAnsweredAndWasCaughtUp() throws Exception {
+        startCluster(3, 0);
+        RaftNode leader = awaitLeader();
+        long index = leader.propose("x".getBytes(StandardCharsets.UTF_8)).get(10, TimeUnit.SECONDS);
+        List<RaftNode> followers = nodes.stream().filter(n -> n != leader).toList();
+        await("both followers answered caught up", () -> followers.stream().allMatch(f -> {
+            VoterProgress p = leader.voterProgress().get(f.nodeId());
+            return p != null && p.matchIndex() >= index && p.millisSinceCaughtUp() >= 0 && p.millisSinceCaughtUp() < 1_000;
+        }));
+        assertFalse(leader.voterProgress().containsKey(leader.nodeId()), "the leader does not report on itself");
+        for (RaftNode f : followers) {
+            assertTrue(f.voterProgress().isEmpty(), "only the leader knows its voters' progress");
+        }
+        RaftNode gone = followers.get(0);
+        gone.close();
+        // Heartbeats every 50 ms keep the live voter's contact fresh; the closed one's only ages, and
+        // a write it never acknowledges leaves its last caught-up time behind too.
+        long later = leader.propose("y".getBytes(StandardCharsets.UTF_8)).get(10, TimeUnit.SECONDS);
+        await("the closed voter's last answer ages", () -> leader.voterProgress().get(gone.nodeId()).millisSinceContact() > 600);
+        VoterProgress dead = leader.voterProgress().get(gone.nodeId());
+        VoterProgress live = leader.voterProgress().get(followers.get(1).nodeId());
+        assertTrue(dead.matchIndex() < later, "the closed voter never acknowledged the later write");
+        assertTrue(dead.millisSinceCaughtUp() >= dead.millisSinceContact(), "caught up no later than its last answer");
+        assertTrue(live.millisSinceContact() < 600, "the live voter answers heartbeats: " + live);
+        assertTrue(live.matchIndex() >= later && live.millisSinceCaughtUp() < 600, "the live voter is caught up: " + live);
     }
 
     @Test
