@@ -248,6 +248,12 @@ class BasaltCliTest {
         assertEquals(0, e.code(), e.err());
         assertTrue(e.out().contains("Percentiles: 50th"), e.out());
         assertTrue(e.out().contains("Producer metrics: record-send-total=20 ") && e.out().contains("Consumer metrics:"), e.out());
+        Result w = run("perf", "e2e", "--topic", "perf", "--records", "10", "--warmup-records", "5", "--record-size", "64");
+        assertEquals(0, w.code(), w.err());
+        // the warm-up's records travel like the others but stay out of the figures
+        assertTrue(w.out().contains("Warm-up: 5 records sent and received, not counted"), w.out());
+        assertTrue(w.out().contains("10 records received") && w.out().contains("record-send-total=15 "), w.out());
+        assertEquals(BasaltCli.USAGE, run("perf", "e2e", "--topic", "perf", "--records", "1", "--warmup-records", "-1").code());
     }
 
     @Test
