@@ -291,16 +291,21 @@ public final class BasaltNode implements AutoCloseable {
     }
 
     /**
-     * The scrubber or a read found a corrupt batch. With a healthy replica elsewhere (another in-sync member)
-     * the replica is quarantined: reported offline, its leadership moves, and it is rebuilt from
-     * the leader. As the only copy it keeps serving the offsets before the corrupt batch.
+     * The scrubber or a read found a corrupt batch. Unless this is known to be the only copy, the
+     * replica is quarantined: reported offline (so it neither stays in nor rejoins the ISR, nor
+     * leads), and once metadata shows the partition's ISR, {@link ReplicaManager#repairCorruptReplicas}
+     * rebuilds it from the leader or, if it is the only in-sync copy after all, serves the offsets
+     * before the corrupt batch. Known to be the only copy (metadata caught up, no other ISR member),
+     * it keeps serving the offsets before the corrupt batch at once. Right after a start the scrubber
+     * can find damage before this node has caught up on metadata: the ISR is not known then, and an
+     * unknown ISR is not "only this copy".
      */
     private void onCorruptionFound(dev.basalt.log.PartitionLog plog, long offset, dev.basalt.log.CorruptLogException e) {
         TopicPartition tp = plog.topicPartition();
         MetadataImage image = publisher == null ? MetadataImage.EMPTY : publisher.image();
-        boolean healthyElsewhere = image.topics().topic(tp.topic()).map(t -> t.partitions().get(tp.partition()))
-                .map(reg -> reg.isr().stream().anyMatch(id -> id != config.nodeId())).orElse(false);
-        if (healthyElsewhere) {
+        boolean onlyCopy = metadataCaughtUp() && image.topics().topic(tp.topic()).map(t -> t.partitions().get(tp.partition()))
+                .map(reg -> reg.isr().stream().allMatch(id -> id == config.nodeId())).orElse(false);
+        if (!onlyCopy) {
             logs.quarantine(tp, e);
             return;
         }

@@ -132,6 +132,41 @@ class StorageFaultE2ETest extends ClusterTestSupport {
         assertTrue(hw > maxAckedOffset(acks, 0));
     }
 
+    @Test
+    void aCorruptOldSegmentTheScrubberFindsRightAfterARestart_isRebuiltNotServedAsTheOnlyCopy() throws IOException {
+        start(builder(4).controllers(1));
+        createTopic(TOPIC, 1, 3, Map.of("min.insync.replicas", "2", "segment.bytes", "1024"));
+        AckedWrites w = writes(cluster.bootstrap(), TOPIC, 1, "o").start();
+        assertTrue(w.awaitAcks(400, System.nanoTime() - Duration.ofMinutes(1).toNanos(), FAILOVER), w.summary());
+        int leader = cluster.partition(TOPIC, 0).leader();
+        int victim = otherThan(cluster.brokerIds(), leader).orElseThrow();
+        NodeProcess node = cluster.node(victim);
+        cluster.kill9(victim);
+        // The oldest segment is sealed and below the recovery point: the restart trusts it, and the
+        // background scrubber finds the damage seconds later, before or while the node catches up
+        // on metadata (it then knows no ISR yet, which must not read as "the only copy").
+        java.nio.file.Path partitionDir = node.dataDir().resolve(TOPIC + "-0");
+        java.nio.file.Path segment;
+        try (var files = java.nio.file.Files.list(partitionDir)) {
+            segment = files.filter(f -> f.toString().endsWith(".log")).sorted().findFirst().orElseThrow();
+        }
+        flipInsideSecondBatch(segment);
+        node.launch();
+        node.awaitReady(READY.plus(READY));
+        cluster.awaitPartition(TOPIC, 0, s -> s.isr().contains(victim) && !node.grepLog("cut at its first corrupt batch").isEmpty(),
+                "the replica rebuilt from the leader and back in the ISR", CATCH_UP);
+        assertTrue(node.grepLog("only in-sync copy").isEmpty(), "a replica with healthy copies elsewhere is not served as the"
+                + " only one:\n" + node.tail(30));
+        w.stop(Duration.ofSeconds(40));
+        List<AckedWrites.Ack> acks = w.acks();
+        assertNothingLost(TOPIC, 1, acks);
+        assertReplicasIdentical(TOPIC, 0);
+        // With the victim now leading, every acknowledged record is still readable from it.
+        cluster.kill9(leader);
+        cluster.awaitPartition(TOPIC, 0, s -> s.hasLeader() && s.leader() != leader, "a new leader", FAILOVER);
+        assertNothingLost(TOPIC, 1, acks);
+    }
+
     /** XORs one byte inside the records of the segment's second batch (its CRC then fails); returns the position. */
     static long flipInsideSecondBatch(java.nio.file.Path segment) throws IOException {
         try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(segment, java.nio.file.StandardOpenOption.READ,
