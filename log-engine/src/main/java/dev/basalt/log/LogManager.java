@@ -486,7 +486,7 @@ public final class LogManager implements AutoCloseable {
             }
             log.abandon();
             corrupt.put(tp, cause);
-            LOG.error("{} is offline: {}; it is rebuilt from another replica", tp, cause.getMessage());
+            LOG.error("{} is offline: {}; it is rebuilt from another replica (or, the only in-sync copy, cut at the corrupt batch)", tp, cause.getMessage());
         }
     }
 

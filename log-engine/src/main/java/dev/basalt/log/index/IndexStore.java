@@ -81,8 +81,11 @@ public final class IndexStore implements AutoCloseable {
     /** Opens (creating if missing) the index at {@code dir}. */
     public static IndexStore open(Path dir) {
         dev.basalt.log.internal.RocksDbLibrary.load();
+        // No fallocate: RocksDB would reserve ~1.1x the memtable size (about 70 MiB) for each new
+        // write-ahead log file, which a small data volume counts as used (a fresh node on a 100 MiB
+        // volume read as "disk full" before its first record).
         DBOptions dbOptions = new DBOptions().setCreateIfMissing(true).setCreateMissingColumnFamilies(true)
-                .setKeepLogFileNum(2).setMaxOpenFiles(256);
+                .setKeepLogFileNum(2).setMaxOpenFiles(256).setAllowFAllocate(false);
         ColumnFamilyOptions cfOptions = new ColumnFamilyOptions();
         List<ColumnFamilyDescriptor> descriptors = List.of(
                 new ColumnFamilyDescriptor(RocksDB.DEFAULT_COLUMN_FAMILY, cfOptions),
