@@ -50,11 +50,14 @@ final class ProduceCommand implements Callable<Integer> {
     long timeoutMs;
 
     @Option(names = "--delivery-timeout-ms", defaultValue = "120000",
-            description = "Bound from reading a line to its acknowledgement, retries included (default: ${DEFAULT-VALUE}).")
+            description = "Bound from reading a line to its acknowledgement, retries included (default: ${DEFAULT-VALUE});"
+                    + " below 30 s plus --linger-ms it also shortens request.timeout.ms to fit.")
     long deliveryTimeoutMs;
 
     @ParentCommand
     BasaltCli root;
+
+    private static final long REQUEST_TIMEOUT_MS_DEFAULT = 30_000;
 
     @Override
     public Integer call() {
@@ -62,7 +65,18 @@ final class ProduceCommand implements Callable<Integer> {
         overrides.put("acks", acks);
         overrides.put("linger.ms", String.valueOf(lingerMs));
         overrides.put("max.block.ms", String.valueOf(timeoutMs));
-        overrides.put("delivery.timeout.ms", String.valueOf(Math.max(deliveryTimeoutMs, lingerMs + 30_000)));
+        if (deliveryTimeoutMs <= lingerMs) {
+            throw new BasaltCli.UsageException("--delivery-timeout-ms must be more than --linger-ms (" + lingerMs + ")");
+        }
+        overrides.put("delivery.timeout.ms", String.valueOf(deliveryTimeoutMs));
+        // A request may take its whole timeout (30 s by default) before its batch can expire: a
+        // shorter delivery bound shortens the request timeout to fit (delivery >= linger + request),
+        // unless one was given (then a conflict is refused by name).
+        boolean requestTimeoutGiven = props.containsKey("request.timeout.ms")
+                || root.clientConfig(BasaltCli.ClientKind.PRODUCER, Map.of()).containsKey("request.timeout.ms");
+        if (!requestTimeoutGiven && deliveryTimeoutMs - lingerMs < REQUEST_TIMEOUT_MS_DEFAULT) {
+            overrides.put("request.timeout.ms", String.valueOf(deliveryTimeoutMs - lingerMs));
+        }
         overrides.putAll(props);
         AtomicReference<Throwable> firstFailure = new AtomicReference<>();
         try (Producer<String, String> producer = new Producer<>(root.clientConfig(BasaltCli.ClientKind.PRODUCER, overrides), new StringSerializer(),

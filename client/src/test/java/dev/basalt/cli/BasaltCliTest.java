@@ -1,6 +1,7 @@
 package dev.basalt.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -254,6 +255,24 @@ class BasaltCliTest {
         assertTrue(w.out().contains("Warm-up: 5 records sent and received, not counted"), w.out());
         assertTrue(w.out().contains("10 records received") && w.out().contains("record-send-total=15 "), w.out());
         assertEquals(BasaltCli.USAGE, run("perf", "e2e", "--topic", "perf", "--records", "1", "--warmup-records", "-1").code());
+    }
+
+    @Test
+    void produce_deliveryTimeoutShorterThanTheRequestTimeout_failsAtTheDeliveryBound() {
+        cluster.createTopic("held", 1);
+        cluster.holdProduce();
+        try {
+            long start = System.nanoTime();
+            Result r = withInput("x\n", "produce", "--topic", "held", "--delivery-timeout-ms", "1500");
+            long tookMs = (System.nanoTime() - start) / 1_000_000;
+            assertNotEquals(0, r.code(), r.out());
+            assertTrue(r.err().contains("outcome unknown"), r.err());
+            // The request timeout (30 s by default) shrinks to fit the bound instead of outlasting it.
+            assertTrue(tookMs < 20_000, "failed after " + tookMs + " ms: " + r.err());
+        } finally {
+            cluster.releaseProduce();
+        }
+        assertEquals(BasaltCli.USAGE, withInput("x\n", "produce", "--topic", "held", "--delivery-timeout-ms", "5").code());
     }
 
     @Test
