@@ -30,7 +30,8 @@ final class ConsumeCommand implements Callable<Integer> {
     boolean fromBeginning;
 
     @Option(names = "--group", description = "Join this consumer group: share the topic's partitions with its other members,"
-            + " start at the group's committed offsets and commit what was printed.")
+            + " start at the group's committed offsets and commit what was printed (a partition nothing was printed from:"
+            + " where it stands).")
     String group;
 
     @Option(names = "--partition", description = "Read only this partition.")
@@ -75,6 +76,8 @@ final class ConsumeCommand implements Callable<Integer> {
     private long processed;
     /** With --group: per partition, the offset after the last printed record (what is committed). */
     private final Map<TopicPartition, dev.basalt.client.OffsetAndMetadata> printed = new LinkedHashMap<>();
+    /** With --group: per partition, the first record polled but not printed (--max-messages reached). */
+    private final Map<TopicPartition, Long> unprinted = new LinkedHashMap<>();
 
     @Override
     public Integer call() {
@@ -112,9 +115,12 @@ final class ConsumeCommand implements Callable<Integer> {
             } catch (WakeupException e) {
                 // interrupted by Ctrl-C: report what was printed
             } finally {
-                if (group != null && !printed.isEmpty()) {
+                if (group != null) {
                     try {
-                        consumer.commitSync(Map.copyOf(printed));
+                        Map<TopicPartition, dev.basalt.client.OffsetAndMetadata> commits = toCommit(consumer, consumer.assignment());
+                        if (!commits.isEmpty()) {
+                            consumer.commitSync(commits);
+                        }
                     } catch (RuntimeException e) {
                         root.err.println("Could not commit the printed offsets: " + e.getMessage());
                     }
@@ -126,6 +132,25 @@ final class ConsumeCommand implements Callable<Integer> {
         }
         root.err.println("Processed a total of " + processed + " messages");
         return BasaltCli.OK;
+    }
+
+    /**
+     * What the group commits at the end: after the last printed record of each partition; for an
+     * assigned partition nothing was printed from, its first polled but unprinted record, else its
+     * position (where the reset policy put it), as Kafka's consumers commit every assigned
+     * partition's position. Without that, a partition the group never committed would start at
+     * "latest" next time and its records would be skipped unseen.
+     */
+    private Map<TopicPartition, dev.basalt.client.OffsetAndMetadata> toCommit(Consumer<String, String> consumer,
+                                                                            java.util.Collection<TopicPartition> partitions) {
+        Map<TopicPartition, dev.basalt.client.OffsetAndMetadata> commits = new LinkedHashMap<>();
+        for (TopicPartition tp : partitions) {
+            dev.basalt.client.OffsetAndMetadata after = printed.get(tp);
+            Long first = unprinted.get(tp);
+            long at = after != null ? after.offset() : first != null ? first : consumer.position(tp, Duration.ofMillis(lookupTimeoutMs));
+            commits.put(tp, new dev.basalt.client.OffsetAndMetadata(at));
+        }
+        return commits;
     }
 
     private static void removeHook(Thread hook) {
@@ -141,12 +166,10 @@ final class ConsumeCommand implements Callable<Integer> {
             consumer.subscribe(List.of(topic), new dev.basalt.client.ConsumerRebalanceListener() {
                 @Override
                 public void onPartitionsRevoked(java.util.Collection<TopicPartition> partitions) {
-                    Map<TopicPartition, dev.basalt.client.OffsetAndMetadata> mine = new LinkedHashMap<>();
+                    Map<TopicPartition, dev.basalt.client.OffsetAndMetadata> mine = toCommit(consumer, partitions);
                     partitions.forEach(tp -> {
-                        dev.basalt.client.OffsetAndMetadata o = printed.remove(tp);
-                        if (o != null) {
-                            mine.put(tp, o);
-                        }
+                        printed.remove(tp);
+                        unprinted.remove(tp);
                     });
                     if (!mine.isEmpty()) {
                         consumer.commitSync(mine);
@@ -159,7 +182,10 @@ final class ConsumeCommand implements Callable<Integer> {
 
                 @Override
                 public void onPartitionsLost(java.util.Collection<TopicPartition> partitions) {
-                    partitions.forEach(printed::remove); // another member may own them: commits would be refused
+                    partitions.forEach(tp -> { // another member may own them: commits would be refused
+                        printed.remove(tp);
+                        unprinted.remove(tp);
+                    });
                 }
             });
             return;
@@ -214,7 +240,10 @@ final class ConsumeCommand implements Callable<Integer> {
             ConsumerRecords<String, String> records = consumer.poll(Duration.ofMillis(200));
             for (ConsumerRecord<String, String> r : records) {
                 if (maxMessages != null && processed >= maxMessages) {
-                    break;
+                    if (group != null) {
+                        unprinted.putIfAbsent(new TopicPartition(r.topic(), r.partition()), r.offset());
+                    }
+                    continue;
                 }
                 print(r);
                 processed++;
