@@ -127,7 +127,17 @@ public final class BasaltCli implements Runnable {
     /** Set by shutdown hooks (Ctrl-C): then main must not call System.exit, which would block on the hooks. */
     static volatile boolean shutdownInProgress;
 
+    /**
+     * gRPC logs through java.util.logging: a channel that cannot resolve or reach its address logs
+     * a WARNING with a stack trace on each attempt, before the command's own one-line error says
+     * the same. Quiet unless --verbose (a strong reference: JUL holds its loggers weakly).
+     */
+    private static final java.util.logging.Logger GRPC_LOG = java.util.logging.Logger.getLogger("io.grpc");
+
     public static void main(String[] args) {
+        if (!java.util.Arrays.asList(args).contains("--verbose") && !java.util.Arrays.asList(args).contains("-v")) {
+            GRPC_LOG.setLevel(java.util.logging.Level.OFF);
+        }
         dev.basalt.grpc.NettyDefaults.apply();
         int code = run(args, System.in, System.out, System.err);
         System.out.flush();

@@ -136,5 +136,15 @@ class CliE2ETest {
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         assertTrue(p.waitFor(60, TimeUnit.SECONDS));
         assertEquals(3, p.exitValue(), new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8));
+
+        // A name that does not resolve: gRPC's own warnings (a stack trace per attempt) stay quiet.
+        List<String> unresolvable = new ArrayList<>(cmd);
+        unresolvable.set(unresolvable.indexOf("127.0.0.1:1"), "nosuchhost.invalid:9400");
+        Process q = new ProcessBuilder(unresolvable).redirectErrorStream(true).start();
+        String said = new String(q.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(q.waitFor(60, TimeUnit.SECONDS));
+        assertEquals(3, q.exitValue(), said);
+        assertEquals(1, said.strip().lines().count(), "one line, no stack traces: " + said);
+        assertTrue(said.contains("cannot connect") && said.contains("nosuchhost.invalid"), said);
     }
 }
