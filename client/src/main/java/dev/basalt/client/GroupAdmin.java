@@ -65,8 +65,18 @@ public final class GroupAdmin implements AutoCloseable {
                 c.getLong(CommonClientConfigs.METADATA_MAX_AGE_MS), Time.SYSTEM);
     }
 
-    private GroupServiceGrpc.GroupServiceBlockingStub stub(HostPort hp) {
-        return GroupServiceGrpc.newBlockingStub(channels.channel(hp)).withDeadlineAfter(requestTimeoutMs, TimeUnit.MILLISECONDS);
+    /**
+     * One call to {@code hp}; a transport failure becomes the client's typed exception (a broker
+     * that cannot be reached: {@link dev.basalt.client.ConnectionException}), as for every other client call.
+     */
+    private <T> T call(HostPort hp, String what, boolean mutating,
+                       java.util.function.Function<GroupServiceGrpc.GroupServiceBlockingStub, T> rpc) {
+        try {
+            return rpc.apply(GroupServiceGrpc.newBlockingStub(channels.channel(hp)).withDeadlineAfter(requestTimeoutMs,
+                    TimeUnit.MILLISECONDS));
+        } catch (io.grpc.StatusRuntimeException e) {
+            throw Errors.forTransport(e, mutating, what + " at " + hp);
+        }
     }
 
     private List<HostPort> brokers() {
@@ -89,7 +99,8 @@ public final class GroupAdmin implements AutoCloseable {
         RuntimeException last = null;
         for (HostPort b : brokers()) {
             try {
-                FindCoordinatorResponse r = stub(b).findCoordinator(FindCoordinatorRequest.newBuilder().setGroupId(groupId).build());
+                FindCoordinatorResponse r = call(b, "find coordinator of group " + groupId, false,
+                        st -> st.findCoordinator(FindCoordinatorRequest.newBuilder().setGroupId(groupId).build()));
                 if (r.getErrorCode() == ErrorCode.NONE) {
                     return new HostPort(r.getHost(), r.getPort());
                 }
@@ -105,7 +116,7 @@ public final class GroupAdmin implements AutoCloseable {
     public List<GroupListing> listGroups() {
         TreeMap<String, GroupListing> out = new TreeMap<>();
         for (HostPort b : brokers()) {
-            ListGroupsResponse r = stub(b).listGroups(ListGroupsRequest.getDefaultInstance());
+            ListGroupsResponse r = call(b, "list groups", false, st -> st.listGroups(ListGroupsRequest.getDefaultInstance()));
             if (r.getErrorCode() != ErrorCode.NONE) {
                 throw Errors.forCode(r.getErrorCode(), r.getErrorMessage(), "list groups at " + b);
             }
@@ -117,8 +128,8 @@ public final class GroupAdmin implements AutoCloseable {
 
     /** Describes a group; GROUP_ID_NOT_FOUND becomes {@link UnknownServerException} with that code in the message. */
     public GroupDescription describeGroup(String groupId) {
-        DescribeGroupsResponse.DescribedGroup g = stub(coordinator(groupId))
-                .describeGroups(DescribeGroupsRequest.newBuilder().addGroupIds(groupId).build()).getGroups(0);
+        DescribeGroupsResponse.DescribedGroup g = call(coordinator(groupId), "describe group " + groupId, false,
+                st -> st.describeGroups(DescribeGroupsRequest.newBuilder().addGroupIds(groupId).build())).getGroups(0);
         if (g.getErrorCode() != ErrorCode.NONE) {
             throw Errors.forCode(g.getErrorCode(), g.getErrorMessage(), "describe group " + groupId);
         }
@@ -138,7 +149,8 @@ public final class GroupAdmin implements AutoCloseable {
 
     /** The group's committed offsets (every partition with one). */
     public Map<TopicPartition, OffsetAndMetadata> committedOffsets(String groupId) {
-        OffsetFetchResponse r = stub(coordinator(groupId)).offsetFetch(OffsetFetchRequest.newBuilder().setGroupId(groupId).build());
+        OffsetFetchResponse r = call(coordinator(groupId), "offsets of group " + groupId, false,
+                st -> st.offsetFetch(OffsetFetchRequest.newBuilder().setGroupId(groupId).build()));
         if (r.getErrorCode() != ErrorCode.NONE) {
             throw Errors.forCode(r.getErrorCode(), r.getErrorMessage(), "offsets of group " + groupId);
         }
@@ -160,7 +172,7 @@ public final class GroupAdmin implements AutoCloseable {
         OffsetCommitRequest.Builder b = OffsetCommitRequest.newBuilder().setGroupId(groupId).setMemberId("").setMemberEpoch(-1);
         offsets.forEach((tp, o) -> b.addPartitions(OffsetCommitRequest.Partition.newBuilder().setTopic(tp.topic())
                 .setPartition(tp.partition()).setOffset(o.offset()).setLeaderEpoch(-1).setMetadata(o.metadata())));
-        OffsetCommitResponse r = stub(coordinator(groupId)).offsetCommit(b.build());
+        OffsetCommitResponse r = call(coordinator(groupId), "reset offsets of group " + groupId, true, st -> st.offsetCommit(b.build()));
         if (r.getErrorCode() == ErrorCode.NON_EMPTY_GROUP) {
             throw new CommitFailedException("group " + groupId + " has members: stop its consumers before resetting offsets");
         }
@@ -176,8 +188,8 @@ public final class GroupAdmin implements AutoCloseable {
 
     /** Deletes a group without members and its offsets. */
     public void deleteGroup(String groupId) {
-        ErrorCode code = stub(coordinator(groupId)).deleteGroups(DeleteGroupsRequest.newBuilder().addGroupIds(groupId).build())
-                .getResults(0).getErrorCode();
+        ErrorCode code = call(coordinator(groupId), "delete group " + groupId, true,
+                st -> st.deleteGroups(DeleteGroupsRequest.newBuilder().addGroupIds(groupId).build())).getResults(0).getErrorCode();
         if (code == ErrorCode.NON_EMPTY_GROUP) {
             throw new CommitFailedException("group " + groupId + " has members: stop its consumers before deleting it");
         }

@@ -137,6 +137,15 @@ class CliE2ETest {
         assertTrue(p.waitFor(60, TimeUnit.SECONDS));
         assertEquals(3, p.exitValue(), new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8));
 
+        // Group commands too: a refused connection is "cannot connect" (exit 3), not a bare gRPC status.
+        List<String> groups = new ArrayList<>(cmd.subList(0, cmd.size() - 2));
+        groups.addAll(List.of("groups", "--list"));
+        Process g = new ProcessBuilder(groups).redirectErrorStream(true).start();
+        String gSaid = new String(g.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(g.waitFor(60, TimeUnit.SECONDS));
+        assertEquals(3, g.exitValue(), gSaid);
+        assertTrue(gSaid.contains("cannot connect"), gSaid);
+
         // A name that does not resolve: gRPC's own warnings (a stack trace per attempt) stay quiet.
         List<String> unresolvable = new ArrayList<>(cmd);
         unresolvable.set(unresolvable.indexOf("127.0.0.1:1"), "nosuchhost.invalid:9400");
