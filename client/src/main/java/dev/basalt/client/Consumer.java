@@ -76,6 +76,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * called from another thread.
  */
 public final class Consumer<K, V> implements AutoCloseable {
+    /** How long a partition's fetch may keep answering CORRUPT_STORED_DATA at one offset before poll() reports it. */
+    static final long CORRUPT_STORED_DATA_RETRY_MS = 2_000;
     /** The answer being delivered plus one fetched ahead. */
     static final int BUFFERS_PER_PARTITION_MAX = FetchCollector.BUFFERS_PER_PARTITION_MAX;
 
@@ -588,6 +590,7 @@ public final class Consumer<K, V> implements AutoCloseable {
             }
             s.highWatermark = p.getHighWatermark();
             s.logStartOffset = p.getLogStartOffset();
+            s.corruptOffset = -1;
             if (!p.getRecords().isEmpty()) {
                 collector.add(tp, new FetchBuffer(tp, askedOffset, p.getRecords().asReadOnlyByteBuffer(), checkCrcs));
             }
@@ -606,12 +609,34 @@ public final class Consumer<K, V> implements AutoCloseable {
                 s.pendingReset = defaultReset;
             }
         } else if (Errors.isRetriable(code) || Errors.needsMetadataRefresh(code)) {
+            if (code == ErrorCode.CORRUPT_STORED_DATA) {
+                noteCorruptStoredData(tp, s, askedOffset, p.getErrorMessage());
+            }
             backOff(tp, s);
             if (p.hasLeaderIdHint()) { // after backOff noted the failed epoch: a newer hinted leader ends the wait
                 metadata.applyLeaderHint(tp, p.getLeaderIdHint(), p.hasLeaderEpochHint() ? p.getLeaderEpochHint() : -1);
             }
         } else {
             pendingError = Errors.forCode(code, p.getErrorMessage(), "fetch of " + tp);
+        }
+    }
+
+    /**
+     * CORRUPT_STORED_DATA is retried: a replica that finds its copy corrupt hands leadership to a
+     * healthy one within moments, and the reads go there. One that keeps answering it for
+     * {@link #CORRUPT_STORED_DATA_RETRY_MS} holds the only in-sync copy, and those offsets are lost:
+     * poll() then throws {@link StorageException} naming the partition and offset (and keeps
+     * retrying after, in case a copy comes back), rather than returning nothing forever.
+     */
+    private void noteCorruptStoredData(TopicPartition tp, PartitionState s, long askedOffset, String message) {
+        long now = time.monotonicMs();
+        if (s.corruptOffset != askedOffset) {
+            s.corruptOffset = askedOffset;
+            s.corruptSinceMs = now;
+        } else if (now - s.corruptSinceMs >= CORRUPT_STORED_DATA_RETRY_MS) {
+            s.corruptSinceMs = now;
+            pendingError = Errors.forCode(ErrorCode.CORRUPT_STORED_DATA, message, "fetch of " + tp + " at offset " + askedOffset
+                    + " (answered for " + CORRUPT_STORED_DATA_RETRY_MS + " ms: the records there are unreadable on every in-sync copy)");
         }
     }
 

@@ -98,6 +98,28 @@ class LeaderChangeTest {
     }
 
     @Test
+    void consumer_corruptStoredDataRetriedWhileLeadershipCanMove_reportedOnceItPersists() throws Exception {
+        cluster.createTopic("rot", 1, 3);
+        produce("rot", 0, 5, "r");
+        int leader = cluster.leaderOf("rot", 0);
+        try (Consumer<String, String> c = consumer(cluster.bootstrap(), Map.of())) {
+            c.assign(List.of(new TopicPartition("rot", 0)));
+            // A replica that just found damage answers it once, then hands over: nothing surfaces.
+            cluster.injectFetchError(leader, ErrorCode.CORRUPT_STORED_DATA, 1);
+            assertEquals(List.of(0L, 1L, 2L, 3L, 4L), pollUntil(c, 5).stream().map(ConsumerRecord::offset).toList());
+            // The only in-sync copy keeps answering it: poll() says so instead of returning nothing forever.
+            cluster.injectFetchError(leader, ErrorCode.CORRUPT_STORED_DATA, 1_000_000);
+            StorageException e = assertThrows(StorageException.class, () -> {
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+                while (System.nanoTime() < deadline) {
+                    c.poll(Duration.ofMillis(100));
+                }
+            });
+            assertTrue(e.getMessage().contains("rot-0") && e.getMessage().contains("offset 5"), e.getMessage());
+        }
+    }
+
+    @Test
     void producer_leaderMovesMidStream_keepsOrder_noLossNoDuplicates() throws Exception {
         int partitions = 2;
         int perPartition = 1_500;

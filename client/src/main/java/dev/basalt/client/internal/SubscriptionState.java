@@ -33,6 +33,9 @@ public final class SubscriptionState {
         /** After a retriable error: no fetch before this time unless the metadata shows a leader epoch above failedLeaderEpoch. */
         public long fetchBackoffUntilMs;
         public int failedLeaderEpoch = -1;
+        /** The offset whose fetch answered CORRUPT_STORED_DATA, since when (monotonic ms); -1 = none. */
+        public long corruptOffset = -1;
+        public long corruptSinceMs;
     }
 
     private final Map<TopicPartition, PartitionState> assigned = new LinkedHashMap<>();
