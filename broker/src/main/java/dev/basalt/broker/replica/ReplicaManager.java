@@ -375,8 +375,14 @@ public final class ReplicaManager implements MetadataSubscriber, AutoCloseable {
             PartitionLog plog = logs.getOrCreate(tp, cfg);
             writeTopicId(plog.directory(), topicId);
             p = new Partition(tp, topicId, brokerId, plog);
-            // KIP-841: never propose a fenced broker (dead, or not yet caught up on metadata) into the ISR.
-            p.isrEligibility(id -> image.cluster().isUnfenced(id));
+            // KIP-841: never propose a fenced broker (dead, or not yet caught up on metadata) into the
+            // ISR, nor one that reported this replica offline (a storage fault, a full disk): it can
+            // look caught up on an idle partition, and each accepted expansion would be undone by
+            // its offline report, again and again.
+            java.util.UUID id = topic.id();
+            int partitionIndex = tp.partition();
+            p.isrEligibility(r -> image.cluster().isUnfenced(r)
+                    && !image.cluster().broker(r).map(b -> b.isOffline(id, partitionIndex)).orElse(true));
             partitions.put(tp, p);
             deferred.remove(tp);
         }

@@ -416,6 +416,34 @@ class ReplicationClusterTest {
     }
 
     @Test
+    void aFollowerThatReportedItsReplicaOffline_isNotProposedIntoTheIsrUntilItWithdrawsTheReport() throws Exception {
+        assertEquals(ErrorCode.NONE, produce(nodes.get(1), -1, "before").getErrorCode());
+        nodes.remove(3).close();
+        await("the leader drops the silent follower from the ISR", () -> registration().isr().equals(List.of(1, 2)));
+        Node back = new Node(3);
+        nodes.put(3, back);
+        // It registers and reports this replica offline (a storage fault, a full disk), yet fetches
+        // and catches up on the idle partition: to the leader it looks in sync.
+        publish(register(back), offlineReport(back, true));
+        await("the follower catches up", () -> leo(3) == leo(1));
+        Thread.sleep(500);
+        assertEquals(List.of(1, 2), registration().isr(), "an offline replica is not proposed into the ISR");
+        assertTrue(alterRequests.stream().noneMatch(a -> a.newIsr().contains(3)), "no expansion was even asked for");
+        publish(offlineReport(back, false));
+        await("once it withdraws the report it rejoins", () -> registration().isr().equals(List.of(1, 2, 3)));
+    }
+
+    private static MetadataRecord offlineReport(Node n, boolean offline) {
+        dev.basalt.proto.v1.BrokerOfflineReplicasRecord.Builder r = dev.basalt.proto.v1.BrokerOfflineReplicasRecord.newBuilder()
+                .setBrokerId(n.id).setIncarnationId(ProtoIds.toProto(n.incarnation));
+        if (offline) {
+            r.addReplicas(dev.basalt.proto.v1.OfflineReplicaEntry.newBuilder().setTopicId(ProtoIds.toProto(TOPIC_ID)).setPartition(0)
+                    .setReason("disk full"));
+        }
+        return MetadataRecord.newBuilder().setBrokerOfflineReplicas(r).build();
+    }
+
+    @Test
     void belowMinIsr_acksAllIsRefusedBeforeAppending() throws Exception {
         nodes.remove(3).close();
         nodes.remove(2).close();
