@@ -155,7 +155,7 @@ class StorageFaultE2ETest extends ClusterTestSupport {
         node.awaitReady(READY.plus(READY));
         cluster.awaitPartition(TOPIC, 0, s -> s.isr().contains(victim) && !node.grepLog("cut at its first corrupt batch").isEmpty(),
                 "the replica rebuilt from the leader and back in the ISR", CATCH_UP);
-        assertTrue(node.grepLog("only in-sync copy").isEmpty(), "a replica with healthy copies elsewhere is not served as the"
+        assertTrue(node.grepLog("this is the only in-sync copy").isEmpty(), "a replica with healthy copies elsewhere is not served as the"
                 + " only one:\n" + node.tail(30));
         w.stop(Duration.ofSeconds(40));
         List<AckedWrites.Ack> acks = w.acks();
