@@ -100,20 +100,13 @@ class StorageFaultE2ETest extends ClusterTestSupport {
 
     @Test
     void aCorruptSegmentOnOneBroker_isServedByTheOthers_andTheReplicaIsRebuilt() throws IOException {
-        start(builder(4).controllers(1));
-        createTopic(TOPIC, 1, 3, Map.of("min.insync.replicas", "2"));
-        AckedWrites w = writes(cluster.bootstrap(), TOPIC, 1, "c").start();
-        assertTrue(w.awaitAcks(400, System.nanoTime() - Duration.ofMinutes(1).toNanos(), FAILOVER), w.summary());
-        int leader = cluster.partition(TOPIC, 0).leader();
-        int victim = otherThan(cluster.brokerIds(), leader).orElseThrow();
+        KilledFollower k = writingFollowerKilled(Map.of("min.insync.replicas", "2"), "c");
+        AckedWrites w = k.writes();
+        int leader = k.leader();
+        int victim = k.victim();
         NodeProcess node = cluster.node(victim);
-        cluster.kill9(victim);
         // flip one byte inside an early batch of the newest segment: flushed data (below the recovery point)
-        java.nio.file.Path partitionDir = node.dataDir().resolve(TOPIC + "-0");
-        java.nio.file.Path segment;
-        try (var files = java.nio.file.Files.list(partitionDir)) {
-            segment = files.filter(f -> f.toString().endsWith(".log")).sorted().reduce((a, b) -> b).orElseThrow();
-        }
+        java.nio.file.Path segment = segments(node).get(segments(node).size() - 1);
         long flippedAt = flipInsideSecondBatch(segment);
         long restartAt = System.nanoTime();
         node.launch();
@@ -134,23 +127,15 @@ class StorageFaultE2ETest extends ClusterTestSupport {
 
     @Test
     void aCorruptOldSegmentTheScrubberFindsRightAfterARestart_isRebuiltNotServedAsTheOnlyCopy() throws IOException {
-        start(builder(4).controllers(1));
-        createTopic(TOPIC, 1, 3, Map.of("min.insync.replicas", "2", "segment.bytes", "1024"));
-        AckedWrites w = writes(cluster.bootstrap(), TOPIC, 1, "o").start();
-        assertTrue(w.awaitAcks(400, System.nanoTime() - Duration.ofMinutes(1).toNanos(), FAILOVER), w.summary());
-        int leader = cluster.partition(TOPIC, 0).leader();
-        int victim = otherThan(cluster.brokerIds(), leader).orElseThrow();
+        KilledFollower k = writingFollowerKilled(Map.of("min.insync.replicas", "2", "segment.bytes", "1024"), "o");
+        AckedWrites w = k.writes();
+        int leader = k.leader();
+        int victim = k.victim();
         NodeProcess node = cluster.node(victim);
-        cluster.kill9(victim);
         // The oldest segment is sealed and below the recovery point: the restart trusts it, and the
         // background scrubber finds the damage seconds later, before or while the node catches up
         // on metadata (it then knows no ISR yet, which must not read as "the only copy").
-        java.nio.file.Path partitionDir = node.dataDir().resolve(TOPIC + "-0");
-        java.nio.file.Path segment;
-        try (var files = java.nio.file.Files.list(partitionDir)) {
-            segment = files.filter(f -> f.toString().endsWith(".log")).sorted().findFirst().orElseThrow();
-        }
-        flipInsideSecondBatch(segment);
+        flipInsideSecondBatch(segments(node).get(0));
         node.launch();
         node.awaitReady(READY.plus(READY));
         cluster.awaitPartition(TOPIC, 0, s -> s.isr().contains(victim) && !node.grepLog("cut at its first corrupt batch").isEmpty(),
@@ -165,6 +150,31 @@ class StorageFaultE2ETest extends ClusterTestSupport {
         cluster.kill9(leader);
         cluster.awaitPartition(TOPIC, 0, s -> s.hasLeader() && s.leader() != leader, "a new leader", FAILOVER);
         assertNothingLost(TOPIC, 1, acks);
+    }
+
+    /**
+     * One controller and three brokers, a topic of one partition (RF 3) with {@code config}, 400
+     * acknowledged writes (the writer keeps going), then a follower of the partition killed -9.
+     */
+    private KilledFollower writingFollowerKilled(Map<String, String> config, String prefix) {
+        start(builder(4).controllers(1));
+        createTopic(TOPIC, 1, 3, config);
+        AckedWrites w = writes(cluster.bootstrap(), TOPIC, 1, prefix).start();
+        assertTrue(w.awaitAcks(400, System.nanoTime() - Duration.ofMinutes(1).toNanos(), FAILOVER), w.summary());
+        int leader = cluster.partition(TOPIC, 0).leader();
+        int victim = otherThan(cluster.brokerIds(), leader).orElseThrow();
+        cluster.kill9(victim);
+        return new KilledFollower(w, leader, victim);
+    }
+
+    private record KilledFollower(AckedWrites writes, int leader, int victim) {
+    }
+
+    /** The partition's segment files on {@code node}, oldest first. */
+    private static List<java.nio.file.Path> segments(NodeProcess node) throws IOException {
+        try (var files = java.nio.file.Files.list(node.dataDir().resolve(TOPIC + "-0"))) {
+            return files.filter(f -> f.toString().endsWith(".log")).sorted().toList();
+        }
     }
 
     /** XORs one byte inside the records of the segment's second batch (its CRC then fails); returns the position. */
