@@ -295,7 +295,8 @@ public final class BasaltNode implements AutoCloseable {
      * replica is quarantined: reported offline (so it neither stays in nor rejoins the ISR, nor
      * leads), and once metadata shows the partition's ISR, {@link ReplicaManager#repairCorruptReplicas}
      * rebuilds it from the leader or, if it is the only in-sync copy after all, serves the offsets
-     * before the corrupt batch. Known to be the only copy (metadata caught up, no other ISR member),
+     * before the corrupt batch. Known to be the only copy (metadata caught up, no other ISR or
+     * eligible-leader (KIP-966) member, which would hold every committed record),
      * it keeps serving the offsets before the corrupt batch at once. Right after a start the scrubber
      * can find damage before this node has caught up on metadata: the ISR is not known then, and an
      * unknown ISR is not "only this copy".
@@ -304,7 +305,8 @@ public final class BasaltNode implements AutoCloseable {
         TopicPartition tp = plog.topicPartition();
         MetadataImage image = publisher == null ? MetadataImage.EMPTY : publisher.image();
         boolean onlyCopy = metadataCaughtUp() && image.topics().topic(tp.topic()).map(t -> t.partitions().get(tp.partition()))
-                .map(reg -> reg.isr().stream().allMatch(id -> id == config.nodeId())).orElse(false);
+                .map(reg -> reg.isr().stream().allMatch(id -> id == config.nodeId())
+                        && reg.elr().stream().allMatch(id -> id == config.nodeId())).orElse(false);
         if (!onlyCopy) {
             logs.quarantine(tp, e);
             return;

@@ -109,15 +109,18 @@ final class ConsumeCommand implements Callable<Integer> {
                 }
             });
             Runtime.getRuntime().addShutdownHook(hook);
+            boolean loopEndedCleanly = false;
             try {
                 assign(consumer);
                 loop(consumer);
+                loopEndedCleanly = true;
             } catch (WakeupException e) {
-                // interrupted by Ctrl-C: report what was printed
+                loopEndedCleanly = true; // interrupted by Ctrl-C: report what was printed
             } finally {
                 if (group != null) {
                     try {
-                        Map<TopicPartition, dev.basalt.client.OffsetAndMetadata> commits = toCommit(consumer, consumer.assignment());
+                        Map<TopicPartition, dev.basalt.client.OffsetAndMetadata> commits = toCommit(consumer, consumer.assignment(),
+                                loopEndedCleanly);
                         if (!commits.isEmpty()) {
                             consumer.commitSync(commits);
                         }
@@ -135,20 +138,50 @@ final class ConsumeCommand implements Callable<Integer> {
     }
 
     /**
-     * What the group commits at the end: after the last printed record of each partition; for an
-     * assigned partition nothing was printed from, its first polled but unprinted record, else its
-     * position (where the reset policy put it), as Kafka's consumers commit every assigned
-     * partition's position. Without that, a partition the group never committed would start at
-     * "latest" next time and its records would be skipped unseen.
+     * What the group commits for {@code partitions}: after the last printed record of each; for
+     * one nothing was printed from, its first polled but unprinted record; else, only if the group
+     * has no committed offset for it and {@code positionsToo} (the poll loop did not end in an
+     * error, which may leave positions past records never returned), the position the reset policy
+     * gave it, as Kafka's consumers commit every assigned partition's position. Without that, a
+     * partition the group never committed would start at "latest" next time and its records would
+     * be skipped unseen. A position not known at once, or offsets that cannot be looked up, are
+     * left out: never block a rebalance or a Ctrl-C on them, nor lose the printed offsets.
      */
     private Map<TopicPartition, dev.basalt.client.OffsetAndMetadata> toCommit(Consumer<String, String> consumer,
-                                                                            java.util.Collection<TopicPartition> partitions) {
+                                                                            java.util.Collection<TopicPartition> partitions,
+                                                                            boolean positionsToo) {
         Map<TopicPartition, dev.basalt.client.OffsetAndMetadata> commits = new LinkedHashMap<>();
+        java.util.Set<TopicPartition> rest = new java.util.LinkedHashSet<>();
         for (TopicPartition tp : partitions) {
             dev.basalt.client.OffsetAndMetadata after = printed.get(tp);
             Long first = unprinted.get(tp);
-            long at = after != null ? after.offset() : first != null ? first : consumer.position(tp, Duration.ofMillis(lookupTimeoutMs));
-            commits.put(tp, new dev.basalt.client.OffsetAndMetadata(at));
+            if (after != null) {
+                commits.put(tp, after);
+            } else if (first != null) {
+                commits.put(tp, new dev.basalt.client.OffsetAndMetadata(first));
+            } else {
+                rest.add(tp);
+            }
+        }
+        if (!positionsToo || rest.isEmpty()) {
+            return commits;
+        }
+        Map<TopicPartition, dev.basalt.client.OffsetAndMetadata> committed;
+        try {
+            committed = consumer.committed(rest);
+        } catch (RuntimeException e) {
+            return commits;
+        }
+        for (TopicPartition tp : rest) {
+            dev.basalt.client.OffsetAndMetadata c = committed.get(tp);
+            if (c != null && c.offset() >= 0) {
+                continue; // the group's own offset stays
+            }
+            try {
+                commits.put(tp, new dev.basalt.client.OffsetAndMetadata(consumer.position(tp, Duration.ZERO)));
+            } catch (RuntimeException e) {
+                // no position yet (its offset lookup failed or is pending): nothing to record
+            }
         }
         return commits;
     }
@@ -166,7 +199,7 @@ final class ConsumeCommand implements Callable<Integer> {
             consumer.subscribe(List.of(topic), new dev.basalt.client.ConsumerRebalanceListener() {
                 @Override
                 public void onPartitionsRevoked(java.util.Collection<TopicPartition> partitions) {
-                    Map<TopicPartition, dev.basalt.client.OffsetAndMetadata> mine = toCommit(consumer, partitions);
+                    Map<TopicPartition, dev.basalt.client.OffsetAndMetadata> mine = toCommit(consumer, partitions, true);
                     partitions.forEach(tp -> {
                         printed.remove(tp);
                         unprinted.remove(tp);

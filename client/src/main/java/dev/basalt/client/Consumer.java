@@ -576,6 +576,9 @@ public final class Consumer<K, V> implements AutoCloseable {
             return; // unassigned, moved by seek, or no longer next after the buffered data: stale
         }
         ErrorCode code = p.getErrorCode();
+        if (code != ErrorCode.CORRUPT_STORED_DATA) {
+            s.corruptOffset = -1; // the 2 s are of CORRUPT_STORED_DATA answers without another answer between
+        }
         if (code != ErrorCode.NONE && fallBackToLeader(s, node)) {
             // KIP-392: any error from the follower (out of range because it lags, not a replica
             // any more, an epoch it has not seen yet) sends the partition back to its leader,
@@ -590,7 +593,6 @@ public final class Consumer<K, V> implements AutoCloseable {
             }
             s.highWatermark = p.getHighWatermark();
             s.logStartOffset = p.getLogStartOffset();
-            s.corruptOffset = -1;
             if (!p.getRecords().isEmpty()) {
                 collector.add(tp, new FetchBuffer(tp, askedOffset, p.getRecords().asReadOnlyByteBuffer(), checkCrcs));
             }

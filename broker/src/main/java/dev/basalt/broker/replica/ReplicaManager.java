@@ -437,7 +437,9 @@ public final class ReplicaManager implements MetadataSubscriber, AutoCloseable {
         for (TopicPartition tp : logs.corruptPartitions()) {
             Optional<TopicImage> topic = img.topics().topic(tp.topic());
             PartitionRegistration reg = topic.map(t -> t.partitions().get(tp.partition())).orElse(null);
-            if (reg != null && reg.isr().stream().allMatch(id -> id == brokerId) && img.cluster().isUnfenced(brokerId)) {
+            if (reg != null && reg.isr().stream().allMatch(id -> id == brokerId) && reg.elr().stream().allMatch(id -> id == brokerId)
+                    && img.cluster().isUnfenced(brokerId)) {
+                // (An eligible leader replica, KIP-966, holds every committed record: not the only copy.)
                 // The only in-sync copy: nothing can rebuild it. Serve what lies before the corruption
                 // (the cut is kept aside, appends are refused until a restart accepts the loss).
                 logs.serveIntactPrefix(tp, logConfig(img.configs().configs(ConfigResource.topic(tp.topic()))));

@@ -106,6 +106,8 @@ final class RaftDriver implements Runnable {
     /** As leader, driver thread only: when each peer last answered, and last answered caught up. */
     private final java.util.Map<Integer, Long> lastContactMs = new java.util.HashMap<>();
     private final java.util.Map<Integer, Long> lastCaughtUpMs = new java.util.HashMap<>();
+    /** As leader, driver thread only: this leader's last index when each peer last answered. */
+    private final java.util.Map<Integer, Long> lastIndexAtContact = new java.util.HashMap<>();
     /** Whether the latest configuration this node knows makes it a voter. */
     volatile boolean localVoter;
 
@@ -323,21 +325,31 @@ final class RaftDriver implements Runnable {
             peerProgress = java.util.Map.of();
             lastContactMs.clear();
             lastCaughtUpMs.clear();
+            lastIndexAtContact.clear();
         }
     }
 
     /**
      * As leader: a message from {@code peerId} (an answer to our appends or heartbeats) is contact;
-     * one that leaves its match index at our log end is caught up (Kafka's last caught-up time).
+     * one whose match index reaches our log end as of this answer, or as of its previous one, is
+     * caught up (then or at that previous answer: Kafka's last caught-up time).
      */
     private void notePeerContact(int peerId, long nowMs) {
         if (!core.isLeader() || peerId == config.nodeId()) {
             return;
         }
-        lastContactMs.put(peerId, nowMs);
-        if (core.peerMatchIndex(peerId) >= core.lastIndex()) {
+        long match = core.peerMatchIndex(peerId);
+        Long previousContact = lastContactMs.get(peerId);
+        Long previousEnd = lastIndexAtContact.get(peerId);
+        if (match >= core.lastIndex()) {
             lastCaughtUpMs.put(peerId, nowMs);
+        } else if (previousContact != null && previousEnd != null && match >= previousEnd) {
+            // Behind only what was appended since its previous answer (pipelined appends keep a busy
+            // voter just behind): it had caught up with the leader as of that answer.
+            lastCaughtUpMs.merge(peerId, previousContact, Math::max);
         }
+        lastContactMs.put(peerId, nowMs);
+        lastIndexAtContact.put(peerId, core.lastIndex());
     }
 
     long nowMs() {
