@@ -455,7 +455,8 @@ class ProducerTest {
             CompletableFuture<RecordMetadata> small = p.send(new ProducerRecord<>("t", 1, null, "beside"));
             BasaltException e = assertThrows(BasaltException.class, () -> get(big));
             assertInstanceOf(DefiniteException.class, e, e.toString());
-            assertEquals("beside", value(cluster.records("t", 1).get((int) get(small).offset())));
+            long besideOffset = get(small).offset(); // acknowledged first: the records' snapshot must include it
+            assertEquals("beside", value(cluster.records("t", 1).get((int) besideOffset)));
             long offset = get(p.send(new ProducerRecord<>("t", 1, null, "after"))).offset();
             assertEquals("after", value(cluster.records("t", 1).get((int) offset)));
         }
