@@ -420,15 +420,21 @@ class ReplicationClusterTest {
         assertEquals(ErrorCode.NONE, produce(nodes.get(1), -1, "before").getErrorCode());
         nodes.remove(3).close();
         await("the leader drops the silent follower from the ISR", () -> registration().isr().equals(List.of(1, 2)));
+        // A fetch the closed node had in flight can still bring it back once (this harness never
+        // fences its old incarnation); the lag check then drops it again. Settle before going on.
+        Thread.sleep(1_000);
+        await("the ISR settles without the closed follower", () -> registration().isr().equals(List.of(1, 2)));
         Node back = new Node(3);
         nodes.put(3, back);
         // It registers and reports this replica offline (a storage fault, a full disk), yet fetches
         // and catches up on the idle partition: to the leader it looks in sync.
         publish(register(back), offlineReport(back, true));
+        int asked = alterRequests.size(); // the shrink may have sent requests still naming 3 (the ISR as it was)
         await("the follower catches up", () -> leo(3) == leo(1));
         Thread.sleep(500);
-        assertEquals(List.of(1, 2), registration().isr(), "an offline replica is not proposed into the ISR");
-        assertTrue(alterRequests.stream().noneMatch(a -> a.newIsr().contains(3)), "no expansion was even asked for");
+        assertEquals(List.of(1, 2), registration().isr(), "an offline replica is not proposed into the ISR; asked " + asked + " of " + alterRequests);
+        List<AlterPartitionRequest> since = List.copyOf(alterRequests.subList(asked, alterRequests.size()));
+        assertTrue(since.stream().noneMatch(a -> a.newIsr().contains(3)), "no expansion was even asked for: " + since);
         publish(offlineReport(back, false));
         await("once it withdraws the report it rejoins", () -> registration().isr().equals(List.of(1, 2, 3)));
     }
