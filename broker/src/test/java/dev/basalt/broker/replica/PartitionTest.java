@@ -86,16 +86,23 @@ class PartitionTest {
         p.update(leader(0, List.of(1)), LogConfig.DEFAULT, 0);
         AtomicBoolean stop = new AtomicBoolean();
         AtomicReference<Throwable> failure = new AtomicReference<>();
+        java.util.concurrent.CountDownLatch appending = new java.util.concurrent.CountDownLatch(1);
         Thread appender = new Thread(() -> {
             try {
                 while (!stop.get()) {
                     assertEquals(ErrorCode.NONE, p.appendAsLeader(batch(), 1).error());
+                    appending.countDown();
                 }
             } catch (Throwable t) {
                 failure.set(t);
+            } finally {
+                appending.countDown();
             }
         });
         appender.start();
+        // The epochs change while appends run: on a busy machine the thread could otherwise start
+        // only after the 200 changes, leaving nothing to check (and an empty log to read back).
+        assertTrue(appending.await(30, java.util.concurrent.TimeUnit.SECONDS), "the appender never appended");
         for (int epoch = 1; epoch <= 200; epoch++) {
             p.update(leader(epoch, List.of(1)), LogConfig.DEFAULT, epoch);
         }
