@@ -517,7 +517,7 @@ public final class BasaltNode implements AutoCloseable {
                 () -> incarnationId, ReplicaRpc.clients(config.getInt("grpc.message.bytes.max")), clock);
         replicas.start();
         shutdownSteps.add(0, replicas::close);
-        StorageFaults faults = new StorageFaults(logs, publisher::image);
+        StorageFaults faults = new StorageFaults(logs, publisher::image, config.nodeId());
         lifecycle.offlineReplicas(faults::forHeartbeat);
         timers.scheduleWithFixedDelay(() -> {
             try {

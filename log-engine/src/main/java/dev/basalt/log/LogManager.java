@@ -778,6 +778,15 @@ public final class LogManager implements AutoCloseable {
     }
 
     /**
+     * Whether {@code tp}'s replica is only short of space: its log is intact and readable, appends
+     * are refused until space returns ({@link #noSpace()}), and nothing else is wrong with it.
+     */
+    public boolean onlyOutOfSpace(TopicPartition tp) {
+        PartitionLog log = logs.get(tp);
+        return log != null && noSpace != null && log.offlineReason() == null && !corrupt.containsKey(tp);
+    }
+
+    /**
      * Why {@code tp}'s replica cannot serve, or null: its own storage failure, then a full disk,
      * then corruption found at load (the reason {@link #offlinePartitions()} gives it).
      */

@@ -82,7 +82,8 @@ public final class NodeConfig {
         put(k, "log.cleaner.backoff.ms", "15000", "How often compaction looks for work.", null);
         put(k, "log.flush.scheduler.interval.ms", "1000", "How often flush.ms is evaluated.", null);
         put(k, "log.dir.free.bytes.min", "67108864", "Below this many free bytes on data.dir's file system appends fail"
-                + " fast (STORAGE_ERROR) and the replicas are reported offline (leadership moves); they resume by themselves"
+                + " fast (STORAGE_ERROR, \"disk full\") and the replicas are reported offline (leadership moves to another in-sync"
+                + " replica; one that no other can take over stays leader and serves reads); they resume by themselves"
                 + " at 1.5 times this (0 = only a failed write stops appends).", null);
         put(k, "log.scrub.bytes.per.second", "1048576", "Background scrubbing: segment bytes re-read and CRC-checked per"
                 + " second (0 = off). 1 MiB/s re-reads 86 GB a day at a load no benchmark notices.", null);

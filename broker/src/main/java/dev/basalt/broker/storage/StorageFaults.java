@@ -3,12 +3,15 @@ package dev.basalt.broker.storage;
 import dev.basalt.log.LogManager;
 import dev.basalt.log.TopicPartition;
 import dev.basalt.metadata.image.MetadataImage;
+import dev.basalt.metadata.image.PartitionRegistration;
+import dev.basalt.metadata.image.TopicImage;
 import dev.basalt.metadata.image.ProtoIds;
 import dev.basalt.proto.v1.OfflineReplica;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -18,6 +21,13 @@ import org.slf4j.LoggerFactory;
  * error, a corrupt segment, a deleted or replaced data directory, found by the log engine), for
  * the heartbeat (the controller moves their leadership), {@code /ready} and {@code /status}. Each
  * replica going offline is logged once, with its reason, not once per check.
+ *
+ * <p>A replica that is only out of space (its log intact and readable, appends refused) is
+ * reported to the controller only while another replica can take over its place: a live,
+ * unfenced member of the partition's ISR or eligible leader replicas that its broker has not
+ * reported offline. Otherwise reporting it would leave the partition with no leader, unreadable
+ * for nothing: it keeps leading, serves reads and answers appends with "disk full" until space
+ * returns.
  *
  * <p>Thread-safety: thread-safe; {@link #poll()} runs on one timer thread, the readers take the
  * last published snapshot (a volatile).
@@ -29,11 +39,15 @@ public final class StorageFaults {
 
     private final LogManager logs;
     private final Supplier<MetadataImage> image;
+    private final int brokerId;
     private volatile Map<TopicPartition, String> offline = Map.of();
+    /** Out-of-space replicas last kept from the heartbeat (no other replica could take over); for logging changes once. */
+    private volatile java.util.Set<TopicPartition> keptServing = java.util.Set.of();
 
-    public StorageFaults(LogManager logs, Supplier<MetadataImage> image) {
+    public StorageFaults(LogManager logs, Supplier<MetadataImage> image, int brokerId) {
         this.logs = logs;
         this.image = image;
+        this.brokerId = brokerId;
     }
 
     /** Re-reads the log engine's offline set (and checks the data directory); logs what is new. */
@@ -43,8 +57,8 @@ public final class StorageFaults {
         Map<TopicPartition, String> before = offline;
         for (Map.Entry<TopicPartition, String> e : now.entrySet()) {
             if (!before.containsKey(e.getKey())) {
-                log.error("Replica {} is offline: {}; reporting it to the controller (its leadership moves to another replica)",
-                        e.getKey(), e.getValue());
+                log.error("Replica {} is offline: {}; reporting it to the controller (its leadership moves to another replica"
+                        + " if one can take it)", e.getKey(), e.getValue());
             }
         }
         offline = Map.copyOf(now);
@@ -63,15 +77,54 @@ public final class StorageFaults {
         }
         MetadataImage img = image.get();
         List<OfflineReplica> out = new ArrayList<>();
+        java.util.Set<TopicPartition> kept = new java.util.HashSet<>();
         for (Map.Entry<TopicPartition, String> e : now.entrySet()) {
             TopicPartition tp = e.getKey();
             String why = e.getValue() == null ? "" : e.getValue();
-            img.topics().topic(tp.topic()).ifPresent(t -> out.add(OfflineReplica.newBuilder()
-                    .setTopicId(ProtoIds.toProto(t.id())).setPartition(tp.partition())
+            Optional<TopicImage> topic = img.topics().topic(tp.topic());
+            if (topic.isEmpty()) {
+                continue;
+            }
+            if (logs.onlyOutOfSpace(tp) && !anotherReplicaCanTakeOver(img, topic.get(), tp.partition())) {
+                kept.add(tp);
+                continue;
+            }
+            out.add(OfflineReplica.newBuilder()
+                    .setTopicId(ProtoIds.toProto(topic.get().id())).setPartition(tp.partition())
                     .setReason(why.length() > dev.basalt.metadata.image.ReplicaFault.REASON_CHARS_MAX
-                            ? why.substring(0, dev.basalt.metadata.image.ReplicaFault.REASON_CHARS_MAX) : why).build()));
+                            ? why.substring(0, dev.basalt.metadata.image.ReplicaFault.REASON_CHARS_MAX) : why).build());
         }
+        logKeptChanges(kept);
         return out;
+    }
+
+    /**
+     * Whether some other replica of the partition could lead it if this one were reported: a
+     * member of its ISR or ELR (which hold every committed record) that is registered, unfenced
+     * and not reported offline by its own broker.
+     */
+    private boolean anotherReplicaCanTakeOver(MetadataImage img, TopicImage topic, int partition) {
+        PartitionRegistration reg = topic.partitions().get(partition);
+        if (reg == null) {
+            return false;
+        }
+        java.util.stream.Stream<Integer> candidates = java.util.stream.Stream.concat(reg.isr().stream(), reg.elr().stream());
+        return candidates.anyMatch(id -> id != brokerId && img.cluster().broker(id)
+                .map(b -> !b.fenced() && !b.isOffline(topic.id(), partition)).orElse(false));
+    }
+
+    private void logKeptChanges(java.util.Set<TopicPartition> kept) {
+        java.util.Set<TopicPartition> before = keptServing;
+        if (kept.equals(before)) {
+            return;
+        }
+        for (TopicPartition tp : kept) {
+            if (!before.contains(tp)) {
+                log.warn("Replica {} is out of space and no other in-sync replica can take it over: it stays in service,"
+                        + " serving reads, and refuses appends (disk full) until space returns", tp);
+            }
+        }
+        keptServing = java.util.Set.copyOf(kept);
     }
 
     /** Null when no replica is offline; else a one-line reason for /ready. */

@@ -4,7 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import dev.basalt.client.Producer;
+import dev.basalt.client.ProducerRecord;
+import dev.basalt.client.serialization.StringSerializer;
 import dev.basalt.harness.AckedWrites;
+import dev.basalt.harness.Cluster;
 import dev.basalt.harness.NodeProcess;
 import java.io.IOException;
 import java.io.RandomAccessFile;
@@ -24,7 +28,10 @@ import org.junit.jupiter.api.Timeout;
  * unmounted afterwards. Another writer fills the file system; the broker refuses appends at once
  * (STORAGE_ERROR, nothing half-written), reports its replicas offline, the controller moves their
  * leadership, producers continue on the other brokers, /ready says why; once space is freed the
- * broker resumes by itself and its replicas rejoin the ISR; nothing acknowledged is lost.
+ * broker resumes by itself and its replicas rejoin the ISR; nothing acknowledged is lost. A
+ * replica no other can take over (a replication-factor-1 partition on the full broker) keeps its
+ * leader: it is still read, appends to it fail with "disk full", and they succeed again once
+ * space returns.
  *
  * <p>Reproduce (as root): {@code ./mvnw -B -ntp -o -pl jepsen-style-tests -am verify
  * -Dtest=FullDiskE2ETest -Dsurefire.failIfNoSpecifiedTests=false}. Timings print as "MEASURED ...".
@@ -32,6 +39,7 @@ import org.junit.jupiter.api.Timeout;
 @Timeout(value = 240, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 class FullDiskE2ETest extends ClusterTestSupport {
     private static final String TOPIC = "orders";
+    private static final String SOLO = "solo";
     private static final int PARTITIONS = 3;
     private static final int VICTIM = 4;
     private static final long MIN_FREE = 24L << 20;
@@ -43,6 +51,16 @@ class FullDiskE2ETest extends ClusterTestSupport {
             throw new IOException(String.join(" ", cmd) + " failed (exit " + (p.isAlive() ? "timeout" : p.exitValue()) + "): " + out.trim());
         }
         return out;
+    }
+
+    /** Sends one record to partition {@code partition} of {@link #SOLO} and waits for its acknowledgement. */
+    private void soloSend(int partition, String value, Duration deliveryTimeout) {
+        Map<String, Object> c = Map.of("bootstrap.servers", cluster.bootstrap(), "acks", "all",
+                "delivery.timeout.ms", (int) deliveryTimeout.toMillis(),
+                "request.timeout.ms", (int) Math.min(deliveryTimeout.toMillis() / 2, 5_000));
+        try (Producer<String, String> p = new Producer<>(c, new StringSerializer(), new StringSerializer())) {
+            Producer.await(p.send(new ProducerRecord<>(SOLO, partition, null, value)), deliveryTimeout.plusSeconds(10));
+        }
     }
 
     static long free(Path p) throws IOException {
@@ -62,6 +80,17 @@ class FullDiskE2ETest extends ClusterTestSupport {
             start(builder(4).controllers(1).nodeConfig(VICTIM, "data.dir", mount.resolve("data").toString())
                     .nodeConfig(VICTIM, "log.dir.free.bytes.min", Long.toString(MIN_FREE)));
             createTopic(TOPIC, PARTITIONS, 3, Map.of("min.insync.replicas", "2"));
+            int brokers = cluster.brokerIds().size();
+            createTopic(SOLO, brokers, 1, Map.of());
+            int soloOnVictim = -1;
+            for (int p = 0; p < brokers; p++) {
+                if (cluster.partition(SOLO, p).replicas().equals(List.of(VICTIM))) {
+                    soloOnVictim = p;
+                }
+            }
+            assertTrue(soloOnVictim >= 0, "placement put no partition of " + SOLO + " on broker " + VICTIM + ":\n"
+                    + cluster.diagnostics());
+            soloSend(soloOnVictim, "before-full", Duration.ofSeconds(20));
             // make the victim lead partition 0 if it does not (preferred leader of some partition is enough)
             AckedWrites w = writes(cluster.bootstrap(), TOPIC, PARTITIONS, "f").start();
             assertTrue(w.awaitAcks(300, System.nanoTime() - Duration.ofMinutes(1).toNanos(), FAILOVER), w.summary());
@@ -89,6 +118,20 @@ class FullDiskE2ETest extends ClusterTestSupport {
             System.out.println("MEASURED full disk: leaderships and ISR moved off broker " + VICTIM + " " + movedMs
                     + " ms after the file system filled (" + free(mount) + " bytes free)");
 
+            // The same heartbeats that moved those leaderships left the partition nobody can take over where it was.
+            Cluster.PartitionState solo = cluster.partition(SOLO, soloOnVictim);
+            assertEquals(VICTIM, solo.leader(), "the full broker's only-copy partition lost its leader: " + solo);
+            Map<Long, String> soloLog = AckedWrites.readAll(cluster.bootstrap(), SOLO, brokers, FAILOVER).get(soloOnVictim);
+            assertEquals(List.of("before-full"), List.copyOf(soloLog.values()), "reading the full broker's partition");
+            try {
+                soloSend(soloOnVictim, "while-full", Duration.ofSeconds(3));
+                fail("an append to a partition on a full disk was acknowledged");
+            } catch (RuntimeException e) {
+                assertTrue(String.valueOf(e.getMessage()).contains("disk full"), "the producer was not told why: " + e);
+            }
+            assertTrue(node.grepLog("is out of space and no other in-sync replica can take it over").size() >= 1,
+                    "no log line for the partition kept in service");
+
             // Space returns: the broker resumes by itself.
             Files.delete(filler);
             long freedAt = System.nanoTime();
@@ -96,6 +139,7 @@ class FullDiskE2ETest extends ClusterTestSupport {
                 cluster.awaitPartition(TOPIC, p, s -> s.isr().contains(VICTIM), "the broker back in the ISR", CATCH_UP);
             }
             node.awaitReady(FAILOVER);
+            soloSend(soloOnVictim, "after-full", Duration.ofSeconds(20));
             System.out.println("MEASURED full disk: broker " + VICTIM + " back in every ISR and ready "
                     + TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - freedAt) + " ms after space was freed");
             w.stop(Duration.ofSeconds(40));
