@@ -518,9 +518,9 @@ public final class LogManager implements AutoCloseable {
     }
 
     /**
-     * The operator's repair of one partition (basalt storage repair): the whole log is re-verified
-     * from its first byte, its index rebuilt, and the log cut at the first corrupt batch (what is
-     * dropped is logged). Use only when no healthy replica exists: the data after the cut is lost.
+     * A replica's repair before it refetches from its leader: the whole log is re-verified from its
+     * first byte, its index rebuilt, and the log cut at the first corrupt batch; what the cut drops
+     * is deleted (the leader holds it).
      *
      * @return the repaired log
      */
@@ -532,6 +532,29 @@ public final class LogManager implements AutoCloseable {
             logs.put(tp, log);
             return log;
         }
+    }
+
+    /**
+     * The operator's repair of one partition (basalt storage repair, no healthy replica exists):
+     * as {@link #repairFully}, but the bytes the cut drops (the corrupt batch and any intact
+     * batches after it) are moved into {@code lost-<ms>/} in the partition directory, as the
+     * online cut of an only copy does, for the operator to inspect; readers never see them again.
+     *
+     * @return the repaired log, and the directory the cut bytes were moved to (absent if nothing was cut)
+     */
+    public Repaired repairKeepingCut(TopicPartition tp, LogConfig config) {
+        ensureOpen();
+        synchronized (createLock) {
+            corrupt.remove(tp);
+            Path lost = dataDir.resolve(tp.dirName()).resolve(LogLoader.LOST_DIR_PREFIX + clock.millis());
+            PartitionLog log = reloadCut(tp, config, lost);
+            logs.put(tp, log);
+            return new Repaired(log, Files.isDirectory(lost) ? java.util.Optional.of(lost) : java.util.Optional.empty());
+        }
+    }
+
+    /** {@link #repairKeepingCut}'s result: the log, and where the bytes the cut dropped were kept. */
+    public record Repaired(PartitionLog log, java.util.Optional<Path> lostDir) {
     }
 
     /**

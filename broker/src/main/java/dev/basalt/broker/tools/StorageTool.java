@@ -183,7 +183,10 @@ public final class StorageTool {
                 var c = r.corruption();
                 corrupt.add(tp);
                 out.println(tp + ": CORRUPT at offset " + c.offset() + ", " + c.file().getFileName() + " byte " + c.position() + ": "
-                        + c.reason() + "; " + r.batchesVerified() + " batches before it are intact; a cut there loses " + c.lost());
+                        + c.reason() + "; " + r.batchesVerified() + " batches before it are intact; a cut there loses " + c.lost()
+                        + (c.lost().batches() > 0 && c.lost().firstOffset() > c.offset()
+                                ? "; offsets " + c.offset() + ".." + (c.lost().firstOffset() - 1) + " are already missing from the"
+                                        + " files (cut short or removed)" : ""));
             }
         }
         if (repair && indexDamage != null) {
@@ -203,8 +206,9 @@ public final class StorageTool {
                 java.time.Clock.systemUTC(), dev.basalt.log.LogManagerOptions.DEFAULT.withoutPeriodicTasks(),
                 dev.basalt.log.segment.FileLayer.DEFAULT)) {
             for (dev.basalt.log.TopicPartition tp : corrupt) {
-                dev.basalt.log.PartitionLog log = logs.repairFully(tp, dev.basalt.log.LogConfig.DEFAULT);
-                out.println(tp + ": repaired; the log now ends at offset " + log.logEndOffset());
+                dev.basalt.log.LogManager.Repaired r = logs.repairKeepingCut(tp, dev.basalt.log.LogConfig.DEFAULT);
+                out.println(tp + ": repaired; the log now ends at offset " + r.log().logEndOffset()
+                        + r.lostDir().map(d -> "; the cut bytes are kept in " + d).orElse(""));
             }
         }
         out.println(partitions.size() + " partitions checked, " + corrupt.size() + " repaired");

@@ -108,13 +108,55 @@ class StorageToolTest {
         assertTrue(report.contains("fine-0: ok"), report);
         assertEquals(0, run("check", "--dir", dir.toString(), "--partition", "fine-0"), out());
 
+        long segmentBytes = Files.size(segment);
         assertEquals(0, run("repair", "--dir", dir.toString(), "--partition", "orders-0"), out());
         assertTrue(out().contains("now ends at offset 5"), out());
+        // The corrupt batch and the 14 intact ones after it are kept for the operator, byte for byte.
+        assertTrue(out().contains("the cut bytes are kept in " + dir.resolve("orders-0").resolve("lost-")), out());
+        Path kept;
+        try (var lost = Files.list(dir.resolve("orders-0")).filter(p -> p.getFileName().toString().startsWith("lost-"))) {
+            kept = lost.findFirst().orElseThrow().resolve("00000000000000000000.log.from-byte-" + pos);
+        }
+        assertEquals(segmentBytes - pos, Files.size(kept), "the cut segment's tail");
         assertEquals(0, run("check", "--dir", dir.toString()), out());
         try (LogManager m = open(dir)) {
             assertEquals(5, m.get(TP).logEndOffset());
             assertEquals(1, m.get(new TopicPartition("fine", 0)).logEndOffset());
             assertEquals(5, m.get(TP).appendAsLeader(batch(99), 1).firstOffset());
+        }
+    }
+
+    /** A sealed segment cut short (a truncated file): check names the offsets already missing, and repair keeps the rest aside. */
+    @Test
+    void checkOfATruncatedSegment_namesTheMissingOffsets() throws IOException {
+        Path dir = tmp.resolve("data");
+        LogConfig small = LogConfig.DEFAULT.withOverrides(java.util.Map.of("segment.bytes", "1024"));
+        List<Long> bases;
+        try (LogManager m = open(dir)) {
+            PartitionLog log = m.getOrCreate(TP, small);
+            for (int i = 0; i < 30; i++) {
+                log.appendAsLeader(batch(i), 1);
+            }
+            log.flush();
+            bases = log.segmentBaseOffsets();
+        }
+        assertTrue(bases.size() >= 3, "segments " + bases);
+        Path first = dir.resolve("orders-0").resolve(String.format("%020d.log", bases.get(0)));
+        long size = Files.size(first);
+        try (FileChannel ch = FileChannel.open(first, StandardOpenOption.WRITE)) {
+            ch.truncate(size / 2);
+        }
+        assertEquals(1, run("check", "--dir", dir.toString()), out());
+        String report = out();
+        // 462 bytes = 6 intact batches of 77 bytes; the 7th is cut short, so offsets 6 to the next segment's base are gone
+        long next = bases.get(1);
+        assertTrue(report.contains("orders-0: CORRUPT at offset 6, 00000000000000000000.log byte 462"), report);
+        assertTrue(report.contains("loses " + (30 - next) + " batches, " + (30 - next) + " records, offsets " + next + "..29"), report);
+        assertTrue(report.contains("offsets 6.." + (next - 1) + " are already missing from the files"), report);
+        assertEquals(0, run("repair", "--dir", dir.toString()), out());
+        assertTrue(out().contains("orders-0: repaired; the log now ends at offset 6; the cut bytes are kept in "), out());
+        try (LogManager m = open(dir)) {
+            assertEquals(6, m.get(TP).logEndOffset());
         }
     }
 
