@@ -26,19 +26,30 @@ final class ClusterCommand implements Callable<Integer> {
     @ParentCommand
     BasaltCli root;
 
+    /** Printed by `cluster` and `topics --describe` when the answering broker knows no active controller. */
+    static final String NO_CONTROLLER_WARNING = "WARNING: no active controller (the metadata quorum has no leader, e.g. a majority of"
+            + " its voters is down): broker states, leaders and ISRs shown are the last this broker knows and may be stale;"
+            + " nothing that needs the controller (topic changes, leader elections, ISR changes) happens until a majority is back.";
+
     @Override
     public Integer call() {
         try (Admin admin = new Admin(root.clientConfig(BasaltCli.ClientKind.ADMIN, Map.of("default.api.timeout.ms", String.valueOf(timeoutMs))))) {
             Duration t = Duration.ofMillis(timeoutMs + 1_000);
             ClusterDescription c = Admin.get(admin.describeCluster(true), t);
             root.out.println("Cluster ID: " + c.clusterId());
-            root.out.println("Controller: " + (c.controllerId() < 0 ? "none" : c.controllerId()));
+            boolean noController = c.controllerId() < 0;
+            root.out.println("Controller: " + (noController ? "none" : c.controllerId()));
+            if (noController) {
+                root.out.println(NO_CONTROLLER_WARNING);
+            }
             root.out.println();
-            root.out.printf("%-6s %-28s %-10s %-14s %s%n", "ID", "HOST:PORT", "RACK", "STATE", "ROLES");
+            String row = noController ? "%-6s %-28s %-10s %-26s %s%n" : "%-6s %-28s %-10s %-14s %s%n";
+            root.out.printf(row, "ID", "HOST:PORT", "RACK", "STATE", "ROLES");
             for (BrokerDescription b : c.brokers()) {
-                String state = b.fenced() ? "fenced" : b.shuttingDown() ? "shutting-down" : "running";
+                String state = (b.fenced() ? "fenced" : b.shuttingDown() ? "shutting-down" : "running")
+                        + (noController ? " (last known)" : "");
                 String roles = String.join(",", b.roles()) + (b.id() == c.controllerId() ? " (active controller)" : "");
-                root.out.printf("%-6d %-28s %-10s %-14s %s%n", b.id(), hostPort(b.host(), b.port()),
+                root.out.printf(row, String.valueOf(b.id()), hostPort(b.host(), b.port()),
                         b.rack().isEmpty() ? "-" : b.rack(), state, roles);
             }
             boolean anyOffline = c.brokers().stream().anyMatch(b -> !b.offlineReplicas().isEmpty());

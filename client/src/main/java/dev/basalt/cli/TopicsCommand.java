@@ -141,7 +141,11 @@ final class TopicsCommand implements Callable<Integer> {
         List<String> names = topic == null ? List.of() : List.of(topic);
         Map<String, TopicDescription> topics = Admin.get(admin.describeTopics(names), t);
         // fenced brokers count as offline leaders: a partition led by one is unavailable
-        Set<Integer> live = Admin.get(admin.describeCluster(true), t).liveBrokerIds();
+        dev.basalt.client.admin.ClusterDescription cluster = Admin.get(admin.describeCluster(true), t);
+        Set<Integer> live = cluster.liveBrokerIds();
+        if (cluster.controllerId() < 0) {
+            root.err.println(ClusterCommand.NO_CONTROLLER_WARNING);
+        }
         for (TopicDescription d : topics.values()) {
             if (d.internal() && !includeInternal && topic == null) {
                 continue;

@@ -70,6 +70,23 @@ class ControllerFailoverE2ETest extends ClusterTestSupport {
         }
     }
 
+    /** Runs a CLI command in this JVM; returns its stdout and stderr. */
+    private static String[] cli(String bootstrap, String... args) {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();
+        String[] all = new String[args.length + 2];
+        all[0] = "-b";
+        all[1] = bootstrap;
+        System.arraycopy(args, 0, all, 2, args.length);
+        int rc = dev.basalt.cli.BasaltCli.run(all, java.io.InputStream.nullInputStream(),
+                new java.io.PrintStream(out, true, java.nio.charset.StandardCharsets.UTF_8),
+                new java.io.PrintStream(err, true, java.nio.charset.StandardCharsets.UTF_8));
+        String o = out.toString(java.nio.charset.StandardCharsets.UTF_8);
+        String e = err.toString(java.nio.charset.StandardCharsets.UTF_8);
+        assertEquals(0, rc, String.join(" ", args) + ": " + o + e);
+        return new String[] {o, e};
+    }
+
     @Test
     void withAMajorityKilledAcksAllWritesAreRefusedAndTheClusterRecovers() {
         start(builder(3));
@@ -92,6 +109,13 @@ class ControllerFailoverE2ETest extends ClusterTestSupport {
         assertTrue(during.sent() > 0, "nothing was attempted during the outage");
         assertEquals(during.sent(), during.failures().size(), "every write of the outage must end with an error: "
                 + during.summary());
+        // The survivor's last-known view is shown as such, not as a healthy cluster.
+        String[] described = cli(cluster.node(survivor).bootstrap(), "cluster");
+        assertTrue(described[0].contains("Controller: none") && described[0].contains("WARNING: no active controller")
+                && described[0].contains("running (last known)"), described[0] + described[1]);
+        described = cli(cluster.node(survivor).bootstrap(), "topics", "--describe", "--topic", "ledger");
+        assertTrue(described[0].contains("Partition: 2") && described[1].contains("WARNING: no active controller"),
+                described[0] + described[1]);
 
         killed.forEach(id -> cluster.node(id).launch());
         cluster.awaitReady(cluster.nodeIds(), READY);
