@@ -234,6 +234,28 @@ class LeaderChangeTest {
         assertEquals(0, cluster.records("thin", 0).size());
     }
 
+    /**
+     * A leader that stays unreachable (the metadata still names it) until the delivery timeout: the
+     * batch expires naming that broker, not as "cannot connect to the cluster" (a ConnectionException,
+     * which the CLI reports as exit 3 though the bootstrap brokers answered).
+     */
+    @Test
+    void producer_leaderUnreachableUntilDeliveryTimeout_expiresNamingTheBroker() {
+        cluster.createTopic("stuck", 1, 3);
+        try (Producer<String, String> p = producer(cluster.bootstrap(),
+                Map.of("acks", "1", "request.timeout.ms", 500, "delivery.timeout.ms", 1_500, "retry.backoff.max.ms", 200))) {
+            assertEquals(0, Producer.await(p.send(new ProducerRecord<>("stuck", 0, null, "a")), Duration.ofSeconds(10)).offset());
+            cluster.broker(1).stop();
+            BasaltException e = assertThrows(BasaltException.class,
+                    () -> Producer.await(p.send(new ProducerRecord<>("stuck", 0, null, "b")), Duration.ofSeconds(10)));
+            // (Indeterminate when the stop cut an attempt short: it may have been written.)
+            assertTrue(e instanceof ClientTimeoutException || e instanceof IndeterminateException, e.toString());
+            assertTrue(e.getMessage().contains("expired after") && e.getMessage().contains(
+                    "leader could not be reached; last error: produce to broker 1"), e.getMessage());
+            assertEquals(dev.basalt.cli.BasaltCli.TIMEOUT_OR_UNKNOWN, dev.basalt.cli.BasaltCli.exitCodeOf(e));
+        }
+    }
+
     @Test
     void producer_acksAllTimeout_isIndeterminate() {
         cluster.createTopic("slow", 1, 3);

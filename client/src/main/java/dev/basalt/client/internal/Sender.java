@@ -281,8 +281,24 @@ public final class Sender implements Runnable {
 
     private BasaltException expiredError(ProducerBatch b, long now) {
         String m = b.partition() + ": " + b.recordCount() + " record(s) expired after " + (now - b.createdMs())
-                + " ms (delivery.timeout.ms)" + (b.lastError() == null ? "" : "; last error: " + b.lastError().getMessage());
+                + " ms (delivery.timeout.ms)" + (b.lastError() != null ? "; last error: " + b.lastError().getMessage()
+                        : leaderlessReason(metadata.current(), b.partition()));
         return new ClientTimeoutException(m, b.lastError());
+    }
+
+    /** Why a batch that was never sent waited: its partition had no leader (or is unknown), as last seen in metadata. */
+    static String leaderlessReason(Cluster cluster, TopicPartition tp) {
+        Cluster.TopicInfo topic = cluster.topic(tp.topic());
+        if (topic == null) {
+            return "; the topic is not in the cluster's metadata";
+        }
+        for (Cluster.PartitionInfo p : topic.partitions()) {
+            if (p.partition() == tp.partition() && p.leaderId() < 0) {
+                return "; the partition has no leader (replicas " + p.replicas() + ", in sync " + p.isr()
+                        + "; see basalt topics --describe)";
+            }
+        }
+        return "";
     }
 
     private void send(Cluster cluster, int node, List<ProducerBatch> batches, long now) {
@@ -739,8 +755,16 @@ public final class Sender implements Runnable {
             stats.retried();
         } else {
             b.scheduleRetry(now, e, mayHaveBeenWritten);
-            finishFailed(b, e);
+            // A leader that stayed unreachable until the delivery timeout is an expiry, not "cannot
+            // connect to the cluster": the bootstrap brokers answered (the error names the broker).
+            boolean outOfTime = retriable && b.attempts() <= settings.retries();
+            finishFailed(b, outOfTime && e instanceof ConnectionException ? unreachableLeaderExpiry(b, now) : e);
         }
+    }
+
+    private BasaltException unreachableLeaderExpiry(ProducerBatch b, long now) {
+        return new ClientTimeoutException(b.partition() + ": " + b.recordCount() + " record(s) expired after " + (now - b.createdMs())
+                + " ms (delivery.timeout.ms); the partition's leader could not be reached; last error: " + b.lastError().getMessage());
     }
 
     long backoffMs(int attempts) {

@@ -57,4 +57,14 @@ class ClusterTest {
         assertEquals(5, hinted.leaderEpochFor(TP));
         assertEquals(c.updatedMs(), hinted.updatedMs(), "a hint is not a refresh");
     }
+
+    /** An expired batch that was never sent says why it waited (it said only "expired" for a partition whose only replica was down). */
+    @Test
+    void expiryReason_namesALeaderlessPartition_orAnUnknownTopic() {
+        Cluster c = Cluster.EMPTY.merge(answer("id-1", -1, 4), 0);
+        assertEquals("; the partition has no leader (replicas [1, 2, 3], in sync []; see basalt topics --describe)",
+                Sender.leaderlessReason(c, TP));
+        assertEquals("; the topic is not in the cluster's metadata", Sender.leaderlessReason(c, new TopicPartition("gone", 0)));
+        assertEquals("", Sender.leaderlessReason(Cluster.EMPTY.merge(answer("id-1", 2, 4), 0), TP));
+    }
 }
