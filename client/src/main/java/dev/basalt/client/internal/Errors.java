@@ -131,6 +131,12 @@ public final class Errors {
         }
         Status status = Status.fromThrowable(t);
         String m = context + ": " + status.getCode() + (status.getDescription() == null ? "" : " (" + status.getDescription() + ")");
+        String notGrpc = notGrpcPeer(t);
+        if (notGrpc != null) {
+            // Nothing was processed: the peer never spoke HTTP/2 (e.g. a node's admin HTTP port given as bootstrap).
+            return new ConnectionException(context + ": the address answered, but not as a Basalt client port (" + notGrpc
+                    + "); is it a node's admin HTTP port? Use its client port (listeners)", t);
+        }
         switch (status.getCode()) {
             case UNAVAILABLE:
                 if (neverConnected(t) || dev.basalt.grpc.NotSent.isNotProcessed(t)) {
@@ -151,6 +157,20 @@ public final class Errors {
             default:
                 return mutating ? new IndeterminateException(m, t) : new UnknownServerException(m, t);
         }
+    }
+
+    /**
+     * Why the peer is not a gRPC server, when the HTTP/2 connection preface failed (its first bytes
+     * were not an HTTP/2 SETTINGS frame: e.g. "HTTP/" from an HTTP/1.x server); else null.
+     */
+    static String notGrpcPeer(Throwable t) {
+        for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
+            String msg = c.getMessage();
+            if (msg != null && msg.contains("First received frame was not SETTINGS")) {
+                return msg.contains("485454502f") ? "it answered HTTP/1.x" : "its first bytes were not HTTP/2";
+            }
+        }
+        return null;
     }
 
     /** True if the failure happened before any connection was established (request never sent). */
