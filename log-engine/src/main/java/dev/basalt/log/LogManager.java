@@ -344,13 +344,37 @@ public final class LogManager implements AutoCloseable {
                 }
             }
         }
+        List<String> unindexed = found.stream().map(TopicPartition::dirName)
+                .filter(d -> !states.containsKey(d) && !salvagedStates.containsKey(d)).sorted().toList();
+        if (!unindexed.isEmpty()) {
+            // A lost or replaced index (or a crash between a partition's creation and its first state write).
+            LOG.warn("{} partition directories have no state in the index (e.g. {}): their index entries are rebuilt from"
+                    + " their segments, which are scanned in full", unindexed.size(), unindexed.subList(0, Math.min(5, unindexed.size())));
+        }
         loadInParallel(found, states, clean);
         Set<String> present = new java.util.HashSet<>();
         found.forEach(tp -> present.add(tp.dirName()));
         for (Map.Entry<String, PartitionState> e : states.entrySet()) {
-            if (!present.contains(e.getKey())) {
-                index.deletePartition(e.getKey(), e.getValue().partitionId());
+            if (present.contains(e.getKey())) {
+                continue;
             }
+            TopicPartition tp = TopicPartition.parseDirName(e.getKey());
+            boolean deleting = Files.exists(dataDir.resolve(e.getKey() + "." + e.getValue().partitionId() + DELETE_SUFFIX));
+            if (tp == null || deleting) {
+                index.deletePartition(e.getKey(), e.getValue().partitionId()); // a deletion the last run did not finish
+                continue;
+            }
+            // The directory vanished while the node was stopped (removed by hand, a lost mount): its
+            // records are gone. Treated as a partition found corrupt at load, from offset 0: offline,
+            // so it neither leads nor stays in the ISR, and rebuilt from another replica, or, if it
+            // was the only copy, served empty with the loss logged (serveIntactPrefix).
+            Path dir = dataDir.resolve(e.getKey());
+            Files.createDirectories(dir);
+            files.fsyncDirectory(dataDir);
+            CorruptLogException c = new CorruptLogException(dir, 0, "the partition directory vanished while the node was"
+                    + " stopped (the index knew it with recovery point " + e.getValue().recoveryPoint() + "): its records are gone");
+            corrupt.put(tp, c);
+            LOG.error("{} is offline: {}; it is rebuilt from another replica if one exists", tp, c.getMessage());
         }
         openedClean = clean;
         if (found.isEmpty()) {

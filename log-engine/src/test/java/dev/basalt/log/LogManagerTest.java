@@ -60,6 +60,63 @@ class LogManagerTest {
         }
     }
 
+    /**
+     * A partition directory removed while the node was stopped: it was forgotten in silence (and
+     * could be recreated empty as a replica the controller still counted in sync). Now it is
+     * offline as if corrupt from offset 0, until rebuilt from another replica or, as the only
+     * copy, served empty with the loss named.
+     */
+    @Test
+    void aVanishedPartitionDirectory_isOfflineLikeACorruptOne() throws Exception {
+        TopicPartition tp = new TopicPartition("vanished", 0);
+        TopicPartition other = new TopicPartition("kept", 0);
+        try (LogManager m = open()) {
+            for (int i = 0; i < 10; i++) {
+                m.getOrCreate(tp, config).appendAsLeader(TestBatches.batch(List.of(new Rec(1, "k", "v" + i))), 1);
+            }
+            m.getOrCreate(other, config).appendAsLeader(TestBatches.batch(List.of(new Rec(1, "k", "x"))), 1);
+        }
+        try (var walk = Files.walk(dir.resolve(tp.dirName()))) {
+            for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.delete(p);
+            }
+        }
+        try (LogManager m = open()) {
+            assertEquals(Set.of(tp), m.corruptPartitions());
+            assertTrue(m.offlinePartitions().get(tp).contains("directory vanished"), m.offlinePartitions().toString());
+            assertEquals(1, m.get(other).logEndOffset());
+            assertThrows(UnknownPartitionException.class, () -> m.get(tp));
+            // The only copy: served empty, appends refused until a restart accepts the loss.
+            PartitionLog empty = m.serveIntactPrefix(tp, config);
+            assertEquals(0, empty.logEndOffset());
+            assertThrows(LogStorageException.class,
+                    () -> empty.appendAsLeader(TestBatches.batch(List.of(new Rec(1, "k", "new"))), 1));
+        }
+        try (LogManager m = open()) {
+            assertEquals(Set.of(), m.corruptPartitions(), "the loss was accepted");
+            assertEquals(0, m.get(tp).appendAsLeader(TestBatches.batch(List.of(new Rec(1, "k", "new"))), 1).firstOffset());
+        }
+    }
+
+    @Test
+    void aVanishedPartitionDirectory_isRebuiltEmptyByARepair() throws Exception {
+        TopicPartition tp = new TopicPartition("vanished", 1);
+        try (LogManager m = open()) {
+            m.getOrCreate(tp, config).appendAsLeader(TestBatches.batch(List.of(new Rec(1, "k", "v"))), 1);
+        }
+        try (var walk = Files.walk(dir.resolve(tp.dirName()))) {
+            for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.delete(p);
+            }
+        }
+        try (LogManager m = open()) {
+            PartitionLog rebuilt = m.repairFully(tp, config);
+            assertEquals(0, rebuilt.logEndOffset());
+            assertEquals(0, rebuilt.appendAsFollower(TestBatches.batch(List.of(new Rec(1, "k", "from-leader")))).firstOffset());
+            m.delete(tp);
+        }
+    }
+
     @Test
     void delete_removesData_andRecreatedPartitionStartsEmpty() throws Exception {
         TopicPartition tp = new TopicPartition("doomed-topic", 2);
