@@ -172,6 +172,10 @@ public final class BasaltCli implements Runnable {
 
     /** Maps an exception to the documented exit code. */
     public static int exitCodeOf(Throwable ex) {
+        if (ex instanceof IndeterminateException) {
+            // may have been written: never "cannot connect" (which tells a script a retry is safe)
+            return TIMEOUT_OR_UNKNOWN;
+        }
         for (Throwable c = ex; c != null; c = c.getCause() == c ? null : c.getCause()) {
             if (c instanceof ConnectionException) {
                 return CANNOT_CONNECT;
@@ -194,7 +198,8 @@ public final class BasaltCli implements Runnable {
 
     private static String oneLine(Throwable ex) {
         String m = ex.getMessage() == null ? ex.getClass().getSimpleName() : ex.getMessage();
-        if (ex instanceof ConnectionException || ex.getCause() instanceof ConnectionException) {
+        if (!(ex instanceof IndeterminateException)
+                && (ex instanceof ConnectionException || ex.getCause() instanceof ConnectionException)) {
             m = "cannot connect to the cluster: " + m;
         }
         return m.replace('\n', ' ');

@@ -256,6 +256,25 @@ class LeaderChangeTest {
         }
     }
 
+    /** As above, once the controller has fenced the dead leader and the metadata shows the partition leaderless. */
+    @Test
+    void producer_leaderlessUntilDeliveryTimeout_expiresNamingTheLeaderlessPartition() throws Exception {
+        cluster.createTopic("orphan", 1, 1);
+        try (Producer<String, String> p = producer(cluster.bootstrap(),
+                Map.of("acks", "1", "request.timeout.ms", 500, "delivery.timeout.ms", 2_000, "retry.backoff.max.ms", 200))) {
+            assertEquals(0, Producer.await(p.send(new ProducerRecord<>("orphan", 0, null, "a")), Duration.ofSeconds(10)).offset());
+            cluster.broker(1).stop();
+            CompletableFuture<RecordMetadata> b = p.send(new ProducerRecord<>("orphan", 0, null, "b"));
+            Thread.sleep(300);
+            cluster.setFenced(1, true);
+            cluster.moveLeader("orphan", 0, -1);
+            BasaltException e = assertThrows(BasaltException.class, () -> Producer.await(b, Duration.ofSeconds(10)));
+            assertTrue(e.getMessage().contains("expired after") && e.getMessage().contains("the partition has no leader"),
+                    e.getMessage());
+            assertEquals(dev.basalt.cli.BasaltCli.TIMEOUT_OR_UNKNOWN, dev.basalt.cli.BasaltCli.exitCodeOf(e), e.toString());
+        }
+    }
+
     @Test
     void producer_acksAllTimeout_isIndeterminate() {
         cluster.createTopic("slow", 1, 3);

@@ -327,10 +327,12 @@ public final class LogManager implements AutoCloseable {
             statesRead.putAll(states);
         }
         List<TopicPartition> found = new ArrayList<>();
+        Set<String> pendingDeletes = new java.util.HashSet<>();
         try (DirectoryStream<Path> stream = Files.newDirectoryStream(dataDir, Files::isDirectory)) {
             for (Path p : stream) {
                 String name = p.getFileName().toString();
                 if (name.endsWith(DELETE_SUFFIX)) {
+                    pendingDeletes.add(name);
                     scheduler.execute(() -> deleteRecursively(p));
                 } else if (!name.equals(INDEX_DIR)) {
                     TopicPartition tp = TopicPartition.parseDirName(name);
@@ -359,7 +361,8 @@ public final class LogManager implements AutoCloseable {
                 continue;
             }
             TopicPartition tp = TopicPartition.parseDirName(e.getKey());
-            boolean deleting = Files.exists(dataDir.resolve(e.getKey() + "." + e.getValue().partitionId() + DELETE_SUFFIX));
+            boolean deleting = pendingDeletes.contains(e.getKey() + "." + e.getValue().partitionId() + DELETE_SUFFIX)
+                    || pendingDeletes.contains(e.getKey() + ".corrupt" + DELETE_SUFFIX);
             if (tp == null || deleting) {
                 index.deletePartition(e.getKey(), e.getValue().partitionId()); // a deletion the last run did not finish
                 continue;
@@ -367,10 +370,10 @@ public final class LogManager implements AutoCloseable {
             // The directory vanished while the node was stopped (removed by hand, a lost mount): its
             // records are gone. Treated as a partition found corrupt at load, from offset 0: offline,
             // so it neither leads nor stays in the ISR, and rebuilt from another replica, or, if it
-            // was the only copy, served empty with the loss logged (serveIntactPrefix).
+            // was the only copy, served empty with the loss logged (serveIntactPrefix). Nothing is
+            // created here: the index keeps its state, so every open until that rebuild (a restart,
+            // an offline storage tool) finds the same vanished directory, never an empty healthy log.
             Path dir = dataDir.resolve(e.getKey());
-            Files.createDirectories(dir);
-            files.fsyncDirectory(dataDir);
             CorruptLogException c = new CorruptLogException(dir, 0, "the partition directory vanished while the node was"
                     + " stopped (the index knew it with recovery point " + e.getValue().recoveryPoint() + "): its records are gone");
             corrupt.put(tp, c);
@@ -595,6 +598,16 @@ public final class LogManager implements AutoCloseable {
         PartitionState state = index.loadAllStates().get(tp.dirName());
         if (state != null) {
             index.clearIndex(state.partitionId());
+        }
+        Path dir = dataDir.resolve(tp.dirName());
+        if (!Files.isDirectory(dir)) {
+            // a directory that vanished while the node was stopped (loadAll): rebuilt empty
+            try {
+                files.createDirectories(dir);
+                files.fsyncDirectory(dataDir);
+            } catch (IOException e) {
+                throw new LogStorageException("cannot recreate the partition directory", dir, e);
+            }
         }
         // No state: recovery scans every segment from the first byte and rebuilds the index.
         return loadPartition(tp, null, false, config, true, preserveDir);
@@ -962,15 +975,25 @@ public final class LogManager implements AutoCloseable {
         synchronized (createLock) {
             PartitionLog log = logs.remove(tp);
             if (log == null && corrupt.remove(tp) != null) {
-                // never opened (corrupt): its directory goes as a whole
+                // never opened (corrupt): its directory goes as a whole, and its index state with it
+                // (a state left behind would read as a vanished directory at the next open)
                 Path doomed = dataDir.resolve(tp.dirName() + ".corrupt" + DELETE_SUFFIX);
+                boolean present = Files.isDirectory(dataDir.resolve(tp.dirName()));
                 try {
-                    files.atomicMove(dataDir.resolve(tp.dirName()), doomed);
-                    files.fsyncDirectory(dataDir);
+                    if (present) {
+                        files.atomicMove(dataDir.resolve(tp.dirName()), doomed);
+                        files.fsyncDirectory(dataDir);
+                    }
                 } catch (IOException e) {
                     throw new LogStorageException("cannot rename deleted partition directory", dataDir.resolve(tp.dirName()), e);
                 }
-                scheduler.execute(() -> deleteRecursively(doomed));
+                PartitionState state = index.loadAllStates().get(tp.dirName());
+                if (state != null) {
+                    index.deletePartition(tp.dirName(), state.partitionId());
+                }
+                if (present) {
+                    scheduler.execute(() -> deleteRecursively(doomed));
+                }
                 return;
             }
             if (log == null) {

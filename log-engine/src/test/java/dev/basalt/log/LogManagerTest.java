@@ -81,9 +81,16 @@ class LogManagerTest {
                 Files.delete(p);
             }
         }
+        for (int open = 0; open < 2; open++) {
+            // Any number of opens before the rebuild (a restart, an offline tool) find it vanished, never an empty healthy log.
+            try (LogManager m = open()) {
+                assertEquals(Set.of(tp), m.corruptPartitions());
+                assertTrue(m.offlinePartitions().get(tp).contains("directory vanished"), m.offlinePartitions().toString());
+                assertFalse(Files.exists(dir.resolve(tp.dirName())));
+            }
+        }
         try (LogManager m = open()) {
             assertEquals(Set.of(tp), m.corruptPartitions());
-            assertTrue(m.offlinePartitions().get(tp).contains("directory vanished"), m.offlinePartitions().toString());
             assertEquals(1, m.get(other).logEndOffset());
             assertThrows(UnknownPartitionException.class, () -> m.get(tp));
             // The only copy: served empty, appends refused until a restart accepts the loss.
@@ -114,6 +121,29 @@ class LogManagerTest {
             assertEquals(0, rebuilt.logEndOffset());
             assertEquals(0, rebuilt.appendAsFollower(TestBatches.batch(List.of(new Rec(1, "k", "from-leader")))).firstOffset());
             m.delete(tp);
+        }
+    }
+
+    /** Deleting a replica whose directory vanished (its topic was deleted meanwhile) forgets it for good. */
+    @Test
+    void aVanishedPartitionDirectory_deleted_isGoneAtTheNextOpen() throws Exception {
+        TopicPartition tp = new TopicPartition("vanished", 2);
+        try (LogManager m = open()) {
+            m.getOrCreate(tp, config).appendAsLeader(TestBatches.batch(List.of(new Rec(1, "k", "v"))), 1);
+        }
+        try (var walk = Files.walk(dir.resolve(tp.dirName()))) {
+            for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.delete(p);
+            }
+        }
+        try (LogManager m = open()) {
+            assertEquals(Set.of(tp), m.corruptPartitions());
+            m.delete(tp);
+            assertEquals(Set.of(), m.corruptPartitions());
+        }
+        try (LogManager m = open()) {
+            assertEquals(Set.of(), m.corruptPartitions());
+            assertTrue(m.offlinePartitions().isEmpty(), m.offlinePartitions().toString());
         }
     }
 

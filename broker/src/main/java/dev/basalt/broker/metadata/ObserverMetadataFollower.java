@@ -35,6 +35,12 @@ public final class ObserverMetadataFollower implements AutoCloseable {
     static final int FETCH_ANSWER_GRACE_MS = 1_000;
     /** Back-off after a failed fetch (no controller reachable). */
     static final long FETCH_BACKOFF_MS = 100;
+    /**
+     * With no answer from any controller for this long, the last named controller is no longer
+     * reported: an answer comes at least every {@link #FETCH_WAIT_MS} while a controller is active,
+     * and a quorum without a leader must not look healthy from a broker-only node.
+     */
+    static final long CONTROLLER_STALE_MS = 2L * FETCH_WAIT_MS + FETCH_ANSWER_GRACE_MS;
 
     private final int nodeId;
     private final ControllerClient controllers;
@@ -44,6 +50,7 @@ public final class ObserverMetadataFollower implements AutoCloseable {
     private volatile long caughtUpTarget = -1;
     private volatile boolean caughtUp;
     private volatile int controllerId = -1;
+    private volatile long lastAnswerNanos;
     private volatile long controllerAppliedIndex;
     private volatile dev.basalt.proto.v1.DescribeQuorumResponse quorum;
     private volatile boolean closed;
@@ -65,9 +72,10 @@ public final class ObserverMetadataFollower implements AutoCloseable {
         return caughtUp;
     }
 
-    /** The active controller named by the last answer, or -1. */
+    /** The active controller named by the last answer, or -1 (also once no answer came for {@link #CONTROLLER_STALE_MS}). */
     public int controllerId() {
-        return controllerId;
+        int id = controllerId;
+        return id >= 0 && System.nanoTime() - lastAnswerNanos > TimeUnit.MILLISECONDS.toNanos(CONTROLLER_STALE_MS) ? -1 : id;
     }
 
     /** The quorum as the controller that answered last described it, or null before any answer. */
@@ -111,6 +119,7 @@ public final class ObserverMetadataFollower implements AutoCloseable {
         if (r.getErrorCode() != ErrorCode.NONE) {
             throw new IllegalStateException("FetchMetadata: " + r.getErrorCode() + " " + r.getErrorMessage());
         }
+        lastAnswerNanos = System.nanoTime();
         controllerId = r.getControllerId();
         controllers.hint(r.getControllerId());
         controllerAppliedIndex = r.getAppliedIndex();

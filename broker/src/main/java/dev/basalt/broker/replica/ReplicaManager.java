@@ -556,6 +556,19 @@ public final class ReplicaManager implements MetadataSubscriber, AutoCloseable {
                 logs.delete(tp);
             }
         }
+        // Replicas found corrupt at load (or whose directory vanished) of topics deleted meanwhile,
+        // or no longer assigned here: nothing would ever repair them, and they would keep the node
+        // not ready. (A topic id that cannot be read, e.g. a vanished directory, is not a mismatch.)
+        for (TopicPartition tp : logs.corruptPartitions()) {
+            Optional<TopicImage> t = img.topics().topic(tp.topic());
+            String diskId = readTopicId(tp);
+            boolean claimed = t.isPresent() && t.get().partition(tp.partition()).map(r -> r.replicas().contains(brokerId)).orElse(false)
+                    && (diskId == null || t.get().id().toString().equals(diskId));
+            if (!claimed) {
+                log.info("Deleting corrupt replica {}: no topic of the metadata claims it (topic id on disk {})", tp, diskId);
+                logs.delete(tp);
+            }
+        }
     }
 
     private void dropReplica(TopicPartition tp, boolean delete, String why) {

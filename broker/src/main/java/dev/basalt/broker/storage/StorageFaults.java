@@ -23,11 +23,13 @@ import org.slf4j.LoggerFactory;
  * replica going offline is logged once, with its reason, not once per check.
  *
  * <p>A replica that is only out of space (its log intact and readable, appends refused) is
- * reported to the controller only while another replica can take over its place: a live,
+ * reported to the controller only if another replica can take over its place: a live,
  * unfenced member of the partition's ISR or eligible leader replicas that its broker has not
  * reported offline. Otherwise reporting it would leave the partition with no leader, unreadable
  * for nothing: it keeps leading, serves reads and answers appends with "disk full" until space
- * returns.
+ * returns. Once reported, it stays reported until space returns (two full replicas of one
+ * partition must not take turns). The heartbeat decides from the last poll's snapshot alone, so a
+ * kept replica is never reported in the moment space returns.
  *
  * <p>Thread-safety: thread-safe; {@link #poll()} runs on one timer thread, the readers take the
  * last published snapshot (a volatile).
@@ -40,9 +42,19 @@ public final class StorageFaults {
     private final LogManager logs;
     private final Supplier<MetadataImage> image;
     private final int brokerId;
-    private volatile Map<TopicPartition, String> offline = Map.of();
+    /** The last poll: offline replicas and why, and which of them are only out of space (one snapshot, so both agree). */
+    private volatile Snapshot last = new Snapshot(Map.of(), java.util.Set.of());
+    /**
+     * Out-of-space replicas reported once during the current shortage: they stay reported until
+     * space returns, so that two full replicas of one partition, each seeing the other as a
+     * candidate, cannot report and withdraw in turn and move leadership back and forth.
+     */
+    private final java.util.Set<TopicPartition> reportedFull = java.util.concurrent.ConcurrentHashMap.newKeySet();
     /** Out-of-space replicas last kept from the heartbeat (no other replica could take over); for logging changes once. */
     private volatile java.util.Set<TopicPartition> keptServing = java.util.Set.of();
+
+    private record Snapshot(Map<TopicPartition, String> offline, java.util.Set<TopicPartition> outOfSpaceOnly) {
+    }
 
     public StorageFaults(LogManager logs, Supplier<MetadataImage> image, int brokerId) {
         this.logs = logs;
@@ -53,26 +65,38 @@ public final class StorageFaults {
     /** Re-reads the log engine's offline set (and checks the data directory); logs what is new. */
     public void poll() {
         logs.checkDirectory();
-        Map<TopicPartition, String> now = logs.offlinePartitions();
-        Map<TopicPartition, String> before = offline;
+        Map<TopicPartition, String> now = new java.util.TreeMap<>(java.util.Comparator.comparing(TopicPartition::toString));
+        now.putAll(logs.offlinePartitions());
+        java.util.Set<TopicPartition> full = new java.util.HashSet<>();
+        for (TopicPartition tp : List.copyOf(now.keySet())) {
+            if (logs.onlyOutOfSpace(tp)) {
+                full.add(tp);
+            } else if (logs.offlineReason(tp) == null) {
+                now.remove(tp); // space came back between the two reads: in service, not "offline, not out of space"
+            }
+        }
+        Map<TopicPartition, String> before = last.offline();
         for (Map.Entry<TopicPartition, String> e : now.entrySet()) {
             if (!before.containsKey(e.getKey())) {
                 log.error("Replica {} is offline: {}; reporting it to the controller (its leadership moves to another replica"
                         + " if one can take it)", e.getKey(), e.getValue());
             }
         }
-        offline = Map.copyOf(now);
+        last = new Snapshot(Map.copyOf(now), java.util.Set.copyOf(full));
+        reportedFull.retainAll(full);
     }
 
     /** Offline replicas and why. */
     public Map<TopicPartition, String> offline() {
-        return offline;
+        return last.offline();
     }
 
     /** The offline replicas as the heartbeat reports them (replicas of topics the image no longer has are left out). */
     public List<OfflineReplica> forHeartbeat() {
-        Map<TopicPartition, String> now = offline;
+        Snapshot snap = last;
+        Map<TopicPartition, String> now = snap.offline();
         if (now.isEmpty()) {
+            logKeptChanges(java.util.Set.of());
             return List.of();
         }
         MetadataImage img = image.get();
@@ -85,9 +109,12 @@ public final class StorageFaults {
             if (topic.isEmpty()) {
                 continue;
             }
-            if (logs.onlyOutOfSpace(tp) && !anotherReplicaCanTakeOver(img, topic.get(), tp.partition())) {
-                kept.add(tp);
-                continue;
+            if (snap.outOfSpaceOnly().contains(tp)) {
+                if (!reportedFull.contains(tp) && !anotherReplicaCanTakeOver(img, topic.get(), tp.partition())) {
+                    kept.add(tp);
+                    continue;
+                }
+                reportedFull.add(tp);
             }
             out.add(OfflineReplica.newBuilder()
                     .setTopicId(ProtoIds.toProto(topic.get().id())).setPartition(tp.partition())
@@ -129,7 +156,7 @@ public final class StorageFaults {
 
     /** Null when no replica is offline; else a one-line reason for /ready. */
     public String notReadyReason() {
-        Map<TopicPartition, String> now = offline;
+        Map<TopicPartition, String> now = last.offline();
         if (now.isEmpty()) {
             return null;
         }
@@ -152,7 +179,7 @@ public final class StorageFaults {
     /** A JSON object {"tp": "reason", ...} for /status. */
     public String json() {
         Map<String, String> m = new LinkedHashMap<>();
-        offline.forEach((tp, why) -> m.put(tp.toString(), why));
+        last.offline().forEach((tp, why) -> m.put(tp.toString(), why));
         StringBuilder b = new StringBuilder("{");
         for (Map.Entry<String, String> e : m.entrySet()) {
             if (b.length() > 1) {

@@ -184,9 +184,9 @@ public final class StorageTool {
                 corrupt.add(tp);
                 out.println(tp + ": CORRUPT at offset " + c.offset() + ", " + c.file().getFileName() + " byte " + c.position() + ": "
                         + c.reason() + "; " + r.batchesVerified() + " batches before it are intact; a cut there loses " + c.lost()
-                        + (c.lost().batches() > 0 && c.lost().firstOffset() > c.offset()
-                                ? "; offsets " + c.offset() + ".." + (c.lost().firstOffset() - 1) + " are already missing from the"
-                                        + " files (cut short or removed)" : ""));
+                        + (c.lost().batches() > 0 && c.lost().firstOffset() > c.offset() && endsInsideBatch(c.file(), c.position())
+                                ? "; the file ends inside that batch (it was cut short): offsets " + c.offset() + ".."
+                                        + (c.lost().firstOffset() - 1) + " are already missing from the files" : ""));
             }
         }
         if (repair && indexDamage != null) {
@@ -213,6 +213,24 @@ public final class StorageTool {
         }
         out.println(partitions.size() + " partitions checked, " + corrupt.size() + " repaired");
         return EXIT_OK;
+    }
+
+    /** Whether the batch at {@code position} of {@code segment} runs past the end of the file (its length field says so). */
+    static boolean endsInsideBatch(Path segment, long position) {
+        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(segment, java.nio.file.StandardOpenOption.READ)) {
+            java.nio.ByteBuffer header = java.nio.ByteBuffer.allocate(dev.basalt.record.RecordBatch.LOG_OVERHEAD_BYTES);
+            while (header.hasRemaining() && ch.read(header, position + header.position()) > 0) {
+                // read the base offset (8 bytes) and the length field (4 bytes) after it
+            }
+            if (header.hasRemaining()) {
+                return true; // not even a whole header before the end
+            }
+            long end = position + dev.basalt.record.RecordBatch.LOG_OVERHEAD_BYTES
+                    + Integer.toUnsignedLong(header.getInt(dev.basalt.record.RecordBatch.LENGTH_OFFSET));
+            return end > ch.size();
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     /**

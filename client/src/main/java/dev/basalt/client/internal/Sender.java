@@ -279,11 +279,22 @@ public final class Sender implements Runnable {
         idem.onInitFailed(now + Math.max(1, settings.retryBackoffMs()));
     }
 
+    /**
+     * A batch out of delivery time. An unreachable leader's ConnectionException is named but not
+     * made the cause (it is attached as suppressed): the bootstrap brokers answered, and a
+     * ConnectionException cause reads as "cannot connect to the cluster" (the CLI's exit 3).
+     */
     private BasaltException expiredError(ProducerBatch b, long now) {
+        BasaltException last = b.lastError();
+        boolean unreachable = last instanceof ConnectionException;
         String m = b.partition() + ": " + b.recordCount() + " record(s) expired after " + (now - b.createdMs())
-                + " ms (delivery.timeout.ms)" + (b.lastError() != null ? "; last error: " + b.lastError().getMessage()
-                        : leaderlessReason(metadata.current(), b.partition()));
-        return new ClientTimeoutException(m, b.lastError());
+                + " ms (delivery.timeout.ms)" + (unreachable ? "; the partition's leader could not be reached" : "")
+                + (last == null ? "" : "; last error: " + last.getMessage()) + leaderlessReason(metadata.current(), b.partition());
+        ClientTimeoutException e = new ClientTimeoutException(m, unreachable ? null : last);
+        if (unreachable) {
+            e.addSuppressed(last);
+        }
+        return e;
     }
 
     /** Why a batch that was never sent waited: its partition had no leader (or is unknown), as last seen in metadata. */
@@ -758,13 +769,8 @@ public final class Sender implements Runnable {
             // A leader that stayed unreachable until the delivery timeout is an expiry, not "cannot
             // connect to the cluster": the bootstrap brokers answered (the error names the broker).
             boolean outOfTime = retriable && b.attempts() <= settings.retries();
-            finishFailed(b, outOfTime && e instanceof ConnectionException ? unreachableLeaderExpiry(b, now) : e);
+            finishFailed(b, outOfTime && e instanceof ConnectionException ? expiredError(b, now) : e);
         }
-    }
-
-    private BasaltException unreachableLeaderExpiry(ProducerBatch b, long now) {
-        return new ClientTimeoutException(b.partition() + ": " + b.recordCount() + " record(s) expired after " + (now - b.createdMs())
-                + " ms (delivery.timeout.ms); the partition's leader could not be reached; last error: " + b.lastError().getMessage());
     }
 
     long backoffMs(int attempts) {

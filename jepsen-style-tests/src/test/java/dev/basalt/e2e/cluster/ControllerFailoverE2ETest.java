@@ -70,23 +70,6 @@ class ControllerFailoverE2ETest extends ClusterTestSupport {
         }
     }
 
-    /** Runs a CLI command in this JVM; returns its stdout and stderr. */
-    private static String[] cli(String bootstrap, String... args) {
-        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
-        java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();
-        String[] all = new String[args.length + 2];
-        all[0] = "-b";
-        all[1] = bootstrap;
-        System.arraycopy(args, 0, all, 2, args.length);
-        int rc = dev.basalt.cli.BasaltCli.run(all, java.io.InputStream.nullInputStream(),
-                new java.io.PrintStream(out, true, java.nio.charset.StandardCharsets.UTF_8),
-                new java.io.PrintStream(err, true, java.nio.charset.StandardCharsets.UTF_8));
-        String o = out.toString(java.nio.charset.StandardCharsets.UTF_8);
-        String e = err.toString(java.nio.charset.StandardCharsets.UTF_8);
-        assertEquals(0, rc, String.join(" ", args) + ": " + o + e);
-        return new String[] {o, e};
-    }
-
     @Test
     void withAMajorityKilledAcksAllWritesAreRefusedAndTheClusterRecovers() {
         start(builder(3));

@@ -91,6 +91,7 @@ class FullDiskE2ETest extends ClusterTestSupport {
             assertTrue(soloOnVictim >= 0, "placement put no partition of " + SOLO + " on broker " + VICTIM + ":\n"
                     + cluster.diagnostics());
             soloSend(soloOnVictim, "before-full", Duration.ofSeconds(20));
+            int soloEpoch = cluster.partition(SOLO, soloOnVictim).leaderEpoch();
             // make the victim lead partition 0 if it does not (preferred leader of some partition is enough)
             AckedWrites w = writes(cluster.bootstrap(), TOPIC, PARTITIONS, "f").start();
             assertTrue(w.awaitAcks(300, System.nanoTime() - Duration.ofMinutes(1).toNanos(), FAILOVER), w.summary());
@@ -140,6 +141,9 @@ class FullDiskE2ETest extends ClusterTestSupport {
             }
             node.awaitReady(FAILOVER);
             soloSend(soloOnVictim, "after-full", Duration.ofSeconds(20));
+            // Kept throughout: never reported, never leaderless, not even in the moment space returned.
+            assertEquals(soloEpoch, cluster.partition(SOLO, soloOnVictim).leaderEpoch(),
+                    "the full broker's only-copy partition changed leader epoch: " + cluster.partition(SOLO, soloOnVictim));
             System.out.println("MEASURED full disk: broker " + VICTIM + " back in every ISR and ready "
                     + TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - freedAt) + " ms after space was freed");
             w.stop(Duration.ofSeconds(40));

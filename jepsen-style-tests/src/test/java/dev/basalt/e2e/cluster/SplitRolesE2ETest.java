@@ -67,5 +67,17 @@ class SplitRolesE2ETest extends ClusterTestSupport {
             assertReplicasIdentical("split", p);
         }
         cluster.restart(controller, READY);
+
+        // A majority of the controllers down: a broker-only node stops naming the last controller it heard from.
+        List<Integer> doomed = List.of(1, 2);
+        doomed.forEach(cluster::kill9);
+        long deadline = System.nanoTime() + FAILOVER.toNanos();
+        String[] described;
+        do {
+            sleepMs(500);
+            described = cli(cluster.node(4).bootstrap(), "cluster");
+        } while (!described[0].contains("Controller: none") && System.nanoTime() < deadline);
+        assertTrue(described[0].contains("Controller: none") && described[0].contains("WARNING: no active controller"),
+                "controllers " + doomed + " killed: " + described[0] + described[1]);
     }
 }
