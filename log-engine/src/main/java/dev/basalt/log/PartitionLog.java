@@ -816,6 +816,13 @@ public final class PartitionLog {
                 throw new OffsetOutOfRangeException(tp, offset, logStartOffset, logEndOffset);
             }
             if (offset >= logEndOffset) {
+                // Nothing to cut, but an epoch this replica started at its log end as a leader and
+                // never wrote in diverges all the same: a follower truncating to its log end drops
+                // it, or its next OffsetForLeaderEpoch would ask about that epoch again (KIP-279's
+                // rounds must each lower the latest epoch).
+                if (offset == logEndOffset && epochs.truncateFromEnd(offset)) {
+                    persistState(true, -1);
+                }
                 return logEndOffset;
             }
             Segment target = segments.segmentFor(offset);

@@ -259,6 +259,28 @@ class PartitionLogTest {
         assertEquals(0, follower.logEndOffset());
     }
 
+    /**
+     * A former leader that wrote nothing in its own epoch, now a follower: the leader answers an
+     * older epoch, the follower truncates to its log end, and that must drop its empty epoch (else
+     * each OffsetForLeaderEpoch round asked about it again: 64 rounds, ~30 s in which the idle
+     * partition fetched nothing and left the ISR, found probing a cluster after a leader rebalance).
+     */
+    @Test
+    void truncateTo_theLogEnd_dropsAnEpochStartedThereWithNoRecords() {
+        PartitionLog log = manager.getOrCreate(TP, config);
+        for (int i = 0; i < 10; i++) {
+            log.appendAsLeader(TestBatches.batch(recs(i, "v" + i)), 0);
+        }
+        log.assignEpoch(1, log.logEndOffset()); // elected, nothing written in epoch 1
+        assertEquals(1, log.latestEpoch());
+        assertEquals(10, log.truncateTo(10));
+        assertEquals(0, log.latestEpoch(), "the empty epoch 1 is gone");
+        assertEquals(10, log.logEndOffset());
+        manager.close();
+        manager = LogManager.open(dir, config, clock, LogManagerOptions.DEFAULT.withoutPeriodicTasks(), FileLayer.DEFAULT);
+        assertEquals(0, manager.get(TP).latestEpoch(), "persisted");
+    }
+
     @Test
     void truncateTo_removesTail_atBatchBoundary_andAppendsContinue() {
         PartitionLog log = manager.getOrCreate(TP, config);
