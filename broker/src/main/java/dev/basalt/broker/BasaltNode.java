@@ -172,6 +172,7 @@ public final class BasaltNode implements AutoCloseable {
     private HealthStatusManager health;
     private RecordGateway gateway;
     private final LongLivedCalls healthWatches = new LongLivedCalls();
+    private final dev.basalt.broker.grpc.UnaryCallsInFlight unaryCalls = new dev.basalt.broker.grpc.UnaryCallsInFlight();
     private ReplicaRpc.Server replicaServer;
     private volatile HealthCheckResponse.ServingStatus healthStatus; // written on the timer thread
     private ExecutorService requestThreads;
@@ -574,6 +575,7 @@ public final class BasaltNode implements AutoCloseable {
         }
         builder.addStreamTracerFactory(metrics.rpc().tracerFactory());
         builder.intercept(metrics.rpc().interceptor());
+        builder.intercept(unaryCalls);
         builder
                 .maxInboundMessageSize(config.getInt("grpc.message.bytes.max"))
                 .permitKeepAliveTime(10, TimeUnit.SECONDS)
@@ -703,10 +705,18 @@ public final class BasaltNode implements AutoCloseable {
         Status stopping = Status.UNAVAILABLE.withDescription("node " + config.nodeId() + " is shutting down");
         healthWatches.closeAll(stopping);
         replicaServer.endSessions(stopping);
+        // Clients' produce and fetch streams never end by themselves either: once no unary call is
+        // left (they get up to shutdown.timeout.ms), the rest is cancelled. This node leads nothing
+        // after its controlled shutdown, so what a stream still waits for is answered elsewhere:
+        // its client reconnects to the new leaders (a produce in doubt is retried, idempotently).
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(config.getLong("shutdown.timeout.ms"));
         try {
-            if (!clientServer.awaitTermination(config.getLong("shutdown.timeout.ms"), TimeUnit.MILLISECONDS)) {
-                clientServer.shutdownNow();
+            while (!clientServer.isTerminated() && unaryCalls.count() > 0 && System.nanoTime() < deadline) {
+                clientServer.awaitTermination(20, TimeUnit.MILLISECONDS);
             }
+            clientServer.shutdownNow();
+            clientServer.awaitTermination(Math.max(1_000, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime())),
+                    TimeUnit.MILLISECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             clientServer.shutdownNow();

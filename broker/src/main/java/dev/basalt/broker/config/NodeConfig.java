@@ -118,7 +118,8 @@ public final class NodeConfig {
         put(k, "produce.request.bytes.max", "104857600", "Largest produce request accepted (100 MiB).", null);
         put(k, "grpc.message.bytes.max", "104857600", "Largest inbound gRPC message (100 MiB).", null);
         put(k, "request.timeout.ms.max", "60000", "Upper bound on a request's timeout_ms (acks=all waits).", null);
-        put(k, "shutdown.timeout.ms", "30000", "How long graceful shutdown waits for in-flight work.", null);
+        put(k, "shutdown.timeout.ms", "30000", "How long graceful shutdown waits for in-flight work (unary calls; clients' produce and fetch streams are"
+                + " ended once none is left, and reconnect to the new leaders).", null);
         // --- the thin-client gateway (records.proto's RecordService; broker.gateway)
         put(k, "gateway.retries.max", "20", "Times a ProduceRecords/FetchRecords partition is retried while its leadership"
                 + " moves, within the call's timeout.", null);
