@@ -31,7 +31,7 @@ final class ConsumeCommand implements Callable<Integer> {
 
     @Option(names = "--group", description = "Join this consumer group: share the topic's partitions with its other members,"
             + " start at the group's committed offsets and commit what was printed (a partition nothing was printed from:"
-            + " where it stands).")
+            + " where it stands) every auto.commit.interval.ms (5000; enable.auto.commit=false: only on exit) and on exit.")
     String group;
 
     @Option(names = "--partition", description = "Read only this partition.")
@@ -78,6 +78,11 @@ final class ConsumeCommand implements Callable<Integer> {
     private final Map<TopicPartition, dev.basalt.client.OffsetAndMetadata> printed = new LinkedHashMap<>();
     /** With --group: per partition, the first record polled but not printed (--max-messages reached). */
     private final Map<TopicPartition, Long> unprinted = new LinkedHashMap<>();
+    /** With --group: how often the loop commits what was printed, or -1 (only on exit and revocation). */
+    private long commitIntervalMs = -1;
+    /** What the loop committed last, per partition (unchanged offsets are not committed again). */
+    private final Map<TopicPartition, dev.basalt.client.OffsetAndMetadata> committedByLoop = new LinkedHashMap<>();
+    private String lastCommitError;
 
     @Override
     public Integer call() {
@@ -90,8 +95,16 @@ final class ConsumeCommand implements Callable<Integer> {
         Map<String, String> overrides = new LinkedHashMap<>();
         if (group != null) {
             overrides.put("group.id", group);
-            // commits name exactly what was printed (positions may be past records not printed yet)
+            // commits name exactly what was printed (positions may be past records not printed yet):
+            // this command commits them itself, every auto.commit.interval.ms, as Kafka's console
+            // consumer's auto-commit would (a member killed with nothing committed let the next
+            // owner of its partitions start at "latest" and skip everything since). An explicit
+            // enable.auto.commit is the user's: true leaves the commits to the consumer, false
+            // commits only on exit and revocation.
             overrides.put("enable.auto.commit", "false");
+            if (!props.containsKey("enable.auto.commit")) {
+                commitIntervalMs = parsePositive(props.getOrDefault("auto.commit.interval.ms", "5000"), "auto.commit.interval.ms");
+            }
         }
         overrides.put("auto.offset.reset", fromBeginning ? "earliest" : "latest");
         overrides.put("default.api.timeout.ms", String.valueOf(lookupTimeoutMs));
@@ -203,6 +216,7 @@ final class ConsumeCommand implements Callable<Integer> {
                     partitions.forEach(tp -> {
                         printed.remove(tp);
                         unprinted.remove(tp);
+                        committedByLoop.remove(tp);
                     });
                     if (!mine.isEmpty()) {
                         consumer.commitSync(mine);
@@ -218,6 +232,7 @@ final class ConsumeCommand implements Callable<Integer> {
                     partitions.forEach(tp -> { // another member may own them: commits would be refused
                         printed.remove(tp);
                         unprinted.remove(tp);
+                        committedByLoop.remove(tp);
                     });
                 }
             });
@@ -267,9 +282,46 @@ final class ConsumeCommand implements Callable<Integer> {
         }
     }
 
+    private static long parsePositive(String value, String key) {
+        try {
+            long v = Long.parseLong(value.trim());
+            if (v > 0) {
+                return v;
+            }
+        } catch (NumberFormatException e) {
+            // below
+        }
+        throw new BasaltCli.UsageException(key + " must be a positive number of milliseconds, not '" + value + "'");
+    }
+
+    /** The loop's periodic commit (see {@link #commitIntervalMs}); a failure is reported once and retried next time. */
+    private void commitPeriodically(Consumer<String, String> consumer) {
+        try {
+            Map<TopicPartition, dev.basalt.client.OffsetAndMetadata> commits = toCommit(consumer, consumer.assignment(), true);
+            commits.entrySet().removeIf(e -> e.getValue().equals(committedByLoop.get(e.getKey())));
+            if (!commits.isEmpty()) {
+                consumer.commitSync(commits);
+                committedByLoop.putAll(commits);
+            }
+            lastCommitError = null;
+        } catch (WakeupException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            if (!String.valueOf(e.getMessage()).equals(lastCommitError)) {
+                root.err.println("Could not commit the printed offsets (retrying): " + e.getMessage());
+            }
+            lastCommitError = String.valueOf(e.getMessage());
+        }
+    }
+
     private void loop(Consumer<String, String> consumer) {
         long lastRecordNanos = System.nanoTime();
+        long lastCommitNanos = System.nanoTime();
         while (maxMessages == null || processed < maxMessages) {
+            if (commitIntervalMs > 0 && System.nanoTime() - lastCommitNanos >= commitIntervalMs * 1_000_000) {
+                commitPeriodically(consumer);
+                lastCommitNanos = System.nanoTime();
+            }
             ConsumerRecords<String, String> records = consumer.poll(Duration.ofMillis(200));
             for (ConsumerRecord<String, String> r : records) {
                 if (maxMessages != null && processed >= maxMessages) {
