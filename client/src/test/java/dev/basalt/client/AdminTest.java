@@ -206,4 +206,29 @@ class AdminTest {
             assertEquals(2, Admin.get(a.describeCluster(false), T).brokers().size());
         }
     }
+
+    /**
+     * Wrong kinds of ports first in the bootstrap list (found probing a cluster: the first one
+     * ended the command): a node's admin HTTP port and a gRPC port without the admin service (a
+     * controller's) are skipped like unreachable ones.
+     */
+    @Test
+    void bootstrapEntriesThatAreNotClientPorts_areSkipped() throws Exception {
+        com.sun.net.httpserver.HttpServer http = com.sun.net.httpserver.HttpServer.create(
+                new java.net.InetSocketAddress("127.0.0.1", 0), 0);
+        http.createContext("/", ex -> {
+            ex.sendResponseHeaders(404, -1);
+            ex.close();
+        });
+        http.start();
+        io.grpc.Server other = io.grpc.ServerBuilder.forPort(0)
+                .addService(new dev.basalt.proto.v1.ProduceServiceGrpc.ProduceServiceImplBase() { }).build().start();
+        try (Admin a = new Admin(Map.of("bootstrap.servers", "127.0.0.1:" + http.getAddress().getPort() + ",127.0.0.1:"
+                + other.getPort() + "," + cluster.bootstrap()))) {
+            assertEquals(cluster.brokers().size(), Admin.get(a.describeCluster(false), T).brokers().size());
+        } finally {
+            other.shutdownNow();
+            http.stop(0);
+        }
+    }
 }

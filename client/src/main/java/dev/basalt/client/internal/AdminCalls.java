@@ -94,6 +94,12 @@ public final class AdminCalls {
                         .withDeadlineAfter(requestTimeoutMs, TimeUnit.MILLISECONDS));
             } catch (StatusRuntimeException e) {
                 BasaltException b = Errors.forTransport(e, mutating, what + " via " + address);
+                if (e.getStatus().getCode() == io.grpc.Status.Code.UNIMPLEMENTED) {
+                    // Nothing was processed: the address serves gRPC but not the admin service (a
+                    // controller-only node's port in the bootstrap list): the next address may.
+                    b = new ConnectionException(what + " via " + address + ": the address does not serve the admin API ("
+                            + e.getStatus().getDescription() + "): not a Basalt client port (a controller's port?)", e);
+                }
                 if (b instanceof ClientTimeoutException) {
                     next++; // a read that timed out: the retry asks another broker
                 }
