@@ -89,6 +89,12 @@ final class ConsumeCommand implements Callable<Integer> {
         if (offset != null && partition == null) {
             throw new BasaltCli.UsageException("--offset needs --partition");
         }
+        if (maxMessages != null && maxMessages < 1) {
+            throw new BasaltCli.UsageException("--max-messages must be at least 1, not " + maxMessages);
+        }
+        if (timeoutMs != null && timeoutMs < 1) {
+            throw new BasaltCli.UsageException("--timeout-ms must be at least 1, not " + timeoutMs);
+        }
         if (group != null && partition != null) {
             throw new BasaltCli.UsageException("--group and --partition exclude each other (the group assigns partitions)");
         }

@@ -51,11 +51,14 @@ final class GroupsCommand implements Callable<Integer> {
     boolean state;
     @Option(names = "--topic", description = "With --reset-offsets: the topic.")
     String topic;
-    @Option(names = "--to-earliest") boolean toEarliest;
-    @Option(names = "--to-latest") boolean toLatest;
-    @Option(names = "--to-offset", paramLabel = "N") Long toOffset;
-    @Option(names = "--to-datetime", paramLabel = "ISO", description = "e.g. 2026-11-30T12:00:00Z") String toDatetime;
-    @Option(names = "--shift-by", paramLabel = "N") Long shiftBy;
+    @Option(names = "--to-earliest", description = "With --reset-offsets: to each partition's log start offset.") boolean toEarliest;
+    @Option(names = "--to-latest", description = "With --reset-offsets: to each partition's log end offset.") boolean toLatest;
+    @Option(names = "--to-offset", paramLabel = "N", description = "With --reset-offsets: to offset N (≥ 0; clamped to each"
+            + " partition's log start and end).") Long toOffset;
+    @Option(names = "--to-datetime", paramLabel = "ISO", description = "With --reset-offsets: to the first record at or after"
+            + " this time, e.g. 2026-11-30T12:00:00Z.") String toDatetime;
+    @Option(names = "--shift-by", paramLabel = "N", description = "With --reset-offsets: by N from the committed offset"
+            + " (negative: back; clamped to the log).") Long shiftBy;
     @Option(names = "--execute", description = "With --reset-offsets: write the offsets (default: a dry run).") boolean execute;
     @Option(names = "--dry-run", description = "With --reset-offsets: only print the new offsets (the default).") boolean dryRun;
     @Option(names = "--timeout-ms", defaultValue = "10000", description = "Per request (default: ${DEFAULT-VALUE}).")
@@ -147,6 +150,9 @@ final class GroupsCommand implements Callable<Integer> {
         }
         if (execute && dryRun) {
             throw new BasaltCli.UsageException("--execute and --dry-run exclude each other");
+        }
+        if (toOffset != null && toOffset < 0) {
+            throw new BasaltCli.UsageException("--to-offset must be ≥ 0, not " + toOffset);
         }
         Map<TopicPartition, OffsetAndMetadata> plan = new LinkedHashMap<>();
         try (Consumer<byte[], byte[]> c = new Consumer<>(consumerCfg, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {

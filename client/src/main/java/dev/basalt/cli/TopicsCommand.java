@@ -128,6 +128,13 @@ final class TopicsCommand implements Callable<Integer> {
         TopicCreated c = Admin.getAll(admin.createTopics(List.of(nt), false), t).get(topic);
         root.out.println("Created topic " + c.name() + " (" + c.partitions() + " partitions, replication factor "
                 + c.replicationFactor() + ", id " + c.topicId() + ").");
+        String minIsr = configs == null ? null : configs.get("min.insync.replicas");
+        if (minIsr != null && minIsr.trim().matches("\\d+") && Long.parseLong(minIsr.trim()) > c.replicationFactor()) {
+            // allowed (a reassignment may raise the replication factor later), but surely not meant
+            root.err.println("WARNING: min.insync.replicas " + minIsr.trim() + " is above the replication factor "
+                    + c.replicationFactor() + ": every acks=all write to " + c.name() + " is refused (NOT_ENOUGH_REPLICAS)"
+                    + " until the replication factor reaches it");
+        }
     }
 
     /**

@@ -162,6 +162,11 @@ class BasaltCliTest {
         assertEquals(BasaltCli.USAGE, run("topics", "--list", "--delete").code());
         assertEquals(BasaltCli.USAGE, run("topics", "--create").code());
         assertEquals(BasaltCli.USAGE, run("consume", "--topic", "t", "--offset", "3").code());
+        // found probing: these were accepted (a negative count exited 0 at once; a negative offset was written as 0)
+        assertEquals(BasaltCli.USAGE, run("consume", "--topic", "t", "--max-messages", "-5").code());
+        assertEquals(BasaltCli.USAGE, run("consume", "--topic", "t", "--timeout-ms", "0").code());
+        assertEquals(BasaltCli.USAGE, run("groups", "--reset-offsets", "--group", "g", "--topic", "t", "--to-offset", "-5",
+                "--execute").code());
         assertEquals(BasaltCli.USAGE, run("nonsense").code());
         assertEquals(BasaltCli.USAGE, run("topics", "--list", "--bootstrap", "no-port").code());
     }

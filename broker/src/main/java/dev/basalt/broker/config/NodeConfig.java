@@ -416,8 +416,13 @@ public final class NodeConfig {
     public static List<String> describeKeys() {
         List<String> lines = new ArrayList<>();
         for (Key k : KEYS.values()) {
-            lines.add(String.format("%-34s %-24s %s", k.name(), k.defaultValue().length() > 22 ? k.defaultValue().substring(0, 22)
-                    : k.defaultValue(), k.doc()));
+            // a long default gets its own line rather than being cut (listeners' was shown as "PLAINTEXT://127.0.0.1:")
+            if (k.defaultValue().length() > 24) {
+                lines.add(String.format("%-34s %-24s %s", k.name(), "(below)", k.doc()));
+                lines.add(String.format("%-34s default: %s", "", k.defaultValue()));
+            } else {
+                lines.add(String.format("%-34s %-24s %s", k.name(), k.defaultValue(), k.doc()));
+            }
         }
         return lines;
     }

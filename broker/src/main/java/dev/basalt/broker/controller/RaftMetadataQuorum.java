@@ -358,7 +358,9 @@ public final class RaftMetadataQuorum implements MetadataQuorum, AutoCloseable {
                 // voter's last answer to the leader's appends or heartbeats (Raft pushes to voters).
                 dev.basalt.raft.driver.VoterProgress p = node.voterProgress().get(voter);
                 long now = dev.basalt.broker.testsupport.TestHooks.wallMillis();
-                if (p != null && p.matchIndex() >= 0) {
+                // A voter that has not answered this leader (down since before it was elected): its
+                // match index is Raft's initial 0, not a position: shown as unknown.
+                if (p != null && p.matchIndex() >= 0 && p.millisSinceContact() >= 0) {
                     r.setLogEndOffset(p.matchIndex()).setLag(Math.max(0, node.commitIndex() - p.matchIndex()));
                 } else {
                     r.setLogEndOffset(-1).setLag(-1);

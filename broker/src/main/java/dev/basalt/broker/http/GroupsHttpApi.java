@@ -127,8 +127,14 @@ public final class GroupsHttpApi {
             }
             int hint = coordinatorOf(group);
             String address = hint >= 0 ? peers.get().get(hint) : null;
-            if (local || address == null) {
+            if (local) {
                 return notFound(ErrorCode.NOT_COORDINATOR.name(), e.getMessage(), hint);
+            }
+            if (address == null) {
+                // the coordinator is moving (its partition has no leader yet, or this node has not learned it): retry
+                return new HttpAdminServer.Reply(503, "application/json", HttpAdminServer.jsonError(503,
+                        ErrorCode.COORDINATOR_NOT_AVAILABLE.name(), "the coordinator of group " + group + " is not available yet: "
+                                + e.getMessage()));
             }
             return forward(hint, address, path);
         }

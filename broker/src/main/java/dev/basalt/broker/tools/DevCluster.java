@@ -223,8 +223,13 @@ public final class DevCluster {
                 String cmd = p.get().info().commandLine().orElse("");
                 // A recycled PID belongs to another program: its command line does not name our node's file.
                 if (cmd.contains(n.propertiesFile().toString())) {
+                    // Stopping the supervisor stops every node; a node whose supervisor is gone is stopped by itself.
+                    Optional<ProcessHandle> supervisor = p.get().parent().filter(ProcessHandle::isAlive)
+                            .filter(h -> h.info().commandLine().orElse("").contains(DevCluster.class.getName()));
+                    long stop = supervisor.map(ProcessHandle::pid).orElse(p.get().pid());
                     return "a dev cluster already runs from " + plan.dir() + " (node " + n.id() + " is pid " + p.get().pid()
-                            + "); stop it first (Ctrl-C in its terminal, or kill " + p.get().pid() + ")";
+                            + supervisor.map(h -> ", its dev-cluster is pid " + h.pid()).orElse(", with no dev-cluster")
+                            + "); stop it first (Ctrl-C in its terminal, or kill " + stop + ")";
                 }
             }
         }
