@@ -50,8 +50,8 @@ final class LagCommand implements Callable<Integer> {
                 } else {
                     admin.listGroups().forEach(g -> groups.add(g.groupId()));
                 }
-                root.out.printf("%-24s %-12s %-12s %-28s %-8s %s%n", "GROUP", "STATE", "TOTAL-LAG", "MAX-LAG-PARTITION", "MAX-LAG",
-                        "NO-COMMIT");
+                // Rows first, header after: a failure (an unknown group) prints only its error, not a bare header.
+                List<String> rows = new ArrayList<>();
                 for (String g : groups) {
                     GroupAdmin.GroupDescription described = admin.describeGroup(g);
                     String state = described.state();
@@ -59,8 +59,11 @@ final class LagCommand implements Callable<Integer> {
                     Map<TopicPartition, Long> ends = c.endOffsets(committed.keySet(), Duration.ofMillis(timeoutMs));
                     java.util.Set<TopicPartition> owned = new java.util.HashSet<>();
                     described.members().forEach(m -> owned.addAll(m.assignment()));
-                    root.out.println(row(g, state, committed, ends, owned));
+                    rows.add(row(g, state, committed, ends, owned));
                 }
+                root.out.printf("%-24s %-12s %-12s %-28s %-8s %s%n", "GROUP", "STATE", "TOTAL-LAG", "MAX-LAG-PARTITION", "MAX-LAG",
+                        "NO-COMMIT");
+                rows.forEach(root.out::println);
                 root.out.flush();
                 if (watch) {
                     Thread.sleep(intervalMs);
