@@ -214,21 +214,15 @@ class AdminTest {
      */
     @Test
     void bootstrapEntriesThatAreNotClientPorts_areSkipped() throws Exception {
-        com.sun.net.httpserver.HttpServer http = com.sun.net.httpserver.HttpServer.create(
-                new java.net.InetSocketAddress("127.0.0.1", 0), 0);
-        http.createContext("/", ex -> {
-            ex.sendResponseHeaders(404, -1);
-            ex.close();
-        });
-        http.start();
+        dev.basalt.client.testkit.Http1Server http = new dev.basalt.client.testkit.Http1Server();
         io.grpc.Server other = io.grpc.ServerBuilder.forPort(0)
                 .addService(new dev.basalt.proto.v1.ProduceServiceGrpc.ProduceServiceImplBase() { }).build().start();
-        try (Admin a = new Admin(Map.of("bootstrap.servers", "127.0.0.1:" + http.getAddress().getPort() + ",127.0.0.1:"
-                + other.getPort() + "," + cluster.bootstrap()))) {
+        try (Admin a = new Admin(Map.of("bootstrap.servers", http.address() + ",127.0.0.1:" + other.getPort() + ","
+                + cluster.bootstrap()))) {
             assertEquals(cluster.brokers().size(), Admin.get(a.describeCluster(false), T).brokers().size());
         } finally {
             other.shutdownNow();
-            http.stop(0);
+            http.close();
         }
     }
 }

@@ -72,15 +72,8 @@ class ErrorsTest {
     /** An HTTP/1.x server given as bootstrap (a node's admin port) said "INTERNAL (http2 exception)", exit 1. */
     @Test
     void anHttp1ServerAsBootstrap_isCannotConnect_namingTheAdminPortMistake() throws Exception {
-        com.sun.net.httpserver.HttpServer http = com.sun.net.httpserver.HttpServer.create(
-                new java.net.InetSocketAddress("127.0.0.1", 0), 0);
-        http.createContext("/", ex -> {
-            ex.sendResponseHeaders(404, -1);
-            ex.close();
-        });
-        http.start();
-        try (Admin admin = new Admin(java.util.Map.of("bootstrap.servers", "127.0.0.1:" + http.getAddress().getPort(),
-                "default.api.timeout.ms", 5_000))) {
+        try (dev.basalt.client.testkit.Http1Server http = new dev.basalt.client.testkit.Http1Server();
+             Admin admin = new Admin(java.util.Map.of("bootstrap.servers", http.address(), "default.api.timeout.ms", 5_000))) {
             BasaltException e = org.junit.jupiter.api.Assertions.assertThrows(BasaltException.class,
                     () -> Admin.get(admin.listTopics(false), java.time.Duration.ofSeconds(10)));
             boolean found = false;
@@ -90,8 +83,6 @@ class ErrorsTest {
             }
             assertTrue(found, e.toString());
             assertEquals(dev.basalt.cli.BasaltCli.CANNOT_CONNECT, dev.basalt.cli.BasaltCli.exitCodeOf(e));
-        } finally {
-            http.stop(0);
         }
     }
 }

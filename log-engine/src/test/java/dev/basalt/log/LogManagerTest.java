@@ -76,11 +76,7 @@ class LogManagerTest {
             }
             m.getOrCreate(other, config).appendAsLeader(TestBatches.batch(List.of(new Rec(1, "k", "x"))), 1);
         }
-        try (var walk = Files.walk(dir.resolve(tp.dirName()))) {
-            for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                Files.delete(p);
-            }
-        }
+        deleteTree(dir.resolve(tp.dirName()));
         for (int open = 0; open < 2; open++) {
             // Any number of opens before the rebuild (a restart, an offline tool) find it vanished, never an empty healthy log.
             try (LogManager m = open()) {
@@ -105,17 +101,26 @@ class LogManagerTest {
         }
     }
 
-    @Test
-    void aVanishedPartitionDirectory_isRebuiltEmptyByARepair() throws Exception {
-        TopicPartition tp = new TopicPartition("vanished", 1);
+    /** A partition with one record, then its directory removed (the node stopped), as an operator or a lost mount would. */
+    private void writeOneRecordThenRemoveTheDirectory(TopicPartition tp) throws java.io.IOException {
         try (LogManager m = open()) {
             m.getOrCreate(tp, config).appendAsLeader(TestBatches.batch(List.of(new Rec(1, "k", "v"))), 1);
         }
-        try (var walk = Files.walk(dir.resolve(tp.dirName()))) {
+        deleteTree(dir.resolve(tp.dirName()));
+    }
+
+    private static void deleteTree(Path root) throws java.io.IOException {
+        try (var walk = Files.walk(root)) {
             for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
                 Files.delete(p);
             }
         }
+    }
+
+    @Test
+    void aVanishedPartitionDirectory_isRebuiltEmptyByARepair() throws Exception {
+        TopicPartition tp = new TopicPartition("vanished", 1);
+        writeOneRecordThenRemoveTheDirectory(tp);
         try (LogManager m = open()) {
             PartitionLog rebuilt = m.repairFully(tp, config);
             assertEquals(0, rebuilt.logEndOffset());
@@ -128,14 +133,7 @@ class LogManagerTest {
     @Test
     void aVanishedPartitionDirectory_deleted_isGoneAtTheNextOpen() throws Exception {
         TopicPartition tp = new TopicPartition("vanished", 2);
-        try (LogManager m = open()) {
-            m.getOrCreate(tp, config).appendAsLeader(TestBatches.batch(List.of(new Rec(1, "k", "v"))), 1);
-        }
-        try (var walk = Files.walk(dir.resolve(tp.dirName()))) {
-            for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                Files.delete(p);
-            }
-        }
+        writeOneRecordThenRemoveTheDirectory(tp);
         try (LogManager m = open()) {
             assertEquals(Set.of(tp), m.corruptPartitions());
             m.delete(tp);
