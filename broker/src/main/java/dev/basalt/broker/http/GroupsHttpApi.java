@@ -316,6 +316,11 @@ public final class GroupsHttpApi {
         o.addProperty("totallag", total);
         o.add("maxlag", max == null ? null : partitionJson(max, s.owners().get(max.partition())));
         o.addProperty("partitionCount", lags.size());
+        // Assigned partitions with no committed offset are not evaluated (nothing to compare):
+        // counted here, so that "OK" with no commits at all does not read as "caught up".
+        java.util.Set<PartitionKey> evaluated = new java.util.HashSet<>();
+        lags.forEach(p -> evaluated.add(p.partition()));
+        o.addProperty("assignedWithoutCommit", s.owners().keySet().stream().filter(k -> !evaluated.contains(k)).count());
         o.add("partitions", partitions);
         return o;
     }

@@ -563,6 +563,10 @@ class AdminPortNodeTest {
         assertEquals(1, json("/v1/groups/g2", 200).getAsJsonArray("members").size());
         var lag = json("/v1/groups/g/lag", 200);
         assertEquals(9, lag.get("totallag").getAsLong());
+        // g2's member owns partitions it never committed: "OK" there is no news, and the count says so
+        assertEquals(0, json("/v1/groups/g/status", 200).get("assignedWithoutCommit").getAsLong());
+        var g2 = json("/v1/groups/g2/status", 200);
+        assertTrue(g2.get("assignedWithoutCommit").getAsLong() > 0, g2.toString());
         assertError("/v1/groups/nope", 404, "GROUP_ID_NOT_FOUND");
     }
 
