@@ -130,7 +130,8 @@ final class ReassignCommand implements Callable<Integer> {
                     .addAllCurrentReplicas(m.current()).addAllTargetReplicas(m.target());
         }
         try {
-            root.out.println(JsonFormat.printer().print(p));
+            // every field, zeros included: a plan edited by hand should show "partition": 0 rather than leave it out
+            root.out.println(JsonFormat.printer().alwaysPrintFieldsWithNoPresence().print(p));
         } catch (InvalidProtocolBufferException e) {
             throw new IllegalStateException("cannot print the plan", e);
         }

@@ -193,10 +193,21 @@ public final class Admin implements AutoCloseable {
         }
     }
 
-    /** Waits for every future of a per-entity result, throwing the first failure in key order. */
+    /**
+     * Waits for every future of a per-entity result (a change: create, delete, alter), throwing the
+     * first failure in key order. A change with no answer in time may still be applied (its request
+     * may sit with a controller that comes back): that is an {@link IndeterminateException} saying so.
+     */
     public static <T> Map<String, T> getAll(Map<String, CompletableFuture<T>> futures, Duration timeout) {
         Map<String, T> out = new java.util.LinkedHashMap<>();
-        futures.forEach((k, f) -> out.put(k, get(f, timeout)));
+        futures.forEach((k, f) -> {
+            try {
+                out.put(k, get(f, timeout));
+            } catch (ClientTimeoutException e) {
+                throw new IndeterminateException(k + ": " + e.getMessage() + "; the change may still be applied (e.g. once the"
+                        + " controller quorum is back): check its state before retrying", e);
+            }
+        });
         return out;
     }
 

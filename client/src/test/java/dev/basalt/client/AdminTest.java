@@ -225,4 +225,13 @@ class AdminTest {
             http.close();
         }
     }
+
+    /** A change with no answer in time (e.g. a create while the controller quorum is down) may still be applied: said so. */
+    @Test
+    void aChangeWithNoAnswerInTime_isIndeterminate() {
+        IndeterminateException e = assertThrows(IndeterminateException.class, () -> Admin.getAll(
+                Map.of("late-topic", new java.util.concurrent.CompletableFuture<Void>()), java.time.Duration.ofMillis(50)));
+        assertTrue(e.getMessage().contains("late-topic") && e.getMessage().contains("may still be applied"), e.getMessage());
+        assertEquals(dev.basalt.cli.BasaltCli.TIMEOUT_OR_UNKNOWN, dev.basalt.cli.BasaltCli.exitCodeOf(e));
+    }
 }
