@@ -856,7 +856,8 @@ public final class BasaltNode implements AutoCloseable {
                 + ",\"idempotentProducerStates\":" + (replicas == null ? 0 : replicas.partitions().values().stream()
                         .mapToLong(p -> p.log().producerStateSize()).sum())
                 + ",\"metadataAppliedIndex\":" + publisher.publishedIndex()
-                + (storageFaults == null ? "" : ",\"offlineReplicas\":" + storageFaults.json())
+                + (storageFaults == null ? "" : ",\"offlineReplicas\":" + storageFaults.json()
+                        + ",\"refusingAppends\":" + storageFaults.refusingAppendsJson())
                 + (logs == null ? "" : ",\"scrub\":{\"bytesVerified\":" + logs.scrubProgress()[0] + ",\"passes\":"
                 + logs.scrubProgress()[1] + ",\"corruptFound\":" + logs.scrubProgress()[2] + "}") + "}";
     }

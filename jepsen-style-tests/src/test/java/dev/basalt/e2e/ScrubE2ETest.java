@@ -105,6 +105,14 @@ class ScrubE2ETest {
                 }
                 assertEquals(corruptOffset, next, "reads stop right before the corrupt batch");
                 assertTrue(!node.grepLog("cannot be served and are lost").isEmpty(), "the loss is reported with counts");
+                // ... and outside the log: /status names the replica refusing appends (it looked healthy); the node
+                // stays ready, serving the rest (the next test's node starts in this state and must become ready)
+                long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+                while (!node.httpGet("/status").body().contains("\"refusingAppends\":{\"rot-0\"") && System.nanoTime() < until) {
+                    Thread.sleep(100);
+                }
+                assertTrue(node.httpGet("/status").body().contains("\"refusingAppends\":{\"rot-0\""), node.httpGet("/status").body());
+                assertEquals(200, node.httpGet("/ready").code(), node.httpGet("/ready").body());
             } finally {
                 BadInputE2ETest.channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
             }

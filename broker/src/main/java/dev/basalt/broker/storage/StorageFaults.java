@@ -43,7 +43,7 @@ public final class StorageFaults {
     private final Supplier<MetadataImage> image;
     private final int brokerId;
     /** The last poll: offline replicas and why, and which of them are only out of space (one snapshot, so both agree). */
-    private volatile Snapshot last = new Snapshot(Map.of(), java.util.Set.of());
+    private volatile Snapshot last = new Snapshot(Map.of(), java.util.Set.of(), Map.of());
     /**
      * Out-of-space replicas reported once during the current shortage: they stay reported until
      * space returns, so that two full replicas of one partition, each seeing the other as a
@@ -53,7 +53,12 @@ public final class StorageFaults {
     /** Out-of-space replicas last kept from the heartbeat (no other replica could take over); for logging changes once. */
     private volatile java.util.Set<TopicPartition> keptServing = java.util.Set.of();
 
-    private record Snapshot(Map<TopicPartition, String> offline, java.util.Set<TopicPartition> outOfSpaceOnly) {
+    /**
+     * @param refusingAppends replicas in service that refuse appends: an only copy cut at a corrupt
+     *                        batch (its lost offsets must not be reused until a restart accepts the loss)
+     */
+    private record Snapshot(Map<TopicPartition, String> offline, java.util.Set<TopicPartition> outOfSpaceOnly,
+                            Map<TopicPartition, String> refusingAppends) {
     }
 
     public StorageFaults(LogManager logs, Supplier<MetadataImage> image, int brokerId) {
@@ -82,7 +87,26 @@ public final class StorageFaults {
                         + " if one can take it)", e.getKey(), e.getValue());
             }
         }
-        last = new Snapshot(Map.copyOf(now), java.util.Set.copyOf(full));
+        Map<TopicPartition, String> refusing = new java.util.TreeMap<>(java.util.Comparator.comparing(TopicPartition::toString));
+        for (TopicPartition tp : logs.partitions()) {
+            try {
+                dev.basalt.log.PartitionLog.CorruptAt cut = logs.get(tp).corruptFrom();
+                if (cut != null && !now.containsKey(tp)) {
+                    refusing.put(tp, "the only copy lost offsets from " + cut.offset() + " (" + cut.cause().getMessage()
+                            + "); appends are refused until a restart accepts the loss");
+                }
+            } catch (RuntimeException gone) {
+                // deleted or taken offline meanwhile: the next poll sees it
+            }
+        }
+        if (!refusing.keySet().equals(last.refusingAppends().keySet())) {
+            refusing.forEach((tp, why) -> {
+                if (!last.refusingAppends().containsKey(tp)) {
+                    log.error("Replica {} serves reads but refuses appends: {}", tp, why);
+                }
+            });
+        }
+        last = new Snapshot(Map.copyOf(now), java.util.Set.copyOf(full), Map.copyOf(refusing));
         reportedFull.retainAll(full);
     }
 
@@ -154,7 +178,10 @@ public final class StorageFaults {
         keptServing = java.util.Set.copyOf(kept);
     }
 
-    /** Null when no replica is offline; else a one-line reason for /ready. */
+    /**
+     * Null when no replica is offline; else a one-line reason for /ready. (A replica that refuses
+     * appends but serves reads leaves the node ready: it is in /status, "refusingAppends".)
+     */
     public String notReadyReason() {
         Map<TopicPartition, String> now = last.offline();
         if (now.isEmpty()) {
@@ -176,10 +203,24 @@ public final class StorageFaults {
         return b.toString();
     }
 
+    /** Replicas in service that refuse appends, and why (see {@link Snapshot}). */
+    public Map<TopicPartition, String> refusingAppends() {
+        return last.refusingAppends();
+    }
+
+    /** A JSON object {"tp": "reason", ...} of the replicas that refuse appends, for /status. */
+    public String refusingAppendsJson() {
+        return toJson(last.refusingAppends());
+    }
+
     /** A JSON object {"tp": "reason", ...} for /status. */
     public String json() {
+        return toJson(last.offline());
+    }
+
+    private static String toJson(Map<TopicPartition, String> entries) {
         Map<String, String> m = new LinkedHashMap<>();
-        last.offline().forEach((tp, why) -> m.put(tp.toString(), why));
+        entries.forEach((tp, why) -> m.put(tp.toString(), why));
         StringBuilder b = new StringBuilder("{");
         for (Map.Entry<String, String> e : m.entrySet()) {
             if (b.length() > 1) {
