@@ -108,15 +108,16 @@ final class ConsumeCommand implements Callable<Integer> {
             // enable.auto.commit is the user's: true leaves the commits to the consumer, false
             // commits only on exit and revocation.
             overrides.put("enable.auto.commit", "false");
-            if (!props.containsKey("enable.auto.commit")) {
-                commitIntervalMs = parsePositive(props.getOrDefault("auto.commit.interval.ms", "5000"), "auto.commit.interval.ms");
-            }
         }
         overrides.put("auto.offset.reset", fromBeginning ? "earliest" : "latest");
         overrides.put("default.api.timeout.ms", String.valueOf(lookupTimeoutMs));
         overrides.putAll(props);
-        try (Consumer<String, String> consumer = new Consumer<>(root.clientConfig(BasaltCli.ClientKind.CONSUMER, overrides), new StringDeserializer(),
-                new StringDeserializer())) {
+        Map<String, Object> config = root.clientConfig(BasaltCli.ClientKind.CONSUMER, overrides);
+        if (group != null && !props.containsKey("enable.auto.commit")) {
+            // the consumer's own parsing: its default and its range check (a bad value is a ConfigException, exit 2)
+            commitIntervalMs = dev.basalt.client.ConsumerConfig.parse(config).getInt(dev.basalt.client.ConsumerConfig.AUTO_COMMIT_INTERVAL_MS);
+        }
+        try (Consumer<String, String> consumer = new Consumer<>(config, new StringDeserializer(), new StringDeserializer())) {
             Thread main = Thread.currentThread();
             Thread hook = new Thread(() -> {
                 BasaltCli.shutdownInProgress = true;
@@ -286,18 +287,6 @@ final class ConsumeCommand implements Callable<Integer> {
                 }
             }
         }
-    }
-
-    private static long parsePositive(String value, String key) {
-        try {
-            long v = Long.parseLong(value.trim());
-            if (v > 0) {
-                return v;
-            }
-        } catch (NumberFormatException e) {
-            // below
-        }
-        throw new BasaltCli.UsageException(key + " must be a positive number of milliseconds, not '" + value + "'");
     }
 
     /** The loop's periodic commit (see {@link #commitIntervalMs}); a failure is reported once and retried next time. */

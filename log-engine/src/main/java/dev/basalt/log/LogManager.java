@@ -552,13 +552,7 @@ public final class LogManager implements AutoCloseable {
      * @return the repaired log
      */
     public PartitionLog repairFully(TopicPartition tp, LogConfig config) {
-        ensureOpen();
-        synchronized (createLock) {
-            corrupt.remove(tp);
-            PartitionLog log = reloadCut(tp, config, null);
-            logs.put(tp, log);
-            return log;
-        }
+        return repair(tp, config, null);
     }
 
     /**
@@ -570,13 +564,18 @@ public final class LogManager implements AutoCloseable {
      * @return the repaired log, and the directory the cut bytes were moved to (absent if nothing was cut)
      */
     public Repaired repairKeepingCut(TopicPartition tp, LogConfig config) {
+        Path lost = dataDir.resolve(tp.dirName()).resolve(LogLoader.LOST_DIR_PREFIX + clock.millis());
+        PartitionLog log = repair(tp, config, lost);
+        return new Repaired(log, Files.isDirectory(lost) ? java.util.Optional.of(lost) : java.util.Optional.empty());
+    }
+
+    private PartitionLog repair(TopicPartition tp, LogConfig config, Path preserveDir) {
         ensureOpen();
         synchronized (createLock) {
             corrupt.remove(tp);
-            Path lost = dataDir.resolve(tp.dirName()).resolve(LogLoader.LOST_DIR_PREFIX + clock.millis());
-            PartitionLog log = reloadCut(tp, config, lost);
+            PartitionLog log = reloadCut(tp, config, preserveDir);
             logs.put(tp, log);
-            return new Repaired(log, Files.isDirectory(lost) ? java.util.Optional.of(lost) : java.util.Optional.empty());
+            return log;
         }
     }
 

@@ -99,13 +99,12 @@ public final class StorageFaults {
                 // deleted or taken offline meanwhile: the next poll sees it
             }
         }
-        if (!refusing.keySet().equals(last.refusingAppends().keySet())) {
-            refusing.forEach((tp, why) -> {
-                if (!last.refusingAppends().containsKey(tp)) {
-                    log.error("Replica {} serves reads but refuses appends: {}", tp, why);
-                }
-            });
-        }
+        Map<TopicPartition, String> refusingBefore = last.refusingAppends();
+        refusing.forEach((tp, why) -> {
+            if (!refusingBefore.containsKey(tp)) {
+                log.error("Replica {} serves reads but refuses appends: {}", tp, why);
+            }
+        });
         last = new Snapshot(Map.copyOf(now), java.util.Set.copyOf(full), Map.copyOf(refusing));
         reportedFull.retainAll(full);
     }
