@@ -243,6 +243,48 @@ class LauncherE2ETest {
         assertTrue(Files.readString(dir.resolve("node-1/node.log")).contains("stopped"), "the node shut down gracefully");
     }
 
+    /**
+     * Only {@code perf e2e} gets the eager, synchronous JIT flags: they shorten its warm-up, but
+     * would stall a pipelined stream or lengthen a one-shot command. A stand-in "java" prints the
+     * command line the launcher built, so no JVM runs.
+     */
+    @Test
+    void onlyPerfE2eCompilesSynchronously() throws Exception {
+        Path fakeJava = tmp.resolve("fake-java");
+        Files.writeString(fakeJava, """
+                #!/usr/bin/env bash
+                for a in "$@"; do [[ "$a" == -XshowSettings:properties ]] && { echo 'java.specification.version = 17' >&2; exit 0; }; done
+                printf '%s\n' "$@"
+                """);
+        assertTrue(fakeJava.toFile().setExecutable(true));
+        Map<List<String>, Boolean> expected = new LinkedHashMap<>();
+        expected.put(List.of("perf", "e2e", "--topic", "t"), true);
+        expected.put(List.of("-b", "127.0.0.1:1", "perf", "e2e", "--topic", "t"), true);
+        expected.put(List.of("--command-config", "perf", "-v", "perf", "e2e"), true);
+        expected.put(List.of("perf", "produce", "--topic", "e2e"), false);
+        expected.put(List.of("-b", "perf", "e2e"), false); // "perf" is the bootstrap value, e2e no command
+        expected.put(List.of("produce", "--topic", "perf", "e2e"), false);
+        expected.put(List.of("topics", "--list"), false);
+        for (Map.Entry<List<String>, Boolean> c : expected.entrySet()) {
+            Path out = tmp.resolve("argv.out");
+            ProcessBuilder pb = new ProcessBuilder(new ArrayList<>(List.of(LAUNCHER.toString())))
+                    .directory(tmp.toFile()).redirectErrorStream(true).redirectOutput(out.toFile());
+            pb.command().addAll(c.getKey());
+            pb.environment().put("JAVA", fakeJava.toString());
+            pb.environment().remove("BASALT_JAVA_OPTS");
+            Process p = pb.start();
+            started.add(p);
+            assertTrue(p.waitFor(30, TimeUnit.SECONDS));
+            List<String> argv = Files.readAllLines(out);
+            assertEquals(0, p.exitValue(), String.join("\n", argv));
+            assertTrue(argv.contains("dev.basalt.cli.BasaltCli"), c.getKey() + " ran the CLI: " + argv);
+            assertEquals(c.getValue(), argv.contains("-Xbatch"), c.getKey() + ": " + argv);
+            assertEquals(c.getValue(), argv.contains("-XX:CompileThresholdScaling=0.01"), c.getKey() + ": " + argv);
+            assertTrue(argv.contains("-XX:TieredStopAtLevel=1"), c.getKey() + ": " + argv);
+            assertEquals(c.getKey(), argv.subList(argv.indexOf("dev.basalt.cli.BasaltCli") + 1, argv.size()));
+        }
+    }
+
     @Test
     void devClusterRefusesPortsAlreadyTaken() throws Exception {
         int base = freeBasePort(2);
