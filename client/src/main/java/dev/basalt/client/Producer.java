@@ -12,6 +12,7 @@ import dev.basalt.client.internal.Sender;
 import dev.basalt.client.internal.StickyPartitionCache;
 import dev.basalt.client.internal.Time;
 import dev.basalt.client.serialization.Serializer;
+import dev.basalt.record.RecordBatch;
 import dev.basalt.record.RecordBatchBuilder;
 import java.time.Duration;
 import java.util.List;
@@ -170,16 +171,23 @@ public final class Producer<K, V> implements AutoCloseable {
         if (size > requestSizeBytesMax) {
             throw new RecordTooLargeException("record of about " + size + " bytes exceeds max.request.size " + requestSizeBytesMax);
         }
+        int alone = RecordBatch.HEADER_SIZE_BYTES + RecordBatchBuilder.recordSizeInBytes(0, 0, key, value, record.headers());
+        if (topic.maxMessageBytes() > 0 && alone > topic.maxMessageBytes()) {
+            // refused here, before it takes a sequence number or shares a request with records that fit
+            throw new RecordTooLargeException("a batch of this record alone would be " + alone + " bytes, over topic "
+                    + record.topic() + "'s max.message.bytes " + topic.maxMessageBytes());
+        }
         long timestamp = record.timestamp() != null ? record.timestamp() : time.nowMs();
         long blockLeftMs = Math.max(0, maxBlockMs - (time.monotonicMs() - start));
         boolean sticky = record.partition() == null && key == null;
         int partition = choosePartition(record, key, topic, cluster);
         TopicPartition tp = new TopicPartition(record.topic(), partition);
         RecordAccumulator.AppendResult r = accumulator.append(tp, timestamp, key, value, record.headers(), blockLeftMs, sticky,
-                time.monotonicMs());
+                topic.maxMessageBytes(), time.monotonicMs());
         if (r.abortedForNewBatch()) {
             tp = new TopicPartition(record.topic(), this.sticky.nextPartition(topic, cluster, partition));
-            r = accumulator.append(tp, timestamp, key, value, record.headers(), blockLeftMs, false, time.monotonicMs());
+            r = accumulator.append(tp, timestamp, key, value, record.headers(), blockLeftMs, false, topic.maxMessageBytes(),
+                    time.monotonicMs());
         }
         if (r.batchIsFull() || r.newBatchCreated()) {
             sender.wakeup();

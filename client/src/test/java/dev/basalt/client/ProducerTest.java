@@ -377,6 +377,32 @@ class ProducerTest {
     }
 
     @Test
+    void batchesCloseBeforeTheTopicsMaxMessageBytes_soRecordsThatEachFitAreAllWritten() throws Exception {
+        cluster.createTopic("t", 1);
+        try (Admin admin = new Admin(Map.of("bootstrap.servers", cluster.bootstrap()))) {
+            Admin.getAll(admin.alterConfigs(Map.of(new ConfigResource(ConfigResource.Type.TOPIC, "t"),
+                    List.of(AlterConfigOp.set("max.message.bytes", "2000"))), false), Duration.ofSeconds(10));
+        }
+        List<CompletableFuture<RecordMetadata>> fs = new ArrayList<>();
+        try (Producer<String, String> p = producer(Map.of("linger.ms", 100, "batch.size", 65536))) {
+            CompletableFuture<RecordMetadata> tooLarge = null;
+            for (int i = 0; i < 30; i++) {
+                fs.add(p.send(new ProducerRecord<>("t", 0, null, "v".repeat(600))));
+                if (i == 14) {
+                    tooLarge = p.send(new ProducerRecord<>("t", 0, null, "x".repeat(3000)));
+                }
+            }
+            p.flush();
+            CompletableFuture<RecordMetadata> refused = tooLarge;
+            assertTrue(assertThrows(ExecutionException.class, refused::get).getCause() instanceof RecordTooLargeException);
+            for (int i = 0; i < fs.size(); i++) {
+                assertEquals(i, get(fs.get(i)).offset());
+            }
+        }
+        assertEquals(30, cluster.records("t", 0).size());
+    }
+
+    @Test
     void bufferFull_blocksThenFailsWithBufferExhausted() throws Exception {
         cluster.createTopic("held", 1);
         cluster.holdProduce();

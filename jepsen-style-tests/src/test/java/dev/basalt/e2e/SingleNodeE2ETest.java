@@ -1,7 +1,9 @@
 package dev.basalt.e2e;
 
+import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.basalt.client.Admin;
@@ -23,6 +25,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -174,6 +177,39 @@ class SingleNodeE2ETest {
         Map<Integer, List<String>> produced = produce("growing", "all", 400, "g");
         assertEquals(4, produced.size(), "keys spread over all four partitions: " + produced.keySet());
         assertEquals(produced, values(consumeAll("growing", 4, 400)));
+    }
+
+    /**
+     * A topic whose max.message.bytes is below the producer's batch.size: records that each fit
+     * are all written (the producer closes each batch before it would pass the limit, learned
+     * from the metadata), and one record too large alone is refused with its typed error.
+     */
+    @Test
+    void recordsThatEachFitASmallMaxMessageBytesAreNeverRefusedTogether() throws Exception {
+        createTopic("small-batches", 1, Map.of("max.message.bytes", "2000"));
+        List<CompletableFuture<RecordMetadata>> acked = new ArrayList<>();
+        Map<String, Object> c = clientConfig();
+        c.put("acks", "all");
+        c.put("linger.ms", 50); // many records gather per partition: far more than 2,000 bytes each time
+        c.put("batch.size", 65536);
+        try (Producer<String, String> p = new Producer<>(c, new StringSerializer(), new StringSerializer())) {
+            for (int i = 0; i < 60; i++) {
+                acked.add(p.send(new ProducerRecord<>("small-batches", 0, null, i + "-" + "v".repeat(600))));
+            }
+            CompletableFuture<RecordMetadata> tooLarge = p.send(new ProducerRecord<>("small-batches", 0, null, "x".repeat(3000)));
+            p.flush();
+            ExecutionException e = assertThrows(ExecutionException.class, () -> tooLarge.get(OP_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS));
+            assertTrue(e.getCause() instanceof dev.basalt.client.RecordTooLargeException, e.getCause().toString());
+        }
+        for (int i = 0; i < acked.size(); i++) {
+            CompletableFuture<RecordMetadata> f = acked.get(i);
+            assertEquals(i, assertDoesNotThrow(() -> f.get(OP_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS), "record " + f).offset());
+        }
+        List<String> read = values(consumeAll("small-batches", 1, 60)).get(0);
+        assertEquals(60, read.size());
+        for (int i = 0; i < 60; i++) {
+            assertTrue(read.get(i).startsWith(i + "-"), read.get(i));
+        }
     }
 
     @Test

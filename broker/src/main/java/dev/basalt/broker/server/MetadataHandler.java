@@ -3,6 +3,7 @@ package dev.basalt.broker.server;
 import dev.basalt.broker.replica.ReplicaManager;
 import dev.basalt.log.TopicPartition;
 import dev.basalt.metadata.image.BrokerRegistration;
+import dev.basalt.metadata.image.ConfigResource;
 import dev.basalt.metadata.image.Endpoint;
 import dev.basalt.metadata.image.MetadataImage;
 import dev.basalt.metadata.image.PartitionRegistration;
@@ -58,7 +59,7 @@ public final class MetadataHandler {
             names.addAll(req.getTopicsList());
         }
         for (String name : names) {
-            b.addTopics(describe(image, name));
+            b.addTopics(describe(image, name, replicas));
         }
         return b.build();
     }
@@ -82,7 +83,7 @@ public final class MetadataHandler {
                 || image.cluster().broker(r).map(b -> b.isOffline(topicId, partition)).orElse(true)).toList();
     }
 
-    private static MetadataResponse.TopicMetadata describe(MetadataImage image, String name) {
+    private static MetadataResponse.TopicMetadata describe(MetadataImage image, String name, ReplicaManager replicas) {
         MetadataResponse.TopicMetadata.Builder tb = MetadataResponse.TopicMetadata.newBuilder().setName(name);
         try {
             new TopicPartition(name, 0);
@@ -93,7 +94,8 @@ public final class MetadataHandler {
         if (topic.isEmpty()) {
             return tb.setErrorCode(ErrorCode.UNKNOWN_TOPIC).setErrorMessage("unknown topic '" + name + "'").build();
         }
-        tb.setTopicId(topic.get().id().toString()).setIsInternal(name.startsWith(INTERNAL_TOPIC_PREFIX));
+        tb.setTopicId(topic.get().id().toString()).setIsInternal(name.startsWith(INTERNAL_TOPIC_PREFIX))
+                .setMaxMessageBytes(replicas.logConfig(image.configs().configs(ConfigResource.topic(name))).maxMessageBytes());
         for (Map.Entry<Integer, PartitionRegistration> e : topic.get().partitions().entrySet()) {
             PartitionRegistration p = e.getValue();
             MetadataResponse.PartitionMetadata.Builder pb = tb.addPartitionsBuilder().setPartition(e.getKey())

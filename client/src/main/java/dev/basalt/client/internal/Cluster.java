@@ -18,8 +18,11 @@ public final class Cluster implements RecordAccumulator.LeaderView {
     public record PartitionInfo(int partition, int leaderId, int leaderEpoch, List<Integer> replicas, List<Integer> isr) {
     }
 
-    /** One topic; partitions indexed by partition number. */
-    public record TopicInfo(String name, String topicId, List<PartitionInfo> partitions) {
+    /**
+     * One topic; partitions indexed by partition number. {@code maxMessageBytes}: the largest batch
+     * its leaders accept (max.message.bytes), 0 if the brokers did not say.
+     */
+    public record TopicInfo(String name, String topicId, List<PartitionInfo> partitions, int maxMessageBytes) {
         public int partitionCount() {
             return partitions.size();
         }
@@ -79,7 +82,7 @@ public final class Cluster implements RecordAccumulator.LeaderView {
                     parts[p] = known;
                 }
             }
-            t.put(tm.getName(), new TopicInfo(tm.getName(), tm.getTopicId(), List.of(parts)));
+            t.put(tm.getName(), new TopicInfo(tm.getName(), tm.getTopicId(), List.of(parts), tm.getMaxMessageBytes()));
         }
         return new Cluster(b, r.getControllerId(), r.getClusterId(), t, errors, nowMs);
     }
@@ -110,7 +113,7 @@ public final class Cluster implements RecordAccumulator.LeaderView {
         List<PartitionInfo> parts = new java.util.ArrayList<>(t.partitions());
         parts.set(tp.partition(), new PartitionInfo(tp.partition(), leaderId, leaderEpoch, old.replicas(), old.isr()));
         Map<String, TopicInfo> ts = new HashMap<>(topics);
-        ts.put(tp.topic(), new TopicInfo(t.name(), t.topicId(), List.copyOf(parts)));
+        ts.put(tp.topic(), new TopicInfo(t.name(), t.topicId(), List.copyOf(parts), t.maxMessageBytes()));
         return new Cluster(brokers, controllerId, clusterId, ts, topicErrors, updatedMs);
     }
 

@@ -28,6 +28,7 @@ public final class ProducerBatch {
     private final TopicPartition partition;
     private final ByteBuffer buffer;
     private final int batchSizeBytes;
+    private final int batchBytesMax;
     private final long createdMs;
     private final List<Thunk> thunks = new ArrayList<>();
     private final CompletableFuture<Void> done = new CompletableFuture<>();
@@ -50,9 +51,22 @@ public final class ProducerBatch {
      * @param batchSizeBytes the batch counts as full once it holds this many bytes
      */
     public ProducerBatch(TopicPartition partition, ByteBuffer buffer, int batchSizeBytes, long createdMs) {
+        this(partition, buffer, batchSizeBytes, 0, createdMs);
+    }
+
+    /**
+     * @param batchBytesMax the largest batch the partition's leader accepts (the topic's
+     *                      max.message.bytes), 0 if not known: a record that would take the batch
+     *                      past it starts a new batch instead, so records that each fit are never
+     *                      refused together. A first record larger than that is still sent alone,
+     *                      and refused (RECORD_TOO_LARGE) by the leader, which knows the current
+     *                      limit.
+     */
+    public ProducerBatch(TopicPartition partition, ByteBuffer buffer, int batchSizeBytes, int batchBytesMax, long createdMs) {
         this.partition = partition;
         this.buffer = buffer;
-        this.batchSizeBytes = batchSizeBytes;
+        this.batchSizeBytes = batchBytesMax > 0 ? Math.min(batchSizeBytes, batchBytesMax) : batchSizeBytes;
+        this.batchBytesMax = batchBytesMax;
         this.createdMs = createdMs;
     }
 
@@ -69,7 +83,12 @@ public final class ProducerBatch {
             return null;
         }
         if (builder == null) {
-            builder = new RecordBatchBuilder(buffer.clear(), timestamp);
+            buffer.clear();
+            if (batchBytesMax > 0 && batchBytesMax < buffer.capacity()
+                    && RecordBatch.HEADER_SIZE_BYTES + RecordBatchBuilder.recordSizeInBytes(0, 0, key, value, headers) <= batchBytesMax) {
+                buffer.limit(batchBytesMax); // the builder writes up to the limit: later records past it do not fit
+            }
+            builder = new RecordBatchBuilder(buffer, timestamp);
         }
         if (!builder.tryAppend(timestamp, key, value, headers)) {
             full = true;

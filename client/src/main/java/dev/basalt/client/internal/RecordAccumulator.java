@@ -97,6 +97,16 @@ public final class RecordAccumulator {
      */
     public AppendResult append(TopicPartition tp, long timestamp, byte[] key, byte[] value, List<Header> headers,
                                long maxBlockMs, boolean abortOnNewBatch, long nowMs) throws InterruptedException {
+        return append(tp, timestamp, key, value, headers, maxBlockMs, abortOnNewBatch, 0, nowMs);
+    }
+
+    /**
+     * @param batchBytesMax the largest batch the partition's leader accepts (the topic's
+     *                      max.message.bytes from the metadata), 0 if not known; see
+     *                      {@link ProducerBatch#ProducerBatch(TopicPartition, ByteBuffer, int, int, long)}
+     */
+    public AppendResult append(TopicPartition tp, long timestamp, byte[] key, byte[] value, List<Header> headers,
+                               long maxBlockMs, boolean abortOnNewBatch, int batchBytesMax, long nowMs) throws InterruptedException {
         lock.lock();
         try {
             ensureOpen();
@@ -120,7 +130,7 @@ public final class RecordAccumulator {
             if (r != null) {
                 return r;
             }
-            ProducerBatch batch = new ProducerBatch(tp, buffer, batchSizeBytes, nowMs);
+            ProducerBatch batch = new ProducerBatch(tp, buffer, batchSizeBytes, batchBytesMax, nowMs);
             CompletableFuture<RecordMetadata> f = batch.tryAppend(timestamp, key, value, headers);
             if (f == null) {
                 throw new IllegalStateException("a fresh batch of " + size + " bytes could not take its first record");

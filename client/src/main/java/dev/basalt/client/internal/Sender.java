@@ -708,6 +708,9 @@ public final class Sender implements Runnable {
             }
             metadata.refresh();
         }
+        if (code == ErrorCode.RECORD_TOO_LARGE) {
+            metadata.refresh(); // the topic's max.message.bytes may have been lowered: later batches then keep under it
+        }
         if (idem != null && code == ErrorCode.INVALID_PRODUCER_EPOCH) {
             idem.requestFreshId();
         }

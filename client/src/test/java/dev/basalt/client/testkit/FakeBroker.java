@@ -644,7 +644,7 @@ public final class FakeBroker {
             if (t == null) {
                 return tm.setErrorCode(FakeCluster.isLegalTopicName(name) ? ErrorCode.UNKNOWN_TOPIC : ErrorCode.INVALID_TOPIC).build();
             }
-            tm.setTopicId(t.id);
+            tm.setTopicId(t.id).setMaxMessageBytes(cluster.maxMessageBytes(t));
             for (int p = 0; p < t.partitions.size(); p++) {
                 FakeCluster.PartitionLog log = t.partitions.get(p);
                 tm.addPartitions(MetadataResponse.PartitionMetadata.newBuilder().setPartition(p).setLeaderId(log.leaderId)
