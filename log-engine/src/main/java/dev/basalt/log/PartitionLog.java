@@ -267,7 +267,8 @@ public final class PartitionLog {
      * assigned; the first batch must start at the log end offset and each next one right after.
      *
      * @return first and last offset appended
-     * @throws CorruptRecordException on a malformed batch or offsets not contiguous with the log
+     * @throws CorruptRecordException on a malformed batch or a batch below the log end offset (gaps
+     *         above it are compaction's and are kept)
      * @throws StaleLeaderEpochException if a batch's epoch is older than the log's latest epoch
      *         (the follower skipped truncation; nothing appended)
      */
@@ -286,9 +287,11 @@ public final class PartitionLog {
             int epochSoFar = epochs.latestEpoch();
             first = batches.get(0).baseOffset();
             for (RecordBatch b : batches) {
-                if (b.baseOffset() != expected) {
+                // Above the log end is a gap compaction left on the leader (whole batches removed):
+                // the follower copies the log as it is. Below it would overlap what is here.
+                if (b.baseOffset() < expected) {
                     throw new CorruptRecordException("follower batch at offset " + b.baseOffset() + " of " + tp
-                            + " is not contiguous with the log end offset " + expected);
+                            + " overlaps the log, which ends at offset " + expected);
                 }
                 if (b.partitionLeaderEpoch() >= 0 && b.partitionLeaderEpoch() < epochSoFar) {
                     // The follower did not truncate to the leader's epoch boundary first: refuse.

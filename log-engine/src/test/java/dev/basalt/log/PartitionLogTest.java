@@ -12,6 +12,7 @@ import dev.basalt.log.testkit.ManualClock;
 import dev.basalt.log.testkit.TestBatches;
 import dev.basalt.record.CorruptRecordException;
 import dev.basalt.record.RecordBatch;
+import dev.basalt.record.RecordBatchBuilder;
 import dev.basalt.record.RecordTooLargeException;
 import dev.basalt.record.TimestampType;
 import dev.basalt.log.segment.FileLayer;
@@ -215,7 +216,7 @@ class PartitionLogTest {
     }
 
     @Test
-    void followerAppend_requiresContiguousOffsets() {
+    void followerAppend_refusesBatchesBelowItsLogEnd() {
         PartitionLog leader = manager.getOrCreate(TP, config);
         PartitionLog follower = manager.getOrCreate(new TopicPartition("orders", 1), config);
         leader.appendAsLeader(TestBatches.batch(recs(5, "a", "b")), 3);
@@ -229,6 +230,37 @@ class PartitionLogTest {
             assertThrows(CorruptRecordException.class, () -> follower.appendAsFollower(s.records()));
         }
         assertEquals(LogTestSupport.readAll(leader, 0), LogTestSupport.readAll(follower, 0));
+    }
+
+    /**
+     * A compacted leader's log has gaps where whole batches were removed (probe, 2026-12-02: a new
+     * replica stayed stuck at offset 0 behind a leader whose first batch was at 2, and never
+     * joined the ISR). The follower keeps the gaps; a batch below its log end is still refused.
+     */
+    @Test
+    void followerAppend_keepsTheGapsCompactionLeftOnTheLeader() {
+        PartitionLog follower = manager.getOrCreate(TP, config);
+        ByteBuffer payload = ByteBuffer.allocate(4096);
+        for (long[] b : new long[][] {{2, 3}, {7, 1}, {20, 2}}) { // base offset, records
+            RecordBatchBuilder builder = new RecordBatchBuilder(payload.slice(), 1000).baseOffset(b[0]).partitionLeaderEpoch(1);
+            for (int i = 0; i < b[1]; i++) {
+                assertTrue(builder.tryAppend(1000, ("k" + (b[0] + i)).getBytes(), ("v" + (b[0] + i)).getBytes(), List.of()));
+            }
+            payload.position(payload.position() + builder.build().sizeInBytes());
+        }
+        payload.flip();
+        follower.appendAsFollower(payload.duplicate());
+        assertEquals(22, follower.logEndOffset());
+        assertEquals(List.of(2L, 3L, 4L, 7L, 20L, 21L),
+                LogTestSupport.readAll(follower, 0).stream().map(TestBatches.Stored::offset).toList());
+        assertThrows(CorruptRecordException.class, () -> follower.appendAsFollower(payload.duplicate()));
+        assertEquals(22, follower.logEndOffset());
+        manager.close();
+        manager = LogManager.open(dir, config, clock, LogManagerOptions.DEFAULT.withoutPeriodicTasks(), FileLayer.DEFAULT);
+        PartitionLog reopened = manager.get(TP);
+        assertEquals(22, reopened.logEndOffset());
+        assertEquals(List.of(2L, 3L, 4L, 7L, 20L, 21L),
+                LogTestSupport.readAll(reopened, 0).stream().map(TestBatches.Stored::offset).toList());
     }
 
     @Test
