@@ -102,9 +102,15 @@ public final class BasaltCli implements Runnable {
      * is left out here (one file serves a command's producer, consumer and admin client alike);
      * a key that no client accepts is passed on, so the client refuses it by name.
      */
+    /** The CLI's socket.connection.setup.timeout.ms (the clients' default is 10 s). */
+    static final String CLI_CONNECTION_SETUP_TIMEOUT_MS = "3000";
+
     Map<String, Object> clientConfig(ClientKind kind, Map<String, String> overrides) {
         Map<String, Object> cfg = new LinkedHashMap<>();
         cfg.put(CommonClientConfigs.BOOTSTRAP_SERVERS, bootstrap);
+        // A command has about 10 s in all: an address that accepts but never answers (a paused
+        // broker) must cost a few seconds of it, not all. --command-config may set it otherwise.
+        cfg.put(CommonClientConfigs.SOCKET_CONNECTION_SETUP_TIMEOUT_MS, CLI_CONNECTION_SETUP_TIMEOUT_MS);
         if (commandConfig != null) {
             Properties p = new Properties();
             try (Reader r = Files.newBufferedReader(commandConfig, StandardCharsets.UTF_8)) {

@@ -22,8 +22,9 @@ public final class CommonClientConfigs {
     /** Metadata older than this is refreshed even without errors (ms). */
     public static final String METADATA_MAX_AGE_MS = "metadata.max.age.ms";
     /**
-     * How long establishing a connection to a broker may take before that address counts as
-     * unreachable and the client tries another (ms, default 10000; Kafka's name).
+     * How long setting up a connection to a broker (TCP connect and the HTTP/2 handshake) may take
+     * before that address counts as unreachable and the client tries another (ms, default 10000;
+     * Kafka's name; the CLI uses 3000).
      */
     public static final String SOCKET_CONNECTION_SETUP_TIMEOUT_MS = "socket.connection.setup.timeout.ms";
     /**

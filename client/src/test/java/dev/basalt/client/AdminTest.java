@@ -226,6 +226,30 @@ class AdminTest {
         }
     }
 
+    /**
+     * A first bootstrap address that accepts TCP connections but never speaks (a paused broker,
+     * whose kernel still accepts; found probing a cluster: every command timed out): its
+     * connection counts as not set up after socket.connection.setup.timeout.ms, and the admin
+     * client and a producer's metadata move on to the next address, well within their deadlines.
+     */
+    @Test
+    void aSilentFirstBootstrapAddress_isSkippedAfterTheConnectionSetupTimeout() throws Exception {
+        cluster.createTopic("t", 1);
+        try (java.net.ServerSocket silent = new java.net.ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress())) {
+            String bootstrap = "127.0.0.1:" + silent.getLocalPort() + "," + cluster.bootstrap();
+            try (Admin a = new Admin(Map.of("bootstrap.servers", bootstrap, "socket.connection.setup.timeout.ms", 500,
+                    "request.timeout.ms", 8000, "default.api.timeout.ms", 8000))) {
+                assertEquals(cluster.brokers().size(), Admin.get(a.describeCluster(false), T).brokers().size());
+            }
+            try (Producer<String, String> p = new Producer<>(Map.of("bootstrap.servers", bootstrap,
+                    "socket.connection.setup.timeout.ms", 500, "max.block.ms", 8000, "request.timeout.ms", 8000,
+                    "delivery.timeout.ms", 9000), new dev.basalt.client.serialization.StringSerializer(),
+                    new dev.basalt.client.serialization.StringSerializer())) {
+                assertEquals(0, p.send(new ProducerRecord<>("t", 0, null, "v")).get(10, java.util.concurrent.TimeUnit.SECONDS).offset());
+            }
+        }
+    }
+
     /** A change with no answer in time (e.g. a create while the controller quorum is down) may still be applied: said so. */
     @Test
     void aChangeWithNoAnswerInTime_isIndeterminate() {

@@ -8,8 +8,12 @@ import io.grpc.netty.shaded.io.netty.channel.ChannelOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * One gRPC {@link ManagedChannel} per broker address, created on first use and shared by every
@@ -23,6 +27,7 @@ import java.util.concurrent.TimeUnit;
  * <p>Thread-safety: thread-safe. Lifetime: owned by one Producer, Consumer or Admin; closed with it.
  */
 public final class ChannelPool implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(ChannelPool.class);
     /**
      * HTTP/2 receive window per connection and per call: how much a broker may send before the
      * client has consumed it. Bounds the client's unconsumed inbound bytes per broker.
@@ -91,7 +96,7 @@ public final class ChannelPool implements AutoCloseable {
     }
 
     private ManagedChannel build(HostPort a) {
-        return NettyChannelBuilder
+        ManagedChannel ch = NettyChannelBuilder
                 .forAddress(a.host(), a.port(), InsecureChannelCredentials.create())
                 .maxInboundMessageSize(maxInboundMessageBytes)
                 // an address that drops packets (host down, firewall) fails after this, not after
@@ -105,6 +110,37 @@ public final class ChannelPool implements AutoCloseable {
                 // enqueues or completes a future, so a thread hop per answer would be pure latency
                 .directExecutor()
                 .build();
+        watchConnecting(a, ch, new AtomicLong());
+        return ch;
+    }
+
+    /**
+     * Bounds a connection's whole setup, not only its TCP connect: a peer that accepts the
+     * connection but never completes the HTTP/2 handshake (a paused process, whose kernel still
+     * accepts; a port of something else that stays silent) would keep the channel CONNECTING,
+     * and every call on it waiting out its deadline, so that the callers never moved on to the
+     * next address. A channel still CONNECTING, without any state change, connectTimeoutMs after
+     * it began is shut down and forgotten: its calls fail UNAVAILABLE (the callers move on), and
+     * the next call to that address builds a new channel.
+     *
+     * @param generation counts the channel's state changes (a check applies only to the state it was scheduled for)
+     */
+    private void watchConnecting(HostPort a, ManagedChannel ch, AtomicLong generation) {
+        ConnectivityState state = ch.getState(false);
+        if (state == ConnectivityState.SHUTDOWN || closed) {
+            return;
+        }
+        long g = generation.incrementAndGet();
+        if (state == ConnectivityState.CONNECTING) {
+            CompletableFuture.delayedExecutor(connectTimeoutMs, TimeUnit.MILLISECONDS).execute(() -> {
+                if (generation.get() == g && ch.getState(false) == ConnectivityState.CONNECTING && channels.remove(a, ch)) {
+                    LOG.debug("connection to {} not set up within {} ms (socket.connection.setup.timeout.ms); dropping it", a,
+                            connectTimeoutMs);
+                    ch.shutdownNow();
+                }
+            });
+        }
+        ch.notifyWhenStateChanged(state, () -> watchConnecting(a, ch, generation));
     }
 
     /** Shuts every channel down, waiting up to timeoutMs in total for calls to finish. */
