@@ -78,6 +78,8 @@ final class ConsumeCommand implements Callable<Integer> {
     private final Map<TopicPartition, dev.basalt.client.OffsetAndMetadata> printed = new LinkedHashMap<>();
     /** With --group: per partition, the first record polled but not printed (--max-messages reached). */
     private final Map<TopicPartition, Long> unprinted = new LinkedHashMap<>();
+    /** Partitions whose committed offset was outside the log and that the reset policy moved (said once each). */
+    private final java.util.Set<TopicPartition> movedByReset = new java.util.HashSet<>();
     /** With --group: how often the loop commits what was printed, or -1 (only on exit and revocation). */
     private long commitIntervalMs = -1;
     /** What the loop committed last, per partition (unchanged offsets are not committed again). */
@@ -160,9 +162,10 @@ final class ConsumeCommand implements Callable<Integer> {
     /**
      * What the group commits for {@code partitions}: after the last printed record of each; for
      * one nothing was printed from, its first polled but unprinted record; else, only if the group
-     * has no committed offset for it and {@code positionsToo} (the poll loop did not end in an
-     * error, which may leave positions past records never returned), the position the reset policy
-     * gave it, as Kafka's consumers commit every assigned partition's position. Without that, a
+     * has no committed offset for it, or its committed offset was outside the log, and
+     * {@code positionsToo} (the poll loop did not end in an error, which may leave positions past
+     * records never returned), the position the reset policy gave it, as Kafka's consumers commit
+     * every assigned partition's position. Without that, a
      * partition the group never committed would start at "latest" next time and its records would
      * be skipped unseen. A position not known at once, or offsets that cannot be looked up, are
      * left out: never block a rebalance or a Ctrl-C on them, nor lose the printed offsets.
@@ -194,14 +197,26 @@ final class ConsumeCommand implements Callable<Integer> {
         }
         for (TopicPartition tp : rest) {
             dev.basalt.client.OffsetAndMetadata c = committed.get(tp);
-            if (c != null && c.offset() >= 0) {
-                continue; // the group's own offset stays
-            }
+            long position;
             try {
-                commits.put(tp, new dev.basalt.client.OffsetAndMetadata(consumer.position(tp, Duration.ZERO)));
+                position = consumer.position(tp, Duration.ZERO);
             } catch (RuntimeException e) {
-                // no position yet (its offset lookup failed or is pending): nothing to record
+                continue; // no position yet (its offset lookup failed or is pending): nothing to record
             }
+            if (c != null && c.offset() >= 0) {
+                if (c.offset() == position) {
+                    continue; // the group's own offset stays
+                }
+                // Nothing was polled from it, yet it is elsewhere: the group's offset was outside
+                // the log (retention passed it, a truncation) and the reset policy moved it. The
+                // group moves too, or its lag would count records that no longer exist, forever.
+                if (movedByReset.add(tp)) {
+                    root.err.println("The group's committed offset " + c.offset() + " of " + tp + " is outside the log; "
+                            + "auto.offset.reset=" + props.getOrDefault("auto.offset.reset", fromBeginning ? "earliest" : "latest")
+                            + " moved it to " + position);
+                }
+            }
+            commits.put(tp, new dev.basalt.client.OffsetAndMetadata(position));
         }
         return commits;
     }

@@ -3,6 +3,10 @@ package dev.basalt.e2e;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.basalt.client.Consumer;
+import dev.basalt.client.OffsetAndMetadata;
+import dev.basalt.client.TopicPartition;
+import dev.basalt.client.serialization.StringDeserializer;
 import dev.basalt.harness.NodeProcess;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -69,6 +73,32 @@ class GroupsCliE2ETest {
         all.addAll(rest);
         assertEquals(List.of("a0", "a1", "a2", "b0", "b1", "b2"), all.stream().sorted().toList(), "first " + first + ", then " + rest);
         assertEquals(0, column(ok(null, "lag", "--group", "g2").out(), "TOTAL-LAG", "g2 "));
+    }
+
+    /**
+     * A group whose committed offset is outside the log (retention passed it; here, an offset
+     * past the end): the reset policy moves the member, and the group's offset moves with it,
+     * said on stderr. Found probing a cluster: the committed offset stayed where it was, so the
+     * group's lag counted deleted records forever and nothing said why records were skipped.
+     */
+    @Test
+    void aCommittedOffsetOutsideTheLog_isMovedWhereTheResetPolicyPutTheMember() throws Exception {
+        ok(null, "topics", "--create", "--topic", "gone", "--partitions", "1");
+        ok("r0\nr1\nr2\n", "produce", "--topic", "gone", "--acks", "all");
+        TopicPartition tp = new TopicPartition("gone", 0);
+        try (Consumer<String, String> c = new Consumer<>(Map.of("bootstrap.servers", node.bootstrap(), "group.id", "g-gone"),
+                new StringDeserializer(), new StringDeserializer())) {
+            c.assign(List.of(tp));
+            c.commitSync(Map.of(tp, new OffsetAndMetadata(1_000)));
+        }
+        CliE2ETest.Result r = ok(null, "consume", "--topic", "gone", "--group", "g-gone", "--timeout-ms", "3000");
+        assertEquals("", r.out().strip());
+        assertTrue(r.err().contains("committed offset 1000 of gone-0 is outside the log; auto.offset.reset=latest moved it to 3"),
+                r.err());
+        assertEquals(3, column(ok(null, "groups", "--describe", "--group", "g-gone").out(), "CURRENT-OFFSET", "g-gone "));
+        ok("r3\n", "produce", "--topic", "gone", "--acks", "all");
+        assertEquals(List.of("r3"), ok(null, "consume", "--topic", "gone", "--group", "g-gone", "--max-messages", "1",
+                "--timeout-ms", "10000").out().lines().toList());
     }
 
     /**
