@@ -8,9 +8,9 @@ import java.util.List;
  * A partition's log end offset over time, as (offset, time) samples, to turn an offset lag into a
  * time lag (as kafka-lag-exporter does): the lag in seconds of a committed offset is how long ago
  * the log end was at that offset, found by linear interpolation between the two samples around it.
- * Below the oldest sample the rate between the two oldest samples extrapolates (or, without a
- * usable rate, the oldest sample's age is the lower bound given); at or past the newest sample the
- * lag is 0.
+ * Below the oldest sample it is the oldest sample's age, a lower bound (no extrapolation: rates
+ * change, and a burst followed by a trickle projected back gives any number); at or past the
+ * newest sample the lag is 0.
  *
  * <p>Samples are kept in order of time with non-decreasing offsets (a sample whose offset is lower
  * than the last one's — a truncation after a leader change — restarts the table); at most
@@ -70,14 +70,9 @@ public final class OffsetTimeline {
         }
         Sample oldest = s.get(0);
         if (committedOffset < oldest.offset()) {
-            for (int i = 1; i < s.size(); i++) {
-                Sample next = s.get(i);
-                if (next.offset() > oldest.offset() && next.timeMs() > oldest.timeMs()) {
-                    double msPerOffset = (double) (next.timeMs() - oldest.timeMs()) / (next.offset() - oldest.offset());
-                    double at = oldest.timeMs() - (oldest.offset() - committedOffset) * msPerOffset;
-                    return Math.max(0, (nowMs - at) / 1000.0);
-                }
-            }
+            // The log end passed it before the first sample: when, the samples cannot say. No
+            // extrapolation: a rate seen after a burst, projected back, gave a 38-second-old topic
+            // 48 minutes of lag. The oldest sample's age is what is known: a lower bound.
             return Math.max(0, (nowMs - oldest.timeMs()) / 1000.0);
         }
         for (int i = 1; i < s.size(); i++) {

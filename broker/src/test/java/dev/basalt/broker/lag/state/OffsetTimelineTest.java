@@ -25,14 +25,28 @@ class OffsetTimelineTest {
     }
 
     @Test
-    void extrapolatesBelowTheOldestSample_withTheOldestRate() {
+    void belowTheOldestSample_isTheOldestSamplesAge_aLowerBound() {
         OffsetTimeline t = new OffsetTimeline(3);
         t.record(0, 0);
         t.record(100, 10_000);
         t.record(200, 20_000);
         t.record(300, 30_000); // drops (0, 0)
-        // 10 records/s between the two oldest: offset 50 at 5 s
-        assertEquals(35.0, t.lagSeconds(50, 40_000), 1e-9);
+        // offset 50 was passed before the oldest sample (100 at 10 s): at least 30 s ago
+        assertEquals(30.0, t.lagSeconds(50, 40_000), 1e-9);
+    }
+
+    /**
+     * Found probing a cluster: 1,000 records written before sampling began, 10 more 30 s later;
+     * extrapolating that trickle back to a consumer at offset 100 gave 2,915 s for a 38-second-old
+     * topic. The samples only know the log end passed it before the first one.
+     */
+    @Test
+    void aBurstBeforeTheFirstSample_isNotProjectedBackWithALaterRate() {
+        OffsetTimeline t = new OffsetTimeline(600);
+        t.record(1_000, 0);
+        t.record(1_000, 15_000);
+        t.record(1_010, 30_000);
+        assertEquals(38.0, t.lagSeconds(100, 38_000), 1e-9);
     }
 
     @Test
