@@ -400,7 +400,7 @@ public final class BasaltNode implements AutoCloseable {
 
     private ConfigValidator topicConfigValidator() {
         Map<String, String> defaults = Map.copyOf(config.topicDefaults());
-        return (resource, key, value) -> {
+        ConfigValidator values = (resource, key, value) -> {
             if (resource.type() != ConfigResource.Type.TOPIC) {
                 // The only dynamic broker key: the reassignment catch-up throttle (bytes/s, 0 = unlimited).
                 if (!key.equals(dev.basalt.broker.replica.fetcher.ReassignmentThrottle.CONFIG_KEY)) {
@@ -420,6 +420,23 @@ public final class BasaltNode implements AutoCloseable {
                 return Optional.empty();
             } catch (InvalidConfigException e) {
                 return Optional.of(e.getMessage());
+            }
+        };
+        return new ConfigValidator() {
+            @Override
+            public Optional<String> problem(ConfigResource resource, String key, String value) {
+                return values.problem(resource, key, value);
+            }
+
+            @Override
+            public Optional<String> unknownKey(ConfigResource resource, String key) {
+                if (resource.type() != ConfigResource.Type.TOPIC) {
+                    return key.equals(dev.basalt.broker.replica.fetcher.ReassignmentThrottle.CONFIG_KEY) ? Optional.empty()
+                            : Optional.of("not a dynamic broker configuration (only "
+                                    + dev.basalt.broker.replica.fetcher.ReassignmentThrottle.CONFIG_KEY + " is)");
+                }
+                return TopicConfigs.KEYS.containsKey(key) ? Optional.empty()
+                        : Optional.of("unknown topic configuration (known: " + String.join(", ", TopicConfigs.KEYS.keySet()) + ")");
             }
         };
     }

@@ -52,7 +52,13 @@ final class ConfigControl {
                     out.add(record(resource, key, value));
                 }
             } else if (current.containsKey(key)) {
-                out.add(record(resource, key, value));
+                out.add(record(resource, key, value)); // even a key no longer known: it can be cleaned up
+            } else {
+                Optional<String> unknown = validator.unknownKey(resource, key);
+                if (unknown.isPresent()) {
+                    throw new ControllerException(ControllerException.Reason.INVALID_CONFIG, resource.type() + " "
+                            + resource.name() + " config " + key + " cannot be deleted: " + unknown.get());
+                }
             }
         }
         int changed = out.records().size();

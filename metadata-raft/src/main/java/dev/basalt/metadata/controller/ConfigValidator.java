@@ -20,4 +20,14 @@ public interface ConfigValidator {
      * @return why the key or value is not acceptable, or empty when it is
      */
     Optional<String> problem(ConfigResource resource, String key, String value);
+
+    /**
+     * Checks a key alone, for deleting a key the resource does not have set: a misspelt key is
+     * refused rather than "deleted". Default: every key is known.
+     *
+     * @return why the key is not one of the resource's, or empty when it is
+     */
+    default Optional<String> unknownKey(ConfigResource resource, String key) {
+        return Optional.empty();
+    }
 }

@@ -167,6 +167,29 @@ class MetadataControllerTest {
                 Map.of("", Optional.of("1")))));
     }
 
+    /** Found probing a cluster: `topics --alter --delete-config nonexist.key` said "Updated configs". */
+    @Test
+    void deletingAKeyThatIsNotSet_isRefusedIfTheKeyIsUnknown_andANoOpIfKnown() {
+        ControllerFixture strict = new ControllerFixture(1, new ConfigValidator() {
+            @Override
+            public Optional<String> problem(ConfigResource resource, String key, String value) {
+                return Optional.empty();
+            }
+
+            @Override
+            public Optional<String> unknownKey(ConfigResource resource, String key) {
+                return key.equals("retention.ms") ? Optional.empty() : Optional.of("unknown topic configuration");
+            }
+        }, ControllerConfig.DEFAULT);
+        strict.addLiveBroker(1, null, 0);
+        strict.commit(strict.controller.createTopic(strict.image, new CreateTopicRequest("t", 1, 1, Map.of())));
+        ConfigResource t = ConfigResource.topic("t");
+        assertEquals(ControllerException.Reason.INVALID_CONFIG, refused(() -> strict.controller.alterConfigs(strict.image, t,
+                Map.of("retention.msec", Optional.empty()))));
+        assertEquals(0, strict.commit(strict.controller.alterConfigs(strict.image, t, Map.of("retention.ms", Optional.empty()))));
+        assertEquals(Map.of(), strict.image.configs().configs(t));
+    }
+
     @Test
     void registerBroker_startsFenced_isIdempotent_andRefusesALiveDuplicate() {
         BrokerRegistrationRequest five = new BrokerRegistrationRequest(5, incarnation(5),
