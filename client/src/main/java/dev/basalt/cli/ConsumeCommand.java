@@ -100,6 +100,12 @@ final class ConsumeCommand implements Callable<Integer> {
         if (group != null && partition != null) {
             throw new BasaltCli.UsageException("--group and --partition exclude each other (the group assigns partitions)");
         }
+        if (partition != null && partition < 0) {
+            throw new BasaltCli.UsageException("--partition must be 0 or more, not " + partition);
+        }
+        if (group != null && group.isBlank()) {
+            throw new BasaltCli.UsageException("--group needs a group id, not an empty one");
+        }
         Map<String, String> overrides = new LinkedHashMap<>();
         if (group != null) {
             overrides.put("group.id", group);
@@ -295,7 +301,7 @@ final class ConsumeCommand implements Callable<Integer> {
                     String where = switch (reset) {
                         case "earliest" -> "reading from the log start " + start;
                         case "latest" -> "reading from the end " + end;
-                        default -> "the consumer fails (auto.offset.reset=" + reset + ")";
+                        default -> "the consumer fails";
                     };
                     root.err.println("Offset " + at + " is outside " + tp + "'s offsets " + start + ".." + end
                             + " (log start..end): " + where + " (auto.offset.reset=" + reset + ")");

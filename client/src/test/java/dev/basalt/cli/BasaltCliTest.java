@@ -169,6 +169,9 @@ class BasaltCliTest {
                 "--execute").code());
         assertEquals(BasaltCli.USAGE, run("nonsense").code());
         assertEquals(BasaltCli.USAGE, run("topics", "--list", "--bootstrap", "no-port").code());
+        // found probing a cluster: these exited 1, as if the cluster had refused
+        assertEquals(BasaltCli.USAGE, run("consume", "--topic", "t", "--partition", "-1").code());
+        assertEquals(BasaltCli.USAGE, run("consume", "--topic", "t", "--group", "").code());
     }
 
     /** Found probing a cluster: 0 and -1 created a topic with the broker defaults, exit 0. */

@@ -216,7 +216,8 @@ public final class ClusterHttpApi {
             }
             ListOffsetsResponse.PartitionResponse pr = lo.getTopics(0).getPartitions(0);
             if (pr.getErrorCode() != ErrorCode.NONE) {
-                return error(pr.getErrorCode(), pr.getErrorMessage() + (pr.hasLeaderIdHint() ? " (leader: broker "
+                boolean named = pr.getErrorMessage().contains("leader is ");
+                return error(pr.getErrorCode(), pr.getErrorMessage() + (pr.hasLeaderIdHint() && !named ? " (leader: broker "
                         + pr.getLeaderIdHint() + ")" : ""));
             }
             offset = pr.getOffset() < 0 ? -1 : pr.getOffset(); // no record that late: from the end
