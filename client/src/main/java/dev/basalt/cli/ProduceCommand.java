@@ -68,6 +68,9 @@ final class ProduceCommand implements Callable<Integer> {
         if (deliveryTimeoutMs <= lingerMs) {
             throw new BasaltCli.UsageException("--delivery-timeout-ms must be more than --linger-ms (" + lingerMs + ")");
         }
+        if (keySeparator != null && keySeparator.isEmpty()) {
+            throw new BasaltCli.UsageException("--key-separator must not be empty (every key would be empty)");
+        }
         overrides.put("delivery.timeout.ms", String.valueOf(deliveryTimeoutMs));
         // A request may take its whole timeout (30 s by default) before its batch can expire: a
         // shorter delivery bound shortens the request timeout to fit (delivery >= linger + request),

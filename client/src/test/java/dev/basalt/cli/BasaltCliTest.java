@@ -172,6 +172,7 @@ class BasaltCliTest {
         // found probing a cluster: these exited 1, as if the cluster had refused
         assertEquals(BasaltCli.USAGE, run("consume", "--topic", "t", "--partition", "-1").code());
         assertEquals(BasaltCli.USAGE, run("consume", "--topic", "t", "--group", "").code());
+        assertEquals(BasaltCli.USAGE, run("produce", "--topic", "t", "--key-separator", "").code());
     }
 
     /** Found probing a cluster: 0 and -1 created a topic with the broker defaults, exit 0. */
