@@ -96,15 +96,15 @@ public final class BasaltCli implements Runnable {
         spec.commandLine().usage(out);
     }
 
+    /** The CLI's socket.connection.setup.timeout.ms (the clients' default is 10 s). */
+    static final String CLI_CONNECTION_SETUP_TIMEOUT_MS = "3000";
+
     /**
      * Client configs for a client of {@code kind}: bootstrap plus the --command-config keys it
      * accepts, then the command's own overrides. A file key that another kind of client accepts
      * is left out here (one file serves a command's producer, consumer and admin client alike);
      * a key that no client accepts is passed on, so the client refuses it by name.
      */
-    /** The CLI's socket.connection.setup.timeout.ms (the clients' default is 10 s). */
-    static final String CLI_CONNECTION_SETUP_TIMEOUT_MS = "3000";
-
     Map<String, Object> clientConfig(ClientKind kind, Map<String, String> overrides) {
         Map<String, Object> cfg = new LinkedHashMap<>();
         cfg.put(CommonClientConfigs.BOOTSTRAP_SERVERS, bootstrap);

@@ -78,6 +78,8 @@ final class ConsumeCommand implements Callable<Integer> {
     private final Map<TopicPartition, dev.basalt.client.OffsetAndMetadata> printed = new LinkedHashMap<>();
     /** With --group: per partition, the first record polled but not printed (--max-messages reached). */
     private final Map<TopicPartition, Long> unprinted = new LinkedHashMap<>();
+    /** How long a commit round may wait for the log ranges of partitions it did not read from. */
+    private static final Duration RANGE_LOOKUP_TIMEOUT = Duration.ofSeconds(1);
     /** Partitions whose committed offset was outside the log and that the reset policy moved (said once each). */
     private final java.util.Set<TopicPartition> movedByReset = new java.util.HashSet<>();
     /** With --group: how often the loop commits what was printed, or -1 (only on exit and revocation). */
@@ -201,26 +203,40 @@ final class ConsumeCommand implements Callable<Integer> {
         } catch (RuntimeException e) {
             return commits;
         }
+        java.util.List<TopicPartition> withOffset = rest.stream().filter(tp -> committed.get(tp) != null
+                && committed.get(tp).offset() >= 0).toList();
+        Map<TopicPartition, Long> starts = Map.of();
+        Map<TopicPartition, Long> ends = Map.of();
+        if (!withOffset.isEmpty()) {
+            try {
+                starts = consumer.beginningOffsets(withOffset, RANGE_LOOKUP_TIMEOUT);
+                ends = consumer.endOffsets(withOffset, RANGE_LOOKUP_TIMEOUT);
+            } catch (RuntimeException e) {
+                // the log's range is not known now: every group offset stays (checked next time)
+            }
+        }
         for (TopicPartition tp : rest) {
             dev.basalt.client.OffsetAndMetadata c = committed.get(tp);
+            if (c != null && c.offset() >= 0) {
+                Long start = starts.get(tp);
+                Long end = ends.get(tp);
+                if (start == null || end == null || (c.offset() >= start && c.offset() <= end)) {
+                    continue; // the group's own offset stays (a position elsewhere is not a reason to move it)
+                }
+            }
             long position;
             try {
                 position = consumer.position(tp, Duration.ZERO);
             } catch (RuntimeException e) {
                 continue; // no position yet (its offset lookup failed or is pending): nothing to record
             }
-            if (c != null && c.offset() >= 0) {
-                if (c.offset() == position) {
-                    continue; // the group's own offset stays
-                }
-                // Nothing was polled from it, yet it is elsewhere: the group's offset was outside
-                // the log (retention passed it, a truncation) and the reset policy moved it. The
-                // group moves too, or its lag would count records that no longer exist, forever.
-                if (movedByReset.add(tp)) {
-                    root.err.println("The group's committed offset " + c.offset() + " of " + tp + " is outside the log; "
-                            + "auto.offset.reset=" + props.getOrDefault("auto.offset.reset", fromBeginning ? "earliest" : "latest")
-                            + " moved it to " + position);
-                }
+            if (c != null && c.offset() >= 0 && c.offset() != position && movedByReset.add(tp)) {
+                // The group's offset is outside the log (retention passed it, a truncation) and the
+                // reset policy moved the member: the group moves too, or its lag would count
+                // records that no longer exist, forever.
+                root.err.println("The group's committed offset " + c.offset() + " of " + tp + " is outside the log ("
+                        + starts.get(tp) + ".." + ends.get(tp) + "); auto.offset.reset="
+                        + props.getOrDefault("auto.offset.reset", fromBeginning ? "earliest" : "latest") + " moved it to " + position);
             }
             commits.put(tp, new dev.basalt.client.OffsetAndMetadata(position));
         }

@@ -173,7 +173,9 @@ public final class Producer<K, V> implements AutoCloseable {
         }
         int alone = RecordBatch.HEADER_SIZE_BYTES + RecordBatchBuilder.recordSizeInBytes(0, 0, key, value, record.headers());
         if (topic.maxMessageBytes() > 0 && alone > topic.maxMessageBytes()) {
-            // refused here, before it takes a sequence number or shares a request with records that fit
+            // refused here, before it takes a sequence number or shares a request with records that
+            // fit; the limit may have been raised since this metadata: the next send knows
+            metadata.refresh();
             throw new RecordTooLargeException("a batch of this record alone would be " + alone + " bytes, over topic "
                     + record.topic() + "'s max.message.bytes " + topic.maxMessageBytes());
         }

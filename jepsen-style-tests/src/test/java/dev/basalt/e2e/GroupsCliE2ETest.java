@@ -93,7 +93,7 @@ class GroupsCliE2ETest {
         }
         CliE2ETest.Result r = ok(null, "consume", "--topic", "gone", "--group", "g-gone", "--timeout-ms", "3000");
         assertEquals("", r.out().strip());
-        assertTrue(r.err().contains("committed offset 1000 of gone-0 is outside the log; auto.offset.reset=latest moved it to 3"),
+        assertTrue(r.err().contains("committed offset 1000 of gone-0 is outside the log (0..3); auto.offset.reset=latest moved it to 3"),
                 r.err());
         assertEquals(3, column(ok(null, "groups", "--describe", "--group", "g-gone").out(), "CURRENT-OFFSET", "g-gone "));
         ok("r3\n", "produce", "--topic", "gone", "--acks", "all");

@@ -261,6 +261,9 @@ class LauncherE2ETest {
         expected.put(List.of("perf", "e2e", "--topic", "t"), true);
         expected.put(List.of("-b", "127.0.0.1:1", "perf", "e2e", "--topic", "t"), true);
         expected.put(List.of("--command-config", "perf", "-v", "perf", "e2e"), true);
+        expected.put(List.of("perf", "-b", "127.0.0.1:1", "e2e"), true);
+        expected.put(List.of("perf", "-v", "e2e", "--topic", "t"), true);
+        expected.put(List.of("perf", "perf", "e2e"), false);
         expected.put(List.of("perf", "produce", "--topic", "e2e"), false);
         expected.put(List.of("-b", "perf", "e2e"), false); // "perf" is the bootstrap value, e2e no command
         expected.put(List.of("produce", "--topic", "perf", "e2e"), false);

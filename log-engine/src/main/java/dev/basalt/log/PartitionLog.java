@@ -264,7 +264,8 @@ public final class PartitionLog {
 
     /**
      * Appends batches a follower fetched from its leader: offsets and epochs are already
-     * assigned; the first batch must start at the log end offset and each next one right after.
+     * assigned; each batch must start at or above the log end offset (above it: a gap the
+     * leader's compaction left, kept as it is), in increasing order.
      *
      * @return first and last offset appended
      * @throws CorruptRecordException on a malformed batch or a batch below the log end offset (gaps

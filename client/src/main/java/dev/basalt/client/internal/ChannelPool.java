@@ -110,7 +110,10 @@ public final class ChannelPool implements AutoCloseable {
                 // enqueues or completes a future, so a thread hop per answer would be pure latency
                 .directExecutor()
                 .build();
-        watchConnecting(a, ch, new AtomicLong());
+        // gRPC tries a name's addresses one after another, each up to connectTimeoutMs, while the
+        // channel stays CONNECTING: a name with a dead first address (a broken IPv6 route) must get
+        // the time to reach its second
+        watchConnecting(a, ch, (long) connectTimeoutMs * addressCount(a.host()), new AtomicLong());
         return ch;
     }
 
@@ -119,28 +122,38 @@ public final class ChannelPool implements AutoCloseable {
      * connection but never completes the HTTP/2 handshake (a paused process, whose kernel still
      * accepts; a port of something else that stays silent) would keep the channel CONNECTING,
      * and every call on it waiting out its deadline, so that the callers never moved on to the
-     * next address. A channel still CONNECTING, without any state change, connectTimeoutMs after
-     * it began is shut down and forgotten: its calls fail UNAVAILABLE (the callers move on), and
-     * the next call to that address builds a new channel.
+     * next address. A channel still CONNECTING, without any state change, connectTimeoutMs (times
+     * the host name's addresses) after it began is shut down and forgotten: its calls fail
+     * UNAVAILABLE (the callers move on; a mutating call counts as indeterminate, since the client
+     * cannot tell), and the next call to that address builds a new channel.
      *
      * @param generation counts the channel's state changes (a check applies only to the state it was scheduled for)
      */
-    private void watchConnecting(HostPort a, ManagedChannel ch, AtomicLong generation) {
+    private void watchConnecting(HostPort a, ManagedChannel ch, long boundMs, AtomicLong generation) {
         ConnectivityState state = ch.getState(false);
         if (state == ConnectivityState.SHUTDOWN || closed) {
             return;
         }
         long g = generation.incrementAndGet();
         if (state == ConnectivityState.CONNECTING) {
-            CompletableFuture.delayedExecutor(connectTimeoutMs, TimeUnit.MILLISECONDS).execute(() -> {
+            CompletableFuture.delayedExecutor(boundMs, TimeUnit.MILLISECONDS).execute(() -> {
                 if (generation.get() == g && ch.getState(false) == ConnectivityState.CONNECTING && channels.remove(a, ch)) {
-                    LOG.debug("connection to {} not set up within {} ms (socket.connection.setup.timeout.ms); dropping it", a,
-                            connectTimeoutMs);
+                    LOG.debug("connection to {} not set up within {} ms (socket.connection.setup.timeout.ms per address);"
+                            + " dropping it", a, boundMs);
                     ch.shutdownNow();
                 }
             });
         }
-        ch.notifyWhenStateChanged(state, () -> watchConnecting(a, ch, generation));
+        ch.notifyWhenStateChanged(state, () -> watchConnecting(a, ch, boundMs, generation));
+    }
+
+    /** How many addresses the host name resolves to (1 for an address literal, or if it does not resolve). */
+    private static int addressCount(String host) {
+        try {
+            return Math.max(1, java.net.InetAddress.getAllByName(host).length);
+        } catch (java.net.UnknownHostException | SecurityException e) {
+            return 1;
+        }
     }
 
     /** Shuts every channel down, waiting up to timeoutMs in total for calls to finish. */

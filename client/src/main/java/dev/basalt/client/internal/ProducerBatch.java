@@ -58,9 +58,9 @@ public final class ProducerBatch {
      * @param batchBytesMax the largest batch the partition's leader accepts (the topic's
      *                      max.message.bytes), 0 if not known: a record that would take the batch
      *                      past it starts a new batch instead, so records that each fit are never
-     *                      refused together. A first record larger than that is still sent alone,
-     *                      and refused (RECORD_TOO_LARGE) by the leader, which knows the current
-     *                      limit.
+     *                      refused together. (The producer refuses a record too large for a
+     *                      batch of its own at send; should one come here, it is sent alone and
+     *                      the leader, which knows the current limit, decides.)
      */
     public ProducerBatch(TopicPartition partition, ByteBuffer buffer, int batchSizeBytes, int batchBytesMax, long createdMs) {
         this.partition = partition;

@@ -120,7 +120,10 @@ public final class RecordAccumulator {
         } finally {
             lock.unlock();
         }
-        int size = Math.max(batchSizeBytes, RecordBatchBuilder.estimateBatchSizeBytes(key, value, headers));
+        // a topic whose limit is below batch.size gets buffers of its limit (unpooled): a pooled
+        // batch.size buffer would hold buffer.memory hostage for bytes it can never fill
+        int usable = batchBytesMax > 0 ? Math.min(batchSizeBytes, batchBytesMax) : batchSizeBytes;
+        int size = Math.max(usable, RecordBatchBuilder.estimateBatchSizeBytes(key, value, headers));
         ByteBuffer buffer = pool.allocate(size, maxBlockMs);
         boolean used = false;
         lock.lock();

@@ -445,7 +445,7 @@ public final class ReplicaFetcher implements AutoCloseable {
             t.partition.leaderLogEndSeen(pr.getLogEndOffset()); // metrics: how far this follower is behind
             return info != null || t.partition.highWatermark() != hwBefore;
         } catch (StaleLeaderEpochException | CorruptRecordException e) {
-            // Not contiguous or an older epoch than ours: our log diverged; truncate again.
+            // Overlapping our log or an older epoch than ours: our log diverged; truncate again.
             log.warn("{}: cannot append the leader's batches ({}); truncating again", t.partition.topicPartition(), e.getMessage());
             t.truncated = false;
             t.truncationRounds = 0;
