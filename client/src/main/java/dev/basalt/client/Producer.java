@@ -171,13 +171,16 @@ public final class Producer<K, V> implements AutoCloseable {
         if (size > requestSizeBytesMax) {
             throw new RecordTooLargeException("record of about " + size + " bytes exceeds max.request.size " + requestSizeBytesMax);
         }
-        int alone = RecordBatch.HEADER_SIZE_BYTES + RecordBatchBuilder.recordSizeInBytes(0, 0, key, value, record.headers());
-        if (topic.maxMessageBytes() > 0 && alone > topic.maxMessageBytes()) {
-            // refused here, before it takes a sequence number or shares a request with records that
-            // fit; the limit may have been raised since this metadata: the next send knows
-            metadata.refresh();
-            throw new RecordTooLargeException("a batch of this record alone would be " + alone + " bytes, over topic "
-                    + record.topic() + "'s max.message.bytes " + topic.maxMessageBytes());
+        // size is an upper bound of a batch of this record alone: the exact size only when it could matter
+        if (topic.maxMessageBytes() > 0 && size > topic.maxMessageBytes()) {
+            int alone = RecordBatch.HEADER_SIZE_BYTES + RecordBatchBuilder.recordSizeInBytes(0, 0, key, value, record.headers());
+            if (alone > topic.maxMessageBytes()) {
+                // refused here, before it takes a sequence number or shares a request with records
+                // that fit; the limit may have been raised since this metadata: the next send knows
+                metadata.refresh();
+                throw new RecordTooLargeException("a batch of this record alone would be " + alone + " bytes, over topic "
+                        + record.topic() + "'s max.message.bytes " + topic.maxMessageBytes());
+            }
         }
         long timestamp = record.timestamp() != null ? record.timestamp() : time.nowMs();
         long blockLeftMs = Math.max(0, maxBlockMs - (time.monotonicMs() - start));
