@@ -435,8 +435,7 @@ public final class BasaltNode implements AutoCloseable {
                             : Optional.of("not a dynamic broker configuration (only "
                                     + dev.basalt.broker.replica.fetcher.ReassignmentThrottle.CONFIG_KEY + " is)");
                 }
-                return TopicConfigs.KEYS.containsKey(key) ? Optional.empty()
-                        : Optional.of("unknown topic configuration (known: " + String.join(", ", TopicConfigs.KEYS.keySet()) + ")");
+                return TopicConfigs.unknownKey(key);
             }
         };
     }

@@ -5,6 +5,7 @@ import dev.basalt.log.LogConfig;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.TreeMap;
 
 /**
@@ -55,6 +56,12 @@ public final class TopicConfigs {
     private TopicConfigs() {
     }
 
+    /** Why {@code key} is not a topic configuration (naming the ones there are), or empty if it is one. */
+    public static Optional<String> unknownKey(String key) {
+        return KEYS.containsKey(key) ? Optional.empty()
+                : Optional.of("unknown topic configuration (known: " + String.join(", ", KEYS.keySet()) + ")");
+    }
+
     /**
      * Validates a topic's overrides (merged over {@code brokerDefaults}).
      *
@@ -70,8 +77,9 @@ public final class TopicConfigs {
         for (Map.Entry<String, String> e : overrides.entrySet()) {
             String key = e.getKey();
             String value = e.getValue();
-            if (!KEYS.containsKey(key)) {
-                throw new InvalidConfigException(key, value, "unknown topic configuration (known: " + String.join(", ", KEYS.keySet()) + ")");
+            Optional<String> unknown = unknownKey(key);
+            if (unknown.isPresent()) {
+                throw new InvalidConfigException(key, value, unknown.get());
             }
             if (value == null) {
                 throw new InvalidConfigException(key, "null", "a value is required");
