@@ -120,12 +120,20 @@ final class ControllerReassignments {
             DecommissionBrokerResponse.Builder b = DecommissionBrokerResponse.newBuilder().setBrokerId(req.getBrokerId());
             if (error != null) {
                 QuorumController.Outcome oc = QuorumController.outcome(error);
-                return b.setErrorCode(oc.code()).setErrorMessage(oc.message()).build();
+                // Brokers' own calls map an unknown id to STALE_BROKER_INCARNATION (re-register);
+                // for an operator naming a broker it is a typo or a broker gone.
+                ErrorCode code = unwrapped(error) instanceof ControllerException ce
+                        && ce.reason() == ControllerException.Reason.UNKNOWN_BROKER ? ErrorCode.UNKNOWN_BROKER_ID : oc.code();
+                return b.setErrorCode(code).setErrorMessage(oc.message()).build();
             }
             return b.setErrorCode(ErrorCode.NONE).setDecommissioned(status.decommissioned())
                     .setReplicasRemaining(status.replicasRemaining()).setLeadersRemaining(status.leadersRemaining())
                     .setCanStop(status.canStop()).build();
         });
+    }
+
+    private static Throwable unwrapped(Throwable t) {
+        return t instanceof java.util.concurrent.CompletionException && t.getCause() != null ? t.getCause() : t;
     }
 
     private record Elected(List<TopicPartitionRef> elected, int notPreferredRemaining) {

@@ -108,7 +108,7 @@ public final class Errors {
             case OUT_OF_ORDER_SEQUENCE: return new dev.basalt.client.OutOfOrderSequenceException(m);
             case INVALID_PRODUCER_EPOCH: return new dev.basalt.client.InvalidProducerEpochException(m);
             case INVALID_REPLICA_ASSIGNMENT, NO_REASSIGNMENT_IN_PROGRESS, BROKER_DECOMMISSIONED, REASSIGNMENT_UNSAFE,
-                 INSUFFICIENT_BROKERS:
+                 INSUFFICIENT_BROKERS, UNKNOWN_BROKER_ID:
                 return new dev.basalt.client.ReassignmentException(code.name(), m);
             case NONE: throw new IllegalArgumentException("NONE is not an error");
             default: return new UnknownServerException(m);

@@ -2,9 +2,11 @@ package dev.basalt.e2e.cluster;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.basalt.client.Admin;
+import dev.basalt.client.ReassignmentException;
 import dev.basalt.client.TopicPartition;
 import dev.basalt.client.admin.DecommissionProgress;
 import dev.basalt.client.admin.PartitionReassignment;
@@ -79,6 +81,10 @@ class ReassignmentE2ETest extends ClusterTestSupport {
         }
 
         try (Admin admin = cluster.admin()) {
+            ReassignmentException unknown = assertThrows(ReassignmentException.class,
+                    () -> Admin.get(admin.decommissionBroker(99), Duration.ofSeconds(20)));
+            assertEquals("UNKNOWN_BROKER_ID", unknown.reason(), unknown.getMessage());
+            assertTrue(unknown.getMessage().contains("broker 99 is not registered"), unknown.getMessage());
             DecommissionProgress p = Admin.get(admin.decommissionBroker(1), Duration.ofSeconds(20));
             assertTrue(p.decommissioned());
             long deadline = System.nanoTime() + MOVE.toNanos();
