@@ -141,10 +141,14 @@ public final class ClusterHttpApi {
             return ok(o);
         }
         int id;
+        if (!parts.get(1).matches("-?[0-9]+")) {
+            return error(400, ErrorCode.INVALID_REQUEST.name(), "broker id must be a number, got '" + parts.get(1) + "'");
+        }
         try {
             id = Integer.parseInt(parts.get(1));
         } catch (NumberFormatException e) {
-            return error(400, ErrorCode.INVALID_REQUEST.name(), "broker id must be a number, got '" + parts.get(1) + "'");
+            return error(404, ErrorCode.BROKER_NOT_AVAILABLE.name(), "no registered broker " + parts.get(1)
+                    + " (broker ids are 32-bit integers)");
         }
         var broker = c.getBrokersList().stream().filter(b -> b.getNode().getId() == id).findFirst();
         if (broker.isEmpty()) {
@@ -161,7 +165,11 @@ public final class ClusterHttpApi {
 
     private HttpAdminServer.Reply topics(List<String> parts, Map<String, String> query, String path) {
         if (parts.size() == 1) {
-            boolean internal = Boolean.parseBoolean(query.getOrDefault("internal", "false"));
+            String internalText = query.getOrDefault("internal", "false");
+            if (!internalText.equalsIgnoreCase("true") && !internalText.equalsIgnoreCase("false")) {
+                return error(400, ErrorCode.INVALID_REQUEST.name(), "internal must be true or false, got '" + internalText + "'");
+            }
+            boolean internal = Boolean.parseBoolean(internalText);
             ListTopicsResponse r = admin.listTopics(ListTopicsRequest.newBuilder().setIncludeInternal(internal).build());
             return r.getErrorCode() == ErrorCode.NONE ? ok(proto(r)) : error(r.getErrorCode(), r.getErrorMessage());
         }

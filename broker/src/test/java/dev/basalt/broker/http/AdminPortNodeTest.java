@@ -491,6 +491,7 @@ class AdminPortNodeTest {
         assertTrue(brokerConfigs.size() > 0, "broker configs");
         assertError("/v1/brokers/7", 404, "BROKER_NOT_AVAILABLE");
         assertError("/v1/brokers/seven", 400, "INVALID_REQUEST");
+        assertError("/v1/brokers/99999999999999", 404, "BROKER_NOT_AVAILABLE");
         var quorum = json("/v1/quorum", 200);
         assertEquals(1, quorum.get("leaderId").getAsInt());
         assertTrue(Long.parseLong(quorum.get("term").getAsString()) >= 1, "int64 as a string (protobuf JSON)");
@@ -505,6 +506,7 @@ class AdminPortNodeTest {
         assertEquals("orders", topics.get(0).getAsJsonObject().get("name").getAsString());
         assertEquals(3, topics.get(0).getAsJsonObject().get("partitionCount").getAsInt());
         assertEquals(2, json("/v1/topics?internal=true", 200).getAsJsonArray("topics").size());
+        assertError("/v1/topics?internal=maybe", 400, "INVALID_REQUEST");
         var orders = json("/v1/topics/orders", 200);
         var partitions = orders.getAsJsonArray("partitions");
         assertEquals(3, partitions.size());
