@@ -88,27 +88,38 @@ final class ProduceCommand implements Callable<Integer> {
             if (partition != null && (partition < 0 || partition >= count)) {
                 throw new BasaltCli.UsageException("--partition " + partition + " does not exist (topic " + topic + " has " + count + ")");
             }
-            sendLines(producer, firstFailure);
+            String badLine = sendLines(producer, firstFailure);
             producer.flush();
-        }
-        Throwable f = firstFailure.get();
-        if (f instanceof BasaltException b) {
-            throw b;
+            Throwable f = firstFailure.get();
+            if (f instanceof BasaltException b) {
+                throw b;
+            }
+            if (badLine != null) {
+                throw new BasaltCli.UsageException(badLine);
+            }
         }
         return BasaltCli.OK;
     }
 
-    private void sendLines(Producer<String, String> producer, AtomicReference<Throwable> firstFailure) {
+    /**
+     * Sends stdin's lines until its end, the first failure or the first line without the key
+     * separator; returns null, or what is wrong with that line (the lines before it are sent).
+     */
+    private String sendLines(Producer<String, String> producer, AtomicReference<Throwable> firstFailure) {
         BufferedReader in = new BufferedReader(new InputStreamReader(root.in, StandardCharsets.UTF_8));
         String line;
+        long lineNumber = 0;
         try {
             while ((line = in.readLine()) != null && firstFailure.get() == null) {
+                lineNumber++;
                 String key = null;
                 String value = line;
                 if (keySeparator != null) {
                     int at = line.indexOf(keySeparator);
                     if (at < 0) {
-                        throw new BasaltCli.UsageException("no key separator '" + keySeparator + "' in line: " + line);
+                        String shown = line.length() > LINE_SHOWN_CHARS_MAX ? line.substring(0, LINE_SHOWN_CHARS_MAX) + "..." : line;
+                        return "line " + lineNumber + " has no key separator '" + keySeparator + "'; stopped there, "
+                                + (lineNumber - 1) + " line(s) before it were sent: " + shown;
                     }
                     key = line.substring(0, at);
                     value = line.substring(at + keySeparator.length());
@@ -123,5 +134,9 @@ final class ProduceCommand implements Callable<Integer> {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read stdin: " + e.getMessage(), e);
         }
+        return null;
     }
+
+    /** How much of a malformed line the error shows. */
+    private static final int LINE_SHOWN_CHARS_MAX = 200;
 }

@@ -103,6 +103,16 @@ class BasaltCliTest {
     }
 
     @Test
+    void produce_lineWithoutSeparator_sendsTheLinesBefore_andNamesTheLine() {
+        cluster.createTopic("t", 1);
+        Result p = withInput("a:1\nb:2\nno separator\nc:3\n", "produce", "--topic", "t", "--key-separator", ":", "--acks", "1");
+        assertEquals(BasaltCli.USAGE, p.code(), p.err());
+        assertTrue(p.err().contains("line 3 has no key separator ':'; stopped there, 2 line(s) before it were sent: no separator"),
+                p.err());
+        assertEquals(2, cluster.records("t", 0).size(), "the two lines before the bad one are stored, none after");
+    }
+
+    @Test
     void consume_partitionAndOffset_andTimeout() {
         cluster.createTopic("t", 1);
         assertEquals(0, withInput("x0\nx1\nx2\nx3\n", "produce", "--topic", "t").code());
