@@ -199,11 +199,12 @@ final class GroupsCommand implements Callable<Integer> {
                 plan.put(tp, new OffsetAndMetadata(Math.max(lo, Math.min(hi, target))));
             }
         }
+        if (execute) {
+            admin.alterOffsets(group, plan); // refused (a group with members): nothing printed as if written
+        }
         root.out.printf("%-24s %-24s %-10s %s%n", "GROUP", "TOPIC", "PARTITION", "NEW-OFFSET");
         plan.forEach((tp, o) -> root.out.printf("%-24s %-24s %-10d %d%n", group, tp.topic(), tp.partition(), o.offset()));
-        if (execute) {
-            admin.alterOffsets(group, plan);
-        } else {
+        if (!execute) {
             root.out.println("(dry run: add --execute to write these offsets)");
         }
     }

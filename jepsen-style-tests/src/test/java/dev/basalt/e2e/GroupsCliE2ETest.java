@@ -122,6 +122,12 @@ class GroupsCliE2ETest {
                 Thread.sleep(100);
             }
             assertEquals(List.of("k0", "k1", "k2"), java.nio.file.Files.readAllLines(out));
+            // A reset while the group has a member is refused before anything is printed as the new offsets.
+            CliE2ETest.Result refused = CliE2ETest.cli(null, "groups", "--reset-offsets",
+                    "--group", "g9", "--topic", "kill9", "--to-earliest", "--execute");
+            assertEquals(1, refused.exitCode(), refused.err());
+            assertEquals("", refused.out(), "nothing printed as if written");
+            assertTrue(refused.err().contains("has members"), refused.err());
             Thread.sleep(1_500); // a few commit intervals
         } finally {
             member.destroyForcibly().waitFor(); // SIGKILL: no exit commit
