@@ -14,8 +14,8 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
 
 /**
- * {@code basalt cluster}: the cluster id, the brokers (id, host:port, rack, running / fenced /
- * shutting down, roles), the active controller, and the metadata quorum's voters and observers
+ * {@code basalt cluster}: the cluster id, the brokers (id, host:port, rack, running / fenced, and
+ * decommissioned, roles), the active controller, and the metadata quorum's voters and observers
  * with their log end offset and lag behind the quorum leader. Thread-safety: one invocation per instance.
  */
 @Command(name = "cluster", mixinStandardHelpOptions = true, description = "Show brokers, the controller and the metadata quorum.")
@@ -43,11 +43,11 @@ final class ClusterCommand implements Callable<Integer> {
                 root.out.println(NO_CONTROLLER_WARNING);
             }
             root.out.println();
-            String row = noController ? "%-6s %-28s %-10s %-26s %s%n" : "%-6s %-28s %-10s %-14s %s%n";
+            String row = noController ? "%-6s %-28s %-10s %-36s %s%n" : "%-6s %-28s %-10s %-24s %s%n";
             root.out.printf(row, "ID", "HOST:PORT", "RACK", "STATE", "ROLES");
             for (BrokerDescription b : c.brokers()) {
                 String state = (b.fenced() ? "fenced" : b.shuttingDown() ? "shutting-down" : "running")
-                        + (noController ? " (last known)" : "");
+                        + (b.decommissioned() ? ",decommissioned" : "") + (noController ? " (last known)" : "");
                 String roles = String.join(",", b.roles()) + (b.id() == c.controllerId() ? " (active controller)" : "");
                 root.out.printf(row, String.valueOf(b.id()), hostPort(b.host(), b.port()),
                         b.rack().isEmpty() ? "-" : b.rack(), state, roles);

@@ -188,7 +188,8 @@ public final class AdminHandler {
             if (node.isEmpty()) {
                 continue;
             }
-            var bb = b.addBrokersBuilder().setNode(node.get()).setFenced(broker.fenced()).addRoles("broker");
+            var bb = b.addBrokersBuilder().setNode(node.get()).setFenced(broker.fenced()).addRoles("broker")
+                    .setDecommissioned(image.cluster().isDecommissioned(broker.brokerId()));
             if (image.quorum().voters().containsKey(broker.brokerId()) || config.voters().containsKey(broker.brokerId())) {
                 bb.addRoles("controller");
             }

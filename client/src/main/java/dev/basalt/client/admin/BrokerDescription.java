@@ -4,13 +4,21 @@ import java.util.List;
 
 /**
  * A broker as the cluster describes it. rack is empty when none. {@code offlineReplicas}: the
- * replicas it reported it cannot serve (storage faults), with the broker's reason. Immutable.
+ * replicas it reported it cannot serve (storage faults), with the broker's reason.
+ * {@code decommissioned}: from a decommission until a recommission (no new replicas go to it).
+ * {@code shuttingDown} is not set by this version's brokers (a controlled shutdown fences at once).
+ * Immutable.
  */
 public record BrokerDescription(int id, String host, int port, String rack, boolean fenced, boolean shuttingDown,
-                                List<String> roles, List<OfflineReplica> offlineReplicas) {
+                                List<String> roles, List<OfflineReplica> offlineReplicas, boolean decommissioned) {
     public BrokerDescription {
         roles = List.copyOf(roles);
         offlineReplicas = List.copyOf(offlineReplicas);
+    }
+
+    public BrokerDescription(int id, String host, int port, String rack, boolean fenced, boolean shuttingDown, List<String> roles,
+                             List<OfflineReplica> offlineReplicas) {
+        this(id, host, port, rack, fenced, shuttingDown, roles, offlineReplicas, false);
     }
 
     public BrokerDescription(int id, String host, int port, String rack, boolean fenced, boolean shuttingDown, List<String> roles) {

@@ -113,7 +113,7 @@ final class AdminQueries {
         r.getBrokersList().forEach(b -> brokers.add(new BrokerDescription(b.getNode().getId(), b.getNode().getHost(),
                 b.getNode().getPort(), b.getNode().getRack(), b.getFenced(), b.getShuttingDown(), List.copyOf(b.getRolesList()),
                 b.getOfflineReplicasList().stream().map(o -> new BrokerDescription.OfflineReplica(o.getTopic(), o.getPartition(),
-                        o.getReason())).toList())));
+                        o.getReason())).toList(), b.getDecommissioned())));
         return new ClusterDescription(r.getClusterId(), r.getControllerId(), List.copyOf(brokers));
     }
 

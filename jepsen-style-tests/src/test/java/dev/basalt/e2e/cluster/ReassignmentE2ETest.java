@@ -87,6 +87,9 @@ class ReassignmentE2ETest extends ClusterTestSupport {
             assertTrue(unknown.getMessage().contains("broker 99 is not registered"), unknown.getMessage());
             DecommissionProgress p = Admin.get(admin.decommissionBroker(1), Duration.ofSeconds(20));
             assertTrue(p.decommissioned());
+            var described = Admin.get(admin.describeCluster(true), Duration.ofSeconds(20)).brokers();
+            assertEquals(List.of(1), described.stream().filter(b -> b.decommissioned()).map(b -> b.id()).toList(),
+                    "describeCluster marks broker 1 (only) decommissioned: " + described);
             long deadline = System.nanoTime() + MOVE.toNanos();
             while (!p.canStop()) {
                 assertTrue(System.nanoTime() < deadline, "broker 1 still holds replicas: " + p);
