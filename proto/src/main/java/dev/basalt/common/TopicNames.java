@@ -11,6 +11,13 @@ package dev.basalt.common;
 public final class TopicNames {
     /** Longest legal topic name (Kafka's limit, so names fit file names with a partition suffix). */
     public static final int NAME_LENGTH_MAX = 249;
+    /**
+     * Names starting with this are the cluster's own (internal) topics: left out of listings unless
+     * asked for, never deleted, their partition count fixed, created by the cluster only.
+     */
+    public static final String INTERNAL_PREFIX = "__";
+    /** The consumer groups' offsets and membership: the one internal topic. */
+    public static final String CONSUMER_OFFSETS = "__consumer_offsets";
 
     private TopicNames() {
     }
@@ -33,6 +40,11 @@ public final class TopicNames {
             }
         }
         return null;
+    }
+
+    /** Whether {@code name} is an internal topic's (see {@link #INTERNAL_PREFIX}). */
+    public static boolean isInternal(String name) {
+        return name.startsWith(INTERNAL_PREFIX);
     }
 
     /** True when {@link #validate} finds nothing wrong. */

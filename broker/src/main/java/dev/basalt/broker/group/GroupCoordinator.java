@@ -73,7 +73,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class GroupCoordinator implements MetadataSubscriber, AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(GroupCoordinator.class);
-    public static final String TOPIC = "__consumer_offsets";
+    public static final String TOPIC = dev.basalt.common.TopicNames.CONSUMER_OFFSETS;
     /** Bytes read per step while loading a partition. */
     static final int LOAD_READ_BYTES = 1 << 20;
     /** Retry delay while a partition waits to be readable (leadership applied, HW caught up). */

@@ -61,7 +61,7 @@ public final class AdminHandler {
     public ListTopicsResponse listTopics(ListTopicsRequest req) {
         ListTopicsResponse.Builder b = ListTopicsResponse.newBuilder();
         for (TopicImage t : replicas.image().topics().topicsByName().values()) {
-            boolean internal = t.name().startsWith(MetadataHandler.INTERNAL_TOPIC_PREFIX);
+            boolean internal = dev.basalt.common.TopicNames.isInternal(t.name());
             if (internal && !req.getIncludeInternal()) {
                 continue;
             }
@@ -82,7 +82,7 @@ public final class AdminHandler {
                 tb.setErrorCode(ErrorCode.UNKNOWN_TOPIC).setErrorMessage("unknown topic '" + name + "'");
                 continue;
             }
-            tb.setTopicId(topic.get().id().toString()).setIsInternal(name.startsWith(MetadataHandler.INTERNAL_TOPIC_PREFIX));
+            tb.setTopicId(topic.get().id().toString()).setIsInternal(dev.basalt.common.TopicNames.isInternal(name));
             int minIsr = Integer.parseInt(image.configs().configs(dev.basalt.metadata.image.ConfigResource.topic(name))
                     .getOrDefault("min.insync.replicas", config.topicDefaults().getOrDefault("min.insync.replicas", "1")));
             for (Map.Entry<Integer, PartitionRegistration> e : topic.get().partitions().entrySet()) {

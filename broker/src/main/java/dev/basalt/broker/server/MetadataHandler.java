@@ -28,7 +28,6 @@ import java.util.function.IntSupplier;
 public final class MetadataHandler {
     /** The listener name brokers register for clients. */
     public static final String CLIENT_LISTENER = "PLAINTEXT";
-    public static final String INTERNAL_TOPIC_PREFIX = "__";
 
     private final ReplicaManager replicas;
     private final String clusterId;
@@ -51,7 +50,7 @@ public final class MetadataHandler {
         List<String> names = new ArrayList<>();
         if (req.getAllTopics()) {
             for (String name : image.topics().topicsByName().keySet()) {
-                if (req.getIncludeInternal() || !name.startsWith(INTERNAL_TOPIC_PREFIX)) {
+                if (req.getIncludeInternal() || !dev.basalt.common.TopicNames.isInternal(name)) {
                     names.add(name);
                 }
             }
@@ -94,7 +93,7 @@ public final class MetadataHandler {
         if (topic.isEmpty()) {
             return tb.setErrorCode(ErrorCode.UNKNOWN_TOPIC).setErrorMessage("unknown topic '" + name + "'").build();
         }
-        tb.setTopicId(topic.get().id().toString()).setIsInternal(name.startsWith(INTERNAL_TOPIC_PREFIX))
+        tb.setTopicId(topic.get().id().toString()).setIsInternal(dev.basalt.common.TopicNames.isInternal(name))
                 .setMaxMessageBytes(replicas.logConfig(image.configs().configs(ConfigResource.topic(name))).maxMessageBytes());
         for (Map.Entry<Integer, PartitionRegistration> e : topic.get().partitions().entrySet()) {
             PartitionRegistration p = e.getValue();

@@ -46,6 +46,7 @@ final class ConfigControl {
         for (Map.Entry<String, Optional<String>> change : new TreeMap<>(changes).entrySet()) {
             String key = change.getKey();
             Optional<String> value = change.getValue();
+            checkInternal(resource, key, value);
             if (value.isPresent()) {
                 check(validator, resource, key, value.get());
                 if (!value.get().equals(current.get(key))) {
@@ -87,6 +88,23 @@ final class ConfigControl {
             PartitionElections.applyPolicy(ref.topicId(), ref.partition(), TopicControl.current(out, ref), out::isLive,
                     policy).ifPresent(out::add);
         }
+    }
+
+    /** Key of the cleanup policy, which an internal topic must keep at compact. */
+    static final String CLEANUP_POLICY = "cleanup.policy";
+
+    /**
+     * An internal topic keeps {@code cleanup.policy=compact}: with delete (or the default, when the
+     * override is removed) retention would drop the groups' committed offsets.
+     */
+    private static void checkInternal(ConfigResource resource, String key, Optional<String> value) {
+        if (resource.type() != ConfigResource.Type.TOPIC || !dev.basalt.metadata.delta.TopicNames.isInternal(resource.name())
+                || !key.equals(CLEANUP_POLICY) || value.map(v -> v.trim().equals("compact")).orElse(false)) {
+            return;
+        }
+        throw new ControllerException(ControllerException.Reason.INVALID_CONFIG, "TOPIC " + resource.name() + " config "
+                + key + (value.isPresent() ? "=" + value.get() : " cannot be deleted") + ": internal topic " + resource.name()
+                + " keeps cleanup.policy=compact (retention would delete the groups' committed offsets)");
     }
 
     /** Throws INVALID_CONFIG when the key or value is unacceptable. */

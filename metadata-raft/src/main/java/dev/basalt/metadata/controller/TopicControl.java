@@ -96,6 +96,10 @@ final class TopicControl {
         if (problem != null) {
             throw new ControllerException(ControllerException.Reason.INVALID_TOPIC, problem);
         }
+        if (TopicNames.isInternal(name) && !name.equals(TopicNames.CONSUMER_OFFSETS)) {
+            throw new ControllerException(ControllerException.Reason.INVALID_TOPIC, "topic names starting with '__' are "
+                    + "reserved for the cluster's internal topics: " + name);
+        }
         if (out.state().topic(name).isPresent()) {
             throw new ControllerException(ControllerException.Reason.TOPIC_ALREADY_EXISTS, "topic " + name
                     + " already exists");
@@ -161,6 +165,10 @@ final class TopicControl {
     private static UUID deleteTopic(RecordBuffer out, String name) {
         TopicImage topic = out.state().topic(name).orElseThrow(() -> new ControllerException(
                 ControllerException.Reason.UNKNOWN_TOPIC, "no topic named " + name));
+        if (TopicNames.isInternal(name)) {
+            throw new ControllerException(ControllerException.Reason.INVALID_REQUEST, "topic " + name
+                    + " is internal (the consumer groups' committed offsets and membership) and cannot be deleted");
+        }
         out.add(MetadataRecord.newBuilder().setTopicRemoval(TopicRemovalRecord.newBuilder()
                 .setTopicId(ProtoIds.toProto(topic.id()))).build());
         return topic.id();
@@ -168,6 +176,13 @@ final class TopicControl {
 
     ControllerResult<List<List<Integer>>> createPartitions(MetadataImage image, String name, int totalCount) {
         TopicImage topic = requireTopic(image, name);
+        if (TopicNames.isInternal(name)) {
+            // Groups are placed on its partitions by hashing over the count: a change would move
+            // them to partitions without their committed offsets.
+            throw new ControllerException(ControllerException.Reason.INVALID_PARTITIONS, "the partition count of internal topic "
+                    + name + " is fixed (" + topic.partitionCount() + "): consumer groups are placed on its partitions by "
+                    + "their count, and a change would lose their committed offsets");
+        }
         if (totalCount <= topic.partitionCount() || totalCount > config.partitionsPerTopicMax()) {
             throw new ControllerException(ControllerException.Reason.INVALID_PARTITIONS, "topic " + name + " has "
                     + topic.partitionCount() + " partitions; the new count " + totalCount + " must be larger and <= "

@@ -17,6 +17,14 @@ public final class TopicNames {
         return dev.basalt.common.TopicNames.validate(name);
     }
 
+    /** Whether the name is an internal topic's: not deletable, partition count fixed. */
+    public static boolean isInternal(String name) {
+        return dev.basalt.common.TopicNames.isInternal(name);
+    }
+
+    /** The internal topic of consumer groups. */
+    public static final String CONSUMER_OFFSETS = dev.basalt.common.TopicNames.CONSUMER_OFFSETS;
+
     /** True when the name contains '.' or '_' (and so may collide with another). */
     public static boolean hasCollisionChars(String name) {
         return dev.basalt.common.TopicNames.hasCollisionChars(name);

@@ -151,6 +151,31 @@ class MetadataControllerTest {
         assertEquals(ControllerException.Reason.UNKNOWN_TOPIC, refused(() -> f.controller.createPartitions(f.image, "t", 9)));
     }
 
+    /**
+     * Found probing a cluster: `topics --delete --topic __consumer_offsets` and `--alter --partitions 60`
+     * on it were accepted, and every group lost its committed offsets.
+     */
+    @Test
+    void theInternalTopic_cannotBeDeletedRepartitionedOrMadeToForget_andOtherInternalNamesAreReserved() {
+        f.commit(f.controller.createTopic(f.image, new CreateTopicRequest("__consumer_offsets", 4, 3,
+                Map.of("cleanup.policy", "compact"))));
+        assertEquals(ControllerException.Reason.INVALID_REQUEST, refused(() -> f.controller.deleteTopic(f.image, "__consumer_offsets")));
+        List<TopicOutcome<UUID>> batch = f.controller.deleteTopics(f.image, List.of("__consumer_offsets")).response();
+        assertEquals(ControllerException.Reason.INVALID_REQUEST, batch.get(0).error().orElseThrow().reason(), "refused in a batch too");
+        assertEquals(ControllerException.Reason.INVALID_PARTITIONS,
+                refused(() -> f.controller.createPartitions(f.image, "__consumer_offsets", 60)));
+        ConfigResource offsets = ConfigResource.topic("__consumer_offsets");
+        assertEquals(ControllerException.Reason.INVALID_CONFIG, refused(() -> f.controller.alterConfigs(f.image, offsets,
+                Map.of("cleanup.policy", Optional.of("delete")))));
+        assertEquals(ControllerException.Reason.INVALID_CONFIG, refused(() -> f.controller.alterConfigs(f.image, offsets,
+                Map.of("cleanup.policy", Optional.empty()))));
+        assertEquals(1, f.commit(f.controller.alterConfigs(f.image, offsets, Map.of("segment.bytes", Optional.of("1048576")))),
+                "its other settings may change");
+        assertEquals(4, f.topic("__consumer_offsets").partitionCount());
+        assertEquals(ControllerException.Reason.INVALID_TOPIC, refused(() -> f.controller.createTopic(f.image,
+                topic("__mine", 1, 1))));
+    }
+
     @Test
     void alterConfigs_setsDeletes_andSkipsNoOps() {
         f.commit(f.controller.createTopic(f.image, topic("t", 1, 1)));

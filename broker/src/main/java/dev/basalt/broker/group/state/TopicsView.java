@@ -45,7 +45,7 @@ public final class TopicsView {
 
     /** Whether a regex subscription may match the topic: internal topics ({@code __*}) never match. */
     static boolean matchableByRegex(String topic) {
-        return !topic.startsWith("__");
+        return !dev.basalt.common.TopicNames.isInternal(topic);
     }
 
     /** Existing, non-internal topics whose whole name matches the pattern. */
