@@ -1,7 +1,9 @@
 package dev.basalt.cli;
 
+import dev.basalt.client.BasaltException;
 import dev.basalt.client.Consumer;
 import dev.basalt.client.GroupAdmin;
+import dev.basalt.client.GroupNotFoundException;
 import dev.basalt.client.OffsetAndMetadata;
 import dev.basalt.client.TopicPartition;
 import dev.basalt.client.serialization.ByteArrayDeserializer;
@@ -38,28 +40,30 @@ final class LagCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws InterruptedException {
+        if (watch && intervalMs < INTERVAL_MS_MIN) {
+            throw new BasaltCli.UsageException("--interval-ms must be at least " + INTERVAL_MS_MIN + ", not " + intervalMs);
+        }
+        if (timeoutMs <= 0) {
+            throw new BasaltCli.UsageException("--timeout-ms must be positive, not " + timeoutMs);
+        }
         Map<String, String> timeouts = Map.of("request.timeout.ms", String.valueOf(timeoutMs),
                 "default.api.timeout.ms", String.valueOf(timeoutMs));
         try (GroupAdmin admin = new GroupAdmin(root.clientConfig(BasaltCli.ClientKind.ADMIN, timeouts));
              Consumer<byte[], byte[]> c = new Consumer<>(root.clientConfig(BasaltCli.ClientKind.CONSUMER, timeouts),
                      new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
             do {
-                List<String> groups = new ArrayList<>();
-                if (group != null) {
-                    groups.add(group);
-                } else {
-                    admin.listGroups().forEach(g -> groups.add(g.groupId()));
-                }
-                // Rows first, header after: a failure (an unknown group) prints only its error, not a bare header.
-                List<String> rows = new ArrayList<>();
-                for (String g : groups) {
-                    GroupAdmin.GroupDescription described = admin.describeGroup(g);
-                    String state = described.state();
-                    Map<TopicPartition, OffsetAndMetadata> committed = admin.committedOffsets(g);
-                    Map<TopicPartition, Long> ends = c.endOffsets(committed.keySet(), Duration.ofMillis(timeoutMs));
-                    java.util.Set<TopicPartition> owned = new java.util.HashSet<>();
-                    described.members().forEach(m -> owned.addAll(m.assignment()));
-                    rows.add(row(g, state, committed, ends, owned));
+                List<String> rows;
+                try {
+                    rows = rows(admin, c);
+                } catch (BasaltException e) {
+                    if (!watch) {
+                        throw e;
+                    }
+                    // A coordinator failover or an unreachable broker: the watch goes on.
+                    root.err.println("basalt: warning: " + e.getMessage().replace('\n', ' ') + " (trying again in " + intervalMs
+                            + " ms)");
+                    Thread.sleep(intervalMs);
+                    continue;
                 }
                 root.out.printf("%-24s %-12s %-12s %-28s %-8s %s%n", "GROUP", "STATE", "TOTAL-LAG", "MAX-LAG-PARTITION", "MAX-LAG",
                         "NO-COMMIT");
@@ -72,6 +76,42 @@ final class LagCommand implements Callable<Integer> {
             } while (watch);
         }
         return BasaltCli.OK;
+    }
+
+    /** Shortest --interval-ms: each round asks every coordinator, so a watch must not become a busy loop. */
+    static final long INTERVAL_MS_MIN = 100;
+
+    /**
+     * One line per group. Rows first, header after: a failure (an unknown --group) prints only its
+     * error, not a bare header. Listing every group, one deleted between the listing and its
+     * description is left out with a warning.
+     */
+    private List<String> rows(GroupAdmin admin, Consumer<byte[], byte[]> c) {
+        List<String> groups = new ArrayList<>();
+        if (group != null) {
+            groups.add(group);
+        } else {
+            admin.listGroups().forEach(g -> groups.add(g.groupId()));
+        }
+        List<String> rows = new ArrayList<>();
+        for (String g : groups) {
+            GroupAdmin.GroupDescription described;
+            try {
+                described = admin.describeGroup(g);
+            } catch (GroupNotFoundException e) {
+                if (group != null) {
+                    throw e;
+                }
+                root.err.println("basalt: warning: group " + g + " was listed but is gone: " + e.getMessage());
+                continue;
+            }
+            Map<TopicPartition, OffsetAndMetadata> committed = admin.committedOffsets(g);
+            Map<TopicPartition, Long> ends = c.endOffsets(committed.keySet(), Duration.ofMillis(timeoutMs));
+            java.util.Set<TopicPartition> owned = new java.util.HashSet<>();
+            described.members().forEach(m -> owned.addAll(m.assignment()));
+            rows.add(row(g, described.state(), committed, ends, owned));
+        }
+        return rows;
     }
 
     /**

@@ -33,7 +33,8 @@ import java.util.concurrent.TimeUnit;
  * Consumer-group administration over the GroupService: list groups (every broker is asked for the
  * groups it coordinates), describe one, read and write its committed offsets (writes only while
  * the group has no members: an offset reset), delete an empty group. Blocking calls bounded by
- * {@code request.timeout.ms} each; a group whose coordinator moved is looked up again once.
+ * {@code request.timeout.ms} each. Reads (describe, committed offsets) look the coordinator up again
+ * when it moved, is loading or cannot be reached, up to {@link #READ_ATTEMPTS_MAX} tries.
  *
  * <p>Thread-safety: thread-safe (stateless between calls apart from the connections).
  */
@@ -76,6 +77,45 @@ public final class GroupAdmin implements AutoCloseable {
                     TimeUnit.MILLISECONDS));
         } catch (io.grpc.StatusRuntimeException e) {
             throw Errors.forTransport(e, mutating, what + " at " + hp);
+        }
+    }
+
+    /** Tries of a read whose group coordinator moved, was loading or could not be reached. */
+    static final int READ_ATTEMPTS_MAX = 5;
+    /** Pause before the second try of such a read; doubled each time, at most {@link #READ_BACKOFF_MS_MAX}. */
+    static final long READ_BACKOFF_MS = 100;
+    static final long READ_BACKOFF_MS_MAX = 1_000;
+
+    /**
+     * A read at the group's coordinator, looked up for each try: an answer saying the coordinator
+     * moved or is loading, or a coordinator that cannot be reached (it died, and the cluster has not
+     * moved its groups yet), is tried again after a pause, {@link #READ_ATTEMPTS_MAX} tries in all.
+     */
+    private <T> T readAtCoordinator(String groupId, String what,
+                                    java.util.function.Function<GroupServiceGrpc.GroupServiceBlockingStub, T> rpc,
+                                    java.util.function.Function<T, ErrorCode> codeOf) {
+        long backoffMs = READ_BACKOFF_MS;
+        for (int attempt = 1; ; attempt++) {
+            boolean last = attempt >= READ_ATTEMPTS_MAX;
+            try {
+                T answer = call(coordinator(groupId), what, false, rpc);
+                ErrorCode code = codeOf.apply(answer);
+                if (last || (code != ErrorCode.NOT_COORDINATOR && code != ErrorCode.COORDINATOR_NOT_AVAILABLE
+                        && code != ErrorCode.COORDINATOR_LOAD_IN_PROGRESS)) {
+                    return answer;
+                }
+            } catch (dev.basalt.client.ConnectionException | BrokerNotAvailableException e) {
+                if (last) {
+                    throw e;
+                }
+            }
+            try {
+                Thread.sleep(backoffMs);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new DefiniteException("interrupted", false, e);
+            }
+            backoffMs = Math.min(READ_BACKOFF_MS_MAX, backoffMs * 2);
         }
     }
 
@@ -126,10 +166,11 @@ public final class GroupAdmin implements AutoCloseable {
         return new ArrayList<>(out.values());
     }
 
-    /** Describes a group; GROUP_ID_NOT_FOUND becomes {@link UnknownServerException} with that code in the message. */
+    /** Describes a group; GROUP_ID_NOT_FOUND becomes {@link GroupNotFoundException}. */
     public GroupDescription describeGroup(String groupId) {
-        DescribeGroupsResponse.DescribedGroup g = call(coordinator(groupId), "describe group " + groupId, false,
-                st -> st.describeGroups(DescribeGroupsRequest.newBuilder().addGroupIds(groupId).build())).getGroups(0);
+        DescribeGroupsResponse.DescribedGroup g = readAtCoordinator(groupId, "describe group " + groupId,
+                st -> st.describeGroups(DescribeGroupsRequest.newBuilder().addGroupIds(groupId).build()).getGroups(0),
+                DescribeGroupsResponse.DescribedGroup::getErrorCode);
         if (g.getErrorCode() != ErrorCode.NONE) {
             throw Errors.forCode(g.getErrorCode(), g.getErrorMessage(), "describe group " + groupId);
         }
@@ -149,8 +190,8 @@ public final class GroupAdmin implements AutoCloseable {
 
     /** The group's committed offsets (every partition with one). */
     public Map<TopicPartition, OffsetAndMetadata> committedOffsets(String groupId) {
-        OffsetFetchResponse r = call(coordinator(groupId), "offsets of group " + groupId, false,
-                st -> st.offsetFetch(OffsetFetchRequest.newBuilder().setGroupId(groupId).build()));
+        OffsetFetchResponse r = readAtCoordinator(groupId, "offsets of group " + groupId,
+                st -> st.offsetFetch(OffsetFetchRequest.newBuilder().setGroupId(groupId).build()), OffsetFetchResponse::getErrorCode);
         if (r.getErrorCode() != ErrorCode.NONE) {
             throw Errors.forCode(r.getErrorCode(), r.getErrorMessage(), "offsets of group " + groupId);
         }

@@ -183,6 +183,12 @@ class BasaltCliTest {
         assertEquals(BasaltCli.USAGE, run("consume", "--topic", "t", "--partition", "-1").code());
         assertEquals(BasaltCli.USAGE, run("consume", "--topic", "t", "--group", "").code());
         assertEquals(BasaltCli.USAGE, run("produce", "--topic", "t", "--key-separator", "").code());
+        // found probing a cluster: -100 printed a table first, then failed with exit 1; 0 busy-looped
+        Result watch = run("lag", "--watch", "--interval-ms", "-100");
+        assertEquals(BasaltCli.USAGE, watch.code());
+        assertEquals("", watch.out());
+        assertEquals(BasaltCli.USAGE, run("lag", "--watch", "--interval-ms", "0").code());
+        assertEquals(BasaltCli.USAGE, run("lag", "--timeout-ms", "0").code());
     }
 
     /** Found probing a cluster: 0 and -1 created a topic with the broker defaults, exit 0. */

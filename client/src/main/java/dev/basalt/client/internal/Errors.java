@@ -110,6 +110,7 @@ public final class Errors {
             case INVALID_REPLICA_ASSIGNMENT, NO_REASSIGNMENT_IN_PROGRESS, BROKER_DECOMMISSIONED, REASSIGNMENT_UNSAFE,
                  INSUFFICIENT_BROKERS, UNKNOWN_BROKER_ID:
                 return new dev.basalt.client.ReassignmentException(code.name(), m);
+            case GROUP_ID_NOT_FOUND: return new dev.basalt.client.GroupNotFoundException(m);
             case NONE: throw new IllegalArgumentException("NONE is not an error");
             default: return new UnknownServerException(m);
         }

@@ -37,6 +37,8 @@ public final class FakeGroupService extends GroupServiceGrpc.GroupServiceImplBas
     private int commits;
     private boolean failCommits;
     private Function<OffsetCommitRequest, ErrorCode> commitCheck = req -> ErrorCode.NONE;
+    private final java.util.ArrayDeque<ErrorCode> offsetFetchErrors = new java.util.ArrayDeque<>();
+    private int offsetFetches;
 
     FakeGroupService(FakeCluster cluster) {
         this.cluster = cluster;
@@ -128,10 +130,26 @@ public final class FakeGroupService extends GroupServiceGrpc.GroupServiceImplBas
         out.onCompleted();
     }
 
+    /** The next OffsetFetch answers get these top-level errors, one each, in order. */
+    public synchronized void failOffsetFetches(List<ErrorCode> codes) {
+        offsetFetchErrors.addAll(codes);
+    }
+
+    public synchronized int offsetFetches() {
+        return offsetFetches;
+    }
+
     @Override
     public void offsetFetch(OffsetFetchRequest req, StreamObserver<OffsetFetchResponse> out) {
         OffsetFetchResponse.Builder b = OffsetFetchResponse.newBuilder();
         synchronized (this) {
+            offsetFetches++;
+            ErrorCode scripted = offsetFetchErrors.poll();
+            if (scripted != null) {
+                out.onNext(b.setErrorCode(scripted).setErrorMessage("scripted by the test").build());
+                out.onCompleted();
+                return;
+            }
             for (TopicPartitions t : req.getPartitionsList()) {
                 for (int p : t.getPartitionsList()) {
                     Long o = committed.get(t.getTopic() + "-" + p);
