@@ -181,11 +181,22 @@ public final class NodeConfig {
         m.put(name, new Key(name, def, doc, topicName));
     }
 
-    private final Map<String, String> values;
+    /** Keys whose values are secrets: DescribeConfigs marks them sensitive and never returns them. */
+    public static final java.util.Set<String> SENSITIVE_KEYS = java.util.Set.of("http.auth.token");
 
-    private NodeConfig(Map<String, String> values) {
+    private final Map<String, String> values;
+    /** The keys the operator set (file or overrides); the others hold their defaults. */
+    private final java.util.Set<String> explicit;
+
+    private NodeConfig(Map<String, String> values, java.util.Set<String> explicit) {
         this.values = Collections.unmodifiableMap(values);
+        this.explicit = java.util.Set.copyOf(explicit);
         validate();
+    }
+
+    /** Whether the operator set {@code key} (in the file or as an override), even to its default value. */
+    public boolean isSet(String key) {
+        return explicit.contains(key);
     }
 
     /** The quick-start defaults. */
@@ -199,14 +210,16 @@ public final class NodeConfig {
         for (Key key : KEYS.values()) {
             v.put(key.name(), key.defaultValue());
         }
+        java.util.Set<String> explicit = new java.util.HashSet<>();
         for (Map.Entry<String, String> e : overrides.entrySet()) {
             String name = e.getKey().trim();
             if (!KEYS.containsKey(name)) {
                 throw new ConfigException(name, e.getValue(), "unknown configuration key");
             }
             v.put(name, e.getValue().trim());
+            explicit.add(name);
         }
-        return new NodeConfig(v);
+        return new NodeConfig(v, explicit);
     }
 
     /** Reads a properties file. */

@@ -113,7 +113,8 @@ public final class AdminHandler {
                                 req.getIncludeDocumentation()));
                     }
                 }
-                case BROKER -> rb.addAllEntries(brokerConfigEntries(q.getNamesList(), req.getIncludeDocumentation()));
+                case BROKER -> rb.addAllEntries(brokerConfigEntries(image, q.getResource().getName(), q.getNamesList(),
+                        req.getIncludeDocumentation()));
                 default -> rb.setErrorCode(ErrorCode.INVALID_REQUEST).setErrorMessage("resource type must be TOPIC or BROKER");
             }
         }
@@ -133,7 +134,9 @@ public final class AdminHandler {
             if (overrides.containsKey(k.getKey())) {
                 e.setValue(overrides.get(k.getKey())).setSource(ConfigEntry.Source.TOPIC_CONFIG);
             } else if (defaults.containsKey(k.getKey())) {
-                e.setValue(defaults.get(k.getKey())).setSource(ConfigEntry.Source.STATIC_BROKER_CONFIG);
+                // From the node's file only if the operator set the node key that defaults it.
+                e.setValue(defaults.get(k.getKey())).setSource(setByOperator(k.getKey())
+                        ? ConfigEntry.Source.STATIC_BROKER_CONFIG : ConfigEntry.Source.DEFAULT_CONFIG);
             } else {
                 e.setSource(ConfigEntry.Source.DEFAULT_CONFIG);
             }
@@ -145,18 +148,54 @@ public final class AdminHandler {
         return out;
     }
 
-    private List<ConfigEntry> brokerConfigEntries(List<String> only, boolean docs) {
+    /** Whether a node key that defaults topic key {@code topicKey} was set by the operator. */
+    private boolean setByOperator(String topicKey) {
+        for (NodeConfig.Key k : NodeConfig.KEYS.values()) {
+            if (topicKey.equals(k.topicConfigName()) && config.isSet(k.name())) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * The node's keys (read-only: from its file, or the built-in default), secrets marked sensitive
+     * without their value, then the cluster-wide dynamic keys (AlterConfigs on the broker resource).
+     */
+    private List<ConfigEntry> brokerConfigEntries(MetadataImage image, String brokerName, List<String> only, boolean docs) {
         List<ConfigEntry> out = new ArrayList<>();
         for (NodeConfig.Key k : NodeConfig.KEYS.values()) {
             if (!only.isEmpty() && !only.contains(k.name())) {
                 continue;
             }
-            ConfigEntry.Builder e = ConfigEntry.newBuilder().setName(k.name()).setValue(config.get(k.name()))
-                    .setReadOnly(true).setType(ConfigEntry.Type.STRING)
-                    .setSource(config.get(k.name()).equals(k.defaultValue()) ? ConfigEntry.Source.DEFAULT_CONFIG
-                            : ConfigEntry.Source.STATIC_BROKER_CONFIG);
+            boolean sensitive = NodeConfig.SENSITIVE_KEYS.contains(k.name());
+            ConfigEntry.Builder e = ConfigEntry.newBuilder().setName(k.name()).setReadOnly(true).setSensitive(sensitive)
+                    .setType(sensitive ? ConfigEntry.Type.PASSWORD : ConfigEntry.Type.STRING)
+                    .setSource(config.isSet(k.name()) ? ConfigEntry.Source.STATIC_BROKER_CONFIG : ConfigEntry.Source.DEFAULT_CONFIG);
+            if (!sensitive) {
+                e.setValue(config.get(k.name()));
+            }
             if (docs) {
                 e.setDocumentation(k.doc());
+            }
+            out.add(e.build());
+        }
+        String throttle = dev.basalt.broker.replica.fetcher.ReassignmentThrottle.CONFIG_KEY;
+        if (only.isEmpty() || only.contains(throttle)) {
+            String own = brokerName.isEmpty() ? null
+                    : image.configs().configs(new ConfigResource(ConfigResource.Type.BROKER, brokerName)).get(throttle);
+            String clusterWide = image.configs().configs(new ConfigResource(ConfigResource.Type.BROKER, "")).get(throttle);
+            ConfigEntry.Builder e = ConfigEntry.newBuilder().setName(throttle).setType(ConfigEntry.Type.LONG);
+            if (own != null) {
+                e.setValue(own).setSource(ConfigEntry.Source.DYNAMIC_BROKER_CONFIG);
+            } else if (clusterWide != null) {
+                e.setValue(clusterWide).setSource(ConfigEntry.Source.DYNAMIC_DEFAULT_BROKER_CONFIG);
+            } else {
+                e.setValue("0").setSource(ConfigEntry.Source.DEFAULT_CONFIG);
+            }
+            if (docs) {
+                e.setDocumentation("Bytes per second of catch-up traffic for reassigned replicas; 0 = unlimited"
+                        + " (AlterConfigs on broker resource \"\" for every broker or \"<id>\" for one).");
             }
             out.add(e.build());
         }

@@ -489,6 +489,15 @@ class AdminPortNodeTest {
         assertEquals(1, json("/v1/brokers/1", 200).getAsJsonObject("node").get("id").getAsInt());
         var brokerConfigs = json("/v1/brokers/1/configs", 200).getAsJsonArray("entries");
         assertTrue(brokerConfigs.size() > 0, "broker configs");
+        // Found probing a cluster: the token came back in clear over the unauthenticated gRPC port,
+        // and a source was decided by comparing the value with the default.
+        Map<String, com.google.gson.JsonObject> byName = new java.util.HashMap<>();
+        brokerConfigs.forEach(e -> byName.put(e.getAsJsonObject().get("name").getAsString(), e.getAsJsonObject()));
+        assertTrue(byName.get("http.auth.token").get("sensitive").getAsBoolean());
+        assertTrue(!byName.get("http.auth.token").has("value") && !brokerConfigs.toString().contains(TOKEN), "no secret");
+        assertEquals("STATIC_BROKER_CONFIG", byName.get("data.dir").get("source").getAsString());
+        assertEquals("DEFAULT_CONFIG", byName.get("node.id").get("source").getAsString(), "not set, so the built-in default");
+        assertEquals("0", byName.get("reassignment.throttle.bytes.per.second").get("value").getAsString());
         assertError("/v1/brokers/7", 404, "BROKER_NOT_AVAILABLE");
         assertError("/v1/brokers/seven", 400, "INVALID_REQUEST");
         assertError("/v1/brokers/99999999999999", 404, "BROKER_NOT_AVAILABLE");
@@ -524,6 +533,11 @@ class AdminPortNodeTest {
         assertEquals(true, p0.get("leader").getAsBoolean());
         var configs = json("/v1/topics/orders/configs", 200).getAsJsonArray("entries");
         assertTrue(configs.toString().contains("\"retention.ms\""), configs.toString());
+        configs.forEach(e -> {
+            if (e.getAsJsonObject().get("name").getAsString().equals("retention.ms")) {
+                assertEquals("DEFAULT_CONFIG", e.getAsJsonObject().get("source").getAsString(), "nobody set it: " + e);
+            }
+        });
         assertError("/v1/topics/nope", 404, "UNKNOWN_TOPIC");
         assertError("/v1/topics/nope/configs", 404, "UNKNOWN_TOPIC");
         assertError("/v1/topics/orders/partitions/9/x", 404, "NOT_FOUND");
