@@ -140,16 +140,51 @@ final class ReassignCommand implements Callable<Integer> {
 
     static ReassignmentPlan readPlan(Path file) {
         try {
+            String text = Files.readString(file, StandardCharsets.UTF_8);
             ReassignmentPlan.Builder b = ReassignmentPlan.newBuilder();
-            JsonFormat.parser().merge(Files.readString(file, StandardCharsets.UTF_8), b);
+            JsonFormat.parser().merge(text, b);
             if (b.getVersion() != 1) {
                 throw new BasaltCli.UsageException(file + ": plan version " + b.getVersion() + ", expected 1");
             }
+            checkEntries(file, text, b);
             return b.build();
         } catch (InvalidProtocolBufferException e) {
             throw new BasaltCli.UsageException(file + " is not a reassignment plan: " + e.getMessage());
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * What the typed parse cannot see: protobuf reads a missing number as 0, so an entry without
+     * "partition" would move partition 0 (found probing a cluster). Each entry must name its topic,
+     * partition and target replicas, each partition once, and the plan must move something.
+     */
+    private static void checkEntries(Path file, String text, ReassignmentPlan.Builder plan) throws InvalidProtocolBufferException {
+        com.google.protobuf.Struct.Builder raw = com.google.protobuf.Struct.newBuilder();
+        JsonFormat.parser().merge(text, raw);
+        com.google.protobuf.Value entries = raw.getFieldsMap().get("partitions");
+        if (plan.getPartitionsCount() == 0 || entries == null) {
+            throw new BasaltCli.UsageException(file + ": the plan moves no partition (\"partitions\" is empty or missing)");
+        }
+        java.util.Set<String> seen = new java.util.HashSet<>();
+        for (int i = 0; i < plan.getPartitionsCount(); i++) {
+            com.google.protobuf.Struct entry = entries.getListValue().getValues(i).getStructValue();
+            com.google.protobuf.Value ref = entry.getFieldsMap().get("partition");
+            boolean named = ref != null && ref.getStructValue().containsFields("topic") && ref.getStructValue().containsFields("partition");
+            if (!named) {
+                throw new BasaltCli.UsageException(file + ": entry " + (i + 1) + " must name \"partition\": {\"topic\": ..., "
+                        + "\"partition\": ...}");
+            }
+            var move = plan.getPartitions(i);
+            if (move.getTargetReplicasCount() == 0) {
+                throw new BasaltCli.UsageException(file + ": entry " + (i + 1) + " (" + move.getPartition().getTopic() + "-"
+                        + move.getPartition().getPartition() + ") has no \"targetReplicas\"");
+            }
+            if (!seen.add(move.getPartition().getTopic() + "-" + move.getPartition().getPartition())) {
+                throw new BasaltCli.UsageException(file + ": " + move.getPartition().getTopic() + "-" + move.getPartition().getPartition()
+                        + " appears more than once");
+            }
         }
     }
 

@@ -27,6 +27,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
@@ -156,6 +157,28 @@ class ReassignCommandsTest {
         assertEquals(0, cancel.code(), cancel.err());
         AlterPartitionReassignmentsRequest cancelled = (AlterPartitionReassignmentsRequest) requests.get(0);
         assertTrue(cancelled.getReassignmentsList().stream().noneMatch(AlterPartitionReassignmentsRequest.Reassignment::hasTarget));
+    }
+
+    /** Found probing a cluster: an entry without "partition" moved partition 0; duplicates and empty plans were accepted. */
+    @Test
+    void aPlanEntryMissingItsPartition_duplicatesAndEmptyPlans_areUsageErrors_andNothingIsSent() throws Exception {
+        Map<String, String> bad = Map.of(
+                "no-partition", "{\"version\":1,\"partitions\":[{\"partition\":{\"topic\":\"t\"},\"targetReplicas\":[3,1,2]}]}",
+                "no-target", "{\"version\":1,\"partitions\":[{\"partition\":{\"topic\":\"t\",\"partition\":0}}]}",
+                "twice", "{\"version\":1,\"partitions\":[{\"partition\":{\"topic\":\"t\",\"partition\":1},\"targetReplicas\":[1]},"
+                        + "{\"partition\":{\"topic\":\"t\",\"partition\":1},\"targetReplicas\":[2]}]}",
+                "empty", "{\"version\":1,\"partitions\":[]}");
+        for (Map.Entry<String, String> e : bad.entrySet()) {
+            Path file = tmp.resolve(e.getKey() + ".json");
+            Files.writeString(file, e.getValue());
+            requests.clear();
+            Result r = run("reassign", "--execute", "--plan", file.toString());
+            assertEquals(2, r.code(), e.getKey() + ": " + r.err());
+            assertTrue(requests.isEmpty(), e.getKey() + ": nothing sent " + requests);
+        }
+        Files.writeString(tmp.resolve("zero.json"), "{\"version\":1,\"partitions\":[{\"partition\":{\"topic\":\"t\",\"partition\":0},"
+                + "\"targetReplicas\":[1,2,4]}]}");
+        assertEquals(0, run("reassign", "--execute", "--plan", tmp.resolve("zero.json").toString()).code(), "partition 0 named: fine");
     }
 
     @Test
