@@ -55,8 +55,11 @@ final class PerfProduce implements Callable<Integer> {
         if (recordSize < 0) {
             throw new BasaltCli.UsageException("--record-size must be >= 0");
         }
+        if (throughput == 0 || throughput < -1) {
+            throw new BasaltCli.UsageException("--throughput must be -1 (unlimited) or a positive number of records per second, not "
+                    + throughput);
+        }
         BasaltCli root = perf.root;
-        PerfCommand.ensureTopic(root, common);
         Map<String, String> cfg = new LinkedHashMap<>();
         cfg.put("acks", acks);
         cfg.put("batch.size", String.valueOf(batchSize));
@@ -64,6 +67,18 @@ final class PerfProduce implements Callable<Integer> {
         cfg.put("buffer.memory", String.valueOf(bufferMemory));
         cfg.put("max.request.size", String.valueOf(Math.max(1 << 20, batchSize * 4)));
         cfg.putAll(props);
+        long requestBytesMax;
+        try {
+            requestBytesMax = Long.parseLong(cfg.get("max.request.size").trim());
+        } catch (NumberFormatException e) {
+            throw new BasaltCli.UsageException("max.request.size must be a number of bytes, not " + cfg.get("max.request.size"));
+        }
+        if (recordSize > requestBytesMax) {
+            // Checked before the payload is allocated: --record-size 999999999 ran out of heap.
+            throw new BasaltCli.UsageException("--record-size " + recordSize + " is over max.request.size " + requestBytesMax
+                    + ": every record would be refused (raise it with --producer-property max.request.size=N)");
+        }
+        PerfCommand.ensureTopic(root, common);
         byte[] payload = new byte[recordSize];
         new SplittableRandom(1).nextBytes(payload);
         AtomicReference<Throwable> firstError = new AtomicReference<>();

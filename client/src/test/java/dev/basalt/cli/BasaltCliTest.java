@@ -189,6 +189,12 @@ class BasaltCliTest {
         assertEquals("", watch.out());
         assertEquals(BasaltCli.USAGE, run("lag", "--watch", "--interval-ms", "0").code());
         assertEquals(BasaltCli.USAGE, run("lag", "--timeout-ms", "0").code());
+        // found probing a cluster: a huge record size ran out of heap (a stack trace, exit 1); -3 was taken as unlimited
+        Result huge = run("perf", "produce", "--topic", "t", "--records", "1", "--record-size", "999999999");
+        assertEquals(BasaltCli.USAGE, huge.code(), huge.err());
+        assertTrue(huge.err().contains("over max.request.size"), huge.err());
+        assertEquals(BasaltCli.USAGE, run("perf", "produce", "--topic", "t", "--records", "1", "--record-size", "10",
+                "--throughput", "-3").code());
     }
 
     /** Found probing a cluster: 0 and -1 created a topic with the broker defaults, exit 0. */
