@@ -142,8 +142,11 @@ final class ConsumeCommand implements Callable<Integer> {
             boolean loopEndedCleanly = false;
             try {
                 assign(consumer);
-                loop(consumer);
+                boolean timedOut = loop(consumer);
                 loopEndedCleanly = true;
+                if (timedOut) {
+                    unreadable = unreadablePartitions(consumer);
+                }
             } catch (WakeupException e) {
                 loopEndedCleanly = true; // interrupted by Ctrl-C: report what was printed
             } finally {
@@ -164,7 +167,30 @@ final class ConsumeCommand implements Callable<Integer> {
             root.out.flush();
         }
         root.err.println("Processed a total of " + processed + " messages");
+        if (unreadable != null) {
+            // Found probing a cluster: a partition without a leader read from "earliest" looked empty (exit 0).
+            throw unreadable;
+        }
         return BasaltCli.OK;
+    }
+
+    /** Set when --timeout-ms ended the loop while an assigned partition had no position: why. */
+    private dev.basalt.client.BasaltException unreadable;
+
+    /**
+     * After --timeout-ms without records: a partition whose position could never be looked up (no
+     * leader, its broker unreachable) was not read at all, which "0 messages" would hide.
+     */
+    private dev.basalt.client.BasaltException unreadablePartitions(Consumer<String, String> consumer) {
+        for (TopicPartition tp : consumer.assignment()) {
+            try {
+                consumer.position(tp, Duration.ofMillis(1));
+            } catch (dev.basalt.client.ClientTimeoutException | dev.basalt.client.BrokerNotAvailableException e) {
+                return new dev.basalt.client.ClientTimeoutException(tp + " was not read: its position could not be looked up within "
+                        + timeoutMs + " ms (" + e.getMessage() + ")");
+            }
+        }
+        return null;
     }
 
     /**
@@ -346,7 +372,8 @@ final class ConsumeCommand implements Callable<Integer> {
         }
     }
 
-    private void loop(Consumer<String, String> consumer) {
+    /** Prints records until --max-messages, or --timeout-ms without one (then true). */
+    private boolean loop(Consumer<String, String> consumer) {
         long lastRecordNanos = System.nanoTime();
         long lastCommitNanos = System.nanoTime();
         while (maxMessages == null || processed < maxMessages) {
@@ -372,9 +399,10 @@ final class ConsumeCommand implements Callable<Integer> {
                 lastRecordNanos = System.nanoTime();
                 root.out.flush();
             } else if (timeoutMs != null && (System.nanoTime() - lastRecordNanos) / 1_000_000 >= timeoutMs) {
-                break;
+                return true;
             }
         }
+        return false;
     }
 
     private void print(ConsumerRecord<String, String> r) {

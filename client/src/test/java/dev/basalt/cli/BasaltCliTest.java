@@ -112,6 +112,20 @@ class BasaltCliTest {
         assertEquals(2, cluster.records("t", 0).size(), "the two lines before the bad one are stored, none after");
     }
 
+    /** Found probing a cluster: a partition without a leader, read from "earliest", looked empty (exit 0). */
+    @Test
+    void consumeFromEarliest_ofAPartitionWithoutLeader_isATimeout_notAnEmptyPartition() {
+        cluster.createTopic("t", 2);
+        assertEquals(0, withInput("x0\n", "produce", "--topic", "t", "--partition", "1").code());
+        cluster.moveLeader("t", 1, -1);
+        Result c = run("consume", "--topic", "t", "--partition", "1", "--offset", "earliest", "--timeout-ms", "1500",
+                "--consumer-property", "default.api.timeout.ms=1000");
+        assertEquals(BasaltCli.TIMEOUT_OR_UNKNOWN, c.code(), c.err());
+        assertTrue(c.err().contains("t-1 was not read"), c.err());
+        Result other = run("consume", "--topic", "t", "--partition", "0", "--offset", "earliest", "--timeout-ms", "500");
+        assertEquals(0, other.code(), "an empty partition with a leader is simply empty: " + other.err());
+    }
+
     @Test
     void consume_partitionAndOffset_andTimeout() {
         cluster.createTopic("t", 1);
