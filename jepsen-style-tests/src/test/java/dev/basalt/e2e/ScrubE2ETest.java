@@ -112,6 +112,8 @@ class ScrubE2ETest {
                     Thread.sleep(100);
                 }
                 assertTrue(node.httpGet("/status").body().contains("\"refusingAppends\":{\"rot-0\""), node.httpGet("/status").body());
+                // found probing: it said a restart accepts the loss, but a clean restart opens the log without a scan
+                assertTrue(node.httpGet("/status").body().contains("run basalt storage repair"), node.httpGet("/status").body());
                 assertEquals(200, node.httpGet("/ready").code(), node.httpGet("/ready").body());
             } finally {
                 BadInputE2ETest.channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);

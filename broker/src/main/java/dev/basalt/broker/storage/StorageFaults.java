@@ -90,10 +90,16 @@ public final class StorageFaults {
         Map<TopicPartition, String> refusing = new java.util.TreeMap<>(java.util.Comparator.comparing(TopicPartition::toString));
         for (TopicPartition tp : logs.partitions()) {
             try {
-                dev.basalt.log.PartitionLog.CorruptAt cut = logs.get(tp).corruptFrom();
+                dev.basalt.log.PartitionLog plog = logs.get(tp);
+                dev.basalt.log.PartitionLog.CorruptAt cut = plog.corruptFrom();
                 if (cut != null && !now.containsKey(tp)) {
+                    // Cut at load (nothing after the corrupt batch): the next start loads the cut log and
+                    // takes new records there. Found while running: the bytes after it are still in the
+                    // log, and a clean restart does not scan, so only the operator's repair cuts them.
+                    boolean alreadyCut = cut.offset() >= plog.logEndOffset();
                     refusing.put(tp, "the only copy lost offsets from " + cut.offset() + " (" + cut.cause().getMessage()
-                            + "); appends are refused until a restart accepts the loss");
+                            + "); appends are refused " + (alreadyCut ? "until a restart accepts the loss"
+                            : "until the log is cut there: stop the node and run basalt storage repair"));
                 }
             } catch (RuntimeException gone) {
                 // deleted or taken offline meanwhile: the next poll sees it
