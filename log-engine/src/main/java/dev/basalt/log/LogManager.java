@@ -677,7 +677,7 @@ public final class LogManager implements AutoCloseable {
         Path dir = dataDir.resolve(tp.dirName());
         long partitionId = index.allocatePartitionId();
         PartitionState state = new PartitionState(partitionId, old.logStartOffset(), old.recoveryPoint(), old.highWatermark(), -1,
-                old.epochs());
+                old.epochs(), old.gapsPossible());
         LoadedLog loaded = LogLoader.loadWithRebuiltIndex(dir, files, index, partitionId, state, cfg.segmentBytes(),
                 cfg.indexIntervalBytes());
         return open(tp, dir, partitionId, loaded, cfg);

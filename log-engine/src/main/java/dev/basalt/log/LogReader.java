@@ -38,6 +38,11 @@ final class LogReader {
         long highWatermark();
 
         boolean isClosed();
+
+        /** The log has no gaps: each batch must start where the previous one ended (see PartitionLog#gapsPossible). */
+        default boolean contiguous() {
+            return false;
+        }
     }
 
     private final TopicPartition tp;
@@ -149,9 +154,24 @@ final class LogReader {
         ByteBuffer map = seg.mapping();
         int cursor = pos;
         long next = startOffset;
+        boolean contiguous = bounds.contiguous();
         while (cursor < size) {
             checkHeader(seg, map, cursor, size);
-            if (Segment.baseOffsetAt(map, cursor) >= limit || Segment.lastOffsetAt(map, cursor) >= limit) {
+            long base = Segment.baseOffsetAt(map, cursor);
+            if (contiguous && (cursor == pos ? base > startOffset : base != next)) {
+                // Without gaps the batch holding the asked offset starts at or before it, and each
+                // later one where the previous ended: a base offset is outside the CRC.
+                long expected = cursor == pos ? startOffset : next;
+                if (truncations != truncationsAtStart) {
+                    break; // truncated under the read: not corruption
+                }
+                if (cursor > pos) {
+                    break; // serve the good batches before it; the next read, starting there, fails
+                }
+                throw new CorruptBatchException(tp, expected, seg.path(), cursor, "batch base offset " + base + " where offset "
+                        + expected + " was expected in a log without gaps (a damaged base offset: the CRC does not cover it)");
+            }
+            if (base >= limit || Segment.lastOffsetAt(map, cursor) >= limit) {
                 break;
             }
             int batchBytes = Segment.batchSizeAt(map, cursor);

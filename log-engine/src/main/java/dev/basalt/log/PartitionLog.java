@@ -84,6 +84,13 @@ public final class PartitionLog {
     }
 
     private volatile CorruptAt corruptFrom;
+    /**
+     * Whether offsets may be missing between batches (compaction here, or a compacted leader's log
+     * copied as a follower). While false, recovery, the scrubber and reads check that each batch
+     * starts where the previous one ended: a base offset is outside the batch's CRC. Becomes true
+     * (durably, before any gap is written) and never false again. Written under the lock.
+     */
+    private volatile boolean gapsPossible;
 
     /** Checked before every roll: why the data directory cannot take a new segment, or null. */
     private volatile java.util.function.Supplier<String> directoryCheck = () -> null;
@@ -133,9 +140,16 @@ public final class PartitionLog {
             public boolean isClosed() {
                 return closed;
             }
+
+            @Override
+            public boolean contiguous() {
+                return !gapsPossible;
+            }
         });
         this.commit = new GroupCommit(new CommitTarget(), files, dir, clock);
-        persistState(false, -1);
+        this.gapsPossible = loaded.gapsPossible() || config.cleanupCompact();
+        // Newly possible gaps are made durable before compaction can make any.
+        persistState(gapsPossible && !loaded.gapsPossible(), -1);
         // ---- producer state (issue 11): last, it reads the log through the read path
         this.producers = new PartitionProducerState(tp, partitionId, index, producersPerPartitionMax);
         producers.load(logStartOffset, logEndOffset, PartitionProducerState.readerOf(this));
@@ -143,6 +157,45 @@ public final class PartitionLog {
 
     public TopicPartition topicPartition() {
         return tp;
+    }
+
+    /** Offsets covered by the batches' own ranges (equal to last - first + 1 exactly when none is missing between them). */
+    private static long countOffsets(List<RecordBatch> batches) {
+        long n = 0;
+        for (RecordBatch b : batches) {
+            n += b.nextOffset() - b.baseOffset();
+        }
+        return n;
+    }
+
+    /** See {@link #gapsPossible}. */
+    public boolean gapsPossible() {
+        return gapsPossible;
+    }
+
+    /** Counts truncations and restarts of this log (a scan begun before one must not judge what it sees after). */
+    public long truncationCount() {
+        lock.lock();
+        try {
+            return truncations;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * For the scrubber, which reads without the lock: whether a batch found past {@code expectedOffset}
+     * (the end of the one before it) means offsets are missing. True only while the log has no gaps,
+     * was neither truncated nor restarted since {@code truncationsSeen}, and still starts at or below
+     * {@code expectedOffset} (retention did not delete the segments in between meanwhile).
+     */
+    public boolean offsetsMissingAfter(long expectedOffset, long truncationsSeen) {
+        lock.lock();
+        try {
+            return !gapsPossible && truncations == truncationsSeen && logStartOffset <= expectedOffset && expectedOffset < logEndOffset;
+        } finally {
+            lock.unlock();
+        }
     }
 
     public Path directory() {
@@ -302,6 +355,12 @@ public final class PartitionLog {
                 expected = b.nextOffset();
             }
             last = expected - 1;
+            if (!gapsPossible && (first > logEndOffset || expected - first != countOffsets(batches))) {
+                // The leader's log has gaps (it was compacted): so will ours, and the checks that
+                // rely on none must know before the first gap is on disk.
+                gapsPossible = true;
+                persistState(true, -1);
+            }
             writeBatches(buf, batches, clock.millis(), cfg);
             producers.onFollowerAppend(batches);
             producers.afterAppend(segments.active().baseOffset(), logEndOffset);
@@ -790,6 +849,10 @@ public final class PartitionLog {
     public void updateConfig(LogConfig newConfig) {
         lock.lock();
         try {
+            if (newConfig.cleanupCompact() && !gapsPossible) {
+                gapsPossible = true;
+                persistState(true, -1); // durable before the compactor can remove a batch
+            }
             config = newConfig;
             indexWriter.indexIntervalBytes(newConfig.indexIntervalBytes());
         } finally {
@@ -799,7 +862,7 @@ public final class PartitionLog {
 
     private void persistState(boolean sync, long cleanEndOffset) {
         index.saveState(dir.getFileName().toString(), new PartitionState(partitionId, logStartOffset, recoveryPoint,
-                highWatermark, cleanEndOffset, epochs.entries()), sync);
+                highWatermark, cleanEndOffset, epochs.entries(), gapsPossible), sync);
     }
 
     // ------------------------------------------------------------------ truncation

@@ -128,7 +128,11 @@ final class Scrubber {
         segmentBase = -1;
         position = 0;
         expectedOffset = -1;
+        truncationsSeen = -1;
     }
+
+    /** The log's truncation count when its scan began (-1: not begun); see PartitionLog#offsetsMissingAfter. */
+    private long truncationsSeen = -1;
 
     private void endPass() {
         passesCompleted++;
@@ -143,6 +147,9 @@ final class Scrubber {
 
     /** Bytes verified in the current segment of {@code log}; -1 when it moved to another segment or log. */
     private long scrubSome(PartitionLog log, long budget) {
+        if (truncationsSeen < 0) {
+            truncationsSeen = log.truncationCount();
+        }
         Segment seg = log.segmentAtOrAfter(segmentBase < 0 ? Long.MIN_VALUE : segmentBase);
         if (seg == null) {
             nextLog();
@@ -161,6 +168,7 @@ final class Scrubber {
             long used = 0;
             while (position < size && used < budget) {
                 int start = position;
+                long missingFrom = -1; // a jump in a log without gaps: the first offset missing
                 RecordBatch batch;
                 try {
                     LogReader.checkHeader(seg, map, position, size);
@@ -169,8 +177,21 @@ final class Scrubber {
                     if (expectedOffset >= 0 && batch.baseOffset() < expectedOffset) {
                         throw new CorruptRecordException("batch offset " + batch.baseOffset() + " does not follow " + expectedOffset);
                     }
+                    // A log without gaps: each batch starts where the previous ended, across segments
+                    // too (a base offset is outside the CRC; a missing segment leaves a jump).
+                    boolean jump = expectedOffset >= 0 ? batch.baseOffset() > expectedOffset
+                            : start == 0 && batch.baseOffset() != seg.baseOffset();
+                    if (jump && !log.gapsPossible()) {
+                        long at = expectedOffset >= 0 ? expectedOffset : seg.baseOffset();
+                        if (log.offsetsMissingAfter(at, truncationsSeen) && stillThere(log, seg)) {
+                            missingFrom = at;
+                            throw new CorruptRecordException("batch offset " + batch.baseOffset() + " where " + at + " was expected in a"
+                                    + " log without gaps (a damaged base offset, which the CRC does not cover, or a missing segment)");
+                        }
+                        expectedOffset = -1; // the log changed under the scan: start judging afresh
+                    }
                 } catch (CorruptRecordException | CorruptLogException e) {
-                    long offset = start == 0 ? seg.baseOffset() : expectedOffset;
+                    long offset = missingFrom >= 0 ? missingFrom : start == 0 ? seg.baseOffset() : expectedOffset;
                     if (!stillThere(log, seg)) {
                         return -1; // truncated or compacted under the scan: not corruption
                     }

@@ -17,12 +17,28 @@ import java.util.List;
  * 25 highWatermark    int64  last checkpoint (a lower bound of the true HW)
  * 33 cleanEndOffset   int64  log end offset at a clean close, -1 while the log is open
  * 41 epochCount       int32, then per epoch: epoch int32, startOffset int64
+ *  n flags            int8   (version 2 only) bit 0: gapsPossible
  * </pre>
- * Immutable; thread-safe. Pure codec, no I/O.
+ * Version 1 (no flags) decodes with {@code gapsPossible} true: unknown, so no check relies on it.
+ *
+ * <p>{@code gapsPossible}: the log may have offsets missing between batches (compaction, or a
+ * follower copying a compacted leader). False: every batch starts where the previous one ended,
+ * across segments too, which recovery and the scrubber check (a base offset is outside the CRC: a
+ * flipped bit there would otherwise serve records at wrong offsets). Once true, never false again.
+ *
+ * <p>Immutable; thread-safe. Pure codec, no I/O.
  */
 public record PartitionState(long partitionId, long logStartOffset, long recoveryPoint, long highWatermark,
-                             long cleanEndOffset, List<LeaderEpochCache.EpochEntry> epochs) {
-    private static final byte VERSION = 1;
+                             long cleanEndOffset, List<LeaderEpochCache.EpochEntry> epochs, boolean gapsPossible) {
+    private static final byte VERSION_1 = 1;
+    private static final byte VERSION = 2;
+    private static final byte FLAG_GAPS_POSSIBLE = 1;
+
+    /** A state whose log may have gaps (the safe default when nothing says otherwise). */
+    public PartitionState(long partitionId, long logStartOffset, long recoveryPoint, long highWatermark, long cleanEndOffset,
+                          List<LeaderEpochCache.EpochEntry> epochs) {
+        this(partitionId, logStartOffset, recoveryPoint, highWatermark, cleanEndOffset, epochs, true);
+    }
     /** Bounds decoding of a damaged value. */
     public static final int EPOCH_COUNT_MAX = 1 << 20;
 
@@ -31,34 +47,38 @@ public record PartitionState(long partitionId, long logStartOffset, long recover
     }
 
     public byte[] encode() {
-        ByteBuffer b = ByteBuffer.allocate(45 + epochs.size() * 12);
+        ByteBuffer b = ByteBuffer.allocate(45 + epochs.size() * 12 + 1);
         b.put(VERSION).putLong(partitionId).putLong(logStartOffset).putLong(recoveryPoint).putLong(highWatermark)
                 .putLong(cleanEndOffset).putInt(epochs.size());
         for (LeaderEpochCache.EpochEntry e : epochs) {
             b.putInt(e.epoch()).putLong(e.startOffset());
         }
+        b.put(gapsPossible ? FLAG_GAPS_POSSIBLE : 0);
         return b.array();
     }
 
     /** @throws IllegalStateException if the bytes are not a state of this version */
     public static PartitionState decode(byte[] bytes) {
         ByteBuffer b = ByteBuffer.wrap(bytes);
-        if (bytes.length < 45 || b.get() != VERSION) {
+        byte version = bytes.length < 45 ? 0 : b.get();
+        if (version != VERSION && version != VERSION_1) {
             throw new IllegalStateException("partition state of " + bytes.length + " bytes has an unknown layout");
         }
+        int flagBytes = version == VERSION ? 1 : 0;
         long id = b.getLong();
         long start = b.getLong();
         long recovery = b.getLong();
         long hw = b.getLong();
         long clean = b.getLong();
         int n = b.getInt();
-        if (n < 0 || n > EPOCH_COUNT_MAX || b.remaining() != n * 12) {
+        if (n < 0 || n > EPOCH_COUNT_MAX || b.remaining() != n * 12 + flagBytes) {
             throw new IllegalStateException("partition state declares " + n + " epochs in " + b.remaining() + " bytes");
         }
         List<LeaderEpochCache.EpochEntry> epochs = new ArrayList<>(n);
         for (int i = 0; i < n; i++) {
             epochs.add(new LeaderEpochCache.EpochEntry(b.getInt(), b.getLong()));
         }
-        return new PartitionState(id, start, recovery, hw, clean, epochs);
+        boolean gapsPossible = flagBytes == 0 || (b.get() & FLAG_GAPS_POSSIBLE) != 0;
+        return new PartitionState(id, start, recovery, hw, clean, epochs, gapsPossible);
     }
 }

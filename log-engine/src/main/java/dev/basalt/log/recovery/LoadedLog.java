@@ -10,8 +10,10 @@ import java.util.List;
  * the rebuilt or loaded epoch cache. Handed once from {@link LogLoader} to the log that owns it,
  * which takes ownership of the segments; not shared between threads before that hand-over.
  *
- * @param recovered true if a scan ran (unclean shutdown or a missing index)
+ * @param recovered    true if a scan ran (unclean shutdown or a missing index)
+ * @param gapsPossible whether the log may have offsets missing between batches (see PartitionState)
  */
 public record LoadedLog(List<Segment> segments, long logStartOffset, long logEndOffset, long recoveryPoint,
-                        long highWatermark, LeaderEpochCache epochs, IndexWriter indexWriter, boolean recovered) {
+                        long highWatermark, LeaderEpochCache epochs, IndexWriter indexWriter, boolean recovered,
+                        boolean gapsPossible) {
 }

@@ -110,7 +110,9 @@ public final class LogLoader {
                 files.fsyncDirectory(dir);
                 LeaderEpochCache epochs = state == null ? new LeaderEpochCache() : new LeaderEpochCache(state.epochs());
                 epochs.truncateFromEnd(start);
-                return new LoadedLog(List.of(active), start, start, start, start, epochs, writer, false);
+                // A new log (nothing stored) starts without gaps; a stored state keeps its own flag.
+                return new LoadedLog(List.of(active), start, start, start, start, epochs, writer, false,
+                        state != null && state.gapsPossible());
             }
             if (state != null && clean && !repair && state.cleanEndOffset() >= paths.lastKey()) {
                 return loadClean(dir, files, index, partitionId, state, paths, segmentBytes, writer);
@@ -161,7 +163,7 @@ public final class LogLoader {
         long end = state.cleanEndOffset();
         LeaderEpochCache epochs = new LeaderEpochCache(state.epochs());
         return new LoadedLog(segments, start, end, end, Math.min(Math.max(state.highWatermark(), start), end),
-                epochs, writer, false);
+                epochs, writer, false, state.gapsPossible());
     }
 
     /** Physically cuts a file (only at load time, when no reader can hold a mapping of it). */

@@ -50,6 +50,8 @@ final class Recovery {
     private boolean recoveryPointUnknown;
     private boolean cleanShutdown;
     private boolean indexRebuilt;
+    /** The stored state says the log has no gaps: scans check that every batch follows the previous one exactly. */
+    private boolean contiguous;
 
     private Recovery(Path dir, FileLayer files, IndexStore index, long partitionId, IndexWriter writer) {
         this.dir = dir;
@@ -75,6 +77,7 @@ final class Recovery {
         r.preserveDir = preserveDir;
         r.cleanShutdown = cleanShutdown;
         r.indexRebuilt = indexRebuilt;
+        r.contiguous = state != null && !state.gapsPossible();
         long scanFrom = r.start(state, paths);
         r.openUnscanned(paths.headMap(scanFrom, false));
         r.scan(new ArrayList<>(paths.tailMap(scanFrom, true).values()));
@@ -220,7 +223,7 @@ final class Recovery {
     private SegmentScanner.ScanResult scanOne(Path path, long base, int fileBytes) {
         Segment probe = Segment.openSealed(files, path, base, fileBytes);
         try {
-            return SegmentScanner.scan(probe, fileBytes, next, (batch, pos) -> {
+            return SegmentScanner.scan(probe, fileBytes, next, contiguous, (batch, pos) -> {
                 writer.onBatch(base, pos, batch.baseOffset(), batch.sizeInBytes(), batch.maxTimestamp());
                 if (batch.partitionLeaderEpoch() >= 0) {
                     epochs.assignFromLog(batch.partitionLeaderEpoch(), batch.baseOffset());
@@ -263,7 +266,7 @@ final class Recovery {
         epochs.truncateFromEnd(next);
         long end = next;
         return new LoadedLog(segments, Math.min(logStart, end), end, end, Math.min(Math.max(highWatermark, logStart), end),
-                epochs, writer, true);
+                epochs, writer, true, !contiguous);
     }
 
     private static int sizeOf(Path path) throws IOException {

@@ -35,10 +35,23 @@ public final class SegmentScanner {
      * @param expectedNextOffset the lowest base offset the first batch may have
      */
     public static ScanResult scan(Segment segment, int limitBytes, long expectedNextOffset, BatchVisitor visitor) {
+        return scan(segment, limitBytes, expectedNextOffset, false, visitor);
+    }
+
+    /**
+     * As above; {@code contiguous}: the log has no gaps (PartitionState's gapsPossible is false), so
+     * the segment must start at {@code expectedNextOffset} and every batch where the previous one
+     * ended. A base offset is outside the batch's CRC: this is what catches a flipped bit there.
+     */
+    public static ScanResult scan(Segment segment, int limitBytes, long expectedNextOffset, boolean contiguous, BatchVisitor visitor) {
         ByteBuffer map = segment.mapping();
         int pos = 0;
         long next = Math.max(expectedNextOffset, segment.baseOffset());
         long maxTimestamp = Segment.UNKNOWN_TIMESTAMP;
+        if (contiguous && segment.baseOffset() != expectedNextOffset) {
+            return new ScanResult(0, expectedNextOffset, maxTimestamp, "segment " + segment.baseOffset() + " starts where offset "
+                    + expectedNextOffset + " was expected: offsets missing in a log without gaps (a segment file is missing)");
+        }
         while (pos < limitBytes) {
             if (limitBytes - pos < RecordBatch.LOG_OVERHEAD_BYTES) {
                 if (allZero(map, pos, limitBytes)) {
@@ -56,9 +69,10 @@ public final class SegmentScanner {
             } catch (CorruptRecordException e) {
                 return new ScanResult(pos, next, maxTimestamp, e.getMessage());
             }
-            if (batch.baseOffset() < next || batch.lastOffsetDelta() < 0) {
+            if (batch.baseOffset() < next || batch.lastOffsetDelta() < 0 || contiguous && batch.baseOffset() != next) {
                 return new ScanResult(pos, next, maxTimestamp, "batch offsets [" + batch.baseOffset() + ", "
-                        + batch.lastOffset() + "] do not follow offset " + next);
+                        + batch.lastOffset() + "] do not follow offset " + next + (contiguous && batch.baseOffset() > next
+                        ? " in a log without gaps (a damaged base offset: the CRC does not cover it)" : ""));
             }
             visitor.onBatch(batch, pos);
             maxTimestamp = Math.max(maxTimestamp, batch.maxTimestamp());

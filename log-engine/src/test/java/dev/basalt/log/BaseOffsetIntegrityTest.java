@@ -1,0 +1,212 @@
+package dev.basalt.log;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.basalt.log.index.LeaderEpochCache;
+import dev.basalt.log.index.PartitionState;
+import dev.basalt.log.segment.FileLayer;
+import dev.basalt.log.segment.Segment;
+import dev.basalt.log.testkit.LogTestSupport;
+import dev.basalt.log.testkit.ManualClock;
+import dev.basalt.log.testkit.TestBatches;
+import dev.basalt.record.RecordBatchBuilder;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A batch's base offset lies outside its CRC. Found probing a node (2026-12-02): one flipped bit
+ * there served records at wrong offsets and hid acknowledged ones, and a deleted segment file went
+ * unnoticed, because nothing checked that a batch starts where the previous one ended. A log without
+ * gaps (never compacted, never a follower of a compacted leader) is now checked for exactly that by
+ * reads, the scrubber and recovery; a log that may have gaps is not, and keeps its gaps.
+ */
+class BaseOffsetIntegrityTest {
+    static final TopicPartition TP = new TopicPartition("integrity", 0);
+    @TempDir
+    Path dir;
+    ManualClock clock = new ManualClock(1_000_000);
+    LogConfig config = LogConfig.parse(Map.of(LogConfig.SEGMENT_BYTES, "4096"));
+    LogManager manager;
+
+    @AfterEach
+    void close() {
+        if (manager != null) {
+            manager.close();
+        }
+    }
+
+    private LogManager open() {
+        return LogManager.open(dir, config, clock, LogManagerOptions.DEFAULT.withoutPeriodicTasks(), FileLayer.DEFAULT);
+    }
+
+    private PartitionLog fill(int batches) {
+        manager = open();
+        PartitionLog log = manager.getOrCreate(TP, config);
+        for (int i = 0; i < batches; i++) {
+            log.appendAsLeader(TestBatches.batch(List.of(new TestBatches.Rec(1000 + i, "k" + i, "value-" + i + "-" + "x".repeat(60)))), 1);
+        }
+        log.flush();
+        return log;
+    }
+
+    /** XORs one byte of a batch's base offset (big-endian int64 at the batch's first byte). */
+    private static void flipBaseOffset(Path file, long batchPosition, int byteOfBase, int xor) throws IOException {
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            ByteBuffer b = ByteBuffer.allocate(1);
+            ch.read(b, batchPosition + byteOfBase);
+            b.put(0, (byte) (b.get(0) ^ xor)).rewind();
+            ch.write(b, batchPosition + byteOfBase);
+        }
+    }
+
+    @Test
+    void aRaisedBaseOffset_isNeverServedAtTheWrongOffset_afterACleanRestart() throws Exception {
+        PartitionLog log = fill(150);
+        assertFalse(log.gapsPossible(), "a new log written as leader has no gaps");
+        List<Long> bases = log.segmentBaseOffsets();
+        Path sealed = log.directory().resolve(Segment.fileName(bases.get(1)));
+        long[] victim = LogTestSupport.batchPositions(sealed).get(4); // {position, base offset, end}
+        manager.close();
+        flipBaseOffset(sealed, victim[0], 7, 0x10); // base + 16: its CRC still passes
+
+        manager = open(); // clean: opened without a scan
+        List<Long> found = new ArrayList<>();
+        manager.corruptionHandler((l, offset, e) -> found.add(offset));
+        PartitionLog reopened = manager.get(TP);
+        long next = 0;
+        while (next < victim[1]) {
+            try (FetchSlice slice = reopened.read(next, 1 << 20, Long.MAX_VALUE)) {
+                assertFalse(slice.isEmpty(), "stalled at " + next);
+                for (TestBatches.Stored r : TestBatches.decode(slice.records())) {
+                    assertEquals("k" + r.offset(), r.key(), "every record served is at its own offset");
+                }
+                next = slice.nextOffset();
+            }
+        }
+        assertEquals(victim[1], next, "reads stop right before the damaged batch");
+        CorruptLogException e = assertThrows(CorruptLogException.class, () -> reopened.read(victim[1], 1 << 20, Long.MAX_VALUE));
+        assertTrue(e.getMessage().contains("without gaps"), e.getMessage());
+        for (int i = 0; i < 500 && found.isEmpty(); i++) {
+            Thread.sleep(10);
+        }
+        assertEquals(List.of(victim[1]), found, "reported as corruption at the offset that should follow");
+    }
+
+    @Test
+    void theScrubberFindsIt_andADeletedMiddleSegment() throws Exception {
+        PartitionLog log = fill(200);
+        List<Long> bases = log.segmentBaseOffsets();
+        assertTrue(bases.size() >= 4, "several segments: " + bases);
+        Path sealed = log.directory().resolve(Segment.fileName(bases.get(1)));
+        long[] victim = LogTestSupport.batchPositions(sealed).get(3);
+        manager.close();
+        flipBaseOffset(sealed, victim[0], 7, 0x01); // base + 1
+        manager = open();
+        List<Long> found = new ArrayList<>();
+        for (int i = 0; i < 1000 && found.isEmpty(); i++) {
+            manager.scrubNow(1 << 20, 512, (l, offset, e) -> {
+                found.add(offset);
+                l.markCorruptFrom(offset, e);
+            });
+        }
+        assertEquals(List.of(victim[1]), found);
+        manager.close();
+
+        // a clean directory again, then a middle segment deleted while stopped
+        manager = null;
+        deleteTree(dir);
+        Files.createDirectories(dir);
+        log = fill(200);
+        bases = log.segmentBaseOffsets();
+        Path middle = log.directory().resolve(Segment.fileName(bases.get(2)));
+        manager.close();
+        Files.delete(middle);
+        manager = open();
+        PartitionLog reopened = manager.get(TP);
+        List<Long> found2 = new ArrayList<>();
+        for (int i = 0; i < 1000 && found2.isEmpty(); i++) {
+            manager.scrubNow(1 << 20, 512, (l, offset, e) -> {
+                found2.add(offset);
+                l.markCorruptFrom(offset, e);
+            });
+        }
+        assertEquals(List.of(bases.get(2)), found2, "the first missing offset");
+        long missing = bases.get(2);
+        assertThrows(CorruptLogException.class, () -> reopened.read(missing, 1 << 20, Long.MAX_VALUE));
+    }
+
+    @Test
+    void recoveryAfterACrash_refusesADamagedBaseOffsetBelowTheRecoveryPoint() throws Exception {
+        PartitionLog log = fill(40);
+        Path active = log.directory().resolve(Segment.fileName(log.segmentBaseOffsets().get(log.segmentBaseOffsets().size() - 1)));
+        List<long[]> batches = LogTestSupport.batchPositions(active);
+        long[] victim = batches.get(batches.size() - 2);
+        LogTestHooks.crash(manager); // unclean: recovery scans from the recovery point's segment
+        manager = null;
+        flipBaseOffset(active, victim[0], 6, 0x01); // base + 256
+
+        manager = open();
+        assertTrue(manager.corruptPartitions().contains(TP), "corrupt at load: " + manager.corruptPartitions());
+    }
+
+    @Test
+    void aFollowerOfACompactedLeader_andACompactedTopic_mayHaveGaps_durably() throws Exception {
+        manager = open();
+        PartitionLog follower = manager.getOrCreate(TP, config);
+        assertFalse(follower.gapsPossible());
+        ByteBuffer payload = ByteBuffer.allocate(4096);
+        for (long[] b : new long[][] {{0, 2}, {5, 1}}) { // base offset, records: 2..4 compacted away
+            RecordBatchBuilder builder = new RecordBatchBuilder(payload.slice(), 1000).baseOffset(b[0]).partitionLeaderEpoch(1);
+            for (int i = 0; i < b[1]; i++) {
+                assertTrue(builder.tryAppend(1000, ("k" + (b[0] + i)).getBytes(), ("v" + (b[0] + i)).getBytes(), List.of()));
+            }
+            payload.position(payload.position() + builder.build().sizeInBytes());
+        }
+        payload.flip();
+        follower.appendAsFollower(payload);
+        assertTrue(follower.gapsPossible());
+        LogTestHooks.crash(manager);
+        manager = open();
+        PartitionLog reopened = manager.get(TP);
+        assertTrue(manager.corruptPartitions().isEmpty(), "the gap is not corruption: " + manager.corruptPartitions());
+        assertTrue(reopened.gapsPossible(), "kept across a crash");
+        assertEquals(List.of(0L, 1L, 5L), LogTestSupport.readAll(reopened, 0).stream().map(TestBatches.Stored::offset).toList());
+
+        TopicPartition compacted = new TopicPartition("compacted", 0);
+        PartitionLog c = manager.getOrCreate(compacted, LogConfig.parse(Map.of(LogConfig.CLEANUP_POLICY, "compact")));
+        assertTrue(c.gapsPossible(), "a compacted topic's log may have gaps from the start");
+    }
+
+    @Test
+    void stateCodec_version1MeansGapsPossible_version2RoundTrips() {
+        PartitionState s = new PartitionState(7, 1, 2, 3, -1, List.of(new LeaderEpochCache.EpochEntry(1, 0)), false);
+        assertEquals(s, PartitionState.decode(s.encode()));
+        PartitionState gaps = new PartitionState(7, 1, 2, 3, -1, List.of(), true);
+        assertEquals(gaps, PartitionState.decode(gaps.encode()));
+        byte[] v2 = s.encode();
+        byte[] v1 = java.util.Arrays.copyOf(v2, v2.length - 1);
+        v1[0] = 1;
+        assertTrue(PartitionState.decode(v1).gapsPossible(), "a state written before the flag existed is not trusted to be gap-free");
+    }
+
+    private static void deleteTree(Path root) throws IOException {
+        try (var walk = Files.walk(root)) {
+            for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
+    }
+}
