@@ -111,7 +111,8 @@ final class ConfigControl {
     static void check(ConfigValidator validator, ConfigResource resource, String key, String value) {
         if (key.isEmpty() || key.length() > CONFIG_CHARS_MAX || value.length() > CONFIG_CHARS_MAX) {
             throw new ControllerException(ControllerException.Reason.INVALID_CONFIG, "config key must be 1.."
-                    + CONFIG_CHARS_MAX + " characters and its value at most that: " + resource + " " + key);
+                    + CONFIG_CHARS_MAX + " characters and its value at most that: " + resource.type() + " " + resource.name()
+                    + " config '" + key + "'");
         }
         Optional<String> problem = validator.problem(resource, key, value);
         if (problem.isPresent()) {

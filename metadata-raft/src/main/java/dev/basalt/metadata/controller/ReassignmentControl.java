@@ -149,14 +149,14 @@ final class ReassignmentControl {
 
     private void cancel(RecordBuffer out, PartitionRef ref, PartitionRegistration current, TopicPolicy policy) {
         if (!current.isReassigning()) {
-            throw new ControllerException(ControllerException.Reason.NO_REASSIGNMENT_IN_PROGRESS, "partition " + ref
+            throw new ControllerException(ControllerException.Reason.NO_REASSIGNMENT_IN_PROGRESS, "partition " + name(out, ref)
                     + " has no reassignment in progress");
         }
         for (int id : current.removingReplicas()) {
             if (out.state().isDecommissioned(id)) {
                 // A cancel would hand the partition back to a broker being drained; recommission it first.
                 throw new ControllerException(ControllerException.Reason.BROKER_DECOMMISSIONED, "cancelling the"
-                        + " reassignment of " + ref + " would keep decommissioned broker " + id);
+                        + " reassignment of " + name(out, ref) + " would keep decommissioned broker " + id);
             }
         }
         setMembers(out, ref, current, current.originalReplicas(), List.of(), List.of(), policy);
@@ -198,7 +198,7 @@ final class ReassignmentControl {
         List<Integer> isr = current.isr().stream().filter(replicas::contains).toList();
         if (isr.size() < current.isr().size()
                 && (isr.isEmpty() || isr.size() < Math.min(policy.minInsyncReplicas(), current.isr().size()))) {
-            throw new ControllerException(ControllerException.Reason.REASSIGNMENT_UNSAFE, "partition " + ref
+            throw new ControllerException(ControllerException.Reason.REASSIGNMENT_UNSAFE, "partition " + name(out, ref)
                     + " would keep ISR " + isr + " of " + current.isr() + ", below min.insync.replicas="
                     + policy.minInsyncReplicas());
         }
@@ -206,7 +206,7 @@ final class ReassignmentControl {
         if (current.hasLeader() && !replicas.contains(leader)) {
             leader = firstLive(replicas, isr, out::isLive);
             if (leader == PartitionRegistration.NO_LEADER) {
-                throw new ControllerException(ControllerException.Reason.REASSIGNMENT_UNSAFE, "partition " + ref
+                throw new ControllerException(ControllerException.Reason.REASSIGNMENT_UNSAFE, "partition " + name(out, ref)
                         + " has no live in-sync replica in " + replicas + " to take over from leader "
                         + current.leader());
             }
@@ -283,6 +283,12 @@ final class ReassignmentControl {
 
     private static BrokerIdList ids(List<Integer> ids) {
         return BrokerIdList.newBuilder().addAllBrokerIds(ids).build();
+    }
+
+    /** "topic-partition" for messages an operator reads (the id where the topic is gone). */
+    private static String name(RecordBuffer out, PartitionRef ref) {
+        return out.state().topic(ref.topicId()).map(t -> t.name() + "-" + ref.partition())
+                .orElse(ref.topicId() + "-" + ref.partition());
     }
 
     private TopicPolicy policyOf(RecordBuffer out, PartitionRef ref) {

@@ -169,6 +169,9 @@ class ReassignmentControlTest {
                 ReassignmentRequest.cancel(t0)));
         assertEquals(ControllerException.Reason.NO_REASSIGNMENT_IN_PROGRESS, r.response().get(0).error().orElseThrow()
                 .reason());
+        // found probing: the message named "PartitionRef[topicId=..., partition=0]"
+        assertTrue(r.response().get(0).error().orElseThrow().getMessage().contains("partition t-0 has no reassignment"),
+                r.response().get(0).error().orElseThrow().getMessage());
         assertTrue(r.records().isEmpty());
         for (List<Integer> bad : List.of(List.<Integer>of(), List.of(1, 1), List.of(1, 9), List.of(4))) {
             ControllerException e = f.controller.alterReassignments(f.image, List.of(ReassignmentRequest.reassign(t0,
