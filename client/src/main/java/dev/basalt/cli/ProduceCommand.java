@@ -61,6 +61,9 @@ final class ProduceCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        if (timeoutMs <= 0) {
+            throw new BasaltCli.UsageException("--timeout-ms must be positive, not " + timeoutMs);
+        }
         Map<String, String> overrides = new LinkedHashMap<>();
         overrides.put("acks", acks);
         overrides.put("linger.ms", String.valueOf(lingerMs));

@@ -87,6 +87,9 @@ final class TopicsCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        if (timeoutMs <= 0) {
+            throw new BasaltCli.UsageException("--timeout-ms must be positive, not " + timeoutMs);
+        }
         if (report != null && !action.describe) {
             throw new BasaltCli.UsageException("the partition report filters (--under-replicated-partitions ...) need --describe");
         }
@@ -128,11 +131,15 @@ final class TopicsCommand implements Callable<Integer> {
         TopicCreated c = Admin.getAll(admin.createTopics(List.of(nt), false), t).get(topic);
         root.out.println("Created topic " + c.name() + " (" + c.partitions() + " partitions, replication factor "
                 + c.replicationFactor() + ", id " + c.topicId() + ").");
+        warnIfMinIsrAboveReplicas(c.name(), c.replicationFactor());
+    }
+
+    /** min.insync.replicas above the replication factor is allowed (a reassignment may raise it later), but surely not meant. */
+    private void warnIfMinIsrAboveReplicas(String name, int replicationFactor) {
         String minIsr = configs == null ? null : configs.get("min.insync.replicas");
-        if (minIsr != null && minIsr.trim().matches("\\d+") && Long.parseLong(minIsr.trim()) > c.replicationFactor()) {
-            // allowed (a reassignment may raise the replication factor later), but surely not meant
+        if (minIsr != null && minIsr.trim().matches("\\d+") && Long.parseLong(minIsr.trim()) > replicationFactor) {
             root.err.println("WARNING: min.insync.replicas " + minIsr.trim() + " is above the replication factor "
-                    + c.replicationFactor() + ": every acks=all write to " + c.name() + " is refused (NOT_ENOUGH_REPLICAS)"
+                    + replicationFactor + ": every acks=all write to " + name + " is refused (NOT_ENOUGH_REPLICAS)"
                     + " until the replication factor reaches it");
         }
     }
@@ -229,6 +236,12 @@ final class TopicsCommand implements Callable<Integer> {
             deleteConfigs.forEach(k -> ops.add(AlterConfigOp.delete(k)));
             Admin.getAll(admin.alterConfigs(Map.of(new ConfigResource(ConfigResource.Type.TOPIC, topic), ops), false), t);
             root.out.println("Updated configs of topic " + topic + ".");
+            if (configs.containsKey("min.insync.replicas")) {
+                TopicDescription d = Admin.get(admin.describeTopics(List.of(topic)), t).get(topic);
+                if (d != null && !d.partitions().isEmpty()) {
+                    warnIfMinIsrAboveReplicas(topic, d.partitions().get(0).replicas().size());
+                }
+            }
         }
     }
 }

@@ -112,6 +112,17 @@ class BasaltCliTest {
         assertEquals(2, cluster.records("t", 0).size(), "the two lines before the bad one are stored, none after");
     }
 
+    /** Found probing a cluster: --create warned about this, --alter did not. */
+    @Test
+    void alterMinIsrAboveTheReplicationFactor_warns() {
+        cluster.createTopic("t", 1);
+        Result r = run("topics", "--alter", "--topic", "t", "--config", "min.insync.replicas=2");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.err().contains("WARNING: min.insync.replicas 2 is above the replication factor 1"), r.err());
+        Result fine = run("topics", "--alter", "--topic", "t", "--config", "min.insync.replicas=1");
+        assertEquals("", fine.err());
+    }
+
     /** Found probing a cluster: a partition without a leader, read from "earliest", looked empty (exit 0). */
     @Test
     void consumeFromEarliest_ofAPartitionWithoutLeader_isATimeout_notAnEmptyPartition() {
@@ -203,6 +214,11 @@ class BasaltCliTest {
         assertEquals("", watch.out());
         assertEquals(BasaltCli.USAGE, run("lag", "--watch", "--interval-ms", "0").code());
         assertEquals(BasaltCli.USAGE, run("lag", "--timeout-ms", "0").code());
+        // found probing: these named the client keys they were mapped to instead of the option
+        Result produceTimeout = run("produce", "--topic", "t", "--timeout-ms", "-1");
+        assertEquals(BasaltCli.USAGE, produceTimeout.code());
+        assertTrue(produceTimeout.err().contains("--timeout-ms"), produceTimeout.err());
+        assertTrue(run("topics", "--list", "--timeout-ms", "0").err().contains("--timeout-ms"));
         // found probing a cluster: a huge record size ran out of heap (a stack trace, exit 1); -3 was taken as unlimited
         Result huge = run("perf", "produce", "--topic", "t", "--records", "1", "--record-size", "999999999");
         assertEquals(BasaltCli.USAGE, huge.code(), huge.err());
