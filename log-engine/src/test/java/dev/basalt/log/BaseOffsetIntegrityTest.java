@@ -162,6 +162,28 @@ class BaseOffsetIntegrityTest {
         assertTrue(manager.corruptPartitions().contains(TP), "corrupt at load: " + manager.corruptPartitions());
     }
 
+    /**
+     * The leader epoch field is outside the CRC too: a flipped high bit (epoch 0 read as 16777216)
+     * was adopted by crash recovery, and the partition then refused every append as "older than the
+     * latest epoch". Below the stored recovery point the stored epochs say what each batch's must be.
+     */
+    @Test
+    void recoveryAfterACrash_refusesADamagedLeaderEpochBelowTheRecoveryPoint() throws Exception {
+        PartitionLog log = fill(40);
+        Path active = log.directory().resolve(Segment.fileName(log.segmentBaseOffsets().get(log.segmentBaseOffsets().size() - 1)));
+        List<long[]> batches = LogTestSupport.batchPositions(active);
+        long[] victim = batches.get(batches.size() - 2);
+        log.flush();
+        manager.close(); // writes the state (epochs, recovery point) ...
+        manager = open();
+        LogTestHooks.crash(manager); // ... and an unclean stop makes the next open scan
+        manager = null;
+        flipBaseOffset(active, victim[0], 12, 0x01); // partitionLeaderEpoch's high byte: 1 -> 16777217
+
+        manager = open();
+        assertTrue(manager.corruptPartitions().contains(TP), "corrupt at load: " + manager.corruptPartitions());
+    }
+
     @Test
     void aFollowerOfACompactedLeader_andACompactedTopic_mayHaveGaps_durably() throws Exception {
         manager = open();

@@ -52,6 +52,14 @@ final class Recovery {
     private boolean indexRebuilt;
     /** The stored state says the log has no gaps: scans check that every batch follows the previous one exactly. */
     private boolean contiguous;
+    /**
+     * The stored state's leader epochs (start offset → epoch) and its recovery point: every batch
+     * below that point was appended before the state was written, so its epoch is the one the state
+     * names for its offset. The epoch field is outside the CRC; a flipped bit there made a
+     * partition refuse every append ("older than the latest epoch 16777216"). Empty without a state.
+     */
+    private final java.util.TreeMap<Long, Integer> storedEpochs = new java.util.TreeMap<>();
+    private long storedRecoveryPoint = -1;
 
     private Recovery(Path dir, FileLayer files, IndexStore index, long partitionId, IndexWriter writer) {
         this.dir = dir;
@@ -78,6 +86,10 @@ final class Recovery {
         r.cleanShutdown = cleanShutdown;
         r.indexRebuilt = indexRebuilt;
         r.contiguous = state != null && !state.gapsPossible();
+        if (state != null) {
+            state.epochs().forEach(e -> r.storedEpochs.put(e.startOffset(), e.epoch()));
+            r.storedRecoveryPoint = state.recoveryPoint();
+        }
         long scanFrom = r.start(state, paths);
         r.openUnscanned(paths.headMap(scanFrom, false));
         r.scan(new ArrayList<>(paths.tailMap(scanFrom, true).values()));
@@ -223,7 +235,7 @@ final class Recovery {
     private SegmentScanner.ScanResult scanOne(Path path, long base, int fileBytes) {
         Segment probe = Segment.openSealed(files, path, base, fileBytes);
         try {
-            return SegmentScanner.scan(probe, fileBytes, next, contiguous, (batch, pos) -> {
+            return SegmentScanner.scan(probe, fileBytes, next, contiguous, this::epochProblem, (batch, pos) -> {
                 writer.onBatch(base, pos, batch.baseOffset(), batch.sizeInBytes(), batch.maxTimestamp());
                 if (batch.partitionLeaderEpoch() >= 0) {
                     epochs.assignFromLog(batch.partitionLeaderEpoch(), batch.baseOffset());
@@ -232,6 +244,19 @@ final class Recovery {
         } finally {
             probe.close();
         }
+    }
+
+    /** Why a batch's leader epoch contradicts the stored state (see {@link #storedEpochs}), or null. */
+    private String epochProblem(dev.basalt.record.RecordBatch batch) {
+        if (batch.partitionLeaderEpoch() < 0 || batch.lastOffset() >= storedRecoveryPoint) {
+            return null;
+        }
+        Map.Entry<Long, Integer> covering = storedEpochs.floorEntry(batch.baseOffset());
+        if (covering == null || covering.getValue() == batch.partitionLeaderEpoch()) {
+            return null;
+        }
+        return "batch at offset " + batch.baseOffset() + " has leader epoch " + batch.partitionLeaderEpoch() + " but the log's"
+                + " epoch there is " + covering.getValue() + " (a damaged epoch field: the CRC does not cover it)";
     }
 
     /** Cuts the last segment to its valid bytes and opens it as the active segment. */

@@ -44,6 +44,15 @@ public final class SegmentScanner {
      * ended. A base offset is outside the batch's CRC: this is what catches a flipped bit there.
      */
     public static ScanResult scan(Segment segment, int limitBytes, long expectedNextOffset, boolean contiguous, BatchVisitor visitor) {
+        return scan(segment, limitBytes, expectedNextOffset, contiguous, b -> null, visitor);
+    }
+
+    /**
+     * As above; {@code check} judges each batch that passed the built-in checks and returns why it
+     * is invalid, or null: the scan stops there as at any other bad batch.
+     */
+    public static ScanResult scan(Segment segment, int limitBytes, long expectedNextOffset, boolean contiguous,
+                                  java.util.function.Function<RecordBatch, String> check, BatchVisitor visitor) {
         ByteBuffer map = segment.mapping();
         int pos = 0;
         long next = Math.max(expectedNextOffset, segment.baseOffset());
@@ -73,6 +82,10 @@ public final class SegmentScanner {
                 return new ScanResult(pos, next, maxTimestamp, "batch offsets [" + batch.baseOffset() + ", "
                         + batch.lastOffset() + "] do not follow offset " + next + (contiguous && batch.baseOffset() > next
                         ? " in a log without gaps (a damaged base offset: the CRC does not cover it)" : ""));
+            }
+            String invalid = check.apply(batch);
+            if (invalid != null) {
+                return new ScanResult(pos, next, maxTimestamp, invalid);
             }
             visitor.onBatch(batch, pos);
             maxTimestamp = Math.max(maxTimestamp, batch.maxTimestamp());
