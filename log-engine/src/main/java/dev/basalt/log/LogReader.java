@@ -158,9 +158,12 @@ final class LogReader {
         while (cursor < size) {
             checkHeader(seg, map, cursor, size);
             long base = Segment.baseOffsetAt(map, cursor);
-            if (contiguous && (cursor == pos ? base > startOffset : base != next)) {
+            if (contiguous && (cursor == pos ? seg.baseOffset() <= startOffset && base > startOffset : base != next)) {
                 // Without gaps the batch holding the asked offset starts at or before it, and each
-                // later one where the previous ended: a base offset is outside the CRC.
+                // later one where the previous ended: a base offset is outside the CRC. (A read
+                // that moved on to a later segment is not judged here: retention or a truncation
+                // removing segments under it looks the same; the scrubber and recovery judge
+                // missing segments.)
                 long expected = cursor == pos ? startOffset : next;
                 if (truncations != truncationsAtStart) {
                     break; // truncated under the read: not corruption

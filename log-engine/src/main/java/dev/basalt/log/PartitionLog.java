@@ -147,9 +147,11 @@ public final class PartitionLog {
             }
         });
         this.commit = new GroupCommit(new CommitTarget(), files, dir, clock);
-        this.gapsPossible = loaded.gapsPossible() || config.cleanupCompact();
-        // Newly possible gaps are made durable before compaction can make any.
-        persistState(gapsPossible && !loaded.gapsPossible(), -1);
+        // Newly possible gaps are made durable (the sync write) before compaction can make any.
+        boolean mayHaveGaps = loaded.gapsPossible() || config.cleanupCompact();
+        index.saveState(dir.getFileName().toString(), new PartitionState(partitionId, logStartOffset, recoveryPoint,
+                highWatermark, -1, epochs.entries(), mayHaveGaps), mayHaveGaps && !loaded.gapsPossible());
+        this.gapsPossible = mayHaveGaps;
         // ---- producer state (issue 11): last, it reads the log through the read path
         this.producers = new PartitionProducerState(tp, partitionId, index, producersPerPartitionMax);
         producers.load(logStartOffset, logEndOffset, PartitionProducerState.readerOf(this));
@@ -358,10 +360,25 @@ public final class PartitionLog {
             if (!gapsPossible && (first > logEndOffset || expected - first != countOffsets(batches))) {
                 // The leader's log has gaps (it was compacted): so will ours, and the checks that
                 // rely on none must know before the first gap is on disk.
-                gapsPossible = true;
-                persistState(true, -1);
+                markGapsPossible();
             }
-            writeBatches(buf, batches, clock.millis(), cfg);
+            try {
+                writeBatches(buf, batches, clock.millis(), cfg);
+            } catch (RuntimeException e) {
+                // Part of the payload may be written (a roll or a full disk between runs): its
+                // epochs go into the cache all the same, or a later recovery would find batches
+                // whose epoch the stored state does not name.
+                for (RecordBatch b : batches) {
+                    if (b.partitionLeaderEpoch() >= 0 && b.nextOffset() <= logEndOffset) {
+                        try {
+                            epochs.assign(b.partitionLeaderEpoch(), b.baseOffset());
+                        } catch (RuntimeException ignored) {
+                            // the cache refuses it: nothing better to record
+                        }
+                    }
+                }
+                throw e;
+            }
             producers.onFollowerAppend(batches);
             producers.afterAppend(segments.active().baseOffset(), logEndOffset);
             boolean changed = false;
@@ -849,15 +866,21 @@ public final class PartitionLog {
     public void updateConfig(LogConfig newConfig) {
         lock.lock();
         try {
-            if (newConfig.cleanupCompact() && !gapsPossible) {
-                gapsPossible = true;
-                persistState(true, -1); // durable before the compactor can remove a batch
+            if (newConfig.cleanupCompact() && !gapsPossible && !closed) {
+                markGapsPossible(); // durable before the compactor can remove a batch
             }
             config = newConfig;
             indexWriter.indexIntervalBytes(newConfig.indexIntervalBytes());
         } finally {
             lock.unlock();
         }
+    }
+
+    /** Records durably that the log may have gaps, then sets {@link #gapsPossible} (under the lock). */
+    private void markGapsPossible() {
+        index.saveState(dir.getFileName().toString(), new PartitionState(partitionId, logStartOffset, recoveryPoint,
+                highWatermark, -1, epochs.entries(), true), true);
+        gapsPossible = true;
     }
 
     private void persistState(boolean sync, long cleanEndOffset) {
@@ -893,7 +916,8 @@ public final class PartitionLog {
                 return logEndOffset;
             }
             Segment target = segments.segmentFor(offset);
-            removeSegments(segments.after(target.baseOffset()));
+            // Newest first: a crash part-way leaves the log's segments a contiguous run from its start.
+            removeSegments(newestFirst(segments.after(target.baseOffset())));
             int size = target.sizeBytes();
             int cut = target.retain() ? locateAndRelease(target, size, offset) : -1;
             if (cut < 0) {
@@ -965,6 +989,12 @@ public final class PartitionLog {
         persistState(true, -1);
     }
 
+    private static List<Segment> newestFirst(java.util.Collection<Segment> segments) {
+        List<Segment> out = new ArrayList<>(segments);
+        java.util.Collections.reverse(out);
+        return out;
+    }
+
     /** Takes segments out of the log; their files are renamed {@code .deleted} and removed once unreferenced. */
     private void removeSegments(List<Segment> doomed) {
         for (Segment s : doomed) {
@@ -1001,7 +1031,7 @@ public final class PartitionLog {
         lock.lock();
         try {
             ensureWritable();
-            removeSegments(new ArrayList<>(segments.all()));
+            removeSegments(newestFirst(segments.all())); // newest first, as in truncateTo
             Segment fresh = Segment.createActive(files, dir, offset, config.segmentBytes());
             segments.putActive(fresh);
             logStartOffset = offset;
@@ -1079,8 +1109,10 @@ public final class PartitionLog {
                 doomed.add(c.segment);
             }
             long newStart = plan.newLogStartOffset();
-            removeSegments(doomed);
+            // The new start first: a read at the old start meanwhile is out of range, never a read
+            // of the next segment taken for missing offsets.
             logStartOffset = Math.max(logStartOffset, newStart);
+            removeSegments(doomed);
             highWatermark = Math.max(highWatermark, logStartOffset);
             recoveryPoint = Math.max(recoveryPoint, logStartOffset);
             index.deleteOffsetRange(partitionId, 0, logStartOffset);

@@ -163,6 +163,9 @@ final class Scrubber {
             return -1; // swapped out meanwhile: look again
         }
         try {
+            // Sealed before the size is read: a segment sealed during this call has batches past
+            // this size, and moving on to the next segment would look like missing offsets.
+            boolean sealed = seg.isSealed();
             int size = seg.sizeBytes();
             ByteBuffer map = seg.mapping();
             long used = 0;
@@ -212,7 +215,7 @@ final class Scrubber {
             bytesScrubbed += used;
             passBytes += used;
             if (position >= size) {
-                if (seg.isSealed()) {
+                if (sealed) {
                     segmentBase = seg.baseOffset() + 1; // the next segment at or after this
                     position = 0;
                     return used == 0 ? -1 : used;

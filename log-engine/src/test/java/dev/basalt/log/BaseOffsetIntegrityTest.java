@@ -144,8 +144,52 @@ class BaseOffsetIntegrityTest {
             });
         }
         assertEquals(List.of(bases.get(2)), found2, "the first missing offset");
-        long missing = bases.get(2);
-        assertThrows(CorruptLogException.class, () -> reopened.read(missing, 1 << 20, Long.MAX_VALUE));
+    }
+
+    /**
+     * After a crash a segment starts past where the data before it ends, above the recovery point
+     * (a rolled segment's unflushed tail lost with the power leaves this): nothing from there was
+     * acknowledged as flushed, so that segment goes and the log goes on from the end of the data
+     * without a hole. A review found the first version kept the later segment as the active one,
+     * with a base above the log end, so later appends would have been stored under wrong offsets.
+     * Made deterministic: the stored recovery point is set inside an earlier segment, and the last
+     * segment is renamed 5 offsets higher.
+     */
+    @Test
+    void aSegmentStartingPastTheDataAboveTheRecoveryPoint_isCutLikeATornTail_andTheLogGoesOnWithoutAHole() throws Exception {
+        PartitionLog log = fill(130);
+        List<Long> bases = log.segmentBaseOffsets();
+        assertTrue(bases.size() >= 3, "rolled: " + bases);
+        long lastBase = bases.get(bases.size() - 1);
+        long rp = bases.get(bases.size() - 2) + 1; // inside the segment before the last
+        PartitionState stored = manager.index().loadAllStates().get(TP.dirName());
+        manager.close();
+        manager = null;
+        try (var index = dev.basalt.log.index.IndexStore.open(dir.resolve(LogManager.INDEX_DIR))) {
+            PartitionState now = index.loadAllStates().get(TP.dirName());
+            index.saveState(TP.dirName(), new PartitionState(now.partitionId(), now.logStartOffset(), rp, rp, -1, now.epochs(),
+                    false), true);
+        }
+        Path last = dir.resolve(TP.dirName()).resolve(Segment.fileName(lastBase));
+        Files.move(last, last.resolveSibling(Segment.fileName(lastBase + 5)));
+        assertFalse(stored.gapsPossible());
+
+        manager = open();
+        assertTrue(manager.corruptPartitions().isEmpty(), "above the recovery point: not corruption " + manager.corruptPartitions());
+        PartitionLog reopened = manager.get(TP);
+        assertEquals(lastBase, reopened.logEndOffset(), "the log ends where the data ends");
+        assertEquals(bases.get(bases.size() - 2), reopened.segmentBaseOffsets().get(reopened.segmentBaseOffsets().size() - 1),
+                "the segment before is the active one again");
+        reopened.appendAsLeader(TestBatches.batch(List.of(new TestBatches.Rec(5000, "k" + lastBase, "after"))), 1);
+        reopened.flush();
+        LogTestHooks.crash(manager);
+        manager = open();
+        assertTrue(manager.corruptPartitions().isEmpty(), manager.corruptPartitions().toString());
+        List<TestBatches.Stored> all = LogTestSupport.readAll(manager.get(TP), 0);
+        for (TestBatches.Stored r : all) {
+            assertEquals("k" + r.offset(), r.key());
+        }
+        assertEquals(lastBase + 1, all.size());
     }
 
     @Test

@@ -87,7 +87,14 @@ class ReassignmentE2ETest extends ClusterTestSupport {
             assertTrue(unknown.getMessage().contains("broker 99 is not registered"), unknown.getMessage());
             DecommissionProgress p = Admin.get(admin.decommissionBroker(1), Duration.ofSeconds(20));
             assertTrue(p.decommissioned());
+            // The broker answering may apply the committed decommission a moment later: bounded wait.
+            long seen = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
             var described = Admin.get(admin.describeCluster(true), Duration.ofSeconds(20)).brokers();
+            while (!described.stream().filter(b -> b.decommissioned()).map(b -> b.id()).toList().equals(List.of(1))
+                    && System.nanoTime() < seen) {
+                sleepMs(200);
+                described = Admin.get(admin.describeCluster(true), Duration.ofSeconds(20)).brokers();
+            }
             assertEquals(List.of(1), described.stream().filter(b -> b.decommissioned()).map(b -> b.id()).toList(),
                     "describeCluster marks broker 1 (only) decommissioned: " + described);
             long deadline = System.nanoTime() + MOVE.toNanos();

@@ -146,6 +146,10 @@ final class Recovery {
         for (int i = 0; i < toScan.size(); i++) {
             Path path = toScan.get(i);
             long base = Segment.parseBaseOffset(path.getFileName().toString());
+            if (contiguous && i > 0 && base != next) {
+                missingSegment(toScan.subList(i, toScan.size()), base);
+                return;
+            }
             int fileBytes = sizeOf(path);
             SegmentScanner.ScanResult r = scanOne(path, base, fileBytes);
             boolean last = i == toScan.size() - 1;
@@ -244,6 +248,48 @@ final class Recovery {
         } finally {
             probe.close();
         }
+    }
+
+    /**
+     * A log without gaps whose next segment starts past where the scanned data ended ({@code next}):
+     * offsets are missing between them (a segment file deleted, or a rolled segment's unflushed
+     * tail lost with the power). Below the recovery point that is flushed data lost: corruption
+     * (a repair cuts there). Above it, nothing from {@code next} on was acknowledged as flushed:
+     * like a torn tail, the later segments go and the previous segment becomes the active one, so
+     * the log goes on from {@code next} without a hole.
+     */
+    private void missingSegment(List<Path> rest, long base) throws IOException {
+        boolean belowRecoveryPoint = next < recoveryPoint;
+        Path path = rest.get(0);
+        if (belowRecoveryPoint && !cutCorruption) {
+            throw new CorruptLogException(path, 0, "segment " + base + " starts where offset " + next + " was expected: offsets "
+                    + next + ".." + (base - 1) + " are missing (a segment file deleted?) below recovery point " + recoveryPoint);
+        }
+        SegmentScanner.Census dropped = SegmentScanner.Census.NONE;
+        for (Path later : rest) {
+            dropped = SegmentScanner.combine(dropped, census(later, Segment.parseBaseOffset(later.getFileName().toString()), 0,
+                    sizeOf(later)));
+        }
+        LOG.warn("{}: offsets {}..{} are missing before segment {}; dropping it and {} later segment(s) ({}){}", dir, next, base - 1,
+                path.getFileName(), rest.size() - 1, dropped, belowRecoveryPoint ? " (repair: flushed up to the recovery point "
+                        + recoveryPoint + ")" : " (above the recovery point " + recoveryPoint + ": never acknowledged as flushed)");
+        if (belowRecoveryPoint) {
+            recoveryPoint = next;
+            highWatermark = Math.min(highWatermark, next);
+        }
+        for (Path later : rest) {
+            if (preserveDir != null) {
+                Files.createDirectories(preserveDir);
+                Files.move(later, preserveDir.resolve(later.getFileName()));
+            } else {
+                files.delete(later);
+            }
+        }
+        // The previous segment, opened as sealed, becomes the active one again.
+        Segment previous = segments.remove(segments.size() - 1);
+        cutFile = previous.path();
+        cutBytes = previous.sizeBytes();
+        previous.close();
     }
 
     /** Why a batch's leader epoch contradicts the stored state (see {@link #storedEpochs}), or null. */

@@ -40,8 +40,9 @@ public final class SegmentScanner {
 
     /**
      * As above; {@code contiguous}: the log has no gaps (PartitionState's gapsPossible is false), so
-     * the segment must start at {@code expectedNextOffset} and every batch where the previous one
-     * ended. A base offset is outside the batch's CRC: this is what catches a flipped bit there.
+     * every batch must start where the previous one ended. A base offset is outside the batch's CRC:
+     * this is what catches a flipped bit there. (Whether the segment itself starts where the one
+     * before ended is the caller's question: see Recovery.)
      */
     public static ScanResult scan(Segment segment, int limitBytes, long expectedNextOffset, boolean contiguous, BatchVisitor visitor) {
         return scan(segment, limitBytes, expectedNextOffset, contiguous, b -> null, visitor);
@@ -57,10 +58,6 @@ public final class SegmentScanner {
         int pos = 0;
         long next = Math.max(expectedNextOffset, segment.baseOffset());
         long maxTimestamp = Segment.UNKNOWN_TIMESTAMP;
-        if (contiguous && segment.baseOffset() != expectedNextOffset) {
-            return new ScanResult(0, expectedNextOffset, maxTimestamp, "segment " + segment.baseOffset() + " starts where offset "
-                    + expectedNextOffset + " was expected: offsets missing in a log without gaps (a segment file is missing)");
-        }
         while (pos < limitBytes) {
             if (limitBytes - pos < RecordBatch.LOG_OVERHEAD_BYTES) {
                 if (allZero(map, pos, limitBytes)) {
