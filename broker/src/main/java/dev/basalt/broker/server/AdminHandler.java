@@ -182,7 +182,8 @@ public final class AdminHandler {
         }
         String throttle = dev.basalt.broker.replica.fetcher.ReassignmentThrottle.CONFIG_KEY;
         if (only.isEmpty() || only.contains(throttle)) {
-            String own = brokerName.isEmpty() ? null
+            // A per-broker value exists only under a broker id (other names describe this node's keys, as before).
+            String own = !brokerName.matches("[0-9]{1,9}") ? null
                     : image.configs().configs(new ConfigResource(ConfigResource.Type.BROKER, brokerName)).get(throttle);
             String clusterWide = image.configs().configs(new ConfigResource(ConfigResource.Type.BROKER, "")).get(throttle);
             ConfigEntry.Builder e = ConfigEntry.newBuilder().setName(throttle).setType(ConfigEntry.Type.LONG);
