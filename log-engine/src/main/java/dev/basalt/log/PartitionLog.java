@@ -149,8 +149,7 @@ public final class PartitionLog {
         this.commit = new GroupCommit(new CommitTarget(), files, dir, clock);
         // Newly possible gaps are made durable (the sync write) before compaction can make any.
         boolean mayHaveGaps = loaded.gapsPossible() || config.cleanupCompact();
-        index.saveState(dir.getFileName().toString(), new PartitionState(partitionId, logStartOffset, recoveryPoint,
-                highWatermark, -1, epochs.entries(), mayHaveGaps), mayHaveGaps && !loaded.gapsPossible());
+        saveState(mayHaveGaps && !loaded.gapsPossible(), -1, mayHaveGaps);
         this.gapsPossible = mayHaveGaps;
         // ---- producer state (issue 11): last, it reads the log through the read path
         this.producers = new PartitionProducerState(tp, partitionId, index, producersPerPartitionMax);
@@ -878,14 +877,18 @@ public final class PartitionLog {
 
     /** Records durably that the log may have gaps, then sets {@link #gapsPossible} (under the lock). */
     private void markGapsPossible() {
-        index.saveState(dir.getFileName().toString(), new PartitionState(partitionId, logStartOffset, recoveryPoint,
-                highWatermark, -1, epochs.entries(), true), true);
+        saveState(true, -1, true);
         gapsPossible = true;
     }
 
     private void persistState(boolean sync, long cleanEndOffset) {
+        saveState(sync, cleanEndOffset, gapsPossible);
+    }
+
+    /** Writes the partition's state with {@code gaps} as its gapsPossible (which may be ahead of the field). */
+    private void saveState(boolean sync, long cleanEndOffset, boolean gaps) {
         index.saveState(dir.getFileName().toString(), new PartitionState(partitionId, logStartOffset, recoveryPoint,
-                highWatermark, cleanEndOffset, epochs.entries(), gapsPossible), sync);
+                highWatermark, cleanEndOffset, epochs.entries(), gaps), sync);
     }
 
     // ------------------------------------------------------------------ truncation
