@@ -586,8 +586,7 @@ public final class LogManager implements AutoCloseable {
     /**
      * Under the create lock: closes the partition's open log, forgets its index and reloads it from
      * the first byte, cut at the first corrupt batch (what the cut drops is moved to {@code preserveDir}
-     * when given, else deleted). Returns the log without registering it; the caller's state, if
-     * any, is {@link #cleanEndBefore} of what was stored before.
+     * when given, else deleted). Returns the log without registering it.
      */
     private PartitionLog reloadCut(TopicPartition tp, LogConfig config, Path preserveDir) {
         PartitionLog open = logs.remove(tp);
@@ -599,7 +598,8 @@ public final class LogManager implements AutoCloseable {
             index.clearIndex(state.partitionId());
         }
         Path dir = dataDir.resolve(tp.dirName());
-        if (!Files.isDirectory(dir)) {
+        boolean vanished = !Files.isDirectory(dir);
+        if (vanished) {
             // a directory that vanished while the node was stopped (loadAll): rebuilt empty
             try {
                 files.createDirectories(dir);
@@ -608,8 +608,21 @@ public final class LogManager implements AutoCloseable {
                 throw new LogStorageException("cannot recreate the partition directory", dir, e);
             }
         }
-        // No state: recovery scans every segment from the first byte and rebuilds the index.
-        return loadPartition(tp, null, false, config, true, preserveDir);
+        if (state == null || vanished) {
+            // No state: recovery scans every segment from the first byte and rebuilds the index.
+            return loadPartition(tp, null, false, config, true, preserveDir);
+        }
+        // The state is kept for what it knows that the bytes cannot prove: that the log has no gaps,
+        // and the epoch of each offset below its recovery point. Without it a damaged base offset
+        // or leader epoch (outside the CRC), which reads and the scrubber find, passed the repair's
+        // scan and stayed in the log. Its recovery point is trusted as a restart trusts it; every
+        // segment is scanned and the index rebuilt.
+        long partitionId = index.allocatePartitionId();
+        PartitionState kept = new PartitionState(partitionId, state.logStartOffset(), state.recoveryPoint(), state.highWatermark(), -1,
+                state.epochs(), state.gapsPossible());
+        LoadedLog loaded = LogLoader.loadWithRebuiltIndex(dir, files, index, partitionId, kept, config.segmentBytes(),
+                config.indexIntervalBytes(), true, preserveDir);
+        return open(tp, dir, partitionId, loaded, config);
     }
 
     /**

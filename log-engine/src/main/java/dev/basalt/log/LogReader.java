@@ -43,6 +43,21 @@ final class LogReader {
         default boolean contiguous() {
             return false;
         }
+
+        /** The leader epoch the log's epoch cache names for {@code offset}, -1 if none (lock-free). */
+        default int epochAt(long offset) {
+            return -1;
+        }
+
+        /**
+         * Under the log's lock: whether a batch of {@code seg} at {@code baseOffset} whose epoch field
+         * reads {@code batchEpoch} contradicts the epoch cache, with no truncation since the read
+         * began ({@code truncationsAtStart} of this reader) and {@code seg} still in the log. False
+         * means the log changed under the read (or an append had not yet recorded its epoch).
+         */
+        default boolean epochContradicts(Segment seg, long baseOffset, int batchEpoch, long truncationsAtStart) {
+            return false;
+        }
     }
 
     private final TopicPartition tp;
@@ -77,6 +92,11 @@ final class LogReader {
     /** A truncation is complete; only the log's append lock holder calls this. */
     void truncated() {
         truncations++; // single writer (the append lock); volatile for the readers
+    }
+
+    /** Truncations completed so far (see {@link Bounds#epochContradicts}). */
+    long truncations() {
+        return truncations;
     }
 
     /** See {@link PartitionLog#read}. */
@@ -182,7 +202,10 @@ final class LogReader {
                 break;
             }
             if (cursor + batchBytes > seg.verifiedBytes()) {
-                CorruptBatchException bad = verify(seg, map, cursor, batchBytes);
+                CorruptBatchException bad = verify(seg, map, cursor, batchBytes, truncationsAtStart);
+                if (bad == CHANGED_UNDER_READ) {
+                    break; // serve what came before; the next read judges afresh
+                }
                 if (bad != null) {
                     if (cursor > pos) {
                         break; // serve the good batches before it; the next read, starting at it, fails
@@ -259,12 +282,31 @@ final class LogReader {
         }
     }
 
-    /** Verifies the batch at {@code pos} (extending the segment's verified prefix); the failure, or null. */
-    private CorruptBatchException verify(Segment seg, ByteBuffer map, int pos, int batchBytes) {
+    /** What {@link #verify} answers when the log changed under the read: neither good nor corrupt. */
+    private static final CorruptBatchException CHANGED_UNDER_READ =
+            new CorruptBatchException(new TopicPartition("-", 0), -1, java.nio.file.Path.of("-"), -1, "changed under the read");
+
+    /**
+     * Verifies the batch at {@code pos} (extending the segment's verified prefix): its CRC, and its
+     * leader epoch against the log's epoch cache (the epoch field is outside the CRC; a damaged one
+     * passed on to a follower would put a false epoch in its cache, and one older than the truth
+     * makes it refuse every later batch). The failure, {@link #CHANGED_UNDER_READ}, or null.
+     */
+    private CorruptBatchException verify(Segment seg, ByteBuffer map, int pos, int batchBytes, long truncationsAtStart) {
+        long base = Segment.baseOffsetAt(map, pos);
         try {
             RecordBatch.wrap(map.slice(pos, batchBytes)).validateChecksum();
         } catch (dev.basalt.record.CorruptRecordException e) {
-            return new CorruptBatchException(tp, Segment.baseOffsetAt(map, pos), seg.path(), pos, e.getMessage());
+            return new CorruptBatchException(tp, base, seg.path(), pos, e.getMessage());
+        }
+        int batchEpoch = map.getInt(pos + RecordBatch.PARTITION_LEADER_EPOCH_OFFSET);
+        int logEpoch = batchEpoch < 0 ? -1 : bounds.epochAt(base);
+        if (logEpoch >= 0 && logEpoch != batchEpoch) {
+            if (!bounds.epochContradicts(seg, base, batchEpoch, truncationsAtStart)) {
+                return CHANGED_UNDER_READ;
+            }
+            return new CorruptBatchException(tp, base, seg.path(), pos, "leader epoch " + batchEpoch + " where the log's epoch for"
+                    + " offset " + base + " is " + logEpoch + " (a damaged epoch field: the CRC does not cover it)");
         }
         seg.verified(pos, pos + batchBytes);
         return null;

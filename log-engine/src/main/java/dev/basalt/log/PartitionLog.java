@@ -66,7 +66,7 @@ public final class PartitionLog {
     private final LogSegments segments;
     private final LogReader reader;
     private final GroupCommit commit;
-    private final LeaderEpochCache epochs; // guarded by lock
+    private final LeaderEpochCache epochs; // guarded by lock (its epochAt reads a snapshot without it)
     private final IndexWriter indexWriter; // guarded by lock
     private volatile LogConfig config;
     private volatile long logStartOffset;
@@ -145,6 +145,21 @@ public final class PartitionLog {
             public boolean contiguous() {
                 return !gapsPossible;
             }
+
+            @Override
+            public int epochAt(long offset) {
+                return epochs.epochAt(offset);
+            }
+
+            @Override
+            public boolean epochContradicts(Segment seg, long baseOffset, int batchEpoch, long truncationsAtStart) {
+                lock.lock();
+                try {
+                    return reader.truncations() == truncationsAtStart && epochStillContradicts(seg, baseOffset, batchEpoch);
+                } finally {
+                    lock.unlock();
+                }
+            }
         });
         this.commit = new GroupCommit(new CommitTarget(), files, dir, clock);
         // Newly possible gaps are made durable (the sync write) before compaction can make any.
@@ -197,6 +212,35 @@ public final class PartitionLog {
         } finally {
             lock.unlock();
         }
+    }
+
+    /** Lock-free: the leader epoch the epoch cache names for {@code offset}, -1 if none (see {@link LeaderEpochCache#epochAt}). */
+    public int epochAt(long offset) {
+        return epochs.epochAt(offset);
+    }
+
+    /**
+     * For the scrubber, which reads without the lock: whether a batch of {@code seg} at {@code baseOffset}
+     * whose epoch field reads {@code batchEpoch} contradicts the epoch cache, the log neither truncated
+     * nor restarted since {@code truncationsSeen} and {@code seg} still in it (an append publishes its
+     * batches before it records their epoch: under the lock that is done).
+     */
+    public boolean epochContradicts(Segment seg, long baseOffset, int batchEpoch, long truncationsSeen) {
+        lock.lock();
+        try {
+            return truncations == truncationsSeen && epochStillContradicts(seg, baseOffset, batchEpoch);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Caller holds the lock. */
+    private boolean epochStillContradicts(Segment seg, long baseOffset, int batchEpoch) {
+        if (closed || segments.get(seg.baseOffset()) != seg || baseOffset < logStartOffset || baseOffset >= logEndOffset) {
+            return false;
+        }
+        int logEpoch = epochs.epochAt(baseOffset);
+        return logEpoch >= 0 && logEpoch != batchEpoch;
     }
 
     public Path directory() {

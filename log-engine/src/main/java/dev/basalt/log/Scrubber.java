@@ -171,7 +171,7 @@ final class Scrubber {
             long used = 0;
             while (position < size && used < budget) {
                 int start = position;
-                long missingFrom = -1; // a jump in a log without gaps: the first offset missing
+                long findingAt = -1; // where a finding of the checks below lies (a jump: the first offset missing)
                 RecordBatch batch;
                 try {
                     LogReader.checkHeader(seg, map, position, size);
@@ -187,14 +187,23 @@ final class Scrubber {
                     if (jump && !log.gapsPossible()) {
                         long at = expectedOffset >= 0 ? expectedOffset : seg.baseOffset();
                         if (log.offsetsMissingAfter(at, truncationsSeen) && stillThere(log, seg)) {
-                            missingFrom = at;
+                            findingAt = at;
                             throw new CorruptRecordException("batch offset " + batch.baseOffset() + " where " + at + " was expected in a"
                                     + " log without gaps (a damaged base offset, which the CRC does not cover, or a missing segment)");
                         }
                         expectedOffset = -1; // the log changed under the scan: start judging afresh
                     }
+                    // The epoch field is outside the CRC too (see LogReader#verify).
+                    int batchEpoch = batch.partitionLeaderEpoch();
+                    int logEpoch = batchEpoch < 0 ? -1 : log.epochAt(batch.baseOffset());
+                    if (logEpoch >= 0 && logEpoch != batchEpoch && log.epochContradicts(seg, batch.baseOffset(), batchEpoch,
+                            truncationsSeen)) {
+                        findingAt = batch.baseOffset();
+                        throw new CorruptRecordException("batch at offset " + batch.baseOffset() + " has leader epoch " + batchEpoch
+                                + " where the log's epoch for it is " + logEpoch + " (a damaged epoch field: the CRC does not cover it)");
+                    }
                 } catch (CorruptRecordException | CorruptLogException e) {
-                    long offset = missingFrom >= 0 ? missingFrom : start == 0 ? seg.baseOffset() : expectedOffset;
+                    long offset = findingAt >= 0 ? findingAt : start == 0 ? seg.baseOffset() : expectedOffset;
                     if (!stillThere(log, seg)) {
                         return -1; // truncated or compacted under the scan: not corruption
                     }

@@ -228,6 +228,131 @@ class BaseOffsetIntegrityTest {
         assertTrue(manager.corruptPartitions().contains(TP), "corrupt at load: " + manager.corruptPartitions());
     }
 
+    /** Batches 0..59 written in leader epoch 1, 60..149 in epoch 3 (one record per batch). */
+    private PartitionLog fillTwoEpochs() {
+        manager = open();
+        PartitionLog log = manager.getOrCreate(TP, config);
+        for (int i = 0; i < 150; i++) {
+            log.appendAsLeader(TestBatches.batch(List.of(new TestBatches.Rec(1000 + i, "k" + i, "value-" + i + "-" + "x".repeat(60)))),
+                    i < 60 ? 1 : 3);
+        }
+        log.flush();
+        return log;
+    }
+
+    /** The batch holding {@code offset} in a segment of {@code log}: {file, {position, base offset, end}}. */
+    private static Object[] batchHolding(PartitionLog log, long offset) {
+        List<Long> bases = log.segmentBaseOffsets();
+        for (int i = bases.size() - 1; i >= 0; i--) {
+            if (bases.get(i) <= offset) {
+                Path file = log.directory().resolve(Segment.fileName(bases.get(i)));
+                for (long[] b : LogTestSupport.batchPositions(file)) {
+                    if (b[1] == offset) {
+                        return new Object[] {file, b};
+                    }
+                }
+            }
+        }
+        throw new AssertionError("no batch at " + offset);
+    }
+
+    /**
+     * The epoch field after a clean restart (opened without a scan, so recovery never sees it): an
+     * epoch of 3 read as 2 was served to followers, whose epoch caches then named the wrong epoch
+     * (and one read as 16777219 made them refuse every later batch as older). A read checks it
+     * against the log's epoch cache the first time it meets the batch, and stops there.
+     */
+    @Test
+    void aDamagedLeaderEpoch_isNotServed_afterACleanRestart() throws Exception {
+        PartitionLog log = fillTwoEpochs();
+        Object[] victim = batchHolding(log, 100);
+        Path file = (Path) victim[0];
+        long[] batch = (long[]) victim[1];
+        manager.close();
+        flipBaseOffset(file, batch[0], 15, 0x01); // epoch 3 -> 2 (the CRC passes)
+
+        manager = open();
+        List<Long> found = new ArrayList<>();
+        manager.corruptionHandler((l, offset, e) -> found.add(offset));
+        PartitionLog reopened = manager.get(TP);
+        long next = 0;
+        while (next < 100) {
+            try (FetchSlice slice = reopened.read(next, 1 << 20, Long.MAX_VALUE)) {
+                assertFalse(slice.isEmpty(), "stalled at " + next);
+                next = slice.nextOffset();
+            }
+        }
+        assertEquals(100, next, "reads serve everything before the damaged batch");
+        CorruptLogException e = assertThrows(CorruptLogException.class, () -> reopened.read(100, 1 << 20, Long.MAX_VALUE));
+        assertTrue(e.getMessage().contains("leader epoch 2 where the log's epoch for offset 100 is 3"), e.getMessage());
+        for (int i = 0; i < 500 && found.isEmpty(); i++) {
+            Thread.sleep(10);
+        }
+        assertEquals(List.of(100L), found, "reported as corruption at that batch");
+    }
+
+    @Test
+    void theScrubberFindsADamagedLeaderEpoch() throws Exception {
+        PartitionLog log = fillTwoEpochs();
+        Object[] victim = batchHolding(log, 30);
+        manager.close();
+        flipBaseOffset((Path) victim[0], ((long[]) victim[1])[0], 12, 0x01); // epoch 1 -> 16777217
+        manager = open();
+        List<Long> found = new ArrayList<>();
+        List<String> why = new ArrayList<>();
+        for (int i = 0; i < 1000 && found.isEmpty(); i++) {
+            manager.scrubNow(1 << 20, 512, (l, offset, e) -> {
+                found.add(offset);
+                why.add(e.getMessage());
+                l.markCorruptFrom(offset, e);
+            });
+        }
+        assertEquals(List.of(30L), found);
+        assertTrue(why.get(0).contains("leader epoch 16777217"), why.get(0));
+    }
+
+    /**
+     * No false finding where epochs legitimately change: several epochs, a truncation back into an
+     * older one, a follower's append of a newer one, a clean restart, then every batch read and
+     * scrubbed once more.
+     */
+    @Test
+    void epochChecks_acceptEveryLegitimateEpochHistory() throws Exception {
+        PartitionLog log = fillTwoEpochs();
+        log.truncateTo(120);
+        ByteBuffer payload = ByteBuffer.allocate(8192);
+        for (long base = 120; base < 140; base++) {
+            RecordBatchBuilder builder = new RecordBatchBuilder(payload.slice(), 1000).baseOffset(base)
+                    .partitionLeaderEpoch(base < 130 ? 5 : 6);
+            assertTrue(builder.tryAppend(1000, ("k" + base).getBytes(), ("follower-" + base).getBytes(), List.of()));
+            payload.position(payload.position() + builder.build().sizeInBytes());
+        }
+        payload.flip();
+        log.appendAsFollower(payload);
+        log.assignEpoch(8, log.logEndOffset());
+        log.appendAsLeader(TestBatches.batch(List.of(new TestBatches.Rec(9000, "k140", "leader-140"))), 8);
+        log.flush();
+        List<Long> foundLive = new ArrayList<>();
+        for (int i = 0; i < 200; i++) {
+            manager.scrubNow(1 << 20, 4096, (l, offset, e) -> foundLive.add(offset));
+        }
+        assertEquals(List.of(), foundLive, "a live scrub of the changed log");
+        manager.close();
+
+        manager = open();
+        List<Long> found = new ArrayList<>();
+        manager.corruptionHandler((l, offset, e) -> found.add(offset));
+        List<TestBatches.Stored> all = LogTestSupport.readAll(manager.get(TP), 0);
+        assertEquals(141, all.size());
+        for (TestBatches.Stored r : all) {
+            assertEquals("k" + r.offset(), r.key());
+        }
+        for (int i = 0; i < 200; i++) {
+            manager.scrubNow(1 << 20, 4096, (l, offset, e) -> found.add(offset));
+        }
+        assertEquals(List.of(), found, "no finding after a clean restart either");
+    }
+
     @Test
     void aFollowerOfACompactedLeader_andACompactedTopic_mayHaveGaps_durably() throws Exception {
         manager = open();

@@ -16,10 +16,18 @@ import java.util.TreeMap;
  * <p>Invariant: epochs and start offsets are both strictly increasing. Persisted as part of
  * {@link PartitionState}; rebuilt from the batches' partitionLeaderEpoch field if lost.
  *
- * <p>Thread-safety: not thread-safe; the owning log guards it with its lock. Pure: no I/O.
+ * <p>Thread-safety: not thread-safe; the owning log guards it with its lock, except
+ * {@link #epochAt}, which reads a snapshot republished by every change and may be called from any
+ * thread. Pure: no I/O.
  */
 public final class LeaderEpochCache {
     private final TreeMap<Integer, Long> epochs = new TreeMap<>();
+    /** Start offsets and their epochs, both increasing: what {@link #epochAt} reads without the lock. */
+    private volatile Snapshot snapshot = Snapshot.EMPTY;
+
+    private record Snapshot(long[] starts, int[] epochs) {
+        static final Snapshot EMPTY = new Snapshot(new long[0], new int[0]);
+    }
 
     public LeaderEpochCache() {
     }
@@ -28,6 +36,33 @@ public final class LeaderEpochCache {
         for (EpochEntry e : entries) {
             assignFromLog(e.epoch(), e.startOffset());
         }
+    }
+
+    /**
+     * The epoch that wrote {@code offset}: the one with the greatest start offset at or below it,
+     * or -1 if none starts that early. Lock-free (a snapshot of the last change): a reader checks a
+     * batch's epoch field, which its CRC does not cover, against it.
+     */
+    public int epochAt(long offset) {
+        Snapshot s = snapshot;
+        int i = java.util.Arrays.binarySearch(s.starts(), offset);
+        if (i < 0) {
+            i = -i - 2; // the entry before the insertion point
+        }
+        return i < 0 ? EpochEndOffset.UNDEFINED_EPOCH : s.epochs()[i];
+    }
+
+    /** Republishes the snapshot; every change calls it, under the owner's lock. */
+    private boolean changed() {
+        long[] starts = new long[epochs.size()];
+        int[] values = new int[epochs.size()];
+        int i = 0;
+        for (Map.Entry<Integer, Long> e : epochs.entrySet()) {
+            values[i] = e.getKey();
+            starts[i++] = e.getValue();
+        }
+        snapshot = new Snapshot(starts, values);
+        return true;
     }
 
     /** One epoch and the first offset it wrote. */
@@ -50,7 +85,7 @@ public final class LeaderEpochCache {
         Map.Entry<Integer, Long> latest = epochs.lastEntry();
         if (latest == null) {
             epochs.put(epoch, startOffset);
-            return true;
+            return changed();
         }
         if (epoch < latest.getKey()) {
             throw new StaleLeaderEpochException("the leader epoch cache " + this, epoch, latest.getKey());
@@ -63,7 +98,7 @@ public final class LeaderEpochCache {
             return false;
         }
         epochs.put(epoch, startOffset);
-        return true;
+        return changed();
     }
 
     /**
@@ -87,7 +122,7 @@ public final class LeaderEpochCache {
         }
         epochs.entrySet().removeIf(e -> e.getKey() >= epoch || e.getValue() >= startOffset);
         epochs.put(epoch, startOffset);
-        return true;
+        return changed();
     }
 
     private static void checkNonNegative(int epoch, long startOffset) {
@@ -127,7 +162,7 @@ public final class LeaderEpochCache {
 
     /** After truncating the log to {@code endOffset}: epochs that started at or after it are gone. */
     public boolean truncateFromEnd(long endOffset) {
-        return epochs.values().removeIf(start -> start >= endOffset);
+        return epochs.values().removeIf(start -> start >= endOffset) && changed();
     }
 
     /**
@@ -147,11 +182,12 @@ public final class LeaderEpochCache {
         int keep = covering.getKey();
         epochs.headMap(keep, false).clear();
         epochs.put(keep, startOffset);
-        return true;
+        return changed();
     }
 
     public void clear() {
         epochs.clear();
+        changed();
     }
 
     public List<EpochEntry> entries() {

@@ -131,13 +131,24 @@ public final class LogLoader {
      */
     public static LoadedLog loadWithRebuiltIndex(Path dir, FileLayer files, IndexStore index, long partitionId, PartitionState state,
                                                  int segmentBytes, int indexIntervalBytes) {
+        return loadWithRebuiltIndex(dir, files, index, partitionId, state, segmentBytes, indexIntervalBytes, false, null);
+    }
+
+    /**
+     * As above; {@code repair}: cut the log at the first bad batch instead of failing (what the cut
+     * drops goes to {@code preserveDir} when not null). With the state known, the full scan checks
+     * what the CRC does not cover as recovery does below a recovery point: that a log without gaps
+     * has none, and each batch's leader epoch.
+     */
+    public static LoadedLog loadWithRebuiltIndex(Path dir, FileLayer files, IndexStore index, long partitionId, PartitionState state,
+                                                 int segmentBytes, int indexIntervalBytes, boolean repair, Path preserveDir) {
         try {
             TreeMap<Long, Path> paths = listSegments(dir, files);
             if (paths.isEmpty()) {
-                return load(dir, files, index, partitionId, state, false, segmentBytes, indexIntervalBytes);
+                return load(dir, files, index, partitionId, state, false, segmentBytes, indexIntervalBytes, repair, preserveDir);
             }
             IndexWriter writer = new IndexWriter(index, partitionId, indexIntervalBytes);
-            return Recovery.run(dir, files, index, partitionId, state, paths, segmentBytes, writer, false, null, false, true);
+            return Recovery.run(dir, files, index, partitionId, state, paths, segmentBytes, writer, repair, preserveDir, false, true);
         } catch (IOException e) {
             throw new LogStorageException("cannot load partition directory", dir, e);
         }

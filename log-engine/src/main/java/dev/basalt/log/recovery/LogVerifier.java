@@ -14,7 +14,8 @@ import java.util.TreeMap;
 /**
  * Verifies a partition directory offline: every batch of every segment, from the first byte,
  * structure, magic, CRC32C and offsets increasing across segments (what recovery checks, but for
- * the whole log, not only above the recovery point). Reports the first corrupt batch (file, byte,
+ * the whole log, not only above the recovery point); with the partition's stored state, also the
+ * base offsets and leader epochs the CRC does not cover. Reports the first corrupt batch (file, byte,
  * offset, why) and what a repair cutting there would drop.
  *
  * <p>Thread-safety: stateless; reads only (maps each segment read-only, one at a time).
@@ -36,6 +37,34 @@ public final class LogVerifier {
 
     /** Verifies the segments of {@code partitionDir} (leftover .cleaned/.deleted files are not touched). */
     public static Report verify(Path partitionDir, FileLayer files) throws IOException {
+        return verify(partitionDir, files, null);
+    }
+
+    /**
+     * As above; with the partition's stored {@code state} (null: not known) two fields outside the
+     * CRC are checked too, as the node's own recovery and scrubber check them: in a log that cannot
+     * have gaps every batch, and every segment, must start where the one before ended (a damaged
+     * base offset, a deleted segment file), and below the stored recovery point each batch's leader
+     * epoch must be the one the state names for its offset.
+     */
+    public static Report verify(Path partitionDir, FileLayer files, dev.basalt.log.index.PartitionState state) throws IOException {
+        boolean contiguous = state != null && !state.gapsPossible();
+        TreeMap<Long, Integer> storedEpochs = new TreeMap<>();
+        if (state != null) {
+            state.epochs().forEach(e -> storedEpochs.put(e.startOffset(), e.epoch()));
+        }
+        long recoveryPoint = state == null ? -1 : state.recoveryPoint();
+        java.util.function.Function<dev.basalt.record.RecordBatch, String> epochCheck = batch -> {
+            if (batch.partitionLeaderEpoch() < 0 || batch.lastOffset() >= recoveryPoint) {
+                return null;
+            }
+            Map.Entry<Long, Integer> covering = storedEpochs.floorEntry(batch.baseOffset());
+            if (covering == null || covering.getValue() == batch.partitionLeaderEpoch()) {
+                return null;
+            }
+            return "batch at offset " + batch.baseOffset() + " has leader epoch " + batch.partitionLeaderEpoch() + " but the log's"
+                    + " epoch there is " + covering.getValue() + " (a damaged epoch field: the CRC does not cover it)";
+        };
         TreeMap<Long, Path> paths = new TreeMap<>();
         try (var stream = Files.newDirectoryStream(partitionDir)) {
             for (Path p : stream) {
@@ -60,7 +89,13 @@ public final class LogVerifier {
             SegmentScanner.ScanResult r;
             SegmentScanner.Census lost = null;
             try {
-                r = SegmentScanner.scan(probe, (int) size, next, (batch, pos) -> batches[0]++);
+                if (contiguous && i > 0 && base != next) {
+                    // a segment that does not start where the one before ended: its offsets are missing
+                    r = new SegmentScanner.ScanResult(0, next, Segment.UNKNOWN_TIMESTAMP, "segment starts at offset " + base
+                            + " where " + next + " was expected in a log without gaps (a segment file is missing)");
+                } else {
+                    r = SegmentScanner.scan(probe, (int) size, next, contiguous, epochCheck, (batch, pos) -> batches[0]++);
+                }
                 boolean last = i == list.size() - 1;
                 boolean endOfData = r.clean() || (last && r.stopReason().startsWith("zero header"));
                 if (!endOfData) {

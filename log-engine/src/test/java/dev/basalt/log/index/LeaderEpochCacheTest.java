@@ -85,4 +85,27 @@ class LeaderEpochCacheTest {
                 List.of(new LeaderEpochCache.EpochEntry(3, 100), new LeaderEpochCache.EpochEntry(5, 120)));
         assertEquals(s, PartitionState.decode(s.encode()));
     }
+
+    @Test
+    void epochAt_namesTheEpochThatWroteAnOffset_andFollowsEveryChange() {
+        LeaderEpochCache c = new LeaderEpochCache(List.of(new LeaderEpochCache.EpochEntry(2, 10),
+                new LeaderEpochCache.EpochEntry(4, 20)));
+        assertEquals(-1, c.epochAt(9), "before the first epoch's start");
+        assertEquals(2, c.epochAt(10));
+        assertEquals(2, c.epochAt(19));
+        assertEquals(4, c.epochAt(20));
+        assertEquals(4, c.epochAt(Long.MAX_VALUE));
+        c.assign(7, 35);
+        assertEquals(7, c.epochAt(35));
+        assertEquals(4, c.epochAt(34));
+        c.truncateFromEnd(30);
+        assertEquals(4, c.epochAt(35), "epoch 7 went with the truncation");
+        c.truncateFromStart(25);
+        assertEquals(-1, c.epochAt(24));
+        assertEquals(4, c.epochAt(25));
+        c.assignFromLog(3, 22);
+        assertEquals(3, c.epochAt(25), "recovery's view of the segment replaced epoch 4");
+        c.clear();
+        assertEquals(-1, c.epochAt(25));
+    }
 }
