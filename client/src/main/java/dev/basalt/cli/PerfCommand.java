@@ -62,16 +62,20 @@ final class PerfCommand implements Runnable {
         }
     }
 
-    /** Creates the topic when --partitions was given and it does not exist yet. */
+    /**
+     * Creates the topic when --partitions was given and it does not exist yet; without --partitions
+     * a missing topic fails at once, naming it (the producer would wait max.block.ms for it).
+     */
     static void ensureTopic(BasaltCli root, Common c) {
-        if (c.partitions == null) {
-            return;
-        }
         try (Admin admin = new Admin(root.clientConfig(BasaltCli.ClientKind.ADMIN, Map.of("default.api.timeout.ms", "15000")))) {
             try {
                 Admin.get(admin.describeTopics(List.of(c.topic)), Duration.ofSeconds(20));
                 return;
             } catch (UnknownTopicException e) {
+                if (c.partitions == null) {
+                    throw new UnknownTopicException("topic " + c.topic + " does not exist: create it first, or pass --partitions N"
+                            + " (and --replication-factor R) to create it");
+                }
                 // create it below
             }
             try {

@@ -343,4 +343,14 @@ class BasaltCliTest {
         Result c = run("perf", "consume", "--topic", "few", "--records", "5", "--timeout-ms", "300");
         assertEquals(BasaltCli.TIMEOUT_OR_UNKNOWN, c.code(), c.err());
     }
+
+    /** A missing topic without --partitions: the producer waited max.block.ms (60 s) before failing. */
+    @Test
+    void perfProduceAndE2e_missingTopic_failAtOnceNamingIt() {
+        for (String cmd : List.of("produce", "e2e")) {
+            Result r = run("perf", cmd, "--topic", "nowhere-" + cmd, "--records", "10", "--record-size", "16");
+            assertEquals(BasaltCli.CLUSTER_ERROR, r.code(), r.err());
+            assertTrue(r.err().contains("topic nowhere-" + cmd + " does not exist") && r.err().contains("--partitions"), r.err());
+        }
+    }
 }
