@@ -281,11 +281,14 @@ public final class BasaltNode implements AutoCloseable {
             String failure = logs.directoryFailure();
             b.setDirectoryFailure(failure == null ? "" : failure);
             long[] scrub = logs.scrubProgress();
-            b.setScrubBytesVerified(scrub[0]).setScrubPassesCompleted(scrub[1]).setScrubCorruptBatchesFound(scrub[2]);
+            b.setScrubBytesVerified(scrub[0]).setScrubPassesCompleted(scrub[1]).setScrubCorruptBatchesFound(scrub[2])
+                    .setReadCorruptBatchesFound(logs.readCorruptBatchesFound());
         }
         StorageFaults faults = storageFaults;
         if (faults != null) {
             faults.offline().forEach((tp, why) -> b.addOfflineReplicas(dev.basalt.proto.v1.DescribeClusterResponse.OfflineReplica
+                    .newBuilder().setTopic(tp.topic()).setPartition(tp.partition()).setReason(why == null ? "" : why)));
+            faults.refusingAppends().forEach((tp, why) -> b.addRefusingAppends(dev.basalt.proto.v1.DescribeClusterResponse.OfflineReplica
                     .newBuilder().setTopic(tp.topic()).setPartition(tp.partition()).setReason(why == null ? "" : why)));
         }
         return b.build();

@@ -82,6 +82,7 @@ final class ClusterCommand implements Callable<Integer> {
         root.out.println();
         root.out.printf("%-6s %-14s %-22s %-8s %-14s %s%n", "BROKER", "FREE", "SCRUB-VERIFIED", "PASSES", "CORRUPT-FOUND",
                 "DIRECTORY");
+        List<String> notes = new java.util.ArrayList<>();
         for (BrokerDescription b : c.brokers()) {
             if (b.fenced()) {
                 root.out.printf("%-6d %s%n", b.id(), "(fenced: not asked)");
@@ -92,11 +93,20 @@ final class ClusterCommand implements Callable<Integer> {
                 String scrub = s.scrubBytesPerSecond() == 0 ? "off" : bytes(s.scrubBytesVerified()) + " at "
                         + bytes(s.scrubBytesPerSecond()) + "/s";
                 root.out.printf("%-6d %-14s %-22s %-8d %-14d %s%n", b.id(), s.usableBytes() < 0 ? "?" : bytes(s.usableBytes()),
-                        scrub, s.scrubPassesCompleted(), s.scrubCorruptBatchesFound(),
+                        scrub, s.scrubPassesCompleted(), s.scrubCorruptBatchesFound() + s.readCorruptBatchesFound(),
                         s.directoryFailure().isEmpty() ? "ok" : "FAILED: " + s.directoryFailure());
+                for (BrokerDescription.OfflineReplica o : s.refusingAppends()) {
+                    notes.add("broker " + b.id() + ": " + o.topic() + "-" + o.partition() + " serves reads but refuses appends: "
+                            + o.reason());
+                }
             } catch (RuntimeException e) {
                 root.out.printf("%-6d %s%n", b.id(), "(no answer: " + e.getMessage() + ")");
             }
+        }
+        if (!notes.isEmpty()) {
+            root.out.println();
+            root.out.println("Replicas refusing appends (the only copy, cut at corrupt data; see docs/operations.md):");
+            notes.forEach(n -> root.out.println("  " + n));
         }
     }
 

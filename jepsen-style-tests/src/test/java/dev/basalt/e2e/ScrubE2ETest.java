@@ -115,6 +115,15 @@ class ScrubE2ETest {
                 // found probing: it said a restart accepts the loss, but a clean restart opens the log without a scan
                 assertTrue(node.httpGet("/status").body().contains("run basalt storage repair"), node.httpGet("/status").body());
                 assertEquals(200, node.httpGet("/ready").code(), node.httpGet("/ready").body());
+                // ... and through the admin API, which `basalt cluster` prints (it showed nothing: found probing)
+                try (dev.basalt.client.Admin admin = new dev.basalt.client.Admin(java.util.Map.of("bootstrap.servers",
+                        node.bootstrap()))) {
+                    var storage = dev.basalt.client.Admin.get(admin.describeStorage("127.0.0.1", node.clientPort()),
+                            Duration.ofSeconds(10));
+                    assertEquals(1, storage.refusingAppends().size(), storage.toString());
+                    assertEquals("rot", storage.refusingAppends().get(0).topic(), storage.toString());
+                    assertTrue(storage.refusingAppends().get(0).reason().contains("storage repair"), storage.toString());
+                }
             } finally {
                 BadInputE2ETest.channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
             }

@@ -486,6 +486,13 @@ public final class LogManager implements AutoCloseable {
     static final long SCRUB_TICK_MS = 200;
 
     /** Scrub progress: bytes verified, passes completed, corrupt batches found (all 0 when not scrubbing). */
+    /** Corrupt batches reads found since this manager opened (each log reports its first only). */
+    public long readCorruptBatchesFound() {
+        return readFindings.get();
+    }
+
+    private final java.util.concurrent.atomic.AtomicLong readFindings = new java.util.concurrent.atomic.AtomicLong();
+
     public long[] scrubProgress() {
         Scrubber s = scrubber;
         return s == null ? new long[] {0, 0, 0} : new long[] {s.bytesScrubbed(), s.passesCompleted(), s.findings()};
@@ -707,6 +714,7 @@ public final class LogManager implements AutoCloseable {
         log.writeGate(() -> noSpace, this::onWriteFailure);
         // A read that meets a corrupt batch hands it to the same handler as the scrubber, off the reader's thread.
         log.corruptReadListener((offset, e) -> {
+            readFindings.incrementAndGet();
             try {
                 scheduler.execute(() -> corruptionHandler.onCorruption(log, offset, e));
             } catch (java.util.concurrent.RejectedExecutionException closing) {

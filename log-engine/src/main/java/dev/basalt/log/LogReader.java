@@ -58,6 +58,16 @@ final class LogReader {
         default boolean epochContradicts(Segment seg, long baseOffset, int batchEpoch, long truncationsAtStart) {
             return false;
         }
+
+        /**
+         * Under the log's lock: whether {@code offset} is missing from a log without gaps (a read
+         * found no segment holding it, the next one starting past it), with no truncation since the
+         * read began, the log still starting at or below it and ending after it, and {@code next}
+         * (the segment found instead) still in the log. False: the log changed under the read.
+         */
+        default boolean offsetMissing(long offset, Segment next, long truncationsAtStart) {
+            return false;
+        }
     }
 
     private final TopicPartition tp;
@@ -147,6 +157,13 @@ final class LogReader {
         }
         while (entry != null && entry.getKey() < limit) {
             Segment seg = entry.getValue();
+            if (seg.baseOffset() > startOffset && bounds.contiguous() && bounds.offsetMissing(startOffset, seg, truncationsAtStart)) {
+                // No segment holds the offset and the next starts past it: in a log without gaps a
+                // segment file is missing, or one was cut short (the files changed while the node
+                // was stopped). Not served as if the later offsets followed.
+                throw new CorruptBatchException(tp, startOffset, seg.path(), 0, "offsets " + startOffset + ".."
+                        + (seg.baseOffset() - 1) + " are in no segment of a log without gaps (a segment file missing or cut short)");
+            }
             if (!seg.retain()) {
                 return null;
             }
@@ -176,8 +193,20 @@ final class LogReader {
         long next = startOffset;
         boolean contiguous = bounds.contiguous();
         while (cursor < size) {
-            checkHeader(seg, map, cursor, size);
+            try {
+                checkHeader(seg, map, cursor, size);
+            } catch (CorruptLogException e) {
+                if (cursor > pos) {
+                    break; // serve the good batches before it; the next read, starting there, fails
+                }
+                throw new CorruptBatchException(tp, startOffset, seg.path(), cursor, e.getMessage());
+            }
             long base = Segment.baseOffsetAt(map, cursor);
+            if (cursor > pos && base < next) {
+                // Offsets never go back, gaps or not (a damaged base offset: the CRC does not cover
+                // it). Serve the batches before it; the next read, starting at `next`, meets it in locate.
+                break;
+            }
             if (contiguous && (cursor == pos ? seg.baseOffset() <= startOffset && base > startOffset : base != next)) {
                 // Without gaps the batch holding the asked offset starts at or before it, and each
                 // later one where the previous ended: a base offset is outside the CRC. (A read
@@ -332,18 +361,35 @@ final class LogReader {
     int locate(Segment seg, int size, long target) {
         ByteBuffer map = seg.mapping();
         int pos = hintedPosition(seg, map, size, target);
-        if (pos < 0) {
+        long known; // the first offset the batch at pos may hold: where the one before it ended
+        if (pos >= 0) {
+            known = Segment.baseOffsetAt(map, pos);
+        } else {
             pos = 0;
+            known = seg.baseOffset();
             IndexStore.OffsetPosition e = index.floorOffset(partitionId, target);
             if (e != null && e.segmentBase() == seg.baseOffset() && batchStartsAt(map, size, e.position(), e.offset())) {
                 pos = e.position();
+                known = e.offset();
             }
         }
         while (pos < size) {
-            checkHeader(seg, map, pos, size);
+            try {
+                checkHeader(seg, map, pos, size);
+            } catch (CorruptLogException e) {
+                // An impossible length or a header cut off by the file's end: nothing from here on
+                // can be found. Reported (as a corrupt batch) like a CRC failure.
+                throw new CorruptBatchException(tp, Math.min(known, target), seg.path(), pos, e.getMessage());
+            }
+            if (Segment.baseOffsetAt(map, pos) < known) {
+                throw new CorruptBatchException(tp, Math.min(known, target), seg.path(), pos, "batch base offset "
+                        + Segment.baseOffsetAt(map, pos) + " below offset " + known + ", where the batch before it ended (offsets"
+                        + " never go back; a damaged base offset: the CRC does not cover it)");
+            }
             if (Segment.lastOffsetAt(map, pos) >= target) {
                 return pos;
             }
+            known = Segment.lastOffsetAt(map, pos) + 1;
             pos += Segment.batchSizeAt(map, pos);
         }
         return -1;

@@ -160,6 +160,17 @@ public final class PartitionLog {
                     lock.unlock();
                 }
             }
+
+            @Override
+            public boolean offsetMissing(long offset, Segment next, long truncationsAtStart) {
+                lock.lock();
+                try {
+                    return !gapsPossible && !closed && reader.truncations() == truncationsAtStart && logStartOffset <= offset
+                            && offset < logEndOffset && segments.get(next.baseOffset()) == next && next.baseOffset() > offset;
+                } finally {
+                    lock.unlock();
+                }
+            }
         });
         this.commit = new GroupCommit(new CommitTarget(), files, dir, clock);
         // Newly possible gaps are made durable (the sync write) before compaction can make any.

@@ -353,6 +353,123 @@ class BaseOffsetIntegrityTest {
         assertEquals(List.of(), found, "no finding after a clean restart either");
     }
 
+    /** Reads from {@code from} until one fails; returns the offset it failed at (every record served checked) and the failure. */
+    private static Map.Entry<Long, CorruptLogException> readUntilFailure(PartitionLog log, long from) {
+        long next = from;
+        while (next < log.logEndOffset()) {
+            try (FetchSlice slice = log.read(next, 1 << 20, Long.MAX_VALUE)) {
+                assertFalse(slice.isEmpty(), "stalled at " + next);
+                for (TestBatches.Stored r : TestBatches.decode(slice.records())) {
+                    if (r.offset() >= next) {
+                        assertEquals("k" + r.offset(), r.key(), "every record served is at its own offset");
+                    }
+                }
+                next = slice.nextOffset();
+            } catch (CorruptLogException e) {
+                return Map.entry(next, e);
+            }
+        }
+        throw new AssertionError("read to the end " + next + " without meeting the damage");
+    }
+
+    private List<Long> watchFindings() {
+        List<Long> found = new java.util.concurrent.CopyOnWriteArrayList<>();
+        manager.corruptionHandler((l, offset, e) -> found.add(offset));
+        return found;
+    }
+
+    private static void awaitFinding(List<Long> found) throws InterruptedException {
+        for (int i = 0; i < 500 && found.isEmpty(); i++) {
+            Thread.sleep(10);
+        }
+    }
+
+    /**
+     * A middle segment file deleted, or a sealed one cut short at a batch boundary, while the node
+     * was stopped: a clean start does not scan, and a read that found no batch in the segment
+     * holding its offset went on to the next segment and served it (a probe read 4,736
+     * acknowledged offsets as never written). In a log without gaps that is corruption at the
+     * first missing offset.
+     */
+    @Test
+    void aMissingOrShortenedSegment_isCorruptionAtTheFirstMissingOffset_afterACleanRestart() throws Exception {
+        PartitionLog log = fill(200);
+        List<Long> bases = log.segmentBaseOffsets();
+        assertTrue(bases.size() >= 5, "several segments: " + bases);
+        Path deleted = log.directory().resolve(Segment.fileName(bases.get(2)));
+        Path shortened = log.directory().resolve(Segment.fileName(bases.get(3)));
+        List<long[]> shortenedBatches = LogTestSupport.batchPositions(shortened);
+        long[] keptUpTo = shortenedBatches.get(2); // keep its first three batches
+        manager.close();
+        Files.delete(deleted);
+        try (FileChannel ch = FileChannel.open(shortened, StandardOpenOption.WRITE)) {
+            ch.truncate(keptUpTo[2]);
+        }
+
+        manager = open();
+        List<Long> found = watchFindings();
+        Map.Entry<Long, CorruptLogException> failed = readUntilFailure(manager.get(TP), 0);
+        assertEquals(bases.get(2), failed.getKey(), "served up to the deleted segment");
+        assertTrue(failed.getValue().getMessage().contains("in no segment"), failed.getValue().getMessage());
+        awaitFinding(found);
+        assertEquals(List.of(bases.get(2)), found);
+
+        // past the deleted one, the shortened segment: its last kept batch ends before the next segment
+        Map.Entry<Long, CorruptLogException> failed2 = readUntilFailure(manager.get(TP), bases.get(3));
+        assertEquals(keptUpTo[1] + 1, failed2.getKey(), "served up to where the file was cut");
+        assertTrue(failed2.getValue().getMessage().contains("in no segment"), failed2.getValue().getMessage());
+    }
+
+    /**
+     * A damaged length field (or a header cut off) is met while locating a batch: it failed the
+     * read but was never reported, so the leader kept serving the error with healthy replicas
+     * elsewhere (a probe's consumers failed at that offset for as long as it ran).
+     */
+    @Test
+    void aDamagedLengthField_isReportedAsCorruption() throws Exception {
+        PartitionLog log = fill(150);
+        List<Long> bases = log.segmentBaseOffsets();
+        Path sealed = log.directory().resolve(Segment.fileName(bases.get(1)));
+        long[] victim = LogTestSupport.batchPositions(sealed).get(5);
+        manager.close();
+        flipBaseOffset(sealed, victim[0], 8, 0x40); // the length field's high byte: an impossible length
+
+        manager = open();
+        List<Long> found = watchFindings();
+        Map.Entry<Long, CorruptLogException> failed = readUntilFailure(manager.get(TP), 0);
+        assertEquals(victim[1], failed.getKey());
+        assertTrue(failed.getValue().getMessage().contains("impossible"), failed.getValue().getMessage());
+        awaitFinding(found);
+        assertEquals(List.of(victim[1]), found, "reported, so leadership can move and the copy be rebuilt");
+    }
+
+    /**
+     * A log that may have gaps (a compacted topic) still has increasing offsets: a base offset
+     * damaged to go back was served, and a consumer dropped the records below its position and
+     * saw the rest under offsets 16 too low. Reads now refuse a batch starting below where the
+     * one before it ended.
+     */
+    @Test
+    void aBaseOffsetGoingBack_inALogThatMayHaveGaps_isNotServed() throws Exception {
+        config = LogConfig.parse(Map.of(LogConfig.SEGMENT_BYTES, "4096", LogConfig.CLEANUP_POLICY, "compact"));
+        PartitionLog log = fill(150);
+        assertTrue(log.gapsPossible());
+        List<Long> bases = log.segmentBaseOffsets();
+        Path sealed = log.directory().resolve(Segment.fileName(bases.get(1)));
+        long[] victim = LogTestSupport.batchPositions(sealed).stream().skip(2).filter(b -> (b[1] & 0x04) != 0).findFirst()
+                .orElseThrow();
+        manager.close();
+        flipBaseOffset(sealed, victim[0], 7, 0x04); // bit 2 cleared: base - 4, still above the segment's base
+
+        manager = open();
+        List<Long> found = watchFindings();
+        Map.Entry<Long, CorruptLogException> failed = readUntilFailure(manager.get(TP), 0);
+        assertEquals(victim[1], failed.getKey(), "served up to the damaged batch");
+        assertTrue(failed.getValue().getMessage().contains("never go back"), failed.getValue().getMessage());
+        awaitFinding(found);
+        assertEquals(List.of(victim[1]), found);
+    }
+
     @Test
     void aFollowerOfACompactedLeader_andACompactedTopic_mayHaveGaps_durably() throws Exception {
         manager = open();

@@ -11,11 +11,15 @@ import java.util.List;
  * @param freeBytesMin       appends stop below this (log.dir.free.bytes.min)
  * @param directoryFailure   why the whole directory is out of service, empty when it is not
  * @param scrubBytesPerSecond scrubbing rate, 0 = off
+ * @param readCorruptBatchesFound corrupt batches fetches found (each handled as a scrubbing finding)
+ * @param refusingAppends    replicas in service that refuse appends (an only copy cut at corruption)
  */
 public record StorageDescription(int brokerId, String dataDir, long usableBytes, long freeBytesMin, String directoryFailure,
                                  long scrubBytesPerSecond, long scrubBytesVerified, long scrubPassesCompleted,
-                                 long scrubCorruptBatchesFound, List<BrokerDescription.OfflineReplica> offlineReplicas) {
+                                 long scrubCorruptBatchesFound, List<BrokerDescription.OfflineReplica> offlineReplicas,
+                                 long readCorruptBatchesFound, List<BrokerDescription.OfflineReplica> refusingAppends) {
     public StorageDescription {
         offlineReplicas = List.copyOf(offlineReplicas);
+        refusingAppends = List.copyOf(refusingAppends);
     }
 }

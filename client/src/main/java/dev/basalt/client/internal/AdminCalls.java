@@ -357,6 +357,8 @@ public final class AdminCalls {
                 r.getDirectoryFailure(), r.getScrubBytesPerSecond(), r.getScrubBytesVerified(), r.getScrubPassesCompleted(),
                 r.getScrubCorruptBatchesFound(), r.getOfflineReplicasList().stream().map(o ->
                         new dev.basalt.client.admin.BrokerDescription.OfflineReplica(o.getTopic(), o.getPartition(), o.getReason()))
+                        .toList(), r.getReadCorruptBatchesFound(), r.getRefusingAppendsList().stream().map(o ->
+                        new dev.basalt.client.admin.BrokerDescription.OfflineReplica(o.getTopic(), o.getPartition(), o.getReason()))
                         .toList());
     }
 
