@@ -1,6 +1,7 @@
 package dev.basalt.cli;
 
 import dev.basalt.client.Consumer;
+import dev.basalt.client.Admin;
 import dev.basalt.client.GroupAdmin;
 import dev.basalt.client.OffsetAndMetadata;
 import dev.basalt.client.TopicPartition;
@@ -123,8 +124,16 @@ final class GroupsCommand implements Callable<Integer> {
         });
         all.sort(Comparator.comparing(TopicPartition::topic).thenComparingInt(TopicPartition::partition));
         Map<TopicPartition, Long> ends;
-        try (Consumer<byte[], byte[]> c = new Consumer<>(consumerCfg, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
-            ends = c.endOffsets(all, Duration.ofMillis(timeoutMs));
+        java.util.Set<TopicPartition> gone;
+        try (Consumer<byte[], byte[]> c = new Consumer<>(consumerCfg, new ByteArrayDeserializer(), new ByteArrayDeserializer());
+             Admin topics = new Admin(root.clientConfig(BasaltCli.ClientKind.ADMIN, Map.of("default.api.timeout.ms",
+                     String.valueOf(timeoutMs))))) {
+            gone = vanished(topics, all, Duration.ofMillis(timeoutMs));
+            ends = c.endOffsets(all.stream().filter(tp -> !gone.contains(tp)).toList(), Duration.ofMillis(timeoutMs));
+        }
+        if (!gone.isEmpty()) {
+            root.err.println("basalt: warning: " + gone.size() + " partitions with committed offsets no longer exist (their topic was"
+                    + " deleted or never existed): " + gone);
         }
         root.out.printf("%-24s %-24s %-10s %-15s %-15s %-8s %-38s %-20s %s%n", "GROUP", "TOPIC", "PARTITION", "CURRENT-OFFSET",
                 "LOG-END-OFFSET", "LAG", "CONSUMER-ID", "HOST", "CLIENT-ID");
@@ -137,6 +146,31 @@ final class GroupsCommand implements Callable<Integer> {
                     o == null || end == null ? "-" : Math.max(0, end - o.offset()), m == null ? "-" : m.memberId(),
                     m == null ? "-" : m.host(), m == null ? "-" : m.clientId());
         }
+    }
+
+    /**
+     * The partitions of {@code tps} that do not exist now (topic deleted, or fewer partitions):
+     * committed offsets can outlive a topic, and one such partition made the whole group's
+     * end-offset lookup fail. One metadata request per topic.
+     */
+    static java.util.Set<TopicPartition> vanished(Admin admin, java.util.Collection<TopicPartition> tps, Duration timeout) {
+        java.util.Set<TopicPartition> out = new java.util.HashSet<>();
+        Map<String, List<TopicPartition>> byTopic = new java.util.TreeMap<>();
+        tps.forEach(tp -> byTopic.computeIfAbsent(tp.topic(), k -> new ArrayList<>()).add(tp));
+        byTopic.forEach((topic, parts) -> {
+            int count;
+            try {
+                count = Admin.get(admin.describeTopics(List.of(topic)), timeout).get(topic).partitions().size();
+            } catch (dev.basalt.client.UnknownTopicException | dev.basalt.client.InvalidTopicException e) {
+                count = 0;
+            }
+            for (TopicPartition tp : parts) {
+                if (tp.partition() >= count) {
+                    out.add(tp);
+                }
+            }
+        });
+        return out;
     }
 
     private void reset(GroupAdmin admin, Map<String, Object> consumerCfg) {

@@ -2,6 +2,7 @@ package dev.basalt.cli;
 
 import dev.basalt.client.BasaltException;
 import dev.basalt.client.Consumer;
+import dev.basalt.client.Admin;
 import dev.basalt.client.GroupAdmin;
 import dev.basalt.client.GroupNotFoundException;
 import dev.basalt.client.OffsetAndMetadata;
@@ -49,8 +50,10 @@ final class LagCommand implements Callable<Integer> {
         Map<String, String> timeouts = Map.of("request.timeout.ms", String.valueOf(timeoutMs),
                 "default.api.timeout.ms", String.valueOf(timeoutMs));
         try (GroupAdmin admin = new GroupAdmin(root.clientConfig(BasaltCli.ClientKind.ADMIN, timeouts));
+             Admin topics = new Admin(root.clientConfig(BasaltCli.ClientKind.ADMIN, timeouts));
              Consumer<byte[], byte[]> c = new Consumer<>(root.clientConfig(BasaltCli.ClientKind.CONSUMER, timeouts),
                      new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+            topicsAdmin = topics;
             do {
                 List<String> rows;
                 try {
@@ -86,6 +89,9 @@ final class LagCommand implements Callable<Integer> {
      * error, not a bare header. Listing every group, one deleted between the listing and its
      * description is left out with a warning.
      */
+    /** For the topics' partition counts (see GroupsCommand#vanished); set while call() runs. */
+    private Admin topicsAdmin;
+
     private List<String> rows(GroupAdmin admin, Consumer<byte[], byte[]> c) {
         List<String> groups = new ArrayList<>();
         if (group != null) {
@@ -105,7 +111,9 @@ final class LagCommand implements Callable<Integer> {
                 root.err.println("basalt: warning: group " + g + " was listed but is gone: " + e.getMessage());
                 continue;
             }
-            Map<TopicPartition, OffsetAndMetadata> committed = admin.committedOffsets(g);
+            Map<TopicPartition, OffsetAndMetadata> committed = new java.util.HashMap<>(admin.committedOffsets(g));
+            // offsets committed for partitions that no longer exist (a deleted topic) are not lag
+            committed.keySet().removeAll(GroupsCommand.vanished(topicsAdmin, committed.keySet(), Duration.ofMillis(timeoutMs)));
             Map<TopicPartition, Long> ends = c.endOffsets(committed.keySet(), Duration.ofMillis(timeoutMs));
             java.util.Set<TopicPartition> owned = new java.util.HashSet<>();
             described.members().forEach(m -> owned.addAll(m.assignment()));

@@ -965,7 +965,8 @@ public final class Consumer<K, V> implements AutoCloseable {
 
     private void commitAsyncInternal(Map<TopicPartition, OffsetAndMetadata> offsets, OffsetCommitCallback callback) {
         requireGroup();
-        java.util.concurrent.CompletableFuture.runAsync(() -> commit(offsets, defaultApiTimeoutMs), commitThread).whenComplete((v, e) -> {
+        boolean owned = subscriptions.partitions().containsAll(offsets.keySet());
+        java.util.concurrent.CompletableFuture.runAsync(() -> commit(offsets, defaultApiTimeoutMs, owned), commitThread).whenComplete((v, e) -> {
             if (callback != null) {
                 Exception ex = e == null ? null : (e.getCause() instanceof Exception c ? c : new DefiniteException(e.toString(), false));
                 completedCommits.add(() -> callback.onComplete(offsets, ex));
@@ -990,10 +991,15 @@ public final class Consumer<K, V> implements AutoCloseable {
      * Thread-safe (commitAsync runs it on another thread).
      */
     private void commit(Map<TopicPartition, OffsetAndMetadata> offsets, long timeoutMs) {
+        commit(offsets, timeoutMs, subscriptions.partitions().containsAll(offsets.keySet()));
+    }
+
+    /** @param owned whether this consumer owned every committed partition when the commit was made (the caller's thread) */
+    private void commit(Map<TopicPartition, OffsetAndMetadata> offsets, long timeoutMs, boolean owned) {
         requireGroup();
         if (!Thread.currentThread().getName().equals("basalt-consumer-commit")) {
             // after every commit submitted before it
-            java.util.concurrent.Future<?> f = commitThread.submit(() -> commit(offsets, timeoutMs));
+            java.util.concurrent.Future<?> f = commitThread.submit(() -> commit(offsets, timeoutMs, owned));
             try {
                 f.get();
             } catch (java.util.concurrent.ExecutionException e) {
@@ -1036,6 +1042,13 @@ public final class Consumer<K, V> implements AutoCloseable {
                 }
                 return;
             }
+            if (code == ErrorCode.STALE_MEMBER_EPOCH && member && owned && awaitNewEpoch(b.getMemberEpoch(), deadline)) {
+                // A rebalance moved this member's epoch under the commit while it still owned what
+                // it commits; the heartbeat thread has learnt the new epoch, and the commit goes
+                // again with it, as KIP-848's consumer does. Found probing: a live member's
+                // commitSync threw CommitFailedException in an ordinary rebalance.
+                continue;
+            }
             if (code == ErrorCode.STALE_MEMBER_EPOCH || code == ErrorCode.UNKNOWN_MEMBER_ID || code == ErrorCode.NON_EMPTY_GROUP
                     || code == ErrorCode.GROUP_ID_NOT_FOUND) {
                 throw new CommitFailedException("offset commit of group " + groupId + " refused: " + code + " (" + r.getErrorMessage() + ")");
@@ -1051,6 +1064,18 @@ public final class Consumer<K, V> implements AutoCloseable {
             }
             throw Errors.forCode(code, r.getErrorMessage(), "offset commit of group " + groupId);
         }
+    }
+
+    /** How long a commit refused with STALE_MEMBER_EPOCH waits for the heartbeat answer carrying the new epoch. */
+    static final long STALE_EPOCH_WAIT_MS = 2_000;
+
+    /** Whether the member's epoch moves off {@code sent} within {@link #STALE_EPOCH_WAIT_MS} (and before {@code deadline}). */
+    private boolean awaitNewEpoch(int sent, long deadline) {
+        long until = Math.min(deadline, time.monotonicMs() + STALE_EPOCH_WAIT_MS);
+        while (membership.memberEpoch() == sent && time.monotonicMs() < until) {
+            sleepQuietly(Math.min(20, Math.max(1, until - time.monotonicMs())));
+        }
+        return membership.memberEpoch() != sent && membership.memberEpoch() > 0;
     }
 
     private static void sleepQuietly(long ms) {

@@ -136,7 +136,11 @@ public final class Producer<K, V> implements AutoCloseable {
      *
      * @return completes with where the record was written, or fails with a
      *         {@link DefiniteException} / {@link IndeterminateException} subtype (never throws
-     *         them directly)
+     *         them directly). Actions chained on it without an executor ({@code whenComplete},
+     *         {@code thenAccept}, ...) run on the producer's sender thread, as Kafka's callbacks
+     *         do: they must not block. {@link #flush()} there throws; waiting there on another
+     *         send's future ({@code get}, {@code join}) stalls every send until it times out.
+     *         Use the {@code ...Async(action, executor)} forms for work that blocks.
      * @throws IllegalStateException if the producer is closed
      */
     public CompletableFuture<RecordMetadata> send(ProducerRecord<K, V> record) {
@@ -250,8 +254,15 @@ public final class Producer<K, V> implements AutoCloseable {
     /**
      * Sends every record queued so far at once (ignoring linger.ms) and blocks until each has
      * been acknowledged or has failed. Records sent concurrently may or may not be included.
+     *
+     * @throws IllegalStateException when called on the sender thread (from an action chained on a
+     *         send's future), where it would wait for itself forever
      */
     public void flush() {
+        if (Thread.currentThread() == senderThread) {
+            throw new IllegalStateException("flush() inside a send's completion would wait for itself: completions run on the"
+                    + " producer's sender thread and must not block (chain with an executor for blocking work)");
+        }
         List<CompletableFuture<Void>> waits = accumulator.beginFlush();
         sender.wakeup();
         try {

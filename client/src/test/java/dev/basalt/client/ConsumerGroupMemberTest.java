@@ -224,6 +224,40 @@ class ConsumerGroupMemberTest {
     }
 
     /**
+     * A rebalance moves the member's epoch while a commitSync is on its way (the member keeps its
+     * partitions): the coordinator answers STALE_MEMBER_EPOCH. Found probing: commitSync threw
+     * CommitFailedException, which applications read as "partitions lost". It waits for the
+     * heartbeat carrying the new epoch and commits again with it.
+     */
+    @Test
+    void commitSync_refusedForAStaleEpoch_goesAgainWithTheNewEpoch() throws Exception {
+        java.util.concurrent.atomic.AtomicInteger epoch = new java.util.concurrent.atomic.AtomicInteger(1);
+        groups.setCoordinator(req -> answer(req, epoch.get(), assignment(0, 1)));
+        try (Consumer<String, String> c = member()) {
+            c.subscribe(List.of("t"));
+            long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(WAIT_MS);
+            while (c.assignment().size() < 2 && System.nanoTime() < deadline) {
+                c.poll(Duration.ofMillis(20));
+            }
+            assertEquals(2, c.assignment().size());
+            groups.failCommits(true);
+            Thread rebalance = new Thread(() -> {
+                try {
+                    Thread.sleep(300);
+                } catch (InterruptedException e) {
+                    return;
+                }
+                epoch.set(2);
+                groups.failCommits(false);
+            });
+            rebalance.start();
+            c.commitSync(Map.of(new TopicPartition("t", 0), new OffsetAndMetadata(7)));
+            rebalance.join();
+            assertEquals(7L, groups.committed("t", 0), "committed with the new epoch");
+        }
+    }
+
+    /**
      * {@link Consumer#enforceRebalance()} (Kafka's semantics): the member's next heartbeat — sent at
      * once, without waiting for poll — asks the coordinator for a new assignment; exactly one
      * heartbeat carries the request once it was answered.

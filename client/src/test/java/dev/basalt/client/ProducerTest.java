@@ -66,6 +66,34 @@ class ProducerTest {
     }
 
     /**
+     * flush() in a completion action runs on the sender thread and would wait for itself: found
+     * probing, it hung the producer for good (every later send timed out). It throws instead, and
+     * the producer goes on.
+     */
+    @Test
+    void flush_inACompletionAction_throwsInsteadOfHangingTheProducer() {
+        cluster.createTopic("t", 1);
+        try (Producer<String, String> p = producer(Map.of("acks", "all"))) {
+            CompletableFuture<Throwable> seen = new CompletableFuture<>();
+            get(p.send(new ProducerRecord<>("t", 0, "k", "a")).whenComplete((m, e) -> {
+                try {
+                    p.send(new ProducerRecord<>("t", 0, "k", "b"));
+                    p.flush();
+                    seen.complete(null);
+                } catch (Throwable t) {
+                    seen.complete(t);
+                }
+            }));
+            Throwable t = seen.join();
+            assertTrue(t instanceof IllegalStateException && t.getMessage().contains("sender thread"), String.valueOf(t));
+            assertEquals(2, get(p.send(new ProducerRecord<>("t", 0, "k", "c"))).offset(), "later sends go on");
+            p.flush(); // from the test's own thread: fine
+        }
+        assertThrows(dev.basalt.client.ConfigException.class, () -> producer(java.util.Collections.singletonMap("acks", null)),
+                "an explicit null is refused by name, not a NullPointerException later");
+    }
+
+    /**
      * metrics() read once a send has completed counts that send: the sender updates the totals
      * before it completes the futures (a CLI test saw record-send-total=1873 after 2,000 acks).
      */

@@ -64,7 +64,7 @@ class RecordServiceE2ETest {
 
     @BeforeAll
     static void start() throws Exception {
-        node = NodeProcess.singleNode(dir, Map.of()).start(READY_TIMEOUT);
+        node = NodeProcess.singleNode(dir, Map.of("gateway.records.per.request.max", "1000")).start(READY_TIMEOUT);
         channel = NettyChannelBuilder.forAddress("127.0.0.1", node.clientPort()).usePlaintext().build();
         records = RecordServiceGrpc.newBlockingStub(channel);
         try (Admin admin = new Admin(Map.of("bootstrap.servers", node.bootstrap()))) {
@@ -264,6 +264,20 @@ class RecordServiceE2ETest {
                 .build()).getErrorCode());
         assertEquals(ErrorCode.INVALID_REQUEST, stub().produceRecords(ProduceRecordsRequest.newBuilder().setTopic("thin")
                 .setAcksValue(7).addRecords(ProducedRecord.newBuilder().setValue(b("x"))).build()).getErrorCode());
+        // Found probing: the limit was documented but never checked, and a negative timestamp and a
+        // name no topic can have were accepted (the Java client refuses both).
+        ProduceRecordsRequest.Builder tooMany = ProduceRecordsRequest.newBuilder().setTopic("thin");
+        for (int i = 0; i < 1001; i++) {
+            tooMany.addRecords(ProducedRecord.newBuilder().setValue(b("r" + i)));
+        }
+        ProduceRecordsResponse refused = stub().produceRecords(tooMany.build());
+        assertEquals(ErrorCode.INVALID_REQUEST, refused.getErrorCode(), refused.toString());
+        assertTrue(refused.getErrorMessage().contains("gateway.records.per.request.max=1000"), refused.getErrorMessage());
+        assertEquals(ErrorCode.NONE, stub().produceRecords(tooMany.removeRecords(1000).build()).getErrorCode(), "1000 fit");
+        assertEquals(ErrorCode.INVALID_REQUEST, stub().produceRecords(ProduceRecordsRequest.newBuilder().setTopic("thin")
+                .addRecords(ProducedRecord.newBuilder().setValue(b("x")).setTimestampMs(-5)).build()).getErrorCode());
+        assertEquals(ErrorCode.INVALID_TOPIC, stub().produceRecords(ProduceRecordsRequest.newBuilder().setTopic("bad/name")
+                .addRecords(ProducedRecord.newBuilder().setValue(b("x"))).build()).getErrorCode());
         ProduceRecordsResponse compacted = stub().produceRecords(ProduceRecordsRequest.newBuilder().setTopic("compacted")
                 .addRecords(ProducedRecord.newBuilder().setValue(b("no key on a compacted topic"))).build());
         assertEquals(ErrorCode.INVALID_RECORD, compacted.getPartitions(0).getErrorCode(), compacted.toString());

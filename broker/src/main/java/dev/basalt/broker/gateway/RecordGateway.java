@@ -102,9 +102,14 @@ public final class RecordGateway implements AutoCloseable {
     // ------------------------------------------------------------------ produce
 
     public void produce(ProduceRecordsRequest req, Consumer<ProduceRecordsResponse> respond) {
-        String invalid = validate(req);
+        String invalid = validate(req, limits.recordsPerRequestMax());
         if (invalid != null) {
             respond.accept(failed(ErrorCode.INVALID_REQUEST, invalid));
+            return;
+        }
+        String badName = dev.basalt.common.TopicNames.validate(req.getTopic());
+        if (badName != null) {
+            respond.accept(failed(ErrorCode.INVALID_TOPIC, badName));
             return;
         }
         Optional<TopicImage> topic = replicas.image().topics().topic(req.getTopic());
@@ -232,12 +237,21 @@ public final class RecordGateway implements AutoCloseable {
         }
     }
 
-    private static String validate(ProduceRecordsRequest req) {
+    private static String validate(ProduceRecordsRequest req, int recordsMax) {
         if (req.getTopic().isEmpty()) {
             return "topic is required";
         }
         if (req.getRecordsCount() == 0) {
             return "no records";
+        }
+        if (req.getRecordsCount() > recordsMax) {
+            return req.getRecordsCount() + " records in one request; at most gateway.records.per.request.max=" + recordsMax;
+        }
+        for (int i = 0; i < req.getRecordsCount(); i++) {
+            if (req.getRecords(i).hasTimestampMs() && req.getRecords(i).getTimestampMs() < 0) {
+                return "record " + i + ": timestamp_ms must be >= 0 (or absent: the broker's clock), got "
+                        + req.getRecords(i).getTimestampMs();
+            }
         }
         if (req.hasPartition() && req.getPartition() < 0) {
             return "partition must be >= 0 (or absent: the broker partitions), got " + req.getPartition();

@@ -151,6 +151,10 @@ public final class ReplicaRequestHandler {
             } catch (dev.basalt.log.CorruptLogException e) {
                 pb.setErrorCode(ErrorCode.CORRUPT_STORED_DATA).setErrorMessage(e.getMessage());
                 continue;
+            } catch (dev.basalt.log.UnknownPartitionException e) {
+                // closed under the read (taken offline or deleted): not a reason to fail every partition's answer
+                pb.setErrorCode(ErrorCode.NOT_LEADER).setErrorMessage(e.getMessage() + " (closed under the read)");
+                continue;
             } catch (LogStorageException e) {
                 dev.basalt.broker.storage.StorageErrorLog.report(log, "Storage error serving a follower fetch of", p.topicPartition(),
                         p.log().isOffline(), e);

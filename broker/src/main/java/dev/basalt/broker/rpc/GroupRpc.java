@@ -143,13 +143,25 @@ public final class GroupRpc extends GroupServiceGrpc.GroupServiceImplBase {
             bad = "more than " + GroupShard.PARTITIONS_PER_REQUEST_MAX + " partitions";
         }
         List<GroupShard.CommitEntry> entries = new ArrayList<>();
+        // A commit for a partition that does not exist is refused for that partition (as Kafka does):
+        // stored, it broke every tool listing the group's lag, and would place a topic created later
+        // under that name at the committed offset.
+        java.util.SortedMap<PartitionKey, ErrorCode> refused = new java.util.TreeMap<>();
+        dev.basalt.broker.group.state.TopicsView topics = coordinator.topics();
         for (OffsetCommitRequest.Partition p : req.getPartitionsList()) {
             if (bad == null && (p.getTopic().isEmpty() || p.getPartition() < 0)) {
                 bad = "partition " + p.getTopic() + "-" + p.getPartition() + " is not a partition";
             }
             if (bad == null) {
-                entries.add(new GroupShard.CommitEntry(new PartitionKey(p.getTopic(), p.getPartition()), p.getOffset(),
-                        p.getLeaderEpoch(), p.getMetadata()));
+                PartitionKey key = new PartitionKey(p.getTopic(), p.getPartition());
+                int count = topics.partitionCount(p.getTopic());
+                if (count < 0) {
+                    refused.put(key, ErrorCode.UNKNOWN_TOPIC);
+                } else if (p.getPartition() >= count) {
+                    refused.put(key, ErrorCode.INVALID_PARTITION);
+                } else {
+                    entries.add(new GroupShard.CommitEntry(key, p.getOffset(), p.getLeaderEpoch(), p.getMetadata()));
+                }
             }
         }
         if (bad != null) {
@@ -157,12 +169,25 @@ public final class GroupRpc extends GroupServiceGrpc.GroupServiceImplBase {
             obs.onCompleted();
             return;
         }
+        if (entries.isEmpty() && !refused.isEmpty()) {
+            OffsetCommitResponse.Builder b = OffsetCommitResponse.newBuilder().setErrorCode(ErrorCode.NONE);
+            refused.forEach((p, e) -> b.addPartitions(OffsetCommitResponse.PartitionResult.newBuilder()
+                    .setTopic(p.topic()).setPartition(p.partition()).setErrorCode(e)));
+            obs.onNext(b.build());
+            obs.onCompleted();
+            return;
+        }
         answer(obs, coordinator.write(req.getGroupId(), g -> g.commitOffsets(req.getGroupId(), req.getMemberId(),
                         req.getMemberEpoch(), entries, coordinator.nowMs())).thenApply(r -> {
                     OffsetCommitResponse.Builder b = OffsetCommitResponse.newBuilder().setErrorCode(code(r.error()))
                             .setErrorMessage(r.errorMessage());
-                    r.partitions().forEach((p, e) -> b.addPartitions(OffsetCommitResponse.PartitionResult.newBuilder()
-                            .setTopic(p.topic()).setPartition(p.partition()).setErrorCode(code(e))));
+                    java.util.SortedMap<PartitionKey, ErrorCode> all = new java.util.TreeMap<>();
+                    r.partitions().forEach((p, e) -> all.put(p, code(e)));
+                    if (r.error() == GroupError.NONE) {
+                        all.putAll(refused);
+                    }
+                    all.forEach((p, e) -> b.addPartitions(OffsetCommitResponse.PartitionResult.newBuilder()
+                            .setTopic(p.topic()).setPartition(p.partition()).setErrorCode(e)));
                     return b.build();
                 }),
                 f -> OffsetCommitResponse.newBuilder().setErrorCode(f.code()).setErrorMessage(f.message()).build());

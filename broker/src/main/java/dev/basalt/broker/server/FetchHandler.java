@@ -253,6 +253,11 @@ public final class FetchHandler {
                 } catch (dev.basalt.log.CorruptLogException e) {
                     anyError = true;
                     pb.setErrorCode(ErrorCode.CORRUPT_STORED_DATA).setErrorMessage(e.getMessage());
+                } catch (dev.basalt.log.UnknownPartitionException e) {
+                    // The log was closed under the read (taken offline or deleted): leadership moves
+                    // on; this partition's answer says so instead of failing the whole fetch.
+                    anyError = true;
+                    pb.setErrorCode(ErrorCode.NOT_LEADER).setErrorMessage(e.getMessage() + " (closed under the read)");
                 } catch (LogStorageException e) {
                     anyError = true;
                     dev.basalt.broker.storage.StorageErrorLog.report(log, "Storage error reading", t.getName() + "-" + p.getPartition(),

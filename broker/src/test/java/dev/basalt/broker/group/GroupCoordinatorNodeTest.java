@@ -140,6 +140,21 @@ class GroupCoordinatorNodeTest {
                 .setMemberEpoch(epoch - 1).addPartitions(OffsetCommitRequest.Partition.newBuilder().setTopic("t").setPartition(2)
                         .setOffset(99)).build());
         assertEquals(ErrorCode.STALE_MEMBER_EPOCH, stale.getErrorCode());
+        // Found probing: commits for a partition or topic that does not exist were stored, and then
+        // every tool listing the group's lag failed. Refused per partition; the rest is committed.
+        OffsetCommitResponse mixed = groups().offsetCommit(OffsetCommitRequest.newBuilder().setGroupId("g").setMemberId("m1")
+                .setMemberEpoch(epoch)
+                .addPartitions(OffsetCommitRequest.Partition.newBuilder().setTopic("t").setPartition(3).setOffset(5))
+                .addPartitions(OffsetCommitRequest.Partition.newBuilder().setTopic("t").setPartition(99).setOffset(5))
+                .addPartitions(OffsetCommitRequest.Partition.newBuilder().setTopic("ghost").setPartition(0).setOffset(5)).build());
+        assertEquals(ErrorCode.NONE, mixed.getErrorCode(), mixed.toString());
+        java.util.Map<String, ErrorCode> byPartition = new java.util.HashMap<>();
+        mixed.getPartitionsList().forEach(p -> byPartition.put(p.getTopic() + "-" + p.getPartition(), p.getErrorCode()));
+        assertEquals(Map.of("t-3", ErrorCode.NONE, "t-99", ErrorCode.INVALID_PARTITION, "ghost-0", ErrorCode.UNKNOWN_TOPIC),
+                byPartition);
+        OffsetFetchResponse stored = groups().offsetFetch(OffsetFetchRequest.newBuilder().setGroupId("g").build());
+        assertEquals(java.util.Set.of("t-2", "t-3"), stored.getPartitionsList().stream().map(p -> p.getTopic() + "-"
+                + p.getPartition()).collect(java.util.stream.Collectors.toSet()), stored.toString());
         DescribeGroupsResponse d = groups().describeGroups(DescribeGroupsRequest.newBuilder().addGroupIds("g").addGroupIds("nope").build());
         assertEquals("STABLE", d.getGroups(0).getState());
         assertEquals(1, d.getGroups(0).getMembersCount());

@@ -92,6 +92,10 @@ public final class ConfigDef {
         Map<String, Object> values = new LinkedHashMap<>();
         for (Key k : keys.values()) {
             Object v = raw.containsKey(k.name) ? raw.get(k.name) : k.defaultValue;
+            if (v == null && k.defaultValue != null && k.defaultValue != REQUIRED) {
+                // an explicit null for a key that has a value by default (a NullPointerException later)
+                throw new ConfigException(k.name, null, "null is not a value; omit the key for its default " + k.defaultValue);
+            }
             if (v == REQUIRED) {
                 throw new ConfigException(k.name, null, "required configuration is missing");
             }
