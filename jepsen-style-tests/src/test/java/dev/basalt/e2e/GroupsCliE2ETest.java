@@ -91,7 +91,7 @@ class GroupsCliE2ETest {
             c.assign(List.of(tp));
             c.commitSync(Map.of(tp, new OffsetAndMetadata(1_000)));
         }
-        CliE2ETest.Result r = ok(null, "consume", "--topic", "gone", "--group", "g-gone", "--timeout-ms", "3000");
+        CliE2ETest.Result r = ok(null, "consume", "--topic", "gone", "--group", "g-gone", "--timeout-ms", "8000");
         assertEquals("", r.out().strip());
         assertTrue(r.err().contains("committed offset 1000 of gone-0 is outside the log (0..3); auto.offset.reset=latest moved it to 3"),
                 r.err());
