@@ -686,6 +686,10 @@ public final class Consumer<K, V> implements AutoCloseable {
         if (closed) {
             return;
         }
+        // Another thread inside the consumer (a poll): ConcurrentModificationException, and the
+        // consumer is left as it is, as Kafka's close does. (Found probing: close went ahead from
+        // the finally block, and the blocked poll failed with an executor's internal error.)
+        acquire();
         try {
             if (subscribed) {
                 acquire();
@@ -720,6 +724,7 @@ public final class Consumer<K, V> implements AutoCloseable {
             runCompletedCommits();
             fetcher.close();
             channels.close(5_000);
+            release();
         }
     }
 

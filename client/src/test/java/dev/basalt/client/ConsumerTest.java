@@ -399,8 +399,12 @@ class ConsumerTest {
             });
             Thread.sleep(300);
             assertThrows(java.util.ConcurrentModificationException.class, () -> c.assign(List.of()));
+            // close() too (found probing: it closed the consumer under the poll anyway)
+            assertThrows(java.util.ConcurrentModificationException.class, c::close);
             c.wakeup();
             poller.get(10, TimeUnit.SECONDS);
+            assertEquals(java.util.Set.of(new TopicPartition("t", 0)), c.assignment(), "left as it was: still usable");
+            assertTrue(c.poll(Duration.ZERO).isEmpty());
         }
     }
 }
