@@ -174,6 +174,17 @@ final class ConsumeCommand implements Callable<Integer> {
         return BasaltCli.OK;
     }
 
+    private void warnUnreadable(Consumer<String, String> consumer) {
+        for (TopicPartition tp : consumer.assignment()) {
+            try {
+                consumer.position(tp, Duration.ofMillis(1));
+            } catch (dev.basalt.client.ClientTimeoutException | dev.basalt.client.BrokerNotAvailableException e) {
+                root.err.println("basalt: warning: " + tp + " is not being read: its position could not be looked up within "
+                        + lookupTimeoutMs + " ms (" + e.getMessage() + "); it is read once it can be");
+            }
+        }
+    }
+
     /** Set when --timeout-ms ended the loop while an assigned partition had no position: why. */
     private dev.basalt.client.BasaltException unreadable;
 
@@ -186,8 +197,8 @@ final class ConsumeCommand implements Callable<Integer> {
             try {
                 consumer.position(tp, Duration.ofMillis(1));
             } catch (dev.basalt.client.ClientTimeoutException | dev.basalt.client.BrokerNotAvailableException e) {
-                return new dev.basalt.client.ClientTimeoutException(tp + " was not read: its position could not be looked up within "
-                        + timeoutMs + " ms (" + e.getMessage() + ")");
+                return new dev.basalt.client.ClientTimeoutException(tp + " was not read: its position could not be looked up in the "
+                        + timeoutMs + " ms of --timeout-ms (" + e.getMessage() + ")");
             }
         }
         return null;
@@ -376,7 +387,14 @@ final class ConsumeCommand implements Callable<Integer> {
     private boolean loop(Consumer<String, String> consumer) {
         long lastRecordNanos = System.nanoTime();
         long lastCommitNanos = System.nanoTime();
+        long startNanos = System.nanoTime();
+        boolean unreadableChecked = false;
         while (maxMessages == null || processed < maxMessages) {
+            if (!unreadableChecked && (System.nanoTime() - startNanos) / 1_000_000 >= lookupTimeoutMs) {
+                // The others are read meanwhile; say which partitions are not (no leader), once.
+                unreadableChecked = true;
+                warnUnreadable(consumer);
+            }
             if (commitIntervalMs > 0 && System.nanoTime() - lastCommitNanos >= commitIntervalMs * 1_000_000) {
                 commitPeriodically(consumer);
                 lastCommitNanos = System.nanoTime();

@@ -50,7 +50,7 @@ final class PerfEndToEnd implements Callable<Integer> {
 
     @Option(names = "--warmup-records", defaultValue = "0", description = "Records sent and received first, not counted"
             + " (default: ${DEFAULT-VALUE}, like Kafka's EndToEndLatency). The first ~100 records of a fresh client JVM run"
-            + " while its code compiles and make most of a 5,000-record run's slowest 1% (bench/RESULTS.md); a few hundred"
+            + " while its code compiles and make most of a 5,000-record run's slowest 1%% (bench/RESULTS.md); a few hundred"
             + " here measure the steady state.")
     long warmupRecords;
 

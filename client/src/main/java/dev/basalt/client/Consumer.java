@@ -281,7 +281,7 @@ public final class Consumer<K, V> implements AutoCloseable {
         try {
             PartitionState s = subscriptions.state(tp);
             if (s.position == null) {
-                resolvePositions(time.monotonicMs() + timeout.toMillis());
+                resolvePositions(time.monotonicMs() + timeout.toMillis(), tp);
             }
             return s.position;
         } catch (InterruptedException e) {
@@ -425,11 +425,27 @@ public final class Consumer<K, V> implements AutoCloseable {
     }
 
     /** Looks up the offsets of partitions without a position, applying each one's reset policy. */
+    /**
+     * While some assigned partition can be read, a poll waits at most this long for the position
+     * lookups of the others (a partition without a leader is looked up again at the next poll).
+     */
+    static final long POSITION_LOOKUP_WHILE_READING_MS = 20;
+
     private void resolvePositions(long deadline) throws InterruptedException {
+        resolvePositions(deadline, null);
+    }
+
+    /** Looks up the positions of the partitions that have none ({@code only}: of that one alone). */
+    private void resolvePositions(long deadline, TopicPartition only) throws InterruptedException {
         Map<TopicPartition, Long> targets = new LinkedHashMap<>();
+        boolean othersReadable = false;
         for (Map.Entry<TopicPartition, PartitionState> e : subscriptions.entries()) {
             PartitionState s = e.getValue();
             if (s.position != null) {
+                othersReadable |= only == null && !s.paused;
+                continue;
+            }
+            if (only != null && !only.equals(e.getKey())) {
                 continue;
             }
             ResetPolicy r = s.pendingReset != null ? s.pendingReset : defaultReset;
@@ -443,14 +459,28 @@ public final class Consumer<K, V> implements AutoCloseable {
             return;
         }
         long timeoutMs = Math.max(deadline - time.monotonicMs(), 0);
-        Map<TopicPartition, OffsetLookup.Found> found = offsets.lookup(targets, Math.max(timeoutMs, 1));
-        found.forEach((tp, f) -> {
-            PartitionState s = subscriptions.get(tp);
-            if (s != null && s.position == null) {
-                s.position = f.offset();
-                s.pendingReset = null;
+        if (othersReadable) {
+            // Found probing: one partition without a leader kept every partition of the topic
+            // unread, each poll spending its whole time on that lookup.
+            timeoutMs = Math.min(timeoutMs, POSITION_LOOKUP_WHILE_READING_MS);
+        }
+        Map<TopicPartition, OffsetLookup.Found> found = new LinkedHashMap<>();
+        try {
+            offsets.lookup(targets, Math.max(timeoutMs, 1), found);
+        } catch (ClientTimeoutException e) {
+            if (!othersReadable) {
+                throw e;
             }
-        });
+            // looked up again at the next poll; the partitions with a position are read meanwhile
+        } finally {
+            found.forEach((tp, f) -> {
+                PartitionState s = subscriptions.get(tp);
+                if (s != null && s.position == null) {
+                    s.position = f.offset();
+                    s.pendingReset = null;
+                }
+            });
+        }
     }
 
     /** Handles the answers that already arrived, without waiting. */

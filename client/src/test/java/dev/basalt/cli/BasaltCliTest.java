@@ -123,6 +123,25 @@ class BasaltCliTest {
         assertEquals("", fine.err());
     }
 
+    /**
+     * Found probing a cluster: one partition without a leader kept the whole topic unread (0
+     * records from a live partition; without --timeout-ms it hung silently), and the error named
+     * another partition. The live partitions are read; the leaderless one is named, once.
+     */
+    @Test
+    void consumeOfATopic_readsItsPartitionsWithALeader_andNamesTheOneWithout() {
+        cluster.createTopic("t", 3);
+        assertEquals(0, withInput("a0\na1\n", "produce", "--topic", "t", "--partition", "0").code());
+        assertEquals(0, withInput("c0\n", "produce", "--topic", "t", "--partition", "2").code());
+        cluster.moveLeader("t", 1, -1);
+        Result c = run("consume", "--topic", "t", "--from-beginning", "--timeout-ms", "3000", "--lookup-timeout-ms", "1000");
+        assertEquals(java.util.Set.of("a0", "a1", "c0"), java.util.Set.copyOf(c.out().lines().toList()), c.err());
+        assertEquals(BasaltCli.TIMEOUT_OR_UNKNOWN, c.code(), c.err());
+        assertTrue(c.err().contains("t-1 was not read"), c.err());
+        assertTrue(c.err().contains("warning: t-1 is not being read"), c.err());
+        assertFalse(c.err().contains("t-0 was not read") || c.err().contains("t-2 was not read"), c.err());
+    }
+
     /** Found probing a cluster: a partition without a leader, read from "earliest", looked empty (exit 0). */
     @Test
     void consumeFromEarliest_ofAPartitionWithoutLeader_isATimeout_notAnEmptyPartition() {

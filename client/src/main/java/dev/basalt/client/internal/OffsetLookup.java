@@ -51,8 +51,18 @@ public final class OffsetLookup {
      *                                the deadline, INVALID_PARTITION)
      */
     public Map<TopicPartition, Found> lookup(Map<TopicPartition, Long> targets, long timeoutMs) throws InterruptedException {
-        long deadline = time.monotonicMs() + timeoutMs;
         Map<TopicPartition, Found> out = new LinkedHashMap<>();
+        lookup(targets, timeoutMs, out);
+        return out;
+    }
+
+    /**
+     * As above, putting each answer into {@code out} as it arrives: what was found stays there when
+     * the lookup of another partition fails (a partition without a leader must not keep the others
+     * of the same lookup from being read).
+     */
+    public void lookup(Map<TopicPartition, Long> targets, long timeoutMs, Map<TopicPartition, Found> out) throws InterruptedException {
+        long deadline = time.monotonicMs() + timeoutMs;
         Map<TopicPartition, Long> left = new LinkedHashMap<>(targets);
         targets.keySet().forEach(tp -> metadata.track(java.util.List.of(tp.topic())));
         BasaltException last = null;
@@ -98,7 +108,6 @@ public final class OffsetLookup {
             refreshQuietly(remaining);
             Thread.sleep(Math.min(retryBackoffMs, Math.max(1, deadline - time.monotonicMs())));
         }
-        return out;
     }
 
     private void refreshQuietly(long remainingMs) throws InterruptedException {
