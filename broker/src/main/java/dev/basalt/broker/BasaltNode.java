@@ -553,7 +553,9 @@ public final class BasaltNode implements AutoCloseable {
 
         ProduceHandler produce = new ProduceHandler(replicas, produceWaiters, config.getInt("request.timeout.ms.max"), metrics);
         FetchHandler fetch = new FetchHandler(replicas, config.getInt("fetch.wait.ms.max"), metrics);
-        MetadataHandler metadata = new MetadataHandler(replicas, config.get("cluster.id"), this::controllerId);
+        MetadataPublisher published = publisher;
+        MetadataHandler metadata = new MetadataHandler(replicas, config.get("cluster.id"), this::controllerId,
+                published::publishedCaughtUp);
         admin = new AdminHandler(replicas, config, this::controllerId);
         admin.storage(this::describeStorage);
         replicas.onFlushTimed(metrics::flushed);

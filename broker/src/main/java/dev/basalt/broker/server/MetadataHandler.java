@@ -33,13 +33,32 @@ public final class MetadataHandler {
     private final String clusterId;
     private final IntSupplier controllerId;
 
+    /** Whether this node has caught up on the metadata log since it started (see MetadataPublisher#publishedCaughtUp). */
+    private final java.util.function.BooleanSupplier caughtUpOnce;
+
     public MetadataHandler(ReplicaManager replicas, String clusterId, IntSupplier controllerId) {
+        this(replicas, clusterId, controllerId, () -> true);
+    }
+
+    public MetadataHandler(ReplicaManager replicas, String clusterId, IntSupplier controllerId,
+                           java.util.function.BooleanSupplier caughtUpOnce) {
         this.replicas = replicas;
         this.clusterId = clusterId;
         this.controllerId = controllerId;
+        this.caughtUpOnce = caughtUpOnce;
     }
 
     public MetadataResponse handle(MetadataRequest req) {
+        if (!caughtUpOnce.getAsBoolean()) {
+            // A node that has just started holds an old or empty image: it would answer existing
+            // topics UNKNOWN_TOPIC, which clients take as final (found probing: a running consumer
+            // exited with "topic does not exist" when a broker in its bootstrap list restarted).
+            // Retriable: the client asks another address. Once caught up, the image is served even
+            // when the quorum is unreachable later (stale, as the data plane keeps working).
+            return MetadataResponse.newBuilder().setErrorCode(ErrorCode.BROKER_NOT_AVAILABLE).setClusterId(clusterId)
+                    .setControllerId(-1).setErrorMessage("this broker has not caught up on the metadata log since it started;"
+                            + " ask another broker").build();
+        }
         MetadataImage image = replicas.image();
         MetadataResponse.Builder b = MetadataResponse.newBuilder().setClusterId(clusterId).setControllerId(controllerId.getAsInt());
         for (BrokerRegistration broker : image.cluster().brokers().values()) {
