@@ -116,7 +116,7 @@ public final class BasaltCli implements Runnable {
             try (Reader r = Files.newBufferedReader(commandConfig, StandardCharsets.UTF_8)) {
                 p.load(r);
             } catch (IOException e) {
-                throw new java.io.UncheckedIOException("cannot read " + commandConfig + ": " + e.getMessage(), e);
+                throw new java.io.UncheckedIOException("cannot read " + commandConfig + ": " + ioReason(e), e);
             }
             java.util.Set<String> mine = kind.accepts();
             for (String n : p.stringPropertyNames()) {
@@ -174,6 +174,17 @@ public final class BasaltCli implements Runnable {
             return exitCodeOf(ex);
         });
         return cl.execute(args);
+    }
+
+    /** Why a file could not be read, in words (NoSuchFileException's message is only the path). */
+    static String ioReason(java.io.IOException e) {
+        if (e instanceof java.nio.file.NoSuchFileException) {
+            return "no such file";
+        }
+        if (e instanceof java.nio.file.AccessDeniedException) {
+            return "permission denied";
+        }
+        return e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
     }
 
     /** Maps an exception to the documented exit code. */

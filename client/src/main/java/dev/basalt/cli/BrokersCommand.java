@@ -43,8 +43,11 @@ final class BrokersCommand implements Callable<Integer> {
         try (Admin admin = new Admin(root.clientConfig(BasaltCli.ClientKind.ADMIN, Map.of("default.api.timeout.ms", String.valueOf(timeoutMs))))) {
             Duration t = Duration.ofMillis(timeoutMs + 1_000);
             if (mode.recommission != null) {
+                boolean wasDecommissioned = Admin.get(admin.describeCluster(true), t).brokers().stream()
+                        .filter(b -> b.id() == mode.recommission).anyMatch(b -> b.decommissioned());
                 DecommissionProgress p = Admin.get(admin.recommissionBroker(mode.recommission), t);
-                root.out.println("Broker " + p.brokerId() + " is in service again.");
+                root.out.println(wasDecommissioned ? "Broker " + p.brokerId() + " is in service again."
+                        : "Broker " + p.brokerId() + " was not decommissioned: it was in service already.");
                 return BasaltCli.OK;
             }
             long deadline = System.currentTimeMillis() + timeoutMs;

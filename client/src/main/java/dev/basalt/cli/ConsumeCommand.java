@@ -123,6 +123,8 @@ final class ConsumeCommand implements Callable<Integer> {
         overrides.put("default.api.timeout.ms", String.valueOf(lookupTimeoutMs));
         overrides.putAll(props);
         Map<String, Object> config = root.clientConfig(BasaltCli.ClientKind.CONSUMER, overrides);
+        // a name for groups --describe's CLIENT-ID column (it was blank), unless one was given
+        config.putIfAbsent("client.id", "basalt-consume");
         if (group != null && !props.containsKey("enable.auto.commit")) {
             // the consumer's own parsing: its default and its range check (a bad value is a ConfigException, exit 2)
             commitIntervalMs = dev.basalt.client.ConsumerConfig.parse(config).getInt(dev.basalt.client.ConsumerConfig.AUTO_COMMIT_INTERVAL_MS);

@@ -151,7 +151,7 @@ final class ReassignCommand implements Callable<Integer> {
         } catch (InvalidProtocolBufferException e) {
             throw new BasaltCli.UsageException(file + " is not a reassignment plan: " + e.getMessage());
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot read " + file + ": " + e.getMessage(), e);
+            throw new UncheckedIOException("cannot read " + file + ": " + BasaltCli.ioReason(e), e);
         }
     }
 

@@ -209,6 +209,9 @@ final class TopicsCommand implements Callable<Integer> {
         if (p.underMinIsr()) {
             status.add("under-min-isr");
         }
+        if (p.atMinIsr()) {
+            status.add("at-min-isr"); // one more loss and acks=all writes are refused
+        }
         return "\tTopic: " + topicName + "\tPartition: " + p.partition() + "\tLeader: " + (p.leaderId() < 0 ? "none" : p.leaderId())
                 + "\tLeaderEpoch: " + p.leaderEpoch() + "\tReplicas: " + join(p.replicas()) + "\tIsr: " + join(p.isr())
                 + "\tElr: " + join(p.eligibleLeaderReplicas()) + "\tOffline: " + join(p.offlineReplicas())

@@ -93,7 +93,7 @@ class BasaltCliClusterTest {
         assertEquals("\tTopic: t\tPartition: 1\tLeader: 2\tLeaderEpoch: 0\tReplicas: 2,3,1\tIsr: 2\tElr: 3\tOffline: 3"
                 + "\tStatus: under-replicated,under-min-isr", lines.get(2));
         assertEquals("\tTopic: t\tPartition: 2\tLeader: 3\tLeaderEpoch: 0\tReplicas: 3,1,2\tIsr: 3,1\tElr: \tOffline: 3"
-                + "\tStatus: unavailable,under-replicated", lines.get(3));
+                + "\tStatus: unavailable,under-replicated,at-min-isr", lines.get(3));
         assertEquals("\tTopic: t\tPartition: 3\tLeader: none\tLeaderEpoch: 1\tReplicas: 1,2,3\tIsr: 1,2,3\tElr: \tOffline: 3"
                 + "\tStatus: unavailable", lines.get(4));
         assertEquals(5, lines.size());

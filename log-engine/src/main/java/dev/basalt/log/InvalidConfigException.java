@@ -7,9 +7,18 @@ public class InvalidConfigException extends RuntimeException {
     private final String value;
 
     public InvalidConfigException(String key, String value, String reason) {
-        super("invalid value '" + value + "' for config " + key + ": " + reason);
+        this(key, value, "invalid value '" + value + "' for config " + key + ": " + reason, true);
+    }
+
+    private InvalidConfigException(String key, String value, String message, boolean whole) {
+        super(message);
         this.key = key;
         this.value = value;
+    }
+
+    /** The key itself is not a config (its value is not what is wrong). */
+    public static InvalidConfigException unknownKey(String key, String value, String why) {
+        return new InvalidConfigException(key, value, "unknown config " + key + ": " + why, true);
     }
 
     public String key() {

@@ -139,7 +139,7 @@ public record LogConfig(
     public LogConfig withOverrides(Map<String, String> props) {
         for (String key : props.keySet()) {
             if (!KEYS.contains(key)) {
-                throw new InvalidConfigException(key, props.get(key), "unknown log config");
+                throw InvalidConfigException.unknownKey(key, props.get(key), "not a log config");
             }
         }
         boolean[] policy = props.containsKey(CLEANUP_POLICY)

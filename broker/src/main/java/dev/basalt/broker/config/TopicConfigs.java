@@ -79,7 +79,7 @@ public final class TopicConfigs {
             String value = e.getValue();
             Optional<String> unknown = unknownKey(key);
             if (unknown.isPresent()) {
-                throw new InvalidConfigException(key, value, unknown.get());
+                throw InvalidConfigException.unknownKey(key, value, unknown.get());
             }
             if (value == null) {
                 throw new InvalidConfigException(key, "null", "a value is required");
