@@ -54,17 +54,8 @@ public final class LogVerifier {
             state.epochs().forEach(e -> storedEpochs.put(e.startOffset(), e.epoch()));
         }
         long recoveryPoint = state == null ? -1 : state.recoveryPoint();
-        java.util.function.Function<dev.basalt.record.RecordBatch, String> epochCheck = batch -> {
-            if (batch.partitionLeaderEpoch() < 0 || batch.lastOffset() >= recoveryPoint) {
-                return null;
-            }
-            Map.Entry<Long, Integer> covering = storedEpochs.floorEntry(batch.baseOffset());
-            if (covering == null || covering.getValue() == batch.partitionLeaderEpoch()) {
-                return null;
-            }
-            return "batch at offset " + batch.baseOffset() + " has leader epoch " + batch.partitionLeaderEpoch() + " but the log's"
-                    + " epoch there is " + covering.getValue() + " (a damaged epoch field: the CRC does not cover it)";
-        };
+        java.util.function.Function<dev.basalt.record.RecordBatch, String> epochCheck =
+                batch -> Recovery.epochProblem(batch, storedEpochs, recoveryPoint);
         TreeMap<Long, Path> paths = new TreeMap<>();
         try (var stream = Files.newDirectoryStream(partitionDir)) {
             for (Path p : stream) {

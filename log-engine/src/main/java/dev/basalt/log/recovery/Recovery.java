@@ -294,6 +294,16 @@ final class Recovery {
 
     /** Why a batch's leader epoch contradicts the stored state (see {@link #storedEpochs}), or null. */
     private String epochProblem(dev.basalt.record.RecordBatch batch) {
+        return epochProblem(batch, storedEpochs, storedRecoveryPoint);
+    }
+
+    /**
+     * Why {@code batch}'s leader epoch contradicts a stored state's epochs (start offset → epoch),
+     * or null: only batches wholly below the state's recovery point were appended before it was
+     * written, so only their epochs are known. Shared with the offline check (LogVerifier).
+     */
+    static String epochProblem(dev.basalt.record.RecordBatch batch, java.util.TreeMap<Long, Integer> storedEpochs,
+                               long storedRecoveryPoint) {
         if (batch.partitionLeaderEpoch() < 0 || batch.lastOffset() >= storedRecoveryPoint) {
             return null;
         }
