@@ -89,11 +89,19 @@ public final class AdminCalls {
         ConnectionException last = null;
         for (int i = 0; i < bootstrap.size(); i++) {
             HostPort address = bootstrap.get(Math.floorMod(next, bootstrap.size()));
+            io.grpc.ManagedChannel channel = channels.channel(address);
             try {
-                return call.apply(AdminServiceGrpc.newBlockingStub(channels.channel(address))
+                return call.apply(AdminServiceGrpc.newBlockingStub(channel)
                         .withDeadlineAfter(requestTimeoutMs, TimeUnit.MILLISECONDS));
             } catch (StatusRuntimeException e) {
                 BasaltException b = Errors.forTransport(e, mutating, what + " via " + address);
+                if (b instanceof dev.basalt.client.IndeterminateException && e.getStatus().getCode() == io.grpc.Status.Code.UNAVAILABLE
+                        && channels.neverReady(channel)) {
+                    // Found probing on a loaded host: a create whose connection set-up was cut
+                    // reported "outcome unknown" though nothing was ever sent; the next address is tried.
+                    b = new ConnectionException(what + " via " + address + ": no connection could be set up ("
+                            + e.getStatus().getDescription() + "); nothing was sent", e);
+                }
                 if (e.getStatus().getCode() == io.grpc.Status.Code.UNIMPLEMENTED) {
                     // Nothing was processed: the address serves gRPC but not the admin service (a
                     // controller-only node's port in the bootstrap list): the next address may.

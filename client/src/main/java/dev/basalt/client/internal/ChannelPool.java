@@ -35,6 +35,9 @@ public final class ChannelPool implements AutoCloseable {
     static final int FLOW_CONTROL_WINDOW_BYTES = 8 * 1024 * 1024;
 
     private final Map<HostPort, ManagedChannel> channels = new ConcurrentHashMap<>();
+    /** Channels that have been READY at least once: only those can have carried a call. */
+    private final java.util.Set<ManagedChannel> everReady = java.util.Collections.synchronizedSet(
+            java.util.Collections.newSetFromMap(new java.util.WeakHashMap<>()));
     /** Address → System.nanoTime() of the last forced reconnect. */
     private final Map<HostPort, Long> lastBackoffResetNanos = new ConcurrentHashMap<>();
     private final int maxInboundMessageBytes;
@@ -124,8 +127,8 @@ public final class ChannelPool implements AutoCloseable {
      * and every call on it waiting out its deadline, so that the callers never moved on to the
      * next address. A channel still CONNECTING, without any state change, connectTimeoutMs (times
      * the host name's addresses) after it began is shut down and forgotten: its calls fail
-     * UNAVAILABLE (the callers move on; a mutating call counts as indeterminate, since the client
-     * cannot tell), and the next call to that address builds a new channel.
+     * UNAVAILABLE (the callers move on; a call on a channel that never was READY was never sent, see
+     * {@link #neverReady}), and the next call to that address builds a new channel.
      *
      * @param generation counts the channel's state changes (a check applies only to the state it was scheduled for)
      */
@@ -135,6 +138,9 @@ public final class ChannelPool implements AutoCloseable {
             return;
         }
         long g = generation.incrementAndGet();
+        if (state == ConnectivityState.READY) {
+            everReady.add(ch);
+        }
         if (state == ConnectivityState.CONNECTING) {
             CompletableFuture.delayedExecutor(boundMs, TimeUnit.MILLISECONDS).execute(() -> {
                 if (generation.get() == g && ch.getState(false) == ConnectivityState.CONNECTING && channels.remove(a, ch)) {
@@ -154,6 +160,14 @@ public final class ChannelPool implements AutoCloseable {
         } catch (java.net.UnknownHostException | SecurityException e) {
             return 1;
         }
+    }
+
+    /**
+     * Whether {@code ch} never had a connection (never READY): a call that failed on it was never
+     * sent, so even a mutation failed definitely (its connection set-up was cut by the watchdog).
+     */
+    public boolean neverReady(ManagedChannel ch) {
+        return !everReady.contains(ch) && ch.getState(false) != ConnectivityState.READY;
     }
 
     /** Shuts every channel down, waiting up to timeoutMs in total for calls to finish. */
