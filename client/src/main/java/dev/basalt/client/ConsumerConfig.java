@@ -90,6 +90,11 @@ public final class ConsumerConfig {
     }
 
     public static ConfigDef.Parsed parse(Map<String, ?> raw) {
-        return DEF.parse(raw);
+        ConfigDef.Parsed p = DEF.parse(raw);
+        if (!p.getString(GROUP_INSTANCE_ID).isEmpty() && p.getString(GROUP_ID).isEmpty()) {
+            // a static member of no group: silently ignored before
+            throw new dev.basalt.client.ConfigException(GROUP_INSTANCE_ID, p.getString(GROUP_INSTANCE_ID), "needs group.id");
+        }
+        return p;
     }
 }

@@ -37,6 +37,11 @@ class ConfigTest {
                 .getList(AdminConfig.BOOTSTRAP_SERVERS));
         rejects("socket.connection.setup.timeout.ms", 0);
         rejects("reconnect.backoff.max.ms", -1);
+        // found probing: a static member of no group was accepted and ignored
+        assertEquals("group.instance.id", assertThrows(ConfigException.class,
+                () -> ConsumerConfig.parse(Map.of("group.instance.id", "i-1"))).key());
+        assertEquals("i-1", ConsumerConfig.parse(Map.of("group.instance.id", "i-1", "group.id", "g"))
+                .getString(ConsumerConfig.GROUP_INSTANCE_ID));
     }
 
     @Test

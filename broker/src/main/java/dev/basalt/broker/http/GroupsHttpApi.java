@@ -106,7 +106,12 @@ public final class GroupsHttpApi {
     }
 
     public HttpAdminServer.Reply handle(String path, Map<String, String> query) {
-        boolean local = "true".equals(query.get("local"));
+        String localParam = query.get("local");
+        if (localParam != null && !localParam.equals("true") && !localParam.equals("false")) {
+            return new HttpAdminServer.Reply(400, "application/json", HttpAdminServer.jsonError(400, "INVALID_REQUEST",
+                    "local must be true or false, not '" + localParam + "'"));
+        }
+        boolean local = "true".equals(localParam);
         String rest = path.length() > PREFIX.length() ? path.substring(PREFIX.length()) : "";
         if (rest.isEmpty() || rest.equals("/")) {
             return ok(local ? listGroups() : listAllGroups());

@@ -270,6 +270,7 @@ class GroupCoordinatorNodeTest {
         assertEquals("STABLE", described.get("state").getAsString());
         assertEquals(1, described.getAsJsonArray("members").size());
         assertEquals(1, http("/v1/groups", 200).getAsJsonArray("groups").size());
+        assertEquals("INVALID_REQUEST", http("/v1/groups?local=yes", 400).get("code").getAsString(), "not read as false");
         assertTrue(http("/v1/groups/nope/lag", 404).get("error").getAsString().contains("nope"));
     }
 }

@@ -314,7 +314,7 @@ public final class GroupShard {
             return "member epoch " + r.memberEpoch() + " < " + LEAVE_STATIC_EPOCH;
         }
         if (r.rebalanceTimeoutMs() < 0 || r.rebalanceTimeoutMs() > REBALANCE_TIMEOUT_MS_MAX) {
-            return "rebalance timeout must be 0 to " + REBALANCE_TIMEOUT_MS_MAX + " ms";
+            return "rebalance timeout must be at most " + REBALANCE_TIMEOUT_MS_MAX + " ms (and at least 1 ms to join)";
         }
         if (r.topicNames() != null) {
             if (r.topicNames().size() > TOPICS_PER_SUBSCRIPTION_MAX) {
