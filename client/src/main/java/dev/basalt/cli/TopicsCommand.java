@@ -209,8 +209,10 @@ final class TopicsCommand implements Callable<Integer> {
         if (p.underMinIsr()) {
             status.add("under-min-isr");
         }
-        if (p.atMinIsr()) {
-            status.add("at-min-isr"); // one more loss and acks=all writes are refused
+        if (p.atMinIsr() && p.underReplicated()) {
+            // a replica lost and one more loss refuses acks=all writes (a partition whose replication
+            // factor equals its min ISR is at it by configuration: not marked)
+            status.add("at-min-isr");
         }
         return "\tTopic: " + topicName + "\tPartition: " + p.partition() + "\tLeader: " + (p.leaderId() < 0 ? "none" : p.leaderId())
                 + "\tLeaderEpoch: " + p.leaderEpoch() + "\tReplicas: " + join(p.replicas()) + "\tIsr: " + join(p.isr())
