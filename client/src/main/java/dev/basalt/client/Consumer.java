@@ -924,6 +924,8 @@ public final class Consumer<K, V> implements AutoCloseable {
                     commit(offsets, defaultApiTimeoutMs);
                 }
             }
+        } catch (dev.basalt.client.UnknownTopicException | dev.basalt.client.InvalidPartitionException e) {
+            // the topic was deleted (that is why its partitions are revoked): nothing to commit, not an error of poll()
         } catch (RuntimeException e) {
             failure = e;
         }
@@ -1000,8 +1002,9 @@ public final class Consumer<K, V> implements AutoCloseable {
 
     private void commitAsyncInternal(Map<TopicPartition, OffsetAndMetadata> offsets, OffsetCommitCallback callback) {
         requireGroup();
-        boolean owned = subscriptions.partitions().containsAll(offsets.keySet());
-        java.util.concurrent.CompletableFuture.runAsync(() -> commit(offsets, defaultApiTimeoutMs, owned), commitThread).whenComplete((v, e) -> {
+        // An async commit is not sent again on a stale epoch: by then the poll thread may have revoked
+        // the partitions (and their new owner committed further).
+        java.util.concurrent.CompletableFuture.runAsync(() -> commit(offsets, defaultApiTimeoutMs, false), commitThread).whenComplete((v, e) -> {
             if (callback != null) {
                 Exception ex = e == null ? null : (e.getCause() instanceof Exception c ? c : new DefiniteException(e.toString(), false));
                 completedCommits.add(() -> callback.onComplete(offsets, ex));

@@ -485,7 +485,6 @@ public final class LogManager implements AutoCloseable {
 
     static final long SCRUB_TICK_MS = 200;
 
-    /** Scrub progress: bytes verified, passes completed, corrupt batches found (all 0 when not scrubbing). */
     /** Corrupt batches reads found since this manager opened (each log reports its first only). */
     public long readCorruptBatchesFound() {
         return readFindings.get();
@@ -493,6 +492,7 @@ public final class LogManager implements AutoCloseable {
 
     private final java.util.concurrent.atomic.AtomicLong readFindings = new java.util.concurrent.atomic.AtomicLong();
 
+    /** Scrub progress: bytes verified, passes completed, corrupt batches found (all 0 when not scrubbing). */
     public long[] scrubProgress() {
         Scrubber s = scrubber;
         return s == null ? new long[] {0, 0, 0} : new long[] {s.bytesScrubbed(), s.passesCompleted(), s.findings()};

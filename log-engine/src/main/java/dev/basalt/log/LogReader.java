@@ -60,6 +60,16 @@ final class LogReader {
         }
 
         /**
+         * Under the log's lock (so a truncation in progress has finished): whether no truncation
+         * completed since this reader's count was {@code truncationsAtStart} and the log is open.
+         * A read that met damaged bytes reports them only then: a truncation zeroes the bytes it
+         * cuts before it publishes the new end, and a read in between meets zeros.
+         */
+        default boolean unchangedSince(long truncationsAtStart) {
+            return true;
+        }
+
+        /**
          * Under the log's lock: whether {@code offset} is missing from a log without gaps (a read
          * found no segment holding it, the next one starting past it), with no truncation since the
          * read began, the log still starting at or below it and ending after it, and {@code next}
@@ -127,10 +137,12 @@ final class LogReader {
                 return FetchSlice.empty(startOffset, start, end, hw);
             }
             FetchSlice slice;
+            long truncationsBefore = truncations;
             try {
                 slice = tryRead(startOffset, maxBytes, limit, start, end, hw);
             } catch (CorruptLogException e) {
-                if (bounds.logEndOffset() == end && bounds.logStartOffset() == start && !bounds.isClosed()) {
+                if (bounds.logEndOffset() == end && bounds.logStartOffset() == start && !bounds.isClosed()
+                        && bounds.unchangedSince(truncationsBefore)) {
                     throw e;
                 }
                 continue; // a truncation zeroed bytes under this read: retry on the new log
@@ -191,34 +203,49 @@ final class LogReader {
         ByteBuffer map = seg.mapping();
         int cursor = pos;
         long next = startOffset;
+        int prev = -1; // the batch before cursor, and where the offsets stood before it
+        long prevNext = startOffset;
         boolean contiguous = bounds.contiguous();
         while (cursor < size) {
+            String badHeader = null;
             try {
                 checkHeader(seg, map, cursor, size);
-            } catch (CorruptLogException e) {
-                if (cursor > pos) {
-                    break; // serve the good batches before it; the next read, starting there, fails
+                if (map.get(cursor + RecordBatch.MAGIC_OFFSET) != RecordBatch.MAGIC) {
+                    badHeader = "batch magic " + map.get(cursor + RecordBatch.MAGIC_OFFSET) + " is not " + RecordBatch.MAGIC;
                 }
-                throw new CorruptBatchException(tp, startOffset, seg.path(), cursor, e.getMessage());
+            } catch (CorruptLogException e) {
+                badHeader = e.getMessage();
+            }
+            if (badHeader != null) {
+                if (cursor > pos) {
+                    // serve the good batches before it; the next read, starting there, fails
+                    cursor = endBeforeBadHeader(seg, map, pos, prev, cursor);
+                    next = cursor == prev ? prevNext : next;
+                    break;
+                }
+                throw new CorruptBatchException(tp, startOffset, seg.path(), cursor, badHeader);
             }
             long base = Segment.baseOffsetAt(map, cursor);
             if (cursor > pos && base < next) {
                 // Offsets never go back, gaps or not (a damaged base offset: the CRC does not cover
                 // it). Serve the batches before it; the next read, starting at `next`, meets it in locate.
+                cursor = endBeforeBadHeader(seg, map, pos, prev, cursor);
+                next = cursor == prev ? prevNext : next;
                 break;
             }
             if (contiguous && (cursor == pos ? seg.baseOffset() <= startOffset && base > startOffset : base != next)) {
                 // Without gaps the batch holding the asked offset starts at or before it, and each
                 // later one where the previous ended: a base offset is outside the CRC. (A read
-                // that moved on to a later segment is not judged here: retention or a truncation
-                // removing segments under it looks the same; the scrubber and recovery judge
-                // missing segments.)
+                // that moved on to a later segment is judged in tryRead, under the lock.)
                 long expected = cursor == pos ? startOffset : next;
                 if (truncations != truncationsAtStart) {
                     break; // truncated under the read: not corruption
                 }
                 if (cursor > pos) {
-                    break; // serve the good batches before it; the next read, starting there, fails
+                    // serve the good batches before it; the next read, starting there, fails
+                    cursor = endBeforeBadHeader(seg, map, pos, prev, cursor);
+                    next = cursor == prev ? prevNext : next;
+                    break;
                 }
                 throw new CorruptBatchException(tp, expected, seg.path(), cursor, "batch base offset " + base + " where offset "
                         + expected + " was expected in a log without gaps (a damaged base offset: the CRC does not cover it)");
@@ -242,6 +269,8 @@ final class LogReader {
                     throw bad;
                 }
             }
+            prev = cursor;
+            prevNext = next;
             next = Segment.lastOffsetAt(map, cursor) + 1;
             cursor += batchBytes;
         }
@@ -250,6 +279,30 @@ final class LogReader {
         }
         rememberReadEnd(seg, startOffset, next, cursor, truncationsAtStart);
         return new FetchSlice(seg.slice(pos, cursor - pos), next, start, end, hw, seg);
+    }
+
+    /**
+     * The header at {@code cursor} is wrong, after the batch at {@code prev} (verified earlier, so
+     * served without a CRC check): that batch's own length field, which led here, may be what was
+     * damaged since (found probing: a length flipped under a running leader was served to every
+     * consumer, which failed on its CRC, and nothing on the broker noticed). Its CRC is checked
+     * now: intact, the read ends at {@code cursor}; damaged, it ends before that batch, or, when it
+     * is the read's first batch, the damage is thrown (and reported, like any finding).
+     */
+    private int endBeforeBadHeader(Segment seg, ByteBuffer map, int pos, int prev, int cursor) {
+        if (prev < 0) {
+            return cursor;
+        }
+        try {
+            RecordBatch.wrap(map.slice(prev, cursor - prev)).validateChecksum();
+            return cursor;
+        } catch (dev.basalt.record.CorruptRecordException e) {
+            if (prev == pos) {
+                throw new CorruptBatchException(tp, Segment.baseOffsetAt(map, prev), seg.path(), prev, e.getMessage()
+                        + " (its length field leads to no batch: damaged after it was first verified)");
+            }
+            return prev;
+        }
     }
 
     /**

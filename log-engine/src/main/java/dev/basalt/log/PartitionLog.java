@@ -162,6 +162,16 @@ public final class PartitionLog {
             }
 
             @Override
+            public boolean unchangedSince(long truncationsAtStart) {
+                lock.lock();
+                try {
+                    return !closed && reader.truncations() == truncationsAtStart;
+                } finally {
+                    lock.unlock();
+                }
+            }
+
+            @Override
             public boolean offsetMissing(long offset, Segment next, long truncationsAtStart) {
                 lock.lock();
                 try {

@@ -444,6 +444,45 @@ class BaseOffsetIntegrityTest {
     }
 
     /**
+     * A length field damaged under a running node, after the batch was verified: reads served it
+     * without a CRC check (it lies in the verified prefix), every consumer failed on its CRC, and
+     * nothing on the broker noticed (found probing a cluster). The header it leads to is wrong, so
+     * the batch's CRC is checked again, and the damage is reported like any finding.
+     */
+    @Test
+    void aLengthDamagedAfterVerification_isFoundByTheNextRead() throws Exception {
+        PartitionLog log = fill(150);
+        List<Long> bases = log.segmentBaseOffsets();
+        Path sealed = log.directory().resolve(Segment.fileName(bases.get(1)));
+        long[] victim = LogTestSupport.batchPositions(sealed).get(5);
+        List<Long> found = watchFindings();
+        readUntilEnd(log); // every batch verified by this process now
+        for (int[] flip : new int[][] {{10, 0x01}, {10, 0x02}}) { // 256 bytes shorter or longer, then 512
+            flipBaseOffset(sealed, victim[0], flip[0], flip[1]); // the running node's mapping sees it
+            Map.Entry<Long, CorruptLogException> failed = readUntilFailure(log, 0);
+            assertEquals(victim[1], failed.getKey(), "served up to the damaged batch, never it");
+            awaitFinding(found);
+            assertEquals(List.of(victim[1]), found, "reported");
+            flipBaseOffset(sealed, victim[0], flip[0], flip[1]); // undone: the next variant starts from a healthy log
+            found.clear();
+            manager.close();
+            manager = open();
+            log = manager.get(TP);
+            found = watchFindings();
+            readUntilEnd(log);
+        }
+    }
+
+    private static void readUntilEnd(PartitionLog log) {
+        long next = 0;
+        while (next < log.logEndOffset()) {
+            try (FetchSlice slice = log.read(next, 1 << 20, Long.MAX_VALUE)) {
+                next = slice.nextOffset();
+            }
+        }
+    }
+
+    /**
      * A log that may have gaps (a compacted topic) still has increasing offsets: a base offset
      * damaged to go back was served, and a consumer dropped the records below its position and
      * saw the rest under offsets 16 too low. Reads now refuse a batch starting below where the

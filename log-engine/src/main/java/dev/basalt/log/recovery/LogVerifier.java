@@ -83,7 +83,8 @@ public final class LogVerifier {
                 if (contiguous && i > 0 && base != next) {
                     // a segment that does not start where the one before ended: its offsets are missing
                     r = new SegmentScanner.ScanResult(0, next, Segment.UNKNOWN_TIMESTAMP, "segment starts at offset " + base
-                            + " where " + next + " was expected in a log without gaps (a segment file is missing)");
+                            + " where " + next + " was expected in a log without gaps (a segment file is missing, or the one"
+                            + " before it was cut short)");
                 } else {
                     r = SegmentScanner.scan(probe, (int) size, next, contiguous, epochCheck, (batch, pos) -> batches[0]++);
                 }

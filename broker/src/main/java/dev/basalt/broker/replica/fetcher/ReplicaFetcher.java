@@ -206,6 +206,12 @@ public final class ReplicaFetcher implements AutoCloseable {
                     log.debug("Replica request to broker {} failed: {}", sourceBrokerId, e.toString());
                     pause();
                 }
+            } catch (dev.basalt.log.UnknownPartitionException e) {
+                if (running) {
+                    // a local log closed under a truncation (quarantined for a rebuild, deleted): not a fault
+                    log.info("Fetcher towards broker {}: {}; backing off", sourceBrokerId, e.getMessage());
+                    pause();
+                }
             } catch (RuntimeException e) {
                 if (running) {
                     log.error("Fetcher towards broker {} failed; backing off", sourceBrokerId, e);
@@ -454,6 +460,12 @@ public final class ReplicaFetcher implements AutoCloseable {
         } catch (LogStorageException e) {
             dev.basalt.broker.storage.StorageErrorLog.report(log, "Storage error appending as follower to", t.partition.topicPartition(),
                     t.partition.log().isOffline(), e);
+            backoff(t, e.getMessage());
+            return false;
+        } catch (dev.basalt.log.UnknownPartitionException e) {
+            // Our log was closed under the fetch (quarantined for a rebuild, deleted): the replica
+            // manager follows again with the new log; the other partitions go on.
+            log.info("{}: local log closed under the fetch ({}); this partition waits", t.partition.topicPartition(), e.getMessage());
             backoff(t, e.getMessage());
             return false;
         }
