@@ -189,6 +189,19 @@ public final class Producer<K, V> implements AutoCloseable {
         long timestamp = record.timestamp() != null ? record.timestamp() : time.nowMs();
         long blockLeftMs = Math.max(0, maxBlockMs - (time.monotonicMs() - start));
         boolean sticky = record.partition() == null && key == null;
+        if (record.partition() != null && record.partition() >= topic.partitionCount()) {
+            // partitions may have been added since this metadata: refused only if fresh metadata agrees
+            try {
+                Cluster fresh = metadata.refreshNow(Math.max(1, blockLeftMs));
+                if (fresh.topic(record.topic()) != null) {
+                    cluster = fresh;
+                    topic = fresh.topic(record.topic());
+                }
+            } catch (BasaltException e) {
+                // no fresher answer in time: refused below on what is known
+            }
+            blockLeftMs = Math.max(0, maxBlockMs - (time.monotonicMs() - start));
+        }
         int partition = choosePartition(record, key, topic, cluster);
         TopicPartition tp = new TopicPartition(record.topic(), partition);
         RecordAccumulator.AppendResult r = accumulator.append(tp, timestamp, key, value, record.headers(), blockLeftMs, sticky,

@@ -376,6 +376,23 @@ class ConsumerTest {
     }
 
     @Test
+    void partitionAddedAfterTheMetadata_isLookedUpAfterARefresh_andAMissingOneIsInvalid() {
+        cluster.createTopic("t", 1);
+        produce("t", 0, 5, "a");
+        try (Consumer<String, String> c = consumer(Map.of("metadata.max.age.ms", 600_000))) {
+            c.assign(List.of(new TopicPartition("t", 0)));
+            assertEquals(5, pollUntil(c, 5).size());
+            cluster.addPartitions("t", 2); // as a group would assign a new partition: this metadata says 1
+            produce("t", 1, 3, "b");
+            c.assign(List.of(new TopicPartition("t", 0), new TopicPartition("t", 1)));
+            List<ConsumerRecord<String, String>> got = pollUntil(c, 3);
+            assertEquals(List.of("b0", "b1", "b2"), got.stream().map(ConsumerRecord::value).toList());
+            c.assign(List.of(new TopicPartition("t", 7)));
+            assertThrows(InvalidPartitionException.class, () -> c.position(new TopicPartition("t", 7)));
+        }
+    }
+
+    @Test
     void pollZero_withUnreachableLeader_returnsEmpty() {
         cluster.createTopic("t", 1);
         try (Consumer<String, String> c = consumer(Map.of())) {

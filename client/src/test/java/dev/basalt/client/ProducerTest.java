@@ -389,6 +389,18 @@ class ProducerTest {
     }
 
     @Test
+    void explicitPartitionAddedAfterTheMetadata_isRefreshedNotRefused() {
+        cluster.createTopic("t", 2);
+        try (Producer<String, String> p = producer(Map.of("metadata.max.age.ms", 600_000))) {
+            assertEquals(0, get(p.send(new ProducerRecord<>("t", 1, null, "a"))).offset());
+            cluster.addPartitions("t", 4); // this producer's metadata still says 2
+            assertEquals(3, get(p.send(new ProducerRecord<>("t", 3, null, "b"))).partition());
+            assertThrows(InvalidPartitionException.class, () -> get(p.send(new ProducerRecord<>("t", 4, null, "c"))));
+        }
+        assertEquals(1, cluster.records("t", 3).size());
+    }
+
+    @Test
     void oversizeRecord_isRecordTooLarge_clientSideAndServerSide() {
         cluster.createTopic("t", 1);
         try (Producer<String, String> p = producer(Map.of("max.request.size", 2048))) {

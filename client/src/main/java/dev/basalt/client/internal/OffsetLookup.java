@@ -66,6 +66,7 @@ public final class OffsetLookup {
         Map<TopicPartition, Long> left = new LinkedHashMap<>(targets);
         targets.keySet().forEach(tp -> metadata.track(java.util.List.of(tp.topic())));
         BasaltException last = null;
+        boolean refreshed = false;
         while (!left.isEmpty()) {
             Cluster cluster = metadata.current();
             Map<Integer, Map<TopicPartition, Long>> byLeader = new HashMap<>();
@@ -78,9 +79,12 @@ public final class OffsetLookup {
                     if (err != null && err != ErrorCode.UNKNOWN_TOPIC) {
                         throw Errors.forCode(err, "", "topic " + e.getKey().topic());
                     }
-                    if (cluster.topic(e.getKey().topic()) != null
+                    // a group may assign a partition added after this client's metadata: refused only
+                    // when metadata fetched during this lookup still does not have it
+                    if (refreshed && cluster.topic(e.getKey().topic()) != null
                             && e.getKey().partition() >= cluster.topic(e.getKey().topic()).partitionCount()) {
-                        throw Errors.forCode(ErrorCode.INVALID_PARTITION, "", "partition " + e.getKey());
+                        throw Errors.forCode(ErrorCode.INVALID_PARTITION, "", "partition " + e.getKey() + " does not exist (topic "
+                                + e.getKey().topic() + " has " + cluster.topic(e.getKey().topic()).partitionCount() + ")");
                     }
                 } else {
                     byLeader.computeIfAbsent(leader, k -> new LinkedHashMap<>()).put(e.getKey(), e.getValue());
@@ -105,16 +109,17 @@ public final class OffsetLookup {
                 throw new ClientTimeoutException("offsets of " + left.keySet() + " not found within " + timeoutMs + " ms"
                         + (last == null ? (missingLeader ? ": no leader known" : "") : ": " + last.getMessage()), last);
             }
-            refreshQuietly(remaining);
+            refreshed |= refreshQuietly(remaining);
             Thread.sleep(Math.min(retryBackoffMs, Math.max(1, deadline - time.monotonicMs())));
         }
     }
 
-    private void refreshQuietly(long remainingMs) throws InterruptedException {
+    private boolean refreshQuietly(long remainingMs) throws InterruptedException {
         try {
             metadata.refreshNow(remainingMs);
+            return true;
         } catch (BasaltException e) {
-            // the loop retries until its deadline and reports the last error then
+            return false; // the loop retries until its deadline and reports the last error then
         }
     }
 

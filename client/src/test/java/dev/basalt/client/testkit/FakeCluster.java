@@ -198,6 +198,15 @@ public final class FakeCluster implements AutoCloseable {
         return t.id;
     }
 
+    /** Grows a topic to totalPartitions (as CreatePartitions does), leaving clients' metadata stale. */
+    public synchronized void addPartitions(String name, int totalPartitions) {
+        Topic t = topics.get(name);
+        for (int p = t.partitions.size(); p < totalPartitions; p++) {
+            t.partitions.add(newPartition(p, t.partitions.get(0).replicas.size()));
+        }
+        metadataChanges++;
+    }
+
     synchronized ErrorCode validateNewTopic(String name, int partitions, int replicationFactor) {
         if (!isLegalTopicName(name)) {
             return ErrorCode.INVALID_TOPIC;
