@@ -42,7 +42,8 @@ import java.util.function.Supplier;
  * <ul>
  *   <li>{@code GET /v1/cluster}: DescribeClusterResponse (fenced brokers included);</li>
  *   <li>{@code GET /v1/brokers}, {@code /v1/brokers/{id}}: its brokers;
- *       {@code /v1/brokers/{id}/configs}: DescribeConfigsResponse.Result of the broker;</li>
+ *       {@code /v1/brokers/{id}/configs}: DescribeConfigsResponse.Result of the broker, on that
+ *       broker's own admin port only (421 on another's);</li>
  *   <li>{@code GET /v1/quorum}: DescribeQuorumResponse;</li>
  *   <li>{@code GET /v1/topics[?internal=true]}: ListTopicsResponse;</li>
  *   <li>{@code GET /v1/topics/{name}}: DescribeTopicsResponse.TopicDescription (partitions,
@@ -91,8 +92,10 @@ public final class ClusterHttpApi {
         }
         List<String> parts = new ArrayList<>();
         if (!rest.isEmpty()) {
-            // the path arrives decoded (URI.getPath); topic names cannot hold '/'
-            parts.addAll(List.of(rest.split("/", 8)));
+            // the path arrives raw: split, then decode each segment
+            for (String seg : rest.split("/", 8)) {
+                parts.add(HttpAdminServer.decodeSegment(seg));
+            }
         }
         if (parts.isEmpty()) {
             return ok(index());
@@ -158,6 +161,12 @@ public final class ClusterHttpApi {
             return ok(proto(broker.get()));
         }
         if (parts.size() == 3 && parts.get(2).equals("configs")) {
+            if (id != replicas.brokerId()) {
+                // its file's keys are known only to that node (421: ask the node the answer is about)
+                String there = GroupsHttpApi.httpAddresses(replicas.image().cluster(), replicas.brokerId()).get(id);
+                return error(421, "MISDIRECTED_REQUEST", "this is broker " + replicas.brokerId() + "; broker " + id
+                        + "'s configs are served by its own admin port" + (there == null ? "" : ", http://" + there + path));
+            }
             return configs(ConfigResource.Type.BROKER, Integer.toString(id));
         }
         return notFound(path);

@@ -117,7 +117,8 @@ public final class GroupsHttpApi {
             return ok(local ? listGroups() : listAllGroups());
         }
         String[] parts = rest.substring(1).split("/");
-        String group = parts[0]; // the path arrives decoded (URI.getPath): decoding again would turn "+" into a space
+        // the path arrives raw (a group id may hold '/', sent as %2F): split, then decode
+        String group = HttpAdminServer.decodeSegment(parts[0]);
         if (parts.length > 2 || (parts.length == 2 && !parts[1].equals("status") && !parts[1].equals("lag"))) {
             return notFound("NOT_FOUND", "no such resource: " + path, -1);
         }
@@ -175,11 +176,9 @@ public final class GroupsHttpApi {
 
     /** The coordinator's own answer to this request (status and body as it gave them). */
     private HttpAdminServer.Reply forward(int nodeId, String address, String path) {
-        String encoded = PREFIX + "/" + java.util.Arrays.stream(path.substring(PREFIX.length() + 1).split("/", -1))
-                .map(seg -> java.net.URLEncoder.encode(seg, StandardCharsets.UTF_8).replace("+", "%20"))
-                .collect(java.util.stream.Collectors.joining("/"));
         try {
-            HttpResponse<String> r = http.send(request(address, encoded + "?local=true"), HttpResponse.BodyHandlers.ofString());
+            // the raw path, as this node received it (still %-encoded)
+            HttpResponse<String> r = http.send(request(address, path + "?local=true"), HttpResponse.BodyHandlers.ofString());
             return new HttpAdminServer.Reply(r.statusCode(), "application/json", r.body());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

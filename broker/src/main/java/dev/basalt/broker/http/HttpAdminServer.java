@@ -226,8 +226,9 @@ public final class HttpAdminServer implements AutoCloseable {
     }
 
     /**
-     * Adds a GET route for every path under {@code prefix}; the handler gets the request path. A
-     * handler that throws answers 500 with the error as JSON.
+     * Adds a GET route for every path under {@code prefix}; the handler gets the raw request path
+     * (still %-encoded: a segment may hold an encoded '/', so handlers split first and then decode
+     * each segment with {@link #decodeSegment}). A handler that throws answers 500 with the error as JSON.
      */
     public void addRoute(String prefix, java.util.function.Function<String, Reply> handler) {
         addRoute(prefix, (path, query) -> handler.apply(path));
@@ -252,7 +253,7 @@ public final class HttpAdminServer implements AutoCloseable {
             }
             Reply r;
             try {
-                r = handler.apply(ex.getRequestURI().getPath(), query(ex));
+                r = handler.apply(ex.getRequestURI().getRawPath(), query(ex));
             } catch (IllegalArgumentException e) {
                 // a malformed %-escape in the path or the query (URLDecoder)
                 r = new Reply(400, "application/json", jsonError(400, "INVALID_REQUEST", "malformed request: " + e.getMessage()));
@@ -262,6 +263,15 @@ public final class HttpAdminServer implements AutoCloseable {
             }
             respond(ex, r.status(), r.contentType(), r.body());
         });
+    }
+
+    /**
+     * One path segment, %-decoded ('+' stays a plus: it means a space only in a query string).
+     *
+     * @throws IllegalArgumentException a malformed %-escape (answered 400)
+     */
+    public static String decodeSegment(String raw) {
+        return java.net.URLDecoder.decode(raw.replace("+", "%2B"), StandardCharsets.UTF_8);
     }
 
     private static java.util.Map<String, String> query(HttpExchange ex) {

@@ -113,8 +113,17 @@ public final class AdminHandler {
                                 req.getIncludeDocumentation()));
                     }
                 }
-                case BROKER -> rb.addAllEntries(brokerConfigEntries(image, q.getResource().getName(), q.getNamesList(),
-                        req.getIncludeDocumentation()));
+                case BROKER -> {
+                    String name = q.getResource().getName();
+                    if (name.matches("[0-9]{1,9}") && Integer.parseInt(name) != config.nodeId()) {
+                        // a node's static keys are known only to that node: answering with this
+                        // node's would describe the wrong broker (clients send to the broker named)
+                        rb.setErrorCode(ErrorCode.INVALID_REQUEST).setErrorMessage("this is broker " + config.nodeId()
+                                + "; broker " + name + "'s configs are described by broker " + name + " itself");
+                    } else {
+                        rb.addAllEntries(brokerConfigEntries(image, name, q.getNamesList(), req.getIncludeDocumentation()));
+                    }
+                }
                 default -> rb.setErrorCode(ErrorCode.INVALID_REQUEST).setErrorMessage("resource type must be TOPIC or BROKER");
             }
         }

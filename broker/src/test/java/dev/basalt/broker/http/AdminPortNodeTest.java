@@ -501,6 +501,13 @@ class AdminPortNodeTest {
         assertError("/v1/brokers/7", 404, "BROKER_NOT_AVAILABLE");
         assertError("/v1/brokers/seven", 400, "INVALID_REQUEST");
         assertError("/v1/brokers/99999999999999", 404, "BROKER_NOT_AVAILABLE");
+        // Found probing: any broker id was answered with the asked node's own file keys.
+        var other = AdminServiceGrpc.newBlockingStub(channel).withDeadlineAfter(10, TimeUnit.SECONDS).describeConfigs(
+                dev.basalt.proto.v1.DescribeConfigsRequest.newBuilder().addResources(dev.basalt.proto.v1.DescribeConfigsRequest.Query
+                        .newBuilder().setResource(dev.basalt.proto.v1.ConfigResource.newBuilder()
+                                .setType(dev.basalt.proto.v1.ConfigResource.Type.BROKER).setName("2"))).build()).getResources(0);
+        assertEquals(ErrorCode.INVALID_REQUEST, other.getErrorCode(), other.toString());
+        assertEquals(0, other.getEntriesCount());
         var quorum = json("/v1/quorum", 200);
         assertEquals(1, quorum.get("leaderId").getAsInt());
         assertTrue(Long.parseLong(quorum.get("term").getAsString()) >= 1, "int64 as a string (protobuf JSON)");
@@ -584,6 +591,17 @@ class AdminPortNodeTest {
         var g2 = json("/v1/groups/g2/status", 200);
         assertTrue(g2.get("assignedWithoutCommit").getAsLong() > 0, g2.toString());
         assertError("/v1/groups/nope", 404, "GROUP_ID_NOT_FOUND");
+        // Found probing: a group id holding '/' (sent as %2F) was split into two path segments.
+        String odd = "team/a+b c";
+        var commit = GroupServiceGrpc.newBlockingStub(channel).withDeadlineAfter(10, TimeUnit.SECONDS).offsetCommit(
+                OffsetCommitRequest.newBuilder().setGroupId(odd).setMemberId("").setMemberEpoch(-1)
+                        .addPartitions(OffsetCommitRequest.Partition.newBuilder().setTopic("orders").setPartition(0).setOffset(1)
+                                .setLeaderEpoch(-1)).build());
+        assertEquals(ErrorCode.NONE, commit.getErrorCode(), commit.toString());
+        assertEquals(odd, json("/v1/groups/team%2Fa+b%20c", 200).get("group").getAsString());
+        assertEquals(odd, json("/v1/groups/team%2Fa%2Bb%20c/lag", 200).get("group").getAsString());
+        assertEquals(7, json("/v1/groups/team%2Fa+b%20c/lag", 200).get("totallag").getAsLong());
+        assertError("/v1/groups/team/a+b%20c", 404, "NOT_FOUND");
     }
 
     @Test
