@@ -17,6 +17,7 @@ import dev.basalt.broker.group.GroupCoordinator;
 import dev.basalt.broker.group.state.GroupConfig;
 import dev.basalt.broker.http.ClusterHttpApi;
 import dev.basalt.broker.http.GroupsHttpApi;
+import dev.basalt.broker.lag.LeaderLogOffsets;
 import dev.basalt.broker.metrics.BrokerMetrics;
 import dev.basalt.broker.metrics.MetadataMeters;
 import dev.basalt.broker.metrics.NodeGauges;
@@ -143,6 +144,10 @@ public final class BasaltNode implements AutoCloseable {
     private static final long QUORUM_FORWARD_TIMEOUT_MS = 1_000;
     /** How often offline replicas are collected for the heartbeat and /ready (the log engine detects them). */
     private static final long STORAGE_CHECK_INTERVAL_MS = 500;
+    /** The lag monitor uses a leader's answer for this many sampling rounds at most. */
+    private static final int LEADER_OFFSETS_FRESH_ROUNDS = 5;
+    /** Partitions whose leaders the lag monitor asks per sampling round, at most. */
+    private static final int LEADER_OFFSETS_PER_ROUND_MAX = 10_000;
 
     private final NodeConfig config;
     private final boolean formatIfMissing;
@@ -654,25 +659,39 @@ public final class BasaltNode implements AutoCloseable {
         GroupCoordinator c = new GroupCoordinator(config.nodeId(), settings, replicas, produce, toController, clock, timers, pool);
         shutdownSteps.add(0, c::close);
         publisher.addSubscriber(c);
-        lagMonitor = new LagMonitor(config.getInt("lag.window.commits"), config.getLong("lag.allowed"),
-                config.getInt("lag.samples.max"), new LagMonitor.LogOffsets() {
-                    @Override
-                    public java.util.OptionalLong logEndOffset(String topic, int partition) {
-                        dev.basalt.broker.replica.Lookup l = replicas.replicaFor(topic, partition);
-                        return l.ok() ? java.util.OptionalLong.of(l.partition().highWatermark()) : java.util.OptionalLong.empty();
-                    }
+        // a partition's offsets as its leader has them: asked from the leader when this broker
+        // does not lead it (it may hold no replica at all, or a follower's trailing one)
+        long sampleMs = config.getLong("lag.sample.interval.ms");
+        LeaderLogOffsets leaderOffsets = new LeaderLogOffsets(new LeaderLogOffsets.Local() {
+            @Override
+            public boolean leads(String topic, int partition) {
+                dev.basalt.broker.replica.Lookup l = replicas.replicaFor(topic, partition);
+                return l.ok() && l.partition().isLeader();
+            }
 
-                    @Override
-                    public java.util.OptionalLong logStartOffset(String topic, int partition) {
-                        dev.basalt.broker.replica.Lookup l = replicas.replicaFor(topic, partition);
-                        return l.ok() ? java.util.OptionalLong.of(l.partition().log().logStartOffset()) : java.util.OptionalLong.empty();
-                    }
-                });
+            @Override
+            public java.util.OptionalLong highWatermark(String topic, int partition) {
+                dev.basalt.broker.replica.Lookup l = replicas.replicaFor(topic, partition);
+                return l.ok() ? java.util.OptionalLong.of(l.partition().highWatermark()) : java.util.OptionalLong.empty();
+            }
+
+            @Override
+            public java.util.OptionalLong logStartOffset(String topic, int partition) {
+                dev.basalt.broker.replica.Lookup l = replicas.replicaFor(topic, partition);
+                return l.ok() ? java.util.OptionalLong.of(l.partition().log().logStartOffset()) : java.util.OptionalLong.empty();
+            }
+        }, ask -> gateway.leaderOffsets(ask, Math.max(1_000, 5 * sampleMs)).thenApply(answers -> answers.stream()
+                .map(a -> new LeaderLogOffsets.Answer(new dev.basalt.broker.group.state.PartitionKey(a.topic(), a.partition()),
+                        a.highWatermark(), a.logStartOffset())).toList()),
+                LEADER_OFFSETS_FRESH_ROUNDS, Math.max(LEADER_OFFSETS_FRESH_ROUNDS, config.getInt("lag.samples.max")),
+                LEADER_OFFSETS_PER_ROUND_MAX);
+        lagMonitor = new LagMonitor(config.getInt("lag.window.commits"), config.getLong("lag.allowed"),
+                config.getInt("lag.samples.max"), leaderOffsets);
         c.addCommitListener(lagMonitor::onCommitted);
         c.addCommitListener(gauges.registerGroups(c, lagMonitor));
-        long sampleMs = config.getLong("lag.sample.interval.ms");
         timers.scheduleWithFixedDelay(() -> {
             try {
+                leaderOffsets.refresh();
                 lagMonitor.sample(clock.millis());
             } catch (RuntimeException e) {
                 log.warn("Lag sampling failed", e); // a thrown task would end the schedule

@@ -449,6 +449,76 @@ public final class RecordGateway implements AutoCloseable {
         void end(FetchRecordsResponse last);
     }
 
+    /** A partition's high watermark and log start offset as its leader answered them. */
+    public record LeaderOffsets(String topic, int partition, long highWatermark, long logStartOffset) {
+    }
+
+    /**
+     * Asks the leaders of {@code partitions} (topic → partition numbers) for their high watermarks
+     * and log start offsets: one ListOffsets request per leader and kind, at most {@code timeoutMs}.
+     * The answer holds the partitions both of whose offsets came back; one without a leader, an
+     * unreachable leader or a per-partition error is left out (callers ask again later).
+     */
+    public CompletableFuture<List<LeaderOffsets>> leaderOffsets(Map<String, ? extends java.util.Collection<Integer>> partitions,
+                                                               long timeoutMs) {
+        long deadlineMs = clock.millis() + timeoutMs;
+        Map<Destinations.Destination, Map<String, List<Integer>>> byLeader = new java.util.IdentityHashMap<>();
+        partitions.forEach((topic, ps) -> ps.forEach(p -> {
+            Target t = leaderOf(topic, p);
+            if (t.error == null) {
+                byLeader.computeIfAbsent(t.destination, d -> new TreeMap<>()).computeIfAbsent(topic, x -> new ArrayList<>()).add(p);
+            }
+        }));
+        List<CompletableFuture<List<LeaderOffsets>>> asked = new ArrayList<>();
+        byLeader.forEach((d, ps) -> {
+            CompletableFuture<Map<String, Long>> ends = offsetsAt(d, ps, ListOffsetsPositions.LATEST, deadlineMs);
+            CompletableFuture<Map<String, Long>> starts = offsetsAt(d, ps, ListOffsetsPositions.EARLIEST, deadlineMs);
+            asked.add(ends.thenCombine(starts, (e, s) -> {
+                List<LeaderOffsets> out = new ArrayList<>();
+                e.forEach((key, hw) -> {
+                    Long start = s.get(key);
+                    if (start != null) {
+                        int cut = key.lastIndexOf('-');
+                        out.add(new LeaderOffsets(key.substring(0, cut), Integer.parseInt(key.substring(cut + 1)), hw, start));
+                    }
+                });
+                return out;
+            }).exceptionally(t -> List.of()));
+        });
+        return CompletableFuture.allOf(asked.toArray(CompletableFuture[]::new)).thenApply(v -> {
+            List<LeaderOffsets> all = new ArrayList<>();
+            asked.forEach(f -> all.addAll(f.join()));
+            return all;
+        });
+    }
+
+    /** ListOffsets timestamps for the two ends of a log. */
+    private static final class ListOffsetsPositions {
+        static final long EARLIEST = -2L;
+        static final long LATEST = -1L;
+    }
+
+    /** "topic-partition" → offset, for the partitions answered without an error. */
+    private static CompletableFuture<Map<String, Long>> offsetsAt(Destinations.Destination d, Map<String, List<Integer>> partitions,
+                                                                 long timestamp, long deadlineMs) {
+        ListOffsetsRequest.Builder req = ListOffsetsRequest.newBuilder();
+        partitions.forEach((topic, ps) -> {
+            ListOffsetsRequest.TopicData.Builder t = req.addTopicsBuilder().setName(topic);
+            ps.forEach(p -> t.addPartitions(ListOffsetsRequest.PartitionData.newBuilder().setPartition(p).setTimestamp(timestamp)));
+        });
+        return d.listOffsets(req.build(), deadlineMs).thenApply(resp -> {
+            Map<String, Long> out = new java.util.HashMap<>();
+            if (resp.getErrorCode() == ErrorCode.NONE) {
+                resp.getTopicsList().forEach(t -> t.getPartitionsList().forEach(p -> {
+                    if (p.getErrorCode() == ErrorCode.NONE) {
+                        out.put(t.getName() + "-" + p.getPartition(), p.getOffset());
+                    }
+                }));
+            }
+            return out;
+        });
+    }
+
     // ------------------------------------------------------------------ routing
 
     /** A partition's leader now: a destination, or the error to answer with. */

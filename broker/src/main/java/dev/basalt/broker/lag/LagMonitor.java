@@ -20,9 +20,9 @@ import java.util.TreeMap;
  * The lag monitor of the groups this broker coordinates: per group and partition Burrow's window of
  * the last {@code lag.window.commits} commits (fed by the coordinator as commits are committed), and
  * per partition a table of (log end offset, time) samples for lag in seconds (sampled every
- * {@code lag.sample.interval.ms}). The log end offset is the high watermark of this broker's
- * replica of the partition (what a consumer can read); a partition without a local replica has an
- * unknown lag (-1).
+ * {@code lag.sample.interval.ms}). The log end offset is the partition's high watermark as
+ * {@link LogOffsets} gives it (the leader's: {@link LeaderLogOffsets}); a partition whose log end
+ * is unknown has an unknown lag (-1).
  *
  * <p>Windows start empty when a broker becomes coordinator (they are not persisted): statuses
  * become meaningful as commits arrive; {@code complete} says how full each window is.
@@ -33,7 +33,7 @@ import java.util.TreeMap;
 public final class LagMonitor {
     /** The log offsets of a partition as this broker knows them. */
     public interface LogOffsets {
-        /** High watermark of the local replica, or empty without one. */
+        /** The partition's high watermark, or empty when unknown. */
         OptionalLong logEndOffset(String topic, int partition);
 
         OptionalLong logStartOffset(String topic, int partition);

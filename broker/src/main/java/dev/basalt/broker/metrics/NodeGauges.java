@@ -391,7 +391,7 @@ public final class NodeGauges {
                 }
                 long total = 0;
                 long max = 0;
-                double maxSeconds = 0;
+                double maxSeconds = -1; // -1: no partition's lag in seconds is known (as the HTTP API says it)
                 List<PartitionStatus> statuses = new ArrayList<>();
                 for (LagMonitor.PartitionLag p : lag.evaluate(g.groupId(), g.offsets(), now)) {
                     statuses.add(p.status());

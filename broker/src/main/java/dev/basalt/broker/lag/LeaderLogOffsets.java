@@ -1,0 +1,150 @@
+package dev.basalt.broker.lag;
+
+import dev.basalt.broker.group.state.PartitionKey;
+import java.util.List;
+import java.util.Map;
+import java.util.OptionalLong;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Function;
+
+/**
+ * The log offsets the lag monitor judges by, as the partition's leader has them: a partition this
+ * broker leads is read locally; any other is asked from its leader once per sampling round
+ * ({@link #refresh}), and the last answer is used while it is at most {@code freshRoundsMax}
+ * rounds old. Without a fresh answer, this broker's own replica (a follower: its high watermark
+ * trails the leader's by a fetch, its log start may trail retention) is the fallback, and a
+ * partition with neither is unknown.
+ *
+ * <p>Before this, a group coordinator without a replica of a partition showed its lag as unknown
+ * (on a cluster with more brokers than the replication factor, most partitions), and a follower's
+ * log start decided DATA_LOSS.
+ *
+ * <p>No I/O of its own and no clock: the asker does the network calls, rounds count time.
+ * Thread-safety: thread-safe (read by the coordinator's loops and HTTP threads, refreshed by the
+ * sampler timer; answers arrive on gRPC threads).
+ */
+public final class LeaderLogOffsets implements LagMonitor.LogOffsets {
+    /** This broker's own replica of a partition. */
+    public interface Local {
+        /** True when this broker leads the partition now. */
+        boolean leads(String topic, int partition);
+
+        /** High watermark of the local replica, or empty without one. */
+        OptionalLong highWatermark(String topic, int partition);
+
+        /** Log start offset of the local replica, or empty without one. */
+        OptionalLong logStartOffset(String topic, int partition);
+    }
+
+    /** A leader's answer for one partition. */
+    public record Answer(PartitionKey partition, long highWatermark, long logStartOffset) {
+    }
+
+    private record Known(long highWatermark, long logStartOffset, long round) {
+    }
+
+    private final Local local;
+    private final Function<Map<String, Set<Integer>>, CompletableFuture<List<Answer>>> asker;
+    private final int freshRoundsMax;
+    private final int wantedRoundsMax;
+    private final int partitionsPerRoundMax;
+    private final Map<PartitionKey, Known> known = new ConcurrentHashMap<>();
+    /** Partitions someone asked about, with the round they were last asked in. */
+    private final Map<PartitionKey, Long> wanted = new ConcurrentHashMap<>();
+    private volatile long round;
+    private volatile CompletableFuture<?> inFlight = CompletableFuture.completedFuture(null);
+    private PartitionKey cursor; // only the refreshing thread
+
+    /**
+     * @param asker                 asks leaders (topic → partitions) for their offsets; answers what it got
+     * @param freshRoundsMax        an answer older than this many rounds is not used
+     * @param wantedRoundsMax       a partition nobody asked about for this many rounds is no longer asked
+     * @param partitionsPerRoundMax at most this many partitions are asked per round
+     */
+    public LeaderLogOffsets(Local local, Function<Map<String, Set<Integer>>, CompletableFuture<List<Answer>>> asker,
+                            int freshRoundsMax, int wantedRoundsMax, int partitionsPerRoundMax) {
+        if (freshRoundsMax < 1 || wantedRoundsMax < 1 || partitionsPerRoundMax < 1) {
+            throw new IllegalArgumentException("rounds and partitions per round must be at least 1");
+        }
+        this.local = local;
+        this.asker = asker;
+        this.freshRoundsMax = freshRoundsMax;
+        this.wantedRoundsMax = wantedRoundsMax;
+        this.partitionsPerRoundMax = partitionsPerRoundMax;
+    }
+
+    @Override
+    public OptionalLong logEndOffset(String topic, int partition) {
+        if (local.leads(topic, partition)) {
+            return local.highWatermark(topic, partition);
+        }
+        Known k = fresh(topic, partition);
+        return k != null ? OptionalLong.of(k.highWatermark()) : local.highWatermark(topic, partition);
+    }
+
+    @Override
+    public OptionalLong logStartOffset(String topic, int partition) {
+        if (local.leads(topic, partition)) {
+            return local.logStartOffset(topic, partition);
+        }
+        Known k = fresh(topic, partition);
+        return k != null ? OptionalLong.of(k.logStartOffset()) : local.logStartOffset(topic, partition);
+    }
+
+    private Known fresh(String topic, int partition) {
+        PartitionKey key = new PartitionKey(topic, partition);
+        long now = round;
+        wanted.put(key, now);
+        Known k = known.get(key);
+        return k != null && now - k.round() <= freshRoundsMax ? k : null;
+    }
+
+    /**
+     * Starts a round: forgets partitions nobody asked about lately and asks the leaders of the
+     * others this broker does not lead (unless the previous round's question is still unanswered:
+     * one in flight at a time).
+     */
+    public synchronized void refresh() {
+        long now = ++round;
+        wanted.entrySet().removeIf(e -> now - e.getValue() > wantedRoundsMax);
+        known.keySet().removeIf(k -> !wanted.containsKey(k));
+        if (!inFlight.isDone()) {
+            return;
+        }
+        Map<String, Set<Integer>> ask = new TreeMap<>();
+        TreeSet<PartitionKey> all = new TreeSet<>(wanted.keySet());
+        // more than a round's worth: each round goes on after the last partition the previous one asked
+        List<PartitionKey> order = new java.util.ArrayList<>(cursor == null ? all : all.tailSet(cursor, false));
+        if (cursor != null) {
+            order.addAll(all.headSet(cursor, true));
+        }
+        int n = 0;
+        for (PartitionKey p : order) {
+            if (n == partitionsPerRoundMax) {
+                break;
+            }
+            if (!local.leads(p.topic(), p.partition())) {
+                ask.computeIfAbsent(p.topic(), t -> new TreeSet<>()).add(p.partition());
+                cursor = p;
+                n++;
+            }
+        }
+        if (ask.isEmpty()) {
+            return;
+        }
+        inFlight = asker.apply(ask).thenAccept(answers -> answers.forEach(a -> {
+            if (wanted.containsKey(a.partition())) {
+                known.put(a.partition(), new Known(a.highWatermark(), a.logStartOffset(), now));
+            }
+        })).exceptionally(t -> null);
+    }
+
+    /** Partitions asked about and not forgotten (tests, metrics). */
+    int wantedCount() {
+        return wanted.size();
+    }
+}

@@ -1,0 +1,152 @@
+package dev.basalt.broker.lag;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.basalt.broker.group.state.PartitionKey;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.OptionalLong;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The lag monitor's offsets come from the partition's leader: read locally when this broker leads,
+ * otherwise the leader's last answer while fresh, then the local follower, then unknown.
+ */
+class LeaderLogOffsetsTest {
+    /** This broker leads "led-0"; holds a follower of "followed-0" (HW 5, start 2); nothing of "far-0". */
+    private static final LeaderLogOffsets.Local LOCAL = new LeaderLogOffsets.Local() {
+        @Override
+        public boolean leads(String topic, int partition) {
+            return topic.equals("led");
+        }
+
+        @Override
+        public OptionalLong highWatermark(String topic, int partition) {
+            return switch (topic) {
+                case "led" -> OptionalLong.of(100);
+                case "followed" -> OptionalLong.of(5);
+                default -> OptionalLong.empty();
+            };
+        }
+
+        @Override
+        public OptionalLong logStartOffset(String topic, int partition) {
+            return switch (topic) {
+                case "led" -> OptionalLong.of(10);
+                case "followed" -> OptionalLong.of(2);
+                default -> OptionalLong.empty();
+            };
+        }
+    };
+
+    /** Records each question; answers on demand. */
+    private static final class Leaders {
+        final List<Map<String, Set<Integer>>> asked = new ArrayList<>();
+        final List<CompletableFuture<List<LeaderLogOffsets.Answer>>> pending = new ArrayList<>();
+        final Map<String, long[]> offsets = new HashMap<>(); // topic → {hw, start}
+
+        CompletableFuture<List<LeaderLogOffsets.Answer>> ask(Map<String, Set<Integer>> partitions) {
+            asked.add(partitions);
+            CompletableFuture<List<LeaderLogOffsets.Answer>> f = new CompletableFuture<>();
+            pending.add(f);
+            return f;
+        }
+
+        void answerAll() {
+            Map<String, Set<Integer>> q = asked.get(asked.size() - 1);
+            List<LeaderLogOffsets.Answer> out = new ArrayList<>();
+            q.forEach((t, ps) -> ps.forEach(p -> {
+                long[] o = offsets.get(t);
+                if (o != null) {
+                    out.add(new LeaderLogOffsets.Answer(new PartitionKey(t, p), o[0], o[1]));
+                }
+            }));
+            pending.get(pending.size() - 1).complete(out);
+        }
+    }
+
+    @Test
+    void ledPartition_isReadLocally_andNeverAsked() {
+        Leaders leaders = new Leaders();
+        LeaderLogOffsets o = new LeaderLogOffsets(LOCAL, leaders::ask, 2, 10, 100);
+        assertEquals(OptionalLong.of(100), o.logEndOffset("led", 0));
+        assertEquals(OptionalLong.of(10), o.logStartOffset("led", 0));
+        o.refresh();
+        assertTrue(leaders.asked.isEmpty(), "nothing to ask: " + leaders.asked);
+    }
+
+    @Test
+    void otherPartitions_useTheLeadersAnswer_whileFresh_thenTheLocalFollower_orUnknown() {
+        Leaders leaders = new Leaders();
+        leaders.offsets.put("followed", new long[] {9, 4});
+        leaders.offsets.put("far", new long[] {50, 7});
+        LeaderLogOffsets o = new LeaderLogOffsets(LOCAL, leaders::ask, 2, 10, 100);
+        // before any answer: the follower's own values, and unknown without a replica
+        assertEquals(OptionalLong.of(5), o.logEndOffset("followed", 0));
+        assertEquals(OptionalLong.empty(), o.logEndOffset("far", 0));
+        o.refresh();
+        assertEquals(List.of(Map.of("far", Set.of(0), "followed", Set.of(0))), leaders.asked);
+        leaders.answerAll();
+        assertEquals(OptionalLong.of(9), o.logEndOffset("followed", 0));
+        assertEquals(OptionalLong.of(4), o.logStartOffset("followed", 0), "the leader's log start decides DATA_LOSS");
+        assertEquals(OptionalLong.of(50), o.logEndOffset("far", 0));
+        assertEquals(OptionalLong.of(7), o.logStartOffset("far", 0));
+        // the leader stops answering: its last answer serves two more rounds, then the fallbacks
+        o.refresh();
+        o.refresh();
+        assertEquals(OptionalLong.of(50), o.logEndOffset("far", 0));
+        o.refresh();
+        assertEquals(OptionalLong.empty(), o.logEndOffset("far", 0));
+        assertEquals(OptionalLong.of(5), o.logEndOffset("followed", 0));
+    }
+
+    @Test
+    void oneQuestionInFlight_andForgottenPartitionsAreNotAsked() {
+        Leaders leaders = new Leaders();
+        leaders.offsets.put("far", new long[] {50, 7});
+        LeaderLogOffsets o = new LeaderLogOffsets(LOCAL, leaders::ask, 2, 3, 100);
+        o.logEndOffset("far", 0);
+        o.refresh();
+        o.refresh(); // the first is unanswered
+        assertEquals(1, leaders.asked.size());
+        leaders.answerAll();
+        o.refresh();
+        assertEquals(2, leaders.asked.size());
+        leaders.answerAll();
+        for (int i = 0; i < 3; i++) {
+            o.refresh(); // nobody asks about far-0 for more than 3 rounds
+            leaders.answerAll();
+        }
+        int before = leaders.asked.size();
+        o.refresh();
+        assertEquals(before, leaders.asked.size(), "far-0 is no longer asked");
+        assertEquals(0, o.wantedCount());
+    }
+
+    @Test
+    void manyPartitions_areAskedInTurns() {
+        Leaders leaders = new Leaders();
+        LeaderLogOffsets o = new LeaderLogOffsets(LOCAL, leaders::ask, 2, 100, 2);
+        for (int p = 0; p < 5; p++) {
+            o.logEndOffset("far", p);
+        }
+        List<Set<Integer>> asked = new ArrayList<>();
+        for (int r = 0; r < 3; r++) {
+            o.refresh();
+            asked.add(leaders.asked.get(leaders.asked.size() - 1).get("far"));
+            leaders.answerAll();
+        }
+        assertEquals(List.of(Set.of(0, 1), Set.of(2, 3), Set.of(4, 0)), asked);
+    }
+
+    @Test
+    void badLimits_areRefused() {
+        assertThrows(IllegalArgumentException.class, () -> new LeaderLogOffsets(LOCAL, p -> null, 0, 1, 1));
+    }
+}
