@@ -130,6 +130,16 @@ public final class FetchReply {
         return new FetchReply(tagged, topics, checkedInt(size + delta), checkedInt(framingSize + delta));
     }
 
+    /** FetchStream's correlation_id of this part (0 elsewhere). */
+    public long correlationId() {
+        return top.getCorrelationId();
+    }
+
+    /** True for FetchStream's last part of an answer. */
+    public boolean lastPart() {
+        return top.getLastPart();
+    }
+
     /** An answer without records (errors, empty fetches). */
     public static FetchReply of(FetchResponse response) {
         List<List<ByteBuffer>> none = new ArrayList<>();

@@ -39,9 +39,14 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
  * </ul>
  * Errors: domain errors are the {@code ErrorCode}s in the answer (for Produce and Fetch every
  * partition's, for other methods the answer's top-level {@code error_code}); a call that ends with
- * a gRPC status other than OK counts {@code GRPC_<STATUS>}. Streaming calls (replica fetch
- * sessions, subscriptions, the Raft envelope stream between voters) count calls, messages and
- * errors only: their durations are session lengths.
+ * a gRPC status other than OK counts {@code GRPC_<STATUS>}. The clients' request streams
+ * ({@value #PRODUCE_STREAM}, {@value #FETCH_STREAM}: the Java client's produce and fetch path) are
+ * timed per request message under their own {@code rpc} label, matched to their answers by
+ * correlation id: queue (received by the transport until the handler runs), local, remote-wait
+ * and duration (received until the answer, or a fetch's last part, is handed to gRPC; there is no
+ * per-message send phase). Other streaming calls (replica fetch sessions, subscriptions, the Raft
+ * envelope stream between voters) count calls, messages and errors only: their durations are
+ * session lengths.
  *
  * <p>How: a {@link ServerStreamTracer} is created on the transport thread when a call arrives
  * (the arrival time) and puts the call's {@link CallTiming} into the call's {@link Context}; an
@@ -55,6 +60,12 @@ public final class RpcMetrics {
     /** Distinct {@code rpc} label values at most (bounded cardinality whatever clients send). */
     static final int METHODS_MAX = 128;
     static final String OTHER = "other";
+
+    /** Streams timed per request message (see the class comment). */
+    static final String PRODUCE_STREAM = "basalt.v1.ProduceService/ProduceStream";
+    static final String FETCH_STREAM = "basalt.v1.FetchService/FetchStream";
+    /** Unanswered requests timed per stream, at most (ProduceStream reads 32 ahead; more are not timed). */
+    static final int TIMED_REQUESTS_PER_STREAM_MAX = 256;
 
     /** The listener the calls arrive on: the client port (clients and follower replicas). */
     public static final String CLIENT = "client";
@@ -111,6 +122,23 @@ public final class RpcMetrics {
         this.listener = listener;
     }
 
+    private static final long UNCORRELATED = Long.MIN_VALUE;
+
+    /**
+     * Called by a {@value #PRODUCE_STREAM} or {@value #FETCH_STREAM} handler, in the call's
+     * context, once it has parsed a request: its answer is matched by this id. Requests arrive
+     * here as raw bytes (the handlers parse them), so only the handler knows the id.
+     */
+    public static void correlate(long correlationId) {
+        CallTiming t = TIMING.get();
+        if (t != null && t.perMessage != null) {
+            CallTiming.Handling h = t.current;
+            if (h != null && correlationId != UNCORRELATED) {
+                h.correlationId = correlationId;
+            }
+        }
+    }
+
     /** The {@code listener} label of this instance's series. */
     public String listener() {
         return listener;
@@ -121,7 +149,8 @@ public final class RpcMetrics {
         return new ServerStreamTracer.Factory() {
             @Override
             public ServerStreamTracer newServerStreamTracer(String fullMethodName, Metadata headers) {
-                return new Tracer(new CallTiming(method(fullMethodName), System.nanoTime()));
+                return new Tracer(new CallTiming(method(fullMethodName), System.nanoTime(),
+                        fullMethodName.equals(PRODUCE_STREAM) || fullMethodName.equals(FETCH_STREAM)));
             }
         };
     }
@@ -142,10 +171,27 @@ public final class RpcMetrics {
                     public void sendMessage(R message) {
                         t.answeredNanos = System.nanoTime();
                         t.method.countErrors(message);
+                        if (t.perMessage != null) {
+                            t.answered(message, t.answeredNanos);
+                        }
                         super.sendMessage(message);
                     }
                 };
                 return new ForwardingServerCallListener.SimpleForwardingServerCallListener<>(next.startCall(timed, headers)) {
+                    @Override
+                    public void onMessage(Q message) {
+                        if (t.perMessage == null) {
+                            super.onMessage(message);
+                            return;
+                        }
+                        t.handling(System.nanoTime()); // raw bytes here: the handler names the correlation id
+                        try {
+                            super.onMessage(message);
+                        } finally {
+                            t.handled(System.nanoTime());
+                        }
+                    }
+
                     @Override
                     public void onHalfClose() {
                         // Unary handlers run here (ServerCalls.asyncUnaryCall).
@@ -195,6 +241,14 @@ public final class RpcMetrics {
             remoteWaitSeconds = f.remoteWait.labelValues(listener, rpc);
             sendSeconds = f.send.labelValues(listener, rpc);
             durationSeconds = f.duration.labelValues(listener, rpc);
+        }
+
+        /** One request of a stream timed per message: received, handler start and end, answered. */
+        void observe(long receivedNanos, long startNanos, long localEndNanos, long answeredNanos) {
+            queueSeconds.observe(Math.max(0, startNanos - receivedNanos) / 1e9);
+            localSeconds.observe(Math.max(0, localEndNanos - startNanos) / 1e9);
+            remoteWaitSeconds.observe(Math.max(0, answeredNanos - localEndNanos) / 1e9);
+            durationSeconds.observe(Math.max(0, answeredNanos - receivedNanos) / 1e9);
         }
 
         void error(ErrorCode code) {
@@ -267,10 +321,86 @@ public final class RpcMetrics {
         volatile long handlerStartNanos;
         volatile long handlerEndNanos;
         volatile long answeredNanos;
+        /** A stream timed per request: arrival times of messages not yet handled, in order; else null. */
+        final java.util.concurrent.ConcurrentLinkedQueue<Long> received;
+        /** Handled, unanswered requests by correlation id: {received, handler start, handler end}; else null. */
+        final ConcurrentHashMap<Long, long[]> perMessage;
 
-        CallTiming(Method method, long arrivedNanos) {
+        CallTiming(Method method, long arrivedNanos, boolean timedPerMessage) {
             this.method = method;
             this.arrivedNanos = arrivedNanos;
+            this.received = timedPerMessage ? new java.util.concurrent.ConcurrentLinkedQueue<>() : null;
+            this.perMessage = timedPerMessage ? new ConcurrentHashMap<>() : null;
+        }
+
+        /** The request whose handler runs now (a stream delivers its messages one at a time), or null. */
+        volatile Handling current;
+
+        /** One request in its handler: an answer sent before the handler returns is recorded at once. */
+        static final class Handling {
+            /** Set by the handler ({@link RpcMetrics#correlate}) once it has parsed the request; else unknown. */
+            volatile long correlationId = UNCORRELATED;
+            final long receivedNanos;
+            final long startNanos;
+            final java.util.concurrent.atomic.AtomicBoolean recorded = new java.util.concurrent.atomic.AtomicBoolean();
+
+            Handling(long receivedNanos, long startNanos) {
+                this.receivedNanos = receivedNanos;
+                this.startNanos = startNanos;
+            }
+        }
+
+        /** The transport received a request message (messages reach the handler in this order). */
+        void receivedMessage(long nanos) {
+            if (received != null && received.size() < TIMED_REQUESTS_PER_STREAM_MAX) {
+                received.add(nanos);
+            }
+        }
+
+        void handling(long startNanos) {
+            Long in = received.poll();
+            current = new Handling(in == null ? startNanos : in, startNanos);
+        }
+
+        void handled(long endNanos) {
+            Handling h = current;
+            if (h == null) {
+                return;
+            }
+            if (h.correlationId == UNCORRELATED) {
+                current = null; // refused before the handler saw it (malformed): not timed
+                return;
+            }
+            if (!h.recorded.get() && perMessage.size() < TIMED_REQUESTS_PER_STREAM_MAX) {
+                perMessage.put(h.correlationId, new long[] {h.receivedNanos, h.startNanos, endNanos});
+            }
+            current = null; // an answer from now on finds the entry; one before found h
+            if (h.recorded.get()) {
+                perMessage.remove(h.correlationId); // answered meanwhile, and recorded then
+            }
+        }
+
+        void answered(Object answer, long nanos) {
+            long id;
+            if (answer instanceof ProduceResponse r) {
+                id = r.getCorrelationId();
+            } else if (answer instanceof FetchReply r && r.lastPart()) {
+                id = r.correlationId();
+            } else {
+                return;
+            }
+            Handling h = current;
+            if (h != null && h.correlationId == id) {
+                if (h.recorded.compareAndSet(false, true)) {
+                    // answered before its handler returned (acks=1, data at once, an error)
+                    method.observe(h.receivedNanos, h.startNanos, nanos, nanos);
+                }
+                return;
+            }
+            long[] at = perMessage.remove(id);
+            if (at != null) {
+                method.observe(at[0], at[1], Math.min(at[2], nanos), nanos);
+            }
         }
     }
 
@@ -289,6 +419,7 @@ public final class RpcMetrics {
         @Override
         public void inboundMessage(int seqNo) {
             t.method.messages.inc();
+            t.receivedMessage(System.nanoTime());
         }
 
         @Override

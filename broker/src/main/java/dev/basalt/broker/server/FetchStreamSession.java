@@ -70,6 +70,7 @@ final class FetchStreamSession implements StreamObserver<FetchRequest> {
             waiting = true;
         }
         long correlationId = req.getCorrelationId();
+        dev.basalt.broker.metrics.RpcMetrics.correlate(correlationId);
         try {
             fetch.handle(req, (reply, slices) -> answer(correlationId, reply, slices));
         } catch (RuntimeException e) {

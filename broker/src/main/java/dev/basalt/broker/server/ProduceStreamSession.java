@@ -72,6 +72,7 @@ final class ProduceStreamSession implements StreamObserver<ProduceRequest> {
     @Override
     public void onNext(ProduceRequest req) {
         long correlationId = req.getCorrelationId();
+        dev.basalt.broker.metrics.RpcMetrics.correlate(correlationId);
         synchronized (out) {
             if (closed) {
                 return; // read ahead before the stream closed: nobody would get its answer, so do not append it

@@ -626,4 +626,73 @@ class AdminPortNodeTest {
         assertEquals(200, get("/ready", null).statusCode());
         assertEquals(200, get("/status", TOKEN).statusCode());
     }
+
+    /**
+     * Found probing: the Java client produces and fetches over ProduceStream and FetchStream, and
+     * streams had no latency histograms, so the dashboard's produce latency panels stayed empty.
+     */
+    @Test
+    @Order(10)
+    void clientStreams_areTimedPerRequest() throws Exception {
+        String produce = "listener=\"client\",rpc=\"basalt.v1.ProduceService/ProduceStream\"";
+        String fetch = "listener=\"client\",rpc=\"basalt.v1.FetchService/FetchStream\"";
+        double producedBefore = samples(scrape(null)).getOrDefault("basalt_request_duration_seconds_count{" + produce + "}", 0.0);
+        java.util.concurrent.LinkedBlockingQueue<ProduceResponse> answers = new java.util.concurrent.LinkedBlockingQueue<>();
+        var requests = ProduceServiceGrpc.newStub(channel).produceStream(new io.grpc.stub.StreamObserver<>() {
+            @Override
+            public void onNext(ProduceResponse r) {
+                answers.add(r);
+            }
+
+            @Override
+            public void onError(Throwable t) {
+            }
+
+            @Override
+            public void onCompleted() {
+            }
+        });
+        for (int i = 1; i <= 6; i++) { // acks=1 answers inside the handler, acks=-1 after the HW moves
+            ByteBuffer buf = ByteBuffer.allocate(1024);
+            RecordBatchBuilder b = new RecordBatchBuilder(buf, 1_000L);
+            b.tryAppend(1_000L, null, ("s" + i).getBytes(StandardCharsets.UTF_8), List.of());
+            requests.onNext(ProduceRequest.newBuilder().setCorrelationId(i).setAcks(i % 2 == 0 ? -1 : 1).setTimeoutMs(5_000)
+                    .addTopics(ProduceRequest.TopicData.newBuilder().setName("orders").addPartitions(
+                            ProduceRequest.PartitionData.newBuilder().setPartition(2)
+                                    .setRecords(ByteString.copyFrom(b.build().buffer())))).build());
+        }
+        for (int i = 0; i < 6; i++) {
+            ProduceResponse r = answers.poll(10, TimeUnit.SECONDS);
+            assertNotNull(r, "answer " + i);
+            assertEquals(ErrorCode.NONE, r.getTopics(0).getPartitions(0).getErrorCode(), r.toString());
+        }
+        requests.onCompleted();
+        awaitValue("basalt_request_duration_seconds_count{" + produce + "}", v -> v == producedBefore + 6);
+        assertValue("basalt_request_remote_wait_seconds_count{" + produce + "}", producedBefore + 6);
+        // FetchStream: one fetch, answered (its last part) with the six records
+        java.util.concurrent.CompletableFuture<FetchResponse> last = new java.util.concurrent.CompletableFuture<>();
+        var fetches = FetchServiceGrpc.newStub(channel).fetchStream(new io.grpc.stub.StreamObserver<>() {
+            @Override
+            public void onNext(FetchResponse r) {
+                if (r.getLastPart()) {
+                    last.complete(r);
+                }
+            }
+
+            @Override
+            public void onError(Throwable t) {
+                last.completeExceptionally(t);
+            }
+
+            @Override
+            public void onCompleted() {
+            }
+        });
+        fetches.onNext(FetchRequest.newBuilder().setCorrelationId(42).setMaxWaitMs(0).addTopics(FetchRequest.TopicData.newBuilder()
+                .setName("orders").addPartitions(FetchRequest.PartitionData.newBuilder().setPartition(2).setFetchOffset(0))).build());
+        assertEquals(42, last.get(10, TimeUnit.SECONDS).getCorrelationId());
+        awaitValue("basalt_request_duration_seconds_count{" + fetch + "}", v -> v == 1);
+        assertValue("basalt_request_queue_seconds_count{" + fetch + "}", 1);
+        fetches.onCompleted();
+    }
 }
