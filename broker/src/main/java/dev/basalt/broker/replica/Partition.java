@@ -157,7 +157,12 @@ public final class Partition {
                 continue;
             }
             long followerEnd = leader.follower(id).map(f -> f.logEndOffset()).orElse(LeaderState.UNKNOWN_OFFSET);
-            lagMax = Math.max(lagMax, followerEnd < 0 ? leo : Math.max(0, leo - followerEnd));
+            if (followerEnd < 0) {
+                // not heard from in this epoch yet (a leader just elected): an ISR member held at
+                // least the high watermark, so that is its lag; of any other nothing is known
+                followerEnd = leader.isr().contains(id) ? leader.highWatermark() : 0;
+            }
+            lagMax = Math.max(lagMax, Math.max(0, leo - followerEnd));
         }
         return new LeaderView(leader.replicas().size(), leader.isr().size(), leader.hasMinIsr(), lagMax);
     }

@@ -190,6 +190,26 @@ class PartitionTest {
     }
 
     /**
+     * Found probing: a leader just elected showed every follower it had not heard from yet as lagging
+     * by the whole log (a spike in basalt_topic_follower_lag_records at each election).
+     */
+    @Test
+    void followerLag_ofAnUnheardIsrMember_isAtMostTheLogAboveTheHighWatermark() {
+        p.update(leader(5, List.of(1, 2, 3)), LogConfig.DEFAULT, 0);
+        for (int i = 0; i < 4; i++) {
+            p.appendAsLeader(batch(), 1);
+        }
+        p.readForFollower(2, 4, 4, 5, 1024, 1).slice().close();
+        p.readForFollower(3, 4, 4, 5, 1024, 1).slice().close();
+        assertEquals(4, p.highWatermark());
+        p.appendAsLeader(batch(), 1);
+        p.update(leader(6, List.of(1, 2, 3)), LogConfig.DEFAULT, 4); // re-elected: nothing heard in epoch 6
+        assertEquals(1, p.leaderView().followerLagRecordsMax(), "an ISR member held the HW (4) of 5");
+        p.update(leader(7, List.of(1, 2)), LogConfig.DEFAULT, 4); // 3 out of the ISR: nothing known of it
+        assertEquals(5, p.leaderView().followerLagRecordsMax());
+    }
+
+    /**
      * A failed expansion's joiner is left to the periodic ISR check (which judges its lag and fences
      * it off); a follower fetch, which judges no lag, does not propose it again.
      */
