@@ -253,11 +253,14 @@
   // ------------------------------------------------------------------ groups
 
   function groups(page) {
-    page.append(el('h2', { text: 'Consumer groups (coordinated by this node)' }), slot('groups-table'));
+    page.append(el('h2', { text: 'Consumer groups (every broker\'s)' }), slot('groups-unreachable'), slot('groups-table'));
     every(async () => {
       const g = await api('/v1/groups');
-      replace('groups-table', table('groups-table', ['group', 'state', 'members'], (g.groups || []).map(x => [
-        link('#/groups/' + encodeURIComponent(x.group), x.group), x.state, x.members])));
+      const missing = g.unreachable || [];
+      replace('groups-unreachable', el('p', { id: 'groups-unreachable', class: missing.length ? 'warn' : '',
+        text: missing.length ? 'Brokers that did not answer (their groups are missing): ' + missing.join(', ') : '' }));
+      replace('groups-table', table('groups-table', ['group', 'state', 'members', 'coordinator'], (g.groups || []).map(x => [
+        link('#/groups/' + encodeURIComponent(x.group), x.group), x.state, x.members, x.coordinator])));
     });
   }
 
@@ -269,16 +272,16 @@
     every(async () => {
       const [d, lag] = await Promise.all([api('/v1/groups/' + encodeURIComponent(id)), api('/v1/groups/' + encodeURIComponent(id) + '/lag')]);
       const cls = lag.status === 'OK' ? 'ok' : (lag.status === 'WARN' ? 'warn' : 'bad');
-      const maxSeconds = (lag.partitions || []).reduce((a, p) => Math.max(a, p.lagSeconds), 0);
+      const maxSeconds = (lag.partitions || []).reduce((a, p) => Math.max(a, p.lagSeconds), -1); // -1: unknown
       replace('group-cards', el('div', { class: 'cards', id: 'group-cards' }, card('State', d.state, '', 'card-state'),
         card('Status (Burrow)', lag.status, cls, 'card-status'), card('Total lag', lag.totallag, '', 'card-total-lag'),
-        card('Max lag (s)', maxSeconds.toFixed(1), '', 'card-lag-seconds'), card('Members', (d.members || []).length, '', 'card-members')));
+        card('Max lag (s)', maxSeconds < 0 ? 'unknown' : maxSeconds.toFixed(1), '', 'card-lag-seconds'), card('Members', (d.members || []).length, '', 'card-members')));
       replace('members-table', table('members-table', ['member', 'client', 'host', 'epoch', 'state', 'assigned'], (d.members || []).map(m => [
         m.memberId, m.clientId, m.host, m.memberEpoch, m.state,
         (m.assignment || []).map(a => a.topic + ': ' + a.partitions.join(',')).join('; ')])));
       replace('lag-table', table('lag-table', ['topic', 'partition', 'owner', 'committed', 'log end', 'lag', 'lag (s)', 'status'],
         (lag.partitions || []).map(p => [p.topic, p.partition, p.owner || '', p.committedOffset, p.logEndOffset, p.lag,
-          p.lagSeconds.toFixed(1), p.status])));
+          p.lagSeconds < 0 ? 'unknown' : p.lagSeconds.toFixed(1), p.status])));
       chart.push([lag.totallag, lag.maxlag ? lag.maxlag.lag : 0]);
     });
   }

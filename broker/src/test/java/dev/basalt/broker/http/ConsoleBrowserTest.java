@@ -248,6 +248,10 @@ class ConsoleBrowserTest {
         String other = "http://127.0.0.1:" + admin[fc.getNodeId() % 3];
         driver.get(other + "/#/groups");
         wait.until(d -> text(d, "#groups-table").contains("web-group"));
+        // every broker's groups, with the coordinator named (the heading said "this node" only)
+        assertTrue(text(driver, "#groups-table").contains("coordinator"), text(driver, "#groups-table"));
+        assertTrue(text(driver, "#groups-table").matches("(?s).*web-group\\s+\\S+\\s+\\d+\\s+" + fc.getNodeId() + "\\b.*"),
+                text(driver, "#groups-table"));
         save(shots, "groups");
 
         driver.get(other + "/#/groups/web-group");
