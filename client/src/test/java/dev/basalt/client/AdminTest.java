@@ -118,6 +118,22 @@ class AdminTest {
                 List.of(new ConfigResource(ConfigResource.Type.TOPIC, "nope")), List.of()), T));
     }
 
+    /** Found probing: any broker answered a broker id's configs with its own file's keys. */
+    @Test
+    void brokerConfigs_areAskedOfThatBroker() {
+        for (int id : List.of(1, 2)) {
+            ConfigResource res = new ConfigResource(ConfigResource.Type.BROKER, Integer.toString(id));
+            assertEquals(Integer.toString(id), entries(res).get("node.id").value());
+        }
+        ConfigResource both = new ConfigResource(ConfigResource.Type.TOPIC, "t2");
+        cluster.createTopic("t2", 1);
+        var answered = Admin.get(admin.describeConfigs(List.of(new ConfigResource(ConfigResource.Type.BROKER, "2"), both,
+                new ConfigResource(ConfigResource.Type.BROKER, "1")), List.of()), T);
+        assertEquals(List.of("2", "t2", "1"), answered.keySet().stream().map(ConfigResource::name).toList(), "the order asked");
+        assertThrows(BrokerNotAvailableException.class, () -> Admin.get(admin.describeConfigs(
+                List.of(new ConfigResource(ConfigResource.Type.BROKER, "9")), List.of()), T));
+    }
+
     private Map<String, ConfigEntry> entries(ConfigResource res) {
         Map<String, ConfigEntry> m = new java.util.HashMap<>();
         Admin.get(admin.describeConfigs(List.of(res), List.of()), T).get(res).forEach(e -> m.put(e.name(), e));

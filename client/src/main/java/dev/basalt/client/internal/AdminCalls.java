@@ -121,6 +121,16 @@ public final class AdminCalls {
         throw last;
     }
 
+    /** A blocking read-only rpc against the broker at {@code address} (answers about that broker only). */
+    <T> T rpcAt(HostPort address, Function<AdminServiceGrpc.AdminServiceBlockingStub, T> call, String what) {
+        try {
+            return call.apply(AdminServiceGrpc.newBlockingStub(channels.channel(address))
+                    .withDeadlineAfter(requestTimeoutMs, TimeUnit.MILLISECONDS));
+        } catch (StatusRuntimeException e) {
+            throw Errors.forTransport(e, false, what);
+        }
+    }
+
     /** The next attempt goes to the next bootstrap address (this one could not help right now). */
     private void moveToNextBroker() {
         next++;

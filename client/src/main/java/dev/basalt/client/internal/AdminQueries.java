@@ -84,11 +84,46 @@ final class AdminQueries {
         }
     }
 
+    /**
+     * Topics and the cluster-wide broker resource ("") are described by any broker; a broker id's
+     * configs (its own file's keys) only by that broker, so those go to it (as Kafka's admin does).
+     */
     Map<ConfigResource, List<ConfigEntry>> describeConfigs(List<ConfigResource> resources, List<String> names) {
+        List<ConfigResource> anyBroker = new ArrayList<>();
+        Map<Integer, List<ConfigResource>> byBroker = new java.util.TreeMap<>();
+        for (ConfigResource res : resources) {
+            if (res.type() == ConfigResource.Type.BROKER && res.name().matches("[0-9]{1,9}")) {
+                byBroker.computeIfAbsent(Integer.parseInt(res.name()), k -> new ArrayList<>()).add(res);
+            } else {
+                anyBroker.add(res);
+            }
+        }
+        Map<ConfigResource, List<ConfigEntry>> answers = new java.util.HashMap<>();
+        if (!anyBroker.isEmpty()) {
+            answers.putAll(describeConfigsAt(null, anyBroker, names));
+        }
+        if (!byBroker.isEmpty()) {
+            ClusterDescription cluster = describeCluster(true);
+            byBroker.forEach((id, res) -> {
+                BrokerDescription b = cluster.brokers().stream().filter(x -> x.id() == id).findFirst()
+                        .orElseThrow(() -> Errors.forCode(ErrorCode.BROKER_NOT_AVAILABLE, "no registered broker " + id,
+                                "describe configs of broker " + id));
+                answers.putAll(describeConfigsAt(new HostPort(b.host(), b.port()), res, names));
+            });
+        }
+        Map<ConfigResource, List<ConfigEntry>> out = new LinkedHashMap<>();
+        resources.forEach(res -> out.put(res, answers.get(res)));
+        return out;
+    }
+
+    /** DescribeConfigs at {@code address}, or at any broker when null. */
+    private Map<ConfigResource, List<ConfigEntry>> describeConfigsAt(HostPort address, List<ConfigResource> resources,
+                                                                     List<String> names) {
         DescribeConfigsRequest.Builder req = DescribeConfigsRequest.newBuilder().setIncludeDocumentation(true);
         resources.forEach(res -> req.addResources(DescribeConfigsRequest.Query.newBuilder().setResource(AdminCalls.toProto(res))
                 .addAllNames(names)));
-        DescribeConfigsResponse r = calls.rpc(s -> s.describeConfigs(req.build()), false, "describe configs");
+        DescribeConfigsResponse r = address == null ? calls.rpc(s -> s.describeConfigs(req.build()), false, "describe configs")
+                : calls.rpcAt(address, s -> s.describeConfigs(req.build()), "describe configs at " + address);
         AdminCalls.check(r.getErrorCode(), r.getErrorMessage(), "describe configs");
         Map<ConfigResource, List<ConfigEntry>> out = new LinkedHashMap<>();
         for (DescribeConfigsResponse.Result res : r.getResourcesList()) {

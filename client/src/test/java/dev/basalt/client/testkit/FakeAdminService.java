@@ -205,7 +205,16 @@ final class FakeAdminService extends AdminServiceGrpc.AdminServiceImplBase {
             for (DescribeConfigsRequest.Query q : req.getResourcesList()) {
                 DescribeConfigsResponse.Result.Builder r = DescribeConfigsResponse.Result.newBuilder().setResource(q.getResource());
                 FakeCluster.Topic t = cluster.topics.get(q.getResource().getName());
-                if (q.getResource().getType() != ConfigResource.Type.TOPIC) {
+                if (q.getResource().getType() == ConfigResource.Type.BROKER) {
+                    // as a real broker: its own id (or "") only, answered with its id
+                    String name = q.getResource().getName();
+                    if (!name.isEmpty() && !name.equals(Integer.toString(broker.id()))) {
+                        r.setErrorCode(ErrorCode.INVALID_REQUEST).setErrorMessage("this is broker " + broker.id());
+                    } else {
+                        r.addEntries(ConfigEntry.newBuilder().setName("node.id").setValue(Integer.toString(broker.id()))
+                                .setSource(ConfigEntry.Source.STATIC_BROKER_CONFIG));
+                    }
+                } else if (q.getResource().getType() != ConfigResource.Type.TOPIC) {
                     r.setErrorCode(ErrorCode.INVALID_REQUEST).setErrorMessage("fake broker describes topic configs only");
                 } else if (t == null) {
                     r.setErrorCode(ErrorCode.UNKNOWN_TOPIC);
