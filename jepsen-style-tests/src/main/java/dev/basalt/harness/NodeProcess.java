@@ -58,7 +58,8 @@ public final class NodeProcess implements AutoCloseable {
         this.jvmOptions = List.copyOf(jvmOptions);
     }
 
-    private static final List<String> DEFAULT_JVM = List.of("-Xmx512m", "-XX:+UseG1GC");
+    /** As bin/basalt starts a node by default on a small host: C1 only (see bin/basalt). */
+    private static final List<String> DEFAULT_JVM = List.of("-Xmx512m", "-XX:+UseG1GC", "-XX:TieredStopAtLevel=1");
 
     /**
      * A node with a complete configuration written by the caller (see {@link Cluster}), its files

@@ -48,13 +48,18 @@ class CliE2ETest {
         }
     }
 
+    /**
+     * The command that starts the CLI's JVM as bin/basalt does for one-shot commands (C1 only, low
+     * compile thresholds: a short-lived tool on 2 shared cores), up to and including the main class.
+     */
+    static List<String> cliJvm() {
+        return new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx256m",
+                "-XX:TieredStopAtLevel=1", "-XX:CompileThresholdScaling=0.1", "-cp",
+                System.getProperty("surefire.test.class.path", System.getProperty("java.class.path")), "dev.basalt.cli.BasaltCli"));
+    }
+
     static Result cli(String stdin, String... args) throws IOException, InterruptedException {
-        List<String> cmd = new ArrayList<>();
-        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        cmd.add("-Xmx256m");
-        cmd.add("-cp");
-        cmd.add(System.getProperty("surefire.test.class.path", System.getProperty("java.class.path")));
-        cmd.add("dev.basalt.cli.BasaltCli");
+        List<String> cmd = cliJvm();
         cmd.add("--bootstrap");
         cmd.add(node.bootstrap());
         cmd.addAll(List.of(args));
@@ -130,9 +135,8 @@ class CliE2ETest {
 
         Path nothing = dir.resolve("nothing-listens");
         Files.createDirectories(nothing);
-        List<String> cmd = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp",
-                System.getProperty("surefire.test.class.path", System.getProperty("java.class.path")), "dev.basalt.cli.BasaltCli",
-                "--bootstrap", "127.0.0.1:1", "topics", "--list");
+        List<String> cmd = cliJvm();
+        cmd.addAll(List.of("--bootstrap", "127.0.0.1:1", "topics", "--list"));
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         assertTrue(p.waitFor(60, TimeUnit.SECONDS));
         assertEquals(3, p.exitValue(), new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8));

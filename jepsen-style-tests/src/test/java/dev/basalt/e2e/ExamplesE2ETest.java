@@ -152,11 +152,11 @@ class ExamplesE2ETest {
             Run viaNode = ok(List.of("node", "examples/node/consume.js", "--address", address(), "--topic", "from-python",
                     "--partition", String.valueOf(e.getKey()), "--count", String.valueOf(e.getValue().size())));
             assertEquals(expected, List.of(viaNode.out.strip().split("\n")), "Node read partition " + e.getKey());
-            Run cli = ok(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx256m", "-cp",
-                    System.getProperty("surefire.test.class.path", System.getProperty("java.class.path")), "dev.basalt.cli.BasaltCli",
-                    "-b", node.bootstrap(), "consume", "--topic", "from-python", "--partition", String.valueOf(e.getKey()),
+            List<String> cliCmd = CliE2ETest.cliJvm();
+            cliCmd.addAll(List.of("-b", node.bootstrap(), "consume", "--topic", "from-python", "--partition", String.valueOf(e.getKey()),
                     "--offset", "earliest", "--max-messages", String.valueOf(e.getValue().size()), "--print-partition",
                     "--print-offset", "--print-key", "--print-headers", "--timeout-ms", "30000"));
+            Run cli = ok(cliCmd);
             assertEquals(expected, List.of(cli.out.strip().split("\n")), "the Java CLI read partition " + e.getKey());
         }
     }

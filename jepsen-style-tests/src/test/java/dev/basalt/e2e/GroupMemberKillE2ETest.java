@@ -53,9 +53,8 @@ class GroupMemberKillE2ETest {
 
     @Test
     void killedMembersPartitionsMoveAfterTheSessionTimeout() throws Exception {
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx256m", "-cp",
-                System.getProperty("surefire.test.class.path", System.getProperty("java.class.path")), "dev.basalt.cli.BasaltCli",
-                "--bootstrap", node.bootstrap(), "consume", "--topic", "k", "--group", "kg", "--consumer-property",
+        List<String> cmd = CliE2ETest.cliJvm();
+        cmd.addAll(List.of("--bootstrap", node.bootstrap(), "consume", "--topic", "k", "--group", "kg", "--consumer-property",
                 "session.timeout.ms=" + SESSION_MS));
         Process member = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(dir.resolve("member.log").toFile()).start();
         try (GroupAdmin admin = new GroupAdmin(Map.of("bootstrap.servers", node.bootstrap()));

@@ -110,9 +110,8 @@ class GroupsCliE2ETest {
     void aKilledMember_hadCommittedWhatItPrinted() throws Exception {
         ok(null, "topics", "--create", "--topic", "kill9", "--partitions", "1");
         ok("k0\nk1\nk2\n", "produce", "--topic", "kill9", "--acks", "all");
-        List<String> cmd = new java.util.ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xmx256m", "-cp", System.getProperty("surefire.test.class.path", System.getProperty("java.class.path")),
-                "dev.basalt.cli.BasaltCli", "--bootstrap", node.bootstrap(), "consume", "--topic", "kill9", "--group", "g9",
+        List<String> cmd = CliE2ETest.cliJvm();
+        cmd.addAll(List.of("--bootstrap", node.bootstrap(), "consume", "--topic", "kill9", "--group", "g9",
                 "--from-beginning", "--consumer-property", "auto.commit.interval.ms=300"));
         Path out = java.nio.file.Files.createTempFile(dir, "kill9", ".txt");
         Process member = new ProcessBuilder(cmd).redirectOutput(out.toFile()).redirectError(ProcessBuilder.Redirect.DISCARD).start();
