@@ -680,9 +680,9 @@ public final class BasaltNode implements AutoCloseable {
                 dev.basalt.broker.replica.Lookup l = replicas.replicaFor(topic, partition);
                 return l.ok() ? java.util.OptionalLong.of(l.partition().log().logStartOffset()) : java.util.OptionalLong.empty();
             }
-        }, ask -> gateway.leaderOffsets(ask, Math.max(1_000, 5 * sampleMs)).thenApply(answers -> answers.stream()
+        }, (ask, sink) -> gateway.leaderOffsets(ask, Math.max(100, sampleMs * 4 / 5), answers -> sink.accept(answers.stream()
                 .map(a -> new LeaderLogOffsets.Answer(new dev.basalt.broker.group.state.PartitionKey(a.topic(), a.partition()),
-                        a.highWatermark(), a.logStartOffset())).toList()),
+                        a.highWatermark(), a.logStartOffset())).toList())),
                 LEADER_OFFSETS_FRESH_ROUNDS, Math.max(LEADER_OFFSETS_FRESH_ROUNDS, config.getInt("lag.samples.max")),
                 LEADER_OFFSETS_PER_ROUND_MAX);
         lagMonitor = new LagMonitor(config.getInt("lag.window.commits"), config.getLong("lag.allowed"),
@@ -692,6 +692,10 @@ public final class BasaltNode implements AutoCloseable {
         timers.scheduleWithFixedDelay(() -> {
             try {
                 leaderOffsets.refresh();
+            } catch (RuntimeException e) {
+                log.warn("Asking partition leaders for lag offsets failed", e); // sampled below all the same
+            }
+            try {
                 lagMonitor.sample(clock.millis());
             } catch (RuntimeException e) {
                 log.warn("Lag sampling failed", e); // a thrown task would end the schedule

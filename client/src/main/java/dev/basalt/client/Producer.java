@@ -79,6 +79,9 @@ public final class Producer<K, V> implements AutoCloseable {
     private final Time time;
     private final long maxBlockMs;
     private final int requestSizeBytesMax;
+    /** Sends to a partition beyond the known count ask for fresh metadata at most this often. */
+    static final long MISSING_PARTITION_REFRESH_INTERVAL_MS = 100;
+    private volatile long missingPartitionRefreshMs = Long.MIN_VALUE / 2;
     private final String clientId;
     private volatile boolean closed;
 
@@ -189,8 +192,12 @@ public final class Producer<K, V> implements AutoCloseable {
         long timestamp = record.timestamp() != null ? record.timestamp() : time.nowMs();
         long blockLeftMs = Math.max(0, maxBlockMs - (time.monotonicMs() - start));
         boolean sticky = record.partition() == null && key == null;
-        if (record.partition() != null && record.partition() >= topic.partitionCount()) {
-            // partitions may have been added since this metadata: refused only if fresh metadata agrees
+        if (record.partition() != null && record.partition() >= topic.partitionCount()
+                && time.monotonicMs() - missingPartitionRefreshMs >= MISSING_PARTITION_REFRESH_INTERVAL_MS) {
+            // partitions may have been added since this metadata: refused only if fresh metadata
+            // agrees (at most one such refresh per interval: a loop sending to a partition that
+            // does not exist is refused at once in between)
+            missingPartitionRefreshMs = time.monotonicMs();
             try {
                 Cluster fresh = metadata.refreshNow(Math.max(1, blockLeftMs));
                 if (fresh.topic(record.topic()) != null) {

@@ -456,11 +456,13 @@ public final class RecordGateway implements AutoCloseable {
     /**
      * Asks the leaders of {@code partitions} (topic → partition numbers) for their high watermarks
      * and log start offsets: one ListOffsets request per leader and kind, at most {@code timeoutMs}.
-     * The answer holds the partitions both of whose offsets came back; one without a leader, an
-     * unreachable leader or a per-partition error is left out (callers ask again later).
+     * Each leader's answer goes to {@code sink} as soon as it arrives (a slow leader holds back only
+     * its own partitions), holding the partitions both of whose offsets came back; one without a
+     * leader, an unreachable leader or a per-partition error is left out (callers ask again later).
+     * The future completes when every leader answered or failed.
      */
-    public CompletableFuture<List<LeaderOffsets>> leaderOffsets(Map<String, ? extends java.util.Collection<Integer>> partitions,
-                                                               long timeoutMs) {
+    public CompletableFuture<Void> leaderOffsets(Map<String, ? extends java.util.Collection<Integer>> partitions, long timeoutMs,
+                                                 Consumer<List<LeaderOffsets>> sink) {
         long deadlineMs = clock.millis() + timeoutMs;
         Map<Destinations.Destination, Map<String, List<Integer>>> byLeader = new java.util.IdentityHashMap<>();
         partitions.forEach((topic, ps) -> ps.forEach(p -> {
@@ -469,7 +471,7 @@ public final class RecordGateway implements AutoCloseable {
                 byLeader.computeIfAbsent(t.destination, d -> new TreeMap<>()).computeIfAbsent(topic, x -> new ArrayList<>()).add(p);
             }
         }));
-        List<CompletableFuture<List<LeaderOffsets>>> asked = new ArrayList<>();
+        List<CompletableFuture<Void>> asked = new ArrayList<>();
         byLeader.forEach((d, ps) -> {
             CompletableFuture<Map<String, Long>> ends = offsetsAt(d, ps, ListOffsetsPositions.LATEST, deadlineMs);
             CompletableFuture<Map<String, Long>> starts = offsetsAt(d, ps, ListOffsetsPositions.EARLIEST, deadlineMs);
@@ -483,13 +485,12 @@ public final class RecordGateway implements AutoCloseable {
                     }
                 });
                 return out;
-            }).exceptionally(t -> List.of()));
+            }).thenAccept(sink).exceptionally(t -> {
+                log.debug("Offsets of {} from their leader failed: {}", ps, t.toString());
+                return null;
+            }));
         });
-        return CompletableFuture.allOf(asked.toArray(CompletableFuture[]::new)).thenApply(v -> {
-            List<LeaderOffsets> all = new ArrayList<>();
-            asked.forEach(f -> all.addAll(f.join()));
-            return all;
-        });
+        return CompletableFuture.allOf(asked.toArray(CompletableFuture[]::new));
     }
 
     /** ListOffsets timestamps for the two ends of a log. */

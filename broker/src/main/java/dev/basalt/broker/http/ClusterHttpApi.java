@@ -86,6 +86,9 @@ public final class ClusterHttpApi {
     }
 
     public HttpAdminServer.Reply handle(String path, Map<String, String> query) {
+        if (!path.startsWith(PREFIX) && !path.equals("/v1")) {
+            return notFound(path); // routed by its decoded form ("/v1%2Fcluster"): not a path of ours as sent
+        }
         String rest = path.substring(Math.min(path.length(), PREFIX.length()));
         if (rest.endsWith("/")) {
             rest = rest.substring(0, rest.length() - 1);

@@ -112,6 +112,10 @@ public final class GroupsHttpApi {
                     "local must be true or false, not '" + localParam + "'"));
         }
         boolean local = "true".equals(localParam);
+        if (!path.equals(PREFIX) && !path.startsWith(PREFIX + "/")) {
+            // routed by its decoded form ("/v1/groups%2Fg"): not a path of ours as sent
+            return notFound("NOT_FOUND", "no such resource: " + path, -1);
+        }
         String rest = path.length() > PREFIX.length() ? path.substring(PREFIX.length()) : "";
         if (rest.isEmpty() || rest.equals("/")) {
             return ok(local ? listGroups() : listAllGroups());

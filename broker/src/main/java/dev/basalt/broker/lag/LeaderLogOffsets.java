@@ -9,15 +9,18 @@ import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.function.Function;
+import java.util.function.BiFunction;
+import java.util.function.Consumer;
 
 /**
  * The log offsets the lag monitor judges by, as the partition's leader has them: a partition this
  * broker leads is read locally; any other is asked from its leader once per sampling round
- * ({@link #refresh}), and the last answer is used while it is at most {@code freshRoundsMax}
- * rounds old. Without a fresh answer, this broker's own replica (a follower: its high watermark
- * trails the leader's by a fetch, its log start may trail retention) is the fallback, and a
- * partition with neither is unknown.
+ * ({@link #refresh}; each leader's answer is taken as it arrives, so a slow or unreachable leader
+ * delays only its own partitions), and the last answer is used while it arrived at most
+ * {@code freshRoundsMax} rounds ago. Without a fresh answer, this broker's own replica (a follower:
+ * its high watermark trails the leader's by a fetch, its log start may trail retention) stands
+ * in, never below the leader's last answer (offsets only grow: a lag timeline must not see the log
+ * end go back), and a partition with neither is unknown.
  *
  * <p>Before this, a group coordinator without a replica of a partition showed its lag as unknown
  * (on a cluster with more brokers than the replication factor, most partitions), and a follower's
@@ -48,7 +51,7 @@ public final class LeaderLogOffsets implements LagMonitor.LogOffsets {
     }
 
     private final Local local;
-    private final Function<Map<String, Set<Integer>>, CompletableFuture<List<Answer>>> asker;
+    private final BiFunction<Map<String, Set<Integer>>, Consumer<List<Answer>>, CompletableFuture<?>> asker;
     private final int freshRoundsMax;
     private final int wantedRoundsMax;
     private final int partitionsPerRoundMax;
@@ -60,12 +63,13 @@ public final class LeaderLogOffsets implements LagMonitor.LogOffsets {
     private PartitionKey cursor; // only the refreshing thread
 
     /**
-     * @param asker                 asks leaders (topic → partitions) for their offsets; answers what it got
+     * @param asker                 asks leaders (topic → partitions) for their offsets, giving each leader's
+     *                              answers to the sink as they arrive; its future completes when all did
      * @param freshRoundsMax        an answer older than this many rounds is not used
      * @param wantedRoundsMax       a partition nobody asked about for this many rounds is no longer asked
      * @param partitionsPerRoundMax at most this many partitions are asked per round
      */
-    public LeaderLogOffsets(Local local, Function<Map<String, Set<Integer>>, CompletableFuture<List<Answer>>> asker,
+    public LeaderLogOffsets(Local local, BiFunction<Map<String, Set<Integer>>, Consumer<List<Answer>>, CompletableFuture<?>> asker,
                             int freshRoundsMax, int wantedRoundsMax, int partitionsPerRoundMax) {
         if (freshRoundsMax < 1 || wantedRoundsMax < 1 || partitionsPerRoundMax < 1) {
             throw new IllegalArgumentException("rounds and partitions per round must be at least 1");
@@ -82,8 +86,8 @@ public final class LeaderLogOffsets implements LagMonitor.LogOffsets {
         if (local.leads(topic, partition)) {
             return local.highWatermark(topic, partition);
         }
-        Known k = fresh(topic, partition);
-        return k != null ? OptionalLong.of(k.highWatermark()) : local.highWatermark(topic, partition);
+        Known k = known(topic, partition);
+        return choose(k, k == null ? 0 : k.highWatermark(), local.highWatermark(topic, partition));
     }
 
     @Override
@@ -91,16 +95,25 @@ public final class LeaderLogOffsets implements LagMonitor.LogOffsets {
         if (local.leads(topic, partition)) {
             return local.logStartOffset(topic, partition);
         }
-        Known k = fresh(topic, partition);
-        return k != null ? OptionalLong.of(k.logStartOffset()) : local.logStartOffset(topic, partition);
+        Known k = known(topic, partition);
+        return choose(k, k == null ? 0 : k.logStartOffset(), local.logStartOffset(topic, partition));
     }
 
-    private Known fresh(String topic, int partition) {
+    /** The leader's answer while fresh; else the local replica's value, at least the leader's last. */
+    private OptionalLong choose(Known k, long leaders, OptionalLong local) {
+        if (k != null && round - k.round() <= freshRoundsMax) {
+            return OptionalLong.of(leaders);
+        }
+        if (k != null && local.isPresent()) {
+            return OptionalLong.of(Math.max(leaders, local.getAsLong()));
+        }
+        return local;
+    }
+
+    private Known known(String topic, int partition) {
         PartitionKey key = new PartitionKey(topic, partition);
-        long now = round;
-        wanted.put(key, now);
-        Known k = known.get(key);
-        return k != null && now - k.round() <= freshRoundsMax ? k : null;
+        wanted.put(key, round);
+        return known.get(key);
     }
 
     /**
@@ -136,11 +149,18 @@ public final class LeaderLogOffsets implements LagMonitor.LogOffsets {
         if (ask.isEmpty()) {
             return;
         }
-        inFlight = asker.apply(ask).thenAccept(answers -> answers.forEach(a -> {
-            if (wanted.containsKey(a.partition())) {
-                known.put(a.partition(), new Known(a.highWatermark(), a.logStartOffset(), now));
-            }
-        })).exceptionally(t -> null);
+        CompletableFuture<?> asked;
+        try {
+            // answers are stamped with the round they arrive in: a late one is as old as it is
+            asked = asker.apply(ask, answers -> answers.forEach(a -> {
+                if (wanted.containsKey(a.partition())) {
+                    known.put(a.partition(), new Known(a.highWatermark(), a.logStartOffset(), round));
+                }
+            }));
+        } catch (RuntimeException e) {
+            asked = CompletableFuture.failedFuture(e); // asked again next round
+        }
+        inFlight = asked.exceptionally(t -> null);
     }
 
     /** Partitions asked about and not forgotten (tests, metrics). */

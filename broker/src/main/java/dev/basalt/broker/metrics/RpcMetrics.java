@@ -101,14 +101,17 @@ public final class RpcMetrics {
             errors = Counter.builder().name("basalt_request_errors_total")
                     .help("Error codes in answers (per partition for Produce and Fetch) and gRPC failures (GRPC_<STATUS>)")
                     .labelNames("listener", "rpc", "code").withoutExemplars().register(registry);
-            queue = histogram(registry, "basalt_request_queue_seconds", "Unary calls: arrival until a request thread runs"
-                    + " the handler");
-            local = histogram(registry, "basalt_request_local_seconds", "Unary calls: the handler's own work");
-            remoteWait = histogram(registry, "basalt_request_remote_wait_seconds", "Unary calls: handler done until the"
-                    + " answer is ready (acks=all replication, long-poll fetches)");
+            queue = histogram(registry, "basalt_request_queue_seconds", "Unary calls and each request of ProduceStream and"
+                    + " FetchStream: arrival until a request thread runs the handler");
+            local = histogram(registry, "basalt_request_local_seconds", "Unary calls and each request of ProduceStream and"
+                    + " FetchStream: the handler's own work");
+            remoteWait = histogram(registry, "basalt_request_remote_wait_seconds", "Unary calls and each request of"
+                    + " ProduceStream and FetchStream: handler done until the answer is ready (acks=all replication, long-poll"
+                    + " fetches)");
             send = histogram(registry, "basalt_request_send_seconds", "Unary calls: answer handed to gRPC until the stream"
                     + " closed");
-            duration = histogram(registry, "basalt_request_duration_seconds", "Unary calls: arrival until the stream closed");
+            duration = histogram(registry, "basalt_request_duration_seconds", "Unary calls: arrival until the stream closed;"
+                    + " a request of ProduceStream or FetchStream: arrival until its answer (a fetch's last part) is sent");
         }
 
         private static Histogram histogram(PrometheusRegistry registry, String name, String help) {
@@ -371,12 +374,14 @@ public final class RpcMetrics {
                 current = null; // refused before the handler saw it (malformed): not timed
                 return;
             }
-            if (!h.recorded.get() && perMessage.size() < TIMED_REQUESTS_PER_STREAM_MAX) {
+            boolean kept = !h.recorded.get() && perMessage.size() < TIMED_REQUESTS_PER_STREAM_MAX;
+            if (kept) {
                 perMessage.put(h.correlationId, new long[] {h.receivedNanos, h.startNanos, endNanos});
             }
             current = null; // an answer from now on finds the entry; one before found h
-            if (h.recorded.get()) {
-                perMessage.remove(h.correlationId); // answered meanwhile, and recorded then
+            // exactly one side claims the request: an answer that claimed it recorded it already
+            if (!h.recorded.compareAndSet(false, true) && kept) {
+                perMessage.remove(h.correlationId);
             }
         }
 
@@ -390,14 +395,12 @@ public final class RpcMetrics {
                 return;
             }
             Handling h = current;
-            if (h != null && h.correlationId == id) {
-                if (h.recorded.compareAndSet(false, true)) {
-                    // answered before its handler returned (acks=1, data at once, an error)
-                    method.observe(h.receivedNanos, h.startNanos, nanos, nanos);
-                }
+            if (h != null && h.correlationId == id && h.recorded.compareAndSet(false, true)) {
+                // answered before its handler returned (acks=1, data at once, an error)
+                method.observe(h.receivedNanos, h.startNanos, nanos, nanos);
                 return;
             }
-            long[] at = perMessage.remove(id);
+            long[] at = perMessage.remove(id); // the handler returned (and claimed it) first
             if (at != null) {
                 method.observe(at[0], at[1], Math.min(at[2], nanos), nanos);
             }

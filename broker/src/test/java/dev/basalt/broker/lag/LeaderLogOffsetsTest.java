@@ -45,29 +45,34 @@ class LeaderLogOffsetsTest {
         }
     };
 
-    /** Records each question; answers on demand. */
+    /** Records each question; answers on demand, leader by leader (here: topic by topic). */
     private static final class Leaders {
         final List<Map<String, Set<Integer>>> asked = new ArrayList<>();
-        final List<CompletableFuture<List<LeaderLogOffsets.Answer>>> pending = new ArrayList<>();
+        final List<java.util.function.Consumer<List<LeaderLogOffsets.Answer>>> sinks = new ArrayList<>();
+        final List<CompletableFuture<Void>> pending = new ArrayList<>();
         final Map<String, long[]> offsets = new HashMap<>(); // topic → {hw, start}
 
-        CompletableFuture<List<LeaderLogOffsets.Answer>> ask(Map<String, Set<Integer>> partitions) {
+        CompletableFuture<Void> ask(Map<String, Set<Integer>> partitions, java.util.function.Consumer<List<LeaderLogOffsets.Answer>> sink) {
             asked.add(partitions);
-            CompletableFuture<List<LeaderLogOffsets.Answer>> f = new CompletableFuture<>();
+            sinks.add(sink);
+            CompletableFuture<Void> f = new CompletableFuture<>();
             pending.add(f);
             return f;
         }
 
+        /** The leader of {@code topic} answers the last question. */
+        void answer(String topic) {
+            Set<Integer> ps = asked.get(asked.size() - 1).get(topic);
+            long[] o = offsets.get(topic);
+            if (ps != null && o != null) {
+                sinks.get(sinks.size() - 1).accept(ps.stream()
+                        .map(p -> new LeaderLogOffsets.Answer(new PartitionKey(topic, p), o[0], o[1])).toList());
+            }
+        }
+
         void answerAll() {
-            Map<String, Set<Integer>> q = asked.get(asked.size() - 1);
-            List<LeaderLogOffsets.Answer> out = new ArrayList<>();
-            q.forEach((t, ps) -> ps.forEach(p -> {
-                long[] o = offsets.get(t);
-                if (o != null) {
-                    out.add(new LeaderLogOffsets.Answer(new PartitionKey(t, p), o[0], o[1]));
-                }
-            }));
-            pending.get(pending.size() - 1).complete(out);
+            asked.get(asked.size() - 1).keySet().forEach(this::answer);
+            pending.get(pending.size() - 1).complete(null);
         }
     }
 
@@ -97,13 +102,51 @@ class LeaderLogOffsetsTest {
         assertEquals(OptionalLong.of(4), o.logStartOffset("followed", 0), "the leader's log start decides DATA_LOSS");
         assertEquals(OptionalLong.of(50), o.logEndOffset("far", 0));
         assertEquals(OptionalLong.of(7), o.logStartOffset("far", 0));
-        // the leader stops answering: its last answer serves two more rounds, then the fallbacks
+        // the leaders stop answering: their last answer serves two more rounds; then the local
+        // follower, never below the last answer (a log end must not go back), or unknown
         o.refresh();
         o.refresh();
         assertEquals(OptionalLong.of(50), o.logEndOffset("far", 0));
         o.refresh();
         assertEquals(OptionalLong.empty(), o.logEndOffset("far", 0));
+        assertEquals(OptionalLong.of(9), o.logEndOffset("followed", 0), "not the follower's 5");
+        assertEquals(OptionalLong.of(4), o.logStartOffset("followed", 0));
+    }
+
+    /** Found in review: one slow leader held back every other leader's answers, and they arrived stale. */
+    @Test
+    void eachLeadersAnswer_countsWhenItArrives_andASlowLeaderHoldsBackOnlyItsOwn() {
+        Leaders leaders = new Leaders();
+        leaders.offsets.put("followed", new long[] {9, 4});
+        leaders.offsets.put("far", new long[] {50, 7});
+        LeaderLogOffsets o = new LeaderLogOffsets(LOCAL, leaders::ask, 1, 10, 100);
+        o.logEndOffset("followed", 0);
+        o.logEndOffset("far", 0);
+        o.refresh();
+        leaders.answer("far"); // far's leader answers; followed's never does
+        assertEquals(OptionalLong.of(50), o.logEndOffset("far", 0));
         assertEquals(OptionalLong.of(5), o.logEndOffset("followed", 0));
+        o.refresh(); // still in flight: nothing asked
+        assertEquals(1, leaders.asked.size());
+        leaders.answer("far"); // a late answer counts from the round it arrives in
+        o.refresh();
+        assertEquals(OptionalLong.of(50), o.logEndOffset("far", 0), "fresh: it arrived one round ago");
+        leaders.pending.get(0).complete(null); // the slow leader's question timed out
+        o.refresh();
+        assertEquals(2, leaders.asked.size(), "asked again once the question ended");
+    }
+
+    @Test
+    void anAskerThatThrows_isAskedAgainNextRound() {
+        int[] calls = {0};
+        LeaderLogOffsets o = new LeaderLogOffsets(LOCAL, (ask, sink) -> {
+            calls[0]++;
+            throw new IllegalStateException("gateway closed");
+        }, 2, 10, 100);
+        o.logEndOffset("far", 0);
+        o.refresh();
+        o.refresh();
+        assertEquals(2, calls[0]);
     }
 
     @Test
@@ -147,6 +190,6 @@ class LeaderLogOffsetsTest {
 
     @Test
     void badLimits_areRefused() {
-        assertThrows(IllegalArgumentException.class, () -> new LeaderLogOffsets(LOCAL, p -> null, 0, 1, 1));
+        assertThrows(IllegalArgumentException.class, () -> new LeaderLogOffsets(LOCAL, (p, sink) -> null, 0, 1, 1));
     }
 }
