@@ -687,7 +687,17 @@ public final class BasaltNode implements AutoCloseable {
                 LEADER_OFFSETS_PER_ROUND_MAX);
         lagMonitor = new LagMonitor(config.getInt("lag.window.commits"), config.getLong("lag.allowed"),
                 config.getInt("lag.samples.max"), leaderOffsets);
-        c.addCommitListener(lagMonitor::onCommitted);
+        c.addCommitListener(new GroupCoordinator.CommitListener() {
+            @Override
+            public void onCommitted(java.util.List<dev.basalt.broker.group.state.GroupRecord> records) {
+                lagMonitor.onCommitted(records);
+            }
+
+            @Override
+            public void onReplayed(java.util.List<dev.basalt.broker.group.state.GroupRecord> records, Object load) {
+                lagMonitor.onReplayed(records, load); // windows rebuilt from the log's commits
+            }
+        });
         c.addCommitListener(gauges.registerGroups(c, lagMonitor));
         timers.scheduleWithFixedDelay(() -> {
             try {

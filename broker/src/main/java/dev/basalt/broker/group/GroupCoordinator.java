@@ -124,6 +124,13 @@ public final class GroupCoordinator implements MetadataSubscriber, AutoCloseable
     /** Told of every committed offset commit (the lag monitor). Called on a shard's loop; must not block. */
     public interface CommitListener {
         void onCommitted(List<GroupRecord> records);
+
+        /**
+         * Records replayed from the log while a shard loads, in log order; {@code load} is the same
+         * object for one whole load of one shard (a new load rebuilds what an earlier one told).
+         */
+        default void onReplayed(List<GroupRecord> records, Object load) {
+        }
     }
 
     public GroupCoordinator(int brokerId, Settings settings, ReplicaManager replicas, ProduceHandler produce,
@@ -347,6 +354,8 @@ public final class GroupCoordinator implements MetadataSubscriber, AutoCloseable
         long loadOffset;
         long loadTargetOffset = -1;
         int generation;
+        /** Names this load to the commit listeners (onReplayed). */
+        private Object loadToken = new Object();
         CompletableFuture<Void> lastWrite = CompletableFuture.completedFuture(null);
         ScheduledFuture<?> poll;
 
@@ -361,6 +370,7 @@ public final class GroupCoordinator implements MetadataSubscriber, AutoCloseable
 
         private void beginLoad() {
             generation++;
+            loadToken = new Object();
             state = new GroupShard(settings.group());
             loaded = false;
             loadOffset = 0;
@@ -414,6 +424,23 @@ public final class GroupCoordinator implements MetadataSubscriber, AutoCloseable
 
         private void replayBatches(ByteBuffer records) {
             long now = clock.millis();
+            List<GroupRecord> replayed = new ArrayList<>();
+            try {
+                replayBatches(records, now, replayed);
+            } finally {
+                if (!replayed.isEmpty()) {
+                    for (CommitListener l : commitListeners) {
+                        try {
+                            l.onReplayed(replayed, loadToken);
+                        } catch (RuntimeException e) {
+                            log.warn("A commit listener failed on replayed records of {}-{}", TOPIC, partition, e);
+                        }
+                    }
+                }
+            }
+        }
+
+        private void replayBatches(ByteBuffer records, long now, List<GroupRecord> replayed) {
             for (RecordBatch batch : Batches.iterate(records)) {
                 if (batch.nextOffset() <= loadOffset) {
                     continue;
@@ -425,7 +452,11 @@ public final class GroupCoordinator implements MetadataSubscriber, AutoCloseable
                     if (!r.hasKey()) {
                         throw new IllegalStateException(TOPIC + "-" + partition + " offset " + r.offset() + " has no key");
                     }
-                    state.replay(GroupRecordCodec.decode(r.keyBytes(), r.isTombstone() ? null : r.valueBytes()), now);
+                    GroupRecord decoded = GroupRecordCodec.decode(r.keyBytes(), r.isTombstone() ? null : r.valueBytes());
+                    state.replay(decoded, now);
+                    if (decoded instanceof GroupRecord.OffsetCommit || decoded instanceof GroupRecord.Tombstone) {
+                        replayed.add(decoded);
+                    }
                 }
                 loadOffset = batch.nextOffset();
             }

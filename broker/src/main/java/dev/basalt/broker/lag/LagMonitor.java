@@ -24,8 +24,9 @@ import java.util.TreeMap;
  * {@link LogOffsets} gives it (the leader's: {@link LeaderLogOffsets}); a partition whose log end
  * is unknown has an unknown lag (-1).
  *
- * <p>Windows start empty when a broker becomes coordinator (they are not persisted): statuses
- * become meaningful as commits arrive; {@code complete} says how full each window is.
+ * <p>When a broker becomes coordinator, windows are rebuilt from the commits still in the offsets
+ * log ({@link #onReplayed}; compaction keeps the last commit per partition, so a window may hold
+ * one), with their lag at commit unknown; {@code complete} says how full each window is.
  *
  * <p>Thread-safety: thread-safe (synchronized): fed from the coordinator's loops and the sampler
  * timer, read by HTTP handler threads.
@@ -69,14 +70,51 @@ public final class LagMonitor {
                         .add(new Commit(c.offset(), c.commitTimestampMs(), Math.max(0, end - c.offset())));
                 timelines.computeIfAbsent(c.partition(), p -> new OffsetTimeline(samplesMax));
             } else if (r instanceof GroupRecord.Tombstone t) {
-                if (t.key() instanceof GroupRecord.GroupKey) {
-                    windows.remove(t.groupId());
-                } else if (t.key() instanceof GroupRecord.OffsetKey k) {
-                    Map<PartitionKey, CommitWindow> g = windows.get(t.groupId());
-                    if (g != null) {
-                        g.remove(k.partition());
-                    }
-                }
+                forget(t);
+            }
+        }
+    }
+
+    /** Per group, the load that last rebuilt its windows (a coordinator shard's load). */
+    private final Map<String, Object> rebuiltBy = new HashMap<>();
+
+    /**
+     * Commits replayed from the log by a coordinator shard loading its groups (in log order; the
+     * same {@code load} for one whole load): each group's windows are rebuilt from them, with the
+     * lag at each commit unknown ({@link Commit#UNKNOWN_LAG}: the log end then was not recorded).
+     * So a consumer that stopped before the coordinator moved is judged from its history at once,
+     * instead of reading OK until new commits fill an empty window.
+     */
+    public synchronized void onReplayed(List<GroupRecord> records, Object load) {
+        for (GroupRecord r : records) {
+            String group = r instanceof GroupRecord.OffsetCommit c ? c.groupId()
+                    : r instanceof GroupRecord.Tombstone t ? t.groupId() : null;
+            if (group == null) {
+                continue;
+            }
+            if (rebuiltBy.get(group) != load) {
+                rebuiltBy.put(group, load); // first record of this group in this load: start afresh
+                windows.remove(group);
+            }
+            if (r instanceof GroupRecord.OffsetCommit c) {
+                windows.computeIfAbsent(group, g -> new HashMap<>())
+                        .computeIfAbsent(c.partition(), p -> new CommitWindow(windowCommits))
+                        .add(new Commit(c.offset(), c.commitTimestampMs(), Commit.UNKNOWN_LAG));
+                timelines.computeIfAbsent(c.partition(), p -> new OffsetTimeline(samplesMax));
+            } else {
+                forget((GroupRecord.Tombstone) r);
+            }
+        }
+    }
+
+    private void forget(GroupRecord.Tombstone t) {
+        if (t.key() instanceof GroupRecord.GroupKey) {
+            windows.remove(t.groupId());
+            rebuiltBy.remove(t.groupId());
+        } else if (t.key() instanceof GroupRecord.OffsetKey k) {
+            Map<PartitionKey, CommitWindow> g = windows.get(t.groupId());
+            if (g != null) {
+                g.remove(k.partition());
             }
         }
     }

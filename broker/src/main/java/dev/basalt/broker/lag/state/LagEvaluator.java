@@ -25,6 +25,12 @@ import java.util.List;
  * apply, and otherwise the status is OK (not enough data to judge — {@code complete} says how full
  * the window is).
  *
+ * <p>A commit replayed from the log by a new coordinator has an unknown lag at commit: it is never
+ * "caught up" for rules 3 and 5 (the current lag, rule 2, is known and above the allowed lag): a
+ * consumer that stopped before the coordinator moved is found STOPped at once; STALL needs one
+ * commit with a known lag (a stalled consumer keeps committing, so one comes soon), and rule 7
+ * compares only consecutive commits whose lags are both known (no WARN without such a pair).
+ *
  * <p>Pure and stateless; thread-safe.
  */
 public final class LagEvaluator {
@@ -52,7 +58,7 @@ public final class LagEvaluator {
         if (window.size() < 2) {
             return PartitionStatus.OK;
         }
-        if (nowMs - last.timestampMs() > last.timestampMs() - first.timestampMs() && last.lag() > allowedLag) {
+        if (nowMs - last.timestampMs() > last.timestampMs() - first.timestampMs() && (!last.lagKnown() || last.lag() > allowedLag)) {
             return PartitionStatus.STOP;
         }
         long highestEarlier = Long.MIN_VALUE;
@@ -64,20 +70,27 @@ public final class LagEvaluator {
         }
         boolean allEqual = true;
         boolean lagNeverDecreased = true;
+        int knownPairs = 0;
+        boolean anyKnown = false;
         for (int i = 0; i < window.size(); i++) {
             Commit c = window.get(i);
-            if (c.lag() <= allowedLag) {
+            if (c.lagKnown() && c.lag() <= allowedLag) {
                 return PartitionStatus.OK;
             }
+            anyKnown |= c.lagKnown();
             if (i > 0) {
                 allEqual &= c.offset() == first.offset();
-                lagNeverDecreased &= c.lag() >= window.get(i - 1).lag();
+                Commit prev = window.get(i - 1);
+                if (c.lagKnown() && prev.lagKnown()) {
+                    knownPairs++;
+                    lagNeverDecreased &= c.lag() >= prev.lag();
+                }
             }
         }
-        if (allEqual) {
+        if (allEqual && anyKnown) {
             return PartitionStatus.STALL;
         }
-        if (lagNeverDecreased) {
+        if (lagNeverDecreased && knownPairs > 0) {
             return PartitionStatus.WARN;
         }
         return PartitionStatus.OK;

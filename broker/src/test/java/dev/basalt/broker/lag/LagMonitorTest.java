@@ -1,0 +1,70 @@
+package dev.basalt.broker.lag;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import dev.basalt.broker.group.state.GroupRecord;
+import dev.basalt.broker.group.state.OffsetAndMetadata;
+import dev.basalt.broker.group.state.PartitionKey;
+import dev.basalt.broker.lag.state.PartitionStatus;
+import java.util.List;
+import java.util.Map;
+import java.util.OptionalLong;
+import java.util.TreeMap;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The lag monitor's windows after a coordinator move: rebuilt from the commits the new
+ * coordinator replays from the offsets log. Found probing: a stopped consumer's group read STOP,
+ * the coordinator moved, and the group read OK until new commits arrived (which a stopped consumer
+ * never sends).
+ */
+class LagMonitorTest {
+    private static final PartitionKey TP = new PartitionKey("t", 0);
+
+    /** Log end 20 and log start 0 for every partition. */
+    private static final LagMonitor.LogOffsets OFFSETS = new LagMonitor.LogOffsets() {
+        @Override
+        public OptionalLong logEndOffset(String topic, int partition) {
+            return OptionalLong.of(20);
+        }
+
+        @Override
+        public OptionalLong logStartOffset(String topic, int partition) {
+            return OptionalLong.of(0);
+        }
+    };
+
+    private static GroupRecord.OffsetCommit commit(String group, long offset, long atMs) {
+        return new GroupRecord.OffsetCommit(group, TP, offset, -1, "", atMs);
+    }
+
+    private static PartitionStatus status(LagMonitor m, String group, long offset, long atMs, long nowMs) {
+        TreeMap<PartitionKey, OffsetAndMetadata> committed = new TreeMap<>(Map.of(TP, new OffsetAndMetadata(offset, -1, "", atMs)));
+        return m.evaluate(group, committed, nowMs).get(0).status();
+    }
+
+    @Test
+    void replayedCommits_rebuildTheWindow_soAStoppedConsumerIsStopAtOnce() {
+        LagMonitor fresh = new LagMonitor(10, 0, 60, OFFSETS);
+        // before: an empty window judges the last commit alone
+        assertEquals(PartitionStatus.OK, status(fresh, "g", 5, 3_000, 60_000));
+
+        LagMonitor m = new LagMonitor(10, 0, 60, OFFSETS);
+        m.onReplayed(List.of(commit("g", 3, 1_000), commit("g", 4, 2_000), commit("g", 5, 3_000)), "load-1");
+        assertEquals(PartitionStatus.STOP, status(m, "g", 5, 3_000, 60_000), "no commit for 57 s after a 2 s window");
+        assertEquals(PartitionStatus.OK, status(m, "g", 5, 3_000, 3_500), "not stopped yet, and no lag known to judge");
+    }
+
+    @Test
+    void aNewLoad_startsTheGroupsWindowsAfresh_andTombstonesRemoveThem() {
+        LagMonitor m = new LagMonitor(10, 0, 60, OFFSETS);
+        m.onReplayed(List.of(commit("g", 5, 1_000), commit("g", 5, 2_000)), "load-1");
+        m.onCommitted(List.of(commit("g", 5, 3_000))); // lag 15 at commit, known
+        assertEquals(PartitionStatus.STALL, status(m, "g", 5, 3_000, 3_500), "the same offset at every commit");
+        // the shard reloads (this broker led it again): the log's commits only, not the earlier window twice
+        m.onReplayed(List.of(commit("g", 4, 1_000), commit("g", 5, 3_000)), "load-2");
+        assertEquals(PartitionStatus.OK, status(m, "g", 5, 3_000, 3_500), "moved from 4 to 5, lags unknown: no verdict");
+        m.onReplayed(List.of(new GroupRecord.Tombstone(new GroupRecord.OffsetKey("g", TP))), "load-2");
+        assertEquals(PartitionStatus.OK, status(m, "g", 5, 3_000, 60_000), "window gone: the last commit alone");
+    }
+}
