@@ -169,6 +169,9 @@ class GroupCoordinatorNodeTest {
                 r -> r.getErrorCode() == ErrorCode.NONE && r.getPartitionsCount() > 0, "offsets after restart");
         assertEquals(17, fetched.getPartitions(0).getOffset());
         assertEquals("meta", fetched.getPartitions(0).getMetadata());
+        // the lag windows are rebuilt from the replayed commits (they started empty after every move)
+        com.google.gson.JsonObject lagAfter = http("/v1/groups/g/lag", 200);
+        assertTrue(lagAfter.get("complete").getAsDouble() > 0, lagAfter.toString());
         DescribeGroupsResponse again = groups().describeGroups(DescribeGroupsRequest.newBuilder().addGroupIds("g").build());
         assertEquals(1, again.getGroups(0).getMembersCount(), "the member survives the failover until its session ends");
         assertEquals(epoch, again.getGroups(0).getMembers(0).getMemberEpoch());
