@@ -33,8 +33,9 @@ import java.util.concurrent.TimeUnit;
  * Consumer-group administration over the GroupService: list groups (every broker is asked for the
  * groups it coordinates), describe one, read and write its committed offsets (writes only while
  * the group has no members: an offset reset), delete an empty group. Blocking calls bounded by
- * {@code request.timeout.ms} each. Reads (describe, committed offsets) look the coordinator up again
- * when it moved, is loading or cannot be reached, up to {@link #READ_ATTEMPTS_MAX} tries.
+ * {@code request.timeout.ms} each. Calls at a group's coordinator look it up again when it moved, is
+ * loading, is still being created or cannot be reached, until {@code default.api.timeout.ms}
+ * ({@link CoordinatorNotAvailableException} then).
  *
  * <p>Thread-safety: thread-safe (stateless between calls apart from the connections).
  */
@@ -56,12 +57,14 @@ public final class GroupAdmin implements AutoCloseable {
     private final MetadataManager metadata;
     private final List<HostPort> bootstrap;
     private final int requestTimeoutMs;
+    private final int apiTimeoutMs;
 
     public GroupAdmin(Map<String, ?> configs) {
         ConfigDef.Parsed c = AdminConfig.parse(configs);
         this.bootstrap = HostPort.parseList(c.getList(AdminConfig.BOOTSTRAP_SERVERS), AdminConfig.BOOTSTRAP_SERVERS);
         this.channels = CommonClientConfigs.channelPool(c);
         this.requestTimeoutMs = c.getInt(AdminConfig.REQUEST_TIMEOUT_MS);
+        this.apiTimeoutMs = c.getInt(AdminConfig.DEFAULT_API_TIMEOUT_MS);
         this.metadata = new MetadataManager(channels, bootstrap, requestTimeoutMs, c.getLong(AdminConfig.RETRY_BACKOFF_MS),
                 c.getLong(CommonClientConfigs.METADATA_MAX_AGE_MS), Time.SYSTEM);
     }
@@ -80,31 +83,33 @@ public final class GroupAdmin implements AutoCloseable {
         }
     }
 
-    /** Tries of a read whose group coordinator moved, was loading or could not be reached. */
-    static final int READ_ATTEMPTS_MAX = 5;
-    /** Pause before the second try of such a read; doubled each time, at most {@link #READ_BACKOFF_MS_MAX}. */
-    static final long READ_BACKOFF_MS = 100;
-    static final long READ_BACKOFF_MS_MAX = 1_000;
+    /** First pause before asking again for a coordinator that moved, was loading or could not be reached; doubled each time. */
+    static final long COORDINATOR_BACKOFF_MS = 100;
+    static final long COORDINATOR_BACKOFF_MS_MAX = 1_000;
 
     /**
-     * A read at the group's coordinator, looked up for each try: an answer saying the coordinator
-     * moved or is loading, or a coordinator that cannot be reached (it died, and the cluster has not
-     * moved its groups yet), is tried again after a pause, {@link #READ_ATTEMPTS_MAX} tries in all.
+     * A call at the group's coordinator, looked up for each try. An answer saying the coordinator
+     * moved, is loading or is still being created (a fresh cluster's __consumer_offsets), or a
+     * coordinator that cannot be reached (it died, and the cluster has not moved its groups yet),
+     * is tried again after a pause until {@code default.api.timeout.ms}: in each case nothing was
+     * done, so a write (an offset reset, a delete) may be sent again too.
      */
-    private <T> T readAtCoordinator(String groupId, String what,
-                                    java.util.function.Function<GroupServiceGrpc.GroupServiceBlockingStub, T> rpc,
-                                    java.util.function.Function<T, ErrorCode> codeOf) {
-        long backoffMs = READ_BACKOFF_MS;
-        for (int attempt = 1; ; attempt++) {
-            boolean last = attempt >= READ_ATTEMPTS_MAX;
+    private <T> T atCoordinator(String groupId, String what, boolean mutating,
+                                java.util.function.Function<GroupServiceGrpc.GroupServiceBlockingStub, T> rpc,
+                                java.util.function.Function<T, ErrorCode> codeOf) {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(apiTimeoutMs);
+        long backoffMs = COORDINATOR_BACKOFF_MS;
+        while (true) {
+            boolean last = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(backoffMs) >= deadline;
             try {
-                T answer = call(coordinator(groupId), what, false, rpc);
+                T answer = call(coordinator(groupId), what, mutating, rpc);
                 ErrorCode code = codeOf.apply(answer);
                 if (last || (code != ErrorCode.NOT_COORDINATOR && code != ErrorCode.COORDINATOR_NOT_AVAILABLE
                         && code != ErrorCode.COORDINATOR_LOAD_IN_PROGRESS)) {
                     return answer;
                 }
-            } catch (dev.basalt.client.ConnectionException | BrokerNotAvailableException e) {
+            } catch (dev.basalt.client.ConnectionException | BrokerNotAvailableException
+                     | dev.basalt.client.CoordinatorNotAvailableException e) {
                 if (last) {
                     throw e;
                 }
@@ -115,7 +120,7 @@ public final class GroupAdmin implements AutoCloseable {
                 Thread.currentThread().interrupt();
                 throw new DefiniteException("interrupted", false, e);
             }
-            backoffMs = Math.min(READ_BACKOFF_MS_MAX, backoffMs * 2);
+            backoffMs = Math.min(COORDINATOR_BACKOFF_MS_MAX, backoffMs * 2);
         }
     }
 
@@ -168,7 +173,7 @@ public final class GroupAdmin implements AutoCloseable {
 
     /** Describes a group; GROUP_ID_NOT_FOUND becomes {@link GroupNotFoundException}. */
     public GroupDescription describeGroup(String groupId) {
-        DescribeGroupsResponse.DescribedGroup g = readAtCoordinator(groupId, "describe group " + groupId,
+        DescribeGroupsResponse.DescribedGroup g = atCoordinator(groupId, "describe group " + groupId, false,
                 st -> st.describeGroups(DescribeGroupsRequest.newBuilder().addGroupIds(groupId).build()).getGroups(0),
                 DescribeGroupsResponse.DescribedGroup::getErrorCode);
         if (g.getErrorCode() != ErrorCode.NONE) {
@@ -190,7 +195,7 @@ public final class GroupAdmin implements AutoCloseable {
 
     /** The group's committed offsets (every partition with one). */
     public Map<TopicPartition, OffsetAndMetadata> committedOffsets(String groupId) {
-        OffsetFetchResponse r = readAtCoordinator(groupId, "offsets of group " + groupId,
+        OffsetFetchResponse r = atCoordinator(groupId, "offsets of group " + groupId, false,
                 st -> st.offsetFetch(OffsetFetchRequest.newBuilder().setGroupId(groupId).build()), OffsetFetchResponse::getErrorCode);
         if (r.getErrorCode() != ErrorCode.NONE) {
             throw Errors.forCode(r.getErrorCode(), r.getErrorMessage(), "offsets of group " + groupId);
@@ -213,7 +218,8 @@ public final class GroupAdmin implements AutoCloseable {
         OffsetCommitRequest.Builder b = OffsetCommitRequest.newBuilder().setGroupId(groupId).setMemberId("").setMemberEpoch(-1);
         offsets.forEach((tp, o) -> b.addPartitions(OffsetCommitRequest.Partition.newBuilder().setTopic(tp.topic())
                 .setPartition(tp.partition()).setOffset(o.offset()).setLeaderEpoch(-1).setMetadata(o.metadata())));
-        OffsetCommitResponse r = call(coordinator(groupId), "reset offsets of group " + groupId, true, st -> st.offsetCommit(b.build()));
+        OffsetCommitResponse r = atCoordinator(groupId, "reset offsets of group " + groupId, true, st -> st.offsetCommit(b.build()),
+                OffsetCommitResponse::getErrorCode);
         if (r.getErrorCode() == ErrorCode.NON_EMPTY_GROUP) {
             throw new CommitFailedException("group " + groupId + " has members: stop its consumers before resetting offsets");
         }
@@ -229,8 +235,9 @@ public final class GroupAdmin implements AutoCloseable {
 
     /** Deletes a group without members and its offsets. */
     public void deleteGroup(String groupId) {
-        ErrorCode code = call(coordinator(groupId), "delete group " + groupId, true,
-                st -> st.deleteGroups(DeleteGroupsRequest.newBuilder().addGroupIds(groupId).build())).getResults(0).getErrorCode();
+        ErrorCode code = atCoordinator(groupId, "delete group " + groupId, true,
+                st -> st.deleteGroups(DeleteGroupsRequest.newBuilder().addGroupIds(groupId).build()),
+                r -> r.getResults(0).getErrorCode()).getResults(0).getErrorCode();
         if (code == ErrorCode.NON_EMPTY_GROUP) {
             throw new CommitFailedException("group " + groupId + " has members: stop its consumers before deleting it");
         }

@@ -45,7 +45,8 @@ public final class Errors {
         switch (code) {
             case UNKNOWN_TOPIC, NOT_LEADER, NOT_ENOUGH_REPLICAS, FENCED_LEADER_EPOCH, UNKNOWN_LEADER_EPOCH,
                  NOT_CONTROLLER, BROKER_NOT_AVAILABLE, REPLICA_NOT_AVAILABLE, THROTTLED, STORAGE_ERROR,
-                 REQUEST_TIMED_OUT, NOT_ENOUGH_REPLICAS_AFTER_APPEND, UNKNOWN_TOPIC_ID, CORRUPT_STORED_DATA:
+                 REQUEST_TIMED_OUT, NOT_ENOUGH_REPLICAS_AFTER_APPEND, UNKNOWN_TOPIC_ID, CORRUPT_STORED_DATA,
+                 COORDINATOR_NOT_AVAILABLE, NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS:
                 return true;
             default:
                 return false;
@@ -111,6 +112,8 @@ public final class Errors {
                  INSUFFICIENT_BROKERS, UNKNOWN_BROKER_ID:
                 return new dev.basalt.client.ReassignmentException(code.name(), m);
             case GROUP_ID_NOT_FOUND: return new dev.basalt.client.GroupNotFoundException(m);
+            case COORDINATOR_NOT_AVAILABLE, NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS:
+                return new dev.basalt.client.CoordinatorNotAvailableException(m);
             case NONE: throw new IllegalArgumentException("NONE is not an error");
             default: return new UnknownServerException(m);
         }

@@ -73,8 +73,24 @@ public final class FakeGroupService extends GroupServiceGrpc.GroupServiceImplBas
         commitCheck = check;
     }
 
+    private int findCoordinatorFailures; // guarded by this
+
+    /** The next {@code times} FindCoordinator answers are COORDINATOR_NOT_AVAILABLE (the offsets topic is being created). */
+    public synchronized void failFindCoordinator(int times) {
+        findCoordinatorFailures = times;
+    }
+
     @Override
     public void findCoordinator(FindCoordinatorRequest req, StreamObserver<FindCoordinatorResponse> out) {
+        synchronized (this) {
+            if (findCoordinatorFailures > 0) {
+                findCoordinatorFailures--;
+                out.onNext(FindCoordinatorResponse.newBuilder().setErrorCode(ErrorCode.COORDINATOR_NOT_AVAILABLE)
+                        .setErrorMessage("__consumer_offsets is being created").build());
+                out.onCompleted();
+                return;
+            }
+        }
         out.onNext(FindCoordinatorResponse.newBuilder().setNodeId(1).setHost("127.0.0.1").setPort(cluster.broker(1).port()).build());
         out.onCompleted();
     }
@@ -132,6 +148,7 @@ public final class FakeGroupService extends GroupServiceGrpc.GroupServiceImplBas
 
     /** The next OffsetFetch answers get these top-level errors, one each, in order. */
     public synchronized void failOffsetFetches(List<ErrorCode> codes) {
+        offsetFetchErrors.clear();
         offsetFetchErrors.addAll(codes);
     }
 

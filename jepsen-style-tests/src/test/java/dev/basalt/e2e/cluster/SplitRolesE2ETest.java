@@ -67,6 +67,7 @@ class SplitRolesE2ETest extends ClusterTestSupport {
             assertReplicasIdentical("split", p);
         }
         cluster.restart(controller, READY);
+        lagOfPartitionsTheCoordinatorHoldsNoReplicaOf();
 
         // A majority of the controllers down: a broker-only node stops naming the last controller it heard from.
         List<Integer> doomed = List.of(1, 2);
@@ -79,5 +80,46 @@ class SplitRolesE2ETest extends ClusterTestSupport {
         } while (!described[0].contains("Controller: none") && System.nanoTime() < deadline);
         assertTrue(described[0].contains("Controller: none") && described[0].contains("WARNING: no active controller"),
                 "controllers " + doomed + " killed: " + described[0] + described[1]);
+    }
+
+    /**
+     * Found probing: with more brokers than replicas, the group coordinator showed lag -1 for every
+     * partition it held no replica of (the lag monitor read only its own replicas); it asks the
+     * leaders now. A topic of 2 partitions with one replica each puts one on each broker.
+     */
+    private void lagOfPartitionsTheCoordinatorHoldsNoReplicaOf() {
+        createTopic("spread", 2, 1, Map.of());
+        try (dev.basalt.client.Producer<String, String> p = new dev.basalt.client.Producer<>(Map.of("bootstrap.servers",
+                cluster.bootstrap(), "acks", "all"), new dev.basalt.client.serialization.StringSerializer(),
+                new dev.basalt.client.serialization.StringSerializer())) {
+            for (int partition = 0; partition < 2; partition++) {
+                for (int i = 0; i < 10; i++) {
+                    dev.basalt.client.Producer.await(p.send(new dev.basalt.client.ProducerRecord<>("spread", partition, null, "v" + i)),
+                            Duration.ofSeconds(20));
+                }
+            }
+        }
+        try (dev.basalt.client.GroupAdmin groups = new dev.basalt.client.GroupAdmin(Map.of("bootstrap.servers", cluster.bootstrap()))) {
+            groups.alterOffsets("g", Map.of(new dev.basalt.client.TopicPartition("spread", 0), new dev.basalt.client.OffsetAndMetadata(3),
+                    new dev.basalt.client.TopicPartition("spread", 1), new dev.basalt.client.OffsetAndMetadata(3)));
+        }
+        for (int id : List.of(4, 5)) { // each broker answers (the other forwards to the coordinator): lag 7 each, not -1
+            Map<Integer, Long> lags = new java.util.TreeMap<>();
+            long deadline = System.nanoTime() + FAILOVER.toNanos();
+            while (System.nanoTime() < deadline) {
+                var a = cluster.node(id).httpGet("/v1/groups/g/lag");
+                lags.clear();
+                if (a.code() == 200) {
+                    com.google.gson.JsonParser.parseString(a.body()).getAsJsonObject().getAsJsonArray("partitions")
+                            .forEach(e -> lags.put(e.getAsJsonObject().get("partition").getAsInt(),
+                                    e.getAsJsonObject().get("lag").getAsLong()));
+                    if (lags.equals(Map.of(0, 7L, 1, 7L))) {
+                        break;
+                    }
+                }
+                sleepMs(200);
+            }
+            assertEquals(Map.of(0, 7L, 1, 7L), lags, "lag by partition as broker " + id + " answers");
+        }
     }
 }
