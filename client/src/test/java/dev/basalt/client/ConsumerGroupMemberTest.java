@@ -9,6 +9,7 @@ import dev.basalt.client.serialization.StringDeserializer;
 import dev.basalt.client.testkit.FakeCluster;
 import dev.basalt.client.testkit.FakeGroupService;
 import dev.basalt.proto.v1.Assignment;
+import dev.basalt.proto.v1.ErrorCode;
 import dev.basalt.proto.v1.ConsumerGroupHeartbeatRequest;
 import dev.basalt.proto.v1.ConsumerGroupHeartbeatResponse;
 import dev.basalt.proto.v1.TopicPartitions;
@@ -255,6 +256,49 @@ class ConsumerGroupMemberTest {
             rebalance.join();
             assertEquals(7L, groups.committed("t", 0), "committed with the new epoch");
         }
+    }
+
+    /**
+     * Found probing: close() left the group before the commitAsync calls still queued were sent, so
+     * the coordinator refused them (UNKNOWN_MEMBER_ID) and a restarted consumer read those records
+     * again. They are sent before the leave now.
+     */
+    @Test
+    void close_sendsQueuedAsyncCommits_beforeLeaving() throws Exception {
+        java.util.concurrent.atomic.AtomicBoolean left = new java.util.concurrent.atomic.AtomicBoolean();
+        groups.setCoordinator(req -> {
+            if (req.getMemberEpoch() == -1) {
+                left.set(true);
+            }
+            return answer(req, req.getMemberEpoch() == -1 ? -1 : 1, assignment(0, 1));
+        });
+        groups.setCommitCheck(req -> {
+            try {
+                Thread.sleep(10); // commits take a moment, as over a network
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            return left.get() ? ErrorCode.UNKNOWN_MEMBER_ID : ErrorCode.NONE;
+        });
+        java.util.concurrent.atomic.AtomicInteger failed = new java.util.concurrent.atomic.AtomicInteger();
+        try (Consumer<String, String> c = member(Map.of("enable.auto.commit", false))) {
+            c.subscribe(List.of("t"));
+            long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(WAIT_MS);
+            while (c.assignment().size() < 2 && System.nanoTime() < deadline) {
+                c.poll(Duration.ofMillis(20));
+            }
+            assertEquals(2, c.assignment().size());
+            for (int i = 1; i <= 20; i++) {
+                c.commitAsync(Map.of(new TopicPartition("t", 0), new OffsetAndMetadata(i)), (offsets, e) -> {
+                    if (e != null) {
+                        failed.incrementAndGet();
+                    }
+                });
+            }
+        }
+        assertTrue(left.get(), "the member left");
+        assertEquals(0, failed.get(), "async commits refused");
+        assertEquals(20L, groups.committed("t", 0));
     }
 
     /**
