@@ -115,7 +115,11 @@ public final class AdminHandler {
                 }
                 case BROKER -> {
                     String name = q.getResource().getName();
-                    if (name.matches("[0-9]{1,9}") && Integer.parseInt(name) != config.nodeId()) {
+                    if (!name.isEmpty() && !name.matches("[0-9]{1,9}")) {
+                        // answered as this node's keys under the name asked, it read as that broker's
+                        rb.setErrorCode(ErrorCode.INVALID_REQUEST).setErrorMessage("a broker resource is named by a broker id"
+                                + " (or \"\" for the answering node and the cluster-wide keys), not '" + name + "'");
+                    } else if (name.matches("[0-9]{1,9}") && Integer.parseInt(name) != config.nodeId()) {
                         // a node's static keys are known only to that node: answering with this
                         // node's would describe the wrong broker (clients send to the broker named)
                         rb.setErrorCode(ErrorCode.INVALID_REQUEST).setErrorMessage("this is broker " + config.nodeId()

@@ -508,6 +508,13 @@ class AdminPortNodeTest {
                                 .setType(dev.basalt.proto.v1.ConfigResource.Type.BROKER).setName("2"))).build()).getResources(0);
         assertEquals(ErrorCode.INVALID_REQUEST, other.getErrorCode(), other.toString());
         assertEquals(0, other.getEntriesCount());
+        for (String name : List.of("x", "-1")) { // was answered with this node's keys, labelled as asked
+            var named = AdminServiceGrpc.newBlockingStub(channel).withDeadlineAfter(10, TimeUnit.SECONDS).describeConfigs(
+                    dev.basalt.proto.v1.DescribeConfigsRequest.newBuilder().addResources(dev.basalt.proto.v1.DescribeConfigsRequest.Query
+                            .newBuilder().setResource(dev.basalt.proto.v1.ConfigResource.newBuilder()
+                                    .setType(dev.basalt.proto.v1.ConfigResource.Type.BROKER).setName(name))).build()).getResources(0);
+            assertEquals(ErrorCode.INVALID_REQUEST, named.getErrorCode(), name);
+        }
         var quorum = json("/v1/quorum", 200);
         assertEquals(1, quorum.get("leaderId").getAsInt());
         assertTrue(Long.parseLong(quorum.get("term").getAsString()) >= 1, "int64 as a string (protobuf JSON)");

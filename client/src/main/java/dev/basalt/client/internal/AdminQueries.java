@@ -105,9 +105,11 @@ final class AdminQueries {
         if (!byBroker.isEmpty()) {
             ClusterDescription cluster = describeCluster(true);
             byBroker.forEach((id, res) -> {
+                // an id no broker registered is a definite answer (retrying cannot make it exist)
                 BrokerDescription b = cluster.brokers().stream().filter(x -> x.id() == id).findFirst()
-                        .orElseThrow(() -> Errors.forCode(ErrorCode.BROKER_NOT_AVAILABLE, "no registered broker " + id,
-                                "describe configs of broker " + id));
+                        .orElseThrow(() -> new dev.basalt.client.InvalidRequestException("describe configs of broker " + id
+                                + ": no broker " + id + " is registered (brokers: " + cluster.brokers().stream()
+                                .map(x -> Integer.toString(x.id())).collect(java.util.stream.Collectors.joining(", ")) + ")"));
                 answers.putAll(describeConfigsAt(new HostPort(b.host(), b.port()), res, names));
             });
         }
