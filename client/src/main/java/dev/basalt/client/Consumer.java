@@ -220,9 +220,22 @@ public final class Consumer<K, V> implements AutoCloseable {
 
     /** The partitions of a topic (waiting up to default.api.timeout.ms for metadata). */
     public List<TopicPartition> partitionsFor(String topic) {
+        return partitionsFor(topic, Duration.ofMillis(defaultApiTimeoutMs));
+    }
+
+    /** Answers that the topic does not exist end the wait for partitionsFor after this long. */
+    static final long UNKNOWN_TOPIC_GRACE_MS = 2_000;
+
+    /**
+     * The topic's partitions, waiting at most {@code timeout} for a broker to answer. A topic the
+     * cluster keeps saying does not exist is an {@link dev.basalt.client.UnknownTopicException}
+     * after {@value #UNKNOWN_TOPIC_GRACE_MS} ms (a topic created a moment ago reaches every broker
+     * within that), not at the timeout.
+     */
+    public List<TopicPartition> partitionsFor(String topic, Duration timeout) {
         acquire();
         try {
-            Cluster c = metadata.awaitTopic(topic, defaultApiTimeoutMs);
+            Cluster c = metadata.awaitTopic(topic, timeout.toMillis(), Math.min(timeout.toMillis(), UNKNOWN_TOPIC_GRACE_MS));
             List<TopicPartition> out = new ArrayList<>();
             for (int p = 0; p < c.topic(topic).partitionCount(); p++) {
                 out.add(new TopicPartition(topic, p));

@@ -122,6 +122,7 @@ public final class Producer<K, V> implements AutoCloseable {
                 c.getInt(ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION), requestSizeBytesMax, c.getInt(ProducerConfig.RETRIES),
                 backoffMs, c.getLong(ProducerConfig.RETRY_BACKOFF_MAX_MS), c.getBoolean(ProducerConfig.ENABLE_IDEMPOTENCE));
         this.sender = new Sender(accumulator, metadata, channels, s, time, seedSource.split());
+        pool.onWait(sender::wakeup); // a caller waiting for memory makes lingering batches sendable at once
         this.senderThread = new Thread(sender, "basalt-producer-sender" + (clientId.isEmpty() ? "" : "-" + clientId));
         senderThread.setDaemon(true);
         senderThread.start();

@@ -392,6 +392,19 @@ class ConsumerTest {
         }
     }
 
+    /** Found probing: partitionsFor of a topic that does not exist blocked for default.api.timeout.ms (60 s). */
+    @Test
+    void partitionsFor_aMissingTopic_isUnknownWithinTheGrace_notAtTheApiTimeout() {
+        try (Consumer<String, String> c = consumer(Map.of("default.api.timeout.ms", 60_000))) {
+            long start = System.nanoTime();
+            assertThrows(UnknownTopicException.class, () -> c.partitionsFor("nope"));
+            long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+            assertTrue(ms >= Consumer.UNKNOWN_TOPIC_GRACE_MS && ms < 10_000, ms + " ms");
+            cluster.createTopic("late", 2);
+            assertEquals(2, c.partitionsFor("late").size());
+        }
+    }
+
     @Test
     void pollZero_withUnreachableLeader_returnsEmpty() {
         cluster.createTopic("t", 1);

@@ -31,6 +31,8 @@ class ErrorsTest {
     @Test
     void specificMappings() {
         assertInstanceOf(UnknownTopicException.class, Errors.forCode(ErrorCode.UNKNOWN_TOPIC, "", "t"));
+        assertInstanceOf(OffsetMetadataTooLargeException.class, Errors.forCode(ErrorCode.OFFSET_METADATA_TOO_LARGE, "", "g"));
+        assertInstanceOf(CoordinatorNotAvailableException.class, Errors.forCode(ErrorCode.NOT_COORDINATOR, "", "g"));
         assertInstanceOf(InvalidTopicException.class, Errors.forCode(ErrorCode.INVALID_TOPIC, "", "t"));
         assertInstanceOf(RecordTooLargeException.class, Errors.forCode(ErrorCode.RECORD_TOO_LARGE, "", "t"));
         assertInstanceOf(TopicExistsException.class, Errors.forCode(ErrorCode.TOPIC_ALREADY_EXISTS, "", "t"));

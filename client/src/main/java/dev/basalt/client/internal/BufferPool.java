@@ -67,9 +67,22 @@ public final class BufferPool {
         }
     }
 
+    /** Told (under the pool's lock: must not block) whenever a caller starts waiting for memory. */
+    private volatile Runnable onWait = () -> { };
+
+    /**
+     * Runs {@code r} whenever a caller starts waiting for memory: the producer wakes its sender,
+     * which sends lingering batches at once while memory is exhausted (found probing: each blocked
+     * send waited for the sender's next 100 ms check).
+     */
+    public void onWait(Runnable r) {
+        this.onWait = java.util.Objects.requireNonNull(r);
+    }
+
     private ByteBuffer waitForMemory(int sizeBytes, long maxBlockMs) throws InterruptedException {
         Condition mine = lock.newCondition();
         waiters.addLast(mine);
+        onWait.run();
         long leftNanos = TimeUnit.MILLISECONDS.toNanos(maxBlockMs);
         try {
             while (true) {

@@ -229,10 +229,21 @@ public final class MetadataManager {
      * @throws ClientTimeoutException if no broker answered in time
      */
     public Cluster awaitTopic(String topic, long timeoutMs) throws InterruptedException {
+        return awaitTopic(topic, timeoutMs, timeoutMs);
+    }
+
+    /**
+     * As above, but answers that the topic does not exist end the wait after {@code unknownForMs}
+     * (a topic created a moment ago reaches every broker within that; a cluster that does not answer
+     * at all is still waited for until timeoutMs).
+     */
+    public Cluster awaitTopic(String topic, long timeoutMs, long unknownForMs) throws InterruptedException {
         if (track(List.of(topic))) {
             refresh();
         }
-        long deadline = time.monotonicMs() + timeoutMs;
+        long start = time.monotonicMs();
+        long deadline = start + timeoutMs;
+        long firstUnknownMs = -1;
         BasaltException last = null;
         while (true) {
             Cluster c = cluster;
@@ -242,6 +253,14 @@ public final class MetadataManager {
             ErrorCode err = c.topicError(topic);
             if (err != null && err != ErrorCode.UNKNOWN_TOPIC) {
                 throw Errors.forCode(err, "", "topic " + topic);
+            }
+            if (err == ErrorCode.UNKNOWN_TOPIC && c.updatedMs() >= start) {
+                if (firstUnknownMs < 0) {
+                    firstUnknownMs = time.monotonicMs();
+                } else if (time.monotonicMs() - firstUnknownMs >= unknownForMs) {
+                    throw new UnknownTopicException("topic " + topic + " does not exist (the cluster said so for "
+                            + (time.monotonicMs() - firstUnknownMs) + " ms)");
+                }
             }
             long left = deadline - time.monotonicMs();
             if (left <= 0) {

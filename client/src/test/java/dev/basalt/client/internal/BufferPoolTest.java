@@ -50,6 +50,8 @@ class BufferPoolTest {
     @Test
     void blockedAllocation_proceedsWhenMemoryReturns() throws Exception {
         BufferPool pool = new BufferPool(2048, 1024);
+        java.util.concurrent.atomic.AtomicInteger waits = new java.util.concurrent.atomic.AtomicInteger();
+        pool.onWait(waits::incrementAndGet); // the producer wakes its sender here
         ByteBuffer a = pool.allocate(1024, 0);
         pool.allocate(1024, 0);
         CompletableFuture<ByteBuffer> waiting = CompletableFuture.supplyAsync(() -> {
@@ -62,8 +64,10 @@ class BufferPoolTest {
         while (pool.waitingThreads() == 0) {
             Thread.onSpinWait();
         }
+        assertEquals(1, waits.get(), "told once, when the caller started waiting");
         pool.deallocate(a);
         assertSame(a, waiting.get(30, TimeUnit.SECONDS));
+        assertEquals(1, waits.get());
     }
 
     @Test
