@@ -115,6 +115,14 @@ public final class Admin implements AutoCloseable {
 
     /** Applies incremental config changes; one future per resource (keyed by resource name). */
     public Map<String, CompletableFuture<Void>> alterConfigs(Map<ConfigResource, List<AlterConfigOp>> changes, boolean validateOnly) {
+        java.util.Set<String> names = new java.util.HashSet<>();
+        for (ConfigResource r : changes.keySet()) {
+            if (!names.add(r.name())) {
+                // the answer is keyed by name: a topic and a broker of one name could not be told apart
+                throw new IllegalArgumentException("a topic and a broker both named '" + r.name()
+                        + "': alter them in separate calls (the results are keyed by name)");
+            }
+        }
         return calls.perEntity(executor, changes.keySet().stream().map(ConfigResource::name).toList(),
                 pending -> calls.alterConfigs(changes, pending, validateOnly));
     }

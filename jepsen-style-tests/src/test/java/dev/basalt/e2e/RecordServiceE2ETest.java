@@ -284,6 +284,8 @@ class RecordServiceE2ETest {
 
         assertEquals(ErrorCode.UNKNOWN_TOPIC, stub().fetchRecords(FetchRecordsRequest.newBuilder().setTopic("nope").build())
                 .getErrorCode());
+        assertEquals(ErrorCode.INVALID_TOPIC, stub().fetchRecords(FetchRecordsRequest.newBuilder().setTopic("bad topic").build())
+                .getErrorCode(), "as ProduceRecords answers it");
         assertEquals(ErrorCode.INVALID_PARTITION, stub().fetchRecords(FetchRecordsRequest.newBuilder().setTopic("thin")
                 .setPartition(4).build()).getErrorCode());
         assertEquals(ErrorCode.INVALID_REQUEST, stub().fetchRecords(FetchRecordsRequest.newBuilder().setTopic("thin")

@@ -285,6 +285,12 @@ public final class RecordGateway implements AutoCloseable {
     // ------------------------------------------------------------------ fetch
 
     public void fetch(FetchRecordsRequest req, Consumer<FetchRecordsResponse> respond) {
+        String badName = dev.basalt.common.TopicNames.validate(req.getTopic());
+        if (badName != null) { // as ProduceRecords answers it: no topic can have this name
+            respond.accept(FetchRecordsResponse.newBuilder().setErrorCode(ErrorCode.INVALID_TOPIC).setErrorMessage(badName)
+                    .setNextOffset(req.getOffset()).build());
+            return;
+        }
         String invalid = validate(req, limits.fetchRecordsMax());
         if (invalid != null) {
             respond.accept(FetchRecordsResponse.newBuilder().setErrorCode(ErrorCode.INVALID_REQUEST).setErrorMessage(invalid)
@@ -412,6 +418,12 @@ public final class RecordGateway implements AutoCloseable {
      */
     public void subscribe(FetchRecordsRequest req, Subscription sink) {
         FetchRecordsRequest first = req.getMaxWaitMs() == 0 ? req.toBuilder().setMaxWaitMs(SUBSCRIBE_WAIT_MS_DEFAULT).build() : req;
+        String badName = dev.basalt.common.TopicNames.validate(req.getTopic());
+        if (badName != null) {
+            sink.end(FetchRecordsResponse.newBuilder().setErrorCode(ErrorCode.INVALID_TOPIC).setErrorMessage(badName)
+                    .setNextOffset(req.getOffset()).build());
+            return;
+        }
         String invalid = validate(first, limits.fetchRecordsMax());
         if (invalid != null) {
             sink.end(FetchRecordsResponse.newBuilder().setErrorCode(ErrorCode.INVALID_REQUEST).setErrorMessage(invalid)
