@@ -65,7 +65,7 @@ done
 echo "host_busy_before_start_pct=${busy}" > "$RES/env.txt"
 
 log "starting the node"
-"$B" start --config "$DATA/node.properties" > "$RES/node.log" 2>&1 &
+"$B" start --config "$DATA/node.properties" --format-if-missing > "$RES/node.log" 2>&1 &
 NODE_PID=$!
 for _ in $(seq 1 600); do
   [[ "$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:19480/ready || true)" == 200 ]] && break
