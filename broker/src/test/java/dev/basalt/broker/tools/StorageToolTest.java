@@ -202,6 +202,32 @@ class StorageToolTest {
         assertTrue(out().contains("base offsets and leader epochs: not checked (no index"), out());
     }
 
+    /**
+     * Found probing: a base offset damaged in the middle of a log (it jumped ahead) was reported as
+     * "a cut there loses 1 batches, 100 records" while the cut dropped every batch after it (10,511
+     * records): the census stopped where the next batch's offset seemed to go back.
+     */
+    @Test
+    void aBaseOffsetDamagedMidLog_countsEveryBatchACutThereLoses() throws IOException {
+        Path dir = tmp.resolve("data");
+        TopicPartition tp = new TopicPartition("mid", 0);
+        try (LogManager m = open(dir)) {
+            PartitionLog log = m.getOrCreate(tp, LogConfig.DEFAULT);
+            for (int i = 0; i < 20; i++) {
+                log.appendAsLeader(batch(i), 1);
+            }
+        }
+        Path segment = dir.resolve("mid-0").resolve("00000000000000000000.log");
+        xor(segment, batchPosition(segment, 10) + 6, 0x01); // base 10 -> 266: the next batch (11) seems to go back
+        assertEquals(1, run("check", "--dir", dir.toString()), out());
+        String report = out();
+        assertTrue(report.contains("mid-0: CORRUPT at offset 10"), report);
+        assertTrue(report.contains("loses 10 batches, 10 records"), report);
+        assertFalse(report.contains("unparsable"), report);
+        assertEquals(0, run("repair", "--dir", dir.toString()), out());
+        assertTrue(out().contains("mid-0: repaired; the log now ends at offset 10"), out());
+    }
+
     /** A sealed segment cut short (a truncated file): check names the offsets already missing, and repair keeps the rest aside. */
     @Test
     void checkOfATruncatedSegment_namesTheMissingOffsets() throws IOException {

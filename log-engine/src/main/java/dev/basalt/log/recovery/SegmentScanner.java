@@ -175,7 +175,8 @@ public final class SegmentScanner {
 
     /**
      * What lies in [{@code from}, {@code limitBytes}) as far as batch headers can be walked
-     * (lengths that fit, base offsets increasing), CRCs not checked: the data a truncation drops.
+     * (lengths that fit, the magic byte right), CRCs not checked: the data a truncation drops. The
+     * offsets are the lowest and highest the headers name (a damaged base offset may widen them).
      * Record counts come from the headers (unverified); a header that cannot be walked ends the
      * census, and the bytes after it are counted as unparsable.
      */
@@ -208,13 +209,15 @@ public final class SegmentScanner {
         while (limitBytes - pos >= RecordBatch.HEADER_SIZE_BYTES) {
             int size = Segment.batchSizeAt(map, pos);
             long base = Segment.baseOffsetAt(map, pos);
-            if (size < RecordBatch.HEADER_SIZE_BYTES || size > limitBytes - pos || (base == 0 && size == 0) || base <= last) {
+            if (size < RecordBatch.HEADER_SIZE_BYTES || size > limitBytes - pos || (base == 0 && size == 0)
+                    || map.get(pos + RecordBatch.MAGIC_OFFSET) != RecordBatch.MAGIC) {
                 break;
             }
-            if (first < 0) {
-                first = base;
-            }
-            last = Math.max(base, Segment.lastOffsetAt(map, pos));
+            // The lengths chain the batches even where a base offset is damaged (it jumped ahead, so
+            // the next batch's seems to go back): the census goes on, or it reported one batch lost
+            // where a cut there drops every batch after it (found probing: 100 records of 10,511).
+            first = first < 0 ? base : Math.min(first, base);
+            last = Math.max(last, Math.max(base, Segment.lastOffsetAt(map, pos)));
             records += Math.max(0, map.getInt(pos + RecordBatch.RECORD_COUNT_OFFSET));
             batches++;
             pos += size;
