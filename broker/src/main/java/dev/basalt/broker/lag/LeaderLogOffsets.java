@@ -16,11 +16,10 @@ import java.util.function.Consumer;
  * The log offsets the lag monitor judges by, as the partition's leader has them: a partition this
  * broker leads is read locally; any other is asked from its leader once per sampling round
  * ({@link #refresh}; each leader's answer is taken as it arrives, so a slow or unreachable leader
- * delays only its own partitions), and the last answer is used while it arrived at most
- * {@code freshRoundsMax} rounds ago. Without a fresh answer, this broker's own replica (a follower:
- * its high watermark trails the leader's by a fetch, its log start may trail retention) stands
- * in, never below the leader's last answer (offsets only grow: a lag timeline must not see the log
- * end go back), and a partition with neither is unknown.
+ * delays only its own partitions). Where this broker holds a follower, the larger of the
+ * leader's last answer and the follower's own value is used (both only trail the leader; a lag
+ * timeline must not see the log end go back). Without a local replica, the leader's answer is used
+ * while it arrived at most {@code freshRoundsMax} rounds ago, and the offsets are unknown after.
  *
  * <p>Before this, a group coordinator without a replica of a partition showed its lag as unknown
  * (on a cluster with more brokers than the replication factor, most partitions), and a follower's
@@ -99,15 +98,17 @@ public final class LeaderLogOffsets implements LagMonitor.LogOffsets {
         return choose(k, k == null ? 0 : k.logStartOffset(), local.logStartOffset(topic, partition));
     }
 
-    /** The leader's answer while fresh; else the local replica's value, at least the leader's last. */
+    /**
+     * Both the leader's last answer and a local follower's value only trail the leader's offset
+     * (neither goes back), so the larger is the better: a follower fetched a moment ago is ahead
+     * of an answer up to an interval old under a fast producer. Without a local replica, the
+     * leader's answer while fresh, else unknown.
+     */
     private OptionalLong choose(Known k, long leaders, OptionalLong local) {
-        if (k != null && round - k.round() <= freshRoundsMax) {
-            return OptionalLong.of(leaders);
+        if (local.isPresent()) {
+            return k == null ? local : OptionalLong.of(Math.max(leaders, local.getAsLong()));
         }
-        if (k != null && local.isPresent()) {
-            return OptionalLong.of(Math.max(leaders, local.getAsLong()));
-        }
-        return local;
+        return k != null && round - k.round() <= freshRoundsMax ? OptionalLong.of(leaders) : OptionalLong.empty();
     }
 
     private Known known(String topic, int partition) {

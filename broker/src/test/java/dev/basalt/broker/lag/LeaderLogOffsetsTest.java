@@ -136,6 +136,19 @@ class LeaderLogOffsetsTest {
         assertEquals(2, leaders.asked.size(), "asked again once the question ended");
     }
 
+    /** Found probing: under a fast producer an answer up to an interval old trailed the coordinator's own follower. */
+    @Test
+    void aLocalFollowerAheadOfTheLeadersLastAnswer_wins() {
+        Leaders leaders = new Leaders();
+        leaders.offsets.put("followed", new long[] {3, 1}); // older than what the follower (5, 2) has seen since
+        LeaderLogOffsets o = new LeaderLogOffsets(LOCAL, leaders::ask, 2, 10, 100);
+        o.logEndOffset("followed", 0);
+        o.refresh();
+        leaders.answerAll();
+        assertEquals(OptionalLong.of(5), o.logEndOffset("followed", 0));
+        assertEquals(OptionalLong.of(2), o.logStartOffset("followed", 0));
+    }
+
     @Test
     void anAskerThatThrows_isAskedAgainNextRound() {
         int[] calls = {0};
