@@ -149,7 +149,9 @@ final class ReassignCommand implements Callable<Integer> {
             checkEntries(file, text, b);
             return b.build();
         } catch (InvalidProtocolBufferException e) {
-            throw new BasaltCli.UsageException(file + " is not a reassignment plan: " + e.getMessage());
+            // JsonFormat wraps the JSON parser's exception: its message starts with that class's name
+            String why = String.valueOf(e.getMessage()).replaceFirst("^[a-z][\\w.]*\\.[A-Z]\\w*(Exception|Error): ", "");
+            throw new BasaltCli.UsageException(file + " is not a reassignment plan: " + why);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read " + file + ": " + BasaltCli.ioReason(e), e);
         }

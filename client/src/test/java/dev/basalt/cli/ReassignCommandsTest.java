@@ -176,6 +176,11 @@ class ReassignCommandsTest {
             assertEquals(2, r.code(), e.getKey() + ": " + r.err());
             assertTrue(requests.isEmpty(), e.getKey() + ": nothing sent " + requests);
         }
+        // malformed JSON: the parser's reason, without its class name (found probing)
+        Files.writeString(tmp.resolve("broken.json"), "{\"version\" 1}");
+        Result broken = run("reassign", "--execute", "--plan", tmp.resolve("broken.json").toString());
+        assertEquals(2, broken.code(), broken.err());
+        assertTrue(broken.err().contains("is not a reassignment plan: ") && !broken.err().contains("com.google"), broken.err());
         Files.writeString(tmp.resolve("zero.json"), "{\"version\":1,\"partitions\":[{\"partition\":{\"topic\":\"t\",\"partition\":0},"
                 + "\"targetReplicas\":[1,2,4]}]}");
         assertEquals(0, run("reassign", "--execute", "--plan", tmp.resolve("zero.json").toString()).code(), "partition 0 named: fine");

@@ -166,7 +166,10 @@ public final class ClusterHttpApi {
         if (parts.size() == 3 && parts.get(2).equals("configs")) {
             if (id != replicas.brokerId()) {
                 // its file's keys are known only to that node (421: ask the node the answer is about)
-                String there = GroupsHttpApi.httpAddresses(replicas.image().cluster(), replicas.brokerId()).get(id);
+                // its registered HTTP endpoint, fenced or not (a stopped broker's address is still where to go)
+                String there = replicas.image().cluster().broker(id).flatMap(b -> b.endpoints().stream()
+                        .filter(e -> e.name().equals(GroupsHttpApi.HTTP_ENDPOINT)).findFirst())
+                        .map(e -> e.host() + ":" + e.port()).orElse(null);
                 return error(421, "MISDIRECTED_REQUEST", "this is broker " + replicas.brokerId() + "; broker " + id
                         + "'s configs are served by its own admin port" + (there == null ? "" : ", http://" + there + path));
             }
