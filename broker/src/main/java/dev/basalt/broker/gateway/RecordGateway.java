@@ -485,15 +485,16 @@ public final class RecordGateway implements AutoCloseable {
         }));
         List<CompletableFuture<Void>> asked = new ArrayList<>();
         byLeader.forEach((d, ps) -> {
-            CompletableFuture<Map<String, Long>> ends = offsetsAt(d, ps, ListOffsetsPositions.LATEST, deadlineMs);
-            CompletableFuture<Map<String, Long>> starts = offsetsAt(d, ps, ListOffsetsPositions.EARLIEST, deadlineMs);
+            CompletableFuture<Map<PartitionOf, Long>> ends =
+                    offsetsAt(d, ps, dev.basalt.broker.server.ListOffsetsHandler.LATEST, deadlineMs);
+            CompletableFuture<Map<PartitionOf, Long>> starts =
+                    offsetsAt(d, ps, dev.basalt.broker.server.ListOffsetsHandler.EARLIEST, deadlineMs);
             asked.add(ends.thenCombine(starts, (e, s) -> {
                 List<LeaderOffsets> out = new ArrayList<>();
                 e.forEach((key, hw) -> {
                     Long start = s.get(key);
                     if (start != null) {
-                        int cut = key.lastIndexOf('-');
-                        out.add(new LeaderOffsets(key.substring(0, cut), Integer.parseInt(key.substring(cut + 1)), hw, start));
+                        out.add(new LeaderOffsets(key.topic(), key.partition(), hw, start));
                     }
                 });
                 return out;
@@ -505,14 +506,11 @@ public final class RecordGateway implements AutoCloseable {
         return CompletableFuture.allOf(asked.toArray(CompletableFuture[]::new));
     }
 
-    /** ListOffsets timestamps for the two ends of a log. */
-    private static final class ListOffsetsPositions {
-        static final long EARLIEST = -2L;
-        static final long LATEST = -1L;
+    private record PartitionOf(String topic, int partition) {
     }
 
-    /** "topic-partition" → offset, for the partitions answered without an error. */
-    private static CompletableFuture<Map<String, Long>> offsetsAt(Destinations.Destination d, Map<String, List<Integer>> partitions,
+    /** Offset by partition, for the partitions answered without an error. */
+    private static CompletableFuture<Map<PartitionOf, Long>> offsetsAt(Destinations.Destination d, Map<String, List<Integer>> partitions,
                                                                  long timestamp, long deadlineMs) {
         ListOffsetsRequest.Builder req = ListOffsetsRequest.newBuilder();
         partitions.forEach((topic, ps) -> {
@@ -520,11 +518,11 @@ public final class RecordGateway implements AutoCloseable {
             ps.forEach(p -> t.addPartitions(ListOffsetsRequest.PartitionData.newBuilder().setPartition(p).setTimestamp(timestamp)));
         });
         return d.listOffsets(req.build(), deadlineMs).thenApply(resp -> {
-            Map<String, Long> out = new java.util.HashMap<>();
+            Map<PartitionOf, Long> out = new java.util.HashMap<>();
             if (resp.getErrorCode() == ErrorCode.NONE) {
                 resp.getTopicsList().forEach(t -> t.getPartitionsList().forEach(p -> {
                     if (p.getErrorCode() == ErrorCode.NONE) {
-                        out.put(t.getName() + "-" + p.getPartition(), p.getOffset());
+                        out.put(new PartitionOf(t.getName(), p.getPartition()), p.getOffset());
                     }
                 }));
             }
