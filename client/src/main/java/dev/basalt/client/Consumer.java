@@ -224,7 +224,7 @@ public final class Consumer<K, V> implements AutoCloseable {
     }
 
     /** Answers that the topic does not exist end the wait for partitionsFor after this long. */
-    static final long UNKNOWN_TOPIC_GRACE_MS = 2_000;
+    static final long UNKNOWN_TOPIC_GRACE_MS = MetadataManager.UNKNOWN_TOPIC_GRACE_MS;
 
     /**
      * The topic's partitions, waiting at most {@code timeout} for a broker to answer. A topic the

@@ -171,7 +171,7 @@ public final class Producer<K, V> implements AutoCloseable {
         if (badName != null) {
             throw new InvalidTopicException(badName); // definite: no broker would accept it either
         }
-        Cluster cluster = metadata.awaitTopic(record.topic(), maxBlockMs);
+        Cluster cluster = metadata.awaitTopic(record.topic(), maxBlockMs, Math.min(maxBlockMs, MetadataManager.UNKNOWN_TOPIC_GRACE_MS));
         Cluster.TopicInfo topic = cluster.topic(record.topic());
         byte[] key = serialize(keySerializer, record.topic(), record.key(), "key");
         byte[] value = serialize(valueSerializer, record.topic(), record.value(), "value");
@@ -265,7 +265,8 @@ public final class Producer<K, V> implements AutoCloseable {
     /** The partition count of a topic (waiting up to max.block.ms for its metadata). */
     public int partitionCount(String topic) {
         try {
-            return metadata.awaitTopic(topic, maxBlockMs).topic(topic).partitionCount();
+            return metadata.awaitTopic(topic, maxBlockMs, Math.min(maxBlockMs, MetadataManager.UNKNOWN_TOPIC_GRACE_MS)).topic(topic)
+                    .partitionCount();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new DefiniteException("interrupted", false, e);

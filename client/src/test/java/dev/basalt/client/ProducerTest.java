@@ -249,6 +249,38 @@ class ProducerTest {
         assertEquals(0, cluster.records("flaky", 0).size());
     }
 
+    /**
+     * A topic deleted while the producer writes to it: found probing, its batches were retried
+     * until delivery.timeout.ms (2 min) and the CLI then said "checked for 10000 ms". Once the
+     * cluster has said for the grace period that the topic is gone, queued batches fail with
+     * UnknownTopicException, and later sends fail at once.
+     */
+    @Test
+    void topicDeletedWhileWriting_failsWithUnknownTopic_notAtTheDeliveryTimeout() throws Exception {
+        cluster.createTopic("gone", 1);
+        try (Producer<String, String> p = producer(Map.of())) {
+            assertEquals(0, get(p.send(new ProducerRecord<>("gone", 0, null, "a"))).offset());
+            cluster.holdProduce();
+            CompletableFuture<RecordMetadata> inFlight = p.send(new ProducerRecord<>("gone", 0, null, "b"));
+            long waitUntil = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (cluster.produceRequests() < 2 && System.nanoTime() < waitUntil) {
+                Thread.onSpinWait();
+            }
+            assertEquals(2, cluster.produceRequests(), "the second record's request reached the broker");
+            cluster.deleteTopic("gone");
+            cluster.releaseProduce();
+            long start = System.nanoTime();
+            ExecutionException e = assertThrows(ExecutionException.class, () -> inFlight.get(60, TimeUnit.SECONDS));
+            assertInstanceOf(UnknownTopicException.class, e.getCause(), e.getCause().toString());
+            long ms = (System.nanoTime() - start) / 1_000_000;
+            assertTrue(ms >= dev.basalt.client.internal.MetadataManager.UNKNOWN_TOPIC_GRACE_MS / 2 && ms < 30_000, ms + " ms");
+            assertTrue(e.getCause().getMessage().contains("does not exist"), e.getCause().getMessage());
+            ExecutionException later = assertThrows(ExecutionException.class,
+                    () -> p.send(new ProducerRecord<>("gone", 0, null, "c")).get(60, TimeUnit.SECONDS));
+            assertInstanceOf(UnknownTopicException.class, later.getCause());
+        }
+    }
+
     @Test
     void nonRetriableError_failsAtOnce() {
         cluster.createTopic("bad", 1);

@@ -47,6 +47,18 @@ public final class MetadataManager {
     private final Set<HostPort> probing = new java.util.HashSet<>();
     private int nextAddress;
     private long lastFailureMs = Long.MIN_VALUE;
+    /**
+     * Per tracked topic the cluster answers does not exist: when the first and the latest of an
+     * unbroken run of such answers arrived (monotonic ms). Guarded by this.
+     */
+    private final java.util.Map<String, long[]> unknownAnswers = new java.util.HashMap<>();
+
+    /**
+     * How long answers that a topic does not exist must keep coming before a client treats it as
+     * gone rather than not yet visible: a topic created a moment ago reaches every broker well
+     * within this, and a deleted one stays deleted.
+     */
+    public static final long UNKNOWN_TOPIC_GRACE_MS = 2_000;
 
     public MetadataManager(ChannelPool channels, List<HostPort> bootstrap, int requestTimeoutMs,
                            long retryBackoffMs, long maxAgeMs, Time time) {
@@ -195,6 +207,7 @@ public final class MetadataManager {
                 try {
                     cluster = cluster.merge(r, time.monotonicMs());
                     result = cluster;
+                    noteUnknownTopics(r, cluster.updatedMs());
                     lastFailureMs = Long.MIN_VALUE;
                 } catch (RuntimeException malformed) {
                     error = new dev.basalt.client.UnknownServerException("malformed metadata answer: " + malformed.getMessage(),
@@ -221,6 +234,27 @@ public final class MetadataManager {
         }
     }
 
+    private void noteUnknownTopics(MetadataResponse r, long nowMs) {
+        for (MetadataResponse.TopicMetadata tm : r.getTopicsList()) {
+            if (tm.getErrorCode() == ErrorCode.UNKNOWN_TOPIC) {
+                long[] run = unknownAnswers.computeIfAbsent(tm.getName(), k -> new long[] {nowMs, nowMs});
+                run[1] = nowMs;
+            } else {
+                unknownAnswers.remove(tm.getName());
+            }
+        }
+    }
+
+    /**
+     * How long the cluster has kept answering that {@code topic} does not exist: the time between
+     * the first and the latest answer of an unbroken run of such answers, or -1 if the latest
+     * answer about it was not UNKNOWN_TOPIC (or there was none).
+     */
+    public synchronized long unknownForMs(String topic) {
+        long[] run = unknownAnswers.get(topic);
+        return run == null ? -1 : run[1] - run[0];
+    }
+
     /**
      * Blocks until the metadata has the topic, refreshing as needed, for at most timeoutMs.
      *
@@ -243,7 +277,15 @@ public final class MetadataManager {
         }
         long start = time.monotonicMs();
         long deadline = start + timeoutMs;
-        long firstUnknownMs = -1;
+        synchronized (this) {
+            long[] run = unknownAnswers.get(topic);
+            if (run != null && run[1] - run[0] >= unknownForMs && start - run[1] <= Math.max(retryBackoffMs, 1_000)) {
+                // the cluster has said so for long enough, and said it just now: a deleted topic
+                // fails every send at once rather than after another grace period each
+                throw new UnknownTopicException("topic " + topic + " does not exist (the cluster said so for "
+                        + (start - run[0]) + " ms)");
+            }
+        }
         BasaltException last = null;
         while (true) {
             Cluster c = cluster;
@@ -255,11 +297,11 @@ public final class MetadataManager {
                 throw Errors.forCode(err, "", "topic " + topic);
             }
             if (err == ErrorCode.UNKNOWN_TOPIC && c.updatedMs() >= start) {
-                if (firstUnknownMs < 0) {
-                    firstUnknownMs = time.monotonicMs();
-                } else if (time.monotonicMs() - firstUnknownMs >= unknownForMs) {
+                // an answer since this wait began, and the run of such answers is long enough
+                long saidForMs = unknownForMs(topic);
+                if (saidForMs >= unknownForMs) {
                     throw new UnknownTopicException("topic " + topic + " does not exist (the cluster said so for "
-                            + (time.monotonicMs() - firstUnknownMs) + " ms)");
+                            + saidForMs + " ms)");
                 }
             }
             long left = deadline - time.monotonicMs();

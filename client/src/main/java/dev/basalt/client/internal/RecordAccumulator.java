@@ -360,6 +360,23 @@ public final class RecordAccumulator {
         return out;
     }
 
+    /** Removes and returns every queued (not in-flight) batch of {@code topic}, oldest first per partition. */
+    public List<ProducerBatch> removeTopic(String topic) {
+        List<ProducerBatch> out = new ArrayList<>();
+        lock.lock();
+        try {
+            for (Map.Entry<TopicPartition, Deque<ProducerBatch>> e : batches.entrySet()) {
+                if (e.getKey().topic().equals(topic)) {
+                    out.addAll(e.getValue());
+                    e.getValue().clear();
+                }
+            }
+        } finally {
+            lock.unlock();
+        }
+        return out;
+    }
+
     /** True if a batch created at createdMs may still be tried again at nowMs. */
     public boolean withinDeliveryTimeout(ProducerBatch b, long nowMs) {
         return nowMs - b.createdMs() < deliveryTimeoutMs;

@@ -175,6 +175,7 @@ public final class Sender implements Runnable {
         if (!ready.unknownLeaderTopics().isEmpty()) {
             metadata.track(ready.unknownLeaderTopics());
             metadata.refresh();
+            failDeletedTopics(ready.unknownLeaderTopics());
         }
         if (ready.awaitingNewLeader() && now >= nextLeaderRefreshMs) {
             // a batch refused for leadership may be backing off for up to retry.backoff.max.ms;
@@ -207,6 +208,26 @@ public final class Sender implements Runnable {
         }
         if (drained.isEmpty()) {
             await(Math.max(waitMs, 0));
+        }
+    }
+
+    /**
+     * Fails the queued batches of topics the cluster has kept saying do not exist for
+     * {@link MetadataManager#UNKNOWN_TOPIC_GRACE_MS} (deleted while this producer wrote to them):
+     * nothing can ever accept them, so they fail now with UnknownTopicException rather than at
+     * delivery.timeout.ms. In-flight batches follow when their UNKNOWN_TOPIC answer requeues them.
+     */
+    private void failDeletedTopics(Set<String> topics) {
+        for (String topic : topics) {
+            long saidForMs = metadata.unknownForMs(topic);
+            if (saidForMs < MetadataManager.UNKNOWN_TOPIC_GRACE_MS) {
+                continue;
+            }
+            for (ProducerBatch b : accumulator.removeTopic(topic)) {
+                finishFailed(b, new dev.basalt.client.UnknownTopicException(b.partition() + ": " + b.recordCount()
+                        + " record(s) not written: topic " + topic + " does not exist (deleted?); the cluster said so for "
+                        + saidForMs + " ms"));
+            }
         }
     }
 

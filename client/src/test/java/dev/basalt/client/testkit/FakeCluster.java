@@ -581,7 +581,7 @@ public final class FakeCluster implements AutoCloseable {
         return topics.containsKey(name);
     }
 
-    synchronized void deleteTopic(String name) {
+    public synchronized void deleteTopic(String name) {
         topics.remove(name);
         metadataChanges++;
         notifyAll();
