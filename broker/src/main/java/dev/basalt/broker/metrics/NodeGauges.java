@@ -312,10 +312,12 @@ public final class NodeGauges {
 
     // ------------------------------------------------------------------ groups
 
-    record GroupSnapshot(String groupId, GroupState state, int members, SortedMap<PartitionKey, OffsetAndMetadata> offsets) {
+    record GroupSnapshot(String groupId, GroupState state, int members, SortedMap<PartitionKey, OffsetAndMetadata> offsets,
+                         java.util.Set<PartitionKey> assigned) {
     }
 
-    record GroupLag(String groupId, int members, long totalLag, long maxLag, double maxLagSeconds, GroupStatus status) {
+    record GroupLag(String groupId, int members, long totalLag, long maxLag, double maxLagSeconds, GroupStatus status,
+                    int assignedWithoutCommit) {
     }
 
     record GroupStats(Map<GroupState, Long> byState, List<GroupLag> groups) {
@@ -333,6 +335,11 @@ public final class NodeGauges {
         GaugeWithCallback.builder().name("basalt_group_lag_records").help("Total lag of a group: log end minus committed"
                 + " offset, summed over its partitions").labelNames("group")
                 .callback(cb -> stats.get().groups().forEach(g -> cb.call(g.totalLag(), g.groupId()))).register(registry);
+        GaugeWithCallback.builder().name("basalt_group_partitions_without_commit")
+                .help("Partitions assigned to a group's members that the group has no committed offset for: their lag"
+                        + " is not in basalt_group_lag_records (nothing to measure it from)")
+                .labelNames("group").callback(cb -> stats.get().groups().forEach(g -> cb.call(g.assignedWithoutCommit(), g.groupId())))
+                .register(registry);
         GaugeWithCallback.builder().name("basalt_group_max_lag_records").help("The largest lag of one partition of a group")
                 .labelNames("group").callback(cb -> stats.get().groups().forEach(g -> cb.call(g.maxLag(), g.groupId())))
                 .register(registry);
@@ -367,7 +374,8 @@ public final class NodeGauges {
             shards = coordinator.readAll(shard -> {
                 List<GroupSnapshot> out = new ArrayList<>();
                 for (ConsumerGroup g : shard.groups().values()) {
-                    out.add(new GroupSnapshot(g.groupId(), g.state(), g.memberCount(), new TreeMap<>(g.offsets())));
+                    out.add(new GroupSnapshot(g.groupId(), g.state(), g.memberCount(), new TreeMap<>(g.offsets()),
+                        java.util.Set.copyOf(g.owners().keySet())));
                 }
                 return out;
             }).get(GROUPS_WAIT_MS, TimeUnit.MILLISECONDS);
@@ -393,13 +401,16 @@ public final class NodeGauges {
                 long max = 0;
                 double maxSeconds = -1; // -1: no partition's lag in seconds is known (as the HTTP API says it)
                 List<PartitionStatus> statuses = new ArrayList<>();
+                java.util.Set<PartitionKey> withoutCommit = new java.util.HashSet<>(g.assigned());
                 for (LagMonitor.PartitionLag p : lag.evaluate(g.groupId(), g.offsets(), now)) {
+                    withoutCommit.remove(p.partition());
                     statuses.add(p.status());
                     total += Math.max(0, p.lag());
                     max = Math.max(max, p.lag());
                     maxSeconds = Math.max(maxSeconds, p.lagSeconds());
                 }
-                groups.add(new GroupLag(g.groupId(), g.members(), total, max, maxSeconds, LagEvaluator.groupStatus(statuses)));
+                groups.add(new GroupLag(g.groupId(), g.members(), total, max, maxSeconds, LagEvaluator.groupStatus(statuses),
+                        withoutCommit.size()));
             }
         }
         return new GroupStats(byState, groups);
