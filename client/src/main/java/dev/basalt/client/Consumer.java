@@ -155,6 +155,11 @@ public final class Consumer<K, V> implements AutoCloseable {
                 c.getInt(ConsumerConfig.FETCH_MAX_WAIT_MS), c.getInt(ConsumerConfig.FETCH_MAX_BYTES),
                 c.getInt(ConsumerConfig.MAX_PARTITION_FETCH_BYTES), requestTimeoutMs, c.getString(ConsumerConfig.CLIENT_RACK)),
                 backoffMs, time);
+        this.fetcher.leadershipCheck((unanswering, sentEpochs) -> {
+            metadata.refreshAvoiding(unanswering);
+            Cluster now = metadata.current();
+            return sentEpochs.entrySet().stream().anyMatch(e -> now.leaderEpochFor(e.getKey()) > e.getValue());
+        });
         this.preferredReplicaMaxAgeMs = c.getLong(CommonClientConfigs.METADATA_MAX_AGE_MS);
         this.defaultReset = ResetPolicy.valueOf(c.getString(ConsumerConfig.AUTO_OFFSET_RESET).toUpperCase(java.util.Locale.ROOT));
         this.maxPollRecords = c.getInt(ConsumerConfig.MAX_POLL_RECORDS);

@@ -394,6 +394,38 @@ class LeaderChangeTest {
         }
     }
 
+    /**
+     * The consumer's side of the same: a leader that stops answering fetches with its connection
+     * open held the consumer for request.timeout.ms (60 s here) before it read from the new
+     * leader. Once a fetch is past its wait by {@link dev.basalt.client.internal.Fetcher#STALL_CHECK_MS}
+     * the consumer asks another broker, sees the newer leader epoch and fetches there.
+     */
+    @Test
+    void consumer_leaderStopsAnswering_readsFromTheNewLeaderLongBeforeRequestTimeout() throws Exception {
+        cluster.createTopic("stalled", 1, 3);
+        produce("stalled", 0, 3, "a");
+        TopicPartition tp = new TopicPartition("stalled", 0);
+        try (Consumer<String, String> c = consumer(cluster.bootstrap(), Map.of("request.timeout.ms", 60_000))) {
+            c.assign(List.of(tp));
+            assertEquals(3, pollUntil(c, 3).size());
+            int old = cluster.leaderOf("stalled", 0);
+            cluster.holdFetchOn(old);
+            c.poll(Duration.ofMillis(200)); // a fetch now waits at the old leader, unanswered
+            int next = old % 3 + 1;
+            cluster.moveLeader("stalled", 0, next);
+            produce("stalled", 0, 2, "b");
+            long start = System.nanoTime();
+            List<ConsumerRecord<String, String>> got = new ArrayList<>();
+            while (got.size() < 2 && System.nanoTime() - start < TimeUnit.SECONDS.toNanos(20)) {
+                c.poll(Duration.ofMillis(100)).forEach(got::add);
+            }
+            assertEquals(List.of("b0", "b1"), got.stream().map(ConsumerRecord::value).toList(),
+                    "read from the new leader within 20 s (request.timeout.ms is 60 s)");
+            assertEquals(List.of(3L, 4L), got.stream().map(ConsumerRecord::offset).toList());
+            cluster.releaseFetch();
+        }
+    }
+
     private static String text(Record r) {
         return new String(r.valueBytes(), StandardCharsets.UTF_8);
     }

@@ -77,6 +77,30 @@ public final class Fetcher {
     private final Map<Integer, Long> backoffUntilMs = new HashMap<>();
     private long nextFetchId;
     private final FetchStats stats;
+    /** Asked about fetches left unanswered past their wait (see {@link LeadershipCheck}); null = never. */
+    private volatile LeadershipCheck leadershipCheck;
+
+    /**
+     * How long past its fetch.max.wait.ms a fetch goes unanswered before its broker is suspected
+     * (paused, or cut off from this client while the others fence it): from then on, every that
+     * long, another broker is asked whether the fetch's partitions have moved.
+     */
+    public static final long STALL_CHECK_MS = 500;
+
+    /**
+     * Whether the partitions of a fetch that a broker has not answered in time have moved away
+     * from it: asks another broker for metadata (asynchronously; the answer counts at the next
+     * check) and says whether the metadata already names, for any of them, a leader epoch newer than
+     * the one the fetch was sent with. Then the fetch is abandoned and its partitions fetched from
+     * their new leaders, instead of waiting out request.timeout.ms. Consumer thread.
+     */
+    public interface LeadershipCheck {
+        boolean moved(HostPort unanswering, Map<TopicPartition, Integer> sentEpochs);
+    }
+
+    public void leadershipCheck(LeadershipCheck check) {
+        this.leadershipCheck = check;
+    }
 
     public Fetcher(ChannelPool channels, Limits limits, long retryBackoffMs, Time time) {
         this.channels = channels;
@@ -134,13 +158,15 @@ public final class Fetcher {
                 .setMaxBytes(limits.maxBytes()).setClientRack(limits.clientRack());
         topics.values().forEach(req::addTopics);
         Map<TopicPartition, Long> asked = Map.copyOf(offsets);
+        Map<TopicPartition, Integer> epochs = new HashMap<>();
+        asked.keySet().forEach(tp -> epochs.put(tp, cluster.leaderEpochFor(tp)));
         long id = nextFetchId++;
         asked.keySet().forEach(tp -> inFlight.put(tp, id));
         awaiting.put(id, new java.util.HashSet<>(asked.keySet()));
         inFlightPerNode.merge(node, 1, Integer::sum);
         long sentMs = time.monotonicMs();
         if (inPartsUntilMs.getOrDefault(node, Long.MIN_VALUE) <= sentMs) {
-            sendOnStream(node, address, req, new Outstanding(id, asked, sentMs,
+            sendOnStream(node, address, req, new Outstanding(id, asked, epochs, sentMs,
                     sentMs + (long) limits.maxWaitMs() + limits.requestTimeoutMs()));
             return;
         }
@@ -234,15 +260,34 @@ public final class Fetcher {
                 call.fail(io.grpc.Status.DEADLINE_EXCEEDED.withDescription("no answer within fetch.max.wait.ms + request.timeout.ms")
                         .asRuntimeException());
                 abandon(call, "fetch timed out");
-            } else {
-                nearest = Math.min(nearest, o.deadlineMs() - now);
+                continue;
             }
+            LeadershipCheck check = leadershipCheck;
+            long stalledAtMs = o.sentMs() + limits.maxWaitMs() + STALL_CHECK_MS;
+            if (check != null && now >= stalledAtMs) {
+                long nextCheckMs = Math.max(stalledAtMs, call.lastCheckMs + STALL_CHECK_MS);
+                if (now >= nextCheckMs) {
+                    call.lastCheckMs = now;
+                    if (check.moved(call.address, o.epochs())) {
+                        call.fail(io.grpc.Status.UNAVAILABLE.withDescription("broker " + call.node + " did not answer a fetch for "
+                                + (now - o.sentMs()) + " ms and its partitions have a newer leader").asRuntimeException());
+                        abandon(call, "leadership moved");
+                        continue;
+                    }
+                    nextCheckMs = now + STALL_CHECK_MS;
+                }
+                nearest = Math.min(nearest, nextCheckMs - now);
+            } else if (check != null) {
+                nearest = Math.min(nearest, stalledAtMs - now);
+            }
+            nearest = Math.min(nearest, o.deadlineMs() - now);
         }
         return nearest;
     }
 
     /** A fetch sent on a stream, waiting for its last part. */
-    private record Outstanding(long id, Map<TopicPartition, Long> asked, long sentMs, long deadlineMs) {
+    private record Outstanding(long id, Map<TopicPartition, Long> asked, Map<TopicPartition, Integer> epochs, long sentMs,
+                               long deadlineMs) {
     }
 
     /** One FetchStream to a broker. {@code requests} and {@code dead} belong to the consumer thread (dead is also set by gRPC's). */
@@ -252,6 +297,8 @@ public final class Fetcher {
         final java.util.concurrent.atomic.AtomicReference<Outstanding> current = new java.util.concurrent.atomic.AtomicReference<>();
         io.grpc.stub.ClientCallStreamObserver<FetchRequest> requests;
         volatile boolean dead;
+        /** When the last {@link LeadershipCheck} about this stream's fetch ran (consumer thread). */
+        long lastCheckMs = Long.MIN_VALUE / 2;
 
         FetchStreamCall(int node, HostPort address) {
             this.node = node;

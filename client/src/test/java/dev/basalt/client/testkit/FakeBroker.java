@@ -454,7 +454,7 @@ public final class FakeBroker {
                 req.getTopicsList().forEach(t -> t.getPartitionsList().forEach(
                         pd -> asked.put(t.getName() + "-" + pd.getPartition(), pd.getFetchOffset())));
                 cluster.fetches.add(asked);
-                while (cluster.fetchHeld && !stopped) {
+                while ((cluster.fetchHeld || cluster.fetchHeldOn.contains(id)) && !stopped) {
                     try {
                         cluster.wait();
                     } catch (InterruptedException e) {

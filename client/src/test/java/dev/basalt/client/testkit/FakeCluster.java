@@ -115,6 +115,7 @@ public final class FakeCluster implements AutoCloseable {
     int messageBytesMax = 4 << 20;
     boolean fetchStreamUnimplemented;
     boolean fetchHeld;
+    final java.util.Set<Integer> fetchHeldOn = new java.util.HashSet<>();
     int initProducerIdRequests;
     /** Fetch requests received, each with its partitions' fetch offsets (for pipelining tests). */
     final List<Map<String, Long>> fetches = new ArrayList<>();
@@ -567,8 +568,17 @@ public final class FakeCluster implements AutoCloseable {
         fetchHeld = true;
     }
 
+    /**
+     * While held, fetches to this broker get no answer until {@link #releaseFetch()}: a broker
+     * paused (SIGSTOP) or cut off from the client, its connection still open.
+     */
+    public synchronized void holdFetchOn(int brokerId) {
+        fetchHeldOn.add(brokerId);
+    }
+
     public synchronized void releaseFetch() {
         fetchHeld = false;
+        fetchHeldOn.clear();
         notifyAll();
     }
 
@@ -626,6 +636,7 @@ public final class FakeCluster implements AutoCloseable {
             produceHeld = false;
             produceHeldOn.clear();
             fetchHeld = false;
+            fetchHeldOn.clear();
             notifyAll();
         }
         brokers.forEach(FakeBroker::close);
