@@ -28,7 +28,6 @@ import java.util.Properties;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
@@ -48,14 +47,22 @@ import java.util.concurrent.TimeoutException;
  * <p>Partition reassignment, broker decommission and preferred-leader election are here too
  * ({@link #alterPartitionReassignments} and the following methods).
  *
- * <p>Consumer-group administration (list/describe groups, lag, offset reset) arrives with the
- * consumer-groups issue.
+ * <p>Consumer-group administration (list/describe groups, lag, offset resets and deletes) is in
+ * {@link GroupAdmin}.
  *
- * <p>Thread-safety: thread-safe. Calls run one at a time on the admin's own thread.
+ * <p>Thread-safety: thread-safe. Calls run on up to {@value #CALL_THREADS} threads of the admin's own, at once
+ * and in no set order with each other: await a call before issuing one that depends on it.
  */
 public final class Admin implements AutoCloseable {
     private final ChannelPool channels;
     private final ExecutorService executor;
+    /**
+     * Calls that run at once, each blocking one thread on its rpcs: a slow call (a create waiting
+     * for the controller, a read retried until default.api.timeout.ms) delays later calls only
+     * once this many are running. Calls are not ordered with each other: await a call's future
+     * before issuing one that depends on it.
+     */
+    static final int CALL_THREADS = 4;
     private final AdminCalls calls;
     private final ReassignmentCalls reassignments;
 
@@ -70,11 +77,15 @@ public final class Admin implements AutoCloseable {
     private Admin(ConfigDef.Parsed c) {
         List<HostPort> bootstrap = HostPort.parseList(c.getList(AdminConfig.BOOTSTRAP_SERVERS), AdminConfig.BOOTSTRAP_SERVERS);
         this.channels = CommonClientConfigs.channelPool(c);
-        this.executor = Executors.newSingleThreadExecutor(r -> {
-            Thread t = new Thread(r, "basalt-admin");
-            t.setDaemon(true);
-            return t;
-        });
+        java.util.concurrent.atomic.AtomicInteger threads = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.ThreadPoolExecutor pool = new java.util.concurrent.ThreadPoolExecutor(CALL_THREADS, CALL_THREADS,
+                30, TimeUnit.SECONDS, new java.util.concurrent.LinkedBlockingQueue<>(), r -> {
+                    Thread t = new Thread(r, "basalt-admin-" + threads.incrementAndGet());
+                    t.setDaemon(true);
+                    return t;
+                });
+        pool.allowCoreThreadTimeOut(true); // an idle admin client holds no threads
+        this.executor = pool;
         this.calls = new AdminCalls(channels, bootstrap, c.getInt(AdminConfig.REQUEST_TIMEOUT_MS),
                 c.getLong(AdminConfig.RETRY_BACKOFF_MS), c.getInt(AdminConfig.DEFAULT_API_TIMEOUT_MS), Time.SYSTEM);
         this.reassignments = new ReassignmentCalls(calls, channels, c.getInt(AdminConfig.REQUEST_TIMEOUT_MS));

@@ -71,6 +71,27 @@ class AdminTest {
         assertEquals(2, Admin.get(r.get("ok"), T).partitions());
     }
 
+    /**
+     * Calls run side by side: a create stuck at a slow controller no longer holds up a listing
+     * issued after it (the admin client ran every call on one thread).
+     */
+    @Test
+    void slowCall_doesNotHoldUpTheCallsIssuedAfterIt() {
+        cluster.createTopic("old", 1);
+        cluster.holdCreateTopics();
+        try {
+            Map<String, java.util.concurrent.CompletableFuture<TopicCreated>> slow =
+                    admin.createTopics(List.of(new NewTopic("slow", 1, 1)), false);
+            List<TopicListing> listed = Admin.get(admin.listTopics(false), T);
+            assertEquals(List.of("old"), listed.stream().map(TopicListing::name).toList());
+            assertFalse(slow.get("slow").isDone(), "the create is still waiting at the controller");
+            cluster.releaseCreateTopics();
+            assertEquals("slow", Admin.get(slow.get("slow"), T).name());
+        } finally {
+            cluster.releaseCreateTopics();
+        }
+    }
+
     @Test
     void notController_isRetried_untilCreated() {
         cluster.injectAdminError(dev.basalt.proto.v1.ErrorCode.NOT_CONTROLLER, 3, false);

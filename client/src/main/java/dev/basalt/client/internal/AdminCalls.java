@@ -48,8 +48,9 @@ import java.util.function.Supplier;
  * BROKER_NOT_AVAILABLE, or one whose read timed out (at the next attempt, after the backoff).
  * Conversions of the query rpcs live in {@link AdminQueries}.
  *
- * <p>Thread-safety: used from the admin's single executor thread (the address rotation is not
- * synchronized); the futures it completes may be awaited from any thread.
+ * <p>Thread-safety: thread-safe; the admin's executor threads run calls concurrently (the address
+ * rotation is atomic, everything else is immutable); the futures it completes may be awaited from
+ * any thread.
  */
 public final class AdminCalls {
     /** One entity's answer: an error code (NONE = success) and, on success, the value. */
@@ -63,7 +64,8 @@ public final class AdminCalls {
     private final int apiTimeoutMs;
     private final Time time;
     private final AdminQueries queries;
-    private int next;
+    /** Rotates through the bootstrap list; shared by the admin's threads. */
+    private final java.util.concurrent.atomic.AtomicInteger next = new java.util.concurrent.atomic.AtomicInteger();
 
     public AdminCalls(ChannelPool channels, List<HostPort> bootstrap, int requestTimeoutMs, long retryBackoffMs, int apiTimeoutMs,
                       Time time) {
@@ -88,7 +90,7 @@ public final class AdminCalls {
     <T> T rpc(Function<AdminServiceGrpc.AdminServiceBlockingStub, T> call, boolean mutating, String what) {
         ConnectionException last = null;
         for (int i = 0; i < bootstrap.size(); i++) {
-            HostPort address = bootstrap.get(Math.floorMod(next, bootstrap.size()));
+            HostPort address = bootstrap.get(Math.floorMod(next.get(), bootstrap.size()));
             io.grpc.ManagedChannel channel = channels.channel(address);
             try {
                 return call.apply(AdminServiceGrpc.newBlockingStub(channel)
@@ -109,13 +111,13 @@ public final class AdminCalls {
                             + e.getStatus().getDescription() + "): not a Basalt client port (a controller's port?)", e);
                 }
                 if (b instanceof ClientTimeoutException) {
-                    next++; // a read that timed out: the retry asks another broker
+                    next.incrementAndGet(); // a read that timed out: the retry asks another broker
                 }
                 if (!(b instanceof ConnectionException c)) {
                     throw b;
                 }
                 last = c;
-                next++;
+                next.incrementAndGet();
             }
         }
         throw last;
@@ -133,7 +135,7 @@ public final class AdminCalls {
 
     /** The next attempt goes to the next bootstrap address (this one could not help right now). */
     private void moveToNextBroker() {
-        next++;
+        next.incrementAndGet();
     }
 
     /** True for answers that mean "this broker cannot do it now, another may": no controller known, broker not ready. */

@@ -54,6 +54,12 @@ final class FakeAdminService extends AdminServiceGrpc.AdminServiceImplBase {
     public void createTopics(CreateTopicsRequest req, StreamObserver<CreateTopicsResponse> out) {
         CreateTopicsResponse.Builder resp = CreateTopicsResponse.newBuilder();
         broker.adminRequests.incrementAndGet();
+        try {
+            cluster.awaitCreateTopicsReleased();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return;
+        }
         synchronized (cluster) {
             for (CreateTopicsRequest.NewTopic nt : req.getTopicsList()) {
                 resp.addTopics(broker.notController()

@@ -380,6 +380,24 @@ public final class FakeCluster implements AutoCloseable {
         }
     }
 
+    private boolean createTopicsHeld;
+
+    /** While held, CreateTopics calls wait unanswered (a slow controller) until {@link #releaseCreateTopics()}. */
+    public synchronized void holdCreateTopics() {
+        createTopicsHeld = true;
+    }
+
+    public synchronized void releaseCreateTopics() {
+        createTopicsHeld = false;
+        notifyAll();
+    }
+
+    synchronized void awaitCreateTopicsReleased() throws InterruptedException {
+        while (createTopicsHeld) {
+            wait();
+        }
+    }
+
     /** While held, produce requests wait (unanswered) until {@link #releaseProduce()}. */
     public synchronized void holdProduce() {
         produceHeld = true;
@@ -637,6 +655,7 @@ public final class FakeCluster implements AutoCloseable {
             produceHeldOn.clear();
             fetchHeld = false;
             fetchHeldOn.clear();
+            createTopicsHeld = false;
             notifyAll();
         }
         brokers.forEach(FakeBroker::close);
