@@ -39,7 +39,8 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
  * </ul>
  * Errors: domain errors are the {@code ErrorCode}s in the answer (for Produce and Fetch every
  * partition's, for other methods the answer's top-level {@code error_code}); a call that ends with
- * a gRPC status other than OK counts {@code GRPC_<STATUS>}. The clients' request streams
+ * a gRPC status other than OK counts {@code GRPC_<STATUS>}, except a streaming call the client
+ * cancelled (how a client ends a long-lived stream). The clients' request streams
  * ({@value #PRODUCE_STREAM}, {@value #FETCH_STREAM}: the Java client's produce and fetch path) are
  * timed per request message under their own {@code rpc} label, matched to their answers by
  * correlation id: queue (received by the transport until the handler runs), local, remote-wait
@@ -430,7 +431,10 @@ public final class RpcMetrics {
             long closed = System.nanoTime();
             Method m = t.method;
             m.calls.inc();
-            if (!status.isOk()) {
+            if (!status.isOk() && !(status.getCode() == Status.Code.CANCELLED && !t.unary)) {
+                // a client ending a long-lived stream (closing, or moving off a stalled broker)
+                // cancels it, often with a long poll parked: that is how such a stream ends, not
+                // an error; a cancelled unary call (a client giving up on its answer) still counts
                 m.failed(status.getCode());
             }
             long start = t.handlerStartNanos;

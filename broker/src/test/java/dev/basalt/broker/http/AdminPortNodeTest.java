@@ -701,8 +701,33 @@ class AdminPortNodeTest {
         fetches.onNext(FetchRequest.newBuilder().setCorrelationId(42).setMaxWaitMs(0).addTopics(FetchRequest.TopicData.newBuilder()
                 .setName("orders").addPartitions(FetchRequest.PartitionData.newBuilder().setPartition(2).setFetchOffset(0))).build());
         assertEquals(42, last.get(10, TimeUnit.SECONDS).getCorrelationId());
+        long logEnd = last.get().getTopics(0).getPartitions(0).getHighWatermark();
         awaitValue("basalt_request_duration_seconds_count{" + fetch + "}", v -> v == 1);
         assertValue("basalt_request_queue_seconds_count{" + fetch + "}", 1);
         fetches.onCompleted();
+        awaitValue("basalt_requests_total{" + fetch + "}", v -> v == 1);
+        // A client that ends its stream while a long poll is parked (a consumer closing, or
+        // moving off a stalled broker) is no error: no GRPC_CANCELLED for the stream
+        var parked = (io.grpc.stub.ClientCallStreamObserver<FetchRequest>) FetchServiceGrpc.newStub(channel).fetchStream(
+                new io.grpc.stub.StreamObserver<FetchResponse>() {
+                    @Override
+                    public void onNext(FetchResponse r) {
+                    }
+
+                    @Override
+                    public void onError(Throwable t) {
+                    }
+
+                    @Override
+                    public void onCompleted() {
+                    }
+                });
+        parked.onNext(FetchRequest.newBuilder().setCorrelationId(43).setMaxWaitMs(30_000).setMinBytes(1).addTopics(
+                FetchRequest.TopicData.newBuilder().setName("orders").addPartitions(FetchRequest.PartitionData.newBuilder()
+                        .setPartition(2).setFetchOffset(logEnd))).build());
+        awaitValue("basalt_purgatory_operations{purgatory=\"fetch\"}", v -> v >= 1);
+        parked.cancel("consumer closed", null);
+        awaitValue("basalt_requests_total{" + fetch + "}", v -> v == 2);
+        assertEquals(null, samples(scrape(null)).get("basalt_request_errors_total{code=\"GRPC_CANCELLED\"," + fetch + "}"));
     }
 }
