@@ -68,6 +68,8 @@ public final class LogManager implements AutoCloseable {
     public static final String CLEAN_SHUTDOWN_FILE = ".clean-shutdown";
     public static final String LOCK_FILE = ".lock";
     public static final String DELETE_SUFFIX = "-delete";
+    /** The longest file name the file systems we run on take (ext4, xfs, tmpfs: 255 bytes). */
+    static final int FILE_NAME_BYTES_MAX = 255;
 
     private final Path dataDir;
     private final LogConfig defaults;
@@ -361,8 +363,8 @@ public final class LogManager implements AutoCloseable {
                 continue;
             }
             TopicPartition tp = TopicPartition.parseDirName(e.getKey());
-            boolean deleting = pendingDeletes.contains(e.getKey() + "." + e.getValue().partitionId() + DELETE_SUFFIX)
-                    || pendingDeletes.contains(e.getKey() + ".corrupt" + DELETE_SUFFIX);
+            boolean deleting = pendingDeletes.contains(deleteDirName(e.getKey(), Long.toString(e.getValue().partitionId())))
+                    || pendingDeletes.contains(deleteDirName(e.getKey(), "corrupt"));
             if (tp == null || deleting) {
                 index.deletePartition(e.getKey(), e.getValue().partitionId()); // a deletion the last run did not finish
                 continue;
@@ -956,6 +958,14 @@ public final class LogManager implements AutoCloseable {
                 return existing;
             }
             Path dir = dataDir.resolve(tp.dirName());
+            if (Files.exists(dir)) {
+                // Every directory present at open was loaded (or marked corrupt), so this one is the
+                // data of a partition deleted since whose removal failed, or was made by hand: never
+                // adopted, or a topic re-created under the same name would serve the old records.
+                throw new LogStorageException("cannot create " + tp + ": its directory exists but holds no open partition (a"
+                        + " deleted partition's data whose removal failed, or a directory made by hand); it is not adopted:"
+                        + " remove it, or restart the node, which loads it and lets the metadata decide", dir, null);
+            }
             try {
                 files.createDirectories(dir);
                 files.fsyncDirectory(dataDir);
@@ -997,7 +1007,7 @@ public final class LogManager implements AutoCloseable {
             if (log == null && corrupt.remove(tp) != null) {
                 // never opened (corrupt): its directory goes as a whole, and its index state with it
                 // (a state left behind would read as a vanished directory at the next open)
-                Path doomed = dataDir.resolve(tp.dirName() + ".corrupt" + DELETE_SUFFIX);
+                Path doomed = dataDir.resolve(deleteDirName(tp.dirName(), "corrupt"));
                 boolean present = Files.isDirectory(dataDir.resolve(tp.dirName()));
                 try {
                     if (present) {
@@ -1021,7 +1031,7 @@ public final class LogManager implements AutoCloseable {
             }
             log.closeForDelete();
             Path dir = log.directory();
-            Path doomed = dataDir.resolve(tp.dirName() + "." + log.partitionId() + DELETE_SUFFIX);
+            Path doomed = dataDir.resolve(deleteDirName(tp.dirName(), Long.toString(log.partitionId())));
             try {
                 files.atomicMove(dir, doomed);
                 files.fsyncDirectory(dataDir);
@@ -1031,6 +1041,25 @@ public final class LogManager implements AutoCloseable {
             index.deletePartition(tp.dirName(), log.partitionId());
             scheduler.execute(() -> deleteRecursively(doomed));
         }
+    }
+
+    /**
+     * The name a deleted partition's directory is renamed to: {@code <dir>.<tag>-delete}, or, when
+     * that would pass the 255-byte file name limit (a topic name near its 249-character maximum
+     * plus a partition id), the directory name cut short and followed by {@code ~} and a CRC-32 of
+     * the whole name, so the rename never fails on length and two long names that share a prefix
+     * do not collide. Deterministic: a restart recomputes it to recognise an unfinished delete.
+     * Topic names are ASCII, so characters are bytes.
+     */
+    static String deleteDirName(String dirName, String tag) {
+        String full = dirName + "." + tag + DELETE_SUFFIX;
+        if (full.length() <= FILE_NAME_BYTES_MAX) {
+            return full;
+        }
+        java.util.zip.CRC32 crc = new java.util.zip.CRC32();
+        crc.update(dirName.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        String tail = String.format("~%08x.%s%s", crc.getValue(), tag, DELETE_SUFFIX);
+        return dirName.substring(0, FILE_NAME_BYTES_MAX - tail.length()) + tail;
     }
 
     private void deleteRecursively(Path dir) {

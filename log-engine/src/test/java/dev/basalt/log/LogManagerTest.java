@@ -177,6 +177,64 @@ class LogManagerTest {
         assertFalse(names.stream().anyMatch(n -> n.endsWith(LogManager.DELETE_SUFFIX)), "deleted dirs removed: " + names);
     }
 
+    /**
+     * A topic name at its 249-character limit: {@code <topic>-<p>.<partition id>-delete} passed the
+     * 255-byte file name limit, the rename failed, the directory stayed, and a topic re-created
+     * under the name adopted it and served the old records. The delete name is now cut to fit.
+     */
+    @Test
+    void delete_ofATopicWithTheLongestName_removesItsData() throws Exception {
+        String longest = "t".repeat(dev.basalt.common.TopicNames.NAME_LENGTH_MAX - 1) + "x";
+        TopicPartition tp = new TopicPartition(longest, 99_999);
+        String otherName = "t".repeat(dev.basalt.common.TopicNames.NAME_LENGTH_MAX - 1) + "y"; // same prefix
+        assertTrue(LogManager.deleteDirName(tp.dirName(), Long.toString(Long.MAX_VALUE)).length() <= LogManager.FILE_NAME_BYTES_MAX);
+        assertFalse(LogManager.deleteDirName(tp.dirName(), "7").equals(LogManager.deleteDirName(otherName + "-99999", "7")),
+                "two long names sharing a prefix get different delete names");
+        assertEquals("short-0.7" + LogManager.DELETE_SUFFIX, LogManager.deleteDirName("short-0", "7"), "short names unchanged");
+        try (LogManager m = open()) {
+            m.getOrCreate(tp, config).appendAsLeader(TestBatches.batch(List.of(new Rec(1, "k", "old"))), 1);
+            m.delete(tp);
+            PartitionLog fresh = m.getOrCreate(tp, config);
+            assertEquals(0, fresh.logEndOffset(), "the re-created partition starts empty");
+            fresh.appendAsLeader(TestBatches.batch(List.of(new Rec(1, "k", "new"))), 1);
+        }
+        try (LogManager m = open()) {
+            assertEquals(List.of("new"), LogTestSupport.readAll(m.get(tp), 0).stream().map(TestBatches.Stored::value).toList());
+        }
+    }
+
+    /** A restart between the rename of a long-named partition and the removal of its files finishes the delete. */
+    @Test
+    void anUnfinishedDelete_ofALongName_isFinishedAtTheNextOpen() throws Exception {
+        TopicPartition tp = new TopicPartition("d".repeat(dev.basalt.common.TopicNames.NAME_LENGTH_MAX), 3);
+        long partitionId;
+        try (LogManager m = open()) {
+            PartitionLog log = m.getOrCreate(tp, config);
+            log.appendAsLeader(TestBatches.batch(List.of(new Rec(1, "k", "old"))), 1);
+            partitionId = log.partitionId();
+        }
+        // the state a crash right after the delete's rename leaves: renamed directory, index entry still there
+        Files.move(dir.resolve(tp.dirName()), dir.resolve(LogManager.deleteDirName(tp.dirName(), Long.toString(partitionId))));
+        try (LogManager m = open()) {
+            assertEquals(Set.of(), m.corruptPartitions(), "an unfinished delete, not a vanished directory");
+            assertEquals(Set.of(), m.partitions());
+        }
+    }
+
+    /** A directory that appeared under a name no open partition holds (a failed removal, made by hand) is never adopted. */
+    @Test
+    void getOrCreate_refusesToAdoptADirectoryItDidNotLoad() throws Exception {
+        TopicPartition tp = new TopicPartition("stray", 0);
+        try (LogManager m = open()) {
+            Files.createDirectories(dir.resolve(tp.dirName()));
+            LogStorageException e = assertThrows(LogStorageException.class, () -> m.getOrCreate(tp, config));
+            assertTrue(e.getMessage().contains("not adopted"), e.getMessage());
+        }
+        try (LogManager m = open()) {
+            assertEquals(0, m.get(tp).logEndOffset(), "a restart loads it, for the metadata to decide");
+        }
+    }
+
     @Test
     void dataDir_isLockedToOneManager() {
         try (LogManager m = open()) {

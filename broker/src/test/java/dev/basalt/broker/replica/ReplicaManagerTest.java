@@ -129,6 +129,31 @@ class ReplicaManagerTest {
         assertFalse(logs.partitions().contains(new TopicPartition("gone", 0)));
     }
 
+    /**
+     * A topic named at the 249-character limit, deleted and re-created: the delete's rename passed
+     * the 255-byte file name limit and failed, the directory stayed, and the new topic adopted it
+     * and served the old topic's records.
+     */
+    @Test
+    void aTopicWithTheLongestName_deletedAndRecreated_startsEmpty() {
+        String name = "n".repeat(dev.basalt.common.TopicNames.NAME_LENGTH_MAX);
+        UUID oldId = new UUID(21, 22);
+        UUID newId = new UUID(23, 24);
+        ReplicaManager rm = manager();
+        MetadataImage img = withTopic(MetadataImage.EMPTY, name, oldId, 1);
+        apply(rm, MetadataImage.EMPTY, img, true);
+        appendOne(rm.leaderFor(name, 0).partition());
+        MetadataImage deleted = without(img, oldId);
+        apply(rm, img, deleted, true);
+        assertFalse(logs.partitions().contains(new TopicPartition(name, 0)));
+        assertFalse(java.nio.file.Files.exists(logs.dataDir().resolve(new TopicPartition(name, 0).dirName())), "its directory is gone");
+        MetadataImage recreated = withTopic(deleted, name, newId, 1);
+        apply(rm, deleted, recreated, true);
+        Partition p = rm.leaderFor(name, 0).partition();
+        assertEquals(newId.toString(), p.topicId());
+        assertEquals(0, p.log().logEndOffset(), "the new topic never sees the old topic's records");
+    }
+
     @Test
     void aRecreatedTopicStartsEmptyEvenIfTheOldDataSurvivedARestart() {
         UUID oldId = new UUID(5, 6);
