@@ -231,6 +231,11 @@ final class TopicsCommand implements Callable<Integer> {
         if (partitions == null && configs.isEmpty() && deleteConfigs.isEmpty()) {
             throw new BasaltCli.UsageException("--alter needs --partitions, --config or --delete-config");
         }
+        for (String key : deleteConfigs) {
+            if (configs.containsKey(key)) {
+                throw new BasaltCli.UsageException("config " + key + " is both set (--config) and removed (--delete-config): give one");
+            }
+        }
         if (partitions != null) {
             Admin.getAll(admin.createPartitions(Map.of(topic, partitions), false), t);
             root.out.println("Topic " + topic + " now has " + partitions + " partitions.");
@@ -238,7 +243,7 @@ final class TopicsCommand implements Callable<Integer> {
         if (!configs.isEmpty() || !deleteConfigs.isEmpty()) {
             List<AlterConfigOp> ops = new ArrayList<>();
             configs.forEach((k, v) -> ops.add(AlterConfigOp.set(k, v)));
-            deleteConfigs.forEach(k -> ops.add(AlterConfigOp.delete(k)));
+            new java.util.LinkedHashSet<>(deleteConfigs).forEach(k -> ops.add(AlterConfigOp.delete(k)));
             Admin.getAll(admin.alterConfigs(Map.of(new ConfigResource(ConfigResource.Type.TOPIC, topic), ops), false), t);
             root.out.println("Updated configs of topic " + topic + ".");
             if (configs.containsKey("min.insync.replicas")) {

@@ -707,9 +707,20 @@ public final class QuorumController implements ControllerChannel {
                 continue;
             }
             Map<String, Optional<String>> ops = new HashMap<>();
+            String duplicate = null;
             for (AlterConfigsRequest.Operation op : change.getOperationsList()) {
-                ops.put(op.getName(), op.getOp() == AlterConfigsRequest.Operation.Op.DELETE ? Optional.empty()
-                        : Optional.of(op.getValue()));
+                Optional<String> value = op.getOp() == AlterConfigsRequest.Operation.Op.DELETE ? Optional.empty()
+                        : Optional.of(op.getValue());
+                if (ops.putIfAbsent(op.getName(), value) != null && duplicate == null) {
+                    duplicate = op.getName();
+                }
+            }
+            if (duplicate != null) {
+                // Which of two operations on one key wins is not the caller's to guess: the whole resource is refused.
+                parts.add(CompletableFuture.completedFuture(new Outcome(ErrorCode.INVALID_REQUEST, "config " + duplicate
+                        + " of " + change.getResource().getType() + " " + change.getResource().getName()
+                        + " appears in more than one operation of the request (set and delete, or set twice): nothing was changed")));
+                continue;
             }
             // Broker resources take only the dynamic keys the validator accepts (the rest are static).
             ConfigResource resource = broker ? new ConfigResource(ConfigResource.Type.BROKER, change.getResource().getName())

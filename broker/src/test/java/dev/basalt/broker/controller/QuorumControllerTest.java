@@ -130,6 +130,26 @@ class QuorumControllerTest {
         assertEquals(ErrorCode.UNKNOWN_TOPIC, alter2.get(WAIT_S, TimeUnit.SECONDS).getResources(0).getErrorCode());
     }
 
+    /** A key set and deleted in one request (basalt topics --alter --config k=v --delete-config k) applied one silently. */
+    @Test
+    void alterConfigs_withAKeyInTwoOperations_isRefusedWhole() throws Exception {
+        controller.createTopics(createTopics(1, "dup")).get(WAIT_S, TimeUnit.SECONDS);
+        int before = quorum.proposals();
+        var op = dev.basalt.proto.v1.AlterConfigsRequest.Operation.newBuilder();
+        var r = controller.alterConfigs(dev.basalt.proto.v1.AlterConfigsRequest.newBuilder().setTimeoutMs(5_000).addResources(
+                dev.basalt.proto.v1.AlterConfigsRequest.Change.newBuilder()
+                        .setResource(dev.basalt.proto.v1.ConfigResource.newBuilder()
+                                .setType(dev.basalt.proto.v1.ConfigResource.Type.TOPIC).setName("dup0"))
+                        .addOperations(op.clone().setName("segment.ms").setValue("60000"))
+                        .addOperations(op.clone().setName("retention.ms").setValue("3600000"))
+                        .addOperations(op.clone().setName("retention.ms")
+                                .setOp(dev.basalt.proto.v1.AlterConfigsRequest.Operation.Op.DELETE))).build())
+                .get(WAIT_S, TimeUnit.SECONDS).getResources(0);
+        assertEquals(ErrorCode.INVALID_REQUEST, r.getErrorCode());
+        assertTrue(r.getErrorMessage().contains("config retention.ms of TOPIC dup0 appears in more than one operation"), r.getErrorMessage());
+        assertEquals(before, quorum.proposals(), "nothing proposed, not even the other key");
+    }
+
     @Test
     void notActive_answersNotController_withoutDeciding() throws Exception {
         quorum.activeTerm(-1);
