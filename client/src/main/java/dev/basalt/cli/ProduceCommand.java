@@ -4,6 +4,7 @@ import dev.basalt.client.BasaltException;
 import dev.basalt.client.Producer;
 import dev.basalt.client.ProducerRecord;
 import dev.basalt.client.RecordMetadata;
+import dev.basalt.client.RecordTooLargeException;
 import dev.basalt.client.serialization.StringSerializer;
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -95,7 +96,13 @@ final class ProduceCommand implements Callable<Integer> {
             producer.flush();
             Throwable f = firstFailure.get();
             if (f instanceof BasaltException b) {
+                if (firstFailedLine.get() > 0) {
+                    root.err.println("basalt: the first record that failed was line " + firstFailedLine.get());
+                }
                 throw b;
+            }
+            if (tooLarge != null) {
+                throw tooLarge; // after the flush: the lines before it are written
             }
             if (badLine != null) {
                 throw new BasaltCli.UsageException(badLine);
@@ -128,9 +135,17 @@ final class ProduceCommand implements Callable<Integer> {
                     value = line.substring(at + keySeparator.length());
                 }
                 CompletableFuture<RecordMetadata> f = producer.send(new ProducerRecord<>(topic, partition, key, value));
+                RecordTooLargeException refused = refusedAtOnce(f);
+                if (refused != null) {
+                    // found probing: the error did not say which line, nor what had been sent before it
+                    tooLarge = new RecordTooLargeException("line " + lineNumber + ": " + refused.getMessage() + "; stopped there, "
+                            + (lineNumber - 1) + " line(s) before it were sent", refused);
+                    return null;
+                }
+                long sentLine = lineNumber;
                 f.whenComplete((m, e) -> {
-                    if (e != null) {
-                        firstFailure.compareAndSet(null, e);
+                    if (e != null && firstFailure.compareAndSet(null, e)) {
+                        firstFailedLine.set(sentLine);
                     }
                 });
             }
@@ -139,6 +154,24 @@ final class ProduceCommand implements Callable<Integer> {
         }
         return null;
     }
+
+    /** The producer's refusal of a record too large to send, which it answers before sending anything; else null. */
+    private static RecordTooLargeException refusedAtOnce(CompletableFuture<RecordMetadata> f) {
+        if (!f.isCompletedExceptionally()) {
+            return null;
+        }
+        try {
+            f.join();
+            return null;
+        } catch (java.util.concurrent.CompletionException | java.util.concurrent.CancellationException e) {
+            return e.getCause() instanceof RecordTooLargeException r ? r : null;
+        }
+    }
+
+    /** A line too large to send, found before it was sent (set by sendLines, thrown after the flush). */
+    private RecordTooLargeException tooLarge;
+    /** The line of the first send that failed in flight (0 while none did). */
+    private final java.util.concurrent.atomic.AtomicLong firstFailedLine = new java.util.concurrent.atomic.AtomicLong();
 
     /** How much of a malformed line the error shows. */
     private static final int LINE_SHOWN_CHARS_MAX = 200;

@@ -112,6 +112,18 @@ class BasaltCliTest {
         assertEquals(2, cluster.records("t", 0).size(), "the two lines before the bad one are stored, none after");
     }
 
+    /** Found probing a cluster: the error named neither the line nor what had been sent before it. */
+    @Test
+    void produce_lineTooLarge_sendsTheLinesBefore_andNamesTheLine() {
+        cluster.createTopic("t", 1);
+        Result p = withInput("a\nb\n" + "x".repeat(2 * 1024 * 1024) + "\nc\n", "produce", "--topic", "t", "--acks", "1");
+        assertEquals(BasaltCli.CLUSTER_ERROR, p.code(), p.err());
+        assertTrue(p.err().contains("line 3: record of about"), p.err());
+        assertTrue(p.err().contains("exceeds max.request.size") && p.err().contains("stopped there, 2 line(s) before it were sent"),
+                p.err());
+        assertEquals(2, cluster.records("t", 0).size(), "the two lines before the large one are stored, none after");
+    }
+
     /** Found probing a cluster: --create warned about this, --alter did not. */
     @Test
     void alterMinIsrAboveTheReplicationFactor_warns() {
@@ -222,6 +234,10 @@ class BasaltCliTest {
         assertEquals(BasaltCli.USAGE, run("groups", "--reset-offsets", "--group", "g", "--topic", "t", "--to-offset", "-5",
                 "--execute").code());
         assertEquals(BasaltCli.USAGE, run("nonsense").code());
+        // found probing a cluster: the delete won in silence
+        Result both = run("topics", "--alter", "--topic", "t", "--config", "retention.ms=1000", "--delete-config", "retention.ms");
+        assertEquals(BasaltCli.USAGE, both.code());
+        assertTrue(both.err().contains("config retention.ms is both set (--config) and removed (--delete-config)"), both.err());
         assertEquals(BasaltCli.USAGE, run("topics", "--list", "--bootstrap", "no-port").code());
         // found probing a cluster: these exited 1, as if the cluster had refused
         assertEquals(BasaltCli.USAGE, run("consume", "--topic", "t", "--partition", "-1").code());
