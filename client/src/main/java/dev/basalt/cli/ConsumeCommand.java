@@ -302,7 +302,18 @@ final class ConsumeCommand implements Callable<Integer> {
                         committedByLoop.remove(tp);
                     });
                     if (!mine.isEmpty()) {
-                        consumer.commitSync(mine);
+                        try {
+                            consumer.commitSync(mine);
+                        } catch (WakeupException e) {
+                            throw e;
+                        } catch (RuntimeException e) {
+                            // Found probing: a topic deleted under the group made this commit fail
+                            // with UNKNOWN_TOPIC and the command exit; the loop goes on (the topic
+                            // may be re-created), as Kafka's console consumer does.
+                            root.err.println("Could not commit the printed offsets of " + mine.keySet() + " on giving them up: "
+                                    + e.getMessage() + (e instanceof dev.basalt.client.UnknownTopicException
+                                    ? " (the topic was deleted?)" : ""));
+                        }
                     }
                 }
 

@@ -134,6 +134,48 @@ class GroupsCliE2ETest {
         assertEquals(3, column(ok(null, "groups", "--describe", "--group", "g9").out(), "CURRENT-OFFSET", "g9 "));
     }
 
+    /**
+     * The topic of a running {@code consume --group} deleted (found probing a cluster): the commit
+     * on giving up its partitions failed with UNKNOWN_TOPIC and the command exited. It says so and
+     * goes on, as Kafka's console consumer does, and prints the records of the topic re-created.
+     */
+    @Test
+    void aTopicDeletedUnderARunningGroupConsumer_doesNotEndIt() throws Exception {
+        ok(null, "topics", "--create", "--topic", "doomed", "--partitions", "1");
+        ok("d0\nd1\n", "produce", "--topic", "doomed", "--acks", "all");
+        List<String> cmd = CliE2ETest.cliJvm();
+        cmd.addAll(List.of("--bootstrap", node.bootstrap(), "consume", "--topic", "doomed", "--group", "gd", "--from-beginning"));
+        Path out = java.nio.file.Files.createTempFile(dir, "doomed", ".txt");
+        Path err = java.nio.file.Files.createTempFile(dir, "doomed", ".err");
+        Process member = new ProcessBuilder(cmd).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+        try {
+            awaitLines(out, 2);
+            ok(null, "topics", "--delete", "--topic", "doomed");
+            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+            while (!java.nio.file.Files.readString(err).contains("on giving them up") && member.isAlive()
+                    && System.nanoTime() < deadline) {
+                Thread.sleep(100);
+            }
+            String said = java.nio.file.Files.readString(err);
+            assertTrue(member.isAlive(), "the consumer exited: " + said);
+            assertTrue(said.contains("Could not commit the printed offsets of [doomed-0] on giving them up"), said);
+            ok(null, "topics", "--create", "--topic", "doomed", "--partitions", "1");
+            ok("r0\n", "produce", "--topic", "doomed", "--acks", "all");
+            awaitLines(out, 3);
+            assertEquals(List.of("d0", "d1", "r0"), java.nio.file.Files.readAllLines(out), java.nio.file.Files.readString(err));
+        } finally {
+            member.destroy();
+            member.waitFor();
+        }
+    }
+
+    private static void awaitLines(Path file, int count) throws Exception {
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (java.nio.file.Files.readAllLines(file).size() < count && System.nanoTime() < deadline) {
+            Thread.sleep(100);
+        }
+    }
+
     @Test
     void consumeDescribeResetLagDelete() throws Exception {
         ok(null, "topics", "--create", "--topic", "gt", "--partitions", "1");
