@@ -624,6 +624,7 @@ public final class BasaltNode implements AutoCloseable {
         // Any-language clients: `grpcurl list` and generated clients discover the services by
         // reflection; load balancers and orchestrators probe grpc.health.v1 (SERVING = /ready's 200).
         builder.addService(ProtoReflectionServiceV1.newInstance());
+        builder.addService(v1alphaReflection()); // what older grpcurl, Postman and many GUI clients still ask
         health = new HealthStatusManager();
         builder.addService(ServerInterceptors.intercept(health.getHealthService(), healthWatches));
         List<String> healthNames = new ArrayList<>();
@@ -1054,5 +1055,11 @@ public final class BasaltNode implements AutoCloseable {
     private static void fail(int code, String message) {
         System.err.println("basalt: " + message);
         System.exit(code);
+    }
+
+    /** grpc.reflection.v1alpha, deprecated upstream in favour of v1 but still the only one many tools speak. */
+    @SuppressWarnings("deprecation")
+    private static io.grpc.BindableService v1alphaReflection() {
+        return io.grpc.protobuf.services.ProtoReflectionService.newInstance();
     }
 }

@@ -105,6 +105,39 @@ class GrpcDiscoveryE2ETest {
         }
     }
 
+    /** Found probing: v1alpha, which older grpcurl and many GUI clients still speak, answered UNIMPLEMENTED. */
+    @Test
+    @SuppressWarnings("deprecation")
+    void reflectionV1alphaListsTheServicesToo() throws Exception {
+        CompletableFuture<io.grpc.reflection.v1alpha.ServerReflectionResponse> answer = new CompletableFuture<>();
+        StreamObserver<io.grpc.reflection.v1alpha.ServerReflectionRequest> requests = io.grpc.reflection.v1alpha.ServerReflectionGrpc
+                .newStub(channel).serverReflectionInfo(new StreamObserver<>() {
+                    @Override
+                    public void onNext(io.grpc.reflection.v1alpha.ServerReflectionResponse value) {
+                        answer.complete(value);
+                    }
+
+                    @Override
+                    public void onError(Throwable t) {
+                        answer.completeExceptionally(t);
+                    }
+
+                    @Override
+                    public void onCompleted() {
+                        answer.completeExceptionally(new AssertionError("stream ended without an answer"));
+                    }
+                });
+        requests.onNext(io.grpc.reflection.v1alpha.ServerReflectionRequest.newBuilder().setListServices("").build());
+        Set<String> names;
+        try {
+            names = answer.get(10, TimeUnit.SECONDS).getListServicesResponse().getServiceList().stream()
+                    .map(io.grpc.reflection.v1alpha.ServiceResponse::getName).collect(Collectors.toSet());
+        } finally {
+            requests.onCompleted();
+        }
+        assertTrue(names.contains("basalt.v1.ProduceService") && names.contains("grpc.reflection.v1.ServerReflection"), names.toString());
+    }
+
     @Test
     void reflectionServesTheProtoFilesOfAMessage() throws Exception {
         ServerReflectionResponse r = reflect(ServerReflectionRequest.newBuilder()
