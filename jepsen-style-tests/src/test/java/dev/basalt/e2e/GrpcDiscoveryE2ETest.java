@@ -66,26 +66,30 @@ class GrpcDiscoveryE2ETest {
         }
     }
 
+    /** Completes {@code answer} with a stream's first message, or its error. */
+    private static <T> StreamObserver<T> firstAnswer(CompletableFuture<T> answer) {
+        return new StreamObserver<>() {
+            @Override
+            public void onNext(T value) {
+                answer.complete(value);
+            }
+
+            @Override
+            public void onError(Throwable t) {
+                answer.completeExceptionally(t);
+            }
+
+            @Override
+            public void onCompleted() {
+                answer.completeExceptionally(new AssertionError("stream ended without an answer"));
+            }
+        };
+    }
+
     /** One reflection exchange on its own stream. */
     private static ServerReflectionResponse reflect(ServerReflectionRequest request) throws Exception {
         CompletableFuture<ServerReflectionResponse> answer = new CompletableFuture<>();
-        StreamObserver<ServerReflectionRequest> requests = ServerReflectionGrpc.newStub(channel).serverReflectionInfo(
-                new StreamObserver<>() {
-                    @Override
-                    public void onNext(ServerReflectionResponse value) {
-                        answer.complete(value);
-                    }
-
-                    @Override
-                    public void onError(Throwable t) {
-                        answer.completeExceptionally(t);
-                    }
-
-                    @Override
-                    public void onCompleted() {
-                        answer.completeExceptionally(new AssertionError("stream ended without an answer"));
-                    }
-                });
+        StreamObserver<ServerReflectionRequest> requests = ServerReflectionGrpc.newStub(channel).serverReflectionInfo(firstAnswer(answer));
         requests.onNext(request);
         try {
             return answer.get(10, TimeUnit.SECONDS);
@@ -111,22 +115,7 @@ class GrpcDiscoveryE2ETest {
     void reflectionV1alphaListsTheServicesToo() throws Exception {
         CompletableFuture<io.grpc.reflection.v1alpha.ServerReflectionResponse> answer = new CompletableFuture<>();
         StreamObserver<io.grpc.reflection.v1alpha.ServerReflectionRequest> requests = io.grpc.reflection.v1alpha.ServerReflectionGrpc
-                .newStub(channel).serverReflectionInfo(new StreamObserver<>() {
-                    @Override
-                    public void onNext(io.grpc.reflection.v1alpha.ServerReflectionResponse value) {
-                        answer.complete(value);
-                    }
-
-                    @Override
-                    public void onError(Throwable t) {
-                        answer.completeExceptionally(t);
-                    }
-
-                    @Override
-                    public void onCompleted() {
-                        answer.completeExceptionally(new AssertionError("stream ended without an answer"));
-                    }
-                });
+                .newStub(channel).serverReflectionInfo(firstAnswer(answer));
         requests.onNext(io.grpc.reflection.v1alpha.ServerReflectionRequest.newBuilder().setListServices("").build());
         Set<String> names;
         try {
