@@ -254,7 +254,7 @@ public final class Producer<K, V> implements AutoCloseable {
      * {@code record-send-total}, {@code record-send-rate}, {@code byte-send-total},
      * {@code byte-send-rate}, {@code batch-send-total}, {@code batch-size-avg-bytes},
      * {@code batch-size-max-bytes}, {@code records-per-batch-avg}, {@code record-retry-total},
-     * {@code record-error-total}, {@code record-latency-avg-ms}, {@code record-latency-max-ms}.
+     * {@code batch-split-total}, {@code record-error-total}, {@code record-latency-avg-ms}, {@code record-latency-max-ms}.
      * Rates are per second since the producer was created; latencies are those of acknowledged
      * batches, from the batch's first record until the broker's answer.
      */

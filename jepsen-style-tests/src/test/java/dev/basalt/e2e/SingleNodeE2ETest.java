@@ -7,6 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.basalt.client.Admin;
+import dev.basalt.client.admin.AlterConfigOp;
+import dev.basalt.client.admin.ConfigResource;
 import dev.basalt.client.admin.NewTopic;
 import dev.basalt.client.Consumer;
 import dev.basalt.client.ConsumerRecord;
@@ -208,6 +210,58 @@ class SingleNodeE2ETest {
         List<String> read = values(consumeAll("small-batches", 1, 60)).get(0);
         assertEquals(60, read.size());
         for (int i = 0; i < 60; i++) {
+            assertTrue(read.get(i).startsWith(i + "-"), read.get(i));
+        }
+    }
+
+    /**
+     * max.message.bytes lowered under a running producer whose batch was built under the old
+     * limit: the leader refuses it, the producer sends it again in halves until each part fits,
+     * and every record that fits by itself is written once, in order; the one too large by itself
+     * fails with its typed error.
+     */
+    @Test
+    void limitLoweredUnderALingeringBatch_itIsSplitAndEveryRecordThatFitsIsWritten() throws Exception {
+        createTopic("shrinking", 1, Map.of());
+        Map<String, Object> c = clientConfig();
+        c.put("acks", "all");
+        c.put("linger.ms", 60_000); // the batch waits for flush(), under the limit it was built for
+        c.put("batch.size", 131072);
+        c.put("metadata.max.age.ms", 600_000);
+        List<CompletableFuture<RecordMetadata>> acked = new ArrayList<>();
+        try (Producer<String, String> p = new Producer<>(c, new StringSerializer(), new StringSerializer());
+             Admin admin = admin()) {
+            acked.add(p.send(new ProducerRecord<>("shrinking", 0, null, "0-first")));
+            p.flush(); // the producer has the topic's metadata (1 MiB limit)
+            CompletableFuture<RecordMetadata> tooLarge = null;
+            for (int i = 1; i <= 80; i++) {
+                acked.add(p.send(new ProducerRecord<>("shrinking", 0, null, i + "-" + "v".repeat(600))));
+                if (i == 50) {
+                    tooLarge = p.send(new ProducerRecord<>("shrinking", 0, null, "x".repeat(3000)));
+                }
+            }
+            ConfigResource topic = new ConfigResource(ConfigResource.Type.TOPIC, "shrinking");
+            admin.alterConfigs(Map.of(topic, List.of(AlterConfigOp.set("max.message.bytes", "2000"))), false)
+                    .get("shrinking").get(OP_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+            long deadline = System.nanoTime() + OP_TIMEOUT.toNanos();
+            while (!"2000".equals(admin.describeConfigs(List.of(topic), List.of("max.message.bytes"))
+                    .get(OP_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS).get(topic).get(0).value())) {
+                assertTrue(System.nanoTime() < deadline, "the broker never applied max.message.bytes=2000");
+                Thread.sleep(20);
+            }
+            p.flush();
+            CompletableFuture<RecordMetadata> refused = tooLarge;
+            ExecutionException e = assertThrows(ExecutionException.class, () -> refused.get(OP_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS));
+            assertTrue(e.getCause() instanceof dev.basalt.client.RecordTooLargeException, e.getCause().toString());
+            assertTrue(p.metrics().get("batch-split-total") >= 1, "the refused batch was split: " + p.metrics());
+        }
+        for (int i = 0; i < acked.size(); i++) {
+            CompletableFuture<RecordMetadata> f = acked.get(i);
+            assertEquals(i, assertDoesNotThrow(() -> f.get(OP_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS), "record " + i).offset());
+        }
+        List<String> read = values(consumeAll("shrinking", 1, 81)).get(0);
+        assertEquals(81, read.size());
+        for (int i = 0; i < 81; i++) {
             assertTrue(read.get(i).startsWith(i + "-"), read.get(i));
         }
     }

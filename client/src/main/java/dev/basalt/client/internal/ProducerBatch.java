@@ -5,6 +5,7 @@ import dev.basalt.client.IndeterminateException;
 import dev.basalt.client.RecordMetadata;
 import dev.basalt.client.TopicPartition;
 import dev.basalt.record.Header;
+import dev.basalt.record.Record;
 import dev.basalt.record.RecordBatch;
 import dev.basalt.record.RecordBatchBuilder;
 import java.nio.ByteBuffer;
@@ -45,6 +46,11 @@ public final class ProducerBatch {
     private long producerId = RecordBatch.NO_PRODUCER_ID;
     private short producerEpoch = RecordBatch.NO_PRODUCER_EPOCH;
     private int baseSequence = RecordBatch.NO_SEQUENCE;
+    /** The batch this one was split from (its buffer is the pool's, held until every part is done), or null. */
+    private ProducerBatch splitFrom;
+    /** Parts of this batch not yet released (a split batch's buffer goes back to the pool at 0). */
+    private int unreleasedParts;
+    private boolean travelsAlone;
 
     /**
      * @param buffer         a pooled buffer; the batch is written from position 0
@@ -193,6 +199,85 @@ public final class ProducerBatch {
 
     public TopicPartition partition() {
         return partition;
+    }
+
+    /**
+     * A batch the leader refused as too large (its topic's max.message.bytes was lowered after
+     * the batch was built, or it shared a payload with one that was), rebuilt to be sent again:
+     * in two halves of its records if it holds more than one, else as one batch. The parts are
+     * new batches (no producer sequence, no attempt yet) that take over this batch's futures in
+     * order, each of which travels alone, so that a part refused again is known to be too large
+     * by itself and is split again or, holding one record, fails. This batch's buffer stays
+     * allocated until every part is released ({@link #releasePart()}); its {@link #doneFuture()}
+     * completes when every part's does.
+     */
+    public List<ProducerBatch> split() {
+        if (payload == null || thunks.isEmpty() || isDone() || unreleasedParts > 0) {
+            // not sent, empty, done or split already
+            throw new IllegalStateException("batch for " + partition + " cannot be split");
+        }
+        List<Record> records = new ArrayList<>(thunks.size());
+        RecordBatch.wrap(payload.duplicate()).records().forEach(records::add);
+        if (records.size() != thunks.size()) {
+            throw new IllegalStateException("batch for " + partition + " holds " + records.size() + " records for "
+                    + thunks.size() + " futures");
+        }
+        int parts = records.size() > 1 ? 2 : 1;
+        int firstPartCount = (records.size() + 1) / 2;
+        List<ProducerBatch> out = new ArrayList<>(parts);
+        for (int part = 0; part < parts; part++) {
+            int from = parts == 1 ? 0 : part * firstPartCount;
+            int to = parts == 1 ? records.size() : Math.min(records.size(), from + firstPartCount);
+            out.add(partOf(records.subList(from, to), thunks.subList(from, to)));
+        }
+        unreleasedParts = parts;
+        CompletableFuture.allOf(out.stream().map(ProducerBatch::doneFuture).toArray(CompletableFuture[]::new))
+                .whenComplete((v, t) -> done.complete(null));
+        return out;
+    }
+
+    private ProducerBatch partOf(List<Record> records, List<Thunk> partThunks) {
+        long firstTimestamp = records.get(0).timestamp();
+        int sizeBytes = RecordBatch.HEADER_SIZE_BYTES;
+        for (int i = 0; i < records.size(); i++) {
+            Record r = records.get(i);
+            sizeBytes += RecordBatchBuilder.recordSizeInBytes(i, r.timestamp() - firstTimestamp,
+                    r.hasKey() ? r.keyBytes() : null, r.valueBytes(), r.headers());
+        }
+        // not from the pool: the memory is this batch's, whose buffer is held until the parts are done
+        ProducerBatch b = new ProducerBatch(partition, ByteBuffer.allocate(sizeBytes), Integer.MAX_VALUE, 0, createdMs);
+        b.builder = new RecordBatchBuilder(b.buffer, firstTimestamp);
+        for (Record r : records) {
+            if (!b.builder.tryAppend(r.timestamp(), r.hasKey() ? r.keyBytes() : null, r.valueBytes(), r.headers())) {
+                throw new IllegalStateException("a part of " + sizeBytes + " bytes could not take its records");
+            }
+        }
+        b.thunks.addAll(partThunks);
+        b.full = true; // nothing more is appended to a part
+        b.travelsAlone = true;
+        b.splitFrom = this;
+        return b;
+    }
+
+    /** Whether this batch is sent in a payload of its own (a part of a split batch). */
+    public boolean travelsAlone() {
+        return travelsAlone;
+    }
+
+    /**
+     * This batch is finished with: returns the buffer that may now go back to the pool, or null
+     * (a part of a split batch: its parent's buffer goes back once every part is released).
+     * Caller holds the accumulator's lock.
+     */
+    ByteBuffer releasePart() {
+        if (splitFrom == null) {
+            return buffer;
+        }
+        ProducerBatch parent = splitFrom;
+        if (--parent.unreleasedParts > 0) {
+            return null;
+        }
+        return parent.releasePart();
     }
 
     public ByteBuffer buffer() {

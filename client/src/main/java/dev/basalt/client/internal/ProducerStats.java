@@ -24,6 +24,7 @@ public final class ProducerStats {
     private final LongAccumulator latencyMsMax = new LongAccumulator(Math::max, 0);
     private final LongAdder retries = new LongAdder();
     private final LongAdder failedRecords = new LongAdder();
+    private final LongAdder splits = new LongAdder();
 
     public ProducerStats(long startMs) {
         this.startMs = startMs;
@@ -42,6 +43,11 @@ public final class ProducerStats {
 
     void retried() {
         retries.increment();
+    }
+
+    /** A batch refused as too large was split to be sent again. */
+    void split() {
+        splits.increment();
     }
 
     void failed(ProducerBatch b) {
@@ -65,6 +71,7 @@ public final class ProducerStats {
         m.put("batch-size-max-bytes", (double) batchBytesMax.get());
         m.put("records-per-batch-avg", n == 0 ? 0 : records.sum() / (double) n);
         m.put("record-retry-total", (double) retries.sum());
+        m.put("batch-split-total", (double) splits.sum());
         m.put("record-error-total", (double) failedRecords.sum());
         m.put("record-latency-avg-ms", n == 0 ? 0 : latencyMsSum.sum() / (double) n);
         m.put("record-latency-max-ms", (double) latencyMsMax.get());

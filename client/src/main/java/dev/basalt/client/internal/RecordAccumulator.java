@@ -300,8 +300,8 @@ public final class RecordAccumulator {
         int leaderEpoch = leaderOf.leaderEpochFor(tp);
         while (!dq.isEmpty()) {
             ProducerBatch b = dq.peekFirst();
-            if (firstTaken && (b.attempts() > 0 || !(b.isFull() || everything)
-                    || sizeBytes[0] + b.sizeInBytes() > requestSizeBytesMax)) {
+            if (firstTaken && (b.attempts() > 0 || b.travelsAlone() || taken.get(taken.size() - 1).travelsAlone()
+                    || !(b.isFull() || everything) || sizeBytes[0] + b.sizeInBytes() > requestSizeBytesMax)) {
                 break;
             }
             if (firstTaken && idem != null && (taken.get(taken.size() - 1).attempts() > 1
@@ -384,15 +384,42 @@ public final class RecordAccumulator {
 
     /** Completes a batch's bookkeeping and returns its memory. Call exactly once per batch. */
     public void deallocate(ProducerBatch batch) {
+        ByteBuffer release;
         lock.lock();
         try {
             if (!incomplete.remove(batch)) {
                 throw new IllegalStateException("batch for " + batch.partition() + " deallocated twice");
             }
+            release = batch.releasePart();
         } finally {
             lock.unlock();
         }
-        pool.deallocate(batch.buffer());
+        if (release != null) {
+            pool.deallocate(release);
+        }
+    }
+
+    /**
+     * Replaces a batch the leader refused as too large by its parts ({@link ProducerBatch#split()}),
+     * queued at the head of its partition's queue in order, to be sent at once. The refused batch
+     * is no longer tracked; its memory is released with its last part.
+     */
+    public List<ProducerBatch> split(ProducerBatch batch) {
+        List<ProducerBatch> parts = batch.split();
+        lock.lock();
+        try {
+            if (!incomplete.remove(batch)) {
+                throw new IllegalStateException("batch for " + batch.partition() + " split after it was released");
+            }
+            incomplete.addAll(parts);
+            Deque<ProducerBatch> dq = batches.computeIfAbsent(batch.partition(), k -> new ArrayDeque<>());
+            for (int i = parts.size() - 1; i >= 0; i--) {
+                dq.addFirst(parts.get(i));
+            }
+        } finally {
+            lock.unlock();
+        }
+        return parts;
     }
 
     /** Makes every batch sendable until {@link #endFlush()}; returns the batches to wait for. */

@@ -738,12 +738,43 @@ public final class Sender implements Runnable {
         boolean leadership = Errors.isLeadershipError(code);
         for (int i = list.size() - 1; i >= 0; i--) { // last first: re-enqueueing at the head keeps order
             ProducerBatch b = list.get(i);
+            if (code == ErrorCode.RECORD_TOO_LARGE && splitsWhenTooLarge(b, list.size(), now)) {
+                splitRefused(b);
+                continue;
+            }
             if (leadership) {
                 b.refusedForLeadership();
             }
             BasaltException e = Errors.forCode(code, message, "produce to " + b.partition(), leaderHint, epochHint);
             retryOrFail(b, e, Errors.isRetriable(code), Errors.isIndeterminate(code), now);
         }
+    }
+
+    /**
+     * A batch refused as too large is sent again in parts rather than failed (KIP-126's remedy
+     * for a max.message.bytes lowered under a running producer), unless it is known to be too
+     * large by itself (one record, refused alone: that record fails), an earlier attempt may have
+     * been stored (a part could then store its records twice), or its delivery time is up.
+     */
+    private boolean splitsWhenTooLarge(ProducerBatch b, int batchesInPayload, long now) {
+        return (b.recordCount() > 1 || batchesInPayload > 1) && !b.mayHaveBeenWritten()
+                && accumulator.withinDeliveryTimeout(b, now);
+    }
+
+    /**
+     * Replaces the batch by its parts at the head of its partition's queue. An idempotent
+     * producer's parts carry no sequence: the refused batch counts as failed for its sequence
+     * (nothing of it was stored), which bumps the producer epoch once every stamped batch is
+     * resolved, and the parts are stamped afresh after it, in order.
+     */
+    private void splitRefused(ProducerBatch b) {
+        List<ProducerBatch> parts = accumulator.split(b);
+        if (idem != null) {
+            idem.onResolved(b, true);
+        }
+        stats.split();
+        LOG.debug("{}: a batch of {} records refused as too large is sent again as {}", b.partition(), b.recordCount(),
+                parts.size() == 1 ? "a payload of its own" : "two batches");
     }
 
     private void handleTransportError(int node, List<ProducerBatch> batches, Map<TopicPartition, List<ProducerBatch>> byPartition,

@@ -30,7 +30,8 @@ import org.junit.jupiter.api.Test;
  * Goal: the producer's ordering guarantee (docs/client.md, "Order within a partition") holds
  * whatever happens: with leaders moving, requests served by brokers in any order, answers
  * arriving in any order, definite errors (NOT_LEADER, NOT_ENOUGH_REPLICAS) retried with backoff
- * and the KIP-951 shortcut, and batches expiring, every partition's log holds its records in
+ * and the KIP-951 shortcut, batches expiring, and max.message.bytes lowered under batches already
+ * built (refused batches split and sent again, a record too large by itself failing), every partition's log holds its records in
  * send order, each at most once, and a record's future succeeds exactly when it is in the log,
  * at the offset it was told.
  *
@@ -78,6 +79,7 @@ class ProducerOrderProperties {
         final List<ProducerBatch> batches;
         Map<TopicPartition, Long> baseOffsets; // null = not served yet; -1 = error for that partition
         final Map<TopicPartition, Boolean> leadershipError = new HashMap<>();
+        final Set<TopicPartition> tooLarge = new HashSet<>();
 
         Request(int node, List<ProducerBatch> batches) {
             this.node = node;
@@ -92,9 +94,12 @@ class ProducerOrderProperties {
         final int retries;
         final long lingerMs;
         final int inFlightPerNodeMax;
+        final BufferPool pool;
         final RecordAccumulator accumulator;
         final int[] leader = new int[PARTITIONS];
         final int[] epoch = new int[PARTITIONS];
+        /** The partition's max.message.bytes, lowered at random under batches already built. */
+        final int[] batchBytesMax = new int[PARTITIONS];
         final List<List<String>> logs = new ArrayList<>();
         final List<Request> inFlight = new ArrayList<>();
         final Map<CompletableFuture<RecordMetadata>, String> sent = new LinkedHashMap<>();
@@ -109,9 +114,11 @@ class ProducerOrderProperties {
             lingerMs = random.nextInt(5);
             inFlightPerNodeMax = 1 + random.nextInt(3);
             // deliveryTimeoutMs from the seed too: some batches expire while queued
-            accumulator = new RecordAccumulator(new BufferPool(1 << 20, 128), 128, lingerMs, 200 + random.nextInt(2_000));
+            pool = new BufferPool(1 << 20, 128);
+            accumulator = new RecordAccumulator(pool, 128, lingerMs, 200 + random.nextInt(2_000));
             for (int p = 0; p < PARTITIONS; p++) {
                 leader[p] = 1 + p % BROKERS;
+                batchBytesMax[p] = Integer.MAX_VALUE;
                 logs.add(new ArrayList<>());
             }
         }
@@ -140,6 +147,7 @@ class ProducerOrderProperties {
                 step(false);
             }
             assertTrue(!accumulator.hasIncomplete() && inFlight.isEmpty(), "not everything completed after the faults stopped");
+            assertEquals(1 << 20, pool.availableBytes(), "every batch's memory back in the pool");
             check();
         }
 
@@ -151,6 +159,9 @@ class ProducerOrderProperties {
                 int p = random.nextInt(PARTITIONS);
                 leader[p] = 1 + random.nextInt(BROKERS);
                 epoch[p]++;
+            } else if (faults && action < 36 && random.nextInt(3) == 0) {
+                // some limits are below a one-record batch (about 70 bytes): those records fail
+                batchBytesMax[random.nextInt(PARTITIONS)] = 60 + random.nextInt(140);
             } else if (action < 60) {
                 senderPass();
             } else if (action < 80) {
@@ -216,6 +227,10 @@ class ProducerOrderProperties {
                 if (leader[tp.partition()] != r.node) {
                     r.baseOffsets.put(tp, -1L);
                     r.leadershipError.put(tp, true);
+                } else if (list.stream().anyMatch(b -> b.sizeInBytes() > batchBytesMax[tp.partition()])) {
+                    r.baseOffsets.put(tp, -1L); // RECORD_TOO_LARGE: the whole payload refused
+                    r.leadershipError.put(tp, false);
+                    r.tooLarge.add(tp);
                 } else if (faults && random.nextInt(100) < errorPercent) {
                     r.baseOffsets.put(tp, -1L); // NOT_ENOUGH_REPLICAS: definite, nothing appended
                     r.leadershipError.put(tp, false);
@@ -249,6 +264,16 @@ class ProducerOrderProperties {
                 }
                 for (int i = list.size() - 1; i >= 0; i--) {
                     ProducerBatch b = list.get(i);
+                    if (r.tooLarge.contains(tp)) { // as Sender.splitsWhenTooLarge
+                        if ((b.recordCount() > 1 || list.size() > 1) && !b.mayHaveBeenWritten()
+                                && accumulator.withinDeliveryTimeout(b, nowMs)) {
+                            accumulator.split(b);
+                        } else {
+                            b.fail(new DefiniteException("too large", false));
+                            accumulator.deallocate(b);
+                        }
+                        continue;
+                    }
                     if (r.leadershipError.get(tp)) {
                         b.refusedForLeadership();
                     }

@@ -228,4 +228,74 @@ class RecordAccumulatorTest {
         assertEquals(first, next.get(0), "the retry leads");
         assertTrue(a.drain(LEADER_1, Set.of(1), 1 << 20, 3).isEmpty(), "and the partition is muted again");
     }
+
+    /**
+     * A batch refused as too large: split in halves (their records, in order, with the original
+     * futures), the parts queued first and each drained alone; a one-record part is rebuilt
+     * whole; the refused batch's pooled buffer goes back only with its last part, and its done
+     * future completes with its parts'.
+     */
+    @Test
+    void split_partsTakeTheRecordsInOrder_travelAlone_andReleaseThePooledBufferLast() throws Exception {
+        BufferPool pool = new BufferPool(1 << 20, 16_384);
+        RecordAccumulator a = new RecordAccumulator(pool, 16_384, 0, 10_000);
+        List<CompletableFuture<RecordMetadata>> fs = new ArrayList<>();
+        for (int i = 0; i < 5; i++) {
+            fs.add(append(a, TP0, "v" + i, 0));
+        }
+        ProducerBatch refused = a.drain(LEADER_1, Set.of(1), 1 << 20, 0).get(1).get(0);
+        a.unmute(TP0);
+        append(a, TP0, "later", 0);
+        List<ProducerBatch> parts = a.split(refused);
+        assertEquals(List.of(3, 2), parts.stream().map(ProducerBatch::recordCount).toList());
+        assertTrue(parts.stream().allMatch(ProducerBatch::travelsAlone));
+        assertFalse(refused.doneFuture().isDone());
+
+        List<ProducerBatch> first = a.drain(LEADER_1, Set.of(1), 1 << 20, 0).get(1);
+        assertEquals(List.of(parts.get(0)), first, "a part travels alone");
+        assertEquals(List.of("v0", "v1", "v2"), values(first.get(0)));
+        first.get(0).complete(10, -1);
+        a.deallocate(first.get(0));
+        a.unmute(TP0);
+        assertEquals(List.of(10L, 11L, 12L), fs.subList(0, 3).stream().map(f -> f.join().offset()).toList());
+        assertTrue(pool.availableBytes() < 1 << 20, "the refused batch's buffer is held while a part is out");
+
+        ProducerBatch second = a.drain(LEADER_1, Set.of(1), 1 << 20, 0).get(1).get(0);
+        assertEquals(parts.get(1), second);
+        List<ProducerBatch> again = a.split(second);
+        assertEquals(List.of(1, 1), again.stream().map(ProducerBatch::recordCount).toList());
+        a.unmute(TP0);
+        ProducerBatch v3 = a.drain(LEADER_1, Set.of(1), 1 << 20, 0).get(1).get(0);
+        assertEquals(List.of("v3"), values(v3));
+        List<ProducerBatch> whole = a.split(v3);
+        assertEquals(1, whole.size(), "one record is rebuilt, not halved");
+        a.unmute(TP0);
+        ProducerBatch rebuilt = a.drain(LEADER_1, Set.of(1), 1 << 20, 0).get(1).get(0);
+        assertEquals(List.of("v3"), values(rebuilt));
+        rebuilt.fail(new dev.basalt.client.RecordTooLargeException("too large"));
+        a.deallocate(rebuilt);
+        a.unmute(TP0);
+        List<ProducerBatch> last = a.drain(LEADER_1, Set.of(1), 1 << 20, 0).get(1);
+        assertEquals(1, last.size(), "the last part travels alone, not with the later batch");
+        assertEquals(List.of("v4"), values(last.get(0)));
+        assertFalse(refused.doneFuture().isDone());
+        last.get(0).complete(13, -1);
+        assertTrue(refused.doneFuture().isDone(), "done with its last part");
+        a.deallocate(last.get(0));
+        assertTrue(fs.get(3).isCompletedExceptionally());
+        assertEquals(13, fs.get(4).join().offset());
+        a.unmute(TP0);
+        ProducerBatch later = a.drain(LEADER_1, Set.of(1), 1 << 20, 0).get(1).get(0);
+        assertEquals(List.of("later"), values(later));
+        a.deallocate(later);
+        assertEquals(1 << 20, pool.availableBytes(), "every byte back in the pool");
+    }
+
+    private static List<String> values(ProducerBatch b) {
+        List<String> out = new ArrayList<>();
+        for (Record r : RecordBatch.wrap(b.payload()).records()) {
+            out.add(new String(r.valueBytes()));
+        }
+        return out;
+    }
 }
