@@ -163,6 +163,12 @@ public final class Cluster implements RecordAccumulator.LeaderView {
         return t.partitions().get(tp.partition()).leaderEpoch();
     }
 
+    @Override
+    public int batchBytesMaxFor(TopicPartition tp) {
+        TopicInfo t = topics.get(tp.topic());
+        return t == null ? 0 : Math.max(0, t.maxMessageBytes());
+    }
+
     /** Monotonic ms of the metadata answer this snapshot came from; Long.MIN_VALUE if none. */
     public long updatedMs() {
         return updatedMs;

@@ -202,16 +202,21 @@ public final class ProducerBatch {
     }
 
     /**
-     * A batch the leader refused as too large (its topic's max.message.bytes was lowered after
-     * the batch was built, or it shared a payload with one that was), rebuilt to be sent again:
-     * in two halves of its records if it holds more than one, else as one batch. The parts are
-     * new batches (no producer sequence, no attempt yet) that take over this batch's futures in
-     * order, each of which travels alone, so that a part refused again is known to be too large
-     * by itself and is split again or, holding one record, fails. This batch's buffer stays
-     * allocated until every part is released ({@link #releasePart()}); its {@link #doneFuture()}
-     * completes when every part's does.
+     * A batch too large for its topic's current max.message.bytes (lowered after the batch was
+     * built), or refused with one that was, rebuilt to be sent again as new batches (no producer
+     * sequence, no attempt yet) that take over this batch's futures in order:
+     * <ul>
+     *   <li>with a known limit ({@code partBytesMax > 0}) below this batch's size, as many parts of
+     *       at most that size as it takes, sent like any new batches (a record larger than the
+     *       limit by itself gets a part of its own, which travels alone);</li>
+     *   <li>otherwise in two halves of its records, or whole if it holds one, each travelling
+     *       alone, so that a part refused again is known to be too large by itself and is split
+     *       again or, holding one record, fails.</li>
+     * </ul>
+     * This batch's buffer stays allocated until every part is released ({@link #releasePart()});
+     * its {@link #doneFuture()} completes when every part's does.
      */
-    public List<ProducerBatch> split() {
+    public List<ProducerBatch> split(int partBytesMax) {
         if (payload == null || thunks.isEmpty() || isDone() || unreleasedParts > 0) {
             // not sent, empty, done or split already
             throw new IllegalStateException("batch for " + partition + " cannot be split");
@@ -222,27 +227,49 @@ public final class ProducerBatch {
             throw new IllegalStateException("batch for " + partition + " holds " + records.size() + " records for "
                     + thunks.size() + " futures");
         }
-        int parts = records.size() > 1 ? 2 : 1;
-        int firstPartCount = (records.size() + 1) / 2;
-        List<ProducerBatch> out = new ArrayList<>(parts);
-        for (int part = 0; part < parts; part++) {
-            int from = parts == 1 ? 0 : part * firstPartCount;
-            int to = parts == 1 ? records.size() : Math.min(records.size(), from + firstPartCount);
-            out.add(partOf(records.subList(from, to), thunks.subList(from, to)));
+        List<ProducerBatch> out = new ArrayList<>();
+        if (partBytesMax > 0 && records.size() > 1 && sizeInBytes() > partBytesMax) {
+            int from = 0;
+            while (from < records.size()) {
+                long firstTimestamp = records.get(from).timestamp();
+                int sizeBytes = RecordBatch.HEADER_SIZE_BYTES + recordSize(records.get(from), 0, firstTimestamp);
+                int to = from + 1;
+                while (to < records.size()) {
+                    int next = recordSize(records.get(to), to - from, firstTimestamp);
+                    if (sizeBytes + next > partBytesMax) {
+                        break;
+                    }
+                    sizeBytes += next;
+                    to++;
+                }
+                out.add(partOf(records.subList(from, to), thunks.subList(from, to), sizeBytes > partBytesMax));
+                from = to;
+            }
+        } else {
+            int parts = records.size() > 1 ? 2 : 1;
+            int firstPartCount = (records.size() + 1) / 2;
+            for (int part = 0; part < parts; part++) {
+                int from = parts == 1 ? 0 : part * firstPartCount;
+                int to = parts == 1 ? records.size() : Math.min(records.size(), from + firstPartCount);
+                out.add(partOf(records.subList(from, to), thunks.subList(from, to), true));
+            }
         }
-        unreleasedParts = parts;
+        unreleasedParts = out.size();
         CompletableFuture.allOf(out.stream().map(ProducerBatch::doneFuture).toArray(CompletableFuture[]::new))
                 .whenComplete((v, t) -> done.complete(null));
         return out;
     }
 
-    private ProducerBatch partOf(List<Record> records, List<Thunk> partThunks) {
+    private static int recordSize(Record r, int offsetDelta, long firstTimestamp) {
+        return RecordBatchBuilder.recordSizeInBytes(offsetDelta, r.timestamp() - firstTimestamp,
+                r.hasKey() ? r.keyBytes() : null, r.valueBytes(), r.headers());
+    }
+
+    private ProducerBatch partOf(List<Record> records, List<Thunk> partThunks, boolean alone) {
         long firstTimestamp = records.get(0).timestamp();
         int sizeBytes = RecordBatch.HEADER_SIZE_BYTES;
         for (int i = 0; i < records.size(); i++) {
-            Record r = records.get(i);
-            sizeBytes += RecordBatchBuilder.recordSizeInBytes(i, r.timestamp() - firstTimestamp,
-                    r.hasKey() ? r.keyBytes() : null, r.valueBytes(), r.headers());
+            sizeBytes += recordSize(records.get(i), i, firstTimestamp);
         }
         // not from the pool: the memory is this batch's, whose buffer is held until the parts are done
         ProducerBatch b = new ProducerBatch(partition, ByteBuffer.allocate(sizeBytes), Integer.MAX_VALUE, 0, createdMs);
@@ -254,7 +281,7 @@ public final class ProducerBatch {
         }
         b.thunks.addAll(partThunks);
         b.full = true; // nothing more is appended to a part
-        b.travelsAlone = true;
+        b.travelsAlone = alone;
         b.splitFrom = this;
         return b;
     }

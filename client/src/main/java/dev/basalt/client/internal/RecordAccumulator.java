@@ -57,6 +57,11 @@ public final class RecordAccumulator {
         default int leaderEpochFor(TopicPartition tp) {
             return -1;
         }
+
+        /** The largest batch the partition's leader accepts (its topic's max.message.bytes), 0 if not known. */
+        default int batchBytesMaxFor(TopicPartition tp) {
+            return 0;
+        }
     }
 
     /**
@@ -309,6 +314,14 @@ public final class RecordAccumulator {
                 break; // a retried batch travels alone; nothing unstamped during a bump
             }
             dq.pollFirst();
+            int limit = leaderOf.batchBytesMaxFor(tp);
+            if (b.attempts() == 0 && !b.hasSequence() && limit > 0 && b.sizeInBytes() > limit && b.recordCount() > 1) {
+                // built before the topic's max.message.bytes was lowered: sent as parts that fit,
+                // rather than refused by the leader (and, for an idempotent producer, an epoch bump)
+                b.close();
+                split(b, limit);
+                continue;
+            }
             if (idem != null && !b.hasSequence()) {
                 idem.stamp(b);
             }
@@ -399,13 +412,22 @@ public final class RecordAccumulator {
         }
     }
 
+    /** Told of every split (the producer's batch-split-total). */
+    private volatile Runnable onSplit = () -> { };
+
+    public void onSplit(Runnable r) {
+        this.onSplit = java.util.Objects.requireNonNull(r);
+    }
+
     /**
-     * Replaces a batch the leader refused as too large by its parts ({@link ProducerBatch#split()}),
-     * queued at the head of its partition's queue in order, to be sent at once. The refused batch
-     * is no longer tracked; its memory is released with its last part.
+     * Replaces a batch too large for its topic's limit (refused by the leader, or found at drain)
+     * by its parts ({@link ProducerBatch#split(int)}), queued at the head of its partition's queue
+     * in order, to be sent at once. The batch must not be in the queue. It is no longer tracked;
+     * its memory is released with its last part.
      */
-    public List<ProducerBatch> split(ProducerBatch batch) {
-        List<ProducerBatch> parts = batch.split();
+    public List<ProducerBatch> split(ProducerBatch batch, int partBytesMax) {
+        List<ProducerBatch> parts = batch.split(partBytesMax);
+        onSplit.run();
         lock.lock();
         try {
             if (!incomplete.remove(batch)) {

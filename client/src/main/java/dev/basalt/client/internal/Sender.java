@@ -90,6 +90,7 @@ public final class Sender implements Runnable {
         this.jitter = jitter;
         this.idem = settings.idempotent() ? new IdempotenceState() : null;
         this.stats = new ProducerStats(time.monotonicMs());
+        accumulator.onSplit(stats::split);
         metadata.addListener(this::wakeup);
     }
 
@@ -768,13 +769,12 @@ public final class Sender implements Runnable {
      * resolved, and the parts are stamped afresh after it, in order.
      */
     private void splitRefused(ProducerBatch b) {
-        List<ProducerBatch> parts = accumulator.split(b);
+        List<ProducerBatch> parts = accumulator.split(b, metadata.current().batchBytesMaxFor(b.partition()));
         if (idem != null) {
             idem.onResolved(b, true);
         }
-        stats.split();
-        LOG.debug("{}: a batch of {} records refused as too large is sent again as {}", b.partition(), b.recordCount(),
-                parts.size() == 1 ? "a payload of its own" : "two batches");
+        LOG.debug("{}: a batch of {} records refused as too large is sent again as {} batch(es)", b.partition(),
+                b.recordCount(), parts.size());
     }
 
     private void handleTransportError(int node, List<ProducerBatch> batches, Map<TopicPartition, List<ProducerBatch>> byPartition,

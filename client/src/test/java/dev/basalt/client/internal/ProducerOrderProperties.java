@@ -100,6 +100,8 @@ class ProducerOrderProperties {
         final int[] epoch = new int[PARTITIONS];
         /** The partition's max.message.bytes, lowered at random under batches already built. */
         final int[] batchBytesMax = new int[PARTITIONS];
+        /** The producer's metadata of it: learns a lowered limit some steps later (0 = not known). */
+        final int[] knownBatchBytesMax = new int[PARTITIONS];
         final List<List<String>> logs = new ArrayList<>();
         final List<Request> inFlight = new ArrayList<>();
         final Map<CompletableFuture<RecordMetadata>, String> sent = new LinkedHashMap<>();
@@ -138,6 +140,11 @@ class ProducerOrderProperties {
             return epoch[tp.partition()];
         }
 
+        @Override
+        public int batchBytesMaxFor(TopicPartition tp) {
+            return knownBatchBytesMax[tp.partition()];
+        }
+
         void run() throws RuntimeException {
             for (int i = 0; i < steps; i++) {
                 step(true);
@@ -162,6 +169,9 @@ class ProducerOrderProperties {
             } else if (faults && action < 36 && random.nextInt(3) == 0) {
                 // some limits are below a one-record batch (about 70 bytes): those records fail
                 batchBytesMax[random.nextInt(PARTITIONS)] = 60 + random.nextInt(140);
+            } else if (action < 37) {
+                int p = random.nextInt(PARTITIONS); // a metadata refresh: drain splits batches over the limit
+                knownBatchBytesMax[p] = batchBytesMax[p] == Integer.MAX_VALUE ? 0 : batchBytesMax[p];
             } else if (action < 60) {
                 senderPass();
             } else if (action < 80) {
@@ -267,7 +277,7 @@ class ProducerOrderProperties {
                     if (r.tooLarge.contains(tp)) { // as Sender.splitsWhenTooLarge
                         if ((b.recordCount() > 1 || list.size() > 1) && !b.mayHaveBeenWritten()
                                 && accumulator.withinDeliveryTimeout(b, nowMs)) {
-                            accumulator.split(b);
+                            accumulator.split(b, batchBytesMaxFor(tp));
                         } else {
                             b.fail(new DefiniteException("too large", false));
                             accumulator.deallocate(b);

@@ -246,7 +246,7 @@ class RecordAccumulatorTest {
         ProducerBatch refused = a.drain(LEADER_1, Set.of(1), 1 << 20, 0).get(1).get(0);
         a.unmute(TP0);
         append(a, TP0, "later", 0);
-        List<ProducerBatch> parts = a.split(refused);
+        List<ProducerBatch> parts = a.split(refused, 0);
         assertEquals(List.of(3, 2), parts.stream().map(ProducerBatch::recordCount).toList());
         assertTrue(parts.stream().allMatch(ProducerBatch::travelsAlone));
         assertFalse(refused.doneFuture().isDone());
@@ -262,12 +262,12 @@ class RecordAccumulatorTest {
 
         ProducerBatch second = a.drain(LEADER_1, Set.of(1), 1 << 20, 0).get(1).get(0);
         assertEquals(parts.get(1), second);
-        List<ProducerBatch> again = a.split(second);
+        List<ProducerBatch> again = a.split(second, 0);
         assertEquals(List.of(1, 1), again.stream().map(ProducerBatch::recordCount).toList());
         a.unmute(TP0);
         ProducerBatch v3 = a.drain(LEADER_1, Set.of(1), 1 << 20, 0).get(1).get(0);
         assertEquals(List.of("v3"), values(v3));
-        List<ProducerBatch> whole = a.split(v3);
+        List<ProducerBatch> whole = a.split(v3, 0);
         assertEquals(1, whole.size(), "one record is rebuilt, not halved");
         a.unmute(TP0);
         ProducerBatch rebuilt = a.drain(LEADER_1, Set.of(1), 1 << 20, 0).get(1).get(0);
@@ -297,5 +297,49 @@ class RecordAccumulatorTest {
             out.add(new String(r.valueBytes()));
         }
         return out;
+    }
+
+    /**
+     * A queued batch built before its topic's limit was lowered is split at drain into parts that
+     * fit the limit the metadata now shows, sent together (not one by one), in order.
+     */
+    @Test
+    void drain_splitsABatchOverTheKnownLimitIntoPartsThatFit_sentTogether() throws Exception {
+        RecordAccumulator a = acc(16_384, 0);
+        int[] splits = {0};
+        a.onSplit(() -> splits[0]++);
+        List<CompletableFuture<RecordMetadata>> fs = new ArrayList<>();
+        for (int i = 0; i < 12; i++) {
+            fs.add(append(a, TP0, "value-" + i + "-" + "x".repeat(30), 0));
+        }
+        RecordAccumulator.LeaderView limited = new RecordAccumulator.LeaderView() {
+            @Override
+            public int leaderFor(TopicPartition tp) {
+                return 1;
+            }
+
+            @Override
+            public int batchBytesMaxFor(TopicPartition tp) {
+                return 250;
+            }
+        };
+        a.beginFlush();
+        List<ProducerBatch> sent = a.drain(limited, Set.of(1), 1 << 20, 0).get(1);
+        a.endFlush();
+        assertEquals(1, splits[0]);
+        assertTrue(sent.size() > 2, "parts: " + sent.size());
+        List<String> values = new ArrayList<>();
+        long base = 100;
+        for (ProducerBatch b : sent) {
+            assertTrue(b.sizeInBytes() <= 250, b.sizeInBytes() + " bytes");
+            assertFalse(b.travelsAlone());
+            values.addAll(values(b));
+            b.complete(base, -1);
+            base += b.recordCount();
+        }
+        for (int i = 0; i < 12; i++) {
+            assertTrue(values.get(i).startsWith("value-" + i + "-"), values.get(i));
+            assertEquals(100 + i, fs.get(i).join().offset());
+        }
     }
 }
