@@ -45,7 +45,7 @@ public final class ProducerStats {
         retries.increment();
     }
 
-    /** A batch refused as too large was split to be sent again. */
+    /** A batch too large for its topic's lowered max.message.bytes was split (refused, or found at drain). */
     void split() {
         splits.increment();
     }

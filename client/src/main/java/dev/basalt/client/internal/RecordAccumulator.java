@@ -80,6 +80,8 @@ public final class RecordAccumulator {
     private final ReentrantLock lock = new ReentrantLock();
     private final Map<TopicPartition, Deque<ProducerBatch>> batches = new LinkedHashMap<>();
     private final Set<ProducerBatch> incomplete = new HashSet<>();
+    /** Told of every split (the producer's batch-split-total). */
+    private volatile Runnable onSplit = () -> { };
     private final Map<Integer, Integer> drainIndex = new HashMap<>();
     /** Partitions with a batch in flight: gRPC may run concurrent calls in any order, so one at a time keeps order. */
     private final Set<TopicPartition> muted = new HashSet<>();
@@ -303,6 +305,7 @@ public final class RecordAccumulator {
         boolean everything = flushesInProgress > 0 || closing;
         boolean firstTaken = false;
         int leaderEpoch = leaderOf.leaderEpochFor(tp);
+        int batchBytesMax = leaderOf.batchBytesMaxFor(tp);
         while (!dq.isEmpty()) {
             ProducerBatch b = dq.peekFirst();
             if (firstTaken && (b.attempts() > 0 || b.travelsAlone() || taken.get(taken.size() - 1).travelsAlone()
@@ -314,12 +317,12 @@ public final class RecordAccumulator {
                 break; // a retried batch travels alone; nothing unstamped during a bump
             }
             dq.pollFirst();
-            int limit = leaderOf.batchBytesMaxFor(tp);
-            if (b.attempts() == 0 && !b.hasSequence() && limit > 0 && b.sizeInBytes() > limit && b.recordCount() > 1) {
+            if (b.attempts() == 0 && !b.hasSequence() && batchBytesMax > 0 && b.sizeInBytes() > batchBytesMax
+                    && b.recordCount() > 1) {
                 // built before the topic's max.message.bytes was lowered: sent as parts that fit,
                 // rather than refused by the leader (and, for an idempotent producer, an epoch bump)
                 b.close();
-                split(b, limit);
+                split(b, batchBytesMax);
                 continue;
             }
             if (idem != null && !b.hasSequence()) {
@@ -412,9 +415,7 @@ public final class RecordAccumulator {
         }
     }
 
-    /** Told of every split (the producer's batch-split-total). */
-    private volatile Runnable onSplit = () -> { };
-
+    /** Runs on every split (the producer's batch-split-total). */
     public void onSplit(Runnable r) {
         this.onSplit = java.util.Objects.requireNonNull(r);
     }
