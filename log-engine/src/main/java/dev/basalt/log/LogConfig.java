@@ -17,7 +17,7 @@ import java.util.Set;
  * <tr><td>retention.ms</td><td>delete sealed segments whose newest record is older; -1 = forever; default 7 days</td></tr>
  * <tr><td>retention.bytes</td><td>delete oldest sealed segments while the log is larger; -1 = no limit</td></tr>
  * <tr><td>cleanup.policy</td><td>delete | compact | compact,delete</td></tr>
- * <tr><td>delete.retention.ms</td><td>how long compaction keeps a tombstone; default 1 day</td></tr>
+ * <tr><td>delete.retention.ms</td><td>how long compaction keeps a tombstone after it first meets it; default 1 day</td></tr>
  * <tr><td>max.message.bytes</td><td>largest batch accepted; default 1048588 (Kafka's)</td></tr>
  * <tr><td>index.interval.bytes</td><td>bytes between sparse offset/time index entries; default 4096</td></tr>
  * <tr><td>flush.messages</td><td>fsync after this many unflushed records; 1 = durable mode (group commit)</td></tr>

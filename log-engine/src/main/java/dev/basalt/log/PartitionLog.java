@@ -1253,8 +1253,9 @@ public final class PartitionLog {
 
     /**
      * One compaction pass over the sealed segments below the high watermark (cleanup.policy
-     * compact): keeps the latest record per key, drops tombstones older than
-     * delete.retention.ms, keeps offsets. Each segment is rewritten to a {@code .cleaned} file,
+     * compact): keeps the latest record per key, drops tombstones delete.retention.ms after the
+     * first pass that kept them (the delete horizon that pass writes into their batch), keeps
+     * offsets. Each segment is rewritten to a {@code .cleaned} file,
      * fsynced, and swapped in by an atomic rename under the append lock; appends are never blocked
      * for the rewrite itself.
      *

@@ -10,6 +10,7 @@ import dev.basalt.log.testkit.ManualClock;
 import dev.basalt.log.testkit.TestBatches;
 import dev.basalt.log.testkit.TestBatches.Rec;
 import dev.basalt.log.testkit.TestBatches.Stored;
+import dev.basalt.record.RecordBatch;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -152,6 +153,93 @@ class RetentionAndCompactionTest {
             try (FetchSlice slice = manager.get(TP).read(s.offset(), 1, Long.MAX_VALUE)) {
                 assertTrue(TestBatches.decode(slice.records()).contains(s), "offset " + s.offset());
             }
+        }
+    }
+
+    @Test
+    void compaction_tombstoneWithAnOldTimestamp_livesDeleteRetentionAfterTheCleanerFirstKeepsIt() {
+        long retentionMs = 60_000;
+        LogConfig cfg = base.withOverrides(Map.of(LogConfig.CLEANUP_POLICY, "compact",
+                LogConfig.DELETE_RETENTION_MS, Long.toString(retentionMs)));
+        PartitionLog log = manager.getOrCreate(TP, cfg);
+        long now = clock.millis();
+        long monthAgo = now - 30L * 24 * 3600 * 1000; // a producer whose clock is a month behind
+        log.appendAsLeader(TestBatches.batch(List.of(new Rec(now, "a", "1"), new Rec(now + 1, "b", "1"))), 1);
+        log.appendAsLeader(TestBatches.batch(List.of(new Rec(monthAgo, "a", null), new Rec(now + 2, "c", "1"))), 1);
+        log.roll();
+        log.updateHighWatermark(log.logEndOffset());
+        List<Stored> afterFirst = List.of(new Stored(1, now + 1, "b", "1"), new Stored(2, monthAgo, "a", null),
+                new Stored(3, now + 2, "c", "1"));
+
+        // The first pass removes the superseded "a" but keeps the tombstone, however old its
+        // timestamp, and writes the horizon into its batch; timestamps read back unchanged.
+        assertTrue(manager.compactOnce(TP, now) > 0);
+        assertEquals(afterFirst, LogTestSupport.readAll(log, 0));
+        RecordBatch stamped = batchAt(log, 2);
+        assertTrue(stamped.hasDeleteHorizon());
+        assertEquals(now + retentionMs, stamped.deleteHorizonMs());
+        assertEquals(now + 2, stamped.maxTimestamp());
+        assertTrue(!batchAt(log, 1).hasDeleteHorizon(), "a batch without a tombstone gets no horizon");
+
+        // A later pass does not move the horizon, and nothing changes before it.
+        clock.advance(retentionMs - 1);
+        assertEquals(0, manager.compactOnce(TP, clock.millis()));
+        assertEquals(afterFirst, LogTestSupport.readAll(log, 0));
+
+        // A follower copies the stamped batches as they are: the horizon travels with them.
+        TopicPartition followerTp = new TopicPartition("follower", 0);
+        PartitionLog follower = manager.getOrCreate(followerTp, cfg);
+        try (FetchSlice slice = log.read(0, 64 * 1024, Long.MAX_VALUE)) {
+            follower.appendAsFollower(slice.records());
+        }
+        assertEquals(afterFirst, LogTestSupport.readAll(follower, 0));
+        assertEquals(now + retentionMs, batchAt(follower, 2).deleteHorizonMs());
+
+        // The horizon survives a restart (it is in the segment, not in memory or the index).
+        manager.close();
+        LogTestSupport.deleteRecursively(dir.resolve(LogManager.INDEX_DIR));
+        manager = LogManager.open(dir, cfg, clock, LogManagerOptions.DEFAULT.withoutPeriodicTasks(), FileLayer.DEFAULT);
+        log = manager.get(TP);
+        follower = manager.get(followerTp);
+        log.updateHighWatermark(log.logEndOffset());
+        follower.roll();
+        follower.updateHighWatermark(follower.logEndOffset());
+        assertEquals(0, manager.compactOnce(TP, clock.millis()));
+        assertEquals(afterFirst, LogTestSupport.readAll(log, 0));
+
+        // At the horizon the tombstone goes, on the leader and on the follower alike.
+        clock.advance(1);
+        List<Stored> afterHorizon = List.of(new Stored(1, now + 1, "b", "1"), new Stored(3, now + 2, "c", "1"));
+        assertTrue(manager.compactOnce(TP, clock.millis()) > 0);
+        assertEquals(afterHorizon, LogTestSupport.readAll(log, 0));
+        assertTrue(manager.compactOnce(followerTp, clock.millis()) > 0);
+        assertEquals(afterHorizon, LogTestSupport.readAll(follower, 0));
+    }
+
+    @Test
+    void compaction_horizonSaturates_andAnUnstampedTombstoneAloneIsReasonEnoughToRewrite() {
+        LogConfig cfg = base.withOverrides(Map.of(LogConfig.CLEANUP_POLICY, "compact",
+                LogConfig.DELETE_RETENTION_MS, Long.toString(Long.MAX_VALUE)));
+        PartitionLog log = manager.getOrCreate(TP, cfg);
+        log.appendAsLeader(TestBatches.batch(List.of(new Rec(5, "k", null))), 1);
+        log.roll();
+        log.updateHighWatermark(log.logEndOffset());
+        // Nothing is superseded; the pass still rewrites the segment, to set the horizon.
+        assertEquals(1, manager.compactOnce(TP, clock.millis()));
+        assertEquals(Long.MAX_VALUE, batchAt(log, 0).deleteHorizonMs());
+        assertEquals(List.of(new Stored(0, 5, "k", null)), LogTestSupport.readAll(log, 0));
+        clock.advance(365L * 24 * 3600 * 1000);
+        assertEquals(0, manager.compactOnce(TP, clock.millis()));
+        assertEquals(List.of(new Stored(0, 5, "k", null)), LogTestSupport.readAll(log, 0));
+    }
+
+    private static RecordBatch batchAt(PartitionLog log, long offset) {
+        try (FetchSlice slice = log.read(offset, 1, Long.MAX_VALUE)) {
+            // A copy: the slice's bytes may be unmapped once it is closed.
+            java.nio.ByteBuffer copy = java.nio.ByteBuffer.allocate(slice.records().remaining()).put(slice.records()).flip();
+            RecordBatch b = RecordBatch.wrap(copy);
+            b.validate(Integer.MAX_VALUE);
+            return b;
         }
     }
 

@@ -23,9 +23,11 @@ import java.util.zip.CRC32C;
  * 21  attributes            int16   bits 0-2 compression (0 = none, the only one supported),
  *                                   bit 3 timestamp type (0 create, 1 log-append), bit 4
  *                                   transactional (not supported: producers may not set it),
- *                                   bit 5 control (written by brokers only); other bits are 0
+ *                                   bit 5 control (written by brokers only), bit 6 delete
+ *                                   horizon (written by compaction only); other bits are 0
  * 23  lastOffsetDelta       int32   offset of the last record minus baseOffset
- * 27  firstTimestamp        int64   timestamp of the first record (ms since epoch)
+ * 27  firstTimestamp        int64   timestamp of the first record (ms since epoch); with bit 6
+ *                                   set, the delete horizon instead (see below)
  * 35  maxTimestamp          int64   largest record timestamp of the batch
  * 43  producerId            int64   -1 when the producer is not idempotent
  * 51  producerEpoch         int16   -1 when not idempotent
@@ -49,6 +51,12 @@ import java.util.zip.CRC32C;
  *
  * <p>Compacted logs keep a batch's baseOffset and lastOffsetDelta but may drop records inside
  * it, so offset deltas within a batch may have gaps; they are always strictly increasing.
+ *
+ * <p>The delete horizon: the first time compaction keeps a tombstone, it rewrites the tombstone's
+ * batch with bit 6 set and firstTimestamp holding the time (ms since epoch) from which the
+ * batch's tombstones may be removed: that pass's time plus delete.retention.ms. Record
+ * timestamp deltas are then relative to the horizon, so every record keeps its timestamp; the
+ * horizon travels with the batch to followers and survives restarts. Producers may not set it.
  *
  * <p>Thread-safety: a {@code RecordBatch} owns a private view ({@link ByteBuffer#slice()}) of its
  * bytes and never moves the caller's buffer position; concurrent reads of one instance are safe,
@@ -80,8 +88,11 @@ public final class RecordBatch {
     public static final int TIMESTAMP_TYPE_MASK = 0x08;
     public static final int TRANSACTIONAL_MASK = 0x10;
     public static final int CONTROL_MASK = 0x20;
+    /** Set by compaction only: firstTimestamp holds the delete horizon of the batch's tombstones. */
+    public static final int DELETE_HORIZON_MASK = 0x40;
     /** Every attribute bit this format defines; a producer batch with another bit set is refused. */
-    public static final int KNOWN_ATTRIBUTES_MASK = COMPRESSION_MASK | TIMESTAMP_TYPE_MASK | TRANSACTIONAL_MASK | CONTROL_MASK;
+    public static final int KNOWN_ATTRIBUTES_MASK = COMPRESSION_MASK | TIMESTAMP_TYPE_MASK | TRANSACTIONAL_MASK | CONTROL_MASK
+            | DELETE_HORIZON_MASK;
 
     public static final long NO_PRODUCER_ID = -1L;
     public static final short NO_PRODUCER_EPOCH = -1;
@@ -171,8 +182,24 @@ public final class RecordBatch {
         return (attributes() & TIMESTAMP_TYPE_MASK) != 0 ? TimestampType.LOG_APPEND_TIME : TimestampType.CREATE_TIME;
     }
 
+    /**
+     * The base the records' timestamp deltas are relative to: the first record's timestamp as
+     * the producer built the batch, or the delete horizon once compaction has set one.
+     */
     public long firstTimestamp() {
         return buffer.getLong(FIRST_TIMESTAMP_OFFSET);
+    }
+
+    public boolean hasDeleteHorizon() {
+        return (attributes() & DELETE_HORIZON_MASK) != 0;
+    }
+
+    /**
+     * The time (ms since epoch) from which compaction may remove this batch's tombstones, or
+     * {@link Long#MAX_VALUE} while compaction has not yet kept one (the countdown has not begun).
+     */
+    public long deleteHorizonMs() {
+        return hasDeleteHorizon() ? firstTimestamp() : Long.MAX_VALUE;
     }
 
     public long maxTimestamp() {
@@ -289,6 +316,9 @@ public final class RecordBatch {
         }
         if ((attributes & TRANSACTIONAL_MASK) != 0) {
             throw new InvalidRecordException("transactional batches are not supported");
+        }
+        if ((attributes & DELETE_HORIZON_MASK) != 0) {
+            throw new InvalidRecordException("producers may not set the delete horizon (attribute bit 6): compaction sets it");
         }
         int count = recordCount();
         if (count <= 0 || count > RECORD_COUNT_MAX) {

@@ -67,10 +67,11 @@ class ProducedBatchValidationTest {
     }
 
     @Test
-    void controlAndTransactionalFlagsAreRefused() {
+    void controlTransactionalAndDeleteHorizonFlagsAreRefused() {
         assertTrue(invalid(withAttributes(batch(2), RecordBatch.CONTROL_MASK)).getMessage().contains("control"));
         assertTrue(invalid(withAttributes(batch(2), RecordBatch.TRANSACTIONAL_MASK)).getMessage().contains("transactional"));
-        assertTrue(invalid(withAttributes(batch(2), 0x40)).getMessage().contains("undefined attribute"));
+        assertTrue(invalid(withAttributes(batch(2), RecordBatch.DELETE_HORIZON_MASK)).getMessage().contains("delete horizon"));
+        assertTrue(invalid(withAttributes(batch(2), 0x80)).getMessage().contains("undefined attribute"));
     }
 
     @Test

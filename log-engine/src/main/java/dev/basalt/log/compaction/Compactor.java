@@ -7,7 +7,6 @@ import dev.basalt.record.Batches;
 import dev.basalt.record.Record;
 import dev.basalt.record.RecordBatch;
 import dev.basalt.record.RecordBatchBuilder;
-import dev.basalt.record.TimestampType;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
@@ -23,8 +22,11 @@ import java.util.zip.CRC32C;
  *     bounded by a key count (a segment is covered only if all its keys fit, as in Kafka's
  *     cleaner, so a bounded map never drops a record it has not seen superseded);</li>
  * <li>{@link #rewrite}: copies a segment keeping records that are the latest for their key
- *     (records without a key and control batches are kept), dropping tombstones whose
- *     timestamp is more than delete.retention.ms before now. Each batch keeps its base offset,
+ *     (records without a key and control batches are kept). A tombstone that is the latest for
+ *     its key is kept until its batch's delete horizon; the first pass that keeps it sets that
+ *     horizon to the pass's time plus delete.retention.ms (as in Kafka's KIP-534: the countdown
+ *     starts when the cleaner first meets the tombstone, not at the tombstone's own timestamp,
+ *     which a producer's clock may have set far in the past). Each batch keeps its base offset,
  *     last offset delta, epoch, producer fields and attributes; surviving records keep their
  *     offsets (gaps inside and between batches). Batches with no survivor disappear.</li>
  * </ol>
@@ -32,6 +34,9 @@ import java.util.zip.CRC32C;
  * <p>Thread-safety: stateless; callers hold a reference on the segments they pass.
  */
 public final class Compactor {
+    /** The longest a zig-zag varlong can be. */
+    private static final int VARLONG_SIZE_MAX_BYTES = 10;
+
     private Compactor() {
     }
 
@@ -77,12 +82,13 @@ public final class Compactor {
     /**
      * Writes the compacted copy of {@code segment} to {@code out} and fsyncs it.
      *
-     * @return the copy's size, or -1 (and no file) if compaction would remove nothing
+     * @return the copy's size, or -1 (and no file) if compaction would change nothing: no record
+     *         to remove and no tombstone whose delete horizon is still to be set
      */
     public static int rewrite(Segment segment, OffsetMap map, long nowMs, long deleteRetentionMs, FileLayer files, Path out)
             throws IOException {
         ByteBuffer data = segment.slice(0, segment.sizeBytes());
-        if (!removesAnything(data, map, nowMs, deleteRetentionMs)) {
+        if (!changesAnything(data, map, nowMs)) {
             return -1;
         }
         int written = 0;
@@ -101,66 +107,97 @@ public final class Compactor {
         return written;
     }
 
-    private static boolean removesAnything(ByteBuffer data, OffsetMap map, long nowMs, long deleteRetentionMs) {
+    private static boolean changesAnything(ByteBuffer data, OffsetMap map, long nowMs) {
         for (RecordBatch b : Batches.iterate(data)) {
-            if (b.isControl()) {
-                continue;
-            }
-            for (Record r : b.records()) {
-                if (!keep(b, r, map, nowMs, deleteRetentionMs)) {
-                    return true;
-                }
+            if (!b.isControl() && changes(b, map, nowMs)) {
+                return true;
             }
         }
         return false;
     }
 
-    private static boolean keep(RecordBatch b, Record r, OffsetMap map, long nowMs, long deleteRetentionMs) {
+    /** Whether the pass removes a record of {@code b} or must set its delete horizon. */
+    private static boolean changes(RecordBatch b, OffsetMap map, long nowMs) {
+        for (Record r : b.records()) {
+            if (!keep(b, r, map, nowMs) || (isTombstone(r) && !b.hasDeleteHorizon())) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** A keyed record with a null value: it deletes its key. A null value without a key deletes nothing. */
+    private static boolean isTombstone(Record r) {
+        return r.hasKey() && r.isTombstone();
+    }
+
+    /**
+     * Keeps keyless records, and the latest record of each key; a latest record that is a
+     * tombstone is kept until its batch's delete horizon, which the first pass that keeps it sets
+     * (so a tombstone lives at least delete.retention.ms after the cleaner first met it, whatever
+     * its own timestamp says: a producer's skewed clock cannot make it vanish at once).
+     */
+    private static boolean keep(RecordBatch b, Record r, OffsetMap map, long nowMs) {
         if (!r.hasKey()) {
             return true;
         }
         if (!map.isLatest(r)) {
             return false;
         }
-        if (r.isTombstone()) {
-            long ts = b.timestampType() == TimestampType.LOG_APPEND_TIME ? b.maxTimestamp() : r.timestamp();
-            return nowMs - ts <= deleteRetentionMs;
-        }
-        return true;
+        return !r.isTombstone() || nowMs < b.deleteHorizonMs();
     }
 
-    /** The batch with only its surviving records, or the batch itself if all survive, or null if none. */
+    /** The horizon a pass at {@code nowMs} sets: now + delete.retention.ms, saturating. */
+    static long deleteHorizonMs(long nowMs, long deleteRetentionMs) {
+        long h = nowMs + deleteRetentionMs;
+        return ((nowMs ^ h) & (deleteRetentionMs ^ h)) < 0 ? Long.MAX_VALUE : h;
+    }
+
+    /**
+     * The batch with only its surviving records (and its delete horizon set if a tombstone
+     * survives and it had none), or the batch itself if nothing changes, or null if no record
+     * survives.
+     */
     static ByteBuffer compactBatch(RecordBatch b, OffsetMap map, long nowMs, long deleteRetentionMs) {
         if (b.isControl()) {
             return b.buffer();
         }
         int kept = 0;
+        boolean keptTombstone = false;
         for (Record r : b.records()) {
-            if (keep(b, r, map, nowMs, deleteRetentionMs)) {
+            if (keep(b, r, map, nowMs)) {
                 kept++;
+                keptTombstone |= isTombstone(r);
             }
         }
-        if (kept == b.recordCount()) {
+        boolean setHorizon = keptTombstone && !b.hasDeleteHorizon();
+        if (kept == b.recordCount() && !setHorizon) {
             return b.buffer();
         }
         if (kept == 0) {
             return null;
         }
-        ByteBuffer buf = ByteBuffer.allocate(b.sizeInBytes());
-        RecordBatchBuilder builder = new RecordBatchBuilder(buf, b.firstTimestamp())
+        short attributes = setHorizon ? (short) (b.attributes() | RecordBatch.DELETE_HORIZON_MASK) : b.attributes();
+        // Timestamp deltas are relative to the horizon once it is set; each may grow to a 10-byte
+        // varlong, and its record's length varint by a byte.
+        long timestampBase = setHorizon ? deleteHorizonMs(nowMs, deleteRetentionMs) : b.firstTimestamp();
+        ByteBuffer buf = ByteBuffer.allocate(b.sizeInBytes() + (setHorizon ? kept * (VARLONG_SIZE_MAX_BYTES + 1) : 0));
+        RecordBatchBuilder builder = new RecordBatchBuilder(buf, timestampBase)
                 .baseOffset(b.baseOffset())
                 .partitionLeaderEpoch(b.partitionLeaderEpoch())
                 .producer(b.producerId(), b.producerEpoch(), b.baseSequence())
                 .timestampType(b.timestampType());
         for (Record r : b.records()) {
-            if (keep(b, r, map, nowMs, deleteRetentionMs)) {
-                builder.appendWithOffset(r.offset(), r.timestamp(), r.keyBytes(), r.valueBytes(), r.headers());
+            if (keep(b, r, map, nowMs)
+                    && !builder.appendWithOffset(r.offset(), r.timestamp(), r.keyBytes(), r.valueBytes(), r.headers())) {
+                throw new IllegalStateException("compacted copy of " + b + " outgrew its buffer of " + buf.capacity() + " bytes");
             }
         }
         ByteBuffer out = builder.build().buffer();
-        // Keep the original attributes, last offset delta and max timestamp so the batch still
-        // spans the same offsets (the next batch starts where it always did); then re-seal the CRC.
-        out.putShort(RecordBatch.ATTRIBUTES_OFFSET, b.attributes());
+        // Keep the original attributes (plus the horizon bit), last offset delta and max timestamp
+        // so the batch still spans the same offsets (the next batch starts where it always did);
+        // then re-seal the CRC.
+        out.putShort(RecordBatch.ATTRIBUTES_OFFSET, attributes);
         out.putInt(RecordBatch.LAST_OFFSET_DELTA_OFFSET, b.lastOffsetDelta());
         out.putLong(RecordBatch.MAX_TIMESTAMP_OFFSET, b.maxTimestamp());
         CRC32C crc = new CRC32C();
