@@ -59,6 +59,16 @@ class ProducerTest {
         return new Producer<>(cfg, new StringSerializer(), new StringSerializer());
     }
 
+    private static void await(java.util.function.BooleanSupplier condition, String what) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("not within 10 s: " + what);
+            }
+            Thread.sleep(5);
+        }
+    }
+
     private static RecordMetadata get(CompletableFuture<RecordMetadata> f) {
         return Producer.await(f, Duration.ofSeconds(30));
     }
@@ -430,6 +440,40 @@ class ProducerTest {
             cluster.addPartitions("t", 4); // this producer's metadata still says 2
             assertEquals(3, get(p.send(new ProducerRecord<>("t", 3, null, "b"))).partition());
             assertThrows(InvalidPartitionException.class, () -> get(p.send(new ProducerRecord<>("t", 4, null, "c"))));
+        }
+        assertEquals(1, cluster.records("t", 3).size());
+    }
+
+    @Test
+    void explicitPartitionAdded_whileAnOlderMetadataAnswerIsInFlight_waitsForANewerOne() throws Exception {
+        cluster.createTopic("t", 2);
+        cluster.createTopic("u", 1);
+        try (Producer<String, String> p = producer(Map.of("metadata.max.age.ms", 600_000))) {
+            assertEquals(0, get(p.send(new ProducerRecord<>("t", 1, null, "a"))).offset());
+            // A refresh goes out (the first send to "u") and its answer, still showing 2
+            // partitions of "t", is held; then "t" grows and a send to its partition 3 comes in.
+            cluster.holdMetadata();
+            int asked = cluster.metadataRequests();
+            CompletableFuture<CompletableFuture<RecordMetadata>> toU = CompletableFuture.supplyAsync(
+                    () -> p.send(new ProducerRecord<>("u", 0, null, "u")));
+            await(() -> cluster.metadataRequests() > asked, "the first refresh reached the cluster");
+            cluster.addPartitions("t", 4);
+            CompletableFuture<CompletableFuture<RecordMetadata>> toT3 = new CompletableFuture<>();
+            Thread sender = new Thread(() -> {
+                try {
+                    toT3.complete(p.send(new ProducerRecord<>("t", 3, null, "b")));
+                } catch (RuntimeException e) {
+                    toT3.completeExceptionally(e);
+                }
+            });
+            sender.start();
+            await(() -> sender.getState() == Thread.State.TIMED_WAITING || toT3.isDone(), "the send to partition 3 waits");
+            cluster.releaseMetadata();
+            // The stale answer must not refuse it: the send waits for an answer asked for after it.
+            assertEquals(3, get(toT3.get(10, TimeUnit.SECONDS)).partition());
+            assertEquals(0, get(toU.get(10, TimeUnit.SECONDS)).partition());
+        } finally {
+            cluster.releaseMetadata();
         }
         assertEquals(1, cluster.records("t", 3).size());
     }

@@ -43,6 +43,8 @@ public final class MetadataManager {
     private volatile Cluster cluster = Cluster.EMPTY;
     private CompletableFuture<Cluster> inFlight;
     private boolean refreshAgain;
+    /** Completed by the refresh that follows the running one: {@link #refreshNow}'s callers wait on it. */
+    private CompletableFuture<Cluster> afterInFlight;
     /** Brokers a {@link #refreshAvoiding} check is running for (guarded by this). */
     private final Set<HostPort> probing = new java.util.HashSet<>();
     private int nextAddress;
@@ -199,8 +201,25 @@ public final class MetadataManager {
         }
     }
 
+    /**
+     * A refresh whose request is sent after this call: a new one, or, while one is running (its
+     * answer may predate what the caller needs to see, such as partitions just added), the one
+     * queued to follow it.
+     */
+    public synchronized CompletableFuture<Cluster> refreshAfterNow() {
+        if (inFlight == null) {
+            return refresh();
+        }
+        refreshAgain = true;
+        if (afterInFlight == null) {
+            afterInFlight = new CompletableFuture<>();
+        }
+        return afterInFlight;
+    }
+
     private void finish(CompletableFuture<Cluster> f, MetadataResponse r, BasaltException error, boolean coalesced) {
         boolean again = false;
+        CompletableFuture<Cluster> next = null;
         Cluster result = null;
         synchronized (this) {
             if (r != null) {
@@ -221,6 +240,8 @@ public final class MetadataManager {
                 inFlight = null;
                 again = refreshAgain;
                 refreshAgain = false;
+                next = afterInFlight;
+                afterInFlight = null;
             }
         }
         if (result != null) {
@@ -230,7 +251,17 @@ public final class MetadataManager {
             f.completeExceptionally(error);
         }
         if (again) {
-            refresh();
+            CompletableFuture<Cluster> following = refresh();
+            if (next != null) {
+                CompletableFuture<Cluster> waiting = next;
+                following.whenComplete((c, e) -> {
+                    if (e == null) {
+                        waiting.complete(c);
+                    } else {
+                        waiting.completeExceptionally(e);
+                    }
+                });
+            }
         }
     }
 
@@ -333,10 +364,13 @@ public final class MetadataManager {
         }
     }
 
-    /** Blocks for one refresh (used by tools and tests). */
+    /**
+     * Blocks for one refresh sent after this call (an answer already on its way may predate a
+     * change the caller has just made or heard of).
+     */
     public Cluster refreshNow(long timeoutMs) throws InterruptedException {
         try {
-            return refresh().get(timeoutMs, TimeUnit.MILLISECONDS);
+            return refreshAfterNow().get(timeoutMs, TimeUnit.MILLISECONDS);
         } catch (ExecutionException e) {
             throw e.getCause() instanceof BasaltException b ? b : new ConnectionException(String.valueOf(e.getCause()), e.getCause());
         } catch (TimeoutException e) {

@@ -627,12 +627,20 @@ public final class FakeBroker {
         public void metadata(MetadataRequest req, StreamObserver<MetadataResponse> out) {
             MetadataResponse.Builder resp = MetadataResponse.newBuilder().setClusterId(cluster.clusterId());
             synchronized (cluster) {
+                cluster.metadataRequests++;
                 resp.setControllerId(cluster.controllerId());
                 cluster.brokers().stream().filter(b -> !cluster.fenced.contains(b.id())).forEach(b -> resp.addBrokers(b.node()));
                 Iterable<String> names = req.getAllTopics() ? cluster.topics.keySet() : req.getTopicsList();
                 for (String name : names) {
                     resp.addTopics(describe(name));
                 }
+            }
+            try {
+                cluster.awaitMetadataReleased();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                out.onError(io.grpc.Status.CANCELLED.asRuntimeException());
+                return;
             }
             out.onNext(resp.build());
             out.onCompleted();

@@ -381,6 +381,32 @@ public final class FakeCluster implements AutoCloseable {
     }
 
     private boolean createTopicsHeld;
+    private boolean metadataHeld;
+    int metadataRequests;
+
+    /**
+     * While held, a Metadata call's answer is built when the request arrives (what the cluster
+     * looks like then) but sent only at {@link #releaseMetadata()}: an answer in flight that a
+     * change made meanwhile does not show.
+     */
+    public synchronized void holdMetadata() {
+        metadataHeld = true;
+    }
+
+    public synchronized void releaseMetadata() {
+        metadataHeld = false;
+        notifyAll();
+    }
+
+    synchronized void awaitMetadataReleased() throws InterruptedException {
+        while (metadataHeld) {
+            wait();
+        }
+    }
+
+    public synchronized int metadataRequests() {
+        return metadataRequests;
+    }
 
     /** While held, CreateTopics calls wait unanswered (a slow controller) until {@link #releaseCreateTopics()}. */
     public synchronized void holdCreateTopics() {
