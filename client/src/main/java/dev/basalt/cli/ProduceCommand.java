@@ -6,12 +6,15 @@ import dev.basalt.client.ProducerRecord;
 import dev.basalt.client.RecordMetadata;
 import dev.basalt.client.RecordTooLargeException;
 import dev.basalt.client.serialization.StringSerializer;
+import dev.basalt.record.Header;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
@@ -22,7 +25,9 @@ import picocli.CommandLine.ParentCommand;
 
 /**
  * {@code basalt produce}: one record per line of stdin (like kafka-console-producer). With
- * {@code --key-separator}, the text before the first separator is the key. Stops at end of
+ * {@code --headers-delimiter}, the line starts with its headers; with {@code --key-separator},
+ * the text before the first separator is the key; {@code --null-marker} sends a null key,
+ * value (a tombstone) or header value. Stops at end of
  * input, after every record was acknowledged; the first failure ends the command with its
  * exit code. Thread-safety: one invocation per instance.
  */
@@ -33,6 +38,17 @@ final class ProduceCommand implements Callable<Integer> {
 
     @Option(names = "--key-separator", paramLabel = "S", description = "Split each line at the first S into key and value.")
     String keySeparator;
+
+    @Option(names = "--null-marker", paramLabel = "S",
+            description = "A key, value or header value that is exactly S is sent as null: a value of S is a tombstone"
+                    + " (consume prints a null as 'null', so --null-marker null reads its own output back).")
+    String nullMarker;
+
+    @Option(names = "--headers-delimiter", paramLabel = "S",
+            description = "Each line starts with its headers, ended by the first S: key=value pairs joined by commas, as"
+                    + " consume --print-headers prints them (an empty list: no headers), then the key (with --key-separator)"
+                    + " and the value.")
+    String headersDelimiter;
 
     @Option(names = "--acks", defaultValue = "all", description = "0, 1 or all (default: ${DEFAULT-VALUE}).")
     String acks;
@@ -74,6 +90,9 @@ final class ProduceCommand implements Callable<Integer> {
         }
         if (keySeparator != null && keySeparator.isEmpty()) {
             throw new BasaltCli.UsageException("--key-separator must not be empty (every key would be empty)");
+        }
+        if (headersDelimiter != null && headersDelimiter.isEmpty()) {
+            throw new BasaltCli.UsageException("--headers-delimiter must not be empty (every header list would be empty)");
         }
         overrides.put("delivery.timeout.ms", String.valueOf(deliveryTimeoutMs));
         // A request may take its whole timeout (30 s by default) before its batch can expire: a
@@ -122,19 +141,33 @@ final class ProduceCommand implements Callable<Integer> {
         try {
             while ((line = in.readLine()) != null && firstFailure.get() == null) {
                 lineNumber++;
-                String key = null;
-                String value = line;
-                if (keySeparator != null) {
-                    int at = line.indexOf(keySeparator);
+                String rest = line;
+                List<Header> headers = List.of();
+                if (headersDelimiter != null) {
+                    int at = rest.indexOf(headersDelimiter);
                     if (at < 0) {
-                        String shown = line.length() > LINE_SHOWN_CHARS_MAX ? line.substring(0, LINE_SHOWN_CHARS_MAX) + "..." : line;
-                        return "line " + lineNumber + " has no key separator '" + keySeparator + "'; stopped there, "
-                                + (lineNumber - 1) + " line(s) before it were sent: " + shown;
+                        return badLine(lineNumber, "has no headers delimiter '" + headersDelimiter + "'", line);
                     }
-                    key = line.substring(0, at);
-                    value = line.substring(at + keySeparator.length());
+                    List<Header> parsed = new ArrayList<>();
+                    String problem = parseHeaders(rest.substring(0, at), parsed);
+                    if (problem != null) {
+                        return badLine(lineNumber, problem, line);
+                    }
+                    headers = parsed;
+                    rest = rest.substring(at + headersDelimiter.length());
                 }
-                CompletableFuture<RecordMetadata> f = producer.send(new ProducerRecord<>(topic, partition, key, value));
+                String key = null;
+                String value = rest;
+                if (keySeparator != null) {
+                    int at = rest.indexOf(keySeparator);
+                    if (at < 0) {
+                        return badLine(lineNumber, "has no key separator '" + keySeparator + "'", line);
+                    }
+                    key = orNull(rest.substring(0, at));
+                    value = rest.substring(at + keySeparator.length());
+                }
+                value = orNull(value);
+                CompletableFuture<RecordMetadata> f = producer.send(new ProducerRecord<>(topic, partition, null, key, value, headers));
                 RecordTooLargeException refused = refusedAtOnce(f);
                 if (refused != null) {
                     // found probing: the error did not say which line, nor what had been sent before it
@@ -151,6 +184,36 @@ final class ProduceCommand implements Callable<Integer> {
             }
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read stdin: " + e.getMessage(), e);
+        }
+        return null;
+    }
+
+    private static String badLine(long lineNumber, String problem, String line) {
+        String shown = line.length() > LINE_SHOWN_CHARS_MAX ? line.substring(0, LINE_SHOWN_CHARS_MAX) + "..." : line;
+        return "line " + lineNumber + " " + problem + "; stopped there, " + (lineNumber - 1) + " line(s) before it were sent: "
+                + shown;
+    }
+
+    /** The text as sent: null if it is the null marker. */
+    private String orNull(String text) {
+        return text.equals(nullMarker) ? null : text;
+    }
+
+    /** Parses "k=v,k2=v2" into {@code out}; returns what is wrong with it, or null. */
+    private String parseHeaders(String text, List<Header> out) {
+        if (text.isEmpty()) {
+            return null;
+        }
+        for (String pair : text.split(",", -1)) {
+            int eq = pair.indexOf('=');
+            if (eq <= 0) {
+                return "has a header '" + pair + "' that is not key=value (headers: k=v pairs joined by commas)";
+            }
+            if (out.size() >= HEADERS_PER_LINE_MAX) {
+                return "has more than " + HEADERS_PER_LINE_MAX + " headers";
+            }
+            String v = orNull(pair.substring(eq + 1));
+            out.add(new Header(pair.substring(0, eq), v == null ? null : v.getBytes(StandardCharsets.UTF_8)));
         }
         return null;
     }
@@ -172,6 +235,9 @@ final class ProduceCommand implements Callable<Integer> {
     private RecordTooLargeException tooLarge;
     /** The line of the first send that failed in flight (0 while none did). */
     private final java.util.concurrent.atomic.AtomicLong firstFailedLine = new java.util.concurrent.atomic.AtomicLong();
+
+    /** Headers one line may carry. */
+    private static final int HEADERS_PER_LINE_MAX = 1000;
 
     /** How much of a malformed line the error shows. */
     private static final int LINE_SHOWN_CHARS_MAX = 200;

@@ -103,6 +103,44 @@ class BasaltCliTest {
     }
 
     @Test
+    void produce_nullMarker_sendsTombstonesAndNullKeys() {
+        cluster.createTopic("t", 1);
+        Result p = withInput("a:1\na:NULL\nNULL:v\nb:NULLx\n", "produce", "--topic", "t", "--key-separator", ":",
+                "--null-marker", "NULL", "--acks", "1");
+        assertEquals(0, p.code(), p.err());
+        List<dev.basalt.record.Record> rs = cluster.records("t", 0);
+        assertEquals(4, rs.size());
+        assertTrue(rs.get(1).isTombstone() && "a".equals(new String(rs.get(1).keyBytes(), StandardCharsets.UTF_8)),
+                "a value that is exactly the marker is a tombstone");
+        assertTrue(!rs.get(2).hasKey() && "v".equals(new String(rs.get(2).valueBytes(), StandardCharsets.UTF_8)), "a null key");
+        assertEquals("NULLx", new String(rs.get(3).valueBytes(), StandardCharsets.UTF_8), "only an exact match is null");
+        // What consume prints for a null ('null') reads back as null with --null-marker null.
+        Result c = run("consume", "--topic", "t", "--from-beginning", "--max-messages", "4", "--print-key");
+        assertEquals(List.of("a\t1", "a\tnull", "null\tv", "b\tNULLx"), c.out().lines().toList());
+    }
+
+    @Test
+    void produce_headersDelimiter_sendsEachLinesHeaders_andNamesAMalformedLine() {
+        cluster.createTopic("t", 1);
+        Result p = withInput("h1=x,h2=,h3=N|a:1\n|b:2\nh1=y|c:3\nnot-a-header|d:4\ne:5\n", "produce", "--topic", "t",
+                "--headers-delimiter", "|", "--key-separator", ":", "--null-marker", "N", "--acks", "1");
+        assertEquals(BasaltCli.USAGE, p.code(), p.err());
+        assertTrue(p.err().contains("line 4 has a header 'not-a-header' that is not key=value (headers: k=v pairs joined by"
+                + " commas); stopped there, 3 line(s) before it were sent"), p.err());
+        List<dev.basalt.record.Record> rs = cluster.records("t", 0);
+        assertEquals(3, rs.size(), "the lines before the bad one are stored, none after");
+        assertEquals(List.of(new dev.basalt.record.Header("h1", "x".getBytes(StandardCharsets.UTF_8)),
+                new dev.basalt.record.Header("h2", new byte[0]), new dev.basalt.record.Header("h3", null)), rs.get(0).headers());
+        assertEquals(List.of(), rs.get(1).headers());
+        Result c = run("consume", "--topic", "t", "--from-beginning", "--max-messages", "3", "--print-key", "--print-headers");
+        assertEquals(List.of("a\t1\th1=x,h2=,h3=", "b\t2\t", "c\t3\th1=y"), c.out().lines().toList());
+        Result noDelimiter = withInput("a:1\n", "produce", "--topic", "t", "--headers-delimiter", "|", "--key-separator", ":");
+        assertEquals(BasaltCli.USAGE, noDelimiter.code());
+        assertTrue(noDelimiter.err().contains("line 1 has no headers delimiter '|'"), noDelimiter.err());
+        assertEquals(BasaltCli.USAGE, run("produce", "--topic", "t", "--headers-delimiter", "").code());
+    }
+
+    @Test
     void produce_lineWithoutSeparator_sendsTheLinesBefore_andNamesTheLine() {
         cluster.createTopic("t", 1);
         Result p = withInput("a:1\nb:2\nno separator\nc:3\n", "produce", "--topic", "t", "--key-separator", ":", "--acks", "1");
