@@ -188,6 +188,12 @@ final class GroupsCommand implements Callable<Integer> {
         if (toOffset != null && toOffset < 0) {
             throw new BasaltCli.UsageException("--to-offset must be ≥ 0, not " + toOffset);
         }
+        int membersNow;
+        try {
+            membersNow = admin.describeGroup(group).members().size();
+        } catch (dev.basalt.client.GroupNotFoundException e) {
+            membersNow = -1;
+        }
         Map<TopicPartition, OffsetAndMetadata> plan = new LinkedHashMap<>();
         try (Consumer<byte[], byte[]> c = new Consumer<>(consumerCfg, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
             List<TopicPartition> tps = c.partitionsFor(topic);
@@ -240,6 +246,14 @@ final class GroupsCommand implements Callable<Integer> {
         plan.forEach((tp, o) -> root.out.printf("%-24s %-24s %-10d %d%n", group, tp.topic(), tp.partition(), o.offset()));
         if (!execute) {
             root.out.println("(dry run: add --execute to write these offsets)");
+            if (membersNow > 0) {
+                root.err.println("basalt: warning: group " + group + " has " + membersNow + " member(s) now: --execute is refused"
+                        + " while it has any (stop its consumers first)");
+            }
+        }
+        if (membersNow < 0) {
+            root.err.println("basalt: note: group " + group + " did not exist; " + (execute ? "it was created with these offsets"
+                    : "--execute creates it with these offsets") + " (its consumers start from them)");
         }
     }
 }

@@ -7,6 +7,7 @@ import dev.basalt.client.internal.HostPort;
 import dev.basalt.client.internal.MetadataManager;
 import dev.basalt.client.internal.Time;
 import dev.basalt.proto.v1.DeleteGroupsRequest;
+import dev.basalt.proto.v1.DeleteGroupsResponse;
 import dev.basalt.proto.v1.DescribeGroupsRequest;
 import dev.basalt.proto.v1.DescribeGroupsResponse;
 import dev.basalt.proto.v1.ErrorCode;
@@ -176,6 +177,9 @@ public final class GroupAdmin implements AutoCloseable {
         DescribeGroupsResponse.DescribedGroup g = atCoordinator(groupId, "describe group " + groupId, false,
                 st -> st.describeGroups(DescribeGroupsRequest.newBuilder().addGroupIds(groupId).build()).getGroups(0),
                 DescribeGroupsResponse.DescribedGroup::getErrorCode);
+        if (g.getErrorCode() == ErrorCode.GROUP_ID_NOT_FOUND) {
+            throw new GroupNotFoundException("group " + groupId + " does not exist");
+        }
         if (g.getErrorCode() != ErrorCode.NONE) {
             throw Errors.forCode(g.getErrorCode(), g.getErrorMessage(), "describe group " + groupId);
         }
@@ -235,14 +239,18 @@ public final class GroupAdmin implements AutoCloseable {
 
     /** Deletes a group without members and its offsets. */
     public void deleteGroup(String groupId) {
-        ErrorCode code = atCoordinator(groupId, "delete group " + groupId, true,
+        DeleteGroupsResponse.Result result = atCoordinator(groupId, "delete group " + groupId, true,
                 st -> st.deleteGroups(DeleteGroupsRequest.newBuilder().addGroupIds(groupId).build()),
-                r -> r.getResults(0).getErrorCode()).getResults(0).getErrorCode();
+                r -> r.getResults(0).getErrorCode()).getResults(0);
+        ErrorCode code = result.getErrorCode();
         if (code == ErrorCode.NON_EMPTY_GROUP) {
             throw new CommitFailedException("group " + groupId + " has members: stop its consumers before deleting it");
         }
+        if (code == ErrorCode.GROUP_ID_NOT_FOUND) {
+            throw new GroupNotFoundException("group " + groupId + " does not exist: nothing deleted");
+        }
         if (code != ErrorCode.NONE) {
-            throw Errors.forCode(code, "", "delete group " + groupId);
+            throw Errors.forCode(code, result.getErrorMessage(), "delete group " + groupId);
         }
     }
 

@@ -127,6 +127,9 @@ class GroupsCliE2ETest {
             assertEquals(1, refused.exitCode(), refused.err());
             assertEquals("", refused.out(), "nothing printed as if written");
             assertTrue(refused.err().contains("has members"), refused.err());
+            // A dry run says so (it used to print the plan as if it could be carried out).
+            CliE2ETest.Result dry = ok(null, "groups", "--reset-offsets", "--group", "g9", "--topic", "kill9", "--to-earliest");
+            assertTrue(dry.err().contains("group g9 has 1 member(s) now: --execute is refused while it has any"), dry.err());
             Thread.sleep(1_500); // a few commit intervals
         } finally {
             member.destroyForcibly().waitFor(); // SIGKILL: no exit commit
@@ -207,5 +210,20 @@ class GroupsCliE2ETest {
 
         ok(null, "groups", "--delete", "--group", "cg");
         assertTrue(ok(null, "groups", "--list").out().lines().noneMatch("cg"::equals));
+        // An unknown group is named as such (found probing: a bare GROUP_ID_NOT_FOUND, or "describe group").
+        CliE2ETest.Result again = CliE2ETest.cli(null, "groups", "--delete", "--group", "cg");
+        assertEquals(1, again.exitCode(), again.err());
+        assertTrue(again.err().contains("group cg does not exist: nothing deleted"), again.err());
+        CliE2ETest.Result lag = CliE2ETest.cli(null, "lag", "--group", "cg");
+        assertEquals(1, lag.exitCode(), lag.err());
+        assertTrue(lag.err().contains("group cg does not exist") && !lag.err().contains("describe group"), lag.err());
+        // Resetting an unknown group's offsets creates it (to start its consumers there), and says so.
+        CliE2ETest.Result plan = ok(null, "groups", "--reset-offsets", "--group", "fresh", "--topic", "gt", "--to-offset", "6");
+        assertTrue(plan.err().contains("group fresh did not exist; --execute creates it with these offsets"), plan.err());
+        assertEquals(1, CliE2ETest.cli(null, "groups", "--describe", "--group", "fresh").exitCode(), "a dry run creates nothing");
+        CliE2ETest.Result made = ok(null, "groups", "--reset-offsets", "--group", "fresh", "--topic", "gt", "--to-offset", "6",
+                "--execute");
+        assertTrue(made.err().contains("group fresh did not exist; it was created with these offsets"), made.err());
+        assertEquals(6, column(ok(null, "groups", "--describe", "--group", "fresh").out(), "CURRENT-OFFSET", "fresh "));
     }
 }

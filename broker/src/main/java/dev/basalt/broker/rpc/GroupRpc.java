@@ -301,7 +301,13 @@ public final class GroupRpc extends GroupServiceGrpc.GroupServiceImplBase {
             all.add(coordinator.write(id, g -> g.deleteGroup(id, coordinator.nowMs())).handle((code, e) -> {
                 DeleteGroupsResponse.Result.Builder r = DeleteGroupsResponse.Result.newBuilder().setGroupId(id);
                 if (e == null) {
-                    return r.setErrorCode(code(code)).build();
+                    ErrorCode answer = code(code);
+                    if (answer == ErrorCode.GROUP_ID_NOT_FOUND) {
+                        r.setErrorMessage("group " + id + " does not exist");
+                    } else if (answer == ErrorCode.NON_EMPTY_GROUP) {
+                        r.setErrorMessage("group " + id + " has members");
+                    }
+                    return r.setErrorCode(answer).build();
                 }
                 Failure f = failure(e);
                 return r.setErrorCode(f == null ? ErrorCode.UNKNOWN_SERVER_ERROR : f.code())

@@ -182,6 +182,9 @@ class GroupCoordinatorNodeTest {
         assertEquals(ErrorCode.NONE, groups().deleteGroups(DeleteGroupsRequest.newBuilder().addGroupIds("g").build())
                 .getResults(0).getErrorCode());
         assertEquals(0, groups().offsetFetch(OffsetFetchRequest.newBuilder().setGroupId("g").build()).getPartitionsCount());
+        var gone = groups().deleteGroups(DeleteGroupsRequest.newBuilder().addGroupIds("g").build()).getResults(0);
+        assertEquals(ErrorCode.GROUP_ID_NOT_FOUND, gone.getErrorCode());
+        assertEquals("group g does not exist", gone.getErrorMessage(), "any client can say what went wrong");
     }
 
     private void produce(int partition, int records) {
