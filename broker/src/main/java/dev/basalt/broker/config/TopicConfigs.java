@@ -34,7 +34,7 @@ public final class TopicConfigs {
         k.put(LogConfig.RETENTION_BYTES, new String[] {"LONG", "Delete old segments beyond this size per partition (-1 = no limit)"});
         k.put(LogConfig.SEGMENT_BYTES, new String[] {"INT", "Roll a new segment at this size"});
         k.put(LogConfig.SEGMENT_MS, new String[] {"LONG", "Roll a new segment after this long"});
-        k.put(LogConfig.DELETE_RETENTION_MS, new String[] {"LONG", "Keep tombstones of compacted topics this long"});
+        k.put(LogConfig.DELETE_RETENTION_MS, new String[] {"LONG", "Keep a tombstone of a compacted topic this long after compaction first meets it"});
         k.put(LogConfig.MIN_COMPACTION_LAG_MS, new String[] {"LONG", "Never compact records younger than this"});
         k.put(LogConfig.MAX_MESSAGE_BYTES, new String[] {"INT", "Largest record batch accepted"});
         k.put(LogConfig.INDEX_INTERVAL_BYTES, new String[] {"INT", "Bytes between offset-index entries"});

@@ -293,7 +293,7 @@ public final class ClusterHttpApi {
     }
 
     private HttpAdminServer.Reply configs(ConfigResource.Type type, String name) {
-        DescribeConfigsResponse r = admin.describeConfigs(DescribeConfigsRequest.newBuilder()
+        DescribeConfigsResponse r = admin.describeConfigs(DescribeConfigsRequest.newBuilder().setIncludeDocumentation(true)
                 .addResources(DescribeConfigsRequest.Query.newBuilder()
                         .setResource(ConfigResource.newBuilder().setType(type).setName(name))).build());
         if (r.getErrorCode() != ErrorCode.NONE) {

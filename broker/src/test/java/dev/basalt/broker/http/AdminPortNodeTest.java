@@ -492,6 +492,7 @@ class AdminPortNodeTest {
         assertEquals(1, json("/v1/brokers/1", 200).getAsJsonObject("node").get("id").getAsInt());
         var brokerConfigs = json("/v1/brokers/1/configs", 200).getAsJsonArray("entries");
         assertTrue(brokerConfigs.size() > 0, "broker configs");
+        brokerConfigs.forEach(e -> assertTrue(!e.getAsJsonObject().get("documentation").getAsString().isEmpty(), e.toString()));
         // Found probing a cluster: the token came back in clear over the unauthenticated gRPC port,
         // and a source was decided by comparing the value with the default.
         Map<String, com.google.gson.JsonObject> byName = new java.util.HashMap<>();
@@ -554,6 +555,7 @@ class AdminPortNodeTest {
             if (e.getAsJsonObject().get("name").getAsString().equals("retention.ms")) {
                 assertEquals("DEFAULT_CONFIG", e.getAsJsonObject().get("source").getAsString(), "nobody set it: " + e);
             }
+            assertTrue(!e.getAsJsonObject().get("documentation").getAsString().isEmpty(), "every key says what it is: " + e);
         });
         assertError("/v1/topics/nope", 404, "UNKNOWN_TOPIC");
         assertError("/v1/topics/nope/configs", 404, "UNKNOWN_TOPIC");
