@@ -55,6 +55,9 @@ public final class DevCluster {
             Waits until every node answers /ready, prints the bootstrap string and admin URLs, and stops
             every node it started (SIGTERM, then SIGKILL after --stop-timeout-s) on Ctrl-C or SIGTERM.
             Starting again with the same DIR restarts the same cluster with its data.
+            While it runs, `touch DIR/node-K/restart` restarts node K (SIGTERM, then started again, its
+            log appended); a node that exited or was killed (kill -9 $(cat DIR/node-K/pid)) comes back
+            the same way.
 
               --nodes N            nodes to start, 1..9 (default 3)
               --controllers C      how many of them are controllers (default N: every node combined
@@ -324,7 +327,7 @@ public final class DevCluster {
         }
         out.println("bootstrap: " + plan.bootstrap());
         out.println("Try:  bin/basalt -b " + plan.bootstrap() + " cluster");
-        out.println("Ctrl-C stops every node.");
+        out.println("Ctrl-C stops every node; touch " + plan.dir() + "/node-K/restart restarts node K.");
         out.flush();
         return watch();
     }
