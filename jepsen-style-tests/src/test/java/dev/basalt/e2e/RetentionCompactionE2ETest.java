@@ -30,7 +30,7 @@ import org.junit.jupiter.api.io.TempDir;
  * Retention and compaction seen through fetch, on a real broker whose background passes run every
  * 200 ms: a topic with tiny segments and 1 s retention loses its old segments (the log start
  * offset moves, old offsets are out of range), and a compacted topic keeps the latest value per
- * key with original offsets, tombstones removed after delete.retention.ms.
+ * key with original offsets, tombstones removed delete.retention.ms after the first pass that kept them.
  *
  * <p>Reproduce: {@code ./mvnw -B -ntp verify -pl jepsen-style-tests -am
  * -Dtest=RetentionCompactionE2ETest -Dsurefire.failIfNoSpecifiedTests=false}.
@@ -172,5 +172,48 @@ class RetentionCompactionE2ETest {
             }
         }
         assertEquals(latest, lastSeen, "replaying the compacted log gives the latest value per key");
+    }
+
+    /**
+     * A tombstone whose producer's clock is a month behind: it used to be removed at the first
+     * pass (its timestamp was "older than delete.retention.ms"), so a consumer reading the topic
+     * then could never learn that the key was deleted. It lives delete.retention.ms after the pass
+     * that first kept it.
+     */
+    @Test
+    void aTombstoneWithAMonthOldTimestamp_outlivesTheFirstPass_thenGoes() throws Exception {
+        create("skewed", Map.of("cleanup.policy", "compact", "segment.bytes", "1024", "delete.retention.ms", "8000",
+                "min.compaction.lag.ms", "0"));
+        long monthAgo = System.currentTimeMillis() - 30L * 24 * 3600 * 1000;
+        try (Producer<String, String> p = new Producer<>(producerConfig(), new StringSerializer(), new StringSerializer())) {
+            p.send(new ProducerRecord<>("skewed", 0, "gone", "alive")).get(30, TimeUnit.SECONDS);
+            p.send(new ProducerRecord<>("skewed", 0, monthAgo, "gone", null, List.of())).get(30, TimeUnit.SECONDS);
+        }
+        List<String[]> filler = new ArrayList<>();
+        for (int i = 0; i < 30; i++) {
+            filler.add(new String[] {"filler", "f" + i + "-" + "z".repeat(40)});
+        }
+        produce("skewed", filler); // rolls segments: the first two records become cleanable
+        // The first pass removes the superseded value at offset 0 and keeps the tombstone.
+        long deadline = System.nanoTime() + WAIT.toNanos();
+        List<ConsumerRecord<String, String>> seen = readFromStart("skewed");
+        while (!seen.isEmpty() && seen.get(0).offset() == 0 && System.nanoTime() < deadline) {
+            Thread.sleep(100);
+            seen = readFromStart("skewed");
+        }
+        assertTrue(seen.isEmpty() || seen.get(0).offset() > 0, "compaction never ran");
+        ConsumerRecord<String, String> first = seen.get(0);
+        assertEquals(1, first.offset(), "the tombstone outlived the pass that removed the value it deletes: " + first);
+        assertEquals("gone", first.key());
+        assertEquals(null, first.value());
+        assertEquals(monthAgo, first.timestamp(), "its timestamp reads back unchanged");
+        // delete.retention.ms after that pass, a later pass removes it.
+        deadline = System.nanoTime() + WAIT.toNanos();
+        while (seen.get(0).offset() == 1 && System.nanoTime() < deadline) {
+            Thread.sleep(300);
+            seen = readFromStart("skewed");
+        }
+        assertTrue(seen.get(0).offset() > 1, "the tombstone was never removed: " + seen.get(0));
+        assertTrue(seen.stream().noneMatch(r -> "gone".equals(r.key())), seen.toString());
     }
 }
