@@ -267,8 +267,13 @@ public final class Partition {
             return AppendOutcome.failed(ErrorCode.NOT_LEADER, "broker " + localBrokerId + " is not the leader of " + tp);
         }
         if (acks == -1 && !leader.hasMinIsr()) {
-            return AppendOutcome.failed(ErrorCode.NOT_ENOUGH_REPLICAS, "ISR " + leader.isr() + " is smaller than min.insync.replicas="
-                    + leader.minInsyncReplicas());
+            String why = "ISR " + leader.isr() + " is smaller than min.insync.replicas=" + leader.minInsyncReplicas();
+            if (leader.replicas().size() < leader.minInsyncReplicas()) {
+                // no ISR can ever be large enough: say so, or the producer retries a hopeless write
+                why += ", which is more than the partition's " + leader.replicas().size() + " replicas: acks=all cannot succeed"
+                        + " until min.insync.replicas is lowered or replicas are added";
+            }
+            return AppendOutcome.failed(ErrorCode.NOT_ENOUGH_REPLICAS, why);
         }
         AppendInfo info = log.appendAsLeader(payload, leader.leaderEpoch());
         boolean moved = leader.updateLeaderLog(log.logEndOffset(), Math.min(log.recoveryPoint(), log.logEndOffset()));

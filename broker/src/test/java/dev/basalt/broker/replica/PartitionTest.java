@@ -136,6 +136,14 @@ class PartitionTest {
         assertEquals(ErrorCode.NOT_ENOUGH_REPLICAS, p.appendAsLeader(batch(), -1).error());
         assertEquals(0, p.log().logEndOffset(), "nothing appended");
         assertEquals(ErrorCode.NONE, p.appendAsLeader(batch(), 1).error(), "acks=1 does not need min ISR");
+        Partition.AppendOutcome shrunk = p.appendAsLeader(batch(), -1);
+        assertFalse(shrunk.message().contains("cannot succeed"), "replicas may rejoin: " + shrunk.message());
+        // min.insync.replicas above the replica count: no ISR can ever satisfy it, and the answer says so.
+        p.update(new Partition.State(1, 2, 2, List.of(1, 2), List.of(1, 2), 3, false), LogConfig.DEFAULT, 0);
+        Partition.AppendOutcome hopeless = p.appendAsLeader(batch(), -1);
+        assertEquals(ErrorCode.NOT_ENOUGH_REPLICAS, hopeless.error());
+        assertTrue(hopeless.message().contains("min.insync.replicas=3, which is more than the partition's 2 replicas: acks=all"
+                + " cannot succeed"), hopeless.message());
     }
 
     @Test
