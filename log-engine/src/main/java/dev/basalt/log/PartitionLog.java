@@ -1304,6 +1304,9 @@ public final class PartitionLog {
             } catch (IOException e) {
                 deleteQuietly(cleaned);
                 throw new LogStorageException("compaction of " + tp + " failed; the original segment is intact", cleaned, e);
+            } catch (RuntimeException e) {
+                deleteQuietly(cleaned); // no half-written copy left behind
+                throw e;
             }
             if (newSize < 0) {
                 continue; // nothing to remove

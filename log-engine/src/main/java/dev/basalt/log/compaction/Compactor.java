@@ -6,7 +6,7 @@ import dev.basalt.log.segment.SegmentFile;
 import dev.basalt.record.Batches;
 import dev.basalt.record.Record;
 import dev.basalt.record.RecordBatch;
-import dev.basalt.record.RecordBatchBuilder;
+import dev.basalt.record.Varint;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
@@ -91,20 +91,25 @@ public final class Compactor {
         if (!changesAnything(data, map, nowMs)) {
             return -1;
         }
-        int written = 0;
+        long written = 0;
         try (SegmentFile f = files.open(out, true, true)) {
             f.truncate(0);
             for (RecordBatch b : Batches.iterate(data)) {
                 ByteBuffer kept = compactBatch(b, map, nowMs, deleteRetentionMs);
                 if (kept != null) {
                     int n = kept.remaining();
+                    if (written + n > Integer.MAX_VALUE) {
+                        // setting horizons re-encodes timestamp deltas, which can grow a segment
+                        throw new IOException("the compacted copy of " + segment.path() + " would pass 2 GiB (a segment of"
+                                + " tiny tombstones near that size); lower segment.bytes");
+                    }
                     f.writeFully(kept, written);
                     written += n;
                 }
             }
             f.force();
         }
-        return written;
+        return (int) written;
     }
 
     private static boolean changesAnything(ByteBuffer data, OffsetMap map, long nowMs) {
@@ -157,49 +162,68 @@ public final class Compactor {
      * The batch with only its surviving records (and its delete horizon set if a tombstone
      * survives and it had none), or the batch itself if nothing changes, or null if no record
      * survives.
+     *
+     * <p>The copy is byte for byte: the header keeps every field (base offset, epoch, last offset
+     * delta, max timestamp, producer fields, attributes, plus the horizon bit), and each kept
+     * record keeps its bytes from the offset delta on (key, value and headers exactly as the
+     * producer wrote them, even a header key that is not valid UTF-8); only its length and, when
+     * the horizon is set, its timestamp delta (now relative to the horizon, so its timestamp is
+     * unchanged) are written anew. Then the CRC is sealed again.
      */
     static ByteBuffer compactBatch(RecordBatch b, OffsetMap map, long nowMs, long deleteRetentionMs) {
         if (b.isControl()) {
             return b.buffer();
         }
+        int recordCount = b.recordCount();
+        boolean[] keep = new boolean[recordCount];
         int kept = 0;
         boolean keptTombstone = false;
+        int i = 0;
         for (Record r : b.records()) {
             if (keep(b, r, map, nowMs)) {
+                keep[i] = true;
                 kept++;
                 keptTombstone |= isTombstone(r);
             }
+            i++;
         }
         boolean setHorizon = keptTombstone && !b.hasDeleteHorizon();
-        if (kept == b.recordCount() && !setHorizon) {
+        if (kept == recordCount && !setHorizon) {
             return b.buffer();
         }
         if (kept == 0) {
             return null;
         }
-        short attributes = setHorizon ? (short) (b.attributes() | RecordBatch.DELETE_HORIZON_MASK) : b.attributes();
-        // Timestamp deltas are relative to the horizon once it is set; each may grow to a 10-byte
-        // varlong, and its record's length varint by a byte.
-        long timestampBase = setHorizon ? deleteHorizonMs(nowMs, deleteRetentionMs) : b.firstTimestamp();
-        ByteBuffer buf = ByteBuffer.allocate(b.sizeInBytes() + (setHorizon ? kept * (VARLONG_SIZE_MAX_BYTES + 1) : 0));
-        RecordBatchBuilder builder = new RecordBatchBuilder(buf, timestampBase)
-                .baseOffset(b.baseOffset())
-                .partitionLeaderEpoch(b.partitionLeaderEpoch())
-                .producer(b.producerId(), b.producerEpoch(), b.baseSequence())
-                .timestampType(b.timestampType());
-        for (Record r : b.records()) {
-            if (keep(b, r, map, nowMs)
-                    && !builder.appendWithOffset(r.offset(), r.timestamp(), r.keyBytes(), r.valueBytes(), r.headers())) {
-                throw new IllegalStateException("compacted copy of " + b + " outgrew its buffer of " + buf.capacity() + " bytes");
+        long oldBase = b.firstTimestamp();
+        long newBase = setHorizon ? deleteHorizonMs(nowMs, deleteRetentionMs) : oldBase;
+        // A timestamp delta may grow to a 10-byte varlong, and its record's length varint by a byte.
+        ByteBuffer out = ByteBuffer.allocate(b.sizeInBytes() + (setHorizon ? kept * (VARLONG_SIZE_MAX_BYTES + 1) : 0));
+        ByteBuffer in = b.buffer();
+        out.put(in.duplicate().limit(RecordBatch.RECORDS_OFFSET));
+        in.position(RecordBatch.RECORDS_OFFSET);
+        for (i = 0; i < recordCount; i++) {
+            int length = Varint.readInt(in);
+            int end = in.position() + length;
+            byte attributes = in.get();
+            long timestampDelta = Varint.readLong(in);
+            int restPos = in.position();
+            in.position(end);
+            if (!keep[i]) {
+                continue;
             }
+            long newDelta = oldBase + timestampDelta - newBase; // wraps like the reader's addition: exact
+            int restLen = end - restPos;
+            Varint.writeInt(1 + Varint.sizeOfLong(newDelta) + restLen, out);
+            out.put(attributes);
+            Varint.writeLong(newDelta, out);
+            out.put(in.duplicate().position(restPos).limit(end));
         }
-        ByteBuffer out = builder.build().buffer();
-        // Keep the original attributes (plus the horizon bit), last offset delta and max timestamp
-        // so the batch still spans the same offsets (the next batch starts where it always did);
-        // then re-seal the CRC.
-        out.putShort(RecordBatch.ATTRIBUTES_OFFSET, attributes);
-        out.putInt(RecordBatch.LAST_OFFSET_DELTA_OFFSET, b.lastOffsetDelta());
-        out.putLong(RecordBatch.MAX_TIMESTAMP_OFFSET, b.maxTimestamp());
+        out.flip();
+        out.putInt(RecordBatch.LENGTH_OFFSET, out.limit() - RecordBatch.LOG_OVERHEAD_BYTES);
+        out.putShort(RecordBatch.ATTRIBUTES_OFFSET,
+                setHorizon ? (short) (b.attributes() | RecordBatch.DELETE_HORIZON_MASK) : b.attributes());
+        out.putLong(RecordBatch.FIRST_TIMESTAMP_OFFSET, newBase);
+        out.putInt(RecordBatch.RECORD_COUNT_OFFSET, kept);
         CRC32C crc = new CRC32C();
         crc.update(out.duplicate().position(RecordBatch.ATTRIBUTES_OFFSET));
         out.putInt(RecordBatch.CRC_OFFSET, (int) crc.getValue());
