@@ -193,6 +193,10 @@ final class GroupsCommand implements Callable<Integer> {
             membersNow = admin.describeGroup(group).members().size();
         } catch (dev.basalt.client.GroupNotFoundException e) {
             membersNow = -1;
+        } catch (dev.basalt.client.BasaltException e) {
+            // only for the warnings: the plan does not need it, and --execute is checked by the coordinator
+            membersNow = 0;
+            root.err.println("basalt: warning: could not check group " + group + "'s members: " + e.getMessage());
         }
         Map<TopicPartition, OffsetAndMetadata> plan = new LinkedHashMap<>();
         try (Consumer<byte[], byte[]> c = new Consumer<>(consumerCfg, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {

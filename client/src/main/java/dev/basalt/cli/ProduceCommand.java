@@ -41,13 +41,13 @@ final class ProduceCommand implements Callable<Integer> {
 
     @Option(names = "--null-marker", paramLabel = "S",
             description = "A key, value or header value that is exactly S is sent as null: a value of S is a tombstone"
-                    + " (consume prints a null as 'null', so --null-marker null reads its own output back).")
+                    + " (consume prints a null key or value as 'null', so --null-marker null reads those back).")
     String nullMarker;
 
     @Option(names = "--headers-delimiter", paramLabel = "S",
-            description = "Each line starts with its headers, ended by the first S: key=value pairs joined by commas, as"
-                    + " consume --print-headers prints them (an empty list: no headers), then the key (with --key-separator)"
-                    + " and the value.")
+            description = "Each line starts with its headers, ended by the first S: key=value pairs joined by commas (the"
+                    + " form consume --print-headers prints after the value; an empty list: no headers; a header value cannot"
+                    + " contain a comma), then the key (with --key-separator) and the value.")
     String headersDelimiter;
 
     @Option(names = "--acks", defaultValue = "all", description = "0, 1 or all (default: ${DEFAULT-VALUE}).")

@@ -93,7 +93,7 @@ public final class MetadataManager {
             }
             cluster = updated;
         }
-        listeners.forEach(Runnable::run);
+        tellListeners();
         return true;
     }
 
@@ -201,6 +201,17 @@ public final class MetadataManager {
         }
     }
 
+    /** Runs every listener; one that throws is logged and does not stop the others or the refresh that follows. */
+    private void tellListeners() {
+        for (Runnable l : listeners) {
+            try {
+                l.run();
+            } catch (RuntimeException e) {
+                org.slf4j.LoggerFactory.getLogger(MetadataManager.class).warn("a metadata listener failed", e);
+            }
+        }
+    }
+
     /**
      * A refresh whose request is sent after this call: a new one, or, while one is running (its
      * answer may predate what the caller needs to see, such as partitions just added), the one
@@ -246,7 +257,7 @@ public final class MetadataManager {
         }
         if (result != null) {
             f.complete(result);
-            listeners.forEach(Runnable::run);
+            tellListeners();
         } else {
             f.completeExceptionally(error);
         }
