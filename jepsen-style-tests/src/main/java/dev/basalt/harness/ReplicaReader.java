@@ -82,6 +82,29 @@ public final class ReplicaReader {
         return new ReplicaRecords(node.nodeId(), hw, out.stream().filter(r -> r.offset() < hw).toList());
     }
 
+    /** One record with its key and value as stored (null when null), and its timestamp. */
+    public record KeyedRecord(long offset, String key, String value, long timestamp) {
+    }
+
+    /**
+     * The records {@code node} holds of {@code topic}-{@code partition} below its high watermark,
+     * with keys, null values (tombstones) and timestamps: what a compacted log is checked against.
+     */
+    public static List<KeyedRecord> readKeyedRecords(NodeProcess node, String topic, int partition) {
+        List<KeyedRecord> out = new ArrayList<>();
+        ReplicaLog log = scan(node.nodeId(), node.host(), node.clientPort(), node.config().getOrDefault("broker.rack", ""), topic,
+                partition, b -> {
+                    for (dev.basalt.record.Record r : b.records()) {
+                        byte[] k = r.keyBytes();
+                        byte[] v = r.valueBytes();
+                        out.add(new KeyedRecord(r.offset(), k == null ? null : new String(k, java.nio.charset.StandardCharsets.UTF_8),
+                                v == null ? null : new String(v, java.nio.charset.StandardCharsets.UTF_8), r.timestamp()));
+                    }
+                });
+        long hw = log.highWatermark();
+        return out.stream().filter(r -> r.offset() < hw).toList();
+    }
+
     private static ReplicaLog scan(int nodeId, String host, int port, String rack, String topic, int partition,
                                    java.util.function.Consumer<RecordBatch> onBatch) {
         ManagedChannel channel = NettyChannelBuilder.forAddress(host, port).usePlaintext().maxInboundMessageSize(MAX_BYTES * 2)
