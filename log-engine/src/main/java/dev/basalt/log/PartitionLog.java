@@ -1251,6 +1251,24 @@ public final class PartitionLog {
 
     // ------------------------------------------------------------------ compaction
 
+    /** Compaction removes tombstones only below this offset; see {@link #tombstoneBoundOffset(long)}. */
+    private volatile long tombstoneBoundOffset = Long.MAX_VALUE;
+
+    /**
+     * Where every replica of this partition holds the log: compaction removes a tombstone only
+     * below {@code offset}, so a replica that was away (down, cut off, or not yet caught up) still
+     * finds every deletion after its log end when it fetches, instead of keeping the deleted value
+     * for good. The replication layer sets it (0 until it knows; a replica's leader tells it);
+     * a log used alone keeps the default, Long.MAX_VALUE (no bound).
+     */
+    public void tombstoneBoundOffset(long offset) {
+        tombstoneBoundOffset = Math.max(0, offset);
+    }
+
+    public long tombstoneBoundOffset() {
+        return tombstoneBoundOffset;
+    }
+
     /**
      * One compaction pass over the sealed segments below the high watermark (cleanup.policy
      * compact): keeps the latest record per key, drops tombstones delete.retention.ms after the
@@ -1300,7 +1318,7 @@ public final class PartitionLog {
             Path cleaned = s.path().resolveSibling(Segment.fileName(s.baseOffset()).replace(Segment.SUFFIX, Segment.CLEANED_SUFFIX));
             int newSize;
             try {
-                newSize = Compactor.rewrite(s, latest, nowMs, cfg.deleteRetentionMs(), files, cleaned);
+                newSize = Compactor.rewrite(s, latest, nowMs, cfg.deleteRetentionMs(), tombstoneBoundOffset, files, cleaned);
             } catch (IOException e) {
                 deleteQuietly(cleaned);
                 throw new LogStorageException("compaction of " + tp + " failed; the original segment is intact", cleaned, e);

@@ -217,6 +217,31 @@ class RetentionAndCompactionTest {
     }
 
     @Test
+    void compaction_keepsATombstoneNotYetHeldByEveryReplica_pastItsHorizon() {
+        LogConfig cfg = base.withOverrides(Map.of(LogConfig.CLEANUP_POLICY, "compact", LogConfig.DELETE_RETENTION_MS, "1000"));
+        PartitionLog log = manager.getOrCreate(TP, cfg);
+        log.tombstoneBoundOffset(0); // as a replica starts: nothing known to be held by the others
+        long now = clock.millis();
+        log.appendAsLeader(TestBatches.batch(List.of(new Rec(now, "a", "1"))), 1);
+        log.appendAsLeader(TestBatches.batch(List.of(new Rec(now, "a", null))), 1);
+        log.appendAsLeader(TestBatches.batch(List.of(new Rec(now, "b", "1"))), 1);
+        log.roll();
+        log.updateHighWatermark(log.logEndOffset());
+        assertTrue(manager.compactOnce(TP, now) > 0);
+        List<Stored> withTombstone = List.of(new Stored(1, now, "a", null), new Stored(2, now, "b", "1"));
+        assertEquals(withTombstone, LogTestSupport.readAll(log, 0), "the superseded value goes at once");
+        clock.advance(5_000);
+        manager.compactOnce(TP, clock.millis());
+        assertEquals(withTombstone, LogTestSupport.readAll(log, 0), "past its horizon, but a replica may not have it yet");
+        log.tombstoneBoundOffset(1); // every replica holds offset 0 only
+        manager.compactOnce(TP, clock.millis());
+        assertEquals(withTombstone, LogTestSupport.readAll(log, 0));
+        log.tombstoneBoundOffset(2); // every replica holds the tombstone
+        assertTrue(manager.compactOnce(TP, clock.millis()) > 0);
+        assertEquals(List.of(new Stored(2, now, "b", "1")), LogTestSupport.readAll(log, 0));
+    }
+
+    @Test
     void compaction_horizonSaturates_andAnUnstampedTombstoneAloneIsReasonEnoughToRewrite() {
         LogConfig cfg = base.withOverrides(Map.of(LogConfig.CLEANUP_POLICY, "compact",
                 LogConfig.DELETE_RETENTION_MS, Long.toString(Long.MAX_VALUE)));

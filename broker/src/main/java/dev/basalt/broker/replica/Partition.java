@@ -90,9 +90,9 @@ public final class Partition {
      * @param isrChange   an ISR change this fetch made due (e.g. the follower caught up), to send
      */
     public record FollowerRead(ErrorCode error, String message, FetchSlice slice, long highWatermark, long logStartOffset,
-                               long logEndOffset, boolean hwMoved, Optional<IsrChange> isrChange) {
+                               long logEndOffset, boolean hwMoved, Optional<IsrChange> isrChange, long allReplicasOffset) {
         static FollowerRead failed(ErrorCode error, String message, long hw, long logStart, long logEnd) {
-            return new FollowerRead(error, message, null, hw, logStart, logEnd, false, Optional.empty());
+            return new FollowerRead(error, message, null, hw, logStart, logEnd, false, Optional.empty(), 0);
         }
     }
 
@@ -108,6 +108,11 @@ public final class Partition {
         this.log = log;
         this.state = new State(PartitionRegistration.NO_LEADER, -1, -1, List.of(localBrokerId), List.of(), 1, true);
         this.leaderEpochSnapshot = -1;
+        // No tombstone is removed until a leader (this broker, or the one it follows) knows that
+        // every replica holds it. (Tests of counters alone pass no log.)
+        if (log != null) {
+            log.tombstoneBoundOffset(0);
+        }
     }
 
     public TopicPartition topicPartition() {
@@ -229,6 +234,9 @@ public final class Partition {
             }
             isLeaderSnapshot = true;
         } else {
+            if (leader != null || newEpoch) {
+                log.tombstoneBoundOffset(0); // until the new leader says where every replica is
+            }
             leader = null;
             isLeaderSnapshot = false;
             if (!newEpoch && prev.leaderId() == next.leaderId()) {
@@ -255,6 +263,7 @@ public final class Partition {
         if (leader.updateLeaderLog(leo, flushed)) {
             log.updateHighWatermark(leader.highWatermark());
         }
+        log.tombstoneBoundOffset(leader.allReplicasOffset());
     }
 
     /**
@@ -280,6 +289,7 @@ public final class Partition {
         if (moved) {
             log.updateHighWatermark(leader.highWatermark());
         }
+        log.tombstoneBoundOffset(leader.allReplicasOffset()); // moves with the leader's end only without followers
         return new AppendOutcome(ErrorCode.NONE, "", info, leader.leaderEpoch(), moved);
     }
 
@@ -328,6 +338,7 @@ public final class Partition {
                                         long nowMs) {
         boolean moved;
         Optional<IsrChange> change;
+        long allReplicas;
         synchronized (this) {
             long hw = log.highWatermark();
             if (leader == null) {
@@ -355,6 +366,8 @@ public final class Partition {
             if (moved) {
                 log.updateHighWatermark(leader.highWatermark());
             }
+            allReplicas = leader.allReplicasOffset();
+            log.tombstoneBoundOffset(allReplicas);
             // Expansions only (no lag judged here); joiners of a failed expansion are left to the
             // periodic check, which alone judges whether to retry them or fence them off.
             change = nowMs >= isrRetryNotBeforeMs && leader.unresolvedJoiners().isEmpty()
@@ -362,7 +375,7 @@ public final class Partition {
         }
         FetchSlice slice = log.read(fetchOffset, Math.max(1, maxBytes), Long.MAX_VALUE);
         return new FollowerRead(ErrorCode.NONE, "", slice, log.highWatermark(), slice.logStartOffset(), slice.logEndOffset(),
-                moved, change);
+                moved, change, allReplicas);
     }
 
     /**
@@ -457,11 +470,21 @@ public final class Partition {
      * (bounded by our log end). Returns null, appending nothing, if the role moved on meanwhile.
      */
     public synchronized AppendInfo appendAsFollower(ByteBuffer records, int leaderEpoch, long leaderHighWatermark) {
+        return appendAsFollower(records, leaderEpoch, leaderHighWatermark, 0);
+    }
+
+    /**
+     * As {@link #appendAsFollower(ByteBuffer, int, long)}, and takes where the leader says every
+     * replica holds the log: this replica's compaction removes tombstones only below it.
+     */
+    public synchronized AppendInfo appendAsFollower(ByteBuffer records, int leaderEpoch, long leaderHighWatermark,
+                                                   long allReplicasOffset) {
         if (leader != null || state.leaderEpoch() != leaderEpoch) {
             return null;
         }
         AppendInfo info = records.hasRemaining() ? log.appendAsFollower(records) : null;
         updateFollowerHighWatermark(leaderHighWatermark);
+        log.tombstoneBoundOffset(allReplicasOffset);
         return info;
     }
 

@@ -9,6 +9,7 @@ import dev.basalt.client.Producer;
 import dev.basalt.client.ProducerRecord;
 import dev.basalt.client.RecordMetadata;
 import dev.basalt.client.serialization.StringSerializer;
+import dev.basalt.harness.Cluster;
 import dev.basalt.harness.ReplicaReader;
 import dev.basalt.harness.ReplicaReader.KeyedRecord;
 import java.time.Duration;
@@ -40,7 +41,7 @@ import org.junit.jupiter.api.Timeout;
  * -Dtest=CompactedTopicLeaderKillE2ETest -Dsurefire.failIfNoSpecifiedTests=false}; on failure
  * node logs are in target/e2e-logs/.
  */
-@Timeout(value = 150, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+@Timeout(value = 180, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 class CompactedTopicLeaderKillE2ETest extends ClusterTestSupport {
     private static final String TOPIC = "kv";
     private static final int KEYS = 30;
@@ -146,6 +147,76 @@ class CompactedTopicLeaderKillE2ETest extends ClusterTestSupport {
             }
         }
         assertTrue(oldTombstonesChecked > 0, "no month-old tombstone was a key's last acknowledged write");
+    }
+
+    /**
+     * Found probing a cluster: a follower down longer than delete.retention.ms came back, the
+     * leader had already removed a tombstone written meanwhile, so the follower never got it and
+     * kept the deleted value for good (and served it once it led). A tombstone is now removed only
+     * below where every replica holds the log.
+     */
+    @Test
+    void aFollowerDownPastDeleteRetention_stillGetsTheDeletion() throws Exception {
+        start(builder(3).config("log.cleaner.backoff.ms", "300"));
+        String topic = "cd";
+        createTopic(topic, 1, 3, Map.of("cleanup.policy", "compact", "min.insync.replicas", "2", "segment.bytes", "1024",
+                "delete.retention.ms", "1000", "min.compaction.lag.ms", "0"));
+        produce(topic, "z", "1");
+        Cluster.PartitionState s = cluster.partition(topic, 0);
+        int victim = s.replicas().stream().filter(r -> r != s.leader()).findFirst().orElseThrow();
+        cluster.kill9(victim);
+        long tombstoneOffset = produce(topic, "z", null);
+        // Several cleaner passes well past delete.retention.ms: the survivors may not remove it.
+        sleepMs(4_000);
+        for (int id : cluster.partition(topic, 0).isr()) {
+            List<KeyedRecord> r = ReplicaReader.readKeyedRecords(cluster.node(id), topic, 0);
+            assertTrue(r.stream().anyMatch(x -> x.offset() == tombstoneOffset && x.value() == null),
+                    "replica " + id + " removed the tombstone while replica " + victim + " lacks it: " + zOf(r));
+        }
+        cluster.restart(victim, READY);
+        cluster.awaitPartition(topic, 0, st -> st.isr().size() == 3, "a full ISR", CATCH_UP);
+        // Once every replica holds it, it goes everywhere; no replica keeps the deleted value.
+        long deadline = System.nanoTime() + Duration.ofSeconds(40).toNanos();
+        Map<Integer, List<KeyedRecord>> zs = new LinkedHashMap<>();
+        while (true) {
+            zs.clear();
+            for (int id : cluster.partition(topic, 0).replicas()) {
+                zs.put(id, zOf(ReplicaReader.readKeyedRecords(cluster.node(id), topic, 0)));
+            }
+            for (Map.Entry<Integer, List<KeyedRecord>> e : zs.entrySet()) {
+                List<KeyedRecord> z = e.getValue();
+                assertTrue(z.isEmpty() || z.get(z.size() - 1).value() == null,
+                        "replica " + e.getKey() + " keeps the deleted value: " + z);
+            }
+            if (zs.values().stream().allMatch(List::isEmpty)) {
+                break;
+            }
+            assertTrue(System.nanoTime() < deadline, "the tombstone was never removed once every replica held it: " + zs);
+            produce(topic, "filler", "roll"); // keeps the segments rolling so the tail becomes cleanable
+            sleepMs(300);
+        }
+    }
+
+    private static List<KeyedRecord> zOf(List<KeyedRecord> records) {
+        return records.stream().filter(r -> "z".equals(r.key())).toList();
+    }
+
+    /** Writes the record and 40 fillers after it (rolling the 1 KiB segments); returns the record's offset. */
+    private long produce(String topic, String key, String value) throws Exception {
+        Map<String, Object> cfg = new HashMap<>();
+        cfg.put("bootstrap.servers", cluster.runningBootstrap());
+        cfg.put("acks", "all");
+        try (Producer<String, String> p = new Producer<>(cfg, new StringSerializer(), new StringSerializer())) {
+            long offset = p.send(new ProducerRecord<>(topic, 0, key, value)).get(30, TimeUnit.SECONDS).offset();
+            List<java.util.concurrent.CompletableFuture<RecordMetadata>> fillers = new ArrayList<>();
+            for (int i = 0; i < 40; i++) {
+                fillers.add(p.send(new ProducerRecord<>(topic, 0, "f" + i, "filler-" + i + "-" + "x".repeat(20))));
+            }
+            for (var f : fillers) {
+                f.get(30, TimeUnit.SECONDS);
+            }
+            return offset;
+        }
     }
 
     /** Sends one record at a time until stopped: values, tombstones, and some tombstones a month old. */

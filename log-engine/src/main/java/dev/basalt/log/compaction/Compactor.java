@@ -26,7 +26,8 @@ import java.util.zip.CRC32C;
  *     its key is kept until its batch's delete horizon; the first pass that keeps it sets that
  *     horizon to the pass's time plus delete.retention.ms (as in Kafka's KIP-534: the countdown
  *     starts when the cleaner first meets the tombstone, not at the tombstone's own timestamp,
- *     which a producer's clock may have set far in the past). Each batch keeps its base offset,
+ *     which a producer's clock may have set far in the past), and only below the offset every
+ *     replica of the partition holds (the replication layer tells the log). Each batch keeps its base offset,
  *     last offset delta, epoch, producer fields and attributes; surviving records keep their
  *     offsets (gaps inside and between batches). Batches with no survivor disappear.</li>
  * </ol>
@@ -85,17 +86,18 @@ public final class Compactor {
      * @return the copy's size, or -1 (and no file) if compaction would change nothing: no record
      *         to remove and no tombstone whose delete horizon is still to be set
      */
-    public static int rewrite(Segment segment, OffsetMap map, long nowMs, long deleteRetentionMs, FileLayer files, Path out)
-            throws IOException {
+    public static int rewrite(Segment segment, OffsetMap map, long nowMs, long deleteRetentionMs, long tombstoneBoundOffset,
+                              FileLayer files, Path out) throws IOException {
+        Rules rules = new Rules(map, nowMs, tombstoneBoundOffset);
         ByteBuffer data = segment.slice(0, segment.sizeBytes());
-        if (!changesAnything(data, map, nowMs)) {
+        if (!changesAnything(data, rules)) {
             return -1;
         }
         long written = 0;
         try (SegmentFile f = files.open(out, true, true)) {
             f.truncate(0);
             for (RecordBatch b : Batches.iterate(data)) {
-                ByteBuffer kept = compactBatch(b, map, nowMs, deleteRetentionMs);
+                ByteBuffer kept = compactBatch(b, rules, deleteRetentionMs);
                 if (kept != null) {
                     int n = kept.remaining();
                     if (written + n > Integer.MAX_VALUE) {
@@ -112,9 +114,9 @@ public final class Compactor {
         return (int) written;
     }
 
-    private static boolean changesAnything(ByteBuffer data, OffsetMap map, long nowMs) {
+    private static boolean changesAnything(ByteBuffer data, Rules rules) {
         for (RecordBatch b : Batches.iterate(data)) {
-            if (!b.isControl() && changes(b, map, nowMs)) {
+            if (!b.isControl() && changes(b, rules)) {
                 return true;
             }
         }
@@ -122,9 +124,9 @@ public final class Compactor {
     }
 
     /** Whether the pass removes a record of {@code b} or must set its delete horizon. */
-    private static boolean changes(RecordBatch b, OffsetMap map, long nowMs) {
+    private static boolean changes(RecordBatch b, Rules rules) {
         for (Record r : b.records()) {
-            if (!keep(b, r, map, nowMs) || (isTombstone(r) && !b.hasDeleteHorizon())) {
+            if (!rules.keep(b, r) || (isTombstone(r) && !b.hasDeleteHorizon())) {
                 return true;
             }
         }
@@ -137,19 +139,26 @@ public final class Compactor {
     }
 
     /**
-     * Keeps keyless records, and the latest record of each key; a latest record that is a
-     * tombstone is kept until its batch's delete horizon, which the first pass that keeps it sets
-     * (so a tombstone lives at least delete.retention.ms after the cleaner first met it, whatever
-     * its own timestamp says: a producer's skewed clock cannot make it vanish at once).
+     * What one pass keeps. Keyless records, and the latest record of each key; a latest record
+     * that is a tombstone is kept until its batch's delete horizon, which the first pass that
+     * keeps it sets (so a tombstone lives at least delete.retention.ms after the cleaner first met
+     * it, whatever its own timestamp says: a producer's skewed clock cannot make it vanish at
+     * once), and while it is at or above {@code tombstoneBoundOffset}: not yet held by every
+     * replica of the partition (a replica that was away would never see the deletion, and would
+     * keep the deleted value for good).
+     *
+     * @param tombstoneBoundOffset every replica holds the offsets below this (Long.MAX_VALUE: no bound)
      */
-    private static boolean keep(RecordBatch b, Record r, OffsetMap map, long nowMs) {
-        if (!r.hasKey()) {
-            return true;
+    record Rules(OffsetMap map, long nowMs, long tombstoneBoundOffset) {
+        boolean keep(RecordBatch b, Record r) {
+            if (!r.hasKey()) {
+                return true;
+            }
+            if (!map.isLatest(r)) {
+                return false;
+            }
+            return !r.isTombstone() || nowMs < b.deleteHorizonMs() || r.offset() >= tombstoneBoundOffset;
         }
-        if (!map.isLatest(r)) {
-            return false;
-        }
-        return !r.isTombstone() || nowMs < b.deleteHorizonMs();
     }
 
     /** The horizon a pass at {@code nowMs} sets: now + delete.retention.ms, saturating. */
@@ -170,7 +179,7 @@ public final class Compactor {
      * the horizon is set, its timestamp delta (now relative to the horizon, so its timestamp is
      * unchanged) are written anew. Then the CRC is sealed again.
      */
-    static ByteBuffer compactBatch(RecordBatch b, OffsetMap map, long nowMs, long deleteRetentionMs) {
+    static ByteBuffer compactBatch(RecordBatch b, Rules rules, long deleteRetentionMs) {
         if (b.isControl()) {
             return b.buffer();
         }
@@ -180,7 +189,7 @@ public final class Compactor {
         boolean keptTombstone = false;
         int i = 0;
         for (Record r : b.records()) {
-            if (keep(b, r, map, nowMs)) {
+            if (rules.keep(b, r)) {
                 keep[i] = true;
                 kept++;
                 keptTombstone |= isTombstone(r);
@@ -195,7 +204,7 @@ public final class Compactor {
             return null;
         }
         long oldBase = b.firstTimestamp();
-        long newBase = setHorizon ? deleteHorizonMs(nowMs, deleteRetentionMs) : oldBase;
+        long newBase = setHorizon ? deleteHorizonMs(rules.nowMs(), deleteRetentionMs) : oldBase;
         // A timestamp delta may grow to a 10-byte varlong, and its record's length varint by a byte.
         ByteBuffer out = ByteBuffer.allocate(b.sizeInBytes() + (setHorizon ? kept * (VARLONG_SIZE_MAX_BYTES + 1) : 0));
         ByteBuffer in = b.buffer();

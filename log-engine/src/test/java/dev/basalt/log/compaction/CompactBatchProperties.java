@@ -28,7 +28,8 @@ import org.junit.jupiter.api.Test;
  * maps and pass times: the kept records are exactly those the rules keep, each with its offset,
  * timestamp, key, value and headers unchanged; the batch keeps every header field; the horizon is
  * set once, by the first pass that keeps a tombstone, and a tombstone goes at the first pass at
- * or after it; the result passes {@link RecordBatch#validate}.
+ * or after it if every replica holds it (below the bound); the result passes
+ * {@link RecordBatch#validate}.
  *
  * <p>Reproduce: jqwik prints the seed; {@code ./mvnw -B -ntp -pl log-engine -am verify
  * -Dtest=CompactBatchProperties -Dsurefire.failIfNoSpecifiedTests=false} with
@@ -52,19 +53,21 @@ class CompactBatchProperties {
             }
         }
         Compactor.OffsetMap map = new Compactor.OffsetMap(latest, 1);
+        // Where every replica holds the log: no bound, or somewhere in or past the batch.
+        long bound = rnd.nextBoolean() ? Long.MAX_VALUE : base + rnd.nextInt(25);
 
         RecordBatch current = batch;
         long horizon = Long.MAX_VALUE;
         long passMs = now;
         for (int pass = 0; pass < 4 && current != null; pass++) {
             List<Record> before = list(current);
-            ByteBuffer out = Compactor.compactBatch(current, map, passMs, RETENTION_MS);
+            ByteBuffer out = Compactor.compactBatch(current, new Compactor.Rules(map, passMs, bound), RETENTION_MS);
             List<Record> expected = new ArrayList<>();
             boolean tombstoneKept = false;
             for (Record r : before) {
                 boolean isLatest = !r.hasKey() || latest.get(ByteBuffer.wrap(r.keyBytes())) == r.offset();
                 boolean tombstone = r.hasKey() && r.isTombstone();
-                if (isLatest && (!tombstone || passMs < horizon)) {
+                if (isLatest && (!tombstone || passMs < horizon || r.offset() >= bound)) {
                     expected.add(r);
                     tombstoneKept |= tombstone;
                 }
@@ -131,7 +134,7 @@ class CompactBatchProperties {
         Map<ByteBuffer, Long> latest = new HashMap<>();
         latest.put(ByteBuffer.wrap("k".getBytes(StandardCharsets.UTF_8)), 10L);
         latest.put(ByteBuffer.wrap("old".getBytes(StandardCharsets.UTF_8)), 99L); // superseded
-        ByteBuffer out = Compactor.compactBatch(batch, new Compactor.OffsetMap(latest, 1), 1_000, RETENTION_MS);
+        ByteBuffer out = Compactor.compactBatch(batch, new Compactor.Rules(new Compactor.OffsetMap(latest, 1), 1_000, Long.MAX_VALUE), RETENTION_MS);
         RecordBatch compacted = RecordBatch.wrap(out);
         compacted.validate(Integer.MAX_VALUE);
         assertEquals(1, compacted.recordCount());

@@ -447,7 +447,8 @@ public final class ReplicaFetcher implements AutoCloseable {
         ByteString records = pr.getRecords();
         long hwBefore = t.partition.highWatermark();
         try {
-            AppendInfo info = t.partition.appendAsFollower(records.asReadOnlyByteBuffer(), t.leaderEpoch, pr.getHighWatermark());
+            AppendInfo info = t.partition.appendAsFollower(records.asReadOnlyByteBuffer(), t.leaderEpoch, pr.getHighWatermark(),
+                    pr.getAllReplicasOffset());
             t.partition.leaderLogEndSeen(pr.getLogEndOffset()); // metrics: how far this follower is behind
             return info != null || t.partition.highWatermark() != hwBefore;
         } catch (StaleLeaderEpochException | CorruptRecordException e) {

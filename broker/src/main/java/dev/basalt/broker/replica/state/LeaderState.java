@@ -420,6 +420,21 @@ public final class LeaderState {
         return Optional.ofNullable(pending);
     }
 
+    /**
+     * Below this offset every replica holds the log, as far as this leader knows: the smallest of
+     * its own log end and each follower's last fetch offset in this epoch (0 for a follower not
+     * heard from yet, one down or cut off since before this epoch). Compaction removes a tombstone
+     * only below it, so a replica that was away still finds every deletion when it returns, and
+     * does not keep a deleted value for good.
+     */
+    public long allReplicasOffset() {
+        long min = leaderLogEndOffset;
+        for (Follower f : followers.values()) {
+            min = Math.min(min, f.logEndOffset == UNKNOWN_OFFSET ? 0 : f.logEndOffset);
+        }
+        return min;
+    }
+
     /** What the leader knows about {@code replicaId}, or empty if it is not a follower. */
     public Optional<FollowerProgress> follower(int replicaId) {
         Follower f = followers.get(replicaId);

@@ -23,6 +23,30 @@ class LeaderStateTest {
         return new LeaderState(1, 5, 100, 7, List.of(1, 2, 3), List.of(1, 2, 3), minIsr, durable, 100, 100, 0);
     }
 
+    /**
+     * Found probing a cluster: a replica down longer than delete.retention.ms never received a
+     * tombstone the leader had compacted away, and kept the deleted value for good. Tombstones are
+     * removed only below where every replica, in the ISR or not, holds the log.
+     */
+    @Test
+    void allReplicasOffset_isTheSmallestLogEndOfEveryReplica_unknownCountingAsZero() {
+        LeaderState s = new LeaderState(1, 5, 100, 7, List.of(1, 2, 3), List.of(1, 2), 1, false, 100, 100, 0);
+        s.updateLeaderLog(150, 150);
+        assertEquals(0, s.allReplicasOffset(), "no follower heard from in this epoch");
+        s.recordFollowerFetch(2, 150, 150, 10);
+        assertEquals(150, s.highWatermark(), "the ISR [1, 2] has it all");
+        assertEquals(0, s.allReplicasOffset(), "replica 3 (out of the ISR, maybe down) was never heard from");
+        s.recordFollowerFetch(3, 90, 90, 20);
+        assertEquals(90, s.allReplicasOffset(), "replica 3 holds only up to 90");
+        s.recordFollowerFetch(3, 150, 150, 30);
+        assertEquals(150, s.allReplicasOffset());
+        s.updateLeaderLog(170, 170);
+        assertEquals(150, s.allReplicasOffset(), "the followers have not fetched the new records yet");
+        LeaderState alone = new LeaderState(1, 5, 100, 7, List.of(1), List.of(1), 1, false, 100, 100, 0);
+        alone.updateLeaderLog(130, 130);
+        assertEquals(130, alone.allReplicasOffset(), "a single replica holds its own log");
+    }
+
     @Test
     void hw_isMinimumLogEndOffsetOverIsr_inMemoryMode() {
         LeaderState s = threeReplicas(2, false);
