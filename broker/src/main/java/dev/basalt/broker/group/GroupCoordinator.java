@@ -212,7 +212,17 @@ public final class GroupCoordinator implements MetadataSubscriber, AutoCloseable
                         .putConfigs("segment.bytes", String.valueOf(settings.segmentBytes()))
                         .putConfigs("max.message.bytes", String.valueOf(BATCH_BYTES_MAX)))
                 .build();
-        controller.createTopics(req).whenComplete((res, err) -> {
+        // Not in the context of the client call that asked: that call is answered at once
+        // (COORDINATOR_NOT_AVAILABLE) and its end would cancel the forwarded create.
+        io.grpc.Context detached = io.grpc.Context.current().fork();
+        io.grpc.Context previous = detached.attach();
+        CompletableFuture<dev.basalt.proto.v1.CreateTopicsResponse> created;
+        try {
+            created = controller.createTopics(req);
+        } finally {
+            detached.detach(previous);
+        }
+        created.whenComplete((res, err) -> {
             creatingTopic.set(false);
             if (err != null) {
                 log.warn("Creating {} failed: {}", TOPIC, err.toString());
