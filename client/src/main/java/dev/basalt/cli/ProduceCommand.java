@@ -116,7 +116,12 @@ final class ProduceCommand implements Callable<Integer> {
             Throwable f = firstFailure.get();
             if (f instanceof BasaltException b) {
                 if (firstFailedLine.get() > 0) {
-                    root.err.println("basalt: the first record that failed was line " + firstFailedLine.get());
+                    // found probing: a batch refused as invalid fails every record in it, so the
+                    // line named first may not be the one at fault (the error names its position)
+                    root.err.println("basalt: the first record that failed was line " + firstFailedLine.get()
+                            + (b instanceof dev.basalt.client.InvalidRecordException
+                            ? " (its whole batch was refused: the record at fault may be a later line)"
+                            : ""));
                 }
                 throw b;
             }

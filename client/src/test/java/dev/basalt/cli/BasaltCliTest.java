@@ -102,6 +102,17 @@ class BasaltCliTest {
         assertTrue(c.err().contains("Processed a total of 3 messages"), c.err());
     }
 
+    /** Found probing: a refused batch named its first line, which read as that line being at fault. */
+    @Test
+    void produce_invalidBatch_saysTheLineNamedMayNotBeTheOneAtFault() {
+        cluster.createTopic("t", 1);
+        cluster.injectProduceError(dev.basalt.proto.v1.ErrorCode.INVALID_RECORD, 1);
+        Result p = withInput("a\nb\nc\n", "produce", "--topic", "t", "--acks", "1", "--linger-ms", "50");
+        assertEquals(1, p.code(), p.err());
+        assertTrue(p.err().contains("the first record that failed was line 1 (its whole batch was refused: the record at fault"
+                + " may be a later line)"), p.err());
+    }
+
     @Test
     void produce_nullMarker_sendsTombstonesAndNullKeys() {
         cluster.createTopic("t", 1);
