@@ -222,6 +222,11 @@ public final class BasaltCli implements Runnable {
         return m.replace('\n', ' ');
     }
 
+    /** "1 partition", "3 partitions": a count with its noun (plural by an s). */
+    static String count(long n, String noun) {
+        return n + " " + noun + (n == 1 ? "" : "s");
+    }
+
     /** Wrong use of options that picocli cannot check declaratively. */
     static final class UsageException extends RuntimeException {
         private static final long serialVersionUID = 1L;

@@ -57,8 +57,8 @@ final class BrokersCommand implements Callable<Integer> {
                     root.out.println("Broker " + p.brokerId() + " holds no replica: it can be stopped.");
                     return BasaltCli.OK;
                 }
-                root.out.println("Broker " + p.brokerId() + " decommissioned; still holds " + p.replicasRemaining()
-                        + " replicas and leads " + p.leadersRemaining() + " partitions.");
+                root.out.println("Broker " + p.brokerId() + " decommissioned; still holds " + BasaltCli.count(p.replicasRemaining(), "replica")
+                        + " and leads " + BasaltCli.count(p.leadersRemaining(), "partition") + ".");
                 if (!await) {
                     root.out.println("Run again (or with --wait) to see when it can be stopped.");
                     return BasaltCli.OK;

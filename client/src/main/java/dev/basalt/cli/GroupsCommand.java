@@ -76,11 +76,23 @@ final class GroupsCommand implements Callable<Integer> {
         Map<String, Object> consumerCfg = root.clientConfig(BasaltCli.ClientKind.CONSUMER, timeouts);
         try (GroupAdmin admin = new GroupAdmin(cfg)) {
             if (action.list) {
+                if (group != null) {
+                    throw new BasaltCli.UsageException("--list lists every group: drop --group (or use --describe --group)");
+                }
                 admin.listGroups().forEach(g -> root.out.println(g.groupId()));
                 return BasaltCli.OK;
             }
             if (group == null) {
                 throw new BasaltCli.UsageException("--group is required");
+            }
+            if (group.isBlank()) {
+                throw new BasaltCli.UsageException("--group must not be empty");
+            }
+            if (members && state) {
+                throw new BasaltCli.UsageException("--members and --state exclude each other (one table each)");
+            }
+            if ((members || state) && !action.describe) {
+                throw new BasaltCli.UsageException((members ? "--members" : "--state") + " goes with --describe");
             }
             if (action.delete) {
                 admin.deleteGroup(group);

@@ -47,6 +47,9 @@ final class LagCommand implements Callable<Integer> {
         if (timeoutMs <= 0) {
             throw new BasaltCli.UsageException("--timeout-ms must be positive, not " + timeoutMs);
         }
+        if (group != null && group.isBlank()) {
+            throw new BasaltCli.UsageException("--group must not be empty");
+        }
         Map<String, String> timeouts = Map.of("request.timeout.ms", String.valueOf(timeoutMs),
                 "default.api.timeout.ms", String.valueOf(timeoutMs));
         try (GroupAdmin admin = new GroupAdmin(root.clientConfig(BasaltCli.ClientKind.ADMIN, timeouts));

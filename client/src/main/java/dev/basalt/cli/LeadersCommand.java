@@ -28,8 +28,9 @@ final class LeadersCommand implements Callable<Integer> {
     public Integer call() {
         try (Admin admin = new Admin(root.clientConfig(BasaltCli.ClientKind.ADMIN, Map.of("default.api.timeout.ms", String.valueOf(timeoutMs))))) {
             LeaderElectionResult r = Admin.get(admin.electPreferredLeaders(List.of()), Duration.ofMillis(timeoutMs + 1_000));
-            root.out.println("Moved leadership of " + r.elected().size() + " partitions to their preferred replica; "
-                    + r.notPreferredRemaining() + " partitions are still led by another replica"
+            root.out.println("Moved leadership of " + BasaltCli.count(r.elected().size(), "partition") + " to their preferred replica; "
+                    + BasaltCli.count(r.notPreferredRemaining(), "partition") + (r.notPreferredRemaining() == 1 ? " is" : " are")
+                    + " still led by another replica"
                     + (r.notPreferredRemaining() > 0 ? " (not caught up, or the limit per call: run again)" : "") + ".");
             return BasaltCli.OK;
         }

@@ -81,7 +81,7 @@ final class PerfCommand implements Runnable {
             try {
                 Admin.getAll(admin.createTopics(List.of(new NewTopic(c.topic, c.partitions, c.replicationFactor)), false),
                         Duration.ofSeconds(20));
-                root.err.println("Created topic " + c.topic + " with " + c.partitions + " partitions.");
+                root.err.println("Created topic " + c.topic + " with " + BasaltCli.count(c.partitions, "partition") + ".");
             } catch (TopicExistsException e) {
                 // created concurrently: fine
             }

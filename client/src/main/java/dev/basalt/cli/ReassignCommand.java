@@ -107,7 +107,7 @@ final class ReassignCommand implements Callable<Integer> {
                         : throttleBytesPerSecond + " bytes/s per broker"));
             }
             Map<String, Void> done = Admin.getAll(admin.alterPartitionReassignments(targets), t);
-            root.out.println((mode.cancel ? "Cancelled" : "Started") + " the reassignment of " + done.size() + " partitions"
+            root.out.println((mode.cancel ? "Cancelled" : "Started") + " the reassignment of " + BasaltCli.count(done.size(), "partition")
                     + (mode.cancel ? "" : "; follow it with: basalt reassign --verify"));
             return BasaltCli.OK;
         }
@@ -228,7 +228,7 @@ final class ReassignCommand implements Callable<Integer> {
         }
         double rate = (copiedNow - copiedBefore) * 1000.0 / VERIFY_SAMPLE_MS;
         root.out.println();
-        root.out.println(second.size() + " partitions reassigning; " + (known ? remaining + " bytes left" : "some brokers did not report")
+        root.out.println(BasaltCli.count(second.size(), "partition") + " reassigning; " + (known ? remaining + " bytes left" : "some brokers did not report")
                 + (rate > 0 ? String.format(", copying %.0f bytes/s, ETA %.0f s", rate, remaining / rate) : ", ETA unknown"));
         return BasaltCli.OK;
     }

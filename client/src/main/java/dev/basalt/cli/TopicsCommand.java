@@ -129,7 +129,7 @@ final class TopicsCommand implements Callable<Integer> {
         NewTopic nt = new NewTopic(requireTopic(), partitions == null ? -1 : partitions,
                 replicationFactor == null ? -1 : replicationFactor, configs);
         TopicCreated c = Admin.getAll(admin.createTopics(List.of(nt), false), t).get(topic);
-        root.out.println("Created topic " + c.name() + " (" + c.partitions() + " partitions, replication factor "
+        root.out.println("Created topic " + c.name() + " (" + BasaltCli.count(c.partitions(), "partition") + ", replication factor "
                 + c.replicationFactor() + ", id " + c.topicId() + ").");
         warnIfMinIsrAboveReplicas(c.name(), c.replicationFactor());
     }
@@ -238,7 +238,7 @@ final class TopicsCommand implements Callable<Integer> {
         }
         if (partitions != null) {
             Admin.getAll(admin.createPartitions(Map.of(topic, partitions), false), t);
-            root.out.println("Topic " + topic + " now has " + partitions + " partitions.");
+            root.out.println("Topic " + topic + " now has " + BasaltCli.count(partitions, "partition") + ".");
         }
         if (!configs.isEmpty() || !deleteConfigs.isEmpty()) {
             List<AlterConfigOp> ops = new ArrayList<>();

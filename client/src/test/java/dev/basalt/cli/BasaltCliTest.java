@@ -298,6 +298,13 @@ class BasaltCliTest {
         assertEquals("", watch.out());
         assertEquals(BasaltCli.USAGE, run("lag", "--watch", "--interval-ms", "0").code());
         assertEquals(BasaltCli.USAGE, run("lag", "--timeout-ms", "0").code());
+        // found probing a cluster: an empty group went to the cluster (INVALID_REQUEST, exit 1), and
+        // options that do not go together were ignored
+        assertEquals(BasaltCli.USAGE, run("lag", "--group", "").code());
+        assertEquals(BasaltCli.USAGE, run("groups", "--describe", "--group", "").code());
+        assertEquals(BasaltCli.USAGE, run("groups", "--describe", "--group", "g", "--members", "--state").code());
+        assertEquals(BasaltCli.USAGE, run("groups", "--delete", "--group", "g", "--members").code());
+        assertEquals(BasaltCli.USAGE, run("groups", "--list", "--group", "g").code());
         // found probing: these named the client keys they were mapped to instead of the option
         Result produceTimeout = run("produce", "--topic", "t", "--timeout-ms", "-1");
         assertEquals(BasaltCli.USAGE, produceTimeout.code());

@@ -207,6 +207,6 @@ class ReassignCommandsTest {
         assertEquals(3, decommissionCalls.get());
         Result l = run("leaders", "--rebalance");
         assertEquals(0, l.code(), l.err());
-        assertTrue(l.out().contains("Moved leadership of 1 partitions"), l.out());
+        assertTrue(l.out().contains("Moved leadership of 1 partition to"), l.out());
     }
 }
