@@ -60,8 +60,13 @@ final class ConsumeCommand implements Callable<Integer> {
     boolean printOffset;
 
     @Option(names = "--print-headers", description = "Print the headers after the value, as key=value pairs joined by"
-            + " commas (a null header value prints as key=).")
+            + " commas (a null header value prints as key=null, an empty one as key=).")
     boolean printHeaders;
+
+    @Option(names = "--null-literal", defaultValue = "null", paramLabel = "S",
+            description = "What a null key, value or header value prints as (default: ${DEFAULT-VALUE}); produce"
+                    + " --null-marker S reads it back as null.")
+    String nullLiteral;
 
     @Option(names = "--key-separator", defaultValue = "\t", description = "Between printed fields (default: tab).")
     String separator;
@@ -445,15 +450,15 @@ final class ConsumeCommand implements Callable<Integer> {
             sb.append(r.offset()).append(separator);
         }
         if (printKey) {
-            sb.append(r.key()).append(separator);
+            sb.append(r.key() == null ? nullLiteral : r.key()).append(separator);
         }
-        sb.append(r.value());
+        sb.append(r.value() == null ? nullLiteral : r.value());
         if (printHeaders) {
             sb.append(separator);
             for (int i = 0; i < r.headers().size(); i++) {
                 var h = r.headers().get(i);
                 sb.append(i == 0 ? "" : ",").append(h.key()).append('=')
-                        .append(h.value() == null ? "" : new String(h.value(), java.nio.charset.StandardCharsets.UTF_8));
+                        .append(h.value() == null ? nullLiteral : new String(h.value(), java.nio.charset.StandardCharsets.UTF_8));
             }
         }
         root.out.println(sb);

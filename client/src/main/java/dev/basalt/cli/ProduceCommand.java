@@ -41,7 +41,7 @@ final class ProduceCommand implements Callable<Integer> {
 
     @Option(names = "--null-marker", paramLabel = "S",
             description = "A key, value or header value that is exactly S is sent as null: a value of S is a tombstone"
-                    + " (consume prints a null key or value as 'null', so --null-marker null reads those back).")
+                    + " (consume prints nulls as 'null', or its --null-literal: --null-marker null reads its output back).")
     String nullMarker;
 
     @Option(names = "--headers-delimiter", paramLabel = "S",

@@ -144,7 +144,15 @@ class BasaltCliTest {
                 new dev.basalt.record.Header("h2", new byte[0]), new dev.basalt.record.Header("h3", null)), rs.get(0).headers());
         assertEquals(List.of(), rs.get(1).headers());
         Result c = run("consume", "--topic", "t", "--from-beginning", "--max-messages", "3", "--print-key", "--print-headers");
-        assertEquals(List.of("a\t1\th1=x,h2=,h3=", "b\t2\t", "c\t3\th1=y"), c.out().lines().toList());
+        assertEquals(List.of("a\t1\th1=x,h2=,h3=null", "b\t2\t", "c\t3\th1=y"), c.out().lines().toList());
+        // consume's output, headers moved to the front, reads back as it was: nulls included
+        Result back = withInput("h1=x,h2=,h3=null|a:1\n", "produce", "--topic", "t", "--headers-delimiter", "|",
+                "--key-separator", ":", "--null-marker", "null", "--acks", "1");
+        assertEquals(0, back.code(), back.err());
+        assertEquals(rs.get(0).headers(), cluster.records("t", 0).get(3).headers());
+        Result custom = run("consume", "--topic", "t", "--from-beginning", "--max-messages", "1", "--print-headers",
+                "--null-literal", "<null>");
+        assertEquals(List.of("1\th1=x,h2=,h3=<null>"), custom.out().lines().toList());
         Result noDelimiter = withInput("a:1\n", "produce", "--topic", "t", "--headers-delimiter", "|", "--key-separator", ":");
         assertEquals(BasaltCli.USAGE, noDelimiter.code());
         assertTrue(noDelimiter.err().contains("line 1 has no headers delimiter '|'"), noDelimiter.err());
