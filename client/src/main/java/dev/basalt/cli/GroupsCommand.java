@@ -211,6 +211,7 @@ final class GroupsCommand implements Callable<Integer> {
             root.err.println("basalt: warning: could not check group " + group + "'s members: " + e.getMessage());
         }
         Map<TopicPartition, OffsetAndMetadata> plan = new LinkedHashMap<>();
+        List<TopicPartition> uncommitted = new ArrayList<>();
         try (Consumer<byte[], byte[]> c = new Consumer<>(consumerCfg, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
             List<TopicPartition> tps = c.partitionsFor(topic);
             Duration t = Duration.ofMillis(timeoutMs);
@@ -250,6 +251,9 @@ final class GroupsCommand implements Callable<Integer> {
                     target = found == null || found < 0 ? hi : found;
                 } else {
                     OffsetAndMetadata o = committed.get(tp);
+                    if (o == null) {
+                        uncommitted.add(tp);
+                    }
                     target = (o == null ? lo : o.offset()) + shiftBy;
                 }
                 plan.put(tp, new OffsetAndMetadata(Math.max(lo, Math.min(hi, target))));
@@ -266,6 +270,9 @@ final class GroupsCommand implements Callable<Integer> {
                 root.err.println("basalt: warning: group " + group + " has " + membersNow + " member(s) now: --execute is refused"
                         + " while it has any (stop its consumers first)");
             }
+        }
+        if (!uncommitted.isEmpty()) {
+            root.err.println("basalt: note: no committed offset for " + uncommitted + ": --shift-by counted from the log start there");
         }
         if (membersNow < 0) {
             root.err.println("basalt: note: group " + group + " did not exist; " + (execute ? "it was created with these offsets"

@@ -220,6 +220,10 @@ class GroupsCliE2ETest {
         // Resetting an unknown group's offsets creates it (to start its consumers there), and says so.
         CliE2ETest.Result plan = ok(null, "groups", "--reset-offsets", "--group", "fresh", "--topic", "gt", "--to-offset", "6");
         assertTrue(plan.err().contains("group fresh did not exist; --execute creates it with these offsets"), plan.err());
+        CliE2ETest.Result shifted = ok(null, "groups", "--reset-offsets", "--group", "fresh", "--topic", "gt", "--shift-by", "3");
+        assertEquals(3, column(shifted.out(), "NEW-OFFSET", "fresh "));
+        assertTrue(shifted.err().contains("no committed offset for [gt-0]: --shift-by counted from the log start there"),
+                shifted.err());
         assertEquals(1, CliE2ETest.cli(null, "groups", "--describe", "--group", "fresh").exitCode(), "a dry run creates nothing");
         CliE2ETest.Result made = ok(null, "groups", "--reset-offsets", "--group", "fresh", "--topic", "gt", "--to-offset", "6",
                 "--execute");
