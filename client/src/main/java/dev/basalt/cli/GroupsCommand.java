@@ -116,13 +116,13 @@ final class GroupsCommand implements Callable<Integer> {
             return;
         }
         if (members) {
-            root.out.printf("%-24s %-38s %-16s %-20s %-12s %-8s %-24s %s%n", "GROUP", "CONSUMER-ID", "GROUP-INSTANCE-ID", "HOST",
-                    "CLIENT-ID", "EPOCH", "STATE", "#PARTITIONS");
+            List<List<String>> rows = new ArrayList<>();
+            rows.add(List.of("GROUP", "CONSUMER-ID", "GROUP-INSTANCE-ID", "HOST", "CLIENT-ID", "EPOCH", "STATE", "#PARTITIONS"));
             for (GroupAdmin.MemberDescription m : d.members()) {
-                root.out.printf("%-24s %-38s %-16s %-20s %-12s %-8d %-24s %d%n", group, m.memberId(),
-                        m.instanceId().isEmpty() ? "-" : m.instanceId(), m.host(), m.clientId(), m.memberEpoch(), m.state(),
-                        m.assignment().size());
+                rows.add(List.of(group, m.memberId(), m.instanceId().isEmpty() ? "-" : m.instanceId(), m.host(), m.clientId(),
+                        String.valueOf(m.memberEpoch()), m.state(), String.valueOf(m.assignment().size())));
             }
+            printAligned(rows);
             return;
         }
         Map<TopicPartition, OffsetAndMetadata> committed = admin.committedOffsets(group);
@@ -157,6 +157,26 @@ final class GroupsCommand implements Callable<Integer> {
                     o == null ? "-" : o.offset(), end == null ? "-" : end,
                     o == null || end == null ? "-" : Math.max(0, end - o.offset()), m == null ? "-" : m.memberId(),
                     m == null ? "-" : m.host(), m == null ? "-" : m.clientId());
+        }
+    }
+
+    /** Prints rows as columns as wide as their widest cell (found probing: fixed widths ran headers and ids together). */
+    private void printAligned(List<List<String>> rows) {
+        int[] widths = new int[rows.get(0).size()];
+        for (List<String> r : rows) {
+            for (int i = 0; i < r.size(); i++) {
+                widths[i] = Math.max(widths[i], r.get(i).length());
+            }
+        }
+        for (List<String> r : rows) {
+            StringBuilder sb = new StringBuilder();
+            for (int i = 0; i < r.size(); i++) {
+                sb.append(r.get(i));
+                if (i < r.size() - 1) {
+                    sb.append(" ".repeat(widths[i] - r.get(i).length() + 2));
+                }
+            }
+            root.out.println(sb);
         }
     }
 

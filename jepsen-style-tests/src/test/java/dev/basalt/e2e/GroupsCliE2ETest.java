@@ -130,6 +130,15 @@ class GroupsCliE2ETest {
             // A dry run says so (it used to print the plan as if it could be carried out).
             CliE2ETest.Result dry = ok(null, "groups", "--reset-offsets", "--group", "g9", "--topic", "kill9", "--to-earliest");
             assertTrue(dry.err().contains("group g9 has 1 member(s) now: --execute is refused while it has any"), dry.err());
+            // found probing: fixed column widths ran GROUP-INSTANCE-ID into HOST and overflowed CLIENT-ID
+            List<String> table = ok(null, "groups", "--describe", "--group", "g9", "--members").out().lines().toList();
+            assertEquals(2, table.size(), table.toString());
+            java.util.regex.Matcher head = java.util.regex.Pattern.compile("\\S+").matcher(table.get(0));
+            while (head.find()) {
+                int at = head.start();
+                assertTrue(at < table.get(1).length() && table.get(1).charAt(at) != ' ' && (at == 0 || table.get(1).charAt(at - 1) == ' '),
+                        "column " + head.group() + " does not line up:\n" + String.join("\n", table));
+            }
             Thread.sleep(1_500); // a few commit intervals
         } finally {
             member.destroyForcibly().waitFor(); // SIGKILL: no exit commit
