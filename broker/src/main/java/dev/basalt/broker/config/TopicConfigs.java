@@ -29,27 +29,30 @@ public final class TopicConfigs {
 
     static {
         Map<String, String[]> k = new LinkedHashMap<>();
-        k.put(LogConfig.CLEANUP_POLICY, new String[] {"LIST", "delete, compact, or compact,delete"});
-        k.put(LogConfig.RETENTION_MS, new String[] {"LONG", "Delete whole segments older than this (-1 = forever)"});
-        k.put(LogConfig.RETENTION_BYTES, new String[] {"LONG", "Delete old segments beyond this size per partition (-1 = no limit)"});
-        k.put(LogConfig.SEGMENT_BYTES, new String[] {"INT", "Roll a new segment at this size"});
-        k.put(LogConfig.SEGMENT_MS, new String[] {"LONG", "Roll a new segment after this long"});
-        k.put(LogConfig.DELETE_RETENTION_MS, new String[] {"LONG", "Keep a tombstone of a compacted topic this long after compaction first meets it"});
-        k.put(LogConfig.MIN_COMPACTION_LAG_MS, new String[] {"LONG", "Never compact records younger than this"});
-        k.put(LogConfig.MAX_MESSAGE_BYTES, new String[] {"INT", "Largest record batch accepted"});
-        k.put(LogConfig.INDEX_INTERVAL_BYTES, new String[] {"INT", "Bytes between offset-index entries"});
-        k.put(LogConfig.FLUSH_MESSAGES, new String[] {"LONG", "fsync after this many messages (1 = fsync before acknowledging)"});
-        k.put(LogConfig.FLUSH_MS, new String[] {"LONG", "fsync at least this often"});
-        k.put(LogConfig.MESSAGE_TIMESTAMP_TYPE, new String[] {"STRING", "CreateTime or LogAppendTime"});
+        k.put(LogConfig.CLEANUP_POLICY, new String[] {"LIST", "delete, compact, or compact,delete."});
+        k.put(LogConfig.RETENTION_MS, new String[] {"LONG", "Delete whole segments older than this (-1 = forever)."});
+        k.put(LogConfig.RETENTION_BYTES, new String[] {"LONG",
+            "Delete old segments beyond this size per partition (-1 = no limit)."});
+        k.put(LogConfig.SEGMENT_BYTES, new String[] {"INT", "Roll a new segment at this size."});
+        k.put(LogConfig.SEGMENT_MS, new String[] {"LONG", "Roll a new segment after this long."});
+        k.put(LogConfig.DELETE_RETENTION_MS, new String[] {"LONG", "Keep a tombstone of a compacted topic this long after"
+                + " compaction first meets it (and until every replica holds it)."});
+        k.put(LogConfig.MIN_COMPACTION_LAG_MS, new String[] {"LONG", "Never compact records younger than this."});
+        k.put(LogConfig.MAX_MESSAGE_BYTES, new String[] {"INT", "Largest record batch accepted."});
+        k.put(LogConfig.INDEX_INTERVAL_BYTES, new String[] {"INT", "Bytes between offset-index entries."});
+        k.put(LogConfig.FLUSH_MESSAGES, new String[] {"LONG",
+            "fsync after this many messages (1 = fsync before acknowledging)."});
+        k.put(LogConfig.FLUSH_MS, new String[] {"LONG", "fsync at least this often."});
+        k.put(LogConfig.MESSAGE_TIMESTAMP_TYPE, new String[] {"STRING", "CreateTime or LogAppendTime."});
         k.put(LogConfig.MESSAGE_TIMESTAMP_BEFORE_MAX_MS, new String[] {"LONG", "CreateTime topics: refuse records whose"
-                + " timestamp is more than this before the broker's clock (INVALID_RECORD)"});
+                + " timestamp is more than this before the broker's clock (INVALID_RECORD)."});
         k.put(LogConfig.MESSAGE_TIMESTAMP_AFTER_MAX_MS, new String[] {"LONG", "CreateTime topics: refuse records whose"
-                + " timestamp is more than this after the broker's clock (INVALID_RECORD)"});
-        k.put(MIN_INSYNC_REPLICAS, new String[] {"INT", "acks=all needs at least this many in-sync replicas"});
+                + " timestamp is more than this after the broker's clock (INVALID_RECORD)."});
+        k.put(MIN_INSYNC_REPLICAS, new String[] {"INT", "acks=all needs at least this many in-sync replicas."});
         k.put(UNCLEAN_LEADER_ELECTION_ENABLE, new String[] {"BOOLEAN", "Elect an out-of-sync replica when no ISR member is alive"
-                + " (may lose acknowledged data)"});
+                + " (may lose acknowledged data)."});
         k.put(DURABLE_ACKS, new String[] {"BOOLEAN", "true (default): acks=all and the high watermark count only offsets"
-                + " fsynced on every in-sync replica, the leader included; false: replicated to their memory (Kafka's mode)"});
+                + " fsynced on every in-sync replica, the leader included; false: replicated to their memory (Kafka's mode)."});
         KEYS = java.util.Collections.unmodifiableMap(k);
     }
 
