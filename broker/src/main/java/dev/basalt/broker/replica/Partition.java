@@ -289,7 +289,10 @@ public final class Partition {
         if (moved) {
             log.updateHighWatermark(leader.highWatermark());
         }
-        log.tombstoneBoundOffset(leader.allReplicasOffset()); // moves with the leader's end only without followers
+        if (leader.replicas().size() == 1) {
+            // with followers the bound moves only when they fetch (readForFollower), not here
+            log.tombstoneBoundOffset(leader.allReplicasOffset());
+        }
         return new AppendOutcome(ErrorCode.NONE, "", info, leader.leaderEpoch(), moved);
     }
 
@@ -467,15 +470,9 @@ public final class Partition {
 
     /**
      * Appends batches fetched from the leader of {@code leaderEpoch}, and takes the leader's HW
-     * (bounded by our log end). Returns null, appending nothing, if the role moved on meanwhile.
-     */
-    public synchronized AppendInfo appendAsFollower(ByteBuffer records, int leaderEpoch, long leaderHighWatermark) {
-        return appendAsFollower(records, leaderEpoch, leaderHighWatermark, 0);
-    }
-
-    /**
-     * As {@link #appendAsFollower(ByteBuffer, int, long)}, and takes where the leader says every
-     * replica holds the log: this replica's compaction removes tombstones only below it.
+     * (bounded by our log end) and where it says every replica holds the log (this replica's
+     * compaction removes tombstones only below it). Returns null, appending nothing, if the role
+     * moved on meanwhile.
      */
     public synchronized AppendInfo appendAsFollower(ByteBuffer records, int leaderEpoch, long leaderHighWatermark,
                                                    long allReplicasOffset) {

@@ -13,7 +13,6 @@ import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.zip.CRC32C;
 
 /**
  * Log compaction's two pure steps (no locks, no threads; the log orchestrates and swaps):
@@ -233,9 +232,7 @@ public final class Compactor {
                 setHorizon ? (short) (b.attributes() | RecordBatch.DELETE_HORIZON_MASK) : b.attributes());
         out.putLong(RecordBatch.FIRST_TIMESTAMP_OFFSET, newBase);
         out.putInt(RecordBatch.RECORD_COUNT_OFFSET, kept);
-        CRC32C crc = new CRC32C();
-        crc.update(out.duplicate().position(RecordBatch.ATTRIBUTES_OFFSET));
-        out.putInt(RecordBatch.CRC_OFFSET, (int) crc.getValue());
+        out.putInt(RecordBatch.CRC_OFFSET, (int) RecordBatch.wrap(out).computeCrc());
         return out;
     }
 }
