@@ -628,10 +628,10 @@ public final class LogManager implements AutoCloseable {
         // segment is scanned and the index rebuilt.
         long partitionId = index.allocatePartitionId();
         PartitionState kept = new PartitionState(partitionId, state.logStartOffset(), state.recoveryPoint(), state.highWatermark(), -1,
-                state.epochs(), state.gapsPossible());
+                state.epochs(), state.gapsPossible(), state.tombstonesRemovedEnd());
         LoadedLog loaded = LogLoader.loadWithRebuiltIndex(dir, files, index, partitionId, kept, config.segmentBytes(),
                 config.indexIntervalBytes(), true, preserveDir);
-        return open(tp, dir, partitionId, loaded, config);
+        return open(tp, dir, partitionId, loaded, config, kept.tombstonesRemovedEnd());
     }
 
     /**
@@ -686,7 +686,7 @@ public final class LogManager implements AutoCloseable {
         long partitionId = state != null ? state.partitionId() : index.allocatePartitionId();
         LoadedLog loaded = LogLoader.load(dir, files, index, partitionId, state, clean, cfg.segmentBytes(),
                 cfg.indexIntervalBytes(), repair, preserveDir);
-        return open(tp, dir, partitionId, loaded, cfg);
+        return open(tp, dir, partitionId, loaded, cfg, state == null ? 0 : state.tombstonesRemovedEnd());
     }
 
     /**
@@ -699,17 +699,19 @@ public final class LogManager implements AutoCloseable {
         Path dir = dataDir.resolve(tp.dirName());
         long partitionId = index.allocatePartitionId();
         PartitionState state = new PartitionState(partitionId, old.logStartOffset(), old.recoveryPoint(), old.highWatermark(), -1,
-                old.epochs(), old.gapsPossible());
+                old.epochs(), old.gapsPossible(), old.tombstonesRemovedEnd());
         LoadedLog loaded = LogLoader.loadWithRebuiltIndex(dir, files, index, partitionId, state, cfg.segmentBytes(),
                 cfg.indexIntervalBytes());
-        return open(tp, dir, partitionId, loaded, cfg);
+        return open(tp, dir, partitionId, loaded, cfg, state.tombstonesRemovedEnd());
     }
 
-    private PartitionLog open(TopicPartition tp, Path dir, long partitionId, LoadedLog loaded, LogConfig cfg) {
+    /** @param tombstonesRemovedEnd the stored state's (0 without one); see PartitionLog#tombstonesRemovedEnd */
+    private PartitionLog open(TopicPartition tp, Path dir, long partitionId, LoadedLog loaded, LogConfig cfg,
+                              long tombstonesRemovedEnd) {
         if (loaded.recovered()) {
             LOG.debug("recovered {}: log end offset {}", tp, loaded.logEndOffset());
         }
-        PartitionLog log = new PartitionLog(tp, dir, partitionId, loaded, cfg, index, files, clock, scheduler,
+        PartitionLog log = new PartitionLog(tp, dir, partitionId, loaded, tombstonesRemovedEnd, cfg, index, files, clock, scheduler,
                 options.compactionKeyCountMax(), options.producersPerPartitionMax());
         log.directoryCheck(this::checkDirectory);
         log.fsyncListener(this::fsynced);

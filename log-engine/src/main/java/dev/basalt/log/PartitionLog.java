@@ -100,9 +100,11 @@ public final class PartitionLog {
     private volatile java.util.function.Supplier<String> writeBlock = () -> null;
     private volatile java.util.function.Consumer<Throwable> writeFailures = t -> { };
 
-    PartitionLog(TopicPartition tp, Path dir, long partitionId, LoadedLog loaded, LogConfig config, IndexStore index,
-                 FileLayer files, Clock clock, Executor background, int compactionKeyCountMax, int producersPerPartitionMax) {
+    PartitionLog(TopicPartition tp, Path dir, long partitionId, LoadedLog loaded, long tombstonesRemovedEnd, LogConfig config,
+                 IndexStore index, FileLayer files, Clock clock, Executor background, int compactionKeyCountMax,
+                 int producersPerPartitionMax) {
         this.tp = tp;
+        this.tombstonesRemovedEnd = tombstonesRemovedEnd;
         this.dir = dir;
         this.partitionId = partitionId;
         this.index = index;
@@ -953,7 +955,7 @@ public final class PartitionLog {
     /** Writes the partition's state with {@code gaps} as its gapsPossible (which may be ahead of the field). */
     private void saveState(boolean sync, long cleanEndOffset, boolean gaps) {
         index.saveState(dir.getFileName().toString(), new PartitionState(partitionId, logStartOffset, recoveryPoint,
-                highWatermark, cleanEndOffset, epochs.entries(), gaps), sync);
+                highWatermark, cleanEndOffset, epochs.entries(), gaps, tombstonesRemovedEnd), sync);
     }
 
     // ------------------------------------------------------------------ truncation
@@ -1262,11 +1264,75 @@ public final class PartitionLog {
      * a log used alone keeps the default, Long.MAX_VALUE (no bound).
      */
     public void tombstoneBoundOffset(long offset) {
-        tombstoneBoundOffset = Math.max(0, offset);
+        long bound = Math.max(0, offset);
+        if (bound >= tombstoneBoundOffset) {
+            tombstoneBoundOffset = bound; // a raise: a swap judged against the lower bound is only stricter
+            return;
+        }
+        // A fall (a replica joined, or leadership moved) waits for a compacted segment being
+        // swapped in, so once this returns no swap removes a tombstone at or above the new bound.
+        lock.lock();
+        try {
+            tombstoneBoundOffset = bound;
+        } finally {
+            lock.unlock();
+        }
     }
 
     public long tombstoneBoundOffset() {
         return tombstoneBoundOffset;
+    }
+
+    /** See {@link #tombstonesRemovedEnd()}. */
+    private volatile long tombstonesRemovedEnd;
+
+    /**
+     * Compaction may have removed a tombstone below this offset, on this replica or on a leader it
+     * copied from; 0 if none was. Never decreases, and is stored before the log it describes: a
+     * compacted segment is swapped in, and a leader's batches appended, only after it is.
+     *
+     * <p>A leader sends it with every fetch answer. A follower that begins following with records
+     * below its fetch offset, from an earlier life (it was down, or out of the partition's replicas
+     * and added back before it restarted), checks it: if its fetch offset is below the value, a
+     * deletion above that offset may be gone from the leader while the value it deleted is still
+     * in the follower's log, so the follower refetches the whole log. Within the replica set the
+     * tombstone bound keeps a follower's fetch offset at or above the value, so a replica that
+     * was away only while it stayed a replica never refetches for this.
+     */
+    public long tombstonesRemovedEnd() {
+        return tombstonesRemovedEnd;
+    }
+
+    /**
+     * A follower about to append a leader's batches: records that the leader's log, which it
+     * copies, had tombstones removed below {@code leaderTombstonesRemovedEnd} (stored, with a sync
+     * write, when it raises this log's value).
+     */
+    public void inheritTombstonesRemovedEnd(long leaderTombstonesRemovedEnd) {
+        if (leaderTombstonesRemovedEnd <= tombstonesRemovedEnd) {
+            return;
+        }
+        lock.lock();
+        try {
+            ensureWritable();
+            raiseTombstonesRemovedEnd(leaderTombstonesRemovedEnd);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Raises and stores {@link #tombstonesRemovedEnd} (sync). Caller holds the lock. */
+    private void raiseTombstonesRemovedEnd(long end) {
+        if (end > tombstonesRemovedEnd) {
+            long before = tombstonesRemovedEnd;
+            tombstonesRemovedEnd = end;
+            try {
+                persistState(true, -1);
+            } catch (RuntimeException e) {
+                tombstonesRemovedEnd = before;
+                throw e;
+            }
+        }
     }
 
     /**
@@ -1316,9 +1382,9 @@ public final class PartitionLog {
         int rewritten = 0;
         for (Segment s : cleanable.subList(0, latest.segmentsCovered())) {
             Path cleaned = s.path().resolveSibling(Segment.fileName(s.baseOffset()).replace(Segment.SUFFIX, Segment.CLEANED_SUFFIX));
-            int newSize;
+            Compactor.Rewritten copy;
             try {
-                newSize = Compactor.rewrite(s, latest, nowMs, cfg.deleteRetentionMs(), tombstoneBoundOffset, files, cleaned);
+                copy = Compactor.rewrite(s, latest, nowMs, cfg.deleteRetentionMs(), tombstoneBoundOffset, files, cleaned);
             } catch (IOException e) {
                 deleteQuietly(cleaned);
                 throw new LogStorageException("compaction of " + tp + " failed; the original segment is intact", cleaned, e);
@@ -1326,30 +1392,37 @@ public final class PartitionLog {
                 deleteQuietly(cleaned); // no half-written copy left behind
                 throw e;
             }
-            if (newSize < 0) {
+            if (copy == null) {
                 continue; // nothing to remove
             }
-            if (swapIn(s, cleaned, newSize)) {
+            if (swapIn(s, cleaned, copy)) {
                 rewritten++;
             }
         }
         return rewritten;
     }
 
-    private boolean swapIn(Segment old, Path cleaned, int newSize) {
+    private boolean swapIn(Segment old, Path cleaned, Compactor.Rewritten copy) {
         lock.lock();
         try {
             if (closed || segments.get(old.baseOffset()) != old) {
                 deleteQuietly(cleaned); // truncated or retained away meanwhile
                 return false;
             }
+            if (copy.tombstonesRemovedEnd() > tombstoneBoundOffset) {
+                // The bound fell during the rewrite (a replica joined, or leadership moved): a
+                // removed tombstone may be one that replica still has to fetch. The next pass redoes it.
+                deleteQuietly(cleaned);
+                return false;
+            }
+            raiseTombstonesRemovedEnd(copy.tombstonesRemovedEnd()); // stored before the log lacks them
             try {
                 files.atomicMove(cleaned, old.path());
             } catch (IOException e) {
                 deleteQuietly(cleaned);
                 throw new LogStorageException("compaction swap of " + tp + " failed; the original segment is intact", cleaned, e);
             }
-            Segment fresh = Segment.openSealed(files, old.path(), old.baseOffset(), newSize);
+            Segment fresh = Segment.openSealed(files, old.path(), old.baseOffset(), copy.sizeBytes());
             fresh.maxTimestamp(old.maxTimestamp());
             segments.put(fresh);
             old.close();

@@ -538,15 +538,23 @@ class BaseOffsetIntegrityTest {
     }
 
     @Test
-    void stateCodec_version1MeansGapsPossible_version2RoundTrips() {
-        PartitionState s = new PartitionState(7, 1, 2, 3, -1, List.of(new LeaderEpochCache.EpochEntry(1, 0)), false);
+    void stateCodec_version1MeansGapsPossible_version2MeansNoTombstoneRemoved_version3RoundTrips() {
+        PartitionState s = new PartitionState(7, 1, 2, 3, -1, List.of(new LeaderEpochCache.EpochEntry(1, 0)), false, 42);
         assertEquals(s, PartitionState.decode(s.encode()));
         PartitionState gaps = new PartitionState(7, 1, 2, 3, -1, List.of(), true);
         assertEquals(gaps, PartitionState.decode(gaps.encode()));
-        byte[] v2 = s.encode();
-        byte[] v1 = java.util.Arrays.copyOf(v2, v2.length - 1);
+        byte[] v3 = s.encode();
+        byte[] v2 = java.util.Arrays.copyOf(v3, v3.length - 8);
+        v2[0] = 2;
+        PartitionState fromV2 = PartitionState.decode(v2);
+        assertEquals(new PartitionState(7, 1, 2, 3, -1, s.epochs(), false, 0), fromV2);
+        byte[] v1 = java.util.Arrays.copyOf(v3, v3.length - 9);
         v1[0] = 1;
         assertTrue(PartitionState.decode(v1).gapsPossible(), "a state written before the flag existed is not trusted to be gap-free");
+        byte[] negative = s.encode();
+        java.nio.ByteBuffer.wrap(negative).putLong(negative.length - 8, -1);
+        assertThrows(IllegalStateException.class, () -> PartitionState.decode(negative));
+        assertThrows(IllegalStateException.class, () -> PartitionState.decode(java.util.Arrays.copyOf(v3, v3.length - 1)));
     }
 
     private static void deleteTree(Path root) throws IOException {

@@ -242,6 +242,85 @@ class RetentionAndCompactionTest {
     }
 
     @Test
+    void compaction_recordsDurablyWhereItRemovedTombstones_andAFollowerInheritsIt() {
+        LogConfig cfg = base.withOverrides(Map.of(LogConfig.CLEANUP_POLICY, "compact", LogConfig.DELETE_RETENTION_MS, "1000"));
+        PartitionLog log = manager.getOrCreate(TP, cfg);
+        log.tombstoneBoundOffset(0);
+        long now = clock.millis();
+        log.appendAsLeader(TestBatches.batch(List.of(new Rec(now, "a", "1"))), 1);
+        log.appendAsLeader(TestBatches.batch(List.of(new Rec(now, "a", null))), 1);
+        log.appendAsLeader(TestBatches.batch(List.of(new Rec(now, "b", "1"), new Rec(now, "c", "1"))), 1);
+        log.appendAsLeader(TestBatches.batch(List.of(new Rec(now, "b", null))), 1); // superseded below
+        log.appendAsLeader(TestBatches.batch(List.of(new Rec(now, "b", "2"))), 1);
+        log.roll();
+        log.updateHighWatermark(log.logEndOffset());
+        assertTrue(manager.compactOnce(TP, now) > 0);
+        assertEquals(0, log.tombstonesRemovedEnd(), "superseded records (a=1, the tombstone of b) hide no deletion");
+        clock.advance(5_000);
+        log.tombstoneBoundOffset(log.logEndOffset());
+        assertTrue(manager.compactOnce(TP, clock.millis()) > 0);
+        assertEquals(List.of(new Stored(3, now, "c", "1"), new Stored(5, now, "b", "2")), LogTestSupport.readAll(log, 0));
+        assertEquals(2, log.tombstonesRemovedEnd(), "the tombstone of a at offset 1 was removed");
+
+        TopicPartition followerTp = new TopicPartition("follower", 0);
+        PartitionLog follower = manager.getOrCreate(followerTp, cfg);
+        assertEquals(0, follower.tombstonesRemovedEnd());
+        follower.inheritTombstonesRemovedEnd(2);
+        follower.inheritTombstonesRemovedEnd(1);
+        assertEquals(2, follower.tombstonesRemovedEnd(), "it never decreases");
+        follower.truncateFullyAndStartAt(7);
+        assertEquals(2, follower.tombstonesRemovedEnd(), "a refetch from scratch copies a log that lacks them too");
+
+        // Stored: a restart, even one that rebuilds the index from the segments, keeps both.
+        manager.close();
+        manager = LogManager.open(dir, cfg, clock, LogManagerOptions.DEFAULT.withoutPeriodicTasks(), FileLayer.DEFAULT);
+        assertEquals(2, manager.get(TP).tombstonesRemovedEnd());
+        assertEquals(2, manager.get(followerTp).tombstonesRemovedEnd());
+    }
+
+    @Test
+    void compaction_keepsTheTombstones_whenTheBoundFallsDuringTheRewrite() throws Exception {
+        java.util.concurrent.atomic.AtomicReference<Runnable> onCleanedOpen = new java.util.concurrent.atomic.AtomicReference<>();
+        FileLayer hooked = new FileLayer() {
+            @Override
+            public dev.basalt.log.segment.SegmentFile open(Path path, boolean create, boolean writable) throws java.io.IOException {
+                Runnable hook = onCleanedOpen.getAndSet(null);
+                if (hook != null && path.toString().endsWith(dev.basalt.log.segment.Segment.CLEANED_SUFFIX)) {
+                    hook.run();
+                }
+                return FileLayer.super.open(path, create, writable);
+            }
+        };
+        manager.close();
+        manager = LogManager.open(dir, base, clock, LogManagerOptions.DEFAULT.withoutPeriodicTasks(), hooked);
+        LogConfig cfg = base.withOverrides(Map.of(LogConfig.CLEANUP_POLICY, "compact", LogConfig.DELETE_RETENTION_MS, "1000"));
+        PartitionLog log = manager.getOrCreate(TP, cfg);
+        log.tombstoneBoundOffset(0);
+        long now = clock.millis();
+        log.appendAsLeader(TestBatches.batch(List.of(new Rec(now, "a", null))), 1);
+        log.appendAsLeader(TestBatches.batch(List.of(new Rec(now, "b", "1"))), 1);
+        log.roll();
+        log.updateHighWatermark(log.logEndOffset());
+        assertTrue(manager.compactOnce(TP, now) > 0); // sets the horizon
+        clock.advance(5_000);
+        log.tombstoneBoundOffset(2);
+        List<Stored> withTombstone = List.of(new Stored(0, now, "a", null), new Stored(1, now, "b", "1"));
+        // A replica joins while the copy without the tombstone is being written: the bound falls to 0.
+        onCleanedOpen.set(() -> log.tombstoneBoundOffset(0));
+        assertEquals(0, manager.compactOnce(TP, clock.millis()), "the copy was made under a bound no longer true");
+        assertEquals(withTombstone, LogTestSupport.readAll(log, 0));
+        assertEquals(0, log.tombstonesRemovedEnd());
+        try (var files = Files.list(log.directory())) {
+            assertTrue(files.noneMatch(f -> f.toString().endsWith(dev.basalt.log.segment.Segment.CLEANED_SUFFIX)),
+                    "the refused copy is deleted");
+        }
+        log.tombstoneBoundOffset(2); // the new replica fetched past it
+        assertTrue(manager.compactOnce(TP, clock.millis()) > 0);
+        assertEquals(List.of(new Stored(1, now, "b", "1")), LogTestSupport.readAll(log, 0));
+        assertEquals(1, log.tombstonesRemovedEnd());
+    }
+
+    @Test
     void compaction_horizonSaturates_andAnUnstampedTombstoneAloneIsReasonEnoughToRewrite() {
         LogConfig cfg = base.withOverrides(Map.of(LogConfig.CLEANUP_POLICY, "compact",
                 LogConfig.DELETE_RETENTION_MS, Long.toString(Long.MAX_VALUE)));

@@ -90,9 +90,10 @@ public final class Partition {
      * @param isrChange   an ISR change this fetch made due (e.g. the follower caught up), to send
      */
     public record FollowerRead(ErrorCode error, String message, FetchSlice slice, long highWatermark, long logStartOffset,
-                               long logEndOffset, boolean hwMoved, Optional<IsrChange> isrChange, long allReplicasOffset) {
+                               long logEndOffset, boolean hwMoved, Optional<IsrChange> isrChange, long allReplicasOffset,
+                               long tombstonesRemovedEnd) {
         static FollowerRead failed(ErrorCode error, String message, long hw, long logStart, long logEnd) {
-            return new FollowerRead(error, message, null, hw, logStart, logEnd, false, Optional.empty(), 0);
+            return new FollowerRead(error, message, null, hw, logStart, logEnd, false, Optional.empty(), 0, 0);
         }
     }
 
@@ -377,8 +378,11 @@ public final class Partition {
                     ? leader.maybeProposeIsrChange(nowMs, Long.MAX_VALUE, isrEligible) : Optional.empty();
         }
         FetchSlice slice = log.read(fetchOffset, Math.max(1, maxBytes), Long.MAX_VALUE);
+        // After the read: a compacted segment swapped in since is counted, so a follower never
+        // gets a copy lacking a tombstone together with a value that predates the removal.
+        long removedEnd = log.tombstonesRemovedEnd();
         return new FollowerRead(ErrorCode.NONE, "", slice, log.highWatermark(), slice.logStartOffset(), slice.logEndOffset(),
-                moved, change, allReplicas);
+                moved, change, allReplicas, removedEnd);
     }
 
     /**
@@ -470,15 +474,17 @@ public final class Partition {
 
     /**
      * Appends batches fetched from the leader of {@code leaderEpoch}, and takes the leader's HW
-     * (bounded by our log end) and where it says every replica holds the log (this replica's
-     * compaction removes tombstones only below it). Returns null, appending nothing, if the role
-     * moved on meanwhile.
+     * (bounded by our log end), where it says every replica holds the log (this replica's
+     * compaction removes tombstones only below it), and below which its log had tombstones
+     * removed (stored first: this log now copies one that lacks them). Returns null, appending
+     * nothing, if the role moved on meanwhile.
      */
     public synchronized AppendInfo appendAsFollower(ByteBuffer records, int leaderEpoch, long leaderHighWatermark,
-                                                   long allReplicasOffset) {
+                                                   long allReplicasOffset, long leaderTombstonesRemovedEnd) {
         if (leader != null || state.leaderEpoch() != leaderEpoch) {
             return null;
         }
+        log.inheritTombstonesRemovedEnd(leaderTombstonesRemovedEnd);
         AppendInfo info = records.hasRemaining() ? log.appendAsFollower(records) : null;
         updateFollowerHighWatermark(leaderHighWatermark);
         log.tombstoneBoundOffset(allReplicasOffset);

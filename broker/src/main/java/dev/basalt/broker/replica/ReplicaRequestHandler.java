@@ -166,7 +166,8 @@ public final class ReplicaRequestHandler {
             }
             r.isrChange().ifPresent(c -> replicas.sendIsrChange(p, c));
             pb.setErrorCode(r.error()).setErrorMessage(r.message()).setHighWatermark(r.highWatermark())
-                    .setLogStartOffset(r.logStartOffset()).setLogEndOffset(r.logEndOffset()).setAllReplicasOffset(r.allReplicasOffset());
+                    .setLogStartOffset(r.logStartOffset()).setLogEndOffset(r.logEndOffset()).setAllReplicasOffset(r.allReplicasOffset())
+                    .setTombstonesRemovedEnd(r.tombstonesRemovedEnd());
             if (r.error() == ErrorCode.NOT_LEADER || r.error() == ErrorCode.FENCED_LEADER_EPOCH) {
                 Lookup l = replicas.leaderFor(p.topicPartition().topic(), p.topicPartition().partition());
                 if (l.leaderHint() >= 0) {

@@ -150,7 +150,7 @@ class PartitionTest {
     void followerWorkDecidedInAnOldEpoch_isRefused() {
         p.update(follower(2, 3), LogConfig.DEFAULT, 0);
         p.update(follower(3, 4), LogConfig.DEFAULT, 0);
-        assertNull(p.appendAsFollower(batch(), 3, 10, 0), "the fetch was made in epoch 3; the partition follows epoch 4 now");
+        assertNull(p.appendAsFollower(batch(), 3, 10, 0, 0), "the fetch was made in epoch 3; the partition follows epoch 4 now");
         assertFalse(p.truncateAsFollower(0, 3));
         assertEquals(0, p.log().logEndOffset());
         assertTrue(p.isFollowing(3, 4));

@@ -180,12 +180,12 @@ class FetchHandlerReplicaTest {
         publish(2, 1); // broker 1 follows broker 2
         Partition p = rm.partition(TP).orElseThrow();
         assertTrue(p.isFollowing(2, 1));
-        assertTrue(p.appendAsFollower(batch(), 1, 0, 0) != null, "the follower copied one batch; the leader's HW is still 0");
+        assertTrue(p.appendAsFollower(batch(), 1, 0, 0, 0) != null, "the follower copied one batch; the leader's HW is still 0");
         FetchResponse.PartitionResponse r = only(fetch("r1", 1, 0, 0));
         assertEquals(ErrorCode.NONE, r.getErrorCode());
         assertTrue(r.getRecords().isEmpty(), "offset 0 is above the follower's HW 0");
         assertEquals(0, r.getHighWatermark());
-        p.appendAsFollower(ByteBuffer.allocate(0), 1, 1, 0); // the next answer brings HW 1
+        p.appendAsFollower(ByteBuffer.allocate(0), 1, 1, 0, 0); // the next answer brings HW 1
         FetchResponse.PartitionResponse after = only(fetch("r1", 1, 0, 0));
         assertFalse(after.getRecords().isEmpty());
         assertEquals(1, after.getHighWatermark());

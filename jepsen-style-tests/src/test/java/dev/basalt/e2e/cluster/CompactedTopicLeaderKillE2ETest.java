@@ -197,6 +197,66 @@ class CompactedTopicLeaderKillE2ETest extends ClusterTestSupport {
         }
     }
 
+    /**
+     * Found probing a cluster: a follower was reassigned out of a compacted partition while it was
+     * down, a key was deleted and the tombstone removed (every remaining replica held it), and the
+     * node was reassigned back before it restarted. It kept its old log, which still held the
+     * deleted value, and fetched on from its log end: the deletion was gone, so it kept the value
+     * for good and would serve it once it led. It now learns from the leader that tombstones were
+     * removed past its log end, and refetches the whole log.
+     */
+    @Test
+    void aReplicaReassignedOutWhileDownAndBackBeforeItRestarts_refetchesAndDropsTheDeletedValue() throws Exception {
+        start(builder(3).config("log.cleaner.backoff.ms", "300"));
+        String topic = "ro";
+        createTopic(topic, 1, 3, Map.of("cleanup.policy", "compact", "min.insync.replicas", "2", "segment.bytes", "1024",
+                "delete.retention.ms", "1000", "min.compaction.lag.ms", "0"));
+        produce(topic, "z", "1");
+        Cluster.PartitionState s = cluster.partition(topic, 0);
+        int victim = s.replicas().stream().filter(r -> r != s.leader()).findFirst().orElseThrow();
+        List<Integer> others = s.replicas().stream().filter(r -> r != victim).toList();
+        await(victim, topic, r -> zOf(r).stream().anyMatch(x -> "1".equals(x.value())), "holds z=1");
+        cluster.kill9(victim);
+        reassign(topic, others);
+        cluster.awaitPartition(topic, 0, st -> st.replicas().size() == 2 && st.replicas().containsAll(others),
+                "replicas " + others + " only", CATCH_UP);
+
+        long tombstoneOffset = produce(topic, "z", null);
+        long deadline = System.nanoTime() + Duration.ofSeconds(40).toNanos();
+        while (others.stream().anyMatch(id -> !zOf(ReplicaReader.readKeyedRecords(cluster.node(id), topic, 0)).isEmpty())) {
+            assertTrue(System.nanoTime() < deadline, "the replicas left never removed the tombstone at " + tombstoneOffset);
+            produce(topic, "filler", "roll");
+            sleepMs(300);
+        }
+
+        List<Integer> back = new ArrayList<>(others);
+        back.add(victim);
+        reassign(topic, back); // while the victim is still down: it restarts as a replica, with its old log
+        cluster.restart(victim, READY);
+        cluster.awaitPartition(topic, 0, st -> st.replicas().size() == 3 && st.isr().size() == 3,
+                "the reassignment back completed", CATCH_UP);
+        List<KeyedRecord> z = zOf(ReplicaReader.readKeyedRecords(cluster.node(victim), topic, 0));
+        assertTrue(z.isEmpty(), "replica " + victim + " keeps the value whose deletion it never fetched: " + z);
+        List<KeyedRecord> all = ReplicaReader.readKeyedRecords(cluster.node(victim), topic, 0);
+        assertTrue(all.stream().anyMatch(r -> r.offset() > tombstoneOffset),
+                "replica " + victim + " did not refetch the log: " + all.size() + " records");
+    }
+
+    private void reassign(String topic, List<Integer> target) throws Exception {
+        try (dev.basalt.client.Admin admin = cluster.admin()) {
+            dev.basalt.client.Admin.getAll(admin.alterPartitionReassignments(
+                    Map.of(new dev.basalt.client.TopicPartition(topic, 0), java.util.Optional.of(target))), Duration.ofSeconds(20));
+        }
+    }
+
+    private void await(int id, String topic, java.util.function.Predicate<List<KeyedRecord>> condition, String what) {
+        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+        while (!condition.test(ReplicaReader.readKeyedRecords(cluster.node(id), topic, 0))) {
+            assertTrue(System.nanoTime() < deadline, "replica " + id + " never " + what);
+            sleepMs(100);
+        }
+    }
+
     private static List<KeyedRecord> zOf(List<KeyedRecord> records) {
         return records.stream().filter(r -> "z".equals(r.key())).toList();
     }

@@ -80,23 +80,34 @@ public final class Compactor {
     }
 
     /**
+     * A compacted copy of a segment.
+     *
+     * @param sizeBytes            its size
+     * @param tombstonesRemovedEnd one past the highest offset of a tombstone it removed (a deletion
+     *                             that a replica which has not fetched it can no longer learn); 0 if none
+     */
+    public record Rewritten(int sizeBytes, long tombstonesRemovedEnd) {
+    }
+
+    /**
      * Writes the compacted copy of {@code segment} to {@code out} and fsyncs it.
      *
-     * @return the copy's size, or -1 (and no file) if compaction would change nothing: no record
-     *         to remove and no tombstone whose delete horizon is still to be set
+     * @return the copy, or null (and no file) if compaction would change nothing: no record to
+     *         remove and no tombstone whose delete horizon is still to be set
      */
-    public static int rewrite(Segment segment, OffsetMap map, long nowMs, long deleteRetentionMs, long tombstoneBoundOffset,
-                              FileLayer files, Path out) throws IOException {
+    public static Rewritten rewrite(Segment segment, OffsetMap map, long nowMs, long deleteRetentionMs,
+                                    long tombstoneBoundOffset, FileLayer files, Path out) throws IOException {
         Rules rules = new Rules(map, nowMs, tombstoneBoundOffset);
         ByteBuffer data = segment.slice(0, segment.sizeBytes());
         if (!changesAnything(data, rules)) {
-            return -1;
+            return null;
         }
         long written = 0;
+        long[] removedEnd = {0};
         try (SegmentFile f = files.open(out, true, true)) {
             f.truncate(0);
             for (RecordBatch b : Batches.iterate(data)) {
-                ByteBuffer kept = compactBatch(b, rules, deleteRetentionMs);
+                ByteBuffer kept = compactBatch(b, rules, deleteRetentionMs, removedEnd);
                 if (kept != null) {
                     int n = kept.remaining();
                     if (written + n > Integer.MAX_VALUE) {
@@ -110,7 +121,7 @@ public final class Compactor {
             }
             f.force();
         }
-        return (int) written;
+        return new Rewritten((int) written, removedEnd[0]);
     }
 
     private static boolean changesAnything(ByteBuffer data, Rules rules) {
@@ -149,6 +160,11 @@ public final class Compactor {
      * @param tombstoneBoundOffset every replica holds the offsets below this (Long.MAX_VALUE: no bound)
      */
     record Rules(OffsetMap map, long nowMs, long tombstoneBoundOffset) {
+        /** Whether dropping {@code r} removes a deletion: it is the latest record of its key, and a tombstone. */
+        boolean isLatestTombstone(Record r) {
+            return isTombstone(r) && map.isLatest(r);
+        }
+
         boolean keep(RecordBatch b, Record r) {
             if (!r.hasKey()) {
                 return true;
@@ -179,6 +195,11 @@ public final class Compactor {
      * unchanged) are written anew. Then the CRC is sealed again.
      */
     static ByteBuffer compactBatch(RecordBatch b, Rules rules, long deleteRetentionMs) {
+        return compactBatch(b, rules, deleteRetentionMs, new long[1]);
+    }
+
+    /** As above; raises {@code removedEnd[0]} to one past each latest tombstone it drops. */
+    static ByteBuffer compactBatch(RecordBatch b, Rules rules, long deleteRetentionMs, long[] removedEnd) {
         if (b.isControl()) {
             return b.buffer();
         }
@@ -192,6 +213,8 @@ public final class Compactor {
                 keep[i] = true;
                 kept++;
                 keptTombstone |= isTombstone(r);
+            } else if (rules.isLatestTombstone(r)) {
+                removedEnd[0] = Math.max(removedEnd[0], r.offset() + 1);
             }
             i++;
         }

@@ -61,17 +61,22 @@ class CompactBatchProperties {
         long passMs = now;
         for (int pass = 0; pass < 4 && current != null; pass++) {
             List<Record> before = list(current);
-            ByteBuffer out = Compactor.compactBatch(current, new Compactor.Rules(map, passMs, bound), RETENTION_MS);
+            long[] removedEnd = {0};
+            ByteBuffer out = Compactor.compactBatch(current, new Compactor.Rules(map, passMs, bound), RETENTION_MS, removedEnd);
             List<Record> expected = new ArrayList<>();
             boolean tombstoneKept = false;
+            long expectedRemovedEnd = 0;
             for (Record r : before) {
                 boolean isLatest = !r.hasKey() || latest.get(ByteBuffer.wrap(r.keyBytes())) == r.offset();
                 boolean tombstone = r.hasKey() && r.isTombstone();
                 if (isLatest && (!tombstone || passMs < horizon || r.offset() >= bound)) {
                     expected.add(r);
                     tombstoneKept |= tombstone;
+                } else if (isLatest && tombstone) {
+                    expectedRemovedEnd = r.offset() + 1; // a deletion gone: records come in offset order
                 }
             }
+            assertEquals(expectedRemovedEnd, removedEnd[0], "one past the last tombstone removed that was its key's latest record");
             if (expected.isEmpty()) {
                 assertNull(out, "no survivor, no batch");
                 current = null;

@@ -86,6 +86,8 @@ public final class ReplicaFetcher implements AutoCloseable {
         long backoffUntilMs;
         /** When this partition's HW last moved here (or this leadership began); see HW_CHASE_MS. */
         long hwMovedAtMs;
+        /** Whether the first answer was checked for tombstones removed past our log end (see handlePartition). */
+        boolean removalsChecked;
 
         Target(Partition partition, int leaderEpoch, long nowMs) {
             this.partition = partition;
@@ -425,6 +427,17 @@ public final class ReplicaFetcher implements AutoCloseable {
         }
     }
 
+    /**
+     * Whether a follower beginning to follow at {@code fetchOffset} may hold a value whose
+     * tombstone the leader has removed: it kept records below its fetch offset (from before this
+     * leadership began), and the leader removed a tombstone at or above that offset. Within the
+     * replica set the leader's tombstone bound never lets that happen, so this is a replica that
+     * was away while out of the replicas, or one that lost its unflushed tail.
+     */
+    static boolean missedRemovedTombstones(PartitionLog followerLog, long fetchOffset, long leaderTombstonesRemovedEnd) {
+        return followerLog.logStartOffset() < fetchOffset && fetchOffset < leaderTombstonesRemovedEnd;
+    }
+
     /** Applies one partition's answer; returns whether its log or HW moved. */
     private boolean handlePartition(Target t, long fetchOffset, ReplicaFetchResponse.PartitionResponse pr) {
         ErrorCode code = pr.getErrorCode();
@@ -444,11 +457,22 @@ public final class ReplicaFetcher implements AutoCloseable {
             backoff(t, code + " " + pr.getErrorMessage());
             return false;
         }
+        if (!t.removalsChecked) {
+            t.removalsChecked = true;
+            if (missedRemovedTombstones(t.partition.log(), fetchOffset, pr.getTombstonesRemovedEnd())) {
+                log.warn("{}: the leader removed tombstones below offset {}, past our log end {}, and we kept records from"
+                        + " before (this replica was down or out of the partition's replicas): a deletion of a value we hold"
+                        + " may be gone from the leader; refetching the whole log from {}", t.partition.topicPartition(),
+                        pr.getTombstonesRemovedEnd(), fetchOffset, pr.getLogStartOffset());
+                t.partition.restartAsFollowerAt(pr.getLogStartOffset(), t.leaderEpoch);
+                return false;
+            }
+        }
         ByteString records = pr.getRecords();
         long hwBefore = t.partition.highWatermark();
         try {
             AppendInfo info = t.partition.appendAsFollower(records.asReadOnlyByteBuffer(), t.leaderEpoch, pr.getHighWatermark(),
-                    pr.getAllReplicasOffset());
+                    pr.getAllReplicasOffset(), pr.getTombstonesRemovedEnd());
             t.partition.leaderLogEndSeen(pr.getLogEndOffset()); // metrics: how far this follower is behind
             return info != null || t.partition.highWatermark() != hwBefore;
         } catch (StaleLeaderEpochException | CorruptRecordException e) {
