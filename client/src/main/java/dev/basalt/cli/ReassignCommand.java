@@ -64,11 +64,19 @@ final class ReassignCommand implements Callable<Integer> {
     List<String> topics = List.of();
     @Option(names = "--brokers", split = ",", description = "Brokers --generate spreads the replicas over.")
     List<Integer> brokers = List.of();
-    @Option(names = "--plan", paramLabel = "FILE", description = "Plan file for --execute or --cancel.")
+    @Option(names = "--plan", paramLabel = "FILE", description = {"Plan file (JSON) for --execute or --cancel: what --generate"
+            + " prints, {\"version\":1,\"partitions\":[{\"partition\":{\"topic\":\"t\",\"partition\":0},"
+            + "\"targetReplicas\":[1,2,3]}]}; \"currentReplicas\" is ignored.",
+            "Kafka's reassignment file is read too: {\"version\":1,\"partitions\":[{\"topic\":\"t\",\"partition\":0,"
+            + "\"replicas\":[1,2,3]}]} (\"log_dirs\" only as \"any\")."})
     Path plan;
     @Option(names = "--throttle-bytes-per-second", defaultValue = "-1",
-            description = "With --execute: set reassignment.throttle.bytes.per.second on every broker (0 = unlimited).")
+            description = "With --execute: set reassignment.throttle.bytes.per.second on every broker (0 = unlimited)."
+                    + " --verify removes it once no reassignment is left.")
     long throttleBytesPerSecond;
+    @Option(names = "--preserve-throttle",
+            description = "With --verify: keep the cluster-wide catch-up throttle when no reassignment is left.")
+    boolean preserveThrottle;
     @Option(names = "--timeout-ms", defaultValue = "30000", description = "Give up after this long (default: ${DEFAULT-VALUE}).")
     long timeoutMs;
 
@@ -141,6 +149,11 @@ final class ReassignCommand implements Callable<Integer> {
     static ReassignmentPlan readPlan(Path file) {
         try {
             String text = Files.readString(file, StandardCharsets.UTF_8);
+            com.google.protobuf.Struct.Builder raw = com.google.protobuf.Struct.newBuilder();
+            JsonFormat.parser().merge(text, raw);
+            if (isKafkaFormat(raw.getFieldsMap().get("partitions"))) {
+                return fromKafkaFormat(file, raw.build());
+            }
             ReassignmentPlan.Builder b = ReassignmentPlan.newBuilder();
             JsonFormat.parser().merge(text, b);
             if (b.getVersion() != 1) {
@@ -155,6 +168,96 @@ final class ReassignCommand implements Callable<Integer> {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read " + file + ": " + BasaltCli.ioReason(e), e);
         }
+    }
+
+    /** Kafka's file names each entry's topic at the entry's top level ({@code "topic": "t"}); ours nests it in "partition". */
+    private static boolean isKafkaFormat(com.google.protobuf.Value partitions) {
+        if (partitions == null || !partitions.hasListValue()) {
+            return false;
+        }
+        for (com.google.protobuf.Value e : partitions.getListValue().getValuesList()) {
+            if (e.hasStructValue() && e.getStructValue().containsFields("topic")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * Kafka's reassignment file ({@code kafka-reassign-partitions --reassignment-json-file}):
+     * {@code {"version":1,"partitions":[{"topic":"t","partition":0,"replicas":[1,2,3],"log_dirs":[...]}]}}.
+     * Every entry must have this shape (a file mixing both shapes is refused); log_dirs are
+     * accepted only as "any", since replicas are placed by broker only.
+     */
+    private static ReassignmentPlan fromKafkaFormat(Path file, com.google.protobuf.Struct raw) {
+        com.google.protobuf.Value version = raw.getFieldsMap().get("version");
+        if (version != null && (!version.hasNumberValue() || version.getNumberValue() != 1)) {
+            throw new BasaltCli.UsageException(file + ": plan version " + jsonText(version) + ", expected 1");
+        }
+        ReassignmentPlan.Builder b = ReassignmentPlan.newBuilder().setVersion(1);
+        java.util.Set<String> seen = new java.util.HashSet<>();
+        List<com.google.protobuf.Value> entries = raw.getFieldsMap().get("partitions").getListValue().getValuesList();
+        for (int i = 0; i < entries.size(); i++) {
+            String where = file + ": entry " + (i + 1);
+            if (!entries.get(i).hasStructValue() || !entries.get(i).getStructValue().containsFields("topic")) {
+                throw new BasaltCli.UsageException(where + " must be {\"topic\": ..., \"partition\": ..., \"replicas\": [...]}"
+                        + " like the other entries");
+            }
+            Map<String, com.google.protobuf.Value> e = entries.get(i).getStructValue().getFieldsMap();
+            for (String key : e.keySet()) {
+                if (!List.of("topic", "partition", "replicas", "log_dirs").contains(key)) {
+                    throw new BasaltCli.UsageException(where + " has an unknown key \"" + key + "\" (expected topic, partition,"
+                            + " replicas, log_dirs)");
+                }
+            }
+            com.google.protobuf.Value topicValue = e.get("topic");
+            if (!topicValue.hasStringValue() || topicValue.getStringValue().isEmpty()) {
+                throw new BasaltCli.UsageException(where + ": \"topic\" must be a topic name");
+            }
+            String topicName = topicValue.getStringValue();
+            int partitionId = wholeNumber(e.get("partition"), where + ": \"partition\"");
+            com.google.protobuf.Value replicas = e.get("replicas");
+            if (replicas == null || !replicas.hasListValue() || replicas.getListValue().getValuesCount() == 0) {
+                throw new BasaltCli.UsageException(where + " (" + topicName + "-" + partitionId + ") has no \"replicas\"");
+            }
+            List<Integer> target = new java.util.ArrayList<>();
+            for (com.google.protobuf.Value r : replicas.getListValue().getValuesList()) {
+                target.add(wholeNumber(r, where + ": a replica"));
+            }
+            com.google.protobuf.Value dirs = e.get("log_dirs");
+            if (dirs != null && (!dirs.hasListValue() || dirs.getListValue().getValuesList().stream()
+                    .anyMatch(d -> !d.hasStringValue() || !d.getStringValue().equals("any")))) {
+                throw new BasaltCli.UsageException(where + ": \"log_dirs\" may only be \"any\" (replicas are placed by broker;"
+                        + " each node has one data directory)");
+            }
+            if (!seen.add(topicName + "-" + partitionId)) {
+                throw new BasaltCli.UsageException(file + ": " + topicName + "-" + partitionId + " appears more than once");
+            }
+            b.addPartitionsBuilder().setPartition(TopicPartitionRef.newBuilder().setTopic(topicName).setPartition(partitionId))
+                    .addAllTargetReplicas(target);
+        }
+        return b.build();
+    }
+
+    /** A JSON value as written in a file (for messages). */
+    private static String jsonText(com.google.protobuf.Value v) {
+        try {
+            return JsonFormat.printer().omittingInsignificantWhitespace().print(v);
+        } catch (InvalidProtocolBufferException e) {
+            return v.toString();
+        }
+    }
+
+    /** A JSON number that is a whole number from 0 to Integer.MAX_VALUE. */
+    private static int wholeNumber(com.google.protobuf.Value v, String what) {
+        if (v == null || !v.hasNumberValue()) {
+            throw new BasaltCli.UsageException(what + " must be a number" + (v == null ? " (it is missing)" : ""));
+        }
+        double d = v.getNumberValue();
+        if (d != Math.rint(d) || d < 0 || d > Integer.MAX_VALUE) {
+            throw new BasaltCli.UsageException(what + " must be a whole number from 0, not " + jsonText(v));
+        }
+        return (int) d;
     }
 
     /**
@@ -194,7 +297,10 @@ final class ReassignCommand implements Callable<Integer> {
     private int verify(Admin admin, Duration t) {
         List<PartitionReassignment> first = Admin.get(admin.listPartitionReassignments(topics), t);
         if (first.isEmpty()) {
-            root.out.println("No reassignment in progress.");
+            root.out.println("No reassignment in progress" + (topics.isEmpty() ? "." : " for " + String.join(", ", topics) + "."));
+            if (topics.isEmpty() || Admin.get(admin.listPartitionReassignments(List.of()), t).isEmpty()) {
+                removeThrottle(admin, t);
+            }
             return BasaltCli.OK;
         }
         try {
@@ -231,6 +337,28 @@ final class ReassignCommand implements Callable<Integer> {
         root.out.println(BasaltCli.count(second.size(), "partition") + " reassigning; " + (known ? remaining + " bytes left" : "some brokers did not report")
                 + (rate > 0 ? String.format(", copying %.0f bytes/s, ETA %.0f s", rate, remaining / rate) : ", ETA unknown"));
         return BasaltCli.OK;
+    }
+
+    /**
+     * Once no reassignment is left anywhere, removes the cluster-wide catch-up throttle that
+     * --execute sets (as Kafka's --verify removes its throttles), unless --preserve-throttle.
+     * Values set for one broker are left alone.
+     */
+    private void removeThrottle(Admin admin, Duration t) {
+        String key = "reassignment.throttle.bytes.per.second";
+        ConfigResource clusterWide = new ConfigResource(ConfigResource.Type.BROKER, "");
+        Optional<dev.basalt.client.admin.ConfigEntry> set = Admin.get(admin.describeConfigs(List.of(clusterWide), List.of(key)), t)
+                .getOrDefault(clusterWide, List.of()).stream()
+                .filter(e -> e.name().equals(key) && "DYNAMIC_DEFAULT_BROKER_CONFIG".equals(e.source())).findFirst();
+        if (set.isEmpty()) {
+            return;
+        }
+        if (preserveThrottle) {
+            root.out.println("The catch-up throttle stays at " + set.get().value() + " bytes/s per broker (--preserve-throttle).");
+            return;
+        }
+        Admin.getAll(admin.alterConfigs(Map.of(clusterWide, List.of(AlterConfigOp.delete(key))), false), t);
+        root.out.println("Removed the catch-up throttle (" + key + " was " + set.get().value() + " bytes/s per broker).");
     }
 
     private static long copied(List<PartitionReassignment> list) {

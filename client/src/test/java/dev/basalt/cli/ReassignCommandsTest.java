@@ -8,13 +8,18 @@ import dev.basalt.proto.v1.AlterConfigsRequest;
 import dev.basalt.proto.v1.AlterConfigsResponse;
 import dev.basalt.proto.v1.AlterPartitionReassignmentsRequest;
 import dev.basalt.proto.v1.AlterPartitionReassignmentsResponse;
+import dev.basalt.proto.v1.ConfigEntry;
 import dev.basalt.proto.v1.DecommissionBrokerRequest;
 import dev.basalt.proto.v1.DecommissionBrokerResponse;
+import dev.basalt.proto.v1.DescribeConfigsRequest;
+import dev.basalt.proto.v1.DescribeConfigsResponse;
 import dev.basalt.proto.v1.ElectLeadersRequest;
 import dev.basalt.proto.v1.ElectLeadersResponse;
 import dev.basalt.proto.v1.ErrorCode;
 import dev.basalt.proto.v1.GenerateReassignmentPlanRequest;
 import dev.basalt.proto.v1.GenerateReassignmentPlanResponse;
+import dev.basalt.proto.v1.ListPartitionReassignmentsRequest;
+import dev.basalt.proto.v1.ListPartitionReassignmentsResponse;
 import dev.basalt.proto.v1.TopicPartitionRef;
 import io.grpc.Server;
 import io.grpc.ServerBuilder;
@@ -48,6 +53,9 @@ class ReassignCommandsTest {
     private Server server;
     private final List<Object> requests = new CopyOnWriteArrayList<>();
     private final AtomicInteger decommissionCalls = new AtomicInteger();
+    /** The scripted cluster's reassignments in progress, and its cluster-wide throttle (null = not set). */
+    private volatile List<TopicPartitionRef> inProgress = List.of();
+    private volatile String clusterThrottle;
 
     record Result(int code, String out, String err) {
     }
@@ -87,6 +95,46 @@ class ReassignCommandsTest {
                 requests.add(req);
                 AlterConfigsResponse.Builder b = AlterConfigsResponse.newBuilder();
                 req.getResourcesList().forEach(c -> b.addResourcesBuilder().setResource(c.getResource()).setErrorCode(ErrorCode.NONE));
+                out.onNext(b.build());
+                out.onCompleted();
+            }
+
+            @Override
+            public void listPartitionReassignments(ListPartitionReassignmentsRequest req,
+                                                   StreamObserver<ListPartitionReassignmentsResponse> out) {
+                requests.add(req);
+                ListPartitionReassignmentsResponse.Builder b = ListPartitionReassignmentsResponse.newBuilder().setNodeId(1);
+                for (TopicPartitionRef p : inProgress) {
+                    if (req.getTopicsList().isEmpty() || req.getTopicsList().contains(p.getTopic())) {
+                        b.addReassignmentsBuilder().setPartition(p).addAllReplicas(List.of(4, 2, 3, 1)).addAddingReplicas(4)
+                                .addRemovingReplicas(1).addAllIsr(List.of(2, 3, 1)).setLeader(2);
+                    }
+                }
+                out.onNext(b.build());
+                out.onCompleted();
+            }
+
+            @Override
+            public void describeCluster(dev.basalt.proto.v1.DescribeClusterRequest req,
+                                        StreamObserver<dev.basalt.proto.v1.DescribeClusterResponse> out) {
+                out.onNext(dev.basalt.proto.v1.DescribeClusterResponse.newBuilder().setErrorCode(ErrorCode.NONE).setClusterId("c")
+                        .setControllerId(1).addBrokers(dev.basalt.proto.v1.DescribeClusterResponse.Broker.newBuilder()
+                                .setNode(dev.basalt.proto.v1.BrokerNode.newBuilder().setId(1).setHost("127.0.0.1")
+                                        .setPort(server.getPort())))
+                        .build());
+                out.onCompleted();
+            }
+
+            @Override
+            public void describeConfigs(DescribeConfigsRequest req, StreamObserver<DescribeConfigsResponse> out) {
+                requests.add(req);
+                DescribeConfigsResponse.Builder b = DescribeConfigsResponse.newBuilder();
+                for (DescribeConfigsRequest.Query q : req.getResourcesList()) {
+                    String v = clusterThrottle;
+                    b.addResourcesBuilder().setResource(q.getResource()).addEntries(ConfigEntry.newBuilder()
+                            .setName("reassignment.throttle.bytes.per.second").setValue(v == null ? "0" : v)
+                            .setSource(v == null ? ConfigEntry.Source.DEFAULT_CONFIG : ConfigEntry.Source.DYNAMIC_DEFAULT_BROKER_CONFIG));
+                }
                 out.onNext(b.build());
                 out.onCompleted();
             }
@@ -184,6 +232,86 @@ class ReassignCommandsTest {
         Files.writeString(tmp.resolve("zero.json"), "{\"version\":1,\"partitions\":[{\"partition\":{\"topic\":\"t\",\"partition\":0},"
                 + "\"targetReplicas\":[1,2,4]}]}");
         assertEquals(0, run("reassign", "--execute", "--plan", tmp.resolve("zero.json").toString()).code(), "partition 0 named: fine");
+    }
+
+    /** Found probing: a plan file written for Kafka's tool was refused with a protobuf parse error. */
+    @Test
+    void kafkasPlanFormat_isReadToo_andItsMistakesAreNamed() throws Exception {
+        Path kafka = tmp.resolve("kafka.json");
+        Files.writeString(kafka, "{\"version\":1,\"partitions\":[{\"topic\":\"t\",\"partition\":0,\"replicas\":[4,2,3],"
+                + "\"log_dirs\":[\"any\",\"any\",\"any\"]},{\"topic\":\"t\",\"partition\":1,\"replicas\":[2,4,1]}]}");
+        Result exec = run("reassign", "--execute", "--plan", kafka.toString());
+        assertEquals(0, exec.code(), exec.err());
+        AlterPartitionReassignmentsRequest alter = (AlterPartitionReassignmentsRequest) requests.get(0);
+        assertEquals(ref("t", 0), alter.getReassignments(0).getPartition());
+        assertEquals(List.of(4, 2, 3), alter.getReassignments(0).getTarget().getBrokerIdsList());
+        assertEquals(ref("t", 1), alter.getReassignments(1).getPartition());
+        assertEquals(List.of(2, 4, 1), alter.getReassignments(1).getTarget().getBrokerIdsList());
+
+        Map<String, String> bad = new java.util.LinkedHashMap<>();
+        bad.put("log_dirs", "{\"version\":1,\"partitions\":[{\"topic\":\"t\",\"partition\":0,\"replicas\":[1],"
+                + "\"log_dirs\":[\"/data/a\"]}]}");
+        bad.put("\"partition\" must be a whole number", "{\"version\":1,\"partitions\":[{\"topic\":\"t\",\"partition\":1.5,"
+                + "\"replicas\":[1]}]}");
+        bad.put("\"partition\" must be a number (it is missing)", "{\"version\":1,\"partitions\":[{\"topic\":\"t\","
+                + "\"replicas\":[1]}]}");
+        bad.put("has no \"replicas\"", "{\"version\":1,\"partitions\":[{\"topic\":\"t\",\"partition\":0}]}");
+        bad.put("unknown key \"replica\"", "{\"version\":1,\"partitions\":[{\"topic\":\"t\",\"partition\":0,\"replica\":[1]}]}");
+        bad.put("like the other entries", "{\"version\":1,\"partitions\":[{\"topic\":\"t\",\"partition\":0,\"replicas\":[1]},"
+                + "{\"partition\":{\"topic\":\"t\",\"partition\":1},\"targetReplicas\":[1]}]}");
+        bad.put("appears more than once", "{\"version\":1,\"partitions\":[{\"topic\":\"t\",\"partition\":0,\"replicas\":[1]},"
+                + "{\"topic\":\"t\",\"partition\":0,\"replicas\":[2]}]}");
+        bad.put("plan version 2", "{\"version\":2,\"partitions\":[{\"topic\":\"t\",\"partition\":0,\"replicas\":[1]}]}");
+        int i = 0;
+        for (Map.Entry<String, String> e : bad.entrySet()) {
+            Path file = tmp.resolve("bad" + i++ + ".json");
+            Files.writeString(file, e.getValue());
+            requests.clear();
+            Result r = run("reassign", "--execute", "--plan", file.toString());
+            assertEquals(2, r.code(), e.getKey() + ": " + r.err());
+            assertTrue(r.err().contains(e.getKey()), "the error names the mistake (" + e.getKey() + "): " + r.err());
+            assertTrue(requests.isEmpty(), e.getKey() + ": nothing sent " + requests);
+        }
+        Result help = run("reassign", "--help");
+        assertTrue(help.out().contains("targetReplicas") && help.out().contains("log_dirs"), "--help shows both formats: " + help.out());
+    }
+
+    /** Found probing: the throttle --execute set stayed after the reassignment finished (Kafka's --verify removes it). */
+    @Test
+    void verify_removesTheClusterWideThrottleOnceNoReassignmentIsLeft() {
+        clusterThrottle = "1000000";
+        inProgress = List.of(ref("t", 0));
+        Result busy = run("reassign", "--verify");
+        assertEquals(0, busy.code(), busy.err());
+        assertTrue(busy.out().contains("1 partition reassigning"), busy.out());
+        assertTrue(requests.stream().noneMatch(r -> r instanceof AlterConfigsRequest), "a reassignment is left: throttle kept");
+
+        inProgress = List.of(ref("other", 0));
+        requests.clear();
+        Result filtered = run("reassign", "--verify", "--topics", "t");
+        assertTrue(filtered.out().contains("No reassignment in progress for t."), filtered.out());
+        assertTrue(requests.stream().noneMatch(r -> r instanceof AlterConfigsRequest), "another topic still reassigns: throttle kept");
+
+        inProgress = List.of();
+        requests.clear();
+        Result kept = run("reassign", "--verify", "--preserve-throttle");
+        assertTrue(kept.out().contains("stays at 1000000 bytes/s"), kept.out());
+        assertTrue(requests.stream().noneMatch(r -> r instanceof AlterConfigsRequest));
+
+        requests.clear();
+        Result done = run("reassign", "--verify");
+        assertEquals(0, done.code(), done.err());
+        assertTrue(done.out().contains("Removed the catch-up throttle (reassignment.throttle.bytes.per.second was 1000000"), done.out());
+        AlterConfigsRequest removal = (AlterConfigsRequest) requests.stream().filter(r -> r instanceof AlterConfigsRequest)
+                .findFirst().orElseThrow();
+        assertEquals("", removal.getResources(0).getResource().getName());
+        assertEquals(AlterConfigsRequest.Operation.Op.DELETE, removal.getResources(0).getOperations(0).getOp());
+
+        clusterThrottle = null;
+        requests.clear();
+        Result unset = run("reassign", "--verify");
+        assertTrue(!unset.out().contains("throttle"), unset.out());
+        assertTrue(requests.stream().noneMatch(r -> r instanceof AlterConfigsRequest), "nothing to remove");
     }
 
     @Test
