@@ -1416,6 +1416,17 @@ public final class PartitionLog {
                 return false;
             }
             raiseTombstonesRemovedEnd(copy.tombstonesRemovedEnd()); // stored before the log lacks them
+            if (copy.sizeBytes() == 0 && segments.firstEntry().getValue() != old) {
+                // Nothing of it is left: the segment goes instead of staying as an empty file (a
+                // compacted log may have gaps; reads at its offsets go on to the next segment). The
+                // log's first segment stays, holding the log start offset across restarts.
+                deleteQuietly(cleaned);
+                Long next = segments.higherBaseOffset(old.baseOffset());
+                removeSegments(List.of(old));
+                index.deleteOffsetRange(partitionId, old.baseOffset(), next == null ? Long.MAX_VALUE : next);
+                fsyncDirectory();
+                return true;
+            }
             try {
                 files.atomicMove(cleaned, old.path());
             } catch (IOException e) {

@@ -320,6 +320,51 @@ class RetentionAndCompactionTest {
         assertEquals(1, log.tombstonesRemovedEnd());
     }
 
+    /** Found probing: segments compaction emptied stayed as 0-byte files (and index entries) for good. */
+    @Test
+    void compaction_removesASegmentItEmptied_butKeepsTheFirst_andReadsAndRestartsCrossTheGap() throws Exception {
+        LogConfig cfg = base.withOverrides(Map.of(LogConfig.CLEANUP_POLICY, "compact"));
+        PartitionLog log = manager.getOrCreate(TP, cfg);
+        long now = clock.millis();
+        log.appendAsLeader(TestBatches.batch(List.of(new Rec(now, "a", "1"), new Rec(now, "b", "1"))), 1); // 0-1: first segment
+        log.roll();
+        log.appendAsLeader(TestBatches.batch(List.of(new Rec(now, "c", "1"), new Rec(now, "d", "1"))), 1); // 2-3
+        log.roll();
+        log.appendAsLeader(TestBatches.batch(List.of(new Rec(now, "e", "1"))), 1); // 4
+        log.roll();
+        log.appendAsLeader(TestBatches.batch(List.of(new Rec(now, "a", "2"), new Rec(now, "b", "2"), new Rec(now, "c", "2"),
+                new Rec(now, "d", "2"))), 1); // 5-8: supersedes the first two segments entirely
+        log.roll();
+        log.updateHighWatermark(log.logEndOffset());
+        log.flush(); // waits out background roll flushes, which pin segments while they fsync
+        assertEquals(List.of(0L, 2L, 4L, 5L, 9L), log.segmentBaseOffsets());
+        assertTrue(manager.compactOnce(TP, now) > 0);
+        assertEquals(List.of(0L, 4L, 5L, 9L), log.segmentBaseOffsets(), "the emptied segment at 2 went; the first stays");
+        try (var files = Files.list(log.directory())) {
+            List<String> names = files.map(f -> f.getFileName().toString()).sorted().toList();
+            assertTrue(names.stream().noneMatch(n -> n.startsWith("00000000000000000002")), names.toString());
+        }
+        List<Stored> expected = List.of(new Stored(4, now, "e", "1"), new Stored(5, now, "a", "2"), new Stored(6, now, "b", "2"),
+                new Stored(7, now, "c", "2"), new Stored(8, now, "d", "2"));
+        assertEquals(expected, LogTestSupport.readAll(log, 0));
+        assertEquals(expected, LogTestSupport.readAll(log, 2), "a read from inside the removed segment goes on to the next");
+        assertEquals(0, log.logStartOffset());
+
+        // Clean restart, then an unclean one (index rebuilt from the segments): same log, same start.
+        manager.close();
+        manager = LogManager.open(dir, cfg, clock, LogManagerOptions.DEFAULT.withoutPeriodicTasks(), FileLayer.DEFAULT);
+        assertEquals(expected, LogTestSupport.readAll(manager.get(TP), 0));
+        manager.close();
+        LogTestSupport.deleteRecursively(dir.resolve(LogManager.INDEX_DIR));
+        manager = LogManager.open(dir, cfg, clock, LogManagerOptions.DEFAULT.withoutPeriodicTasks(), FileLayer.DEFAULT);
+        log = manager.get(TP);
+        assertEquals(expected, LogTestSupport.readAll(log, 0));
+        assertEquals(0, log.logStartOffset());
+        assertEquals(9, log.logEndOffset());
+        log.appendAsLeader(TestBatches.batch(List.of(new Rec(now, "f", "1"))), 1);
+        assertEquals(9, LogTestSupport.readAll(log, 9).get(0).offset());
+    }
+
     @Test
     void compaction_horizonSaturates_andAnUnstampedTombstoneAloneIsReasonEnoughToRewrite() {
         LogConfig cfg = base.withOverrides(Map.of(LogConfig.CLEANUP_POLICY, "compact",
