@@ -157,13 +157,8 @@ class CompactedTopicLeaderKillE2ETest extends ClusterTestSupport {
      */
     @Test
     void aFollowerDownPastDeleteRetention_stillGetsTheDeletion() throws Exception {
-        start(builder(3).config("log.cleaner.backoff.ms", "300"));
         String topic = "cd";
-        createTopic(topic, 1, 3, Map.of("cleanup.policy", "compact", "min.insync.replicas", "2", "segment.bytes", "1024",
-                "delete.retention.ms", "1000", "min.compaction.lag.ms", "0"));
-        produce(topic, "z", "1");
-        Cluster.PartitionState s = cluster.partition(topic, 0);
-        int victim = s.replicas().stream().filter(r -> r != s.leader()).findFirst().orElseThrow();
+        int victim = startWithZ(topic);
         cluster.kill9(victim);
         long tombstoneOffset = produce(topic, "z", null);
         // Several cleaner passes well past delete.retention.ms: the survivors may not remove it.
@@ -207,14 +202,9 @@ class CompactedTopicLeaderKillE2ETest extends ClusterTestSupport {
      */
     @Test
     void aReplicaReassignedOutWhileDownAndBackBeforeItRestarts_refetchesAndDropsTheDeletedValue() throws Exception {
-        start(builder(3).config("log.cleaner.backoff.ms", "300"));
         String topic = "ro";
-        createTopic(topic, 1, 3, Map.of("cleanup.policy", "compact", "min.insync.replicas", "2", "segment.bytes", "1024",
-                "delete.retention.ms", "1000", "min.compaction.lag.ms", "0"));
-        produce(topic, "z", "1");
-        Cluster.PartitionState s = cluster.partition(topic, 0);
-        int victim = s.replicas().stream().filter(r -> r != s.leader()).findFirst().orElseThrow();
-        List<Integer> others = s.replicas().stream().filter(r -> r != victim).toList();
+        int victim = startWithZ(topic);
+        List<Integer> others = cluster.partition(topic, 0).replicas().stream().filter(r -> r != victim).toList();
         await(victim, topic, r -> zOf(r).stream().anyMatch(x -> "1".equals(x.value())), "holds z=1");
         cluster.kill9(victim);
         reassign(topic, others);
@@ -240,6 +230,19 @@ class CompactedTopicLeaderKillE2ETest extends ClusterTestSupport {
         List<KeyedRecord> all = ReplicaReader.readKeyedRecords(cluster.node(victim), topic, 0);
         assertTrue(all.stream().anyMatch(r -> r.offset() > tombstoneOffset),
                 "replica " + victim + " did not refetch the log: " + all.size() + " records");
+    }
+
+    /**
+     * Starts 3 nodes and a compacted topic of 1 KiB segments whose tombstones may go 1 s after
+     * the cleaner first keeps them, writes z=1; returns a follower of its partition.
+     */
+    private int startWithZ(String topic) throws Exception {
+        start(builder(3).config("log.cleaner.backoff.ms", "300"));
+        createTopic(topic, 1, 3, Map.of("cleanup.policy", "compact", "min.insync.replicas", "2", "segment.bytes", "1024",
+                "delete.retention.ms", "1000", "min.compaction.lag.ms", "0"));
+        produce(topic, "z", "1");
+        Cluster.PartitionState s = cluster.partition(topic, 0);
+        return s.replicas().stream().filter(r -> r != s.leader()).findFirst().orElseThrow();
     }
 
     private void reassign(String topic, List<Integer> target) throws Exception {
