@@ -101,8 +101,6 @@ public final class Partition {
     private volatile long leaderLogEndSeen = -1;
     /** Until when consumers may be waiting on this replica while it follows (KIP-392); ms on the replica manager's clock. */
     private volatile long followerReadsUntilMs = Long.MIN_VALUE;
-    /** See {@link #removedTombstonesChecked()}. */
-    private volatile boolean removedTombstonesChecked;
 
     public Partition(TopicPartition tp, String topicId, int localBrokerId, PartitionLog log) {
         this.tp = tp;
@@ -463,22 +461,6 @@ public final class Partition {
         }
         log.truncateTo(Math.max(offset, log.logStartOffset()));
         return true;
-    }
-
-    /**
-     * Whether this replica's log was checked, at the first fetch answer since this broker opened
-     * it, against tombstones its leader removed past its end (ReplicaFetcher). Once checked it is
-     * not again while the broker runs: from then on it is a replica without a break (a broker
-     * that stops being one drops the partition), so leaders remove tombstones only below what it
-     * fetched. A restart checks again, since the broker may have been out of the replicas while
-     * down.
-     */
-    public boolean removedTombstonesChecked() {
-        return removedTombstonesChecked;
-    }
-
-    public void removedTombstonesChecked(boolean checked) {
-        removedTombstonesChecked = checked;
     }
 
     /** Drops the whole log and restarts it at {@code offset} (the leader's log start moved past ours). */

@@ -86,6 +86,8 @@ public final class ReplicaFetcher implements AutoCloseable {
         long backoffUntilMs;
         /** When this partition's HW last moved here (or this leadership began); see HW_CHASE_MS. */
         long hwMovedAtMs;
+        /** Whether the first answer was checked for tombstones removed past our log end (see handlePartition). */
+        boolean removalsChecked;
 
         Target(Partition partition, int leaderEpoch, long nowMs) {
             this.partition = partition;
@@ -455,8 +457,8 @@ public final class ReplicaFetcher implements AutoCloseable {
             backoff(t, code + " " + pr.getErrorMessage());
             return false;
         }
-        if (!t.partition.removedTombstonesChecked()) {
-            t.partition.removedTombstonesChecked(true);
+        if (!t.removalsChecked) {
+            t.removalsChecked = true;
             if (missedRemovedTombstones(t.partition.log(), fetchOffset, pr.getTombstonesRemovedEnd())) {
                 log.warn("{}: the leader removed tombstones below offset {}, past our log end {}, and we kept records from"
                         + " before (this replica was down or out of the partition's replicas): a deletion of a value we hold"

@@ -23,7 +23,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -55,39 +54,6 @@ class ReplicaFetcherRemovedTombstonesTest {
         assertTrue(fetchOffsets.stream().allMatch(o -> o == FOLLOWER_END), "it fetched on from its end: " + fetchOffsets);
     }
 
-    /**
-     * Checked once per opening of the log: a replica that stays one is covered by the leaders'
-     * tombstone bound, so a leader change later (here with a leader whose value is past our end,
-     * as a new replica catching up sees) must not make it start its copy over.
-     */
-    @Test
-    void afterTheFirstCheck_aLeaderChangeDoesNotCheckAgain() throws Exception {
-        AtomicLong removedEnd = new AtomicLong(FOLLOWER_END);
-        try (LogManager logs = LogManager.open(dir, LogConfig.DEFAULT, Clock.systemUTC(),
-                LogManagerOptions.DEFAULT.withoutPeriodicTasks(), FileLayer.DEFAULT)) {
-            Partition partition = follower(logs);
-            List<Long> seen = new CopyOnWriteArrayList<>();
-            ReplicaFetcher fetcher = new ReplicaFetcher(2, 1, UUID::randomUUID, leader(seen, removedEnd),
-                    ReplicaConfig.defaults(2, Map.of()), Clock.systemUTC(), p -> { });
-            fetcher.start();
-            try {
-                fetcher.add(partition, 1);
-                awaitFetches(seen, 2);
-                assertTrue(partition.removedTombstonesChecked());
-                removedEnd.set(FOLLOWER_END + 100);
-                partition.update(new Partition.State(1, 2, 2, List.of(1, 2), List.of(1, 2), 1, false), LogConfig.DEFAULT,
-                        System.currentTimeMillis());
-                fetcher.add(partition, 2);
-                int before = seen.size();
-                awaitFetches(seen, before + 3);
-            } finally {
-                fetcher.close();
-            }
-            assertTrue(seen.stream().allMatch(o -> o == FOLLOWER_END), "it never started over: " + seen);
-            assertEquals(FOLLOWER_END, partition.log().logEndOffset());
-        }
-    }
-
     @Test
     void missedRemovedTombstones_onlyWithRecordsBelowTheFetchOffset() throws Exception {
         try (LogManager logs = LogManager.open(dir, LogConfig.DEFAULT, Clock.systemUTC(),
@@ -111,14 +77,49 @@ class ReplicaFetcherRemovedTombstonesTest {
     private List<Long> run(long removedEnd, int fetches) throws Exception {
         try (LogManager logs = LogManager.open(dir, LogConfig.DEFAULT, Clock.systemUTC(),
                 LogManagerOptions.DEFAULT.withoutPeriodicTasks(), FileLayer.DEFAULT)) {
-            Partition partition = follower(logs);
+            Partition partition = new Partition(TP, "id", 2, logs.getOrCreate(TP, LogConfig.DEFAULT));
+            partition.update(new Partition.State(1, 0, 0, List.of(1, 2), List.of(1, 2), 1, false), LogConfig.DEFAULT,
+                    System.currentTimeMillis());
+            for (long o = 0; o < FOLLOWER_END; o++) {
+                partition.appendAsFollower(batch(o, 0), 0, o + 1, 0, 0);
+            }
+            partition.update(new Partition.State(1, 1, 1, List.of(1, 2), List.of(1, 2), 1, false), LogConfig.DEFAULT,
+                    System.currentTimeMillis());
             List<Long> seen = new CopyOnWriteArrayList<>();
-            ReplicaFetcher fetcher = new ReplicaFetcher(2, 1, UUID::randomUUID, leader(seen, new AtomicLong(removedEnd)),
-                    ReplicaConfig.defaults(2, Map.of()), Clock.systemUTC(), p -> { });
+            ReplicaClient leader = new ReplicaClient() {
+                @Override
+                public ReplicaFetchResponse fetch(ReplicaFetchRequest request, long timeoutMs) {
+                    sleep();
+                    seen.add(request.getPartitions(0).getFetchOffset());
+                    return ReplicaFetchResponse.newBuilder().setErrorCode(ErrorCode.NONE)
+                            .addPartitions(ReplicaFetchResponse.PartitionResponse.newBuilder().setErrorCode(ErrorCode.NONE)
+                                    .setHighWatermark(FOLLOWER_END).setLogStartOffset(0).setLogEndOffset(FOLLOWER_END + 20)
+                                    .setTombstonesRemovedEnd(removedEnd))
+                            .build();
+                }
+
+                @Override
+                public OffsetForLeaderEpochResponse offsetForLeaderEpoch(OffsetForLeaderEpochRequest request, long timeoutMs) {
+                    return OffsetForLeaderEpochResponse.newBuilder().setErrorCode(ErrorCode.NONE)
+                            .addPartitions(OffsetForLeaderEpochResponse.PartitionResponse.newBuilder().setErrorCode(ErrorCode.NONE)
+                                    .setLeaderEpoch(0).setEndOffset(FOLLOWER_END))
+                            .build();
+                }
+
+                @Override
+                public void close() {
+                }
+            };
+            ReplicaFetcher fetcher = new ReplicaFetcher(2, 1, UUID::randomUUID, leader, ReplicaConfig.defaults(2, Map.of()),
+                    Clock.systemUTC(), p -> { });
             fetcher.start();
             try {
                 fetcher.add(partition, 1);
-                awaitFetches(seen, fetches);
+                long deadline = System.nanoTime() + 10_000_000_000L;
+                while (seen.size() < fetches) {
+                    assertTrue(System.nanoTime() < deadline, "the fetcher sent " + seen.size() + " fetches");
+                    Thread.sleep(5);
+                }
             } finally {
                 fetcher.close();
             }
@@ -126,55 +127,6 @@ class ReplicaFetcherRemovedTombstonesTest {
             long expectedEnd = first.get(fetches - 1) == 0 ? 0 : FOLLOWER_END;
             assertEquals(expectedEnd, partition.log().logEndOffset());
             return first;
-        }
-    }
-
-    /** A replica of broker 1's partition holding [0, 5) of epoch 0, now following in epoch 1. */
-    private static Partition follower(LogManager logs) {
-        Partition partition = new Partition(TP, "id", 2, logs.getOrCreate(TP, LogConfig.DEFAULT));
-        partition.update(new Partition.State(1, 0, 0, List.of(1, 2), List.of(1, 2), 1, false), LogConfig.DEFAULT,
-                System.currentTimeMillis());
-        for (long o = 0; o < FOLLOWER_END; o++) {
-            partition.appendAsFollower(batch(o, 0), 0, o + 1, 0, 0);
-        }
-        partition.update(new Partition.State(1, 1, 1, List.of(1, 2), List.of(1, 2), 1, false), LogConfig.DEFAULT,
-                System.currentTimeMillis());
-        return partition;
-    }
-
-    /** A leader answering every fetch with nothing new, log start 0, and {@code removedEnd}; records fetch offsets. */
-    private static ReplicaClient leader(List<Long> seen, AtomicLong removedEnd) {
-        return new ReplicaClient() {
-            @Override
-            public ReplicaFetchResponse fetch(ReplicaFetchRequest request, long timeoutMs) {
-                sleep();
-                seen.add(request.getPartitions(0).getFetchOffset());
-                return ReplicaFetchResponse.newBuilder().setErrorCode(ErrorCode.NONE)
-                        .addPartitions(ReplicaFetchResponse.PartitionResponse.newBuilder().setErrorCode(ErrorCode.NONE)
-                                .setHighWatermark(FOLLOWER_END).setLogStartOffset(0).setLogEndOffset(FOLLOWER_END + 20)
-                                .setTombstonesRemovedEnd(removedEnd.get()))
-                        .build();
-            }
-
-            @Override
-            public OffsetForLeaderEpochResponse offsetForLeaderEpoch(OffsetForLeaderEpochRequest request, long timeoutMs) {
-                return OffsetForLeaderEpochResponse.newBuilder().setErrorCode(ErrorCode.NONE)
-                        .addPartitions(OffsetForLeaderEpochResponse.PartitionResponse.newBuilder().setErrorCode(ErrorCode.NONE)
-                                .setLeaderEpoch(request.getPartitions(0).getLeaderEpoch()).setEndOffset(FOLLOWER_END))
-                        .build();
-            }
-
-            @Override
-            public void close() {
-            }
-        };
-    }
-
-    private static void awaitFetches(List<Long> seen, int count) throws InterruptedException {
-        long deadline = System.nanoTime() + 10_000_000_000L;
-        while (seen.size() < count) {
-            assertTrue(System.nanoTime() < deadline, "the fetcher sent " + seen.size() + " fetches");
-            Thread.sleep(5);
         }
     }
 
