@@ -543,6 +543,8 @@ class BaseOffsetIntegrityTest {
         assertEquals(s, PartitionState.decode(s.encode()));
         PartitionState gaps = new PartitionState(7, 1, 2, 3, -1, List.of(), true);
         assertEquals(gaps, PartitionState.decode(gaps.encode()));
+        assertEquals(2, gaps.encode()[0], "nothing removed: written as version 2, which older releases read");
+        assertEquals(3, s.encode()[0]);
         byte[] v3 = s.encode();
         byte[] v2 = java.util.Arrays.copyOf(v3, v3.length - 8);
         v2[0] = 2;

@@ -271,7 +271,7 @@ class RetentionAndCompactionTest {
         follower.truncateFullyAndStartAt(7);
         assertEquals(2, follower.tombstonesRemovedEnd(), "a refetch from scratch copies a log that lacks them too");
 
-        // Stored: a restart, even one that rebuilds the index from the segments, keeps both.
+        // Stored in the partition state (in the index): a restart keeps both.
         manager.close();
         manager = LogManager.open(dir, cfg, clock, LogManagerOptions.DEFAULT.withoutPeriodicTasks(), FileLayer.DEFAULT);
         assertEquals(2, manager.get(TP).tombstonesRemovedEnd());

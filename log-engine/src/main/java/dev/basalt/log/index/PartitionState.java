@@ -62,15 +62,22 @@ public record PartitionState(long partitionId, long logStartOffset, long recover
         epochs = List.copyOf(epochs);
     }
 
+    /**
+     * Version 2 while no tombstone was removed (every log that is not compacted): a node rolled
+     * back to a release before version 3 still reads those states.
+     */
     public byte[] encode() {
-        ByteBuffer b = ByteBuffer.allocate(45 + epochs.size() * 12 + 1 + 8);
-        b.put(VERSION).putLong(partitionId).putLong(logStartOffset).putLong(recoveryPoint).putLong(highWatermark)
+        boolean v3 = tombstonesRemovedEnd != 0;
+        ByteBuffer b = ByteBuffer.allocate(45 + epochs.size() * 12 + 1 + (v3 ? 8 : 0));
+        b.put(v3 ? VERSION : VERSION_2).putLong(partitionId).putLong(logStartOffset).putLong(recoveryPoint).putLong(highWatermark)
                 .putLong(cleanEndOffset).putInt(epochs.size());
         for (LeaderEpochCache.EpochEntry e : epochs) {
             b.putInt(e.epoch()).putLong(e.startOffset());
         }
         b.put(gapsPossible ? FLAG_GAPS_POSSIBLE : 0);
-        b.putLong(tombstonesRemovedEnd);
+        if (v3) {
+            b.putLong(tombstonesRemovedEnd);
+        }
         return b.array();
     }
 

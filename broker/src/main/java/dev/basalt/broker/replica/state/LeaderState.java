@@ -421,16 +421,18 @@ public final class LeaderState {
     }
 
     /**
-     * Below this offset every replica holds the log, as far as this leader knows: the smallest of
-     * its own log end and each follower's last fetch offset in this epoch (0 for a follower not
-     * heard from yet, one down or cut off since before this epoch). Compaction removes a tombstone
-     * only below it, so a replica that was away still finds every deletion when it returns, and
-     * does not keep a deleted value for good.
+     * Below this offset every replica holds the log durably, as far as this leader knows: the
+     * smallest of its own log end and each follower's last reported flushed offset in this epoch
+     * (0 for a follower not heard from yet, one down or cut off since before this epoch).
+     * Compaction removes a tombstone only below it, so a replica that was away still finds every
+     * deletion when it returns, and does not keep a deleted value for good. Flushed, not fetched:
+     * a follower that loses its unflushed tail to a power failure has not lost a tombstone the
+     * leader removed, and need not refetch its whole log.
      */
     public long allReplicasOffset() {
         long min = leaderLogEndOffset;
         for (Follower f : followers.values()) {
-            min = Math.min(min, f.logEndOffset == UNKNOWN_OFFSET ? 0 : f.logEndOffset);
+            min = Math.min(min, f.flushedOffset == UNKNOWN_OFFSET ? 0 : f.flushedOffset);
         }
         return min;
     }

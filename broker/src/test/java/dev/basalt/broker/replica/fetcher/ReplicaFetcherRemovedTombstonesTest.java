@@ -23,6 +23,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -42,16 +43,22 @@ class ReplicaFetcherRemovedTombstonesTest {
 
     @Test
     void leaderRemovedTombstonesPastOurEnd_theFollowerRefetchesTheWholeLog() throws Exception {
-        List<Long> fetchOffsets = run(FOLLOWER_END + 5, 3);
-        assertEquals(FOLLOWER_END, fetchOffsets.get(0), "the first fetch is from the log end it kept");
-        assertTrue(fetchOffsets.subList(1, fetchOffsets.size()).stream().allMatch(o -> o == 0),
-                "after the first answer it restarts at the leader's log start, once: " + fetchOffsets);
+        Outcome o = run(FOLLOWER_END + 5, 3);
+        assertEquals(FOLLOWER_END, o.fetchOffsets().get(0), "the first fetch is from the log end it kept");
+        assertTrue(o.fetchOffsets().subList(1, o.fetchOffsets().size()).stream().allMatch(f -> f == 0),
+                "after the first answer it restarts at the leader's log start: " + o.fetchOffsets());
+        assertEquals(0, o.logEndOffset(), "its log was emptied");
     }
 
     @Test
     void leaderRemovedTombstonesBelowOurEnd_theFollowerKeepsItsLog() throws Exception {
-        List<Long> fetchOffsets = run(FOLLOWER_END, 3);
-        assertTrue(fetchOffsets.stream().allMatch(o -> o == FOLLOWER_END), "it fetched on from its end: " + fetchOffsets);
+        Outcome o = run(FOLLOWER_END, 3);
+        assertTrue(o.fetchOffsets().stream().allMatch(f -> f == FOLLOWER_END), "it fetched on from its end: " + o.fetchOffsets());
+        assertEquals(FOLLOWER_END, o.logEndOffset(), "its log was kept");
+    }
+
+    /** What a run saw: the first fetch offsets, and the follower's log end after them. */
+    private record Outcome(List<Long> fetchOffsets, long logEndOffset) {
     }
 
     @Test
@@ -74,59 +81,104 @@ class ReplicaFetcherRemovedTombstonesTest {
      * answers every fetch with nothing new, log start 0, and {@code removedEnd}. Returns the fetch
      * offsets of the first {@code fetches} fetches.
      */
-    private List<Long> run(long removedEnd, int fetches) throws Exception {
+    private Outcome run(long removedEnd, int fetches) throws Exception {
         try (LogManager logs = LogManager.open(dir, LogConfig.DEFAULT, Clock.systemUTC(),
                 LogManagerOptions.DEFAULT.withoutPeriodicTasks(), FileLayer.DEFAULT)) {
-            Partition partition = new Partition(TP, "id", 2, logs.getOrCreate(TP, LogConfig.DEFAULT));
-            partition.update(new Partition.State(1, 0, 0, List.of(1, 2), List.of(1, 2), 1, false), LogConfig.DEFAULT,
-                    System.currentTimeMillis());
-            for (long o = 0; o < FOLLOWER_END; o++) {
-                partition.appendAsFollower(batch(o, 0), 0, o + 1, 0, 0);
-            }
-            partition.update(new Partition.State(1, 1, 1, List.of(1, 2), List.of(1, 2), 1, false), LogConfig.DEFAULT,
-                    System.currentTimeMillis());
+            Partition partition = follower(logs);
             List<Long> seen = new CopyOnWriteArrayList<>();
-            ReplicaClient leader = new ReplicaClient() {
-                @Override
-                public ReplicaFetchResponse fetch(ReplicaFetchRequest request, long timeoutMs) {
-                    sleep();
-                    seen.add(request.getPartitions(0).getFetchOffset());
-                    return ReplicaFetchResponse.newBuilder().setErrorCode(ErrorCode.NONE)
-                            .addPartitions(ReplicaFetchResponse.PartitionResponse.newBuilder().setErrorCode(ErrorCode.NONE)
-                                    .setHighWatermark(FOLLOWER_END).setLogStartOffset(0).setLogEndOffset(FOLLOWER_END + 20)
-                                    .setTombstonesRemovedEnd(removedEnd))
-                            .build();
-                }
-
-                @Override
-                public OffsetForLeaderEpochResponse offsetForLeaderEpoch(OffsetForLeaderEpochRequest request, long timeoutMs) {
-                    return OffsetForLeaderEpochResponse.newBuilder().setErrorCode(ErrorCode.NONE)
-                            .addPartitions(OffsetForLeaderEpochResponse.PartitionResponse.newBuilder().setErrorCode(ErrorCode.NONE)
-                                    .setLeaderEpoch(0).setEndOffset(FOLLOWER_END))
-                            .build();
-                }
-
-                @Override
-                public void close() {
-                }
-            };
-            ReplicaFetcher fetcher = new ReplicaFetcher(2, 1, UUID::randomUUID, leader, ReplicaConfig.defaults(2, Map.of()),
-                    Clock.systemUTC(), p -> { });
+            ReplicaFetcher fetcher = new ReplicaFetcher(2, 1, UUID::randomUUID, leader(seen, new AtomicLong(removedEnd)),
+                    ReplicaConfig.defaults(2, Map.of()), Clock.systemUTC(), p -> { });
             fetcher.start();
             try {
                 fetcher.add(partition, 1);
-                long deadline = System.nanoTime() + 10_000_000_000L;
-                while (seen.size() < fetches) {
-                    assertTrue(System.nanoTime() < deadline, "the fetcher sent " + seen.size() + " fetches");
-                    Thread.sleep(5);
-                }
+                awaitFetches(seen, fetches);
             } finally {
                 fetcher.close();
             }
-            List<Long> first = List.copyOf(seen.subList(0, fetches));
-            long expectedEnd = first.get(fetches - 1) == 0 ? 0 : FOLLOWER_END;
-            assertEquals(expectedEnd, partition.log().logEndOffset());
-            return first;
+            return new Outcome(List.copyOf(seen.subList(0, fetches)), partition.log().logEndOffset());
+        }
+    }
+
+    /**
+     * Found reviewing: checking once per opening of the log is not enough. While this replica
+     * was out of the replicas, another follower may have removed a tombstone past our end that
+     * the leader we first check against still holds; when that follower leads, the check must
+     * run again, or we keep the value its tombstone deleted.
+     */
+    @Test
+    void aNewLeaderIsCheckedAgain() throws Exception {
+        AtomicLong removedEnd = new AtomicLong(FOLLOWER_END);
+        try (LogManager logs = LogManager.open(dir, LogConfig.DEFAULT, Clock.systemUTC(),
+                LogManagerOptions.DEFAULT.withoutPeriodicTasks(), FileLayer.DEFAULT)) {
+            Partition partition = follower(logs);
+            List<Long> seen = new CopyOnWriteArrayList<>();
+            ReplicaFetcher fetcher = new ReplicaFetcher(2, 1, UUID::randomUUID, leader(seen, removedEnd),
+                    ReplicaConfig.defaults(2, Map.of()), Clock.systemUTC(), p -> { });
+            fetcher.start();
+            try {
+                fetcher.add(partition, 1);
+                awaitFetches(seen, 2);
+                assertEquals(FOLLOWER_END, partition.log().logEndOffset(), "the first leader removed nothing past our end");
+                removedEnd.set(FOLLOWER_END + 100);
+                partition.update(new Partition.State(1, 2, 2, List.of(1, 2), List.of(1, 2), 1, false), LogConfig.DEFAULT,
+                        System.currentTimeMillis());
+                fetcher.add(partition, 2);
+                int before = seen.size();
+                awaitFetches(seen, before + 3);
+            } finally {
+                fetcher.close();
+            }
+            assertEquals(0, (long) seen.get(seen.size() - 1), "it started over under the new leader: " + seen);
+            assertEquals(0, partition.log().logEndOffset());
+        }
+    }
+
+    /** A replica of broker 1's partition holding [0, 5) of epoch 0, now following in epoch 1. */
+    private static Partition follower(LogManager logs) {
+        Partition partition = new Partition(TP, "id", 2, logs.getOrCreate(TP, LogConfig.DEFAULT));
+        partition.update(new Partition.State(1, 0, 0, List.of(1, 2), List.of(1, 2), 1, false), LogConfig.DEFAULT,
+                System.currentTimeMillis());
+        for (long o = 0; o < FOLLOWER_END; o++) {
+            partition.appendAsFollower(batch(o, 0), 0, o + 1, 0, 0);
+        }
+        partition.update(new Partition.State(1, 1, 1, List.of(1, 2), List.of(1, 2), 1, false), LogConfig.DEFAULT,
+                System.currentTimeMillis());
+        return partition;
+    }
+
+    /** A leader answering every fetch with nothing new, log start 0, and {@code removedEnd}; records fetch offsets. */
+    private static ReplicaClient leader(List<Long> seen, AtomicLong removedEnd) {
+        return new ReplicaClient() {
+            @Override
+            public ReplicaFetchResponse fetch(ReplicaFetchRequest request, long timeoutMs) {
+                sleep();
+                seen.add(request.getPartitions(0).getFetchOffset());
+                return ReplicaFetchResponse.newBuilder().setErrorCode(ErrorCode.NONE)
+                        .addPartitions(ReplicaFetchResponse.PartitionResponse.newBuilder().setErrorCode(ErrorCode.NONE)
+                                .setHighWatermark(FOLLOWER_END).setLogStartOffset(0).setLogEndOffset(FOLLOWER_END + 20)
+                                .setTombstonesRemovedEnd(removedEnd.get()))
+                        .build();
+            }
+
+            @Override
+            public OffsetForLeaderEpochResponse offsetForLeaderEpoch(OffsetForLeaderEpochRequest request, long timeoutMs) {
+                return OffsetForLeaderEpochResponse.newBuilder().setErrorCode(ErrorCode.NONE)
+                        .addPartitions(OffsetForLeaderEpochResponse.PartitionResponse.newBuilder().setErrorCode(ErrorCode.NONE)
+                                .setLeaderEpoch(request.getPartitions(0).getLeaderEpoch()).setEndOffset(FOLLOWER_END))
+                        .build();
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+    }
+
+    private static void awaitFetches(List<Long> seen, int count) throws InterruptedException {
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (seen.size() < count) {
+            assertTrue(System.nanoTime() < deadline, "the fetcher sent " + seen.size() + " fetches");
+            Thread.sleep(5);
         }
     }
 

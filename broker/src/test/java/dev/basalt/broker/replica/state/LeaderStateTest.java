@@ -29,7 +29,7 @@ class LeaderStateTest {
      * removed only below where every replica, in the ISR or not, holds the log.
      */
     @Test
-    void allReplicasOffset_isTheSmallestLogEndOfEveryReplica_unknownCountingAsZero() {
+    void allReplicasOffset_isTheSmallestFlushedOffsetOfEveryReplica_unknownCountingAsZero() {
         LeaderState s = new LeaderState(1, 5, 100, 7, List.of(1, 2, 3), List.of(1, 2), 1, false, 100, 100, 0);
         s.updateLeaderLog(150, 150);
         assertEquals(0, s.allReplicasOffset(), "no follower heard from in this epoch");
@@ -38,7 +38,9 @@ class LeaderStateTest {
         assertEquals(0, s.allReplicasOffset(), "replica 3 (out of the ISR, maybe down) was never heard from");
         s.recordFollowerFetch(3, 90, 90, 20);
         assertEquals(90, s.allReplicasOffset(), "replica 3 holds only up to 90");
-        s.recordFollowerFetch(3, 150, 150, 30);
+        s.recordFollowerFetch(3, 150, 120, 30);
+        assertEquals(120, s.allReplicasOffset(), "replica 3 has fetched to 150 but fsynced only to 120");
+        s.recordFollowerFetch(3, 150, 150, 35);
         assertEquals(150, s.allReplicasOffset());
         s.updateLeaderLog(170, 170);
         assertEquals(150, s.allReplicasOffset(), "the followers have not fetched the new records yet");
