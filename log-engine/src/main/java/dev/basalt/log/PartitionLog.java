@@ -1261,7 +1261,8 @@ public final class PartitionLog {
      * below {@code offset}, so a replica that was away (down, cut off, or not yet caught up) still
      * finds every deletion after its log end when it fetches, instead of keeping the deleted value
      * for good. The replication layer sets it (0 until it knows; a replica's leader tells it);
-     * a log used alone keeps the default, Long.MAX_VALUE (no bound).
+     * a log used alone keeps the default, Long.MAX_VALUE (no bound). Calls must not race each
+     * other (a raise is not locked): the replication layer makes them under its partition's lock.
      */
     public void tombstoneBoundOffset(long offset) {
         long bound = Math.max(0, offset);
