@@ -213,7 +213,7 @@ public final class BasaltCli implements Runnable {
         return CLUSTER_ERROR;
     }
 
-    private static String oneLine(Throwable ex) {
+    static String oneLine(Throwable ex) {
         String m = ex.getMessage() == null ? ex.getClass().getSimpleName() : ex.getMessage();
         if (!(ex instanceof IndeterminateException)
                 && (ex instanceof ConnectionException || ex.getCause() instanceof ConnectionException)) {

@@ -107,18 +107,66 @@ final class ReassignCommand implements Callable<Integer> {
                             mode.cancel ? Optional.empty() : Optional.of(m.getTargetReplicasList()));
                 }
             }
+            Optional<String> throttleBefore = null; // null: not changed here
             if (mode.execute && throttleBytesPerSecond >= 0) {
-                Admin.getAll(admin.alterConfigs(Map.of(new ConfigResource(ConfigResource.Type.BROKER, ""), List.of(
-                        AlterConfigOp.set("reassignment.throttle.bytes.per.second", Long.toString(throttleBytesPerSecond)))),
-                        false), t);
+                throttleBefore = clusterWideThrottle(admin, t);
+                setClusterWideThrottle(admin, t, Optional.of(Long.toString(throttleBytesPerSecond)));
                 root.out.println("Catch-up throttle: " + (throttleBytesPerSecond == 0 ? "unlimited"
                         : throttleBytesPerSecond + " bytes/s per broker"));
             }
-            Map<String, Void> done = Admin.getAll(admin.alterPartitionReassignments(targets), t);
-            root.out.println((mode.cancel ? "Cancelled" : "Started") + " the reassignment of " + BasaltCli.count(done.size(), "partition")
-                    + (mode.cancel ? "" : "; follow it with: basalt reassign --verify"));
-            return BasaltCli.OK;
+            List<String> accepted = new java.util.ArrayList<>();
+            Map<String, RuntimeException> refused = new LinkedHashMap<>();
+            admin.alterPartitionReassignments(targets).forEach((name, f) -> {
+                try {
+                    Admin.get(f, t);
+                    accepted.add(name);
+                } catch (dev.basalt.client.ClientTimeoutException e) {
+                    throw new dev.basalt.client.IndeterminateException(name + ": " + e.getMessage() + "; the change may still be"
+                            + " applied: check with basalt reassign --verify before retrying", e);
+                } catch (dev.basalt.client.BasaltException e) {
+                    refused.put(name, e);
+                }
+            });
+            if (accepted.isEmpty() && throttleBefore != null) {
+                // Nothing moves: the throttle must not stay behind to slow some later move.
+                setClusterWideThrottle(admin, t, throttleBefore);
+                root.out.println("Catch-up throttle put back to " + throttleBefore.map(v -> v + " bytes/s per broker")
+                        .orElse("unset (unlimited)") + ": no partition was moved");
+            }
+            if (!accepted.isEmpty()) {
+                root.out.println((mode.cancel ? "Cancelled" : "Started") + " the reassignment of "
+                        + BasaltCli.count(accepted.size(), "partition") + (refused.isEmpty() ? "" : " (" + String.join(", ", accepted) + ")")
+                        + (mode.cancel ? "" : "; follow it with: basalt reassign --verify"));
+            }
+            if (refused.isEmpty()) {
+                return BasaltCli.OK;
+            }
+            if (accepted.isEmpty() && refused.size() == 1) {
+                throw refused.values().iterator().next();
+            }
+            refused.values().forEach(e -> root.err.println("basalt: error: " + BasaltCli.oneLine(e)));
+            root.err.println("basalt: error: " + BasaltCli.count(refused.size(), "partition") + " refused"
+                    + (accepted.isEmpty() ? "; nothing was " + (mode.cancel ? "cancelled" : "moved")
+                    : "; the others were " + (mode.cancel ? "cancelled" : "started")));
+            return BasaltCli.CLUSTER_ERROR;
         }
+    }
+
+    private static final String THROTTLE_KEY = "reassignment.throttle.bytes.per.second";
+    private static final ConfigResource CLUSTER_WIDE = new ConfigResource(ConfigResource.Type.BROKER, "");
+
+    /** The cluster-wide catch-up throttle if one is set dynamically (what --execute sets). */
+    private static Optional<String> clusterWideThrottle(Admin admin, Duration t) {
+        return Admin.get(admin.describeConfigs(List.of(CLUSTER_WIDE), List.of(THROTTLE_KEY)), t)
+                .getOrDefault(CLUSTER_WIDE, List.of()).stream()
+                .filter(e -> e.name().equals(THROTTLE_KEY) && "DYNAMIC_DEFAULT_BROKER_CONFIG".equals(e.source()))
+                .map(dev.basalt.client.admin.ConfigEntry::value).findFirst();
+    }
+
+    /** Sets the cluster-wide catch-up throttle, or removes it (empty). */
+    private static void setClusterWideThrottle(Admin admin, Duration t, Optional<String> value) {
+        AlterConfigOp op = value.map(v -> AlterConfigOp.set(THROTTLE_KEY, v)).orElse(AlterConfigOp.delete(THROTTLE_KEY));
+        Admin.getAll(admin.alterConfigs(Map.of(CLUSTER_WIDE, List.of(op)), false), t);
     }
 
     private void requireOnePartition() {
@@ -163,7 +211,10 @@ final class ReassignCommand implements Callable<Integer> {
             return b.build();
         } catch (InvalidProtocolBufferException e) {
             // JsonFormat wraps the JSON parser's exception: its message starts with that class's name
-            String why = String.valueOf(e.getMessage()).replaceFirst("^[a-z][\\w.]*\\.[A-Z]\\w*(Exception|Error): ", "");
+            String why = String.valueOf(e.getMessage()).replaceFirst("^[a-z][\\w.]*\\.[A-Z]\\w*(Exception|Error): ", "")
+                    .replaceFirst("^Cannot find field: (\\w+) in message [\\w.]+$", "unknown key \"$1\" (an entry is"
+                            + " {\"partition\": {\"topic\": ..., \"partition\": ...}, \"targetReplicas\": [...]},"
+                            + " or in Kafka's format {\"topic\": ..., \"partition\": ..., \"replicas\": [...]})");
             throw new BasaltCli.UsageException(file + " is not a reassignment plan: " + why);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read " + file + ": " + BasaltCli.ioReason(e), e);
@@ -230,6 +281,10 @@ final class ReassignCommand implements Callable<Integer> {
                 throw new BasaltCli.UsageException(where + ": \"log_dirs\" may only be \"any\" (replicas are placed by broker;"
                         + " each node has one data directory)");
             }
+            if (dirs != null && dirs.getListValue().getValuesCount() != target.size()) {
+                throw new BasaltCli.UsageException(where + ": \"log_dirs\" has " + dirs.getListValue().getValuesCount()
+                        + " entries for " + BasaltCli.count(target.size(), "replica") + " (one per replica, or leave it out)");
+            }
             if (!seen.add(topicName + "-" + partitionId)) {
                 throw new BasaltCli.UsageException(file + ": " + topicName + "-" + partitionId + " appears more than once");
             }
@@ -239,8 +294,11 @@ final class ReassignCommand implements Callable<Integer> {
         return b.build();
     }
 
-    /** A JSON value as written in a file (for messages). */
+    /** A JSON value as written in a file (for messages); whole numbers without a fraction. */
     private static String jsonText(com.google.protobuf.Value v) {
+        if (v.hasNumberValue() && v.getNumberValue() == Math.rint(v.getNumberValue()) && Math.abs(v.getNumberValue()) < 1e15) {
+            return Long.toString((long) v.getNumberValue());
+        }
         try {
             return JsonFormat.printer().omittingInsignificantWhitespace().print(v);
         } catch (InvalidProtocolBufferException e) {
@@ -345,20 +403,16 @@ final class ReassignCommand implements Callable<Integer> {
      * Values set for one broker are left alone.
      */
     private void removeThrottle(Admin admin, Duration t) {
-        String key = "reassignment.throttle.bytes.per.second";
-        ConfigResource clusterWide = new ConfigResource(ConfigResource.Type.BROKER, "");
-        Optional<dev.basalt.client.admin.ConfigEntry> set = Admin.get(admin.describeConfigs(List.of(clusterWide), List.of(key)), t)
-                .getOrDefault(clusterWide, List.of()).stream()
-                .filter(e -> e.name().equals(key) && "DYNAMIC_DEFAULT_BROKER_CONFIG".equals(e.source())).findFirst();
+        Optional<String> set = clusterWideThrottle(admin, t);
         if (set.isEmpty()) {
             return;
         }
         if (preserveThrottle) {
-            root.out.println("The catch-up throttle stays at " + set.get().value() + " bytes/s per broker (--preserve-throttle).");
+            root.out.println("The catch-up throttle stays at " + set.get() + " bytes/s per broker (--preserve-throttle).");
             return;
         }
-        Admin.getAll(admin.alterConfigs(Map.of(clusterWide, List.of(AlterConfigOp.delete(key))), false), t);
-        root.out.println("Removed the catch-up throttle (" + key + " was " + set.get().value() + " bytes/s per broker).");
+        setClusterWideThrottle(admin, t, Optional.empty());
+        root.out.println("Removed the catch-up throttle (" + THROTTLE_KEY + " was " + set.get() + " bytes/s per broker).");
     }
 
     private static long copied(List<PartitionReassignment> list) {

@@ -193,10 +193,11 @@ class ReassignCommandsTest {
         Result exec = run("reassign", "--execute", "--plan", file.toString(), "--throttle-bytes-per-second", "1000000");
         assertEquals(0, exec.code(), exec.err());
         assertTrue(exec.out().contains("Started the reassignment of 2 partitions"), exec.out());
-        AlterConfigsRequest throttle = (AlterConfigsRequest) requests.get(0);
+        List<Object> sent = requests.stream().filter(r -> !(r instanceof DescribeConfigsRequest)).toList();
+        AlterConfigsRequest throttle = (AlterConfigsRequest) sent.get(0);
         assertEquals("reassignment.throttle.bytes.per.second", throttle.getResources(0).getOperations(0).getName());
         assertEquals("1000000", throttle.getResources(0).getOperations(0).getValue());
-        AlterPartitionReassignmentsRequest alter = (AlterPartitionReassignmentsRequest) requests.get(1);
+        AlterPartitionReassignmentsRequest alter = (AlterPartitionReassignmentsRequest) sent.get(1);
         assertEquals(List.of(4, 2, 3), alter.getReassignments(0).getTarget().getBrokerIdsList());
         assertEquals(List.of(2, 4, 1), alter.getReassignments(1).getTarget().getBrokerIdsList());
 
@@ -261,7 +262,12 @@ class ReassignCommandsTest {
                 + "{\"partition\":{\"topic\":\"t\",\"partition\":1},\"targetReplicas\":[1]}]}");
         bad.put("appears more than once", "{\"version\":1,\"partitions\":[{\"topic\":\"t\",\"partition\":0,\"replicas\":[1]},"
                 + "{\"topic\":\"t\",\"partition\":0,\"replicas\":[2]}]}");
-        bad.put("plan version 2", "{\"version\":2,\"partitions\":[{\"topic\":\"t\",\"partition\":0,\"replicas\":[1]}]}");
+        bad.put("plan version 2, expected 1", "{\"version\":2,\"partitions\":[{\"topic\":\"t\",\"partition\":0,\"replicas\":[1]}]}");
+        bad.put("not -1", "{\"version\":1,\"partitions\":[{\"topic\":\"t\",\"partition\":-1,\"replicas\":[1]}]}");
+        bad.put("\"log_dirs\" has 1 entries for 2 replicas", "{\"version\":1,\"partitions\":[{\"topic\":\"t\",\"partition\":0,"
+                + "\"replicas\":[1,2],\"log_dirs\":[\"any\"]}]}");
+        bad.put("unknown key \"replicas\" (an entry is", "{\"version\":1,\"partitions\":[{\"partition\":{\"topic\":\"t\","
+                + "\"partition\":0},\"replicas\":[1]}]}");
         int i = 0;
         for (Map.Entry<String, String> e : bad.entrySet()) {
             Path file = tmp.resolve("bad" + i++ + ".json");
@@ -274,6 +280,43 @@ class ReassignCommandsTest {
         }
         Result help = run("reassign", "--help");
         assertTrue(help.out().contains("targetReplicas") && help.out().contains("log_dirs"), "--help shows both formats: " + help.out());
+    }
+
+    /**
+     * Found probing: a plan refused as a whole still left the throttle it set, which slowed every
+     * later move; a plan refused in part said only what was refused (exit 1), not what moved.
+     */
+    @Test
+    void execute_putsTheThrottleBackWhenNothingMoves_andReportsAPartialRefusal() throws Exception {
+        Path refusedPlan = tmp.resolve("refused.json");
+        Files.writeString(refusedPlan, "{\"version\":1,\"partitions\":[{\"topic\":\"t\",\"partition\":0,\"replicas\":[1,9]}]}");
+        Result none = run("reassign", "--execute", "--plan", refusedPlan.toString(), "--throttle-bytes-per-second", "1000");
+        assertEquals(1, none.code(), none.err());
+        assertTrue(none.err().contains("INVALID_REPLICA_ASSIGNMENT"), none.err());
+        assertTrue(none.out().contains("Catch-up throttle put back to unset (unlimited): no partition was moved"), none.out());
+        List<AlterConfigsRequest.Operation> ops = requests.stream().filter(r -> r instanceof AlterConfigsRequest)
+                .map(r -> ((AlterConfigsRequest) r).getResources(0).getOperations(0)).toList();
+        assertEquals(2, ops.size(), "set, then put back: " + ops);
+        assertEquals(AlterConfigsRequest.Operation.Op.SET, ops.get(0).getOp());
+        assertEquals(AlterConfigsRequest.Operation.Op.DELETE, ops.get(1).getOp(), "it was not set before");
+
+        clusterThrottle = "5000";
+        requests.clear();
+        Result restored = run("reassign", "--execute", "--plan", refusedPlan.toString(), "--throttle-bytes-per-second", "1000");
+        assertTrue(restored.out().contains("put back to 5000 bytes/s per broker"), restored.out());
+        AlterConfigsRequest.Operation back = requests.stream().filter(r -> r instanceof AlterConfigsRequest)
+                .map(r -> ((AlterConfigsRequest) r).getResources(0).getOperations(0)).reduce((a, b) -> b).orElseThrow();
+        assertEquals("5000", back.getValue());
+
+        Path partial = tmp.resolve("partial.json");
+        Files.writeString(partial, "{\"version\":1,\"partitions\":[{\"topic\":\"t\",\"partition\":0,\"replicas\":[1,2,4]},"
+                + "{\"topic\":\"t\",\"partition\":1,\"replicas\":[1,9]}]}");
+        requests.clear();
+        Result some = run("reassign", "--execute", "--plan", partial.toString(), "--throttle-bytes-per-second", "1000");
+        assertEquals(1, some.code(), some.err());
+        assertTrue(some.out().contains("Started the reassignment of 1 partition (t-0)"), some.out());
+        assertTrue(some.err().contains("t-1") && some.err().contains("1 partition refused; the others were started"), some.err());
+        assertTrue(!some.out().contains("put back"), "a partition moves: the throttle stays " + some.out());
     }
 
     /** Found probing: the throttle --execute set stayed after the reassignment finished (Kafka's --verify removes it). */
