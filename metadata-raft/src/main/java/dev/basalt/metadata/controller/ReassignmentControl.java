@@ -32,7 +32,7 @@ import java.util.function.IntPredicate;
  *      │                                                      │
  *      ├──── complete (adding ⊆ ISR, ISR ∩ T large enough) ◀──┤  replicas = T, ISR = ISR ∩ T, leader moved to
  *      │                                                      │  the first live member of ISR ∩ T if it leaves
- *      └──── cancel ◀─────────────────────────────────────────┘  replicas = replicas − adding (order kept),
+ *      └──── cancel ◀─────────────────────────────────────────┘  replicas = O, in its order (recorded at the start),
  *                                                                ISR − adding, leader moved if it was adding
  *   alter(T2) while REASSIGNING: the original stays O; the new target replaces T (dropped adding replicas
  *   leave replicas and ISR as in a cancel).
@@ -277,6 +277,13 @@ final class ReassignmentControl {
         if (!removing.equals(current.removingReplicas())) {
             b.setRemovingReplicas(ids(removing));
             changed = true;
+        }
+        // The order before the reassignment: recorded when it starts, kept while it runs (a new
+        // target too), dropped when it ends; a cancel puts it back.
+        List<Integer> original = adding.isEmpty() && removing.isEmpty() ? List.of()
+                : current.isReassigning() ? current.originalReplicas() : current.replicas();
+        if (changed && !original.equals(current.originalOrder())) {
+            b.setOriginalReplicas(ids(original));
         }
         return changed ? Optional.of(MetadataRecord.newBuilder().setPartitionChange(b).build()) : Optional.empty();
     }

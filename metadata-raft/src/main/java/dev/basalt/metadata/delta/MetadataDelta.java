@@ -307,7 +307,7 @@ public final class MetadataDelta {
         }
         PartitionRegistration p = new PartitionRegistration(r.getReplicasList(), r.getIsrList(), r.getLeader(),
                 r.getLeaderEpoch(), r.getPartitionEpoch(), r.getEligibleLeaderReplicasList(), r.getLeaderRecovering(),
-                r.getAddingReplicasList(), r.getRemovingReplicasList());
+                r.getAddingReplicasList(), r.getRemovingReplicasList(), r.getOriginalReplicasList());
         requireRegistered(p.replicas());
         topicPartitions.put(r.getPartition(), p);
     }
@@ -334,8 +334,12 @@ public final class MetadataDelta {
                 : current.addingReplicas();
         List<Integer> removing = r.hasRemovingReplicas() ? r.getRemovingReplicas().getBrokerIdsList()
                 : current.removingReplicas();
+        List<Integer> original = r.hasOriginalReplicas() ? r.getOriginalReplicas().getBrokerIdsList() : current.originalOrder();
+        if (!original.isEmpty() && !PartitionRegistration.isOriginalOrderOf(original, replicas, adding, removing)) {
+            original = List.of(); // the reassignment ended (or changed) by a record that predates the field
+        }
         PartitionRegistration next = new PartitionRegistration(replicas, isr, leader, leaderEpoch,
-                Math.addExact(current.partitionEpoch(), 1), elr, recovering, adding, removing);
+                Math.addExact(current.partitionEpoch(), 1), elr, recovering, adding, removing, original);
         requireRegistered(next.replicas());
         topicPartitions.put(r.getPartition(), next);
     }

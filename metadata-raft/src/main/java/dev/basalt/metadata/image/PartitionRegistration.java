@@ -27,11 +27,24 @@ import java.util.Set;
  *                               once the reassignment completes. Disjoint from {@code addingReplicas};
  *                               both empty when no reassignment runs. While one runs,
  *                               {@code replicas} = target followed by the removing replicas
+ * @param originalOrder          reassignment in progress: the replicas in their order before it
+ *                               started (a cancel restores it); the brokers of {@code replicas}
+ *                               without the adding ones. Empty when none runs, or not recorded
+ *                               (records written before it was kept)
  */
 public record PartitionRegistration(List<Integer> replicas, List<Integer> isr, int leader, int leaderEpoch,
                                     int partitionEpoch, List<Integer> elr, boolean leaderRecovering,
-                                    List<Integer> addingReplicas, List<Integer> removingReplicas) {
+                                    List<Integer> addingReplicas, List<Integer> removingReplicas,
+                                    List<Integer> originalOrder) {
     public static final int NO_LEADER = -1;
+
+    /** A registration whose original order (during a reassignment) is not recorded. */
+    public PartitionRegistration(List<Integer> replicas, List<Integer> isr, int leader, int leaderEpoch,
+                                 int partitionEpoch, List<Integer> elr, boolean leaderRecovering,
+                                 List<Integer> addingReplicas, List<Integer> removingReplicas) {
+        this(replicas, isr, leader, leaderEpoch, partitionEpoch, elr, leaderRecovering, addingReplicas, removingReplicas,
+                List.of());
+    }
 
     public PartitionRegistration {
         replicas = List.copyOf(replicas);
@@ -39,6 +52,7 @@ public record PartitionRegistration(List<Integer> replicas, List<Integer> isr, i
         elr = List.copyOf(elr);
         addingReplicas = List.copyOf(addingReplicas);
         removingReplicas = List.copyOf(removingReplicas);
+        originalOrder = List.copyOf(originalOrder);
         if (replicas.isEmpty()) {
             throw new IllegalArgumentException("no replicas");
         }
@@ -70,6 +84,21 @@ public record PartitionRegistration(List<Integer> replicas, List<Integer> isr, i
             throw new IllegalArgumentException("negative epoch: leader " + leaderEpoch + ", partition " + partitionEpoch);
         }
         checkReassignment(replicas, replicaSet, addingReplicas, removingReplicas);
+        if (!originalOrder.isEmpty() && !isOriginalOrderOf(originalOrder, replicas, addingReplicas, removingReplicas)) {
+            throw new IllegalArgumentException("original order " + originalOrder + " is not replicas " + replicas
+                    + " without adding " + addingReplicas + " (or no reassignment runs)");
+        }
+    }
+
+    /** Whether {@code order} lists exactly the original brokers of a reassignment in progress. */
+    public static boolean isOriginalOrderOf(List<Integer> order, List<Integer> replicas, List<Integer> adding,
+                                            List<Integer> removing) {
+        if (adding.isEmpty() && removing.isEmpty()) {
+            return false;
+        }
+        Set<Integer> original = new HashSet<>(replicas);
+        adding.forEach(original::remove);
+        return order.size() == original.size() && original.equals(new HashSet<>(order));
     }
 
     private static void checkReassignment(List<Integer> replicas, Set<Integer> replicaSet, List<Integer> adding,
@@ -132,8 +161,14 @@ public record PartitionRegistration(List<Integer> replicas, List<Integer> isr, i
                 : replicas.subList(0, replicas.size() - removingReplicas.size());
     }
 
-    /** The replicas before the reassignment started: {@code replicas} without the adding ones, in order. */
+    /**
+     * The replicas before the reassignment started, in their order then (read as {@code replicas}
+     * without the adding ones where that order was not recorded); {@code replicas} when none runs.
+     */
     public List<Integer> originalReplicas() {
+        if (!originalOrder.isEmpty()) {
+            return originalOrder;
+        }
         return addingReplicas.isEmpty() ? replicas
                 : replicas.stream().filter(id -> !addingReplicas.contains(id)).toList();
     }

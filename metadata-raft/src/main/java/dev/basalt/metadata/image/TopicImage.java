@@ -66,7 +66,7 @@ public final class TopicImage {
                     .addAllIsr(p.isr()).setLeader(p.leader()).setLeaderEpoch(p.leaderEpoch())
                     .setPartitionEpoch(p.partitionEpoch()).addAllEligibleLeaderReplicas(p.elr())
                     .setLeaderRecovering(p.leaderRecovering()).addAllAddingReplicas(p.addingReplicas())
-                    .addAllRemovingReplicas(p.removingReplicas())).build());
+                    .addAllRemovingReplicas(p.removingReplicas()).addAllOriginalReplicas(p.originalOrder())).build());
         }
     }
 

@@ -154,10 +154,40 @@ class ReassignmentControlTest {
                 List.of(ReassignmentRequest.cancel(ref("t", 0)))));
         assertEquals(Optional.empty(), out.get(0).error());
         PartitionRegistration reverted = f.partition("t", 0);
-        assertEquals(List.of(3, 1, 2), reverted.replicas(), "original set, in the merged order");
+        assertEquals(List.of(1, 2, 3), reverted.replicas(), "the original replicas in their original order");
+        assertEquals(List.of(), reverted.originalOrder(), "no reassignment runs");
         assertEquals(List.of(3), reverted.isr());
         assertEquals(3, reverted.leader());
         assertFalse(reverted.isReassigning());
+    }
+
+    /**
+     * Found probing: a cancel put the original replicas back in the merged order (target first),
+     * which changed the preferred leader, and the automatic leader rebalance then moved leadership
+     * nobody asked to move. The order is recorded when a reassignment starts.
+     */
+    @Test
+    void cancel_putsTheOriginalOrderBack_afterANewTargetToo_andASnapshotKeepsIt() {
+        cluster(5, 1);
+        topicOn(List.of(2, 1, 3));
+        reassign(List.of(1, 4, 3));
+        assertEquals(List.of(1, 4, 3, 2), f.partition("t", 0).replicas(), "target first, as KIP-455 lays it out");
+        assertEquals(List.of(2, 1, 3), f.partition("t", 0).originalOrder());
+        reassign(List.of(5, 3, 1)); // a new target while it runs: the original stays
+        assertEquals(List.of(2, 1, 3), f.partition("t", 0).originalReplicas());
+        MetadataDelta snapshot = new MetadataDelta(MetadataImage.EMPTY);
+        snapshot.replayAll(f.image.toRecords());
+        MetadataImage fromSnapshot = snapshot.apply();
+        assertEquals(f.partition("t", 0), fromSnapshot.topics().topic("t").orElseThrow().partitions().get(0),
+                "a snapshot keeps the original order");
+        f.commit(f.controller.alterReassignments(f.image, List.of(ReassignmentRequest.cancel(ref("t", 0)))));
+        assertEquals(List.of(2, 1, 3), f.partition("t", 0).replicas());
+        assertEquals(2, f.partition("t", 0).preferredLeader());
+        assertFalse(f.partition("t", 0).isReassigning());
+
+        reassign(List.of(3, 1, 2)); // a pure reorder completes at once, recording nothing left over
+        assertEquals(List.of(3, 1, 2), f.partition("t", 0).replicas());
+        assertEquals(List.of(), f.partition("t", 0).originalOrder());
     }
 
     @Test

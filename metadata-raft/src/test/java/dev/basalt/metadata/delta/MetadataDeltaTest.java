@@ -190,4 +190,35 @@ class MetadataDeltaTest {
         assertThrows(IllegalStateException.class, () -> replay(image1,
                 List.of(change(FOO, 1, 0, null, null, null, List.of(1, 1), null))), "repeated");
     }
+
+    /**
+     * The original order of a reassignment: kept by changes that do not name it, dropped by a
+     * change that ends the reassignment without naming it (a record written before the field),
+     * and refused when it is not the original brokers.
+     */
+    @Test
+    void originalOrder_followsTheReassignment_andRecordsWithoutItEndIt() {
+        MetadataImage base = replay(MetadataImage.EMPTY, concat(cluster(), List.of(topic("bar", id(9), Map.of()),
+                MetadataRecord.newBuilder().setPartition(dev.basalt.proto.v1.PartitionRecord.newBuilder()
+                        .setTopicId(dev.basalt.metadata.image.ProtoIds.toProto(id(9))).setPartition(0).addAllReplicas(List.of(3, 2, 1))
+                        .addAllIsr(List.of(2, 1)).setLeader(2).addAddingReplicas(3).addRemovingReplicas(1)
+                        .addAllOriginalReplicas(List.of(2, 1))).build())));
+        PartitionRegistration p = base.topics().topic("bar").orElseThrow().partitions().get(0);
+        assertEquals(List.of(2, 1), p.originalReplicas());
+        MetadataImage isrMoved = replay(base, List.of(MetadataRecord.newBuilder().setPartitionChange(
+                dev.basalt.proto.v1.PartitionChangeRecord.newBuilder().setTopicId(dev.basalt.metadata.image.ProtoIds.toProto(id(9)))
+                        .setPartition(0).setExpectedPartitionEpoch(0).setIsr(dev.basalt.proto.v1.BrokerIdList.newBuilder()
+                                .addAllBrokerIds(List.of(2, 1, 3)))).build()));
+        assertEquals(List.of(2, 1), isrMoved.topics().topic("bar").orElseThrow().partitions().get(0).originalOrder());
+        MetadataImage ended = replay(isrMoved, List.of(MetadataRecord.newBuilder().setPartitionChange(
+                dev.basalt.proto.v1.PartitionChangeRecord.newBuilder().setTopicId(dev.basalt.metadata.image.ProtoIds.toProto(id(9)))
+                        .setPartition(0).setExpectedPartitionEpoch(1)
+                        .setReplicas(dev.basalt.proto.v1.BrokerIdList.newBuilder().addAllBrokerIds(List.of(3, 2)))
+                        .setIsr(dev.basalt.proto.v1.BrokerIdList.newBuilder().addAllBrokerIds(List.of(2, 3)))
+                        .setAddingReplicas(dev.basalt.proto.v1.BrokerIdList.getDefaultInstance())
+                        .setRemovingReplicas(dev.basalt.proto.v1.BrokerIdList.getDefaultInstance())).build()));
+        assertEquals(List.of(), ended.topics().topic("bar").orElseThrow().partitions().get(0).originalOrder());
+        assertThrows(IllegalArgumentException.class, () -> new PartitionRegistration(List.of(3, 2, 1), List.of(2), 2, 0, 0,
+                List.of(), false, List.of(3), List.of(1), List.of(3, 2)), "3 is being added: not an original replica");
+    }
 }
