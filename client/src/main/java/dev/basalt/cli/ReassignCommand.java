@@ -355,11 +355,7 @@ final class ReassignCommand implements Callable<Integer> {
     private int verify(Admin admin, Duration t) {
         List<PartitionReassignment> first = Admin.get(admin.listPartitionReassignments(topics), t);
         if (first.isEmpty()) {
-            root.out.println("No reassignment in progress" + (topics.isEmpty() ? "." : " for " + String.join(", ", topics) + "."));
-            if (topics.isEmpty() || Admin.get(admin.listPartitionReassignments(List.of()), t).isEmpty()) {
-                removeThrottle(admin, t);
-            }
-            return BasaltCli.OK;
+            return noneInProgress(admin, t);
         }
         try {
             Thread.sleep(VERIFY_SAMPLE_MS);
@@ -367,6 +363,9 @@ final class ReassignCommand implements Callable<Integer> {
             Thread.currentThread().interrupt();
         }
         List<PartitionReassignment> second = Admin.get(admin.listPartitionReassignments(topics), t);
+        if (second.isEmpty()) {
+            return noneInProgress(admin, t); // they finished between the two samples (found probing)
+        }
         long copiedBefore = copied(first);
         long copiedNow = copied(second);
         long remaining = 0;
@@ -394,6 +393,14 @@ final class ReassignCommand implements Callable<Integer> {
         root.out.println();
         root.out.println(BasaltCli.count(second.size(), "partition") + " reassigning; " + (known ? remaining + " bytes left" : "some brokers did not report")
                 + (rate > 0 ? String.format(", copying %.0f bytes/s, ETA %.0f s", rate, remaining / rate) : ", ETA unknown"));
+        return BasaltCli.OK;
+    }
+
+    private int noneInProgress(Admin admin, Duration t) {
+        root.out.println("No reassignment in progress" + (topics.isEmpty() ? "." : " for " + String.join(", ", topics) + "."));
+        if (topics.isEmpty() || Admin.get(admin.listPartitionReassignments(List.of()), t).isEmpty()) {
+            removeThrottle(admin, t);
+        }
         return BasaltCli.OK;
     }
 
