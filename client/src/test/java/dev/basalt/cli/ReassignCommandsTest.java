@@ -56,6 +56,8 @@ class ReassignCommandsTest {
     /** The scripted cluster's reassignments in progress, and its cluster-wide throttle (null = not set). */
     private volatile List<TopicPartitionRef> inProgress = List.of();
     private volatile String clusterThrottle;
+    /** When set, the reassignments in progress finish right after the next listing. */
+    private volatile boolean finishAfterNextList;
 
     record Result(int code, String out, String err) {
     }
@@ -109,6 +111,10 @@ class ReassignCommandsTest {
                         b.addReassignmentsBuilder().setPartition(p).addAllReplicas(List.of(4, 2, 3, 1)).addAddingReplicas(4)
                                 .addRemovingReplicas(1).addAllIsr(List.of(2, 3, 1)).setLeader(2);
                     }
+                }
+                if (finishAfterNextList) {
+                    inProgress = List.of();
+                    finishAfterNextList = false;
                 }
                 out.onNext(b.build());
                 out.onCompleted();
@@ -349,6 +355,15 @@ class ReassignCommandsTest {
                 .findFirst().orElseThrow();
         assertEquals("", removal.getResources(0).getResource().getName());
         assertEquals(AlterConfigsRequest.Operation.Op.DELETE, removal.getResources(0).getOperations(0).getOp());
+
+        // finished between --verify's two samples: none in progress, and the throttle goes
+        clusterThrottle = "1000000";
+        inProgress = List.of(ref("t", 0));
+        finishAfterNextList = true;
+        requests.clear();
+        Result justDone = run("reassign", "--verify");
+        assertTrue(justDone.out().contains("No reassignment in progress.") && justDone.out().contains("Removed the catch-up throttle"),
+                justDone.out());
 
         clusterThrottle = null;
         requests.clear();
