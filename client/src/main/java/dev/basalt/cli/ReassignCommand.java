@@ -116,39 +116,67 @@ final class ReassignCommand implements Callable<Integer> {
             }
             List<String> accepted = new java.util.ArrayList<>();
             Map<String, RuntimeException> refused = new LinkedHashMap<>();
+            Map<String, RuntimeException> unknown = new LinkedHashMap<>();
             admin.alterPartitionReassignments(targets).forEach((name, f) -> {
                 try {
                     Admin.get(f, t);
                     accepted.add(name);
-                } catch (dev.basalt.client.ClientTimeoutException e) {
-                    throw new dev.basalt.client.IndeterminateException(name + ": " + e.getMessage() + "; the change may still be"
-                            + " applied: check with basalt reassign --verify before retrying", e);
-                } catch (dev.basalt.client.BasaltException e) {
+                } catch (dev.basalt.client.DefiniteException e) {
                     refused.put(name, e);
+                } catch (dev.basalt.client.BasaltException e) {
+                    unknown.put(name, e); // no answer in time, or the connection dropped: it may still apply
                 }
             });
-            if (accepted.isEmpty() && throttleBefore != null) {
-                // Nothing moves: the throttle must not stay behind to slow some later move.
-                setClusterWideThrottle(admin, t, throttleBefore);
-                root.out.println("Catch-up throttle put back to " + throttleBefore.map(v -> v + " bytes/s per broker")
-                        .orElse("unset (unlimited)") + ": no partition was moved");
-            }
             if (!accepted.isEmpty()) {
                 root.out.println((mode.cancel ? "Cancelled" : "Started") + " the reassignment of "
-                        + BasaltCli.count(accepted.size(), "partition") + (refused.isEmpty() ? "" : " (" + String.join(", ", accepted) + ")")
+                        + BasaltCli.count(accepted.size(), "partition")
+                        + (refused.isEmpty() && unknown.isEmpty() ? "" : " (" + String.join(", ", accepted) + ")")
                         + (mode.cancel ? "" : "; follow it with: basalt reassign --verify"));
             }
-            if (refused.isEmpty()) {
+            if (refused.isEmpty() && unknown.isEmpty()) {
                 return BasaltCli.OK;
             }
-            if (accepted.isEmpty() && refused.size() == 1) {
+            if (accepted.isEmpty() && unknown.isEmpty() && refused.size() == 1 && throttleBefore == null) {
                 throw refused.values().iterator().next();
             }
             refused.values().forEach(e -> root.err.println("basalt: error: " + BasaltCli.oneLine(e)));
+            unknown.values().forEach(e -> root.err.println("basalt: error: " + BasaltCli.oneLine(e)));
+            if (accepted.isEmpty() && unknown.isEmpty() && throttleBefore != null) {
+                // Nothing moves: the throttle must not stay behind to slow some later move.
+                putThrottleBack(admin, t, throttleBefore);
+            }
+            if (!unknown.isEmpty()) {
+                root.err.println("basalt: error: the outcome for " + BasaltCli.count(unknown.size(), "partition") + " is unknown: it may"
+                        + " still apply; check with basalt reassign --verify before retrying"
+                        + (throttleBefore != null ? " (the catch-up throttle stays set)" : ""));
+                return BasaltCli.TIMEOUT_OR_UNKNOWN;
+            }
             root.err.println("basalt: error: " + BasaltCli.count(refused.size(), "partition") + " refused"
                     + (accepted.isEmpty() ? "; nothing was " + (mode.cancel ? "cancelled" : "moved")
                     : "; the others were " + (mode.cancel ? "cancelled" : "started")));
             return BasaltCli.CLUSTER_ERROR;
+        }
+    }
+
+    /**
+     * Puts the cluster-wide throttle back after a plan moved nothing, unless it no longer holds
+     * the value this run set (another operator changed it meanwhile: theirs stays).
+     */
+    private void putThrottleBack(Admin admin, Duration t, Optional<String> before) {
+        String mine = Long.toString(throttleBytesPerSecond);
+        try {
+            Optional<String> now = clusterWideThrottle(admin, t);
+            if (!now.equals(Optional.of(mine))) {
+                root.out.println("Catch-up throttle left at " + now.map(v -> v + " bytes/s per broker").orElse("unset")
+                        + ": it was changed by someone else meanwhile");
+                return;
+            }
+            setClusterWideThrottle(admin, t, before);
+            root.out.println("Catch-up throttle put back to " + before.map(v -> v + " bytes/s per broker")
+                    .orElse("unset (unlimited)") + ": no partition was moved");
+        } catch (dev.basalt.client.BasaltException e) {
+            root.err.println("basalt: warning: could not put the catch-up throttle back (" + BasaltCli.oneLine(e) + "); it is "
+                    + mine + " bytes/s per broker: set " + THROTTLE_KEY + " on broker resource \"\" yourself");
         }
     }
 
@@ -410,15 +438,28 @@ final class ReassignCommand implements Callable<Integer> {
      * Values set for one broker are left alone.
      */
     private void removeThrottle(Admin admin, Duration t) {
-        Optional<String> set = clusterWideThrottle(admin, t);
-        if (set.isEmpty()) {
+        Optional<String> set;
+        try {
+            set = clusterWideThrottle(admin, t);
+            if (set.isEmpty()) {
+                return;
+            }
+            if (preserveThrottle) {
+                root.out.println("The catch-up throttle stays at " + set.get() + " bytes/s per broker (--preserve-throttle).");
+                return;
+            }
+            setClusterWideThrottle(admin, t, Optional.empty());
+        } catch (dev.basalt.client.BasaltException e) {
+            root.err.println("basalt: warning: could not check or remove the catch-up throttle (" + BasaltCli.oneLine(e)
+                    + "); remove " + THROTTLE_KEY + " on broker resource \"\" once no reassignment is left");
             return;
         }
-        if (preserveThrottle) {
-            root.out.println("The catch-up throttle stays at " + set.get() + " bytes/s per broker (--preserve-throttle).");
+        // Someone may have started a move between the listing and the removal: theirs keeps its throttle.
+        if (!Admin.get(admin.listPartitionReassignments(List.of()), t).isEmpty()) {
+            setClusterWideThrottle(admin, t, set);
+            root.out.println("A reassignment started meanwhile: the catch-up throttle stays at " + set.get() + " bytes/s per broker.");
             return;
         }
-        setClusterWideThrottle(admin, t, Optional.empty());
         root.out.println("Removed the catch-up throttle (" + THROTTLE_KEY + " was " + set.get() + " bytes/s per broker).");
     }
 

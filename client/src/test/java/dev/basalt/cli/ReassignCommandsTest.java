@@ -85,7 +85,8 @@ class ReassignCommandsTest {
                 AlterPartitionReassignmentsResponse.Builder b = AlterPartitionReassignmentsResponse.newBuilder();
                 for (AlterPartitionReassignmentsRequest.Reassignment r : req.getReassignmentsList()) {
                     boolean bad = r.hasTarget() && r.getTarget().getBrokerIdsList().contains(9);
-                    b.addResultsBuilder().setPartition(r.getPartition()).setErrorCode(bad
+                    boolean slow = r.hasTarget() && r.getTarget().getBrokerIdsList().contains(8); // the controller did not answer in time
+                    b.addResultsBuilder().setPartition(r.getPartition()).setErrorCode(slow ? ErrorCode.REQUEST_TIMED_OUT : bad
                             ? ErrorCode.INVALID_REPLICA_ASSIGNMENT : ErrorCode.NONE).setErrorMessage(bad ? "broker 9 is not registered" : "");
                 }
                 out.onNext(b.build());
@@ -95,6 +96,13 @@ class ReassignCommandsTest {
             @Override
             public void alterConfigs(AlterConfigsRequest req, StreamObserver<AlterConfigsResponse> out) {
                 requests.add(req);
+                for (AlterConfigsRequest.Change c : req.getResourcesList()) {
+                    for (AlterConfigsRequest.Operation op : c.getOperationsList()) {
+                        if (c.getResource().getName().isEmpty() && op.getName().equals("reassignment.throttle.bytes.per.second")) {
+                            clusterThrottle = op.getOp() == AlterConfigsRequest.Operation.Op.DELETE ? null : op.getValue();
+                        }
+                    }
+                }
                 AlterConfigsResponse.Builder b = AlterConfigsResponse.newBuilder();
                 req.getResourcesList().forEach(c -> b.addResourcesBuilder().setResource(c.getResource()).setErrorCode(ErrorCode.NONE));
                 out.onNext(b.build());
@@ -313,6 +321,18 @@ class ReassignCommandsTest {
         AlterConfigsRequest.Operation back = requests.stream().filter(r -> r instanceof AlterConfigsRequest)
                 .map(r -> ((AlterConfigsRequest) r).getResources(0).getOperations(0)).reduce((a, b) -> b).orElseThrow();
         assertEquals("5000", back.getValue());
+
+        // No answer in time: the move may still happen, so the throttle stays and the exit says "unknown"
+        clusterThrottle = null;
+        requests.clear();
+        Path slowPlan = tmp.resolve("slow.json");
+        Files.writeString(slowPlan, "{\"version\":1,\"partitions\":[{\"topic\":\"t\",\"partition\":0,\"replicas\":[1,8]}]}");
+        Result slow = run("reassign", "--execute", "--plan", slowPlan.toString(), "--throttle-bytes-per-second", "1000",
+                "--timeout-ms", "1500");
+        assertEquals(4, slow.code(), slow.out() + slow.err());
+        assertTrue(slow.err().contains("is unknown: it may still apply") && slow.err().contains("the catch-up throttle stays set"),
+                slow.err());
+        assertEquals("1000", clusterThrottle);
 
         Path partial = tmp.resolve("partial.json");
         Files.writeString(partial, "{\"version\":1,\"partitions\":[{\"topic\":\"t\",\"partition\":0,\"replicas\":[1,2,4]},"
