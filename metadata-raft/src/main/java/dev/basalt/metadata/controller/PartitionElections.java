@@ -117,11 +117,16 @@ final class PartitionElections {
      * is live and in the ISR but does not lead; the ISR has another member (so the move is not the
      * only copy changing role) and at least min ISR members (a move while acks=all writes are already
      * blocked or one follower away from blocking would stall producers: Kafka's rebalance latency
-     * spikes); and the partition is not recovering from an unclean election.
+     * spikes); the partition is not recovering from an unclean election; and no reassignment is in
+     * progress (its replica list puts the target first, so this would move leadership to the
+     * target's first replica before the move is done, and a cancel would then leave it there: two
+     * needless leader changes, found probing. A completed reassignment makes the target's first
+     * replica preferred; a cancel keeps the original one).
      */
     static boolean preferredMovable(PartitionRegistration current, IntPredicate live, TopicPolicy policy) {
         int preferred = current.preferredLeader();
         return current.leader() != preferred
+                && !current.isReassigning()
                 && live.test(preferred)
                 && current.isr().contains(preferred)
                 && current.isr().size() >= 2

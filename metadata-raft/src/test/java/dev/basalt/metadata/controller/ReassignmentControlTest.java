@@ -185,6 +185,16 @@ class ReassignmentControlTest {
         assertEquals(2, f.partition("t", 0).preferredLeader());
         assertFalse(f.partition("t", 0).isReassigning());
 
+        // Found probing: leader balancing moved leadership to the target's first replica mid-move,
+        // so the cancel left the leader moved (and it moved back later).
+        f.commit(f.controller.electPreferredLeaders(f.image));
+        assertEquals(2, f.partition("t", 0).leader(), "the preferred leader leads");
+        reassign(List.of(1, 4, 3));
+        assertEquals(List.of(), f.commit(f.controller.electPreferredLeaders(f.image)), "no leader moves while it runs");
+        assertEquals(2, f.partition("t", 0).leader());
+        f.commit(f.controller.alterReassignments(f.image, List.of(ReassignmentRequest.cancel(ref("t", 0)))));
+        assertEquals(2, f.partition("t", 0).leader());
+
         reassign(List.of(3, 1, 2)); // a pure reorder completes at once, recording nothing left over
         assertEquals(List.of(3, 1, 2), f.partition("t", 0).replicas());
         assertEquals(List.of(), f.partition("t", 0).originalOrder());
