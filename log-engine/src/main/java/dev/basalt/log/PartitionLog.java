@@ -1296,9 +1296,9 @@ public final class PartitionLog {
      * below its fetch offset, from an earlier life (it was down, or out of the partition's replicas
      * and added back before it restarted), checks it: if its fetch offset is below the value, a
      * deletion above that offset may be gone from the leader while the value it deleted is still
-     * in the follower's log, so the follower refetches the whole log. Within the replica set the
-     * tombstone bound keeps a follower's fetch offset at or above the value, so a replica that
-     * was away only while it stayed a replica never refetches for this.
+     * in the follower's log, so the follower refetches the whole log. The tombstone bound keeps
+     * the value at or below what a caught-up replica has fsynced, so such a replica never
+     * refetches for this; one still copying the partition from its start may (see ReplicaFetcher).
      */
     public long tombstonesRemovedEnd() {
         return tombstonesRemovedEnd;

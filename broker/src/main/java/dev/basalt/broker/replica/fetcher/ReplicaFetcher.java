@@ -430,9 +430,11 @@ public final class ReplicaFetcher implements AutoCloseable {
     /**
      * Whether a follower beginning to follow at {@code fetchOffset} may hold a value whose
      * tombstone the leader has removed: it kept records below its fetch offset (from before this
-     * leadership began), and the leader removed a tombstone at or above that offset. Within the
-     * replica set the leader's tombstone bound never lets that happen, so this is a replica that
-     * was away while out of the replicas, or one that lost its unflushed tail.
+     * leadership began), and the leader removed a tombstone at or above that offset. The leaders'
+     * tombstone bound (what every replica has fsynced) never lets that happen to a caught-up
+     * replica, so this is one that was away while out of the replicas, or one still copying the
+     * partition from its start when it restarted or the leader changed (then the refetch may be
+     * needless; it cannot be told apart).
      */
     static boolean missedRemovedTombstones(PartitionLog followerLog, long fetchOffset, long leaderTombstonesRemovedEnd) {
         return followerLog.logStartOffset() < fetchOffset && fetchOffset < leaderTombstonesRemovedEnd;
