@@ -96,6 +96,11 @@ class ControllerFailoverE2ETest extends ClusterTestSupport {
         String[] described = cli(cluster.node(survivor).bootstrap(), "cluster");
         assertTrue(described[0].contains("Controller: none") && described[0].contains("WARNING: no active controller")
                 && described[0].contains("running (last known)"), described[0] + described[1]);
+        // The killed brokers, still "running" in that view, are asked for their storage and do not
+        // answer: said per broker (all asked at once, so the command waits one timeout, not one each).
+        for (int id : killed) {
+            assertTrue(described[0].lines().anyMatch(l -> l.matches(id + " +\\(no answer.*")), described[0]);
+        }
         described = cli(cluster.node(survivor).bootstrap(), "topics", "--describe", "--topic", "ledger");
         assertTrue(described[0].contains("Partition: 2") && described[1].contains("WARNING: no active controller"),
                 described[0] + described[1]);
