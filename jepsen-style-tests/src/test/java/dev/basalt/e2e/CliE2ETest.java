@@ -18,6 +18,8 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.parallel.Execution;
+import org.junit.jupiter.api.parallel.ExecutionMode;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -27,7 +29,11 @@ import org.junit.jupiter.api.io.TempDir;
  *
  * <p>Reproduce: {@code ./mvnw -B -ntp verify -pl jepsen-style-tests -am -Dtest=CliE2ETest
  * -Dsurefire.failIfNoSpecifiedTests=false}.
+ *
+ * <p>The two cases use their own topics on the one node and run side by side (their time is CLI
+ * JVMs starting).
  */
+@Execution(ExecutionMode.CONCURRENT)
 class CliE2ETest {
     @TempDir
     static Path dir;

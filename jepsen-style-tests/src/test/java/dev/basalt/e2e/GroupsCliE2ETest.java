@@ -15,6 +15,8 @@ import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.parallel.Execution;
+import org.junit.jupiter.api.parallel.ExecutionMode;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -25,7 +27,11 @@ import org.junit.jupiter.api.io.TempDir;
  *
  * <p>Reproduce: {@code ./mvnw -B -ntp verify -pl jepsen-style-tests -am -Dtest=GroupsCliE2ETest
  * -Dsurefire.failIfNoSpecifiedTests=false}.
+ *
+ * <p>The cases use their own topics and groups on the one node and run side by side: almost all of
+ * their time is CLI JVMs starting, one after another.
  */
+@Execution(ExecutionMode.CONCURRENT)
 class GroupsCliE2ETest {
     @TempDir
     static Path dir;
