@@ -167,8 +167,10 @@ final class TopicsCommand implements Callable<Integer> {
             if (report == null) {
                 StringJoiner cfg = new StringJoiner(",");
                 d.configs().forEach((k, v) -> cfg.add(k + "=" + v));
-                // Partitions differ after a reassignment changed some replica sets: show the range, not partition 0's.
-                java.util.IntSummaryStatistics rfs = d.partitions().stream().mapToInt(p -> p.replicas().size()).summaryStatistics();
+                // Partitions differ after a reassignment changed some replica sets: show the range, not
+                // partition 0's. Replicas a running move is adding do not count (kafka-topics.sh's rule).
+                java.util.IntSummaryStatistics rfs = d.partitions().stream().mapToInt(PartitionDescription::replicationFactor)
+                        .summaryStatistics();
                 String rf = d.partitions().isEmpty() ? "0" : rfs.getMin() == rfs.getMax() ? String.valueOf(rfs.getMin())
                         : rfs.getMin() + "-" + rfs.getMax();
                 root.out.println("Topic: " + d.name() + "\tTopicId: " + d.topicId() + "\tPartitionCount: " + d.partitions().size()
@@ -217,6 +219,8 @@ final class TopicsCommand implements Callable<Integer> {
         return "\tTopic: " + topicName + "\tPartition: " + p.partition() + "\tLeader: " + (p.leaderId() < 0 ? "none" : p.leaderId())
                 + "\tLeaderEpoch: " + p.leaderEpoch() + "\tReplicas: " + join(p.replicas()) + "\tIsr: " + join(p.isr())
                 + "\tElr: " + join(p.eligibleLeaderReplicas()) + "\tOffline: " + join(p.offlineReplicas())
+                + (p.reassigning() ? "\tAdding Replicas: " + join(p.addingReplicas()) + "\tRemoving Replicas: "
+                        + join(p.removingReplicas()) : "")
                 + (status.length() == 0 ? "" : "\tStatus: " + status);
     }
 
@@ -249,7 +253,7 @@ final class TopicsCommand implements Callable<Integer> {
             if (configs.containsKey("min.insync.replicas")) {
                 TopicDescription d = Admin.get(admin.describeTopics(List.of(topic)), t).get(topic);
                 if (d != null && !d.partitions().isEmpty()) {
-                    warnIfMinIsrAboveReplicas(topic, d.partitions().get(0).replicas().size());
+                    warnIfMinIsrAboveReplicas(topic, d.partitions().get(0).replicationFactor());
                 }
             }
         }

@@ -89,7 +89,8 @@ public final class AdminHandler {
                 PartitionRegistration p = e.getValue();
                 var pb = tb.addPartitionsBuilder().setPartition(e.getKey()).setLeaderId(p.leader())
                         .setLeaderEpoch(p.leaderEpoch()).addAllReplicas(p.replicas()).addAllIsr(p.isr())
-                        .setPartitionEpoch(p.partitionEpoch()).setMinInsyncReplicas(minIsr).addAllEligibleLeaderReplicas(p.elr());
+                        .setPartitionEpoch(p.partitionEpoch()).setMinInsyncReplicas(minIsr).addAllEligibleLeaderReplicas(p.elr())
+                        .addAllAddingReplicas(p.addingReplicas()).addAllRemovingReplicas(p.removingReplicas());
                 pb.addAllOfflineReplicas(MetadataHandler.offlineReplicas(image, topic.get().id(), e.getKey(), p));
             }
             // DescribeTopics carries the topic's own overrides only (admin.proto); DescribeConfigs has the rest.

@@ -14,15 +14,42 @@ import java.util.Set;
  *                                below min.insync.replicas, still electable cleanly
  * @param partitionEpoch          bumped on every leader, ISR or replica change; 0 when not reported
  * @param minInsyncReplicas       the topic's min.insync.replicas as applied; 0 = not reported
+ * @param addingReplicas          while a reassignment runs: replicas being added (within
+ *                                {@code replicas}, still copying); empty otherwise
+ * @param removingReplicas        while a reassignment runs: replicas being removed (within
+ *                                {@code replicas} until it completes); empty otherwise
  */
 public record PartitionDescription(int partition, int leaderId, int leaderEpoch, List<Integer> replicas, List<Integer> isr,
                                    List<Integer> offlineReplicas, List<Integer> eligibleLeaderReplicas, int partitionEpoch,
-                                   int minInsyncReplicas) {
+                                   int minInsyncReplicas, List<Integer> addingReplicas, List<Integer> removingReplicas) {
     public PartitionDescription {
         replicas = List.copyOf(replicas);
         isr = List.copyOf(isr);
         offlineReplicas = List.copyOf(offlineReplicas);
         eligibleLeaderReplicas = List.copyOf(eligibleLeaderReplicas);
+        addingReplicas = List.copyOf(addingReplicas);
+        removingReplicas = List.copyOf(removingReplicas);
+    }
+
+    /** A partition no reassignment is moving. */
+    public PartitionDescription(int partition, int leaderId, int leaderEpoch, List<Integer> replicas, List<Integer> isr,
+                                List<Integer> offlineReplicas, List<Integer> eligibleLeaderReplicas, int partitionEpoch,
+                                int minInsyncReplicas) {
+        this(partition, leaderId, leaderEpoch, replicas, isr, offlineReplicas, eligibleLeaderReplicas, partitionEpoch,
+                minInsyncReplicas, List.of(), List.of());
+    }
+
+    /**
+     * The replication factor the partition has, and keeps once a move completes: its replicas
+     * without those a reassignment is adding (as kafka-topics.sh counts it).
+     */
+    public int replicationFactor() {
+        return replicas.size() - addingReplicas.size();
+    }
+
+    /** Whether a reassignment is moving the partition. */
+    public boolean reassigning() {
+        return !addingReplicas.isEmpty() || !removingReplicas.isEmpty();
     }
 
     /** Kafka's definition: fewer in-sync replicas than assigned ones. */

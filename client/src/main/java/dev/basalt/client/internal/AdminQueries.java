@@ -68,7 +68,8 @@ final class AdminQueries {
             t.getPartitionsList().forEach(p -> parts.add(new PartitionDescription(p.getPartition(), p.getLeaderId(),
                     p.getLeaderEpoch(), p.getReplicasList(), p.getIsrList(), p.getOfflineReplicasList(),
                     p.getEligibleLeaderReplicasList(), p.getPartitionEpoch(),
-                    p.getMinInsyncReplicas() > 0 ? p.getMinInsyncReplicas() : topicMinIsr)));
+                    p.getMinInsyncReplicas() > 0 ? p.getMinInsyncReplicas() : topicMinIsr, p.getAddingReplicasList(),
+                    p.getRemovingReplicasList())));
             out.put(t.getName(), new TopicDescription(t.getName(), t.getTopicId(), t.getIsInternal(), List.copyOf(parts),
                     configs));
         }

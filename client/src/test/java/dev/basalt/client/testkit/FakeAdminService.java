@@ -170,6 +170,7 @@ final class FakeAdminService extends AdminServiceGrpc.AdminServiceImplBase {
             d.addPartitions(DescribeTopicsResponse.PartitionDescription.newBuilder().setPartition(p).setLeaderId(log.leaderId)
                     .setLeaderEpoch(log.leaderEpoch).addAllReplicas(log.replicas).addAllIsr(log.isr)
                     .addAllOfflineReplicas(cluster.offline(log)).addAllEligibleLeaderReplicas(log.elr)
+                    .addAllAddingReplicas(log.addingReplicas).addAllRemovingReplicas(log.removingReplicas)
                     .setPartitionEpoch(log.partitionEpoch).setMinInsyncReplicas(minIsr));
         }
         FakeCluster.TOPIC_CONFIG_DEFAULTS.forEach((k, def) -> d.addConfigs(ConfigEntry.newBuilder().setName(k)

@@ -52,6 +52,9 @@ public final class FakeCluster implements AutoCloseable {
         List<Integer> replicas = List.of();
         List<Integer> isr = List.of();
         List<Integer> elr = List.of();
+        /** A reassignment in progress: replicas being added and removed (both within {@code replicas}). */
+        List<Integer> addingReplicas = List.of();
+        List<Integer> removingReplicas = List.of();
         /** How far followers have the log (their HW); -1 = as far as the leader. */
         long followerHighWatermark = -1;
         /** Idempotent producers: id → (epoch, last 5 batches as {firstSeq, lastSeq, baseOffset}). */
@@ -276,6 +279,23 @@ public final class FakeCluster implements AutoCloseable {
         PartitionLog log = partition(topic, partition);
         log.replicas = List.copyOf(replicas);
         log.isr = List.copyOf(replicas);
+        log.addingReplicas = List.of();
+        log.removingReplicas = List.of();
+        log.partitionEpoch++;
+        metadataChanges++;
+    }
+
+    /**
+     * Starts a reassignment of the partition: its replicas become the target then the replicas
+     * being removed, the ISR stays (bumps the partition epoch).
+     */
+    public synchronized void startReassignment(String topic, int partition, List<Integer> target) {
+        PartitionLog log = partition(topic, partition);
+        List<Integer> all = new ArrayList<>(target);
+        log.replicas.stream().filter(r -> !target.contains(r)).forEach(all::add);
+        log.addingReplicas = target.stream().filter(r -> !log.replicas.contains(r)).toList();
+        log.removingReplicas = log.replicas.stream().filter(r -> !target.contains(r)).toList();
+        log.replicas = List.copyOf(all);
         log.partitionEpoch++;
         metadataChanges++;
     }

@@ -222,6 +222,19 @@ class CompactedTopicLeaderKillE2ETest extends ClusterTestSupport {
         List<Integer> back = new ArrayList<>(others);
         back.add(victim);
         reassign(topic, back); // while the victim is still down: it restarts as a replica, with its old log
+        // Meanwhile the move is in progress and shown as such: the victim is being added, and the
+        // replication factor counts only the replicas the partition has (2) until it completes.
+        try (dev.basalt.client.Admin admin = cluster.admin()) {
+            long seen = System.nanoTime() + Duration.ofSeconds(15).toNanos();
+            dev.basalt.client.admin.PartitionDescription moving = describe(admin, topic);
+            while (!moving.reassigning() && System.nanoTime() < seen) { // the broker answering may apply the start a moment later
+                sleepMs(100);
+                moving = describe(admin, topic);
+            }
+            assertEquals(List.of(victim), moving.addingReplicas(), moving.toString());
+            assertEquals(List.of(), moving.removingReplicas(), moving.toString());
+            assertEquals(2, moving.replicationFactor(), moving.toString());
+        }
         cluster.restart(victim, READY);
         cluster.awaitPartition(topic, 0, st -> st.replicas().size() == 3 && st.isr().size() == 3,
                 "the reassignment back completed", CATCH_UP);
@@ -249,6 +262,10 @@ class CompactedTopicLeaderKillE2ETest extends ClusterTestSupport {
             dev.basalt.client.Admin.getAll(admin.alterPartitionReassignments(
                     Map.of(new dev.basalt.client.TopicPartition(topic, 0), java.util.Optional.of(target))), Duration.ofSeconds(20));
         }
+    }
+
+    private static dev.basalt.client.admin.PartitionDescription describe(dev.basalt.client.Admin admin, String topic) {
+        return dev.basalt.client.Admin.get(admin.describeTopics(List.of(topic)), Duration.ofSeconds(20)).get(topic).partitions().get(0);
     }
 
     private void await(int id, String topic, java.util.function.Predicate<List<KeyedRecord>> condition, String what) {
