@@ -225,6 +225,11 @@ final class ReassignCommand implements Callable<Integer> {
     static ReassignmentPlan readPlan(Path file) {
         try {
             String text = Files.readString(file, StandardCharsets.UTF_8);
+            java.util.Optional<String> twice = duplicateKey(text);
+            if (twice.isPresent()) {
+                throw new BasaltCli.UsageException(file + ": key " + twice.get() + " (JSON readers keep one of the two"
+                        + " silently; which one was meant is unclear)");
+            }
             com.google.protobuf.Struct.Builder raw = com.google.protobuf.Struct.newBuilder();
             JsonFormat.parser().merge(text, raw);
             if (isKafkaFormat(raw.getFieldsMap().get("partitions"))) {
@@ -247,6 +252,52 @@ final class ReassignCommand implements Callable<Integer> {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read " + file + ": " + BasaltCli.ioReason(e), e);
         }
+    }
+
+    /**
+     * The first key that appears twice in one JSON object, and where ({@code "replicas" appears
+     * twice in partitions[1]}); empty when there is none, or when the text is not JSON (the parse
+     * that follows says why). Found probing a cluster: a plan entry with two "replicas" was
+     * accepted, and the last one moved the partition.
+     */
+    static java.util.Optional<String> duplicateKey(String json) {
+        try (com.google.gson.stream.JsonReader r = new com.google.gson.stream.JsonReader(new java.io.StringReader(json))) {
+            return duplicateKey(r, "");
+        } catch (IOException | IllegalStateException | NumberFormatException e) {
+            return java.util.Optional.empty();
+        }
+    }
+
+    private static java.util.Optional<String> duplicateKey(com.google.gson.stream.JsonReader r, String path) throws IOException {
+        switch (r.peek()) {
+            case BEGIN_OBJECT -> {
+                r.beginObject();
+                java.util.Set<String> keys = new java.util.HashSet<>();
+                while (r.hasNext()) {
+                    String key = r.nextName();
+                    if (!keys.add(key)) {
+                        return java.util.Optional.of("\"" + key + "\" appears twice in " + (path.isEmpty() ? "the top level" : path));
+                    }
+                    java.util.Optional<String> inner = duplicateKey(r, path.isEmpty() ? key : path + "." + key);
+                    if (inner.isPresent()) {
+                        return inner;
+                    }
+                }
+                r.endObject();
+            }
+            case BEGIN_ARRAY -> {
+                r.beginArray();
+                for (int i = 0; r.hasNext(); i++) {
+                    java.util.Optional<String> inner = duplicateKey(r, path + "[" + i + "]");
+                    if (inner.isPresent()) {
+                        return inner;
+                    }
+                }
+                r.endArray();
+            }
+            default -> r.skipValue();
+        }
+        return java.util.Optional.empty();
     }
 
     /** Kafka's file names each entry's topic at the entry's top level ({@code "topic": "t"}); ours nests it in "partition". */

@@ -282,6 +282,11 @@ class ReassignCommandsTest {
                 + "\"replicas\":[1,2],\"log_dirs\":[\"any\"]}]}");
         bad.put("unknown key \"replicas\" (an entry is", "{\"version\":1,\"partitions\":[{\"partition\":{\"topic\":\"t\","
                 + "\"partition\":0},\"replicas\":[1]}]}");
+        bad.put("key \"replicas\" appears twice in partitions[1]", "{\"version\":1,\"partitions\":[{\"topic\":\"t\","
+                + "\"partition\":0,\"replicas\":[1]},{\"topic\":\"t\",\"partition\":1,\"replicas\":[1,2],\"replicas\":[3]}]}");
+        bad.put("key \"partition\" appears twice in partitions[0].partition", "{\"version\":1,\"partitions\":[{\"partition\":"
+                + "{\"topic\":\"t\",\"partition\":0,\"partition\":1},\"targetReplicas\":[1]}]}");
+        bad.put("key \"version\" appears twice in the top level", "{\"version\":1,\"version\":2,\"partitions\":[]}");
         int i = 0;
         for (Map.Entry<String, String> e : bad.entrySet()) {
             Path file = tmp.resolve("bad" + i++ + ".json");
