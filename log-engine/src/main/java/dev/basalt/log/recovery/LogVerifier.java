@@ -91,7 +91,7 @@ public final class LogVerifier {
                 boolean last = i == list.size() - 1;
                 boolean endOfData = r.clean() || (last && r.stopReason().startsWith("zero header"));
                 if (!endOfData) {
-                    lost = SegmentScanner.census(probe, r.validBytes(), (int) size);
+                    lost = SegmentScanner.census(probe, r.validBytes(), (int) size, r.nextOffset());
                 }
             } finally {
                 probe.close();
@@ -102,7 +102,8 @@ public final class LogVerifier {
                     long laterSize = Files.size(later.getValue());
                     Segment p2 = Segment.openSealed(files, later.getValue(), later.getKey(), (int) Math.min(laterSize, Integer.MAX_VALUE));
                     try {
-                        lost = SegmentScanner.combine(lost, SegmentScanner.census(p2, 0, (int) Math.min(laterSize, Integer.MAX_VALUE)));
+                        lost = SegmentScanner.combine(lost, SegmentScanner.census(p2, 0, (int) Math.min(laterSize, Integer.MAX_VALUE),
+                                later.getKey()));
                     } finally {
                         p2.close();
                     }

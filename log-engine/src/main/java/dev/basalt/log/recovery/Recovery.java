@@ -175,11 +175,11 @@ final class Recovery {
                     recoveryPoint = Math.min(recoveryPoint, r.nextOffset());
                     highWatermark = Math.min(highWatermark, r.nextOffset());
                 }
-                SegmentScanner.Census dropped = census(path, base, r.validBytes(), fileBytes);
+                SegmentScanner.Census dropped = census(path, base, r.validBytes(), fileBytes, r.nextOffset());
                 for (Path later : toScan.subList(i + 1, toScan.size())) {
                     int size = sizeOf(later);
-                    dropped = SegmentScanner.combine(dropped, census(later, Segment.parseBaseOffset(later.getFileName().toString()), 0,
-                            size));
+                    long laterBase = Segment.parseBaseOffset(later.getFileName().toString());
+                    dropped = SegmentScanner.combine(dropped, census(later, laterBase, 0, size, laterBase));
                 }
                 if (damaged) {
                     LOG.warn("{}: cut at byte {} (offset {}) drops {}, {} later segment(s){}", path, r.validBytes(), r.nextOffset(),
@@ -226,11 +226,14 @@ final class Recovery {
         }
     }
 
-    /** What a truncation at {@code from} drops from this file (headers walked, CRCs not checked). */
-    private SegmentScanner.Census census(Path path, long base, int from, int fileBytes) {
+    /**
+     * What a truncation at {@code from} drops from this file (headers walked, CRCs not checked);
+     * {@code firstOffset} is the offset the batch there must start at.
+     */
+    private SegmentScanner.Census census(Path path, long base, int from, int fileBytes, long firstOffset) {
         Segment probe = Segment.openSealed(files, path, base, fileBytes);
         try {
-            return SegmentScanner.census(probe, from, fileBytes);
+            return SegmentScanner.census(probe, from, fileBytes, firstOffset);
         } finally {
             probe.close();
         }
@@ -267,8 +270,8 @@ final class Recovery {
         }
         SegmentScanner.Census dropped = SegmentScanner.Census.NONE;
         for (Path later : rest) {
-            dropped = SegmentScanner.combine(dropped, census(later, Segment.parseBaseOffset(later.getFileName().toString()), 0,
-                    sizeOf(later)));
+            long laterBase = Segment.parseBaseOffset(later.getFileName().toString());
+            dropped = SegmentScanner.combine(dropped, census(later, laterBase, 0, sizeOf(later), laterBase));
         }
         LOG.warn("{}: offsets {}..{} are missing before segment {}; dropping it and {} later segment(s) ({}){}", dir, next, base - 1,
                 path.getFileName(), rest.size() - 1, dropped, belowRecoveryPoint ? " (repair: flushed up to the recovery point "

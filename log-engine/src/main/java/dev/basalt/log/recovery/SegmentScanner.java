@@ -176,9 +176,12 @@ public final class SegmentScanner {
     /**
      * What lies in [{@code from}, {@code limitBytes}) as far as batch headers can be walked
      * (lengths that fit, the magic byte right), CRCs not checked: the data a truncation drops. The
-     * offsets are the lowest and highest the headers name (a damaged base offset may widen them).
-     * Record counts come from the headers (unverified); a header that cannot be walked ends the
-     * census, and the bytes after it are counted as unparsable.
+     * offsets run from the one the first batch must have (given by the caller: the cut's offset, or
+     * a later segment's base), since its header may be the damaged one, to the last batch's last
+     * offset (or the highest any header names, if that is below the first). Found probing: a base
+     * offset damaged at the cut (769 read as 773) made the dropped range start at 773, and could
+     * widen its end. Record counts come from the headers (unverified); a header that cannot be
+     * walked ends the census, and the bytes after it are counted as unparsable.
      */
     public record Census(int batches, long records, long firstOffset, long lastOffset, int unparsableBytes) {
         static final Census NONE = new Census(0, 0, -1, -1, 0);
@@ -198,14 +201,20 @@ public final class SegmentScanner {
         }
     }
 
-    /** See {@link Census}; {@code segment} must be mapped (retained) by the caller. */
-    public static Census census(Segment segment, int from, int limitBytes) {
+    /**
+     * See {@link Census}; {@code segment} must be mapped (retained) by the caller.
+     *
+     * @param firstOffset the offset the batch at {@code from} must start at; -1 if unknown (then
+     *                    the lowest base offset the headers name)
+     */
+    public static Census census(Segment segment, int from, int limitBytes, long firstOffset) {
         ByteBuffer map = segment.mapping();
         int pos = from;
         int batches = 0;
         long records = 0;
         long first = -1;
-        long last = -1;
+        long highest = -1;
+        long lastOfFinal = -1;
         while (limitBytes - pos >= RecordBatch.HEADER_SIZE_BYTES) {
             int size = Segment.batchSizeAt(map, pos);
             long base = Segment.baseOffsetAt(map, pos);
@@ -217,7 +226,8 @@ public final class SegmentScanner {
             // the next batch's seems to go back): the census goes on, or it reported one batch lost
             // where a cut there drops every batch after it (found probing: 100 records of 10,511).
             first = first < 0 ? base : Math.min(first, base);
-            last = Math.max(last, Math.max(base, Segment.lastOffsetAt(map, pos)));
+            lastOfFinal = Segment.lastOffsetAt(map, pos);
+            highest = Math.max(highest, Math.max(base, lastOfFinal));
             records += Math.max(0, map.getInt(pos + RecordBatch.RECORD_COUNT_OFFSET));
             batches++;
             pos += size;
@@ -225,6 +235,10 @@ public final class SegmentScanner {
         // An active segment is preallocated (zeros up to its capacity): a zero page after the last
         // header means the rest is unwritten; checking it all could read a gigabyte of zeros.
         int rest = allZero(map, pos, Math.min(limitBytes, pos + 4096)) ? 0 : limitBytes - pos;
+        if (batches > 0 && firstOffset >= 0) {
+            first = firstOffset;
+        }
+        long last = lastOfFinal >= first ? lastOfFinal : Math.max(first, highest);
         return new Census(batches, records, first, last, rest);
     }
 
