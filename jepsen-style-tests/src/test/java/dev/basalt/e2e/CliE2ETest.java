@@ -33,7 +33,6 @@ import org.junit.jupiter.api.io.TempDir;
  * <p>The two cases use their own topics on the one node and run side by side (their time is CLI
  * JVMs starting).
  */
-@Execution(ExecutionMode.CONCURRENT)
 class CliE2ETest {
     @TempDir
     static Path dir;
@@ -85,6 +84,7 @@ class CliE2ETest {
     }
 
     @Test
+    @Execution(ExecutionMode.CONCURRENT)
     void quickStartThroughTheCli() throws Exception {
         Result created = cli(null, "topics", "--create", "--topic", "demo", "--partitions", "3");
         assertEquals(0, created.exitCode(), created.err());
@@ -127,6 +127,7 @@ class CliE2ETest {
     }
 
     @Test
+    @Execution(ExecutionMode.CONCURRENT)
     void errorsAreOneLineWithMeaningfulExitCodes() throws Exception {
         Result unknown = cli(null, "topics", "--describe", "--topic", "nope");
         assertEquals(1, unknown.exitCode(), unknown.out() + unknown.err());

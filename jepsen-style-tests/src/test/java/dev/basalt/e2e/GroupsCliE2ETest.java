@@ -31,7 +31,6 @@ import org.junit.jupiter.api.io.TempDir;
  * <p>The cases use their own topics and groups on the one node and run side by side: almost all of
  * their time is CLI JVMs starting, one after another.
  */
-@Execution(ExecutionMode.CONCURRENT)
 class GroupsCliE2ETest {
     @TempDir
     static Path dir;
@@ -64,6 +63,7 @@ class GroupsCliE2ETest {
     }
 
     @Test
+    @Execution(ExecutionMode.CONCURRENT)
     void aPartitionNothingWasPrintedFrom_isCommittedAtItsPosition_notSkippedNextTime() throws Exception {
         ok(null, "topics", "--create", "--topic", "two", "--partitions", "2");
         ok("a0\na1\na2\n", "produce", "--topic", "two", "--partition", "0", "--acks", "all");
@@ -88,6 +88,7 @@ class GroupsCliE2ETest {
      * group's lag counted deleted records forever and nothing said why records were skipped.
      */
     @Test
+    @Execution(ExecutionMode.CONCURRENT)
     void aCommittedOffsetOutsideTheLog_isMovedWhereTheResetPolicyPutTheMember() throws Exception {
         ok(null, "topics", "--create", "--topic", "gone", "--partitions", "1");
         ok("r0\nr1\nr2\n", "produce", "--topic", "gone", "--acks", "all");
@@ -113,6 +114,7 @@ class GroupsCliE2ETest {
      * 4,200 records never delivered to the group). It commits what it printed as it goes now.
      */
     @Test
+    @Execution(ExecutionMode.CONCURRENT)
     void aKilledMember_hadCommittedWhatItPrinted() throws Exception {
         ok(null, "topics", "--create", "--topic", "kill9", "--partitions", "1");
         ok("k0\nk1\nk2\n", "produce", "--topic", "kill9", "--acks", "all");
@@ -158,6 +160,7 @@ class GroupsCliE2ETest {
      * goes on, as Kafka's console consumer does, and prints the records of the topic re-created.
      */
     @Test
+    @Execution(ExecutionMode.CONCURRENT)
     void aTopicDeletedUnderARunningGroupConsumer_doesNotEndIt() throws Exception {
         ok(null, "topics", "--create", "--topic", "doomed", "--partitions", "1");
         ok("d0\nd1\n", "produce", "--topic", "doomed", "--acks", "all");
@@ -195,6 +198,7 @@ class GroupsCliE2ETest {
     }
 
     @Test
+    @Execution(ExecutionMode.CONCURRENT)
     void consumeDescribeResetLagDelete() throws Exception {
         ok(null, "topics", "--create", "--topic", "gt", "--partitions", "1");
         StringBuilder lines = new StringBuilder();
