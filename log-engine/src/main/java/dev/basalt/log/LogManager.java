@@ -686,7 +686,24 @@ public final class LogManager implements AutoCloseable {
         long partitionId = state != null ? state.partitionId() : index.allocatePartitionId();
         LoadedLog loaded = LogLoader.load(dir, files, index, partitionId, state, clean, cfg.segmentBytes(),
                 cfg.indexIntervalBytes(), repair, preserveDir);
-        return open(tp, dir, partitionId, loaded, cfg, state == null ? 0 : state.tombstonesRemovedEnd());
+        return open(tp, dir, partitionId, loaded, cfg, state != null ? state.tombstonesRemovedEnd() : unknownTombstonesRemovedEnd(tp, loaded));
+    }
+
+    /**
+     * A log with records but no stored state (the index lost it): whether compaction removed
+     * tombstones from it, and below which offset, is unknown. It is taken as "anywhere below its
+     * log end", so a follower of this node that is behind that offset with an old copy refetches
+     * the whole log rather than keep a value whose deletion it never got (the cost: one full copy,
+     * for such followers only, after a rare fault). An empty log has nothing to lack: 0.
+     */
+    private static long unknownTombstonesRemovedEnd(TopicPartition tp, LoadedLog loaded) {
+        long end = loaded.logEndOffset();
+        if (end > loaded.logStartOffset()) {
+            LOG.warn("{}: no stored partition state: compaction may have removed tombstones anywhere below offset {}; a"
+                    + " follower behind it with an older copy refetches the whole log from this node", tp, end);
+            return end;
+        }
+        return 0;
     }
 
     /**

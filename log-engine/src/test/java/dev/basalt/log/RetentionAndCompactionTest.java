@@ -276,6 +276,21 @@ class RetentionAndCompactionTest {
         manager = LogManager.open(dir, cfg, clock, LogManagerOptions.DEFAULT.withoutPeriodicTasks(), FileLayer.DEFAULT);
         assertEquals(2, manager.get(TP).tombstonesRemovedEnd());
         assertEquals(2, manager.get(followerTp).tombstonesRemovedEnd());
+
+        // The index lost (the partition states with it): where tombstones were removed is unknown,
+        // so anywhere below the log end; a log with nothing in it lacks nothing.
+        long end = manager.get(TP).logEndOffset();
+        manager.close();
+        try (java.util.stream.Stream<Path> files = java.nio.file.Files.walk(dir.resolve(LogManager.INDEX_DIR))) {
+            for (Path f : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                java.nio.file.Files.delete(f);
+            }
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        manager = LogManager.open(dir, cfg, clock, LogManagerOptions.DEFAULT.withoutPeriodicTasks(), FileLayer.DEFAULT);
+        assertEquals(end, manager.get(TP).tombstonesRemovedEnd(), "unknown after the state was lost: the whole log");
+        assertEquals(0, manager.get(followerTp).tombstonesRemovedEnd(), "an empty log (it was truncated to nothing)");
     }
 
     @Test

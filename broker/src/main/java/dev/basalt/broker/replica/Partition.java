@@ -379,8 +379,11 @@ public final class Partition {
         }
         FetchSlice slice = log.read(fetchOffset, Math.max(1, maxBytes), Long.MAX_VALUE);
         // After the read: a compacted segment swapped in since is counted, so a follower never
-        // gets a copy lacking a tombstone together with a value that predates the removal.
-        long removedEnd = log.tombstonesRemovedEnd();
+        // gets a copy lacking a tombstone together with a value that predates the removal. Sent
+        // for compacted topics only: a log that lost its stored state takes the value as its whole
+        // length, which must not send every lagging follower of a topic that never compacts into
+        // a full refetch.
+        long removedEnd = log.config().cleanupCompact() ? log.tombstonesRemovedEnd() : 0;
         return new FollowerRead(ErrorCode.NONE, "", slice, log.highWatermark(), slice.logStartOffset(), slice.logEndOffset(),
                 moved, change, allReplicas, removedEnd);
     }

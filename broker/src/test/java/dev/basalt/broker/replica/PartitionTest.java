@@ -198,6 +198,26 @@ class PartitionTest {
     }
 
     /**
+     * Where tombstones were removed reaches followers of compacted topics only: a log that lost
+     * its stored state takes it as its whole length, and a topic that never compacts must not send
+     * its lagging followers into a full refetch for that.
+     */
+    @Test
+    void followerFetch_sendsWhereTombstonesWereRemoved_forCompactedTopicsOnly() {
+        p.update(leader(5, List.of(1, 2, 3)), LogConfig.DEFAULT, 0);
+        p.appendAsLeader(batch(), 1);
+        p.appendAsLeader(batch(), 1);
+        p.log().inheritTombstonesRemovedEnd(2);
+        Partition.FollowerRead plain = p.readForFollower(2, 1, 1, 5, 1024, 1);
+        plain.slice().close();
+        assertEquals(0, plain.tombstonesRemovedEnd(), "cleanup.policy delete");
+        p.update(leader(5, List.of(1, 2, 3)), LogConfig.DEFAULT.withOverrides(java.util.Map.of(LogConfig.CLEANUP_POLICY, "compact")), 0);
+        Partition.FollowerRead compacted = p.readForFollower(2, 1, 1, 5, 1024, 1);
+        compacted.slice().close();
+        assertEquals(2, compacted.tombstonesRemovedEnd(), "cleanup.policy compact");
+    }
+
+    /**
      * Found probing: a leader just elected showed every follower it had not heard from yet as lagging
      * by the whole log (a spike in basalt_topic_follower_lag_records at each election).
      */
