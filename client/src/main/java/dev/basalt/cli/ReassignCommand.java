@@ -74,6 +74,10 @@ final class ReassignCommand implements Callable<Integer> {
             description = "With --execute: set reassignment.throttle.bytes.per.second on every broker (0 = unlimited)."
                     + " --verify removes it once no reassignment is left.")
     long throttleBytesPerSecond;
+    @Option(names = "--additional",
+            description = "With --execute: submit the plan while other reassignments are in progress (without it,"
+                    + " --execute refuses then, as Kafka's tool does: a plan and its throttle would change moves under way).")
+    boolean additional;
     @Option(names = "--preserve-throttle",
             description = "With --verify: keep the cluster-wide catch-up throttle when no reassignment is left.")
     boolean preserveThrottle;
@@ -87,6 +91,9 @@ final class ReassignCommand implements Callable<Integer> {
     public Integer call() {
         try (Admin admin = new Admin(root.clientConfig(BasaltCli.ClientKind.ADMIN, Map.of("default.api.timeout.ms", String.valueOf(timeoutMs))))) {
             Duration t = Duration.ofMillis(timeoutMs + 1_000);
+            if (additional && !mode.execute) {
+                throw new BasaltCli.UsageException("--additional goes with --execute only");
+            }
             if (mode.generate) {
                 return generate(admin, t);
             }
@@ -105,6 +112,17 @@ final class ReassignCommand implements Callable<Integer> {
                 for (GenerateReassignmentPlanResponse.Move m : readPlan(plan).getPartitionsList()) {
                     targets.put(new TopicPartition(m.getPartition().getTopic(), m.getPartition().getPartition()),
                             mode.cancel ? Optional.empty() : Optional.of(m.getTargetReplicasList()));
+                }
+            }
+            if (mode.execute && !additional) {
+                List<PartitionReassignment> running = Admin.get(admin.listPartitionReassignments(List.of()), t);
+                if (!running.isEmpty()) {
+                    List<String> names = running.stream().map(r -> r.topic() + "-" + r.partition()).toList();
+                    root.err.println("basalt: error: " + BasaltCli.count(names.size(), "reassignment") + " in progress ("
+                            + String.join(", ", names.subList(0, Math.min(10, names.size())))
+                            + (names.size() > 10 ? ", ..." : "") + "): nothing was submitted and the throttle is unchanged;"
+                            + " wait until basalt reassign --verify shows none, or add this plan to them with --additional");
+                    return BasaltCli.CLUSTER_ERROR;
                 }
             }
             Optional<String> throttleBefore = null; // null: not changed here

@@ -207,7 +207,9 @@ class ReassignCommandsTest {
         Result exec = run("reassign", "--execute", "--plan", file.toString(), "--throttle-bytes-per-second", "1000000");
         assertEquals(0, exec.code(), exec.err());
         assertTrue(exec.out().contains("Started the reassignment of 2 partitions"), exec.out());
-        List<Object> sent = requests.stream().filter(r -> !(r instanceof DescribeConfigsRequest)).toList();
+        assertTrue(requests.get(0) instanceof ListPartitionReassignmentsRequest, "first: are other moves under way? " + requests);
+        List<Object> sent = requests.stream().filter(r -> !(r instanceof DescribeConfigsRequest)
+                && !(r instanceof ListPartitionReassignmentsRequest)).toList();
         AlterConfigsRequest throttle = (AlterConfigsRequest) sent.get(0);
         assertEquals("reassignment.throttle.bytes.per.second", throttle.getResources(0).getOperations(0).getName());
         assertEquals("1000000", throttle.getResources(0).getOperations(0).getValue());
@@ -257,7 +259,8 @@ class ReassignCommandsTest {
                 + "\"log_dirs\":[\"any\",\"any\",\"any\"]},{\"topic\":\"t\",\"partition\":1,\"replicas\":[2,4,1]}]}");
         Result exec = run("reassign", "--execute", "--plan", kafka.toString());
         assertEquals(0, exec.code(), exec.err());
-        AlterPartitionReassignmentsRequest alter = (AlterPartitionReassignmentsRequest) requests.get(0);
+        AlterPartitionReassignmentsRequest alter = (AlterPartitionReassignmentsRequest) requests.stream()
+                .filter(r -> r instanceof AlterPartitionReassignmentsRequest).findFirst().orElseThrow();
         assertEquals(ref("t", 0), alter.getReassignments(0).getPartition());
         assertEquals(List.of(4, 2, 3), alter.getReassignments(0).getTarget().getBrokerIdsList());
         assertEquals(ref("t", 1), alter.getReassignments(1).getPartition());
@@ -348,6 +351,35 @@ class ReassignCommandsTest {
         assertTrue(some.out().contains("Started the reassignment of 1 partition (t-0)"), some.out());
         assertTrue(some.err().contains("t-1") && some.err().contains("1 partition refused; the others were started"), some.err());
         assertTrue(!some.out().contains("put back"), "a partition moves: the throttle stays " + some.out());
+    }
+
+    /**
+     * A plan executed while other moves are under way would change them (its throttle applies to
+     * them too, and a partition in both gets a new target): refused unless --additional, as Kafka's
+     * tool does, before anything is sent.
+     */
+    @Test
+    void execute_whileOtherMovesAreInProgress_isRefusedUnlessAdditional() throws Exception {
+        Path file = tmp.resolve("more.json");
+        Files.writeString(file, "{\"version\":1,\"partitions\":[{\"topic\":\"u\",\"partition\":0,\"replicas\":[1,2,4]}]}");
+        inProgress = List.of(ref("t", 0), ref("t", 1));
+        clusterThrottle = "5000";
+        Result refused = run("reassign", "--execute", "--plan", file.toString(), "--throttle-bytes-per-second", "1000");
+        assertEquals(1, refused.code(), refused.out() + refused.err());
+        assertTrue(refused.err().contains("2 reassignments in progress (t-0, t-1): nothing was submitted and the throttle is"
+                + " unchanged") && refused.err().contains("--additional"), refused.err());
+        assertTrue(requests.stream().noneMatch(r -> r instanceof AlterPartitionReassignmentsRequest || r instanceof AlterConfigsRequest),
+                "nothing changed: " + requests);
+        assertEquals("5000", clusterThrottle);
+
+        requests.clear();
+        Result added = run("reassign", "--execute", "--additional", "--plan", file.toString(), "--throttle-bytes-per-second", "1000");
+        assertEquals(0, added.code(), added.err());
+        assertTrue(added.out().contains("Started the reassignment of 1 partition"), added.out());
+        assertEquals("1000", clusterThrottle);
+        assertTrue(requests.stream().noneMatch(r -> r instanceof ListPartitionReassignmentsRequest), "--additional does not ask");
+
+        assertEquals(2, run("reassign", "--verify", "--additional").code(), "--additional goes with --execute only");
     }
 
     /** Found probing: the throttle --execute set stayed after the reassignment finished (Kafka's --verify removes it). */
