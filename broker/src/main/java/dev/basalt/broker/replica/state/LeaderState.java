@@ -222,7 +222,13 @@ public final class LeaderState {
         for (Map.Entry<Integer, Follower> e : followers.entrySet()) {
             Follower f = e.getValue();
             boolean givenUp = unresolvedJoiners.contains(e.getKey()) && nowMs - f.lastCaughtUpTimeMs > lagTimeMaxMs;
-            if (!isr.contains(e.getKey()) && inSync(f) && eligible.test(e.getKey()) && !givenUp) {
+            // Caught up within the lag time, as a member must stay: a follower whose last fetch was
+            // long ago (killed on an idle partition, where its old offsets still equal the HW) is
+            // not proposed on those stale offsets the moment it is unfenced again. It was, and the
+            // next check dropped it for its old caught-up time, then its first fetch added it back:
+            // found probing, 15 idle partitions per leader flapped at each broker restart.
+            boolean recent = nowMs - f.lastCaughtUpTimeMs <= lagTimeMaxMs;
+            if (!isr.contains(e.getKey()) && inSync(f) && recent && eligible.test(e.getKey()) && !givenUp) {
                 joining.add(e.getKey());
             }
         }

@@ -303,6 +303,33 @@ class LeaderStateTest {
                 "an ISR without the leader comes with a new leader epoch, never within this one");
     }
 
+    /**
+     * Found probing: a follower killed on an idle partition (its offsets still equal the HW) was
+     * proposed again on those stale offsets as soon as its broker was unfenced, dropped by the next
+     * check for its old caught-up time, and added again by its first real fetch: the ISR flapped
+     * on every idle partition at each broker restart. It joins only once it has caught up lately.
+     */
+    @Test
+    void restartedFollower_ofAnIdlePartition_joinsOnlyAfterFetchingAgain_andStays() {
+        LeaderState s = new LeaderState(1, 5, 100, 7, List.of(1, 2, 3), List.of(1, 2, 3), 1, false, 100, 100, 0);
+        s.updateLeaderLog(120, 120);
+        s.recordFollowerFetch(2, 120, 120, 1_000);
+        s.recordFollowerFetch(3, 120, 120, 1_000); // then broker 3 is killed
+        long now = 1_000 + LAG_MS + 1;
+        s.recordFollowerFetch(2, 120, 120, now);
+        assertEquals(List.of(1, 2), s.maybeProposeIsrChange(now, LAG_MS, id -> id != 3).orElseThrow().newIsr());
+        s.applyCommittedIsr(8, List.of(1, 2));
+        long back = now + 60_000; // broker 3 restarted and is unfenced, but has not fetched yet
+        s.recordFollowerFetch(2, 120, 120, back);
+        assertEquals(Optional.empty(), s.maybeProposeIsrChange(back, LAG_MS, id -> true),
+                "its offsets are a minute old: not proposed on them");
+        s.recordFollowerFetch(3, 120, 120, back + 200);
+        assertEquals(List.of(1, 2, 3), s.maybeProposeIsrChange(back + 200, LAG_MS, id -> true).orElseThrow().newIsr());
+        s.applyCommittedIsr(9, List.of(1, 2, 3));
+        assertEquals(Optional.empty(), s.maybeProposeIsrChange(back + 450, LAG_MS, id -> true), "no shrink right after");
+        assertEquals(List.of(), s.laggingIsrFollowers(back + 450, LAG_MS));
+    }
+
     @Test
     void joinedMember_isNotDroppedAtTheNextCheck() {
         LeaderState s = new LeaderState(1, 5, 100, 7, List.of(1, 2), List.of(1), 1, false, 100, 100, 0);
