@@ -297,6 +297,10 @@ final class ConsumeCommand implements Callable<Integer> {
 
     private void assign(Consumer<String, String> consumer) {
         if (group != null) {
+            // The topic must exist when the member starts (found probing: a misspelt topic waited
+            // forever, printing nothing, --lookup-timeout-ms notwithstanding). Deleted later, the
+            // member keeps going and reads it once re-created, as Kafka's console consumer does.
+            consumer.partitionsFor(topic);
             consumer.subscribe(List.of(topic), new dev.basalt.client.ConsumerRebalanceListener() {
                 @Override
                 public void onPartitionsRevoked(java.util.Collection<TopicPartition> partitions) {

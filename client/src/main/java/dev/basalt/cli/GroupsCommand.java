@@ -94,6 +94,15 @@ final class GroupsCommand implements Callable<Integer> {
             if ((members || state) && !action.describe) {
                 throw new BasaltCli.UsageException((members ? "--members" : "--state") + " goes with --describe");
             }
+            if (!action.reset) {
+                // found probing: `--describe --to-earliest` and `--delete --topic t` ran, the option ignored in silence
+                String resetOnly = topic != null ? "--topic" : toEarliest ? "--to-earliest" : toLatest ? "--to-latest"
+                        : toOffset != null ? "--to-offset" : toDatetime != null ? "--to-datetime" : shiftBy != null ? "--shift-by"
+                        : execute ? "--execute" : dryRun ? "--dry-run" : null;
+                if (resetOnly != null) {
+                    throw new BasaltCli.UsageException(resetOnly + " goes with --reset-offsets");
+                }
+            }
             if (action.delete) {
                 admin.deleteGroup(group);
                 root.out.println("Deleted group " + group);
@@ -274,7 +283,10 @@ final class GroupsCommand implements Callable<Integer> {
                     if (o == null) {
                         uncommitted.add(tp);
                     }
-                    target = (o == null ? lo : o.offset()) + shiftBy;
+                    long from = o == null ? lo : o.offset();
+                    // saturating: a huge shift forward wrapped to a negative sum, which clamped to the log start
+                    target = shiftBy > 0 && from > Long.MAX_VALUE - shiftBy ? Long.MAX_VALUE
+                            : shiftBy < 0 && from < Long.MIN_VALUE - shiftBy ? Long.MIN_VALUE : from + shiftBy;
                 }
                 plan.put(tp, new OffsetAndMetadata(Math.max(lo, Math.min(hi, target))));
             }

@@ -41,8 +41,9 @@ final class LagCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws InterruptedException {
-        if (watch && intervalMs < INTERVAL_MS_MIN) {
-            throw new BasaltCli.UsageException("--interval-ms must be at least " + INTERVAL_MS_MIN + ", not " + intervalMs);
+        if (watch && (intervalMs < INTERVAL_MS_MIN || intervalMs > INTERVAL_MS_MAX)) {
+            throw new BasaltCli.UsageException("--interval-ms must be from " + INTERVAL_MS_MIN + " to " + INTERVAL_MS_MAX + ", not "
+                    + intervalMs);
         }
         if (timeoutMs <= 0) {
             throw new BasaltCli.UsageException("--timeout-ms must be positive, not " + timeoutMs);
@@ -86,6 +87,8 @@ final class LagCommand implements Callable<Integer> {
 
     /** Shortest --interval-ms: each round asks every coordinator, so a watch must not become a busy loop. */
     static final long INTERVAL_MS_MIN = 100;
+    /** Longest --interval-ms (one day): found probing, 99999999999 printed once and then slept for years. */
+    static final long INTERVAL_MS_MAX = 86_400_000;
 
     /**
      * One line per group. Rows first, header after: a failure (an unknown --group) prints only its

@@ -305,6 +305,7 @@ class BasaltCliTest {
         assertEquals(BasaltCli.USAGE, watch.code());
         assertEquals("", watch.out());
         assertEquals(BasaltCli.USAGE, run("lag", "--watch", "--interval-ms", "0").code());
+        assertEquals(BasaltCli.USAGE, run("lag", "--watch", "--interval-ms", "99999999999").code());
         assertEquals(BasaltCli.USAGE, run("lag", "--timeout-ms", "0").code());
         // found probing a cluster: an empty group went to the cluster (INVALID_REQUEST, exit 1), and
         // options that do not go together were ignored
@@ -313,6 +314,12 @@ class BasaltCliTest {
         assertEquals(BasaltCli.USAGE, run("groups", "--describe", "--group", "g", "--members", "--state").code());
         assertEquals(BasaltCli.USAGE, run("groups", "--delete", "--group", "g", "--members").code());
         assertEquals(BasaltCli.USAGE, run("groups", "--list", "--group", "g").code());
+        // found probing a cluster: the reset's options were ignored in silence elsewhere
+        Result ignored = run("groups", "--describe", "--group", "g", "--to-earliest");
+        assertEquals(BasaltCli.USAGE, ignored.code());
+        assertTrue(ignored.err().contains("--to-earliest goes with --reset-offsets"), ignored.err());
+        assertEquals(BasaltCli.USAGE, run("groups", "--delete", "--group", "g", "--topic", "t").code());
+        assertEquals(BasaltCli.USAGE, run("groups", "--describe", "--group", "g", "--execute").code());
         // found probing: these named the client keys they were mapped to instead of the option
         Result produceTimeout = run("produce", "--topic", "t", "--timeout-ms", "-1");
         assertEquals(BasaltCli.USAGE, produceTimeout.code());
@@ -441,6 +448,14 @@ class BasaltCliTest {
         assertEquals(0, withInput("a\nb\n", "produce", "--topic", "few").code());
         Result c = run("perf", "consume", "--topic", "few", "--records", "5", "--timeout-ms", "300");
         assertEquals(BasaltCli.TIMEOUT_OR_UNKNOWN, c.code(), c.err());
+    }
+
+    /** Found probing a cluster: a group member of a topic that does not exist waited forever, printing nothing. */
+    @Test
+    void consumeWithAGroup_ofAMissingTopic_failsAfterTheLookupTimeoutNamingIt() {
+        Result r = run("consume", "--topic", "nosuch", "--group", "g", "--lookup-timeout-ms", "500");
+        assertEquals(BasaltCli.CLUSTER_ERROR, r.code(), r.err());
+        assertTrue(r.err().contains("topic nosuch does not exist"), r.err());
     }
 
     /** A missing topic without --partitions: the producer waited max.block.ms (60 s) before failing. */

@@ -248,5 +248,10 @@ class GroupsCliE2ETest {
                 "--execute");
         assertTrue(made.err().contains("group fresh did not exist; it was created with these offsets"), made.err());
         assertEquals(6, column(ok(null, "groups", "--describe", "--group", "fresh").out(), "CURRENT-OFFSET", "fresh "));
+        // found probing a cluster: a shift past Long.MAX_VALUE wrapped around and went to the log start
+        assertEquals(10, column(ok(null, "groups", "--reset-offsets", "--group", "fresh", "--topic", "gt", "--shift-by",
+                String.valueOf(Long.MAX_VALUE)).out(), "NEW-OFFSET", "fresh "));
+        assertEquals(0, column(ok(null, "groups", "--reset-offsets", "--group", "fresh", "--topic", "gt", "--shift-by",
+                String.valueOf(Long.MIN_VALUE)).out(), "NEW-OFFSET", "fresh "));
     }
 }
