@@ -142,8 +142,11 @@ public final class LagMonitor {
             List<Commit> window = w == null || w.isEmpty()
                     ? List.of(new Commit(o.offset(), o.commitTimestampMs(), Math.max(0, end.getAsLong() - o.offset())))
                     : w.commits();
-            PartitionStatus status = LagEvaluator.evaluate(window, end.getAsLong(), start.getAsLong(), allowedLag, nowMs);
             OffsetTimeline t = timelines.get(p);
+            // how long the log end has been more than the allowed lag past the committed offset
+            double behindSeconds = t == null ? -1 : t.lagSeconds(o.offset() + allowedLag, nowMs);
+            long behindMs = behindSeconds < 0 ? -1 : (long) (behindSeconds * 1000);
+            PartitionStatus status = LagEvaluator.evaluate(window, end.getAsLong(), start.getAsLong(), allowedLag, nowMs, behindMs);
             double seconds = t == null ? -1 : t.lagSeconds(o.offset(), nowMs);
             out.add(new PartitionLag(p, o.offset(), o.commitTimestampMs(), end.getAsLong(), start.getAsLong(),
                     Math.max(0, end.getAsLong() - o.offset()), seconds, status, Math.max(0, start.getAsLong() - o.offset()),

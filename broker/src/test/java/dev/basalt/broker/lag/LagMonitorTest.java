@@ -55,6 +55,38 @@ class LagMonitorTest {
         assertEquals(PartitionStatus.OK, status(m, "g", 5, 3_000, 3_500), "not stopped yet, and no lag known to judge");
     }
 
+    /**
+     * Found probing a cluster: consumers stopped while caught up, records kept coming, and the
+     * group read OK for good, its lag rising. STOP once it has been behind (by the log end
+     * samples) for longer than its commit window spans; records arriving after a quiet spell give
+     * a live consumer that long to commit them.
+     */
+    @Test
+    void aConsumerStoppedWhileCaughtUp_isStop_onceBehindForLongerThanItsWindowSpans() {
+        java.util.concurrent.atomic.AtomicLong end = new java.util.concurrent.atomic.AtomicLong(20);
+        LagMonitor m = new LagMonitor(10, 0, 60, new LagMonitor.LogOffsets() {
+            @Override
+            public OptionalLong logEndOffset(String topic, int partition) {
+                return OptionalLong.of(end.get());
+            }
+
+            @Override
+            public OptionalLong logStartOffset(String topic, int partition) {
+                return OptionalLong.of(0);
+            }
+        });
+        for (int s = 1; s <= 5; s++) {
+            m.onCommitted(List.of(commit("g", 20, s * 1_000L))); // caught up each time, window spans 4 s
+        }
+        m.sample(100_000);
+        end.set(21);
+        m.sample(102_000);
+        assertEquals(PartitionStatus.OK, status(m, "g", 20, 5_000, 102_000), "a record arrived 2 s ago: time to commit it");
+        end.set(120);
+        m.sample(200_000);
+        assertEquals(PartitionStatus.STOP, status(m, "g", 20, 5_000, 200_000), "behind for 100 s without a commit");
+    }
+
     @Test
     void aNewLoad_startsTheGroupsWindowsAfresh_andTombstonesRemoveThem() {
         LagMonitor m = new LagMonitor(10, 0, 60, OFFSETS);

@@ -12,8 +12,13 @@ import java.util.List;
  *   <li>OK: the current lag (log end offset now − last committed offset, floored at 0) is at most
  *       the allowed lag;</li>
  *   <li>STOP: no commit for longer than the window spans (now − last commit time &gt; last − first
- *       commit time) and the consumer was not caught up at its last commit (that commit's lag &gt;
- *       allowed: a consumer that caught up and then saw no new records is idle, not stopped);</li>
+ *       commit time) and the consumer was not recently caught up: not at its last commit (that
+ *       commit's lag &gt; allowed), or, if it was, it has been behind since for longer than the
+ *       window spans (the time since the log end passed the last committed offset + the allowed
+ *       lag, from the log end samples). A consumer that caught up and then saw no new records is
+ *       idle, not stopped, and one that is caught up when records arrive after a quiet spell is
+ *       given a window's span to commit them. Found probing: consumers stopped while caught up,
+ *       records kept coming, and the partitions read OK for good, lag rising;</li>
  *   <li>REWIND: the committed offset went backwards between two commits and never climbed back to
  *       where it was (equivalently: the last offset is below the highest earlier one);</li>
  *   <li>OK: some commit in the window had lag at most the allowed lag;</li>
@@ -44,6 +49,16 @@ public final class LagEvaluator {
      * @param allowedLag     {@code lag.allowed}
      */
     public static PartitionStatus evaluate(List<Commit> window, long logEndOffset, long logStartOffset, long allowedLag, long nowMs) {
+        return evaluate(window, logEndOffset, logStartOffset, allowedLag, nowMs, -1);
+    }
+
+    /**
+     * As above, with {@code behindMs}: how long the log end has been more than the allowed lag past
+     * the last committed offset (from the log end samples); negative if unknown (then a consumer
+     * caught up at its last commit is never STOPped, as without samples).
+     */
+    public static PartitionStatus evaluate(List<Commit> window, long logEndOffset, long logStartOffset, long allowedLag, long nowMs,
+                                           long behindMs) {
         if (window.isEmpty()) {
             throw new IllegalArgumentException("a partition without commits is not evaluated");
         }
@@ -58,7 +73,8 @@ public final class LagEvaluator {
         if (window.size() < 2) {
             return PartitionStatus.OK;
         }
-        if (nowMs - last.timestampMs() > last.timestampMs() - first.timestampMs() && (!last.lagKnown() || last.lag() > allowedLag)) {
+        long spanMs = last.timestampMs() - first.timestampMs();
+        if (nowMs - last.timestampMs() > spanMs && (!last.lagKnown() || last.lag() > allowedLag || behindMs > spanMs)) {
             return PartitionStatus.STOP;
         }
         long highestEarlier = Long.MIN_VALUE;

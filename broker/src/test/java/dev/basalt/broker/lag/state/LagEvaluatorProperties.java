@@ -24,7 +24,7 @@ class LagEvaluatorProperties {
                                       @ForAll @Size(min = 12, max = 12) List<@IntRange(min = 0, max = 4) Integer> gapsSec,
                                       @ForAll @IntRange(min = 0, max = 3) int allowed, @ForAll @IntRange(min = 0, max = 12) int extraEnd,
                                       @ForAll @IntRange(min = 0, max = 40) int nowAfterSec, @ForAll @LongRange(min = 0, max = 8) long logStart,
-                                      @ForAll boolean rewinds) {
+                                      @ForAll boolean rewinds, @ForAll @IntRange(min = -1, max = 60) int behindSec) {
         List<Commit> window = new ArrayList<>();
         long offset = 10;
         long time = 1_000;
@@ -37,12 +37,13 @@ class LagEvaluatorProperties {
         }
         long logEnd = window.get(window.size() - 1).offset() + extraEnd;
         long now = time + nowAfterSec * 1000L;
-        assertEquals(reference(window, logEnd, logStart + 5, allowed, now),
-                LagEvaluator.evaluate(window, logEnd, logStart + 5, allowed, now), () -> "window " + window);
+        long behindMs = behindSec < 0 ? -1 : behindSec * 1000L;
+        assertEquals(reference(window, logEnd, logStart + 5, allowed, now, behindMs),
+                LagEvaluator.evaluate(window, logEnd, logStart + 5, allowed, now, behindMs), () -> "window " + window + ", behind " + behindMs);
     }
 
     /** The rules as worded, without shortcuts. */
-    static PartitionStatus reference(List<Commit> w, long logEnd, long logStart, long allowed, long now) {
+    static PartitionStatus reference(List<Commit> w, long logEnd, long logStart, long allowed, long now, long behindMs) {
         int n = w.size();
         Commit last = w.get(n - 1);
         if (last.offset() < logStart) {
@@ -57,7 +58,8 @@ class LagEvaluatorProperties {
         }
         long span = last.timestampMs() - w.get(0).timestampMs();
         // -1: a commit replayed by a new coordinator, its lag then unknown: never "caught up"
-        boolean caughtUpRecently = last.lag() >= 0 && last.lag() <= allowed;
+        // ... and, if caught up then, not behind since for longer than the window spans (unknown: not)
+        boolean caughtUpRecently = last.lag() >= 0 && last.lag() <= allowed && !(behindMs >= 0 && behindMs > span);
         if (now - last.timestampMs() > span && !caughtUpRecently) {
             return PartitionStatus.STOP;
         }

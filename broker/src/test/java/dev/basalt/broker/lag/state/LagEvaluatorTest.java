@@ -50,6 +50,20 @@ class LagEvaluatorTest {
         assertEquals(PartitionStatus.OK, eval(w(10, 1, 5, 20, 3, 5, 30, 5, 0), 40, 100));
     }
 
+    /**
+     * Found probing a cluster: consumers stopped while caught up, records kept coming, and their
+     * partitions read OK for good while the lag rose. Caught up at the last commit, a consumer is
+     * STOPped once it has been behind for longer than the window spans (4 s here), not before.
+     */
+    @Test
+    void rule3_stop_whenCaughtUpAtTheLastCommit_butBehindSinceForLongerThanTheWindowSpans() {
+        List<Commit> caughtUp = w(10, 1, 5, 20, 3, 5, 30, 5, 0);
+        assertEquals(PartitionStatus.STOP, LagEvaluator.evaluate(caughtUp, 40, 0, 0, 100_000, 60_000), "behind for 60 s");
+        assertEquals(PartitionStatus.OK, LagEvaluator.evaluate(caughtUp, 40, 0, 0, 100_000, 3_000),
+                "records arrived 3 s ago after a quiet spell: it has a window's span to commit them");
+        assertEquals(PartitionStatus.OK, LagEvaluator.evaluate(caughtUp, 40, 0, 0, 100_000, -1), "unknown: as before");
+    }
+
     @Test
     void rule3_stop_beatsRewind() {
         assertEquals(PartitionStatus.STOP, eval(w(30, 1, 5, 20, 2, 15), 40, 100));
