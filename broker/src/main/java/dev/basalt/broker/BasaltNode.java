@@ -261,7 +261,9 @@ public final class BasaltNode implements AutoCloseable {
         logs = LogManager.open(config.dataDir(), defaults, clock, options, dev.basalt.broker.testsupport.TestHooks.fileLayer());
         logs.onFsync(metrics::fsynced);
         shutdownSteps.add(() -> logs.close());
-        gauges.registerLogRecovery((System.nanoTime() - openStartNanos) / 1e9, logs.openedAfterCleanShutdown());
+        // a new directory had no shutdown, clean or not, and nothing to recover: 1, not an alarm
+        // (found probing: a freshly formatted node read 0, as after a crash)
+        gauges.registerLogRecovery((System.nanoTime() - openStartNanos) / 1e9, logs.openedAfterCleanShutdown() || freshDirectory);
         logs.enforceFreeSpace(config.getLong("log.dir.free.bytes.min"));
         long scrubRate = config.getLong("log.scrub.bytes.per.second");
         logs.corruptionHandler(this::onCorruptionFound); // corrupt batches met by reads

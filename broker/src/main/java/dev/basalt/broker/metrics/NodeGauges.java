@@ -306,7 +306,7 @@ public final class NodeGauges {
     public void registerLogRecovery(double seconds, boolean afterCleanShutdown) {
         gauge("basalt_log_recovery_seconds", "Time to open (and after a crash, recover) the partition logs at start",
                 () -> seconds);
-        gauge("basalt_log_clean_shutdown", "1 when the logs were opened after a clean shutdown (no recovery scan)",
+        gauge("basalt_log_clean_shutdown", "1 when the logs were opened after a clean shutdown, or new (no recovery scan)",
                 () -> afterCleanShutdown ? 1 : 0);
     }
 

@@ -288,6 +288,8 @@ class AdminPortNodeTest {
         awaitValue("basalt_metadata_applied_index", v -> v >= 1);
         awaitValue("basalt_purgatory_operations{purgatory=\"fetch\"}", v -> v >= 0);
         awaitValue("basalt_log_recovery_seconds", v -> v >= 0);
+        // a new data directory: no shutdown to recover from (found probing: it read 0, as after a crash)
+        awaitValue("basalt_log_clean_shutdown", v -> v == 1);
         Map<String, Double> all = samples(scrape(null));
         assertTrue(all.keySet().stream().anyMatch(s -> s.startsWith("jvm_memory_used_bytes{")), "JVM metrics");
         assertTrue(all.containsKey("process_cpu_seconds_total"), "process metrics");
