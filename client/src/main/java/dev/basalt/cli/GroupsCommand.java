@@ -120,8 +120,10 @@ final class GroupsCommand implements Callable<Integer> {
     private void describe(GroupAdmin admin, Map<String, Object> consumerCfg) {
         GroupAdmin.GroupDescription d = admin.describeGroup(group);
         if (state) {
-            root.out.printf("%-24s %-12s %-12s %-10s %s%n", "GROUP", "STATE", "ASSIGNOR", "EPOCH", "#MEMBERS");
-            root.out.printf("%-24s %-12s %-12s %-10d %d%n", group, d.state(), d.assignor(), d.groupEpoch(), d.members().size());
+            // COORDINATOR: the broker holding the group (found probing: only /v1/groups named it)
+            root.out.printf("%-24s %-12s %-12s %-10s %-10s %s%n", "GROUP", "STATE", "ASSIGNOR", "EPOCH", "#MEMBERS", "COORDINATOR");
+            root.out.printf("%-24s %-12s %-12s %-10d %-10d %d%n", group, d.state(), d.assignor(), d.groupEpoch(), d.members().size(),
+                    d.coordinator());
             return;
         }
         if (members) {

@@ -218,7 +218,9 @@ class GroupsCliE2ETest {
         assertEquals(7, column(described.out(), "CURRENT-OFFSET", "cg "));
         assertEquals(10, column(described.out(), "LOG-END-OFFSET", "cg "));
         assertEquals(3, column(described.out(), "LAG", "cg "));
-        assertTrue(ok(null, "groups", "--describe", "--group", "cg", "--state").out().contains("EMPTY"));
+        String stateTable = ok(null, "groups", "--describe", "--group", "cg", "--state").out();
+        assertTrue(stateTable.contains("EMPTY"), stateTable);
+        assertEquals(node.nodeId(), column(stateTable, "COORDINATOR", "cg "), "the one node coordinates it: " + stateTable);
 
         CliE2ETest.Result dry = ok(null, "groups", "--reset-offsets", "--group", "cg", "--topic", "gt", "--shift-by", "-5");
         assertTrue(dry.out().contains("dry run"), dry.out());
