@@ -115,7 +115,8 @@ final class ReassignCommand implements Callable<Integer> {
                 }
             }
             if (mode.execute && !additional) {
-                List<PartitionReassignment> running = Admin.get(admin.listPartitionReassignments(List.of()), t);
+                // names only: not every broker's progress (one unreachable broker would delay the refusal)
+                List<PartitionReassignment> running = Admin.get(admin.listPartitionReassignments(List.of(), false), t);
                 if (!running.isEmpty()) {
                     List<String> names = running.stream().map(r -> r.topic() + "-" + r.partition()).toList();
                     root.err.println("basalt: error: " + BasaltCli.count(names.size(), "reassignment") + " in progress ("
@@ -280,13 +281,20 @@ final class ReassignCommand implements Callable<Integer> {
      */
     static java.util.Optional<String> duplicateKey(String json) {
         try (com.google.gson.stream.JsonReader r = new com.google.gson.stream.JsonReader(new java.io.StringReader(json))) {
-            return duplicateKey(r, "");
+            return duplicateKey(r, "", 0);
         } catch (IOException | IllegalStateException | NumberFormatException e) {
             return java.util.Optional.empty();
         }
     }
 
-    private static java.util.Optional<String> duplicateKey(com.google.gson.stream.JsonReader r, String path) throws IOException {
+    /** Deeper than a plan ever is (protobuf's JSON parser refuses past 100 too): not walked, the parse that follows says why. */
+    private static final int JSON_DEPTH_MAX = 100;
+
+    private static java.util.Optional<String> duplicateKey(com.google.gson.stream.JsonReader r, String path, int depth)
+            throws IOException {
+        if (depth > JSON_DEPTH_MAX) {
+            throw new IOException("nested deeper than " + JSON_DEPTH_MAX);
+        }
         switch (r.peek()) {
             case BEGIN_OBJECT -> {
                 r.beginObject();
@@ -296,7 +304,7 @@ final class ReassignCommand implements Callable<Integer> {
                     if (!keys.add(key)) {
                         return java.util.Optional.of("\"" + key + "\" appears twice in " + (path.isEmpty() ? "the top level" : path));
                     }
-                    java.util.Optional<String> inner = duplicateKey(r, path.isEmpty() ? key : path + "." + key);
+                    java.util.Optional<String> inner = duplicateKey(r, path.isEmpty() ? key : path + "." + key, depth + 1);
                     if (inner.isPresent()) {
                         return inner;
                     }
@@ -306,7 +314,7 @@ final class ReassignCommand implements Callable<Integer> {
             case BEGIN_ARRAY -> {
                 r.beginArray();
                 for (int i = 0; r.hasNext(); i++) {
-                    java.util.Optional<String> inner = duplicateKey(r, path + "[" + i + "]");
+                    java.util.Optional<String> inner = duplicateKey(r, path + "[" + i + "]", depth + 1);
                     if (inner.isPresent()) {
                         return inner;
                     }

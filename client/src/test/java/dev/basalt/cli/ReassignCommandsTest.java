@@ -290,6 +290,7 @@ class ReassignCommandsTest {
         bad.put("key \"partition\" appears twice in partitions[0].partition", "{\"version\":1,\"partitions\":[{\"partition\":"
                 + "{\"topic\":\"t\",\"partition\":0,\"partition\":1},\"targetReplicas\":[1]}]}");
         bad.put("key \"version\" appears twice in the top level", "{\"version\":1,\"version\":2,\"partitions\":[]}");
+        bad.put("is not a reassignment plan", "{\"version\":1,\"partitions\":" + "[".repeat(5_000) + "]".repeat(5_000) + "}");
         int i = 0;
         for (Map.Entry<String, String> e : bad.entrySet()) {
             Path file = tmp.resolve("bad" + i++ + ".json");

@@ -1054,6 +1054,9 @@ public final class PartitionLog {
         index.deleteTimesFromOffset(partitionId, newEnd);
         indexWriter.resetTimeState();
         epochs.truncateFromEnd(newEnd);
+        // Nothing is left above the new end to lack a tombstone: a value above it (a log whose
+        // stored state was lost takes its whole length) would send followers into refetches.
+        tombstonesRemovedEnd = Math.min(tombstonesRemovedEnd, newEnd);
         segmentCreatedMs = clock.millis();
         fsyncDirectory();
         persistState(true, -1);
@@ -1112,6 +1115,7 @@ public final class PartitionLog {
             index.clearIndex(partitionId);
             indexWriter.resetTimeState();
             epochs.clear();
+            tombstonesRemovedEnd = Math.min(tombstonesRemovedEnd, offset); // as in afterTruncation
             producers.truncateFully();
             segmentCreatedMs = clock.millis();
             fsyncDirectory();
@@ -1289,7 +1293,8 @@ public final class PartitionLog {
 
     /**
      * Compaction may have removed a tombstone below this offset, on this replica or on a leader it
-     * copied from; 0 if none was. Never decreases, and is stored before the log it describes: a
+     * copied from; 0 if none was. Never decreases, except to the log end when a truncation cuts the
+     * log below it (nothing above is left to lack a tombstone), and is stored before the log it describes: a
      * compacted segment is swapped in, and a leader's batches appended, only after it is.
      *
      * <p>A leader sends it with every fetch answer. A follower that begins following with records

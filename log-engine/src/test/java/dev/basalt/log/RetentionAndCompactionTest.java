@@ -290,6 +290,9 @@ class RetentionAndCompactionTest {
         }
         manager = LogManager.open(dir, cfg, clock, LogManagerOptions.DEFAULT.withoutPeriodicTasks(), FileLayer.DEFAULT);
         assertEquals(end, manager.get(TP).tombstonesRemovedEnd(), "unknown after the state was lost: the whole log");
+        manager.get(TP).truncateTo(end - 1); // e.g. a crashed leader dropping its unreplicated tail as a follower
+        assertTrue(manager.get(TP).tombstonesRemovedEnd() <= manager.get(TP).logEndOffset(),
+                "nothing above the log end lacks a tombstone: " + manager.get(TP).tombstonesRemovedEnd());
         assertEquals(0, manager.get(followerTp).tombstonesRemovedEnd(), "an empty log (it was truncated to nothing)");
     }
 

@@ -383,7 +383,9 @@ public final class Partition {
         // for compacted topics only: a log that lost its stored state takes the value as its whole
         // length, which must not send every lagging follower of a topic that never compacts into
         // a full refetch.
-        long removedEnd = log.config().cleanupCompact() ? log.tombstonesRemovedEnd() : 0;
+        // At most this log's end: a follower caught up with it lacks nothing it holds (a follower
+        // that copied from an earlier leader may hold a value past its own end).
+        long removedEnd = log.config().cleanupCompact() ? Math.min(log.tombstonesRemovedEnd(), slice.logEndOffset()) : 0;
         return new FollowerRead(ErrorCode.NONE, "", slice, log.highWatermark(), slice.logStartOffset(), slice.logEndOffset(),
                 moved, change, allReplicas, removedEnd);
     }

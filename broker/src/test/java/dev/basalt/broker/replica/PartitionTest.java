@@ -215,6 +215,10 @@ class PartitionTest {
         Partition.FollowerRead compacted = p.readForFollower(2, 1, 1, 5, 1024, 1);
         compacted.slice().close();
         assertEquals(2, compacted.tombstonesRemovedEnd(), "cleanup.policy compact");
+        p.log().inheritTombstonesRemovedEnd(50); // copied from an earlier leader further on
+        Partition.FollowerRead capped = p.readForFollower(2, 1, 1, 5, 1024, 1);
+        capped.slice().close();
+        assertEquals(2, capped.tombstonesRemovedEnd(), "at most this log's end: a follower caught up with it lacks nothing");
     }
 
     /**

@@ -83,13 +83,18 @@ public final class ReassignmentCalls {
      * broker; brokers that cannot be reached are left out of the progress.
      */
     public List<PartitionReassignment> list(Collection<String> topics) {
+        return list(topics, true);
+    }
+
+    /** As {@link #list(Collection)}; without {@code withProgress}, only the first broker's answer (no replica progress of others). */
+    public List<PartitionReassignment> list(Collection<String> topics, boolean withProgress) {
         ListPartitionReassignmentsRequest req = ListPartitionReassignmentsRequest.newBuilder().addAllTopics(topics).build();
         ListPartitionReassignmentsResponse first = calls.rpc(s -> s.listPartitionReassignments(req), false,
                 "list partition reassignments");
         AdminCalls.check(first.getErrorCode(), first.getErrorMessage(), "list partition reassignments");
         Map<String, Map<Integer, PartitionReassignment.ReplicaProgress>> progress = new HashMap<>();
         addProgress(progress, first);
-        if (first.getReassignmentsCount() > 0) {
+        if (withProgress && first.getReassignmentsCount() > 0) {
             for (BrokerDescription b : calls.describeCluster(false).brokers()) {
                 if (b.id() == first.getNodeId()) {
                     continue;
