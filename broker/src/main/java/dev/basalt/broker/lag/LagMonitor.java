@@ -143,11 +143,12 @@ public final class LagMonitor {
                     ? List.of(new Commit(o.offset(), o.commitTimestampMs(), Math.max(0, end.getAsLong() - o.offset())))
                     : w.commits();
             OffsetTimeline t = timelines.get(p);
+            double seconds = t == null ? -1 : t.lagSeconds(o.offset(), nowMs);
             // how long the log end has been more than the allowed lag past the committed offset
-            double behindSeconds = t == null ? -1 : t.lagSeconds(o.offset() + allowedLag, nowMs);
+            // (the same walk of the samples as the lag in seconds when no lag is allowed)
+            double behindSeconds = allowedLag == 0 || t == null ? seconds : t.lagSeconds(o.offset() + allowedLag, nowMs);
             long behindMs = behindSeconds < 0 ? -1 : (long) (behindSeconds * 1000);
             PartitionStatus status = LagEvaluator.evaluate(window, end.getAsLong(), start.getAsLong(), allowedLag, nowMs, behindMs);
-            double seconds = t == null ? -1 : t.lagSeconds(o.offset(), nowMs);
             out.add(new PartitionLag(p, o.offset(), o.commitTimestampMs(), end.getAsLong(), start.getAsLong(),
                     Math.max(0, end.getAsLong() - o.offset()), seconds, status, Math.max(0, start.getAsLong() - o.offset()),
                     w == null ? 0 : w.complete()));

@@ -378,13 +378,12 @@ public final class Partition {
                     ? leader.maybeProposeIsrChange(nowMs, Long.MAX_VALUE, isrEligible) : Optional.empty();
         }
         FetchSlice slice = log.read(fetchOffset, Math.max(1, maxBytes), Long.MAX_VALUE);
-        // After the read: a compacted segment swapped in since is counted, so a follower never
-        // gets a copy lacking a tombstone together with a value that predates the removal. Sent
-        // for compacted topics only: a log that lost its stored state takes the value as its whole
-        // length, which must not send every lagging follower of a topic that never compacts into
-        // a full refetch.
-        // At most this log's end: a follower caught up with it lacks nothing it holds (a follower
-        // that copied from an earlier leader may hold a value past its own end).
+        // Read after the records: a compacted segment swapped in since is counted, so a follower
+        // never gets a copy lacking a tombstone together with a value that predates the removal.
+        // At most this log's end (a follower caught up with it lacks nothing; this log may hold a
+        // value past its end, copied from an earlier leader), and for compacted topics only (a log
+        // that lost its stored state takes its whole length, which must not send the lagging
+        // followers of a topic that never compacts into a full refetch).
         long removedEnd = log.config().cleanupCompact() ? Math.min(log.tombstonesRemovedEnd(), slice.logEndOffset()) : 0;
         return new FollowerRead(ErrorCode.NONE, "", slice, log.highWatermark(), slice.logStartOffset(), slice.logEndOffset(),
                 moved, change, allReplicas, removedEnd);
