@@ -392,6 +392,30 @@ class ProducerTest {
     }
 
     @Test
+    void idempotent_aBumpRetriedWhileNoBrokerGrantsIt_isLoggedOnce() {
+        cluster.createTopic("bump-retried", 1);
+        ch.qos.logback.classic.Logger senderLog = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory
+                .getLogger(dev.basalt.client.internal.Sender.class);
+        ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> logged = new ch.qos.logback.core.read.ListAppender<>();
+        logged.start();
+        senderLog.addAppender(logged);
+        try (Producer<String, String> p = producer(Map.of("retry.backoff.ms", "20"))) {
+            get(p.send(new ProducerRecord<>("bump-retried", 0, null, "a")));
+            cluster.injectProduceError(ErrorCode.CORRUPT_RECORD, 1);
+            cluster.injectInitProducerIdError(ErrorCode.NOT_CONTROLLER, 5);
+            assertThrows(CorruptRecordException.class, () -> get(p.send(new ProducerRecord<>("bump-retried", 0, null, "lost"))));
+            assertEquals(1, get(p.send(new ProducerRecord<>("bump-retried", 0, null, "b"))).offset());
+        } finally {
+            senderLog.detachAppender(logged);
+        }
+        assertEquals(7, cluster.initProducerIdRequests(), "the first id, five refused bumps, the granted one");
+        List<String> bumps = logged.list.stream().filter(e -> e.getLevel() == ch.qos.logback.classic.Level.INFO)
+                .map(ch.qos.logback.classic.spi.ILoggingEvent::getFormattedMessage).filter(m -> m.startsWith("bumping")).toList();
+        assertEquals(1, bumps.size(), "one INFO line per bump, not one per attempt: " + bumps);
+        assertEquals(1, cluster.storedBatches("bump-retried", 0).get(1).producerEpoch());
+    }
+
+    @Test
     void idempotent_failedBatch_bumpsTheEpoch_andLaterRecordsRestartAtSequenceZero() {
         cluster.createTopic("bump", 1);
         try (Producer<String, String> p = producer(Map.of())) {

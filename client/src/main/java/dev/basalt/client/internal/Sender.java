@@ -251,6 +251,9 @@ public final class Sender implements Runnable {
      * stamped batch is resolved) or a fresh id. The answer comes back through the completion
      * queue; a failure is retried after retry.backoff.ms.
      */
+    /** The bump reason last logged at INFO (same object until that bump lands). */
+    private String bumpLogged;
+
     private void maybeInitProducerId(Cluster cluster, long now) {
         if (!idem.needsInit(now)) {
             return;
@@ -265,8 +268,13 @@ public final class Sender implements Runnable {
         dev.basalt.proto.v1.InitProducerIdRequest req = dev.basalt.proto.v1.InitProducerIdRequest.newBuilder()
                 .setProducerId(idem.requestProducerId()).setProducerEpoch(idem.requestEpoch())
                 .setTimeoutMs(settings.requestTimeoutMs()).build();
-        if (idem.bumpReason() != null) {
-            LOG.info("bumping the producer epoch of producer id {} (epoch {}): {}", idem.producerId(), idem.epoch(), idem.bumpReason());
+        String bumpReason = idem.bumpReason();
+        if (bumpReason != null && bumpReason != bumpLogged) {
+            // once per bump: while no broker answers, the request is retried every retry.backoff.ms
+            LOG.info("bumping the producer epoch of producer id {} (epoch {}): {}", idem.producerId(), idem.epoch(), bumpReason);
+            bumpLogged = bumpReason;
+        } else if (bumpReason != null) {
+            LOG.debug("asking again to bump the epoch of producer id {} (epoch {})", idem.producerId(), idem.epoch());
         }
         idem.onInitSent();
         try {

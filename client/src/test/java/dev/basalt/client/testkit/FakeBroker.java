@@ -354,6 +354,12 @@ public final class FakeBroker {
             cluster.initProducerIdRequests++;
         }
         var b = dev.basalt.proto.v1.InitProducerIdResponse.newBuilder();
+        ErrorCode fault = cluster.nextInitProducerIdError();
+        if (fault != null) {
+            out.onNext(b.setErrorCode(fault).setErrorMessage("injected").build());
+            out.onCompleted();
+            return;
+        }
         if (req.getProducerId() >= 0) {
             b.setProducerId(req.getProducerId()).setProducerEpoch(req.getProducerEpoch() + 1);
         } else {

@@ -372,6 +372,18 @@ public final class FakeCluster implements AutoCloseable {
         }
     }
 
+    /** The next {@code times} InitProducerId requests answer code (and hand out nothing). */
+    public synchronized void injectInitProducerIdError(ErrorCode code, int times) {
+        initProducerIdErrors.addAll(java.util.Collections.nCopies(times, code));
+    }
+
+    /** The next InitProducerId fault, or null. */
+    synchronized ErrorCode nextInitProducerIdError() {
+        return initProducerIdErrors.poll();
+    }
+
+    private final java.util.ArrayDeque<ErrorCode> initProducerIdErrors = new java.util.ArrayDeque<>();
+
     /** The next produce partition result appends and then answers code (REQUEST_TIMED_OUT ...). */
     public void injectProduceErrorAfterAppend(ErrorCode code) {
         produceFaults.add(new PlannedFault(Fault.ERROR_AFTER_APPEND, code));
