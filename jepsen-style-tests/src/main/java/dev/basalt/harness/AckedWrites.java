@@ -126,10 +126,16 @@ public final class AckedWrites implements AutoCloseable {
     public void stop(Duration timeout) {
         running.set(false);
         if (thread != null) {
+            long from = System.nanoTime();
             try {
                 thread.join(timeout.toMillis());
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
+            }
+            long tookMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - from);
+            if (tookMs > 5_000) {
+                // records in flight to a node that is down wait out delivery.timeout.ms: a test's lost time
+                System.out.println("AckedWrites of " + topic + ": stopping took " + tookMs + " ms (records in flight to a node that is down?)");
             }
             if (thread.isAlive()) {
                 throw new IllegalStateException("producer of " + topic + " did not finish within " + timeout);
