@@ -18,6 +18,7 @@ import org.junit.jupiter.api.Test;
  * listens for 20 s; once a server listens there, the channel connects within about a second, not
  * at gRPC's next backed-off attempt (seconds away by then). Reproduce: run this class.
  */
+@org.junit.jupiter.api.parallel.Execution(org.junit.jupiter.api.parallel.ExecutionMode.CONCURRENT) // it mostly waits: runs beside the other classes
 class ReconnectingChannelTest {
     @Test
     void aServerBackAfterALongOutage_isConnectedWithinSeconds() throws Exception {
