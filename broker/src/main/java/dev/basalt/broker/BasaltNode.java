@@ -619,7 +619,9 @@ public final class BasaltNode implements AutoCloseable {
                 config.getInt("gateway.retries.max"), config.getLong("gateway.retry.backoff.ms"),
                 config.getLong("gateway.inflight.bytes.max"), config.getInt("gateway.records.per.request.max"),
                 config.getInt("gateway.fetch.records.max"), config.getInt("produce.request.bytes.max"),
-                config.getInt("request.timeout.ms.max"), config.getInt("fetch.wait.ms.max")));
+                config.getInt("request.timeout.ms.max"), config.getInt("fetch.wait.ms.max"),
+                config.getInt("gateway.producers.per.partition.max"), config.getInt("gateway.waiting.calls.per.partition.max")),
+                producerIds::nextProducerId);
         shutdownSteps.add(0, gateway::close);
         ServerServiceDefinition records = StrictRequestParsing.wrap(RecordRpc.service(gateway).bindService());
         builder.addService(records);

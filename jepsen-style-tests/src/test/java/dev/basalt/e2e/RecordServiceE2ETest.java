@@ -130,6 +130,49 @@ class RecordServiceE2ETest {
         assertEquals(f.getHighWatermark(), f.getNextOffset());
     }
 
+    /**
+     * More calls at once to one partition than the gateway has producer ids for it (8): the rest
+     * wait in line; both acks levels; every call is answered NONE with its own offsets, and the
+     * log holds each record once, where its answer said.
+     */
+    @Test
+    void manyCallsAtOnceToOnePartition_eachAppendedOnceWhereItsAnswerSays() throws Exception {
+        try (Admin admin = new Admin(Map.of("bootstrap.servers", node.bootstrap()))) {
+            NewTopic t = new NewTopic("busy", 1, 1, Map.of());
+            admin.createTopics(List.of(t), false).get(t.name()).get(30, TimeUnit.SECONDS);
+        }
+        RecordServiceGrpc.RecordServiceFutureStub async = RecordServiceGrpc.newFutureStub(channel).withDeadlineAfter(30, TimeUnit.SECONDS);
+        int calls = 64;
+        List<com.google.common.util.concurrent.ListenableFuture<ProduceRecordsResponse>> answers = new ArrayList<>();
+        for (int i = 0; i < calls; i++) {
+            ProduceRecordsRequest.Builder req = ProduceRecordsRequest.newBuilder().setTopic("busy")
+                    .setAcks(i % 2 == 0 ? Acks.ACKS_ALL : Acks.ACKS_LEADER);
+            for (int j = 0; j < 3; j++) {
+                req.addRecords(ProducedRecord.newBuilder().setValue(b("c" + i + "-" + j)));
+            }
+            answers.add(async.produceRecords(req.build()));
+        }
+        Map<Long, String> expected = new HashMap<>();
+        for (int i = 0; i < calls; i++) {
+            ProduceRecordsResponse r = answers.get(i).get(30, TimeUnit.SECONDS);
+            assertEquals(ErrorCode.NONE, r.getErrorCode(), r.getErrorMessage());
+            ProduceRecordsResponse.PartitionResult pr = r.getPartitions(0);
+            assertEquals(ErrorCode.NONE, pr.getErrorCode(), pr.getErrorMessage());
+            for (int j = 0; j < 3; j++) {
+                assertEquals(null, expected.put(pr.getBaseOffset() + j, "c" + i + "-" + j), "two answers name offset "
+                        + (pr.getBaseOffset() + j));
+            }
+        }
+        FetchRecordsResponse f = stub().fetchRecords(FetchRecordsRequest.newBuilder().setTopic("busy").setPartition(0)
+                .setOffset(0).setMaxRecords(1000).setMaxWaitMs(1000).build());
+        assertEquals(ErrorCode.NONE, f.getErrorCode(), f.getErrorMessage());
+        Map<Long, String> log = new HashMap<>();
+        for (FetchedRecord rec : f.getRecordsList()) {
+            log.put(rec.getOffset(), rec.getValue().toStringUtf8());
+        }
+        assertEquals(expected, log, "the log holds exactly the answered records, each once, at its answered offset");
+    }
+
     @Test
     void keyedRecordsLandWhereTheJavaClientPutsThem() {
         ProduceRecordsRequest.Builder req = ProduceRecordsRequest.newBuilder().setTopic("keyed");

@@ -128,6 +128,10 @@ public final class NodeConfig {
                 + " more are answered THROTTLED (64 MiB).", null);
         put(k, "gateway.records.per.request.max", "100000", "Records in one ProduceRecords request.", null);
         put(k, "gateway.fetch.records.max", "10000", "Upper bound of a FetchRecords request's max_records.", null);
+        put(k, "gateway.producers.per.partition.max", "8", "ProduceRecords calls this broker has in flight to one partition at"
+                + " once; each holds one of the gateway's producer ids so that its retries are deduplicated. More wait in line.", null);
+        put(k, "gateway.waiting.calls.per.partition.max", "1024", "ProduceRecords calls waiting in line for one partition;"
+                + " more are answered THROTTLED.", null);
         put(k, "raft.election.timeout.ms", "300", "Raft election timeout: randomized in [this, 2x this).", null);
         put(k, "raft.heartbeat.interval.ms", "50", "Raft leader heartbeat interval.", null);
         // --- replication (broker.replica, broker.replica.fetcher): Kafka's names; defaults tuned for
@@ -257,6 +261,13 @@ public final class NodeConfig {
             if (k.name().endsWith(".enable") || k.name().equals("durable.acks")) {
                 getBoolean(k.name());
             }
+        }
+        if (getLong("gateway.producers.per.partition.max") < 1 || getLong("gateway.producers.per.partition.max") > 1024) {
+            throw new ConfigException("gateway.producers.per.partition.max", get("gateway.producers.per.partition.max"), "must be in [1, 1024]");
+        }
+        if (getLong("gateway.waiting.calls.per.partition.max") < 0 || getLong("gateway.waiting.calls.per.partition.max") > 1_000_000) {
+            throw new ConfigException("gateway.waiting.calls.per.partition.max", get("gateway.waiting.calls.per.partition.max"),
+                    "must be in [0, 1000000]");
         }
         long offsetsSegmentBytes = getLong("offsets.topic.segment.bytes");
         if (offsetsSegmentBytes < dev.basalt.log.LogConfig.SEGMENT_BYTES_MIN || offsetsSegmentBytes > Integer.MAX_VALUE) {

@@ -32,7 +32,8 @@ final class RecordCodec {
      *
      * @param nowMs timestamp of records that carry none
      */
-    static ByteBuffer batch(List<ProducedRecord> records, List<Integer> indexes, long nowMs) {
+    static ByteBuffer batch(List<ProducedRecord> records, List<Integer> indexes, long nowMs, long producerId, short producerEpoch,
+                            int baseSequence) {
         long first = timestampOf(records.get(indexes.get(0)), nowMs);
         int size = RecordBatch.HEADER_SIZE_BYTES;
         List<List<Header>> headers = new ArrayList<>(indexes.size());
@@ -44,7 +45,7 @@ final class RecordCodec {
             size += RecordBatchBuilder.recordSizeInBytes(Integer.MAX_VALUE, Long.MAX_VALUE, key(r), value(r), hs);
         }
         ByteBuffer buf = ByteBuffer.allocate(size);
-        RecordBatchBuilder b = new RecordBatchBuilder(buf, first);
+        RecordBatchBuilder b = new RecordBatchBuilder(buf, first).producer(producerId, producerEpoch, baseSequence);
         for (int n = 0; n < indexes.size(); n++) {
             ProducedRecord r = records.get(indexes.get(n));
             if (!b.tryAppend(timestampOf(r, nowMs), key(r), value(r), headers.get(n))) {

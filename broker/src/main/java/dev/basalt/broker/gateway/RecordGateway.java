@@ -62,7 +62,8 @@ public final class RecordGateway implements AutoCloseable {
 
     /** Limits of the gateway path, from the node's gateway.* settings. */
     public record Limits(int retriesMax, long retryBackoffMs, long inflightBytesMax, int recordsPerRequestMax,
-                         int fetchRecordsMax, int produceRequestBytesMax, int timeoutMsMax, int fetchWaitMsMax) {
+                         int fetchRecordsMax, int produceRequestBytesMax, int timeoutMsMax, int fetchWaitMsMax,
+                         int producersPerPartitionMax, int waitingCallsPerPartitionMax) {
     }
 
     private final ReplicaManager replicas;
@@ -73,13 +74,15 @@ public final class RecordGateway implements AutoCloseable {
     private final Limits limits;
     private final AtomicLong inflightBytes = new AtomicLong();
     private final AtomicInteger stickyCounter = new AtomicInteger();
+    private final ProducerSlots slots;
 
     /**
      * @param scheduler     waits out retry back-offs
      * @param continuations runs a subscription's next fetch (request threads)
      */
     public RecordGateway(ReplicaManager replicas, Destinations destinations, ScheduledExecutorService scheduler,
-                         Executor continuations, Limits limits) {
+                         Executor continuations, Limits limits, java.util.function.Supplier<CompletableFuture<Long>> producerIds) {
+        this.slots = new ProducerSlots(producerIds, limits.producersPerPartitionMax(), limits.waitingCallsPerPartitionMax());
         this.replicas = replicas;
         this.destinations = destinations;
         this.scheduler = scheduler;
@@ -143,7 +146,6 @@ public final class RecordGateway implements AutoCloseable {
         }
         long nowMs = clock.millis();
         long totalBytes = 0;
-        Map<Integer, ByteBuffer> batches = new TreeMap<>();
         for (Map.Entry<Integer, List<Integer>> e : byPartition.entrySet()) {
             long bytes = 0;
             for (int i : e.getValue()) {
@@ -155,7 +157,6 @@ public final class RecordGateway implements AutoCloseable {
                 return;
             }
             totalBytes += bytes;
-            batches.put(e.getKey(), RecordCodec.batch(req.getRecordsList(), e.getValue(), nowMs));
         }
         if (!reserve(totalBytes)) {
             respond.accept(failed(ErrorCode.THROTTLED, "gateway.inflight.bytes.max=" + limits.inflightBytesMax()
@@ -167,16 +168,12 @@ public final class RecordGateway implements AutoCloseable {
         long deadlineMs = nowMs + timeoutMs;
         int acks = req.getAcksValue() == 0 ? -1 : 1;
         List<CompletableFuture<ProduceRecordsResponse.PartitionResult>> results = new ArrayList<>();
-        for (Map.Entry<Integer, ByteBuffer> e : batches.entrySet()) {
-            ProduceRequest pr = ProduceRequest.newBuilder().setAcks(acks).setTimeoutMs(timeoutMs)
-                    .addTopics(ProduceRequest.TopicData.newBuilder().setName(req.getTopic())
-                            .addPartitions(ProduceRequest.PartitionData.newBuilder().setPartition(e.getKey())
-                                    .setRecords(UnsafeByteOperations.unsafeWrap(e.getValue()))))
-                    .build();
-            List<Integer> indexes = byPartition.get(e.getKey());
-            CompletableFuture<ProduceRecordsResponse.PartitionResult> f = new CompletableFuture<>();
-            sendProduce(req.getTopic(), e.getKey(), pr, deadlineMs, 0, f);
-            results.add(f.thenApply(r -> r.toBuilder().addAllRecordIndexes(indexes).build()));
+        for (Map.Entry<Integer, List<Integer>> e : byPartition.entrySet()) {
+            List<Integer> indexes = e.getValue();
+            PartitionCall call = new PartitionCall(req.getTopic(), e.getKey(), req.getRecordsList(), indexes, nowMs, acks, timeoutMs,
+                    deadlineMs);
+            leaseAndSend(call, 0);
+            results.add(call.out.thenApply(r -> r.toBuilder().addAllRecordIndexes(indexes).build()));
         }
         CompletableFuture.allOf(results.toArray(CompletableFuture[]::new)).whenComplete((v, t) -> {
             inflightBytes.addAndGet(-reserved);
@@ -186,39 +183,137 @@ public final class RecordGateway implements AutoCloseable {
         });
     }
 
-    private void sendProduce(String topic, int partition, ProduceRequest pr, long deadlineMs, int attempt,
-                             CompletableFuture<ProduceRecordsResponse.PartitionResult> out) {
-        Target target = leaderOf(topic, partition);
+    /**
+     * One partition's share of a ProduceRecords call: its records, and across attempts the slot it
+     * leased and whether some attempt may have appended its batch (then an error leaves the slot's
+     * next sequence unknown).
+     */
+    private static final class PartitionCall {
+        final String topic;
+        final int partition;
+        final List<ProducedRecord> records;
+        final List<Integer> indexes;
+        final long nowMs;
+        final int acks;
+        final int timeoutMs;
+        final long deadlineMs;
+        final CompletableFuture<ProduceRecordsResponse.PartitionResult> out = new CompletableFuture<>();
+        boolean maybeAppended;
+
+        PartitionCall(String topic, int partition, List<ProducedRecord> records, List<Integer> indexes, long nowMs, int acks,
+                      int timeoutMs, long deadlineMs) {
+            this.topic = topic;
+            this.partition = partition;
+            this.records = records;
+            this.indexes = indexes;
+            this.nowMs = nowMs;
+            this.acks = acks;
+            this.timeoutMs = timeoutMs;
+            this.deadlineMs = deadlineMs;
+        }
+
+        ProduceRecordsResponse.PartitionResult.Builder result() {
+            return ProduceRecordsResponse.PartitionResult.newBuilder().setPartition(partition).setBaseOffset(-1).setLogAppendTimeMs(-1);
+        }
+    }
+
+    /** Leases a slot (ProducerSlots) for the call and sends its batch, stamped with the slot's producer id and sequence. */
+    private void leaseAndSend(PartitionCall call, int attempt) {
+        CompletableFuture<ProducerSlots.Slot> lease = slots.acquire(call.topic, call.partition);
+        // A slot handed over later comes from another call's release (or a producer id arriving):
+        // go on on a request thread, not nested in that call's completion (a long line would nest deep).
+        java.util.function.BiConsumer<ProducerSlots.Slot, Throwable> then = (slot, t) -> {
+            if (t != null) {
+                Throwable cause = t instanceof java.util.concurrent.CompletionException && t.getCause() != null ? t.getCause() : t;
+                if (cause instanceof ProducerSlots.SlotsExhaustedException) {
+                    call.out.complete(call.result().setErrorCode(ErrorCode.THROTTLED).setErrorMessage(cause.getMessage()
+                            + " (gateway.waiting.calls.per.partition.max); nothing was appended").build());
+                    return;
+                }
+                retryOr(call.out, attempt, call.deadlineMs, ErrorCode.BROKER_NOT_AVAILABLE, "no producer id for the gateway's"
+                        + " batch: " + cause.getMessage(), () -> leaseAndSend(call, attempt + 1), call.result());
+                return;
+            }
+            if (clock.millis() >= call.deadlineMs) { // waited in line past the call's timeout
+                slots.release(slot, ProducerSlots.Outcome.NOT_APPENDED, 0, call.topic, call.partition);
+                call.out.complete(call.result().setErrorCode(ErrorCode.REQUEST_TIMED_OUT).setErrorMessage("timed out waiting for one of"
+                        + " the " + limits.producersPerPartitionMax() + " calls this broker may have in flight to " + call.topic + "-"
+                        + call.partition + "; nothing was appended").build());
+                return;
+            }
+            ByteBuffer batch = RecordCodec.batch(call.records, call.indexes, call.nowMs, slot.producerId, slot.epoch(),
+                    slot.nextSequence());
+            ProduceRequest pr = ProduceRequest.newBuilder().setAcks(call.acks).setTimeoutMs(call.timeoutMs)
+                    .addTopics(ProduceRequest.TopicData.newBuilder().setName(call.topic)
+                            .addPartitions(ProduceRequest.PartitionData.newBuilder().setPartition(call.partition)
+                                    .setRecords(UnsafeByteOperations.unsafeWrap(batch))))
+                    .build();
+            sendProduce(call, slot, pr, attempt);
+        };
+        if (lease.isDone()) {
+            lease.whenComplete(then);
+        } else {
+            lease.whenCompleteAsync(then, continuations);
+        }
+    }
+
+    private void sendProduce(PartitionCall call, ProducerSlots.Slot slot, ProduceRequest pr, int attempt) {
+        Target target = leaderOf(call.topic, call.partition);
         if (target.error != null) {
-            retryOr(out, attempt, deadlineMs, target.error, target.message, () -> sendProduce(topic, partition, pr, deadlineMs,
-                    attempt + 1, out), ProduceRecordsResponse.PartitionResult.newBuilder().setPartition(partition).setBaseOffset(-1)
-                    .setLogAppendTimeMs(-1));
+            retryOr(call, slot, attempt, target.error, target.message, () -> sendProduce(call, slot, pr, attempt + 1));
             return;
         }
-        target.destination.produce(pr, deadlineMs).whenComplete((resp, t) -> {
-            ProduceRecordsResponse.PartitionResult.Builder r = ProduceRecordsResponse.PartitionResult.newBuilder()
-                    .setPartition(partition).setBaseOffset(-1).setLogAppendTimeMs(-1);
+        target.destination.produce(pr, call.deadlineMs).whenComplete((resp, t) -> {
             if (t != null) {
-                // The leader may have appended before the connection failed: at least once (records.proto).
-                retryOr(out, attempt, deadlineMs, ErrorCode.BROKER_NOT_AVAILABLE, "leader unreachable: " + Status.fromThrowable(t),
-                        () -> sendProduce(topic, partition, pr, deadlineMs, attempt + 1, out), r);
+                // The leader may have appended before the connection failed; a resend of the same
+                // sequence is answered DUPLICATE_SEQUENCE then, not appended again.
+                call.maybeAppended = true;
+                retryOr(call, slot, attempt, ErrorCode.BROKER_NOT_AVAILABLE, "leader unreachable: " + Status.fromThrowable(t),
+                        () -> sendProduce(call, slot, pr, attempt + 1));
                 return;
             }
             ErrorCode top = resp.getErrorCode();
             if (top != ErrorCode.NONE) {
-                out.complete(r.setErrorCode(top).setErrorMessage(resp.getErrorMessage()).build());
+                finish(call, slot, top, resp.getErrorMessage());
                 return;
             }
             ProduceResponse.PartitionResponse p = resp.getTopics(0).getPartitions(0);
-            if (p.getErrorCode() == ErrorCode.NONE) {
-                out.complete(r.setBaseOffset(p.getBaseOffset()).setLogAppendTimeMs(p.getLogAppendTimeMs()).build());
-            } else if (retriable(p.getErrorCode())) {
-                retryOr(out, attempt, deadlineMs, p.getErrorCode(), p.getErrorMessage(),
-                        () -> sendProduce(topic, partition, pr, deadlineMs, attempt + 1, out), r);
+            ErrorCode code = p.getErrorCode();
+            if (code == ErrorCode.NONE || code == ErrorCode.DUPLICATE_SEQUENCE) { // a resend: where the first one is
+                slots.release(slot, ProducerSlots.Outcome.APPENDED, call.indexes.size(), call.topic, call.partition);
+                call.out.complete(call.result().setBaseOffset(p.getBaseOffset()).setLogAppendTimeMs(p.getLogAppendTimeMs()).build());
+            } else if (code == ErrorCode.OUT_OF_ORDER_SEQUENCE || code == ErrorCode.INVALID_PRODUCER_EPOCH) {
+                // This leader holds neither the batch nor the slot's last one (lost with an acks=1
+                // write, or state expired mid-call): nothing of it was appended; a fresh slot sends it.
+                slots.release(slot, ProducerSlots.Outcome.UNKNOWN, 0, call.topic, call.partition);
+                retryOr(call.out, attempt, call.deadlineMs, code, p.getErrorMessage(), () -> leaseAndSend(call, attempt + 1),
+                        call.result());
+            } else if (retriable(code)) {
+                // NOT_LEADER with acks=-1 may follow an append (produce.proto): the resend is deduplicated.
+                call.maybeAppended |= code == ErrorCode.NOT_LEADER;
+                retryOr(call, slot, attempt, code, p.getErrorMessage(), () -> sendProduce(call, slot, pr, attempt + 1));
             } else {
-                out.complete(r.setErrorCode(p.getErrorCode()).setErrorMessage(p.getErrorMessage()).build());
+                call.maybeAppended |= code == ErrorCode.REQUEST_TIMED_OUT || code == ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND
+                        || code == ErrorCode.STORAGE_ERROR;
+                finish(call, slot, code, p.getErrorMessage());
             }
         });
+    }
+
+    /** Retries with the same slot (the same producer id and sequence), or ends the call with the error. */
+    private void retryOr(PartitionCall call, ProducerSlots.Slot slot, int attempt, ErrorCode code, String message, Runnable retry) {
+        if (attempt < limits.retriesMax() && clock.millis() + limits.retryBackoffMs() < call.deadlineMs) {
+            scheduler.schedule(retry, limits.retryBackoffMs(), TimeUnit.MILLISECONDS);
+        } else {
+            finish(call, slot, code, message + " (after " + (attempt + 1) + " attempts)");
+        }
+    }
+
+    /** Ends the call with an error: the slot is kept if no attempt may have appended the batch, else retired. */
+    private void finish(PartitionCall call, ProducerSlots.Slot slot, ErrorCode code, String message) {
+        slots.release(slot, call.maybeAppended ? ProducerSlots.Outcome.UNKNOWN : ProducerSlots.Outcome.NOT_APPENDED, 0, call.topic,
+                call.partition);
+        call.out.complete(call.result().setErrorCode(code).setErrorMessage(message).build());
     }
 
     /** Leadership is moving (or the leader's replica is loading): worth asking again after a back-off. */
