@@ -59,6 +59,12 @@ final class PerfProduce implements Callable<Integer> {
             throw new BasaltCli.UsageException("--throughput must be -1 (unlimited) or a positive number of records per second, not "
                     + throughput);
         }
+        String idempotence = props.get("enable.idempotence");
+        if (idempotence != null && idempotence.trim().equalsIgnoreCase("true") && !acks.trim().equals("all") && !acks.trim().equals("-1")) {
+            // perf's --acks defaults to 1 (Kafka's tool's habit), the producer's to all: name the option, not just the config
+            throw new BasaltCli.UsageException("--producer-property enable.idempotence=true needs --acks all (--acks is " + acks
+                    + "; perf's default is 1)");
+        }
         BasaltCli root = perf.root;
         Map<String, String> cfg = new LinkedHashMap<>();
         cfg.put("acks", acks);

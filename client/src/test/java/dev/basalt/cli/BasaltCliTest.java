@@ -331,6 +331,11 @@ class BasaltCliTest {
         assertTrue(huge.err().contains("over max.request.size"), huge.err());
         assertEquals(BasaltCli.USAGE, run("perf", "produce", "--topic", "t", "--records", "1", "--record-size", "10",
                 "--throughput", "-3").code());
+        // found probing: idempotence with perf's default --acks 1 named acks=1, a value the user never typed
+        Result idem = run("perf", "produce", "--topic", "t", "--records", "1", "--record-size", "10",
+                "--producer-property", "enable.idempotence=true");
+        assertEquals(BasaltCli.USAGE, idem.code(), idem.err());
+        assertTrue(idem.err().contains("needs --acks all"), idem.err());
     }
 
     /** Found probing a cluster: 0 and -1 created a topic with the broker defaults, exit 0. */
