@@ -821,8 +821,10 @@ public final class BasaltNode implements AutoCloseable {
                     () -> GroupsHttpApi.httpAddresses(rm.image().cluster(), config.nodeId()), config.get("http.auth.token"));
             http.addRoute(GroupsHttpApi.PREFIX, groupsApi::handle);
         }
-        http.addRoute(ClusterHttpApi.PREFIX, new ClusterHttpApi(admin, replicas, this::describeQuorum, gateway,
-                replicas == null ? null : new ListOffsetsHandler(replicas))::handle);
+        ClusterHttpApi clusterApi = new ClusterHttpApi(admin, replicas, this::describeQuorum, gateway,
+                replicas == null ? null : new ListOffsetsHandler(replicas));
+        http.addRoute(ClusterHttpApi.PREFIX, clusterApi::handle);
+        http.addRoute("/v1", clusterApi::handle); // "/v1" itself lists the endpoints as "/v1/" does (the server routes by prefix)
         http.addConsole(new dev.basalt.broker.http.ConsoleAssets());
         BrokerMetrics m = metrics;
         http.addRawEndpoint("/metrics", ex -> {

@@ -61,16 +61,49 @@ public final class HttpAdminServer implements AutoCloseable {
             return t;
         });
         server.setExecutor(executor);
-        server.createContext("/health", ex -> respond(ex, 200, "text/plain", "ok\n"));
-        server.createContext("/ready", ex -> {
+        server.createContext("/health", exact("/health", ex -> respond(ex, 200, "text/plain", "ok\n")));
+        server.createContext("/ready", exact("/ready", ex -> {
             String reason = status.notReadyReason();
             if (reason == null) {
                 respond(ex, 200, "text/plain", "ready\n");
             } else {
                 respond(ex, 503, "text/plain", "not ready: " + reason + "\n");
             }
-        });
-        context("/status", ex -> respond(ex, 200, "application/json", status.statusJson() + "\n"));
+        }));
+        context("/status", exact("/status", ex -> respond(ex, 200, "application/json", status.statusJson() + "\n")));
+    }
+
+    /**
+     * The handler for {@code path} itself only: the server routes by prefix, so without this
+     * {@code /metrics/x} or {@code /healthz} would answer as {@code /metrics} and {@code /health}.
+     */
+    private static com.sun.net.httpserver.HttpHandler exact(String path, com.sun.net.httpserver.HttpHandler handler) {
+        return ex -> {
+            if (ex.getRequestURI().getPath().equals(path)) {
+                handler.handle(ex);
+                return;
+            }
+            try (ex) {
+                sendJson(ex, 404, jsonError(404, "NOT_FOUND", "no such resource: " + ex.getRequestURI().getPath()));
+            }
+        };
+    }
+
+    /** 405 with its Allow header and a JSON error body (as every error of this port). */
+    private static void methodNotAllowed(HttpExchange ex, String allow) throws IOException {
+        ex.getResponseHeaders().set("Allow", allow);
+        sendJson(ex, 405, jsonError(405, "METHOD_NOT_ALLOWED", ex.getRequestMethod() + " is not allowed here; use "
+                + allow.replace(", HEAD", "")));
+    }
+
+    private static void sendJson(HttpExchange ex, int status, String json) throws IOException {
+        byte[] body = json.getBytes(StandardCharsets.UTF_8);
+        ex.getResponseHeaders().set("Content-Type", "application/json; charset=utf-8");
+        boolean head = "HEAD".equals(ex.getRequestMethod());
+        ex.sendResponseHeaders(status, head ? -1 : body.length);
+        if (!head) {
+            ex.getResponseBody().write(body);
+        }
     }
 
     /** A context that checks the bearer token first. */
@@ -114,7 +147,7 @@ public final class HttpAdminServer implements AutoCloseable {
 
     /** Adds an extra GET endpoint served as {@code contentType}. */
     public void addEndpoint(String path, String contentType, Supplier<String> body) {
-        context(path, ex -> respond(ex, 200, contentType, body.get()));
+        context(path, exact(path, ex -> respond(ex, 200, contentType, body.get())));
     }
 
     /**
@@ -129,8 +162,7 @@ public final class HttpAdminServer implements AutoCloseable {
                 if (r == null) {
                     r = ConsoleAssets.notFound(path);
                 } else if (!"GET".equals(ex.getRequestMethod()) && !"HEAD".equals(ex.getRequestMethod())) {
-                    ex.getResponseHeaders().set("Allow", "GET, HEAD");
-                    ex.sendResponseHeaders(405, -1);
+                    methodNotAllowed(ex, "GET, HEAD");
                     return;
                 }
                 ex.getResponseHeaders().set("Content-Type", r.contentType());
@@ -152,11 +184,10 @@ public final class HttpAdminServer implements AutoCloseable {
 
     /** Adds a GET endpoint that sees the request (its headers: content negotiation of /metrics). */
     public void addRawEndpoint(String path, java.util.function.Function<HttpExchange, RawReply> handler) {
-        context(path, ex -> {
+        context(path, exact(path, ex -> {
             try (ex) {
                 if (!"GET".equals(ex.getRequestMethod()) && !"HEAD".equals(ex.getRequestMethod())) {
-                    ex.getResponseHeaders().set("Allow", "GET, HEAD");
-                    ex.sendResponseHeaders(405, -1);
+                    methodNotAllowed(ex, "GET, HEAD");
                     return;
                 }
                 RawReply r;
@@ -176,7 +207,7 @@ public final class HttpAdminServer implements AutoCloseable {
                     }
                 }
             }
-        });
+        }));
     }
 
     /** The answer of an operator action. */
@@ -188,10 +219,10 @@ public final class HttpAdminServer implements AutoCloseable {
      * handed to {@code action}, which answers synchronously (bounded by its own timeout).
      */
     public void addAction(String path, java.util.function.Function<java.util.Map<String, String>, Answer> action) {
-        context(path, ex -> {
+        context(path, exact(path, ex -> {
             try (ex) {
                 if (!"POST".equals(ex.getRequestMethod())) {
-                    ex.sendResponseHeaders(405, -1);
+                    methodNotAllowed(ex, "POST");
                     return;
                 }
                 java.util.Map<String, String> params = new java.util.TreeMap<>();
@@ -218,7 +249,7 @@ public final class HttpAdminServer implements AutoCloseable {
                     out.write(bytes);
                 }
             }
-        });
+        }));
     }
 
     /** An answer of a route: status code, content type and body. */
@@ -242,12 +273,7 @@ public final class HttpAdminServer implements AutoCloseable {
         context(prefix, ex -> {
             if (!"GET".equals(ex.getRequestMethod()) && !"HEAD".equals(ex.getRequestMethod())) {
                 try (ex) {
-                    byte[] body = jsonError(405, "METHOD_NOT_ALLOWED", ex.getRequestMethod() + " is not allowed here; use GET")
-                            .getBytes(StandardCharsets.UTF_8);
-                    ex.getResponseHeaders().set("Allow", "GET, HEAD");
-                    ex.getResponseHeaders().set("Content-Type", "application/json; charset=utf-8");
-                    ex.sendResponseHeaders(405, body.length);
-                    ex.getResponseBody().write(body);
+                    methodNotAllowed(ex, "GET, HEAD");
                 }
                 return;
             }
@@ -301,7 +327,7 @@ public final class HttpAdminServer implements AutoCloseable {
     private static void respond(HttpExchange ex, int code, String contentType, String body) throws IOException {
         try (ex) {
             if (!"GET".equals(ex.getRequestMethod()) && !"HEAD".equals(ex.getRequestMethod())) {
-                ex.sendResponseHeaders(405, -1);
+                methodNotAllowed(ex, "GET, HEAD");
                 return;
             }
             byte[] bytes = body.getBytes(StandardCharsets.UTF_8);

@@ -564,6 +564,12 @@ class AdminPortNodeTest {
         assertError("/v1/topics/orders/partitions/9/x", 404, "NOT_FOUND");
         assertError("/v1/nothing-here", 404, "NOT_FOUND");
         assertError("/v1/topics/%25zz", 404, "UNKNOWN_TOPIC"); // decoded once: the topic "%zz"
+        // found probing: the server routes by prefix, so these answered as /metrics and /health
+        assertError("/metrics/x", 404, "NOT_FOUND");
+        assertError("/healthz", 404, "NOT_FOUND");
+        assertError("/status/x", 404, "NOT_FOUND");
+        // ... and "/v1" was the console's 404 while "/v1/" lists the endpoints
+        assertEquals(json("/v1/", 200).toString(), json("/v1", 200).toString());
     }
 
     @Test
@@ -627,6 +633,15 @@ class AdminPortNodeTest {
         assertEquals(405, post.statusCode());
         assertEquals("METHOD_NOT_ALLOWED", com.google.gson.JsonParser.parseString(post.body()).getAsJsonObject().get("code")
                 .getAsString());
+        for (String path : List.of("/metrics", "/status", "/", "/quorum/add-voter")) { // found probing: 405 with no body
+            HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://" + admin + path)).header("Authorization", "Bearer " + TOKEN);
+            HttpResponse<String> r = http.send(path.startsWith("/quorum") ? b.GET().build() : b.POST(HttpRequest.BodyPublishers.ofString(""))
+                    .build(), HttpResponse.BodyHandlers.ofString());
+            assertEquals(405, r.statusCode(), path);
+            assertEquals("METHOD_NOT_ALLOWED", com.google.gson.JsonParser.parseString(r.body()).getAsJsonObject().get("code")
+                    .getAsString(), path + ": " + r.body());
+            assertTrue(r.headers().firstValue("Allow").isPresent(), path);
+        }
         for (String path : List.of("/v1/cluster", "/v1/topics/orders", "/v1/groups", "/status", "/metrics")) {
             for (String token : java.util.Arrays.asList(null, "wrong", TOKEN + "x")) {
                 HttpResponse<String> r = get(path, token);
