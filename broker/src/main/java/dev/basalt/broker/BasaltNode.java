@@ -573,7 +573,8 @@ public final class BasaltNode implements AutoCloseable {
         // Producer ids come in blocks from the active controller, through the lifecycle's controller client.
         ProducerIdManager producerIds = new ProducerIdManager(lifecycle::allocateProducerIds);
         InitProducerIdHandler initProducerId = new InitProducerIdHandler(producerIds,
-                () -> lifecycle.state() == BrokerLifecycle.State.RUNNING, lifecycleThread);
+                () -> lifecycle.state() == BrokerLifecycle.State.RUNNING, lifecycleThread,
+                () -> rm.image().producerIds().nextProducerId());
         ClientServices services = new ClientServices(produce, initProducerId, fetch, new ListOffsetsHandler(replicas), metadata, admin, toController,
                 this::describeQuorum, config.getInt("produce.request.bytes.max"));
 

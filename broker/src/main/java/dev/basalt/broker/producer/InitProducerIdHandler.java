@@ -30,6 +30,7 @@ public final class InitProducerIdHandler {
     private final ProducerIdManager ids;
     private final BooleanSupplier serving;
     private final ScheduledExecutorService timer;
+    private final java.util.function.LongSupplier allocatedEnd;
 
     /**
      * @param serving whether this broker is registered and unfenced (only then does the controller
@@ -37,6 +38,16 @@ public final class InitProducerIdHandler {
      * @param timer   runs request deadlines
      */
     public InitProducerIdHandler(ProducerIdManager ids, BooleanSupplier serving, ScheduledExecutorService timer) {
+        this(ids, serving, timer, () -> Long.MAX_VALUE);
+    }
+
+    /**
+     * @param allocatedEnd one past the highest producer id the cluster has handed out (the
+     *                     metadata image's): an epoch bump of an id at or above it is refused
+     */
+    public InitProducerIdHandler(ProducerIdManager ids, BooleanSupplier serving, ScheduledExecutorService timer,
+                                 java.util.function.LongSupplier allocatedEnd) {
+        this.allocatedEnd = allocatedEnd;
         this.ids = ids;
         this.serving = serving;
         this.timer = timer;
@@ -49,6 +60,14 @@ public final class InitProducerIdHandler {
         if ((pid < 0) != (epoch < 0) || req.getTimeoutMs() <= 0) {
             respond.accept(error(ErrorCode.INVALID_REQUEST, "producer_id and producer_epoch must both be >= 0 (an epoch bump)"
                     + " or both -1 (a new id), and timeout_ms > 0; got " + pid + ", " + epoch + ", " + req.getTimeoutMs()));
+            return;
+        }
+        if (pid >= 0 && pid >= allocatedEnd.getAsLong()) {
+            // found probing: any id was bumped, so a client could take (and fence) ids the cluster
+            // never handed out; a block allocated a moment ago and not yet in this broker's image
+            // is refused too, and the client's retry after its back-off then succeeds
+            respond.accept(error(ErrorCode.INVALID_REQUEST, "producer id " + pid + " was never handed out by this cluster"
+                    + " (ids so far end at " + allocatedEnd.getAsLong() + "); ask for a new one with producer_id -1"));
             return;
         }
         if (pid >= 0 && epoch < EPOCH_MAX) {

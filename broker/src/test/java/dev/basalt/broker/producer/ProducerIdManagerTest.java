@@ -119,6 +119,16 @@ class ProducerIdManagerTest {
     }
 
     @Test
+    void initProducerId_bumpOfAnIdTheClusterNeverHandedOut_isRefused() {
+        InitProducerIdHandler h = new InitProducerIdHandler(manager(), () -> true, timer, () -> 1_000);
+        assertEquals(1, init(h, 999, 0).getProducerEpoch());
+        InitProducerIdResponse bogus = init(h, 12_345_678, 4);
+        assertEquals(ErrorCode.INVALID_REQUEST, bogus.getErrorCode());
+        assertTrue(bogus.getErrorMessage().contains("never handed out"), bogus.getErrorMessage());
+        assertEquals(ErrorCode.INVALID_REQUEST, init(h, 1_000, 0).getErrorCode());
+    }
+
+    @Test
     void initProducerId_onABrokerNotServing_isRetriable() {
         InitProducerIdHandler h = new InitProducerIdHandler(manager(), () -> false, timer);
         assertEquals(ErrorCode.BROKER_NOT_AVAILABLE, init(h, -1, -1).getErrorCode());
