@@ -18,6 +18,7 @@ import org.junit.jupiter.api.Test;
  * and bounds what it queues for a peer that is down. Method: two transports on 127.0.0.1 with
  * free ports; a third address where nothing listens. Reproduce: run this class.
  */
+@org.junit.jupiter.api.parallel.Execution(org.junit.jupiter.api.parallel.ExecutionMode.CONCURRENT) // it mostly waits: runs beside the other classes
 class GrpcTransportTest {
     @Test
     void deliversInOrderAndDropsForUnknownOrUnreachablePeers() throws Exception {
