@@ -60,10 +60,11 @@ final class PerfProduce implements Callable<Integer> {
                     + throughput);
         }
         String idempotence = props.get("enable.idempotence");
-        if (idempotence != null && idempotence.trim().equalsIgnoreCase("true") && !acks.trim().equals("all") && !acks.trim().equals("-1")) {
+        String acksSet = props.getOrDefault("acks", acks).trim(); // --producer-property acks=... wins, as it does below
+        if (idempotence != null && idempotence.trim().equalsIgnoreCase("true") && !acksSet.equals("all") && !acksSet.equals("-1")) {
             // perf's --acks defaults to 1 (Kafka's tool's habit), the producer's to all: name the option, not just the config
-            throw new BasaltCli.UsageException("--producer-property enable.idempotence=true needs --acks all (--acks is " + acks
-                    + "; perf's default is 1)");
+            throw new BasaltCli.UsageException("--producer-property enable.idempotence=true needs --acks all (acks is " + acksSet
+                    + (props.containsKey("acks") ? "" : "; perf's --acks defaults to 1") + ")");
         }
         BasaltCli root = perf.root;
         Map<String, String> cfg = new LinkedHashMap<>();

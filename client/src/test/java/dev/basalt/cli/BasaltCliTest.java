@@ -336,6 +336,9 @@ class BasaltCliTest {
                 "--producer-property", "enable.idempotence=true");
         assertEquals(BasaltCli.USAGE, idem.code(), idem.err());
         assertTrue(idem.err().contains("needs --acks all"), idem.err());
+        Result idemAcksAsProperty = run("perf", "produce", "--topic", "t", "--records", "1", "--record-size", "10",
+                "--producer-property", "enable.idempotence=true", "--producer-property", "acks=all");
+        assertTrue(!idemAcksAsProperty.err().contains("needs --acks all"), "acks=all given as a property: " + idemAcksAsProperty.err());
     }
 
     /** Found probing a cluster: 0 and -1 created a topic with the broker defaults, exit 0. */

@@ -24,8 +24,11 @@ import java.util.function.Supplier;
  * needs none of the client producer's in-flight bookkeeping. Each partition has at most
  * {@code slotsMax} slots (so at most that many calls of this broker in flight to it, and as many
  * producer ids in its producer state); calls beyond wait in line, at most {@code waitersMax}.
- * A slot whose last batch has an unknown outcome is retired (its next sequence is unknown); a
- * fresh one takes its place with a new producer id, which the leader accepts at any sequence.
+ * A slot whose last batch has an unknown outcome cannot know its next sequence: it moves to the
+ * next epoch at sequence 0 (KIP-360's bump: the leader accepts it, and a stale copy of the old
+ * epoch's batch arriving later is refused as fenced), keeping the partition's producer ids few;
+ * at the last epoch, or when the leader holds a newer epoch of the id than the slot's (FENCED), it
+ * is retired and a fresh producer id takes its place.
  *
  * <p>Thread-safety: thread-safe; futures complete outside the lock. No I/O, no clock.
  */
@@ -36,13 +39,19 @@ final class ProducerSlots {
         APPENDED,
         /** Nothing of the batch was appended by any attempt: the sequence stays. */
         NOT_APPENDED,
-        /** Some attempt may have appended it: the slot is retired. */
-        UNKNOWN
+        /** Some attempt may have appended it: the slot moves to its next epoch at sequence 0. */
+        UNKNOWN,
+        /** The leader holds a newer epoch of the slot's producer id (not this slot's doing): the slot is retired. */
+        FENCED
     }
 
-    /** A leased producer id and its next sequence in one partition (epoch 0). */
+    /** The last epoch a slot uses; past it, a fresh producer id (as InitProducerId's EPOCH_MAX). */
+    static final short EPOCH_MAX = Short.MAX_VALUE - 1;
+
+    /** A leased producer id, its epoch and its next sequence in one partition. */
     static final class Slot {
         final long producerId;
+        private short epoch;
         private int nextSequence;
 
         private Slot(long producerId) {
@@ -54,7 +63,7 @@ final class ProducerSlots {
         }
 
         short epoch() {
-            return 0;
+            return epoch;
         }
     }
 
@@ -65,7 +74,7 @@ final class ProducerSlots {
         }
     }
 
-    /** The highest sequence a slot starts a batch at; beyond it, a fresh producer id (no wrap to handle). */
+    /** The highest sequence a slot starts a batch at; beyond it, the next epoch at sequence 0 (no wrap to handle). */
     static final int SEQUENCE_RETIRE_AT = Integer.MAX_VALUE / 2;
 
     private record Key(String topic, int partition) {
@@ -119,7 +128,11 @@ final class ProducerSlots {
         return create(pool);
     }
 
-    /** Ends a call: the slot goes to the next in line, back to idle, or (unknown outcome) is retired. */
+    /**
+     * Ends a call: the slot (at its next sequence, or after an unknown outcome at its next epoch)
+     * goes to the next call in line or back to idle; retired (FENCED, or past the last epoch), a
+     * fresh producer id takes its place for the next in line.
+     */
     void release(Slot slot, Outcome outcome, int recordCount, String topic, int partition) {
         CompletableFuture<Slot> next;
         Pool pool;
@@ -132,7 +145,12 @@ final class ProducerSlots {
             if (outcome == Outcome.APPENDED) {
                 slot.nextSequence += recordCount;
             }
-            boolean retire = outcome == Outcome.UNKNOWN || slot.nextSequence > SEQUENCE_RETIRE_AT;
+            boolean reset = outcome == Outcome.UNKNOWN || slot.nextSequence > SEQUENCE_RETIRE_AT;
+            boolean retire = outcome == Outcome.FENCED || (reset && slot.epoch >= EPOCH_MAX);
+            if (reset && !retire) {
+                slot.epoch++;
+                slot.nextSequence = 0;
+            }
             next = pool.waiters.pollFirst();
             if (retire) {
                 if (next != null) {
@@ -158,6 +176,20 @@ final class ProducerSlots {
         } else {
             next.complete(slot);
         }
+    }
+
+    /**
+     * Takes a call waiting in line out of it (its timeout passed): true if it was still waiting,
+     * false if a slot was handed to it meanwhile (the caller then releases that slot).
+     */
+    boolean abandon(String topic, int partition, CompletableFuture<Slot> waiting) {
+        synchronized (this) {
+            Pool pool = pools.get(new Key(topic, partition));
+            if (pool == null || !pool.waiters.remove(waiting)) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** Slots in use or idle for the partition (a test's view). */

@@ -184,9 +184,9 @@ public final class RecordGateway implements AutoCloseable {
     }
 
     /**
-     * One partition's share of a ProduceRecords call: its records, and across attempts the slot it
-     * leased and whether some attempt may have appended its batch (then an error leaves the slot's
-     * next sequence unknown).
+     * One partition's share of a ProduceRecords call: its records, the slot it holds (null before
+     * it leased one and once it gave it back), and whether some attempt may have appended its
+     * batch (then an error leaves the slot's next sequence unknown, and the call's outcome).
      */
     private static final class PartitionCall {
         final String topic;
@@ -198,7 +198,9 @@ public final class RecordGateway implements AutoCloseable {
         final int timeoutMs;
         final long deadlineMs;
         final CompletableFuture<ProduceRecordsResponse.PartitionResult> out = new CompletableFuture<>();
+        // Each of these is touched by one step at a time (steps follow one another through futures and the scheduler).
         boolean maybeAppended;
+        ProducerSlots.Slot slot;
 
         PartitionCall(String topic, int partition, List<ProducedRecord> records, List<Integer> indexes, long nowMs, int acks,
                       int timeoutMs, long deadlineMs) {
@@ -217,28 +219,58 @@ public final class RecordGateway implements AutoCloseable {
         }
     }
 
-    /** Leases a slot (ProducerSlots) for the call and sends its batch, stamped with the slot's producer id and sequence. */
+    /** Thrown into a lease whose call gave up waiting in line. */
+    private static final class LineTimeoutException extends RuntimeException {
+        LineTimeoutException() {
+            super(null, null, false, false);
+        }
+    }
+
+    /**
+     * Runs one step of a call; a step that throws (a closed gateway, a rejected timer) ends the
+     * call with UNKNOWN_SERVER_ERROR and gives its slot back, instead of leaving the call
+     * unanswered and the slot held for good.
+     */
+    private void step(PartitionCall call, Runnable body) {
+        try {
+            body.run();
+        } catch (RuntimeException e) {
+            log.warn("ProduceRecords to {}-{} failed", call.topic, call.partition, e);
+            call.maybeAppended = true; // whatever the step had sent is unknown now
+            finish(call, ErrorCode.UNKNOWN_SERVER_ERROR, e.toString());
+        }
+    }
+
+    /** Gives the call's slot back (once). */
+    private void releaseSlot(PartitionCall call, ProducerSlots.Outcome outcome, int recordCount) {
+        ProducerSlots.Slot held = call.slot;
+        if (held != null) {
+            call.slot = null;
+            slots.release(held, outcome, recordCount, call.topic, call.partition);
+        }
+    }
+
+    /** Leases a slot (ProducerSlots) for the call and sends its batch, stamped with the slot's producer id, epoch and sequence. */
     private void leaseAndSend(PartitionCall call, int attempt) {
         CompletableFuture<ProducerSlots.Slot> lease = slots.acquire(call.topic, call.partition);
-        // A slot handed over later comes from another call's release (or a producer id arriving):
-        // go on on a request thread, not nested in that call's completion (a long line would nest deep).
-        java.util.function.BiConsumer<ProducerSlots.Slot, Throwable> then = (slot, t) -> {
+        java.util.function.BiConsumer<ProducerSlots.Slot, Throwable> then = (slot, t) -> step(call, () -> {
             if (t != null) {
                 Throwable cause = t instanceof java.util.concurrent.CompletionException && t.getCause() != null ? t.getCause() : t;
                 if (cause instanceof ProducerSlots.SlotsExhaustedException) {
-                    call.out.complete(call.result().setErrorCode(ErrorCode.THROTTLED).setErrorMessage(cause.getMessage()
-                            + " (gateway.waiting.calls.per.partition.max); nothing was appended").build());
-                    return;
+                    finish(call, ErrorCode.THROTTLED, cause.getMessage() + " (gateway.waiting.calls.per.partition.max)");
+                } else if (cause instanceof LineTimeoutException) {
+                    finish(call, ErrorCode.REQUEST_TIMED_OUT, "timed out waiting for one of the " + limits.producersPerPartitionMax()
+                            + " calls this broker may have in flight to " + call.topic + "-" + call.partition);
+                } else {
+                    retryOr(call, attempt, ErrorCode.BROKER_NOT_AVAILABLE, "no producer id for the gateway's batch: "
+                            + cause.getMessage(), () -> leaseAndSend(call, attempt + 1));
                 }
-                retryOr(call.out, attempt, call.deadlineMs, ErrorCode.BROKER_NOT_AVAILABLE, "no producer id for the gateway's"
-                        + " batch: " + cause.getMessage(), () -> leaseAndSend(call, attempt + 1), call.result());
                 return;
             }
-            if (clock.millis() >= call.deadlineMs) { // waited in line past the call's timeout
-                slots.release(slot, ProducerSlots.Outcome.NOT_APPENDED, 0, call.topic, call.partition);
-                call.out.complete(call.result().setErrorCode(ErrorCode.REQUEST_TIMED_OUT).setErrorMessage("timed out waiting for one of"
-                        + " the " + limits.producersPerPartitionMax() + " calls this broker may have in flight to " + call.topic + "-"
-                        + call.partition + "; nothing was appended").build());
+            call.slot = slot;
+            if (clock.millis() >= call.deadlineMs) { // handed a slot just as its time in line ran out
+                finish(call, ErrorCode.REQUEST_TIMED_OUT, "timed out waiting for one of the " + limits.producersPerPartitionMax()
+                        + " calls this broker may have in flight to " + call.topic + "-" + call.partition);
                 return;
             }
             ByteBuffer batch = RecordCodec.batch(call.records, call.indexes, call.nowMs, slot.producerId, slot.epoch(),
@@ -248,72 +280,127 @@ public final class RecordGateway implements AutoCloseable {
                             .addPartitions(ProduceRequest.PartitionData.newBuilder().setPartition(call.partition)
                                     .setRecords(UnsafeByteOperations.unsafeWrap(batch))))
                     .build();
-            sendProduce(call, slot, pr, attempt);
-        };
+            sendProduce(call, pr, attempt);
+        });
         if (lease.isDone()) {
             lease.whenComplete(then);
-        } else {
-            lease.whenCompleteAsync(then, continuations);
-        }
-    }
-
-    private void sendProduce(PartitionCall call, ProducerSlots.Slot slot, ProduceRequest pr, int attempt) {
-        Target target = leaderOf(call.topic, call.partition);
-        if (target.error != null) {
-            retryOr(call, slot, attempt, target.error, target.message, () -> sendProduce(call, slot, pr, attempt + 1));
             return;
         }
-        target.destination.produce(pr, call.deadlineMs).whenComplete((resp, t) -> {
+        // Handed over later by another call's release (or a producer id arriving): go on on a
+        // request thread, not nested in that call's completion (a long line would nest deep);
+        // and leave the line when the call's time is up.
+        long waitMs = Math.max(0, call.deadlineMs - clock.millis());
+        java.util.concurrent.ScheduledFuture<?> giveUp;
+        try {
+            giveUp = scheduler.schedule(() -> {
+                if (slots.abandon(call.topic, call.partition, lease)) {
+                    lease.completeExceptionally(new LineTimeoutException());
+                }
+            }, waitMs, TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            giveUp = null; // shutting down: the line still ends as calls in flight end
+        }
+        java.util.concurrent.ScheduledFuture<?> timer = giveUp;
+        lease.whenCompleteAsync((slot, t) -> {
+            if (timer != null) {
+                timer.cancel(false);
+            }
+            then.accept(slot, t);
+        }, continuations);
+    }
+
+    private void sendProduce(PartitionCall call, ProduceRequest pr, int attempt) {
+        Target target = leaderOf(call.topic, call.partition);
+        if (target.error != null) {
+            retryOr(call, attempt, target.error, target.message, () -> sendProduce(call, pr, attempt + 1));
+            return;
+        }
+        target.destination.produce(pr, call.deadlineMs).whenComplete((resp, t) -> step(call, () -> {
             if (t != null) {
                 // The leader may have appended before the connection failed; a resend of the same
                 // sequence is answered DUPLICATE_SEQUENCE then, not appended again.
                 call.maybeAppended = true;
-                retryOr(call, slot, attempt, ErrorCode.BROKER_NOT_AVAILABLE, "leader unreachable: " + Status.fromThrowable(t),
-                        () -> sendProduce(call, slot, pr, attempt + 1));
+                retryOr(call, attempt, ErrorCode.BROKER_NOT_AVAILABLE, "leader unreachable: " + Status.fromThrowable(t),
+                        () -> sendProduce(call, pr, attempt + 1));
                 return;
             }
             ErrorCode top = resp.getErrorCode();
             if (top != ErrorCode.NONE) {
-                finish(call, slot, top, resp.getErrorMessage());
+                call.maybeAppended |= !refusedBeforeAppend(top, call.acks);
+                finish(call, top, resp.getErrorMessage());
                 return;
             }
             ProduceResponse.PartitionResponse p = resp.getTopics(0).getPartitions(0);
             ErrorCode code = p.getErrorCode();
-            if (code == ErrorCode.NONE || code == ErrorCode.DUPLICATE_SEQUENCE) { // a resend: where the first one is
-                slots.release(slot, ProducerSlots.Outcome.APPENDED, call.indexes.size(), call.topic, call.partition);
+            if (code == ErrorCode.DUPLICATE_SEQUENCE && !call.maybeAppended) {
+                // No attempt of this call can have stored the batch, yet the leader holds its
+                // sequences: the slot's sequence is wrong (or another client used its producer id).
+                // Counting that as a success would drop these records; resend at a new epoch instead.
+                log.error("{}-{}: the leader already holds sequence {} of the gateway's producer id {} (epoch {}), which no"
+                                + " attempt of this call sent; resending the batch at a new epoch", call.topic, call.partition,
+                        call.slot.nextSequence(), call.slot.producerId, call.slot.epoch());
+                releaseSlot(call, ProducerSlots.Outcome.UNKNOWN, 0);
+                retryOr(call, attempt, code, p.getErrorMessage(), () -> leaseAndSend(call, attempt + 1));
+            } else if (code == ErrorCode.NONE || code == ErrorCode.DUPLICATE_SEQUENCE) { // a resend: where the first one is
+                releaseSlot(call, ProducerSlots.Outcome.APPENDED, call.indexes.size());
                 call.out.complete(call.result().setBaseOffset(p.getBaseOffset()).setLogAppendTimeMs(p.getLogAppendTimeMs()).build());
             } else if (code == ErrorCode.OUT_OF_ORDER_SEQUENCE || code == ErrorCode.INVALID_PRODUCER_EPOCH) {
                 // This leader holds neither the batch nor the slot's last one (lost with an acks=1
-                // write, or state expired mid-call): nothing of it was appended; a fresh slot sends it.
-                slots.release(slot, ProducerSlots.Outcome.UNKNOWN, 0, call.topic, call.partition);
-                retryOr(call.out, attempt, call.deadlineMs, code, p.getErrorMessage(), () -> leaseAndSend(call, attempt + 1),
-                        call.result());
+                // write, or its state expired): the batch goes again at the slot's next epoch (or a
+                // fresh id if the leader holds a newer epoch of it than the slot's).
+                releaseSlot(call, code == ErrorCode.INVALID_PRODUCER_EPOCH ? ProducerSlots.Outcome.FENCED
+                        : ProducerSlots.Outcome.UNKNOWN, 0);
+                retryOr(call, attempt, code, p.getErrorMessage(), () -> leaseAndSend(call, attempt + 1));
             } else if (retriable(code)) {
                 // NOT_LEADER with acks=-1 may follow an append (produce.proto): the resend is deduplicated.
-                call.maybeAppended |= code == ErrorCode.NOT_LEADER;
-                retryOr(call, slot, attempt, code, p.getErrorMessage(), () -> sendProduce(call, slot, pr, attempt + 1));
+                call.maybeAppended |= !refusedBeforeAppend(code, call.acks);
+                retryOr(call, attempt, code, p.getErrorMessage(), () -> sendProduce(call, pr, attempt + 1));
             } else {
-                call.maybeAppended |= code == ErrorCode.REQUEST_TIMED_OUT || code == ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND
-                        || code == ErrorCode.STORAGE_ERROR;
-                finish(call, slot, code, p.getErrorMessage());
+                call.maybeAppended |= !refusedBeforeAppend(code, call.acks);
+                finish(call, code, p.getErrorMessage());
             }
-        });
+        }));
     }
 
-    /** Retries with the same slot (the same producer id and sequence), or ends the call with the error. */
-    private void retryOr(PartitionCall call, ProducerSlots.Slot slot, int attempt, ErrorCode code, String message, Runnable retry) {
+    /**
+     * Answers that mean the leader appended nothing of the batch (produce.proto): refused before
+     * the write. Any other answer, a future code included, may follow an append.
+     */
+    static boolean refusedBeforeAppend(ErrorCode code, int acks) {
+        return switch (code) {
+            case NOT_ENOUGH_REPLICAS, INVALID_REQUEST, RECORD_TOO_LARGE, INVALID_RECORD, CORRUPT_RECORD, UNKNOWN_TOPIC,
+                 INVALID_TOPIC, INVALID_PARTITION, REPLICA_NOT_AVAILABLE, BROKER_NOT_AVAILABLE, FENCED_LEADER_EPOCH,
+                 UNKNOWN_LEADER_EPOCH, OUT_OF_ORDER_SEQUENCE, INVALID_PRODUCER_EPOCH, THROTTLED -> true;
+            case NOT_LEADER -> acks != -1; // with acks=-1 also when leadership moved while waiting for the ISR
+            default -> false;
+        };
+    }
+
+    /** Retries after the back-off (the step given), or ends the call with the error. */
+    private void retryOr(PartitionCall call, int attempt, ErrorCode code, String message, Runnable retry) {
         if (attempt < limits.retriesMax() && clock.millis() + limits.retryBackoffMs() < call.deadlineMs) {
-            scheduler.schedule(retry, limits.retryBackoffMs(), TimeUnit.MILLISECONDS);
+            scheduler.schedule(() -> step(call, retry), limits.retryBackoffMs(), TimeUnit.MILLISECONDS);
         } else {
-            finish(call, slot, code, message + " (after " + (attempt + 1) + " attempts)");
+            finish(call, code, message + " (after " + (attempt + 1) + " attempts)");
         }
     }
 
-    /** Ends the call with an error: the slot is kept if no attempt may have appended the batch, else retired. */
-    private void finish(PartitionCall call, ProducerSlots.Slot slot, ErrorCode code, String message) {
-        slots.release(slot, call.maybeAppended ? ProducerSlots.Outcome.UNKNOWN : ProducerSlots.Outcome.NOT_APPENDED, 0, call.topic,
-                call.partition);
-        call.out.complete(call.result().setErrorCode(code).setErrorMessage(message).build());
+    /**
+     * Ends the call with an error and gives its slot back: at the same sequence if no attempt may
+     * have appended the batch, else at its next epoch. An error that says nothing was appended is
+     * not passed on as such after an uncertain attempt (the client would resend and write twice):
+     * the answer then says the outcome is unknown.
+     */
+    private void finish(PartitionCall call, ErrorCode code, String message) {
+        releaseSlot(call, call.maybeAppended ? ProducerSlots.Outcome.UNKNOWN : ProducerSlots.Outcome.NOT_APPENDED, 0);
+        if (!call.maybeAppended) {
+            call.out.complete(call.result().setErrorCode(code).setErrorMessage(message + "; nothing was appended").build());
+            return;
+        }
+        ErrorCode uncertain = code == ErrorCode.NOT_ENOUGH_REPLICAS || code == ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND
+                ? ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND : ErrorCode.REQUEST_TIMED_OUT;
+        call.out.complete(call.result().setErrorCode(uncertain).setErrorMessage(message + (code == uncertain ? ""
+                : " (last answer " + code + ")") + "; an earlier attempt may have appended the records: outcome unknown").build());
     }
 
     /** Leadership is moving (or the leader's replica is loading): worth asking again after a back-off. */
@@ -321,15 +408,6 @@ public final class RecordGateway implements AutoCloseable {
         return code == ErrorCode.NOT_LEADER || code == ErrorCode.REPLICA_NOT_AVAILABLE || code == ErrorCode.BROKER_NOT_AVAILABLE
                 || code == ErrorCode.FENCED_LEADER_EPOCH
                 || code == ErrorCode.UNKNOWN_LEADER_EPOCH;
-    }
-
-    private void retryOr(CompletableFuture<ProduceRecordsResponse.PartitionResult> out, int attempt, long deadlineMs, ErrorCode code,
-                         String message, Runnable retry, ProduceRecordsResponse.PartitionResult.Builder failure) {
-        if (attempt < limits.retriesMax() && clock.millis() + limits.retryBackoffMs() < deadlineMs) {
-            scheduler.schedule(retry, limits.retryBackoffMs(), TimeUnit.MILLISECONDS);
-        } else {
-            out.complete(failure.setErrorCode(code).setErrorMessage(message + " (after " + (attempt + 1) + " attempts)").build());
-        }
     }
 
     private static String validate(ProduceRecordsRequest req, int recordsMax) {

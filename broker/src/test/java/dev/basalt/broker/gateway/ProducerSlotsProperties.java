@@ -21,13 +21,15 @@ import org.junit.jupiter.api.Test;
 /**
  * Goal: the gateway's producer slots never let two calls hold one producer id at once, never
  * hand out a sequence that a leader could take for a resend of an appended batch (per producer
- * id, the batches called APPENDED cover consecutive sequences from 0, each new lease starts where
- * the last APPENDED one ended, and an id whose outcome was UNKNOWN is never leased again), keep at
+ * id and epoch, the batches called APPENDED cover consecutive sequences from 0, each new lease
+ * starts where the last APPENDED one ended, an epoch whose outcome was UNKNOWN is never leased
+ * again, epochs never go back, and a FENCED id is never leased again), keep at
  * most slotsMax ids per partition, serve calls in line in order (when producer ids come at once),
  * and leave no call waiting while a slot is free.
  *
  * <p>Method: random calls on two partitions (lease, then release APPENDED with 1-5 records,
- * NOT_APPENDED or UNKNOWN, in any order among the calls holding a slot), with producer ids that
+ * NOT_APPENDED, UNKNOWN or FENCED, in any order among the calls holding a slot; calls in line
+ * give up at random), with producer ids that
  * arrive at once, later (completed by the run) or fail, against a model of who holds what.
  *
  * <p>Reproduce: a failure prints {@code ./mvnw -B -ntp -o -pl broker -am verify
@@ -72,8 +74,10 @@ class ProducerSlotsProperties {
         }, slotsMax, waitersMax);
 
         List<Call> calls = new ArrayList<>(); // asked, not yet released
-        Map<Long, Integer> appendedEnd = new HashMap<>(); // per id: one past the last APPENDED sequence
-        Set<Long> retired = new HashSet<>();
+        Map<String, Integer> appendedEnd = new HashMap<>(); // per id and epoch: one past the last APPENDED sequence
+        Set<String> ended = new HashSet<>(); // id and epoch pairs released UNKNOWN or FENCED
+        Set<Long> fenced = new HashSet<>();
+        Map<Long, Integer> lastEpoch = new HashMap<>();
         Set<Long> held = new HashSet<>();
         Map<Integer, List<Integer>> served = new HashMap<>(); // per partition: when each call served from the line asked
         for (int step = 0; step < 300; step++) {
@@ -86,6 +90,15 @@ class ProducerSlotsProperties {
                     c.lease.thenRun(() -> served.computeIfAbsent(partition, k -> new ArrayList<>()).add(asked));
                 }
                 calls.add(c);
+            } else if (action < 5 && rnd.nextBoolean()) {
+                // a waiting call's time runs out: it leaves the line, unless a slot was handed to it meanwhile
+                List<Call> waiting = calls.stream().filter(c -> !c.lease.isDone()).toList();
+                if (!waiting.isEmpty()) {
+                    Call c = waiting.get(rnd.nextInt(waiting.size()));
+                    if (slots.abandon(c.topic, c.partition, c.lease)) {
+                        c.lease.completeExceptionally(new IllegalStateException("timed out in line"));
+                    }
+                }
             } else if (action < 5 && !pendingIds.isEmpty()) {
                 CompletableFuture<Long> f = pendingIds.poll();
                 if (rnd.nextInt(4) == 0) {
@@ -100,14 +113,18 @@ class ProducerSlotsProperties {
                 }
                 Call c = holding.get(rnd.nextInt(holding.size()));
                 ProducerSlots.Slot s = c.lease.join();
-                ProducerSlots.Outcome o = ProducerSlots.Outcome.values()[rnd.nextInt(3)];
+                ProducerSlots.Outcome o = ProducerSlots.Outcome.values()[rnd.nextInt(ProducerSlots.Outcome.values().length)];
                 int count = 1 + rnd.nextInt(5);
                 calls.remove(c);
                 held.remove(s.producerId);
+                String key = s.producerId + ":" + s.epoch();
                 if (o == ProducerSlots.Outcome.APPENDED) {
-                    appendedEnd.put(s.producerId, s.nextSequence() + count);
+                    appendedEnd.put(key, s.nextSequence() + count);
                 } else if (o == ProducerSlots.Outcome.UNKNOWN) {
-                    retired.add(s.producerId);
+                    ended.add(key);
+                } else if (o == ProducerSlots.Outcome.FENCED) {
+                    ended.add(key);
+                    fenced.add(s.producerId);
                 }
                 slots.release(s, o, count, c.topic, c.partition);
             }
@@ -119,9 +136,13 @@ class ProducerSlotsProperties {
             for (Call c : calls) {
                 if (c.lease.isDone() && !c.lease.isCompletedExceptionally()) {
                     ProducerSlots.Slot s = c.lease.join();
+                    String key = s.producerId + ":" + s.epoch();
                     assertTrue(nowHeld.add(s.producerId), "producer id " + s.producerId + " leased to two calls at once");
-                    assertFalse(retired.contains(s.producerId), "retired producer id " + s.producerId + " leased again");
-                    assertEquals(appendedEnd.getOrDefault(s.producerId, 0), s.nextSequence(), "sequence of id " + s.producerId);
+                    assertFalse(fenced.contains(s.producerId), "fenced producer id " + s.producerId + " leased again");
+                    assertFalse(ended.contains(key), "producer id and epoch " + key + " leased again after an unknown outcome");
+                    assertTrue(s.epoch() >= lastEpoch.getOrDefault(s.producerId, 0), "epoch of " + s.producerId + " went back");
+                    lastEpoch.put(s.producerId, (int) s.epoch());
+                    assertEquals(appendedEnd.getOrDefault(key, 0), s.nextSequence(), "sequence of " + key);
                     idsPerPartition.computeIfAbsent(c.partition, k -> new HashSet<>()).add(s.producerId);
                 }
             }

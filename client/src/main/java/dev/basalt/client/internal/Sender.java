@@ -246,14 +246,14 @@ public final class Sender implements Runnable {
         }
     }
 
+    /** The bump reason last logged at INFO (same object until that bump lands). */
+    private String bumpLogged;
+
     /**
      * Asks any broker for a producer id (first use), the next epoch (KIP-360 bump, once every
      * stamped batch is resolved) or a fresh id. The answer comes back through the completion
      * queue; a failure is retried after retry.backoff.ms.
      */
-    /** The bump reason last logged at INFO (same object until that bump lands). */
-    private String bumpLogged;
-
     private void maybeInitProducerId(Cluster cluster, long now) {
         if (!idem.needsInit(now)) {
             return;

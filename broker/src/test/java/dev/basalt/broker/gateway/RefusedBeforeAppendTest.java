@@ -1,0 +1,46 @@
+package dev.basalt.broker.gateway;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.basalt.proto.v1.ErrorCode;
+import java.util.EnumSet;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Which leader answers let the gateway reuse its slot's sequence (nothing of the batch was
+ * appended). A wrong "refused" would let the next call's batch be answered DUPLICATE_SEQUENCE for
+ * records never written (a review found UNKNOWN_SERVER_ERROR, which the leader also answers after
+ * an append, counted as refused): so the list is closed, and every other code, a new one
+ * included, counts as possibly appended.
+ */
+class RefusedBeforeAppendTest {
+    private static final Set<ErrorCode> REFUSED = EnumSet.of(ErrorCode.NOT_ENOUGH_REPLICAS, ErrorCode.INVALID_REQUEST,
+            ErrorCode.RECORD_TOO_LARGE, ErrorCode.INVALID_RECORD, ErrorCode.CORRUPT_RECORD, ErrorCode.UNKNOWN_TOPIC,
+            ErrorCode.INVALID_TOPIC, ErrorCode.INVALID_PARTITION, ErrorCode.REPLICA_NOT_AVAILABLE, ErrorCode.BROKER_NOT_AVAILABLE,
+            ErrorCode.FENCED_LEADER_EPOCH, ErrorCode.UNKNOWN_LEADER_EPOCH, ErrorCode.OUT_OF_ORDER_SEQUENCE,
+            ErrorCode.INVALID_PRODUCER_EPOCH, ErrorCode.THROTTLED);
+
+    @Test
+    void onlyAnswersGivenBeforeTheWrite_letTheSlotKeepItsSequence() {
+        for (ErrorCode c : ErrorCode.values()) {
+            if (c == ErrorCode.UNRECOGNIZED || c == ErrorCode.NOT_LEADER) {
+                continue;
+            }
+            assertEquals(REFUSED.contains(c), RecordGateway.refusedBeforeAppend(c, -1), c.name());
+            assertEquals(REFUSED.contains(c), RecordGateway.refusedBeforeAppend(c, 1), c.name());
+        }
+        for (ErrorCode afterAppend : new ErrorCode[] {ErrorCode.UNKNOWN_SERVER_ERROR, ErrorCode.REQUEST_TIMED_OUT,
+                ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND, ErrorCode.STORAGE_ERROR, ErrorCode.UNRECOGNIZED}) {
+            assertFalse(RecordGateway.refusedBeforeAppend(afterAppend, -1), afterAppend.name());
+        }
+    }
+
+    @Test
+    void notLeader_isUncertainOnlyWithAcksAll() {
+        assertFalse(RecordGateway.refusedBeforeAppend(ErrorCode.NOT_LEADER, -1), "acks=-1: leadership may have moved after the append");
+        assertTrue(RecordGateway.refusedBeforeAppend(ErrorCode.NOT_LEADER, 1));
+    }
+}
