@@ -357,6 +357,98 @@ class ConsumerTest {
         }
     }
 
+    /**
+     * Found probing: a corrupt batch behind good ones in the same fetch made poll throw and lose
+     * the good records it had taken (their positions had moved on), and the poll after went on
+     * past the corrupt batch: acknowledged records never reached the application.
+     */
+    @Test
+    void corruptBatchAfterGoodOnes_goodOnesDelivered_thenThrowsAtTheBadBatchEveryPoll() {
+        cluster.createTopic("bad2", 1);
+        produce("bad2", 0, 3, "good");
+        java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocate(256);
+        dev.basalt.record.RecordBatchBuilder b = new dev.basalt.record.RecordBatchBuilder(buf, 1000);
+        b.tryAppend(1000, null, "payload".getBytes(), List.of());
+        java.nio.ByteBuffer bytes = b.build().buffer();
+        int last = bytes.limit() - 2;
+        bytes.put(last, (byte) (bytes.get(last) ^ 0x55));
+        cluster.appendUnchecked("bad2", 0, bytes);
+        produce("bad2", 0, 2, "after");
+        TopicPartition tp = new TopicPartition("bad2", 0);
+        try (Consumer<String, String> c = consumer(Map.of())) {
+            c.assign(List.of(tp));
+            List<String> got = new ArrayList<>();
+            CorruptRecordException thrown = null;
+            for (int i = 0; i < 50 && thrown == null; i++) {
+                try {
+                    c.poll(Duration.ofMillis(100)).forEach(r -> got.add(r.value()));
+                } catch (CorruptRecordException e) {
+                    thrown = e;
+                }
+            }
+            assertEquals(List.of("good0", "good1", "good2"), got, "the records before the corrupt batch");
+            assertTrue(thrown != null && thrown.getMessage().contains("position 3"), String.valueOf(thrown));
+            assertEquals(3, c.position(tp), "the position stays at the corrupt batch");
+            // Every later poll refetches and fails at it again; nothing after it is delivered as if read.
+            for (int i = 0; i < 3; i++) {
+                assertThrows(CorruptRecordException.class, () -> {
+                    for (int j = 0; j < 50; j++) {
+                        assertEquals(0, c.poll(Duration.ofMillis(100)).count());
+                    }
+                });
+                assertEquals(3, c.position(tp));
+            }
+            // Skipping it is the application's choice: seek past it.
+            c.seek(tp, 4);
+            List<ConsumerRecord<String, String>> rest = pollUntil(c, 2);
+            assertEquals(List.of("after0", "after1"), rest.stream().map(ConsumerRecord::value).toList());
+        }
+    }
+
+    /** As above for a record the deserializer refuses: the ones before it arrive, then it throws there until a seek. */
+    @Test
+    void undeserializableRecordAfterGoodOnes_goodOnesDelivered_thenThrowsAtItUntilASeek() {
+        cluster.createTopic("poison", 1);
+        produce("poison", 0, 2, "good");
+        produce("poison", 0, 1, "poison");
+        produce("poison", 0, 1, "after");
+        Map<String, Object> cfg = new HashMap<>();
+        cfg.put("bootstrap.servers", cluster.bootstrap());
+        cfg.put("fetch.max.wait.ms", 100);
+        cfg.put("auto.offset.reset", "earliest");
+        StringDeserializer strings = new StringDeserializer();
+        dev.basalt.client.serialization.Deserializer<String> picky = (topic, data) -> {
+            String v = strings.deserialize(topic, data);
+            if (v != null && v.startsWith("poison")) {
+                throw new IllegalArgumentException("no poison");
+            }
+            return v;
+        };
+        TopicPartition tp = new TopicPartition("poison", 0);
+        try (Consumer<String, String> c = new Consumer<>(cfg, new StringDeserializer(), picky)) {
+            c.assign(List.of(tp));
+            List<String> got = new ArrayList<>();
+            SerializationException thrown = null;
+            for (int i = 0; i < 50 && thrown == null; i++) {
+                try {
+                    c.poll(Duration.ofMillis(100)).forEach(r -> got.add(r.value()));
+                } catch (SerializationException e) {
+                    thrown = e;
+                }
+            }
+            assertEquals(List.of("good0", "good1"), got);
+            assertTrue(thrown != null, "no SerializationException");
+            assertEquals(2, c.position(tp));
+            assertThrows(SerializationException.class, () -> {
+                for (int j = 0; j < 50; j++) {
+                    assertEquals(0, c.poll(Duration.ofMillis(100)).count(), "nothing past the refused record");
+                }
+            });
+            c.seek(tp, 3);
+            assertEquals(List.of("after0"), pollUntil(c, 1).stream().map(ConsumerRecord::value).toList());
+        }
+    }
+
     @Test
     void wakeup_interruptsPoll() throws Exception {
         cluster.createTopic("t", 1);

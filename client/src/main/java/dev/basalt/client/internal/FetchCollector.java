@@ -99,15 +99,33 @@ public final class FetchCollector<K, V> {
                 continue;
             }
             List<ConsumerRecord<K, V>> list = new ArrayList<>();
-            // Bounded: each pass adds at least one record or removes one of at most two buffers
-            // (an answer taken meanwhile can add one only while fewer than two are buffered).
-            while (!queue.isEmpty() && room > 0 && s.position != null) {
-                int before = list.size();
-                if (drainInto(tp, queue.peekFirst(), s, list, before + Math.min(room, RECORDS_BETWEEN_FETCH_CHECKS))) {
-                    queue.pollFirst();
+            try {
+                // Bounded: each pass adds at least one record or removes one of at most two buffers
+                // (an answer taken meanwhile can add one only while fewer than two are buffered).
+                while (!queue.isEmpty() && room > 0 && s.position != null) {
+                    int before = list.size();
+                    if (drainInto(tp, queue.peekFirst(), s, list, before + Math.min(room, RECORDS_BETWEEN_FETCH_CHECKS))) {
+                        queue.pollFirst();
+                    }
+                    room -= list.size() - before;
+                    pump.run();
                 }
-                room -= list.size() - before;
-                pump.run();
+            } catch (CorruptRecordException | SerializationException e) {
+                // The position stands at the record that failed (every record before it is in
+                // `list` or `out`). Found probing: throwing here lost those records, whose
+                // positions had moved on, and the next poll went on after the bad batch. Now this
+                // poll delivers them; the buffered answers go, so the next poll fetches from the bad
+                // record again (from the leader: a follower may hold the damaged copy), and throws
+                // there as long as it fails.
+                buffered.remove(tp);
+                s.preferredReplica = -1;
+                if (!list.isEmpty()) {
+                    out.put(tp, list);
+                }
+                if (out.isEmpty()) {
+                    throw e;
+                }
+                return out;
             }
             if (!list.isEmpty()) {
                 out.put(tp, list);
