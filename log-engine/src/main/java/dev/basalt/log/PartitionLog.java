@@ -840,6 +840,17 @@ public final class PartitionLog {
         this.corruptReadListener = listener;
     }
 
+    /**
+     * A batch this log served failed its CRC where it was checked (a follower could not append it):
+     * handed to the corruption handler as a read's finding would be (once per log).
+     */
+    public void reportCorruptBatch(long offset, String why) {
+        if (corruptReadReported.compareAndSet(false, true)) {
+            corruptReadListener.accept(offset, new CorruptLogException(dir, -1, tp + " batch at offset " + offset + " is corrupt ("
+                    + why + "); it and what follows are not served"));
+        }
+    }
+
     private void reportCorruptRead(LogReader.CorruptBatchException e) {
         if (corruptReadReported.compareAndSet(false, true)) {
             corruptReadListener.accept(e.offset(), e);

@@ -378,6 +378,9 @@ public final class Partition {
                     ? leader.maybeProposeIsrChange(nowMs, Long.MAX_VALUE, isrEligible) : Optional.empty();
         }
         FetchSlice slice = log.read(fetchOffset, Math.max(1, maxBytes), Long.MAX_VALUE);
+        if (!slice.isEmpty() && refetched(replicaId, fetchOffset)) {
+            verifyRefetched(slice, fetchOffset);
+        }
         // Read after the records: a compacted segment swapped in since is counted, so a follower
         // never gets a copy lacking a tombstone together with a value that predates the removal.
         // At most this log's end (a follower caught up with it lacks nothing; this log may hold a
@@ -387,6 +390,36 @@ public final class Partition {
         long removedEnd = log.config().cleanupCompact() ? Math.min(log.tombstonesRemovedEnd(), slice.logEndOffset()) : 0;
         return new FollowerRead(ErrorCode.NONE, "", slice, log.highWatermark(), slice.logStartOffset(), slice.logEndOffset(),
                 moved, change, allReplicas, removedEnd);
+    }
+
+    /** Per follower, the offset its last fetch that got records started at. */
+    private final java.util.Map<Integer, Long> lastServedFrom = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /** Whether the follower asks again from where its last fetch that got records started (it did not append them). */
+    private boolean refetched(int replicaId, long fetchOffset) {
+        Long before = lastServedFrom.put(replicaId, fetchOffset);
+        return before != null && before == fetchOffset;
+    }
+
+    /**
+     * A follower that asks again for records it was sent did not append them; one reason is a
+     * batch that fails its CRC (bytes rotted after this leader wrote them, which it does not check
+     * when serving). Found probing: the follower then asked again every second, and the partition
+     * stayed under-replicated until this broker's scrubber reached the batch (hours on a large
+     * disk). So the batches sent again are checked, and a bad one goes to the corruption handler
+     * as a read's finding would (which moves leadership and rebuilds this copy). A follower that
+     * refetches for another reason (its log diverged) costs a CRC pass over one answer.
+     */
+    private void verifyRefetched(FetchSlice slice, long fetchOffset) {
+        long at = fetchOffset;
+        try {
+            for (dev.basalt.record.RecordBatch b : dev.basalt.record.Batches.iterate(slice.records().duplicate())) {
+                at = b.baseOffset();
+                b.validateChecksum();
+            }
+        } catch (RuntimeException e) {
+            log.reportCorruptBatch(at, "a follower could not append it: " + e.getMessage());
+        }
     }
 
     /**

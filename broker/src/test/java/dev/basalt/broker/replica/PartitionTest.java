@@ -178,6 +178,44 @@ class PartitionTest {
         assertEquals(ErrorCode.NONE, p.checkClientLeaderEpoch(-1), "absent: no check");
     }
 
+    /**
+     * Found probing: a follower that cannot append a batch (its CRC fails: the leader's bytes
+     * rotted) asks again every second, and the leader, which does not check CRCs when serving,
+     * kept sending it until its scrubber came by. A fetch that asks again for what it was sent
+     * has its batches checked, and a bad one goes to the corruption handler.
+     */
+    @Test
+    void followerAskingAgainForWhatItWasSent_getsItsBatchesChecked_andACorruptOneIsReported() throws Exception {
+        java.util.concurrent.LinkedBlockingQueue<Long> found = new java.util.concurrent.LinkedBlockingQueue<>();
+        logs.corruptionHandler((log, offset, e) -> found.add(offset));
+        p.update(leader(5, List.of(1, 2, 3)), LogConfig.DEFAULT, 0);
+        for (int i = 0; i < 3; i++) {
+            p.appendAsLeader(batch(), 1);
+        }
+        p.readForFollower(2, 0, 0, 5, 1 << 20, 1).slice().close();
+        p.readForFollower(2, 0, 0, 5, 1 << 20, 2).slice().close(); // asked again: checked, all good
+        assertEquals(null, found.poll(200, java.util.concurrent.TimeUnit.MILLISECONDS), "good batches are not reported");
+        Path segment;
+        try (java.util.stream.Stream<Path> files = java.nio.file.Files.list(dir.resolve("t-0"))) {
+            segment = files.filter(f -> f.toString().endsWith(".log")).findFirst().orElseThrow();
+        }
+        long size;
+        try (FetchSlice all = p.log().read(0, 1 << 20, Long.MAX_VALUE)) {
+            size = all.sizeBytes();
+        }
+        try (java.io.RandomAccessFile raf = new java.io.RandomAccessFile(segment.toFile(), "rw")) {
+            long pos = size - 2; // inside the last batch's record: covered by its CRC
+            raf.seek(pos);
+            int b = raf.read();
+            raf.seek(pos);
+            raf.write(b ^ 0x5a);
+        }
+        p.readForFollower(2, 1, 1, 5, 1 << 20, 4).slice().close(); // a fetch from further on: sent, not checked
+        assertEquals(null, found.poll(200, java.util.concurrent.TimeUnit.MILLISECONDS), "a first send is not checked");
+        p.readForFollower(2, 1, 1, 5, 1 << 20, 5).slice().close(); // the follower could not append it: asks again
+        assertEquals(2L, found.poll(5, java.util.concurrent.TimeUnit.SECONDS), "the corrupt batch (offset 2) is reported");
+    }
+
     @Test
     void followerFetch_isFencedByEpochReplicaAndOffset() {
         p.update(leader(5, List.of(1, 2, 3)), LogConfig.DEFAULT, 0);
