@@ -643,8 +643,13 @@ public final class PartitionLog {
         CorruptAt bad = corruptFrom;
         if (bad != null) {
             // Records appended after unservable corrupt data could never be read: acknowledging them would lose them.
+            // Cut at load (nothing after the corrupt batch): a restart accepts the loss. Found while
+            // running: the bytes after it are still here, and only the operator's repair cuts them.
+            // (Found probing: the message named repair for a log already cut.)
+            boolean alreadyCut = bad.offset() >= logEndOffset();
             throw new LogStorageException("log of " + tp + " refuses appends: offsets from " + bad.offset() + " are corrupt and"
-                    + " this is the only copy (stop the node and cut the log with basalt storage repair, or restore the replica)", dir, null);
+                    + " this is the only copy (" + (alreadyCut ? "the log was cut there when it loaded: restart the node to accept the"
+                    + " loss" : "stop the node and cut the log with basalt storage repair") + ", or restore the replica)", dir, null);
         }
         String blocked = writeBlock.get();
         if (blocked != null) {

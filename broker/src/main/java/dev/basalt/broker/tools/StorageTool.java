@@ -168,8 +168,10 @@ public final class StorageTool {
                     return EXIT_REFUSED;
                 }
                 out.println(indexDamage == null ? "index: ok"
-                        : "index: DAMAGED (" + indexDamage + "); the node sets it aside and rebuilds it from the segments at its next"
-                                + " start" + (repair ? "" : " (repair marks it for that now)"));
+                        : "index: DAMAGED (" + indexDamage + "); " + (repair ? "marked: the node sets it aside and rebuilds it from"
+                                + " the segments at its next start" : "run basalt storage repair to mark it: the node then sets it aside"
+                                + " and rebuilds it from the segments at its next start (a node started without it may not notice"
+                                + " damage its reads never meet)"));
             }
         }
         // The partitions' stored states say what the bytes cannot: whether a log may have gaps, and
