@@ -478,6 +478,17 @@ public final class ReplicaFetcher implements AutoCloseable {
             t.partition.leaderLogEndSeen(pr.getLogEndOffset()); // metrics: how far this follower is behind
             return info != null || t.partition.highWatermark() != hwBefore;
         } catch (StaleLeaderEpochException | CorruptRecordException e) {
+            long straddled = straddledBase(records, t.partition.log().logEndOffset());
+            if (straddled >= 0 && t.partition.truncateAsFollower(straddled, t.leaderEpoch)) {
+                // The leader's first batch starts below our log end and ends past it: our log ends
+                // inside one of the leader's batches, which no sound copy does (a damaged base
+                // offset, which the CRC does not cover, shifted our records). Truncation by epoch
+                // keeps that end, and fetching from it returns this batch again: found probing, a
+                // follower looped on this for good, across restarts. Cut back to the leader's batch.
+                log.warn("{}: our log ends at {}, inside the leader's batch at offset {} ({}); truncating to {} to copy it whole",
+                        t.partition.topicPartition(), t.partition.log().logEndOffset(), straddled, e.getMessage(), straddled);
+                return false;
+            }
             // Overlapping our log or an older epoch than ours: our log diverged; truncate again.
             log.warn("{}: cannot append the leader's batches ({}); truncating again", t.partition.topicPartition(), e.getMessage());
             t.truncated = false;
@@ -516,5 +527,25 @@ public final class ReplicaFetcher implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+    }
+
+    /**
+     * The base offset of the payload's first batch if it starts below {@code logEnd} and ends at
+     * or past it (our log ends inside it), else -1.
+     */
+    static long straddledBase(ByteString records, long logEnd) {
+        java.nio.ByteBuffer buf = records.asReadOnlyByteBuffer();
+        if (buf.remaining() < dev.basalt.record.RecordBatch.HEADER_SIZE_BYTES) {
+            return -1;
+        }
+        dev.basalt.record.RecordBatch first;
+        try {
+            first = dev.basalt.record.RecordBatch.wrap(buf.slice());
+        } catch (CorruptRecordException e) {
+            return -1;
+        }
+        long base = first.baseOffset();
+        long last = first.lastOffset();
+        return base < logEnd && last >= logEnd ? base : -1;
     }
 }
