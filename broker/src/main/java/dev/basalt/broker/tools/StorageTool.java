@@ -197,11 +197,22 @@ public final class StorageTool {
                     + " state)");
         }
         List<dev.basalt.log.TopicPartition> corrupt = new ArrayList<>();
+        int flushedMissing = 0;
         for (dev.basalt.log.TopicPartition tp : partitions) {
             dev.basalt.log.index.PartitionState state = states.get(tp.dirName());
             dev.basalt.log.recovery.LogVerifier.Report r = dev.basalt.log.recovery.LogVerifier.verify(dir.resolve(tp.dirName()),
                     dev.basalt.log.segment.FileLayer.DEFAULT, state);
-            if (r.clean()) {
+            if (r.clean() && state != null && r.nextOffset() < state.recoveryPoint()) {
+                // Found probing: the files end cleanly at a batch boundary (a zeroed or cut tail), so
+                // every batch checks out, yet offsets the node had flushed (and acknowledged) are gone;
+                // the node sees it at its start, and this said "ok".
+                flushedMissing++;
+                out.println(tp + ": FLUSHED DATA MISSING: the log ends at offset " + r.nextOffset() + ", below its recovery point "
+                        + state.recoveryPoint() + ": offsets " + r.nextOffset() + ".." + (state.recoveryPoint() - 1) + " were"
+                        + " written and flushed and are gone from the files (" + r.segments() + " segments, " + r.batchesVerified()
+                        + " batches intact before); a replica refetches them from its leader; an only copy has lost them (the"
+                        + " node serves the offsets before and refuses appends until a restart accepts the loss)");
+            } else if (r.clean()) {
                 out.println(tp + ": ok (" + r.segments() + " segments, " + r.batchesVerified() + " batches, " + r.bytesVerified()
                         + " bytes, next offset " + r.nextOffset() + ")" + (statesMissing == null && state == null
                                 ? "; no stored state in the index: base offsets and leader epochs not checked" : ""));
@@ -212,7 +223,11 @@ public final class StorageTool {
                         + c.reason() + "; " + r.batchesVerified() + " batches before it are intact; a cut there loses " + c.lost()
                         + (c.lost().batches() > 0 && c.lost().firstOffset() > c.offset() && endsInsideBatch(c.file(), c.position())
                                 ? "; the file ends inside that batch (it was cut short): offsets " + c.offset() + ".."
-                                        + (c.lost().firstOffset() - 1) + " are already missing from the files" : ""));
+                                        + (c.lost().firstOffset() - 1) + " are already missing from the files" : "")
+                        + (state != null && state.recoveryPoint() > Math.max(c.offset(), c.lost().lastOffset() + 1)
+                                ? "; offsets " + Math.max(c.offset(), c.lost().lastOffset() + 1) + ".." + (state.recoveryPoint() - 1)
+                                        + " were flushed (below the recovery point " + state.recoveryPoint() + ") and are already"
+                                        + " missing from the files" : ""));
             }
         }
         if (repair && indexDamage != null) {
@@ -224,8 +239,9 @@ public final class StorageTool {
         }
         if (!repair || corrupt.isEmpty()) {
             out.println(partitions.size() + " partitions checked, " + corrupt.size() + " corrupt"
+                    + (flushedMissing == 0 ? "" : ", " + flushedMissing + " missing flushed data")
                     + (indexDamage == null ? "" : ", index damaged"));
-            return corrupt.isEmpty() && (indexDamage == null || repair) ? EXIT_OK : EXIT_REFUSED;
+            return corrupt.isEmpty() && flushedMissing == 0 && (indexDamage == null || repair) ? EXIT_OK : EXIT_REFUSED;
         }
         // Opening the manager takes the data directory's lock: refused while the node runs.
         try (dev.basalt.log.LogManager logs = dev.basalt.log.LogManager.open(dir, dev.basalt.log.LogConfig.DEFAULT,

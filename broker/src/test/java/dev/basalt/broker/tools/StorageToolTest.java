@@ -264,6 +264,39 @@ class StorageToolTest {
         }
     }
 
+    /**
+     * Found probing: the last segment's flushed tail gone at a batch boundary (zeroed or cut
+     * there) left only intact batches, and check said "ok" (exit 0) while the node, at its start,
+     * found offsets below its recovery point missing. Check compares with the stored recovery point.
+     */
+    @Test
+    void flushedTailGoneAtABatchBoundary_isNotOk() throws IOException {
+        Path dir = tmp.resolve("data");
+        LogConfig small = LogConfig.DEFAULT.withOverrides(java.util.Map.of("segment.bytes", "1024"));
+        List<Long> bases;
+        try (LogManager m = open(dir)) {
+            PartitionLog log = m.getOrCreate(TP, small);
+            for (int i = 0; i < 30; i++) {
+                log.appendAsLeader(batch(i), 1);
+            }
+            log.flush();
+            bases = log.segmentBaseOffsets();
+        }
+        long lastBase = bases.get(bases.size() - 1);
+        assertTrue(30 - lastBase >= 2, "the last segment holds at least two batches: " + bases);
+        Path last = dir.resolve("orders-0").resolve(String.format("%020d.log", lastBase));
+        try (FileChannel ch = FileChannel.open(last, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            java.nio.ByteBuffer length = java.nio.ByteBuffer.allocate(4);
+            ch.read(length, dev.basalt.record.RecordBatch.LENGTH_OFFSET);
+            ch.truncate(length.flip().getInt() + dev.basalt.record.RecordBatch.LOG_OVERHEAD_BYTES); // its first batch left
+        }
+        assertEquals(1, run("check", "--dir", dir.toString()), out());
+        String report = out();
+        assertTrue(report.contains("orders-0: FLUSHED DATA MISSING: the log ends at offset " + (lastBase + 1)
+                + ", below its recovery point 30: offsets " + (lastBase + 1) + "..29"), report);
+        assertTrue(report.contains("1 partitions checked, 0 corrupt, 1 missing flushed data"), report);
+    }
+
     @Test
     void repairIsRefusedWhileTheDirectoryIsInUse() throws IOException {
         Path dir = tmp.resolve("busy");
