@@ -415,6 +415,26 @@ class ProducerTest {
         assertEquals(1, cluster.storedBatches("bump-retried", 0).get(1).producerEpoch());
     }
 
+    /**
+     * Found by the Jepsen-style suite: a batch appended, then answered NOT_LEADER (with acks=all,
+     * leadership moved while it waited for the ISR), then refused NOT_ENOUGH_REPLICAS on every
+     * retry until its delivery time ran out, failed as NotEnoughReplicasException ("not
+     * written") while consumers had read it. It must fail as indeterminate.
+     */
+    @Test
+    void notLeaderAfterTheAppend_thenRefusals_failsIndeterminate_notDefinite() {
+        cluster.createTopic("moved", 1);
+        try (Producer<String, String> p = producer(Map.of("delivery.timeout.ms", 1_500, "request.timeout.ms", 500))) {
+            get(p.send(new ProducerRecord<>("moved", 0, null, "warm")));
+            cluster.injectProduceErrorAfterAppend(ErrorCode.NOT_LEADER);
+            cluster.injectProduceError(ErrorCode.NOT_ENOUGH_REPLICAS, 1_000);
+            IndeterminateException e = assertThrows(IndeterminateException.class,
+                    () -> get(p.send(new ProducerRecord<>("moved", 0, null, "appended"))));
+            assertTrue(e.getMessage().contains("NOT_ENOUGH_REPLICAS"), e.getMessage());
+        }
+        assertEquals(2, cluster.storedBatches("moved", 0).size(), "the first attempt was appended");
+    }
+
     @Test
     void idempotent_failedBatch_bumpsTheEpoch_andLaterRecordsRestartAtSequenceZero() {
         cluster.createTopic("bump", 1);

@@ -59,6 +59,26 @@ public final class Errors {
     }
 
     /**
+     * Whether a produce answer with this code leaves the batch possibly written (produce.proto):
+     * only codes given before the append say it was not. NOT_LEADER with acks=all also comes when
+     * leadership moved while the appended batch waited for the ISR; an unexpected error
+     * (UNKNOWN_SERVER_ERROR, a code this client does not know) may follow the write too. Found by
+     * the Jepsen-style suite: a batch appended and committed, answered NOT_LEADER, then refused
+     * NOT_ENOUGH_REPLICAS on every retry (the leader checks the ISR before recognising the
+     * retry), failed as definite, while consumers had read it.
+     */
+    public static boolean mayHaveBeenWritten(ErrorCode code, boolean acksAll) {
+        return switch (code) {
+            case NOT_ENOUGH_REPLICAS, INVALID_REQUEST, RECORD_TOO_LARGE, INVALID_RECORD, CORRUPT_RECORD, UNKNOWN_TOPIC,
+                 UNKNOWN_TOPIC_ID, INVALID_TOPIC, INVALID_PARTITION, REPLICA_NOT_AVAILABLE, BROKER_NOT_AVAILABLE,
+                 FENCED_LEADER_EPOCH, UNKNOWN_LEADER_EPOCH, OUT_OF_ORDER_SEQUENCE, INVALID_PRODUCER_EPOCH, THROTTLED,
+                 NONE, DUPLICATE_SEQUENCE -> false;
+            case NOT_LEADER -> acksAll;
+            default -> true;
+        };
+    }
+
+    /**
      * True if the code says this broker cannot serve the partition now because leadership is
      * moving or moved: the request should go to whichever broker the metadata names next.
      */

@@ -755,7 +755,7 @@ public final class Sender implements Runnable {
                 b.refusedForLeadership();
             }
             BasaltException e = Errors.forCode(code, message, "produce to " + b.partition(), leaderHint, epochHint);
-            retryOrFail(b, e, Errors.isRetriable(code), Errors.isIndeterminate(code), now);
+            retryOrFail(b, e, Errors.isRetriable(code), Errors.mayHaveBeenWritten(code, settings.acks() == -1), now);
         }
     }
 
