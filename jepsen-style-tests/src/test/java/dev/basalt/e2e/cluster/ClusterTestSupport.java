@@ -32,7 +32,12 @@ import org.junit.jupiter.api.io.TempDir;
  *
  * <p>Timing: broker.session.timeout.ms 3000 and heartbeats every 500 ms, so a killed broker is
  * fenced within seconds; replica.lag.time.max.ms 4000. Every wait below is bounded; each test
- * class caps a test at 90 s.
+ * class caps a test's time (90 to 240 s).
+ *
+ * <p>Classes whose cases each start their own cluster and mostly wait on it (failover, catch-up,
+ * timeouts) mark those cases {@code @Execution(CONCURRENT)}: two clusters then share the two cores
+ * of CI, and nothing in a case may be shared with its siblings but the class's constants (each case
+ * has its own instance, {@code tmp} and ports; none uses own addresses or packet rules).
  *
  * <p>Thread-safety: one test thread per instance (JUnit's default lifecycle).
  */

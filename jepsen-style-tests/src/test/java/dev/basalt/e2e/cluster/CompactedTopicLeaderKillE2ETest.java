@@ -23,6 +23,8 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.parallel.Execution;
+import org.junit.jupiter.api.parallel.ExecutionMode;
 import org.junit.jupiter.api.Timeout;
 
 /**
@@ -51,6 +53,7 @@ class CompactedTopicLeaderKillE2ETest extends ClusterTestSupport {
     }
 
     @Test
+    @Execution(ExecutionMode.CONCURRENT)
     void lastAcknowledgedWritePerKey_onEveryReplica_acrossAKill9OfTheLeader() throws Exception {
         start(builder(3).config("log.cleaner.backoff.ms", "300"));
         createTopic(TOPIC, 1, 3, Map.of("cleanup.policy", "compact", "min.insync.replicas", "2", "segment.bytes", "4096",
@@ -156,6 +159,7 @@ class CompactedTopicLeaderKillE2ETest extends ClusterTestSupport {
      * below where every replica holds the log.
      */
     @Test
+    @Execution(ExecutionMode.CONCURRENT)
     void aFollowerDownPastDeleteRetention_stillGetsTheDeletion() throws Exception {
         String topic = "cd";
         int victim = startWithZ(topic);
@@ -201,6 +205,7 @@ class CompactedTopicLeaderKillE2ETest extends ClusterTestSupport {
      * removed past its log end, and refetches the whole log.
      */
     @Test
+    @Execution(ExecutionMode.CONCURRENT)
     void aReplicaReassignedOutWhileDownAndBackBeforeItRestarts_refetchesAndDropsTheDeletedValue() throws Exception {
         String topic = "ro";
         int victim = startWithZ(topic);

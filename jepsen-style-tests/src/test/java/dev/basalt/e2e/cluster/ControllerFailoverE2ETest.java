@@ -11,6 +11,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.parallel.Execution;
+import org.junit.jupiter.api.parallel.ExecutionMode;
 import org.junit.jupiter.api.Timeout;
 
 /**
@@ -24,11 +26,12 @@ import org.junit.jupiter.api.Timeout;
  * <p>Reproduce: {@code ./mvnw -B -ntp -o -pl jepsen-style-tests -am verify -Dtest=ControllerFailoverE2ETest
  * -Dsurefire.failIfNoSpecifiedTests=false}.
  */
-@Timeout(value = 90, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+@Timeout(value = 150, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 class ControllerFailoverE2ETest extends ClusterTestSupport {
     private static final int PARTITIONS = 3;
 
     @Test
+    @Execution(ExecutionMode.CONCURRENT)
     void newControllerTakesOverAfterKill9AndProduceResumes() {
         start(builder(3));
         createTopic("events", PARTITIONS, 3, Map.of("min.insync.replicas", "2"));
@@ -71,6 +74,7 @@ class ControllerFailoverE2ETest extends ClusterTestSupport {
     }
 
     @Test
+    @Execution(ExecutionMode.CONCURRENT)
     void withAMajorityKilledAcksAllWritesAreRefusedAndTheClusterRecovers() {
         start(builder(3));
         createTopic("ledger", PARTITIONS, 3, Map.of("min.insync.replicas", "2"));

@@ -21,6 +21,8 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.parallel.Execution;
+import org.junit.jupiter.api.parallel.ExecutionMode;
 import org.junit.jupiter.api.Timeout;
 
 /**
@@ -43,6 +45,7 @@ class ReassignmentE2ETest extends ClusterTestSupport {
     private static final Duration MOVE = Duration.ofSeconds(60);
 
     @Test
+    @Execution(ExecutionMode.CONCURRENT)
     void fourthBrokerJoins_planMovesHalfOntoIt_controllerKilledMidway_thenBroker1Decommissioned() {
         start(builder(4)); // four combined nodes; node 4 is stopped at once and joins later
         cluster.stop(4, Duration.ofSeconds(20));
@@ -211,6 +214,7 @@ class ReassignmentE2ETest extends ClusterTestSupport {
      * a few partitions at a time, while writes go on; nothing acknowledged is lost.
      */
     @Test
+    @Execution(ExecutionMode.CONCURRENT)
     void withAutoRebalance_aJoiningBrokerGetsItsShareByItself() {
         start(builder(4).config("auto.rebalance.enable", "true").config("auto.rebalance.check.interval.ms", "500")
                 .config("auto.rebalance.partitions.per.step", "1"));

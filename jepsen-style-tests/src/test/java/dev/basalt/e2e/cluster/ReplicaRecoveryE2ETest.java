@@ -19,6 +19,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.parallel.Execution;
+import org.junit.jupiter.api.parallel.ExecutionMode;
 import org.junit.jupiter.api.Timeout;
 
 /**
@@ -36,6 +38,7 @@ import org.junit.jupiter.api.Timeout;
 class ReplicaRecoveryE2ETest extends ClusterTestSupport {
 
     @Test
+    @Execution(ExecutionMode.CONCURRENT)
     void followerRestartedAfterMissingManyWritesCatchesUpAndRejoinsTheIsr() {
         start(builder(3));
         createTopic("catchup", 1, 3, Map.of("min.insync.replicas", "2"));
@@ -60,6 +63,7 @@ class ReplicaRecoveryE2ETest extends ClusterTestSupport {
     }
 
     @Test
+    @Execution(ExecutionMode.CONCURRENT)
     void pausedLeaderTruncatesItsUnreplicatedTailWhenResumed() throws Exception {
         start(builder(3));
         createTopic("tail", 1, 3, Map.of("min.insync.replicas", "2"));

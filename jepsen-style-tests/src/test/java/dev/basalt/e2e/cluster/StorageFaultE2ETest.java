@@ -15,6 +15,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.parallel.Execution;
+import org.junit.jupiter.api.parallel.ExecutionMode;
 import org.junit.jupiter.api.Timeout;
 
 /**
@@ -33,6 +35,7 @@ class StorageFaultE2ETest extends ClusterTestSupport {
     private static final int PARTITIONS = 3;
 
     @Test
+    @Execution(ExecutionMode.CONCURRENT)
     void deletingALeadersDataDirectoryUnderLoad_movesItsLeadershipsAndLosesNothingAcknowledged() throws IOException {
         start(builder(4).controllers(1));
         createTopic(TOPIC, PARTITIONS, 3, Map.of("min.insync.replicas", "2"));
@@ -99,6 +102,7 @@ class StorageFaultE2ETest extends ClusterTestSupport {
     }
 
     @Test
+    @Execution(ExecutionMode.CONCURRENT)
     void aCorruptSegmentOnOneBroker_isServedByTheOthers_andTheReplicaIsRebuilt() throws IOException {
         KilledFollower k = writingFollowerKilled(Map.of("min.insync.replicas", "2"), "c");
         AckedWrites w = k.writes();
@@ -126,6 +130,7 @@ class StorageFaultE2ETest extends ClusterTestSupport {
     }
 
     @Test
+    @Execution(ExecutionMode.CONCURRENT)
     void aCorruptOldSegmentTheScrubberFindsRightAfterARestart_isRebuiltNotServedAsTheOnlyCopy() throws IOException {
         KilledFollower k = writingFollowerKilled(Map.of("min.insync.replicas", "2", "segment.bytes", "1024"), "o");
         AckedWrites w = k.writes();
