@@ -3,6 +3,7 @@ package dev.basalt.broker.gateway;
 import com.google.protobuf.UnsafeByteOperations;
 import dev.basalt.broker.replica.ReplicaManager;
 import dev.basalt.common.KeyPartitioning;
+import dev.basalt.common.ProduceAnswers;
 import dev.basalt.metadata.image.Endpoint;
 import dev.basalt.metadata.image.MetadataImage;
 import dev.basalt.metadata.image.PartitionRegistration;
@@ -326,7 +327,7 @@ public final class RecordGateway implements AutoCloseable {
             }
             ErrorCode top = resp.getErrorCode();
             if (top != ErrorCode.NONE) {
-                call.maybeAppended |= !refusedBeforeAppend(top, call.acks);
+                call.maybeAppended |= !ProduceAnswers.refusedBeforeAppend(top, call.acks == -1);
                 finish(call, top, resp.getErrorMessage());
                 return;
             }
@@ -353,27 +354,13 @@ public final class RecordGateway implements AutoCloseable {
                 retryOr(call, attempt, code, p.getErrorMessage(), () -> leaseAndSend(call, attempt + 1));
             } else if (retriable(code)) {
                 // NOT_LEADER with acks=-1 may follow an append (produce.proto): the resend is deduplicated.
-                call.maybeAppended |= !refusedBeforeAppend(code, call.acks);
+                call.maybeAppended |= !ProduceAnswers.refusedBeforeAppend(code, call.acks == -1);
                 retryOr(call, attempt, code, p.getErrorMessage(), () -> sendProduce(call, pr, attempt + 1));
             } else {
-                call.maybeAppended |= !refusedBeforeAppend(code, call.acks);
+                call.maybeAppended |= !ProduceAnswers.refusedBeforeAppend(code, call.acks == -1);
                 finish(call, code, p.getErrorMessage());
             }
         }));
-    }
-
-    /**
-     * Answers that mean the leader appended nothing of the batch (produce.proto): refused before
-     * the write. Any other answer, a future code included, may follow an append.
-     */
-    static boolean refusedBeforeAppend(ErrorCode code, int acks) {
-        return switch (code) {
-            case NOT_ENOUGH_REPLICAS, INVALID_REQUEST, RECORD_TOO_LARGE, INVALID_RECORD, CORRUPT_RECORD, UNKNOWN_TOPIC,
-                 INVALID_TOPIC, INVALID_PARTITION, REPLICA_NOT_AVAILABLE, BROKER_NOT_AVAILABLE, FENCED_LEADER_EPOCH,
-                 UNKNOWN_LEADER_EPOCH, OUT_OF_ORDER_SEQUENCE, INVALID_PRODUCER_EPOCH, THROTTLED -> true;
-            case NOT_LEADER -> acks != -1; // with acks=-1 also when leadership moved while waiting for the ISR
-            default -> false;
-        };
     }
 
     /** Retries after the back-off (the step given), or ends the call with the error. */

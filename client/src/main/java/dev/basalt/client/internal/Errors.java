@@ -25,6 +25,7 @@ import dev.basalt.client.ThrottledException;
 import dev.basalt.client.TopicExistsException;
 import dev.basalt.client.UnknownServerException;
 import dev.basalt.client.UnknownTopicException;
+import dev.basalt.common.ProduceAnswers;
 import dev.basalt.proto.v1.ErrorCode;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
@@ -68,14 +69,7 @@ public final class Errors {
      * retry), failed as definite, while consumers had read it.
      */
     public static boolean mayHaveBeenWritten(ErrorCode code, boolean acksAll) {
-        return switch (code) {
-            case NOT_ENOUGH_REPLICAS, INVALID_REQUEST, RECORD_TOO_LARGE, INVALID_RECORD, CORRUPT_RECORD, UNKNOWN_TOPIC,
-                 UNKNOWN_TOPIC_ID, INVALID_TOPIC, INVALID_PARTITION, REPLICA_NOT_AVAILABLE, BROKER_NOT_AVAILABLE,
-                 FENCED_LEADER_EPOCH, UNKNOWN_LEADER_EPOCH, OUT_OF_ORDER_SEQUENCE, INVALID_PRODUCER_EPOCH, THROTTLED,
-                 NONE, DUPLICATE_SEQUENCE -> false;
-            case NOT_LEADER -> acksAll;
-            default -> true;
-        };
+        return code != ErrorCode.NONE && code != ErrorCode.DUPLICATE_SEQUENCE && !ProduceAnswers.refusedBeforeAppend(code, acksAll);
     }
 
     /**
