@@ -87,7 +87,7 @@ public final class NodeGauges {
 
     /** Per topic (or partition) log figures and the node's partition counts. */
     record LocalStats(SortedMap<List<String>, long[]> bySeries, long replicas, long leaders, long underReplicated,
-                      long underMinIsr, long offline, long producerStates) {
+                      long underMinIsr, long offline, long refusingAppends, long producerStates) {
         static final int SIZE = 0;
         static final int SEGMENTS = 1;
         static final int FOLLOWER_LAG = 2;
@@ -105,6 +105,9 @@ public final class NodeGauges {
                 + " produces fail)", () -> stats.get().underMinIsr());
         gauge("basalt_partitions_offline_replicas", "Replicas here whose log is offline (storage fault)",
                 () -> stats.get().offline());
+        gauge("basalt_partitions_refusing_appends_replicas", "Replicas here that were the only copy of a corrupt batch:"
+                + " served up to it, appends refused until a restart accepts the loss or storage repair cuts the log",
+                () -> stats.get().refusingAppends());
         gauge("basalt_producer_states", "Idempotent producers remembered over the local partitions",
                 () -> stats.get().producerStates());
         GaugeWithCallback.builder().name("basalt_topic_log_size_bytes").unit(Unit.BYTES)
@@ -144,6 +147,7 @@ public final class NodeGauges {
         long under = 0;
         long underMin = 0;
         long offline = 0;
+        long refusing = 0;
         long producers = 0;
         for (Partition p : partitions) {
             long[] v = series.computeIfAbsent(Arrays.asList(metrics.topicLabelValues(p.topicPartition())), k -> new long[4]);
@@ -153,6 +157,9 @@ public final class NodeGauges {
             producers += log.producerStateSize();
             if (log.isOffline()) {
                 offline++;
+            }
+            if (log.corruptFrom() != null) {
+                refusing++;
             }
             v[LocalStats.FETCH_LAG] = Math.max(v[LocalStats.FETCH_LAG], p.followerFetchLagRecords());
             Partition.LeaderView lv = p.leaderView();
@@ -167,7 +174,7 @@ public final class NodeGauges {
                 v[LocalStats.FOLLOWER_LAG] = Math.max(v[LocalStats.FOLLOWER_LAG], lv.followerLagRecordsMax());
             }
         }
-        return new LocalStats(series, partitions.size(), leaders, under, underMin, offline, producers);
+        return new LocalStats(series, partitions.size(), leaders, under, underMin, offline, refusing, producers);
     }
 
     // ------------------------------------------------------------------ cluster (metadata image)

@@ -472,10 +472,13 @@ public final class ReplicaFetcher implements AutoCloseable {
         }
         ByteString records = pr.getRecords();
         long hwBefore = t.partition.highWatermark();
+        // Metrics: how far this follower is behind. Set before the append, so that a replica whose
+        // appends fail shows its lag growing (found probing: a follower refusing every append
+        // showed 0, the leader's end as of its last good append).
+        t.partition.leaderLogEndSeen(pr.getLogEndOffset());
         try {
             AppendInfo info = t.partition.appendAsFollower(records.asReadOnlyByteBuffer(), t.leaderEpoch, pr.getHighWatermark(),
                     pr.getAllReplicasOffset(), pr.getTombstonesRemovedEnd());
-            t.partition.leaderLogEndSeen(pr.getLogEndOffset()); // metrics: how far this follower is behind
             return info != null || t.partition.highWatermark() != hwBefore;
         } catch (StaleLeaderEpochException | CorruptRecordException e) {
             long straddled = straddledBase(records, t.partition.log().logEndOffset());

@@ -74,6 +74,43 @@ class ReplicaFetcherStraddleTest {
         }
     }
 
+    /**
+     * Found probing: a follower whose log refused every append (corrupt data it held the only copy
+     * of) kept fetching, and basalt_topic_replica_fetch_lag_records showed 0: the leader's log end
+     * was recorded only after a good append. The lag is the leader's end minus ours, appended or not.
+     */
+    @Test
+    void aFollowerWhoseAppendsFail_showsItsLagFromTheLeadersEnd() throws Exception {
+        try (LogManager logs = LogManager.open(dir, LogConfig.DEFAULT, Clock.systemUTC(),
+                LogManagerOptions.DEFAULT.withoutPeriodicTasks(), FileLayer.DEFAULT)) {
+            Partition partition = new Partition(TP, "id", 2, logs.getOrCreate(TP, LogConfig.DEFAULT));
+            partition.update(new Partition.State(1, 0, 0, List.of(1, 2), List.of(1, 2), 1, false), LogConfig.DEFAULT,
+                    System.currentTimeMillis());
+            for (long o = 0; o < 3; o++) {
+                partition.appendAsFollower(batch(o, 1, "mine"), 0, o + 1, 0, 0);
+            }
+            partition.update(new Partition.State(1, 1, 1, List.of(1, 2), List.of(1, 2), 1, false), LogConfig.DEFAULT,
+                    System.currentTimeMillis());
+            partition.log().markCorruptFrom(3, new dev.basalt.log.CorruptLogException(dir.resolve("x.log"), 0, "test"));
+            List<Long> seen = new CopyOnWriteArrayList<>();
+            ReplicaFetcher fetcher = new ReplicaFetcher(2, 1, UUID::randomUUID, leader(seen, batch(3, 5, "leader")),
+                    ReplicaConfig.defaults(2, Map.of()), Clock.systemUTC(), p -> { });
+            fetcher.start();
+            try {
+                fetcher.add(partition, 1);
+                long deadline = System.nanoTime() + 10_000_000_000L;
+                while (seen.size() < 2) {
+                    assertTrue(System.nanoTime() < deadline, "fetches so far: " + seen);
+                    Thread.sleep(5);
+                }
+            } finally {
+                fetcher.close();
+            }
+            assertEquals(3, partition.log().logEndOffset(), "nothing was appended");
+            assertEquals(5, partition.followerFetchLagRecords(), "the leader's log ends at 8, ours at 3");
+        }
+    }
+
     @Test
     void straddledBase_onlyWhenTheFirstBatchSpansTheLogEnd() {
         ByteString b = ByteString.copyFrom(batch(3, 5, "x")); // 3..7

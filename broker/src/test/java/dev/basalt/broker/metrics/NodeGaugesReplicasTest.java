@@ -1,0 +1,57 @@
+package dev.basalt.broker.metrics;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import dev.basalt.broker.replica.Partition;
+import dev.basalt.log.CorruptLogException;
+import dev.basalt.log.LogConfig;
+import dev.basalt.log.LogManager;
+import dev.basalt.log.LogManagerOptions;
+import dev.basalt.log.TopicPartition;
+import dev.basalt.log.segment.FileLayer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The node's replica gauges read from real local logs: a replica that was the only copy of a
+ * corrupt batch refuses appends for as long as the process runs, and says so in
+ * {@code basalt_partitions_refusing_appends_replicas} (found probing: such a follower fell behind
+ * for good while no metric showed anything wrong).
+ */
+class NodeGaugesReplicasTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void aReplicaCutAtCorruptData_isCountedAsRefusingAppends() {
+        try (LogManager logs = LogManager.open(dir, LogConfig.DEFAULT, Clock.systemUTC(),
+                LogManagerOptions.DEFAULT.withoutPeriodicTasks(), FileLayer.DEFAULT)) {
+            Partition healthy = new Partition(new TopicPartition("t", 0), "id", 1, logs.getOrCreate(new TopicPartition("t", 0),
+                    LogConfig.DEFAULT));
+            Partition cut = new Partition(new TopicPartition("t", 1), "id", 1, logs.getOrCreate(new TopicPartition("t", 1),
+                    LogConfig.DEFAULT));
+            BrokerMetrics metrics = new BrokerMetrics(false, false);
+            new NodeGauges(metrics).registerReplicas(() -> List.of(healthy, cut));
+            assertEquals("0.0", sample(metrics, "basalt_partitions_refusing_appends_replicas"));
+
+            BrokerMetrics later = new BrokerMetrics(false, false);
+            new NodeGauges(later).registerReplicas(() -> List.of(healthy, cut));
+            cut.log().markCorruptFrom(0, new CorruptLogException(dir.resolve("x.log"), 0, "test"));
+            assertEquals("1.0", sample(later, "basalt_partitions_refusing_appends_replicas"));
+            assertEquals("2.0", sample(later, "basalt_partitions"));
+        }
+    }
+
+    private static String sample(BrokerMetrics m, String name) {
+        for (String line : new String(m.scrape(null).body(), StandardCharsets.UTF_8).split("\n")) {
+            if (line.startsWith(name + " ")) {
+                return line.substring(name.length() + 1);
+            }
+        }
+        throw new AssertionError(name + " not exposed");
+    }
+}
