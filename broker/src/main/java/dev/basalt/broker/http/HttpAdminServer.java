@@ -271,6 +271,14 @@ public final class HttpAdminServer implements AutoCloseable {
      */
     public void addRoute(String prefix, java.util.function.BiFunction<String, java.util.Map<String, String>, Reply> handler) {
         context(prefix, ex -> {
+            String path = ex.getRequestURI().getPath();
+            if (!prefix.endsWith("/") && !path.equals(prefix) && !path.startsWith(prefix + "/")) {
+                // the server routes by prefix: /v1xyz is not under /v1 (found probing: a POST there answered 405)
+                try (ex) {
+                    sendJson(ex, 404, jsonError(404, "NOT_FOUND", "no such resource: " + path));
+                }
+                return;
+            }
             if (!"GET".equals(ex.getRequestMethod()) && !"HEAD".equals(ex.getRequestMethod())) {
                 try (ex) {
                     methodNotAllowed(ex, "GET, HEAD");

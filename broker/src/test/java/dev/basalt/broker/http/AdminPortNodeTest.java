@@ -643,6 +643,12 @@ class AdminPortNodeTest {
                     .getAsString(), path + ": " + r.body());
             assertTrue(r.headers().firstValue("Allow").isPresent(), path);
         }
+        // found probing: the server routes by prefix, so a POST to /v1xyz answered 405 as if it were under /v1
+        HttpResponse<String> outside = http.send(HttpRequest.newBuilder(URI.create("http://" + admin + "/v1xyz"))
+                .header("Authorization", "Bearer " + TOKEN).POST(HttpRequest.BodyPublishers.ofString("{}")).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertEquals(404, outside.statusCode(), outside.body());
+        assertEquals("NOT_FOUND", com.google.gson.JsonParser.parseString(outside.body()).getAsJsonObject().get("code").getAsString());
         for (String path : List.of("/v1/cluster", "/v1/topics/orders", "/v1/groups", "/status", "/metrics")) {
             for (String token : java.util.Arrays.asList(null, "wrong", TOKEN + "x")) {
                 HttpResponse<String> r = get(path, token);
