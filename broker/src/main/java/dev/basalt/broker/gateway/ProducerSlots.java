@@ -192,6 +192,25 @@ final class ProducerSlots {
         return true;
     }
 
+    /**
+     * Drops the pools of topics {@code exists} no longer names (deleted) whose slots are all idle
+     * and whose line is empty: nothing of them is used again (a topic made again under the name
+     * gets new pools), and a broker that outlives many short-lived topics keeps no pool of theirs.
+     * A pool with a call in flight stays until the next sweep. Returns how many pools were dropped.
+     */
+    synchronized int forgetIdle(java.util.function.Predicate<String> exists) {
+        int dropped = 0;
+        for (var it = pools.entrySet().iterator(); it.hasNext(); ) {
+            Map.Entry<Key, Pool> e = it.next();
+            Pool p = e.getValue();
+            if (!exists.test(e.getKey().topic()) && p.waiters.isEmpty() && p.idle.size() == p.live) {
+                it.remove();
+                dropped++;
+            }
+        }
+        return dropped;
+    }
+
     /** Slots in use or idle for the partition (a test's view). */
     synchronized int live(String topic, int partition) {
         Pool p = pools.get(new Key(topic, partition));

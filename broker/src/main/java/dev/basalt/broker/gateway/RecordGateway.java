@@ -60,6 +60,8 @@ public final class RecordGateway implements AutoCloseable {
     static final int DEFAULT_MAX_BYTES = 1 << 20;
     /** A subscription's heartbeat period when the request gives no max_wait_ms. */
     static final int SUBSCRIBE_WAIT_MS_DEFAULT = 500;
+    /** How often a produce call drops the producer slot pools of deleted topics (ProducerSlots.forgetIdle). */
+    static final long SLOT_SWEEP_INTERVAL_MS = 60_000;
 
     /** Limits of the gateway path, from the node's gateway.* settings. */
     public record Limits(int retriesMax, long retryBackoffMs, long inflightBytesMax, int recordsPerRequestMax,
@@ -76,6 +78,8 @@ public final class RecordGateway implements AutoCloseable {
     private final AtomicLong inflightBytes = new AtomicLong();
     private final AtomicInteger stickyCounter = new AtomicInteger();
     private final ProducerSlots slots;
+    /** When the slot pools of deleted topics were last dropped (ms on the replica manager's clock). */
+    private volatile long slotsSweptAtMs;
 
     /**
      * @param scheduler     waits out retry back-offs
@@ -116,7 +120,13 @@ public final class RecordGateway implements AutoCloseable {
             respond.accept(failed(ErrorCode.INVALID_TOPIC, badName));
             return;
         }
-        Optional<TopicImage> topic = replicas.image().topics().topic(req.getTopic());
+        var topics = replicas.image().topics();
+        long now = clock.millis();
+        if (now - slotsSweptAtMs >= SLOT_SWEEP_INTERVAL_MS) {
+            slotsSweptAtMs = now;
+            slots.forgetIdle(t -> topics.topic(t).isPresent());
+        }
+        Optional<TopicImage> topic = topics.topic(req.getTopic());
         if (topic.isEmpty()) {
             respond.accept(failed(ErrorCode.UNKNOWN_TOPIC, "no topic " + req.getTopic()));
             return;
