@@ -99,7 +99,8 @@ public final class NodeGauges {
         String[] labels = metrics.topicLabelNames();
         gauge("basalt_partitions", "Partition replicas on this broker", () -> stats.get().replicas());
         gauge("basalt_partitions_leader", "Partitions this broker leads", () -> stats.get().leaders());
-        gauge("basalt_partitions_under_replicated", "Partitions led here whose ISR is smaller than the replica set",
+        gauge("basalt_partitions_under_replicated", "Partitions led here whose ISR is smaller than the replication factor"
+                + " (the replicas but those a reassignment is adding)",
                 () -> stats.get().underReplicated());
         gauge("basalt_partitions_under_min_isr", "Partitions led here whose ISR is below min.insync.replicas (acks=all"
                 + " produces fail)", () -> stats.get().underMinIsr());
@@ -165,7 +166,7 @@ public final class NodeGauges {
             Partition.LeaderView lv = p.leaderView();
             if (lv != null) {
                 leaders++;
-                if (lv.isr() < lv.replicas()) {
+                if (lv.isr() < lv.replicationFactor()) {
                     under++;
                 }
                 if (!lv.hasMinIsr()) {
@@ -197,7 +198,8 @@ public final class NodeGauges {
         gauge("basalt_cluster_partitions_leaderless", "Partitions without a leader", () -> stats.get().leaderless());
         gauge("basalt_cluster_partitions_offline", "Partitions without a leader and without an unfenced in-sync or eligible"
                 + " replica to elect cleanly", () -> stats.get().offline());
-        gauge("basalt_cluster_partitions_under_replicated", "Partitions whose ISR is smaller than the replica set",
+        gauge("basalt_cluster_partitions_under_replicated", "Partitions whose ISR is smaller than the replication factor"
+                + " (the replicas but those a reassignment is adding)",
                 () -> stats.get().underReplicated());
     }
 
@@ -216,7 +218,7 @@ public final class NodeGauges {
         for (TopicImage t : image.topics().topicsById().values()) {
             for (PartitionRegistration p : t.partitions().values()) {
                 partitions++;
-                if (p.isr().size() < p.replicas().size()) {
+                if (p.isr().size() < p.replicas().size() - p.addingReplicas().size()) { // replicas being added do not count
                     under++;
                 }
                 if (!p.hasLeader()) {

@@ -99,6 +99,8 @@ public final class Partition {
 
     private volatile dev.basalt.broker.metrics.TopicMeters meters;
     private volatile long leaderLogEndSeen = -1;
+    /** How many of the replicas a reassignment is adding (metrics: they are not counted as under-replicated). */
+    private volatile int addingReplicas;
     /** Until when consumers may be waiting on this replica while it follows (KIP-392); ms on the replica manager's clock. */
     private volatile long followerReadsUntilMs = Long.MIN_VALUE;
 
@@ -133,6 +135,11 @@ public final class Partition {
         meters = m;
     }
 
+    /** How many of the replicas a reassignment is adding, from the metadata (metrics only). */
+    public void addingReplicas(int count) {
+        addingReplicas = count;
+    }
+
     /** As a follower: the leader's log end offset in its latest fetch answer (metrics only). */
     public void leaderLogEndSeen(long offset) {
         leaderLogEndSeen = offset;
@@ -147,8 +154,11 @@ public final class Partition {
         return isLeaderSnapshot || seen < 0 ? -1 : Math.max(0, seen - log.logEndOffset());
     }
 
-    /** What a scrape reads of a leader: replica and ISR counts, min ISR, the slowest follower's lag. */
-    public record LeaderView(int replicas, int isr, boolean hasMinIsr, long followerLagRecordsMax) {
+    /**
+     * What a scrape reads of a leader: the replication factor (its replicas but those a
+     * reassignment is adding), the ISR's size, min ISR, the slowest follower's lag.
+     */
+    public record LeaderView(int replicationFactor, int isr, boolean hasMinIsr, long followerLagRecordsMax) {
     }
 
     /** The leader's replication state for metrics, or null when this replica does not lead. */
@@ -170,7 +180,7 @@ public final class Partition {
             }
             lagMax = Math.max(lagMax, Math.max(0, leo - followerEnd));
         }
-        return new LeaderView(leader.replicas().size(), leader.isr().size(), leader.hasMinIsr(), lagMax);
+        return new LeaderView(leader.replicas().size() - addingReplicas, leader.isr().size(), leader.hasMinIsr(), lagMax);
     }
 
     public String topicId() {

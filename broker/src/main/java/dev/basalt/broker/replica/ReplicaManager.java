@@ -388,6 +388,7 @@ public final class ReplicaManager implements MetadataSubscriber, AutoCloseable {
         }
         // Only a replica being added that has not joined the ISR yet is throttled; ISR members never are.
         throttle.setThrottled(tp, reg.addingReplicas().contains(brokerId) && !reg.isr().contains(brokerId));
+        p.addingReplicas(reg.addingReplicas().size());
         Partition.State state = Partition.State.of(reg, TopicConfigs.minInsyncReplicas(topicConfig, config.topicDefaults()),
                 TopicConfigs.durableAcks(topicConfig, config.topicDefaults()));
         Partition.Transition t = p.update(state, cfg, nowMs);

@@ -46,6 +46,35 @@ class NodeGaugesReplicasTest {
         }
     }
 
+    /** As in Kafka: a reassignment's replicas still being added are not missing from the ISR. */
+    @Test
+    void clusterUnderReplicated_leavesOutReplicasBeingAdded() {
+        java.util.UUID a = new java.util.UUID(1, 1);
+        dev.basalt.metadata.delta.MetadataDelta d = new dev.basalt.metadata.delta.MetadataDelta(
+                dev.basalt.metadata.image.MetadataImage.EMPTY);
+        d.replayAll(List.of(broker(1), broker(2), broker(3), broker(4),
+                dev.basalt.proto.v1.MetadataRecord.newBuilder().setTopic(dev.basalt.proto.v1.TopicRecord.newBuilder().setName("a")
+                        .setTopicId(dev.basalt.metadata.image.ProtoIds.toProto(a))).build(),
+                partition(a, 0, List.of(2, 3, 4, 1), List.of(1, 2, 3), List.of(4)), // copying onto 4: in sync
+                partition(a, 1, List.of(2, 3, 4, 1), List.of(1, 2), List.of(4)), // 3 is out
+                partition(a, 2, List.of(1, 2, 3), List.of(1, 2), List.of()))); // no move, 3 is out
+        assertEquals(2, NodeGauges.clusterStats(d.apply()).underReplicated());
+    }
+
+    private static dev.basalt.proto.v1.MetadataRecord broker(int id) {
+        return dev.basalt.proto.v1.MetadataRecord.newBuilder().setBrokerRegistration(dev.basalt.proto.v1.BrokerRegistrationRecord
+                .newBuilder().setBrokerId(id).setIncarnationId(dev.basalt.metadata.image.ProtoIds.toProto(new java.util.UUID(7, id)))
+                .addEndpoints(dev.basalt.proto.v1.BrokerEndpoint.newBuilder().setName("PLAINTEXT").setHost("127.0.0.1")
+                        .setPort(9000 + id))).build();
+    }
+
+    private static dev.basalt.proto.v1.MetadataRecord partition(java.util.UUID topic, int index, List<Integer> replicas,
+                                                                 List<Integer> isr, List<Integer> adding) {
+        return dev.basalt.proto.v1.MetadataRecord.newBuilder().setPartition(dev.basalt.proto.v1.PartitionRecord.newBuilder()
+                .setTopicId(dev.basalt.metadata.image.ProtoIds.toProto(topic)).setPartition(index).addAllReplicas(replicas)
+                .addAllIsr(isr).addAllAddingReplicas(adding).setLeader(isr.get(0))).build();
+    }
+
     private static String sample(BrokerMetrics m, String name) {
         for (String line : new String(m.scrape(null).body(), StandardCharsets.UTF_8).split("\n")) {
             if (line.startsWith(name + " ")) {

@@ -260,6 +260,20 @@ class PartitionTest {
     }
 
     /**
+     * Found probing: every partition a reassignment was copying onto a new broker counted as
+     * under-replicated (and so in basalt_partitions_under_replicated) for the whole copy; as in
+     * Kafka, replicas still being added are not part of the replication factor.
+     */
+    @Test
+    void leaderView_countsTheReplicationFactorWithoutReplicasBeingAdded() {
+        p.update(new Partition.State(1, 5, 5, List.of(1, 2, 3, 4), List.of(1, 2, 3), 1, false), LogConfig.DEFAULT, 0);
+        assertEquals(4, p.leaderView().replicationFactor(), "no reassignment: every replica counts");
+        p.addingReplicas(1); // 4 is being added
+        assertEquals(3, p.leaderView().replicationFactor());
+        assertEquals(3, p.leaderView().isr());
+    }
+
+    /**
      * Found probing: a leader just elected showed every follower it had not heard from yet as lagging
      * by the whole log (a spike in basalt_topic_follower_lag_records at each election).
      */

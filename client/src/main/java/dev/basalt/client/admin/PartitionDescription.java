@@ -52,9 +52,13 @@ public record PartitionDescription(int partition, int leaderId, int leaderEpoch,
         return !addingReplicas.isEmpty() || !removingReplicas.isEmpty();
     }
 
-    /** Kafka's definition: fewer in-sync replicas than assigned ones. */
+    /**
+     * Kafka's definition: fewer in-sync replicas than the replication factor. A reassignment's
+     * replicas still being added do not count (as kafka-topics.sh and Kafka's metric): found
+     * probing, every planned move showed as under-replicated for its whole copy.
+     */
     public boolean underReplicated() {
-        return isr.size() < replicas.size();
+        return isr.size() < replicationFactor();
     }
 
     /** The ISR is below the topic's min.insync.replicas: acks=all writes are refused. False when the minimum is unknown. */
