@@ -173,6 +173,16 @@ public final class BasaltCli implements Runnable {
             }
             return exitCodeOf(ex);
         });
+        cl.setExecutionStrategy(parsed -> {
+            // picocli skips its checks when help is asked for: "basalt configs --help" printed the
+            // top-level help and exited 0 for a command that does not exist (found probing).
+            for (CommandLine.ParseResult r = parsed; r != null; r = r.subcommand()) {
+                if (!r.unmatched().isEmpty()) {
+                    throw new CommandLine.UnmatchedArgumentException(r.commandSpec().commandLine(), r.unmatched());
+                }
+            }
+            return new CommandLine.RunLast().execute(parsed);
+        });
         return cl.execute(args);
     }
 

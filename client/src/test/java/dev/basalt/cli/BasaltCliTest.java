@@ -398,6 +398,17 @@ class BasaltCliTest {
         assertEquals(0, r.code());
         assertTrue(r.out().contains("Exit codes:"), r.out());
         assertEquals(0, run("--version").code());
+        assertEquals(0, run("topics", "--help").code());
+    }
+
+    /** Found probing: picocli skips its checks when help is asked for, so a missing command's --help exited 0. */
+    @Test
+    void helpOfACommandThatDoesNotExist_isAUsageError() {
+        Result r = run("configs", "--help");
+        assertEquals(BasaltCli.USAGE, r.code());
+        assertTrue(r.err().contains("Unmatched argument at index 0: 'configs'"), r.err());
+        assertEquals("", r.out());
+        assertEquals(BasaltCli.USAGE, run("topics", "nope", "--help").code());
     }
 
     @Test
