@@ -45,14 +45,7 @@ class ReplicaFetcherStraddleTest {
     void aLogEndingInsideTheLeadersBatch_isCutBackToItAndCopiesItWhole() throws Exception {
         try (LogManager logs = LogManager.open(dir, LogConfig.DEFAULT, Clock.systemUTC(),
                 LogManagerOptions.DEFAULT.withoutPeriodicTasks(), FileLayer.DEFAULT)) {
-            Partition partition = new Partition(TP, "id", 2, logs.getOrCreate(TP, LogConfig.DEFAULT));
-            partition.update(new Partition.State(1, 0, 0, List.of(1, 2), List.of(1, 2), 1, false), LogConfig.DEFAULT,
-                    System.currentTimeMillis());
-            for (long o = 0; o < 5; o++) {
-                partition.appendAsFollower(batch(o, 1, "mine"), 0, o + 1, 0, 0);
-            }
-            partition.update(new Partition.State(1, 1, 1, List.of(1, 2), List.of(1, 2), 1, false), LogConfig.DEFAULT,
-                    System.currentTimeMillis());
+            Partition partition = followerHolding(logs, 5);
             List<Long> seen = new CopyOnWriteArrayList<>();
             ByteBuffer leaders = batch(3, 5, "leader"); // offsets 3..7
             ReplicaFetcher fetcher = new ReplicaFetcher(2, 1, UUID::randomUUID, leader(seen, leaders),
@@ -83,14 +76,7 @@ class ReplicaFetcherStraddleTest {
     void aFollowerWhoseAppendsFail_showsItsLagFromTheLeadersEnd() throws Exception {
         try (LogManager logs = LogManager.open(dir, LogConfig.DEFAULT, Clock.systemUTC(),
                 LogManagerOptions.DEFAULT.withoutPeriodicTasks(), FileLayer.DEFAULT)) {
-            Partition partition = new Partition(TP, "id", 2, logs.getOrCreate(TP, LogConfig.DEFAULT));
-            partition.update(new Partition.State(1, 0, 0, List.of(1, 2), List.of(1, 2), 1, false), LogConfig.DEFAULT,
-                    System.currentTimeMillis());
-            for (long o = 0; o < 3; o++) {
-                partition.appendAsFollower(batch(o, 1, "mine"), 0, o + 1, 0, 0);
-            }
-            partition.update(new Partition.State(1, 1, 1, List.of(1, 2), List.of(1, 2), 1, false), LogConfig.DEFAULT,
-                    System.currentTimeMillis());
+            Partition partition = followerHolding(logs, 3);
             partition.log().markCorruptFrom(3, new dev.basalt.log.CorruptLogException(dir.resolve("x.log"), 0, "test"));
             List<Long> seen = new CopyOnWriteArrayList<>();
             ReplicaFetcher fetcher = new ReplicaFetcher(2, 1, UUID::randomUUID, leader(seen, batch(3, 5, "leader")),
@@ -119,6 +105,19 @@ class ReplicaFetcherStraddleTest {
         assertEquals(-1, ReplicaFetcher.straddledBase(b, 3), "starts at the log end: a plain append");
         assertEquals(-1, ReplicaFetcher.straddledBase(b, 8), "wholly below the log end: a diverged log, truncated by epoch");
         assertEquals(-1, ReplicaFetcher.straddledBase(ByteString.EMPTY, 5));
+    }
+
+    /** Broker 2's replica following leader 1 in epoch 1, holding offsets 0..records-1 of epoch 0, one record per batch. */
+    private static Partition followerHolding(LogManager logs, int records) {
+        Partition partition = new Partition(TP, "id", 2, logs.getOrCreate(TP, LogConfig.DEFAULT));
+        partition.update(new Partition.State(1, 0, 0, List.of(1, 2), List.of(1, 2), 1, false), LogConfig.DEFAULT,
+                System.currentTimeMillis());
+        for (long o = 0; o < records; o++) {
+            partition.appendAsFollower(batch(o, 1, "mine"), 0, o + 1, 0, 0);
+        }
+        partition.update(new Partition.State(1, 1, 1, List.of(1, 2), List.of(1, 2), 1, false), LogConfig.DEFAULT,
+                System.currentTimeMillis());
+        return partition;
     }
 
     /** A leader holding one batch for offsets 3..7 (epoch 0): it answers fetches at 3..7 with it, and nothing past it. */
