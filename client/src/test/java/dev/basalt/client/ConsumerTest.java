@@ -91,6 +91,47 @@ class ConsumerTest {
         }
     }
 
+    /**
+     * Found probing: with a backlog on every partition, poll after poll returned records of one
+     * partition only ({0=20000} after 40 polls of 500): the partition listed first was refilled
+     * before it emptied and so always came first. Now a partition that had records delivered goes
+     * to the back of the line, as Kafka rotates its partitions.
+     */
+    @Test
+    void aBacklogOnEveryPartition_isServedInTurn_notOnePartitionFirst() {
+        cluster.createTopic("b", 3);
+        for (int p = 0; p < 3; p++) {
+            produce("b", p, 2_000, "p" + p + "-");
+        }
+        try (Consumer<String, String> c = consumer(Map.of("max.poll.records", 5))) {
+            c.assign(c.partitionsFor("b"));
+            java.util.Map<Integer, Integer> perPartition = new java.util.TreeMap<>();
+            int polls = 0;
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+            // half the backlog, at most 5 records a poll: a fair share is 1,000 of each partition; one
+            // partition first in line takes all its 2,000 before the next is served
+            while (perPartition.values().stream().mapToInt(Integer::intValue).sum() < 3_000 && System.nanoTime() < deadline) {
+                for (ConsumerRecord<String, String> r : c.poll(Duration.ofMillis(200))) {
+                    perPartition.merge(r.partition(), 1, Integer::sum);
+                }
+                polls++;
+                sleepMs(1); // the first answers of every partition are in long before the half
+            }
+            assertEquals(3, perPartition.size(), "records by partition after " + polls + " polls: " + perPartition);
+            String seen = "records by partition after " + polls + " polls: " + perPartition;
+            perPartition.values().forEach(n -> assertTrue(n >= 500, seen));
+        }
+    }
+
+    private static void sleepMs(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError(e);
+        }
+    }
+
     /** Fetches to a broker travel on one FetchStream, answered in parts; a broker without it gets FetchInParts. */
     @Test
     void fetchesTravelOnOneStreamPerBroker_andABrokerWithoutItGetsFetchInParts() {

@@ -63,6 +63,18 @@ public final class SubscriptionState {
         return assigned.entrySet();
     }
 
+    /**
+     * Puts the partition last in the order fetches ask for partitions (a fetch answer fills its
+     * byte limit with the partitions asked for first), after records of it were delivered, so
+     * that a backlog on every partition is served in turn (as Kafka's movePartitionToEnd).
+     */
+    public void moveToEnd(TopicPartition tp) {
+        PartitionState s = assigned.remove(tp);
+        if (s != null) {
+            assigned.put(tp, s);
+        }
+    }
+
     /** The partition's state, or null when it is not assigned. */
     public PartitionState get(TopicPartition tp) {
         return assigned.get(tp);
