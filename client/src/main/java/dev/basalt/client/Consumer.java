@@ -1072,6 +1072,12 @@ public final class Consumer<K, V> implements AutoCloseable {
             }
             return;
         }
+        if (offsets.isEmpty()) {
+            // Nothing to commit (no partition assigned yet): nothing is sent, as Kafka's. Found
+            // probing: commitSync() before the first assignment threw CommitFailedException
+            // (GROUP_ID_NOT_FOUND, UNKNOWN_MEMBER_ID) for an empty commit.
+            return;
+        }
         long deadline = time.monotonicMs() + timeoutMs;
         dev.basalt.proto.v1.OffsetCommitRequest.Builder b = dev.basalt.proto.v1.OffsetCommitRequest.newBuilder().setGroupId(groupId);
         offsets.forEach((tp, o) -> b.addPartitions(dev.basalt.proto.v1.OffsetCommitRequest.Partition.newBuilder().setTopic(tp.topic())

@@ -225,6 +225,23 @@ class ConsumerGroupMemberTest {
     }
 
     /**
+     * Found probing: commitSync() before the first assignment sent an empty commit, which the
+     * coordinator refused (GROUP_ID_NOT_FOUND, UNKNOWN_MEMBER_ID): CommitFailedException. As
+     * Kafka's, a commit of nothing sends nothing.
+     */
+    @Test
+    void commitSync_withNothingAssigned_sendsNothingAndSucceeds() {
+        groups.setCoordinator(req -> answer(req, 1, assignment(0, 1)));
+        groups.failCommits(true);
+        try (Consumer<String, String> c = member()) {
+            c.subscribe(List.of("t"));
+            c.commitSync();
+            c.commitSync(Map.of());
+            assertEquals(0, groups.commits(), "no commit request");
+        }
+    }
+
+    /**
      * A rebalance moves the member's epoch while a commitSync is on its way (the member keeps its
      * partitions): the coordinator answers STALE_MEMBER_EPOCH. Found probing: commitSync threw
      * CommitFailedException, which applications read as "partitions lost". It waits for the
