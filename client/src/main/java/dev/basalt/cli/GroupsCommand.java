@@ -152,7 +152,13 @@ final class GroupsCommand implements Callable<Integer> {
              Admin topics = new Admin(root.clientConfig(BasaltCli.ClientKind.ADMIN, Map.of("default.api.timeout.ms",
                      String.valueOf(timeoutMs))))) {
             gone = vanished(topics, all, Duration.ofMillis(timeoutMs));
-            ends = c.endOffsets(all.stream().filter(tp -> !gone.contains(tp)).toList(), Duration.ofMillis(timeoutMs));
+            ends = c.endOffsetsFound(all.stream().filter(tp -> !gone.contains(tp)).toList(), Duration.ofMillis(timeoutMs));
+        }
+        List<TopicPartition> endUnknown = all.stream().filter(tp -> !gone.contains(tp) && !ends.containsKey(tp)).toList();
+        if (!endUnknown.isEmpty()) {
+            // found probing: one leaderless partition failed the whole table
+            root.err.println("basalt: warning: the log end of " + endUnknown + " is not known now (no leader answered within "
+                    + timeoutMs + " ms): LOG-END-OFFSET and LAG show -");
         }
         if (!gone.isEmpty()) {
             root.err.println("basalt: warning: " + gone.size() + " partitions with committed offsets no longer exist (their topic was"

@@ -120,7 +120,13 @@ final class LagCommand implements Callable<Integer> {
             Map<TopicPartition, OffsetAndMetadata> committed = new java.util.HashMap<>(admin.committedOffsets(g));
             // offsets committed for partitions that no longer exist (a deleted topic) are not lag
             committed.keySet().removeAll(GroupsCommand.vanished(topicsAdmin, committed.keySet(), Duration.ofMillis(timeoutMs)));
-            Map<TopicPartition, Long> ends = c.endOffsets(committed.keySet(), Duration.ofMillis(timeoutMs));
+            Map<TopicPartition, Long> ends = c.endOffsetsFound(committed.keySet(), Duration.ofMillis(timeoutMs));
+            java.util.Set<TopicPartition> unknown = new java.util.TreeSet<>(java.util.Comparator.comparing(TopicPartition::toString));
+            committed.keySet().stream().filter(tp -> !ends.containsKey(tp)).forEach(unknown::add);
+            if (!unknown.isEmpty()) {
+                root.err.println("basalt: warning: group " + g + ": the log end of " + unknown + " is not known now (no leader"
+                        + " answered within " + timeoutMs + " ms): their lag is left out of the totals");
+            }
             java.util.Set<TopicPartition> owned = new java.util.HashSet<>();
             described.members().forEach(m -> owned.addAll(m.assignment()));
             rows.add(row(g, described.state(), committed, ends, owned));
@@ -136,9 +142,15 @@ final class LagCommand implements Callable<Integer> {
                       java.util.Set<TopicPartition> owned) {
         long total = 0;
         long max = -1;
+        int known = 0;
         TopicPartition worst = null;
         for (Map.Entry<TopicPartition, OffsetAndMetadata> e : committed.entrySet()) {
-            long lag = Math.max(0, ends.getOrDefault(e.getKey(), e.getValue().offset()) - e.getValue().offset());
+            Long end = ends.get(e.getKey());
+            if (end == null) {
+                continue; // log end not known now (no leader): left out, and said so on stderr
+            }
+            known++;
+            long lag = Math.max(0, end - e.getValue().offset());
             total += lag;
             if (lag > max) {
                 max = lag;
@@ -146,7 +158,8 @@ final class LagCommand implements Callable<Integer> {
             }
         }
         long noCommit = owned.stream().filter(tp -> !committed.containsKey(tp)).count();
-        return String.format("%-24s %-12s %-12s %-28s %-8s %d", group, state, committed.isEmpty() && noCommit > 0 ? "-" : String.valueOf(total),
+        return String.format("%-24s %-12s %-12s %-28s %-8s %d", group, state, known == 0 && (noCommit > 0 || !committed.isEmpty()) ? "-"
+                        : String.valueOf(total),
                 worst == null ? "-" : worst.toString(), worst == null ? "-" : String.valueOf(max), noCommit);
     }
 }

@@ -345,6 +345,31 @@ public final class Consumer<K, V> implements AutoCloseable {
         return listOffsets(partitions, dev.basalt.client.internal.OffsetLookup.LATEST, timeout);
     }
 
+    /**
+     * As {@link #endOffsets}, but a partition whose end is not found within the timeout (no leader
+     * known, or its leader unreachable) is left out of the answer instead of failing the others.
+     * For tools showing lag: found probing, one leaderless partition kept {@code basalt lag} from
+     * printing any group. Other errors (an unknown topic) still throw.
+     */
+    public Map<TopicPartition, Long> endOffsetsFound(Collection<TopicPartition> partitions, Duration timeout) {
+        acquire();
+        Map<TopicPartition, dev.basalt.client.internal.OffsetLookup.Found> found = new LinkedHashMap<>();
+        try {
+            Map<TopicPartition, Long> targets = new LinkedHashMap<>();
+            partitions.forEach(tp -> targets.put(tp, dev.basalt.client.internal.OffsetLookup.LATEST));
+            offsets.lookup(targets, Math.max(timeout.toMillis(), 1), found);
+        } catch (ClientTimeoutException e) {
+            // what was found stays in `found`
+        } catch (InterruptedException e) {
+            throw interrupted(e);
+        } finally {
+            release();
+        }
+        Map<TopicPartition, Long> out = new LinkedHashMap<>();
+        found.forEach((tp, f) -> out.put(tp, f.offset()));
+        return out;
+    }
+
     /** Per partition, the first offset whose timestamp is >= the given one, or -1 when none. */
     public Map<TopicPartition, Long> offsetsForTimes(Map<TopicPartition, Long> timestamps, Duration timeout) {
         acquire();

@@ -132,6 +132,20 @@ class ConsumerTest {
         }
     }
 
+    /** Found probing: one leaderless partition failed `basalt lag` for every group; endOffsetsFound leaves it out. */
+    @Test
+    void endOffsetsFound_leavesOutAPartitionWithoutLeader_endOffsetsThrows() {
+        cluster.createTopic("e", 2);
+        produce("e", 0, 5, "a");
+        produce("e", 1, 3, "b");
+        cluster.moveLeader("e", 1, -1);
+        try (Consumer<String, String> c = consumer(Map.of())) {
+            List<TopicPartition> both = List.of(new TopicPartition("e", 0), new TopicPartition("e", 1));
+            assertEquals(Map.of(new TopicPartition("e", 0), 5L), c.endOffsetsFound(both, Duration.ofMillis(500)));
+            assertThrows(ClientTimeoutException.class, () -> c.endOffsets(both, Duration.ofMillis(500)));
+        }
+    }
+
     /** Fetches to a broker travel on one FetchStream, answered in parts; a broker without it gets FetchInParts. */
     @Test
     void fetchesTravelOnOneStreamPerBroker_andABrokerWithoutItGetsFetchInParts() {
