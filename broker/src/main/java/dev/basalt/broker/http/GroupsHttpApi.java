@@ -304,12 +304,14 @@ public final class GroupsHttpApi {
         o.addProperty("group", s.groupId());
         List<PartitionStatus> statuses = new ArrayList<>();
         long total = 0;
+        long unknown = 0;
         LagMonitor.PartitionLag max = null;
         double complete = lags.isEmpty() ? 0 : 1;
         JsonArray partitions = new JsonArray();
         for (LagMonitor.PartitionLag p : lags) {
             statuses.add(p.status());
             total += Math.max(0, p.lag());
+            unknown += p.lagUnknown() ? 1 : 0;
             if (max == null || p.lag() > max.lag()) {
                 max = p;
             }
@@ -324,6 +326,8 @@ public final class GroupsHttpApi {
         o.addProperty("totallag", total);
         o.add("maxlag", max == null ? null : partitionJson(max, s.owners().get(max.partition())));
         o.addProperty("partitionCount", lags.size());
+        // partitions whose log end could not be read (status UNKNOWN): not in totallag or maxlag
+        o.addProperty("lagUnknown", unknown);
         // Assigned partitions with no committed offset are not evaluated (nothing to compare):
         // counted here, so that "OK" with no commits at all does not read as "caught up".
         java.util.Set<PartitionKey> evaluated = new java.util.HashSet<>();

@@ -22,7 +22,7 @@ import java.util.TreeMap;
  * per partition a table of (log end offset, time) samples for lag in seconds (sampled every
  * {@code lag.sample.interval.ms}). The log end offset is the partition's high watermark as
  * {@link LogOffsets} gives it (the leader's: {@link LeaderLogOffsets}); a partition whose log end
- * is unknown has an unknown lag (-1).
+ * is unknown has an unknown lag (-1) and the status {@link PartitionStatus#UNKNOWN}.
  *
  * <p>When a broker becomes coordinator, windows are rebuilt from the commits still in the offsets
  * log ({@link #onReplayed}; compaction keeps the last commit per partition, so a window may hold
@@ -40,10 +40,17 @@ public final class LagMonitor {
         OptionalLong logStartOffset(String topic, int partition);
     }
 
-    /** One partition of one group, evaluated. lag and lagSeconds are -1 when the log end is unknown. */
+    /**
+     * One partition of one group, evaluated. lag and lagSeconds are -1 when the log end is unknown
+     * (then the status is UNKNOWN).
+     */
     public record PartitionLag(PartitionKey partition, long committedOffset, long commitTimestampMs, long logEndOffset,
                                long logStartOffset, long lag, double lagSeconds, PartitionStatus status, long recordsLost,
                                double complete) {
+        /** True when the log end could not be read: lag, log end and log start are then -1. */
+        public boolean lagUnknown() {
+            return status == PartitionStatus.UNKNOWN;
+        }
     }
 
     private final int windowCommits;
@@ -135,7 +142,7 @@ public final class LagMonitor {
             OptionalLong end = offsets.logEndOffset(p.topic(), p.partition());
             OptionalLong start = offsets.logStartOffset(p.topic(), p.partition());
             if (end.isEmpty() || start.isEmpty()) {
-                out.add(new PartitionLag(p, o.offset(), o.commitTimestampMs(), -1, -1, -1, -1, PartitionStatus.OK, 0, 0));
+                out.add(new PartitionLag(p, o.offset(), o.commitTimestampMs(), -1, -1, -1, -1, PartitionStatus.UNKNOWN, 0, 0));
                 continue;
             }
             CommitWindow w = g.get(p);

@@ -326,7 +326,7 @@ public final class NodeGauges {
     }
 
     record GroupLag(String groupId, int members, long totalLag, long maxLag, double maxLagSeconds, GroupStatus status,
-                    int assignedWithoutCommit) {
+                    int assignedWithoutCommit, int lagUnknown) {
     }
 
     record GroupStats(Map<GroupState, Long> byState, List<GroupLag> groups) {
@@ -348,6 +348,11 @@ public final class NodeGauges {
                 .help("Partitions assigned to a group's members that the group has no committed offset for: their lag"
                         + " is not in basalt_group_lag_records (nothing to measure it from)")
                 .labelNames("group").callback(cb -> stats.get().groups().forEach(g -> cb.call(g.assignedWithoutCommit(), g.groupId())))
+                .register(registry);
+        GaugeWithCallback.builder().name("basalt_group_partitions_lag_unknown")
+                .help("Partitions of a group whose lag is unknown because their log end cannot be read (no leader, or"
+                        + " the leader has not answered lately): not in basalt_group_lag_records; status UNKNOWN")
+                .labelNames("group").callback(cb -> stats.get().groups().forEach(g -> cb.call(g.lagUnknown(), g.groupId())))
                 .register(registry);
         GaugeWithCallback.builder().name("basalt_group_max_lag_records").help("The largest lag of one partition of a group")
                 .labelNames("group").callback(cb -> stats.get().groups().forEach(g -> cb.call(g.maxLag(), g.groupId())))
@@ -409,17 +414,19 @@ public final class NodeGauges {
                 long total = 0;
                 long max = 0;
                 double maxSeconds = -1; // -1: no partition's lag in seconds is known (as the HTTP API says it)
+                int unknown = 0;
                 List<PartitionStatus> statuses = new ArrayList<>();
                 java.util.Set<PartitionKey> withoutCommit = new java.util.HashSet<>(g.assigned());
                 for (LagMonitor.PartitionLag p : lag.evaluate(g.groupId(), g.offsets(), now)) {
                     withoutCommit.remove(p.partition());
                     statuses.add(p.status());
+                    unknown += p.lagUnknown() ? 1 : 0;
                     total += Math.max(0, p.lag());
                     max = Math.max(max, p.lag());
                     maxSeconds = Math.max(maxSeconds, p.lagSeconds());
                 }
                 groups.add(new GroupLag(g.groupId(), g.members(), total, max, maxSeconds, LagEvaluator.groupStatus(statuses),
-                        withoutCommit.size()));
+                        withoutCommit.size(), unknown));
             }
         }
         return new GroupStats(byState, groups);

@@ -276,6 +276,7 @@ class AdminPortNodeTest {
         // g2's member owns partitions of orders that g2 never committed: not lag, but counted
         awaitValue("basalt_group_partitions_without_commit{group=\"g2\"}", v -> v > 0);
         assertValue("basalt_group_partitions_without_commit{group=\"g\"}", 0);
+        assertValue("basalt_group_partitions_lag_unknown{group=\"g\"}", 0);
         // g2's join bumped its epoch; g, created by an offset commit without members, stays at epoch 0
         awaitValue("basalt_group_rebalances_total", v -> v >= 1);
         awaitValue("basalt_log_flush_seconds_count", v -> v >= 1); // acks=all on durable-acks topics waits for an fsync
@@ -354,7 +355,7 @@ class AdminPortNodeTest {
             "basalt_controller_active", "basalt_raft_term", "basalt_raft_leader_id", "basalt_raft_commit_index",
             "basalt_raft_voter_lag_entries", "basalt_raft_leader_changes_total", "basalt_raft_election_seconds",
             "basalt_metadata_applied_index", "basalt_metadata_apply_lag_entries", "basalt_groups", "basalt_group_members",
-            "basalt_group_lag_records", "basalt_group_partitions_without_commit", "basalt_group_max_lag_records", "basalt_group_max_lag_seconds", "basalt_group_status",
+            "basalt_group_lag_records", "basalt_group_partitions_without_commit", "basalt_group_partitions_lag_unknown", "basalt_group_max_lag_records", "basalt_group_max_lag_seconds", "basalt_group_status",
             "basalt_group_rebalances_total"));
     static final Set<String> ALLOWED_LABELS = Set.of("topic", "partition", "listener", "rpc", "code", "trigger", "state", "group", "status", "voter",
             "purgatory", "le");
@@ -609,6 +610,7 @@ class AdminPortNodeTest {
         assertEquals(9, lag.get("totallag").getAsLong());
         // g2's member owns partitions it never committed: "OK" there is no news, and the count says so
         assertEquals(0, json("/v1/groups/g/status", 200).get("assignedWithoutCommit").getAsLong());
+        assertEquals(0, json("/v1/groups/g/status", 200).get("lagUnknown").getAsLong(), "every partition has a leader here");
         var g2 = json("/v1/groups/g2/status", 200);
         assertTrue(g2.get("assignedWithoutCommit").getAsLong() > 0, g2.toString());
         assertError("/v1/groups/nope", 404, "GROUP_ID_NOT_FOUND");

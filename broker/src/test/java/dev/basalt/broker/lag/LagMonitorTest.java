@@ -1,10 +1,14 @@
 package dev.basalt.broker.lag;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.basalt.broker.group.state.GroupRecord;
 import dev.basalt.broker.group.state.OffsetAndMetadata;
 import dev.basalt.broker.group.state.PartitionKey;
+import dev.basalt.broker.lag.state.GroupStatus;
+import dev.basalt.broker.lag.state.LagEvaluator;
 import dev.basalt.broker.lag.state.PartitionStatus;
 import java.util.List;
 import java.util.Map;
@@ -53,6 +57,41 @@ class LagMonitorTest {
         m.onReplayed(List.of(commit("g", 3, 1_000), commit("g", 4, 2_000), commit("g", 5, 3_000)), "load-1");
         assertEquals(PartitionStatus.STOP, status(m, "g", 5, 3_000, 60_000), "no commit for 57 s after a 2 s window");
         assertEquals(PartitionStatus.OK, status(m, "g", 5, 3_000, 3_500), "not stopped yet, and no lag known to judge");
+    }
+
+    /**
+     * Found probing: a partition without a leader (its log end unknown, lag -1) read OK, so a
+     * group whose partitions had all lost their leader read as caught up. It is UNKNOWN, and the
+     * group WARN; once the log end is known again it is judged as before.
+     */
+    @Test
+    void aPartitionWhoseLogEndIsUnknown_isUnknown_andTheGroupWarns() {
+        boolean[] leaderless = {true};
+        LagMonitor m = new LagMonitor(10, 0, 60, new LagMonitor.LogOffsets() {
+            @Override
+            public OptionalLong logEndOffset(String topic, int partition) {
+                return leaderless[0] ? OptionalLong.empty() : OptionalLong.of(20);
+            }
+
+            @Override
+            public OptionalLong logStartOffset(String topic, int partition) {
+                return leaderless[0] ? OptionalLong.empty() : OptionalLong.of(0);
+            }
+        });
+        m.onCommitted(List.of(commit("g", 20, 1_000)));
+        TreeMap<PartitionKey, OffsetAndMetadata> committed = new TreeMap<>(Map.of(TP, new OffsetAndMetadata(20, -1, "", 1_000)));
+        LagMonitor.PartitionLag p = m.evaluate("g", committed, 2_000).get(0);
+        assertEquals(PartitionStatus.UNKNOWN, p.status());
+        assertTrue(p.lagUnknown());
+        assertEquals(-1, p.lag());
+        assertEquals(-1, p.logEndOffset());
+        assertEquals(GroupStatus.WARN, LagEvaluator.groupStatus(List.of(PartitionStatus.OK, p.status())));
+
+        leaderless[0] = false;
+        p = m.evaluate("g", committed, 2_000).get(0);
+        assertEquals(PartitionStatus.OK, p.status(), "caught up at 20 of 20");
+        assertFalse(p.lagUnknown());
+        assertEquals(0, p.lag());
     }
 
     /**

@@ -16,13 +16,23 @@ public enum PartitionStatus {
     /** No commit for longer than the window spans, with lag, not caught up at the last commit. */
     STOP,
     /** Beyond Burrow: the committed offset is below the log start offset — retention deleted unread records. */
-    DATA_LOSS;
+    DATA_LOSS,
+    /**
+     * Not judged: the partition's log end cannot be read now (it has no leader, or its leader has
+     * not answered lately), so its lag is unknown. Found probing: such a partition read OK, and a
+     * group whose partitions had all lost their leader read as caught up.
+     */
+    UNKNOWN;
 
-    /** The status a group shows for this partition status (Burrow reports STOP, STALL, REWIND as ERR). */
+    /**
+     * The status a group shows for this partition status (Burrow reports STOP, STALL, REWIND as
+     * ERR). UNKNOWN shows as WARN: the monitor cannot vouch for the group, and a consumer cannot
+     * read a partition without a leader either.
+     */
     public GroupStatus groupStatus() {
         return switch (this) {
             case OK -> GroupStatus.OK;
-            case WARN -> GroupStatus.WARN;
+            case WARN, UNKNOWN -> GroupStatus.WARN;
             default -> GroupStatus.ERR;
         };
     }
