@@ -114,6 +114,17 @@ final class ReassignCommand implements Callable<Integer> {
                             mode.cancel ? Optional.empty() : Optional.of(m.getTargetReplicasList()));
                 }
             }
+            if (mode.execute && plan != null) {
+                List<String> missing = missingPartitions(admin, t, targets.keySet());
+                if (!missing.isEmpty()) {
+                    root.err.println("basalt: error: the plan names " + BasaltCli.count(missing.size(), "partition")
+                            + " that do" + (missing.size() == 1 ? "es" : "") + " not exist ("
+                            + String.join(", ", missing.subList(0, Math.min(10, missing.size())))
+                            + (missing.size() > 10 ? ", ..." : "") + "): nothing was submitted and the throttle is unchanged;"
+                            + " fix the plan (basalt topics --describe shows the partitions)");
+                    return BasaltCli.CLUSTER_ERROR;
+                }
+            }
             if (mode.execute && !additional) {
                 // names only: not every broker's progress (one unreachable broker would delay the refusal)
                 List<PartitionReassignment> running = Admin.get(admin.listPartitionReassignments(List.of(), false), t);
@@ -175,6 +186,26 @@ final class ReassignCommand implements Callable<Integer> {
                     : "; the others were " + (mode.cancel ? "cancelled" : "started")));
             return BasaltCli.CLUSTER_ERROR;
         }
+    }
+
+    /**
+     * The partitions of a plan that do not exist now (unknown topic, or a partition number past the
+     * topic's count), as topic-partition names. A plan is checked whole before anything is
+     * submitted, as Kafka's tool does: the controller judges each partition on its own, so a typo
+     * in one entry would otherwise start the others' moves and leave the plan half applied.
+     */
+    private static List<String> missingPartitions(Admin admin, Duration t, java.util.Collection<TopicPartition> wanted) {
+        Map<String, Integer> counts = new java.util.HashMap<>();
+        for (dev.basalt.client.admin.TopicListing l : Admin.get(admin.listTopics(true), t)) {
+            counts.put(l.name(), l.partitionCount());
+        }
+        List<String> missing = new java.util.ArrayList<>();
+        for (TopicPartition tp : wanted) {
+            if (tp.partition() >= counts.getOrDefault(tp.topic(), 0)) {
+                missing.add(tp.topic() + "-" + tp.partition());
+            }
+        }
+        return missing;
     }
 
     /**

@@ -53,6 +53,7 @@ class ReassignCommandsTest {
     private Server server;
     private final List<Object> requests = new CopyOnWriteArrayList<>();
     private final AtomicInteger decommissionCalls = new AtomicInteger();
+    private final AtomicInteger listTopicsCalls = new AtomicInteger();
     /** The scripted cluster's reassignments in progress, and its cluster-wide throttle (null = not set). */
     private volatile List<TopicPartitionRef> inProgress = List.of();
     private volatile String clusterThrottle;
@@ -125,6 +126,20 @@ class ReassignCommandsTest {
                     finishAfterNextList = false;
                 }
                 out.onNext(b.build());
+                out.onCompleted();
+            }
+
+            @Override
+            public void listTopics(dev.basalt.proto.v1.ListTopicsRequest req,
+                                   StreamObserver<dev.basalt.proto.v1.ListTopicsResponse> out) {
+                // a read: not among the requests the tests check (t: 2 partitions, u: 1)
+                listTopicsCalls.incrementAndGet();
+                out.onNext(dev.basalt.proto.v1.ListTopicsResponse.newBuilder().setErrorCode(ErrorCode.NONE)
+                        .addTopics(dev.basalt.proto.v1.ListTopicsResponse.Listing.newBuilder().setName("t").setTopicId("id-t")
+                                .setPartitionCount(2))
+                        .addTopics(dev.basalt.proto.v1.ListTopicsResponse.Listing.newBuilder().setName("u").setTopicId("id-u")
+                                .setPartitionCount(1))
+                        .build());
                 out.onCompleted();
             }
 
@@ -252,6 +267,30 @@ class ReassignCommandsTest {
     }
 
     /** Found probing: a plan file written for Kafka's tool was refused with a protobuf parse error. */
+    /**
+     * Found probing: a plan naming a partition that does not exist was applied in part (the
+     * controller judges each partition alone), leaving the operator with half a plan under way.
+     * The plan is checked whole first, as Kafka's tool does: nothing is submitted, no throttle set.
+     */
+    @Test
+    void aPlanNamingMissingPartitions_isRefusedWhole_beforeAnythingIsSubmitted() throws Exception {
+        Path file = tmp.resolve("typo.json");
+        Files.writeString(file, "{\"version\":1,\"partitions\":[{\"topic\":\"t\",\"partition\":0,\"replicas\":[4,2,3]},"
+                + "{\"topic\":\"t\",\"partition\":2,\"replicas\":[2,4,1]},{\"topic\":\"tt\",\"partition\":0,\"replicas\":[1]}]}");
+        Result r = run("reassign", "--execute", "--plan", file.toString(), "--throttle-bytes-per-second", "1000");
+        assertEquals(1, r.code(), r.err());
+        assertTrue(r.err().contains("the plan names 2 partitions that do not exist (t-2, tt-0): nothing was submitted"), r.err());
+        assertTrue(requests.stream().noneMatch(q -> q instanceof AlterPartitionReassignmentsRequest || q instanceof AlterConfigsRequest),
+                requests.toString());
+        assertEquals(null, clusterThrottle, "the throttle is not set");
+        assertEquals(1, listTopicsCalls.get());
+
+        // cancelling names partitions to stop, whatever exists: not checked
+        requests.clear();
+        Result cancel = run("reassign", "--cancel", "--plan", file.toString());
+        assertTrue(requests.stream().anyMatch(q -> q instanceof AlterPartitionReassignmentsRequest), cancel.err());
+    }
+
     @Test
     void kafkasPlanFormat_isReadToo_andItsMistakesAreNamed() throws Exception {
         Path kafka = tmp.resolve("kafka.json");
