@@ -1,6 +1,7 @@
 package dev.basalt.cli;
 
 import dev.basalt.client.admin.AlterConfigOp;
+import dev.basalt.client.admin.ConfigEntry;
 import dev.basalt.client.admin.ConfigResource;
 import dev.basalt.client.admin.NewTopic;
 import dev.basalt.client.admin.PartitionDescription;
@@ -132,6 +133,34 @@ final class TopicsCommand implements Callable<Integer> {
         root.out.println("Created topic " + c.name() + " (" + BasaltCli.count(c.partitions(), "partition") + ", replication factor "
                 + c.replicationFactor() + ", id " + c.topicId() + ").");
         warnIfMinIsrAboveReplicas(c.name(), c.replicationFactor());
+        if (configs == null || !configs.containsKey("min.insync.replicas")) {
+            warnIfDefaultMinIsrAboveReplicas(admin, t, c.name(), c.replicationFactor());
+        }
+    }
+
+    /**
+     * The same warning when the topic takes min.insync.replicas from the brokers' default (found
+     * probing: --replication-factor 1 on a cluster with min.insync.replicas=2 was created without
+     * a word, and every acks=all write to it was then refused). Read back from the new topic, so
+     * it is the value the topic has; if it cannot be read, no warning (the topic was created).
+     */
+    private void warnIfDefaultMinIsrAboveReplicas(Admin admin, Duration t, String name, int replicationFactor) {
+        ConfigResource resource = new ConfigResource(ConfigResource.Type.TOPIC, name);
+        List<ConfigEntry> entries;
+        try {
+            entries = Admin.get(admin.describeConfigs(List.of(resource), List.of("min.insync.replicas")), t)
+                    .getOrDefault(resource, List.of());
+        } catch (RuntimeException e) {
+            return;
+        }
+        for (ConfigEntry e : entries) {
+            if (e.name().equals("min.insync.replicas") && e.value() != null && e.value().matches("\\d+")
+                    && Long.parseLong(e.value()) > replicationFactor) {
+                root.err.println("WARNING: min.insync.replicas is " + e.value() + " (the brokers' default), above the"
+                        + " replication factor " + replicationFactor + ": every acks=all write to " + name + " is refused (NOT_ENOUGH_REPLICAS); give --replication-factor " + e.value()
+                        + " or more, or --config min.insync.replicas=" + replicationFactor);
+            }
+        }
     }
 
     /** min.insync.replicas above the replication factor is allowed (a reassignment may raise it later), but surely not meant. */

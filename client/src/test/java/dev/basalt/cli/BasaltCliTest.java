@@ -193,6 +193,24 @@ class BasaltCliTest {
     }
 
     /**
+     * Found probing: --replication-factor 1 on a cluster whose brokers default min.insync.replicas
+     * to 2 was created without a word, and every acks=all write to the topic was then refused.
+     */
+    @Test
+    void createBelowTheBrokersMinIsr_warns_andATopicThatMeetsIt_doesNot() {
+        cluster.setBrokerDefault("min.insync.replicas", "2");
+        Result r = run("topics", "--create", "--topic", "t", "--partitions", "1", "--replication-factor", "1");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.err().contains("WARNING: min.insync.replicas is 2 (the brokers' default), above the replication factor 1:"
+                + " every acks=all write to t is refused (NOT_ENOUGH_REPLICAS)"), r.err());
+        Result own = run("topics", "--create", "--topic", "u", "--partitions", "1", "--replication-factor", "1",
+                "--config", "min.insync.replicas=1");
+        assertEquals("", own.err(), "the topic's own min.insync.replicas is within its factor");
+        cluster.setBrokerDefault("min.insync.replicas", "1");
+        assertEquals("", run("topics", "--create", "--topic", "v", "--partitions", "1", "--replication-factor", "1").err());
+    }
+
+    /**
      * Found probing a cluster: one partition without a leader kept the whole topic unread (0
      * records from a live partition; without --timeout-ms it hung silently), and the error named
      * another partition. The live partitions are read; the leaderless one is named, once.

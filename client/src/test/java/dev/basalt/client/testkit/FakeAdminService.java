@@ -229,8 +229,10 @@ final class FakeAdminService extends AdminServiceGrpc.AdminServiceImplBase {
                     FakeCluster.TOPIC_CONFIG_DEFAULTS.forEach((k, def) -> {
                         if (q.getNamesCount() == 0 || q.getNamesList().contains(k)) {
                             boolean set = t.configs.containsKey(k);
-                            r.addEntries(ConfigEntry.newBuilder().setName(k).setValue(set ? t.configs.get(k) : def)
-                                    .setSource(set ? ConfigEntry.Source.TOPIC_CONFIG : ConfigEntry.Source.DEFAULT_CONFIG));
+                            String brokers = cluster.brokerDefaults.get(k);
+                            r.addEntries(ConfigEntry.newBuilder().setName(k).setValue(set ? t.configs.get(k) : brokers != null ? brokers : def)
+                                    .setSource(set ? ConfigEntry.Source.TOPIC_CONFIG : brokers != null
+                                            ? ConfigEntry.Source.STATIC_BROKER_CONFIG : ConfigEntry.Source.DEFAULT_CONFIG));
                         }
                     });
                 }

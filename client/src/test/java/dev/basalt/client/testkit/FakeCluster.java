@@ -37,6 +37,8 @@ import java.util.concurrent.ConcurrentLinkedQueue;
  */
 public final class FakeCluster implements AutoCloseable {
     static final Map<String, String> TOPIC_CONFIG_DEFAULTS = defaults();
+    /** Topic config defaults the brokers were started with (as a broker's server config sets them). */
+    final Map<String, String> brokerDefaults = new java.util.concurrent.ConcurrentHashMap<>();
 
     /** A stored batch with its stamped offsets. */
     record StoredBatch(byte[] bytes, long baseOffset, long lastOffset, long maxTimestamp) {
@@ -332,6 +334,11 @@ public final class FakeCluster implements AutoCloseable {
 
     synchronized int controllerId() {
         return controllerId;
+    }
+
+    /** Sets a topic config's default on every broker, as a broker config file would (e.g. min.insync.replicas). */
+    public void setBrokerDefault(String name, String value) {
+        brokerDefaults.put(name, value);
     }
 
     /** The next {@code times} partitions fetched from this broker answer code (nothing else happens). */
