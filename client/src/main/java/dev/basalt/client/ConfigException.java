@@ -21,6 +21,20 @@ public class ConfigException extends BasaltException {
         this.key = null;
     }
 
+    private ConfigException(String key, String message, boolean unused) {
+        super(message);
+        this.key = key;
+    }
+
+    /**
+     * A key that is not a configuration of this client; {@code didYouMean} names the closest known
+     * key, or is null.
+     */
+    public static ConfigException unknownKey(String key, String didYouMean) {
+        return new ConfigException(key, "unknown configuration key '" + key + "'"
+                + (didYouMean == null ? "" : " (did you mean " + didYouMean + "?)"), true);
+    }
+
     private static String describe(Object value) {
         return value == null ? "null" : "'" + value + "'";
     }

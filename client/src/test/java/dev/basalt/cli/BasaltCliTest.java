@@ -68,7 +68,11 @@ class BasaltCliTest {
         java.nio.file.Files.writeString(cfg, "client.rack=r1\nno.such.key=1\n");
         Result bad = run("--command-config", cfg.toString(), "topics", "--list");
         assertTrue(bad.code() != 0, bad.out());
-        assertTrue(bad.err().contains("no.such.key") && bad.err().contains("unknown configuration key"), bad.err());
+        assertTrue(bad.err().contains("unknown configuration key 'no.such.key'") && !bad.err().contains("did you mean"), bad.err());
+        // found probing: a misspelt key read "invalid value '1' for configuration ...", as if the key were right
+        Result typo = run("consume", "--topic", "cc", "--consumer-property", "fetch.max.byte=1000", "--timeout-ms", "100");
+        assertEquals(BasaltCli.USAGE, typo.code(), typo.err());
+        assertTrue(typo.err().contains("unknown configuration key 'fetch.max.byte' (did you mean fetch.max.bytes?)"), typo.err());
     }
 
     @Test

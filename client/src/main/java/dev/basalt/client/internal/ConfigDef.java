@@ -82,11 +82,45 @@ public final class ConfigDef {
         return parse(m);
     }
 
+    /** The known key nearest to {@code name} by edit distance, if within a third of its length (a typo); else null. */
+    private String closest(String name) {
+        String best = null;
+        int bestDistance = Math.max(1, name.length() / 3) + 1;
+        for (String k : keys.keySet()) {
+            int d = editDistance(name, k);
+            if (d < bestDistance) {
+                best = k;
+                bestDistance = d;
+            }
+        }
+        return best;
+    }
+
+    /** Levenshtein distance (insertions, deletions, substitutions). */
+    static int editDistance(String a, String b) {
+        int[] prev = new int[b.length() + 1];
+        int[] cur = new int[b.length() + 1];
+        for (int j = 0; j <= b.length(); j++) {
+            prev[j] = j;
+        }
+        for (int i = 1; i <= a.length(); i++) {
+            cur[0] = i;
+            for (int j = 1; j <= b.length(); j++) {
+                int substitute = prev[j - 1] + (a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1);
+                cur[j] = Math.min(substitute, Math.min(prev[j], cur[j - 1]) + 1);
+            }
+            int[] t = prev;
+            prev = cur;
+            cur = t;
+        }
+        return prev[b.length()];
+    }
+
     /** Validates and types every key; unknown keys, bad types and ranges throw ConfigException. */
     public Parsed parse(Map<String, ?> raw) {
         for (String name : raw.keySet()) {
             if (!keys.containsKey(name)) {
-                throw new ConfigException(name, raw.get(name), "unknown configuration key");
+                throw ConfigException.unknownKey(name, closest(name));
             }
         }
         Map<String, Object> values = new LinkedHashMap<>();
