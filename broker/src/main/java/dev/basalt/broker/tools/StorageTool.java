@@ -80,6 +80,10 @@ public final class StorageTool {
                 case "repair" -> check(rest, true);
                 default -> usage("unknown command '" + args[0] + "'");
             };
+        } catch (BadArgumentException e) {
+            // well-formed, but names nothing there: the message says what, the usage would bury it
+            err.println("basalt storage: " + e.getMessage());
+            return EXIT_USAGE;
         } catch (UsageException e) {
             return usage(e.getMessage());
         } catch (ConfigException e) {
@@ -133,12 +137,17 @@ public final class StorageTool {
         String only = args.contains("--partition") ? option(args, "--partition") : null;
         requireEmpty(args);
         if (!java.nio.file.Files.isDirectory(dir)) {
-            throw new UsageException(dir + " is not a directory");
+            throw new BadArgumentException(dir + (java.nio.file.Files.exists(dir) ? " is not a directory" : " does not exist")
+                    + " (--dir names a node's data directory, data.dir in its config)");
         }
         List<dev.basalt.log.TopicPartition> partitions = new ArrayList<>();
+        List<String> present = new ArrayList<>();
         try (var s = java.nio.file.Files.newDirectoryStream(dir, java.nio.file.Files::isDirectory)) {
             for (Path p : s) {
                 dev.basalt.log.TopicPartition tp = dev.basalt.log.TopicPartition.parseDirName(p.getFileName().toString());
+                if (tp != null) {
+                    present.add(tp.toString());
+                }
                 if (tp != null && (only == null || tp.toString().equals(only))) {
                     partitions.add(tp);
                 }
@@ -146,7 +155,10 @@ public final class StorageTool {
         }
         partitions.sort(java.util.Comparator.comparing(dev.basalt.log.TopicPartition::toString));
         if (only != null && partitions.isEmpty()) {
-            throw new UsageException("no partition " + only + " in " + dir);
+            java.util.Collections.sort(present);
+            throw new BadArgumentException("no partition " + only + " in " + dir + (present.isEmpty() ? " (it holds no partition)"
+                    : " (it holds " + String.join(", ", present.subList(0, Math.min(10, present.size())))
+                    + (present.size() > 10 ? ", ... " + present.size() + " in all" : "") + ")"));
         }
         // The node holds this lock while it runs: a repair is refused up front, and the index (which
         // a running node compacts under a reader) is checked only when the node is stopped.
@@ -322,10 +334,19 @@ public final class StorageTool {
     }
 
     /** Bad command-line use. */
-    static final class UsageException extends RuntimeException {
+    static class UsageException extends RuntimeException {
         private static final long serialVersionUID = 1L;
 
         UsageException(String message) {
+            super(message);
+        }
+    }
+
+    /** Well-formed arguments that name something absent (a directory, a partition): exit 2, without the usage. */
+    static final class BadArgumentException extends UsageException {
+        private static final long serialVersionUID = 1L;
+
+        BadArgumentException(String message) {
             super(message);
         }
     }

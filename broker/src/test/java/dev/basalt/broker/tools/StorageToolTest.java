@@ -108,6 +108,14 @@ class StorageToolTest {
         assertTrue(report.contains("loses 15 batches, 15 records, offsets 5..19"), report);
         assertTrue(report.contains("fine-0: ok"), report);
         assertEquals(0, run("check", "--dir", dir.toString(), "--partition", "fine-0"), out());
+        // found probing: a name that matched nothing printed the whole usage, the reason lost above it
+        assertEquals(2, run("check", "--dir", dir.toString(), "--partition", "orders-9"), out());
+        assertEquals("basalt storage: no partition orders-9 in " + dir + " (it holds fine-0, orders-0)\n", out());
+        assertEquals(2, run("check", "--dir", dir.resolve("nope").toString()), out());
+        assertTrue(out().startsWith("basalt storage: " + dir.resolve("nope") + " does not exist (--dir names") && !out().contains("Usage"),
+                out());
+        assertEquals(2, run("check", "--partition", "orders-0"), out());
+        assertTrue(out().contains("--dir is required") && out().contains("Usage"), "a malformed command still gets the usage: " + out());
 
         long segmentBytes = Files.size(segment);
         assertEquals(0, run("repair", "--dir", dir.toString(), "--partition", "orders-0"), out());
