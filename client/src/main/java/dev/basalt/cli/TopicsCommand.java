@@ -43,7 +43,7 @@ final class TopicsCommand implements Callable<Integer> {
     @ArgGroup(exclusive = true, multiplicity = "1")
     Action action;
 
-    @Option(names = "--topic", description = "Topic name.")
+    @Option(names = "--topic", description = "Topic name (with --list: a name or a regular expression to match).")
     String topic;
 
     @Option(names = "--partitions", description = "Partition count (create: default is the broker's num.partitions; alter: the new total).")
@@ -94,10 +94,13 @@ final class TopicsCommand implements Callable<Integer> {
         if (report != null && !action.describe) {
             throw new BasaltCli.UsageException("the partition report filters (--under-replicated-partitions ...) need --describe");
         }
+        refuseOptionsTheActionIgnores();
         try (Admin admin = new Admin(root.clientConfig(BasaltCli.ClientKind.ADMIN, Map.of("default.api.timeout.ms", String.valueOf(timeoutMs))))) {
             Duration t = Duration.ofMillis(timeoutMs + 1_000);
             if (action.list) {
-                Admin.get(admin.listTopics(includeInternal), t).forEach(l -> root.out.println(l.name()));
+                java.util.regex.Pattern only = listFilter();
+                Admin.get(admin.listTopics(includeInternal), t).stream().filter(l -> only == null || only.matcher(l.name()).matches())
+                        .forEach(l -> root.out.println(l.name()));
             } else if (action.create) {
                 create(admin, t);
             } else if (action.describe) {
@@ -110,6 +113,48 @@ final class TopicsCommand implements Callable<Integer> {
             }
         }
         return BasaltCli.OK;
+    }
+
+    /**
+     * An option the chosen action does not use is an error, as in kafka-topics.sh ("Option
+     * [partitions] can't be used with option [list]"): found probing, {@code --list --partitions 3}
+     * listed every topic as if the option had been read.
+     */
+    private void refuseOptionsTheActionIgnores() {
+        String act = action.list ? "--list" : action.create ? "--create" : action.describe ? "--describe"
+                : action.delete ? "--delete" : "--alter";
+        List<String> ignored = new ArrayList<>();
+        if (partitions != null && !(action.create || action.alter)) {
+            ignored.add("--partitions");
+        }
+        if (replicationFactor != null && !action.create) {
+            ignored.add("--replication-factor" + (action.alter ? " (change replicas with basalt reassign)" : ""));
+        }
+        if (!configs.isEmpty() && !(action.create || action.alter)) {
+            ignored.add("--config");
+        }
+        if (!deleteConfigs.isEmpty() && !action.alter) {
+            ignored.add("--delete-config");
+        }
+        if (includeInternal && !(action.list || action.describe)) {
+            ignored.add("--include-internal");
+        }
+        if (!ignored.isEmpty()) {
+            throw new BasaltCli.UsageException(String.join(", ", ignored) + " cannot be used with " + act);
+        }
+    }
+
+    /** With --list, --topic filters the names: a name, or a regular expression the whole name matches (as Kafka's). */
+    private java.util.regex.Pattern listFilter() {
+        if (topic == null) {
+            return null;
+        }
+        try {
+            return java.util.regex.Pattern.compile(topic);
+        } catch (java.util.regex.PatternSyntaxException e) {
+            throw new BasaltCli.UsageException("--topic with --list is a name or a regular expression: " + e.getDescription()
+                    + " in '" + topic + "'");
+        }
     }
 
     private String requireTopic() {

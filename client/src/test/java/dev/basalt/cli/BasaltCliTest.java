@@ -196,6 +196,31 @@ class BasaltCliTest {
         assertEquals("", fine.err());
     }
 
+    /** Found probing: topics --list --partitions 3 listed every topic, as if the option had been read. */
+    @Test
+    void topicsOptionsTheActionDoesNotUse_areRefused_andListFiltersByTopic() {
+        cluster.createTopic("orders", 1);
+        cluster.createTopic("orders-dlq", 1);
+        cluster.createTopic("payments", 1);
+        Result r = run("topics", "--list", "--partitions", "3");
+        assertEquals(BasaltCli.USAGE, r.code(), r.out());
+        assertTrue(r.err().contains("--partitions cannot be used with --list"), r.err());
+        Result alter = run("topics", "--alter", "--topic", "orders", "--replication-factor", "3");
+        assertEquals(BasaltCli.USAGE, alter.code(), alter.out());
+        assertTrue(alter.err().contains("--replication-factor (change replicas with basalt reassign) cannot be used with --alter"),
+                alter.err());
+        assertEquals(BasaltCli.USAGE, run("topics", "--delete", "--topic", "orders", "--config", "retention.ms=1").code());
+        assertEquals(BasaltCli.USAGE, run("topics", "--describe", "--delete-config", "retention.ms").code());
+        assertEquals(List.of("orders", "orders-dlq", "payments"), run("topics", "--list").out().lines().toList(), "nothing deleted");
+
+        assertEquals(List.of("orders"), run("topics", "--list", "--topic", "orders").out().lines().toList());
+        assertEquals(List.of("orders", "orders-dlq"), run("topics", "--list", "--topic", "orders.*").out().lines().toList());
+        assertEquals(List.of(), run("topics", "--list", "--topic", "nope").out().lines().toList());
+        Result badRegex = run("topics", "--list", "--topic", "orders[");
+        assertEquals(BasaltCli.USAGE, badRegex.code());
+        assertTrue(badRegex.err().contains("a name or a regular expression"), badRegex.err());
+    }
+
     /**
      * Found probing: --replication-factor 1 on a cluster whose brokers default min.insync.replicas
      * to 2 was created without a word, and every acks=all write to the topic was then refused.
