@@ -479,7 +479,9 @@ public final class LogManager implements AutoCloseable {
                 if (!closed && directoryFailure == null) {
                     s.tick(clock.millis());
                 }
-            } catch (RuntimeException e) {
+            } catch (RuntimeException | InternalError e) {
+                // InternalError: a fault reading a mapped file (one cut under us); an uncaught
+                // throwable would end this periodic task for good
                 LOG.error("scrub tick failed", e);
             }
         }, SCRUB_TICK_MS, SCRUB_TICK_MS, TimeUnit.MILLISECONDS);
@@ -942,7 +944,9 @@ public final class LogManager implements AutoCloseable {
                 task.accept(log);
             } catch (UnknownPartitionException e) {
                 // deleted while we were iterating
-            } catch (RuntimeException e) {
+            } catch (RuntimeException | InternalError e) {
+                // InternalError: a fault reading a segment's mapping (its file cut under the node);
+                // the scrubber or a read reports that log; the task goes on with the others
                 LOG.error("{} of {} failed", what, log.topicPartition(), e);
             }
         }

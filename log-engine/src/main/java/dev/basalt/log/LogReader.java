@@ -154,6 +154,28 @@ final class LogReader {
         throw new IllegalStateException("read of " + tp + " at " + startOffset + " kept racing segment swaps");
     }
 
+    /**
+     * A fault reading {@code seg}'s mapping (the JVM's InternalError for SIGBUS) where the file is
+     * now shorter than its batches: it was cut while the node ran, and the offsets from the first
+     * batch past the cut are corrupt (reported like any corrupt batch, so only this partition
+     * stops serving them). Found probing: the error escaped and killed request threads. Any other
+     * InternalError is rethrown.
+     */
+    static CorruptBatchException cutUnderRead(TopicPartition tp, Segment seg, InternalError e) {
+        long onDisk = seg.onDiskSizeBytes();
+        if (onDisk >= seg.sizeBytes()) {
+            throw e;
+        }
+        CorruptBatchException c = cutShort(tp, seg, onDisk, seg.firstOffsetPast(onDisk));
+        c.addSuppressed(e);
+        return c;
+    }
+
+    private static CorruptBatchException cutShort(TopicPartition tp, Segment seg, long onDisk, long cutAt) {
+        return new CorruptBatchException(tp, cutAt, seg.path(), onDisk, "the segment file is " + onDisk
+                + " bytes where its batches run to byte " + seg.sizeBytes() + ": cut short while the node ran");
+    }
+
     private void ensureOpen() {
         if (bounds.isClosed()) {
             throw new UnknownPartitionException(tp);
@@ -182,12 +204,28 @@ final class LogReader {
             boolean handedOut = false;
             try {
                 int size = seg.sizeBytes();
+                long readLimit = limit;
+                // One size query per read: bytes past the end of a file cut under the running node
+                // (an outside truncate) fault whoever touches them, here or on a transport thread
+                // copying the slice. The read stops before the first batch not wholly in the file,
+                // and a read from there fails with the typed error (reported as corruption).
+                long onDisk = seg.onDiskSizeBytes();
+                if (onDisk < size) {
+                    long cutAt = seg.firstOffsetPast(onDisk);
+                    if (startOffset >= cutAt) {
+                        throw cutShort(tp, seg, onDisk, cutAt);
+                    }
+                    size = (int) onDisk;
+                    readLimit = Math.min(limit, cutAt);
+                }
                 int pos = locate(seg, size, startOffset);
                 if (pos >= 0) {
-                    FetchSlice s = collect(seg, size, pos, maxBytes, limit, startOffset, start, end, hw, truncationsAtStart);
+                    FetchSlice s = collect(seg, size, pos, maxBytes, readLimit, startOffset, start, end, hw, truncationsAtStart);
                     handedOut = !s.isEmpty();
                     return s;
                 }
+            } catch (InternalError e) {
+                throw cutUnderRead(tp, seg, e);
             } finally {
                 if (!handedOut) {
                     seg.release();
@@ -294,7 +332,7 @@ final class LogReader {
             return cursor;
         }
         try {
-            RecordBatch.wrap(map.slice(prev, cursor - prev)).validateChecksum();
+            Segment.validateChecksum(map, prev, cursor - prev);
             return cursor;
         } catch (dev.basalt.record.CorruptRecordException e) {
             if (prev == pos) {
@@ -377,7 +415,7 @@ final class LogReader {
     private CorruptBatchException verify(Segment seg, ByteBuffer map, int pos, int batchBytes, long truncationsAtStart) {
         long base = Segment.baseOffsetAt(map, pos);
         try {
-            RecordBatch.wrap(map.slice(pos, batchBytes)).validateChecksum();
+            Segment.validateChecksum(map, pos, batchBytes);
         } catch (dev.basalt.record.CorruptRecordException e) {
             return new CorruptBatchException(tp, base, seg.path(), pos, e.getMessage());
         }

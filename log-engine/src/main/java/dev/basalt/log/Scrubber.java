@@ -169,14 +169,20 @@ final class Scrubber {
             int size = seg.sizeBytes();
             ByteBuffer map = seg.mapping();
             long used = 0;
+            // A file cut while mapped (an outside truncate): reading past its new end faults. Found
+            // before the scan reads there (the CRC intrinsic's fault would end the process).
+            long onDisk = seg.onDiskSizeBytes();
+            if (onDisk < size) {
+                return cutShort(log, seg, onDisk, null);
+            }
             while (position < size && used < budget) {
                 int start = position;
                 long findingAt = -1; // where a finding of the checks below lies (a jump: the first offset missing)
                 RecordBatch batch;
                 try {
                     LogReader.checkHeader(seg, map, position, size);
+                    Segment.validateChecksum(map, position, Segment.batchSizeAt(map, position));
                     batch = RecordBatch.wrap(map.slice(position, size - position));
-                    batch.validateChecksum();
                     if (expectedOffset >= 0 && batch.baseOffset() < expectedOffset) {
                         throw new CorruptRecordException("batch offset " + batch.baseOffset() + " does not follow " + expectedOffset);
                     }
@@ -232,9 +238,36 @@ final class Scrubber {
                 nextLog(); // the active segment is verified up to its end for now
             }
             return used == 0 ? -1 : used;
+        } catch (InternalError e) {
+            // the file was cut during the scan, after the check above (the JVM's error for the fault)
+            long onDisk = seg.onDiskSizeBytes();
+            if (onDisk >= seg.sizeBytes()) {
+                throw e;
+            }
+            return cutShort(log, seg, onDisk, e);
         } finally {
             seg.release();
         }
+    }
+
+    /** Reports a segment whose file is shorter than its batches; the log's scan ends there. */
+    private long cutShort(PartitionLog log, Segment seg, long onDisk, InternalError fault) {
+        if (!stillThere(log, seg)) {
+            return -1; // swapped out meanwhile (its file replaced): not corruption
+        }
+        long offset = seg.firstOffsetPast(onDisk);
+        CorruptLogException found = new CorruptLogException(seg.path(), onDisk, "the segment file is " + onDisk
+                + " bytes where its batches run to byte " + seg.sizeBytes() + ": cut short while the node ran");
+        if (fault != null) {
+            found.addSuppressed(fault);
+        }
+        findings++;
+        passFindings++;
+        LOG.error("Scrub found corrupt data in {} at offset {} ({} byte {}): {}", log.topicPartition(), offset,
+                seg.path().getFileName(), onDisk, found.getMessage());
+        listener.onCorruption(log, offset, found);
+        nextLog();
+        return 0;
     }
 
     /** Whether {@code seg} is still the log's segment at its base offset (not swapped by truncation or compaction). */

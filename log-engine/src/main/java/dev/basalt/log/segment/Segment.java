@@ -294,6 +294,7 @@ public final class Segment {
             throw new IllegalStateException("segment " + path + " is closed");
         }
         try {
+            mappedFileKey = fileKeyOrNull(path);
             if (file != null && !sealed) {
                 mapping = file.mapReadOnly(capacityBytes);
             } else if (file != null) {
@@ -307,6 +308,114 @@ public final class Segment {
             return mapping;
         } catch (IOException e) {
             throw new LogStorageException("cannot map segment", path, e);
+        }
+    }
+
+    /**
+     * The file's length on disk now (0 if it is gone). Below {@link #sizeBytes()} only when
+     * something outside the log cut the file while it was mapped: reading the mapping past the
+     * new end faults (SIGBUS), which the JVM turns into an {@link InternalError} in plain Java
+     * reads and bulk copies, but not in intrinsic stubs such as CRC32C over a direct buffer, where
+     * it ends the process (found probing: {@code truncate -s} of a sealed segment under a running
+     * node crashed the whole node within a scrub pass). See {@link #validateChecksum}.
+     */
+    public long onDiskSizeBytes() {
+        if (mapping == null) {
+            return Long.MAX_VALUE; // nothing mapped, nothing to fault (a mapping made now covers the file as it is)
+        }
+        SegmentFile f;
+        synchronized (this) {
+            f = file;
+        }
+        if (f != null) {
+            try {
+                return f.size();
+            } catch (IOException | RuntimeException e) {
+                // closed meanwhile: ask the file system
+            }
+        }
+        try {
+            java.nio.file.attribute.BasicFileAttributes a = java.nio.file.Files.readAttributes(path,
+                    java.nio.file.attribute.BasicFileAttributes.class);
+            Object key = mappedFileKey;
+            if (key != null && !key.equals(a.fileKey())) {
+                // The path names another file now (a compaction swap renamed its copy over it): the
+                // mapped one lives on untouched while mapped. Its size is not this segment's.
+                return Long.MAX_VALUE;
+            }
+            return a.size();
+        } catch (java.nio.file.NoSuchFileException e) {
+            return Long.MAX_VALUE; // deleted (retention renames it away): a mapped file outlives its name intact
+        } catch (IOException e) {
+            throw new LogStorageException("cannot read the size of segment", path, e);
+        }
+    }
+
+    /**
+     * The first offset of this segment not wholly within its first {@code bytes} bytes (a cut
+     * file's length): the base offset of the batch that straddles or follows the cut, or where
+     * the last whole batch ended. Reads only headers below the cut; if the file shrinks further
+     * meanwhile, the segment's base offset.
+     */
+    public long firstOffsetPast(long bytes) {
+        long next = baseOffset;
+        try {
+            ByteBuffer map = mapping();
+            int pos = 0;
+            int limit = (int) Math.min(bytes, sizeBytes);
+            while (limit - pos >= RecordBatch.HEADER_SIZE_BYTES) {
+                int size = batchSizeAt(map, pos);
+                long base = baseOffsetAt(map, pos);
+                if (size < RecordBatch.HEADER_SIZE_BYTES || size > limit - pos) {
+                    return base >= next ? base : next;
+                }
+                next = lastOffsetAt(map, pos) + 1;
+                pos += size;
+            }
+            return next;
+        } catch (InternalError e) {
+            return baseOffset;
+        }
+    }
+
+    /**
+     * {@link RecordBatch#validateChecksum()} for the batch at [{@code pos}, {@code pos + batchBytes})
+     * of a mapping, computed over heap copies of it (in chunks, on a per-thread buffer): the bulk
+     * copy out of the mapping is guarded by the JVM (a fault becomes an {@link InternalError}),
+     * where the CRC32C intrinsic reading the mapping directly is not (a fault kills the process).
+     */
+    public static void validateChecksum(ByteBuffer map, int pos, int batchBytes) {
+        byte magic = map.get(pos + RecordBatch.MAGIC_OFFSET);
+        if (magic != RecordBatch.MAGIC) {
+            throw new dev.basalt.record.CorruptRecordException("unknown magic " + magic);
+        }
+        long stored = Integer.toUnsignedLong(map.getInt(pos + RecordBatch.CRC_OFFSET));
+        java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+        byte[] chunk = CRC_CHUNK.get();
+        int end = pos + batchBytes;
+        for (int at = pos + RecordBatch.ATTRIBUTES_OFFSET; at < end; ) {
+            int n = Math.min(chunk.length, end - at);
+            map.get(at, chunk, 0, n);
+            crc.update(chunk, 0, n);
+            at += n;
+        }
+        long computed = crc.getValue();
+        if (stored != computed) {
+            throw new dev.basalt.record.CorruptRecordException(String.format("CRC mismatch: stored %08x, computed %08x", stored, computed));
+        }
+    }
+
+    private static final int CRC_CHUNK_BYTES = 64 * 1024;
+    private static final ThreadLocal<byte[]> CRC_CHUNK = ThreadLocal.withInitial(() -> new byte[CRC_CHUNK_BYTES]);
+
+    /** The identity (device and inode) of the file the mapping reads; null if unknown. */
+    private volatile Object mappedFileKey;
+
+    private static Object fileKeyOrNull(Path path) {
+        try {
+            return java.nio.file.Files.readAttributes(path, java.nio.file.attribute.BasicFileAttributes.class).fileKey();
+        } catch (IOException | RuntimeException e) {
+            return null;
         }
     }
 
