@@ -1216,6 +1216,51 @@ public final class PartitionLog {
         }
     }
 
+    /**
+     * A follower's log start follows its leader's, as Kafka's follower does (the leader sends its
+     * log start with every fetch answer), up to this log's high watermark. Found probing: each
+     * replica moved its log start only when its own retention check ran (every 5 min by default),
+     * so a follower elected meanwhile moved "earliest" back (581 → 0) and served records its
+     * leader had already deleted. Sealed segments wholly below the new start are deleted, as
+     * retention would; the segment holding it stays (the start may lie inside it; reads below it
+     * are out of range).
+     *
+     * @return how many segments were deleted
+     */
+    public int advanceLogStartOffset(long offset) {
+        lock.lock();
+        try {
+            ensureWritable();
+            long newStart = Math.min(offset, highWatermark);
+            if (newStart <= logStartOffset) {
+                return 0;
+            }
+            List<Segment> doomed = new ArrayList<>();
+            for (Segment s : segments.sealed()) {
+                Long next = segments.higherBaseOffset(s.baseOffset());
+                if (next == null || next > newStart) {
+                    break;
+                }
+                doomed.add(s);
+            }
+            // The new start first: a read at the old start meanwhile is out of range (as in applyRetention).
+            logStartOffset = newStart;
+            removeSegments(doomed);
+            recoveryPoint = Math.max(recoveryPoint, logStartOffset);
+            long firstBase = segments.firstEntry().getKey();
+            index.deleteOffsetRange(partitionId, 0, firstBase);
+            index.deleteTimesBeforeOffset(partitionId, firstBase);
+            epochs.truncateFromStart(logStartOffset);
+            if (!doomed.isEmpty()) {
+                fsyncDirectory();
+            }
+            persistState(false, -1);
+            return doomed.size();
+        } finally {
+            lock.unlock();
+        }
+    }
+
     /** A sealed segment offered to the retention planner; its max timestamp is computed only if asked. */
     private final class RetentionCandidate implements RetentionPlanner.Candidate {
         final Segment segment;

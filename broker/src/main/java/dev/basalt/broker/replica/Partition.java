@@ -528,6 +528,18 @@ public final class Partition {
      */
     public synchronized AppendInfo appendAsFollower(ByteBuffer records, int leaderEpoch, long leaderHighWatermark,
                                                    long allReplicasOffset, long leaderTombstonesRemovedEnd) {
+        return appendAsFollower(records, leaderEpoch, leaderHighWatermark, allReplicasOffset, leaderTombstonesRemovedEnd, -1);
+    }
+
+    /**
+     * As above, and takes the leader's log start (up to our HW; -1: unknown): a follower deletes
+     * what its leader's retention deleted, so that, elected, it does not serve records below the
+     * log start its leader had (found probing: "earliest" went back from 581 to 0 for up to a
+     * retention check interval).
+     */
+    public synchronized AppendInfo appendAsFollower(ByteBuffer records, int leaderEpoch, long leaderHighWatermark,
+                                                   long allReplicasOffset, long leaderTombstonesRemovedEnd,
+                                                   long leaderLogStartOffset) {
         if (leader != null || state.leaderEpoch() != leaderEpoch) {
             return null;
         }
@@ -535,6 +547,9 @@ public final class Partition {
         AppendInfo info = records.hasRemaining() ? log.appendAsFollower(records) : null;
         updateFollowerHighWatermark(leaderHighWatermark);
         log.tombstoneBoundOffset(allReplicasOffset);
+        if (leaderLogStartOffset > log.logStartOffset()) {
+            log.advanceLogStartOffset(leaderLogStartOffset);
+        }
         return info;
     }
 

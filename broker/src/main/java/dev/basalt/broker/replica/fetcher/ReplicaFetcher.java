@@ -478,7 +478,7 @@ public final class ReplicaFetcher implements AutoCloseable {
         t.partition.leaderLogEndSeen(pr.getLogEndOffset());
         try {
             AppendInfo info = t.partition.appendAsFollower(records.asReadOnlyByteBuffer(), t.leaderEpoch, pr.getHighWatermark(),
-                    pr.getAllReplicasOffset(), pr.getTombstonesRemovedEnd());
+                    pr.getAllReplicasOffset(), pr.getTombstonesRemovedEnd(), pr.getLogStartOffset());
             return info != null || t.partition.highWatermark() != hwBefore;
         } catch (StaleLeaderEpochException | CorruptRecordException e) {
             long straddled = straddledBase(records, t.partition.log().logEndOffset());
