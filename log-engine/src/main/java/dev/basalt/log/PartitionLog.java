@@ -1195,10 +1195,20 @@ public final class PartitionLog {
                 return 0;
             }
             List<Segment> doomed = new ArrayList<>();
+            long doomedBytes = 0;
             for (RetentionCandidate c : sealed.subList(0, plan.segmentCount())) {
                 doomed.add(c.segment);
+                doomedBytes += c.segment.sizeBytes();
             }
             long newStart = plan.newLogStartOffset();
+            // Found probing: segments went without a word. One line per deletion, with its reason, as Kafka logs them.
+            org.slf4j.LoggerFactory.getLogger(PartitionLog.class).info(
+                    "Retention deleted {} segment(s) of {} ({} bytes, offsets {}..{}): {}; the log now starts at {}", doomed.size(), tp,
+                    doomedBytes, logStartOffset, newStart - 1, plan.bySize() == doomed.size()
+                            ? "over retention.bytes=" + cfg.retentionBytes()
+                            : plan.bySize() == 0 ? "older than retention.ms=" + cfg.retentionMs()
+                            : plan.bySize() + " over retention.bytes=" + cfg.retentionBytes() + ", the others older than retention.ms="
+                                    + cfg.retentionMs(), newStart);
             // The new start first: a read at the old start meanwhile is out of range, never a read
             // of the next segment taken for missing offsets.
             logStartOffset = Math.max(logStartOffset, newStart);
@@ -1242,6 +1252,10 @@ public final class PartitionLog {
                     break;
                 }
                 doomed.add(s);
+            }
+            if (!doomed.isEmpty()) {
+                org.slf4j.LoggerFactory.getLogger(PartitionLog.class).info("Deleted {} segment(s) of {} below offset {}: the"
+                        + " leader's log starts there (its retention deleted them)", doomed.size(), tp, newStart);
             }
             // The new start first: a read at the old start meanwhile is out of range (as in applyRetention).
             logStartOffset = newStart;

@@ -44,9 +44,10 @@ public final class RetentionPlanner {
 
     /**
      * What to delete: the first {@code segmentCount} candidates, after which the log starts at
-     * {@code newLogStartOffset} (unchanged if nothing goes).
+     * {@code newLogStartOffset} (unchanged if nothing goes); {@code bySize} of them go for
+     * retention.bytes, the others for retention.ms (for the log line that says why).
      */
-    public record Plan(int segmentCount, long newLogStartOffset) {
+    public record Plan(int segmentCount, long newLogStartOffset, int bySize) {
         public boolean isEmpty() {
             return segmentCount == 0;
         }
@@ -61,11 +62,12 @@ public final class RetentionPlanner {
     public static Plan plan(List<? extends Candidate> sealed, long totalSizeBytes, long highWatermark,
                             long logStartOffset, Limits limits, long nowMs) {
         if (limits.none()) {
-            return new Plan(0, logStartOffset);
+            return new Plan(0, logStartOffset, 0);
         }
         long total = totalSizeBytes;
         long newStart = logStartOffset;
         int count = 0;
+        int countBySize = 0;
         for (Candidate s : sealed) {
             if (s.nextBaseOffset() > highWatermark) {
                 break;
@@ -77,10 +79,11 @@ public final class RetentionPlanner {
                 break;
             }
             count++;
+            countBySize += bySize ? 1 : 0;
             total -= s.sizeBytes();
             newStart = s.nextBaseOffset();
         }
-        return new Plan(count, Math.max(logStartOffset, newStart));
+        return new Plan(count, Math.max(logStartOffset, newStart), countBySize);
     }
 
     private static boolean expired(long maxTimestampMs, long retentionMs, long nowMs) {

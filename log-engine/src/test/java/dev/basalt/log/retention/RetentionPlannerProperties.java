@@ -55,6 +55,22 @@ class RetentionPlannerProperties {
         assertEquals(10, p.newLogStartOffset());
     }
 
+    /** The plan says how many segments go for size (the rest for time), for the log line naming the reason. */
+    @Test
+    void thePlanCountsTheSegmentsDeletedForSize() {
+        // Seg(base, next, size, maxTimestamp): the first two are old; the log is 300 bytes against a 100-byte limit
+        List<Seg> segs = List.of(new Seg(0, 10, 100, 0), new Seg(10, 20, 100, 0), new Seg(20, 30, 50, 999_999));
+        RetentionPlanner.Plan bySize = RetentionPlanner.plan(segs, 300, 30, 0, new RetentionPlanner.Limits(-1, 100), 1_000_000);
+        assertEquals(2, bySize.segmentCount());
+        assertEquals(2, bySize.bySize());
+        RetentionPlanner.Plan byTime = RetentionPlanner.plan(segs, 300, 30, 0, new RetentionPlanner.Limits(10_000, -1), 1_000_000);
+        assertEquals(2, byTime.segmentCount());
+        assertEquals(0, byTime.bySize());
+        RetentionPlanner.Plan both = RetentionPlanner.plan(segs, 300, 30, 0, new RetentionPlanner.Limits(10_000, 190), 1_000_000);
+        assertEquals(2, both.segmentCount(), "the first for size (200 left >= 190), the second for time");
+        assertEquals(1, both.bySize());
+    }
+
     private static void runOne(long seed) {
         SplittableRandom r = new SplittableRandom(seed);
         int n = r.nextInt(0, 12);
