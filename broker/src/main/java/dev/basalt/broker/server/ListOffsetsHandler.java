@@ -58,6 +58,9 @@ public final class ListOffsetsHandler {
                     answer(log, p.getTimestamp(), pb);
                 } catch (dev.basalt.log.CorruptLogException e) {
                     pb.setErrorCode(ErrorCode.CORRUPT_STORED_DATA).setErrorMessage(e.getMessage());
+                } catch (dev.basalt.log.UnknownPartitionException e) {
+                    // closed under the lookup (taken offline or deleted): as Fetch answers it
+                    pb.setErrorCode(ErrorCode.NOT_LEADER).setErrorMessage(e.getMessage() + " (closed under the lookup)");
                 } catch (LogStorageException e) {
                     pb.setErrorCode(ErrorCode.STORAGE_ERROR).setErrorMessage(e.getMessage());
                 }

@@ -165,6 +165,11 @@ public final class ProduceHandler {
             p.fail(ErrorCode.INVALID_RECORD, e.getMessage());
         } catch (CorruptRecordException e) {
             p.fail(ErrorCode.CORRUPT_RECORD, e.getMessage());
+        } catch (dev.basalt.log.UnknownPartitionException e) {
+            // The log was closed before the append began (taken offline for a rebuild after its
+            // corruption was found, or deleted): nothing was written, and leadership moves on.
+            // Found probing: answered UNKNOWN_SERVER_ERROR, which ended an acks=all producer.
+            p.fail(ErrorCode.NOT_LEADER, e.getMessage() + " (this replica was taken offline under the append; its leadership moves)");
         } catch (LogStorageException e) {
             dev.basalt.broker.storage.StorageErrorLog.report(log, "Storage error appending to", topic + "-" + partition,
                     part.log().isOffline(), e);

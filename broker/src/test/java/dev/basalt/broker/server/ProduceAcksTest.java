@@ -155,6 +155,21 @@ class ProduceAcksTest {
         assertEquals(ErrorCode.NONE, f.join().getErrorCode());
     }
 
+    /**
+     * Found probing: a leader whose segment was cut under it takes its replica offline (closing the
+     * log) while appends arrive; those met the closed log and were answered UNKNOWN_SERVER_ERROR,
+     * which the client does not retry, and an acks=all producer stopped. Nothing was written, and
+     * leadership moves on: NOT_LEADER.
+     */
+    @Test
+    void anAppendToALogTakenOfflineUnderIt_answersNotLeader() throws Exception {
+        createTopic(List.of(1), Map.of());
+        logs.quarantine(TP, new dev.basalt.log.CorruptLogException(dir.resolve("x.log"), 0, "test"));
+        ProduceResponse.PartitionResponse r = send(-1, 30_000).get(10, TimeUnit.SECONDS);
+        assertEquals(ErrorCode.NOT_LEADER, r.getErrorCode(), r.toString());
+        assertTrue(r.getErrorMessage().contains("taken offline under the append"), r.getErrorMessage());
+    }
+
     @Test
     void acksAll_leadershipMovesWhileWaiting_answersNotLeader() throws Exception {
         createTopic(List.of(1, 2), Map.of()); // broker 2 is in the ISR but never fetches
