@@ -13,6 +13,7 @@ import dev.basalt.log.testkit.TestBatches;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
@@ -116,6 +117,28 @@ class RecoveryTest {
         PartitionLog reopened = open().get(TP);
         assertEquals(victim[1], reopened.logEndOffset());
         assertEquals(before.subList(0, (int) victim[1]), LogTestSupport.readAll(reopened, 0));
+    }
+
+    /**
+     * Found probing: the last segment file removed while the node ran, then a clean restart: the
+     * stored log end was trusted, reads past the remaining data came back empty without an error,
+     * and the replica stayed in the ISR. The index names the missing segment, so the log is
+     * scanned instead, and the flushed offsets it lacks take the partition offline (a replica is
+     * rebuilt from the others; an only copy waits for the operator) instead of silently shrinking.
+     */
+    @Test
+    void aCleanStopWithTheLastSegmentFileGone_isNotLoadedAsClean() throws IOException {
+        PartitionLog log = fill(400);
+        List<Long> bases = log.segmentBaseOffsets();
+        assertTrue(bases.size() >= 3, "several segments: " + bases);
+        Path newest = newestSegment(log);
+        assertTrue(Files.size(newest) > 0);
+        manager.close(); // a clean stop
+        manager = null;
+        Files.delete(newest);
+        LogManager m = open();
+        assertEquals(java.util.Set.of(TP), m.corruptPartitions(), "offsets " + bases.get(bases.size() - 1) + "..399 are gone");
+        assertThrows(LogStorageException.class, () -> m.getOrCreate(TP, config));
     }
 
     @Test

@@ -114,7 +114,8 @@ public final class LogLoader {
                 return new LoadedLog(List.of(active), start, start, start, start, epochs, writer, false,
                         state != null && state.gapsPossible());
             }
-            if (state != null && clean && !repair && state.cleanEndOffset() >= paths.lastKey()) {
+            if (state != null && clean && !repair && state.cleanEndOffset() >= paths.lastKey()
+                    && indexAgreesWithFiles(dir, index, partitionId, state.cleanEndOffset(), paths)) {
                 return loadClean(dir, files, index, partitionId, state, paths, segmentBytes, writer);
             }
             return Recovery.run(dir, files, index, partitionId, state, paths, segmentBytes, writer, repair, preserveDir, clean, false);
@@ -152,6 +153,34 @@ public final class LogLoader {
         } catch (IOException e) {
             throw new LogStorageException("cannot load partition directory", dir, e);
         }
+    }
+
+    /**
+     * Whether the segment files still hold the log a clean stop left: the index's entry for the
+     * last offset (the first batch of every segment has one) must name a segment file that is
+     * there and long enough. Found probing: with the last segment file removed while the node
+     * ran, a clean restart trusted the stored log end (3000), reads past the remaining data
+     * (2640) came back empty without an error, and the replica stayed in the ISR. Otherwise the
+     * log is recovered by a scan, which finds the flushed offsets missing.
+     */
+    static boolean indexAgreesWithFiles(Path dir, IndexStore index, long partitionId, long endOffset, TreeMap<Long, Path> paths)
+            throws IOException {
+        if (endOffset <= paths.firstKey()) {
+            return true;
+        }
+        IndexStore.OffsetPosition last = index.floorOffset(partitionId, endOffset - 1);
+        if (last == null || last.segmentBase() < paths.firstKey()) {
+            return true; // nothing indexed there to compare with: as before
+        }
+        Path file = paths.get(last.segmentBase());
+        String problem = file == null ? "is missing"
+                : Files.size(file) <= last.position() ? "holds " + Files.size(file) + " bytes, not past byte " + last.position() : null;
+        if (problem == null) {
+            return true;
+        }
+        LOG.warn("{}: the segment holding offset {} (base {}) {}, though the node stopped cleanly with its log ending at {}:"
+                + " recovering by a scan", dir, last.offset(), last.segmentBase(), problem, endOffset);
+        return false;
     }
 
     private static LoadedLog loadClean(Path dir, FileLayer files, IndexStore index, long partitionId, PartitionState state,
