@@ -49,11 +49,7 @@ class SegmentCutWhileMappedTest {
 
     PartitionLog fill(int batches) {
         manager = LogManager.open(dir, config, clock, LogManagerOptions.DEFAULT.withoutPeriodicTasks(), FileLayer.DEFAULT);
-        PartitionLog log = manager.getOrCreate(TP, config);
-        for (int i = 0; i < batches; i++) {
-            log.appendAsLeader(TestBatches.batch(List.of(new TestBatches.Rec(1000 + i, "k" + i, "value-" + i + "-" + "x".repeat(300)))), 1);
-        }
-        return log;
+        return LogTestSupport.fillOneRecordBatches(manager, TP, config, batches, 300);
     }
 
     /**

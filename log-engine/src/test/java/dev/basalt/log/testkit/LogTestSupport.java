@@ -85,6 +85,19 @@ public final class LogTestSupport {
         }
     }
 
+    /**
+     * Appends {@code batches} one-record batches as leader epoch 1 (key "k" + i, value "value-i-"
+     * and {@code padBytes} x's, timestamp 1000 + i) to {@code tp} of {@code manager}.
+     */
+    public static dev.basalt.log.PartitionLog fillOneRecordBatches(dev.basalt.log.LogManager manager, dev.basalt.log.TopicPartition tp,
+                                                                   dev.basalt.log.LogConfig config, int batches, int padBytes) {
+        dev.basalt.log.PartitionLog log = manager.getOrCreate(tp, config);
+        for (int i = 0; i < batches; i++) {
+            log.appendAsLeader(TestBatches.batch(List.of(new TestBatches.Rec(1000 + i, "k" + i, "value-" + i + "-" + "x".repeat(padBytes)))), 1);
+        }
+        return log;
+    }
+
     /** Byte positions of the batches in a segment file (parsing its documented layout directly). */
     public static List<long[]> batchPositions(Path segmentFile) {
         List<long[]> out = new ArrayList<>();

@@ -12,9 +12,6 @@ import dev.basalt.log.LogManagerOptions;
 import dev.basalt.log.TopicPartition;
 import dev.basalt.log.segment.FileLayer;
 import dev.basalt.proto.v1.ErrorCode;
-import dev.basalt.proto.v1.OffsetForLeaderEpochRequest;
-import dev.basalt.proto.v1.OffsetForLeaderEpochResponse;
-import dev.basalt.proto.v1.ReplicaFetchRequest;
 import dev.basalt.proto.v1.ReplicaFetchResponse;
 import dev.basalt.record.RecordBatchBuilder;
 import java.nio.ByteBuffer;
@@ -122,36 +119,16 @@ class ReplicaFetcherStraddleTest {
 
     /** A leader holding one batch for offsets 3..7 (epoch 0): it answers fetches at 3..7 with it, and nothing past it. */
     private static ReplicaClient leader(List<Long> seen, ByteBuffer leaders) {
-        return new ReplicaClient() {
-            @Override
-            public ReplicaFetchResponse fetch(ReplicaFetchRequest request, long timeoutMs) {
-                try {
-                    Thread.sleep(10);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-                long at = request.getPartitions(0).getFetchOffset();
-                seen.add(at);
-                ReplicaFetchResponse.PartitionResponse.Builder p = ReplicaFetchResponse.PartitionResponse.newBuilder()
-                        .setErrorCode(ErrorCode.NONE).setHighWatermark(8).setLogStartOffset(0).setLogEndOffset(8);
-                if (at >= 3 && at < 8) {
-                    p.setRecords(ByteString.copyFrom(leaders.duplicate()));
-                }
-                return ReplicaFetchResponse.newBuilder().setErrorCode(ErrorCode.NONE).addPartitions(p).build();
+        return new ScriptedLeader(request -> {
+            long at = request.getPartitions(0).getFetchOffset();
+            seen.add(at);
+            ReplicaFetchResponse.PartitionResponse.Builder p = ReplicaFetchResponse.PartitionResponse.newBuilder()
+                    .setErrorCode(ErrorCode.NONE).setHighWatermark(8).setLogStartOffset(0).setLogEndOffset(8);
+            if (at >= 3 && at < 8) {
+                p.setRecords(ByteString.copyFrom(leaders.duplicate()));
             }
-
-            @Override
-            public OffsetForLeaderEpochResponse offsetForLeaderEpoch(OffsetForLeaderEpochRequest request, long timeoutMs) {
-                return OffsetForLeaderEpochResponse.newBuilder().setErrorCode(ErrorCode.NONE)
-                        .addPartitions(OffsetForLeaderEpochResponse.PartitionResponse.newBuilder().setErrorCode(ErrorCode.NONE)
-                                .setLeaderEpoch(0).setEndOffset(8))
-                        .build();
-            }
-
-            @Override
-            public void close() {
-            }
-        };
+            return p;
+        }, 8);
     }
 
     private static ByteBuffer batch(long offset, int records, String value) {
