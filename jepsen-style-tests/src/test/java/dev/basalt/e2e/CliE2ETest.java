@@ -64,6 +64,11 @@ class CliE2ETest {
     }
 
     static Result cli(String stdin, String... args) throws IOException, InterruptedException {
+        return cli(node, dir, stdin, args);
+    }
+
+    /** Runs one CLI command against {@code node}, its output kept in files under {@code dir}. */
+    static Result cli(NodeProcess node, Path dir, String stdin, String... args) throws IOException, InterruptedException {
         List<String> cmd = cliJvm();
         cmd.add("--bootstrap");
         cmd.add(node.bootstrap());

@@ -39,8 +39,6 @@ class GroupsCliE2ETest {
     @BeforeAll
     static void start() {
         node = NodeProcess.singleNode(dir, Map.of("offsets.topic.num.partitions", "2")).start(Duration.ofSeconds(60));
-        CliE2ETest.node = node;
-        CliE2ETest.dir = dir;
     }
 
     @AfterAll
@@ -50,8 +48,12 @@ class GroupsCliE2ETest {
         }
     }
 
+    private static CliE2ETest.Result cli(String stdin, String... args) throws Exception {
+        return CliE2ETest.cli(node, dir, stdin, args);
+    }
+
     private static CliE2ETest.Result ok(String stdin, String... args) throws Exception {
-        CliE2ETest.Result r = CliE2ETest.cli(stdin, args);
+        CliE2ETest.Result r = cli(stdin, args);
         assertEquals(0, r.exitCode(), List.of(args) + ": " + r.err() + r.out());
         return r;
     }
@@ -130,7 +132,7 @@ class GroupsCliE2ETest {
             }
             assertEquals(List.of("k0", "k1", "k2"), java.nio.file.Files.readAllLines(out));
             // A reset while the group has a member is refused before anything is printed as the new offsets.
-            CliE2ETest.Result refused = CliE2ETest.cli(null, "groups", "--reset-offsets",
+            CliE2ETest.Result refused = cli(null, "groups", "--reset-offsets",
                     "--group", "g9", "--topic", "kill9", "--to-earliest", "--execute");
             assertEquals(1, refused.exitCode(), refused.err());
             assertEquals("", refused.out(), "nothing printed as if written");
@@ -232,10 +234,10 @@ class GroupsCliE2ETest {
         ok(null, "groups", "--delete", "--group", "cg");
         assertTrue(ok(null, "groups", "--list").out().lines().noneMatch("cg"::equals));
         // An unknown group is named as such (found probing: a bare GROUP_ID_NOT_FOUND, or "describe group").
-        CliE2ETest.Result again = CliE2ETest.cli(null, "groups", "--delete", "--group", "cg");
+        CliE2ETest.Result again = cli(null, "groups", "--delete", "--group", "cg");
         assertEquals(1, again.exitCode(), again.err());
         assertTrue(again.err().contains("group cg does not exist: nothing deleted"), again.err());
-        CliE2ETest.Result lag = CliE2ETest.cli(null, "lag", "--group", "cg");
+        CliE2ETest.Result lag = cli(null, "lag", "--group", "cg");
         assertEquals(1, lag.exitCode(), lag.err());
         assertTrue(lag.err().contains("group cg does not exist") && !lag.err().contains("describe group"), lag.err());
         // Resetting an unknown group's offsets creates it (to start its consumers there), and says so.
@@ -245,7 +247,7 @@ class GroupsCliE2ETest {
         assertEquals(3, column(shifted.out(), "NEW-OFFSET", "fresh "));
         assertTrue(shifted.err().contains("no committed offset for [gt-0]: --shift-by counted from the log start there"),
                 shifted.err());
-        assertEquals(1, CliE2ETest.cli(null, "groups", "--describe", "--group", "fresh").exitCode(), "a dry run creates nothing");
+        assertEquals(1, cli(null, "groups", "--describe", "--group", "fresh").exitCode(), "a dry run creates nothing");
         CliE2ETest.Result made = ok(null, "groups", "--reset-offsets", "--group", "fresh", "--topic", "gt", "--to-offset", "6",
                 "--execute");
         assertTrue(made.err().contains("group fresh did not exist; it was created with these offsets"), made.err());

@@ -34,10 +34,11 @@ import org.junit.jupiter.api.io.TempDir;
  * fenced within seconds; replica.lag.time.max.ms 4000. Every wait below is bounded; each test
  * class caps a test's time (90 to 240 s).
  *
- * <p>Classes whose cases each start their own cluster and mostly wait on it (failover, catch-up,
- * timeouts) mark those cases {@code @Execution(CONCURRENT)}: two clusters then share the two cores
- * of CI, and nothing in a case may be shared with its siblings but the class's constants (each case
- * has its own instance, {@code tmp} and ports; none uses own addresses or packet rules).
+ * <p>Test classes run beside each other, two at a time (junit-platform.properties). Classes whose
+ * cases each start their own cluster and mostly wait on it (failover, catch-up, timeouts) mark those
+ * cases {@code @Execution(CONCURRENT)} too. Either way two clusters share the two cores of CI, so
+ * nothing in a case may be shared with another but the class's constants (each case has its own
+ * instance, {@code tmp} and ports; none uses own addresses or packet rules).
  *
  * <p>Thread-safety: one test thread per instance (JUnit's default lifecycle).
  */

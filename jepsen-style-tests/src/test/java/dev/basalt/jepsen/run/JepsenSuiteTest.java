@@ -18,6 +18,7 @@ import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.parallel.Isolated;
 
 /**
  * The default Jepsen-style suite: generated fault schedules against real three-node clusters,
@@ -44,6 +45,7 @@ import org.junit.jupiter.api.Timeout;
  * {@code BASALT_REQUIRE_NETFILTER=1} (set by .ci/run) makes that a failure.
  */
 @Timeout(value = 20, unit = TimeUnit.MINUTES, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+@Isolated("own loopback addresses, packet rules and clock jumps; its fault timings assume the host to itself")
 class JepsenSuiteTest {
 
     @Test
