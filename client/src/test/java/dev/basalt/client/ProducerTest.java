@@ -249,6 +249,34 @@ class ProducerTest {
         assertEquals(1, cluster.records("flaky", 0).size());
     }
 
+    /**
+     * A log that refused the batch before writing any of it (offline, only copy corrupt, disk full)
+     * answers APPEND_REFUSED: retried like STORAGE_ERROR, but once retries run out the failure is
+     * definite. STORAGE_ERROR (a write failed under the batch) stays "may have been written".
+     * Found probing: a full disk's refusals all came as STORAGE_ERROR, and the CLI said "may have
+     * been written" (exit 4) for a batch the broker never wrote.
+     */
+    @Test
+    void appendRefused_isRetried_thenDefinite_unlikeAStorageError() {
+        cluster.createTopic("full", 1);
+        cluster.injectProduceError(ErrorCode.APPEND_REFUSED, 2);
+        try (Producer<String, String> p = producer(Map.of())) {
+            assertEquals(0, get(p.send(new ProducerRecord<>("full", 0, null, "a"))).offset(), "retried until the log took it");
+        }
+        cluster.injectProduceError(ErrorCode.APPEND_REFUSED, 3); // every attempt of retries=2
+        try (Producer<String, String> p = producer(Map.of("retries", 2))) {
+            BasaltException e = assertThrows(BasaltException.class, () -> get(p.send(new ProducerRecord<>("full", 0, null, "b"))));
+            assertInstanceOf(StorageException.class, e);
+            assertTrue(e.getMessage().contains("APPEND_REFUSED"), e.getMessage());
+        }
+        cluster.injectProduceError(ErrorCode.STORAGE_ERROR, 3);
+        try (Producer<String, String> p = producer(Map.of("retries", 2))) {
+            BasaltException e = assertThrows(BasaltException.class, () -> get(p.send(new ProducerRecord<>("full", 0, null, "c"))));
+            assertInstanceOf(IndeterminateException.class, e, "a failed write may have left the batch in the log");
+        }
+        assertEquals(1, cluster.records("full", 0).size());
+    }
+
     @Test
     void retriesExhausted_failDefinitely() {
         cluster.createTopic("flaky", 1);

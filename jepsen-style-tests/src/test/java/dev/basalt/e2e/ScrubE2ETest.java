@@ -184,7 +184,7 @@ class ScrubE2ETest {
                 FetchResponse.PartitionResponse bad = BadInputE2ETest.fetch("only", 0, corruptOffset, 0);
                 assertEquals(ErrorCode.CORRUPT_STORED_DATA, bad.getErrorCode(), bad.getErrorMessage());
                 ProduceResponse.PartitionResponse refused = BadInputE2ETest.send("only", 0, BadInputE2ETest.batch(1, 100));
-                assertEquals(ErrorCode.STORAGE_ERROR, refused.getErrorCode(), refused.getErrorMessage());
+                assertEquals(ErrorCode.APPEND_REFUSED, refused.getErrorCode(), refused.getErrorMessage());
                 assertTrue(!node.grepLog("is lost").isEmpty(), "the loss is reported:\n" + node.tail(30));
                 try (var s = Files.list(node.dataDir().resolve("only-0"))) {
                     assertTrue(s.anyMatch(p -> p.getFileName().toString().startsWith("lost-")), "the cut bytes are kept");

@@ -343,7 +343,7 @@ public final class PartitionLog {
         long appendTimeMs = -1;
         lock.lock();
         try {
-            ensureWritable();
+            ensureOpen();
             ensureAppendable();
             // Checked before any byte is written: a deposed leader's append must leave no trace.
             if (leaderEpoch < epochs.latestEpoch()) {
@@ -403,7 +403,7 @@ public final class PartitionLog {
         long last;
         lock.lock();
         try {
-            ensureWritable();
+            ensureOpen();
             ensureAppendable();
             long expected = logEndOffset;
             int epochSoFar = epochs.latestEpoch();
@@ -638,8 +638,15 @@ public final class PartitionLog {
         this.writeFailures = failures;
     }
 
-    /** Appends fail fast (STORAGE_ERROR) while the disk is full: nothing is written, nothing half-written. */
+    /**
+     * Refuses an append before any byte is written ({@link AppendRefusedException}): while the log
+     * is offline, while its only copy is corrupt from an offset on, and while the disk is full.
+     */
     private void ensureAppendable() {
+        LogStorageException f = fatal;
+        if (f != null) {
+            throw new AppendRefusedException("log of " + tp + " is offline after an earlier storage failure", f.file(), f);
+        }
         CorruptAt bad = corruptFrom;
         if (bad != null) {
             // Records appended after unservable corrupt data could never be read: acknowledging them would lose them.
@@ -647,13 +654,13 @@ public final class PartitionLog {
             // running: the bytes after it are still here, and only the operator's repair cuts them.
             // (Found probing: the message named repair for a log already cut.)
             boolean alreadyCut = bad.offset() >= logEndOffset();
-            throw new LogStorageException("log of " + tp + " refuses appends: offsets from " + bad.offset() + " are corrupt and"
+            throw new AppendRefusedException("log of " + tp + " refuses appends: offsets from " + bad.offset() + " are corrupt and"
                     + " this is the only copy (" + (alreadyCut ? "the log was cut there when it loaded: restart the node to accept the"
                     + " loss" : "stop the node and cut the log with basalt storage repair") + ", or restore the replica)", dir, null);
         }
         String blocked = writeBlock.get();
         if (blocked != null) {
-            throw new LogStorageException("log of " + tp + " refuses appends: " + blocked, dir, null);
+            throw new AppendRefusedException("log of " + tp + " refuses appends: " + blocked, dir, null);
         }
     }
 

@@ -1,6 +1,7 @@
 package dev.basalt.log;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -61,10 +62,11 @@ class FaultInjectionTest {
         files.diskFullAfter(20);
         LogStorageException e = assertThrows(LogStorageException.class, () -> log.appendAsLeader(one("lost"), 1));
         assertTrue(e.file().toString().endsWith(".log"), "names the segment file: " + e.file());
+        assertFalse(e instanceof AppendRefusedException, "the write began: the producer cannot be told nothing was written");
         assertEquals(5, log.logEndOffset());
         assertEquals(acked, LogTestSupport.readAll(log, 0));
         // Issue 10: from now on appends fail fast (nothing written) and the replica is reported offline ...
-        LogStorageException fast = assertThrows(LogStorageException.class, () -> log.appendAsLeader(one("refused"), 1));
+        LogStorageException fast = assertThrows(AppendRefusedException.class, () -> log.appendAsLeader(one("refused"), 1));
         assertTrue(fast.getMessage().contains("refuses appends") && fast.getMessage().contains("disk full"), fast.getMessage());
         assertTrue(manager.offlinePartitions().get(TP).contains("disk full"));
         assertEquals(acked, LogTestSupport.readAll(log, 0), "reads keep working");
@@ -90,8 +92,9 @@ class FaultInjectionTest {
         log.appendAsLeader(one("durable-0"), 1);
         log.appendAsLeader(one("durable-1"), 1);
         files.failNextForces(1);
-        assertThrows(LogStorageException.class, () -> log.appendAsLeader(one("unsure"), 1));
-        LogStorageException offline = assertThrows(LogStorageException.class, () -> log.appendAsLeader(one("refused"), 1));
+        LogStorageException unsure = assertThrows(LogStorageException.class, () -> log.appendAsLeader(one("unsure"), 1));
+        assertFalse(unsure instanceof AppendRefusedException, "the failed fsync came after the write");
+        LogStorageException offline = assertThrows(AppendRefusedException.class, () -> log.appendAsLeader(one("refused"), 1));
         assertTrue(offline.getMessage().contains("offline"), offline.getMessage());
         // Issue 10: an offline replica serves nothing (its leadership moves to a healthy replica).
         assertThrows(LogStorageException.class, () -> log.read(0, 1 << 20, Long.MAX_VALUE));

@@ -293,7 +293,7 @@ class LogManagerTest {
             assertTrue(why != null && why.contains("deleted"), why);
             assertTrue(a.isOffline() && b.isOffline());
             assertEquals(Set.of(new TopicPartition("a", 0), new TopicPartition("b", 0)), m.offlinePartitions().keySet());
-            assertThrows(LogStorageException.class, () -> a.appendAsLeader(TestBatches.batch(List.of(new Rec(1, "k", "after"))), 1));
+            assertThrows(AppendRefusedException.class, () -> a.appendAsLeader(TestBatches.batch(List.of(new Rec(1, "k", "after"))), 1));
             assertThrows(LogStorageException.class, () -> a.read(0, 1 << 20, Long.MAX_VALUE));
             assertThrows(LogStorageException.class, () -> m.getOrCreate(new TopicPartition("c", 0), config));
         } finally {

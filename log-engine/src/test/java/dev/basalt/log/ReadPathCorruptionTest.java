@@ -137,7 +137,7 @@ class ReadPathCorruptionTest {
         assertThrows(CorruptLogException.class, () -> cut.read(victim[1], 1 << 20, Long.MAX_VALUE));
         assertThrows(CorruptLogException.class, () -> cut.read(victim[1] + 1, 1 << 20, Long.MAX_VALUE));
         assertThrows(CorruptLogException.class, () -> cut.read(end - 1, 1 << 20, Long.MAX_VALUE));
-        assertThrows(LogStorageException.class, () -> cut.appendAsLeader(
+        assertThrows(AppendRefusedException.class, () -> cut.appendAsLeader(
                 TestBatches.batch(List.of(new TestBatches.Rec(5000, "k", "after"))), 1));
     }
 
@@ -168,7 +168,7 @@ class ReadPathCorruptionTest {
         }
         // Nothing more is acknowledged into a log whose tail cannot be served: it would be unreadable.
         long end = reopened.logEndOffset();
-        LogStorageException refused = assertThrows(LogStorageException.class, () -> reopened.appendAsLeader(
+        LogStorageException refused = assertThrows(AppendRefusedException.class, () -> reopened.appendAsLeader(
                 TestBatches.batch(List.of(new TestBatches.Rec(5000, "k", "after"))), 1));
         assertTrue(refused.getMessage().contains("only copy"), refused.getMessage());
         assertEquals(end, reopened.logEndOffset());

@@ -22,7 +22,7 @@ class ProduceAnswersTest {
             ErrorCode.RECORD_TOO_LARGE, ErrorCode.INVALID_RECORD, ErrorCode.CORRUPT_RECORD, ErrorCode.UNKNOWN_TOPIC,
             ErrorCode.UNKNOWN_TOPIC_ID, ErrorCode.INVALID_TOPIC, ErrorCode.INVALID_PARTITION, ErrorCode.REPLICA_NOT_AVAILABLE,
             ErrorCode.BROKER_NOT_AVAILABLE, ErrorCode.FENCED_LEADER_EPOCH, ErrorCode.UNKNOWN_LEADER_EPOCH,
-            ErrorCode.OUT_OF_ORDER_SEQUENCE, ErrorCode.INVALID_PRODUCER_EPOCH, ErrorCode.THROTTLED);
+            ErrorCode.OUT_OF_ORDER_SEQUENCE, ErrorCode.INVALID_PRODUCER_EPOCH, ErrorCode.THROTTLED, ErrorCode.APPEND_REFUSED);
 
     @Test
     void onlyAnswersGivenBeforeTheWrite_areRefusals() {

@@ -5,6 +5,7 @@ import dev.basalt.broker.purgatory.DelayedOperation;
 import dev.basalt.broker.replica.Lookup;
 import dev.basalt.broker.replica.Partition;
 import dev.basalt.broker.replica.ReplicaManager;
+import dev.basalt.log.AppendRefusedException;
 import dev.basalt.log.LogStorageException;
 import dev.basalt.log.StaleLeaderEpochException;
 import dev.basalt.log.TopicPartition;
@@ -173,7 +174,10 @@ public final class ProduceHandler {
         } catch (LogStorageException e) {
             dev.basalt.broker.storage.StorageErrorLog.report(log, "Storage error appending to", topic + "-" + partition,
                     part.log().isOffline(), e);
-            p.fail(ErrorCode.STORAGE_ERROR, e.getMessage());
+            // Refused before a byte was written (offline, only copy corrupt, disk full): a definite
+            // answer. Found probing: answered STORAGE_ERROR, so producers reported the batch as
+            // possibly written ("may have been written", CLI exit 4) when nothing was.
+            p.fail(e instanceof AppendRefusedException ? ErrorCode.APPEND_REFUSED : ErrorCode.STORAGE_ERROR, e.getMessage());
         } catch (RuntimeException e) {
             log.error("Unexpected error appending to {}-{}", topic, partition, e);
             p.fail(ErrorCode.UNKNOWN_SERVER_ERROR, e.toString());

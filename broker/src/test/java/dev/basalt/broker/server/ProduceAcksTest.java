@@ -170,6 +170,21 @@ class ProduceAcksTest {
         assertTrue(r.getErrorMessage().contains("taken offline under the append"), r.getErrorMessage());
     }
 
+    /**
+     * A log that is offline (a failed fsync, a deleted data directory) refuses the batch before it
+     * writes a byte: APPEND_REFUSED, which producers take as "not written", not STORAGE_ERROR,
+     * which they must take as "may have been written".
+     */
+    @Test
+    void anAppendToAnOfflineLog_isRefusedBeforeTheWrite_appendRefused() throws Exception {
+        createTopic(List.of(1), Map.of());
+        logs.get(TP).markOffline("fsync failed (test)");
+        ProduceResponse.PartitionResponse r = send(-1, 30_000).get(10, TimeUnit.SECONDS);
+        assertEquals(ErrorCode.APPEND_REFUSED, r.getErrorCode(), r.toString());
+        assertTrue(r.getErrorMessage().contains("offline"), r.getErrorMessage());
+        assertEquals(0, logs.get(TP).logEndOffset(), "nothing was written");
+    }
+
     @Test
     void acksAll_leadershipMovesWhileWaiting_answersNotLeader() throws Exception {
         createTopic(List.of(1, 2), Map.of()); // broker 2 is in the ISR but never fetches

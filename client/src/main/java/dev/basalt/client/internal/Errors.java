@@ -45,7 +45,7 @@ public final class Errors {
     public static boolean isRetriable(ErrorCode code) {
         switch (code) {
             case UNKNOWN_TOPIC, NOT_LEADER, NOT_ENOUGH_REPLICAS, FENCED_LEADER_EPOCH, UNKNOWN_LEADER_EPOCH,
-                 NOT_CONTROLLER, BROKER_NOT_AVAILABLE, REPLICA_NOT_AVAILABLE, THROTTLED, STORAGE_ERROR,
+                 NOT_CONTROLLER, BROKER_NOT_AVAILABLE, REPLICA_NOT_AVAILABLE, THROTTLED, STORAGE_ERROR, APPEND_REFUSED,
                  REQUEST_TIMED_OUT, NOT_ENOUGH_REPLICAS_AFTER_APPEND, UNKNOWN_TOPIC_ID, CORRUPT_STORED_DATA,
                  COORDINATOR_NOT_AVAILABLE, NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS:
                 return true;
@@ -88,7 +88,7 @@ public final class Errors {
     /** True if the code means the client's metadata is stale. */
     public static boolean needsMetadataRefresh(ErrorCode code) {
         switch (code) {
-            case UNKNOWN_TOPIC, NOT_LEADER, FENCED_LEADER_EPOCH, UNKNOWN_LEADER_EPOCH, STORAGE_ERROR,
+            case UNKNOWN_TOPIC, NOT_LEADER, FENCED_LEADER_EPOCH, UNKNOWN_LEADER_EPOCH, STORAGE_ERROR, APPEND_REFUSED,
                  REPLICA_NOT_AVAILABLE, UNKNOWN_TOPIC_ID, INVALID_PARTITION, CORRUPT_STORED_DATA:
                 return true;
             default:
@@ -116,7 +116,7 @@ public final class Errors {
             case REQUEST_TIMED_OUT, NOT_ENOUGH_REPLICAS_AFTER_APPEND: return new IndeterminateException(m);
             case NOT_CONTROLLER: return new NotControllerException(m);
             case INVALID_REQUEST: return new InvalidRequestException(m);
-            case STORAGE_ERROR, CORRUPT_STORED_DATA: return new StorageException(m);
+            case STORAGE_ERROR, APPEND_REFUSED, CORRUPT_STORED_DATA: return new StorageException(m);
             case BROKER_NOT_AVAILABLE, REPLICA_NOT_AVAILABLE: return new BrokerNotAvailableException(m);
             case THROTTLED: return new ThrottledException(m);
             case INVALID_RECORD: return new InvalidRecordException(m);

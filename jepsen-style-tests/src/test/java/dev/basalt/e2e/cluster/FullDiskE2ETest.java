@@ -26,7 +26,7 @@ import org.junit.jupiter.api.Timeout;
  * A full disk on one broker, against real node processes: the broker's data directory lives on a
  * small tmpfs mounted by this test (root is required: the test says so if mount is refused) and
  * unmounted afterwards. Another writer fills the file system; the broker refuses appends at once
- * (STORAGE_ERROR, nothing half-written), reports its replicas offline, the controller moves their
+ * (APPEND_REFUSED, nothing half-written), reports its replicas offline, the controller moves their
  * leadership, producers continue on the other brokers, /ready says why; once space is freed the
  * broker resumes by itself and its replicas rejoin the ISR; nothing acknowledged is lost. A
  * replica no other can take over (a replication-factor-1 partition on the full broker) keeps its
@@ -129,6 +129,9 @@ class FullDiskE2ETest extends ClusterTestSupport {
                 fail("an append to a partition on a full disk was acknowledged");
             } catch (RuntimeException e) {
                 assertTrue(String.valueOf(e.getMessage()).contains("disk full"), "the producer was not told why: " + e);
+                // refused before anything was written: a definite failure, not "may have been written"
+                assertTrue(e instanceof dev.basalt.client.StorageException && e.getMessage().contains("APPEND_REFUSED"),
+                        "a refused append was not reported as refused: " + e);
             }
             assertTrue(node.grepLog("is out of space and no other in-sync replica can take it over").size() >= 1,
                     "no log line for the partition kept in service");
