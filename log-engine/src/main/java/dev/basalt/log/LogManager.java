@@ -5,6 +5,7 @@ import dev.basalt.log.index.PartitionState;
 import dev.basalt.log.recovery.LoadedLog;
 import dev.basalt.log.recovery.LogLoader;
 import dev.basalt.log.segment.FileLayer;
+import dev.basalt.log.segment.Segment;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.channels.FileChannel;
@@ -915,7 +916,9 @@ public final class LogManager implements AutoCloseable {
         }
         scheduler.scheduleWithFixedDelay(() -> {
             try {
-                checkDirectory();
+                if (checkDirectory() == null) {
+                    checkActiveSegmentFiles();
+                }
             } catch (RuntimeException e) {
                 LOG.error("data directory check failed", e);
             }
@@ -926,6 +929,30 @@ public final class LogManager implements AutoCloseable {
         schedule(options.highWatermarkCheckpointIntervalMs(), "checkpoint", PartitionLog::checkpointHighWatermark);
         schedule(options.producerIdExpirationCheckIntervalMs(), "producer expiry",
                 log -> log.removeExpiredProducers(clock.millis(), options.producerIdExpirationMs()));
+    }
+
+    /**
+     * Reports every log whose active segment file was deleted while the node runs (one stat per
+     * log, every second with the directory check) like corrupt data from that segment's base
+     * offset: a replica with a healthy copy elsewhere is rebuilt; the only copy keeps serving what
+     * lies before it and refuses appends, which would otherwise be acknowledged into the unlinked
+     * file and lost at the next start. Sealed segments are the scrubber's to check.
+     */
+    void checkActiveSegmentFiles() {
+        for (PartitionLog log : logs.values()) {
+            if (closed) {
+                return;
+            }
+            Segment gone = log.activeSegmentIfFileGone();
+            PartitionLog.CorruptAt known = gone == null ? null : log.corruptFrom();
+            if (gone == null || known != null && known.offset() <= gone.baseOffset()) {
+                continue; // reported already
+            }
+            CorruptLogException e = new CorruptLogException(gone.path(), 0, Segment.deletedWhileRunning());
+            LOG.error("{}: the active segment {} (offsets from {}) was deleted while the node ran", log.topicPartition(),
+                    gone.path().getFileName(), gone.baseOffset());
+            corruptionHandler.onCorruption(log, gone.baseOffset(), e);
+        }
     }
 
     private void schedule(long intervalMs, String what, Consumer<PartitionLog> task) {

@@ -172,8 +172,7 @@ final class LogReader {
     }
 
     private static CorruptBatchException cutShort(TopicPartition tp, Segment seg, long onDisk, long cutAt) {
-        return new CorruptBatchException(tp, cutAt, seg.path(), onDisk, "the segment file is " + onDisk
-                + " bytes where its batches run to byte " + seg.sizeBytes() + ": cut short while the node ran");
+        return new CorruptBatchException(tp, cutAt, seg.path(), onDisk, seg.cutWhileRunning(onDisk));
     }
 
     private void ensureOpen() {

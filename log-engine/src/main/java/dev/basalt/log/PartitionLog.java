@@ -691,6 +691,28 @@ public final class PartitionLog {
         return corruptFrom;
     }
 
+    /**
+     * The active segment if its file was deleted from outside while the node runs, else null. Taken
+     * under the lock (skipped, null, while an append or roll holds it) so a roll or truncation that
+     * replaces the file is never mistaken for a deletion. Appends go on into the unlinked file and
+     * would all be lost at the next start: the caller reports it like corrupt data from the
+     * segment's base offset.
+     */
+    Segment activeSegmentIfFileGone() {
+        if (!lock.tryLock()) {
+            return null;
+        }
+        try {
+            if (closed || fatal != null || !java.nio.file.Files.isDirectory(dir)) {
+                return null; // a deleted partition directory is the directory check's to report
+            }
+            Segment active = segments.active();
+            return active.fileGone() ? active : null;
+        } finally {
+            lock.unlock();
+        }
+    }
+
     /** The first segment with base offset ≥ {@code baseOffset} (the scrubber's walk), or null. */
     Segment segmentAtOrAfter(long baseOffset) {
         return closed ? null : segments.ceiling(baseOffset);

@@ -175,6 +175,9 @@ final class Scrubber {
             if (onDisk < size) {
                 return cutShort(log, seg, onDisk, null);
             }
+            if (position == 0 && seg.fileGone() && stillThere(log, seg) && java.nio.file.Files.isDirectory(seg.path().getParent())) {
+                return deleted(log, seg);
+            }
             while (position < size && used < budget) {
                 int start = position;
                 long findingAt = -1; // where a finding of the checks below lies (a jump: the first offset missing)
@@ -256,8 +259,7 @@ final class Scrubber {
             return -1; // swapped out meanwhile (its file replaced): not corruption
         }
         long offset = seg.firstOffsetPast(onDisk);
-        CorruptLogException found = new CorruptLogException(seg.path(), onDisk, "the segment file is " + onDisk
-                + " bytes where its batches run to byte " + seg.sizeBytes() + ": cut short while the node ran");
+        CorruptLogException found = new CorruptLogException(seg.path(), onDisk, seg.cutWhileRunning(onDisk));
         if (fault != null) {
             found.addSuppressed(fault);
         }
@@ -266,6 +268,27 @@ final class Scrubber {
         LOG.error("Scrub found corrupt data in {} at offset {} ({} byte {}): {}", log.topicPartition(), offset,
                 seg.path().getFileName(), onDisk, found.getMessage());
         listener.onCorruption(log, offset, found);
+        nextLog();
+        return 0;
+    }
+
+    /**
+     * Reports a segment whose file was deleted from outside (its mapping still reads; the next start
+     * would not find it) from its base offset. A deleted partition or data directory is left to the
+     * directory check; the active segment's file is checked every second by the log manager.
+     */
+    private long deleted(PartitionLog log, Segment seg) {
+        PartitionLog.CorruptAt known = log.corruptFrom();
+        if (known != null && known.offset() <= seg.baseOffset()) {
+            nextLog(); // reported already (by the log manager's check, for an active segment sealed since)
+            return 0;
+        }
+        CorruptLogException found = new CorruptLogException(seg.path(), 0, Segment.deletedWhileRunning());
+        findings++;
+        passFindings++;
+        LOG.error("Scrub found {} of {} (offsets from {}) deleted while the node ran", seg.path().getFileName(),
+                log.topicPartition(), seg.baseOffset());
+        listener.onCorruption(log, seg.baseOffset(), found);
         nextLog();
         return 0;
     }

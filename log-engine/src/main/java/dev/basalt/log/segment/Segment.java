@@ -132,6 +132,28 @@ public final class Segment {
         return path;
     }
 
+    /**
+     * Whether this segment's file no longer exists under its name (an {@code rm} from outside: the
+     * open or mapped file lives on unlinked, so reads and writes keep working, and everything in it
+     * is lost at the next start). Callers rule out the log's own deletions (retention, truncation)
+     * by checking the segment is still the log's.
+     */
+    public boolean fileGone() {
+        return !java.nio.file.Files.exists(path, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+    }
+
+    /** What a read or the scrubber reports for this segment's file cut to {@code onDiskBytes} under the node. */
+    public String cutWhileRunning(long onDiskBytes) {
+        return "the segment file is " + onDiskBytes + " bytes where its batches run to byte " + sizeBytes()
+                + ": cut short while the node ran";
+    }
+
+    /** What is reported for a segment file deleted under the running node (see {@link #fileGone()}). */
+    public static String deletedWhileRunning() {
+        return "the segment file was deleted while the node ran: what the node still holds of it would be lost at the next"
+                + " start";
+    }
+
     /** Bytes of valid batches. */
     public int sizeBytes() {
         return sizeBytes;

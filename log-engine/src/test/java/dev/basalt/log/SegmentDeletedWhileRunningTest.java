@@ -1,0 +1,130 @@
+package dev.basalt.log;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.basalt.log.segment.FileLayer;
+import dev.basalt.log.segment.Segment;
+import dev.basalt.log.testkit.LogTestSupport;
+import dev.basalt.log.testkit.ManualClock;
+import dev.basalt.log.testkit.TestBatches;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A segment file deleted from outside ({@code rm}) while the running log holds it open and mapped.
+ * Found probing a cluster: nothing noticed until the next start, so reads kept serving the
+ * unlinked file and appends to a deleted active segment were acknowledged into it and lost at the
+ * restart. Now the active segment's file is checked every second (with the data directory) and
+ * each sealed one by the scrubber; a deleted one is reported like corrupt data from its base
+ * offset (a replica with a healthy copy elsewhere is rebuilt; here, the only copy, appends are
+ * refused). The log's own deletions (retention, truncation, rolls) are not findings.
+ */
+class SegmentDeletedWhileRunningTest {
+    static final TopicPartition TP = new TopicPartition("gone", 0);
+    @TempDir
+    Path dir;
+    ManualClock clock = new ManualClock(1_000_000);
+    LogConfig config = LogConfig.parse(Map.of(LogConfig.SEGMENT_BYTES, "65536"));
+    LogManager manager;
+    final List<Long> found = new ArrayList<>();
+    final List<CorruptLogException> errors = new ArrayList<>();
+
+    @AfterEach
+    void close() {
+        if (manager != null) {
+            manager.close();
+        }
+    }
+
+    PartitionLog fill(LogConfig cfg, int batches) {
+        manager = LogManager.open(dir, cfg, clock, LogManagerOptions.DEFAULT.withoutPeriodicTasks(), FileLayer.DEFAULT);
+        manager.corruptionHandler(this::onCorruption);
+        return LogTestSupport.fillOneRecordBatches(manager, TP, cfg, batches, 300);
+    }
+
+    void onCorruption(PartitionLog log, long offset, CorruptLogException e) {
+        found.add(offset);
+        errors.add(e);
+        log.markCorruptFrom(offset, e);
+    }
+
+    void scrubAPass() {
+        for (int i = 0; i < 20; i++) {
+            manager.scrubNow(1 << 30, 1 << 20, this::onCorruption);
+        }
+    }
+
+    @Test
+    void aDeletedActiveSegment_isFoundWithinACheck_andAppendsAreRefusedNotLost() throws IOException {
+        PartitionLog log = fill(config, 600);
+        List<Long> bases = log.segmentBaseOffsets();
+        long activeBase = bases.get(bases.size() - 1);
+        manager.checkActiveSegmentFiles();
+        assertEquals(List.of(), found, "an intact log");
+
+        Files.delete(log.directory().resolve(Segment.fileName(activeBase)));
+        manager.checkActiveSegmentFiles();
+        assertEquals(List.of(activeBase), found);
+        assertTrue(errors.get(0).getMessage().contains("deleted while the node ran"), errors.get(0).getMessage());
+        manager.checkActiveSegmentFiles();
+        assertEquals(1, found.size(), "reported once");
+
+        long end = log.logEndOffset();
+        AppendRefusedException refused = assertThrows(AppendRefusedException.class,
+                () -> log.appendAsLeader(TestBatches.batch(List.of(new TestBatches.Rec(1, "k", "into the deleted file"))), 1));
+        assertTrue(refused.getMessage().contains("refuses appends"), refused.getMessage());
+        assertEquals(end, log.logEndOffset(), "nothing appended");
+        // what lies before the deleted segment is still served
+        long next = 0;
+        while (next < activeBase) {
+            try (FetchSlice slice = log.read(next, 1 << 20, Long.MAX_VALUE)) {
+                next = slice.nextOffset();
+            }
+        }
+        assertEquals(activeBase, next);
+        assertThrows(CorruptLogException.class, () -> log.read(activeBase, 1 << 20, Long.MAX_VALUE));
+    }
+
+    @Test
+    void aDeletedSealedSegment_isFoundByTheScrubber_atItsBaseOffset() throws IOException {
+        PartitionLog log = fill(config, 600);
+        List<Long> bases = log.segmentBaseOffsets();
+        assertTrue(bases.size() >= 3, "several segments: " + bases);
+        scrubAPass();
+        assertEquals(List.of(), found, "an intact log");
+
+        Files.delete(log.directory().resolve(Segment.fileName(bases.get(1))));
+        manager.checkActiveSegmentFiles();
+        assertEquals(List.of(), found, "the active segment is intact");
+        scrubAPass();
+        assertEquals(List.of(bases.get(1)), found);
+        assertEquals(log.directory().resolve(Segment.fileName(bases.get(1))), errors.get(0).file());
+        assertTrue(errors.get(0).getMessage().contains("deleted while the node ran"), errors.get(0).getMessage());
+    }
+
+    @Test
+    void retentionRollsAndTruncation_deleteFilesWithoutAFinding() {
+        LogConfig small = LogConfig.parse(Map.of(LogConfig.SEGMENT_BYTES, "8192", LogConfig.RETENTION_BYTES, "20000"));
+        PartitionLog log = fill(small, 300);
+        log.updateHighWatermark(log.logEndOffset());
+        int before = log.segmentBaseOffsets().size();
+        assertTrue(manager.runRetentionOnce(clock.millis()) > 0);
+        assertTrue(log.segmentBaseOffsets().size() < before, "retention deleted segments");
+        long end = log.logEndOffset();
+        log.truncateTo(end - 40);
+        log.truncateFullyAndStartAt(end + 1_000);
+        LogTestSupport.fillOneRecordBatches(manager, TP, small, 100, 300);
+        manager.checkActiveSegmentFiles();
+        scrubAPass();
+        assertEquals(List.of(), found, "the log's own deletions are not findings: " + errors);
+    }
+}
