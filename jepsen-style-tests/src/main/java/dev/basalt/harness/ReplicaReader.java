@@ -91,6 +91,18 @@ public final class ReplicaReader {
      * with keys, null values (tombstones) and timestamps: what a compacted log is checked against.
      */
     public static List<KeyedRecord> readKeyedRecords(NodeProcess node, String topic, int partition) {
+        return readKeyedLog(node, topic, partition).records();
+    }
+
+    /** What one replica holds below its high watermark, with keys: the records and that high watermark. */
+    public record KeyedLog(long highWatermark, List<KeyedRecord> records) {
+    }
+
+    /**
+     * {@link #readKeyedRecords} with the replica's high watermark: a follower learns the leader's
+     * high watermark one fetch later, so a record it already holds may not be visible there yet.
+     */
+    public static KeyedLog readKeyedLog(NodeProcess node, String topic, int partition) {
         List<KeyedRecord> out = new ArrayList<>();
         ReplicaLog log = scan(node.nodeId(), node.host(), node.clientPort(), node.config().getOrDefault("broker.rack", ""), topic,
                 partition, b -> {
@@ -102,7 +114,7 @@ public final class ReplicaReader {
                     }
                 });
         long hw = log.highWatermark();
-        return out.stream().filter(r -> r.offset() < hw).toList();
+        return new KeyedLog(hw, out.stream().filter(r -> r.offset() < hw).toList());
     }
 
     private static ReplicaLog scan(int nodeId, String host, int port, String rack, String topic, int partition,
