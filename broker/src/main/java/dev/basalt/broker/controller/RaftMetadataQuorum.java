@@ -221,9 +221,16 @@ public final class RaftMetadataQuorum implements MetadataQuorum, AutoCloseable {
         if (caughtUp) {
             return;
         }
+        // A follower: against the commit index the leader sent, not its own. A restarted node's own
+        // is the one it persisted, reached by replaying its log before the leader's first message;
+        // judged by it, the node said caught up with the image it had when it went down, and could
+        // answer the ISR it last knew, with itself in it, while it was still out (a CI failure
+        // pointed there). Back within a moment, its first messages may still carry an older commit
+        // index (sent just after it went down): that bound needs a question to the leader.
+        long leaderCommit = node.leaderCommitSeen();
         boolean ok = activeTerm >= 0
-                || (node.leaderId() >= 0 && !node.isLeader() && node.commitIndex() > 0
-                && stateMachine.appliedIndex() >= node.commitIndex());
+                || (node.leaderId() >= 0 && !node.isLeader() && leaderCommit > 0
+                && stateMachine.appliedIndex() >= leaderCommit);
         if (ok) {
             caughtUp = true;
             log.info("Metadata image caught up with the quorum at index {}", stateMachine.appliedIndex());

@@ -59,6 +59,13 @@ public final class RaftCore {
     private final RaftLog log;
     private final ConfigurationHistory configurations;
     private long commitIndex;
+    /**
+     * The highest commit index a leader has told this node (0 before any AppendEntries, and on a
+     * leader: it learns its own). Unlike {@link #commitIndex} it is known before this log agrees
+     * with the leader's: a restarted follower whose commit index is the one it persisted has
+     * caught up only once it has applied this far.
+     */
+    private long leaderCommitSeen;
     /** Highest index handed to the driver for applying (or covered by an installed snapshot). */
     private long appliedIndex;
     private SnapshotReceiver receiving;
@@ -300,6 +307,11 @@ public final class RaftCore {
         return commitIndex;
     }
 
+    /** See {@link #leaderCommitSeen}: the highest commit index a leader's AppendEntries carried. */
+    public long leaderCommitSeen() {
+        return leaderCommitSeen;
+    }
+
     public long appliedIndex() {
         return appliedIndex;
     }
@@ -504,6 +516,7 @@ public final class RaftCore {
             return;
         }
         followLeader(m.from(), m.term(), nowMs);
+        leaderCommitSeen = Math.max(leaderCommitSeen, m.leaderCommit());
         long prev = m.prevLogIndex();
         long prevTerm = m.prevLogTerm();
         List<LogEntry> entries = m.entries();

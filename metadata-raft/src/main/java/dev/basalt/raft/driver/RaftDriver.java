@@ -99,6 +99,7 @@ final class RaftDriver implements Runnable {
     volatile long term;
     volatile int leaderId = -1;
     volatile long commitIndex;
+    volatile long leaderCommitSeen;
     volatile long lastApplied;
     volatile Throwable fatal;
     /** As leader: each other voter's replication (for DescribeQuorum); empty otherwise. */
@@ -308,6 +309,7 @@ final class RaftDriver implements Runnable {
             nextDeadlineMs = outputs.get(outputs.size() - 1).nextDeadlineMs();
         }
         term = core.term();
+        leaderCommitSeen = core.leaderCommitSeen(); // before leaderId: whoever sees a leader sees its commit
         leaderId = core.leaderId();
         commitIndex = core.commitIndex();
         localVoter = core.configuration().isVoter(config.nodeId());

@@ -210,6 +210,14 @@ public final class RaftNode implements AutoCloseable {
         return driver.commitIndex;
     }
 
+    /**
+     * The highest commit index a leader has told this node, whether or not this log agrees with
+     * the leader's yet (0 before any): what a restarted follower must apply to have caught up.
+     */
+    public long leaderCommitSeen() {
+        return driver.leaderCommitSeen;
+    }
+
     public long appliedIndex() {
         return driver.lastApplied;
     }

@@ -239,6 +239,27 @@ class RaftCoreScriptedTest {
         assertEquals(3, r.hintIndex());
     }
 
+    /**
+     * A follower learns the leader's commit index from every AppendEntries of a current leader,
+     * also one it rejects: its own commit index stays where its log agrees (what the broker needs
+     * to tell a restarted node, whose log lags, from one caught up).
+     */
+    @Test
+    void leaderCommitSeenIsLearnedEvenFromARejectedAppend() {
+        Cluster c = new Cluster(3);
+        RaftCore n = c.cores.get(3);
+        assertEquals(0, n.leaderCommitSeen());
+        n.step(new AppendRequest(1, 3, 2, 0, 0, dataEntries(1, 1, 5), 3, 0), 0);
+        assertEquals(3, n.commitIndex());
+        assertEquals(3, n.leaderCommitSeen());
+        AppendResponse r = (AppendResponse) n.step(new AppendRequest(1, 3, 2, 9, 1, List.of(), 9, 0), 1).messages().get(0);
+        assertFalse(r.success());
+        assertEquals(3, n.commitIndex(), "entries 6-9 are not in this log");
+        assertEquals(9, n.leaderCommitSeen());
+        n.step(new AppendRequest(2, 3, 1, 5, 1, List.of(), 12, 0), 2);
+        assertEquals(9, n.leaderCommitSeen(), "a stale term's leader is not heard");
+    }
+
     /** §5.3: after a fresh rejection the leader resumes right after the follower's hint. */
     @Test
     void leaderResumesAfterTheHintOfAFreshRejection_section5_3() {
