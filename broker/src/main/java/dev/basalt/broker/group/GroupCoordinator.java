@@ -117,6 +117,13 @@ public final class GroupCoordinator implements MetadataSubscriber, AutoCloseable
     private final ConcurrentHashMap<Integer, Shard> shards = new ConcurrentHashMap<>();
     private final AtomicBoolean creatingTopic = new AtomicBoolean();
     private volatile MetadataImage image = MetadataImage.EMPTY;
+    /**
+     * Whether this broker's image has once caught up with the quorum since it started. Before, a
+     * missing offsets topic or group may only be missing from a stale image: answered as such
+     * (found probing: a restarting node said "__consumer_offsets does not exist yet" for seconds,
+     * and would ask the controller to create it).
+     */
+    private volatile boolean metadataCaughtUp;
     private volatile TopicsView topicsView = TopicsView.EMPTY;
     private volatile boolean closed;
     private final List<CommitListener> commitListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
@@ -175,6 +182,9 @@ public final class GroupCoordinator implements MetadataSubscriber, AutoCloseable
 
     /** FindCoordinator: where the group lives. Creates the offsets topic when missing. */
     public CompletableFuture<Coordinator> findCoordinator(String groupId) {
+        if (!metadataCaughtUp) {
+            return CompletableFuture.failedFuture(notCaughtUp());
+        }
         MetadataImage img = image;
         Optional<TopicImage> topic = img.topics().topic(TOPIC);
         if (topic.isEmpty()) {
@@ -234,6 +244,9 @@ public final class GroupCoordinator implements MetadataSubscriber, AutoCloseable
 
     /** The loaded shard of the group's partition, or the error to answer. */
     private Shard shardOf(String groupId) {
+        if (!metadataCaughtUp) {
+            throw notCaughtUp();
+        }
         MetadataImage img = image;
         if (img.topics().topic(TOPIC).isEmpty()) {
             throw new CoordinatorException(ErrorCode.COORDINATOR_NOT_AVAILABLE, TOPIC + " does not exist yet");
@@ -245,6 +258,11 @@ public final class GroupCoordinator implements MetadataSubscriber, AutoCloseable
                     + groupId + " (" + TOPIC + "-" + p + ")");
         }
         return s;
+    }
+
+    private CoordinatorException notCaughtUp() {
+        return new CoordinatorException(ErrorCode.COORDINATOR_NOT_AVAILABLE, "broker " + brokerId
+                + " has not caught up on the metadata log since it started; retry, or ask another broker");
     }
 
     // ------------------------------------------------------------------ operations
@@ -299,6 +317,9 @@ public final class GroupCoordinator implements MetadataSubscriber, AutoCloseable
     public void onMetadataUpdate(MetadataUpdate update) {
         MetadataImage img = update.image();
         image = img;
+        if (update.caughtUp()) {
+            metadataCaughtUp = true;
+        }
         Map<String, Integer> counts = new TreeMap<>();
         img.topics().topicsByName().forEach((name, t) -> counts.put(name, t.partitionCount()));
         topicsView = TopicsView.of(counts);
