@@ -162,7 +162,7 @@ public final class BasaltCli implements Runnable {
         cl.setOut(new PrintWriter(out, true));
         cl.setErr(new PrintWriter(err, true));
         cl.setParameterExceptionHandler((ex, a) -> {
-            err.println("basalt: " + ex.getMessage());
+            err.println("basalt: error: " + ex.getMessage()); // the one error format, parse errors included
             err.println("Try '" + ex.getCommandLine().getCommandSpec().qualifiedName() + " --help' for usage.");
             return USAGE;
         });

@@ -75,6 +75,17 @@ class BasaltCliTest {
         assertTrue(typo.err().contains("unknown configuration key 'fetch.max.byte' (did you mean fetch.max.bytes?)"), typo.err());
     }
 
+    /** Found probing: picocli's own parse errors read "basalt: Invalid value ...", not the documented format. */
+    @Test
+    void aValueThatDoesNotParse_isAUsageError_inTheOneErrorFormat() {
+        Result r = run("consume", "--topic", "t", "--max-messages", "99999999999999999999");
+        assertEquals(BasaltCli.USAGE, r.code(), r.err());
+        assertTrue(r.err().startsWith("basalt: error: ") && r.err().contains("--max-messages")
+                && r.err().contains("99999999999999999999"), r.err());
+        assertTrue(r.err().contains("Try 'basalt consume --help' for usage."), r.err());
+        assertEquals("", r.out());
+    }
+
     @Test
     void topics_createListDescribeAlterDelete() {
         Result r = run("topics", "--create", "--topic", "t", "--partitions", "3", "--config", "cleanup.policy=compact");
