@@ -944,8 +944,7 @@ public final class LogManager implements AutoCloseable {
                 return;
             }
             Segment gone = log.activeSegmentIfFileGone();
-            PartitionLog.CorruptAt known = gone == null ? null : log.corruptFrom();
-            if (gone == null || known != null && known.offset() <= gone.baseOffset()) {
+            if (gone == null || log.corruptAtOrBefore(gone.baseOffset())) {
                 continue; // reported already
             }
             CorruptLogException e = new CorruptLogException(gone.path(), 0, Segment.deletedWhileRunning());

@@ -691,6 +691,12 @@ public final class PartitionLog {
         return corruptFrom;
     }
 
+    /** Whether corrupt data was already reported from {@code offset} or before (a finding there adds nothing). */
+    public boolean corruptAtOrBefore(long offset) {
+        CorruptAt known = corruptFrom;
+        return known != null && known.offset() <= offset;
+    }
+
     /**
      * The active segment if its file was deleted from outside while the node runs, else null. Taken
      * under the lock (skipped, null, while an append or roll holds it) so a roll or truncation that

@@ -278,8 +278,7 @@ final class Scrubber {
      * directory check; the active segment's file is checked every second by the log manager.
      */
     private long deleted(PartitionLog log, Segment seg) {
-        PartitionLog.CorruptAt known = log.corruptFrom();
-        if (known != null && known.offset() <= seg.baseOffset()) {
+        if (log.corruptAtOrBefore(seg.baseOffset())) {
             nextLog(); // reported already (by the log manager's check, for an active segment sealed since)
             return 0;
         }
