@@ -44,7 +44,7 @@ import picocli.CommandLine.ScopeType;
 @Command(name = "basalt", mixinStandardHelpOptions = true, versionProvider = BasaltCli.Version.class,
         description = "Basalt command line: manage topics, produce and consume records, inspect the cluster, measure performance.",
         subcommands = {TopicsCommand.class, ProduceCommand.class, ConsumeCommand.class, GroupsCommand.class, LagCommand.class,
-                ClusterCommand.class, PerfCommand.class, ReassignCommand.class, BrokersCommand.class, LeadersCommand.class,
+                ClusterCommand.class, PerfCommand.class, ReassignCommand.class, BrokersCommand.class, ConfigsCommand.class, LeadersCommand.class,
                 CommandLine.HelpCommand.class},
         footerHeading = "%nExit codes:%n",
         footer = {"  0  success", "  1  the cluster refused or failed the operation", "  2  usage error",

@@ -368,6 +368,18 @@ class BasaltCliTest {
         // found probing a cluster: an empty group went to the cluster (INVALID_REQUEST, exit 1), and
         // options that do not go together were ignored
         assertEquals(BasaltCli.USAGE, run("lag", "--group", "").code());
+        // configs: what is missing or does not go together is a usage error before any request
+        assertEquals(BasaltCli.USAGE, run("configs", "--describe", "--entity-type", "brokers").code());
+        assertEquals(BasaltCli.USAGE, run("configs", "--alter", "--entity-type", "brokers", "--entity-name", "1").code());
+        Result noValue = run("configs", "--alter", "--entity-type", "brokers", "--entity-name", "1", "--add-config", "k");
+        assertEquals(BasaltCli.USAGE, noValue.code());
+        assertTrue(noValue.err().contains("--add-config takes KEY=VALUE, not 'k'"), noValue.err());
+        assertEquals(BasaltCli.USAGE, run("configs", "--describe", "--entity-type", "topics", "--entity-default").code());
+        assertEquals(BasaltCli.USAGE, run("configs", "--describe", "--entity-type", "brokers", "--entity-name", "one").code());
+        assertEquals(BasaltCli.USAGE, run("configs", "--describe", "--entity-type", "brokers", "--entity-name", "1",
+                "--add-config", "a=b").code());
+        assertEquals(BasaltCli.USAGE, run("configs", "--alter", "--entity-type", "topics", "--entity-name", "t",
+                "--add-config", "a=b", "--delete-config", "a").code());
         assertEquals(BasaltCli.USAGE, run("groups", "--describe", "--group", "").code());
         assertEquals(BasaltCli.USAGE, run("groups", "--describe", "--group", "g", "--members", "--state").code());
         assertEquals(BasaltCli.USAGE, run("groups", "--delete", "--group", "g", "--members").code());
@@ -462,9 +474,9 @@ class BasaltCliTest {
     /** Found probing: picocli skips its checks when help is asked for, so a missing command's --help exited 0. */
     @Test
     void helpOfACommandThatDoesNotExist_isAUsageError() {
-        Result r = run("configs", "--help");
+        Result r = run("config", "--help");
         assertEquals(BasaltCli.USAGE, r.code());
-        assertTrue(r.err().contains("Unmatched argument at index 0: 'configs'"), r.err());
+        assertTrue(r.err().contains("Unmatched argument at index 0: 'config'"), r.err());
         assertEquals("", r.out());
         assertEquals(BasaltCli.USAGE, run("topics", "nope", "--help").code());
     }

@@ -172,4 +172,62 @@ class CliE2ETest {
         assertEquals(1, said.strip().lines().count(), "one line, no stack traces: " + said);
         assertTrue(said.contains("cannot connect") && said.contains("nosuchhost.invalid"), said);
     }
+
+    /**
+     * {@code basalt configs} sets the reassignment catch-up throttle for every broker and for one,
+     * the broker's own value wins and describes as such, removing it falls back to the default,
+     * a static key is refused, and topics are configured the same way.
+     */
+    @Test
+    @Execution(ExecutionMode.CONCURRENT)
+    void configsCommand_setsAndDescribesBrokerAndTopicConfigs() throws Exception {
+        String key = "reassignment.throttle.bytes.per.second";
+        String id = Integer.toString(node.nodeId());
+        Result def = cli(null, "configs", "--alter", "--entity-type", "brokers", "--entity-default", "--add-config", key + "=5000000");
+        assertEquals(0, def.exitCode(), def.err());
+        assertEquals("Updated configs of the broker default.\n", def.out());
+        Result own = cli(null, "configs", "--alter", "--entity-type", "brokers", "--entity-name", id, "--add-config", key + "=1000000");
+        assertEquals(0, own.exitCode(), own.err());
+
+        Result described = cli(null, "configs", "--describe", "--entity-type", "brokers", "--entity-name", id);
+        assertEquals("Overrides of broker " + id + ":\n  " + key + "=1000000  (DYNAMIC_BROKER_CONFIG)\n", described.out(), described.err());
+        Result ofDefault = cli(null, "configs", "--describe", "--entity-type", "brokers", "--entity-default");
+        assertEquals("Overrides of the broker default:\n  " + key + "=5000000  (DYNAMIC_DEFAULT_BROKER_CONFIG)\n", ofDefault.out(),
+                ofDefault.err());
+
+        Result removed = cli(null, "configs", "--alter", "--entity-type", "brokers", "--entity-name", id, "--delete-config", key);
+        assertEquals(0, removed.exitCode(), removed.err());
+        assertEquals("Overrides of broker " + id + ": none.\n",
+                cli(null, "configs", "--describe", "--entity-type", "brokers", "--entity-name", id).out());
+        Result everything = cli(null, "configs", "--describe", "--all", "--entity-type", "brokers", "--entity-name", id);
+        assertTrue(everything.out().contains("  " + key + "=5000000  (DYNAMIC_DEFAULT_BROKER_CONFIG)\n"), everything.out());
+        assertTrue(everything.out().contains("  node.id=" + id + "  ("), everything.out());
+
+        Result staticKey = cli(null, "configs", "--alter", "--entity-type", "brokers", "--entity-name", id, "--add-config", "log.dirs=/tmp/x");
+        assertEquals(1, staticKey.exitCode(), staticKey.err());
+        assertTrue(staticKey.err().startsWith("basalt: error: ") && staticKey.err().contains("is static"), staticKey.err());
+        Result badValue = cli(null, "configs", "--alter", "--entity-type", "brokers", "--entity-default", "--add-config", key + "=-5");
+        assertEquals(1, badValue.exitCode(), badValue.err());
+        assertTrue(badValue.err().contains("must be >= 0"), badValue.err());
+        assertEquals(0, cli(null, "configs", "--alter", "--entity-type", "brokers", "--entity-default", "--delete-config", key).exitCode());
+
+        assertEquals(0, cli(null, "topics", "--create", "--topic", "cfgt", "--partitions", "1").exitCode());
+        Result topic = cli(null, "configs", "--alter", "--entity-type", "topics", "--entity-name", "cfgt", "--add-config",
+                "retention.ms=3600000,cleanup.policy=compact");
+        assertEquals(0, topic.exitCode(), topic.err());
+        assertEquals("Overrides of topic cfgt:\n  cleanup.policy=compact  (TOPIC_CONFIG)\n  retention.ms=3600000  (TOPIC_CONFIG)\n",
+                sortedBody(cli(null, "configs", "--describe", "--entity-type", "topics", "--entity-name", "cfgt").out()));
+
+        Result usage = cli(null, "configs", "--describe", "--entity-type", "nodes", "--entity-name", "1");
+        assertEquals(2, usage.exitCode(), usage.err());
+        assertTrue(usage.err().contains("--entity-type is brokers or topics, not 'nodes'"), usage.err());
+    }
+
+    /** The first line, then the others sorted (the order of keys is the server's). */
+    private static String sortedBody(String out) {
+        List<String> lines = new ArrayList<>(out.lines().toList());
+        List<String> body = new ArrayList<>(lines.subList(1, lines.size()));
+        java.util.Collections.sort(body);
+        return lines.get(0) + "\n" + String.join("\n", body) + "\n";
+    }
 }
