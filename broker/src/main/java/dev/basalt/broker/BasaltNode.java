@@ -563,7 +563,7 @@ public final class BasaltNode implements AutoCloseable {
         MetadataPublisher published = publisher;
         MetadataHandler metadata = new MetadataHandler(replicas, config.get("cluster.id"), this::controllerId,
                 published::publishedCaughtUp);
-        admin = new AdminHandler(replicas, config, this::controllerId);
+        admin = new AdminHandler(replicas, config, this::controllerId, published::publishedCaughtUp);
         admin.storage(this::describeStorage);
         replicas.onFlushTimed(metrics::flushed);
         ReplicaManager rm = replicas;

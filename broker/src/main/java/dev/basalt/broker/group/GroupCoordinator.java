@@ -289,11 +289,35 @@ public final class GroupCoordinator implements MetadataSubscriber, AutoCloseable
         return s.submitRead(op);
     }
 
-    /** Runs a read on every loaded shard of this broker. */
+    /**
+     * Runs a read on every shard of this broker, for listings: fails with
+     * COORDINATOR_NOT_AVAILABLE before this node has caught up on the metadata log (it does not know
+     * yet which shards it leads), and with COORDINATOR_LOAD_IN_PROGRESS while a shard loads (either
+     * way "no groups" would be a lie; both are retriable). A shard handed to another broker while
+     * the read ran is left out: its groups are listed by their new coordinator.
+     */
     public <T> CompletableFuture<List<T>> readAll(Function<GroupShard, T> op) {
+        return readAll(op, true);
+    }
+
+    /** As {@link #readAll(Function)}, but a loading shard is left out instead of failing the read (gauges). */
+    public <T> CompletableFuture<List<T>> readAllLoaded(Function<GroupShard, T> op) {
+        return readAll(op, false);
+    }
+
+    private <T> CompletableFuture<List<T>> readAll(Function<GroupShard, T> op, boolean failWhileLoading) {
+        if (!metadataCaughtUp) {
+            return CompletableFuture.failedFuture(notCaughtUp());
+        }
         List<CompletableFuture<T>> all = new ArrayList<>();
         for (Shard s : new TreeMap<>(shards).values()) {
-            all.add(s.submitRead(op).exceptionally(e -> null));
+            all.add(s.submitRead(op).exceptionally(e -> {
+                Throwable cause = e instanceof java.util.concurrent.CompletionException && e.getCause() != null ? e.getCause() : e;
+                if (failWhileLoading && cause instanceof CoordinatorException ce && ce.code() == ErrorCode.COORDINATOR_LOAD_IN_PROGRESS) {
+                    throw ce;
+                }
+                return null;
+            }));
         }
         return CompletableFuture.allOf(all.toArray(CompletableFuture[]::new)).thenApply(v -> {
             List<T> out = new ArrayList<>();

@@ -58,7 +58,9 @@ import java.util.function.Supplier;
  *       the partition (else 503 NOT_LEADER naming the leader).</li>
  * </ul>
  * Errors are JSON ({@link HttpAdminServer#jsonError}) with the status the error code implies
- * ({@link #httpStatus}): an unknown topic is 404, a malformed id 400, an unknown path 404.
+ * ({@link #httpStatus}): an unknown topic is 404, a malformed id 400, an unknown path 404. Until
+ * the node has caught up on the metadata log once since it started, cluster, brokers and topics
+ * answer 503 BROKER_NOT_AVAILABLE (its image may be empty or old; ask again, or another node).
  *
  * <p>Thread-safety: thread-safe (reads the node's current metadata image per request).
  */
@@ -111,6 +113,11 @@ public final class ClusterHttpApi {
         if (admin == null && (resource.equals("cluster") || resource.equals("brokers") || resource.equals("topics")
                 || resource.equals("groups"))) {
             return error(404, "NOT_A_BROKER", "this node is controller-only; ask a broker's admin port for " + path);
+        }
+        String waiting = admin == null ? null : admin.notCaughtUp();
+        if (waiting != null && (resource.equals("cluster") || resource.equals("brokers") || resource.equals("topics"))) {
+            // an empty or old image: "no topics", "no such topic" and "no brokers" would each look final
+            return error(503, ErrorCode.BROKER_NOT_AVAILABLE.name(), waiting);
         }
         return switch (resource) {
             case "cluster" -> parts.size() == 1 ? ok(proto(cluster())) : notFound(path);

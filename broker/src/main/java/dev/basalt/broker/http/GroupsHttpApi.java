@@ -118,7 +118,14 @@ public final class GroupsHttpApi {
         }
         String rest = path.length() > PREFIX.length() ? path.substring(PREFIX.length()) : "";
         if (rest.isEmpty() || rest.equals("/")) {
-            return ok(local ? listGroups() : listAllGroups());
+            try {
+                return ok(local ? listGroups() : listAllGroups());
+            } catch (GroupCoordinator.CoordinatorException e) {
+                // not caught up on the metadata log yet, or a shard still loading: retry (another broker can answer)
+                int status = ClusterHttpApi.httpStatus(e.code());
+                return new HttpAdminServer.Reply(status, "application/json", HttpAdminServer.jsonError(status, e.code().name(),
+                        e.getMessage()));
+            }
         }
         String[] parts = rest.substring(1).split("/");
         // the path arrives raw (a group id may hold '/', sent as %2F): split, then decode

@@ -385,7 +385,7 @@ public final class NodeGauges {
     private static GroupStats groupStats(GroupCoordinator coordinator, LagMonitor lag) {
         List<List<GroupSnapshot>> shards;
         try {
-            shards = coordinator.readAll(shard -> {
+            shards = coordinator.readAllLoaded(shard -> {
                 List<GroupSnapshot> out = new ArrayList<>();
                 for (ConsumerGroup g : shard.groups().values()) {
                     out.add(new GroupSnapshot(g.groupId(), g.state(), g.memberCount(), new TreeMap<>(g.offsets()),

@@ -23,6 +23,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.SortedMap;
+import java.util.function.BooleanSupplier;
 import java.util.function.IntSupplier;
 
 /**
@@ -38,12 +39,27 @@ public final class AdminHandler {
     private final IntSupplier controllerId;
 
     private final ReassignmentHandler reassignments;
+    /** Whether this node has caught up on the metadata log since it started (MetadataPublisher#publishedCaughtUp). */
+    private final BooleanSupplier caughtUpOnce;
 
-    public AdminHandler(ReplicaManager replicas, NodeConfig config, IntSupplier controllerId) {
+    public AdminHandler(ReplicaManager replicas, NodeConfig config, IntSupplier controllerId, BooleanSupplier caughtUpOnce) {
         this.reassignments = new ReassignmentHandler(replicas);
         this.replicas = replicas;
         this.config = config;
         this.controllerId = controllerId;
+        this.caughtUpOnce = caughtUpOnce;
+    }
+
+    /**
+     * Null once this node has caught up on the metadata log since it started; before, why its
+     * image cannot answer. A node that has just started holds an empty or old image: it would list
+     * no topics, call existing ones unknown and show no brokers, each a final-looking answer. Every
+     * read here answers BROKER_NOT_AVAILABLE until then, which clients take as "ask another broker"
+     * (as Metadata does, {@link MetadataHandler}).
+     */
+    public String notCaughtUp() {
+        return caughtUpOnce.getAsBoolean() ? null : "broker " + config.nodeId() + " has not caught up on the metadata log since it"
+                + " started; retry, or ask another broker";
     }
 
     /** Reassignments in progress with the progress of this node's replicas ({@link ReassignmentHandler}). */
@@ -59,6 +75,10 @@ public final class AdminHandler {
     }
 
     public ListTopicsResponse listTopics(ListTopicsRequest req) {
+        String waiting = notCaughtUp();
+        if (waiting != null) {
+            return ListTopicsResponse.newBuilder().setErrorCode(ErrorCode.BROKER_NOT_AVAILABLE).setErrorMessage(waiting).build();
+        }
         ListTopicsResponse.Builder b = ListTopicsResponse.newBuilder();
         for (TopicImage t : replicas.image().topics().topicsByName().values()) {
             boolean internal = dev.basalt.common.TopicNames.isInternal(t.name());
@@ -72,6 +92,10 @@ public final class AdminHandler {
     }
 
     public DescribeTopicsResponse describeTopics(DescribeTopicsRequest req) {
+        String waiting = notCaughtUp();
+        if (waiting != null) {
+            return DescribeTopicsResponse.newBuilder().setErrorCode(ErrorCode.BROKER_NOT_AVAILABLE).setErrorMessage(waiting).build();
+        }
         MetadataImage image = replicas.image();
         DescribeTopicsResponse.Builder b = DescribeTopicsResponse.newBuilder();
         List<String> names = req.getNamesCount() == 0 ? new ArrayList<>(image.topics().topicsByName().keySet()) : req.getNamesList();
@@ -101,6 +125,10 @@ public final class AdminHandler {
     }
 
     public DescribeConfigsResponse describeConfigs(DescribeConfigsRequest req) {
+        String waiting = notCaughtUp();
+        if (waiting != null) {
+            return DescribeConfigsResponse.newBuilder().setErrorCode(ErrorCode.BROKER_NOT_AVAILABLE).setErrorMessage(waiting).build();
+        }
         MetadataImage image = replicas.image();
         DescribeConfigsResponse.Builder b = DescribeConfigsResponse.newBuilder();
         for (DescribeConfigsRequest.Query q : req.getResourcesList()) {
@@ -231,6 +259,10 @@ public final class AdminHandler {
     }
 
     public DescribeClusterResponse describeCluster(DescribeClusterRequest req) {
+        String waiting = notCaughtUp();
+        if (waiting != null) {
+            return DescribeClusterResponse.newBuilder().setErrorCode(ErrorCode.BROKER_NOT_AVAILABLE).setErrorMessage(waiting).setClusterId(config.get("cluster.id")).setControllerId(-1).build();
+        }
         MetadataImage image = replicas.image();
         DescribeClusterResponse.Builder b = DescribeClusterResponse.newBuilder().setClusterId(config.get("cluster.id"))
                 .setControllerId(controllerId.getAsInt());

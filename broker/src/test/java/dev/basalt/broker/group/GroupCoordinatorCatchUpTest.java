@@ -46,7 +46,8 @@ class GroupCoordinatorCatchUpTest {
         coordinator.onMetadataUpdate(new MetadataUpdate(MetadataImage.EMPTY, image, 5, false));
 
         for (CompletableFuture<?> answer : List.of(coordinator.findCoordinator("g"),
-                coordinator.write("g", g -> { throw new AssertionError("ran on a stale image"); }))) {
+                coordinator.write("g", g -> { throw new AssertionError("ran on a stale image"); }),
+                coordinator.readAll(g -> { throw new AssertionError("listed from a stale image"); }))) {
             GroupCoordinator.CoordinatorException e = failure(answer);
             assertEquals(ErrorCode.COORDINATOR_NOT_AVAILABLE, e.code());
             assertTrue(e.getMessage().contains("broker 1 has not caught up on the metadata log"), e.getMessage());
@@ -56,6 +57,7 @@ class GroupCoordinatorCatchUpTest {
         assertEquals(new GroupCoordinator.Coordinator(2, "127.0.0.1", 9402, 0), coordinator.findCoordinator("g").join());
         GroupCoordinator.CoordinatorException notHere = failure(coordinator.write("g", g -> { throw new AssertionError(); }));
         assertEquals(ErrorCode.NOT_COORDINATOR, notHere.code(), notHere.getMessage());
+        assertEquals(List.of(), coordinator.readAll(g -> g).join(), "caught up, and leading no shard: no groups here");
 
         // Caught up once is enough: a later image is used as it comes.
         coordinator.onMetadataUpdate(new MetadataUpdate(image, image, 7, false));
