@@ -103,7 +103,9 @@ final class LagCommand implements Callable<Integer> {
         if (group != null) {
             groups.add(group);
         } else {
-            admin.listGroups().forEach(g -> groups.add(g.groupId()));
+            GroupAdmin.GroupList listed = admin.listGroupsFromEachBroker();
+            listed.groups().forEach(g -> groups.add(g.groupId()));
+            GroupsCommand.warnUnanswered(root, listed);
         }
         // Every group's description and commits first, then the log ends of all their partitions
         // at once: asked group by group, a partition whose leader does not answer cost the whole

@@ -54,11 +54,34 @@ public final class GroupAdmin implements AutoCloseable {
                                    List<MemberDescription> members) {
     }
 
+    /**
+     * Every broker's answer to ListGroups: the groups of the brokers that answered, sorted by id, and
+     * for each broker that did not (stopped, unreachable, or not ready: just restarted, a group
+     * shard loading) why, by its address. The groups such a broker coordinates are missing from
+     * {@code groups}.
+     */
+    public record GroupList(List<GroupListing> groups, Map<String, String> unanswered) {
+        public boolean complete() {
+            return unanswered.isEmpty();
+        }
+    }
+
     private final ChannelPool channels;
     private final MetadataManager metadata;
     private final List<HostPort> bootstrap;
     private final int requestTimeoutMs;
     private final int apiTimeoutMs;
+    /** Where each group's coordinator was last found: a describe and an offset fetch of one group share one lookup. */
+    private final java.util.concurrent.ConcurrentHashMap<String, HostPort> coordinators = new java.util.concurrent.ConcurrentHashMap<>();
+    /** The brokers of the last metadata answer, and when it came ({@link System#nanoTime}). */
+    private volatile List<HostPort> knownBrokers = List.of();
+    private volatile long knownBrokersAtNanos;
+    /** Brokers whose last call could not reach them or timed out: asked last (a stopped broker costs a timeout per ask). */
+    private final Set<HostPort> unanswering = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    /** How long one metadata answer's broker list is used before it is asked again. */
+    static final long BROKER_LIST_MAX_AGE_MS = 5_000;
+    /** Brokers asked by {@link #listGroupsFromEachBroker} at once, at most (more are asked in turns). */
+    static final int LIST_GROUPS_PARALLEL_MAX = 16;
 
     public GroupAdmin(Map<String, ?> configs) {
         ConfigDef.Parsed c = AdminConfig.parse(configs);
@@ -77,9 +100,12 @@ public final class GroupAdmin implements AutoCloseable {
     private <T> T call(HostPort hp, String what, boolean mutating,
                        java.util.function.Function<GroupServiceGrpc.GroupServiceBlockingStub, T> rpc) {
         try {
-            return rpc.apply(GroupServiceGrpc.newBlockingStub(channels.channel(hp)).withDeadlineAfter(requestTimeoutMs,
+            T answer = rpc.apply(GroupServiceGrpc.newBlockingStub(channels.channel(hp)).withDeadlineAfter(requestTimeoutMs,
                     TimeUnit.MILLISECONDS));
+            unanswering.remove(hp);
+            return answer;
         } catch (io.grpc.StatusRuntimeException e) {
+            unanswering.add(hp);
             throw Errors.forTransport(e, mutating, what + " at " + hp);
         }
     }
@@ -103,10 +129,25 @@ public final class GroupAdmin implements AutoCloseable {
         while (true) {
             boolean last = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(backoffMs) >= deadline;
             try {
-                T answer = call(coordinator(groupId), what, mutating, rpc);
+                HostPort at = coordinators.get(groupId);
+                if (at == null) {
+                    at = coordinator(groupId);
+                    coordinators.put(groupId, at);
+                }
+                T answer;
+                try {
+                    answer = call(at, what, mutating, rpc);
+                } catch (RuntimeException e) {
+                    coordinators.remove(groupId);
+                    throw e;
+                }
                 ErrorCode code = codeOf.apply(answer);
-                if (last || (code != ErrorCode.NOT_COORDINATOR && code != ErrorCode.COORDINATOR_NOT_AVAILABLE
-                        && code != ErrorCode.COORDINATOR_LOAD_IN_PROGRESS)) {
+                boolean retriable = code == ErrorCode.NOT_COORDINATOR || code == ErrorCode.COORDINATOR_NOT_AVAILABLE
+                        || code == ErrorCode.COORDINATOR_LOAD_IN_PROGRESS;
+                if (retriable) {
+                    coordinators.remove(groupId); // moved, or moving: look it up again
+                }
+                if (last || !retriable) {
                     return answer;
                 }
             } catch (dev.basalt.client.ConnectionException | BrokerNotAvailableException
@@ -125,20 +166,35 @@ public final class GroupAdmin implements AutoCloseable {
         }
     }
 
+    /**
+     * The cluster's live brokers (the bootstrap list if no broker answers Metadata), those that
+     * last failed to answer at the end. One metadata answer serves for
+     * {@link #BROKER_LIST_MAX_AGE_MS}: a `basalt lag` over many groups asks once, not once per group
+     * (found probing: 2.2 s per group while a node in the bootstrap list was stopped).
+     */
     private List<HostPort> brokers() {
-        List<HostPort> out = new ArrayList<>();
-        try {
-            out.addAll(metadata.refreshNow(requestTimeoutMs).brokers().values());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new DefiniteException("interrupted", false, e);
-        } catch (RuntimeException e) {
-            // fall back to the bootstrap list
+        List<HostPort> out = new ArrayList<>(knownBrokers);
+        if (out.isEmpty() || System.nanoTime() - knownBrokersAtNanos > TimeUnit.MILLISECONDS.toNanos(BROKER_LIST_MAX_AGE_MS)) {
+            out.clear();
+            try {
+                out.addAll(metadata.refreshNow(requestTimeoutMs).brokers().values());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new DefiniteException("interrupted", false, e);
+            } catch (RuntimeException e) {
+                // fall back to the bootstrap list
+            }
+            if (!out.isEmpty()) {
+                knownBrokers = List.copyOf(out);
+                knownBrokersAtNanos = System.nanoTime();
+            } else {
+                out.addAll(bootstrap);
+            }
         }
-        if (out.isEmpty()) {
-            out.addAll(bootstrap);
-        }
-        return out;
+        List<HostPort> ordered = new ArrayList<>(out.size());
+        out.stream().filter(b -> !unanswering.contains(b)).forEach(ordered::add);
+        out.stream().filter(unanswering::contains).forEach(ordered::add);
+        return ordered;
     }
 
     private HostPort coordinator(String groupId) {
@@ -158,18 +214,102 @@ public final class GroupAdmin implements AutoCloseable {
         throw last != null ? last : new BrokerNotAvailableException("no broker reachable");
     }
 
-    /** Every group of the cluster, sorted by id. */
+    /**
+     * Every group of the cluster, sorted by id.
+     *
+     * @throws BasaltException when any broker did not answer (its groups would be missing); see
+     *         {@link #listGroupsFromEachBroker()} for the groups of those that did
+     */
     public List<GroupListing> listGroups() {
-        TreeMap<String, GroupListing> out = new TreeMap<>();
-        for (HostPort b : brokers()) {
-            ListGroupsResponse r = call(b, "list groups", false, st -> st.listGroups(ListGroupsRequest.getDefaultInstance()));
-            if (r.getErrorCode() != ErrorCode.NONE) {
-                throw Errors.forCode(r.getErrorCode(), r.getErrorMessage(), "list groups at " + b);
-            }
-            r.getGroupsList().forEach(g -> out.put(g.getGroupId(),
-                    new GroupListing(g.getGroupId(), g.getState(), g.getMemberCount(), g.getCoordinatorId())));
+        GroupList l = listGroupsFromEachBroker();
+        if (!l.complete()) {
+            Map.Entry<String, String> first = l.unanswered().entrySet().iterator().next();
+            throw new CoordinatorNotAvailableException("list groups: " + l.unanswered().size() + " broker(s) did not answer, so"
+                    + " their groups are missing; first: " + first.getKey() + ": " + first.getValue());
         }
-        return new ArrayList<>(out.values());
+        return l.groups();
+    }
+
+    /**
+     * Asks every live broker, at once, for the groups it coordinates. A broker that is not ready
+     * (COORDINATOR_NOT_AVAILABLE: just restarted; COORDINATOR_LOAD_IN_PROGRESS: a shard loading)
+     * is asked again after a pause until {@code default.api.timeout.ms}; one that cannot be reached
+     * or does not answer within {@code request.timeout.ms} is reported in
+     * {@link GroupList#unanswered()} and the others' groups are returned.
+     *
+     * @throws BasaltException when no broker answered at all
+     */
+    public GroupList listGroupsFromEachBroker() {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(apiTimeoutMs);
+        TreeMap<String, GroupListing> out = new TreeMap<>();
+        Map<String, String> unanswered = new TreeMap<>();
+        List<HostPort> pending = brokers();
+        int brokers = pending.size();
+        BasaltException lastError = null;
+        long backoffMs = COORDINATOR_BACKOFF_MS;
+        while (!pending.isEmpty()) {
+            List<HostPort> notReady = new ArrayList<>();
+            for (int from = 0; from < pending.size(); from += LIST_GROUPS_PARALLEL_MAX) {
+                List<HostPort> batch = pending.subList(from, Math.min(pending.size(), from + LIST_GROUPS_PARALLEL_MAX));
+                List<com.google.common.util.concurrent.ListenableFuture<ListGroupsResponse>> asked = new ArrayList<>();
+                for (HostPort b : batch) {
+                    asked.add(GroupServiceGrpc.newFutureStub(channels.channel(b)).withDeadlineAfter(requestTimeoutMs, TimeUnit.MILLISECONDS)
+                            .listGroups(ListGroupsRequest.getDefaultInstance()));
+                }
+                for (int i = 0; i < batch.size(); i++) {
+                    HostPort b = batch.get(i);
+                    ListGroupsResponse r;
+                    try {
+                        r = asked.get(i).get();
+                        unanswering.remove(b);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        asked.forEach(f -> f.cancel(true));
+                        throw new DefiniteException("interrupted", false, e);
+                    } catch (java.util.concurrent.ExecutionException e) {
+                        unanswering.add(b);
+                        BasaltException err = e.getCause() instanceof io.grpc.StatusRuntimeException sre
+                                ? Errors.forTransport(sre, false, "list groups at " + b)
+                                : new dev.basalt.client.ConnectionException("list groups at " + b + ": " + e.getCause(), e.getCause());
+                        lastError = err;
+                        unanswered.put(b.toString(), err.getMessage());
+                        continue;
+                    }
+                    if (r.getErrorCode() == ErrorCode.COORDINATOR_NOT_AVAILABLE || r.getErrorCode() == ErrorCode.COORDINATOR_LOAD_IN_PROGRESS) {
+                        notReady.add(b);
+                        unanswered.put(b.toString(), r.getErrorCode() + " (" + r.getErrorMessage() + ")");
+                        continue;
+                    }
+                    if (r.getErrorCode() != ErrorCode.NONE) {
+                        lastError = Errors.forCode(r.getErrorCode(), r.getErrorMessage(), "list groups at " + b);
+                        unanswered.put(b.toString(), lastError.getMessage());
+                        continue;
+                    }
+                    unanswered.remove(b.toString());
+                    r.getGroupsList().forEach(g -> out.put(g.getGroupId(),
+                            new GroupListing(g.getGroupId(), g.getState(), g.getMemberCount(), g.getCoordinatorId())));
+                }
+            }
+            if (notReady.isEmpty() || System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(backoffMs) >= deadline) {
+                break;
+            }
+            try {
+                Thread.sleep(backoffMs);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new DefiniteException("interrupted", false, e);
+            }
+            backoffMs = Math.min(COORDINATOR_BACKOFF_MS_MAX, backoffMs * 2);
+            pending = notReady;
+        }
+        if (unanswered.size() == brokers) {
+            if (lastError != null) {
+                throw lastError;
+            }
+            Map.Entry<String, String> first = unanswered.entrySet().iterator().next();
+            throw new CoordinatorNotAvailableException("list groups: no broker was ready; " + first.getKey() + ": " + first.getValue());
+        }
+        return new GroupList(new ArrayList<>(out.values()), java.util.Collections.unmodifiableMap(unanswered));
     }
 
     /** Describes a group; GROUP_ID_NOT_FOUND becomes {@link GroupNotFoundException}. */

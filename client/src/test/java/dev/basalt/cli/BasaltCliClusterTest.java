@@ -197,4 +197,21 @@ class BasaltCliClusterTest {
         assertEquals(0, c.code(), c.err());
         assertEquals("one\ntwo\n", c.out());
     }
+
+    /**
+     * Found probing: with one broker of three stopped, `groups --list` printed nothing and exited 3
+     * ("cannot connect"). The groups of the brokers that answer are printed, and the missing
+     * broker is named on stderr.
+     */
+    @Test
+    void groupsList_withABrokerDown_printsTheOthersGroups_andWarns() {
+        cluster.groups().setListedGroups(List.of("orders"));
+        String down = "127.0.0.1:" + cluster.broker(3).port();
+        cluster.broker(3).stop();
+        Result r = run("groups", "--list", "--timeout-ms", "3000");
+        assertEquals(0, r.code(), r.err());
+        assertEquals("orders\n", r.out());
+        assertTrue(r.err().contains("basalt: warning: broker " + down + " did not answer, so the groups it coordinates are not listed"),
+                r.err());
+    }
 }

@@ -74,15 +74,56 @@ public final class FakeGroupService extends GroupServiceGrpc.GroupServiceImplBas
     }
 
     private int findCoordinatorFailures; // guarded by this
+    private List<String> listedGroups = List.of(); // guarded by this
+    private final java.util.ArrayDeque<ErrorCode> listGroupsErrors = new java.util.ArrayDeque<>(); // guarded by this
+    private int listGroupsCalls; // guarded by this
+
+    /** Every broker answers ListGroups with these groups (Stable, no members, coordinator 1). */
+    public synchronized void setListedGroups(List<String> groups) {
+        listedGroups = List.copyOf(groups);
+    }
+
+    /** The next ListGroups answers, from any broker, are these errors in turn. */
+    public synchronized void failListGroups(List<ErrorCode> errors) {
+        listGroupsErrors.addAll(errors);
+    }
+
+    public synchronized int listGroupsCalls() {
+        return listGroupsCalls;
+    }
+
+    @Override
+    public void listGroups(dev.basalt.proto.v1.ListGroupsRequest req, StreamObserver<dev.basalt.proto.v1.ListGroupsResponse> out) {
+        var b = dev.basalt.proto.v1.ListGroupsResponse.newBuilder();
+        synchronized (this) {
+            listGroupsCalls++;
+            ErrorCode error = listGroupsErrors.poll();
+            if (error != null) {
+                b.setErrorCode(error).setErrorMessage("scripted by the test");
+            } else {
+                listedGroups.forEach(g -> b.addGroups(dev.basalt.proto.v1.ListGroupsResponse.Listing.newBuilder().setGroupId(g)
+                        .setState("STABLE").setCoordinatorId(1)));
+            }
+        }
+        out.onNext(b.build());
+        out.onCompleted();
+    }
 
     /** The next {@code times} FindCoordinator answers are COORDINATOR_NOT_AVAILABLE (the offsets topic is being created). */
     public synchronized void failFindCoordinator(int times) {
         findCoordinatorFailures = times;
     }
 
+    private int findCoordinatorCalls; // guarded by this
+
+    public synchronized int findCoordinatorCalls() {
+        return findCoordinatorCalls;
+    }
+
     @Override
     public void findCoordinator(FindCoordinatorRequest req, StreamObserver<FindCoordinatorResponse> out) {
         synchronized (this) {
+            findCoordinatorCalls++;
             if (findCoordinatorFailures > 0) {
                 findCoordinatorFailures--;
                 out.onNext(FindCoordinatorResponse.newBuilder().setErrorCode(ErrorCode.COORDINATOR_NOT_AVAILABLE)
