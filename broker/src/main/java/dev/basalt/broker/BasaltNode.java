@@ -538,7 +538,8 @@ public final class BasaltNode implements AutoCloseable {
         }
         lifecycle = new BrokerLifecycle(config.nodeId(), incarnationId, List.copyOf(endpoints),
                 Optional.ofNullable(config.rack()), controllers, publisher, lifecycleThread,
-                config.getLong("broker.heartbeat.interval.ms"), BROKER_REQUEST_TIMEOUT_MS, this::mayHaveLostAcknowledgedRecords);
+                config.getLong("broker.heartbeat.interval.ms"), config.getLong("broker.session.timeout.ms"), BROKER_REQUEST_TIMEOUT_MS,
+                this::mayHaveLostAcknowledgedRecords);
         // ISR changes go to the active controller through the lifecycle's controller client.
         replicas = new ReplicaManager(ReplicaConfig.from(config), logs, fetchWaiters, produceWaiters, lifecycle,
                 () -> incarnationId, ReplicaRpc.clients(config.getInt("grpc.message.bytes.max")), clock);
@@ -882,6 +883,10 @@ public final class BasaltNode implements AutoCloseable {
                     case FENCED -> "broker is fenced";
                     default -> "broker is " + s.name().toLowerCase(java.util.Locale.ROOT).replace('_', ' ');
                 };
+            }
+            String paused = lifecycle.pausedReason();
+            if (paused != null) {
+                return paused;
             }
             MetadataImage image = publisher.image();
             long leaderless = image.topics().topicsById().values().stream()

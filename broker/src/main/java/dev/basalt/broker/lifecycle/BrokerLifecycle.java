@@ -84,6 +84,7 @@ public final class BrokerLifecycle implements AlterPartitionSender, AutoCloseabl
     /** The open (or opening) BrokerSession stream, null when none. */
     private ControllerClient.OpenSession session;
     private long sessionRetryAtNs;
+    private final PauseDetector pauses;
 
     /**
      * What this broker's previous run may have lost of the records it had acknowledged to its
@@ -101,7 +102,9 @@ public final class BrokerLifecycle implements AlterPartitionSender, AutoCloseabl
 
     public BrokerLifecycle(int brokerId, UUID incarnationId, List<Endpoint> endpoints, Optional<String> rack,
                            ControllerClient controllers, MetadataPublisher publisher, ScheduledExecutorService executor,
-                           long heartbeatIntervalMs, long requestTimeoutMs, java.util.function.Supplier<PossibleLoss> uncleanShutdown) {
+                           long heartbeatIntervalMs, long sessionTimeoutMs, long requestTimeoutMs,
+                           java.util.function.Supplier<PossibleLoss> uncleanShutdown) {
+        this.pauses = new PauseDetector(sessionTimeoutMs);
         this.uncleanShutdown = uncleanShutdown;
         this.brokerId = brokerId;
         this.incarnationId = incarnationId;
@@ -122,6 +125,16 @@ public final class BrokerLifecycle implements AlterPartitionSender, AutoCloseabl
         return state;
     }
 
+    /**
+     * Null, or why this broker's image cannot be trusted yet although its state says RUNNING: the
+     * process stood still longer than a broker session and no heartbeat sent since was answered.
+     */
+    public String pausedReason() {
+        long ms = pauses.pausedForMs();
+        return ms < 0 ? null : "this process stood still for " + ms + " ms (longer than broker.session.timeout.ms); waiting for the"
+                + " controller to answer a heartbeat (it may have fenced this broker)";
+    }
+
     public UUID incarnationId() {
         return incarnationId;
     }
@@ -129,6 +142,11 @@ public final class BrokerLifecycle implements AlterPartitionSender, AutoCloseabl
     private void tick() {
         if (state == State.SHUTDOWN) {
             return;
+        }
+        if (pauses.onTick(System.nanoTime())) {
+            log.warn("Broker {} stood still for {} ms (longer than a broker session): the controller may have fenced it;"
+                    + " not ready until a heartbeat sent now is answered", brokerId, pauses.pausedForMs());
+            lastHeartbeatNs = System.nanoTime() - TimeUnit.MILLISECONDS.toNanos(heartbeatIntervalMs); // heartbeat at once
         }
         if (state == State.FENCED || state == State.RUNNING) {
             maintainSession();
@@ -195,10 +213,17 @@ public final class BrokerLifecycle implements AlterPartitionSender, AutoCloseabl
         return Math.max(ATTEMPT_TIMEOUT_MS_MIN, 2 * heartbeatIntervalMs);
     }
 
-    /** Caught up = the published image holds our registration and has caught up with the quorum. */
+    /**
+     * Caught up = the published image has caught up with the quorum once, holds our registration,
+     * and shows us fenced. The controller reads this flag only while it has us fenced, so an image
+     * that shows us unfenced then has not applied the record that fenced us: it is behind (found
+     * probing: a broker resumed after a SIGSTOP longer than its session was unfenced by its first
+     * heartbeat, and served its pre-pause image as current).
+     */
     private boolean caughtUp() {
         Optional<BrokerRegistration> me = publisher.image().cluster().broker(brokerId);
-        return publisher.publishedCaughtUp() && me.isPresent() && me.get().incarnationId().equals(incarnationId);
+        return publisher.publishedCaughtUp() && me.isPresent() && me.get().incarnationId().equals(incarnationId)
+                && me.get().fenced();
     }
 
     /**
@@ -217,7 +242,8 @@ public final class BrokerLifecycle implements AlterPartitionSender, AutoCloseabl
                 .setCaughtUp(!wantShutdown && caughtUp()).setWantShutdown(wantShutdown)
                 .addAllOfflineReplicas(offlineReplicas.get()).build();
         inFlight = true;
-        lastHeartbeatNs = System.nanoTime();
+        long sentNs = System.nanoTime();
+        lastHeartbeatNs = sentNs;
         controllers.call((stub, ms) -> stub.withDeadlineAfter(ms, TimeUnit.MILLISECONDS).brokerHeartbeat(req),
                 BrokerHeartbeatResponse::getErrorCode, BrokerHeartbeatResponse::getControllerId, requestTimeoutMs,
                 attemptTimeoutMs())
@@ -228,6 +254,9 @@ public final class BrokerLifecycle implements AlterPartitionSender, AutoCloseabl
                         return;
                     }
                     onHeartbeatAnswer(r, wantShutdown);
+                    if (r.getErrorCode() == ErrorCode.NONE) {
+                        pauses.onAnswer(sentNs); // after onHeartbeatAnswer: a fenced answer has moved the state first
+                    }
                 }));
     }
 
