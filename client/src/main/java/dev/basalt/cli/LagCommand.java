@@ -31,8 +31,10 @@ final class LagCommand implements Callable<Integer> {
     String group;
     @Option(names = "--watch", description = "Repeat until interrupted.")
     boolean watch;
-    @Option(names = "--interval-ms", defaultValue = "2000", description = "With --watch (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--interval-ms", description = "With --watch (default: " + INTERVAL_MS_DEFAULT + ").")
+    Long intervalOption;
     long intervalMs;
+    static final long INTERVAL_MS_DEFAULT = 2_000;
     @Option(names = "--timeout-ms", defaultValue = "10000", description = "Per request (default: ${DEFAULT-VALUE}).")
     long timeoutMs;
 
@@ -41,6 +43,11 @@ final class LagCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws InterruptedException {
+        if (intervalOption != null && !watch) {
+            // found probing: `lag --interval-ms -5` went on to connect, the option ignored in silence
+            throw new BasaltCli.UsageException("--interval-ms goes with --watch");
+        }
+        intervalMs = intervalOption == null ? INTERVAL_MS_DEFAULT : intervalOption;
         if (watch && (intervalMs < INTERVAL_MS_MIN || intervalMs > INTERVAL_MS_MAX)) {
             throw new BasaltCli.UsageException("--interval-ms must be from " + INTERVAL_MS_MIN + " to " + INTERVAL_MS_MAX + ", not "
                     + intervalMs);

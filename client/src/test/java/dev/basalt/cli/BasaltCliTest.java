@@ -84,6 +84,18 @@ class BasaltCliTest {
                 && r.err().contains("99999999999999999999"), r.err());
         assertTrue(r.err().contains("Try 'basalt consume --help' for usage."), r.err());
         assertEquals("", r.out());
+        Result word = run("topics", "--list", "--partitions", "x");
+        assertEquals(BasaltCli.USAGE, word.code());
+        assertTrue(word.err().startsWith("basalt: error: Invalid value for option '--partitions': 'x' is not a whole number in range\n"),
+                word.err());
+    }
+
+    /** Found probing: `leaders --bogus` said only "Missing required option: '--rebalance'". */
+    @Test
+    void anUnknownOption_isNamed_evenWhenARequiredOneIsMissingToo() {
+        Result r = run("leaders", "--bogus");
+        assertEquals(BasaltCli.USAGE, r.code(), r.err());
+        assertTrue(r.err().startsWith("basalt: error: Unknown option: '--bogus'\n"), r.err());
     }
 
     @Test
@@ -365,6 +377,9 @@ class BasaltCliTest {
         assertEquals(BasaltCli.USAGE, run("lag", "--watch", "--interval-ms", "0").code());
         assertEquals(BasaltCli.USAGE, run("lag", "--watch", "--interval-ms", "99999999999").code());
         assertEquals(BasaltCli.USAGE, run("lag", "--timeout-ms", "0").code());
+        Result lone = run("lag", "--interval-ms", "-5"); // found probing: it connected, the option ignored
+        assertEquals(BasaltCli.USAGE, lone.code(), lone.err());
+        assertTrue(lone.err().contains("--interval-ms goes with --watch"), lone.err());
         // found probing a cluster: an empty group went to the cluster (INVALID_REQUEST, exit 1), and
         // options that do not go together were ignored
         assertEquals(BasaltCli.USAGE, run("lag", "--group", "").code());
