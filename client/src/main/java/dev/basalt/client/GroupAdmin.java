@@ -156,14 +156,19 @@ public final class GroupAdmin implements AutoCloseable {
                     throw e;
                 }
             }
-            try {
-                Thread.sleep(backoffMs);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new DefiniteException("interrupted", false, e);
-            }
-            backoffMs = Math.min(COORDINATOR_BACKOFF_MS_MAX, backoffMs * 2);
+            backoffMs = backOff(backoffMs);
         }
+    }
+
+    /** Sleeps {@code backoffMs} and returns the next pause (doubled, at most COORDINATOR_BACKOFF_MS_MAX). */
+    private static long backOff(long backoffMs) {
+        try {
+            Thread.sleep(backoffMs);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new DefiniteException("interrupted", false, e);
+        }
+        return Math.min(COORDINATOR_BACKOFF_MS_MAX, backoffMs * 2);
     }
 
     /**
@@ -293,13 +298,7 @@ public final class GroupAdmin implements AutoCloseable {
             if (notReady.isEmpty() || System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(backoffMs) >= deadline) {
                 break;
             }
-            try {
-                Thread.sleep(backoffMs);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new DefiniteException("interrupted", false, e);
-            }
-            backoffMs = Math.min(COORDINATOR_BACKOFF_MS_MAX, backoffMs * 2);
+            backoffMs = backOff(backoffMs);
             pending = notReady;
         }
         if (unanswered.size() == brokers) {
