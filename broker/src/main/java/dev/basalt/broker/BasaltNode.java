@@ -562,9 +562,14 @@ public final class BasaltNode implements AutoCloseable {
         ProduceHandler produce = new ProduceHandler(replicas, produceWaiters, config.getInt("request.timeout.ms.max"), metrics);
         FetchHandler fetch = new FetchHandler(replicas, config.getInt("fetch.wait.ms.max"), metrics);
         MetadataPublisher published = publisher;
-        MetadataHandler metadata = new MetadataHandler(replicas, config.get("cluster.id"), this::controllerId,
-                published::publishedCaughtUp);
-        admin = new AdminHandler(replicas, config, this::controllerId, published::publishedCaughtUp);
+        ReplicaManager served = replicas;
+        // Metadata and admin reads answer from the replica manager's image, which the gate above
+        // holds back until this incarnation is registered, a moment after the catch-up (found
+        // probing: /v1/topics answered 200 [] once between the 503s and the real list).
+        java.util.function.BooleanSupplier imageServable = () -> published.publishedCaughtUp()
+                && served.image() != MetadataImage.EMPTY;
+        MetadataHandler metadata = new MetadataHandler(replicas, config.get("cluster.id"), this::controllerId, imageServable);
+        admin = new AdminHandler(replicas, config, this::controllerId, imageServable);
         admin.storage(this::describeStorage);
         replicas.onFlushTimed(metrics::flushed);
         ReplicaManager rm = replicas;
@@ -818,9 +823,11 @@ public final class BasaltNode implements AutoCloseable {
             http.addAction("/quorum/remove-voter", params -> changeVoter(false, params));
         }
         if (groups != null) {
-            ReplicaManager rm = replicas;
+            // The brokers as the coordinator's own image has them (the replica manager's is held back
+            // until registration: found probing, /v1/groups listed no peer's groups just after a restart).
+            MetadataPublisher images = publisher;
             GroupsHttpApi groupsApi = new GroupsHttpApi(groups, lagMonitor, config.nodeId(),
-                    () -> GroupsHttpApi.httpAddresses(rm.image().cluster(), config.nodeId()), config.get("http.auth.token"));
+                    () -> GroupsHttpApi.httpAddresses(images.image().cluster(), config.nodeId()), config.get("http.auth.token"));
             http.addRoute(GroupsHttpApi.PREFIX, groupsApi::handle);
         }
         ClusterHttpApi clusterApi = new ClusterHttpApi(admin, replicas, this::describeQuorum, gateway,
