@@ -560,6 +560,8 @@ public final class BasaltNode implements AutoCloseable {
         publisher.addSubscriber(new RegisteredBrokerGate(config.nodeId(), incarnationId, replicas));
 
         ProduceHandler produce = new ProduceHandler(replicas, produceWaiters, config.getInt("request.timeout.ms.max"), metrics);
+        BrokerLifecycle life = lifecycle;
+        produce.leadershipDoubt(life::pausedReason);
         FetchHandler fetch = new FetchHandler(replicas, config.getInt("fetch.wait.ms.max"), metrics);
         MetadataPublisher published = publisher;
         ReplicaManager served = replicas;

@@ -128,6 +128,24 @@ class ProduceAcksTest {
         return out;
     }
 
+    /** A broker that stood still longer than its session takes no leader append until the controller has answered it. */
+    @Test
+    void whileLeadershipIsInDoubt_appendsAreRefusedNotLeader_andNothingIsAppended() throws Exception {
+        createTopic(List.of(1), Map.of());
+        java.util.concurrent.atomic.AtomicReference<String> doubt = new java.util.concurrent.atomic.AtomicReference<>("stood still");
+        produce.leadershipDoubt(doubt::get);
+        for (int acks : new int[] {1, -1}) {
+            ProduceResponse.PartitionResponse r = send(acks, 30_000).get(10, TimeUnit.SECONDS);
+            assertEquals(ErrorCode.NOT_LEADER, r.getErrorCode(), r.getErrorMessage());
+            assertTrue(r.getErrorMessage().contains("stood still"), r.getErrorMessage());
+        }
+        assertEquals(0, rm.partition(TP).orElseThrow().log().logEndOffset(), "nothing appended");
+        doubt.set(null);
+        ProduceResponse.PartitionResponse ok = send(1, 30_000).get(10, TimeUnit.SECONDS);
+        assertEquals(ErrorCode.NONE, ok.getErrorCode(), ok.getErrorMessage());
+        assertEquals(0, ok.getBaseOffset());
+    }
+
     @Test
     void acksAll_durable_isAnsweredOnlyAfterTheLeadersFsync() throws Exception {
         createTopic(List.of(1), Map.of());
