@@ -515,6 +515,13 @@ public final class Consumer<K, V> implements AutoCloseable {
                 throw e;
             }
             // looked up again at the next poll; the partitions with a position are read meanwhile
+        } catch (dev.basalt.client.UnknownTopicException e) {
+            if (!subscribed) {
+                throw e;
+            }
+            // The group assigned it from the coordinator's metadata: a topic deleted since is
+            // revoked by the group, one created again is found by a later lookup. Not an error of
+            // poll() (the subscription names topics, not partitions).
         } finally {
             found.forEach((tp, f) -> {
                 PartitionState s = subscriptions.get(tp);

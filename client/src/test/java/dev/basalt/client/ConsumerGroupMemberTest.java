@@ -229,6 +229,39 @@ class ConsumerGroupMemberTest {
      * coordinator refused (GROUP_ID_NOT_FOUND, UNKNOWN_MEMBER_ID): CommitFailedException. As
      * Kafka's, a commit of nothing sends nothing.
      */
+    /**
+     * The group assigns a partition of a topic this member's metadata says does not exist (created
+     * after the member last looked, or deleted and not yet revoked): polls go on without an error
+     * past the grace, and the partition is read once the topic is there (GroupsCliE2ETest: consume
+     * --group ended with "topic doomed does not exist" as its deleted topic was created again).
+     */
+    @Test
+    void aPartitionOfATopicNotInTheMembersMetadata_doesNotFailPoll() throws Exception {
+        groups.setCoordinator(req -> ConsumerGroupHeartbeatResponse.newBuilder().setMemberId("m").setMemberEpoch(1)
+                .setHeartbeatIntervalMs(5).setAssignment(Assignment.newBuilder()
+                        .addTopics(TopicPartitions.newBuilder().setTopic("u").addPartitions(0))).build());
+        try (Consumer<String, String> c = member()) {
+            c.subscribe(List.of("u"));
+            long start = System.nanoTime();
+            while (System.nanoTime() - start < TimeUnit.MILLISECONDS.toNanos(Consumer.UNKNOWN_TOPIC_GRACE_MS + 1_000)) {
+                assertTrue(c.poll(Duration.ofMillis(100)).isEmpty());
+            }
+            assertEquals(java.util.Set.of(new TopicPartition("u", 0)), c.assignment());
+            cluster.createTopic("u", 1);
+            try (dev.basalt.client.Producer<String, String> p = new dev.basalt.client.Producer<>(
+                    Map.of("bootstrap.servers", cluster.bootstrap()), new dev.basalt.client.serialization.StringSerializer(),
+                    new dev.basalt.client.serialization.StringSerializer())) {
+                dev.basalt.client.Producer.await(p.send(new ProducerRecord<>("u", 0, "k", "u0")), Duration.ofSeconds(30));
+            }
+            List<String> got = new ArrayList<>();
+            long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(WAIT_MS);
+            while (got.isEmpty() && System.nanoTime() < deadline) {
+                c.poll(Duration.ofMillis(100)).forEach(r -> got.add(r.value()));
+            }
+            assertEquals(List.of("u0"), got);
+        }
+    }
+
     @Test
     void commitSync_withNothingAssigned_sendsNothingAndSucceeds() {
         groups.setCoordinator(req -> answer(req, 1, assignment(0, 1)));

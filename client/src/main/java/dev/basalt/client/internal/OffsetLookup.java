@@ -47,8 +47,10 @@ public final class OffsetLookup {
      * Looks up each partition's offset for its target timestamp (EARLIEST, LATEST or a time).
      *
      * @throws ClientTimeoutException if retriable errors persisted until timeoutMs
-     * @throws BasaltException        a definite non-retriable error (e.g. UNKNOWN_TOPIC after
-     *                                the deadline, INVALID_PARTITION)
+     * @throws BasaltException        a definite non-retriable error (INVALID_PARTITION; UNKNOWN_TOPIC
+     *                                at the deadline if metadata fetched during the lookup still
+     *                                said so and the cluster has said so for
+     *                                {@link MetadataManager#UNKNOWN_TOPIC_GRACE_MS})
      */
     public Map<TopicPartition, Found> lookup(Map<TopicPartition, Long> targets, long timeoutMs) throws InterruptedException {
         Map<TopicPartition, Found> out = new LinkedHashMap<>();
@@ -102,7 +104,12 @@ public final class OffsetLookup {
                     throw last;
                 }
                 for (TopicPartition tp : left.keySet()) {
-                    if (metadata.current().topicError(tp.topic()) == ErrorCode.UNKNOWN_TOPIC) {
+                    // Only metadata fetched during this lookup, after the cluster said so for the
+                    // grace: a short lookup (a poll's) that saw the metadata cached before the topic
+                    // was created again called it missing (GroupsCliE2ETest: consume --group ended
+                    // with "topic doomed does not exist" as its topic came back).
+                    if (refreshed && metadata.current().topicError(tp.topic()) == ErrorCode.UNKNOWN_TOPIC
+                            && metadata.unknownForMs(tp.topic()) >= MetadataManager.UNKNOWN_TOPIC_GRACE_MS) {
                         throw new dev.basalt.client.UnknownTopicException("topic " + tp.topic() + " does not exist");
                     }
                 }
