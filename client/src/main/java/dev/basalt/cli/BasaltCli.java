@@ -201,7 +201,15 @@ public final class BasaltCli implements Runnable {
                 return (first.startsWith("-") ? "Unknown option: '" : "Unexpected argument: '") + first + "'";
             }
         }
+        if (ex instanceof CommandLine.UnmatchedArgumentException u && !u.getUnmatched().isEmpty()
+                && !ex.getCommandLine().getSubcommands().isEmpty() && !u.getUnmatched().get(0).startsWith("-")) {
+            // found probing: `basalt nope` said "Unmatched argument at index 0: 'nope'"
+            return "unknown command '" + u.getUnmatched().get(0) + "' (commands: "
+                    + String.join(", ", ex.getCommandLine().getSubcommands().keySet()) + ")";
+        }
         String m = String.valueOf(ex.getMessage());
+        // picocli's own wording: "Error: --a, --b are mutually exclusive", "Value for option option '--x'"
+        m = m.replaceFirst("^Error: ", "").replace("option option", "option");
         return m.replaceAll("is not an? (int|long|short|integer)\\b", "is not a whole number in range");
     }
 

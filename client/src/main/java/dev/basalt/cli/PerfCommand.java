@@ -28,7 +28,9 @@ final class PerfCommand implements Runnable {
 
     @Override
     public void run() {
-        spec.commandLine().usage(root.out);
+        // found probing: a bare `basalt perf` printed its usage and exited 0, as if it had measured
+        throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+                "perf needs a measurement: produce, consume or e2e (see basalt perf --help)");
     }
 
     /** Options every perf command shares. */

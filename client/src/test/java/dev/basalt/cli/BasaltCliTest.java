@@ -90,6 +90,23 @@ class BasaltCliTest {
                 word.err());
     }
 
+    /** Found probing: "Error: Error: ...", "option option", "Unmatched argument at index 0", and a bare `perf` exiting 0. */
+    @Test
+    void picocliWording_isCleanedUp() {
+        Result both = run("topics", "--list", "--describe");
+        assertEquals(BasaltCli.USAGE, both.code());
+        assertTrue(both.err().startsWith("basalt: error: --list, --describe are mutually exclusive"), both.err());
+        Result prop = run("produce", "--topic", "t", "--producer-property", "acks");
+        assertEquals(BasaltCli.USAGE, prop.code());
+        assertTrue(prop.err().contains("Value for option '--producer-property'"), prop.err());
+        Result cmd = run("nope");
+        assertEquals(BasaltCli.USAGE, cmd.code());
+        assertTrue(cmd.err().startsWith("basalt: error: unknown command 'nope' (commands: "), cmd.err());
+        Result perf = run("perf");
+        assertEquals(BasaltCli.USAGE, perf.code(), perf.err());
+        assertTrue(perf.err().contains("perf needs a measurement: produce, consume or e2e"), perf.err());
+    }
+
     /** Found probing: `leaders --bogus` said only "Missing required option: '--rebalance'". */
     @Test
     void anUnknownOption_isNamed_evenWhenARequiredOneIsMissingToo() {
@@ -491,7 +508,7 @@ class BasaltCliTest {
     void helpOfACommandThatDoesNotExist_isAUsageError() {
         Result r = run("config", "--help");
         assertEquals(BasaltCli.USAGE, r.code());
-        assertTrue(r.err().contains("Unmatched argument at index 0: 'config'"), r.err());
+        assertTrue(r.err().contains("unknown command 'config' (commands: topics,"), r.err());
         assertEquals("", r.out());
         assertEquals(BasaltCli.USAGE, run("topics", "nope", "--help").code());
     }
