@@ -37,7 +37,7 @@ final class ConsumeCommand implements Callable<Integer> {
     @Option(names = "--partition", description = "Read only this partition.")
     Integer partition;
 
-    @Option(names = "--offset", description = "With --partition: start here (a number, 'earliest' or 'latest').")
+    @Option(names = "--offset", description = "With --partition: start here (a number, 'earliest' or 'latest'); not with --from-beginning.")
     String offset;
 
     @Option(names = "--max-messages", description = "Exit after this many records.")
@@ -97,6 +97,11 @@ final class ConsumeCommand implements Callable<Integer> {
     public Integer call() {
         if (offset != null && partition == null) {
             throw new BasaltCli.UsageException("--offset needs --partition");
+        }
+        if (offset != null && fromBeginning) {
+            // found probing: --offset 5 --from-beginning silently started at 5 (Kafka's console consumer refuses it too)
+            throw new BasaltCli.UsageException("--offset and --from-beginning exclude each other (--offset earliest starts at the"
+                    + " beginning)");
         }
         if (maxMessages != null && maxMessages < 1) {
             throw new BasaltCli.UsageException("--max-messages must be at least 1, not " + maxMessages);

@@ -372,6 +372,10 @@ class BasaltCliTest {
         assertEquals(BasaltCli.USAGE, run("topics", "--list", "--delete").code());
         assertEquals(BasaltCli.USAGE, run("topics", "--create").code());
         assertEquals(BasaltCli.USAGE, run("consume", "--topic", "t", "--offset", "3").code());
+        // found probing: --offset 5 --from-beginning silently started at 5
+        Result offsetAndStart = run("consume", "--topic", "t", "--partition", "0", "--offset", "5", "--from-beginning");
+        assertEquals(BasaltCli.USAGE, offsetAndStart.code(), offsetAndStart.err());
+        assertTrue(offsetAndStart.err().contains("--offset and --from-beginning exclude each other"), offsetAndStart.err());
         // found probing: these were accepted (a negative count exited 0 at once; a negative offset was written as 0)
         assertEquals(BasaltCli.USAGE, run("consume", "--topic", "t", "--max-messages", "-5").code());
         assertEquals(BasaltCli.USAGE, run("consume", "--topic", "t", "--timeout-ms", "0").code());
