@@ -61,6 +61,16 @@ class ErrorsTest {
         assertInstanceOf(ConnectionException.class, Errors.forTransport(t, true, "x"));
     }
 
+    /** Found probing: warnings about a SIGSTOPped broker read "UNAVAILABLE (Channel shutdownNow invoked)". */
+    @Test
+    void aConnectionThisClientDropped_isWordedForAUser() {
+        Throwable t = Status.UNAVAILABLE.withDescription("Channel shutdownNow invoked").asRuntimeException();
+        BasaltException e = Errors.forTransport(t, false, "metadata from 127.0.0.1:9420");
+        assertInstanceOf(ConnectionException.class, e);
+        assertEquals("metadata from 127.0.0.1:9420: UNAVAILABLE (this client dropped the connection: not set up within"
+                + " socket.connection.setup.timeout.ms, or the client was closing)", e.getMessage());
+    }
+
     @Test
     void connectionLostOrDeadline_isIndeterminateForWrites_definiteForReads() {
         Throwable lost = Status.UNAVAILABLE.withDescription("Network closed for unknown reason").asRuntimeException();

@@ -139,6 +139,9 @@ public final class Errors {
         return forCode(code, message, context, -1, -1);
     }
 
+    /** gRPC's description of calls failed by {@code ManagedChannel.shutdownNow()} (see ChannelPool). */
+    static final String SHUT_DOWN_BY_THIS_CLIENT = "Channel shutdownNow invoked";
+
     /**
      * Classifies a failed gRPC call.
      *
@@ -150,7 +153,13 @@ public final class Errors {
             return b;
         }
         Status status = Status.fromThrowable(t);
-        String m = context + ": " + status.getCode() + (status.getDescription() == null ? "" : " (" + status.getDescription() + ")");
+        String description = status.getDescription();
+        if (SHUT_DOWN_BY_THIS_CLIENT.equals(description)) {
+            // found probing: warnings about a stopped broker read "UNAVAILABLE (Channel shutdownNow invoked)"
+            description = "this client dropped the connection: not set up within "
+                    + dev.basalt.client.CommonClientConfigs.SOCKET_CONNECTION_SETUP_TIMEOUT_MS + ", or the client was closing";
+        }
+        String m = context + ": " + status.getCode() + (description == null ? "" : " (" + description + ")");
         String notGrpc = notGrpcPeer(t);
         if (notGrpc != null) {
             // Nothing was processed: the peer never spoke HTTP/2 (e.g. a node's admin HTTP port given as bootstrap).
