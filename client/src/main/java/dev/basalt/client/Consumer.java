@@ -23,6 +23,7 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.ConcurrentModificationException;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -573,7 +574,14 @@ public final class Consumer<K, V> implements AutoCloseable {
         }
         byLeader.forEach((node, positions) -> {
             if (fetcher.canSendTo(node)) {
-                fetcher.send(node, cluster.broker(node), positions, cluster);
+                Set<TopicPartition> verify = new HashSet<>();
+                positions.keySet().forEach(tp -> {
+                    PartitionState s = subscriptions.get(tp);
+                    if (s != null && s.crcFailedAt >= 0) {
+                        verify.add(tp);
+                    }
+                });
+                fetcher.send(node, cluster.broker(node), positions, verify, cluster);
             }
         });
     }

@@ -413,6 +413,36 @@ class ConsumerTest {
     }
 
     /**
+     * Found probing (bytes flipped in a leader's segment, two followers with good copies): every
+     * poll failed with CorruptRecordException until the leader's scrubber reached the batch. The
+     * consumer now asks the broker to check its copy (verify_checksums); the broker finds the bad
+     * batch and answers CORRUPT_STORED_DATA while leadership moves to a healthy replica (here: the
+     * fake puts the good copy in place), and the read goes on with no error.
+     */
+    @Test
+    void aBatchFailingItsCrc_isCheckedByTheBroker_andReadFromAHealthyCopy() {
+        cluster.createTopic("rot", 1);
+        produce("rot", 0, 2, "good");
+        java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocate(256);
+        dev.basalt.record.RecordBatchBuilder b = new dev.basalt.record.RecordBatchBuilder(buf, 1000);
+        b.tryAppend(1000, null, "healed".getBytes(), List.of());
+        java.nio.ByteBuffer good = b.build().buffer();
+        java.nio.ByteBuffer rotted = java.nio.ByteBuffer.allocate(good.remaining()).put(good.duplicate()).flip();
+        int last = rotted.limit() - 2;
+        rotted.put(last, (byte) (rotted.get(last) ^ 0x55));
+        cluster.appendUnchecked("rot", 0, rotted);
+        cluster.goodCopyElsewhere("rot", 0, good);
+        produce("rot", 0, 2, "after");
+        try (Consumer<String, String> c = consumer(Map.of())) {
+            c.assign(List.of(new TopicPartition("rot", 0)));
+            List<ConsumerRecord<String, String>> got = pollUntil(c, 5);
+            assertEquals(List.of("good0", "good1", "healed", "after0", "after1"), got.stream().map(ConsumerRecord::value).toList());
+            assertEquals(List.of(0L, 1L, 2L, 3L, 4L), got.stream().map(ConsumerRecord::offset).toList());
+            assertTrue(cluster.verifiedFetches().contains("rot-0@2"), cluster.verifiedFetches().toString());
+        }
+    }
+
+    /**
      * Found probing: a corrupt batch behind good ones in the same fetch made poll throw and lose
      * the good records it had taken (their positions had moved on), and the poll after went on
      * past the corrupt batch: acknowledged records never reached the application.

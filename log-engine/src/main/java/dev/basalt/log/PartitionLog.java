@@ -881,14 +881,17 @@ public final class PartitionLog {
     }
 
     /**
-     * A batch this log served failed its CRC where it was checked (a follower could not append it):
-     * handed to the corruption handler as a read's finding would be (once per log).
+     * A batch this log served failed its CRC where it was checked (a follower could not append it,
+     * a consumer asked for a check): handed to the corruption handler as a read's finding would be
+     * (once per log). Returns what was reported, for the caller to answer with.
      */
-    public void reportCorruptBatch(long offset, String why) {
+    public CorruptLogException reportCorruptBatch(long offset, String why) {
+        CorruptLogException e = new CorruptLogException(dir, -1, tp + " batch at offset " + offset + " is corrupt (" + why
+                + "); it and what follows are not served");
         if (corruptReadReported.compareAndSet(false, true)) {
-            corruptReadListener.accept(offset, new CorruptLogException(dir, -1, tp + " batch at offset " + offset + " is corrupt ("
-                    + why + "); it and what follows are not served"));
+            corruptReadListener.accept(offset, e);
         }
+        return e;
     }
 
     private void reportCorruptRead(LogReader.CorruptBatchException e) {

@@ -421,14 +421,23 @@ public final class Partition {
      * refetches for another reason (its log diverged) costs a CRC pass over one answer.
      */
     private void verifyRefetched(FetchSlice slice, long fetchOffset) {
+        verify(slice, fetchOffset, "a follower could not append it");
+    }
+
+    /**
+     * Checks the CRC of every batch in {@code slice}; the first bad one goes to the corruption
+     * handler and is returned (null when all are good).
+     */
+    private dev.basalt.log.CorruptLogException verify(FetchSlice slice, long fetchOffset, String who) {
         long at = fetchOffset;
         try {
             for (dev.basalt.record.RecordBatch b : dev.basalt.record.Batches.iterate(slice.records().duplicate())) {
                 at = b.baseOffset();
                 b.validateChecksum();
             }
+            return null;
         } catch (RuntimeException e) {
-            log.reportCorruptBatch(at, "a follower could not append it: " + e.getMessage());
+            return log.reportCorruptBatch(at, who + ": " + e.getMessage());
         }
     }
 
@@ -611,6 +620,25 @@ public final class Partition {
     /** Reads for a consumer: only up to the high watermark (leader or follower). The caller closes the slice. */
     public FetchSlice readForConsumer(long offset, int maxBytes) {
         return log.read(offset, maxBytes, log.highWatermark());
+    }
+
+    /**
+     * As above; with {@code verifyChecksums} (a consumer found a batch it was sent failing its
+     * CRC) every batch is checked first, and a bad one is reported as corrupt (leadership moves to
+     * a healthy replica, this copy is rebuilt) instead of being sent again.
+     *
+     * @throws dev.basalt.log.CorruptLogException if a batch fails its check
+     */
+    public FetchSlice readForConsumer(long offset, int maxBytes, boolean verifyChecksums) {
+        FetchSlice slice = readForConsumer(offset, maxBytes);
+        if (verifyChecksums && !slice.isEmpty()) {
+            dev.basalt.log.CorruptLogException bad = verify(slice, offset, "a consumer found it failing its CRC, and so did this broker");
+            if (bad != null) {
+                slice.close();
+                throw bad;
+            }
+        }
+        return slice;
     }
 
     @Override

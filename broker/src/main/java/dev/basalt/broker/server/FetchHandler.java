@@ -236,7 +236,8 @@ public final class FetchHandler {
                                 .setLastStableOffset(plog.highWatermark()).setLogEndOffset(plog.logEndOffset());
                         continue;
                     }
-                    FetchSlice slice = lookup.partition().readForConsumer(p.getFetchOffset(), Math.max(1, maxBytes));
+                    FetchSlice slice = lookup.partition().readForConsumer(p.getFetchOffset(), Math.max(1, maxBytes),
+                            p.getVerifyChecksums());
                     slices.add(slice);
                     owners.add(lookup.partition());
                     total += slice.sizeBytes();

@@ -216,6 +216,46 @@ class PartitionTest {
         assertEquals(2L, found.poll(5, java.util.concurrent.TimeUnit.SECONDS), "the corrupt batch (offset 2) is reported");
     }
 
+    /**
+     * Found probing (bytes flipped in a leader's segment): consumers failed on the batch until the
+     * scrubber reached it. A consumer that found a batch failing its CRC asks for a check; the
+     * leader then checks what it would send, reports a bad batch, and does not send it.
+     */
+    @Test
+    void aConsumerAskingForChecks_getsACorruptBatchReported_notSent() throws Exception {
+        java.util.concurrent.LinkedBlockingQueue<Long> found = new java.util.concurrent.LinkedBlockingQueue<>();
+        logs.corruptionHandler((log, offset, e) -> found.add(offset));
+        p.update(leader(5, List.of(1)), LogConfig.DEFAULT, 0);
+        for (int i = 0; i < 3; i++) {
+            p.appendAsLeader(batch(), 1);
+        }
+        long size;
+        try (FetchSlice checked = p.readForConsumer(0, 1 << 20, true)) {
+            assertFalse(checked.isEmpty(), "good batches are sent after the check");
+            size = checked.sizeBytes();
+        }
+        assertEquals(null, found.poll(200, java.util.concurrent.TimeUnit.MILLISECONDS), "good batches are not reported");
+        Path segment;
+        try (java.util.stream.Stream<Path> files = java.nio.file.Files.list(dir.resolve("t-0"))) {
+            segment = files.filter(f -> f.toString().endsWith(".log")).findFirst().orElseThrow();
+        }
+        try (java.io.RandomAccessFile raf = new java.io.RandomAccessFile(segment.toFile(), "rw")) {
+            long pos = size - 2; // inside the last batch's record: covered by its CRC
+            raf.seek(pos);
+            int b = raf.read();
+            raf.seek(pos);
+            raf.write(b ^ 0x5a);
+        }
+        try (FetchSlice unchecked = p.readForConsumer(0, 1 << 20, false)) {
+            assertEquals(size, unchecked.sizeBytes(), "without the ask, batches are sent as stored");
+        }
+        assertEquals(null, found.poll(200, java.util.concurrent.TimeUnit.MILLISECONDS));
+        dev.basalt.log.CorruptLogException e = org.junit.jupiter.api.Assertions.assertThrows(dev.basalt.log.CorruptLogException.class,
+                () -> p.readForConsumer(0, 1 << 20, true));
+        assertTrue(e.getMessage().contains("batch at offset 2 is corrupt (a consumer found it failing its CRC"), e.getMessage());
+        assertEquals(2L, found.poll(5, java.util.concurrent.TimeUnit.SECONDS), "the corrupt batch (offset 2) is reported");
+    }
+
     @Test
     void followerFetch_isFencedByEpochReplicaAndOffset() {
         p.update(leader(5, List.of(1, 2, 3)), LogConfig.DEFAULT, 0);

@@ -122,10 +122,22 @@ public final class FetchCollector<K, V> {
                 if (!list.isEmpty()) {
                     out.put(tp, list);
                 }
+                if (e instanceof CorruptRecordException && s.position != null && s.crcFailedAt != s.position) {
+                    // Found probing: bytes flipped in the leader's segment failed every poll until
+                    // its scrubber reached them (hours on a large disk) while two followers held good
+                    // copies. The next fetch asks the broker to check its copy: a bad one is taken
+                    // out of service and the read goes to a healthy replica (CORRUPT_STORED_DATA,
+                    // retried). Thrown only if the batch fails here again after that check.
+                    s.crcFailedAt = s.position;
+                    continue;
+                }
                 if (out.isEmpty()) {
                     throw e;
                 }
                 return out;
+            }
+            if (s.crcFailedAt >= 0 && s.position != null && s.position > s.crcFailedAt) {
+                s.crcFailedAt = -1; // read past it: the broker's checks are no longer asked for
             }
             if (!list.isEmpty()) {
                 out.put(tp, list);

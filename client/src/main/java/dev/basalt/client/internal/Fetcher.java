@@ -144,6 +144,12 @@ public final class Fetcher {
      * UNKNOWN_LEADER_EPOCH instead of serving from a log that may have diverged.
      */
     public void send(int node, HostPort address, Map<TopicPartition, Long> offsets, Cluster cluster) {
+        send(node, address, offsets, java.util.Set.of(), cluster);
+    }
+
+    /** As above; the partitions in {@code verify} ask the broker to check its batches' CRCs first. */
+    public void send(int node, HostPort address, Map<TopicPartition, Long> offsets, java.util.Set<TopicPartition> verify,
+                     Cluster cluster) {
         Map<String, FetchRequest.TopicData.Builder> topics = new LinkedHashMap<>();
         offsets.forEach((tp, offset) -> topics.computeIfAbsent(tp.topic(), t -> {
             FetchRequest.TopicData.Builder b = FetchRequest.TopicData.newBuilder().setName(t);
@@ -153,7 +159,8 @@ public final class Fetcher {
             }
             return b;
         }).addPartitions(FetchRequest.PartitionData.newBuilder().setPartition(tp.partition()).setFetchOffset(offset)
-                .setPartitionMaxBytes(limits.partitionMaxBytes()).setCurrentLeaderEpoch(cluster.leaderEpochFor(tp))));
+                .setPartitionMaxBytes(limits.partitionMaxBytes()).setCurrentLeaderEpoch(cluster.leaderEpochFor(tp))
+                .setVerifyChecksums(verify.contains(tp))));
         FetchRequest.Builder req = FetchRequest.newBuilder().setMaxWaitMs(limits.maxWaitMs()).setMinBytes(limits.minBytes())
                 .setMaxBytes(limits.maxBytes()).setClientRack(limits.clientRack());
         topics.values().forEach(req::addTopics);

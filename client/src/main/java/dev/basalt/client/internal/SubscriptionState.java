@@ -36,6 +36,12 @@ public final class SubscriptionState {
         /** The offset whose fetch answered CORRUPT_STORED_DATA, since when (monotonic ms); -1 = none. */
         public long corruptOffset = -1;
         public long corruptSinceMs;
+        /**
+         * The position at which a batch this consumer was sent failed its CRC, -1 = none: fetches
+         * of the partition ask the broker to check its copy (verify_checksums) until the position
+         * is past it. A second failure there is the consumer's error.
+         */
+        public long crcFailedAt = -1;
     }
 
     private final Map<TopicPartition, PartitionState> assigned = new LinkedHashMap<>();

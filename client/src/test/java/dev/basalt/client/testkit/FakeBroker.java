@@ -513,6 +513,10 @@ public final class FakeBroker {
                     }
                     if (err == ErrorCode.NONE && redirect(t.partitions.get(pd.getPartition()), req.getClientRack(), pr)) {
                         anyError[0] = true; // answer at once: the consumer moves to the replica
+                    } else if (err == ErrorCode.NONE && pd.getVerifyChecksums()
+                            && cluster.checkAndHeal(td.getName(), pd.getPartition(), pd.getFetchOffset())) {
+                        err = ErrorCode.CORRUPT_STORED_DATA;
+                        pr.setErrorMessage("fake broker " + id + ": a batch failed its CRC");
                     } else if (err == ErrorCode.NONE) {
                         err = readPartition(t.partitions.get(pd.getPartition()), pd, req.getMaxBytes() - totalBytes[0], pr);
                         totalBytes[0] += pr.getRecords().size();

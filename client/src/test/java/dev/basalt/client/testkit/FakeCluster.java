@@ -9,6 +9,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -570,6 +571,55 @@ public final class FakeCluster implements AutoCloseable {
      * Stores one batch without validating it (as a broker with a bad disk might serve it), for
      * testing the consumer's checks. Offsets are stamped as for a normal append.
      */
+    /** Fetches that asked for a CRC check (verify_checksums), as "topic-partition@offset". */
+    final List<String> verifiedFetches = new ArrayList<>();
+    /** Per "topic-partition", the good copy a checked fetch puts in place of a corrupt batch; absent: none. */
+    private final Map<String, byte[]> goodCopies = new HashMap<>();
+
+    public synchronized List<String> verifiedFetches() {
+        return List.copyOf(verifiedFetches);
+    }
+
+    /**
+     * A healthy replica holds {@code batch} where this partition holds a corrupt one: a fetch that
+     * asks for a CRC check finds the bad batch, answers CORRUPT_STORED_DATA and puts the good copy
+     * in its place, as a real cluster moves leadership to the healthy replica.
+     */
+    public synchronized void goodCopyElsewhere(String topic, int partition, ByteBuffer batch) {
+        byte[] copy = new byte[batch.remaining()];
+        batch.duplicate().get(copy);
+        goodCopies.put(topic + "-" + partition, copy);
+    }
+
+    /**
+     * A checked fetch from {@code offset}: true if a corrupt batch was found there and a good copy
+     * put in its place. Without a good copy the check finds nothing (as when the bytes were damaged
+     * on the way, or by a broker that does not check): the batch is served as stored.
+     */
+    synchronized boolean checkAndHeal(String topic, int partition, long offset) {
+        verifiedFetches.add(topic + "-" + partition + "@" + offset);
+        PartitionLog log = topics.get(topic).partitions.get(partition);
+        for (int i = 0; i < log.batches.size(); i++) {
+            StoredBatch b = log.batches.get(i);
+            if (b.lastOffset() < offset) {
+                continue;
+            }
+            try {
+                RecordBatch.wrap(ByteBuffer.wrap(b.bytes())).validateChecksum();
+            } catch (RuntimeException e) {
+                byte[] good = goodCopies.remove(topic + "-" + partition);
+                if (good == null) {
+                    return false;
+                }
+                RecordBatch fixed = RecordBatch.wrap(ByteBuffer.wrap(good));
+                fixed.stampBaseOffset(b.baseOffset());
+                log.batches.set(i, new StoredBatch(good, fixed.baseOffset(), fixed.lastOffset(), fixed.maxTimestamp()));
+                return true;
+            }
+        }
+        return false;
+    }
+
     public synchronized void appendUnchecked(String topic, int partition, ByteBuffer batch) {
         PartitionLog log = topics.get(topic).partitions.get(partition);
         byte[] copy = new byte[batch.remaining()];
