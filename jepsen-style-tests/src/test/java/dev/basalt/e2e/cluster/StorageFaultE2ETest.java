@@ -104,7 +104,8 @@ class StorageFaultE2ETest extends ClusterTestSupport {
     @Test
     @Execution(ExecutionMode.CONCURRENT)
     void aCorruptSegmentOnOneBroker_isServedByTheOthers_andTheReplicaIsRebuilt() throws IOException {
-        KilledFollower k = writingFollowerKilled(Map.of("min.insync.replicas", "2"), "c");
+        // no scrubbing: the damage to the leader below must be found by a consumer's read
+        KilledFollower k = writingFollowerKilled(Map.of("min.insync.replicas", "2"), "c", "0");
         AckedWrites w = k.writes();
         int leader = k.leader();
         int victim = k.victim();
@@ -127,6 +128,21 @@ class StorageFaultE2ETest extends ClusterTestSupport {
         assertNothingLost(TOPIC, 1, acks);
         long hw = assertReplicasIdentical(TOPIC, 0);
         assertTrue(hw > maxAckedOffset(acks, 0));
+
+        // Bytes flipped in the leader's segment after it served them (a read verifies a batch only
+        // the first time this process reads it). Found probing: consumers failed with a CRC error at
+        // that batch until the scrubber came by, while two followers held good copies. The
+        // consumer asks the leader to check its copy; the leader finds the batch bad, leadership
+        // moves, and every acknowledged record is read with no error.
+        NodeProcess leaderNode = cluster.node(leader);
+        List<java.nio.file.Path> leaderSegments = segments(leaderNode);
+        flipInsideSecondBatch(leaderSegments.get(leaderSegments.size() - 1));
+        assertNothingLost(TOPIC, 1, acks);
+        assertFalse(leaderNode.grepLog("a consumer found it failing its CRC, and so did this broker").isEmpty(),
+                "the leader checked its copy when the consumer asked:\n" + leaderNode.tail(30));
+        cluster.awaitPartition(TOPIC, 0, s -> s.hasLeader() && s.isr().containsAll(s.replicas()),
+                "the damaged copy rebuilt and back in the ISR", CATCH_UP);
+        assertReplicasIdentical(TOPIC, 0);
     }
 
     @Test
@@ -162,7 +178,12 @@ class StorageFaultE2ETest extends ClusterTestSupport {
      * acknowledged writes (the writer keeps going), then a follower of the partition killed -9.
      */
     private KilledFollower writingFollowerKilled(Map<String, String> config, String prefix) {
-        start(builder(4).controllers(1));
+        return writingFollowerKilled(config, prefix, "1048576");
+    }
+
+    /** As above, the nodes scrubbing {@code scrubBytesPerSecond} (0 = off). */
+    private KilledFollower writingFollowerKilled(Map<String, String> config, String prefix, String scrubBytesPerSecond) {
+        start(builder(4).controllers(1).config("log.scrub.bytes.per.second", scrubBytesPerSecond));
         createTopic(TOPIC, 1, 3, config);
         AckedWrites w = writes(cluster.bootstrap(), TOPIC, 1, prefix).start();
         assertTrue(w.awaitAcks(400, System.nanoTime() - Duration.ofMinutes(1).toNanos(), FAILOVER), w.summary());
