@@ -390,15 +390,25 @@ class ConsumerTest {
         }
     }
 
+    /** A one-record batch holding {@code value}. */
+    private static java.nio.ByteBuffer batchOf(String value) {
+        dev.basalt.record.RecordBatchBuilder b = new dev.basalt.record.RecordBatchBuilder(java.nio.ByteBuffer.allocate(256), 1000);
+        b.tryAppend(1000, null, value.getBytes(), List.of());
+        return b.build().buffer();
+    }
+
+    /** A copy of {@code batch} with one byte of its last record flipped: its CRC fails. */
+    private static java.nio.ByteBuffer rotted(java.nio.ByteBuffer batch) {
+        java.nio.ByteBuffer copy = java.nio.ByteBuffer.allocate(batch.remaining()).put(batch.duplicate()).flip();
+        int last = copy.limit() - 2;
+        copy.put(last, (byte) (copy.get(last) ^ 0x55));
+        return copy;
+    }
+
     @Test
     void corruptBatch_isCorruptRecordException_andPositionStays() {
         cluster.createTopic("bad", 1);
-        java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocate(256);
-        dev.basalt.record.RecordBatchBuilder b = new dev.basalt.record.RecordBatchBuilder(buf, 1000);
-        b.tryAppend(1000, null, "payload".getBytes(), List.of());
-        java.nio.ByteBuffer bytes = b.build().buffer();
-        int last = bytes.limit() - 2;
-        bytes.put(last, (byte) (bytes.get(last) ^ 0x55));
+        java.nio.ByteBuffer bytes = rotted(batchOf("payload"));
         cluster.appendUnchecked("bad", 0, bytes);
         TopicPartition tp = new TopicPartition("bad", 0);
         try (Consumer<String, String> c = consumer(Map.of())) {
@@ -423,14 +433,8 @@ class ConsumerTest {
     void aBatchFailingItsCrc_isCheckedByTheBroker_andReadFromAHealthyCopy() {
         cluster.createTopic("rot", 1);
         produce("rot", 0, 2, "good");
-        java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocate(256);
-        dev.basalt.record.RecordBatchBuilder b = new dev.basalt.record.RecordBatchBuilder(buf, 1000);
-        b.tryAppend(1000, null, "healed".getBytes(), List.of());
-        java.nio.ByteBuffer good = b.build().buffer();
-        java.nio.ByteBuffer rotted = java.nio.ByteBuffer.allocate(good.remaining()).put(good.duplicate()).flip();
-        int last = rotted.limit() - 2;
-        rotted.put(last, (byte) (rotted.get(last) ^ 0x55));
-        cluster.appendUnchecked("rot", 0, rotted);
+        java.nio.ByteBuffer good = batchOf("healed");
+        cluster.appendUnchecked("rot", 0, rotted(good));
         cluster.goodCopyElsewhere("rot", 0, good);
         produce("rot", 0, 2, "after");
         try (Consumer<String, String> c = consumer(Map.of())) {
@@ -451,12 +455,7 @@ class ConsumerTest {
     void corruptBatchAfterGoodOnes_goodOnesDelivered_thenThrowsAtTheBadBatchEveryPoll() {
         cluster.createTopic("bad2", 1);
         produce("bad2", 0, 3, "good");
-        java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocate(256);
-        dev.basalt.record.RecordBatchBuilder b = new dev.basalt.record.RecordBatchBuilder(buf, 1000);
-        b.tryAppend(1000, null, "payload".getBytes(), List.of());
-        java.nio.ByteBuffer bytes = b.build().buffer();
-        int last = bytes.limit() - 2;
-        bytes.put(last, (byte) (bytes.get(last) ^ 0x55));
+        java.nio.ByteBuffer bytes = rotted(batchOf("payload"));
         cluster.appendUnchecked("bad2", 0, bytes);
         produce("bad2", 0, 2, "after");
         TopicPartition tp = new TopicPartition("bad2", 0);

@@ -195,21 +195,12 @@ class PartitionTest {
         p.readForFollower(2, 0, 0, 5, 1 << 20, 1).slice().close();
         p.readForFollower(2, 0, 0, 5, 1 << 20, 2).slice().close(); // asked again: checked, all good
         assertEquals(null, found.poll(200, java.util.concurrent.TimeUnit.MILLISECONDS), "good batches are not reported");
-        Path segment;
-        try (java.util.stream.Stream<Path> files = java.nio.file.Files.list(dir.resolve("t-0"))) {
-            segment = files.filter(f -> f.toString().endsWith(".log")).findFirst().orElseThrow();
-        }
+
         long size;
         try (FetchSlice all = p.log().read(0, 1 << 20, Long.MAX_VALUE)) {
             size = all.sizeBytes();
         }
-        try (java.io.RandomAccessFile raf = new java.io.RandomAccessFile(segment.toFile(), "rw")) {
-            long pos = size - 2; // inside the last batch's record: covered by its CRC
-            raf.seek(pos);
-            int b = raf.read();
-            raf.seek(pos);
-            raf.write(b ^ 0x5a);
-        }
+        flipByte(size - 2); // inside the last batch's record: covered by its CRC
         p.readForFollower(2, 1, 1, 5, 1 << 20, 4).slice().close(); // a fetch from further on: sent, not checked
         assertEquals(null, found.poll(200, java.util.concurrent.TimeUnit.MILLISECONDS), "a first send is not checked");
         p.readForFollower(2, 1, 1, 5, 1 << 20, 5).slice().close(); // the follower could not append it: asks again
@@ -235,17 +226,8 @@ class PartitionTest {
             size = checked.sizeBytes();
         }
         assertEquals(null, found.poll(200, java.util.concurrent.TimeUnit.MILLISECONDS), "good batches are not reported");
-        Path segment;
-        try (java.util.stream.Stream<Path> files = java.nio.file.Files.list(dir.resolve("t-0"))) {
-            segment = files.filter(f -> f.toString().endsWith(".log")).findFirst().orElseThrow();
-        }
-        try (java.io.RandomAccessFile raf = new java.io.RandomAccessFile(segment.toFile(), "rw")) {
-            long pos = size - 2; // inside the last batch's record: covered by its CRC
-            raf.seek(pos);
-            int b = raf.read();
-            raf.seek(pos);
-            raf.write(b ^ 0x5a);
-        }
+
+        flipByte(size - 2); // inside the last batch's record: covered by its CRC
         try (FetchSlice unchecked = p.readForConsumer(0, 1 << 20, false)) {
             assertEquals(size, unchecked.sizeBytes(), "without the ask, batches are sent as stored");
         }
@@ -254,6 +236,20 @@ class PartitionTest {
                 () -> p.readForConsumer(0, 1 << 20, true));
         assertTrue(e.getMessage().contains("batch at offset 2 is corrupt (a consumer found it failing its CRC"), e.getMessage());
         assertEquals(2L, found.poll(5, java.util.concurrent.TimeUnit.SECONDS), "the corrupt batch (offset 2) is reported");
+    }
+
+    /** XORs one byte of t-0's segment at {@code position}. */
+    private void flipByte(long position) throws java.io.IOException {
+        Path segment;
+        try (java.util.stream.Stream<Path> files = java.nio.file.Files.list(dir.resolve("t-0"))) {
+            segment = files.filter(f -> f.toString().endsWith(".log")).findFirst().orElseThrow();
+        }
+        try (java.io.RandomAccessFile raf = new java.io.RandomAccessFile(segment.toFile(), "rw")) {
+            raf.seek(position);
+            int b = raf.read();
+            raf.seek(position);
+            raf.write(b ^ 0x5a);
+        }
     }
 
     @Test
