@@ -13,8 +13,10 @@ public class CorruptLogException extends RuntimeException {
     private final transient Path file;
     private final long position;
 
+    /** @param position byte position of the bad batch in {@code file}, or -1 when not known (file is then the partition's directory) */
     public CorruptLogException(Path file, long position, String message) {
-        super("corrupt log data in " + file + " at byte " + position + ": " + message);
+        // found probing: a batch reported by offset read "corrupt log data in .../hc-1 at byte -1"
+        super("corrupt log data in " + file + (position >= 0 ? " at byte " + position : "") + ": " + message);
         this.file = file;
         this.position = position;
     }

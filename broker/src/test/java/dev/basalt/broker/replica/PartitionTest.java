@@ -235,6 +235,7 @@ class PartitionTest {
         dev.basalt.log.CorruptLogException e = org.junit.jupiter.api.Assertions.assertThrows(dev.basalt.log.CorruptLogException.class,
                 () -> p.readForConsumer(0, 1 << 20, true));
         assertTrue(e.getMessage().contains("batch at offset 2 is corrupt (a consumer found it failing its CRC"), e.getMessage());
+        assertFalse(e.getMessage().contains("at byte -1"), "no made-up position: " + e.getMessage());
         assertEquals(2L, found.poll(5, java.util.concurrent.TimeUnit.SECONDS), "the corrupt batch (offset 2) is reported");
     }
 
