@@ -517,8 +517,8 @@ public final class Consumer<K, V> implements AutoCloseable {
             }
             // looked up again at the next poll; the partitions with a position are read meanwhile
         } catch (dev.basalt.client.UnknownTopicException e) {
-            if (!subscribed) {
-                throw e;
+            if (!subscribed || only != null) {
+                throw e; // position(tp) must answer or fail, never return without a position
             }
             // The group assigned it from the coordinator's metadata: a topic deleted since is
             // revoked by the group, one created again is found by a later lookup. Not an error of

@@ -99,6 +99,7 @@ public final class FetchCollector<K, V> {
                 continue;
             }
             List<ConsumerRecord<K, V>> list = new ArrayList<>();
+            int roomBefore = room;
             try {
                 // Bounded: each pass adds at least one record or removes one of at most two buffers
                 // (an answer taken meanwhile can add one only while fewer than two are buffered).
@@ -119,6 +120,7 @@ public final class FetchCollector<K, V> {
                 // there as long as it fails.
                 buffered.remove(tp);
                 s.preferredReplica = -1;
+                room = roomBefore - list.size(); // drainInto may have added records before it threw
                 if (!list.isEmpty()) {
                     out.put(tp, list);
                 }

@@ -20,6 +20,9 @@ import java.util.concurrent.TimeUnit;
  * <p>Thread-safety: thread-safe (stateless apart from the shared, thread-safe collaborators).
  */
 public final class OffsetLookup {
+    /** An answer that a topic does not exist this recent counts without a refresh in the lookup itself. */
+    static final long RECENT_UNKNOWN_ANSWER_MS = 1_000;
+
     /** ListOffsets timestamp for the log start offset. */
     public static final long EARLIEST = -2L;
     /** ListOffsets timestamp for the high watermark. */
@@ -104,12 +107,15 @@ public final class OffsetLookup {
                     throw last;
                 }
                 for (TopicPartition tp : left.keySet()) {
-                    // Only metadata fetched during this lookup, after the cluster said so for the
-                    // grace: a short lookup (a poll's) that saw the metadata cached before the topic
-                    // was created again called it missing (GroupsCliE2ETest: consume --group ended
-                    // with "topic doomed does not exist" as its topic came back).
-                    if (refreshed && metadata.current().topicError(tp.topic()) == ErrorCode.UNKNOWN_TOPIC
-                            && metadata.unknownForMs(tp.topic()) >= MetadataManager.UNKNOWN_TOPIC_GRACE_MS) {
+                    // Only after the cluster said so for the grace, and lately (fetched during this
+                    // lookup, or within a second): a short lookup (a poll's) that saw the metadata
+                    // cached before the topic was created again called it missing (GroupsCliE2ETest:
+                    // consume --group ended with "topic doomed does not exist" as its topic came back).
+                    // Not only "fetched during this lookup": lookups of a few ms (poll(0)) rarely are.
+                    long age = metadata.unknownAnswerAgeMs(tp.topic());
+                    if (metadata.current().topicError(tp.topic()) == ErrorCode.UNKNOWN_TOPIC
+                            && metadata.unknownForMs(tp.topic()) >= MetadataManager.UNKNOWN_TOPIC_GRACE_MS
+                            && (refreshed || (age >= 0 && age <= RECENT_UNKNOWN_ANSWER_MS))) {
                         throw new dev.basalt.client.UnknownTopicException("topic " + tp.topic() + " does not exist");
                     }
                 }

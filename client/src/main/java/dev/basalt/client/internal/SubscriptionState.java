@@ -99,12 +99,14 @@ public final class SubscriptionState {
         PartitionState s = state(tp);
         s.position = offset;
         s.pendingReset = null;
+        s.crcFailedAt = -1; // moved by the application: a failure seen elsewhere is asked about again
     }
 
     public void requestReset(TopicPartition tp, ResetPolicy reset) {
         PartitionState s = state(tp);
         s.position = null;
         s.pendingReset = reset;
+        s.crcFailedAt = -1;
     }
 
     public void setPaused(TopicPartition tp, boolean paused) {
