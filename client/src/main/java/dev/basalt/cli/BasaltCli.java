@@ -142,6 +142,7 @@ public final class BasaltCli implements Runnable {
     private static final java.util.logging.Logger GRPC_LOG = java.util.logging.Logger.getLogger("io.grpc");
 
     public static void main(String[] args) {
+        CliLogging.configure();
         if (!java.util.Arrays.asList(args).contains("--verbose") && !java.util.Arrays.asList(args).contains("-v")) {
             GRPC_LOG.setLevel(java.util.logging.Level.OFF);
         }
