@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.basalt.harness.AckedWrites;
+import dev.basalt.harness.NodeProcess;
 import java.io.IOException;
 import java.net.HttpURLConnection;
 import java.net.InetAddress;
@@ -245,8 +246,9 @@ class LauncherE2ETest {
 
     /**
      * Only {@code perf e2e} gets the eager, synchronous JIT flags: they shorten its warm-up, but
-     * would stall a pipelined stream or lengthen a one-shot command. A stand-in "java" prints the
-     * command line the launcher built, so no JVM runs.
+     * would stall a pipelined stream or lengthen a one-shot command. {@code perf} runs G1 as the
+     * nodes do; the one-shot commands serial GC and a class-data archive. A stand-in "java" prints
+     * the command line the launcher built, so no JVM runs (and no archive is ever written).
      */
     @Test
     void onlyPerfE2eCompilesSynchronously() throws Exception {
@@ -258,6 +260,10 @@ class LauncherE2ETest {
                 """);
         assertTrue(fakeJava.toFile().setExecutable(true));
         Map<List<String>, Boolean> expected = new LinkedHashMap<>();
+        java.util.Set<List<String>> perfCommands = java.util.Set.of(List.of("perf", "e2e", "--topic", "t"),
+                List.of("-b", "127.0.0.1:1", "perf", "e2e", "--topic", "t"), List.of("--command-config", "perf", "-v", "perf", "e2e"),
+                List.of("perf", "-b", "127.0.0.1:1", "e2e"), List.of("perf", "-v", "e2e", "--topic", "t"), List.of("perf", "perf", "e2e"),
+                List.of("perf", "produce", "--topic", "e2e"));
         expected.put(List.of("perf", "e2e", "--topic", "t"), true);
         expected.put(List.of("-b", "127.0.0.1:1", "perf", "e2e", "--topic", "t"), true);
         expected.put(List.of("--command-config", "perf", "-v", "perf", "e2e"), true);
@@ -274,6 +280,7 @@ class LauncherE2ETest {
                     .directory(tmp.toFile()).redirectErrorStream(true).redirectOutput(out.toFile());
             pb.command().addAll(c.getKey());
             pb.environment().put("JAVA", fakeJava.toString());
+            pb.environment().put("BASALT_CDS_DIR", tmp.resolve("fake-cds").toString());
             pb.environment().remove("BASALT_JAVA_OPTS");
             Process p = pb.start();
             started.add(p);
@@ -284,7 +291,70 @@ class LauncherE2ETest {
             assertEquals(c.getValue(), argv.contains("-Xbatch"), c.getKey() + ": " + argv);
             assertEquals(c.getValue(), argv.contains("-XX:CompileThresholdScaling=0.01"), c.getKey() + ": " + argv);
             assertTrue(argv.contains("-XX:TieredStopAtLevel=1"), c.getKey() + ": " + argv);
+            boolean perf = perfCommands.contains(c.getKey());
+            assertEquals(perf, argv.contains("-XX:+UseG1GC"), c.getKey() + ": " + argv);
+            assertEquals(!perf, argv.contains("-XX:+UseSerialGC"), c.getKey() + ": " + argv);
+            assertEquals(!perf, argv.stream().anyMatch(a -> a.startsWith("-XX:ArchiveClassesAtExit=")), c.getKey() + ": " + argv);
             assertEquals(c.getKey(), argv.subList(argv.indexOf("dev.basalt.cli.BasaltCli") + 1, argv.size()));
+        }
+        try (var left = Files.list(tmp.resolve("fake-cds"))) {
+            assertEquals(List.of(), left.toList(), "a run that wrote no archive leaves no partial one");
+        }
+    }
+
+    /**
+     * The CLI's class-data archive, with real JVMs against a real node: the first command writes it
+     * (and prints nothing more), the next maps the client's classes from it, and a jar newer than the
+     * archive (a rebuild) has the next command write it again.
+     */
+    @Test
+    void theFirstCliCommandWritesTheClassArchive_andTheNextMapsIt() throws Exception {
+        Path cds = tmp.resolve("cds");
+        try (NodeProcess node = NodeProcess.singleNode(tmp.resolve("node"), Map.of()).start(READY)) {
+            String created = cli(cds, null, "-b", node.bootstrap(), "topics", "--create", "--topic", "cds", "--partitions", "1");
+            assertTrue(created.contains("Created topic cds"), created);
+            Path archive = onlyArchive(cds);
+
+            Path classes = tmp.resolve("classes.txt");
+            String listed = cli(cds, "-Xlog:class+load=info:file=" + classes, "-b", node.bootstrap(), "topics", "--list");
+            assertEquals(List.of("cds"), listed.lines().toList(), "nothing but the answer on stdout");
+            String loaded = Files.readString(classes);
+            assertTrue(loaded.contains("dev.basalt.client.Admin source: shared objects file"), "mapped from the archive: "
+                    + loaded.lines().filter(l -> l.contains("dev.basalt.client.Admin ")).toList());
+
+            Files.setLastModifiedTime(archive, java.nio.file.attribute.FileTime.fromMillis(0)); // older than every jar
+            cli(cds, null, "-b", node.bootstrap(), "topics", "--list");
+            assertTrue(Files.getLastModifiedTime(onlyArchive(cds)).toMillis() > 0, "written again");
+        }
+    }
+
+    private String cli(Path cds, String javaOpts, String... args) throws Exception {
+        Path out = tmp.resolve("cli.out");
+        Path err = tmp.resolve("cli.err");
+        List<String> cmd = new ArrayList<>(List.of(LAUNCHER.toString()));
+        cmd.addAll(Arrays.asList(args));
+        ProcessBuilder pb = new ProcessBuilder(cmd).directory(tmp.toFile()).redirectOutput(out.toFile()).redirectError(err.toFile());
+        pb.environment().put("BASALT_CDS_DIR", cds.toString());
+        pb.environment().remove("BASALT_CDS");
+        if (javaOpts == null) {
+            pb.environment().remove("BASALT_JAVA_OPTS");
+        } else {
+            pb.environment().put("BASALT_JAVA_OPTS", javaOpts);
+        }
+        Process p = pb.start();
+        started.add(p);
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS), "bin/basalt " + cmd);
+        assertEquals(0, p.exitValue(), Files.readString(err));
+        assertEquals("", Files.readString(err), "nothing on stderr");
+        return Files.readString(out);
+    }
+
+    private static Path onlyArchive(Path cds) throws IOException {
+        try (var files = Files.list(cds)) {
+            List<Path> all = files.toList();
+            assertEquals(1, all.size(), "one archive, no partial one left: " + all);
+            assertTrue(all.get(0).getFileName().toString().matches("cli-\\d+\\.jsa"), all.toString());
+            return all.get(0);
         }
     }
 
