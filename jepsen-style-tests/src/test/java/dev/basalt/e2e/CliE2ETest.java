@@ -53,14 +53,9 @@ class CliE2ETest {
         }
     }
 
-    /**
-     * The command that starts the CLI's JVM as bin/basalt does for one-shot commands (C1 only, low
-     * compile thresholds: a short-lived tool on 2 shared cores), up to and including the main class.
-     */
+    /** The command that starts the CLI's JVM as bin/basalt does for one-shot commands, up to and including the main class. */
     static List<String> cliJvm() {
-        return new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx256m",
-                "-XX:TieredStopAtLevel=1", "-XX:CompileThresholdScaling=0.1", "-cp",
-                System.getProperty("surefire.test.class.path", System.getProperty("java.class.path")), "dev.basalt.cli.BasaltCli"));
+        return CliJvm.command();
     }
 
     static Result cli(String stdin, String... args) throws IOException, InterruptedException {
@@ -69,13 +64,12 @@ class CliE2ETest {
 
     /** Runs one CLI command against {@code node}, its output kept in files under {@code dir}. */
     static Result cli(NodeProcess node, Path dir, String stdin, String... args) throws IOException, InterruptedException {
-        List<String> cmd = cliJvm();
-        cmd.add("--bootstrap");
-        cmd.add(node.bootstrap());
-        cmd.addAll(List.of(args));
+        List<String> argv = new ArrayList<>(List.of("--bootstrap", node.bootstrap()));
+        argv.addAll(List.of(args));
+        CliJvm.Launch launch = CliJvm.launch(argv);
         Path out = Files.createTempFile(dir, "out", ".txt");
         Path err = Files.createTempFile(dir, "err", ".txt");
-        Process p = new ProcessBuilder(cmd).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+        Process p = new ProcessBuilder(launch.argv).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
         try (OutputStream in = p.getOutputStream()) {
             if (stdin != null) {
                 in.write(stdin.getBytes(StandardCharsets.UTF_8));
@@ -83,8 +77,10 @@ class CliE2ETest {
         }
         if (!p.waitFor(60, TimeUnit.SECONDS)) {
             p.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+            launch.exited(137);
             throw new AssertionError("CLI " + List.of(args) + " did not finish within 60 s");
         }
+        launch.exited(p.exitValue());
         return new Result(p.exitValue(), Files.readString(out), Files.readString(err));
     }
 
