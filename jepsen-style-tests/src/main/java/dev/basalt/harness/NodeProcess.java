@@ -25,6 +25,14 @@ import java.util.concurrent.TimeUnit;
  */
 public final class NodeProcess implements AutoCloseable {
     private static final String MAIN_CLASS = "dev.basalt.broker.BasaltNode";
+    /**
+     * The test run's logging configuration (logback-test.xml, INFO on stderr), named for the node:
+     * its class path holds only jars (see {@link ClassDataArchive}), not the test classes.
+     */
+    private static final java.util.Optional<String> TEST_LOGGING = java.util.Optional
+            .ofNullable(NodeProcess.class.getClassLoader().getResource("logback-test.xml"))
+            .filter(u -> "file".equals(u.getProtocol()))
+            .map(u -> Path.of(URI.create(u.toString())).toString());
 
     private final int nodeId;
     private final Path dir;
@@ -185,8 +193,11 @@ public final class NodeProcess implements AutoCloseable {
             cmd.addAll(jvmOptions);
             cmd.add("-Djava.io.tmpdir=" + tmp);
             NativeLibraries.rocksDbDir().ifPresent(d -> cmd.add("-Djava.library.path=" + d));
+            ClassDataArchive.Use archive = ClassDataArchive.NODES.next();
+            cmd.addAll(archive.options());
+            TEST_LOGGING.ifPresent(f -> cmd.add("-Dlogback.configurationFile=" + f));
             cmd.add("-cp");
-            cmd.add(System.getProperty("surefire.test.class.path", System.getProperty("java.class.path")));
+            cmd.add(ClassDataArchive.NODES.classPath());
             cmd.add(MAIN_CLASS);
             cmd.add("--config");
             cmd.add(props.toString());
@@ -199,6 +210,7 @@ public final class NodeProcess implements AutoCloseable {
             Files.writeString(logFile(), "==== harness: starting node " + nodeId + " at " + java.time.Instant.now() + "\n",
                     StandardCharsets.UTF_8, java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
             process = pb.start();
+            process.onExit().thenAccept(p -> archive.exited(p.exitValue()));
             paused = false;
         } catch (IOException e) {
             throw new UncheckedIOException("cannot start node " + nodeId, e);

@@ -69,7 +69,7 @@ class CliE2ETest {
         CliJvm.Launch launch = CliJvm.launch(argv);
         Path out = Files.createTempFile(dir, "out", ".txt");
         Path err = Files.createTempFile(dir, "err", ".txt");
-        Process p = new ProcessBuilder(launch.argv).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+        Process p = new ProcessBuilder(launch.argv()).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
         try (OutputStream in = p.getOutputStream()) {
             if (stdin != null) {
                 in.write(stdin.getBytes(StandardCharsets.UTF_8));
