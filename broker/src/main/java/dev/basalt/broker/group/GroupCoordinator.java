@@ -537,8 +537,16 @@ public final class GroupCoordinator implements MetadataSubscriber, AutoCloseable
 
         void unload(String why) {
             unloaded = true;
-            log.info("Unloading {}-{} (leader epoch {}): {}", TOPIC, partition, leaderEpoch, why);
             loop.execute(() -> {
+                // A shard that never finished loading served nothing: DEBUG. Every restart replays
+                // the metadata log from before it, in which this node still leads its offsets
+                // partitions; the shards it began loading from that are dropped as the log catches
+                // up (a restarted one-node cluster logged it once per offsets partition, 50 lines).
+                if (loaded) {
+                    log.info("Unloading {}-{} (leader epoch {}): {}", TOPIC, partition, leaderEpoch, why);
+                } else {
+                    log.debug("Unloading {}-{} (leader epoch {}) before it was loaded: {}", TOPIC, partition, leaderEpoch, why);
+                }
                 ScheduledFuture<?> f = poll;
                 if (f != null) {
                     f.cancel(false);
