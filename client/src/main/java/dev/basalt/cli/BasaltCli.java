@@ -142,7 +142,11 @@ public final class BasaltCli implements Runnable {
     private static final java.util.logging.Logger GRPC_LOG = java.util.logging.Logger.getLogger("io.grpc");
 
     public static void main(String[] args) {
-        CliLogging.configure();
+        try {
+            CliLogging.configure();
+        } catch (LinkageError noLogback) {
+            // logback is optional: on a class path without it, the backend there keeps its own configuration
+        }
         if (!java.util.Arrays.asList(args).contains("--verbose") && !java.util.Arrays.asList(args).contains("-v")) {
             GRPC_LOG.setLevel(java.util.logging.Level.OFF);
         }

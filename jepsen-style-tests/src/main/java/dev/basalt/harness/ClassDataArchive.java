@@ -53,6 +53,16 @@ public final class ClassDataArchive {
         if (jarsOnly && !"0".equals(System.getenv("BASALT_CDS"))) {
             classPath = entries.stream().filter(e -> e.endsWith(".jar") && keepJar.test(e)).collect(Collectors.joining(File.pathSeparator));
             archive = Path.of("target", "class-data", kind + "-" + ProcessHandle.current().pid() + ".jsa").toAbsolutePath();
+            // 40 MB a run otherwise, until `mvn clean`. JVMs still running keep their mapping (Linux).
+            Path gone = archive;
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                try {
+                    Files.deleteIfExists(gone);
+                    Files.deleteIfExists(gone.resolveSibling(gone.getFileName() + ".partial"));
+                } catch (IOException ignored) {
+                    // left for `mvn clean`
+                }
+            }, "class-data-cleanup-" + kind));
         } else {
             classPath = full;
             archive = null;
@@ -111,25 +121,25 @@ public final class ClassDataArchive {
         }
 
         /**
-         * The JVM exited with {@code exitCode}: an archive it wrote is moved into place whole. A JVM
-         * that exited by itself (under 128) or on SIGTERM (143, after its shutdown) finished writing;
-         * any other (SIGKILL: 137) may not have, and its file is dropped for the next JVM to write.
+         * The JVM exited with {@code exitCode}: an archive it wrote is moved into place whole. Only
+         * from a JVM that succeeded (0) or shut down on SIGTERM (143): one killed (137) may have
+         * written part of it, and one that failed early loaded few of the classes the others need.
+         * Its file is dropped for the next JVM to write.
          */
         public void exited(int exitCode) {
             if (writes == null) {
                 return;
             }
             try {
-                if ((exitCode < 128 || exitCode == 143) && Files.isRegularFile(writes) && Files.size(writes) > 0) {
+                if ((exitCode == 0 || exitCode == 143) && Files.isRegularFile(writes) && Files.size(writes) > 0) {
                     Files.move(writes, archive, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-                } else {
-                    Files.deleteIfExists(writes);
-                    writing.set(false);
+                    return;
                 }
+                Files.deleteIfExists(writes);
             } catch (IOException e) {
-                writing.set(false);
-                throw new UncheckedIOException(e);
+                System.err.println("class-data archive " + writes + " not kept: " + e); // the next JVM writes one
             }
+            writing.set(false);
         }
     }
 }

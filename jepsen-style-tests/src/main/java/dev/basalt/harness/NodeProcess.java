@@ -209,7 +209,12 @@ public final class NodeProcess implements AutoCloseable {
                     .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile().toFile()));
             Files.writeString(logFile(), "==== harness: starting node " + nodeId + " at " + java.time.Instant.now() + "\n",
                     StandardCharsets.UTF_8, java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
-            process = pb.start();
+            try {
+                process = pb.start();
+            } catch (IOException e) {
+                archive.exited(-1);
+                throw e;
+            }
             process.onExit().thenAccept(p -> archive.exited(p.exitValue()));
             paused = false;
         } catch (IOException e) {

@@ -67,20 +67,27 @@ class CliE2ETest {
         List<String> argv = new ArrayList<>(List.of("--bootstrap", node.bootstrap()));
         argv.addAll(List.of(args));
         CliJvm.Launch launch = CliJvm.launch(argv);
-        Path out = Files.createTempFile(dir, "out", ".txt");
-        Path err = Files.createTempFile(dir, "err", ".txt");
-        Process p = new ProcessBuilder(launch.argv()).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
-        try (OutputStream in = p.getOutputStream()) {
-            if (stdin != null) {
-                in.write(stdin.getBytes(StandardCharsets.UTF_8));
+        int exit = -1; // reported to the archive whatever happens here, so that a later command can write it
+        Path out;
+        Path err;
+        Process p;
+        try {
+            out = Files.createTempFile(dir, "out", ".txt");
+            err = Files.createTempFile(dir, "err", ".txt");
+            p = new ProcessBuilder(launch.argv()).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+            try (OutputStream in = p.getOutputStream()) {
+                if (stdin != null) {
+                    in.write(stdin.getBytes(StandardCharsets.UTF_8));
+                }
             }
+            if (!p.waitFor(60, TimeUnit.SECONDS)) {
+                p.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+                throw new AssertionError("CLI " + List.of(args) + " did not finish within 60 s");
+            }
+            exit = p.exitValue();
+        } finally {
+            launch.exited(exit);
         }
-        if (!p.waitFor(60, TimeUnit.SECONDS)) {
-            p.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
-            launch.exited(137);
-            throw new AssertionError("CLI " + List.of(args) + " did not finish within 60 s");
-        }
-        launch.exited(p.exitValue());
         return new Result(p.exitValue(), Files.readString(out), Files.readString(err));
     }
 

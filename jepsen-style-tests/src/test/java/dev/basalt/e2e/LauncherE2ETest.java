@@ -312,8 +312,49 @@ class LauncherE2ETest {
         Path cds = tmp.resolve("cds");
         try (NodeProcess node = NodeProcess.singleNode(tmp.resolve("node"), Map.of()).start(READY)) {
             String created = cli(cds, null, "-b", node.bootstrap(), "topics", "--create", "--topic", "cds", "--partitions", "1");
-            assertTrue(created.contains("Created topic cds"), created);
+            assertEquals(1, created.lines().count(), "nothing but the answer on stdout: " + created);
+            assertTrue(created.startsWith("Created topic cds"), created);
             Path archive = onlyArchive(cds);
+
+            // A command stopped by a signal to the script while it writes the archive: the JVM (the
+            // script's child in that run) stops too, with the exit code an exec'd JVM would have,
+            // and nothing is kept.
+            Path stopped = tmp.resolve("cds-stopped");
+            ProcessBuilder pb = new ProcessBuilder(LAUNCHER.toString(), "-b", node.bootstrap(), "consume", "--topic", "cds",
+                    "--from-beginning").directory(tmp.toFile()).redirectErrorStream(true).redirectOutput(tmp.resolve("stopped.out").toFile());
+            pb.environment().put("BASALT_CDS_DIR", stopped.toString());
+            pb.environment().remove("BASALT_CDS");
+            pb.environment().remove("BASALT_JAVA_OPTS");
+            Process script = pb.start();
+            started.add(script);
+            long seenBy = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+            java.util.Optional<ProcessHandle> jvm = java.util.Optional.empty();
+            while (jvm.isEmpty() && System.nanoTime() < seenBy) {
+                jvm = script.children().filter(c -> c.info().command().orElse("").endsWith("java")).findFirst();
+                Thread.sleep(100);
+            }
+            assertTrue(jvm.isPresent(), "the consume JVM runs as the script's child while it writes the archive");
+            Thread.sleep(2000); // consuming
+            script.destroy(); // SIGTERM to the script's pid
+            assertTrue(script.waitFor(30, TimeUnit.SECONDS), "the script exits");
+            assertEquals(143, script.exitValue(), Files.readString(tmp.resolve("stopped.out")));
+            assertTrue(jvm.get().onExit().get(30, TimeUnit.SECONDS) != null && !jvm.get().isAlive(), "the JVM stopped with it");
+            try (var left = Files.list(stopped)) {
+                assertEquals(List.of(), left.toList(), "no archive from a stopped command, and no partial one");
+            }
+            // Nor from a command that failed (it loaded few of the classes a working command needs).
+            ProcessBuilder failing = new ProcessBuilder(LAUNCHER.toString(), "-b", node.bootstrap(), "topics", "--describe", "--topic",
+                    "nope").directory(tmp.toFile()).redirectErrorStream(true).redirectOutput(tmp.resolve("failed.out").toFile());
+            failing.environment().put("BASALT_CDS_DIR", stopped.toString());
+            failing.environment().remove("BASALT_CDS");
+            failing.environment().remove("BASALT_JAVA_OPTS");
+            Process failed = failing.start();
+            started.add(failed);
+            assertTrue(failed.waitFor(60, TimeUnit.SECONDS));
+            assertEquals(1, failed.exitValue(), Files.readString(tmp.resolve("failed.out")));
+            try (var left = Files.list(stopped)) {
+                assertEquals(List.of(), left.toList(), "no archive from a failed command");
+            }
 
             Path classes = tmp.resolve("classes.txt");
             String listed = cli(cds, "-Xlog:class+load=info:file=" + classes, "-b", node.bootstrap(), "topics", "--list");
