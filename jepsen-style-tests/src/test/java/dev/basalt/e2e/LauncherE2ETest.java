@@ -320,13 +320,8 @@ class LauncherE2ETest {
             // script's child in that run) stops too, with the exit code an exec'd JVM would have,
             // and nothing is kept.
             Path stopped = tmp.resolve("cds-stopped");
-            ProcessBuilder pb = new ProcessBuilder(LAUNCHER.toString(), "-b", node.bootstrap(), "consume", "--topic", "cds",
-                    "--from-beginning").directory(tmp.toFile()).redirectErrorStream(true).redirectOutput(tmp.resolve("stopped.out").toFile());
-            pb.environment().put("BASALT_CDS_DIR", stopped.toString());
-            pb.environment().remove("BASALT_CDS");
-            pb.environment().remove("BASALT_JAVA_OPTS");
-            Process script = pb.start();
-            started.add(script);
+            Process script = startCli(stopped, tmp.resolve("stopped.out"), "-b", node.bootstrap(), "consume", "--topic", "cds",
+                    "--from-beginning");
             long seenBy = System.nanoTime() + Duration.ofSeconds(30).toNanos();
             java.util.Optional<ProcessHandle> jvm = java.util.Optional.empty();
             while (jvm.isEmpty() && System.nanoTime() < seenBy) {
@@ -343,13 +338,7 @@ class LauncherE2ETest {
                 assertEquals(List.of(), left.toList(), "no archive from a stopped command, and no partial one");
             }
             // Nor from a command that failed (it loaded few of the classes a working command needs).
-            ProcessBuilder failing = new ProcessBuilder(LAUNCHER.toString(), "-b", node.bootstrap(), "topics", "--describe", "--topic",
-                    "nope").directory(tmp.toFile()).redirectErrorStream(true).redirectOutput(tmp.resolve("failed.out").toFile());
-            failing.environment().put("BASALT_CDS_DIR", stopped.toString());
-            failing.environment().remove("BASALT_CDS");
-            failing.environment().remove("BASALT_JAVA_OPTS");
-            Process failed = failing.start();
-            started.add(failed);
+            Process failed = startCli(stopped, tmp.resolve("failed.out"), "-b", node.bootstrap(), "topics", "--describe", "--topic", "nope");
             assertTrue(failed.waitFor(60, TimeUnit.SECONDS));
             assertEquals(1, failed.exitValue(), Files.readString(tmp.resolve("failed.out")));
             try (var left = Files.list(stopped)) {
@@ -367,6 +356,19 @@ class LauncherE2ETest {
             cli(cds, null, "-b", node.bootstrap(), "topics", "--list");
             assertTrue(Files.getLastModifiedTime(onlyArchive(cds)).toMillis() > 0, "written again");
         }
+    }
+
+    /** bin/basalt with {@code args}, its archive in {@code cds}, stdout and stderr to {@code out}. */
+    private Process startCli(Path cds, Path out, String... args) throws IOException {
+        List<String> cmd = new ArrayList<>(List.of(LAUNCHER.toString()));
+        cmd.addAll(Arrays.asList(args));
+        ProcessBuilder pb = new ProcessBuilder(cmd).directory(tmp.toFile()).redirectErrorStream(true).redirectOutput(out.toFile());
+        pb.environment().put("BASALT_CDS_DIR", cds.toString());
+        pb.environment().remove("BASALT_CDS");
+        pb.environment().remove("BASALT_JAVA_OPTS");
+        Process p = pb.start();
+        started.add(p);
+        return p;
     }
 
     private String cli(Path cds, String javaOpts, String... args) throws Exception {
