@@ -53,11 +53,6 @@ class CliE2ETest {
         }
     }
 
-    /** The command that starts the CLI's JVM as bin/basalt does for one-shot commands, up to and including the main class. */
-    static List<String> cliJvm() {
-        return CliJvm.command();
-    }
-
     static Result cli(String stdin, String... args) throws IOException, InterruptedException {
         return cli(node, dir, stdin, args);
     }
@@ -86,7 +81,7 @@ class CliE2ETest {
             }
             exit = p.exitValue();
         } finally {
-            launch.exited(exit);
+            launch.archive().exited(exit);
         }
         return new Result(p.exitValue(), Files.readString(out), Files.readString(err));
     }
@@ -150,7 +145,7 @@ class CliE2ETest {
 
         Path nothing = dir.resolve("nothing-listens");
         Files.createDirectories(nothing);
-        List<String> cmd = cliJvm();
+        List<String> cmd = CliJvm.command();
         cmd.addAll(List.of("--bootstrap", "127.0.0.1:1", "topics", "--list"));
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         assertTrue(p.waitFor(60, TimeUnit.SECONDS));

@@ -27,9 +27,6 @@ final class CliJvm {
 
     /** A one-shot command with its arguments; the caller reports its exit ({@link ClassDataArchive.Use#exited}). */
     record Launch(List<String> argv, ClassDataArchive.Use archive) {
-        void exited(int exitCode) {
-            archive.exited(exitCode);
-        }
     }
 
     static Launch launch(List<String> args) {

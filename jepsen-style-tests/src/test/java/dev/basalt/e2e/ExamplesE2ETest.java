@@ -152,7 +152,7 @@ class ExamplesE2ETest {
             Run viaNode = ok(List.of("node", "examples/node/consume.js", "--address", address(), "--topic", "from-python",
                     "--partition", String.valueOf(e.getKey()), "--count", String.valueOf(e.getValue().size())));
             assertEquals(expected, List.of(viaNode.out.strip().split("\n")), "Node read partition " + e.getKey());
-            List<String> cliCmd = CliE2ETest.cliJvm();
+            List<String> cliCmd = CliJvm.command();
             cliCmd.addAll(List.of("-b", node.bootstrap(), "consume", "--topic", "from-python", "--partition", String.valueOf(e.getKey()),
                     "--offset", "earliest", "--max-messages", String.valueOf(e.getValue().size()), "--print-partition",
                     "--print-offset", "--print-key", "--print-headers", "--timeout-ms", "30000"));

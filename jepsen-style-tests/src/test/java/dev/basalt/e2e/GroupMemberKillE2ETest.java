@@ -53,7 +53,7 @@ class GroupMemberKillE2ETest {
 
     @Test
     void killedMembersPartitionsMoveAfterTheSessionTimeout() throws Exception {
-        List<String> cmd = CliE2ETest.cliJvm();
+        List<String> cmd = CliJvm.command();
         cmd.addAll(List.of("--bootstrap", node.bootstrap(), "consume", "--topic", "k", "--group", "kg", "--consumer-property",
                 "session.timeout.ms=" + SESSION_MS));
         Process member = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(dir.resolve("member.log").toFile()).start();

@@ -120,7 +120,7 @@ class GroupsCliE2ETest {
     void aKilledMember_hadCommittedWhatItPrinted() throws Exception {
         ok(null, "topics", "--create", "--topic", "kill9", "--partitions", "1");
         ok("k0\nk1\nk2\n", "produce", "--topic", "kill9", "--acks", "all");
-        List<String> cmd = CliE2ETest.cliJvm();
+        List<String> cmd = CliJvm.command();
         cmd.addAll(List.of("--bootstrap", node.bootstrap(), "consume", "--topic", "kill9", "--group", "g9",
                 "--from-beginning", "--consumer-property", "auto.commit.interval.ms=300"));
         Path out = java.nio.file.Files.createTempFile(dir, "kill9", ".txt");
@@ -166,7 +166,7 @@ class GroupsCliE2ETest {
     void aTopicDeletedUnderARunningGroupConsumer_doesNotEndIt() throws Exception {
         ok(null, "topics", "--create", "--topic", "doomed", "--partitions", "1");
         ok("d0\nd1\n", "produce", "--topic", "doomed", "--acks", "all");
-        List<String> cmd = CliE2ETest.cliJvm();
+        List<String> cmd = CliJvm.command();
         cmd.addAll(List.of("--bootstrap", node.bootstrap(), "consume", "--topic", "doomed", "--group", "gd", "--from-beginning"));
         Path out = java.nio.file.Files.createTempFile(dir, "doomed", ".txt");
         Path err = java.nio.file.Files.createTempFile(dir, "doomed", ".err");

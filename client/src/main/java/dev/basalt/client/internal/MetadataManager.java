@@ -287,17 +287,17 @@ public final class MetadataManager {
         }
     }
 
-    /**
-     * How long the cluster has kept answering that {@code topic} does not exist: the time between
-     * the first and the latest answer of an unbroken run of such answers, or -1 if the latest
-     * answer about it was not UNKNOWN_TOPIC (or there was none).
-     */
     /** How long ago the latest answer that {@code topic} does not exist came, or -1 if the latest answer about it was another. */
     public synchronized long unknownAnswerAgeMs(String topic) {
         long[] run = unknownAnswers.get(topic);
         return run == null ? -1 : time.monotonicMs() - run[1];
     }
 
+    /**
+     * How long the cluster has kept answering that {@code topic} does not exist: the time between
+     * the first and the latest answer of an unbroken run of such answers, or -1 if the latest
+     * answer about it was not UNKNOWN_TOPIC (or there was none).
+     */
     public synchronized long unknownForMs(String topic) {
         long[] run = unknownAnswers.get(topic);
         return run == null ? -1 : run[1] - run[0];
