@@ -264,6 +264,9 @@ public final class BasaltNode implements AutoCloseable {
         // a new directory had no shutdown, clean or not, and nothing to recover: 1, not an alarm
         // (found probing: a freshly formatted node read 0, as after a crash)
         gauges.registerLogRecovery((System.nanoTime() - openStartNanos) / 1e9, logs.openedAfterCleanShutdown() || freshDirectory);
+        LogManager openedLogs = logs;
+        gauges.registerCorruptionFound(openedLogs::startupCorruptPartitionsFound, () -> openedLogs.scrubProgress()[2],
+                openedLogs::readCorruptBatchesFound);
         logs.enforceFreeSpace(config.getLong("log.dir.free.bytes.min"));
         long scrubRate = config.getLong("log.scrub.bytes.per.second");
         logs.corruptionHandler(this::onCorruptionFound); // corrupt batches met by reads
@@ -289,7 +292,8 @@ public final class BasaltNode implements AutoCloseable {
             b.setDirectoryFailure(failure == null ? "" : failure);
             long[] scrub = logs.scrubProgress();
             b.setScrubBytesVerified(scrub[0]).setScrubPassesCompleted(scrub[1]).setScrubCorruptBatchesFound(scrub[2])
-                    .setReadCorruptBatchesFound(logs.readCorruptBatchesFound());
+                    .setReadCorruptBatchesFound(logs.readCorruptBatchesFound())
+                    .setStartupCorruptPartitionsFound(logs.startupCorruptPartitionsFound());
         }
         StorageFaults faults = storageFaults;
         if (faults != null) {
@@ -935,7 +939,8 @@ public final class BasaltNode implements AutoCloseable {
                 + (storageFaults == null ? "" : ",\"offlineReplicas\":" + storageFaults.json()
                         + ",\"refusingAppends\":" + storageFaults.refusingAppendsJson())
                 + (logs == null ? "" : ",\"scrub\":{\"bytesVerified\":" + logs.scrubProgress()[0] + ",\"passes\":"
-                + logs.scrubProgress()[1] + ",\"corruptFound\":" + logs.scrubProgress()[2] + "}") + "}";
+                + logs.scrubProgress()[1] + ",\"corruptFound\":" + logs.scrubProgress()[2] + "},\"corruptFoundByReads\":"
+                + logs.readCorruptBatchesFound() + ",\"corruptPartitionsFoundAtStart\":" + logs.startupCorruptPartitionsFound()) + "}";
     }
 
     /** Graceful shutdown: idempotent. */

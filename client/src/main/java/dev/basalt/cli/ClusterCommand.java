@@ -118,7 +118,8 @@ final class ClusterCommand implements Callable<Integer> {
                 String scrub = s.scrubBytesPerSecond() == 0 ? "off" : bytes(s.scrubBytesVerified()) + " at "
                         + bytes(s.scrubBytesPerSecond()) + "/s";
                 root.out.printf("%-6d %-14s %-22s %-8d %-14d %s%n", b.id(), s.usableBytes() < 0 ? "?" : bytes(s.usableBytes()),
-                        scrub, s.scrubPassesCompleted(), s.scrubCorruptBatchesFound() + s.readCorruptBatchesFound(),
+                        scrub, s.scrubPassesCompleted(), s.scrubCorruptBatchesFound() + s.readCorruptBatchesFound()
+                                + s.startupCorruptPartitionsFound(),
                         s.directoryFailure().isEmpty() ? "ok" : "FAILED: " + s.directoryFailure());
                 for (BrokerDescription.OfflineReplica o : s.refusingAppends()) {
                     notes.add("broker " + b.id() + ": " + o.topic() + "-" + o.partition() + " serves reads but refuses appends: "

@@ -380,6 +380,7 @@ public final class LogManager implements AutoCloseable {
             CorruptLogException c = new CorruptLogException(dir, 0, "the partition directory vanished while the node was"
                     + " stopped (the index knew it with recovery point " + e.getValue().recoveryPoint() + "): its records are gone");
             corrupt.put(tp, c);
+            startFindings.incrementAndGet();
             LOG.error("{} is offline: {}; it is rebuilt from another replica if one exists", tp, c.getMessage());
         }
         openedClean = clean;
@@ -414,6 +415,7 @@ public final class LogManager implements AutoCloseable {
                     if (e.getCause() instanceof CorruptLogException c) {
                         // One corrupt partition must not keep the others (or the node) from starting.
                         corrupt.put(f.getKey(), c);
+                        startFindings.incrementAndGet();
                         LOG.error("{} is offline: {}; it is rebuilt from another replica if one exists, else see"
                                 + " `basalt storage check|repair`", f.getKey(), c.getMessage());
                         continue;
@@ -496,6 +498,19 @@ public final class LogManager implements AutoCloseable {
     }
 
     private final java.util.concurrent.atomic.AtomicLong readFindings = new java.util.concurrent.atomic.AtomicLong();
+
+    /**
+     * Partitions found corrupt when this manager opened the data directory: a batch that fails its
+     * checks in flushed data (below the stored recovery point, or in a segment sealed before the
+     * crash), or a partition directory that vanished while the node was stopped. Each is offline
+     * until it is rebuilt from another replica or repaired; a torn tail past the recovery point is
+     * the expected end of a crash and is not counted.
+     */
+    public long startupCorruptPartitionsFound() {
+        return startFindings.get();
+    }
+
+    private final java.util.concurrent.atomic.AtomicLong startFindings = new java.util.concurrent.atomic.AtomicLong();
 
     /** Scrub progress: bytes verified, passes completed, corrupt batches found (all 0 when not scrubbing). */
     public long[] scrubProgress() {

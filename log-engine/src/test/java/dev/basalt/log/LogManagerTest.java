@@ -81,6 +81,7 @@ class LogManagerTest {
             // Any number of opens before the rebuild (a restart, an offline tool) find it vanished, never an empty healthy log.
             try (LogManager m = open()) {
                 assertEquals(Set.of(tp), m.corruptPartitions());
+                assertEquals(1, m.startupCorruptPartitionsFound());
                 assertTrue(m.offlinePartitions().get(tp).contains("directory vanished"), m.offlinePartitions().toString());
                 assertFalse(Files.exists(dir.resolve(tp.dirName())));
             }

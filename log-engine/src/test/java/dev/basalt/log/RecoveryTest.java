@@ -114,8 +114,10 @@ class RecoveryTest {
         List<long[]> batches = LogTestSupport.batchPositions(newest);
         long[] victim = batches.get(batches.size() - 3);
         flipByte(newest, victim[2] - 2); // inside the records: CRC mismatch
-        PartitionLog reopened = open().get(TP);
+        LogManager m = open();
+        PartitionLog reopened = m.get(TP);
         assertEquals(victim[1], reopened.logEndOffset());
+        assertEquals(0, m.startupCorruptPartitionsFound(), "a torn tail past the recovery point is a crash's expected end");
         assertEquals(before.subList(0, (int) victim[1]), LogTestSupport.readAll(reopened, 0));
     }
 
@@ -155,6 +157,7 @@ class RecoveryTest {
         flipByte(newest, victim[2] - 1);
         LogManager m = open();
         assertEquals(java.util.Set.of(TP), m.corruptPartitions(), "the node opens; only the corrupt partition is out");
+        assertEquals(1, m.startupCorruptPartitionsFound(), "counted where operators look (found probing: shown as 0)");
         String why = m.offlinePartitions().get(TP);
         assertTrue(why.contains(newest.toString()) && why.contains("at byte " + victim[0]), why);
         assertThrows(LogStorageException.class, () -> m.getOrCreate(TP, config));

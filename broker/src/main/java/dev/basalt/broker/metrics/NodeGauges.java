@@ -19,6 +19,7 @@ import dev.basalt.metadata.image.PartitionRegistration;
 import dev.basalt.metadata.image.TopicImage;
 import dev.basalt.proto.v1.DescribeQuorumResponse;
 import io.prometheus.metrics.core.metrics.Counter;
+import io.prometheus.metrics.core.metrics.CounterWithCallback;
 import io.prometheus.metrics.core.metrics.GaugeWithCallback;
 import io.prometheus.metrics.core.metrics.Histogram;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
@@ -317,6 +318,21 @@ public final class NodeGauges {
                 () -> seconds);
         gauge("basalt_log_clean_shutdown", "1 when the logs were opened after a clean shutdown, or new (no recovery scan)",
                 () -> afterCleanShutdown ? 1 : 0);
+    }
+
+    /**
+     * Corrupt data this node found since it started, by who found it: {@code start} (partitions
+     * found corrupt when the logs were opened), {@code scrub} and {@code read} (batches the
+     * scrubber and fetches found). Each finding takes the replica out of service until it is rebuilt.
+     */
+    public void registerCorruptionFound(LongSupplier atStart, LongSupplier byScrub, LongSupplier byReads) {
+        CounterWithCallback.builder().name("basalt_log_corrupt_found")
+                .help("Corrupt data found since the node started: partitions at start, batches by the scrubber and by reads")
+                .labelNames("found_by").callback(cb -> {
+                    cb.call(atStart.getAsLong(), "start");
+                    cb.call(byScrub.getAsLong(), "scrub");
+                    cb.call(byReads.getAsLong(), "read");
+                }).register(registry);
     }
 
     // ------------------------------------------------------------------ groups

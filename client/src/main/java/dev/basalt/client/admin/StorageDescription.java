@@ -13,11 +13,15 @@ import java.util.List;
  * @param scrubBytesPerSecond scrubbing rate, 0 = off
  * @param readCorruptBatchesFound corrupt batches fetches found (each handled as a scrubbing finding)
  * @param refusingAppends    replicas in service that refuse appends (an only copy cut at corruption)
+ * @param startupCorruptPartitionsFound partitions found corrupt when the broker opened its data
+ *                           directory at start (flushed data failing its checks, or a vanished
+ *                           partition directory); a torn tail after a crash is not counted
  */
 public record StorageDescription(int brokerId, String dataDir, long usableBytes, long freeBytesMin, String directoryFailure,
                                  long scrubBytesPerSecond, long scrubBytesVerified, long scrubPassesCompleted,
                                  long scrubCorruptBatchesFound, List<BrokerDescription.OfflineReplica> offlineReplicas,
-                                 long readCorruptBatchesFound, List<BrokerDescription.OfflineReplica> refusingAppends) {
+                                 long readCorruptBatchesFound, List<BrokerDescription.OfflineReplica> refusingAppends,
+                                 long startupCorruptPartitionsFound) {
     public StorageDescription {
         offlineReplicas = List.copyOf(offlineReplicas);
         refusingAppends = List.copyOf(refusingAppends);

@@ -379,7 +379,7 @@ public final class AdminCalls {
                         new dev.basalt.client.admin.BrokerDescription.OfflineReplica(o.getTopic(), o.getPartition(), o.getReason()))
                         .toList(), r.getReadCorruptBatchesFound(), r.getRefusingAppendsList().stream().map(o ->
                         new dev.basalt.client.admin.BrokerDescription.OfflineReplica(o.getTopic(), o.getPartition(), o.getReason()))
-                        .toList());
+                        .toList(), r.getStartupCorruptPartitionsFound());
     }
 
     public ClusterDescription describeCluster(boolean includeFenced) {

@@ -122,6 +122,11 @@ class StorageFaultE2ETest extends ClusterTestSupport {
                 + " of " + segment.getFileName() + ")");
         assertFalse(node.grepLog("is offline: corrupt log data").isEmpty(), "the corruption is reported:\n" + node.tail(30));
         assertFalse(node.grepLog("cut at its first corrupt batch").isEmpty(), node.tail(30));
+        // Counted where operators look (found probing: damage found at start showed as 0 everywhere).
+        String status = node.httpGet("/status").body();
+        assertTrue(status.contains("\"corruptPartitionsFoundAtStart\":1"), status);
+        String metrics = node.httpGet("/metrics").body();
+        assertTrue(metrics.contains("basalt_log_corrupt_found_total{found_by=\"start\"} 1.0"), metrics);
         assertEquals(leader, cluster.partition(TOPIC, 0).leader(), "the healthy leader kept serving");
         w.stop(Duration.ofSeconds(40));
         List<AckedWrites.Ack> acks = w.acks();
@@ -140,6 +145,8 @@ class StorageFaultE2ETest extends ClusterTestSupport {
         assertNothingLost(TOPIC, 1, acks);
         assertFalse(leaderNode.grepLog("a consumer found it failing its CRC, and so did this broker").isEmpty(),
                 "the leader checked its copy when the consumer asked:\n" + leaderNode.tail(30));
+        String leaderMetrics = leaderNode.httpGet("/metrics").body();
+        assertTrue(leaderMetrics.contains("basalt_log_corrupt_found_total{found_by=\"read\"} 1.0"), leaderMetrics);
         cluster.awaitPartition(TOPIC, 0, s -> s.hasLeader() && s.isr().containsAll(s.replicas()),
                 "the damaged copy rebuilt and back in the ISR", CATCH_UP);
         assertReplicasIdentical(TOPIC, 0);
