@@ -512,9 +512,13 @@ public final class PartitionLog {
         while (i < batches.size()) {
             maybeRoll(batches.get(i).sizeInBytes(), nowMs, cfg);
             Segment seg = segments.active();
+            // A run ends where the segment would pass segment.bytes (a batch larger than that gets
+            // a segment of its own) or its file's capacity, whichever comes first.
+            long room = seg.isEmpty() ? seg.remainingCapacityBytes()
+                    : Math.min(seg.remainingCapacityBytes(), (long) cfg.segmentBytes() - seg.sizeBytes());
             int runBytes = 0;
             int j = i;
-            while (j < batches.size() && runBytes + batches.get(j).sizeInBytes() <= seg.remainingCapacityBytes()) {
+            while (j < batches.size() && runBytes + batches.get(j).sizeInBytes() <= room) {
                 runBytes += batches.get(j).sizeInBytes();
                 j++;
             }
@@ -557,7 +561,10 @@ public final class PartitionLog {
 
     private void maybeRoll(int bytesNeeded, long nowMs, LogConfig cfg) {
         Segment seg = segments.active();
-        boolean full = seg.remainingCapacityBytes() < bytesNeeded || seg.sizeBytes() >= cfg.segmentBytes();
+        // Kafka's rule: roll before a batch would take the segment past segment.bytes (the file's
+        // capacity, larger when the topic's setting was not known yet at load, does not decide).
+        boolean full = seg.remainingCapacityBytes() < bytesNeeded
+                || !seg.isEmpty() && (long) seg.sizeBytes() + bytesNeeded > cfg.segmentBytes();
         boolean timeDue = !seg.isEmpty() && nowMs - segmentCreatedMs >= cfg.segmentMs();
         if (!full && !timeDue) {
             return;
@@ -991,8 +998,32 @@ public final class PartitionLog {
             }
             config = newConfig;
             indexWriter.indexIntervalBytes(newConfig.indexIntervalBytes());
+            fitActiveSegment(newConfig.segmentBytes());
         } finally {
             lock.unlock();
+        }
+    }
+
+    /**
+     * Shrinks the active segment's file to {@code segmentBytes} (never below its data). Logs open
+     * before their topic's config is known, with the broker's default as capacity: a topic with a
+     * smaller segment.bytes had a sparse active file of the default's size (found probing: 1 GiB
+     * files for a 4 KiB setting after a restart). A failure is logged, not thrown: the segment
+     * then keeps its larger file, and still rolls at segment.bytes. Caller holds the lock.
+     */
+    private void fitActiveSegment(int segmentBytes) {
+        if (closed || fatal != null) {
+            return;
+        }
+        Segment active = segments.active();
+        if (active.capacityBytes() <= Math.max(segmentBytes, active.sizeBytes())) {
+            return;
+        }
+        try {
+            active.shrinkCapacity(segmentBytes);
+        } catch (IOException | RuntimeException e) {
+            org.slf4j.LoggerFactory.getLogger(PartitionLog.class).warn("could not shrink the active segment {} to segment.bytes {}: {}",
+                    active.path(), segmentBytes, e.toString());
         }
     }
 

@@ -16,6 +16,7 @@ import dev.basalt.record.RecordBatchBuilder;
 import dev.basalt.record.RecordTooLargeException;
 import dev.basalt.record.TimestampType;
 import dev.basalt.log.segment.FileLayer;
+import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -145,6 +146,62 @@ class PartitionLogTest {
                 assertEquals(i, TestBatches.decode(s.records()).get(0).offset());
             }
         }
+    }
+
+    /**
+     * Found probing: logs open with the broker's default as their active segment's capacity, since
+     * their topic's config arrives later from metadata. A topic with a smaller segment.bytes then
+     * had a sparse active file of the default's size after every restart, and that segment grew
+     * past segment.bytes by up to one append before it rolled. Now the file shrinks when the
+     * topic's config is applied, and no segment passes segment.bytes (as in Kafka), whatever its
+     * file's capacity.
+     */
+    @Test
+    void theTopicsSegmentBytes_appliedAfterARestart_shrinksTheActiveFile_andBoundsEverySegment() throws IOException {
+        LogConfig small = config.withOverrides(Map.of(LogConfig.SEGMENT_BYTES, "1024"));
+        PartitionLog log = manager.getOrCreate(TP, small);
+        for (int i = 0; i < 5; i++) {
+            log.appendAsLeader(TestBatches.batch(recs(i, "before-" + i)), 1);
+        }
+        log.flush();
+        LogTestHooks.crash(manager);
+        manager = LogManager.open(dir, config, clock, LogManagerOptions.DEFAULT.withoutPeriodicTasks(), FileLayer.DEFAULT);
+        PartitionLog reopened = manager.get(TP);
+        java.util.function.Supplier<Path> active = () -> reopened.directory().resolve(
+                dev.basalt.log.segment.Segment.fileName(reopened.segmentBaseOffsets().get(reopened.segmentBaseOffsets().size() - 1)));
+        try (FetchSlice held = reopened.read(0, 1 << 20, Long.MAX_VALUE)) { // maps the active segment at its capacity
+            assertEquals(4096, java.nio.file.Files.size(active.get()), "opened with the broker's default as capacity");
+            reopened.updateConfig(small);
+            assertEquals(1024, java.nio.file.Files.size(active.get()), "the topic's segment.bytes, once known");
+            // a slice taken before the shrink still reads (its bytes lie below the new end of file)
+            assertEquals(5, TestBatches.decode(held.records()).size());
+        }
+        for (int i = 0; i < 60; i++) {
+            reopened.appendAsLeader(TestBatches.batch(recs(i, "after-" + i)), 1);
+        }
+        List<Long> bases = reopened.segmentBaseOffsets();
+        assertTrue(bases.size() > 3, "segments: " + bases);
+        for (long base : bases) {
+            Path file = reopened.directory().resolve(dev.basalt.log.segment.Segment.fileName(base));
+            assertTrue(java.nio.file.Files.size(file) <= 1024, file + " is " + java.nio.file.Files.size(file) + " bytes");
+        }
+        List<TestBatches.Stored> all = LogTestSupport.readAll(reopened, 0);
+        assertEquals(65, all.size());
+        for (int i = 0; i < 65; i++) {
+            assertEquals(i, all.get(i).offset());
+        }
+    }
+
+    /** A batch larger than segment.bytes still gets a segment of its own, never refused or split. */
+    @Test
+    void aBatchLargerThanSegmentBytes_getsASegmentOfItsOwn() {
+        PartitionLog log = manager.getOrCreate(TP, config.withOverrides(Map.of(LogConfig.SEGMENT_BYTES, "256")));
+        log.appendAsLeader(TestBatches.batch(recs(1, "a")), 1);
+        String big = "x".repeat(600);
+        log.appendAsLeader(TestBatches.batch(recs(1, big)), 1);
+        log.appendAsLeader(TestBatches.batch(recs(1, "c")), 1);
+        assertEquals(List.of(0L, 1L, 2L), log.segmentBaseOffsets());
+        assertEquals(List.of("a", big, "c"), LogTestSupport.readAll(log, 0).stream().map(TestBatches.Stored::value).toList());
     }
 
     @Test

@@ -46,7 +46,7 @@ public final class Segment {
 
     private final FileLayer files;
     private final long baseOffset;
-    private final int capacityBytes;
+    private volatile int capacityBytes; // lowered only by shrinkCapacity, under the writer's lock
     private final AtomicInteger refs = new AtomicInteger(1);
     private final AtomicBoolean ownerReleased = new AtomicBoolean();
     private volatile Path path;
@@ -221,6 +221,27 @@ public final class Segment {
         dirty = true;
         sizeBytes = position + length;
         return position;
+    }
+
+    /**
+     * Lowers an active segment's capacity to {@code capacityBytes} (never below its data) and
+     * shrinks its file to match. A mapping made before keeps its old length, but nothing reads it
+     * past {@link #sizeBytes()}, which stays below the new end of file (as after {@link #seal()}).
+     * The writer's lock must be held.
+     */
+    public void shrinkCapacity(int capacityBytes) throws IOException {
+        if (sealed) {
+            throw new IllegalStateException("segment " + path + " is sealed");
+        }
+        int capacity = Math.max(capacityBytes, sizeBytes);
+        if (capacity >= this.capacityBytes) {
+            return;
+        }
+        SegmentFile f = writableFile();
+        if (f.size() > capacity) {
+            f.truncate(capacity);
+        }
+        this.capacityBytes = capacity;
     }
 
     public int remainingCapacityBytes() {
