@@ -12,7 +12,7 @@ import java.util.Set;
  *
  * <table>
  * <caption>keys</caption>
- * <tr><td>segment.bytes</td><td>roll a segment at this size; [128, 2^31-1]; default 1 GiB</td></tr>
+ * <tr><td>segment.bytes</td><td>roll a segment before a batch would take it past this size (a larger batch gets a segment of its own); [128, 2^31-1]; default 1 GiB</td></tr>
  * <tr><td>segment.ms</td><td>roll a non-empty segment this long after it was opened; default 7 days</td></tr>
  * <tr><td>retention.ms</td><td>delete sealed segments whose newest record is older; -1 = forever; default 7 days</td></tr>
  * <tr><td>retention.bytes</td><td>delete oldest sealed segments while the log is larger; -1 = no limit</td></tr>

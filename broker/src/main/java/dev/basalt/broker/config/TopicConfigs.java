@@ -33,7 +33,7 @@ public final class TopicConfigs {
         k.put(LogConfig.RETENTION_MS, new String[] {"LONG", "Delete whole segments older than this (-1 = forever)."});
         k.put(LogConfig.RETENTION_BYTES, new String[] {"LONG",
             "Delete old segments beyond this size per partition (-1 = no limit)."});
-        k.put(LogConfig.SEGMENT_BYTES, new String[] {"INT", "Roll a new segment at this size."});
+        k.put(LogConfig.SEGMENT_BYTES, new String[] {"INT", "Roll a new segment before a batch would take the active one past this size (a larger batch gets a segment of its own)."});
         k.put(LogConfig.SEGMENT_MS, new String[] {"LONG", "Roll a new segment after this long."});
         k.put(LogConfig.DELETE_RETENTION_MS, new String[] {"LONG", "Keep a tombstone of a compacted topic this long after"
                 + " compaction first meets it (and until every replica holds it)."});
