@@ -233,13 +233,37 @@ public final class SegmentScanner {
             pos += size;
         }
         // An active segment is preallocated (zeros up to its capacity): a zero page after the last
-        // header means the rest is unwritten; checking it all could read a gigabyte of zeros.
-        int rest = allZero(map, pos, Math.min(limitBytes, pos + 4096)) ? 0 : limitBytes - pos;
+        // header means the rest is unwritten; checking it all could read a gigabyte of zeros. Past
+        // a header that cannot be walked, the unparsable bytes end where the written data does
+        // (found probing: a flipped magic byte was reported as 1,073,674,222 unparsable bytes, the
+        // whole preallocated file, for 2 MB of records).
+        int rest = allZero(map, pos, Math.min(limitBytes, pos + 4096)) ? 0 : writtenEnd(map, pos, limitBytes) - pos;
         if (batches > 0 && firstOffset >= 0) {
             first = firstOffset;
         }
         long last = lastOfFinal >= first ? lastOfFinal : Math.max(first, highest);
         return new Census(batches, records, first, last, rest);
+    }
+
+    /**
+     * Where the written data after {@code from} ends: the start of the first run of zeros, beginning
+     * on a page boundary, that reaches {@code limitBytes} or is {@value #ZERO_RUN_END_BYTES} bytes
+     * long (the rule {@link #validBatchFollows} uses); {@code limitBytes} if there is none.
+     */
+    static int writtenEnd(ByteBuffer map, int from, int limitBytes) {
+        long page = ((long) from + 4095) & ~4095L;
+        while (page < limitBytes) {
+            if (map.get((int) page) == 0) {
+                int end = zeroRunEnd(map, (int) page, limitBytes);
+                if (end >= limitBytes || end - page >= ZERO_RUN_END_BYTES) {
+                    return (int) page;
+                }
+                page = ((long) end + 4095) & ~4095L;
+            } else {
+                page += 4096;
+            }
+        }
+        return limitBytes;
     }
 
     static Census combine(Census a, Census b) {
