@@ -108,8 +108,14 @@ final class ProduceCommand implements Callable<Integer> {
         try (Producer<String, String> producer = new Producer<>(root.clientConfig(BasaltCli.ClientKind.PRODUCER, overrides), new StringSerializer(),
                 new StringSerializer())) {
             int count = producer.partitionCount(topic);
-            if (partition != null && (partition < 0 || partition >= count)) {
-                throw new BasaltCli.UsageException("--partition " + partition + " does not exist (topic " + topic + " has " + count + ")");
+            if (partition != null && partition < 0) {
+                throw new BasaltCli.UsageException("--partition must be at least 0, not " + partition);
+            }
+            if (partition != null && partition >= count) {
+                // the topic's partitions are the cluster's answer, as for consume (found probing:
+                // the same mistake exited 2 here and 1 there)
+                throw new dev.basalt.client.InvalidPartitionException("topic " + topic + " has partitions 0.." + (count - 1)
+                        + ", not " + partition);
             }
             String badLine = sendLines(producer, firstFailure);
             producer.flush();

@@ -470,6 +470,16 @@ class BasaltCliTest {
         assertTrue(r.err().contains("has partitions 0..2, not 7"), r.err());
     }
 
+    /** Found probing: the same mistake exited 2 from produce and 1 from consume; both are the cluster's answer now. */
+    @Test
+    void producePartitionTheTopicDoesNotHave_clusterError_negativeOne_usage() {
+        cluster.createTopic("t", 3);
+        Result r = withInput("x\n", "produce", "--topic", "t", "--partition", "7");
+        assertEquals(BasaltCli.CLUSTER_ERROR, r.code(), r.err());
+        assertTrue(r.err().contains("has partitions 0..2, not 7"), r.err());
+        assertEquals(BasaltCli.USAGE, withInput("x\n", "produce", "--topic", "t", "--partition", "-1").code());
+    }
+
     /** Found probing a cluster: an offset past the end silently read from the end instead. */
     @Test
     void consumeFromAnOffsetPastTheEnd_saysWhereItReadsFrom() {
