@@ -343,7 +343,7 @@ class AdminPortNodeTest {
             "basalt_topic_in_bytes_total", "basalt_topic_in_records_total", "basalt_topic_out_bytes_total",
             "basalt_topic_out_records_total", "basalt_topic_log_size_bytes", "basalt_topic_log_segments",
             "basalt_topic_follower_lag_records", "basalt_topic_replica_fetch_lag_records", "basalt_log_flush_seconds", "basalt_log_fsync_seconds", "basalt_log_recovery_seconds",
-            "basalt_log_clean_shutdown", "basalt_requests_total", "basalt_request_messages_total", "basalt_request_errors_total",
+            "basalt_log_clean_shutdown", "basalt_log_corrupt_found_total", "basalt_requests_total", "basalt_request_messages_total", "basalt_request_errors_total",
             "basalt_request_queue_seconds", "basalt_request_local_seconds", "basalt_request_remote_wait_seconds",
             "basalt_request_send_seconds", "basalt_request_duration_seconds", "basalt_purgatory_operations",
             "basalt_partitions", "basalt_partitions_leader", "basalt_partitions_under_replicated",
@@ -358,7 +358,7 @@ class AdminPortNodeTest {
             "basalt_group_lag_records", "basalt_group_partitions_without_commit", "basalt_group_partitions_lag_unknown", "basalt_group_max_lag_records", "basalt_group_max_lag_seconds", "basalt_group_status",
             "basalt_group_rebalances_total"));
     static final Set<String> ALLOWED_LABELS = Set.of("topic", "partition", "listener", "rpc", "code", "trigger", "state", "group", "status", "voter",
-            "purgatory", "le");
+            "purgatory", "found_by", "le");
     private static final Pattern TYPE = Pattern.compile("# TYPE (\\S+) (\\S+)");
     private static final Pattern SAMPLE = Pattern.compile("([a-zA-Z_:][a-zA-Z0-9_:]*)(\\{(.*)\\})? \\S+");
     private static final Pattern LABEL = Pattern.compile("([a-zA-Z_][a-zA-Z0-9_]*)=\"(?:[^\"\\\\]|\\\\.)*\"");
