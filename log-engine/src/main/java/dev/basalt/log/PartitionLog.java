@@ -514,8 +514,9 @@ public final class PartitionLog {
             Segment seg = segments.active();
             // A run ends where the segment would pass segment.bytes (a batch larger than that gets
             // a segment of its own) or its file's capacity, whichever comes first.
-            long room = seg.isEmpty() ? seg.remainingCapacityBytes()
-                    : Math.min(seg.remainingCapacityBytes(), (long) cfg.segmentBytes() - seg.sizeBytes());
+            long room = Math.min(seg.remainingCapacityBytes(), seg.isEmpty()
+                    ? Math.max(cfg.segmentBytes(), batches.get(i).sizeInBytes())
+                    : (long) cfg.segmentBytes() - seg.sizeBytes());
             int runBytes = 0;
             int j = i;
             while (j < batches.size() && runBytes + batches.get(j).sizeInBytes() <= room) {

@@ -192,6 +192,42 @@ class PartitionLogTest {
         }
     }
 
+    /**
+     * The roll rule alone (the active file keeps a capacity above segment.bytes when the shrink
+     * fails): no segment passes segment.bytes, whether appends come one batch at a time or as a
+     * run of batches. Before, a segment rolled only once it had reached segment.bytes, and a run
+     * filled the file's whole capacity.
+     */
+    @Test
+    void everySegmentStaysWithinSegmentBytes_evenWhenItsFileIsLarger() throws IOException {
+        dev.basalt.log.testkit.FaultyFileLayer faulty = new dev.basalt.log.testkit.FaultyFileLayer();
+        manager.close();
+        manager = LogManager.open(dir, config, clock, LogManagerOptions.DEFAULT.withoutPeriodicTasks(), faulty);
+        PartitionLog log = manager.getOrCreate(TP, config); // capacity 4096
+        log.appendAsLeader(TestBatches.batch(recs(0, "first")), 1);
+        try (FetchSlice s = log.read(0, 1 << 20, Long.MAX_VALUE)) { // maps the active file, so grows it to 4096
+            assertEquals(1, TestBatches.decode(s.records()).size());
+        }
+        faulty.failShrinks(true);
+        log.updateConfig(config.withOverrides(Map.of(LogConfig.SEGMENT_BYTES, "1024"))); // the shrink fails: logged
+        faulty.failShrinks(false);
+        List<List<Rec>> run = new ArrayList<>();
+        for (int i = 0; i < 30; i++) {
+            run.add(recs(i, "run-" + i + "-" + "x".repeat(40)));
+        }
+        log.appendAsLeader(TestBatches.payload(run), 1); // one run of batches
+        for (int i = 0; i < 30; i++) {
+            log.appendAsLeader(TestBatches.batch(recs(i, "one-" + i + "-" + "x".repeat(40))), 1);
+        }
+        List<Long> bases = log.segmentBaseOffsets();
+        assertTrue(bases.size() > 4, "segments: " + bases);
+        for (int k = 0; k < bases.size() - 1; k++) {
+            Path file = log.directory().resolve(dev.basalt.log.segment.Segment.fileName(bases.get(k)));
+            assertTrue(java.nio.file.Files.size(file) <= 1024, file + " is " + java.nio.file.Files.size(file) + " bytes");
+        }
+        assertEquals(61, LogTestSupport.readAll(log, 0).size());
+    }
+
     /** A batch larger than segment.bytes still gets a segment of its own, never refused or split. */
     @Test
     void aBatchLargerThanSegmentBytes_getsASegmentOfItsOwn() {

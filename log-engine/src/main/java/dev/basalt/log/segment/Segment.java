@@ -33,7 +33,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * (vm.max_map_count is 65530 by default).
  *
  * <p>Thread-safety: one writer at a time (the partition's append lock) for {@link #append},
- * {@link #seal}, {@link #zeroFrom}; any number of concurrent readers through {@link #slice} and the
+ * {@link #seal}, {@link #zeroFrom}, {@link #shrinkCapacity}; any number of concurrent readers through {@link #slice} and the
  * header accessors, each bounded by a size it read before (the size is published after the bytes).
  */
 public final class Segment {
@@ -227,9 +227,10 @@ public final class Segment {
      * Lowers an active segment's capacity to {@code capacityBytes} (never below its data) and
      * shrinks its file to match. A mapping made before keeps its old length, but nothing reads it
      * past {@link #sizeBytes()}, which stays below the new end of file (as after {@link #seal()}).
-     * The writer's lock must be held.
+     * The writer's lock must be held; synchronized with {@link #mapping()}'s first map, which
+     * would otherwise grow the file back to a capacity it read before the shrink.
      */
-    public void shrinkCapacity(int capacityBytes) throws IOException {
+    public synchronized void shrinkCapacity(int capacityBytes) throws IOException {
         if (sealed) {
             throw new IllegalStateException("segment " + path + " is sealed");
         }

@@ -20,6 +20,7 @@ public final class FaultyFileLayer implements FileLayer {
     private final AtomicLong forceFailures = new AtomicLong();
     private final AtomicLong forceCount = new AtomicLong();
     private volatile boolean failMoves;
+    private volatile boolean failShrinks;
     private volatile long forceDelayMs;
     private volatile java.util.concurrent.CountDownLatch forceGate;
     private final AtomicLong forcesWaiting = new AtomicLong();
@@ -55,6 +56,11 @@ public final class FaultyFileLayer implements FileLayer {
 
     public void failMoves(boolean fail) {
         failMoves = fail;
+    }
+
+    /** Truncations that would shrink a file fail with an I/O error (growing ones still work). */
+    public void failShrinks(boolean fail) {
+        failShrinks = fail;
     }
 
     /** fsyncs of segment files so far (directory fsyncs excluded). */
@@ -146,6 +152,9 @@ public final class FaultyFileLayer implements FileLayer {
 
         @Override
         public void truncate(long sizeBytes) throws IOException {
+            if (failShrinks && sizeBytes < delegate.size()) {
+                throw new IOException("Input/output error (injected: shrinking truncate)");
+            }
             delegate.truncate(sizeBytes);
         }
 
