@@ -104,13 +104,13 @@ final class ProduceCommand implements Callable<Integer> {
             overrides.put("request.timeout.ms", String.valueOf(deliveryTimeoutMs - lingerMs));
         }
         overrides.putAll(props);
+        if (partition != null && partition < 0) {
+            throw new BasaltCli.UsageException("--partition must be at least 0, not " + partition); // before connecting
+        }
         AtomicReference<Throwable> firstFailure = new AtomicReference<>();
         try (Producer<String, String> producer = new Producer<>(root.clientConfig(BasaltCli.ClientKind.PRODUCER, overrides), new StringSerializer(),
                 new StringSerializer())) {
             int count = producer.partitionCount(topic);
-            if (partition != null && partition < 0) {
-                throw new BasaltCli.UsageException("--partition must be at least 0, not " + partition);
-            }
             if (partition != null && partition >= count) {
                 // the topic's partitions are the cluster's answer, as for consume (found probing:
                 // the same mistake exited 2 here and 1 there)
