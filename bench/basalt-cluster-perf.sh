@@ -154,8 +154,7 @@ if [[ "$SKIP_PERF" != 1 ]]; then
       run "3n-r3p6$suffix-acksall-tuned"   "$B" -b "$BOOT" perf produce --topic "r3p6$suffix" --records "$NUM_RECORDS" --record-size $RECORD_SIZE --acks all "${TUNED[@]}"
       run "3n-r3p6$suffix-acksall-default" "$B" -b "$BOOT" perf produce --topic "r3p6$suffix" --records "$NUM_RECORDS" --record-size $RECORD_SIZE --acks all "${DEFAULTS[@]}"
     fi
-    printf '3n-e2e3%s-acksall	dirty_kib_before=%s
-' "$suffix" "$(awk '/^Dirty:/{print $2}' /proc/meminfo)" | tee -a "$RES/summary.tsv"
+    printf '3n-e2e3%s-page-cache\tdirty_kib_before_e2e=%s\n' "$suffix" "$(awk '/^Dirty:/{print $2}' /proc/meminfo)" | tee -a "$RES/summary.tsv"
     run "3n-e2e3$suffix-acksall" "$B" -b "$BOOT" perf e2e --topic "e2e3$suffix" --records "$E2E_RECORDS" --record-size $RECORD_SIZE --acks all
   done
   log "stopping the cluster"
