@@ -512,11 +512,7 @@ public final class PartitionLog {
         while (i < batches.size()) {
             maybeRoll(batches.get(i).sizeInBytes(), nowMs, cfg);
             Segment seg = segments.active();
-            // A run ends where the segment would pass segment.bytes (a batch larger than that gets
-            // a segment of its own) or its file's capacity, whichever comes first.
-            long room = Math.min(seg.remainingCapacityBytes(), seg.isEmpty()
-                    ? Math.max(cfg.segmentBytes(), batches.get(i).sizeInBytes())
-                    : (long) cfg.segmentBytes() - seg.sizeBytes());
+            long room = roomBytes(seg, batches.get(i).sizeInBytes(), cfg);
             int runBytes = 0;
             int j = i;
             while (j < batches.size() && runBytes + batches.get(j).sizeInBytes() <= room) {
@@ -560,12 +556,22 @@ public final class PartitionLog {
         seg.maxTimestamp(maxTs);
     }
 
+    /**
+     * How many more bytes {@code seg} takes, given a first batch of {@code firstBatchBytes}: up to
+     * segment.bytes (Kafka's rule: a segment rolls before a batch would take it past that; the
+     * file's capacity, larger when the topic's setting was not known yet at load, does not decide),
+     * where an empty segment takes at least that batch, and never past its file's capacity. The
+     * segment is full for that batch when this is below its size.
+     */
+    private static long roomBytes(Segment seg, int firstBatchBytes, LogConfig cfg) {
+        return Math.min(seg.remainingCapacityBytes(), seg.isEmpty()
+                ? Math.max(cfg.segmentBytes(), firstBatchBytes)
+                : (long) cfg.segmentBytes() - seg.sizeBytes());
+    }
+
     private void maybeRoll(int bytesNeeded, long nowMs, LogConfig cfg) {
         Segment seg = segments.active();
-        // Kafka's rule: roll before a batch would take the segment past segment.bytes (the file's
-        // capacity, larger when the topic's setting was not known yet at load, does not decide).
-        boolean full = seg.remainingCapacityBytes() < bytesNeeded
-                || !seg.isEmpty() && (long) seg.sizeBytes() + bytesNeeded > cfg.segmentBytes();
+        boolean full = roomBytes(seg, bytesNeeded, cfg) < bytesNeeded;
         boolean timeDue = !seg.isEmpty() && nowMs - segmentCreatedMs >= cfg.segmentMs();
         if (!full && !timeDue) {
             return;
@@ -1017,11 +1023,8 @@ public final class PartitionLog {
             return;
         }
         Segment active = segments.active();
-        if (active.capacityBytes() <= Math.max(segmentBytes, active.sizeBytes())) {
-            return;
-        }
         try {
-            active.shrinkCapacity(segmentBytes);
+            active.shrinkCapacity(segmentBytes); // a no-op unless its capacity is above segment.bytes and its data
         } catch (IOException | RuntimeException e) {
             org.slf4j.LoggerFactory.getLogger(PartitionLog.class).warn("could not shrink the active segment {} to segment.bytes {}: {}",
                     active.path(), segmentBytes, e.toString());
