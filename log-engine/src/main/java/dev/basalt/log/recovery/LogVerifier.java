@@ -68,54 +68,130 @@ public final class LogVerifier {
         long next = paths.isEmpty() ? 0 : paths.firstKey();
         long bytes = 0;
         int[] batches = {0};
+        int gone = 0;
         List<Map.Entry<Long, Path>> list = new ArrayList<>(paths.entrySet());
         for (int i = 0; i < list.size(); i++) {
             Path path = list.get(i).getValue();
             long base = list.get(i).getKey();
-            long size = Files.size(path);
-            if (size > Integer.MAX_VALUE) {
-                throw new CorruptLogException(path, 0, "segment of " + size + " bytes exceeds 2 GiB");
+            boolean last = i == list.size() - 1;
+            long expected = next;
+            int batchesBefore = batches[0];
+            boolean mustStartAtNext = contiguous && i > 0;
+            Checked c = readingCutFiles(path, size -> {
+                batches[0] = batchesBefore; // a retry counts the segment's batches again
+                return checkSegment(files, path, base, size, expected, mustStartAtNext, contiguous, last, epochCheck,
+                        batches);
+            });
+            if (c == null) {
+                gone++; // deleted by the node running on the directory (retention, compaction) since it was listed
+                continue;
             }
-            Segment probe = Segment.openSealed(files, path, base, (int) size);
-            SegmentScanner.ScanResult r;
-            SegmentScanner.Census lost = null;
-            try {
-                if (contiguous && i > 0 && base != next) {
-                    // a segment that does not start where the one before ended: its offsets are missing
-                    r = new SegmentScanner.ScanResult(0, next, Segment.UNKNOWN_TIMESTAMP, "segment starts at offset " + base
-                            + " where " + next + " was expected in a log without gaps (a segment file is missing, or the one"
-                            + " before it was cut short)");
-                } else {
-                    r = SegmentScanner.scan(probe, (int) size, next, contiguous, epochCheck, (batch, pos) -> batches[0]++);
-                }
-                boolean last = i == list.size() - 1;
-                boolean endOfData = r.clean() || (last && r.stopReason().startsWith("zero header"));
-                if (!endOfData) {
-                    // a segment starting past where it should holds offsets from its own base (the ones
-                    // before it are reported missing already)
-                    lost = SegmentScanner.census(probe, r.validBytes(), (int) size, r.validBytes() == 0 && base > r.nextOffset()
-                            ? base : r.nextOffset());
-                }
-            } finally {
-                probe.close();
-            }
+            SegmentScanner.ScanResult r = c.scan();
             bytes += r.validBytes();
-            if (lost != null) {
+            if (c.lost() != null) {
+                SegmentScanner.Census lost = c.lost();
                 for (Map.Entry<Long, Path> later : list.subList(i + 1, list.size())) {
-                    long laterSize = Files.size(later.getValue());
-                    Segment p2 = Segment.openSealed(files, later.getValue(), later.getKey(), (int) Math.min(laterSize, Integer.MAX_VALUE));
-                    try {
-                        lost = SegmentScanner.combine(lost, SegmentScanner.census(p2, 0, (int) Math.min(laterSize, Integer.MAX_VALUE),
-                                later.getKey()));
-                    } finally {
-                        p2.close();
+                    SegmentScanner.Census more = readingCutFiles(later.getValue(), size -> {
+                        Segment p2 = Segment.openSealed(files, later.getValue(), later.getKey(), size);
+                        try {
+                            return SegmentScanner.census(p2, 0, size, later.getKey());
+                        } finally {
+                            p2.close();
+                        }
+                    });
+                    if (more != null) {
+                        lost = SegmentScanner.combine(lost, more);
                     }
                 }
-                return new Report(paths.size(), bytes, batches[0], r.nextOffset(),
+                return new Report(paths.size() - gone, bytes, batches[0], r.nextOffset(),
                         new Corruption(path, r.validBytes(), r.nextOffset(), r.stopReason(), lost));
             }
             next = r.nextOffset();
         }
-        return new Report(paths.size(), bytes, batches[0], next, null);
+        return new Report(paths.size() - gone, bytes, batches[0], next, null);
+    }
+
+    /** One segment's scan, and what a cut at its first bad batch would lose of it (null: it ends cleanly). */
+    private record Checked(SegmentScanner.ScanResult scan, SegmentScanner.Census lost) {
+    }
+
+    private static Checked checkSegment(FileLayer files, Path path, long base, int size, long next, boolean mustStartAtNext,
+                                        boolean contiguous, boolean last,
+                                        java.util.function.Function<dev.basalt.record.RecordBatch, String> epochCheck,
+                                        int[] batches) {
+        Segment probe = Segment.openSealed(files, path, base, size);
+        try {
+            SegmentScanner.ScanResult r;
+            if (mustStartAtNext && base != next) {
+                // a segment that does not start where the one before ended: its offsets are missing
+                r = new SegmentScanner.ScanResult(0, next, Segment.UNKNOWN_TIMESTAMP, "segment starts at offset " + base
+                        + " where " + next + " was expected in a log without gaps (a segment file is missing, or the one"
+                        + " before it was cut short)");
+            } else {
+                r = SegmentScanner.scan(probe, size, next, contiguous, epochCheck, (batch, pos) -> batches[0]++);
+            }
+            boolean endOfData = r.clean() || (last && r.stopReason().startsWith("zero header"));
+            if (endOfData) {
+                return new Checked(r, null);
+            }
+            // a segment starting past where it should holds offsets from its own base (the ones
+            // before it are reported missing already)
+            return new Checked(r, SegmentScanner.census(probe, r.validBytes(), size, r.validBytes() == 0 && base > r.nextOffset()
+                    ? base : r.nextOffset()));
+        } finally {
+            probe.close();
+        }
+    }
+
+    /** How many times a segment is read again after its file was cut under the read. */
+    static final int CUT_RETRIES_MAX = 3;
+
+    /** A read of a segment mapped at its size; it may throw the JVM's InternalError for a fault in the mapping. */
+    @FunctionalInterface
+    interface SegmentRead<T> {
+        T read(int sizeBytes) throws IOException;
+    }
+
+    /**
+     * Runs {@code read} over {@code path} at its current size. Checked beside a running node (which
+     * cuts a segment file when it seals or shrinks its active segment, and deletes whole segments),
+     * a file can shrink under the mapping; reading past its new end faults, which the JVM turns
+     * into an InternalError. Then the file is measured again and read again at its new size, up to
+     * {@value #CUT_RETRIES_MAX} times. Null if the file is gone (deleted since it was listed).
+     *
+     * @throws IOException a fault although the file did not shrink, or one on every retry
+     */
+    static <T> T readingCutFiles(Path path, SegmentRead<T> read) throws IOException {
+        for (int attempt = 0; ; attempt++) {
+            long size;
+            try {
+                size = Files.size(path);
+            } catch (java.nio.file.NoSuchFileException e) {
+                return null;
+            }
+            if (size > Integer.MAX_VALUE) {
+                throw new CorruptLogException(path, 0, "segment of " + size + " bytes exceeds 2 GiB");
+            }
+            try {
+                return read.read((int) size);
+            } catch (InternalError | dev.basalt.log.LogStorageException fault) {
+                // LogStorageException: a read-only mapping past the end of a file cut since it was measured
+                long now;
+                try {
+                    now = Files.size(path);
+                } catch (java.nio.file.NoSuchFileException e) {
+                    return null;
+                }
+                if (now < size && attempt < CUT_RETRIES_MAX) {
+                    continue;
+                }
+                if (now >= size && fault instanceof dev.basalt.log.LogStorageException e) {
+                    throw e;
+                }
+                throw new IOException("reading " + path + " (" + size + " bytes, now " + now + ") faulted"
+                        + (now >= size ? " although the file was not cut short (a failing disk?)"
+                                : " on each of " + (attempt + 1) + " reads: it keeps being cut under the check"), fault);
+            }
+        }
     }
 }
