@@ -712,16 +712,20 @@ public final class PartitionLog {
     }
 
     /**
-     * The active segment if its file was deleted from outside while the node runs, else null. Taken
-     * under the lock (skipped, null, while an append or roll holds it) so a roll or truncation that
-     * replaces the file is never mistaken for a deletion. Appends go on into the unlinked file and
+     * The active segment if its file was deleted from outside while the node runs, else null. A
+     * missing file is confirmed under the lock so a roll or truncation that replaces the file is
+     * never mistaken for a deletion. Appends go on into the unlinked file and
      * would all be lost at the next start: the caller reports it like corrupt data from the
      * segment's base offset.
      */
     Segment activeSegmentIfFileGone() {
-        if (!lock.tryLock()) {
-            return null;
+        if (closed || !segments.active().fileGone()) {
+            return null; // the common case: one stat, no lock
         }
+        // Confirmed under the append lock: the log's own rolls, truncations and deletions are not
+        // findings. Waiting for it here (not trying it) matters: a check that skipped the log while
+        // a flush held the lock missed the deletion (found as a flaky test).
+        lock.lock();
         try {
             if (closed || fatal != null || !java.nio.file.Files.isDirectory(dir)) {
                 return null; // a deleted partition directory is the directory check's to report
