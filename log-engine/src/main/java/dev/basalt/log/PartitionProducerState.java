@@ -53,6 +53,13 @@ final class PartitionProducerState {
     /** Snapshots waiting for the recovery point to pass them, oldest first, at most SNAPSHOTS_KEPT. */
     private final java.util.ArrayDeque<ProducerStateSnapshot> pending = new java.util.ArrayDeque<>(); // guarded by this
     private long snapshotSegmentBase = -1; // guarded by this
+    /**
+     * Offsets of the snapshots stored in the index, oldest first; read from the index once, then
+     * kept here. Found probing: listing them with an iterator at every store (every segment roll)
+     * slowed as the deletions piled up in RocksDB, until follower fetch threads spent all their
+     * time in that seek and fell out of the ISR (64 KiB segments, ~10k records/s).
+     */
+    private java.util.TreeSet<Long> stored; // guarded by this; null until first needed
 
     PartitionProducerState(TopicPartition tp, long partitionId, IndexStore index, int producersMax) {
         this.tp = tp;
@@ -87,6 +94,7 @@ final class PartitionProducerState {
         source.forEach(from, logEndOffset, this::replay);
         // A snapshot above the recovered end (its bytes were lost with a torn tail) must never be used.
         index.deleteProducerSnapshots(partitionId, logEndOffset + 1, Long.MAX_VALUE, true);
+        forgetStored(logEndOffset + 1);
         log.debug("{}: producer state of {} producers from snapshot {} and offsets {}..{}", tp, producers.size(),
                 snapshot.map(ProducerStateSnapshot::offset).orElse(-1L), from, logEndOffset);
     }
@@ -106,6 +114,7 @@ final class PartitionProducerState {
             // Derived state: drop it and rebuild from the log instead.
             log.warn("{}: producer snapshot at {} is unusable ({}); rebuilding from the log", tp, e.getKey(), damaged.getMessage());
             index.deleteProducerSnapshots(partitionId, 0, Long.MAX_VALUE, true);
+            forgetStored(0);
             return Optional.empty();
         }
     }
@@ -164,16 +173,33 @@ final class PartitionProducerState {
     }
 
     private void store(ProducerStateSnapshot s) {
+        java.util.TreeSet<Long> offsets = storedOffsets();
         index.putProducerSnapshot(partitionId, s.offset(), s.encode());
-        List<Long> offsets = index.producerSnapshotOffsets(partitionId);
-        if (offsets.size() > SNAPSHOTS_KEPT) {
-            index.deleteProducerSnapshots(partitionId, 0, offsets.get(offsets.size() - SNAPSHOTS_KEPT), false);
+        offsets.add(s.offset());
+        while (offsets.size() > SNAPSHOTS_KEPT) {
+            // one point deletion per store, of a key known to exist: no range deletions to pile up
+            index.deleteProducerSnapshot(partitionId, offsets.pollFirst());
+        }
+    }
+
+    private java.util.TreeSet<Long> storedOffsets() {
+        if (stored == null) {
+            stored = new java.util.TreeSet<>(index.producerSnapshotOffsets(partitionId));
+        }
+        return stored;
+    }
+
+    /** The index lost the snapshots at or above {@code fromOffset} (all of them for 0). */
+    private void forgetStored(long fromOffset) {
+        if (stored != null) {
+            stored.tailSet(fromOffset).clear();
         }
     }
 
     /** The log was truncated to {@code offset} (exclusive end): forget everything above, rebuild. */
     synchronized void truncateTo(long offset, long logStartOffset, BatchSource source) {
         index.deleteProducerSnapshots(partitionId, offset + 1, Long.MAX_VALUE, true);
+        forgetStored(offset + 1);
         pending.removeIf(p -> p.offset() > offset);
         snapshotSegmentBase = -1;
         Optional<ProducerStateSnapshot> snapshot = floorSnapshot(offset);
@@ -185,6 +211,7 @@ final class PartitionProducerState {
     /** The log was emptied and restarts elsewhere: no producer state survives. */
     synchronized void truncateFully() {
         index.deleteProducerSnapshots(partitionId, 0, Long.MAX_VALUE, true);
+        forgetStored(0);
         pending.clear();
         snapshotSegmentBase = -1;
         producers.clear();

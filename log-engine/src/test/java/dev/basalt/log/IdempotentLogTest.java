@@ -155,6 +155,51 @@ class IdempotentLogTest {
         assertEquals(beforeCrash, log.producerState(102), "rebuilt from the log alone");
     }
 
+    /**
+     * Found probing: snapshots were listed with a RocksDB iterator at every store and the older ones
+     * range-deleted; the deletions piled up until that seek took a follower's fetch thread whole.
+     * The offsets are now kept in memory (read from the index once after a start) and old ones
+     * deleted one by one: the index must still hold exactly the newest, across reopens and truncation.
+     */
+    @Test
+    void snapshotRetention_keepsTheNewest_acrossAReopenAndATruncation() {
+        PartitionLog log = open(dir);
+        int seq = 0;
+        for (int i = 0; i < 120; i++, seq += 3) {
+            log.appendAsLeader(batch(7, 0, seq, 3, 1000 + i), 1);
+        }
+        log.flush();
+        List<Long> first = LogTestHooks.producerSnapshots(manager, TP);
+        assertEquals(PartitionProducerState.SNAPSHOTS_KEPT, first.size(), first.toString());
+        manager.close(); // stores one more at the log end
+        manager = null;
+        log = open(dir);
+        for (int i = 120; i < 240; i++, seq += 3) {
+            log.appendAsLeader(batch(7, 0, seq, 3, 1000 + i), 1);
+        }
+        log.flush();
+        List<Long> second = LogTestHooks.producerSnapshots(manager, TP);
+        assertEquals(PartitionProducerState.SNAPSHOTS_KEPT, second.size(), second.toString());
+        assertTrue(second.get(0) > first.get(first.size() - 1), "only snapshots taken after the reopen are left: " + first
+                + " then " + second);
+        List<Long> bases = log.segmentBaseOffsets();
+        assertTrue(second.get(second.size() - 1) <= log.recoveryPoint() && second.get(second.size() - 1) >= bases.get(bases.size() - 2),
+                "the newest is the last rolled segment's: " + second + ", segments " + bases);
+
+        // a truncation below the newest drops the ones above it; new rolls then fill up to the limit again
+        long cut = second.get(1);
+        log.truncateTo(cut);
+        assertEquals(second.subList(0, 2), LogTestHooks.producerSnapshots(manager, TP));
+        seq = (int) cut; // each batch holds 3 records, so a batch sequence equals its base offset
+        for (int i = 0; i < 120; i++, seq += 3) {
+            log.appendAsLeader(batch(7, 0, seq, 3, 5000 + i), 2);
+        }
+        log.flush();
+        List<Long> third = LogTestHooks.producerSnapshots(manager, TP);
+        assertEquals(PartitionProducerState.SNAPSHOTS_KEPT, third.size(), third.toString());
+        assertTrue(third.get(0) > cut, third.toString());
+    }
+
     @Test
     void expiry_forgetsIdleProducers() {
         PartitionLog log = open(dir);

@@ -493,6 +493,15 @@ public final class IndexStore implements AutoCloseable {
         return out;
     }
 
+    /** Deletes the snapshot at {@code offset} (a point deletion; not synced: an old snapshot left behind is harmless). */
+    public void deleteProducerSnapshot(long partitionId, long offset) {
+        try {
+            db.delete(producers, writeOptions, IndexKeys.key(partitionId, offset));
+        } catch (RocksDBException e) {
+            throw failure("producer snapshot delete", e);
+        }
+    }
+
     /**
      * Deletes the snapshots in [fromOffset, toOffset). {@code sync} when the deletion must survive a
      * machine crash: after a truncation, a snapshot above the cut describes batches that are gone
