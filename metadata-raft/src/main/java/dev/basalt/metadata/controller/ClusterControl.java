@@ -225,8 +225,11 @@ final class ClusterControl {
     /**
      * The broker cannot serve these replicas any more: for each, it leaves the ISR (unless it is the
      * last member: as with a fenced broker, it stays so it can come back as a clean leader) and, if
-     * it led, the controller elects another leader from the ISR. Unknown partitions are ignored (a
-     * topic deleted meanwhile); a replica already out of the ISR and not leading needs nothing.
+     * it led, the controller elects another leader from the replicas no broker reported offline; if
+     * there is none it keeps leading ({@link PartitionElections#removeOfflineReplica}). Unknown
+     * partitions are ignored (a topic deleted meanwhile); a replica already out of the ISR and not
+     * leading needs nothing. Called with every heartbeat's report, so a kept leader hands over as
+     * soon as another replica is back in service.
      */
     private void removeOfflineReplicas(RecordBuffer out, int brokerId, List<PartitionRef> offline) {
         for (PartitionRef ref : offline) {
@@ -239,8 +242,8 @@ final class ClusterControl {
                 continue;
             }
             TopicPolicy policy = TopicPolicy.of(out.state().base(), topic.get().name(), config);
-            PartitionElections.removeBroker(ref.topicId(), ref.partition(), current, brokerId,
-                    other -> other != brokerId && out.isLive(other), policy).ifPresent(out::add);
+            PartitionElections.removeOfflineReplica(ref.topicId(), ref.partition(), current, brokerId, servable(out, ref), policy)
+                    .ifPresent(out::add);
         }
     }
 

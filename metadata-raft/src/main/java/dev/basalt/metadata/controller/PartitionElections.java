@@ -73,6 +73,32 @@ final class PartitionElections {
         return change(topicId, partition, current, target);
     }
 
+    /**
+     * The change when {@code brokerId}, alive and heartbeating, reports its replica offline (a
+     * storage fault): as {@link #removeBroker} with candidates limited to {@code servable}, the
+     * live replicas their own brokers did not report offline. Except that a leader no such replica
+     * could replace keeps leading: it is alive and answers with its fault (a full disk: reads
+     * served, appends refused with "disk full"), where handing the partition to another faulty
+     * replica only bounces it between them. Found probing: every replica's disk full, leadership
+     * flipped between two of them several times a second, each flip a metadata record written to
+     * the full disk, and producers were told NOT_ENOUGH_REPLICAS instead of "disk full".
+     */
+    static Optional<MetadataRecord> removeOfflineReplica(UUID topicId, int partition, PartitionRegistration current,
+                                                         int brokerId, IntPredicate servable, TopicPolicy policy) {
+        IntPredicate others = id -> id != brokerId && servable.test(id);
+        if (current.leader() == brokerId) {
+            List<Integer> isr = new ArrayList<>(current.isr());
+            isr.remove(Integer.valueOf(brokerId));
+            if (isr.isEmpty()) {
+                isr.add(brokerId);
+            }
+            if (elect(current, isr, others, policy).leader() == PartitionRegistration.NO_LEADER) {
+                return Optional.empty();
+            }
+        }
+        return removeBroker(topicId, partition, current, brokerId, others, policy);
+    }
+
     /** Elects a leader for a leaderless partition if a candidate is live (see the class javadoc). */
     static Optional<MetadataRecord> electLeaderless(UUID topicId, int partition, PartitionRegistration current,
                                                     IntPredicate live, TopicPolicy policy) {

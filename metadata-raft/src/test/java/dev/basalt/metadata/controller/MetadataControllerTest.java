@@ -417,6 +417,51 @@ class MetadataControllerTest {
         assertFalse(f.broker(victim).fenced(), "the broker itself stays in service");
     }
 
+    /**
+     * Found probing: every replica's disk full. Each broker reported its replica offline and the
+     * controller handed leadership to another replica that had reported it too, then back, with
+     * every heartbeat: hundreds of leader epochs a minute. A leader that no replica in service
+     * could replace now keeps leading (it serves reads and refuses appends with "disk full"), and
+     * hands over at its next heartbeat once another eligible replica is back in service.
+     */
+    @Test
+    void whenEveryReplicaIsReportedOffline_theLastLeaderKeepsLeading_untilAnotherIsBackInService() {
+        // min ISR 2, as in the probe: the replicas leaving the ISR stay eligible (ELR), holding every committed record
+        CreateTopicResponse created = f.commit(f.controller.createTopic(f.image, new CreateTopicRequest("t", 1, 3,
+                Map.of("min.insync.replicas", "2"))));
+        PartitionRef p0 = new PartitionRef(created.topicId(), 0);
+        List<Integer> replicas = f.partition("t", 0).replicas();
+        long now = 10;
+        for (int round = 0; round < 2; round++) { // every broker reports, in turn; the leader moves at most twice
+            for (int broker : replicas) {
+                f.commit(f.controller.heartbeat(f.image, new HeartbeatRequest(broker, incarnation(broker), true, false, List.of(p0)),
+                        now++));
+                ControllerFixture.assertConsistent(f.image);
+            }
+        }
+        dev.basalt.metadata.image.PartitionRegistration settled = f.partition("t", 0);
+        assertTrue(settled.hasLeader(), "kept, not left leaderless: " + settled);
+        for (int round = 0; round < 5; round++) {
+            for (int broker : replicas) {
+                var r = f.controller.heartbeat(f.image, new HeartbeatRequest(broker, incarnation(broker), true, false, List.of(p0)), now++);
+                assertFalse(r.records().stream().anyMatch(x -> x.hasPartitionChange()), "heartbeat of " + broker + " in round " + round
+                        + " changed the partition: " + r.records());
+                f.commit(r);
+            }
+        }
+        assertEquals(settled, f.partition("t", 0), "no leader changes while every replica is offline");
+
+        // The space of an eligible replica (ELR: it holds every committed record) returns: its report no
+        // longer names the replica. The kept leader's next heartbeat hands over.
+        assertFalse(settled.elr().isEmpty(), settled.toString());
+        int back = settled.elr().get(0);
+        f.commit(f.controller.heartbeat(f.image, new HeartbeatRequest(back, incarnation(back), true, false, List.of()), now++));
+        f.commit(f.controller.heartbeat(f.image, new HeartbeatRequest(settled.leader(), incarnation(settled.leader()), true, false,
+                List.of(p0)), now++));
+        ControllerFixture.assertConsistent(f.image);
+        assertEquals(back, f.partition("t", 0).leader(), "the replica back in service leads: " + f.partition("t", 0));
+    }
+
     /** The reported set is recorded when it changes (only then), survives a snapshot, and a new incarnation starts clean. */
     @Test
     void offlineReplicasAreRecordedWhenTheSetChanges_withTheirReasons() {
