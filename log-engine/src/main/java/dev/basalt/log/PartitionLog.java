@@ -653,6 +653,14 @@ public final class PartitionLog {
     }
 
     /**
+     * Throws the {@link AppendRefusedException} an append would get now (offline, only copy
+     * corrupt, disk full), writing nothing; returns if an append would be tried.
+     */
+    public void checkAppendable() {
+        ensureAppendable();
+    }
+
+    /**
      * Refuses an append before any byte is written ({@link AppendRefusedException}): while the log
      * is offline, while its only copy is corrupt from an offset on, and while the disk is full.
      */

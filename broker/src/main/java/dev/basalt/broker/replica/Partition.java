@@ -287,6 +287,10 @@ public final class Partition {
             return AppendOutcome.failed(ErrorCode.NOT_LEADER, "broker " + localBrokerId + " is not the leader of " + tp);
         }
         if (acks == -1 && !leader.hasMinIsr()) {
+            // A leader whose own log refuses appends says why first: with every replica's disk
+            // full the ISR is down to the leader, and "disk full" is the cause, not replication
+            // (found probing: producers were told NOT_ENOUGH_REPLICAS).
+            log.checkAppendable();
             String why = "ISR " + leader.isr() + " is smaller than min.insync.replicas=" + leader.minInsyncReplicas();
             if (leader.replicas().size() < leader.minInsyncReplicas()) {
                 // no ISR can ever be large enough: say so, or the producer retries a hopeless write

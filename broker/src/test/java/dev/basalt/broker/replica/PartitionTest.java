@@ -146,6 +146,23 @@ class PartitionTest {
                 + " cannot succeed"), hopeless.message());
     }
 
+    /**
+     * Found probing with every replica's disk full: the ISR shrank to the leader, and acks=all
+     * producers were told NOT_ENOUGH_REPLICAS, sending the operator to look at replication. A
+     * leader whose own log refuses appends now says so first.
+     */
+    @Test
+    void appendAsLeader_belowMinIsr_onAFullDisk_isRefusedForTheFullDisk() {
+        p.update(new Partition.State(1, 1, 1, List.of(1, 2, 3), List.of(1), 2, false), LogConfig.DEFAULT, 0);
+        assertEquals(ErrorCode.NOT_ENOUGH_REPLICAS, p.appendAsLeader(batch(), -1).error(), "space left: replication is the cause");
+        logs.enforceFreeSpace(Long.MAX_VALUE / 4);
+        logs.checkSpace();
+        dev.basalt.log.AppendRefusedException e = org.junit.jupiter.api.Assertions.assertThrows(
+                dev.basalt.log.AppendRefusedException.class, () -> p.appendAsLeader(batch(), -1));
+        assertTrue(e.getMessage().contains("disk full"), e.getMessage());
+        assertEquals(0, p.log().logEndOffset(), "nothing appended");
+    }
+
     @Test
     void followerWorkDecidedInAnOldEpoch_isRefused() {
         p.update(follower(2, 3), LogConfig.DEFAULT, 0);
