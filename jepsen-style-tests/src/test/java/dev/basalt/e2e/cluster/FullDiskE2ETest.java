@@ -170,4 +170,110 @@ class FullDiskE2ETest extends ClusterTestSupport {
             }
         }
     }
+
+    /**
+     * Found probing a dev cluster, whose nodes share one file system: every broker's disk full at
+     * once. Each reported its replicas offline and the controller handed every partition to
+     * another replica that had reported the same, then back, with every heartbeat (hundreds of
+     * leader epochs a minute, each a metadata record on the full disk), and producers were told
+     * NOT_ENOUGH_REPLICAS. Now leadership settles and stays; reads go on; producers are told
+     * "disk full"; once space returns every replica rejoins and nothing acknowledged is lost.
+     */
+    @Test
+    void everyBrokersDiskFull_leadershipSettles_producersAreToldDiskFull_andAllResumes() throws Exception {
+        Path mount = tmp.resolve("tmpfs-shared");
+        Files.createDirectories(mount);
+        try {
+            run("mount", "-t", "tmpfs", "-o", "size=96m", "tmpfs", mount.toString());
+        } catch (IOException e) {
+            fail("this test needs to mount a 96 MiB tmpfs (run it as root, as CI does, or with CAP_SYS_ADMIN): " + e.getMessage());
+        }
+        try {
+            // node 1 controls (its metadata log elsewhere); brokers 2..4 keep their data on the one file system
+            Cluster.Builder b = builder(4).controllers(1);
+            for (int id = 2; id <= 4; id++) {
+                b.nodeConfig(id, "data.dir", mount.resolve("data-" + id).toString())
+                        .nodeConfig(id, "log.dir.free.bytes.min", Long.toString(MIN_FREE));
+            }
+            start(b);
+            createTopic(TOPIC, PARTITIONS, 3, Map.of("min.insync.replicas", "2"));
+            AckedWrites w = writes(cluster.bootstrap(), TOPIC, PARTITIONS, "a").start();
+            assertTrue(w.awaitAcks(300, System.nanoTime() - Duration.ofMinutes(1).toNanos(), FAILOVER), w.summary());
+
+            Path filler = mount.resolve("filler");
+            long fillBytes = free(mount) - MIN_FREE / 2;
+            try (RandomAccessFile f = new RandomAccessFile(filler.toFile(), "rw")) {
+                byte[] chunk = new byte[1 << 20];
+                for (long written = 0; written < fillBytes; written += chunk.length) {
+                    f.write(chunk, 0, (int) Math.min(chunk.length, fillBytes - written));
+                }
+            }
+            for (int id = 2; id <= 4; id++) {
+                NodeProcess node = cluster.node(id);
+                long deadline = System.nanoTime() + FAILOVER.toNanos();
+                NodeProcess.HttpAnswer ready = node.httpGet("/ready");
+                while (!(ready.code() == 503 && ready.body().contains("disk full")) && System.nanoTime() < deadline) {
+                    sleepMs(200);
+                    ready = node.httpGet("/ready");
+                }
+                assertTrue(ready.code() == 503 && ready.body().contains("disk full"), "broker " + id + ": " + ready.body());
+            }
+            // a few heartbeats for the reports to reach the controller and leadership to settle
+            sleepMs(3_000);
+            int[] epochs = new int[PARTITIONS];
+            for (int p = 0; p < PARTITIONS; p++) {
+                Cluster.PartitionState s = cluster.partition(TOPIC, p);
+                assertTrue(s.hasLeader(), "left leaderless: " + s);
+                epochs[p] = s.leaderEpoch();
+            }
+            sleepMs(8_000); // ~30 heartbeats per broker
+            for (int p = 0; p < PARTITIONS; p++) {
+                Cluster.PartitionState s = cluster.partition(TOPIC, p);
+                assertEquals(epochs[p], s.leaderEpoch(), "partition " + p + " changed leader while every disk stayed full: " + s);
+            }
+            try (Producer<String, String> producer = new Producer<>(Map.of("bootstrap.servers", cluster.bootstrap(), "acks", "all",
+                    "delivery.timeout.ms", 3_000, "request.timeout.ms", 1_500), new StringSerializer(), new StringSerializer())) {
+                Producer.await(producer.send(new ProducerRecord<>(TOPIC, 0, null, "while-full")), Duration.ofSeconds(15));
+                fail("an append on a full disk was acknowledged");
+            } catch (RuntimeException e) {
+                assertTrue(String.valueOf(e.getMessage()).contains("disk full") && e instanceof dev.basalt.client.StorageException,
+                        "the producer was not told why: " + e);
+            }
+            // Reads go on, up to each leader's high watermark. A leader elected from the ELR while the
+            // disks filled may hold records the old leader acknowledged above its high watermark, which
+            // moves only with an ISR of min.insync.replicas: those show once space returns (checked below).
+            Map<Integer, Map<Long, String>> readable = AckedWrites.readAll(cluster.bootstrap(), TOPIC, PARTITIONS, FAILOVER);
+            List<AckedWrites.Ack> acked = w.acks();
+            List<String> wrong = AckedWrites.missing(acked, readable).stream().filter(m -> !m.endsWith("but found nothing")).toList();
+            assertTrue(wrong.isEmpty(), "read other values than acknowledged while full: " + wrong);
+            long seen = acked.stream().filter(a -> readable.getOrDefault(a.partition(), Map.of()).containsKey(a.offset())).count();
+            assertTrue(seen > 0, "nothing readable while every disk was full");
+            System.out.println("MEASURED every disk full: " + seen + " of " + acked.size() + " acknowledged records readable while full");
+
+            Files.delete(filler);
+            long freedAt = System.nanoTime();
+            for (int p = 0; p < PARTITIONS; p++) {
+                cluster.awaitPartition(TOPIC, p, s -> s.hasLeader() && s.isr().size() == 3, "every replica back in the ISR", CATCH_UP);
+            }
+            assertTrue(w.awaitAcks(300, System.nanoTime(), FAILOVER), "writes did not resume: " + w.summary());
+            System.out.println("MEASURED every disk full: leader epochs steady for 8 s while full; every ISR whole again "
+                    + TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - freedAt) + " ms after space was freed");
+            w.stop(Duration.ofSeconds(40));
+            assertNothingLost(TOPIC, PARTITIONS, w.acks());
+            for (int p = 0; p < PARTITIONS; p++) {
+                assertReplicasIdentical(TOPIC, p);
+            }
+        } finally {
+            if (cluster != null) {
+                for (int id = 2; id <= 4; id++) {
+                    cluster.node(id).close();
+                }
+            }
+            try {
+                run("umount", mount.toString());
+            } catch (IOException e) {
+                run("umount", "-l", mount.toString());
+            }
+        }
+    }
 }
