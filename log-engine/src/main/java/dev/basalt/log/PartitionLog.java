@@ -588,6 +588,24 @@ public final class PartitionLog {
         roll(capacity, nowMs);
     }
 
+    private static boolean outOfSpace(Throwable t) {
+        for (Throwable c = t; c != null; c = c.getCause()) {
+            String m = String.valueOf(c.getMessage());
+            if (m.contains("No space left") || m.contains("Disk quota exceeded")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static String rootMessage(Throwable t) {
+        Throwable c = t;
+        while (c.getCause() != null) {
+            c = c.getCause();
+        }
+        return c.toString();
+    }
+
     /** Seals the active segment and starts a new one at the log end offset; caller holds the lock. */
     private void roll(int capacityBytes, long nowMs) {
         String gone = java.nio.file.Files.isDirectory(dir) ? directoryCheck.get() : "partition directory " + dir + " is gone";
@@ -603,7 +621,21 @@ public final class PartitionLog {
             throw new LogStorageException("cannot seal segment of " + tp, old.path(), e);
         }
         index.putSegmentMaxTimestamp(partitionId, old.baseOffset(), old.maxTimestamp());
-        Segment fresh = Segment.createActive(files, dir, logEndOffset, capacityBytes);
+        Segment fresh;
+        try {
+            fresh = Segment.createActive(files, dir, logEndOffset, capacityBytes);
+        } catch (LogStorageException e) {
+            writeFailures.accept(e); // a full disk: refused until space returns, then the next append rolls again
+            if (!outOfSpace(e)) {
+                // Found probing (a read-only file system): no new segment, so no append could ever
+                // succeed here, yet the replica stayed in service as leader and every append failed.
+                // Offline, it is reported and its leadership moves; a restart brings it back.
+                fatal = new LogStorageException("log of " + tp + " is offline: cannot create a new segment: " + rootMessage(e),
+                        e.file(), e);
+                throw fatal;
+            }
+            throw e;
+        }
         segments.putActive(fresh);
         segmentCreatedMs = nowMs;
         commit.directoryChanged();

@@ -228,6 +228,45 @@ class PartitionLogTest {
         assertEquals(61, LogTestSupport.readAll(log, 0).size());
     }
 
+    /**
+     * Found probing (a data directory remounted read-only): the roll sealed the active segment,
+     * could not create the next one, and left the log in service; every later append failed and the
+     * leader kept its partitions. Now a log that cannot create a segment goes offline (reported, so
+     * its leadership moves), except for a full disk, which refuses appends until space returns.
+     */
+    @Test
+    void aRollThatCannotCreateItsSegment_takesTheLogOffline_butAFullDiskOnlyRefusesUntilSpaceReturns() throws IOException {
+        dev.basalt.log.testkit.FaultyFileLayer faulty = new dev.basalt.log.testkit.FaultyFileLayer();
+        manager.close();
+        manager = LogManager.open(dir, config, clock, LogManagerOptions.DEFAULT.withoutPeriodicTasks(), faulty);
+        LogConfig small = config.withOverrides(Map.of(LogConfig.SEGMENT_BYTES, "512"));
+        PartitionLog full = manager.getOrCreate(new TopicPartition("full", 0), small);
+        PartitionLog readOnly = manager.getOrCreate(new TopicPartition("ro", 0), small);
+        String value = "x".repeat(200);
+        for (PartitionLog log : List.of(full, readOnly)) {
+            log.appendAsLeader(TestBatches.batch(recs(0, value)), 1);
+            log.appendAsLeader(TestBatches.batch(recs(1, value)), 1); // the next one rolls
+        }
+
+        faulty.failCreates("No space left on device");
+        assertThrows(LogStorageException.class, () -> full.appendAsLeader(TestBatches.batch(recs(2, value)), 1));
+        assertFalse(full.isOffline(), "a full disk is not a reason to take the log offline");
+        faulty.failCreates(null);
+        manager.checkSpace(); // space is back (the manager noted the failed write as a full disk)
+        full.appendAsLeader(TestBatches.batch(recs(2, value)), 1);
+        assertEquals(3, LogTestSupport.readAll(full, 0).size());
+
+        faulty.failCreates("Read-only file system");
+        LogStorageException e = assertThrows(LogStorageException.class,
+                () -> readOnly.appendAsLeader(TestBatches.batch(recs(2, value)), 1));
+        assertTrue(readOnly.isOffline(), "the log stays in service though no append can succeed");
+        assertTrue(e.getMessage().contains("cannot create a new segment") && e.getMessage().contains("Read-only file system"),
+                e.getMessage());
+        faulty.failCreates(null);
+        assertThrows(LogStorageException.class, () -> readOnly.appendAsLeader(TestBatches.batch(recs(2, value)), 1),
+                "offline until a restart");
+    }
+
     /** A batch larger than segment.bytes still gets a segment of its own, never refused or split. */
     @Test
     void aBatchLargerThanSegmentBytes_getsASegmentOfItsOwn() {

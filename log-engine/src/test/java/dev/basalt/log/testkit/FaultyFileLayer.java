@@ -68,8 +68,19 @@ public final class FaultyFileLayer implements FileLayer {
         return forceCount.get();
     }
 
+    /** Opens that may create a file fail with an I/O error of this message (null: they work). */
+    public void failCreates(String message) {
+        failCreates = message;
+    }
+
+    private volatile String failCreates;
+
     @Override
     public SegmentFile open(Path path, boolean create, boolean writable) throws IOException {
+        String fail = failCreates;
+        if (create && fail != null) {
+            throw new java.nio.file.FileSystemException(path.toString(), null, fail);
+        }
         return new Faulty(FileLayer.DEFAULT.open(path, create, writable));
     }
 
