@@ -958,6 +958,11 @@ public final class LogManager implements AutoCloseable {
             if (closed) {
                 return;
             }
+            if (log.offlineIfDirectoryDeleted()) {
+                LOG.error("{}: its partition directory {} was deleted while the node ran; the replica is offline until a restart"
+                        + " rebuilds it", log.topicPartition(), log.directory());
+                continue;
+            }
             Segment gone = log.activeSegmentIfFileGone();
             if (gone == null || log.corruptAtOrBefore(gone.baseOffset())) {
                 continue; // reported already

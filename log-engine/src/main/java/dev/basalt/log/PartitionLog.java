@@ -768,10 +768,35 @@ public final class PartitionLog {
         lock.lock();
         try {
             if (closed || fatal != null || !java.nio.file.Files.isDirectory(dir)) {
-                return null; // a deleted partition directory is the directory check's to report
+                return null; // a deleted partition directory is offlineIfDirectoryDeleted's to report
             }
             Segment active = segments.active();
             return active.fileGone() ? active : null;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Takes the log offline if its partition directory was deleted from outside while the node
+     * runs ({@code rm -rf}); true if it did. Its open and mapped files live on unlinked, so reads
+     * and appends kept working and counted towards acks=all, and everything would be lost at the
+     * next start. Found probing: nothing noticed it until the next segment roll, which with large
+     * segments may never come. Offline, the replica is reported, leaves the ISR and hands over its
+     * leadership; a restart rebuilds it. The log's own deletion closes it first, so is not a finding.
+     */
+    boolean offlineIfDirectoryDeleted() {
+        if (closed || fatal != null || java.nio.file.Files.isDirectory(dir)) {
+            return false;
+        }
+        lock.lock();
+        try {
+            if (closed || fatal != null || java.nio.file.Files.isDirectory(dir)) {
+                return false;
+            }
+            fatal = new LogStorageException("log of " + tp + " is offline: the partition directory " + dir + " was deleted while"
+                    + " the node ran (what the node still holds of it would be lost at the next start)", dir, null);
+            return true;
         } finally {
             lock.unlock();
         }

@@ -94,6 +94,34 @@ class SegmentDeletedWhileRunningTest {
         assertThrows(CorruptLogException.class, () -> log.read(activeBase, 1 << 20, Long.MAX_VALUE));
     }
 
+    /**
+     * Found probing: {@code rm -rf} of a follower's partition directory went unnoticed until its next
+     * segment roll (none for a long time with large segments); its acks=all copies were unlinked
+     * files lost at the next start. Now the same once-a-second check takes the log offline; a
+     * partition the node deletes itself is not a finding.
+     */
+    @Test
+    void aDeletedPartitionDirectory_takesTheLogOfflineWithinACheck_butTheNodesOwnDeletionDoesNot() throws IOException {
+        PartitionLog log = fill(config, 50);
+        TopicPartition other = new TopicPartition("other", 0);
+        LogTestSupport.fillOneRecordBatches(manager, other, config, 5, 300);
+        manager.delete(other);
+        manager.checkActiveSegmentFiles();
+        assertTrue(manager.offlinePartitions().isEmpty(), "a deletion by the node itself: " + manager.offlinePartitions());
+
+        try (var walk = Files.walk(log.directory())) {
+            for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.delete(p);
+            }
+        }
+        manager.checkActiveSegmentFiles();
+        assertTrue(log.isOffline(), "not taken offline");
+        String why = manager.offlinePartitions().get(TP);
+        assertTrue(why != null && why.contains("was deleted while the node ran"), String.valueOf(manager.offlinePartitions()));
+        assertThrows(LogStorageException.class,
+                () -> log.appendAsLeader(TestBatches.batch(List.of(new TestBatches.Rec(1, "k", "into the deleted directory"))), 1));
+    }
+
     @Test
     void aDeletedSealedSegment_isFoundByTheScrubber_atItsBaseOffset() throws IOException {
         PartitionLog log = fill(config, 600);
