@@ -210,10 +210,23 @@ public final class StorageTool {
         }
         List<dev.basalt.log.TopicPartition> corrupt = new ArrayList<>();
         int flushedMissing = 0;
+        int gone = 0;
         for (dev.basalt.log.TopicPartition tp : partitions) {
             dev.basalt.log.index.PartitionState state = states.get(tp.dirName());
-            dev.basalt.log.recovery.LogVerifier.Report r = dev.basalt.log.recovery.LogVerifier.verify(dir.resolve(tp.dirName()),
-                    dev.basalt.log.segment.FileLayer.DEFAULT, state);
+            dev.basalt.log.recovery.LogVerifier.Report r;
+            try {
+                r = dev.basalt.log.recovery.LogVerifier.verify(dir.resolve(tp.dirName()), dev.basalt.log.segment.FileLayer.DEFAULT,
+                        state);
+            } catch (java.nio.file.NoSuchFileException e) {
+                if (!inUse || java.nio.file.Files.isDirectory(dir.resolve(tp.dirName()))) {
+                    throw e;
+                }
+                // Found probing: a topic deleted by the running node during the check ended it with
+                // "NoSuchFileException" and exit 1 ("corruption found"), the other partitions unchecked.
+                gone++;
+                out.println(tp + ": gone (deleted by the running node during the check)");
+                continue;
+            }
             if (r.clean() && state != null && r.nextOffset() < state.recoveryPoint()) {
                 // Found probing: the files end cleanly at a batch boundary (a zeroed or cut tail), so
                 // every batch checks out, yet offsets the node had flushed (and acknowledged) are gone;
@@ -250,7 +263,8 @@ public final class StorageTool {
             out.println("index: marked for rebuild");
         }
         if (!repair || corrupt.isEmpty()) {
-            out.println(partitions.size() + " partitions checked, " + corrupt.size() + " corrupt"
+            out.println((partitions.size() - gone) + " partitions checked, " + corrupt.size() + " corrupt"
+                    + (gone == 0 ? "" : ", " + gone + " deleted during the check")
                     + (flushedMissing == 0 ? "" : ", " + flushedMissing + " missing flushed data")
                     + (indexDamage == null ? "" : ", index damaged"));
             return corrupt.isEmpty() && flushedMissing == 0 && (indexDamage == null || repair) ? EXIT_OK : EXIT_REFUSED;
