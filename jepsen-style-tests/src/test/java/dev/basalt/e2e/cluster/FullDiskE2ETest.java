@@ -67,15 +67,43 @@ class FullDiskE2ETest extends ClusterTestSupport {
         return Files.getFileStore(p).getUsableSpace();
     }
 
-    @Test
-    void aFullDiskMovesTheBrokersLeadershipsAndItResumesWhenSpaceReturns() throws Exception {
-        Path mount = tmp.resolve("tmpfs");
+    /** Mounts a tmpfs of {@code sizeMib} MiB at {@code tmp/name} (root needed; the test says so if refused). */
+    private Path mountTmpfs(String name, int sizeMib) throws Exception {
+        Path mount = tmp.resolve(name);
         Files.createDirectories(mount);
         try {
-            run("mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", mount.toString());
+            run("mount", "-t", "tmpfs", "-o", "size=" + sizeMib + "m", "tmpfs", mount.toString());
         } catch (IOException e) {
-            fail("this test needs to mount a 64 MiB tmpfs (run it as root, as CI does, or with CAP_SYS_ADMIN): " + e.getMessage());
+            fail("this test needs to mount a " + sizeMib + " MiB tmpfs (run it as root, as CI does, or with CAP_SYS_ADMIN): "
+                    + e.getMessage());
         }
+        return mount;
+    }
+
+    static void unmount(Path mount) throws Exception {
+        try {
+            run("umount", mount.toString());
+        } catch (IOException e) {
+            run("umount", "-l", mount.toString());
+        }
+    }
+
+    /** Another writer fills the file system of {@code mount} to half the brokers' minimum free space; returns its file. */
+    static Path fillTheFileSystem(Path mount) throws IOException {
+        Path filler = mount.resolve("filler");
+        long fillBytes = free(mount) - MIN_FREE / 2;
+        try (RandomAccessFile f = new RandomAccessFile(filler.toFile(), "rw")) {
+            byte[] chunk = new byte[1 << 20];
+            for (long written = 0; written < fillBytes; written += chunk.length) {
+                f.write(chunk, 0, (int) Math.min(chunk.length, fillBytes - written));
+            }
+        }
+        return filler;
+    }
+
+    @Test
+    void aFullDiskMovesTheBrokersLeadershipsAndItResumesWhenSpaceReturns() throws Exception {
+        Path mount = mountTmpfs("tmpfs", 64);
         try {
             start(builder(4).controllers(1).nodeConfig(VICTIM, "data.dir", mount.resolve("data").toString())
                     .nodeConfig(VICTIM, "log.dir.free.bytes.min", Long.toString(MIN_FREE)));
@@ -98,14 +126,7 @@ class FullDiskE2ETest extends ClusterTestSupport {
             NodeProcess node = cluster.node(VICTIM);
 
             // Another writer fills the file system to below the broker's minimum.
-            Path filler = mount.resolve("filler");
-            long fillBytes = free(mount) - MIN_FREE / 2;
-            try (RandomAccessFile f = new RandomAccessFile(filler.toFile(), "rw")) {
-                byte[] chunk = new byte[1 << 20];
-                for (long written = 0; written < fillBytes; written += chunk.length) {
-                    f.write(chunk, 0, (int) Math.min(chunk.length, fillBytes - written));
-                }
-            }
+            Path filler = fillTheFileSystem(mount);
             long filledAt = System.nanoTime();
             for (int p = 0; p < PARTITIONS; p++) {
                 cluster.awaitPartition(TOPIC, p, s -> s.hasLeader() && s.leader() != VICTIM && !s.isr().contains(VICTIM),
@@ -163,11 +184,7 @@ class FullDiskE2ETest extends ClusterTestSupport {
             if (cluster != null) {
                 cluster.node(VICTIM).close();
             }
-            try {
-                run("umount", mount.toString());
-            } catch (IOException e) {
-                run("umount", "-l", mount.toString());
-            }
+            unmount(mount);
         }
     }
 
@@ -181,13 +198,7 @@ class FullDiskE2ETest extends ClusterTestSupport {
      */
     @Test
     void everyBrokersDiskFull_leadershipSettles_producersAreToldDiskFull_andAllResumes() throws Exception {
-        Path mount = tmp.resolve("tmpfs-shared");
-        Files.createDirectories(mount);
-        try {
-            run("mount", "-t", "tmpfs", "-o", "size=96m", "tmpfs", mount.toString());
-        } catch (IOException e) {
-            fail("this test needs to mount a 96 MiB tmpfs (run it as root, as CI does, or with CAP_SYS_ADMIN): " + e.getMessage());
-        }
+        Path mount = mountTmpfs("tmpfs-shared", 96);
         try {
             // node 1 controls (its metadata log elsewhere); brokers 2..4 keep their data on the one file system
             Cluster.Builder b = builder(4).controllers(1);
@@ -200,14 +211,7 @@ class FullDiskE2ETest extends ClusterTestSupport {
             AckedWrites w = writes(cluster.bootstrap(), TOPIC, PARTITIONS, "a").start();
             assertTrue(w.awaitAcks(300, System.nanoTime() - Duration.ofMinutes(1).toNanos(), FAILOVER), w.summary());
 
-            Path filler = mount.resolve("filler");
-            long fillBytes = free(mount) - MIN_FREE / 2;
-            try (RandomAccessFile f = new RandomAccessFile(filler.toFile(), "rw")) {
-                byte[] chunk = new byte[1 << 20];
-                for (long written = 0; written < fillBytes; written += chunk.length) {
-                    f.write(chunk, 0, (int) Math.min(chunk.length, fillBytes - written));
-                }
-            }
+            Path filler = fillTheFileSystem(mount);
             for (int id = 2; id <= 4; id++) {
                 NodeProcess node = cluster.node(id);
                 long deadline = System.nanoTime() + FAILOVER.toNanos();
@@ -269,11 +273,7 @@ class FullDiskE2ETest extends ClusterTestSupport {
                     cluster.node(id).close();
                 }
             }
-            try {
-                run("umount", mount.toString());
-            } catch (IOException e) {
-                run("umount", "-l", mount.toString());
-            }
+            unmount(mount);
         }
     }
 }
