@@ -588,10 +588,14 @@ public final class PartitionLog {
         roll(capacity, nowMs);
     }
 
-    private static boolean outOfSpace(Throwable t) {
+    /** Whether a failure to create a file says no file can be created here until an operator acts. */
+    private static boolean cannotEverCreate(Throwable t) {
         for (Throwable c = t; c != null; c = c.getCause()) {
+            if (c instanceof java.nio.file.AccessDeniedException || c instanceof java.nio.file.NoSuchFileException) {
+                return true;
+            }
             String m = String.valueOf(c.getMessage());
-            if (m.contains("No space left") || m.contains("Disk quota exceeded")) {
+            if (m.contains("Read-only file system") || m.contains("Permission denied") || m.contains("Input/output error")) {
                 return true;
             }
         }
@@ -626,10 +630,11 @@ public final class PartitionLog {
             fresh = Segment.createActive(files, dir, logEndOffset, capacityBytes);
         } catch (LogStorageException e) {
             writeFailures.accept(e); // a full disk: refused until space returns, then the next append rolls again
-            if (!outOfSpace(e)) {
+            if (cannotEverCreate(e)) {
                 // Found probing (a read-only file system): no new segment, so no append could ever
                 // succeed here, yet the replica stayed in service as leader and every append failed.
-                // Offline, it is reported and its leadership moves; a restart brings it back.
+                // Offline, it is reported and its leadership moves; a restart brings it back. Other
+                // failures (a full disk, too many open files) may pass: the next append rolls again.
                 fatal = new LogStorageException("log of " + tp + " is offline: cannot create a new segment: " + rootMessage(e),
                         e.file(), e);
                 throw fatal;

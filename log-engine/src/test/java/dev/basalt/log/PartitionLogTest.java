@@ -235,7 +235,7 @@ class PartitionLogTest {
      * its leadership moves), except for a full disk, which refuses appends until space returns.
      */
     @Test
-    void aRollThatCannotCreateItsSegment_takesTheLogOffline_butAFullDiskOnlyRefusesUntilSpaceReturns() throws IOException {
+    void aRollThatCannotCreateItsSegment_takesTheLogOffline_butAFullDiskOrTooManyFilesOnlyFailTheAppend() throws IOException {
         dev.basalt.log.testkit.FaultyFileLayer faulty = new dev.basalt.log.testkit.FaultyFileLayer();
         manager.close();
         manager = LogManager.open(dir, config, clock, LogManagerOptions.DEFAULT.withoutPeriodicTasks(), faulty);
@@ -256,10 +256,14 @@ class PartitionLogTest {
         full.appendAsLeader(TestBatches.batch(recs(2, value)), 1);
         assertEquals(3, LogTestSupport.readAll(full, 0).size());
 
+        faulty.failCreates("Too many open files"); // may pass: not a reason to take the log offline either
+        assertThrows(LogStorageException.class, () -> readOnly.appendAsLeader(TestBatches.batch(recs(2, value)), 1));
+        assertFalse(readOnly.isOffline());
+
         faulty.failCreates("Read-only file system");
         LogStorageException e = assertThrows(LogStorageException.class,
                 () -> readOnly.appendAsLeader(TestBatches.batch(recs(2, value)), 1));
-        assertTrue(readOnly.isOffline(), "the log stays in service though no append can succeed");
+        assertTrue(readOnly.isOffline(), "in service though no append can succeed");
         assertTrue(e.getMessage().contains("cannot create a new segment") && e.getMessage().contains("Read-only file system"),
                 e.getMessage());
         faulty.failCreates(null);

@@ -1,6 +1,7 @@
 package dev.basalt.log;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -104,8 +105,11 @@ class SegmentDeletedWhileRunningTest {
     void aDeletedPartitionDirectory_takesTheLogOfflineWithinACheck_butTheNodesOwnDeletionDoesNot() throws IOException {
         PartitionLog log = fill(config, 50);
         TopicPartition other = new TopicPartition("other", 0);
-        LogTestSupport.fillOneRecordBatches(manager, other, config, 5, 300);
+        PartitionLog deleted = LogTestSupport.fillOneRecordBatches(manager, other, config, 5, 300);
         manager.delete(other);
+        // the check may still hold the log when the node deletes it: closed first, it is no finding
+        assertFalse(Files.isDirectory(deleted.directory()));
+        assertFalse(deleted.offlineIfDirectoryDeleted(), "a deletion by the node itself");
         manager.checkActiveSegmentFiles();
         assertTrue(manager.offlinePartitions().isEmpty(), "a deletion by the node itself: " + manager.offlinePartitions());
 

@@ -144,6 +144,12 @@ public final class StorageFaults {
                     continue;
                 }
                 reportedFull.add(tp);
+                // the controller keeps an only-out-of-space leader no replica in service can replace
+                if (!dev.basalt.metadata.image.ReplicaFault.outOfSpaceOnly(why)) {
+                    why = dev.basalt.metadata.image.ReplicaFault.OUT_OF_SPACE + ": " + why;
+                }
+            } else if (dev.basalt.metadata.image.ReplicaFault.outOfSpaceOnly(why)) {
+                why = "storage fault: " + why; // not to be taken for a replica that still serves reads
             }
             out.add(OfflineReplica.newBuilder()
                     .setTopicId(ProtoIds.toProto(topic.get().id())).setPartition(tp.partition())

@@ -73,7 +73,9 @@ public final class LogVerifier {
         for (int i = 0; i < list.size(); i++) {
             Path path = list.get(i).getValue();
             long base = list.get(i).getKey();
-            boolean last = i == list.size() - 1;
+            // the last segment, or the last one left (beside a running node a truncation may delete the later ones)
+            List<Map.Entry<Long, Path>> later = list.subList(i + 1, list.size());
+            java.util.function.BooleanSupplier last = () -> later.stream().noneMatch(e -> Files.exists(e.getValue()));
             long expected = next;
             int batchesBefore = batches[0];
             boolean mustStartAtNext = contiguous && i > 0;
@@ -90,11 +92,11 @@ public final class LogVerifier {
             bytes += r.validBytes();
             if (c.lost() != null) {
                 SegmentScanner.Census lost = c.lost();
-                for (Map.Entry<Long, Path> later : list.subList(i + 1, list.size())) {
-                    SegmentScanner.Census more = readingCutFiles(later.getValue(), size -> {
-                        Segment p2 = Segment.openSealed(files, later.getValue(), later.getKey(), size);
+                for (Map.Entry<Long, Path> after : later) {
+                    SegmentScanner.Census more = readingCutFiles(after.getValue(), size -> {
+                        Segment p2 = Segment.openSealed(files, after.getValue(), after.getKey(), size);
                         try {
-                            return SegmentScanner.census(p2, 0, size, later.getKey());
+                            return SegmentScanner.census(p2, 0, size, after.getKey());
                         } finally {
                             p2.close();
                         }
@@ -116,7 +118,7 @@ public final class LogVerifier {
     }
 
     private static Checked checkSegment(FileLayer files, Path path, long base, int size, long next, boolean mustStartAtNext,
-                                        boolean contiguous, boolean last,
+                                        boolean contiguous, java.util.function.BooleanSupplier last,
                                         java.util.function.Function<dev.basalt.record.RecordBatch, String> epochCheck,
                                         int[] batches) {
         Segment probe = Segment.openSealed(files, path, base, size);
@@ -130,7 +132,7 @@ public final class LogVerifier {
             } else {
                 r = SegmentScanner.scan(probe, size, next, contiguous, epochCheck, (batch, pos) -> batches[0]++);
             }
-            boolean endOfData = r.clean() || (last && r.stopReason().startsWith("zero header"));
+            boolean endOfData = r.clean() || (r.stopReason().startsWith("zero header") && last.getAsBoolean());
             if (endOfData) {
                 return new Checked(r, null);
             }

@@ -88,7 +88,7 @@ final class ClusterControl {
             return out.result(new BrokerStatus(b.brokerId(), true, leadsNothing(out, b.brokerId())));
         }
         sessions.touch(b.brokerId(), b.incarnationId(), nowMs);
-        removeOfflineReplicas(out, b.brokerId(), request.offlineReplicas());
+        removeOfflineReplicas(out, b.brokerId(), request.offlineReplicas(), request.offlineReasons());
         List<dev.basalt.metadata.image.ReplicaFault> reported = reportedFaults(out, request);
         if (!reported.equals(b.offlineReplicas())) {
             // Recorded only when the set changes, so that every node (and `basalt cluster`) shows it.
@@ -195,6 +195,14 @@ final class ClusterControl {
         }
     }
 
+    /** Live brokers whose replica of {@code ref} is in service or only out of space: it serves reads. */
+    private static IntPredicate readable(RecordBuffer out, PartitionRef ref) {
+        return id -> out.isLive(id) && out.state().broker(id).map(r -> {
+            dev.basalt.metadata.image.ReplicaFault f = r.offlineFault(ref.topicId(), ref.partition());
+            return f == null || f.outOfSpaceOnly();
+        }).orElse(false);
+    }
+
     /** Live brokers whose replica of {@code ref} is not one they reported offline: the partition's possible leaders. */
     private static IntPredicate servable(RecordBuffer out, PartitionRef ref) {
         return id -> out.isLive(id)
@@ -231,7 +239,8 @@ final class ClusterControl {
      * leading needs nothing. Called with every heartbeat's report, so a kept leader hands over as
      * soon as another replica is back in service.
      */
-    private void removeOfflineReplicas(RecordBuffer out, int brokerId, List<PartitionRef> offline) {
+    private void removeOfflineReplicas(RecordBuffer out, int brokerId, List<PartitionRef> offline,
+                                       java.util.Map<PartitionRef, String> reasons) {
         for (PartitionRef ref : offline) {
             Optional<TopicImage> topic = out.state().base().topics().topic(ref.topicId());
             if (topic.isEmpty() || !topic.get().partitions().containsKey(ref.partition())) {
@@ -242,8 +251,9 @@ final class ClusterControl {
                 continue;
             }
             TopicPolicy policy = TopicPolicy.of(out.state().base(), topic.get().name(), config);
-            PartitionElections.removeOfflineReplica(ref.topicId(), ref.partition(), current, brokerId, servable(out, ref), policy)
-                    .ifPresent(out::add);
+            boolean outOfSpaceOnly = dev.basalt.metadata.image.ReplicaFault.outOfSpaceOnly(reasons.get(ref));
+            PartitionElections.removeOfflineReplica(ref.topicId(), ref.partition(), current, brokerId, outOfSpaceOnly,
+                    servable(out, ref), readable(out, ref), policy).ifPresent(out::add);
         }
     }
 

@@ -75,28 +75,40 @@ final class PartitionElections {
 
     /**
      * The change when {@code brokerId}, alive and heartbeating, reports its replica offline (a
-     * storage fault): as {@link #removeBroker} with candidates limited to {@code servable}, the
-     * live replicas their own brokers did not report offline. Except that a leader no such replica
-     * could replace keeps leading: it is alive and answers with its fault (a full disk: reads
-     * served, appends refused with "disk full"), where handing the partition to another faulty
-     * replica only bounces it between them. Found probing: every replica's disk full, leadership
-     * flipped between two of them several times a second, each flip a metadata record written to
-     * the full disk, and producers were told NOT_ENOUGH_REPLICAS instead of "disk full".
+     * storage fault); called with every heartbeat that reports it. As {@link #removeBroker}, with
+     * leaders chosen in this order:
+     * <ol>
+     *   <li>a replica in service ({@code servable}: live, not reported offline by its broker);</li>
+     *   <li>else, if the leader is only out of space ({@code outOfSpaceOnly}: intact, serving
+     *       reads, refusing appends with "disk full"), it keeps leading: handing the partition to
+     *       another faulty replica would only bounce it between them (found probing: every
+     *       replica's disk full, leadership flipped several times a second, each flip a metadata
+     *       record written to the full disk);</li>
+     *   <li>else a replica that is only out of space ({@code readable}): it serves reads, where
+     *       the leader (corrupt, its directory gone, an I/O error) cannot;</li>
+     *   <li>else none: the partition is left leaderless, as the class javadoc says.</li>
+     * </ol>
+     * A kept leader hands over at a later heartbeat once a replica is back in service.
      */
     static Optional<MetadataRecord> removeOfflineReplica(UUID topicId, int partition, PartitionRegistration current,
-                                                         int brokerId, IntPredicate servable, TopicPolicy policy) {
-        IntPredicate others = id -> id != brokerId && servable.test(id);
-        if (current.leader() == brokerId) {
-            List<Integer> isr = new ArrayList<>(current.isr());
-            isr.remove(Integer.valueOf(brokerId));
-            if (isr.isEmpty()) {
-                isr.add(brokerId);
-            }
-            if (elect(current, isr, others, policy).leader() == PartitionRegistration.NO_LEADER) {
-                return Optional.empty();
-            }
+                                                         int brokerId, boolean outOfSpaceOnly, IntPredicate servable,
+                                                         IntPredicate readable, TopicPolicy policy) {
+        IntPredicate servableOthers = id -> id != brokerId && servable.test(id);
+        if (current.leader() != brokerId) {
+            return removeBroker(topicId, partition, current, brokerId, servableOthers, policy);
         }
-        return removeBroker(topicId, partition, current, brokerId, others, policy);
+        List<Integer> isr = new ArrayList<>(current.isr());
+        isr.remove(Integer.valueOf(brokerId));
+        if (isr.isEmpty()) {
+            isr.add(brokerId);
+        }
+        if (elect(current, isr, servableOthers, policy).leader() != PartitionRegistration.NO_LEADER) {
+            return removeBroker(topicId, partition, current, brokerId, servableOthers, policy);
+        }
+        if (outOfSpaceOnly) {
+            return Optional.empty();
+        }
+        return removeBroker(topicId, partition, current, brokerId, id -> id != brokerId && readable.test(id), policy);
     }
 
     /** Elects a leader for a leaderless partition if a candidate is live (see the class javadoc). */

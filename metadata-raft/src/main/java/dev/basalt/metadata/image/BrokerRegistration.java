@@ -60,6 +60,16 @@ public record BrokerRegistration(int brokerId, UUID incarnationId, List<Endpoint
     }
 
     /** Whether this broker reported its replica of {@code topicId}-{@code partition} offline. */
+    /** The fault this broker reported for the replica, or null if it serves it. */
+    public ReplicaFault offlineFault(UUID topicId, int partition) {
+        for (ReplicaFault f : offlineReplicas) {
+            if (f.partition() == partition && f.topicId().equals(topicId)) {
+                return f;
+            }
+        }
+        return null;
+    }
+
     public boolean isOffline(UUID topicId, int partition) {
         for (ReplicaFault f : offlineReplicas) {
             if (f.partition() == partition && f.topicId().equals(topicId)) {

@@ -417,15 +417,22 @@ class MetadataControllerTest {
         assertFalse(f.broker(victim).fenced(), "the broker itself stays in service");
     }
 
+    /** A heartbeat of {@code broker} reporting {@code p0} offline for {@code reason}. */
+    private HeartbeatRequest reporting(int broker, PartitionRef p0, String reason) {
+        return new HeartbeatRequest(broker, incarnation(broker), true, false, List.of(p0), Map.of(p0, reason));
+    }
+
+    private static final String FULL = "disk full: 1048576 bytes free on /data (log.dir.free.bytes.min 67108864)";
+
     /**
      * Found probing: every replica's disk full. Each broker reported its replica offline and the
      * controller handed leadership to another replica that had reported it too, then back, with
-     * every heartbeat: hundreds of leader epochs a minute. A leader that no replica in service
-     * could replace now keeps leading (it serves reads and refuses appends with "disk full"), and
-     * hands over at its next heartbeat once another eligible replica is back in service.
+     * every heartbeat: hundreds of leader epochs a minute. A leader only out of space that no
+     * replica in service could replace now keeps leading (it serves reads and refuses appends with
+     * "disk full"), and hands over at its next heartbeat once another eligible replica is back.
      */
     @Test
-    void whenEveryReplicaIsReportedOffline_theLastLeaderKeepsLeading_untilAnotherIsBackInService() {
+    void whenEveryReplicaIsOutOfSpace_theLastLeaderKeepsLeading_untilAnotherIsBackInService() {
         // min ISR 2, as in the probe: the replicas leaving the ISR stay eligible (ELR), holding every committed record
         CreateTopicResponse created = f.commit(f.controller.createTopic(f.image, new CreateTopicRequest("t", 1, 3,
                 Map.of("min.insync.replicas", "2"))));
@@ -434,8 +441,7 @@ class MetadataControllerTest {
         long now = 10;
         for (int round = 0; round < 2; round++) { // every broker reports, in turn; the leader moves at most twice
             for (int broker : replicas) {
-                f.commit(f.controller.heartbeat(f.image, new HeartbeatRequest(broker, incarnation(broker), true, false, List.of(p0)),
-                        now++));
+                f.commit(f.controller.heartbeat(f.image, reporting(broker, p0, FULL), now++));
                 ControllerFixture.assertConsistent(f.image);
             }
         }
@@ -443,23 +449,64 @@ class MetadataControllerTest {
         assertTrue(settled.hasLeader(), "kept, not left leaderless: " + settled);
         for (int round = 0; round < 5; round++) {
             for (int broker : replicas) {
-                var r = f.controller.heartbeat(f.image, new HeartbeatRequest(broker, incarnation(broker), true, false, List.of(p0)), now++);
+                var r = f.controller.heartbeat(f.image, reporting(broker, p0, FULL), now++);
                 assertFalse(r.records().stream().anyMatch(x -> x.hasPartitionChange()), "heartbeat of " + broker + " in round " + round
                         + " changed the partition: " + r.records());
                 f.commit(r);
             }
         }
-        assertEquals(settled, f.partition("t", 0), "no leader changes while every replica is offline");
+        assertEquals(settled, f.partition("t", 0), "no leader changes while every replica is out of space");
 
         // The space of an eligible replica (ELR: it holds every committed record) returns: its report no
         // longer names the replica. The kept leader's next heartbeat hands over.
         assertFalse(settled.elr().isEmpty(), settled.toString());
         int back = settled.elr().get(0);
         f.commit(f.controller.heartbeat(f.image, new HeartbeatRequest(back, incarnation(back), true, false, List.of()), now++));
-        f.commit(f.controller.heartbeat(f.image, new HeartbeatRequest(settled.leader(), incarnation(settled.leader()), true, false,
-                List.of(p0)), now++));
+        f.commit(f.controller.heartbeat(f.image, reporting(settled.leader(), p0, FULL), now++));
         ControllerFixture.assertConsistent(f.image);
         assertEquals(back, f.partition("t", 0).leader(), "the replica back in service leads: " + f.partition("t", 0));
+    }
+
+    /**
+     * From review: a leader that cannot serve at all (corrupt, its directory gone) is not kept for
+     * lack of a replica in service: a replica only out of space still serves reads, so it leads;
+     * with none, the partition is left leaderless as before.
+     */
+    @Test
+    void aLeaderThatCannotServe_handsOverToAReplicaOnlyOutOfSpace_elseTheNoneIsLeaderless() {
+        CreateTopicResponse created = f.commit(f.controller.createTopic(f.image, new CreateTopicRequest("t", 1, 3,
+                Map.of("min.insync.replicas", "2"))));
+        PartitionRef p0 = new PartitionRef(created.topicId(), 0);
+        int leader = f.partition("t", 0).leader();
+        List<Integer> others = f.partition("t", 0).replicas().stream().filter(b -> b != leader).toList();
+        long now = 10;
+        for (int broker : others) {
+            f.commit(f.controller.heartbeat(f.image, reporting(broker, p0, FULL), now++));
+        }
+        assertEquals(leader, f.partition("t", 0).leader());
+        assertEquals(List.of(leader), f.partition("t", 0).isr(), f.partition("t", 0).toString());
+        f.commit(f.controller.heartbeat(f.image, reporting(leader, p0, "corrupt log data at offset 40: CRC mismatch"), now++));
+        ControllerFixture.assertConsistent(f.image);
+        int next = f.partition("t", 0).leader();
+        assertTrue(others.contains(next), "a replica only out of space serves reads; the corrupt leader cannot: " + f.partition("t", 0));
+        // the new leader is out of space too and stays (it is readable; no replica in service could do more)
+        for (int round = 0; round < 3; round++) {
+            for (int broker : others) {
+                f.commit(f.controller.heartbeat(f.image, reporting(broker, p0, FULL), now++));
+            }
+            f.commit(f.controller.heartbeat(f.image, reporting(leader, p0, "corrupt log data at offset 40: CRC mismatch"), now++));
+        }
+        assertEquals(next, f.partition("t", 0).leader(), f.partition("t", 0).toString());
+
+        // with every replica unable to serve, nobody leads
+        CreateTopicResponse u = f.commit(f.controller.createTopic(f.image, topic("u", 1, 3)));
+        PartitionRef u0 = new PartitionRef(u.topicId(), 0);
+        for (int broker : f.partition("u", 0).replicas()) {
+            f.commit(f.controller.heartbeat(f.image, reporting(broker, u0, "the partition directory was deleted while the node ran"),
+                    now++));
+        }
+        ControllerFixture.assertConsistent(f.image);
+        assertFalse(f.partition("u", 0).hasLeader(), f.partition("u", 0).toString());
     }
 
     /** The reported set is recorded when it changes (only then), survives a snapshot, and a new incarnation starts clean. */
