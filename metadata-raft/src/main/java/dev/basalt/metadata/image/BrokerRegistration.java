@@ -71,11 +71,6 @@ public record BrokerRegistration(int brokerId, UUID incarnationId, List<Endpoint
     }
 
     public boolean isOffline(UUID topicId, int partition) {
-        for (ReplicaFault f : offlineReplicas) {
-            if (f.partition() == partition && f.topicId().equals(topicId)) {
-                return true;
-            }
-        }
-        return false;
+        return offlineFault(topicId, partition) != null;
     }
 }
