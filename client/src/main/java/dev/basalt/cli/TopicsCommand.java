@@ -1,6 +1,7 @@
 package dev.basalt.cli;
 
 import dev.basalt.client.admin.AlterConfigOp;
+import dev.basalt.client.admin.BrokerDescription;
 import dev.basalt.client.admin.ConfigEntry;
 import dev.basalt.client.admin.ConfigResource;
 import dev.basalt.client.admin.NewTopic;
@@ -67,7 +68,8 @@ final class TopicsCommand implements Callable<Integer> {
                 description = "With --describe: only partitions whose ISR is smaller than their replica set.")
         boolean underReplicated;
         @Option(names = "--unavailable-partitions", required = true,
-                description = "With --describe: only partitions without a leader, or whose leader is offline or fenced.")
+                description = "With --describe: only partitions without a leader, or whose leader is offline or fenced,"
+                        + " or read-only (the leader kept while its disk is full).")
         boolean unavailable;
         @Option(names = "--under-min-isr-partitions", required = true,
                 description = "With --describe: only partitions whose ISR is below min.insync.replicas (acks=all writes refused).")
@@ -231,6 +233,10 @@ final class TopicsCommand implements Callable<Integer> {
         // fenced brokers count as offline leaders: a partition led by one is unavailable
         dev.basalt.client.admin.ClusterDescription cluster = Admin.get(admin.describeCluster(true), t);
         Set<Integer> live = cluster.liveBrokerIds();
+        // "topic-partition@broker" of every replica its broker reported offline only for a full disk
+        Set<String> outOfSpace = new java.util.HashSet<>();
+        cluster.brokers().forEach(b -> b.offlineReplicas().stream().filter(BrokerDescription.OfflineReplica::outOfSpaceOnly)
+                .forEach(o -> outOfSpace.add(o.topic() + "-" + o.partition() + "@" + b.id())));
         if (cluster.controllerId() < 0) {
             root.err.println(ClusterCommand.NO_CONTROLLER_WARNING);
         }
@@ -251,14 +257,15 @@ final class TopicsCommand implements Callable<Integer> {
                         + "\tReplicationFactor: " + rf + "\tConfigs: " + cfg);
             }
             for (PartitionDescription p : d.partitions()) {
-                if (selected(p, live)) {
-                    root.out.println(partitionLine(d.name(), p, live));
+                boolean leaderOutOfSpace = outOfSpace.contains(d.name() + "-" + p.partition() + "@" + p.leaderId());
+                if (selected(p, live, leaderOutOfSpace)) {
+                    root.out.println(partitionLine(d.name(), p, live, leaderOutOfSpace));
                 }
             }
         }
     }
 
-    private boolean selected(PartitionDescription p, Set<Integer> live) {
+    private boolean selected(PartitionDescription p, Set<Integer> live, boolean leaderOutOfSpace) {
         if (report == null) {
             return true;
         }
@@ -266,7 +273,7 @@ final class TopicsCommand implements Callable<Integer> {
             return p.underReplicated();
         }
         if (report.unavailable) {
-            return p.unavailable(live);
+            return p.unavailable(live); // read-only partitions too: their leader is listed offline
         }
         if (report.underMinIsr) {
             return p.underMinIsr();
@@ -274,9 +281,16 @@ final class TopicsCommand implements Callable<Integer> {
         return p.atMinIsr();
     }
 
-    static String partitionLine(String topicName, PartitionDescription p, Set<Integer> live) {
+    /**
+     * One partition's line. {@code leaderOutOfSpace}: its leader's broker reported that replica
+     * offline only for a full disk; a live such leader makes the partition {@code read-only}
+     * (reads served, appends refused) rather than {@code unavailable}.
+     */
+    static String partitionLine(String topicName, PartitionDescription p, Set<Integer> live, boolean leaderOutOfSpace) {
         StringJoiner status = new StringJoiner(",");
-        if (p.unavailable(live)) {
+        if (p.readOnly(live, leaderOutOfSpace)) {
+            status.add("read-only");
+        } else if (p.unavailable(live)) {
             status.add("unavailable");
         }
         if (p.underReplicated()) {

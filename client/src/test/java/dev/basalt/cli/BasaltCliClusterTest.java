@@ -112,6 +112,41 @@ class BasaltCliClusterTest {
         assertTrue(run("topics", "--describe", "--unavailable-partitions").out().lines().allMatch(l -> l.startsWith("\t")));
     }
 
+    /**
+     * A leader its broker reported offline only for a full disk, kept by the controller because no
+     * replica in service could replace it, serves reads and refuses appends: "read-only", not
+     * "unavailable" (found probing full disks: every such partition showed unavailable). Any other
+     * reason, or a fenced broker, is still "unavailable".
+     */
+    @Test
+    void describe_aLeaderKeptOnAFullDisk_isReadOnly_notUnavailable() {
+        assertEquals(0, run("topics", "--create", "--topic", "w", "--partitions", "3", "--replication-factor", "3").code());
+        // p0: every replica out of space, leader 1 kept
+        for (int b = 1; b <= 3; b++) {
+            cluster.setReplicaOffline(b, "w", 0, "disk full: 8163328 bytes free, log.dir.reserved.bytes 67108864");
+        }
+        cluster.setIsr("w", 0, List.of(1), List.of());
+        // p1: the leader's replica is corrupt (not only out of space)
+        cluster.moveLeader("w", 1, 2);
+        cluster.setReplicaOffline(2, "w", 1, "corrupt batch at offset 17: crc mismatch");
+        // p2: the leader is out of space but fenced (not live)
+        cluster.moveLeader("w", 2, 3);
+        cluster.setReplicaOffline(3, "w", 2, "disk full: 0 bytes free");
+        cluster.setFenced(3, true);
+
+        List<String> lines = run("topics", "--describe", "--topic", "w").out().lines().toList();
+        assertEquals("\tTopic: w\tPartition: 0\tLeader: 1\tLeaderEpoch: 0\tReplicas: 1,2,3\tIsr: 1\tElr: \tOffline: 1,2,3"
+                + "\tStatus: read-only,under-replicated,at-min-isr", lines.get(1));
+        assertTrue(lines.get(2).endsWith("\tStatus: unavailable"), lines.get(2));
+        assertTrue(lines.get(3).endsWith("\tStatus: unavailable"), lines.get(3));
+        // the filter lists them all: none takes writes
+        assertEquals(List.of("w-0", "w-1", "w-2"), partitions(run("topics", "--describe", "--unavailable-partitions")));
+
+        cluster.setReplicaOffline(1, "w", 0, null); // space freed on broker 1
+        String freed = run("topics", "--describe", "--topic", "w").out().lines().toList().get(1);
+        assertTrue(freed.endsWith("\tOffline: 2,3\tStatus: under-replicated,at-min-isr"), freed);
+    }
+
     @Test
     void describe_filters_usageErrors() {
         assertEquals(BasaltCli.USAGE, run("topics", "--describe", "--under-replicated-partitions", "--unavailable-partitions").code());

@@ -81,4 +81,15 @@ public record PartitionDescription(int partition, int leaderId, int leaderEpoch,
         }
         return liveBrokers != null && !liveBrokers.contains(leaderId);
     }
+
+    /**
+     * Read-only: the leader is live but reported its replica offline only for a full disk
+     * ({@code leaderOutOfSpaceOnly}, from {@link BrokerDescription.OfflineReplica#outOfSpaceOnly()}),
+     * and no replica in service could take over. It serves reads and refuses appends ("disk full")
+     * until space is freed or another replica is back in service.
+     */
+    public boolean readOnly(Set<Integer> liveBrokers, boolean leaderOutOfSpaceOnly) {
+        return leaderOutOfSpaceOnly && leaderId >= 0 && offlineReplicas.contains(leaderId)
+                && (liveBrokers == null || liveBrokers.contains(leaderId));
+    }
 }

@@ -169,7 +169,7 @@ final class FakeAdminService extends AdminServiceGrpc.AdminServiceImplBase {
             FakeCluster.PartitionLog log = t.partitions.get(p);
             d.addPartitions(DescribeTopicsResponse.PartitionDescription.newBuilder().setPartition(p).setLeaderId(log.leaderId)
                     .setLeaderEpoch(log.leaderEpoch).addAllReplicas(log.replicas).addAllIsr(log.isr)
-                    .addAllOfflineReplicas(cluster.offline(log)).addAllEligibleLeaderReplicas(log.elr)
+                    .addAllOfflineReplicas(cluster.offline(name, p, log)).addAllEligibleLeaderReplicas(log.elr)
                     .addAllAddingReplicas(log.addingReplicas).addAllRemovingReplicas(log.removingReplicas)
                     .setPartitionEpoch(log.partitionEpoch).setMinInsyncReplicas(minIsr));
         }
@@ -291,9 +291,20 @@ final class FakeAdminService extends AdminServiceGrpc.AdminServiceImplBase {
             cluster.brokers().stream().filter(b -> req.getIncludeFencedBrokers() || !cluster.fenced.contains(b.id()))
                     .forEach(b -> resp.addBrokers(DescribeClusterResponse.Broker.newBuilder().setNode(b.node())
                             .setFenced(cluster.fenced.contains(b.id())).addRoles("broker")
-                            .addAllRoles(b.id() == 1 ? List.of("controller") : List.of())));
+                            .addAllRoles(b.id() == 1 ? List.of("controller") : List.of())
+                            .addAllOfflineReplicas(offlineReplicas(b.id()))));
         }
         reply(out, resp.build());
+    }
+
+    private List<DescribeClusterResponse.OfflineReplica> offlineReplicas(int brokerId) {
+        List<DescribeClusterResponse.OfflineReplica> out = new java.util.ArrayList<>();
+        cluster.offlineReplicas.getOrDefault(brokerId, java.util.Map.of()).forEach((tp, reason) -> {
+            int dash = tp.lastIndexOf('-');
+            out.add(DescribeClusterResponse.OfflineReplica.newBuilder().setTopic(tp.substring(0, dash))
+                    .setPartition(Integer.parseInt(tp.substring(dash + 1))).setReason(reason).build());
+        });
+        return out;
     }
 
     @Override

@@ -667,7 +667,7 @@ public final class FakeBroker {
                 FakeCluster.PartitionLog log = t.partitions.get(p);
                 tm.addPartitions(MetadataResponse.PartitionMetadata.newBuilder().setPartition(p).setLeaderId(log.leaderId)
                         .setLeaderEpoch(log.leaderEpoch).addAllReplicas(log.replicas).addAllIsr(log.isr)
-                        .addAllOfflineReplicas(cluster.offline(log)));
+                        .addAllOfflineReplicas(cluster.offline(name, p, log)));
             }
             return tm.build();
         }

@@ -105,6 +105,8 @@ public final class FakeCluster implements AutoCloseable {
     private final java.util.Set<Integer> produceHeldOn = new java.util.HashSet<>();
     /** Brokers the controller fenced: left out of Metadata, shown fenced in DescribeCluster. */
     final java.util.Set<Integer> fenced = new java.util.TreeSet<>();
+    /** Replicas brokers reported they cannot serve: broker id -> "topic-partition" -> the broker's reason. */
+    final Map<Integer, Map<String, String>> offlineReplicas = new java.util.TreeMap<>();
     /** Broker id → planned fetch partition errors (answered to whoever fetches from that broker). */
     final Map<Integer, ConcurrentLinkedQueue<ErrorCode>> fetchFaults = new java.util.concurrent.ConcurrentHashMap<>();
     /** Partitions served per broker by Fetch (for fetch-from-follower tests). */
@@ -328,6 +330,21 @@ public final class FakeCluster implements AutoCloseable {
         metadataChanges++;
     }
 
+    /**
+     * Marks one replica as reported offline by its broker (a storage fault), with the broker's
+     * reason (null = in service again): DescribeCluster lists it and the partition's offline
+     * replicas include it.
+     */
+    public synchronized void setReplicaOffline(int brokerId, String topic, int partition, String reason) {
+        Map<String, String> m = offlineReplicas.computeIfAbsent(brokerId, k -> new java.util.TreeMap<>());
+        if (reason == null) {
+            m.remove(topic + "-" + partition);
+        } else {
+            m.put(topic + "-" + partition, reason);
+        }
+        metadataChanges++;
+    }
+
     /** The broker DescribeCluster and Metadata name as active controller (-1 = none). */
     public synchronized void setControllerId(int id) {
         controllerId = id;
@@ -350,11 +367,12 @@ public final class FakeCluster implements AutoCloseable {
         }
     }
 
-    /** The partition's replicas whose broker is fenced or stopped. */
-    synchronized List<Integer> offline(PartitionLog log) {
+    /** The partition's replicas whose broker is fenced or stopped, or that their broker reported offline. */
+    synchronized List<Integer> offline(String topic, int partition, PartitionLog log) {
         List<Integer> out = new ArrayList<>();
         for (int r : log.replicas) {
-            if (fenced.contains(r) || r < 1 || r > brokers.size() || broker(r).stopped()) {
+            if (fenced.contains(r) || r < 1 || r > brokers.size() || broker(r).stopped()
+                    || offlineReplicas.getOrDefault(r, Map.of()).containsKey(topic + "-" + partition)) {
                 out.add(r);
             }
         }
