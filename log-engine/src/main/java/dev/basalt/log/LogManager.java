@@ -370,15 +370,17 @@ public final class LogManager implements AutoCloseable {
                 index.deletePartition(e.getKey(), e.getValue().partitionId()); // a deletion the last run did not finish
                 continue;
             }
-            // The directory vanished while the node was stopped (removed by hand, a lost mount): its
+            // The directory vanished (removed by hand, a lost mount), while the node was stopped or
+            // while it ran (offlineIfDirectoryDeleted took the log offline then): its
             // records are gone. Treated as a partition found corrupt at load, from offset 0: offline,
             // so it neither leads nor stays in the ISR, and rebuilt from another replica, or, if it
             // was the only copy, served empty with the loss logged (serveIntactPrefix). Nothing is
             // created here: the index keeps its state, so every open until that rebuild (a restart,
             // an offline storage tool) finds the same vanished directory, never an empty healthy log.
             Path dir = dataDir.resolve(e.getKey());
-            CorruptLogException c = new CorruptLogException(dir, 0, "the partition directory vanished while the node was"
-                    + " stopped (the index knew it with recovery point " + e.getValue().recoveryPoint() + "): its records are gone");
+            CorruptLogException c = new CorruptLogException(dir, 0, "the partition directory vanished (removed by"
+                    + " hand or a lost mount, while the node ran or was stopped; the index knew it with recovery point "
+                    + e.getValue().recoveryPoint() + "): its records are gone");
             corrupt.put(tp, c);
             startFindings.incrementAndGet();
             LOG.error("{} is offline: {}; it is rebuilt from another replica if one exists", tp, c.getMessage());
@@ -502,7 +504,7 @@ public final class LogManager implements AutoCloseable {
     /**
      * Partitions found corrupt when this manager opened the data directory: a batch that fails its
      * checks in flushed data (below the stored recovery point, or in a segment sealed before the
-     * crash), or a partition directory that vanished while the node was stopped. Each is offline
+     * crash), or a partition directory that vanished (while the node was stopped, or while it ran). Each is offline
      * until it is rebuilt from another replica or repaired; a torn tail past the recovery point is
      * the expected end of a crash and is not counted.
      */
@@ -627,7 +629,7 @@ public final class LogManager implements AutoCloseable {
         Path dir = dataDir.resolve(tp.dirName());
         boolean vanished = !Files.isDirectory(dir);
         if (vanished) {
-            // a directory that vanished while the node was stopped (loadAll): rebuilt empty
+            // a directory that vanished (loadAll found it missing): rebuilt empty
             try {
                 files.createDirectories(dir);
                 files.fsyncDirectory(dataDir);

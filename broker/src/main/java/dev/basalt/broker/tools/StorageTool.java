@@ -51,6 +51,11 @@ public final class StorageTool {
 
     private final PrintStream out;
     private final PrintStream err;
+    /**
+     * Runs just before {@code check} reads each partition's directory (tests: the running node's
+     * topic deletion landing between the listing and the read).
+     */
+    java.util.function.Consumer<dev.basalt.log.TopicPartition> beforeVerify = tp -> { };
 
     StorageTool(PrintStream out, PrintStream err) {
         this.out = out;
@@ -215,6 +220,7 @@ public final class StorageTool {
             dev.basalt.log.index.PartitionState state = states.get(tp.dirName());
             dev.basalt.log.recovery.LogVerifier.Report r;
             try {
+                beforeVerify.accept(tp);
                 r = dev.basalt.log.recovery.LogVerifier.verify(dir.resolve(tp.dirName()), dev.basalt.log.segment.FileLayer.DEFAULT,
                         state);
             } catch (java.nio.file.NoSuchFileException e) {

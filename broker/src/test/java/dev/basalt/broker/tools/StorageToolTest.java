@@ -360,6 +360,54 @@ class StorageToolTest {
         }
     }
 
+    /**
+     * Found probing a cluster: a topic the running node deleted between the check's listing and its
+     * read of that partition ended the check with a raw NoSuchFileException and exit 1, the other
+     * partitions unchecked. Beside a running node it is reported gone and the check goes on; with
+     * no node running nothing deletes directories, so a directory that vanishes is still an error.
+     */
+    @Test
+    void checkBesideARunningNode_aPartitionDeletedDuringTheCheck_isReportedGone() throws IOException {
+        Path dir = tmp.resolve("deleting");
+        TopicPartition doomed = new TopicPartition("doomed", 0);
+        StorageTool tool = new StorageTool(new PrintStream(out, true, StandardCharsets.UTF_8),
+                new PrintStream(err, true, StandardCharsets.UTF_8));
+        tool.beforeVerify = tp -> {
+            if (tp.equals(doomed)) {
+                deleteTree(dir.resolve(tp.dirName()));
+            }
+        };
+        try (LogManager m = open(dir)) {
+            for (int i = 0; i < 5; i++) {
+                m.getOrCreate(TP, LogConfig.DEFAULT).appendAsLeader(batch(i), 1);
+                m.getOrCreate(doomed, LogConfig.DEFAULT).appendAsLeader(batch(i), 1);
+            }
+            m.getOrCreate(TP, LogConfig.DEFAULT).flush();
+            m.getOrCreate(doomed, LogConfig.DEFAULT).flush();
+            out.reset();
+            err.reset();
+            assertEquals(0, tool.run(new String[] {"check", "--dir", dir.toString()}), out());
+            assertTrue(out().contains("doomed-0: gone (deleted by the running node during the check)"), out());
+            assertTrue(out().contains("orders-0: ok") && out().contains("5 batches"), "the check went on: " + out());
+        }
+        // stopped: the index still knows doomed-0, but no node deletes directories now
+        Files.createDirectories(dir.resolve(doomed.dirName()));
+        out.reset();
+        err.reset();
+        assertEquals(StorageTool.EXIT_REFUSED, tool.run(new String[] {"check", "--dir", dir.toString()}), out());
+        assertTrue(out().contains("NoSuchFileException") && !out().contains("gone (deleted by the running node"), out());
+    }
+
+    private static void deleteTree(Path root) {
+        try (var walk = Files.walk(root)) {
+            for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.delete(p);
+            }
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
     /** check reads the RocksDB index too (it reported a damaged index as "0 corrupt"); repair marks it for rebuild. */
     @Test
     void checkFindsADamagedIndex_repairMarksItForRebuild() throws IOException {
