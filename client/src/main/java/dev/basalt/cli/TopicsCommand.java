@@ -258,14 +258,14 @@ final class TopicsCommand implements Callable<Integer> {
             }
             for (PartitionDescription p : d.partitions()) {
                 boolean leaderOutOfSpace = outOfSpace.contains(d.name() + "-" + p.partition() + "@" + p.leaderId());
-                if (selected(p, live, leaderOutOfSpace)) {
+                if (selected(p, live)) {
                     root.out.println(partitionLine(d.name(), p, live, leaderOutOfSpace));
                 }
             }
         }
     }
 
-    private boolean selected(PartitionDescription p, Set<Integer> live, boolean leaderOutOfSpace) {
+    private boolean selected(PartitionDescription p, Set<Integer> live) {
         if (report == null) {
             return true;
         }
