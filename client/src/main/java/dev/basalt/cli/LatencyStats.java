@@ -94,6 +94,22 @@ final class LatencyStats {
         errors++;
     }
 
+    /**
+     * Prints the progress line of a window that has ended even if no record completed in it, with
+     * how many records still await their outcome ({@code pending}, when above 0). Called on a
+     * timer: a run whose every record is stuck in retries (a full disk, a partition without its
+     * ISR) otherwise printed nothing until delivery.timeout.ms failed them (found probing).
+     */
+    synchronized void tick(long pending, long nowNanos) {
+        if (reportIntervalNanos > 0 && nowNanos - windowStartNanos >= reportIntervalNanos) {
+            boolean stalled = windowCount == 0 && pending > 0;
+            printWindow(nowNanos);
+            if (stalled) {
+                out.printf("(%d records awaiting acknowledgement, %d failed so far)%n", pending, errors);
+            }
+        }
+    }
+
     synchronized long count() {
         return count;
     }

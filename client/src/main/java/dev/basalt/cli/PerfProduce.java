@@ -94,8 +94,20 @@ final class PerfProduce implements Callable<Integer> {
                 new ByteArraySerializer())) {
             producer.partitionCount(common.topic);
             stats = new LatencyStats("sent", common.records, 500_000, common.reportingIntervalMs, root.out, System.nanoTime());
-            sendAll(producer, payload, stats, firstError);
-            producer.flush();
+            LatencyStats ticked = stats;
+            java.util.concurrent.ScheduledExecutorService ticker = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "basalt-perf-progress");
+                t.setDaemon(true);
+                return t;
+            });
+            try {
+                ticker.scheduleWithFixedDelay(() -> ticked.tick(sent.get() - ticked.count() - ticked.errors(), System.nanoTime()),
+                        1, 1, java.util.concurrent.TimeUnit.SECONDS);
+                sendAll(producer, payload, stats, firstError);
+                producer.flush();
+            } finally {
+                ticker.shutdownNow();
+            }
             stats.printTotal(System.nanoTime());
             printMetrics(root.out, "Producer metrics", producer.metrics());
         }
@@ -114,6 +126,9 @@ final class PerfProduce implements Callable<Integer> {
         out.println(b);
     }
 
+    /** Records handed to the producer so far (the progress line's pending count). */
+    private final java.util.concurrent.atomic.AtomicLong sent = new java.util.concurrent.atomic.AtomicLong();
+
     private void sendAll(Producer<byte[], byte[]> producer, byte[] payload, LatencyStats stats, AtomicReference<Throwable> firstError) {
         long start = System.nanoTime();
         for (long i = 0; i < common.records && firstError.get() == null; i++) {
@@ -125,6 +140,7 @@ final class PerfProduce implements Callable<Integer> {
                 }
             }
             long sendNanos = System.nanoTime();
+            sent.incrementAndGet();
             producer.send(new ProducerRecord<>(common.topic, null, null, null, payload, null)).whenComplete((m, e) -> {
                 long now = System.nanoTime();
                 if (e != null) {

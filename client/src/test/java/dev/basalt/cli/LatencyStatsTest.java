@@ -32,6 +32,32 @@ class LatencyStatsTest {
         assertEquals(10_000, s.count());
     }
 
+    /**
+     * Found probing a full disk: every record stuck in retries, and nothing printed until the
+     * delivery timeout. The timer's tick ends a window with no completed record too, and says how
+     * many await their outcome; it prints nothing before the window's end.
+     */
+    @Test
+    void tick_printsAWindowWithNoCompletedRecord_andThePendingCount() {
+        ByteArrayOutputStream buf = new ByteArrayOutputStream();
+        LatencyStats s = new LatencyStats("sent", 100, 100, 5_000, new PrintStream(buf, true, StandardCharsets.UTF_8), 0);
+        s.record(2_000, 1024, 1_000_000_000L);
+        s.tick(40, 4_000_000_000L);
+        assertEquals("", buf.toString(StandardCharsets.UTF_8), "the window has not ended");
+        s.tick(40, 5_000_000_000L);
+        assertEquals("1 records sent, 0.2 records/sec (0.00 MB/sec), 2.0 ms avg latency, 2.0 ms max latency.\n",
+                buf.toString(StandardCharsets.UTF_8), "records completed in it: the usual line alone");
+        buf.reset();
+        s.error();
+        s.tick(39, 10_000_000_000L);
+        assertEquals("0 records sent, 0.0 records/sec (0.00 MB/sec), 0.0 ms avg latency, 0.0 ms max latency.\n"
+                + "(39 records awaiting acknowledgement, 1 failed so far)\n", buf.toString(StandardCharsets.UTF_8));
+        buf.reset();
+        s.tick(0, 15_000_000_000L);
+        assertEquals("0 records sent, 0.0 records/sec (0.00 MB/sec), 0.0 ms avg latency, 0.0 ms max latency.\n",
+                buf.toString(StandardCharsets.UTF_8), "nothing pending: no stall line");
+    }
+
     /** A consumer's poll recorded at once keeps exactly the statistics of its records one by one. */
     @Test
     void recordAll_isTheSameAsRecordingEachRecord() {
