@@ -28,15 +28,13 @@ public record BrokerDescription(int id, String host, int port, String rack, bool
     /** One replica a broker cannot serve, and why. */
     public record OfflineReplica(String topic, int partition, String reason) {
         /**
-         * How a broker's reason starts when the replica is only out of space: intact, serving
-         * reads, refusing appends. No other reason starts so. Where no replica in service can
-         * take over, the controller keeps such a replica leading: its partition is read-only.
+         * Whether the replica is only out of space (its reason starts with "disk full", see
+         * {@link dev.basalt.common.OfflineReasons}): intact, serving reads, refusing appends. Where
+         * no replica in service can take over, the controller keeps such a replica leading: its
+         * partition is read-only.
          */
-        public static final String OUT_OF_SPACE = "disk full";
-
-        /** Whether the replica is only out of space (see {@link #OUT_OF_SPACE}). */
         public boolean outOfSpaceOnly() {
-            return reason != null && reason.startsWith(OUT_OF_SPACE);
+            return dev.basalt.common.OfflineReasons.outOfSpaceOnly(reason);
         }
     }
 }

@@ -13,12 +13,8 @@ import java.util.UUID;
  * @param reason    the broker's reason, at most {@link #REASON_CHARS_MAX} characters
  */
 public record ReplicaFault(UUID topicId, int partition, String reason) {
-    /**
-     * How a broker's reason starts when the replica is only out of space: intact and readable,
-     * refusing appends. Brokers make sure of it, and no other reason starts so; the controller
-     * keeps such a replica leading where no replica in service could replace it.
-     */
-    public static final String OUT_OF_SPACE = "disk full";
+    /** How a broker's reason starts when the replica is only out of space: see {@link dev.basalt.common.OfflineReasons}. */
+    public static final String OUT_OF_SPACE = dev.basalt.common.OfflineReasons.OUT_OF_SPACE;
 
     /** Whether the replica is only out of space (see {@link #OUT_OF_SPACE}): it still serves reads. */
     public boolean outOfSpaceOnly() {
@@ -26,7 +22,7 @@ public record ReplicaFault(UUID topicId, int partition, String reason) {
     }
 
     public static boolean outOfSpaceOnly(String reason) {
-        return reason != null && reason.startsWith(OUT_OF_SPACE);
+        return dev.basalt.common.OfflineReasons.outOfSpaceOnly(reason);
     }
 
     /** Reasons are cut to this many characters: they go into the metadata log with every change. */

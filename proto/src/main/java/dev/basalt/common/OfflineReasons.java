@@ -1,0 +1,23 @@
+package dev.basalt.common;
+
+/**
+ * The one rule brokers, the controller and clients share about the reasons a broker gives for a
+ * replica it reports offline: a reason that starts with {@link #OUT_OF_SPACE} means the replica is
+ * only out of space (intact, serving reads, refusing appends). Brokers make sure of it, and no
+ * other reason starts so; the controller then keeps such a replica leading where no replica in
+ * service could replace it, and clients show its partition as read-only.
+ *
+ * <p>Thread-safety: stateless.
+ */
+public final class OfflineReasons {
+    /** How the reason of a replica that is only out of space starts. */
+    public static final String OUT_OF_SPACE = "disk full";
+
+    private OfflineReasons() {
+    }
+
+    /** Whether {@code reason} says the replica is only out of space. */
+    public static boolean outOfSpaceOnly(String reason) {
+        return reason != null && reason.startsWith(OUT_OF_SPACE);
+    }
+}
