@@ -879,6 +879,11 @@ public final class BasaltNode implements AutoCloseable {
         if (shuttingDown) {
             return "shutting down";
         }
+        RaftMetadataQuorum local = quorum;
+        String suspended = local == null ? null : local.suspendedReason();
+        if (suspended != null) {
+            return suspended + " (this voter stands aside until there is room, then rejoins by itself)";
+        }
         if (controllerId() < 0) {
             RaftMetadataQuorum q = quorum;
             return q != null && !q.isVoter() ? "this voter rejoins with a new directory and does not vote until a voter change"

@@ -245,6 +245,14 @@ public final class RaftMetadataQuorum implements MetadataQuorum, AutoCloseable {
     }
 
     /**
+     * Why this node's metadata log stands aside (its disk is full: it neither votes nor leads nor
+     * follows until there is room again, then rejoins by itself), or null.
+     */
+    public String suspendedReason() {
+        return node.suspendedReason();
+    }
+
+    /**
      * One single-server voter change on this node, which must lead (dissertation §4.1): how an
      * operator re-admits a voter that rejoined with a new directory (remove it, then add it).
      * Completes once the configuration entry is committed.

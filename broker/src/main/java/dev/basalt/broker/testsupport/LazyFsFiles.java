@@ -85,6 +85,11 @@ public final class LazyFsFiles {
             public void createDirectories(Path dir) throws IOException {
                 Files.createDirectories(dir);
             }
+
+            @Override
+            public long usableBytes(Path dir) throws IOException {
+                return StorageIo.nio().usableBytes(dir);
+            }
         };
     }
 

@@ -6,6 +6,7 @@ import dev.basalt.raft.core.RaftCore;
 import dev.basalt.raft.core.RaftMessage;
 import dev.basalt.raft.log.HardState;
 import dev.basalt.raft.log.LogEntry;
+import dev.basalt.raft.log.RaftStorageException;
 import dev.basalt.raft.log.RaftStore;
 import dev.basalt.raft.log.SnapshotMeta;
 import dev.basalt.raft.transport.Transport;
@@ -20,6 +21,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.function.LongSupplier;
+import java.util.random.RandomGenerator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -38,6 +40,10 @@ import org.slf4j.LoggerFactory;
  */
 final class RaftDriver implements Runnable {
     private static final Logger LOG = LoggerFactory.getLogger(RaftDriver.class);
+    /** Free bytes on the store's file system before a node that ran out of space rejoins. */
+    static final long RESUME_FREE_BYTES_MIN = 16L << 20;
+    /** How often a node standing aside for a full disk checks the free space. */
+    static final long SPACE_CHECK_INTERVAL_MS = 500;
 
     sealed interface Event permits Inbound, Propose, Read, Transfer, Change, Close {
     }
@@ -75,8 +81,10 @@ final class RaftDriver implements Runnable {
     }
 
     private final RaftNodeConfig config;
-    private final RaftCore core;
-    private final RaftStore store;
+    /** Replaced when the node rejoins after a full disk (a restart inside the process). */
+    private RaftCore core;
+    private RaftStore store;
+    private final RandomGenerator random;
     private final StateMachine stateMachine;
     private final Transport transport;
     private final FatalFaultHandler faultHandler;
@@ -111,12 +119,20 @@ final class RaftDriver implements Runnable {
     private final java.util.Map<Integer, Long> lastIndexAtContact = new java.util.HashMap<>();
     /** Whether the latest configuration this node knows makes it a voter. */
     volatile boolean localVoter;
+    /**
+     * Why the node is standing aside after its store ran out of space (null while it takes part):
+     * it neither votes, leads, applies nor answers until there is room again.
+     */
+    volatile String suspendedReason;
+    /** While suspended, driver thread only: when the free space is checked next. */
+    private long nextSpaceCheckMs;
 
     RaftDriver(RaftNodeConfig config, RaftCore core, RaftStore store, StateMachine stateMachine, Transport transport,
-               FatalFaultHandler faultHandler, LongSupplier clockMs) {
+               FatalFaultHandler faultHandler, LongSupplier clockMs, RandomGenerator random) {
         this.config = config;
         this.core = core;
         this.store = store;
+        this.random = random;
         this.stateMachine = stateMachine;
         this.transport = transport;
         this.faultHandler = faultHandler;
@@ -132,6 +148,11 @@ final class RaftDriver implements Runnable {
         }
     }
 
+    /** The store in use now (a full disk replaces it with a reopened one). */
+    RaftStore store() {
+        return store;
+    }
+
     /** From client threads: returns false when the queue is full or the node stopped. */
     boolean submit(Event e) {
         return !stopped && queue.offer(e);
@@ -140,8 +161,12 @@ final class RaftDriver implements Runnable {
     @Override
     public void run() {
         try {
-            long commitAtStart = core.commitIndex();
-            process(List.of(core.tick(clockMs.getAsLong())), commitAtStart);
+            try {
+                long commitAtStart = core.commitIndex();
+                process(List.of(core.tick(clockMs.getAsLong())), commitAtStart);
+            } catch (RaftStorageException e) {
+                suspendOrRethrow(e);
+            }
             List<Event> batch = new ArrayList<>();
             while (!stopped) {
                 long waitMs = Math.max(0, Math.min(nextDeadlineMs, clockMs.getAsLong() + 50) - clockMs.getAsLong());
@@ -151,7 +176,15 @@ final class RaftDriver implements Runnable {
                     batch.add(first);
                     queue.drainTo(batch, config.batchEventsMax() - 1);
                 }
-                iterate(batch);
+                try {
+                    if (suspendedReason != null) {
+                        whileSuspended(batch);
+                    } else {
+                        iterate(batch);
+                    }
+                } catch (RaftStorageException e) {
+                    suspendOrRethrow(e);
+                }
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -412,6 +445,9 @@ final class RaftDriver implements Runnable {
             }
         }
         for (LogEntry e : o.committed()) {
+            if (e.index() <= appliedIndex) {
+                continue; // applied before the node stood aside for a full disk and was restored
+            }
             stateMachine.apply(e);
             appliedIndex = e.index();
             PendingEntry p = pendingEntries.remove(e.index());
@@ -489,13 +525,123 @@ final class RaftDriver implements Runnable {
     }
 
     private void maybeSnapshot() {
-        if (appliedIndex - store.snapshot().lastIndex() < config.snapshotEveryEntries()) {
-            return;
+        if (appliedIndex - store.snapshot().lastIndex() < config.snapshotEveryEntries() || core.appliedIndex() < appliedIndex) {
+            return; // (a core restored after a full disk vouches for the state machine's index only once it got there)
         }
         SnapshotMeta meta = core.snapshotMetaAt(appliedIndex);
         byte[] data = stateMachine.snapshot();
         store.installSnapshot(meta, data);
         core.compact(meta, data);
+    }
+
+    // ------------------------------------------------------------------ a full disk
+
+    /**
+     * A store that failed only for lack of space suspends the node instead of stopping it; any
+     * other storage failure is fatal (rethrown to {@link #run}).
+     */
+    private void suspendOrRethrow(RaftStorageException e) {
+        if (!e.outOfSpace() || !store.canReopen()) {
+            throw e;
+        }
+        suspend(e);
+    }
+
+    /**
+     * Stands aside like a crashed node that keeps its process: the core's state that did not reach
+     * the disk is dropped with the core, the store is closed, and nothing is answered (inbound
+     * messages are dropped, requests refused) until {@link #resume} reopens the store. Callers
+     * waiting on entries learn their outcome is unknown: entries this node sent earlier may still
+     * commit under another leader.
+     */
+    private void suspend(RaftStorageException cause) {
+        long nowMs = clockMs.getAsLong();
+        suspendedReason = "metadata log out of space: " + cause.getMessage();
+        LOG.error("node {}: {}; it stops voting, leading and applying until {} bytes are free (checked every {} ms), "
+                        + "the other voters carry on without it", config.nodeId(), suspendedReason, RESUME_FREE_BYTES_MIN,
+                SPACE_CHECK_INTERVAL_MS);
+        RaftException unknown = new IndeterminateException("node " + config.nodeId() + " stood aside: " + suspendedReason);
+        for (PendingEntry p : pendingEntries.values()) {
+            p.future().completeExceptionally(unknown);
+        }
+        pendingEntries.clear();
+        for (PendingRead p : pendingReads.values()) {
+            p.future.completeExceptionally(unknown);
+        }
+        pendingReads.clear();
+        if (pendingTransfer != null) {
+            pendingTransfer.completeExceptionally(unknown);
+            pendingTransfer = null;
+        }
+        try {
+            store.close();
+        } catch (RuntimeException e) {
+            LOG.warn("node {}: closing the metadata store failed", config.nodeId(), e);
+        }
+        int wasLeader = leaderId;
+        leaderId = -1;
+        peerProgress = java.util.Map.of();
+        lastContactMs.clear();
+        lastCaughtUpMs.clear();
+        lastIndexAtContact.clear();
+        if (wasLeader != -1) {
+            for (LeaderListener l : listeners) {
+                l.onLeaderChange(term, -1);
+            }
+        }
+        nextSpaceCheckMs = nowMs + SPACE_CHECK_INTERVAL_MS;
+        if (closing != null) {
+            stop(new IndeterminateException("node " + config.nodeId() + " closed"));
+        }
+    }
+
+    /** One round while suspended: refuse requests, drop messages, and rejoin once there is room. */
+    private void whileSuspended(List<Event> batch) {
+        RaftException refused = new NotLeaderException("node " + config.nodeId() + " is not taking part: "
+                + suspendedReason, -1);
+        for (Event e : batch) {
+            if (e instanceof Close c) {
+                closing = c.future();
+                stop(new IndeterminateException("node " + config.nodeId() + " closed"));
+                return;
+            }
+            if (!(e instanceof Inbound)) {
+                failEvent(e, refused);
+            }
+        }
+        long nowMs = clockMs.getAsLong();
+        if (nowMs < nextSpaceCheckMs) {
+            nextDeadlineMs = nextSpaceCheckMs;
+            return;
+        }
+        nextSpaceCheckMs = nowMs + SPACE_CHECK_INTERVAL_MS;
+        nextDeadlineMs = nextSpaceCheckMs;
+        long free = store.usableBytes();
+        if (free >= RESUME_FREE_BYTES_MIN) {
+            resume(free, nowMs);
+        }
+    }
+
+    /**
+     * Rejoins as a restarted node would: the store reopened from disk, a core restored from it
+     * (a follower at the stored term and vote), and the state machine kept, since everything it
+     * applied was durable; only a snapshot installed beyond it replaces it.
+     */
+    private void resume(long freeBytes, long nowMs) {
+        RaftStore reopened = store.reopen(); // a full disk again throws back to suspend(); anything else is fatal
+        store = reopened;
+        SnapshotMeta snapshot = store.snapshot();
+        byte[] snapshotData = store.snapshotData();
+        if (snapshot.lastIndex() > appliedIndex) {
+            stateMachine.restore(snapshot, snapshotData);
+            appliedIndex = snapshot.lastIndex();
+        }
+        core = RaftCore.restore(config.nodeId(), config.raft(), random, config.bootstrap(), store.hardState(), snapshot,
+                snapshotData, RaftNode.readLog(store), nowMs);
+        LOG.warn("node {}: {} bytes free again; rejoining from the stored state (term {}, log up to {}, applied {})",
+                config.nodeId(), freeBytes, store.hardState().term(), store.lastIndex(), appliedIndex);
+        suspendedReason = null;
+        process(List.of(core.tick(nowMs)), core.commitIndex());
     }
 
     /** Ends the loop: no more voting or leading; every waiting caller learns it. */

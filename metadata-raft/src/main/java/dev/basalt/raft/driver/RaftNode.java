@@ -40,13 +40,11 @@ public final class RaftNode implements AutoCloseable {
     private final RaftDriver driver;
     private final Thread thread;
     private final Transport transport;
-    private final RaftStore store;
 
-    private RaftNode(RaftNodeConfig config, RaftDriver driver, Transport transport, RaftStore store) {
+    private RaftNode(RaftNodeConfig config, RaftDriver driver, Transport transport) {
         this.config = config;
         this.driver = driver;
         this.transport = transport;
-        this.store = store;
         this.thread = new Thread(driver, "raft-driver-" + config.nodeId());
     }
 
@@ -71,14 +69,14 @@ public final class RaftNode implements AutoCloseable {
         }
         RaftCore core = RaftCore.restore(config.nodeId(), config.raft(), random, config.bootstrap(), store.hardState(),
                 snapshot, snapshotData, readLog(store), clockMs.getAsLong());
-        RaftDriver driver = new RaftDriver(config, core, store, stateMachine, transport, faultHandler, clockMs);
-        RaftNode node = new RaftNode(config, driver, transport, store);
+        RaftDriver driver = new RaftDriver(config, core, store, stateMachine, transport, faultHandler, clockMs, random);
+        RaftNode node = new RaftNode(config, driver, transport);
         transport.start(driver::offerInbound);
         node.thread.start();
         return node;
     }
 
-    private static List<LogEntry> readLog(RaftStore store) {
+    static List<LogEntry> readLog(RaftStore store) {
         List<LogEntry> all = new ArrayList<>();
         long next = store.firstIndex();
         while (next <= store.lastIndex()) {
@@ -227,6 +225,14 @@ public final class RaftNode implements AutoCloseable {
         return driver.stopped;
     }
 
+    /**
+     * Why the node stands aside (its metadata store ran out of space: it neither votes, leads nor
+     * applies until there is room again, then rejoins by itself), or null while it takes part.
+     */
+    public String suspendedReason() {
+        return driver.suspendedReason;
+    }
+
     /** The fault that stopped the node, or null. */
     public Throwable fatalFault() {
         return driver.fatal;
@@ -253,6 +259,6 @@ public final class RaftNode implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         transport.close();
-        store.close();
+        driver.store().close();
     }
 }

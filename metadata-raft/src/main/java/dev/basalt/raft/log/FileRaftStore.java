@@ -168,8 +168,10 @@ public final class FileRaftStore implements RaftStore {
                 LOG.warn("truncating torn tail of {}: {} bytes from position {} (crash during a write)", path,
                         fileBytes - validBytes, validBytes);
                 segment.file.truncate(validBytes);
-                segment.file.force();
             }
+            // Entries a failed append wrote but never fsynced (a full disk, a killed process whose
+            // pages survived) are kept by the scan: make them durable before any answer counts them.
+            segment.file.force();
             if (!last && segment.count() == 0) {
                 throw new RaftStorageException("empty segment " + path + " before the last segment");
             }
@@ -487,6 +489,26 @@ public final class FileRaftStore implements RaftStore {
             snapshotData = copy;
             compactTo(keepTail);
         });
+    }
+
+    @Override
+    public boolean canReopen() {
+        return true;
+    }
+
+    @Override
+    public FileRaftStore reopen() {
+        close();
+        return open(dir, config, io);
+    }
+
+    @Override
+    public long usableBytes() {
+        try {
+            return io.usableBytes(dir);
+        } catch (IOException e) {
+            throw new RaftStorageException("cannot read the free space of " + dir + ": " + e.getMessage(), e);
+        }
     }
 
     @Override

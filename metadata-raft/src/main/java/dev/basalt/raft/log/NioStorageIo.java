@@ -24,9 +24,13 @@ final class NioStorageIo implements StorageIo {
 
     @Override
     public StorageFile open(Path path) throws IOException {
-        FileChannel channel = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.READ,
-                StandardOpenOption.WRITE);
-        return new NioFile(channel);
+        try {
+            FileChannel channel = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.READ,
+                    StandardOpenOption.WRITE);
+            return new NioFile(channel);
+        } catch (IOException e) {
+            throw OutOfSpaceException.classify(e);
+        }
     }
 
     @Override
@@ -38,7 +42,11 @@ final class NioStorageIo implements StorageIo {
 
     @Override
     public void moveAtomically(Path source, Path target) throws IOException {
-        Files.move(source, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        try {
+            Files.move(source, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } catch (IOException e) {
+            throw OutOfSpaceException.classify(e);
+        }
     }
 
     @Override
@@ -56,7 +64,16 @@ final class NioStorageIo implements StorageIo {
 
     @Override
     public void createDirectories(Path dir) throws IOException {
-        Files.createDirectories(dir);
+        try {
+            Files.createDirectories(dir);
+        } catch (IOException e) {
+            throw OutOfSpaceException.classify(e);
+        }
+    }
+
+    @Override
+    public long usableBytes(Path dir) throws IOException {
+        return Files.getFileStore(dir).getUsableSpace();
     }
 
     private static final class NioFile implements StorageFile {
@@ -86,8 +103,12 @@ final class NioStorageIo implements StorageIo {
         @Override
         public void writeFully(ByteBuffer src, long position) throws IOException {
             long at = position;
-            while (src.hasRemaining()) {
-                at += channel.write(src, at);
+            try {
+                while (src.hasRemaining()) {
+                    at += channel.write(src, at);
+                }
+            } catch (IOException e) {
+                throw OutOfSpaceException.classify(e); // an fsync's ENOSPC stays a plain I/O error (see the class)
             }
         }
 

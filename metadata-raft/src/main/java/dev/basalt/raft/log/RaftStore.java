@@ -10,7 +10,8 @@ import java.util.Optional;
  * <p>Durability contract: {@link #persistAndFlushHardState} and {@link #appendAndFlush} return
  * only once the data is on stable storage (fsync). The driver sends no message that depends on
  * state before that state is durable. Every failure is a {@link RaftStorageException}; after one,
- * the node must stop voting and leading (the driver's fault handler stops the process).
+ * the node must stop voting and leading: for good (the driver's fault handler stops the process),
+ * or, when the file system was only full, until it has room and {@link #reopen()} succeeded.
  *
  * <p>Index space: the log holds entries {@code firstIndex() .. lastIndex()} (empty when
  * {@code firstIndex() == lastIndex() + 1}); entries up to {@code snapshot().lastIndex()} are
@@ -61,6 +62,26 @@ public interface RaftStore extends AutoCloseable {
      * retain log entries following it"); otherwise the whole log is discarded.
      */
     void installSnapshot(SnapshotMeta meta, byte[] data);
+
+    /**
+     * Closes this store and opens it again from stable storage, as a restarted process would:
+     * what was never fsynced may be gone and a torn tail is truncated. The driver does this after a
+     * full disk ({@link RaftStorageException#outOfSpace()}) once there is room again. Stores that
+     * cannot do it say so here ({@link #reopen()} then throws {@link UnsupportedOperationException}).
+     */
+    default boolean canReopen() {
+        return false;
+    }
+
+    /** See {@link #canReopen()}. */
+    default RaftStore reopen() {
+        throw new UnsupportedOperationException(getClass().getSimpleName() + " cannot be reopened");
+    }
+
+    /** Bytes still free for this store's writes, or {@link Long#MAX_VALUE} when it has no such limit. */
+    default long usableBytes() {
+        return Long.MAX_VALUE;
+    }
 
     @Override
     void close();

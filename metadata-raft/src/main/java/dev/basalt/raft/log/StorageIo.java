@@ -12,7 +12,11 @@ import java.util.List;
  */
 public interface StorageIo {
 
-    /** Opens {@code path} for reading and writing, creating it if it does not exist. */
+    /**
+     * Opens {@code path} for reading and writing, creating it if it does not exist. Here, in
+     * {@link #moveAtomically}, {@link #createDirectories} and {@link StorageFile#writeFully}, a full
+     * file system is an {@link OutOfSpaceException}.
+     */
     StorageFile open(Path path) throws IOException;
 
     /** Files directly inside {@code dir} (no order promised). */
@@ -29,6 +33,9 @@ public interface StorageIo {
 
     /** Creates {@code dir} and its parents if missing. */
     void createDirectories(Path dir) throws IOException;
+
+    /** Bytes an unprivileged writer may still use on the file system holding {@code dir}. */
+    long usableBytes(Path dir) throws IOException;
 
     /** The real file system through {@link java.nio.channels.FileChannel}. */
     static StorageIo nio() {

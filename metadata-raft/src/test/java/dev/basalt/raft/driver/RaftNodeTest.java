@@ -7,9 +7,12 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.basalt.raft.core.RaftConfig;
+import dev.basalt.raft.log.FileRaftStore;
 import dev.basalt.raft.log.LogEntry;
+import dev.basalt.raft.log.RaftStore;
 import dev.basalt.raft.log.SnapshotMeta;
 import dev.basalt.raft.quorum.Configuration;
+import dev.basalt.raft.testkit.FaultInjectingStorageIo;
 import dev.basalt.raft.testkit.MemoryRaftStore;
 import dev.basalt.raft.testkit.Ports;
 import dev.basalt.raft.transport.GrpcTransport;
@@ -38,6 +41,8 @@ class RaftNodeTest {
     private final List<RaftNode> nodes = new ArrayList<>();
     private final Map<Integer, Recorder> machines = new TreeMap<>();
     private final Map<Integer, MemoryRaftStore> stores = new TreeMap<>();
+    /** Nodes that keep their log in files instead (set before {@link #startCluster}). */
+    private final Map<Integer, RaftStore> fileStores = new TreeMap<>();
     private final List<Throwable> faults = new java.util.concurrent.CopyOnWriteArrayList<>();
     private final Map<Integer, RaftNodeConfig> configs = new TreeMap<>();
     private Map<Integer, InetSocketAddress> addresses;
@@ -73,6 +78,10 @@ class RaftNodeTest {
         synchronized int size() {
             return applied.size();
         }
+
+        synchronized List<String> snapshotOfApplied() {
+            return List.copyOf(applied);
+        }
     }
 
     private void startCluster(int voters, int observers) throws Exception {
@@ -99,7 +108,8 @@ class RaftNodeTest {
         Recorder sm = new Recorder();
         machines.put(id, sm);
         GrpcTransport t = new GrpcTransport(id, addresses.get(id), addresses, GrpcTransport.Options.DEFAULT);
-        return RaftNode.start(configs.get(id), stores.get(id), sm, t, (nodeId, cause) -> faults.add(cause));
+        RaftStore store = fileStores.containsKey(id) ? fileStores.get(id) : stores.get(id);
+        return RaftNode.start(configs.get(id), store, sm, t, (nodeId, cause) -> faults.add(cause));
     }
 
     @AfterEach
@@ -304,5 +314,58 @@ class RaftNodeTest {
                 () -> nodes.stream().anyMatch(n -> n != leader && n.isLeader()));
         RaftNode next = nodes.stream().filter(n -> n != leader && n.isLeader()).findFirst().orElseThrow();
         assertTrue(next.propose(new byte[] {10}).get(10, TimeUnit.SECONDS) > 0);
+    }
+
+    /**
+     * A full disk under the leader's metadata log: the node stands aside instead of halting (no
+     * fatal fault), the other two elect a leader and commit without it, its own requests are
+     * refused with a typed error, and once there is room it rejoins from its files and applies
+     * exactly what the others applied: nothing twice, nothing of the entry it failed to write.
+     */
+    @Test
+    void aFullDiskSuspendsTheNodeInsteadOfStoppingIt_andItRejoinsWhenThereIsRoom(@org.junit.jupiter.api.io.TempDir
+                                                                                  java.nio.file.Path dir) throws Exception {
+        FaultInjectingStorageIo io = new FaultInjectingStorageIo();
+        fileStores.put(1, FileRaftStore.open(dir, FileRaftStore.Config.DEFAULT, io));
+        startCluster(3, 0);
+        RaftNode one = nodes.get(0);
+        RaftNode leader = awaitLeader();
+        if (leader != one) {
+            leader.transferLeadership(1).get(10, TimeUnit.SECONDS);
+        }
+        await("node 1 leads", one::isLeader);
+        for (int i = 0; i < 5; i++) {
+            one.propose(("before-" + i).getBytes(StandardCharsets.UTF_8)).get(10, TimeUnit.SECONDS);
+        }
+
+        io.diskFullAfterBytes(0);
+        Throwable lost = failure(one.propose("never-written".getBytes(StandardCharsets.UTF_8)));
+        assertInstanceOf(IndeterminateException.class, lost, "its outcome is unknown to the caller: " + lost);
+        await("node 1 stands aside", () -> one.suspendedReason() != null);
+        assertTrue(one.suspendedReason().contains("out of space"), one.suspendedReason());
+        assertFalse(one.isStopped(), "a full disk does not stop the node");
+        assertFalse(one.isLeader());
+        Throwable refused = failure(one.propose(new byte[] {1}));
+        assertInstanceOf(NotLeaderException.class, refused);
+        assertTrue(refused.getMessage().contains("out of space"), refused.getMessage());
+
+        await("a new leader among the other two", () -> nodes.stream().anyMatch(n -> n != one && n.isLeader()));
+        RaftNode next = nodes.stream().filter(n -> n != one && n.isLeader()).findFirst().orElseThrow();
+        long last = 0;
+        for (int i = 0; i < 5; i++) {
+            last = next.propose(("during-" + i).getBytes(StandardCharsets.UTF_8)).get(10, TimeUnit.SECONDS);
+        }
+        Thread.sleep(3 * RaftDriver.SPACE_CHECK_INTERVAL_MS);
+        assertTrue(one.suspendedReason() != null, "still aside while the disk is full");
+
+        io.freeDiskSpace();
+        long target = last;
+        await("node 1 back in, caught up", () -> one.suspendedReason() == null && one.appliedIndex() >= target);
+        await("node 1 votes and follows again", () -> one.leaderId() == next.nodeId());
+        List<String> expected = machines.get(next.nodeId()).snapshotOfApplied();
+        assertEquals(expected, machines.get(1).snapshotOfApplied(), "node 1 applied exactly what the leader did");
+        assertEquals(10, expected.size());
+        assertTrue(faults.isEmpty(), "no fatal fault: " + faults);
+        assertTrue(next.propose(new byte[] {2}).get(10, TimeUnit.SECONDS) > last);
     }
 }

@@ -2,8 +2,10 @@ package dev.basalt.raft.log;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.basalt.raft.testkit.FaultInjectingStorageIo;
 import java.io.IOException;
@@ -337,6 +339,37 @@ class FileRaftStoreTest {
     @Test
     void diskFull_failsStore_andKeepsEverythingFlushed() {
         assertFaultKeepsFlushed(io -> io.diskFullAfterBytes(40));
+    }
+
+    @Test
+    void diskFull_isOutOfSpace_anEioIsNot_andReopenGivesBackTheFlushedStateWithRoomToWrite() {
+        FaultInjectingStorageIo io = new FaultInjectingStorageIo();
+        FileRaftStore store = FileRaftStore.open(dir, SMALL, io);
+        store.appendAndFlush(entries(1, 1, 5));
+        io.diskFullAfterBytes(10); // the next append tears after 10 bytes
+        RaftStorageException full = assertThrows(RaftStorageException.class, () -> store.appendAndFlush(entries(1, 6, 8)));
+        assertTrue(full.outOfSpace(), full.toString());
+        assertTrue(store.canReopen());
+        assertTrue(assertThrows(RaftStorageException.class, store::lastIndex).outOfSpace(), "a later use says why too");
+        assertEquals(0, store.usableBytes());
+        io.freeDiskSpace();
+        FileRaftStore reopened = store.reopen();
+        assertEquals(5, reopened.lastIndex(), "the torn entry is cut, the fsynced ones kept");
+        assertEquals(entries(1, 1, 5), reopened.entries(1, 6, Long.MAX_VALUE));
+        reopened.appendAndFlush(entries(1, 6, 8));
+        assertEquals(8, reopened.lastIndex());
+
+        io.failNextWrite();
+        RaftStorageException eio = assertThrows(RaftStorageException.class, () -> reopened.appendAndFlush(entries(1, 9, 9)));
+        assertFalse(eio.outOfSpace(), "an I/O error is not a full disk: " + eio);
+        io.failNextForce();
+        reopened.close();
+        try (FileRaftStore again = FileRaftStore.open(dir, SMALL, io)) {
+            // the fsync at open (of what a failed append left unsynced) is the one that fails here
+            fail("opened despite a failing fsync: " + again.lastIndex());
+        } catch (RaftStorageException expected) {
+            assertFalse(expected.outOfSpace(), expected.toString());
+        }
     }
 
     @Test

@@ -1,5 +1,6 @@
 package dev.basalt.raft.testkit;
 
+import dev.basalt.raft.log.OutOfSpaceException;
 import dev.basalt.raft.log.StorageFile;
 import dev.basalt.raft.log.StorageIo;
 import java.io.IOException;
@@ -15,11 +16,12 @@ import java.util.List;
  * the process died; whatever reached the file stays, which is what a crash after the kernel took the
  * bytes looks like). Counts open files so tests can check nothing leaks.
  *
- * <p>Not thread-safe: one test thread arms faults and drives the store.
+ * <p>Not thread-safe, except {@link #diskFullAfterBytes} and {@link #freeDiskSpace}: one test
+ * thread arms the other faults and drives the store.
  */
 public final class FaultInjectingStorageIo implements StorageIo {
     private final StorageIo delegate;
-    private long bytesUntilDiskFull = Long.MAX_VALUE;
+    private volatile long bytesUntilDiskFull = Long.MAX_VALUE;
     private long bytesUntilCrash = Long.MAX_VALUE;
     private long operationsUntilCrash = Long.MAX_VALUE;
     private boolean failNextWrite;
@@ -48,9 +50,23 @@ public final class FaultInjectingStorageIo implements StorageIo {
         failNextDirectorySync = true;
     }
 
-    /** Writes fail with "No space left on device" once {@code bytes} more bytes were written. */
+    /**
+     * Writes fail with "No space left on device" ({@link OutOfSpaceException}) once {@code bytes}
+     * more bytes were written, and {@link #usableBytes} reports what is left. May be called from
+     * another thread than the store's (a test filling a running node's disk).
+     */
     public void diskFullAfterBytes(long bytes) {
         bytesUntilDiskFull = bytes;
+    }
+
+    /** Ends a full disk: writes go through again and the delegate's free space is reported. */
+    public void freeDiskSpace() {
+        bytesUntilDiskFull = Long.MAX_VALUE;
+    }
+
+    @Override
+    public long usableBytes(Path dir) throws IOException {
+        return Math.min(bytesUntilDiskFull, delegate.usableBytes(dir));
     }
 
     /** The process "dies" in the write that crosses {@code bytes} more written bytes. */
@@ -174,7 +190,7 @@ public final class FaultInjectingStorageIo implements StorageIo {
                 crashed = true;
                 throw new IOException("simulated crash after " + allowed + " of " + length + " bytes");
             }
-            throw new IOException("No space left on device (injected after " + allowed + " of " + length + " bytes)");
+            throw new OutOfSpaceException("No space left on device (injected after " + allowed + " of " + length + " bytes)");
         }
 
         @Override
