@@ -822,7 +822,8 @@ public final class LogManager implements AutoCloseable {
      * the data directory's file system drops below {@code minBytes} or a write fails for lack of
      * space, and resume by themselves once at least 1.5 × {@code minBytes} (and 8 MiB) are free
      * again. Checked every {@value #SPACE_CHECK_INTERVAL_MS} ms. The margin keeps the RocksDB index
-     * from ever hitting ENOSPC (its write failures are not recoverable without a reopen).
+     * from hitting ENOSPC, unless another writer fills the disk to the last byte: then the index is
+     * reopened once there is room (RocksDB refuses every write after one failed for lack of space).
      */
     public void enforceFreeSpace(long minBytes) {
         if (minBytes < 0) {
@@ -855,11 +856,24 @@ public final class LogManager implements AutoCloseable {
             return; // the directory check reports a vanished directory
         }
         long min = freeBytesMin;
+        long resumeBytes = Math.max(8L << 20, min + min / 2);
+        if (index.needsReopen() && free >= resumeBytes) {
+            // Another writer filled the disk to the last byte: the index failed a write, and RocksDB
+            // refuses every write after that until reopened, room or not.
+            try {
+                index.reopen();
+                LOG.warn("RocksDB index of {} reopened after a write failed for lack of space ({} bytes free now)", dataDir, free);
+            } catch (LogStorageException e) {
+                LOG.error("Reopening the RocksDB index of {} after a full disk failed; retrying in {} ms", dataDir,
+                        SPACE_CHECK_INTERVAL_MS, e);
+                return;
+            }
+        }
         String reason = noSpace;
         if (reason == null && min > 0 && free < min) {
             noSpace = "disk full: " + free + " bytes free on " + dataDir + " (log.dir.free.bytes.min " + min + ")";
             LOG.error("{}; appends are refused until space returns (checked every {} ms)", noSpace, SPACE_CHECK_INTERVAL_MS);
-        } else if (reason != null && free >= Math.max(8L << 20, min + min / 2)) {
+        } else if (reason != null && free >= resumeBytes) {
             noSpace = null;
             LOG.warn("Space is back on {} ({} bytes free): appends resume", dataDir, free);
         }
@@ -1043,7 +1057,15 @@ public final class LogManager implements AutoCloseable {
             } catch (IOException e) {
                 throw new LogStorageException("cannot create partition directory", dir, e);
             }
-            PartitionLog log = loadPartition(tp, null, false, config);
+            PartitionLog log;
+            try {
+                log = loadPartition(tp, null, false, config);
+            } catch (RuntimeException e) {
+                // Created just now and empty of records (the index refused the partition's id on a
+                // full disk, say): remove it, or the next attempt would refuse to adopt it.
+                deleteRecursively(dir);
+                throw e;
+            }
             logs.put(tp, log);
             return log;
         }

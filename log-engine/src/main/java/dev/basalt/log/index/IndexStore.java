@@ -30,9 +30,10 @@ import org.rocksdb.WriteOptions;
  * that meets a damaged block finds no entry (the caller scans the segment instead), while scans
  * and deletes whose partial result would be wrong throw ({@link #isCorruption} tells them apart).
  *
- * <p>Thread-safety: thread-safe (RocksDB is); {@link #close()} must follow every other call,
- * which the {@code LogManager} guarantees by closing logs first. Native objects are closed in
- * reverse order of creation.
+ * <p>Thread-safety: thread-safe (RocksDB is; a read-write gate keeps {@link #reopen()} from
+ * closing the instance under a call); {@link #close()} must follow every other call, which the
+ * {@code LogManager} guarantees by closing logs first. Native objects are closed in reverse order
+ * of creation.
  */
 public final class IndexStore implements AutoCloseable {
     private static final byte[] NEXT_PARTITION_ID = "next-partition-id".getBytes(StandardCharsets.UTF_8);
@@ -43,15 +44,28 @@ public final class IndexStore implements AutoCloseable {
     private final WriteOptions writeOptions;
     private final WriteOptions syncWriteOptions;
     private final ReadOptions readOptions;
-    private final List<ColumnFamilyHandle> handles;
-    private final RocksDB db;
-    private final ColumnFamilyHandle offsets;
-    private final ColumnFamilyHandle times;
-    private final ColumnFamilyHandle segments;
-    private final ColumnFamilyHandle state;
-    private final ColumnFamilyHandle producers;
+    /**
+     * Held shared by every call that touches the RocksDB instance and exclusively by
+     * {@link #reopen()}, which replaces it: the native objects are never closed under a call.
+     */
+    private final java.util.concurrent.locks.ReentrantReadWriteLock gate = new java.util.concurrent.locks.ReentrantReadWriteLock();
+    // The instance and its column families: replaced by reopen() under the exclusive gate.
+    private List<ColumnFamilyHandle> handles;
+    private RocksDB db;
+    private ColumnFamilyHandle offsets;
+    private ColumnFamilyHandle times;
+    private ColumnFamilyHandle segments;
+    private ColumnFamilyHandle state;
+    private ColumnFamilyHandle producers;
+    /** Why there is no open instance (a reopen failed, or closed), or null. Guarded by gate. */
+    private String unavailable;
     private long nextPartitionId; // guarded by this
     private volatile String damage;
+    /**
+     * Set when a write failed for lack of space: RocksDB then refuses every later write, even with
+     * room again, until the instance is reopened ({@link #reopen()}).
+     */
+    private volatile boolean outOfSpace;
 
     /** A floor lookup result: the index entry for the batch at {@code offset}. */
     public record OffsetPosition(long offset, long segmentBase, int position) {
@@ -66,6 +80,13 @@ public final class IndexStore implements AutoCloseable {
         this.dir = dir;
         this.dbOptions = dbOptions;
         this.cfOptions = cfOptions;
+        attach(handles, db);
+        this.writeOptions = new WriteOptions();
+        this.syncWriteOptions = new WriteOptions().setSync(true);
+        this.readOptions = new ReadOptions();
+    }
+
+    private void attach(List<ColumnFamilyHandle> handles, RocksDB db) {
         this.handles = handles;
         this.db = db;
         this.offsets = handles.get(1);
@@ -73,9 +94,16 @@ public final class IndexStore implements AutoCloseable {
         this.segments = handles.get(3);
         this.state = handles.get(4);
         this.producers = handles.get(5);
-        this.writeOptions = new WriteOptions();
-        this.syncWriteOptions = new WriteOptions().setSync(true);
-        this.readOptions = new ReadOptions();
+    }
+
+    private static List<ColumnFamilyDescriptor> descriptors(ColumnFamilyOptions cfOptions) {
+        return List.of(
+                new ColumnFamilyDescriptor(RocksDB.DEFAULT_COLUMN_FAMILY, cfOptions),
+                new ColumnFamilyDescriptor(bytes("offsets"), cfOptions),
+                new ColumnFamilyDescriptor(bytes("times"), cfOptions),
+                new ColumnFamilyDescriptor(bytes("segments"), cfOptions),
+                new ColumnFamilyDescriptor(bytes("state"), cfOptions),
+                new ColumnFamilyDescriptor(bytes("producers"), cfOptions));
     }
 
     /** Opens (creating if missing) the index at {@code dir}. */
@@ -87,13 +115,7 @@ public final class IndexStore implements AutoCloseable {
         DBOptions dbOptions = new DBOptions().setCreateIfMissing(true).setCreateMissingColumnFamilies(true)
                 .setKeepLogFileNum(2).setMaxOpenFiles(256).setAllowFAllocate(false);
         ColumnFamilyOptions cfOptions = new ColumnFamilyOptions();
-        List<ColumnFamilyDescriptor> descriptors = List.of(
-                new ColumnFamilyDescriptor(RocksDB.DEFAULT_COLUMN_FAMILY, cfOptions),
-                new ColumnFamilyDescriptor(bytes("offsets"), cfOptions),
-                new ColumnFamilyDescriptor(bytes("times"), cfOptions),
-                new ColumnFamilyDescriptor(bytes("segments"), cfOptions),
-                new ColumnFamilyDescriptor(bytes("state"), cfOptions),
-                new ColumnFamilyDescriptor(bytes("producers"), cfOptions));
+        List<ColumnFamilyDescriptor> descriptors = descriptors(cfOptions);
         List<ColumnFamilyHandle> handles = new ArrayList<>();
         RocksDB db = null;
         try {
@@ -238,6 +260,11 @@ public final class IndexStore implements AutoCloseable {
 
     private LogStorageException failure(String what, RocksDBException e) {
         LogStorageException failure = new LogStorageException("index " + what + " failed", dir, e);
+        org.rocksdb.Status st = e.getStatus();
+        if ((st != null && st.getSubCode() == org.rocksdb.Status.SubCode.NoSpace)
+                || String.valueOf(e.getMessage()).contains("No space left on device")) {
+            outOfSpace = true;
+        }
         if (damage == null && isCorruption(failure)) {
             damage = what + ": " + e.getMessage();
         }
@@ -253,61 +280,150 @@ public final class IndexStore implements AutoCloseable {
         return damage;
     }
 
+    /** Throws while there is no open instance (under the shared gate). */
+    private void ensureOpen() {
+        if (unavailable != null) {
+            throw new LogStorageException("index unavailable: " + unavailable, dir, null);
+        }
+    }
+
+    /** Whether a write failed for lack of space, so that only {@link #reopen()} makes writes go through again. */
+    public boolean needsReopen() {
+        return outOfSpace;
+    }
+
+    /**
+     * Closes and opens the RocksDB instance again, after a write failed for lack of space (RocksDB
+     * refuses every later write until then, even once there is room). Waits for the calls in
+     * progress and holds new ones meanwhile. What RocksDB acknowledged is in its write-ahead log
+     * and comes back; a write it refused was never applied. If opening fails, every call throws
+     * until a later reopen succeeds.
+     *
+     * @throws LogStorageException if the instance cannot be opened (it is retried on the next call)
+     */
+    public void reopen() {
+        gate.writeLock().lock();
+        try {
+            if (!outOfSpace && unavailable == null) {
+                return;
+            }
+            if (unavailable == null) {
+                closeInstance();
+                unavailable = "closed for a reopen after a full disk";
+            }
+            List<ColumnFamilyHandle> fresh = new ArrayList<>();
+            try {
+                RocksDB reopened = RocksDB.open(dbOptions, dir.toString(), descriptors(cfOptions), fresh);
+                attach(fresh, reopened);
+                unavailable = null;
+                outOfSpace = false;
+            } catch (RocksDBException e) {
+                fresh.forEach(ColumnFamilyHandle::close);
+                unavailable = "reopen after a full disk failed: " + e.getMessage();
+                throw new LogStorageException("cannot reopen the RocksDB index", dir, e);
+            }
+        } finally {
+            gate.writeLock().unlock();
+        }
+    }
+
+    private void closeInstance() {
+        try {
+            db.syncWal();
+        } catch (RocksDBException e) {
+            // closing anyway: the index is derived state and recovery rebuilds what is missing
+        }
+        for (int i = handles.size() - 1; i >= 0; i--) {
+            handles.get(i).close();
+        }
+        db.close();
+    }
+
     /** Compacts every column family now (RocksDB otherwise does it in the background); reads every table block. */
     public void compact() {
+        gate.readLock().lock();
         try {
-            for (ColumnFamilyHandle cf : handles) {
-                db.compactRange(cf);
+            ensureOpen();
+            try {
+                for (ColumnFamilyHandle cf : handles) {
+                    db.compactRange(cf);
+                }
+            } catch (RocksDBException e) {
+                throw failure("compaction", e);
             }
-        } catch (RocksDBException e) {
-            throw failure("compaction", e);
+        } finally {
+            gate.readLock().unlock();
         }
     }
 
     /** A fresh partition id, never handed out before by this index (durable before return). */
     public synchronized long allocatePartitionId() {
-        long id = nextPartitionId;
+        gate.readLock().lock();
         try {
-            db.put(syncWriteOptions, NEXT_PARTITION_ID, IndexKeys.longValue(id + 1));
-        } catch (RocksDBException e) {
-            throw failure("id allocation", e);
+            ensureOpen();
+            long id = nextPartitionId;
+            try {
+                db.put(syncWriteOptions, NEXT_PARTITION_ID, IndexKeys.longValue(id + 1));
+            } catch (RocksDBException e) {
+                throw failure("id allocation", e);
+            }
+            nextPartitionId = id + 1;
+            return id;
+        } finally {
+            gate.readLock().unlock();
         }
-        nextPartitionId = id + 1;
-        return id;
     }
 
     // ---- partition state ----
 
     /** Every stored partition state, by directory name (one scan: fast open of thousands). */
     public Map<String, PartitionState> loadAllStates() {
-        Map<String, PartitionState> out = new HashMap<>();
-        try (RocksIterator it = db.newIterator(state, readOptions)) {
-            for (it.seekToFirst(); it.isValid(); it.next()) {
-                out.put(new String(it.key(), StandardCharsets.UTF_8), PartitionState.decode(it.value()));
+        gate.readLock().lock();
+        try {
+            ensureOpen();
+            Map<String, PartitionState> out = new HashMap<>();
+            try (RocksIterator it = db.newIterator(state, readOptions)) {
+                for (it.seekToFirst(); it.isValid(); it.next()) {
+                    out.put(new String(it.key(), StandardCharsets.UTF_8), PartitionState.decode(it.value()));
+                }
+                checkIterator(it, "state scan");
             }
-            checkIterator(it, "state scan");
+            return out;
+        } finally {
+            gate.readLock().unlock();
         }
-        return out;
     }
 
     public void saveState(String dirName, PartitionState s, boolean sync) {
+        gate.readLock().lock();
         try {
-            db.put(state, sync ? syncWriteOptions : writeOptions, bytes(dirName), s.encode());
-        } catch (RocksDBException e) {
-            throw failure("state write", e);
+            ensureOpen();
+            try {
+                db.put(state, sync ? syncWriteOptions : writeOptions, bytes(dirName), s.encode());
+            } catch (RocksDBException e) {
+                throw failure("state write", e);
+            }
+        } finally {
+            gate.readLock().unlock();
         }
     }
 
     /** Removes a partition's state and every index entry under its id. */
     public void deletePartition(String dirName, long partitionId) {
-        try (WriteBatch batch = new WriteBatch()) {
-            batch.delete(state, bytes(dirName));
-            for (ColumnFamilyHandle cf : List.of(offsets, times, segments, producers)) {
-                batch.deleteRange(cf, IndexKeys.startOfPartition(partitionId), IndexKeys.endOfPartition(partitionId));
+        gate.readLock().lock();
+        try {
+            ensureOpen();
+            try (WriteBatch batch = new WriteBatch()) {
+                batch.delete(state, bytes(dirName));
+                for (ColumnFamilyHandle cf : List.of(offsets, times, segments, producers)) {
+                    batch.deleteRange(cf, IndexKeys.startOfPartition(partitionId), IndexKeys.endOfPartition(partitionId));
+                }
+                db.write(syncWriteOptions, batch);
+            } catch (RocksDBException e) {
+                throw failure("partition delete", e);
             }
-            db.write(syncWriteOptions, batch);
-        } catch (RocksDBException e) {
-            throw failure("partition delete", e);
+        } finally {
+            gate.readLock().unlock();
         }
     }
 
@@ -319,32 +435,50 @@ public final class IndexStore implements AutoCloseable {
     }
 
     private void deleteFrom(ColumnFamilyHandle cf, long partitionId, long fromValue) {
+        gate.readLock().lock();
         try {
-            db.deleteRange(cf, writeOptions, IndexKeys.key(partitionId, fromValue), IndexKeys.endOfPartition(partitionId));
-        } catch (RocksDBException e) {
-            throw failure("range delete", e);
+            ensureOpen();
+            try {
+                db.deleteRange(cf, writeOptions, IndexKeys.key(partitionId, fromValue), IndexKeys.endOfPartition(partitionId));
+            } catch (RocksDBException e) {
+                throw failure("range delete", e);
+            }
+        } finally {
+            gate.readLock().unlock();
         }
     }
 
     // ---- offset index ----
 
     public void putOffset(long partitionId, long offset, long segmentBase, int position) {
+        gate.readLock().lock();
         try {
-            db.put(offsets, writeOptions, IndexKeys.key(partitionId, offset), IndexKeys.position(segmentBase, position));
-        } catch (RocksDBException e) {
-            throw failure("offset write", e);
+            ensureOpen();
+            try {
+                db.put(offsets, writeOptions, IndexKeys.key(partitionId, offset), IndexKeys.position(segmentBase, position));
+            } catch (RocksDBException e) {
+                throw failure("offset write", e);
+            }
+        } finally {
+            gate.readLock().unlock();
         }
     }
 
     /** The entry with the largest offset ≤ {@code offset}, or null. */
     public OffsetPosition floorOffset(long partitionId, long offset) {
-        try (RocksIterator it = db.newIterator(offsets, readOptions)) {
-            it.seekForPrev(IndexKeys.key(partitionId, offset));
-            if (!it.isValid() || IndexKeys.partitionOf(it.key()) != partitionId) {
-                return null;
+        gate.readLock().lock();
+        try {
+            ensureOpen();
+            try (RocksIterator it = db.newIterator(offsets, readOptions)) {
+                it.seekForPrev(IndexKeys.key(partitionId, offset));
+                if (!it.isValid() || IndexKeys.partitionOf(it.key()) != partitionId) {
+                    return null;
+                }
+                java.nio.ByteBuffer v = java.nio.ByteBuffer.wrap(it.value());
+                return new OffsetPosition(IndexKeys.valueOf(it.key()), v.getLong(), v.getInt());
             }
-            java.nio.ByteBuffer v = java.nio.ByteBuffer.wrap(it.value());
-            return new OffsetPosition(IndexKeys.valueOf(it.key()), v.getLong(), v.getInt());
+        } finally {
+            gate.readLock().unlock();
         }
     }
 
@@ -355,45 +489,69 @@ public final class IndexStore implements AutoCloseable {
 
     /** Drops offset entries in [fromOffset, toOffset) (retention, compaction rewrite). */
     public void deleteOffsetRange(long partitionId, long fromOffset, long toOffset) {
+        gate.readLock().lock();
         try {
-            db.deleteRange(offsets, writeOptions, IndexKeys.key(partitionId, fromOffset), IndexKeys.key(partitionId, toOffset));
-        } catch (RocksDBException e) {
-            throw failure("range delete", e);
+            ensureOpen();
+            try {
+                db.deleteRange(offsets, writeOptions, IndexKeys.key(partitionId, fromOffset), IndexKeys.key(partitionId, toOffset));
+            } catch (RocksDBException e) {
+                throw failure("range delete", e);
+            }
+        } finally {
+            gate.readLock().unlock();
         }
     }
 
     /** Every offset entry of a partition in order (tests compare indexes before and after a rebuild). */
     public List<OffsetPosition> offsetEntries(long partitionId) {
-        List<OffsetPosition> out = new ArrayList<>();
-        try (RocksIterator it = db.newIterator(offsets, readOptions)) {
-            for (it.seek(IndexKeys.startOfPartition(partitionId)); it.isValid()
-                    && IndexKeys.partitionOf(it.key()) == partitionId; it.next()) {
-                java.nio.ByteBuffer v = java.nio.ByteBuffer.wrap(it.value());
-                out.add(new OffsetPosition(IndexKeys.valueOf(it.key()), v.getLong(), v.getInt()));
+        gate.readLock().lock();
+        try {
+            ensureOpen();
+            List<OffsetPosition> out = new ArrayList<>();
+            try (RocksIterator it = db.newIterator(offsets, readOptions)) {
+                for (it.seek(IndexKeys.startOfPartition(partitionId)); it.isValid()
+                        && IndexKeys.partitionOf(it.key()) == partitionId; it.next()) {
+                    java.nio.ByteBuffer v = java.nio.ByteBuffer.wrap(it.value());
+                    out.add(new OffsetPosition(IndexKeys.valueOf(it.key()), v.getLong(), v.getInt()));
+                }
+                checkIterator(it, "offset scan");
             }
-            checkIterator(it, "offset scan");
+            return out;
+        } finally {
+            gate.readLock().unlock();
         }
-        return out;
     }
 
     // ---- time index ----
 
     public void putTime(long partitionId, long timestamp, long offset) {
+        gate.readLock().lock();
         try {
-            db.put(times, writeOptions, IndexKeys.timeKey(partitionId, timestamp), IndexKeys.longValue(offset));
-        } catch (RocksDBException e) {
-            throw failure("time write", e);
+            ensureOpen();
+            try {
+                db.put(times, writeOptions, IndexKeys.timeKey(partitionId, timestamp), IndexKeys.longValue(offset));
+            } catch (RocksDBException e) {
+                throw failure("time write", e);
+            }
+        } finally {
+            gate.readLock().unlock();
         }
     }
 
     /** The entry with the largest timestamp ≤ {@code timestamp}, or null. */
     public TimeEntry floorTime(long partitionId, long timestamp) {
-        try (RocksIterator it = db.newIterator(times, readOptions)) {
-            it.seekForPrev(IndexKeys.timeKey(partitionId, timestamp));
-            if (!it.isValid() || IndexKeys.partitionOf(it.key()) != partitionId) {
-                return null;
+        gate.readLock().lock();
+        try {
+            ensureOpen();
+            try (RocksIterator it = db.newIterator(times, readOptions)) {
+                it.seekForPrev(IndexKeys.timeKey(partitionId, timestamp));
+                if (!it.isValid() || IndexKeys.partitionOf(it.key()) != partitionId) {
+                    return null;
+                }
+                return new TimeEntry(IndexKeys.timestampOf(it.key()), IndexKeys.readLong(it.value()));
             }
-            return new TimeEntry(IndexKeys.timestampOf(it.key()), IndexKeys.readLong(it.value()));
+        } finally {
+            gate.readLock().unlock();
         }
     }
 
@@ -404,57 +562,87 @@ public final class IndexStore implements AutoCloseable {
 
     /** Drops time entries pointing at or above {@code fromOffset} (they form a suffix: both keys and values grow). */
     public void deleteTimesFromOffset(long partitionId, long fromOffset) {
-        try (RocksIterator it = db.newIterator(times, readOptions); WriteBatch batch = new WriteBatch()) {
-            for (it.seekForPrev(IndexKeys.timeKey(partitionId, Long.MAX_VALUE)); it.isValid()
-                    && IndexKeys.partitionOf(it.key()) == partitionId && IndexKeys.readLong(it.value()) >= fromOffset; it.prev()) {
-                batch.delete(times, it.key());
+        gate.readLock().lock();
+        try {
+            ensureOpen();
+            try (RocksIterator it = db.newIterator(times, readOptions); WriteBatch batch = new WriteBatch()) {
+                for (it.seekForPrev(IndexKeys.timeKey(partitionId, Long.MAX_VALUE)); it.isValid()
+                        && IndexKeys.partitionOf(it.key()) == partitionId && IndexKeys.readLong(it.value()) >= fromOffset; it.prev()) {
+                    batch.delete(times, it.key());
+                }
+                checkIterator(it, "time delete");
+                db.write(writeOptions, batch);
+            } catch (RocksDBException e) {
+                throw failure("time delete", e);
             }
-            checkIterator(it, "time delete");
-            db.write(writeOptions, batch);
-        } catch (RocksDBException e) {
-            throw failure("time delete", e);
+        } finally {
+            gate.readLock().unlock();
         }
     }
 
     /** Drops time entries pointing below {@code beforeOffset} (a prefix), after retention. */
     public void deleteTimesBeforeOffset(long partitionId, long beforeOffset) {
-        try (RocksIterator it = db.newIterator(times, readOptions); WriteBatch batch = new WriteBatch()) {
-            for (it.seek(IndexKeys.startOfPartition(partitionId)); it.isValid()
-                    && IndexKeys.partitionOf(it.key()) == partitionId && IndexKeys.readLong(it.value()) < beforeOffset; it.next()) {
-                batch.delete(times, it.key());
+        gate.readLock().lock();
+        try {
+            ensureOpen();
+            try (RocksIterator it = db.newIterator(times, readOptions); WriteBatch batch = new WriteBatch()) {
+                for (it.seek(IndexKeys.startOfPartition(partitionId)); it.isValid()
+                        && IndexKeys.partitionOf(it.key()) == partitionId && IndexKeys.readLong(it.value()) < beforeOffset; it.next()) {
+                    batch.delete(times, it.key());
+                }
+                checkIterator(it, "time delete");
+                db.write(writeOptions, batch);
+            } catch (RocksDBException e) {
+                throw failure("time delete", e);
             }
-            checkIterator(it, "time delete");
-            db.write(writeOptions, batch);
-        } catch (RocksDBException e) {
-            throw failure("time delete", e);
+        } finally {
+            gate.readLock().unlock();
         }
     }
 
     // ---- per-segment max timestamps (retention.ms) ----
 
     public void putSegmentMaxTimestamp(long partitionId, long segmentBase, long maxTimestamp) {
+        gate.readLock().lock();
         try {
-            db.put(segments, writeOptions, IndexKeys.key(partitionId, segmentBase), IndexKeys.longValue(maxTimestamp));
-        } catch (RocksDBException e) {
-            throw failure("segment write", e);
+            ensureOpen();
+            try {
+                db.put(segments, writeOptions, IndexKeys.key(partitionId, segmentBase), IndexKeys.longValue(maxTimestamp));
+            } catch (RocksDBException e) {
+                throw failure("segment write", e);
+            }
+        } finally {
+            gate.readLock().unlock();
         }
     }
 
     /** The stored max timestamp of a segment, or {@code Long.MIN_VALUE} if unknown. */
     public long segmentMaxTimestamp(long partitionId, long segmentBase) {
+        gate.readLock().lock();
         try {
-            byte[] v = db.get(segments, readOptions, IndexKeys.key(partitionId, segmentBase));
-            return v == null ? Long.MIN_VALUE : IndexKeys.readLong(v);
-        } catch (RocksDBException e) {
-            throw failure("segment read", e);
+            ensureOpen();
+            try {
+                byte[] v = db.get(segments, readOptions, IndexKeys.key(partitionId, segmentBase));
+                return v == null ? Long.MIN_VALUE : IndexKeys.readLong(v);
+            } catch (RocksDBException e) {
+                throw failure("segment read", e);
+            }
+        } finally {
+            gate.readLock().unlock();
         }
     }
 
     public void deleteSegmentMaxTimestamp(long partitionId, long segmentBase) {
+        gate.readLock().lock();
         try {
-            db.delete(segments, writeOptions, IndexKeys.key(partitionId, segmentBase));
-        } catch (RocksDBException e) {
-            throw failure("segment delete", e);
+            ensureOpen();
+            try {
+                db.delete(segments, writeOptions, IndexKeys.key(partitionId, segmentBase));
+            } catch (RocksDBException e) {
+                throw failure("segment delete", e);
+            }
+        } finally {
+            gate.readLock().unlock();
         }
     }
 
@@ -462,43 +650,67 @@ public final class IndexStore implements AutoCloseable {
 
     /** Stores a snapshot of the partition's producer state as of {@code offset}. */
     public void putProducerSnapshot(long partitionId, long offset, byte[] snapshot) {
+        gate.readLock().lock();
         try {
-            db.put(producers, writeOptions, IndexKeys.key(partitionId, offset), snapshot);
-        } catch (RocksDBException e) {
-            throw failure("producer snapshot write", e);
+            ensureOpen();
+            try {
+                db.put(producers, writeOptions, IndexKeys.key(partitionId, offset), snapshot);
+            } catch (RocksDBException e) {
+                throw failure("producer snapshot write", e);
+            }
+        } finally {
+            gate.readLock().unlock();
         }
     }
 
     /** The newest snapshot at or below {@code offset}: (offset, bytes), or null when there is none. */
     public Map.Entry<Long, byte[]> floorProducerSnapshot(long partitionId, long offset) {
-        try (RocksIterator it = db.newIterator(producers, readOptions)) {
-            it.seekForPrev(IndexKeys.key(partitionId, offset));
-            if (!it.isValid() || IndexKeys.partitionOf(it.key()) != partitionId) {
-                return null;
+        gate.readLock().lock();
+        try {
+            ensureOpen();
+            try (RocksIterator it = db.newIterator(producers, readOptions)) {
+                it.seekForPrev(IndexKeys.key(partitionId, offset));
+                if (!it.isValid() || IndexKeys.partitionOf(it.key()) != partitionId) {
+                    return null;
+                }
+                return Map.entry(IndexKeys.valueOf(it.key()), it.value());
             }
-            return Map.entry(IndexKeys.valueOf(it.key()), it.value());
+        } finally {
+            gate.readLock().unlock();
         }
     }
 
     /** Offsets of the partition's snapshots, oldest first. */
     public List<Long> producerSnapshotOffsets(long partitionId) {
-        List<Long> out = new ArrayList<>();
-        try (RocksIterator it = db.newIterator(producers, readOptions)) {
-            for (it.seek(IndexKeys.startOfPartition(partitionId)); it.isValid() && IndexKeys.partitionOf(it.key()) == partitionId;
-                 it.next()) {
-                out.add(IndexKeys.valueOf(it.key()));
+        gate.readLock().lock();
+        try {
+            ensureOpen();
+            List<Long> out = new ArrayList<>();
+            try (RocksIterator it = db.newIterator(producers, readOptions)) {
+                for (it.seek(IndexKeys.startOfPartition(partitionId)); it.isValid() && IndexKeys.partitionOf(it.key()) == partitionId;
+                     it.next()) {
+                    out.add(IndexKeys.valueOf(it.key()));
+                }
+                checkIterator(it, "producer snapshot scan");
             }
-            checkIterator(it, "producer snapshot scan");
+            return out;
+        } finally {
+            gate.readLock().unlock();
         }
-        return out;
     }
 
     /** Deletes the snapshot at {@code offset} (a point deletion; not synced: an old snapshot left behind is harmless). */
     public void deleteProducerSnapshot(long partitionId, long offset) {
+        gate.readLock().lock();
         try {
-            db.delete(producers, writeOptions, IndexKeys.key(partitionId, offset));
-        } catch (RocksDBException e) {
-            throw failure("producer snapshot delete", e);
+            ensureOpen();
+            try {
+                db.delete(producers, writeOptions, IndexKeys.key(partitionId, offset));
+            } catch (RocksDBException e) {
+                throw failure("producer snapshot delete", e);
+            }
+        } finally {
+            gate.readLock().unlock();
         }
     }
 
@@ -508,38 +720,50 @@ public final class IndexStore implements AutoCloseable {
      * and whose offsets new batches will take.
      */
     public void deleteProducerSnapshots(long partitionId, long fromOffset, long toOffset, boolean sync) {
+        gate.readLock().lock();
         try {
-            db.deleteRange(producers, sync ? syncWriteOptions : writeOptions, IndexKeys.key(partitionId, fromOffset),
-                    toOffset == Long.MAX_VALUE ? IndexKeys.endOfPartition(partitionId) : IndexKeys.key(partitionId, toOffset));
-        } catch (RocksDBException e) {
-            throw failure("producer snapshot delete", e);
+            ensureOpen();
+            try {
+                db.deleteRange(producers, sync ? syncWriteOptions : writeOptions, IndexKeys.key(partitionId, fromOffset),
+                        toOffset == Long.MAX_VALUE ? IndexKeys.endOfPartition(partitionId) : IndexKeys.key(partitionId, toOffset));
+            } catch (RocksDBException e) {
+                throw failure("producer snapshot delete", e);
+            }
+        } finally {
+            gate.readLock().unlock();
         }
     }
 
     /** fsyncs the WAL: every index write made so far survives a machine crash. */
     public void syncWal() {
+        gate.readLock().lock();
         try {
-            db.syncWal();
-        } catch (RocksDBException e) {
-            throw failure("WAL sync", e);
+            ensureOpen();
+            try {
+                db.syncWal();
+            } catch (RocksDBException e) {
+                throw failure("WAL sync", e);
+            }
+        } finally {
+            gate.readLock().unlock();
         }
     }
 
     @Override
     public void close() {
+        gate.writeLock().lock();
         try {
-            db.syncWal();
-        } catch (RocksDBException e) {
-            // closing anyway: the index is derived state and recovery rebuilds what is missing
+            if (unavailable == null) {
+                closeInstance();
+            }
+            unavailable = "closed";
+            readOptions.close();
+            syncWriteOptions.close();
+            writeOptions.close();
+            cfOptions.close();
+            dbOptions.close();
+        } finally {
+            gate.writeLock().unlock();
         }
-        readOptions.close();
-        syncWriteOptions.close();
-        writeOptions.close();
-        for (int i = handles.size() - 1; i >= 0; i--) {
-            handles.get(i).close();
-        }
-        db.close();
-        cfOptions.close();
-        dbOptions.close();
     }
 }
