@@ -88,6 +88,14 @@ public final class ReplicaManager implements MetadataSubscriber, AutoCloseable {
     /** Partitions whose on-disk data belongs to another topic id, waiting for a caught-up image. Guarded by this. */
     private final Set<TopicPartition> deferred = new HashSet<>();
     private boolean orphansSettled; // guarded by this
+    /**
+     * Replicas this broker should hold that failed to open for a reason that passes (the index
+     * refusing writes on a full disk; not a replica known offline): opened again by
+     * {@link #retryFailedOpens}. Guarded by this.
+     */
+    private final Set<TopicPartition> openFailed = new HashSet<>();
+    /** The caughtUp flag of the latest metadata step (retried opens run with it). Guarded by this. */
+    private boolean lastCaughtUp;
     private ScheduledExecutorService scheduler;
     private volatile MetadataImage image = MetadataImage.EMPTY;
     private volatile boolean closed;
@@ -310,13 +318,20 @@ public final class ReplicaManager implements MetadataSubscriber, AutoCloseable {
             }
         }
         Set<String> touchedTopics = new HashSet<>();
+        lastCaughtUp = caughtUp;
         for (MetadataUpdate.PartitionChange c : update.changedPartitions()) {
+            TopicPartition tp = new TopicPartition(c.topic().name(), c.partition());
             try {
                 applyPartition(next, c.topic(), c.partition(), c.registration(), caughtUp, nowMs);
+                openFailed.remove(tp);
             } catch (dev.basalt.log.LogStorageException e) {
                 // An offline replica (lost directory, corrupt data): the others still get their roles.
+                boolean offline = logs.offlineReason(tp) != null;
                 dev.basalt.broker.storage.StorageErrorLog.report(log, "Cannot open replica", c.topic().name() + "-" + c.partition(),
-                        logs.offlineReason(new TopicPartition(c.topic().name(), c.partition())) != null, e);
+                        offline, e);
+                if (!offline) {
+                    openFailed.add(tp);
+                }
             }
             touchedTopics.add(c.topic().name());
         }
@@ -589,9 +604,41 @@ public final class ReplicaManager implements MetadataSubscriber, AutoCloseable {
 
     // ------------------------------------------------------------------ ISR changes (leader)
 
+    /**
+     * Opens again the replicas that failed to open for a passing reason (see {@link #openFailed}),
+     * once the data directory takes writes again; a replica opened late follows its leader and
+     * rejoins the ISR as any other. Runs with the ISR check.
+     */
+    synchronized void retryFailedOpens() {
+        if (openFailed.isEmpty() || logs.noSpace() != null) {
+            return;
+        }
+        long nowMs = clock.millis();
+        for (java.util.Iterator<TopicPartition> it = openFailed.iterator(); it.hasNext(); ) {
+            TopicPartition tp = it.next();
+            java.util.Optional<TopicImage> topic = image.topics().topic(tp.topic());
+            PartitionRegistration reg = topic.map(t -> t.partitions().get(tp.partition())).orElse(null);
+            if (reg == null || !reg.replicas().contains(brokerId) || partitions.containsKey(tp)) {
+                it.remove();
+                continue;
+            }
+            try {
+                applyPartition(image, topic.get(), tp.partition(), reg, lastCaughtUp, nowMs);
+                it.remove();
+                log.info("{}: replica opened on a retry (its first open failed: a write refused for lack of space)", tp);
+            } catch (dev.basalt.log.LogStorageException e) {
+                if (logs.offlineReason(tp) != null) {
+                    it.remove(); // now known offline: reported and handled as such
+                }
+                log.debug("{}: replica still cannot be opened: {}", tp, e.toString());
+            }
+        }
+    }
+
     /** The scheduled check: every led partition's due ISR change (shrinks of laggards first). */
     void checkIsrs() {
         try {
+            retryFailedOpens();
             long nowMs = clock.millis();
             for (Partition p : partitions.values()) {
                 if (p.isLeader()) {
