@@ -752,7 +752,7 @@ public final class LogManager implements AutoCloseable {
                 options.compactionKeyCountMax(), options.producersPerPartitionMax());
         log.directoryCheck(this::checkDirectory);
         log.fsyncListener(this::fsynced);
-        log.writeGate(() -> noSpace, this::onWriteFailure);
+        log.writeGate(this::appendRefusal, this::onWriteFailure);
         // A read that meets a corrupt batch hands it to the same handler as the scrubber, off the reader's thread.
         log.corruptReadListener((offset, e) -> {
             readFindings.incrementAndGet();
@@ -842,6 +842,19 @@ public final class LogManager implements AutoCloseable {
     /** Why appends are refused for lack of space, or null. */
     public String noSpace() {
         return noSpace;
+    }
+
+    /**
+     * Why appends are refused now, or null: a full disk, or an index that refused a write for lack
+     * of space and takes none until reopened (an append would get its bytes into the segment and
+     * then fail to index them, which takes the replica offline until a restart).
+     */
+    private String appendRefusal() {
+        String full = noSpace;
+        if (full == null && index.needsReopen()) {
+            return "disk full: the index refused a write for lack of space on " + dataDir + " (it is reopened once there is room)";
+        }
+        return full;
     }
 
     /** Re-evaluates free space now (the scheduler does this every {@value #SPACE_CHECK_INTERVAL_MS} ms). */

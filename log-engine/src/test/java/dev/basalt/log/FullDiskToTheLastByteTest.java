@@ -136,6 +136,7 @@ class FullDiskToTheLastByteTest {
                     while (!Thread.currentThread().isInterrupted()) {
                         try {
                             assertNotNull(store.floorOffset(1, 5));
+                            store.deleteOffsetsFrom(2, 0); // another partition: a write that resolves its column family
                             reads.incrementAndGet();
                         } catch (LogStorageException e) {
                             // unavailable for a moment is allowed; a crash or a wrong answer is not
@@ -180,6 +181,9 @@ class FullDiskToTheLastByteTest {
                     throw new AssertionError("a concurrent reader failed", readerFailure.get());
                 }
                 assertTrue(reads.get() >= readsAtReopen + 100, "the reader made no progress after the reopen");
+                store.close();
+                store.reopen(); // a no-op once closed (the options are freed): must not reopen RocksDB
+                assertThrows(LogStorageException.class, () -> store.floorOffset(1, 5), "a closed index answered");
             } finally {
                 store.close();
             }

@@ -59,6 +59,8 @@ public final class IndexStore implements AutoCloseable {
     private ColumnFamilyHandle producers;
     /** Why there is no open instance (a reopen failed, or closed), or null. Guarded by gate. */
     private String unavailable;
+    /** Set by close(): the options are freed and no reopen may follow. Guarded by gate. */
+    private boolean closed;
     private long nextPartitionId; // guarded by this
     private volatile String damage;
     /**
@@ -89,12 +91,17 @@ public final class IndexStore implements AutoCloseable {
     private void attach(List<ColumnFamilyHandle> handles, RocksDB db) {
         this.handles = handles;
         this.db = db;
-        this.offsets = handles.get(1);
-        this.times = handles.get(2);
-        this.segments = handles.get(3);
+        this.offsets = handles.get(OFFSETS);
+        this.times = handles.get(TIMES);
+        this.segments = handles.get(SEGMENTS);
         this.state = handles.get(4);
         this.producers = handles.get(5);
     }
+
+    // Positions of the column families in descriptors() and handles.
+    private static final int OFFSETS = 1;
+    private static final int TIMES = 2;
+    private static final int SEGMENTS = 3;
 
     private static List<ColumnFamilyDescriptor> descriptors(ColumnFamilyOptions cfOptions) {
         return List.of(
@@ -304,7 +311,7 @@ public final class IndexStore implements AutoCloseable {
     public void reopen() {
         gate.writeLock().lock();
         try {
-            if (!outOfSpace && unavailable == null) {
+            if (closed || (!outOfSpace && unavailable == null)) {
                 return;
             }
             if (unavailable == null) {
@@ -320,7 +327,11 @@ public final class IndexStore implements AutoCloseable {
             } catch (RocksDBException e) {
                 fresh.forEach(ColumnFamilyHandle::close);
                 unavailable = "reopen after a full disk failed: " + e.getMessage();
-                throw new LogStorageException("cannot reopen the RocksDB index", dir, e);
+                LogStorageException failure = new LogStorageException("cannot reopen the RocksDB index", dir, e);
+                if (damage == null && isCorruption(failure)) {
+                    damage = "reopen: " + e.getMessage(); // rebuilt at the next start, like any damaged index
+                }
+                throw failure;
             }
         } finally {
             gate.writeLock().unlock();
@@ -429,17 +440,18 @@ public final class IndexStore implements AutoCloseable {
 
     /** Removes every index entry of a partition (before a full rebuild), keeping its state. */
     public void clearIndex(long partitionId) {
-        deleteFrom(offsets, partitionId, 0L);
-        deleteFrom(times, partitionId, 0L);
-        deleteFrom(segments, partitionId, 0L);
+        deleteFrom(OFFSETS, partitionId, 0L);
+        deleteFrom(TIMES, partitionId, 0L);
+        deleteFrom(SEGMENTS, partitionId, 0L);
     }
 
-    private void deleteFrom(ColumnFamilyHandle cf, long partitionId, long fromValue) {
+    /** @param family a column family's position in {@link #descriptors} (its handle is looked up under the gate) */
+    private void deleteFrom(int family, long partitionId, long fromValue) {
         gate.readLock().lock();
         try {
             ensureOpen();
             try {
-                db.deleteRange(cf, writeOptions, IndexKeys.key(partitionId, fromValue), IndexKeys.endOfPartition(partitionId));
+                db.deleteRange(handles.get(family), writeOptions, IndexKeys.key(partitionId, fromValue), IndexKeys.endOfPartition(partitionId));
             } catch (RocksDBException e) {
                 throw failure("range delete", e);
             }
@@ -484,7 +496,7 @@ public final class IndexStore implements AutoCloseable {
 
     /** Drops offset entries at or above {@code fromOffset} (truncation). */
     public void deleteOffsetsFrom(long partitionId, long fromOffset) {
-        deleteFrom(offsets, partitionId, Math.max(0, fromOffset));
+        deleteFrom(OFFSETS, partitionId, Math.max(0, fromOffset));
     }
 
     /** Drops offset entries in [fromOffset, toOffset) (retention, compaction rewrite). */
@@ -753,6 +765,10 @@ public final class IndexStore implements AutoCloseable {
     public void close() {
         gate.writeLock().lock();
         try {
+            if (closed) {
+                return;
+            }
+            closed = true;
             if (unavailable == null) {
                 closeInstance();
             }
