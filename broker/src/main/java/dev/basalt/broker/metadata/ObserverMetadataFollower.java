@@ -140,7 +140,10 @@ public final class ObserverMetadataFollower implements AutoCloseable {
                 stateMachine.applyBatch(e.getIndex(), e.getBatch().toByteArray());
             }
         }
-        if (caughtUpTarget < 0) {
+        if (caughtUpTarget < 0 && r.getControllerId() >= 0) {
+            // Only from a controller that knows the quorum's leader: one cut off from it (or standing
+            // aside for a full disk) can be far behind, and "caught up" lets the broker settle what
+            // it holds on disk against this image (deleting replicas the image does not know).
             caughtUpTarget = r.getAppliedIndex();
         }
         if (!caughtUp && stateMachine.appliedIndex() >= caughtUpTarget) {

@@ -233,6 +233,14 @@ public final class ControllerRpc extends ControllerServiceGrpc.ControllerService
             obs.onCompleted();
             return;
         }
+        String aside = q.suspendedReason();
+        if (aside != null) {
+            // Its image stopped where its metadata log did: send the broker to another controller.
+            obs.onNext(FetchMetadataResponse.newBuilder().setErrorCode(ErrorCode.NOT_CONTROLLER).setControllerId(-1)
+                    .setErrorMessage("this controller stands aside: " + aside).build());
+            obs.onCompleted();
+            return;
+        }
         if (req.getFromIndex() < 0 || req.getMaxWaitMs() < 0 || req.getMaxWaitMs() > FETCH_METADATA_WAIT_MS_MAX) {
             obs.onNext(FetchMetadataResponse.newBuilder().setErrorCode(ErrorCode.INVALID_REQUEST).setControllerId(q.leaderId())
                     .setErrorMessage("from_index must be >= 0 and max_wait_ms 0.." + FETCH_METADATA_WAIT_MS_MAX).build());

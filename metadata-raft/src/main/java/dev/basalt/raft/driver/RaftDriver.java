@@ -44,6 +44,13 @@ final class RaftDriver implements Runnable {
     static final long RESUME_FREE_BYTES_MIN = 16L << 20;
     /** How often a node standing aside for a full disk checks the free space. */
     static final long SPACE_CHECK_INTERVAL_MS = 500;
+    /**
+     * The longest wait between checks: a node that stands aside again soon after rejoining (free
+     * bytes are not what is short: inodes, a quota) doubles its wait each time up to this.
+     */
+    static final long SPACE_CHECK_INTERVAL_MAX_MS = 30_000;
+    /** A suspension this soon after a rejoin counts as the same shortage (the wait doubles). */
+    static final long SUSPEND_AGAIN_WINDOW_MS = 10_000;
 
     sealed interface Event permits Inbound, Propose, Read, Transfer, Change, Close {
     }
@@ -124,8 +131,11 @@ final class RaftDriver implements Runnable {
      * it neither votes, leads, applies nor answers until there is room again.
      */
     volatile String suspendedReason;
-    /** While suspended, driver thread only: when the free space is checked next. */
+    /** While suspended, driver thread only: when the free space is checked next, and how often. */
     private long nextSpaceCheckMs;
+    volatile long spaceCheckIntervalMs = SPACE_CHECK_INTERVAL_MS;
+    /** Driver thread only: when the node last rejoined after a full disk (-1 = never). */
+    private long lastResumeMs = -1;
 
     RaftDriver(RaftNodeConfig config, RaftCore core, RaftStore store, StateMachine stateMachine, Transport transport,
                FatalFaultHandler faultHandler, LongSupplier clockMs, RandomGenerator random) {
@@ -556,11 +566,13 @@ final class RaftDriver implements Runnable {
      */
     private void suspend(RaftStorageException cause) {
         long nowMs = clockMs.getAsLong();
-        suspendedReason = "metadata log out of space: " + cause.getMessage();
+        String reason = "metadata log out of space: " + cause.getMessage();
+        boolean again = lastResumeMs >= 0 && nowMs - lastResumeMs < SUSPEND_AGAIN_WINDOW_MS;
+        spaceCheckIntervalMs = again ? Math.min(spaceCheckIntervalMs * 2, SPACE_CHECK_INTERVAL_MAX_MS) : SPACE_CHECK_INTERVAL_MS;
         LOG.error("node {}: {}; it stops voting, leading and applying until {} bytes are free (checked every {} ms), "
-                        + "the other voters carry on without it", config.nodeId(), suspendedReason, RESUME_FREE_BYTES_MIN,
-                SPACE_CHECK_INTERVAL_MS);
-        RaftException unknown = new IndeterminateException("node " + config.nodeId() + " stood aside: " + suspendedReason);
+                        + "the other voters carry on without it", config.nodeId(), reason, RESUME_FREE_BYTES_MIN,
+                spaceCheckIntervalMs);
+        RaftException unknown = new IndeterminateException("node " + config.nodeId() + " stood aside: " + reason);
         for (PendingEntry p : pendingEntries.values()) {
             p.future().completeExceptionally(unknown);
         }
@@ -589,7 +601,8 @@ final class RaftDriver implements Runnable {
                 l.onLeaderChange(term, -1);
             }
         }
-        nextSpaceCheckMs = nowMs + SPACE_CHECK_INTERVAL_MS;
+        nextSpaceCheckMs = nowMs + spaceCheckIntervalMs;
+        suspendedReason = reason; // last: whoever sees it sees the node no longer leading
         if (closing != null) {
             stop(new IndeterminateException("node " + config.nodeId() + " closed"));
         }
@@ -599,22 +612,25 @@ final class RaftDriver implements Runnable {
     private void whileSuspended(List<Event> batch) {
         RaftException refused = new NotLeaderException("node " + config.nodeId() + " is not taking part: "
                 + suspendedReason, -1);
+        Close close = null;
         for (Event e : batch) {
             if (e instanceof Close c) {
-                closing = c.future();
-                stop(new IndeterminateException("node " + config.nodeId() + " closed"));
-                return;
-            }
-            if (!(e instanceof Inbound)) {
+                close = c;
+            } else if (!(e instanceof Inbound)) {
                 failEvent(e, refused);
             }
+        }
+        if (close != null) {
+            closing = close.future();
+            stop(new IndeterminateException("node " + config.nodeId() + " closed"));
+            return;
         }
         long nowMs = clockMs.getAsLong();
         if (nowMs < nextSpaceCheckMs) {
             nextDeadlineMs = nextSpaceCheckMs;
             return;
         }
-        nextSpaceCheckMs = nowMs + SPACE_CHECK_INTERVAL_MS;
+        nextSpaceCheckMs = nowMs + spaceCheckIntervalMs;
         nextDeadlineMs = nextSpaceCheckMs;
         long free = store.usableBytes();
         if (free >= RESUME_FREE_BYTES_MIN) {
@@ -641,6 +657,7 @@ final class RaftDriver implements Runnable {
         LOG.warn("node {}: {} bytes free again; rejoining from the stored state (term {}, log up to {}, applied {})",
                 config.nodeId(), freeBytes, store.hardState().term(), store.lastIndex(), appliedIndex);
         suspendedReason = null;
+        lastResumeMs = nowMs;
         process(List.of(core.tick(nowMs)), core.commitIndex());
     }
 

@@ -233,6 +233,11 @@ public final class RaftNode implements AutoCloseable {
         return driver.suspendedReason;
     }
 
+    /** While standing aside for a full disk: how often the free space is checked (tests). */
+    long spaceCheckIntervalMs() {
+        return driver.spaceCheckIntervalMs;
+    }
+
     /** The fault that stopped the node, or null. */
     public Throwable fatalFault() {
         return driver.fatal;

@@ -367,5 +367,15 @@ class RaftNodeTest {
         assertEquals(10, expected.size());
         assertTrue(faults.isEmpty(), "no fatal fault: " + faults);
         assertTrue(next.propose(new byte[] {2}).get(10, TimeUnit.SECONDS) > last);
+
+        // Full again right after rejoining (what is short is not free bytes: inodes, a quota): it
+        // stands aside again and waits twice as long between checks instead of churning.
+        io.diskFullAfterBytes(0);
+        next.propose(new byte[] {3}).get(10, TimeUnit.SECONDS);
+        await("node 1 stands aside again", () -> one.suspendedReason() != null);
+        assertEquals(2 * RaftDriver.SPACE_CHECK_INTERVAL_MS, one.spaceCheckIntervalMs());
+        io.freeDiskSpace();
+        await("node 1 back in again", () -> one.suspendedReason() == null && one.leaderId() == next.nodeId());
+        assertTrue(faults.isEmpty(), "no fatal fault: " + faults);
     }
 }
