@@ -326,7 +326,7 @@ public final class ReplicaManager implements MetadataSubscriber, AutoCloseable {
                 openFailed.remove(tp);
             } catch (dev.basalt.log.LogStorageException e) {
                 // An offline replica (lost directory, corrupt data): the others still get their roles.
-                boolean offline = logs.offlineReason(tp) != null;
+                boolean offline = logs.offlineReason(tp) != null && !logs.onlyOutOfSpace(tp);
                 dev.basalt.broker.storage.StorageErrorLog.report(log, "Cannot open replica", c.topic().name() + "-" + c.partition(),
                         offline, e);
                 if (!offline) {
@@ -625,12 +625,18 @@ public final class ReplicaManager implements MetadataSubscriber, AutoCloseable {
             try {
                 applyPartition(image, topic.get(), tp.partition(), reg, lastCaughtUp, nowMs);
                 it.remove();
-                log.info("{}: replica opened on a retry (its first open failed: a write refused for lack of space)", tp);
+                if (partitions.containsKey(tp)) {
+                    log.info("{}: replica opened on a retry (its first open failed)", tp);
+                } // else deferred until the metadata has caught up, which opens it then
             } catch (dev.basalt.log.LogStorageException e) {
-                if (logs.offlineReason(tp) != null) {
+                boolean offline = logs.offlineReason(tp) != null && !logs.onlyOutOfSpace(tp);
+                if (offline) {
                     it.remove(); // now known offline: reported and handled as such
                 }
-                log.debug("{}: replica still cannot be opened: {}", tp, e.toString());
+                dev.basalt.broker.storage.StorageErrorLog.report(log, "Cannot open replica (retried every ISR check)", tp, offline, e);
+            } catch (RuntimeException e) {
+                it.remove(); // not a storage failure: retrying will not help
+                log.error("{}: retrying the replica's open failed; not retried again", tp, e);
             }
         }
     }
@@ -639,6 +645,10 @@ public final class ReplicaManager implements MetadataSubscriber, AutoCloseable {
     void checkIsrs() {
         try {
             retryFailedOpens();
+        } catch (RuntimeException e) {
+            log.error("Retrying replica opens failed", e);
+        }
+        try {
             long nowMs = clock.millis();
             for (Partition p : partitions.values()) {
                 if (p.isLeader()) {
