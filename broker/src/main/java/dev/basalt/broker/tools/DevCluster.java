@@ -264,12 +264,14 @@ public final class DevCluster {
         return taken;
     }
 
+    /** Ports handed out by this process (a plan needs several before any node binds one). */
+    private static final java.util.Set<Integer> GIVEN = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
     private static int freePort() {
-        try (ServerSocket s = new ServerSocket()) {
-            s.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
-            return s.getLocalPort();
+        try {
+            return LoopbackPorts.free(InetAddress.getLoopbackAddress(), GIVEN::add);
         } catch (IOException e) {
-            throw new UncheckedIOException("no free port on 127.0.0.1", e);
+            throw new UncheckedIOException(e.getMessage(), e);
         }
     }
 
