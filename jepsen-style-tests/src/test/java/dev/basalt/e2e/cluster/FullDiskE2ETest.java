@@ -262,19 +262,29 @@ class FullDiskE2ETest extends ClusterTestSupport {
             assertTrue(w.awaitAcks(300, System.nanoTime(), FAILOVER), "writes did not resume: " + w.summary());
             System.out.println("MEASURED every disk full: leader epochs steady for 8 s while full; every ISR whole again "
                     + TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - freedAt) + " ms after space was freed");
-            w.stop(Duration.ofSeconds(40));
-            assertNothingLost(TOPIC, PARTITIONS, w.acks());
-            for (int p = 0; p < PARTITIONS; p++) {
-                assertReplicasIdentical(TOPIC, p);
-            }
+            stopAndCheckNothingLost(w);
         } finally {
-            if (cluster != null) {
-                for (int id = 2; id <= 4; id++) {
-                    cluster.node(id).close();
-                }
-            }
-            unmount(mount);
+            stopNodesThenUnmount(2, 4, mount);
         }
+    }
+
+    /** Stops the writer; every acknowledged record readable at its offset, and the replicas identical. */
+    private void stopAndCheckNothingLost(AckedWrites w) {
+        w.stop(Duration.ofSeconds(40));
+        assertNothingLost(TOPIC, PARTITIONS, w.acks());
+        for (int p = 0; p < PARTITIONS; p++) {
+            assertReplicasIdentical(TOPIC, p);
+        }
+    }
+
+    /** Stops nodes {@code from..to} (their data lives on the mount) before unmounting it. */
+    private void stopNodesThenUnmount(int from, int to, Path mount) throws Exception {
+        if (cluster != null) {
+            for (int id = from; id <= to; id++) {
+                cluster.node(id).close();
+            }
+        }
+        unmount(mount);
     }
 
     /** Another writer fills the file system of {@code mount} to the last byte it can; returns its file. */
@@ -374,18 +384,9 @@ class FullDiskE2ETest extends ClusterTestSupport {
             System.out.println("MEASURED metadata log on a full disk: voters " + asideSeen + " stood aside, none exited; "
                     + probes.size() + " topics created while full, every replica of them in the ISR; "
                     + "every node ready, a topic created and every ISR whole " + backMs + " ms after space was freed");
-            w.stop(Duration.ofSeconds(40));
-            assertNothingLost(TOPIC, PARTITIONS, w.acks());
-            for (int p = 0; p < PARTITIONS; p++) {
-                assertReplicasIdentical(TOPIC, p);
-            }
+            stopAndCheckNothingLost(w);
         } finally {
-            if (cluster != null) {
-                for (int id = 1; id <= 3; id++) {
-                    cluster.node(id).close();
-                }
-            }
-            unmount(mount);
+            stopNodesThenUnmount(1, 3, mount);
         }
     }
 }

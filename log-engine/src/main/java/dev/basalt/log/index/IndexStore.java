@@ -287,6 +287,36 @@ public final class IndexStore implements AutoCloseable {
         return damage;
     }
 
+    /** A RocksDB call under the shared gate; a failure becomes a LogStorageException naming {@code what}. */
+    private <T> T guarded(String what, RocksCall<T> call) {
+        gate.readLock().lock();
+        try {
+            ensureOpen();
+            return call.call();
+        } catch (RocksDBException e) {
+            throw failure(what, e);
+        } finally {
+            gate.readLock().unlock();
+        }
+    }
+
+    private void guardedRun(String what, RocksRun run) {
+        guarded(what, () -> {
+            run.run();
+            return null;
+        });
+    }
+
+    @FunctionalInterface
+    private interface RocksCall<T> {
+        T call() throws RocksDBException;
+    }
+
+    @FunctionalInterface
+    private interface RocksRun {
+        void run() throws RocksDBException;
+    }
+
     /** Throws while there is no open instance (under the shared gate). */
     private void ensureOpen() {
         if (unavailable != null) {
@@ -352,19 +382,11 @@ public final class IndexStore implements AutoCloseable {
 
     /** Compacts every column family now (RocksDB otherwise does it in the background); reads every table block. */
     public void compact() {
-        gate.readLock().lock();
-        try {
-            ensureOpen();
-            try {
-                for (ColumnFamilyHandle cf : handles) {
-                    db.compactRange(cf);
-                }
-            } catch (RocksDBException e) {
-                throw failure("compaction", e);
+        guardedRun("compaction", () -> {
+            for (ColumnFamilyHandle cf : handles) {
+                db.compactRange(cf);
             }
-        } finally {
-            gate.readLock().unlock();
-        }
+        });
     }
 
     /** A fresh partition id, never handed out before by this index (durable before return). */
@@ -406,17 +428,9 @@ public final class IndexStore implements AutoCloseable {
     }
 
     public void saveState(String dirName, PartitionState s, boolean sync) {
-        gate.readLock().lock();
-        try {
-            ensureOpen();
-            try {
-                db.put(state, sync ? syncWriteOptions : writeOptions, bytes(dirName), s.encode());
-            } catch (RocksDBException e) {
-                throw failure("state write", e);
-            }
-        } finally {
-            gate.readLock().unlock();
-        }
+        guardedRun("state write", () -> {
+            db.put(state, sync ? syncWriteOptions : writeOptions, bytes(dirName), s.encode());
+        });
     }
 
     /** Removes a partition's state and every index entry under its id. */
@@ -447,33 +461,17 @@ public final class IndexStore implements AutoCloseable {
 
     /** @param family a column family's position in {@link #descriptors} (its handle is looked up under the gate) */
     private void deleteFrom(int family, long partitionId, long fromValue) {
-        gate.readLock().lock();
-        try {
-            ensureOpen();
-            try {
-                db.deleteRange(handles.get(family), writeOptions, IndexKeys.key(partitionId, fromValue), IndexKeys.endOfPartition(partitionId));
-            } catch (RocksDBException e) {
-                throw failure("range delete", e);
-            }
-        } finally {
-            gate.readLock().unlock();
-        }
+        guardedRun("range delete", () -> {
+            db.deleteRange(handles.get(family), writeOptions, IndexKeys.key(partitionId, fromValue), IndexKeys.endOfPartition(partitionId));
+        });
     }
 
     // ---- offset index ----
 
     public void putOffset(long partitionId, long offset, long segmentBase, int position) {
-        gate.readLock().lock();
-        try {
-            ensureOpen();
-            try {
-                db.put(offsets, writeOptions, IndexKeys.key(partitionId, offset), IndexKeys.position(segmentBase, position));
-            } catch (RocksDBException e) {
-                throw failure("offset write", e);
-            }
-        } finally {
-            gate.readLock().unlock();
-        }
+        guardedRun("offset write", () -> {
+            db.put(offsets, writeOptions, IndexKeys.key(partitionId, offset), IndexKeys.position(segmentBase, position));
+        });
     }
 
     /** The entry with the largest offset ≤ {@code offset}, or null. */
@@ -501,17 +499,9 @@ public final class IndexStore implements AutoCloseable {
 
     /** Drops offset entries in [fromOffset, toOffset) (retention, compaction rewrite). */
     public void deleteOffsetRange(long partitionId, long fromOffset, long toOffset) {
-        gate.readLock().lock();
-        try {
-            ensureOpen();
-            try {
-                db.deleteRange(offsets, writeOptions, IndexKeys.key(partitionId, fromOffset), IndexKeys.key(partitionId, toOffset));
-            } catch (RocksDBException e) {
-                throw failure("range delete", e);
-            }
-        } finally {
-            gate.readLock().unlock();
-        }
+        guardedRun("range delete", () -> {
+            db.deleteRange(offsets, writeOptions, IndexKeys.key(partitionId, fromOffset), IndexKeys.key(partitionId, toOffset));
+        });
     }
 
     /** Every offset entry of a partition in order (tests compare indexes before and after a rebuild). */
@@ -537,17 +527,9 @@ public final class IndexStore implements AutoCloseable {
     // ---- time index ----
 
     public void putTime(long partitionId, long timestamp, long offset) {
-        gate.readLock().lock();
-        try {
-            ensureOpen();
-            try {
-                db.put(times, writeOptions, IndexKeys.timeKey(partitionId, timestamp), IndexKeys.longValue(offset));
-            } catch (RocksDBException e) {
-                throw failure("time write", e);
-            }
-        } finally {
-            gate.readLock().unlock();
-        }
+        guardedRun("time write", () -> {
+            db.put(times, writeOptions, IndexKeys.timeKey(partitionId, timestamp), IndexKeys.longValue(offset));
+        });
     }
 
     /** The entry with the largest timestamp ≤ {@code timestamp}, or null. */
@@ -615,64 +597,32 @@ public final class IndexStore implements AutoCloseable {
     // ---- per-segment max timestamps (retention.ms) ----
 
     public void putSegmentMaxTimestamp(long partitionId, long segmentBase, long maxTimestamp) {
-        gate.readLock().lock();
-        try {
-            ensureOpen();
-            try {
-                db.put(segments, writeOptions, IndexKeys.key(partitionId, segmentBase), IndexKeys.longValue(maxTimestamp));
-            } catch (RocksDBException e) {
-                throw failure("segment write", e);
-            }
-        } finally {
-            gate.readLock().unlock();
-        }
+        guardedRun("segment write", () -> {
+            db.put(segments, writeOptions, IndexKeys.key(partitionId, segmentBase), IndexKeys.longValue(maxTimestamp));
+        });
     }
 
     /** The stored max timestamp of a segment, or {@code Long.MIN_VALUE} if unknown. */
     public long segmentMaxTimestamp(long partitionId, long segmentBase) {
-        gate.readLock().lock();
-        try {
-            ensureOpen();
-            try {
-                byte[] v = db.get(segments, readOptions, IndexKeys.key(partitionId, segmentBase));
-                return v == null ? Long.MIN_VALUE : IndexKeys.readLong(v);
-            } catch (RocksDBException e) {
-                throw failure("segment read", e);
-            }
-        } finally {
-            gate.readLock().unlock();
-        }
+        return guarded("segment read", () -> {
+            byte[] v = db.get(segments, readOptions, IndexKeys.key(partitionId, segmentBase));
+            return v == null ? Long.MIN_VALUE : IndexKeys.readLong(v);
+        });
     }
 
     public void deleteSegmentMaxTimestamp(long partitionId, long segmentBase) {
-        gate.readLock().lock();
-        try {
-            ensureOpen();
-            try {
-                db.delete(segments, writeOptions, IndexKeys.key(partitionId, segmentBase));
-            } catch (RocksDBException e) {
-                throw failure("segment delete", e);
-            }
-        } finally {
-            gate.readLock().unlock();
-        }
+        guardedRun("segment delete", () -> {
+            db.delete(segments, writeOptions, IndexKeys.key(partitionId, segmentBase));
+        });
     }
 
     // ---- producer-state snapshots ----
 
     /** Stores a snapshot of the partition's producer state as of {@code offset}. */
     public void putProducerSnapshot(long partitionId, long offset, byte[] snapshot) {
-        gate.readLock().lock();
-        try {
-            ensureOpen();
-            try {
-                db.put(producers, writeOptions, IndexKeys.key(partitionId, offset), snapshot);
-            } catch (RocksDBException e) {
-                throw failure("producer snapshot write", e);
-            }
-        } finally {
-            gate.readLock().unlock();
-        }
+        guardedRun("producer snapshot write", () -> {
+            db.put(producers, writeOptions, IndexKeys.key(partitionId, offset), snapshot);
+        });
     }
 
     /** The newest snapshot at or below {@code offset}: (offset, bytes), or null when there is none. */
@@ -713,17 +663,9 @@ public final class IndexStore implements AutoCloseable {
 
     /** Deletes the snapshot at {@code offset} (a point deletion; not synced: an old snapshot left behind is harmless). */
     public void deleteProducerSnapshot(long partitionId, long offset) {
-        gate.readLock().lock();
-        try {
-            ensureOpen();
-            try {
-                db.delete(producers, writeOptions, IndexKeys.key(partitionId, offset));
-            } catch (RocksDBException e) {
-                throw failure("producer snapshot delete", e);
-            }
-        } finally {
-            gate.readLock().unlock();
-        }
+        guardedRun("producer snapshot delete", () -> {
+            db.delete(producers, writeOptions, IndexKeys.key(partitionId, offset));
+        });
     }
 
     /**
@@ -732,33 +674,17 @@ public final class IndexStore implements AutoCloseable {
      * and whose offsets new batches will take.
      */
     public void deleteProducerSnapshots(long partitionId, long fromOffset, long toOffset, boolean sync) {
-        gate.readLock().lock();
-        try {
-            ensureOpen();
-            try {
-                db.deleteRange(producers, sync ? syncWriteOptions : writeOptions, IndexKeys.key(partitionId, fromOffset),
-                        toOffset == Long.MAX_VALUE ? IndexKeys.endOfPartition(partitionId) : IndexKeys.key(partitionId, toOffset));
-            } catch (RocksDBException e) {
-                throw failure("producer snapshot delete", e);
-            }
-        } finally {
-            gate.readLock().unlock();
-        }
+        guardedRun("producer snapshot delete", () -> {
+            db.deleteRange(producers, sync ? syncWriteOptions : writeOptions, IndexKeys.key(partitionId, fromOffset),
+                    toOffset == Long.MAX_VALUE ? IndexKeys.endOfPartition(partitionId) : IndexKeys.key(partitionId, toOffset));
+        });
     }
 
     /** fsyncs the WAL: every index write made so far survives a machine crash. */
     public void syncWal() {
-        gate.readLock().lock();
-        try {
-            ensureOpen();
-            try {
-                db.syncWal();
-            } catch (RocksDBException e) {
-                throw failure("WAL sync", e);
-            }
-        } finally {
-            gate.readLock().unlock();
-        }
+        guardedRun("WAL sync", () -> {
+            db.syncWal();
+        });
     }
 
     @Override
