@@ -232,7 +232,15 @@ public final class Partition {
         Transition t;
         if (next.leaderId() == localBrokerId) {
             if (newEpoch || leader == null || !leader.replicas().equals(next.replicas())) {
-                becomeLeader(next, nowMs);
+                try {
+                    becomeLeader(next, nowMs);
+                } catch (RuntimeException e) {
+                    // The new epoch could not be persisted (a full disk): stay as before, so that
+                    // applying the same registration again (the replica manager retries) redoes
+                    // the whole transition rather than finding it "already applied".
+                    state = prev;
+                    throw e;
+                }
                 t = newEpoch || !isLeaderSnapshot ? Transition.BECAME_LEADER : Transition.NONE;
             } else {
                 if (leader.applyCommittedIsr(next.partitionEpoch(), next.isr())) {

@@ -89,9 +89,10 @@ public final class ReplicaManager implements MetadataSubscriber, AutoCloseable {
     private final Set<TopicPartition> deferred = new HashSet<>();
     private boolean orphansSettled; // guarded by this
     /**
-     * Replicas this broker should hold that failed to open for a reason that passes (the index
-     * refusing writes on a full disk; not a replica known offline): opened again by
-     * {@link #retryFailedOpens}. Guarded by this.
+     * Replicas whose latest metadata step failed for a reason that passes (the index refusing
+     * writes on a full disk; not a replica known offline): a replica not opened, or a leadership
+     * change cut short (the new epoch not persisted). Applied again by {@link #retryFailedOpens}:
+     * applying a registration is idempotent and completes a transition cut short. Guarded by this.
      */
     private final Set<TopicPartition> openFailed = new HashSet<>();
     /** The caughtUp flag of the latest metadata step (retried opens run with it). Guarded by this. */
@@ -327,7 +328,7 @@ public final class ReplicaManager implements MetadataSubscriber, AutoCloseable {
             } catch (dev.basalt.log.LogStorageException e) {
                 // An offline replica (lost directory, corrupt data): the others still get their roles.
                 boolean offline = logs.offlineReason(tp) != null && !logs.onlyOutOfSpace(tp);
-                dev.basalt.broker.storage.StorageErrorLog.report(log, "Cannot open replica", c.topic().name() + "-" + c.partition(),
+                dev.basalt.broker.storage.StorageErrorLog.report(log, "Cannot open or update replica", c.topic().name() + "-" + c.partition(),
                         offline, e);
                 if (!offline) {
                     openFailed.add(tp);
@@ -605,9 +606,10 @@ public final class ReplicaManager implements MetadataSubscriber, AutoCloseable {
     // ------------------------------------------------------------------ ISR changes (leader)
 
     /**
-     * Opens again the replicas that failed to open for a passing reason (see {@link #openFailed}),
-     * once the data directory takes writes again; a replica opened late follows its leader and
-     * rejoins the ISR as any other. Runs with the ISR check.
+     * Applies again the metadata of replicas whose application failed for a passing reason (see
+     * {@link #openFailed}), once the data directory takes writes again: a replica opened late, or a
+     * leadership completed late, then serves, follows and rejoins the ISR as any other. Runs with
+     * the ISR check.
      */
     synchronized void retryFailedOpens() {
         if (openFailed.isEmpty() || logs.noSpace() != null) {
@@ -618,7 +620,7 @@ public final class ReplicaManager implements MetadataSubscriber, AutoCloseable {
             TopicPartition tp = it.next();
             java.util.Optional<TopicImage> topic = image.topics().topic(tp.topic());
             PartitionRegistration reg = topic.map(t -> t.partitions().get(tp.partition())).orElse(null);
-            if (reg == null || !reg.replicas().contains(brokerId) || partitions.containsKey(tp)) {
+            if (reg == null || !reg.replicas().contains(brokerId)) {
                 it.remove();
                 continue;
             }
@@ -626,14 +628,15 @@ public final class ReplicaManager implements MetadataSubscriber, AutoCloseable {
                 applyPartition(image, topic.get(), tp.partition(), reg, lastCaughtUp, nowMs);
                 it.remove();
                 if (partitions.containsKey(tp)) {
-                    log.info("{}: replica opened on a retry (its first open failed)", tp);
+                    log.info("{}: metadata applied on a retry (leader epoch {}, leader {}): its first application failed", tp,
+                            reg.leaderEpoch(), reg.leader());
                 } // else deferred until the metadata has caught up, which opens it then
             } catch (dev.basalt.log.LogStorageException e) {
                 boolean offline = logs.offlineReason(tp) != null && !logs.onlyOutOfSpace(tp);
                 if (offline) {
                     it.remove(); // now known offline: reported and handled as such
                 }
-                dev.basalt.broker.storage.StorageErrorLog.report(log, "Cannot open replica (retried every ISR check)", tp, offline, e);
+                dev.basalt.broker.storage.StorageErrorLog.report(log, "Cannot open or update replica (retried every ISR check)", tp, offline, e);
             } catch (RuntimeException e) {
                 it.remove(); // not a storage failure: retrying will not help
                 log.error("{}: retrying the replica's open failed; not retried again", tp, e);

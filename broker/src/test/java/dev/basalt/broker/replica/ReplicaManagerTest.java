@@ -215,4 +215,86 @@ class ReplicaManagerTest {
         assertTrue(offline.contains("broker 1 leads orders-0 but cannot serve it"), offline);
         assertTrue(offline.contains("data directory /data was deleted"), offline);
     }
+
+    /**
+     * A leadership change applied while another writer had filled the disk to the last byte: the
+     * new epoch could not be persisted (the index refused the write), the transition stopped half
+     * way, and the replica served no one until some later metadata change touched it. Now the ISR
+     * check applies it again once the index is reopened with room. Needs root for a 16 MiB tmpfs
+     * (as in CI; the test says so otherwise).
+     */
+    @Test
+    void aLeadershipCutShortByAFullDisk_isCompletedOnceThereIsRoom(@TempDir Path tmp) throws Exception {
+        Path mount = tmp.resolve("tmpfs");
+        java.nio.file.Files.createDirectories(mount);
+        Process m = new ProcessBuilder("mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", mount.toString()).redirectErrorStream(true).start();
+        String out = new String(m.getInputStream().readAllBytes());
+        if (m.waitFor() != 0) {
+            org.junit.jupiter.api.Assertions.fail("this test needs to mount a 16 MiB tmpfs (run it as root, as CI does): " + out);
+        }
+        LogManager full = LogManager.open(mount.resolve("data"), LogConfig.parse(Map.of(LogConfig.SEGMENT_BYTES, "1048576")),
+                Clock.systemUTC(), LogManagerOptions.DEFAULT.withoutPeriodicTasks(), FileLayer.DEFAULT);
+        try {
+            ReplicaManager rm = new ReplicaManager(ReplicaConfig.defaults(1, Map.of()), full, new Purgatory<>("fetch", timer, 100),
+                    new Purgatory<>("produce", timer, 100), FakeAlterPartition.refusing(), () -> new UUID(9, 9),
+                    (id, host, port) -> {
+                        throw new AssertionError("a single-replica test never fetches");
+                    }, Clock.systemUTC());
+            UUID id = new UUID(41, 42);
+            MetadataImage img = withTopic(MetadataImage.EMPTY, "orders", id, 1);
+            apply(rm, MetadataImage.EMPTY, img, true);
+            assertEquals(0, rm.leaderFor("orders", 0).partition().leaderEpoch());
+
+            // Another writer fills the file system; the index's next write fails and it refuses all after.
+            Path filler = mount.resolve("filler");
+            try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(filler.toFile(), "rw")) {
+                for (int chunk : new int[] {1 << 20, 4096, 1}) {
+                    byte[] bytes = new byte[chunk];
+                    try {
+                        while (true) {
+                            f.write(bytes);
+                        }
+                    } catch (java.io.IOException noSpace) {
+                        // full at this granularity
+                    }
+                }
+            }
+            full.checkSpace(); // appends refused from now on
+            // Leadership changes until one cannot persist its epoch (the first may fit in the slack of
+            // a page of the index's write-ahead log).
+            MetadataImage prev = img;
+            int epoch = 0;
+            for (int changes = 0; ; changes++) {
+                assertTrue(changes < 500, "500 leader epochs persisted on a full 16 MiB file system");
+                MetadataDelta d = new MetadataDelta(prev);
+                int partitionEpoch = prev.topics().topic("orders").orElseThrow().partitions().get(0).partitionEpoch();
+                d.replay(MetadataRecord.newBuilder().setPartitionChange(dev.basalt.proto.v1.PartitionChangeRecord.newBuilder()
+                        .setTopicId(ProtoIds.toProto(id)).setPartition(0).setExpectedPartitionEpoch(partitionEpoch).setLeader(1))
+                        .build());
+                MetadataImage next = d.apply();
+                epoch = next.topics().topic("orders").orElseThrow().partitions().get(0).leaderEpoch();
+                apply(rm, prev, next, true);
+                prev = next;
+                Lookup l = rm.leaderFor("orders", 0);
+                if (l.error() != ErrorCode.NONE || l.partition().leaderEpoch() != epoch) {
+                    break; // cut short: the epoch could not be persisted
+                }
+            }
+            int cutShort = epoch;
+
+            java.nio.file.Files.delete(filler);
+            full.checkSpace(); // room again: the index is reopened
+            rm.checkIsrs(); // what the scheduler runs every replica.isr.check.interval.ms
+            Lookup l = rm.leaderFor("orders", 0);
+            assertEquals(ErrorCode.NONE, l.error(), l.message());
+            assertEquals(cutShort, l.partition().leaderEpoch(), "the leadership cut short was not completed");
+            appendOne(l.partition());
+        } finally {
+            full.close();
+            Process u = new ProcessBuilder("umount", mount.toString()).redirectErrorStream(true).start();
+            if (u.waitFor() != 0) {
+                new ProcessBuilder("umount", "-l", mount.toString()).start().waitFor();
+            }
+        }
+    }
 }
