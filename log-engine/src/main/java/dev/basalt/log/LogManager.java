@@ -895,7 +895,7 @@ public final class LogManager implements AutoCloseable {
     private void onWriteFailure(Throwable t) {
         for (Throwable c = t; c != null; c = c.getCause()) {
             String m = String.valueOf(c.getMessage());
-            if (m.contains("No space left") || m.contains("NoSpace") || m.contains("Disk quota exceeded")) {
+            if (dev.basalt.common.NoSpaceMessages.saysNoSpace(m)) {
                 if (noSpace == null) {
                     noSpace = "disk full: a write failed (" + m + ")";
                     LOG.error("{}; appends are refused until space returns", noSpace);

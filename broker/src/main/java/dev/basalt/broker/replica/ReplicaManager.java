@@ -91,10 +91,10 @@ public final class ReplicaManager implements MetadataSubscriber, AutoCloseable {
     /**
      * Replicas whose latest metadata step failed for a reason that passes (the index refusing
      * writes on a full disk; not a replica known offline): a replica not opened, or a leadership
-     * change cut short (the new epoch not persisted). Applied again by {@link #retryFailedOpens}:
+     * change cut short (the new epoch not persisted). Applied again by {@link #retryFailedApplies}:
      * applying a registration is idempotent and completes a transition cut short. Guarded by this.
      */
-    private final Set<TopicPartition> openFailed = new HashSet<>();
+    private final Set<TopicPartition> applyFailed = new HashSet<>();
     /** The caughtUp flag of the latest metadata step (retried opens run with it). Guarded by this. */
     private boolean lastCaughtUp;
     private ScheduledExecutorService scheduler;
@@ -324,14 +324,14 @@ public final class ReplicaManager implements MetadataSubscriber, AutoCloseable {
             TopicPartition tp = new TopicPartition(c.topic().name(), c.partition());
             try {
                 applyPartition(next, c.topic(), c.partition(), c.registration(), caughtUp, nowMs);
-                openFailed.remove(tp);
+                applyFailed.remove(tp);
             } catch (dev.basalt.log.LogStorageException e) {
                 // An offline replica (lost directory, corrupt data): the others still get their roles.
                 boolean offline = logs.offlineReason(tp) != null && !logs.onlyOutOfSpace(tp);
                 dev.basalt.broker.storage.StorageErrorLog.report(log, "Cannot open or update replica", c.topic().name() + "-" + c.partition(),
                         offline, e);
                 if (!offline) {
-                    openFailed.add(tp);
+                    applyFailed.add(tp);
                 }
             }
             touchedTopics.add(c.topic().name());
@@ -607,16 +607,16 @@ public final class ReplicaManager implements MetadataSubscriber, AutoCloseable {
 
     /**
      * Applies again the metadata of replicas whose application failed for a passing reason (see
-     * {@link #openFailed}), once the data directory takes writes again: a replica opened late, or a
+     * {@link #applyFailed}), once the data directory takes writes again: a replica opened late, or a
      * leadership completed late, then serves, follows and rejoins the ISR as any other. Runs with
      * the ISR check.
      */
-    synchronized void retryFailedOpens() {
-        if (openFailed.isEmpty() || logs.noSpace() != null) {
+    synchronized void retryFailedApplies() {
+        if (applyFailed.isEmpty() || logs.noSpace() != null) {
             return;
         }
         long nowMs = clock.millis();
-        for (java.util.Iterator<TopicPartition> it = openFailed.iterator(); it.hasNext(); ) {
+        for (java.util.Iterator<TopicPartition> it = applyFailed.iterator(); it.hasNext(); ) {
             TopicPartition tp = it.next();
             java.util.Optional<TopicImage> topic = image.topics().topic(tp.topic());
             PartitionRegistration reg = topic.map(t -> t.partitions().get(tp.partition())).orElse(null);
@@ -647,7 +647,7 @@ public final class ReplicaManager implements MetadataSubscriber, AutoCloseable {
     /** The scheduled check: every led partition's due ISR change (shrinks of laggards first). */
     void checkIsrs() {
         try {
-            retryFailedOpens();
+            retryFailedApplies();
         } catch (RuntimeException e) {
             log.error("Retrying replica opens failed", e);
         }

@@ -269,7 +269,7 @@ public final class IndexStore implements AutoCloseable {
         LogStorageException failure = new LogStorageException("index " + what + " failed", dir, e);
         org.rocksdb.Status st = e.getStatus();
         if ((st != null && st.getSubCode() == org.rocksdb.Status.SubCode.NoSpace)
-                || String.valueOf(e.getMessage()).contains("No space left on device")) {
+                || dev.basalt.common.NoSpaceMessages.saysNoSpace(e.getMessage())) {
             outOfSpace = true;
         }
         if (damage == null && isCorruption(failure)) {

@@ -27,7 +27,7 @@ public final class OutOfSpaceException extends IOException {
             return true;
         }
         String reason = e instanceof FileSystemException fs && fs.getReason() != null ? fs.getReason() : e.getMessage();
-        return reason != null && (reason.contains("No space left on device") || reason.contains("Disk quota exceeded"));
+        return dev.basalt.common.NoSpaceMessages.saysNoSpace(reason);
     }
 
     /** {@code e} as an OutOfSpaceException when it says the disk is full, else {@code e} itself. */
