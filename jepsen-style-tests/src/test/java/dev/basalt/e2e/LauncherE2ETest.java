@@ -252,13 +252,7 @@ class LauncherE2ETest {
      */
     @Test
     void onlyPerfE2eCompilesSynchronously() throws Exception {
-        Path fakeJava = tmp.resolve("fake-java");
-        Files.writeString(fakeJava, """
-                #!/usr/bin/env bash
-                for a in "$@"; do [[ "$a" == -XshowSettings:properties ]] && { echo 'java.specification.version = 17' >&2; exit 0; }; done
-                printf '%s\n' "$@"
-                """);
-        assertTrue(fakeJava.toFile().setExecutable(true));
+        Path fakeJava = fakeJava();
         Map<List<String>, Boolean> expected = new LinkedHashMap<>();
         java.util.Set<List<String>> perfCommands = java.util.Set.of(List.of("perf", "e2e", "--topic", "t"),
                 List.of("-b", "127.0.0.1:1", "perf", "e2e", "--topic", "t"), List.of("--command-config", "perf", "-v", "perf", "e2e"),
@@ -307,6 +301,55 @@ class LauncherE2ETest {
      * (and prints nothing more), the next maps the client's classes from it, and a jar newer than the
      * archive (a rebuild) has the next command write it again.
      */
+    /** A stand-in "java" that prints the command line the launcher built, one argument per line. */
+    private Path fakeJava() throws IOException {
+        Path fakeJava = tmp.resolve("fake-java");
+        Files.writeString(fakeJava, """
+                #!/usr/bin/env bash
+                for a in "$@"; do [[ "$a" == -XshowSettings:properties ]] && { echo 'java.specification.version = 17' >&2; exit 0; }; done
+                printf '%s\n' "$@"
+                """);
+        assertTrue(fakeJava.toFile().setExecutable(true));
+        return fakeJava;
+    }
+
+    /**
+     * {@code bin/basalt start} runs the node with a fixed heap that is touched whole at start
+     * (docs/broker.md, "Heap pre-touch"); {@code BASALT_JAVA_OPTS=-XX:-AlwaysPreTouch} comes later
+     * on the command line, so it wins.
+     */
+    @Test
+    void nodesPreTouchTheirFixedHeap_unlessTurnedOff() throws Exception {
+        Path fakeJava = fakeJava();
+        for (String javaOpts : new String[] {null, "-XX:-AlwaysPreTouch"}) {
+            Path out = tmp.resolve("start-argv.out");
+            ProcessBuilder pb = new ProcessBuilder(LAUNCHER.toString(), "start", "--config", "node.properties")
+                    .directory(tmp.toFile()).redirectErrorStream(true).redirectOutput(out.toFile());
+            pb.environment().put("JAVA", fakeJava.toString());
+            pb.environment().put("BASALT_HEAP", "384m");
+            if (javaOpts == null) {
+                pb.environment().remove("BASALT_JAVA_OPTS");
+            } else {
+                pb.environment().put("BASALT_JAVA_OPTS", javaOpts);
+            }
+            Process p = pb.start();
+            started.add(p);
+            assertTrue(p.waitFor(30, TimeUnit.SECONDS));
+            List<String> argv = Files.readAllLines(out);
+            assertEquals(0, p.exitValue(), String.join("\n", argv));
+            int main = argv.indexOf("dev.basalt.broker.BasaltNode");
+            assertTrue(main > 0, "ran the node: " + argv);
+            assertEquals(List.of("--config", "node.properties"), argv.subList(main + 1, argv.size()));
+            assertTrue(argv.contains("-Xms384m") && argv.contains("-Xmx384m"), "a fixed heap: " + argv);
+            int on = argv.indexOf("-XX:+AlwaysPreTouch");
+            assertTrue(on > 0 && on < main, "pre-touch before the main class: " + argv);
+            if (javaOpts != null) {
+                int off = argv.indexOf(javaOpts);
+                assertTrue(off > on && off < main, "BASALT_JAVA_OPTS after the launcher's flag, so it wins: " + argv);
+            }
+        }
+    }
+
     @Test
     void theFirstCliCommandWritesTheClassArchive_andTheNextMapsIt() throws Exception {
         Path cds = tmp.resolve("cds");
