@@ -706,7 +706,22 @@ public final class LogManager implements AutoCloseable {
         long partitionId = state != null ? state.partitionId() : index.allocatePartitionId();
         LoadedLog loaded = LogLoader.load(dir, files, index, partitionId, state, clean, cfg.segmentBytes(),
                 cfg.indexIntervalBytes(), repair, preserveDir);
-        return open(tp, dir, partitionId, loaded, cfg, state != null ? state.tombstonesRemovedEnd() : unknownTombstonesRemovedEnd(tp, loaded));
+        return openOrClose(loaded, () -> open(tp, dir, partitionId, loaded, cfg,
+                state != null ? state.tombstonesRemovedEnd() : unknownTombstonesRemovedEnd(tp, loaded)));
+    }
+
+    /**
+     * Opens the log over {@code loaded}, or closes its segments if that fails (the index refused
+     * the partition's state on a full disk, say): otherwise their files stay open, and a deleted
+     * one keeps its space, until the process ends.
+     */
+    private static PartitionLog openOrClose(LoadedLog loaded, java.util.function.Supplier<PartitionLog> open) {
+        try {
+            return open.get();
+        } catch (RuntimeException | Error e) {
+            loaded.segments().forEach(Segment::close);
+            throw e;
+        }
     }
 
     /**
@@ -739,7 +754,7 @@ public final class LogManager implements AutoCloseable {
                 old.epochs(), old.gapsPossible(), old.tombstonesRemovedEnd());
         LoadedLog loaded = LogLoader.loadWithRebuiltIndex(dir, files, index, partitionId, state, cfg.segmentBytes(),
                 cfg.indexIntervalBytes());
-        return open(tp, dir, partitionId, loaded, cfg, state.tombstonesRemovedEnd());
+        return openOrClose(loaded, () -> open(tp, dir, partitionId, loaded, cfg, state.tombstonesRemovedEnd()));
     }
 
     /** @param tombstonesRemovedEnd the stored state's (0 without one); see PartitionLog#tombstonesRemovedEnd */

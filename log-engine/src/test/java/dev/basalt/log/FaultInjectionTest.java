@@ -52,6 +52,26 @@ class FaultInjectionTest {
         return TestBatches.batch(List.of(new Rec(1, "k", v)));
     }
 
+    /**
+     * A new partition whose creation fails after its first segment was opened (here the fsync of
+     * its directory) closes that segment: its file would otherwise stay open, and its space held
+     * once the directory is removed, until the process ends. The next attempt creates it whole.
+     */
+    @Test
+    void aFailedPartitionCreation_closesTheSegmentItOpened() {
+        open();
+        Path partitionDir = dir.resolve(TP.dirName());
+        files.failDirectoryFsyncOf(partitionDir);
+        LogStorageException e = assertThrows(LogStorageException.class, () -> manager.getOrCreate(TP, config));
+        assertTrue(e.getMessage().contains("cannot load partition directory"), e.getMessage());
+        assertEquals(0, files.openFiles(), "the segment opened for the new partition was closed");
+        assertFalse(java.nio.file.Files.exists(partitionDir), "the half-made directory was removed");
+        files.failDirectoryFsyncOf(null);
+        PartitionLog log = manager.getOrCreate(TP, config);
+        assertEquals(0, log.appendAsLeader(one("v"), 1).firstOffset());
+        assertEquals(1, files.openFiles());
+    }
+
     @Test
     void diskFull_failsTheAppend_logStaysReadable_andRecoversWhenSpaceReturns() {
         PartitionLog log = open().getOrCreate(TP, config);

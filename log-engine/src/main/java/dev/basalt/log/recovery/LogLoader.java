@@ -107,7 +107,12 @@ public final class LogLoader {
             if (paths.isEmpty()) {
                 long start = state == null ? 0 : Math.max(state.logStartOffset(), state.cleanEndOffset());
                 Segment active = Segment.createActive(files, dir, start, segmentBytes);
-                files.fsyncDirectory(dir);
+                try {
+                    files.fsyncDirectory(dir);
+                } catch (IOException | RuntimeException e) {
+                    active.close(); // not handed to anyone: its file would stay open
+                    throw e;
+                }
                 LeaderEpochCache epochs = state == null ? new LeaderEpochCache() : new LeaderEpochCache(state.epochs());
                 epochs.truncateFromEnd(start);
                 // A new log (nothing stored) starts without gaps; a stored state keeps its own flag.

@@ -74,6 +74,18 @@ public final class FaultyFileLayer implements FileLayer {
     }
 
     private volatile String failCreates;
+    private volatile Path failDirectoryFsyncOf;
+    private final AtomicLong openFiles = new AtomicLong();
+
+    /** fsyncs of exactly this directory fail with an I/O error (null: they work). */
+    public void failDirectoryFsyncOf(Path dir) {
+        failDirectoryFsyncOf = dir;
+    }
+
+    /** Segment files opened through this layer and not closed yet. */
+    public long openFiles() {
+        return openFiles.get();
+    }
 
     @Override
     public SegmentFile open(Path path, boolean create, boolean writable) throws IOException {
@@ -81,7 +93,18 @@ public final class FaultyFileLayer implements FileLayer {
         if (create && fail != null) {
             throw new java.nio.file.FileSystemException(path.toString(), null, fail);
         }
-        return new Faulty(FileLayer.DEFAULT.open(path, create, writable));
+        SegmentFile f = new Faulty(FileLayer.DEFAULT.open(path, create, writable));
+        openFiles.incrementAndGet();
+        return f;
+    }
+
+    @Override
+    public void fsyncDirectory(Path dir) throws IOException {
+        Path fail = failDirectoryFsyncOf;
+        if (fail != null && fail.equals(dir)) {
+            throw new IOException("injected fsync failure of directory " + dir);
+        }
+        FileLayer.DEFAULT.fsyncDirectory(dir);
     }
 
     @Override
@@ -174,8 +197,13 @@ public final class FaultyFileLayer implements FileLayer {
             return delegate.mapReadOnly(sizeBytes);
         }
 
+        private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
+
         @Override
         public void close() throws IOException {
+            if (closed.compareAndSet(false, true)) {
+                openFiles.decrementAndGet();
+            }
             delegate.close();
         }
     }
