@@ -146,7 +146,7 @@ public final class ObserverMetadataFollower implements AutoCloseable {
             // it holds on disk against this image (deleting replicas the image does not know).
             caughtUpTarget = r.getAppliedIndex();
         }
-        if (!caughtUp && stateMachine.appliedIndex() >= caughtUpTarget) {
+        if (!caughtUp && caughtUpTarget >= 0 && stateMachine.appliedIndex() >= caughtUpTarget) {
             caughtUp = true;
             log.info("Metadata image caught up with the quorum at index {}", stateMachine.appliedIndex());
             onCaughtUp.run();
