@@ -101,11 +101,17 @@ final class LatencyStats {
      * ISR) otherwise printed nothing until delivery.timeout.ms failed them (found probing).
      */
     synchronized void tick(long pending, long nowNanos) {
+        tick(pending, null, nowNanos);
+    }
+
+    /** As above; {@code retriedAfter}, when not null, is the error the stalled records were last retried after. */
+    synchronized void tick(long pending, String retriedAfter, long nowNanos) {
         if (reportIntervalNanos > 0 && nowNanos - windowStartNanos >= reportIntervalNanos) {
             boolean stalled = windowCount == 0 && pending > 0;
             printWindow(nowNanos);
             if (stalled) {
-                out.printf("(%d records awaiting acknowledgement, %d failed so far)%n", pending, errors);
+                out.printf("(%d records awaiting acknowledgement, %d failed so far%s)%n", pending, errors,
+                        retriedAfter == null ? "" : "; last retried after: " + retriedAfter);
             }
         }
     }

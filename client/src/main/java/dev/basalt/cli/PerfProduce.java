@@ -101,7 +101,8 @@ final class PerfProduce implements Callable<Integer> {
                 return t;
             });
             try {
-                ticker.scheduleWithFixedDelay(() -> ticked.tick(sent.get() - ticked.count() - ticked.errors(), System.nanoTime()),
+                ticker.scheduleWithFixedDelay(() -> ticked.tick(sent.get() - ticked.count() - ticked.errors(),
+                                producer.lastRetriedError().orElse(null), System.nanoTime()),
                         1, 1, java.util.concurrent.TimeUnit.SECONDS);
                 sendAll(producer, payload, stats, firstError);
                 producer.flush();

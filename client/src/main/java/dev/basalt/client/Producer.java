@@ -262,6 +262,15 @@ public final class Producer<K, V> implements AutoCloseable {
         return sender.stats().snapshot(time.monotonicMs());
     }
 
+    /**
+     * The error after which a send was last retried (retriable errors are retried up to
+     * {@code retries} and {@code delivery.timeout.ms} without reaching the caller), or empty
+     * before any retry: what a producer whose records stay unacknowledged is waiting on.
+     */
+    public java.util.Optional<String> lastRetriedError() {
+        return java.util.Optional.ofNullable(sender.stats().lastRetriedError());
+    }
+
     /** The partition count of a topic (waiting up to max.block.ms for its metadata). */
     public int partitionCount(String topic) {
         try {

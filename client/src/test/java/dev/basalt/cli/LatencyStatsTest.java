@@ -53,7 +53,12 @@ class LatencyStatsTest {
         assertEquals("0 records sent, 0.0 records/sec (0.00 MB/sec), 0.0 ms avg latency, 0.0 ms max latency.\n"
                 + "(39 records awaiting acknowledgement, 1 failed so far)\n", buf.toString(StandardCharsets.UTF_8));
         buf.reset();
-        s.tick(0, 15_000_000_000L);
+        s.tick(39, "NOT_ENOUGH_REPLICAS: ISR [1] is below min.insync.replicas 2", 15_000_000_000L);
+        assertEquals("0 records sent, 0.0 records/sec (0.00 MB/sec), 0.0 ms avg latency, 0.0 ms max latency.\n"
+                + "(39 records awaiting acknowledgement, 1 failed so far; last retried after: NOT_ENOUGH_REPLICAS: ISR [1] is"
+                + " below min.insync.replicas 2)\n", buf.toString(StandardCharsets.UTF_8), "names what the records wait on");
+        buf.reset();
+        s.tick(0, 20_000_000_000L);
         assertEquals("0 records sent, 0.0 records/sec (0.00 MB/sec), 0.0 ms avg latency, 0.0 ms max latency.\n",
                 buf.toString(StandardCharsets.UTF_8), "nothing pending: no stall line");
     }

@@ -243,7 +243,11 @@ class ProducerTest {
         cluster.createTopic("flaky", 1);
         cluster.injectProduceError(ErrorCode.NOT_ENOUGH_REPLICAS, 3);
         try (Producer<String, String> p = producer(Map.of())) {
+            assertEquals(java.util.Optional.empty(), p.lastRetriedError());
             assertEquals(0, get(p.send(new ProducerRecord<>("flaky", 0, null, "a"))).offset());
+            assertEquals(3.0, p.metrics().get("record-retry-total"));
+            String retriedAfter = p.lastRetriedError().orElseThrow();
+            assertTrue(retriedAfter.contains("NOT_ENOUGH_REPLICAS"), "names the error the send was retried after: " + retriedAfter);
         }
         assertEquals(4, cluster.produceRequests());
         assertEquals(1, cluster.records("flaky", 0).size());

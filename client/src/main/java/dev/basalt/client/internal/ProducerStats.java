@@ -25,6 +25,7 @@ public final class ProducerStats {
     private final LongAdder retries = new LongAdder();
     private final LongAdder failedRecords = new LongAdder();
     private final LongAdder splits = new LongAdder();
+    private volatile String lastRetriedError;
 
     public ProducerStats(long startMs) {
         this.startMs = startMs;
@@ -41,8 +42,15 @@ public final class ProducerStats {
         latencyMsMax.accumulate(latency);
     }
 
-    void retried() {
+    /** A batch is sent again after {@code error} (its message; shown by progress reports). */
+    void retried(String error) {
         retries.increment();
+        lastRetriedError = error;
+    }
+
+    /** The error of the latest retry, or null before any. */
+    public String lastRetriedError() {
+        return lastRetriedError;
     }
 
     /** A batch too large for its topic's lowered max.message.bytes was split (refused, or found at drain). */
