@@ -438,10 +438,11 @@ public final class ReplicaManager implements MetadataSubscriber, AutoCloseable {
     }
 
     /**
-     * Rebuilds replicas whose data was found corrupt at load from a healthy replica: once another
-     * broker leads the partition (the controller moved leadership after the offline report), the
-     * local log is cut at its first corrupt batch and the replica follows the leader again, which
-     * refetches the rest (KIP-858's "the replica is rebuilt"). When this broker holds the only
+     * Rebuilds replicas whose data was found corrupt (at load, by a read or the scrubber, or whose
+     * files were deleted or cut while the node ran) from a healthy replica: once another broker
+     * leads the partition and the controller has taken this one out of the ISR and the ELR (after
+     * the offline report), the local log is cut at its first corrupt batch and the replica follows
+     * the leader again, which refetches the rest (KIP-858's "the replica is rebuilt"). When this broker holds the only
      * in-sync copy, it serves the offsets before the corruption instead (see
      * {@link dev.basalt.log.LogManager#serveIntactPrefix}); a partition whose other in-sync replicas
      * have no leader yet waits for one.
@@ -468,6 +469,12 @@ public final class ReplicaManager implements MetadataSubscriber, AutoCloseable {
                 continue;
             }
             if (reg == null || !reg.hasLeader() || reg.leader() == brokerId) {
+                continue;
+            }
+            if (reg.isr().contains(brokerId) || reg.elr().contains(brokerId)) {
+                // Not before the controller has taken it out of the ISR and the ELR (this broker's
+                // heartbeat reports it offline): the rebuild discards the log, and a member of either
+                // could be elected leader with the little it had refetched, losing acknowledged records.
                 continue;
             }
             LogConfig cfg = logConfig(img.configs().configs(ConfigResource.topic(tp.topic())));

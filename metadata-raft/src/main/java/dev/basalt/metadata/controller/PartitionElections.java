@@ -29,7 +29,9 @@ import java.util.function.IntPredicate;
  *       cleared: the high watermark may move without them;</li>
  *   <li>a fenced or restarted broker stays in the ELR, so it can come back and lead (this relies on
  *       replicas having flushed what they acknowledged, the default durable-ack mode); a broker that
- *       registers saying it shut down uncleanly leaves every ELR ({@code ClusterControl});</li>
+ *       registers saying it shut down uncleanly leaves every ELR ({@code ClusterControl}), and a
+ *       replica its broker reports offline for anything but a full disk (corrupt, its directory
+ *       gone) leaves the ELR: its broker is about to rebuild it from the leader;</li>
  *   <li>an unclean election clears the ELR: the new leader's history now defines what is committed,
  *       and an old ELR member elected later would bring back records the new leader overwrote.</li>
  * </ul>
@@ -58,8 +60,21 @@ final class PartitionElections {
     /** The change when {@code brokerId} stops being usable (fenced, shut down, re-registered). */
     static Optional<MetadataRecord> removeBroker(UUID topicId, int partition, PartitionRegistration current,
                                                  int brokerId, IntPredicate live, TopicPolicy policy) {
+        return removeBroker(topicId, partition, current, brokerId, live, policy, true);
+    }
+
+    /**
+     * As above; {@code staysEligible} false: the replica's data can no longer be vouched for (its
+     * broker reported it corrupt, its directory gone, an I/O error), so once out of the ISR it is
+     * not an eligible leader replica either, and leaves the ELR if it was one. Its broker rebuilds
+     * it from the leader, which discards its log; an ELR member elected meanwhile would lead with
+     * what little it had refetched.
+     */
+    private static Optional<MetadataRecord> removeBroker(UUID topicId, int partition, PartitionRegistration current,
+                                                         int brokerId, IntPredicate live, TopicPolicy policy,
+                                                         boolean staysEligible) {
         boolean inIsr = current.isr().contains(brokerId);
-        if (!inIsr && current.leader() != brokerId) {
+        if (!inIsr && current.leader() != brokerId && (staysEligible || !current.elr().contains(brokerId))) {
             return Optional.empty(); // an ELR member stays there: it can come back
         }
         List<Integer> isr = new ArrayList<>(current.isr());
@@ -70,6 +85,11 @@ final class PartitionElections {
         boolean needLeader = current.leader() == brokerId || !current.hasLeader();
         Target target = needLeader ? elect(current, isr, live, policy)
                 : new Target(current.leader(), isr, nextElr(current, isr, policy), current.leaderRecovering());
+        if (!staysEligible && !target.isr().contains(brokerId) && target.elr().contains(brokerId)) {
+            List<Integer> elr = new ArrayList<>(target.elr());
+            elr.remove(Integer.valueOf(brokerId));
+            target = new Target(target.leader(), target.isr(), elr, target.leaderRecovering());
+        }
         return change(topicId, partition, current, target);
     }
 
@@ -88,14 +108,15 @@ final class PartitionElections {
      *       the leader (corrupt, its directory gone, an I/O error) cannot;</li>
      *   <li>else none: the partition is left leaderless, as the class javadoc says.</li>
      * </ol>
-     * A kept leader hands over at a later heartbeat once a replica is back in service.
+     * A kept leader hands over at a later heartbeat once a replica is back in service. A replica
+     * reported for anything but a full disk (whose data is intact) also leaves the ELR.
      */
     static Optional<MetadataRecord> removeOfflineReplica(UUID topicId, int partition, PartitionRegistration current,
                                                          int brokerId, boolean outOfSpaceOnly, IntPredicate servable,
                                                          IntPredicate readable, TopicPolicy policy) {
         IntPredicate servableOthers = id -> id != brokerId && servable.test(id);
         if (current.leader() != brokerId) {
-            return removeBroker(topicId, partition, current, brokerId, servableOthers, policy);
+            return removeBroker(topicId, partition, current, brokerId, servableOthers, policy, outOfSpaceOnly);
         }
         List<Integer> isr = new ArrayList<>(current.isr());
         isr.remove(Integer.valueOf(brokerId));
@@ -103,12 +124,12 @@ final class PartitionElections {
             isr.add(brokerId);
         }
         if (elect(current, isr, servableOthers, policy).leader() != PartitionRegistration.NO_LEADER) {
-            return removeBroker(topicId, partition, current, brokerId, servableOthers, policy);
+            return removeBroker(topicId, partition, current, brokerId, servableOthers, policy, outOfSpaceOnly);
         }
         if (outOfSpaceOnly) {
             return Optional.empty();
         }
-        return removeBroker(topicId, partition, current, brokerId, id -> id != brokerId && readable.test(id), policy);
+        return removeBroker(topicId, partition, current, brokerId, id -> id != brokerId && readable.test(id), policy, false);
     }
 
     /** Elects a leader for a leaderless partition if a candidate is live (see the class javadoc). */

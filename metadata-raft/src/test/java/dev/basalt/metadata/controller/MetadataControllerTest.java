@@ -468,6 +468,42 @@ class MetadataControllerTest {
     }
 
     /**
+     * A replica reported offline for a data fault (corrupt, its directory gone) leaves the ISR and
+     * is no eligible leader replica either: its broker is about to rebuild it from the leader,
+     * discarding its log, and would otherwise be electable with the little it had refetched
+     * (found adding the rebuild of a directory deleted while the node ran). A replica only out of
+     * space holds every committed record and stays eligible.
+     */
+    @Test
+    void aReplicaReportedCorruptLeavesTheElr_oneOnlyOutOfSpaceStaysEligible() {
+        CreateTopicResponse created = f.commit(f.controller.createTopic(f.image, new CreateTopicRequest("t", 1, 3,
+                Map.of("min.insync.replicas", "3"))));
+        PartitionRef p0 = new PartitionRef(created.topicId(), 0);
+        int leader = f.partition("t", 0).leader();
+        List<Integer> others = f.partition("t", 0).replicas().stream().filter(b -> b != leader).toList();
+        int full = others.get(0);
+        int corrupt = others.get(1);
+        long now = 10;
+        f.commit(f.controller.heartbeat(f.image, reporting(full, p0, FULL), now++));
+        ControllerFixture.assertConsistent(f.image);
+        assertEquals(List.of(full), f.partition("t", 0).elr(), "below min ISR, the replica out of space is eligible: "
+                + f.partition("t", 0));
+
+        f.commit(f.controller.heartbeat(f.image, reporting(corrupt, p0, "corrupt log data at offset 40: CRC mismatch"), now++));
+        ControllerFixture.assertConsistent(f.image);
+        dev.basalt.metadata.image.PartitionRegistration after = f.partition("t", 0);
+        assertEquals(leader, after.leader());
+        assertEquals(List.of(leader), after.isr());
+        assertEquals(List.of(full), after.elr(), "the corrupt replica is not eligible: " + after);
+
+        // An eligible replica whose data turns out gone leaves the ELR as well.
+        f.commit(f.controller.heartbeat(f.image, reporting(full, p0, "the partition directory was deleted while the node ran"), now++));
+        ControllerFixture.assertConsistent(f.image);
+        assertEquals(List.of(), f.partition("t", 0).elr(), f.partition("t", 0).toString());
+        assertEquals(leader, f.partition("t", 0).leader());
+    }
+
+    /**
      * From review: a leader that cannot serve at all (corrupt, its directory gone) is not kept for
      * lack of a replica in service: a replica only out of space still serves reads, so it leads;
      * with none, the partition is left leaderless as before.
