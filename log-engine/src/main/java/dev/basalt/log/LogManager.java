@@ -991,11 +991,13 @@ public final class LogManager implements AutoCloseable {
     }
 
     /**
-     * Reports every log whose active segment file was deleted while the node runs (one stat per
-     * log, every second with the directory check) like corrupt data from that segment's base
-     * offset: a replica with a healthy copy elsewhere is rebuilt; the only copy keeps serving what
-     * lies before it and refuses appends, which would otherwise be acknowledged into the unlinked
-     * file and lost at the next start. Sealed segments are the scrubber's to check.
+     * Reports every log whose partition directory was deleted, or whose active segment file was
+     * deleted or cut short, while the node runs (a stat and an fstat per log, every second with
+     * the directory check) like corrupt data from the log's start, the segment's base offset or
+     * the first offset past the cut: a replica with a healthy copy elsewhere is rebuilt; the only
+     * copy keeps serving what lies before it and refuses appends, which would otherwise be
+     * acknowledged into an unlinked file or past a hole, and lost at the next start. Sealed
+     * segments are the scrubber's to check.
      */
     void checkActiveSegmentFiles() {
         for (PartitionLog log : logs.values()) {
@@ -1003,12 +1005,30 @@ public final class LogManager implements AutoCloseable {
                 return;
             }
             if (log.offlineIfDirectoryDeleted()) {
-                LOG.error("{}: its partition directory {} was deleted while the node ran; the replica is offline until a restart"
-                        + " rebuilds it", log.topicPartition(), log.directory());
+                // Its records are gone from disk (what the node holds open of them would be lost at
+                // the next start): a finding from the log's start, handled like corrupt data there. A
+                // replica with a healthy copy elsewhere is set aside and rebuilt from the leader now,
+                // as a directory found vanished at start is; the only copy stays offline.
+                LOG.error("{}: its partition directory {} was deleted while the node ran; the replica is rebuilt from"
+                        + " another one if one exists", log.topicPartition(), log.directory());
+                corruptionHandler.onCorruption(log, log.logStartOffset(), new CorruptLogException(log.directory(), 0,
+                        "the partition directory was deleted while the node ran: its records are gone from disk"));
                 continue;
             }
             Segment gone = log.activeSegmentIfFileGone();
-            if (gone == null || log.corruptAtOrBefore(gone.baseOffset())) {
+            if (gone == null) {
+                PartitionLog.ActiveCut cut = log.activeSegmentCut();
+                if (cut != null && !log.corruptAtOrBefore(cut.firstOffsetLost())) {
+                    Segment seg = cut.segment();
+                    LOG.error("{}: the active segment {} (offsets from {}) was cut to {} bytes while the node ran, below its"
+                            + " batches' {}: offsets from {} are gone from disk", log.topicPartition(), seg.path().getFileName(),
+                            seg.baseOffset(), cut.onDiskBytes(), seg.sizeBytes(), cut.firstOffsetLost());
+                    corruptionHandler.onCorruption(log, cut.firstOffsetLost(),
+                            new CorruptLogException(seg.path(), cut.onDiskBytes(), seg.cutWhileRunning(cut.onDiskBytes())));
+                }
+                continue;
+            }
+            if (log.corruptAtOrBefore(gone.baseOffset())) {
                 continue; // reported already
             }
             CorruptLogException e = new CorruptLogException(gone.path(), 0, Segment.deletedWhileRunning());

@@ -782,13 +782,49 @@ public final class PartitionLog {
         }
     }
 
+    /** The active segment's file cut from outside below its data: the segment, the file's length, and the first offset lost. */
+    record ActiveCut(Segment segment, long onDiskBytes, long firstOffsetLost) {
+    }
+
+    /**
+     * The active segment, if its file is shorter than its batches ({@code truncate -s} from
+     * outside while the node runs), else null. Nothing else noticed such a cut while the node
+     * ran: a follower's active segment is never read, and its later appends landed past the cut,
+     * behind a hole of zeros that the next start reads as the end of the log. Confirmed under the
+     * append lock, so the log's own appends, truncations and rolls are not findings.
+     */
+    ActiveCut activeSegmentCut() {
+        if (closed) {
+            return null;
+        }
+        Segment active = segments.active();
+        long onDisk = active.openFileSizeBytes();
+        if (onDisk < 0 || onDisk >= active.sizeBytes()) {
+            return null; // the common case: one fstat, no lock
+        }
+        lock.lock();
+        try {
+            if (closed || fatal != null || segments.active() != active) {
+                return null;
+            }
+            onDisk = active.openFileSizeBytes();
+            if (onDisk < 0 || onDisk >= active.sizeBytes()) {
+                return null;
+            }
+            return new ActiveCut(active, onDisk, active.firstOffsetPast(onDisk));
+        } finally {
+            lock.unlock();
+        }
+    }
+
     /**
      * Takes the log offline if its partition directory was deleted from outside while the node
      * runs ({@code rm -rf}); true if it did. Its open and mapped files live on unlinked, so reads
      * and appends kept working and counted towards acks=all, and everything would be lost at the
      * next start. Found probing: nothing noticed it until the next segment roll, which with large
      * segments may never come. Offline, the replica is reported, leaves the ISR and hands over its
-     * leadership; a restart rebuilds it. The log's own deletion closes it first, so is not a finding.
+     * leadership; the log manager then hands it to the corruption handler, which has a replica with
+     * a healthy copy elsewhere rebuilt. The log's own deletion closes it first, so is not a finding.
      */
     boolean offlineIfDirectoryDeleted() {
         if (closed || fatal != null || java.nio.file.Files.isDirectory(dir)) {

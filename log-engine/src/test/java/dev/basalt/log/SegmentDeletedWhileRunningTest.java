@@ -122,8 +122,67 @@ class SegmentDeletedWhileRunningTest {
         assertTrue(log.isOffline(), "not taken offline");
         String why = manager.offlinePartitions().get(TP);
         assertTrue(why != null && why.contains("was deleted while the node ran"), String.valueOf(manager.offlinePartitions()));
+        // ... and handed to the corruption handler from the log's start (the broker's sets a replica
+        // with a healthy copy elsewhere aside and rebuilds it from the leader), once.
+        assertEquals(List.of(log.logStartOffset()), found);
+        assertTrue(errors.get(0).getMessage().contains("partition directory was deleted while the node ran"), errors.get(0).getMessage());
+        manager.checkActiveSegmentFiles();
+        assertEquals(1, found.size(), "reported once");
         assertThrows(LogStorageException.class,
                 () -> log.appendAsLeader(TestBatches.batch(List.of(new TestBatches.Rec(1, "k", "into the deleted directory"))), 1));
+    }
+
+    /**
+     * {@code truncate -s} of the active segment under the running node: found within a check, from
+     * the first offset past the cut, whether or not the segment was ever mapped (a follower's
+     * active segment is written, never read). Before, nothing noticed it while the node ran; its
+     * later appends landed past a hole of zeros that the next start read as the end of the log.
+     */
+    @Test
+    void anActiveSegmentCutShortFromOutside_isFoundWithinACheck_fromTheFirstOffsetPastTheCut() throws IOException {
+        for (boolean readFirst : new boolean[] {false, true}) {
+            TopicPartition tp = new TopicPartition(readFirst ? "cut-read" : "cut-unread", 0);
+            if (manager == null) {
+                manager = LogManager.open(dir, config, clock, LogManagerOptions.DEFAULT.withoutPeriodicTasks(), FileLayer.DEFAULT);
+                manager.corruptionHandler(this::onCorruption);
+            }
+            found.clear();
+            errors.clear();
+            PartitionLog log = LogTestSupport.fillOneRecordBatches(manager, tp, config, 40, 300);
+            assertEquals(List.of(0L), log.segmentBaseOffsets(), "one active segment");
+            if (readFirst) {
+                try (FetchSlice slice = log.read(0, 1 << 20, Long.MAX_VALUE)) {
+                    assertTrue(slice.nextOffset() > 0);
+                }
+            }
+            Path file = log.directory().resolve(Segment.fileName(0));
+            manager.checkActiveSegmentFiles();
+            assertEquals(List.of(), found, "an intact log");
+
+            // Batch ends from the headers (a batch's length field at byte 8 counts the bytes after byte 12).
+            List<Long> ends = new ArrayList<>();
+            try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(file, java.nio.file.StandardOpenOption.READ,
+                    java.nio.file.StandardOpenOption.WRITE)) {
+                java.nio.ByteBuffer header = java.nio.ByteBuffer.allocate(12);
+                long pos = 0;
+                while (ends.size() < log.logEndOffset()) { // one record per batch: offsets 0, 1, 2, ...
+                    header.clear();
+                    ch.read(header, pos);
+                    pos += 12 + header.getInt(8);
+                    ends.add(pos);
+                }
+                long cut = ends.get(ends.size() - 1) / 2;
+                ch.truncate(cut);
+            }
+            long cut = ends.get(ends.size() - 1) / 2;
+            long wholeBelowCut = ends.stream().filter(e -> e <= cut).count();
+            manager.checkActiveSegmentFiles();
+            assertEquals(List.of(wholeBelowCut), found, (readFirst ? "mapped" : "never mapped") + ": " + errors);
+            assertTrue(errors.get(0).getMessage().contains("cut short while the node ran"), errors.get(0).getMessage());
+            assertEquals(cut, errors.get(0).position());
+            manager.checkActiveSegmentFiles();
+            assertEquals(1, found.size(), "reported once");
+        }
     }
 
     @Test

@@ -142,6 +142,27 @@ public final class Segment {
         return !java.nio.file.Files.exists(path, java.nio.file.LinkOption.NOFOLLOW_LINKS);
     }
 
+    /**
+     * The length of the file this segment holds open, now (an fstat: the file as the node holds
+     * it, even unlinked), or -1 when it holds none open or the stat failed. Unlike
+     * {@link #onDiskSizeBytes()} it does not need a mapping: a follower's active segment is
+     * written, never read.
+     */
+    public long openFileSizeBytes() {
+        SegmentFile f;
+        synchronized (this) {
+            f = file;
+        }
+        if (f == null) {
+            return -1;
+        }
+        try {
+            return f.size();
+        } catch (IOException | RuntimeException e) {
+            return -1; // closed meanwhile
+        }
+    }
+
     /** What a read or the scrubber reports for this segment's file cut to {@code onDiskBytes} under the node. */
     public String cutWhileRunning(long onDiskBytes) {
         return "the segment file is " + onDiskBytes + " bytes where its batches run to byte " + sizeBytes()
