@@ -43,7 +43,7 @@ public final class StorageFaults {
     private final Supplier<MetadataImage> image;
     private final int brokerId;
     /** The last poll: offline replicas and why, and which of them are only out of space (one snapshot, so both agree). */
-    private volatile Snapshot last = new Snapshot(Map.of(), java.util.Set.of(), Map.of());
+    private volatile Snapshot last = new Snapshot(Map.of(), java.util.Set.of(), Map.of(), java.util.Set.of());
     /**
      * Out-of-space replicas reported once during the current shortage: they stay reported until
      * space returns, so that two full replicas of one partition, each seeing the other as a
@@ -56,9 +56,11 @@ public final class StorageFaults {
     /**
      * @param refusingAppends replicas in service that refuse appends: an only copy cut at a corrupt
      *                        batch (its lost offsets must not be reused until a restart accepts the loss)
+     * @param setAside        replicas closed as corrupt (at load, or their data found damaged, deleted or
+     *                        cut while the node ran), which the replica manager rebuilds from the leader
      */
     private record Snapshot(Map<TopicPartition, String> offline, java.util.Set<TopicPartition> outOfSpaceOnly,
-                            Map<TopicPartition, String> refusingAppends) {
+                            Map<TopicPartition, String> refusingAppends, java.util.Set<TopicPartition> setAside) {
     }
 
     public StorageFaults(LogManager logs, Supplier<MetadataImage> image, int brokerId) {
@@ -111,7 +113,7 @@ public final class StorageFaults {
                 log.error("Replica {} serves reads but refuses appends: {}", tp, why);
             }
         });
-        last = new Snapshot(Map.copyOf(now), java.util.Set.copyOf(full), Map.copyOf(refusing));
+        last = new Snapshot(Map.copyOf(now), java.util.Set.copyOf(full), Map.copyOf(refusing), logs.corruptPartitions());
         reportedFull.retainAll(full);
     }
 
@@ -150,6 +152,10 @@ public final class StorageFaults {
                 }
             } else if (dev.basalt.metadata.image.ReplicaFault.outOfSpaceOnly(why)) {
                 why = "storage fault: " + why; // not to be taken for a replica that still serves reads
+            }
+            if (snap.setAside().contains(tp) && !dev.basalt.common.OfflineReasons.toBeRebuilt(why)) {
+                // its log is discarded and refetched: the controller takes it out of the ELR too
+                why = dev.basalt.common.OfflineReasons.TO_BE_REBUILT + ": " + why;
             }
             out.add(OfflineReplica.newBuilder()
                     .setTopicId(ProtoIds.toProto(topic.get().id())).setPartition(tp.partition())

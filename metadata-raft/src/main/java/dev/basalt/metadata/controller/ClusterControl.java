@@ -252,8 +252,9 @@ final class ClusterControl {
             }
             TopicPolicy policy = TopicPolicy.of(out.state().base(), topic.get().name(), config);
             boolean outOfSpaceOnly = dev.basalt.metadata.image.ReplicaFault.outOfSpaceOnly(reasons.get(ref));
+            boolean toBeRebuilt = dev.basalt.common.OfflineReasons.toBeRebuilt(reasons.get(ref));
             PartitionElections.removeOfflineReplica(ref.topicId(), ref.partition(), current, brokerId, outOfSpaceOnly,
-                    servable(out, ref), readable(out, ref), policy).ifPresent(out::add);
+                    toBeRebuilt, servable(out, ref), readable(out, ref), policy).ifPresent(out::add);
         }
     }
 

@@ -30,8 +30,8 @@ import java.util.function.IntPredicate;
  *   <li>a fenced or restarted broker stays in the ELR, so it can come back and lead (this relies on
  *       replicas having flushed what they acknowledged, the default durable-ack mode); a broker that
  *       registers saying it shut down uncleanly leaves every ELR ({@code ClusterControl}), and a
- *       replica its broker reports offline for anything but a full disk (corrupt, its directory
- *       gone) leaves the ELR: its broker is about to rebuild it from the leader;</li>
+ *       replica its broker reports offline to be rebuilt (corrupt, its files deleted or cut) leaves
+ *       the ELR: its broker is about to discard its log and refetch it from the leader;</li>
  *   <li>an unclean election clears the ELR: the new leader's history now defines what is committed,
  *       and an old ELR member elected later would bring back records the new leader overwrote.</li>
  * </ul>
@@ -64,11 +64,10 @@ final class PartitionElections {
     }
 
     /**
-     * As above; {@code staysEligible} false: the replica's data can no longer be vouched for (its
-     * broker reported it corrupt, its directory gone, an I/O error), so once out of the ISR it is
-     * not an eligible leader replica either, and leaves the ELR if it was one. Its broker rebuilds
-     * it from the leader, which discards its log; an ELR member elected meanwhile would lead with
-     * what little it had refetched.
+     * As above; {@code staysEligible} false: its broker is about to rebuild the replica from the
+     * leader (it was found corrupt, its files deleted or cut), which discards its log, so once out
+     * of the ISR it is not an eligible leader replica either, and leaves the ELR if it was one: an
+     * ELR member elected meanwhile would lead with what little it had refetched.
      */
     private static Optional<MetadataRecord> removeBroker(UUID topicId, int partition, PartitionRegistration current,
                                                          int brokerId, IntPredicate live, TopicPolicy policy,
@@ -109,14 +108,16 @@ final class PartitionElections {
      *   <li>else none: the partition is left leaderless, as the class javadoc says.</li>
      * </ol>
      * A kept leader hands over at a later heartbeat once a replica is back in service. A replica
-     * reported for anything but a full disk (whose data is intact) also leaves the ELR.
+     * reported {@code toBeRebuilt} (its broker is about to discard its log and refetch it) also
+     * leaves the ELR; one offline for another fault (an I/O error, a damaged index) keeps its place
+     * there: a restart loads its segments intact.
      */
     static Optional<MetadataRecord> removeOfflineReplica(UUID topicId, int partition, PartitionRegistration current,
-                                                         int brokerId, boolean outOfSpaceOnly, IntPredicate servable,
-                                                         IntPredicate readable, TopicPolicy policy) {
+                                                         int brokerId, boolean outOfSpaceOnly, boolean toBeRebuilt,
+                                                         IntPredicate servable, IntPredicate readable, TopicPolicy policy) {
         IntPredicate servableOthers = id -> id != brokerId && servable.test(id);
         if (current.leader() != brokerId) {
-            return removeBroker(topicId, partition, current, brokerId, servableOthers, policy, outOfSpaceOnly);
+            return removeBroker(topicId, partition, current, brokerId, servableOthers, policy, !toBeRebuilt);
         }
         List<Integer> isr = new ArrayList<>(current.isr());
         isr.remove(Integer.valueOf(brokerId));
@@ -124,12 +125,13 @@ final class PartitionElections {
             isr.add(brokerId);
         }
         if (elect(current, isr, servableOthers, policy).leader() != PartitionRegistration.NO_LEADER) {
-            return removeBroker(topicId, partition, current, brokerId, servableOthers, policy, outOfSpaceOnly);
+            return removeBroker(topicId, partition, current, brokerId, servableOthers, policy, !toBeRebuilt);
         }
         if (outOfSpaceOnly) {
             return Optional.empty();
         }
-        return removeBroker(topicId, partition, current, brokerId, id -> id != brokerId && readable.test(id), policy, false);
+        return removeBroker(topicId, partition, current, brokerId, id -> id != brokerId && readable.test(id), policy,
+                !toBeRebuilt);
     }
 
     /** Elects a leader for a leaderless partition if a candidate is live (see the class javadoc). */

@@ -417,6 +417,19 @@ class MetadataControllerTest {
         assertFalse(f.broker(victim).fenced(), "the broker itself stays in service");
     }
 
+    /** Creates {@code topic} with one partition of three replicas and {@code minIsr}; returns its partition 0. */
+    private PartitionRef onePartitionOfThreeReplicas(String topic, int minIsr) {
+        CreateTopicResponse created = f.commit(f.controller.createTopic(f.image, new CreateTopicRequest(topic, 1, 3,
+                Map.of("min.insync.replicas", Integer.toString(minIsr)))));
+        return new PartitionRef(created.topicId(), 0);
+    }
+
+    /** The replicas of {@code topic}'s partition 0 other than its leader, in replica order. */
+    private List<Integer> followersOf(String topic) {
+        int leader = f.partition(topic, 0).leader();
+        return f.partition(topic, 0).replicas().stream().filter(b -> b != leader).toList();
+    }
+
     /** A heartbeat of {@code broker} reporting {@code p0} offline for {@code reason}. */
     private HeartbeatRequest reporting(int broker, PartitionRef p0, String reason) {
         return new HeartbeatRequest(broker, incarnation(broker), true, false, List.of(p0), Map.of(p0, reason));
@@ -468,19 +481,17 @@ class MetadataControllerTest {
     }
 
     /**
-     * A replica reported offline for a data fault (corrupt, its directory gone) leaves the ISR and
-     * is no eligible leader replica either: its broker is about to rebuild it from the leader,
-     * discarding its log, and would otherwise be electable with the little it had refetched
-     * (found adding the rebuild of a directory deleted while the node ran). A replica only out of
-     * space holds every committed record and stays eligible.
+     * A replica its broker reports offline to be rebuilt (corrupt, its files deleted or cut) leaves
+     * the ISR and is no eligible leader replica either: the rebuild discards its log, and it would
+     * otherwise be electable with the little it had refetched (found adding the rebuild of a
+     * directory deleted while the node ran). One only out of space, or offline for another fault
+     * that a restart recovers from (a damaged index), holds every committed record and stays eligible.
      */
     @Test
-    void aReplicaReportedCorruptLeavesTheElr_oneOnlyOutOfSpaceStaysEligible() {
-        CreateTopicResponse created = f.commit(f.controller.createTopic(f.image, new CreateTopicRequest("t", 1, 3,
-                Map.of("min.insync.replicas", "3"))));
-        PartitionRef p0 = new PartitionRef(created.topicId(), 0);
+    void aReplicaToBeRebuiltLeavesTheElr_oneOutOfSpaceOrOtherwiseOfflineStaysEligible() {
+        PartitionRef p0 = onePartitionOfThreeReplicas("t", 3);
         int leader = f.partition("t", 0).leader();
-        List<Integer> others = f.partition("t", 0).replicas().stream().filter(b -> b != leader).toList();
+        List<Integer> others = followersOf("t");
         int full = others.get(0);
         int corrupt = others.get(1);
         long now = 10;
@@ -489,15 +500,21 @@ class MetadataControllerTest {
         assertEquals(List.of(full), f.partition("t", 0).elr(), "below min ISR, the replica out of space is eligible: "
                 + f.partition("t", 0));
 
-        f.commit(f.controller.heartbeat(f.image, reporting(corrupt, p0, "corrupt log data at offset 40: CRC mismatch"), now++));
+        String rebuild = dev.basalt.common.OfflineReasons.TO_BE_REBUILT + ": corrupt log data at offset 40: CRC mismatch";
+        f.commit(f.controller.heartbeat(f.image, reporting(corrupt, p0, rebuild), now++));
         ControllerFixture.assertConsistent(f.image);
         dev.basalt.metadata.image.PartitionRegistration after = f.partition("t", 0);
         assertEquals(leader, after.leader());
         assertEquals(List.of(leader), after.isr());
-        assertEquals(List.of(full), after.elr(), "the corrupt replica is not eligible: " + after);
+        assertEquals(List.of(full), after.elr(), "the replica to be rebuilt is not eligible: " + after);
 
-        // An eligible replica whose data turns out gone leaves the ELR as well.
-        f.commit(f.controller.heartbeat(f.image, reporting(full, p0, "the partition directory was deleted while the node ran"), now++));
+        // An eligible replica offline for a fault a restart recovers from keeps its place ...
+        f.commit(f.controller.heartbeat(f.image, reporting(full, p0, "storage fault: the index is damaged; a restart rebuilds it"),
+                now++));
+        assertEquals(List.of(full), f.partition("t", 0).elr(), f.partition("t", 0).toString());
+        // ... and leaves it once its broker sets it aside for a rebuild.
+        f.commit(f.controller.heartbeat(f.image, reporting(full, p0, dev.basalt.common.OfflineReasons.TO_BE_REBUILT
+                + ": the partition directory was deleted while the node ran"), now++));
         ControllerFixture.assertConsistent(f.image);
         assertEquals(List.of(), f.partition("t", 0).elr(), f.partition("t", 0).toString());
         assertEquals(leader, f.partition("t", 0).leader());
@@ -510,11 +527,9 @@ class MetadataControllerTest {
      */
     @Test
     void aLeaderThatCannotServe_handsOverToAReplicaOnlyOutOfSpace_elseTheNoneIsLeaderless() {
-        CreateTopicResponse created = f.commit(f.controller.createTopic(f.image, new CreateTopicRequest("t", 1, 3,
-                Map.of("min.insync.replicas", "2"))));
-        PartitionRef p0 = new PartitionRef(created.topicId(), 0);
+        PartitionRef p0 = onePartitionOfThreeReplicas("t", 2);
         int leader = f.partition("t", 0).leader();
-        List<Integer> others = f.partition("t", 0).replicas().stream().filter(b -> b != leader).toList();
+        List<Integer> others = followersOf("t");
         long now = 10;
         for (int broker : others) {
             f.commit(f.controller.heartbeat(f.image, reporting(broker, p0, FULL), now++));
