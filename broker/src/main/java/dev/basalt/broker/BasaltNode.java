@@ -328,6 +328,12 @@ public final class BasaltNode implements AutoCloseable {
         }
         long end = plog.logEndOffset();
         plog.markCorruptFrom(offset, e);
+        if (plog.isOffline()) {
+            // its directory deleted while the node ran: nothing of it can be served or rebuilt
+            log.error("{}: this is the only in-sync copy and it is offline ({}); it serves nothing, and a restart finds its"
+                    + " records gone", tp, e.getMessage());
+            return;
+        }
         log.error("{}: this is the only in-sync copy; offsets {}..{} ({} offsets) cannot be served and are lost; offsets before"
                 + " {} are still served ({})", tp, offset, end - 1, end - offset, offset, e.getMessage());
     }

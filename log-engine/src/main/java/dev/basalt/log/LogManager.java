@@ -651,7 +651,7 @@ public final class LogManager implements AutoCloseable {
                 state.epochs(), state.gapsPossible(), state.tombstonesRemovedEnd());
         LoadedLog loaded = LogLoader.loadWithRebuiltIndex(dir, files, index, partitionId, kept, config.segmentBytes(),
                 config.indexIntervalBytes(), true, preserveDir);
-        return open(tp, dir, partitionId, loaded, config, kept.tombstonesRemovedEnd());
+        return openOrClose(loaded, () -> open(tp, dir, partitionId, loaded, config, kept.tombstonesRemovedEnd()));
     }
 
     /**
@@ -1004,38 +1004,47 @@ public final class LogManager implements AutoCloseable {
             if (closed) {
                 return;
             }
-            if (log.offlineIfDirectoryDeleted()) {
-                // Its records are gone from disk (what the node holds open of them would be lost at
-                // the next start): a finding from the log's start, handled like corrupt data there. A
-                // replica with a healthy copy elsewhere is set aside and rebuilt from the leader now,
-                // as a directory found vanished at start is; the only copy stays offline.
-                LOG.error("{}: its partition directory {} was deleted while the node ran; the replica is rebuilt from"
-                        + " another one if one exists", log.topicPartition(), log.directory());
-                corruptionHandler.onCorruption(log, log.logStartOffset(), new CorruptLogException(log.directory(), 0,
-                        "the partition directory was deleted while the node ran: its records are gone from disk"));
-                continue;
+            try {
+                checkActiveSegmentFile(log);
+            } catch (RuntimeException e) {
+                // this log only (closed meanwhile, a mapping refused): the others are still checked
+                LOG.warn("{}: checking its files failed: {}", log.topicPartition(), e.toString());
             }
-            Segment gone = log.activeSegmentIfFileGone();
-            if (gone == null) {
-                PartitionLog.ActiveCut cut = log.activeSegmentCut();
-                if (cut != null && !log.corruptAtOrBefore(cut.firstOffsetLost())) {
-                    Segment seg = cut.segment();
-                    LOG.error("{}: the active segment {} (offsets from {}) was cut to {} bytes while the node ran, below its"
-                            + " batches' {}: offsets from {} are gone from disk", log.topicPartition(), seg.path().getFileName(),
-                            seg.baseOffset(), cut.onDiskBytes(), seg.sizeBytes(), cut.firstOffsetLost());
-                    corruptionHandler.onCorruption(log, cut.firstOffsetLost(),
-                            new CorruptLogException(seg.path(), cut.onDiskBytes(), seg.cutWhileRunning(cut.onDiskBytes())));
-                }
-                continue;
-            }
-            if (log.corruptAtOrBefore(gone.baseOffset())) {
-                continue; // reported already
-            }
-            CorruptLogException e = new CorruptLogException(gone.path(), 0, Segment.deletedWhileRunning());
-            LOG.error("{}: the active segment {} (offsets from {}) was deleted while the node ran", log.topicPartition(),
-                    gone.path().getFileName(), gone.baseOffset());
-            corruptionHandler.onCorruption(log, gone.baseOffset(), e);
         }
+    }
+
+    private void checkActiveSegmentFile(PartitionLog log) {
+        if (log.offlineIfDirectoryDeleted()) {
+            // Its records are gone from disk (what the node holds open of them would be lost at
+            // the next start): a finding from the log's start, handled like corrupt data there. A
+            // replica with a healthy copy elsewhere is set aside and rebuilt from the leader now,
+            // as a directory found vanished at start is; the only copy stays offline.
+            LOG.error("{}: its partition directory {} was deleted while the node ran; the replica is rebuilt from"
+                    + " another one if one exists", log.topicPartition(), log.directory());
+            corruptionHandler.onCorruption(log, log.logStartOffset(), new CorruptLogException(log.directory(), 0,
+                    "the partition directory was deleted while the node ran: its records are gone from disk"));
+            return;
+        }
+        Segment gone = log.activeSegmentIfFileGone();
+        if (gone == null) {
+            PartitionLog.ActiveCut cut = log.activeSegmentCut();
+            if (cut != null && !log.corruptAtOrBefore(cut.firstOffsetLost())) {
+                Segment seg = cut.segment();
+                LOG.error("{}: the active segment {} (offsets from {}) was cut to {} bytes while the node ran, below its"
+                        + " batches' {}: offsets from {} are gone from disk", log.topicPartition(), seg.path().getFileName(),
+                        seg.baseOffset(), cut.onDiskBytes(), seg.sizeBytes(), cut.firstOffsetLost());
+                corruptionHandler.onCorruption(log, cut.firstOffsetLost(),
+                        new CorruptLogException(seg.path(), cut.onDiskBytes(), seg.cutWhileRunning(cut.onDiskBytes())));
+            }
+            return;
+        }
+        if (log.corruptAtOrBefore(gone.baseOffset())) {
+            return; // reported already
+        }
+        CorruptLogException e = new CorruptLogException(gone.path(), 0, Segment.deletedWhileRunning());
+        LOG.error("{}: the active segment {} (offsets from {}) was deleted while the node ran", log.topicPartition(),
+                gone.path().getFileName(), gone.baseOffset());
+        corruptionHandler.onCorruption(log, gone.baseOffset(), e);
     }
 
     private void schedule(long intervalMs, String what, Consumer<PartitionLog> task) {

@@ -802,6 +802,10 @@ public final class PartitionLog {
         if (onDisk < 0 || onDisk >= active.sizeBytes()) {
             return null; // the common case: one fstat, no lock
         }
+        ActiveCut known = lastCut;
+        if (known != null && known.segment() == active && known.onDiskBytes() == onDisk) {
+            return known; // found before (an only copy keeps its cut file): no walk under the lock each second
+        }
         lock.lock();
         try {
             if (closed || fatal != null || segments.active() != active) {
@@ -811,11 +815,22 @@ public final class PartitionLog {
             if (onDisk < 0 || onDisk >= active.sizeBytes()) {
                 return null;
             }
-            return new ActiveCut(active, onDisk, active.firstOffsetPast(onDisk));
+            long firstLost;
+            try {
+                firstLost = active.firstOffsetPast(onDisk);
+            } catch (RuntimeException e) {
+                firstLost = active.baseOffset(); // its headers cannot be read: the whole segment is in doubt
+            }
+            ActiveCut cut = new ActiveCut(active, onDisk, firstLost);
+            lastCut = cut;
+            return cut;
         } finally {
             lock.unlock();
         }
     }
+
+    /** The cut {@link #activeSegmentCut} found last (the check's thread only). */
+    private volatile ActiveCut lastCut;
 
     /**
      * Takes the log offline if its partition directory was deleted from outside while the node
