@@ -296,11 +296,15 @@ class LauncherE2ETest {
         }
     }
 
-    /**
-     * The CLI's class-data archive, with real JVMs against a real node: the first command writes it
-     * (and prints nothing more), the next maps the client's classes from it, and a jar newer than the
-     * archive (a rebuild) has the next command write it again.
-     */
+    /** BASALT_JAVA_OPTS of {@code pb}: {@code javaOpts}, or unset when null. */
+    private static void javaOpts(ProcessBuilder pb, String javaOpts) {
+        if (javaOpts == null) {
+            pb.environment().remove("BASALT_JAVA_OPTS");
+        } else {
+            pb.environment().put("BASALT_JAVA_OPTS", javaOpts);
+        }
+    }
+
     /** A stand-in "java" that prints the command line the launcher built, one argument per line. */
     private Path fakeJava() throws IOException {
         Path fakeJava = tmp.resolve("fake-java");
@@ -327,11 +331,7 @@ class LauncherE2ETest {
                     .directory(tmp.toFile()).redirectErrorStream(true).redirectOutput(out.toFile());
             pb.environment().put("JAVA", fakeJava.toString());
             pb.environment().put("BASALT_HEAP", "384m");
-            if (javaOpts == null) {
-                pb.environment().remove("BASALT_JAVA_OPTS");
-            } else {
-                pb.environment().put("BASALT_JAVA_OPTS", javaOpts);
-            }
+            javaOpts(pb, javaOpts);
             Process p = pb.start();
             started.add(p);
             assertTrue(p.waitFor(30, TimeUnit.SECONDS));
@@ -350,6 +350,11 @@ class LauncherE2ETest {
         }
     }
 
+    /**
+     * The CLI's class-data archive, with real JVMs against a real node: the first command writes it
+     * (and prints nothing more), the next maps the client's classes from it, and a jar newer than the
+     * archive (a rebuild) has the next command write it again.
+     */
     @Test
     void theFirstCliCommandWritesTheClassArchive_andTheNextMapsIt() throws Exception {
         Path cds = tmp.resolve("cds");
@@ -422,11 +427,7 @@ class LauncherE2ETest {
         ProcessBuilder pb = new ProcessBuilder(cmd).directory(tmp.toFile()).redirectOutput(out.toFile()).redirectError(err.toFile());
         pb.environment().put("BASALT_CDS_DIR", cds.toString());
         pb.environment().remove("BASALT_CDS");
-        if (javaOpts == null) {
-            pb.environment().remove("BASALT_JAVA_OPTS");
-        } else {
-            pb.environment().put("BASALT_JAVA_OPTS", javaOpts);
-        }
+        javaOpts(pb, javaOpts);
         Process p = pb.start();
         started.add(p);
         assertTrue(p.waitFor(60, TimeUnit.SECONDS), "bin/basalt " + cmd);

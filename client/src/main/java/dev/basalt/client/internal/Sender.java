@@ -826,7 +826,7 @@ public final class Sender implements Runnable {
             LOG.debug("retrying {} (attempt {}) in {} ms after {}", b.partition(), b.attempts() + 1, backoff, e.getMessage());
             b.scheduleRetry(now + backoff, e, mayHaveBeenWritten);
             accumulator.reenqueue(b);
-            stats.retried(e.getMessage());
+            stats.retried(e.getMessage() != null ? e.getMessage() : e.toString());
         } else {
             b.scheduleRetry(now, e, mayHaveBeenWritten);
             // A leader that stayed unreachable until the delivery timeout is an expiry, not "cannot

@@ -214,6 +214,7 @@ class StorageFaultE2ETest extends ClusterTestSupport {
 
         w.stop(Duration.ofSeconds(40));
         List<AckedWrites.Ack> acks = w.acks();
+        assertReplicasIdentical(TOPIC, 0); // every follower has appended all it will: no append follows the cut below
 
         // The other follower's active segment cut to half its data (truncate -s) once the writes
         // stopped: found within a check (the file is shorter than its batches) and rebuilt the same
