@@ -4,8 +4,6 @@ import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.IntPredicate;
 
@@ -53,12 +51,11 @@ public final class LoopbackPorts {
 
     /** The first port of the ephemeral range (Linux's setting; 49152, the IANA range, elsewhere). */
     static int ephemeralFloor() {
-        try {
-            String range = Files.readString(Path.of("/proc/sys/net/ipv4/ip_local_port_range")).trim();
-            int low = Integer.parseInt(range.split("\\s+")[0]);
-            return low > FLOOR + 4_000 ? low : 49_152;
-        } catch (IOException | RuntimeException e) {
-            return 49_152;
-        }
+        return floorFor(dev.basalt.common.Sysctl.ephemeralFirstPort());
+    }
+
+    /** The ceiling for ports handed out, given the kernel's first ephemeral port: 49152 when it leaves too few below. */
+    static int floorFor(int ephemeralFirstPort) {
+        return ephemeralFirstPort > FLOOR + 4_000 ? ephemeralFirstPort : dev.basalt.common.Sysctl.IANA_EPHEMERAL_FIRST_PORT;
     }
 }

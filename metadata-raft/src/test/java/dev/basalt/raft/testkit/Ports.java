@@ -4,8 +4,6 @@ import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.ThreadLocalRandom;
@@ -48,11 +46,7 @@ public final class Ports {
     }
 
     private static int ephemeralFloor() {
-        try {
-            int low = Integer.parseInt(Files.readString(Path.of("/proc/sys/net/ipv4/ip_local_port_range")).trim().split("\\s+")[0]);
-            return low > FLOOR + 4_000 ? low : 49_152;
-        } catch (IOException | RuntimeException e) {
-            return 49_152;
-        }
+        int low = dev.basalt.common.Sysctl.ephemeralFirstPort();
+        return low > FLOOR + 4_000 ? low : dev.basalt.common.Sysctl.IANA_EPHEMERAL_FIRST_PORT;
     }
 }
