@@ -34,6 +34,14 @@ public final class Sysctl {
         }
     }
 
+    /**
+     * Where ports chosen for servers from {@code lowestPort} up must stop, given the first port of
+     * the ephemeral range: that port, or 49152 when it would leave fewer than 4,000 ports.
+     */
+    public static int serverPortCeiling(int lowestPort, int ephemeralFirstPort) {
+        return ephemeralFirstPort > lowestPort + 4_000 ? ephemeralFirstPort : IANA_EPHEMERAL_FIRST_PORT;
+    }
+
     /** The first port of the kernel's ephemeral (outgoing connection) port range, or 49152 where it cannot be read. */
     public static int ephemeralFirstPort() {
         try {

@@ -56,6 +56,6 @@ public final class LoopbackPorts {
 
     /** The ceiling for ports handed out, given the kernel's first ephemeral port: 49152 when it leaves too few below. */
     static int floorFor(int ephemeralFirstPort) {
-        return ephemeralFirstPort > FLOOR + 4_000 ? ephemeralFirstPort : dev.basalt.common.Sysctl.IANA_EPHEMERAL_FIRST_PORT;
+        return dev.basalt.common.Sysctl.serverPortCeiling(FLOOR, ephemeralFirstPort);
     }
 }

@@ -388,17 +388,11 @@ public final class Segment {
         if (mapping == null) {
             return Long.MAX_VALUE; // nothing mapped, nothing to fault (a mapping made now covers the file as it is)
         }
-        SegmentFile f;
-        synchronized (this) {
-            f = file;
+        long open = openFileSizeBytes();
+        if (open >= 0) {
+            return open;
         }
-        if (f != null) {
-            try {
-                return f.size();
-            } catch (IOException | RuntimeException e) {
-                // closed meanwhile: ask the file system
-            }
-        }
+        // no file held open, or closed meanwhile: ask the file system
         try {
             java.nio.file.attribute.BasicFileAttributes a = java.nio.file.Files.readAttributes(path,
                     java.nio.file.attribute.BasicFileAttributes.class);

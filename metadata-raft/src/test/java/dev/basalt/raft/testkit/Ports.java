@@ -46,7 +46,6 @@ public final class Ports {
     }
 
     private static int ephemeralFloor() {
-        int low = dev.basalt.common.Sysctl.ephemeralFirstPort();
-        return low > FLOOR + 4_000 ? low : dev.basalt.common.Sysctl.IANA_EPHEMERAL_FIRST_PORT;
+        return dev.basalt.common.Sysctl.serverPortCeiling(FLOOR, dev.basalt.common.Sysctl.ephemeralFirstPort());
     }
 }
