@@ -107,8 +107,13 @@ class LauncherE2ETest {
     /** A base port B for which every dev-cluster port of nodes 1..n (B+10K, B+10K+1, B+10K+8) is free now. */
     private static int freeBasePort(int nodes) {
         Random r = new Random();
+        // Below the ephemeral range: an outgoing connection of a node already started could take a
+        // port inside it before the node meant to listen on it binds it (found as a CI failure:
+        // "cannot start the client listener on 127.0.0.1:48730").
+        int ceiling = dev.basalt.common.Sysctl.serverPortCeiling(20_000, dev.basalt.common.Sysctl.ephemeralFirstPort());
+        int blocks = (ceiling - 20_000) / 100 - 1;
         for (int attempt = 0; attempt < 200; attempt++) {
-            int base = 20_000 + 100 * r.nextInt(300);
+            int base = 20_000 + 100 * r.nextInt(blocks);
             boolean ok = true;
             for (int k = 1; k <= nodes && ok; k++) {
                 for (int off : new int[] {0, 1, 8}) {
