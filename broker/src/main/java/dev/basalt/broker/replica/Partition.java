@@ -394,10 +394,10 @@ public final class Partition {
             }
             allReplicas = leader.allReplicasOffset();
             log.tombstoneBoundOffset(allReplicas);
-            // Expansions only (no lag judged here); joiners of a failed expansion are left to the
-            // periodic check, which alone judges whether to retry them or fence them off.
-            change = nowMs >= isrRetryNotBeforeMs && leader.unresolvedJoiners().isEmpty()
-                    ? leader.maybeProposeIsrChange(nowMs, Long.MAX_VALUE, isrEligible) : Optional.empty();
+            // The fetching replica's own expansion only (no lag judged here); joiners of a failed
+            // expansion are left to the periodic check, which alone judges whether to retry them
+            // or fence them off.
+            change = nowMs >= isrRetryNotBeforeMs ? leader.maybeProposeJoin(replicaId, isrEligible) : Optional.empty();
         }
         FetchSlice slice = log.read(fetchOffset, Math.max(1, maxBytes), Long.MAX_VALUE);
         if (!slice.isEmpty() && refetched(replicaId, fetchOffset)) {

@@ -62,6 +62,10 @@ class PartitionTest {
         return new Partition.State(1, epoch, epoch, List.of(1, 2, 3), isr, 1, false);
     }
 
+    private static Partition.State leaderAt(int epoch, int partitionEpoch, List<Integer> isr) {
+        return new Partition.State(1, epoch, partitionEpoch, List.of(1, 2, 3), isr, 1, false);
+    }
+
     private static Partition.State follower(int leaderId, int epoch) {
         return new Partition.State(leaderId, epoch, epoch, List.of(1, 2, 3), List.of(1, 2, 3), 1, false);
     }
@@ -345,6 +349,35 @@ class PartitionTest {
         assertEquals(1, p.leaderView().followerLagRecordsMax(), "an ISR member held the HW (4) of 5");
         p.update(leader(7, List.of(1, 2)), LogConfig.DEFAULT, 4); // 3 out of the ISR: nothing known of it
         assertEquals(5, p.leaderView().followerLagRecordsMax());
+    }
+
+    /**
+     * Found probing: after a broker restart, each fetch by another follower of an idle partition
+     * proposed the restarted broker (its offsets from before it stopped still equalled the HW) before
+     * it had fetched that partition again; the periodic check then dropped it for its old caught-up
+     * time, and the ISR flapped every few hundred milliseconds. A fetch proposes only the replica
+     * that made it.
+     */
+    @Test
+    void followerFetch_proposesOnlyTheFetchingReplica_notOneWithStaleOffsets() {
+        long t = 1_764_000_000_000L;
+        p.update(leader(5, List.of(1, 2, 3)), LogConfig.DEFAULT, t);
+        p.appendAsLeader(batch(), 1);
+        p.readForFollower(2, 1, 1, 5, 1024, t).slice().close();
+        p.readForFollower(3, 1, 1, 5, 1024, t).slice().close();
+        assertEquals(1, p.highWatermark());
+        p.update(leaderAt(5, 8, List.of(1, 2)), LogConfig.DEFAULT, t + 1); // 3 stopped: out of the ISR
+        long later = t + 11_000; // 3 restarted, unfenced, and has not fetched this partition yet
+        Partition.FollowerRead by2 = p.readForFollower(2, 1, 1, 5, 1024, later);
+        by2.slice().close();
+        assertEquals(Optional.empty(), by2.isrChange(), "3's offsets are 11 s old");
+        assertEquals(Optional.empty(), p.maybeProposeIsrChange(later, 10_000), "nor does the periodic check propose it");
+        Partition.FollowerRead by3 = p.readForFollower(3, 1, 1, 5, 1024, later + 100);
+        by3.slice().close();
+        IsrChange expand = by3.isrChange().orElseThrow();
+        assertEquals(List.of(1, 2, 3), expand.newIsr());
+        p.update(leaderAt(5, 9, List.of(1, 2, 3)), LogConfig.DEFAULT, later + 150);
+        assertEquals(Optional.empty(), p.maybeProposeIsrChange(later + 200, 10_000), "no shrink right after it joined");
     }
 
     /**

@@ -246,6 +246,29 @@ public final class LeaderState {
         return Optional.of(pending);
     }
 
+    /**
+     * Right after {@code replicaId}'s fetch was recorded: proposes adding it to the ISR if it is
+     * outside it, in sync, {@code eligible}, and no change is pending or unresolved (those are left
+     * to {@link #maybeProposeIsrChange}, which alone judges lag). Only the replica that fetched: its
+     * offsets are fresh, while another follower's may be stale. Found probing: after a broker
+     * restart, a fetch by one follower of an idle partition proposed the restarted broker, whose
+     * offsets from before it stopped still equalled the HW but which had not fetched that partition
+     * again yet; the next check dropped it for its old caught-up time, the next fetch by the other
+     * follower added it back, and so on (an expand and a shrink every few hundred milliseconds per
+     * partition until the restarted broker fetched it).
+     */
+    public Optional<IsrChange> maybeProposeJoin(int replicaId, java.util.function.IntPredicate eligible) {
+        Follower f = followers.get(replicaId);
+        if (f == null || pending != null || !unresolvedJoiners.isEmpty() || isr.contains(replicaId) || !inSync(f)
+                || !eligible.test(replicaId)) {
+            return Optional.empty();
+        }
+        List<Integer> next = new ArrayList<>(isr);
+        next.add(replicaId);
+        pending = new IsrChange(leaderEpoch, partitionEpoch, sorted(next), false);
+        return Optional.of(pending);
+    }
+
     /** ISR followers whose last caught-up time is more than {@code lagTimeMaxMs} ago, ascending. */
     public List<Integer> laggingIsrFollowers(long nowMs, long lagTimeMaxMs) {
         List<Integer> out = new ArrayList<>();

@@ -294,9 +294,8 @@ final class SimReplica {
         if (leader.recordFollowerFetch(followerId, fetchOffset, flushedOffset, sim.nowMs())) {
             onLeaderStateChanged();
         }
-        if (leader.pendingIsrChange().isEmpty()) {
-            leader.maybeProposeIsrChange(sim.nowMs(), sim.params().lagTimeMaxMs()).ifPresent(this::sendAlterPartition);
-        }
+        // As the broker's fetch path: the fetching follower's own expansion only (isrLoop judges lag).
+        leader.maybeProposeJoin(followerId, id -> true).ifPresent(this::sendAlterPartition);
         reply.accept(new FetchAnswer(null, log.read(fetchOffset, sim.params().fetchBatchesMax()), highWatermark));
     }
 

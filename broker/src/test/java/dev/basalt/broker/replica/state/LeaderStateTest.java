@@ -187,6 +187,27 @@ class LeaderStateTest {
         assertEquals(new IsrChange(5, 7, List.of(1, 3), false), s.maybeProposeIsrChange(t + LAG_MS + 1, LAG_MS).orElseThrow());
     }
 
+    /** A fetch's own expansion: only the replica that fetched, only when nothing is pending or unresolved. */
+    @Test
+    void proposeJoin_addsOnlyTheFetchingReplica() {
+        LeaderState s = new LeaderState(1, 5, 100, 7, List.of(1, 2, 3), List.of(1), 1, false, 100, 100, 0);
+        s.recordFollowerFetch(2, 100, 100, 1);
+        s.recordFollowerFetch(3, 100, 100, 1);
+        assertEquals(Optional.empty(), s.maybeProposeJoin(1, id -> true), "the leader itself");
+        assertEquals(Optional.empty(), s.maybeProposeJoin(3, id -> id != 3), "not eligible (fenced)");
+        IsrChange join = s.maybeProposeJoin(3, id -> true).orElseThrow();
+        assertEquals(new IsrChange(5, 7, List.of(1, 3), false), join, "3 alone, though 2 is in sync too");
+        assertEquals(Optional.empty(), s.maybeProposeJoin(2, id -> true), "one change at a time");
+        s.failPendingIsrChange(join);
+        assertEquals(Optional.empty(), s.maybeProposeJoin(2, id -> true), "an unresolved joiner: left to the periodic check");
+        assertEquals(Optional.of(new IsrChange(5, 7, List.of(1, 2, 3), false)), s.maybeProposeIsrChange(2, LAG_MS));
+        s.applyCommittedIsr(8, List.of(1, 2, 3));
+        assertEquals(Optional.empty(), s.maybeProposeJoin(2, id -> true), "already a member");
+        LeaderState behind = new LeaderState(1, 5, 100, 7, List.of(1, 2, 3), List.of(1), 1, false, 100, 100, 0);
+        behind.recordFollowerFetch(2, 99, 99, 1);
+        assertEquals(Optional.empty(), behind.maybeProposeJoin(2, id -> true), "below the HW");
+    }
+
     @Test
     void isrChanges_needAPositiveLagTime() {
         LeaderState s = new LeaderState(1, 5, 100, 7, List.of(1, 2, 3), List.of(1, 3), 1, false, 100, 100, 0);
