@@ -23,6 +23,8 @@ import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * A consumer's membership in its group (KIP-848, the member's side): one heartbeat thread keeps the
@@ -64,12 +66,15 @@ import java.util.function.Supplier;
  * heartbeat thread.
  */
 public final class GroupMembership implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(GroupMembership.class);
     /** What the poll thread must do: reach {@code target}, or drop everything when {@code lost}. */
     public record Reconciliation(Set<TopicPartition> target, boolean lost, int memberEpoch) {
     }
 
     private final String groupId;
     private final String instanceId;
+    /** Heartbeat thread only: answered UNRELEASED_INSTANCE_ID since the last successful heartbeat (warned once). */
+    private boolean waitingForInstanceId;
     private final String clientId;
     private final String clientHost;
     private final int rebalanceTimeoutMs;
@@ -368,6 +373,10 @@ public final class GroupMembership implements AutoCloseable {
     private long decide(ConsumerGroupHeartbeatRequest req, ConsumerGroupHeartbeatResponse r, long sentMs) {
         switch (r.getErrorCode()) {
             case NONE -> {
+                if (waitingForInstanceId) {
+                    waitingForInstanceId = false;
+                    LOG.info("Group {}: group.instance.id {} was released; this consumer joined", groupId, instanceId);
+                }
                 lastAnsweredSendMs = sentMs;
                 if (req.getRebalanceRequested()) {
                     rebalanceRequested = false;
@@ -390,6 +399,16 @@ public final class GroupMembership implements AutoCloseable {
                 return retryBackoffMs;
             }
             case UNRELEASED_INSTANCE_ID -> {
+                // Kept trying: a consumer restarted after a crash takes its instance id over once the
+                // old incarnation's session ends. But a second consumer started with the same id
+                // would wait for ever with no partitions: say so (found probing: it sat silent).
+                if (!waitingForInstanceId) {
+                    waitingForInstanceId = true;
+                    LOG.warn("Group {}: group.instance.id {} is held by another member that has not left the group ({});"
+                            + " this consumer gets no partitions until that member leaves or its session times out"
+                            + " (session.timeout.ms), and asks again every {} ms. Is another consumer running with the same"
+                            + " group.instance.id?", groupId, instanceId, r.getErrorMessage(), heartbeatIntervalMs);
+                }
                 return heartbeatIntervalMs;
             }
             default -> {
