@@ -334,7 +334,7 @@ public final class LogManager implements AutoCloseable {
         try (DirectoryStream<Path> stream = Files.newDirectoryStream(dataDir, Files::isDirectory)) {
             for (Path p : stream) {
                 String name = p.getFileName().toString();
-                if (name.endsWith(DELETE_SUFFIX)) {
+                if (isDeleteDirName(name)) {
                     pendingDeletes.add(name);
                     scheduler.execute(() -> deleteRecursively(p));
                 } else if (!name.equals(INDEX_DIR)) {
@@ -364,8 +364,7 @@ public final class LogManager implements AutoCloseable {
                 continue;
             }
             TopicPartition tp = TopicPartition.parseDirName(e.getKey());
-            boolean deleting = pendingDeletes.contains(deleteDirName(e.getKey(), Long.toString(e.getValue().partitionId())))
-                    || pendingDeletes.contains(deleteDirName(e.getKey(), "corrupt"));
+            boolean deleting = isDeletionPending(pendingDeletes, e.getKey(), e.getValue().partitionId());
             if (tp == null || deleting) {
                 index.deletePartition(e.getKey(), e.getValue().partitionId()); // a deletion the last run did not finish
                 continue;
@@ -1201,6 +1200,22 @@ public final class LogManager implements AutoCloseable {
      * do not collide. Deterministic: a restart recomputes it to recognise an unfinished delete.
      * Topic names are ASCII, so characters are bytes.
      */
+    /**
+     * Whether a partition the index knows under {@code dirName} is being deleted: its directory was
+     * renamed for deletion (by a delete, or set aside as corrupt), so its absence is no loss.
+     *
+     * @param deleteDirNames names of the data directory's subdirectories that end in the delete suffix
+     */
+    public static boolean isDeletionPending(Set<String> deleteDirNames, String dirName, long partitionId) {
+        return deleteDirNames.contains(deleteDirName(dirName, Long.toString(partitionId)))
+                || deleteDirNames.contains(deleteDirName(dirName, "corrupt"));
+    }
+
+    /** Whether {@code name}, a subdirectory of a data directory, is one renamed for deletion. */
+    public static boolean isDeleteDirName(String name) {
+        return name.endsWith(DELETE_SUFFIX);
+    }
+
     static String deleteDirName(String dirName, String tag) {
         String full = dirName + "." + tag + DELETE_SUFFIX;
         if (full.length() <= FILE_NAME_BYTES_MAX) {

@@ -147,8 +147,12 @@ public final class StorageTool {
         }
         List<dev.basalt.log.TopicPartition> partitions = new ArrayList<>();
         List<String> present = new ArrayList<>();
+        java.util.Set<String> deleteDirs = new java.util.HashSet<>();
         try (var s = java.nio.file.Files.newDirectoryStream(dir, java.nio.file.Files::isDirectory)) {
             for (Path p : s) {
+                if (dev.basalt.log.LogManager.isDeleteDirName(p.getFileName().toString())) {
+                    deleteDirs.add(p.getFileName().toString());
+                }
                 dev.basalt.log.TopicPartition tp = dev.basalt.log.TopicPartition.parseDirName(p.getFileName().toString());
                 if (tp != null) {
                     present.add(tp.toString());
@@ -261,6 +265,27 @@ public final class StorageTool {
                                         + " missing from the files" : ""));
             }
         }
+        // Partitions the index knows whose directory is gone (removed by hand, a lost mount): the
+        // node finds them at its start and treats them as corrupt from offset 0. Found probing: this
+        // said "0 corrupt" and exited 0 for a deleted partition directory.
+        int vanished = 0;
+        if (only == null) {
+            List<String> known = new ArrayList<>(states.keySet());
+            java.util.Collections.sort(known);
+            for (String name : known) {
+                dev.basalt.log.index.PartitionState state = states.get(name);
+                dev.basalt.log.TopicPartition tp = dev.basalt.log.TopicPartition.parseDirName(name);
+                if (tp == null || java.nio.file.Files.isDirectory(dir.resolve(name))
+                        || dev.basalt.log.LogManager.isDeletionPending(deleteDirs, name, state.partitionId())) {
+                    continue;
+                }
+                vanished++;
+                out.println(tp + ": DIRECTORY MISSING: the index knows this partition (recovery point " + state.recoveryPoint()
+                        + ") but " + dir.resolve(name) + " is gone: its records are lost here; the node reports it offline at its"
+                        + " start and a replica refetches it from its leader (an only copy is served empty, the loss logged)"
+                        + (repair ? "; nothing to repair here" : ""));
+            }
+        }
         if (repair && indexDamage != null) {
             // what the node itself does when it meets the damage while running: its next open rebuilds
             java.nio.file.Files.writeString(dir.resolve(dev.basalt.log.LogManager.REBUILD_INDEX_FILE),
@@ -272,8 +297,10 @@ public final class StorageTool {
             out.println((partitions.size() - gone) + " partitions checked, " + corrupt.size() + " corrupt"
                     + (gone == 0 ? "" : ", " + gone + " deleted during the check")
                     + (flushedMissing == 0 ? "" : ", " + flushedMissing + " missing flushed data")
+                    + (vanished == 0 ? "" : ", " + vanished + " directories missing")
                     + (indexDamage == null ? "" : ", index damaged"));
-            return corrupt.isEmpty() && flushedMissing == 0 && (indexDamage == null || repair) ? EXIT_OK : EXIT_REFUSED;
+            return corrupt.isEmpty() && flushedMissing == 0 && (vanished == 0 || repair) && (indexDamage == null || repair)
+                    ? EXIT_OK : EXIT_REFUSED;
         }
         // Opening the manager takes the data directory's lock: refused while the node runs.
         try (dev.basalt.log.LogManager logs = dev.basalt.log.LogManager.open(dir, dev.basalt.log.LogConfig.DEFAULT,

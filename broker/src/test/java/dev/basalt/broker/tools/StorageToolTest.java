@@ -164,6 +164,38 @@ class StorageToolTest {
      * `repair`, which reloaded the log without its stored state, kept them, so the node met them
      * again after every repair. With the stored state (no gaps possible, the epochs) both find them.
      */
+    /**
+     * Found probing: a partition directory removed while the node was stopped was not reported (the
+     * check walks the directories it finds), though the node finds it at its start from the index.
+     * A deleted topic's directory, renamed for deletion, is not a loss.
+     */
+    @Test
+    void checkReportsAPartitionDirectoryTheIndexKnowsButThatIsGone() throws IOException {
+        Path dir = tmp.resolve("data");
+        TopicPartition gone = new TopicPartition("gone", 0);
+        TopicPartition deleted = new TopicPartition("deleted", 0);
+        try (LogManager m = open(dir)) {
+            for (TopicPartition tp : List.of(TP, gone, deleted)) {
+                PartitionLog log = m.getOrCreate(tp, LogConfig.DEFAULT);
+                for (int i = 0; i < 5; i++) {
+                    log.appendAsLeader(batch(i), 1);
+                }
+            }
+            m.delete(deleted);
+        }
+        assertEquals(0, run("check", "--dir", dir.toString()), out());
+        try (var walk = Files.walk(dir.resolve(gone.dirName()))) {
+            for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.delete(p);
+            }
+        }
+        assertEquals(1, run("check", "--dir", dir.toString()), out());
+        assertTrue(out().contains("gone-0: DIRECTORY MISSING: the index knows this partition (recovery point 5)"), out());
+        assertFalse(out().contains("deleted-0"), out());
+        assertTrue(out().contains("1 partitions checked, 0 corrupt, 1 directories missing"), out());
+        assertEquals(0, run("check", "--dir", dir.toString(), "--partition", TP.toString()), "not asked about: " + out());
+    }
+
     @Test
     void checkAndRepair_findADamagedBaseOffsetAndLeaderEpoch() throws IOException {
         Path dir = tmp.resolve("data");
