@@ -423,6 +423,11 @@ public final class BasaltNode implements AutoCloseable {
         ConfigValidator values = (resource, key, value) -> {
             if (resource.type() != ConfigResource.Type.TOPIC) {
                 // The only dynamic broker key: the reassignment catch-up throttle (bytes/s, 0 = unlimited).
+                if (!key.equals(dev.basalt.broker.replica.fetcher.ReassignmentThrottle.CONFIG_KEY)
+                        && !NodeConfig.KEYS.containsKey(key)) {
+                    return Optional.of("unknown broker configuration " + key + " (bin/basalt start --help lists every key);"
+                            + " only " + dev.basalt.broker.replica.fetcher.ReassignmentThrottle.CONFIG_KEY + " can change at runtime");
+                }
                 if (!key.equals(dev.basalt.broker.replica.fetcher.ReassignmentThrottle.CONFIG_KEY)) {
                     return Optional.of("broker configuration " + key + " is static (set it in the node's properties"
                             + " file); only " + dev.basalt.broker.replica.fetcher.ReassignmentThrottle.CONFIG_KEY

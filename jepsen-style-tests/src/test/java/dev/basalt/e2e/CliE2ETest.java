@@ -201,12 +201,17 @@ class CliE2ETest {
         assertTrue(everything.out().contains("  " + key + "=5000000  (DYNAMIC_DEFAULT_BROKER_CONFIG)\n"), everything.out());
         assertTrue(everything.out().contains("  node.id=" + id + "  ("), everything.out());
 
-        Result staticKey = cli(null, "configs", "--alter", "--entity-type", "brokers", "--entity-name", id, "--add-config", "log.dirs=/tmp/x");
+        Result staticKey = cli(null, "configs", "--alter", "--entity-type", "brokers", "--entity-name", id, "--add-config", "data.dir=/tmp/x");
         assertEquals(1, staticKey.exitCode(), staticKey.err());
         assertTrue(staticKey.err().startsWith("basalt: error: ") && staticKey.err().contains("is static"), staticKey.err());
+        Result unknownKey = cli(null, "configs", "--alter", "--entity-type", "brokers", "--entity-name", id, "--add-config", "foo=1");
+        assertEquals(1, unknownKey.exitCode(), unknownKey.err());
+        assertTrue(unknownKey.err().contains("unknown broker configuration foo"), "not 'is static': " + unknownKey.err());
         Result badValue = cli(null, "configs", "--alter", "--entity-type", "brokers", "--entity-default", "--add-config", key + "=-5");
         assertEquals(1, badValue.exitCode(), badValue.err());
         assertTrue(badValue.err().contains("must be >= 0"), badValue.err());
+        assertTrue(badValue.err().startsWith("basalt: error: the broker default: INVALID_CONFIG (the broker default config "),
+                "the entity named (it printed an empty name): " + badValue.err());
         assertEquals(0, cli(null, "configs", "--alter", "--entity-type", "brokers", "--entity-default", "--delete-config", key).exitCode());
 
         assertEquals(0, cli(null, "topics", "--create", "--topic", "cfgt", "--partitions", "1").exitCode());

@@ -257,7 +257,8 @@ public final class AdminCalls {
                     futures.get(k).complete((T) r.value());
                     pending.remove(k);
                 } else if (last || !transient_(r.code())) {
-                    futures.get(k).completeExceptionally(Errors.forCode(r.code(), r.message(), k));
+                    // an empty name is the broker default (configs --entity-default)
+                    futures.get(k).completeExceptionally(Errors.forCode(r.code(), r.message(), k.isEmpty() ? "the broker default" : k));
                     pending.remove(k);
                 }
             }

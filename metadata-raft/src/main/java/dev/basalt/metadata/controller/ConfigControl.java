@@ -57,8 +57,7 @@ final class ConfigControl {
             } else {
                 Optional<String> unknown = validator.unknownKey(resource, key);
                 if (unknown.isPresent()) {
-                    throw new ControllerException(ControllerException.Reason.INVALID_CONFIG, resource.type() + " "
-                            + resource.name() + " config " + key + " cannot be deleted: " + unknown.get());
+                    throw new ControllerException(ControllerException.Reason.INVALID_CONFIG, describe(resource) + " config " + key + " cannot be deleted: " + unknown.get());
                 }
             }
         }
@@ -111,13 +110,12 @@ final class ConfigControl {
     static void check(ConfigValidator validator, ConfigResource resource, String key, String value) {
         if (key.isEmpty() || key.length() > CONFIG_CHARS_MAX || value.length() > CONFIG_CHARS_MAX) {
             throw new ControllerException(ControllerException.Reason.INVALID_CONFIG, "config key must be 1.."
-                    + CONFIG_CHARS_MAX + " characters and its value at most that: " + resource.type() + " " + resource.name()
+                    + CONFIG_CHARS_MAX + " characters and its value at most that: " + describe(resource)
                     + " config '" + key + "'");
         }
         Optional<String> problem = validator.problem(resource, key, value);
         if (problem.isPresent()) {
-            throw new ControllerException(ControllerException.Reason.INVALID_CONFIG, resource.type() + " "
-                    + resource.name() + " config " + key + "=" + value + ": " + problem.get());
+            throw new ControllerException(ControllerException.Reason.INVALID_CONFIG, describe(resource) + " config " + key + "=" + value + ": " + problem.get());
         }
     }
 
@@ -128,5 +126,13 @@ final class ConfigControl {
                 .setResourceName(resource.name()).setKey(key);
         value.ifPresent(b::setValue);
         return MetadataRecord.newBuilder().setConfigChange(b).build();
+    }
+
+    /** "topic T", "broker N", or "the broker default" (a broker resource with an empty name), for messages. */
+    static String describe(ConfigResource resource) {
+        if (resource.type() == ConfigResource.Type.BROKER) {
+            return resource.name().isEmpty() ? "the broker default" : "broker " + resource.name();
+        }
+        return "topic " + resource.name();
     }
 }
