@@ -146,7 +146,13 @@ class LeaderLogOffsetsTest {
         o.refresh();
         leaders.answerAll();
         assertEquals(OptionalLong.of(5), o.logEndOffset("followed", 0));
-        assertEquals(OptionalLong.of(2), o.logStartOffset("followed", 0));
+        // Not for the log start (found probing: a false DATA_LOSS): a follower's retention runs on its
+        // own schedule, and the records the leader still serves are what a consumer reads.
+        assertEquals(OptionalLong.of(1), o.logStartOffset("followed", 0), "the leader's, not the follower's 2");
+        o.refresh();
+        o.refresh();
+        o.refresh();
+        assertEquals(OptionalLong.of(1), o.logStartOffset("followed", 0), "a stale answer: still a lower bound of the leader's");
     }
 
     @Test
