@@ -442,10 +442,18 @@ public final class BasaltNode implements AutoCloseable {
             }
             try {
                 TopicConfigs.validate(Map.of(key, value), defaults);
-                return Optional.empty();
             } catch (InvalidConfigException e) {
                 return Optional.of(e.getMessage());
             }
+            if (key.equals("max.message.bytes")) {
+                // Found probing: 200 MB was accepted, and a record of 110 MB then failed at the gRPC layer.
+                long requestMax = Math.min(config.getLong("produce.request.bytes.max"), config.getLong("grpc.message.bytes.max"));
+                if (Long.parseLong(value.trim()) > requestMax) {
+                    return Optional.of("above the largest produce request a broker accepts (" + requestMax + " bytes:"
+                            + " produce.request.bytes.max and grpc.message.bytes.max): no batch that large could be produced");
+                }
+            }
+            return Optional.empty();
         };
         return new ConfigValidator() {
             @Override

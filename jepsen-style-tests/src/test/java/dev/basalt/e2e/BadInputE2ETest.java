@@ -116,6 +116,10 @@ class BadInputE2ETest {
     @Test
     void everyBadRequestGetsItsTypedErrorAndAcknowledgedDataSurvives() throws Exception {
         assertEquals(ErrorCode.NONE, create("guarded", 1, Map.of("max.message.bytes", "4096")).getErrorCode());
+        var tooLarge = create("unproducible", 1, Map.of("max.message.bytes", "200000000"));
+        assertEquals(ErrorCode.INVALID_CONFIG, tooLarge.getErrorCode(), "above the largest produce request: " + tooLarge);
+        assertTrue(tooLarge.getErrorMessage().contains("above the largest produce request a broker accepts (104857600 bytes"),
+                tooLarge.getErrorMessage());
         ProduceResponse.PartitionResponse ok = send("guarded", 0, batch(10, 100));
         assertEquals(ErrorCode.NONE, ok.getErrorCode());
         assertEquals(0, ok.getBaseOffset());
