@@ -95,9 +95,9 @@ final class ProduceCommand implements Callable<Integer> {
             throw new BasaltCli.UsageException("--headers-delimiter must not be empty (every header list would be empty)");
         }
         overrides.put("delivery.timeout.ms", String.valueOf(deliveryTimeoutMs));
-        // A request may take its whole timeout (30 s by default) before its batch can expire: a
-        // shorter delivery bound shortens the request timeout to fit (delivery >= linger + request),
-        // unless one was given (then a conflict is refused by name).
+        // The producer refuses delivery.timeout.ms < linger.ms + request.timeout.ms (Kafka's rule):
+        // a shorter delivery bound shortens the request timeout to fit, unless one was given (then
+        // a conflict is refused by name).
         boolean requestTimeoutGiven = props.containsKey("request.timeout.ms")
                 || root.clientConfig(BasaltCli.ClientKind.PRODUCER, Map.of()).containsKey("request.timeout.ms");
         if (!requestTimeoutGiven && deliveryTimeoutMs - lingerMs < REQUEST_TIMEOUT_MS_DEFAULT) {

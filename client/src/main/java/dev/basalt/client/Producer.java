@@ -42,10 +42,16 @@ import java.util.concurrent.TimeoutException;
  * producer id and epoch from the cluster and stamps every batch with a per-partition sequence, so
  * a retry of a batch the leader already stored (its answer was lost, or the leader failed over
  * after replicating it) is recognised and answered with the original offsets: no record is written
- * twice and none is reordered. When a batch's outcome stays unknown past {@code delivery.timeout.ms}
- * (or it fails), the producer bumps its epoch (KIP-360) once every batch in flight is resolved
- * and carries on with sequence 0. Without idempotence, a record whose first attempt was lost
- * mid-request may be written twice.
+ * twice and none is reordered. When a batch fails (its outcome unknown at {@code delivery.timeout.ms},
+ * or refused), the producer bumps its epoch (KIP-360) once every batch in flight is resolved
+ * and carries on with sequence 0; a batch that expired while its request was unanswered counts once
+ * the answer comes, and not at all if it says the batch was written. Without idempotence, a record
+ * whose first attempt was lost mid-request may be written twice.
+ *
+ * <p>{@code delivery.timeout.ms} bounds a record's {@code send} to its outcome, retries and
+ * requests in flight included: a batch still unanswered at its deadline fails then, as
+ * indeterminate (it may still be committed), and no request gives the broker more time to wait for
+ * its ISR than its batches have left (docs/client.md has the slack).
  *
  * <p>Ordering: records of one partition are written in send order, retries and leader changes
  * included: a partition has at most one request in flight, and a retried batch goes back to the

@@ -51,6 +51,7 @@ public final class ProducerBatch {
     /** Parts of this batch not yet released (a split batch's buffer goes back to the pool at 0). */
     private int unreleasedParts;
     private boolean travelsAlone;
+    private boolean expiredInFlight;
 
     /**
      * @param buffer         a pooled buffer; the batch is written from position 0
@@ -186,6 +187,21 @@ public final class ProducerBatch {
             t.future.completeExceptionally(e);
         }
         done.complete(null);
+    }
+
+    /**
+     * Fails the batch at its delivery deadline while a request carrying it is unanswered: its
+     * futures fail now; the batch stays with that request (its bytes may still be sent, on a unary
+     * call replacing a stream) until the answer comes, which then only settles its bookkeeping.
+     */
+    public void failExpiredInFlight(BasaltException error) {
+        expiredInFlight = true;
+        fail(error);
+    }
+
+    /** Whether the batch was failed at its delivery deadline while in flight ({@link #failExpiredInFlight}). */
+    public boolean expiredInFlight() {
+        return expiredInFlight;
     }
 
     public boolean isDone() {

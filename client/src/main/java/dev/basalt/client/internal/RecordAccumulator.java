@@ -393,6 +393,11 @@ public final class RecordAccumulator {
         return out;
     }
 
+    /** When the batch's delivery time is up: delivery.timeout.ms after it was created (its first record's send). */
+    public long deliveryDeadlineMs(ProducerBatch b) {
+        return b.createdMs() + deliveryTimeoutMs;
+    }
+
     /** True if a batch created at createdMs may still be tried again at nowMs. */
     public boolean withinDeliveryTimeout(ProducerBatch b, long nowMs) {
         return nowMs - b.createdMs() < deliveryTimeoutMs;

@@ -28,7 +28,10 @@ import org.slf4j.LoggerFactory;
  * them per leader into Produce requests (at most max.in.flight.requests.per.connection
  * unanswered per broker), and handles the answers: completes futures, retries retriable
  * failures with exponential backoff within retries and delivery.timeout.ms, asks for a
- * metadata refresh when leadership moved, and fails the rest with typed exceptions.
+ * metadata refresh when leadership moved, and fails the rest with typed exceptions. A batch's
+ * delivery deadline bounds its requests too: none asks the broker to wait longer than the time
+ * its batches have left, and a batch still unanswered at its deadline fails then
+ * (see expireInFlight).
  *
  * <p>Every response is handed from the gRPC thread to this thread through a queue, so all
  * batch state changes (and all user future callbacks) run on the sender thread.
@@ -62,7 +65,8 @@ public final class Sender implements Runnable {
     private volatile boolean running = true;
     private volatile boolean forceClose;
     private volatile Throwable fatal;
-    private final Set<ProducerBatch> inFlightBatches = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+    /** Produce requests whose answer is outstanding (sender thread only; {@link #abortInFlight} once it is dead). */
+    private final Set<InFlightRequest> inFlightRequests = new java.util.LinkedHashSet<>();
     private int inFlightTotal;
     private long nextLeaderRefreshMs = Long.MIN_VALUE;
     /** The idempotent producer's id, epoch and sequences; null when idempotence is off. */
@@ -194,16 +198,18 @@ public final class Sender implements Runnable {
         if (idem != null) {
             maybeInitProducerId(cluster, now);
         }
-        Map<Integer, List<ProducerBatch>> drained = accumulator.drain(cluster, nodes, settings.requestSizeBytesMax(), now, idem);
+        // expiry before the drain: a batch whose delivery time is up is failed, not sent with no time left
         for (ProducerBatch b : accumulator.expire(now)) {
             finishFailed(b, expiredError(b, now));
         }
+        long inFlightExpiryDelayMs = expireInFlight(now);
+        Map<Integer, List<ProducerBatch>> drained = accumulator.drain(cluster, nodes, settings.requestSizeBytesMax(), now, idem);
         expireStreamRequests(now);
         if (idem != null) {
             checkStalledStreams(cluster, now); // its retries are safe only with sequence numbers
         }
         drained.forEach((node, batches) -> send(cluster, node, batches, now));
-        long waitMs = Math.min(ready.nextCheckDelayMs(), 100);
+        long waitMs = Math.min(Math.min(ready.nextCheckDelayMs(), 100), inFlightExpiryDelayMs);
         if (!ready.unknownLeaderTopics().isEmpty() || ready.awaitingNewLeader()) {
             waitMs = Math.min(waitMs, Math.max(1, settings.retryBackoffMs()));
         }
@@ -344,11 +350,14 @@ public final class Sender implements Runnable {
 
     private void send(Cluster cluster, int node, List<ProducerBatch> batches, long now) {
         HostPort address = cluster.broker(node);
-        Map<TopicPartition, List<ProducerBatch>> byPartition = byPartition(batches);
-        ProduceRequest.Builder req = buildRequest(byPartition);
+        InFlightRequest request = new InFlightRequest(node, batches, byPartition(batches));
+        for (ProducerBatch b : batches) {
+            request.nextExpiryMs = Math.min(request.nextExpiryMs, accumulator.deliveryDeadlineMs(b));
+        }
+        ProduceRequest.Builder req = buildRequest(request, now);
         inFlight.merge(node, 1, Integer::sum);
         inFlightTotal++;
-        inFlightBatches.addAll(batches);
+        inFlightRequests.add(request);
         long requestBytes = 0;
         for (ProducerBatch b : batches) {
             requestBytes += b.payload().remaining();
@@ -358,8 +367,8 @@ public final class Sender implements Runnable {
         // request on it: it goes as its own call, where a refusal is its own definite error.
         boolean viaStream = requestBytes <= STREAM_REQUEST_BYTES_MAX && unaryUntilMs.getOrDefault(node, Long.MIN_VALUE) <= now;
         boolean handedOver = viaStream
-                ? sendOnStream(cluster, node, address, req, batches, byPartition, now)
-                : sendUnary(node, address, req, batches, byPartition);
+                ? sendOnStream(cluster, request, address, req, now)
+                : sendUnary(request, address, req);
         if (handedOver && settings.acks() == 0) {
             // acks=0: the record counts as sent once handed to the transport; offsets are unknown
             for (ProducerBatch b : batches) {
@@ -370,24 +379,23 @@ public final class Sender implements Runnable {
     }
 
     /** @return false if the call could not even start (its batches were failed or requeued already) */
-    private boolean sendUnary(int node, HostPort address, ProduceRequest.Builder req, List<ProducerBatch> batches,
-                              Map<TopicPartition, List<ProducerBatch>> byPartition) {
+    private boolean sendUnary(InFlightRequest request, HostPort address, ProduceRequest.Builder req) {
         try {
             ProduceServiceGrpc.newStub(channels.channel(address))
                     .withDeadlineAfter(settings.requestTimeoutMs(), TimeUnit.MILLISECONDS)
                     .produce(req.build(), new UnaryObserver<>() {
                         @Override
                         protected void onAnswer(ProduceResponse resp) {
-                            enqueue(() -> handleResponse(node, batches, byPartition, resp));
+                            enqueue(() -> handleResponse(request, resp));
                         }
 
                         @Override
                         protected void onFailure(Throwable t) {
-                            enqueue(() -> handleTransportError(node, batches, byPartition, t));
+                            enqueue(() -> handleTransportError(request, t));
                         }
                     });
         } catch (RuntimeException e) {
-            handleTransportError(node, batches, byPartition, e);
+            handleTransportError(request, e);
             return false;
         }
         return true;
@@ -401,8 +409,9 @@ public final class Sender implements Runnable {
      * it fails as a unary call cut off would (indeterminate, retried), as Kafka's client drops the
      * connection of a request that timed out.
      */
-    private boolean sendOnStream(Cluster cluster, int node, HostPort address, ProduceRequest.Builder req,
-                                 List<ProducerBatch> batches, Map<TopicPartition, List<ProducerBatch>> byPartition, long now) {
+    private boolean sendOnStream(Cluster cluster, InFlightRequest request, HostPort address, ProduceRequest.Builder req,
+                                 long now) {
+        int node = request.node;
         ProduceStreamCall call = streams.get(node);
         if (call != null && !call.address.equals(address)) {
             failStream(call, io.grpc.Status.UNAVAILABLE.withDescription("broker " + node + " moved to " + address)
@@ -415,14 +424,14 @@ public final class Sender implements Runnable {
                 call = openStream(node, address);
             }
             Map<TopicPartition, Integer> epochs = new HashMap<>();
-            byPartition.keySet().forEach(tp -> epochs.put(tp, cluster.leaderEpochFor(tp))); // the snapshot it was routed by
-            call.pending.put(correlationId, new StreamRequest(batches, byPartition, now, now + settings.requestTimeoutMs(), epochs));
+            request.byPartition.keySet().forEach(tp -> epochs.put(tp, cluster.leaderEpochFor(tp))); // the snapshot it was routed by
+            call.pending.put(correlationId, new StreamRequest(request, now, now + settings.requestTimeoutMs(), epochs));
             call.requests.onNext(req.setCorrelationId(correlationId).build());
         } catch (RuntimeException e) {
             if (call != null && call.pending.containsKey(correlationId)) {
                 failStream(call, e); // fails this request with the others on the stream
             } else {
-                handleTransportError(node, batches, byPartition, e);
+                handleTransportError(request, e);
             }
             return false;
         }
@@ -447,7 +456,7 @@ public final class Sender implements Runnable {
             }
             return;
         }
-        handleResponse(call.node, r.batches(), r.byPartition(), resp);
+        handleResponse(r.request(), resp);
     }
 
     /** The stream ended (error, or completed by the broker): every request still on it fails. */
@@ -480,10 +489,13 @@ public final class Sender implements Runnable {
         call.pending.clear();
         for (StreamRequest r : requests) {
             if (unimplemented) {
-                // nothing was processed: each request goes again as a unary call, in order (it stays in flight)
-                sendUnary(call.node, call.address, buildRequest(r.byPartition()), r.batches(), r.byPartition());
+                // nothing was processed: each request goes again as a unary call, in order (it stays
+                // in flight). Batches of it that expired meanwhile go too: their futures already
+                // said they may be written, and leaving them out would open a gap in their
+                // partition's sequence before the batches behind them.
+                sendUnary(r.request(), call.address, buildRequest(r.request(), time.monotonicMs()));
             } else {
-                handleTransportError(call.node, r.batches(), r.byPartition(), streamFailure(status, t));
+                handleTransportError(r.request(), streamFailure(status, t));
             }
         }
     }
@@ -505,10 +517,20 @@ public final class Sender implements Runnable {
                 + (status.getDescription() == null ? "" : " (" + status.getDescription() + ")")).withCause(t).asRuntimeException();
     }
 
-    /** The Produce request carrying these batches, grouped by topic and partition. */
-    private ProduceRequest.Builder buildRequest(Map<TopicPartition, List<ProducerBatch>> byPartition) {
+    /**
+     * The Produce request carrying these batches, grouped by topic and partition. Its timeout_ms
+     * (how long an acks=all leader waits for its ISR before answering REQUEST_TIMED_OUT) is the
+     * request timeout less a margin, so that the broker answers (with detail) before the client
+     * gives up on the call, and at most the time left before the earliest delivery deadline of
+     * the request's batches (not below {@link #BROKER_TIMEOUT_MS_MIN}). Without that cap a leader
+     * whose ISR does not acknowledge (both followers paused: the quorum is lost, so the ISR cannot
+     * shrink) held each attempt for the whole request timeout, and the retry sent shortly before
+     * the deadline failed a request timeout after it (found probing: delivery.timeout.ms=10000
+     * failed after 18-20 s).
+     */
+    private ProduceRequest.Builder buildRequest(InFlightRequest request, long now) {
         Map<String, ProduceRequest.TopicData.Builder> byTopic = new LinkedHashMap<>();
-        byPartition.forEach((tp, list) -> {
+        request.byPartition.forEach((tp, list) -> {
             // several batches of one partition travel as one payload; concat builds a rope, no copy
             ByteString records = ByteString.EMPTY;
             for (ProducerBatch b : list) {
@@ -517,12 +539,92 @@ public final class Sender implements Runnable {
             byTopic.computeIfAbsent(tp.topic(), t -> ProduceRequest.TopicData.newBuilder().setName(t))
                     .addPartitions(ProduceRequest.PartitionData.newBuilder().setPartition(tp.partition()).setRecords(records));
         });
-        // the broker's own timeout a little inside the call deadline, so that it can answer
-        // REQUEST_TIMED_OUT (with detail) before the client gives up on the call
-        int brokerTimeoutMs = Math.max(1, settings.requestTimeoutMs() - Math.min(1_000, settings.requestTimeoutMs() / 10));
+        // no deadline left once every batch of the request expired (a stream request resent as a unary call): no time left
+        long deliveryTimeLeftMs = request.nextExpiryMs == Long.MAX_VALUE ? 0 : request.nextExpiryMs - now;
+        int brokerTimeoutMs = brokerTimeoutMs(settings.requestTimeoutMs(), deliveryTimeLeftMs);
         ProduceRequest.Builder req = ProduceRequest.newBuilder().setAcks(settings.acks()).setTimeoutMs(brokerTimeoutMs);
         byTopic.values().forEach(req::addTopics);
         return req;
+    }
+
+    /** The smallest timeout_ms a request is sent with, however close its earliest delivery deadline (0 would mean "do not wait"). */
+    static final int BROKER_TIMEOUT_MS_MIN = 5;
+
+    /**
+     * The timeout_ms for a Produce request: a little inside the call deadline, and at most the
+     * time left before its earliest delivery deadline, but not below {@link #BROKER_TIMEOUT_MS_MIN}
+     * (a batch is expired at its deadline whenever the answer comes, so the floor does not stretch
+     * the delivery bound; it only keeps a last attempt from being a "do not wait").
+     */
+    static int brokerTimeoutMs(int requestTimeoutMs, long deliveryTimeLeftMs) {
+        int insideCall = Math.max(1, requestTimeoutMs - Math.min(1_000, requestTimeoutMs / 10));
+        return (int) Math.min(insideCall, Math.max(BROKER_TIMEOUT_MS_MIN, deliveryTimeLeftMs));
+    }
+
+    /**
+     * Fails, at its delivery deadline, every batch whose request is still unanswered then (an
+     * acks=all leader waiting for an ISR that does not acknowledge, a paused leader, a lost
+     * answer): the request may take until request.timeout.ms, which would otherwise stretch the
+     * delivery bound by up to that much. The batch may have been written (and may still be
+     * committed), so it fails as indeterminate. It stays in its request until the answer or the
+     * call's failure comes, and so does the mute of its partition: nothing later of the partition
+     * is sent before then, so it cannot overtake the expired batch should that be written yet. The
+     * answer then only settles its bookkeeping ({@link #settleExpired}); it is never retried.
+     *
+     * @return ms until the next in-flight batch's deadline, Long.MAX_VALUE if none
+     */
+    private long expireInFlight(long now) {
+        long nextDelayMs = Long.MAX_VALUE;
+        for (InFlightRequest r : inFlightRequests) {
+            if (now >= r.nextExpiryMs) {
+                long later = Long.MAX_VALUE;
+                for (ProducerBatch b : r.batches) {
+                    if (b.isDone()) {
+                        continue; // expired already, or acks=0 (complete once handed over)
+                    }
+                    long deadlineMs = accumulator.deliveryDeadlineMs(b);
+                    if (now >= deadlineMs) {
+                        stats.failed(b);
+                        b.failExpiredInFlight(expiredInFlightError(b, r.node, now));
+                    } else {
+                        later = Math.min(later, deadlineMs);
+                    }
+                }
+                r.nextExpiryMs = later;
+            }
+            if (r.nextExpiryMs != Long.MAX_VALUE) {
+                nextDelayMs = Math.min(nextDelayMs, r.nextExpiryMs - now);
+            }
+        }
+        return nextDelayMs;
+    }
+
+    /**
+     * A batch whose delivery deadline passed before the request carrying it was answered: it may
+     * have been written, and an acks=all write may still be committed (KIP-91's expiry of an
+     * in-flight batch, whose TimeoutException says as much).
+     */
+    private BasaltException expiredInFlightError(ProducerBatch b, int node, long now) {
+        BasaltException last = b.lastError();
+        String m = b.partition() + ": " + b.recordCount() + " record(s) expired after " + (now - b.createdMs())
+                + " ms (delivery.timeout.ms) while attempt " + b.attempts() + " waited for broker " + node
+                + "'s answer: outcome unknown, they may have been written and may still be committed"
+                + (last == null ? "" : "; error of the attempt before: " + last.getMessage());
+        return new IndeterminateException(m, last);
+    }
+
+    /**
+     * The late answer (or call failure) for a batch expired in flight: nothing is retried or told
+     * to the caller any more. Its sequence is resolved as the answer says: written (the partition's
+     * next sequence still follows the leader's log, so no epoch bump), or failed (the epoch is
+     * bumped once every stamped batch is resolved, as for any other failed batch). Its memory goes
+     * back now that no request holds its bytes.
+     */
+    private void settleExpired(ProducerBatch b, boolean written) {
+        if (idem != null) {
+            idem.onResolved(b, !written);
+        }
+        accumulator.deallocate(b);
     }
 
     /** Cancels a stream whose oldest unanswered request is past request.timeout.ms. */
@@ -586,8 +688,25 @@ public final class Sender implements Runnable {
     }
 
     /** A request on a stream, waiting for its answer; {@code epochs}: its partitions' leader epochs when sent. */
-    private record StreamRequest(List<ProducerBatch> batches, Map<TopicPartition, List<ProducerBatch>> byPartition,
-                                 long sentMs, long deadlineMs, Map<TopicPartition, Integer> epochs) {
+    private record StreamRequest(InFlightRequest request, long sentMs, long deadlineMs, Map<TopicPartition, Integer> epochs) {
+    }
+
+    /**
+     * A Produce request whose answer is outstanding, from its send until its answer or failure is
+     * handled (a stream request resent as a unary call stays the same one). Sender thread only.
+     */
+    private static final class InFlightRequest {
+        final int node;
+        final List<ProducerBatch> batches;
+        final Map<TopicPartition, List<ProducerBatch>> byPartition;
+        /** The earliest delivery deadline among its batches not yet expired; Long.MAX_VALUE when none is left. */
+        long nextExpiryMs = Long.MAX_VALUE;
+
+        InFlightRequest(int node, List<ProducerBatch> batches, Map<TopicPartition, List<ProducerBatch>> byPartition) {
+            this.node = node;
+            this.batches = batches;
+            this.byPartition = byPartition;
+        }
     }
 
     /** One ProduceStream to a broker; sender thread only (gRPC's callbacks go through the completion queue). */
@@ -652,11 +771,11 @@ public final class Sender implements Runnable {
         wakeup();
     }
 
-    private void requestDone(int node, List<ProducerBatch> batches) {
-        inFlight.merge(node, -1, Integer::sum);
+    private void requestDone(InFlightRequest request) {
+        inFlight.merge(request.node, -1, Integer::sum);
         inFlightTotal--;
-        batches.forEach(inFlightBatches::remove);
-        batches.forEach(b -> accumulator.unmute(b.partition()));
+        inFlightRequests.remove(request);
+        request.batches.forEach(b -> accumulator.unmute(b.partition()));
     }
 
     /**
@@ -664,21 +783,22 @@ public final class Sender implements Runnable {
      * answer as indeterminate and frees its memory. Call only once the thread is dead.
      */
     public void abortInFlight() {
-        for (ProducerBatch b : inFlightBatches) {
-            if (!b.isDone()) {
-                stats.failed(b);
-                b.fail(new IndeterminateException(b.partition() + ": producer closed while the batch was in flight"));
+        for (InFlightRequest request : inFlightRequests) {
+            for (ProducerBatch b : request.batches) {
+                if (!b.isDone()) {
+                    stats.failed(b);
+                    b.fail(new IndeterminateException(b.partition() + ": producer closed while the batch was in flight"));
+                }
+                accumulator.deallocate(b);
             }
-            accumulator.deallocate(b);
         }
-        inFlightBatches.clear();
+        inFlightRequests.clear();
     }
 
-    private void handleResponse(int node, List<ProducerBatch> batches, Map<TopicPartition, List<ProducerBatch>> byPartition,
-                                ProduceResponse resp) {
-        requestDone(node, batches);
+    private void handleResponse(InFlightRequest request, ProduceResponse resp) {
+        requestDone(request);
         if (settings.acks() == 0) {
-            batches.forEach(accumulator::deallocate);
+            request.batches.forEach(accumulator::deallocate);
             return;
         }
         Map<TopicPartition, ProduceResponse.PartitionResponse> results = new HashMap<>();
@@ -688,12 +808,18 @@ public final class Sender implements Runnable {
             }
         }
         long now = time.monotonicMs();
-        byPartition.forEach((tp, list) -> {
+        request.byPartition.forEach((tp, list) -> {
             ProduceResponse.PartitionResponse p = results.get(tp);
             if (resp.getErrorCode() != ErrorCode.NONE) {
                 handleError(tp, list, resp.getErrorCode(), resp.getErrorMessage(), -1, -1, now);
             } else if (p == null) {
-                list.forEach(b -> finishFailed(b, new IndeterminateException(tp + ": the broker's answer did not mention the partition")));
+                for (ProducerBatch b : list) {
+                    if (b.expiredInFlight()) {
+                        settleExpired(b, false);
+                    } else {
+                        finishFailed(b, new IndeterminateException(tp + ": the broker's answer did not mention the partition"));
+                    }
+                }
             } else if (p.getErrorCode() == ErrorCode.NONE || p.getErrorCode() == ErrorCode.DUPLICATE_SEQUENCE) {
                 // DUPLICATE_SEQUENCE: a retry of batches the leader already stored (an earlier
                 // answer was lost); base_offset is where they are, so it is a success
@@ -709,6 +835,14 @@ public final class Sender implements Runnable {
     private void completeAll(List<ProducerBatch> list, ProduceResponse.PartitionResponse p) {
         long base = p.getBaseOffset();
         for (ProducerBatch b : list) {
+            if (b.expiredInFlight()) {
+                // written after all, at these offsets; its futures already failed as "may have been written"
+                settleExpired(b, true);
+                if (base >= 0) {
+                    base += b.recordCount();
+                }
+                continue;
+            }
             if (b.isDone()) {
                 throw new IllegalStateException("batch for " + b.partition() + " answered twice");
             }
@@ -747,6 +881,10 @@ public final class Sender implements Runnable {
         boolean leadership = Errors.isLeadershipError(code);
         for (int i = list.size() - 1; i >= 0; i--) { // last first: re-enqueueing at the head keeps order
             ProducerBatch b = list.get(i);
+            if (b.expiredInFlight()) {
+                settleExpired(b, false); // never retried: its delivery time is up
+                continue;
+            }
             if (code == ErrorCode.RECORD_TOO_LARGE && splitsWhenTooLarge(b, list.size(), now)) {
                 splitRefused(b);
                 continue;
@@ -785,17 +923,16 @@ public final class Sender implements Runnable {
                 b.recordCount(), parts.size());
     }
 
-    private void handleTransportError(int node, List<ProducerBatch> batches, Map<TopicPartition, List<ProducerBatch>> byPartition,
-                                      Throwable t) {
-        requestDone(node, batches);
+    private void handleTransportError(InFlightRequest request, Throwable t) {
+        requestDone(request);
         long now = time.monotonicMs();
-        BasaltException e = Errors.forTransport(t, true, "produce to broker " + node);
+        BasaltException e = Errors.forTransport(t, true, "produce to broker " + request.node);
         boolean indeterminate = e instanceof IndeterminateException;
         if (e instanceof ConnectionException || indeterminate) {
             metadata.refresh();
         }
         if (settings.acks() == 0) {
-            for (ProducerBatch b : batches) {
+            for (ProducerBatch b : request.batches) {
                 if (!b.isDone()) {
                     stats.failed(b);
                     b.fail(e);
@@ -805,9 +942,13 @@ public final class Sender implements Runnable {
             return;
         }
         boolean brokerGone = e instanceof ConnectionException || indeterminate;
-        byPartition.forEach((tp, list) -> {
+        request.byPartition.forEach((tp, list) -> {
             for (int i = list.size() - 1; i >= 0; i--) {
                 ProducerBatch b = list.get(i);
+                if (b.expiredInFlight()) {
+                    settleExpired(b, false);
+                    continue;
+                }
                 if (brokerGone) {
                     // an unreachable leader is replaced by the controller: retry as soon as the
                     // metadata names a newer leader, not after the full backoff

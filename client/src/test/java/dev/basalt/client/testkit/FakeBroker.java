@@ -268,6 +268,7 @@ public final class FakeBroker {
         public void produce(ProduceRequest req, StreamObserver<ProduceResponse> out) {
             synchronized (cluster) {
                 cluster.produceRequests++;
+                cluster.produceTimeoutsMs.add(req.getTimeoutMs());
             }
             try {
                 cluster.awaitProduceReleased(id);
@@ -278,7 +279,9 @@ public final class FakeBroker {
             ProduceResponse.Builder resp = ProduceResponse.newBuilder();
             boolean disconnect = false;
             boolean failAfterAnswer = false;
+            boolean isrStalled;
             synchronized (cluster) {
+                isrStalled = cluster.isrStalled && req.getAcks() == -1;
                 if (req.getAcks() < -1 || req.getAcks() > 1) {
                     out.onNext(resp.setErrorCode(ErrorCode.INVALID_REQUEST).setErrorMessage("acks " + req.getAcks()).build());
                     out.onCompleted();
@@ -299,12 +302,43 @@ public final class FakeBroker {
                 new Thread(this::drop, "fake-broker-disconnect").start();
                 return;
             }
+            if (isrStalled) {
+                answerWhenIsrTimesOut(req, resp, out);
+                return;
+            }
             out.onNext(resp.build());
             if (failAfterAnswer) {
                 out.onError(io.grpc.Status.UNAVAILABLE.withDescription("fault: the call failed after its answer").asRuntimeException());
                 return;
             }
             out.onCompleted();
+        }
+
+        /**
+         * As a leader whose ISR does not acknowledge (followers paused, the quorum lost so the ISR
+         * cannot shrink): what it appended (or found stored already) it answers REQUEST_TIMED_OUT,
+         * after the request's timeout_ms; errors at once.
+         */
+        private void answerWhenIsrTimesOut(ProduceRequest req, ProduceResponse.Builder resp, StreamObserver<ProduceResponse> out) {
+            boolean waits = false;
+            for (ProduceResponse.TopicResponse.Builder t : resp.getTopicsBuilderList()) {
+                for (ProduceResponse.PartitionResponse.Builder p : t.getPartitionsBuilderList()) {
+                    if (p.getErrorCode() == ErrorCode.NONE || p.getErrorCode() == ErrorCode.DUPLICATE_SEQUENCE) {
+                        waits = true;
+                        p.setErrorCode(ErrorCode.REQUEST_TIMED_OUT).setBaseOffset(-1).setErrorMessage("fake broker " + id
+                                + ": the ISR did not acknowledge the batch within timeout_ms; it is in the leader's log");
+                    }
+                }
+            }
+            ProduceResponse answer = resp.build();
+            cluster.answerLater(waits ? req.getTimeoutMs() : 0, () -> {
+                try {
+                    out.onNext(answer);
+                    out.onCompleted();
+                } catch (RuntimeException e) {
+                    // the client cancelled the call meanwhile (its deadline, or it closed)
+                }
+            });
         }
 
         private void drop() {

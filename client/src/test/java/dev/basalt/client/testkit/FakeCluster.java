@@ -27,7 +27,7 @@ import java.util.concurrent.ConcurrentLinkedQueue;
  * names a follower in the consumer's rack as preferred read replica, and fetches check
  * current_leader_epoch. Faults are injected per request kind:
  * {@link #injectProduceError}, {@link #injectProduceErrorAfterAppend}, {@link #disconnectNextProduceAfterAppend},
- * {@link #injectFetchError}, {@link #holdProduce}, {@link #moveLeader}, {@link #truncateLogStart},
+ * {@link #injectFetchError}, {@link #holdProduce}, {@link #stallIsr}, {@link #moveLeader}, {@link #truncateLogStart},
  * {@link FakeBroker#answerNotController}, {@link FakeBroker#stop}.
  *
  * <p>Not a broker: no replication, retention or durability; it exists to drive the client's
@@ -114,6 +114,14 @@ public final class FakeCluster implements AutoCloseable {
     int controllerId = 1;
     long metadataChanges;
     int produceRequests;
+    final List<Integer> produceTimeoutsMs = new ArrayList<>();
+    boolean isrStalled;
+    private final java.util.concurrent.ScheduledExecutorService answerTimer =
+            java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "fake-cluster-answer-timer");
+                t.setDaemon(true);
+                return t;
+            });
     /** ProduceStream calls opened (the Java client opens one per broker and keeps it). */
     int produceStreams;
     boolean produceStreamUnimplemented;
@@ -701,6 +709,26 @@ public final class FakeCluster implements AutoCloseable {
         return produceRequests;
     }
 
+    /** The timeout_ms of every produce request received, in arrival order. */
+    public synchronized List<Integer> produceTimeoutsMs() {
+        return List.copyOf(produceTimeoutsMs);
+    }
+
+    /**
+     * While on, every leader acts as one whose ISR does not acknowledge (both followers paused:
+     * the quorum is lost, so the ISR cannot shrink): an acks=all batch is appended and answered
+     * REQUEST_TIMED_OUT once the request's timeout_ms has passed, as the real broker's
+     * DelayedProduce does; a retry of it (DUPLICATE_SEQUENCE) waits the same way.
+     */
+    public synchronized void stallIsr(boolean on) {
+        isrStalled = on;
+    }
+
+    /** Runs an answer after delayMs on the cluster's timer thread (answers of stalled acks=all requests). */
+    void answerLater(long delayMs, Runnable answer) {
+        answerTimer.schedule(answer, delayMs, java.util.concurrent.TimeUnit.MILLISECONDS);
+    }
+
     public synchronized int produceStreams() {
         return produceStreams;
     }
@@ -791,6 +819,7 @@ public final class FakeCluster implements AutoCloseable {
             createTopicsHeld = false;
             notifyAll();
         }
+        answerTimer.shutdownNow();
         brokers.forEach(FakeBroker::close);
     }
 }

@@ -1,0 +1,250 @@
+package dev.basalt.client;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.basalt.client.internal.Time;
+import dev.basalt.client.serialization.StringSerializer;
+import dev.basalt.client.testkit.FakeCluster;
+import dev.basalt.proto.v1.ErrorCode;
+import dev.basalt.record.Record;
+import dev.basalt.record.RecordBatch;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.BooleanSupplier;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * delivery.timeout.ms bounds a record's send to its outcome, retries included, also while a
+ * request carrying it waits for an answer. Found probing: with both followers of an acks=all
+ * partition SIGSTOPped (the quorum lost, so the ISR cannot shrink) the leader held every attempt
+ * for the whole broker timeout_ms derived from request.timeout.ms, and a retry sent shortly
+ * before the delivery deadline failed nearly a request timeout after it
+ * (delivery.timeout.ms=10000 failed after 18-20 s, 45000 after 60 s).
+ *
+ * <p>Most tests drive the producer's clock by hand ({@link ManualTime}: the sender's deadlines,
+ * backoffs and batch ages follow it, while gRPC's call deadlines stay on the real clock, far
+ * away at request.timeout.ms=30 s), so "not before the deadline" and "at the deadline" do not
+ * depend on how fast the machine is.
+ */
+class DeliveryTimeoutTest {
+    private static final int DELIVERY_TIMEOUT_MS = 60_000;
+    private static final int REQUEST_TIMEOUT_MS = 30_000;
+
+    private FakeCluster cluster;
+
+    @BeforeEach
+    void start() throws Exception {
+        cluster = FakeCluster.start(1);
+    }
+
+    @AfterEach
+    void stop() {
+        cluster.close();
+    }
+
+    /** A monotonic clock that moves only when told; wall-clock time (record timestamps) stays real. */
+    static final class ManualTime implements Time {
+        private final AtomicLong monotonicMs = new AtomicLong(1_000_000);
+
+        @Override
+        public long nowMs() {
+            return System.currentTimeMillis();
+        }
+
+        @Override
+        public long monotonicMs() {
+            return monotonicMs.get();
+        }
+
+        void set(long ms) {
+            monotonicMs.set(ms);
+        }
+    }
+
+    private static Producer<String, String> producer(String bootstrap, Time time, Map<String, Object> extra) {
+        Map<String, Object> cfg = new HashMap<>();
+        cfg.put("bootstrap.servers", bootstrap);
+        cfg.put("acks", "all");
+        cfg.put("linger.ms", 0); // a frozen clock never lets linger pass
+        cfg.put("retry.backoff.ms", 10);
+        cfg.put("retry.backoff.max.ms", 50);
+        cfg.put("request.timeout.ms", REQUEST_TIMEOUT_MS);
+        cfg.put("delivery.timeout.ms", DELIVERY_TIMEOUT_MS);
+        cfg.put("max.block.ms", 10_000);
+        cfg.putAll(extra);
+        return new Producer<>(ProducerConfig.parse(cfg), new StringSerializer(), new StringSerializer(), time);
+    }
+
+    private static void await(BooleanSupplier condition, String what) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("not within 10 s: " + what);
+            }
+            Thread.sleep(5);
+        }
+    }
+
+    /** Gives the sender thread time for some passes (it looks at least every 100 ms), for "nothing happens" checks. */
+    private static void letTheSenderRun() throws InterruptedException {
+        Thread.sleep(400);
+    }
+
+    private static String value(Record r) {
+        return new String(r.valueBytes(), StandardCharsets.UTF_8);
+    }
+
+    /**
+     * Sends "a" at clock t0 (after "w", so the producer has its id): its first attempt is refused
+     * (NOT_ENOUGH_REPLICAS, nothing written) and its retry, sent with 10 s of delivery time left,
+     * is held unanswered by the leader.
+     *
+     * @return a's future; its retry is then the last produce request the broker received
+     */
+    private CompletableFuture<RecordMetadata> sendAWhoseRetryIsHeld(Producer<String, String> p, ManualTime clock, long t0)
+            throws Exception {
+        assertEquals(0, Producer.await(p.send(new ProducerRecord<>("t", 0, null, "w")), Duration.ofSeconds(10)).offset());
+        cluster.injectProduceError(ErrorCode.NOT_ENOUGH_REPLICAS, 1);
+        clock.set(t0);
+        CompletableFuture<RecordMetadata> a = p.send(new ProducerRecord<>("t", 0, null, "a"));
+        await(() -> cluster.produceRequests() == 2, "a's first attempt is answered");
+        letTheSenderRun(); // its answer is handled: the retry waits out its backoff on the frozen clock
+        assertEquals(2, cluster.produceRequests(), "the retry waits for the clock");
+        cluster.holdProduce();
+        clock.set(t0 + DELIVERY_TIMEOUT_MS - 10_000);
+        await(() -> cluster.produceRequests() == 3, "a's retry reaches the leader");
+        return a;
+    }
+
+    @Test
+    void anAttemptsBrokerTimeout_isNoLongerThanTheDeliveryTimeLeft() throws Exception {
+        cluster.createTopic("t", 1);
+        ManualTime clock = new ManualTime();
+        try (Producer<String, String> p = producer(cluster.bootstrap(), clock, Map.of())) {
+            long t0 = clock.monotonicMs() + 1_000;
+            CompletableFuture<RecordMetadata> a = sendAWhoseRetryIsHeld(p, clock, t0);
+            List<Integer> timeouts = cluster.produceTimeoutsMs();
+            assertEquals(REQUEST_TIMEOUT_MS - 1_000, timeouts.get(1), "with a full delivery time left: inside the call deadline");
+            assertEquals(10_000, timeouts.get(2), "the retry, 10 s before a's deadline: " + timeouts);
+            cluster.releaseProduce();
+            assertEquals(1, Producer.await(a, Duration.ofSeconds(10)).offset());
+        }
+    }
+
+    /**
+     * The leader holds a's retry past a's delivery deadline: a fails at the deadline (on the
+     * producer's clock), as indeterminate, not a request timeout later. Its late answer (written)
+     * is then only bookkeeping: the sender lives on, "b", sent after a expired, is not sent while
+     * a's request is unanswered (it could overtake a), then lands after it; a being written, the
+     * sequence still follows the leader's and no epoch bump is needed.
+     */
+    @Test
+    void aBatchWhoseRequestIsUnansweredAtItsDeadline_failsThen_andItsLateSuccessIsOnlyBookkeeping() throws Exception {
+        cluster.createTopic("t", 1);
+        ManualTime clock = new ManualTime();
+        try (Producer<String, String> p = producer(cluster.bootstrap(), clock, Map.of())) {
+            long t0 = clock.monotonicMs() + 1_000;
+            CompletableFuture<RecordMetadata> a = sendAWhoseRetryIsHeld(p, clock, t0);
+
+            clock.set(t0 + DELIVERY_TIMEOUT_MS - 1);
+            letTheSenderRun();
+            assertFalse(a.isDone(), "not before its deadline");
+
+            clock.set(t0 + DELIVERY_TIMEOUT_MS);
+            ExecutionException e = assertThrows(ExecutionException.class, () -> a.get(10, TimeUnit.SECONDS),
+                    "fails at its deadline, though the request is unanswered (its call deadline is 30 s away)");
+            IndeterminateException ie = assertInstanceOf(IndeterminateException.class, e.getCause(), e.getCause().toString());
+            assertTrue(ie.getMessage().contains("expired after " + DELIVERY_TIMEOUT_MS + " ms (delivery.timeout.ms)")
+                    && ie.getMessage().contains("may still be committed")
+                    && ie.getMessage().contains("NOT_ENOUGH_REPLICAS"), ie.getMessage());
+            assertEquals(dev.basalt.cli.BasaltCli.TIMEOUT_OR_UNKNOWN, dev.basalt.cli.BasaltCli.exitCodeOf(ie));
+
+            CompletableFuture<RecordMetadata> b = p.send(new ProducerRecord<>("t", 0, null, "b"));
+            letTheSenderRun();
+            assertEquals(3, cluster.produceRequests(), "b waits behind a's unanswered request");
+            assertFalse(b.isDone());
+
+            cluster.releaseProduce(); // a's retry is appended and answered after all
+            assertEquals(2, Producer.await(b, Duration.ofSeconds(10)).offset(), "b after a, which was written");
+            assertEquals(3, Producer.await(p.send(new ProducerRecord<>("t", 0, null, "c")), Duration.ofSeconds(10)).offset());
+        }
+        assertEquals(List.of("w", "a", "b", "c"), cluster.records("t", 0).stream().map(DeliveryTimeoutTest::value).toList());
+        List<RecordBatch> stored = cluster.storedBatches("t", 0);
+        assertEquals(List.of(0, 1, 2, 3), stored.stream().map(RecordBatch::baseSequence).toList());
+        assertEquals(List.of((short) 0, (short) 0, (short) 0, (short) 0), stored.stream().map(RecordBatch::producerEpoch).toList());
+        assertEquals(1, cluster.initProducerIdRequests(), "no epoch bump: the expired batch turned out written");
+    }
+
+    /**
+     * As above, but the late answer refuses a (nothing written): it is not retried (its outcome
+     * was given), and its partition's sequence no longer follows the leader's, so the producer
+     * bumps its epoch (KIP-360) as for any failed stamped batch, and b starts the new epoch at 0.
+     */
+    @Test
+    void aBatchExpiredInFlight_thenRefused_isNotRetried_andTheEpochIsBumped() throws Exception {
+        cluster.createTopic("t", 1);
+        ManualTime clock = new ManualTime();
+        try (Producer<String, String> p = producer(cluster.bootstrap(), clock, Map.of())) {
+            long t0 = clock.monotonicMs() + 1_000;
+            CompletableFuture<RecordMetadata> a = sendAWhoseRetryIsHeld(p, clock, t0);
+            clock.set(t0 + DELIVERY_TIMEOUT_MS + 5);
+            ExecutionException e = assertThrows(ExecutionException.class, () -> a.get(10, TimeUnit.SECONDS));
+            assertInstanceOf(IndeterminateException.class, e.getCause());
+
+            CompletableFuture<RecordMetadata> b = p.send(new ProducerRecord<>("t", 0, null, "b"));
+            cluster.injectProduceError(ErrorCode.NOT_ENOUGH_REPLICAS, 1); // a's held retry gets it
+            cluster.releaseProduce();
+            assertEquals(1, Producer.await(b, Duration.ofSeconds(10)).offset(), "a was not written, nor retried");
+        }
+        assertEquals(List.of("w", "b"), cluster.records("t", 0).stream().map(DeliveryTimeoutTest::value).toList());
+        assertEquals(4, cluster.produceRequests(), "w, a twice, b: a's refused late answer was not retried");
+        RecordBatch bStored = cluster.storedBatches("t", 0).get(1);
+        assertEquals(1, bStored.producerEpoch(), "the epoch was bumped after a's refusal");
+        assertEquals(0, bStored.baseSequence(), "a new epoch starts at sequence 0");
+        assertEquals(2, cluster.initProducerIdRequests());
+    }
+
+    /**
+     * The probe's case end to end, on the real clock: a leader whose ISR never acknowledges
+     * answers REQUEST_TIMED_OUT after each request's timeout_ms. Before the fix the first attempt
+     * waited 0.9 x request.timeout.ms, the retry as long again, and the record failed at about
+     * 1.8 x delivery.timeout.ms here (7.2 s for 4 s); now it fails at about its deadline. The
+     * upper bound leaves 1.5 s for a slow machine and still catches that overshoot.
+     */
+    @Test
+    void leaderWhoseIsrDoesNotAcknowledge_theRecordFailsAtItsDeliveryTimeout_notARequestTimeoutLater() {
+        cluster.createTopic("t", 1);
+        int deliveryMs = 4_000;
+        try (Producer<String, String> p = producer(cluster.bootstrap(), Time.SYSTEM,
+                Map.of("delivery.timeout.ms", deliveryMs, "request.timeout.ms", deliveryMs - 10, "linger.ms", 1))) {
+            assertEquals(0, Producer.await(p.send(new ProducerRecord<>("t", 0, null, "w")), Duration.ofSeconds(10)).offset());
+            cluster.stallIsr(true);
+            long start = System.nanoTime();
+            CompletableFuture<RecordMetadata> a = p.send(new ProducerRecord<>("t", 0, null, "a"));
+            ExecutionException e = assertThrows(ExecutionException.class, () -> a.get(30, TimeUnit.SECONDS));
+            long tookMs = (System.nanoTime() - start) / 1_000_000;
+            assertInstanceOf(IndeterminateException.class, e.getCause(), e.getCause().toString());
+            assertTrue(tookMs >= deliveryMs - 200 && tookMs < deliveryMs + 1_500,
+                    "failed after " + tookMs + " ms, delivery.timeout.ms=" + deliveryMs + ": " + e.getCause().getMessage());
+            List<Integer> timeouts = cluster.produceTimeoutsMs();
+            assertTrue(timeouts.size() >= 3, "a was retried: " + timeouts);
+            assertTrue(timeouts.get(timeouts.size() - 1) < deliveryMs - timeouts.get(1),
+                    "the retry's timeout_ms fits in what was left of a's delivery time: " + timeouts);
+        }
+        assertEquals(List.of("w", "a"), cluster.records("t", 0).stream().map(DeliveryTimeoutTest::value).toList(),
+                "a is in the leader's log (and would be committed should the ISR come back)");
+    }
+}
