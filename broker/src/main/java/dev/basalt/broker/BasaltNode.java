@@ -418,20 +418,27 @@ public final class BasaltNode implements AutoCloseable {
                 config.getInt("auto.rebalance.partitions.per.step"));
     }
 
+    /** Why a broker key other than the one dynamic key cannot be set at runtime: unknown, or static. */
+    private static String notDynamic(String key) {
+        String dynamic = dev.basalt.broker.replica.fetcher.ReassignmentThrottle.CONFIG_KEY;
+        return NodeConfig.KEYS.containsKey(key)
+                ? "broker configuration " + key + " is static (set it in the node's properties file); only " + dynamic
+                        + " can change at runtime"
+                // found probing: an unknown key was called static
+                : "unknown broker configuration " + key + " (bin/basalt start --help lists every key); only " + dynamic
+                        + " can change at runtime";
+    }
+
+    /** Room left in a produce request for what surrounds one batch (topic name, fields, framing). */
+    private static final int PRODUCE_REQUEST_FRAMING_BYTES = 1024;
+
     private ConfigValidator topicConfigValidator() {
         Map<String, String> defaults = Map.copyOf(config.topicDefaults());
         ConfigValidator values = (resource, key, value) -> {
             if (resource.type() != ConfigResource.Type.TOPIC) {
                 // The only dynamic broker key: the reassignment catch-up throttle (bytes/s, 0 = unlimited).
-                if (!key.equals(dev.basalt.broker.replica.fetcher.ReassignmentThrottle.CONFIG_KEY)
-                        && !NodeConfig.KEYS.containsKey(key)) {
-                    return Optional.of("unknown broker configuration " + key + " (bin/basalt start --help lists every key);"
-                            + " only " + dev.basalt.broker.replica.fetcher.ReassignmentThrottle.CONFIG_KEY + " can change at runtime");
-                }
                 if (!key.equals(dev.basalt.broker.replica.fetcher.ReassignmentThrottle.CONFIG_KEY)) {
-                    return Optional.of("broker configuration " + key + " is static (set it in the node's properties"
-                            + " file); only " + dev.basalt.broker.replica.fetcher.ReassignmentThrottle.CONFIG_KEY
-                            + " can change at runtime");
+                    return Optional.of(notDynamic(key));
                 }
                 try {
                     return Long.parseLong(value.trim()) >= 0 ? Optional.empty()
@@ -447,10 +454,12 @@ public final class BasaltNode implements AutoCloseable {
             }
             if (key.equals("max.message.bytes")) {
                 // Found probing: 200 MB was accepted, and a record of 110 MB then failed at the gRPC layer.
+                // The limits are this node's (the controller validating): brokers share them in practice.
                 long requestMax = Math.min(config.getLong("produce.request.bytes.max"), config.getLong("grpc.message.bytes.max"));
-                if (Long.parseLong(value.trim()) > requestMax) {
+                if (Long.parseLong(value.trim()) > requestMax - PRODUCE_REQUEST_FRAMING_BYTES) {
                     return Optional.of("above the largest produce request a broker accepts (" + requestMax + " bytes:"
-                            + " produce.request.bytes.max and grpc.message.bytes.max): no batch that large could be produced");
+                            + " produce.request.bytes.max and grpc.message.bytes.max, less " + PRODUCE_REQUEST_FRAMING_BYTES
+                            + " for the request around the batch): no batch that large could be produced");
                 }
             }
             return Optional.empty();
@@ -465,8 +474,7 @@ public final class BasaltNode implements AutoCloseable {
             public Optional<String> unknownKey(ConfigResource resource, String key) {
                 if (resource.type() != ConfigResource.Type.TOPIC) {
                     return key.equals(dev.basalt.broker.replica.fetcher.ReassignmentThrottle.CONFIG_KEY) ? Optional.empty()
-                            : Optional.of("not a dynamic broker configuration (only "
-                                    + dev.basalt.broker.replica.fetcher.ReassignmentThrottle.CONFIG_KEY + " is)");
+                            : Optional.of(notDynamic(key));
                 }
                 return TopicConfigs.unknownKey(key);
             }

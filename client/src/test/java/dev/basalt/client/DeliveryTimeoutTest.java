@@ -121,7 +121,9 @@ class DeliveryTimeoutTest {
         clock.set(t0);
         CompletableFuture<RecordMetadata> a = p.send(new ProducerRecord<>("t", 0, null, "a"));
         await(() -> cluster.produceRequests() == 2, "a's first attempt is answered");
-        letTheSenderRun(); // its answer is handled: the retry waits out its backoff on the frozen clock
+        // its answer is handled (the retry is scheduled on the frozen clock) before the clock moves
+        await(() -> p.metrics().get("record-retry-total") >= 1, "a's retry is scheduled");
+        letTheSenderRun();
         assertEquals(2, cluster.produceRequests(), "the retry waits for the clock");
         cluster.holdProduce();
         clock.set(t0 + DELIVERY_TIMEOUT_MS - 10_000);
@@ -219,17 +221,19 @@ class DeliveryTimeoutTest {
 
     /**
      * The probe's case end to end, on the real clock: a leader whose ISR never acknowledges
-     * answers REQUEST_TIMED_OUT after each request's timeout_ms. Before the fix the first attempt
-     * waited 0.9 x request.timeout.ms, the retry as long again, and the record failed at about
-     * 1.8 x delivery.timeout.ms here (7.2 s for 4 s); now it fails at about its deadline. The
-     * upper bound leaves 1.5 s for a slow machine and still catches that overshoot.
+     * answers REQUEST_TIMED_OUT after each request's timeout_ms. With request.timeout.ms at half
+     * the delivery timeout, each attempt waits 2.7 s (0.9 x 3 s): before the fix the third attempt,
+     * sent at 5.4 s with 0.6 s left, waited 2.7 s too and the record failed at about 8.1 s for a
+     * 6 s delivery timeout; now it fails at about its deadline. The upper bound leaves 1.5 s for a
+     * slow machine and still catches that overshoot, and the first answer comes 3.3 s before the
+     * deadline, so even a slow sender retries.
      */
     @Test
     void leaderWhoseIsrDoesNotAcknowledge_theRecordFailsAtItsDeliveryTimeout_notARequestTimeoutLater() {
         cluster.createTopic("t", 1);
-        int deliveryMs = 4_000;
+        int deliveryMs = 6_000;
         try (Producer<String, String> p = producer(cluster.bootstrap(), Time.SYSTEM,
-                Map.of("delivery.timeout.ms", deliveryMs, "request.timeout.ms", deliveryMs - 10, "linger.ms", 1))) {
+                Map.of("delivery.timeout.ms", deliveryMs, "request.timeout.ms", deliveryMs / 2, "linger.ms", 1))) {
             assertEquals(0, Producer.await(p.send(new ProducerRecord<>("t", 0, null, "w")), Duration.ofSeconds(10)).offset());
             cluster.stallIsr(true);
             long start = System.nanoTime();

@@ -1193,14 +1193,6 @@ public final class LogManager implements AutoCloseable {
     }
 
     /**
-     * The name a deleted partition's directory is renamed to: {@code <dir>.<tag>-delete}, or, when
-     * that would pass the 255-byte file name limit (a topic name near its 249-character maximum
-     * plus a partition id), the directory name cut short and followed by {@code ~} and a CRC-32 of
-     * the whole name, so the rename never fails on length and two long names that share a prefix
-     * do not collide. Deterministic: a restart recomputes it to recognise an unfinished delete.
-     * Topic names are ASCII, so characters are bytes.
-     */
-    /**
      * Whether a partition the index knows under {@code dirName} is being deleted: its directory was
      * renamed for deletion (by a delete, or set aside as corrupt), so its absence is no loss.
      *
@@ -1216,6 +1208,14 @@ public final class LogManager implements AutoCloseable {
         return name.endsWith(DELETE_SUFFIX);
     }
 
+    /**
+     * The name a deleted partition's directory is renamed to: {@code <dir>.<tag>-delete}, or, when
+     * that would pass the 255-byte file name limit (a topic name near its 249-character maximum
+     * plus a partition id), the directory name cut short and followed by {@code ~} and a CRC-32 of
+     * the whole name, so the rename never fails on length and two long names that share a prefix
+     * do not collide. Deterministic: a restart recomputes it to recognise an unfinished delete.
+     * Topic names are ASCII, so characters are bytes.
+     */
     static String deleteDirName(String dirName, String tag) {
         String full = dirName + "." + tag + DELETE_SUFFIX;
         if (full.length() <= FILE_NAME_BYTES_MAX) {

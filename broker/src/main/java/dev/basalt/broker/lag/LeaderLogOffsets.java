@@ -16,10 +16,12 @@ import java.util.function.Consumer;
  * The log offsets the lag monitor judges by, as the partition's leader has them: a partition this
  * broker leads is read locally; any other is asked from its leader once per sampling round
  * ({@link #refresh}; each leader's answer is taken as it arrives, so a slow or unreachable leader
- * delays only its own partitions). Where this broker holds a follower, the larger of the
+ * delays only its own partitions). Log end: where this broker holds a follower, the larger of the
  * leader's last answer and the follower's own value is used (both only trail the leader; a lag
- * timeline must not see the log end go back). Without a local replica, the leader's answer is used
- * while it arrived at most {@code freshRoundsMax} rounds ago, and the offsets are unknown after.
+ * timeline must not see the log end go back). Log start: the leader's answer while fresh (a
+ * follower's retention runs on its own schedule), else a local follower's own. Without a local
+ * replica, the leader's answer is used while it arrived at most {@code freshRoundsMax} rounds ago,
+ * and the offsets are unknown after.
  *
  * <p>Before this, a group coordinator without a replica of a partition showed its lag as unknown
  * (on a cluster with more brokers than the replication factor, most partitions), and a follower's
@@ -96,15 +98,16 @@ public final class LeaderLogOffsets implements LagMonitor.LogOffsets {
         }
         Known k = known(topic, partition);
         OptionalLong mine = local.logStartOffset(topic, partition);
-        if (k != null && (mine.isPresent() || round - k.round() <= freshRoundsMax)) {
+        if (k != null && round - k.round() <= freshRoundsMax) {
             // The leader's, whose log consumers read; not the larger of it and a local follower's as
             // for the log end: a follower applies retention on its own schedule and may have deleted
             // records the leader still serves (found probing: DATA_LOSS with 22,912 records "lost"
-            // while the leader, restarted minutes before, still served every one). An answer past
-            // freshness is still a lower bound of the leader's log start, which does not go back.
+            // while the leader, restarted minutes before, still served every one).
             return OptionalLong.of(k.logStartOffset());
         }
-        return mine; // no answer yet: the local follower's own, or unknown
+        // No fresh answer (none yet, or a leader that stopped answering): the local follower's own,
+        // or unknown. Not an old answer: an unreachable leader's would hide real loss for good.
+        return mine;
     }
 
     /**

@@ -312,7 +312,8 @@ public final class StorageTool {
                         + r.lostDir().map(d -> "; the cut bytes are kept in " + d).orElse(""));
             }
         }
-        out.println(partitions.size() + " partitions checked, " + corrupt.size() + " repaired");
+        out.println(partitions.size() + " partitions checked, " + corrupt.size() + " repaired"
+                + (vanished == 0 ? "" : ", " + vanished + " directories missing (rebuilt by the node at its start)"));
         return EXIT_OK;
     }
 

@@ -159,12 +159,6 @@ class StorageToolTest {
     }
 
     /**
-     * A batch's base offset and leader epoch are outside its CRC. Found reviewing the read-path
-     * checks: `check` passed both kinds of damage (a raised last base offset, a flipped epoch) and
-     * `repair`, which reloaded the log without its stored state, kept them, so the node met them
-     * again after every repair. With the stored state (no gaps possible, the epochs) both find them.
-     */
-    /**
      * Found probing: a partition directory removed while the node was stopped was not reported (the
      * check walks the directories it finds), though the node finds it at its start from the index.
      * A deleted topic's directory, renamed for deletion, is not a loss.
@@ -196,6 +190,12 @@ class StorageToolTest {
         assertEquals(0, run("check", "--dir", dir.toString(), "--partition", TP.toString()), "not asked about: " + out());
     }
 
+    /**
+     * A batch's base offset and leader epoch are outside its CRC. Found reviewing the read-path
+     * checks: `check` passed both kinds of damage (a raised last base offset, a flipped epoch) and
+     * `repair`, which reloaded the log without its stored state, kept them, so the node met them
+     * again after every repair. With the stored state (no gaps possible, the epochs) both find them.
+     */
     @Test
     void checkAndRepair_findADamagedBaseOffsetAndLeaderEpoch() throws IOException {
         Path dir = tmp.resolve("data");

@@ -153,7 +153,7 @@ public final class ProducerBatch {
 
     /**
      * The finished batch's bytes: a view that callers must not write (it is handed to gRPC
-     * without copying); valid until the batch is completed.
+     * without copying); valid until the batch is deallocated (an expired batch's payload may still be sent again: a stream request resent as a unary call).
      */
     public ByteBuffer payload() {
         if (payload == null) {

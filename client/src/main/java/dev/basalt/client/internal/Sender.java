@@ -353,6 +353,7 @@ public final class Sender implements Runnable {
         InFlightRequest request = new InFlightRequest(node, batches, byPartition(batches));
         for (ProducerBatch b : batches) {
             request.nextExpiryMs = Math.min(request.nextExpiryMs, accumulator.deliveryDeadlineMs(b));
+            request.lastDeadlineMs = Math.max(request.lastDeadlineMs, accumulator.deliveryDeadlineMs(b));
         }
         ProduceRequest.Builder req = buildRequest(request, now);
         inFlight.merge(node, 1, Integer::sum);
@@ -521,7 +522,7 @@ public final class Sender implements Runnable {
      * The Produce request carrying these batches, grouped by topic and partition. Its timeout_ms
      * (how long an acks=all leader waits for its ISR before answering REQUEST_TIMED_OUT) is the
      * request timeout less a margin, so that the broker answers (with detail) before the client
-     * gives up on the call, and at most the time left before the earliest delivery deadline of
+     * gives up on the call, and at most the time left before the latest delivery deadline of
      * the request's batches (not below {@link #BROKER_TIMEOUT_MS_MIN}). Without that cap a leader
      * whose ISR does not acknowledge (both followers paused: the quorum is lost, so the ISR cannot
      * shrink) held each attempt for the whole request timeout, and the retry sent shortly before
@@ -539,8 +540,13 @@ public final class Sender implements Runnable {
             byTopic.computeIfAbsent(tp.topic(), t -> ProduceRequest.TopicData.newBuilder().setName(t))
                     .addPartitions(ProduceRequest.PartitionData.newBuilder().setPartition(tp.partition()).setRecords(records));
         });
-        // no deadline left once every batch of the request expired (a stream request resent as a unary call): no time left
-        long deliveryTimeLeftMs = request.nextExpiryMs == Long.MAX_VALUE ? 0 : request.nextExpiryMs - now;
+        // The latest deadline: the broker's timeout covers every partition of the request, and an
+        // earlier batch is expired by the client at its own deadline anyway (expireInFlight); the
+        // earliest would cut the wait of fresh batches travelling with a retry near its end down to
+        // a few ms, failing them (REQUEST_TIMED_OUT, "may have been written") for ordinary
+        // replication latency (found in review). Past it (a stream request resent as a unary call
+        // after its batches expired): the floor.
+        long deliveryTimeLeftMs = request.lastDeadlineMs - now;
         int brokerTimeoutMs = brokerTimeoutMs(settings.requestTimeoutMs(), deliveryTimeLeftMs);
         ProduceRequest.Builder req = ProduceRequest.newBuilder().setAcks(settings.acks()).setTimeoutMs(brokerTimeoutMs);
         byTopic.values().forEach(req::addTopics);
@@ -701,6 +707,8 @@ public final class Sender implements Runnable {
         final Map<TopicPartition, List<ProducerBatch>> byPartition;
         /** The earliest delivery deadline among its batches not yet expired; Long.MAX_VALUE when none is left. */
         long nextExpiryMs = Long.MAX_VALUE;
+        /** The latest delivery deadline among its batches: bounds the timeout_ms it is sent with. */
+        long lastDeadlineMs = Long.MIN_VALUE;
 
         InFlightRequest(int node, List<ProducerBatch> batches, Map<TopicPartition, List<ProducerBatch>> byPartition) {
             this.node = node;

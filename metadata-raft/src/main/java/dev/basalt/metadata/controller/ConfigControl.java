@@ -101,7 +101,7 @@ final class ConfigControl {
                 || !key.equals(CLEANUP_POLICY) || value.map(v -> v.trim().equals("compact")).orElse(false)) {
             return;
         }
-        throw new ControllerException(ControllerException.Reason.INVALID_CONFIG, "TOPIC " + resource.name() + " config "
+        throw new ControllerException(ControllerException.Reason.INVALID_CONFIG, describe(resource) + " config "
                 + key + (value.isPresent() ? "=" + value.get() : " cannot be deleted") + ": internal topic " + resource.name()
                 + " keeps cleanup.policy=compact (retention would delete the groups' committed offsets)");
     }
