@@ -366,7 +366,7 @@ public final class RecordAccumulator {
         lock.lock();
         try {
             for (Deque<ProducerBatch> dq : batches.values()) {
-                while (!dq.isEmpty() && nowMs - dq.peekFirst().createdMs() >= deliveryTimeoutMs) {
+                while (!dq.isEmpty() && !withinDeliveryTimeout(dq.peekFirst(), nowMs)) {
                     out.add(dq.pollFirst());
                 }
             }

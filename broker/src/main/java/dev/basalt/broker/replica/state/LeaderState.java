@@ -228,7 +228,7 @@ public final class LeaderState {
             // next check dropped it for its old caught-up time, then its first fetch added it back:
             // found probing, 15 idle partitions per leader flapped at each broker restart.
             boolean recent = nowMs - f.lastCaughtUpTimeMs <= lagTimeMaxMs;
-            if (!isr.contains(e.getKey()) && inSync(f) && recent && eligible.test(e.getKey()) && !givenUp) {
+            if (mayJoin(e.getKey(), f, eligible) && recent && !givenUp) {
                 joining.add(e.getKey());
             }
         }
@@ -259,14 +259,18 @@ public final class LeaderState {
      */
     public Optional<IsrChange> maybeProposeJoin(int replicaId, java.util.function.IntPredicate eligible) {
         Follower f = followers.get(replicaId);
-        if (f == null || pending != null || !unresolvedJoiners.isEmpty() || isr.contains(replicaId) || !inSync(f)
-                || !eligible.test(replicaId)) {
+        if (f == null || pending != null || !unresolvedJoiners.isEmpty() || !mayJoin(replicaId, f, eligible)) {
             return Optional.empty();
         }
         List<Integer> next = new ArrayList<>(isr);
         next.add(replicaId);
         pending = new IsrChange(leaderEpoch, partitionEpoch, sorted(next), false);
         return Optional.of(pending);
+    }
+
+    /** A follower outside the ISR, in sync ({@link #inSync}) and {@code eligible}: one an expansion may add. */
+    private boolean mayJoin(int replicaId, Follower f, java.util.function.IntPredicate eligible) {
+        return !isr.contains(replicaId) && inSync(f) && eligible.test(replicaId);
     }
 
     /** ISR followers whose last caught-up time is more than {@code lagTimeMaxMs} ago, ascending. */
