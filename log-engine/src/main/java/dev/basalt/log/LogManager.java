@@ -660,6 +660,8 @@ public final class LogManager implements AutoCloseable {
      * again), the offsets before it are served, and the log refuses appends for as long as this
      * process runs ({@link PartitionLog#markCorruptFrom}), so the loss is visible (reads from the
      * cut answer the corruption) before anything new takes those offsets. A restart accepts the loss.
+     * When nothing before the corruption is intact (a vanished directory, a corrupt first batch)
+     * the log restarts empty at the end the index last recorded, not at its old start.
      * No-op (returns the log) for a partition that is not corrupt.
      */
     public PartitionLog serveIntactPrefix(TopicPartition tp, LogConfig config) {
@@ -670,9 +672,20 @@ public final class LogManager implements AutoCloseable {
                 return get(tp);
             }
             PartitionState state = index.loadAllStates().get(tp.dirName());
-            long endBefore = state == null ? -1 : Math.max(state.cleanEndOffset(), state.recoveryPoint());
+            long endBefore = state == null ? -1
+                    : Math.max(state.cleanEndOffset(), Math.max(state.recoveryPoint(), state.highWatermark()));
             Path lost = dataDir.resolve(tp.dirName()).resolve(LogLoader.LOST_DIR_PREFIX + clock.millis());
             PartitionLog log = reloadCut(tp, config, lost);
+            long intactStart = log.logStartOffset();
+            long intactEnd = log.logEndOffset();
+            boolean nothingIntact = intactStart == intactEnd && endBefore > intactEnd;
+            if (nothingIntact) {
+                // Nothing intact is left (the directory vanished, or the first batch was corrupt):
+                // the log restarts empty at its old end, so no offset is ever given to a second
+                // record (a consumer's committed position then reads as out of range, never as a
+                // place in other records).
+                log.truncateFullyAndStartAt(endBefore);
+            }
             corrupt.remove(tp);
             log.markCorruptFrom(log.logEndOffset(), cause);
             // The only in-sync copy's log is the partition's history now (as an unclean leader's
@@ -682,11 +695,18 @@ public final class LogManager implements AutoCloseable {
             // could never advance: consumers would see none of the prefix.
             log.updateHighWatermark(log.logEndOffset());
             logs.put(tp, log);
-            LOG.error("{}: the only copy was corrupt ({}); serving offsets {}..{}; everything from offset {} is lost{}"
-                    + " (the cut bytes are kept in {}); appends are refused until the node restarts, which accepts the loss",
-                    tp, cause.getMessage(), log.logStartOffset(), log.logEndOffset() - 1, log.logEndOffset(),
-                    endBefore > log.logEndOffset() ? " (" + (endBefore - log.logEndOffset()) + " offsets up to " + (endBefore - 1) + ")" : "",
-                    lost);
+            String kept = Files.isDirectory(lost) ? " (the cut bytes are kept in " + lost + ")" : "";
+            if (nothingIntact) {
+                LOG.error("{}: the only copy was corrupt ({}); nothing of it is intact: offsets {}..{} are lost{}; it starts"
+                        + " again, empty, at offset {}; appends are refused until the node restarts, which accepts the loss",
+                        tp, cause.getMessage(), Math.max(intactStart, state.logStartOffset()), endBefore - 1, kept, endBefore);
+            } else {
+                LOG.error("{}: the only copy was corrupt ({}); serving offsets {}..{}; everything from offset {} is lost{}{};"
+                        + " appends are refused until the node restarts, which accepts the loss",
+                        tp, cause.getMessage(), intactStart, intactEnd - 1, intactEnd,
+                        endBefore > intactEnd ? " (" + (endBefore - intactEnd) + " offsets up to " + (endBefore - 1) + ")" : "",
+                        kept);
+            }
             return log;
         }
     }

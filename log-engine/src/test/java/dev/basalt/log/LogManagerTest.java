@@ -90,15 +90,20 @@ class LogManagerTest {
             assertEquals(Set.of(tp), m.corruptPartitions());
             assertEquals(1, m.get(other).logEndOffset());
             assertThrows(UnknownPartitionException.class, () -> m.get(tp));
-            // The only copy: served empty, appends refused until a restart accepts the loss.
+            // The only copy: served empty from its old end (no offset is given twice), appends
+            // refused until a restart accepts the loss.
             PartitionLog empty = m.serveIntactPrefix(tp, config);
-            assertEquals(0, empty.logEndOffset());
+            assertEquals(10, empty.logStartOffset());
+            assertEquals(10, empty.logEndOffset());
+            assertEquals(10, empty.highWatermark());
+            assertThrows(OffsetOutOfRangeException.class, () -> empty.read(0, 1 << 20, Long.MAX_VALUE));
             assertThrows(LogStorageException.class,
                     () -> empty.appendAsLeader(TestBatches.batch(List.of(new Rec(1, "k", "new"))), 1));
         }
         try (LogManager m = open()) {
             assertEquals(Set.of(), m.corruptPartitions(), "the loss was accepted");
-            assertEquals(0, m.get(tp).appendAsLeader(TestBatches.batch(List.of(new Rec(1, "k", "new"))), 1).firstOffset());
+            assertEquals(10, m.get(tp).logStartOffset());
+            assertEquals(10, m.get(tp).appendAsLeader(TestBatches.batch(List.of(new Rec(1, "k", "new"))), 1).firstOffset());
         }
     }
 

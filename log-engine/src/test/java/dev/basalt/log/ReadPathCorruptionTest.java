@@ -141,6 +141,43 @@ class ReadPathCorruptionTest {
                 TestBatches.batch(List.of(new TestBatches.Rec(5000, "k", "after"))), 1));
     }
 
+    /**
+     * The only copy whose first batch is corrupt: nothing of it is intact, so it restarts empty at
+     * the end its index recorded, never at its old start (a consumer's committed offset must not
+     * land inside other records after the restart that accepts the loss).
+     */
+    @Test
+    void anOnlyCopyWithNothingIntact_startsAgainAtItsOldEnd_reusingNoOffset() throws Exception {
+        manager = open();
+        PartitionLog log = manager.getOrCreate(TP, config);
+        for (int i = 0; i < 20; i++) {
+            log.appendAsLeader(TestBatches.batch(List.of(new TestBatches.Rec(1000 + i, "k" + i, "v" + i))), 1);
+        }
+        log.flush();
+        assertEquals(List.of(0L), log.segmentBaseOffsets());
+        Path only = log.directory().resolve(Segment.fileName(0));
+        long[] first = LogTestSupport.batchPositions(only).get(0);
+        LogTestHooks.crash(manager);
+        manager = null;
+        flipBit(only, first[2] - 2);
+
+        manager = open();
+        assertTrue(manager.corruptPartitions().contains(TP), "corrupt at load: " + manager.corruptPartitions());
+        PartitionLog empty = manager.serveIntactPrefix(TP, config);
+        assertEquals(20, empty.logStartOffset());
+        assertEquals(20, empty.logEndOffset());
+        assertEquals(20, empty.highWatermark());
+        assertThrows(OffsetOutOfRangeException.class, () -> empty.read(0, 1 << 20, Long.MAX_VALUE));
+        assertThrows(AppendRefusedException.class, () -> empty.appendAsLeader(
+                TestBatches.batch(List.of(new TestBatches.Rec(5000, "k", "after"))), 1));
+        manager.close();
+
+        manager = open(); // the restart accepts the loss
+        PartitionLog reopened = manager.get(TP);
+        assertEquals(20, reopened.logStartOffset());
+        assertEquals(20, reopened.appendAsLeader(TestBatches.batch(List.of(new TestBatches.Rec(5000, "k", "after"))), 1).firstOffset());
+    }
+
     @Test
     void theDefaultHandlerKeepsServingWhatLiesBeforeTheCorruption() throws Exception {
         manager = open();
