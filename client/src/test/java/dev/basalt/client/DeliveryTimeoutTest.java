@@ -147,6 +147,41 @@ class DeliveryTimeoutTest {
     }
 
     /**
+     * One request carries a retry with 10 s of delivery time left and a fresh batch of another
+     * partition with 15 s left: its timeout_ms is the later deadline's 15 s, not the earlier's 10 s
+     * (the retry still fails at its own deadline, on the producer's clock, if unanswered by then),
+     * so a retry near its end does not cut the wait of the batches beside it.
+     */
+    @Test
+    void aRequestsBrokerTimeout_isTheLatestDeadlineOfItsBatches() throws Exception {
+        cluster.createTopic("t", 2);
+        ManualTime clock = new ManualTime();
+        // a long linger on the frozen clock: batches wait for it until the test moves the clock
+        try (Producer<String, String> p = producer(cluster.bootstrap(), clock, Map.of("linger.ms", 5_000))) {
+            long c0 = clock.monotonicMs();
+            CompletableFuture<RecordMetadata> w = p.send(new ProducerRecord<>("t", 0, null, "w"));
+            clock.set(c0 + 5_000);
+            assertEquals(0, Producer.await(w, Duration.ofSeconds(10)).offset());
+            cluster.injectProduceError(ErrorCode.NOT_ENOUGH_REPLICAS, 1);
+            long c1 = clock.monotonicMs();
+            CompletableFuture<RecordMetadata> a = p.send(new ProducerRecord<>("t", 0, null, "a"));
+            clock.set(c1 + 5_000);
+            await(() -> cluster.produceRequests() == 2, "a's first attempt is answered");
+            await(() -> p.metrics().get("record-retry-total") >= 1, "a's retry is scheduled");
+            CompletableFuture<RecordMetadata> b = p.send(new ProducerRecord<>("t", 1, null, "b")); // created at c1 + 5 s
+            letTheSenderRun();
+            assertEquals(2, cluster.produceRequests(), "a's retry and b wait for the clock");
+            clock.set(c1 + DELIVERY_TIMEOUT_MS - 10_000); // a has 10 s left, b 15 s
+            await(() -> cluster.produceRequests() >= 3, "the retry and b are sent");
+            letTheSenderRun();
+            assertEquals(List.of(1, 1, 2), cluster.producePartitionCounts(), "a's retry and b in one request");
+            assertEquals(15_000, cluster.produceTimeoutsMs().get(2), "b's deadline, the later one: " + cluster.produceTimeoutsMs());
+            assertEquals(1, Producer.await(a, Duration.ofSeconds(10)).offset());
+            assertEquals(0, Producer.await(b, Duration.ofSeconds(10)).offset());
+        }
+    }
+
+    /**
      * The leader holds a's retry past a's delivery deadline: a fails at the deadline (on the
      * producer's clock), as indeterminate, not a request timeout later. Its late answer (written)
      * is then only bookkeeping: the sender lives on, "b", sent after a expired, is not sent while

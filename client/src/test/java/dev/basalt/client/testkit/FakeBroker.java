@@ -269,6 +269,7 @@ public final class FakeBroker {
             synchronized (cluster) {
                 cluster.produceRequests++;
                 cluster.produceTimeoutsMs.add(req.getTimeoutMs());
+                cluster.producePartitionCounts.add(req.getTopicsList().stream().mapToInt(ProduceRequest.TopicData::getPartitionsCount).sum());
             }
             try {
                 cluster.awaitProduceReleased(id);

@@ -115,6 +115,7 @@ public final class FakeCluster implements AutoCloseable {
     long metadataChanges;
     int produceRequests;
     final List<Integer> produceTimeoutsMs = new ArrayList<>();
+    final List<Integer> producePartitionCounts = new ArrayList<>();
     boolean isrStalled;
     private final java.util.concurrent.ScheduledExecutorService answerTimer =
             java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
@@ -712,6 +713,11 @@ public final class FakeCluster implements AutoCloseable {
     /** The timeout_ms of every produce request received, in arrival order. */
     public synchronized List<Integer> produceTimeoutsMs() {
         return List.copyOf(produceTimeoutsMs);
+    }
+
+    /** How many partitions every produce request received carried, in arrival order. */
+    public synchronized List<Integer> producePartitionCounts() {
+        return List.copyOf(producePartitionCounts);
     }
 
     /**
