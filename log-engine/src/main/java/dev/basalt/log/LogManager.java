@@ -725,8 +725,12 @@ public final class LogManager implements AutoCloseable {
         long partitionId = state != null ? state.partitionId() : index.allocatePartitionId();
         LoadedLog loaded = LogLoader.load(dir, files, index, partitionId, state, clean, cfg.segmentBytes(),
                 cfg.indexIntervalBytes(), repair, preserveDir);
-        return openOrClose(loaded, () -> open(tp, dir, partitionId, loaded, cfg,
-                state != null ? state.tombstonesRemovedEnd() : unknownTombstonesRemovedEnd(tp, loaded)));
+        long removedEnd = state != null ? state.tombstonesRemovedEnd() : unknownTombstonesRemovedEnd(loaded);
+        PartitionLog log = openOrClose(loaded, () -> open(tp, dir, partitionId, loaded, cfg, removedEnd));
+        if (state == null && removedEnd > 0) {
+            log.tombstoneStateLost(removedEnd); // warns once the log is known to be compacted
+        }
+        return log;
     }
 
     /**
@@ -750,14 +754,9 @@ public final class LogManager implements AutoCloseable {
      * the whole log rather than keep a value whose deletion it never got (the cost: one full copy,
      * for such followers only, after a rare fault). An empty log has nothing to lack: 0.
      */
-    private static long unknownTombstonesRemovedEnd(TopicPartition tp, LoadedLog loaded) {
+    private static long unknownTombstonesRemovedEnd(LoadedLog loaded) {
         long end = loaded.logEndOffset();
-        if (end > loaded.logStartOffset()) {
-            LOG.warn("{}: no stored partition state: compaction may have removed tombstones anywhere below offset {}; a"
-                    + " follower behind it with an older copy refetches the whole log from this node", tp, end);
-            return end;
-        }
-        return 0;
+        return end > loaded.logStartOffset() ? end : 0;
     }
 
     /**

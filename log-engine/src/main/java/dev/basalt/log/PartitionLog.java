@@ -1131,8 +1131,47 @@ public final class PartitionLog {
             config = newConfig;
             indexWriter.indexIntervalBytes(newConfig.indexIntervalBytes());
             fitActiveSegment(newConfig.segmentBytes());
+            warnIfTombstoneStateLost();
         } finally {
             lock.unlock();
+        }
+    }
+
+    /** Set when the index had no state for this log: the end below which tombstones may be gone; -1 once warned. */
+    private long tombstoneStateLostBelow = -1; // guarded by lock
+
+    /**
+     * The index had no stored state for this log (damaged or deleted), so where compaction removed
+     * tombstones is unknown and taken as anywhere below {@code offset}. That matters (followers
+     * behind it refetch) only for a compacted topic, and the log learns its topic's config after
+     * it loads: the warning waits until the config says compact.
+     */
+    void tombstoneStateLost(long offset) {
+        lock.lock();
+        try {
+            tombstoneStateLostBelow = offset;
+            warnIfTombstoneStateLost();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Whether {@link #tombstoneStateLost}'s warning still waits for a compact config (tests). */
+    boolean tombstoneStateLostWarningPending() {
+        lock.lock();
+        try {
+            return tombstoneStateLostBelow >= 0;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void warnIfTombstoneStateLost() {
+        if (tombstoneStateLostBelow >= 0 && config.cleanupCompact()) {
+            org.slf4j.LoggerFactory.getLogger(PartitionLog.class).warn("{}: no stored partition state: compaction may have"
+                    + " removed tombstones anywhere below offset {}; a follower behind it with an older copy refetches the"
+                    + " whole log from this node", tp, tombstoneStateLostBelow);
+            tombstoneStateLostBelow = -1;
         }
     }
 

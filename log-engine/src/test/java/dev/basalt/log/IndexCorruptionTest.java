@@ -285,6 +285,24 @@ class IndexCorruptionTest {
         assertOfflineAfterLosingTheIndex();
     }
 
+    /**
+     * A lost index: where tombstones were removed is unknown, taken as anywhere below the log end.
+     * The WARN about it is for compacted topics only (only their followers refetch for it); the log
+     * loads with the broker defaults and learns its topic's config after, so the warning waits for it.
+     */
+    @Test
+    void lostIndex_tombstoneWarningWaitsForACompactConfig() throws IOException {
+        fillAndCrash(30);
+        loseIndex();
+        PartitionLog log = open().get(TP);
+        assertEquals(30, log.tombstonesRemovedEnd(), "unknown: anywhere below the log end");
+        assertTrue(log.tombstoneStateLostWarningPending(), "not warned under the delete policy");
+        log.updateConfig(config);
+        assertTrue(log.tombstoneStateLostWarningPending(), "still a delete-policy topic");
+        log.updateConfig(LogConfig.parse(Map.of(LogConfig.SEGMENT_BYTES, "8192", LogConfig.CLEANUP_POLICY, "compact")));
+        assertFalse(log.tombstoneStateLostWarningPending(), "warned once the topic is known compacted");
+    }
+
     /** A real torn write (the last batch half on disk, zeros after it) is still cut, and the log comes back. */
     @Test
     void lostIndexAndTornLastBatch_tailCut() throws IOException {
