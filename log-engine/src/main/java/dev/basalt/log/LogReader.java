@@ -230,7 +230,15 @@ final class LogReader {
                     seg.release();
                 }
             }
-            entry = segments.higherEntry(entry.getKey());
+            Map.Entry<Long, Segment> following = segments.higherEntry(entry.getKey());
+            if (segments.get(seg.baseOffset()) != seg) {
+                // The list changed under the read: a merge (PartitionLog.mergeGroup) puts the merged
+                // segment in this one's place, then removes the segments it took in, so the entry
+                // after an old view of it may already lie past records the merged one holds.
+                // Checked after the lookup (the merge's put comes before its removals): look again.
+                return null;
+            }
+            entry = following;
         }
         return FetchSlice.empty(startOffset, start, end, hw);
     }

@@ -1686,12 +1686,180 @@ public final class PartitionLog {
             } finally {
                 lock.unlock();
             }
-            return compactSegments(cleanable, nowMs, cfg);
+            int rewritten = compactSegments(cleanable, nowMs, cfg);
+            mergeSmallSegments(nowMs);
+            return rewritten;
         } finally {
             for (Segment s : cleanable) {
                 s.release();
             }
             compactionLock.unlock();
+        }
+    }
+
+    /** Segments merged into others since the log opened (a compacted log's small segments). */
+    private final java.util.concurrent.atomic.AtomicLong segmentsMerged = new java.util.concurrent.atomic.AtomicLong();
+
+    public long segmentsMerged() {
+        return segmentsMerged.get();
+    }
+
+    /**
+     * Compaction leaves small segments behind (each keeps only its latest records), and without
+     * this a long-lived compacted log held one file and one mapping per segment it ever rolled
+     * that still holds a latest value. Merges runs of adjacent sealed segments in the cleanable
+     * range (below the high watermark, past min.compaction.lag.ms) whose sizes add up to at most
+     * segment.bytes into the first of them, as Kafka's cleaner groups segments. Offsets, batches
+     * and bytes are unchanged: the merged file is the segments' bytes one after another.
+     * Caller holds the compaction lock.
+     *
+     * @return how many segments were merged into others
+     */
+    private int mergeSmallSegments(long nowMs) {
+        int merged = 0;
+        for (int round = 0; round < MERGE_ROUNDS_MAX; round++) {
+            List<Segment> group = nextMergeGroup(nowMs);
+            if (group.isEmpty()) {
+                break;
+            }
+            try {
+                if (!mergeGroup(group)) {
+                    break; // the log changed meanwhile: the next pass looks again
+                }
+                merged += group.size() - 1;
+            } finally {
+                group.forEach(Segment::release);
+            }
+        }
+        segmentsMerged.addAndGet(merged);
+        return merged;
+    }
+
+    /** Merge groups one compaction pass may merge (each a separate swap under the append lock). */
+    private static final int MERGE_ROUNDS_MAX = 64;
+
+    /** The first run of 2+ adjacent mergeable segments whose sizes fit in segment.bytes, retained; empty if none. */
+    private List<Segment> nextMergeGroup(long nowMs) {
+        LogConfig cfg = config;
+        List<Segment> run = new ArrayList<>();
+        long runBytes = 0;
+        lock.lock();
+        try {
+            if (closed || fatal != null) {
+                return List.of();
+            }
+            for (Segment s : segments.sealed()) {
+                boolean tooYoung = cfg.minCompactionLagMs() > 0 && nowMs - maxTimestampOf(s) < cfg.minCompactionLagMs();
+                if (segments.higherBaseOffset(s.baseOffset()) > highWatermark || tooYoung) {
+                    break;
+                }
+                if (!run.isEmpty() && runBytes + s.sizeBytes() <= cfg.segmentBytes()) {
+                    run.add(s);
+                    runBytes += s.sizeBytes();
+                    continue;
+                }
+                if (run.size() >= 2) {
+                    break;
+                }
+                run.clear();
+                run.add(s);
+                runBytes = s.sizeBytes();
+            }
+            if (run.size() < 2) {
+                return List.of();
+            }
+            List<Segment> retained = new ArrayList<>(run.size());
+            for (Segment s : run) {
+                if (!s.retain()) {
+                    retained.forEach(Segment::release);
+                    return List.of();
+                }
+                retained.add(s);
+            }
+            return retained;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Writes the group's bytes, one segment after another, to {@code <first>.log.merging} and
+     * fsyncs it; then, under the append lock: stores the merged segment's max timestamp (synced,
+     * so retention never takes it for older than it is), renames the file to {@code .log.swap}
+     * (from here the next open finishes the merge: see LogLoader), renames every merged segment but
+     * the first to {@code .deleted}, renames the swap file over the first, and swaps the segment
+     * list (the new segment first, so a reader between the two steps finds every offset in either
+     * the old segments or the new one). Readers holding an old segment keep its mapping.
+     *
+     * @return false if the log changed meanwhile (nothing done)
+     */
+    private boolean mergeGroup(List<Segment> group) {
+        Segment first = group.get(0);
+        Path merging = first.path().resolveSibling(Segment.fileName(first.baseOffset()).replace(Segment.SUFFIX, Segment.MERGING_SUFFIX));
+        Path swap = first.path().resolveSibling(Segment.fileName(first.baseOffset()).replace(Segment.SUFFIX, Segment.SWAP_SUFFIX));
+        long total = 0;
+        long maxTimestamp = Segment.UNKNOWN_TIMESTAMP;
+        try (dev.basalt.log.segment.SegmentFile f = files.open(merging, true, true)) {
+            f.truncate(0);
+            for (Segment s : group) {
+                f.writeFully(s.slice(0, s.sizeBytes()), total);
+                total += s.sizeBytes();
+                maxTimestamp = Math.max(maxTimestamp, s.maxTimestamp());
+            }
+            f.force();
+        } catch (IOException e) {
+            deleteQuietly(merging);
+            throw new LogStorageException("merging segments of " + tp + " failed; the segments are intact", merging, e);
+        } catch (RuntimeException e) {
+            deleteQuietly(merging);
+            throw e;
+        }
+        lock.lock();
+        try {
+            boolean unchanged = !closed && fatal == null;
+            for (Segment s : group) {
+                unchanged &= segments.get(s.baseOffset()) == s && s != segments.active();
+            }
+            if (!unchanged) {
+                deleteQuietly(merging); // truncated, retained away or compacted meanwhile
+                return false;
+            }
+            index.putSegmentMaxTimestamp(partitionId, first.baseOffset(), maxTimestamp);
+            index.syncWal();
+            try {
+                files.atomicMove(merging, swap);
+            } catch (IOException e) {
+                deleteQuietly(merging);
+                throw new LogStorageException("merging segments of " + tp + " failed; the segments are intact", swap, e);
+            }
+            fsyncDirectory();
+            List<Segment> rest = group.subList(1, group.size());
+            try {
+                for (Segment s : rest) {
+                    s.markDeleted(); // the file's new name only: its mapping and the list entry stay
+                }
+                files.atomicMove(swap, first.path());
+            } catch (IOException e) {
+                fatal = new LogStorageException("the swap of merged segments of " + tp + " failed; log is offline (the next"
+                        + " start finishes it)", swap, e);
+                throw fatal;
+            }
+            fsyncDirectory();
+            Segment fresh = Segment.openSealed(files, first.path(), first.baseOffset(), (int) total);
+            fresh.maxTimestamp(maxTimestamp);
+            segments.put(fresh);
+            for (Segment s : rest) {
+                segments.remove(s);
+                s.close();
+                index.deleteSegmentMaxTimestamp(partitionId, s.baseOffset());
+            }
+            first.close();
+            reindex(fresh);
+            org.slf4j.LoggerFactory.getLogger(PartitionLog.class).debug("{}: merged {} segments from offset {} into one of {} bytes",
+                    tp, group.size(), first.baseOffset(), total);
+            return true;
+        } finally {
+            lock.unlock();
         }
     }
 

@@ -357,7 +357,9 @@ class RetentionAndCompactionTest {
         log.flush(); // waits out background roll flushes, which pin segments while they fsync
         assertEquals(List.of(0L, 2L, 4L, 5L, 9L), log.segmentBaseOffsets());
         assertTrue(manager.compactOnce(TP, now) > 0);
-        assertEquals(List.of(0L, 4L, 5L, 9L), log.segmentBaseOffsets(), "the emptied segment at 2 went; the first stays");
+        // The emptied segment at 2 went; the first stays, and the small ones left (0, 4 and 5) are
+        // merged into it (SegmentMergeTest), so reads cross the gap inside one file.
+        assertEquals(List.of(0L, 9L), log.segmentBaseOffsets(), "the emptied segment at 2 went; the first stays");
         try (var files = Files.list(log.directory())) {
             List<String> names = files.map(f -> f.getFileName().toString()).sorted().toList();
             assertTrue(names.stream().noneMatch(n -> n.startsWith("00000000000000000002")), names.toString());

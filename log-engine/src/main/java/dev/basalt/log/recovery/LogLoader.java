@@ -57,11 +57,18 @@ public final class LogLoader {
 
     static TreeMap<Long, Path> listSegments(Path dir, FileLayer files) throws IOException {
         TreeMap<Long, Path> out = new TreeMap<>();
+        List<Path> swaps = new ArrayList<>();
         try (DirectoryStream<Path> stream = Files.newDirectoryStream(dir)) {
             for (Path p : stream) {
                 String name = p.getFileName().toString();
-                if (name.endsWith(Segment.CLEANED_SUFFIX) || name.endsWith(Segment.DELETED_SUFFIX)) {
+                if (name.endsWith(Segment.CLEANED_SUFFIX) || name.endsWith(Segment.DELETED_SUFFIX)
+                        || name.endsWith(Segment.MERGING_SUFFIX)) {
                     files.delete(p);
+                    continue;
+                }
+                if (name.endsWith(Segment.SWAP_SUFFIX)
+                        && Segment.parseBaseOffset(name.substring(0, name.length() - Segment.SWAP_SUFFIX.length() + Segment.SUFFIX.length())) >= 0) {
+                    swaps.add(p);
                     continue;
                 }
                 long base = Segment.parseBaseOffset(name);
@@ -72,7 +79,56 @@ public final class LogLoader {
                 }
             }
         }
+        for (Path swap : swaps) {
+            finishMerge(dir, files, swap, out);
+        }
         return out;
+    }
+
+    /**
+     * Finishes a merge of small segments that a crash interrupted during its swap (see
+     * PartitionLog's mergeGroup): the {@code .log.swap} file is complete and fsynced, and holds the
+     * bytes of every segment from its base offset to its last batch; those segments (the ones the
+     * swap had not yet renamed away) are deleted and the swap file takes the first one's name.
+     * A swap file whose batch headers do not add up is damage: the partition does not load.
+     */
+    static void finishMerge(Path dir, FileLayer files, Path swap, TreeMap<Long, Path> segments) throws IOException {
+        String name = swap.getFileName().toString();
+        long base = Segment.parseBaseOffset(name.substring(0, name.length() - Segment.SWAP_SUFFIX.length() + Segment.SUFFIX.length()));
+        long last = -1;
+        try (SegmentFile f = files.open(swap, false, false)) {
+            long size = f.size();
+            java.nio.ByteBuffer header = java.nio.ByteBuffer.allocate(dev.basalt.record.RecordBatch.LAST_OFFSET_DELTA_OFFSET + 4);
+            long pos = 0;
+            while (pos < size) {
+                header.clear();
+                while (header.hasRemaining()) {
+                    if (f.read(header, pos + header.position()) < 0) {
+                        throw new CorruptLogException(swap, pos, "unfinished segment merge: the batch header at byte " + pos
+                                + " runs past the end of the file");
+                    }
+                }
+                long batchBase = header.getLong(dev.basalt.record.RecordBatch.BASE_OFFSET_OFFSET);
+                int length = header.getInt(dev.basalt.record.RecordBatch.LENGTH_OFFSET);
+                long batchLast = batchBase + header.getInt(dev.basalt.record.RecordBatch.LAST_OFFSET_DELTA_OFFSET);
+                long next = pos + dev.basalt.record.RecordBatch.LOG_OVERHEAD_BYTES + length;
+                if (length < dev.basalt.record.RecordBatch.HEADER_SIZE_BYTES - dev.basalt.record.RecordBatch.LOG_OVERHEAD_BYTES
+                        || next > size || batchBase < Math.max(base, last + 1) || batchLast < batchBase) {
+                    throw new CorruptLogException(swap, pos, "unfinished segment merge: the batch at byte " + pos
+                            + " does not follow the one before it (base offset " + batchBase + ", length " + length + ")");
+                }
+                last = batchLast;
+                pos = next;
+            }
+        }
+        for (Long b : new ArrayList<>(segments.subMap(base, false, Math.max(base, last), true).keySet())) {
+            files.delete(segments.remove(b));
+        }
+        Path target = dir.resolve(Segment.fileName(base));
+        files.atomicMove(swap, target);
+        files.fsyncDirectory(dir);
+        segments.put(base, target);
+        LOG.warn("{}: finished a merge of segments that a stop interrupted: offsets {}..{} are in {}", dir, base, last, target);
     }
 
     /**

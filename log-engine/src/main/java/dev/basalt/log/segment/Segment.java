@@ -42,6 +42,14 @@ public final class Segment {
     public static final String CLEANED_SUFFIX = ".log.cleaned";
     /** A segment removed from the log, deleted once unreferenced; removed on open. */
     public static final String DELETED_SUFFIX = ".log.deleted";
+    /** Several small segments being merged into one, before the swap begins; removed on open (the originals are intact). */
+    public static final String MERGING_SUFFIX = ".log.merging";
+    /**
+     * A finished merge of the segments from its base offset to its last batch, fsynced, whose swap
+     * in (deleting the merged segments, then renaming it to the first's name) had begun: the next
+     * open finishes it.
+     */
+    public static final String SWAP_SUFFIX = ".log.swap";
     public static final long UNKNOWN_TIMESTAMP = Long.MIN_VALUE;
 
     private final FileLayer files;

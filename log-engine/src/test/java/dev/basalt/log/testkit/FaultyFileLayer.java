@@ -56,7 +56,15 @@ public final class FaultyFileLayer implements FileLayer {
 
     public void failMoves(boolean fail) {
         failMoves = fail;
+        movesBeforeFailure.set(-1);
     }
+
+    /** The next {@code n} renames work, every one after them fails (a crash point between renames). */
+    public void failMovesAfter(int n) {
+        movesBeforeFailure.set(n);
+    }
+
+    private final AtomicLong movesBeforeFailure = new AtomicLong(-1);
 
     /** Truncations that would shrink a file fail with an I/O error (growing ones still work). */
     public void failShrinks(boolean fail) {
@@ -109,7 +117,7 @@ public final class FaultyFileLayer implements FileLayer {
 
     @Override
     public void atomicMove(Path from, Path to) throws IOException {
-        if (failMoves) {
+        if (failMoves || movesBeforeFailure.getAndUpdate(n -> n > 0 ? n - 1 : n) == 0) {
             throw new IOException("injected rename failure " + from + " -> " + to);
         }
         FileLayer.DEFAULT.atomicMove(from, to);
