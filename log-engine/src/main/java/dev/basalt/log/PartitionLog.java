@@ -1408,9 +1408,10 @@ public final class PartitionLog {
     // ------------------------------------------------------------------ retention
 
     /**
-     * Deletes whole sealed segments that retention.ms or retention.bytes allow (only under
+     * Deletes whole segments that retention.ms or retention.bytes allow (only under
      * cleanup.policy delete, and only below the high watermark, as Kafka does), advancing the
-     * log start offset. The active segment is never deleted; it rolls on segment.ms/bytes.
+     * log start offset. The active segment goes too once the whole log is below the high
+     * watermark and it qualifies (an idle partition empties): a new empty segment replaces it.
      *
      * @return how many segments were deleted
      */
@@ -1422,18 +1423,30 @@ public final class PartitionLog {
         lock.lock();
         try {
             ensureWritable();
-            List<RetentionCandidate> sealed = new ArrayList<>();
+            List<RetentionCandidate> candidates = new ArrayList<>();
             for (Segment s : segments.sealed()) {
-                sealed.add(new RetentionCandidate(s, segments.higherBaseOffset(s.baseOffset())));
+                candidates.add(new RetentionCandidate(s, segments.higherBaseOffset(s.baseOffset())));
             }
-            RetentionPlanner.Plan plan = RetentionPlanner.plan(sealed, sizeBytes(), highWatermark, logStartOffset,
+            int sealedCount = candidates.size();
+            Segment active = segments.active();
+            if (!active.isEmpty() && highWatermark >= logEndOffset) {
+                // Found probing: an idle partition kept its last records for good (22 minutes past a
+                // 30 s retention.ms), since segments roll only on an append. As in Kafka, the active
+                // segment is a candidate too once the whole log is below the high watermark; if it
+                // goes, a new empty one takes its place first.
+                candidates.add(new RetentionCandidate(active, logEndOffset));
+            }
+            RetentionPlanner.Plan plan = RetentionPlanner.plan(candidates, sizeBytes(), highWatermark, logStartOffset,
                     new RetentionPlanner.Limits(cfg.retentionMs(), cfg.retentionBytes()), nowMs);
             if (plan.isEmpty()) {
                 return 0;
             }
+            if (plan.segmentCount() > sealedCount) {
+                roll(cfg.segmentBytes(), nowMs); // seals `active` in place: the candidate stays the same segment
+            }
             List<Segment> doomed = new ArrayList<>();
             long doomedBytes = 0;
-            for (RetentionCandidate c : sealed.subList(0, plan.segmentCount())) {
+            for (RetentionCandidate c : candidates.subList(0, plan.segmentCount())) {
                 doomed.add(c.segment);
                 doomedBytes += c.segment.sizeBytes();
             }

@@ -58,16 +58,53 @@ class RetentionAndCompactionTest {
         assertTrue(segs.size() > 3);
         clock.advance(10 * 60_000);
         assertEquals(0, manager.runRetentionOnce(clock.millis()), "nothing below the high watermark");
-        log.updateHighWatermark(log.logEndOffset());
+        long activeBase = segs.get(segs.size() - 1);
+        log.updateHighWatermark(activeBase + 1); // every sealed segment below it, the active one not wholly
         log.flush(); // waits out background roll flushes, which pin segments while they fsync
         int deleted = manager.runRetentionOnce(clock.millis());
-        assertEquals(segs.size() - 1, deleted, "all but the active segment");
-        assertEquals(segs.get(segs.size() - 1), log.logStartOffset());
+        assertEquals(segs.size() - 1, deleted, "all but the active segment, which holds records above the high watermark");
+        assertEquals(activeBase, log.logStartOffset());
         assertThrows(OffsetOutOfRangeException.class, () -> log.read(0, 100, Long.MAX_VALUE));
         assertEquals(100 - log.logStartOffset(), LogTestSupport.readAll(log, log.logStartOffset()).size());
         try (var files = Files.list(log.directory())) {
             assertEquals(1, files.count(), "deleted segment files are gone");
         }
+        // Found probing: an idle partition kept its last segment for good (segments roll only on an
+        // append). Once the whole log is below the high watermark the expired active segment goes
+        // too, replaced by an empty one at the log end, as in Kafka.
+        log.updateHighWatermark(log.logEndOffset());
+        assertEquals(1, manager.runRetentionOnce(clock.millis()), "the idle active segment");
+        assertEquals(100, log.logStartOffset());
+        assertEquals(100, log.logEndOffset());
+        assertEquals(List.of(100L), log.segmentBaseOffsets());
+        assertEquals(List.of(), LogTestSupport.readAll(log, 100));
+        try (var files = Files.list(log.directory())) {
+            assertEquals(List.of(dev.basalt.log.segment.Segment.fileName(100)), files.map(f -> f.getFileName().toString()).toList());
+        }
+        assertEquals(0, manager.runRetentionOnce(clock.millis()), "an empty active segment is never rolled for retention");
+        assertEquals(100, log.appendAsLeader(TestBatches.batch(List.of(new Rec(clock.millis(), "k", "after"))), 1).firstOffset());
+        manager.close();
+        manager = LogManager.open(dir, base, clock, LogManagerOptions.DEFAULT.withoutPeriodicTasks(), FileLayer.DEFAULT);
+        assertEquals(100, manager.get(TP).logStartOffset(), "the emptied log's start survives a restart");
+        assertEquals(101, manager.get(TP).logEndOffset());
+    }
+
+    /** Retention by size may take the active segment too, once the whole log is below the high watermark. */
+    @Test
+    void retentionBytesZero_emptiesAnIdleLog_butNotPastTheHighWatermark() {
+        PartitionLog log = manager.getOrCreate(TP, base.withOverrides(Map.of(LogConfig.RETENTION_BYTES, "0")));
+        for (int i = 0; i < 30; i++) {
+            log.appendAsLeader(TestBatches.batch(List.of(new Rec(clock.millis(), "k", "v" + i))), 1);
+        }
+        log.updateHighWatermark(29);
+        log.flush();
+        manager.runRetentionOnce(clock.millis());
+        assertTrue(log.logStartOffset() < 29 && LogTestSupport.readAll(log, log.logStartOffset()).size() >= 1,
+                "the active segment holds offset 29, above the high watermark: it stays");
+        log.updateHighWatermark(30);
+        manager.runRetentionOnce(clock.millis());
+        assertEquals(30, log.logStartOffset());
+        assertEquals(30, log.logEndOffset());
     }
 
     @Test

@@ -54,7 +54,9 @@ public final class RetentionPlanner {
     }
 
     /**
-     * @param sealed           the sealed segments, oldest first (never the active one)
+     * @param sealed           the segments retention may delete, oldest first: the sealed ones, and
+     *                         the active one last when the whole log is below the high watermark
+     *                         (the caller rolls a new one before deleting it)
      * @param totalSizeBytes   bytes of every segment of the log, the active one included
      * @param highWatermark    nothing at or above it may be deleted
      * @param logStartOffset   the current log start offset
