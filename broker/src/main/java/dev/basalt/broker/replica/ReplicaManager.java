@@ -212,6 +212,13 @@ public final class ReplicaManager implements MetadataSubscriber, AutoCloseable {
     }
 
     private Lookup replicaFor(MetadataImage img, String topic, int partition) {
+        if (img == MetadataImage.EMPTY) {
+            // Found probing: a broker restarted while the quorum had no leader could not register,
+            // so its image stayed empty (RegisteredBrokerGate), and produce and fetch answered
+            // UNKNOWN_TOPIC for existing topics, which clients take as "deleted" and fail sends on.
+            return Lookup.error(ErrorCode.BROKER_NOT_AVAILABLE, "broker " + brokerId + " has not caught up on the metadata"
+                    + " log since it started (it is not registered with an active controller yet); retry, or ask another broker");
+        }
         Optional<TopicImage> t = img.topics().topic(topic);
         if (t.isEmpty()) {
             return Lookup.error(ErrorCode.UNKNOWN_TOPIC, "unknown topic '" + topic + "'");

@@ -114,9 +114,26 @@ class ReplicaManagerTest {
         ReplicaManager restarted = manager();
         apply(restarted, MetadataImage.EMPTY, MetadataImage.EMPTY, false);
         assertTrue(logs.partitions().contains(new TopicPartition("orders", 0)), "data kept while the image replays");
-        assertEquals(ErrorCode.UNKNOWN_TOPIC, restarted.leaderFor("orders", 0).error());
+        assertEquals(ErrorCode.BROKER_NOT_AVAILABLE, restarted.leaderFor("orders", 0).error(), "no image yet: not a final answer");
         apply(restarted, MetadataImage.EMPTY, img, true);
         assertEquals(1, restarted.leaderFor("orders", 0).partition().log().logEndOffset(), "the acknowledged record survived");
+    }
+
+    /**
+     * Found probing: a broker restarted while the quorum had no leader could not register, kept an
+     * empty image, and answered produce and fetch UNKNOWN_TOPIC for existing topics (clients then
+     * fail sends as "deleted"). Until it has an image it says it is not available, which clients
+     * retry elsewhere; a topic missing from a real image is still unknown.
+     */
+    @Test
+    void beforeItsFirstImage_aBrokerIsNotAvailable_notSureTheTopicIsUnknown() {
+        ReplicaManager rm = manager();
+        Lookup before = rm.leaderFor("orders", 0);
+        assertEquals(ErrorCode.BROKER_NOT_AVAILABLE, before.error());
+        assertTrue(before.message().contains("has not caught up on the metadata log"), before.message());
+        assertEquals(ErrorCode.BROKER_NOT_AVAILABLE, rm.replicaFor("orders", 0).error());
+        apply(rm, MetadataImage.EMPTY, withTopic(MetadataImage.EMPTY, "other", new UUID(3, 4), 1), true);
+        assertEquals(ErrorCode.UNKNOWN_TOPIC, rm.leaderFor("orders", 0).error());
     }
 
     @Test
