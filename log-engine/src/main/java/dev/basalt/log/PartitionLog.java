@@ -858,6 +858,23 @@ public final class PartitionLog {
         }
     }
 
+    /**
+     * Whether {@code seg}'s file is gone from under the running node: confirmed under the append
+     * lock, so the log's own renames (a merge renames segments it takes in, then removes them from
+     * the list, all under the lock) are never taken for one.
+     */
+    boolean segmentFileGone(Segment seg) {
+        if (!seg.fileGone()) {
+            return false;
+        }
+        lock.lock();
+        try {
+            return !closed && segments.get(seg.baseOffset()) == seg && seg.fileGone();
+        } finally {
+            lock.unlock();
+        }
+    }
+
     /** The first segment with base offset ≥ {@code baseOffset} (the scrubber's walk), or null. */
     Segment segmentAtOrAfter(long baseOffset) {
         return closed ? null : segments.ceiling(baseOffset);
@@ -1465,6 +1482,9 @@ public final class PartitionLog {
             removeSegments(doomed);
             highWatermark = Math.max(highWatermark, logStartOffset);
             recoveryPoint = Math.max(recoveryPoint, logStartOffset);
+            if (plan.segmentCount() > sealedCount) {
+                producers.onLogEmptied(logEndOffset); // stored before the state that says so
+            }
             index.deleteOffsetRange(partitionId, 0, logStartOffset);
             index.deleteTimesBeforeOffset(partitionId, logStartOffset);
             epochs.truncateFromStart(logStartOffset);
@@ -1809,15 +1829,22 @@ public final class PartitionLog {
     private boolean mergeGroup(List<Segment> group) {
         Segment first = group.get(0);
         Path merging = first.path().resolveSibling(Segment.fileName(first.baseOffset()).replace(Segment.SUFFIX, Segment.MERGING_SUFFIX));
-        Path swap = first.path().resolveSibling(Segment.fileName(first.baseOffset()).replace(Segment.SUFFIX, Segment.SWAP_SUFFIX));
+        Path swap = first.path().resolveSibling(Segment.swapFileName(first.baseOffset(), group.get(group.size() - 1).baseOffset()));
         long total = 0;
         long maxTimestamp = Segment.UNKNOWN_TIMESTAMP;
         try (dev.basalt.log.segment.SegmentFile f = files.open(merging, true, true)) {
             f.truncate(0);
             for (Segment s : group) {
+                ByteBuffer map = s.mapping();
+                for (int pos = 0; pos < s.sizeBytes(); pos += Segment.batchSizeAt(map, pos)) {
+                    // A damaged header is left where it is (a read or the scrubber reports it in its
+                    // own segment): merged, it would fail the new segment's indexing after the swap.
+                    LogReader.checkHeader(s, map, pos, s.sizeBytes());
+                }
                 f.writeFully(s.slice(0, s.sizeBytes()), total);
                 total += s.sizeBytes();
-                maxTimestamp = Math.max(maxTimestamp, s.maxTimestamp());
+                // known even if the index lost it: a merged segment must never look older than its records
+                maxTimestamp = Math.max(maxTimestamp, maxTimestampOf(s));
             }
             f.force();
         } catch (IOException e) {
@@ -1851,6 +1878,7 @@ public final class PartitionLog {
                 for (Segment s : rest) {
                     s.markDeleted(); // the file's new name only: its mapping and the list entry stay
                 }
+                files.fsyncDirectory(dir); // the renames away are durable before the merged file takes the first's name
                 files.atomicMove(swap, first.path());
             } catch (IOException e) {
                 fatal = new LogStorageException("the swap of merged segments of " + tp + " failed; log is offline (the next"

@@ -27,8 +27,10 @@ import org.slf4j.LoggerFactory;
  * appended again instead of being answered with offsets that no longer hold it.
  *
  * <p>Retention and compaction do not drop producer state: a producer's in-flight retries target
- * its newest batches, which are in the active segment. A rebuild from the log may miss producers
- * whose batches retention deleted; they are treated as unknown (any sequence accepted), as in Kafka.
+ * its newest batches, which are in the active segment; when retention deletes that one too (an
+ * idle log past retention.ms) a snapshot at the new log end is stored first. A rebuild from the
+ * log may miss producers whose batches retention deleted; they are treated as unknown (any
+ * sequence accepted), as in Kafka.
  *
  * <p>Thread-safety: thread-safe (one monitor); the log calls it under its append lock, and the
  * flush path calls {@link #onRecoveryPoint} under its flush lock.
@@ -215,6 +217,19 @@ final class PartitionProducerState {
         pending.clear();
         snapshotSegmentBase = -1;
         producers.clear();
+    }
+
+    /**
+     * Retention deleted the active segment too (the whole log expired): every batch since the
+     * newest snapshot is gone, so a snapshot at the new log end is stored now. Without it a
+     * restart after a crash restored the snapshot from that segment's start and had nothing left
+     * to replay, and producers that wrote in it came back with old sequences: their next batches
+     * were refused as out of order. The caller has moved the recovery point to the log end.
+     */
+    synchronized void onLogEmptied(long logEndOffset) {
+        pending.clear();
+        store(producers.snapshot(logEndOffset));
+        snapshotSegmentBase = logEndOffset; // the new segment's first append needs no second one
     }
 
     /** Clean close, after the final flush: a snapshot at the end, so the next open replays nothing. */

@@ -175,7 +175,7 @@ final class Scrubber {
             if (onDisk < size) {
                 return cutShort(log, seg, onDisk, null);
             }
-            if (position == 0 && seg.fileGone() && stillThere(log, seg) && java.nio.file.Files.isDirectory(seg.path().getParent())) {
+            if (position == 0 && log.segmentFileGone(seg) && java.nio.file.Files.isDirectory(seg.path().getParent())) {
                 return deleted(log, seg);
             }
             while (position < size && used < budget) {

@@ -156,6 +156,34 @@ class IdempotentLogTest {
     }
 
     /**
+     * Retention that deletes the active segment too (an idle log past retention.ms) keeps the
+     * producers' state across a crash: their next batch still follows their last sequence. Before,
+     * the newest stored snapshot was from the deleted segment's start and nothing was left to
+     * replay, so a producer that wrote there came back with an old sequence and was refused.
+     */
+    @Test
+    void state_survivesACrashAfterRetentionEmptiedTheLog() {
+        config = config.withOverrides(Map.of(LogConfig.RETENTION_MS, "60000"));
+        PartitionLog log = open(dir);
+        long t0 = clock.millis();
+        log.appendAsLeader(batch(7, 0, 0, 3, t0), 1); // seq 0..2, in the first segment
+        log.roll();
+        log.appendAsLeader(batch(7, 0, 3, 3, t0), 1); // seq 3..5: the new segment's snapshot (at 3) knows 0..2
+        log.appendAsLeader(batch(7, 0, 6, 3, t0), 1); // seq 6..8
+        log.flush(); // the recovery point passes the snapshot at 3: it is stored
+        log.updateHighWatermark(log.logEndOffset());
+        clock.advance(120_000);
+        assertEquals(2, manager.runRetentionOnce(clock.millis()), "both segments, the active one too");
+        assertEquals(9, log.logStartOffset());
+        LogTestHooks.crash(manager);
+        manager = null;
+        log = open(dir);
+        assertEquals(9, log.logStartOffset());
+        assertEquals(9, log.appendAsLeader(batch(7, 0, 9, 3, clock.millis()), 1).firstOffset(), "seq 9 follows 8");
+        assertTrue(log.appendAsLeader(batch(7, 0, 9, 3, clock.millis()), 1).duplicate(), "its retry is a duplicate");
+    }
+
+    /**
      * Found probing: snapshots were listed with a RocksDB iterator at every store and the older ones
      * range-deleted; the deletions piled up until that seek took a follower's fetch thread whole.
      * The offsets are now kept in memory (read from the index once after a start) and old ones

@@ -241,7 +241,7 @@ class SegmentMergeTest {
             return;
         }
         assertTrue(log.isOffline(), "a swap begun and not finished takes the log offline");
-        assertTrue(filesOf(log).contains(Segment.fileName(0).replace(Segment.SUFFIX, Segment.SWAP_SUFFIX)), filesOf(log).toString());
+        assertTrue(filesOf(log).contains(Segment.swapFileName(0, 5)), filesOf(log).toString());
         LogTestHooks.crash(manager);
         manager = null;
         log = open().get(TP);

@@ -66,8 +66,7 @@ public final class LogLoader {
                     files.delete(p);
                     continue;
                 }
-                if (name.endsWith(Segment.SWAP_SUFFIX)
-                        && Segment.parseBaseOffset(name.substring(0, name.length() - Segment.SWAP_SUFFIX.length() + Segment.SUFFIX.length())) >= 0) {
+                if (Segment.parseSwapFileName(name) != null) {
                     swaps.add(p);
                     continue;
                 }
@@ -86,49 +85,26 @@ public final class LogLoader {
     }
 
     /**
-     * Finishes a merge of small segments that a crash interrupted during its swap (see
-     * PartitionLog's mergeGroup): the {@code .log.swap} file is complete and fsynced, and holds the
-     * bytes of every segment from its base offset to its last batch; those segments (the ones the
-     * swap had not yet renamed away) are deleted and the swap file takes the first one's name.
-     * A swap file whose batch headers do not add up is damage: the partition does not load.
+     * Finishes a merge of small segments that a stop interrupted during its swap (see
+     * PartitionLog's mergeGroup): the swap file is complete and fsynced and holds the bytes of the
+     * segments from the first to the last base offset its name gives; those segments (the ones the
+     * swap had not renamed away yet) are deleted and the swap file takes the first one's name.
+     * Nothing is read from the file: its bytes are checked as any segment's are, by recovery,
+     * reads and the scrubber.
      */
     static void finishMerge(Path dir, FileLayer files, Path swap, TreeMap<Long, Path> segments) throws IOException {
-        String name = swap.getFileName().toString();
-        long base = Segment.parseBaseOffset(name.substring(0, name.length() - Segment.SWAP_SUFFIX.length() + Segment.SUFFIX.length()));
-        long last = -1;
-        try (SegmentFile f = files.open(swap, false, false)) {
-            long size = f.size();
-            java.nio.ByteBuffer header = java.nio.ByteBuffer.allocate(dev.basalt.record.RecordBatch.LAST_OFFSET_DELTA_OFFSET + 4);
-            long pos = 0;
-            while (pos < size) {
-                header.clear();
-                while (header.hasRemaining()) {
-                    if (f.read(header, pos + header.position()) < 0) {
-                        throw new CorruptLogException(swap, pos, "unfinished segment merge: the batch header at byte " + pos
-                                + " runs past the end of the file");
-                    }
-                }
-                long batchBase = header.getLong(dev.basalt.record.RecordBatch.BASE_OFFSET_OFFSET);
-                int length = header.getInt(dev.basalt.record.RecordBatch.LENGTH_OFFSET);
-                long batchLast = batchBase + header.getInt(dev.basalt.record.RecordBatch.LAST_OFFSET_DELTA_OFFSET);
-                long next = pos + dev.basalt.record.RecordBatch.LOG_OVERHEAD_BYTES + length;
-                if (length < dev.basalt.record.RecordBatch.HEADER_SIZE_BYTES - dev.basalt.record.RecordBatch.LOG_OVERHEAD_BYTES
-                        || next > size || batchBase < Math.max(base, last + 1) || batchLast < batchBase) {
-                    throw new CorruptLogException(swap, pos, "unfinished segment merge: the batch at byte " + pos
-                            + " does not follow the one before it (base offset " + batchBase + ", length " + length + ")");
-                }
-                last = batchLast;
-                pos = next;
-            }
-        }
-        for (Long b : new ArrayList<>(segments.subMap(base, false, Math.max(base, last), true).keySet())) {
+        long[] range = Segment.parseSwapFileName(swap.getFileName().toString());
+        long first = range[0];
+        long last = range[1];
+        for (Long b : new ArrayList<>(segments.subMap(first, false, last, true).keySet())) {
             files.delete(segments.remove(b));
         }
-        Path target = dir.resolve(Segment.fileName(base));
+        Path target = dir.resolve(Segment.fileName(first));
         files.atomicMove(swap, target);
         files.fsyncDirectory(dir);
-        segments.put(base, target);
-        LOG.warn("{}: finished a merge of segments that a stop interrupted: offsets {}..{} are in {}", dir, base, last, target);
+        segments.put(first, target);
+        LOG.warn("{}: finished a merge of segments that a stop interrupted: the segments {}..{} are one in {}", dir, first, last,
+                target);
     }
 
     /**

@@ -45,9 +45,10 @@ public final class Segment {
     /** Several small segments being merged into one, before the swap begins; removed on open (the originals are intact). */
     public static final String MERGING_SUFFIX = ".log.merging";
     /**
-     * A finished merge of the segments from its base offset to its last batch, fsynced, whose swap
-     * in (deleting the merged segments, then renaming it to the first's name) had begun: the next
-     * open finishes it.
+     * A finished merge, fsynced, whose swap in (renaming the merged segments but the first away,
+     * then this file over the first) had begun: the next open finishes it. Its name,
+     * {@link #swapFileName}, names the first and the last segment merged, so finishing it needs
+     * nothing from its bytes.
      */
     public static final String SWAP_SUFFIX = ".log.swap";
     public static final long UNKNOWN_TIMESTAMP = Long.MIN_VALUE;
@@ -81,6 +82,30 @@ public final class Segment {
 
     public static String fileName(long baseOffset) {
         return String.format("%020d%s", baseOffset, SUFFIX);
+    }
+
+    /** {@code <first>.<last>.log.swap}: a merge of the segments with base offsets first..last. */
+    public static String swapFileName(long firstBaseOffset, long lastBaseOffset) {
+        return String.format("%020d.%020d%s", firstBaseOffset, lastBaseOffset, SWAP_SUFFIX);
+    }
+
+    /** The first and last base offsets a {@link #swapFileName} names, or null if it is not one. */
+    public static long[] parseSwapFileName(String fileName) {
+        if (fileName.length() != 41 + SWAP_SUFFIX.length() || !fileName.endsWith(SWAP_SUFFIX) || fileName.charAt(20) != '.') {
+            return null;
+        }
+        for (int i = 0; i < 41; i++) {
+            if (i != 20 && (fileName.charAt(i) < '0' || fileName.charAt(i) > '9')) {
+                return null;
+            }
+        }
+        try {
+            long first = Long.parseLong(fileName.substring(0, 20));
+            long last = Long.parseLong(fileName.substring(21, 41));
+            return first <= last ? new long[] {first, last} : null;
+        } catch (NumberFormatException e) {
+            return null;
+        }
     }
 
     /** The base offset a segment file name encodes, or -1 if it is not a segment file name. */
