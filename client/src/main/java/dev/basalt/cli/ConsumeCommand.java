@@ -53,6 +53,11 @@ final class ConsumeCommand implements Callable<Integer> {
     @Option(names = "--print-key", description = "Print the key before the value.")
     boolean printKey;
 
+    @Option(names = "--print-timestamp", description = "Print the record's timestamp with its type first, as"
+            + " CreateTime:MS (the producer's) or LogAppendTime:MS (the broker's, for a topic with"
+            + " message.timestamp.type=LogAppendTime), MS in milliseconds since the epoch.")
+    boolean printTimestamp;
+
     @Option(names = "--print-partition", description = "Print the partition before the record.")
     boolean printPartition;
 
@@ -450,8 +455,16 @@ final class ConsumeCommand implements Callable<Integer> {
         return false;
     }
 
+    /** Kafka's console consumer's form: the timestamp's type, a colon, the timestamp in ms. */
+    static String timestampField(ConsumerRecord<?, ?> r) {
+        return (r.logAppendTime() ? "LogAppendTime:" : "CreateTime:") + r.timestamp();
+    }
+
     private void print(ConsumerRecord<String, String> r) {
         StringBuilder sb = new StringBuilder();
+        if (printTimestamp) {
+            sb.append(timestampField(r)).append(separator);
+        }
         if (printPartition) {
             sb.append(r.partition()).append(separator);
         }

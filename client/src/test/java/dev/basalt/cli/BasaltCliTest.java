@@ -146,6 +146,30 @@ class BasaltCliTest {
         assertTrue(c.err().contains("Processed a total of 3 messages"), c.err());
     }
 
+    /** A one-record batch with the given timestamp and timestamp type, as a broker stores it. */
+    private static java.nio.ByteBuffer batchAt(long timestamp, dev.basalt.record.TimestampType type, String key, String value) {
+        dev.basalt.record.RecordBatchBuilder b = new dev.basalt.record.RecordBatchBuilder(java.nio.ByteBuffer.allocate(256), timestamp)
+                .timestampType(type);
+        b.tryAppend(timestamp, key.getBytes(StandardCharsets.UTF_8), value.getBytes(StandardCharsets.UTF_8), List.of());
+        return b.build().buffer();
+    }
+
+    /** Found probing: Kafka's console consumer prints CreateTime:MS / LogAppendTime:MS; Basalt had no way to show a timestamp. */
+    @Test
+    void consume_printTimestamp_printsItsTypeAndValueFirst() {
+        cluster.createTopic("t", 1);
+        cluster.appendBatches("t", 0, batchAt(1_700_000_000_000L, dev.basalt.record.TimestampType.CREATE_TIME, "k1", "v1"));
+        cluster.appendBatches("t", 0, batchAt(1_700_000_000_123L, dev.basalt.record.TimestampType.LOG_APPEND_TIME, "k2", "v2"));
+        Result c = run("consume", "--topic", "t", "--from-beginning", "--max-messages", "2", "--print-timestamp",
+                "--print-partition", "--print-offset", "--print-key");
+        assertEquals(0, c.code(), c.err());
+        assertEquals(List.of("CreateTime:1700000000000\t0\t0\tk1\tv1", "LogAppendTime:1700000000123\t0\t1\tk2\tv2"),
+                c.out().lines().toList());
+        Result alone = run("consume", "--topic", "t", "--from-beginning", "--max-messages", "1", "--print-timestamp",
+                "--key-separator", "|");
+        assertEquals(List.of("CreateTime:1700000000000|v1"), alone.out().lines().toList());
+    }
+
     /** Found probing: a refused batch named its first line, which read as that line being at fault. */
     @Test
     void produce_invalidBatch_saysTheLineNamedMayNotBeTheOneAtFault() {
