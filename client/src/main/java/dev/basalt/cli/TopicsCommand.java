@@ -9,6 +9,8 @@ import dev.basalt.client.admin.PartitionDescription;
 import dev.basalt.client.admin.TopicCreated;
 import dev.basalt.client.admin.TopicDescription;
 import dev.basalt.client.Admin;
+import dev.basalt.client.TopicExistsException;
+import dev.basalt.client.UnknownTopicException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -59,6 +61,13 @@ final class TopicsCommand implements Callable<Integer> {
     @Option(names = "--delete-config", paramLabel = "KEY", description = "With --alter: remove a topic config override, repeatable.")
     List<String> deleteConfigs = new ArrayList<>();
 
+    @Option(names = "--if-not-exists", description = "With --create: if the topic exists already, say so and exit 0,"
+            + " leaving it as it is (its partitions and configs are not compared with the options given).")
+    boolean ifNotExists;
+
+    @Option(names = "--if-exists", description = "With --alter or --delete: if the topic does not exist, say so and exit 0.")
+    boolean ifExists;
+
     @Option(names = "--include-internal", description = "With --list or --describe: include internal topics.")
     boolean includeInternal;
 
@@ -108,10 +117,20 @@ final class TopicsCommand implements Callable<Integer> {
             } else if (action.describe) {
                 describe(admin, t);
             } else if (action.delete) {
-                Admin.getAll(admin.deleteTopics(List.of(requireTopic())), t);
+                requireTopic();
+                try {
+                    Admin.getAll(admin.deleteTopics(List.of(topic)), t);
+                } catch (UnknownTopicException e) {
+                    sayMissing(e, "nothing deleted");
+                    return BasaltCli.OK;
+                }
                 root.out.println("Deleted topic " + topic + ".");
             } else {
-                alter(admin, t);
+                try {
+                    alter(admin, t);
+                } catch (UnknownTopicException e) {
+                    sayMissing(e, "nothing altered");
+                }
             }
         }
         return BasaltCli.OK;
@@ -141,6 +160,12 @@ final class TopicsCommand implements Callable<Integer> {
         if (includeInternal && !(action.list || action.describe)) {
             ignored.add("--include-internal");
         }
+        if (ifNotExists && !action.create) {
+            ignored.add("--if-not-exists");
+        }
+        if (ifExists && !(action.alter || action.delete)) {
+            ignored.add("--if-exists" + (action.create ? " (--create takes --if-not-exists)" : ""));
+        }
         if (!ignored.isEmpty()) {
             throw new BasaltCli.UsageException(String.join(", ", ignored) + " cannot be used with " + act);
         }
@@ -157,6 +182,17 @@ final class TopicsCommand implements Callable<Integer> {
             throw new BasaltCli.UsageException("--topic with --list is a name or a regular expression: " + e.getDescription()
                     + " in '" + topic + "'");
         }
+    }
+
+    /**
+     * With --if-exists, a topic that does not exist is no error (kafka-topics.sh's option): says
+     * so on stdout and returns; without it, rethrows (exit 1, as before).
+     */
+    private void sayMissing(UnknownTopicException e, String outcome) {
+        if (!ifExists) {
+            throw e;
+        }
+        root.out.println("Topic " + topic + " does not exist: " + outcome + " (--if-exists).");
     }
 
     private String requireTopic() {
@@ -176,7 +212,16 @@ final class TopicsCommand implements Callable<Integer> {
         }
         NewTopic nt = new NewTopic(requireTopic(), partitions == null ? -1 : partitions,
                 replicationFactor == null ? -1 : replicationFactor, configs);
-        TopicCreated c = Admin.getAll(admin.createTopics(List.of(nt), false), t).get(topic);
+        TopicCreated c;
+        try {
+            c = Admin.getAll(admin.createTopics(List.of(nt), false), t).get(topic);
+        } catch (TopicExistsException e) {
+            if (!ifNotExists) {
+                throw e;
+            }
+            root.out.println("Topic " + topic + " already exists: nothing created (--if-not-exists).");
+            return;
+        }
         root.out.println("Created topic " + c.name() + " (" + BasaltCli.count(c.partitions(), "partition") + ", replication factor "
                 + c.replicationFactor() + ", id " + c.topicId() + ").");
         warnIfMinIsrAboveReplicas(c.name(), c.replicationFactor());

@@ -390,6 +390,41 @@ class BasaltCliTest {
         assertTrue(r.err().contains("INVALID_CONFIG"), r.err());
     }
 
+    /** kafka-topics.sh's --if-not-exists / --if-exists: a script that makes sure of a topic need not parse an error. */
+    @Test
+    void ifNotExists_andIfExists_makeTheTopicsStateNoError() {
+        cluster.createTopic("t", 2);
+        Result again = run("topics", "--create", "--topic", "t", "--partitions", "5", "--if-not-exists");
+        assertEquals(0, again.code(), again.err());
+        assertEquals("Topic t already exists: nothing created (--if-not-exists).\n", again.out());
+        assertTrue(run("topics", "--describe", "--topic", "t").out().contains("PartitionCount: 2"), "left as it was");
+        Result fresh = run("topics", "--create", "--topic", "u", "--if-not-exists");
+        assertEquals(0, fresh.code(), fresh.err());
+        assertTrue(fresh.out().startsWith("Created topic u"), fresh.out());
+
+        Result del = run("topics", "--delete", "--topic", "missing", "--if-exists");
+        assertEquals(0, del.code(), del.err());
+        assertEquals("Topic missing does not exist: nothing deleted (--if-exists).\n", del.out());
+        Result alter = run("topics", "--alter", "--topic", "missing", "--partitions", "3", "--if-exists");
+        assertEquals(0, alter.code(), alter.err());
+        assertEquals("Topic missing does not exist: nothing altered (--if-exists).\n", alter.out());
+        Result alterConfig = run("topics", "--alter", "--topic", "missing", "--config", "retention.ms=1000", "--if-exists");
+        assertEquals(0, alterConfig.code(), alterConfig.err());
+        Result delExisting = run("topics", "--delete", "--topic", "u", "--if-exists");
+        assertEquals(0, delExisting.code(), delExisting.err());
+        assertEquals("Deleted topic u.\n", delExisting.out());
+        assertFalse(cluster.hasTopic("u"));
+        // without the options, as before
+        assertEquals(BasaltCli.CLUSTER_ERROR, run("topics", "--delete", "--topic", "missing").code());
+        assertEquals(BasaltCli.CLUSTER_ERROR, run("topics", "--alter", "--topic", "missing", "--partitions", "3").code());
+        // each only where it means something
+        Result wrong = run("topics", "--create", "--topic", "v", "--if-exists");
+        assertEquals(BasaltCli.USAGE, wrong.code());
+        assertTrue(wrong.err().contains("--if-exists (--create takes --if-not-exists) cannot be used with --create"), wrong.err());
+        assertEquals(BasaltCli.USAGE, run("topics", "--delete", "--topic", "t", "--if-not-exists").code());
+        assertTrue(cluster.hasTopic("t") && !cluster.hasTopic("v"));
+    }
+
     @Test
     void usageErrors_exit2() {
         assertEquals(BasaltCli.USAGE, run("topics").code());
