@@ -46,7 +46,10 @@ final class TopicsCommand implements Callable<Integer> {
     @ArgGroup(exclusive = true, multiplicity = "1")
     Action action;
 
-    @Option(names = "--topic", description = "Topic name (with --list: a name or a regular expression to match).")
+    @Option(names = "--topic", description = "Topic name. With --describe or --delete, a value that cannot be a topic name"
+            + " (it has a character other than letters, digits, '.', '_' and '-', such as * + ? [ ] ( ) |) is a regular"
+            + " expression naming every topic it matches whole; a legal name is that topic only. With --list: a regular"
+            + " expression that the whole name matches (so a name lists that topic).")
     String topic;
 
     @Option(names = "--partitions", description = "Partition count (create: default is the broker's num.partitions; alter: the new total).")
@@ -65,7 +68,8 @@ final class TopicsCommand implements Callable<Integer> {
             + " leaving it as it is (its partitions and configs are not compared with the options given).")
     boolean ifNotExists;
 
-    @Option(names = "--if-exists", description = "With --alter or --delete: if the topic does not exist, say so and exit 0.")
+    @Option(names = "--if-exists", description = "With --alter or --delete: if the topic does not exist (with --delete, a regular"
+            + " expression matches no topic), say so and exit 0.")
     boolean ifExists;
 
     @Option(names = "--include-internal", description = "With --list or --describe: include internal topics.")
@@ -116,8 +120,9 @@ final class TopicsCommand implements Callable<Integer> {
                 create(admin, t);
             } else if (action.describe) {
                 describe(admin, t);
+            } else if (action.delete && isPattern(requireTopic())) {
+                deleteMatching(admin, t);
             } else if (action.delete) {
-                requireTopic();
                 try {
                     Admin.getAll(admin.deleteTopics(List.of(topic)), t);
                 } catch (UnknownTopicException e) {
@@ -173,14 +178,72 @@ final class TopicsCommand implements Callable<Integer> {
 
     /** With --list, --topic filters the names: a name, or a regular expression the whole name matches (as Kafka's). */
     private java.util.regex.Pattern listFilter() {
-        if (topic == null) {
-            return null;
-        }
+        return topic == null ? null : pattern("--list");
+    }
+
+    private java.util.regex.Pattern pattern(String act) {
         try {
             return java.util.regex.Pattern.compile(topic);
         } catch (java.util.regex.PatternSyntaxException e) {
-            throw new BasaltCli.UsageException("--topic with --list is a name or a regular expression: " + e.getDescription()
+            throw new BasaltCli.UsageException("--topic with " + act + " is a name or a regular expression: " + e.getDescription()
                     + " in '" + topic + "'");
+        }
+    }
+
+    /**
+     * Whether --topic (with --describe or --delete) is a regular expression, as kafka-topics.sh
+     * reads it there: only when it cannot be a topic name. A legal name is that one topic,
+     * although '.' is a regex character: {@code --delete --topic a.b} must not delete {@code axb}
+     * too (kafka-topics.sh would), and an unknown name stays UNKNOWN_TOPIC (exit 1).
+     */
+    static boolean isPattern(String topic) {
+        return !dev.basalt.common.TopicNames.isLegal(topic);
+    }
+
+    /**
+     * The topics whose whole name --topic (a regular expression) matches, in the cluster's order;
+     * internal ones only when {@code internalToo}. None is an {@link UnknownTopicException}.
+     */
+    private List<String> matching(Admin admin, Duration t, String act, boolean internalToo) {
+        java.util.regex.Pattern p = pattern(act);
+        List<String> names = Admin.get(admin.listTopics(internalToo), t).stream().map(l -> l.name())
+                .filter(n -> p.matcher(n).matches()).toList();
+        if (names.isEmpty()) {
+            throw new UnknownTopicException("no topic matches the regular expression '" + topic + "'"
+                    + (internalToo ? "" : " (internal topics left out" + (action.describe ? ": --include-internal)" : ")")));
+        }
+        return names;
+    }
+
+    /**
+     * --delete of every (non-internal) topic --topic matches: says each one deleted on stdout; the
+     * first failure ends the command with its error and exit code, after the others are waited for
+     * (each one after it said on stderr).
+     */
+    private void deleteMatching(Admin admin, Duration t) {
+        List<String> names;
+        try {
+            names = matching(admin, t, "--delete", false);
+        } catch (UnknownTopicException e) {
+            sayMissing(e, "nothing deleted");
+            return;
+        }
+        Map<String, java.util.concurrent.CompletableFuture<Void>> futures = admin.deleteTopics(names);
+        RuntimeException first = null;
+        for (String name : names) {
+            try {
+                Admin.getAll(Map.of(name, futures.get(name)), t);
+                root.out.println("Deleted topic " + name + ".");
+            } catch (RuntimeException e) {
+                if (first == null) {
+                    first = e; // the command's error line
+                } else {
+                    root.err.println("Not deleted: topic " + name + " (" + BasaltCli.oneLine(e) + ")");
+                }
+            }
+        }
+        if (first != null) {
+            throw first;
         }
     }
 
@@ -192,7 +255,8 @@ final class TopicsCommand implements Callable<Integer> {
         if (!ifExists) {
             throw e;
         }
-        root.out.println("Topic " + topic + " does not exist: " + outcome + " (--if-exists).");
+        root.out.println((isPattern(topic) ? "No topic matches '" + topic + "'" : "Topic " + topic + " does not exist") + ": "
+                + outcome + " (--if-exists).");
     }
 
     private String requireTopic() {
@@ -273,7 +337,8 @@ final class TopicsCommand implements Callable<Integer> {
      * printed, without the summaries (as kafka-topics.sh does).
      */
     private void describe(Admin admin, Duration t) {
-        List<String> names = topic == null ? List.of() : List.of(topic);
+        List<String> names = topic == null ? List.of() : isPattern(topic) ? matching(admin, t, "--describe", includeInternal)
+                : List.of(topic);
         Map<String, TopicDescription> topics = Admin.get(admin.describeTopics(names), t);
         // fenced brokers count as offline leaders: a partition led by one is unavailable
         dev.basalt.client.admin.ClusterDescription cluster = Admin.get(admin.describeCluster(true), t);
@@ -364,7 +429,9 @@ final class TopicsCommand implements Callable<Integer> {
     }
 
     private void alter(Admin admin, Duration t) {
-        requireTopic();
+        if (isPattern(requireTopic())) {
+            throw new BasaltCli.UsageException("--alter takes one topic's name, not a regular expression: '" + topic + "'");
+        }
         if (partitions == null && configs.isEmpty() && deleteConfigs.isEmpty()) {
             throw new BasaltCli.UsageException("--alter needs --partitions, --config or --delete-config");
         }

@@ -286,6 +286,50 @@ class BasaltCliTest {
     }
 
     /**
+     * Found probing: describe --topic 'app.*' failed with UNKNOWN_TOPIC although --list takes a
+     * regex (kafka-topics.sh reads --topic as one for --describe, --alter and --delete). A legal
+     * name stays exactly that topic: '.' in "app.a" does not match "appXa".
+     */
+    @Test
+    void describeAndDelete_takeARegex_aLegalNameIsThatTopicOnly() {
+        cluster.createTopic("app.a", 1);
+        cluster.createTopic("appXa", 2);
+        cluster.createTopic("app.b", 3);
+        cluster.createTopic("other", 1);
+        Result d = run("topics", "--describe", "--topic", "app.*");
+        assertEquals(0, d.code(), d.err());
+        List<String> summaries = d.out().lines().filter(l -> l.startsWith("Topic: ")).map(l -> l.split("\t")[0]).sorted().toList();
+        assertEquals(List.of("Topic: app.a", "Topic: app.b", "Topic: appXa"), summaries, d.out());
+        Result exact = run("topics", "--describe", "--topic", "app.a");
+        assertEquals(List.of("Topic: app.a"), exact.out().lines().filter(l -> l.startsWith("Topic: "))
+                .map(l -> l.split("\t")[0]).toList(), exact.out());
+        Result missing = run("topics", "--describe", "--topic", "app.c");
+        assertEquals(BasaltCli.CLUSTER_ERROR, missing.code());
+        assertTrue(missing.err().contains("app.c") && !missing.err().contains("no topic matches"), "a name, as before: " + missing.err());
+        Result none = run("topics", "--describe", "--topic", "nope.*");
+        assertEquals(BasaltCli.CLUSTER_ERROR, none.code());
+        assertTrue(none.err().contains("no topic matches the regular expression 'nope.*'"), none.err());
+        Result bad = run("topics", "--describe", "--topic", "app[");
+        assertEquals(BasaltCli.USAGE, bad.code());
+        assertTrue(bad.err().contains("--topic with --describe is a name or a regular expression"), bad.err());
+
+        Result del = run("topics", "--delete", "--topic", "app\\.[ab]");
+        assertEquals(0, del.code(), del.err());
+        assertEquals(List.of("Deleted topic app.a.", "Deleted topic app.b."), del.out().lines().sorted().toList());
+        assertEquals(List.of("appXa", "other"), run("topics", "--list").out().lines().toList());
+        Result delNone = run("topics", "--delete", "--topic", "app\\.[ab]");
+        assertEquals(BasaltCli.CLUSTER_ERROR, delNone.code(), "a regex that matches nothing is an error");
+        assertTrue(delNone.err().contains("no topic matches the regular expression 'app\\.[ab]'"), delNone.err());
+        Result delNoneIfExists = run("topics", "--delete", "--topic", "app\\.[ab]", "--if-exists");
+        assertEquals(0, delNoneIfExists.code(), delNoneIfExists.err());
+        assertEquals("No topic matches 'app\\.[ab]': nothing deleted (--if-exists).\n", delNoneIfExists.out());
+        Result alter = run("topics", "--alter", "--topic", "app.*", "--partitions", "4");
+        assertEquals(BasaltCli.USAGE, alter.code());
+        assertTrue(alter.err().contains("--alter takes one topic's name, not a regular expression"), alter.err());
+        assertEquals(List.of("appXa", "other"), run("topics", "--list").out().lines().toList());
+    }
+
+    /**
      * Found probing: --replication-factor 1 on a cluster whose brokers default min.insync.replicas
      * to 2 was created without a word, and every acks=all write to the topic was then refused.
      */
