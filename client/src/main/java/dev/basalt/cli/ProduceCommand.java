@@ -47,7 +47,9 @@ final class ProduceCommand implements Callable<Integer> {
     @Option(names = "--headers-delimiter", paramLabel = "S",
             description = "Each line starts with its headers, ended by the first S: key=value pairs joined by commas (the"
                     + " form consume --print-headers prints after the value; an empty list: no headers; a header value cannot"
-                    + " contain a comma), then the key (with --key-separator) and the value.")
+                    + " contain a comma), then the key (with --key-separator) and the value. Every line must contain S,"
+                    + " even one without headers (it starts with S): the first line without it stops the command"
+                    + " (exit 2), the lines before it sent.")
     String headersDelimiter;
 
     @Option(names = "--acks", defaultValue = "all", description = "0, 1 or all (default: ${DEFAULT-VALUE}).")
@@ -157,7 +159,9 @@ final class ProduceCommand implements Callable<Integer> {
                 if (headersDelimiter != null) {
                     int at = rest.indexOf(headersDelimiter);
                     if (at < 0) {
-                        return badLine(lineNumber, "has no headers delimiter '" + headersDelimiter + "'", line);
+                        // found probing: the help did not say that a line without headers still needs the delimiter
+                        return badLine(lineNumber, "has no headers delimiter '" + headersDelimiter + "' (with --headers-delimiter"
+                                + " every line must contain it; a line without headers starts with it)", line);
                     }
                     List<Header> parsed = new ArrayList<>();
                     String problem = parseHeaders(rest.substring(0, at), parsed);

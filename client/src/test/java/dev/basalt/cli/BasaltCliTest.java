@@ -223,7 +223,13 @@ class BasaltCliTest {
         assertEquals(List.of("1\th1=x,h2=,h3=<null>"), custom.out().lines().toList());
         Result noDelimiter = withInput("a:1\n", "produce", "--topic", "t", "--headers-delimiter", "|", "--key-separator", ":");
         assertEquals(BasaltCli.USAGE, noDelimiter.code());
-        assertTrue(noDelimiter.err().contains("line 1 has no headers delimiter '|'"), noDelimiter.err());
+        assertTrue(noDelimiter.err().contains("line 1 has no headers delimiter '|' (with --headers-delimiter every line must"
+                + " contain it; a line without headers starts with it); stopped there, 0 line(s) before it were sent"),
+                noDelimiter.err());
+        // found probing: the help did not say so
+        String help = run("produce", "--help").out().replaceAll("\\s+", " ");
+        assertTrue(help.contains("Every line must contain S, even one without headers (it starts with S): the first line"
+                + " without it stops the command (exit 2), the lines before it sent."), help);
         assertEquals(BasaltCli.USAGE, run("produce", "--topic", "t", "--headers-delimiter", "").code());
     }
 
