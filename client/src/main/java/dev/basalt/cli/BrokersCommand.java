@@ -2,7 +2,6 @@ package dev.basalt.cli;
 
 import dev.basalt.client.Admin;
 import dev.basalt.client.admin.DecommissionProgress;
-import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.ArgGroup;
@@ -41,18 +40,18 @@ final class BrokersCommand implements Callable<Integer> {
     @Override
     public Integer call() throws InterruptedException {
         try (Admin admin = new Admin(root.clientConfig(BasaltCli.ClientKind.ADMIN, Map.of("default.api.timeout.ms", String.valueOf(timeoutMs))))) {
-            Duration t = Duration.ofMillis(timeoutMs + 1_000);
+            AdminWait t = new AdminWait(timeoutMs);
             if (mode.recommission != null) {
-                boolean wasDecommissioned = Admin.get(admin.describeCluster(true), t).brokers().stream()
+                boolean wasDecommissioned = t.get(admin.describeCluster(true)).brokers().stream()
                         .filter(b -> b.id() == mode.recommission).anyMatch(b -> b.decommissioned());
-                DecommissionProgress p = Admin.get(admin.recommissionBroker(mode.recommission), t);
+                DecommissionProgress p = t.get(admin.recommissionBroker(mode.recommission));
                 root.out.println(wasDecommissioned ? "Broker " + p.brokerId() + " is in service again."
                         : "Broker " + p.brokerId() + " was not decommissioned: it was in service already.");
                 return BasaltCli.OK;
             }
             long deadline = System.currentTimeMillis() + timeoutMs;
             while (true) {
-                DecommissionProgress p = Admin.get(admin.decommissionBroker(mode.decommission), t);
+                DecommissionProgress p = t.get(admin.decommissionBroker(mode.decommission));
                 if (p.canStop()) {
                     root.out.println("Broker " + p.brokerId() + " holds no replica: it can be stopped.");
                     return BasaltCli.OK;

@@ -34,8 +34,8 @@ final class ClusterCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         try (Admin admin = new Admin(root.clientConfig(BasaltCli.ClientKind.ADMIN, Map.of("default.api.timeout.ms", String.valueOf(timeoutMs))))) {
-            Duration t = Duration.ofMillis(timeoutMs + 1_000);
-            ClusterDescription c = Admin.get(admin.describeCluster(true), t);
+            AdminWait t = new AdminWait(timeoutMs);
+            ClusterDescription c = t.get(admin.describeCluster(true));
             root.out.println("Cluster ID: " + c.clusterId());
             boolean noController = c.controllerId() < 0;
             root.out.println("Controller: " + (noController ? "none" : c.controllerId()));
@@ -65,7 +65,7 @@ final class ClusterCommand implements Callable<Integer> {
                 }
             }
             printStorage(admin, c, t);
-            QuorumDescription q = Admin.get(admin.describeQuorum(), t);
+            QuorumDescription q = t.get(admin.describeQuorum());
             root.out.println();
             root.out.println("Metadata quorum: leader " + (q.leaderId() < 0 ? "none" : q.leaderId()) + ", term " + q.term()
                     + ", high watermark " + q.highWatermark());
@@ -83,7 +83,7 @@ final class ClusterCommand implements Callable<Integer> {
      * another, each broker that was down cost a whole timeout (found in a test: two dead brokers in
      * a last-known view made {@code basalt cluster} take 20 s).
      */
-    private void printStorage(Admin admin, ClusterDescription c, Duration t) {
+    private void printStorage(Admin admin, ClusterDescription c, AdminWait t) {
         Map<Integer, java.util.concurrent.CompletableFuture<dev.basalt.client.admin.StorageDescription>> asked =
                 new java.util.LinkedHashMap<>();
         for (BrokerDescription b : c.brokers()) {
@@ -93,7 +93,7 @@ final class ClusterCommand implements Callable<Integer> {
         }
         try {
             java.util.concurrent.CompletableFuture.allOf(asked.values().toArray(java.util.concurrent.CompletableFuture[]::new))
-                    .get(t.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+                    .get(t.waitMs(), java.util.concurrent.TimeUnit.MILLISECONDS);
         } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
             // each broker's own outcome is printed below
         } catch (InterruptedException e) {
@@ -110,7 +110,7 @@ final class ClusterCommand implements Callable<Integer> {
             }
             java.util.concurrent.CompletableFuture<dev.basalt.client.admin.StorageDescription> answer = asked.get(b.id());
             if (!answer.isDone()) {
-                root.out.printf("%-6d %s%n", b.id(), "(no answer within " + t.toMillis() + " ms)");
+                root.out.printf("%-6d %s%n", b.id(), "(no answer within " + t.timeoutMs() + " ms)");
                 continue;
             }
             try {

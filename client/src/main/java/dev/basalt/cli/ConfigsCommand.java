@@ -4,7 +4,6 @@ import dev.basalt.client.Admin;
 import dev.basalt.client.admin.AlterConfigOp;
 import dev.basalt.client.admin.ConfigEntry;
 import dev.basalt.client.admin.ConfigResource;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -95,17 +94,17 @@ final class ConfigsCommand implements Callable<Integer> {
         if (action.alter && sets.isEmpty() && removes.isEmpty()) {
             throw new BasaltCli.UsageException("--alter needs --add-config or --delete-config");
         }
-        Duration t = Duration.ofMillis(timeoutMs);
+        AdminWait t = new AdminWait(timeoutMs);
         try (Admin admin = new Admin(root.clientConfig(BasaltCli.ClientKind.ADMIN, Map.of("default.api.timeout.ms", String.valueOf(timeoutMs))))) {
             if (action.alter) {
                 List<AlterConfigOp> ops = new ArrayList<>();
                 sets.forEach((k, v) -> ops.add(AlterConfigOp.set(k, v)));
                 removes.forEach(k -> ops.add(AlterConfigOp.delete(k)));
-                Admin.getAll(admin.alterConfigs(Map.of(resource, ops), false), t);
+                t.getAll(admin.alterConfigs(Map.of(resource, ops), false));
                 root.out.println("Updated configs of " + what + ".");
                 return BasaltCli.OK;
             }
-            List<ConfigEntry> entries = Admin.get(admin.describeConfigs(List.of(resource), List.of()), t).getOrDefault(resource, List.of());
+            List<ConfigEntry> entries = t.get(admin.describeConfigs(List.of(resource), List.of())).getOrDefault(resource, List.of());
             List<ConfigEntry> shown = entries.stream().filter(e -> all || isOverride(resource, e)).toList();
             root.out.println((all ? "Configs of " : "Overrides of ") + what + (shown.isEmpty() ? ": none." : ":"));
             for (ConfigEntry e : shown) {

@@ -2,7 +2,6 @@ package dev.basalt.cli;
 
 import dev.basalt.client.Admin;
 import dev.basalt.client.admin.LeaderElectionResult;
-import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -27,7 +26,7 @@ final class LeadersCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         try (Admin admin = new Admin(root.clientConfig(BasaltCli.ClientKind.ADMIN, Map.of("default.api.timeout.ms", String.valueOf(timeoutMs))))) {
-            LeaderElectionResult r = Admin.get(admin.electPreferredLeaders(List.of()), Duration.ofMillis(timeoutMs + 1_000));
+            LeaderElectionResult r = new AdminWait(timeoutMs).get(admin.electPreferredLeaders(List.of()));
             root.out.println("Moved leadership of " + BasaltCli.count(r.elected().size(), "partition") + " to their preferred replica; "
                     + BasaltCli.count(r.notPreferredRemaining(), "partition") + (r.notPreferredRemaining() == 1 ? " is" : " are")
                     + " still led by another replica"

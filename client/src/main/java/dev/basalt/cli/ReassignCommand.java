@@ -16,7 +16,6 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -90,7 +89,7 @@ final class ReassignCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         try (Admin admin = new Admin(root.clientConfig(BasaltCli.ClientKind.ADMIN, Map.of("default.api.timeout.ms", String.valueOf(timeoutMs))))) {
-            Duration t = Duration.ofMillis(timeoutMs + 1_000);
+            AdminWait t = new AdminWait(timeoutMs);
             if (additional && !mode.execute) {
                 throw new BasaltCli.UsageException("--additional goes with --execute only");
             }
@@ -127,7 +126,7 @@ final class ReassignCommand implements Callable<Integer> {
             }
             if (mode.execute && !additional) {
                 // names only: not every broker's progress (one unreachable broker would delay the refusal)
-                List<PartitionReassignment> running = Admin.get(admin.listPartitionReassignments(List.of(), false), t);
+                List<PartitionReassignment> running = t.get(admin.listPartitionReassignments(List.of(), false));
                 if (!running.isEmpty()) {
                     List<String> names = running.stream().map(r -> r.topic() + "-" + r.partition()).toList();
                     root.err.println("basalt: error: " + BasaltCli.count(names.size(), "reassignment") + " in progress ("
@@ -149,7 +148,7 @@ final class ReassignCommand implements Callable<Integer> {
             Map<String, RuntimeException> unknown = new LinkedHashMap<>();
             admin.alterPartitionReassignments(targets).forEach((name, f) -> {
                 try {
-                    Admin.get(f, t);
+                    t.get(f);
                     accepted.add(name);
                 } catch (dev.basalt.client.DefiniteException e) {
                     refused.put(name, e);
@@ -194,9 +193,9 @@ final class ReassignCommand implements Callable<Integer> {
      * submitted, as Kafka's tool does: the controller judges each partition on its own, so a typo
      * in one entry would otherwise start the others' moves and leave the plan half applied.
      */
-    private static List<String> missingPartitions(Admin admin, Duration t, java.util.Collection<TopicPartition> wanted) {
+    private static List<String> missingPartitions(Admin admin, AdminWait t, java.util.Collection<TopicPartition> wanted) {
         Map<String, Integer> counts = new java.util.HashMap<>();
-        for (dev.basalt.client.admin.TopicListing l : Admin.get(admin.listTopics(true), t)) {
+        for (dev.basalt.client.admin.TopicListing l : t.get(admin.listTopics(true))) {
             counts.put(l.name(), l.partitionCount());
         }
         List<String> missing = new java.util.ArrayList<>();
@@ -212,7 +211,7 @@ final class ReassignCommand implements Callable<Integer> {
      * Puts the cluster-wide throttle back after a plan moved nothing, unless it no longer holds
      * the value this run set (another operator changed it meanwhile: theirs stays).
      */
-    private void putThrottleBack(Admin admin, Duration t, Optional<String> before) {
+    private void putThrottleBack(Admin admin, AdminWait t, Optional<String> before) {
         String mine = Long.toString(throttleBytesPerSecond);
         try {
             Optional<String> now = clusterWideThrottle(admin, t);
@@ -234,17 +233,17 @@ final class ReassignCommand implements Callable<Integer> {
     private static final ConfigResource CLUSTER_WIDE = new ConfigResource(ConfigResource.Type.BROKER, "");
 
     /** The cluster-wide catch-up throttle if one is set dynamically (what --execute sets). */
-    private static Optional<String> clusterWideThrottle(Admin admin, Duration t) {
-        return Admin.get(admin.describeConfigs(List.of(CLUSTER_WIDE), List.of(THROTTLE_KEY)), t)
+    private static Optional<String> clusterWideThrottle(Admin admin, AdminWait t) {
+        return t.get(admin.describeConfigs(List.of(CLUSTER_WIDE), List.of(THROTTLE_KEY)))
                 .getOrDefault(CLUSTER_WIDE, List.of()).stream()
                 .filter(e -> e.name().equals(THROTTLE_KEY) && "DYNAMIC_DEFAULT_BROKER_CONFIG".equals(e.source()))
                 .map(dev.basalt.client.admin.ConfigEntry::value).findFirst();
     }
 
     /** Sets the cluster-wide catch-up throttle, or removes it (empty). */
-    private static void setClusterWideThrottle(Admin admin, Duration t, Optional<String> value) {
+    private static void setClusterWideThrottle(Admin admin, AdminWait t, Optional<String> value) {
         AlterConfigOp op = value.map(v -> AlterConfigOp.set(THROTTLE_KEY, v)).orElse(AlterConfigOp.delete(THROTTLE_KEY));
-        Admin.getAll(admin.alterConfigs(Map.of(CLUSTER_WIDE, List.of(op)), false), t);
+        t.getAll(admin.alterConfigs(Map.of(CLUSTER_WIDE, List.of(op)), false));
     }
 
     private void requireOnePartition() {
@@ -253,11 +252,11 @@ final class ReassignCommand implements Callable<Integer> {
         }
     }
 
-    private int generate(Admin admin, Duration t) {
+    private int generate(Admin admin, AdminWait t) {
         if (topics.isEmpty() || brokers.isEmpty()) {
             throw new BasaltCli.UsageException("--generate needs --topics T1,T2 and --brokers 1,2,3");
         }
-        List<ReassignmentMove> moves = Admin.get(admin.generateReassignmentPlan(topics, brokers), t);
+        List<ReassignmentMove> moves = t.get(admin.generateReassignmentPlan(topics, brokers));
         ReassignmentPlan.Builder p = ReassignmentPlan.newBuilder().setVersion(1);
         for (ReassignmentMove m : moves) {
             p.addPartitionsBuilder().setPartition(TopicPartitionRef.newBuilder().setTopic(m.topic()).setPartition(m.partition()))
@@ -488,8 +487,8 @@ final class ReassignCommand implements Callable<Integer> {
     }
 
     /** Two samples {@link #VERIFY_SAMPLE_MS} apart give the copy rate and so the ETA. */
-    private int verify(Admin admin, Duration t) {
-        List<PartitionReassignment> first = Admin.get(admin.listPartitionReassignments(topics), t);
+    private int verify(Admin admin, AdminWait t) {
+        List<PartitionReassignment> first = t.get(admin.listPartitionReassignments(topics));
         if (first.isEmpty()) {
             return noneInProgress(admin, t);
         }
@@ -498,7 +497,7 @@ final class ReassignCommand implements Callable<Integer> {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        List<PartitionReassignment> second = Admin.get(admin.listPartitionReassignments(topics), t);
+        List<PartitionReassignment> second = t.get(admin.listPartitionReassignments(topics));
         if (second.isEmpty()) {
             return noneInProgress(admin, t); // they finished between the two samples (found probing)
         }
@@ -532,9 +531,9 @@ final class ReassignCommand implements Callable<Integer> {
         return BasaltCli.OK;
     }
 
-    private int noneInProgress(Admin admin, Duration t) {
+    private int noneInProgress(Admin admin, AdminWait t) {
         root.out.println("No reassignment in progress" + (topics.isEmpty() ? "." : " for " + String.join(", ", topics) + "."));
-        if (topics.isEmpty() || Admin.get(admin.listPartitionReassignments(List.of()), t).isEmpty()) {
+        if (topics.isEmpty() || t.get(admin.listPartitionReassignments(List.of())).isEmpty()) {
             removeThrottle(admin, t);
         }
         return BasaltCli.OK;
@@ -545,7 +544,7 @@ final class ReassignCommand implements Callable<Integer> {
      * --execute sets (as Kafka's --verify removes its throttles), unless --preserve-throttle.
      * Values set for one broker are left alone.
      */
-    private void removeThrottle(Admin admin, Duration t) {
+    private void removeThrottle(Admin admin, AdminWait t) {
         Optional<String> set;
         try {
             set = clusterWideThrottle(admin, t);
@@ -563,7 +562,7 @@ final class ReassignCommand implements Callable<Integer> {
             return;
         }
         // Someone may have started a move between the listing and the removal: theirs keeps its throttle.
-        if (!Admin.get(admin.listPartitionReassignments(List.of()), t).isEmpty()) {
+        if (!t.get(admin.listPartitionReassignments(List.of())).isEmpty()) {
             setClusterWideThrottle(admin, t, set);
             root.out.println("A reassignment started meanwhile: the catch-up throttle stays at " + set.get() + " bytes/s per broker.");
             return;

@@ -11,7 +11,6 @@ import dev.basalt.client.admin.TopicDescription;
 import dev.basalt.client.Admin;
 import dev.basalt.client.TopicExistsException;
 import dev.basalt.client.UnknownTopicException;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -111,10 +110,10 @@ final class TopicsCommand implements Callable<Integer> {
         }
         refuseOptionsTheActionIgnores();
         try (Admin admin = new Admin(root.clientConfig(BasaltCli.ClientKind.ADMIN, Map.of("default.api.timeout.ms", String.valueOf(timeoutMs))))) {
-            Duration t = Duration.ofMillis(timeoutMs + 1_000);
+            AdminWait t = new AdminWait(timeoutMs);
             if (action.list) {
                 java.util.regex.Pattern only = listFilter();
-                Admin.get(admin.listTopics(includeInternal), t).stream().filter(l -> only == null || only.matcher(l.name()).matches())
+                t.get(admin.listTopics(includeInternal)).stream().filter(l -> only == null || only.matcher(l.name()).matches())
                         .forEach(l -> root.out.println(l.name()));
             } else if (action.create) {
                 create(admin, t);
@@ -124,7 +123,7 @@ final class TopicsCommand implements Callable<Integer> {
                 deleteMatching(admin, t);
             } else if (action.delete) {
                 try {
-                    Admin.getAll(admin.deleteTopics(List.of(topic)), t);
+                    t.getAll(admin.deleteTopics(List.of(topic)));
                 } catch (UnknownTopicException e) {
                     sayMissing(e, "nothing deleted");
                     return BasaltCli.OK;
@@ -204,9 +203,9 @@ final class TopicsCommand implements Callable<Integer> {
      * The topics whose whole name --topic (a regular expression) matches, in the cluster's order;
      * internal ones only when {@code internalToo}. None is an {@link UnknownTopicException}.
      */
-    private List<String> matching(Admin admin, Duration t, String act, boolean internalToo) {
+    private List<String> matching(Admin admin, AdminWait t, String act, boolean internalToo) {
         java.util.regex.Pattern p = pattern(act);
-        List<String> names = Admin.get(admin.listTopics(internalToo), t).stream().map(l -> l.name())
+        List<String> names = t.get(admin.listTopics(internalToo)).stream().map(l -> l.name())
                 .filter(n -> p.matcher(n).matches()).toList();
         if (names.isEmpty()) {
             throw new UnknownTopicException("no topic matches the regular expression '" + topic + "'"
@@ -220,7 +219,7 @@ final class TopicsCommand implements Callable<Integer> {
      * first failure ends the command with its error and exit code, after the others are waited for
      * (each one after it said on stderr).
      */
-    private void deleteMatching(Admin admin, Duration t) {
+    private void deleteMatching(Admin admin, AdminWait t) {
         List<String> names;
         try {
             names = matching(admin, t, "--delete", false);
@@ -232,7 +231,7 @@ final class TopicsCommand implements Callable<Integer> {
         RuntimeException first = null;
         for (String name : names) {
             try {
-                Admin.getAll(Map.of(name, futures.get(name)), t);
+                t.getAll(Map.of(name, futures.get(name)));
                 root.out.println("Deleted topic " + name + ".");
             } catch (RuntimeException e) {
                 if (first == null) {
@@ -266,7 +265,7 @@ final class TopicsCommand implements Callable<Integer> {
         return topic;
     }
 
-    private void create(Admin admin, Duration t) {
+    private void create(Admin admin, AdminWait t) {
         if (partitions != null && partitions < 1) {
             throw new BasaltCli.UsageException("--partitions must be at least 1 (omit it for the broker's default), got " + partitions);
         }
@@ -278,7 +277,7 @@ final class TopicsCommand implements Callable<Integer> {
                 replicationFactor == null ? -1 : replicationFactor, configs);
         TopicCreated c;
         try {
-            c = Admin.getAll(admin.createTopics(List.of(nt), false), t).get(topic);
+            c = t.getAll(admin.createTopics(List.of(nt), false)).get(topic);
         } catch (TopicExistsException e) {
             if (!ifNotExists) {
                 throw e;
@@ -300,11 +299,11 @@ final class TopicsCommand implements Callable<Integer> {
      * a word, and every acks=all write to it was then refused). Read back from the new topic, so
      * it is the value the topic has; if it cannot be read, no warning (the topic was created).
      */
-    private void warnIfDefaultMinIsrAboveReplicas(Admin admin, Duration t, String name, int replicationFactor) {
+    private void warnIfDefaultMinIsrAboveReplicas(Admin admin, AdminWait t, String name, int replicationFactor) {
         ConfigResource resource = new ConfigResource(ConfigResource.Type.TOPIC, name);
         List<ConfigEntry> entries;
         try {
-            entries = Admin.get(admin.describeConfigs(List.of(resource), List.of("min.insync.replicas")), t)
+            entries = t.get(admin.describeConfigs(List.of(resource), List.of("min.insync.replicas")))
                     .getOrDefault(resource, List.of());
         } catch (RuntimeException e) {
             return;
@@ -336,12 +335,12 @@ final class TopicsCommand implements Callable<Integer> {
      * unavailable) when anything is. With a report filter only the matching partition lines are
      * printed, without the summaries (as kafka-topics.sh does).
      */
-    private void describe(Admin admin, Duration t) {
+    private void describe(Admin admin, AdminWait t) {
         List<String> names = topic == null ? List.of() : isPattern(topic) ? matching(admin, t, "--describe", includeInternal)
                 : List.of(topic);
-        Map<String, TopicDescription> topics = Admin.get(admin.describeTopics(names), t);
+        Map<String, TopicDescription> topics = t.get(admin.describeTopics(names));
         // fenced brokers count as offline leaders: a partition led by one is unavailable
-        dev.basalt.client.admin.ClusterDescription cluster = Admin.get(admin.describeCluster(true), t);
+        dev.basalt.client.admin.ClusterDescription cluster = t.get(admin.describeCluster(true));
         Set<Integer> live = cluster.liveBrokerIds();
         // "topic-partition@broker" of every replica its broker reported offline only for a full disk
         Set<String> outOfSpace = new java.util.HashSet<>();
@@ -428,7 +427,7 @@ final class TopicsCommand implements Callable<Integer> {
         return j.toString();
     }
 
-    private void alter(Admin admin, Duration t) {
+    private void alter(Admin admin, AdminWait t) {
         if (isPattern(requireTopic())) {
             throw new BasaltCli.UsageException("--alter takes one topic's name, not a regular expression: '" + topic + "'");
         }
@@ -441,17 +440,17 @@ final class TopicsCommand implements Callable<Integer> {
             }
         }
         if (partitions != null) {
-            Admin.getAll(admin.createPartitions(Map.of(topic, partitions), false), t);
+            t.getAll(admin.createPartitions(Map.of(topic, partitions), false));
             root.out.println("Topic " + topic + " now has " + BasaltCli.count(partitions, "partition") + ".");
         }
         if (!configs.isEmpty() || !deleteConfigs.isEmpty()) {
             List<AlterConfigOp> ops = new ArrayList<>();
             configs.forEach((k, v) -> ops.add(AlterConfigOp.set(k, v)));
             new java.util.LinkedHashSet<>(deleteConfigs).forEach(k -> ops.add(AlterConfigOp.delete(k)));
-            Admin.getAll(admin.alterConfigs(Map.of(new ConfigResource(ConfigResource.Type.TOPIC, topic), ops), false), t);
+            t.getAll(admin.alterConfigs(Map.of(new ConfigResource(ConfigResource.Type.TOPIC, topic), ops), false));
             root.out.println("Updated configs of topic " + topic + ".");
             if (configs.containsKey("min.insync.replicas")) {
-                TopicDescription d = Admin.get(admin.describeTopics(List.of(topic)), t).get(topic);
+                TopicDescription d = t.get(admin.describeTopics(List.of(topic))).get(topic);
                 if (d != null && !d.partitions().isEmpty()) {
                     warnIfMinIsrAboveReplicas(topic, d.partitions().get(0).replicationFactor());
                 }

@@ -475,6 +475,24 @@ class BasaltCliTest {
         assertTrue(cluster.hasTopic("t") && !cluster.hasTopic("v"));
     }
 
+    /**
+     * Found probing: topics --create --timeout-ms 5000 during a quorum outage said "no answer
+     * within 6000 ms" (the CLI waits a second longer than the client's deadline); the message names
+     * the timeout given.
+     */
+    @Test
+    void createUnanswered_timesOutNamingTheTimeoutGiven() {
+        cluster.holdCreateTopics();
+        try {
+            Result r = run("topics", "--create", "--topic", "t", "--timeout-ms", "500");
+            assertEquals(BasaltCli.TIMEOUT_OR_UNKNOWN, r.code(), r.err());
+            assertTrue(r.err().contains("t: no answer within 500 ms (--timeout-ms); the change may still be applied"), r.err());
+            assertFalse(r.err().contains("1500"), r.err());
+        } finally {
+            cluster.releaseCreateTopics();
+        }
+    }
+
     @Test
     void usageErrors_exit2() {
         assertEquals(BasaltCli.USAGE, run("topics").code());
