@@ -226,6 +226,49 @@ class CliE2ETest {
         assertTrue(usage.err().contains("--entity-type is brokers or topics, not 'nodes'"), usage.err());
     }
 
+    /**
+     * kafka-topics.sh and console-consumer habits against a real node: --print-timestamp shows the
+     * broker's LogAppendTime for a topic configured so (the producer's CreateTime otherwise),
+     * --if-not-exists / --if-exists, and --describe / --delete of a regular expression.
+     */
+    @Test
+    @Execution(ExecutionMode.CONCURRENT)
+    void kafkaToolHabits_timestampsIfExistsAndRegexes() throws Exception {
+        assertEquals(0, cli(null, "topics", "--create", "--topic", "ts-log", "--partitions", "1", "--config",
+                "message.timestamp.type=LogAppendTime").exitCode());
+        Result again = cli(null, "topics", "--create", "--topic", "ts-log", "--if-not-exists");
+        assertEquals(0, again.exitCode(), again.err());
+        assertEquals("Topic ts-log already exists: nothing created (--if-not-exists).\n", again.out());
+        assertEquals(0, cli(null, "topics", "--create", "--topic", "ts-create", "--partitions", "1").exitCode());
+        long before = System.currentTimeMillis();
+        for (String t : List.of("ts-log", "ts-create")) {
+            Result produced = cli("k:v\n", "produce", "--topic", t, "--key-separator", ":");
+            assertEquals(0, produced.exitCode(), produced.err());
+        }
+        Result log = cli(null, "consume", "--topic", "ts-log", "--from-beginning", "--max-messages", "1", "--print-timestamp",
+                "--print-offset", "--print-key", "--timeout-ms", "20000");
+        assertEquals(0, log.exitCode(), log.err());
+        assertTrue(log.out().matches("LogAppendTime:\\d+\t0\tk\tv\n"), log.out());
+        long stamped = Long.parseLong(log.out().substring("LogAppendTime:".length(), log.out().indexOf('\t')));
+        assertTrue(stamped >= before - 60_000 && stamped <= System.currentTimeMillis() + 60_000, "the broker's clock: " + stamped);
+        Result create = cli(null, "consume", "--topic", "ts-create", "--from-beginning", "--max-messages", "1", "--print-timestamp",
+                "--timeout-ms", "20000");
+        assertTrue(create.out().matches("CreateTime:\\d+\tv\n"), create.out());
+
+        Result described = cli(null, "topics", "--describe", "--topic", "ts-.*");
+        assertEquals(0, described.exitCode(), described.err());
+        assertEquals(List.of("Topic: ts-create", "Topic: ts-log"), described.out().lines().filter(l -> l.startsWith("Topic: "))
+                .map(l -> l.split("\t")[0]).sorted().toList(), described.out());
+        Result deleted = cli(null, "topics", "--delete", "--topic", "ts-.*");
+        assertEquals(0, deleted.exitCode(), deleted.err());
+        assertEquals(List.of("Deleted topic ts-create.", "Deleted topic ts-log."), deleted.out().lines().sorted().toList());
+        Result none = cli(null, "topics", "--delete", "--topic", "ts-.*");
+        assertEquals(1, none.exitCode(), none.out());
+        assertTrue(none.err().contains("no topic matches the regular expression 'ts-.*'"), none.err());
+        Result ifExists = cli(null, "topics", "--delete", "--topic", "ts-log", "--if-exists");
+        assertEquals(0, ifExists.exitCode(), ifExists.err());
+    }
+
     /** The first line, then the others sorted (the order of keys is the server's). */
     private static String sortedBody(String out) {
         List<String> lines = new ArrayList<>(out.lines().toList());
