@@ -335,6 +335,26 @@ class BasaltCliTest {
         assertEquals(List.of("appXa", "other"), run("topics", "--list").out().lines().toList());
     }
 
+    /** A delete by regex that fails for some topics still says which ones it deleted, and ends with an error. */
+    @Test
+    void deleteOfARegex_someRefused_namesTheDeletedAndTheRefused() {
+        cluster.createTopic("app.a", 1);
+        cluster.createTopic("app.b", 1);
+        cluster.createTopic("app.c", 1);
+        cluster.injectAdminError(dev.basalt.proto.v1.ErrorCode.INVALID_REQUEST, 2, false); // the first two in the request
+        Result r = run("topics", "--delete", "--topic", "app\\..");
+        assertEquals(BasaltCli.CLUSTER_ERROR, r.code(), r.err());
+        List<String> kept = List.of("app.a", "app.b", "app.c").stream().filter(cluster::hasTopic).toList();
+        assertEquals(2, kept.size(), "two refused");
+        String deleted = List.of("app.a", "app.b", "app.c").stream().filter(n -> !kept.contains(n)).findFirst().orElseThrow();
+        assertEquals("Deleted topic " + deleted + ".\n", r.out());
+        List<String> errLines = r.err().lines().toList();
+        assertEquals(2, errLines.size(), r.err());
+        assertTrue(errLines.get(0).startsWith("Not deleted: topic " + kept.get(1) + " (") && errLines.get(0).contains("INVALID_REQUEST"),
+                r.err());
+        assertTrue(errLines.get(1).startsWith("basalt: error: " + kept.get(0) + ": INVALID_REQUEST"), r.err());
+    }
+
     /**
      * Found probing: --replication-factor 1 on a cluster whose brokers default min.insync.replicas
      * to 2 was created without a word, and every acks=all write to the topic was then refused.

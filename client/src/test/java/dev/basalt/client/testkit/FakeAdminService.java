@@ -119,10 +119,16 @@ final class FakeAdminService extends AdminServiceGrpc.AdminServiceImplBase {
         synchronized (cluster) {
             for (String name : req.getNamesList()) {
                 DeleteTopicsResponse.Result.Builder r = DeleteTopicsResponse.Result.newBuilder().setName(name);
+                FakeCluster.PlannedFault fault = broker.notController() ? null : cluster.adminFaults.poll();
                 if (broker.notController()) {
                     r.setErrorCode(ErrorCode.NOT_CONTROLLER);
+                } else if (fault != null && fault.kind() == FakeCluster.Fault.ERROR_BEFORE_APPEND) {
+                    r.setErrorCode(fault.code()).setErrorMessage("fake: injected");
                 } else if (cluster.hasTopic(name)) {
                     cluster.deleteTopic(name);
+                    if (fault != null) {
+                        r.setErrorCode(fault.code()).setErrorMessage("fake: deleted, then " + fault.code());
+                    }
                 } else {
                     r.setErrorCode(ErrorCode.UNKNOWN_TOPIC);
                 }

@@ -438,7 +438,7 @@ public final class FakeCluster implements AutoCloseable {
     }
 
     /**
-     * The next {@code times} admin mutations (per topic of CreateTopics) answer code; with
+     * The next {@code times} admin mutations (per topic of CreateTopics and DeleteTopics) answer code; with
      * afterApply the change is made first (REQUEST_TIMED_OUT after commit), else nothing is done.
      */
     public void injectAdminError(ErrorCode code, int times, boolean afterApply) {
