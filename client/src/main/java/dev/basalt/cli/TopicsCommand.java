@@ -47,8 +47,8 @@ final class TopicsCommand implements Callable<Integer> {
 
     @Option(names = "--topic", description = "Topic name. With --describe or --delete, a value that cannot be a topic name"
             + " (it has a character other than letters, digits, '.', '_' and '-', such as * + ? [ ] ( ) |) is a regular"
-            + " expression naming every topic it matches whole; a legal name is that topic only. With --list: a regular"
-            + " expression that the whole name matches (so a name lists that topic).")
+            + " expression naming every topic it matches whole; a legal name is that topic only. With --list: always a regular"
+            + " expression that the whole name matches (so a.b lists axb too).")
     String topic;
 
     @Option(names = "--partitions", description = "Partition count (create: default is the broker's num.partitions; alter: the new total).")
@@ -429,7 +429,8 @@ final class TopicsCommand implements Callable<Integer> {
 
     private void alter(Admin admin, AdminWait t) {
         if (isPattern(requireTopic())) {
-            throw new BasaltCli.UsageException("--alter takes one topic's name, not a regular expression: '" + topic + "'");
+            throw new BasaltCli.UsageException("--alter takes one topic's name, not a regular expression: '" + topic
+                    + "' cannot be a topic name (legal: letters, digits, '.', '_' and '-')");
         }
         if (partitions == null && configs.isEmpty() && deleteConfigs.isEmpty()) {
             throw new BasaltCli.UsageException("--alter needs --partitions, --config or --delete-config");
