@@ -576,7 +576,7 @@ public final class BasaltNode implements AutoCloseable {
                 () -> incarnationId, ReplicaRpc.clients(config.getInt("grpc.message.bytes.max")), clock);
         replicas.start();
         shutdownSteps.add(0, replicas::close);
-        StorageFaults faults = new StorageFaults(logs, publisher::image, config.nodeId());
+        StorageFaults faults = new StorageFaults(logs, publisher::image, config.nodeId(), replicas::notOpened);
         lifecycle.offlineReplicas(faults::forHeartbeat);
         timers.scheduleWithFixedDelay(() -> {
             try {

@@ -92,9 +92,18 @@ public final class ReplicaManager implements MetadataSubscriber, AutoCloseable {
      * Replicas whose latest metadata step failed for a reason that passes (the index refusing
      * writes on a full disk; not a replica known offline): a replica not opened, or a leadership
      * change cut short (the new epoch not persisted). Applied again by {@link #retryFailedApplies}:
-     * applying a registration is idempotent and completes a transition cut short. Guarded by this.
+     * applying a registration is idempotent and completes a transition cut short. Each maps to why
+     * it failed the first time (kept, not updated per retry: a replica never opened is reported to
+     * the controller with it, and a new text would be a new metadata record). Guarded by this.
      */
-    private final Set<TopicPartition> applyFailed = new HashSet<>();
+    private final Map<TopicPartition, String> applyFailed = new HashMap<>();
+    /**
+     * The replicas of {@link #applyFailed} that have no log open here (a replica of a topic created
+     * while the disk was full): they serve nothing, so the heartbeat reports them offline, and their
+     * leadership moves to an in-sync replica that can serve. Published after every change of
+     * {@link #applyFailed} for the storage fault check's thread.
+     */
+    private volatile Map<TopicPartition, String> notOpened = Map.of();
     /** The caughtUp flag of the latest metadata step (retried opens run with it). Guarded by this. */
     private boolean lastCaughtUp;
     private ScheduledExecutorService scheduler;
@@ -235,7 +244,11 @@ public final class ReplicaManager implements MetadataSubscriber, AutoCloseable {
         }
         Partition p = partitions.get(new TopicPartition(topic, partition));
         if (p == null || !p.topicId().equals(t.get().id().toString())) {
-            String offline = logs.offlineReason(new TopicPartition(topic, partition));
+            TopicPartition tp = new TopicPartition(topic, partition);
+            String offline = logs.offlineReason(tp);
+            if (offline == null && p == null) {
+                offline = notOpened.get(tp); // not "still loading": it would stay so until the disk has room
+            }
             return Lookup.error(ErrorCode.REPLICA_NOT_AVAILABLE, "replica of " + topic + "-" + partition + " on broker " + brokerId
                     + (offline != null ? " is offline: " + offline : " is still loading"));
         }
@@ -338,11 +351,12 @@ public final class ReplicaManager implements MetadataSubscriber, AutoCloseable {
                 dev.basalt.broker.storage.StorageErrorLog.report(log, "Cannot open or update replica", c.topic().name() + "-" + c.partition(),
                         offline, e);
                 if (!offline) {
-                    applyFailed.add(tp);
+                    applyFailed.putIfAbsent(tp, applyFailure(e));
                 }
             }
             touchedTopics.add(c.topic().name());
         }
+        publishNotOpened();
         Set<String> localTopics = new HashSet<>();
         for (TopicPartition tp : partitions.keySet()) {
             localTopics.add(tp.topic());
@@ -629,8 +643,15 @@ public final class ReplicaManager implements MetadataSubscriber, AutoCloseable {
         if (applyFailed.isEmpty() || logs.noSpace() != null) {
             return;
         }
-        long nowMs = clock.millis();
-        for (java.util.Iterator<TopicPartition> it = applyFailed.iterator(); it.hasNext(); ) {
+        try {
+            retryFailedApplies(clock.millis());
+        } finally {
+            publishNotOpened();
+        }
+    }
+
+    private void retryFailedApplies(long nowMs) {
+        for (java.util.Iterator<TopicPartition> it = applyFailed.keySet().iterator(); it.hasNext(); ) {
             TopicPartition tp = it.next();
             java.util.Optional<TopicImage> topic = image.topics().topic(tp.topic());
             PartitionRegistration reg = topic.map(t -> t.partitions().get(tp.partition())).orElse(null);
@@ -656,6 +677,44 @@ public final class ReplicaManager implements MetadataSubscriber, AutoCloseable {
                 log.error("{}: retrying the replica's open failed; not retried again", tp, e);
             }
         }
+    }
+
+    /**
+     * Why a metadata step could not be applied to a replica, as the heartbeat and produce errors
+     * give it for a replica with no log open. It must not start with
+     * {@link dev.basalt.common.OfflineReasons#OUT_OF_SPACE}: such a replica serves no reads either,
+     * and the controller would keep it leading.
+     */
+    private String applyFailure(RuntimeException e) {
+        String full = logs.noSpace();
+        return "its log could not be created or opened" + (full == null ? "" : " (" + full + ")") + ": " + e.getMessage()
+                + "; retried on every ISR check once the directory takes writes";
+    }
+
+    /**
+     * Publishes {@link #notOpened} from {@link #applyFailed}: replicas the image still assigns here
+     * (the retry, which prunes the others, waits for room). Caller holds this.
+     */
+    private void publishNotOpened() {
+        Map<TopicPartition, String> now = new HashMap<>();
+        applyFailed.forEach((tp, why) -> {
+            boolean assigned = image.topics().topic(tp.topic()).map(t -> t.partitions().get(tp.partition()))
+                    .map(r -> r.replicas().contains(brokerId)).orElse(false);
+            if (assigned && !partitions.containsKey(tp)) {
+                now.put(tp, why);
+            }
+        });
+        if (!now.equals(notOpened)) {
+            notOpened = Map.copyOf(now);
+        }
+    }
+
+    /**
+     * Replicas assigned here whose log could not be created or opened (a full disk, an I/O error),
+     * and why; retried by {@link #retryFailedApplies}. Thread-safe.
+     */
+    public Map<TopicPartition, String> notOpened() {
+        return notOpened;
     }
 
     /** The scheduled check: every led partition's due ISR change (shrinks of laggards first). */

@@ -31,6 +31,10 @@ import org.slf4j.LoggerFactory;
  * partition must not take turns). The heartbeat decides from the last poll's snapshot alone, so a
  * kept replica is never reported in the moment space returns.
  *
+ * <p>A replica whose log could not even be created or opened (a topic created while the disk was
+ * full; the replica manager retries it once there is room) serves nothing, reads included: it is
+ * reported like a storage fault, so that its leadership moves to an in-sync replica that can serve.
+ *
  * <p>Thread-safety: thread-safe; {@link #poll()} runs on one timer thread, the readers take the
  * last published snapshot (a volatile).
  */
@@ -63,10 +67,19 @@ public final class StorageFaults {
                             Map<TopicPartition, String> refusingAppends, java.util.Set<TopicPartition> setAside) {
     }
 
+    /** Replicas assigned here whose log could not be created or opened, and why (the replica manager's). */
+    private final Supplier<Map<TopicPartition, String>> notOpened;
+
     public StorageFaults(LogManager logs, Supplier<MetadataImage> image, int brokerId) {
+        this(logs, image, brokerId, Map::of);
+    }
+
+    public StorageFaults(LogManager logs, Supplier<MetadataImage> image, int brokerId,
+                         Supplier<Map<TopicPartition, String>> notOpened) {
         this.logs = logs;
         this.image = image;
         this.brokerId = brokerId;
+        this.notOpened = notOpened;
     }
 
     /** Re-reads the log engine's offline set (and checks the data directory); logs what is new. */
@@ -82,6 +95,7 @@ public final class StorageFaults {
                 now.remove(tp); // space came back between the two reads: in service, not "offline, not out of space"
             }
         }
+        notOpened.get().forEach(now::putIfAbsent);
         Map<TopicPartition, String> before = last.offline();
         for (Map.Entry<TopicPartition, String> e : now.entrySet()) {
             if (!before.containsKey(e.getKey())) {

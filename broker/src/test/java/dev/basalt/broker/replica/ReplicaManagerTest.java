@@ -314,4 +314,76 @@ class ReplicaManagerTest {
             }
         }
     }
+
+    /**
+     * A topic created while the disk is full (found probing: {@code whilefull-0} kept broker 5 as
+     * leader for 70 s, produce said "still loading", and broker 4 in the ISR never took over). The
+     * replica whose log cannot be created serves nothing, so it is reported offline like a storage
+     * fault (not as "disk full", which would keep it leading), produce is told why, and once the
+     * directory takes writes again the ISR check creates it and the report ends.
+     */
+    @Test
+    void aReplicaNotCreatedOnAFullDisk_isReportedOffline_andCreatedOnceThereIsRoom(@TempDir Path tmp) {
+        java.util.concurrent.atomic.AtomicBoolean full = new java.util.concurrent.atomic.AtomicBoolean();
+        FileLayer failingCreates = new FileLayer() {
+            @Override
+            public void createDirectories(Path d) throws java.io.IOException {
+                if (full.get()) {
+                    throw new java.io.IOException("No space left on device");
+                }
+                FileLayer.super.createDirectories(d);
+            }
+        };
+        LogManager logs2 = LogManager.open(tmp.resolve("data"), LogConfig.DEFAULT, Clock.systemUTC(),
+                LogManagerOptions.DEFAULT.withoutPeriodicTasks(), failingCreates);
+        try {
+            ReplicaManager rm = new ReplicaManager(ReplicaConfig.defaults(1, Map.of()), logs2, new Purgatory<>("fetch", timer, 100),
+                    new Purgatory<>("produce", timer, 100), FakeAlterPartition.refusing(), () -> new UUID(9, 9),
+                    (id, host, port) -> {
+                        throw new AssertionError("the leader never fetches");
+                    }, Clock.systemUTC());
+            UUID id = new UUID(51, 52);
+            MetadataDelta d = new MetadataDelta(MetadataImage.EMPTY);
+            for (int broker = 1; broker <= 2; broker++) {
+                d.replay(MetadataRecord.newBuilder().setBrokerRegistration(BrokerRegistrationRecord.newBuilder().setBrokerId(broker)
+                        .setIncarnationId(ProtoIds.toProto(new UUID(9, broker == 1 ? 9 : broker))).setFenced(false)
+                        .addEndpoints(BrokerEndpoint.newBuilder().setName("PLAINTEXT").setHost("127.0.0.1").setPort(9400 + broker)))
+                        .build());
+            }
+            d.replay(MetadataRecord.newBuilder().setTopic(TopicRecord.newBuilder().setName("whilefull").setTopicId(ProtoIds.toProto(id)))
+                    .build());
+            d.replay(MetadataRecord.newBuilder().setPartition(PartitionRecord.newBuilder().setTopicId(ProtoIds.toProto(id))
+                    .setPartition(0).addReplicas(1).addReplicas(2).addIsr(1).addIsr(2).setLeader(1).setLeaderEpoch(0)
+                    .setPartitionEpoch(0)).build());
+            MetadataImage img = d.apply();
+            dev.basalt.broker.storage.StorageFaults faults = new dev.basalt.broker.storage.StorageFaults(logs2, () -> img, 1,
+                    rm::notOpened);
+
+            full.set(true);
+            apply(rm, MetadataImage.EMPTY, img, true);
+            Lookup l = rm.leaderFor("whilefull", 0);
+            assertEquals(ErrorCode.REPLICA_NOT_AVAILABLE, l.error(), l.message());
+            assertFalse(l.message().contains("still loading"), l.message());
+            assertTrue(l.message().contains("could not be created or opened") && l.message().contains("No space left on device"),
+                    l.message());
+            faults.poll();
+            List<dev.basalt.proto.v1.OfflineReplica> reported = faults.forHeartbeat();
+            assertEquals(1, reported.size(), "the replica that has no log is reported offline: " + reported);
+            assertEquals(0, reported.get(0).getPartition());
+            assertFalse(dev.basalt.common.OfflineReasons.outOfSpaceOnly(reported.get(0).getReason()),
+                    "not 'only out of space' (it serves no reads): the controller must move its leadership: "
+                            + reported.get(0).getReason());
+            assertTrue(faults.notReadyReason().contains("whilefull-0"), faults.notReadyReason());
+
+            full.set(false);
+            rm.checkIsrs(); // what the scheduler runs every replica.isr.check.interval.ms
+            l = rm.leaderFor("whilefull", 0);
+            assertEquals(ErrorCode.NONE, l.error(), l.message());
+            assertEquals(Map.of(), rm.notOpened());
+            faults.poll();
+            assertEquals(List.of(), faults.forHeartbeat(), "back in service: no longer reported");
+        } finally {
+            logs2.close();
+        }
+    }
 }
