@@ -100,6 +100,8 @@ public final class LogManager implements AutoCloseable {
     private volatile String noSpace;
     /** Appends stop below this many free bytes (0: only a failed write stops them). */
     private volatile long freeBytesMin;
+    /** Storage errors of each periodic task over the logs ("checkpoint", "retention", ...), summarized. */
+    private final Map<String, FailureSummaryLog> taskStorageErrors = new ConcurrentHashMap<>();
     static final long SPACE_CHECK_INTERVAL_MS = 250;
     /** How often the data directory's identity is checked (besides before every segment roll). */
     static final long DIRECTORY_CHECK_INTERVAL_MS = 1_000;
@@ -1070,6 +1072,7 @@ public final class LogManager implements AutoCloseable {
     }
 
     private void forEachLog(String what, Consumer<PartitionLog> task) {
+        FailureSummaryLog storageErrors = taskStorageErrors.computeIfAbsent(what, w -> new FailureSummaryLog(LOG, "run " + w));
         for (PartitionLog log : logs.values()) {
             if (closed) {
                 return;
@@ -1081,12 +1084,17 @@ public final class LogManager implements AutoCloseable {
                 task.accept(log);
             } catch (UnknownPartitionException e) {
                 // deleted while we were iterating
+            } catch (LogStorageException e) {
+                // a full disk fails every partition's index write, every round: summarized, not one
+                // stack trace per partition per round
+                storageErrors.failed(log.topicPartition(), e);
             } catch (RuntimeException | InternalError e) {
                 // InternalError: a fault reading a segment's mapping (its file cut under the node);
                 // the scrubber or a read reports that log; the task goes on with the others
                 LOG.error("{} of {} failed", what, log.topicPartition(), e);
             }
         }
+        storageErrors.endRound(clock.millis());
     }
 
     // ------------------------------------------------------------------ partitions

@@ -104,6 +104,8 @@ public final class ReplicaManager implements MetadataSubscriber, AutoCloseable {
      * {@link #applyFailed} for the storage fault check's thread.
      */
     private volatile Map<TopicPartition, String> notOpened = Map.of();
+    /** HW checkpoints fail for every replica while the disk is full: one summary line, not one WARN each. */
+    private final dev.basalt.log.FailureSummaryLog hwCheckpointErrors = new dev.basalt.log.FailureSummaryLog(log, "checkpoint the HW");
     /** The caughtUp flag of the latest metadata step (retried opens run with it). Guarded by this. */
     private boolean lastCaughtUp;
     private ScheduledExecutorService scheduler;
@@ -762,14 +764,16 @@ public final class ReplicaManager implements MetadataSubscriber, AutoCloseable {
         });
     }
 
-    private void checkpointHighWatermarks() {
+    /** Writes every replica's HW to the index (scheduled every hw checkpoint interval, and at close). */
+    void checkpointHighWatermarks() {
         for (Partition p : partitions.values()) {
             try {
                 p.log().checkpointHighWatermark();
             } catch (RuntimeException e) {
-                log.warn("Cannot checkpoint the HW of {}: {}", p.topicPartition(), e.toString());
+                hwCheckpointErrors.failed(p.topicPartition(), e);
             }
         }
+        hwCheckpointErrors.endRound(clock.millis());
     }
 
     // ------------------------------------------------------------------ configs, files

@@ -242,13 +242,7 @@ class ReplicaManagerTest {
      */
     @Test
     void aLeadershipCutShortByAFullDisk_isCompletedOnceThereIsRoom(@TempDir Path tmp) throws Exception {
-        Path mount = tmp.resolve("tmpfs");
-        java.nio.file.Files.createDirectories(mount);
-        Process m = new ProcessBuilder("mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", mount.toString()).redirectErrorStream(true).start();
-        String out = new String(m.getInputStream().readAllBytes());
-        if (m.waitFor() != 0) {
-            org.junit.jupiter.api.Assertions.fail("this test needs to mount a 16 MiB tmpfs (run it as root, as CI does): " + out);
-        }
+        Path mount = mountTmpfs16MiB(tmp);
         LogManager full = LogManager.open(mount.resolve("data"), LogConfig.parse(Map.of(LogConfig.SEGMENT_BYTES, "1048576")),
                 Clock.systemUTC(), LogManagerOptions.DEFAULT.withoutPeriodicTasks(), FileLayer.DEFAULT);
         try {
@@ -263,19 +257,7 @@ class ReplicaManagerTest {
             assertEquals(0, rm.leaderFor("orders", 0).partition().leaderEpoch());
 
             // Another writer fills the file system; the index's next write fails and it refuses all after.
-            Path filler = mount.resolve("filler");
-            try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(filler.toFile(), "rw")) {
-                for (int chunk : new int[] {1 << 20, 4096, 1}) {
-                    byte[] bytes = new byte[chunk];
-                    try {
-                        while (true) {
-                            f.write(bytes);
-                        }
-                    } catch (java.io.IOException noSpace) {
-                        // full at this granularity
-                    }
-                }
-            }
+            Path filler = fillToTheLastByte(mount);
             full.checkSpace(); // appends refused from now on
             // Leadership changes until one cannot persist its epoch (the first may fit in the slack of
             // a page of the index's write-ahead log).
@@ -308,10 +290,107 @@ class ReplicaManagerTest {
             appendOne(l.partition());
         } finally {
             full.close();
-            Process u = new ProcessBuilder("umount", mount.toString()).redirectErrorStream(true).start();
-            if (u.waitFor() != 0) {
-                new ProcessBuilder("umount", "-l", mount.toString()).start().waitFor();
+            unmount(mount);
+        }
+    }
+
+    /** Needs root (as in CI; the test says so otherwise). */
+    private static Path mountTmpfs16MiB(Path tmp) throws Exception {
+        Path mount = tmp.resolve("tmpfs");
+        java.nio.file.Files.createDirectories(mount);
+        Process m = new ProcessBuilder("mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", mount.toString()).redirectErrorStream(true).start();
+        String out = new String(m.getInputStream().readAllBytes());
+        if (m.waitFor() != 0) {
+            org.junit.jupiter.api.Assertions.fail("this test needs to mount a 16 MiB tmpfs (run it as root, as CI does): " + out);
+        }
+        return mount;
+    }
+
+    private static void unmount(Path mount) throws Exception {
+        Process u = new ProcessBuilder("umount", mount.toString()).redirectErrorStream(true).start();
+        if (u.waitFor() != 0) {
+            new ProcessBuilder("umount", "-l", mount.toString()).start().waitFor();
+        }
+    }
+
+    /** Another writer fills the file system under {@code mount}; returns its file. */
+    private static Path fillToTheLastByte(Path mount) throws java.io.IOException {
+        Path filler = mount.resolve("filler");
+        try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(filler.toFile(), "rw")) {
+            for (int chunk : new int[] {1 << 20, 4096, 1}) {
+                byte[] bytes = new byte[chunk];
+                try {
+                    while (true) {
+                        f.write(bytes);
+                    }
+                } catch (java.io.IOException noSpace) {
+                    // full at this granularity
+                }
             }
+        }
+        return filler;
+    }
+
+    /**
+     * HW checkpoints on a disk full to the last byte fail for every replica, every round: they
+     * logged a WARN per replica per round (with the log engine's own checkpoint, an ERROR with a
+     * stack trace each: 3,400 lines in 10 s for 136 replicas, found probing). Now a round of
+     * failures is one line when it starts, then at most one a minute, with no stack trace.
+     */
+    @Test
+    void hwCheckpointsFailingOnAFullDisk_logOneLine_notOnePerReplicaPerRound(@TempDir Path tmp) throws Exception {
+        Path mount = mountTmpfs16MiB(tmp);
+        LogManager full = LogManager.open(mount.resolve("data"), LogConfig.parse(Map.of(LogConfig.SEGMENT_BYTES, "1048576")),
+                Clock.systemUTC(), LogManagerOptions.DEFAULT.withoutPeriodicTasks(), FileLayer.DEFAULT);
+        ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> logged = new ch.qos.logback.core.read.ListAppender<>();
+        logged.start();
+        List<ch.qos.logback.classic.Logger> loggers = List.of(
+                (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(ReplicaManager.class),
+                (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(LogManager.class));
+        try {
+            ReplicaManager rm = new ReplicaManager(ReplicaConfig.defaults(1, Map.of()), full, new Purgatory<>("fetch", timer, 100),
+                    new Purgatory<>("produce", timer, 100), FakeAlterPartition.refusing(), () -> new UUID(9, 9),
+                    (id, host, port) -> {
+                        throw new AssertionError("a single-replica test never fetches");
+                    }, Clock.systemUTC());
+            int replicas = 20;
+            apply(rm, MetadataImage.EMPTY, withTopic(MetadataImage.EMPTY, "many", new UUID(61, 62), replicas), true);
+            Path filler = fillToTheLastByte(mount);
+            // The index's first failed write may fit in the slack of its write-ahead log's page; after
+            // one fails for lack of space RocksDB refuses every write.
+            for (int i = 0; i < 50 && !rm.partition(new TopicPartition("many", 0)).orElseThrow().log().isOffline(); i++) {
+                try {
+                    rm.partition(new TopicPartition("many", i % replicas)).orElseThrow().log().checkpointHighWatermark();
+                } catch (dev.basalt.log.LogStorageException expected) {
+                    break;
+                }
+            }
+            loggers.forEach(l -> l.addAppender(logged));
+            for (int round = 0; round < 5; round++) {
+                rm.checkpointHighWatermarks();
+                full.checkpointHighWatermarks();
+            }
+            loggers.forEach(l -> l.detachAppender(logged));
+            List<ch.qos.logback.classic.spi.ILoggingEvent> warnings = logged.list.stream()
+                    .filter(e -> e.getLevel().isGreaterOrEqual(ch.qos.logback.classic.Level.WARN)).toList();
+            assertTrue(warnings.size() <= 2, "one line per task while it keeps failing, not " + warnings.size() + ": "
+                    + warnings.stream().map(ch.qos.logback.classic.spi.ILoggingEvent::getFormattedMessage).toList());
+            assertTrue(warnings.stream().anyMatch(e -> e.getFormattedMessage().contains("checkpoint the HW of " + replicas
+                    + " partitions")), "the summary counts the replicas: " + warnings.stream()
+                    .map(ch.qos.logback.classic.spi.ILoggingEvent::getFormattedMessage).toList());
+            assertTrue(warnings.stream().allMatch(e -> e.getThrowableProxy() == null), "no stack trace above DEBUG");
+
+            java.nio.file.Files.delete(filler);
+            full.checkSpace(); // room again: the index is reopened
+            loggers.forEach(l -> l.addAppender(logged));
+            rm.checkpointHighWatermarks();
+            loggers.forEach(l -> l.detachAppender(logged));
+            assertTrue(logged.list.stream().anyMatch(e -> e.getFormattedMessage().contains("Can checkpoint the HW of every"
+                    + " partition again")), "the end of the failures is logged once");
+        } finally {
+            loggers.forEach(l -> l.detachAppender(logged));
+            full.close();
+            unmount(mount);
         }
     }
 
