@@ -268,6 +268,7 @@ public final class BasaltNode implements AutoCloseable {
         gauges.registerCorruptionFound(openedLogs::startupCorruptPartitionsFound, () -> openedLogs.scrubProgress()[2],
                 openedLogs::readCorruptBatchesFound);
         logs.enforceFreeSpace(config.getLong("log.dir.free.bytes.min"));
+        gauges.registerDataDirectory(openedLogs::usableBytes, openedLogs::freeBytesMin, () -> openedLogs.noSpace() != null);
         long scrubRate = config.getLong("log.scrub.bytes.per.second");
         logs.corruptionHandler(this::onCorruptionFound); // corrupt batches met by reads
         if (scrubRate > 0) {
@@ -606,7 +607,10 @@ public final class BasaltNode implements AutoCloseable {
         admin.storage(this::describeStorage);
         replicas.onFlushTimed(metrics::flushed);
         ReplicaManager rm = replicas;
-        gauges.registerReplicas(() -> rm.partitions().values());
+        gauges.registerReplicas(() -> rm.partitions().values(), () -> {
+            StorageFaults f = storageFaults;
+            return f == null ? 0 : f.offline().size();
+        });
         gauges.registerPurgatories(List.of(fetchWaiters, produceWaiters));
         ControllerChannel toController = new ForwardingControllerChannel(() -> controller, quorum, controllers);
         // Producer ids come in blocks from the active controller, through the lifecycle's controller client.

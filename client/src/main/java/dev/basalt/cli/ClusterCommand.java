@@ -120,7 +120,7 @@ final class ClusterCommand implements Callable<Integer> {
                 root.out.printf("%-6d %-14s %-22s %-8d %-14d %s%n", b.id(), s.usableBytes() < 0 ? "?" : bytes(s.usableBytes()),
                         scrub, s.scrubPassesCompleted(), s.scrubCorruptBatchesFound() + s.readCorruptBatchesFound()
                                 + s.startupCorruptPartitionsFound(),
-                        s.directoryFailure().isEmpty() ? "ok" : "FAILED: " + s.directoryFailure());
+                        directoryState(s));
                 for (BrokerDescription.OfflineReplica o : s.refusingAppends()) {
                     notes.add("broker " + b.id() + ": " + o.topic() + "-" + o.partition() + " serves reads but refuses appends: "
                             + o.reason());
@@ -134,6 +134,23 @@ final class ClusterCommand implements Callable<Integer> {
             root.out.println("Replicas refusing appends (the only copy, cut at corrupt data; see docs/operations.md):");
             notes.forEach(n -> root.out.println("  " + n));
         }
+    }
+
+    /**
+     * The DIRECTORY column: {@code FAILED} (the directory is out of service), {@code full} (below
+     * its free-bytes minimum, or replicas refusing appends for lack of space: appends resume only
+     * at 1.5 times the minimum), else {@code ok}. A full broker once read {@code ok} here while it
+     * refused every append (found probing).
+     */
+    static String directoryState(dev.basalt.client.admin.StorageDescription s) {
+        if (!s.directoryFailure().isEmpty()) {
+            return "FAILED: " + s.directoryFailure();
+        }
+        boolean belowMin = s.usableBytes() >= 0 && s.usableBytes() < s.freeBytesMin();
+        if (belowMin || s.offlineReplicas().stream().anyMatch(BrokerDescription.OfflineReplica::outOfSpaceOnly)) {
+            return "full (log.dir.free.bytes.min " + bytes(s.freeBytesMin()) + "): appends refused";
+        }
+        return "ok";
     }
 
     static String bytes(long n) {

@@ -24,4 +24,29 @@ class ClusterCommandTest {
         assertEquals("0", ClusterCommand.known(0));
         assertEquals("12", ClusterCommand.known(12));
     }
+
+    /**
+     * The storage table's DIRECTORY column flags a full directory: below its free-bytes minimum, or
+     * still refusing appends above it (they resume at 1.5 times the minimum). Found probing: a broker
+     * that refused every append read {@code ok}.
+     */
+    @Test
+    void aDirectoryBelowItsFreeBytesMinimum_readsFull_notOk() {
+        long min = 64L << 20;
+        assertEquals("ok", ClusterCommand.directoryState(storage(1L << 30, min, java.util.List.of(), "")));
+        String below = ClusterCommand.directoryState(storage(0, min, java.util.List.of(), ""));
+        org.junit.jupiter.api.Assertions.assertTrue(below.startsWith("full"), below);
+        String refusing = ClusterCommand.directoryState(storage(80L << 20, min, java.util.List.of(
+                new dev.basalt.client.admin.BrokerDescription.OfflineReplica("t", 0, "disk full: 0 bytes free")), ""));
+        org.junit.jupiter.api.Assertions.assertTrue(refusing.startsWith("full"), "still refusing appends above the minimum: "
+                + refusing);
+        assertEquals("ok", ClusterCommand.directoryState(storage(-1, min, java.util.List.of(), "")), "unknown free space");
+        assertEquals("FAILED: gone", ClusterCommand.directoryState(storage(0, min, java.util.List.of(), "gone")));
+    }
+
+    private static dev.basalt.client.admin.StorageDescription storage(long usable, long min,
+            java.util.List<dev.basalt.client.admin.BrokerDescription.OfflineReplica> offline, String failure) {
+        return new dev.basalt.client.admin.StorageDescription(5, "/data", usable, min, failure, 0, 0, 0, 0, offline, 0,
+                java.util.List.of(), 0);
+    }
 }

@@ -100,6 +100,8 @@ public final class LogManager implements AutoCloseable {
     private volatile String noSpace;
     /** Appends stop below this many free bytes (0: only a failed write stops them). */
     private volatile long freeBytesMin;
+    /** Free bytes for this process on the data directory's file system at the last space check; -1 before one. */
+    private volatile long usableBytes = -1;
     /** Storage errors of each periodic task over the logs ("checkpoint", "retention", ...), summarized. */
     private final Map<String, FailureSummaryLog> taskStorageErrors = new ConcurrentHashMap<>();
     static final long SPACE_CHECK_INTERVAL_MS = 250;
@@ -874,9 +876,42 @@ public final class LogManager implements AutoCloseable {
         }, 0, SPACE_CHECK_INTERVAL_MS, TimeUnit.MILLISECONDS);
     }
 
-    /** Why appends are refused for lack of space, or null. */
+    /**
+     * Why appends are refused for lack of space, or null. The text is fixed while the shortage
+     * lasts (its figure is the one that stopped appends): it is the reason reported to the
+     * controller, and a new text would be a new metadata record every check. Operators get
+     * {@link #noSpaceNow()}.
+     */
     public String noSpace() {
         return noSpace;
+    }
+
+    /**
+     * {@link #noSpace()} with the free bytes of the latest check (every
+     * {@value #SPACE_CHECK_INTERVAL_MS} ms), for /ready and produce errors; null when there is room.
+     */
+    public String noSpaceNow() {
+        if (noSpace == null) {
+            return null;
+        }
+        long min = freeBytesMin;
+        return "disk full: " + usableBytes + " bytes free now on " + dataDir + " (log.dir.free.bytes.min " + min
+                + "; appends resume at " + resumeBytes(min) + " bytes free)";
+    }
+
+    /** Free bytes for this process on the data directory's file system at the latest check; -1 before one. */
+    public long usableBytes() {
+        return usableBytes;
+    }
+
+    /** Appends stop below this many free bytes ({@code log.dir.free.bytes.min}; 0: only a failed write stops them). */
+    public long freeBytesMin() {
+        return freeBytesMin;
+    }
+
+    /** Appends resume at this many free bytes: a margin over the minimum so the RocksDB index does not hit ENOSPC. */
+    private static long resumeBytes(long minBytes) {
+        return Math.max(8L << 20, minBytes + minBytes / 2);
     }
 
     /**
@@ -885,7 +920,7 @@ public final class LogManager implements AutoCloseable {
      * then fail to index them, which takes the replica offline until a restart).
      */
     private String appendRefusal() {
-        String full = noSpace;
+        String full = noSpaceNow();
         if (full == null && index.needsReopen()) {
             return "disk full: the index refused a write for lack of space on " + dataDir + " (it is reopened once there is room)";
         }
@@ -903,8 +938,9 @@ public final class LogManager implements AutoCloseable {
         } catch (IOException e) {
             return; // the directory check reports a vanished directory
         }
+        usableBytes = free;
         long min = freeBytesMin;
-        long resumeBytes = Math.max(8L << 20, min + min / 2);
+        long resumeBytes = resumeBytes(min);
         if (index.needsReopen() && free >= resumeBytes) {
             // Another writer filled the disk to the last byte: the index failed a write, and RocksDB
             // refuses every write after that until reopened, room or not.
@@ -919,7 +955,7 @@ public final class LogManager implements AutoCloseable {
         }
         String reason = noSpace;
         if (reason == null && min > 0 && free < min) {
-            noSpace = "disk full: " + free + " bytes free on " + dataDir + " (log.dir.free.bytes.min " + min + ")";
+            noSpace = "disk full: " + free + " bytes free on " + dataDir + " when appends stopped (log.dir.free.bytes.min " + min + ")";
             LOG.error("{}; appends are refused until space returns (checked every {} ms)", noSpace, SPACE_CHECK_INTERVAL_MS);
         } else if (reason != null && free >= resumeBytes) {
             noSpace = null;

@@ -88,14 +88,20 @@ public final class NodeGauges {
 
     /** Per topic (or partition) log figures and the node's partition counts. */
     record LocalStats(SortedMap<List<String>, long[]> bySeries, long replicas, long leaders, long underReplicated,
-                      long underMinIsr, long offline, long refusingAppends, long producerStates) {
+                      long underMinIsr, long refusingAppends, long producerStates) {
         static final int SIZE = 0;
         static final int SEGMENTS = 1;
         static final int FOLLOWER_LAG = 2;
         static final int FETCH_LAG = 3;
     }
 
-    public void registerReplicas(Supplier<Collection<Partition>> partitions) {
+    /**
+     * @param offlineReplicas the local replicas the node reports offline (its storage fault check,
+     *                        as /ready counts them): a storage fault or corruption, a log that could
+     *                        not be created, or a full disk. Not from {@code partitions}: a replica
+     *                        only out of space has an intact log, and one never opened has none.
+     */
+    public void registerReplicas(Supplier<Collection<Partition>> partitions, LongSupplier offlineReplicas) {
         Memo<LocalStats> stats = new Memo<>(() -> localStats(partitions.get()));
         String[] labels = metrics.topicLabelNames();
         gauge("basalt_partitions", "Partition replicas on this broker", () -> stats.get().replicas());
@@ -105,8 +111,8 @@ public final class NodeGauges {
                 () -> stats.get().underReplicated());
         gauge("basalt_partitions_under_min_isr", "Partitions led here whose ISR is below min.insync.replicas (acks=all"
                 + " produces fail)", () -> stats.get().underMinIsr());
-        gauge("basalt_partitions_offline_replicas", "Replicas here whose log is offline (storage fault)",
-                () -> stats.get().offline());
+        gauge("basalt_partitions_offline_replicas", "Replicas here the node reports offline: a storage fault, a log that"
+                + " could not be created, or a full disk", offlineReplicas::getAsLong);
         gauge("basalt_partitions_refusing_appends_replicas", "Replicas here that were the only copy of a corrupt batch:"
                 + " served up to it, appends refused until a restart accepts the loss or storage repair cuts the log",
                 () -> stats.get().refusingAppends());
@@ -148,7 +154,6 @@ public final class NodeGauges {
         long leaders = 0;
         long under = 0;
         long underMin = 0;
-        long offline = 0;
         long refusing = 0;
         long producers = 0;
         for (Partition p : partitions) {
@@ -157,9 +162,6 @@ public final class NodeGauges {
             v[LocalStats.SIZE] += log.sizeBytes();
             v[LocalStats.SEGMENTS] += log.segmentBaseOffsets().size();
             producers += log.producerStateSize();
-            if (log.isOffline()) {
-                offline++;
-            }
             if (log.corruptFrom() != null) {
                 refusing++;
             }
@@ -176,7 +178,7 @@ public final class NodeGauges {
                 v[LocalStats.FOLLOWER_LAG] = Math.max(v[LocalStats.FOLLOWER_LAG], lv.followerLagRecordsMax());
             }
         }
-        return new LocalStats(series, partitions.size(), leaders, under, underMin, offline, refusing, producers);
+        return new LocalStats(series, partitions.size(), leaders, under, underMin, refusing, producers);
     }
 
     // ------------------------------------------------------------------ cluster (metadata image)
@@ -318,6 +320,23 @@ public final class NodeGauges {
                 () -> seconds);
         gauge("basalt_log_clean_shutdown", "1 when the logs were opened after a clean shutdown, or new (no recovery scan)",
                 () -> afterCleanShutdown ? 1 : 0);
+    }
+
+    /**
+     * The data directory's file system: free bytes (as of the log engine's space check, every
+     * 250 ms), the minimum below which appends stop, and whether they are stopped for lack of
+     * space now (they resume only at 1.5 times the minimum, so free bytes above the minimum do
+     * not mean appends are taken).
+     */
+    public void registerDataDirectory(LongSupplier usableBytes, LongSupplier freeBytesMin, BooleanSupplier full) {
+        GaugeWithCallback.builder().name("basalt_log_dir_usable_bytes").unit(Unit.BYTES)
+                .help("Free bytes for the node on the data directory's file system (-1 before the first check)")
+                .callback(cb -> cb.call(usableBytes.getAsLong())).register(registry);
+        GaugeWithCallback.builder().name("basalt_log_dir_free_min_bytes").unit(Unit.BYTES)
+                .help("log.dir.free.bytes.min: appends stop below this many free bytes")
+                .callback(cb -> cb.call(freeBytesMin.getAsLong())).register(registry);
+        gauge("basalt_log_dir_full", "1 while appends are refused for lack of space (disk full), else 0",
+                () -> full.getAsBoolean() ? 1 : 0);
     }
 
     /**

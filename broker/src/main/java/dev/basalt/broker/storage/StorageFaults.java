@@ -222,6 +222,10 @@ public final class StorageFaults {
         if (dir != null) {
             return now.size() + " replicas offline: " + dir;
         }
+        // The reason a replica was reported with keeps the free bytes of the moment appends stopped
+        // (a new text would be a new metadata record); /ready gives the latest check's figure.
+        String fullThen = logs.noSpace();
+        String fullNow = logs.noSpaceNow();
         StringBuilder b = new StringBuilder().append(now.size()).append(" replicas offline: ");
         int n = 0;
         for (Map.Entry<TopicPartition, String> e : now.entrySet()) {
@@ -229,7 +233,8 @@ public final class StorageFaults {
                 b.append("; and ").append(now.size() - READY_NAMES_MAX).append(" more");
                 break;
             }
-            b.append(n > 1 ? "; " : "").append(e.getKey()).append(" (").append(e.getValue()).append(')');
+            String why = fullThen != null && fullNow != null ? e.getValue().replace(fullThen, fullNow) : e.getValue();
+            b.append(n > 1 ? "; " : "").append(e.getKey()).append(" (").append(why).append(')');
         }
         return b.toString();
     }

@@ -35,14 +35,43 @@ class NodeGaugesReplicasTest {
             Partition cut = new Partition(new TopicPartition("t", 1), "id", 1, logs.getOrCreate(new TopicPartition("t", 1),
                     LogConfig.DEFAULT));
             BrokerMetrics metrics = new BrokerMetrics(false, false);
-            new NodeGauges(metrics).registerReplicas(() -> List.of(healthy, cut));
+            new NodeGauges(metrics).registerReplicas(() -> List.of(healthy, cut), () -> 0);
             assertEquals("0.0", sample(metrics, "basalt_partitions_refusing_appends_replicas"));
 
             BrokerMetrics later = new BrokerMetrics(false, false);
-            new NodeGauges(later).registerReplicas(() -> List.of(healthy, cut));
+            new NodeGauges(later).registerReplicas(() -> List.of(healthy, cut), () -> 0);
             cut.log().markCorruptFrom(0, new CorruptLogException(dir.resolve("x.log"), 0, "test"));
             assertEquals("1.0", sample(later, "basalt_partitions_refusing_appends_replicas"));
             assertEquals("2.0", sample(later, "basalt_partitions"));
+        }
+    }
+
+    /**
+     * A full disk shows on /metrics: its replicas count as offline (as /ready counts them; found
+     * probing: /ready said 68 replicas offline while the gauge read 0, their logs being intact), and
+     * the data directory's free bytes, minimum and full state have gauges of their own.
+     */
+    @Test
+    void aFullDisk_countsItsReplicasOffline_andShowsInTheDataDirectoryGauges() {
+        try (LogManager logs = LogManager.open(dir, LogConfig.DEFAULT, Clock.systemUTC(),
+                LogManagerOptions.DEFAULT.withoutPeriodicTasks(), FileLayer.DEFAULT)) {
+            Partition p = new Partition(new TopicPartition("t", 0), "id", 1, logs.getOrCreate(new TopicPartition("t", 0),
+                    LogConfig.DEFAULT));
+            dev.basalt.broker.storage.StorageFaults faults = new dev.basalt.broker.storage.StorageFaults(logs,
+                    () -> dev.basalt.metadata.image.MetadataImage.EMPTY, 1);
+            BrokerMetrics metrics = new BrokerMetrics(false, false);
+            NodeGauges gauges = new NodeGauges(metrics);
+            gauges.registerReplicas(() -> List.of(p), () -> faults.offline().size());
+            gauges.registerDataDirectory(logs::usableBytes, logs::freeBytesMin, () -> logs.noSpace() != null);
+            long minBytes = 1L << 60; // more than any disk has free: full at once
+            logs.enforceFreeSpace(minBytes);
+            logs.checkSpace();
+            faults.poll();
+            assertEquals("1.0", sample(metrics, "basalt_partitions_offline_replicas"), "the full disk's replica");
+            assertEquals("1.0", sample(metrics, "basalt_log_dir_full"));
+            assertEquals(Double.toString((double) minBytes), sample(metrics, "basalt_log_dir_free_min_bytes"));
+            assertEquals(Double.toString((double) logs.usableBytes()), sample(metrics, "basalt_log_dir_usable_bytes"));
+            org.junit.jupiter.api.Assertions.assertTrue(logs.usableBytes() >= 0, "measured: " + logs.usableBytes());
         }
     }
 

@@ -79,4 +79,28 @@ class StorageFaultsTest {
         assertTrue(reason.contains("deleted while the node ran"), "keeps the cause: " + reason);
         assertEquals(ProtoIds.toProto(id), reported.get(0).getTopicId());
     }
+
+    /**
+     * /ready gives the free bytes of the latest space check, not those of the moment appends
+     * stopped (found probing: it kept saying 65536000 bytes free with the disk at 0). The reason
+     * reported to the controller keeps its first text: a new one every check would be a new
+     * metadata record.
+     */
+    @Test
+    void aFullDisk_readyGivesTheFreeBytesNow_theHeartbeatAStableReason() {
+        logs = LogManager.open(dir, LogConfig.DEFAULT, Clock.systemUTC(), LogManagerOptions.DEFAULT.withoutPeriodicTasks(),
+                FileLayer.DEFAULT);
+        logs.getOrCreate(new TopicPartition("orders", 0), LogConfig.DEFAULT);
+        StorageFaults faults = new StorageFaults(logs, () -> MetadataImage.EMPTY, 1);
+        logs.enforceFreeSpace(1L << 60); // more than any disk has free: full at once
+        logs.checkSpace();
+        faults.poll();
+        String stopped = logs.noSpace();
+        assertTrue(stopped != null && OfflineReasons.outOfSpaceOnly(stopped), stopped);
+        logs.checkSpace();
+        assertEquals(stopped, logs.noSpace(), "the reported reason stays while the shortage lasts");
+        String ready = faults.notReadyReason();
+        assertTrue(ready.contains("orders-0 (disk full: " + logs.usableBytes() + " bytes free now on "), ready);
+        assertTrue(!ready.contains(stopped), "not the figure of the moment appends stopped: " + ready);
+    }
 }
