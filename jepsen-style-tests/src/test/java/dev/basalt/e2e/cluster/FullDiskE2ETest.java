@@ -268,6 +268,82 @@ class FullDiskE2ETest extends ClusterTestSupport {
         }
     }
 
+    /**
+     * Found probing: a topic created while a broker's disk was full to the last byte kept that
+     * broker as leader; its replica could not be created (the index refused the write), was not
+     * reported, producers were told "still loading" for as long as the disk stayed full, and the
+     * in-sync replica elsewhere never took over. Now the replica is reported offline, leadership
+     * moves to a replica that can serve and writes go through; once space returns it is created
+     * and rejoins the ISR. Meanwhile monitoring says the disk is full: /metrics counts the offline
+     * replicas and has the free-space gauges, /ready gives the free bytes now.
+     */
+    @Test
+    void aTopicCreatedOnADiskFullToTheLastByte_isLedByAReplicaThatCanServe_andMonitoringSaysFull() throws Exception {
+        Path mount = mountTmpfs("tmpfs-whilefull", 64);
+        try {
+            start(builder(4).controllers(1).nodeConfig(VICTIM, "data.dir", mount.resolve("data").toString())
+                    .nodeConfig(VICTIM, "log.dir.free.bytes.min", Long.toString(MIN_FREE)));
+            NodeProcess node = cluster.node(VICTIM);
+            Path filler = fillToTheLastByte(mount);
+            long deadline = System.nanoTime() + FAILOVER.toNanos();
+            while (!metric(node, "basalt_log_dir_full").equals("1.0") && System.nanoTime() < deadline) {
+                sleepMs(100);
+            }
+            assertEquals("1.0", metric(node, "basalt_log_dir_full"), "the full disk on /metrics");
+            assertEquals(Double.toString((double) MIN_FREE), metric(node, "basalt_log_dir_free_min_bytes"));
+
+            int brokers = cluster.brokerIds().size();
+            try (dev.basalt.client.Admin admin = cluster.admin()) {
+                dev.basalt.client.Admin.getAll(admin.createTopics(List.of(new dev.basalt.client.admin.NewTopic("whilefull", brokers, 2,
+                        Map.of())), false), Duration.ofSeconds(10));
+            }
+            List<Integer> onVictim = new java.util.ArrayList<>();
+            for (int p = 0; p < brokers; p++) {
+                if (cluster.partition("whilefull", p).replicas().contains(VICTIM)) {
+                    onVictim.add(p);
+                }
+            }
+            assertTrue(!onVictim.isEmpty(), "placement put no replica on broker " + VICTIM + ":\n" + cluster.diagnostics());
+            long createdAt = System.nanoTime();
+            for (int p : onVictim) {
+                cluster.awaitPartition("whilefull", p, s -> s.hasLeader() && s.leader() != VICTIM,
+                        "leadership with the replica that could be created", FAILOVER);
+            }
+            long movedMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - createdAt);
+            try (Producer<String, String> producer = new Producer<>(Map.of("bootstrap.servers", cluster.bootstrap(), "acks", "all",
+                    "delivery.timeout.ms", 20_000, "request.timeout.ms", 5_000), new StringSerializer(), new StringSerializer())) {
+                for (int p : onVictim) {
+                    Producer.await(producer.send(new ProducerRecord<>("whilefull", p, null, "while-full")), Duration.ofSeconds(30));
+                }
+            }
+            NodeProcess.HttpAnswer ready = node.httpGet("/ready");
+            assertEquals(503, ready.code(), ready.body());
+            assertTrue(ready.body().contains("could not be created") && ready.body().contains("bytes free now"), ready.body());
+            double offline = Double.parseDouble(metric(node, "basalt_partitions_offline_replicas"));
+            assertTrue(offline >= onVictim.size(), "offline replicas on /metrics: " + offline);
+            System.out.println("MEASURED full disk: a topic created on it led elsewhere " + movedMs + " ms after its creation");
+
+            Files.delete(filler);
+            for (int p : onVictim) {
+                cluster.awaitPartition("whilefull", p, s -> s.isr().contains(VICTIM), "the replica created and in the ISR", CATCH_UP);
+            }
+            node.awaitReady(FAILOVER);
+            assertEquals("0.0", metric(node, "basalt_log_dir_full"));
+        } finally {
+            stopNodesThenUnmount(VICTIM, VICTIM, mount);
+        }
+    }
+
+    /** The value of an unlabelled series on {@code node}'s /metrics, or "" if absent. */
+    private static String metric(NodeProcess node, String name) {
+        for (String line : node.httpGet("/metrics").body().split("\n")) {
+            if (line.startsWith(name + " ")) {
+                return line.substring(name.length() + 1).trim();
+            }
+        }
+        return "";
+    }
+
     /** Stops the writer; every acknowledged record readable at its offset, and the replicas identical. */
     private void stopAndCheckNothingLost(AckedWrites w) {
         w.stop(Duration.ofSeconds(40));
