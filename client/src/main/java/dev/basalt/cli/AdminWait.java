@@ -64,8 +64,7 @@ final class AdminWait {
         Map<String, T> out = new LinkedHashMap<>();
         futures.forEach((k, f) -> {
             if (!waitFor(f)) {
-                throw new IndeterminateException(k + ": " + noAnswer() + "; the change may still be applied (e.g. once the"
-                        + " controller quorum is back): check its state before retrying", new ClientTimeoutException(noAnswer()));
+                throw Admin.unansweredChange(k, new ClientTimeoutException(noAnswer()));
             }
             out.putAll(Admin.getAll(Map.of(k, f), Duration.ZERO));
         });

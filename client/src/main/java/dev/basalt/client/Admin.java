@@ -234,11 +234,16 @@ public final class Admin implements AutoCloseable {
             try {
                 out.put(k, get(f, timeout));
             } catch (ClientTimeoutException e) {
-                throw new IndeterminateException(k + ": " + e.getMessage() + "; the change may still be applied (e.g. once the"
-                        + " controller quorum is back): check its state before retrying", e);
+                throw unansweredChange(k, e);
             }
         });
         return out;
+    }
+
+    /** What a change to {@code entity} with no answer in time is: it may still be applied. */
+    public static IndeterminateException unansweredChange(String entity, ClientTimeoutException e) {
+        return new IndeterminateException(entity + ": " + e.getMessage() + "; the change may still be applied (e.g. once the"
+                + " controller quorum is back): check its state before retrying", e);
     }
 
     @Override

@@ -1707,9 +1707,7 @@ public final class PartitionLog {
             try {
                 ensureWritable();
                 for (Segment s : segments.sealed()) {
-                    boolean tooYoung = cfg.minCompactionLagMs() > 0
-                            && nowMs - maxTimestampOf(s) < cfg.minCompactionLagMs();
-                    if (segments.higherBaseOffset(s.baseOffset()) > highWatermark || tooYoung) {
+                    if (!cleanable(s, cfg, nowMs)) {
                         break;
                     }
                     if (s.retain()) {
@@ -1728,6 +1726,18 @@ public final class PartitionLog {
             }
             compactionLock.unlock();
         }
+    }
+
+    /**
+     * Whether compaction (and the merge after it) may take the sealed segment {@code s}: wholly
+     * below the high watermark, and with no record younger than min.compaction.lag.ms. Sealed
+     * segments are taken oldest first up to the first that is not. Caller holds the append lock.
+     */
+    private boolean cleanable(Segment s, LogConfig cfg, long nowMs) {
+        if (segments.higherBaseOffset(s.baseOffset()) > highWatermark) {
+            return false;
+        }
+        return cfg.minCompactionLagMs() <= 0 || nowMs - maxTimestampOf(s) >= cfg.minCompactionLagMs();
     }
 
     /** Segments merged into others since the log opened (a compacted log's small segments). */
@@ -1782,8 +1792,7 @@ public final class PartitionLog {
                 return List.of();
             }
             for (Segment s : segments.sealed()) {
-                boolean tooYoung = cfg.minCompactionLagMs() > 0 && nowMs - maxTimestampOf(s) < cfg.minCompactionLagMs();
-                if (segments.higherBaseOffset(s.baseOffset()) > highWatermark || tooYoung) {
+                if (!cleanable(s, cfg, nowMs)) {
                     break;
                 }
                 if (!run.isEmpty() && runBytes + s.sizeBytes() <= cfg.segmentBytes()) {
@@ -1836,15 +1845,18 @@ public final class PartitionLog {
             f.truncate(0);
             for (Segment s : group) {
                 ByteBuffer map = s.mapping();
+                long batchesMax = Segment.UNKNOWN_TIMESTAMP;
                 for (int pos = 0; pos < s.sizeBytes(); pos += Segment.batchSizeAt(map, pos)) {
                     // A damaged header is left where it is (a read or the scrubber reports it in its
                     // own segment): merged, it would fail the new segment's indexing after the swap.
                     LogReader.checkHeader(s, map, pos, s.sizeBytes());
+                    batchesMax = Math.max(batchesMax, Segment.maxTimestampAt(map, pos));
                 }
+                // as maxTimestampOf, from the same walk: the batches' max where the index lost the
+                // segment's (a merged segment must never look older than its records)
+                maxTimestamp = Math.max(maxTimestamp, s.maxTimestamp() != Segment.UNKNOWN_TIMESTAMP ? s.maxTimestamp() : batchesMax);
                 f.writeFully(s.slice(0, s.sizeBytes()), total);
                 total += s.sizeBytes();
-                // known even if the index lost it: a merged segment must never look older than its records
-                maxTimestamp = Math.max(maxTimestamp, maxTimestampOf(s));
             }
             f.force();
         } catch (IOException e) {
