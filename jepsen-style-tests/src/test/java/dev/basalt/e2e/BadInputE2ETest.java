@@ -177,7 +177,14 @@ class BadInputE2ETest {
         assertEquals(ErrorCode.INVALID_CONFIG, create("typed", 1, Map.of("no.such.config", "1")).getErrorCode());
         assertEquals(ErrorCode.INVALID_PARTITIONS, create("too-wide", 20_000, Map.of()).getErrorCode());
         assertEquals(ErrorCode.NONE, create("typed", 1, Map.of()).getErrorCode(), "a valid topic is still created after refusals");
-        assertEquals(ErrorCode.NONE, create("compacted", 1, Map.of("cleanup.policy", "compact")).getErrorCode());
+        var badRatio = create("typed-ratio", 1, Map.of("cleanup.policy", "compact", "min.cleanable.dirty.ratio", "1.5"));
+        assertEquals(ErrorCode.INVALID_CONFIG, badRatio.getErrorCode());
+        assertTrue(badRatio.getErrorMessage().contains("min.cleanable.dirty.ratio"), badRatio.getErrorMessage());
+        var lagBelowMin = create("typed-lag", 1, Map.of("min.compaction.lag.ms", "60000", "max.compaction.lag.ms", "1000"));
+        assertEquals(ErrorCode.INVALID_CONFIG, lagBelowMin.getErrorCode());
+        assertTrue(lagBelowMin.getErrorMessage().contains("below min.compaction.lag.ms"), lagBelowMin.getErrorMessage());
+        assertEquals(ErrorCode.NONE, create("compacted", 1, Map.of("cleanup.policy", "compact", "min.cleanable.dirty.ratio", "0.1",
+                "max.compaction.lag.ms", "3600000")).getErrorCode(), "Kafka's compaction keys are accepted");
         assertEquals(ErrorCode.INVALID_RECORD, send("compacted", 0, unkeyedBatch()).getErrorCode(), "a compacted topic needs keys");
         assertEquals(ErrorCode.TOPIC_ALREADY_EXISTS, create("typed", 1, Map.of()).getErrorCode());
 

@@ -23,6 +23,11 @@ import java.util.Set;
  * <tr><td>flush.messages</td><td>fsync after this many unflushed records; 1 = durable mode (group commit)</td></tr>
  * <tr><td>flush.ms</td><td>fsync data older than this (background); default never</td></tr>
  * <tr><td>min.compaction.lag.ms</td><td>records younger than this are not compacted; default 0</td></tr>
+ * <tr><td>max.compaction.lag.ms</td><td>a record is compacted at the latest this long after it was written
+ *     (compaction runs whatever the dirty ratio, and the active segment rolls after this long); ≥ min.compaction.lag.ms;
+ *     default unbounded</td></tr>
+ * <tr><td>min.cleanable.dirty.ratio</td><td>compaction runs once the segments written since its last pass are at
+ *     least this share of the cleanable log's bytes; [0, 1]; default 0.5</td></tr>
  * <tr><td>message.timestamp.type</td><td>CreateTime | LogAppendTime</td></tr>
  * <tr><td>message.timestamp.before.max.ms</td><td>CreateTime topics: refuse a record whose timestamp is
  *     more than this before the broker's clock (INVALID_RECORD); default unbounded</td></tr>
@@ -45,6 +50,8 @@ public record LogConfig(
         long flushMessages,
         long flushMs,
         long minCompactionLagMs,
+        long maxCompactionLagMs,
+        double minCleanableDirtyRatio,
         TimestampType timestampType,
         long timestampBeforeMaxMs,
         long timestampAfterMaxMs) {
@@ -60,20 +67,22 @@ public record LogConfig(
     public static final String FLUSH_MESSAGES = "flush.messages";
     public static final String FLUSH_MS = "flush.ms";
     public static final String MIN_COMPACTION_LAG_MS = "min.compaction.lag.ms";
+    public static final String MAX_COMPACTION_LAG_MS = "max.compaction.lag.ms";
+    public static final String MIN_CLEANABLE_DIRTY_RATIO = "min.cleanable.dirty.ratio";
     public static final String MESSAGE_TIMESTAMP_TYPE = "message.timestamp.type";
     public static final String MESSAGE_TIMESTAMP_BEFORE_MAX_MS = "message.timestamp.before.max.ms";
     public static final String MESSAGE_TIMESTAMP_AFTER_MAX_MS = "message.timestamp.after.max.ms";
 
     public static final Set<String> KEYS = Set.of(SEGMENT_BYTES, SEGMENT_MS, RETENTION_MS, RETENTION_BYTES,
             CLEANUP_POLICY, DELETE_RETENTION_MS, MAX_MESSAGE_BYTES, INDEX_INTERVAL_BYTES, FLUSH_MESSAGES, FLUSH_MS,
-            MIN_COMPACTION_LAG_MS, MESSAGE_TIMESTAMP_TYPE, MESSAGE_TIMESTAMP_BEFORE_MAX_MS, MESSAGE_TIMESTAMP_AFTER_MAX_MS);
+            MIN_COMPACTION_LAG_MS, MAX_COMPACTION_LAG_MS, MIN_CLEANABLE_DIRTY_RATIO, MESSAGE_TIMESTAMP_TYPE, MESSAGE_TIMESTAMP_BEFORE_MAX_MS, MESSAGE_TIMESTAMP_AFTER_MAX_MS);
 
     /** Smallest segment: a few batch headers; tiny segments are for tests. */
     public static final int SEGMENT_BYTES_MIN = 128;
 
     /** Kafka's defaults. */
     public static final LogConfig DEFAULT = new LogConfig(1 << 30, 7L * 24 * 3600 * 1000, 7L * 24 * 3600 * 1000, -1L,
-            true, false, 24L * 3600 * 1000, 1048588, 4096, Long.MAX_VALUE, Long.MAX_VALUE, 0L, TimestampType.CREATE_TIME,
+            true, false, 24L * 3600 * 1000, 1048588, 4096, Long.MAX_VALUE, Long.MAX_VALUE, 0L, Long.MAX_VALUE, 0.5, TimestampType.CREATE_TIME,
             Long.MAX_VALUE, Long.MAX_VALUE);
 
     public LogConfig {
@@ -90,6 +99,14 @@ public record LogConfig(
         check(FLUSH_MESSAGES, flushMessages, 1, Long.MAX_VALUE);
         check(FLUSH_MS, flushMs, 0, Long.MAX_VALUE);
         check(MIN_COMPACTION_LAG_MS, minCompactionLagMs, 0, Long.MAX_VALUE);
+        check(MAX_COMPACTION_LAG_MS, maxCompactionLagMs, 1, Long.MAX_VALUE);
+        if (minCompactionLagMs > maxCompactionLagMs) {
+            throw new InvalidConfigException(MAX_COMPACTION_LAG_MS, Long.toString(maxCompactionLagMs),
+                    "below " + MIN_COMPACTION_LAG_MS + " (" + minCompactionLagMs + ")");
+        }
+        if (!(minCleanableDirtyRatio >= 0 && minCleanableDirtyRatio <= 1)) { // NaN fails too
+            throw new InvalidConfigException(MIN_CLEANABLE_DIRTY_RATIO, Double.toString(minCleanableDirtyRatio), "outside [0, 1]");
+        }
         if (timestampType == null) {
             throw new InvalidConfigException(MESSAGE_TIMESTAMP_TYPE, "null", "CreateTime or LogAppendTime");
         }
@@ -119,6 +136,15 @@ public record LogConfig(
         if (value < min || value > max) {
             throw new InvalidConfigException(key, Long.toString(value), "outside [" + min + ", " + max + "]");
         }
+    }
+
+    /**
+     * How long the active segment stays open once it holds a record: segment.ms, or
+     * max.compaction.lag.ms if that is shorter on a compacted topic (compaction takes only sealed
+     * segments, so a record could otherwise wait segment.ms for its first pass).
+     */
+    public long segmentRollMs() {
+        return cleanupCompact ? Math.min(segmentMs, maxCompactionLagMs) : segmentMs;
     }
 
     /** Durable mode: every append is fsynced before it is acknowledged (group commit). */
@@ -156,6 +182,8 @@ public record LogConfig(
                 longOf(props, FLUSH_MESSAGES, flushMessages, 1, Long.MAX_VALUE),
                 longOf(props, FLUSH_MS, flushMs, 0, Long.MAX_VALUE),
                 longOf(props, MIN_COMPACTION_LAG_MS, minCompactionLagMs, 0, Long.MAX_VALUE),
+                longOf(props, MAX_COMPACTION_LAG_MS, maxCompactionLagMs, 1, Long.MAX_VALUE),
+                ratioOf(props, MIN_CLEANABLE_DIRTY_RATIO, minCleanableDirtyRatio),
                 props.containsKey(MESSAGE_TIMESTAMP_TYPE) ? parseTimestampType(props.get(MESSAGE_TIMESTAMP_TYPE)) : timestampType,
                 longOf(props, MESSAGE_TIMESTAMP_BEFORE_MAX_MS, timestampBeforeMaxMs, 0, Long.MAX_VALUE),
                 longOf(props, MESSAGE_TIMESTAMP_AFTER_MAX_MS, timestampAfterMaxMs, 0, Long.MAX_VALUE));
@@ -174,6 +202,23 @@ public record LogConfig(
         }
         if (v < min || v > max) {
             throw new InvalidConfigException(key, raw, "outside [" + min + ", " + max + "]");
+        }
+        return v;
+    }
+
+    private static double ratioOf(Map<String, String> props, String key, double current) {
+        String raw = props.get(key);
+        if (raw == null) {
+            return current;
+        }
+        double v;
+        try {
+            v = Double.parseDouble(raw.trim());
+        } catch (NumberFormatException e) {
+            throw new InvalidConfigException(key, raw, "not a number");
+        }
+        if (!(v >= 0 && v <= 1)) {
+            throw new InvalidConfigException(key, raw, "outside [0, 1]");
         }
         return v;
     }
@@ -213,6 +258,8 @@ public record LogConfig(
         m.put(FLUSH_MESSAGES, Long.toString(flushMessages));
         m.put(FLUSH_MS, Long.toString(flushMs));
         m.put(MIN_COMPACTION_LAG_MS, Long.toString(minCompactionLagMs));
+        m.put(MAX_COMPACTION_LAG_MS, Long.toString(maxCompactionLagMs));
+        m.put(MIN_CLEANABLE_DIRTY_RATIO, Double.toString(minCleanableDirtyRatio));
         m.put(MESSAGE_TIMESTAMP_TYPE, timestampType == TimestampType.LOG_APPEND_TIME ? "LogAppendTime" : "CreateTime");
         m.put(MESSAGE_TIMESTAMP_BEFORE_MAX_MS, Long.toString(timestampBeforeMaxMs));
         m.put(MESSAGE_TIMESTAMP_AFTER_MAX_MS, Long.toString(timestampAfterMaxMs));

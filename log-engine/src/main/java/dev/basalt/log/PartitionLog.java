@@ -1,5 +1,6 @@
 package dev.basalt.log;
 
+import dev.basalt.log.compaction.CleaningGate;
 import dev.basalt.log.compaction.Compactor;
 import dev.basalt.log.index.IndexStore;
 import dev.basalt.log.index.IndexWriter;
@@ -572,7 +573,7 @@ public final class PartitionLog {
     private void maybeRoll(int bytesNeeded, long nowMs, LogConfig cfg) {
         Segment seg = segments.active();
         boolean full = roomBytes(seg, bytesNeeded, cfg) < bytesNeeded;
-        boolean timeDue = !seg.isEmpty() && nowMs - segmentCreatedMs >= cfg.segmentMs();
+        boolean timeDue = !seg.isEmpty() && nowMs - segmentCreatedMs >= cfg.segmentRollMs();
         if (!full && !timeDue) {
             return;
         }
@@ -1319,6 +1320,8 @@ public final class PartitionLog {
         logEndOffset = newEnd;
         recoveryPoint = Math.min(recoveryPoint, newEnd);
         truncations++;
+        // the segment cut becomes the active one: what is appended to it is dirty, so is all of it
+        cleaning = cleaning.truncatedTo(segments.active().baseOffset());
         highWatermark = Math.min(highWatermark, newEnd);
         index.deleteOffsetsFrom(partitionId, newEnd);
         index.deleteTimesFromOffset(partitionId, newEnd);
@@ -1374,6 +1377,7 @@ public final class PartitionLog {
         lock.lock();
         try {
             ensureWritable();
+            cleaning = CleaningGate.Memory.NONE;
             removeSegments(newestFirst(segments.all())); // newest first, as in truncateTo
             Segment fresh = Segment.createActive(files, dir, offset, config.segmentBytes());
             segments.putActive(fresh);
@@ -1687,12 +1691,23 @@ public final class PartitionLog {
     }
 
     /**
-     * One compaction pass over the sealed segments below the high watermark (cleanup.policy
-     * compact): keeps the latest record per key, drops tombstones delete.retention.ms after the
-     * first pass that kept them (the delete horizon that pass writes into their batch), keeps
-     * offsets. Each segment is rewritten to a {@code .cleaned} file,
+     * What the last compaction pass left (see {@link CleaningGate}); written under the append
+     * lock, read by the pass under it. NONE after the log opens: its first pass cleans it whole.
+     */
+    private volatile CleaningGate.Memory cleaning = CleaningGate.Memory.NONE;
+    /** Compaction passes that ran since the log opened, and ticks that found no reason to run one. */
+    private final java.util.concurrent.atomic.AtomicLong compactionPasses = new java.util.concurrent.atomic.AtomicLong();
+    private final java.util.concurrent.atomic.AtomicLong compactionPassesSkipped = new java.util.concurrent.atomic.AtomicLong();
+
+    /**
+     * One compaction tick (cleanup.policy compact). Runs a pass only when {@link CleaningGate}
+     * finds a reason: enough dirty bytes (min.cleanable.dirty.ratio), a dirty record older than
+     * max.compaction.lag.ms, or a kept tombstone now due for removal. A pass goes over the sealed
+     * segments below the high watermark: keeps the latest record per key, drops tombstones
+     * delete.retention.ms after the first pass that kept them (the delete horizon that pass writes
+     * into their batch), keeps offsets. Each segment is rewritten to a {@code .cleaned} file,
      * fsynced, and swapped in by an atomic rename under the append lock; appends are never blocked
-     * for the rewrite itself.
+     * for the rewrite itself. Then adjacent small cleaned segments are merged.
      *
      * @return how many segments were rewritten
      */
@@ -1703,21 +1718,48 @@ public final class PartitionLog {
         }
         List<Segment> cleanable = new ArrayList<>();
         try {
+            List<CleaningGate.Segment> sizes = new ArrayList<>();
+            List<Long> ends = new ArrayList<>();
+            CleaningGate.Memory before;
+            long truncationsBefore;
             lock.lock();
             try {
                 ensureWritable();
+                before = cleaning;
+                truncationsBefore = truncations;
                 for (Segment s : segments.sealed()) {
                     if (!cleanable(s, cfg, nowMs)) {
                         break;
                     }
                     if (s.retain()) {
                         cleanable.add(s);
+                        sizes.add(new CleaningGate.Segment(s.baseOffset(), s.sizeBytes(), firstBatchTimestampOf(s)));
+                        ends.add(segments.higherBaseOffset(s.baseOffset()));
                     }
                 }
             } finally {
                 lock.unlock();
             }
-            int rewritten = compactSegments(cleanable, nowMs, cfg);
+            CleaningGate.Reason why = CleaningGate.decide(sizes, before, cfg.minCleanableDirtyRatio(), cfg.maxCompactionLagMs(),
+                    tombstoneBoundOffset, nowMs);
+            if (why == CleaningGate.Reason.NONE) {
+                compactionPassesSkipped.incrementAndGet();
+                mergeSmallSegments(nowMs); // a merge the last pass left for lack of rounds
+                return 0;
+            }
+            compactionPasses.incrementAndGet();
+            org.slf4j.LoggerFactory.getLogger(PartitionLog.class).debug("{}: compaction pass ({})", tp, why);
+            Compactor.OffsetMap latest = Compactor.buildOffsetMap(cleanable, compactionKeyCountMax);
+            Compactor.TombstoneSchedule schedule = new Compactor.TombstoneSchedule();
+            int rewritten = compactSegments(cleanable.subList(0, latest.segmentsCovered()), latest, nowMs, cfg, schedule);
+            long cleanedEnd = latest.segmentsCovered() == 0 ? before.cleanedEndOffset() : ends.get(latest.segmentsCovered() - 1);
+            lock.lock();
+            try {
+                cleaning = truncations != truncationsBefore ? CleaningGate.Memory.NONE
+                        : new CleaningGate.Memory(cleanedEnd, schedule.dueMs(), schedule.heldFromOffset());
+            } finally {
+                lock.unlock();
+            }
             mergeSmallSegments(nowMs);
             return rewritten;
         } finally {
@@ -1726,6 +1768,31 @@ public final class PartitionLog {
             }
             compactionLock.unlock();
         }
+    }
+
+    /** Compaction passes run since the log opened, and compaction ticks that ran none (nothing was due). */
+    public long compactionPasses() {
+        return compactionPasses.get();
+    }
+
+    public long compactionPassesSkipped() {
+        return compactionPassesSkipped.get();
+    }
+
+    /** What the last compaction pass left (tests, metrics). */
+    public CleaningGate.Memory cleaningMemory() {
+        return cleaning;
+    }
+
+    /**
+     * The newest timestamp of the segment's first batch (its age for max.compaction.lag.ms, as in
+     * Kafka), or Long.MIN_VALUE if it has none. Caller holds the append lock and a reference.
+     */
+    private static long firstBatchTimestampOf(Segment s) {
+        if (s.sizeBytes() < RecordBatch.RECORDS_OFFSET) {
+            return Long.MIN_VALUE;
+        }
+        return Segment.maxTimestampAt(s.mapping(), 0);
     }
 
     /**
@@ -1791,9 +1858,10 @@ public final class PartitionLog {
             if (closed || fatal != null) {
                 return List.of();
             }
+            long cleanedEnd = cleaning.cleanedEndOffset();
             for (Segment s : segments.sealed()) {
-                if (!cleanable(s, cfg, nowMs)) {
-                    break;
+                if (!cleanable(s, cfg, nowMs) || segments.higherBaseOffset(s.baseOffset()) > cleanedEnd) {
+                    break; // only cleaned segments: a merged one below the cleaned end is taken for clean
                 }
                 if (!run.isEmpty() && runBytes + s.sizeBytes() <= cfg.segmentBytes()) {
                     run.add(s);
@@ -1916,14 +1984,19 @@ public final class PartitionLog {
         }
     }
 
-    private int compactSegments(List<Segment> cleanable, long nowMs, LogConfig cfg) {
-        Compactor.OffsetMap latest = Compactor.buildOffsetMap(cleanable, compactionKeyCountMax);
+    /**
+     * Rewrites each of {@code covered} that the pass changes; adds what their kept tombstones ask
+     * of later passes to {@code schedule}, and holds a segment whose swap was refused because a
+     * replica's bound fell (the pass after the bound rises again redoes it).
+     */
+    private int compactSegments(List<Segment> covered, Compactor.OffsetMap latest, long nowMs, LogConfig cfg,
+                                Compactor.TombstoneSchedule schedule) {
         int rewritten = 0;
-        for (Segment s : cleanable.subList(0, latest.segmentsCovered())) {
+        for (Segment s : covered) {
             Path cleaned = s.path().resolveSibling(Segment.fileName(s.baseOffset()).replace(Segment.SUFFIX, Segment.CLEANED_SUFFIX));
             Compactor.Rewritten copy;
             try {
-                copy = Compactor.rewrite(s, latest, nowMs, cfg.deleteRetentionMs(), tombstoneBoundOffset, files, cleaned);
+                copy = Compactor.rewrite(s, latest, nowMs, cfg.deleteRetentionMs(), tombstoneBoundOffset, files, cleaned, schedule);
             } catch (IOException e) {
                 deleteQuietly(cleaned);
                 throw new LogStorageException("compaction of " + tp + " failed; the original segment is intact", cleaned, e);
@@ -1936,6 +2009,8 @@ public final class PartitionLog {
             }
             if (swapIn(s, cleaned, copy)) {
                 rewritten++;
+            } else {
+                schedule.hold(s.baseOffset());
             }
         }
         return rewritten;

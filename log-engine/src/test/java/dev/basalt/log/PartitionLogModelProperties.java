@@ -109,7 +109,7 @@ class PartitionLogModelProperties {
         final ManualClock clock = new ManualClock(1_000_000);
         final LogConfig config = LogConfig.parse(Map.of(LogConfig.SEGMENT_BYTES, "1024", LogConfig.INDEX_INTERVAL_BYTES,
                 "128", LogConfig.CLEANUP_POLICY, "compact,delete", LogConfig.DELETE_RETENTION_MS, "5000",
-                LogConfig.RETENTION_MS, "-1"));
+                LogConfig.RETENTION_MS, "-1", LogConfig.MIN_CLEANABLE_DIRTY_RATIO, "0"));
         LogManager manager;
         PartitionLog log;
         /** Records by offset, each with the (base, last) offsets of its batch. */

@@ -41,7 +41,7 @@ class SegmentMergeTest {
     ManualClock clock = new ManualClock(10_000_000);
     FaultyFileLayer files = new FaultyFileLayer();
     LogConfig config = LogConfig.parse(Map.of(LogConfig.SEGMENT_BYTES, "4096", LogConfig.INDEX_INTERVAL_BYTES, "200",
-            LogConfig.CLEANUP_POLICY, "compact"));
+            LogConfig.CLEANUP_POLICY, "compact", LogConfig.MIN_CLEANABLE_DIRTY_RATIO, "0")); // merges, not the gate
     LogManager manager;
 
     @AfterEach

@@ -69,6 +69,12 @@ public final class NodeConfig {
         put(k, "log.cleanup.policy", "delete", "Default cleanup.policy: delete, compact or compact,delete.", "cleanup.policy");
         put(k, "log.cleaner.delete.retention.ms", "86400000", "Default delete.retention.ms for tombstones (1 day).",
                 "delete.retention.ms");
+        put(k, "log.cleaner.min.cleanable.ratio", "0.5", "Default min.cleanable.dirty.ratio: a compacted log is cleaned"
+                + " once the bytes written since its last pass are this share of its cleanable bytes.", "min.cleanable.dirty.ratio");
+        put(k, "log.cleaner.min.compaction.lag.ms", "0", "Default min.compaction.lag.ms: records younger than this are not"
+                + " compacted.", "min.compaction.lag.ms");
+        put(k, "log.cleaner.max.compaction.lag.ms", String.valueOf(Long.MAX_VALUE), "Default max.compaction.lag.ms: a record is"
+                + " compacted at the latest this long after it was written, whatever the dirty ratio.", "max.compaction.lag.ms");
         put(k, "log.index.interval.bytes", "4096", "Bytes between offset-index entries.", "index.interval.bytes");
         put(k, "log.flush.interval.messages", String.valueOf(Long.MAX_VALUE),
                 "Default flush.messages: fsync after this many messages (1 = durable: fsync before ack).", "flush.messages");

@@ -57,7 +57,8 @@ class CompactedTopicLeaderKillE2ETest extends ClusterTestSupport {
     void lastAcknowledgedWritePerKey_onEveryReplica_acrossAKill9OfTheLeader() throws Exception {
         start(builder(3).config("log.cleaner.backoff.ms", "300"));
         createTopic(TOPIC, 1, 3, Map.of("cleanup.policy", "compact", "min.insync.replicas", "2", "segment.bytes", "4096",
-                "min.compaction.lag.ms", "0", "delete.retention.ms", "600000"));
+                "min.compaction.lag.ms", "0", "delete.retention.ms", "600000",
+                "min.cleanable.dirty.ratio", "0.01")); // the check below waits for every write to be compacted
 
         List<Write> writes = new CopyOnWriteArrayList<>();
         AtomicBoolean running = new AtomicBoolean(true);

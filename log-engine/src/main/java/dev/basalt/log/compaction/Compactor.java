@@ -90,6 +90,34 @@ public final class Compactor {
     }
 
     /**
+     * What the tombstones one pass keeps ask of the passes after it (see {@link CleaningGate}):
+     * the earliest delete horizon still ahead, and the lowest offset of a tombstone past its
+     * horizon that was kept only because not every replica held it. Accumulated over the
+     * segments of one pass; not thread-safe.
+     */
+    public static final class TombstoneSchedule {
+        private long dueMs = Long.MAX_VALUE;
+        private long heldFromOffset = Long.MAX_VALUE;
+
+        public long dueMs() {
+            return dueMs;
+        }
+
+        public long heldFromOffset() {
+            return heldFromOffset;
+        }
+
+        /** A tombstone at or above {@code offset} is still to be removed once every replica holds it. */
+        public void hold(long offset) {
+            heldFromOffset = Math.min(heldFromOffset, offset);
+        }
+
+        void due(long horizonMs) {
+            dueMs = Math.min(dueMs, horizonMs);
+        }
+    }
+
+    /**
      * Writes the compacted copy of {@code segment} to {@code out} and fsyncs it.
      *
      * @return the copy, or null (and no file) if compaction would change nothing: no record to
@@ -97,9 +125,16 @@ public final class Compactor {
      */
     public static Rewritten rewrite(Segment segment, OffsetMap map, long nowMs, long deleteRetentionMs,
                                     long tombstoneBoundOffset, FileLayer files, Path out) throws IOException {
+        return rewrite(segment, map, nowMs, deleteRetentionMs, tombstoneBoundOffset, files, out, new TombstoneSchedule());
+    }
+
+    /** As above, adding what the tombstones it keeps ask of later passes to {@code schedule}. */
+    public static Rewritten rewrite(Segment segment, OffsetMap map, long nowMs, long deleteRetentionMs,
+                                    long tombstoneBoundOffset, FileLayer files, Path out, TombstoneSchedule schedule)
+            throws IOException {
         Rules rules = new Rules(map, nowMs, tombstoneBoundOffset);
         ByteBuffer data = segment.slice(0, segment.sizeBytes());
-        if (!changesAnything(data, rules)) {
+        if (!scan(data, rules, deleteRetentionMs, schedule)) {
             return null;
         }
         long written = 0;
@@ -124,13 +159,32 @@ public final class Compactor {
         return new Rewritten((int) written, removedEnd[0]);
     }
 
-    private static boolean changesAnything(ByteBuffer data, Rules rules) {
+    /**
+     * Whether the pass changes anything in {@code data}; adds when each tombstone it keeps is due
+     * to {@code schedule}: its batch's horizon (the one this pass sets if it has none), or, past
+     * it, its offset as held for a replica that lacks it.
+     */
+    private static boolean scan(ByteBuffer data, Rules rules, long deleteRetentionMs, TombstoneSchedule schedule) {
+        boolean changes = false;
         for (RecordBatch b : Batches.iterate(data)) {
-            if (!b.isControl() && changes(b, rules)) {
-                return true;
+            if (b.isControl()) {
+                continue;
+            }
+            changes |= changes(b, rules);
+            for (Record r : b.records()) {
+                if (!isTombstone(r) || !rules.keep(b, r)) {
+                    continue;
+                }
+                if (!b.hasDeleteHorizon()) {
+                    schedule.due(deleteHorizonMs(rules.nowMs(), deleteRetentionMs));
+                } else if (rules.nowMs() < b.deleteHorizonMs()) {
+                    schedule.due(b.deleteHorizonMs());
+                } else {
+                    schedule.hold(r.offset());
+                }
             }
         }
-        return false;
+        return changes;
     }
 
     /** Whether the pass removes a record of {@code b} or must set its delete horizon. */

@@ -1,0 +1,226 @@
+package dev.basalt.log;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.basalt.log.segment.FileLayer;
+import dev.basalt.log.testkit.LogTestSupport;
+import dev.basalt.log.testkit.ManualClock;
+import dev.basalt.log.testkit.TestBatches;
+import dev.basalt.log.testkit.TestBatches.Rec;
+import dev.basalt.log.testkit.TestBatches.Stored;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * When compaction runs a pass (min.cleanable.dirty.ratio, max.compaction.lag.ms, due tombstones):
+ * before, every tick of the cleaner re-read every cleanable segment of every compacted log, so a
+ * large idle compacted topic was read whole every log.cleaner.backoff.ms. Reproduce with
+ * {@code ./mvnw -B -ntp -o -pl log-engine -am verify -Dtest=CompactionGateTest -Dsurefire.failIfNoSpecifiedTests=false}.
+ */
+class CompactionGateTest {
+    static final TopicPartition TP = new TopicPartition("t", 0);
+    static final String PAD = "p".repeat(100);
+    @TempDir
+    Path dir;
+    ManualClock clock = new ManualClock(10_000_000);
+    LogConfig compact = LogConfig.parse(Map.of(LogConfig.SEGMENT_BYTES, "2048", LogConfig.INDEX_INTERVAL_BYTES, "200",
+            LogConfig.CLEANUP_POLICY, "compact", LogConfig.DELETE_RETENTION_MS, "1000"));
+    LogManager manager;
+
+    @BeforeEach
+    void open() {
+        manager = LogManager.open(dir, compact, clock, LogManagerOptions.DEFAULT.withoutPeriodicTasks(), FileLayer.DEFAULT);
+    }
+
+    @AfterEach
+    void close() {
+        if (manager != null) {
+            manager.close();
+        }
+    }
+
+    /** Writes one record per key for keys {@code from..to-1}, one batch each, and makes all of it cleanable. */
+    private void writeKeys(PartitionLog log, int from, int to, String tag) {
+        for (int k = from; k < to; k++) {
+            log.appendAsLeader(TestBatches.batch(List.of(new Rec(clock.millis(), "k" + k, tag + PAD))), 1);
+        }
+        log.roll();
+        log.updateHighWatermark(log.logEndOffset());
+    }
+
+    private static long countOfKey(PartitionLog log, String key) {
+        return LogTestSupport.readAll(log, 0).stream().filter(s -> s.key().equals(key)).count();
+    }
+
+    @Test
+    void aLittleNewData_waitsForTheDirtyRatio_andEnoughIsCleaned() {
+        PartitionLog log = manager.getOrCreate(TP, compact); // default ratio 0.5
+        writeKeys(log, 0, 40, "a");
+        manager.compactOnce(TP, clock.millis());
+        assertEquals(1, log.compactionPasses(), "a log nothing has cleaned since it opened is cleaned at its first tick");
+        long cleanedEnd = log.cleaningMemory().cleanedEndOffset();
+        assertEquals(40, cleanedEnd, "everything cleanable was covered");
+
+        writeKeys(log, 0, 5, "b"); // 5 of 45 records dirty
+        assertEquals(0, manager.compactOnce(TP, clock.millis()));
+        assertEquals(1, log.compactionPasses());
+        assertEquals(1, log.compactionPassesSkipped());
+        assertEquals(2, countOfKey(log, "k0"), "the superseded value waits for the ratio");
+
+        writeKeys(log, 0, 40, "c"); // 45 of 85 dirty: past half
+        assertTrue(manager.compactOnce(TP, clock.millis()) > 0);
+        assertEquals(2, log.compactionPasses());
+        assertEquals(1, countOfKey(log, "k0"));
+        assertEquals(40, LogTestSupport.readAll(log, 0).size(), "one record per key: every superseded value went");
+        assertTrue(LogTestSupport.readAll(log, 0).stream().allMatch(s -> s.value().startsWith("c")));
+        assertEquals(85, log.cleaningMemory().cleanedEndOffset());
+
+        assertEquals(0, manager.compactOnce(TP, clock.millis()), "nothing written since: no pass");
+        assertEquals(2, log.compactionPasses());
+    }
+
+    @Test
+    void aRatioOfZero_cleansAnyDirtySegment_butAnIdleLogIsNotReRead() {
+        LogConfig cfg = compact.withOverrides(Map.of(LogConfig.MIN_CLEANABLE_DIRTY_RATIO, "0"));
+        PartitionLog log = manager.getOrCreate(TP, cfg);
+        writeKeys(log, 0, 40, "a");
+        manager.compactOnce(TP, clock.millis());
+        writeKeys(log, 0, 1, "b");
+        assertTrue(manager.compactOnce(TP, clock.millis()) > 0);
+        assertEquals(1, countOfKey(log, "k0"));
+        for (int i = 0; i < 5; i++) {
+            manager.compactOnce(TP, clock.millis());
+        }
+        assertEquals(2, log.compactionPasses());
+        assertEquals(5, log.compactionPassesSkipped());
+    }
+
+    @Test
+    void maxCompactionLag_cleansASmallDirtySegment_onceItsFirstRecordIsThatOld() {
+        LogConfig cfg = compact.withOverrides(Map.of(LogConfig.MAX_COMPACTION_LAG_MS, "60000"));
+        PartitionLog log = manager.getOrCreate(TP, cfg);
+        writeKeys(log, 0, 40, "a");
+        manager.compactOnce(TP, clock.millis());
+        writeKeys(log, 0, 1, "b");
+        clock.advance(59_999);
+        manager.compactOnce(TP, clock.millis());
+        assertEquals(2, countOfKey(log, "k0"), "below the ratio, and not yet max.compaction.lag.ms old");
+        clock.advance(1);
+        assertTrue(manager.compactOnce(TP, clock.millis()) > 0);
+        assertEquals(1, countOfKey(log, "k0"), "max.compaction.lag.ms after it was written, whatever the ratio");
+    }
+
+    @Test
+    void maxCompactionLag_rollsTheActiveSegment_ofACompactedTopicOnly() {
+        LogConfig lag = compact.withOverrides(Map.of(LogConfig.MAX_COMPACTION_LAG_MS, "1000"));
+        PartitionLog log = manager.getOrCreate(TP, lag);
+        log.appendAsLeader(TestBatches.batch(List.of(new Rec(clock.millis(), "k", "1"))), 1);
+        clock.advance(1000);
+        log.appendAsLeader(TestBatches.batch(List.of(new Rec(clock.millis(), "k", "2"))), 1);
+        assertEquals(List.of(0L, 1L), log.segmentBaseOffsets(), "rolled after max.compaction.lag.ms, before segment.ms");
+
+        TopicPartition other = new TopicPartition("d", 0);
+        PartitionLog delete = manager.getOrCreate(other, lag.withOverrides(Map.of(LogConfig.CLEANUP_POLICY, "delete")));
+        delete.appendAsLeader(TestBatches.batch(List.of(new Rec(clock.millis(), "k", "1"))), 1);
+        clock.advance(1000);
+        delete.appendAsLeader(TestBatches.batch(List.of(new Rec(clock.millis(), "k", "2"))), 1);
+        assertEquals(List.of(0L), delete.segmentBaseOffsets(), "a delete topic rolls on segment.ms alone");
+    }
+
+    @Test
+    void aKeptTombstone_goesAtItsHorizon_withNothingDirty() {
+        LogConfig cfg = compact.withOverrides(Map.of(LogConfig.MIN_CLEANABLE_DIRTY_RATIO, "1"));
+        PartitionLog log = manager.getOrCreate(TP, cfg);
+        long now = clock.millis();
+        log.appendAsLeader(TestBatches.batch(List.of(new Rec(now, "a", "1"))), 1);
+        log.appendAsLeader(TestBatches.batch(List.of(new Rec(now, "a", null))), 1);
+        writeKeys(log, 0, 10, "x");
+        manager.compactOnce(TP, now);
+        assertEquals(List.of(new Stored(1, now, "a", null)), LogTestSupport.readAll(log, 0).subList(0, 1));
+        assertEquals(now + 1000, log.cleaningMemory().tombstoneDueMs());
+        clock.advance(999);
+        manager.compactOnce(TP, clock.millis());
+        assertEquals(1, log.compactionPasses(), "not due yet, and nothing dirty");
+        clock.advance(1);
+        manager.compactOnce(TP, clock.millis());
+        assertEquals(2, log.compactionPasses());
+        assertEquals(0, countOfKey(log, "a"), "the deletion outlived delete.retention.ms by no more than a tick");
+        assertEquals(Long.MAX_VALUE, log.cleaningMemory().tombstoneDueMs());
+    }
+
+    @Test
+    void aTombstoneHeldForAReplica_isTakenUpWhenTheReplicaHasIt_notEveryTickBefore() {
+        PartitionLog log = manager.getOrCreate(TP, compact);
+        log.tombstoneBoundOffset(0);
+        long now = clock.millis();
+        log.appendAsLeader(TestBatches.batch(List.of(new Rec(now, "a", "1"))), 1);
+        log.appendAsLeader(TestBatches.batch(List.of(new Rec(now, "a", null))), 1);
+        writeKeys(log, 0, 10, "x");
+        manager.compactOnce(TP, now);
+        clock.advance(5000);
+        manager.compactOnce(TP, clock.millis()); // due: kept, as offset 1 is not held by every replica
+        assertEquals(2, log.compactionPasses());
+        assertEquals(1, log.cleaningMemory().tombstoneHeldFromOffset());
+        assertEquals(1, countOfKey(log, "a"));
+        for (int i = 0; i < 3; i++) {
+            manager.compactOnce(TP, clock.millis());
+        }
+        log.tombstoneBoundOffset(1);
+        manager.compactOnce(TP, clock.millis());
+        assertEquals(2, log.compactionPasses(), "no pass while the bound stays at or below the tombstone");
+        log.tombstoneBoundOffset(2);
+        manager.compactOnce(TP, clock.millis());
+        assertEquals(3, log.compactionPasses());
+        assertEquals(0, countOfKey(log, "a"));
+    }
+
+    @Test
+    void truncationBelowTheCleanedEnd_makesWhatFollowsDirty_andARestartCleansWhole() {
+        PartitionLog log = manager.getOrCreate(TP, compact);
+        writeKeys(log, 0, 40, "a");
+        manager.compactOnce(TP, clock.millis());
+        assertEquals(40, log.cleaningMemory().cleanedEndOffset());
+        log.truncateTo(30);
+        long activeBase = log.segmentBaseOffsets().get(log.segmentBaseOffsets().size() - 1);
+        assertTrue(activeBase < 30, "the cut segment takes appends again: " + log.segmentBaseOffsets());
+        assertEquals(activeBase, log.cleaningMemory().cleanedEndOffset(), "none of the segment appended to again counts as clean");
+        writeKeys(log, 0, 30, "b"); // 30 of 60 dirty
+        assertTrue(manager.compactOnce(TP, clock.millis()) > 0);
+        assertEquals(30, LogTestSupport.readAll(log, 0).size());
+
+        manager.close();
+        manager = LogManager.open(dir, compact, clock, LogManagerOptions.DEFAULT.withoutPeriodicTasks(), FileLayer.DEFAULT);
+        PartitionLog reopened = manager.get(TP);
+        assertEquals(0, reopened.cleaningMemory().cleanedEndOffset(), "not stored: a restarted log is dirty whole");
+        manager.compactOnce(TP, clock.millis());
+        assertEquals(1, reopened.compactionPasses());
+    }
+
+    @Test
+    void config_refusesABadRatio_andAMaxLagBelowTheMinLag() {
+        for (String bad : List.of("-0.1", "1.01", "NaN", "half", "")) {
+            InvalidConfigException e = assertThrows(InvalidConfigException.class,
+                    () -> compact.withOverrides(Map.of(LogConfig.MIN_CLEANABLE_DIRTY_RATIO, bad)), bad);
+            assertTrue(e.getMessage().contains(LogConfig.MIN_CLEANABLE_DIRTY_RATIO), e.getMessage());
+        }
+        assertThrows(InvalidConfigException.class, () -> compact.withOverrides(Map.of(LogConfig.MAX_COMPACTION_LAG_MS, "0")));
+        InvalidConfigException e = assertThrows(InvalidConfigException.class, () -> compact.withOverrides(
+                Map.of(LogConfig.MIN_COMPACTION_LAG_MS, "5000", LogConfig.MAX_COMPACTION_LAG_MS, "4000")));
+        assertTrue(e.getMessage().contains("min.compaction.lag.ms"), e.getMessage());
+        LogConfig ok = compact.withOverrides(Map.of(LogConfig.MIN_CLEANABLE_DIRTY_RATIO, "0.25", LogConfig.MAX_COMPACTION_LAG_MS, "9000"));
+        assertEquals(0.25, ok.minCleanableDirtyRatio());
+        assertEquals(ok, LogConfig.parse(ok.toMap()), "round-trips through its string form");
+        assertEquals(0.5, LogConfig.DEFAULT.minCleanableDirtyRatio(), "Kafka's default");
+        assertEquals(Long.MAX_VALUE, LogConfig.DEFAULT.maxCompactionLagMs());
+        List<String> keys = new ArrayList<>(LogConfig.DEFAULT.toMap().keySet());
+        assertTrue(keys.containsAll(List.of(LogConfig.MIN_CLEANABLE_DIRTY_RATIO, LogConfig.MAX_COMPACTION_LAG_MS)));
+    }
+}
