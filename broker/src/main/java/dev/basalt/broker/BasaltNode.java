@@ -265,6 +265,7 @@ public final class BasaltNode implements AutoCloseable {
         // (found probing: a freshly formatted node read 0, as after a crash)
         gauges.registerLogRecovery((System.nanoTime() - openStartNanos) / 1e9, logs.openedAfterCleanShutdown() || freshDirectory);
         LogManager openedLogs = logs;
+        gauges.registerCompaction(openedLogs::compactionProgress);
         gauges.registerCorruptionFound(openedLogs::startupCorruptPartitionsFound, () -> openedLogs.scrubProgress()[2],
                 openedLogs::readCorruptBatchesFound);
         logs.enforceFreeSpace(config.getLong("log.dir.free.bytes.min"));
@@ -469,6 +470,21 @@ public final class BasaltNode implements AutoCloseable {
             @Override
             public Optional<String> problem(ConfigResource resource, String key, String value) {
                 return values.problem(resource, key, value);
+            }
+
+            @Override
+            public Optional<String> problemOfAll(ConfigResource resource, Map<String, String> overrides) {
+                if (resource.type() != ConfigResource.Type.TOPIC) {
+                    return Optional.empty();
+                }
+                Map<String, String> known = new java.util.TreeMap<>(overrides);
+                known.keySet().retainAll(TopicConfigs.KEYS.keySet()); // a key no longer known stays until deleted
+                try {
+                    TopicConfigs.validate(known, defaults);
+                    return Optional.empty();
+                } catch (InvalidConfigException e) {
+                    return Optional.of(e.getMessage());
+                }
             }
 
             @Override

@@ -517,6 +517,18 @@ public final class LogManager implements AutoCloseable {
 
     private final java.util.concurrent.atomic.AtomicLong startFindings = new java.util.concurrent.atomic.AtomicLong();
 
+    private final java.util.concurrent.atomic.AtomicLong compactionPassesRun = new java.util.concurrent.atomic.AtomicLong();
+    private final java.util.concurrent.atomic.AtomicLong compactionSegmentsRewritten = new java.util.concurrent.atomic.AtomicLong();
+    private final java.util.concurrent.atomic.AtomicLong compactionSegmentsMerged = new java.util.concurrent.atomic.AtomicLong();
+
+    /**
+     * The background cleaner's work since this manager opened: compaction passes run (ticks with
+     * nothing due run none), segments they rewrote, and segments merged into others.
+     */
+    public long[] compactionProgress() {
+        return new long[] {compactionPassesRun.get(), compactionSegmentsRewritten.get(), compactionSegmentsMerged.get()};
+    }
+
     /** Scrub progress: bytes verified, passes completed, corrupt batches found (all 0 when not scrubbing). */
     public long[] scrubProgress() {
         Scrubber s = scrubber;
@@ -1039,7 +1051,14 @@ public final class LogManager implements AutoCloseable {
             }
         }, DIRECTORY_CHECK_INTERVAL_MS, DIRECTORY_CHECK_INTERVAL_MS, TimeUnit.MILLISECONDS);
         schedule(options.retentionCheckIntervalMs(), "retention", log -> log.applyRetention(clock.millis()));
-        schedule(options.compactionIntervalMs(), "compaction", log -> log.compact(clock.millis()));
+        schedule(options.compactionIntervalMs(), "compaction", log -> {
+            long passes = log.compactionPasses();
+            long merged = log.segmentsMerged();
+            int rewritten = log.compact(clock.millis());
+            compactionPassesRun.addAndGet(log.compactionPasses() - passes);
+            compactionSegmentsRewritten.addAndGet(rewritten);
+            compactionSegmentsMerged.addAndGet(log.segmentsMerged() - merged);
+        });
         schedule(options.flushCheckIntervalMs(), "flush", log -> log.maybeFlushByTime(clock.millis()));
         schedule(options.highWatermarkCheckpointIntervalMs(), "checkpoint", PartitionLog::checkpointHighWatermark);
         schedule(options.producerIdExpirationCheckIntervalMs(), "producer expiry",

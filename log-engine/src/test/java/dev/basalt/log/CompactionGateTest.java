@@ -205,6 +205,27 @@ class CompactionGateTest {
     }
 
     @Test
+    void theCleanerThread_countsItsPasses_andLeavesAnIdleLogAlone() throws Exception {
+        manager.close();
+        // every 10 ms, on the manager's own scheduler, as a node runs it
+        manager = LogManager.open(dir, compact, clock, new LogManagerOptions(2, 2, 300_000, 10, 1_000, 5_000, 1_000_000, true,
+                60_000), FileLayer.DEFAULT);
+        PartitionLog log = manager.getOrCreate(TP, compact.withOverrides(Map.of(LogConfig.MIN_CLEANABLE_DIRTY_RATIO, "0")));
+        writeKeys(log, 0, 40, "a");
+        writeKeys(log, 0, 40, "b");
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        // the counters are added once a log's tick returns, just after its last swap
+        while ((LogTestSupport.readAll(log, 0).size() > 40 || manager.compactionProgress()[1] == 0) && System.nanoTime() < deadline) {
+            Thread.sleep(5);
+        }
+        assertEquals(40, LogTestSupport.readAll(log, 0).size(), "the cleaner compacted the log to one record per key");
+        long passes = manager.compactionProgress()[0];
+        assertTrue(passes >= 1 && manager.compactionProgress()[1] > 0, "counted: " + java.util.Arrays.toString(manager.compactionProgress()));
+        Thread.sleep(300); // some 30 ticks with nothing written
+        assertEquals(passes, manager.compactionProgress()[0], "an idle compacted log is not passed over again");
+    }
+
+    @Test
     void config_refusesABadRatio_andAMaxLagBelowTheMinLag() {
         for (String bad : List.of("-0.1", "1.01", "NaN", "half", "")) {
             InvalidConfigException e = assertThrows(InvalidConfigException.class,

@@ -38,6 +38,10 @@ public final class TopicConfigs {
         k.put(LogConfig.DELETE_RETENTION_MS, new String[] {"LONG", "Keep a tombstone of a compacted topic this long after"
                 + " compaction first meets it (and until every replica holds it)."});
         k.put(LogConfig.MIN_COMPACTION_LAG_MS, new String[] {"LONG", "Never compact records younger than this."});
+        k.put(LogConfig.MAX_COMPACTION_LAG_MS, new String[] {"LONG", "Compact a record at the latest this long after it was"
+                + " written, whatever the dirty ratio (≥ min.compaction.lag.ms)."});
+        k.put(LogConfig.MIN_CLEANABLE_DIRTY_RATIO, new String[] {"DOUBLE", "Compact once the bytes written since the last pass"
+                + " are at least this share of the cleanable log (0..1)."});
         k.put(LogConfig.MAX_MESSAGE_BYTES, new String[] {"INT", "Largest record batch accepted."});
         k.put(LogConfig.INDEX_INTERVAL_BYTES, new String[] {"INT", "Bytes between offset-index entries."});
         k.put(LogConfig.FLUSH_MESSAGES, new String[] {"LONG",

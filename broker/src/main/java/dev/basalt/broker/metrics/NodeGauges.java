@@ -354,6 +354,22 @@ public final class NodeGauges {
                 }).register(registry);
     }
 
+    /**
+     * The cleaner's work since the node started: compaction passes run (a tick with nothing due
+     * runs none, see min.cleanable.dirty.ratio), segments rewritten by them, segments merged.
+     */
+    public void registerCompaction(java.util.function.Supplier<long[]> progress) {
+        CounterWithCallback.builder().name("basalt_log_compaction_passes")
+                .help("Compaction passes run since the node started (a cleaner tick with nothing due runs none)")
+                .callback(cb -> cb.call(progress.get()[0])).register(registry);
+        CounterWithCallback.builder().name("basalt_log_compaction_segments_rewritten")
+                .help("Segments rewritten by compaction passes since the node started")
+                .callback(cb -> cb.call(progress.get()[1])).register(registry);
+        CounterWithCallback.builder().name("basalt_log_compaction_segments_merged")
+                .help("Small cleaned segments merged into the one before them since the node started")
+                .callback(cb -> cb.call(progress.get()[2])).register(registry);
+    }
+
     // ------------------------------------------------------------------ groups
 
     record GroupSnapshot(String groupId, GroupState state, int members, SortedMap<PartitionKey, OffsetAndMetadata> offsets,

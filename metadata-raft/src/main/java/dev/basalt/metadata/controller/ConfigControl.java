@@ -62,6 +62,17 @@ final class ConfigControl {
             }
         }
         int changed = out.records().size();
+        if (changed > 0) {
+            TreeMap<String, String> after = new TreeMap<>(current);
+            changes.forEach((key, value) -> {
+                if (value.isPresent()) {
+                    after.put(key, value.get());
+                } else {
+                    after.remove(key);
+                }
+            });
+            checkAll(validator, resource, after);
+        }
         if (resource.type() == ConfigResource.Type.TOPIC && changed > 0) {
             reapplyPolicy(out, image, resource.name(), current, changes);
         }
@@ -116,6 +127,14 @@ final class ConfigControl {
         Optional<String> problem = validator.problem(resource, key, value);
         if (problem.isPresent()) {
             throw new ControllerException(ControllerException.Reason.INVALID_CONFIG, describe(resource) + " config " + key + "=" + value + ": " + problem.get());
+        }
+    }
+
+    /** Throws INVALID_CONFIG when the overrides break a rule between keys. */
+    static void checkAll(ConfigValidator validator, ConfigResource resource, Map<String, String> overrides) {
+        Optional<String> problem = validator.problemOfAll(resource, overrides);
+        if (problem.isPresent()) {
+            throw new ControllerException(ControllerException.Reason.INVALID_CONFIG, describe(resource) + " configs: " + problem.get());
         }
     }
 

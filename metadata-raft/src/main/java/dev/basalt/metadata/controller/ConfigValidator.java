@@ -30,4 +30,16 @@ public interface ConfigValidator {
     default Optional<String> unknownKey(ConfigResource resource, String key) {
         return Optional.empty();
     }
+
+    /**
+     * Checks a resource's overrides together, after each key and value passed {@link #problem}:
+     * rules between keys (max.compaction.lag.ms ≥ min.compaction.lag.ms). Given the whole set the
+     * resource would have: a new topic's configs, or a resource's current overrides with a change
+     * applied. Default: no rule between keys.
+     *
+     * @return why the set is not acceptable, or empty when it is
+     */
+    default Optional<String> problemOfAll(ConfigResource resource, java.util.Map<String, String> overrides) {
+        return Optional.empty();
+    }
 }

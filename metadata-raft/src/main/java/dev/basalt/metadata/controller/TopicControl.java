@@ -80,6 +80,7 @@ final class TopicControl {
         }
         ConfigResource resource = ConfigResource.topic(request.name());
         request.configs().forEach((key, value) -> ConfigControl.check(validator, resource, key, value));
+        ConfigControl.checkAll(validator, resource, request.configs());
         UUID id = newTopicId(out);
         out.add(MetadataRecord.newBuilder().setTopic(TopicRecord.newBuilder().setName(request.name())
                 .setTopicId(ProtoIds.toProto(id)).putAllConfigs(request.configs())).build());

@@ -215,6 +215,44 @@ class MetadataControllerTest {
         assertEquals(Map.of(), strict.image.configs().configs(t));
     }
 
+    /**
+     * Found adding max.compaction.lag.ms: keys were checked one at a time, so a topic created with
+     * min.compaction.lag.ms above max.compaction.lag.ms was accepted, and no broker could then open
+     * its log (the create hung). Rules between keys see the whole set, at create and at alter.
+     */
+    @Test
+    void rulesBetweenKeys_seeTheWholeSet_atCreateAndAtAlter() {
+        ControllerFixture strict = new ControllerFixture(1, new ConfigValidator() {
+            @Override
+            public Optional<String> problem(ConfigResource resource, String key, String value) {
+                return Optional.empty();
+            }
+
+            @Override
+            public Optional<String> problemOfAll(ConfigResource resource, Map<String, String> overrides) {
+                long min = Long.parseLong(overrides.getOrDefault("min", "0"));
+                long max = Long.parseLong(overrides.getOrDefault("max", "100"));
+                return min <= max ? Optional.empty() : Optional.of("max below min");
+            }
+        }, ControllerConfig.DEFAULT);
+        strict.addLiveBroker(1, null, 0);
+        assertEquals(ControllerException.Reason.INVALID_CONFIG, refused(() -> strict.controller.createTopic(strict.image,
+                new CreateTopicRequest("bad", 1, 1, Map.of("min", "50", "max", "10")))));
+        strict.commit(strict.controller.createTopic(strict.image, new CreateTopicRequest("t", 1, 1, Map.of("min", "50"))));
+        ConfigResource t = ConfigResource.topic("t");
+        ControllerException e = assertThrows(ControllerException.class, () -> strict.controller.alterConfigs(strict.image, t,
+                Map.of("max", Optional.of("10"))));
+        assertEquals(ControllerException.Reason.INVALID_CONFIG, e.reason());
+        assertTrue(e.getMessage().contains("max below min"), e.getMessage());
+        assertEquals(Map.of("min", "50"), strict.image.configs().configs(t), "nothing changed");
+        assertEquals(2, strict.commit(strict.controller.alterConfigs(strict.image, t,
+                Map.of("max", Optional.of("10"), "min", Optional.of("5")))), "both in one change");
+        assertEquals(1, strict.commit(strict.controller.alterConfigs(strict.image, t, Map.of("max", Optional.empty()))),
+                "a deletion is checked as the set it leaves (max back to its default)");
+        assertEquals(ControllerException.Reason.INVALID_CONFIG, refused(() -> strict.controller.alterConfigs(strict.image, t,
+                Map.of("min", Optional.of("500")))), "above the default max");
+    }
+
     @Test
     void registerBroker_startsFenced_isIdempotent_andRefusesALiveDuplicate() {
         BrokerRegistrationRequest five = new BrokerRegistrationRequest(5, incarnation(5),
