@@ -778,20 +778,43 @@ public final class ReplicaManager implements MetadataSubscriber, AutoCloseable {
 
     // ------------------------------------------------------------------ configs, files
 
-    /** Topic-level config = broker defaults overridden by the topic's own keys; only log keys. */
+    /**
+     * Topic-level config = broker defaults overridden by the topic's own keys; only log keys.
+     *
+     * <p>Never throws for a topic the controller accepted: it checked the topic's keys together
+     * with its own node's defaults, and this broker's may differ (one node started with
+     * log.cleaner.max.compaction.lag.ms below a topic's min.compaction.lag.ms). A set that does not
+     * hold here falls back to the topic's keys over Kafka's defaults, then to this broker's
+     * defaults alone, with a warning; throwing would stop this broker applying the rest of the
+     * metadata update, leaving every partition after it without its role.
+     */
     public LogConfig logConfig(Map<String, String> topicOverrides) {
-        Map<String, String> merged = new HashMap<>();
-        config.topicDefaults().forEach((k, v) -> {
+        Map<String, String> merged = logKeys(config.topicDefaults());
+        Map<String, String> own = logKeys(topicOverrides);
+        merged.putAll(own);
+        try {
+            return LogConfig.parse(merged);
+        } catch (dev.basalt.log.InvalidConfigException e) {
+            LogConfig fallback;
+            try {
+                fallback = LogConfig.parse(own);
+            } catch (dev.basalt.log.InvalidConfigException e2) {
+                fallback = LogConfig.parse(logKeys(config.topicDefaults())); // checked at start
+            }
+            log.warn("Topic config {} does not hold over this broker's defaults ({}); using {} instead. Align the"
+                    + " broker's log.* defaults with the controller's", own, e.getMessage(), fallback.toMap());
+            return fallback;
+        }
+    }
+
+    private static Map<String, String> logKeys(Map<String, String> configs) {
+        Map<String, String> out = new HashMap<>();
+        configs.forEach((k, v) -> {
             if (LogConfig.KEYS.contains(k)) {
-                merged.put(k, v);
+                out.put(k, v);
             }
         });
-        topicOverrides.forEach((k, v) -> {
-            if (LogConfig.KEYS.contains(k)) {
-                merged.put(k, v);
-            }
-        });
-        return LogConfig.parse(merged);
+        return out;
     }
 
     public Optional<Partition> partition(TopicPartition tp) {

@@ -69,6 +69,27 @@ class ReplicaManagerTest {
                 }, Clock.systemUTC());
     }
 
+    /**
+     * Found adding max.compaction.lag.ms: a topic whose keys hold with the controller's defaults
+     * but not with this broker's (min.compaction.lag.ms above this broker's default max) threw
+     * out of the metadata update, and no partition after it got its role.
+     */
+    @Test
+    void aTopicConfigThatDoesNotHoldOverThisBrokersDefaults_fallsBackInsteadOfThrowing() {
+        ReplicaManager rm = new ReplicaManager(ReplicaConfig.defaults(1, Map.of(LogConfig.MAX_COMPACTION_LAG_MS, "1000",
+                LogConfig.RETENTION_MS, "5000")), logs, new Purgatory<>("fetch", timer, 100), new Purgatory<>("produce", timer, 100),
+                FakeAlterPartition.refusing(), () -> new UUID(9, 9), (id, host, port) -> {
+                    throw new AssertionError("a single-replica test never fetches");
+                }, Clock.systemUTC());
+        LogConfig cfg = rm.logConfig(Map.of(LogConfig.MIN_COMPACTION_LAG_MS, "60000", LogConfig.SEGMENT_BYTES, "4096"));
+        assertEquals(60_000, cfg.minCompactionLagMs(), "the topic's own keys are kept");
+        assertEquals(4096, cfg.segmentBytes());
+        assertEquals(Long.MAX_VALUE, cfg.maxCompactionLagMs());
+        LogConfig usual = rm.logConfig(Map.of(LogConfig.SEGMENT_BYTES, "4096"));
+        assertEquals(1000, usual.maxCompactionLagMs(), "a topic that holds gets this broker's defaults");
+        assertEquals(5000, usual.retentionMs());
+    }
+
     /** Applies {@code next} as the publisher would, after {@code prev}. */
     private static void apply(ReplicaManager rm, MetadataImage prev, MetadataImage next, boolean caughtUp) {
         rm.onMetadataUpdate(new MetadataUpdate(prev, next, -1, caughtUp));
