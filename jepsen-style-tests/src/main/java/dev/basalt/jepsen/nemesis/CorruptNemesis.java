@@ -31,10 +31,11 @@ import java.util.stream.Stream;
  *       so recovery scans more), or reports a damaged table block on a read (a lookup then finds no
  *       entry and the read scans the segment from its start).</li>
  *   <li>{@link Target#RAFT_LOG} ({@code corrupt-raft-log}): the tail (last eighth, at least its
- *       last 64 bytes) of the newest segment of {@code <data>/raft}. The store cuts a torn or
- *       corrupt last frame on open and the node catches up from the quorum leader; damage it cannot
- *       tell from a torn write (a bad frame followed by a good one, or a log ending below the
- *       persisted commit index) makes the node refuse to start rather than serve wrong metadata:
+ *       last 64 bytes) of the newest segment of {@code <data>/raft}. The store cuts a torn last
+ *       frame on open (cut short, or with a block of zeros) and the node catches up from the quorum
+ *       leader; damage it cannot tell from a torn write (a whole last frame with a bad CRC, a bad
+ *       frame followed by a good one, or a log ending below the persisted commit index) makes the
+ *       node refuse to start rather than forget entries it acknowledged:
  *       the nemesis reports that as detected and restores the directory it saved before the damage
  *       (the operator's procedure, re-formatting as a joining voter, is in docs/operations.md).</li>
  * </ul>

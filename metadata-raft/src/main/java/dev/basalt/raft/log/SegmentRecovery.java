@@ -7,13 +7,18 @@ import java.nio.ByteBuffer;
  * Rebuilds a {@link LogSegment}'s index from its file on open and decides where a torn tail starts.
  * Stateless and thread-safe; called by the store's owner thread while it opens.
  *
- * <p>Rule: in the last segment, a frame that is incomplete (shorter than its header or its stated
- * length), has an impossible length, or fails its CRC while the bytes after it do not start a valid
- * frame, is a torn write from a crash during {@code appendAndFlush}: the file is cut there (it was
- * never acknowledged, since the store fsyncs before returning). A bad frame followed by a valid one,
- * or any bad frame in an older segment (fsynced before the next segment was created), is corruption
- * of acknowledged data and stops the open with a {@link RaftStorageException} naming file and
- * position.
+ * <p>Rule: in the last segment, a bad last frame that looks like a write a crash cut short is a torn
+ * write from a crash during {@code appendAndFlush}: the file is cut there (it was never
+ * acknowledged, since the store fsyncs before returning). It looks so when it is shorter than its
+ * header or its stated length, or when some sector of it (512-byte file blocks, as etcd's WAL
+ * judges it) reads all zeros: the file grew but that block never reached the disk. A complete frame
+ * whose bytes are all there and whose CRC still fails is damage to an fsynced, possibly
+ * acknowledged entry (a flipped bit, a bad sector), as is a frame whose length alone was damaged
+ * (the rest of the file is then exactly an entry with a matching CRC): cutting it would make a
+ * voter forget an entry it acknowledged, and with one other voter down, a committed entry (a topic,
+ * and the records its brokers then delete) could vanish from the cluster. Such a frame, a bad frame
+ * followed by a valid one, or any bad frame in an older segment (fsynced before the next segment was
+ * created), stops the open with a {@link RaftStorageException} naming file and position.
  */
 final class SegmentRecovery {
     private SegmentRecovery() {
@@ -36,11 +41,13 @@ final class SegmentRecovery {
         while (pos < buf.length) {
             String problem = frameProblem(buf, pos, entryBytesMax);
             if (problem != null) {
-                if (last && !validFrameFollows(buf, pos, entryBytesMax)) {
+                boolean validFollows = last && validFrameFollows(buf, pos, entryBytesMax);
+                if (last && !validFollows && looksTorn(buf, pos, entryBytesMax)) {
                     return pos;
                 }
                 throw new RaftStorageException("corrupt entry in " + segment.path + " at position " + pos + ": "
-                        + problem + (last ? ", followed by a valid entry" : " in a segment that was fully fsynced"));
+                        + problem + (!last ? " in a segment that was fully fsynced" : validFollows ? ", followed by a valid entry"
+                        : ", in a last entry written whole (no block of it unwritten: damage, not a write a crash cut short)"));
             }
             int bodyBytes = view.getInt(pos);
             LogEntry entry = LogSegment.decodeVerified(buf, pos + LogSegment.FRAME_HEADER_BYTES, bodyBytes,
@@ -74,6 +81,48 @@ final class SegmentRecovery {
         LogEntry entry = LogSegment.decodeVerified(buf, pos + LogSegment.FRAME_HEADER_BYTES, bodyBytes,
                 view.getInt(pos + 4));
         return entry == null ? "CRC32C mismatch" : null;
+    }
+
+    /** Bytes of the blocks a disk writes whole; an unwritten one reads back as zeros. */
+    static final int SECTOR_BYTES = 512;
+
+    /**
+     * Whether the bad last frame at {@code pos} (nothing valid after it) looks like a write a
+     * crash cut short: too short for its header or its stated length (unless the length alone is
+     * wrong: the rest of the file then checks out as one whole entry), or with a block of it
+     * (split at 512-byte file offsets; up to the end of file when its length is impossible) all zeros.
+     */
+    static boolean looksTorn(byte[] buf, int pos, int entryBytesMax) {
+        int remaining = buf.length - pos;
+        if (remaining < LogSegment.FRAME_HEADER_BYTES) {
+            return true;
+        }
+        ByteBuffer view = ByteBuffer.wrap(buf);
+        int bodyBytes = view.getInt(pos);
+        boolean possibleLength = bodyBytes >= LogSegment.ENTRY_FIXED_BYTES && bodyBytes <= LogSegment.ENTRY_FIXED_BYTES + entryBytesMax;
+        if (possibleLength && (long) pos + LogSegment.FRAME_HEADER_BYTES + bodyBytes > buf.length) {
+            int restBytes = remaining - LogSegment.FRAME_HEADER_BYTES;
+            return restBytes < LogSegment.ENTRY_FIXED_BYTES
+                    || LogSegment.decodeVerified(buf, pos + LogSegment.FRAME_HEADER_BYTES, restBytes, view.getInt(pos + 4)) == null;
+        }
+        int end = possibleLength ? pos + LogSegment.FRAME_HEADER_BYTES + bodyBytes : buf.length;
+        for (int from = pos; from < end; ) {
+            int to = Math.min(end, (from / SECTOR_BYTES + 1) * SECTOR_BYTES);
+            if (allZero(buf, from, to)) {
+                return true;
+            }
+            from = to;
+        }
+        return false;
+    }
+
+    private static boolean allZero(byte[] buf, int from, int to) {
+        for (int i = from; i < to; i++) {
+            if (buf[i] != 0) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** True when the bad frame at {@code pos} has a usable length and a valid frame right after it. */

@@ -163,16 +163,78 @@ class FileRaftStoreTest {
         }
     }
 
+    /**
+     * Found probing: one flipped byte in the last entry of a voter's log, fsynced and acknowledged
+     * (a clean stop too), was cut as a torn write; with one other voter down, a committed topic
+     * creation vanished from the cluster and its brokers deleted the topic's records. A whole
+     * frame whose CRC fails is damage.
+     */
     @Test
-    void recovery_badCrcInLastFrame_isTruncatedAsTornTail() throws IOException {
+    void recovery_badCrcInAWholeLastFrame_isCorruption_notATornWrite() throws IOException {
         try (FileRaftStore store = FileRaftStore.open(dir, FileRaftStore.Config.DEFAULT)) {
             store.appendAndFlush(entries(1, 1, 10));
         }
         Path segment = segmentFiles().get(0);
-        flipByte(segment, Files.size(segment) - 1);
+        long size = Files.size(segment);
+        flipByte(segment, size - 1);
+        RaftStorageException e = assertThrows(RaftStorageException.class, () -> FileRaftStore.open(dir, FileRaftStore.Config.DEFAULT));
+        assertTrue(e.getMessage().contains("not a write a crash cut short"), e.getMessage());
+        assertEquals(size, Files.size(segment), "nothing was cut");
+    }
+
+    /** A last frame whose length field alone was damaged (past the end of file): the rest is a whole entry. */
+    @Test
+    void recovery_damagedLengthOfTheLastFrame_isCorruption() throws IOException {
         try (FileRaftStore store = FileRaftStore.open(dir, FileRaftStore.Config.DEFAULT)) {
-            assertEquals(9, store.lastIndex());
+            store.appendAndFlush(entries(1, 1, 10));
         }
+        Path segment = segmentFiles().get(0);
+        long size = Files.size(segment);
+        long lastFrame = size - (LogSegment.FRAME_HEADER_BYTES + LogSegment.ENTRY_FIXED_BYTES + entry(1, 10).data().length);
+        flipByte(segment, lastFrame + 3); // the low byte of its length: now longer than the file holds
+        assertThrows(RaftStorageException.class, () -> FileRaftStore.open(dir, FileRaftStore.Config.DEFAULT));
+    }
+
+    /** The file grew but a block of the last frame never reached the disk (reads back zeros): a torn write. */
+    @Test
+    void recovery_lastFrameWithAnUnwrittenBlock_isATornTail() throws IOException {
+        byte[] big = new byte[3000];
+        java.util.Arrays.fill(big, (byte) 'x');
+        try (FileRaftStore store = FileRaftStore.open(dir, FileRaftStore.Config.DEFAULT)) {
+            store.appendAndFlush(entries(1, 1, 10));
+            store.appendAndFlush(List.of(new LogEntry(1, 11, LogEntry.EntryType.DATA, big)));
+        }
+        Path segment = segmentFiles().get(0);
+        long size = Files.size(segment);
+        long block = (size - 1500) / SegmentRecovery.SECTOR_BYTES * SegmentRecovery.SECTOR_BYTES;
+        try (RandomAccessFile raf = new RandomAccessFile(segment.toFile(), "rw")) {
+            raf.seek(block);
+            raf.write(new byte[SegmentRecovery.SECTOR_BYTES]);
+        }
+        try (FileRaftStore store = FileRaftStore.open(dir, FileRaftStore.Config.DEFAULT)) {
+            assertEquals(10, store.lastIndex());
+            store.appendAndFlush(entries(1, 11, 12));
+        }
+        try (FileRaftStore store = FileRaftStore.open(dir, FileRaftStore.Config.DEFAULT)) {
+            assertEquals(entries(1, 1, 12), store.entries(1, 13, Long.MAX_VALUE));
+        }
+    }
+
+    /** The file grew by zeros past the last whole frame (a crash after the size, before the data): cut. */
+    @Test
+    void recovery_zerosPastTheLastFrame_areATornTail() throws IOException {
+        try (FileRaftStore store = FileRaftStore.open(dir, FileRaftStore.Config.DEFAULT)) {
+            store.appendAndFlush(entries(1, 1, 10));
+        }
+        Path segment = segmentFiles().get(0);
+        long size = Files.size(segment);
+        try (RandomAccessFile raf = new RandomAccessFile(segment.toFile(), "rw")) {
+            raf.setLength(size + 700);
+        }
+        try (FileRaftStore store = FileRaftStore.open(dir, FileRaftStore.Config.DEFAULT)) {
+            assertEquals(10, store.lastIndex());
+        }
+        assertEquals(size, Files.size(segment));
     }
 
     @Test
