@@ -25,9 +25,9 @@ import picocli.CommandLine.ScopeType;
 
 /**
  * The {@code basalt} command line (everything except {@code start}, which {@code bin/basalt}
- * hands to the broker's main class): topics, produce, consume, cluster and perf, talking to
- * the cluster at {@code --bootstrap-server} / {@code -b} (a comma-separated list; default
- * 127.0.0.1:9400).
+ * hands to the broker's main class): topics, produce, consume, get-offsets, groups, cluster and
+ * perf, talking to the cluster at {@code --bootstrap-server} / {@code -b} (a comma-separated list;
+ * default 127.0.0.1:9400).
  *
  * <p>Errors are printed as one line on stderr ("basalt: error: ..."), with the stack trace only
  * under {@code --verbose}. Exit codes:
@@ -44,8 +44,9 @@ import picocli.CommandLine.ScopeType;
  */
 @Command(name = "basalt", mixinStandardHelpOptions = true, versionProvider = BasaltCli.Version.class,
         description = "Basalt command line: manage topics, produce and consume records, inspect the cluster, measure performance.",
-        subcommands = {TopicsCommand.class, ProduceCommand.class, ConsumeCommand.class, GroupsCommand.class, LagCommand.class,
-                ClusterCommand.class, PerfCommand.class, ReassignCommand.class, BrokersCommand.class, ConfigsCommand.class, LeadersCommand.class,
+        subcommands = {TopicsCommand.class, ProduceCommand.class, ConsumeCommand.class, GetOffsetsCommand.class, GroupsCommand.class,
+                LagCommand.class, ClusterCommand.class, PerfCommand.class, ReassignCommand.class, BrokersCommand.class, ConfigsCommand.class,
+                LeadersCommand.class,
                 CommandLine.HelpCommand.class},
         footerHeading = "%nExit codes:%n",
         footer = {"  0  success", "  1  the cluster refused or failed the operation", "  2  usage error",

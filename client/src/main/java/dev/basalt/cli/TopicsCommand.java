@@ -181,6 +181,11 @@ final class TopicsCommand implements Callable<Integer> {
     }
 
     private java.util.regex.Pattern pattern(String act) {
+        return pattern(topic, act);
+    }
+
+    /** {@code --topic} as a regular expression; one that does not compile is a usage error naming {@code act}. */
+    static java.util.regex.Pattern pattern(String topic, String act) {
         try {
             return java.util.regex.Pattern.compile(topic);
         } catch (java.util.regex.PatternSyntaxException e) {
@@ -204,14 +209,48 @@ final class TopicsCommand implements Callable<Integer> {
      * internal ones only when {@code internalToo}. None is an {@link UnknownTopicException}.
      */
     private List<String> matching(Admin admin, AdminWait t, String act, boolean internalToo) {
-        java.util.regex.Pattern p = pattern(act);
+        return matching(admin, t, topic, act, internalToo, action.describe);
+    }
+
+    /**
+     * The topics whose whole name {@code regex} matches, in the cluster's order; internal ones only
+     * when {@code internalToo}. None is an {@link UnknownTopicException} (whose message points to
+     * --include-internal when {@code includeInternalOffered}). Shared by the commands that read
+     * --topic as {@link #isPattern} says.
+     */
+    static List<String> matching(Admin admin, AdminWait t, String regex, String act, boolean internalToo,
+                                 boolean includeInternalOffered) {
+        java.util.regex.Pattern p = pattern(regex, act);
         List<String> names = t.get(admin.listTopics(internalToo)).stream().map(l -> l.name())
                 .filter(n -> p.matcher(n).matches()).toList();
         if (names.isEmpty()) {
-            throw new UnknownTopicException("no topic matches the regular expression '" + topic + "'"
-                    + (internalToo ? "" : " (internal topics left out" + (action.describe ? ": --include-internal)" : ")")));
+            throw new UnknownTopicException("no topic matches the regular expression '" + regex + "'"
+                    + (internalToo ? "" : " (internal topics left out" + (includeInternalOffered ? ": --include-internal)" : ")")));
         }
         return names;
+    }
+
+    /**
+     * The descriptions of topics the user named, one request for all: a name the cluster does not
+     * know is an {@link UnknownTopicException} that names it (the cluster's answer names only the
+     * first and says UNKNOWN_TOPIC; a listing finds every one).
+     */
+    static Map<String, TopicDescription> describeNamed(Admin admin, AdminWait t, java.util.Collection<String> names) {
+        if (names.isEmpty()) {
+            throw new IllegalArgumentException("no topic to describe (an empty request describes every topic)");
+        }
+        try {
+            return t.get(admin.describeTopics(List.copyOf(names)));
+        } catch (UnknownTopicException e) {
+            Set<String> existing = new java.util.HashSet<>();
+            t.get(admin.listTopics(true)).forEach(l -> existing.add(l.name()));
+            List<String> missing = names.stream().filter(n -> !existing.contains(n)).toList();
+            if (missing.isEmpty()) {
+                throw e; // gone and back between the two requests: the cluster's own words
+            }
+            throw new UnknownTopicException((missing.size() == 1 ? "topic " + missing.get(0) + " does not exist"
+                    : "topics " + String.join(", ", missing) + " do not exist"), e);
+        }
     }
 
     /**
