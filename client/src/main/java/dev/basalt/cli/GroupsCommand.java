@@ -7,9 +7,6 @@ import dev.basalt.client.OffsetAndMetadata;
 import dev.basalt.client.TopicPartition;
 import dev.basalt.client.serialization.ByteArrayDeserializer;
 import java.time.Duration;
-import java.time.Instant;
-import java.time.OffsetDateTime;
-import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
@@ -24,9 +21,13 @@ import picocli.CommandLine.ParentCommand;
 /**
  * {@code basalt groups}: consumer groups, in the spirit of kafka-consumer-groups.sh — {@code --list};
  * {@code --describe --group G} per partition (GROUP TOPIC PARTITION CURRENT-OFFSET LOG-END-OFFSET LAG
- * CONSUMER-ID HOST CLIENT-ID), or {@code --members} / {@code --state}; {@code --reset-offsets} of one
- * topic to earliest, latest, an offset, a time or by a shift (a dry run unless {@code --execute};
- * refused while the group has members); {@code --delete}. Thread-safety: one invocation per instance.
+ * CONSUMER-ID HOST CLIENT-ID), or {@code --members} / {@code --state}; {@code --reset-offsets} of
+ * topics ({@code --topic T[:P,P...]}, repeatable), of every topic the group has committed offsets
+ * in ({@code --all-topics}) or of the partitions a CSV names ({@code --from-file}) to earliest,
+ * latest, an offset, a time, a duration back from now, by a shift, to the committed offset or to
+ * the CSV's offsets, every one clamped into the log (a dry run unless {@code --execute}, whose plan
+ * {@code --export} prints as that CSV; refused while the group has members); {@code --delete}.
+ * Thread-safety: one invocation per instance.
  */
 @Command(name = "groups", mixinStandardHelpOptions = true, description = "List, describe, reset and delete consumer groups.")
 final class GroupsCommand implements Callable<Integer> {
@@ -38,7 +39,8 @@ final class GroupsCommand implements Callable<Integer> {
         boolean list;
         @Option(names = "--describe", description = "Describe a group (with --group).")
         boolean describe;
-        @Option(names = "--reset-offsets", description = "Reset a group's offsets of a topic (with --group, --topic and a --to-* option).")
+        @Option(names = "--reset-offsets", description = "Reset a group's offsets (with --group; --topic, --all-topics or"
+                + " --from-file; and a --to-*, --shift-by or --by-duration option unless --from-file).")
         boolean reset;
         @Option(names = "--delete", description = "Delete a group without members (with --group).")
         boolean delete;
@@ -50,16 +52,29 @@ final class GroupsCommand implements Callable<Integer> {
     boolean members;
     @Option(names = "--state", description = "With --describe: the group's state.")
     boolean state;
-    @Option(names = "--topic", description = "With --reset-offsets: the topic.")
-    String topic;
+    @Option(names = "--topic", paramLabel = "T[:P,P...]", description = "With --reset-offsets: a topic (every partition), or"
+            + " some of its partitions (t:0,2); repeatable.")
+    List<String> topics = new ArrayList<>();
+    @Option(names = "--all-topics", description = "With --reset-offsets: every partition of every topic the group has a committed"
+            + " offset in (instead of --topic).")
+    boolean allTopics;
     @Option(names = "--to-earliest", description = "With --reset-offsets: to each partition's log start offset.") boolean toEarliest;
     @Option(names = "--to-latest", description = "With --reset-offsets: to each partition's log end offset.") boolean toLatest;
     @Option(names = "--to-offset", paramLabel = "N", description = "With --reset-offsets: to offset N (≥ 0; clamped to each"
             + " partition's log start and end).") Long toOffset;
     @Option(names = "--to-datetime", paramLabel = "ISO", description = "With --reset-offsets: to the first record at or after"
             + " this time, e.g. 2026-11-30T12:00:00Z.") String toDatetime;
+    @Option(names = "--by-duration", paramLabel = "PnDTnHnMnS", description = "With --reset-offsets: to the first record at or"
+            + " after this long before now, an ISO-8601 duration, e.g. PT30M or P1DT2H.") String byDuration;
     @Option(names = "--shift-by", paramLabel = "N", description = "With --reset-offsets: by N from the committed offset"
             + " (negative: back; clamped to the log).") Long shiftBy;
+    @Option(names = "--to-current", description = "With --reset-offsets: to the committed offset, clamped into the log (moves"
+            + " only offsets that retention or a truncation left outside it; without one: the log end).") boolean toCurrent;
+    @Option(names = "--from-file", paramLabel = "CSV", description = "With --reset-offsets: to the offsets of a CSV file, one"
+            + " topic,partition,offset line per partition (what --export prints), clamped into the log; instead of --topic.")
+    java.nio.file.Path fromFile;
+    @Option(names = "--export", description = "With --reset-offsets: print the new offsets as topic,partition,offset lines"
+            + " (--from-file's input) instead of the table.") boolean export;
     @Option(names = "--execute", description = "With --reset-offsets: write the offsets (default: a dry run).") boolean execute;
     @Option(names = "--dry-run", description = "With --reset-offsets: only print the new offsets (the default).") boolean dryRun;
     @Option(names = "--timeout-ms", defaultValue = "10000", description = "Per request (default: ${DEFAULT-VALUE}).")
@@ -98,9 +113,10 @@ final class GroupsCommand implements Callable<Integer> {
             }
             if (!action.reset) {
                 // found probing: `--describe --to-earliest` and `--delete --topic t` ran, the option ignored in silence
-                String resetOnly = topic != null ? "--topic" : toEarliest ? "--to-earliest" : toLatest ? "--to-latest"
-                        : toOffset != null ? "--to-offset" : toDatetime != null ? "--to-datetime" : shiftBy != null ? "--shift-by"
-                        : execute ? "--execute" : dryRun ? "--dry-run" : null;
+                String resetOnly = !topics.isEmpty() ? "--topic" : allTopics ? "--all-topics" : toEarliest ? "--to-earliest"
+                        : toLatest ? "--to-latest" : toOffset != null ? "--to-offset" : toDatetime != null ? "--to-datetime"
+                        : byDuration != null ? "--by-duration" : shiftBy != null ? "--shift-by" : toCurrent ? "--to-current"
+                        : fromFile != null ? "--from-file" : export ? "--export" : execute ? "--execute" : dryRun ? "--dry-run" : null;
                 if (resetOnly != null) {
                     throw new BasaltCli.UsageException(resetOnly + " goes with --reset-offsets");
                 }
@@ -234,14 +250,25 @@ final class GroupsCommand implements Callable<Integer> {
         return out;
     }
 
-    private void reset(GroupAdmin admin, Map<String, Object> consumerCfg) {
-        if (topic == null) {
-            throw new BasaltCli.UsageException("--reset-offsets needs --topic");
+    /** The --reset-offsets options that go together, checked before any request. */
+    private void checkResetOptions() {
+        int scopes = (topics.isEmpty() ? 0 : 1) + (allTopics ? 1 : 0) + (fromFile != null ? 1 : 0);
+        if (fromFile != null && scopes > 1) {
+            throw new BasaltCli.UsageException("--from-file names its partitions: it goes without --topic and --all-topics");
+        }
+        if (scopes == 0) {
+            throw new BasaltCli.UsageException("--reset-offsets needs --topic, --all-topics or --from-file");
+        }
+        if (scopes > 1) {
+            throw new BasaltCli.UsageException("--topic and --all-topics exclude each other");
         }
         int targets = (toEarliest ? 1 : 0) + (toLatest ? 1 : 0) + (toOffset != null ? 1 : 0) + (toDatetime != null ? 1 : 0)
-                + (shiftBy != null ? 1 : 0);
+                + (byDuration != null ? 1 : 0) + (shiftBy != null ? 1 : 0) + (toCurrent ? 1 : 0) + (fromFile != null ? 1 : 0);
         if (targets != 1) {
-            throw new BasaltCli.UsageException("give exactly one of --to-earliest, --to-latest, --to-offset, --to-datetime, --shift-by");
+            throw new BasaltCli.UsageException(fromFile != null && targets > 1
+                    ? "--from-file gives the new offsets: it goes without --to-*, --shift-by and --by-duration"
+                    : "give exactly one of --to-earliest, --to-latest, --to-offset, --to-datetime, --by-duration, --shift-by,"
+                    + " --to-current, --from-file");
         }
         if (execute && dryRun) {
             throw new BasaltCli.UsageException("--execute and --dry-run exclude each other");
@@ -249,6 +276,30 @@ final class GroupsCommand implements Callable<Integer> {
         if (toOffset != null && toOffset < 0) {
             throw new BasaltCli.UsageException("--to-offset must be ≥ 0, not " + toOffset);
         }
+    }
+
+    /** The time --to-datetime or --by-duration names, in ms since the epoch; null for the other targets. */
+    private Long resetTimeMs() {
+        if (toDatetime != null) {
+            return TimeArgs.isoToEpochMs("--to-datetime", toDatetime);
+        }
+        if (byDuration == null) {
+            return null;
+        }
+        long backMs;
+        try {
+            backMs = TimeArgs.duration("--by-duration", byDuration).toMillis();
+        } catch (ArithmeticException e) {
+            backMs = Long.MAX_VALUE; // longer than since the epoch: the log start
+        }
+        long now = System.currentTimeMillis(); // the CLI's clock, as Kafka's tool reads it; no record is older than 1970
+        return now - Math.min(now, backMs);
+    }
+
+    private void reset(GroupAdmin admin, Map<String, Object> consumerCfg) {
+        checkResetOptions();
+        Long timeMs = resetTimeMs();
+        Map<TopicPartition, Long> fileOffsets = fromFile == null ? null : ResetOffsetsSpec.readCsv(fromFile);
         int membersNow;
         try {
             membersNow = admin.describeGroup(group).members().size();
@@ -259,76 +310,155 @@ final class GroupsCommand implements Callable<Integer> {
             membersNow = 0;
             root.err.println("basalt: warning: could not check group " + group + "'s members: " + e.getMessage());
         }
+        Map<TopicPartition, OffsetAndMetadata> committed = admin.committedOffsets(group);
         Map<TopicPartition, OffsetAndMetadata> plan = new LinkedHashMap<>();
         List<TopicPartition> uncommitted = new ArrayList<>();
-        try (Consumer<byte[], byte[]> c = new Consumer<>(consumerCfg, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
-            List<TopicPartition> tps = c.partitionsFor(topic);
-            Duration t = Duration.ofMillis(timeoutMs);
+        List<String> clamped = new ArrayList<>();
+        Duration t = Duration.ofMillis(timeoutMs);
+        try (Consumer<byte[], byte[]> c = new Consumer<>(consumerCfg, new ByteArrayDeserializer(), new ByteArrayDeserializer());
+             Admin topicAdmin = new Admin(root.clientConfig(BasaltCli.ClientKind.ADMIN, Map.of("default.api.timeout.ms",
+                     String.valueOf(timeoutMs))))) {
+            List<TopicPartition> tps = partitionsToReset(topicAdmin, committed, fileOffsets);
             Map<TopicPartition, Long> earliest = c.beginningOffsets(tps, t);
             Map<TopicPartition, Long> latest = c.endOffsets(tps, t);
-            Map<TopicPartition, OffsetAndMetadata> committed = admin.committedOffsets(group);
             Map<TopicPartition, Long> byTime = Map.of();
-            if (toDatetime != null) {
-                long ms;
-                try {
-                    ms = OffsetDateTime.parse(toDatetime).toInstant().toEpochMilli();
-                } catch (DateTimeParseException e) {
-                    try {
-                        ms = Instant.parse(toDatetime).toEpochMilli();
-                    } catch (DateTimeParseException e2) {
-                        throw new BasaltCli.UsageException("--to-datetime must be ISO-8601 with an offset, e.g. 2026-11-30T12:00:00Z");
-                    }
-                }
+            if (timeMs != null) {
                 Map<TopicPartition, Long> q = new LinkedHashMap<>();
-                for (TopicPartition tp : tps) {
-                    q.put(tp, ms);
-                }
+                tps.forEach(tp -> q.put(tp, timeMs));
                 byTime = c.offsetsForTimes(q, t);
             }
             for (TopicPartition tp : tps) {
                 long lo = earliest.get(tp);
                 long hi = latest.get(tp);
-                long target;
-                if (toEarliest) {
-                    target = lo;
-                } else if (toLatest) {
-                    target = hi;
-                } else if (toOffset != null) {
-                    target = toOffset;
-                } else if (toDatetime != null) {
-                    Long found = byTime.get(tp);
-                    target = found == null || found < 0 ? hi : found;
-                } else {
-                    OffsetAndMetadata o = committed.get(tp);
-                    if (o == null) {
-                        uncommitted.add(tp);
-                    }
-                    long from = o == null ? lo : o.offset();
-                    // saturating: a huge shift forward wrapped to a negative sum, which clamped to the log start
-                    target = shiftBy > 0 && from > Long.MAX_VALUE - shiftBy ? Long.MAX_VALUE
-                            : shiftBy < 0 && from < Long.MIN_VALUE - shiftBy ? Long.MIN_VALUE : from + shiftBy;
+                OffsetAndMetadata o = committed.get(tp);
+                if (o == null && (shiftBy != null || toCurrent)) {
+                    uncommitted.add(tp);
                 }
-                plan.put(tp, new OffsetAndMetadata(Math.max(lo, Math.min(hi, target))));
+                long target = target(lo, hi, o, byTime.get(tp), fileOffsets == null ? null : fileOffsets.get(tp));
+                long inLog = Math.max(lo, Math.min(hi, target));
+                if (fileOffsets != null && inLog != target) {
+                    clamped.add(tp + " " + target + " -> " + inLog);
+                }
+                plan.put(tp, new OffsetAndMetadata(inLog));
             }
         }
         if (execute) {
             admin.alterOffsets(group, plan); // refused (a group with members): nothing printed as if written
         }
-        root.out.printf("%-24s %-24s %-10s %s%n", "GROUP", "TOPIC", "PARTITION", "NEW-OFFSET");
-        plan.forEach((tp, o) -> root.out.printf("%-24s %-24s %-10d %d%n", group, tp.topic(), tp.partition(), o.offset()));
-        if (!execute) {
-            root.out.println("(dry run: add --execute to write these offsets)");
-            if (membersNow > 0) {
-                root.err.println("basalt: warning: group " + group + " has " + membersNow + " member(s) now: --execute is refused"
-                        + " while it has any (stop its consumers first)");
-            }
-        }
+        printPlan(plan, membersNow);
         if (!uncommitted.isEmpty()) {
-            root.err.println("basalt: note: no committed offset for " + uncommitted + ": --shift-by counted from the log start there");
+            root.err.println("basalt: note: no committed offset for " + uncommitted + ": " + (toCurrent
+                    ? "--to-current took the log end there (where a consumer with auto.offset.reset=latest starts)"
+                    : "--shift-by counted from the log start there"));
+        }
+        if (!clamped.isEmpty()) {
+            root.err.println("basalt: note: offsets of --from-file outside the log were moved into it: " + clamped);
         }
         if (membersNow < 0) {
             root.err.println("basalt: note: group " + group + " did not exist; " + (execute ? "it was created with these offsets"
                     : "--execute creates it with these offsets") + " (its consumers start from them)");
+        }
+    }
+
+    /**
+     * One partition's new offset before it is clamped into [lo, hi] (its log start and end):
+     * {@code committed} is the group's offset there (null: none), {@code found} the first offset at
+     * or after --to-datetime / --by-duration (null or -1: none, so the log end), {@code fromFile}
+     * the CSV's offset.
+     */
+    private long target(long lo, long hi, OffsetAndMetadata committed, Long found, Long fromFileOffset) {
+        if (toEarliest) {
+            return lo;
+        }
+        if (toLatest) {
+            return hi;
+        }
+        if (toOffset != null) {
+            return toOffset;
+        }
+        if (toDatetime != null || byDuration != null) {
+            return found == null || found < 0 ? hi : found;
+        }
+        if (fromFile != null) {
+            return fromFileOffset;
+        }
+        if (toCurrent) {
+            return committed == null ? hi : committed.offset();
+        }
+        long from = committed == null ? lo : committed.offset();
+        // saturating: a huge shift forward wrapped to a negative sum, which clamped to the log start
+        return shiftBy > 0 && from > Long.MAX_VALUE - shiftBy ? Long.MAX_VALUE
+                : shiftBy < 0 && from < Long.MIN_VALUE - shiftBy ? Long.MIN_VALUE : from + shiftBy;
+    }
+
+    /**
+     * The partitions a reset covers, by topic then number: those --topic names (a whole topic, or
+     * the partitions after its ':'), every partition of every topic with a committed offset
+     * (--all-topics: topics deleted since are left out, with a warning), or those the CSV names.
+     * An unknown topic or partition named by the user is an error before anything is read.
+     */
+    private List<TopicPartition> partitionsToReset(Admin topicAdmin, Map<TopicPartition, OffsetAndMetadata> committed,
+                                                   Map<TopicPartition, Long> fileOffsets) {
+        AdminWait wait = new AdminWait(timeoutMs);
+        Map<String, java.util.TreeSet<Integer>> wanted = new java.util.TreeMap<>();
+        if (fileOffsets != null) {
+            fileOffsets.keySet().forEach(tp -> wanted.computeIfAbsent(tp.topic(), k -> new java.util.TreeSet<>()).add(tp.partition()));
+        } else if (allTopics) {
+            committed.keySet().forEach(tp -> wanted.put(tp.topic(), new java.util.TreeSet<>()));
+            if (wanted.isEmpty()) {
+                throw new dev.basalt.client.GroupNotFoundException("group " + group + " has no committed offsets: --all-topics"
+                        + " selects nothing (name the topics with --topic)");
+            }
+            java.util.Set<String> existing = new java.util.HashSet<>();
+            wait.get(topicAdmin.listTopics(true)).forEach(l -> existing.add(l.name()));
+            List<String> gone = wanted.keySet().stream().filter(n -> !existing.contains(n)).toList();
+            if (gone.size() == wanted.size()) {
+                throw new dev.basalt.client.UnknownTopicException("none of the topics group " + group + " has committed offsets in"
+                        + " exists now: " + gone);
+            }
+            if (!gone.isEmpty()) {
+                root.err.println("basalt: warning: group " + group + " has committed offsets in topics that no longer exist,"
+                        + " left out: " + gone);
+                gone.forEach(wanted::remove);
+            }
+        } else {
+            wanted.putAll(ResetOffsetsSpec.parseTopics(topics));
+        }
+        Map<String, dev.basalt.client.admin.TopicDescription> described = TopicsCommand.describeNamed(topicAdmin, wait, wanted.keySet());
+        List<TopicPartition> out = new ArrayList<>();
+        wanted.forEach((name, parts) -> {
+            int count = described.get(name).partitions().size();
+            List<Integer> missing = parts.stream().filter(p -> p >= count).toList();
+            if (!missing.isEmpty()) {
+                throw new dev.basalt.client.InvalidPartitionException("topic " + name + " has " + BasaltCli.count(count, "partition")
+                        + " (0-" + (count - 1) + "): no partition " + missing.stream().map(String::valueOf)
+                        .collect(java.util.stream.Collectors.joining(", ")) + (fileOffsets != null ? " (in --from-file)" : ""));
+            }
+            if (parts.isEmpty()) {
+                for (int p = 0; p < count; p++) {
+                    out.add(new TopicPartition(name, p));
+                }
+            } else {
+                parts.forEach(p -> out.add(new TopicPartition(name, p)));
+            }
+        });
+        return out;
+    }
+
+    /** The plan on stdout: a table, or with --export the CSV --from-file reads (the dry-run line then on stderr). */
+    private void printPlan(Map<TopicPartition, OffsetAndMetadata> plan, int membersNow) {
+        if (export) {
+            root.out.print(ResetOffsetsSpec.csv(plan));
+        } else {
+            root.out.printf("%-24s %-24s %-10s %s%n", "GROUP", "TOPIC", "PARTITION", "NEW-OFFSET");
+            plan.forEach((tp, o) -> root.out.printf("%-24s %-24s %-10d %d%n", group, tp.topic(), tp.partition(), o.offset()));
+        }
+        if (!execute) {
+            (export ? root.err : root.out).println("(dry run: add --execute to write these offsets)");
+            if (membersNow > 0) {
+                root.err.println("basalt: warning: group " + group + " has " + membersNow + " member(s) now: --execute is refused"
+                        + " while it has any (stop its consumers first)");
+            }
         }
     }
 }

@@ -25,6 +25,12 @@ import java.util.function.Function;
  * checks). It is not a coordinator: the test's script decides what the member is told, so a test
  * can hold the member at any step of a reconciliation.
  *
+ * <p>For the admin side ({@code GroupAdmin}, {@code basalt groups}) it holds one group's state,
+ * whatever the group id asked for: DescribeGroups reports the members {@link #setMembers} set
+ * (GROUP_ID_NOT_FOUND while there are neither members nor committed offsets), an OffsetFetch
+ * naming no partitions returns every committed offset, and an admin OffsetCommit (member "",
+ * an offset reset) is refused NON_EMPTY_GROUP while there are members, as the coordinator refuses it.
+ *
  * <p>Thread-safety: thread-safe; state under this object's monitor (the script is called under it
  * too, one heartbeat at a time).
  */
@@ -39,6 +45,7 @@ public final class FakeGroupService extends GroupServiceGrpc.GroupServiceImplBas
     private Function<OffsetCommitRequest, ErrorCode> commitCheck = req -> ErrorCode.NONE;
     private final java.util.ArrayDeque<ErrorCode> offsetFetchErrors = new java.util.ArrayDeque<>();
     private int offsetFetches;
+    private List<String> members = List.of(); // guarded by this
 
     FakeGroupService(FakeCluster cluster) {
         this.cluster = cluster;
@@ -47,6 +54,37 @@ public final class FakeGroupService extends GroupServiceGrpc.GroupServiceImplBas
     /** Answers every later heartbeat (called under this object's monitor). */
     public synchronized void setCoordinator(Function<ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse> c) {
         coordinator = c;
+    }
+
+    /** The group's members as DescribeGroups lists them (ids only, nothing assigned); empty: none. */
+    public synchronized void setMembers(List<String> memberIds) {
+        members = List.copyOf(memberIds);
+    }
+
+    /** Sets a committed offset directly (as a member's commit would). */
+    public synchronized void commit(String topic, int partition, long offset) {
+        committed.put(topic + "-" + partition, offset);
+    }
+
+    @Override
+    public void describeGroups(dev.basalt.proto.v1.DescribeGroupsRequest req,
+                               StreamObserver<dev.basalt.proto.v1.DescribeGroupsResponse> out) {
+        var b = dev.basalt.proto.v1.DescribeGroupsResponse.newBuilder();
+        synchronized (this) {
+            for (String id : req.getGroupIdsList()) {
+                var g = dev.basalt.proto.v1.DescribeGroupsResponse.DescribedGroup.newBuilder().setGroupId(id).setCoordinatorId(1);
+                if (members.isEmpty() && committed.isEmpty()) {
+                    g.setErrorCode(ErrorCode.GROUP_ID_NOT_FOUND);
+                } else {
+                    g.setState(members.isEmpty() ? "EMPTY" : "STABLE").setGroupEpoch(members.isEmpty() ? 0 : 1).setAssignor("uniform");
+                    members.forEach(m -> g.addMembers(dev.basalt.proto.v1.DescribeGroupsResponse.Member.newBuilder().setMemberId(m)
+                            .setClientId("c-" + m).setClientHost("/127.0.0.1").setMemberEpoch(1).setState("STABLE")));
+                }
+                b.addGroups(g);
+            }
+        }
+        out.onNext(b.build());
+        out.onCompleted();
     }
 
     /** Every heartbeat received, in order. */
@@ -172,6 +210,12 @@ public final class FakeGroupService extends GroupServiceGrpc.GroupServiceImplBas
                 out.onCompleted();
                 return;
             }
+            if (req.getMemberId().isEmpty() && !members.isEmpty()) {
+                out.onNext(OffsetCommitResponse.newBuilder().setErrorCode(ErrorCode.NON_EMPTY_GROUP)
+                        .setErrorMessage("the group has " + members.size() + " members").build());
+                out.onCompleted();
+                return;
+            }
             ErrorCode refused = commitCheck.apply(req);
             if (refused != ErrorCode.NONE) {
                 out.onNext(OffsetCommitResponse.newBuilder().setErrorCode(refused).setErrorMessage("refused by the test").build());
@@ -207,6 +251,13 @@ public final class FakeGroupService extends GroupServiceGrpc.GroupServiceImplBas
                 out.onNext(b.setErrorCode(scripted).setErrorMessage("scripted by the test").build());
                 out.onCompleted();
                 return;
+            }
+            if (req.getPartitionsCount() == 0) {
+                committed.forEach((tp, o) -> {
+                    int dash = tp.lastIndexOf('-');
+                    b.addPartitions(OffsetFetchResponse.PartitionOffset.newBuilder().setTopic(tp.substring(0, dash))
+                            .setPartition(Integer.parseInt(tp.substring(dash + 1))).setOffset(o).setLeaderEpoch(-1));
+                });
             }
             for (TopicPartitions t : req.getPartitionsList()) {
                 for (int p : t.getPartitionsList()) {
