@@ -22,8 +22,10 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Consumer groups through the {@code basalt} CLI against a real node, each command its own JVM:
  * {@code consume --group} commits what it printed, {@code groups --describe} shows the offsets and
- * lag, {@code --reset-offsets} is a dry run unless {@code --execute} and rewinds an empty group,
- * {@code lag} totals it, {@code --delete} removes it.
+ * lag, {@code --reset-offsets} is a dry run unless {@code --execute} and rewinds an empty group
+ * (also from a plan it exported to a CSV file, and by a duration back from now), {@code lag}
+ * totals it, {@code --delete} removes it; {@code get-offsets} reads the log end, start and the
+ * offset of a time.
  *
  * <p>Reproduce: {@code ./mvnw -B -ntp verify -pl jepsen-style-tests -am -Dtest=GroupsCliE2ETest
  * -Dsurefire.failIfNoSpecifiedTests=false}.
@@ -197,6 +199,45 @@ class GroupsCliE2ETest {
         while (java.nio.file.Files.readAllLines(file).size() < count && System.nanoTime() < deadline) {
             Thread.sleep(100);
         }
+    }
+
+    /**
+     * get-offsets against the node's ListOffsets (log end, log start, the first offset at or after a
+     * time, no line for a partition with no record that recent), then a reset planned with
+     * --export, saved, and carried out with --from-file; and --by-duration over every topic of the
+     * group.
+     */
+    @Test
+    @Execution(ExecutionMode.CONCURRENT)
+    void getOffsets_andAResetExportedToAFileThenCarriedOutFromIt() throws Exception {
+        ok(null, "topics", "--create", "--topic", "go", "--partitions", "2");
+        ok("a\nb\nc\n", "produce", "--topic", "go", "--partition", "0", "--acks", "all");
+        ok("x\n", "produce", "--topic", "go", "--partition", "1", "--acks", "all");
+        // each CLI call is a JVM of its own (a second or more): the records before and after differ in time
+        String between = java.time.Instant.now().toString();
+        ok("d\ne\n", "produce", "--topic", "go", "--partition", "0", "--acks", "all");
+
+        assertEquals(List.of("go:0:5", "go:1:1"), ok(null, "get-offsets", "--topic", "go").out().lines().toList());
+        assertEquals(List.of("go:0:0", "go:1:0"), ok(null, "get-offsets", "--topic", "go", "--time", "earliest").out()
+                .lines().toList());
+        CliE2ETest.Result byTime = ok(null, "get-offsets", "--topic", "go", "--time", between);
+        assertEquals(List.of("go:0:3"), byTime.out().lines().toList(), "partition 1 has no record that recent: " + byTime.err());
+        assertTrue(byTime.err().contains("in [go-1]: no line printed for it"), byTime.err());
+        CliE2ETest.Result unknown = cli(null, "get-offsets", "--topic", "no-such-topic");
+        assertEquals(1, unknown.exitCode(), unknown.err());
+        assertTrue(unknown.err().contains("topic no-such-topic does not exist"), unknown.err());
+
+        CliE2ETest.Result plan = ok(null, "groups", "--reset-offsets", "--group", "gf", "--topic", "go:0", "--to-datetime", between,
+                "--export");
+        assertEquals("go,0,3\n", plan.out(), "stdout is the CSV alone: " + plan.err());
+        Path csv = java.nio.file.Files.writeString(dir.resolve("gf-plan.csv"), plan.out());
+        ok(null, "groups", "--reset-offsets", "--group", "gf", "--from-file", csv.toString(), "--execute");
+        assertEquals(3, column(ok(null, "groups", "--describe", "--group", "gf").out(), "CURRENT-OFFSET", "gf "));
+        CliE2ETest.Result back = ok(null, "groups", "--reset-offsets", "--group", "gf", "--all-topics", "--by-duration", "PT1H",
+                "--execute", "--export");
+        assertEquals(List.of("go,0,0", "go,1,0"), back.out().lines().toList(), back.err());
+        assertEquals(List.of("a", "b", "c", "d", "e", "x"), ok(null, "consume", "--topic", "go", "--group", "gf", "--max-messages",
+                "6", "--timeout-ms", "30000").out().lines().sorted().toList(), "the group starts where the reset put it");
     }
 
     @Test
