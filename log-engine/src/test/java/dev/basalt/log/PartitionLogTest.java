@@ -415,6 +415,34 @@ class PartitionLogTest {
         assertEquals(1, log.appendAsLeader(TestBatches.batch(recs(3, "b")), 5).firstOffset());
     }
 
+    /**
+     * Found probing: an RF-1 partition whose node restarted twice with no append between was led
+     * in epochs 4 and 6 from the same log end; the records then acknowledged in epoch 6 were read
+     * back as corrupt (their epoch field against the cache's epoch 4) and, as the only copy,
+     * declared lost with appends refused.
+     */
+    @Test
+    void aLeaderElectedTwiceAtTheSameLogEnd_readsBackWhatItThenWrites() {
+        PartitionLog log = manager.getOrCreate(TP, config);
+        for (int i = 0; i < 5; i++) {
+            log.appendAsLeader(TestBatches.batch(recs(i, "v" + i)), 2);
+        }
+        log.assignEpoch(4, log.logEndOffset());
+        manager.close();
+        manager = LogManager.open(dir, config, clock, LogManagerOptions.DEFAULT.withoutPeriodicTasks(), FileLayer.DEFAULT);
+        PartitionLog again = manager.get(TP);
+        again.assignEpoch(6, again.logEndOffset());
+        for (int i = 5; i < 10; i++) {
+            again.appendAsLeader(TestBatches.batch(recs(i, "v" + i)), 6);
+        }
+        again.updateHighWatermark(again.logEndOffset());
+        assertEquals(10, LogTestSupport.readAll(again, 0).size(), "every record reads back");
+        assertEquals(null, again.offlineReason(), "nothing taken for damage");
+        assertEquals(null, again.corruptFrom(), "no batch taken for damage");
+        assertEquals(List.of(new dev.basalt.log.index.LeaderEpochCache.EpochEntry(2, 0),
+                new dev.basalt.log.index.LeaderEpochCache.EpochEntry(6, 5)), again.epochEntries());
+    }
+
     @Test
     void appendAsFollower_batchOfOlderEpochThanLog_isRefused() {
         PartitionLog leader = manager.getOrCreate(new TopicPartition("src", 0), config);

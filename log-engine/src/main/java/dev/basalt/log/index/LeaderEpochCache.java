@@ -45,11 +45,22 @@ public final class LeaderEpochCache {
      */
     public int epochAt(long offset) {
         Snapshot s = snapshot;
-        int i = java.util.Arrays.binarySearch(s.starts(), offset);
-        if (i < 0) {
-            i = -i - 2; // the entry before the insertion point
+        // The last entry starting at or below the offset: of two starting at one offset (a state
+        // stored before assign replaced an epoch that wrote nothing), the newer wrote it.
+        long[] starts = s.starts();
+        int lo = 0;
+        int hi = starts.length - 1;
+        int found = -1;
+        while (lo <= hi) {
+            int mid = (lo + hi) >>> 1;
+            if (starts[mid] <= offset) {
+                found = mid;
+                lo = mid + 1;
+            } else {
+                hi = mid - 1;
+            }
         }
-        return i < 0 ? EpochEndOffset.UNDEFINED_EPOCH : s.epochs()[i];
+        return found < 0 ? EpochEndOffset.UNDEFINED_EPOCH : s.epochs()[found];
     }
 
     /** Republishes the snapshot; every change calls it, under the owner's lock. */
@@ -71,7 +82,8 @@ public final class LeaderEpochCache {
 
     /**
      * Records that {@code epoch} started writing at {@code startOffset} (an append, an election).
-     * A repeat of the latest epoch at a later offset is no change. Epochs only move forward: an
+     * A repeat of the latest epoch at a later offset is no change; a newer epoch at the latest
+     * one's start replaces it (it wrote nothing). Epochs only move forward: an
      * older epoch is refused, never "repaired" by dropping the newer one (its offsets may be
      * acknowledged); a log that must go back truncates first ({@link #truncateFromEnd}).
      *
@@ -97,6 +109,10 @@ public final class LeaderEpochCache {
         if (epoch == latest.getKey()) {
             return false;
         }
+        // An epoch that wrote nothing (a leader elected again at the same log end, with no append
+        // between) is replaced, as Kafka's cache does: two epochs starting at one offset made
+        // epochAt name the older, and the first read of the newer's batches took them for damage.
+        epochs.values().removeIf(start -> start >= startOffset);
         epochs.put(epoch, startOffset);
         return changed();
     }

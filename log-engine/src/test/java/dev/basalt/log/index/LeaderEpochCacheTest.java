@@ -26,6 +26,25 @@ class LeaderEpochCacheTest {
         assertEquals(List.of(new LeaderEpochCache.EpochEntry(1, 0), new LeaderEpochCache.EpochEntry(3, 10)), c.entries());
     }
 
+    /**
+     * Found probing: a leader elected twice at the same log end (two restarts of an RF-1
+     * partition's node, no append between) held 4@5 and 6@5; epochAt(5) named epoch 4, and the
+     * first read of the records then written in epoch 6 took them for a damaged epoch field: on an
+     * only copy, acknowledged records declared lost and appends refused.
+     */
+    @Test
+    void aNewerEpochAtTheLatestStart_replacesTheEpochThatWroteNothing() {
+        LeaderEpochCache c = new LeaderEpochCache();
+        assertTrue(c.assign(2, 0));
+        assertTrue(c.assign(4, 5));
+        assertTrue(c.assign(6, 5));
+        assertEquals(List.of(new LeaderEpochCache.EpochEntry(2, 0), new LeaderEpochCache.EpochEntry(6, 5)), c.entries());
+        assertEquals(6, c.epochAt(5));
+        assertEquals(6, c.epochAt(9));
+        assertEquals(2, c.epochAt(4));
+        assertEquals(new EpochEndOffset(2, 5), c.endOffsetFor(4, 10), "epoch 4 ended where it began");
+    }
+
     @Test
     void assign_refusesAnOlderEpochInsteadOfDroppingTheNewer() {
         // Issue 9 §1: a deposed leader's append in epoch 2 after epoch 3 began must fail, not erase epoch 3.
