@@ -252,7 +252,7 @@ public final class BasaltNode implements AutoCloseable {
     }
 
     private void startLogs() {
-        LogConfig defaults = LogConfig.parse(onlyLogKeys(config.topicDefaults()));
+        LogConfig defaults = LogConfig.parse(onlyLogKeys(config.topicDefaults())).checkRules(); // a bad node config stops the start
         LogManagerOptions options = new LogManagerOptions(2, 2, config.getLong("log.retention.check.interval.ms"),
                 config.getLong("log.cleaner.backoff.ms"), config.getLong("log.flush.scheduler.interval.ms"), 5_000, 1_000_000,
                 true, config.getLong("shutdown.timeout.ms")).withProducerState(config.getLong("producer.id.expiration.ms"),
@@ -480,7 +480,7 @@ public final class BasaltNode implements AutoCloseable {
                 Map<String, String> known = new java.util.TreeMap<>(overrides);
                 known.keySet().retainAll(TopicConfigs.KEYS.keySet()); // a key no longer known stays until deleted
                 try {
-                    TopicConfigs.validate(known, defaults);
+                    TopicConfigs.validateSet(known, defaults);
                     return Optional.empty();
                 } catch (InvalidConfigException e) {
                     return Optional.of(e.getMessage());

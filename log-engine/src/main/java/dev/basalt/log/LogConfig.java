@@ -100,10 +100,6 @@ public record LogConfig(
         check(FLUSH_MS, flushMs, 0, Long.MAX_VALUE);
         check(MIN_COMPACTION_LAG_MS, minCompactionLagMs, 0, Long.MAX_VALUE);
         check(MAX_COMPACTION_LAG_MS, maxCompactionLagMs, 1, Long.MAX_VALUE);
-        if (minCompactionLagMs > maxCompactionLagMs) {
-            throw new InvalidConfigException(MAX_COMPACTION_LAG_MS, Long.toString(maxCompactionLagMs),
-                    "below " + MIN_COMPACTION_LAG_MS + " (" + minCompactionLagMs + ")");
-        }
         if (!(minCleanableDirtyRatio >= 0 && minCleanableDirtyRatio <= 1)) { // NaN fails too
             throw new InvalidConfigException(MIN_CLEANABLE_DIRTY_RATIO, Double.toString(minCleanableDirtyRatio), "outside [0, 1]");
         }
@@ -136,6 +132,23 @@ public record LogConfig(
         if (value < min || value > max) {
             throw new InvalidConfigException(key, Long.toString(value), "outside [" + min + ", " + max + "]");
         }
+    }
+
+    /**
+     * Rules between keys, checked where a whole set is known (a topic's overrides at create and
+     * alter, a node's defaults at start), not by the constructor: a key checked alone against
+     * defaults it will not be used with would be refused wrongly, and a broker whose defaults
+     * differ from the controller's must still open a topic the controller accepted (its log then
+     * runs with min.compaction.lag.ms winning: segments younger than it are not cleanable).
+     *
+     * @throws InvalidConfigException naming the key that breaks a rule
+     */
+    public LogConfig checkRules() {
+        if (minCompactionLagMs > maxCompactionLagMs) {
+            throw new InvalidConfigException(MAX_COMPACTION_LAG_MS, Long.toString(maxCompactionLagMs),
+                    "below " + MIN_COMPACTION_LAG_MS + " (" + minCompactionLagMs + ")");
+        }
+        return this;
     }
 
     /**

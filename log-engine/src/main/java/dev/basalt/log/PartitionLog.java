@@ -1727,13 +1727,18 @@ public final class PartitionLog {
                 ensureWritable();
                 before = cleaning;
                 truncationsBefore = truncations;
+                rollIdleForMaxCompactionLag(cfg, nowMs);
+                boolean lagBounded = cfg.maxCompactionLagMs() != Long.MAX_VALUE;
                 for (Segment s : segments.sealed()) {
                     if (!cleanable(s, cfg, nowMs)) {
                         break;
                     }
                     if (s.retain()) {
                         cleanable.add(s);
-                        sizes.add(new CleaningGate.Segment(s.baseOffset(), s.sizeBytes(), firstBatchTimestampOf(s)));
+                        // a header read only where max.compaction.lag.ms can use it: dirty segments
+                        long firstTimestamp = lagBounded && s.baseOffset() >= before.cleanedEndOffset()
+                                ? firstBatchTimestampOf(s) : Long.MIN_VALUE;
+                        sizes.add(new CleaningGate.Segment(s.baseOffset(), s.sizeBytes(), firstTimestamp));
                         ends.add(segments.higherBaseOffset(s.baseOffset()));
                     }
                 }
@@ -1749,10 +1754,20 @@ public final class PartitionLog {
             }
             compactionPasses.incrementAndGet();
             org.slf4j.LoggerFactory.getLogger(PartitionLog.class).debug("{}: compaction pass ({})", tp, why);
-            Compactor.OffsetMap latest = Compactor.buildOffsetMap(cleanable, compactionKeyCountMax);
+            // As Kafka's cleaner: the map holds the keys of the dirty segments only (the cleaned
+            // ones hold one record per key already), and the pass rewrites the log from its start
+            // to the end of what the map covers. A key the map lacks counts as latest where it is;
+            // a log with more keys than the map holds is cleaned a stretch of dirty segments per pass.
+            int firstDirty = 0;
+            while (firstDirty < cleanable.size() && cleanable.get(firstDirty).baseOffset() < before.cleanedEndOffset()) {
+                firstDirty++;
+            }
+            Compactor.OffsetMap latest = Compactor.buildOffsetMap(cleanable.subList(firstDirty, cleanable.size()),
+                    compactionKeyCountMax);
+            int covered = firstDirty + latest.segmentsCovered();
             Compactor.TombstoneSchedule schedule = new Compactor.TombstoneSchedule();
-            int rewritten = compactSegments(cleanable.subList(0, latest.segmentsCovered()), latest, nowMs, cfg, schedule);
-            long cleanedEnd = latest.segmentsCovered() == 0 ? before.cleanedEndOffset() : ends.get(latest.segmentsCovered() - 1);
+            int rewritten = compactSegments(cleanable.subList(0, covered), latest, nowMs, cfg, schedule);
+            long cleanedEnd = covered == 0 ? before.cleanedEndOffset() : ends.get(covered - 1);
             lock.lock();
             try {
                 cleaning = truncations != truncationsBefore ? CleaningGate.Memory.NONE
@@ -1767,6 +1782,30 @@ public final class PartitionLog {
                 s.release();
             }
             compactionLock.unlock();
+        }
+    }
+
+    /**
+     * Segments roll only on an append, and compaction takes only sealed ones: on an idle compacted
+     * topic a record could wait in the active segment for good, past max.compaction.lag.ms. Once
+     * the active segment's first batch is that old and the whole log is below the high watermark,
+     * it is sealed (a new empty one takes its place), as retention does for an expired one. Caller
+     * holds the append lock.
+     */
+    private void rollIdleForMaxCompactionLag(LogConfig cfg, long nowMs) {
+        Segment active = segments.active();
+        if (cfg.maxCompactionLagMs() == Long.MAX_VALUE || active.isEmpty() || highWatermark < logEndOffset
+                || !active.retain()) {
+            return;
+        }
+        long firstTimestamp;
+        try {
+            firstTimestamp = firstBatchTimestampOf(active);
+        } finally {
+            active.release();
+        }
+        if (firstTimestamp != Long.MIN_VALUE && CleaningGate.olderThan(firstTimestamp, cfg.maxCompactionLagMs(), nowMs)) {
+            roll(cfg.segmentBytes(), nowMs);
         }
     }
 

@@ -118,6 +118,49 @@ class CompactionGateTest {
         assertEquals(1, countOfKey(log, "k0"), "max.compaction.lag.ms after it was written, whatever the ratio");
     }
 
+    /** Review finding: segments roll only on an append, so an idle topic's active segment was never compacted. */
+    @Test
+    void maxCompactionLag_sealsAnIdleActiveSegment_andCleansIt() {
+        LogConfig cfg = compact.withOverrides(Map.of(LogConfig.MAX_COMPACTION_LAG_MS, "60000"));
+        PartitionLog log = manager.getOrCreate(TP, cfg);
+        log.appendAsLeader(TestBatches.batch(List.of(new Rec(clock.millis(), "k", "1"))), 1);
+        log.appendAsLeader(TestBatches.batch(List.of(new Rec(clock.millis(), "k", "2"))), 1);
+        log.updateHighWatermark(log.logEndOffset());
+        manager.compactOnce(TP, clock.millis());
+        assertEquals(2, countOfKey(log, "k"), "young, and in the active segment");
+        clock.advance(60_000);
+        manager.compactOnce(TP, clock.millis());
+        assertEquals(List.of(0L, 2L), log.segmentBaseOffsets(), "sealed; a new active segment at the log end");
+        assertEquals(List.of(new Stored(1, 10_000_000, "k", "2")), LogTestSupport.readAll(log, 0));
+        assertEquals(2, log.appendAsLeader(TestBatches.batch(List.of(new Rec(clock.millis(), "k", "3"))), 1).firstOffset());
+    }
+
+    /**
+     * Review finding: the key map was built from the log's first cleanable segment on, so a log
+     * with more keys than the map holds had the same first segments cleaned on every pass and the
+     * rest never. As in Kafka's cleaner, the map holds the dirty segments' keys, and each pass
+     * takes the next stretch.
+     */
+    @Test
+    void moreKeysThanTheMapHolds_areCleanedAStretchPerPass() {
+        manager.close();
+        manager = LogManager.open(dir, compact, clock, new LogManagerOptions(2, 2, 300_000, 15_000, 1_000, 5_000, 15, false,
+                60_000), FileLayer.DEFAULT);
+        PartitionLog log = manager.getOrCreate(TP, compact.withOverrides(Map.of(LogConfig.MIN_CLEANABLE_DIRTY_RATIO, "0")));
+        writeKeys(log, 0, 40, "a");
+        writeKeys(log, 0, 40, "b");
+        assertTrue(log.segmentBaseOffsets().size() > 6, "many segments: " + log.segmentBaseOffsets());
+        for (int pass = 0; pass < 30 && LogTestSupport.readAll(log, 0).size() > 40; pass++) {
+            manager.compactOnce(TP, clock.millis());
+        }
+        List<Stored> left = LogTestSupport.readAll(log, 0);
+        assertEquals(40, left.size(), "every superseded value went, 15 keys of map at a time");
+        assertTrue(left.stream().allMatch(r -> r.value().startsWith("b")));
+        long passes = log.compactionPasses();
+        manager.compactOnce(TP, clock.millis());
+        assertEquals(passes, log.compactionPasses(), "and then nothing is dirty");
+    }
+
     @Test
     void maxCompactionLag_rollsTheActiveSegment_ofACompactedTopicOnly() {
         LogConfig lag = compact.withOverrides(Map.of(LogConfig.MAX_COMPACTION_LAG_MS, "1000"));
@@ -234,7 +277,7 @@ class CompactionGateTest {
         }
         assertThrows(InvalidConfigException.class, () -> compact.withOverrides(Map.of(LogConfig.MAX_COMPACTION_LAG_MS, "0")));
         InvalidConfigException e = assertThrows(InvalidConfigException.class, () -> compact.withOverrides(
-                Map.of(LogConfig.MIN_COMPACTION_LAG_MS, "5000", LogConfig.MAX_COMPACTION_LAG_MS, "4000")));
+                Map.of(LogConfig.MIN_COMPACTION_LAG_MS, "5000", LogConfig.MAX_COMPACTION_LAG_MS, "4000")).checkRules());
         assertTrue(e.getMessage().contains("min.compaction.lag.ms"), e.getMessage());
         LogConfig ok = compact.withOverrides(Map.of(LogConfig.MIN_CLEANABLE_DIRTY_RATIO, "0.25", LogConfig.MAX_COMPACTION_LAG_MS, "9000"));
         assertEquals(0.25, ok.minCleanableDirtyRatio());

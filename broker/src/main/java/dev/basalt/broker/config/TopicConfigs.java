@@ -70,11 +70,21 @@ public final class TopicConfigs {
     }
 
     /**
+     * Checks a topic's whole set of overrides: each key as {@link #validate} does, and the rules
+     * between keys over the broker defaults (max.compaction.lag.ms ≥ min.compaction.lag.ms).
+     *
+     * @throws InvalidConfigException naming the first unknown key, bad value or broken rule
+     */
+    public static void validateSet(Map<String, String> overrides, Map<String, String> brokerDefaults) {
+        validate(overrides, brokerDefaults).checkRules();
+    }
+
+    /**
      * Validates a topic's overrides (merged over {@code brokerDefaults}).
      *
      * @throws InvalidConfigException naming the first unknown key or bad value
      */
-    public static void validate(Map<String, String> overrides, Map<String, String> brokerDefaults) {
+    public static LogConfig validate(Map<String, String> overrides, Map<String, String> brokerDefaults) {
         Map<String, String> logKeys = new TreeMap<>();
         for (Map.Entry<String, String> e : brokerDefaults.entrySet()) {
             if (LogConfig.KEYS.contains(e.getKey())) {
@@ -109,7 +119,7 @@ public final class TopicConfigs {
                 }
             }
         }
-        LogConfig.parse(logKeys);
+        return LogConfig.parse(logKeys);
     }
 
     /** The effective durable.acks of a topic: its override, else the broker default, else true. */

@@ -781,31 +781,34 @@ public final class ReplicaManager implements MetadataSubscriber, AutoCloseable {
     /**
      * Topic-level config = broker defaults overridden by the topic's own keys; only log keys.
      *
-     * <p>Never throws for a topic the controller accepted: it checked the topic's keys together
-     * with its own node's defaults, and this broker's may differ (one node started with
-     * log.cleaner.max.compaction.lag.ms below a topic's min.compaction.lag.ms). A set that does not
-     * hold here falls back to the topic's keys over Kafka's defaults, then to this broker's
-     * defaults alone, with a warning; throwing would stop this broker applying the rest of the
-     * metadata update, leaving every partition after it without its role.
+     * <p>Never throws for a topic the controller accepted: a key this broker refuses (a node of
+     * another version, another limit) is left out, keeping every other key and every broker
+     * default, with one warning per topic config. Throwing would stop this broker applying the
+     * rest of the metadata update, leaving every partition after it without its role.
      */
     public LogConfig logConfig(Map<String, String> topicOverrides) {
-        Map<String, String> merged = logKeys(config.topicDefaults());
         Map<String, String> own = logKeys(topicOverrides);
-        merged.putAll(own);
-        try {
-            return LogConfig.parse(merged);
-        } catch (dev.basalt.log.InvalidConfigException e) {
-            LogConfig fallback;
+        for (int dropped = 0; ; dropped++) {
+            Map<String, String> merged = logKeys(config.topicDefaults());
+            merged.putAll(own);
             try {
-                fallback = LogConfig.parse(own);
-            } catch (dev.basalt.log.InvalidConfigException e2) {
-                fallback = LogConfig.parse(logKeys(config.topicDefaults())); // checked at start
+                return LogConfig.parse(merged);
+            } catch (dev.basalt.log.InvalidConfigException e) {
+                if (!own.containsKey(e.key()) || dropped >= LogConfig.KEYS.size()) {
+                    throw e; // this broker's own defaults: checked at start, not reached
+                }
+                if (refusedTopicConfigs.size() < REFUSED_TOPIC_CONFIGS_MAX && refusedTopicConfigs.add(topicOverrides + e.key())) {
+                    log.warn("Topic config {} is refused by this broker ({}); using its default for {} instead", own,
+                            e.getMessage(), e.key());
+                }
+                own.remove(e.key());
             }
-            log.warn("Topic config {} does not hold over this broker's defaults ({}); using {} instead. Align the"
-                    + " broker's log.* defaults with the controller's", own, e.getMessage(), fallback.toMap());
-            return fallback;
         }
     }
+
+    /** Topic configs already warned about (bounded: a warning each, not one per metadata request). */
+    private final Set<String> refusedTopicConfigs = ConcurrentHashMap.newKeySet();
+    private static final int REFUSED_TOPIC_CONFIGS_MAX = 1024;
 
     private static Map<String, String> logKeys(Map<String, String> configs) {
         Map<String, String> out = new HashMap<>();

@@ -70,24 +70,25 @@ class ReplicaManagerTest {
     }
 
     /**
-     * Found adding max.compaction.lag.ms: a topic whose keys hold with the controller's defaults
-     * but not with this broker's (min.compaction.lag.ms above this broker's default max) threw
-     * out of the metadata update, and no partition after it got its role.
+     * A topic key this broker refuses (a node of another version or limit than the controller
+     * that accepted it) must not throw out of the metadata update, where it left every partition
+     * after it without its role: the key is left out, every other key and broker default kept.
      */
     @Test
-    void aTopicConfigThatDoesNotHoldOverThisBrokersDefaults_fallsBackInsteadOfThrowing() {
-        ReplicaManager rm = new ReplicaManager(ReplicaConfig.defaults(1, Map.of(LogConfig.MAX_COMPACTION_LAG_MS, "1000",
-                LogConfig.RETENTION_MS, "5000")), logs, new Purgatory<>("fetch", timer, 100), new Purgatory<>("produce", timer, 100),
-                FakeAlterPartition.refusing(), () -> new UUID(9, 9), (id, host, port) -> {
+    void aTopicKeyThisBrokerRefuses_isLeftOut_keepingEveryOtherKeyAndDefault() {
+        ReplicaManager rm = new ReplicaManager(ReplicaConfig.defaults(1, Map.of(LogConfig.FLUSH_MESSAGES, "1",
+                LogConfig.RETENTION_MS, "5000", LogConfig.MAX_COMPACTION_LAG_MS, "1000")), logs, new Purgatory<>("fetch", timer, 100),
+                new Purgatory<>("produce", timer, 100), FakeAlterPartition.refusing(), () -> new UUID(9, 9), (id, host, port) -> {
                     throw new AssertionError("a single-replica test never fetches");
                 }, Clock.systemUTC());
-        LogConfig cfg = rm.logConfig(Map.of(LogConfig.MIN_COMPACTION_LAG_MS, "60000", LogConfig.SEGMENT_BYTES, "4096"));
-        assertEquals(60_000, cfg.minCompactionLagMs(), "the topic's own keys are kept");
-        assertEquals(4096, cfg.segmentBytes());
-        assertEquals(Long.MAX_VALUE, cfg.maxCompactionLagMs());
-        LogConfig usual = rm.logConfig(Map.of(LogConfig.SEGMENT_BYTES, "4096"));
-        assertEquals(1000, usual.maxCompactionLagMs(), "a topic that holds gets this broker's defaults");
-        assertEquals(5000, usual.retentionMs());
+        LogConfig cfg = rm.logConfig(Map.of(LogConfig.SEGMENT_BYTES, "12", LogConfig.CLEANUP_POLICY, "compact",
+                LogConfig.MIN_COMPACTION_LAG_MS, "60000"));
+        assertEquals(LogConfig.DEFAULT.segmentBytes(), cfg.segmentBytes(), "the refused key takes its default");
+        assertTrue(cfg.cleanupCompact() && !cfg.cleanupDelete(), "the topic's other keys are kept");
+        assertEquals(60_000, cfg.minCompactionLagMs());
+        assertTrue(cfg.durable(), "the broker's flush.messages=1 is kept");
+        assertEquals(5000, cfg.retentionMs());
+        assertEquals(1000, cfg.maxCompactionLagMs(), "a set breaking a rule between keys still opens (min lag wins)");
     }
 
     /** Applies {@code next} as the publisher would, after {@code prev}. */

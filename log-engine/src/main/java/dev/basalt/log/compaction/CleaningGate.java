@@ -114,7 +114,7 @@ public final class CleaningGate {
      * {@code nowMs - timestampMs >= lagMs} without overflow for any timestamp (a producer sets it):
      * {@code nowMs - lagMs} cannot overflow for a clock reading ≥ 0 and a lag in [1, MAX].
      */
-    static boolean olderThan(long timestampMs, long lagMs, long nowMs) {
+    public static boolean olderThan(long timestampMs, long lagMs, long nowMs) {
         return lagMs != Long.MAX_VALUE && timestampMs <= nowMs - lagMs;
     }
 }

@@ -10,8 +10,11 @@ import java.nio.ByteBuffer;
  * <p>Rule: in the last segment, a bad last frame that looks like a write a crash cut short is a torn
  * write from a crash during {@code appendAndFlush}: the file is cut there (it was never
  * acknowledged, since the store fsyncs before returning). It looks so when it is shorter than its
- * header or its stated length, or when some sector of it (512-byte file blocks, as etcd's WAL
- * judges it) reads all zeros: the file grew but that block never reached the disk. A complete frame
+ * header or its stated length, when its header reads all zeros, or when a piece of its body within
+ * one 512-byte file block (as etcd's WAL judges it; at least 16 bytes of it) reads all zeros: the
+ * file grew but that block never reached the disk. This assumes a file system that shows a block a
+ * crash kept from the disk as zeros or not at all (ext4 in its default ordered mode, XFS, btrfs),
+ * not stale bytes (ext4 data=writeback), which would read as damage and stop the node. A complete frame
  * whose bytes are all there and whose CRC still fails is damage to an fsynced, possibly
  * acknowledged entry (a flipped bit, a bad sector), as is a frame whose length alone was damaged
  * (the rest of the file is then exactly an entry with a matching CRC): cutting it would make a
@@ -105,16 +108,27 @@ final class SegmentRecovery {
             return restBytes < LogSegment.ENTRY_FIXED_BYTES
                     || LogSegment.decodeVerified(buf, pos + LogSegment.FRAME_HEADER_BYTES, restBytes, view.getInt(pos + 4)) == null;
         }
-        int end = possibleLength ? pos + LogSegment.FRAME_HEADER_BYTES + bodyBytes : buf.length;
-        for (int from = pos; from < end; ) {
+        if (allZero(buf, pos, pos + LogSegment.FRAME_HEADER_BYTES)) {
+            return true; // a header never written: the file grew, its block did not reach the disk
+        }
+        // The body, split at block boundaries: a block of it that reads all zeros was never
+        // written. A piece shorter than ZERO_RUN_MIN_BYTES proves nothing (an entry's own bytes
+        // may be zeros there), and the header's own zeros (a small length's high bytes) are not
+        // looked at, or a damaged entry could pass for a torn one.
+        int body = pos + LogSegment.FRAME_HEADER_BYTES;
+        int end = possibleLength ? body + bodyBytes : buf.length;
+        for (int from = body; from < end; ) {
             int to = Math.min(end, (from / SECTOR_BYTES + 1) * SECTOR_BYTES);
-            if (allZero(buf, from, to)) {
+            if (to - from >= ZERO_RUN_MIN_BYTES && allZero(buf, from, to)) {
                 return true;
             }
             from = to;
         }
         return false;
     }
+
+    /** Shortest piece of a block that, all zeros, counts as that block unwritten. */
+    static final int ZERO_RUN_MIN_BYTES = 16;
 
     private static boolean allZero(byte[] buf, int from, int to) {
         for (int i = from; i < to; i++) {

@@ -182,6 +182,30 @@ class FileRaftStoreTest {
         assertEquals(size, Files.size(segment), "nothing was cut");
     }
 
+    /**
+     * Review finding: a last frame starting at 511 mod 512 had the top byte of its length (always
+     * zero) alone in a block; that one zero byte read as an unwritten block, and a damaged entry
+     * there was cut as torn. Only the body's pieces of at least 16 bytes count.
+     */
+    @Test
+    void recovery_damagedLastFrameStartingJustBeforeABlockBoundary_isCorruption() throws IOException {
+        long sizeAfterTen;
+        try (FileRaftStore store = FileRaftStore.open(dir, FileRaftStore.Config.DEFAULT)) {
+            store.appendAndFlush(entries(1, 1, 10));
+            sizeAfterTen = Files.size(segmentFiles().get(0));
+            int frameFixed = LogSegment.FRAME_HEADER_BYTES + LogSegment.ENTRY_FIXED_BYTES;
+            int pad = (int) Math.floorMod(511 - sizeAfterTen - frameFixed, 512L) + 512;
+            store.appendAndFlush(List.of(new LogEntry(1, 11, LogEntry.EntryType.DATA, "p".repeat(pad).getBytes(StandardCharsets.UTF_8))));
+            store.appendAndFlush(List.of(new LogEntry(1, 12, LogEntry.EntryType.DATA, "q".repeat(40).getBytes(StandardCharsets.UTF_8))));
+        }
+        Path segment = segmentFiles().get(0);
+        long size = Files.size(segment);
+        long lastFrame = size - (LogSegment.FRAME_HEADER_BYTES + LogSegment.ENTRY_FIXED_BYTES + 40);
+        assertEquals(511, lastFrame % 512, "the setup puts the last frame at 511 mod 512");
+        flipByte(segment, size - 5);
+        assertThrows(RaftStorageException.class, () -> FileRaftStore.open(dir, FileRaftStore.Config.DEFAULT));
+    }
+
     /** A last frame whose length field alone was damaged (past the end of file): the rest is a whole entry. */
     @Test
     void recovery_damagedLengthOfTheLastFrame_isCorruption() throws IOException {
