@@ -54,6 +54,13 @@ import org.slf4j.LoggerFactory;
  * between is completed on open: segments wholly at or below the snapshot are deleted, and
  * if the log's entry at the snapshot's last index is missing or has another term the whole log is
  * discarded, exactly as the live call would have done.
+ *
+ * <h2>Read-only check</h2>
+ * {@link #check} runs the same recovery in a read-only mode (files opened for reading through a
+ * layer that refuses every write, delete or fsync): nothing is cut, deleted or fsynced, and instead of
+ * stopping at the first problem it reports, file by file, what an open would do (intact, a torn tail it
+ * would cut, or damage it would refuse to open with), so an operator learns before a start whether the
+ * node will refuse its metadata log.
  */
 public final class FileRaftStore implements RaftStore {
     private static final Logger LOG = LoggerFactory.getLogger(FileRaftStore.class);
@@ -93,11 +100,15 @@ public final class FileRaftStore implements RaftStore {
     private long lastIndex;
     private RaftStorageException failure;
     private boolean closed;
+    /** Non-null only in the read-only check ({@link #check}): where recovery reports instead of acting. */
+    private final RaftStoreCheck.Builder check;
+    private final List<Path> leftOver = new ArrayList<>();
 
-    private FileRaftStore(Path dir, Config config, StorageIo io) {
+    private FileRaftStore(Path dir, Config config, StorageIo io, RaftStoreCheck.Builder check) {
         this.dir = dir;
         this.config = config;
         this.io = io;
+        this.check = check;
     }
 
     /** Opens (creating if needed) the store in {@code dir} on the real file system, running recovery. */
@@ -107,7 +118,7 @@ public final class FileRaftStore implements RaftStore {
 
     /** Opens the store through {@code io} (tests pass a fault-injecting layer). */
     public static FileRaftStore open(Path dir, Config config, StorageIo io) {
-        FileRaftStore store = new FileRaftStore(dir, config, io);
+        FileRaftStore store = new FileRaftStore(dir, config, io, null);
         try {
             store.recover();
             return store;
@@ -120,66 +131,160 @@ public final class FileRaftStore implements RaftStore {
         }
     }
 
+    /**
+     * Checks the store in {@code dir} without changing any file (see the class javadoc): the open's
+     * recovery, read-only, reporting every file's verdict. The node must not be running on the
+     * directory (a log being appended to may show a torn tail that is only a write in progress).
+     */
+    public static RaftStoreCheck check(Path dir, Config config) {
+        RaftStoreCheck.Builder report = new RaftStoreCheck.Builder();
+        FileRaftStore store = new FileRaftStore(dir, config, ReadOnlyStorageIo.INSTANCE, report);
+        try {
+            store.recover();
+        } catch (IOException | RaftStorageException e) {
+            report.logDamage("cannot read the raft store in " + dir + ": " + e.getMessage());
+        } finally {
+            store.closeFiles();
+        }
+        for (Path tmp : store.leftOver) {
+            report.put(new RaftStoreCheck.FileResult(tmp, RaftStoreCheck.Verdict.LEFT_OVER, 0, 0, -1, sizeOrMinusOne(tmp), -1, -1,
+                    null, "a replacement a crash interrupted before its rename: the node deletes it at its start"));
+        }
+        boolean known = !report.anyDamage() && report.logDamageCount() == 0;
+        return report.build(dir, known ? store.snapshot.lastIndex() + 1 : 0, known ? store.lastIndex : 0);
+    }
+
+    private static long sizeOrMinusOne(Path file) {
+        try {
+            return java.nio.file.Files.size(file);
+        } catch (IOException e) {
+            return -1;
+        }
+    }
+
     private void recover() throws IOException {
-        io.createDirectories(dir);
+        if (check == null) {
+            io.createDirectories(dir);
+        }
         List<Path> segmentPaths = new ArrayList<>();
         for (Path path : io.list(dir)) {
             String name = path.getFileName().toString();
             if (name.endsWith(".tmp")) {
-                io.delete(path);
+                if (check == null) {
+                    io.delete(path);
+                } else {
+                    leftOver.add(path);
+                }
             } else if (SEGMENT_NAME.matcher(name).matches()) {
                 segmentPaths.add(path);
             }
         }
-        Optional<byte[]> hard = StoreFileCodec.readIfExists(io, dir.resolve(HARD_STATE_FILE), 1024);
-        if (hard.isPresent()) {
-            hardState = StoreFileCodec.decodeHardState(hard.get(), dir.resolve(HARD_STATE_FILE));
-        }
-        Optional<byte[]> snap = StoreFileCodec.readIfExists(io, dir.resolve(SNAPSHOT_FILE),
-                config.snapshotBytesMax() + (1L << 20));
-        if (snap.isPresent()) {
-            StoreFileCodec.Snapshot decoded = StoreFileCodec.decodeSnapshot(snap.get(), dir.resolve(SNAPSHOT_FILE));
-            snapshot = decoded.meta();
-            snapshotData = decoded.data();
-        }
+        Path hardStatePath = dir.resolve(HARD_STATE_FILE);
+        step(hardStatePath, () -> {
+            Optional<byte[]> hard = StoreFileCodec.readIfExists(io, hardStatePath, 1024);
+            if (hard.isPresent()) {
+                hardState = StoreFileCodec.decodeHardState(hard.get(), hardStatePath);
+                if (check != null) {
+                    check.hardState(hardStatePath, hardState, hard.get().length);
+                }
+            }
+        });
+        Path snapshotPath = dir.resolve(SNAPSHOT_FILE);
+        boolean snapshotRead = step(snapshotPath, () -> {
+            Optional<byte[]> snap = StoreFileCodec.readIfExists(io, snapshotPath, config.snapshotBytesMax() + (1L << 20));
+            if (snap.isPresent()) {
+                StoreFileCodec.Snapshot decoded = StoreFileCodec.decodeSnapshot(snap.get(), snapshotPath);
+                snapshot = decoded.meta();
+                snapshotData = decoded.data();
+                if (check != null) {
+                    check.snapshot(snapshotPath, snapshot, snap.get().length);
+                }
+            }
+        });
         segmentPaths.sort(Comparator.comparingLong(FileRaftStore::baseIndexOf));
-        loadSegments(segmentPaths);
-        completeCompaction();
-        if (lastIndex < hardState.commitIndex()) {
-            throw new RaftStorageException("log in " + dir + " ends at index " + lastIndex
-                    + ", below the persisted commit index " + hardState.commitIndex() + ": committed entries are missing");
+        boolean logRead = loadSegments(segmentPaths);
+        if (!snapshotRead || !logRead) {
+            return; // checking: where the log starts or ends is unknown; nothing more to compare
+        }
+        step(segments.isEmpty() ? dir : segments.get(0).path, this::completeCompaction);
+        step(dir, () -> {
+            if (lastIndex < hardState.commitIndex()) {
+                throw new RaftStorageException("log in " + dir + " ends at index " + lastIndex
+                        + ", below the persisted commit index " + hardState.commitIndex() + ": committed entries are missing");
+            }
+        });
+    }
+
+    /**
+     * Runs one step of recovery about {@code file}. Opening, a failure stops the open; checking, an
+     * I/O error or {@link RaftStorageException} is recorded as damage to {@code file} (to the log as a
+     * whole when it is the directory) and the check goes on. Returns whether the step succeeded.
+     */
+    private boolean step(Path file, IoAction action) throws IOException {
+        if (check == null) {
+            action.run();
+            return true;
+        }
+        try {
+            action.run();
+            return true;
+        } catch (IOException | RaftStorageException e) {
+            check.damaged(file, file.equals(dir), e);
+            return false;
         }
     }
 
-    private void loadSegments(List<Path> paths) throws IOException {
+    /** Returns false when checking found a segment damaged (the log's end is then unknown). */
+    private boolean loadSegments(List<Path> paths) throws IOException {
         long previousTerm = 0;
+        boolean allRead = true;
+        boolean previousRead = true;
         for (int i = 0; i < paths.size(); i++) {
             Path path = paths.get(i);
             boolean last = i == paths.size() - 1;
-            LogSegment segment = new LogSegment(path, baseIndexOf(path), io.open(path));
-            segments.add(segment);
-            if (i > 0 && segment.baseIndex != segments.get(i - 1).lastIndex() + 1) {
-                throw new RaftStorageException("gap or overlap in log: " + path + " starts at " + segment.baseIndex
-                        + " but the previous segment ends at " + segments.get(i - 1).lastIndex());
+            LogSegment previous = segments.isEmpty() ? null : segments.get(segments.size() - 1);
+            boolean gapChecked = previousRead; // after damage the previous segment's end is unknown
+            long termBefore = previousTerm;
+            LogSegment[] opened = new LogSegment[1];
+            previousRead = step(path, () -> {
+                LogSegment segment = new LogSegment(path, baseIndexOf(path), io.open(path));
+                segments.add(segment);
+                opened[0] = segment;
+                if (previous != null && gapChecked && segment.baseIndex != previous.lastIndex() + 1) {
+                    throw new RaftStorageException("gap or overlap in log: " + path + " starts at " + segment.baseIndex
+                            + " but the previous segment ends at " + previous.lastIndex());
+                }
+                SegmentRecovery.Scan scan = SegmentRecovery.scan(segment, last, config.entryBytesMax(), termBefore);
+                if (scan.tornBytes() > 0 && check == null) {
+                    LOG.warn("truncating torn tail of {}: {} bytes from position {} (crash during a write)", path,
+                            scan.tornBytes(), scan.validBytes());
+                    segment.file.truncate(scan.validBytes());
+                }
+                if (check == null) {
+                    // Entries a failed append wrote but never fsynced (a full disk, a killed process whose
+                    // pages survived) are kept by the scan: make them durable before any answer counts them.
+                    segment.file.force();
+                }
+                if (!last && segment.count() == 0) {
+                    throw new RaftStorageException("empty segment " + path + " before the last segment");
+                }
+                if (check != null) {
+                    check.segment(path, segment.baseIndex, segment.count(), scan);
+                }
+            });
+            if (!previousRead) {
+                allRead = false;
+                if (opened[0] != null) {
+                    check.segmentDamaged(path, opened[0].baseIndex, opened[0].count());
+                }
             }
-            long validBytes = SegmentRecovery.scan(segment, last, config.entryBytesMax(), previousTerm);
-            long fileBytes = segment.file.sizeBytes();
-            if (validBytes < fileBytes) {
-                LOG.warn("truncating torn tail of {}: {} bytes from position {} (crash during a write)", path,
-                        fileBytes - validBytes, validBytes);
-                segment.file.truncate(validBytes);
-            }
-            // Entries a failed append wrote but never fsynced (a full disk, a killed process whose
-            // pages survived) are kept by the scan: make them durable before any answer counts them.
-            segment.file.force();
-            if (!last && segment.count() == 0) {
-                throw new RaftStorageException("empty segment " + path + " before the last segment");
-            }
-            if (segment.count() > 0) {
+            LogSegment segment = opened[0];
+            if (segment != null && segment.count() > 0) {
                 previousTerm = segment.termAt(segment.lastIndex());
             }
         }
         lastIndex = segments.isEmpty() ? 0 : segments.get(segments.size() - 1).lastIndex();
+        return allRead;
     }
 
     /**
@@ -215,16 +320,19 @@ public final class FileRaftStore implements RaftStore {
         boolean changed = false;
         if (keepTail) {
             while (!segments.isEmpty() && segments.get(0).lastIndex() <= snapIndex) {
-                deleteSegment(0);
+                deleteSegment(0, "wholly at or below the snapshot's last index " + snapIndex
+                        + ": the node deletes it at its start (finishing a compaction a crash interrupted)");
                 changed = true;
             }
         } else {
             while (!segments.isEmpty()) {
-                deleteSegment(segments.size() - 1);
+                deleteSegment(segments.size() - 1, "the log does not hold the snapshot's last entry (index " + snapIndex
+                        + ", term " + snapshot.lastTerm() + "): the node discards it at its start (finishing a snapshot"
+                        + " install a crash interrupted)");
                 changed = true;
             }
         }
-        if (changed) {
+        if (changed && check == null) {
             io.syncDirectory(dir);
         }
         if (!keepTail || lastIndex < snapIndex) {
@@ -232,10 +340,15 @@ public final class FileRaftStore implements RaftStore {
         }
     }
 
-    private void deleteSegment(int position) throws IOException {
+    /** Deletes a segment; checking, only notes {@code checkNote} against it. */
+    private void deleteSegment(int position, String checkNote) throws IOException {
         LogSegment segment = segments.remove(position);
         segment.file.close();
-        io.delete(segment.path);
+        if (check == null) {
+            io.delete(segment.path);
+        } else {
+            check.note(segment.path, checkNote);
+        }
     }
 
     /** Term of a log entry held in a segment (ignores the snapshot). */
@@ -397,7 +510,7 @@ public final class FileRaftStore implements RaftStore {
     private void truncateFrom(long index) throws IOException {
         boolean deleted = false;
         while (!segments.isEmpty() && segments.get(segments.size() - 1).baseIndex >= index) {
-            deleteSegment(segments.size() - 1);
+            deleteSegment(segments.size() - 1, null);
             deleted = true;
         }
         if (deleted) {

@@ -22,16 +22,50 @@ import java.nio.ByteBuffer;
  * and the records its brokers then delete) could vanish from the cluster. Such a frame, a bad frame
  * followed by a valid one, or any bad frame in an older segment (fsynced before the next segment was
  * created), stops the open with a {@link RaftStorageException} naming file and position.
+ *
+ * <p>The scan only reads: the store's open cuts the torn tail it reports, and the read-only check
+ * ({@link FileRaftStore#check}) reports the same verdict without touching the file.
  */
 final class SegmentRecovery {
     private SegmentRecovery() {
     }
 
     /**
-     * Indexes every valid frame of {@code segment}; returns the byte position where a torn tail
-     * starts (== file size when there is none).
+     * What a scan found: the byte position where a torn tail starts (== file size when there is
+     * none), and why the frame there counts as torn (null when there is no torn tail).
      */
-    static long scan(LogSegment segment, boolean last, int entryBytesMax, long previousTerm) throws IOException {
+    record Scan(long validBytes, long fileBytes, String tornReason) {
+        long tornBytes() {
+            return fileBytes - validBytes;
+        }
+    }
+
+    /**
+     * Damage the store refuses to open with: a bad frame that is not a torn tail, or a frame whose
+     * index or term breaks the log's order. Names the segment, the byte position and the index the
+     * frame there should hold.
+     */
+    static final class SegmentDamageException extends RaftStorageException {
+        private static final long serialVersionUID = 1L;
+        final transient java.nio.file.Path file;
+        final long position;
+        final long index;
+        final String reason;
+
+        SegmentDamageException(java.nio.file.Path file, long position, long index, String message, String reason) {
+            super(message);
+            this.file = file;
+            this.position = position;
+            this.index = index;
+            this.reason = reason;
+        }
+    }
+
+    /**
+     * Indexes every valid frame of {@code segment} and says where a torn tail starts; reads only.
+     * Damage is a {@link SegmentDamageException}.
+     */
+    static Scan scan(LogSegment segment, boolean last, int entryBytesMax, long previousTerm) throws IOException {
         long fileBytes = segment.file.sizeBytes();
         if (fileBytes > Integer.MAX_VALUE - 16) {
             throw new RaftStorageException("segment " + segment.path + " is " + fileBytes + " bytes, over 2 GiB");
@@ -45,27 +79,30 @@ final class SegmentRecovery {
             String problem = frameProblem(buf, pos, entryBytesMax);
             if (problem != null) {
                 boolean validFollows = last && validFrameFollows(buf, pos, entryBytesMax);
-                if (last && !validFollows && looksTorn(buf, pos, entryBytesMax)) {
-                    return pos;
+                String torn = last && !validFollows ? tornReason(buf, pos, entryBytesMax) : null;
+                if (torn != null) {
+                    return new Scan(pos, buf.length, problem + ": " + torn);
                 }
-                throw new RaftStorageException("corrupt entry in " + segment.path + " at position " + pos + ": "
-                        + problem + (!last ? " in a segment that was fully fsynced" : validFollows ? ", followed by a valid entry"
-                        : ", in a last entry written whole (no block of it unwritten: damage, not a write a crash cut short)"));
+                String reason = problem + (!last ? " in a segment that was fully fsynced" : validFollows ? ", followed by a valid entry"
+                        : ", in a last entry written whole (no block of it unwritten: damage, not a write a crash cut short)");
+                throw new SegmentDamageException(segment.path, pos, segment.baseIndex + segment.count(),
+                        "corrupt entry in " + segment.path + " at position " + pos + ": " + reason, reason);
             }
             int bodyBytes = view.getInt(pos);
             LogEntry entry = LogSegment.decodeVerified(buf, pos + LogSegment.FRAME_HEADER_BYTES, bodyBytes,
                     view.getInt(pos + 4));
             long expectedIndex = segment.baseIndex + segment.count();
             if (entry.index() != expectedIndex || entry.term() < lastTerm) {
-                throw new RaftStorageException("entry in " + segment.path + " at position " + pos + " has index "
-                        + entry.index() + " term " + entry.term() + "; expected index " + expectedIndex
-                        + " and term >= " + lastTerm);
+                String reason = "has index " + entry.index() + " term " + entry.term() + "; expected index " + expectedIndex
+                        + " and term >= " + lastTerm;
+                throw new SegmentDamageException(segment.path, pos, expectedIndex,
+                        "entry in " + segment.path + " at position " + pos + " " + reason, "entry " + reason);
             }
             segment.indexAppended(entry.term(), LogSegment.FRAME_HEADER_BYTES + bodyBytes);
             lastTerm = entry.term();
             pos += LogSegment.FRAME_HEADER_BYTES + bodyBytes;
         }
-        return pos;
+        return new Scan(pos, buf.length, null);
     }
 
     /** Why the frame at {@code pos} is unusable, or null when it is complete and its CRC matches. */
@@ -92,24 +129,26 @@ final class SegmentRecovery {
     /**
      * Whether the bad last frame at {@code pos} (nothing valid after it) looks like a write a
      * crash cut short: too short for its header or its stated length (unless the length alone is
-     * wrong: the rest of the file then checks out as one whole entry), or with a block of it
-     * (split at 512-byte file offsets; up to the end of file when its length is impossible) all zeros.
+     * wrong: the rest of the file then checks out as one whole entry), with an all-zero header, or
+     * with a piece of its body within one 512-byte file block, at least 16 bytes long, all zeros
+     * (up to the end of file when its length is impossible). Returns why, or null when it does not.
      */
-    static boolean looksTorn(byte[] buf, int pos, int entryBytesMax) {
+    static String tornReason(byte[] buf, int pos, int entryBytesMax) {
         int remaining = buf.length - pos;
         if (remaining < LogSegment.FRAME_HEADER_BYTES) {
-            return true;
+            return "the file ends inside its header";
         }
         ByteBuffer view = ByteBuffer.wrap(buf);
         int bodyBytes = view.getInt(pos);
         boolean possibleLength = bodyBytes >= LogSegment.ENTRY_FIXED_BYTES && bodyBytes <= LogSegment.ENTRY_FIXED_BYTES + entryBytesMax;
         if (possibleLength && (long) pos + LogSegment.FRAME_HEADER_BYTES + bodyBytes > buf.length) {
             int restBytes = remaining - LogSegment.FRAME_HEADER_BYTES;
-            return restBytes < LogSegment.ENTRY_FIXED_BYTES
+            boolean cutShort = restBytes < LogSegment.ENTRY_FIXED_BYTES
                     || LogSegment.decodeVerified(buf, pos + LogSegment.FRAME_HEADER_BYTES, restBytes, view.getInt(pos + 4)) == null;
+            return cutShort ? "the file ends before its stated length" : null;
         }
         if (allZero(buf, pos, pos + LogSegment.FRAME_HEADER_BYTES)) {
-            return true; // a header never written: the file grew, its block did not reach the disk
+            return "its header reads all zeros (a block that never reached the disk)";
         }
         // The body, split at block boundaries: a block of it that reads all zeros was never
         // written. A piece shorter than ZERO_RUN_MIN_BYTES proves nothing (an entry's own bytes
@@ -120,11 +159,11 @@ final class SegmentRecovery {
         for (int from = body; from < end; ) {
             int to = Math.min(end, (from / SECTOR_BYTES + 1) * SECTOR_BYTES);
             if (to - from >= ZERO_RUN_MIN_BYTES && allZero(buf, from, to)) {
-                return true;
+                return "bytes " + from + ".." + (to - 1) + " read all zeros (a block that never reached the disk)";
             }
             from = to;
         }
-        return false;
+        return null;
     }
 
     /** Shortest piece of a block that, all zeros, counts as that block unwritten. */
