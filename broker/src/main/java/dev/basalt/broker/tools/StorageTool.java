@@ -15,7 +15,9 @@ import java.util.UUID;
  * {@code basalt storage ...}: offline tools for a node's data directory (the node must not be
  * running). {@code random-uuid} prints a new cluster id; {@code format} writes a directory's
  * identity (see {@link StorageMeta}); {@code info} prints it; {@code check} verifies every batch
- * of every segment; {@code repair} also cuts corrupt logs at their first corrupt batch.
+ * of every segment, the index and the node's metadata Raft log ({@code raft/}, read-only, judged by
+ * the store's own recovery rules: {@link dev.basalt.raft.log.FileRaftStore#check}); {@code repair}
+ * also cuts corrupt partition logs at their first corrupt batch (never the metadata log).
  *
  * <p>Exit codes: 0 done; 1 the directory cannot be used as asked (the reason is printed); 2 bad
  * arguments or configuration.
@@ -40,8 +42,9 @@ public final class StorageTool {
               info --config FILE                   print the directory's identity
               check --dir D [--partition T-P]      verify every batch of every segment (CRC, structure,
                                                    offsets) from the first byte, and (without --partition, node
-                                                   stopped) every block of the RocksDB index; exit 1 if
-                                                   corruption is found
+                                                   stopped) every block of the RocksDB index and the metadata
+                                                   log in D/raft (read only, as the node's start judges it);
+                                                   exit 1 if corruption is found
               repair --dir D [--partition T-P]     like check, then cut each corrupt log at its first corrupt
                                                    batch (reporting what is lost) so the node starts, and mark a
                                                    damaged index for rebuild; refused while the node runs; use
@@ -286,6 +289,7 @@ public final class StorageTool {
                         + (repair ? "; nothing to repair here" : ""));
             }
         }
+        boolean metadataLogDamaged = only == null && checkMetadataLog(dir, inUse);
         if (repair && indexDamage != null) {
             // what the node itself does when it meets the damage while running: its next open rebuilds
             java.nio.file.Files.writeString(dir.resolve(dev.basalt.log.LogManager.REBUILD_INDEX_FILE),
@@ -298,9 +302,10 @@ public final class StorageTool {
                     + (gone == 0 ? "" : ", " + gone + " deleted during the check")
                     + (flushedMissing == 0 ? "" : ", " + flushedMissing + " missing flushed data")
                     + (vanished == 0 ? "" : ", " + vanished + " directories missing")
-                    + (indexDamage == null ? "" : ", index damaged"));
+                    + (indexDamage == null ? "" : ", index damaged")
+                    + (metadataLogDamaged ? ", metadata log damaged" : ""));
             return corrupt.isEmpty() && flushedMissing == 0 && (vanished == 0 || repair) && (indexDamage == null || repair)
-                    ? EXIT_OK : EXIT_REFUSED;
+                    && !metadataLogDamaged ? EXIT_OK : EXIT_REFUSED;
         }
         // Opening the manager takes the data directory's lock: refused while the node runs.
         try (dev.basalt.log.LogManager logs = dev.basalt.log.LogManager.open(dir, dev.basalt.log.LogConfig.DEFAULT,
@@ -313,8 +318,74 @@ public final class StorageTool {
             }
         }
         out.println(partitions.size() + " partitions checked, " + corrupt.size() + " repaired"
-                + (vanished == 0 ? "" : ", " + vanished + " directories missing (rebuilt by the node at its start)"));
-        return EXIT_OK;
+                + (vanished == 0 ? "" : ", " + vanished + " directories missing (rebuilt by the node at its start)")
+                + (metadataLogDamaged ? ", metadata log damaged (not repaired)" : ""));
+        return metadataLogDamaged ? EXIT_REFUSED : EXIT_OK;
+    }
+
+    /**
+     * Checks the metadata Raft log in {@code dir/raft} read-only, with the store's own recovery rules
+     * ({@link dev.basalt.raft.log.FileRaftStore#check}), and prints a line per file and one for the
+     * log. Returns whether the node would refuse to start on it. Before this, check said nothing of
+     * the metadata log: a damaged one passed as "ok" and the node then refused to start.
+     */
+    private boolean checkMetadataLog(Path dir, boolean inUse) {
+        Path raft = dir.resolve(dev.basalt.broker.storage.StorageDirectory.RAFT_DIR);
+        if (!java.nio.file.Files.isDirectory(raft)) {
+            out.println("metadata log: none (no " + raft + "; a broker-only node keeps no metadata log)");
+            return false;
+        }
+        if (inUse) {
+            out.println("metadata log: not checked (a node is running on this directory)");
+            return false;
+        }
+        dev.basalt.raft.log.RaftStoreCheck c = dev.basalt.raft.log.FileRaftStore.check(raft,
+                dev.basalt.raft.log.FileRaftStore.Config.DEFAULT);
+        String wayBack = "the node refuses to start on it: move " + raft + " aside and rejoin the quorum (basalt storage format"
+                + " --join, then remove-voter and add-voter; docs/operations.md, \"A lost metadata log\"); never edit it in place";
+        boolean hardStateSeen = false;
+        for (dev.basalt.raft.log.RaftStoreCheck.FileResult f : c.files()) {
+            String file = f.file().getFileName().toString();
+            boolean segment = file.endsWith(".log");
+            hardStateSeen |= file.equals("hardstate");
+            String what = switch (f.verdict()) {
+                case INTACT -> "ok (" + (segment ? f.entries() + " entries" + (f.entries() > 0 ? ", indexes " + f.firstIndex() + ".."
+                        + f.lastIndex() : "") + ", " : file.equals("hardstate") ? describe(c.hardState()) + ", "
+                        : c.snapshot() != null ? "last index " + c.snapshot().lastIndex() + ", term " + c.snapshot().lastTerm() + ", "
+                        : "") + f.fileBytes() + " bytes)";
+                case TORN_TAIL -> "TORN TAIL: " + f.tornBytes() + " bytes from byte " + f.position() + " (" + f.reason() + "): a write"
+                        + " a crash cut short, never acknowledged (the log fsyncs before answering); the node cuts it at its start; "
+                        + f.entries() + " entries intact before it" + (f.entries() > 0 ? " (indexes " + f.firstIndex() + ".."
+                        + f.lastIndex() + ")" : "");
+                case DAMAGED -> "DAMAGED" + (f.position() >= 0 ? " at byte " + f.position() : "")
+                        + (f.index() >= 0 ? " (entry " + f.index() + ")" : "") + ": " + f.reason()
+                        + (segment ? "; " + f.entries() + " entries intact before it" : "") + "; " + wayBack;
+                case LEFT_OVER -> "left over (" + f.note() + ")";
+            };
+            boolean noted = f.note() != null && f.verdict() != dev.basalt.raft.log.RaftStoreCheck.Verdict.LEFT_OVER;
+            out.println("metadata log " + file + ": " + what + (noted ? "; " + f.note() : ""));
+        }
+        if (!hardStateSeen) {
+            out.println("metadata log hardstate: none (no term or vote persisted yet)");
+        }
+        for (String damage : c.logDamage()) {
+            out.println("metadata log: DAMAGED: " + damage + "; " + wayBack);
+        }
+        if (c.damaged()) {
+            out.println("metadata log: DAMAGED (see above)");
+        } else {
+            out.println("metadata log: ok (" + (c.lastIndex() < c.firstIndex() ? "no entries" : "indexes " + c.firstIndex() + ".."
+                    + c.lastIndex()) + (c.snapshot().lastIndex() > 0 ? " after a snapshot at index " + c.snapshot().lastIndex() : "")
+                    + (c.hardState() == null ? "" : ", commit index " + c.hardState().commitIndex())
+                    + (c.files().stream().anyMatch(f -> f.verdict() == dev.basalt.raft.log.RaftStoreCheck.Verdict.TORN_TAIL)
+                            ? "; the torn tail above is cut at the node's start" : "") + ")");
+        }
+        return c.damaged();
+    }
+
+    private static String describe(dev.basalt.raft.log.HardState h) {
+        return "term " + h.term() + ", " + (h.votedFor() == dev.basalt.raft.log.HardState.NO_VOTE ? "no vote" : "voted for " + h.votedFor())
+                + ", commit index " + h.commitIndex();
     }
 
     /** Whether the batch at {@code position} of {@code segment} runs past the end of the file (its length field says so). */

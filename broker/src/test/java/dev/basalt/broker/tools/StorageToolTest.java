@@ -2,6 +2,7 @@ package dev.basalt.broker.tools;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.basalt.log.LogConfig;
@@ -469,5 +470,207 @@ class StorageToolTest {
         }
         assertTrue(Files.isDirectory(dir.resolve(LogManager.CORRUPT_INDEX_DIR)), "set aside at the next open");
         assertEquals(0, run("check", "--dir", dir.toString()), out());
+    }
+
+    // ---- the metadata Raft log (DATA/raft), checked read-only with the store's own recovery rules ----
+
+    static final dev.basalt.raft.log.FileRaftStore.Config SMALL_RAFT = new dev.basalt.raft.log.FileRaftStore.Config(300, 1024, 1 << 20);
+
+    static dev.basalt.raft.log.LogEntry raftEntry(long index) {
+        return new dev.basalt.raft.log.LogEntry(2, index, dev.basalt.raft.log.LogEntry.EntryType.DATA,
+                ("entry-" + index).getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** A data directory with one partition and a metadata log of 30 entries (several segments), all committed. */
+    Path dataDirWithMetadataLog() {
+        Path dir = tmp.resolve("data");
+        try (LogManager m = open(dir)) {
+            m.getOrCreate(TP, LogConfig.DEFAULT).appendAsLeader(batch(0), 1);
+        }
+        try (dev.basalt.raft.log.FileRaftStore store = dev.basalt.raft.log.FileRaftStore.open(dir.resolve("raft"), SMALL_RAFT)) {
+            List<dev.basalt.raft.log.LogEntry> entries = new java.util.ArrayList<>();
+            for (int i = 1; i <= 30; i++) {
+                entries.add(raftEntry(i));
+            }
+            store.appendAndFlush(entries);
+            store.persistAndFlushHardState(new dev.basalt.raft.log.HardState(2, 1, 30));
+        }
+        return dir;
+    }
+
+    static List<Path> raftSegments(Path dir) throws IOException {
+        try (var files = Files.list(dir.resolve("raft"))) {
+            return files.filter(p -> p.getFileName().toString().endsWith(".log")).sorted().toList();
+        }
+    }
+
+    /** Every file under {@code root}, by relative path, with its bytes. */
+    static java.util.Map<String, byte[]> snapshotOf(Path root) throws IOException {
+        java.util.Map<String, byte[]> all = new java.util.TreeMap<>();
+        try (var walk = Files.walk(root)) {
+            for (Path p : walk.filter(Files::isRegularFile).toList()) {
+                all.put(root.relativize(p).toString(), Files.readAllBytes(p));
+            }
+        }
+        return all;
+    }
+
+    /** Runs {@code args} and asserts the metadata log's files are byte for byte as before. */
+    int runLeavingTheMetadataLogAsItWas(Path dir, String... args) throws IOException {
+        java.util.Map<String, byte[]> before = snapshotOf(dir.resolve("raft"));
+        int code = run(args);
+        java.util.Map<String, byte[]> after = snapshotOf(dir.resolve("raft"));
+        assertEquals(before.keySet(), after.keySet(), "the same metadata log files: " + out());
+        for (String name : before.keySet()) {
+            org.junit.jupiter.api.Assertions.assertArrayEquals(before.get(name), after.get(name), name + " unchanged");
+        }
+        return code;
+    }
+
+    static long lastRaftFramePosition(Path segment, long index) throws IOException {
+        return Files.size(segment) - (8 + 17 + raftEntry(index).data().length);
+    }
+
+    @Test
+    void checkOfAnIntactMetadataLog_saysOkPerFile() throws IOException {
+        Path dir = dataDirWithMetadataLog();
+        List<Path> segments = raftSegments(dir);
+        assertTrue(segments.size() >= 3, "segments " + segments);
+        assertEquals(0, runLeavingTheMetadataLogAsItWas(dir, "check", "--dir", dir.toString()), out());
+        String report = out();
+        assertTrue(report.contains("metadata log 00000000000000000001.log: ok ("), report);
+        assertTrue(report.contains("metadata log " + segments.get(segments.size() - 1).getFileName() + ": ok ("), report);
+        assertTrue(report.contains("metadata log hardstate: ok (term 2, voted for 1, commit index 30, 28 bytes)"), report);
+        assertTrue(report.contains("metadata log: ok (indexes 1..30, commit index 30)"), report);
+        assertTrue(report.contains("orders-0: ok") && report.contains("1 partitions checked, 0 corrupt\n"), report);
+        assertFalse(report.contains("DAMAGED") || report.contains("TORN"), report);
+    }
+
+    /** A last segment cut short (a crash mid-write): a torn tail the node cuts, never acknowledged; not an error. */
+    @Test
+    void checkOfAMetadataLogWithATornTail_saysWhatTheNodeCuts_exit0() throws IOException {
+        Path dir = dataDirWithMetadataLog();
+        List<Path> segments = raftSegments(dir);
+        Path last = segments.get(segments.size() - 1);
+        long lastFrame = lastRaftFramePosition(last, 30);
+        long size = Files.size(last);
+        try (FileChannel ch = FileChannel.open(last, StandardOpenOption.WRITE)) {
+            ch.truncate(size - 5);
+        }
+        // the commit index must not cover the torn entry, or the open refuses the log as ending below it
+        Files.copy(dataDirHardState(29), dir.resolve("raft").resolve("hardstate"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        assertEquals(0, runLeavingTheMetadataLogAsItWas(dir, "check", "--dir", dir.toString()), out());
+        String report = out();
+        assertTrue(report.contains("metadata log " + last.getFileName() + ": TORN TAIL: " + (size - 5 - lastFrame) + " bytes from byte "
+                + lastFrame + " ("), report);
+        assertTrue(report.contains("never acknowledged") && report.contains("the node cuts it at its start"), report);
+        assertTrue(report.contains("metadata log: ok (indexes 1..29, commit index 29; the torn tail above is cut at the node's start)"),
+                report);
+        assertFalse(report.contains("metadata log damaged"), report);
+    }
+
+    /** A hardstate file holding term 2, vote 1 and {@code commitIndex}, written by a store of its own. */
+    Path dataDirHardState(long commitIndex) {
+        Path scratch = tmp.resolve("hs-" + commitIndex);
+        try (dev.basalt.raft.log.FileRaftStore store = dev.basalt.raft.log.FileRaftStore.open(scratch, SMALL_RAFT)) {
+            List<dev.basalt.raft.log.LogEntry> entries = new java.util.ArrayList<>();
+            for (int i = 1; i <= commitIndex; i++) {
+                entries.add(raftEntry(i));
+            }
+            store.appendAndFlush(entries);
+            store.persistAndFlushHardState(new dev.basalt.raft.log.HardState(2, 1, commitIndex));
+        }
+        return scratch.resolve("hardstate");
+    }
+
+    /**
+     * One flipped byte in the payload of the last entry (whole and fsynced, so possibly acknowledged):
+     * the node refuses it as damage, so check must too: exit 1, file, byte, what, and the way back.
+     */
+    @Test
+    void checkOfAMetadataLogWithADamagedLastEntry_isDamage_exit1() throws IOException {
+        Path dir = dataDirWithMetadataLog();
+        List<Path> segments = raftSegments(dir);
+        Path last = segments.get(segments.size() - 1);
+        long lastFrame = lastRaftFramePosition(last, 30);
+        xor(last, Files.size(last) - 2, 0x10);
+        assertEquals(1, runLeavingTheMetadataLogAsItWas(dir, "check", "--dir", dir.toString()), out());
+        String report = out();
+        assertTrue(report.contains("metadata log " + last.getFileName() + ": DAMAGED at byte " + lastFrame + " (entry 30): CRC32C mismatch"),
+                report);
+        assertTrue(report.contains("move " + dir.resolve("raft") + " aside and rejoin the quorum") && report.contains("A lost metadata log"),
+                report);
+        assertTrue(report.contains("metadata log: DAMAGED") && report.contains("1 partitions checked, 0 corrupt, metadata log damaged"),
+                report);
+        // repair leaves the metadata log alone and says the node will not start on it
+        assertEquals(1, runLeavingTheMetadataLogAsItWas(dir, "repair", "--dir", dir.toString()), out());
+        assertTrue(out().contains("metadata log damaged"), out());
+        // the node's own open agrees
+        assertThrows(dev.basalt.raft.log.RaftStorageException.class,
+                () -> dev.basalt.raft.log.FileRaftStore.open(dir.resolve("raft"), dev.basalt.raft.log.FileRaftStore.Config.DEFAULT).close());
+    }
+
+    /** Damage in an older segment: named with its byte; the segments after it are still reported one by one. */
+    @Test
+    void checkOfAMetadataLogDamagedMidLog_namesFileAndByte_exit1() throws IOException {
+        Path dir = dataDirWithMetadataLog();
+        List<Path> segments = raftSegments(dir);
+        Path second = segments.get(1);
+        long base = Long.parseLong(second.getFileName().toString().replace(".log", ""));
+        long secondFrame = 8 + 17 + raftEntry(base).data().length;
+        xor(second, secondFrame + 8 + 17, 0x01); // the first payload byte of its second entry
+        assertEquals(1, runLeavingTheMetadataLogAsItWas(dir, "check", "--dir", dir.toString()), out());
+        String report = out();
+        assertTrue(report.contains("metadata log " + second.getFileName() + ": DAMAGED at byte " + secondFrame + " (entry " + (base + 1)
+                + "): CRC32C mismatch"), report);
+        assertTrue(report.contains("in a segment that was fully fsynced"), report);
+        assertTrue(report.contains("metadata log 00000000000000000001.log: ok ("), report);
+        assertTrue(report.contains("metadata log " + segments.get(2).getFileName() + ": ok ("), "checked on its own: " + report);
+        assertTrue(report.contains("metadata log damaged"), report);
+    }
+
+    @Test
+    void checkOfAMetadataLogWithABadHardState_isDamage_exit1() throws IOException {
+        Path dir = dataDirWithMetadataLog();
+        xor(dir.resolve("raft").resolve("hardstate"), 10, 0x04); // inside the term
+        assertEquals(1, runLeavingTheMetadataLogAsItWas(dir, "check", "--dir", dir.toString()), out());
+        String report = out();
+        assertTrue(report.contains("metadata log hardstate: DAMAGED: corrupt hard state file"), report);
+        assertTrue(report.contains("metadata log 00000000000000000001.log: ok ("), report);
+        assertTrue(report.contains("metadata log damaged"), report);
+    }
+
+    /** Whole entries gone from the end (cut at an entry boundary): every frame checks out, but committed entries are missing. */
+    @Test
+    void checkOfAMetadataLogEndingBelowItsCommitIndex_isDamage_exit1() throws IOException {
+        Path dir = dataDirWithMetadataLog();
+        List<Path> segments = raftSegments(dir);
+        Path last = segments.get(segments.size() - 1);
+        try (FileChannel ch = FileChannel.open(last, StandardOpenOption.WRITE)) {
+            ch.truncate(lastRaftFramePosition(last, 30));
+        }
+        assertEquals(1, runLeavingTheMetadataLogAsItWas(dir, "check", "--dir", dir.toString()), out());
+        String report = out();
+        assertTrue(report.contains("metadata log: DAMAGED: log in " + dir.resolve("raft") + " ends at index 29, below the persisted"
+                + " commit index 30"), report);
+        assertTrue(report.contains("metadata log damaged"), report);
+    }
+
+    /** A broker-only node has no metadata log: said, and no error. */
+    @Test
+    void checkWithoutARaftDirectory_saysSo_exit0() throws IOException {
+        Path dir = tmp.resolve("data");
+        try (LogManager m = open(dir)) {
+            m.getOrCreate(TP, LogConfig.DEFAULT).appendAsLeader(batch(0), 1);
+        }
+        assertEquals(0, run("check", "--dir", dir.toString()), out());
+        assertTrue(out().contains("metadata log: none (no " + dir.resolve("raft") + "; a broker-only node keeps no metadata log)"), out());
+        assertFalse(Files.exists(dir.resolve("raft")), "the check created nothing");
+        // with --partition only that partition is checked
+        Files.createDirectories(dir.resolve("raft"));
+        Files.write(dir.resolve("raft").resolve("hardstate"), new byte[] {1});
+        assertEquals(0, run("check", "--dir", dir.toString(), "--partition", TP.toString()), out());
+        assertFalse(out().contains("metadata log"), out());
+        assertEquals(1, run("check", "--dir", dir.toString()), out());
     }
 }
