@@ -701,9 +701,14 @@ public final class LogManager implements AutoCloseable {
                 // record (a consumer's committed position then reads as out of range, never as a
                 // place in other records).
                 log.truncateFullyAndStartAt(endBefore);
+            } else if (endBefore > intactEnd) {
+                // Likewise for a lost tail: the next record takes the old end, the lost offsets
+                // stay a gap (reads of them go on to what follows).
+                log.skipTo(endBefore);
             }
             corrupt.remove(tp);
-            log.markCorruptFrom(log.logEndOffset(), cause);
+            // Reads from the cut report the loss until the restart that accepts it.
+            log.markCutAtLoad(nothingIntact ? log.logEndOffset() : intactEnd, cause);
             // The only in-sync copy's log is the partition's history now (as an unclean leader's
             // is): its intact prefix is served in full. Its high watermark checkpoint may be far
             // behind (written every few seconds), and with followers unable to fetch at the cut

@@ -81,7 +81,11 @@ public final class PartitionLog {
     private volatile LogStorageException fatal;
     private long segmentCreatedMs; // guarded by lock
     /** Where corrupt data starts in a log that keeps serving what lies before it (its only copy). */
-    public record CorruptAt(long offset, CorruptLogException cause) {
+    /** @param cutAtLoad the log was cut there when it loaded (nothing stored at or after it; a restart accepts the loss) */
+    public record CorruptAt(long offset, CorruptLogException cause, boolean cutAtLoad) {
+        public CorruptAt(long offset, CorruptLogException cause) {
+            this(offset, cause, false);
+        }
     }
 
     private volatile CorruptAt corruptFrom;
@@ -713,7 +717,7 @@ public final class PartitionLog {
             // Cut at load (nothing after the corrupt batch): a restart accepts the loss. Found while
             // running: the bytes after it are still here, and only the operator's repair cuts them.
             // (Found probing: the message named repair for a log already cut.)
-            boolean alreadyCut = bad.offset() >= logEndOffset();
+            boolean alreadyCut = bad.cutAtLoad() || bad.offset() >= logEndOffset();
             throw new AppendRefusedException("log of " + tp + " refuses appends: offsets from " + bad.offset() + " are corrupt and"
                     + " this is the only copy (" + (alreadyCut ? "the log was cut there when it loaded: restart the node to accept the"
                     + " loss" : "stop the node and cut the log with basalt storage repair") + ", or restore the replica)", dir, null);
@@ -741,8 +745,17 @@ public final class PartitionLog {
      * {@link CorruptLogException} naming the partition, offset, file and byte. The first finding stays.
      */
     public void markCorruptFrom(long offset, CorruptLogException cause) {
+        markCorruptFrom(offset, cause, false);
+    }
+
+    /** As above, for a log cut at {@code offset} when it loaded: nothing is stored at or after it. */
+    public void markCutAtLoad(long offset, CorruptLogException cause) {
+        markCorruptFrom(offset, cause, true);
+    }
+
+    private void markCorruptFrom(long offset, CorruptLogException cause, boolean cutAtLoad) {
         if (corruptFrom == null || offset < corruptFrom.offset()) {
-            corruptFrom = new CorruptAt(offset, cause);
+            corruptFrom = new CorruptAt(offset, cause, cutAtLoad);
         }
     }
 
@@ -1363,6 +1376,51 @@ public final class PartitionLog {
         } catch (IOException e) {
             fatal = new LogStorageException("directory fsync of " + tp + " failed; log is offline", dir, e);
             throw fatal;
+        }
+    }
+
+    /**
+     * Moves the log end up to {@code offset}, leaving the offsets from the old end unused (a gap,
+     * as compaction leaves): an only copy that lost its tail takes its next records after the
+     * offsets it had given out, so a consumer's committed position past the cut never lands among
+     * other records (found probing: a group committed at 14811 silently skipped the 851 records
+     * written at 13960..14810 after the restart that accepted the loss). The active segment, if it
+     * holds records, is sealed (one that holds none goes), and a new one starts at {@code offset}.
+     * An empty log restarts there instead ({@link #truncateFullyAndStartAt}).
+     */
+    public void skipTo(long offset) {
+        lock.lock();
+        try {
+            ensureWritable();
+            if (offset <= logEndOffset) {
+                return;
+            }
+            if (logStartOffset == logEndOffset) {
+                truncateFullyAndStartAt(offset);
+                return;
+            }
+            if (!gapsPossible) {
+                markGapsPossible(); // durable before the gap is on disk
+            }
+            Segment old = segments.active();
+            if (old.isEmpty()) {
+                removeSegments(List.of(old));
+            } else {
+                try {
+                    old.seal();
+                } catch (IOException e) {
+                    throw new LogStorageException("cannot seal segment of " + tp, old.path(), e);
+                }
+                index.putSegmentMaxTimestamp(partitionId, old.baseOffset(), old.maxTimestamp());
+            }
+            Segment fresh = Segment.createActive(files, dir, offset, config.segmentBytes());
+            segments.putActive(fresh);
+            segmentCreatedMs = clock.millis();
+            logEndOffset = offset;
+            fsyncDirectory();
+            persistState(true, -1);
+        } finally {
+            lock.unlock();
         }
     }
 

@@ -63,15 +63,7 @@ final class ConfigControl {
         }
         int changed = out.records().size();
         if (changed > 0) {
-            TreeMap<String, String> after = new TreeMap<>(current);
-            changes.forEach((key, value) -> {
-                if (value.isPresent()) {
-                    after.put(key, value.get());
-                } else {
-                    after.remove(key);
-                }
-            });
-            checkAll(validator, resource, after);
+            checkAll(validator, resource, applied(current, changes));
         }
         if (resource.type() == ConfigResource.Type.TOPIC && changed > 0) {
             reapplyPolicy(out, image, resource.name(), current, changes);
@@ -79,8 +71,8 @@ final class ConfigControl {
         return out.result(changed);
     }
 
-    private void reapplyPolicy(RecordBuffer out, MetadataImage image, String topicName,
-                               SortedMap<String, String> before, Map<String, Optional<String>> changes) {
+    /** The overrides {@code before} with {@code changes} applied (a present value sets a key, an empty one deletes it). */
+    private static SortedMap<String, String> applied(SortedMap<String, String> before, Map<String, Optional<String>> changes) {
         TreeMap<String, String> after = new TreeMap<>(before);
         changes.forEach((key, value) -> {
             if (value.isPresent()) {
@@ -89,7 +81,12 @@ final class ConfigControl {
                 after.remove(key);
             }
         });
-        TopicPolicy policy = TopicPolicy.of(after, config);
+        return after;
+    }
+
+    private void reapplyPolicy(RecordBuffer out, MetadataImage image, String topicName,
+                               SortedMap<String, String> before, Map<String, Optional<String>> changes) {
+        TopicPolicy policy = TopicPolicy.of(applied(before, changes), config);
         if (policy.equals(TopicPolicy.of(before, config))) {
             return;
         }

@@ -76,6 +76,18 @@ final class NioStorageIo implements StorageIo {
         return Files.getFileStore(dir).getUsableSpace();
     }
 
+    /** Fills {@code dst} from {@code channel} at {@code position}; EOFException if the file ends first. */
+    static void readFully(FileChannel channel, ByteBuffer dst, long position) throws IOException {
+        long at = position;
+        while (dst.hasRemaining()) {
+            int n = channel.read(dst, at);
+            if (n < 0) {
+                throw new EOFException("end of file at position " + at + ", " + dst.remaining() + " bytes short");
+            }
+            at += n;
+        }
+    }
+
     private static final class NioFile implements StorageFile {
         private final FileChannel channel;
 
@@ -90,14 +102,7 @@ final class NioStorageIo implements StorageIo {
 
         @Override
         public void readFully(ByteBuffer dst, long position) throws IOException {
-            long at = position;
-            while (dst.hasRemaining()) {
-                int n = channel.read(dst, at);
-                if (n < 0) {
-                    throw new EOFException("end of file at position " + at + ", " + dst.remaining() + " bytes short");
-                }
-                at += n;
-            }
+            NioStorageIo.readFully(channel, dst, position);
         }
 
         @Override

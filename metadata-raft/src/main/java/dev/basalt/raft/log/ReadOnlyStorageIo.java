@@ -79,14 +79,7 @@ final class ReadOnlyStorageIo implements StorageIo {
 
         @Override
         public void readFully(ByteBuffer dst, long position) throws IOException {
-            long at = position;
-            while (dst.hasRemaining()) {
-                int n = channel.read(dst, at);
-                if (n < 0) {
-                    throw new java.io.EOFException("end of file at position " + at + ", " + dst.remaining() + " bytes short");
-                }
-                at += n;
-            }
+            NioStorageIo.readFully(channel, dst, position);
         }
 
         @Override
