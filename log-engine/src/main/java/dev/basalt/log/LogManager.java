@@ -681,6 +681,15 @@ public final class LogManager implements AutoCloseable {
      * No-op (returns the log) for a partition that is not corrupt.
      */
     public PartitionLog serveIntactPrefix(TopicPartition tp, LogConfig config) {
+        return serveIntactPrefix(tp, config, true);
+    }
+
+    /**
+     * As above; {@code skipLostOffsets}: whether the lost offsets of a lost tail stay a gap (the
+     * next record takes the old end) or go to new records. Only a partition's sole replica may
+     * skip them: a follower out of the ISR may hold some of them and would keep them past the gap.
+     */
+    public PartitionLog serveIntactPrefix(TopicPartition tp, LogConfig config, boolean skipLostOffsets) {
         ensureOpen();
         synchronized (createLock) {
             CorruptLogException cause = corrupt.get(tp);
@@ -701,7 +710,7 @@ public final class LogManager implements AutoCloseable {
                 // record (a consumer's committed position then reads as out of range, never as a
                 // place in other records).
                 log.truncateFullyAndStartAt(endBefore);
-            } else if (endBefore > intactEnd) {
+            } else if (skipLostOffsets && endBefore > intactEnd) {
                 // Likewise for a lost tail: the next record takes the old end, the lost offsets
                 // stay a gap (reads of them go on to what follows).
                 log.skipTo(endBefore);

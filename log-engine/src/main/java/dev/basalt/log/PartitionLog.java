@@ -1403,17 +1403,18 @@ public final class PartitionLog {
                 markGapsPossible(); // durable before the gap is on disk
             }
             Segment old = segments.active();
+            Segment fresh = Segment.createActive(files, dir, offset, config.segmentBytes()); // first: a failure changes nothing
             if (old.isEmpty()) {
                 removeSegments(List.of(old));
             } else {
                 try {
                     old.seal();
                 } catch (IOException e) {
+                    fresh.close();
                     throw new LogStorageException("cannot seal segment of " + tp, old.path(), e);
                 }
                 index.putSegmentMaxTimestamp(partitionId, old.baseOffset(), old.maxTimestamp());
             }
-            Segment fresh = Segment.createActive(files, dir, offset, config.segmentBytes());
             segments.putActive(fresh);
             segmentCreatedMs = clock.millis();
             logEndOffset = offset;
@@ -1824,8 +1825,13 @@ public final class PartitionLog {
                     compactionKeyCountMax);
             int covered = firstDirty + latest.segmentsCovered();
             Compactor.TombstoneSchedule schedule = new Compactor.TombstoneSchedule();
-            int rewritten = compactSegments(cleanable.subList(0, covered), latest, nowMs, cfg, schedule);
+            long[] firstRefused = {Long.MAX_VALUE};
+            int rewritten = compactSegments(cleanable.subList(0, covered), latest, nowMs, cfg, schedule, firstRefused);
             long cleanedEnd = covered == 0 ? before.cleanedEndOffset() : ends.get(covered - 1);
+            // A segment whose swap was refused kept every record: it, and all after it, stay dirty,
+            // or a later pass (whose map holds only dirty keys) would take its superseded values for
+            // latest, and a key deleted after them would come back once its tombstone went (review).
+            cleanedEnd = Math.min(cleanedEnd, firstRefused[0]);
             lock.lock();
             try {
                 cleaning = truncations != truncationsBefore ? CleaningGate.Memory.NONE
@@ -2084,10 +2090,11 @@ public final class PartitionLog {
     /**
      * Rewrites each of {@code covered} that the pass changes; adds what their kept tombstones ask
      * of later passes to {@code schedule}, and holds a segment whose swap was refused because a
-     * replica's bound fell (the pass after the bound rises again redoes it).
+     * replica's bound fell (the pass after the bound rises again redoes it), lowering
+     * {@code firstRefused[0]} to its base.
      */
     private int compactSegments(List<Segment> covered, Compactor.OffsetMap latest, long nowMs, LogConfig cfg,
-                                Compactor.TombstoneSchedule schedule) {
+                                Compactor.TombstoneSchedule schedule, long[] firstRefused) {
         int rewritten = 0;
         for (Segment s : covered) {
             Path cleaned = s.path().resolveSibling(Segment.fileName(s.baseOffset()).replace(Segment.SUFFIX, Segment.CLEANED_SUFFIX));
@@ -2108,6 +2115,7 @@ public final class PartitionLog {
                 rewritten++;
             } else {
                 schedule.hold(s.baseOffset());
+                firstRefused[0] = Math.min(firstRefused[0], s.baseOffset());
             }
         }
         return rewritten;

@@ -167,6 +167,26 @@ class ReadPathCorruptionTest {
         assertEquals(all, LogTestSupport.readAll(manager.get(TP), 0));
     }
 
+    /** With other replicas (out of the ISR, they may hold some lost offsets), the log ends at the cut: no gap. */
+    @Test
+    void anOnlyInSyncCopyWithOtherReplicas_isCutWithoutAGap() throws Exception {
+        manager = open();
+        PartitionLog log = manager.getOrCreate(TP, config);
+        for (int i = 0; i < 20; i++) {
+            log.appendAsLeader(TestBatches.batch(List.of(new TestBatches.Rec(1000 + i, "k" + i, "v" + i))), 1);
+        }
+        log.flush();
+        Path active = log.directory().resolve(Segment.fileName(log.segmentBaseOffsets().get(log.segmentBaseOffsets().size() - 1)));
+        long[] victim = LogTestSupport.batchPositions(active).get(LogTestSupport.batchPositions(active).size() - 2);
+        LogTestHooks.crash(manager);
+        manager = null;
+        flipBit(active, victim[2] - 2);
+        manager = open();
+        PartitionLog cut = manager.serveIntactPrefix(TP, config, false);
+        assertEquals(victim[1], cut.logEndOffset());
+        assertEquals(victim[1], cut.highWatermark());
+    }
+
     /**
      * The only copy whose first batch is corrupt: nothing of it is intact, so it restarts empty at
      * the end its index recorded, never at its old start (a consumer's committed offset must not

@@ -364,6 +364,8 @@ class RetentionAndCompactionTest {
         onCleanedOpen.set(() -> log.tombstoneBoundOffset(0));
         assertEquals(0, manager.compactOnce(TP, clock.millis()), "the copy was made under a bound no longer true");
         assertEquals(withTombstone, LogTestSupport.readAll(log, 0));
+        assertEquals(0, log.cleaningMemory().cleanedEndOffset(), "the refused segment (and what follows) stays dirty (review:"
+                + " taken for clean, a later pass's dirty-only key map would miss the values it still holds)");
         assertEquals(0, log.tombstonesRemovedEnd());
         try (var files = Files.list(log.directory())) {
             assertTrue(files.noneMatch(f -> f.toString().endsWith(dev.basalt.log.segment.Segment.CLEANED_SUFFIX)),

@@ -21,10 +21,7 @@ import dev.basalt.metadata.image.PartitionRegistration;
 import dev.basalt.metadata.image.TopicImage;
 import dev.basalt.proto.v1.ErrorCode;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -68,8 +65,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class ReplicaManager implements MetadataSubscriber, AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ReplicaManager.class);
-    /** Holds the topic id of the partition's data; the log engine leaves it alone. */
-    private static final String TOPIC_ID_FILE = dev.basalt.log.recovery.LogLoader.PARTITION_METADATA_FILE;
     /** The listener brokers replicate over: the client listener (DESIGN.md §6). */
     public static final String REPLICATION_LISTENER = "PLAINTEXT";
 
@@ -483,7 +478,11 @@ public final class ReplicaManager implements MetadataSubscriber, AutoCloseable {
                 // (An eligible leader replica, KIP-966, holds every committed record: not the only copy.)
                 // The only in-sync copy: nothing can rebuild it. Serve what lies before the corruption
                 // (the cut is kept aside, appends are refused until a restart accepts the loss).
-                logs.serveIntactPrefix(tp, logConfig(img.configs().configs(ConfigResource.topic(tp.topic()))));
+                // Its lost offsets stay a gap (never given to new records) only while it is the sole
+                // replica: a follower out of the ISR may hold some of them, would keep them past a
+                // gap, and the copies would differ below the high watermark.
+                logs.serveIntactPrefix(tp, logConfig(img.configs().configs(ConfigResource.topic(tp.topic()))),
+                        reg.replicas().size() == 1);
                 if (partitions.remove(tp) != null) {
                     fetchers.unfollow(tp);
                 }
@@ -596,10 +595,12 @@ public final class ReplicaManager implements MetadataSubscriber, AutoCloseable {
                 continue;
             }
             Optional<TopicImage> t = img.topics().topic(tp.topic());
+            String diskId = readTopicId(tp);
+            // no id to go by (none, or a damaged file): the data is not deleted for want of one
             boolean claimed = t.isPresent() && t.get().partition(tp.partition()).map(r -> r.replicas().contains(brokerId)).orElse(false)
-                    && t.get().id().toString().equals(readTopicId(tp));
+                    && (diskId == null || t.get().id().toString().equals(diskId));
             if (!claimed) {
-                log.info("Deleting replica {}: no topic of the metadata claims it (topic id on disk {})", tp, readTopicId(tp));
+                log.info("Deleting replica {}: no topic of the metadata claims it (topic id on disk {})", tp, diskId);
                 logs.delete(tp);
             }
         }
@@ -833,30 +834,31 @@ public final class ReplicaManager implements MetadataSubscriber, AutoCloseable {
         return fetchers.following();
     }
 
+    /**
+     * The topic id the partition's data belongs to (its {@link TopicIdFile}), or null when there is
+     * none to go by: no file, or one that cannot be read or is damaged (warned: the data is kept and
+     * taken for the current topic's, never deleted as another topic's on a damaged id).
+     */
     private String readTopicId(TopicPartition tp) {
-        Path file = logs.dataDir().resolve(tp.dirName()).resolve(TOPIC_ID_FILE);
+        Path dir = logs.dataDir().resolve(tp.dirName());
         try {
-            return Files.exists(file) ? Files.readString(file, StandardCharsets.UTF_8).trim() : null;
+            TopicIdFile.Read r = TopicIdFile.read(dir);
+            if (r.damaged()) {
+                log.warn("{}: {} is damaged ({}); its data is kept and taken for the topic's the metadata names here",
+                        tp, dir.resolve(TopicIdFile.NAME), r.damage());
+            }
+            return r.topicId();
         } catch (IOException e) {
-            log.warn("Cannot read {}: {}", file, e.toString());
+            log.warn("Cannot read {}: {}", dir.resolve(TopicIdFile.NAME), e.toString());
             return null;
         }
     }
 
     private static void writeTopicId(Path dir, String topicId) {
-        Path file = dir.resolve(TOPIC_ID_FILE);
-        Path tmp = dir.resolve(TOPIC_ID_FILE + ".tmp");
         try {
-            if (Files.exists(file) && Files.readString(file, StandardCharsets.UTF_8).trim().equals(topicId)) {
-                return;
-            }
-            Files.writeString(tmp, topicId + "\n", StandardCharsets.UTF_8);
-            try (var ch = java.nio.channels.FileChannel.open(tmp, java.nio.file.StandardOpenOption.WRITE)) {
-                ch.force(true);
-            }
-            Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            TopicIdFile.write(dir, topicId);
         } catch (IOException e) {
-            throw new dev.basalt.log.LogStorageException("cannot write the topic id", file, e);
+            throw new dev.basalt.log.LogStorageException("cannot write the topic id", dir.resolve(TopicIdFile.NAME), e);
         }
     }
 

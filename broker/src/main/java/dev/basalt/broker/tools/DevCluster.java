@@ -18,6 +18,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.UUID;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -118,8 +119,13 @@ public final class DevCluster {
     static int run(Args args, PrintStream out, PrintStream err) {
         DevClusterPlan plan;
         try {
-            plan = DevClusterPlan.of(args.dir().toAbsolutePath().normalize(), args.nodes(), args.controllers(), args.basePort(),
-                    args.extra(), DevCluster::freePort);
+            Path dir = args.dir().toAbsolutePath().normalize();
+            Map<String, String> extra = new java.util.LinkedHashMap<>(args.extra());
+            if (!extra.containsKey("cluster.id")) {
+                extra.put("cluster.id", clusterIdFor(dir, args.nodes(), args.fresh(),
+                        () -> "dev-" + UUID.randomUUID().toString().substring(0, 13)));
+            }
+            plan = DevClusterPlan.of(dir, args.nodes(), args.controllers(), args.basePort(), extra, DevCluster::freePort);
             for (DevClusterPlan.Node n : plan.nodes()) {
                 NodeConfig.of(n.properties());
             }
@@ -154,6 +160,30 @@ public final class DevCluster {
         DevCluster cluster = new DevCluster(plan, TimeUnit.SECONDS.toMillis(args.stopTimeoutS()), out, err);
         cluster.installSignalHandlers();
         return cluster.startAndWatch(TimeUnit.SECONDS.toMillis(args.readyTimeoutS()));
+    }
+
+    /**
+     * The cluster id of the dev cluster in {@code dir}: the one its nodes' data directories were
+     * formatted with (a restart keeps it; clusters made before this kept the default
+     * basalt-local), else a new random one (a new or --fresh cluster). Found probing: every dev
+     * cluster had cluster.id basalt-local, so a node whose data directory came from another dev
+     * cluster passed the identity check, won an election there and briefly led its metadata.
+     */
+    static String clusterIdFor(Path dir, int nodes, boolean fresh, java.util.function.Supplier<String> newId) {
+        if (!fresh) {
+            for (int k = 1; k <= nodes; k++) {
+                try {
+                    dev.basalt.broker.storage.StorageMeta meta = dev.basalt.broker.storage.StorageMeta.read(
+                            dir.resolve("node-" + k).resolve("data"));
+                    if (meta != null) {
+                        return meta.clusterId();
+                    }
+                } catch (IOException e) {
+                    // unreadable here: the node's own start says what is wrong with it
+                }
+            }
+        }
+        return newId.get();
     }
 
     // ------------------------------------------------------------------ arguments

@@ -147,6 +147,39 @@ class ReplicaManagerTest {
      * fail sends as "deleted"). Until it has an image it says it is not available, which clients
      * retry elsewhere; a topic missing from a real image is still unknown.
      */
+    /**
+     * Found probing: one changed character of partition.metadata made the data another topic's,
+     * and a restart deleted the replica as an older topic's, silently (an RF-1 partition's every
+     * record). A damaged file is not taken for another topic's id.
+     */
+    @Test
+    void aDamagedTopicIdFile_keepsTheData_andIsRewritten() throws Exception {
+        UUID id = new UUID(1, 2);
+        ReplicaManager first = manager();
+        MetadataImage img = withTopic(MetadataImage.EMPTY, "orders", id, 1);
+        apply(first, MetadataImage.EMPTY, img, true);
+        appendOne(first.leaderFor("orders", 0).partition());
+        java.nio.file.Path file = logs.dataDir().resolve("orders-0").resolve(TopicIdFile.NAME);
+        String text = java.nio.file.Files.readString(file);
+        assertTrue(text.startsWith("topic_id " + id + " crc32c "), text);
+        // one hex digit of the id changed: still a well-formed UUID, another topic's by its looks
+        int at = text.indexOf(id.toString()) + 3;
+        String damaged = text.substring(0, at) + (text.charAt(at) == '0' ? '1' : '0') + text.substring(at + 1);
+        java.nio.file.Files.writeString(file, damaged);
+
+        ReplicaManager restarted = manager();
+        apply(restarted, MetadataImage.EMPTY, img, true);
+        assertEquals(1, restarted.leaderFor("orders", 0).partition().log().logEndOffset(), "the acknowledged record is kept");
+        assertEquals(TopicIdFile.format(id.toString()), java.nio.file.Files.readString(file), "rewritten with the id of the metadata");
+
+        // A genuine other id (the topic deleted and created again while the node was away) still
+        // means an older topic's data.
+        java.nio.file.Files.writeString(file, TopicIdFile.format(new UUID(7, 7).toString()));
+        ReplicaManager third = manager();
+        apply(third, MetadataImage.EMPTY, img, true);
+        assertEquals(0, third.leaderFor("orders", 0).partition().log().logEndOffset(), "the older topic's data is gone");
+    }
+
     @Test
     void beforeItsFirstImage_aBrokerIsNotAvailable_notSureTheTopicIsUnknown() {
         ReplicaManager rm = manager();

@@ -30,6 +30,28 @@ class DevClusterTest {
     @TempDir
     Path tmp;
 
+    /**
+     * Found probing: every dev cluster had cluster.id basalt-local, so a node whose data directory
+     * came from another dev cluster passed the identity check and won an election there. A new
+     * cluster gets its own id; a restart keeps the one its nodes were formatted with.
+     */
+    @Test
+    void eachNewDevClusterHasItsOwnClusterId_andARestartKeepsIt() throws IOException {
+        AtomicInteger n = new AtomicInteger();
+        java.util.function.Supplier<String> ids = () -> "dev-" + n.incrementAndGet();
+        assertEquals("dev-1", DevCluster.clusterIdFor(tmp, 3, false, ids), "nothing formatted yet");
+        Path data2 = tmp.resolve("node-2").resolve("data");
+        Files.createDirectories(data2);
+        new dev.basalt.broker.storage.StorageMeta("basalt-local", 2, java.util.UUID.randomUUID(),
+                dev.basalt.broker.storage.StorageMeta.MetadataLog.values()[0]).write(data2);
+        assertEquals("basalt-local", DevCluster.clusterIdFor(tmp, 3, false, ids), "a formatted node's id is kept");
+        assertEquals("dev-2", DevCluster.clusterIdFor(tmp, 3, true, ids), "--fresh starts a new cluster");
+        String generated = DevCluster.clusterIdFor(tmp.resolve("other"), 3, false,
+                () -> "dev-" + java.util.UUID.randomUUID().toString().substring(0, 13));
+        NodeConfig.of(Map.of("node.id", "1", "cluster.id", generated, "process.roles", "broker,controller",
+                "controller.quorum.voters", "1@127.0.0.1:9401", "listeners", "PLAINTEXT://127.0.0.1:9400,CONTROLLER://127.0.0.1:9401"));
+    }
+
     @Test
     void combinedPlanUsesTheDocumentedPortsAndOneVoterListForAll() {
         DevClusterPlan plan = DevClusterPlan.of(tmp, 3, 3, 9400, Map.of(), () -> {
