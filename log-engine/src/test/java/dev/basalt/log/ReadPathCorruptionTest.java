@@ -112,21 +112,8 @@ class ReadPathCorruptionTest {
      */
     @Test
     void anOnlyCopyCutAtItsCorruptionServesItsWholeIntactPrefix() throws Exception {
-        manager = open();
-        PartitionLog log = manager.getOrCreate(TP, config);
-        for (int i = 0; i < 20; i++) {
-            log.appendAsLeader(TestBatches.batch(List.of(new TestBatches.Rec(1000 + i, "k" + i, "v" + i))), 1);
-        }
-        log.flush();
-        Path active = log.directory().resolve(Segment.fileName(log.segmentBaseOffsets().get(log.segmentBaseOffsets().size() - 1)));
-        List<long[]> batches = LogTestSupport.batchPositions(active);
-        long[] victim = batches.get(batches.size() - 2); // {position, base offset, end}
-        long end = log.logEndOffset();
-        LogTestHooks.crash(manager); // unclean: recovery scans from the recovery point's segment
-        manager = null;
-        flipBit(active, victim[2] - 2); // below the recovery point: the partition fails to load
-
-        manager = open();
+        long end = 20;
+        long[] victim = twentyRecordsWithTheNextToLastBatchCorrupt();
         assertTrue(manager.corruptPartitions().contains(TP), "corrupt at load: " + manager.corruptPartitions());
         PartitionLog cut = manager.serveIntactPrefix(TP, config);
         assertEquals(end, cut.logEndOffset(), "the lost offsets stay given out: the log end does not go back");
@@ -167,9 +154,13 @@ class ReadPathCorruptionTest {
         assertEquals(all, LogTestSupport.readAll(manager.get(TP), 0));
     }
 
-    /** With other replicas (out of the ISR, they may hold some lost offsets), the log ends at the cut: no gap. */
-    @Test
-    void anOnlyInSyncCopyWithOtherReplicas_isCutWithoutAGap() throws Exception {
+    /**
+     * Writes 20 one-record batches, crashes, flips a bit in the next-to-last batch (below the
+     * recovery point: the partition fails to load) and opens the manager again.
+     *
+     * @return that batch's {position, base offset, end}
+     */
+    private long[] twentyRecordsWithTheNextToLastBatchCorrupt() throws Exception {
         manager = open();
         PartitionLog log = manager.getOrCreate(TP, config);
         for (int i = 0; i < 20; i++) {
@@ -177,11 +168,19 @@ class ReadPathCorruptionTest {
         }
         log.flush();
         Path active = log.directory().resolve(Segment.fileName(log.segmentBaseOffsets().get(log.segmentBaseOffsets().size() - 1)));
-        long[] victim = LogTestSupport.batchPositions(active).get(LogTestSupport.batchPositions(active).size() - 2);
-        LogTestHooks.crash(manager);
+        List<long[]> batches = LogTestSupport.batchPositions(active);
+        long[] victim = batches.get(batches.size() - 2);
+        LogTestHooks.crash(manager); // unclean: recovery scans from the recovery point's segment
         manager = null;
         flipBit(active, victim[2] - 2);
         manager = open();
+        return victim;
+    }
+
+    /** With other replicas (out of the ISR, they may hold some lost offsets), the log ends at the cut: no gap. */
+    @Test
+    void anOnlyInSyncCopyWithOtherReplicas_isCutWithoutAGap() throws Exception {
+        long[] victim = twentyRecordsWithTheNextToLastBatchCorrupt();
         PartitionLog cut = manager.serveIntactPrefix(TP, config, false);
         assertEquals(victim[1], cut.logEndOffset());
         assertEquals(victim[1], cut.highWatermark());
