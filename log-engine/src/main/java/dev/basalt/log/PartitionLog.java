@@ -1403,7 +1403,7 @@ public final class PartitionLog {
                 markGapsPossible(); // durable before the gap is on disk
             }
             Segment old = segments.active();
-            Segment fresh = Segment.createActive(files, dir, offset, config.segmentBytes()); // first: a failure changes nothing
+            Segment fresh = Segment.createActive(files, dir, offset, config.segmentBytes()); // first: nothing else changed if it fails
             if (old.isEmpty()) {
                 removeSegments(List.of(old));
             } else {
@@ -1411,6 +1411,7 @@ public final class PartitionLog {
                     old.seal();
                 } catch (IOException e) {
                     fresh.close();
+                    deleteQuietly(fresh.path()); // or the next load would find the log ending at offset
                     throw new LogStorageException("cannot seal segment of " + tp, old.path(), e);
                 }
                 index.putSegmentMaxTimestamp(partitionId, old.baseOffset(), old.maxTimestamp());

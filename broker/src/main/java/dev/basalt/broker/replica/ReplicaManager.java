@@ -397,13 +397,17 @@ public final class ReplicaManager implements MetadataSubscriber, AutoCloseable {
         Map<String, String> topicConfig = img.configs().configs(ConfigResource.topic(topic.name()));
         LogConfig cfg = logConfig(topicConfig);
         if (p == null) {
-            String diskId = logs.partitions().contains(tp) ? readTopicId(tp) : null;
-            if (diskId != null && !diskId.equals(topicId)) {
+            TopicIdFile.Read disk = logs.partitions().contains(tp) ? readTopicIdFile(tp) : null;
+            String diskId = disk == null ? null : disk.topicId();
+            boolean notOurs = diskId != null && !diskId.equals(topicId) || disk != null && !adoptable(disk, reg);
+            if (notOurs) {
                 if (!caughtUp) {
                     deferred.add(tp); // data of an older topic of the same name: settled once caught up
                     return;
                 }
-                log.info("Deleting replica {} of the older topic {} (now {})", tp, diskId, topicId);
+                log.info("Deleting replica {} of {} (now topic {}){}", tp, diskId != null ? "the older topic " + diskId
+                        : "a topic its damaged topic id file cannot name", topicId,
+                        diskId != null ? "" : ": the other replicas rebuild it");
                 logs.delete(tp);
             }
             PartitionLog plog = logs.getOrCreate(tp, cfg);
@@ -595,10 +599,11 @@ public final class ReplicaManager implements MetadataSubscriber, AutoCloseable {
                 continue;
             }
             Optional<TopicImage> t = img.topics().topic(tp.topic());
-            String diskId = readTopicId(tp);
-            // no id to go by (none, or a damaged file): the data is not deleted for want of one
-            boolean claimed = t.isPresent() && t.get().partition(tp.partition()).map(r -> r.replicas().contains(brokerId)).orElse(false)
-                    && (diskId == null || t.get().id().toString().equals(diskId));
+            TopicIdFile.Read disk = readTopicIdFile(tp);
+            String diskId = disk == null ? null : disk.topicId();
+            Optional<PartitionRegistration> reg = t.flatMap(x -> x.partition(tp.partition()));
+            boolean claimed = reg.map(r -> r.replicas().contains(brokerId)).orElse(false)
+                    && (diskId == null ? disk == null || adoptable(disk, reg.get()) : t.get().id().toString().equals(diskId));
             if (!claimed) {
                 log.info("Deleting replica {}: no topic of the metadata claims it (topic id on disk {})", tp, diskId);
                 logs.delete(tp);
@@ -834,24 +839,37 @@ public final class ReplicaManager implements MetadataSubscriber, AutoCloseable {
         return fetchers.following();
     }
 
-    /**
-     * The topic id the partition's data belongs to (its {@link TopicIdFile}), or null when there is
-     * none to go by: no file, or one that cannot be read or is damaged (warned: the data is kept and
-     * taken for the current topic's, never deleted as another topic's on a damaged id).
-     */
+    /** The topic id the partition's data belongs to, or null when there is none to go by (for messages). */
     private String readTopicId(TopicPartition tp) {
+        TopicIdFile.Read r = readTopicIdFile(tp);
+        return r == null ? null : r.topicId();
+    }
+
+    /** The partition's {@link TopicIdFile}, or null when it cannot be read (an I/O error, warned). */
+    private TopicIdFile.Read readTopicIdFile(TopicPartition tp) {
         Path dir = logs.dataDir().resolve(tp.dirName());
         try {
             TopicIdFile.Read r = TopicIdFile.read(dir);
             if (r.damaged()) {
-                log.warn("{}: {} is damaged ({}); its data is kept and taken for the topic's the metadata names here",
-                        tp, dir.resolve(TopicIdFile.NAME), r.damage());
+                log.warn("{}: {} is damaged ({})", tp, dir.resolve(TopicIdFile.NAME), r.damage());
             }
-            return r.topicId();
+            return r;
         } catch (IOException e) {
             log.warn("Cannot read {}: {}", dir.resolve(TopicIdFile.NAME), e.toString());
             return null;
         }
+    }
+
+    /**
+     * Whether data whose topic id file is damaged is taken for the current topic's: only as the
+     * partition's sole replica or sole in-sync one (nothing else could rebuild it; a topic deleted and created again
+     * while this node was away, with this file damaged too, would be served as the new one's, two
+     * faults at once). With other replicas it is deleted and rebuilt from them, as data of another
+     * topic would be (taken for the new topic's, an older topic's records below the new leader's end
+     * would never be truncated: its epochs start again at 0). A readable, intact file is adoptable.
+     */
+    private boolean adoptable(TopicIdFile.Read disk, PartitionRegistration reg) {
+        return !disk.damaged() || reg.replicas().size() == 1 || reg.isr().stream().allMatch(id -> id == brokerId);
     }
 
     private static void writeTopicId(Path dir, String topicId) {

@@ -13,17 +13,20 @@ import java.util.zip.CRC32C;
  * which tells a replica of a topic deleted and created again under the same name (its data is
  * deleted) from the current one.
  *
- * <p>Format: one line {@code topic_id <uuid> crc32c <8 hex digits>}, the CRC over
- * {@code topic_id <uuid>}. A file of one bare UUID line (written before the CRC) is read as that
- * id and rewritten at the next write. Found probing: with no check, one changed character made the
- * id another topic's, and the replica's data was deleted as an older topic's without a warning (on
- * a single copy, every record). A file whose CRC or UUID does not check out is {@link Read#damaged}:
- * the caller keeps the data.
+ * <p>Format: {@code partition.metadata} holds the UUID on one line, as before; its CRC32C (8 hex
+ * digits, over that line without its newline) is in the sibling {@code partition.metadata.crc32c},
+ * so a node rolled back to a release that reads only the UUID still reads its own id (with the CRC
+ * inside the file it read another id and deleted every replica as an older topic's: review). A
+ * file without the sibling (written before it) is read as it is, and the sibling is added at the
+ * next write. Found probing: with no check, one changed character made the id another topic's,
+ * and the replica's data was deleted as an older topic's without a warning (on a single copy,
+ * every record). A file whose CRC or UUID does not check out is {@link Read#damaged}.
  *
  * <p>Stateless; thread-safe.
  */
 public final class TopicIdFile {
     public static final String NAME = dev.basalt.log.recovery.LogLoader.PARTITION_METADATA_FILE;
+    public static final String CRC_NAME = NAME + ".crc32c";
 
     private TopicIdFile() {
     }
@@ -33,71 +36,73 @@ public final class TopicIdFile {
      *
      * @param topicId the id it holds, or null if there is no file or it is damaged
      * @param damage  why it cannot be trusted, or null
-     * @param current whether it is in the current format (no rewrite needed for the same id)
+     * @param checked whether a CRC vouched for it (no rewrite needed for the same id)
      */
-    public record Read(String topicId, String damage, boolean current) {
-        static final Read MISSING = new Read(null, null, false);
-
+    public record Read(String topicId, String damage, boolean checked) {
         public boolean damaged() {
             return damage != null;
         }
     }
 
-    /** Reads {@code dir}'s file; a missing file is {@link Read#MISSING}-like (null id, no damage). */
+    /** Reads {@code dir}'s file; a missing file reads as no id and no damage. */
     public static Read read(Path dir) throws IOException {
         Path file = dir.resolve(NAME);
         if (!Files.exists(file)) {
-            return Read.MISSING;
+            return new Read(null, null, false);
         }
         byte[] bytes = Files.readAllBytes(file);
         if (bytes.length > 256) {
             return new Read(null, bytes.length + " bytes, more than a topic id line", false);
         }
-        return parse(new String(bytes, StandardCharsets.UTF_8));
+        Path crcFile = dir.resolve(CRC_NAME);
+        String crc = Files.exists(crcFile) && Files.size(crcFile) <= 64 ? Files.readString(crcFile, StandardCharsets.UTF_8) : null;
+        return parse(new String(bytes, StandardCharsets.UTF_8), crc);
     }
 
-    static Read parse(String text) {
-        String line = text.strip();
-        String[] parts = line.split(" ");
-        if (parts.length == 1) {
-            return uuid(parts[0]) ? new Read(parts[0], null, false) : new Read(null, "not a topic id: '" + clip(line) + "'", false);
+    /** @param crcText the sibling's text, or null when there is none */
+    static Read parse(String text, String crcText) {
+        String id = text.strip();
+        if (!uuid(id)) {
+            return new Read(null, "not a topic id: '" + clip(id) + "'", false);
         }
-        if (parts.length != 4 || !parts[0].equals("topic_id") || !parts[2].equals("crc32c")) {
-            return new Read(null, "not a topic id line: '" + clip(line) + "'", false);
+        if (crcText == null) {
+            return new Read(id, null, false);
         }
-        if (!parts[3].equals(crc(parts[0] + " " + parts[1]))) {
-            return new Read(null, "its CRC32C does not match (" + clip(line) + ")", false);
+        if (!crcText.strip().equals(crc(id))) {
+            return new Read(null, "its CRC32C (" + CRC_NAME + ": '" + clip(crcText.strip()) + "') does not match the id '" + id + "'",
+                    false);
         }
-        if (!uuid(parts[1])) {
-            return new Read(null, "not a topic id: '" + clip(parts[1]) + "'", false);
-        }
-        return new Read(parts[1], null, true);
+        return new Read(id, null, true);
     }
 
-    static String format(String topicId) {
-        String body = "topic_id " + topicId;
-        return body + " crc32c " + crc(body) + "\n";
+    static String crc(String id) {
+        CRC32C c = new CRC32C();
+        c.update(id.getBytes(StandardCharsets.UTF_8));
+        return String.format("%08x", c.getValue());
     }
 
-    /** Writes {@code topicId} (temp file, fsync, atomic rename) unless the file already holds it in this format. */
+    /**
+     * Writes {@code topicId} and its CRC (each a temp file, fsync, atomic rename: the id first, so
+     * a crash between the two leaves a mismatch, read as damage of the current id's file, never
+     * an older one's CRC vouching for a new id) unless both already hold it.
+     */
     public static void write(Path dir, String topicId) throws IOException {
         Read now = read(dir);
-        if (now.current() && topicId.equals(now.topicId())) {
+        if (now.checked() && topicId.equals(now.topicId())) {
             return;
         }
-        Path file = dir.resolve(NAME);
-        Path tmp = dir.resolve(NAME + ".tmp");
-        Files.writeString(tmp, format(topicId), StandardCharsets.UTF_8);
+        replace(dir, NAME, topicId + "\n");
+        replace(dir, CRC_NAME, crc(topicId) + "\n");
+    }
+
+    private static void replace(Path dir, String name, String text) throws IOException {
+        Path file = dir.resolve(name);
+        Path tmp = dir.resolve(name + ".tmp");
+        Files.writeString(tmp, text, StandardCharsets.UTF_8);
         try (var ch = java.nio.channels.FileChannel.open(tmp, java.nio.file.StandardOpenOption.WRITE)) {
             ch.force(true);
         }
         Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-    }
-
-    private static String crc(String body) {
-        CRC32C c = new CRC32C();
-        c.update(body.getBytes(StandardCharsets.UTF_8));
-        return String.format("%08x", c.getValue());
     }
 
     private static boolean uuid(String s) {

@@ -111,6 +111,40 @@ class ReplicaManagerTest {
         return d.apply();
     }
 
+    /** A topic of one partition led by broker 1 with these replicas and ISR. */
+    private static MetadataImage withPartition(String name, UUID id, List<Integer> replicas, List<Integer> isr) {
+        MetadataDelta d = new MetadataDelta(MetadataImage.EMPTY);
+        for (int b : replicas) {
+            d.replay(MetadataRecord.newBuilder().setBrokerRegistration(BrokerRegistrationRecord.newBuilder().setBrokerId(b)
+                    .setIncarnationId(ProtoIds.toProto(new UUID(9, b))).setFenced(false)
+                    .addEndpoints(BrokerEndpoint.newBuilder().setName("PLAINTEXT").setHost("127.0.0.1").setPort(9400 + b))).build());
+        }
+        d.replay(MetadataRecord.newBuilder().setTopic(TopicRecord.newBuilder().setName(name).setTopicId(ProtoIds.toProto(id))).build());
+        d.replay(MetadataRecord.newBuilder().setPartition(PartitionRecord.newBuilder().setTopicId(ProtoIds.toProto(id))
+                .setPartition(0).addAllReplicas(replicas).addAllIsr(isr).setLeader(1).setLeaderEpoch(0).setPartitionEpoch(0)).build());
+        return d.apply();
+    }
+
+    /** With other in-sync replicas, data whose topic id file is damaged is rebuilt from them, as another topic's would be. */
+    @Test
+    void aDamagedTopicIdFile_withOtherInSyncReplicas_isRebuilt_withNoneIsKept() throws Exception {
+        UUID id = new UUID(1, 2);
+        for (boolean othersInSync : new boolean[] {true, false}) {
+            MetadataImage img = withPartition("t" + othersInSync, id, List.of(1, 2, 3), othersInSync ? List.of(1, 2, 3) : List.of(1));
+            ReplicaManager first = manager();
+            apply(first, MetadataImage.EMPTY, img, true);
+            appendOne(first.leaderFor("t" + othersInSync, 0).partition());
+            java.nio.file.Path file = logs.dataDir().resolve("t" + othersInSync + "-0").resolve(TopicIdFile.NAME);
+            java.nio.file.Files.writeString(file, new UUID(1, 3) + "\n"); // the CRC file still names id
+            ReplicaManager restarted = manager();
+            apply(restarted, MetadataImage.EMPTY, img, true);
+            assertEquals(othersInSync ? 0 : 1, restarted.leaderFor("t" + othersInSync, 0).partition().log().logEndOffset(),
+                    othersInSync ? "deleted: the in-sync followers rebuild it" : "kept: the only in-sync copy");
+            first.close();
+            restarted.close();
+        }
+    }
+
     private static MetadataImage without(MetadataImage base, UUID id) {
         MetadataDelta d = new MetadataDelta(base);
         d.replay(MetadataRecord.newBuilder().setTopicRemoval(TopicRemovalRecord.newBuilder().setTopicId(ProtoIds.toProto(id))).build());
@@ -150,31 +184,29 @@ class ReplicaManagerTest {
     /**
      * Found probing: one changed character of partition.metadata made the data another topic's,
      * and a restart deleted the replica as an older topic's, silently (an RF-1 partition's every
-     * record). A damaged file is not taken for another topic's id.
+     * record). A damaged file is not taken for another topic's id: a sole replica keeps its data.
      */
     @Test
-    void aDamagedTopicIdFile_keepsTheData_andIsRewritten() throws Exception {
+    void aDamagedTopicIdFile_keepsASoleReplicasData_andIsRewritten() throws Exception {
         UUID id = new UUID(1, 2);
         ReplicaManager first = manager();
         MetadataImage img = withTopic(MetadataImage.EMPTY, "orders", id, 1);
         apply(first, MetadataImage.EMPTY, img, true);
         appendOne(first.leaderFor("orders", 0).partition());
         java.nio.file.Path file = logs.dataDir().resolve("orders-0").resolve(TopicIdFile.NAME);
-        String text = java.nio.file.Files.readString(file);
-        assertTrue(text.startsWith("topic_id " + id + " crc32c "), text);
+        assertEquals(id + "\n", java.nio.file.Files.readString(file));
         // one hex digit of the id changed: still a well-formed UUID, another topic's by its looks
-        int at = text.indexOf(id.toString()) + 3;
-        String damaged = text.substring(0, at) + (text.charAt(at) == '0' ? '1' : '0') + text.substring(at + 1);
-        java.nio.file.Files.writeString(file, damaged);
+        String text = id.toString();
+        java.nio.file.Files.writeString(file, text.substring(0, 3) + (text.charAt(3) == '0' ? '1' : '0') + text.substring(4) + "\n");
 
         ReplicaManager restarted = manager();
         apply(restarted, MetadataImage.EMPTY, img, true);
         assertEquals(1, restarted.leaderFor("orders", 0).partition().log().logEndOffset(), "the acknowledged record is kept");
-        assertEquals(TopicIdFile.format(id.toString()), java.nio.file.Files.readString(file), "rewritten with the id of the metadata");
+        assertEquals(id + "\n", java.nio.file.Files.readString(file), "rewritten with the id of the metadata");
 
         // A genuine other id (the topic deleted and created again while the node was away) still
         // means an older topic's data.
-        java.nio.file.Files.writeString(file, TopicIdFile.format(new UUID(7, 7).toString()));
+        TopicIdFile.write(file.getParent(), new UUID(7, 7).toString());
         ReplicaManager third = manager();
         apply(third, MetadataImage.EMPTY, img, true);
         assertEquals(0, third.leaderFor("orders", 0).partition().log().logEndOffset(), "the older topic's data is gone");

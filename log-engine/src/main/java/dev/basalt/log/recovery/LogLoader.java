@@ -73,7 +73,7 @@ public final class LogLoader {
                 long base = Segment.parseBaseOffset(name);
                 if (base >= 0) {
                     out.put(base, p);
-                } else if (!name.equals(PARTITION_METADATA_FILE) && !name.startsWith(LOST_DIR_PREFIX)) {
+                } else if (!name.startsWith(PARTITION_METADATA_FILE) && !name.startsWith(LOST_DIR_PREFIX)) {
                     LOG.warn("ignoring unexpected file {}", p);
                 }
             }
