@@ -794,8 +794,9 @@ public final class ReplicaManager implements MetadataSubscriber, AutoCloseable {
      */
     public LogConfig logConfig(Map<String, String> topicOverrides) {
         Map<String, String> own = logKeys(topicOverrides);
+        Map<String, String> defaults = logKeys(config.topicDefaults());
         for (int dropped = 0; ; dropped++) {
-            Map<String, String> merged = logKeys(config.topicDefaults());
+            Map<String, String> merged = new HashMap<>(defaults);
             merged.putAll(own);
             try {
                 return LogConfig.parse(merged);

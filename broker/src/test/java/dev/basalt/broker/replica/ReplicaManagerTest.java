@@ -62,10 +62,15 @@ class ReplicaManagerTest {
     }
 
     private ReplicaManager manager() {
-        return new ReplicaManager(ReplicaConfig.defaults(1, Map.of()), logs, new Purgatory<>("fetch", timer, 100),
+        return manager(logs, Map.of());
+    }
+
+    /** A replica manager of broker 1 over {@code logManager}, with these topic defaults; it never fetches. */
+    private ReplicaManager manager(LogManager logManager, Map<String, String> topicDefaults) {
+        return new ReplicaManager(ReplicaConfig.defaults(1, topicDefaults), logManager, new Purgatory<>("fetch", timer, 100),
                 new Purgatory<>("produce", timer, 100), FakeAlterPartition.refusing(), () -> new UUID(9, 9),
                 (id, host, port) -> {
-                    throw new AssertionError("a single-replica test never fetches");
+                    throw new AssertionError("a single-replica test, or a leader, never fetches");
                 }, Clock.systemUTC());
     }
 
@@ -76,11 +81,8 @@ class ReplicaManagerTest {
      */
     @Test
     void aTopicKeyThisBrokerRefuses_isLeftOut_keepingEveryOtherKeyAndDefault() {
-        ReplicaManager rm = new ReplicaManager(ReplicaConfig.defaults(1, Map.of(LogConfig.FLUSH_MESSAGES, "1",
-                LogConfig.RETENTION_MS, "5000", LogConfig.MAX_COMPACTION_LAG_MS, "1000")), logs, new Purgatory<>("fetch", timer, 100),
-                new Purgatory<>("produce", timer, 100), FakeAlterPartition.refusing(), () -> new UUID(9, 9), (id, host, port) -> {
-                    throw new AssertionError("a single-replica test never fetches");
-                }, Clock.systemUTC());
+        ReplicaManager rm = manager(logs, Map.of(LogConfig.FLUSH_MESSAGES, "1",
+                LogConfig.RETENTION_MS, "5000", LogConfig.MAX_COMPACTION_LAG_MS, "1000"));
         LogConfig cfg = rm.logConfig(Map.of(LogConfig.SEGMENT_BYTES, "12", LogConfig.CLEANUP_POLICY, "compact",
                 LogConfig.MIN_COMPACTION_LAG_MS, "60000"));
         assertEquals(LogConfig.DEFAULT.segmentBytes(), cfg.segmentBytes(), "the refused key takes its default");
@@ -333,11 +335,7 @@ class ReplicaManagerTest {
         LogManager full = LogManager.open(mount.resolve("data"), LogConfig.parse(Map.of(LogConfig.SEGMENT_BYTES, "1048576")),
                 Clock.systemUTC(), LogManagerOptions.DEFAULT.withoutPeriodicTasks(), FileLayer.DEFAULT);
         try {
-            ReplicaManager rm = new ReplicaManager(ReplicaConfig.defaults(1, Map.of()), full, new Purgatory<>("fetch", timer, 100),
-                    new Purgatory<>("produce", timer, 100), FakeAlterPartition.refusing(), () -> new UUID(9, 9),
-                    (id, host, port) -> {
-                        throw new AssertionError("a single-replica test never fetches");
-                    }, Clock.systemUTC());
+            ReplicaManager rm = manager(full, Map.of());
             UUID id = new UUID(41, 42);
             MetadataImage img = withTopic(MetadataImage.EMPTY, "orders", id, 1);
             apply(rm, MetadataImage.EMPTY, img, true);
@@ -435,11 +433,7 @@ class ReplicaManagerTest {
                 (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(ReplicaManager.class),
                 (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(LogManager.class));
         try {
-            ReplicaManager rm = new ReplicaManager(ReplicaConfig.defaults(1, Map.of()), full, new Purgatory<>("fetch", timer, 100),
-                    new Purgatory<>("produce", timer, 100), FakeAlterPartition.refusing(), () -> new UUID(9, 9),
-                    (id, host, port) -> {
-                        throw new AssertionError("a single-replica test never fetches");
-                    }, Clock.systemUTC());
+            ReplicaManager rm = manager(full, Map.of());
             int replicas = 20;
             apply(rm, MetadataImage.EMPTY, withTopic(MetadataImage.EMPTY, "many", new UUID(61, 62), replicas), true);
             Path filler = fillToTheLastByte(mount);
@@ -503,11 +497,7 @@ class ReplicaManagerTest {
         LogManager logs2 = LogManager.open(tmp.resolve("data"), LogConfig.DEFAULT, Clock.systemUTC(),
                 LogManagerOptions.DEFAULT.withoutPeriodicTasks(), failingCreates);
         try {
-            ReplicaManager rm = new ReplicaManager(ReplicaConfig.defaults(1, Map.of()), logs2, new Purgatory<>("fetch", timer, 100),
-                    new Purgatory<>("produce", timer, 100), FakeAlterPartition.refusing(), () -> new UUID(9, 9),
-                    (id, host, port) -> {
-                        throw new AssertionError("the leader never fetches");
-                    }, Clock.systemUTC());
+            ReplicaManager rm = manager(logs2, Map.of());
             UUID id = new UUID(51, 52);
             MetadataDelta d = new MetadataDelta(MetadataImage.EMPTY);
             for (int broker = 1; broker <= 2; broker++) {
