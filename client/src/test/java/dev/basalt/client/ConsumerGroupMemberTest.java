@@ -313,6 +313,45 @@ class ConsumerGroupMemberTest {
      * the coordinator refused them (UNKNOWN_MEMBER_ID) and a restarted consumer read those records
      * again. They are sent before the leave now.
      */
+    /**
+     * Found probing: a consumer closed while its first (join) heartbeat was still on its way sent
+     * its leave at once; the coordinator refused the leave (no such member yet), then created the
+     * member from the join, and that member held every partition for the session timeout. The
+     * leave now waits for the heartbeat in flight.
+     */
+    @Test
+    void close_whileTheJoinIsInFlight_leavesAfterTheJoinIsAnswered() throws Exception {
+        java.util.concurrent.CountDownLatch joinArrived = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.atomic.AtomicBoolean joinAnswered = new java.util.concurrent.atomic.AtomicBoolean();
+        java.util.concurrent.atomic.AtomicReference<Boolean> leaveAfterJoin = new java.util.concurrent.atomic.AtomicReference<>();
+        groups.setBeforeHeartbeat(req -> {
+            if (req.getMemberEpoch() == 0) {
+                joinArrived.countDown();
+                try {
+                    Thread.sleep(500); // a coordinator busy for a moment; a leave may come meanwhile
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        });
+        groups.setCoordinator(req -> {
+            if (req.getMemberEpoch() == -1) {
+                leaveAfterJoin.compareAndSet(null, joinAnswered.get());
+                return answer(req, -1, assignment());
+            }
+            if (req.getMemberEpoch() == 0) {
+                joinAnswered.set(true);
+            }
+            return answer(req, 1, assignment(0, 1));
+        });
+        Consumer<String, String> c = member();
+        c.subscribe(List.of("t"));
+        assertTrue(joinArrived.await(WAIT_MS, TimeUnit.MILLISECONDS), "no join heartbeat");
+        c.close();
+        assertEquals(Boolean.TRUE, leaveAfterJoin.get(), "the leave reached the coordinator before the join was answered"
+                + " (null: no leave at all)");
+    }
+
     @Test
     void close_sendsQueuedAsyncCommits_beforeLeaving() throws Exception {
         java.util.concurrent.atomic.AtomicBoolean left = new java.util.concurrent.atomic.AtomicBoolean();

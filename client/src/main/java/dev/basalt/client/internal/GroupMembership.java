@@ -108,6 +108,13 @@ public final class GroupMembership implements AutoCloseable {
     private int heartbeatIntervalMs = 1_000;
     private BasaltException fatal;
     private boolean closed;
+    /**
+     * A heartbeat is on its way to the coordinator (guarded by this). {@link #leave} waits for it:
+     * a leave that overtook a join was refused (UNKNOWN_MEMBER_ID), the join then made a member that
+     * no one would ever heartbeat for, and it held every partition for the session timeout (found
+     * probing: a consumer closed before its first assignment arrived blocked its group for 45 s).
+     */
+    private boolean heartbeatInFlight;
     private ScheduledFuture<?> next;
 
     public GroupMembership(String groupId, String instanceId, String clientId, int rebalanceTimeoutMs, long sessionTimeoutMs,
@@ -339,6 +346,7 @@ public final class GroupMembership implements AutoCloseable {
             if (epoch == 0) {
                 lastAnsweredSendMs = sentMs;
             }
+            heartbeatInFlight = true;
         }
         long delay;
         try {
@@ -349,6 +357,11 @@ public final class GroupMembership implements AutoCloseable {
         } catch (RuntimeException e) {
             coordinatorMoved();
             delay = retryBackoffMs;
+        } finally {
+            synchronized (this) {
+                heartbeatInFlight = false;
+                notifyAll();
+            }
         }
         synchronized (this) {
             if (epoch > 0) {
@@ -453,14 +466,50 @@ public final class GroupMembership implements AutoCloseable {
             if (topicNames == null && topicRegex == null) {
                 return;
             }
+            // A heartbeat on its way (a join, most likely) is answered first: the leave must reach the
+            // coordinator after it, or the member it creates would stay (see heartbeatInFlight).
+            long deadlineMs = time.monotonicMs() + requestTimeoutMs;
+            while (heartbeatInFlight) {
+                long leftMs = deadlineMs - time.monotonicMs();
+                if (leftMs <= 0) {
+                    break;
+                }
+                try {
+                    wait(leftMs);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    break;
+                }
+            }
             req = ConsumerGroupHeartbeatRequest.newBuilder().setGroupId(groupId).setMemberId(memberId)
                     .setMemberEpoch(instanceId == null ? -1 : -2).setInstanceId(instanceId == null ? "" : instanceId).build();
         }
-        try {
-            GroupServiceGrpc.newBlockingStub(channels.channel(coordinator()))
-                    .withDeadlineAfter(requestTimeoutMs, TimeUnit.MILLISECONDS).consumerGroupHeartbeat(req);
-        } catch (RuntimeException e) {
-            // the session timeout removes us anyway
+        // Retried while the coordinator moves or loads, within request.timeout.ms: a leave lost here
+        // leaves a member holding its partitions for the session timeout.
+        long deadlineMs = time.monotonicMs() + requestTimeoutMs;
+        while (true) {
+            long leftMs = deadlineMs - time.monotonicMs();
+            if (leftMs <= 0) {
+                return; // the session timeout removes us anyway
+            }
+            ErrorCode code;
+            try {
+                code = GroupServiceGrpc.newBlockingStub(channels.channel(coordinator()))
+                        .withDeadlineAfter(leftMs, TimeUnit.MILLISECONDS).consumerGroupHeartbeat(req).getErrorCode();
+            } catch (RuntimeException e) {
+                code = ErrorCode.COORDINATOR_NOT_AVAILABLE;
+            }
+            if (code != ErrorCode.NOT_COORDINATOR && code != ErrorCode.COORDINATOR_NOT_AVAILABLE
+                    && code != ErrorCode.COORDINATOR_LOAD_IN_PROGRESS) {
+                return; // left, or nothing to leave (UNKNOWN_MEMBER_ID: the session already ended)
+            }
+            coordinatorMoved();
+            try {
+                Thread.sleep(Math.min(retryBackoffMs, Math.max(1, deadlineMs - time.monotonicMs())));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
         }
     }
 

@@ -52,6 +52,13 @@ public final class FakeGroupService extends GroupServiceGrpc.GroupServiceImplBas
     }
 
     /** Answers every later heartbeat (called under this object's monitor). */
+    private java.util.function.Consumer<ConsumerGroupHeartbeatRequest> beforeHeartbeat = req -> { };
+
+    /** Runs on each heartbeat's server thread before the coordinator sees it, without the lock (a slow coordinator). */
+    public synchronized void setBeforeHeartbeat(java.util.function.Consumer<ConsumerGroupHeartbeatRequest> hook) {
+        this.beforeHeartbeat = hook;
+    }
+
     public synchronized void setCoordinator(Function<ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse> c) {
         coordinator = c;
     }
@@ -176,6 +183,11 @@ public final class FakeGroupService extends GroupServiceGrpc.GroupServiceImplBas
 
     @Override
     public void consumerGroupHeartbeat(ConsumerGroupHeartbeatRequest req, StreamObserver<ConsumerGroupHeartbeatResponse> out) {
+        java.util.function.Consumer<ConsumerGroupHeartbeatRequest> before;
+        synchronized (this) {
+            before = beforeHeartbeat;
+        }
+        before.accept(req); // outside the lock: other heartbeats go on meanwhile
         ConsumerGroupHeartbeatResponse r;
         synchronized (this) {
             heartbeats.add(req);
