@@ -60,6 +60,8 @@ public final class NodeConfig {
         put(k, "cluster.id", "basalt-local", "Cluster id; nodes of one cluster must agree.", null);
         put(k, "num.partitions", "1", "Partitions of a topic created without a count.", null);
         put(k, "default.replication.factor", "1", "Replication factor of a topic created without one.", null);
+        put(k, "replicas.per.broker.max", "4000", "Partition replicas topic creation and partition growth may leave on one"
+                + " broker; a request past it is refused with INVALID_PARTITIONS (the active controller's value counts).", null);
         put(k, "auto.create.topics.enable", "false",
                 "Create a topic on first produce or metadata request. Off by default: a typo gets UNKNOWN_TOPIC.", null);
         put(k, "log.retention.ms", "604800000", "Default retention.ms of topics (7 days; -1 = forever).", "retention.ms");
@@ -274,6 +276,9 @@ public final class NodeConfig {
         if (getLong("gateway.waiting.calls.per.partition.max") < 0 || getLong("gateway.waiting.calls.per.partition.max") > 1_000_000) {
             throw new ConfigException("gateway.waiting.calls.per.partition.max", get("gateway.waiting.calls.per.partition.max"),
                     "must be in [0, 1000000]");
+        }
+        if (getLong("replicas.per.broker.max") < 1 || getLong("replicas.per.broker.max") > Integer.MAX_VALUE) {
+            throw new ConfigException("replicas.per.broker.max", get("replicas.per.broker.max"), "must be in [1, " + Integer.MAX_VALUE + "]");
         }
         long offsetsSegmentBytes = getLong("offsets.topic.segment.bytes");
         if (offsetsSegmentBytes < dev.basalt.log.LogConfig.SEGMENT_BYTES_MIN || offsetsSegmentBytes > Integer.MAX_VALUE) {
