@@ -411,7 +411,8 @@ public final class BasaltNode implements AutoCloseable {
         ControllerConfig d = ControllerConfig.DEFAULT;
         ControllerConfig cc = new ControllerConfig(config.getLong("broker.session.timeout.ms"), d.partitionsPerTopicMax(),
                 d.producerIdBlockSize(), d.topicsPerRequestMax(), config.getInt("min.insync.replicas"),
-                config.getBoolean("unclean.leader.election.enable"), d.preferredElectionPartitionsMax());
+                config.getBoolean("unclean.leader.election.enable"), d.preferredElectionPartitionsMax(),
+                config.getInt("replicas.per.broker.max"));
         return new QuorumController.Settings(cc, config.getInt("num.partitions"), config.getInt("default.replication.factor"),
                 BROKER_REQUEST_TIMEOUT_MS,
                 config.getBoolean("auto.leader.rebalance.enable") ? config.getLong("leader.imbalance.check.interval.ms") : 0,
@@ -595,6 +596,7 @@ public final class BasaltNode implements AutoCloseable {
         shutdownSteps.add(0, replicas::close);
         StorageFaults faults = new StorageFaults(logs, publisher::image, config.nodeId(), replicas::notOpened);
         lifecycle.offlineReplicas(faults::forHeartbeat);
+        lifecycle.unreachableLeaders(replicas::unreachableLeaders);
         timers.scheduleWithFixedDelay(() -> {
             try {
                 faults.poll();

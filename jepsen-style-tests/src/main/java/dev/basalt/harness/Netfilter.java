@@ -114,6 +114,22 @@ public final class Netfilter implements AutoCloseable {
         drops.add(rule);
     }
 
+    /**
+     * Drops the TCP packets node {@code from} sends to port {@code port} of node {@code to}, and
+     * nothing else: connections {@code to} opens towards {@code from} still work both ways (their
+     * replies come from another port). A gray failure: {@code to} keeps heartbeating while
+     * {@code from} cannot reach its listener.
+     */
+    public void dropToPort(int from, int to, int port) {
+        String rule = from + "->" + to + ":" + port;
+        if (drops.contains(rule)) {
+            return;
+        }
+        iptables("-t", "raw", "-A", chain, "-s", address(from), "-d", address(to), "-p", "tcp", "--dport",
+                Integer.toString(port), "-j", "DROP");
+        drops.add(rule);
+    }
+
     /** Drops packets both ways between every node of {@code a} and every node of {@code b}. */
     public void cut(List<Integer> a, List<Integer> b) {
         for (int x : a) {

@@ -236,11 +236,22 @@ public final class BrokerLifecycle implements AlterPartitionSender, AutoCloseabl
 
     private volatile java.util.function.Supplier<List<dev.basalt.proto.v1.OfflineReplica>> offlineReplicas = List::of;
 
+    /**
+     * Where heartbeats take the leader brokers this broker's followers cannot reach (see
+     * controller.proto's unreachable_leaders); each heartbeat reports them all.
+     */
+    public void unreachableLeaders(java.util.function.Supplier<java.util.Collection<Integer>> source) {
+        this.unreachableLeaders = source;
+    }
+
+    private volatile java.util.function.Supplier<java.util.Collection<Integer>> unreachableLeaders = List::of;
+
     private void heartbeat(boolean wantShutdown) {
         BrokerHeartbeatRequest req = BrokerHeartbeatRequest.newBuilder().setBrokerId(brokerId)
                 .setIncarnationId(ProtoIds.toProto(incarnationId)).setMetadataAppliedIndex(publisher.publishedIndex())
                 .setCaughtUp(!wantShutdown && caughtUp()).setWantShutdown(wantShutdown)
-                .addAllOfflineReplicas(offlineReplicas.get()).build();
+                .addAllOfflineReplicas(offlineReplicas.get())
+                .addAllUnreachableLeaders(wantShutdown ? List.of() : unreachableLeaders.get()).build();
         inFlight = true;
         long sentNs = System.nanoTime();
         lastHeartbeatNs = sentNs;

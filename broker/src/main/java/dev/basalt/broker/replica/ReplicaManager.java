@@ -835,6 +835,14 @@ public final class ReplicaManager implements MetadataSubscriber, AutoCloseable {
         return Map.copyOf(partitions);
     }
 
+    /**
+     * Leader brokers this broker's followers have failed to reach for replica.lag.time.max.ms or
+     * longer (heartbeats report them: controller.proto's unreachable_leaders).
+     */
+    public java.util.SortedSet<Integer> unreachableLeaders() {
+        return fetchers.unreachableLeaders(config.lagTimeMaxMs());
+    }
+
     /** The leader broker each followed partition fetches from (describe, tests). */
     public Map<TopicPartition, Integer> following() {
         return fetchers.following();

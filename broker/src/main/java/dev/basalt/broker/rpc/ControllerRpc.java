@@ -116,6 +116,12 @@ public final class ControllerRpc extends ControllerServiceGrpc.ControllerService
             obs.onCompleted();
             return;
         }
+        if (req.getUnreachableLeadersCount() > HeartbeatRequest.UNREACHABLE_LEADERS_MAX) {
+            obs.onNext(BrokerHeartbeatResponse.newBuilder().setErrorCode(ErrorCode.INVALID_REQUEST).setControllerId(controllerId())
+                    .setErrorMessage("more than " + HeartbeatRequest.UNREACHABLE_LEADERS_MAX + " unreachable leaders").build());
+            obs.onCompleted();
+            return;
+        }
         java.util.List<dev.basalt.metadata.controller.PartitionRef> offline = new java.util.ArrayList<>();
         java.util.Map<dev.basalt.metadata.controller.PartitionRef, String> reasons = new java.util.HashMap<>();
         for (var r : req.getOfflineReplicasList()) {
@@ -125,7 +131,8 @@ public final class ControllerRpc extends ControllerServiceGrpc.ControllerService
                 reasons.put(ref, r.getReason());
             }
         }
-        c.heartbeat(new HeartbeatRequest(req.getBrokerId(), incarnation, req.getCaughtUp(), req.getWantShutdown(), offline, reasons))
+        c.heartbeat(new HeartbeatRequest(req.getBrokerId(), incarnation, req.getCaughtUp(), req.getWantShutdown(), offline, reasons,
+                        new java.util.HashSet<>(req.getUnreachableLeadersList())))
                 .whenComplete((status, error) -> {
                     BrokerHeartbeatResponse.Builder b = BrokerHeartbeatResponse.newBuilder().setControllerId(controllerId());
                     if (error != null) {

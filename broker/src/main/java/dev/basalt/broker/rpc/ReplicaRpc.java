@@ -233,8 +233,16 @@ public final class ReplicaRpc {
     public static ReplicaClient.Factory clients(int inboundBytesMax) {
         // Callbacks on the transport thread: they only hand an answer to the waiting fetcher.
         return clients((hostPort) -> NettyChannelBuilder.forTarget(hostPort).usePlaintext().directExecutor()
+                .withOption(io.grpc.netty.shaded.io.netty.channel.ChannelOption.CONNECT_TIMEOUT_MILLIS, CONNECT_TIMEOUT_MS)
                 .maxInboundMessageSize(inboundBytesMax).build());
     }
+
+    /**
+     * A connection attempt to a leader gives up after this long (Netty's default is 30 s): where
+     * the network drops the attempt's packets, the next attempt (at most a second later, see
+     * ReconnectingChannel) gets through within a few seconds of the network healing.
+     */
+    static final int CONNECT_TIMEOUT_MS = 3_000;
 
     /** Clients over channels from {@code channels} ("host:port" → channel); tests pass in-process ones. */
     public static ReplicaClient.Factory clients(Function<String, ManagedChannel> channels) {
@@ -288,8 +296,13 @@ public final class ReplicaRpc {
             try {
                 return answer.get(timeoutMs, TimeUnit.MILLISECONDS);
             } catch (TimeoutException e) {
-                // A lost answer or a stalled leader: end this stream; the next fetch opens a new one.
+                // A lost answer or a stalled leader: end this stream; the next fetch opens a new one,
+                // on a new connection. The old one may be black-holed (a network dropping its packets):
+                // TCP would keep retransmitting into it with a doubling backoff, and a stream opened
+                // on it after the network heals waited for the next retransmission (found probing:
+                // followers rejoined the ISR 80 s after a 2-minute fault ended).
                 resetSession("no answer within " + timeoutMs + " ms");
+                channel.enterIdle();
                 throw new ReplicaClientException("ReplicaFetch to broker " + brokerId + ": no answer within " + timeoutMs + " ms", e);
             } catch (ExecutionException e) {
                 Status status = Status.fromThrowable(e.getCause());
@@ -399,6 +412,9 @@ public final class ReplicaRpc {
             try {
                 return stub.withDeadlineAfter(timeoutMs, TimeUnit.MILLISECONDS).offsetForLeaderEpoch(request);
             } catch (StatusRuntimeException e) {
+                if (e.getStatus().getCode() == Status.Code.DEADLINE_EXCEEDED) {
+                    channel.enterIdle(); // as for a fetch without an answer: the connection may be black-holed
+                }
                 throw new ReplicaClientException("OffsetForLeaderEpoch to broker " + brokerId + ": " + e.getStatus(), e);
             }
         }

@@ -29,6 +29,11 @@ import java.util.function.IntPredicate;
 final class ClusterControl {
     private final ControllerConfig config;
     private final BrokerSessions sessions;
+    /**
+     * Broker id → the leader brokers its last heartbeat reported unreachable (only non-empty
+     * reports). In memory, like the sessions: a new controller learns them from the next heartbeats.
+     */
+    private final java.util.Map<Integer, java.util.Set<Integer>> unreachableReports = new java.util.HashMap<>();
 
     ClusterControl(ControllerConfig config) {
         this.config = config;
@@ -63,6 +68,7 @@ final class ClusterControl {
             }
         }
         out.add(registrationRecord(registration));
+        unreachableReports.remove(request.brokerId()); // the old incarnation's, if any
         sessions.touch(request.brokerId(), request.incarnationId(), nowMs);
         return out.result(new BrokerStatus(request.brokerId(), true));
     }
@@ -82,6 +88,7 @@ final class ClusterControl {
         BrokerRegistration b = out.requireIncarnation(request.brokerId(), request.incarnationId());
         if (request.wantShutdown()) {
             sessions.remove(b.brokerId());
+            unreachableReports.remove(b.brokerId());
             if (!b.fenced()) {
                 fence(out, b);
             }
@@ -104,11 +111,65 @@ final class ClusterControl {
                 }
             }
         }
+        if (request.unreachableLeaders().isEmpty()) {
+            unreachableReports.remove(b.brokerId());
+        } else {
+            unreachableReports.put(b.brokerId(), request.unreachableLeaders());
+            if (!b.fenced()) {
+                for (int leader : new java.util.TreeSet<>(request.unreachableLeaders())) {
+                    moveFromUnreachableLeader(out, leader);
+                }
+            }
+        }
         if (b.fenced() && request.caughtUp()) {
             unfence(out, b);
             return out.result(new BrokerStatus(b.brokerId(), false, false));
         }
         return out.result(new BrokerStatus(b.brokerId(), b.fenced(), false));
+    }
+
+    /**
+     * A gray failure: {@code leader} heartbeats (so it is not fenced), but followers cannot fetch
+     * from it (found probing: with only the packets to the leader's client port dropped, the leader
+     * shrank its ISR to itself and its partition refused acks=all writes for the whole fault, as
+     * Kafka's would). For each partition it leads that cannot commit (ISR below min ISR) and whose
+     * every other live eligible replica (ISR or ELR member in service) reports it unreachable,
+     * another eligible replica is elected by the usual order, and the old leader joins the ELR: it
+     * holds every committed record, as the new leader does (nothing commits below min ISR). Requiring
+     * every other eligible replica to report it keeps one broker with a broken network of its own
+     * from taking leaderships it could not serve; a partition that can still commit is left alone.
+     */
+    private void moveFromUnreachableLeader(RecordBuffer out, int leader) {
+        if (!out.isLive(leader)) {
+            return; // a fenced leader's partitions were moved when it was fenced
+        }
+        for (TopicImage topic : out.state().base().topics().topicsById().values()) {
+            TopicPolicy policy = null;
+            for (PartitionRef ref : TopicControl.partitionsOf(topic)) {
+                PartitionRegistration current = TopicControl.current(out, ref);
+                if (current.leader() != leader) {
+                    continue;
+                }
+                policy = policy != null ? policy : TopicPolicy.of(out.state().base(), topic.name(), config);
+                if (current.isr().size() >= policy.minInsyncReplicas()) {
+                    continue;
+                }
+                IntPredicate servable = servable(out, ref);
+                boolean anyCandidate = false;
+                boolean allReport = true;
+                for (int id : current.replicas()) {
+                    if (id == leader || !(current.isr().contains(id) || current.elr().contains(id)) || !servable.test(id)) {
+                        continue;
+                    }
+                    anyCandidate = true;
+                    allReport &= unreachableReports.getOrDefault(id, java.util.Set.of()).contains(leader);
+                }
+                if (anyCandidate && allReport) {
+                    PartitionElections.removeBroker(ref.topicId(), ref.partition(), current, leader,
+                            id -> id != leader && servable.test(id), policy).ifPresent(out::add);
+                }
+            }
+        }
     }
 
     /** The heartbeat's offline replicas of partitions that exist, ordered and distinct, with their reasons. */
@@ -157,6 +218,7 @@ final class ClusterControl {
         for (BrokerRegistration b : expired) {
             fence(out, b, other -> !fenced.contains(other) && out.isLive(other));
             sessions.remove(b.brokerId());
+            unreachableReports.remove(b.brokerId());
         }
         return out.result(fenced);
     }

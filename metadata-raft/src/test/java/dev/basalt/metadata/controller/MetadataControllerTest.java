@@ -119,6 +119,32 @@ class MetadataControllerTest {
         assertEquals(Map.of("retention.ms", "60000"), strict.image.configs().configs(ConfigResource.topic("t")));
     }
 
+    /** Found probing: one request for 10,000 partitions of RF 3 on three nodes took the control plane down for minutes. */
+    @Test
+    void replicasPerBroker_boundTopicCreationAndPartitionGrowth() {
+        ControllerFixture small = new ControllerFixture(3, ConfigValidator.ACCEPT_ALL,
+                new ControllerConfig(1_000, 1_000, 100, 100, 1, false, 1_000, 10));
+        for (int b = 1; b <= 3; b++) {
+            small.addLiveBroker(b, null, 0);
+        }
+        small.commit(small.controller.createTopic(small.image, topic("fits", 6, 3))); // 6 replicas on each broker
+        ControllerException e = assertThrows(ControllerException.class,
+                () -> small.controller.createTopic(small.image, topic("over", 5, 3)));
+        assertEquals(ControllerException.Reason.INVALID_PARTITIONS, e.reason());
+        assertTrue(e.getMessage().contains("11 partition replicas on broker") && e.getMessage().contains("replicas.per.broker.max=10"),
+                e.getMessage());
+        List<TopicOutcome<CreateTopicResponse>> outcomes = small.commit(small.controller.createTopics(small.image, List.of(
+                topic("three", 3, 3), topic("two-more", 2, 3), topic("one", 1, 3))));
+        assertEquals(List.of(true, false, true), outcomes.stream().map(o -> o.response().isPresent()).toList(),
+                "each topic counts the ones before it in the request; a refused one leaves nothing behind");
+        assertEquals(Set.of("fits", "three", "one"), small.image.topics().topicsByName().keySet());
+        assertEquals(ControllerException.Reason.INVALID_PARTITIONS, refused(() -> small.controller.createPartitions(small.image, "one", 2)));
+        // RF 1 spreads: 10 per broker fit, whatever they were before.
+        small.commit(small.controller.deleteTopics(small.image, List.of("fits", "three", "one")));
+        small.commit(small.controller.createTopic(small.image, topic("spread", 30, 1)));
+        assertEquals(ControllerException.Reason.INVALID_PARTITIONS, refused(() -> small.controller.createPartitions(small.image, "spread", 31)));
+    }
+
     @Test
     void createAndDeleteTopics_decideEachTopicOnItsOwn() {
         List<TopicOutcome<CreateTopicResponse>> created = f.commit(f.controller.createTopics(f.image, List.of(
@@ -453,6 +479,87 @@ class MetadataControllerTest {
             assertEquals(before.get(p), f.partition("t", p), "partition " + p + " untouched");
         }
         assertFalse(f.broker(victim).fenced(), "the broker itself stays in service");
+    }
+
+    /** A heartbeat of {@code broker} reporting {@code leaders} unreachable. */
+    private HeartbeatRequest unreachable(int broker, Integer... leaders) {
+        return new HeartbeatRequest(broker, incarnation(broker), true, false, List.of(), Map.of(), java.util.Set.of(leaders));
+    }
+
+    /** The leader shrinks the ISR of {@code topic}'s partition 0 to itself (its followers stopped fetching). */
+    private void shrinkToLeader(String topic) {
+        PartitionRegistration p = f.partition(topic, 0);
+        f.commit(f.controller.alterPartition(f.image, new AlterPartitionRequest(p.leader(), incarnation(p.leader()),
+                f.topic(topic).id(), 0, p.leaderEpoch(), p.partitionEpoch(), List.of(p.leader()))));
+    }
+
+    /**
+     * Found probing: the network dropped only the packets to the leader's client port. The leader
+     * kept heartbeating, shrank the ISR to itself, and the partition refused acks=all writes for the
+     * whole fault. Once every other eligible replica reports the leader unreachable, another one leads.
+     */
+    @Test
+    void leaderEveryEligibleFollowerCannotReach_isReplacedOnceThePartitionCannotCommit() {
+        onePartitionOfThreeReplicas("gray", 2);
+        PartitionRegistration before = f.partition("gray", 0);
+        int leader = before.leader();
+        List<Integer> followers = followersOf("gray");
+        // While the ISR can still commit, reports change nothing (the leader shrinks it first).
+        f.commit(f.controller.heartbeat(f.image, unreachable(followers.get(0), leader), 10));
+        f.commit(f.controller.heartbeat(f.image, unreachable(followers.get(1), leader), 10));
+        assertEquals(before, f.partition("gray", 0), "a partition whose ISR can commit is left alone");
+        shrinkToLeader("gray");
+        PartitionRegistration shrunk = f.partition("gray", 0);
+        assertEquals(List.of(leader), shrunk.isr());
+        assertEquals(followers, shrunk.elr(), "the followers it dropped below min ISR are eligible");
+        // One follower's report alone is not enough: the other may still reach the leader.
+        f.commit(f.controller.heartbeat(f.image, unreachable(followers.get(1)), 20)); // it reaches the leader again
+        f.commit(f.controller.heartbeat(f.image, unreachable(followers.get(0), leader), 20));
+        assertEquals(shrunk, f.partition("gray", 0), "one of two eligible followers reporting moves nothing");
+        // Both report it: the first eligible follower in replica order leads, the old leader joins the ELR.
+        f.commit(f.controller.heartbeat(f.image, unreachable(followers.get(1), leader), 30));
+        ControllerFixture.assertConsistent(f.image);
+        PartitionRegistration after = f.partition("gray", 0);
+        assertEquals(followers.get(0), after.leader());
+        assertEquals(List.of(followers.get(0)), after.isr());
+        assertTrue(after.elr().contains(leader) && after.elr().contains(followers.get(1)), "ELR " + after.elr());
+        assertEquals(shrunk.leaderEpoch() + 1, after.leaderEpoch());
+        assertFalse(f.broker(leader).fenced(), "the old leader stays in service");
+        // Reports about the old leader no longer touch the partition.
+        f.commit(f.controller.heartbeat(f.image, unreachable(followers.get(1), leader), 40));
+        assertEquals(after, f.partition("gray", 0));
+    }
+
+    /** Followers that are not eligible (out of the ISR and ELR: min ISR 1 let the leader commit alone) cannot take over. */
+    @Test
+    void unreachableLeader_isKeptWhereNoOtherReplicaHoldsEveryCommittedRecord() {
+        onePartitionOfThreeReplicas("solo-commit", 1);
+        int leader = f.partition("solo-commit", 0).leader();
+        List<Integer> followers = followersOf("solo-commit");
+        shrinkToLeader("solo-commit");
+        PartitionRegistration shrunk = f.partition("solo-commit", 0);
+        assertEquals(List.of(), shrunk.elr(), "min ISR 1: the leader alone commits, the followers are not eligible");
+        for (int b : followers) {
+            f.commit(f.controller.heartbeat(f.image, unreachable(b, leader), 10));
+        }
+        assertEquals(shrunk, f.partition("solo-commit", 0), "no eligible replica other than the leader: it keeps leading");
+    }
+
+    /** A report from an earlier incarnation does not count after the broker registers again. */
+    @Test
+    void unreachableReports_areForgottenWhenTheReporterReregisters() {
+        onePartitionOfThreeReplicas("gray2", 2);
+        int leader = f.partition("gray2", 0).leader();
+        List<Integer> followers = followersOf("gray2");
+        shrinkToLeader("gray2");
+        f.commit(f.controller.heartbeat(f.image, unreachable(followers.get(0), leader), 10));
+        f.commit(f.controller.controlledShutdown(f.image, followers.get(0), incarnation(followers.get(0)), 11));
+        f.commit(f.controller.registerBroker(f.image, new BrokerRegistrationRequest(followers.get(0), incarnation(followers.get(0)),
+                List.of(new dev.basalt.metadata.image.Endpoint("CLIENT", "127.0.0.1", 9400 + followers.get(0))), java.util.Optional.empty()), 12));
+        f.commit(f.controller.heartbeat(f.image, new HeartbeatRequest(followers.get(0), incarnation(followers.get(0)), true, false), 13));
+        PartitionRegistration before = f.partition("gray2", 0);
+        f.commit(f.controller.heartbeat(f.image, unreachable(followers.get(1), leader), 14));
+        assertEquals(before, f.partition("gray2", 0), "the first follower's report ended with its controlled shutdown");
     }
 
     /** Creates {@code topic} with one partition of three replicas and {@code minIsr}; returns its partition 0. */

@@ -76,6 +76,13 @@ public final class ReplicaFetcher implements AutoCloseable {
     private final Map<TopicPartition, Target> targets = new LinkedHashMap<>(); // guarded by monitor
     private final Thread thread;
     private volatile boolean running = true;
+    /**
+     * Since when every request to the source broker has failed in transport or gone unanswered
+     * (clock millis), or -1 while it answers. Written by the fetcher thread.
+     */
+    private volatile long failingSinceMs = -1;
+    /** Whether the current run of failures was logged as a warning (fetcher thread only). */
+    private boolean failureWarned;
 
     /** One followed partition in one leader epoch. Confined to the fetcher thread once added. */
     private static final class Target {
@@ -127,6 +134,40 @@ public final class ReplicaFetcher implements AutoCloseable {
 
     public int sourceBrokerId() {
         return sourceBrokerId;
+    }
+
+    /**
+     * How long every request to the source broker has failed in transport or gone unanswered, as
+     * of {@code nowMs}; 0 while it answers (any answer, errors included: the broker is reachable).
+     * The broker reports a leader unreachable this long to the controller (controller.proto).
+     */
+    public long unreachableForMs(long nowMs) {
+        long since = failingSinceMs;
+        return since < 0 ? 0 : Math.max(0, nowMs - since);
+    }
+
+    private void answered() {
+        if (failingSinceMs >= 0) {
+            if (failureWarned) {
+                log.info("Broker {} answers replica requests again, after {} ms of failures", sourceBrokerId,
+                        clock.millis() - failingSinceMs);
+            }
+            failingSinceMs = -1;
+            failureWarned = false;
+        }
+    }
+
+    private void failed(ReplicaClient.ReplicaClientException e) {
+        long now = clock.millis();
+        if (failingSinceMs < 0) {
+            failingSinceMs = now;
+        }
+        if (!failureWarned && now - failingSinceMs >= config.lagTimeMaxMs()) {
+            failureWarned = true;
+            log.warn("Cannot reach leader broker {} for {} ms (every replica request failed; last: {}); its partitions followed"
+                    + " here fall out of sync, and the controller is told in heartbeats", sourceBrokerId, now - failingSinceMs,
+                    e.getMessage());
+        }
     }
 
     /** Follows {@code partition} from this fetcher's broker in {@code leaderEpoch}: truncate first. */
@@ -205,6 +246,7 @@ public final class ReplicaFetcher implements AutoCloseable {
                 return;
             } catch (ReplicaClient.ReplicaClientException e) {
                 if (running) {
+                    failed(e);
                     log.debug("Replica request to broker {} failed: {}", sourceBrokerId, e.toString());
                     pause();
                 }
@@ -264,6 +306,7 @@ public final class ReplicaFetcher implements AutoCloseable {
             return;
         }
         OffsetForLeaderEpochResponse resp = client.offsetForLeaderEpoch(req.build(), config.requestTimeoutMs());
+        answered();
         if (resp.getErrorCode() != ErrorCode.NONE || resp.getPartitionsCount() != asked.size()) {
             asked.forEach(t -> backoff(t, "OffsetForLeaderEpoch " + resp.getErrorCode() + " " + resp.getErrorMessage()));
             return;
@@ -362,6 +405,7 @@ public final class ReplicaFetcher implements AutoCloseable {
         ReplicaFetchResponse resp;
         try {
             resp = client.fetch(req.build(), config.fetchWaitMaxMs() + config.requestTimeoutMs());
+            answered();
         } catch (ReplicaClient.ReplicaClientException | RuntimeException e) {
             settleThrottle(granted, batch.size(), null);
             throw e;

@@ -121,6 +121,21 @@ public final class ReplicaFetcherManager implements AutoCloseable {
         }
     }
 
+    /**
+     * Leader brokers whose fetcher has had every request fail in transport or go unanswered for
+     * {@code forMs} or longer (see {@link ReplicaFetcher#unreachableForMs}).
+     */
+    public synchronized java.util.SortedSet<Integer> unreachableLeaders(long forMs) {
+        long now = clock.millis();
+        java.util.SortedSet<Integer> out = new java.util.TreeSet<>();
+        fetchers.forEach((id, s) -> {
+            if (s.fetcher().unreachableForMs(now) >= forMs) {
+                out.add(id);
+            }
+        });
+        return out;
+    }
+
     /** The leader broker each followed partition fetches from. */
     public synchronized Map<TopicPartition, Integer> following() {
         return Map.copyOf(sourceOf);
