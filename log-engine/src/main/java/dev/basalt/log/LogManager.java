@@ -1233,8 +1233,14 @@ public final class LogManager implements AutoCloseable {
         return log;
     }
 
+    /** A copy of the open logs' partitions (O(partitions): for a whole pass, not a per-partition check). */
     public Set<TopicPartition> partitions() {
         return Set.copyOf(logs.keySet());
+    }
+
+    /** Whether a log of {@code tp} is open here; O(1). */
+    public boolean hasLog(TopicPartition tp) {
+        return logs.containsKey(tp);
     }
 
     /**

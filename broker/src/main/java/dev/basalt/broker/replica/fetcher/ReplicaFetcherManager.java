@@ -136,6 +136,11 @@ public final class ReplicaFetcherManager implements AutoCloseable {
         return out;
     }
 
+    /** Whether {@code tp} is followed now; O(1), unlike {@link #following()}. */
+    public synchronized boolean isFollowing(TopicPartition tp) {
+        return sourceOf.containsKey(tp);
+    }
+
     /** The leader broker each followed partition fetches from. */
     public synchronized Map<TopicPartition, Integer> following() {
         return Map.copyOf(sourceOf);
