@@ -31,7 +31,8 @@ import net.jqwik.api.lifecycle.AddLifecycleHook;
  * Goal: no sequence of broker and partition events makes the pure controller break leader-election
  * safety (Kafka's rules with KIP-966 eligible leader replicas). Method: from a seed (swarm style: the
  * session timeout, cluster min ISR default, unclean default and rebalance limit are derived from it),
- * random registrations and restarts, heartbeats, session expiry, controlled shutdowns, leader ISR
+ * random registrations and restarts, heartbeats (some reporting leaders unreachable: gray failures),
+ * session expiry, controlled shutdowns, leader ISR
  * changes (shrinks, expansions, stale ones), topic creation with random min ISR and unclean configs,
  * partition growth, config changes and preferred elections run against {@link MetadataController}.
  * Every result's records are replayed one by one through {@link MetadataDelta} and checked:
@@ -122,7 +123,7 @@ class PartitionSafetyProperties {
             return switch (kind) {
                 case 0 -> register(broker);
                 case 1, 2, 3 -> controller.heartbeat(image, new HeartbeatRequest(broker, incarnation(broker),
-                        random.nextInt(5) != 0, false), nowMs);
+                        random.nextInt(5) != 0, false, List.of(), Map.of(), unreachableLeaders(broker)), nowMs);
                 case 4 -> {
                     nowMs += random.nextInt(config.sessionTimeoutMs() > Integer.MAX_VALUE ? 1
                             : (int) config.sessionTimeoutMs());
@@ -140,6 +141,20 @@ class PartitionSafetyProperties {
                 default -> controller.heartbeat(image, new HeartbeatRequest(broker, incarnation(broker), true, false),
                         nowMs);
             };
+        }
+
+        /** Usually none; sometimes leaders this broker's followers "cannot reach" (gray failures), chosen at random. */
+        private Set<Integer> unreachableLeaders(int broker) {
+            if (random.nextBoolean()) {
+                return Set.of();
+            }
+            Set<Integer> out = new HashSet<>();
+            for (int b = 0; b < BROKERS; b++) {
+                if (b != broker && random.nextBoolean()) {
+                    out.add(b);
+                }
+            }
+            return out;
         }
 
         private UUID incarnation(int broker) {
