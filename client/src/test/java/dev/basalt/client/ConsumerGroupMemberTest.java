@@ -309,11 +309,6 @@ class ConsumerGroupMemberTest {
     }
 
     /**
-     * Found probing: close() left the group before the commitAsync calls still queued were sent, so
-     * the coordinator refused them (UNKNOWN_MEMBER_ID) and a restarted consumer read those records
-     * again. They are sent before the leave now.
-     */
-    /**
      * Found probing: a consumer closed while its first (join) heartbeat was still on its way sent
      * its leave at once; the coordinator refused the leave (no such member yet), then created the
      * member from the join, and that member held every partition for the session timeout. The
@@ -352,6 +347,11 @@ class ConsumerGroupMemberTest {
                 + " (null: no leave at all)");
     }
 
+    /**
+     * Found probing: close() left the group before the commitAsync calls still queued were sent, so
+     * the coordinator refused them (UNKNOWN_MEMBER_ID) and a restarted consumer read those records
+     * again. They are sent before the leave now.
+     */
     @Test
     void close_sendsQueuedAsyncCommits_beforeLeaving() throws Exception {
         java.util.concurrent.atomic.AtomicBoolean left = new java.util.concurrent.atomic.AtomicBoolean();

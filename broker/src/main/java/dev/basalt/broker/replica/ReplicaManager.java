@@ -320,6 +320,9 @@ public final class ReplicaManager implements MetadataSubscriber, AutoCloseable {
      */
     @Override
     public synchronized void onMetadataUpdate(MetadataUpdate update) {
+        if (closed) {
+            return; // stopping: a start applies the whole image again
+        }
         MetadataImage next = update.image();
         long nowMs = clock.millis();
         boolean caughtUp = update.caughtUp();

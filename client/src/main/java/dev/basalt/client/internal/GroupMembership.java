@@ -455,6 +455,7 @@ public final class GroupMembership implements AutoCloseable {
      */
     public void leave() {
         ConsumerGroupHeartbeatRequest req;
+        long deadlineMs;
         synchronized (this) {
             if (closed) {
                 return;
@@ -468,7 +469,7 @@ public final class GroupMembership implements AutoCloseable {
             }
             // A heartbeat on its way (a join, most likely) is answered first: the leave must reach the
             // coordinator after it, or the member it creates would stay (see heartbeatInFlight).
-            long deadlineMs = time.monotonicMs() + requestTimeoutMs;
+            deadlineMs = time.monotonicMs() + requestTimeoutMs;
             while (heartbeatInFlight) {
                 long leftMs = deadlineMs - time.monotonicMs();
                 if (leftMs <= 0) {
@@ -484,12 +485,13 @@ public final class GroupMembership implements AutoCloseable {
             req = ConsumerGroupHeartbeatRequest.newBuilder().setGroupId(groupId).setMemberId(memberId)
                     .setMemberEpoch(instanceId == null ? -1 : -2).setInstanceId(instanceId == null ? "" : instanceId).build();
         }
-        // Retried while the coordinator moves or loads, within request.timeout.ms: a leave lost here
-        // leaves a member holding its partitions for the session timeout.
-        long deadlineMs = time.monotonicMs() + requestTimeoutMs;
-        while (true) {
+        // Retried while the coordinator moves or loads, within the same request.timeout.ms as the
+        // wait above: a leave lost here leaves a member holding its partitions for the session timeout.
+        for (int attempt = 0; ; attempt++) {
             long leftMs = deadlineMs - time.monotonicMs();
-            if (leftMs <= 0) {
+            if (attempt == 0) {
+                leftMs = Math.max(leftMs, Math.min(requestTimeoutMs, 5_000)); // one attempt, even after a long wait
+            } else if (leftMs <= 0) {
                 return; // the session timeout removes us anyway
             }
             ErrorCode code;

@@ -51,7 +51,6 @@ public final class FakeGroupService extends GroupServiceGrpc.GroupServiceImplBas
         this.cluster = cluster;
     }
 
-    /** Answers every later heartbeat (called under this object's monitor). */
     private java.util.function.Consumer<ConsumerGroupHeartbeatRequest> beforeHeartbeat = req -> { };
 
     /** Runs on each heartbeat's server thread before the coordinator sees it, without the lock (a slow coordinator). */
@@ -59,6 +58,7 @@ public final class FakeGroupService extends GroupServiceGrpc.GroupServiceImplBas
         this.beforeHeartbeat = hook;
     }
 
+    /** Answers every later heartbeat (called under this object's monitor). */
     public synchronized void setCoordinator(Function<ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse> c) {
         coordinator = c;
     }

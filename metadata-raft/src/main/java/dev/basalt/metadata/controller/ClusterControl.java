@@ -34,6 +34,14 @@ final class ClusterControl {
      * reports). In memory, like the sessions: a new controller learns them from the next heartbeats.
      */
     private final java.util.Map<Integer, java.util.Set<Integer>> unreachableReports = new java.util.HashMap<>();
+    /** Reported leader → when its partitions were last scanned for a gray-failure election. */
+    private final java.util.Map<Integer, Long> grayEvaluatedAtMs = new java.util.HashMap<>();
+    /** Partition → when a gray-failure election last moved it (bounded by the partitions that exist). */
+    private final java.util.Map<PartitionRef, Long> grayMovedAtMs = new java.util.HashMap<>();
+    /** A partition moved by a gray-failure election is not moved that way again for this long. */
+    static final long GRAY_MOVE_INTERVAL_MS = 60_000;
+    /** Unchanged reports of a leader make the controller scan its partitions at most this often. */
+    static final long GRAY_EVALUATION_INTERVAL_MS = 1_000;
 
     ClusterControl(ControllerConfig config) {
         this.config = config;
@@ -114,10 +122,17 @@ final class ClusterControl {
         if (request.unreachableLeaders().isEmpty()) {
             unreachableReports.remove(b.brokerId());
         } else {
+            java.util.Set<Integer> before = unreachableReports.getOrDefault(b.brokerId(), java.util.Set.of());
             unreachableReports.put(b.brokerId(), request.unreachableLeaders());
             if (!b.fenced()) {
                 for (int leader : new java.util.TreeSet<>(request.unreachableLeaders())) {
-                    moveFromUnreachableLeader(out, leader);
+                    // Each scan reads every partition: once per newly reported leader, then at most
+                    // once per GRAY_EVALUATION_INTERVAL_MS while the reports go on unchanged.
+                    Long last = grayEvaluatedAtMs.get(leader);
+                    if (!before.contains(leader) || last == null || nowMs - last >= GRAY_EVALUATION_INTERVAL_MS) {
+                        grayEvaluatedAtMs.put(leader, nowMs);
+                        moveFromUnreachableLeader(out, leader, nowMs);
+                    }
                 }
             }
         }
@@ -137,9 +152,15 @@ final class ClusterControl {
      * another eligible replica is elected by the usual order, and the old leader joins the ELR: it
      * holds every committed record, as the new leader does (nothing commits below min ISR). Requiring
      * every other eligible replica to report it keeps one broker with a broken network of its own
-     * from taking leaderships it could not serve; a partition that can still commit is left alone.
+     * from taking leaderships it could not serve where there are two or more of them (with one, its
+     * report alone decides); a partition that can still commit is left alone. A partition moved
+     * this way is not moved this way again for {@link #GRAY_MOVE_INTERVAL_MS}: where two brokers
+     * cannot reach each other at all, each would report the other and the leadership would go back
+     * and forth (a leader epoch, a truncation and client retries each time).
      */
-    private void moveFromUnreachableLeader(RecordBuffer out, int leader) {
+    private void moveFromUnreachableLeader(RecordBuffer out, int leader, long nowMs) {
+        grayMovedAtMs.values().removeIf(t -> nowMs - t >= GRAY_MOVE_INTERVAL_MS); // keeps it to the last minute's moves
+        grayEvaluatedAtMs.values().removeIf(t -> nowMs - t >= GRAY_EVALUATION_INTERVAL_MS);
         if (!out.isLive(leader)) {
             return; // a fenced leader's partitions were moved when it was fenced
         }
@@ -164,9 +185,14 @@ final class ClusterControl {
                     anyCandidate = true;
                     allReport &= unreachableReports.getOrDefault(id, java.util.Set.of()).contains(leader);
                 }
-                if (anyCandidate && allReport) {
-                    PartitionElections.removeBroker(ref.topicId(), ref.partition(), current, leader,
-                            id -> id != leader && servable.test(id), policy).ifPresent(out::add);
+                Long movedAt = grayMovedAtMs.get(ref);
+                if (anyCandidate && allReport && (movedAt == null || nowMs - movedAt >= GRAY_MOVE_INTERVAL_MS)) {
+                    Optional<MetadataRecord> change = PartitionElections.removeBroker(ref.topicId(), ref.partition(), current,
+                            leader, id -> id != leader && servable.test(id), policy);
+                    if (change.isPresent()) {
+                        out.add(change.get());
+                        grayMovedAtMs.put(ref, nowMs);
+                    }
                 }
             }
         }

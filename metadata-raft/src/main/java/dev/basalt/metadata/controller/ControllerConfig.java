@@ -18,7 +18,8 @@ package dev.basalt.metadata.controller;
  *                                       rebalance cannot move every leader of the cluster at once
  * @param replicasPerBrokerMax           most partition replicas topic creation and partition growth may
  *                                       leave on one broker (each holds open files, memory and a share of
- *                                       the fetch and flush work); a request past it is refused whole
+ *                                       the fetch and flush work); a topic (or partition growth) past it
+ *                                       is refused; internal topics are exempt
  */
 public record ControllerConfig(long sessionTimeoutMs, int partitionsPerTopicMax, int producerIdBlockSize,
                                int topicsPerRequestMax, int minInsyncReplicasDefault,

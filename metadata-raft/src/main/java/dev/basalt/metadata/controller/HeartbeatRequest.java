@@ -17,7 +17,8 @@ import java.util.UUID;
  *                        (KIP-112/KIP-858), the broker's other replicas are untouched
  * @param offlineReasons  why, for some or all of {@code offlineReplicas} (shown cluster-wide)
  * @param unreachableLeaders leader brokers this broker's followers have failed to reach for
- *                        replica.lag.time.max.ms or longer (see {@code UnreachableLeaders})
+ *                        replica.lag.time.max.ms or longer (controller.proto's unreachable_leaders;
+ *                        see {@code ClusterControl})
  */
 public record HeartbeatRequest(int brokerId, UUID incarnationId, boolean caughtUp, boolean wantShutdown,
                                List<PartitionRef> offlineReplicas, java.util.Map<PartitionRef, String> offlineReasons,

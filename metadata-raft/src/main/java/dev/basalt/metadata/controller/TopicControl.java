@@ -86,7 +86,11 @@ final class TopicControl {
         MetadataImage before = out.state().apply();
         List<List<Integer>> replicas = placer.place(before, live, request.partitions(),
                 request.replicationFactor());
-        checkReplicasPerBroker(before, replicas); // before any record: a refusal leaves nothing behind
+        if (!TopicNames.isInternal(request.name())) {
+            // before any record: a refusal leaves nothing behind. Internal topics (the group
+            // coordinator's __consumer_offsets) are exempt: refusing one would break every group.
+            checkReplicasPerBroker(before, replicas);
+        }
         out.add(MetadataRecord.newBuilder().setTopic(TopicRecord.newBuilder().setName(request.name())
                 .setTopicId(ProtoIds.toProto(id)).putAllConfigs(request.configs())).build());
         addPartitions(out, id, 0, replicas);

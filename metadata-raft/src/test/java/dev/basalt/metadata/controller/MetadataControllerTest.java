@@ -505,19 +505,19 @@ class MetadataControllerTest {
         int leader = before.leader();
         List<Integer> followers = followersOf("gray");
         // While the ISR can still commit, reports change nothing (the leader shrinks it first).
-        f.commit(f.controller.heartbeat(f.image, unreachable(followers.get(0), leader), 10));
-        f.commit(f.controller.heartbeat(f.image, unreachable(followers.get(1), leader), 10));
+        f.commit(f.controller.heartbeat(f.image, unreachable(followers.get(0), leader), 1_000));
+        f.commit(f.controller.heartbeat(f.image, unreachable(followers.get(1), leader), 1_000));
         assertEquals(before, f.partition("gray", 0), "a partition whose ISR can commit is left alone");
         shrinkToLeader("gray");
         PartitionRegistration shrunk = f.partition("gray", 0);
         assertEquals(List.of(leader), shrunk.isr());
         assertEquals(followers, shrunk.elr(), "the followers it dropped below min ISR are eligible");
         // One follower's report alone is not enough: the other may still reach the leader.
-        f.commit(f.controller.heartbeat(f.image, unreachable(followers.get(1)), 20)); // it reaches the leader again
-        f.commit(f.controller.heartbeat(f.image, unreachable(followers.get(0), leader), 20));
+        f.commit(f.controller.heartbeat(f.image, unreachable(followers.get(1)), 2_000)); // it reaches the leader again
+        f.commit(f.controller.heartbeat(f.image, unreachable(followers.get(0), leader), 3_000));
         assertEquals(shrunk, f.partition("gray", 0), "one of two eligible followers reporting moves nothing");
         // Both report it: the first eligible follower in replica order leads, the old leader joins the ELR.
-        f.commit(f.controller.heartbeat(f.image, unreachable(followers.get(1), leader), 30));
+        f.commit(f.controller.heartbeat(f.image, unreachable(followers.get(1), leader), 4_000));
         ControllerFixture.assertConsistent(f.image);
         PartitionRegistration after = f.partition("gray", 0);
         assertEquals(followers.get(0), after.leader());
@@ -526,8 +526,36 @@ class MetadataControllerTest {
         assertEquals(shrunk.leaderEpoch() + 1, after.leaderEpoch());
         assertFalse(f.broker(leader).fenced(), "the old leader stays in service");
         // Reports about the old leader no longer touch the partition.
-        f.commit(f.controller.heartbeat(f.image, unreachable(followers.get(1), leader), 40));
+        f.commit(f.controller.heartbeat(f.image, unreachable(followers.get(1), leader), 5_000));
         assertEquals(after, f.partition("gray", 0));
+    }
+
+    /**
+     * Two brokers that cannot reach each other at all each report the other: without a pause the
+     * leadership would go back and forth. A partition moved this way stays put for a minute.
+     */
+    @Test
+    void aPartitionMovedForAnUnreachableLeader_isNotMovedBackThatWayForAMinute() {
+        onePartitionOfThreeReplicas("pingpong", 2);
+        int first = f.partition("pingpong", 0).leader();
+        List<Integer> followers = followersOf("pingpong");
+        shrinkToLeader("pingpong");
+        f.commit(f.controller.heartbeat(f.image, unreachable(followers.get(0), first), 1_000));
+        f.commit(f.controller.heartbeat(f.image, unreachable(followers.get(1), first), 1_000));
+        PartitionRegistration moved = f.partition("pingpong", 0);
+        int second = moved.leader();
+        assertNotEquals(first, second);
+        int third = followers.stream().filter(b -> b != second).findFirst().orElseThrow();
+        // Now the others report the new leader: not within the minute...
+        f.commit(f.controller.heartbeat(f.image, unreachable(first, second), 2_000));
+        f.commit(f.controller.heartbeat(f.image, unreachable(third, second), 2_000));
+        f.commit(f.controller.heartbeat(f.image, unreachable(first, second), 31_000));
+        assertEquals(moved, f.partition("pingpong", 0), "moved back within a minute");
+        // ... but after it, if the reports go on.
+        f.commit(f.controller.heartbeat(f.image, unreachable(first, second), 62_000));
+        PartitionRegistration later = f.partition("pingpong", 0);
+        assertNotEquals(second, later.leader());
+        ControllerFixture.assertConsistent(f.image);
     }
 
     /** Followers that are not eligible (out of the ISR and ELR: min ISR 1 let the leader commit alone) cannot take over. */
@@ -540,26 +568,9 @@ class MetadataControllerTest {
         PartitionRegistration shrunk = f.partition("solo-commit", 0);
         assertEquals(List.of(), shrunk.elr(), "min ISR 1: the leader alone commits, the followers are not eligible");
         for (int b : followers) {
-            f.commit(f.controller.heartbeat(f.image, unreachable(b, leader), 10));
+            f.commit(f.controller.heartbeat(f.image, unreachable(b, leader), 1_000));
         }
         assertEquals(shrunk, f.partition("solo-commit", 0), "no eligible replica other than the leader: it keeps leading");
-    }
-
-    /** A report from an earlier incarnation does not count after the broker registers again. */
-    @Test
-    void unreachableReports_areForgottenWhenTheReporterReregisters() {
-        onePartitionOfThreeReplicas("gray2", 2);
-        int leader = f.partition("gray2", 0).leader();
-        List<Integer> followers = followersOf("gray2");
-        shrinkToLeader("gray2");
-        f.commit(f.controller.heartbeat(f.image, unreachable(followers.get(0), leader), 10));
-        f.commit(f.controller.controlledShutdown(f.image, followers.get(0), incarnation(followers.get(0)), 11));
-        f.commit(f.controller.registerBroker(f.image, new BrokerRegistrationRequest(followers.get(0), incarnation(followers.get(0)),
-                List.of(new dev.basalt.metadata.image.Endpoint("CLIENT", "127.0.0.1", 9400 + followers.get(0))), java.util.Optional.empty()), 12));
-        f.commit(f.controller.heartbeat(f.image, new HeartbeatRequest(followers.get(0), incarnation(followers.get(0)), true, false), 13));
-        PartitionRegistration before = f.partition("gray2", 0);
-        f.commit(f.controller.heartbeat(f.image, unreachable(followers.get(1), leader), 14));
-        assertEquals(before, f.partition("gray2", 0), "the first follower's report ended with its controlled shutdown");
     }
 
     /** Creates {@code topic} with one partition of three replicas and {@code minIsr}; returns its partition 0. */

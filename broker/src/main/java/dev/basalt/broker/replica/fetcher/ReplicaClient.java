@@ -21,6 +21,20 @@ public interface ReplicaClient extends AutoCloseable {
         public ReplicaClientException(String message, Throwable cause) {
             super(message, cause);
         }
+
+        /**
+         * Whether the leader answered (a gRPC status it sent, such as RESOURCE_EXHAUSTED), as
+         * opposed to a request that never got there or never came back (UNAVAILABLE, a deadline,
+         * our own cancellation of a request without an answer, no status at all).
+         */
+        public boolean leaderAnswered() {
+            if (!(getCause() instanceof io.grpc.StatusRuntimeException) && !(getCause() instanceof io.grpc.StatusException)) {
+                return false;
+            }
+            io.grpc.Status.Code code = io.grpc.Status.fromThrowable(getCause()).getCode();
+            return code != io.grpc.Status.Code.UNAVAILABLE && code != io.grpc.Status.Code.DEADLINE_EXCEEDED
+                    && code != io.grpc.Status.Code.CANCELLED && code != io.grpc.Status.Code.UNKNOWN;
+        }
     }
 
     ReplicaFetchResponse fetch(ReplicaFetchRequest request, long timeoutMs) throws ReplicaClientException;

@@ -83,6 +83,8 @@ public final class ReplicaFetcher implements AutoCloseable {
     private volatile long failingSinceMs = -1;
     /** Whether the current run of failures was logged as a warning (fetcher thread only). */
     private boolean failureWarned;
+    /** When the latest request to the source broker went out (fetcher thread only). */
+    private long requestSentMs = Long.MAX_VALUE;
 
     /** One followed partition in one leader epoch. Confined to the fetcher thread once added. */
     private static final class Target {
@@ -158,9 +160,15 @@ public final class ReplicaFetcher implements AutoCloseable {
     }
 
     private void failed(ReplicaClient.ReplicaClientException e) {
+        if (e.leaderAnswered()) {
+            answered(); // an error status from the leader: it is reachable
+            return;
+        }
         long now = clock.millis();
         if (failingSinceMs < 0) {
-            failingSinceMs = now;
+            // from when the failed request went out: a request without an answer fails only at its
+            // deadline (replica.fetch.wait.max.ms + replica.request.timeout.ms)
+            failingSinceMs = Math.min(now, requestSentMs);
         }
         if (!failureWarned && now - failingSinceMs >= config.lagTimeMaxMs()) {
             failureWarned = true;
@@ -305,6 +313,7 @@ public final class ReplicaFetcher implements AutoCloseable {
         if (asked.isEmpty()) {
             return;
         }
+        requestSentMs = clock.millis();
         OffsetForLeaderEpochResponse resp = client.offsetForLeaderEpoch(req.build(), config.requestTimeoutMs());
         answered();
         if (resp.getErrorCode() != ErrorCode.NONE || resp.getPartitionsCount() != asked.size()) {
@@ -404,6 +413,7 @@ public final class ReplicaFetcher implements AutoCloseable {
         }
         ReplicaFetchResponse resp;
         try {
+            requestSentMs = clock.millis();
             resp = client.fetch(req.build(), config.fetchWaitMaxMs() + config.requestTimeoutMs());
             answered();
         } catch (ReplicaClient.ReplicaClientException | RuntimeException e) {

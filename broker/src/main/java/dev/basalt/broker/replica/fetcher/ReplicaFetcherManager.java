@@ -27,6 +27,7 @@ public final class ReplicaFetcherManager implements AutoCloseable {
     private final Consumer<TopicPartition> onProgress;
     private final ReassignmentThrottle throttle;
     private final Map<Integer, Source> fetchers = new HashMap<>();
+    private volatile Map<Integer, ReplicaFetcher> published = Map.of();
     private final Map<TopicPartition, Integer> sourceOf = new HashMap<>();
     private boolean closed;
 
@@ -64,6 +65,7 @@ public final class ReplicaFetcherManager implements AutoCloseable {
         Source s = fetchers.get(leaderId);
         if (s != null && (!s.host().equals(host) || s.port() != port)) {
             fetchers.remove(leaderId);
+            publish();
             s.fetcher().close();
             for (TopicPartition tp : s.fetcher().partitions()) {
                 sourceOf.remove(tp);
@@ -75,6 +77,7 @@ public final class ReplicaFetcherManager implements AutoCloseable {
                     clock, onProgress, throttle);
             s = new Source(host, port, f);
             fetchers.put(leaderId, s);
+            publish();
             f.start();
         }
         s.fetcher().add(partition, leaderEpoch);
@@ -94,6 +97,7 @@ public final class ReplicaFetcherManager implements AutoCloseable {
         s.fetcher().remove(tp);
         if (s.fetcher().isEmpty()) {
             fetchers.remove(source);
+            publish();
             s.fetcher().close();
         }
     }
@@ -111,6 +115,7 @@ public final class ReplicaFetcherManager implements AutoCloseable {
             }
             Map<Partition, Integer> moved = s.fetcher().targets();
             fetchers.remove(e.getKey());
+            publish();
             s.fetcher().close();
             String hostPort = now.get();
             int colon = hostPort.lastIndexOf(':');
@@ -125,15 +130,24 @@ public final class ReplicaFetcherManager implements AutoCloseable {
      * Leader brokers whose fetcher has had every request fail in transport or go unanswered for
      * {@code forMs} or longer (see {@link ReplicaFetcher#unreachableForMs}).
      */
-    public synchronized java.util.SortedSet<Integer> unreachableLeaders(long forMs) {
+    public java.util.SortedSet<Integer> unreachableLeaders(long forMs) {
+        // Without the monitor: heartbeats call this, and follow/unfollow hold it while a closing
+        // fetcher finishes its request (up to replica.fetch.wait.max.ms + replica.request.timeout.ms).
         long now = clock.millis();
         java.util.SortedSet<Integer> out = new java.util.TreeSet<>();
-        fetchers.forEach((id, s) -> {
-            if (s.fetcher().unreachableForMs(now) >= forMs) {
+        published.forEach((id, f) -> {
+            if (f.unreachableForMs(now) >= forMs) {
                 out.add(id);
             }
         });
         return out;
+    }
+
+    /** A copy of {@link #fetchers} for readers that must not wait for the monitor; under it. */
+    private void publish() {
+        Map<Integer, ReplicaFetcher> m = new HashMap<>();
+        fetchers.forEach((id, s) -> m.put(id, s.fetcher()));
+        published = Map.copyOf(m);
     }
 
     /** Whether {@code tp} is followed now; O(1), unlike {@link #following()}. */
@@ -153,6 +167,7 @@ public final class ReplicaFetcherManager implements AutoCloseable {
             s.fetcher().close();
         }
         fetchers.clear();
+        publish();
         sourceOf.clear();
     }
 }

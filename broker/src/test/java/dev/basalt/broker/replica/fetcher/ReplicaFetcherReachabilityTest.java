@@ -112,6 +112,19 @@ class ReplicaFetcherReachabilityTest {
         }
     }
 
+    /** Which failures say the leader answered (so it is reachable) and which say nothing came back. */
+    @Test
+    void leaderAnswered_onlyForStatusesTheLeaderSent() {
+        assertTrue(new ReplicaClient.ReplicaClientException("x", io.grpc.Status.RESOURCE_EXHAUSTED.asRuntimeException()).leaderAnswered());
+        assertTrue(new ReplicaClient.ReplicaClientException("x", io.grpc.Status.INTERNAL.asRuntimeException()).leaderAnswered());
+        for (io.grpc.Status s : List.of(io.grpc.Status.UNAVAILABLE, io.grpc.Status.DEADLINE_EXCEEDED, io.grpc.Status.CANCELLED,
+                io.grpc.Status.UNKNOWN)) {
+            assertTrue(!new ReplicaClient.ReplicaClientException("x", s.asRuntimeException()).leaderAnswered(), s.toString());
+        }
+        assertTrue(!new ReplicaClient.ReplicaClientException("no answer", new java.util.concurrent.TimeoutException()).leaderAnswered());
+        assertTrue(!new ReplicaClient.ReplicaClientException("no answer", null).leaderAnswered());
+    }
+
     private static void awaitCalls(AtomicInteger calls, int atLeast) throws InterruptedException {
         long deadline = System.nanoTime() + 10_000_000_000L;
         while (calls.get() < atLeast && System.nanoTime() < deadline) {
