@@ -52,6 +52,18 @@ final class ReplicaPlacer {
      */
     List<List<Integer>> place(MetadataImage image, List<BrokerRegistration> liveBrokers, int count,
                               int replicationFactor) {
+        return placement(image, liveBrokers, count, replicationFactor).replicas();
+    }
+
+    /**
+     * The new partitions' replica lists, and each live broker's replica count with them in place
+     * (the load placement counted anyway).
+     */
+    record Placement(List<List<Integer>> replicas, Map<Integer, Integer> replicasPerBroker) {
+    }
+
+    /** As {@link #place}, with the resulting replica count of each live broker. */
+    Placement placement(MetadataImage image, List<BrokerRegistration> liveBrokers, int count, int replicationFactor) {
         if (replicationFactor < 1 || replicationFactor > liveBrokers.size()) {
             throw new IllegalArgumentException("replication factor " + replicationFactor + " with "
                     + liveBrokers.size() + " live brokers");
@@ -68,7 +80,7 @@ final class ReplicaPlacer {
             load.add(replicas);
             assignments.add(List.copyOf(replicas));
         }
-        return assignments;
+        return new Placement(assignments, Map.copyOf(load.replicas));
     }
 
     /** Broker id to its rank in a fresh seeded shuffle (Fisher-Yates over the id-ordered list). */

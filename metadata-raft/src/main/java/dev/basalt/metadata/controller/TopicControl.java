@@ -83,13 +83,13 @@ final class TopicControl {
         ConfigControl.checkAll(validator, resource, request.configs());
         UUID id = newTopicId(out);
         // Placement counts the partitions created earlier in this request too (createTopics).
-        MetadataImage before = out.state().apply();
-        List<List<Integer>> replicas = placer.place(before, live, request.partitions(),
+        ReplicaPlacer.Placement placed = placer.placement(out.state().apply(), live, request.partitions(),
                 request.replicationFactor());
+        List<List<Integer>> replicas = placed.replicas();
         if (!TopicNames.isInternal(request.name())) {
             // before any record: a refusal leaves nothing behind. Internal topics (the group
             // coordinator's __consumer_offsets) are exempt: refusing one would break every group.
-            checkReplicasPerBroker(before, replicas);
+            checkReplicasPerBroker(placed);
         }
         out.add(MetadataRecord.newBuilder().setTopic(TopicRecord.newBuilder().setName(request.name())
                 .setTopicId(ProtoIds.toProto(id)).putAllConfigs(request.configs())).build());
@@ -205,37 +205,29 @@ final class TopicControl {
                     + " has replication factor " + replicationFactor + " but only " + live.size() + " live brokers");
         }
         RecordBuffer out = new RecordBuffer(image);
-        List<List<Integer>> replicas = placer.place(image, live, totalCount - topic.partitionCount(),
+        ReplicaPlacer.Placement placed = placer.placement(image, live, totalCount - topic.partitionCount(),
                 replicationFactor);
-        checkReplicasPerBroker(image, replicas);
+        List<List<Integer>> replicas = placed.replicas();
+        checkReplicasPerBroker(placed);
         addPartitions(out, topic.id(), topic.partitionCount(), replicas);
         return out.result(replicas);
     }
 
     /**
-     * Refuses a placement that would leave a broker with more than replicasPerBrokerMax replicas
-     * (found probing: one request for 10,000 partitions of RF 3 on three nodes had every node open
-     * 10,000 logs for minutes while the metadata quorum lost its leader seven times and every other
-     * admin request timed out). Counts every replica in {@code image}, then the new ones.
+     * Refuses a placement that would leave a broker that gets new replicas with more than
+     * replicasPerBrokerMax (found probing: one request for 10,000 partitions of RF 3 on three nodes
+     * had every node open 10,000 logs for minutes while the metadata quorum lost its leader seven
+     * times and every other admin request timed out). The counts are the placer's load: every
+     * replica in the image, then the new ones.
      */
-    private void checkReplicasPerBroker(MetadataImage image, List<List<Integer>> added) {
-        java.util.Map<Integer, Integer> count = new java.util.HashMap<>();
-        for (List<Integer> replicas : added) {
-            for (int b : replicas) {
-                count.merge(b, 1, Integer::sum);
-            }
-        }
-        for (TopicImage t : image.topics().topicsById().values()) {
-            for (dev.basalt.metadata.image.PartitionRegistration p : t.partitions().values()) {
-                for (int b : p.replicas()) {
-                    count.computeIfPresent(b, (k, v) -> v + 1);
-                }
-            }
-        }
-        for (java.util.Map.Entry<Integer, Integer> e : new java.util.TreeMap<>(count).entrySet()) {
-            if (e.getValue() > config.replicasPerBrokerMax()) {
+    private void checkReplicasPerBroker(ReplicaPlacer.Placement placed) {
+        java.util.SortedSet<Integer> receiving = new java.util.TreeSet<>();
+        placed.replicas().forEach(receiving::addAll);
+        for (int broker : receiving) {
+            int count = placed.replicasPerBroker().get(broker);
+            if (count > config.replicasPerBrokerMax()) {
                 throw new ControllerException(ControllerException.Reason.INVALID_PARTITIONS, "this would place "
-                        + e.getValue() + " partition replicas on broker " + e.getKey() + ", over replicas.per.broker.max="
+                        + count + " partition replicas on broker " + broker + ", over replicas.per.broker.max="
                         + config.replicasPerBrokerMax() + " (add brokers, delete topics, or raise the limit on the"
                         + " controllers)");
             }
