@@ -326,7 +326,6 @@ final class TopicsCommand implements Callable<Integer> {
         }
         root.out.println("Created topic " + c.name() + " (" + BasaltCli.count(c.partitions(), "partition") + ", replication factor "
                 + c.replicationFactor() + ", id " + c.topicId() + ").");
-        warnIfMinIsrAboveReplicas(c.name(), c.replicationFactor());
         if (configs == null || !configs.containsKey("min.insync.replicas")) {
             warnIfDefaultMinIsrAboveReplicas(admin, t, c.name(), c.replicationFactor());
         }
@@ -354,16 +353,6 @@ final class TopicsCommand implements Callable<Integer> {
                         + " replication factor " + replicationFactor + ": every acks=all write to " + name + " is refused (NOT_ENOUGH_REPLICAS); give --replication-factor " + e.value()
                         + " or more, or --config min.insync.replicas=" + replicationFactor);
             }
-        }
-    }
-
-    /** min.insync.replicas above the replication factor is allowed (a reassignment may raise it later), but surely not meant. */
-    private void warnIfMinIsrAboveReplicas(String name, int replicationFactor) {
-        String minIsr = configs == null ? null : configs.get("min.insync.replicas");
-        if (minIsr != null && minIsr.trim().matches("\\d+") && Long.parseLong(minIsr.trim()) > replicationFactor) {
-            root.err.println("WARNING: min.insync.replicas " + minIsr.trim() + " is above the replication factor "
-                    + replicationFactor + ": every acks=all write to " + name + " is refused (NOT_ENOUGH_REPLICAS)"
-                    + " until the replication factor reaches it");
         }
     }
 
@@ -489,12 +478,6 @@ final class TopicsCommand implements Callable<Integer> {
             new java.util.LinkedHashSet<>(deleteConfigs).forEach(k -> ops.add(AlterConfigOp.delete(k)));
             t.getAll(admin.alterConfigs(Map.of(new ConfigResource(ConfigResource.Type.TOPIC, topic), ops), false));
             root.out.println("Updated configs of topic " + topic + ".");
-            if (configs.containsKey("min.insync.replicas")) {
-                TopicDescription d = t.get(admin.describeTopics(List.of(topic))).get(topic);
-                if (d != null && !d.partitions().isEmpty()) {
-                    warnIfMinIsrAboveReplicas(topic, d.partitions().get(0).replicationFactor());
-                }
-            }
         }
     }
 }

@@ -255,17 +255,6 @@ class BasaltCliTest {
         assertEquals(2, cluster.records("t", 0).size(), "the two lines before the large one are stored, none after");
     }
 
-    /** Found probing a cluster: --create warned about this, --alter did not. */
-    @Test
-    void alterMinIsrAboveTheReplicationFactor_warns() {
-        cluster.createTopic("t", 1);
-        Result r = run("topics", "--alter", "--topic", "t", "--config", "min.insync.replicas=2");
-        assertEquals(0, r.code(), r.err());
-        assertTrue(r.err().contains("WARNING: min.insync.replicas 2 is above the replication factor 1"), r.err());
-        Result fine = run("topics", "--alter", "--topic", "t", "--config", "min.insync.replicas=1");
-        assertEquals("", fine.err());
-    }
-
     /** Found probing: topics --list --partitions 3 listed every topic, as if the option had been read. */
     @Test
     void topicsOptionsTheActionDoesNotUse_areRefused_andListFiltersByTopic() {

@@ -130,6 +130,34 @@ class QuorumControllerTest {
         assertEquals(ErrorCode.UNKNOWN_TOPIC, alter2.get(WAIT_S, TimeUnit.SECONDS).getResources(0).getErrorCode());
     }
 
+    /** Found probing: min.insync.replicas above the replication factor was accepted (every acks=all send then failed). */
+    @Test
+    void minInsyncReplicasAboveTheReplicationFactor_isInvalidConfig_atCreateAndAlter() throws Exception {
+        int before = quorum.proposals();
+        CreateTopicsRequest.Builder b = CreateTopicsRequest.newBuilder().setTimeoutMs(5_000);
+        b.addTopicsBuilder().setName("m").setPartitions(1).setReplicationFactor(2).putConfigs("min.insync.replicas", "3");
+        var created = controller.createTopics(b.build()).get(WAIT_S, TimeUnit.SECONDS).getTopics(0);
+        assertEquals(ErrorCode.INVALID_CONFIG, created.getErrorCode());
+        assertTrue(created.getErrorMessage().contains("min.insync.replicas=3 is above its replication factor 2"), created.getErrorMessage());
+        assertEquals(before, quorum.proposals(), "nothing proposed");
+        controller.createTopics(createTopics(1, "r")).get(WAIT_S, TimeUnit.SECONDS); // r0: replication factor 3
+        var op = dev.basalt.proto.v1.AlterConfigsRequest.Operation.newBuilder();
+        java.util.function.Function<String, dev.basalt.proto.v1.AlterConfigsResponse.Result> alter = v -> {
+            try {
+                return controller.alterConfigs(dev.basalt.proto.v1.AlterConfigsRequest.newBuilder().setTimeoutMs(5_000).addResources(
+                        dev.basalt.proto.v1.AlterConfigsRequest.Change.newBuilder()
+                                .setResource(dev.basalt.proto.v1.ConfigResource.newBuilder()
+                                        .setType(dev.basalt.proto.v1.ConfigResource.Type.TOPIC).setName("r0"))
+                                .addOperations(op.clone().setName("min.insync.replicas").setValue(v))).build())
+                        .get(WAIT_S, TimeUnit.SECONDS).getResources(0);
+            } catch (Exception e) {
+                throw new AssertionError(e);
+            }
+        };
+        assertEquals(ErrorCode.INVALID_CONFIG, alter.apply("4").getErrorCode());
+        assertEquals(ErrorCode.NONE, alter.apply("3").getErrorCode());
+    }
+
     /** A key set and deleted in one request (basalt topics --alter --config k=v --delete-config k) applied one silently. */
     @Test
     void alterConfigs_withAKeyInTwoOperations_isRefusedWhole() throws Exception {

@@ -66,6 +66,8 @@ final class ConfigControl {
             checkAll(validator, resource, applied(current, changes));
         }
         if (resource.type() == ConfigResource.Type.TOPIC && changed > 0) {
+            changes.getOrDefault(TopicPolicy.MIN_INSYNC_REPLICAS, Optional.empty()).ifPresent(v ->
+                    checkMinIsrFits(resource.name(), Map.of(TopicPolicy.MIN_INSYNC_REPLICAS, v), fewestReplicas(image, resource.name())));
             reapplyPolicy(out, image, resource.name(), current, changes);
         }
         return out.result(changed);
@@ -95,6 +97,41 @@ final class ConfigControl {
             PartitionElections.applyPolicy(ref.topicId(), ref.partition(), TopicControl.current(out, ref), out::isLive,
                     policy).ifPresent(out::add);
         }
+    }
+
+    /**
+     * Refuses an explicit {@code min.insync.replicas} above {@code replicas} (the topic's replication
+     * factor): no acks=all write to such a topic could ever be acknowledged, and its producers would
+     * only learn it from NOT_ENOUGH_REPLICAS on every send. Found probing: accepted at create, as
+     * Kafka does. The cluster default is not checked (a cluster whose default is 2 still creates
+     * replication-factor-1 topics, for acks=1 use). An unparsable value is left to the validator.
+     */
+    static void checkMinIsrFits(String topic, Map<String, String> overrides, int replicas) {
+        String value = overrides.get(TopicPolicy.MIN_INSYNC_REPLICAS);
+        if (value == null) {
+            return;
+        }
+        int minIsr;
+        try {
+            minIsr = Integer.parseInt(value.trim());
+        } catch (NumberFormatException e) {
+            return;
+        }
+        if (minIsr > replicas) {
+            throw new ControllerException(ControllerException.Reason.INVALID_CONFIG, "topic " + topic + " config "
+                    + TopicPolicy.MIN_INSYNC_REPLICAS + "=" + value + " is above its replication factor " + replicas
+                    + ": no acks=all write could ever be acknowledged");
+        }
+    }
+
+    /** The fewest replicas any partition of {@code topic} keeps (a reassignment's leaving replicas not counted). */
+    private static int fewestReplicas(MetadataImage image, String topic) {
+        TopicImage t = TopicControl.requireTopic(image, topic);
+        int fewest = Integer.MAX_VALUE;
+        for (dev.basalt.metadata.image.PartitionRegistration p : t.partitions().values()) {
+            fewest = Math.min(fewest, p.replicas().size() - p.removingReplicas().size());
+        }
+        return fewest;
     }
 
     /** Key of the cleanup policy, which an internal topic must keep at compact. */

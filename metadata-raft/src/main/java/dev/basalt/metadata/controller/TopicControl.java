@@ -81,6 +81,7 @@ final class TopicControl {
         ConfigResource resource = ConfigResource.topic(request.name());
         request.configs().forEach((key, value) -> ConfigControl.check(validator, resource, key, value));
         ConfigControl.checkAll(validator, resource, request.configs());
+        ConfigControl.checkMinIsrFits(request.name(), request.configs(), request.replicationFactor());
         UUID id = newTopicId(out);
         // Placement counts the partitions created earlier in this request too (createTopics).
         ReplicaPlacer.Placement placed = placer.placement(out.state().apply(), live, request.partitions(),

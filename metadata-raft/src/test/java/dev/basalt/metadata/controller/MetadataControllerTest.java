@@ -119,6 +119,34 @@ class MetadataControllerTest {
         assertEquals(Map.of("retention.ms", "60000"), strict.image.configs().configs(ConfigResource.topic("t")));
     }
 
+    /**
+     * Found probing: min.insync.replicas=3 on a replication-factor-2 topic was accepted, and every
+     * acks=all send to it then failed with NOT_ENOUGH_REPLICAS. Refused at create and at alter; the
+     * cluster default is not checked, and a value within the replica count is taken.
+     */
+    @Test
+    void minInsyncReplicasAboveTheReplicationFactor_isRefused() {
+        ControllerException e = assertThrows(ControllerException.class, () -> f.controller.createTopic(f.image,
+                new CreateTopicRequest("t", 2, 2, Map.of("min.insync.replicas", "3"))));
+        assertEquals(ControllerException.Reason.INVALID_CONFIG, e.reason());
+        assertTrue(e.getMessage().contains("min.insync.replicas=3 is above its replication factor 2"), e.getMessage());
+        assertTrue(f.image.topics().topic("t").isEmpty(), "nothing created");
+        f.commit(f.controller.createTopic(f.image, new CreateTopicRequest("t", 2, 2, Map.of("min.insync.replicas", "2"))));
+        ConfigResource t = ConfigResource.topic("t");
+        assertEquals(ControllerException.Reason.INVALID_CONFIG, refused(() -> f.controller.alterConfigs(f.image, t,
+                Map.of("min.insync.replicas", Optional.of("3")))));
+        assertEquals(Map.of("min.insync.replicas", "2"), f.image.configs().configs(t), "the refused change left the config as it was");
+        assertEquals(1, f.commit(f.controller.alterConfigs(f.image, t, Map.of("min.insync.replicas", Optional.of("1")))));
+        assertEquals(1, f.commit(f.controller.alterConfigs(f.image, t, Map.of("min.insync.replicas", Optional.empty()))));
+
+        ControllerConfig d = ControllerConfig.DEFAULT;
+        ControllerFixture strictDefault = new ControllerFixture(3, ConfigValidator.ACCEPT_ALL, new ControllerConfig(
+                d.sessionTimeoutMs(), d.partitionsPerTopicMax(), d.producerIdBlockSize(), d.topicsPerRequestMax(), 2,
+                d.uncleanLeaderElectionDefault(), d.preferredElectionPartitionsMax(), d.replicasPerBrokerMax()));
+        strictDefault.addLiveBroker(1, null, 0);
+        strictDefault.commit(strictDefault.controller.createTopic(strictDefault.image, topic("rf1", 1, 1))); // the default is not checked
+    }
+
     /** Found probing: one request for 10,000 partitions of RF 3 on three nodes took the control plane down for minutes. */
     @Test
     void replicasPerBroker_boundTopicCreationAndPartitionGrowth() {
