@@ -32,7 +32,8 @@ import java.util.Set;
  * <tr><td>message.timestamp.before.max.ms</td><td>CreateTime topics: refuse a record whose timestamp is
  *     more than this before the broker's clock (INVALID_RECORD); default unbounded</td></tr>
  * <tr><td>message.timestamp.after.max.ms</td><td>CreateTime topics: refuse a record whose timestamp is
- *     more than this after the broker's clock (INVALID_RECORD); default unbounded</td></tr>
+ *     more than this after the broker's clock (INVALID_RECORD); default 1 hour, as Kafka 4 (KIP-1030):
+ *     a timestamp years ahead would keep its segment from time retention until then</td></tr>
  * </table>
  *
  * <p>Immutable; thread-safe.
@@ -72,6 +73,8 @@ public record LogConfig(
     public static final String MESSAGE_TIMESTAMP_TYPE = "message.timestamp.type";
     public static final String MESSAGE_TIMESTAMP_BEFORE_MAX_MS = "message.timestamp.before.max.ms";
     public static final String MESSAGE_TIMESTAMP_AFTER_MAX_MS = "message.timestamp.after.max.ms";
+    /** Default of {@value #MESSAGE_TIMESTAMP_AFTER_MAX_MS}: one hour, Kafka 4's (KIP-1030). */
+    public static final long TIMESTAMP_AFTER_MAX_MS_DEFAULT = 3_600_000L;
 
     public static final Set<String> KEYS = Set.of(SEGMENT_BYTES, SEGMENT_MS, RETENTION_MS, RETENTION_BYTES,
             CLEANUP_POLICY, DELETE_RETENTION_MS, MAX_MESSAGE_BYTES, INDEX_INTERVAL_BYTES, FLUSH_MESSAGES, FLUSH_MS,
@@ -83,7 +86,7 @@ public record LogConfig(
     /** Kafka's defaults. */
     public static final LogConfig DEFAULT = new LogConfig(1 << 30, 7L * 24 * 3600 * 1000, 7L * 24 * 3600 * 1000, -1L,
             true, false, 24L * 3600 * 1000, 1048588, 4096, Long.MAX_VALUE, Long.MAX_VALUE, 0L, Long.MAX_VALUE, 0.5, TimestampType.CREATE_TIME,
-            Long.MAX_VALUE, Long.MAX_VALUE);
+            Long.MAX_VALUE, TIMESTAMP_AFTER_MAX_MS_DEFAULT);
 
     public LogConfig {
         check(SEGMENT_BYTES, segmentBytes, SEGMENT_BYTES_MIN, Integer.MAX_VALUE);

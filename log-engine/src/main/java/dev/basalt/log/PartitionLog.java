@@ -488,11 +488,15 @@ public final class PartitionLog {
         }
     }
 
+    /**
+     * Every record's timestamp is within the bounds when the batch's smallest and largest are
+     * (each bound is one-sided), which validation found while it read the records: no second pass.
+     */
     private void requireTimestampsInBounds(List<RecordBatch> batches, LogConfig cfg, long nowMs) {
         for (RecordBatch b : batches) {
-            for (Record r : b.records()) {
-                if (!cfg.timestampAcceptable(r.timestamp(), nowMs)) {
-                    throw new dev.basalt.record.InvalidRecordException("record timestamp " + r.timestamp() + " of " + tp
+            for (long ts : new long[] {b.producedTimestampMin(), b.producedTimestampMax()}) {
+                if (!cfg.timestampAcceptable(ts, nowMs)) {
+                    throw new dev.basalt.record.InvalidRecordException("record timestamp " + ts + " of " + tp
                             + " is outside [now - " + cfg.timestampBeforeMaxMs() + " ms, now + " + cfg.timestampAfterMaxMs()
                             + " ms] (message.timestamp.before/after.max.ms; broker time " + nowMs + ")");
                 }

@@ -609,6 +609,32 @@ class PartitionLogTest {
         assertEquals(1, other.logEndOffset());
     }
 
+    /**
+     * Found probing: a record stamped Long.MAX_VALUE was accepted, and would have kept its segment
+     * from time retention for ever. The default bound is one hour ahead (Kafka 4's); every record
+     * of a batch counts, not only the first or the header's maximum.
+     */
+    @Test
+    void append_byDefault_refusesRecordsStampedMoreThanAnHourAhead_checkingEveryRecord() {
+        assertEquals(3_600_000L, config.timestampAfterMaxMs());
+        PartitionLog log = manager.getOrCreate(TP, config);
+        long now = 1_000_000; // the manual clock
+        log.appendAsLeader(TestBatches.batch(recs(now + 3_600_000, "an-hour-ahead")), 1);
+        assertThrows(dev.basalt.record.InvalidRecordException.class,
+                () -> log.appendAsLeader(TestBatches.batch(recs(Long.MAX_VALUE, "for-ever")), 1));
+        List<Rec> mixed = new ArrayList<>(recs(now, "a"));
+        mixed.addAll(recs(now + 3_600_001, "b")); // the middle record is the one too far ahead
+        mixed.addAll(recs(now, "c"));
+        dev.basalt.record.InvalidRecordException e = assertThrows(dev.basalt.record.InvalidRecordException.class,
+                () -> log.appendAsLeader(TestBatches.batch(mixed), 1));
+        assertTrue(e.getMessage().contains("record timestamp " + (now + 3_600_001)), e.getMessage());
+        assertEquals(1, log.logEndOffset(), "nothing of a refused batch is appended");
+        List<Rec> older = new ArrayList<>(recs(now, "d"));
+        older.addAll(recs(3, "ancient")); // no bound on the past by default
+        log.appendAsLeader(TestBatches.batch(older), 1);
+        assertEquals(3, log.logEndOffset());
+    }
+
     @Test
     void append_producerRulesApplyToLeaderAppendsOnly() {
         PartitionLog log = manager.getOrCreate(TP, config);

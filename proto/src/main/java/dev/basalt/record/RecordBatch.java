@@ -60,7 +60,8 @@ import java.util.zip.CRC32C;
  *
  * <p>Thread-safety: a {@code RecordBatch} owns a private view ({@link ByteBuffer#slice()}) of its
  * bytes and never moves the caller's buffer position; concurrent reads of one instance are safe,
- * stamping ({@link #stampBaseOffset}, {@link #stampPartitionLeaderEpoch}) is not.
+ * stamping ({@link #stampBaseOffset}, {@link #stampPartitionLeaderEpoch}) and
+ * {@link #validateProduced} (which records the batch's timestamp range) are not.
  */
 public final class RecordBatch {
     public static final byte MAGIC = 2;
@@ -103,6 +104,10 @@ public final class RecordBatch {
     public static final int RECORD_COUNT_MAX = 1 << 20;
 
     private final ByteBuffer buffer;
+    /** Smallest and largest record timestamp, found by {@link #validateProduced}; valid once it returned. */
+    private long producedTimestampMin = Long.MAX_VALUE;
+    private long producedTimestampMax = Long.MIN_VALUE;
+    private boolean producedValidated;
 
     private RecordBatch(ByteBuffer buffer) {
         this.buffer = buffer;
@@ -329,10 +334,13 @@ public final class RecordBatch {
         }
         ByteBuffer body = buffer.duplicate();
         body.position(RECORDS_OFFSET);
+        long base = firstTimestamp();
+        long tsMin = Long.MAX_VALUE;
+        long tsMax = Long.MIN_VALUE;
         for (int i = 0; i < count; i++) {
             Record r;
             try {
-                r = Record.read(body, 0L, 0L);
+                r = Record.read(body, 0L, base);
             } catch (InvalidRecordException e) {
                 throw e;
             } catch (CorruptRecordException e) {
@@ -341,9 +349,37 @@ public final class RecordBatch {
             if (r.offset() != i) {
                 throw new InvalidRecordException("record " + i + " has offset delta " + r.offset() + ", expected " + i);
             }
+            tsMin = Math.min(tsMin, r.timestamp());
+            tsMax = Math.max(tsMax, r.timestamp());
         }
         if (body.hasRemaining()) {
             throw new InvalidRecordException(body.remaining() + " bytes after the " + count + " records the batch declares");
+        }
+        producedTimestampMin = tsMin;
+        producedTimestampMax = tsMax;
+        producedValidated = true;
+    }
+
+    /**
+     * The smallest record timestamp of a batch {@link #validateProduced} accepted (what a leader
+     * checks against message.timestamp.before.max.ms without reading the records again).
+     *
+     * @throws IllegalStateException if validateProduced has not accepted this batch
+     */
+    public long producedTimestampMin() {
+        requireProducedValidated();
+        return producedTimestampMin;
+    }
+
+    /** The largest record timestamp of a batch {@link #validateProduced} accepted; see {@link #producedTimestampMin}. */
+    public long producedTimestampMax() {
+        requireProducedValidated();
+        return producedTimestampMax;
+    }
+
+    private void requireProducedValidated() {
+        if (!producedValidated) {
+            throw new IllegalStateException("the record timestamps are known only once validateProduced accepted the batch");
         }
     }
 

@@ -44,6 +44,25 @@ class RecordBatchProperties {
         return rec.list().ofMinSize(1).ofMaxSize(50);
     }
 
+    /** validateProduced finds the smallest and largest record timestamp (a leader checks its bounds with them). */
+    @Property(tries = 200)
+    void validateProduced_findsTheRecordTimestampRange(@ForAll @Size(min = 1, max = 20) List<@IntRange(min = -100_000, max = 100_000) Integer> deltas) {
+        long first = 1_700_000_000_000L;
+        RecordBatchBuilder b = new RecordBatchBuilder(ByteBuffer.allocate(64 * 1024), first);
+        long min = Long.MAX_VALUE;
+        long max = Long.MIN_VALUE;
+        for (int d : deltas) {
+            assertTrue(b.tryAppend(first + d, new byte[] {1}, new byte[] {2}, List.of()));
+            min = Math.min(min, first + d);
+            max = Math.max(max, first + d);
+        }
+        RecordBatch batch = b.build();
+        assertThrows(IllegalStateException.class, batch::producedTimestampMax, "unknown before validation");
+        batch.validateProduced(Integer.MAX_VALUE);
+        assertEquals(min, batch.producedTimestampMin());
+        assertEquals(max, batch.producedTimestampMax());
+    }
+
     @Property(tries = 300)
     void roundTrip(@ForAll("records") List<In> in, @ForAll long baseOffset, @ForAll int epoch) {
         ByteBuffer buf = ByteBuffer.allocate(64 * 1024);

@@ -51,7 +51,7 @@ public final class TopicConfigs {
         k.put(LogConfig.MESSAGE_TIMESTAMP_BEFORE_MAX_MS, new String[] {"LONG", "CreateTime topics: refuse records whose"
                 + " timestamp is more than this before the broker's clock (INVALID_RECORD)."});
         k.put(LogConfig.MESSAGE_TIMESTAMP_AFTER_MAX_MS, new String[] {"LONG", "CreateTime topics: refuse records whose"
-                + " timestamp is more than this after the broker's clock (INVALID_RECORD)."});
+                + " timestamp is more than this after the broker's clock (INVALID_RECORD). Default 1 hour (3600000), as Kafka 4."});
         k.put(MIN_INSYNC_REPLICAS, new String[] {"INT", "acks=all needs at least this many in-sync replicas."});
         k.put(UNCLEAN_LEADER_ELECTION_ENABLE, new String[] {"BOOLEAN", "Elect an out-of-sync replica when no ISR member is alive"
                 + " (may lose acknowledged data)."});
