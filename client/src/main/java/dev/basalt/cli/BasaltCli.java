@@ -132,6 +132,18 @@ public final class BasaltCli implements Runnable {
         return cfg;
     }
 
+    /**
+     * An admin command's client timeouts from its --timeout-ms: the API calls' (how long reads keep
+     * trying) is --timeout-ms; each request's (and with it the timeout_ms the controller is given,
+     * a little less) outlasts the command's own wait ({@link AdminWait#waitMs}), so the command
+     * ends first and says which --timeout-ms passed. With the client's 30 s default, a --timeout-ms
+     * above it was cut at 30 s (found probing).
+     */
+    static Map<String, String> adminTimeouts(long timeoutMs) {
+        return Map.of("default.api.timeout.ms", String.valueOf(timeoutMs),
+                "request.timeout.ms", String.valueOf(timeoutMs + 2 * AdminWait.GRACE_MS));
+    }
+
     /** Set by shutdown hooks (Ctrl-C): then main must not call System.exit, which would block on the hooks. */
     static volatile boolean shutdownInProgress;
 

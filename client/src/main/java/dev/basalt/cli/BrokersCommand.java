@@ -39,7 +39,7 @@ final class BrokersCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws InterruptedException {
-        try (Admin admin = new Admin(root.clientConfig(BasaltCli.ClientKind.ADMIN, Map.of("default.api.timeout.ms", String.valueOf(timeoutMs))))) {
+        try (Admin admin = new Admin(root.clientConfig(BasaltCli.ClientKind.ADMIN, BasaltCli.adminTimeouts(timeoutMs)))) {
             AdminWait t = new AdminWait(timeoutMs);
             if (mode.recommission != null) {
                 boolean wasDecommissioned = t.get(admin.describeCluster(true)).brokers().stream()

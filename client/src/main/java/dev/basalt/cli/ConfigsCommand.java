@@ -95,7 +95,7 @@ final class ConfigsCommand implements Callable<Integer> {
             throw new BasaltCli.UsageException("--alter needs --add-config or --delete-config");
         }
         AdminWait t = new AdminWait(timeoutMs);
-        try (Admin admin = new Admin(root.clientConfig(BasaltCli.ClientKind.ADMIN, Map.of("default.api.timeout.ms", String.valueOf(timeoutMs))))) {
+        try (Admin admin = new Admin(root.clientConfig(BasaltCli.ClientKind.ADMIN, BasaltCli.adminTimeouts(timeoutMs)))) {
             if (action.alter) {
                 List<AlterConfigOp> ops = new ArrayList<>();
                 sets.forEach((k, v) -> ops.add(AlterConfigOp.set(k, v)));

@@ -25,7 +25,7 @@ final class LeadersCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        try (Admin admin = new Admin(root.clientConfig(BasaltCli.ClientKind.ADMIN, Map.of("default.api.timeout.ms", String.valueOf(timeoutMs))))) {
+        try (Admin admin = new Admin(root.clientConfig(BasaltCli.ClientKind.ADMIN, BasaltCli.adminTimeouts(timeoutMs)))) {
             LeaderElectionResult r = new AdminWait(timeoutMs).get(admin.electPreferredLeaders(List.of()));
             root.out.println("Moved leadership of " + BasaltCli.count(r.elected().size(), "partition") + " to their preferred replica; "
                     + BasaltCli.count(r.notPreferredRemaining(), "partition") + (r.notPreferredRemaining() == 1 ? " is" : " are")

@@ -88,7 +88,7 @@ final class ReassignCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        try (Admin admin = new Admin(root.clientConfig(BasaltCli.ClientKind.ADMIN, Map.of("default.api.timeout.ms", String.valueOf(timeoutMs))))) {
+        try (Admin admin = new Admin(root.clientConfig(BasaltCli.ClientKind.ADMIN, BasaltCli.adminTimeouts(timeoutMs)))) {
             AdminWait t = new AdminWait(timeoutMs);
             if (additional && !mode.execute) {
                 throw new BasaltCli.UsageException("--additional goes with --execute only");

@@ -109,7 +109,7 @@ final class TopicsCommand implements Callable<Integer> {
             throw new BasaltCli.UsageException("the partition report filters (--under-replicated-partitions ...) need --describe");
         }
         refuseOptionsTheActionIgnores();
-        try (Admin admin = new Admin(root.clientConfig(BasaltCli.ClientKind.ADMIN, Map.of("default.api.timeout.ms", String.valueOf(timeoutMs))))) {
+        try (Admin admin = new Admin(root.clientConfig(BasaltCli.ClientKind.ADMIN, BasaltCli.adminTimeouts(timeoutMs)))) {
             AdminWait t = new AdminWait(timeoutMs);
             if (action.list) {
                 java.util.regex.Pattern only = listFilter();

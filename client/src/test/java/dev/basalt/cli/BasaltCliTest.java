@@ -255,6 +255,20 @@ class BasaltCliTest {
         assertEquals(2, cluster.records("t", 0).size(), "the two lines before the large one are stored, none after");
     }
 
+    /**
+     * Found probing: --timeout-ms above 30 s was cut at 30 s (the admin client's request timeout
+     * stayed at its default, and the controller was given 29 s whatever was asked).
+     */
+    @Test
+    void topicsCreate_givesTheControllerItsTimeout() {
+        assertEquals(0, run("topics", "--create", "--topic", "slow", "--partitions", "1", "--timeout-ms", "45000").code());
+        int asked = cluster.lastCreateTopicsTimeoutMs();
+        assertTrue(asked >= 45_000 && asked <= 47_000, "timeout_ms " + asked + ": --timeout-ms, not the client's 30 s default");
+        assertEquals(0, run("topics", "--create", "--topic", "quick", "--partitions", "1", "--timeout-ms", "5000").code());
+        asked = cluster.lastCreateTopicsTimeoutMs();
+        assertTrue(asked >= 5_000 && asked <= 7_000, "timeout_ms " + asked);
+    }
+
     /** Found probing: topics --list --partitions 3 listed every topic, as if the option had been read. */
     @Test
     void topicsOptionsTheActionDoesNotUse_areRefused_andListFiltersByTopic() {

@@ -36,6 +36,20 @@ public final class ForwardingControllerChannel implements ControllerChannel {
         this.controllers = controllers;
     }
 
+    /**
+     * How long a forwarded change waits for the controller's answer: the request's timeout (its
+     * default when the request gives none, as the controller reads it) plus {@link #FORWARD_MARGIN_MS}.
+     * The controller answers REQUEST_TIMED_OUT itself when its timeout passes; with the same
+     * deadline here the two raced and the client got an untyped failure instead (found probing),
+     * and a request without timeout_ms (grpcurl's default) was forwarded with a 1 ms deadline.
+     */
+    static long forwardMs(int requestTimeoutMs) {
+        return (requestTimeoutMs <= 0 ? QuorumController.ADMIN_TIMEOUT_MS_DEFAULT : requestTimeoutMs) + FORWARD_MARGIN_MS;
+    }
+
+    /** Time a forwarded change allows beyond the request's timeout for the controller's own answer. */
+    static final long FORWARD_MARGIN_MS = 500;
+
     private QuorumController localIfActive() {
         QuorumController c = local.get();
         return c != null && localQuorum != null && localQuorum.isActiveController() ? c : null;
@@ -49,7 +63,7 @@ public final class ForwardingControllerChannel implements ControllerChannel {
         }
         return controllers.callAdmin((stub, ms) -> stub.withDeadlineAfter(ms, TimeUnit.MILLISECONDS).createTopics(request),
                 r -> r.getTopicsList().stream().anyMatch(t -> t.getErrorCode() == dev.basalt.proto.v1.ErrorCode.NOT_CONTROLLER)
-                        ? dev.basalt.proto.v1.ErrorCode.NOT_CONTROLLER : r.getErrorCode(), request.getTimeoutMs());
+                        ? dev.basalt.proto.v1.ErrorCode.NOT_CONTROLLER : r.getErrorCode(), forwardMs(request.getTimeoutMs()));
     }
 
     @Override
@@ -60,7 +74,7 @@ public final class ForwardingControllerChannel implements ControllerChannel {
         }
         return controllers.callAdmin((stub, ms) -> stub.withDeadlineAfter(ms, TimeUnit.MILLISECONDS).deleteTopics(request),
                 r -> r.getTopicsList().stream().anyMatch(t -> t.getErrorCode() == dev.basalt.proto.v1.ErrorCode.NOT_CONTROLLER)
-                        ? dev.basalt.proto.v1.ErrorCode.NOT_CONTROLLER : r.getErrorCode(), request.getTimeoutMs());
+                        ? dev.basalt.proto.v1.ErrorCode.NOT_CONTROLLER : r.getErrorCode(), forwardMs(request.getTimeoutMs()));
     }
 
     @Override
@@ -71,7 +85,7 @@ public final class ForwardingControllerChannel implements ControllerChannel {
         }
         return controllers.callAdmin((stub, ms) -> stub.withDeadlineAfter(ms, TimeUnit.MILLISECONDS).createPartitions(request),
                 r -> r.getTopicsList().stream().anyMatch(t -> t.getErrorCode() == dev.basalt.proto.v1.ErrorCode.NOT_CONTROLLER)
-                        ? dev.basalt.proto.v1.ErrorCode.NOT_CONTROLLER : r.getErrorCode(), request.getTimeoutMs());
+                        ? dev.basalt.proto.v1.ErrorCode.NOT_CONTROLLER : r.getErrorCode(), forwardMs(request.getTimeoutMs()));
     }
 
     @Override
@@ -82,7 +96,7 @@ public final class ForwardingControllerChannel implements ControllerChannel {
         }
         return controllers.callAdmin((stub, ms) -> stub.withDeadlineAfter(ms, TimeUnit.MILLISECONDS).alterConfigs(request),
                 r -> r.getResourcesList().stream().anyMatch(t -> t.getErrorCode() == dev.basalt.proto.v1.ErrorCode.NOT_CONTROLLER)
-                        ? dev.basalt.proto.v1.ErrorCode.NOT_CONTROLLER : r.getErrorCode(), request.getTimeoutMs());
+                        ? dev.basalt.proto.v1.ErrorCode.NOT_CONTROLLER : r.getErrorCode(), forwardMs(request.getTimeoutMs()));
     }
 
     @Override
@@ -95,7 +109,7 @@ public final class ForwardingControllerChannel implements ControllerChannel {
         return controllers.callAdmin((stub, ms) -> stub.withDeadlineAfter(ms, TimeUnit.MILLISECONDS)
                         .alterPartitionReassignments(request),
                 r -> r.getResultsList().stream().anyMatch(t -> t.getErrorCode() == dev.basalt.proto.v1.ErrorCode.NOT_CONTROLLER)
-                        ? dev.basalt.proto.v1.ErrorCode.NOT_CONTROLLER : r.getErrorCode(), request.getTimeoutMs());
+                        ? dev.basalt.proto.v1.ErrorCode.NOT_CONTROLLER : r.getErrorCode(), forwardMs(request.getTimeoutMs()));
     }
 
     @Override
@@ -106,7 +120,7 @@ public final class ForwardingControllerChannel implements ControllerChannel {
             return c.decommissionBroker(request);
         }
         return controllers.callAdmin((stub, ms) -> stub.withDeadlineAfter(ms, TimeUnit.MILLISECONDS).decommissionBroker(request),
-                dev.basalt.proto.v1.DecommissionBrokerResponse::getErrorCode, request.getTimeoutMs());
+                dev.basalt.proto.v1.DecommissionBrokerResponse::getErrorCode, forwardMs(request.getTimeoutMs()));
     }
 
     @Override
@@ -117,7 +131,7 @@ public final class ForwardingControllerChannel implements ControllerChannel {
             return c.recommissionBroker(request);
         }
         return controllers.callAdmin((stub, ms) -> stub.withDeadlineAfter(ms, TimeUnit.MILLISECONDS).recommissionBroker(request),
-                dev.basalt.proto.v1.DecommissionBrokerResponse::getErrorCode, request.getTimeoutMs());
+                dev.basalt.proto.v1.DecommissionBrokerResponse::getErrorCode, forwardMs(request.getTimeoutMs()));
     }
 
     @Override
@@ -128,6 +142,6 @@ public final class ForwardingControllerChannel implements ControllerChannel {
             return c.electLeaders(request);
         }
         return controllers.callAdmin((stub, ms) -> stub.withDeadlineAfter(ms, TimeUnit.MILLISECONDS).electLeaders(request),
-                dev.basalt.proto.v1.ElectLeadersResponse::getErrorCode, request.getTimeoutMs());
+                dev.basalt.proto.v1.ElectLeadersResponse::getErrorCode, forwardMs(request.getTimeoutMs()));
     }
 }

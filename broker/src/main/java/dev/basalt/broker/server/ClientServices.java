@@ -329,7 +329,11 @@ public final class ClientServices {
                     // the change was forwarded and the active controller's answer never came: it may
                     // have been made, so the client must not be told anything definite
                     log.warn("A forwarded controller request got no answer: {}", forwarded.getStatus());
-                    obs.onError(Status.INTERNAL.withDescription("forwarded to the active controller, outcome unknown: "
+                    // no answer in time is gRPC's DEADLINE_EXCEEDED (which says the change may have
+                    // been made); any other transport failure stays INTERNAL
+                    Status answer = forwarded.getStatus().getCode() == Status.Code.DEADLINE_EXCEEDED ? Status.DEADLINE_EXCEEDED
+                            : Status.INTERNAL;
+                    obs.onError(answer.withDescription("forwarded to the active controller, outcome unknown: "
                             + forwarded.getStatus()).asRuntimeException());
                     return;
                 }

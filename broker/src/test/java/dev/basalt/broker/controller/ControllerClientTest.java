@@ -46,7 +46,7 @@ class ControllerClientTest {
     /** Who received which heartbeat, in order. */
     private final ConcurrentLinkedQueue<Integer> received = new ConcurrentLinkedQueue<>();
 
-    private enum Role { SILENT, NOT_CONTROLLER, ACTIVE, CONNECTION_LOST, STARTING }
+    private enum Role { SILENT, NOT_CONTROLLER, ACTIVE, CONNECTION_LOST, STARTING, SLOW_ACTIVE, TIMES_OUT }
 
     private final class FakeController extends ControllerServiceGrpc.ControllerServiceImplBase {
         private final int id;
@@ -102,6 +102,18 @@ class ControllerClientTest {
                         .asRuntimeException());
                 // a voter whose controller loop is not up yet: it says it did not process the request
                 case STARTING -> out.onError(dev.basalt.grpc.NotSent.notProcessed("controller starting"));
+                // commits after 50 ms
+                case SLOW_ACTIVE -> scheduler.schedule(() -> {
+                    out.onNext(CreateTopicsResponse.newBuilder().setErrorCode(ErrorCode.NONE).build());
+                    out.onCompleted();
+                }, 50, TimeUnit.MILLISECONDS);
+                // as QuorumController does when nothing commits: REQUEST_TIMED_OUT once the request's
+                // timeout (its default when it gives none) has passed
+                case TIMES_OUT -> scheduler.schedule(() -> {
+                    out.onNext(CreateTopicsResponse.newBuilder().addTopics(CreateTopicsResponse.Result.newBuilder()
+                            .setName("t").setErrorCode(ErrorCode.REQUEST_TIMED_OUT).setErrorMessage("not committed in time")).build());
+                    out.onCompleted();
+                }, request.getTimeoutMs() == 0 ? 30_000 : request.getTimeoutMs(), TimeUnit.MILLISECONDS);
             }
         }
     }
@@ -256,5 +268,35 @@ class ControllerClientTest {
         ExecutionException e = assertThrows(ExecutionException.class, () -> forwardCreate(500));
         assertTrue(dev.basalt.grpc.NotSent.isNotProcessed(e.getCause()), e.getCause().toString());
         assertEquals(List.of(), List.copyOf(received));
+    }
+
+    /**
+     * Found probing: a forwarded create whose controller timed out came back as an untyped
+     * failure (the forwarding deadline and the controller's own timeout were the same and raced),
+     * and one without timeout_ms (grpcurl's default) was forwarded with a 1 ms deadline. The
+     * forwarded call waits the request's timeout plus a margin, so the controller's REQUEST_TIMED_OUT
+     * comes through, and a missing timeout counts as the controller's default.
+     */
+    @Test
+    void aForwardedChange_getsTheControllersOwnRequestTimedOut() throws Exception {
+        start(Role.TIMES_OUT);
+        ForwardingControllerChannel forwarding = new ForwardingControllerChannel(() -> null, null, client);
+        CreateTopicsRequest timed = CreateTopicsRequest.newBuilder().setTimeoutMs(300)
+                .addTopics(CreateTopicsRequest.NewTopic.newBuilder().setName("t")).build();
+        for (int i = 0; i < 5; i++) {
+            CreateTopicsResponse r = forwarding.createTopics(timed).get(10, TimeUnit.SECONDS);
+            assertEquals(ErrorCode.REQUEST_TIMED_OUT, r.getTopics(0).getErrorCode(), "attempt " + i);
+        }
+    }
+
+    @Test
+    void aForwardedChangeWithoutATimeout_isForwardedWithTheControllersDefault() throws Exception {
+        start(Role.SLOW_ACTIVE);
+        ForwardingControllerChannel forwarding = new ForwardingControllerChannel(() -> null, null, client);
+        CreateTopicsRequest untimed = CreateTopicsRequest.newBuilder()
+                .addTopics(CreateTopicsRequest.NewTopic.newBuilder().setName("t")).build();
+        assertEquals(ErrorCode.NONE, forwarding.createTopics(untimed).get(10, TimeUnit.SECONDS).getErrorCode());
+        assertEquals(QuorumController.ADMIN_TIMEOUT_MS_DEFAULT + ForwardingControllerChannel.FORWARD_MARGIN_MS,
+                ForwardingControllerChannel.forwardMs(0));
     }
 }

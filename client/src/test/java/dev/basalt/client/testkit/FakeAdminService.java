@@ -54,6 +54,7 @@ final class FakeAdminService extends AdminServiceGrpc.AdminServiceImplBase {
     public void createTopics(CreateTopicsRequest req, StreamObserver<CreateTopicsResponse> out) {
         CreateTopicsResponse.Builder resp = CreateTopicsResponse.newBuilder();
         broker.adminRequests.incrementAndGet();
+        cluster.lastCreateTopicsTimeoutMs = req.getTimeoutMs();
         try {
             cluster.awaitCreateTopicsReleased();
         } catch (InterruptedException e) {

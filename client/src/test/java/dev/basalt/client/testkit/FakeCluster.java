@@ -100,6 +100,12 @@ public final class FakeCluster implements AutoCloseable {
     final Map<String, Topic> topics = new LinkedHashMap<>();
     final ConcurrentLinkedQueue<PlannedFault> produceFaults = new ConcurrentLinkedQueue<>();
     final ConcurrentLinkedQueue<PlannedFault> adminFaults = new ConcurrentLinkedQueue<>();
+    /** timeout_ms of the last CreateTopics request any broker received. */
+    volatile int lastCreateTopicsTimeoutMs = -1;
+
+    public int lastCreateTopicsTimeoutMs() {
+        return lastCreateTopicsTimeoutMs;
+    }
     private final String clusterId = "fake-" + UUID.randomUUID();
     private boolean produceHeld;
     private final java.util.Set<Integer> produceHeldOn = new java.util.HashSet<>();
