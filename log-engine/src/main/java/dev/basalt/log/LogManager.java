@@ -18,6 +18,7 @@ import java.time.Clock;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -83,6 +84,8 @@ public final class LogManager implements AutoCloseable {
     private final ScheduledThreadPoolExecutor scheduler;
     private final ConcurrentHashMap<TopicPartition, PartitionLog> logs = new ConcurrentHashMap<>();
     private final Object createLock = new Object();
+    /** Partitions whose log {@link #getOrCreate} is creating outside the create lock (guarded by it). */
+    private final Set<TopicPartition> creating = new HashSet<>();
     private volatile boolean closed;
     private volatile boolean openedClean;
     /** The identity (inode) of the data directory and of its lock file when opened; null if the file system has none. */
@@ -1171,6 +1174,11 @@ public final class LogManager implements AutoCloseable {
     /**
      * The partition's log, created empty (offset 0) if it does not exist; an existing log takes
      * {@code config} as its new config.
+     *
+     * <p>Logs of different partitions may be created concurrently: the directory checks and the
+     * registration run under the create lock, the creation itself (fsyncs, the index's id, the
+     * first segment: several milliseconds) outside it. A second caller for a partition being
+     * created waits for that creation.
      */
     public PartitionLog getOrCreate(TopicPartition tp, LogConfig config) {
         ensureOpen();
@@ -1187,14 +1195,22 @@ public final class LogManager implements AutoCloseable {
             existing.updateConfig(config);
             return existing;
         }
+        Path dir = dataDir.resolve(tp.dirName());
         synchronized (createLock) {
+            while (creating.contains(tp)) {
+                try {
+                    createLock.wait();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new LogStorageException("interrupted while " + tp + " was being created", dir, null);
+                }
+            }
             ensureOpen();
             existing = logs.get(tp);
             if (existing != null) {
                 existing.updateConfig(config);
                 return existing;
             }
-            Path dir = dataDir.resolve(tp.dirName());
             if (Files.exists(dir)) {
                 // Every directory present at open was loaded (or marked corrupt), so this one is the
                 // data of a partition deleted since whose removal failed, or was made by hand: never
@@ -1203,13 +1219,16 @@ public final class LogManager implements AutoCloseable {
                         + " deleted partition's data whose removal failed, or a directory made by hand); it is not adopted:"
                         + " remove it, or restart the node, which loads it and lets the metadata decide", dir, null);
             }
+            creating.add(tp);
+        }
+        PartitionLog log = null;
+        try {
             try {
                 files.createDirectories(dir);
                 files.fsyncDirectory(dataDir);
             } catch (IOException e) {
                 throw new LogStorageException("cannot create partition directory", dir, e);
             }
-            PartitionLog log;
             try {
                 log = loadPartition(tp, null, false, config);
             } catch (RuntimeException e) {
@@ -1218,8 +1237,15 @@ public final class LogManager implements AutoCloseable {
                 deleteRecursively(dir);
                 throw e;
             }
-            logs.put(tp, log);
             return log;
+        } finally {
+            synchronized (createLock) {
+                creating.remove(tp);
+                if (log != null) {
+                    logs.put(tp, log);
+                }
+                createLock.notifyAll();
+            }
         }
     }
 

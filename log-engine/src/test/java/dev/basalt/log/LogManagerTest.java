@@ -35,6 +35,53 @@ class LogManagerTest {
         return LogManager.open(dir, config, clock, LogManagerOptions.DEFAULT.withoutPeriodicTasks(), FileLayer.DEFAULT);
     }
 
+    /**
+     * Logs of different partitions are created concurrently (the broker creates a large create's
+     * logs in parallel); callers racing for the same partition get the one log. Each log gets its
+     * own partition id and keeps its data across a crash and reopen.
+     */
+    @Test
+    void concurrentCreation_ofManyPartitions_andOfTheSameOne() throws Exception {
+        int threads = 8;
+        int each = 16;
+        TopicPartition shared = new TopicPartition("shared", 0);
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(threads);
+        java.util.concurrent.CyclicBarrier start = new java.util.concurrent.CyclicBarrier(threads);
+        Set<PartitionLog> sharedSeen = java.util.concurrent.ConcurrentHashMap.newKeySet();
+        try (LogManager m = open()) {
+            List<java.util.concurrent.Future<?>> done = new java.util.ArrayList<>();
+            for (int t = 0; t < threads; t++) {
+                int thread = t;
+                done.add(pool.submit(() -> {
+                    start.await();
+                    sharedSeen.add(m.getOrCreate(shared, config));
+                    for (int i = 0; i < each; i++) {
+                        TopicPartition tp = new TopicPartition("wide", thread * each + i);
+                        m.getOrCreate(tp, config).appendAsLeader(TestBatches.batch(List.of(new Rec(1, "k", tp.toString()))), 1);
+                    }
+                    return null;
+                }));
+            }
+            for (java.util.concurrent.Future<?> f : done) {
+                f.get(60, java.util.concurrent.TimeUnit.SECONDS);
+            }
+            assertEquals(1, sharedSeen.size(), "every caller of the same partition got the one log");
+            assertEquals(threads * each + 1, m.partitions().size());
+            m.get(shared).appendAsLeader(TestBatches.batch(List.of(new Rec(1, "k", "s"))), 1);
+            LogTestHooks.crash(m);
+        } finally {
+            pool.shutdownNow();
+        }
+        try (LogManager again = open()) {
+            assertEquals(threads * each + 1, again.partitions().size());
+            for (int p = 0; p < threads * each; p++) {
+                TopicPartition tp = new TopicPartition("wide", p);
+                assertEquals(tp.toString(), LogTestSupport.readAll(again.get(tp), 0).get(0).value(), "no two logs shared an id");
+            }
+            assertEquals(1, again.get(shared).logEndOffset());
+        }
+    }
+
     @Test
     void manyPartitions_reopenCleanlyAndAfterCrash_withTheirData() {
         int partitions = 1000;

@@ -93,6 +93,32 @@ class ReplicaManagerTest {
         assertEquals(1000, cfg.maxCompactionLagMs(), "a set breaking a rule between keys still opens (min lag wins)");
     }
 
+    /**
+     * Found probing: a 1,000-partition create waited ~6 s on each node, creating one log after
+     * another. Many new replicas in one update are created in parallel; each then serves as
+     * before (its topic-id file written, led here), and one whose directory is in the way is still
+     * refused and reported as before, without stopping the others.
+     */
+    @Test
+    void manyNewReplicasInOneUpdate_areCreatedInParallel_andEachServes() throws Exception {
+        ReplicaManager rm = manager();
+        UUID id = new UUID(40, 41);
+        java.nio.file.Files.createDirectories(dir.resolve("wide-7")); // in the way: never adopted
+        MetadataImage img = withTopic(MetadataImage.EMPTY, "wide", id, 40);
+        apply(rm, MetadataImage.EMPTY, img, true);
+        for (int p = 0; p < 40; p++) {
+            if (p == 7) {
+                assertFalse(rm.leaderFor("wide", p).ok(), "the partition whose directory is in the way is not served");
+                continue;
+            }
+            Lookup l = rm.leaderFor("wide", p);
+            assertTrue(l.ok(), "wide-" + p + ": " + l.message());
+            assertEquals(id.toString(), TopicIdFile.read(dir.resolve("wide-" + p)).topicId(), "wide-" + p);
+            appendOne(l.partition());
+        }
+        assertEquals(39, logs.partitions().size(), "one log per served partition");
+    }
+
     /** Applies {@code next} as the publisher would, after {@code prev}. */
     private static void apply(ReplicaManager rm, MetadataImage prev, MetadataImage next, boolean caughtUp) {
         rm.onMetadataUpdate(new MetadataUpdate(prev, next, -1, caughtUp));
