@@ -2,7 +2,6 @@ package dev.basalt.cli;
 
 import dev.basalt.client.Admin;
 import dev.basalt.client.admin.DecommissionProgress;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;

@@ -3,7 +3,6 @@ package dev.basalt.cli;
 import dev.basalt.client.Admin;
 import dev.basalt.client.admin.LeaderElectionResult;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;

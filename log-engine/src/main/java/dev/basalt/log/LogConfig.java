@@ -125,7 +125,7 @@ public record LogConfig(
         return !tooOld && !tooNew;
     }
 
-    /** True if a record timestamp bound is configured (the append path then checks every record). */
+    /** True if a record timestamp bound is configured (the append path then checks each batch's smallest and largest). */
     public boolean timestampBounded() {
         return timestampType == TimestampType.CREATE_TIME
                 && (timestampBeforeMaxMs != Long.MAX_VALUE || timestampAfterMaxMs != Long.MAX_VALUE);

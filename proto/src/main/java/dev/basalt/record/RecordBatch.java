@@ -61,7 +61,8 @@ import java.util.zip.CRC32C;
  * <p>Thread-safety: a {@code RecordBatch} owns a private view ({@link ByteBuffer#slice()}) of its
  * bytes and never moves the caller's buffer position; concurrent reads of one instance are safe,
  * stamping ({@link #stampBaseOffset}, {@link #stampPartitionLeaderEpoch}) and
- * {@link #validateProduced} (which records the batch's timestamp range) are not.
+ * {@link #validateProduced} (which records the batch's timestamp range, as the bytes were then:
+ * stamping LogAppendTime afterwards does not update it) are not.
  */
 public final class RecordBatch {
     public static final byte MAGIC = 2;
@@ -292,8 +293,9 @@ public final class RecordBatch {
      * The stricter check a leader applies to a producer's batch (Kafka's LogValidator): besides
      * size, magic and CRC, the batch must be exactly what a well-behaved producer builds: no
      * control or transactional flag, no compression (none is supported), no undefined attribute
-     * bit, {@code lastOffsetDelta == recordCount - 1}, offset deltas 0, 1, 2, ... in order, and
-     * records that fill the batch exactly. The offsets a batch burns are then exactly its records.
+     * bit, {@code lastOffsetDelta == recordCount - 1}, offset deltas 0, 1, 2, ... in order,
+     * records that fill the batch exactly, and (CreateTime) a header maxTimestamp that is the
+     * records' largest timestamp. The offsets a batch burns are then exactly its records.
      *
      * <p>A batch whose CRC matches was built this way by its sender, so every check after the CRC
      * fails with {@link InvalidRecordException} (INVALID_RECORD: the producer is wrong, a retry
@@ -354,6 +356,12 @@ public final class RecordBatch {
         }
         if (body.hasRemaining()) {
             throw new InvalidRecordException(body.remaining() + " bytes after the " + count + " records the batch declares");
+        }
+        if (timestampType() == TimestampType.CREATE_TIME && maxTimestamp() != tsMax) {
+            // Retention, the time index and ListOffsets read the header's maxTimestamp: one far
+            // ahead of the records would pass a timestamp bound and hold the segment for ever.
+            throw new InvalidRecordException("the batch header's maxTimestamp " + maxTimestamp()
+                    + " is not its records' largest timestamp " + tsMax);
         }
         producedTimestampMin = tsMin;
         producedTimestampMax = tsMax;

@@ -61,6 +61,17 @@ class RecordBatchProperties {
         batch.validateProduced(Integer.MAX_VALUE);
         assertEquals(min, batch.producedTimestampMin());
         assertEquals(max, batch.producedTimestampMax());
+        // A header maxTimestamp other than the records' largest (retention and the time index read
+        // the header) is refused, even with a CRC that matches.
+        ByteBuffer lying = ByteBuffer.allocate(batch.sizeInBytes());
+        lying.put(batch.buffer().duplicate()).flip();
+        lying.putLong(RecordBatch.MAX_TIMESTAMP_OFFSET, Long.MAX_VALUE);
+        java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+        crc.update(lying.duplicate().position(RecordBatch.ATTRIBUTES_OFFSET));
+        lying.putInt(RecordBatch.CRC_OFFSET, (int) crc.getValue());
+        InvalidRecordException e = assertThrows(InvalidRecordException.class,
+                () -> RecordBatch.wrap(lying).validateProduced(Integer.MAX_VALUE));
+        assertTrue(e.getMessage().contains("maxTimestamp " + Long.MAX_VALUE), e.getMessage());
     }
 
     @Property(tries = 300)

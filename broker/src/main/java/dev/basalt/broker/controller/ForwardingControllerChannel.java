@@ -37,8 +37,8 @@ public final class ForwardingControllerChannel implements ControllerChannel {
     }
 
     /**
-     * How long a forwarded change waits for the controller's answer: the request's timeout (its
-     * default when the request gives none, as the controller reads it) plus {@link #FORWARD_MARGIN_MS}.
+     * How long a forwarded change waits for the controller's answer, all attempts together: the
+     * request's timeout (30 s when the request gives none) plus {@link #FORWARD_MARGIN_MS}.
      * The controller answers REQUEST_TIMED_OUT itself when its timeout passes; with the same
      * deadline here the two raced and the client got an untyped failure instead (found probing),
      * and a request without timeout_ms (grpcurl's default) was forwarded with a 1 ms deadline.
@@ -49,6 +49,16 @@ public final class ForwardingControllerChannel implements ControllerChannel {
 
     /** Time a forwarded change allows beyond the request's timeout for the controller's own answer. */
     static final long FORWARD_MARGIN_MS = 500;
+
+    /**
+     * The timeout_ms an attempt carries when the request gave one: what is left of the forwarding
+     * deadline less the margin, so a retry after NOT_CONTROLLER (an election) still lets the
+     * controller answer before the deadline. A request without one keeps it (each RPC has its own
+     * rule for 0: the controller's default, or a refusal).
+     */
+    static int attemptTimeoutMs(long attemptMs) {
+        return (int) Math.max(1, Math.min(Integer.MAX_VALUE, attemptMs - FORWARD_MARGIN_MS));
+    }
 
     private QuorumController localIfActive() {
         QuorumController c = local.get();
@@ -61,7 +71,8 @@ public final class ForwardingControllerChannel implements ControllerChannel {
         if (c != null) {
             return c.createTopics(request);
         }
-        return controllers.callAdmin((stub, ms) -> stub.withDeadlineAfter(ms, TimeUnit.MILLISECONDS).createTopics(request),
+        return controllers.callAdmin((stub, ms) -> stub.withDeadlineAfter(ms, TimeUnit.MILLISECONDS).createTopics(request.getTimeoutMs() <= 0 ? request
+                        : request.toBuilder().setTimeoutMs(attemptTimeoutMs(ms)).build()),
                 r -> r.getTopicsList().stream().anyMatch(t -> t.getErrorCode() == dev.basalt.proto.v1.ErrorCode.NOT_CONTROLLER)
                         ? dev.basalt.proto.v1.ErrorCode.NOT_CONTROLLER : r.getErrorCode(), forwardMs(request.getTimeoutMs()));
     }
@@ -72,7 +83,8 @@ public final class ForwardingControllerChannel implements ControllerChannel {
         if (c != null) {
             return c.deleteTopics(request);
         }
-        return controllers.callAdmin((stub, ms) -> stub.withDeadlineAfter(ms, TimeUnit.MILLISECONDS).deleteTopics(request),
+        return controllers.callAdmin((stub, ms) -> stub.withDeadlineAfter(ms, TimeUnit.MILLISECONDS).deleteTopics(request.getTimeoutMs() <= 0 ? request
+                        : request.toBuilder().setTimeoutMs(attemptTimeoutMs(ms)).build()),
                 r -> r.getTopicsList().stream().anyMatch(t -> t.getErrorCode() == dev.basalt.proto.v1.ErrorCode.NOT_CONTROLLER)
                         ? dev.basalt.proto.v1.ErrorCode.NOT_CONTROLLER : r.getErrorCode(), forwardMs(request.getTimeoutMs()));
     }
@@ -83,7 +95,8 @@ public final class ForwardingControllerChannel implements ControllerChannel {
         if (c != null) {
             return c.createPartitions(request);
         }
-        return controllers.callAdmin((stub, ms) -> stub.withDeadlineAfter(ms, TimeUnit.MILLISECONDS).createPartitions(request),
+        return controllers.callAdmin((stub, ms) -> stub.withDeadlineAfter(ms, TimeUnit.MILLISECONDS).createPartitions(request.getTimeoutMs() <= 0 ? request
+                        : request.toBuilder().setTimeoutMs(attemptTimeoutMs(ms)).build()),
                 r -> r.getTopicsList().stream().anyMatch(t -> t.getErrorCode() == dev.basalt.proto.v1.ErrorCode.NOT_CONTROLLER)
                         ? dev.basalt.proto.v1.ErrorCode.NOT_CONTROLLER : r.getErrorCode(), forwardMs(request.getTimeoutMs()));
     }
@@ -94,7 +107,8 @@ public final class ForwardingControllerChannel implements ControllerChannel {
         if (c != null) {
             return c.alterConfigs(request);
         }
-        return controllers.callAdmin((stub, ms) -> stub.withDeadlineAfter(ms, TimeUnit.MILLISECONDS).alterConfigs(request),
+        return controllers.callAdmin((stub, ms) -> stub.withDeadlineAfter(ms, TimeUnit.MILLISECONDS).alterConfigs(request.getTimeoutMs() <= 0 ? request
+                        : request.toBuilder().setTimeoutMs(attemptTimeoutMs(ms)).build()),
                 r -> r.getResourcesList().stream().anyMatch(t -> t.getErrorCode() == dev.basalt.proto.v1.ErrorCode.NOT_CONTROLLER)
                         ? dev.basalt.proto.v1.ErrorCode.NOT_CONTROLLER : r.getErrorCode(), forwardMs(request.getTimeoutMs()));
     }
@@ -107,7 +121,8 @@ public final class ForwardingControllerChannel implements ControllerChannel {
             return c.alterPartitionReassignments(request);
         }
         return controllers.callAdmin((stub, ms) -> stub.withDeadlineAfter(ms, TimeUnit.MILLISECONDS)
-                        .alterPartitionReassignments(request),
+                        .alterPartitionReassignments(request.getTimeoutMs() <= 0 ? request
+                                : request.toBuilder().setTimeoutMs(attemptTimeoutMs(ms)).build()),
                 r -> r.getResultsList().stream().anyMatch(t -> t.getErrorCode() == dev.basalt.proto.v1.ErrorCode.NOT_CONTROLLER)
                         ? dev.basalt.proto.v1.ErrorCode.NOT_CONTROLLER : r.getErrorCode(), forwardMs(request.getTimeoutMs()));
     }
@@ -119,7 +134,8 @@ public final class ForwardingControllerChannel implements ControllerChannel {
         if (c != null) {
             return c.decommissionBroker(request);
         }
-        return controllers.callAdmin((stub, ms) -> stub.withDeadlineAfter(ms, TimeUnit.MILLISECONDS).decommissionBroker(request),
+        return controllers.callAdmin((stub, ms) -> stub.withDeadlineAfter(ms, TimeUnit.MILLISECONDS).decommissionBroker(request.getTimeoutMs() <= 0 ? request
+                        : request.toBuilder().setTimeoutMs(attemptTimeoutMs(ms)).build()),
                 dev.basalt.proto.v1.DecommissionBrokerResponse::getErrorCode, forwardMs(request.getTimeoutMs()));
     }
 
@@ -130,7 +146,8 @@ public final class ForwardingControllerChannel implements ControllerChannel {
         if (c != null) {
             return c.recommissionBroker(request);
         }
-        return controllers.callAdmin((stub, ms) -> stub.withDeadlineAfter(ms, TimeUnit.MILLISECONDS).recommissionBroker(request),
+        return controllers.callAdmin((stub, ms) -> stub.withDeadlineAfter(ms, TimeUnit.MILLISECONDS).recommissionBroker(request.getTimeoutMs() <= 0 ? request
+                        : request.toBuilder().setTimeoutMs(attemptTimeoutMs(ms)).build()),
                 dev.basalt.proto.v1.DecommissionBrokerResponse::getErrorCode, forwardMs(request.getTimeoutMs()));
     }
 
@@ -141,7 +158,8 @@ public final class ForwardingControllerChannel implements ControllerChannel {
         if (c != null) {
             return c.electLeaders(request);
         }
-        return controllers.callAdmin((stub, ms) -> stub.withDeadlineAfter(ms, TimeUnit.MILLISECONDS).electLeaders(request),
+        return controllers.callAdmin((stub, ms) -> stub.withDeadlineAfter(ms, TimeUnit.MILLISECONDS).electLeaders(request.getTimeoutMs() <= 0 ? request
+                        : request.toBuilder().setTimeoutMs(attemptTimeoutMs(ms)).build()),
                 dev.basalt.proto.v1.ElectLeadersResponse::getErrorCode, forwardMs(request.getTimeoutMs()));
     }
 }

@@ -124,12 +124,15 @@ final class ConfigControl {
         }
     }
 
-    /** The fewest replicas any partition of {@code topic} keeps (a reassignment's leaving replicas not counted). */
+    /**
+     * The fewest replicas any partition of {@code topic} has or may return to: during a
+     * reassignment, the smaller of the original and the target (a cancel restores the original).
+     */
     private static int fewestReplicas(MetadataImage image, String topic) {
         TopicImage t = TopicControl.requireTopic(image, topic);
         int fewest = Integer.MAX_VALUE;
         for (dev.basalt.metadata.image.PartitionRegistration p : t.partitions().values()) {
-            fewest = Math.min(fewest, p.replicas().size() - p.removingReplicas().size());
+            fewest = Math.min(fewest, p.replicas().size() - Math.max(p.addingReplicas().size(), p.removingReplicas().size()));
         }
         return fewest;
     }

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.basalt.metadata.delta.MetadataDelta;
+import dev.basalt.metadata.image.ConfigResource;
 import dev.basalt.metadata.image.MetadataImage;
 import dev.basalt.metadata.image.PartitionRegistration;
 import java.util.List;
@@ -66,6 +67,27 @@ class ReassignmentControlTest {
                     f.topic("t").id(), 0, p.leaderEpoch(), p.partitionEpoch(), isr)));
         }
         return f.commit(f.controller.completeReassignments(f.image));
+    }
+
+    /**
+     * Review finding: during a move from 2 replicas to 3, min.insync.replicas=3 would be checked
+     * against the target alone, and a cancel then left 2 replicas under min ISR 3. It is checked
+     * against the smaller of the original and the target; once the move completes, 3 is accepted.
+     */
+    @Test
+    void minInsyncReplicas_duringAReassignment_mustFitTheOriginalAndTheTarget() {
+        cluster(3, 1);
+        topicOn(List.of(1, 2));
+        reassign(List.of(1, 2, 3));
+        assertTrue(f.partition("t", 0).isReassigning());
+        ConfigResource t = ConfigResource.topic("t");
+        ControllerException e = assertThrows(ControllerException.class, () -> f.controller.alterConfigs(f.image, t,
+                Map.of("min.insync.replicas", Optional.of("3"))));
+        assertEquals(ControllerException.Reason.INVALID_CONFIG, e.reason());
+        assertTrue(e.getMessage().contains("above its replication factor 2"), e.getMessage());
+        catchUpAll();
+        assertFalse(f.partition("t", 0).isReassigning());
+        assertEquals(1, f.commit(f.controller.alterConfigs(f.image, t, Map.of("min.insync.replicas", Optional.of("3")))));
     }
 
     @Test
