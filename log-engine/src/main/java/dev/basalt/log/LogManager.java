@@ -1197,14 +1197,7 @@ public final class LogManager implements AutoCloseable {
         }
         Path dir = dataDir.resolve(tp.dirName());
         synchronized (createLock) {
-            while (creating.contains(tp)) {
-                try {
-                    createLock.wait();
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    throw new LogStorageException("interrupted while " + tp + " was being created", dir, null);
-                }
-            }
+            awaitCreated(tp);
             ensureOpen();
             existing = logs.get(tp);
             if (existing != null) {
@@ -1222,29 +1215,53 @@ public final class LogManager implements AutoCloseable {
             creating.add(tp);
         }
         PartitionLog log = null;
+        boolean registered = false;
         try {
             try {
                 files.createDirectories(dir);
                 files.fsyncDirectory(dataDir);
-            } catch (IOException e) {
-                throw new LogStorageException("cannot create partition directory", dir, e);
-            }
-            try {
                 log = loadPartition(tp, null, false, config);
-            } catch (RuntimeException e) {
-                // Created just now and empty of records (the index refused the partition's id on a
-                // full disk, say): remove it, or the next attempt would refuse to adopt it.
-                deleteRecursively(dir);
-                throw e;
+            } catch (IOException | RuntimeException e) {
+                // Created just now and empty of records (the directory's fsync failed, or the index
+                // refused the partition's id on a full disk, say): remove it, or the next attempt
+                // would refuse to adopt it.
+                if (Files.exists(dir)) {
+                    deleteRecursively(dir);
+                }
+                if (e instanceof IOException io) {
+                    throw new LogStorageException("cannot create partition directory", dir, io);
+                }
+                throw (RuntimeException) e;
             }
-            return log;
         } finally {
             synchronized (createLock) {
                 creating.remove(tp);
-                if (log != null) {
+                if (log != null && !closed) {
                     logs.put(tp, log);
+                    registered = true;
                 }
                 createLock.notifyAll();
+            }
+        }
+        if (!registered) {
+            log.abandon(); // closed meanwhile (close waits for creations, up to its timeout): never registered
+            ensureOpen();
+        }
+        String failedDirectory = directoryFailure;
+        if (failedDirectory != null) {
+            log.markOffline(failedDirectory); // the directory check ran while this log was being created
+        }
+        return log;
+    }
+
+    /** Under the create lock: waits until no creation of {@code tp} is in flight. */
+    private void awaitCreated(TopicPartition tp) {
+        while (creating.contains(tp)) {
+            try {
+                createLock.wait();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new LogStorageException("interrupted while " + tp + " was being created", dataDir.resolve(tp.dirName()), null);
             }
         }
     }
@@ -1280,6 +1297,7 @@ public final class LogManager implements AutoCloseable {
     public void delete(TopicPartition tp) {
         ensureOpen();
         synchronized (createLock) {
+            awaitCreated(tp);
             PartitionLog log = logs.remove(tp);
             if (log == null && corrupt.remove(tp) != null) {
                 // never opened (corrupt): its directory goes as a whole, and its index state with it
@@ -1426,10 +1444,28 @@ public final class LogManager implements AutoCloseable {
      */
     @Override
     public void close() {
-        if (closed) {
-            return;
+        synchronized (createLock) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            // Creations in flight finish (a log created after this is abandoned, not registered): none
+            // may still write in the data directory once its lock is released below.
+            long deadlineNs = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(options.shutdownTimeoutMs());
+            while (!creating.isEmpty()) {
+                long leftMs = TimeUnit.NANOSECONDS.toMillis(deadlineNs - System.nanoTime());
+                if (leftMs <= 0) {
+                    LOG.warn("closing with {} partition log(s) still being created: {}", creating.size(), creating);
+                    break;
+                }
+                try {
+                    createLock.wait(leftMs);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    break;
+                }
+            }
         }
-        closed = true;
         stopScheduler();
         boolean allClean = true;
         for (PartitionLog log : logs.values()) {

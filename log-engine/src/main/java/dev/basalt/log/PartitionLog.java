@@ -340,6 +340,9 @@ public final class PartitionLog {
         if (cfg.cleanupCompact()) {
             requireKeys(batches);
         }
+        if (cfg.timestampType() == TimestampType.CREATE_TIME) {
+            requireCreateTime(batches);
+        }
         if (cfg.timestampBounded()) {
             requireTimestampsInBounds(batches, cfg, clock.millis());
         }
@@ -484,6 +487,21 @@ public final class PartitionLog {
                     throw new dev.basalt.record.InvalidRecordException("compacted topic cannot accept a record without a key (offset delta "
                             + (r.offset()) + ")");
                 }
+            }
+        }
+    }
+
+    /**
+     * A CreateTime topic stores the producer's timestamps as they are: a batch marked LogAppendTime
+     * would be stored with whatever maxTimestamp it claims (checked against its records only for
+     * CreateTime batches), which consumers would read as every record's time and retention as the
+     * segment's. Producers send CreateTime batches; such a batch is refused.
+     */
+    private void requireCreateTime(List<RecordBatch> batches) {
+        for (RecordBatch b : batches) {
+            if (b.timestampType() == TimestampType.LOG_APPEND_TIME) {
+                throw new dev.basalt.record.InvalidRecordException("a batch marked LogAppendTime (attribute bit 3) for " + tp
+                        + ", a CreateTime topic: producers send CreateTime batches, only the broker stamps LogAppendTime");
             }
         }
     }

@@ -82,6 +82,42 @@ class LogManagerTest {
         }
     }
 
+    /**
+     * Two creations overlap: each waits, in its fsync of the data directory, for the other to get
+     * there too. Under a lock held across the whole creation (as before) the second could never
+     * arrive, and the first would give up.
+     */
+    @Test
+    void creationsOfDifferentPartitions_runAtTheSameTime() throws Exception {
+        java.util.concurrent.atomic.AtomicBoolean armed = new java.util.concurrent.atomic.AtomicBoolean();
+        java.util.concurrent.CyclicBarrier both = new java.util.concurrent.CyclicBarrier(2);
+        FileLayer meeting = new FileLayer() {
+            @Override
+            public void fsyncDirectory(Path d) throws java.io.IOException {
+                if (armed.get() && d.equals(dir)) {
+                    try {
+                        both.await(10, java.util.concurrent.TimeUnit.SECONDS);
+                    } catch (Exception e) {
+                        throw new java.io.IOException("the other creation never reached its fsync: " + e);
+                    }
+                }
+                FileLayer.super.fsyncDirectory(d);
+            }
+        };
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(2);
+        try (LogManager m = LogManager.open(dir, config, clock, LogManagerOptions.DEFAULT.withoutPeriodicTasks(), meeting)) {
+            armed.set(true);
+            java.util.concurrent.Future<PartitionLog> a = pool.submit(() -> m.getOrCreate(new TopicPartition("a", 0), config));
+            java.util.concurrent.Future<PartitionLog> b = pool.submit(() -> m.getOrCreate(new TopicPartition("b", 0), config));
+            a.get(30, java.util.concurrent.TimeUnit.SECONDS).appendAsLeader(TestBatches.batch(List.of(new Rec(1, "k", "a"))), 1);
+            b.get(30, java.util.concurrent.TimeUnit.SECONDS).appendAsLeader(TestBatches.batch(List.of(new Rec(1, "k", "b"))), 1);
+            armed.set(false);
+            assertEquals(2, m.partitions().size());
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
     @Test
     void manyPartitions_reopenCleanlyAndAfterCrash_withTheirData() {
         int partitions = 1000;

@@ -633,6 +633,22 @@ class PartitionLogTest {
         older.addAll(recs(3, "ancient")); // no bound on the past by default
         log.appendAsLeader(TestBatches.batch(older), 1);
         assertEquals(3, log.logEndOffset());
+        // A batch marked LogAppendTime would be stored with the maxTimestamp it claims (review
+        // finding): a CreateTime topic refuses it; a LogAppendTime topic stamps it as always.
+        ByteBuffer marked = TestBatches.batch(recs(now, "e"));
+        marked.putLong(RecordBatch.MAX_TIMESTAMP_OFFSET, Long.MAX_VALUE);
+        marked.putShort(RecordBatch.ATTRIBUTES_OFFSET, (short) RecordBatch.TIMESTAMP_TYPE_MASK);
+        java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+        crc.update(marked.duplicate().position(RecordBatch.ATTRIBUTES_OFFSET));
+        marked.putInt(RecordBatch.CRC_OFFSET, (int) crc.getValue());
+        assertThrows(dev.basalt.record.InvalidRecordException.class, () -> log.appendAsLeader(marked.duplicate(), 1));
+        assertEquals(3, log.logEndOffset());
+        PartitionLog stamped = manager.getOrCreate(new TopicPartition("stamped-lat", 0),
+                config.withOverrides(Map.of(LogConfig.MESSAGE_TIMESTAMP_TYPE, "LogAppendTime")));
+        stamped.appendAsLeader(marked.duplicate(), 1);
+        try (FetchSlice slice = stamped.read(0, 64 * 1024, Long.MAX_VALUE)) {
+            assertEquals(now, RecordBatch.wrap(slice.records().duplicate()).maxTimestamp(), "the broker's time, not the claimed one");
+        }
     }
 
     @Test

@@ -340,7 +340,10 @@ public final class ReplicaManager implements MetadataSubscriber, AutoCloseable {
         }
         Set<String> touchedTopics = new HashSet<>();
         lastCaughtUp = caughtUp;
-        createNewLogs(next, update.changedPartitions());
+        if (!createNewLogs(next, update.changedPartitions())) {
+            log.info("Interrupted creating new replica logs: the rest of this metadata update is left to the next start");
+            return;
+        }
         for (MetadataUpdate.PartitionChange c : update.changedPartitions()) {
             if (closed) {
                 // Stopping: a start re-applies the whole image (found probing: a node applying 10,000
@@ -401,10 +404,12 @@ public final class ReplicaManager implements MetadataSubscriber, AutoCloseable {
      * fsyncs to create (its directory, the data directory, its first segment, the index's id, the
      * topic-id files): one after another about 6 ms each, so a 1,000-partition create kept this
      * node, and the create's answer, waiting 6 s (found probing). Only replicas with nothing on
-     * disk are created here; any failure is left to applyPartition, which meets it again and
-     * handles it as it always did.
+     * disk are created here; any failure is logged and left to applyPartition, which meets it again
+     * and handles it as it always did.
+     *
+     * @return false if interrupted (stopping): the creations in flight finish, none is started
      */
-    private void createNewLogs(MetadataImage img, List<MetadataUpdate.PartitionChange> changes) {
+    private boolean createNewLogs(MetadataImage img, List<MetadataUpdate.PartitionChange> changes) {
         List<java.util.concurrent.Callable<Void>> work = new ArrayList<>();
         for (MetadataUpdate.PartitionChange c : changes) {
             TopicPartition tp = new TopicPartition(c.topic().name(), c.partition());
@@ -415,13 +420,17 @@ public final class ReplicaManager implements MetadataSubscriber, AutoCloseable {
             String topicId = c.topic().id().toString();
             work.add(() -> {
                 if (!closed) {
-                    writeTopicId(logs.getOrCreate(tp, cfg).directory(), topicId);
+                    try {
+                        writeTopicId(logs.getOrCreate(tp, cfg).directory(), topicId);
+                    } catch (RuntimeException e) {
+                        log.info("Creating the log of {} failed ({}); tried again as the partition is applied", tp, e.toString());
+                    }
                 }
                 return null;
             });
         }
         if (work.size() < PARALLEL_CREATE_MIN) {
-            return;
+            return true;
         }
         java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(
                 Math.min(CREATE_THREADS_MAX, work.size()), r -> {
@@ -430,15 +439,28 @@ public final class ReplicaManager implements MetadataSubscriber, AutoCloseable {
                     return t;
                 });
         long startNanos = System.nanoTime();
+        List<java.util.concurrent.Future<Void>> done = new ArrayList<>();
         try {
-            pool.invokeAll(work); // failures surface again in applyPartition
+            for (java.util.concurrent.Callable<Void> w : work) {
+                done.add(pool.submit(w));
+            }
+            for (java.util.concurrent.Future<Void> f : done) {
+                f.get(); // the tasks catch their own failures
+            }
         } catch (InterruptedException e) {
+            // Stopping. Creations in flight are not interrupted (an interrupt mid-fsync closes the
+            // channel and leaves a directory no later attempt adopts); those not started never start.
+            done.forEach(f -> f.cancel(false));
             Thread.currentThread().interrupt();
+            return false;
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw new IllegalStateException("a log creation task threw", e.getCause());
         } finally {
             pool.shutdown();
         }
         log.info("Created the logs of {} new replicas in {} ms ({} threads)", work.size(),
                 TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos), Math.min(CREATE_THREADS_MAX, work.size()));
+        return true;
     }
 
     private void applyPartition(MetadataImage img, TopicImage topic, int idx, PartitionRegistration reg, boolean caughtUp, long nowMs) {
