@@ -512,12 +512,12 @@ public final class PartitionLog {
      */
     private void requireTimestampsInBounds(List<RecordBatch> batches, LogConfig cfg, long nowMs) {
         for (RecordBatch b : batches) {
-            for (long ts : new long[] {b.producedTimestampMin(), b.producedTimestampMax()}) {
-                if (!cfg.timestampAcceptable(ts, nowMs)) {
-                    throw new dev.basalt.record.InvalidRecordException("record timestamp " + ts + " of " + tp
-                            + " is outside [now - " + cfg.timestampBeforeMaxMs() + " ms, now + " + cfg.timestampAfterMaxMs()
-                            + " ms] (message.timestamp.before/after.max.ms; broker time " + nowMs + ")");
-                }
+            boolean minOk = cfg.timestampAcceptable(b.producedTimestampMin(), nowMs);
+            if (!minOk || !cfg.timestampAcceptable(b.producedTimestampMax(), nowMs)) {
+                long ts = minOk ? b.producedTimestampMax() : b.producedTimestampMin();
+                throw new dev.basalt.record.InvalidRecordException("record timestamp " + ts + " of " + tp
+                        + " is outside [now - " + cfg.timestampBeforeMaxMs() + " ms, now + " + cfg.timestampAfterMaxMs()
+                        + " ms] (message.timestamp.before/after.max.ms; broker time " + nowMs + ")");
             }
         }
     }

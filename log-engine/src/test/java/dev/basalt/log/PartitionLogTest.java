@@ -638,9 +638,7 @@ class PartitionLogTest {
         ByteBuffer marked = TestBatches.batch(recs(now, "e"));
         marked.putLong(RecordBatch.MAX_TIMESTAMP_OFFSET, Long.MAX_VALUE);
         marked.putShort(RecordBatch.ATTRIBUTES_OFFSET, (short) RecordBatch.TIMESTAMP_TYPE_MASK);
-        java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
-        crc.update(marked.duplicate().position(RecordBatch.ATTRIBUTES_OFFSET));
-        marked.putInt(RecordBatch.CRC_OFFSET, (int) crc.getValue());
+        TestBatches.reseal(marked);
         assertThrows(dev.basalt.record.InvalidRecordException.class, () -> log.appendAsLeader(marked.duplicate(), 1));
         assertEquals(3, log.logEndOffset());
         PartitionLog stamped = manager.getOrCreate(new TopicPartition("stamped-lat", 0),
@@ -656,9 +654,7 @@ class PartitionLogTest {
         PartitionLog log = manager.getOrCreate(TP, config);
         ByteBuffer control = TestBatches.batch(recs(5, "a"));
         control.putShort(RecordBatch.ATTRIBUTES_OFFSET, (short) RecordBatch.CONTROL_MASK);
-        java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
-        crc.update(control.duplicate().position(RecordBatch.ATTRIBUTES_OFFSET));
-        control.putInt(RecordBatch.CRC_OFFSET, (int) crc.getValue());
+        TestBatches.reseal(control);
         assertThrows(dev.basalt.record.InvalidRecordException.class, () -> log.appendAsLeader(control.duplicate(), 1));
         assertEquals(0, log.logEndOffset());
         // a follower stores what its leader stored (a broker-written control batch, say)

@@ -66,9 +66,7 @@ class RecordBatchProperties {
         ByteBuffer lying = ByteBuffer.allocate(batch.sizeInBytes());
         lying.put(batch.buffer().duplicate()).flip();
         lying.putLong(RecordBatch.MAX_TIMESTAMP_OFFSET, Long.MAX_VALUE);
-        java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
-        crc.update(lying.duplicate().position(RecordBatch.ATTRIBUTES_OFFSET));
-        lying.putInt(RecordBatch.CRC_OFFSET, (int) crc.getValue());
+        lying.putInt(RecordBatch.CRC_OFFSET, (int) RecordBatch.wrap(lying.duplicate()).computeCrc());
         InvalidRecordException e = assertThrows(InvalidRecordException.class,
                 () -> RecordBatch.wrap(lying).validateProduced(Integer.MAX_VALUE));
         assertTrue(e.getMessage().contains("maxTimestamp " + Long.MAX_VALUE), e.getMessage());

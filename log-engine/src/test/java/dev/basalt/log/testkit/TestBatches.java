@@ -50,6 +50,11 @@ public final class TestBatches {
         return buf;
     }
 
+    /** Writes the CRC of the batch at the start of {@code buf} again, after a test edited its bytes. */
+    public static void reseal(ByteBuffer buf) {
+        buf.putInt(RecordBatch.CRC_OFFSET, (int) RecordBatch.wrap(buf.duplicate()).computeCrc());
+    }
+
     /** Several batches laid end to end in one payload. */
     public static ByteBuffer payload(List<List<Rec>> batches) {
         List<ByteBuffer> parts = new ArrayList<>();
