@@ -40,6 +40,7 @@ import dev.basalt.broker.rpc.RecordRpc;
 import dev.basalt.broker.rpc.ReplicaRpc;
 import dev.basalt.broker.server.AdminHandler;
 import dev.basalt.broker.server.ClientServices;
+import dev.basalt.broker.server.DeleteRecordsHandler;
 import dev.basalt.broker.server.FetchHandler;
 import dev.basalt.broker.server.ListOffsetsHandler;
 import dev.basalt.broker.server.MetadataHandler;
@@ -636,7 +637,8 @@ public final class BasaltNode implements AutoCloseable {
         InitProducerIdHandler initProducerId = new InitProducerIdHandler(producerIds,
                 () -> lifecycle.state() == BrokerLifecycle.State.RUNNING, lifecycleThread,
                 () -> rm.image().producerIds().nextProducerId());
-        ClientServices services = new ClientServices(produce, initProducerId, fetch, new ListOffsetsHandler(replicas), metadata, admin, toController,
+        ClientServices services = new ClientServices(produce, initProducerId, fetch, new ListOffsetsHandler(replicas), metadata, admin,
+                new DeleteRecordsHandler(replicas, config.getInt("request.timeout.ms.max")), toController,
                 this::describeQuorum, config.getInt("produce.request.bytes.max"));
 
         groups = startGroupCoordinator(produce, toController);

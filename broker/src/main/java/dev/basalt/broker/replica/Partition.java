@@ -44,15 +44,22 @@ public final class Partition {
 
     /** Replication state from the metadata image plus the topic's replication configs; immutable. */
     public record State(int leaderId, int leaderEpoch, int partitionEpoch, List<Integer> replicas, List<Integer> isr,
-                        int minInsyncReplicas, boolean durableAcks) {
+                        int minInsyncReplicas, boolean durableAcks, List<Integer> elr) {
         public State {
             replicas = List.copyOf(replicas);
             isr = List.copyOf(isr);
+            elr = List.copyOf(elr);
+        }
+
+        /** A state without eligible leader replicas. */
+        public State(int leaderId, int leaderEpoch, int partitionEpoch, List<Integer> replicas, List<Integer> isr,
+                     int minInsyncReplicas, boolean durableAcks) {
+            this(leaderId, leaderEpoch, partitionEpoch, replicas, isr, minInsyncReplicas, durableAcks, List.of());
         }
 
         public static State of(PartitionRegistration reg, int minInsyncReplicas, boolean durableAcks) {
             return new State(reg.leader(), reg.leaderEpoch(), reg.partitionEpoch(), reg.replicas(), reg.isr(), minInsyncReplicas,
-                    durableAcks);
+                    durableAcks, reg.elr());
         }
     }
 
@@ -91,11 +98,14 @@ public final class Partition {
      */
     public record FollowerRead(ErrorCode error, String message, FetchSlice slice, long highWatermark, long logStartOffset,
                                long logEndOffset, boolean hwMoved, Optional<IsrChange> isrChange, long allReplicasOffset,
-                               long tombstonesRemovedEnd) {
+                               long tombstonesRemovedEnd, boolean followerStartMoved) {
         static FollowerRead failed(ErrorCode error, String message, long hw, long logStart, long logEnd) {
-            return new FollowerRead(error, message, null, hw, logStart, logEnd, false, Optional.empty(), 0, 0);
+            return new FollowerRead(error, message, null, hw, logStart, logEnd, false, Optional.empty(), 0, 0, false);
         }
     }
+
+    /** Each follower's log start offset as its last fetch in this leadership reported it (guarded by this). */
+    private final java.util.Map<Integer, Long> followerLogStarts = new java.util.HashMap<>();
 
     private volatile dev.basalt.broker.metrics.TopicMeters meters;
     private volatile long leaderLogEndSeen = -1;
@@ -276,6 +286,7 @@ public final class Partition {
         }
         long hw = Math.min(log.highWatermark(), leo);
         long flushed = Math.min(log.recoveryPoint(), leo);
+        followerLogStarts.clear(); // reports of an earlier leadership say nothing of where the replicas start now
         leader = new LeaderState(localBrokerId, next.leaderEpoch(), leo, next.partitionEpoch(), next.replicas(), next.isr(),
                 next.minInsyncReplicas(), next.durableAcks(), hw, flushed, nowMs);
         isrRetryNotBeforeMs = 0;
@@ -362,7 +373,17 @@ public final class Partition {
      */
     public FollowerRead readForFollower(int replicaId, long fetchOffset, long flushedOffset, int currentLeaderEpoch, int maxBytes,
                                         long nowMs) {
+        return readForFollower(replicaId, fetchOffset, flushedOffset, 0, currentLeaderEpoch, maxBytes, nowMs);
+    }
+
+    /**
+     * As above, with the follower's own log start offset, which a DeleteRecords waits on
+     * ({@link #lowWatermark}); {@link FollowerRead#followerStartMoved} says it rose.
+     */
+    public FollowerRead readForFollower(int replicaId, long fetchOffset, long flushedOffset, long followerLogStart,
+                                        int currentLeaderEpoch, int maxBytes, long nowMs) {
         boolean moved;
+        boolean startMoved;
         Optional<IsrChange> change;
         long allReplicas;
         synchronized (this) {
@@ -389,6 +410,8 @@ public final class Partition {
                         + " is outside [" + start + ", " + leo + "]", hw, start, leo);
             }
             moved = leader.recordFollowerFetch(replicaId, fetchOffset, Math.min(flushedOffset, fetchOffset), nowMs);
+            Long startBefore = followerLogStarts.put(replicaId, followerLogStart);
+            startMoved = startBefore == null || startBefore < followerLogStart;
             if (moved) {
                 log.updateHighWatermark(leader.highWatermark());
             }
@@ -411,7 +434,62 @@ public final class Partition {
         // followers of a topic that never compacts into a full refetch).
         long removedEnd = log.config().cleanupCompact() ? Math.min(log.tombstonesRemovedEnd(), slice.logEndOffset()) : 0;
         return new FollowerRead(ErrorCode.NONE, "", slice, log.highWatermark(), slice.logStartOffset(), slice.logEndOffset(),
-                moved, change, allReplicas, removedEnd);
+                moved, change, allReplicas, removedEnd, startMoved);
+    }
+
+    /** Where a DeleteRecords stands on this leader (see {@link #deleteRecordsAsLeader}). */
+    public record RecordDeletion(ErrorCode error, String message, long targetOffset) {
+    }
+
+    /**
+     * DeleteRecords on the leader: checks the leadership and the offset ({@code -1}: the high
+     * watermark; above the high watermark: OFFSET_OUT_OF_RANGE, only committed records can be
+     * deleted), then moves this log's start up to it. The replicas follow with their next fetch;
+     * {@link #lowWatermark} tells when they have.
+     *
+     * @return the offset every replica's log must start at for the deletion to be complete
+     */
+    public RecordDeletion deleteRecordsAsLeader(long offset) {
+        long target;
+        synchronized (this) {
+            if (leader == null) {
+                return new RecordDeletion(ErrorCode.NOT_LEADER, "broker " + localBrokerId + " does not lead " + tp, -1);
+            }
+            long hw = log.highWatermark();
+            target = offset == -1 ? hw : offset;
+            if (target > hw) {
+                return new RecordDeletion(ErrorCode.OFFSET_OUT_OF_RANGE, "offset " + offset + " of " + tp
+                        + " is above its high watermark " + hw + ": only committed records can be deleted", -1);
+            }
+        }
+        // Outside this lock (the log's own lock orders it with appends and retention; it may sync
+        // the directory). The high watermark never moves back, so target stays at or below it.
+        if (target > log.logStartOffset()) {
+            int deleted = log.advanceLogStartOffset(target);
+            org.slf4j.LoggerFactory.getLogger(Partition.class).info("DeleteRecords: {} now starts at offset {} ({} whole segment(s)"
+                    + " removed)", tp, log.logStartOffset(), deleted);
+        }
+        return new RecordDeletion(ErrorCode.NONE, "", target);
+    }
+
+    /**
+     * The smallest log start offset among this leader and the replicas it could hand leadership to
+     * next (the ISR and the eligible leader replicas, KIP-966) as their fetches in this leadership
+     * reported it (0 for one not heard from yet); -1 when this broker does not lead.
+     */
+    public synchronized long lowWatermark() {
+        if (leader == null) {
+            return -1;
+        }
+        long low = log.logStartOffset();
+        for (List<Integer> group : List.of(state.isr(), state.elr())) {
+            for (int id : group) {
+                if (id != localBrokerId) {
+                    low = Math.min(low, followerLogStarts.getOrDefault(id, 0L));
+                }
+            }
+        }
+        return low;
     }
 
     /** Per follower, the offset its last fetch that got records started at. */

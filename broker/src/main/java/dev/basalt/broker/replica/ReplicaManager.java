@@ -299,6 +299,11 @@ public final class ReplicaManager implements MetadataSubscriber, AutoCloseable {
         fetchWaiters.checkAndComplete(tp);
     }
 
+    /** A follower reported a higher log start: a DeleteRecords parked with the produces may be complete. */
+    public void onFollowerLogStartMoved(TopicPartition tp) {
+        produceWaiters.checkAndComplete(tp);
+    }
+
     /** Reports the duration of each group-commit fsync (nanoseconds) to {@code timer} (metrics). */
     public void onFlushTimed(java.util.function.LongConsumer timer) {
         flusher.flushNanos = timer;

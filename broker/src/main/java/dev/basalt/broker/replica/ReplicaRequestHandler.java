@@ -97,6 +97,9 @@ public final class ReplicaRequestHandler {
             if (p.getFetchOffset() < 0 || p.getPartitionMaxBytes() < 0 || p.getPartition() < 0) {
                 return "negative fetch_offset, partition or partition_max_bytes";
             }
+            if (p.getLogStartOffset() < 0 || p.getLogStartOffset() > p.getFetchOffset()) {
+                return "log_start_offset " + p.getLogStartOffset() + " outside [0, fetch_offset " + p.getFetchOffset() + "]";
+            }
             if (p.getFlushedOffset() > p.getFetchOffset()) {
                 return "flushed_offset " + p.getFlushedOffset() + " above fetch_offset " + p.getFetchOffset();
             }
@@ -142,8 +145,8 @@ public final class ReplicaRequestHandler {
             int maxBytes = (int) Math.max(1, Math.min(partitionMax, budget - total));
             Partition.FollowerRead r;
             try {
-                r = p.readForFollower(req.getReplicaId(), pd.getFetchOffset(), pd.getFlushedOffset(), pd.getCurrentLeaderEpoch(),
-                        total >= budget ? 1 : maxBytes, nowMs);
+                r = p.readForFollower(req.getReplicaId(), pd.getFetchOffset(), pd.getFlushedOffset(), pd.getLogStartOffset(),
+                        pd.getCurrentLeaderEpoch(), total >= budget ? 1 : maxBytes, nowMs);
             } catch (OffsetOutOfRangeException e) {
                 pb.setErrorCode(ErrorCode.OFFSET_OUT_OF_RANGE).setErrorMessage(e.getMessage())
                         .setLogStartOffset(e.logStartOffset()).setLogEndOffset(e.logEndOffset());
@@ -163,6 +166,8 @@ public final class ReplicaRequestHandler {
             }
             if (r.hwMoved()) {
                 replicas.onHighWatermarkMoved(p.topicPartition());
+            } else if (r.followerStartMoved()) {
+                replicas.onFollowerLogStartMoved(p.topicPartition());
             }
             r.isrChange().ifPresent(c -> replicas.sendIsrChange(p, c));
             pb.setErrorCode(r.error()).setErrorMessage(r.message()).setHighWatermark(r.highWatermark())

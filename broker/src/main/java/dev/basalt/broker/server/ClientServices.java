@@ -73,11 +73,13 @@ public final class ClientServices {
     private final Supplier<DescribeQuorumResponse> quorum;
     private final AliasingMarshaller<ProduceRequest> produceMarshaller;
     private final dev.basalt.broker.producer.InitProducerIdHandler initProducerId;
+    private final DeleteRecordsHandler deleteRecords;
 
     public ClientServices(ProduceHandler produce, dev.basalt.broker.producer.InitProducerIdHandler initProducerId,
                           FetchHandler fetch, ListOffsetsHandler listOffsets, MetadataHandler metadata,
-                          AdminHandler admin, ControllerChannel controller, Supplier<DescribeQuorumResponse> quorum,
-                          int produceRequestBytesMax) {
+                          AdminHandler admin, DeleteRecordsHandler deleteRecords, ControllerChannel controller,
+                          Supplier<DescribeQuorumResponse> quorum, int produceRequestBytesMax) {
+        this.deleteRecords = deleteRecords;
         this.produce = produce;
         this.initProducerId = initProducerId;
         this.fetch = fetch;
@@ -284,6 +286,20 @@ public final class ClientServices {
             public void recommissionBroker(dev.basalt.proto.v1.DecommissionBrokerRequest request,
                                            StreamObserver<dev.basalt.proto.v1.DecommissionBrokerResponse> obs) {
                 async(obs, () -> controller.recommissionBroker(request));
+            }
+
+            @Override
+            public void deleteRecords(dev.basalt.proto.v1.DeleteRecordsRequest request,
+                                      StreamObserver<dev.basalt.proto.v1.DeleteRecordsResponse> obs) {
+                try {
+                    ClientServices.this.deleteRecords.handle(request, response -> {
+                        obs.onNext(response);
+                        obs.onCompleted();
+                    });
+                } catch (RuntimeException e) {
+                    log.error("DeleteRecords failed unexpectedly", e);
+                    obs.onError(Status.INTERNAL.withDescription(e.toString()).asRuntimeException());
+                }
             }
 
             @Override

@@ -106,6 +106,7 @@ class ReplicationClusterTest {
         final ReplicaManager rm;
         final Server server;
         final ProduceHandler produce;
+        final dev.basalt.broker.server.DeleteRecordsHandler deleteRecords;
         MetadataImage seen = MetadataImage.EMPTY; // confined to the controller thread
 
         Node(int id) throws IOException {
@@ -128,6 +129,7 @@ class ReplicationClusterTest {
             server = InProcessServerBuilder.forName("broker-" + id)
                     .addService(ReplicaRpc.service(new ReplicaRequestHandler(rm, 30_000))).build().start();
             produce = new ProduceHandler(rm, produceWaiters, 60_000);
+            deleteRecords = new dev.basalt.broker.server.DeleteRecordsHandler(rm, 60_000);
         }
 
         @Override
@@ -488,6 +490,78 @@ class ReplicationClusterTest {
         assertTrue(java.util.Arrays.equals(bytes(2, leo(2)), bytes(1, leo(2))), "identical logs after the truncation");
         assertEquals(List.of(new dev.basalt.log.index.LeaderEpochCache.EpochEntry(0, 0),
                 new dev.basalt.log.index.LeaderEpochCache.EpochEntry(1, committed)), partition(1).log().epochEntries());
+    }
+
+    // ------------------------------------------------------------------ DeleteRecords (KIP-107)
+
+    private static dev.basalt.proto.v1.DeleteRecordsResponse.Partition deleteRecords(Node at, long offset, int timeoutMs)
+            throws Exception {
+        CompletableFuture<dev.basalt.proto.v1.DeleteRecordsResponse> answer = new CompletableFuture<>();
+        at.deleteRecords.handle(dev.basalt.proto.v1.DeleteRecordsRequest.newBuilder().setTimeoutMs(timeoutMs)
+                .addPartitions(dev.basalt.proto.v1.DeleteRecordsRequest.Partition.newBuilder().setTopic(TOPIC).setPartition(0)
+                        .setOffset(offset)).build(), answer::complete);
+        dev.basalt.proto.v1.DeleteRecordsResponse r = answer.get(WAIT_MS, TimeUnit.MILLISECONDS);
+        assertEquals(ErrorCode.NONE, r.getErrorCode(), r.getErrorMessage());
+        return r.getPartitions(0);
+    }
+
+    /**
+     * DeleteRecords moves the leader's log start and answers only once every ISR member's log starts
+     * there too: a leader elected right after the answer must not serve the deleted records again.
+     */
+    @Test
+    void deleteRecords_answersOnceEveryIsrReplicaStartsAtTheOffset_soTheNextLeaderDoesNotServeThemAgain() throws Exception {
+        for (int i = 0; i < 10; i++) {
+            assertEquals(ErrorCode.NONE, produce(nodes.get(1), -1, "v" + i).getErrorCode());
+        }
+        dev.basalt.proto.v1.DeleteRecordsResponse.Partition r = deleteRecords(nodes.get(1), 6, 15_000);
+        assertEquals(ErrorCode.NONE, r.getErrorCode(), r.getErrorMessage());
+        assertEquals(6, r.getLowWatermark());
+        for (int n = 1; n <= 3; n++) {
+            assertEquals(6, partition(n).log().logStartOffset(), "replica " + n + " starts at 6 by the time of the answer");
+        }
+
+        r = deleteRecords(nodes.get(1), 11, 15_000);
+        assertEquals(ErrorCode.OFFSET_OUT_OF_RANGE, r.getErrorCode(), "above the HW (10): " + r.getErrorMessage());
+        assertEquals(-1, r.getLowWatermark());
+        r = deleteRecords(nodes.get(2), 7, 15_000);
+        assertEquals(ErrorCode.NOT_LEADER, r.getErrorCode(), "a follower refuses: " + r.getErrorMessage());
+        assertEquals(1, r.getLeaderIdHint());
+        r = deleteRecords(nodes.get(1), 3, 15_000);
+        assertEquals(ErrorCode.NONE, r.getErrorCode(), "below the log start: nothing to do");
+        assertEquals(6, r.getLowWatermark());
+        assertEquals(6, partition(1).log().logStartOffset());
+
+        r = deleteRecords(nodes.get(1), -1, 15_000);
+        assertEquals(ErrorCode.NONE, r.getErrorCode(), r.getErrorMessage());
+        assertEquals(10, r.getLowWatermark(), "-1 deletes every committed record");
+        publish(leaderChange(registration().partitionEpoch(), 2, List.of(1, 2, 3)));
+        await("broker 2 leads", () -> partition(2).isLeader());
+        assertEquals(10, partition(2).log().logStartOffset(), "the new leader starts where the deletion ended");
+        ProduceResponse.PartitionResponse after = produce(nodes.get(2), -1, "after");
+        assertEquals(ErrorCode.NONE, after.getErrorCode(), after.getErrorMessage());
+        assertEquals(10, after.getBaseOffset());
+    }
+
+    /**
+     * An ISR member that cannot fetch keeps the deletion from completing: REQUEST_TIMED_OUT, while the
+     * leader's log start has moved. Once it left the ISR, asking again answers at once.
+     */
+    @Test
+    void deleteRecords_timesOutWhileAnIsrMemberCannotFollow_thenCompletesOnceItLeftTheIsr() throws Exception {
+        for (int i = 0; i < 5; i++) {
+            assertEquals(ErrorCode.NONE, produce(nodes.get(1), -1, "v" + i).getErrorCode());
+        }
+        cut(3, 1);
+        dev.basalt.proto.v1.DeleteRecordsResponse.Partition r = deleteRecords(nodes.get(1), 3, 300);
+        assertEquals(ErrorCode.REQUEST_TIMED_OUT, r.getErrorCode(), r.getErrorMessage());
+        assertTrue(r.getErrorMessage().contains("the deletion stands"), r.getErrorMessage());
+        assertEquals(3, partition(1).log().logStartOffset(), "the leader's log start moved all the same");
+        await("follower 2 follows the leader's log start", () -> partition(2).log().logStartOffset() == 3);
+        await("the leader drops the silent follower from the ISR", () -> registration().isr().equals(List.of(1, 2)));
+        r = deleteRecords(nodes.get(1), 3, 15_000);
+        assertEquals(ErrorCode.NONE, r.getErrorCode(), r.getErrorMessage());
+        assertEquals(3, r.getLowWatermark());
     }
 
     // ------------------------------------------------------------------ reassignment (KIP-455)

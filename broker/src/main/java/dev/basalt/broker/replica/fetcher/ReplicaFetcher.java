@@ -399,7 +399,8 @@ public final class ReplicaFetcher implements AutoCloseable {
             uncommittedTail |= !pushed && hw < leo && nowMs - t.hwMovedAtMs <= HW_CHASE_MS;
             req.addPartitions(ReplicaFetchRequest.PartitionData.newBuilder().setTopicId(t.partition.topicId())
                     .setPartition(t.partition.topicPartition().partition()).setFetchOffset(leo)
-                    .setFlushedOffset(Math.min(plog.recoveryPoint(), leo)).setCurrentLeaderEpoch(t.leaderEpoch)
+                    .setFlushedOffset(Math.min(plog.recoveryPoint(), leo)).setLogStartOffset(Math.min(plog.logStartOffset(), leo))
+                    .setCurrentLeaderEpoch(t.leaderEpoch)
                     .setPartitionMaxBytes(maxBytes).setKnownHighWatermark(pushed ? hw : NO_HIGH_WATERMARK_PUSH));
         }
         if (batch.isEmpty()) {
