@@ -416,4 +416,47 @@ class PartitionTest {
         p.update(new Partition.State(1, 1, 1, List.of(1), List.of(1), 1, true), LogConfig.DEFAULT, 0);
         assertEquals(end, p.log().recoveryPoint(), "flushed on the switch to durable acks");
     }
+
+    /**
+     * DeleteRecords' wait counts every replica the leadership could pass to: the ISR and the
+     * eligible leader replicas (KIP-966), each at the log start its last fetch in this leadership
+     * reported; a new leadership forgets the reports.
+     */
+    @Test
+    void lowWatermark_isTheSmallestReportedLogStartOfTheIsrAndTheEligibleLeaderReplicas() {
+        // acks=1 appends of 10 records, committed by followers 2 and 3 reporting their log ends.
+        p.update(new Partition.State(1, 0, 0, List.of(1, 2, 3), List.of(1, 2, 3), 1, false), LogConfig.DEFAULT, 0);
+        for (int i = 0; i < 10; i++) {
+            assertEquals(ErrorCode.NONE, p.appendAsLeader(batch(), 1).error());
+        }
+        for (int f = 2; f <= 3; f++) {
+            p.readForFollower(f, 10, 10, 0, 0, 1 << 20, 0).slice().close();
+        }
+        assertEquals(10, p.highWatermark());
+        Partition.RecordDeletion d = p.deleteRecordsAsLeader(6);
+        assertEquals(ErrorCode.NONE, d.error(), d.message());
+        assertEquals(6, d.targetOffset());
+        assertEquals(6, p.log().logStartOffset());
+        assertEquals(0, p.lowWatermark(), "the followers still report 0");
+        p.readForFollower(2, 10, 10, 6, 0, 1 << 20, 0).slice().close();
+        assertEquals(0, p.lowWatermark(), "follower 3 still reports 0");
+        assertTrue(p.readForFollower(3, 10, 10, 6, 0, 1 << 20, 0).followerStartMoved());
+        assertEquals(6, p.lowWatermark());
+
+        // The ISR shrank below min ISR (2) without 3: 3 is an eligible leader replica and still counts.
+        assertEquals(ErrorCode.NONE, p.deleteRecordsAsLeader(8).error());
+        p.update(new Partition.State(1, 0, 1, List.of(1, 2, 3), List.of(1), 2, false, List.of(3)), LogConfig.DEFAULT, 0);
+        p.readForFollower(2, 10, 10, 8, 0, 1 << 20, 0).slice().close();
+        assertEquals(6, p.lowWatermark(), "ELR member 3 has not followed");
+        p.update(new Partition.State(1, 0, 2, List.of(1, 2, 3), List.of(1), 2, false, List.of()), LogConfig.DEFAULT, 0);
+        assertEquals(8, p.lowWatermark(), "with 3 no longer eligible, only the leader counts");
+
+        assertEquals(ErrorCode.OFFSET_OUT_OF_RANGE, p.deleteRecordsAsLeader(11).error(), "above the HW");
+        assertEquals(10, p.deleteRecordsAsLeader(-1).targetOffset(), "-1 is the HW");
+        p.update(new Partition.State(1, 1, 3, List.of(1, 2, 3), List.of(1, 2, 3), 1, false), LogConfig.DEFAULT, 0);
+        assertEquals(0, p.lowWatermark(), "a new leadership has no reports yet");
+        p.update(follower(2, 2), LogConfig.DEFAULT, 0);
+        assertEquals(-1, p.lowWatermark(), "not the leader");
+        assertEquals(ErrorCode.NOT_LEADER, p.deleteRecordsAsLeader(10).error());
+    }
 }
