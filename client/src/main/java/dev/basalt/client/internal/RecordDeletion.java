@@ -353,8 +353,9 @@ public final class RecordDeletion {
                     + " followed within the request's timeout; the deletion stands and completes as the replicas fetch"
                     + " (ask again to wait for them)"));
         } else if (code == ErrorCode.OFFSET_OUT_OF_RANGE) {
-            call.fail(tp, new OffsetOutOfRangeException(context + ": OFFSET_OUT_OF_RANGE" + detail(p.getErrorMessage())
-                    + ": offset " + offset + " is above the high watermark (only committed records can be deleted)", tp, offset));
+            String why = p.getErrorMessage().isEmpty() ? "offset " + offset + " is above the high watermark" : p.getErrorMessage();
+            call.fail(tp, new OffsetOutOfRangeException(context + ": OFFSET_OUT_OF_RANGE (" + why + "): only committed records"
+                    + " can be deleted", tp, offset));
         } else if (Errors.isRetriable(code)) {
             if (code == ErrorCode.NOT_LEADER && p.hasLeaderIdHint() && p.getLeaderIdHint() >= 0
                     && p.getLeaderIdHint() != s.brokerId()) {
