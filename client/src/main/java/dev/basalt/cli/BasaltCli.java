@@ -25,8 +25,8 @@ import picocli.CommandLine.ScopeType;
 
 /**
  * The {@code basalt} command line (everything except {@code start}, which {@code bin/basalt}
- * hands to the broker's main class): topics, produce, consume, get-offsets, groups, cluster and
- * perf, talking to the cluster at {@code --bootstrap-server} / {@code -b} (a comma-separated list;
+ * hands to the broker's main class): topics, produce, consume, get-offsets, delete-records, groups,
+ * cluster and perf, talking to the cluster at {@code --bootstrap-server} / {@code -b} (a comma-separated list;
  * default 127.0.0.1:9400).
  *
  * <p>Errors are printed as one line on stderr ("basalt: error: ..."), with the stack trace only
@@ -43,8 +43,9 @@ import picocli.CommandLine.ScopeType;
  * <p>Thread-safety: one invocation per instance.
  */
 @Command(name = "basalt", mixinStandardHelpOptions = true, versionProvider = BasaltCli.Version.class,
-        description = "Basalt command line: manage topics, produce and consume records, inspect the cluster, measure performance.",
-        subcommands = {TopicsCommand.class, ProduceCommand.class, ConsumeCommand.class, GetOffsetsCommand.class, GroupsCommand.class,
+        description = "Basalt command line: manage topics, produce, consume and delete records, inspect the cluster, measure performance.",
+        subcommands = {TopicsCommand.class, ProduceCommand.class, ConsumeCommand.class, GetOffsetsCommand.class,
+                DeleteRecordsCommand.class, GroupsCommand.class,
                 LagCommand.class, ClusterCommand.class, PerfCommand.class, ReassignCommand.class, BrokersCommand.class, ConfigsCommand.class,
                 LeadersCommand.class,
                 CommandLine.HelpCommand.class},

@@ -5,6 +5,7 @@ import dev.basalt.client.admin.ClusterDescription;
 import dev.basalt.client.admin.ConfigEntry;
 import dev.basalt.client.admin.ConfigResource;
 import dev.basalt.client.admin.DecommissionProgress;
+import dev.basalt.client.admin.DeletedRecords;
 import dev.basalt.client.admin.LeaderElectionResult;
 import dev.basalt.client.admin.PartitionReassignment;
 import dev.basalt.client.admin.ReassignmentMove;
@@ -17,7 +18,9 @@ import dev.basalt.client.internal.AdminCalls;
 import dev.basalt.client.internal.ChannelPool;
 import dev.basalt.client.internal.ConfigDef;
 import dev.basalt.client.internal.HostPort;
+import dev.basalt.client.internal.MetadataManager;
 import dev.basalt.client.internal.ReassignmentCalls;
+import dev.basalt.client.internal.RecordDeletion;
 import dev.basalt.client.internal.Time;
 import java.time.Duration;
 import java.util.Collection;
@@ -45,7 +48,9 @@ import java.util.concurrent.TimeoutException;
  * being repeated. The value types are in {@code dev.basalt.client.admin}.
  *
  * <p>Partition reassignment, broker decommission and preferred-leader election are here too
- * ({@link #alterPartitionReassignments} and the following methods).
+ * ({@link #alterPartitionReassignments} and the following methods), and so is the deletion of a
+ * partition's records below an offset ({@link #deleteRecords}), which, unlike the rest, each
+ * partition's leader answers: it is sent there, as the consumer sends ListOffsets.
  *
  * <p>Consumer-group administration (list/describe groups, lag, offset resets and deletes) is in
  * {@link GroupAdmin}.
@@ -67,6 +72,13 @@ public final class Admin implements AutoCloseable {
     static final int CALL_THREADS = 16;
     private final AdminCalls calls;
     private final ReassignmentCalls reassignments;
+    /** Where partitions' leaders are, for the calls their leaders answer ({@link #deleteRecords}). */
+    private final MetadataManager metadata;
+    private final RecordDeletion recordDeletion;
+    private final int apiTimeoutMs;
+
+    /** The offset {@link #deleteRecords} reads as "below the high watermark": every committed record. */
+    public static final long HIGH_WATERMARK = RecordDeletion.HIGH_WATERMARK;
 
     public Admin(Map<String, ?> configs) {
         this(AdminConfig.parse(configs));
@@ -91,6 +103,11 @@ public final class Admin implements AutoCloseable {
         this.calls = new AdminCalls(channels, bootstrap, c.getInt(AdminConfig.REQUEST_TIMEOUT_MS),
                 c.getLong(AdminConfig.RETRY_BACKOFF_MS), c.getInt(AdminConfig.DEFAULT_API_TIMEOUT_MS), Time.SYSTEM);
         this.reassignments = new ReassignmentCalls(calls, channels, c.getInt(AdminConfig.REQUEST_TIMEOUT_MS));
+        this.metadata = new MetadataManager(channels, bootstrap, c.getInt(AdminConfig.REQUEST_TIMEOUT_MS),
+                c.getLong(AdminConfig.RETRY_BACKOFF_MS), c.getLong(CommonClientConfigs.METADATA_MAX_AGE_MS), Time.SYSTEM);
+        this.recordDeletion = new RecordDeletion(metadata, channels, c.getInt(AdminConfig.REQUEST_TIMEOUT_MS),
+                c.getLong(AdminConfig.RETRY_BACKOFF_MS), Time.SYSTEM);
+        this.apiTimeoutMs = c.getInt(AdminConfig.DEFAULT_API_TIMEOUT_MS);
     }
 
     /** Creates topics; one future per topic name, failing with e.g. TopicExistsException or InvalidTopicException. */
@@ -204,6 +221,61 @@ public final class Admin implements AutoCloseable {
     /** Moves leadership to preferred replicas where safe (empty = every partition); idempotent. */
     public CompletableFuture<LeaderElectionResult> electPreferredLeaders(Collection<TopicPartition> partitions) {
         return calls.read(executor, () -> reassignments.electPreferredLeaders(List.copyOf(partitions)));
+    }
+
+    // ------------------------------------------------------------------ records (KIP-107)
+
+    /**
+     * Deletes each partition's records below its offset ({@link #HIGH_WATERMARK}, -1: every
+     * committed record), as Kafka's {@code deleteRecords}: the partition's log start moves up to
+     * the offset, consumers and ListOffsets EARLIEST start there, and segments wholly below it
+     * are removed from disk. Bounded by {@code default.api.timeout.ms}; see
+     * {@link #deleteRecords(Map, Duration)}.
+     */
+    public Map<TopicPartition, CompletableFuture<DeletedRecords>> deleteRecords(Map<TopicPartition, Long> beforeOffsets) {
+        return deleteRecords(beforeOffsets, Duration.ofMillis(apiTimeoutMs));
+    }
+
+    /**
+     * As {@link #deleteRecords(Map)}, within {@code timeout}. One future per partition, completing
+     * with the partition's low watermark once its leader and every in-sync (and eligible) replica
+     * start at or above the offset, so that a leader elected next never serves the deleted records
+     * again. Each partition is sent to its leader (this client's metadata says which, refreshed for
+     * the call); NOT_LEADER and the other retriable answers, an unreachable leader or a lost answer
+     * are sent again (the call is idempotent) after a metadata refresh until the timeout. A future
+     * fails with:
+     * <ul>
+     *   <li>{@link UnknownTopicException}, {@link InvalidPartitionException}: the topic or partition
+     *       does not exist;
+     *   <li>{@link OffsetOutOfRangeException}: the offset is above the high watermark (only committed
+     *       records can be deleted);
+     *   <li>{@link InvalidRequestException}: the topic is internal, or its cleanup.policy does not
+     *       include delete;
+     *   <li>{@link IndeterminateException}: REQUEST_TIMED_OUT, the leader moved its log start but a
+     *       replica had not followed in time (the deletion stands and completes as the replicas
+     *       fetch; asking again waits for them), or the last request's answer was lost at the timeout;
+     *   <li>{@link ClientTimeoutException}: nothing could be done before the timeout (no leader, the
+     *       leader unreachable or refusing, e.g. STORAGE_ERROR); its cause is the last error.
+     * </ul>
+     *
+     * @throws IllegalArgumentException an offset below -1, a null partition or offset, or a timeout
+     *                                  that is not positive (nothing is sent); a negative partition
+     *                                  cannot be named ({@link TopicPartition} refuses it)
+     */
+    public Map<TopicPartition, CompletableFuture<DeletedRecords>> deleteRecords(Map<TopicPartition, Long> beforeOffsets,
+                                                                               Duration timeout) {
+        Map<TopicPartition, Long> offsets = RecordDeletion.checked(beforeOffsets);
+        if (timeout == null || timeout.isNegative() || timeout.isZero()) {
+            throw new IllegalArgumentException("deleteRecords: the timeout must be positive, not " + timeout);
+        }
+        Map<TopicPartition, CompletableFuture<DeletedRecords>> futures = new java.util.LinkedHashMap<>();
+        offsets.keySet().forEach(tp -> futures.put(tp, new CompletableFuture<>()));
+        // at most about 24 days (a longer Duration would overflow the deadline's arithmetic)
+        long timeoutMs = timeout.compareTo(Duration.ofMillis(Integer.MAX_VALUE)) > 0 ? Integer.MAX_VALUE : timeout.toMillis();
+        if (!offsets.isEmpty()) {
+            executor.execute(() -> recordDeletion.delete(offsets, futures, timeoutMs));
+        }
+        return java.util.Collections.unmodifiableMap(futures);
     }
 
     /** Waits for a future, unwrapping a {@link BasaltException}. */

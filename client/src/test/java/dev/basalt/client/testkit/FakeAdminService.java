@@ -9,6 +9,8 @@ import dev.basalt.proto.v1.CreatePartitionsRequest;
 import dev.basalt.proto.v1.CreatePartitionsResponse;
 import dev.basalt.proto.v1.CreateTopicsRequest;
 import dev.basalt.proto.v1.CreateTopicsResponse;
+import dev.basalt.proto.v1.DeleteRecordsRequest;
+import dev.basalt.proto.v1.DeleteRecordsResponse;
 import dev.basalt.proto.v1.DeleteTopicsRequest;
 import dev.basalt.proto.v1.DeleteTopicsResponse;
 import dev.basalt.proto.v1.DescribeClusterRequest;
@@ -32,7 +34,7 @@ import java.util.UUID;
 /**
  * The admin service of a {@link FakeBroker}: topics, partitions, topic configs (validated
  * against the keys in {@link FakeCluster#TOPIC_CONFIG_DEFAULTS}), cluster and a synthetic
- * one-voter quorum (broker 1 is the controller).
+ * one-voter quorum (broker 1 is the controller); DeleteRecords at each partition's leader.
  *
  * <p>Thread-safety: thread-safe; every handler synchronizes on the cluster.
  */
@@ -333,6 +335,79 @@ final class FakeAdminService extends AdminServiceGrpc.AdminServiceImplBase {
                 DescribeQuorumResponse.ReplicaState.newBuilder().setReplicaId(b.id()).setLogEndOffset(leo).setLag(0)
                         .setLastFetchTimestampMs(now).setLastCaughtUpTimestampMs(now)));
         reply(out, resp.build());
+    }
+
+    /**
+     * As admin.proto's DeleteRecords: each partition at its leader only (NOT_LEADER with the leader
+     * as hint elsewhere); -1 is the high watermark (the fake's is the log end); an offset above it
+     * is OFFSET_OUT_OF_RANGE; an offset below -1, a partition named twice or a topic whose
+     * cleanup.policy lacks delete is INVALID_REQUEST. The log start moves at once (the fake has no
+     * followers to wait for) and the answer is the new log start; faults from
+     * {@link FakeCluster#injectDeleteRecordsError}.
+     */
+    @Override
+    public void deleteRecords(DeleteRecordsRequest req, StreamObserver<DeleteRecordsResponse> out) {
+        DeleteRecordsResponse.Builder resp = DeleteRecordsResponse.newBuilder();
+        synchronized (cluster) {
+            cluster.lastDeleteRecordsTimeoutMs = req.getTimeoutMs();
+            if (req.getPartitionsCount() > 10_000) {
+                reply(out, resp.setErrorCode(ErrorCode.INVALID_REQUEST).setErrorMessage("more than 10000 partitions").build());
+                return;
+            }
+            java.util.Set<String> seen = new java.util.HashSet<>();
+            for (DeleteRecordsRequest.Partition p : req.getPartitionsList()) {
+                cluster.deleteRecordsRequests.add(broker.id() + ":" + p.getTopic() + "-" + p.getPartition() + "@" + p.getOffset());
+                resp.addPartitions(deleteRecords(p, seen));
+            }
+        }
+        reply(out, resp.build());
+    }
+
+    private DeleteRecordsResponse.Partition deleteRecords(DeleteRecordsRequest.Partition p, java.util.Set<String> seen) {
+        DeleteRecordsResponse.Partition.Builder r = DeleteRecordsResponse.Partition.newBuilder().setTopic(p.getTopic())
+                .setPartition(p.getPartition()).setLowWatermark(-1);
+        FakeCluster.Topic t = cluster.topics.get(p.getTopic());
+        if (!seen.add(p.getTopic() + "-" + p.getPartition())) {
+            return r.setErrorCode(ErrorCode.INVALID_REQUEST).setErrorMessage("partition named twice").build();
+        }
+        if (t == null) {
+            return r.setErrorCode(ErrorCode.UNKNOWN_TOPIC).build();
+        }
+        if (p.getPartition() < 0 || p.getPartition() >= t.partitions.size()) {
+            return r.setErrorCode(ErrorCode.INVALID_PARTITION).build();
+        }
+        FakeCluster.PartitionLog log = t.partitions.get(p.getPartition());
+        if (log.leaderId != broker.id()) {
+            if (log.leaderId >= 0) {
+                r.setLeaderIdHint(log.leaderId);
+            }
+            return r.setErrorCode(ErrorCode.NOT_LEADER).setErrorMessage("fake broker " + broker.id() + " does not lead it").build();
+        }
+        if (p.getOffset() < -1) {
+            return r.setErrorCode(ErrorCode.INVALID_REQUEST).setErrorMessage("offset " + p.getOffset() + " is below -1").build();
+        }
+        String policy = t.configs.getOrDefault("cleanup.policy", FakeCluster.TOPIC_CONFIG_DEFAULTS.get("cleanup.policy"));
+        if (!policy.contains("delete")) {
+            return r.setErrorCode(ErrorCode.INVALID_REQUEST).setErrorMessage("cleanup.policy is " + policy
+                    + ": compaction decides what the topic keeps").build();
+        }
+        FakeCluster.PlannedFault fault = cluster.deleteRecordsFaults.poll();
+        if (fault != null && fault.kind() == FakeCluster.Fault.ERROR_BEFORE_APPEND) {
+            return r.setErrorCode(fault.code()).setErrorMessage("fake: injected").build();
+        }
+        long highWatermark = log.logEndOffset;
+        long offset = p.getOffset() == -1 ? highWatermark : p.getOffset();
+        if (offset > highWatermark) {
+            return r.setErrorCode(ErrorCode.OFFSET_OUT_OF_RANGE).setErrorMessage("offset " + offset + " is above the high watermark "
+                    + highWatermark).build();
+        }
+        if (offset > log.logStartOffset) {
+            cluster.truncateLogStart(p.getTopic(), p.getPartition(), offset);
+        }
+        if (fault != null) {
+            return r.setErrorCode(fault.code()).setErrorMessage("fake: log start moved, then " + fault.code()).build();
+        }
+        return r.setLowWatermark(log.logStartOffset).build();
     }
 
     FakeBroker broker() {

@@ -700,8 +700,10 @@ public final class FakeBroker {
             tm.setTopicId(t.id).setMaxMessageBytes(cluster.maxMessageBytes(t));
             for (int p = 0; p < t.partitions.size(); p++) {
                 FakeCluster.PartitionLog log = t.partitions.get(p);
-                tm.addPartitions(MetadataResponse.PartitionMetadata.newBuilder().setPartition(p).setLeaderId(log.leaderId)
-                        .setLeaderEpoch(log.leaderEpoch).addAllReplicas(log.replicas).addAllIsr(log.isr)
+                int[] stale = cluster.staleMetadataLeaders.get(name + "-" + p);
+                tm.addPartitions(MetadataResponse.PartitionMetadata.newBuilder().setPartition(p)
+                        .setLeaderId(stale != null ? stale[0] : log.leaderId).setLeaderEpoch(stale != null ? stale[1] : log.leaderEpoch)
+                        .addAllReplicas(log.replicas).addAllIsr(log.isr)
                         .addAllOfflineReplicas(cluster.offline(name, p, log)));
             }
             return tm.build();

@@ -28,7 +28,9 @@ import java.util.concurrent.ConcurrentLinkedQueue;
  * current_leader_epoch. Faults are injected per request kind:
  * {@link #injectProduceError}, {@link #injectProduceErrorAfterAppend}, {@link #disconnectNextProduceAfterAppend},
  * {@link #injectFetchError}, {@link #holdProduce}, {@link #stallIsr}, {@link #moveLeader}, {@link #truncateLogStart},
- * {@link FakeBroker#answerNotController}, {@link FakeBroker#stop}.
+ * {@link #injectDeleteRecordsError}, {@link #staleMetadataLeader}, {@link FakeBroker#answerNotController}, {@link FakeBroker#stop}.
+ * DeleteRecords is answered by each partition's leader (NOT_LEADER with a leader hint elsewhere) and
+ * moves the log start, which ListOffsets EARLIEST and fetches then follow.
  *
  * <p>Not a broker: no replication, retention or durability; it exists to drive the client's
  * produce, fetch, metadata and admin paths, including their error handling.
@@ -404,6 +406,53 @@ public final class FakeCluster implements AutoCloseable {
         PartitionLog log = topics.get(topic).partitions.get(partition);
         log.batches.removeIf(b -> b.lastOffset < offset);
         log.logStartOffset = Math.min(offset, log.logEndOffset);
+    }
+
+    /** The partition's log start offset (moved by DeleteRecords and {@link #truncateLogStart}). */
+    public synchronized long logStartOffset(String topic, int partition) {
+        return topics.get(topic).partitions.get(partition).logStartOffset;
+    }
+
+    /** Planned answers of DeleteRecords partitions (at their leader, after its checks): see {@link #injectDeleteRecordsError}. */
+    final ConcurrentLinkedQueue<PlannedFault> deleteRecordsFaults = new ConcurrentLinkedQueue<>();
+    /** Every partition of every DeleteRecords request, as "brokerId:topic-partition@offset", in arrival order. */
+    final List<String> deleteRecordsRequests = new ArrayList<>();
+    /** timeout_ms of the last DeleteRecords request any broker received. */
+    volatile int lastDeleteRecordsTimeoutMs = -1;
+    /** "topic-partition" → {leader id, leader epoch} that Metadata answers instead of the partition's own (a lagging image). */
+    final Map<String, int[]> staleMetadataLeaders = new HashMap<>();
+
+    /**
+     * The next {@code times} partitions that reach their leader's DeleteRecords check answer code;
+     * with afterApply the log start is moved first (REQUEST_TIMED_OUT: the replicas had not
+     * followed), else nothing is done (STORAGE_ERROR ...).
+     */
+    public void injectDeleteRecordsError(ErrorCode code, int times, boolean afterApply) {
+        for (int i = 0; i < times; i++) {
+            deleteRecordsFaults.add(new PlannedFault(afterApply ? Fault.ERROR_AFTER_APPEND : Fault.ERROR_BEFORE_APPEND, code));
+        }
+    }
+
+    /** Each partition of each DeleteRecords request so far, as "brokerId:topic-partition@offset". */
+    public synchronized List<String> deleteRecordsRequests() {
+        return List.copyOf(deleteRecordsRequests);
+    }
+
+    public int lastDeleteRecordsTimeoutMs() {
+        return lastDeleteRecordsTimeoutMs;
+    }
+
+    /**
+     * While set, every broker's Metadata names {@code leaderId} (with {@code leaderEpoch}) as the
+     * partition's leader whatever leads it (a broker whose metadata image lags the controller's);
+     * {@code leaderId} null clears it.
+     */
+    public synchronized void staleMetadataLeader(String topic, int partition, Integer leaderId, int leaderEpoch) {
+        if (leaderId == null) {
+            staleMetadataLeaders.remove(topic + "-" + partition);
+        } else {
+            staleMetadataLeaders.put(topic + "-" + partition, new int[] {leaderId, leaderEpoch});
+        }
     }
 
     /** The next {@code times} produce partition results fail with code, appending nothing. */
