@@ -1589,7 +1589,8 @@ public final class PartitionLog {
      * so a follower elected meanwhile moved "earliest" back (581 → 0) and served records its
      * leader had already deleted. Sealed segments wholly below the new start are deleted, as
      * retention would; the segment holding it stays (the start may lie inside it; reads below it
-     * are out of range).
+     * are out of range). The new start is stored synced before this returns (DeleteRecords relies
+     * on it surviving a power loss).
      *
      * @return how many segments were deleted
      */
@@ -1624,7 +1625,9 @@ public final class PartitionLog {
             if (!doomed.isEmpty()) {
                 fsyncDirectory();
             }
-            persistState(false, -1);
+            // Synced: a leader answers DeleteRecords once its replicas report their new starts, and
+            // a start that a power loss could take back would let the deleted records return.
+            persistState(true, -1);
             return doomed.size();
         } finally {
             lock.unlock();

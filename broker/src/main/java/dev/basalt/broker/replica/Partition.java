@@ -473,20 +473,28 @@ public final class Partition {
     }
 
     /**
-     * The smallest log start offset among this leader and the replicas it could hand leadership to
-     * next (the ISR and the eligible leader replicas, KIP-966) as their fetches in this leadership
-     * reported it (0 for one not heard from yet); -1 when this broker does not lead.
+     * The smallest log start offset among this leader and the replicas a clean election could hand
+     * leadership to next (the ISR, committed or proposed, and the eligible leader replicas, KIP-966)
+     * as their fetches in this leadership reported it (0 for one not heard from yet); -1 when this
+     * broker does not lead. (An unclean election may pick any replica: it loses records by design,
+     * and may then bring deleted ones back as well.)
      */
     public synchronized long lowWatermark() {
         if (leader == null) {
             return -1;
         }
+        // Every replica the controller may elect next: the committed ISR and ELR as this broker's
+        // metadata has them, and the ISR as the leader sees it, with an expansion it proposed (the
+        // controller may have committed it already) and joiners whose expansion's fate is unknown.
+        java.util.Set<Integer> electable = new java.util.TreeSet<>(state.isr());
+        electable.addAll(state.elr());
+        electable.addAll(leader.isr());
+        leader.pendingIsrChange().ifPresent(c -> electable.addAll(c.newIsr()));
+        electable.addAll(leader.unresolvedJoiners());
         long low = log.logStartOffset();
-        for (List<Integer> group : List.of(state.isr(), state.elr())) {
-            for (int id : group) {
-                if (id != localBrokerId) {
-                    low = Math.min(low, followerLogStarts.getOrDefault(id, 0L));
-                }
+        for (int id : electable) {
+            if (id != localBrokerId) {
+                low = Math.min(low, followerLogStarts.getOrDefault(id, 0L));
             }
         }
         return low;
@@ -650,6 +658,26 @@ public final class Partition {
             log.advanceLogStartOffset(leaderLogStartOffset);
         }
         return info;
+    }
+
+    /**
+     * Our log is empty and starts inside the leader's first batch, which begins at {@code batchBase}
+     * (a DeleteRecords moved the leader's start into the middle of a batch, and this replica was
+     * behind it): a log cannot start mid-batch on a copy, so it starts over at the batch's base,
+     * appends the leader's batches whole, and takes the leader's log start again (records below it
+     * stay unreadable, as on the leader). Returns null, changing nothing, if the role moved on, our
+     * log is not empty, or the batch does not begin below our start.
+     */
+    public synchronized AppendInfo restartInsideBatchAsFollower(long batchBase, ByteBuffer records, int leaderEpoch,
+                                                               long leaderHighWatermark, long allReplicasOffset,
+                                                               long leaderTombstonesRemovedEnd, long leaderLogStartOffset) {
+        if (leader != null || state.leaderEpoch() != leaderEpoch || log.logEndOffset() != log.logStartOffset()
+                || batchBase >= log.logStartOffset() || leaderLogStartOffset <= batchBase) {
+            return null;
+        }
+        log.truncateFullyAndStartAt(batchBase);
+        return appendAsFollower(records, leaderEpoch, leaderHighWatermark, allReplicasOffset, leaderTombstonesRemovedEnd,
+                leaderLogStartOffset);
     }
 
     private void updateFollowerHighWatermark(long leaderHighWatermark) {

@@ -554,14 +554,44 @@ class ReplicationClusterTest {
         }
         cut(3, 1);
         dev.basalt.proto.v1.DeleteRecordsResponse.Partition r = deleteRecords(nodes.get(1), 3, 300);
-        assertEquals(ErrorCode.REQUEST_TIMED_OUT, r.getErrorCode(), r.getErrorMessage());
-        assertTrue(r.getErrorMessage().contains("the deletion stands"), r.getErrorMessage());
+        if (r.getErrorCode() == ErrorCode.NONE) {
+            // Only legitimate if the ISR shrank first (a stall of over a second on a loaded machine:
+            // replica.lag.time.max.ms is 1.5 s here); an answer that did not wait for 3 fails here.
+            assertEquals(List.of(1, 2), registration().isr(), "answered while ISR member 3 had not followed");
+        } else {
+            assertEquals(ErrorCode.REQUEST_TIMED_OUT, r.getErrorCode(), r.getErrorMessage());
+            assertTrue(r.getErrorMessage().contains("a leader change before then would undo the deletion"), r.getErrorMessage());
+        }
         assertEquals(3, partition(1).log().logStartOffset(), "the leader's log start moved all the same");
         await("follower 2 follows the leader's log start", () -> partition(2).log().logStartOffset() == 3);
         await("the leader drops the silent follower from the ISR", () -> registration().isr().equals(List.of(1, 2)));
         r = deleteRecords(nodes.get(1), 3, 15_000);
         assertEquals(ErrorCode.NONE, r.getErrorCode(), r.getErrorMessage());
         assertEquals(3, r.getLowWatermark());
+    }
+
+    /**
+     * A deletion inside a batch, and a follower that was away below it: the leader's log starts in
+     * the middle of its first batch, which the follower must copy whole. Found probing: the
+     * follower restarted its log at the leader's start, could not append the batch that straddles
+     * it, truncated to nothing and asked again, about 1,700 times a second, for good.
+     */
+    @Test
+    void aFollowerBehindADeletionInsideABatch_copiesTheStraddlingBatchAndCatchesUp() throws Exception {
+        nodes.remove(3).close();
+        await("the ISR drops the stopped follower", () -> registration().isr().equals(List.of(1, 2)));
+        assertEquals(ErrorCode.NONE, produce(nodes.get(1), -1, "a", "b", "c", "d", "e", "f", "g", "h", "i", "j").getErrorCode());
+        dev.basalt.proto.v1.DeleteRecordsResponse.Partition r = deleteRecords(nodes.get(1), 5, 15_000);
+        assertEquals(ErrorCode.NONE, r.getErrorCode(), r.getErrorMessage());
+        assertEquals(5, r.getLowWatermark());
+        Node back = new Node(3);
+        nodes.put(3, back);
+        publish(register(back));
+        await("the returned follower copies the batch from the leader", () -> leo(3) == 10);
+        await("and rejoins the ISR", () -> registration().isr().equals(List.of(1, 2, 3)));
+        assertEquals(5, partition(3).log().logStartOffset(), "it starts where the leader does");
+        assertEquals(ErrorCode.NONE, produce(nodes.get(1), -1, "after").getErrorCode());
+        await("and keeps following", () -> leo(3) == 11);
     }
 
     // ------------------------------------------------------------------ reassignment (KIP-455)

@@ -537,6 +537,27 @@ public final class ReplicaFetcher implements AutoCloseable {
             return info != null || t.partition.highWatermark() != hwBefore;
         } catch (StaleLeaderEpochException | CorruptRecordException e) {
             long straddled = straddledBase(records, t.partition.log().logEndOffset());
+            if (straddled >= 0 && straddled < t.partition.log().logStartOffset()) {
+                // Our (empty) log starts inside the leader's first batch: a deletion cut the leader's
+                // log mid-batch while we were behind it. Truncation cannot go below our start (found
+                // probing: the follower truncated to nothing and asked again, ~1,700 times a second,
+                // for good): start over at the batch's base and copy it whole.
+                try {
+                    AppendInfo info = t.partition.restartInsideBatchAsFollower(straddled, records.asReadOnlyByteBuffer(),
+                            t.leaderEpoch, pr.getHighWatermark(), pr.getAllReplicasOffset(), pr.getTombstonesRemovedEnd(),
+                            pr.getLogStartOffset());
+                    if (info != null) {
+                        log.info("{}: the leader's log starts at {}, inside its batch at offset {}: our log now starts at the"
+                                + " batch and copied it whole", t.partition.topicPartition(), pr.getLogStartOffset(), straddled);
+                        return true;
+                    }
+                } catch (StaleLeaderEpochException | CorruptRecordException again) {
+                    log.warn("{}: cannot copy the leader's batch at offset {} ({})", t.partition.topicPartition(), straddled,
+                            again.getMessage());
+                }
+                backoff(t, e.getMessage());
+                return false;
+            }
             if (straddled >= 0 && t.partition.truncateAsFollower(straddled, t.leaderEpoch)) {
                 // The leader's first batch starts below our log end and ends past it: our log ends
                 // inside one of the leader's batches, which no sound copy does (a damaged base
