@@ -41,8 +41,8 @@ import picocli.CommandLine.ParentCommand;
  * Kafka's tool prints them: {@code partition: t-0<TAB>low_watermark: 10}, or
  * {@code partition: t-0<TAB>error: ...} for one whose records were not deleted. When any was not,
  * stderr says how many and the exit code is the highest of theirs (1 refused, 3 cannot connect, 4
- * timed out or outcome unknown: REQUEST_TIMED_OUT, the replicas had not followed in time, though the
- * deletion stands).
+ * timed out or outcome unknown: REQUEST_TIMED_OUT, the replicas had not followed in time, and a leader
+ * change before they do would undo the deletion).
  *
  * <p>Thread-safety: one invocation per instance.
  */
@@ -58,8 +58,8 @@ final class DeleteRecordsCommand implements Callable<Integer> {
     @Option(names = "--topic", paramLabel = "TOPIC", description = "Instead of a file: the topic (a name, not a regular expression).")
     String topic;
 
-    @Option(names = "--partition", paramLabel = "P", description = "With --topic: this partition; repeatable (default: every"
-            + " partition of the topic).")
+    @Option(names = {"--partition", "--partitions"}, paramLabel = "P", split = ",", description = "With --topic: these"
+            + " partitions, repeatable or comma-separated as get-offsets takes them (default: every partition of the topic).")
     List<Integer> partitions;
 
     @Option(names = "--offset", paramLabel = "OFFSET", description = "With --topic: delete the records below this offset;"
@@ -82,10 +82,16 @@ final class DeleteRecordsCommand implements Callable<Integer> {
         checkOptions();
         Map<TopicPartition, Long> offsets = offsetJsonFile != null ? readOffsetFile(offsetJsonFile) : null;
         try (Admin admin = new Admin(root.clientConfig(BasaltCli.ClientKind.ADMIN, BasaltCli.adminTimeouts(timeoutMs)))) {
+            long lookupMs = 0;
             if (offsets == null) {
+                long startNs = System.nanoTime();
                 offsets = fromTopic(admin, wait);
+                lookupMs = java.util.concurrent.TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNs);
             }
-            Map<TopicPartition, CompletableFuture<DeletedRecords>> futures = admin.deleteRecords(offsets);
+            // --timeout-ms bounds the whole command: the deletion gets what the topic lookup left of it.
+            long leftMs = Math.max(1, timeoutMs - lookupMs);
+            Map<TopicPartition, CompletableFuture<DeletedRecords>> futures = admin.deleteRecords(offsets,
+                    java.time.Duration.ofMillis(leftMs));
             Map<TopicPartition, CompletableFuture<DeletedRecords>> sorted = new TreeMap<>(futures);
             int code = BasaltCli.OK;
             int failed = 0;

@@ -228,8 +228,9 @@ public final class Admin implements AutoCloseable {
     /**
      * Deletes each partition's records below its offset ({@link #HIGH_WATERMARK}, -1: every
      * committed record), as Kafka's {@code deleteRecords}: the partition's log start moves up to
-     * the offset, consumers and ListOffsets EARLIEST start there, and segments wholly below it
-     * are removed from disk. Bounded by {@code default.api.timeout.ms}; see
+     * the offset, consumers and ListOffsets EARLIEST start there, and sealed segments wholly below
+     * it are removed from disk (the segment holding the offset keeps its bytes, unreadable, until
+     * it rolls and retention removes it). Bounded by {@code default.api.timeout.ms}; see
      * {@link #deleteRecords(Map, Duration)}.
      */
     public Map<TopicPartition, CompletableFuture<DeletedRecords>> deleteRecords(Map<TopicPartition, Long> beforeOffsets) {
@@ -252,8 +253,11 @@ public final class Admin implements AutoCloseable {
      *   <li>{@link InvalidRequestException}: the topic is internal, or its cleanup.policy does not
      *       include delete;
      *   <li>{@link IndeterminateException}: REQUEST_TIMED_OUT, the leader moved its log start but a
-     *       replica had not followed in time (the deletion stands and completes as the replicas
-     *       fetch; asking again waits for them), or the last request's answer was lost at the timeout;
+     *       replica had not followed in time (they normally do with their next fetch, but a leader
+     *       change before then would undo the deletion; asking again waits for them), the last
+     *       request's answer was lost at the timeout, or at the timeout the last answer was an error
+     *       from a leader that had moved the log start first (leadership moved while it waited, a
+     *       storage error midway);
      *   <li>{@link ClientTimeoutException}: nothing could be done before the timeout (no leader, the
      *       leader unreachable or refusing, e.g. STORAGE_ERROR); its cause is the last error.
      * </ul>

@@ -254,6 +254,14 @@ public final class GroupCoordinator implements MetadataSubscriber, AutoCloseable
         int p = partitionFor(groupId, offsetsPartitions());
         Shard s = shards.get(p);
         if (s == null) {
+            // The image may name this broker the partition's leader a moment before the shard is
+            // loaded (found by a grpcurl-style client right after FindCoordinator created the
+            // topic on one node): a retry here soon succeeds, another coordinator lookup would not help.
+            boolean leads = img.topics().topic(TOPIC).flatMap(t -> t.partition(p)).map(r -> r.leader() == brokerId).orElse(false);
+            if (leads) {
+                throw new CoordinatorException(ErrorCode.COORDINATOR_LOAD_IN_PROGRESS, "broker " + brokerId + " leads " + TOPIC
+                        + "-" + p + " but has not loaded group " + groupId + "'s shard yet; retry");
+            }
             throw new CoordinatorException(ErrorCode.NOT_COORDINATOR, "broker " + brokerId + " is not the coordinator of group "
                     + groupId + " (" + TOPIC + "-" + p + ")");
         }

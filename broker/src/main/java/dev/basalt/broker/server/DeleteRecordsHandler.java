@@ -20,7 +20,8 @@ import java.util.function.Consumer;
  * Serves DeleteRecords (admin.proto) for the partitions this broker leads: each log's start moves
  * up to the offset asked for, and the answer waits, parked with the acks=all produces, until every
  * replica the leadership could pass to next (the ISR and the eligible leader replicas) reports a
- * log start at least as high, so a leader elected next never serves the deleted records again.
+ * log start at least as high, so a leader a clean election picks next does not serve the deleted
+ * records again (an unclean election may).
  * Followers learn the leader's log start from their fetch answers and report their own with their
  * next fetch; each such report re-checks the waiters.
  *
@@ -74,7 +75,7 @@ public final class DeleteRecordsHandler {
         Set<TopicPartition> keys = new HashSet<>();
         waiting.forEach(w -> keys.add(w.partition.topicPartition()));
         if (!replicas.produceWaiters().tryWatch(op, keys, timeoutMs)) {
-            // No room to park: answer with where the replicas stand now (the deletion stands).
+            // No room to park: answer with where the replicas stand now.
             op.forceComplete();
         }
     }
@@ -115,13 +116,15 @@ public final class DeleteRecordsHandler {
             return null;
         }
         Partition.RecordDeletion d;
+        long startBefore = partition.log().logStartOffset();
         try {
             d = partition.deleteRecordsAsLeader(p.getOffset());
         } catch (dev.basalt.log.UnknownPartitionException e) {
             pb.setErrorCode(ErrorCode.NOT_LEADER).setErrorMessage(e.getMessage() + " (closed under the request)");
             return null;
         } catch (LogStorageException e) {
-            pb.setErrorCode(ErrorCode.STORAGE_ERROR).setErrorMessage(e.getMessage());
+            pb.setErrorCode(ErrorCode.STORAGE_ERROR).setErrorMessage(e.getMessage())
+                    .setLogStartMoved(partition.log().logStartOffset() > startBefore);
             return null;
         }
         if (d.error() != ErrorCode.NONE) {
@@ -139,7 +142,7 @@ public final class DeleteRecordsHandler {
     }
 
     /** Parked until every waiting partition's replicas start at its target, or it lost its leadership. */
-    private static final class DelayedDeleteRecords extends DelayedOperation {
+    private final class DelayedDeleteRecords extends DelayedOperation {
         private final DeleteRecordsResponse.Builder response;
         private final List<Waiting> waiting;
         private final Consumer<DeleteRecordsResponse> respond;
@@ -166,14 +169,19 @@ public final class DeleteRecordsHandler {
                 long low = w.partition.lowWatermark();
                 if (low < 0) {
                     w.answer.setErrorCode(ErrorCode.NOT_LEADER).setErrorMessage("leadership of " + w.partition.topicPartition()
-                            + " moved before its replicas followed the deletion: send it to the new leader");
+                            + " moved before its replicas followed the deletion: send it to the new leader").setLogStartMoved(true);
+                    Lookup now = replicas.leaderFor(w.partition.topicPartition().topic(), w.partition.topicPartition().partition());
+                    if (now.leaderHint() >= 0) {
+                        w.answer.setLeaderIdHint(now.leaderHint());
+                    }
                 } else if (low >= w.target) {
                     w.answer.setLowWatermark(low);
                 } else {
-                    w.answer.setErrorCode(ErrorCode.REQUEST_TIMED_OUT).setErrorMessage("the leader's log of "
+                    w.answer.setErrorCode(ErrorCode.REQUEST_TIMED_OUT).setLogStartMoved(true).setErrorMessage("the leader's log of "
                             + w.partition.topicPartition() + " starts at " + w.partition.log().logStartOffset()
                             + " but a replica it could hand leadership to still starts at " + low + " (below " + w.target
-                            + "): the deletion stands and completes as the replicas fetch; ask again to wait for it");
+                            + "): it normally follows with its next fetch, but a leader change before then would undo the deletion;"
+                            + " ask again to make sure");
                 }
             }
             respond.accept(response.build());

@@ -38,9 +38,9 @@ import java.util.concurrent.TimeUnit;
  * changes nothing and answers the current low watermark).
  *
  * <p>REQUEST_TIMED_OUT is not sent again: the leader moved its log start but an in-sync replica had
- * not followed within the request's timeout_ms. The deletion stands and completes as the replicas
- * fetch; the partition fails with an {@link IndeterminateException} saying so (asking again waits
- * for them again).
+ * not followed within the request's timeout_ms. Replicas normally follow with their next fetch,
+ * but a leader change before they do would undo the deletion; the partition fails with an
+ * {@link IndeterminateException} saying so (asking again waits for them again).
  *
  * <p>Each request carries timeout_ms, the time left to the deadline less a little (at most
  * request.timeout.ms less a little), so that the leader answers REQUEST_TIMED_OUT before the
@@ -120,6 +120,8 @@ public final class RecordDeletion {
         final Set<TopicPartition> leaderless = new HashSet<>();
         /** Partitions a request was sent for (a lost answer may have deleted their records). */
         final Set<TopicPartition> sent = new HashSet<>();
+        /** Partitions a leader answered with an error after moving their log start (log_start_moved). */
+        final Set<TopicPartition> moved = new HashSet<>();
         /** The last metadata refresh's failure, or null once one succeeded after it. */
         BasaltException metadataError;
         /** Whether metadata was fetched during this call (then what it says about topics is an answer). */
@@ -344,18 +346,22 @@ public final class RecordDeletion {
         ErrorCode code = p.getErrorCode();
         String context = "delete records of " + tp + " " + at;
         long offset = call.offsets.get(tp);
+        if (p.getLogStartMoved()) {
+            call.moved.add(tp);
+        }
         if (code == ErrorCode.NONE) {
             call.hints.remove(tp);
             call.complete(tp, new DeletedRecords(p.getLowWatermark()));
         } else if (code == ErrorCode.REQUEST_TIMED_OUT) {
             call.fail(tp, new IndeterminateException(context + ": REQUEST_TIMED_OUT" + detail(p.getErrorMessage())
                     + ": the leader moved the partition's log start " + below(offset) + ", but an in-sync replica had not"
-                    + " followed within the request's timeout; the deletion stands and completes as the replicas fetch"
-                    + " (ask again to wait for them)"));
+                    + " followed within the request's timeout; replicas normally follow with their next fetch, but a leader"
+                    + " change before they do would undo the deletion (ask again to make sure)"));
         } else if (code == ErrorCode.OFFSET_OUT_OF_RANGE) {
             String why = p.getErrorMessage().isEmpty() ? "offset " + offset + " is above the high watermark" : p.getErrorMessage();
-            call.fail(tp, new OffsetOutOfRangeException(context + ": OFFSET_OUT_OF_RANGE (" + why + "): only committed records"
-                    + " can be deleted", tp, offset));
+            // The broker's message says why already; the reason is added only when it does not.
+            String rule = why.contains("only committed records can be deleted") ? "" : ": only committed records can be deleted";
+            call.fail(tp, new OffsetOutOfRangeException(context + ": OFFSET_OUT_OF_RANGE (" + why + ")" + rule, tp, offset));
         } else if (Errors.isRetriable(code)) {
             if (code == ErrorCode.NOT_LEADER && p.hasLeaderIdHint() && p.getLeaderIdHint() >= 0
                     && p.getLeaderIdHint() != s.brokerId()) {
@@ -392,6 +398,12 @@ public final class RecordDeletion {
             if (last instanceof IndeterminateException) {
                 call.fail(tp, new IndeterminateException(what + ", and the last request's answer was lost (the records may"
                         + " have been deleted): " + last.getMessage(), last));
+            } else if (last != null && call.moved.contains(tp)) {
+                // A leader that lost its leadership while waiting for its replicas, or whose disk
+                // failed midway, had moved its log start: not "nothing was done".
+                call.fail(tp, new IndeterminateException(what + ", and a leader may have moved the partition's log start"
+                        + " before that (the records may have been deleted, or come back after a leader change): "
+                        + last.getMessage(), last));
             } else if (last != null) {
                 call.fail(tp, new ClientTimeoutException(what + ": " + last.getMessage(), last));
             } else if (call.metadataError != null) {

@@ -405,7 +405,7 @@ final class FakeAdminService extends AdminServiceGrpc.AdminServiceImplBase {
             cluster.truncateLogStart(p.getTopic(), p.getPartition(), offset);
         }
         if (fault != null) {
-            return r.setErrorCode(fault.code()).setErrorMessage("fake: log start moved, then " + fault.code()).build();
+            return r.setErrorCode(fault.code()).setLogStartMoved(true).setErrorMessage("fake: log start moved, then " + fault.code()).build();
         }
         return r.setLowWatermark(log.logStartOffset).build();
     }

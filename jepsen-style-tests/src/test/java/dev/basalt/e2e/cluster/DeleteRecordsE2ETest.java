@@ -46,6 +46,27 @@ class DeleteRecordsE2ETest extends ClusterTestSupport {
         produce(RECORDS);
         TopicPartition tp = new TopicPartition(TOPIC, 0);
 
+        // An in-sync follower that cannot fetch (SIGSTOP) keeps the deletion from completing: the
+        // answer waits for it, and at the timeout says the outcome is open.
+        int leader0 = cluster.partition(TOPIC, 0).leader();
+        int paused = otherThan(cluster.partition(TOPIC, 0).replicas(), leader0).orElseThrow();
+        cluster.pause(paused);
+        try (Admin admin = cluster.admin()) {
+            CompletableFuture<dev.basalt.client.admin.DeletedRecords> f =
+                    admin.deleteRecords(Map.of(tp, 50L), Duration.ofMillis(1_500)).get(tp);
+            try {
+                f.get(30, TimeUnit.SECONDS);
+                // Legitimate only if the paused follower had left the ISR first (replica.lag.time.max.ms
+                // is 4 s: a stall of seconds on a loaded machine); an answer that did not wait fails here.
+                assertTrue(!cluster.partition(TOPIC, 0).isr().contains(paused), "answered while in-sync follower " + paused
+                        + " was stopped");
+            } catch (java.util.concurrent.ExecutionException e) {
+                assertTrue(e.getCause() instanceof dev.basalt.client.IndeterminateException, String.valueOf(e.getCause()));
+            }
+        } finally {
+            cluster.resume(paused);
+        }
+
         String[] out = cli(cluster.bootstrap(), "delete-records", "--topic", TOPIC, "--partition", "0", "--offset",
                 String.valueOf(CUT));
         assertTrue(out[0].contains("low_watermark: " + CUT), out[0] + out[1]);
