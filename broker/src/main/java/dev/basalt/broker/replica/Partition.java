@@ -665,16 +665,20 @@ public final class Partition {
      * (a DeleteRecords moved the leader's start into the middle of a batch, and this replica was
      * behind it): a log cannot start mid-batch on a copy, so it starts over at the batch's base,
      * appends the leader's batches whole, and takes the leader's log start again (records below it
-     * stay unreadable, as on the leader). Returns null, changing nothing, if the role moved on, our
-     * log is not empty, or the batch does not begin below our start.
+     * stay unreadable, as on the leader; for a moment between the HW update and the start's advance
+     * inside this call they are not, which only a read of this out-of-ISR replica could see). Returns
+     * null, changing nothing, if the role moved on, our log is not empty, or the batch does not
+     * begin below our start.
      */
     public synchronized AppendInfo restartInsideBatchAsFollower(long batchBase, ByteBuffer records, int leaderEpoch,
                                                                long leaderHighWatermark, long allReplicasOffset,
                                                                long leaderTombstonesRemovedEnd, long leaderLogStartOffset) {
         if (leader != null || state.leaderEpoch() != leaderEpoch || log.logEndOffset() != log.logStartOffset()
-                || batchBase >= log.logStartOffset() || leaderLogStartOffset <= batchBase) {
+                || batchBase >= log.logStartOffset()) {
             return null;
         }
+        // (A leader whose start is at or below the batch's base, e.g. one elected before it followed
+        // the deletion, is copied the same way: its log holds the batch whole.)
         log.truncateFullyAndStartAt(batchBase);
         return appendAsFollower(records, leaderEpoch, leaderHighWatermark, allReplicasOffset, leaderTombstonesRemovedEnd,
                 leaderLogStartOffset);

@@ -2,6 +2,7 @@ package dev.basalt.broker.replica;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -458,5 +459,33 @@ class PartitionTest {
         p.update(follower(2, 2), LogConfig.DEFAULT, 0);
         assertEquals(-1, p.lowWatermark(), "not the leader");
         assertEquals(ErrorCode.NOT_LEADER, p.deleteRecordsAsLeader(10).error());
+    }
+
+    /**
+     * A follower whose empty log starts inside the leader's first batch (a deletion mid-batch while
+     * it was behind) starts over at the batch's base and copies it whole, then takes the leader's
+     * start; also when the leader's own start is at or below the batch's base (a leader elected
+     * before it followed the deletion). A log that is not empty is left alone.
+     */
+    @Test
+    void restartInsideBatchAsFollower_copiesTheStraddlingBatchWhole() {
+        ByteBuffer ten = ByteBuffer.allocate(1024);
+        RecordBatchBuilder b = new RecordBatchBuilder(ten, 0L);
+        for (int i = 0; i < 10; i++) {
+            assertTrue(b.tryAppend(1L, "k".getBytes(), ("v" + i).getBytes(), List.of()));
+        }
+        ByteBuffer batch = b.build().buffer();
+        p.update(follower(2, 0), LogConfig.DEFAULT, 0);
+        p.log().truncateFullyAndStartAt(5);
+        assertNull(p.restartInsideBatchAsFollower(0, batch.duplicate(), 1, 10, 0, 0, 5), "another epoch: nothing done");
+        assertNotNull(p.restartInsideBatchAsFollower(0, batch.duplicate(), 0, 10, 0, 0, 5));
+        assertEquals(10, p.log().logEndOffset());
+        assertEquals(5, p.log().logStartOffset(), "the leader's start again");
+        assertNull(p.restartInsideBatchAsFollower(0, batch.duplicate(), 0, 10, 0, 0, 5), "not empty: left alone");
+
+        p.log().truncateFullyAndStartAt(5);
+        assertNotNull(p.restartInsideBatchAsFollower(0, batch.duplicate(), 0, 10, 0, 0, 0), "leader starting at the base");
+        assertEquals(0, p.log().logStartOffset());
+        assertEquals(10, p.log().logEndOffset());
     }
 }

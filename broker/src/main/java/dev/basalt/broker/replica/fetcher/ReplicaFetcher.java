@@ -537,7 +537,8 @@ public final class ReplicaFetcher implements AutoCloseable {
             return info != null || t.partition.highWatermark() != hwBefore;
         } catch (StaleLeaderEpochException | CorruptRecordException e) {
             long straddled = straddledBase(records, t.partition.log().logEndOffset());
-            if (straddled >= 0 && straddled < t.partition.log().logStartOffset()) {
+            if (straddled >= 0 && straddled < t.partition.log().logStartOffset()
+                    && t.partition.log().logEndOffset() == t.partition.log().logStartOffset()) {
                 // Our (empty) log starts inside the leader's first batch: a deletion cut the leader's
                 // log mid-batch while we were behind it. Truncation cannot go below our start (found
                 // probing: the follower truncated to nothing and asked again, ~1,700 times a second,
@@ -551,7 +552,9 @@ public final class ReplicaFetcher implements AutoCloseable {
                                 + " batch and copied it whole", t.partition.topicPartition(), pr.getLogStartOffset(), straddled);
                         return true;
                     }
-                } catch (StaleLeaderEpochException | CorruptRecordException again) {
+                } catch (StaleLeaderEpochException | CorruptRecordException | LogStorageException
+                         | dev.basalt.log.UnknownPartitionException again) {
+                    // (thrown inside this catch clause, the outer try's other handlers would not see it)
                     log.warn("{}: cannot copy the leader's batch at offset {} ({})", t.partition.topicPartition(), straddled,
                             again.getMessage());
                 }
