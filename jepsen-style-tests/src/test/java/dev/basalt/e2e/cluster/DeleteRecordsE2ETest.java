@@ -13,6 +13,10 @@ import dev.basalt.client.TopicPartition;
 import dev.basalt.client.serialization.StringDeserializer;
 import dev.basalt.client.serialization.StringSerializer;
 import dev.basalt.harness.ReplicaReader;
+import dev.basalt.proto.v1.AdminServiceGrpc;
+import dev.basalt.proto.v1.DeleteRecordsRequest;
+import dev.basalt.proto.v1.DeleteRecordsResponse;
+import dev.basalt.proto.v1.ErrorCode;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -47,24 +51,34 @@ class DeleteRecordsE2ETest extends ClusterTestSupport {
         TopicPartition tp = new TopicPartition(TOPIC, 0);
 
         // An in-sync follower that cannot fetch (SIGSTOP) keeps the deletion from completing: the
-        // answer waits for it, and at the timeout says the outcome is open.
+        // leader's answer waits for it, and at the timeout says its start moved. Asked of the
+        // leader directly (a client's metadata request could meet the stopped broker and use up the
+        // timeout). Not the active controller: stopping it would move the controller and fence the
+        // stopped broker at once.
         int leader0 = cluster.partition(TOPIC, 0).leader();
-        int paused = otherThan(cluster.partition(TOPIC, 0).replicas(), leader0).orElseThrow();
-        cluster.pause(paused);
-        try (Admin admin = cluster.admin()) {
-            CompletableFuture<dev.basalt.client.admin.DeletedRecords> f =
-                    admin.deleteRecords(Map.of(tp, 50L), Duration.ofMillis(1_500)).get(tp);
+        int paused = otherThan(cluster.partition(TOPIC, 0).replicas(), leader0, cluster.activeController(FAILOVER)).orElseThrow();
+        io.grpc.ManagedChannel channel = io.grpc.ManagedChannelBuilder.forAddress(cluster.node(leader0).host(),
+                cluster.node(leader0).clientPort()).usePlaintext().build();
+        try {
+            assertEquals(0, deleteAt(channel, 0, 20_000).getLowWatermark(), "offset 0 changes nothing (and connects)");
+            cluster.pause(paused);
+            long pausedAt = System.nanoTime();
             try {
-                f.get(30, TimeUnit.SECONDS);
-                // Legitimate only if the paused follower had left the ISR first (replica.lag.time.max.ms
-                // is 4 s: a stall of seconds on a loaded machine); an answer that did not wait fails here.
-                assertTrue(!cluster.partition(TOPIC, 0).isr().contains(paused), "answered while in-sync follower " + paused
-                        + " was stopped");
-            } catch (java.util.concurrent.ExecutionException e) {
-                assertTrue(e.getCause() instanceof dev.basalt.client.IndeterminateException, String.valueOf(e.getCause()));
+                DeleteRecordsResponse.Partition r = deleteAt(channel, 50, 1_000);
+                if (r.getErrorCode() == ErrorCode.NONE) {
+                    // Legitimate only once the stopped broker was fenced (broker.session.timeout.ms 3 s),
+                    // which takes it out of the ISR: an answer that did not wait comes in milliseconds.
+                    long ms = (System.nanoTime() - pausedAt) / 1_000_000;
+                    assertTrue(ms >= 2_500, "answered " + ms + " ms after in-sync follower " + paused + " stopped");
+                } else {
+                    assertEquals(ErrorCode.REQUEST_TIMED_OUT, r.getErrorCode(), r.getErrorMessage());
+                    assertTrue(r.getLogStartMoved(), "the answer says the leader's start moved");
+                }
+            } finally {
+                cluster.resume(paused);
             }
         } finally {
-            cluster.resume(paused);
+            channel.shutdownNow();
         }
 
         String[] out = cli(cluster.bootstrap(), "delete-records", "--topic", TOPIC, "--partition", "0", "--offset",
@@ -108,6 +122,14 @@ class DeleteRecordsE2ETest extends ClusterTestSupport {
         assertEquals(List.of((long) RECORDS, (long) RECORDS, (long) RECORDS), starts, "every replica starts at the last deletion");
         // New records continue the offsets.
         produce(1);
+    }
+
+    private static DeleteRecordsResponse.Partition deleteAt(io.grpc.ManagedChannel channel, long offset, int timeoutMs) {
+        DeleteRecordsResponse resp = AdminServiceGrpc.newBlockingStub(channel).withDeadlineAfter(60, TimeUnit.SECONDS)
+                .deleteRecords(DeleteRecordsRequest.newBuilder().setTimeoutMs(timeoutMs).addPartitions(DeleteRecordsRequest.Partition
+                        .newBuilder().setTopic(TOPIC).setPartition(0).setOffset(offset)).build());
+        assertEquals(ErrorCode.NONE, resp.getErrorCode(), resp.getErrorMessage());
+        return resp.getPartitions(0);
     }
 
     private void produce(int count) throws Exception {
