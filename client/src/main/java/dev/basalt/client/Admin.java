@@ -240,8 +240,8 @@ public final class Admin implements AutoCloseable {
     /**
      * As {@link #deleteRecords(Map)}, within {@code timeout}. One future per partition, completing
      * with the partition's low watermark once its leader and every in-sync (and eligible) replica
-     * start at or above the offset, so that a leader elected next never serves the deleted records
-     * again. Each partition is sent to its leader (this client's metadata says which, refreshed for
+     * start at or above the offset, so that a leader a clean election picks next does not serve the
+     * deleted records again. Each partition is sent to its leader (this client's metadata says which, refreshed for
      * the call); NOT_LEADER and the other retriable answers, an unreachable leader or a lost answer
      * are sent again (the call is idempotent) after a metadata refresh until the timeout. A future
      * fails with:

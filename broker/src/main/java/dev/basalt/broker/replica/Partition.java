@@ -410,8 +410,13 @@ public final class Partition {
                         + " is outside [" + start + ", " + leo + "]", hw, start, leo);
             }
             moved = leader.recordFollowerFetch(replicaId, fetchOffset, Math.min(flushedOffset, fetchOffset), nowMs);
-            Long startBefore = followerLogStarts.put(replicaId, followerLogStart);
+            // Stored only when it changed (it moves only with retention or a deletion): no boxed
+            // value per fetch on the replication path.
+            Long startBefore = followerLogStarts.get(replicaId);
             startMoved = startBefore == null || startBefore < followerLogStart;
+            if (startBefore == null || startBefore != followerLogStart) {
+                followerLogStarts.put(replicaId, followerLogStart);
+            }
             if (moved) {
                 log.updateHighWatermark(leader.highWatermark());
             }
@@ -486,13 +491,19 @@ public final class Partition {
         // Every replica the controller may elect next: the committed ISR and ELR as this broker's
         // metadata has them, and the ISR as the leader sees it, with an expansion it proposed (the
         // controller may have committed it already) and joiners whose expansion's fate is unknown.
-        java.util.Set<Integer> electable = new java.util.TreeSet<>(state.isr());
-        electable.addAll(state.elr());
-        electable.addAll(leader.isr());
-        leader.pendingIsrChange().ifPresent(c -> electable.addAll(c.newIsr()));
-        electable.addAll(leader.unresolvedJoiners());
-        long low = log.logStartOffset();
-        for (int id : electable) {
+        // (A replica in several of the lists counts once per list: the minimum is the same. Checked
+        // on every HW move while a deletion waits, so no set is built.)
+        long low = lowestReportedStart(log.logStartOffset(), state.isr());
+        low = lowestReportedStart(low, state.elr());
+        low = lowestReportedStart(low, leader.isr());
+        low = lowestReportedStart(low, leader.unresolvedJoiners());
+        Optional<IsrChange> pending = leader.pendingIsrChange();
+        return pending.isPresent() ? lowestReportedStart(low, pending.get().newIsr()) : low;
+    }
+
+    /** The smaller of {@code low} and the log starts {@code replicas} other than this broker reported (0 if none yet). */
+    private long lowestReportedStart(long low, List<Integer> replicas) {
+        for (int id : replicas) {
             if (id != localBrokerId) {
                 low = Math.min(low, followerLogStarts.getOrDefault(id, 0L));
             }
