@@ -203,20 +203,34 @@ public final class GroupAdmin implements AutoCloseable {
     }
 
     private HostPort coordinator(String groupId) {
-        RuntimeException last = null;
-        for (HostPort b : brokers()) {
-            try {
-                FindCoordinatorResponse r = call(b, "find coordinator of group " + groupId, false,
-                        st -> st.findCoordinator(FindCoordinatorRequest.newBuilder().setGroupId(groupId).build()));
-                if (r.getErrorCode() == ErrorCode.NONE) {
-                    return new HostPort(r.getHost(), r.getPort());
-                }
-                last = Errors.forCode(r.getErrorCode(), r.getErrorMessage(), "find coordinator of group " + groupId);
-            } catch (RuntimeException e) {
-                last = e;
-            }
+        List<HostPort> known = brokers();
+        if (known.isEmpty()) {
+            throw new BrokerNotAvailableException("no broker reachable");
         }
-        throw last != null ? last : new BrokerNotAvailableException("no broker reachable");
+        String what = "find coordinator of group " + groupId;
+        FindCoordinatorRequest req = FindCoordinatorRequest.newBuilder().setGroupId(groupId).build();
+        // a broker that does not answer holds the lookup for the hedge delay, not request.timeout.ms
+        FindCoordinatorResponse r = dev.basalt.client.internal.HedgedRead.ask(known, 0, MetadataManager.HEDGE_AFTER_MS,
+                b -> {
+                    com.google.common.util.concurrent.ListenableFuture<FindCoordinatorResponse> f = GroupServiceGrpc.newFutureStub(
+                            channels.channel(b)).withDeadlineAfter(requestTimeoutMs, TimeUnit.MILLISECONDS).findCoordinator(req);
+                    f.addListener(() -> {
+                        if (f.isCancelled()) {
+                            return; // another broker answered first: says nothing about this one
+                        }
+                        try {
+                            f.get();
+                            unanswering.remove(b);
+                        } catch (InterruptedException | java.util.concurrent.ExecutionException e) {
+                            unanswering.add(b);
+                        }
+                    }, com.google.common.util.concurrent.MoreExecutors.directExecutor());
+                    return f;
+                },
+                a -> a.getErrorCode() == ErrorCode.NONE ? null : Errors.forCode(a.getErrorCode(), a.getErrorMessage(), what),
+                (b, e) -> Errors.forTransport(e, false, what + " at " + b),
+                e -> true).value();
+        return new HostPort(r.getHost(), r.getPort());
     }
 
     /**

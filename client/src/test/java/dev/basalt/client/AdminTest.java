@@ -229,6 +229,32 @@ class AdminTest {
         }
     }
 
+    /**
+     * A broker that takes a read and never answers (paused, its connection open) does not hold the
+     * admin client for request.timeout.ms (60 s here): once the read has gone unanswered for
+     * {@code AdminCalls.READ_HEDGE_AFTER_MS} it goes to the next address as well, the first answer
+     * wins, and the reads after it start at the broker that gave it.
+     */
+    @Test
+    void reads_brokerStopsAnswering_theNextOneAnswersLongBeforeRequestTimeout() {
+        try (FakeCluster three = FakeCluster.start(3);
+             Admin a = new Admin(Map.of("bootstrap.servers", three.bootstrap(), "default.api.timeout.ms", 60_000,
+                     "request.timeout.ms", 60_000))) {
+            Admin.getAll(a.createTopics(List.of(new NewTopic("h", 1, 3)), false), T);
+            int before = three.broker(1).adminRequests();
+            three.holdAdminReadsOn(1);
+            long start = System.nanoTime();
+            assertEquals(List.of("h"), Admin.get(a.listTopics(false), T).stream().map(TopicListing::name).toList());
+            assertEquals(1, Admin.get(a.describeTopics(List.of("h")), T).get("h").partitions().size());
+            assertEquals(3, Admin.get(a.describeCluster(false), T).brokers().size());
+            assertTrue(System.nanoTime() - start < java.util.concurrent.TimeUnit.SECONDS.toNanos(10),
+                    "answered within 10 s (request.timeout.ms is 60 s)");
+            assertEquals(before + 1, three.broker(1).adminRequests(), "only the first read went to the held broker");
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
     @Test
     void noBroker_isConnectionException() {
         try (Admin dead = new Admin(Map.of("bootstrap.servers", "127.0.0.1:1", "default.api.timeout.ms", 300,

@@ -426,6 +426,37 @@ class LeaderChangeTest {
         }
     }
 
+    /**
+     * A broker that stops answering Metadata with its connection open (paused) does not hold a
+     * refresh for request.timeout.ms (60 s here, and max.block.ms as long): once the request has
+     * gone unanswered for {@link dev.basalt.client.internal.MetadataManager#HEDGE_AFTER_MS} the
+     * same request goes to the next address too, and the first answer is used. The held broker is
+     * the first bootstrap address, where a new client's first refresh starts.
+     */
+    @Test
+    void metadata_firstBootstrapBrokerStopsAnswering_clientsUseTheNextOneLongBeforeRequestTimeout() throws Exception {
+        cluster.createTopic("hedged", 1, 3);
+        produce("hedged", 0, 2, "a");
+        cluster.holdMetadataOn(1);
+        try (Producer<String, String> p = producer(cluster.bootstrap(), Map.of("request.timeout.ms", 60_000,
+                "delivery.timeout.ms", 120_000, "max.block.ms", 60_000));
+             Consumer<String, String> c = consumer(cluster.bootstrap(), Map.of("request.timeout.ms", 60_000,
+                     "default.api.timeout.ms", 60_000))) {
+            assertEquals(2, Producer.await(p.send(new ProducerRecord<>("hedged", 0, null, "b")), Duration.ofSeconds(20)).offset(),
+                    "acknowledged within 20 s (request.timeout.ms is 60 s)");
+            c.assign(List.of(new TopicPartition("hedged", 0)));
+            long start = System.nanoTime();
+            List<ConsumerRecord<String, String>> got = new ArrayList<>();
+            while (got.size() < 3 && System.nanoTime() - start < TimeUnit.SECONDS.toNanos(20)) {
+                c.poll(Duration.ofMillis(100)).forEach(got::add);
+            }
+            assertEquals(List.of("a0", "a1", "b"), got.stream().map(ConsumerRecord::value).toList(),
+                    "read within 20 s (request.timeout.ms is 60 s)");
+        } finally {
+            cluster.releaseMetadata();
+        }
+    }
+
     private static String text(Record r) {
         return new String(r.valueBytes(), StandardCharsets.UTF_8);
     }

@@ -85,7 +85,8 @@ public final class AdminCalls {
 
     /**
      * Runs a blocking rpc against some broker, moving to the next address while brokers cannot
-     * be reached at all (definite). Any other failure is classified and thrown.
+     * be reached at all (definite). Any other failure is classified and thrown. Reads go through
+     * {@link #hedgedRead} instead.
      */
     <T> T rpc(Function<AdminServiceGrpc.AdminServiceBlockingStub, T> call, boolean mutating, String what) {
         ConnectionException last = null;
@@ -96,20 +97,7 @@ public final class AdminCalls {
                 return call.apply(AdminServiceGrpc.newBlockingStub(channel)
                         .withDeadlineAfter(requestTimeoutMs, TimeUnit.MILLISECONDS));
             } catch (StatusRuntimeException e) {
-                BasaltException b = Errors.forTransport(e, mutating, what + " via " + address);
-                if (b instanceof dev.basalt.client.IndeterminateException && e.getStatus().getCode() == io.grpc.Status.Code.UNAVAILABLE
-                        && channels.neverReady(channel)) {
-                    // Found probing on a loaded host: a create whose connection set-up was cut
-                    // reported "outcome unknown" though nothing was ever sent; the next address is tried.
-                    b = new ConnectionException(what + " via " + address + ": no connection could be set up ("
-                            + e.getStatus().getDescription() + "); nothing was sent", e);
-                }
-                if (e.getStatus().getCode() == io.grpc.Status.Code.UNIMPLEMENTED) {
-                    // Nothing was processed: the address serves gRPC but not the admin service (a
-                    // controller-only node's port in the bootstrap list): the next address may.
-                    b = new ConnectionException(what + " via " + address + ": the address does not serve the admin API ("
-                            + e.getStatus().getDescription() + "): not a Basalt client port (a controller's port?)", e);
-                }
+                BasaltException b = classify(e, channel, address, mutating, what);
                 if (b instanceof ClientTimeoutException) {
                     next.incrementAndGet(); // a read that timed out: the retry asks another broker
                 }
@@ -121,6 +109,56 @@ public final class AdminCalls {
             }
         }
         throw last;
+    }
+
+    /** A failed call at {@code address} as the client's typed exception; {@link ConnectionException} means "ask the next address". */
+    private BasaltException classify(StatusRuntimeException e, io.grpc.ManagedChannel channel, HostPort address, boolean mutating,
+                                     String what) {
+        BasaltException b = Errors.forTransport(e, mutating, what + " via " + address);
+        if (b instanceof dev.basalt.client.IndeterminateException && e.getStatus().getCode() == io.grpc.Status.Code.UNAVAILABLE
+                && channels.neverReady(channel)) {
+            // Found probing on a loaded host: a create whose connection set-up was cut
+            // reported "outcome unknown" though nothing was ever sent; the next address is tried.
+            b = new ConnectionException(what + " via " + address + ": no connection could be set up ("
+                    + e.getStatus().getDescription() + "); nothing was sent", e);
+        }
+        if (e.getStatus().getCode() == io.grpc.Status.Code.UNIMPLEMENTED) {
+            // Nothing was processed: the address serves gRPC but not the admin service (a
+            // controller-only node's port in the bootstrap list): the next address may.
+            b = new ConnectionException(what + " via " + address + ": the address does not serve the admin API ("
+                    + e.getStatus().getDescription() + "): not a Basalt client port (a controller's port?)", e);
+        }
+        return b;
+    }
+
+    /**
+     * How long a read may go unanswered before it is sent to the next bootstrap address as well:
+     * a broker that accepts the request and does not answer (paused, overloaded, cut off with its
+     * connection open) would otherwise hold the read for request.timeout.ms. Reads change nothing,
+     * so asking a second broker is harmless; the first answer wins and the others are cancelled.
+     */
+    static final long READ_HEDGE_AFTER_MS = MetadataManager.HEDGE_AFTER_MS;
+
+    /**
+     * A read-only rpc against some broker ({@link HedgedRead}): starts at the current address, asks
+     * the next address too when one has not answered within {@link #READ_HEDGE_AFTER_MS} or cannot
+     * be reached, and returns the first answer; later calls then start at the broker that gave it.
+     * A failure other than "cannot be reached" or "timed out" ends the read at once.
+     */
+    <Q, R> R hedgedRead(io.grpc.MethodDescriptor<Q, R> method, Q request, String what) {
+        java.util.Map<HostPort, io.grpc.ManagedChannel> used = new java.util.HashMap<>();
+        HedgedRead.Answer<R> a = HedgedRead.ask(bootstrap, next.get(), READ_HEDGE_AFTER_MS,
+                address -> {
+                    io.grpc.ManagedChannel channel = channels.channel(address);
+                    used.put(address, channel);
+                    return io.grpc.stub.ClientCalls.futureUnaryCall(channel.newCall(method,
+                            io.grpc.CallOptions.DEFAULT.withDeadlineAfter(requestTimeoutMs, TimeUnit.MILLISECONDS)), request);
+                },
+                answer -> null,
+                (address, e) -> classify(e, used.get(address), address, false, what),
+                b -> b instanceof ConnectionException || b instanceof ClientTimeoutException);
+        next.set(a.index());
+        return a.value();
     }
 
     /** A blocking read-only rpc against the broker at {@code address} (answers about that broker only). */

@@ -9,6 +9,7 @@ import dev.basalt.client.admin.QuorumDescription;
 import dev.basalt.client.admin.QuorumReplica;
 import dev.basalt.client.admin.TopicDescription;
 import dev.basalt.client.admin.TopicListing;
+import dev.basalt.proto.v1.AdminServiceGrpc;
 import dev.basalt.proto.v1.DescribeClusterRequest;
 import dev.basalt.proto.v1.DescribeClusterResponse;
 import dev.basalt.proto.v1.DescribeConfigsRequest;
@@ -38,8 +39,8 @@ final class AdminQueries {
     }
 
     List<TopicListing> listTopics(boolean includeInternal) {
-        ListTopicsResponse r = calls.rpc(s -> s.listTopics(ListTopicsRequest.newBuilder().setIncludeInternal(includeInternal).build()),
-                false, "list topics");
+        ListTopicsResponse r = calls.hedgedRead(AdminServiceGrpc.getListTopicsMethod(),
+                ListTopicsRequest.newBuilder().setIncludeInternal(includeInternal).build(), "list topics");
         AdminCalls.check(r.getErrorCode(), r.getErrorMessage(), "list topics");
         List<TopicListing> out = new ArrayList<>();
         r.getTopicsList().forEach(t -> out.add(new TopicListing(t.getName(), t.getTopicId(), t.getIsInternal(), t.getPartitionCount())));
@@ -47,8 +48,8 @@ final class AdminQueries {
     }
 
     Map<String, TopicDescription> describeTopics(List<String> names) {
-        DescribeTopicsResponse r = calls.rpc(s -> s.describeTopics(DescribeTopicsRequest.newBuilder().addAllNames(names).build()),
-                false, "describe topics");
+        DescribeTopicsResponse r = calls.hedgedRead(AdminServiceGrpc.getDescribeTopicsMethod(),
+                DescribeTopicsRequest.newBuilder().addAllNames(names).build(), "describe topics");
         AdminCalls.check(r.getErrorCode(), r.getErrorMessage(), "describe topics");
         Map<String, TopicDescription> out = new LinkedHashMap<>();
         for (DescribeTopicsResponse.TopicDescription t : r.getTopicsList()) {
@@ -125,7 +126,7 @@ final class AdminQueries {
         DescribeConfigsRequest.Builder req = DescribeConfigsRequest.newBuilder().setIncludeDocumentation(true);
         resources.forEach(res -> req.addResources(DescribeConfigsRequest.Query.newBuilder().setResource(AdminCalls.toProto(res))
                 .addAllNames(names)));
-        DescribeConfigsResponse r = address == null ? calls.rpc(s -> s.describeConfigs(req.build()), false, "describe configs")
+        DescribeConfigsResponse r = address == null ? calls.hedgedRead(AdminServiceGrpc.getDescribeConfigsMethod(), req.build(), "describe configs")
                 : calls.rpcAt(address, s -> s.describeConfigs(req.build()), "describe configs at " + address);
         AdminCalls.check(r.getErrorCode(), r.getErrorMessage(), "describe configs");
         Map<ConfigResource, List<ConfigEntry>> out = new LinkedHashMap<>();
@@ -144,8 +145,8 @@ final class AdminQueries {
     }
 
     ClusterDescription describeCluster(boolean includeFenced) {
-        DescribeClusterResponse r = calls.rpc(s -> s.describeCluster(
-                DescribeClusterRequest.newBuilder().setIncludeFencedBrokers(includeFenced).build()), false, "describe cluster");
+        DescribeClusterResponse r = calls.hedgedRead(AdminServiceGrpc.getDescribeClusterMethod(),
+                DescribeClusterRequest.newBuilder().setIncludeFencedBrokers(includeFenced).build(), "describe cluster");
         AdminCalls.check(r.getErrorCode(), r.getErrorMessage(), "describe cluster");
         List<BrokerDescription> brokers = new ArrayList<>();
         r.getBrokersList().forEach(b -> brokers.add(new BrokerDescription(b.getNode().getId(), b.getNode().getHost(),
@@ -156,7 +157,7 @@ final class AdminQueries {
     }
 
     QuorumDescription describeQuorum() {
-        DescribeQuorumResponse r = calls.rpc(s -> s.describeQuorum(DescribeQuorumRequest.getDefaultInstance()), false,
+        DescribeQuorumResponse r = calls.hedgedRead(AdminServiceGrpc.getDescribeQuorumMethod(), DescribeQuorumRequest.getDefaultInstance(),
                 "describe quorum");
         AdminCalls.check(r.getErrorCode(), r.getErrorMessage(), "describe quorum");
         return new QuorumDescription(r.getLeaderId(), r.getTerm(), r.getHighWatermark(), replicas(r.getVotersList()),

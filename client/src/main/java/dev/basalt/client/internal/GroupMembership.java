@@ -431,22 +431,25 @@ public final class GroupMembership implements AutoCloseable {
         }
     }
 
+    /**
+     * Asks the known brokers which one coordinates the group ({@link HedgedRead}: a broker that
+     * does not answer holds the lookup for {@link MetadataManager#HEDGE_AFTER_MS}, not for
+     * request.timeout.ms).
+     */
     private HostPort findCoordinator() {
-        RuntimeException last = null;
-        for (HostPort b : brokers.get()) {
-            try {
-                FindCoordinatorResponse r = GroupServiceGrpc.newBlockingStub(channels.channel(b))
-                        .withDeadlineAfter(requestTimeoutMs, TimeUnit.MILLISECONDS)
-                        .findCoordinator(FindCoordinatorRequest.newBuilder().setGroupId(groupId).build());
-                if (r.getErrorCode() == ErrorCode.NONE) {
-                    return new HostPort(r.getHost(), r.getPort());
-                }
-                last = Errors.forCode(r.getErrorCode(), r.getErrorMessage(), "find coordinator of group " + groupId);
-            } catch (RuntimeException e) {
-                last = e;
-            }
+        List<HostPort> known = brokers.get();
+        if (known.isEmpty()) {
+            throw new IllegalStateException("no broker known");
         }
-        throw last != null ? last : new IllegalStateException("no broker known");
+        FindCoordinatorRequest req = FindCoordinatorRequest.newBuilder().setGroupId(groupId).build();
+        FindCoordinatorResponse r = HedgedRead.ask(known, 0, MetadataManager.HEDGE_AFTER_MS,
+                b -> GroupServiceGrpc.newFutureStub(channels.channel(b)).withDeadlineAfter(requestTimeoutMs, TimeUnit.MILLISECONDS)
+                        .findCoordinator(req),
+                a -> a.getErrorCode() == ErrorCode.NONE ? null
+                        : Errors.forCode(a.getErrorCode(), a.getErrorMessage(), "find coordinator of group " + groupId),
+                (b, e) -> Errors.forTransport(e, false, "find coordinator of group " + groupId + " at " + b),
+                e -> true).value();
+        return new HostPort(r.getHost(), r.getPort());
     }
 
     /**

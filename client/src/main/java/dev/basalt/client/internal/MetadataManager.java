@@ -26,7 +26,8 @@ import java.util.concurrent.TimeoutException;
  * metadata.max.age.ms. Refreshes are asynchronous and coalesced: at most one Metadata request
  * is in flight, and callers that ask meanwhile share its result. A refresh asks the known
  * brokers first, then the bootstrap addresses, moving to the next address when one cannot be
- * reached.
+ * reached, and asking the next one as well when one has not answered within
+ * {@link #HEDGE_AFTER_MS} (a paused broker whose connection is still open).
  *
  * <p>Thread-safety: thread-safe. The snapshot is published through a volatile field; a
  * refresh's bookkeeping is guarded by {@code this}.
@@ -125,9 +126,9 @@ public final class MetadataManager {
         int start = nextAddress++;
         if (backoff > 0) {
             CompletableFuture.delayedExecutor(backoff, TimeUnit.MILLISECONDS)
-                    .execute(() -> attempt(f, addresses, start, 0, null, true));
+                    .execute(() -> attempt(f, addresses, start, true));
         } else {
-            attempt(f, addresses, start, 0, null, true);
+            attempt(f, addresses, start, true);
         }
         return f;
     }
@@ -158,7 +159,7 @@ public final class MetadataManager {
                 probing.remove(avoid);
             }
         });
-        attempt(f, addresses, start, 0, null, false);
+        attempt(f, addresses, start, false);
     }
 
     private List<HostPort> addresses() {
@@ -167,37 +168,148 @@ public final class MetadataManager {
         return new ArrayList<>(all);
     }
 
-    /** @param coalesced whether this is {@link #refresh()}'s attempt chain (the one that others join) */
-    private void attempt(CompletableFuture<Cluster> f, List<HostPort> addresses, int start, int tried, BasaltException last,
-                         boolean coalesced) {
-        if (tried >= addresses.size()) {
-            finish(f, null, last != null ? last : new ConnectionException("no broker address to ask for metadata"), coalesced);
-            return;
-        }
-        HostPort address = addresses.get(Math.floorMod(start + tried, addresses.size()));
-        MetadataRequest req = MetadataRequest.newBuilder().addAllTopics(topics).build();
-        try {
-            MetadataServiceGrpc.newStub(channels.channel(address))
-                    .withDeadlineAfter(requestTimeoutMs, TimeUnit.MILLISECONDS)
-                    .metadata(req, new UnaryObserver<>() {
-                        @Override
-                        protected void onAnswer(MetadataResponse r) {
-                            if (r.getErrorCode() != ErrorCode.NONE) {
-                                attempt(f, addresses, start, tried + 1,
-                                        Errors.forCode(r.getErrorCode(), r.getErrorMessage(), "metadata from " + address), coalesced);
-                            } else {
-                                finish(f, r, null, coalesced);
-                            }
-                        }
+    /**
+     * How long a Metadata request may go unanswered before the same request is sent to the next
+     * address as well. A broker answers metadata from memory in milliseconds; one that has not
+     * answered in this long is paused, overloaded or cut off with its connection open, and waiting
+     * request.timeout.ms for it would hold every send and poll that needs metadata meanwhile. The
+     * first answer wins and the other requests are cancelled; a request is read-only, so asking
+     * twice is harmless.
+     */
+    public static final long HEDGE_AFTER_MS = 500;
 
-                        @Override
-                        protected void onFailure(Throwable t) {
-                            attempt(f, addresses, start, tried + 1,
-                                    Errors.forTransport(t, false, "metadata from " + address), coalesced);
+    /** @param coalesced whether this is {@link #refresh()}'s attempt chain (the one that others join) */
+    private void attempt(CompletableFuture<Cluster> f, List<HostPort> addresses, int start, boolean coalesced) {
+        new Round(f, addresses, start, coalesced).sendNext();
+    }
+
+    /**
+     * One refresh's walk over the addresses, from {@code start}: the next address is asked when a
+     * request fails or has gone unanswered for {@link #HEDGE_AFTER_MS}; the first answer without
+     * a request-wide error ends it. Fails with the last error once every address was asked and none
+     * is still pending.
+     *
+     * <p>Thread-safety: its state is guarded by the Round itself; {@link #finish} (which takes the
+     * manager's lock) is called without it, as {@link #refresh()} calls in with the manager's lock held.
+     */
+    private final class Round {
+        private final CompletableFuture<Cluster> f;
+        private final List<HostPort> addresses;
+        private final int start;
+        private final boolean coalesced;
+        private final MetadataRequest req = MetadataRequest.newBuilder().addAllTopics(topics).build();
+        private final List<io.grpc.Context.CancellableContext> calls = new ArrayList<>();
+        private int sent;
+        private int pending;
+        private BasaltException last;
+        private boolean done;
+
+        Round(CompletableFuture<Cluster> f, List<HostPort> addresses, int start, boolean coalesced) {
+            this.f = f;
+            this.addresses = addresses;
+            this.start = start;
+            this.coalesced = coalesced;
+        }
+
+        void sendNext() {
+            HostPort address;
+            io.grpc.Context.CancellableContext call;
+            int number;
+            BasaltException failed = null;
+            synchronized (this) {
+                if (done || (sent >= addresses.size() && pending > 0)) {
+                    return; // decided, or the requests still pending may answer
+                }
+                if (sent >= addresses.size()) {
+                    done = true;
+                    failed = last != null ? last : new ConnectionException("no broker address to ask for metadata");
+                    address = null;
+                    call = null;
+                    number = 0;
+                } else {
+                    address = addresses.get(Math.floorMod(start + sent, addresses.size()));
+                    number = ++sent;
+                    pending++;
+                    // not Context.current(): on a gRPC callback thread that is the cancelled context of an earlier call
+                    call = io.grpc.Context.ROOT.withCancellation();
+                    calls.add(call);
+                }
+            }
+            if (failed != null) {
+                finish(f, null, failed, coalesced);
+                return;
+            }
+            try {
+                call.run(() -> MetadataServiceGrpc.newStub(channels.channel(address))
+                        .withDeadlineAfter(requestTimeoutMs, TimeUnit.MILLISECONDS)
+                        .metadata(req, new UnaryObserver<>() {
+                            @Override
+                            protected void onAnswer(MetadataResponse r) {
+                                if (r.getErrorCode() != ErrorCode.NONE) {
+                                    failed(Errors.forCode(r.getErrorCode(), r.getErrorMessage(), "metadata from " + address));
+                                } else {
+                                    answered(r);
+                                }
+                            }
+
+                            @Override
+                            protected void onFailure(Throwable t) {
+                                failed(Errors.forTransport(t, false, "metadata from " + address));
+                            }
+                        }));
+            } catch (IllegalStateException closed) {
+                synchronized (this) {
+                    if (done) {
+                        return;
+                    }
+                    done = true;
+                }
+                cancelAll();
+                finish(f, null, new ConnectionException("client closed", closed), coalesced);
+                return;
+            }
+            if (number < addresses.size()) {
+                CompletableFuture.delayedExecutor(HEDGE_AFTER_MS, TimeUnit.MILLISECONDS).execute(() -> {
+                    synchronized (this) {
+                        if (done || sent != number) {
+                            return; // answered, or a failure has already moved on to the next address
                         }
-                    });
-        } catch (IllegalStateException closed) {
-            finish(f, null, new ConnectionException("client closed", closed), coalesced);
+                    }
+                    sendNext();
+                });
+            }
+        }
+
+        private void answered(MetadataResponse r) {
+            synchronized (this) {
+                if (done) {
+                    return;
+                }
+                done = true;
+            }
+            cancelAll();
+            finish(f, r, null, coalesced);
+        }
+
+        private void failed(BasaltException e) {
+            synchronized (this) {
+                if (done) {
+                    return;
+                }
+                pending--;
+                last = e;
+            }
+            sendNext();
+        }
+
+        private void cancelAll() {
+            List<io.grpc.Context.CancellableContext> toCancel;
+            synchronized (this) {
+                toCancel = List.copyOf(calls);
+            }
+            for (io.grpc.Context.CancellableContext c : toCancel) {
+                c.cancel(null);
+            }
         }
     }
 

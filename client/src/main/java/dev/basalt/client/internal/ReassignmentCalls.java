@@ -89,7 +89,7 @@ public final class ReassignmentCalls {
     /** As {@link #list(Collection)}; without {@code withProgress}, only the first broker's answer (no replica progress of others). */
     public List<PartitionReassignment> list(Collection<String> topics, boolean withProgress) {
         ListPartitionReassignmentsRequest req = ListPartitionReassignmentsRequest.newBuilder().addAllTopics(topics).build();
-        ListPartitionReassignmentsResponse first = calls.rpc(s -> s.listPartitionReassignments(req), false,
+        ListPartitionReassignmentsResponse first = calls.hedgedRead(AdminServiceGrpc.getListPartitionReassignmentsMethod(), req,
                 "list partition reassignments");
         AdminCalls.check(first.getErrorCode(), first.getErrorMessage(), "list partition reassignments");
         Map<String, Map<Integer, PartitionReassignment.ReplicaProgress>> progress = new HashMap<>();
@@ -137,7 +137,7 @@ public final class ReassignmentCalls {
     public List<ReassignmentMove> generate(List<String> topics, List<Integer> brokers) {
         GenerateReassignmentPlanRequest req = GenerateReassignmentPlanRequest.newBuilder().addAllTopics(topics)
                 .addAllBrokerIds(brokers).build();
-        GenerateReassignmentPlanResponse resp = calls.rpc(s -> s.generateReassignmentPlan(req), false, "generate a plan");
+        GenerateReassignmentPlanResponse resp = calls.hedgedRead(AdminServiceGrpc.getGenerateReassignmentPlanMethod(), req, "generate a plan");
         AdminCalls.check(resp.getErrorCode(), resp.getErrorMessage(), "generate a plan");
         List<ReassignmentMove> out = new ArrayList<>();
         for (GenerateReassignmentPlanResponse.Move m : resp.getMovesList()) {

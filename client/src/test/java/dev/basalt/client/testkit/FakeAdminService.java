@@ -145,6 +145,9 @@ final class FakeAdminService extends AdminServiceGrpc.AdminServiceImplBase {
     public void listTopics(ListTopicsRequest req, StreamObserver<ListTopicsResponse> out) {
         ListTopicsResponse.Builder resp = ListTopicsResponse.newBuilder();
         broker.adminRequests.incrementAndGet();
+        if (!cluster.awaitAdminReadsReleased(broker.id())) {
+            return;
+        }
         synchronized (cluster) {
             new TreeMap<>(cluster.topics).values().forEach(t -> resp.addTopics(ListTopicsResponse.Listing.newBuilder()
                     .setName(t.name).setTopicId(t.id).setPartitionCount(t.partitions.size())));
@@ -156,6 +159,9 @@ final class FakeAdminService extends AdminServiceGrpc.AdminServiceImplBase {
     public void describeTopics(DescribeTopicsRequest req, StreamObserver<DescribeTopicsResponse> out) {
         DescribeTopicsResponse.Builder resp = DescribeTopicsResponse.newBuilder();
         broker.adminRequests.incrementAndGet();
+        if (!cluster.awaitAdminReadsReleased(broker.id())) {
+            return;
+        }
         synchronized (cluster) {
             List<String> names = req.getNamesCount() == 0 ? new ArrayList<>(new TreeMap<>(cluster.topics).keySet()) : req.getNamesList();
             for (String name : names) {
@@ -294,6 +300,9 @@ final class FakeAdminService extends AdminServiceGrpc.AdminServiceImplBase {
     @Override
     public void describeCluster(DescribeClusterRequest req, StreamObserver<DescribeClusterResponse> out) {
         broker.adminRequests.incrementAndGet();
+        if (!cluster.awaitAdminReadsReleased(broker.id())) {
+            return;
+        }
         DescribeClusterResponse.Builder resp = DescribeClusterResponse.newBuilder().setClusterId(cluster.clusterId());
         synchronized (cluster) {
             resp.setControllerId(cluster.controllerId());

@@ -681,7 +681,7 @@ public final class FakeBroker {
                 }
             }
             try {
-                cluster.awaitMetadataReleased();
+                cluster.awaitMetadataReleased(id);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 out.onError(io.grpc.Status.CANCELLED.asRuntimeException());

@@ -504,6 +504,8 @@ public final class FakeCluster implements AutoCloseable {
 
     private boolean createTopicsHeld;
     private boolean metadataHeld;
+    private final java.util.Set<Integer> metadataHeldOn = new java.util.HashSet<>();
+    private final java.util.Set<Integer> adminReadsHeldOn = new java.util.HashSet<>();
     int metadataRequests;
 
     /**
@@ -515,13 +517,49 @@ public final class FakeCluster implements AutoCloseable {
         metadataHeld = true;
     }
 
-    public synchronized void releaseMetadata() {
-        metadataHeld = false;
+    /**
+     * While held, Metadata calls to this broker get no answer until {@link #releaseMetadata()}: a
+     * broker paused (SIGSTOP) or cut off from the client, its connection still open.
+     */
+    public synchronized void holdMetadataOn(int brokerId) {
+        metadataHeldOn.add(brokerId);
+    }
+
+    /**
+     * While held, the admin reads this fake answers (list and describe topics, describe cluster)
+     * get no answer from this broker until {@link #releaseAdminReads()}: a broker paused (SIGSTOP)
+     * or cut off from the client, its connection still open.
+     */
+    public synchronized void holdAdminReadsOn(int brokerId) {
+        adminReadsHeldOn.add(brokerId);
+    }
+
+    public synchronized void releaseAdminReads() {
+        adminReadsHeldOn.clear();
         notifyAll();
     }
 
-    synchronized void awaitMetadataReleased() throws InterruptedException {
-        while (metadataHeld) {
+    /** Waits while admin reads on this broker are held; false if interrupted (the call was cancelled). */
+    synchronized boolean awaitAdminReadsReleased(int brokerId) {
+        try {
+            while (adminReadsHeldOn.contains(brokerId)) {
+                wait();
+            }
+            return true;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+    }
+
+    public synchronized void releaseMetadata() {
+        metadataHeld = false;
+        metadataHeldOn.clear();
+        notifyAll();
+    }
+
+    synchronized void awaitMetadataReleased(int brokerId) throws InterruptedException {
+        while (metadataHeld || metadataHeldOn.contains(brokerId)) {
             wait();
         }
     }
@@ -878,6 +916,9 @@ public final class FakeCluster implements AutoCloseable {
             fetchHeld = false;
             fetchHeldOn.clear();
             createTopicsHeld = false;
+            metadataHeld = false;
+            metadataHeldOn.clear();
+            adminReadsHeldOn.clear();
             notifyAll();
         }
         answerTimer.shutdownNow();
