@@ -175,9 +175,9 @@ public final class Consumer<K, V> implements AutoCloseable {
                 c.getString(ConsumerConfig.CLIENT_ID), c.getInt(ConsumerConfig.MAX_POLL_INTERVAL_MS),
                 c.getInt(ConsumerConfig.SESSION_TIMEOUT_MS), requestTimeoutMs, backoffMs, c.getString(ConsumerConfig.GROUP_REMOTE_ASSIGNOR),
                 channels, () -> {
-                    List<HostPort> known = new ArrayList<>(metadata.current().brokers().values());
+                    java.util.Set<HostPort> known = new java.util.LinkedHashSet<>(metadata.current().brokers().values());
                     known.addAll(bootstrap);
-                    return known;
+                    return new ArrayList<>(known);
                 }, time);
         metadata.addListener(() -> {
             if (awaitingMetadata.getAndSet(false)) {

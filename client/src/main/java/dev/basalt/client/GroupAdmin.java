@@ -212,11 +212,18 @@ public final class GroupAdmin implements AutoCloseable {
         // a broker that does not answer holds the lookup for the hedge delay, not request.timeout.ms
         FindCoordinatorResponse r = dev.basalt.client.internal.HedgedRead.ask(known, 0, MetadataManager.HEDGE_AFTER_MS,
                 b -> {
+                    long sentNs = System.nanoTime();
                     com.google.common.util.concurrent.ListenableFuture<FindCoordinatorResponse> f = GroupServiceGrpc.newFutureStub(
                             channels.channel(b)).withDeadlineAfter(requestTimeoutMs, TimeUnit.MILLISECONDS).findCoordinator(req);
                     f.addListener(() -> {
                         if (f.isCancelled()) {
-                            return; // another broker answered first: says nothing about this one
+                            // another broker answered first; this one had not answered within the
+                            // hedge delay (paused?) when cancelled long enough after it was asked:
+                            // asked last from now on, so the next lookup does not wait for it again
+                            if (System.nanoTime() - sentNs >= TimeUnit.MILLISECONDS.toNanos(MetadataManager.HEDGE_AFTER_MS)) {
+                                unanswering.add(b);
+                            }
+                            return;
                         }
                         try {
                             f.get();

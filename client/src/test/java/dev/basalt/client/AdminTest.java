@@ -240,7 +240,7 @@ class AdminTest {
         try (FakeCluster three = FakeCluster.start(3);
              Admin a = new Admin(Map.of("bootstrap.servers", three.bootstrap(), "default.api.timeout.ms", 60_000,
                      "request.timeout.ms", 60_000))) {
-            Admin.getAll(a.createTopics(List.of(new NewTopic("h", 1, 3)), false), T);
+            three.createTopic("h", 1, 3); // not through the admin: reads right after its own change are not hedged (below)
             int before = three.broker(1).adminRequests();
             three.holdAdminReadsOn(1);
             long start = System.nanoTime();
@@ -252,6 +252,29 @@ class AdminTest {
             assertEquals(before + 1, three.broker(1).adminRequests(), "only the first read went to the held broker");
         } catch (java.io.IOException e) {
             throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    /**
+     * Reads right after this client's own change go to the broker that took it, unhedged: it
+     * answered once it had applied the change, and another broker may not have yet. Held there
+     * for twice the hedge delay, the read waits for it rather than asking another broker.
+     */
+    @Test
+    void readsRightAfterAChange_stayWithTheBrokerThatTookIt() throws Exception {
+        try (FakeCluster three = FakeCluster.start(3);
+             Admin a = new Admin(Map.of("bootstrap.servers", three.bootstrap(), "default.api.timeout.ms", 60_000,
+                     "request.timeout.ms", 60_000))) {
+            Admin.getAll(a.createTopics(List.of(new NewTopic("mine", 1, 3)), false), T);
+            int[] before = {three.broker(1).adminRequests(), three.broker(2).adminRequests(), three.broker(3).adminRequests()};
+            three.holdAdminReadsOn(1);
+            java.util.concurrent.CompletableFuture<Map<String, TopicDescription>> d = a.describeTopics(List.of("mine"));
+            Thread.sleep(2 * dev.basalt.client.internal.MetadataManager.HEDGE_AFTER_MS);
+            assertFalse(d.isDone(), "waits for the broker that created it");
+            three.releaseAdminReads();
+            assertEquals(1, Admin.get(d, T).get("mine").partitions().size());
+            assertEquals(before[0] + 1, three.broker(1).adminRequests());
+            assertEquals(before[1] + before[2], three.broker(2).adminRequests() + three.broker(3).adminRequests(), "no other broker asked");
         }
     }
 

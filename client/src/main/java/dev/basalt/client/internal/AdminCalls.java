@@ -93,6 +93,9 @@ public final class AdminCalls {
         for (int i = 0; i < bootstrap.size(); i++) {
             HostPort address = bootstrap.get(Math.floorMod(next.get(), bootstrap.size()));
             io.grpc.ManagedChannel channel = channels.channel(address);
+            if (mutating) {
+                lastMutationMs = time.monotonicMs(); // sent, or perhaps sent: reads stay with this broker a while
+            }
             try {
                 return call.apply(AdminServiceGrpc.newBlockingStub(channel)
                         .withDeadlineAfter(requestTimeoutMs, TimeUnit.MILLISECONDS));
@@ -140,14 +143,40 @@ public final class AdminCalls {
     static final long READ_HEDGE_AFTER_MS = MetadataManager.HEDGE_AFTER_MS;
 
     /**
+     * For this long after a mutation, reads are not hedged but go to the broker that took it, as
+     * the admin API promises (a broker answers a mutation once it has applied it, so a read from
+     * it right after sees the change; another broker may apply it a moment later).
+     */
+    static final long READ_YOUR_WRITES_MS = 10_000;
+
+    /** When this client last sent a mutation (monotonic ms). */
+    private volatile long lastMutationMs = Long.MIN_VALUE / 2;
+
+    /**
+     * Notes a change sent through {@link #rpc} as not mutating because it is safe to repeat (an
+     * election, a decommission): reads right after it stay with its broker, as after a mutation.
+     */
+    void noteChange() {
+        lastMutationMs = time.monotonicMs();
+    }
+
+    /**
      * A read-only rpc against some broker ({@link HedgedRead}): starts at the current address, asks
      * the next address too when one has not answered within {@link #READ_HEDGE_AFTER_MS} or cannot
      * be reached, and returns the first answer; later calls then start at the broker that gave it.
-     * A failure other than "cannot be reached" or "timed out" ends the read at once.
+     * A failure other than "cannot be reached" or "timed out" ends the read at once. Within
+     * {@link #READ_YOUR_WRITES_MS} of a mutation, as {@link #rpc} (not hedged).
      */
     <Q, R> R hedgedRead(io.grpc.MethodDescriptor<Q, R> method, Q request, String what) {
+        long sinceMutationMs = time.monotonicMs() - lastMutationMs;
+        if (sinceMutationMs >= 0 && sinceMutationMs < READ_YOUR_WRITES_MS) {
+            // the broker that applied this client's change answers: another may not have applied it yet
+            return rpc(stub -> io.grpc.stub.ClientCalls.blockingUnaryCall(stub.getChannel(), method, stub.getCallOptions(), request),
+                    false, what);
+        }
+        int start = next.get();
         java.util.Map<HostPort, io.grpc.ManagedChannel> used = new java.util.HashMap<>();
-        HedgedRead.Answer<R> a = HedgedRead.ask(bootstrap, next.get(), READ_HEDGE_AFTER_MS,
+        HedgedRead.Answer<R> a = HedgedRead.ask(bootstrap, start, READ_HEDGE_AFTER_MS,
                 address -> {
                     io.grpc.ManagedChannel channel = channels.channel(address);
                     used.put(address, channel);
@@ -157,7 +186,7 @@ public final class AdminCalls {
                 answer -> null,
                 (address, e) -> classify(e, used.get(address), address, false, what),
                 b -> b instanceof ConnectionException || b instanceof ClientTimeoutException);
-        next.set(a.index());
+        next.compareAndSet(start, a.index()); // unless another call moved on meanwhile
         return a.value();
     }
 

@@ -23,10 +23,11 @@ import java.util.function.Predicate;
  * that accepts a request and never answers (paused with SIGSTOP, overloaded, cut off with its
  * connection open) would otherwise hold the caller for the whole request timeout before the next
  * address is tried. The first acceptable answer wins and the requests still pending are
- * cancelled; a read changes nothing, so asking twice is harmless. Never use it for a mutation.
+ * cancelled. Only for requests that are safe to send twice (reads, and FindCoordinator, whose one
+ * side effect, creating the offsets topic, is idempotent); never for a mutation.
  *
  * <p>Blocks the calling thread; the requests themselves are asynchronous gRPC calls, each with its
- * own deadline, so at most one request per address is ever pending.
+ * own deadline, one per entry of the list (callers pass lists without repeated addresses).
  */
 public final class HedgedRead {
     private HedgedRead() {
@@ -46,8 +47,8 @@ public final class HedgedRead {
      * @param classify     a failed call as the client's typed exception
      * @param tryNext      whether such a failure lets another address be asked; one that does
      *                     not (a definite answer about the request itself) is thrown at once
-     * @throws BasaltException the last failure once every address failed, or a failure that
-     *                         {@code tryNext} refuses
+     * @throws BasaltException once every address failed, the last refusal (a broker's answer), or
+     *                         else the last failed call; at once, a failure that {@code tryNext} refuses
      */
     public static <R> Answer<R> ask(List<HostPort> addresses, int start, long hedgeAfterMs,
                                     Function<HostPort, ListenableFuture<R>> send, Function<R, BasaltException> refusal,
@@ -59,14 +60,17 @@ public final class HedgedRead {
         }
         BlockingQueue<Integer> finished = new LinkedBlockingQueue<>();
         List<ListenableFuture<R>> calls = new ArrayList<>();
-        BasaltException last = null;
+        BasaltException lastRefusal = null;
+        BasaltException lastFailure = null;
         int pending = 0;
         try {
             while (true) {
                 boolean askNext;
                 if (pending == 0) {
                     if (calls.size() == n) {
-                        throw last; // every address failed
+                        // every address failed: a broker's own answer says more than a call that
+                        // timed out (the paused broker's failure is usually the last to come)
+                        throw lastRefusal != null ? lastRefusal : lastFailure;
                     }
                     askNext = true;
                 } else {
@@ -76,23 +80,23 @@ public final class HedgedRead {
                     } else {
                         pending--;
                         HostPort address = addresses.get(Math.floorMod(start + done, n));
-                        BasaltException failure;
                         try {
                             R answer = calls.get(done).get();
-                            failure = refusal.apply(answer);
-                            if (failure == null) {
+                            BasaltException refused = refusal.apply(answer);
+                            if (refused == null) {
                                 return new Answer<>(Math.floorMod(start + done, n), answer);
                             }
+                            lastRefusal = refused;
                         } catch (ExecutionException e) {
                             if (!(e.getCause() instanceof StatusRuntimeException sre)) {
                                 throw new UnknownServerException("call to " + address + " failed: " + e.getCause(), e.getCause());
                             }
-                            failure = classify.apply(address, sre);
+                            BasaltException failure = classify.apply(address, sre);
                             if (!tryNext.test(failure)) {
                                 throw failure;
                             }
+                            lastFailure = failure;
                         }
-                        last = failure;
                         // the next address now rather than after the hedge delay of one still
                         // pending (with none pending, the top of the loop asks it)
                         askNext = pending > 0 && calls.size() < n;

@@ -239,6 +239,7 @@ public final class MetadataManager {
                 finish(f, null, failed, coalesced);
                 return;
             }
+            io.grpc.Context.CancellableContext mine = call;
             try {
                 call.run(() -> MetadataServiceGrpc.newStub(channels.channel(address))
                         .withDeadlineAfter(requestTimeoutMs, TimeUnit.MILLISECONDS)
@@ -248,7 +249,7 @@ public final class MetadataManager {
                                 if (r.getErrorCode() != ErrorCode.NONE) {
                                     failed(Errors.forCode(r.getErrorCode(), r.getErrorMessage(), "metadata from " + address));
                                 } else {
-                                    answered(r);
+                                    answered(r, mine);
                                 }
                             }
 
@@ -264,7 +265,7 @@ public final class MetadataManager {
                     }
                     done = true;
                 }
-                cancelAll();
+                cancelAll(null);
                 finish(f, null, new ConnectionException("client closed", closed), coalesced);
                 return;
             }
@@ -280,14 +281,19 @@ public final class MetadataManager {
             }
         }
 
-        private void answered(MetadataResponse r) {
+        /**
+         * Ends the round with {@code r}, cancelling the other requests. Not the winner's own context:
+         * it is the current one on this (gRPC) thread while {@link #finish} completes the future and
+         * runs the listeners, and anything they started in a cancelled context would fail at once.
+         */
+        private void answered(MetadataResponse r, io.grpc.Context.CancellableContext winner) {
             synchronized (this) {
                 if (done) {
                     return;
                 }
                 done = true;
             }
-            cancelAll();
+            cancelAll(winner);
             finish(f, r, null, coalesced);
         }
 
@@ -302,13 +308,16 @@ public final class MetadataManager {
             sendNext();
         }
 
-        private void cancelAll() {
+        /** Cancels every request of this round but {@code except}'s (its call has ended anyway). */
+        private void cancelAll(io.grpc.Context.CancellableContext except) {
             List<io.grpc.Context.CancellableContext> toCancel;
             synchronized (this) {
                 toCancel = List.copyOf(calls);
             }
             for (io.grpc.Context.CancellableContext c : toCancel) {
-                c.cancel(null);
+                if (c != except) {
+                    c.cancel(null);
+                }
             }
         }
     }

@@ -151,6 +151,7 @@ public final class ReassignmentCalls {
     public DecommissionProgress decommission(int brokerId, boolean decommission) {
         DecommissionBrokerRequest req = DecommissionBrokerRequest.newBuilder().setBrokerId(brokerId)
                 .setTimeoutMs(calls.brokerTimeoutMs()).build();
+        calls.noteChange();
         DecommissionBrokerResponse r = calls.rpc(s -> decommission ? s.decommissionBroker(req) : s.recommissionBroker(req),
                 false, (decommission ? "decommission" : "recommission") + " broker " + brokerId);
         AdminCalls.check(r.getErrorCode(), r.getErrorMessage(), "broker " + brokerId);
@@ -162,6 +163,7 @@ public final class ReassignmentCalls {
     public LeaderElectionResult electPreferredLeaders(Collection<TopicPartition> partitions) {
         ElectLeadersRequest.Builder req = ElectLeadersRequest.newBuilder().setTimeoutMs(calls.brokerTimeoutMs());
         partitions.forEach(tp -> req.addPartitions(ref(tp)));
+        calls.noteChange();
         ElectLeadersResponse r = calls.rpc(s -> s.electLeaders(req.build()), false, "elect leaders");
         AdminCalls.check(r.getErrorCode(), r.getErrorMessage(), "elect leaders");
         List<TopicPartition> elected = r.getElectedList().stream()

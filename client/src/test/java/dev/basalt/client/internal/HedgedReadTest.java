@@ -76,17 +76,24 @@ class HedgedReadTest {
 
     @Test
     void aFailureWhileAnotherIsPending_asksTheNextAtOnce() {
-        // a (first) stays pending; the hedge asks b, which fails at once: c is asked then, not after another delay
+        // a (first) stays pending; the hedge asks b, which fails at once: c is asked then, not
+        // after another hedge delay (which is long here, so waiting for it would show)
         StatusRuntimeException down = Status.UNAVAILABLE.asRuntimeException();
-        long hedgeMs = 200;
+        long hedgeMs = 2_000;
+        Map<HostPort, Long> sentAtNs = new ConcurrentHashMap<>();
         HedgedRead.Answer<String> a = assertTimeoutPreemptively(LIMIT,
-                () -> ask(0, hedgeMs, hp -> switch (hp.port()) {
-                    case 1 -> null;
-                    case 2 -> down;
-                    default -> "from " + hp;
+                () -> ask(0, hedgeMs, hp -> {
+                    sentAtNs.put(hp, System.nanoTime());
+                    return switch (hp.port()) {
+                        case 1 -> null;
+                        case 2 -> down;
+                        default -> "from " + hp;
+                    };
                 }));
         assertEquals(new HedgedRead.Answer<>(2, "from c:3"), a);
         assertEquals(addresses, order);
+        long gapMs = (sentAtNs.get(addresses.get(2)) - sentAtNs.get(addresses.get(1))) / 1_000_000;
+        assertTrue(gapMs < hedgeMs / 2, "c asked " + gapMs + " ms after b failed, not a hedge delay (" + hedgeMs + " ms) later");
     }
 
     @Test
@@ -115,26 +122,48 @@ class HedgedReadTest {
     void everyAddressFailing_throwsTheLastFailure_andWaitsForThePendingOnesFirst() {
         SettableFuture<String> late = SettableFuture.create();
         StatusRuntimeException down = Status.UNAVAILABLE.asRuntimeException();
-        new Thread(() -> {
-            try {
-                Thread.sleep(100);
-            } catch (InterruptedException e) {
-                return;
-            }
-            late.setException(down);
-        }).start();
         ConnectionException e = assertThrows(ConnectionException.class, () -> assertTimeoutPreemptively(LIMIT,
                 () -> HedgedRead.ask(addresses, 0, 10, hp -> {
                     order.add(hp);
                     if (hp.port() == 1) {
-                        return late; // answers (fails) only after the others have failed
+                        return late; // fails only once the others have failed
                     }
                     SettableFuture<String> f = SettableFuture.create();
                     f.setException(down);
+                    if (hp.port() == 3) {
+                        late.setException(down); // after c's own failure is queued
+                    }
                     return f;
                 }, answer -> null, HedgedReadTest::classify, x -> x instanceof ConnectionException)));
-        assertEquals("a:1 unreachable", e.getMessage(), "the last to fail was the first asked");
         assertEquals(addresses, order);
+        assertTrue(e.getMessage().endsWith("unreachable"), e.getMessage());
+    }
+
+    @Test
+    void everyAddressFailing_aBrokersRefusalIsThrown_notTheTimeoutOfOneThatNeverAnswered() {
+        // a never answers until its call times out (after the others refused): the refusal says more
+        SettableFuture<String> late = SettableFuture.create();
+        StatusRuntimeException timedOut = Status.UNAVAILABLE.withDescription("deadline").asRuntimeException();
+        ConnectionException e = assertThrows(ConnectionException.class, () -> assertTimeoutPreemptively(LIMIT,
+                () -> HedgedRead.ask(addresses, 0, 10, hp -> {
+                    order.add(hp);
+                    if (hp.port() == 1) {
+                        return late;
+                    }
+                    if (hp.port() == 3) {
+                        new Thread(() -> {
+                            try {
+                                Thread.sleep(50);
+                            } catch (InterruptedException x) {
+                                return;
+                            }
+                            late.setException(timedOut);
+                        }).start();
+                    }
+                    return com.google.common.util.concurrent.Futures.immediateFuture("not me " + hp);
+                }, answer -> answer.startsWith("not me") ? new ConnectionException(answer) : null, HedgedReadTest::classify,
+                        x -> x instanceof ConnectionException)));
+        assertEquals("not me c:3", e.getMessage());
     }
 
     @Test

@@ -539,7 +539,10 @@ public final class FakeCluster implements AutoCloseable {
         notifyAll();
     }
 
-    /** Waits while admin reads on this broker are held; false if interrupted (the call was cancelled). */
+    /**
+     * Waits while admin reads on this broker are held; false if interrupted. A call the client
+     * cancels does not interrupt it: it waits until the release (or {@link #close()}).
+     */
     synchronized boolean awaitAdminReadsReleased(int brokerId) {
         try {
             while (adminReadsHeldOn.contains(brokerId)) {
