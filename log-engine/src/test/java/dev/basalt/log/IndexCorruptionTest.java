@@ -120,6 +120,122 @@ class IndexCorruptionTest {
         assertRebuilt(before);
     }
 
+    /** The index's newest write-ahead log file (RocksDB names them NNNNNN.log; its info log is LOG). */
+    private Path newestWal() throws IOException {
+        try (Stream<Path> files = Files.list(dir.resolve(LogManager.INDEX_DIR))) {
+            return files.filter(f -> f.getFileName().toString().matches("[0-9]+\\.log")).max(java.util.Comparator.naturalOrder())
+                    .orElseThrow(() -> new AssertionError("no write-ahead log in the index"));
+        }
+    }
+
+    /**
+     * Found probing: a flipped byte early in the index's write-ahead log, after two clean runs.
+     * RocksDB's default (point-in-time) recovery silently dropped every write after it, the second
+     * run's partition states among them, so the state read back was the first run's, which says
+     * "closed cleanly at offset 20": the log opened at 20 without a scan, 20 acknowledged records
+     * vanished, and new appends landed behind the old batches. The index must count as damaged
+     * (only a torn last record is tolerated), be moved aside and rebuilt from the segments, and
+     * `storage check` (IndexStore.verify) must report it.
+     */
+    @Test
+    void flippedByteEarlyInTheWriteAheadLog_afterCleanRuns_indexRebuiltNothingLost() throws IOException {
+        PartitionLog log = open().getOrCreate(TP, config);
+        for (int i = 0; i < 20; i++) {
+            log.appendAsLeader(TestBatches.batch(List.of(new TestBatches.Rec(1000 + i, "k" + i, "value-" + i))), 1);
+        }
+        manager.close();
+        log = open().get(TP);
+        for (int i = 20; i < 40; i++) {
+            log.appendAsLeader(TestBatches.batch(List.of(new TestBatches.Rec(1000 + i, "k" + i, "value-" + i))), 2);
+        }
+        List<String> before = readAll(log);
+        assertEquals(40, before.size());
+        manager.close();
+        manager = null;
+        Path wal = newestWal();
+        assertTrue(Files.size(wal) > 200, "the second run's writes are in " + wal + " (" + Files.size(wal) + " bytes)");
+        for (int at = 100; at < 103; at++) {
+            RecoveryTest.flipByte(wal, at);
+        }
+        assertNotNull(IndexStore.verify(dir.resolve(LogManager.INDEX_DIR)), "storage check sees the damage");
+        assertRebuilt(before);
+        PartitionLog reopened = manager.get(TP);
+        reopened.appendAsLeader(TestBatches.batch(List.of(new TestBatches.Rec(2000, "k", "after"))), 2);
+        assertEquals(41, reopened.logEndOffset());
+        List<String> after = readAll(reopened);
+        assertEquals(before, after.subList(0, 40));
+        assertTrue(after.get(40).startsWith("40=") && after.get(40).contains("after"), after.get(40));
+    }
+
+    /**
+     * An index that opens fine but is older than the segments (restored from a copy taken after an
+     * earlier clean stop; or a write-ahead log that lost the last run's writes in a way RocksDB
+     * cannot see): its state says the log ended cleanly at 20 while the segment holds 40 batches.
+     * The clean load must notice the batches past that end and recover by a scan instead of
+     * dropping them (and then appending behind them under the same offsets).
+     */
+    @Test
+    void indexOlderThanTheSegments_afterCleanStops_recoveredByAScanNothingLost() throws IOException {
+        PartitionLog log = open().getOrCreate(TP, config);
+        for (int i = 0; i < 20; i++) {
+            log.appendAsLeader(TestBatches.batch(List.of(new TestBatches.Rec(1000 + i, "k" + i, "value-" + i))), 1);
+        }
+        manager.close();
+        Path indexDir = dir.resolve(LogManager.INDEX_DIR);
+        Path older = dir.resolveSibling(dir.getFileName() + "-index-copy");
+        copyTree(indexDir, older);
+        log = open().get(TP);
+        for (int i = 20; i < 40; i++) {
+            log.appendAsLeader(TestBatches.batch(List.of(new TestBatches.Rec(1000 + i, "k" + i, "value-" + i))), 2);
+        }
+        List<String> before = readAll(log);
+        manager.close();
+        manager = null;
+        deleteTree(indexDir);
+        copyTree(older, indexDir);
+        deleteTree(older);
+        log = open().get(TP);
+        assertEquals(40, log.logEndOffset(), "the records written after the older index's stop are kept");
+        assertEquals(before, readAll(log));
+        log.appendAsLeader(TestBatches.batch(List.of(new TestBatches.Rec(2000, "k", "after"))), 2);
+        List<String> after = readAll(log);
+        assertEquals(before, after.subList(0, 40));
+        assertTrue(after.get(40).startsWith("40=") && after.get(40).contains("after"), after.get(40));
+    }
+
+    private static void copyTree(Path from, Path to) throws IOException {
+        try (Stream<Path> walk = Files.walk(from)) {
+            for (Path p : walk.toList()) {
+                Files.copy(p, to.resolve(from.relativize(p).toString()), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            }
+        }
+    }
+
+    private static void deleteTree(Path root) throws IOException {
+        try (Stream<Path> walk = Files.walk(root)) {
+            for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.delete(p);
+            }
+        }
+    }
+
+    /**
+     * The other side of the strict replay above: a last record cut short (a crash or power loss in
+     * the middle of a write) is what a write-ahead log may end with, and is dropped without setting
+     * the index aside; recovery scans the segments from the recovery point as after any crash.
+     */
+    @Test
+    void writeAheadLogCutInsideItsLastRecord_toleratedIndexKept() throws IOException {
+        List<String> before = fillAndCrash(60);
+        Path wal = newestWal();
+        long size = Files.size(wal);
+        assertTrue(size > 100, wal + " holds the run's writes (" + size + " bytes)");
+        RecoveryTest.cut(wal, size - 3);
+        PartitionLog log = open().get(TP);
+        assertEquals(before, readAll(log));
+        assertFalse(Files.exists(dir.resolve(LogManager.CORRUPT_INDEX_DIR)), "a torn last record is not damage");
+    }
+
     @Test
     void intactIndex_isNotMovedAside() {
         List<String> before = fillAndCrash(20);

@@ -27,9 +27,10 @@ import java.util.stream.Stream;
  *   <li>{@link Target#INDEX} ({@code corrupt-index}): one RocksDB file of {@code <data>/index}
  *       (CURRENT, MANIFEST, WAL or table file). RocksDB either refuses the index as corrupt (the log
  *       manager then moves it to {@code index.corrupt} and rebuilds every partition from its
- *       segments), replays its WAL up to the damage (point-in-time recovery: older partition state,
- *       so recovery scans more), or reports a damaged table block on a read (a lookup then finds no
- *       entry and the read scans the segment from its start).</li>
+ *       segments; any damage in the WAL but a torn last record does this), replays a WAL cut short
+ *       up to the cut (older partition state, so recovery scans more), or reports a damaged table
+ *       block on a read (a lookup then finds no entry and the read scans the segment from its
+ *       start).</li>
  *   <li>{@link Target#RAFT_LOG} ({@code corrupt-raft-log}): the tail (last eighth, at least its
  *       last 64 bytes) of the newest segment of {@code <data>/raft}. The store cuts a torn last
  *       frame on open (cut short, or with a block of zeros) and the node catches up from the quorum

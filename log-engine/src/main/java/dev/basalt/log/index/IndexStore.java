@@ -113,14 +113,27 @@ public final class IndexStore implements AutoCloseable {
                 new ColumnFamilyDescriptor(bytes("producers"), cfOptions));
     }
 
+    /**
+     * Sets how RocksDB replays the write-ahead log at open: an incomplete last record (a write cut
+     * by a crash or power loss) is dropped, any other damage (a checksum mismatch anywhere, a bad
+     * record in the middle) fails the open as Corruption, so the index is set aside and rebuilt
+     * from the segments. RocksDB's default (point-in-time recovery) instead stops at the damage and
+     * silently drops every later write, the synced partition states among them: found probing, a
+     * byte flipped early in the log brought back an older state saying "closed cleanly at offset
+     * N", and the acknowledged records above N vanished.
+     */
+    static DBOptions strictWal(DBOptions options) {
+        return options.setWalRecoveryMode(org.rocksdb.WALRecoveryMode.TolerateCorruptedTailRecords);
+    }
+
     /** Opens (creating if missing) the index at {@code dir}. */
     public static IndexStore open(Path dir) {
         dev.basalt.log.internal.RocksDbLibrary.load();
         // No fallocate: RocksDB would reserve ~1.1x the memtable size (about 70 MiB) for each new
         // write-ahead log file, which a small data volume counts as used (a fresh node on a 100 MiB
         // volume read as "disk full" before its first record).
-        DBOptions dbOptions = new DBOptions().setCreateIfMissing(true).setCreateMissingColumnFamilies(true)
-                .setKeepLogFileNum(2).setMaxOpenFiles(256).setAllowFAllocate(false);
+        DBOptions dbOptions = strictWal(new DBOptions().setCreateIfMissing(true).setCreateMissingColumnFamilies(true)
+                .setKeepLogFileNum(2).setMaxOpenFiles(256).setAllowFAllocate(false));
         ColumnFamilyOptions cfOptions = new ColumnFamilyOptions();
         List<ColumnFamilyDescriptor> descriptors = descriptors(cfOptions);
         List<ColumnFamilyHandle> handles = new ArrayList<>();
@@ -169,7 +182,7 @@ public final class IndexStore implements AutoCloseable {
     public static Map<String, PartitionState> readStates(Path dir) {
         dev.basalt.log.internal.RocksDbLibrary.load();
         try (org.rocksdb.Options listOptions = new org.rocksdb.Options();
-             DBOptions dbOptions = new DBOptions();
+             DBOptions dbOptions = strictWal(new DBOptions()); // a damaged log gives no states, not older ones
              ColumnFamilyOptions cfOptions = new ColumnFamilyOptions();
              ReadOptions read = new ReadOptions()) {
             List<ColumnFamilyDescriptor> descriptors = listedFamilies(listOptions, dir, cfOptions);
@@ -205,7 +218,7 @@ public final class IndexStore implements AutoCloseable {
     public static String verify(Path dir) {
         dev.basalt.log.internal.RocksDbLibrary.load();
         try (org.rocksdb.Options listOptions = new org.rocksdb.Options();
-             DBOptions dbOptions = new DBOptions().setParanoidChecks(true);
+             DBOptions dbOptions = strictWal(new DBOptions().setParanoidChecks(true));
              ColumnFamilyOptions cfOptions = new ColumnFamilyOptions()) {
             List<ColumnFamilyDescriptor> descriptors = listedFamilies(listOptions, dir, cfOptions);
             if (indexOf(descriptors, RocksDB.DEFAULT_COLUMN_FAMILY) < 0) {

@@ -202,6 +202,13 @@ public final class LogLoader {
      */
     static boolean indexAgreesWithFiles(Path dir, IndexStore index, long partitionId, long endOffset, TreeMap<Long, Path> paths)
             throws IOException {
+        Path lastFile = paths.lastEntry().getValue();
+        if (paths.lastKey() == endOffset && Files.size(lastFile) > 0) {
+            // a segment starting at the stored log end must be empty (rolled just before the stop)
+            LOG.warn("{}: the segment starting at {} holds {} bytes, though the node stopped cleanly with its log ending there:"
+                    + " recovering by a scan", dir, endOffset, Files.size(lastFile));
+            return false;
+        }
         if (endOffset <= paths.firstKey()) {
             return true;
         }
@@ -211,13 +218,53 @@ public final class LogLoader {
         }
         Path file = paths.get(last.segmentBase());
         String problem = file == null ? "is missing"
-                : Files.size(file) <= last.position() ? "holds " + Files.size(file) + " bytes, not past byte " + last.position() : null;
+                : Files.size(file) <= last.position() ? "holds " + Files.size(file) + " bytes, not past byte " + last.position()
+                : batchesFrom(file, last.position(), endOffset);
         if (problem == null) {
             return true;
         }
         LOG.warn("{}: the segment holding offset {} (base {}) {}, though the node stopped cleanly with its log ending at {}:"
                 + " recovering by a scan", dir, last.offset(), last.segmentBase(), problem, endOffset);
         return false;
+    }
+
+    /**
+     * Walks the batch headers of {@code file} from {@code position} (an index entry below
+     * {@code endOffset}) to the file's end: null when every batch there starts below
+     * {@code endOffset} and the last one ends at the end of the file, else what differs. A batch at
+     * or past {@code endOffset} means the state that says the log ended there is older than the log:
+     * found probing, an index whose write-ahead log lost the last run's writes brought back an
+     * earlier clean close's state, and the records written after it were dropped at open (new
+     * appends then went in behind them under the same offsets). Reads 12 bytes per batch, and
+     * stops at the first batch past the end.
+     */
+    static String batchesFrom(Path file, long position, long endOffset) throws IOException {
+        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(file, java.nio.file.StandardOpenOption.READ)) {
+            long size = ch.size();
+            java.nio.ByteBuffer header = java.nio.ByteBuffer.allocate(dev.basalt.record.RecordBatch.LOG_OVERHEAD_BYTES);
+            long pos = position;
+            while (pos < size) {
+                header.clear();
+                if (size - pos < header.capacity()) {
+                    return "ends in " + (size - pos) + " bytes that are no batch header, at byte " + pos;
+                }
+                while (header.hasRemaining()) {
+                    if (ch.read(header, pos + header.position()) < 0) {
+                        return "ends early at byte " + pos;
+                    }
+                }
+                long base = header.getLong(dev.basalt.record.RecordBatch.BASE_OFFSET_OFFSET);
+                int length = header.getInt(dev.basalt.record.RecordBatch.LENGTH_OFFSET);
+                if (base >= endOffset) {
+                    return "holds a batch at offset " + base + " (byte " + pos + ")";
+                }
+                if (length <= 0) {
+                    return "holds a batch header of length " + length + " at byte " + pos;
+                }
+                pos += dev.basalt.record.RecordBatch.LOG_OVERHEAD_BYTES + (long) length;
+            }
+            return pos == size ? null : "has its last batch header at byte " + pos + " claiming more than the file's " + size + " bytes";
+        }
     }
 
     private static LoadedLog loadClean(Path dir, FileLayer files, IndexStore index, long partitionId, PartitionState state,
