@@ -1127,9 +1127,13 @@ public final class Consumer<K, V> implements AutoCloseable {
             b.setMemberId(member ? membership.memberId() : "").setMemberEpoch(member ? membership.memberEpoch() : -1);
             dev.basalt.proto.v1.OffsetCommitResponse r;
             try {
-                r = dev.basalt.proto.v1.GroupServiceGrpc.newBlockingStub(channels.channel(membership.coordinator()))
+                HostPort at = membership.coordinator();
+                r = awaitAtCoordinator(dev.basalt.proto.v1.GroupServiceGrpc.newFutureStub(channels.channel(at))
                         .withDeadlineAfter(Math.max(1, deadline - time.monotonicMs()), java.util.concurrent.TimeUnit.MILLISECONDS)
-                        .offsetCommit(b.build());
+                        .offsetCommit(b.build()), at);
+                if (r == null) {
+                    continue; // the group moved while the commit waited: sent again at its new coordinator
+                }
             } catch (RuntimeException e) {
                 membership.coordinatorMoved();
                 if (time.monotonicMs() >= deadline) {
@@ -1168,6 +1172,50 @@ public final class Consumer<K, V> implements AutoCloseable {
                 continue;
             }
             throw Errors.forCode(code, r.getErrorMessage(), "offset commit of group " + groupId);
+        }
+    }
+
+    /**
+     * How long an offset commit or fetch waits at the coordinator before this consumer asks the
+     * brokers whether the group has moved, and again every as long while it waits. A coordinator
+     * that stops answering with its connection open (paused, cut off) would otherwise hold the
+     * call for its whole timeout after the cluster had moved the group elsewhere (found probing:
+     * commits waited out 10 s while the new coordinator had answered for 8.5 s).
+     */
+    static final long COORDINATOR_STALL_CHECK_MS = 500;
+
+    /**
+     * Waits for {@code call} at {@code at}; while it is unanswered, asks every
+     * {@link #COORDINATOR_STALL_CHECK_MS} which broker coordinates the group now. When another
+     * does, the call is cancelled and null returned: the caller sends it again there (a commit of
+     * the same offsets, or a read: both safe to repeat). A failed lookup changes nothing.
+     *
+     * @throws RuntimeException the call's own failure (a StatusRuntimeException)
+     */
+    private <R> R awaitAtCoordinator(com.google.common.util.concurrent.ListenableFuture<R> call, HostPort at) {
+        try {
+            while (true) {
+                try {
+                    return call.get(COORDINATOR_STALL_CHECK_MS, java.util.concurrent.TimeUnit.MILLISECONDS);
+                } catch (java.util.concurrent.TimeoutException stillWaiting) {
+                    HostPort now;
+                    try {
+                        now = membership.coordinatorNow();
+                    } catch (RuntimeException lookupFailed) {
+                        continue;
+                    }
+                    if (!now.equals(at)) {
+                        call.cancel(true);
+                        return null;
+                    }
+                }
+            }
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw e.getCause() instanceof RuntimeException re ? re : new UnknownServerException(String.valueOf(e.getCause()), e.getCause());
+        } catch (InterruptedException e) {
+            call.cancel(true);
+            Thread.currentThread().interrupt();
+            throw new DefiniteException("interrupted", false, e);
         }
     }
 
@@ -1214,9 +1262,13 @@ public final class Consumer<K, V> implements AutoCloseable {
             // that moved on between the assignment and this read
             dev.basalt.proto.v1.OffsetFetchResponse r;
             try {
-                r = dev.basalt.proto.v1.GroupServiceGrpc.newBlockingStub(channels.channel(membership.coordinator()))
+                HostPort at = membership.coordinator();
+                r = awaitAtCoordinator(dev.basalt.proto.v1.GroupServiceGrpc.newFutureStub(channels.channel(at))
                         .withDeadlineAfter(Math.max(1, deadline - time.monotonicMs()), java.util.concurrent.TimeUnit.MILLISECONDS)
-                        .offsetFetch(b.build());
+                        .offsetFetch(b.build()), at);
+                if (r == null) {
+                    continue; // the group moved while the read waited: asked again at its new coordinator
+                }
             } catch (RuntimeException e) {
                 membership.coordinatorMoved();
                 if (time.monotonicMs() >= deadline) {

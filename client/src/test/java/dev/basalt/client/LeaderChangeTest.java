@@ -457,6 +457,37 @@ class LeaderChangeTest {
         }
     }
 
+    /**
+     * The group's coordinator stops answering with its connection open (paused) while a commit and
+     * then a committed-offsets read wait there, and the cluster moves the group to another broker:
+     * each call is sent again at the new coordinator within moments, not after its timeout (60 s
+     * here). Found probing: CLI consumers' commits waited out their whole 10 s.
+     */
+    @Test
+    void groupCoordinatorStopsAnswering_commitAndOffsetReadFollowTheGroupLongBeforeTheirTimeout() throws Exception {
+        cluster.createTopic("g", 1, 3);
+        TopicPartition tp = new TopicPartition("g", 0);
+        try (Consumer<String, String> c = consumer(cluster.bootstrap(), Map.of("group.id", "paused-coordinator",
+                "enable.auto.commit", false, "request.timeout.ms", 60_000, "default.api.timeout.ms", 60_000))) {
+            c.assign(List.of(tp));
+            c.commitSync(Map.of(tp, new OffsetAndMetadata(3)));
+            cluster.groups().holdCommitsOn(1);
+            CompletableFuture<Void> commit = CompletableFuture.runAsync(() -> c.commitSync(Map.of(tp, new OffsetAndMetadata(5))));
+            Thread.sleep(300);
+            assertTrue(!commit.isDone(), "the paused coordinator answers nothing");
+            cluster.groups().moveCoordinator(2);
+            commit.get(20, TimeUnit.SECONDS);
+            assertEquals(5L, cluster.groups().committed("g", 0));
+            cluster.groups().moveCoordinator(1); // back to the broker still paused: the read waits there, then follows
+            CompletableFuture<Map<TopicPartition, OffsetAndMetadata>> read = CompletableFuture.supplyAsync(() -> c.committed(java.util.Set.of(tp)));
+            Thread.sleep(300);
+            cluster.groups().moveCoordinator(3);
+            assertEquals(5L, read.get(20, TimeUnit.SECONDS).get(tp).offset());
+        } finally {
+            cluster.groups().releaseCommits();
+        }
+    }
+
     private static String text(Record r) {
         return new String(r.valueBytes(), StandardCharsets.UTF_8);
     }

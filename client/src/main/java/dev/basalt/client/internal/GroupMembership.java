@@ -172,6 +172,18 @@ public final class GroupMembership implements AutoCloseable {
         }
     }
 
+    /**
+     * Asks the brokers now which one coordinates the group (not the cached answer), and caches
+     * it: for a call that waits at the coordinator it knew, to see whether the group has moved.
+     */
+    public HostPort coordinatorNow() {
+        HostPort found = findCoordinator();
+        synchronized (this) {
+            coordinator = found;
+        }
+        return found;
+    }
+
     /** The coordinator answered NOT_COORDINATOR (or could not be reached): find it again. */
     public synchronized void coordinatorMoved() {
         coordinator = null;

@@ -65,13 +65,23 @@ public final class FakeBroker {
                 .addService(new ListOffsets())
                 .addService(new Metadata())
                 .addService(new FakeAdminService(cluster, this))
-                .addService(cluster.groups())
+                .addService(io.grpc.ServerInterceptors.intercept(cluster.groups(), new io.grpc.ServerInterceptor() {
+                    @Override
+                    public <Q, R> io.grpc.ServerCall.Listener<Q> interceptCall(io.grpc.ServerCall<Q, R> call, io.grpc.Metadata headers,
+                                                                             io.grpc.ServerCallHandler<Q, R> next) {
+                        // the group service is shared by the brokers: it learns which one a call reached
+                        return io.grpc.Contexts.interceptCall(io.grpc.Context.current().withValue(BROKER_ID, id), call, headers, next);
+                    }
+                }))
                 .build();
     }
 
     public int id() {
         return id;
     }
+
+    /** In a call to the shared group service: the id of the broker it reached. */
+    static final io.grpc.Context.Key<Integer> BROKER_ID = io.grpc.Context.key("fake-broker-id");
 
     public int port() {
         return port;

@@ -924,6 +924,7 @@ public final class FakeCluster implements AutoCloseable {
             adminReadsHeldOn.clear();
             notifyAll();
         }
+        groups.releaseCommits();
         answerTimer.shutdownNow();
         brokers.forEach(FakeBroker::close);
     }

@@ -104,6 +104,41 @@ public final class FakeGroupService extends GroupServiceGrpc.GroupServiceImplBas
         return committed.get(topic + "-" + partition);
     }
 
+    private int coordinatorId = 1;
+    private final java.util.Set<Integer> commitsHeldOn = new java.util.HashSet<>();
+
+    /** FindCoordinator answers this broker from now on (the group moved, as when its coordinator is fenced). */
+    public synchronized void moveCoordinator(int brokerId) {
+        coordinatorId = brokerId;
+    }
+
+    /**
+     * While held, OffsetCommit and OffsetFetch calls reaching this broker get no answer until
+     * {@link #releaseCommits()}: a coordinator paused (SIGSTOP) with its connection open.
+     */
+    public synchronized void holdCommitsOn(int brokerId) {
+        commitsHeldOn.add(brokerId);
+    }
+
+    public synchronized void releaseCommits() {
+        commitsHeldOn.clear();
+        notifyAll();
+    }
+
+    /** Waits while calls at the broker this call reached are held; false if interrupted. */
+    private synchronized boolean awaitCommitsReleased() {
+        Integer at = FakeBroker.BROKER_ID.get();
+        try {
+            while (at != null && commitsHeldOn.contains(at)) {
+                wait();
+            }
+            return true;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+    }
+
     public synchronized int commits() {
         return commits;
     }
@@ -177,7 +212,11 @@ public final class FakeGroupService extends GroupServiceGrpc.GroupServiceImplBas
                 return;
             }
         }
-        out.onNext(FindCoordinatorResponse.newBuilder().setNodeId(1).setHost("127.0.0.1").setPort(cluster.broker(1).port()).build());
+        int id;
+        synchronized (this) {
+            id = coordinatorId;
+        }
+        out.onNext(FindCoordinatorResponse.newBuilder().setNodeId(id).setHost("127.0.0.1").setPort(cluster.broker(id).port()).build());
         out.onCompleted();
     }
 
@@ -214,6 +253,9 @@ public final class FakeGroupService extends GroupServiceGrpc.GroupServiceImplBas
     @Override
     public void offsetCommit(OffsetCommitRequest req, StreamObserver<OffsetCommitResponse> out) {
         OffsetCommitResponse.Builder b = OffsetCommitResponse.newBuilder();
+        if (!awaitCommitsReleased()) {
+            return;
+        }
         synchronized (this) {
             commits++;
             if (failCommits) {
@@ -256,6 +298,9 @@ public final class FakeGroupService extends GroupServiceGrpc.GroupServiceImplBas
     @Override
     public void offsetFetch(OffsetFetchRequest req, StreamObserver<OffsetFetchResponse> out) {
         OffsetFetchResponse.Builder b = OffsetFetchResponse.newBuilder();
+        if (!awaitCommitsReleased()) {
+            return;
+        }
         synchronized (this) {
             offsetFetches++;
             ErrorCode scripted = offsetFetchErrors.poll();
