@@ -1198,11 +1198,13 @@ public final class Consumer<K, V> implements AutoCloseable {
                 try {
                     return call.get(COORDINATOR_STALL_CHECK_MS, java.util.concurrent.TimeUnit.MILLISECONDS);
                 } catch (java.util.concurrent.TimeoutException stillWaiting) {
-                    HostPort now;
-                    try {
-                        now = membership.coordinatorNow();
-                    } catch (RuntimeException lookupFailed) {
-                        continue;
+                    HostPort now = membership.knownCoordinator(); // the heartbeat may have seen the move already
+                    if (now == null || now.equals(at)) {
+                        try {
+                            now = membership.coordinatorNow();
+                        } catch (RuntimeException lookupFailed) {
+                            continue;
+                        }
                     }
                     if (!now.equals(at)) {
                         call.cancel(true);

@@ -478,11 +478,15 @@ class LeaderChangeTest {
             cluster.groups().moveCoordinator(2);
             commit.get(20, TimeUnit.SECONDS);
             assertEquals(5L, cluster.groups().committed("g", 0));
-            cluster.groups().moveCoordinator(1); // back to the broker still paused: the read waits there, then follows
+            // now broker 2, where the consumer found the group, stops answering: the read waits there, then follows
+            cluster.groups().holdCommitsOn(2);
+            int fetchesBefore = cluster.groups().offsetFetches();
             CompletableFuture<Map<TopicPartition, OffsetAndMetadata>> read = CompletableFuture.supplyAsync(() -> c.committed(java.util.Set.of(tp)));
             Thread.sleep(300);
+            assertTrue(!read.isDone(), "the paused coordinator answers nothing");
             cluster.groups().moveCoordinator(3);
             assertEquals(5L, read.get(20, TimeUnit.SECONDS).get(tp).offset());
+            assertEquals(fetchesBefore + 1, cluster.groups().offsetFetches(), "answered by broker 3 (broker 2's is still held)");
         } finally {
             cluster.groups().releaseCommits();
         }

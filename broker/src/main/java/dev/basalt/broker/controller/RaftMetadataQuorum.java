@@ -362,7 +362,31 @@ public final class RaftMetadataQuorum implements MetadataQuorum, AutoCloseable {
     public DescribeQuorumResponse describe() {
         DescribeQuorumResponse.Builder b = DescribeQuorumResponse.newBuilder().setLeaderId(node.leaderId()).setTerm(node.term())
                 .setHighWatermark(node.commitIndex());
-        for (int voter : voters.keySet()) {
+        // The latest configuration, not the configured list: a voter removed at run time (POST
+        // /quorum/remove-voter) stays a member as a Raft observer and is shown as one (found
+        // probing: `basalt cluster` still listed it as a voter, with no progress).
+        dev.basalt.raft.quorum.Configuration latest = node.configuration();
+        java.util.Set<Integer> currentVoters = latest.voters().isEmpty() ? voters.keySet() : latest.voters();
+        java.util.Map<Integer, dev.basalt.raft.driver.VoterProgress> progress = node.voterProgress();
+        for (int member : latest.observers()) {
+            if (member == node.nodeId() || observers.containsKey(member)) {
+                continue;
+            }
+            dev.basalt.raft.driver.VoterProgress p = progress.get(member);
+            long now = dev.basalt.broker.testsupport.TestHooks.wallMillis();
+            boolean known = p != null && p.matchIndex() >= 0 && p.millisSinceContact() >= 0;
+            b.addObserversBuilder().setReplicaId(member).setLogEndOffset(known ? p.matchIndex() : -1)
+                    .setLag(known ? Math.max(0, node.commitIndex() - p.matchIndex()) : -1)
+                    .setLastFetchTimestampMs(known ? now - p.millisSinceContact() : -1)
+                    .setLastCaughtUpTimestampMs(p == null || p.millisSinceCaughtUp() < 0 ? -1 : now - p.millisSinceCaughtUp());
+        }
+        if (latest.observers().contains(node.nodeId())) {
+            long now = dev.basalt.broker.testsupport.TestHooks.wallMillis();
+            b.addObserversBuilder().setReplicaId(node.nodeId()).setLogEndOffset(node.appliedIndex())
+                    .setLag(Math.max(0, node.commitIndex() - node.appliedIndex())).setLastFetchTimestampMs(now)
+                    .setLastCaughtUpTimestampMs(now);
+        }
+        for (int voter : currentVoters) {
             var r = b.addVotersBuilder().setReplicaId(voter);
             if (voter == node.nodeId()) {
                 long now = dev.basalt.broker.testsupport.TestHooks.wallMillis();

@@ -172,6 +172,11 @@ public final class GroupMembership implements AutoCloseable {
         }
     }
 
+    /** The coordinator last found, or null while none is known (no lookup). */
+    public synchronized HostPort knownCoordinator() {
+        return coordinator;
+    }
+
     /**
      * Asks the brokers now which one coordinates the group (not the cached answer), and caches
      * it: for a call that waits at the coordinator it knew, to see whether the group has moved.

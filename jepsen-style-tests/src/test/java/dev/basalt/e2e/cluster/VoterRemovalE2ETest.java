@@ -44,10 +44,15 @@ class VoterRemovalE2ETest extends ClusterTestSupport {
                 + "'s image");
         int now = cluster.activeController(FAILOVER);
         assertTrue(node.httpGet("/status").body().contains("\"controllerId\":" + now), node.httpGet("/status").body());
+        // DescribeQuorum (basalt cluster) shows it as an observer of the quorum, with its progress,
+        // not as a voter (found probing: still listed as a voter, every field unknown)
+        awaitTrue(() -> quorumShows(removed, false), "node " + removed + " listed as a quorum observer with its progress");
+
 
         NodeProcess.HttpAnswer added = atActiveController("/quorum/add-voter?id=" + removed);
         assertEquals(200, added.code(), added.body());
         awaitTrue(() -> node.httpGet("/status").body().contains("\"voter\":true"), "node " + removed + " a voter again");
+        awaitTrue(() -> quorumShows(removed, true), "node " + removed + " listed as a voter again");
         createTopic("after-add", 1, 2, Map.of());
         awaitTrue(() -> describableThrough(node, "after-add"), "the topic created after the add-back in node " + removed + "'s image");
     }
@@ -71,6 +76,18 @@ class VoterRemovalE2ETest extends ClusterTestSupport {
                 Thread.currentThread().interrupt();
                 return a;
             }
+        }
+    }
+
+    /** Whether DescribeQuorum, asked at the active controller, lists {@code id} among the voters (else: among the observers, with a log end). */
+    private boolean quorumShows(int id, boolean asVoter) {
+        try (Admin admin = new Admin(Map.of("bootstrap.servers", cluster.node(cluster.activeController(FAILOVER)).bootstrap()))) {
+            var q = Admin.get(admin.describeQuorum(), Duration.ofSeconds(5));
+            boolean voter = q.voters().stream().anyMatch(v -> v.id() == id);
+            boolean observer = q.observers().stream().anyMatch(o -> o.id() == id && o.logEndOffset() >= 0);
+            return asVoter ? voter && !observer : observer && !voter;
+        } catch (RuntimeException e) {
+            return false;
         }
     }
 

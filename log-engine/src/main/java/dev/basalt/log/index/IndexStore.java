@@ -114,13 +114,14 @@ public final class IndexStore implements AutoCloseable {
     }
 
     /**
-     * Sets how RocksDB replays the write-ahead log at open: an incomplete last record (a write cut
-     * by a crash or power loss) is dropped, any other damage (a checksum mismatch anywhere, a bad
-     * record in the middle) fails the open as Corruption, so the index is set aside and rebuilt
-     * from the segments. RocksDB's default (point-in-time recovery) instead stops at the damage and
-     * silently drops every later write, the synced partition states among them: found probing, a
-     * byte flipped early in the log brought back an older state saying "closed cleanly at offset
-     * N", and the acknowledged records above N vanished.
+     * Sets how RocksDB replays the write-ahead log at open: a log cut short inside its last record
+     * (a write a crash interrupted) is replayed up to the cut; any other damage (a checksum mismatch
+     * anywhere, zeros or garbage inside a record, as a power loss may also leave in the unsynced
+     * tail) fails the open as Corruption, so the index is set aside and rebuilt from the segments,
+     * keeping the partition states it can still read. RocksDB's default (point-in-time recovery)
+     * instead stops at the damage and silently drops every later write, the synced partition
+     * states among them: found probing, a byte flipped early in the log brought back an older state
+     * saying "closed cleanly at offset N", and the acknowledged records above N vanished.
      */
     static DBOptions strictWal(DBOptions options) {
         return options.setWalRecoveryMode(org.rocksdb.WALRecoveryMode.TolerateCorruptedTailRecords);
@@ -182,7 +183,11 @@ public final class IndexStore implements AutoCloseable {
     public static Map<String, PartitionState> readStates(Path dir) {
         dev.basalt.log.internal.RocksDbLibrary.load();
         try (org.rocksdb.Options listOptions = new org.rocksdb.Options();
-             DBOptions dbOptions = strictWal(new DBOptions()); // a damaged log gives no states, not older ones
+             // point-in-time replay here: states read up to the damage are older than the last ones,
+             // which the caller handles (a rebuilt index ignores their clean end and rescans from
+             // their recovery points); a strict replay would give none, and lose every log start
+             // offset and recovery point with them
+             DBOptions dbOptions = new DBOptions();
              ColumnFamilyOptions cfOptions = new ColumnFamilyOptions();
              ReadOptions read = new ReadOptions()) {
             List<ColumnFamilyDescriptor> descriptors = listedFamilies(listOptions, dir, cfOptions);

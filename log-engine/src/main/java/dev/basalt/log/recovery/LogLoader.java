@@ -241,7 +241,8 @@ public final class LogLoader {
     static String batchesFrom(Path file, long position, long endOffset) throws IOException {
         try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(file, java.nio.file.StandardOpenOption.READ)) {
             long size = ch.size();
-            java.nio.ByteBuffer header = java.nio.ByteBuffer.allocate(dev.basalt.record.RecordBatch.LOG_OVERHEAD_BYTES);
+            // base offset, length and (at 23) the last offset delta: the batch's end must be below endOffset too
+            java.nio.ByteBuffer header = java.nio.ByteBuffer.allocate(dev.basalt.record.RecordBatch.LAST_OFFSET_DELTA_OFFSET + 4);
             long pos = position;
             while (pos < size) {
                 header.clear();
@@ -255,10 +256,11 @@ public final class LogLoader {
                 }
                 long base = header.getLong(dev.basalt.record.RecordBatch.BASE_OFFSET_OFFSET);
                 int length = header.getInt(dev.basalt.record.RecordBatch.LENGTH_OFFSET);
-                if (base >= endOffset) {
-                    return "holds a batch at offset " + base + " (byte " + pos + ")";
+                long last = base + header.getInt(dev.basalt.record.RecordBatch.LAST_OFFSET_DELTA_OFFSET);
+                if (base >= endOffset || last >= endOffset) {
+                    return "holds a batch of offsets " + base + ".." + last + " (byte " + pos + ")";
                 }
-                if (length <= 0) {
+                if (length < header.capacity() - dev.basalt.record.RecordBatch.LOG_OVERHEAD_BYTES) {
                     return "holds a batch header of length " + length + " at byte " + pos;
                 }
                 pos += dev.basalt.record.RecordBatch.LOG_OVERHEAD_BYTES + (long) length;

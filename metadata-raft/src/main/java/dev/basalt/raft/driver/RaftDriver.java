@@ -126,6 +126,8 @@ final class RaftDriver implements Runnable {
     private final java.util.Map<Integer, Long> lastIndexAtContact = new java.util.HashMap<>();
     /** Whether the latest configuration this node knows makes it a voter. */
     volatile boolean localVoter;
+    /** The latest configuration this node knows (voters and observers; immutable). */
+    volatile dev.basalt.raft.quorum.Configuration configuration = dev.basalt.raft.quorum.Configuration.EMPTY;
     /**
      * Why the node is standing aside after its store ran out of space (null while it takes part):
      * it neither votes, leads, applies nor answers until there is room again.
@@ -356,10 +358,11 @@ final class RaftDriver implements Runnable {
         leaderId = core.leaderId();
         commitIndex = core.commitIndex();
         localVoter = core.configuration().isVoter(config.nodeId());
+        configuration = core.configuration();
         lastApplied = appliedIndex;
         if (core.isLeader()) {
             java.util.Map<Integer, PeerProgress> m = new java.util.TreeMap<>();
-            for (int voter : core.configuration().voters()) {
+            for (int voter : core.configuration().members()) { // observers too: DescribeQuorum shows theirs
                 if (voter != config.nodeId()) {
                     m.put(voter, new PeerProgress(core.peerMatchIndex(voter), lastContactMs.getOrDefault(voter, -1L),
                             lastCaughtUpMs.getOrDefault(voter, -1L)));

@@ -175,6 +175,11 @@ public final class RaftNode implements AutoCloseable {
         return driver.localVoter;
     }
 
+    /** The latest voter configuration this node knows (its voters and Raft observers). */
+    public dev.basalt.raft.quorum.Configuration configuration() {
+        return driver.configuration;
+    }
+
     /** The leader this node knows of, or -1. */
     public int leaderId() {
         return driver.leaderId;
@@ -185,8 +190,9 @@ public final class RaftNode implements AutoCloseable {
     }
 
     /**
-     * As leader, each other voter's replication as last seen (match index, and how long ago it last
-     * answered and last answered caught up with this leader's log); empty when not leading.
+     * As leader, each other member's replication as last seen (voters and Raft observers: match
+     * index, and how long ago it last answered and last answered caught up with this leader's log);
+     * empty when not leading.
      */
     public java.util.Map<Integer, VoterProgress> voterProgress() {
         java.util.Map<Integer, RaftDriver.PeerProgress> seen = driver.peerProgress;
