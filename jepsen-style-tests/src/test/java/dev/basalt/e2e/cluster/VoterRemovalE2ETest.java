@@ -83,8 +83,8 @@ class VoterRemovalE2ETest extends ClusterTestSupport {
     private boolean quorumShows(int id, boolean asVoter) {
         try (Admin admin = new Admin(Map.of("bootstrap.servers", cluster.node(cluster.activeController(FAILOVER)).bootstrap()))) {
             var q = Admin.get(admin.describeQuorum(), Duration.ofSeconds(5));
-            boolean voter = q.voters().stream().anyMatch(v -> v.id() == id);
-            boolean observer = q.observers().stream().anyMatch(o -> o.id() == id && o.logEndOffset() >= 0);
+            boolean voter = q.voters().stream().anyMatch(v -> v.replicaId() == id);
+            boolean observer = q.observers().stream().anyMatch(o -> o.replicaId() == id && o.logEndOffset() >= 0);
             return asVoter ? voter && !observer : observer && !voter;
         } catch (RuntimeException e) {
             return false;
