@@ -128,6 +128,23 @@ class IndexCorruptionTest {
         }
     }
 
+    /** Appends one single-record batch per offset in [from, to) at {@code epoch}. */
+    private static void appendRun(PartitionLog log, int from, int to, int epoch) {
+        for (int i = from; i < to; i++) {
+            log.appendAsLeader(TestBatches.batch(List.of(new TestBatches.Rec(1000 + i, "k" + i, "value-" + i))), epoch);
+        }
+    }
+
+    /** The next append takes the offset after {@code before}'s records, which stay as they were. */
+    private static void assertAppendsGoOnAfter(PartitionLog log, List<String> before) {
+        log.appendAsLeader(TestBatches.batch(List.of(new TestBatches.Rec(2000, "k", "after"))), 2);
+        assertEquals(before.size() + 1, log.logEndOffset());
+        List<String> after = readAll(log);
+        assertEquals(before, after.subList(0, before.size()));
+        String next = after.get(before.size());
+        assertTrue(next.startsWith(before.size() + "=") && next.contains("after"), next);
+    }
+
     /**
      * Found probing: a flipped byte early in the index's write-ahead log, after two clean runs.
      * RocksDB's default (point-in-time) recovery silently dropped every write after it, the second
@@ -140,14 +157,10 @@ class IndexCorruptionTest {
     @Test
     void flippedByteEarlyInTheWriteAheadLog_afterCleanRuns_indexRebuiltNothingLost() throws IOException {
         PartitionLog log = open().getOrCreate(TP, config);
-        for (int i = 0; i < 20; i++) {
-            log.appendAsLeader(TestBatches.batch(List.of(new TestBatches.Rec(1000 + i, "k" + i, "value-" + i))), 1);
-        }
+        appendRun(log, 0, 20, 1);
         manager.close();
         log = open().get(TP);
-        for (int i = 20; i < 40; i++) {
-            log.appendAsLeader(TestBatches.batch(List.of(new TestBatches.Rec(1000 + i, "k" + i, "value-" + i))), 2);
-        }
+        appendRun(log, 20, 40, 2);
         List<String> before = readAll(log);
         assertEquals(40, before.size());
         manager.close();
@@ -159,12 +172,7 @@ class IndexCorruptionTest {
         }
         assertNotNull(IndexStore.verify(dir.resolve(LogManager.INDEX_DIR)), "storage check sees the damage");
         assertRebuilt(before);
-        PartitionLog reopened = manager.get(TP);
-        reopened.appendAsLeader(TestBatches.batch(List.of(new TestBatches.Rec(2000, "k", "after"))), 2);
-        assertEquals(41, reopened.logEndOffset());
-        List<String> after = readAll(reopened);
-        assertEquals(before, after.subList(0, 40));
-        assertTrue(after.get(40).startsWith("40=") && after.get(40).contains("after"), after.get(40));
+        assertAppendsGoOnAfter(manager.get(TP), before);
     }
 
     /**
@@ -177,17 +185,13 @@ class IndexCorruptionTest {
     @Test
     void indexOlderThanTheSegments_afterCleanStops_recoveredByAScanNothingLost() throws IOException {
         PartitionLog log = open().getOrCreate(TP, config);
-        for (int i = 0; i < 20; i++) {
-            log.appendAsLeader(TestBatches.batch(List.of(new TestBatches.Rec(1000 + i, "k" + i, "value-" + i))), 1);
-        }
+        appendRun(log, 0, 20, 1);
         manager.close();
         Path indexDir = dir.resolve(LogManager.INDEX_DIR);
         Path older = dir.resolveSibling(dir.getFileName() + "-index-copy");
         copyTree(indexDir, older);
         log = open().get(TP);
-        for (int i = 20; i < 40; i++) {
-            log.appendAsLeader(TestBatches.batch(List.of(new TestBatches.Rec(1000 + i, "k" + i, "value-" + i))), 2);
-        }
+        appendRun(log, 20, 40, 2);
         List<String> before = readAll(log);
         manager.close();
         manager = null;
@@ -197,10 +201,7 @@ class IndexCorruptionTest {
         log = open().get(TP);
         assertEquals(40, log.logEndOffset(), "the records written after the older index's stop are kept");
         assertEquals(before, readAll(log));
-        log.appendAsLeader(TestBatches.batch(List.of(new TestBatches.Rec(2000, "k", "after"))), 2);
-        List<String> after = readAll(log);
-        assertEquals(before, after.subList(0, 40));
-        assertTrue(after.get(40).startsWith("40=") && after.get(40).contains("after"), after.get(40));
+        assertAppendsGoOnAfter(log, before);
     }
 
     private static void copyTree(Path from, Path to) throws IOException {
