@@ -81,10 +81,20 @@ public final class PartitionLog {
     private volatile LogStorageException fatal;
     private long segmentCreatedMs; // guarded by lock
     /** Where corrupt data starts in a log that keeps serving what lies before it (its only copy). */
-    /** @param cutAtLoad the log was cut there when it loaded (nothing stored at or after it; a restart accepts the loss) */
-    public record CorruptAt(long offset, CorruptLogException cause, boolean cutAtLoad) {
+    /**
+     * @param cutAtLoad the log was cut there when it loaded (nothing stored at or after it; a restart accepts the loss)
+     * @param lostFrom  the first offset lost: {@code offset}, except for a log that lost everything
+     *                  and starts again, empty, at its old end ({@code offset}), whose lost offsets
+     *                  are [lostFrom, offset)
+     */
+    public record CorruptAt(long offset, CorruptLogException cause, boolean cutAtLoad, long lostFrom) {
         public CorruptAt(long offset, CorruptLogException cause) {
-            this(offset, cause, false);
+            this(offset, cause, false, offset);
+        }
+
+        /** What was lost, for messages: "offsets A..B" (a log that starts again after them) or "offsets from A". */
+        public String lost() {
+            return lostFrom < offset ? "offsets " + lostFrom + ".." + (offset - 1) : "offsets from " + offset;
         }
     }
 
@@ -740,9 +750,11 @@ public final class PartitionLog {
             // running: the bytes after it are still here, and only the operator's repair cuts them.
             // (Found probing: the message named repair for a log already cut.)
             boolean alreadyCut = bad.cutAtLoad() || bad.offset() >= logEndOffset();
-            throw new AppendRefusedException("log of " + tp + " refuses appends: offsets from " + bad.offset() + " are corrupt and"
-                    + " this is the only copy (" + (alreadyCut ? "the log was cut there when it loaded: restart the node to accept the"
-                    + " loss" : "stop the node and cut the log with basalt storage repair") + ", or restore the replica)", dir, null);
+            throw new AppendRefusedException("log of " + tp + " refuses appends: " + bad.lost() + " are corrupt and"
+                    + " this is the only copy (" + (alreadyCut ? "the log was cut " + (bad.lostFrom() < bad.offset()
+                    ? "when it loaded and starts again, empty, at " + bad.offset() : "there when it loaded")
+                    + ": restart the node to accept the loss" : "stop the node and cut the log with basalt storage repair")
+                    + ", or restore the replica)", dir, null);
         }
         String blocked = writeBlock.get();
         if (blocked != null) {
@@ -770,14 +782,22 @@ public final class PartitionLog {
         markCorruptFrom(offset, cause, false);
     }
 
-    /** As above, for a log cut at {@code offset} when it loaded: nothing is stored at or after it. */
-    public void markCutAtLoad(long offset, CorruptLogException cause) {
-        markCorruptFrom(offset, cause, true);
+    /**
+     * As above, for a log cut at {@code offset} when it loaded: nothing is stored at or after it;
+     * {@code lostFrom} is the first offset lost (below {@code offset} when nothing was intact and
+     * the log starts again, empty, at its old end).
+     */
+    public void markCutAtLoad(long offset, long lostFrom, CorruptLogException cause) {
+        markCorruptFrom(offset, cause, true, Math.min(lostFrom, offset));
     }
 
     private void markCorruptFrom(long offset, CorruptLogException cause, boolean cutAtLoad) {
+        markCorruptFrom(offset, cause, cutAtLoad, offset);
+    }
+
+    private void markCorruptFrom(long offset, CorruptLogException cause, boolean cutAtLoad, long lostFrom) {
         if (corruptFrom == null || offset < corruptFrom.offset()) {
-            corruptFrom = new CorruptAt(offset, cause, cutAtLoad);
+            corruptFrom = new CorruptAt(offset, cause, cutAtLoad, lostFrom);
         }
     }
 
@@ -1051,8 +1071,10 @@ public final class PartitionLog {
         if (bad != null) {
             if (startOffset >= bad.offset()) {
                 // Never serve corrupt data, nor what follows it (its offsets cannot be trusted either).
-                throw new CorruptLogException(bad.cause().file(), bad.cause().position(), tp + " offsets from " + bad.offset()
-                        + " cannot be served (corrupt batch; this is the only copy), read at " + startOffset);
+                throw new CorruptLogException(bad.cause().file(), bad.cause().position(), tp + " " + bad.lost()
+                        + " cannot be served (corrupt batch; this is the only copy" + (bad.lostFrom() < bad.offset()
+                        ? ", cut when it loaded: it starts again at " + bad.offset() + " once a restart accepts the loss" : "")
+                        + "), read at " + startOffset);
             }
             maxOffsetExclusive = Math.min(maxOffsetExclusive, bad.offset());
         }

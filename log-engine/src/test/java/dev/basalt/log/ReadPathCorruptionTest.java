@@ -213,8 +213,15 @@ class ReadPathCorruptionTest {
         assertEquals(20, empty.logEndOffset());
         assertEquals(20, empty.highWatermark());
         assertThrows(OffsetOutOfRangeException.class, () -> empty.read(0, 1 << 20, Long.MAX_VALUE));
-        assertThrows(AppendRefusedException.class, () -> empty.appendAsLeader(
+        // the messages name what was lost (found probing: "offsets from 20", the new empty start)
+        assertEquals("offsets 0..19", empty.corruptFrom().lost());
+        CorruptLogException atEnd = assertThrows(CorruptLogException.class, () -> empty.read(20, 1 << 20, Long.MAX_VALUE));
+        assertTrue(atEnd.getMessage().contains("offsets 0..19 cannot be served") && atEnd.getMessage().contains("starts again at 20"),
+                atEnd.getMessage());
+        AppendRefusedException refused = assertThrows(AppendRefusedException.class, () -> empty.appendAsLeader(
                 TestBatches.batch(List.of(new TestBatches.Rec(5000, "k", "after"))), 1));
+        assertTrue(refused.getMessage().contains("offsets 0..19 are corrupt") && refused.getMessage().contains("starts again, empty, at 20"),
+                refused.getMessage());
         manager.close();
 
         manager = open(); // the restart accepts the loss

@@ -113,7 +113,7 @@ public final class StorageFaults {
                     // takes new records there. Found while running: the bytes after it are still in the
                     // log, and a clean restart does not scan, so only the operator's repair cuts them.
                     boolean alreadyCut = cut.offset() >= plog.logEndOffset();
-                    refusing.put(tp, "the only copy lost offsets from " + cut.offset() + " (" + cut.cause().getMessage()
+                    refusing.put(tp, "the only copy lost " + cut.lost() + " (" + cut.cause().getMessage()
                             + "); appends are refused " + (alreadyCut ? "until a restart accepts the loss"
                             : "until the log is cut there: stop the node and run basalt storage repair"));
                 }
