@@ -917,7 +917,12 @@ public final class BasaltNode implements AutoCloseable {
             long index = q.changeVoter(add, id).get(30, TimeUnit.SECONDS);
             return new HttpAdminServer.Answer(200, (add ? "added voter " : "removed voter ") + id + " at index " + index + "\n");
         } catch (java.util.concurrent.ExecutionException e) {
-            return new HttpAdminServer.Answer(409, String.valueOf(e.getCause()) + "\n");
+            Throwable why = e.getCause() instanceof java.util.concurrent.CompletionException ce && ce.getCause() != null
+                    ? ce.getCause() : e.getCause();
+            // a change that makes no sense is the caller's mistake (400), one refused now a conflict (409)
+            int code = why instanceof IllegalArgumentException ? 400 : 409;
+            return new HttpAdminServer.Answer(code, (add ? "add-voter" : "remove-voter") + " " + id + " refused: "
+                    + (why.getMessage() == null ? why.getClass().getSimpleName() : why.getMessage()) + "\n");
         } catch (java.util.concurrent.TimeoutException e) {
             return new HttpAdminServer.Answer(504, "the voter change was not committed within 30 s\n");
         } catch (InterruptedException e) {

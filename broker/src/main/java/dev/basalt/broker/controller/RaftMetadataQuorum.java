@@ -265,6 +265,15 @@ public final class RaftMetadataQuorum implements MetadataQuorum, AutoCloseable {
      */
     public CompletableFuture<Long> changeVoter(boolean add, int nodeId) {
         if (add) {
+            if (!node.configuration().observers().contains(nodeId)) {
+                // A voter must be a running member the leader already replicates to: a removed voter
+                // (kept as an observer) or a rejoining one. Found probing: add-voter?id=9, a node that
+                // never existed, was accepted and counted toward every majority from then on.
+                return CompletableFuture.failedFuture(new IllegalArgumentException("node " + nodeId
+                        + (node.configuration().voters().contains(nodeId) ? " is already a voter"
+                        : " is not a member of the quorum (only a node the quorum keeps as an observer, such as a removed"
+                        + " voter that is still running, can become a voter); members: " + node.configuration())));
+            }
             return node.addVoter(nodeId);
         }
         return node.removeVoter(nodeId).thenCompose(index -> node.addObserver(nodeId).handle((observerIndex, error) -> {

@@ -35,6 +35,18 @@ class VoterRemovalE2ETest extends ClusterTestSupport {
         int active = cluster.activeController(FAILOVER);
         int removed = otherThan(cluster.nodeIds(), active).orElseThrow();
         NodeProcess node = cluster.node(removed);
+        // Mistakes are refused, and the controller lives on (found probing: remove-voter of a node
+        // that was not a voter halted the active controller; add-voter of a node that never
+        // existed was accepted and counted toward every majority from then on)
+        NodeProcess.HttpAnswer notAVoter = atActiveController("/quorum/remove-voter?id=" + 99);
+        assertEquals(400, notAVoter.code(), notAVoter.body());
+        assertTrue(notAVoter.body().contains("node 99 is not a voter") && !notAVoter.body().contains("java."), notAVoter.body());
+        NodeProcess.HttpAnswer phantom = atActiveController("/quorum/add-voter?id=" + 98);
+        assertEquals(400, phantom.code(), phantom.body());
+        assertTrue(phantom.body().contains("node 98 is not a member of the quorum"), phantom.body());
+        sleepMs(1_000);
+        assertEquals(active, cluster.activeController(FAILOVER), "the active controller did not halt");
+        assertTrue(cluster.node(active).isAlive());
         NodeProcess.HttpAnswer answer = atActiveController("/quorum/remove-voter?id=" + removed);
         assertEquals(200, answer.code(), answer.body());
         awaitTrue(() -> node.httpGet("/status").body().contains("\"voter\":false"), "node " + removed + " reporting itself a non-voter");

@@ -186,6 +186,11 @@ public final class RaftCore {
      * its own term (the fix of §4.1's single-server bug).
      */
     public Output changeConfiguration(ConfigChange change, long nowMs) {
+        // Checked before the call begins: an invalid change (removing a node that is not a voter)
+        // throws with the core untouched. Thrown after begin(), it left the call open, and the next
+        // tick failed as a re-entrant call, halting the node (found probing: one mistyped
+        // remove-voter took down the active controller).
+        Configuration next = applyChange(configurations.latest(), change);
         begin();
         ProposalResult refusal = proposalRefusal();
         if (refusal == null && (configurations.latestIndex() > commitIndex || log.termAt(commitIndex) != quorum.term())) {
@@ -195,7 +200,6 @@ public final class RaftCore {
             out.proposal = refusal;
             return finish();
         }
-        Configuration next = applyChange(configurations.latest(), change);
         LeaderState l = (LeaderState) quorum.state();
         long index = log.lastIndex() + 1;
         appendLocal(List.of(new LogEntry(l.term(), index, EntryType.CONFIGURATION, next.encode())));
@@ -226,14 +230,15 @@ public final class RaftCore {
 
     /** Starts handing leadership to {@code targetId} (§3.10); proposals are refused meanwhile. */
     public Output transferLeadership(int targetId, long nowMs) {
+        if (quorum.state() instanceof LeaderState && (!configurations.latest().isVoter(targetId) || targetId == localId)) {
+            // before the call begins, as for changeConfiguration
+            throw new IllegalArgumentException("cannot transfer leadership to " + targetId + " in "
+                    + configurations.latest());
+        }
         begin();
         if (!(quorum.state() instanceof LeaderState l)) {
             out.proposal = ProposalResult.refused(Refusal.NOT_LEADER, quorum.leaderId());
             return finish();
-        }
-        if (!configurations.latest().isVoter(targetId) || targetId == localId) {
-            throw new IllegalArgumentException("cannot transfer leadership to " + targetId + " in "
-                    + configurations.latest());
         }
         l.startTransfer(targetId, nowMs + config.electionTimeoutMaxMs());
         Progress pr = l.progress().get(targetId);
