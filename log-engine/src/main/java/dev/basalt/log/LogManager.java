@@ -720,7 +720,7 @@ public final class LogManager implements AutoCloseable {
             }
             corrupt.remove(tp);
             // Reads from the cut report the loss until the restart that accepts it.
-            long lostFrom = nothingIntact ? Math.max(intactStart, state.logStartOffset()) : intactEnd;
+            long lostFrom = nothingIntact ? Math.min(Math.max(intactStart, state.logStartOffset()), endBefore) : intactEnd;
             log.markCutAtLoad(nothingIntact ? log.logEndOffset() : intactEnd, lostFrom, cause);
             // The only in-sync copy's log is the partition's history now (as an unclean leader's
             // is): its intact prefix is served in full. Its high watermark checkpoint may be far
@@ -731,9 +731,10 @@ public final class LogManager implements AutoCloseable {
             logs.put(tp, log);
             String kept = Files.isDirectory(lost) ? " (the cut bytes are kept in " + lost + ")" : "";
             if (nothingIntact) {
-                LOG.error("{}: the only copy was corrupt ({}); its first batch is damaged, and the cut there drops every batch"
-                        + " after it too: offsets {}..{} are lost{}; it starts again, empty, at offset {}; appends are refused"
-                        + " until the node restarts, which accepts the loss",
+                LOG.error("{}: the only copy was corrupt ({}); nothing before the damage is intact (its first batch is damaged,"
+                        + " or its directory is gone), and a cut drops every batch after the damage too: offsets {}..{} are"
+                        + " lost{}; it starts again, empty, at offset {}; appends are refused until the node restarts, which"
+                        + " accepts the loss",
                         tp, cause.getMessage(), lostFrom, endBefore - 1, kept, endBefore);
             } else {
                 LOG.error("{}: the only copy was corrupt ({}); serving offsets {}..{}; everything from offset {} is lost{}{};"

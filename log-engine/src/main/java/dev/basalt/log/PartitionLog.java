@@ -1073,7 +1073,8 @@ public final class PartitionLog {
                 // Never serve corrupt data, nor what follows it (its offsets cannot be trusted either).
                 throw new CorruptLogException(bad.cause().file(), bad.cause().position(), tp + " " + bad.lost()
                         + " cannot be served (corrupt batch; this is the only copy" + (bad.lostFrom() < bad.offset()
-                        ? ", cut when it loaded: it starts again at " + bad.offset() + " once a restart accepts the loss" : "")
+                        ? ", cut when it loaded: the log starts again at " + bad.offset() + ", and takes appends once a restart"
+                        + " accepts the loss" : "")
                         + "), read at " + startOffset);
             }
             maxOffsetExclusive = Math.min(maxOffsetExclusive, bad.offset());

@@ -265,14 +265,15 @@ public final class RaftMetadataQuorum implements MetadataQuorum, AutoCloseable {
      */
     public CompletableFuture<Long> changeVoter(boolean add, int nodeId) {
         if (add) {
-            if (!node.configuration().observers().contains(nodeId)) {
-                // A voter must be a running member the leader already replicates to: a removed voter
-                // (kept as an observer) or a rejoining one. Found probing: add-voter?id=9, a node that
-                // never existed, was accepted and counted toward every majority from then on.
+            if (!node.configuration().observers().contains(nodeId) && !voters.containsKey(nodeId)) {
+                // A voter must be a node of this quorum: one it keeps as an observer (a removed voter
+                // that still runs) or one of the configured controller.quorum.voters (a removed voter
+                // whose demotion to observer failed, e.g. the active controller removing itself,
+                // must still be addable). Found probing: add-voter?id=9, a node that never existed,
+                // was accepted and counted toward every majority from then on.
                 return CompletableFuture.failedFuture(new IllegalArgumentException("node " + nodeId
-                        + (node.configuration().voters().contains(nodeId) ? " is already a voter"
-                        : " is not a member of the quorum (only a node the quorum keeps as an observer, such as a removed"
-                        + " voter that is still running, can become a voter); members: " + node.configuration())));
+                        + " is not a node of this quorum (neither one of controller.quorum.voters " + voters.keySet()
+                        + " nor an observer of it); members now: " + node.configuration()));
             }
             return node.addVoter(nodeId);
         }
