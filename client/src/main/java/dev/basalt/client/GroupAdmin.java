@@ -11,8 +11,6 @@ import dev.basalt.proto.v1.DeleteGroupsResponse;
 import dev.basalt.proto.v1.DescribeGroupsRequest;
 import dev.basalt.proto.v1.DescribeGroupsResponse;
 import dev.basalt.proto.v1.ErrorCode;
-import dev.basalt.proto.v1.FindCoordinatorRequest;
-import dev.basalt.proto.v1.FindCoordinatorResponse;
 import dev.basalt.proto.v1.GroupServiceGrpc;
 import dev.basalt.proto.v1.ListGroupsRequest;
 import dev.basalt.proto.v1.ListGroupsResponse;
@@ -207,37 +205,26 @@ public final class GroupAdmin implements AutoCloseable {
         if (known.isEmpty()) {
             throw new BrokerNotAvailableException("no broker reachable");
         }
-        String what = "find coordinator of group " + groupId;
-        FindCoordinatorRequest req = FindCoordinatorRequest.newBuilder().setGroupId(groupId).build();
-        // a broker that does not answer holds the lookup for the hedge delay, not request.timeout.ms
-        FindCoordinatorResponse r = dev.basalt.client.internal.HedgedRead.ask(known, 0, MetadataManager.HEDGE_AFTER_MS,
-                b -> {
-                    long sentNs = System.nanoTime();
-                    com.google.common.util.concurrent.ListenableFuture<FindCoordinatorResponse> f = GroupServiceGrpc.newFutureStub(
-                            channels.channel(b)).withDeadlineAfter(requestTimeoutMs, TimeUnit.MILLISECONDS).findCoordinator(req);
-                    f.addListener(() -> {
-                        if (f.isCancelled()) {
-                            // another broker answered first; this one had not answered within the
-                            // hedge delay (paused?) when cancelled long enough after it was asked:
-                            // asked last from now on, so the next lookup does not wait for it again
-                            if (System.nanoTime() - sentNs >= TimeUnit.MILLISECONDS.toNanos(MetadataManager.HEDGE_AFTER_MS)) {
-                                unanswering.add(b);
-                            }
-                            return;
-                        }
-                        try {
-                            f.get();
-                            unanswering.remove(b);
-                        } catch (InterruptedException | java.util.concurrent.ExecutionException e) {
-                            unanswering.add(b);
-                        }
-                    }, com.google.common.util.concurrent.MoreExecutors.directExecutor());
-                    return f;
-                },
-                a -> a.getErrorCode() == ErrorCode.NONE ? null : Errors.forCode(a.getErrorCode(), a.getErrorMessage(), what),
-                (b, e) -> Errors.forTransport(e, false, what + " at " + b),
-                e -> true).value();
-        return new HostPort(r.getHost(), r.getPort());
+        return dev.basalt.client.internal.GroupMembership.findCoordinator(groupId, known, channels, requestTimeoutMs, (b, f) -> {
+            long sentNs = System.nanoTime();
+            f.addListener(() -> {
+                if (f.isCancelled()) {
+                    // another broker answered first; this one had not answered within the hedge
+                    // delay (paused?) when cancelled long enough after it was asked: asked last
+                    // from now on, so the next lookup does not wait for it again
+                    if (System.nanoTime() - sentNs >= TimeUnit.MILLISECONDS.toNanos(MetadataManager.HEDGE_AFTER_MS)) {
+                        unanswering.add(b);
+                    }
+                    return;
+                }
+                try {
+                    f.get();
+                    unanswering.remove(b);
+                } catch (InterruptedException | java.util.concurrent.ExecutionException e) {
+                    unanswering.add(b);
+                }
+            }, com.google.common.util.concurrent.MoreExecutors.directExecutor());
+        });
     }
 
     /**

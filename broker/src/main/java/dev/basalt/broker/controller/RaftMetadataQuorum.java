@@ -368,6 +368,31 @@ public final class RaftMetadataQuorum implements MetadataQuorum, AutoCloseable {
         observers.put(nodeId, new long[] {appliedIndex, dev.basalt.broker.testsupport.TestHooks.wallMillis()});
     }
 
+    /**
+     * A Raft member's row of DescribeQuorum: this node's own applied position, or another member's
+     * replication as this leader last saw it. Known on the leader only; elsewhere -1. "Fetch" is the
+     * member's last answer to the leader's appends or heartbeats (Raft pushes to its members). A
+     * member that has not answered this leader (down since before it was elected) has Raft's
+     * initial match index 0, not a position: shown as unknown.
+     */
+    private void fillProgress(DescribeQuorumResponse.ReplicaState.Builder r, int id,
+                              java.util.Map<Integer, dev.basalt.raft.driver.VoterProgress> progress, long now) {
+        r.setReplicaId(id);
+        if (id == node.nodeId()) {
+            r.setLogEndOffset(node.appliedIndex()).setLag(Math.max(0, node.commitIndex() - node.appliedIndex()))
+                    .setLastFetchTimestampMs(now).setLastCaughtUpTimestampMs(now);
+            return;
+        }
+        dev.basalt.raft.driver.VoterProgress p = progress.get(id);
+        if (p != null && p.matchIndex() >= 0 && p.millisSinceContact() >= 0) {
+            r.setLogEndOffset(p.matchIndex()).setLag(Math.max(0, node.commitIndex() - p.matchIndex()));
+        } else {
+            r.setLogEndOffset(-1).setLag(-1);
+        }
+        r.setLastFetchTimestampMs(p == null || p.millisSinceContact() < 0 ? -1 : now - p.millisSinceContact())
+                .setLastCaughtUpTimestampMs(p == null || p.millisSinceCaughtUp() < 0 ? -1 : now - p.millisSinceCaughtUp());
+    }
+
     @Override
     public DescribeQuorumResponse describe() {
         DescribeQuorumResponse.Builder b = DescribeQuorumResponse.newBuilder().setLeaderId(node.leaderId()).setTerm(node.term())
@@ -378,45 +403,14 @@ public final class RaftMetadataQuorum implements MetadataQuorum, AutoCloseable {
         dev.basalt.raft.quorum.Configuration latest = node.configuration();
         java.util.Set<Integer> currentVoters = latest.voters().isEmpty() ? voters.keySet() : latest.voters();
         java.util.Map<Integer, dev.basalt.raft.driver.VoterProgress> progress = node.voterProgress();
+        long now = dev.basalt.broker.testsupport.TestHooks.wallMillis();
         for (int member : latest.observers()) {
-            if (member == node.nodeId() || observers.containsKey(member)) {
-                continue;
+            if (!observers.containsKey(member)) {
+                fillProgress(b.addObserversBuilder(), member, progress, now);
             }
-            dev.basalt.raft.driver.VoterProgress p = progress.get(member);
-            long now = dev.basalt.broker.testsupport.TestHooks.wallMillis();
-            boolean known = p != null && p.matchIndex() >= 0 && p.millisSinceContact() >= 0;
-            b.addObserversBuilder().setReplicaId(member).setLogEndOffset(known ? p.matchIndex() : -1)
-                    .setLag(known ? Math.max(0, node.commitIndex() - p.matchIndex()) : -1)
-                    .setLastFetchTimestampMs(known ? now - p.millisSinceContact() : -1)
-                    .setLastCaughtUpTimestampMs(p == null || p.millisSinceCaughtUp() < 0 ? -1 : now - p.millisSinceCaughtUp());
-        }
-        if (latest.observers().contains(node.nodeId())) {
-            long now = dev.basalt.broker.testsupport.TestHooks.wallMillis();
-            b.addObserversBuilder().setReplicaId(node.nodeId()).setLogEndOffset(node.appliedIndex())
-                    .setLag(Math.max(0, node.commitIndex() - node.appliedIndex())).setLastFetchTimestampMs(now)
-                    .setLastCaughtUpTimestampMs(now);
         }
         for (int voter : currentVoters) {
-            var r = b.addVotersBuilder().setReplicaId(voter);
-            if (voter == node.nodeId()) {
-                long now = dev.basalt.broker.testsupport.TestHooks.wallMillis();
-                r.setLogEndOffset(node.appliedIndex()).setLag(Math.max(0, node.commitIndex() - node.appliedIndex()))
-                        .setLastFetchTimestampMs(now).setLastCaughtUpTimestampMs(now);
-            } else {
-                // Known on the leader only (its replication progress); elsewhere -1. "Fetch" is the
-                // voter's last answer to the leader's appends or heartbeats (Raft pushes to voters).
-                dev.basalt.raft.driver.VoterProgress p = node.voterProgress().get(voter);
-                long now = dev.basalt.broker.testsupport.TestHooks.wallMillis();
-                // A voter that has not answered this leader (down since before it was elected): its
-                // match index is Raft's initial 0, not a position: shown as unknown.
-                if (p != null && p.matchIndex() >= 0 && p.millisSinceContact() >= 0) {
-                    r.setLogEndOffset(p.matchIndex()).setLag(Math.max(0, node.commitIndex() - p.matchIndex()));
-                } else {
-                    r.setLogEndOffset(-1).setLag(-1);
-                }
-                r.setLastFetchTimestampMs(p == null || p.millisSinceContact() < 0 ? -1 : now - p.millisSinceContact())
-                        .setLastCaughtUpTimestampMs(p == null || p.millisSinceCaughtUp() < 0 ? -1 : now - p.millisSinceCaughtUp());
-            }
+            fillProgress(b.addVotersBuilder(), voter, progress, now);
         }
         long applied = stateMachine.appliedIndex();
         observers.forEach((id, seen) -> b.addObserversBuilder().setReplicaId(id).setLogEndOffset(seen[0])

@@ -458,13 +458,31 @@ public final class GroupMembership implements AutoCloseable {
         if (known.isEmpty()) {
             throw new IllegalStateException("no broker known");
         }
+        return findCoordinator(groupId, known, channels, requestTimeoutMs, (b, call) -> { });
+    }
+
+    /**
+     * Which broker coordinates {@code groupId}, asked of {@code brokers} in order as a
+     * {@link HedgedRead} (a broker that does not answer holds the lookup for
+     * {@link MetadataManager#HEDGE_AFTER_MS}, not for the request timeout). {@code onSend} sees
+     * each request as it goes out (the group admin keeps track of brokers that do not answer).
+     *
+     * @throws dev.basalt.client.BasaltException the last refusal or failure when no broker answered
+     */
+    public static HostPort findCoordinator(String groupId, List<HostPort> brokers, ChannelPool channels, int requestTimeoutMs,
+                                           java.util.function.BiConsumer<HostPort,
+                                                   com.google.common.util.concurrent.ListenableFuture<FindCoordinatorResponse>> onSend) {
+        String what = "find coordinator of group " + groupId;
         FindCoordinatorRequest req = FindCoordinatorRequest.newBuilder().setGroupId(groupId).build();
-        FindCoordinatorResponse r = HedgedRead.ask(known, 0, MetadataManager.HEDGE_AFTER_MS,
-                b -> GroupServiceGrpc.newFutureStub(channels.channel(b)).withDeadlineAfter(requestTimeoutMs, TimeUnit.MILLISECONDS)
-                        .findCoordinator(req),
-                a -> a.getErrorCode() == ErrorCode.NONE ? null
-                        : Errors.forCode(a.getErrorCode(), a.getErrorMessage(), "find coordinator of group " + groupId),
-                (b, e) -> Errors.forTransport(e, false, "find coordinator of group " + groupId + " at " + b),
+        FindCoordinatorResponse r = HedgedRead.ask(brokers, 0, MetadataManager.HEDGE_AFTER_MS,
+                b -> {
+                    com.google.common.util.concurrent.ListenableFuture<FindCoordinatorResponse> f = GroupServiceGrpc.newFutureStub(
+                            channels.channel(b)).withDeadlineAfter(requestTimeoutMs, TimeUnit.MILLISECONDS).findCoordinator(req);
+                    onSend.accept(b, f);
+                    return f;
+                },
+                a -> a.getErrorCode() == ErrorCode.NONE ? null : Errors.forCode(a.getErrorCode(), a.getErrorMessage(), what),
+                (b, e) -> Errors.forTransport(e, false, what + " at " + b),
                 e -> true).value();
         return new HostPort(r.getHost(), r.getPort());
     }
