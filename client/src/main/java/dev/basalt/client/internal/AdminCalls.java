@@ -175,7 +175,8 @@ public final class AdminCalls {
                     false, what);
         }
         int start = next.get();
-        java.util.Map<HostPort, io.grpc.ManagedChannel> used = new java.util.HashMap<>();
+        // written by sends and read by classify, which may run on gRPC and timer threads
+        java.util.Map<HostPort, io.grpc.ManagedChannel> used = new java.util.concurrent.ConcurrentHashMap<>();
         HedgedRead.Answer<R> a = HedgedRead.ask(bootstrap, start, READ_HEDGE_AFTER_MS,
                 address -> {
                     io.grpc.ManagedChannel channel = channels.channel(address);

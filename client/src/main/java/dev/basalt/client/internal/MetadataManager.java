@@ -178,148 +178,32 @@ public final class MetadataManager {
      */
     public static final long HEDGE_AFTER_MS = 500;
 
-    /** @param coalesced whether this is {@link #refresh()}'s attempt chain (the one that others join) */
-    private void attempt(CompletableFuture<Cluster> f, List<HostPort> addresses, int start, boolean coalesced) {
-        new Round(f, addresses, start, coalesced).sendNext();
-    }
-
     /**
-     * One refresh's walk over the addresses, from {@code start}: the next address is asked when a
-     * request fails or has gone unanswered for {@link #HEDGE_AFTER_MS}; the first answer without
-     * a request-wide error ends it. Fails with the last error once every address was asked and none
-     * is still pending.
+     * One refresh's walk over the addresses from {@code start} ({@link HedgedRead}): the next address
+     * is asked when a request fails, answers with a request-wide error, or has gone unanswered for
+     * {@link #HEDGE_AFTER_MS}; the first good answer is merged.
      *
-     * <p>Thread-safety: its state is guarded by the Round itself; {@link #finish} (which takes the
-     * manager's lock) is called without it, as {@link #refresh()} calls in with the manager's lock held.
+     * @param coalesced whether this is {@link #refresh()}'s attempt chain (the one that others join)
      */
-    private final class Round {
-        private final CompletableFuture<Cluster> f;
-        private final List<HostPort> addresses;
-        private final int start;
-        private final boolean coalesced;
-        private final MetadataRequest req = MetadataRequest.newBuilder().addAllTopics(topics).build();
-        private final List<io.grpc.Context.CancellableContext> calls = new ArrayList<>();
-        private int sent;
-        private int pending;
-        private BasaltException last;
-        private boolean done;
-
-        Round(CompletableFuture<Cluster> f, List<HostPort> addresses, int start, boolean coalesced) {
-            this.f = f;
-            this.addresses = addresses;
-            this.start = start;
-            this.coalesced = coalesced;
-        }
-
-        void sendNext() {
-            HostPort address;
-            io.grpc.Context.CancellableContext call;
-            int number;
-            BasaltException failed = null;
-            synchronized (this) {
-                if (done || (sent >= addresses.size() && pending > 0)) {
-                    return; // decided, or the requests still pending may answer
-                }
-                if (sent >= addresses.size()) {
-                    done = true;
-                    failed = last != null ? last : new ConnectionException("no broker address to ask for metadata");
-                    address = null;
-                    call = null;
-                    number = 0;
-                } else {
-                    address = addresses.get(Math.floorMod(start + sent, addresses.size()));
-                    number = ++sent;
-                    pending++;
-                    // not Context.current(): on a gRPC callback thread that is the cancelled context of an earlier call
-                    call = io.grpc.Context.ROOT.withCancellation();
-                    calls.add(call);
-                }
-            }
-            if (failed != null) {
-                finish(f, null, failed, coalesced);
-                return;
-            }
-            io.grpc.Context.CancellableContext mine = call;
-            try {
-                call.run(() -> MetadataServiceGrpc.newStub(channels.channel(address))
-                        .withDeadlineAfter(requestTimeoutMs, TimeUnit.MILLISECONDS)
-                        .metadata(req, new UnaryObserver<>() {
-                            @Override
-                            protected void onAnswer(MetadataResponse r) {
-                                if (r.getErrorCode() != ErrorCode.NONE) {
-                                    failed(Errors.forCode(r.getErrorCode(), r.getErrorMessage(), "metadata from " + address));
-                                } else {
-                                    answered(r, mine);
-                                }
-                            }
-
-                            @Override
-                            protected void onFailure(Throwable t) {
-                                failed(Errors.forTransport(t, false, "metadata from " + address));
-                            }
-                        }));
-            } catch (IllegalStateException closed) {
-                synchronized (this) {
-                    if (done) {
+    private void attempt(CompletableFuture<Cluster> f, List<HostPort> addresses, int start, boolean coalesced) {
+        MetadataRequest req = MetadataRequest.newBuilder().addAllTopics(topics).build();
+        HedgedRead.askAsync(addresses, start, HEDGE_AFTER_MS,
+                address -> MetadataServiceGrpc.newFutureStub(channels.channel(address))
+                        .withDeadlineAfter(requestTimeoutMs, TimeUnit.MILLISECONDS).metadata(req),
+                (address, r) -> r.getErrorCode() == ErrorCode.NONE ? null
+                        : Errors.forCode(r.getErrorCode(), r.getErrorMessage(), "metadata from " + address),
+                (address, e) -> Errors.forTransport(e, false, "metadata from " + address),
+                e -> true)
+                .whenComplete((answer, e) -> {
+                    if (answer != null) {
+                        finish(f, answer.value(), null, coalesced);
                         return;
                     }
-                    done = true;
-                }
-                cancelAll(null);
-                finish(f, null, new ConnectionException("client closed", closed), coalesced);
-                return;
-            }
-            if (number < addresses.size()) {
-                CompletableFuture.delayedExecutor(HEDGE_AFTER_MS, TimeUnit.MILLISECONDS).execute(() -> {
-                    synchronized (this) {
-                        if (done || sent != number) {
-                            return; // answered, or a failure has already moved on to the next address
-                        }
-                    }
-                    sendNext();
+                    Throwable cause = e instanceof java.util.concurrent.CompletionException && e.getCause() != null ? e.getCause() : e;
+                    finish(f, null, cause instanceof BasaltException be ? be
+                            : cause instanceof IllegalStateException closed ? new ConnectionException("client closed", closed)
+                            : new ConnectionException("metadata: " + cause, cause), coalesced);
                 });
-            }
-        }
-
-        /**
-         * Ends the round with {@code r}, cancelling the other requests. Not the winner's own context:
-         * it is the current one on this (gRPC) thread while {@link #finish} completes the future and
-         * runs the listeners, and anything they started in a cancelled context would fail at once.
-         */
-        private void answered(MetadataResponse r, io.grpc.Context.CancellableContext winner) {
-            synchronized (this) {
-                if (done) {
-                    return;
-                }
-                done = true;
-            }
-            cancelAll(winner);
-            finish(f, r, null, coalesced);
-        }
-
-        private void failed(BasaltException e) {
-            synchronized (this) {
-                if (done) {
-                    return;
-                }
-                pending--;
-                last = e;
-            }
-            sendNext();
-        }
-
-        /** Cancels every request of this round but {@code except}'s (its call has ended anyway). */
-        private void cancelAll(io.grpc.Context.CancellableContext except) {
-            List<io.grpc.Context.CancellableContext> toCancel;
-            synchronized (this) {
-                toCancel = List.copyOf(calls);
-            }
-            for (io.grpc.Context.CancellableContext c : toCancel) {
-                if (c != except) {
-                    c.cancel(null);
-                }
-            }
-        }
     }
 
     /** Runs every listener; one that throws is logged and does not stop the others or the refresh that follows. */
