@@ -122,7 +122,10 @@ public final class RaftCore {
     /** Handles one message from another node. Malformed messages throw before any state changes. */
     public Output step(RaftMessage m, long nowMs) {
         MessageValidator.validate(m, localId);
-        begin();
+        return call(m.getClass().getSimpleName() + " from node " + m.from(), () -> stepValid(m, nowMs));
+    }
+
+    private Output stepValid(RaftMessage m, long nowMs) {
         if (m.term() > quorum.term() && !handleHigherTerm(m, nowMs)) {
             return finish();
         }
@@ -146,14 +149,15 @@ public final class RaftCore {
 
     /** Advances timers: elections (§5.2), heartbeats, check-quorum (§6.2), transfer timeout (§3.10). */
     public Output tick(long nowMs) {
-        begin();
-        EpochState s = quorum.state();
-        if (s instanceof LeaderState l) {
-            tickLeader(l, nowMs);
-        } else if (nowMs >= s.electionDeadlineMs()) {
-            campaign(nowMs);
-        }
-        return finish();
+        return call("tick", () -> {
+            EpochState s = quorum.state();
+            if (s instanceof LeaderState l) {
+                tickLeader(l, nowMs);
+            } else if (nowMs >= s.electionDeadlineMs()) {
+                campaign(nowMs);
+            }
+            return finish();
+        });
     }
 
     /** Appends client payloads as DATA entries (§5.3) if this node leads and is not transferring. */
@@ -161,23 +165,24 @@ public final class RaftCore {
         if (payloads.isEmpty()) {
             throw new IllegalArgumentException("nothing to propose");
         }
-        begin();
-        ProposalResult refusal = proposalRefusal();
-        if (refusal != null) {
-            out.proposal = refusal;
+        return call("proposal", () -> {
+            ProposalResult refusal = proposalRefusal();
+            if (refusal != null) {
+                out.proposal = refusal;
+                return finish();
+            }
+            LeaderState l = (LeaderState) quorum.state();
+            long first = log.lastIndex() + 1;
+            List<LogEntry> entries = new ArrayList<>(payloads.size());
+            for (byte[] p : payloads) {
+                entries.add(new LogEntry(l.term(), first + entries.size(), EntryType.DATA, p));
+            }
+            appendLocal(entries);
+            out.proposal = ProposalResult.accepted(l.term(), first, log.lastIndex());
+            broadcastAppend(l);
+            maybeCommit(l, nowMs);
             return finish();
-        }
-        LeaderState l = (LeaderState) quorum.state();
-        long first = log.lastIndex() + 1;
-        List<LogEntry> entries = new ArrayList<>(payloads.size());
-        for (byte[] p : payloads) {
-            entries.add(new LogEntry(l.term(), first + entries.size(), EntryType.DATA, p));
-        }
-        appendLocal(entries);
-        out.proposal = ProposalResult.accepted(l.term(), first, log.lastIndex());
-        broadcastAppend(l);
-        maybeCommit(l, nowMs);
-        return finish();
+        });
     }
 
     /**
@@ -191,22 +196,23 @@ public final class RaftCore {
         // tick failed as a re-entrant call, halting the node (found probing: one mistyped
         // remove-voter took down the active controller).
         Configuration next = applyChange(configurations.latest(), change);
-        begin();
-        ProposalResult refusal = proposalRefusal();
-        if (refusal == null && (configurations.latestIndex() > commitIndex || log.termAt(commitIndex) != quorum.term())) {
-            refusal = ProposalResult.refused(Refusal.CONFIGURATION_CHANGE_IN_PROGRESS, localId);
-        }
-        if (refusal != null) {
-            out.proposal = refusal;
+        return call("configuration change", () -> {
+            ProposalResult refusal = proposalRefusal();
+            if (refusal == null && (configurations.latestIndex() > commitIndex || log.termAt(commitIndex) != quorum.term())) {
+                refusal = ProposalResult.refused(Refusal.CONFIGURATION_CHANGE_IN_PROGRESS, localId);
+            }
+            if (refusal != null) {
+                out.proposal = refusal;
+                return finish();
+            }
+            LeaderState l = (LeaderState) quorum.state();
+            long index = log.lastIndex() + 1;
+            appendLocal(List.of(new LogEntry(l.term(), index, EntryType.CONFIGURATION, next.encode())));
+            out.proposal = ProposalResult.accepted(l.term(), index, index);
+            broadcastAppend(l);
+            maybeCommit(l, nowMs);
             return finish();
-        }
-        LeaderState l = (LeaderState) quorum.state();
-        long index = log.lastIndex() + 1;
-        appendLocal(List.of(new LogEntry(l.term(), index, EntryType.CONFIGURATION, next.encode())));
-        out.proposal = ProposalResult.accepted(l.term(), index, index);
-        broadcastAppend(l);
-        maybeCommit(l, nowMs);
-        return finish();
+        });
     }
 
     /**
@@ -215,17 +221,18 @@ public final class RaftCore {
      * read may be served at the commit index recorded on arrival.
      */
     public Output readIndex(long readId, long nowMs) {
-        begin();
-        if (!(quorum.state() instanceof LeaderState l)) {
-            out.reads.add(new ReadResult(readId, false, 0, Refusal.NOT_LEADER, quorum.leaderId()));
-        } else if (l.pendingReadCount() >= config.pendingReadsMax()) {
-            out.reads.add(new ReadResult(readId, false, 0, Refusal.TOO_MANY_PENDING, localId));
-        } else if (log.termAt(commitIndex) != l.term()) {
-            l.readsAwaitingCommit().add(readId);
-        } else {
-            registerReads(l, List.of(readId));
-        }
-        return finish();
+        return call("read", () -> {
+            if (!(quorum.state() instanceof LeaderState l)) {
+                out.reads.add(new ReadResult(readId, false, 0, Refusal.NOT_LEADER, quorum.leaderId()));
+            } else if (l.pendingReadCount() >= config.pendingReadsMax()) {
+                out.reads.add(new ReadResult(readId, false, 0, Refusal.TOO_MANY_PENDING, localId));
+            } else if (log.termAt(commitIndex) != l.term()) {
+                l.readsAwaitingCommit().add(readId);
+            } else {
+                registerReads(l, List.of(readId));
+            }
+            return finish();
+        });
     }
 
     /** Starts handing leadership to {@code targetId} (§3.10); proposals are refused meanwhile. */
@@ -235,29 +242,31 @@ public final class RaftCore {
             throw new IllegalArgumentException("cannot transfer leadership to " + targetId + " in "
                     + configurations.latest());
         }
-        begin();
-        if (!(quorum.state() instanceof LeaderState l)) {
-            out.proposal = ProposalResult.refused(Refusal.NOT_LEADER, quorum.leaderId());
+        return call("leadership transfer", () -> {
+            if (!(quorum.state() instanceof LeaderState l)) {
+                out.proposal = ProposalResult.refused(Refusal.NOT_LEADER, quorum.leaderId());
+                return finish();
+            }
+            l.startTransfer(targetId, nowMs + config.electionTimeoutMaxMs());
+            Progress pr = l.progress().get(targetId);
+            if (pr.matchIndex() == log.lastIndex()) {
+                send(new TimeoutNowRequest(localId, targetId, l.term()));
+            } else {
+                sendAppend(l, pr, false);
+            }
             return finish();
-        }
-        l.startTransfer(targetId, nowMs + config.electionTimeoutMaxMs());
-        Progress pr = l.progress().get(targetId);
-        if (pr.matchIndex() == log.lastIndex()) {
-            send(new TimeoutNowRequest(localId, targetId, l.term()));
-        } else {
-            sendAppend(l, pr, false);
-        }
-        return finish();
+        });
     }
 
     /** A leader gives up leadership in its term without a successor (shutdown fallback). */
     public Output resign(long nowMs) {
-        begin();
-        if (quorum.state() instanceof LeaderState l) {
-            failReads(l);
-            quorum.transitionToResigned();
-        }
-        return finish();
+        return call("resignation", () -> {
+            if (quorum.state() instanceof LeaderState l) {
+                failReads(l);
+                quorum.transitionToResigned();
+            }
+            return finish();
+        });
     }
 
     /**
@@ -920,6 +929,31 @@ public final class RaftCore {
         }
         out = new OutputBuilder();
         out.commitAtBegin = commitIndex;
+    }
+
+    /**
+     * Runs one call's body between {@link #begin} and its {@link #finish}. Inputs are validated
+     * before a call begins, so a body that throws is a bug in the core that may have changed
+     * state half-way: the call is abandoned and a {@link CoreFailedException} (not an
+     * IllegalArgumentException, which callers take as "input refused, nothing changed") tells the
+     * driver to stop the node rather than go on from a state no one can vouch for.
+     */
+    private Output call(String what, java.util.function.Supplier<Output> body) {
+        begin();
+        try {
+            return body.get();
+        } catch (RuntimeException e) {
+            out = null;
+            throw new CoreFailedException("Raft core failed handling " + what + " on node " + localId
+                    + "; its in-memory state may be inconsistent: " + e, e);
+        }
+    }
+
+    /** A call into the core failed after it began (see {@link #call}). */
+    public static final class CoreFailedException extends IllegalStateException {
+        CoreFailedException(String message, Throwable cause) {
+            super(message, cause);
+        }
     }
 
     /**

@@ -504,4 +504,55 @@ class RaftCoreTest {
         assertEquals(0, n.term(), "no state changed");
         assertNotNull(n.role());
     }
+
+    /**
+     * Malformed content that only a handler used to decode (a membership entry's bytes, a
+     * snapshot's member lists, chunk offsets, indexes in answers) is refused before the call
+     * begins: the node is unchanged and its next call works. Before, each of these threw inside
+     * the call, which stayed open, and the next tick halted the node ("re-entrant call").
+     */
+    @Test
+    void malformedContentIsRejectedBeforeTheCallBegins() {
+        Cluster c = new Cluster(3);
+        RaftCore leader = c.elect(1);
+        RaftCore follower = c.cores.get(2);
+        long term = leader.term();
+        long last = follower.lastIndex();
+        byte[] garbage = {0, 0, 0, 1, 0, 0, 0, 7};
+        LogEntry badConfig = new LogEntry(term, last + 1, LogEntry.EntryType.CONFIGURATION, garbage);
+        byte[] overlapping = {0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0, 2};
+        LogEntry bothRoles = new LogEntry(term, last + 1, LogEntry.EntryType.CONFIGURATION, overlapping);
+        List<Integer> tooMany = new ArrayList<>();
+        for (int i = 0; i <= Configuration.MEMBERS_MAX; i++) {
+            tooMany.add(i);
+        }
+        List<RaftMessage> bad = List.of(
+                new AppendRequest(1, 2, term, last, follower.termAt(last), List.of(badConfig), 0, 1),
+                new AppendRequest(1, 2, term, last, follower.termAt(last), List.of(bothRoles), 0, 1),
+                new AppendRequest(1, 2, term, last, follower.termAt(last), List.of(), 0, -1),
+                new InstallSnapshotRequest(1, 2, term, last + 5, term, List.of(1, 2, 3), List.of(3), 0, new byte[1], true),
+                new InstallSnapshotRequest(1, 2, term, last + 5, term, tooMany, List.of(), 0, new byte[1], true),
+                new InstallSnapshotRequest(1, 2, term, last + 5, term, List.of(1, 2, 3), List.of(),
+                        Integer.MAX_VALUE - 10, new byte[16], false),
+                new VoteRequest(1, 2, term + 1, -1, 0, false, false),
+                new VoteRequest(1, 2, term + 1, 3, term + 2, false, false));
+        for (RaftMessage m : bad) {
+            assertThrows(IllegalArgumentException.class, () -> follower.step(m, c.nowMs), m.toString());
+            assertEquals(term, follower.term(), "unchanged after " + m);
+            assertEquals(last, follower.lastIndex(), "unchanged after " + m);
+            assertEquals(3, follower.configuration().voters().size(), "unchanged after " + m);
+            follower.tick(c.nowMs); // the node goes on: no call was left open
+        }
+        for (RaftMessage m : List.of(
+                new AppendResponse(2, 1, term, true, -4, 0, 0, 0),
+                new AppendResponse(2, 1, term, false, 0, 0, -1, 0),
+                new RaftMessage.InstallSnapshotResponse(2, 1, term, 3, -8, false))) {
+            assertThrows(IllegalArgumentException.class, () -> leader.step(m, c.nowMs), m.toString());
+            assertTrue(leader.isLeader(), "unchanged after " + m);
+            leader.tick(c.nowMs);
+        }
+        c.record(leader.propose(List.of(new byte[] {42}), c.nowMs));
+        c.deliverAll();
+        assertEquals(leader.lastIndex(), leader.commitIndex(), "the cluster still commits");
+    }
 }
