@@ -919,6 +919,10 @@ public final class BasaltNode implements AutoCloseable {
         } catch (java.util.concurrent.ExecutionException e) {
             Throwable why = e.getCause() instanceof java.util.concurrent.CompletionException ce && ce.getCause() != null
                     ? ce.getCause() : e.getCause();
+            if (why instanceof RaftMetadataQuorum.ObserverStepFailed partial) {
+                // The removal committed (it is not refused); only the demotion to observer did not.
+                return new HttpAdminServer.Answer(200, partial.getMessage() + "\n");
+            }
             // a change that makes no sense is the caller's mistake (400), one refused now a conflict (409)
             int code = why instanceof IllegalArgumentException ? 400 : 409;
             return new HttpAdminServer.Answer(code, (add ? "add-voter" : "remove-voter") + " " + id + " refused: "

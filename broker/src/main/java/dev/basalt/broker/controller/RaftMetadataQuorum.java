@@ -55,6 +55,8 @@ public final class RaftMetadataQuorum implements MetadataQuorum, AutoCloseable {
     private static final long ACTIVATION_RETRY_MS = 50;
     /** How often a node not yet caught up re-checks (see {@link #pollCaughtUp()}). */
     private static final long CAUGHT_UP_POLL_MS = 50;
+    /** How often the active controller looks for configured voters that are no member at all (see {@link #readmitConfiguredVoters}). */
+    static final long READMIT_CHECK_MS = 1_000;
     static final int OBSERVER_WINDOW_ENTRIES_MAX = 20_000;
     static final long OBSERVER_WINDOW_BYTES_MAX = 64L << 20;
 
@@ -68,6 +70,8 @@ public final class RaftMetadataQuorum implements MetadataQuorum, AutoCloseable {
     private volatile long activeTerm = -1;
     private volatile boolean caughtUp;
     private volatile boolean closed;
+    /** An operator's voter change is under way (it makes its own observer step; the readmission check waits). */
+    private final java.util.concurrent.atomic.AtomicInteger voterChangesInFlight = new java.util.concurrent.atomic.AtomicInteger();
 
     private RaftMetadataQuorum(RaftNode node, MetadataStateMachine stateMachine, MetadataPublisher publisher,
                                RecentMetadataEntries recent, Map<Integer, NodeConfig.HostPort> voters) {
@@ -203,7 +207,44 @@ public final class RaftMetadataQuorum implements MetadataQuorum, AutoCloseable {
             activeTerm = term;
             log.info("Active controller in term {} (image at index {})", term, index);
             maybeMarkCaughtUp();
+            readmitConfiguredVoters(term);
         });
+    }
+
+    /**
+     * While active: a node of {@code controller.quorum.voters} that is neither a voter nor an
+     * observer of the quorum is added back as an observer, so it receives the metadata log again
+     * (a voter change can promote it). That is the state a voter removal leaves when its second
+     * step, keeping the node as an observer, failed: the active controller removing itself is no
+     * longer the leader when that step is proposed, and until this check its broker got no
+     * metadata at all and it could not even tell who the controller was (found probing). One
+     * change at a time, never beside an operator's voter change, checked every
+     * {@link #READMIT_CHECK_MS} ms while this node stays active in {@code term}.
+     */
+    private void readmitConfiguredVoters(long term) {
+        if (closed || activeTerm != term || !node.isLeader()) {
+            return;
+        }
+        CompletableFuture<?> step = CompletableFuture.completedFuture(null);
+        if (voterChangesInFlight.get() == 0) {
+            dev.basalt.raft.quorum.Configuration c = node.configuration();
+            for (int id : voters.keySet()) {
+                if (!c.isVoter(id) && !c.observers().contains(id)) {
+                    log.info("Configured voter {} is no member of the metadata quorum ({}): adding it back as an observer", id, c);
+                    step = node.addObserver(id).handle((index, error) -> {
+                        if (error != null) {
+                            log.info("Adding configured voter {} back as an observer did not happen now: {}", id, error.getMessage());
+                        } else {
+                            log.info("Configured voter {} is an observer of the metadata quorum again (index {})", id, index);
+                        }
+                        return null;
+                    });
+                    break;
+                }
+            }
+        }
+        step.whenComplete((ok, error) -> CompletableFuture.delayedExecutor(READMIT_CHECK_MS, TimeUnit.MILLISECONDS)
+                .execute(() -> readmitConfiguredVoters(term)));
     }
 
     /**
@@ -277,13 +318,38 @@ public final class RaftMetadataQuorum implements MetadataQuorum, AutoCloseable {
             }
             return node.addVoter(nodeId);
         }
-        return node.removeVoter(nodeId).thenCompose(index -> node.addObserver(nodeId).handle((observerIndex, error) -> {
+        voterChangesInFlight.incrementAndGet();
+        CompletableFuture<Long> change = node.removeVoter(nodeId).thenCompose(index -> node.addObserver(nodeId).handle((observerIndex, error) -> {
             if (error != null) {
-                throw new java.util.concurrent.CompletionException(new IllegalStateException("removed voter " + nodeId + " at index "
-                        + index + " but could not keep it as an observer (it gets no metadata until added back): " + error, error));
+                Throwable why = error instanceof java.util.concurrent.CompletionException && error.getCause() != null
+                        ? error.getCause() : error;
+                throw new java.util.concurrent.CompletionException(new ObserverStepFailed(nodeId, index,
+                        why.getMessage() == null ? why.getClass().getSimpleName() : why.getMessage()));
             }
             return observerIndex;
         }));
+        change.whenComplete((index, error) -> voterChangesInFlight.decrementAndGet());
+        return change;
+    }
+
+    /**
+     * A voter removal that committed whose second step, keeping the node as an observer, failed
+     * (typically the active controller removing itself: it is no longer the leader when the
+     * second change is proposed). The removal stands; the node is no longer a member.
+     */
+    public static final class ObserverStepFailed extends RuntimeException {
+        private final long removedAtIndex;
+
+        ObserverStepFailed(int nodeId, long removedAtIndex, String reason) {
+            super("removed voter " + nodeId + " at index " + removedAtIndex + ", but keeping it as an observer failed ("
+                    + reason + "); the active controller adds a node of controller.quorum.voters back as an observer "
+                    + "within seconds, and POST /quorum/add-voter?id=" + nodeId + " there makes it a voter again", null, false, false);
+            this.removedAtIndex = removedAtIndex;
+        }
+
+        public long removedAtIndex() {
+            return removedAtIndex;
+        }
     }
 
     public boolean isCaughtUp() {

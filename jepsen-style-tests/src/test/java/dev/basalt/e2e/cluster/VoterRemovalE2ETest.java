@@ -70,6 +70,35 @@ class VoterRemovalE2ETest extends ClusterTestSupport {
     }
 
     /**
+     * The active controller removed by a remove-voter sent to itself: the removal is answered as
+     * done (200, no class names; found probing: 409 "refused: ... java.util.concurrent.CompletionException"
+     * though the removal had committed), the new active controller keeps it as an observer (it had
+     * been left no member at all: its broker got no metadata and /status named no controller),
+     * and add-voter there makes it a voter again that follows the metadata.
+     */
+    @Test
+    void theActiveControllerRemovingItself_isAnsweredAsDone_andCanBeAddedBack() {
+        start(builder(3));
+        int active = cluster.activeController(FAILOVER);
+        NodeProcess node = cluster.node(active);
+        NodeProcess.HttpAnswer answer = node.httpPost("/quorum/remove-voter?id=" + active);
+        assertEquals(200, answer.code(), answer.body());
+        assertTrue(answer.body().startsWith("removed voter " + active) && !answer.body().contains("java."), answer.body());
+        awaitTrue(() -> node.httpGet("/status").body().contains("\"voter\":false"), "node " + active + " reporting itself a non-voter");
+        awaitTrue(() -> cluster.activeController(FAILOVER) != active, "another active controller");
+        // The new active controller keeps it as an observer (the removal's own observer step
+        // failed: its proposer was no longer the leader), so it follows the metadata meanwhile
+        awaitTrue(() -> quorumShows(active, false), "node " + active + " listed as a quorum observer with its progress");
+
+        NodeProcess.HttpAnswer added = atActiveController("/quorum/add-voter?id=" + active);
+        assertEquals(200, added.code(), added.body());
+        awaitTrue(() -> node.httpGet("/status").body().contains("\"voter\":true"), "node " + active + " a voter again");
+        createTopic("after-self-removal", 1, 2, Map.of());
+        awaitTrue(() -> describableThrough(node, "after-self-removal"), "the topic created after the add-back in node "
+                + active + "'s image");
+    }
+
+    /**
      * POSTs a voter change to the active controller, asking again (after finding the active
      * controller anew) while the answer is 409 "not the active controller": leadership can move
      * between the lookup and the POST (CI once saw "leader: -1" there with the two voters left
