@@ -72,6 +72,8 @@ public final class RaftMetadataQuorum implements MetadataQuorum, AutoCloseable {
     private volatile boolean closed;
     /** An operator's voter change is under way (it makes its own observer step; the readmission check waits). */
     private final java.util.concurrent.atomic.AtomicInteger voterChangesInFlight = new java.util.concurrent.atomic.AtomicInteger();
+    /** The term whose readmission check runs (one loop per term, however often activation ran in it). */
+    private final java.util.concurrent.atomic.AtomicLong readmitLoopTerm = new java.util.concurrent.atomic.AtomicLong(-1);
 
     private RaftMetadataQuorum(RaftNode node, MetadataStateMachine stateMachine, MetadataPublisher publisher,
                                RecentMetadataEntries recent, Map<Integer, NodeConfig.HostPort> voters) {
@@ -207,7 +209,9 @@ public final class RaftMetadataQuorum implements MetadataQuorum, AutoCloseable {
             activeTerm = term;
             log.info("Active controller in term {} (image at index {})", term, index);
             maybeMarkCaughtUp();
-            readmitConfiguredVoters(term);
+            if (readmitLoopTerm.getAndSet(term) != term) {
+                readmitConfiguredVoters(term);
+            }
         });
     }
 
@@ -217,9 +221,11 @@ public final class RaftMetadataQuorum implements MetadataQuorum, AutoCloseable {
      * (a voter change can promote it). That is the state a voter removal leaves when its second
      * step, keeping the node as an observer, failed: the active controller removing itself is no
      * longer the leader when that step is proposed, and until this check its broker got no
-     * metadata at all and it could not even tell who the controller was (found probing). One
-     * change at a time, never beside an operator's voter change, checked every
-     * {@link #READMIT_CHECK_MS} ms while this node stays active in {@code term}.
+     * metadata at all and it could not even tell who the controller was (found writing
+     * VoterRemovalE2ETest). One change at a time, none started while an operator's voter change
+     * made on this node is in flight (one that arrives while a readmission is proposed may be
+     * answered 409, as any change beside another is), checked every {@link #READMIT_CHECK_MS} ms
+     * while this node stays active in {@code term}.
      */
     private void readmitConfiguredVoters(long term) {
         if (closed || activeTerm != term || !node.isLeader()) {
@@ -316,10 +322,9 @@ public final class RaftMetadataQuorum implements MetadataQuorum, AutoCloseable {
                         + " is not a node of this quorum (neither one of controller.quorum.voters " + voters.keySet()
                         + " nor an observer of it); members now: " + node.configuration()));
             }
-            return node.addVoter(nodeId);
+            return tracked(() -> node.addVoter(nodeId));
         }
-        voterChangesInFlight.incrementAndGet();
-        CompletableFuture<Long> change = node.removeVoter(nodeId).thenCompose(index -> node.addObserver(nodeId).handle((observerIndex, error) -> {
+        return tracked(() -> node.removeVoter(nodeId).thenCompose(index -> node.addObserver(nodeId).handle((observerIndex, error) -> {
             if (error != null) {
                 Throwable why = error instanceof java.util.concurrent.CompletionException && error.getCause() != null
                         ? error.getCause() : error;
@@ -327,7 +332,13 @@ public final class RaftMetadataQuorum implements MetadataQuorum, AutoCloseable {
                         why.getMessage() == null ? why.getClass().getSimpleName() : why.getMessage()));
             }
             return observerIndex;
-        }));
+        })));
+    }
+
+    /** Counts an operator's voter change as in flight until it completes (the readmission check waits meanwhile). */
+    private CompletableFuture<Long> tracked(java.util.function.Supplier<CompletableFuture<Long>> proposal) {
+        voterChangesInFlight.incrementAndGet();
+        CompletableFuture<Long> change = proposal.get();
         change.whenComplete((index, error) -> voterChangesInFlight.decrementAndGet());
         return change;
     }
@@ -342,7 +353,7 @@ public final class RaftMetadataQuorum implements MetadataQuorum, AutoCloseable {
 
         ObserverStepFailed(int nodeId, long removedAtIndex, String reason) {
             super("removed voter " + nodeId + " at index " + removedAtIndex + ", but keeping it as an observer failed ("
-                    + reason + "); the active controller adds a node of controller.quorum.voters back as an observer "
+                    + reason + ", or its outcome is unknown); the active controller adds a node of controller.quorum.voters back as an observer "
                     + "within seconds, and POST /quorum/add-voter?id=" + nodeId + " there makes it a voter again", null, false, false);
             this.removedAtIndex = removedAtIndex;
         }

@@ -122,7 +122,7 @@ public final class RaftCore {
     /** Handles one message from another node. Malformed messages throw before any state changes. */
     public Output step(RaftMessage m, long nowMs) {
         MessageValidator.validate(m, localId);
-        return call(m.getClass().getSimpleName() + " from node " + m.from(), () -> stepValid(m, nowMs));
+        return call(() -> m.getClass().getSimpleName() + " from node " + m.from(), () -> stepValid(m, nowMs));
     }
 
     private Output stepValid(RaftMessage m, long nowMs) {
@@ -149,7 +149,7 @@ public final class RaftCore {
 
     /** Advances timers: elections (§5.2), heartbeats, check-quorum (§6.2), transfer timeout (§3.10). */
     public Output tick(long nowMs) {
-        return call("tick", () -> {
+        return call(() -> "tick", () -> {
             EpochState s = quorum.state();
             if (s instanceof LeaderState l) {
                 tickLeader(l, nowMs);
@@ -165,7 +165,7 @@ public final class RaftCore {
         if (payloads.isEmpty()) {
             throw new IllegalArgumentException("nothing to propose");
         }
-        return call("proposal", () -> {
+        return call(() -> "proposal", () -> {
             ProposalResult refusal = proposalRefusal();
             if (refusal != null) {
                 out.proposal = refusal;
@@ -196,7 +196,7 @@ public final class RaftCore {
         // tick failed as a re-entrant call, halting the node (found probing: one mistyped
         // remove-voter took down the active controller).
         Configuration next = applyChange(configurations.latest(), change);
-        return call("configuration change", () -> {
+        return call(() -> "configuration change", () -> {
             ProposalResult refusal = proposalRefusal();
             if (refusal == null && (configurations.latestIndex() > commitIndex || log.termAt(commitIndex) != quorum.term())) {
                 refusal = ProposalResult.refused(Refusal.CONFIGURATION_CHANGE_IN_PROGRESS, localId);
@@ -221,7 +221,7 @@ public final class RaftCore {
      * read may be served at the commit index recorded on arrival.
      */
     public Output readIndex(long readId, long nowMs) {
-        return call("read", () -> {
+        return call(() -> "read", () -> {
             if (!(quorum.state() instanceof LeaderState l)) {
                 out.reads.add(new ReadResult(readId, false, 0, Refusal.NOT_LEADER, quorum.leaderId()));
             } else if (l.pendingReadCount() >= config.pendingReadsMax()) {
@@ -242,7 +242,7 @@ public final class RaftCore {
             throw new IllegalArgumentException("cannot transfer leadership to " + targetId + " in "
                     + configurations.latest());
         }
-        return call("leadership transfer", () -> {
+        return call(() -> "leadership transfer", () -> {
             if (!(quorum.state() instanceof LeaderState l)) {
                 out.proposal = ProposalResult.refused(Refusal.NOT_LEADER, quorum.leaderId());
                 return finish();
@@ -260,7 +260,7 @@ public final class RaftCore {
 
     /** A leader gives up leadership in its term without a successor (shutdown fallback). */
     public Output resign(long nowMs) {
-        return call("resignation", () -> {
+        return call(() -> "resignation", () -> {
             if (quorum.state() instanceof LeaderState l) {
                 failReads(l);
                 quorum.transitionToResigned();
@@ -793,6 +793,12 @@ public final class RaftCore {
         if (pr.mode() == Progress.Mode.SNAPSHOT) {
             return; // an answer to an append sent before we switched to streaming the snapshot
         }
+        if (m.matchIndex() > log.lastIndex()) {
+            // Acknowledges entries this leader never had, so never sent: not an answer to any
+            // append of ours (found by RaftMessageFuzzProperties: taken as the follower's match, it
+            // counted toward commits and sent the follower an empty snapshot of index 0).
+            return;
+        }
         boolean advanced = pr.maybeUpdate(m.matchIndex());
         if (pr.mode() == Progress.Mode.PROBE) {
             pr.becomeReplicate();
@@ -938,13 +944,13 @@ public final class RaftCore {
      * IllegalArgumentException, which callers take as "input refused, nothing changed") tells the
      * driver to stop the node rather than go on from a state no one can vouch for.
      */
-    private Output call(String what, java.util.function.Supplier<Output> body) {
+    private Output call(java.util.function.Supplier<String> what, java.util.function.Supplier<Output> body) {
         begin();
         try {
             return body.get();
         } catch (RuntimeException e) {
             out = null;
-            throw new CoreFailedException("Raft core failed handling " + what + " on node " + localId
+            throw new CoreFailedException("Raft core failed handling " + what.get() + " on node " + localId
                     + "; its in-memory state may be inconsistent: " + e, e);
         }
     }

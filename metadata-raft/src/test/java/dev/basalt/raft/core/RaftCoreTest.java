@@ -508,8 +508,10 @@ class RaftCoreTest {
     /**
      * Malformed content that only a handler used to decode (a membership entry's bytes, a
      * snapshot's member lists, chunk offsets, indexes in answers) is refused before the call
-     * begins: the node is unchanged and its next call works. Before, each of these threw inside
-     * the call, which stayed open, and the next tick halted the node ("re-entrant call").
+     * begins: the node is unchanged and its next call works. Before, the membership entries and
+     * the snapshot's member lists threw inside the call, which stayed open (the bad entry already
+     * in the log), and the next tick halted the node ("re-entrant call"); the other cases were
+     * handled with nonsense values.
      */
     @Test
     void malformedContentIsRejectedBeforeTheCallBegins() {
