@@ -415,6 +415,8 @@ public final class GroupCoordinator implements MetadataSubscriber, AutoCloseable
         boolean loaded;
         volatile boolean unloaded;
         long loadOffset;
+        /** Records of this load that were not group records (skipped, see replayBatches). */
+        long skippedRecords;
         long loadTargetOffset = -1;
         int generation;
         /** Names this load to the commit listeners (onReplayed). */
@@ -512,10 +514,21 @@ public final class GroupCoordinator implements MetadataSubscriber, AutoCloseable
                     if (r.offset() < loadOffset) {
                         continue;
                     }
-                    if (!r.hasKey()) {
-                        throw new IllegalStateException(TOPIC + "-" + partition + " offset " + r.offset() + " has no key");
+                    GroupRecord decoded;
+                    try {
+                        if (!r.hasKey()) {
+                            throw new IllegalStateException("no key");
+                        }
+                        decoded = GroupRecordCodec.decode(r.keyBytes(), r.isTombstone() ? null : r.valueBytes());
+                    } catch (IllegalStateException notOurs) {
+                        // Not a record the coordinator wrote (a client's produce before internal topics
+                        // were refused to clients, found probing): skipped, or no group of this
+                        // partition could ever load again, on any node.
+                        skippedRecords++;
+                        log.warn("{}-{} offset {} is not a group record and is skipped ({}); {} skipped in this load",
+                                TOPIC, partition, r.offset(), notOurs.getMessage(), skippedRecords);
+                        continue;
                     }
-                    GroupRecord decoded = GroupRecordCodec.decode(r.keyBytes(), r.isTombstone() ? null : r.valueBytes());
                     state.replay(decoded, now);
                     if (decoded instanceof GroupRecord.OffsetCommit || decoded instanceof GroupRecord.Tombstone) {
                         replayed.add(decoded);
@@ -666,7 +679,7 @@ public final class GroupCoordinator implements MetadataSubscriber, AutoCloseable
                             ProduceRequest.PartitionData.newBuilder().setPartition(partition).setRecords(ByteString.copyFrom(bytes))))
                     .build();
             CompletableFuture<Void> done = new CompletableFuture<>();
-            produce.handle(req, (ProduceResponse res) -> {
+            produce.handleInternal(req, (ProduceResponse res) -> {
                 ErrorCode code = res.getErrorCode();
                 String message = res.getErrorMessage();
                 if (code == ErrorCode.NONE && res.getTopicsCount() > 0 && res.getTopics(0).getPartitionsCount() > 0) {

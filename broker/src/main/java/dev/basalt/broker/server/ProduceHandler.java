@@ -73,8 +73,22 @@ public final class ProduceHandler {
         this.leadershipDoubt = java.util.Objects.requireNonNull(doubt);
     }
 
-    /** Handles one request; {@code respond} is called exactly once. */
+    /**
+     * Handles one client request; {@code respond} is called exactly once. Internal topics
+     * ({@code __consumer_offsets}) are refused per partition with INVALID_TOPIC: only the group
+     * coordinator writes there (found probing: one record a client produced to it made every group
+     * of that partition fail to load, on every node, for good).
+     */
     public void handle(ProduceRequest req, Consumer<ProduceResponse> respond) {
+        handle(req, respond, false);
+    }
+
+    /** The group coordinator's writes to its internal topic: as {@link #handle}, internal topics allowed. */
+    public void handleInternal(ProduceRequest req, Consumer<ProduceResponse> respond) {
+        handle(req, respond, true);
+    }
+
+    private void handle(ProduceRequest req, Consumer<ProduceResponse> respond, boolean internalWriter) {
         String invalid = validate(req);
         if (invalid != null) {
             respond.accept(ProduceResponse.newBuilder().setErrorCode(ErrorCode.INVALID_REQUEST).setErrorMessage(invalid).build());
@@ -83,10 +97,10 @@ public final class ProduceHandler {
         if (req.getAcks() == 0) {
             // acks=0: the client asked not to wait; errors are only logged.
             respond.accept(ProduceResponse.getDefaultInstance());
-            appendAll(req, false);
+            appendAll(req, false, internalWriter);
             return;
         }
-        List<Pending> pending = appendAll(req, req.getAcks() == -1);
+        List<Pending> pending = appendAll(req, req.getAcks() == -1, internalWriter);
         if (req.getAcks() != -1 || pending.stream().noneMatch(Pending::waits)) {
             respond.accept(buildResponse(req, pending, false));
             return;
@@ -124,10 +138,17 @@ public final class ProduceHandler {
         return null;
     }
 
-    private List<Pending> appendAll(ProduceRequest req, boolean acksAll) {
+    private List<Pending> appendAll(ProduceRequest req, boolean acksAll, boolean internalWriter) {
         List<Pending> out = new ArrayList<>();
         for (ProduceRequest.TopicData t : req.getTopicsList()) {
             for (ProduceRequest.PartitionData pd : t.getPartitionsList()) {
+                if (!internalWriter && dev.basalt.common.TopicNames.isInternal(t.getName())) {
+                    Pending p = new Pending(t.getName(), pd.getPartition());
+                    p.fail(ErrorCode.INVALID_TOPIC, t.getName() + " is an internal topic: only the group coordinator writes"
+                            + " to it (commit offsets through a consumer or `basalt groups --reset-offsets`)");
+                    out.add(p);
+                    continue;
+                }
                 out.add(appendOne(t.getName(), pd.getPartition(), pd.getRecords(), req.getAcks(), acksAll));
             }
         }

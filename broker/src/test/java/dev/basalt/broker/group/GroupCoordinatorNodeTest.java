@@ -187,6 +187,60 @@ class GroupCoordinatorNodeTest {
         assertEquals("group g does not exist", gone.getErrorMessage(), "any client can say what went wrong");
     }
 
+    /**
+     * Found probing: a client could produce to __consumer_offsets, and one record that was not a
+     * group record made the partition's shard fail every load, on every node, for good (its
+     * groups answered COORDINATOR_LOAD_IN_PROGRESS forever). Now a client's produce there is
+     * refused (INVALID_TOPIC), and a log that already holds such a record loads, skipping it.
+     */
+    @Test
+    void clientsCannotWriteTheOffsetsTopic_andAForeignRecordThereIsSkippedOnLoad() throws Exception {
+        start();
+        createTopic();
+        await(() -> groups().findCoordinator(FindCoordinatorRequest.newBuilder().setGroupId("g").build()),
+                r -> r.getErrorCode() == ErrorCode.NONE, "coordinator");
+        int epoch = join().getMemberEpoch();
+        assertEquals(ErrorCode.NONE, groups().offsetCommit(OffsetCommitRequest.newBuilder().setGroupId("g").setMemberId("m1")
+                .setMemberEpoch(epoch).addPartitions(OffsetCommitRequest.Partition.newBuilder().setTopic("t").setPartition(2)
+                        .setOffset(17)).build()).getErrorCode());
+        int offsetsPartition = GroupCoordinator.partitionFor("g", 3);
+        var refused = produceTo("__consumer_offsets", offsetsPartition, "garbage-key", "garbage-value");
+        assertEquals(ErrorCode.INVALID_TOPIC, refused.getErrorCode(), refused.toString());
+        assertTrue(refused.getErrorMessage().contains("internal topic"), refused.getErrorMessage());
+
+        // Plant such a record as a client of an older build could have, with the node stopped.
+        channel.shutdownNow();
+        node.close();
+        node = null;
+        try (dev.basalt.log.LogManager logs = dev.basalt.log.LogManager.open(dir, dev.basalt.log.LogConfig.DEFAULT,
+                java.time.Clock.systemUTC())) {
+            dev.basalt.log.PartitionLog log = logs.get(new dev.basalt.log.TopicPartition("__consumer_offsets", offsetsPartition));
+            log.appendAsLeader(batch("garbage-key", "garbage-value"), log.latestEpoch());
+            log.flush();
+        }
+        start();
+        OffsetFetchResponse fetched = await(() -> groups().offsetFetch(OffsetFetchRequest.newBuilder().setGroupId("g").build()),
+                r -> r.getErrorCode() == ErrorCode.NONE && r.getPartitionsCount() > 0, "offsets after the restart");
+        assertEquals(17, fetched.getPartitions(0).getOffset());
+    }
+
+    private static java.nio.ByteBuffer batch(String key, String value) {
+        dev.basalt.record.RecordBatchBuilder b = new dev.basalt.record.RecordBatchBuilder(java.nio.ByteBuffer.allocate(1024),
+                System.currentTimeMillis());
+        b.tryAppend(System.currentTimeMillis(), key.getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                value.getBytes(java.nio.charset.StandardCharsets.UTF_8), java.util.List.of());
+        return b.build().buffer();
+    }
+
+    private dev.basalt.proto.v1.ProduceResponse.PartitionResponse produceTo(String topic, int partition, String key, String value) {
+        return dev.basalt.proto.v1.ProduceServiceGrpc.newBlockingStub(channel).withDeadlineAfter(10, TimeUnit.SECONDS)
+                .produce(dev.basalt.proto.v1.ProduceRequest.newBuilder().setAcks(-1).setTimeoutMs(5_000)
+                        .addTopics(dev.basalt.proto.v1.ProduceRequest.TopicData.newBuilder().setName(topic)
+                                .addPartitions(dev.basalt.proto.v1.ProduceRequest.PartitionData.newBuilder().setPartition(partition)
+                                        .setRecords(com.google.protobuf.ByteString.copyFrom(batch(key, value)))))
+                        .build()).getTopics(0).getPartitions(0);
+    }
+
     private void produce(int partition, int records) {
         java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocate(64 * 1024);
         dev.basalt.record.RecordBatchBuilder b = new dev.basalt.record.RecordBatchBuilder(buf, System.currentTimeMillis());
