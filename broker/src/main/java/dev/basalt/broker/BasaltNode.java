@@ -218,7 +218,9 @@ public final class BasaltNode implements AutoCloseable {
             timers = newScheduler("basalt-timer");
             shutdownSteps.add(() -> timers.shutdownNow());
             if (config.isBroker()) {
-                startLogs();
+                startLogs(); // the log manager holds the directory's lock
+            } else {
+                lockDirectory();
             }
             startMetadata();
             gauges.registerCluster(publisher::image);
@@ -244,6 +246,45 @@ public final class BasaltNode implements AutoCloseable {
         log.info("Basalt node {} started: clients on {}, controller on {}, admin on http://{}", config.nodeId(),
                 config.isBroker() ? config.clientListener() : "-", config.isController() ? config.controllerListener() : "-",
                 config.httpAdminAddress());
+    }
+
+    /** A controller-only node's hold on its data directory (a broker's log manager holds the same lock). */
+    private java.nio.channels.FileChannel directoryLock;
+
+    /**
+     * A controller-only node takes the data directory's lock, as a broker's log manager does, so a
+     * second process cannot run as the same voter on the same metadata log (its opening recovery
+     * deletes temporary files and cuts a torn-looking tail of the live log) and `basalt storage`
+     * sees the node as running. Found probing: a second start on a running controller's directory
+     * came up as the same voter, and storage check and repair ran on the live metadata log.
+     */
+    private void lockDirectory() throws IOException {
+        java.nio.file.Files.createDirectories(config.dataDir());
+        java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(config.dataDir().resolve(LogManager.LOCK_FILE),
+                java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.WRITE);
+        java.nio.channels.FileLock lock;
+        try {
+            lock = ch.tryLock();
+        } catch (java.nio.channels.OverlappingFileLockException e) {
+            lock = null; // held by another node in this JVM
+        }
+        if (lock == null) {
+            ch.close();
+            throw new dev.basalt.log.LogStorageException("data directory is in use by another process", config.dataDir(), null);
+        }
+        directoryLock = ch;
+    }
+
+    private void unlockDirectory() {
+        java.nio.channels.FileChannel ch = directoryLock;
+        directoryLock = null;
+        if (ch != null) {
+            try {
+                ch.close(); // releases the lock
+            } catch (IOException e) {
+                log.warn("Cannot release the lock of {}: {}", config.dataDir(), e.toString());
+            }
+        }
     }
 
     private static ScheduledExecutorService newScheduler(String name) {
@@ -1025,6 +1066,7 @@ public final class BasaltNode implements AutoCloseable {
                 log.warn("Shutdown step failed", e);
             }
         }
+        unlockDirectory();
         stopped.countDown();
         log.info("Basalt node {} stopped", config.nodeId());
     }
@@ -1114,6 +1156,11 @@ public final class BasaltNode implements AutoCloseable {
                     + " the quorum as docs/operations.md, \"A lost metadata log\", describes: storage format --join, then"
                     + " remove-voter / add-voter)");
         } catch (IOException | RuntimeException e) {
+            String known = knownStartFailure(e);
+            if (known != null) {
+                log.error("Start-up failed: {}", known); // an operator's situation, not a bug: no stack trace
+                fail(1, "cannot start: " + known);
+            }
             log.error("Start-up failed", e);
             fail(1, "cannot start: " + (e.getMessage() == null ? e.toString() : e.getMessage()));
         }
@@ -1122,6 +1169,26 @@ public final class BasaltNode implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+    }
+
+    /**
+     * The one-line reason for a start that failed for an operator's reason (a port another
+     * process holds, a data directory in use), or null for anything else, which is logged with
+     * its stack trace. Found probing: both printed a full stack trace before the one-line error.
+     */
+    public static String knownStartFailure(Throwable e) {
+        if (e instanceof dev.basalt.log.LogStorageException && String.valueOf(e.getMessage()).contains("in use by another process")) {
+            return e.getMessage();
+        }
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            String m = String.valueOf(t.getMessage());
+            if (t instanceof java.net.BindException || m.contains("Address already in use")) {
+                String what = String.valueOf(e.getMessage());
+                int cut = what.indexOf(": Failed to bind");
+                return (cut > 0 ? what.substring(0, cut) : what) + ": the address is already in use (another process listens there)";
+            }
+        }
+        return null;
     }
 
     /**
