@@ -88,6 +88,7 @@ public final class Consumer<K, V> implements AutoCloseable {
     private final Fetcher fetcher;
     private final Time time;
     private final ResetPolicy defaultReset;
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(Consumer.class);
     private final int maxPollRecords;
     private final int defaultApiTimeoutMs;
     private final boolean checkCrcs;
@@ -529,6 +530,7 @@ public final class Consumer<K, V> implements AutoCloseable {
                 if (s != null && s.position == null) {
                     s.position = f.offset();
                     s.pendingReset = null;
+                    s.topicId = null;
                 }
             });
         }
@@ -543,6 +545,31 @@ public final class Consumer<K, V> implements AutoCloseable {
         }
     }
 
+    /**
+     * A position belongs to the topic as it was when the position was set: once the metadata
+     * shows the name with another topic id (deleted and created again), the position is reset by
+     * auto.offset.reset as for a new partition, and records of the old topic still buffered are
+     * dropped. Found probing: a consumer kept reading the re-created topic from its old position
+     * (150), so the new topic's first 150 records per partition were never delivered, and the lag
+     * said 0. fetch.proto promises a consumer never reads a re-created topic at the old one's
+     * offsets; the broker's UNKNOWN_TOPIC_ID answer makes the metadata refresh that shows it.
+     */
+    private void checkTopicId(TopicPartition tp, PartitionState s, Cluster cluster) {
+        Cluster.TopicInfo info = cluster.topic(tp.topic());
+        if (info == null || info.topicId().isEmpty()) {
+            return;
+        }
+        if (s.topicId == null) {
+            s.topicId = info.topicId();
+        } else if (!s.topicId.equals(info.topicId())) {
+            log.warn("Topic {} was deleted and created again (id {} -> {}): the position {} of {} belonged to the old topic;"
+                    + " resetting it by auto.offset.reset={}", tp.topic(), s.topicId, info.topicId(), s.position, tp,
+                    defaultReset.name().toLowerCase(java.util.Locale.ROOT));
+            collector.drop(tp);
+            subscriptions.requestReset(tp, defaultReset);
+        }
+    }
+
     private void sendFetches() {
         Cluster cluster = metadata.current();
         metadata.maybeRefreshStale();
@@ -551,6 +578,9 @@ public final class Consumer<K, V> implements AutoCloseable {
         boolean missingLeader = false;
         for (Map.Entry<TopicPartition, PartitionState> e : subscriptions.entries()) {
             PartitionState s = e.getValue();
+            if (s.position != null && !fetcher.inFlight(e.getKey())) {
+                checkTopicId(e.getKey(), s, cluster);
+            }
             if (s.paused || s.position == null || fetcher.inFlight(e.getKey()) || backingOff(e.getKey(), s, cluster, now)) {
                 continue;
             }

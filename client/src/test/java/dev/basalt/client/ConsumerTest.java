@@ -92,6 +92,30 @@ class ConsumerTest {
     }
 
     /**
+     * Found probing: after its topic was deleted and created again under the same name, a consumer
+     * went on reading at its old position (150), so the new topic's first 150 records were never
+     * delivered. The position belongs to the old topic id: it is reset by auto.offset.reset.
+     */
+    @Test
+    void aTopicDeletedAndCreatedAgain_isReadFromItsStart_notAtTheOldPosition() {
+        cluster.createTopic("rc", 1);
+        produce("rc", 0, 150, "old-");
+        try (Consumer<String, String> c = consumer(Map.of())) {
+            c.assign(c.partitionsFor("rc"));
+            assertEquals(150, pollUntil(c, 150).size());
+            assertEquals(150, c.position(new TopicPartition("rc", 0)));
+            cluster.deleteTopic("rc");
+            cluster.createTopic("rc", 1);
+            produce("rc", 0, 300, "new-");
+            List<ConsumerRecord<String, String>> again = pollUntil(c, 300);
+            assertEquals(300, again.size(), "every record of the new topic");
+            assertEquals(0, again.get(0).offset());
+            assertEquals("new-0", again.get(0).value());
+            assertTrue(again.stream().allMatch(r -> r.value().startsWith("new-")));
+        }
+    }
+
+    /**
      * Found probing: with a backlog on every partition, poll after poll returned records of one
      * partition only ({0=20000} after 40 polls of 500): the partition listed first was refilled
      * before it emptied and so always came first. Now a partition that had records delivered goes

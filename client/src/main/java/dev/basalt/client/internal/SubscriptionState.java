@@ -42,6 +42,12 @@ public final class SubscriptionState {
          * is past it. A second failure there is the consumer's error.
          */
         public long crcFailedAt = -1;
+        /**
+         * The id of the topic the position belongs to, null until the next fetch stamps it with
+         * the metadata's: a topic deleted and created again under the same name has another id,
+         * and a position in the old one means nothing in the new one (see Consumer#sendFetches).
+         */
+        public String topicId;
     }
 
     private final Map<TopicPartition, PartitionState> assigned = new LinkedHashMap<>();
@@ -100,6 +106,7 @@ public final class SubscriptionState {
         s.position = offset;
         s.pendingReset = null;
         s.crcFailedAt = -1; // moved by the application: a failure seen elsewhere is asked about again
+        s.topicId = null; // a position in the topic as it is now
     }
 
     public void requestReset(TopicPartition tp, ResetPolicy reset) {
@@ -107,6 +114,7 @@ public final class SubscriptionState {
         s.position = null;
         s.pendingReset = reset;
         s.crcFailedAt = -1;
+        s.topicId = null;
     }
 
     public void setPaused(TopicPartition tp, boolean paused) {
