@@ -319,6 +319,7 @@ public final class Producer<K, V> implements AutoCloseable {
             return;
         }
         closed = true;
+        metadata.close(); // a send blocked waiting for metadata fails now, not after max.block.ms
         long deadlineNanos = System.nanoTime() + timeout.toNanos();
         accumulator.beginClose();
         sender.initiateClose(false);

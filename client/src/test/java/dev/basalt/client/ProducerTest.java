@@ -78,6 +78,26 @@ class ProducerTest {
     }
 
     /**
+     * Found probing: close() did not end a send() blocked waiting for metadata (no broker
+     * reachable): close(ZERO) returned at once and the send stayed blocked for its whole
+     * max.block.ms. Now it fails as soon as the producer closes.
+     */
+    @Test
+    void closeEndsASendBlockedOnMetadata() throws Exception {
+        Producer<String, String> p = new Producer<>(Map.of("bootstrap.servers", FakeCluster.deadAddress(), "max.block.ms", 120_000),
+                new StringSerializer(), new StringSerializer());
+        CompletableFuture<CompletableFuture<RecordMetadata>> sending =
+                CompletableFuture.supplyAsync(() -> p.send(new ProducerRecord<>("edge", "k", "v")));
+        Thread.sleep(300);
+        assertFalse(sending.isDone(), "blocked on metadata");
+        p.close(Duration.ZERO);
+        CompletableFuture<RecordMetadata> sent = sending.get(60, TimeUnit.SECONDS); // was 120 s (max.block.ms)
+        ExecutionException e = assertThrows(ExecutionException.class, sent::get);
+        assertInstanceOf(DefiniteException.class, e.getCause());
+        assertTrue(e.getCause().getMessage().contains("client closed"), e.getCause().getMessage());
+    }
+
+    /**
      * flush() in a completion action runs on the sender thread and would wait for itself: found
      * probing, it hung the producer for good (every later send timed out). It throws instead, and
      * the producer goes on.

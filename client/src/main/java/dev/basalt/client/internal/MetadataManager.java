@@ -3,6 +3,7 @@ package dev.basalt.client.internal;
 import dev.basalt.client.BasaltException;
 import dev.basalt.client.ClientTimeoutException;
 import dev.basalt.client.ConnectionException;
+import dev.basalt.client.DefiniteException;
 import dev.basalt.client.UnknownTopicException;
 import dev.basalt.proto.v1.ErrorCode;
 import dev.basalt.proto.v1.MetadataRequest;
@@ -42,6 +43,10 @@ public final class MetadataManager {
     private final Set<String> topics = ConcurrentHashMap.newKeySet();
     private final List<Runnable> listeners = new CopyOnWriteArrayList<>();
     private volatile Cluster cluster = Cluster.EMPTY;
+    /** Set by {@link #close}: waits for a topic's metadata end at once. */
+    private volatile boolean closed;
+    /** Completed by {@link #close}: ends a wait for a refresh at once. */
+    private final CompletableFuture<Void> closing = new CompletableFuture<>();
     private CompletableFuture<Cluster> inFlight;
     private boolean refreshAgain;
     /** Completed by the refresh that follows the running one: {@link #refreshNow}'s callers wait on it. */
@@ -345,6 +350,9 @@ public final class MetadataManager {
             if (c.topic(topic) != null) {
                 return c;
             }
+            if (closed) {
+                throw new DefiniteException("client closed while waiting for the metadata of topic " + topic, false);
+            }
             ErrorCode err = c.topicError(topic);
             if (err != null && err != ErrorCode.UNKNOWN_TOPIC) {
                 throw Errors.forCode(err, "", "topic " + topic);
@@ -372,14 +380,26 @@ public final class MetadataManager {
         }
     }
 
+    /**
+     * The owning client is closing: a thread waiting in {@link #awaitTopic} (a send blocked on
+     * metadata) fails at once instead of waiting out its max.block.ms (found probing: a send with
+     * no reachable broker stayed blocked 20 s after close(ZERO) returned).
+     */
+    public void close() {
+        closed = true;
+        closing.complete(null);
+    }
+
     private BasaltException waitForRefresh(long leftMs, BasaltException last) throws InterruptedException {
         try {
-            refresh().get(leftMs, TimeUnit.MILLISECONDS);
+            CompletableFuture.anyOf(refresh(), closing).get(leftMs, TimeUnit.MILLISECONDS);
             return last;
         } catch (ExecutionException e) {
             BasaltException b = e.getCause() instanceof BasaltException be ? be
                     : new ConnectionException(String.valueOf(e.getCause()), e.getCause());
-            Thread.sleep(Math.min(retryBackoffMs, leftMs));
+            if (!closed) {
+                Thread.sleep(Math.min(retryBackoffMs, leftMs));
+            }
             return b;
         } catch (TimeoutException e) {
             return last;
