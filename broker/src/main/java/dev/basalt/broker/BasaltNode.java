@@ -946,10 +946,14 @@ public final class BasaltNode implements AutoCloseable {
     private HttpAdminServer.Answer changeVoter(boolean add, Map<String, String> params) {
         RaftMetadataQuorum q = quorum;
         int id;
-        try {
-            id = Integer.parseInt(params.getOrDefault("id", ""));
-        } catch (NumberFormatException e) {
+        String given = params.get("id");
+        if (given == null || given.isEmpty()) {
             return new HttpAdminServer.Answer(400, "id=<node id> is required\n");
+        }
+        try {
+            id = Integer.parseInt(given);
+        } catch (NumberFormatException e) {
+            return new HttpAdminServer.Answer(400, "id must be a node id (an integer), not '" + given + "'\n");
         }
         if (q == null || !q.isActiveController()) {
             return new HttpAdminServer.Answer(409, "not the active controller (leader: " + controllerId() + ")\n");

@@ -94,8 +94,16 @@ public final class BasaltCli implements Runnable {
     PrintStream out = System.out;
     PrintStream err = System.err;
 
+    /**
+     * No command given: exit code 2 and one line when options were given without one (found
+     * probing: {@code basalt -b HOST:PORT} exited 0 as if something had run); plain {@code basalt}
+     * prints the usage and exits 0.
+     */
     @Override
     public void run() {
+        if (spec.commandLine().getParseResult() != null && !spec.commandLine().getParseResult().originalArgs().isEmpty()) {
+            throw new UsageException("no command given (try 'basalt --help' for the commands)");
+        }
         spec.commandLine().usage(out);
     }
 

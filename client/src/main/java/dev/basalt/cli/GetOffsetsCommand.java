@@ -81,7 +81,10 @@ final class GetOffsetsCommand implements Callable<Integer> {
             List<TopicPartition> tps = partitionsToRead(admin, wait, only);
             Map<TopicPartition, Long> query = new LinkedHashMap<>();
             tps.forEach(tp -> query.put(tp, target));
-            Map<TopicPartition, Long> found = c.offsetsForTimes(query, Duration.ofMillis(timeoutMs));
+            Duration timeout = Duration.ofMillis(timeoutMs);
+            Map<TopicPartition, Long> found = target == LATEST ? c.endOffsets(tps, timeout)
+                    : target == EARLIEST ? c.beginningOffsets(tps, timeout)
+                    : c.offsetsForTimes(query, timeout);
             List<TopicPartition> none = new ArrayList<>();
             for (TopicPartition tp : tps) {
                 Long offset = found.get(tp);

@@ -372,8 +372,25 @@ public final class Consumer<K, V> implements AutoCloseable {
         return out;
     }
 
-    /** Per partition, the first offset whose timestamp is >= the given one, or -1 when none. */
+    /**
+     * Per partition, the first offset whose timestamp is >= the given one, or -1 when none.
+     *
+     * @throws IllegalArgumentException for a negative timestamp (as Kafka's): -1 and -2 would
+     *         otherwise be read as "latest" and "earliest" (found probing: a computed time gone
+     *         negative returned the log end); use endOffsets / beginningOffsets for those
+     */
     public Map<TopicPartition, Long> offsetsForTimes(Map<TopicPartition, Long> timestamps, Duration timeout) {
+        timestamps.forEach((tp, ts) -> {
+            if (ts == null || ts < 0) {
+                throw new IllegalArgumentException("the timestamp for " + tp + " must be >= 0, not " + ts
+                        + " (endOffsets and beginningOffsets give the log end and start)");
+            }
+        });
+        return lookupOffsets(timestamps, timeout);
+    }
+
+    /** ListOffsets for each partition's target: a timestamp, or OffsetLookup's LATEST / EARLIEST. */
+    private Map<TopicPartition, Long> lookupOffsets(Map<TopicPartition, Long> timestamps, Duration timeout) {
         acquire();
         try {
             Map<TopicPartition, Long> out = new LinkedHashMap<>();
@@ -389,7 +406,7 @@ public final class Consumer<K, V> implements AutoCloseable {
     private Map<TopicPartition, Long> listOffsets(Collection<TopicPartition> partitions, long target, Duration timeout) {
         Map<TopicPartition, Long> targets = new LinkedHashMap<>();
         partitions.forEach(tp -> targets.put(tp, target));
-        return offsetsForTimes(targets, timeout);
+        return lookupOffsets(targets, timeout);
     }
 
     /**

@@ -91,6 +91,19 @@ class BasaltCliTest {
     }
 
     /** Found probing: "Error: Error: ...", "option option", "Unmatched argument at index 0", and a bare `perf` exiting 0. */
+    /** Found probing: options without a command exited 0; plain {@code basalt} still prints the usage and exits 0. */
+    @Test
+    void optionsWithoutACommand_areAUsageError() {
+        Result r = run("-b", "127.0.0.1:1");
+        assertEquals(BasaltCli.USAGE, r.code(), r.err());
+        assertTrue(r.err().startsWith("basalt: error: no command given"), r.err());
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        int plain = BasaltCli.run(new String[0], new ByteArrayInputStream(new byte[0]), new PrintStream(out, true, StandardCharsets.UTF_8),
+                new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
+        assertEquals(0, plain);
+        assertTrue(out.toString(StandardCharsets.UTF_8).contains("Usage"), out.toString(StandardCharsets.UTF_8));
+    }
+
     @Test
     void picocliWording_isCleanedUp() {
         Result both = run("topics", "--list", "--describe");

@@ -232,6 +232,14 @@ class ReassignCommandsTest {
         assertEquals(List.of(4, 2, 3), alter.getReassignments(0).getTarget().getBrokerIdsList());
         assertEquals(List.of(2, 4, 1), alter.getReassignments(1).getTarget().getBrokerIdsList());
 
+        // found probing: a negative throttle was taken as "not given" and the move ran unthrottled (exit 0)
+        requests.clear();
+        Result negative = run("reassign", "--execute", "--plan", file.toString(), "--throttle-bytes-per-second", "-5");
+        assertEquals(BasaltCli.USAGE, negative.code(), negative.out() + negative.err());
+        assertTrue(negative.err().contains("--throttle-bytes-per-second must be >= 0"), negative.err());
+        assertTrue(requests.stream().noneMatch(r -> r instanceof AlterPartitionReassignmentsRequest || r instanceof AlterConfigsRequest),
+                "nothing changed: " + requests);
+
         requests.clear();
         Result cancel = run("reassign", "--cancel", "--plan", file.toString());
         assertEquals(0, cancel.code(), cancel.err());

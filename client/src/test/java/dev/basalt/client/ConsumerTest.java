@@ -91,6 +91,21 @@ class ConsumerTest {
         }
     }
 
+    /** Found probing: a negative time was read as "latest" (-1) and answered the log end; Kafka refuses it. */
+    @Test
+    void offsetsForTimes_refusesANegativeTime() {
+        cluster.createTopic("nt", 1);
+        produce("nt", 0, 3, "v");
+        try (Consumer<String, String> c = consumer(Map.of())) {
+            TopicPartition tp = new TopicPartition("nt", 0);
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> c.offsetsForTimes(Map.of(tp, -1L), Duration.ofSeconds(5)));
+            assertTrue(e.getMessage().contains("must be >= 0"), e.getMessage());
+            assertEquals(0L, c.offsetsForTimes(Map.of(tp, 0L), Duration.ofSeconds(5)).get(tp));
+            assertEquals(3L, c.endOffsets(List.of(tp), Duration.ofSeconds(5)).get(tp));
+        }
+    }
+
     /**
      * Found probing: after its topic was deleted and created again under the same name, a consumer
      * went on reading at its old position (150), so the new topic's first 150 records were never

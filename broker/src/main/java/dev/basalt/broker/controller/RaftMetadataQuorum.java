@@ -320,7 +320,8 @@ public final class RaftMetadataQuorum implements MetadataQuorum, AutoCloseable {
                 // was accepted and counted toward every majority from then on.
                 return CompletableFuture.failedFuture(new IllegalArgumentException("node " + nodeId
                         + " is not a node of this quorum (neither one of controller.quorum.voters " + voters.keySet()
-                        + " nor an observer of it); members now: " + node.configuration()));
+                        + " nor an observer of it); voters now " + node.configuration().voters() + ", observers "
+                        + node.configuration().observers()));
             }
             return tracked(() -> node.addVoter(nodeId));
         }
