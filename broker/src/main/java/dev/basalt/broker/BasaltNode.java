@@ -90,6 +90,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -688,7 +689,13 @@ public final class BasaltNode implements AutoCloseable {
         NodeConfig.HostPort addr = config.clientListener();
         NettyServerBuilder builder = NettyServerBuilder.forAddress(new InetSocketAddress(addr.host(), addr.port()));
         if (threads > 0) {
-            requestThreads = Executors.newFixedThreadPool(threads, named("basalt-request"));
+            ThreadPoolExecutor pool = new ThreadPoolExecutor(threads, threads, 0L, TimeUnit.MILLISECONDS,
+                    new java.util.concurrent.LinkedBlockingQueue<>(), named("basalt-request"));
+            // Its queue is unbounded, so only a stopped pool refuses a task: gRPC's last callbacks
+            // of streams closing during a graceful stop (found probing: each SIGTERM logged a
+            // RejectedExecutionException WARN with a stack trace). Nothing is left to do for them.
+            pool.setRejectedExecutionHandler((task, executor) -> log.debug("request pool stopped; dropped {}", task));
+            requestThreads = pool;
             builder.executor(requestThreads);
             // Follower fetches run on the network thread that read them: the handler never blocks
             // (an mmap read and a copy, or parking in the purgatory), and skipping the hand-off to

@@ -82,8 +82,9 @@ final class MessageValidator {
                 throw new IllegalArgumentException("entry " + e.index() + " has term " + e.term()
                         + " outside [" + lastTerm + ", " + a.term() + "]");
             }
-            if (e.type() == LogEntry.EntryType.CONFIGURATION) {
-                Configuration.decode(e.data()); // an undecodable membership entry throws here
+            if (e.type() == LogEntry.EntryType.CONFIGURATION && Configuration.decode(e.data()).voters().isEmpty()) {
+                // (an undecodable membership entry throws in decode)
+                throw new IllegalArgumentException("membership entry " + e.index() + " has no voters");
             }
             lastTerm = e.term();
             expected++;

@@ -765,6 +765,13 @@ public final class RaftCore {
         if (!(quorum.state() instanceof LeaderState l) || m.term() != l.term()) {
             return; // stale: from an older term of ours
         }
+        if (m.matchIndex() > log.lastIndex() || m.rejectedIndex() > log.lastIndex()) {
+            // Names entries this leader never had, so never sent (its log does not shrink within
+            // its term): not an answer to any append of ours. Found by RaftMessageFuzzProperties:
+            // taken as the follower's match it counted toward commits, and either index sent the
+            // follower an empty snapshot of index 0.
+            return;
+        }
         Progress pr = l.progress().get(m.from());
         if (pr == null) {
             return; // not (any more) a member
@@ -792,12 +799,6 @@ public final class RaftCore {
     private void onAppendAccepted(LeaderState l, Progress pr, AppendResponse m, long nowMs) {
         if (pr.mode() == Progress.Mode.SNAPSHOT) {
             return; // an answer to an append sent before we switched to streaming the snapshot
-        }
-        if (m.matchIndex() > log.lastIndex()) {
-            // Acknowledges entries this leader never had, so never sent: not an answer to any
-            // append of ours (found by RaftMessageFuzzProperties: taken as the follower's match, it
-            // counted toward commits and sent the follower an empty snapshot of index 0).
-            return;
         }
         boolean advanced = pr.maybeUpdate(m.matchIndex());
         if (pr.mode() == Progress.Mode.PROBE) {

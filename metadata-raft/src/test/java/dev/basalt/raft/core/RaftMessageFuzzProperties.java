@@ -37,7 +37,7 @@ import net.jqwik.api.lifecycle.AddLifecycleHook;
 @AddLifecycleHook(ReplayOnFailure.class)
 class RaftMessageFuzzProperties {
 
-    @Property(tries = 300)
+    @Property(tries = 1000)
     void injectedMessagesAreRefusedWholeOrHandled(@ForAll long seed) {
         SplittableRandom r = new SplittableRandom(seed);
         RaftCoreTest.Cluster c = new RaftCoreTest.Cluster(3);
