@@ -281,7 +281,12 @@ final class GroupsCommand implements Callable<Integer> {
     /** The time --to-datetime or --by-duration names, in ms since the epoch; null for the other targets. */
     private Long resetTimeMs() {
         if (toDatetime != null) {
-            return TimeArgs.isoToEpochMs("--to-datetime", toDatetime);
+            long ms = TimeArgs.isoToEpochMs("--to-datetime", toDatetime);
+            if (ms < 0) {
+                throw new BasaltCli.UsageException("--to-datetime " + toDatetime + " is before 1970-01-01T00:00:00Z"
+                        + " (record timestamps are not; --to-earliest resets to the log start)");
+            }
+            return ms;
         }
         if (byDuration == null) {
             return null;

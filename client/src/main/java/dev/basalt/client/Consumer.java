@@ -441,6 +441,7 @@ public final class Consumer<K, V> implements AutoCloseable {
                     throw e;
                 }
                 handleArrived();
+                checkTopicIds(); // before collecting: a reset drops buffered records, never while they are drained
                 sendFetches(); // fetch ahead of what is buffered before spending time decoding it
                 // collect() itself takes arrived answers and sends the fetches they free after
                 // each step, so nothing is left to send once it returns
@@ -548,6 +549,7 @@ public final class Consumer<K, V> implements AutoCloseable {
                     s.position = f.offset();
                     s.pendingReset = null;
                     s.topicId = null;
+                    s.topicGone = false;
                 }
             });
         }
@@ -563,22 +565,27 @@ public final class Consumer<K, V> implements AutoCloseable {
     }
 
     /**
-     * A position belongs to the topic as it was when the position was set: once the metadata
-     * shows the name with another topic id (deleted and created again), the position is reset by
-     * auto.offset.reset as for a new partition, and records of the old topic still buffered are
-     * dropped. Found probing: a consumer kept reading the re-created topic from its old position
-     * (150), so the new topic's first 150 records per partition were never delivered, and the lag
-     * said 0. fetch.proto promises a consumer never reads a re-created topic at the old one's
-     * offsets; the broker's UNKNOWN_TOPIC_ID answer makes the metadata refresh that shows it.
+     * A position belongs to the topic it was read in: once a fetch carrying the id the broker
+     * last confirmed for it was answered UNKNOWN_TOPIC_ID (that topic is gone: ids never come
+     * back) and the metadata shows the name with another id (deleted and created again), the
+     * position is reset by auto.offset.reset as for a new partition, and records of the old topic
+     * still buffered are dropped. Found probing: a consumer kept reading the re-created topic
+     * from its old position (150), so the new topic's first 150 records per partition were never
+     * delivered, and the lag said 0. A position the application set (seek) or looked up since is
+     * confirmed by its first answered fetch instead, whatever the metadata said before.
      */
-    private void checkTopicId(TopicPartition tp, PartitionState s, Cluster cluster) {
-        Cluster.TopicInfo info = cluster.topic(tp.topic());
-        if (info == null || info.topicId().isEmpty()) {
-            return;
-        }
-        if (s.topicId == null) {
-            s.topicId = info.topicId();
-        } else if (!s.topicId.equals(info.topicId())) {
+    private void checkTopicIds() {
+        Cluster cluster = metadata.current();
+        for (Map.Entry<TopicPartition, PartitionState> e : subscriptions.entries()) {
+            PartitionState s = e.getValue();
+            if (!s.topicGone || s.position == null || fetcher.inFlight(e.getKey())) {
+                continue;
+            }
+            TopicPartition tp = e.getKey();
+            Cluster.TopicInfo info = cluster.topic(tp.topic());
+            if (info == null || info.topicId().isEmpty() || info.topicId().equals(s.topicId)) {
+                continue; // the metadata does not show the new topic yet: the refresh is under way
+            }
             log.warn("Topic {} was deleted and created again (id {} -> {}): the position {} of {} belonged to the old topic;"
                     + " resetting it by auto.offset.reset={}", tp.topic(), s.topicId, info.topicId(), s.position, tp,
                     defaultReset.name().toLowerCase(java.util.Locale.ROOT));
@@ -595,9 +602,6 @@ public final class Consumer<K, V> implements AutoCloseable {
         boolean missingLeader = false;
         for (Map.Entry<TopicPartition, PartitionState> e : subscriptions.entries()) {
             PartitionState s = e.getValue();
-            if (s.position != null && !fetcher.inFlight(e.getKey())) {
-                checkTopicId(e.getKey(), s, cluster);
-            }
             if (s.paused || s.position == null || fetcher.inFlight(e.getKey()) || backingOff(e.getKey(), s, cluster, now)) {
                 continue;
             }
@@ -613,6 +617,8 @@ public final class Consumer<K, V> implements AutoCloseable {
             if (node < 0) {
                 continue;
             }
+            Cluster.TopicInfo info = cluster.topic(e.getKey().topic());
+            s.fetchTopicId = info == null ? "" : info.topicId(); // what Fetcher#send puts in the request
             byLeader.computeIfAbsent(node, k -> new LinkedHashMap<>()).put(e.getKey(), fetchOffset);
         }
         if (missingLeader) {
@@ -713,6 +719,12 @@ public final class Consumer<K, V> implements AutoCloseable {
         ErrorCode code = p.getErrorCode();
         if (code != ErrorCode.CORRUPT_STORED_DATA) {
             s.corruptOffset = -1; // the 2 s are of CORRUPT_STORED_DATA answers without another answer between
+        }
+        if (code == ErrorCode.NONE && s.fetchTopicId != null && !s.fetchTopicId.isEmpty()) {
+            s.topicId = s.fetchTopicId; // the broker read the position in this topic
+            s.topicGone = false;
+        } else if (code == ErrorCode.UNKNOWN_TOPIC_ID && s.topicId != null && s.topicId.equals(s.fetchTopicId)) {
+            s.topicGone = true; // the topic the position belongs to was deleted (see checkTopicIds)
         }
         if (code != ErrorCode.NONE && fallBackToLeader(s, node)) {
             // KIP-392: any error from the follower (out of range because it lags, not a replica

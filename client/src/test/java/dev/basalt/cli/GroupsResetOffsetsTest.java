@@ -127,6 +127,8 @@ class GroupsResetOffsetsTest {
         refused(BasaltCli.USAGE, "--by-duration must be an ISO-8601 duration PnDTnHnMnS, e.g. PT30M or P1DT2H, not '1h'",
                 "--topic", "t", "--by-duration", "1h");
         refused(BasaltCli.USAGE, "--by-duration must not be negative", "--topic", "t", "--by-duration", "-PT1H");
+        // after review: -1 ms was taken as "latest" by the offsets lookup
+        refused(BasaltCli.USAGE, "is before 1970-01-01T00:00:00Z", "--topic", "t", "--to-datetime", "1969-12-31T23:59:59.999Z");
     }
 
     /** --all-topics: every partition of each topic the group has a committed offset in; deleted topics left out with a warning. */

@@ -131,6 +131,30 @@ class ConsumerTest {
     }
 
     /**
+     * After review: a seek made right after the topic was created again, while this consumer's
+     * metadata still named the old topic, is a position in the new topic and is kept (the
+     * topic-id check first reset it by auto.offset.reset=latest, and nothing was read).
+     */
+    @Test
+    void aSeekAfterTheTopicWasCreatedAgain_isKept() {
+        cluster.createTopic("rs", 1);
+        produce("rs", 0, 150, "old-");
+        TopicPartition tp = new TopicPartition("rs", 0);
+        try (Consumer<String, String> c = consumer(Map.of("auto.offset.reset", "latest"))) {
+            c.assign(List.of(tp));
+            c.seek(tp, 0);
+            assertEquals(150, pollUntil(c, 150).size());
+            cluster.deleteTopic("rs");
+            cluster.createTopic("rs", 1);
+            produce("rs", 0, 100, "new-");
+            c.seek(tp, 0);
+            List<ConsumerRecord<String, String>> again = pollUntil(c, 100);
+            assertEquals(100, again.size(), "the seek to 0 of the new topic holds");
+            assertEquals("new-0", again.get(0).value());
+        }
+    }
+
+    /**
      * Found probing: with a backlog on every partition, poll after poll returned records of one
      * partition only ({0=20000} after 40 polls of 500): the partition listed first was refilled
      * before it emptied and so always came first. Now a partition that had records delivered goes

@@ -117,6 +117,11 @@ public final class StorageTool {
             throw new UsageException("--initial-voters and --join exclude each other");
         }
         StorageDirectory.VoterMode mode = initial ? StorageDirectory.VoterMode.INITIAL : join ? StorageDirectory.VoterMode.JOIN : null;
+        if (java.nio.file.Files.isDirectory(config.dataDir()) && inUse(config.dataDir())) {
+            // after review: --join moves the metadata log aside, which must never happen under a running voter
+            err.println("basalt storage: " + config.dataDir() + " is in use by a running node: stop it first");
+            return EXIT_REFUSED;
+        }
         StorageMeta meta = StorageDirectory.format(config, clusterId, mode);
         out.println("Formatted " + config.dataDir().toAbsolutePath() + ": cluster " + meta.clusterId() + ", node " + meta.nodeId()
                 + ", directory " + meta.directoryId() + ", metadata log " + meta.metadataLog().name().toLowerCase(java.util.Locale.ROOT));

@@ -58,6 +58,14 @@ class ControllerDirectoryLockTest {
             assertEquals(1, tool.run(new String[] {"repair", "--dir", data.toString()}), err.toString(StandardCharsets.UTF_8));
             assertTrue(err.toString(StandardCharsets.UTF_8).contains("is in use by a running node: stop it first"),
                     err.toString(StandardCharsets.UTF_8));
+            java.nio.file.Path cfg = dir.resolve("node-1.properties");
+            java.nio.file.Files.writeString(cfg, "node.id=1\nprocess.roles=controller\ncontroller.quorum.voters=1@127.0.0.1:1\n"
+                    + "listeners=CONTROLLER://127.0.0.1:1\ndata.dir=" + data + "\ncluster.id=lock-test\n");
+            err.reset();
+            assertEquals(1, tool.run(new String[] {"format", "--config", cfg.toString(), "--cluster-id", "lock-test", "--join"}),
+                    "format --join would move the live metadata log aside");
+            assertTrue(err.toString(StandardCharsets.UTF_8).contains("is in use by a running node"), err.toString(StandardCharsets.UTF_8));
+            assertTrue(java.nio.file.Files.isDirectory(data.resolve("raft")), "the metadata log is where it was");
             tool.run(new String[] {"check", "--dir", data.toString()});
             assertTrue(out.toString(StandardCharsets.UTF_8).contains("metadata log: not checked (a node is running on this directory)"),
                     out.toString(StandardCharsets.UTF_8));

@@ -43,11 +43,15 @@ public final class SubscriptionState {
          */
         public long crcFailedAt = -1;
         /**
-         * The id of the topic the position belongs to, null until the next fetch stamps it with
-         * the metadata's: a topic deleted and created again under the same name has another id,
-         * and a position in the old one means nothing in the new one (see Consumer#sendFetches).
+         * The topic id a fetch at the position was last answered for (confirmed by the broker),
+         * null until one was: a topic deleted and created again under the same name has another
+         * id, and a position in the old one means nothing in the new one (see
+         * Consumer#checkTopicId). {@code fetchTopicId} is the id the fetch in flight carries;
+         * {@code topicGone}, that a fetch carrying the confirmed id was answered UNKNOWN_TOPIC_ID.
          */
         public String topicId;
+        public String fetchTopicId;
+        public boolean topicGone;
     }
 
     private final Map<TopicPartition, PartitionState> assigned = new LinkedHashMap<>();
@@ -106,7 +110,8 @@ public final class SubscriptionState {
         s.position = offset;
         s.pendingReset = null;
         s.crcFailedAt = -1; // moved by the application: a failure seen elsewhere is asked about again
-        s.topicId = null; // a position in the topic as it is now
+        s.topicId = null; // a position in the topic as it is now: confirmed by the next fetch
+        s.topicGone = false;
     }
 
     public void requestReset(TopicPartition tp, ResetPolicy reset) {
@@ -115,6 +120,7 @@ public final class SubscriptionState {
         s.pendingReset = reset;
         s.crcFailedAt = -1;
         s.topicId = null;
+        s.topicGone = false;
     }
 
     public void setPaused(TopicPartition tp, boolean paused) {
