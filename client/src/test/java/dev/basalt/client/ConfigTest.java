@@ -44,6 +44,28 @@ class ConfigTest {
                 .getString(ConsumerConfig.GROUP_INSTANCE_ID));
     }
 
+    /**
+     * Found probing: Kafka settings that change nothing here (security.protocol=PLAINTEXT,
+     * compression.type=none, ...) failed a client as unknown keys. They are accepted with that
+     * value; any other value is refused naming why; a truly unknown key is still refused.
+     */
+    @Test
+    void kafkaKeysThatChangeNothing_areAccepted_withThoseValuesOnly() {
+        ConsumerConfig.parse(Map.of("security.protocol", "PLAINTEXT", "isolation.level", "read_uncommitted",
+                "group.protocol", "CONSUMER"));
+        ProducerConfig.parse(Map.of("compression.type", "none", "security.protocol", "plaintext"));
+        ConfigException ssl = assertThrows(ConfigException.class, () -> ProducerConfig.parse(Map.of("security.protocol", "SSL")));
+        assertEquals("security.protocol", ssl.key());
+        assertTrue(ssl.getMessage().contains("only plaintext is accepted"), ssl.getMessage());
+        ConfigException gzip = assertThrows(ConfigException.class, () -> ProducerConfig.parse(Map.of("compression.type", "gzip")));
+        assertTrue(gzip.getMessage().contains("does not compress"), gzip.getMessage());
+        ConfigException committed = assertThrows(ConfigException.class,
+                () -> ConsumerConfig.parse(Map.of("isolation.level", "read_committed")));
+        assertTrue(committed.getMessage().contains("no transactions"), committed.getMessage());
+        assertTrue(assertThrows(ConfigException.class, () -> ConsumerConfig.parse(Map.of("no.such.key", "1")))
+                .getMessage().contains("unknown configuration key 'no.such.key'"));
+    }
+
     @Test
     void stringsAndObjectsAreTyped() {
         ConfigDef.Parsed p = ProducerConfig.parse(Map.of("batch.size", "65536", "linger.ms", 7, "acks", "1",

@@ -116,12 +116,42 @@ public final class ConfigDef {
         return prev[b.length()];
     }
 
+    /** A Kafka client key that has no meaning here, the values of it that change nothing, and why. */
+    private record KafkaNoOp(java.util.Set<String> accepted, String why) {
+    }
+
+    /**
+     * Kafka client keys a configuration carried over from Kafka often sets to a value that changes
+     * nothing here: accepted with that value (and logged), refused with any other, naming why
+     * (found probing: {@code security.protocol=PLAINTEXT} or {@code compression.type=none} made
+     * a client fail to start as an unknown key, where Kafka's settings would work unchanged).
+     */
+    private static final Map<String, KafkaNoOp> KAFKA_NO_OPS = Map.of(
+            "security.protocol", new KafkaNoOp(java.util.Set.of("plaintext"), "Basalt's clients connect over plaintext gRPC"),
+            "compression.type", new KafkaNoOp(java.util.Set.of("none"), "this client does not compress batches"),
+            "isolation.level", new KafkaNoOp(java.util.Set.of("read_uncommitted"),
+                    "there are no transactions: a consumer reads every record below the high watermark"),
+            "group.protocol", new KafkaNoOp(java.util.Set.of("consumer"),
+                    "groups use the consumer rebalance protocol (KIP-848) only"));
+
     /** Validates and types every key; unknown keys, bad types and ranges throw ConfigException. */
     public Parsed parse(Map<String, ?> raw) {
-        for (String name : raw.keySet()) {
-            if (!keys.containsKey(name)) {
+        for (Map.Entry<String, ?> e : raw.entrySet()) {
+            String name = e.getKey();
+            if (keys.containsKey(name)) {
+                continue;
+            }
+            KafkaNoOp noOp = KAFKA_NO_OPS.get(name);
+            if (noOp == null) {
                 throw ConfigException.unknownKey(name, closest(name));
             }
+            String value = String.valueOf(e.getValue()).trim().toLowerCase(java.util.Locale.ROOT);
+            if (!noOp.accepted().contains(value)) {
+                throw new ConfigException(name, e.getValue(), "only " + String.join(" or ", noOp.accepted()) + " is accepted: "
+                        + noOp.why());
+            }
+            org.slf4j.LoggerFactory.getLogger(ConfigDef.class).info("{}={} changes nothing here ({}); ignored", name,
+                    e.getValue(), noOp.why());
         }
         Map<String, Object> values = new LinkedHashMap<>();
         for (Key k : keys.values()) {
