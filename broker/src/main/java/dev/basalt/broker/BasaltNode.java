@@ -261,19 +261,7 @@ public final class BasaltNode implements AutoCloseable {
      */
     private void lockDirectory() throws IOException {
         java.nio.file.Files.createDirectories(config.dataDir());
-        java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(config.dataDir().resolve(LogManager.LOCK_FILE),
-                java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.WRITE);
-        java.nio.channels.FileLock lock;
-        try {
-            lock = ch.tryLock();
-        } catch (java.nio.channels.OverlappingFileLockException e) {
-            lock = null; // held by another node in this JVM
-        }
-        if (lock == null) {
-            ch.close();
-            throw new dev.basalt.log.LogStorageException("data directory is in use by another process", config.dataDir(), null);
-        }
-        directoryLock = ch;
+        directoryLock = LogManager.lockDirectory(config.dataDir());
     }
 
     private void unlockDirectory() {

@@ -69,13 +69,10 @@ final class ReassignCommand implements Callable<Integer> {
             "Kafka's reassignment file is read too: {\"version\":1,\"partitions\":[{\"topic\":\"t\",\"partition\":0,"
             + "\"replicas\":[1,2,3]}]} (\"log_dirs\" only as \"any\")."})
     Path plan;
-    /** --throttle-bytes-per-second not given. */
-    private static final long THROTTLE_NOT_GIVEN = Long.MIN_VALUE;
-
-    @Option(names = "--throttle-bytes-per-second", defaultValue = "" + Long.MIN_VALUE,
+    @Option(names = "--throttle-bytes-per-second",
             description = "With --execute: set reassignment.throttle.bytes.per.second on every broker (0 = unlimited)."
                     + " --verify removes it once no reassignment is left.")
-    long throttleBytesPerSecond;
+    Long throttleBytesPerSecond; // null: not given
     @Option(names = "--additional",
             description = "With --execute: submit the plan while other reassignments are in progress (without it,"
                     + " --execute refuses then, as Kafka's tool does: a plan and its throttle would change moves under way).")
@@ -96,7 +93,7 @@ final class ReassignCommand implements Callable<Integer> {
             if (additional && !mode.execute) {
                 throw new BasaltCli.UsageException("--additional goes with --execute only");
             }
-            if (throttleBytesPerSecond != THROTTLE_NOT_GIVEN && throttleBytesPerSecond < 0) {
+            if (throttleBytesPerSecond != null && throttleBytesPerSecond < 0) {
                 // found probing: -5 was taken as "not given" and the move ran unthrottled, exit 0
                 throw new BasaltCli.UsageException("--throttle-bytes-per-second must be >= 0 (0 = unlimited), not "
                         + throttleBytesPerSecond);
@@ -145,7 +142,7 @@ final class ReassignCommand implements Callable<Integer> {
                 }
             }
             Optional<String> throttleBefore = null; // null: not changed here
-            if (mode.execute && throttleBytesPerSecond != THROTTLE_NOT_GIVEN) {
+            if (mode.execute && throttleBytesPerSecond != null) {
                 throttleBefore = clusterWideThrottle(admin, t);
                 setClusterWideThrottle(admin, t, Optional.of(Long.toString(throttleBytesPerSecond)));
                 root.out.println("Catch-up throttle: " + (throttleBytesPerSecond == 0 ? "unlimited"

@@ -80,7 +80,6 @@ public final class LogManager implements AutoCloseable {
     private final LogManagerOptions options;
     private final IndexStore index;
     private final FileChannel lockChannel;
-    private final FileLock fileLock;
     private final ScheduledThreadPoolExecutor scheduler;
     private final ConcurrentHashMap<TopicPartition, PartitionLog> logs = new ConcurrentHashMap<>();
     private final Object createLock = new Object();
@@ -112,7 +111,7 @@ public final class LogManager implements AutoCloseable {
     static final long DIRECTORY_CHECK_INTERVAL_MS = 1_000;
 
     private LogManager(Path dataDir, LogConfig defaults, Clock clock, FileLayer files, LogManagerOptions options,
-                       IndexStore index, FileChannel lockChannel, FileLock fileLock) {
+                       IndexStore index, FileChannel lockChannel) {
         this.dataDir = dataDir;
         this.defaults = defaults;
         this.clock = clock;
@@ -120,7 +119,6 @@ public final class LogManager implements AutoCloseable {
         this.options = options;
         this.index = index;
         this.lockChannel = lockChannel;
-        this.fileLock = fileLock;
         this.scheduler = new ScheduledThreadPoolExecutor(options.backgroundThreads(), namedThreads("basalt-log-background"));
         this.scheduler.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
     }
@@ -167,16 +165,7 @@ public final class LogManager implements AutoCloseable {
         LogManager m;
         try {
             files.createDirectories(dataDir);
-            lockChannel = FileChannel.open(dataDir.resolve(LOCK_FILE), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-            FileLock lock;
-            try {
-                lock = lockChannel.tryLock();
-            } catch (java.nio.channels.OverlappingFileLockException e) {
-                lock = null; // held by another manager in this JVM
-            }
-            if (lock == null) {
-                throw new LogStorageException("data directory is in use by another process", dataDir, null);
-            }
+            lockChannel = lockDirectory(dataDir);
             boolean marked = Files.exists(dataDir.resolve(REBUILD_INDEX_FILE));
             Map<String, PartitionState> salvaged = new HashMap<>();
             if (rebuildIndex) {
@@ -191,7 +180,7 @@ public final class LogManager implements AutoCloseable {
             } else {
                 index = openIndexOrRebuild(dataDir, files, salvaged);
             }
-            m = new LogManager(dataDir, brokerDefaults, clock, files, options, index, lockChannel, lock);
+            m = new LogManager(dataDir, brokerDefaults, clock, files, options, index, lockChannel);
             m.salvagedStates = Map.copyOf(salvaged);
             m.statesRead = salvaged.isEmpty() && !rebuildIndex && !marked ? states : null;
         } catch (IOException | RuntimeException e) {
@@ -289,6 +278,52 @@ public final class LogManager implements AutoCloseable {
         }
     }
 
+    /**
+     * Takes the data directory's lock ({@value #LOCK_FILE}), held by whatever runs on the
+     * directory (a broker's log manager, a controller-only node) until the returned channel is
+     * closed. Throws {@link LogStorageException} "data directory is in use by another process"
+     * when another process (or another holder in this JVM) has it.
+     */
+    public static FileChannel lockDirectory(Path dataDir) throws IOException {
+        FileChannel ch = FileChannel.open(dataDir.resolve(LOCK_FILE), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+        FileLock lock;
+        try {
+            lock = ch.tryLock();
+        } catch (java.nio.channels.OverlappingFileLockException e) {
+            lock = null; // held by another holder in this JVM
+        } catch (IOException | RuntimeException e) {
+            ch.close();
+            throw e;
+        }
+        if (lock == null) {
+            ch.close();
+            throw new LogStorageException("data directory is in use by another process", dataDir, null);
+        }
+        return ch;
+    }
+
+    /**
+     * Whether someone holds the data directory's lock (a node running on it). Closing the probe
+     * channel drops every lock this JVM holds on the file (POSIX), which only matters to tests
+     * that run a holder in the same JVM.
+     */
+    public static boolean directoryInUse(Path dataDir) throws IOException {
+        Path lockFile = dataDir.resolve(LOCK_FILE);
+        if (!Files.exists(lockFile)) {
+            return false;
+        }
+        try (FileChannel ch = FileChannel.open(lockFile, StandardOpenOption.WRITE)) {
+            FileLock lock = ch.tryLock();
+            if (lock == null) {
+                return true;
+            }
+            lock.release();
+            return false;
+        } catch (java.nio.channels.OverlappingFileLockException e) {
+            return true; // held in this JVM (tests)
+        }
+    }
+
     private static void closeQuietly(IndexStore index, FileChannel ch) {
         if (index != null) {
             index.close();
@@ -315,8 +350,7 @@ public final class LogManager implements AutoCloseable {
         logs.clear();
         index.close();
         try {
-            fileLock.release();
-            lockChannel.close();
+            lockChannel.close(); // releases the lock
         } catch (IOException e) {
             LOG.warn("closing lock file failed", e);
         }
@@ -1486,8 +1520,7 @@ public final class LogManager implements AutoCloseable {
             writeCleanMarker();
         }
         try {
-            fileLock.release();
-            lockChannel.close();
+            lockChannel.close(); // releases the lock
         } catch (IOException e) {
             LOG.warn("closing lock file failed", e);
         }

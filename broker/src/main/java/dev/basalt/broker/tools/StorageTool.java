@@ -411,26 +411,9 @@ public final class StorageTool {
         }
     }
 
-    /**
-     * Whether another process holds the data directory's lock (a node running on it). Closing the
-     * probe channel drops every lock this JVM holds on the file (POSIX), which only matters to
-     * tests that run a LogManager in the same JVM.
-     */
+    /** Whether another process holds the data directory's lock (a node running on it). */
     private static boolean inUse(Path dir) throws IOException {
-        Path lockFile = dir.resolve(dev.basalt.log.LogManager.LOCK_FILE);
-        if (!java.nio.file.Files.exists(lockFile)) {
-            return false;
-        }
-        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(lockFile, java.nio.file.StandardOpenOption.WRITE)) {
-            java.nio.channels.FileLock lock = ch.tryLock();
-            if (lock == null) {
-                return true;
-            }
-            lock.release();
-            return false;
-        } catch (java.nio.channels.OverlappingFileLockException e) {
-            return true; // held in this JVM (tests)
-        }
+        return dev.basalt.log.LogManager.directoryInUse(dir);
     }
 
     private int usage(String message) {
