@@ -555,20 +555,15 @@ public final class BasaltNode implements AutoCloseable {
                 return local;
             }
             // Only the leader knows every voter's progress: ask it, and fall back to what this voter knows.
-            try {
-                DescribeQuorumResponse r = controllers.callAdmin((stub, ms) -> stub.withDeadlineAfter(ms, TimeUnit.MILLISECONDS)
-                                .describeQuorum(dev.basalt.proto.v1.DescribeQuorumRequest.getDefaultInstance()),
-                        DescribeQuorumResponse::getErrorCode, QUORUM_FORWARD_TIMEOUT_MS)
-                        .get(QUORUM_FORWARD_TIMEOUT_MS + 500, TimeUnit.MILLISECONDS);
-                if (r.getErrorCode() == dev.basalt.proto.v1.ErrorCode.NONE) {
-                    return r;
-                }
-            } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
-                log.debug("DescribeQuorum at the leader failed; answering with this voter's view: {}", e.toString());
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-            return local;
+            DescribeQuorumResponse atLeader = describeQuorumAtLeader();
+            return atLeader != null ? atLeader : local;
+        }
+        // A broker-only node asks the active controller too (found probing: the copy that came with
+        // its last metadata fetch was seconds old after a voter change, with observers ahead of the
+        // leader and caught-up brokers shown as "never" caught up).
+        DescribeQuorumResponse atLeader = describeQuorumAtLeader();
+        if (atLeader != null) {
+            return atLeader;
         }
         // A broker-only node shows the quorum as its controller last described it, with its own
         // progress as an observer brought up to date.
@@ -598,6 +593,24 @@ public final class BasaltNode implements AutoCloseable {
             b.addObservers(me);
         }
         return b.build();
+    }
+
+    /** The quorum as the Raft leader describes it, or null if no leader answered within QUORUM_FORWARD_TIMEOUT_MS. */
+    private DescribeQuorumResponse describeQuorumAtLeader() {
+        try {
+            DescribeQuorumResponse r = controllers.callAdmin((stub, ms) -> stub.withDeadlineAfter(ms, TimeUnit.MILLISECONDS)
+                            .describeQuorum(dev.basalt.proto.v1.DescribeQuorumRequest.getDefaultInstance()),
+                    DescribeQuorumResponse::getErrorCode, DescribeQuorumResponse::getLeaderId, QUORUM_FORWARD_TIMEOUT_MS)
+                    .get(QUORUM_FORWARD_TIMEOUT_MS + 500, TimeUnit.MILLISECONDS);
+            if (r.getErrorCode() == dev.basalt.proto.v1.ErrorCode.NONE) {
+                return r;
+            }
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+            log.debug("DescribeQuorum at the leader failed; answering with this node's view: {}", e.toString());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        return null;
     }
 
     private void startBroker() throws IOException {

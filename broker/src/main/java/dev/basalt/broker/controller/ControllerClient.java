@@ -140,9 +140,18 @@ public final class ControllerClient implements AutoCloseable {
      */
     public <R> CompletableFuture<R> callAdmin(BiFunction<AdminServiceGrpc.AdminServiceFutureStub, Long, ListenableFuture<R>> call,
                                               Function<R, ErrorCode> errorOf, long timeoutMs) {
+        return callAdmin(call, errorOf, r -> -1, timeoutMs);
+    }
+
+    /**
+     * As {@link #callAdmin(BiFunction, Function, long)}; a NOT_CONTROLLER answer naming the active
+     * controller ({@code controllerOf}, -1 when it names none) is retried there at once.
+     */
+    public <R> CompletableFuture<R> callAdmin(BiFunction<AdminServiceGrpc.AdminServiceFutureStub, Long, ListenableFuture<R>> call,
+                                              Function<R, ErrorCode> errorOf, ToIntFunction<R> controllerOf, long timeoutMs) {
         CompletableFuture<R> out = new CompletableFuture<>();
         long deadlineNs = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMs);
-        attempt(out, ch -> call.apply(AdminServiceGrpc.newFutureStub(ch), remainingMs(deadlineNs)), errorOf, r -> -1,
+        attempt(out, ch -> call.apply(AdminServiceGrpc.newFutureStub(ch), remainingMs(deadlineNs)), errorOf, controllerOf,
                 deadlineNs, -1, null, false);
         return out;
     }

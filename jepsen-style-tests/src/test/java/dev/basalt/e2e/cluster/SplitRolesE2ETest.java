@@ -49,6 +49,20 @@ class SplitRolesE2ETest extends ClusterTestSupport {
             quorum.observers().forEach(o -> observers.add(o.replicaId()));
             assertEquals(Set.of(1, 2, 3), voters);
             assertTrue(observers.containsAll(Set.of(4, 5)), "brokers follow the metadata log as observers: " + observers);
+            // Only brokers answer clients here, and they ask the Raft leader: found probing, a broker
+            // answered with the copy its last metadata fetch carried (refreshed every 2 s when idle),
+            // seconds old. The leader hears from every voter several times a second.
+            for (long pauseMs : new long[] {300, 1_100, 700, 1_300, 500, 900}) {
+                sleepMs(pauseMs);
+                var q = Admin.get(admin.describeQuorum(), Duration.ofSeconds(10));
+                long now = System.currentTimeMillis();
+                for (var v : q.voters()) {
+                    if (v.replicaId() != q.leaderId()) {
+                        assertTrue(v.lastFetchTimestampMs() > 0 && now - v.lastFetchTimestampMs() < 1_000,
+                                "voter " + v + " as a broker describes the quorum at " + now + ": " + q);
+                    }
+                }
+            }
         }
         createTopic("split", 2, 2, Map.of("min.insync.replicas", "1"));
         AckedWrites w = writes(cluster.bootstrap(), "split", 2, "s").start();
