@@ -207,6 +207,9 @@ class CliE2ETest {
         Result unknownKey = cli(null, "configs", "--alter", "--entity-type", "brokers", "--entity-name", id, "--add-config", "foo=1");
         assertEquals(1, unknownKey.exitCode(), unknownKey.err());
         assertTrue(unknownKey.err().contains("unknown broker configuration foo"), "not 'is static': " + unknownKey.err());
+        Result typo = cli(null, "configs", "--alter", "--entity-type", "brokers", "--entity-name", "99", "--add-config", key + "=1000");
+        assertEquals(1, typo.exitCode(), typo.err());
+        assertTrue(typo.err().contains("no broker 99 is registered (brokers: " + id + ")"), typo.err());
         Result badValue = cli(null, "configs", "--alter", "--entity-type", "brokers", "--entity-default", "--add-config", key + "=-5");
         assertEquals(1, badValue.exitCode(), badValue.err());
         assertTrue(badValue.err().contains("must be >= 0"), badValue.err());

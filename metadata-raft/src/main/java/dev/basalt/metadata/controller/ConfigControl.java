@@ -41,6 +41,9 @@ final class ConfigControl {
             TopicControl.requireTopic(image, resource.name());
         }
         SortedMap<String, String> current = image.configs().configs(resource);
+        if (resource.type() == ConfigResource.Type.BROKER && !resource.name().isEmpty() && current.isEmpty()) {
+            requireRegisteredBroker(image, resource.name());
+        }
         RecordBuffer out = new RecordBuffer(image);
         // Sorted so the records come out in the same order on every run.
         for (Map.Entry<String, Optional<String>> change : new TreeMap<>(changes).entrySet()) {
@@ -71,6 +74,29 @@ final class ConfigControl {
             reapplyPolicy(out, image, resource.name(), current, changes);
         }
         return out.result(changed);
+    }
+
+    /**
+     * Overrides for a broker id no broker registered under would sit in the log unread, and a
+     * describe of that id is refused (found probing: `configs --alter --entity-name 99`, a typo,
+     * answered "Updated" while `--describe` of 99 said no such broker). An id that holds overrides
+     * already (a broker since removed) may still have them changed or deleted.
+     */
+    private static void requireRegisteredBroker(MetadataImage image, String name) {
+        int id;
+        try {
+            id = Integer.parseInt(name);
+        } catch (NumberFormatException e) {
+            throw new ControllerException(ControllerException.Reason.INVALID_REQUEST, "broker resource name '" + name
+                    + "' is not a broker id");
+        }
+        if (image.cluster().broker(id).isEmpty()) {
+            // INVALID_REQUEST as the client's describe of such an id (UNKNOWN_BROKER is a broker's own
+            // stale registration on the wire).
+            throw new ControllerException(ControllerException.Reason.INVALID_REQUEST, "no broker " + id + " is registered (brokers: "
+                    + (image.cluster().brokers().isEmpty() ? "none" : String.join(", ",
+                    image.cluster().brokers().keySet().stream().map(String::valueOf).toList())) + ")");
+        }
     }
 
     /** The overrides {@code before} with {@code changes} applied (a present value sets a key, an empty one deletes it). */

@@ -11,6 +11,9 @@ import dev.basalt.metadata.image.ConfigResource;
 import dev.basalt.metadata.image.Endpoint;
 import dev.basalt.metadata.image.PartitionRegistration;
 import dev.basalt.metadata.image.ProducerIdsImage;
+import dev.basalt.proto.v1.ConfigChangeRecord;
+import dev.basalt.proto.v1.ConfigResourceType;
+import dev.basalt.proto.v1.MetadataRecord;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -244,6 +247,33 @@ class MetadataControllerTest {
                 ConfigResource.topic("nope"), Map.of("a", Optional.of("1")))));
         assertEquals(ControllerException.Reason.INVALID_CONFIG, refused(() -> f.controller.alterConfigs(f.image, t,
                 Map.of("", Optional.of("1")))));
+    }
+
+    /**
+     * Found probing: `configs --alter --entity-type brokers --entity-name 99` (a typo) said "Updated",
+     * while a describe of 99 said no such broker. Overrides an id already holds (a broker removed
+     * since) can still be changed and deleted.
+     */
+    @Test
+    void alterConfigsOfABrokerIdNoBrokerRegistered_isRefused_unlessTheIdHoldsOverrides() {
+        ConfigResource typo = new ConfigResource(ConfigResource.Type.BROKER, "99");
+        ControllerException e = assertThrows(ControllerException.class, () -> f.controller.alterConfigs(f.image, typo,
+                Map.of("reassignment.throttle.bytes.per.second", Optional.of("1000"))));
+        assertEquals(ControllerException.Reason.INVALID_REQUEST, e.reason());
+        assertEquals("no broker 99 is registered (brokers: 1, 2, 3, 4)", e.getMessage());
+        assertEquals(Map.of(), f.image.configs().configs(typo));
+        ConfigResource four = new ConfigResource(ConfigResource.Type.BROKER, "4");
+        assertEquals(1, f.commit(f.controller.alterConfigs(f.image, four, Map.of("x", Optional.of("1")))));
+
+        ConfigResource gone = new ConfigResource(ConfigResource.Type.BROKER, "7");
+        f.commit(new ControllerResult<>(List.of(MetadataRecord.newBuilder().setConfigChange(ConfigChangeRecord.newBuilder()
+                .setResourceType(ConfigResourceType.CONFIG_RESOURCE_TYPE_BROKER).setResourceName("7").setKey("x").setValue("1"))
+                .build()), 0));
+        assertEquals(1, f.commit(f.controller.alterConfigs(f.image, gone, Map.of("x", Optional.of("2")))));
+        assertEquals(1, f.commit(f.controller.alterConfigs(f.image, gone, Map.of("x", Optional.empty()))));
+        assertEquals(Map.of(), f.image.configs().configs(gone));
+        assertEquals(ControllerException.Reason.INVALID_REQUEST, refused(() -> f.controller.alterConfigs(f.image, gone,
+                Map.of("x", Optional.of("3")))));
     }
 
     /** Found probing a cluster: `topics --alter --delete-config nonexist.key` said "Updated configs". */
