@@ -415,7 +415,7 @@ public final class GroupCoordinator implements MetadataSubscriber, AutoCloseable
         boolean loaded;
         volatile boolean unloaded;
         long loadOffset;
-        /** Records of this load that were not group records (skipped, see replayBatches). */
+        /** Records of this load skipped: not group records, or contradicting the group's state (see replayBatches). */
         long skippedRecords;
         long loadTargetOffset = -1;
         int generation;
@@ -529,7 +529,20 @@ public final class GroupCoordinator implements MetadataSubscriber, AutoCloseable
                                 TOPIC, partition, r.offset(), notOurs.getMessage(), skippedRecords);
                         continue;
                     }
-                    state.replay(decoded, now);
+                    try {
+                        state.replay(decoded, now);
+                    } catch (RuntimeException contradicts) {
+                        // A group record the state refuses (an epoch going back, a partition owned
+                        // twice: a write no coordinator of this build makes). Stopping here would keep
+                        // every group of the partition loading for good, on every node; skipped, the
+                        // other groups and this group's offsets load, and its next rebalance rewrites
+                        // its membership.
+                        skippedRecords++;
+                        log.error("{}-{} offset {}: group {} record {} contradicts the group's state and is skipped ({}); "
+                                        + "{} skipped in this load", TOPIC, partition, r.offset(), decoded.groupId(),
+                                decoded.getClass().getSimpleName(), contradicts.getMessage(), skippedRecords);
+                        continue;
+                    }
                     if (decoded instanceof GroupRecord.OffsetCommit || decoded instanceof GroupRecord.Tombstone) {
                         replayed.add(decoded);
                     }

@@ -191,7 +191,8 @@ class GroupCoordinatorNodeTest {
      * Found probing: a client could produce to __consumer_offsets, and one record that was not a
      * group record made the partition's shard fail every load, on every node, for good (its
      * groups answered COORDINATOR_LOAD_IN_PROGRESS forever). Now a client's produce there is
-     * refused (INVALID_TOPIC), and a log that already holds such a record loads, skipping it.
+     * refused (INVALID_TOPIC), and a log that already holds such a record loads, skipping it, as it
+     * skips a group record that contradicts the group's state (which stopped the load the same way).
      */
     @Test
     void clientsCannotWriteTheOffsetsTopic_andAForeignRecordThereIsSkippedOnLoad() throws Exception {
@@ -216,19 +217,28 @@ class GroupCoordinatorNodeTest {
                 java.time.Clock.systemUTC())) {
             dev.basalt.log.PartitionLog log = logs.get(new dev.basalt.log.TopicPartition("__consumer_offsets", offsetsPartition));
             log.appendAsLeader(batch("garbage-key", "garbage-value"), log.latestEpoch());
+            // And a group record the state refuses on replay (the group's epoch going back to 0).
+            GroupRecordCodec.Encoded stale = GroupRecordCodec.encode(new dev.basalt.broker.group.state.GroupRecord.GroupMetadata(
+                    "g", 0, 0, "uniform", new java.util.TreeMap<>()));
+            log.appendAsLeader(batch(stale.key(), stale.value()), log.latestEpoch());
             log.flush();
         }
         start();
         OffsetFetchResponse fetched = await(() -> groups().offsetFetch(OffsetFetchRequest.newBuilder().setGroupId("g").build()),
                 r -> r.getErrorCode() == ErrorCode.NONE && r.getPartitionsCount() > 0, "offsets after the restart");
         assertEquals(17, fetched.getPartitions(0).getOffset());
+        // The member is served again, in the epoch the group had before the record that went back.
+        assertEquals(epoch, join().getMemberEpoch());
     }
 
     private static java.nio.ByteBuffer batch(String key, String value) {
+        return batch(key.getBytes(java.nio.charset.StandardCharsets.UTF_8), value.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    }
+
+    private static java.nio.ByteBuffer batch(byte[] key, byte[] value) {
         dev.basalt.record.RecordBatchBuilder b = new dev.basalt.record.RecordBatchBuilder(java.nio.ByteBuffer.allocate(1024),
                 System.currentTimeMillis());
-        b.tryAppend(System.currentTimeMillis(), key.getBytes(java.nio.charset.StandardCharsets.UTF_8),
-                value.getBytes(java.nio.charset.StandardCharsets.UTF_8), java.util.List.of());
+        b.tryAppend(System.currentTimeMillis(), key, value, java.util.List.of());
         return b.build().buffer();
     }
 
