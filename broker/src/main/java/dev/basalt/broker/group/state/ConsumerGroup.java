@@ -147,15 +147,20 @@ public final class ConsumerGroup {
             assignor = r.assignor();
             subscriptionMetadata = r.subscriptionMetadata();
         } else if (record instanceof GroupRecord.MemberMetadata r) {
+            // Checked before anything changes: a refused record leaves the group as it was (a shard
+            // load skips it and goes on).
+            if (r.instanceId() != null) {
+                String holder = staticMembers.get(r.instanceId());
+                if (holder != null && !holder.equals(r.memberId()) && metadata.containsKey(holder)) {
+                    throw new IllegalStateException(r + ": instance id " + r.instanceId() + " still held by member " + holder);
+                }
+            }
             GroupRecord.MemberMetadata old = metadata.put(r.memberId(), r);
             if (old != null && old.instanceId() != null) {
                 staticMembers.remove(old.instanceId(), r.memberId());
             }
             if (r.instanceId() != null) {
-                String holder = staticMembers.put(r.instanceId(), r.memberId());
-                if (holder != null && !holder.equals(r.memberId()) && metadata.containsKey(holder)) {
-                    throw new IllegalStateException(r + ": instance id " + r.instanceId() + " still held by member " + holder);
-                }
+                staticMembers.put(r.instanceId(), r.memberId());
             }
         } else if (record instanceof GroupRecord.TargetAssignment r) {
             target.put(r.memberId(), r.assignment());
@@ -194,6 +199,15 @@ public final class ConsumerGroup {
     }
 
     private void setOwnership(String memberId, GroupRecord.CurrentAssignment before, GroupRecord.CurrentAssignment after) {
+        if (after != null) {
+            // Checked before anything changes, as above.
+            for (PartitionKey p : after.owned()) {
+                String other = owners.get(p);
+                if (other != null && !other.equals(memberId)) {
+                    throw new IllegalStateException(after + ": partition " + p + " is owned by member " + other);
+                }
+            }
+        }
         if (before != null) {
             for (PartitionKey p : before.owned()) {
                 owners.remove(p, memberId);
@@ -201,10 +215,7 @@ public final class ConsumerGroup {
         }
         if (after != null) {
             for (PartitionKey p : after.owned()) {
-                String other = owners.putIfAbsent(p, memberId);
-                if (other != null && !other.equals(memberId)) {
-                    throw new IllegalStateException(after + ": partition " + p + " is owned by member " + other);
-                }
+                owners.put(p, memberId);
             }
         }
     }
