@@ -386,8 +386,10 @@ final class ReassignmentControl {
 
     private static void requireRegistered(RecordBuffer out, int brokerId) {
         if (out.state().broker(brokerId).isEmpty()) {
+            // The registered ids named: a controller-only node's id is a typo here (found probing).
             throw new ControllerException(ControllerException.Reason.UNKNOWN_BROKER, "broker " + brokerId
-                    + " is not registered");
+                    + " is not registered (brokers: " + (out.state().brokerIds().isEmpty() ? "none"
+                    : String.join(", ", out.state().brokerIds().stream().map(String::valueOf).toList())) + ")");
         }
     }
 

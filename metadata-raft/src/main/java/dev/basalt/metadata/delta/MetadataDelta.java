@@ -115,6 +115,11 @@ public final class MetadataDelta {
         return Optional.ofNullable(brokersForRead().get(brokerId));
     }
 
+    /** The registered broker ids, ascending. */
+    public java.util.SortedSet<Integer> brokerIds() {
+        return new java.util.TreeSet<>(brokersForRead().keySet());
+    }
+
     public Optional<TopicImage> topic(UUID topicId) {
         return Optional.ofNullable(topicsForRead().get(topicId));
     }

@@ -324,8 +324,9 @@ class ReassignmentControlTest {
         assertEquals(ControllerException.Reason.INSUFFICIENT_BROKERS, assertThrows(ControllerException.class,
                 () -> f.controller.decommissionBroker(f.image, 2)).reason());
         assertFalse(f.image.cluster().isDecommissioned(2));
-        assertEquals(ControllerException.Reason.UNKNOWN_BROKER, assertThrows(ControllerException.class,
-                () -> f.controller.decommissionBroker(f.image, 9)).reason());
+        ControllerException unknown = assertThrows(ControllerException.class, () -> f.controller.decommissionBroker(f.image, 9));
+        assertEquals(ControllerException.Reason.UNKNOWN_BROKER, unknown.reason());
+        assertEquals("broker 9 is not registered (brokers: 1, 2, 3)", unknown.getMessage(), "the ids it could have meant");
     }
 
     @Test
