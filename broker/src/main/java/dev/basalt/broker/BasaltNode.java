@@ -84,6 +84,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.SplittableRandom;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
@@ -142,8 +143,10 @@ public final class BasaltNode implements AutoCloseable {
     private static final int METADATA_ENTRY_BYTES_MAX = 8 << 20;
     /** Deadline of a broker's registration, heartbeat or ISR change at the controller. */
     private static final long BROKER_REQUEST_TIMEOUT_MS = 5_000;
-    /** How long a voter waits for the quorum leader's DescribeQuorum before answering with its own view. */
+    /** How long a node other than the quorum leader waits for its DescribeQuorum before answering with its own view. */
     private static final long QUORUM_FORWARD_TIMEOUT_MS = 1_000;
+    /** How long an HTTP /v1/quorum waits for the leader's view before answering with the node's own. */
+    private static final long QUORUM_HTTP_WAIT_MS = 300;
     /** How often offline replicas are collected for the heartbeat and /ready (the log engine detects them). */
     private static final long STORAGE_CHECK_INTERVAL_MS = 500;
     /** The lag monitor uses a leader's answer for this many sampling rounds at most. */
@@ -547,26 +550,78 @@ public final class BasaltNode implements AutoCloseable {
         return observer == null ? -1 : observer.controllerId();
     }
 
-    private DescribeQuorumResponse describeQuorum() {
+    /**
+     * The quorum as the Raft leader describes it: only the leader knows every voter's and
+     * observer's progress. The leader answers from its own state; any other node asks it (found
+     * probing: a broker-only node answered with the copy its last metadata fetch carried, seconds
+     * old after a voter change, observers ahead of the leader's log end, caught-up brokers "never"
+     * caught up), and falls back to its own view when no leader answers within
+     * QUORUM_FORWARD_TIMEOUT_MS. Concurrent callers share one question to the leader. Never blocks.
+     */
+    private CompletableFuture<DescribeQuorumResponse> describeQuorumAsync() {
         RaftMetadataQuorum q = quorum;
         if (q != null) {
             DescribeQuorumResponse local = q.describe();
             if (local.getLeaderId() < 0 || local.getLeaderId() == config.nodeId()) {
-                return local;
+                return CompletableFuture.completedFuture(local);
             }
-            // Only the leader knows every voter's progress: ask it, and fall back to what this voter knows.
-            DescribeQuorumResponse atLeader = describeQuorumAtLeader();
-            return atLeader != null ? atLeader : local;
         }
-        // A broker-only node asks the active controller too (found probing: the copy that came with
-        // its last metadata fetch was seconds old after a voter change, with observers ahead of the
-        // leader and caught-up brokers shown as "never" caught up).
-        DescribeQuorumResponse atLeader = describeQuorumAtLeader();
-        if (atLeader != null) {
-            return atLeader;
+        return askedLeader().thenApply(r -> r != null ? r : ownQuorumView());
+    }
+
+    /**
+     * For the HTTP admin port, whose few handler threads also answer /health and /ready: waits at
+     * most QUORUM_HTTP_WAIT_MS for the leader's view, then answers with this node's own.
+     */
+    private DescribeQuorumResponse describeQuorumWithin() {
+        try {
+            return describeQuorumAsync().get(QUORUM_HTTP_WAIT_MS, TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+            return ownQuorumView();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return ownQuorumView();
         }
-        // A broker-only node shows the quorum as its controller last described it, with its own
-        // progress as an observer brought up to date.
+    }
+
+    private final java.util.concurrent.atomic.AtomicReference<CompletableFuture<DescribeQuorumResponse>> quorumQuestion =
+            new java.util.concurrent.atomic.AtomicReference<>();
+
+    /** The leader's answer, or null if none came within QUORUM_FORWARD_TIMEOUT_MS; one call in flight at a time. */
+    private CompletableFuture<DescribeQuorumResponse> askedLeader() {
+        while (true) {
+            CompletableFuture<DescribeQuorumResponse> inFlight = quorumQuestion.get();
+            if (inFlight != null && !inFlight.isDone()) {
+                return inFlight;
+            }
+            CompletableFuture<DescribeQuorumResponse> mine = new CompletableFuture<>();
+            if (!quorumQuestion.compareAndSet(inFlight, mine)) {
+                continue;
+            }
+            controllers.callAdmin((stub, ms) -> stub.withDeadlineAfter(ms, TimeUnit.MILLISECONDS)
+                                    .describeQuorum(dev.basalt.proto.v1.DescribeQuorumRequest.getDefaultInstance()),
+                            DescribeQuorumResponse::getErrorCode, DescribeQuorumResponse::getLeaderId, QUORUM_FORWARD_TIMEOUT_MS)
+                    .orTimeout(QUORUM_FORWARD_TIMEOUT_MS + 500, TimeUnit.MILLISECONDS)
+                    .whenComplete((r, e) -> {
+                        if (e != null) {
+                            log.debug("DescribeQuorum at the leader failed; answering with this node's view: {}", e.toString());
+                        }
+                        mine.complete(e == null && r.getErrorCode() == dev.basalt.proto.v1.ErrorCode.NONE ? r : null);
+                    });
+            return mine;
+        }
+    }
+
+    /**
+     * What this node knows without asking: a voter's own view, or for a broker-only node the
+     * quorum as its controller last described it, with its own progress as an observer brought up
+     * to date.
+     */
+    private DescribeQuorumResponse ownQuorumView() {
+        RaftMetadataQuorum q = quorum;
+        if (q != null) {
+            return q.describe();
+        }
         DescribeQuorumResponse seen = observer.quorum();
         DescribeQuorumResponse.Builder b = seen != null ? seen.toBuilder() : DescribeQuorumResponse.newBuilder()
                 .setLeaderId(controllerId()).setTerm(-1).setHighWatermark(observer.controllerAppliedIndex());
@@ -593,24 +648,6 @@ public final class BasaltNode implements AutoCloseable {
             b.addObservers(me);
         }
         return b.build();
-    }
-
-    /** The quorum as the Raft leader describes it, or null if no leader answered within QUORUM_FORWARD_TIMEOUT_MS. */
-    private DescribeQuorumResponse describeQuorumAtLeader() {
-        try {
-            DescribeQuorumResponse r = controllers.callAdmin((stub, ms) -> stub.withDeadlineAfter(ms, TimeUnit.MILLISECONDS)
-                            .describeQuorum(dev.basalt.proto.v1.DescribeQuorumRequest.getDefaultInstance()),
-                    DescribeQuorumResponse::getErrorCode, DescribeQuorumResponse::getLeaderId, QUORUM_FORWARD_TIMEOUT_MS)
-                    .get(QUORUM_FORWARD_TIMEOUT_MS + 500, TimeUnit.MILLISECONDS);
-            if (r.getErrorCode() == dev.basalt.proto.v1.ErrorCode.NONE) {
-                return r;
-            }
-        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
-            log.debug("DescribeQuorum at the leader failed; answering with this node's view: {}", e.toString());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-        return null;
     }
 
     private void startBroker() throws IOException {
@@ -682,7 +719,7 @@ public final class BasaltNode implements AutoCloseable {
                 () -> rm.image().producerIds().nextProducerId());
         ClientServices services = new ClientServices(produce, initProducerId, fetch, new ListOffsetsHandler(replicas), metadata, admin,
                 new DeleteRecordsHandler(replicas, config.getInt("request.timeout.ms.max")), toController,
-                this::describeQuorum, config.getInt("produce.request.bytes.max"));
+                this::describeQuorumAsync, config.getInt("produce.request.bytes.max"));
 
         groups = startGroupCoordinator(produce, toController);
 
@@ -936,7 +973,7 @@ public final class BasaltNode implements AutoCloseable {
                     () -> GroupsHttpApi.httpAddresses(images.image().cluster(), config.nodeId()), config.get("http.auth.token"));
             http.addRoute(GroupsHttpApi.PREFIX, groupsApi::handle);
         }
-        ClusterHttpApi clusterApi = new ClusterHttpApi(admin, replicas, this::describeQuorum, gateway,
+        ClusterHttpApi clusterApi = new ClusterHttpApi(admin, replicas, this::describeQuorumWithin, gateway,
                 replicas == null ? null : new ListOffsetsHandler(replicas));
         http.addRoute(ClusterHttpApi.PREFIX, clusterApi::handle);
         http.addRoute("/v1", clusterApi::handle); // "/v1" itself lists the endpoints as "/v1/" does (the server routes by prefix)

@@ -70,7 +70,7 @@ public final class ClientServices {
     private final MetadataHandler metadata;
     private final AdminHandler admin;
     private final ControllerChannel controller;
-    private final Supplier<DescribeQuorumResponse> quorum;
+    private final Supplier<CompletableFuture<DescribeQuorumResponse>> quorum;
     private final AliasingMarshaller<ProduceRequest> produceMarshaller;
     private final dev.basalt.broker.producer.InitProducerIdHandler initProducerId;
     private final DeleteRecordsHandler deleteRecords;
@@ -78,7 +78,7 @@ public final class ClientServices {
     public ClientServices(ProduceHandler produce, dev.basalt.broker.producer.InitProducerIdHandler initProducerId,
                           FetchHandler fetch, ListOffsetsHandler listOffsets, MetadataHandler metadata,
                           AdminHandler admin, DeleteRecordsHandler deleteRecords, ControllerChannel controller,
-                          Supplier<DescribeQuorumResponse> quorum, int produceRequestBytesMax) {
+                          Supplier<CompletableFuture<DescribeQuorumResponse>> quorum, int produceRequestBytesMax) {
         this.deleteRecords = deleteRecords;
         this.produce = produce;
         this.initProducerId = initProducerId;
@@ -255,7 +255,7 @@ public final class ClientServices {
 
             @Override
             public void describeQuorum(DescribeQuorumRequest request, StreamObserver<DescribeQuorumResponse> obs) {
-                unary(obs, quorum);
+                async(obs, quorum); // a node other than the Raft leader asks it: never a blocked request thread
             }
 
             @Override

@@ -51,7 +51,8 @@ class SplitRolesE2ETest extends ClusterTestSupport {
             assertTrue(observers.containsAll(Set.of(4, 5)), "brokers follow the metadata log as observers: " + observers);
             // Only brokers answer clients here, and they ask the Raft leader: found probing, a broker
             // answered with the copy its last metadata fetch carried (refreshed every 2 s when idle),
-            // seconds old. The leader hears from every voter several times a second.
+            // seconds old. The leader hears from every voter every 50 ms (raft.heartbeat.interval.ms);
+            // a voter unheard for 600 ms would already have started an election.
             for (long pauseMs : new long[] {300, 1_100, 700, 1_300, 500, 900}) {
                 sleepMs(pauseMs);
                 var q = Admin.get(admin.describeQuorum(), Duration.ofSeconds(10));
