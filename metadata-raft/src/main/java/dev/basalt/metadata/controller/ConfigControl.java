@@ -41,7 +41,8 @@ final class ConfigControl {
             TopicControl.requireTopic(image, resource.name());
         }
         SortedMap<String, String> current = image.configs().configs(resource);
-        if (resource.type() == ConfigResource.Type.BROKER && !resource.name().isEmpty() && current.isEmpty()) {
+        if (resource.type() == ConfigResource.Type.BROKER && !resource.name().isEmpty() && current.isEmpty()
+                && changes.values().stream().anyMatch(Optional::isPresent)) {
             requireRegisteredBroker(image, resource.name());
         }
         RecordBuffer out = new RecordBuffer(image);
@@ -80,7 +81,8 @@ final class ConfigControl {
      * Overrides for a broker id no broker registered under would sit in the log unread, and a
      * describe of that id is refused (found probing: `configs --alter --entity-name 99`, a typo,
      * answered "Updated" while `--describe` of 99 said no such broker). An id that holds overrides
-     * already (a broker since removed) may still have them changed or deleted.
+     * already (a broker since removed) may still have them changed or deleted, and deleting from an
+     * id that holds none stays a no-op (a cleanup run twice). Checked only when a value is set.
      */
     private static void requireRegisteredBroker(MetadataImage image, String name) {
         int id;
@@ -89,6 +91,11 @@ final class ConfigControl {
         } catch (NumberFormatException e) {
             throw new ControllerException(ControllerException.Reason.INVALID_REQUEST, "broker resource name '" + name
                     + "' is not a broker id");
+        }
+        if (!Integer.toString(id).equals(name)) {
+            // "01" would be stored under a name no broker reads (broker 1 reads "1")
+            throw new ControllerException(ControllerException.Reason.INVALID_REQUEST, "broker resource name '" + name
+                    + "' is not written as a broker id is (" + id + ")");
         }
         if (image.cluster().broker(id).isEmpty()) {
             // INVALID_REQUEST as the client's describe of such an id (UNKNOWN_BROKER is a broker's own

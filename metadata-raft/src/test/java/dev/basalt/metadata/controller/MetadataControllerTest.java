@@ -262,6 +262,11 @@ class MetadataControllerTest {
         assertEquals(ControllerException.Reason.INVALID_REQUEST, e.reason());
         assertEquals("no broker 99 is registered (brokers: 1, 2, 3, 4)", e.getMessage());
         assertEquals(Map.of(), f.image.configs().configs(typo));
+        assertEquals(0, f.commit(f.controller.alterConfigs(f.image, typo, Map.of("reassignment.throttle.bytes.per.second",
+                Optional.empty()))), "deleting from an id that holds nothing stays a no-op");
+        ControllerException padded = assertThrows(ControllerException.class, () -> f.controller.alterConfigs(f.image,
+                new ConfigResource(ConfigResource.Type.BROKER, "04"), Map.of("x", Optional.of("1"))));
+        assertEquals(ControllerException.Reason.INVALID_REQUEST, padded.reason(), "broker 4 reads \"4\", never \"04\"");
         ConfigResource four = new ConfigResource(ConfigResource.Type.BROKER, "4");
         assertEquals(1, f.commit(f.controller.alterConfigs(f.image, four, Map.of("x", Optional.of("1")))));
 
