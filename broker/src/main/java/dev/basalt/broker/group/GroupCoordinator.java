@@ -417,6 +417,8 @@ public final class GroupCoordinator implements MetadataSubscriber, AutoCloseable
         long loadOffset;
         /** Records of this load skipped: not group records, or contradicting the group's state (see replayBatches). */
         long skippedRecords;
+        /** Keys of the records of this load the group's state refused, restated once loaded (GroupShard#repair). */
+        final List<GroupRecord.Key> refusedKeys = new ArrayList<>();
         long loadTargetOffset = -1;
         int generation;
         /** Names this load to the commit listeners (onReplayed). */
@@ -440,6 +442,8 @@ public final class GroupCoordinator implements MetadataSubscriber, AutoCloseable
             loaded = false;
             loadOffset = 0;
             loadTargetOffset = -1;
+            skippedRecords = 0;
+            refusedKeys.clear();
             lastWrite = CompletableFuture.completedFuture(null);
             loadStep(generation);
         }
@@ -483,6 +487,11 @@ public final class GroupCoordinator implements MetadataSubscriber, AutoCloseable
             }
             state.onLoaded(clock.millis());
             loaded = true;
+            if (!refusedKeys.isEmpty()) {
+                List<GroupRecord.Key> refused = List.copyOf(refusedKeys);
+                refusedKeys.clear();
+                runWrite(g -> g.repair(refused, clock.millis()));
+            }
             log.info("Loaded {}-{} (leader epoch {}): {} groups", TOPIC, partition, leaderEpoch, state.groups().size());
             schedulePoll(gen);
         }
@@ -538,6 +547,7 @@ public final class GroupCoordinator implements MetadataSubscriber, AutoCloseable
                         // other groups and this group's offsets load, and its next rebalance rewrites
                         // its membership.
                         skippedRecords++;
+                        refusedKeys.add(decoded.key());
                         log.error("{}-{} offset {}: group {} record {} contradicts the group's state and is skipped ({}); "
                                         + "{} skipped in this load", TOPIC, partition, r.offset(), decoded.groupId(),
                                 decoded.getClass().getSimpleName(), contradicts.getMessage(), skippedRecords);

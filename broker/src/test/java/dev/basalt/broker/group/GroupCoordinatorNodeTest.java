@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.basalt.broker.BasaltNode;
 import dev.basalt.broker.config.NodeConfig;
+import dev.basalt.broker.group.state.GroupRecord;
 import dev.basalt.proto.v1.AdminServiceGrpc;
 import dev.basalt.proto.v1.ConsumerGroupHeartbeatRequest;
 import dev.basalt.proto.v1.ConsumerGroupHeartbeatResponse;
@@ -25,6 +26,7 @@ import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
@@ -196,6 +198,7 @@ class GroupCoordinatorNodeTest {
      */
     @Test
     void clientsCannotWriteTheOffsetsTopic_andAForeignRecordThereIsSkippedOnLoad() throws Exception {
+        long plantedEnd;
         start();
         createTopic();
         await(() -> groups().findCoordinator(FindCoordinatorRequest.newBuilder().setGroupId("g").build()),
@@ -222,6 +225,7 @@ class GroupCoordinatorNodeTest {
                     "g", 0, 0, "uniform", new java.util.TreeMap<>()));
             log.appendAsLeader(batch(stale.key(), stale.value()), log.latestEpoch());
             log.flush();
+            plantedEnd = log.logEndOffset();
         }
         start();
         OffsetFetchResponse fetched = await(() -> groups().offsetFetch(OffsetFetchRequest.newBuilder().setGroupId("g").build()),
@@ -229,6 +233,31 @@ class GroupCoordinatorNodeTest {
         assertEquals(17, fetched.getPartitions(0).getOffset());
         // The member is served again, in the epoch the group had before the record that went back.
         assertEquals(epoch, join().getMemberEpoch());
+        // And the group's epoch is restated after the refused record, so compaction (which keeps a
+        // key's latest record) cannot leave the refused one as all there is of the group.
+        long end = plantedEnd;
+        dev.basalt.proto.v1.FetchRequest after = dev.basalt.proto.v1.FetchRequest.newBuilder().setMaxWaitMs(0).setMaxBytes(1 << 20)
+                .addTopics(dev.basalt.proto.v1.FetchRequest.TopicData.newBuilder().setName("__consumer_offsets")
+                        .addPartitions(dev.basalt.proto.v1.FetchRequest.PartitionData.newBuilder().setPartition(offsetsPartition)
+                                .setFetchOffset(end).setPartitionMaxBytes(1 << 20))).build();
+        await(() -> dev.basalt.proto.v1.FetchServiceGrpc.newBlockingStub(channel).withDeadlineAfter(10, TimeUnit.SECONDS).fetch(after),
+                r -> groupRecords(r.getTopics(0).getPartitions(0).getRecords()).stream()
+                        .anyMatch(x -> x instanceof GroupRecord.GroupMetadata m && m.groupId().equals("g") && m.groupEpoch() == epoch),
+                "the group's epoch restated after the refused record");
+    }
+
+    private static List<GroupRecord> groupRecords(com.google.protobuf.ByteString records) {
+        List<GroupRecord> out = new java.util.ArrayList<>();
+        for (dev.basalt.record.RecordBatch b : dev.basalt.record.Batches.iterate(records.asReadOnlyByteBuffer())) {
+            for (dev.basalt.record.Record r : b.records()) {
+                try {
+                    out.add(GroupRecordCodec.decode(r.keyBytes(), r.isTombstone() ? null : r.valueBytes()));
+                } catch (IllegalStateException notOurs) {
+                    // the planted foreign record
+                }
+            }
+        }
+        return out;
     }
 
     private static java.nio.ByteBuffer batch(String key, String value) {

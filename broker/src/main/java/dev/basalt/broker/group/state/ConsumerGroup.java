@@ -93,6 +93,22 @@ public final class ConsumerGroup {
         return new ConsumerGroupMember(md, c);
     }
 
+    /** The current assignment record of {@code memberId}, member or not, or null. */
+    GroupRecord.CurrentAssignment currentRecord(String memberId) {
+        return current.get(memberId);
+    }
+
+    /**
+     * Ids with a current or target assignment but no member record: none in a log the coordinator
+     * wrote; left when a load skipped the member's record (GroupShard#repair).
+     */
+    java.util.SortedSet<String> assignmentsWithoutMember() {
+        java.util.TreeSet<String> out = new java.util.TreeSet<>(current.keySet());
+        out.addAll(target.keySet());
+        out.removeAll(metadata.keySet());
+        return out;
+    }
+
     /** The member id holding this static instance id, or null. */
     public String staticMemberId(String instanceId) {
         return staticMembers.get(instanceId);

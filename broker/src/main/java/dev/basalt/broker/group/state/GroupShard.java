@@ -97,6 +97,39 @@ public final class GroupShard {
         groups.computeIfAbsent(record.groupId(), id -> new ConsumerGroup(id, config.defaultAssignor(), nowMs)).apply(record, nowMs);
     }
 
+    /**
+     * After a load that skipped records the state refused (GroupCoordinator): restates what each
+     * of those keys holds now, and tombstones assignments left without a member. Compaction keeps
+     * only the latest record of a key, so a skipped record left latest would become all there is of
+     * its key (a group's epoch gone back for good); and a current assignment whose member record
+     * was skipped would keep its partitions owned by no member, never to be reassigned.
+     */
+    public Result<Void> repair(java.util.Collection<GroupRecord.Key> refused, long nowMs) {
+        Emitter e = new Emitter(nowMs);
+        for (GroupRecord.Key k : new java.util.LinkedHashSet<>(refused)) {
+            ConsumerGroup g = groups.get(k.groupId());
+            if (k instanceof GroupRecord.GroupKey) {
+                if (g != null) {
+                    e.emit(new GroupRecord.GroupMetadata(g.groupId(), g.groupEpoch(), g.targetAssignmentEpoch(), g.assignor(),
+                            g.subscriptionMetadata()));
+                }
+            } else if (k instanceof GroupRecord.MemberKey mk) {
+                ConsumerGroupMember m = g == null ? null : g.member(mk.memberId());
+                e.emit(m != null ? m.metadata() : new GroupRecord.Tombstone(mk));
+            } else if (k instanceof GroupRecord.CurrentKey ck) {
+                GroupRecord.CurrentAssignment c = g == null ? null : g.currentRecord(ck.memberId());
+                e.emit(c != null ? c : new GroupRecord.Tombstone(ck));
+            }
+        }
+        for (ConsumerGroup g : new ArrayList<>(groups.values())) {
+            for (String orphan : g.assignmentsWithoutMember()) {
+                e.emit(new GroupRecord.Tombstone(new GroupRecord.CurrentKey(g.groupId(), orphan)));
+                e.emit(new GroupRecord.Tombstone(new GroupRecord.TargetKey(g.groupId(), orphan)));
+            }
+        }
+        return new Result<>(e.out, null);
+    }
+
     /** After loading the partition: every member starts a fresh session. */
     public void onLoaded(long nowMs) {
         for (ConsumerGroup g : groups.values()) {

@@ -42,6 +42,39 @@ class GroupShardTest {
     }
 
     /**
+     * A load that skipped records the state refused (GroupCoordinator) restates their keys once
+     * loaded, and drops assignments left without a member: skipped member b's current assignment
+     * was replayed and kept b's partitions owned by no member, so no one else could ever get them.
+     */
+    @Test
+    void repair_restatesRefusedKeys_andDropsAssignmentsLeftWithoutAMember() {
+        hb("a", 0, Assignment.EMPTY);
+        hb("b", 0, Assignment.EMPTY);
+        Assignment kept = hb("a", 1, parts(0, 1, 2, 3)).assignment();
+        hb("a", 1, kept);
+        Assignment bHas = hb("b", 2, Assignment.EMPTY).assignment();
+        PartitionKey ofB = bHas.partitions().first();
+        GroupShard loaded = new GroupShard(CONFIG);
+        for (GroupRecord r : log) {
+            if (!(r instanceof GroupRecord.MemberMetadata m && m.memberId().equals("b"))) {
+                loaded.replay(r, now);
+            }
+        }
+        ConsumerGroup g = loaded.group("g");
+        assertEquals("b", g.ownerOf(ofB), "the orphaned assignment holds b's partition");
+        assertFalse(g.members().containsKey("b"));
+
+        Result<Void> repaired = loaded.repair(List.of(new GroupRecord.MemberKey("g", "b"), new GroupRecord.GroupKey("g")), now);
+        assertEquals(List.of(new GroupRecord.Tombstone(new GroupRecord.MemberKey("g", "b")),
+                new GroupRecord.GroupMetadata("g", g.groupEpoch(), g.targetAssignmentEpoch(), g.assignor(), g.subscriptionMetadata()),
+                new GroupRecord.Tombstone(new GroupRecord.CurrentKey("g", "b")),
+                new GroupRecord.Tombstone(new GroupRecord.TargetKey("g", "b"))), repaired.records());
+        assertNull(g.ownerOf(ofB), "released");
+        assertEquals(Set.of("a"), g.members().keySet());
+        assertTrue(loaded.repair(List.of(), now).records().isEmpty(), "nothing left to repair");
+    }
+
+    /**
      * enforceRebalance() (Kafka's semantics over KIP-848): a stable group gets a new group epoch and
      * a recomputed target; the sticky assignor keeps every partition where it is, so members move to
      * the new epoch without revoking anything. While the group reconciles the request is ignored.
