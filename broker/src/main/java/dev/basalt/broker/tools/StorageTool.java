@@ -171,12 +171,6 @@ public final class StorageTool {
             }
         }
         partitions.sort(java.util.Comparator.comparing(dev.basalt.log.TopicPartition::toString));
-        if (only != null && partitions.isEmpty()) {
-            java.util.Collections.sort(present);
-            throw new BadArgumentException("no partition " + only + " in " + dir + (present.isEmpty() ? " (it holds no partition)"
-                    : " (it holds " + String.join(", ", present.subList(0, Math.min(10, present.size())))
-                    + (present.size() > 10 ? ", ... " + present.size() + " in all" : "") + ")"));
-        }
         // The node holds this lock while it runs: a repair is refused up front, and the index (which
         // a running node compacts under a reader) is checked only when the node is stopped.
         boolean inUse = inUse(dir);
@@ -186,6 +180,10 @@ public final class StorageTool {
         }
         String indexDamage = null;
         Path index = dir.resolve(dev.basalt.log.LogManager.INDEX_DIR);
+        if (only == null && !java.nio.file.Files.isDirectory(index) && !partitions.isEmpty()) {
+            // Found probing: with index/ deleted the check printed no index line at all.
+            out.println("index: missing: the node rebuilds every partition's stored state from its segments at its next start");
+        }
         if (only == null && java.nio.file.Files.isDirectory(index)) {
             if (inUse) {
                 out.println("index: not checked (a node is running on this directory)");
@@ -220,6 +218,19 @@ public final class StorageTool {
             } catch (dev.basalt.log.LogStorageException e) {
                 statesMissing = "the index could not be read: " + e.getMessage();
             }
+        }
+        if (only != null && partitions.isEmpty() && !states.containsKey(only)) {
+            // A partition the index knows but whose directory is gone is reported below as missing
+            // (found probing: --partition called it a typo, exit 2, where the full check said missing).
+            java.util.Collections.sort(present);
+            throw new BadArgumentException("no partition " + only + " in " + dir + (present.isEmpty() ? " (it holds no partition)"
+                    : " (it holds " + String.join(", ", present.subList(0, Math.min(10, present.size())))
+                    + (present.size() > 10 ? ", ... " + present.size() + " in all" : "") + ")"));
+        }
+        if (only == null && statesMissing == null && states.isEmpty() && !partitions.isEmpty()) {
+            // Found probing: with the index's files deleted it said only "index: ok".
+            out.println("index: holds no partition's stored state (its files lost, or never written): the node rebuilds them"
+                    + " from the segments at its next start");
         }
         if (statesMissing != null) {
             out.println("base offsets and leader epochs: not checked (" + statesMissing + "; they need each partition's stored"
@@ -277,10 +288,13 @@ public final class StorageTool {
         // node finds them at its start and treats them as corrupt from offset 0. Found probing: this
         // said "0 corrupt" and exited 0 for a deleted partition directory.
         int vanished = 0;
-        if (only == null) {
+        {
             List<String> known = new ArrayList<>(states.keySet());
             java.util.Collections.sort(known);
             for (String name : known) {
+                if (only != null && !name.equals(only)) {
+                    continue;
+                }
                 dev.basalt.log.index.PartitionState state = states.get(name);
                 dev.basalt.log.TopicPartition tp = dev.basalt.log.TopicPartition.parseDirName(name);
                 if (tp == null || java.nio.file.Files.isDirectory(dir.resolve(name))

@@ -189,6 +189,19 @@ class StorageToolTest {
         assertFalse(out().contains("deleted-0"), out());
         assertTrue(out().contains("1 partitions checked, 0 corrupt, 1 directories missing"), out());
         assertEquals(0, run("check", "--dir", dir.toString(), "--partition", TP.toString()), "not asked about: " + out());
+        // Asked about by name, it is missing, not a typo (found probing: "no partition gone-0", exit 2).
+        assertEquals(1, run("check", "--dir", dir.toString(), "--partition", gone.toString()), out());
+        assertTrue(out().contains("gone-0: DIRECTORY MISSING"), out());
+        assertEquals(2, run("check", "--dir", dir.toString(), "--partition", "nope-0"), out());
+
+        // Without its index the check says so (found probing: it printed no index line at all).
+        try (var walk = Files.walk(dir.resolve(LogManager.INDEX_DIR))) {
+            for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.delete(p);
+            }
+        }
+        assertEquals(0, run("check", "--dir", dir.toString()), out());
+        assertTrue(out().contains("index: missing: the node rebuilds every partition's stored state"), out());
     }
 
     /**
