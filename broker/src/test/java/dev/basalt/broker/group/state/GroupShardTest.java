@@ -34,6 +34,15 @@ class GroupShardTest {
         return res.response();
     }
 
+    /** a joins and takes every partition, b joins, a hands b its share: b's assignment. */
+    private Assignment twoMembersReconciled() {
+        hb("a", 0, Assignment.EMPTY);
+        hb("b", 0, Assignment.EMPTY);
+        Assignment kept = hb("a", 1, parts(0, 1, 2, 3)).assignment();
+        hb("a", 1, kept);
+        return hb("b", 2, Assignment.EMPTY).assignment();
+    }
+
     private Heartbeat.Response hbAskingRebalance(String member, int epoch, Assignment owned) {
         Heartbeat.Request r = new Heartbeat.Request("g", member, epoch, null, "c", "h", 5_000, null, null, null, owned, true);
         Result<Heartbeat.Response> res = shard.heartbeat(r, topics, now);
@@ -48,11 +57,7 @@ class GroupShardTest {
      */
     @Test
     void repair_restatesRefusedKeys_andDropsAssignmentsLeftWithoutAMember() {
-        hb("a", 0, Assignment.EMPTY);
-        hb("b", 0, Assignment.EMPTY);
-        Assignment kept = hb("a", 1, parts(0, 1, 2, 3)).assignment();
-        hb("a", 1, kept);
-        Assignment bHas = hb("b", 2, Assignment.EMPTY).assignment();
+        Assignment bHas = twoMembersReconciled();
         PartitionKey ofB = bHas.partitions().first();
         GroupShard loaded = new GroupShard(CONFIG);
         for (GroupRecord r : log) {
@@ -181,11 +186,7 @@ class GroupShardTest {
 
     @Test
     void leave_dynamicMember_freesItsPartitionsAtOnce() {
-        hb("a", 0, Assignment.EMPTY);
-        hb("b", 0, Assignment.EMPTY);
-        Assignment kept = hb("a", 1, parts(0, 1, 2, 3)).assignment();
-        hb("a", 1, kept);
-        Assignment bHas = hb("b", 2, Assignment.EMPTY).assignment();
+        Assignment bHas = twoMembersReconciled();
         Heartbeat.Response left = hb("a", GroupShard.LEAVE_EPOCH, Assignment.EMPTY);
         assertEquals(GroupShard.LEAVE_EPOCH, left.memberEpoch());
         Heartbeat.Response b = hb("b", shard.group("g").member("b").memberEpoch(), bHas);
