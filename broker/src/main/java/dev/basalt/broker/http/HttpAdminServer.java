@@ -116,8 +116,11 @@ public final class HttpAdminServer implements AutoCloseable {
                             ? "wrong bearer token" : "this port needs Authorization: Bearer <http.auth.token>")
                             .getBytes(StandardCharsets.UTF_8);
                     ex.getResponseHeaders().set("Content-Type", "application/json; charset=utf-8");
-                    ex.sendResponseHeaders(401, body.length);
-                    ex.getResponseBody().write(body);
+                    boolean head = "HEAD".equals(ex.getRequestMethod());
+                    ex.sendResponseHeaders(401, head ? -1 : body.length);
+                    if (!head) {
+                        ex.getResponseBody().write(body);
+                    }
                 }
                 return;
             }
@@ -340,9 +343,14 @@ public final class HttpAdminServer implements AutoCloseable {
             }
             byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
             ex.getResponseHeaders().set("Content-Type", contentType + "; charset=utf-8");
-            ex.sendResponseHeaders(code, bytes.length);
-            try (OutputStream out = ex.getResponseBody()) {
-                out.write(bytes);
+            // A HEAD answer has no body: a length here made the JDK log a two-line WARNING per
+            // request (found probing: a HEAD health probe filled the node's log).
+            boolean head = "HEAD".equals(ex.getRequestMethod());
+            ex.sendResponseHeaders(code, head ? -1 : bytes.length);
+            if (!head) {
+                try (OutputStream out = ex.getResponseBody()) {
+                    out.write(bytes);
+                }
             }
         }
     }
