@@ -110,8 +110,14 @@ final class ProduceCommand implements Callable<Integer> {
             throw new BasaltCli.UsageException("--partition must be at least 0, not " + partition); // before connecting
         }
         AtomicReference<Throwable> firstFailure = new AtomicReference<>();
-        try (Producer<String, String> producer = new Producer<>(root.clientConfig(BasaltCli.ClientKind.PRODUCER, overrides), new StringSerializer(),
+        Map<String, Object> producerConfig = root.clientConfig(BasaltCli.ClientKind.PRODUCER, overrides);
+        try (Producer<String, String> producer = new Producer<>(producerConfig, new StringSerializer(),
                 new StringSerializer())) {
+            // the producer has checked the value: a number of bytes, at most 256 MiB
+            Object requestBytesMax = producerConfig.get(dev.basalt.client.ProducerConfig.MAX_REQUEST_SIZE);
+            if (requestBytesMax != null) {
+                lineCharsMax = Integer.parseInt(requestBytesMax.toString().trim());
+            }
             int count = producer.partitionCount(topic);
             if (partition != null && partition >= count) {
                 // the topic's partitions are the cluster's answer, as for consume (found probing:
@@ -152,8 +158,16 @@ final class ProduceCommand implements Callable<Integer> {
         String line;
         long lineNumber = 0;
         try {
-            while ((line = in.readLine()) != null && firstFailure.get() == null) {
+            while ((line = readLine(in, lineCharsMax)) != null && firstFailure.get() == null) {
                 lineNumber++;
+                if (line == TOO_LONG) {
+                    // found probing: a 200 MB line without a newline was read whole before its size
+                    // was checked, and the CLI died of OutOfMemoryError with a stack trace
+                    tooLarge = new RecordTooLargeException("line " + lineNumber + ": longer than " + lineCharsMax
+                            + " characters, more than max.request.size (" + lineCharsMax + " bytes) allows; stopped there, "
+                            + (lineNumber - 1) + " line(s) before it were sent", null);
+                    return null;
+                }
                 String rest = line;
                 List<Header> headers = List.of();
                 if (headersDelimiter != null) {
@@ -203,6 +217,36 @@ final class ProduceCommand implements Callable<Integer> {
         return null;
     }
 
+    /** What {@link #readLine} returns for a line longer than its bound (compared by identity). */
+    static final String TOO_LONG = new String("line too long");
+
+    /**
+     * One line of {@code in}, ended by \n, \r or \r\n as {@link BufferedReader#readLine} ends it,
+     * or null at the end of the input; {@link #TOO_LONG} once it passes {@code charsMax} characters
+     * (the rest is not read: nothing after it is sent).
+     */
+    static String readLine(BufferedReader in, int charsMax) throws IOException {
+        StringBuilder line = new StringBuilder();
+        int c = in.read();
+        if (c < 0) {
+            return null;
+        }
+        while (c >= 0 && c != '\n' && c != '\r') {
+            if (line.length() >= charsMax) {
+                return TOO_LONG;
+            }
+            line.append((char) c);
+            c = in.read();
+        }
+        if (c == '\r') {
+            in.mark(1);
+            if (in.read() != '\n') {
+                in.reset();
+            }
+        }
+        return line.toString();
+    }
+
     private static String badLine(long lineNumber, String problem, String line) {
         String shown = line.length() > LINE_SHOWN_CHARS_MAX ? line.substring(0, LINE_SHOWN_CHARS_MAX) + "..." : line;
         return "line " + lineNumber + " " + problem + "; stopped there, " + (lineNumber - 1) + " line(s) before it were sent: "
@@ -248,6 +292,11 @@ final class ProduceCommand implements Callable<Integer> {
 
     /** A line too large to send, found before it was sent (set by sendLines, thrown after the flush). */
     private RecordTooLargeException tooLarge;
+    /**
+     * Longest input line read: max.request.size, in characters (each at least one byte of the
+     * request), so a longer line is refused without being read whole.
+     */
+    private int lineCharsMax = 1024 * 1024;
     /** The line of the first send that failed in flight (0 while none did). */
     private final java.util.concurrent.atomic.AtomicLong firstFailedLine = new java.util.concurrent.atomic.AtomicLong();
 

@@ -260,12 +260,38 @@ class BasaltCliTest {
     @Test
     void produce_lineTooLarge_sendsTheLinesBefore_andNamesTheLine() {
         cluster.createTopic("t", 1);
-        Result p = withInput("a\nb\n" + "x".repeat(2 * 1024 * 1024) + "\nc\n", "produce", "--topic", "t", "--acks", "1");
+        // 600,000 characters of two bytes each: within the line bound, over max.request.size (1 MiB) as a record
+        Result p = withInput("a\nb\n" + "\u00e9".repeat(600_000) + "\nc\n", "produce", "--topic", "t", "--acks", "1");
         assertEquals(BasaltCli.CLUSTER_ERROR, p.code(), p.err());
         assertTrue(p.err().contains("line 3: record of about"), p.err());
         assertTrue(p.err().contains("exceeds max.request.size") && p.err().contains("stopped there, 2 line(s) before it were sent"),
                 p.err());
         assertEquals(2, cluster.records("t", 0).size(), "the two lines before the large one are stored, none after");
+    }
+
+    /**
+     * Found probing: a 200 MB line without a newline was read whole before its size was checked,
+     * and the CLI died of OutOfMemoryError with a stack trace. A line is read only up to
+     * max.request.size characters.
+     */
+    @Test
+    void produce_lineLongerThanARequest_isRefusedWithoutReadingItWhole() {
+        cluster.createTopic("t", 1);
+        Result p = withInput("a\n" + "x".repeat(2 * 1024 * 1024) + "\nc\n", "produce", "--topic", "t", "--acks", "1",
+                "--producer-property", "max.request.size=65536");
+        assertEquals(BasaltCli.CLUSTER_ERROR, p.code(), p.err());
+        assertTrue(p.err().contains("line 2: longer than 65536 characters, more than max.request.size (65536 bytes) allows;"
+                + " stopped there, 1 line(s) before it were sent"), p.err());
+        assertEquals(1, cluster.records("t", 0).size(), "the line before the long one is stored, none after");
+    }
+
+    @Test
+    void produce_readLine_endsLinesAsReadLineDoes() throws java.io.IOException {
+        java.io.BufferedReader in = new java.io.BufferedReader(new java.io.StringReader("a\r\nb\rc\n\nlonger\nd"));
+        for (String expected : List.of("a", "b", "c", "")) {
+            assertEquals(expected, ProduceCommand.readLine(in, 5));
+        }
+        org.junit.jupiter.api.Assertions.assertSame(ProduceCommand.TOO_LONG, ProduceCommand.readLine(in, 5), "6 characters");
     }
 
     /**
