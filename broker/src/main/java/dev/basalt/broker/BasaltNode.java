@@ -1153,7 +1153,18 @@ public final class BasaltNode implements AutoCloseable {
 
     // ------------------------------------------------------------------ main
 
+    /**
+     * gRPC's server handler logs each stream error as a JUL WARNING with a stack trace, among them
+     * "Stream closed before write could take place" whenever a peer dies mid-stream (found probing:
+     * two per kill -9 of a broker in the active controller's log). That handler logs at SEVERE only
+     * here: a stream's failure reaches its call's own handling, which logs what matters. Strong
+     * reference: JUL holds its loggers weakly.
+     */
+    private static final java.util.logging.Logger STREAM_ERROR_LOG =
+            java.util.logging.Logger.getLogger("io.grpc.netty.shaded.io.grpc.netty.NettyServerHandler");
+
     public static void main(String[] args) {
+        STREAM_ERROR_LOG.setLevel(java.util.logging.Level.SEVERE);
         dev.basalt.grpc.NettyDefaults.apply();
         dev.basalt.broker.testsupport.TestHooks.startControl(); // no-op unless -Dbasalt.test.* is set
         Path configFile = null;
