@@ -441,9 +441,16 @@ public final class RaftMetadataQuorum implements MetadataQuorum, AutoCloseable {
         return node.transferLeadership(targetId);
     }
 
-    /** An observer fetched metadata after {@code appliedIndex} (for DescribeQuorum). */
+    /**
+     * An observer fetched metadata after {@code appliedIndex} (for DescribeQuorum): its position, the
+     * time, and the last time a fetch of it found it caught up with this node's applied index (kept
+     * as the log moves on: found probing, a broker killed while caught up showed "never" as soon as
+     * the record fencing it was applied).
+     */
     public void observerFetched(int nodeId, long appliedIndex) {
-        observers.put(nodeId, new long[] {appliedIndex, dev.basalt.broker.testsupport.TestHooks.wallMillis()});
+        long now = dev.basalt.broker.testsupport.TestHooks.wallMillis();
+        boolean caughtUp = appliedIndex >= stateMachine.appliedIndex();
+        observers.compute(nodeId, (id, old) -> new long[] {appliedIndex, now, caughtUp ? now : old == null ? -1 : old[2]});
     }
 
     /**
@@ -493,7 +500,7 @@ public final class RaftMetadataQuorum implements MetadataQuorum, AutoCloseable {
         long applied = stateMachine.appliedIndex();
         observers.forEach((id, seen) -> b.addObserversBuilder().setReplicaId(id).setLogEndOffset(seen[0])
                 .setLag(Math.max(0, applied - seen[0])).setLastFetchTimestampMs(seen[1])
-                .setLastCaughtUpTimestampMs(seen[0] >= applied ? seen[1] : -1));
+                .setLastCaughtUpTimestampMs(seen[0] >= applied ? seen[1] : seen[2]));
         return b.build();
     }
 

@@ -27,7 +27,7 @@ import org.junit.jupiter.api.Timeout;
  * <p>Reproduce: {@code ./mvnw -B -ntp -o -pl jepsen-style-tests -am verify -Dtest=SplitRolesE2ETest
  * -Dsurefire.failIfNoSpecifiedTests=false}.
  */
-@Timeout(value = 90, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+@Timeout(value = 150, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 class SplitRolesE2ETest extends ClusterTestSupport {
 
     @Test
@@ -83,6 +83,7 @@ class SplitRolesE2ETest extends ClusterTestSupport {
         }
         cluster.restart(controller, READY);
         lagOfPartitionsTheCoordinatorHoldsNoReplicaOf();
+        lastCaughtUpOfABrokerKilledWhileCaughtUp();
 
         // A majority of the controllers down: a broker-only node stops naming the last controller it heard from.
         List<Integer> doomed = List.of(1, 2);
@@ -95,6 +96,29 @@ class SplitRolesE2ETest extends ClusterTestSupport {
         } while (!described[0].contains("Controller: none") && System.nanoTime() < deadline);
         assertTrue(described[0].contains("Controller: none") && described[0].contains("WARNING: no active controller"),
                 "controllers " + doomed + " killed: " + described[0] + described[1]);
+    }
+
+    /**
+     * Found probing: a broker killed while caught up showed LAST-CAUGHT-UP "never" as soon as the
+     * metadata log moved on (the record fencing it), exactly when an operator looks.
+     */
+    private void lastCaughtUpOfABrokerKilledWhileCaughtUp() {
+        cluster.kill9(5);
+        try (Admin admin = cluster.admin()) {
+            long deadline = System.nanoTime() + FAILOVER.toNanos();
+            boolean fenced = false;
+            while (!fenced && System.nanoTime() < deadline) {
+                sleepMs(200);
+                fenced = Admin.get(admin.describeCluster(true), Duration.ofSeconds(10)).brokers().stream()
+                        .anyMatch(b -> b.id() == 5 && b.fenced());
+            }
+            assertTrue(fenced, "broker 5 fenced after its kill");
+            var q = Admin.get(admin.describeQuorum(), Duration.ofSeconds(10));
+            var five = q.observers().stream().filter(o -> o.replicaId() == 5).findFirst().orElseThrow();
+            assertTrue(five.lag() > 0, "the log moved on past broker 5: " + q);
+            assertTrue(five.lastCaughtUpTimestampMs() > 0, "broker 5 was caught up before its kill: " + q);
+        }
+        cluster.restart(5, READY);
     }
 
     /**
