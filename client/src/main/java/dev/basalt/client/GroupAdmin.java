@@ -372,7 +372,7 @@ public final class GroupAdmin implements AutoCloseable {
         OffsetCommitResponse r = atCoordinator(groupId, "reset offsets of group " + groupId, true, st -> st.offsetCommit(b.build()),
                 OffsetCommitResponse::getErrorCode);
         if (r.getErrorCode() == ErrorCode.NON_EMPTY_GROUP) {
-            throw new CommitFailedException("group " + groupId + " has members: stop its consumers before resetting offsets");
+            throw new CommitFailedException("group " + groupId + " has members: " + whoHolds(groupId) + " before resetting offsets");
         }
         if (r.getErrorCode() != ErrorCode.NONE) {
             throw Errors.forCode(r.getErrorCode(), r.getErrorMessage(), "reset offsets of group " + groupId);
@@ -384,6 +384,33 @@ public final class GroupAdmin implements AutoCloseable {
         }
     }
 
+    /**
+     * What to do about a group's members, for a refusal: stop its consumers, or, when every member
+     * is a static member that left (its consumer closed; its partitions wait for it, as in Kafka),
+     * wait for their sessions to time out (found probing: "stop its consumers" with none running).
+     */
+    private String whoHolds(String groupId) {
+        List<MemberDescription> members;
+        try {
+            members = describeGroup(groupId).members();
+        } catch (RuntimeException e) {
+            return "stop its consumers";
+        }
+        List<String> left = new ArrayList<>();
+        for (MemberDescription m : members) {
+            if (m.instanceId() == null || m.instanceId().isEmpty() || m.memberEpoch() != LEFT_STATIC_EPOCH) {
+                return "stop its consumers";
+            }
+            left.add(m.instanceId());
+        }
+        return left.isEmpty() ? "stop its consumers" : "static member" + (left.size() > 1 ? "s " : " ") + String.join(", ", left)
+                + " left and keep" + (left.size() > 1 ? "" : "s") + " the group until the session times out"
+                + " (group.consumer.session.timeout.ms on the brokers, 45 s by default) or the instance rejoins; wait for that";
+    }
+
+    /** The member epoch of a static member that left (KIP-848): its partitions wait for it until its session ends. */
+    private static final int LEFT_STATIC_EPOCH = -2;
+
     /** Deletes a group without members and its offsets. */
     public void deleteGroup(String groupId) {
         DeleteGroupsResponse.Result result = atCoordinator(groupId, "delete group " + groupId, true,
@@ -391,7 +418,7 @@ public final class GroupAdmin implements AutoCloseable {
                 r -> r.getResults(0).getErrorCode()).getResults(0);
         ErrorCode code = result.getErrorCode();
         if (code == ErrorCode.NON_EMPTY_GROUP) {
-            throw new CommitFailedException("group " + groupId + " has members: stop its consumers before deleting it");
+            throw new CommitFailedException("group " + groupId + " has members: " + whoHolds(groupId) + " before deleting it");
         }
         if (code == ErrorCode.GROUP_ID_NOT_FOUND) {
             throw new GroupNotFoundException("group " + groupId + " does not exist: nothing deleted");

@@ -253,6 +253,12 @@ class GroupsResetOffsetsTest {
         Path csv = dir.resolve("plan.csv");
         Files.writeString(csv, "t,0,1\n");
         refused(BasaltCli.CLUSTER_ERROR, "has members", "--from-file", csv.toString(), "--execute");
+        // Found probing: held only by a static member that left, "stop its consumers" named none running.
+        cluster.groups().setMembersLeftStatic(true);
+        refused(BasaltCli.CLUSTER_ERROR, "group g has members: static member inst-m1 left and keeps the group until the session"
+                + " times out (group.consumer.session.timeout.ms on the brokers, 45 s by default) or the instance rejoins; wait for"
+                + " that before resetting offsets", "--all-topics", "--to-earliest", "--execute");
+        cluster.groups().setMembersLeftStatic(false);
         assertEquals(7L, cluster.groups().committed("t", 0));
         CliRunner.Result dry = reset("--topic", "t", "--to-current", "--export");
         assertEquals(0, dry.code(), dry.err());

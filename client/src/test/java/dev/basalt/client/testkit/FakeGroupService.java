@@ -46,6 +46,7 @@ public final class FakeGroupService extends GroupServiceGrpc.GroupServiceImplBas
     private final java.util.ArrayDeque<ErrorCode> offsetFetchErrors = new java.util.ArrayDeque<>();
     private int offsetFetches;
     private List<String> members = List.of(); // guarded by this
+    private boolean membersLeftStatic; // guarded by this
 
     FakeGroupService(FakeCluster cluster) {
         this.cluster = cluster;
@@ -68,6 +69,11 @@ public final class FakeGroupService extends GroupServiceGrpc.GroupServiceImplBas
         members = List.copyOf(memberIds);
     }
 
+    /** Describes every member as a static member that left (instance "inst-" + its id, member epoch -2). */
+    public synchronized void setMembersLeftStatic(boolean left) {
+        membersLeftStatic = left;
+    }
+
     /** Sets a committed offset directly (as a member's commit would). */
     public synchronized void commit(String topic, int partition, long offset) {
         committed.put(topic + "-" + partition, offset);
@@ -85,7 +91,8 @@ public final class FakeGroupService extends GroupServiceGrpc.GroupServiceImplBas
                 } else {
                     g.setState(members.isEmpty() ? "EMPTY" : "STABLE").setGroupEpoch(members.isEmpty() ? 0 : 1).setAssignor("uniform");
                     members.forEach(m -> g.addMembers(dev.basalt.proto.v1.DescribeGroupsResponse.Member.newBuilder().setMemberId(m)
-                            .setClientId("c-" + m).setClientHost("/127.0.0.1").setMemberEpoch(1).setState("STABLE")));
+                            .setClientId("c-" + m).setClientHost("/127.0.0.1").setMemberEpoch(membersLeftStatic ? -2 : 1)
+                            .setInstanceId(membersLeftStatic ? "inst-" + m : "").setState("STABLE")));
                 }
                 b.addGroups(g);
             }
