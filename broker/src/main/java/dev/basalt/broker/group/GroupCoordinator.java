@@ -487,13 +487,32 @@ public final class GroupCoordinator implements MetadataSubscriber, AutoCloseable
             }
             state.onLoaded(clock.millis());
             loaded = true;
-            if (!refusedKeys.isEmpty()) {
-                List<GroupRecord.Key> refused = List.copyOf(refusedKeys);
-                refusedKeys.clear();
-                runWrite(g -> g.repair(refused, clock.millis()));
-            }
             log.info("Loaded {}-{} (leader epoch {}): {} groups", TOPIC, partition, leaderEpoch, state.groups().size());
             schedulePoll(gen);
+            if (!refusedKeys.isEmpty()) {
+                repairRefused();
+            }
+        }
+
+        /**
+         * Restates each key whose record this load refused and drops assignments left without a
+         * member (GroupShard#restate, #dropAssignmentsWithoutMember), one small batch each. A write
+         * that fails reloads the shard as any failed write does.
+         */
+        private void repairRefused() {
+            List<GroupRecord.Key> refused = new ArrayList<>(new java.util.LinkedHashSet<>(refusedKeys));
+            refusedKeys.clear();
+            long now = clock.millis();
+            try {
+                for (GroupRecord.Key k : refused) {
+                    runWrite(g -> g.restate(k, now));
+                }
+                for (String groupId : new ArrayList<>(state.groups().keySet())) {
+                    runWrite(g -> g.dropAssignmentsWithoutMember(groupId, now));
+                }
+            } catch (RuntimeException e) {
+                log.error("{}-{}: restating the records its load refused failed; the next load tries again", TOPIC, partition, e);
+            }
         }
 
         private void replayBatches(ByteBuffer records) {
@@ -540,7 +559,7 @@ public final class GroupCoordinator implements MetadataSubscriber, AutoCloseable
                     }
                     try {
                         state.replay(decoded, now);
-                    } catch (RuntimeException contradicts) {
+                    } catch (IllegalStateException contradicts) { // a refusal; any other exception is a bug: it stops the load
                         // A group record the state refuses (an epoch going back, a partition owned
                         // twice: a write no coordinator of this build makes). Stopping here would keep
                         // every group of the partition loading for good, on every node; skipped, the

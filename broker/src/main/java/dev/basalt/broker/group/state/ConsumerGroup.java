@@ -100,7 +100,7 @@ public final class ConsumerGroup {
 
     /**
      * Ids with a current or target assignment but no member record: none in a log the coordinator
-     * wrote; left when a load skipped the member's record (GroupShard#repair).
+     * wrote; left when a load skipped the member's record (GroupShard#dropAssignmentsWithoutMember).
      */
     java.util.SortedSet<String> assignmentsWithoutMember() {
         java.util.TreeSet<String> out = new java.util.TreeSet<>(current.keySet());

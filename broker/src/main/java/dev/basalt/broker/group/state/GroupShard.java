@@ -98,30 +98,39 @@ public final class GroupShard {
     }
 
     /**
-     * After a load that skipped records the state refused (GroupCoordinator): restates what each
-     * of those keys holds now, and tombstones assignments left without a member. Compaction keeps
-     * only the latest record of a key, so a skipped record left latest would become all there is of
-     * its key (a group's epoch gone back for good); and a current assignment whose member record
-     * was skipped would keep its partitions owned by no member, never to be reassigned.
+     * After a load that skipped a record the state refused (GroupCoordinator): restates what its key
+     * holds now (the group's metadata, the member, the current assignment; a tombstone if nothing).
+     * Compaction keeps only the latest record of a key, so a refused record left latest would become
+     * all there is of its key (a group's epoch gone back for good). One key per call: each restated
+     * record was in the log before, so the batch fits.
      */
-    public Result<Void> repair(java.util.Collection<GroupRecord.Key> refused, long nowMs) {
+    public Result<Void> restate(GroupRecord.Key refused, long nowMs) {
         Emitter e = new Emitter(nowMs);
-        for (GroupRecord.Key k : new java.util.LinkedHashSet<>(refused)) {
-            ConsumerGroup g = groups.get(k.groupId());
-            if (k instanceof GroupRecord.GroupKey) {
-                if (g != null) {
-                    e.emit(new GroupRecord.GroupMetadata(g.groupId(), g.groupEpoch(), g.targetAssignmentEpoch(), g.assignor(),
-                            g.subscriptionMetadata()));
-                }
-            } else if (k instanceof GroupRecord.MemberKey mk) {
-                ConsumerGroupMember m = g == null ? null : g.member(mk.memberId());
-                e.emit(m != null ? m.metadata() : new GroupRecord.Tombstone(mk));
-            } else if (k instanceof GroupRecord.CurrentKey ck) {
-                GroupRecord.CurrentAssignment c = g == null ? null : g.currentRecord(ck.memberId());
-                e.emit(c != null ? c : new GroupRecord.Tombstone(ck));
+        ConsumerGroup g = groups.get(refused.groupId());
+        if (refused instanceof GroupRecord.GroupKey) {
+            if (g != null) {
+                e.emit(new GroupRecord.GroupMetadata(g.groupId(), g.groupEpoch(), g.targetAssignmentEpoch(), g.assignor(),
+                        g.subscriptionMetadata()));
             }
+        } else if (refused instanceof GroupRecord.MemberKey mk) {
+            ConsumerGroupMember m = g == null ? null : g.member(mk.memberId());
+            e.emit(m != null ? m.metadata() : new GroupRecord.Tombstone(mk));
+        } else if (refused instanceof GroupRecord.CurrentKey ck) {
+            GroupRecord.CurrentAssignment c = g == null ? null : g.currentRecord(ck.memberId());
+            e.emit(c != null ? c : new GroupRecord.Tombstone(ck));
         }
-        for (ConsumerGroup g : new ArrayList<>(groups.values())) {
+        return new Result<>(e.out, null);
+    }
+
+    /**
+     * Tombstones the group's assignments that have no member: left when a load skipped the member's
+     * record; its replayed current assignment would keep its partitions owned by no member, never
+     * to be reassigned. None in a log the coordinator wrote.
+     */
+    public Result<Void> dropAssignmentsWithoutMember(String groupId, long nowMs) {
+        Emitter e = new Emitter(nowMs);
+        ConsumerGroup g = groups.get(groupId);
+        if (g != null) {
             for (String orphan : g.assignmentsWithoutMember()) {
                 e.emit(new GroupRecord.Tombstone(new GroupRecord.CurrentKey(g.groupId(), orphan)));
                 e.emit(new GroupRecord.Tombstone(new GroupRecord.TargetKey(g.groupId(), orphan)));

@@ -69,14 +69,15 @@ class GroupShardTest {
         assertEquals("b", g.ownerOf(ofB), "the orphaned assignment holds b's partition");
         assertFalse(g.members().containsKey("b"));
 
-        Result<Void> repaired = loaded.repair(List.of(new GroupRecord.MemberKey("g", "b"), new GroupRecord.GroupKey("g")), now);
-        assertEquals(List.of(new GroupRecord.Tombstone(new GroupRecord.MemberKey("g", "b")),
-                new GroupRecord.GroupMetadata("g", g.groupEpoch(), g.targetAssignmentEpoch(), g.assignor(), g.subscriptionMetadata()),
-                new GroupRecord.Tombstone(new GroupRecord.CurrentKey("g", "b")),
-                new GroupRecord.Tombstone(new GroupRecord.TargetKey("g", "b"))), repaired.records());
+        assertEquals(List.of(new GroupRecord.Tombstone(new GroupRecord.MemberKey("g", "b"))),
+                loaded.restate(new GroupRecord.MemberKey("g", "b"), now).records());
+        assertEquals(List.of(new GroupRecord.GroupMetadata("g", g.groupEpoch(), g.targetAssignmentEpoch(), g.assignor(),
+                g.subscriptionMetadata())), loaded.restate(new GroupRecord.GroupKey("g"), now).records());
+        assertEquals(List.of(new GroupRecord.Tombstone(new GroupRecord.CurrentKey("g", "b")),
+                new GroupRecord.Tombstone(new GroupRecord.TargetKey("g", "b"))), loaded.dropAssignmentsWithoutMember("g", now).records());
         assertNull(g.ownerOf(ofB), "released");
         assertEquals(Set.of("a"), g.members().keySet());
-        assertTrue(loaded.repair(List.of(), now).records().isEmpty(), "nothing left to repair");
+        assertTrue(loaded.dropAssignmentsWithoutMember("g", now).records().isEmpty(), "nothing left to drop");
     }
 
     /**
