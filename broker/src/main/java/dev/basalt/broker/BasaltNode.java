@@ -598,16 +598,22 @@ public final class BasaltNode implements AutoCloseable {
             if (!quorumQuestion.compareAndSet(inFlight, mine)) {
                 continue;
             }
-            controllers.callAdmin((stub, ms) -> stub.withDeadlineAfter(ms, TimeUnit.MILLISECONDS)
-                                    .describeQuorum(dev.basalt.proto.v1.DescribeQuorumRequest.getDefaultInstance()),
-                            DescribeQuorumResponse::getErrorCode, DescribeQuorumResponse::getLeaderId, QUORUM_FORWARD_TIMEOUT_MS)
-                    .orTimeout(QUORUM_FORWARD_TIMEOUT_MS + 500, TimeUnit.MILLISECONDS)
-                    .whenComplete((r, e) -> {
-                        if (e != null) {
-                            log.debug("DescribeQuorum at the leader failed; answering with this node's view: {}", e.toString());
-                        }
-                        mine.complete(e == null && r.getErrorCode() == dev.basalt.proto.v1.ErrorCode.NONE ? r : null);
-                    });
+            try {
+                controllers.callAdmin((stub, ms) -> stub.withDeadlineAfter(ms, TimeUnit.MILLISECONDS)
+                                        .describeQuorum(dev.basalt.proto.v1.DescribeQuorumRequest.getDefaultInstance()),
+                                DescribeQuorumResponse::getErrorCode, DescribeQuorumResponse::getLeaderId, QUORUM_FORWARD_TIMEOUT_MS)
+                        .orTimeout(QUORUM_FORWARD_TIMEOUT_MS + 500, TimeUnit.MILLISECONDS)
+                        .whenComplete((r, e) -> {
+                            if (e != null) {
+                                log.debug("DescribeQuorum at the leader failed; answering with this node's view: {}", e.toString());
+                            }
+                            mine.complete(e == null && r.getErrorCode() == dev.basalt.proto.v1.ErrorCode.NONE ? r : null);
+                        });
+            } catch (RuntimeException e) {
+                // never leave a question open that no answer will end: every later caller would wait on it
+                log.debug("DescribeQuorum at the leader not sent: {}", e.toString());
+                mine.complete(null);
+            }
             return mine;
         }
     }
@@ -1156,15 +1162,22 @@ public final class BasaltNode implements AutoCloseable {
     /**
      * gRPC's server handler logs each stream error as a JUL WARNING with a stack trace, among them
      * "Stream closed before write could take place" whenever a peer dies mid-stream (found probing:
-     * two per kill -9 of a broker in the active controller's log). That handler logs at SEVERE only
-     * here: a stream's failure reaches its call's own handling, which logs what matters. Strong
-     * reference: JUL holds its loggers weakly.
+     * two per kill -9 of a broker in the active controller's log). Only those are dropped: a
+     * "Stream Error" whose cause is a stream already closed (the call it belonged to has ended and
+     * was handled as such); the handler's other warnings stay. Strong reference: JUL holds its
+     * loggers weakly.
      */
     private static final java.util.logging.Logger STREAM_ERROR_LOG =
             java.util.logging.Logger.getLogger("io.grpc.netty.shaded.io.grpc.netty.NettyServerHandler");
 
+    static boolean closedStreamError(java.util.logging.LogRecord r) {
+        return "Stream Error".equals(r.getMessage())
+                && r.getThrown() instanceof io.grpc.netty.shaded.io.netty.handler.codec.http2.Http2Exception.StreamException se
+                && se.error() == io.grpc.netty.shaded.io.netty.handler.codec.http2.Http2Error.STREAM_CLOSED;
+    }
+
     public static void main(String[] args) {
-        STREAM_ERROR_LOG.setLevel(java.util.logging.Level.SEVERE);
+        STREAM_ERROR_LOG.setFilter(r -> !closedStreamError(r));
         dev.basalt.grpc.NettyDefaults.apply();
         dev.basalt.broker.testsupport.TestHooks.startControl(); // no-op unless -Dbasalt.test.* is set
         Path configFile = null;
