@@ -154,11 +154,11 @@ final class ProduceCommand implements Callable<Integer> {
      * separator; returns null, or what is wrong with that line (the lines before it are sent).
      */
     private String sendLines(Producer<String, String> producer, AtomicReference<Throwable> firstFailure) {
-        BufferedReader in = new BufferedReader(new InputStreamReader(root.in, StandardCharsets.UTF_8));
+        LineReader in = new LineReader(new BufferedReader(new InputStreamReader(root.in, StandardCharsets.UTF_8)));
         String line;
         long lineNumber = 0;
         try {
-            while ((line = readLine(in, lineCharsMax)) != null && firstFailure.get() == null) {
+            while ((line = in.next(lineCharsMax)) != null && firstFailure.get() == null) {
                 lineNumber++;
                 if (line == TOO_LONG) {
                     // found probing: a 200 MB line without a newline was read whole before its size
@@ -217,34 +217,44 @@ final class ProduceCommand implements Callable<Integer> {
         return null;
     }
 
-    /** What {@link #readLine} returns for a line longer than its bound (compared by identity). */
+    /** What {@link LineReader#next} returns for a line longer than its bound (compared by identity). */
     static final String TOO_LONG = new String("line too long");
 
     /**
-     * One line of {@code in}, ended by \n, \r or \r\n as {@link BufferedReader#readLine} ends it,
-     * or null at the end of the input; {@link #TOO_LONG} once it passes {@code charsMax} characters
-     * (the rest is not read: nothing after it is sent).
+     * Lines of a reader, ended by \n, \r or \r\n as {@link BufferedReader#readLine} ends them, each
+     * read only up to a bound: {@link #TOO_LONG} once a line passes it (the rest is not read: nothing
+     * after it is sent). A line ended by \r is returned at once, the \n that may follow it skipped
+     * by the next call (no waiting for the next character of a live pipe).
      */
-    static String readLine(BufferedReader in, int charsMax) throws IOException {
-        StringBuilder line = new StringBuilder();
-        int c = in.read();
-        if (c < 0) {
-            return null;
+    static final class LineReader {
+        private final BufferedReader in;
+        private boolean skipLf;
+
+        LineReader(BufferedReader in) {
+            this.in = in;
         }
-        while (c >= 0 && c != '\n' && c != '\r') {
-            if (line.length() >= charsMax) {
-                return TOO_LONG;
+
+        /** The next line, or null at the end of the input. */
+        String next(int charsMax) throws IOException {
+            int c = in.read();
+            if (skipLf && c == '\n') {
+                c = in.read();
             }
-            line.append((char) c);
-            c = in.read();
-        }
-        if (c == '\r') {
-            in.mark(1);
-            if (in.read() != '\n') {
-                in.reset();
+            skipLf = false;
+            if (c < 0) {
+                return null;
             }
+            StringBuilder line = new StringBuilder();
+            while (c >= 0 && c != '\n' && c != '\r') {
+                if (line.length() >= charsMax) {
+                    return TOO_LONG;
+                }
+                line.append((char) c);
+                c = in.read();
+            }
+            skipLf = c == '\r';
+            return line.toString();
         }
-        return line.toString();
     }
 
     private static String badLine(long lineNumber, String problem, String line) {

@@ -286,12 +286,16 @@ class BasaltCliTest {
     }
 
     @Test
-    void produce_readLine_endsLinesAsReadLineDoes() throws java.io.IOException {
-        java.io.BufferedReader in = new java.io.BufferedReader(new java.io.StringReader("a\r\nb\rc\n\nlonger\nd"));
-        for (String expected : List.of("a", "b", "c", "")) {
-            assertEquals(expected, ProduceCommand.readLine(in, 5));
+    void produce_lineReader_endsLinesAsReadLineDoes() throws java.io.IOException {
+        ProduceCommand.LineReader in = new ProduceCommand.LineReader(new java.io.BufferedReader(
+                new java.io.StringReader("a\r\nb\rc\n\r\n\nlonger\nd")));
+        for (String expected : List.of("a", "b", "c", "", "")) {
+            assertEquals(expected, in.next(5));
         }
-        org.junit.jupiter.api.Assertions.assertSame(ProduceCommand.TOO_LONG, ProduceCommand.readLine(in, 5), "6 characters");
+        org.junit.jupiter.api.Assertions.assertSame(ProduceCommand.TOO_LONG, in.next(5), "6 characters");
+        ProduceCommand.LineReader endsWithCr = new ProduceCommand.LineReader(new java.io.BufferedReader(new java.io.StringReader("x\r")));
+        assertEquals("x", endsWithCr.next(5));
+        assertEquals(null, endsWithCr.next(5));
     }
 
     /**

@@ -67,6 +67,13 @@ class HttpAdminServerHeadTest {
                         .GET().build(), HttpResponse.BodyHandlers.ofString());
                 assertTrue(!get.body().isEmpty(), path + " answers GET with a body");
             }
+            try (HttpAdminServer guarded = new HttpAdminServer(new HostPort("127.0.0.1", 0), status, "secret")) {
+                guarded.start();
+                HttpResponse<String> refused = client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + guarded.port()
+                        + "/status")).method("HEAD", HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+                assertEquals(401, refused.statusCode());
+                assertEquals("", refused.body());
+            }
         } finally {
             jdk.removeHandler(capture);
         }

@@ -103,6 +103,7 @@ class SplitRolesE2ETest extends ClusterTestSupport {
      * metadata log moved on (the record fencing it), exactly when an operator looks.
      */
     private void lastCaughtUpOfABrokerKilledWhileCaughtUp() {
+        int leader = cluster.activeController(FAILOVER);
         cluster.kill9(5);
         try (Admin admin = cluster.admin()) {
             long deadline = System.nanoTime() + FAILOVER.toNanos();
@@ -114,6 +115,12 @@ class SplitRolesE2ETest extends ClusterTestSupport {
             }
             assertTrue(fenced, "broker 5 fenced after its kill");
             var q = Admin.get(admin.describeQuorum(), Duration.ofSeconds(10));
+            if (q.leaderId() != leader) {
+                // a new leader never heard from broker 5: nothing to check (not seen in practice)
+                System.out.println("quorum leader moved from " + leader + " to " + q.leaderId() + "; broker 5's row not checked");
+                cluster.restart(5, READY);
+                return;
+            }
             var five = q.observers().stream().filter(o -> o.replicaId() == 5).findFirst().orElseThrow();
             assertTrue(five.lag() > 0, "the log moved on past broker 5: " + q);
             assertTrue(five.lastCaughtUpTimestampMs() > 0, "broker 5 was caught up before its kill: " + q);
