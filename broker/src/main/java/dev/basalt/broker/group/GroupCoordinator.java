@@ -417,7 +417,7 @@ public final class GroupCoordinator implements MetadataSubscriber, AutoCloseable
         long loadOffset;
         /** Records of this load skipped: not group records, or contradicting the group's state (see replayBatches). */
         long skippedRecords;
-        /** Keys of the records of this load the group's state refused, restated once loaded (GroupShard#repair). */
+        /** Keys of the records of this load the group's state refused, restated once loaded (repairRefused). */
         final List<GroupRecord.Key> refusedKeys = new ArrayList<>();
         long loadTargetOffset = -1;
         int generation;
@@ -563,8 +563,8 @@ public final class GroupCoordinator implements MetadataSubscriber, AutoCloseable
                         // A group record the state refuses (an epoch going back, a partition owned
                         // twice: a write no coordinator of this build makes). Stopping here would keep
                         // every group of the partition loading for good, on every node; skipped, the
-                        // other groups and this group's offsets load, and its next rebalance rewrites
-                        // its membership.
+                        // other groups and this group's offsets load, and repairRefused restates the
+                        // key once loaded.
                         skippedRecords++;
                         refusedKeys.add(decoded.key());
                         log.error("{}-{} offset {}: group {} record {} contradicts the group's state and is skipped ({}); "

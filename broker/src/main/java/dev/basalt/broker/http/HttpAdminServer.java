@@ -99,10 +99,20 @@ public final class HttpAdminServer implements AutoCloseable {
     private static void sendJson(HttpExchange ex, int status, String json) throws IOException {
         byte[] body = json.getBytes(StandardCharsets.UTF_8);
         ex.getResponseHeaders().set("Content-Type", "application/json; charset=utf-8");
+        sendBody(ex, status, body);
+    }
+
+    /**
+     * Sends the status and the body; a HEAD answer gets the headers only (with a length there the
+     * JDK logs a two-line WARNING per request: found probing, a HEAD health probe filled the log).
+     */
+    private static void sendBody(HttpExchange ex, int status, byte[] body) throws IOException {
         boolean head = "HEAD".equals(ex.getRequestMethod());
         ex.sendResponseHeaders(status, head ? -1 : body.length);
         if (!head) {
-            ex.getResponseBody().write(body);
+            try (OutputStream out = ex.getResponseBody()) {
+                out.write(body);
+            }
         }
     }
 
@@ -116,11 +126,7 @@ public final class HttpAdminServer implements AutoCloseable {
                             ? "wrong bearer token" : "this port needs Authorization: Bearer <http.auth.token>")
                             .getBytes(StandardCharsets.UTF_8);
                     ex.getResponseHeaders().set("Content-Type", "application/json; charset=utf-8");
-                    boolean head = "HEAD".equals(ex.getRequestMethod());
-                    ex.sendResponseHeaders(401, head ? -1 : body.length);
-                    if (!head) {
-                        ex.getResponseBody().write(body);
-                    }
+                    sendBody(ex, 401, body);
                 }
                 return;
             }
@@ -170,13 +176,7 @@ public final class HttpAdminServer implements AutoCloseable {
                 }
                 ex.getResponseHeaders().set("Content-Type", r.contentType());
                 ex.getResponseHeaders().set("Cache-Control", "no-cache");
-                boolean head = "HEAD".equals(ex.getRequestMethod());
-                ex.sendResponseHeaders(r.status(), head ? -1 : r.body().length);
-                if (!head) {
-                    try (OutputStream out = ex.getResponseBody()) {
-                        out.write(r.body());
-                    }
-                }
+                sendBody(ex, r.status(), r.body());
             }
         });
     }
@@ -202,13 +202,7 @@ public final class HttpAdminServer implements AutoCloseable {
                             jsonError(500, "UNKNOWN_SERVER_ERROR", e.toString()).getBytes(StandardCharsets.UTF_8));
                 }
                 ex.getResponseHeaders().set("Content-Type", r.contentType());
-                boolean head = "HEAD".equals(ex.getRequestMethod());
-                ex.sendResponseHeaders(r.status(), head ? -1 : r.body().length);
-                if (!head) {
-                    try (OutputStream out = ex.getResponseBody()) {
-                        out.write(r.body());
-                    }
-                }
+                sendBody(ex, r.status(), r.body());
             }
         }));
     }
@@ -343,15 +337,7 @@ public final class HttpAdminServer implements AutoCloseable {
             }
             byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
             ex.getResponseHeaders().set("Content-Type", contentType + "; charset=utf-8");
-            // A HEAD answer has no body: a length here made the JDK log a two-line WARNING per
-            // request (found probing: a HEAD health probe filled the node's log).
-            boolean head = "HEAD".equals(ex.getRequestMethod());
-            ex.sendResponseHeaders(code, head ? -1 : bytes.length);
-            if (!head) {
-                try (OutputStream out = ex.getResponseBody()) {
-                    out.write(bytes);
-                }
-            }
+            sendBody(ex, code, bytes);
         }
     }
 

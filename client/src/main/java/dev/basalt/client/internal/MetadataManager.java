@@ -43,9 +43,7 @@ public final class MetadataManager {
     private final Set<String> topics = ConcurrentHashMap.newKeySet();
     private final List<Runnable> listeners = new CopyOnWriteArrayList<>();
     private volatile Cluster cluster = Cluster.EMPTY;
-    /** Set by {@link #close}: waits for a topic's metadata end at once. */
-    private volatile boolean closed;
-    /** Completed by {@link #close}: ends a wait for a refresh at once. */
+    /** Completed by {@link #close}: waits for a topic's metadata, and for a refresh, end at once. */
     private final CompletableFuture<Void> closing = new CompletableFuture<>();
     private CompletableFuture<Cluster> inFlight;
     private boolean refreshAgain;
@@ -350,7 +348,7 @@ public final class MetadataManager {
             if (c.topic(topic) != null) {
                 return c;
             }
-            if (closed) {
+            if (closing.isDone()) {
                 throw new DefiniteException("client closed while waiting for the metadata of topic " + topic, false);
             }
             ErrorCode err = c.topicError(topic);
@@ -386,7 +384,6 @@ public final class MetadataManager {
      * no reachable broker stayed blocked 20 s after close(ZERO) returned).
      */
     public void close() {
-        closed = true;
         closing.complete(null);
     }
 
@@ -397,7 +394,7 @@ public final class MetadataManager {
         } catch (ExecutionException e) {
             BasaltException b = e.getCause() instanceof BasaltException be ? be
                     : new ConnectionException(String.valueOf(e.getCause()), e.getCause());
-            if (!closed) {
+            if (!closing.isDone()) {
                 Thread.sleep(Math.min(retryBackoffMs, leftMs));
             }
             return b;
