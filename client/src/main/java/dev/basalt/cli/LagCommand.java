@@ -174,14 +174,16 @@ final class LagCommand implements Callable<Integer> {
             known++;
             long lag = Math.max(0, end - e.getValue().offset());
             total += lag;
-            if (lag > max) {
-                max = lag;
+            // the partition named is one with lag (found probing: a group with none named some
+            // partition at lag 0); of equal lags the first by name, not by hash order
+            if (lag > 0 && (lag > max || (lag == max && e.getKey().compareTo(worst) < 0))) {
                 worst = e.getKey();
             }
+            max = Math.max(max, lag);
         }
         long noCommit = owned.stream().filter(tp -> !committed.containsKey(tp)).count();
         return String.format("%-24s %-12s %-12s %-28s %-8s %d", group, state, known == 0 && (noCommit > 0 || !committed.isEmpty()) ? "-"
                         : String.valueOf(total),
-                worst == null ? "-" : worst.toString(), worst == null ? "-" : String.valueOf(max), noCommit);
+                worst == null ? "-" : worst.toString(), known == 0 ? "-" : String.valueOf(max), noCommit);
     }
 }

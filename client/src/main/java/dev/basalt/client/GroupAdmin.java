@@ -104,7 +104,8 @@ public final class GroupAdmin implements AutoCloseable {
             return answer;
         } catch (io.grpc.StatusRuntimeException e) {
             unanswering.add(hp);
-            throw Errors.forTransport(e, mutating, what + " at " + hp);
+            // one address's answer: another broker may be the coordinator next time
+            throw dev.basalt.client.internal.NotAClientPortException.asOneOfSeveral(Errors.forTransport(e, mutating, what + " at " + hp));
         }
     }
 
@@ -150,7 +151,7 @@ public final class GroupAdmin implements AutoCloseable {
                 }
             } catch (dev.basalt.client.ConnectionException | BrokerNotAvailableException
                      | dev.basalt.client.CoordinatorNotAvailableException e) {
-                if (last) {
+                if (last || e instanceof dev.basalt.client.internal.NotAClientPortException) {
                     throw e;
                 }
             }
@@ -184,6 +185,8 @@ public final class GroupAdmin implements AutoCloseable {
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new DefiniteException("interrupted", false, e);
+            } catch (dev.basalt.client.internal.NotAClientPortException e) {
+                throw e; // no address is a client port: the bootstrap list is not either
             } catch (RuntimeException e) {
                 // fall back to the bootstrap list
             }

@@ -31,7 +31,23 @@ class LagCommandTest {
         String row = LagCommand.row("g", "STABLE", Map.of(), Map.of(), Set.of(P0, P1));
         assertEquals(List.of("g", "STABLE", "-", "-", "-", "2"), cols(row));
         String partial = LagCommand.row("g", "STABLE", Map.of(P0, new OffsetAndMetadata(4)), Map.of(P0, 4L), Set.of(P0, P1));
-        assertEquals(List.of("g", "STABLE", "0", "t-0", "0", "1"), cols(partial));
+        assertEquals(List.of("g", "STABLE", "0", "-", "0", "1"), cols(partial));
+    }
+
+    /** Found probing: a group with no lag anywhere named some partition (by hash order) as its max-lag one. */
+    @Test
+    void noLagAnywhere_namesNoPartition_andEqualLags_theFirstByName() {
+        Map<TopicPartition, OffsetAndMetadata> committed = new java.util.HashMap<>();
+        Map<TopicPartition, Long> ends = new java.util.HashMap<>();
+        for (int p = 0; p < 12; p++) {
+            committed.put(new TopicPartition("t", p), new OffsetAndMetadata(5));
+            ends.put(new TopicPartition("t", p), 5L);
+        }
+        assertEquals(List.of("g", "STABLE", "0", "-", "0", "0"), cols(LagCommand.row("g", "STABLE", committed, ends, Set.of())));
+        ends.put(new TopicPartition("t", 9), 8L);
+        ends.put(new TopicPartition("t", 3), 8L);
+        ends.put(new TopicPartition("t", 7), 6L);
+        assertEquals(List.of("g", "STABLE", "7", "t-3", "3", "0"), cols(LagCommand.row("g", "STABLE", committed, ends, Set.of())));
     }
 
     /**

@@ -2,6 +2,7 @@ package dev.basalt.client;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -95,7 +96,13 @@ class AdminTest {
     @Test
     void notController_isRetried_untilCreated() {
         cluster.injectAdminError(dev.basalt.proto.v1.ErrorCode.NOT_CONTROLLER, 3, false);
-        TopicCreated c = Admin.getAll(admin.createTopics(List.of(new NewTopic("late", 1, 1)), false), T).get("late");
+        // its own admin, with room for three answers and their back-offs on a host loaded by other
+        // processes (the shared one's 3 s was not always enough for that)
+        TopicCreated c;
+        try (Admin a = new Admin(Map.of("bootstrap.servers", cluster.bootstrap(), "default.api.timeout.ms", 9_000,
+                "retry.backoff.ms", 20))) {
+            c = Admin.getAll(a.createTopics(List.of(new NewTopic("late", 1, 1)), false), T).get("late");
+        }
         assertEquals("late", c.name());
         assertTrue(cluster.hasTopic("late"));
     }
@@ -310,6 +317,76 @@ class AdminTest {
             assertEquals(cluster.brokers().size(), Admin.get(a.describeCluster(false), T).brokers().size());
         } finally {
             other.shutdownNow();
+            http.close();
+        }
+    }
+
+    /**
+     * A bootstrap list of only wrong kinds of ports (found probing: {@code basalt -b HOST:HTTP_PORT}
+     * or a controller's port waited out default.api.timeout.ms, retrying an answer that cannot
+     * change): the admin call and a producer's send end at the first walk over the list, with
+     * {@link dev.basalt.client.internal.NotAClientPortException}. The controller-like port counts
+     * the requests it gets: one per address walk, not a retry loop. Timeouts here are a minute, so
+     * a retry loop would show as a failed {@code get} bound, not a slow pass.
+     */
+    @Test
+    void aBootstrapOfOnlyWrongPorts_failsAtOnce_notAfterTheApiTimeout() throws Exception {
+        java.util.concurrent.atomic.AtomicInteger asked = new java.util.concurrent.atomic.AtomicInteger();
+        dev.basalt.client.testkit.Http1Server http = new dev.basalt.client.testkit.Http1Server();
+        io.grpc.Server controllerLike = io.grpc.ServerBuilder.forPort(0)
+                .addService(new dev.basalt.proto.v1.ProduceServiceGrpc.ProduceServiceImplBase() { })
+                .fallbackHandlerRegistry(new io.grpc.HandlerRegistry() {
+                    @Override
+                    public io.grpc.ServerMethodDefinition<?, ?> lookupMethod(String method, String authority) {
+                        asked.incrementAndGet();
+                        return null; // UNIMPLEMENTED, as a controller-only node answers the client services
+                    }
+                }).build().start();
+        String wrong = http.address() + ",127.0.0.1:" + controllerLike.getPort();
+        try (Admin a = new Admin(Map.of("bootstrap.servers", wrong, "default.api.timeout.ms", 60_000,
+                "request.timeout.ms", 30_000))) {
+            BasaltException e = assertThrows(BasaltException.class, () -> Admin.get(a.listTopics(false), Duration.ofSeconds(30)));
+            assertInstanceOf(dev.basalt.client.internal.NotAClientPortException.class, e);
+            assertEquals(dev.basalt.cli.BasaltCli.CANNOT_CONNECT, dev.basalt.cli.BasaltCli.exitCodeOf(e));
+            assertEquals(1, asked.getAndSet(0), "requests the controller-like port got");
+            // a change as well
+            e = assertThrows(BasaltException.class, () -> Admin.getAll(a.createTopics(
+                    List.of(new dev.basalt.client.admin.NewTopic("x", 1, 1)), false), Duration.ofSeconds(30)));
+            assertInstanceOf(dev.basalt.client.internal.NotAClientPortException.class, e);
+            assertEquals(1, asked.getAndSet(0), "requests the controller-like port got");
+        }
+        try (Producer<String, String> p = new Producer<>(Map.of("bootstrap.servers", wrong, "max.block.ms", 60_000,
+                "request.timeout.ms", 30_000, "delivery.timeout.ms", 90_000), new dev.basalt.client.serialization.StringSerializer(),
+                new dev.basalt.client.serialization.StringSerializer())) {
+            java.util.concurrent.Future<RecordMetadata> sent = p.send(new ProducerRecord<>("t", 0, null, "v"));
+            java.util.concurrent.ExecutionException e = assertThrows(java.util.concurrent.ExecutionException.class,
+                    () -> sent.get(30, java.util.concurrent.TimeUnit.SECONDS));
+            assertInstanceOf(dev.basalt.client.internal.NotAClientPortException.class, e.getCause());
+            assertTrue(asked.get() >= 1 && asked.get() <= 2, "metadata requests the controller-like port got: " + asked.get());
+        } finally {
+            controllerLike.shutdownNow();
+            http.close();
+        }
+    }
+
+    /**
+     * A wrong port beside a broker that is down (restarting, say) is not a reason to stop: the
+     * broker may come back within the timeout, so that walk's failure is a plain, retried
+     * {@link ConnectionException}.
+     */
+    @Test
+    void aWrongPortBesideABrokerThatIsDown_isRetriedLikeAnyUnreachableList() throws Exception {
+        dev.basalt.client.testkit.Http1Server http = new dev.basalt.client.testkit.Http1Server();
+        int down;
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            down = s.getLocalPort(); // closed again: nothing listens there
+        }
+        try (Admin a = new Admin(Map.of("bootstrap.servers", http.address() + ",127.0.0.1:" + down,
+                "default.api.timeout.ms", 1_500))) {
+            BasaltException e = assertThrows(BasaltException.class, () -> Admin.get(a.listTopics(false), Duration.ofSeconds(30)));
+            assertInstanceOf(ConnectionException.class, e);
+            assertFalse(e instanceof dev.basalt.client.internal.NotAClientPortException, e.toString());
+        } finally {
             http.close();
         }
     }

@@ -90,6 +90,7 @@ public final class AdminCalls {
      */
     <T> T rpc(Function<AdminServiceGrpc.AdminServiceBlockingStub, T> call, boolean mutating, String what) {
         ConnectionException last = null;
+        boolean everyOneNotAClientPort = true;
         for (int i = 0; i < bootstrap.size(); i++) {
             HostPort address = bootstrap.get(Math.floorMod(next.get(), bootstrap.size()));
             io.grpc.ManagedChannel channel = channels.channel(address);
@@ -108,10 +109,11 @@ public final class AdminCalls {
                     throw b;
                 }
                 last = c;
+                everyOneNotAClientPort &= c instanceof NotAClientPortException;
                 next.incrementAndGet();
             }
         }
-        throw last;
+        throw everyOneNotAClientPort ? last : (ConnectionException) NotAClientPortException.asOneOfSeveral(last);
     }
 
     /** A failed call at {@code address} as the client's typed exception; {@link ConnectionException} means "ask the next address". */
@@ -128,7 +130,7 @@ public final class AdminCalls {
         if (e.getStatus().getCode() == io.grpc.Status.Code.UNIMPLEMENTED) {
             // Nothing was processed: the address serves gRPC but not the admin service (a
             // controller-only node's port in the bootstrap list): the next address may.
-            b = new ConnectionException(what + " via " + address + ": the address does not serve the admin API ("
+            b = new NotAClientPortException(what + " via " + address + ": the address does not serve the admin API ("
                     + e.getStatus().getDescription() + "): not a Basalt client port (a controller's port?)", e);
         }
         return b;
@@ -255,8 +257,9 @@ public final class AdminCalls {
     }
 
     static boolean transient_(BasaltException e) {
-        // ClientTimeoutException comes only from reads: a mutation whose answer is late is indeterminate
-        return e instanceof ConnectionException || e instanceof ClientTimeoutException
+        // ClientTimeoutException comes only from reads: a mutation whose answer is late is indeterminate;
+        // no address being a client port stays so
+        return (e instanceof ConnectionException && !(e instanceof NotAClientPortException)) || e instanceof ClientTimeoutException
                 || e instanceof dev.basalt.client.NotControllerException
                 || e instanceof dev.basalt.client.BrokerNotAvailableException || e instanceof dev.basalt.client.ThrottledException;
     }

@@ -163,7 +163,7 @@ public final class Errors {
         String notGrpc = notGrpcPeer(t);
         if (notGrpc != null) {
             // Nothing was processed: the peer never spoke HTTP/2 (e.g. a node's admin HTTP port given as bootstrap).
-            return new ConnectionException(context + ": the address answered, but not as a Basalt client port (" + notGrpc
+            return new NotAClientPortException(context + ": the address answered, but not as a Basalt client port (" + notGrpc
                     + "); is it a node's admin HTTP port? Use its client port (listeners)", t);
         }
         switch (status.getCode()) {
@@ -182,6 +182,11 @@ public final class Errors {
             case INVALID_ARGUMENT:
                 return new InvalidRequestException(m, t);
             case UNIMPLEMENTED:
+                if (description != null && description.startsWith("Method not found: basalt.v1.MetadataService/")) {
+                    // every client port serves metadata: this one is a controller-only node's (or not Basalt's)
+                    return new NotAClientPortException(context + ": the address does not serve the client API (" + description
+                            + "): not a Basalt client port (a controller's port?)", t);
+                }
                 return new UnknownServerException(m + ": the broker does not serve this API", t);
             default:
                 return mutating ? new IndeterminateException(m, t) : new UnknownServerException(m, t);

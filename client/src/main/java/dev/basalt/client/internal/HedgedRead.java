@@ -108,6 +108,8 @@ public final class HedgedRead {
         private int pending;
         private BasaltException lastRefusal;
         private BasaltException lastFailure;
+        /** Whether every address has so far failed as not a client port ({@link NotAClientPortException}). */
+        private boolean noneAClientPort = true;
 
         Walk(List<HostPort> addresses, int start, long hedgeAfterMs, Function<HostPort, ListenableFuture<R>> send,
              BiFunction<HostPort, R, BasaltException> refusal, BiFunction<HostPort, StatusRuntimeException, BasaltException> classify,
@@ -137,6 +139,9 @@ public final class HedgedRead {
                     // every address failed: a broker's own answer says more than a call that
                     // timed out (the paused broker's failure is usually the last to come)
                     end = lastRefusal != null ? lastRefusal : lastFailure;
+                    if (!noneAClientPort) {
+                        end = NotAClientPortException.asOneOfSeveral(end); // another address may yet serve
+                    }
                     if (end == null) {
                         end = new dev.basalt.client.ConnectionException("no answer from " + addresses);
                     }
@@ -220,6 +225,7 @@ public final class HedgedRead {
             }
             synchronized (this) {
                 pending--;
+                noneAClientPort &= failure instanceof NotAClientPortException;
                 if (refused != null) {
                     lastRefusal = refused;
                 } else {

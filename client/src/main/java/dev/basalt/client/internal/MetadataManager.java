@@ -372,6 +372,9 @@ public final class MetadataManager {
                         + (last == null ? "" : ": " + last.getMessage()), last);
             }
             last = waitForRefresh(left, last);
+            if (last instanceof NotAClientPortException wrongPorts) {
+                throw wrongPorts; // no address is a client port: waiting will not make one
+            }
             if (cluster.topic(topic) == null && cluster.topicError(topic) == ErrorCode.UNKNOWN_TOPIC) {
                 Thread.sleep(Math.min(retryBackoffMs, Math.max(1, deadline - time.monotonicMs())));
             }
