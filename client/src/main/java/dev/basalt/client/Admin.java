@@ -97,6 +97,9 @@ public final class Admin implements AutoCloseable {
                     Thread t = new Thread(r, "basalt-admin-" + threads.incrementAndGet());
                     t.setDaemon(true);
                     return t;
+                }, (r, e) -> {
+                    // found probing: a call after close() threw the pool's RejectedExecutionException
+                    throw new IllegalStateException("admin client is closed");
                 });
         pool.allowCoreThreadTimeOut(true); // an idle admin client holds no threads
         this.executor = pool;

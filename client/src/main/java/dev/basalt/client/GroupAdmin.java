@@ -366,7 +366,12 @@ public final class GroupAdmin implements AutoCloseable {
     /**
      * Writes committed offsets of a group without members (an offset reset).
      *
-     * @throws CommitFailedException while the group has members (NON_EMPTY_GROUP)
+     * <p>Partitions are written one by one: a partition the coordinator refuses (a topic that does
+     * not exist, a partition past its count) fails the call with that partition's error, and the
+     * other partitions' offsets are written all the same; read them back with
+     * {@link #committedOffsets} to see which.
+     *
+     * @throws GroupNotEmptyException while the group has members (NON_EMPTY_GROUP): nothing written
      */
     public void alterOffsets(String groupId, Map<TopicPartition, OffsetAndMetadata> offsets) {
         OffsetCommitRequest.Builder b = OffsetCommitRequest.newBuilder().setGroupId(groupId).setMemberId("").setMemberEpoch(-1);
@@ -375,7 +380,7 @@ public final class GroupAdmin implements AutoCloseable {
         OffsetCommitResponse r = atCoordinator(groupId, "reset offsets of group " + groupId, true, st -> st.offsetCommit(b.build()),
                 OffsetCommitResponse::getErrorCode);
         if (r.getErrorCode() == ErrorCode.NON_EMPTY_GROUP) {
-            throw new CommitFailedException("group " + groupId + " has members: " + whoHolds(groupId) + " before resetting offsets");
+            throw new GroupNotEmptyException("group " + groupId + " has members: " + whoHolds(groupId) + " before resetting offsets");
         }
         if (r.getErrorCode() != ErrorCode.NONE) {
             throw Errors.forCode(r.getErrorCode(), r.getErrorMessage(), "reset offsets of group " + groupId);
@@ -414,14 +419,19 @@ public final class GroupAdmin implements AutoCloseable {
     /** The member epoch of a static member that left (KIP-848): its partitions wait for it until its session ends. */
     private static final int LEFT_STATIC_EPOCH = -2;
 
-    /** Deletes a group without members and its offsets. */
+    /**
+     * Deletes a group without members and its offsets.
+     *
+     * @throws GroupNotEmptyException while the group has members: nothing deleted
+     * @throws GroupNotFoundException if there is no such group
+     */
     public void deleteGroup(String groupId) {
         DeleteGroupsResponse.Result result = atCoordinator(groupId, "delete group " + groupId, true,
                 st -> st.deleteGroups(DeleteGroupsRequest.newBuilder().addGroupIds(groupId).build()),
                 r -> r.getResults(0).getErrorCode()).getResults(0);
         ErrorCode code = result.getErrorCode();
         if (code == ErrorCode.NON_EMPTY_GROUP) {
-            throw new CommitFailedException("group " + groupId + " has members: " + whoHolds(groupId) + " before deleting it");
+            throw new GroupNotEmptyException("group " + groupId + " has members: " + whoHolds(groupId) + " before deleting it");
         }
         if (code == ErrorCode.GROUP_ID_NOT_FOUND) {
             throw new GroupNotFoundException("group " + groupId + " does not exist: nothing deleted");

@@ -66,6 +66,33 @@ class GroupAdminTest {
     }
 
     /**
+     * Found probing: an offset reset (or delete) of a group with members threw
+     * CommitFailedException, which code catching commit fencing would take for its own. Now a
+     * GroupNotEmptyException, definite and not retriable, and nothing written.
+     */
+    @Test
+    void aResetOfAGroupWithMembers_isGroupNotEmpty() {
+        cluster.groups().setMembers(List.of("m1"));
+        try (GroupAdmin admin = admin()) {
+            GroupNotEmptyException e = assertThrows(GroupNotEmptyException.class,
+                    () -> admin.alterOffsets("g", Map.of(new TopicPartition("t", 0), new OffsetAndMetadata(5))));
+            assertTrue(e.getMessage().contains("has members: stop its consumers"), e.getMessage());
+            assertTrue(!e.retriable());
+        }
+        assertEquals(null, cluster.groups().committed("t", 0));
+    }
+
+    /** Found probing: a call on a closed admin client threw the JDK pool's RejectedExecutionException. */
+    @Test
+    void aCallOnAClosedAdmin_isIllegalState() {
+        Admin a = new Admin(Map.of("bootstrap.servers", cluster.bootstrap()));
+        a.close();
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> a.listTopics(false));
+        assertEquals("admin client is closed", e.getMessage());
+        assertThrows(IllegalStateException.class, () -> a.createTopics(List.of(new dev.basalt.client.admin.NewTopic("x", 1, 1)), false));
+    }
+
+    /**
      * Found on a fresh cluster: an offset reset right after start failed with "UnknownServerException:
      * COORDINATOR_NOT_AVAILABLE (__consumer_offsets is being created)" instead of waiting for it.
      */

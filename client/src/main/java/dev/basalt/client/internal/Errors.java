@@ -126,6 +126,7 @@ public final class Errors {
                  INSUFFICIENT_BROKERS, UNKNOWN_BROKER_ID:
                 return new dev.basalt.client.ReassignmentException(code.name(), m);
             case GROUP_ID_NOT_FOUND: return new dev.basalt.client.GroupNotFoundException(m);
+            case NON_EMPTY_GROUP: return new dev.basalt.client.GroupNotEmptyException(m);
             case OFFSET_METADATA_TOO_LARGE: return new dev.basalt.client.OffsetMetadataTooLargeException(m);
             case INVALID_REGULAR_EXPRESSION: return new InvalidRequestException(m);
             case COORDINATOR_NOT_AVAILABLE, NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS:
