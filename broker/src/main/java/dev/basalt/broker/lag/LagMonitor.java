@@ -60,7 +60,18 @@ public final class LagMonitor {
     private final Map<String, Map<PartitionKey, CommitWindow>> windows = new HashMap<>();
     private final Map<PartitionKey, OffsetTimeline> timelines = new HashMap<>();
 
+    private final long logEndStaleMaxMs;
+
     public LagMonitor(int windowCommits, long allowedLag, int samplesMax, LogOffsets offsets) {
+        this(windowCommits, allowedLag, samplesMax, offsets, LagEvaluator.DEFAULT_LOG_END_STALE_MAX_MS);
+    }
+
+    /**
+     * @param logEndStaleMaxMs how far behind the partition's real high watermark {@code offsets}
+     *                         may be (a leader's answer kept for some sampling rounds)
+     */
+    public LagMonitor(int windowCommits, long allowedLag, int samplesMax, LogOffsets offsets, long logEndStaleMaxMs) {
+        this.logEndStaleMaxMs = logEndStaleMaxMs;
         this.windowCommits = windowCommits;
         this.allowedLag = allowedLag;
         this.samplesMax = samplesMax;
@@ -155,7 +166,8 @@ public final class LagMonitor {
             // (the same walk of the samples as the lag in seconds when no lag is allowed)
             double behindSeconds = allowedLag == 0 || t == null ? seconds : t.lagSeconds(o.offset() + allowedLag, nowMs);
             long behindMs = behindSeconds < 0 ? -1 : (long) (behindSeconds * 1000);
-            PartitionStatus status = LagEvaluator.evaluate(window, end.getAsLong(), start.getAsLong(), allowedLag, nowMs, behindMs);
+            PartitionStatus status = LagEvaluator.evaluate(window, end.getAsLong(), start.getAsLong(), allowedLag, nowMs, behindMs,
+                    logEndStaleMaxMs);
             out.add(new PartitionLag(p, o.offset(), o.commitTimestampMs(), end.getAsLong(), start.getAsLong(),
                     Math.max(0, end.getAsLong() - o.offset()), seconds, status, Math.max(0, start.getAsLong() - o.offset()),
                     w == null ? 0 : w.complete()));

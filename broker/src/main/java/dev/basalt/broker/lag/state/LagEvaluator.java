@@ -9,6 +9,15 @@ import java.util.List;
  * applies decides:
  * <ol>
  *   <li>DATA_LOSS (beyond Burrow): the last committed offset is below the log start offset;</li>
+ *   <li>PAST_LOG_END (beyond Burrow): the last committed offset is above the log end offset (the
+ *       high watermark), and was committed longer ago than the log end offset the monitor holds
+ *       can be stale (a consumer commits at most the high watermark it read, so a log end sampled
+ *       before that commit may still trail it). Found probing: an offset committed by hand far past
+ *       the log end read OK at lag 0, while the group's next consumer would get
+ *       OFFSET_OUT_OF_RANGE and be moved by its auto.offset.reset (re-reading everything, or
+ *       skipping what is written meanwhile). A log cut back below a commit by an unclean election
+ *       shows so too, as does, until it moves, a high watermark held back below the commit (a new
+ *       leader whose ISR is below min.insync.replicas): the consumer reads nothing there either;</li>
  *   <li>OK: the current lag (log end offset now − last committed offset, floored at 0) is at most
  *       the allowed lag;</li>
  *   <li>STOP: no commit for longer than the window spans (now − last commit time &gt; last − first
@@ -26,14 +35,14 @@ import java.util.List;
  *   <li>WARN: the lag never decreased from one commit to the next;</li>
  *   <li>OK otherwise.</li>
  * </ol>
- * Rules 3 to 7 compare commits with each other and need two; with one commit only rules 1 and 2
+ * Rules 4 to 8 compare commits with each other and need two; with one commit only rules 1 to 3
  * apply, and otherwise the status is OK (not enough data to judge — {@code complete} says how full
  * the window is).
  *
  * <p>A commit replayed from the log by a new coordinator has an unknown lag at commit: it is never
- * "caught up" for rules 3 and 5 (the current lag, rule 2, is known and above the allowed lag): a
+ * "caught up" for rules 4 and 6 (the current lag, rule 3, is known and above the allowed lag): a
  * consumer that stopped before the coordinator moved is found STOPped at once; STALL needs one
- * commit with a known lag (a stalled consumer keeps committing, so one comes soon), and rule 7
+ * commit with a known lag (a stalled consumer keeps committing, so one comes soon), and rule 8
  * compares only consecutive commits whose lags are both known (no WARN without such a pair).
  *
  * <p>Pure and stateless; thread-safe.
@@ -49,16 +58,27 @@ public final class LagEvaluator {
      * @param allowedLag     {@code lag.allowed}
      */
     public static PartitionStatus evaluate(List<Commit> window, long logEndOffset, long logStartOffset, long allowedLag, long nowMs) {
-        return evaluate(window, logEndOffset, logStartOffset, allowedLag, nowMs, -1);
+        return evaluate(window, logEndOffset, logStartOffset, allowedLag, nowMs, -1, DEFAULT_LOG_END_STALE_MAX_MS);
     }
+
+    /** As below, with {@link #DEFAULT_LOG_END_STALE_MAX_MS}. */
+    public static PartitionStatus evaluate(List<Commit> window, long logEndOffset, long logStartOffset, long allowedLag, long nowMs,
+                                           long behindMs) {
+        return evaluate(window, logEndOffset, logStartOffset, allowedLag, nowMs, behindMs, DEFAULT_LOG_END_STALE_MAX_MS);
+    }
+
+    /** How old a log end offset may be when it comes from a sampling round (tests' default; the node passes its own). */
+    public static final long DEFAULT_LOG_END_STALE_MAX_MS = 5_000;
 
     /**
      * As above, with {@code behindMs}: how long the log end has been more than the allowed lag past
      * the last committed offset (from the log end samples); negative if unknown (then a consumer
-     * caught up at its last commit is never STOPped, as without samples).
+     * caught up at its last commit is never STOPped, as without samples); and
+     * {@code logEndStaleMaxMs}: how far behind the partition's real log end the {@code
+     * logEndOffset} given may be (PAST_LOG_END waits that long after a commit).
      */
     public static PartitionStatus evaluate(List<Commit> window, long logEndOffset, long logStartOffset, long allowedLag, long nowMs,
-                                           long behindMs) {
+                                           long behindMs, long logEndStaleMaxMs) {
         if (window.isEmpty()) {
             throw new IllegalArgumentException("a partition without commits is not evaluated");
         }
@@ -66,6 +86,9 @@ public final class LagEvaluator {
         Commit last = window.get(window.size() - 1);
         if (last.offset() < logStartOffset) {
             return PartitionStatus.DATA_LOSS;
+        }
+        if (last.offset() > logEndOffset && nowMs - last.timestampMs() > logEndStaleMaxMs) {
+            return PartitionStatus.PAST_LOG_END;
         }
         if (currentLag(last, logEndOffset) <= allowedLag) {
             return PartitionStatus.OK;

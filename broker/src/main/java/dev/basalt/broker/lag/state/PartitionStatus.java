@@ -18,6 +18,13 @@ public enum PartitionStatus {
     /** Beyond Burrow: the committed offset is below the log start offset — retention deleted unread records. */
     DATA_LOSS,
     /**
+     * Beyond Burrow: the committed offset has stayed above the log end offset (the high watermark)
+     * for longer than that can be stale: committed by hand, or the log was cut back by an unclean
+     * election, and the next fetch from it is out of range (the consumer's auto.offset.reset
+     * decides where it reads); or a high watermark held back (an ISR below min.insync.replicas).
+     */
+    PAST_LOG_END,
+    /**
      * Not judged: the partition's log end cannot be read now (it has no leader, or its leader has
      * not answered lately), so its lag is unknown. Found probing: such a partition read OK, and a
      * group whose partitions had all lost their leader read as caught up.

@@ -22,9 +22,10 @@ class LagEvaluatorProperties {
     void evaluatorMatchesTheReference(@ForAll @Size(min = 1, max = 12) List<@IntRange(min = 0, max = 6) Integer> offsetSteps,
                                       @ForAll @Size(min = 12, max = 12) List<@IntRange(min = -1, max = 8) Integer> lags,
                                       @ForAll @Size(min = 12, max = 12) List<@IntRange(min = 0, max = 4) Integer> gapsSec,
-                                      @ForAll @IntRange(min = 0, max = 3) int allowed, @ForAll @IntRange(min = 0, max = 12) int extraEnd,
+                                      @ForAll @IntRange(min = 0, max = 3) int allowed, @ForAll @IntRange(min = -3, max = 12) int extraEnd,
                                       @ForAll @IntRange(min = 0, max = 40) int nowAfterSec, @ForAll @LongRange(min = 0, max = 8) long logStart,
-                                      @ForAll boolean rewinds, @ForAll @IntRange(min = -1, max = 60) int behindSec) {
+                                      @ForAll boolean rewinds, @ForAll @IntRange(min = -1, max = 60) int behindSec,
+                                      @ForAll @IntRange(min = 0, max = 20) int staleSec) {
         List<Commit> window = new ArrayList<>();
         long offset = 10;
         long time = 1_000;
@@ -38,16 +39,22 @@ class LagEvaluatorProperties {
         long logEnd = window.get(window.size() - 1).offset() + extraEnd;
         long now = time + nowAfterSec * 1000L;
         long behindMs = behindSec < 0 ? -1 : behindSec * 1000L;
-        assertEquals(reference(window, logEnd, logStart + 5, allowed, now, behindMs),
-                LagEvaluator.evaluate(window, logEnd, logStart + 5, allowed, now, behindMs), () -> "window " + window + ", behind " + behindMs);
+        long staleMs = staleSec * 1000L;
+        assertEquals(reference(window, logEnd, logStart + 5, allowed, now, behindMs, staleMs),
+                LagEvaluator.evaluate(window, logEnd, logStart + 5, allowed, now, behindMs, staleMs),
+                () -> "window " + window + ", log end " + logEnd + ", behind " + behindMs + ", stale " + staleMs);
     }
 
     /** The rules as worded, without shortcuts. */
-    static PartitionStatus reference(List<Commit> w, long logEnd, long logStart, long allowed, long now, long behindMs) {
+    static PartitionStatus reference(List<Commit> w, long logEnd, long logStart, long allowed, long now, long behindMs, long staleMs) {
         int n = w.size();
         Commit last = w.get(n - 1);
         if (last.offset() < logStart) {
             return PartitionStatus.DATA_LOSS;
+        }
+        // committed past the log end, and longer ago than the log end may trail the real one
+        if (logEnd < last.offset() && last.timestampMs() + staleMs < now) {
+            return PartitionStatus.PAST_LOG_END;
         }
         long currentLag = Math.max(0, logEnd - last.offset());
         if (currentLag <= allowed) {

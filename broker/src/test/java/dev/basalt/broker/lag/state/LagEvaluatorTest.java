@@ -111,6 +111,23 @@ class LagEvaluatorTest {
         assertEquals(PartitionStatus.OK, eval(w(10, 1, 5, 20, 2, 9, 30, 3, 4), 40, 4));
     }
 
+    /**
+     * Found probing: an offset committed by hand far past the log end (999,999,999 against 39,343)
+     * read OK at lag 0. It is PAST_LOG_END (ERR) once it is older than the log end the monitor
+     * holds can trail the real one; before that the log end may just not have caught up with the
+     * commit yet (a consumer commits what it read, up to the high watermark then).
+     */
+    @Test
+    void rule2_pastLogEnd_onceTheLogEndCannotJustBeStale() {
+        List<Commit> one = w(999, 1, 0);
+        assertEquals(PartitionStatus.OK, LagEvaluator.evaluate(one, 50, 0, 0, 4_000, -1, 5_000), "log end maybe stale");
+        assertEquals(PartitionStatus.PAST_LOG_END, LagEvaluator.evaluate(one, 50, 0, 0, 6_001, -1, 5_000));
+        assertEquals(PartitionStatus.OK, LagEvaluator.evaluate(one, 999, 0, 0, 60_000, -1, 5_000), "at the log end: caught up");
+        List<Commit> several = w(10, 1, 0, 20, 2, 0, 80, 3, 0);
+        assertEquals(PartitionStatus.PAST_LOG_END, LagEvaluator.evaluate(several, 30, 0, 0, 20_000, -1, 5_000));
+        assertEquals(GroupStatus.ERR, PartitionStatus.PAST_LOG_END.groupStatus());
+    }
+
     @Test
     void oneCommit_onlyTheCurrentLagRules() {
         assertEquals(PartitionStatus.OK, eval(w(10, 1, 5), 20, 1_000));
@@ -121,7 +138,8 @@ class LagEvaluatorTest {
     void groupStatus_isTheWorstPartition_withErrStatesAsErr() {
         assertEquals(GroupStatus.OK, LagEvaluator.groupStatus(List.of()));
         assertEquals(GroupStatus.WARN, LagEvaluator.groupStatus(List.of(PartitionStatus.OK, PartitionStatus.WARN)));
-        for (PartitionStatus err : List.of(PartitionStatus.STOP, PartitionStatus.STALL, PartitionStatus.REWIND, PartitionStatus.DATA_LOSS)) {
+        for (PartitionStatus err : List.of(PartitionStatus.STOP, PartitionStatus.STALL, PartitionStatus.REWIND, PartitionStatus.DATA_LOSS,
+                PartitionStatus.PAST_LOG_END)) {
             assertEquals(GroupStatus.ERR, LagEvaluator.groupStatus(List.of(PartitionStatus.WARN, err, PartitionStatus.OK)));
         }
     }
