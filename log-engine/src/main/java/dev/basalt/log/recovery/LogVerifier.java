@@ -81,8 +81,18 @@ public final class LogVerifier {
             boolean mustStartAtNext = contiguous && i > 0;
             Checked c = readingCutFiles(path, size -> {
                 batches[0] = batchesBefore; // a retry counts the segment's batches again
-                return checkSegment(files, path, base, size, expected, mustStartAtNext, contiguous, last, epochCheck,
-                        batches);
+                // where the next segment starts bounds this one's offsets, while it exists: beside a
+                // running node a truncation deletes later segments and appends go on past their base
+                Path nextFile = later.isEmpty() ? null : later.get(0).getValue();
+                long offsetLimit = nextFile != null && Files.exists(nextFile) ? later.get(0).getKey() : Long.MAX_VALUE;
+                Checked checked = checkSegment(files, path, base, size, expected, mustStartAtNext, contiguous, offsetLimit, last,
+                        epochCheck, batches);
+                if (offsetLimit != Long.MAX_VALUE && checked.lost() != null && !Files.exists(nextFile)) {
+                    batches[0] = batchesBefore; // the bound went with the file meanwhile: judged without it
+                    checked = checkSegment(files, path, base, size, expected, mustStartAtNext, contiguous, Long.MAX_VALUE, last,
+                            epochCheck, batches);
+                }
+                return checked;
             });
             if (c == null) {
                 gone++; // deleted by the node running on the directory (retention, compaction) since it was listed
@@ -118,7 +128,7 @@ public final class LogVerifier {
     }
 
     private static Checked checkSegment(FileLayer files, Path path, long base, int size, long next, boolean mustStartAtNext,
-                                        boolean contiguous, java.util.function.BooleanSupplier last,
+                                        boolean contiguous, long offsetLimit, java.util.function.BooleanSupplier last,
                                         java.util.function.Function<dev.basalt.record.RecordBatch, String> epochCheck,
                                         int[] batches) {
         Segment probe = Segment.openSealed(files, path, base, size);
@@ -130,7 +140,7 @@ public final class LogVerifier {
                         + " where " + next + " was expected in a log without gaps (a segment file is missing, or the one"
                         + " before it was cut short)");
             } else {
-                r = SegmentScanner.scan(probe, size, next, contiguous, epochCheck, (batch, pos) -> batches[0]++);
+                r = SegmentScanner.scan(probe, size, next, contiguous, offsetLimit, epochCheck, (batch, pos) -> batches[0]++);
             }
             boolean endOfData = r.clean() || (r.stopReason().startsWith("zero header") && last.getAsBoolean());
             if (endOfData) {

@@ -151,7 +151,9 @@ final class Recovery {
                 return;
             }
             int fileBytes = sizeOf(path);
-            SegmentScanner.ScanResult r = scanOne(path, base, fileBytes);
+            long offsetLimit = i + 1 < toScan.size() ? Segment.parseBaseOffset(toScan.get(i + 1).getFileName().toString())
+                    : Long.MAX_VALUE;
+            SegmentScanner.ScanResult r = scanOne(path, base, fileBytes, offsetLimit);
             boolean last = i == toScan.size() - 1;
             boolean zeros = last && r.stopReason() != null && r.stopReason().startsWith("zero header");
             // With the recovery point unknown, whether valid batches follow the stop decides both
@@ -239,10 +241,10 @@ final class Recovery {
         }
     }
 
-    private SegmentScanner.ScanResult scanOne(Path path, long base, int fileBytes) {
+    private SegmentScanner.ScanResult scanOne(Path path, long base, int fileBytes, long offsetLimit) {
         Segment probe = Segment.openSealed(files, path, base, fileBytes);
         try {
-            return SegmentScanner.scan(probe, fileBytes, next, contiguous, this::epochProblem, (batch, pos) -> {
+            return SegmentScanner.scan(probe, fileBytes, next, contiguous, offsetLimit, this::epochProblem, (batch, pos) -> {
                 writer.onBatch(base, pos, batch.baseOffset(), batch.sizeInBytes(), batch.maxTimestamp());
                 if (batch.partitionLeaderEpoch() >= 0) {
                     epochs.assignFromLog(batch.partitionLeaderEpoch(), batch.baseOffset());

@@ -54,6 +54,23 @@ public final class SegmentScanner {
      */
     public static ScanResult scan(Segment segment, int limitBytes, long expectedNextOffset, boolean contiguous,
                                   java.util.function.Function<RecordBatch, String> check, BatchVisitor visitor) {
+        return scan(segment, limitBytes, expectedNextOffset, contiguous, Long.MAX_VALUE, check, visitor);
+    }
+
+    /**
+     * As above; {@code offsetLimit}: where the next segment starts (its file's base offset), which
+     * no offset of this segment reaches ({@link Long#MAX_VALUE} for the last segment).
+     *
+     * <p>A base offset is outside the batch's CRC. In a log that may have gaps (or whose gap state
+     * was lost with its index) a damaged one that jumps ahead still "follows" the batch before it;
+     * the batch after it then seems to go back, and was blamed (found probing: a repair without
+     * the index kept the damaged batch and left the log ending at offset 281474976664000). So a
+     * batch that jumps ahead is refused when the batch after it is valid and starts inside the jump
+     * (past where the batch before ended, below this one's base offset), or when it reaches
+     * {@code offsetLimit}. A legitimate gap (compaction) never has a later batch inside it.
+     */
+    public static ScanResult scan(Segment segment, int limitBytes, long expectedNextOffset, boolean contiguous, long offsetLimit,
+                                  java.util.function.Function<RecordBatch, String> check, BatchVisitor visitor) {
         ByteBuffer map = segment.mapping();
         int pos = 0;
         long next = Math.max(expectedNextOffset, segment.baseOffset());
@@ -82,6 +99,17 @@ public final class SegmentScanner {
                         + batch.lastOffset() + "] do not follow offset " + next + (contiguous && batch.baseOffset() > next
                         ? " in a log without gaps (a damaged base offset: the CRC does not cover it)" : ""));
             }
+            if (!contiguous && batch.baseOffset() > next) {
+                String jump = jumpOverTheNextBatch(map, pos + batch.sizeInBytes(), limitBytes, next, batch);
+                if (jump != null) {
+                    return new ScanResult(pos, next, maxTimestamp, jump);
+                }
+            }
+            if (batch.lastOffset() >= offsetLimit) {
+                return new ScanResult(pos, next, maxTimestamp, "batch offsets [" + batch.baseOffset() + ", " + batch.lastOffset()
+                        + "] reach offset " + offsetLimit + ", where the next segment starts (a damaged base offset: the CRC"
+                        + " does not cover it)");
+            }
             String invalid = check.apply(batch);
             if (invalid != null) {
                 return new ScanResult(pos, next, maxTimestamp, invalid);
@@ -92,6 +120,31 @@ public final class SegmentScanner {
             pos += batch.sizeInBytes();
         }
         return new ScanResult(pos, next, maxTimestamp, null);
+    }
+
+    /**
+     * Why {@code batch}, whose base offset jumps ahead of {@code next}, has a damaged base offset:
+     * the batch after it (at {@code afterPosition}) is valid and starts inside the jump; else null.
+     * Its CRC is checked only when its base offset lies there, so a compacted log's gaps cost one
+     * read of a header each.
+     */
+    private static String jumpOverTheNextBatch(ByteBuffer map, int afterPosition, int limitBytes, long next, RecordBatch batch) {
+        if (limitBytes - afterPosition < RecordBatch.LOG_OVERHEAD_BYTES) {
+            return null;
+        }
+        long afterBase = map.getLong(afterPosition);
+        if (afterBase < next || afterBase >= batch.baseOffset()) {
+            return null;
+        }
+        try {
+            RecordBatch after = RecordBatch.wrap(map.slice(afterPosition, limitBytes - afterPosition));
+            Segment.validateChecksum(map, afterPosition, after.sizeInBytes());
+        } catch (CorruptRecordException e) {
+            return null; // the batch after is damaged itself: it is judged in its turn
+        }
+        return "batch offsets [" + batch.baseOffset() + ", " + batch.lastOffset() + "] jump ahead of offset " + next
+                + " over the valid batch after it, which starts at offset " + afterBase
+                + " (a damaged base offset: the CRC does not cover it)";
     }
 
     /**

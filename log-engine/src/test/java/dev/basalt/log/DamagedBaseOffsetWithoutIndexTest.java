@@ -1,0 +1,167 @@
+package dev.basalt.log;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.basalt.log.recovery.LogVerifier;
+import dev.basalt.log.segment.FileLayer;
+import dev.basalt.log.segment.Segment;
+import dev.basalt.log.testkit.LogTestSupport;
+import dev.basalt.log.testkit.ManualClock;
+import dev.basalt.log.testkit.TestBatches;
+import dev.basalt.record.RecordBatchBuilder;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A base offset lies outside its batch's CRC, and without the index a log's gap state is unknown,
+ * so a damaged base offset that jumps ahead "follows" the batch before it. Found probing
+ * (2026-12-07): with the index deleted, {@code storage check} blamed the batch after the damaged
+ * one, and {@code storage repair} kept the damaged batch: the log then ended at offset
+ * 281474976664000. Now the damaged batch is the one refused: the batch after it starts inside its
+ * jump, or it reaches where the next segment starts. Reproduce with {@code ./mvnw -B -ntp -pl
+ * log-engine -am verify -Dtest=DamagedBaseOffsetWithoutIndexTest -Dsurefire.failIfNoSpecifiedTests=false}.
+ */
+class DamagedBaseOffsetWithoutIndexTest {
+    static final TopicPartition TP = new TopicPartition("noindex", 0);
+    @TempDir
+    Path dir;
+    final ManualClock clock = new ManualClock(1_000_000);
+    final LogConfig config = LogConfig.parse(Map.of(LogConfig.SEGMENT_BYTES, "4096"));
+    LogManager manager;
+
+    @AfterEach
+    void close() {
+        if (manager != null) {
+            manager.close();
+        }
+    }
+
+    private LogManager open() {
+        return LogManager.open(dir, config, clock, LogManagerOptions.DEFAULT.withoutPeriodicTasks(), FileLayer.DEFAULT);
+    }
+
+    /** 150 one-record batches over several sealed segments, closed cleanly; the segment files by base offset. */
+    private List<Path> filledThenClosed() {
+        manager = open();
+        PartitionLog log = manager.getOrCreate(TP, config);
+        for (int i = 0; i < 150; i++) {
+            log.appendAsLeader(TestBatches.batch(List.of(new TestBatches.Rec(1000 + i, "k" + i, "value-" + i + "-" + "x".repeat(60)))), 1);
+        }
+        log.flush();
+        List<Path> segments = log.segmentBaseOffsets().stream().map(b -> log.directory().resolve(Segment.fileName(b))).toList();
+        assertTrue(segments.size() >= 4, "several segments: " + segments);
+        manager.close();
+        manager = null;
+        return segments;
+    }
+
+    /** Adds {@code delta} to the base offset of the batch at {@code position}. */
+    private static void raiseBaseOffset(Path file, long position, long delta) throws IOException {
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            ByteBuffer b = ByteBuffer.allocate(8);
+            ch.read(b, position);
+            b.flip();
+            ByteBuffer out = ByteBuffer.allocate(8).putLong(0, b.getLong(0) + delta);
+            ch.write(out, position);
+        }
+    }
+
+    private void deleteIndex() throws IOException {
+        try (Stream<Path> walk = Files.walk(dir.resolve("index"))) {
+            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
+                Files.delete(p);
+            }
+        }
+    }
+
+    @Test
+    void aBaseOffsetRaisedMidSegment_isTheBatchCut_notTheOneAfterIt() throws Exception {
+        List<Path> segments = filledThenClosed();
+        // the last segment, as the probe's (no next segment bounds its offsets)
+        Path active = segments.get(segments.size() - 1);
+        assertTrue(LogTestSupport.batchPositions(active).size() >= 5, "room for a batch after the victim");
+        long[] victim = LogTestSupport.batchPositions(active).get(3); // {position, base offset, end}
+        raiseBaseOffset(active, victim[0], 281_474_976_710_656L - 46_656); // the probe's 2^48-ish value
+        deleteIndex();
+
+        LogVerifier.Report report = LogVerifier.verify(active.getParent(), FileLayer.DEFAULT);
+        assertNotNull(report.corruption(), "found");
+        assertEquals(victim[1], report.corruption().offset(), report.corruption().reason());
+        assertEquals((int) victim[0], report.corruption().position());
+        assertTrue(report.corruption().reason().contains("jump ahead"), report.corruption().reason());
+
+        manager = open();
+        assertEquals(java.util.Set.of(TP), manager.corruptPartitions(), "damage after a clean stop: not loaded");
+        PartitionLog repaired = manager.repair(TP, config);
+        assertEquals(victim[1], repaired.logEndOffset(), "cut at the damaged batch, not after it");
+        List<TestBatches.Stored> kept = LogTestSupport.readAll(repaired, 0);
+        assertEquals(victim[1], kept.size());
+        for (TestBatches.Stored r : kept) {
+            assertEquals("k" + r.offset(), r.key(), "every record kept is at its own offset");
+        }
+    }
+
+    @Test
+    void aSegmentsLastBatchRaised_reachesTheNextSegmentsBase_andIsCut() throws Exception {
+        List<Path> segments = filledThenClosed();
+        Path sealed = segments.get(1);
+        List<long[]> batches = LogTestSupport.batchPositions(sealed);
+        long[] victim = batches.get(batches.size() - 1);
+        raiseBaseOffset(sealed, victim[0], 1L << 40);
+        deleteIndex();
+
+        LogVerifier.Report report = LogVerifier.verify(sealed.getParent(), FileLayer.DEFAULT);
+        assertNotNull(report.corruption());
+        assertEquals(victim[1], report.corruption().offset(), report.corruption().reason());
+        assertTrue(report.corruption().reason().contains("where the next segment starts"), report.corruption().reason());
+
+        manager = open();
+        PartitionLog repaired = manager.repair(TP, config);
+        assertEquals(victim[1], repaired.logEndOffset());
+    }
+
+    /** A follower of a compacted leader has real gaps: with the index gone they are still not damage. */
+    @Test
+    void realGaps_withTheIndexGone_areNotDamage() throws Exception {
+        manager = open();
+        PartitionLog follower = manager.getOrCreate(TP, config);
+        ByteBuffer payload = ByteBuffer.allocate(8192);
+        // base offset, records: 2..4, 6..8 and 10..99 compacted away
+        for (long[] b : new long[][] {{0, 2}, {5, 1}, {9, 1}, {100, 3}}) {
+            RecordBatchBuilder builder = new RecordBatchBuilder(payload.slice(), 1000).baseOffset(b[0]).partitionLeaderEpoch(1);
+            for (int i = 0; i < b[1]; i++) {
+                assertTrue(builder.tryAppend(1000, ("k" + (b[0] + i)).getBytes(), ("v" + (b[0] + i)).getBytes(), List.of()));
+            }
+            payload.position(payload.position() + builder.build().sizeInBytes());
+        }
+        payload.flip();
+        follower.appendAsFollower(payload);
+        follower.flush();
+        Path partitionDir = follower.directory();
+        manager.close();
+        manager = null;
+        deleteIndex();
+
+        LogVerifier.Report report = LogVerifier.verify(partitionDir, FileLayer.DEFAULT);
+        assertTrue(report.clean(), String.valueOf(report.corruption()));
+        assertEquals(103, report.nextOffset());
+        manager = open();
+        assertFalse(manager.corruptPartitions().contains(TP));
+        assertEquals(List.of(0L, 1L, 5L, 9L, 100L, 101L, 102L),
+                LogTestSupport.readAll(manager.get(TP), 0).stream().map(TestBatches.Stored::offset).toList());
+    }
+}
