@@ -33,6 +33,15 @@ public interface MetadataQuorum {
     /** The quorum leader this node knows of, or -1. */
     int leaderId();
 
+    /**
+     * The last node other than this one that this node saw lead the quorum, or -1: once this node
+     * is active, the controller it took over from (whose broker, on a combined node, may have died
+     * with it). Never blocks.
+     */
+    default int lastOtherLeaderId() {
+        return -1;
+    }
+
     DescribeQuorumResponse describe();
 
     /** The request reached a node that is not the active controller; nothing was decided. */

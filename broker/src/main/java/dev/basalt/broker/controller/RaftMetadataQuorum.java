@@ -181,7 +181,18 @@ public final class RaftMetadataQuorum implements MetadataQuorum, AutoCloseable {
 
     // ------------------------------------------------------------------ activation (never blocks)
 
+    /** See {@link #lastOtherLeaderId()}; written on Raft's driver thread. */
+    private volatile int lastOtherLeaderId = -1;
+
+    @Override
+    public int lastOtherLeaderId() {
+        return lastOtherLeaderId;
+    }
+
     private void onLeaderChange(long term, int leaderId) {
+        if (leaderId >= 0 && leaderId != node.nodeId()) {
+            lastOtherLeaderId = leaderId;
+        }
         if (activeTerm >= 0 && (activeTerm != term || leaderId != node.nodeId())) {
             log.info("No longer the active controller (term {}, leader {})", term, leaderId);
             activeTerm = -1;

@@ -27,6 +27,17 @@ final class FakeMetadataQuorum implements MetadataQuorum {
         activeTerm = term;
     }
 
+    private volatile int lastOtherLeaderId = -1;
+
+    void lastOtherLeaderId(int id) {
+        lastOtherLeaderId = id;
+    }
+
+    @Override
+    public int lastOtherLeaderId() {
+        return lastOtherLeaderId;
+    }
+
     void autoCommit(boolean on) {
         autoCommit = on;
         if (on) {
