@@ -151,6 +151,12 @@ final class RaftDriver implements Runnable {
         this.clockMs = clockMs;
         this.queue = new ArrayBlockingQueue<>(config.eventQueueMax());
         this.appliedIndex = store.snapshot().lastIndex();
+        // what the restored core already knows, before the first step publishes it (found probing:
+        // a voter restarted as usual read as not a voter until then, and its /ready said it had
+        // rejoined with a new directory)
+        this.term = core.term();
+        this.localVoter = core.configuration().isVoter(config.nodeId());
+        this.configuration = core.configuration();
     }
 
     /** From transport threads: a full queue drops the message (Raft retransmits). */
