@@ -1256,6 +1256,11 @@ public final class BasaltNode implements AutoCloseable {
         }
         for (Throwable t = e; t != null; t = t.getCause()) {
             String m = String.valueOf(t.getMessage());
+            if (t instanceof java.nio.file.AccessDeniedException || t instanceof java.nio.file.FileSystemException
+                    && m.endsWith("Read-only file system")) {
+                // found probing: a data directory on a file system mounted read-only printed 13 stack lines first
+                return e.getMessage() + " (the directory cannot be written: a read-only file system, or its permissions)";
+            }
             if (t instanceof java.net.BindException || m.contains("Address already in use")) {
                 String what = String.valueOf(e.getMessage());
                 int cut = what.indexOf(": Failed to bind");

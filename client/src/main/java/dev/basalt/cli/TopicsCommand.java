@@ -148,6 +148,10 @@ final class TopicsCommand implements Callable<Integer> {
     private void refuseOptionsTheActionIgnores() {
         String act = action.list ? "--list" : action.create ? "--create" : action.describe ? "--describe"
                 : action.delete ? "--delete" : "--alter";
+        // as configs --add-config does (found probing: "retention.ms= 100" was stored as " 100")
+        Map<String, String> trimmed = new LinkedHashMap<>();
+        configs.forEach((k, v) -> trimmed.put(k.trim(), v == null ? "" : v.trim()));
+        configs = trimmed;
         List<String> ignored = new ArrayList<>();
         if (partitions != null && !(action.create || action.alter)) {
             ignored.add("--partitions");

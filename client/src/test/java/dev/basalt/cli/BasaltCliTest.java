@@ -144,6 +144,17 @@ class BasaltCliTest {
         assertEquals("", run("topics", "--list").out());
     }
 
+    /** Found probing: "retention.ms= 100" was stored as " 100"; configs --add-config already trimmed. */
+    @Test
+    void topicConfigs_areTrimmed_asConfigsAddConfigDoes() {
+        assertEquals(0, run("topics", "--create", "--topic", "w", "--config", " retention.ms= 100 ").code());
+        assertTrue(run("topics", "--describe", "--topic", "w").out().contains("Configs: retention.ms=100\n"),
+                run("topics", "--describe", "--topic", "w").out());
+        assertEquals(0, run("topics", "--alter", "--topic", "w", "--config", "retention.ms =200").code());
+        assertTrue(run("topics", "--describe", "--topic", "w").out().contains("Configs: retention.ms=200\n"),
+                run("topics", "--describe", "--topic", "w").out());
+    }
+
     @Test
     void produceThenConsume_fromBeginning_withKeys() {
         cluster.createTopic("t", 2);

@@ -84,5 +84,15 @@ class ControllerDirectoryLockTest {
         assertEquals("cannot start the client listener on 127.0.0.1:21440: the address is already in use (another process listens there)",
                 BasaltNode.knownStartFailure(bind));
         assertNull(BasaltNode.knownStartFailure(new IllegalStateException("a bug")), "anything else keeps its stack trace");
+        // found probing: a data directory on a read-only file system printed a stack trace
+        dev.basalt.log.LogStorageException readOnly = new dev.basalt.log.LogStorageException("cannot open data directory",
+                java.nio.file.Path.of("/data"), new java.nio.file.FileSystemException("/data/.lock: Read-only file system"));
+        assertEquals(readOnly.getMessage() + " (the directory cannot be written: a read-only file system, or its permissions)",
+                BasaltNode.knownStartFailure(readOnly));
+        assertEquals(new java.io.IOException("x", new java.nio.file.AccessDeniedException("/data/raft")).getMessage()
+                + " (the directory cannot be written: a read-only file system, or its permissions)",
+                BasaltNode.knownStartFailure(new java.io.IOException("x", new java.nio.file.AccessDeniedException("/data/raft"))));
+        assertNull(BasaltNode.knownStartFailure(new java.io.IOException("x", new java.nio.file.FileSystemException("/data/f: No space"))),
+                "other file system errors keep their stack trace");
     }
 }
