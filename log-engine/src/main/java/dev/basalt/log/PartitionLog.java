@@ -1580,7 +1580,9 @@ public final class PartitionLog {
             // Found probing: segments went without a word. One line per deletion, with its reason, as Kafka logs them.
             org.slf4j.LoggerFactory.getLogger(PartitionLog.class).info(
                     "Retention deleted {} segment(s) of {} ({} bytes, offsets {}..{}): {}; the log now starts at {}", doomed.size(), tp,
-                    doomedBytes, logStartOffset, newStart - 1, plan.bySize() == doomed.size()
+                    // the segments' own offsets (found probing: a follower, whose log start the
+                    // leader had moved already, logged "offsets 1260..1259")
+                    doomedBytes, doomed.get(0).baseOffset(), newStart - 1, plan.bySize() == doomed.size()
                             ? "over retention.bytes=" + cfg.retentionBytes()
                             : plan.bySize() == 0 ? "older than retention.ms=" + cfg.retentionMs()
                             : plan.bySize() + " over retention.bytes=" + cfg.retentionBytes() + ", the others older than retention.ms="
