@@ -104,8 +104,8 @@ public final class NodeConfig {
         put(k, "broker.session.timeout.ms", "1500", "A broker without a heartbeat for this long is fenced and its"
                 + " partitions get new leaders (failover time after a crash is about this).", null);
         put(k, "broker.heartbeat.interval.ms", "250", "How often a broker heartbeats to the controller.", null);
-        put(k, "broker.session.failover.grace.ms", "300", "A new active controller fences the broker of the controller it"
-                + " took over from if it has not opened a session with it within this time: the failover time after the"
+        put(k, "broker.session.failover.grace.ms", "300", "A new active controller fences the brokers of the controllers it"
+                + " took over from if they have not opened a session with it within this time: the failover time after the"
                 + " active controller's combined node dies is the election plus this. Other brokers keep their session"
                 + " timeout. A live broker fenced this way is unfenced by its next heartbeat.", null);
         put(k, "controlled.shutdown.timeout.ms", "10000", "How long a stopping broker waits for the controller to move"

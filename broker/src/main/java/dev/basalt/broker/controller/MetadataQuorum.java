@@ -34,12 +34,14 @@ public interface MetadataQuorum {
     int leaderId();
 
     /**
-     * The last node other than this one that this node saw lead the quorum, or -1: once this node
-     * is active, the controller it took over from (whose broker, on a combined node, may have died
-     * with it). Never blocks.
+     * The other nodes this node saw lead the quorum between its previous active term and active
+     * term {@code term} (the controllers it took over from, whose brokers, on combined nodes, may
+     * have died with them); empty if none led in between (this node lost leadership and won it
+     * back); null if unknown (this node saw no other leader since it started, or {@code term} is
+     * not its active term). Never blocks.
      */
-    default int lastOtherLeaderId() {
-        return -1;
+    default java.util.Set<Integer> predecessorsOf(long term) {
+        return null;
     }
 
     DescribeQuorumResponse describe();

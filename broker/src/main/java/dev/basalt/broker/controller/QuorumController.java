@@ -311,8 +311,8 @@ public final class QuorumController implements ControllerChannel {
         }
         if (term != graceTerm) {
             graceTerm = term;
-            int predecessor = quorum.lastOtherLeaderId();
-            executor.schedule(() -> fenceBrokersWithoutSession(term, predecessor), settings.sessionFailoverGraceMs(),
+            java.util.Set<Integer> predecessors = quorum.predecessorsOf(term);
+            executor.schedule(() -> fenceBrokersWithoutSession(term, predecessors), settings.sessionFailoverGraceMs(),
                     TimeUnit.MILLISECONDS);
         }
         fenceExpiredBrokers();
@@ -425,20 +425,22 @@ public final class QuorumController implements ControllerChannel {
     }
 
     /**
-     * A new controller's grace period is over: the broker of the node it took over from
-     * ({@code predecessor}), if it has not opened a session with it, died with that controller (a
-     * combined node killed) and is fenced now rather than after a session timeout. The other
-     * brokers keep their session timeout, counted from this term's start (found probing: on a busy
-     * host a leader change with no node down fenced a live broker that opened its session 1.2 s
-     * late, moving 17 leaderships twice and shrinking ISRs). With the predecessor unknown (this
-     * node has seen no other leader since it started), every broker without a session is fenced.
+     * A new controller's grace period is over: the brokers of the nodes it took over from
+     * ({@code predecessors}: every other node that led since this one's last term, a short
+     * intermediate term included) that have not opened a session with it died with those
+     * controllers (a combined node killed) and are fenced now rather than after a session timeout.
+     * The other brokers keep their session timeout, counted from this term's start (found probing:
+     * on a busy host a leader change with no node down fenced a live broker that opened its session
+     * 1.2 s late, moving 17 leaderships twice and shrinking ISRs). None when no other node led in
+     * between; with the predecessors unknown (this node saw no other leader since it started), every
+     * broker without a session.
      */
-    private void fenceBrokersWithoutSession(long term, int predecessor) {
+    private void fenceBrokersWithoutSession(long term, java.util.Set<Integer> predecessors) {
         if (quorum.activeTerm() != term) {
             return;
         }
         for (var b : quorum.committedImage().cluster().brokers().values()) {
-            if (predecessor >= 0 && b.brokerId() != predecessor) {
+            if (predecessors != null && !predecessors.contains(b.brokerId())) {
                 continue;
             }
             Session s = sessionStreams.get(b.brokerId());

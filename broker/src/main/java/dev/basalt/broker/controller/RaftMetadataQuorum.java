@@ -181,17 +181,31 @@ public final class RaftMetadataQuorum implements MetadataQuorum, AutoCloseable {
 
     // ------------------------------------------------------------------ activation (never blocks)
 
-    /** See {@link #lastOtherLeaderId()}; written on Raft's driver thread. */
-    private volatile int lastOtherLeaderId = -1;
+    /** The term and the other leaders before it: see {@link #predecessorsOf}. */
+    private record Predecessors(long term, java.util.Set<Integer> ids) {
+    }
+
+    /** Guards {@link #otherLeadersSinceActive}. */
+    private final Object leadersLock = new Object();
+    /** Other nodes seen leading since this node was last active; null until one is seen after start. */
+    private java.util.Set<Integer> otherLeadersSinceActive;
+    /** Set before {@link #activeTerm}, so a reader that sees the term active sees its predecessors. */
+    private volatile Predecessors predecessors = new Predecessors(-1, null);
 
     @Override
-    public int lastOtherLeaderId() {
-        return lastOtherLeaderId;
+    public java.util.Set<Integer> predecessorsOf(long term) {
+        Predecessors p = predecessors;
+        return p.term() == term ? p.ids() : null;
     }
 
     private void onLeaderChange(long term, int leaderId) {
         if (leaderId >= 0 && leaderId != node.nodeId()) {
-            lastOtherLeaderId = leaderId;
+            synchronized (leadersLock) {
+                if (otherLeadersSinceActive == null) {
+                    otherLeadersSinceActive = new java.util.TreeSet<>();
+                }
+                otherLeadersSinceActive.add(leaderId);
+            }
         }
         if (activeTerm >= 0 && (activeTerm != term || leaderId != node.nodeId())) {
             log.info("No longer the active controller (term {}, leader {})", term, leaderId);
@@ -217,8 +231,15 @@ public final class RaftMetadataQuorum implements MetadataQuorum, AutoCloseable {
                 });
                 return;
             }
+            java.util.Set<Integer> before;
+            synchronized (leadersLock) {
+                before = otherLeadersSinceActive == null ? null : java.util.Set.copyOf(otherLeadersSinceActive);
+                otherLeadersSinceActive = new java.util.TreeSet<>();
+            }
+            predecessors = new Predecessors(term, before);
             activeTerm = term;
-            log.info("Active controller in term {} (image at index {})", term, index);
+            log.info("Active controller in term {} (image at index {}{})", term, index,
+                    before == null ? "" : before.isEmpty() ? "; no other leader since its last term" : "; taking over from " + before);
             maybeMarkCaughtUp();
             if (readmitLoopTerm.getAndSet(term) != term) {
                 readmitConfiguredVoters(term);

@@ -27,15 +27,16 @@ final class FakeMetadataQuorum implements MetadataQuorum {
         activeTerm = term;
     }
 
-    private volatile int lastOtherLeaderId = -1;
+    private volatile java.util.Set<Integer> predecessors;
 
-    void lastOtherLeaderId(int id) {
-        lastOtherLeaderId = id;
+    /** What {@link #predecessorsOf} answers for the active term (null: unknown). */
+    void predecessors(java.util.Set<Integer> ids) {
+        predecessors = ids;
     }
 
     @Override
-    public int lastOtherLeaderId() {
-        return lastOtherLeaderId;
+    public java.util.Set<Integer> predecessorsOf(long term) {
+        return term == activeTerm ? predecessors : null;
     }
 
     void autoCommit(boolean on) {

@@ -233,19 +233,20 @@ class QuorumControllerTest {
     }
 
     /**
-     * A new controller's grace period fences the broker of the controller it took over from (a
+     * A new controller's grace period fences the brokers of the controllers it took over from (a
      * combined node that died) and no other: on a busy host a leader change with every node alive
      * fenced a live broker whose session came 1.2 s late (found probing). The others keep their
-     * session timeout. With no predecessor known, every broker without a session is fenced.
+     * session timeout. None when no other node led in between; with the predecessors unknown,
+     * every broker without a session.
      */
     @Test
-    void failoverGrace_fencesOnlyThePredecessorsBroker_orAllWhenItIsUnknown() throws Exception {
+    void failoverGrace_fencesOnlyThePredecessorsBrokers_noneAfterItsOwnTerm_orAllWhenUnknown() throws Exception {
         ScheduledThreadPoolExecutor other = new ScheduledThreadPoolExecutor(1);
         try {
             QuorumController next = new QuorumController(quorum, other, Clock.systemUTC(), new SplittableRandom(8),
                     new QuorumController.Settings(new ControllerConfig(60_000, 10_000, 1_000, 1_000, 1, false, 1_000), 1, 1, 5_000, 0,
                             50), (resource, key, value) -> Optional.empty());
-            quorum.lastOtherLeaderId(2);
+            quorum.predecessors(java.util.Set.of(2));
             quorum.activeTerm(2);
             assertTrue(next.openSession(1, new UUID(0, 1), () -> { }), "broker 1 moved its session in time");
             next.start();
@@ -255,11 +256,18 @@ class QuorumControllerTest {
             assertFalse(quorum.committedImage().cluster().broker(3).orElseThrow().fenced(), "alive, its session late: not fenced");
             assertFalse(quorum.committedImage().cluster().broker(1).orElseThrow().fenced());
 
-            quorum.lastOtherLeaderId(-1);
+            // won back after losing its own term, nobody leading in between: nobody's broker is suspect
+            quorum.predecessors(java.util.Set.of());
             quorum.activeTerm(3);
+            Thread.sleep(400); // the grace (50 ms) passes: nothing is fenced by it
+            next.createTopics(createTopics(1, "between")).get(WAIT_S, TimeUnit.SECONDS);
+            assertFalse(quorum.committedImage().cluster().broker(3).orElseThrow().fenced());
+
+            quorum.predecessors(null);
+            quorum.activeTerm(4);
             waitFor(() -> quorum.committedImage().cluster().broker(3).orElseThrow().fenced());
             next.createTopics(createTopics(1, "later")).get(WAIT_S, TimeUnit.SECONDS);
-            assertTrue(quorum.committedImage().cluster().broker(1).orElseThrow().fenced(), "its session was of term 2: ended");
+            assertTrue(quorum.committedImage().cluster().broker(1).orElseThrow().fenced(), "its session was of an older term: ended");
         } finally {
             other.shutdownNow();
         }
