@@ -134,6 +134,73 @@ class DamagedBaseOffsetWithoutIndexTest {
         assertEquals(victim[1], repaired.logEndOffset());
     }
 
+    /**
+     * A raise smaller than the batch's own span (found by review): the batch after it starts inside
+     * the raised batch's range, and the raised batch, started where it should, would end right
+     * before it: the raised one is cut.
+     */
+    @Test
+    void aBaseOffsetRaisedLessThanItsBatchSpans_isTheBatchCut() throws Exception {
+        manager = open();
+        PartitionLog log = manager.getOrCreate(TP, config);
+        for (int i = 0; i < 30; i++) {
+            List<TestBatches.Rec> five = new java.util.ArrayList<>();
+            for (int r = 0; r < 5; r++) {
+                five.add(new TestBatches.Rec(1000 + i, "k" + (i * 5 + r), "v"));
+            }
+            log.appendAsLeader(TestBatches.batch(five), 1);
+        }
+        log.flush();
+        Path segment = log.directory().resolve(Segment.fileName(log.segmentBaseOffsets().get(0)));
+        manager.close();
+        manager = null;
+        long[] victim = LogTestSupport.batchPositions(segment).get(2); // offsets 10..14
+        assertEquals(10, victim[1]);
+        raiseBaseOffset(segment, victim[0], 2); // 12..16: the next batch (15..19) starts inside it
+
+        LogVerifier.Report report = LogVerifier.verify(segment.getParent(), FileLayer.DEFAULT);
+        assertNotNull(report.corruption());
+        assertEquals(10, report.corruption().offset(), report.corruption().reason());
+        assertTrue(report.corruption().reason().contains("jump ahead"), report.corruption().reason());
+    }
+
+    /**
+     * A compacted log's real gap before a batch, and the batch after it with a lowered base offset
+     * that lands in the gap (found by review): the lowered one is cut, not the one after the gap,
+     * since the batch after the lowered one sides with the latter.
+     */
+    @Test
+    void aBaseOffsetLoweredIntoARealGap_isTheLoweredBatchCut() throws Exception {
+        Path partitionDir = followerWithGaps(new long[][] {{0, 2}, {5, 1}, {9, 1}, {100, 3}, {200, 2}, {300, 1}});
+        long[] lowered = LogTestSupport.batchPositions(partitionDir.resolve(Segment.fileName(0))).get(4); // 200..201
+        raiseBaseOffset(partitionDir.resolve(Segment.fileName(0)), lowered[0], 50 - 200); // now 50: inside 10..99
+
+        LogVerifier.Report report = LogVerifier.verify(partitionDir, FileLayer.DEFAULT);
+        assertNotNull(report.corruption());
+        assertEquals(103, report.corruption().offset(), "cut after 100..102, which is kept: " + report.corruption().reason());
+    }
+
+    /** A follower's log holding batches at these {base offset, records}; closed; its directory. */
+    private Path followerWithGaps(long[][] batches) {
+        manager = open();
+        PartitionLog follower = manager.getOrCreate(TP, config);
+        ByteBuffer payload = ByteBuffer.allocate(8192);
+        for (long[] b : batches) {
+            RecordBatchBuilder builder = new RecordBatchBuilder(payload.slice(), 1000).baseOffset(b[0]).partitionLeaderEpoch(1);
+            for (int i = 0; i < b[1]; i++) {
+                assertTrue(builder.tryAppend(1000, ("k" + (b[0] + i)).getBytes(), ("v" + (b[0] + i)).getBytes(), List.of()));
+            }
+            payload.position(payload.position() + builder.build().sizeInBytes());
+        }
+        payload.flip();
+        follower.appendAsFollower(payload);
+        follower.flush();
+        Path dir = follower.directory();
+        manager.close();
+        manager = null;
+        return dir;
+    }
+
     /** A follower of a compacted leader has real gaps: with the index gone they are still not damage. */
     @Test
     void realGaps_withTheIndexGone_areNotDamage() throws Exception {

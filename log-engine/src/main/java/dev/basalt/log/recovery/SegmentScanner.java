@@ -65,9 +65,10 @@ public final class SegmentScanner {
      * was lost with its index) a damaged one that jumps ahead still "follows" the batch before it;
      * the batch after it then seems to go back, and was blamed (found probing: a repair without
      * the index kept the damaged batch and left the log ending at offset 281474976664000). So a
-     * batch that jumps ahead is refused when the batch after it is valid and starts inside the jump
-     * (past where the batch before ended, below this one's base offset), or when it reaches
-     * {@code offsetLimit}. A legitimate gap (compaction) never has a later batch inside it.
+     * batch that jumps ahead is refused when the valid batch after it disagrees with it and the
+     * evidence points at it ({@link #damagedJump}), or when it reaches {@code offsetLimit}. In a
+     * valid log every later batch starts above an earlier one's last offset, and no batch reaches
+     * the next file's base offset: neither check refuses one.
      */
     public static ScanResult scan(Segment segment, int limitBytes, long expectedNextOffset, boolean contiguous, long offsetLimit,
                                   java.util.function.Function<RecordBatch, String> check, BatchVisitor visitor) {
@@ -100,7 +101,7 @@ public final class SegmentScanner {
                         ? " in a log without gaps (a damaged base offset: the CRC does not cover it)" : ""));
             }
             if (!contiguous && batch.baseOffset() > next) {
-                String jump = jumpOverTheNextBatch(map, pos + batch.sizeInBytes(), limitBytes, next, batch);
+                String jump = damagedJump(map, pos + batch.sizeInBytes(), limitBytes, next, batch);
                 if (jump != null) {
                     return new ScanResult(pos, next, maxTimestamp, jump);
                 }
@@ -123,28 +124,54 @@ public final class SegmentScanner {
     }
 
     /**
-     * Why {@code batch}, whose base offset jumps ahead of {@code next}, has a damaged base offset:
-     * the batch after it (at {@code afterPosition}) is valid and starts inside the jump; else null.
-     * Its CRC is checked only when its base offset lies there, so a compacted log's gaps cost one
-     * read of a header each.
+     * Why {@code batch}, whose base offset jumps ahead of {@code next}, is the damaged one; null if
+     * it is not (or cannot be told). The valid batch after it (at {@code afterPosition}) decides:
+     * one starting above this batch's last offset agrees with it, one starting below {@code next}
+     * is odd itself (judged in its turn). One starting in between disagrees, and one of the two
+     * base offsets is damaged: this batch's when, started at {@code next}, it would end right
+     * before that one (a raised base offset, however small), or when no valid batch follows that
+     * one to side with it; the other's when the batch after it starts above this batch's last
+     * offset (a lowered base offset: found by review, a compacted log's real gap before this batch
+     * must not make it the one blamed). Headers are read first and a CRC is checked only on a
+     * disagreement, so a compacted log's gaps cost a header read each.
      */
-    private static String jumpOverTheNextBatch(ByteBuffer map, int afterPosition, int limitBytes, long next, RecordBatch batch) {
+    private static String damagedJump(ByteBuffer map, int afterPosition, int limitBytes, long next, RecordBatch batch) {
         if (limitBytes - afterPosition < RecordBatch.LOG_OVERHEAD_BYTES) {
             return null;
         }
         long afterBase = map.getLong(afterPosition);
-        if (afterBase < next || afterBase >= batch.baseOffset()) {
+        if (afterBase < next || afterBase > batch.lastOffset()) {
+            return null;
+        }
+        RecordBatch after = validBatchOrNull(map, afterPosition, limitBytes);
+        if (after == null) {
+            return null; // the batch after is damaged itself: it is judged in its turn
+        }
+        boolean fitsInPlace = afterBase == next + batch.lastOffsetDelta() + 1;
+        if (!fitsInPlace) {
+            RecordBatch third = validBatchOrNull(map, afterPosition + after.sizeInBytes(), limitBytes);
+            if (third != null && third.baseOffset() > batch.lastOffset()) {
+                return null; // the batch after sides with this one: that one's base offset is the damaged one
+            }
+        }
+        return "batch offsets [" + batch.baseOffset() + ", " + batch.lastOffset() + "] jump ahead of offset " + next
+                + " past the valid batch after it, which starts at offset " + afterBase
+                + " (a damaged base offset: the CRC does not cover it)";
+    }
+
+    /** The batch at {@code position} if its structure, magic and CRC are valid; else null. */
+    private static RecordBatch validBatchOrNull(ByteBuffer map, int position, int limitBytes) {
+        if (limitBytes - position < RecordBatch.LOG_OVERHEAD_BYTES
+                || map.getLong(position) == 0 && map.getInt(position + RecordBatch.LENGTH_OFFSET) == 0) {
             return null;
         }
         try {
-            RecordBatch after = RecordBatch.wrap(map.slice(afterPosition, limitBytes - afterPosition));
-            Segment.validateChecksum(map, afterPosition, after.sizeInBytes());
+            RecordBatch b = RecordBatch.wrap(map.slice(position, limitBytes - position));
+            Segment.validateChecksum(map, position, b.sizeInBytes());
+            return b;
         } catch (CorruptRecordException e) {
-            return null; // the batch after is damaged itself: it is judged in its turn
+            return null;
         }
-        return "batch offsets [" + batch.baseOffset() + ", " + batch.lastOffset() + "] jump ahead of offset " + next
-                + " over the valid batch after it, which starts at offset " + afterBase
-                + " (a damaged base offset: the CRC does not cover it)";
     }
 
     /**
