@@ -846,9 +846,10 @@ public final class BasaltNode implements AutoCloseable {
                         a.highWatermark(), a.logStartOffset())).toList())),
                 LEADER_OFFSETS_FRESH_ROUNDS, Math.max(LEADER_OFFSETS_FRESH_ROUNDS, config.getInt("lag.samples.max")),
                 LEADER_OFFSETS_PER_ROUND_MAX);
-        // a leader's answer is used for LEADER_OFFSETS_FRESH_ROUNDS rounds, and was sent up to a round before
+        // a leader's answer is used for LEADER_OFFSETS_FRESH_ROUNDS rounds, and was sent up to a round
+        // before; rounds are sampleMs apart plus their own run time: twice that, to be safe
         lagMonitor = new LagMonitor(config.getInt("lag.window.commits"), config.getLong("lag.allowed"),
-                config.getInt("lag.samples.max"), leaderOffsets, (LEADER_OFFSETS_FRESH_ROUNDS + 1) * sampleMs);
+                config.getInt("lag.samples.max"), leaderOffsets, 2 * (LEADER_OFFSETS_FRESH_ROUNDS + 1) * sampleMs);
         c.addCommitListener(new GroupCoordinator.CommitListener() {
             @Override
             public void onCommitted(java.util.List<dev.basalt.broker.group.state.GroupRecord> records) {

@@ -1577,16 +1577,17 @@ public final class PartitionLog {
                 doomedBytes += c.segment.sizeBytes();
             }
             long newStart = plan.newLogStartOffset();
+            // the segments' own offsets (found probing: a follower, whose log start the leader had
+            // moved past them already, logged "offsets 1260..1259")
+            long doomedEnd = candidates.get(plan.segmentCount() - 1).nextBaseOffset() - 1;
             // Found probing: segments went without a word. One line per deletion, with its reason, as Kafka logs them.
             org.slf4j.LoggerFactory.getLogger(PartitionLog.class).info(
                     "Retention deleted {} segment(s) of {} ({} bytes, offsets {}..{}): {}; the log now starts at {}", doomed.size(), tp,
-                    // the segments' own offsets (found probing: a follower, whose log start the
-                    // leader had moved already, logged "offsets 1260..1259")
-                    doomedBytes, doomed.get(0).baseOffset(), newStart - 1, plan.bySize() == doomed.size()
+                    doomedBytes, doomed.get(0).baseOffset(), doomedEnd, plan.bySize() == doomed.size()
                             ? "over retention.bytes=" + cfg.retentionBytes()
                             : plan.bySize() == 0 ? "older than retention.ms=" + cfg.retentionMs()
                             : plan.bySize() + " over retention.bytes=" + cfg.retentionBytes() + ", the others older than retention.ms="
-                                    + cfg.retentionMs(), newStart);
+                                    + cfg.retentionMs(), Math.max(logStartOffset, newStart));
             // The new start first: a read at the old start meanwhile is out of range, never a read
             // of the next segment taken for missing offsets.
             logStartOffset = Math.max(logStartOffset, newStart);

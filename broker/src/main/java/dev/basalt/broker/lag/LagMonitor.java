@@ -38,6 +38,16 @@ public final class LagMonitor {
         OptionalLong logEndOffset(String topic, int partition);
 
         OptionalLong logStartOffset(String topic, int partition);
+
+        /**
+         * Whether {@link #logEndOffset} is current: this broker leads the partition, or its leader
+         * answered lately. A local follower's value without a recent answer from the leader may be
+         * old without bound (the follower out of sync, the leader out of reach): not evidence that
+         * a commit is past the log end.
+         */
+        default boolean logEndCurrent(String topic, int partition) {
+            return true;
+        }
     }
 
     /**
@@ -167,7 +177,7 @@ public final class LagMonitor {
             double behindSeconds = allowedLag == 0 || t == null ? seconds : t.lagSeconds(o.offset() + allowedLag, nowMs);
             long behindMs = behindSeconds < 0 ? -1 : (long) (behindSeconds * 1000);
             PartitionStatus status = LagEvaluator.evaluate(window, end.getAsLong(), start.getAsLong(), allowedLag, nowMs, behindMs,
-                    logEndStaleMaxMs);
+                    offsets.logEndCurrent(p.topic(), p.partition()) ? logEndStaleMaxMs : Long.MAX_VALUE);
             out.add(new PartitionLag(p, o.offset(), o.commitTimestampMs(), end.getAsLong(), start.getAsLong(),
                     Math.max(0, end.getAsLong() - o.offset()), seconds, status, Math.max(0, start.getAsLong() - o.offset()),
                     w == null ? 0 : w.complete()));

@@ -92,6 +92,15 @@ public final class LeaderLogOffsets implements LagMonitor.LogOffsets {
     }
 
     @Override
+    public boolean logEndCurrent(String topic, int partition) {
+        if (local.leads(topic, partition)) {
+            return true;
+        }
+        Known k = known.get(new PartitionKey(topic, partition));
+        return k != null && round - k.round() <= freshRoundsMax;
+    }
+
+    @Override
     public OptionalLong logStartOffset(String topic, int partition) {
         if (local.leads(topic, partition)) {
             return local.logStartOffset(topic, partition);

@@ -60,6 +60,37 @@ class LagMonitorTest {
     }
 
     /**
+     * A commit past the log end (20) is PAST_LOG_END once older than the log end can be stale, but
+     * never while that log end is not current (a local follower's value, the leader not answering
+     * lately: found by review, it may be old without bound).
+     */
+    @Test
+    void aCommitPastTheLogEnd_isPastLogEnd_onlyWhileTheLogEndIsCurrent() {
+        boolean[] current = {true};
+        LagMonitor m = new LagMonitor(10, 0, 60, new LagMonitor.LogOffsets() {
+            @Override
+            public OptionalLong logEndOffset(String topic, int partition) {
+                return OptionalLong.of(20);
+            }
+
+            @Override
+            public OptionalLong logStartOffset(String topic, int partition) {
+                return OptionalLong.of(0);
+            }
+
+            @Override
+            public boolean logEndCurrent(String topic, int partition) {
+                return current[0];
+            }
+        }, 6_000);
+        m.onCommitted(List.of(commit("g", 999, 1_000)));
+        assertEquals(PartitionStatus.OK, status(m, "g", 999, 1_000, 5_000), "the log end may not have caught up yet");
+        assertEquals(PartitionStatus.PAST_LOG_END, status(m, "g", 999, 1_000, 8_000));
+        current[0] = false;
+        assertEquals(PartitionStatus.OK, status(m, "g", 999, 1_000, 60_000), "a log end that is not current proves nothing");
+    }
+
+    /**
      * Found probing: a partition without a leader (its log end unknown, lag -1) read OK, so a
      * group whose partitions had all lost their leader read as caught up. It is UNKNOWN, and the
      * group WARN; once the log end is known again it is judged as before.

@@ -1,6 +1,7 @@
 package dev.basalt.broker.lag;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -94,11 +95,13 @@ class LeaderLogOffsetsTest {
         LeaderLogOffsets o = new LeaderLogOffsets(LOCAL, leaders::ask, 2, 10, 100);
         // before any answer: the follower's own values, and unknown without a replica
         assertEquals(OptionalLong.of(5), o.logEndOffset("followed", 0));
+        assertFalse(o.logEndCurrent("followed", 0), "a follower's own value: not evidence of a commit past the log end");
         assertEquals(OptionalLong.empty(), o.logEndOffset("far", 0));
         o.refresh();
         assertEquals(List.of(Map.of("far", Set.of(0), "followed", Set.of(0))), leaders.asked);
         leaders.answerAll();
         assertEquals(OptionalLong.of(9), o.logEndOffset("followed", 0));
+        assertTrue(o.logEndCurrent("followed", 0));
         assertEquals(OptionalLong.of(4), o.logStartOffset("followed", 0), "the leader's log start decides DATA_LOSS");
         assertEquals(OptionalLong.of(50), o.logEndOffset("far", 0));
         assertEquals(OptionalLong.of(7), o.logStartOffset("far", 0));
@@ -110,6 +113,7 @@ class LeaderLogOffsetsTest {
         o.refresh();
         assertEquals(OptionalLong.empty(), o.logEndOffset("far", 0));
         assertEquals(OptionalLong.of(9), o.logEndOffset("followed", 0), "not the follower's 5");
+        assertFalse(o.logEndCurrent("followed", 0), "the answer is stale");
         assertEquals(OptionalLong.of(2), o.logStartOffset("followed", 0), "the follower's own once the answer is stale");
     }
 

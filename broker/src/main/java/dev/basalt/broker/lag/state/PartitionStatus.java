@@ -1,7 +1,7 @@
 package dev.basalt.broker.lag.state;
 
 /**
- * A partition's status as Burrow's evaluator decides it, plus {@link #DATA_LOSS}. Declared from
+ * A partition's status as Burrow's evaluator decides it, plus {@link #DATA_LOSS} and {@link #PAST_LOG_END}. Declared from
  * least to most severe: a group's status is its worst partition's.
  */
 public enum PartitionStatus {
