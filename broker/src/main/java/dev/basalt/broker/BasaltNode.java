@@ -1260,7 +1260,10 @@ public final class BasaltNode implements AutoCloseable {
             if (t instanceof java.nio.file.AccessDeniedException || t instanceof java.nio.file.FileSystemException
                     && m.endsWith("Read-only file system")) {
                 // found probing: a data directory on a file system mounted read-only printed 13 stack lines first
-                return e.getMessage() + " (the directory cannot be written: a read-only file system, or its permissions)";
+                String top = String.valueOf(e.getMessage());
+                String path = t instanceof java.nio.file.AccessDeniedException ? m + ": permission denied" : m;
+                return top + (top.contains(m) ? "" : ": " + path)
+                        + " (the data directory cannot be used: a read-only file system, or its permissions)";
             }
             if (t instanceof java.net.BindException || m.contains("Address already in use")) {
                 String what = String.valueOf(e.getMessage());

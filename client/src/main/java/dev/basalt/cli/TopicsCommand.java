@@ -150,8 +150,20 @@ final class TopicsCommand implements Callable<Integer> {
                 : action.delete ? "--delete" : "--alter";
         // as configs --add-config does (found probing: "retention.ms= 100" was stored as " 100")
         Map<String, String> trimmed = new LinkedHashMap<>();
-        configs.forEach((k, v) -> trimmed.put(k.trim(), v == null ? "" : v.trim()));
+        for (Map.Entry<String, String> e : configs.entrySet()) {
+            if (trimmed.put(e.getKey().trim(), e.getValue() == null ? "" : e.getValue().trim()) != null) {
+                throw new BasaltCli.UsageException("config " + e.getKey().trim() + " is given twice in --config");
+            }
+        }
         configs = trimmed;
+        List<String> deletes = new ArrayList<>();
+        for (String k : deleteConfigs) {
+            if (k.isBlank()) {
+                throw new BasaltCli.UsageException("--delete-config takes a key, not an empty string");
+            }
+            deletes.add(k.trim());
+        }
+        deleteConfigs = deletes;
         List<String> ignored = new ArrayList<>();
         if (partitions != null && !(action.create || action.alter)) {
             ignored.add("--partitions");

@@ -153,6 +153,13 @@ class BasaltCliTest {
         assertEquals(0, run("topics", "--alter", "--topic", "w", "--config", "retention.ms =200").code());
         assertTrue(run("topics", "--describe", "--topic", "w").out().contains("Configs: retention.ms=200\n"),
                 run("topics", "--describe", "--topic", "w").out());
+        // equal once trimmed: refused as a repeat or a conflict, as configs --add-config refuses them (found by review)
+        Result twice = run("topics", "--alter", "--topic", "w", "--config", "retention.ms=1", "--config", "retention.ms =2");
+        assertEquals(BasaltCli.USAGE, twice.code(), twice.err());
+        assertTrue(twice.err().contains("config retention.ms is given twice"), twice.err());
+        Result both = run("topics", "--alter", "--topic", "w", "--config", "retention.ms=1", "--delete-config", " retention.ms");
+        assertEquals(BasaltCli.USAGE, both.code(), both.err());
+        assertTrue(both.err().contains("both set"), both.err());
     }
 
     @Test

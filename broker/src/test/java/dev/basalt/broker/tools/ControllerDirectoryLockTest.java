@@ -87,11 +87,11 @@ class ControllerDirectoryLockTest {
         // found probing: a data directory on a read-only file system printed a stack trace
         dev.basalt.log.LogStorageException readOnly = new dev.basalt.log.LogStorageException("cannot open data directory",
                 java.nio.file.Path.of("/data"), new java.nio.file.FileSystemException("/data/.lock: Read-only file system"));
-        assertEquals(readOnly.getMessage() + " (the directory cannot be written: a read-only file system, or its permissions)",
-                BasaltNode.knownStartFailure(readOnly));
-        assertEquals(new java.io.IOException("x", new java.nio.file.AccessDeniedException("/data/raft")).getMessage()
-                + " (the directory cannot be written: a read-only file system, or its permissions)",
-                BasaltNode.knownStartFailure(new java.io.IOException("x", new java.nio.file.AccessDeniedException("/data/raft"))));
+        String why = " (the data directory cannot be used: a read-only file system, or its permissions)";
+        assertEquals(readOnly.getMessage() + why, BasaltNode.knownStartFailure(readOnly), "its message names the path already");
+        assertEquals("cannot open the metadata log: /data/raft: permission denied" + why, BasaltNode.knownStartFailure(
+                new java.io.IOException("cannot open the metadata log", new java.nio.file.AccessDeniedException("/data/raft"))),
+                "the failing path named when the message does not");
         assertNull(BasaltNode.knownStartFailure(new java.io.IOException("x", new java.nio.file.FileSystemException("/data/f: No space"))),
                 "other file system errors keep their stack trace");
     }

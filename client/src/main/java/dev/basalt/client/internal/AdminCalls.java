@@ -130,8 +130,9 @@ public final class AdminCalls {
         if (e.getStatus().getCode() == io.grpc.Status.Code.UNIMPLEMENTED) {
             // Nothing was processed: the address serves gRPC but not the admin service (a
             // controller-only node's port in the bootstrap list): the next address may.
-            b = new NotAClientPortException(what + " via " + address + ": the address does not serve the admin API ("
-                    + e.getStatus().getDescription() + "): not a Basalt client port (a controller's port?)", e);
+            b = new NotAClientPortException(what + " via " + address + ": the address does not serve this admin call ("
+                    + e.getStatus().getDescription() + "): not a Basalt client port (a controller's port?), or a broker of an"
+                    + " older version", e);
         }
         return b;
     }
