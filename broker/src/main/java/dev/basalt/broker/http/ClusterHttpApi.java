@@ -218,20 +218,38 @@ public final class ClusterHttpApi {
         return ok(o);
     }
 
+    /** The records endpoint's query parameters. */
+    private static final List<String> RECORDS_PARAMETERS = List.of("offset", "limit", "timestamp");
+
     private HttpAdminServer.Reply records(String topic, String partitionText, Map<String, String> query) {
         int partition;
         long offset;
         int limit;
         Long timestamp = null;
+        // found probing: unknown parameters were ignored, and offset with timestamp read by timestamp
+        for (String key : query.keySet()) {
+            if (!RECORDS_PARAMETERS.contains(key)) {
+                return error(400, ErrorCode.INVALID_REQUEST.name(), "unknown parameter '" + key + "': records take "
+                        + String.join(", ", RECORDS_PARAMETERS));
+            }
+        }
+        if (query.containsKey("offset") && query.containsKey("timestamp")) {
+            return error(400, ErrorCode.INVALID_REQUEST.name(), "give offset or timestamp, not both");
+        }
+        String field = "partition";
         try {
             partition = Integer.parseInt(partitionText);
+            field = "offset";
             offset = Long.parseLong(query.getOrDefault("offset", "-2"));
+            field = "limit";
             limit = Integer.parseInt(query.getOrDefault("limit", "50"));
             if (query.containsKey("timestamp")) {
+                field = "timestamp";
                 timestamp = Long.parseLong(query.get("timestamp"));
             }
         } catch (NumberFormatException e) {
-            return error(400, ErrorCode.INVALID_REQUEST.name(), "partition, offset, limit and timestamp are numbers: " + e.getMessage());
+            String given = field.equals("partition") ? partitionText : query.get(field);
+            return error(400, ErrorCode.INVALID_REQUEST.name(), field + " must be a whole number, not '" + given + "'");
         }
         if (partition < 0 || limit < 1 || limit > RECORDS_LIMIT_MAX || offset < -2 || (timestamp != null && timestamp < 0)) {
             return error(400, ErrorCode.INVALID_REQUEST.name(), "need partition >= 0, 1 <= limit <= " + RECORDS_LIMIT_MAX

@@ -352,7 +352,8 @@ public final class DevCluster {
         }
         long readyMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
         out.println();
-        out.println("Basalt dev cluster ready: " + plan.nodes().size() + " nodes in " + readyMs + " ms, directory " + plan.dir());
+        out.println("Basalt dev cluster ready: " + plan.nodes().size() + (plan.nodes().size() == 1 ? " node" : " nodes") + " in "
+                + readyMs + " ms, directory " + plan.dir());
         for (DevClusterPlan.Node n : plan.nodes()) {
             out.printf("  node %d  %-17s pid %-7d %s admin %s  log %s%n", n.id(), n.roles(), processes.get(n.id()).pid(),
                     n.broker() ? "client 127.0.0.1:" + n.clientPort() + "  " : "", n.adminUrl(), n.logFile());

@@ -594,6 +594,13 @@ class AdminPortNodeTest {
         assertError("/v1/topics/orders/partitions/0/records?limit=0", 400, "INVALID_REQUEST");
         assertError("/v1/topics/orders/partitions/0/records?limit=501", 400, "INVALID_REQUEST");
         assertError("/v1/topics/orders/partitions/x/records", 400, "INVALID_REQUEST");
+        // found probing: a raw Java message, unknown parameters ignored, and timestamp silently winning over offset
+        assertEquals("partition must be a whole number, not 'x'",
+                json("/v1/topics/orders/partitions/x/records", 400).get("error").getAsString());
+        assertEquals("unknown parameter 'bogus': records take offset, limit, timestamp",
+                json("/v1/topics/orders/partitions/0/records?bogus=1", 400).get("error").getAsString());
+        assertEquals("give offset or timestamp, not both",
+                json("/v1/topics/orders/partitions/0/records?offset=1&timestamp=0", 400).get("error").getAsString());
         assertError("/v1/topics/orders/partitions/0/records?offset=-3", 400, "INVALID_REQUEST");
         assertError("/v1/topics/nope/partitions/0/records", 404, "UNKNOWN_TOPIC");
         assertError("/v1/topics/orders/partitions/9/records", 404, "INVALID_PARTITION");
