@@ -286,6 +286,32 @@ public final class BasaltCli implements Runnable {
         return m.replace('\n', ' ');
     }
 
+    /**
+     * {@code s} fit for one cell of a line of output: control characters (a newline in a group id
+     * someone else's client chose) escaped as \n, \r, \t or \\uXXXX, and a backslash doubled, so a
+     * table stays one line per row (found probing: a group id with a newline broke groups --list
+     * and lag into two lines).
+     */
+    static String printable(String s) {
+        StringBuilder b = null;
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            String esc = c == '\\' ? "\\\\" : c == '\n' ? "\\n" : c == '\r' ? "\\r" : c == '\t' ? "\\t"
+                    : Character.isISOControl(c) ? String.format("\\u%04x", (int) c) : null;
+            if (esc != null && b == null) {
+                b = new StringBuilder(s.length() + 8).append(s, 0, i);
+            }
+            if (b != null) {
+                if (esc != null) {
+                    b.append(esc);
+                } else {
+                    b.append(c);
+                }
+            }
+        }
+        return b == null ? s : b.toString();
+    }
+
     /** "1 partition", "3 partitions": a count with its noun (plural by an s). */
     static String count(long n, String noun) {
         return n + " " + noun + (n == 1 ? "" : "s");

@@ -95,7 +95,7 @@ final class GroupsCommand implements Callable<Integer> {
                     throw new BasaltCli.UsageException("--list lists every group: drop --group (or use --describe --group)");
                 }
                 GroupAdmin.GroupList listed = admin.listGroupsFromEachBroker();
-                listed.groups().forEach(g -> root.out.println(g.groupId()));
+                listed.groups().forEach(g -> root.out.println(BasaltCli.printable(g.groupId())));
                 warnUnanswered(root, listed);
                 return BasaltCli.OK;
             }

@@ -182,7 +182,7 @@ final class LagCommand implements Callable<Integer> {
             max = Math.max(max, lag);
         }
         long noCommit = owned.stream().filter(tp -> !committed.containsKey(tp)).count();
-        return String.format("%-24s %-12s %-12s %-28s %-8s %d", group, state, known == 0 && (noCommit > 0 || !committed.isEmpty()) ? "-"
+        return String.format("%-24s %-12s %-12s %-28s %-8s %d", BasaltCli.printable(group), state, known == 0 && (noCommit > 0 || !committed.isEmpty()) ? "-"
                         : String.valueOf(total),
                 worst == null ? "-" : worst.toString(), known == 0 ? "-" : String.valueOf(max), noCommit);
     }

@@ -63,6 +63,14 @@ class LagCommandTest {
                 "nothing known: no total");
     }
 
+    /** Found probing: a group id with a newline broke the lag table (and groups --list) into two lines. */
+    @Test
+    void aGroupIdWithControlCharacters_staysOnItsRow() {
+        String row = LagCommand.row("nl\ngroup\t\u0007\\", "EMPTY", Map.of(), Map.of(), Set.of());
+        assertEquals(List.of("nl\\ngroup\\t\\u0007\\\\", "EMPTY", "0", "-", "-", "0"), cols(row));
+        assertEquals("plain-id.1", BasaltCli.printable("plain-id.1"));
+    }
+
     @Test
     void emptyGroupWithoutCommits_zero() {
         assertEquals(List.of("g", "EMPTY", "0", "-", "-", "0"), cols(LagCommand.row("g", "EMPTY", Map.of(), Map.of(), Set.of())));
