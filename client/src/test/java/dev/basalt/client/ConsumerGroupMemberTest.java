@@ -235,6 +235,41 @@ class ConsumerGroupMemberTest {
      * past the grace, and the partition is read once the topic is there (GroupsCliE2ETest: consume
      * --group ended with "topic doomed does not exist" as its deleted topic was created again).
      */
+    /**
+     * Found probing: with two of three nodes restarting, the coordinator's write to its offsets
+     * partition failed NOT_ENOUGH_REPLICAS, the (then unmapped) code reached the member, and
+     * poll() threw it. A retriable answer the group protocol does not list is asked again; a
+     * non-retriable one still ends poll().
+     */
+    @Test
+    void aRetriableHeartbeatAnswer_isAskedAgain_notThrownByPoll() throws Exception {
+        java.util.concurrent.atomic.AtomicInteger refused = new java.util.concurrent.atomic.AtomicInteger();
+        groups.setCoordinator(req -> refused.getAndIncrement() < 5
+                ? ConsumerGroupHeartbeatResponse.newBuilder().setErrorCode(dev.basalt.proto.v1.ErrorCode.NOT_ENOUGH_REPLICAS)
+                        .setErrorMessage("writing to __consumer_offsets-3: ISR [1] is smaller than min.insync.replicas=2").build()
+                : answer(req, 1, assignment(0)));
+        try (Consumer<String, String> c = member()) {
+            c.subscribe(List.of("t"));
+            long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(WAIT_MS);
+            while (c.assignment().isEmpty() && System.nanoTime() < deadline) {
+                c.poll(Duration.ofMillis(50)); // must not throw
+            }
+            assertEquals(java.util.Set.of(new TopicPartition("t", 0)), c.assignment());
+            assertTrue(refused.get() > 5, "asked again after the refusals: " + refused.get());
+        }
+        groups.setCoordinator(req -> ConsumerGroupHeartbeatResponse.newBuilder()
+                .setErrorCode(dev.basalt.proto.v1.ErrorCode.GROUP_MAX_SIZE_REACHED).setErrorMessage("full").build());
+        try (Consumer<String, String> c = member()) {
+            c.subscribe(List.of("t"));
+            assertThrows(dev.basalt.client.BasaltException.class, () -> {
+                long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(WAIT_MS);
+                while (System.nanoTime() < deadline) {
+                    c.poll(Duration.ofMillis(50));
+                }
+            }, "a non-retriable answer still ends poll()");
+        }
+    }
+
     @Test
     void aPartitionOfATopicNotInTheMembersMetadata_doesNotFailPoll() throws Exception {
         groups.setCoordinator(req -> ConsumerGroupHeartbeatResponse.newBuilder().setMemberId("m").setMemberEpoch(1)

@@ -731,13 +731,31 @@ public final class GroupCoordinator implements MetadataSubscriber, AutoCloseable
                 if (code == ErrorCode.NONE) {
                     done.complete(null);
                 } else {
-                    ErrorCode answer = code == ErrorCode.NOT_LEADER || code == ErrorCode.FENCED_LEADER_EPOCH
-                            ? ErrorCode.NOT_COORDINATOR : code;
-                    done.completeExceptionally(new CoordinatorException(answer, "writing to " + TOPIC + "-" + partition + ": " + code
-                            + " " + message));
+                    done.completeExceptionally(new CoordinatorException(memberFacing(code), "writing to " + TOPIC + "-" + partition
+                            + ": " + code + " " + message));
                 }
             });
             return done;
         }
+    }
+
+    /**
+     * What a member is told when the coordinator's write to its offsets partition failed with
+     * {@code code}. The partition moved: NOT_COORDINATOR (look the coordinator up again). Anything
+     * the partition may get over by itself (its ISR below min.insync.replicas while replicas
+     * restart, a write timed out, storage refusing appends, a replica not available yet):
+     * COORDINATOR_NOT_AVAILABLE, which clients retry. Found probing: NOT_ENOUGH_REPLICAS went to the
+     * members as it was, and the Java consumer's poll() threw it (retriable, but not a code the
+     * group protocol has) after two of three nodes were restarted. A malformed write (too large,
+     * invalid) is the coordinator's bug: UNKNOWN_SERVER_ERROR.
+     */
+    static ErrorCode memberFacing(ErrorCode code) {
+        return switch (code) {
+            case NOT_LEADER, FENCED_LEADER_EPOCH, UNKNOWN_LEADER_EPOCH, NOT_REPLICA, UNKNOWN_TOPIC, INVALID_PARTITION ->
+                    ErrorCode.NOT_COORDINATOR;
+            case RECORD_TOO_LARGE, CORRUPT_RECORD, INVALID_RECORD, INVALID_REQUEST -> ErrorCode.UNKNOWN_SERVER_ERROR;
+            case NOT_COORDINATOR, COORDINATOR_NOT_AVAILABLE, COORDINATOR_LOAD_IN_PROGRESS -> code;
+            default -> ErrorCode.COORDINATOR_NOT_AVAILABLE;
+        };
     }
 }
