@@ -180,20 +180,22 @@ class DamagedBaseOffsetWithoutIndexTest {
         assertEquals(103, report.corruption().offset(), "cut after 100..102, which is kept: " + report.corruption().reason());
     }
 
-    /** A follower's log holding batches at these {base offset, records}; closed; its directory. */
+    /**
+     * A follower's log holding batches at these {base offset, records}, each appended on its own
+     * (so segments roll at segment.bytes); closed; its directory.
+     */
     private Path followerWithGaps(long[][] batches) {
         manager = open();
         PartitionLog follower = manager.getOrCreate(TP, config);
-        ByteBuffer payload = ByteBuffer.allocate(8192);
         for (long[] b : batches) {
-            RecordBatchBuilder builder = new RecordBatchBuilder(payload.slice(), 1000).baseOffset(b[0]).partitionLeaderEpoch(1);
+            ByteBuffer payload = ByteBuffer.allocate(8192);
+            RecordBatchBuilder builder = new RecordBatchBuilder(payload, 1000).baseOffset(b[0]).partitionLeaderEpoch(1);
             for (int i = 0; i < b[1]; i++) {
-                assertTrue(builder.tryAppend(1000, ("k" + (b[0] + i)).getBytes(), ("v" + (b[0] + i)).getBytes(), List.of()));
+                assertTrue(builder.tryAppend(1000, ("k" + (b[0] + i)).getBytes(), ("v" + (b[0] + i) + "-" + "x".repeat(100)).getBytes(),
+                        List.of()));
             }
-            payload.position(payload.position() + builder.build().sizeInBytes());
+            follower.appendAsFollower(builder.build().buffer());
         }
-        payload.flip();
-        follower.appendAsFollower(payload);
         follower.flush();
         Path dir = follower.directory();
         manager.close();
@@ -204,31 +206,33 @@ class DamagedBaseOffsetWithoutIndexTest {
     /** A follower of a compacted leader has real gaps: with the index gone they are still not damage. */
     @Test
     void realGaps_withTheIndexGone_areNotDamage() throws Exception {
-        manager = open();
-        PartitionLog follower = manager.getOrCreate(TP, config);
-        ByteBuffer payload = ByteBuffer.allocate(8192);
-        // base offset, records: 2..4, 6..8 and 10..99 compacted away
-        for (long[] b : new long[][] {{0, 2}, {5, 1}, {9, 1}, {100, 3}}) {
-            RecordBatchBuilder builder = new RecordBatchBuilder(payload.slice(), 1000).baseOffset(b[0]).partitionLeaderEpoch(1);
-            for (int i = 0; i < b[1]; i++) {
-                assertTrue(builder.tryAppend(1000, ("k" + (b[0] + i)).getBytes(), ("v" + (b[0] + i)).getBytes(), List.of()));
-            }
-            payload.position(payload.position() + builder.build().sizeInBytes());
+        // base offset, records: 2..4, 6..8 and 10..99 compacted away, then gaps of 7 over several segments
+        List<long[]> batches = new java.util.ArrayList<>(List.of(new long[] {0, 2}, new long[] {5, 1}, new long[] {9, 1},
+                new long[] {100, 3}));
+        for (long base = 110; base < 110 + 60 * 10; base += 10) {
+            batches.add(new long[] {base, 3});
         }
-        payload.flip();
-        follower.appendAsFollower(payload);
-        follower.flush();
-        Path partitionDir = follower.directory();
-        manager.close();
-        manager = null;
+        Path partitionDir = followerWithGaps(batches.toArray(long[][]::new));
+        assertTrue(segmentFiles(partitionDir) >= 3, "several segments: " + segmentFiles(partitionDir));
         deleteIndex();
 
+        List<Long> offsets = new java.util.ArrayList<>();
+        for (long[] b : batches) {
+            for (int i = 0; i < b[1]; i++) {
+                offsets.add(b[0] + i);
+            }
+        }
         LogVerifier.Report report = LogVerifier.verify(partitionDir, FileLayer.DEFAULT);
         assertTrue(report.clean(), String.valueOf(report.corruption()));
-        assertEquals(103, report.nextOffset());
+        assertEquals(offsets.get(offsets.size() - 1) + 1, report.nextOffset());
         manager = open();
         assertFalse(manager.corruptPartitions().contains(TP));
-        assertEquals(List.of(0L, 1L, 5L, 9L, 100L, 101L, 102L),
-                LogTestSupport.readAll(manager.get(TP), 0).stream().map(TestBatches.Stored::offset).toList());
+        assertEquals(offsets, LogTestSupport.readAll(manager.get(TP), 0).stream().map(TestBatches.Stored::offset).toList());
+    }
+
+    private static long segmentFiles(Path partitionDir) throws IOException {
+        try (Stream<Path> files = Files.list(partitionDir)) {
+            return files.filter(f -> f.getFileName().toString().endsWith(".log")).count();
+        }
     }
 }
