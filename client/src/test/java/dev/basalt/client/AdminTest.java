@@ -396,6 +396,26 @@ class AdminTest {
     }
 
     /**
+     * Found probing: with the active controller's node isolated and first in the bootstrap list,
+     * `basalt cluster` said "Controller: none" while the others had one; the order of the list
+     * decided the answer. An answer without a controller makes the other addresses be asked too,
+     * and a better one wins; later reads start at its broker. With every broker without a
+     * controller the first answer stands.
+     */
+    @Test
+    void anAnswerWithoutAController_asksTheOtherBrokers_andTheBetterAnswerWins() {
+        cluster.broker(1).isolate(true); // broker 1 is first in the bootstrap list
+        try (Admin a = new Admin(Map.of("bootstrap.servers", cluster.bootstrap()))) {
+            assertEquals(1, Admin.get(a.describeCluster(true), T).controllerId());
+            int before = cluster.broker(2).adminRequests();
+            Admin.get(a.describeCluster(true), T);
+            assertTrue(cluster.broker(2).adminRequests() > before, "the next read starts at broker 2");
+            cluster.broker(2).isolate(true);
+            assertEquals(-1, Admin.get(a.describeCluster(true), T).controllerId(), "nobody knows better: as answered");
+        }
+    }
+
+    /**
      * A first bootstrap address that accepts TCP connections but never speaks (a paused broker,
      * whose kernel still accepts; found probing a cluster: every command timed out): its
      * connection counts as not set up after socket.connection.setup.timeout.ms, and the admin

@@ -194,6 +194,65 @@ public final class AdminCalls {
         return a.value();
     }
 
+    /** How long {@link #hedgedReadPreferring} waits for the other brokers' answers. */
+    static final long PREFERRED_ANSWER_WAIT_MS = 1_500;
+
+    /**
+     * As {@link #hedgedRead}; when the answer is not {@code good} (a broker cut off from the
+     * controller quorum answers from the last state it saw), the other bootstrap addresses are asked
+     * too, at once, for at most {@link #PREFERRED_ANSWER_WAIT_MS}, and the first good answer wins;
+     * later reads then start at the broker that gave it. Found probing: with the active controller's
+     * node isolated and first in the bootstrap list, `basalt cluster` said "Controller: none" while
+     * the majority had elected one and fenced the isolated broker; the order of the list decided
+     * which answer a user got.
+     */
+    <Q, R> R hedgedReadPreferring(io.grpc.MethodDescriptor<Q, R> method, Q request, String what, java.util.function.Predicate<R> good) {
+        R first = hedgedRead(method, request, what);
+        if (good.test(first) || bootstrap.size() < 2) {
+            return first;
+        }
+        int answered = Math.floorMod(next.get(), bootstrap.size());
+        List<com.google.common.util.concurrent.ListenableFuture<R>> asked = new ArrayList<>();
+        List<Integer> indexes = new ArrayList<>();
+        for (int i = 0; i < bootstrap.size(); i++) {
+            if (i == answered) {
+                continue;
+            }
+            try {
+                asked.add(io.grpc.stub.ClientCalls.futureUnaryCall(channels.channel(bootstrap.get(i)).newCall(method,
+                        io.grpc.CallOptions.DEFAULT.withDeadlineAfter(Math.min(requestTimeoutMs, PREFERRED_ANSWER_WAIT_MS),
+                                TimeUnit.MILLISECONDS)), request));
+                indexes.add(i);
+            } catch (RuntimeException e) {
+                // this client is closing, or the address cannot be used: the first answer stands
+            }
+        }
+        long deadline = time.monotonicMs() + PREFERRED_ANSWER_WAIT_MS;
+        try {
+            for (int k = 0; k < asked.size(); k++) {
+                long left = deadline - time.monotonicMs();
+                if (left <= 0) {
+                    break;
+                }
+                try {
+                    R r = asked.get(k).get(left, TimeUnit.MILLISECONDS);
+                    if (good.test(r)) {
+                        next.set(indexes.get(k));
+                        return r;
+                    }
+                } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+                    // no better answer from this one
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    break;
+                }
+            }
+        } finally {
+            asked.forEach(f -> f.cancel(true));
+        }
+        return first;
+    }
+
     /** A blocking read-only rpc against the broker at {@code address} (answers about that broker only). */
     <T> T rpcAt(HostPort address, Function<AdminServiceGrpc.AdminServiceBlockingStub, T> call, String what) {
         try {

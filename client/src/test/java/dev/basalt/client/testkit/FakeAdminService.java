@@ -305,7 +305,7 @@ final class FakeAdminService extends AdminServiceGrpc.AdminServiceImplBase {
         }
         DescribeClusterResponse.Builder resp = DescribeClusterResponse.newBuilder().setClusterId(cluster.clusterId());
         synchronized (cluster) {
-            resp.setControllerId(cluster.controllerId());
+            resp.setControllerId(broker.isolated() ? -1 : cluster.controllerId());
             cluster.brokers().stream().filter(b -> req.getIncludeFencedBrokers() || !cluster.fenced.contains(b.id()))
                     .forEach(b -> resp.addBrokers(DescribeClusterResponse.Broker.newBuilder().setNode(b.node())
                             .setFenced(cluster.fenced.contains(b.id())).addRoles("broker")

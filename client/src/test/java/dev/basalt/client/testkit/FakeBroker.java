@@ -117,6 +117,17 @@ public final class FakeBroker {
         return notController;
     }
 
+    private volatile boolean isolated;
+
+    /** While set, this broker's DescribeCluster names no active controller (cut off from the quorum, it saw none lately). */
+    public void isolate(boolean on) {
+        this.isolated = on;
+    }
+
+    boolean isolated() {
+        return isolated;
+    }
+
     /** Admin requests this broker received. */
     public int adminRequests() {
         return adminRequests.get();
