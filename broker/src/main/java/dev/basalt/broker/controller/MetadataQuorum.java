@@ -34,10 +34,10 @@ public interface MetadataQuorum {
     int leaderId();
 
     /**
-     * The other nodes this node saw lead the quorum between its previous active term and active
-     * term {@code term} (the controllers it took over from, whose brokers, on combined nodes, may
-     * have died with them); empty if none led in between (this node lost leadership and won it
-     * back); null if unknown (this node saw no other leader since it started, or {@code term} is
+     * The other nodes this node saw lead the quorum in terms before {@code term} whose leadership
+     * ended lately (the controllers it took over from, an intermediate one included, whose brokers,
+     * on combined nodes, may have died with them); empty if none (this node lost leadership and won
+     * it back); null if unknown (this node saw no other leader since it started, or {@code term} is
      * not its active term). Never blocks.
      */
     default java.util.Set<Integer> predecessorsOf(long term) {

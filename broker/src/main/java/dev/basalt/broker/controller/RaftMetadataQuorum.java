@@ -185,10 +185,25 @@ public final class RaftMetadataQuorum implements MetadataQuorum, AutoCloseable {
     private record Predecessors(long term, java.util.Set<Integer> ids) {
     }
 
-    /** Guards {@link #otherLeadersSinceActive}. */
+    /** Another node seen leading in {@code term}, and when (nanoTime) this node saw a later term; MAX_VALUE until then. */
+    private record SeenLeader(int id, long term, long endedAtNanos) {
+    }
+
+    /**
+     * How recently a leader's term must have ended, at this node's activation, for its broker to be
+     * suspected of having died with it. A leader replaced longer ago had its live broker's session
+     * moved long since, or its dead broker fenced by a controller in between; found by review: a
+     * node that had not led since it started suspected every leader it had ever seen (a rolling
+     * restart's), and a live broker slow to move its session was fenced again.
+     */
+    static final long PREDECESSOR_WINDOW_MS = 10_000;
+
+    /** Guards {@link #seenLeaders} and {@link #seenAnotherLeader}. */
     private final Object leadersLock = new Object();
-    /** Other nodes seen leading since this node was last active; null until one is seen after start. */
-    private java.util.Set<Integer> otherLeadersSinceActive;
+    /** The latest term each other node was seen leading, by node id. */
+    private final java.util.Map<Integer, SeenLeader> seenLeaders = new java.util.HashMap<>();
+    /** Whether this node has seen another node lead since it started. */
+    private boolean seenAnotherLeader;
     /** Set before {@link #activeTerm}, so a reader that sees the term active sees its predecessors. */
     private volatile Predecessors predecessors = new Predecessors(-1, null);
 
@@ -199,12 +214,14 @@ public final class RaftMetadataQuorum implements MetadataQuorum, AutoCloseable {
     }
 
     private void onLeaderChange(long term, int leaderId) {
-        if (leaderId >= 0 && leaderId != node.nodeId()) {
-            synchronized (leadersLock) {
-                if (otherLeadersSinceActive == null) {
-                    otherLeadersSinceActive = new java.util.TreeSet<>();
-                }
-                otherLeadersSinceActive.add(leaderId);
+        synchronized (leadersLock) {
+            long now = System.nanoTime();
+            // every leader of an earlier term has been replaced by now
+            seenLeaders.replaceAll((id, l) -> l.term() < term && l.endedAtNanos() == Long.MAX_VALUE
+                    ? new SeenLeader(id, l.term(), now) : l);
+            if (leaderId >= 0 && leaderId != node.nodeId()) {
+                seenLeaders.put(leaderId, new SeenLeader(leaderId, term, Long.MAX_VALUE));
+                seenAnotherLeader = true;
             }
         }
         if (activeTerm >= 0 && (activeTerm != term || leaderId != node.nodeId())) {
@@ -233,10 +250,19 @@ public final class RaftMetadataQuorum implements MetadataQuorum, AutoCloseable {
             }
             java.util.Set<Integer> before;
             synchronized (leadersLock) {
-                before = otherLeadersSinceActive == null ? null : java.util.Set.copyOf(otherLeadersSinceActive);
-                otherLeadersSinceActive = new java.util.TreeSet<>();
+                if (predecessors.term() == term) {
+                    before = predecessors.ids(); // activated twice for one term: the first answer stands
+                } else {
+                    long now = System.nanoTime();
+                    // leaders of earlier terms whose term ended lately (one still current as far as this
+                    // node saw ended at the latest now); a leader seen in a later term is not one
+                    before = !seenAnotherLeader ? null : seenLeaders.values().stream()
+                            .filter(l -> l.term() < term && now - Math.min(now, l.endedAtNanos())
+                                    <= TimeUnit.MILLISECONDS.toNanos(PREDECESSOR_WINDOW_MS))
+                            .map(SeenLeader::id).collect(java.util.stream.Collectors.toUnmodifiableSet());
+                    predecessors = new Predecessors(term, before);
+                }
             }
-            predecessors = new Predecessors(term, before);
             activeTerm = term;
             log.info("Active controller in term {} (image at index {}{})", term, index,
                     before == null ? "" : before.isEmpty() ? "; no other leader since its last term" : "; taking over from " + before);
