@@ -230,12 +230,6 @@ class ConsumerGroupMemberTest {
      * Kafka's, a commit of nothing sends nothing.
      */
     /**
-     * The group assigns a partition of a topic this member's metadata says does not exist (created
-     * after the member last looked, or deleted and not yet revoked): polls go on without an error
-     * past the grace, and the partition is read once the topic is there (GroupsCliE2ETest: consume
-     * --group ended with "topic doomed does not exist" as its deleted topic was created again).
-     */
-    /**
      * Found probing: with two of three nodes restarting, the coordinator's write to its offsets
      * partition failed NOT_ENOUGH_REPLICAS, the (then unmapped) code reached the member, and
      * poll() threw it. A retriable answer the group protocol does not list is asked again; a
@@ -270,6 +264,12 @@ class ConsumerGroupMemberTest {
         }
     }
 
+    /**
+     * The group assigns a partition of a topic this member's metadata says does not exist (created
+     * after the member last looked, or deleted and not yet revoked): polls go on without an error
+     * past the grace, and the partition is read once the topic is there (GroupsCliE2ETest: consume
+     * --group ended with "topic doomed does not exist" as its deleted topic was created again).
+     */
     @Test
     void aPartitionOfATopicNotInTheMembersMetadata_doesNotFailPoll() throws Exception {
         groups.setCoordinator(req -> ConsumerGroupHeartbeatResponse.newBuilder().setMemberId("m").setMemberEpoch(1)

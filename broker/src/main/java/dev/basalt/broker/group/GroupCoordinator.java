@@ -746,15 +746,20 @@ public final class GroupCoordinator implements MetadataSubscriber, AutoCloseable
      * restart, a write timed out, storage refusing appends, a replica not available yet):
      * COORDINATOR_NOT_AVAILABLE, which clients retry. Found probing: NOT_ENOUGH_REPLICAS went to the
      * members as it was, and the Java consumer's poll() threw it (retriable, but not a code the
-     * group protocol has) after two of three nodes were restarted. A malformed write (too large,
-     * invalid) is the coordinator's bug: UNKNOWN_SERVER_ERROR.
+     * group protocol has) after two of three nodes were restarted. A write that may have been
+     * appended (timed out, or appended with the ISR shrinking): REQUEST_TIMED_OUT, outcome unknown.
+     * Too large: as it is (a commit's metadata too big). A malformed write is the coordinator's
+     * bug: UNKNOWN_SERVER_ERROR.
      */
     static ErrorCode memberFacing(ErrorCode code) {
         return switch (code) {
             case NOT_LEADER, FENCED_LEADER_EPOCH, UNKNOWN_LEADER_EPOCH, NOT_REPLICA, UNKNOWN_TOPIC, INVALID_PARTITION ->
                     ErrorCode.NOT_COORDINATOR;
-            case RECORD_TOO_LARGE, CORRUPT_RECORD, INVALID_RECORD, INVALID_REQUEST -> ErrorCode.UNKNOWN_SERVER_ERROR;
-            case NOT_COORDINATOR, COORDINATOR_NOT_AVAILABLE, COORDINATOR_LOAD_IN_PROGRESS -> code;
+            // may have been written, and committed later: the member must not take it as not done
+            // (found by review: a group deletion retried as "nothing was done" then read as no such group)
+            case REQUEST_TIMED_OUT, NOT_ENOUGH_REPLICAS_AFTER_APPEND -> ErrorCode.REQUEST_TIMED_OUT;
+            case CORRUPT_RECORD, INVALID_RECORD, INVALID_REQUEST -> ErrorCode.UNKNOWN_SERVER_ERROR;
+            case NOT_COORDINATOR, COORDINATOR_NOT_AVAILABLE, COORDINATOR_LOAD_IN_PROGRESS, RECORD_TOO_LARGE -> code;
             default -> ErrorCode.COORDINATOR_NOT_AVAILABLE;
         };
     }

@@ -444,10 +444,11 @@ public final class GroupMembership implements AutoCloseable {
             default -> {
                 dev.basalt.client.BasaltException e = Errors.forCode(r.getErrorCode(), r.getErrorMessage(), "heartbeat of group "
                         + groupId);
-                if (e instanceof dev.basalt.client.DefiniteException d && d.retriable()) {
+                if (e.retriable() || e instanceof dev.basalt.client.IndeterminateException) {
                     // a transient state of the coordinator's own log (found probing: an older broker passed
                     // NOT_ENOUGH_REPLICAS on, and poll() threw it): asked again, as COORDINATOR_NOT_AVAILABLE is
                     LOG.debug("Group {}: heartbeat answered {}; asking again", groupId, e.getMessage());
+                    coordinator = null;
                     return retryBackoffMs;
                 }
                 fatal = e;
