@@ -288,15 +288,16 @@ public final class BasaltCli implements Runnable {
 
     /**
      * {@code s} fit for one cell of a line of output: control characters (a newline in a group id
-     * someone else's client chose) escaped as \n, \r, \t or \\uXXXX, and a backslash doubled, so a
-     * table stays one line per row (found probing: a group id with a newline broke groups --list
+     * someone else's client chose) escaped as \n, \r, \t or \\uXXXX, so a table stays one line per
+     * row (other characters, a backslash included, as they are: an id printed plainly can be given
+     * back to --group) (found probing: a group id with a newline broke groups --list
      * and lag into two lines).
      */
     static String printable(String s) {
         StringBuilder b = null;
         for (int i = 0; i < s.length(); i++) {
             char c = s.charAt(i);
-            String esc = c == '\\' ? "\\\\" : c == '\n' ? "\\n" : c == '\r' ? "\\r" : c == '\t' ? "\\t"
+            String esc = c == '\n' ? "\\n" : c == '\r' ? "\\r" : c == '\t' ? "\\t"
                     : Character.isISOControl(c) ? String.format("\\u%04x", (int) c) : null;
             if (esc != null && b == null) {
                 b = new StringBuilder(s.length() + 8).append(s, 0, i);

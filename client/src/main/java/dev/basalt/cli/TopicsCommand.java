@@ -380,11 +380,13 @@ final class TopicsCommand implements Callable<Integer> {
      * printed, without the summaries (as kafka-topics.sh does).
      */
     private void describe(Admin admin, AdminWait t) {
+        // first: an answer naming no active controller (an isolated broker's) makes the admin client
+        // find a broker that has one, and the topics are then read from that broker (found by review)
+        // fenced brokers count as offline leaders: a partition led by one is unavailable
+        dev.basalt.client.admin.ClusterDescription cluster = t.get(admin.describeCluster(true));
         List<String> names = topic == null ? List.of() : isPattern(topic) ? matching(admin, t, "--describe", includeInternal)
                 : List.of(topic);
         Map<String, TopicDescription> topics = t.get(admin.describeTopics(names));
-        // fenced brokers count as offline leaders: a partition led by one is unavailable
-        dev.basalt.client.admin.ClusterDescription cluster = t.get(admin.describeCluster(true));
         Set<Integer> live = cluster.liveBrokerIds();
         // "topic-partition@broker" of every replica its broker reported offline only for a full disk
         Set<String> outOfSpace = new java.util.HashSet<>();

@@ -228,7 +228,7 @@ public final class ClusterHttpApi {
         Long timestamp = null;
         // found probing: unknown parameters were ignored, and offset with timestamp read by timestamp
         for (String key : query.keySet()) {
-            if (!RECORDS_PARAMETERS.contains(key)) {
+            if (!key.isEmpty() && !RECORDS_PARAMETERS.contains(key)) { // "records?" and a trailing '&' are fine
                 return error(400, ErrorCode.INVALID_REQUEST.name(), "unknown parameter '" + key + "': records take "
                         + String.join(", ", RECORDS_PARAMETERS));
             }

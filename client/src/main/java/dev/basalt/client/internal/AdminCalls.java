@@ -171,11 +171,25 @@ public final class AdminCalls {
      * {@link #READ_YOUR_WRITES_MS} of a mutation, as {@link #rpc} (not hedged).
      */
     <Q, R> R hedgedRead(io.grpc.MethodDescriptor<Q, R> method, Q request, String what) {
+        return hedgedReadAnswer(method, request, what).value();
+    }
+
+    /** Whether this client sent a mutation within {@link #READ_YOUR_WRITES_MS}. */
+    private boolean withinReadYourWrites() {
         long sinceMutationMs = time.monotonicMs() - lastMutationMs;
-        if (sinceMutationMs >= 0 && sinceMutationMs < READ_YOUR_WRITES_MS) {
+        return sinceMutationMs >= 0 && sinceMutationMs < READ_YOUR_WRITES_MS;
+    }
+
+    /** As {@link #hedgedRead}, with the index (in the bootstrap list) of the address that answered. */
+    private <Q, R> HedgedRead.Answer<R> hedgedReadAnswer(io.grpc.MethodDescriptor<Q, R> method, Q request, String what) {
+        if (withinReadYourWrites()) {
             // the broker that applied this client's change answers: another may not have applied it yet
-            return rpc(stub -> io.grpc.stub.ClientCalls.blockingUnaryCall(stub.getChannel(), method, stub.getCallOptions(), request),
-                    false, what);
+            int[] at = new int[1];
+            R r = rpc(stub -> {
+                at[0] = Math.floorMod(next.get(), bootstrap.size());
+                return io.grpc.stub.ClientCalls.blockingUnaryCall(stub.getChannel(), method, stub.getCallOptions(), request);
+            }, false, what);
+            return new HedgedRead.Answer<>(at[0], r);
         }
         int start = next.get();
         // written by sends and read by classify, which may run on gRPC and timer threads
@@ -191,7 +205,7 @@ public final class AdminCalls {
                 (address, e) -> classify(e, used.get(address), address, false, what),
                 b -> b instanceof ConnectionException || b instanceof ClientTimeoutException);
         next.compareAndSet(start, a.index()); // unless another call moved on meanwhile
-        return a.value();
+        return new HedgedRead.Answer<>(Math.floorMod(a.index(), bootstrap.size()), a.value());
     }
 
     /** How long {@link #hedgedReadPreferring} waits for the other brokers' answers. */
@@ -207,50 +221,53 @@ public final class AdminCalls {
      * which answer a user got.
      */
     <Q, R> R hedgedReadPreferring(io.grpc.MethodDescriptor<Q, R> method, Q request, String what, java.util.function.Predicate<R> good) {
-        R first = hedgedRead(method, request, what);
-        if (good.test(first) || bootstrap.size() < 2) {
-            return first;
+        HedgedRead.Answer<R> first = hedgedReadAnswer(method, request, what);
+        if (good.test(first.value()) || bootstrap.size() < 2) {
+            return first.value();
         }
-        int answered = Math.floorMod(next.get(), bootstrap.size());
+        // every other address at once; the first good answer wins (found by review: asked in turn,
+        // one paused broker used the whole wait while another had answered)
+        CompletableFuture<HedgedRead.Answer<R>> better = new CompletableFuture<>();
         List<com.google.common.util.concurrent.ListenableFuture<R>> asked = new ArrayList<>();
-        List<Integer> indexes = new ArrayList<>();
         for (int i = 0; i < bootstrap.size(); i++) {
-            if (i == answered) {
+            if (i == first.index()) {
                 continue;
             }
+            int index = i;
+            com.google.common.util.concurrent.ListenableFuture<R> call;
             try {
-                asked.add(io.grpc.stub.ClientCalls.futureUnaryCall(channels.channel(bootstrap.get(i)).newCall(method,
+                call = io.grpc.stub.ClientCalls.futureUnaryCall(channels.channel(bootstrap.get(i)).newCall(method,
                         io.grpc.CallOptions.DEFAULT.withDeadlineAfter(Math.min(requestTimeoutMs, PREFERRED_ANSWER_WAIT_MS),
-                                TimeUnit.MILLISECONDS)), request));
-                indexes.add(i);
+                                TimeUnit.MILLISECONDS)), request);
             } catch (RuntimeException e) {
-                // this client is closing, or the address cannot be used: the first answer stands
+                continue; // this client is closing, or the address cannot be used: the first answer stands
             }
-        }
-        long deadline = time.monotonicMs() + PREFERRED_ANSWER_WAIT_MS;
-        try {
-            for (int k = 0; k < asked.size(); k++) {
-                long left = deadline - time.monotonicMs();
-                if (left <= 0) {
-                    break;
-                }
+            asked.add(call);
+            call.addListener(() -> {
                 try {
-                    R r = asked.get(k).get(left, TimeUnit.MILLISECONDS);
+                    R r = call.get();
                     if (good.test(r)) {
-                        next.set(indexes.get(k));
-                        return r;
+                        better.complete(new HedgedRead.Answer<>(index, r));
                     }
-                } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+                } catch (Exception e) {
                     // no better answer from this one
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    break;
                 }
+            }, com.google.common.util.concurrent.MoreExecutors.directExecutor());
+        }
+        try {
+            HedgedRead.Answer<R> b = better.get(PREFERRED_ANSWER_WAIT_MS, TimeUnit.MILLISECONDS);
+            if (!withinReadYourWrites()) {
+                next.set(b.index()); // later reads there; not while they must stay with the broker of a change
             }
+            return b.value();
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+            return first.value();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return first.value();
         } finally {
             asked.forEach(f -> f.cancel(true));
         }
-        return first;
     }
 
     /** A blocking read-only rpc against the broker at {@code address} (answers about that broker only). */

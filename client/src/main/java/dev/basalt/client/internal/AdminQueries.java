@@ -148,7 +148,7 @@ final class AdminQueries {
         // an answer without an active controller may be an isolated broker's: another one may know better
         DescribeClusterResponse r = calls.hedgedReadPreferring(AdminServiceGrpc.getDescribeClusterMethod(),
                 DescribeClusterRequest.newBuilder().setIncludeFencedBrokers(includeFenced).build(), "describe cluster",
-                answer -> answer.getErrorCode() != dev.basalt.proto.v1.ErrorCode.NONE || answer.getControllerId() >= 0);
+                answer -> answer.getErrorCode() == dev.basalt.proto.v1.ErrorCode.NONE && answer.getControllerId() >= 0);
         AdminCalls.check(r.getErrorCode(), r.getErrorMessage(), "describe cluster");
         List<BrokerDescription> brokers = new ArrayList<>();
         r.getBrokersList().forEach(b -> brokers.add(new BrokerDescription(b.getNode().getId(), b.getNode().getHost(),
