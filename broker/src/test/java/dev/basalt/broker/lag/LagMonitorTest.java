@@ -25,18 +25,32 @@ import org.junit.jupiter.api.Test;
 class LagMonitorTest {
     private static final PartitionKey TP = new PartitionKey("t", 0);
 
-    /** Log end 20 and log start 0 for every partition. */
-    private static final LagMonitor.LogOffsets OFFSETS = new LagMonitor.LogOffsets() {
-        @Override
-        public OptionalLong logEndOffset(String topic, int partition) {
-            return OptionalLong.of(20);
-        }
+    /**
+     * Log end 20 and log start 0 for every partition while {@code known} (else both unknown), the
+     * log end current while {@code current}.
+     */
+    private static LagMonitor.LogOffsets offsets(java.util.function.BooleanSupplier known,
+                                                 java.util.function.BooleanSupplier current) {
+        return new LagMonitor.LogOffsets() {
+            @Override
+            public OptionalLong logEndOffset(String topic, int partition) {
+                return known.getAsBoolean() ? OptionalLong.of(20) : OptionalLong.empty();
+            }
 
-        @Override
-        public OptionalLong logStartOffset(String topic, int partition) {
-            return OptionalLong.of(0);
-        }
-    };
+            @Override
+            public OptionalLong logStartOffset(String topic, int partition) {
+                return known.getAsBoolean() ? OptionalLong.of(0) : OptionalLong.empty();
+            }
+
+            @Override
+            public boolean logEndCurrent(String topic, int partition) {
+                return current.getAsBoolean();
+            }
+        };
+    }
+
+    /** Log end 20 and log start 0 for every partition, current. */
+    private static final LagMonitor.LogOffsets OFFSETS = offsets(() -> true, () -> true);
 
     private static GroupRecord.OffsetCommit commit(String group, long offset, long atMs) {
         return new GroupRecord.OffsetCommit(group, TP, offset, -1, "", atMs);
@@ -67,22 +81,7 @@ class LagMonitorTest {
     @Test
     void aCommitPastTheLogEnd_isPastLogEnd_onlyWhileTheLogEndIsCurrent() {
         boolean[] current = {true};
-        LagMonitor m = new LagMonitor(10, 0, 60, new LagMonitor.LogOffsets() {
-            @Override
-            public OptionalLong logEndOffset(String topic, int partition) {
-                return OptionalLong.of(20);
-            }
-
-            @Override
-            public OptionalLong logStartOffset(String topic, int partition) {
-                return OptionalLong.of(0);
-            }
-
-            @Override
-            public boolean logEndCurrent(String topic, int partition) {
-                return current[0];
-            }
-        }, 6_000);
+        LagMonitor m = new LagMonitor(10, 0, 60, offsets(() -> true, () -> current[0]), 6_000);
         m.onCommitted(List.of(commit("g", 999, 1_000)));
         assertEquals(PartitionStatus.OK, status(m, "g", 999, 1_000, 5_000), "the log end may not have caught up yet");
         assertEquals(PartitionStatus.PAST_LOG_END, status(m, "g", 999, 1_000, 8_000));
@@ -98,17 +97,7 @@ class LagMonitorTest {
     @Test
     void aPartitionWhoseLogEndIsUnknown_isUnknown_andTheGroupWarns() {
         boolean[] leaderless = {true};
-        LagMonitor m = new LagMonitor(10, 0, 60, new LagMonitor.LogOffsets() {
-            @Override
-            public OptionalLong logEndOffset(String topic, int partition) {
-                return leaderless[0] ? OptionalLong.empty() : OptionalLong.of(20);
-            }
-
-            @Override
-            public OptionalLong logStartOffset(String topic, int partition) {
-                return leaderless[0] ? OptionalLong.empty() : OptionalLong.of(0);
-            }
-        });
+        LagMonitor m = new LagMonitor(10, 0, 60, offsets(() -> !leaderless[0], () -> true));
         m.onCommitted(List.of(commit("g", 20, 1_000)));
         TreeMap<PartitionKey, OffsetAndMetadata> committed = new TreeMap<>(Map.of(TP, new OffsetAndMetadata(20, -1, "", 1_000)));
         LagMonitor.PartitionLag p = m.evaluate("g", committed, 2_000).get(0);
