@@ -449,6 +449,15 @@ public final class QuorumController implements ControllerChannel {
                         + settings.sessionFailoverGraceMs() + " ms");
             }
         }
+        graceEndedTerm = term;
+    }
+
+    /** The last term whose failover grace period ended while active (its fencing decisions, if any, are queued). */
+    private volatile long graceEndedTerm = -1;
+
+    /** See {@link #graceEndedTerm} (tests: a decision queued after it is answered after its fencing). */
+    long graceEndedTerm() {
+        return graceEndedTerm;
     }
 
     private void fenceIfUnfenced(int brokerId, UUID incarnationId, String why) {

@@ -82,6 +82,7 @@ public final class RaftMetadataQuorum implements MetadataQuorum, AutoCloseable {
         this.publisher = publisher;
         this.recent = recent;
         this.voters = voters;
+        this.leaders = new LeaderHistory(node.nodeId(), TimeUnit.MILLISECONDS.toNanos(PREDECESSOR_WINDOW_MS));
     }
 
     /** A holder the state machine adapter writes to before the quorum object exists. */
@@ -185,10 +186,6 @@ public final class RaftMetadataQuorum implements MetadataQuorum, AutoCloseable {
     private record Predecessors(long term, java.util.Set<Integer> ids) {
     }
 
-    /** Another node seen leading in {@code term}, and when (nanoTime) this node saw a later term; MAX_VALUE until then. */
-    private record SeenLeader(int id, long term, long endedAtNanos) {
-    }
-
     /**
      * How recently a leader's term must have ended, at this node's activation, for its broker to be
      * suspected of having died with it. A leader replaced longer ago had its live broker's session
@@ -198,12 +195,9 @@ public final class RaftMetadataQuorum implements MetadataQuorum, AutoCloseable {
      */
     static final long PREDECESSOR_WINDOW_MS = 10_000;
 
-    /** Guards {@link #seenLeaders} and {@link #seenAnotherLeader}. */
+    /** Guards {@link #leaders}. */
     private final Object leadersLock = new Object();
-    /** The latest term each other node was seen leading, by node id. */
-    private final java.util.Map<Integer, SeenLeader> seenLeaders = new java.util.HashMap<>();
-    /** Whether this node has seen another node lead since it started. */
-    private boolean seenAnotherLeader;
+    private final LeaderHistory leaders;
     /** Set before {@link #activeTerm}, so a reader that sees the term active sees its predecessors. */
     private volatile Predecessors predecessors = new Predecessors(-1, null);
 
@@ -215,14 +209,7 @@ public final class RaftMetadataQuorum implements MetadataQuorum, AutoCloseable {
 
     private void onLeaderChange(long term, int leaderId) {
         synchronized (leadersLock) {
-            long now = System.nanoTime();
-            // every leader of an earlier term has been replaced by now
-            seenLeaders.replaceAll((id, l) -> l.term() < term && l.endedAtNanos() == Long.MAX_VALUE
-                    ? new SeenLeader(id, l.term(), now) : l);
-            if (leaderId >= 0 && leaderId != node.nodeId()) {
-                seenLeaders.put(leaderId, new SeenLeader(leaderId, term, Long.MAX_VALUE));
-                seenAnotherLeader = true;
-            }
+            leaders.onLeaderChange(term, leaderId, System.nanoTime());
         }
         if (activeTerm >= 0 && (activeTerm != term || leaderId != node.nodeId())) {
             log.info("No longer the active controller (term {}, leader {})", term, leaderId);
@@ -253,13 +240,7 @@ public final class RaftMetadataQuorum implements MetadataQuorum, AutoCloseable {
                 if (predecessors.term() == term) {
                     before = predecessors.ids(); // activated twice for one term: the first answer stands
                 } else {
-                    long now = System.nanoTime();
-                    // leaders of earlier terms whose term ended lately (one still current as far as this
-                    // node saw ended at the latest now); a leader seen in a later term is not one
-                    before = !seenAnotherLeader ? null : seenLeaders.values().stream()
-                            .filter(l -> l.term() < term && now - Math.min(now, l.endedAtNanos())
-                                    <= TimeUnit.MILLISECONDS.toNanos(PREDECESSOR_WINDOW_MS))
-                            .map(SeenLeader::id).collect(java.util.stream.Collectors.toUnmodifiableSet());
+                    before = leaders.predecessorsOf(term, System.nanoTime());
                     predecessors = new Predecessors(term, before);
                 }
             }

@@ -259,7 +259,7 @@ class QuorumControllerTest {
             // won back after losing its own term, nobody leading in between: nobody's broker is suspect
             quorum.predecessors(java.util.Set.of());
             quorum.activeTerm(3);
-            Thread.sleep(400); // the grace (50 ms) passes: nothing is fenced by it
+            waitFor(() -> next.graceEndedTerm() == 3); // the grace (50 ms) passed: nothing is fenced by it
             next.createTopics(createTopics(1, "between")).get(WAIT_S, TimeUnit.SECONDS);
             assertFalse(quorum.committedImage().cluster().broker(3).orElseThrow().fenced());
 
