@@ -83,6 +83,8 @@ public final class BrokerLifecycle implements AlterPartitionSender, AutoCloseabl
     private long failures;
     /** The open (or opening) BrokerSession stream, null when none. */
     private ControllerClient.OpenSession session;
+    /** The controller that granted {@link #session} (its answer arrived), -1 while none has. */
+    private int sessionHeldBy = -1;
     private long sessionRetryAtNs;
     private final PauseDetector pauses;
 
@@ -309,8 +311,13 @@ public final class BrokerLifecycle implements AlterPartitionSender, AutoCloseabl
         int active = controllers.preferredTarget();
         if (session != null && active >= 0 && active != session.controllerId()) {
             // Another controller is active now (the old one may be paused, its connection still open): move the session.
-            log.info("Broker {}: controller {} is active now; moving the session from controller {}", brokerId, active,
-                    session.controllerId());
+            if (sessionHeldBy >= 0) {
+                log.info("Broker {}: controller {} is active now; moving the session from controller {}", brokerId, active,
+                        sessionHeldBy);
+            } else {
+                log.info("Broker {}: controller {} is active now; asking it for a session (controller {} had not granted one)",
+                        brokerId, active, session.controllerId());
+            }
             closeSession();
             sessionRetryAtNs = 0;
         }
@@ -327,7 +334,12 @@ public final class BrokerLifecycle implements AlterPartitionSender, AutoCloseabl
                     controllers.hint(event.getControllerId());
                     return; // the stream completes next
                 }
-                onLifecycleThread(() -> log.info("Broker {} holds a session with controller {}", brokerId, event.getControllerId()));
+                onLifecycleThread(() -> {
+                    if (session == self[0]) {
+                        sessionHeldBy = event.getControllerId();
+                    }
+                    log.info("Broker {} holds a session with controller {}", brokerId, event.getControllerId());
+                });
             }
 
             @Override
@@ -344,6 +356,7 @@ public final class BrokerLifecycle implements AlterPartitionSender, AutoCloseabl
                 onLifecycleThread(() -> {
                     if (session == self[0]) {
                         session = null;
+                        sessionHeldBy = -1;
                         sessionRetryAtNs = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(SESSION_RETRY_BACKOFF_MS);
                     }
                 });
@@ -355,6 +368,7 @@ public final class BrokerLifecycle implements AlterPartitionSender, AutoCloseabl
     private void closeSession() {
         ControllerClient.OpenSession s = session;
         session = null;
+        sessionHeldBy = -1;
         if (s != null) {
             s.cancel().run();
         }
