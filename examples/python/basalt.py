@@ -1,8 +1,9 @@
 """Generated-at-runtime gRPC stubs for Basalt's basalt.v1 services, from the repository's .proto files.
 
 Uses Debian's packages only: apt-get install python3-grpcio protobuf-compiler protobuf-compiler-grpc.
-protoc compiles proto/src/main/proto/*.proto into a cache directory next to this file (again whenever a
-.proto changes), so the examples need no generated code in the repository.
+protoc compiles proto/src/main/proto/*.proto into a cache directory (again whenever a .proto changes), so
+the examples need no generated code in the repository: $BASALT_PY_STUBS_DIR if set, else .generated next
+to this file (ignored by git) when that directory is writable, else ~/.cache/basalt/python-stubs.
 """
 import importlib
 import os
@@ -13,7 +14,18 @@ import sys
 
 HERE = pathlib.Path(__file__).resolve().parent
 PROTO_DIR = HERE.parent.parent / "proto" / "src" / "main" / "proto"
-OUT_DIR = HERE / ".generated"
+
+
+def _out_dir():
+    chosen = os.environ.get("BASALT_PY_STUBS_DIR")
+    if chosen:
+        return pathlib.Path(chosen)
+    if os.access(HERE, os.W_OK):
+        return HERE / ".generated"
+    return pathlib.Path.home() / ".cache" / "basalt" / "python-stubs"
+
+
+OUT_DIR = _out_dir()
 
 
 def _generate():
@@ -24,7 +36,7 @@ def _generate():
     if protoc is None or plugin is None:
         sys.exit("basalt examples: need protoc and grpc_python_plugin "
                  "(apt-get install protobuf-compiler protobuf-compiler-grpc python3-grpcio)")
-    OUT_DIR.mkdir(exist_ok=True)
+    OUT_DIR.mkdir(parents=True, exist_ok=True)
     protos = sorted(str(p) for p in PROTO_DIR.glob("*.proto"))
     cmd = [protoc, f"-I{PROTO_DIR}", f"--python_out={OUT_DIR}", f"--grpc_out={OUT_DIR}",
            f"--plugin=protoc-gen-grpc={plugin}"] + protos

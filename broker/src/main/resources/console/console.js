@@ -297,6 +297,12 @@
     return el('span', { class: 'mono', text: new TextDecoder('utf-8', { fatal: false }).decode(raw) });
   }
 
+  /** A record timestamp as ISO text; one a Date cannot hold (a producer may set any long) as its number. */
+  function isoTime(ms) {
+    const d = new Date(Number(ms));
+    return Number.isFinite(d.getTime()) ? d.toISOString() : String(ms);
+  }
+
   function browse(page) {
     const form = el('form', { class: 'browse', id: 'browse-form' },
       el('label', null, 'topic ', el('input', { name: 'topic', id: 'browse-topic', size: 20 })),
@@ -312,12 +318,20 @@
       ev.preventDefault();
       const f = new FormData(form);
       let q = '?limit=' + encodeURIComponent(f.get('limit'));
-      if (f.get('time')) { q += '&timestamp=' + new Date(f.get('time')).getTime(); } else { q += '&offset=' + encodeURIComponent(f.get('offset')); }
+      if (f.get('time')) {
+        const ms = new Date(f.get('time')).getTime();
+        if (!Number.isFinite(ms)) {
+          replace('records-table', el('div', { id: 'records-table' }, errorBox(new Error('not a date and time: ' + f.get('time')
+            + ' (use YYYY-MM-DDTHH:MM:SS, local time)'))));
+          return;
+        }
+        q += '&timestamp=' + ms;
+      } else { q += '&offset=' + encodeURIComponent(f.get('offset')); }
       try {
         const r = await api('/v1/topics/' + encodeURIComponent(f.get('topic')) + '/partitions/' + encodeURIComponent(f.get('partition')) + '/records' + q);
         const mode = f.get('mode');
         replace('records-table', table('records-table', ['offset', 'timestamp', 'key', 'value', 'headers'], (r.records || []).map(x => [
-          x.offset, new Date(Number(x.timestampMs)).toISOString(), decode(x.key, mode), decode(x.value, mode),
+          x.offset, isoTime(x.timestampMs), decode(x.key, mode), decode(x.value, mode),
           (x.headers || []).map(h => h.key).join(', ')])));
         document.getElementById('status').textContent = 'next offset ' + r.nextOffset + ', high watermark ' + r.highWatermark;
       } catch (e) {
