@@ -367,6 +367,6 @@ public final class ClusterHttpApi {
     }
 
     static HttpAdminServer.Reply notFound(String path) {
-        return error(404, "NOT_FOUND", "no such resource: " + path + " (GET /v1/ lists the endpoints)");
+        return error(404, "NOT_FOUND", HttpAdminServer.noSuchResource(path) + " (GET /v1/ lists the endpoints)");
     }
 }

@@ -60,6 +60,6 @@ public final class ConsoleAssets {
     /** The 404 of an unknown path on the port. */
     static HttpAdminServer.RawReply notFound(String path) {
         return new HttpAdminServer.RawReply(404, "application/json; charset=utf-8", HttpAdminServer.jsonError(404, "NOT_FOUND",
-                "no such resource: " + path).getBytes(StandardCharsets.UTF_8));
+                HttpAdminServer.noSuchResource(path)).getBytes(StandardCharsets.UTF_8));
     }
 }

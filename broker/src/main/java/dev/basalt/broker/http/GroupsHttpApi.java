@@ -114,7 +114,7 @@ public final class GroupsHttpApi {
         boolean local = "true".equals(localParam);
         if (!path.equals(PREFIX) && !path.startsWith(PREFIX + "/")) {
             // routed by its decoded form ("/v1/groups%2Fg"): not a path of ours as sent
-            return notFound("NOT_FOUND", "no such resource: " + path, -1);
+            return notFound("NOT_FOUND", HttpAdminServer.noSuchResource(path), -1);
         }
         String rest = path.length() > PREFIX.length() ? path.substring(PREFIX.length()) : "";
         if (rest.isEmpty() || rest.equals("/")) {
@@ -131,7 +131,7 @@ public final class GroupsHttpApi {
         // the path arrives raw (a group id may hold '/', sent as %2F): split, then decode
         String group = HttpAdminServer.decodeSegment(parts[0]);
         if (parts.length > 2 || (parts.length == 2 && !parts[1].equals("status") && !parts[1].equals("lag"))) {
-            return notFound("NOT_FOUND", "no such resource: " + path, -1);
+            return notFound("NOT_FOUND", HttpAdminServer.noSuchResource(path), -1);
         }
         Snapshot s;
         try {

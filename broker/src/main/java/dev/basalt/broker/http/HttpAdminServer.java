@@ -84,7 +84,7 @@ public final class HttpAdminServer implements AutoCloseable {
                 return;
             }
             try (ex) {
-                sendJson(ex, 404, jsonError(404, "NOT_FOUND", "no such resource: " + ex.getRequestURI().getPath()));
+                sendJson(ex, 404, jsonError(404, "NOT_FOUND", noSuchResource(requestPath(ex))));
             }
         };
     }
@@ -145,6 +145,29 @@ public final class HttpAdminServer implements AutoCloseable {
         return java.security.MessageDigest.isEqual(token, h.substring(7).trim().getBytes(StandardCharsets.UTF_8));
     }
 
+    /**
+     * The message of a 404: the path, and for one with an empty segment (a base URL ending in '/'
+     * joined with a path starting with one) the path it probably meant (found probing: GET
+     * //v1/topics answered only "no such resource").
+     */
+    static String noSuchResource(String path) {
+        if (path != null && path.contains("//")) {
+            return "no such resource: " + path + " (the path has an empty segment; did you mean " + path.replaceAll("/{2,}", "/") + "?)";
+        }
+        return "no such resource: " + path;
+    }
+
+    /**
+     * The request's path as the client sent it. A request target starting with "//" parses as a
+     * network-path reference: "//v1/topics" has authority "v1" and path "/topics", and the server
+     * routed it as "/topics"; put back together here so the 404 names what was asked.
+     */
+    static String requestPath(HttpExchange ex) {
+        java.net.URI u = ex.getRequestURI();
+        String path = u.getRawPath() == null ? "" : u.getRawPath();
+        return u.getScheme() == null && u.getRawAuthority() != null ? "//" + u.getRawAuthority() + path : path;
+    }
+
     /** The JSON error body of every endpoint: {@code {"error": message, "code": code, "status": status}}. */
     public static String jsonError(int status, String code, String message) {
         com.google.gson.JsonObject o = new com.google.gson.JsonObject();
@@ -167,9 +190,9 @@ public final class HttpAdminServer implements AutoCloseable {
         server.createContext("/", ex -> {
             try (ex) {
                 String path = ex.getRequestURI().getPath();
-                RawReply r = assets.get(path);
+                RawReply r = requestPath(ex).startsWith("//") ? null : assets.get(path);
                 if (r == null) {
-                    r = ConsoleAssets.notFound(path);
+                    r = ConsoleAssets.notFound(requestPath(ex));
                 } else if (!"GET".equals(ex.getRequestMethod()) && !"HEAD".equals(ex.getRequestMethod())) {
                     methodNotAllowed(ex, "GET, HEAD");
                     return;
@@ -269,10 +292,11 @@ public final class HttpAdminServer implements AutoCloseable {
     public void addRoute(String prefix, java.util.function.BiFunction<String, java.util.Map<String, String>, Reply> handler) {
         context(prefix, ex -> {
             String path = ex.getRequestURI().getPath();
-            if (!prefix.endsWith("/") && !path.equals(prefix) && !path.startsWith(prefix + "/")) {
+            if (requestPath(ex).startsWith("//")
+                    || !prefix.endsWith("/") && !path.equals(prefix) && !path.startsWith(prefix + "/")) {
                 // the server routes by prefix: /v1xyz is not under /v1 (found probing: a POST there answered 405)
                 try (ex) {
-                    sendJson(ex, 404, jsonError(404, "NOT_FOUND", "no such resource: " + path));
+                    sendJson(ex, 404, jsonError(404, "NOT_FOUND", noSuchResource(requestPath(ex))));
                 }
                 return;
             }

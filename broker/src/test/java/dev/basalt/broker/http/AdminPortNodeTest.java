@@ -95,7 +95,9 @@ class AdminPortNodeTest {
         node = new BasaltNode(NodeConfig.of(Map.of("data.dir", dir.toString(), "listeners",
                 "PLAINTEXT://127.0.0.1:" + client + ",CONTROLLER://127.0.0.1:" + controller,
                 "controller.quorum.voters", "1@127.0.0.1:" + controller, "http.admin.listener", admin,
-                "offsets.topic.num.partitions", "3", "http.auth.token", TOKEN, "lag.sample.interval.ms", "100")), true);
+                "offsets.topic.num.partitions", "3", "http.auth.token", TOKEN, "lag.sample.interval.ms", "100",
+                // g2's member heartbeats once: its session must outlast the class (45 s did not on a slow run)
+                "group.consumer.session.timeout.ms", "600000")), true);
         node.start();
         channel = NettyChannelBuilder.forAddress("127.0.0.1", client).usePlaintext().build();
         workload();
