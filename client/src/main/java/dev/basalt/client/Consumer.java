@@ -188,8 +188,10 @@ public final class Consumer<K, V> implements AutoCloseable {
     }
 
     /**
-     * Replaces the assignment. Partitions kept keep their position; new ones start without one
-     * (auto.offset.reset applies at the next poll unless {@link #seek} is called first).
+     * Replaces the assignment. Partitions kept keep their position; new ones start without one:
+     * with a group.id the next poll (or {@link #position}) positions them at the group's committed
+     * offsets, as Kafka's consumer does, and auto.offset.reset applies to those without one (or to
+     * every new one without a group.id), unless {@link #seek} is called first.
      */
     public void assign(Collection<TopicPartition> partitions) {
         acquire();
@@ -204,8 +206,17 @@ public final class Consumer<K, V> implements AutoCloseable {
                     throw new InvalidTopicException(badName);
                 }
             }
+            Set<TopicPartition> had = new LinkedHashSet<>(subscriptions.partitions());
             subscriptions.assign(wanted);
             collector.retain(wanted);
+            if (membership != null) {
+                // as in Kafka: with a group.id, a new partition resumes from the group's committed offset
+                for (TopicPartition tp : wanted) {
+                    if (!had.contains(tp)) {
+                        subscriptions.state(tp).awaitingCommitted = true;
+                    }
+                }
+            }
             Set<String> topics = new LinkedHashSet<>();
             wanted.forEach(tp -> topics.add(tp.topic()));
             if (metadata.track(topics)) {
@@ -494,6 +505,32 @@ public final class Consumer<K, V> implements AutoCloseable {
      */
     static final long POSITION_LOOKUP_WHILE_READING_MS = 20;
 
+    /**
+     * While some assigned partition can be read, a poll waits at most this long for the group's
+     * committed offsets of the others (a round trip to the coordinator; asked again at the next poll).
+     */
+    static final long COMMITTED_LOOKUP_WHILE_READING_MS = 500;
+
+    /**
+     * Positions {@code asked} at the committed offsets {@code found} holds; the others had none
+     * committed, and start where their reset policy says. Partitions the application positioned
+     * meanwhile, or no longer assigned, are left alone.
+     */
+    private void applyCommitted(Set<TopicPartition> asked, Map<TopicPartition, OffsetAndMetadata> found) {
+        for (TopicPartition tp : asked) {
+            PartitionState s = subscriptions.get(tp);
+            if (s == null || !s.awaitingCommitted || s.position != null) {
+                continue;
+            }
+            OffsetAndMetadata o = found.get(tp);
+            if (o != null) {
+                subscriptions.seek(tp, o.offset());
+            } else {
+                s.awaitingCommitted = false;
+            }
+        }
+    }
+
     private void resolvePositions(long deadline) throws InterruptedException {
         resolvePositions(deadline, null);
     }
@@ -502,10 +539,30 @@ public final class Consumer<K, V> implements AutoCloseable {
     private void resolvePositions(long deadline, TopicPartition only) throws InterruptedException {
         Map<TopicPartition, Long> targets = new LinkedHashMap<>();
         boolean othersReadable = false;
+        Set<TopicPartition> awaiting = new LinkedHashSet<>();
         for (Map.Entry<TopicPartition, PartitionState> e : subscriptions.entries()) {
             PartitionState s = e.getValue();
             if (s.position != null) {
                 othersReadable |= only == null && !s.paused;
+            } else if (s.awaitingCommitted && (only == null || only.equals(e.getKey()))) {
+                awaiting.add(e.getKey());
+            }
+        }
+        if (!awaiting.isEmpty()) {
+            long timeoutMs = Math.max(deadline - time.monotonicMs(), 1);
+            try {
+                applyCommitted(awaiting, committed(awaiting, othersReadable
+                        ? Math.min(timeoutMs, COMMITTED_LOOKUP_WHILE_READING_MS) : timeoutMs));
+            } catch (ClientTimeoutException e) {
+                if (!othersReadable) {
+                    throw e;
+                }
+                // asked again at the next poll; the partitions with a position are read meanwhile
+            }
+        }
+        for (Map.Entry<TopicPartition, PartitionState> e : subscriptions.entries()) {
+            PartitionState s = e.getValue();
+            if (s.position != null || s.awaitingCommitted) {
                 continue;
             }
             if (only != null && !only.equals(e.getKey())) {
@@ -988,16 +1045,19 @@ public final class Consumer<K, V> implements AutoCloseable {
             if (metadata.track(topics)) {
                 metadata.refresh();
             }
+            for (TopicPartition tp : added) {
+                subscriptions.state(tp).awaitingCommitted = true;
+            }
             try {
-                committed(added, defaultApiTimeoutMs).forEach((tp, o) -> {
-                    if (o != null && subscriptions.get(tp) != null) {
-                        subscriptions.seek(tp, o.offset());
-                    }
-                });
+                applyCommitted(added, committed(added, defaultApiTimeoutMs));
+            } catch (ClientTimeoutException e) {
+                // Looked up again by the next poll (or position()); until then these partitions are
+                // not read, and auto.offset.reset does not apply to them: found probing, a reset
+                // here to "latest" after one failed lookup skipped every record past the commit.
+                log.info("Group {}: committed offsets of {} newly assigned partitions not known yet ({}); asking again",
+                        groupId, added.size(), e.getMessage());
             } catch (BasaltException e) {
-                // positions stay unknown: auto.offset.reset applies; the committed offsets are
-                // looked up again only on the next assignment (documented limitation)
-                pendingError = e;
+                pendingError = e; // the partitions stay unread until a lookup answers
             }
             failure = runListener(() -> listener.onPartitionsAssigned(added), failure);
         }

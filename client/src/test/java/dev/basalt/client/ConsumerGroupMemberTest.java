@@ -63,10 +63,10 @@ class ConsumerGroupMemberTest {
         Map<String, Object> cfg = new HashMap<>(overrides);
         cfg.put("bootstrap.servers", cluster.bootstrap());
         cfg.put("group.id", "g");
-        cfg.put("fetch.max.wait.ms", 50);
-        cfg.put("retry.backoff.ms", 10);
-        cfg.put("default.api.timeout.ms", 5_000);
-        cfg.put("auto.offset.reset", "earliest");
+        cfg.putIfAbsent("fetch.max.wait.ms", 50);
+        cfg.putIfAbsent("retry.backoff.ms", 10);
+        cfg.putIfAbsent("default.api.timeout.ms", 5_000);
+        cfg.putIfAbsent("auto.offset.reset", "earliest");
         return new Consumer<>(cfg, new StringDeserializer(), new StringDeserializer());
     }
 
@@ -294,6 +294,79 @@ class ConsumerGroupMemberTest {
                 c.poll(Duration.ofMillis(100)).forEach(r -> got.add(r.value()));
             }
             assertEquals(List.of("u0"), got);
+        }
+    }
+
+    private void produce(int partition, int count) throws Exception {
+        try (dev.basalt.client.Producer<String, String> p = new dev.basalt.client.Producer<>(
+                Map.of("bootstrap.servers", cluster.bootstrap()), new dev.basalt.client.serialization.StringSerializer(),
+                new dev.basalt.client.serialization.StringSerializer())) {
+            for (int i = 0; i < count; i++) {
+                dev.basalt.client.Producer.await(p.send(new ProducerRecord<>("t", partition, "k", "v" + i)), Duration.ofSeconds(30));
+            }
+        }
+    }
+
+    /** The offset of the first record polls return within the wait, or -1. */
+    private static long firstOffsetPolled(Consumer<String, String> c, long waitMs) {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(waitMs);
+        while (System.nanoTime() < deadline) {
+            for (var r : c.poll(Duration.ofMillis(100))) {
+                return r.offset();
+            }
+        }
+        return -1;
+    }
+
+    /**
+     * Found probing: when the committed-offset lookup of newly assigned partitions failed (a
+     * coordinator outage longer than default.api.timeout.ms), poll threw once and the partitions
+     * then started where auto.offset.reset said: with "latest", every record past the commit was
+     * skipped. Now they stay unread, poll throws nothing, and the lookup is asked again until it
+     * answers: reading starts at the commit.
+     */
+    @Test
+    void aFailedCommittedLookup_leavesThePartitionUnread_untilTheCommitIsKnown() throws Exception {
+        produce(0, 10);
+        groups.commit("t", 0, 5);
+        groups.setCoordinator(req -> answer(req, 1, assignment(0)));
+        // about 1.5 s of COORDINATOR_NOT_AVAILABLE at a 10 ms back-off: several failed lookups of 150 ms
+        groups.failOffsetFetches(java.util.Collections.nCopies(150, ErrorCode.COORDINATOR_NOT_AVAILABLE));
+        try (Consumer<String, String> c = member(Map.of("auto.offset.reset", "latest", "default.api.timeout.ms", 150))) {
+            c.subscribe(List.of("t"));
+            long first = -1;
+            long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(WAIT_MS);
+            while (first < 0 && System.nanoTime() < deadline) {
+                var records = c.poll(Duration.ofMillis(100)); // throws nothing meanwhile
+                if (!records.isEmpty()) {
+                    // the 151st lookup is the first answered: asked again after each failure, nothing read before
+                    assertTrue(groups.offsetFetches() > 150, "read after " + groups.offsetFetches() + " lookups");
+                    first = records.iterator().next().offset();
+                }
+            }
+            assertEquals(5, first, "read from the committed offset (\"latest\" would have read nothing: 10 records, no more)");
+        }
+    }
+
+    /** As Kafka's consumer: assign() with a group.id starts each new partition at the group's commit, if any. */
+    @Test
+    void assign_withAGroupId_startsAtTheCommittedOffsets() throws Exception {
+        produce(0, 4);
+        produce(1, 4);
+        groups.commit("t", 1, 3);
+        try (Consumer<String, String> c = member(Map.of("auto.offset.reset", "latest"))) {
+            c.assign(List.of(new TopicPartition("t", 0), new TopicPartition("t", 1)));
+            assertEquals(3, c.position(new TopicPartition("t", 1)), "the commit");
+            assertEquals(4, c.position(new TopicPartition("t", 0)), "none committed: auto.offset.reset");
+            c.assign(List.of(new TopicPartition("t", 1)));
+            groups.commit("t", 1, 1);
+            assertEquals(3, c.position(new TopicPartition("t", 1)), "a partition kept keeps its position");
+            assertEquals(3, firstOffsetPolled(c, WAIT_MS));
+        }
+        try (Consumer<String, String> c = member(Map.of("auto.offset.reset", "latest"))) {
+            c.assign(List.of(new TopicPartition("t", 1)));
+            c.seek(new TopicPartition("t", 1), 0);
+            assertEquals(0, firstOffsetPolled(c, WAIT_MS), "a seek before the first poll wins over the commit");
         }
     }
 

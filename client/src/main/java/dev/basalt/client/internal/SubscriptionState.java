@@ -23,6 +23,13 @@ public final class SubscriptionState {
     public static final class PartitionState {
         /** The next offset to read; null until looked up (committed offset or reset). */
         public Long position;
+        /**
+         * The group's committed offset must be looked up before {@code auto.offset.reset} may
+         * apply: set when a consumer with a group.id gets the partition, cleared once the lookup
+         * answered (with an offset or none committed) or the application positioned it. A lookup
+         * that fails leaves it set and the partition unread, rather than reset past the commit.
+         */
+        public boolean awaitingCommitted;
         public ResetPolicy pendingReset;
         public boolean paused;
         public long highWatermark = -1;
@@ -108,6 +115,7 @@ public final class SubscriptionState {
     public void seek(TopicPartition tp, long offset) {
         PartitionState s = state(tp);
         s.position = offset;
+        s.awaitingCommitted = false;
         s.pendingReset = null;
         s.crcFailedAt = -1; // moved by the application: a failure seen elsewhere is asked about again
         s.topicId = null; // a position in the topic as it is now: confirmed by the next fetch
@@ -117,6 +125,7 @@ public final class SubscriptionState {
     public void requestReset(TopicPartition tp, ResetPolicy reset) {
         PartitionState s = state(tp);
         s.position = null;
+        s.awaitingCommitted = false;
         s.pendingReset = reset;
         s.crcFailedAt = -1;
         s.topicId = null;
