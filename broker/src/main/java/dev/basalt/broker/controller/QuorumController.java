@@ -466,6 +466,11 @@ public final class QuorumController implements ControllerChannel {
             if (b.isEmpty() || !b.get().incarnationId().equals(incarnationId) || b.get().fenced()) {
                 return new ControllerResult<>(List.of(), false);
             }
+            Session open = sessionStreams.get(brokerId);
+            if (open != null && open.incarnationId().equals(incarnationId) && open.term() == quorum.activeTerm()) {
+                // the same process opened a session again before this decision ran: it is alive
+                return new ControllerResult<>(List.of(), false);
+            }
             // The same decision as a controlled shutdown: leadership and ISR places move, the broker is fenced.
             return new ControllerResult<>(c.heartbeat(image, new HeartbeatRequest(brokerId, incarnationId, false, true),
                     clock.millis()).records(), true);

@@ -85,6 +85,8 @@ public final class BrokerLifecycle implements AlterPartitionSender, AutoCloseabl
     private ControllerClient.OpenSession session;
     /** The controller that granted {@link #session} (its answer arrived), -1 while none has. */
     private int sessionHeldBy = -1;
+    /** A session being opened with a newly active controller while {@link #session} is held; null when none. */
+    private ControllerClient.OpenSession pendingSession;
     private long sessionRetryAtNs;
     private final PauseDetector pauses;
 
@@ -306,24 +308,39 @@ public final class BrokerLifecycle implements AlterPartitionSender, AutoCloseabl
     /**
      * Keeps a BrokerSession stream open with the active controller, so that the death of this
      * process fences it at once (see controller.proto). Reopened after a back-off when it ends.
+     *
+     * <p>When another controller is named active while a session is held, the new session is
+     * opened first and the old one closed only once the new one is granted (make before break):
+     * the controller that granted a session fences the broker when it ends, and found probing, a
+     * stale hint ("controller 2 is active" while 1 had won the term) made a live broker close its
+     * session with the real active controller, which fenced it and moved its leaderships. A hint
+     * that names a node that is not active is refused by that node; the held session stays.
      */
     private void maintainSession() {
         int active = controllers.preferredTarget();
         if (session != null && active >= 0 && active != session.controllerId()) {
-            // Another controller is active now (the old one may be paused, its connection still open): move the session.
             if (sessionHeldBy >= 0) {
-                log.info("Broker {}: controller {} is active now; moving the session from controller {}", brokerId, active,
-                        sessionHeldBy);
-            } else {
-                log.info("Broker {}: controller {} is active now; asking it for a session (controller {} had not granted one)",
-                        brokerId, active, session.controllerId());
+                if (pendingSession == null && System.nanoTime() >= sessionRetryAtNs) {
+                    log.info("Broker {}: controller {} is active now; asking it for a session before closing the one with"
+                            + " controller {}", brokerId, active, sessionHeldBy);
+                    pendingSession = openSession();
+                }
+                return;
             }
+            // nothing granted yet: nothing to keep
+            log.info("Broker {}: controller {} is active now; asking it for a session (controller {} had not granted one)",
+                    brokerId, active, session.controllerId());
             closeSession();
             sessionRetryAtNs = 0;
         }
         if (session != null || System.nanoTime() < sessionRetryAtNs) {
             return;
         }
+        session = openSession();
+    }
+
+    /** Opens a BrokerSession stream with the controller believed active; see {@link #maintainSession}. */
+    private ControllerClient.OpenSession openSession() {
         var req = dev.basalt.proto.v1.BrokerSessionRequest.newBuilder().setBrokerId(brokerId)
                 .setIncarnationId(ProtoIds.toProto(incarnationId)).build();
         ControllerClient.OpenSession[] self = new ControllerClient.OpenSession[1];
@@ -334,12 +351,7 @@ public final class BrokerLifecycle implements AlterPartitionSender, AutoCloseabl
                     controllers.hint(event.getControllerId());
                     return; // the stream completes next
                 }
-                onLifecycleThread(() -> {
-                    if (session == self[0]) {
-                        sessionHeldBy = event.getControllerId();
-                    }
-                    log.info("Broker {} holds a session with controller {}", brokerId, event.getControllerId());
-                });
+                onLifecycleThread(() -> granted(self[0], event.getControllerId()));
             }
 
             @Override
@@ -353,22 +365,57 @@ public final class BrokerLifecycle implements AlterPartitionSender, AutoCloseabl
             }
 
             private void ended() {
-                onLifecycleThread(() -> {
-                    if (session == self[0]) {
-                        session = null;
-                        sessionHeldBy = -1;
-                        sessionRetryAtNs = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(SESSION_RETRY_BACKOFF_MS);
-                    }
-                });
+                onLifecycleThread(() -> sessionEnded(self[0]));
             }
         });
-        session = self[0];
+        return self[0];
+    }
+
+    /** On the lifecycle thread: {@code s} was granted by {@code controllerId}. */
+    private void granted(ControllerClient.OpenSession s, int controllerId) {
+        if (s == pendingSession) {
+            ControllerClient.OpenSession old = session;
+            int oldHolder = sessionHeldBy;
+            session = s;
+            pendingSession = null;
+            sessionHeldBy = controllerId;
+            if (old != null) {
+                old.cancel().run();
+            }
+            log.info("Broker {} holds a session with controller {} (closed the one with controller {})", brokerId, controllerId,
+                    oldHolder);
+        } else if (s == session) {
+            sessionHeldBy = controllerId;
+            log.info("Broker {} holds a session with controller {}", brokerId, controllerId);
+        }
+    }
+
+    /** On the lifecycle thread: the stream of {@code s} ended (refused, closed by the controller, or the connection lost). */
+    private void sessionEnded(ControllerClient.OpenSession s) {
+        long retryAt = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(SESSION_RETRY_BACKOFF_MS);
+        if (s == session) {
+            // a session being opened with the new controller takes its place (granted or refused later)
+            session = pendingSession;
+            pendingSession = null;
+            sessionHeldBy = -1;
+            if (session == null) {
+                sessionRetryAtNs = retryAt;
+            }
+        } else if (s == pendingSession) {
+            pendingSession = null; // refused (not the active controller) or lost: the held session stays
+            sessionRetryAtNs = retryAt;
+        }
     }
 
     private void closeSession() {
         ControllerClient.OpenSession s = session;
+        ControllerClient.OpenSession p = pendingSession;
         session = null;
+        pendingSession = null;
         sessionHeldBy = -1;
+        if (p != null) {
+            p.cancel().run();
+        }
         if (s != null) {
             s.cancel().run();
         }
