@@ -675,11 +675,14 @@ public final class LogManager implements AutoCloseable {
             open.abandon();
         }
         PartitionState state = index.loadAllStates().get(tp.dirName());
+        Path dir = dataDir.resolve(tp.dirName());
+        boolean vanished = !Files.isDirectory(dir);
+        // looked for before the index's entries go: a lost segment of a log with gaps shows only there
+        long missingBase = state != null && state.gapsPossible() && !vanished
+                ? LogLoader.missingSegment(dir, files, index, state.partitionId()) : -1;
         if (state != null) {
             index.clearIndex(state.partitionId());
         }
-        Path dir = dataDir.resolve(tp.dirName());
-        boolean vanished = !Files.isDirectory(dir);
         if (vanished) {
             // a directory that vanished (loadAll found it missing): rebuilt empty
             try {
@@ -702,7 +705,7 @@ public final class LogManager implements AutoCloseable {
         PartitionState kept = new PartitionState(partitionId, state.logStartOffset(), state.recoveryPoint(), state.highWatermark(), -1,
                 state.epochs(), state.gapsPossible(), state.tombstonesRemovedEnd());
         LoadedLog loaded = LogLoader.loadWithRebuiltIndex(dir, files, index, partitionId, kept, config.segmentBytes(),
-                config.indexIntervalBytes(), true, preserveDir);
+                config.indexIntervalBytes(), true, preserveDir, missingBase);
         return openOrClose(loaded, () -> open(tp, dir, partitionId, loaded, config, kept.tombstonesRemovedEnd()));
     }
 

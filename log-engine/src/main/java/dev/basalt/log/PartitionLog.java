@@ -1401,6 +1401,14 @@ public final class PartitionLog {
 
     /** Takes segments out of the log; their files are renamed {@code .deleted} and removed once unreferenced. */
     private void removeSegments(List<Segment> doomed) {
+        // Their index entries go first, durably: an entry left behind by a crash after the rename
+        // would make the segment look lost at the next load (LogLoader#missingSegment).
+        for (Segment s : doomed) {
+            index.deleteSegmentMaxTimestamp(partitionId, s.baseOffset());
+        }
+        if (!doomed.isEmpty()) {
+            index.syncWal();
+        }
         for (Segment s : doomed) {
             segments.remove(s);
             try {
@@ -1411,7 +1419,6 @@ public final class PartitionLog {
             } finally {
                 s.close();
             }
-            index.deleteSegmentMaxTimestamp(partitionId, s.baseOffset());
         }
     }
 
@@ -2100,6 +2107,11 @@ public final class PartitionLog {
                 return false;
             }
             index.putSegmentMaxTimestamp(partitionId, first.baseOffset(), maxTimestamp);
+            for (Segment s : group.subList(1, group.size())) {
+                // gone before their files are (see removeSegments); a merge that fails after this
+                // leaves segments without an entry, which is harmless
+                index.deleteSegmentMaxTimestamp(partitionId, s.baseOffset());
+            }
             index.syncWal();
             try {
                 files.atomicMove(merging, swap);
@@ -2127,7 +2139,6 @@ public final class PartitionLog {
             for (Segment s : rest) {
                 segments.remove(s);
                 s.close();
-                index.deleteSegmentMaxTimestamp(partitionId, s.baseOffset());
             }
             first.close();
             reindex(fresh);

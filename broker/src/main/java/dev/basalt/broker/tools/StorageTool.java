@@ -236,6 +236,16 @@ public final class StorageTool {
             out.println("base offsets and leader epochs: not checked (" + statesMissing + "; they need each partition's stored"
                     + " state)");
         }
+        // Segments the index lists: in a log that may have gaps (compacted) a lost segment file
+        // shows only there (the offsets around it cannot tell it from compaction's gaps).
+        java.util.Map<Long, List<Long>> listedSegments = java.util.Map.of();
+        if (statesMissing == null && !states.isEmpty()) {
+            try {
+                listedSegments = dev.basalt.log.index.IndexStore.readSegmentBases(index);
+            } catch (dev.basalt.log.LogStorageException e) {
+                out.println("segment files of compacted logs: not checked against the index (" + e.getMessage() + ")");
+            }
+        }
         List<dev.basalt.log.TopicPartition> corrupt = new ArrayList<>();
         int flushedMissing = 0;
         int gone = 0;
@@ -256,7 +266,13 @@ public final class StorageTool {
                 out.println(tp + ": gone (deleted by the running node during the check)");
                 continue;
             }
-            if (r.clean() && state != null && r.nextOffset() < state.recoveryPoint()) {
+            String lostSegment = state == null || !state.gapsPossible() ? null
+                    : lostSegment(dir.resolve(tp.dirName()), listedSegments.getOrDefault(state.partitionId(), List.of()));
+            if (lostSegment != null) {
+                corrupt.add(tp);
+                out.println(tp + ": CORRUPT: " + lostSegment + "; the log after the segment before it cannot be trusted (a"
+                        + " replica refetches it from its leader; storage repair cuts the log there)");
+            } else if (r.clean() && state != null && r.nextOffset() < state.recoveryPoint()) {
                 // Found probing: the files end cleanly at a batch boundary (a zeroed or cut tail), so
                 // every batch checks out, yet offsets the node had flushed (and acknowledged) are gone;
                 // the node sees it at its start, and this said "ok".
@@ -408,6 +424,31 @@ public final class StorageTool {
     }
 
     /** Whether the batch at {@code position} of {@code segment} runs past the end of the file (its length field says so). */
+    /**
+     * What is wrong when one of {@code listed} (segment bases the index lists for the partition)
+     * lies between two segment files present in {@code partitionDir} without its own; else null.
+     */
+    static String lostSegment(Path partitionDir, List<Long> listed) throws java.io.IOException {
+        java.util.TreeSet<Long> present = new java.util.TreeSet<>();
+        try (var stream = java.nio.file.Files.newDirectoryStream(partitionDir)) {
+            for (Path p : stream) {
+                long base = dev.basalt.log.segment.Segment.parseBaseOffset(p.getFileName().toString());
+                if (base >= 0) {
+                    present.add(base);
+                }
+            }
+        }
+        for (long base : listed) {
+            if (!present.isEmpty() && base > present.first() && base < present.last() && !present.contains(base)) {
+                return "segment " + dev.basalt.log.segment.Segment.fileName(base) + " is missing: the index lists it between "
+                        + dev.basalt.log.segment.Segment.fileName(present.lower(base)) + " and "
+                        + dev.basalt.log.segment.Segment.fileName(present.higher(base)) + ", which are present (a segment file"
+                        + " deleted or moved away)";
+            }
+        }
+        return null;
+    }
+
     static boolean endsInsideBatch(Path segment, long position) {
         try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(segment, java.nio.file.StandardOpenOption.READ)) {
             java.nio.ByteBuffer header = java.nio.ByteBuffer.allocate(dev.basalt.record.RecordBatch.LOG_OVERHEAD_BYTES);

@@ -319,6 +319,35 @@ class StorageToolTest {
     }
 
     /**
+     * Found probing: a compacted log's middle segment file deleted, and check said "ok" (a log
+     * with gaps cannot tell it from offsets compaction removed). The index lists the segment:
+     * check reports it missing, and repair cuts the log at the end of the segment before it.
+     */
+    @Test
+    void aCompactedLogsMissingMiddleSegment_isCorrupt_andRepairCutsThere() throws IOException {
+        Path dir = tmp.resolve("data");
+        LogConfig small = LogConfig.DEFAULT.withOverrides(java.util.Map.of("segment.bytes", "1024", "cleanup.policy", "compact"));
+        List<Long> bases;
+        try (LogManager m = open(dir)) {
+            PartitionLog log = m.getOrCreate(TP, small);
+            for (int i = 0; i < 30; i++) {
+                log.appendAsLeader(batch(i), 1);
+            }
+            log.flush();
+            bases = log.segmentBaseOffsets();
+        }
+        assertTrue(bases.size() >= 3, "segments " + bases);
+        Files.delete(dir.resolve("orders-0").resolve(String.format("%020d.log", bases.get(1))));
+        assertEquals(1, run("check", "--dir", dir.toString()), out());
+        assertTrue(out().contains("orders-0: CORRUPT: segment " + String.format("%020d.log", bases.get(1)) + " is missing: the index"
+                + " lists it between " + String.format("%020d.log", bases.get(0)) + " and " + String.format("%020d.log", bases.get(2))),
+                out());
+        assertEquals(0, run("repair", "--dir", dir.toString()), out());
+        assertTrue(out().contains("orders-0: repaired; the log now ends at offset " + bases.get(1)), out());
+        assertEquals(0, run("check", "--dir", dir.toString()), out());
+    }
+
+    /**
      * Found probing: the last segment's flushed tail gone at a batch boundary (zeroed or cut
      * there) left only intact batches, and check said "ok" (exit 0) while the node, at its start,
      * found offsets below its recovery point missing. Check compares with the stored recovery point.

@@ -213,6 +213,40 @@ public final class IndexStore implements AutoCloseable {
     }
 
     /**
+     * The segment base offsets the index at {@code dir} lists (see {@link #segmentBases}), by
+     * partition id, read through a read-only open (offline tools: the node must not run).
+     *
+     * @throws LogStorageException if RocksDB cannot open it or the scan meets damage
+     */
+    public static Map<Long, List<Long>> readSegmentBases(Path dir) {
+        dev.basalt.log.internal.RocksDbLibrary.load();
+        try (org.rocksdb.Options listOptions = new org.rocksdb.Options();
+             DBOptions dbOptions = new DBOptions();
+             ColumnFamilyOptions cfOptions = new ColumnFamilyOptions();
+             ReadOptions read = new ReadOptions()) {
+            List<ColumnFamilyDescriptor> descriptors = listedFamilies(listOptions, dir, cfOptions);
+            int at = indexOf(descriptors, bytes("segments"));
+            if (at < 0) {
+                return Map.of();
+            }
+            List<ColumnFamilyHandle> handles = new ArrayList<>();
+            try (RocksDB db = RocksDB.openReadOnly(dbOptions, dir.toString(), descriptors, handles);
+                 RocksIterator it = db.newIterator(handles.get(at), read)) {
+                Map<Long, List<Long>> out = new HashMap<>();
+                for (it.seekToFirst(); it.isValid(); it.next()) {
+                    out.computeIfAbsent(IndexKeys.partitionOf(it.key()), k -> new ArrayList<>()).add(IndexKeys.valueOf(it.key()));
+                }
+                it.status();
+                return out;
+            } finally {
+                handles.forEach(ColumnFamilyHandle::close);
+            }
+        } catch (RocksDBException e) {
+            throw new LogStorageException("cannot read segment entries from the RocksDB index", dir, e);
+        }
+    }
+
+    /**
      * Reads every block of every table file of the index at {@code dir}, opened read-only (which
      * replays its WAL as an open does), for offline tools: the owning node must not run, or
      * compactions could delete files under the check.
@@ -626,6 +660,28 @@ public final class IndexStore implements AutoCloseable {
             byte[] v = db.get(segments, readOptions, IndexKeys.key(partitionId, segmentBase));
             return v == null ? Long.MIN_VALUE : IndexKeys.readLong(v);
         });
+    }
+
+    /**
+     * The base offsets of the partition's segments that have a stored max timestamp (every sealed
+     * segment gets one when it is rolled; removing a segment deletes it first), in order.
+     */
+    public List<Long> segmentBases(long partitionId) {
+        gate.readLock().lock();
+        try {
+            ensureOpen();
+            List<Long> out = new ArrayList<>();
+            try (RocksIterator it = db.newIterator(segments, readOptions)) {
+                for (it.seek(IndexKeys.startOfPartition(partitionId)); it.isValid() && IndexKeys.partitionOf(it.key()) == partitionId;
+                     it.next()) {
+                    out.add(IndexKeys.valueOf(it.key()));
+                }
+                checkIterator(it, "segment scan");
+            }
+            return out;
+        } finally {
+            gate.readLock().unlock();
+        }
     }
 
     public void deleteSegmentMaxTimestamp(long partitionId, long segmentBase) {

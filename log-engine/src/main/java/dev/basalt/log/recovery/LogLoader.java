@@ -151,11 +151,17 @@ public final class LogLoader {
                 return new LoadedLog(List.of(active), start, start, start, start, epochs, writer, false,
                         state != null && state.gapsPossible());
             }
-            if (state != null && clean && !repair && state.cleanEndOffset() >= paths.lastKey()
+            long hole = state != null && state.gapsPossible() ? missingSegment(dir, index, partitionId, paths) : -1;
+            LoadedLog loaded;
+            if (hole < 0 && state != null && clean && !repair && state.cleanEndOffset() >= paths.lastKey()
                     && indexAgreesWithFiles(dir, index, partitionId, state.cleanEndOffset(), paths)) {
-                return loadClean(dir, files, index, partitionId, state, paths, segmentBytes, writer);
+                loaded = loadClean(dir, files, index, partitionId, state, paths, segmentBytes, writer);
+            } else {
+                loaded = Recovery.run(dir, files, index, partitionId, state, paths, segmentBytes, writer, repair, preserveDir, clean,
+                        false, hole);
             }
-            return Recovery.run(dir, files, index, partitionId, state, paths, segmentBytes, writer, repair, preserveDir, clean, false);
+            forgetRemovedSegments(index, partitionId, loaded);
+            return loaded;
         } catch (IOException e) {
             throw new LogStorageException("cannot load partition directory", dir, e);
         }
@@ -180,15 +186,75 @@ public final class LogLoader {
      */
     public static LoadedLog loadWithRebuiltIndex(Path dir, FileLayer files, IndexStore index, long partitionId, PartitionState state,
                                                  int segmentBytes, int indexIntervalBytes, boolean repair, Path preserveDir) {
+        return loadWithRebuiltIndex(dir, files, index, partitionId, state, segmentBytes, indexIntervalBytes, repair, preserveDir, -1);
+    }
+
+    /**
+     * As above, with a segment the old index listed and the directory lacks ({@link #missingSegment},
+     * found before the old index's entries were cleared), -1 if none: the log is cut where it was.
+     */
+    public static LoadedLog loadWithRebuiltIndex(Path dir, FileLayer files, IndexStore index, long partitionId, PartitionState state,
+                                                 int segmentBytes, int indexIntervalBytes, boolean repair, Path preserveDir,
+                                                 long missingBase) {
         try {
             TreeMap<Long, Path> paths = listSegments(dir, files);
             if (paths.isEmpty()) {
                 return load(dir, files, index, partitionId, state, false, segmentBytes, indexIntervalBytes, repair, preserveDir);
             }
             IndexWriter writer = new IndexWriter(index, partitionId, indexIntervalBytes);
-            return Recovery.run(dir, files, index, partitionId, state, paths, segmentBytes, writer, repair, preserveDir, false, true);
+            LoadedLog loaded = Recovery.run(dir, files, index, partitionId, state, paths, segmentBytes, writer, repair, preserveDir,
+                    false, true, missingBase >= 0 && paths.lowerKey(missingBase) != null && paths.higherKey(missingBase) != null
+                            ? missingBase : -1);
+            forgetRemovedSegments(index, partitionId, loaded);
+            return loaded;
         } catch (IOException e) {
             throw new LogStorageException("cannot load partition directory", dir, e);
+        }
+    }
+
+    /**
+     * A log with gaps (compacted) cannot tell a missing segment file from offsets compaction
+     * removed: found probing, a compacted replica with its middle segment file deleted (or moved
+     * away) loaded as healthy, rejoined the ISR and, once leader, served 251 keys without their
+     * latest values. Every sealed segment has an entry in the index (written when it is rolled,
+     * deleted, and synced, before a segment is removed), so one listed there and lying between two
+     * segment files that are present, without a file of its own, was lost.
+     *
+     * @return the base offset of the first such segment, or -1
+     */
+    public static long missingSegment(Path dir, FileLayer files, IndexStore index, long partitionId) {
+        try {
+            TreeMap<Long, Path> paths = listSegments(dir, files);
+            return paths.isEmpty() ? -1 : missingSegment(dir, index, partitionId, paths);
+        } catch (IOException e) {
+            throw new LogStorageException("cannot list partition directory", dir, e);
+        }
+    }
+
+    static long missingSegment(Path dir, IndexStore index, long partitionId, TreeMap<Long, Path> paths) {
+        for (long base : index.segmentBases(partitionId)) {
+            if (base > paths.firstKey() && base < paths.lastKey() && !paths.containsKey(base)) {
+                LOG.error("{}: segment {} is missing: the index lists it between the segment files {} and {} that are"
+                        + " present (a segment file deleted or moved away)", dir, Segment.fileName(base),
+                        Segment.fileName(paths.lowerKey(base)), Segment.fileName(paths.higherKey(base)));
+                return base;
+            }
+        }
+        return -1;
+    }
+
+    /**
+     * Deletes the index's segment entries of segments the loaded log does not hold (dropped by a
+     * recovery's cut, or left by a removal a crash interrupted), so none of them can later lie
+     * between two segment files and pass for a lost one.
+     */
+    static void forgetRemovedSegments(IndexStore index, long partitionId, LoadedLog loaded) {
+        java.util.Set<Long> held = new java.util.HashSet<>();
+        loaded.segments().forEach(seg -> held.add(seg.baseOffset()));
+        for (long base : index.segmentBases(partitionId)) {
+            if (!held.contains(base)) {
+                index.deleteSegmentMaxTimestamp(partitionId, base);
+            }
         }
     }
 

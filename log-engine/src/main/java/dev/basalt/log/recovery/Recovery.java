@@ -52,6 +52,8 @@ final class Recovery {
     private boolean indexRebuilt;
     /** The stored state says the log has no gaps: scans check that every batch follows the previous one exactly. */
     private boolean contiguous;
+    /** See {@link #run}'s {@code missingBase}; -1 if none. */
+    private long missingBase = -1;
     /**
      * The stored state's leader epochs (start offset → epoch) and its recovery point: every batch
      * below that point was appended before the state was written, so its epoch is the one the state
@@ -76,11 +78,15 @@ final class Recovery {
      *                       of every segment was flushed, so no bad batch is a torn write
      * @param indexRebuilt   {@code state} survived but the index entries did not (the index was set
      *                       aside): scan everything, trusting the state's recovery point
+     * @param missingBase    a segment known to be missing (see LogLoader#missingSegment), -1 if none:
+     *                       the scan starts no later than the segment before it and the log is cut
+     *                       where it should have started (repair), or the load fails
      */
     static LoadedLog run(Path dir, FileLayer files, IndexStore index, long partitionId, PartitionState state,
                          TreeMap<Long, Path> paths, int segmentBytes, IndexWriter writer, boolean cutCorruption,
-                         Path preserveDir, boolean cleanShutdown, boolean indexRebuilt) throws IOException {
+                         Path preserveDir, boolean cleanShutdown, boolean indexRebuilt, long missingBase) throws IOException {
         Recovery r = new Recovery(dir, files, index, partitionId, writer);
+        r.missingBase = missingBase;
         r.cutCorruption = cutCorruption;
         r.preserveDir = preserveDir;
         r.cleanShutdown = cleanShutdown;
@@ -124,6 +130,9 @@ final class Recovery {
             highWatermark = state.highWatermark();
             scanFrom = paths.floorKey(recoveryPoint);
         }
+        if (missingBase >= 0) {
+            scanFrom = Math.min(scanFrom, paths.lowerKey(missingBase));
+        }
         index.deleteOffsetsFrom(partitionId, scanFrom);
         index.deleteTimesFromOffset(partitionId, scanFrom);
         epochs.truncateFromEnd(scanFrom);
@@ -147,7 +156,13 @@ final class Recovery {
             Path path = toScan.get(i);
             long base = Segment.parseBaseOffset(path.getFileName().toString());
             if (contiguous && i > 0 && base != next) {
-                missingSegment(toScan.subList(i, toScan.size()), base);
+                missingSegment(toScan.subList(i, toScan.size()), base, null);
+                return;
+            }
+            if (missingBase >= 0 && i > 0 && missingBase < base
+                    && Segment.parseBaseOffset(toScan.get(i - 1).getFileName().toString()) < missingBase) {
+                missingSegment(toScan.subList(i, toScan.size()), base, "segment " + Segment.fileName(missingBase)
+                        + " listed in the index is missing");
                 return;
             }
             int fileBytes = sizeOf(path);
@@ -263,11 +278,14 @@ final class Recovery {
      * like a torn tail, the later segments go and the previous segment becomes the active one, so
      * the log goes on from {@code next} without a hole.
      */
-    private void missingSegment(List<Path> rest, long base) throws IOException {
+    /** @param listed why a segment is known missing in a log with gaps (null: a contiguous log's offsets jump) */
+    private void missingSegment(List<Path> rest, long base, String listed) throws IOException {
         boolean belowRecoveryPoint = next < recoveryPoint;
         Path path = rest.get(0);
         if (belowRecoveryPoint && !cutCorruption) {
-            throw new CorruptLogException(path, 0, "segment " + base + " starts where offset " + next + " was expected: offsets "
+            throw new CorruptLogException(path, 0, listed != null ? listed + " (a segment file deleted?): the log after offset "
+                    + next + " cannot be trusted, below recovery point " + recoveryPoint
+                    : "segment " + base + " starts where offset " + next + " was expected: offsets "
                     + next + ".." + (base - 1) + " are missing (a segment file deleted?) below recovery point " + recoveryPoint);
         }
         SegmentScanner.Census dropped = SegmentScanner.Census.NONE;
