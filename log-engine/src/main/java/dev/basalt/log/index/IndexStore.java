@@ -667,21 +667,7 @@ public final class IndexStore implements AutoCloseable {
      * segment gets one when it is rolled; removing a segment deletes it first), in order.
      */
     public List<Long> segmentBases(long partitionId) {
-        gate.readLock().lock();
-        try {
-            ensureOpen();
-            List<Long> out = new ArrayList<>();
-            try (RocksIterator it = db.newIterator(segments, readOptions)) {
-                for (it.seek(IndexKeys.startOfPartition(partitionId)); it.isValid() && IndexKeys.partitionOf(it.key()) == partitionId;
-                     it.next()) {
-                    out.add(IndexKeys.valueOf(it.key()));
-                }
-                checkIterator(it, "segment scan");
-            }
-            return out;
-        } finally {
-            gate.readLock().unlock();
-        }
+        return keysOf(() -> segments, partitionId, "segment scan");
     }
 
     public void deleteSegmentMaxTimestamp(long partitionId, long segmentBase) {
@@ -718,16 +704,21 @@ public final class IndexStore implements AutoCloseable {
 
     /** Offsets of the partition's snapshots, oldest first. */
     public List<Long> producerSnapshotOffsets(long partitionId) {
+        return keysOf(() -> producers, partitionId, "producer snapshot scan");
+    }
+
+    /** The values (offsets) of the partition's keys in a column family, in order; {@code family} is read under the gate. */
+    private List<Long> keysOf(java.util.function.Supplier<ColumnFamilyHandle> family, long partitionId, String what) {
         gate.readLock().lock();
         try {
             ensureOpen();
             List<Long> out = new ArrayList<>();
-            try (RocksIterator it = db.newIterator(producers, readOptions)) {
+            try (RocksIterator it = db.newIterator(family.get(), readOptions)) {
                 for (it.seek(IndexKeys.startOfPartition(partitionId)); it.isValid() && IndexKeys.partitionOf(it.key()) == partitionId;
                      it.next()) {
                     out.add(IndexKeys.valueOf(it.key()));
                 }
-                checkIterator(it, "producer snapshot scan");
+                checkIterator(it, what);
             }
             return out;
         } finally {
