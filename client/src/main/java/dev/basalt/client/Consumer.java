@@ -512,6 +512,66 @@ public final class Consumer<K, V> implements AutoCloseable {
     static final long COMMITTED_LOOKUP_WHILE_READING_MS = 500;
 
     /**
+     * The lookup of committed offsets in flight for partitions waiting for them (on its own
+     * thread, bounded by default.api.timeout.ms), and what it asks for; null when none. Kept
+     * across polls, as Kafka's consumer keeps its OffsetFetch: a poll shorter than a round trip
+     * to the coordinator must not start it afresh each time (found by review: poll(0) never
+     * positioned anything). Confined to the user thread.
+     */
+    private java.util.concurrent.CompletableFuture<Map<TopicPartition, OffsetAndMetadata>> committedLookup;
+    private Set<TopicPartition> committedLookupFor = Set.of();
+    private java.util.concurrent.ExecutorService committedLookups;
+
+    /**
+     * Waits up to {@code waitMs} for the committed offsets of {@code awaiting} (starting a lookup
+     * if none is in flight for them) and positions what it answered. A failed lookup is logged
+     * and asked again at the next call; a non-retriable error is thrown.
+     *
+     * @return whether every partition of {@code awaiting} is settled now
+     */
+    private boolean awaitCommitted(Set<TopicPartition> awaiting, long waitMs) throws InterruptedException {
+        if (committedLookup == null || !committedLookupFor.containsAll(awaiting)) {
+            if (committedLookups == null) {
+                committedLookups = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
+                    Thread t = new Thread(r, "basalt-consumer-committed-lookup");
+                    t.setDaemon(true);
+                    return t;
+                });
+            }
+            Set<TopicPartition> asked = Set.copyOf(awaiting);
+            committedLookupFor = asked;
+            committedLookup = java.util.concurrent.CompletableFuture.supplyAsync(() -> committed(asked, defaultApiTimeoutMs), committedLookups);
+        }
+        java.util.concurrent.CompletableFuture<Map<TopicPartition, OffsetAndMetadata>> f = committedLookup;
+        try {
+            Map<TopicPartition, OffsetAndMetadata> found = f.get(waitMs, java.util.concurrent.TimeUnit.MILLISECONDS);
+            committedLookup = null;
+            applyCommitted(committedLookupFor, found);
+        } catch (java.util.concurrent.TimeoutException e) {
+            return false; // still in flight: asked again (the same lookup) at the next call
+        } catch (java.util.concurrent.ExecutionException e) {
+            committedLookup = null;
+            Throwable cause = e.getCause();
+            if (cause instanceof ClientTimeoutException || cause instanceof BasaltException b && b.retriable()) {
+                log.info("Group {}: committed offsets of {} partitions not known yet ({}); asking again", groupId, awaiting.size(),
+                        cause.getMessage());
+                return false;
+            }
+            if (cause instanceof RuntimeException r) {
+                throw r;
+            }
+            throw new IllegalStateException("committed offset lookup failed", cause);
+        }
+        for (TopicPartition tp : awaiting) {
+            PartitionState s = subscriptions.get(tp);
+            if (s != null && s.awaitingCommitted) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
      * Positions {@code asked} at the committed offsets {@code found} holds; the others had none
      * committed, and start where their reset policy says. Partitions the application positioned
      * meanwhile, or no longer assigned, are left alone.
@@ -549,15 +609,11 @@ public final class Consumer<K, V> implements AutoCloseable {
             }
         }
         if (!awaiting.isEmpty()) {
-            long timeoutMs = Math.max(deadline - time.monotonicMs(), 1);
-            try {
-                applyCommitted(awaiting, committed(awaiting, othersReadable
-                        ? Math.min(timeoutMs, COMMITTED_LOOKUP_WHILE_READING_MS) : timeoutMs));
-            } catch (ClientTimeoutException e) {
-                if (!othersReadable) {
-                    throw e;
-                }
-                // asked again at the next poll; the partitions with a position are read meanwhile
+            long waitMs = Math.max(deadline - time.monotonicMs(), 0);
+            if (!awaitCommitted(awaiting, othersReadable ? Math.min(waitMs, COMMITTED_LOOKUP_WHILE_READING_MS) : waitMs)
+                    && only != null) {
+                throw new ClientTimeoutException("the committed offset of " + only + " in group " + groupId
+                        + " is not known yet (the group coordinator has not answered)");
             }
         }
         for (Map.Entry<TopicPartition, PartitionState> e : subscriptions.entries()) {
@@ -930,6 +986,9 @@ public final class Consumer<K, V> implements AutoCloseable {
             }
             runCompletedCommits();
             fetcher.close();
+            if (committedLookups != null) {
+                committedLookups.shutdownNow();
+            }
             channels.close(5_000);
             release();
         }

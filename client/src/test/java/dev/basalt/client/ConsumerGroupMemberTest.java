@@ -370,6 +370,43 @@ class ConsumerGroupMemberTest {
         }
     }
 
+    /**
+     * Found by review: the committed-offset lookup was bounded by each poll's timeout, so a loop of
+     * poll(Duration.ZERO) sent lookups that could never be answered in time and never read. The
+     * lookup now stays in flight across polls.
+     */
+    @Test
+    void pollsOfZero_positionAtTheCommit_andPartitionsNeedingOnlyAResetAreReadMeanwhile() throws Exception {
+        produce(0, 4);
+        produce(1, 4);
+        groups.commit("t", 1, 2);
+        groups.holdCommitsOn(1); // OffsetFetch answers are held: the coordinator is slow
+        try (Consumer<String, String> c = member(Map.of("auto.offset.reset", "latest"))) {
+            TopicPartition t0 = new TopicPartition("t", 0);
+            TopicPartition t1 = new TopicPartition("t", 1);
+            c.assign(List.of(t0, t1));
+            c.seekToBeginning(List.of(t0)); // needs only a reset: read while t-1 waits for its commit
+            List<String> got = new ArrayList<>();
+            long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(WAIT_MS);
+            while (got.size() < 4 && System.nanoTime() < deadline) {
+                c.poll(Duration.ZERO).forEach(r -> got.add(r.topic() + "-" + r.partition() + "@" + r.offset()));
+                Thread.sleep(5);
+            }
+            assertEquals(List.of("t-0@0", "t-0@1", "t-0@2", "t-0@3"), got, "t-0 read while the lookup waits");
+            groups.releaseCommits();
+            long first = -1;
+            while (first < 0 && System.nanoTime() < deadline) {
+                for (var r : c.poll(Duration.ZERO)) {
+                    first = r.offset();
+                    assertEquals(1, r.partition());
+                    break;
+                }
+                Thread.sleep(5);
+            }
+            assertEquals(2, first, "t-1 from its commit, by polls of zero");
+        }
+    }
+
     @Test
     void commitSync_withNothingAssigned_sendsNothingAndSucceeds() {
         groups.setCoordinator(req -> answer(req, 1, assignment(0, 1)));
