@@ -87,6 +87,10 @@ public final class BrokerLifecycle implements AlterPartitionSender, AutoCloseabl
     private int sessionHeldBy = -1;
     /** A session being opened with a newly active controller while {@link #session} is held; null when none. */
     private ControllerClient.OpenSession pendingSession;
+    /** When {@link #pendingSession} was opened (nanoTime). */
+    private long pendingSinceNs;
+    /** The controller the last "moving the session" line named (logged once per controller, not per attempt). */
+    private int lastMoveLoggedTo = -1;
     private long sessionRetryAtNs;
     private final PauseDetector pauses;
 
@@ -318,22 +322,29 @@ public final class BrokerLifecycle implements AlterPartitionSender, AutoCloseabl
      */
     private void maintainSession() {
         int active = controllers.preferredTarget();
-        if (session != null && active >= 0 && active != session.controllerId()) {
-            if (sessionHeldBy >= 0) {
-                if (pendingSession == null && System.nanoTime() >= sessionRetryAtNs) {
-                    log.info("Broker {}: controller {} is active now; asking it for a session before closing the one with"
-                            + " controller {}", brokerId, active, sessionHeldBy);
-                    pendingSession = openSession();
-                }
-                return;
-            }
-            // nothing granted yet: nothing to keep
-            log.info("Broker {}: controller {} is active now; asking it for a session (controller {} had not granted one)",
-                    brokerId, active, session.controllerId());
-            closeSession();
-            sessionRetryAtNs = 0;
+        long now = System.nanoTime();
+        if (pendingSession != null && (active >= 0 && active != pendingSession.controllerId()
+                || now - pendingSinceNs > TimeUnit.MILLISECONDS.toNanos(requestTimeoutMs))) {
+            // another controller is named now, or this one never answered (paused): ask afresh
+            ControllerClient.OpenSession p = pendingSession;
+            pendingSession = null;
+            p.cancel().run();
         }
-        if (session != null || System.nanoTime() < sessionRetryAtNs) {
+        if (session != null && active >= 0 && active != session.controllerId()) {
+            // Even a session not known to be granted yet is kept: its grant may be on the way, and
+            // closing it would make that controller fence this broker (found by review).
+            if (pendingSession == null && now >= sessionRetryAtNs) {
+                if (active != lastMoveLoggedTo) {
+                    lastMoveLoggedTo = active;
+                    log.info("Broker {}: controller {} is active now; asking it for a session before closing the one with"
+                            + " controller {}", brokerId, active, sessionHeldBy >= 0 ? sessionHeldBy : session.controllerId());
+                }
+                pendingSession = openSession();
+                pendingSinceNs = now;
+            }
+            return;
+        }
+        if (session != null || now < sessionRetryAtNs) {
             return;
         }
         session = openSession();
@@ -382,8 +393,9 @@ public final class BrokerLifecycle implements AlterPartitionSender, AutoCloseabl
             if (old != null) {
                 old.cancel().run();
             }
+            lastMoveLoggedTo = -1;
             log.info("Broker {} holds a session with controller {} (closed the one with controller {})", brokerId, controllerId,
-                    oldHolder);
+                    oldHolder >= 0 ? oldHolder : "not granted yet");
         } else if (s == session) {
             sessionHeldBy = controllerId;
             log.info("Broker {} holds a session with controller {}", brokerId, controllerId);

@@ -56,6 +56,18 @@ class BrokerSessionMoveTest {
         private final int id;
         volatile boolean active;
         volatile int hint = -1;
+        /** While set, an accepted session's grant (its NONE event) is held back until {@link #releaseGrant}. */
+        volatile boolean holdGrant;
+        private volatile Runnable heldGrant;
+
+        void releaseGrant() {
+            holdGrant = false;
+            Runnable r = heldGrant;
+            heldGrant = null;
+            if (r != null) {
+                r.run();
+            }
+        }
 
         FakeController(int id, boolean active) {
             this.id = id;
@@ -85,8 +97,16 @@ class BrokerSessionMoveTest {
                 return;
             }
             ((ServerCallStreamObserver<BrokerSessionEvent>) out).setOnCancelHandler(() -> events.add("closed@" + id));
-            events.add("granted@" + id);
-            out.onNext(BrokerSessionEvent.newBuilder().setErrorCode(ErrorCode.NONE).setControllerId(id).build());
+            Runnable grant = () -> {
+                events.add("granted@" + id);
+                out.onNext(BrokerSessionEvent.newBuilder().setErrorCode(ErrorCode.NONE).setControllerId(id).build());
+            };
+            if (holdGrant) {
+                events.add("accepted@" + id); // registered at the controller, its answer not sent yet
+                heldGrant = grant;
+                return;
+            }
+            grant.run();
             // the stream stays open while the broker lives (as QuorumController's)
         }
     }
@@ -128,8 +148,19 @@ class BrokerSessionMoveTest {
         publisher.start();
         lifecycle = new BrokerLifecycle(7, new UUID(0, 7), List.of(new Endpoint("PLAINTEXT", "127.0.0.1", 1)), Optional.empty(),
                 client, publisher, lifecycleThread, 100, 10_000, 5_000, () -> BrokerLifecycle.PossibleLoss.NONE);
+        fakes.get(1).holdGrant = true;
         lifecycle.start();
+        await(() -> events.contains("accepted@1"), "a session opened with controller 1");
+
+        // before its grant arrives, a stale view names controller 2: the session opened with 1 stays
+        // (found by review: closing it made controller 1 fence the broker)
+        localLeader.set(2);
+        await(() -> events.stream().filter("refused@2"::equals).count() >= 2, "controller 2 asked (twice) and refusing");
+        assertTrue(!events.contains("closed@1"), "the session opened with 1 was closed for a wrong hint: " + events);
+        localLeader.set(1);
+        fakes.get(1).releaseGrant();
         await(() -> events.contains("granted@1"), "a session with controller 1");
+        events.clear();
 
         // a stale view names controller 2, which is not active: it refuses, and the session with 1 stays
         localLeader.set(2);
