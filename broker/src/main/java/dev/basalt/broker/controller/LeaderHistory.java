@@ -30,6 +30,8 @@ final class LeaderHistory {
     /** The latest term each other node was seen leading, by node id. */
     private final Map<Integer, SeenLeader> seen = new HashMap<>();
     private boolean seenAnotherLeader;
+    /** The highest term reported so far; reports of lower terms are ignored. */
+    private long highestTerm = Long.MIN_VALUE;
 
     LeaderHistory(int selfId, long windowNanos) {
         if (windowNanos < 0) {
@@ -41,14 +43,15 @@ final class LeaderHistory {
 
     /** The quorum reports {@code leaderId} (negative: none known) for {@code term}, at {@code nowNanos}. */
     void onLeaderChange(long term, int leaderId, long nowNanos) {
+        if (term < highestTerm) {
+            return; // a late report of an older term: nothing this node does not know already
+        }
+        highestTerm = term;
         // every leader of an earlier term has been replaced by now
         seen.replaceAll((id, l) -> l.term() < term && l.endedAtNanos() == Long.MAX_VALUE
                 ? new SeenLeader(l.term(), nowNanos) : l);
         if (leaderId >= 0 && leaderId != selfId) {
-            SeenLeader before = seen.get(leaderId);
-            if (before == null || before.term() <= term) {
-                seen.put(leaderId, new SeenLeader(term, Long.MAX_VALUE));
-            }
+            seen.put(leaderId, new SeenLeader(term, Long.MAX_VALUE));
             seenAnotherLeader = true;
         }
     }

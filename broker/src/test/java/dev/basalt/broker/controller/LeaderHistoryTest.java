@@ -79,6 +79,8 @@ class LeaderHistoryTest {
         h.onLeaderChange(4, 2, 0);
         h.onLeaderChange(5, 3, 10); // node 2's term 4 ended at 10
         h.onLeaderChange(3, 2, 20); // a stale report: node 2 led term 3, before
+        h.onLeaderChange(4, 2, 30); // a stale report of node 2's ended term itself
+        h.onLeaderChange(4, 4, 40); // ... and one naming another node for an older term
         assertEquals(Set.of(2, 3), h.predecessorsOf(6, 10 + WINDOW));
         assertEquals(Set.of(3), h.predecessorsOf(6, 11 + WINDOW));
     }
