@@ -423,7 +423,6 @@ public final class StorageTool {
                 + ", commit index " + h.commitIndex();
     }
 
-    /** Whether the batch at {@code position} of {@code segment} runs past the end of the file (its length field says so). */
     /**
      * What is wrong when one of {@code listed} (segment bases the index lists for the partition)
      * lies between two segment files present in {@code partitionDir} without its own; else null.
@@ -449,6 +448,7 @@ public final class StorageTool {
         return null;
     }
 
+    /** Whether the batch at {@code position} of {@code segment} runs past the end of the file (its length field says so). */
     static boolean endsInsideBatch(Path segment, long position) {
         try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(segment, java.nio.file.StandardOpenOption.READ)) {
             java.nio.ByteBuffer header = java.nio.ByteBuffer.allocate(dev.basalt.record.RecordBatch.LOG_OVERHEAD_BYTES);

@@ -148,8 +148,10 @@ public final class LogLoader {
                 LeaderEpochCache epochs = state == null ? new LeaderEpochCache() : new LeaderEpochCache(state.epochs());
                 epochs.truncateFromEnd(start);
                 // A new log (nothing stored) starts without gaps; a stored state keeps its own flag.
-                return new LoadedLog(List.of(active), start, start, start, start, epochs, writer, false,
+                LoadedLog empty = new LoadedLog(List.of(active), start, start, start, start, epochs, writer, false,
                         state != null && state.gapsPossible());
+                forgetRemovedSegments(index, partitionId, empty); // every file gone: so are their entries
+                return empty;
             }
             long hole = state != null && state.gapsPossible() ? missingSegment(dir, index, partitionId, paths) : -1;
             LoadedLog loaded;
@@ -251,10 +253,17 @@ public final class LogLoader {
     static void forgetRemovedSegments(IndexStore index, long partitionId, LoadedLog loaded) {
         java.util.Set<Long> held = new java.util.HashSet<>();
         loaded.segments().forEach(seg -> held.add(seg.baseOffset()));
+        boolean forgot = false;
         for (long base : index.segmentBases(partitionId)) {
             if (!held.contains(base)) {
                 index.deleteSegmentMaxTimestamp(partitionId, base);
+                forgot = true;
             }
+        }
+        if (forgot) {
+            // durable before the log can grow past them (found by review: a power loss brought a
+            // forgotten entry back between two files written since)
+            index.syncWal();
         }
     }
 

@@ -276,9 +276,11 @@ final class Recovery {
      * tail lost with the power). Below the recovery point that is flushed data lost: corruption
      * (a repair cuts there). Above it, nothing from {@code next} on was acknowledged as flushed:
      * like a torn tail, the later segments go and the previous segment becomes the active one, so
-     * the log goes on from {@code next} without a hole.
+     * the log goes on from {@code next} without a hole. In a log with gaps, the same for a segment
+     * the index lists and the directory lacks (see LogLoader#missingSegment).
+     *
+     * @param listed why a segment is known missing in a log with gaps (null: a contiguous log's offsets jump)
      */
-    /** @param listed why a segment is known missing in a log with gaps (null: a contiguous log's offsets jump) */
     private void missingSegment(List<Path> rest, long base, String listed) throws IOException {
         boolean belowRecoveryPoint = next < recoveryPoint;
         Path path = rest.get(0);
