@@ -85,10 +85,15 @@ public final class BrokerLifecycle implements AlterPartitionSender, AutoCloseabl
     private ControllerClient.OpenSession session;
     /** The controller that granted {@link #session} (its answer arrived), -1 while none has. */
     private int sessionHeldBy = -1;
-    /** A session being opened with a newly active controller while {@link #session} is held; null when none. */
-    private ControllerClient.OpenSession pendingSession;
-    /** When {@link #pendingSession} was opened (nanoTime). */
-    private long pendingSinceNs;
+    /**
+     * Sessions being opened with newly named controllers while {@link #session} is held (at most
+     * one per controller asked). None is cancelled before some session is granted: one may have
+     * been accepted by the active controller, whose grant is on the way, and cancelling it would
+     * make that controller fence this broker (found by review).
+     */
+    private final List<ControllerClient.OpenSession> pendingSessions = new java.util.ArrayList<>();
+    /** Bound on {@link #pendingSessions} (one per controller in practice). */
+    static final int PENDING_SESSIONS_MAX = 4;
     /** The controller the last "moving the session" line named (logged once per controller, not per attempt). */
     private int lastMoveLoggedTo = -1;
     private long sessionRetryAtNs;
@@ -323,24 +328,17 @@ public final class BrokerLifecycle implements AlterPartitionSender, AutoCloseabl
     private void maintainSession() {
         int active = controllers.preferredTarget();
         long now = System.nanoTime();
-        if (pendingSession != null && (active >= 0 && active != pendingSession.controllerId()
-                || now - pendingSinceNs > TimeUnit.MILLISECONDS.toNanos(requestTimeoutMs))) {
-            // another controller is named now, or this one never answered (paused): ask afresh
-            ControllerClient.OpenSession p = pendingSession;
-            pendingSession = null;
-            p.cancel().run();
-        }
         if (session != null && active >= 0 && active != session.controllerId()) {
             // Even a session not known to be granted yet is kept: its grant may be on the way, and
             // closing it would make that controller fence this broker (found by review).
-            if (pendingSession == null && now >= sessionRetryAtNs) {
+            if (pendingSessions.stream().noneMatch(p -> p.controllerId() == active) && pendingSessions.size() < PENDING_SESSIONS_MAX
+                    && now >= sessionRetryAtNs) {
                 if (active != lastMoveLoggedTo) {
                     lastMoveLoggedTo = active;
                     log.info("Broker {}: controller {} is active now; asking it for a session before closing the one with"
                             + " controller {}", brokerId, active, sessionHeldBy >= 0 ? sessionHeldBy : session.controllerId());
                 }
-                pendingSession = openSession();
-                pendingSinceNs = now;
+                pendingSessions.add(openSession());
             }
             return;
         }
@@ -384,15 +382,19 @@ public final class BrokerLifecycle implements AlterPartitionSender, AutoCloseabl
 
     /** On the lifecycle thread: {@code s} was granted by {@code controllerId}. */
     private void granted(ControllerClient.OpenSession s, int controllerId) {
-        if (s == pendingSession) {
+        if (pendingSessions.remove(s)) {
+            // The granting controller is the active one: the held session and the other pending ones
+            // are with controllers that are not, and may go now.
             ControllerClient.OpenSession old = session;
             int oldHolder = sessionHeldBy;
             session = s;
-            pendingSession = null;
             sessionHeldBy = controllerId;
+            List<ControllerClient.OpenSession> others = List.copyOf(pendingSessions);
+            pendingSessions.clear();
             if (old != null) {
                 old.cancel().run();
             }
+            others.forEach(o -> o.cancel().run());
             lastMoveLoggedTo = -1;
             log.info("Broker {} holds a session with controller {} (closed the one with controller {})", brokerId, controllerId,
                     oldHolder >= 0 ? oldHolder : "not granted yet");
@@ -406,28 +408,24 @@ public final class BrokerLifecycle implements AlterPartitionSender, AutoCloseabl
     private void sessionEnded(ControllerClient.OpenSession s) {
         long retryAt = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(SESSION_RETRY_BACKOFF_MS);
         if (s == session) {
-            // a session being opened with the new controller takes its place (granted or refused later)
-            session = pendingSession;
-            pendingSession = null;
+            // the newest session being opened with a newly named controller takes its place
+            session = pendingSessions.isEmpty() ? null : pendingSessions.remove(pendingSessions.size() - 1);
             sessionHeldBy = -1;
             if (session == null) {
                 sessionRetryAtNs = retryAt;
             }
-        } else if (s == pendingSession) {
-            pendingSession = null; // refused (not the active controller) or lost: the held session stays
-            sessionRetryAtNs = retryAt;
+        } else if (pendingSessions.remove(s)) {
+            sessionRetryAtNs = retryAt; // refused (not the active controller) or lost: the held session stays
         }
     }
 
     private void closeSession() {
         ControllerClient.OpenSession s = session;
-        ControllerClient.OpenSession p = pendingSession;
+        List<ControllerClient.OpenSession> pending = List.copyOf(pendingSessions);
         session = null;
-        pendingSession = null;
+        pendingSessions.clear();
         sessionHeldBy = -1;
-        if (p != null) {
-            p.cancel().run();
-        }
+        pending.forEach(p -> p.cancel().run());
         if (s != null) {
             s.cancel().run();
         }

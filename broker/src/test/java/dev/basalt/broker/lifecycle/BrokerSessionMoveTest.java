@@ -167,9 +167,18 @@ class BrokerSessionMoveTest {
         await(() -> events.stream().filter("refused@2"::equals).count() >= 2, "controller 2 asked (twice) and refusing");
         assertTrue(!events.contains("closed@1"), "the held session was closed for a wrong hint: " + events);
 
-        // controller 2 really becomes active: its grant comes first, then the old session closes
+        // controller 2 really becomes active and accepts a session, its grant slow to arrive; a stale
+        // view names controller 1 again meanwhile: the session opened with 2 must not be cancelled
+        // (controller 2 would fence the broker: found by review), nor the one with 1 closed yet
+        fakes.get(2).holdGrant = true;
         fakes.get(2).active = true;
         fakes.get(1).active = false;
+        await(() -> events.contains("accepted@2"), "a session opened with controller 2");
+        localLeader.set(1);
+        Thread.sleep(300); // many lifecycle ticks
+        assertTrue(!events.contains("closed@2") && !events.contains("closed@1"), "nothing closed before a grant: " + events);
+        localLeader.set(2);
+        fakes.get(2).releaseGrant();
         await(() -> events.contains("closed@1"), "the session with controller 1 closed after the move");
         List<String> order = List.copyOf(events);
         assertTrue(order.indexOf("granted@2") >= 0 && order.indexOf("granted@2") < order.indexOf("closed@1"),
