@@ -519,52 +519,81 @@ public final class Consumer<K, V> implements AutoCloseable {
      * positioned anything). Confined to the user thread.
      */
     private java.util.concurrent.CompletableFuture<Map<TopicPartition, OffsetAndMetadata>> committedLookup;
-    private Set<TopicPartition> committedLookupFor = Set.of();
+    /**
+     * The partition states the lookup in flight was started for: its answer is applied only to a
+     * partition whose state is still that one (a partition dropped and assigned again has a new
+     * state, which must not take an answer read before it; found by review).
+     */
+    private Map<TopicPartition, PartitionState> committedLookupFor = Map.of();
     private java.util.concurrent.ExecutorService committedLookups;
 
     /**
-     * Waits up to {@code waitMs} for the committed offsets of {@code awaiting} (starting a lookup
-     * if none is in flight for them) and positions what it answered. A failed lookup is logged
-     * and asked again at the next call; a non-retriable error is thrown.
+     * Waits up to {@code waitMs} for the committed offsets of every partition waiting for one
+     * (starting a lookup if none is in flight for exactly those) and positions what it answered;
+     * a lookup that fails with time left is started again. A non-retriable error is thrown.
      *
-     * @return whether every partition of {@code awaiting} is settled now
+     * @return whether {@code wanted} (null: every waiting partition) is settled now
      */
-    private boolean awaitCommitted(Set<TopicPartition> awaiting, long waitMs) throws InterruptedException {
-        if (committedLookup == null || !committedLookupFor.containsAll(awaiting)) {
-            if (committedLookups == null) {
-                committedLookups = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
-                    Thread t = new Thread(r, "basalt-consumer-committed-lookup");
-                    t.setDaemon(true);
-                    return t;
-                });
+    private boolean awaitCommitted(TopicPartition wanted, long waitMs) throws InterruptedException {
+        long deadline = time.monotonicMs() + waitMs;
+        while (true) {
+            Map<TopicPartition, PartitionState> waiting = new LinkedHashMap<>();
+            for (Map.Entry<TopicPartition, PartitionState> e : subscriptions.entries()) {
+                if (e.getValue().position == null && e.getValue().awaitingCommitted) {
+                    waiting.put(e.getKey(), e.getValue());
+                }
             }
-            Set<TopicPartition> asked = Set.copyOf(awaiting);
-            committedLookupFor = asked;
-            committedLookup = java.util.concurrent.CompletableFuture.supplyAsync(() -> committed(asked, defaultApiTimeoutMs), committedLookups);
-        }
-        java.util.concurrent.CompletableFuture<Map<TopicPartition, OffsetAndMetadata>> f = committedLookup;
-        try {
-            Map<TopicPartition, OffsetAndMetadata> found = f.get(waitMs, java.util.concurrent.TimeUnit.MILLISECONDS);
-            committedLookup = null;
-            applyCommitted(committedLookupFor, found);
-        } catch (java.util.concurrent.TimeoutException e) {
-            return false; // still in flight: asked again (the same lookup) at the next call
-        } catch (java.util.concurrent.ExecutionException e) {
-            committedLookup = null;
-            Throwable cause = e.getCause();
-            if (cause instanceof ClientTimeoutException || cause instanceof BasaltException b && b.retriable()) {
-                log.info("Group {}: committed offsets of {} partitions not known yet ({}); asking again", groupId, awaiting.size(),
+            if (waiting.isEmpty() || wanted != null && !waiting.containsKey(wanted)) {
+                committedLookup = null; // an answer nobody waits for is never applied later
+                return true;
+            }
+            if (committedLookup == null || !sameStates(committedLookupFor, waiting)) {
+                if (committedLookups == null) {
+                    committedLookups = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
+                        Thread t = new Thread(r, "basalt-consumer-committed-lookup");
+                        t.setDaemon(true);
+                        return t;
+                    });
+                }
+                Set<TopicPartition> asked = Set.copyOf(waiting.keySet());
+                committedLookupFor = Map.copyOf(waiting);
+                committedLookup = java.util.concurrent.CompletableFuture.supplyAsync(() -> committed(asked, defaultApiTimeoutMs),
+                        committedLookups);
+            }
+            java.util.concurrent.CompletableFuture<Map<TopicPartition, OffsetAndMetadata>> f = committedLookup;
+            try {
+                Map<TopicPartition, OffsetAndMetadata> found = f.get(Math.max(0, deadline - time.monotonicMs()),
+                        java.util.concurrent.TimeUnit.MILLISECONDS);
+                committedLookup = null;
+                applyCommitted(committedLookupFor, found);
+                continue; // settled what it asked; anything assigned since is asked next
+            } catch (java.util.concurrent.TimeoutException e) {
+                return false; // still in flight: the same lookup is awaited at the next call
+            } catch (java.util.concurrent.ExecutionException e) {
+                committedLookup = null;
+                Throwable cause = e.getCause();
+                if (!(cause instanceof ClientTimeoutException || cause instanceof BasaltException b && b.retriable())) {
+                    if (cause instanceof RuntimeException r) {
+                        throw r;
+                    }
+                    throw new IllegalStateException("committed offset lookup failed", cause);
+                }
+                log.info("Group {}: committed offsets of {} partitions not known yet ({}); asking again", groupId, waiting.size(),
                         cause.getMessage());
-                return false;
+                if (time.monotonicMs() >= deadline) {
+                    return false;
+                }
             }
-            if (cause instanceof RuntimeException r) {
-                throw r;
-            }
-            throw new IllegalStateException("committed offset lookup failed", cause);
         }
-        for (TopicPartition tp : awaiting) {
-            PartitionState s = subscriptions.get(tp);
-            if (s != null && s.awaitingCommitted) {
+    }
+
+    /** Whether {@code a} holds exactly the partitions of {@code b}, each with the same state object. */
+    private static boolean sameStates(Map<TopicPartition, PartitionState> a, Map<TopicPartition, PartitionState> b) {
+        if (a.size() != b.size()) {
+            return false;
+        }
+        for (Map.Entry<TopicPartition, PartitionState> e : b.entrySet()) {
+            if (a.get(e.getKey()) != e.getValue()) {
                 return false;
             }
         }
@@ -576,10 +605,11 @@ public final class Consumer<K, V> implements AutoCloseable {
      * committed, and start where their reset policy says. Partitions the application positioned
      * meanwhile, or no longer assigned, are left alone.
      */
-    private void applyCommitted(Set<TopicPartition> asked, Map<TopicPartition, OffsetAndMetadata> found) {
-        for (TopicPartition tp : asked) {
+    private void applyCommitted(Map<TopicPartition, PartitionState> asked, Map<TopicPartition, OffsetAndMetadata> found) {
+        for (Map.Entry<TopicPartition, PartitionState> a : asked.entrySet()) {
+            TopicPartition tp = a.getKey();
             PartitionState s = subscriptions.get(tp);
-            if (s == null || !s.awaitingCommitted || s.position != null) {
+            if (s == null || s != a.getValue() || !s.awaitingCommitted || s.position != null) {
                 continue;
             }
             OffsetAndMetadata o = found.get(tp);
@@ -599,18 +629,21 @@ public final class Consumer<K, V> implements AutoCloseable {
     private void resolvePositions(long deadline, TopicPartition only) throws InterruptedException {
         Map<TopicPartition, Long> targets = new LinkedHashMap<>();
         boolean othersReadable = false;
-        Set<TopicPartition> awaiting = new LinkedHashSet<>();
+        boolean awaiting = false;
+        boolean resetsDue = false; // partitions that need only a reset: not held up by the committed lookup
         for (Map.Entry<TopicPartition, PartitionState> e : subscriptions.entries()) {
             PartitionState s = e.getValue();
             if (s.position != null) {
                 othersReadable |= only == null && !s.paused;
-            } else if (s.awaitingCommitted && (only == null || only.equals(e.getKey()))) {
-                awaiting.add(e.getKey());
+            } else if (s.awaitingCommitted) {
+                awaiting |= only == null || only.equals(e.getKey());
+            } else {
+                resetsDue |= only == null;
             }
         }
-        if (!awaiting.isEmpty()) {
+        if (awaiting) {
             long waitMs = Math.max(deadline - time.monotonicMs(), 0);
-            if (!awaitCommitted(awaiting, othersReadable ? Math.min(waitMs, COMMITTED_LOOKUP_WHILE_READING_MS) : waitMs)
+            if (!awaitCommitted(only, othersReadable || resetsDue ? Math.min(waitMs, COMMITTED_LOOKUP_WHILE_READING_MS) : waitMs)
                     && only != null) {
                 throw new ClientTimeoutException("the committed offset of " + only + " in group " + groupId
                         + " is not known yet (the group coordinator has not answered)");
@@ -988,6 +1021,12 @@ public final class Consumer<K, V> implements AutoCloseable {
             fetcher.close();
             if (committedLookups != null) {
                 committedLookups.shutdownNow();
+                try {
+                    // before the channels close: an interrupted lookup must not open one after
+                    committedLookups.awaitTermination(1, java.util.concurrent.TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
             }
             channels.close(5_000);
             release();
@@ -1108,7 +1147,9 @@ public final class Consumer<K, V> implements AutoCloseable {
                 subscriptions.state(tp).awaitingCommitted = true;
             }
             try {
-                applyCommitted(added, committed(added, defaultApiTimeoutMs));
+                Map<TopicPartition, PartitionState> states = new LinkedHashMap<>();
+            added.forEach(tp -> states.put(tp, subscriptions.state(tp)));
+            applyCommitted(states, committed(added, defaultApiTimeoutMs));
             } catch (ClientTimeoutException e) {
                 // Looked up again by the next poll (or position()); until then these partitions are
                 // not read, and auto.offset.reset does not apply to them: found probing, a reset

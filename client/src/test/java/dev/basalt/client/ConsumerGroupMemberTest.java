@@ -407,6 +407,28 @@ class ConsumerGroupMemberTest {
         }
     }
 
+    /**
+     * Found by review: a lookup answered while nobody waited for it (the application had sought)
+     * was later applied to the partition assigned again, which took "none committed" read before
+     * the commit existed and started at "latest" past it. An answer applies only to the partition
+     * state it was asked for.
+     */
+    @Test
+    void anOldCommittedAnswer_isNotAppliedToThePartitionAssignedAgain() throws Exception {
+        produce(0, 4);
+        TopicPartition t0 = new TopicPartition("t", 0);
+        try (Consumer<String, String> c = member(Map.of("auto.offset.reset", "latest"))) {
+            c.assign(List.of(t0));
+            c.poll(Duration.ZERO); // starts the lookup: nothing committed yet
+            Thread.sleep(300); // it is answered ("none"), unread
+            c.seek(t0, 0);
+            groups.commit("t", 0, 3);
+            c.assign(List.of());
+            c.assign(List.of(t0)); // a new state, waiting for the commit now there
+            assertEquals(3, firstOffsetPolled(c, WAIT_MS));
+        }
+    }
+
     @Test
     void commitSync_withNothingAssigned_sendsNothingAndSucceeds() {
         groups.setCoordinator(req -> answer(req, 1, assignment(0, 1)));
