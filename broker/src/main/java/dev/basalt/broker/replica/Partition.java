@@ -37,6 +37,8 @@ public final class Partition {
     private State state; // guarded by this
     private LeaderState leader; // guarded by this; non-null iff this broker leads in state.leaderEpoch
     private long isrRetryNotBeforeMs; // guarded by this
+    /** When {@link #isrRetryNotBeforeMs} was set: a clock now before it stepped back, and the back-off is over. Guarded by this. */
+    private long isrRetrySetAtMs;
     /** Which replicas an ISR expansion may add (the broker: those its metadata shows unfenced). */
     private volatile java.util.function.IntPredicate isrEligible = id -> true;
     private volatile boolean isLeaderSnapshot;
@@ -425,7 +427,7 @@ public final class Partition {
             // The fetching replica's own expansion only (no lag judged here); joiners of a failed
             // expansion are left to the periodic check, which alone judges whether to retry them
             // or fence them off.
-            change = nowMs >= isrRetryNotBeforeMs ? leader.maybeProposeJoin(replicaId, isrEligible) : Optional.empty();
+            change = !isrRetryBackingOff(nowMs) ? leader.maybeProposeJoin(replicaId, isrEligible) : Optional.empty();
         }
         FetchSlice slice = log.read(fetchOffset, Math.max(1, maxBytes), Long.MAX_VALUE);
         if (!slice.isEmpty() && refetched(replicaId, fetchOffset)) {
@@ -555,7 +557,7 @@ public final class Partition {
      * {@code lagTimeMaxMs}, or expansions). Not before the retry back-off of a failed change.
      */
     public synchronized Optional<IsrChange> maybeProposeIsrChange(long nowMs, long lagTimeMaxMs) {
-        if (leader == null || nowMs < isrRetryNotBeforeMs) {
+        if (leader == null || isrRetryBackingOff(nowMs)) {
             return Optional.empty();
         }
         return leader.maybeProposeIsrChange(nowMs, lagTimeMaxMs, isrEligible);
@@ -573,6 +575,11 @@ public final class Partition {
      *
      * @return whether the HW moved
      */
+    /** Whether a refused ISR change's retry back-off still runs (over early if the clock stepped back since). Caller holds this. */
+    private boolean isrRetryBackingOff(long nowMs) {
+        return nowMs < isrRetryNotBeforeMs && nowMs >= isrRetrySetAtMs;
+    }
+
     public synchronized boolean onIsrChangeResult(IsrChange change, PartitionRegistration committed, long nowMs,
                                                   long retryBackoffMs) {
         if (leader == null || leader.leaderEpoch() != change.leaderEpoch()) {
@@ -580,6 +587,7 @@ public final class Partition {
         }
         if (committed == null || committed.leaderEpoch() != leader.leaderEpoch() || committed.leader() != localBrokerId) {
             leader.failPendingIsrChange(change);
+            isrRetrySetAtMs = nowMs;
             isrRetryNotBeforeMs = nowMs + retryBackoffMs;
             return false;
         }

@@ -402,6 +402,25 @@ class PartitionTest {
     }
 
     /**
+     * Found by the Jepsen-style suite (clock-jump): a failed ISR change's retry back-off set while
+     * the clock was far ahead lasted until the clock came round again once stepped back. A back-off
+     * set at a time later than now is over.
+     */
+    @Test
+    void anIsrRetryBackoffSetBeforeTheClockSteppedBack_isOver() {
+        long jumped = 1_000_000 + 513_000;
+        p.update(leader(5, List.of(1, 3)), LogConfig.DEFAULT, jumped);
+        p.appendAsLeader(batch(), 1);
+        p.readForFollower(3, 1, 1, 5, 1024, jumped).slice().close();
+        Partition.FollowerRead first = p.readForFollower(2, 1, 1, 5, 1024, jumped + 1);
+        first.slice().close();
+        IsrChange expand = first.isrChange().orElseThrow();
+        p.onIsrChangeResult(expand, null, jumped + 2, 1_000);
+        assertEquals(Optional.empty(), p.maybeProposeIsrChange(jumped + 3, 10_000), "backing off");
+        assertEquals(Optional.of(expand), p.maybeProposeIsrChange(1_000_000, 10_000), "the clock stepped back: over");
+    }
+
+    /**
      * Records acknowledged while a topic was not durable may be unsynced; switching the topic to
      * durable acks flushes them at once, since after a crash the broker counts such a topic as
      * having lost nothing (it stays an eligible leader replica).

@@ -93,6 +93,13 @@ public final class ReplicaFetcher implements AutoCloseable {
         boolean truncated;
         int truncationRounds;
         long backoffUntilMs;
+        /**
+         * When {@link #backoffUntilMs} was set: a clock now before it went back (a wall-clock step),
+         * and the back-off is over. Found by the Jepsen-style suite: a follower whose clock jumped
+         * 513 s ahead and back waited out the jump before fetching again, and its partition stayed
+         * out of the ISR past the recovery timeout.
+         */
+        long backoffSetAtMs;
         /** When this partition's HW last moved here (or this leadership began); see HW_CHASE_MS. */
         long hwMovedAtMs;
         /** Whether the first answer was checked for tombstones removed past our log end (see handlePartition). */
@@ -229,7 +236,7 @@ public final class ReplicaFetcher implements AutoCloseable {
                 long nextWakeMs = Long.MAX_VALUE;
                 synchronized (monitor) {
                     for (Target t : targets.values()) {
-                        if (t.backoffUntilMs > now) {
+                        if (t.backoffUntilMs > now && now >= t.backoffSetAtMs) {
                             nextWakeMs = Math.min(nextWakeMs, t.backoffUntilMs);
                         } else if (t.truncated) {
                             toFetch.add(t);
@@ -285,7 +292,8 @@ public final class ReplicaFetcher implements AutoCloseable {
     }
 
     private void backoff(Target t, String why) {
-        t.backoffUntilMs = clock.millis() + config.fetchBackoffMs();
+        t.backoffSetAtMs = clock.millis();
+        t.backoffUntilMs = t.backoffSetAtMs + config.fetchBackoffMs();
         log.debug("{} from broker {}: {}; retrying in {} ms", t.partition.topicPartition(), sourceBrokerId, why,
                 config.fetchBackoffMs());
     }
@@ -382,6 +390,7 @@ public final class ReplicaFetcher implements AutoCloseable {
             if (throttle.isThrottled(t.partition.topicPartition())) {
                 long grant = throttle.reserve(nowMs, maxBytes);
                 if (grant == 0) {
+                    t.backoffSetAtMs = nowMs;
                     t.backoffUntilMs = throttle.nextGrantMs(nowMs); // reassignment catch-up over its rate
                     continue;
                 }

@@ -112,6 +112,69 @@ class ReplicaFetcherReachabilityTest {
         }
     }
 
+    /**
+     * Found by the Jepsen-style suite (clock-jump): a back-off set while the wall clock was 513 s
+     * ahead lasted until the clock came round to it again once stepped back, and the follower's
+     * partition stayed out of the ISR. A back-off set at a time later than now is over.
+     */
+    @Test
+    void aBackoffSetBeforeTheClockSteppedBack_endsAtOnce() throws Exception {
+        LogManager logs = LogManager.open(dir, LogConfig.DEFAULT, Clock.systemUTC(), LogManagerOptions.DEFAULT.withoutPeriodicTasks(),
+                FileLayer.DEFAULT);
+        AtomicLong nowMs = new AtomicLong(1_000_000 + 513_000); // jumped ahead
+        Clock clock = new Clock() {
+            @Override
+            public ZoneOffset getZone() {
+                return ZoneOffset.UTC;
+            }
+
+            @Override
+            public Clock withZone(java.time.ZoneId zone) {
+                return this;
+            }
+
+            @Override
+            public Instant instant() {
+                return Instant.ofEpochMilli(nowMs.get());
+            }
+        };
+        AtomicInteger calls = new AtomicInteger();
+        ReplicaClient client = new ReplicaClient() {
+            @Override
+            public ReplicaFetchResponse fetch(ReplicaFetchRequest request, long timeoutMs) {
+                calls.incrementAndGet();
+                return ReplicaFetchResponse.newBuilder().setErrorCode(ErrorCode.NOT_LEADER).build();
+            }
+
+            @Override
+            public OffsetForLeaderEpochResponse offsetForLeaderEpoch(OffsetForLeaderEpochRequest request, long timeoutMs) {
+                calls.incrementAndGet();
+                return OffsetForLeaderEpochResponse.newBuilder().setErrorCode(ErrorCode.NOT_LEADER).build();
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+        ReplicaFetcher fetcher = new ReplicaFetcher(2, 1, UUID::randomUUID, client, ReplicaConfig.defaults(2, Map.of()), clock,
+                p -> { });
+        try {
+            TopicPartition tp = new TopicPartition("t", 0);
+            Partition partition = new Partition(tp, "id", 2, logs.getOrCreate(tp, LogConfig.DEFAULT));
+            partition.update(new Partition.State(1, 0, 0, List.of(1, 2), List.of(1, 2), 1, false), LogConfig.DEFAULT, nowMs.get());
+            fetcher.start();
+            fetcher.add(partition, 0);
+            awaitCalls(calls, 1); // answered NOT_LEADER: backing off from the jumped time
+            Thread.sleep(100);
+            nowMs.set(1_000_000); // the clock steps back (and stands still: one retry is all it allows)
+            int before = calls.get();
+            awaitCalls(calls, before + 1);
+        } finally {
+            fetcher.close();
+            logs.close();
+        }
+    }
+
     /** Which failures say the leader answered (so it is reachable) and which say nothing came back. */
     @Test
     void leaderAnswered_onlyForStatusesTheLeaderSent() {
