@@ -181,32 +181,12 @@ public final class IndexStore implements AutoCloseable {
      * @throws LogStorageException if RocksDB cannot open it or the state scan meets damage
      */
     public static Map<String, PartitionState> readStates(Path dir) {
-        dev.basalt.log.internal.RocksDbLibrary.load();
-        try (org.rocksdb.Options listOptions = new org.rocksdb.Options();
-             // point-in-time replay here: states read up to the damage are older than the last ones,
-             // which the caller handles (a rebuilt index ignores their clean end and rescans from
-             // their recovery points); a strict replay would give none, and lose every log start
-             // offset and recovery point with them
-             DBOptions dbOptions = new DBOptions();
-             ColumnFamilyOptions cfOptions = new ColumnFamilyOptions();
-             ReadOptions read = new ReadOptions()) {
-            List<ColumnFamilyDescriptor> descriptors = listedFamilies(listOptions, dir, cfOptions);
-            int stateAt = indexOf(descriptors, bytes("state"));
-            if (stateAt < 0 || indexOf(descriptors, RocksDB.DEFAULT_COLUMN_FAMILY) < 0) {
+        Map<String, PartitionState> out = new HashMap<>();
+        try {
+            if (!readFamily(dir, "state", (k, v) -> out.put(new String(k, StandardCharsets.UTF_8), PartitionState.decode(v)))) {
                 throw new LogStorageException("no partition-state column family in the RocksDB index", dir, null);
             }
-            List<ColumnFamilyHandle> handles = new ArrayList<>();
-            try (RocksDB db = RocksDB.openReadOnly(dbOptions, dir.toString(), descriptors, handles);
-                 RocksIterator it = db.newIterator(handles.get(stateAt), read)) {
-                Map<String, PartitionState> out = new HashMap<>();
-                for (it.seekToFirst(); it.isValid(); it.next()) {
-                    out.put(new String(it.key(), StandardCharsets.UTF_8), PartitionState.decode(it.value()));
-                }
-                it.status();
-                return out;
-            } finally {
-                handles.forEach(ColumnFamilyHandle::close);
-            }
+            return out;
         } catch (RocksDBException e) {
             throw new LogStorageException("cannot read partition states from the RocksDB index", dir, e);
         }
@@ -219,30 +199,48 @@ public final class IndexStore implements AutoCloseable {
      * @throws LogStorageException if RocksDB cannot open it or the scan meets damage
      */
     public static Map<Long, List<Long>> readSegmentBases(Path dir) {
+        Map<Long, List<Long>> out = new HashMap<>();
+        try {
+            readFamily(dir, "segments", (k, v) -> out.computeIfAbsent(IndexKeys.partitionOf(k), id -> new ArrayList<>())
+                    .add(IndexKeys.valueOf(k)));
+            return out;
+        } catch (RocksDBException e) {
+            throw new LogStorageException("cannot read segment entries from the RocksDB index", dir, e);
+        }
+    }
+
+    /**
+     * Hands every entry of one column family of the index at {@code dir}, in key order, to
+     * {@code entry}, through a read-only open that touches nothing else. Point-in-time replay of
+     * the write-ahead log here: entries read up to damage are older than the last ones, which the
+     * callers handle (a rebuilt index ignores the states' clean end and rescans from their recovery
+     * points); a strict replay would give none, and lose every log start offset and recovery point.
+     *
+     * @return false if the index has no such column family (or no default one)
+     */
+    private static boolean readFamily(Path dir, String family, java.util.function.BiConsumer<byte[], byte[]> entry)
+            throws RocksDBException {
         dev.basalt.log.internal.RocksDbLibrary.load();
         try (org.rocksdb.Options listOptions = new org.rocksdb.Options();
              DBOptions dbOptions = new DBOptions();
              ColumnFamilyOptions cfOptions = new ColumnFamilyOptions();
              ReadOptions read = new ReadOptions()) {
             List<ColumnFamilyDescriptor> descriptors = listedFamilies(listOptions, dir, cfOptions);
-            int at = indexOf(descriptors, bytes("segments"));
-            if (at < 0) {
-                return Map.of();
+            int at = indexOf(descriptors, bytes(family));
+            if (at < 0 || indexOf(descriptors, RocksDB.DEFAULT_COLUMN_FAMILY) < 0) {
+                return false;
             }
             List<ColumnFamilyHandle> handles = new ArrayList<>();
             try (RocksDB db = RocksDB.openReadOnly(dbOptions, dir.toString(), descriptors, handles);
                  RocksIterator it = db.newIterator(handles.get(at), read)) {
-                Map<Long, List<Long>> out = new HashMap<>();
                 for (it.seekToFirst(); it.isValid(); it.next()) {
-                    out.computeIfAbsent(IndexKeys.partitionOf(it.key()), k -> new ArrayList<>()).add(IndexKeys.valueOf(it.key()));
+                    entry.accept(it.key(), it.value());
                 }
                 it.status();
-                return out;
+                return true;
             } finally {
                 handles.forEach(ColumnFamilyHandle::close);
             }
-        } catch (RocksDBException e) {
-            throw new LogStorageException("cannot read segment entries from the RocksDB index", dir, e);
         }
     }
 

@@ -42,22 +42,7 @@ class ReplicaFetcherReachabilityTest {
         LogManager logs = LogManager.open(dir, LogConfig.DEFAULT, Clock.systemUTC(), LogManagerOptions.DEFAULT.withoutPeriodicTasks(),
                 FileLayer.DEFAULT);
         AtomicLong nowMs = new AtomicLong(1_000);
-        Clock clock = new Clock() {
-            @Override
-            public ZoneOffset getZone() {
-                return ZoneOffset.UTC;
-            }
-
-            @Override
-            public Clock withZone(java.time.ZoneId zone) {
-                return this;
-            }
-
-            @Override
-            public Instant instant() {
-                return Instant.ofEpochMilli(nowMs.get());
-            }
-        };
+        Clock clock = clockAt(nowMs);
         AtomicBoolean down = new AtomicBoolean(true);
         AtomicInteger calls = new AtomicInteger();
         ReplicaClient client = new ReplicaClient() {
@@ -122,22 +107,7 @@ class ReplicaFetcherReachabilityTest {
         LogManager logs = LogManager.open(dir, LogConfig.DEFAULT, Clock.systemUTC(), LogManagerOptions.DEFAULT.withoutPeriodicTasks(),
                 FileLayer.DEFAULT);
         AtomicLong nowMs = new AtomicLong(1_000_000 + 513_000); // jumped ahead
-        Clock clock = new Clock() {
-            @Override
-            public ZoneOffset getZone() {
-                return ZoneOffset.UTC;
-            }
-
-            @Override
-            public Clock withZone(java.time.ZoneId zone) {
-                return this;
-            }
-
-            @Override
-            public Instant instant() {
-                return Instant.ofEpochMilli(nowMs.get());
-            }
-        };
+        Clock clock = clockAt(nowMs);
         AtomicInteger calls = new AtomicInteger();
         ReplicaClient client = new ReplicaClient() {
             @Override
@@ -186,6 +156,26 @@ class ReplicaFetcherReachabilityTest {
         }
         assertTrue(!new ReplicaClient.ReplicaClientException("no answer", new java.util.concurrent.TimeoutException()).leaderAnswered());
         assertTrue(!new ReplicaClient.ReplicaClientException("no answer", null).leaderAnswered());
+    }
+
+    /** A clock that reads {@code nowMs}. */
+    private static Clock clockAt(AtomicLong nowMs) {
+        return new Clock() {
+            @Override
+            public ZoneOffset getZone() {
+                return ZoneOffset.UTC;
+            }
+
+            @Override
+            public Clock withZone(java.time.ZoneId zone) {
+                return this;
+            }
+
+            @Override
+            public Instant instant() {
+                return Instant.ofEpochMilli(nowMs.get());
+            }
+        };
     }
 
     private static void awaitCalls(AtomicInteger calls, int atLeast) throws InterruptedException {
