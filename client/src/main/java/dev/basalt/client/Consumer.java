@@ -712,8 +712,10 @@ public final class Consumer<K, V> implements AutoCloseable {
 
     /**
      * A position belongs to the topic it was read in: once a fetch carrying the id the broker
-     * last confirmed for it was answered UNKNOWN_TOPIC_ID (that topic is gone: ids never come
-     * back) and the metadata shows the name with another id (deleted and created again), the
+     * last confirmed for it was answered UNKNOWN_TOPIC_ID or UNKNOWN_TOPIC (that topic is gone:
+     * ids never come back), or a fetch under another id of the same name was answered (the
+     * refresh after the topic went had already found it created again), and the metadata shows
+     * the name with another id (deleted and created again), the
      * position is reset by auto.offset.reset as for a new partition, and records of the old topic
      * still buffered are dropped. Found probing: a consumer kept reading the re-created topic
      * from its old position (150), so the new topic's first 150 records per partition were never
@@ -866,11 +868,21 @@ public final class Consumer<K, V> implements AutoCloseable {
         if (code != ErrorCode.CORRUPT_STORED_DATA) {
             s.corruptOffset = -1; // the 2 s are of CORRUPT_STORED_DATA answers without another answer between
         }
-        if (code == ErrorCode.NONE && s.fetchTopicId != null && !s.fetchTopicId.isEmpty()) {
+        boolean fetchedById = s.fetchTopicId != null && !s.fetchTopicId.isEmpty();
+        if (code == ErrorCode.NONE && fetchedById && s.topicId != null && !s.topicId.equals(s.fetchTopicId)) {
+            // The position was read in another topic of this name: the one it belongs to was deleted
+            // and the name created again (the fetch that saw it gone was answered UNKNOWN_TOPIC, and
+            // the refresh that followed already found the new topic). Not a position in this topic:
+            // nothing of this answer is delivered, and checkTopicIds resets the position.
+            s.topicGone = true;
+            return;
+        }
+        if (code == ErrorCode.NONE && fetchedById) {
             s.topicId = s.fetchTopicId; // the broker read the position in this topic
             s.topicGone = false;
-        } else if (code == ErrorCode.UNKNOWN_TOPIC_ID && s.topicId != null && s.topicId.equals(s.fetchTopicId)) {
-            s.topicGone = true; // the topic the position belongs to was deleted (see checkTopicIds)
+        } else if ((code == ErrorCode.UNKNOWN_TOPIC_ID || code == ErrorCode.UNKNOWN_TOPIC) && s.topicId != null
+                && s.topicId.equals(s.fetchTopicId)) {
+            s.topicGone = true; // the topic the position belongs to may be deleted (see checkTopicIds)
         }
         if (code != ErrorCode.NONE && fallBackToLeader(s, node)) {
             // KIP-392: any error from the follower (out of range because it lags, not a replica
