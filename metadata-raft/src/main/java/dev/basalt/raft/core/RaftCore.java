@@ -78,6 +78,19 @@ public final class RaftCore {
      * vote until a configuration entry makes it a voter again (a voter change, one at a time).
      */
     private final boolean rejoining;
+    /** Role changes not yet taken by the driver, oldest first, at most {@link #ROLE_CHANGES_KEPT_MAX}. */
+    private final java.util.ArrayDeque<RoleChange> roleChanges = new java.util.ArrayDeque<>();
+
+    /** How many untaken role changes are kept; older ones are dropped (a core driven without a driver). */
+    public static final int ROLE_CHANGES_KEPT_MAX = 64;
+
+    /**
+     * A change of this node's role, with why, for the driver to log: the core does no I/O. A
+     * {@code repeat} is another round of the same attempt (a pre-vote started again after one that
+     * did not win), which an operator needs only once.
+     */
+    public record RoleChange(long term, String role, String reason, boolean repeat) {
+    }
 
     private RaftCore(int localId, RaftConfig config, QuorumState quorum, RaftLog log,
                      ConfigurationHistory configurations, long commitIndex, boolean rejoining) {
@@ -154,7 +167,7 @@ public final class RaftCore {
             if (s instanceof LeaderState l) {
                 tickLeader(l, nowMs);
             } else if (nowMs >= s.electionDeadlineMs()) {
-                campaign(nowMs);
+                campaign(nowMs, electionTimeoutReason(s, nowMs));
             }
             return finish();
         });
@@ -264,6 +277,7 @@ public final class RaftCore {
             if (quorum.state() instanceof LeaderState l) {
                 failReads(l);
                 quorum.transitionToResigned();
+                noteRole("gave up leadership of term " + l.term() + " without a successor (shutting down)", false);
             }
             return finish();
         });
@@ -355,6 +369,20 @@ public final class RaftCore {
         return configurations.latest();
     }
 
+    /** The role changes since the last call, oldest first, each with its reason; clears them. */
+    public List<RoleChange> takeRoleChanges() {
+        List<RoleChange> taken = List.copyOf(roleChanges);
+        roleChanges.clear();
+        return taken;
+    }
+
+    private void noteRole(String reason, boolean repeat) {
+        if (roleChanges.size() == ROLE_CHANGES_KEPT_MAX) {
+            roleChanges.removeFirst();
+        }
+        roleChanges.addLast(new RoleChange(quorum.term(), quorum.state().name(), reason, repeat));
+    }
+
     /** Match index of {@code peerId} as seen by this leader, or -1 when not leading / unknown peer. */
     public long peerMatchIndex(int peerId) {
         if (quorum.state() instanceof LeaderState l && l.progress().get(peerId) != null) {
@@ -369,7 +397,10 @@ public final class RaftCore {
     private boolean handleHigherTerm(RaftMessage m, long nowMs) {
         if (m instanceof VoteRequest r) {
             if (!r.preVote() && (r.transfer() || !leaseActive(nowMs))) {
+                String was = describeRole();
                 becomeUnattached(r.term(), nowMs);
+                noteRole("node " + r.from() + " stands for election in term " + r.term()
+                        + (r.transfer() ? " (leadership handed over to it)" : "") + "; was " + was, false);
             }
             return true;
         }
@@ -377,10 +408,16 @@ public final class RaftCore {
             return true;
         }
         if (m instanceof AppendRequest || m instanceof InstallSnapshotRequest || m instanceof TimeoutNowRequest) {
+            String was = describeRole();
             becomeFollower(m.term(), m.from(), nowMs);
+            noteRole("leader " + m.from() + " of term " + m.term() + " heard from (" + m.getClass().getSimpleName()
+                    + "); was " + was, false);
             return true;
         }
+        String was = describeRole();
         becomeUnattached(m.term(), nowMs);
+        noteRole("saw term " + m.term() + " in a " + m.getClass().getSimpleName() + " from node " + m.from() + "; was " + was,
+                false);
         return false;
     }
 
@@ -391,6 +428,13 @@ public final class RaftCore {
             return true;
         }
         return s instanceof FollowerState f && f.leaderLeaseValid(nowMs, config.electionTimeoutMinMs());
+    }
+
+    /** This node's role and term, as a reason names what it changed from. */
+    private String describeRole() {
+        EpochState s = quorum.state();
+        return s.name().toLowerCase(java.util.Locale.ROOT) + " in term " + s.term()
+                + (s instanceof FollowerState f ? " (leader " + f.leaderId() + ")" : "");
     }
 
     private void becomeUnattached(long term, long nowMs) {
@@ -413,6 +457,22 @@ public final class RaftCore {
 
     // ---------------------------------------------------------------- elections (§5.2, §9.6)
 
+    /** Why the election timer fired, in the words an operator reads in the log. */
+    private static String electionTimeoutReason(EpochState s, long nowMs) {
+        if (s instanceof FollowerState f) {
+            return "nothing heard from leader " + f.leaderId() + " of term " + f.term() + " for "
+                    + (nowMs - f.lastLeaderContactMs()) + " ms (election timeout)";
+        }
+        if (s instanceof ProspectiveState p) {
+            return "the pre-vote for term " + p.campaignTerm() + " was not granted by a majority in time (granted by "
+                    + p.granted() + ")";
+        }
+        if (s instanceof CandidateState c) {
+            return "the election of term " + c.term() + " was not won in time (votes from " + c.granted() + ")";
+        }
+        return "no leader known in term " + s.term() + " within the election timeout";
+    }
+
     /**
      * Election timeout: a voter starts a pre-vote; anyone else just waits for a leader. A node
      * removed by a configuration not known to be committed still campaigns (dissertation §4.2.2:
@@ -420,13 +480,15 @@ public final class RaftCore {
      * bound), but counts its own vote only where it is a voter. The simulation found both the
      * deadlock this avoids and the one of the narrower rule "voter at the commit index".
      */
-    private void campaign(long nowMs) {
+    private void campaign(long nowMs, String reason) {
         Configuration c = configurations.latest();
         if (!configurations.isVoterSince(commitIndex, localId)) {
             quorum.postponeElection(nowMs);
             return;
         }
+        boolean again = quorum.state() instanceof ProspectiveState;
         ProspectiveState p = quorum.transitionToProspective(nowMs);
+        noteRole("pre-vote for term " + p.campaignTerm() + ": " + reason, again);
         if (Majority.isMajority(p.granted(), c.voters())) {
             becomeCandidate(nowMs, false);
             return;
@@ -439,8 +501,12 @@ public final class RaftCore {
     }
 
     private void becomeCandidate(long nowMs, boolean transfer) {
+        EpochState before = quorum.state();
         CandidateState c = quorum.transitionToCandidate(nowMs, transfer);
         Configuration cfg = configurations.latest();
+        noteRole(transfer ? "leader " + before.leaderId() + " handed leadership over (TimeoutNow); standing at once"
+                : before instanceof ProspectiveState p ? "pre-vote granted by " + p.granted() + " of voters " + cfg.voters()
+                : "standing for election", false);
         if (Majority.isMajority(c.granted(), cfg.voters())) {
             becomeLeader(nowMs);
             return;
@@ -457,7 +523,9 @@ public final class RaftCore {
         ProgressTracker tracker = new ProgressTracker(localId);
         long noopIndex = log.lastIndex() + 1;
         tracker.sync(configurations.latest(), noopIndex);
+        java.util.Set<Integer> votes = quorum.state() instanceof CandidateState c ? c.granted() : java.util.Set.of(localId);
         LeaderState l = quorum.transitionToLeader(tracker, noopIndex, nowMs, config.heartbeatIntervalMs());
+        noteRole("elected with votes from " + votes + " of voters " + configurations.latest().voters(), false);
         appendLocal(List.of(new LogEntry(l.term(), noopIndex, EntryType.NOOP, new byte[0])));
         broadcastAppend(l);
         maybeCommit(l, nowMs);
@@ -558,7 +626,9 @@ public final class RaftCore {
     /** Same-term leader message: follow it (or confirm it) and postpone the election. */
     private void followLeader(int leaderId, long term, long nowMs) {
         if (!(quorum.state() instanceof FollowerState f) || f.leaderId() != leaderId) {
+            String was = describeRole();
             becomeFollower(term, leaderId, nowMs);
+            noteRole("leader " + leaderId + " of term " + term + " heard from; was " + was, false);
         }
         ((FollowerState) quorum.state()).leaderContact(nowMs, quorum.randomDeadline(nowMs));
     }
@@ -666,9 +736,12 @@ public final class RaftCore {
             l.abortTransfer();
         }
         if (nowMs >= l.checkQuorumDeadlineMs()) {
+            java.util.Set<Integer> heard = l.progress().recentlyActiveVoters(configurations.latest());
             if (!l.progress().takeQuorumActive(configurations.latest())) {
                 // check-quorum (§6.2): a leader cut off from its majority stops serving
                 becomeUnattached(l.term(), nowMs);
+                noteRole("stepped down as leader (check-quorum): heard from only " + heard + " of voters "
+                        + configurations.latest().voters() + " in the last " + config.electionTimeoutMinMs() + " ms", false);
                 return;
             }
             l.setCheckQuorumDeadlineMs(nowMs + config.electionTimeoutMinMs());
@@ -866,6 +939,8 @@ public final class RaftCore {
             }
             failReads(l);
             quorum.transitionToResigned();
+            noteRole("removed from the voters (configuration at index " + configurations.latestIndex()
+                    + " committed): gave up leadership", false);
         }
     }
 

@@ -347,6 +347,7 @@ final class RaftDriver implements Runnable {
     // ------------------------------------------------------------------ persist, send, apply
 
     private void process(List<Output> outputs, long commitAtStart) {
+        logRoleChanges();
         persist(outputs, commitAtStart);
         for (Output o : outputs) {
             for (RaftMessage m : o.messages()) {
@@ -494,6 +495,17 @@ final class RaftDriver implements Runnable {
         completeReads();
         if (o.leaderChange() != null) {
             onLeaderChange(o.leaderChange());
+        }
+    }
+
+    /** Says why this node's role changed: an operator reading one node's log sees why it elected, stood or stepped down. */
+    private void logRoleChanges() {
+        for (RaftCore.RoleChange c : core.takeRoleChanges()) {
+            if (c.repeat()) {
+                LOG.debug("node {}: {} in term {}: {}", config.nodeId(), c.role(), c.term(), c.reason());
+            } else {
+                LOG.info("node {}: {} in term {}: {}", config.nodeId(), c.role(), c.term(), c.reason());
+            }
         }
     }
 

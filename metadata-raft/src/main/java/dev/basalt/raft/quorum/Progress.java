@@ -181,6 +181,11 @@ public final class Progress {
         recentActive = true;
     }
 
+    /** Whether the peer was heard from since the flag was last taken, leaving it as it is. */
+    public boolean recentActive() {
+        return recentActive;
+    }
+
     /** Returns whether the peer was heard from since the last call, and clears the flag. */
     public boolean takeRecentActive() {
         boolean was = recentActive;

@@ -64,6 +64,20 @@ public final class ProgressTracker {
         return active >= Majority.quorumSize(configuration.voters().size());
     }
 
+    /** The voters heard from since the last check-quorum round (this node counts when a voter), for its reason. */
+    public java.util.SortedSet<Integer> recentlyActiveVoters(Configuration configuration) {
+        java.util.SortedSet<Integer> active = new java.util.TreeSet<>();
+        if (configuration.isVoter(localId)) {
+            active.add(localId);
+        }
+        for (Progress p : peers.values()) {
+            if (p.recentActive() && configuration.isVoter(p.nodeId())) {
+                active.add(p.nodeId());
+            }
+        }
+        return active;
+    }
+
     /** Whether a majority of voters acknowledged read round {@code seq} (ReadIndex, dissertation §6.4). */
     public boolean readQuorum(Configuration configuration, long seq) {
         int acks = configuration.isVoter(localId) ? 1 : 0;

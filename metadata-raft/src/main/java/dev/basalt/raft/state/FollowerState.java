@@ -51,6 +51,11 @@ public final class FollowerState implements EpochState {
         electionDeadlineMs = deadlineMs;
     }
 
+    /** When the leader was last heard from (the core's clock). */
+    public long lastLeaderContactMs() {
+        return lastLeaderContactMs;
+    }
+
     /** Whether the leader was heard from within {@code leaseMs}; votes are then refused. */
     public boolean leaderLeaseValid(long nowMs, long leaseMs) {
         return nowMs - lastLeaderContactMs < leaseMs;

@@ -315,6 +315,51 @@ class RaftCoreTest {
         assertTrue(c.nowMs - t <= 2 * CONFIG.electionTimeoutMinMs(), "within two check-quorum periods");
     }
 
+    /**
+     * Found probing: a controller election under load left no reason in any node's log. Every role
+     * change now carries one: the election timer (with how long the leader was silent), the pre-vote
+     * and votes won, the higher term seen, check-quorum (with whom the leader heard from).
+     */
+    @Test
+    void everyRoleChange_saysWhy() {
+        Cluster c = new Cluster(3);
+        RaftCore leader = c.elect(1);
+        List<RaftCore.RoleChange> won = leader.takeRoleChanges();
+        assertEquals(List.of("Prospective", "Candidate", "Leader"), won.stream().map(RaftCore.RoleChange::role).toList(), won.toString());
+        assertTrue(won.get(0).reason().contains("no leader known in term 0"), won.toString());
+        assertTrue(won.get(1).reason().startsWith("pre-vote granted by [1, "), won.toString());
+        assertTrue(won.get(2).reason().startsWith("elected with votes from [1, "), won.toString());
+        List<RaftCore.RoleChange> followed = c.cores.get(2).takeRoleChanges();
+        assertTrue(followed.stream().anyMatch(r -> r.role().equals("Follower") && r.reason().startsWith("leader 1 of term 1 heard from")),
+                followed.toString());
+        assertTrue(leader.takeRoleChanges().isEmpty(), "taken once");
+
+        long lastHeard = c.nowMs;
+        c.isolated.add(1);
+        for (int i = 1; i <= 20 && leader.isLeader(); i++) {
+            c.tick(1, lastHeard + 50L * i);
+            c.deliverAll();
+        }
+        List<RaftCore.RoleChange> down = leader.takeRoleChanges();
+        assertEquals(1, down.size(), down.toString());
+        assertEquals("Unattached", down.get(0).role());
+        assertTrue(down.get(0).reason().startsWith("stepped down as leader (check-quorum): heard from only [1] of voters [1, 2, 3]"),
+                down.toString());
+
+        c.tick(2, lastHeard + 1_000);
+        List<RaftCore.RoleChange> timedOut = c.cores.get(2).takeRoleChanges();
+        assertEquals("Prospective", timedOut.get(0).role(), timedOut.toString());
+        assertEquals("pre-vote for term 2: nothing heard from leader 1 of term 1 for 1000 ms (election timeout)",
+                timedOut.get(0).reason());
+        assertFalse(timedOut.get(0).repeat());
+        c.isolated.add(3);
+        c.deliverAll(); // nobody grants: the pre-vote stays open
+        c.tick(2, lastHeard + 2_000);
+        List<RaftCore.RoleChange> again = c.cores.get(2).takeRoleChanges();
+        assertTrue(again.get(0).repeat(), "a pre-vote started again is a repeat: " + again);
+        assertTrue(again.get(0).reason().contains("was not granted by a majority in time (granted by [2])"), again.toString());
+    }
+
     @Test
     void readIndexWaitsForHeartbeatQuorum_section6_4() {
         Cluster c = new Cluster(3);
