@@ -800,6 +800,9 @@ public final class LogManager implements AutoCloseable {
                 cfg.indexIntervalBytes(), repair, preserveDir);
         long removedEnd = state != null ? state.tombstonesRemovedEnd() : unknownTombstonesRemovedEnd(loaded);
         PartitionLog log = openOrClose(loaded, () -> open(tp, dir, partitionId, loaded, cfg, removedEnd));
+        if (state != null && !loaded.recovered() && state.cleanEndOffset() >= 0) {
+            log.restoreCleaningMemory(state.compaction()); // a clean close's: the segments are as its last pass left them
+        }
         if (state == null && removedEnd > 0) {
             log.tombstoneStateLost(removedEnd); // warns once the log is known to be compacted
         }

@@ -1283,8 +1283,32 @@ public final class PartitionLog {
 
     /** Writes the partition's state with {@code gaps} as its gapsPossible (which may be ahead of the field). */
     private void saveState(boolean sync, long cleanEndOffset, boolean gaps) {
+        // The compaction memory only in a clean close's state: any later write (the next open's
+        // first) drops it, so a log recovered after a crash is cleaned whole, as before.
+        CleaningGate.Memory m = cleaning;
+        PartitionState.Compaction compactionLeft = cleanEndOffset < 0 ? PartitionState.Compaction.NONE
+                : new PartitionState.Compaction(m.cleanedEndOffset(), m.tombstoneDueMs(), m.tombstoneHeldFromOffset());
         index.saveState(dir.getFileName().toString(), new PartitionState(partitionId, logStartOffset, recoveryPoint,
-                highWatermark, cleanEndOffset, epochs.entries(), gaps, tombstonesRemovedEnd), sync);
+                highWatermark, cleanEndOffset, epochs.entries(), gaps, tombstonesRemovedEnd, compactionLeft), sync);
+    }
+
+    /**
+     * What the last compaction pass before a clean close left, from the state that close wrote:
+     * the first pass after this open then cleans only what is dirty, not the whole log. Called by
+     * the manager once, right after opening a log it loaded without recovery (nothing was cut, so
+     * the segments are the ones that pass left), before any other thread sees the log. Ignored when
+     * it does not fit the log (a cleaned end past the active segment's base).
+     */
+    void restoreCleaningMemory(PartitionState.Compaction left) {
+        lock.lock();
+        try {
+            if (left.equals(PartitionState.Compaction.NONE) || left.cleanedEndOffset() > segments.active().baseOffset()) {
+                return;
+            }
+            cleaning = new CleaningGate.Memory(left.cleanedEndOffset(), left.tombstoneDueMs(), left.tombstoneHeldFromOffset());
+        } finally {
+            lock.unlock();
+        }
     }
 
     // ------------------------------------------------------------------ truncation
@@ -1810,7 +1834,8 @@ public final class PartitionLog {
 
     /**
      * What the last compaction pass left (see {@link CleaningGate}); written under the append
-     * lock, read by the pass under it. NONE after the log opens: its first pass cleans it whole.
+     * lock, read by the pass under it. NONE after the log opens (its first pass cleans it whole),
+     * unless it opened after a clean close, which kept it ({@link #restoreCleaningMemory}).
      */
     private volatile CleaningGate.Memory cleaning = CleaningGate.Memory.NONE;
     /** Compaction passes that ran since the log opened, and ticks that found no reason to run one. */

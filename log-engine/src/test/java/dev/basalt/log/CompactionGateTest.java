@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.basalt.log.compaction.CleaningGate;
 import dev.basalt.log.segment.FileLayer;
 import dev.basalt.log.testkit.LogTestSupport;
 import dev.basalt.log.testkit.ManualClock;
@@ -85,6 +86,39 @@ class CompactionGateTest {
 
         assertEquals(0, manager.compactOnce(TP, clock.millis()), "nothing written since: no pass");
         assertEquals(2, log.compactionPasses());
+    }
+
+    /**
+     * The last pass's memory survives a clean restart (as Kafka's cleaner-offset-checkpoint):
+     * before, a log opened with nothing known to be clean, so the first tick after every restart
+     * re-read and rewrote every compacted log whole. After a crash the log is cleaned whole again
+     * (its recovery may have cut it, and the memory is not kept in any state but a clean close's).
+     */
+    @Test
+    void theLastPassesMemory_survivesACleanRestart_butNotACrash() {
+        PartitionLog log = manager.getOrCreate(TP, compact);
+        writeKeys(log, 0, 40, "a");
+        manager.compactOnce(TP, clock.millis());
+        assertEquals(1, log.compactionPasses());
+        writeKeys(log, 0, 1, "t"); // 1 of 41 dirty: below the ratio, the pass waits
+        CleaningGate.Memory before = log.cleaningMemory();
+        assertEquals(40, before.cleanedEndOffset());
+
+        manager.close();
+        manager = LogManager.open(dir, compact, clock, LogManagerOptions.DEFAULT.withoutPeriodicTasks(), FileLayer.DEFAULT);
+        PartitionLog reopened = manager.get(TP);
+        assertEquals(before, reopened.cleaningMemory(), "what the last pass left, kept across the clean restart");
+        assertEquals(0, manager.compactOnce(TP, clock.millis()), "nothing to clean but the one dirty record");
+        assertEquals(0, reopened.compactionPasses());
+        assertEquals(1, reopened.compactionPassesSkipped());
+
+        // a crash: the next open recovers the log and knows nothing clean
+        manager.crash();
+        manager = LogManager.open(dir, compact, clock, LogManagerOptions.DEFAULT.withoutPeriodicTasks(), FileLayer.DEFAULT);
+        PartitionLog recovered = manager.get(TP);
+        assertEquals(CleaningGate.Memory.NONE, recovered.cleaningMemory());
+        assertTrue(manager.compactOnce(TP, clock.millis()) > 0, "a log recovered after a crash is cleaned whole");
+        assertEquals(1, countOfKey(recovered, "k0"));
     }
 
     @Test
@@ -226,7 +260,7 @@ class CompactionGateTest {
     }
 
     @Test
-    void truncationBelowTheCleanedEnd_makesWhatFollowsDirty_andARestartCleansWhole() {
+    void truncationBelowTheCleanedEnd_makesWhatFollowsDirty_andACleanRestartKeepsWhatThePassAfterLeft() {
         PartitionLog log = manager.getOrCreate(TP, compact);
         writeKeys(log, 0, 40, "a");
         manager.compactOnce(TP, clock.millis());
@@ -242,9 +276,9 @@ class CompactionGateTest {
         manager.close();
         manager = LogManager.open(dir, compact, clock, LogManagerOptions.DEFAULT.withoutPeriodicTasks(), FileLayer.DEFAULT);
         PartitionLog reopened = manager.get(TP);
-        assertEquals(0, reopened.cleaningMemory().cleanedEndOffset(), "not stored: a restarted log is dirty whole");
+        assertEquals(60, reopened.cleaningMemory().cleanedEndOffset(), "the pass after the truncation, kept by the clean close");
         manager.compactOnce(TP, clock.millis());
-        assertEquals(1, reopened.compactionPasses());
+        assertEquals(0, reopened.compactionPasses(), "nothing written since that pass");
     }
 
     @Test
