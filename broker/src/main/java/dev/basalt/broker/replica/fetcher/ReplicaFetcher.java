@@ -527,7 +527,8 @@ public final class ReplicaFetcher implements AutoCloseable {
             t.removalsChecked = true;
             if (missedRemovedTombstones(t.partition.log(), fetchOffset, pr.getTombstonesRemovedEnd())) {
                 log.warn("{}: the leader removed tombstones below offset {}, past our log end {}, and we kept records from"
-                        + " before (this replica was down or out of the partition's replicas): a deletion of a value we hold"
+                        + " before (our log was behind while the leader compacted: this replica was down, out of the partition's"
+                        + " replicas, or its log was cut back at corrupt data): a deletion of a value we hold"
                         + " may be gone from the leader; refetching the whole log from {}", t.partition.topicPartition(),
                         pr.getTombstonesRemovedEnd(), fetchOffset, pr.getLogStartOffset());
                 t.partition.restartAsFollowerAt(pr.getLogStartOffset(), t.leaderEpoch);
