@@ -518,6 +518,17 @@ public final class RaftMetadataQuorum implements MetadataQuorum, AutoCloseable {
     }
 
     @Override
+    public java.util.Optional<Membership> membership(int nodeId) {
+        Configuration latest = node.configuration();
+        java.util.Set<Integer> currentVoters = latest.voters().isEmpty() ? voters.keySet() : latest.voters();
+        if (currentVoters.contains(nodeId)) {
+            return java.util.Optional.of(Membership.VOTER);
+        }
+        return latest.observers().contains(nodeId) || voters.containsKey(nodeId)
+                ? java.util.Optional.of(Membership.CONTROLLER_NOT_VOTING) : java.util.Optional.empty();
+    }
+
+    @Override
     public DescribeQuorumResponse describe() {
         DescribeQuorumResponse.Builder b = DescribeQuorumResponse.newBuilder().setLeaderId(node.leaderId()).setTerm(node.term())
                 .setHighWatermark(node.commitIndex());
