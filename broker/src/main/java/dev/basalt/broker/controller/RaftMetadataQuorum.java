@@ -357,10 +357,8 @@ public final class RaftMetadataQuorum implements MetadataQuorum, AutoCloseable {
                 // whose demotion to observer failed, e.g. the active controller removing itself,
                 // must still be addable). Found probing: add-voter?id=9, a node that never existed,
                 // was accepted and counted toward every majority from then on.
-                return CompletableFuture.failedFuture(new IllegalArgumentException("node " + nodeId
-                        + " is not a node of this quorum (neither one of controller.quorum.voters " + voters.keySet()
-                        + " nor an observer of it); voters now " + node.configuration().voters() + ", observers "
-                        + node.configuration().observers()));
+                return CompletableFuture.failedFuture(new IllegalArgumentException(notAQuorumNode(nodeId,
+                        new java.util.TreeSet<>(voters.keySet()), node.configuration(), observers.keySet())));
             }
             return tracked(() -> node.addVoter(nodeId));
         }
@@ -373,6 +371,29 @@ public final class RaftMetadataQuorum implements MetadataQuorum, AutoCloseable {
             }
             return observerIndex;
         })));
+    }
+
+    /**
+     * Why add-voter of {@code nodeId} is refused: it is neither one of controller.quorum.voters
+     * nor a Raft observer (a member that does not vote). A broker-only node reads the metadata log
+     * as a broker, outside the Raft quorum: that is said, and the Raft observers are named as
+     * such, "none" when there are none. Found probing: add-voter of a broker-only node listed
+     * "observers []" though `basalt cluster` showed it as an observer.
+     *
+     * @param brokerReaders broker-only nodes that have fetched the metadata log from this node
+     */
+    static String notAQuorumNode(int nodeId, java.util.SortedSet<Integer> configuredVoters, Configuration latest,
+                                 java.util.Set<Integer> brokerReaders) {
+        String why = brokerReaders.contains(nodeId)
+                ? "node " + nodeId + " is a broker-only node: it reads the metadata log as a broker (an observer in `basalt cluster`),"
+                        + " not as a member of the Raft quorum, and only a node of controller.quorum.voters " + configuredVoters
+                        + " (one running as a controller) can be made a voter"
+                : "node " + nodeId + " is not a node of this quorum: neither one of controller.quorum.voters " + configuredVoters
+                        + " nor a Raft observer of it (a removed voter still running)";
+        return why + "; voters now " + latest.voters() + ", Raft observers "
+                + (latest.observers().isEmpty() ? "none" : latest.observers().toString())
+                + ", brokers reading the metadata log from this node " + (brokerReaders.isEmpty() ? "none"
+                : new java.util.TreeSet<>(brokerReaders).toString());
     }
 
     /** Counts an operator's voter change as in flight until it completes (the readmission check waits meanwhile). */
