@@ -65,6 +65,11 @@ public final class RaftMetadataQuorum implements MetadataQuorum, AutoCloseable {
     private final MetadataPublisher publisher;
     private final RecentMetadataEntries recent;
     private final Map<Integer, NodeConfig.HostPort> voters;
+    /**
+     * A Raft member that has not answered this leader for longer is not reporting (its lag in
+     * DescribeQuorum is unknown): twice the longest election timeout, a dozen or more heartbeats.
+     */
+    private final long memberSilenceMaxMs;
     /** Observers (broker-only nodes) by id: {applied index they fetched from, when (ms)}. */
     private final java.util.concurrent.ConcurrentSkipListMap<Integer, long[]> observers = new java.util.concurrent.ConcurrentSkipListMap<>();
     private volatile long activeTerm = -1;
@@ -76,8 +81,9 @@ public final class RaftMetadataQuorum implements MetadataQuorum, AutoCloseable {
     private final java.util.concurrent.atomic.AtomicLong readmitLoopTerm = new java.util.concurrent.atomic.AtomicLong(-1);
 
     private RaftMetadataQuorum(RaftNode node, MetadataStateMachine stateMachine, MetadataPublisher publisher,
-                               RecentMetadataEntries recent, Map<Integer, NodeConfig.HostPort> voters) {
+                               RecentMetadataEntries recent, Map<Integer, NodeConfig.HostPort> voters, long memberSilenceMaxMs) {
         this.node = node;
+        this.memberSilenceMaxMs = memberSilenceMaxMs;
         this.stateMachine = stateMachine;
         this.publisher = publisher;
         this.recent = recent;
@@ -172,7 +178,8 @@ public final class RaftMetadataQuorum implements MetadataQuorum, AutoCloseable {
             transport.close();
             throw new IOException("cannot start the metadata quorum on " + listen + ": " + e.getMessage(), e);
         }
-        RaftMetadataQuorum q = new RaftMetadataQuorum(node, stateMachine, publisher, recent, voters);
+        RaftMetadataQuorum q = new RaftMetadataQuorum(node, stateMachine, publisher, recent, voters,
+                2L * raft.electionTimeoutMaxMs());
         late.quorum = q;
         node.addLeaderListener(q::onLeaderChange);
         q.onLeaderChange(node.term(), node.leaderId());
@@ -528,9 +535,21 @@ public final class RaftMetadataQuorum implements MetadataQuorum, AutoCloseable {
                     .setLastFetchTimestampMs(now).setLastCaughtUpTimestampMs(now);
             return;
         }
-        dev.basalt.raft.driver.VoterProgress p = progress.get(id);
+        memberRow(r, progress.get(id), node.commitIndex(), now, memberSilenceMaxMs);
+    }
+
+    /**
+     * Another member's row from its progress as this leader saw it ({@code p} null: none). Its lag
+     * is known only while it answers: one silent for more than {@code silenceMaxMs} is not
+     * reporting, and its lag is -1 (unknown) beside its last reported log end offset and last
+     * answer time. Found probing: a voter down for minutes read lag 0, its match index equal to
+     * a commit index that had not moved since (a controller-only node's death writes no record).
+     */
+    static void memberRow(DescribeQuorumResponse.ReplicaState.Builder r, dev.basalt.raft.driver.VoterProgress p,
+                          long commitIndex, long now, long silenceMaxMs) {
         if (p != null && p.matchIndex() >= 0 && p.millisSinceContact() >= 0) {
-            r.setLogEndOffset(p.matchIndex()).setLag(Math.max(0, node.commitIndex() - p.matchIndex()));
+            r.setLogEndOffset(p.matchIndex())
+                    .setLag(p.millisSinceContact() > silenceMaxMs ? -1 : Math.max(0, commitIndex - p.matchIndex()));
         } else {
             r.setLogEndOffset(-1).setLag(-1);
         }
