@@ -102,7 +102,7 @@ public final class BasaltCli implements Runnable {
     @Override
     public void run() {
         if (spec.commandLine().getParseResult() != null && !spec.commandLine().getParseResult().originalArgs().isEmpty()) {
-            throw new UsageException("no command given (try 'basalt --help' for the commands)");
+            throw new UsageException("no command given");
         }
         spec.commandLine().usage(out);
     }
@@ -190,16 +190,22 @@ public final class BasaltCli implements Runnable {
         cl.setOut(new PrintWriter(out, true));
         cl.setErr(new PrintWriter(err, true));
         cl.setParameterExceptionHandler((ex, a) -> {
-            err.println("basalt: error: " + parseErrorMessage(ex)); // the one error format, parse errors included
-            err.println("Try '" + ex.getCommandLine().getCommandSpec().qualifiedName() + " --help' for usage.");
+            printUsageError(err, ex.getCommandLine(), parseErrorMessage(ex)); // the one error format, parse errors included
             return USAGE;
         });
         cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
-            err.println("basalt: error: " + oneLine(ex));
+            int code = exitCodeOf(ex);
+            if (code == USAGE) {
+                // a check in a command's own code (UsageException, a client ConfigException) is a usage
+                // error like picocli's: found probing, `topics --create --partitions 0` had no hint line
+                printUsageError(err, commandLine, oneLine(ex));
+            } else {
+                err.println("basalt: error: " + oneLine(ex));
+            }
             if (root.verbose) {
                 ex.printStackTrace(err);
             }
-            return exitCodeOf(ex);
+            return code;
         });
         cl.setExecutionStrategy(parsed -> {
             // picocli skips its checks when help is asked for: "basalt configs --help" printed the
@@ -212,6 +218,20 @@ public final class BasaltCli implements Runnable {
             return new CommandLine.RunLast().execute(parsed);
         });
         return cl.execute(args);
+    }
+
+    /**
+     * Prints a usage error (exit code {@link #USAGE}) the one way: the error line, then the hint
+     * naming the --help of the command it was given to.
+     */
+    static void printUsageError(PrintStream err, CommandLine commandLine, String message) {
+        err.println("basalt: error: " + message);
+        err.println(usageHint(commandLine));
+    }
+
+    /** "Try 'basalt topics --help' for usage.": the second line of every usage error. */
+    static String usageHint(CommandLine commandLine) {
+        return "Try '" + commandLine.getCommandSpec().qualifiedName() + " --help' for usage.";
     }
 
     /**

@@ -73,6 +73,18 @@ final class ClusterCommand implements Callable<Integer> {
             long now = System.currentTimeMillis();
             print(q.voters(), q.leaderId(), "voter", false, now);
             print(q.observers(), q.leaderId(), "observer", true, now);
+            for (QuorumReplica r : q.voters()) {
+                String note = notReporting(r, "voter", now);
+                if (note != null) {
+                    root.out.println(note);
+                }
+            }
+            for (QuorumReplica r : q.observers()) {
+                String note = notReporting(r, "observer", now);
+                if (note != null) {
+                    root.out.println(note);
+                }
+            }
         }
         return BasaltCli.OK;
     }
@@ -175,9 +187,27 @@ final class ClusterCommand implements Callable<Integer> {
     private void print(List<QuorumReplica> replicas, int leaderId, String role, boolean tracked, long nowMs) {
         for (QuorumReplica r : replicas) {
             root.out.printf("%-9s %-6d %-16s %-8s %-16s %s%n", r.replicaId() == leaderId ? "leader" : role, r.replicaId(),
-                    known(r.logEndOffset()), known(r.lag()), ago(r.lastFetchTimestampMs(), nowMs, tracked || r.logEndOffset() >= 0),
+                    known(r.logEndOffset()), lag(r), ago(r.lastFetchTimestampMs(), nowMs, tracked || r.logEndOffset() >= 0),
                     ago(r.lastCaughtUpTimestampMs(), nowMs, tracked || r.logEndOffset() >= 0));
         }
+    }
+
+    /**
+     * The LAG cell: the lag; "unknown" for a member the leader tracks but has not heard from lately
+     * (it is not reporting: its log end offset is the last it reported), "-" where the answering
+     * node knows neither. Found probing: a voter down for minutes read lag 0.
+     */
+    static String lag(QuorumReplica r) {
+        return r.lag() >= 0 ? String.valueOf(r.lag()) : r.logEndOffset() >= 0 ? "unknown" : "-";
+    }
+
+    /** The line under the quorum table for a member that is not reporting, or null. */
+    static String notReporting(QuorumReplica r, String role, long nowMs) {
+        if (r.lag() >= 0 || r.logEndOffset() < 0) {
+            return null;
+        }
+        return "Not reporting: " + role + " " + r.replicaId() + " last answered the leader " + ago(r.lastFetchTimestampMs(), nowMs, true)
+                + "; its lag is unknown (log end offset " + r.logEndOffset() + " is the last it reported).";
     }
 
     static String known(long value) {

@@ -30,7 +30,7 @@ final class PerfCommand implements Runnable {
     public void run() {
         // found probing: a bare `basalt perf` printed its usage and exited 0, as if it had measured
         throw new picocli.CommandLine.ParameterException(spec.commandLine(),
-                "perf needs a measurement: produce, consume or e2e (see basalt perf --help)");
+                "perf needs a measurement: produce, consume or e2e");
     }
 
     /** Options every perf command shares. */

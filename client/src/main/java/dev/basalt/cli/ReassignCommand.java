@@ -36,8 +36,11 @@ import picocli.CommandLine.ParentCommand;
 @Command(name = "reassign", mixinStandardHelpOptions = true,
         description = "Move partition replicas between brokers: one partition, or a generated plan.")
 final class ReassignCommand implements Callable<Integer> {
-    /** Sampling interval of --verify's rate estimate. */
-    static final long VERIFY_SAMPLE_MS = 1_000;
+    /**
+     * Sampling interval of --verify's rate estimate: two seconds, so a catch-up throttle's
+     * one-second burst is a smaller part of it (the rate is capped at the throttle anyway).
+     */
+    static final long VERIFY_SAMPLE_MS = 2_000;
 
     @ArgGroup(exclusive = true, multiplicity = "1")
     Mode mode;
@@ -491,9 +494,10 @@ final class ReassignCommand implements Callable<Integer> {
         }
     }
 
-    /** Two samples {@link #VERIFY_SAMPLE_MS} apart give the copy rate and so the ETA. */
+    /** Two samples {@link #VERIFY_SAMPLE_MS} apart give the copy rate and so the ETA ({@link CopyRate}). */
     private int verify(Admin admin, AdminWait t) {
         List<PartitionReassignment> first = t.get(admin.listPartitionReassignments(topics));
+        long firstAt = System.nanoTime();
         if (first.isEmpty()) {
             return noneInProgress(admin, t);
         }
@@ -503,11 +507,11 @@ final class ReassignCommand implements Callable<Integer> {
             Thread.currentThread().interrupt();
         }
         List<PartitionReassignment> second = t.get(admin.listPartitionReassignments(topics));
+        long windowMs = java.util.concurrent.TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - firstAt);
         if (second.isEmpty()) {
             return noneInProgress(admin, t); // they finished between the two samples (found probing)
         }
-        long copiedBefore = copied(first);
-        long copiedNow = copied(second);
+        CopyRate.Estimate rate = CopyRate.estimate(first, second, windowMs, throttles(admin, t, second));
         long remaining = 0;
         boolean known = true;
         root.out.printf("%-30s %-14s %-10s %-10s %-16s %-16s%n", "PARTITION", "TARGET", "ADDING", "REMOVING", "RECORDS-COPIED",
@@ -529,11 +533,34 @@ final class ReassignCommand implements Callable<Integer> {
             root.out.printf("%-30s %-14s %-10s %-10s %-16s %-16s%n", r.topic() + "-" + r.partition(), r.target(), r.adding(),
                     r.removing(), records, bytes);
         }
-        double rate = (copiedNow - copiedBefore) * 1000.0 / VERIFY_SAMPLE_MS;
         root.out.println();
         root.out.println(BasaltCli.count(second.size(), "partition") + " reassigning; " + (known ? remaining + " bytes left" : "some brokers did not report")
-                + (rate > 0 ? String.format(", copying %.0f bytes/s, ETA %.0f s", rate, remaining / rate) : ", ETA unknown"));
+                + CopyRate.describe(rate));
         return BasaltCli.OK;
+    }
+
+    /**
+     * The catch-up throttle (bytes/s) of each broker being added to, where one is set (its own
+     * value, else the cluster-wide one); none when they cannot be read (the rate is then not capped).
+     */
+    private Map<Integer, Long> throttles(Admin admin, AdminWait t, List<PartitionReassignment> reassigning) {
+        java.util.Set<Integer> adding = new java.util.TreeSet<>();
+        reassigning.forEach(r -> adding.addAll(r.adding()));
+        List<ConfigResource> brokers = adding.stream().map(id -> new ConfigResource(ConfigResource.Type.BROKER, String.valueOf(id))).toList();
+        Map<Integer, Long> out = new java.util.HashMap<>();
+        try {
+            t.get(admin.describeConfigs(brokers, List.of(THROTTLE_KEY))).forEach((resource, entries) -> entries.stream()
+                    .filter(e -> e.name().equals(THROTTLE_KEY)).findFirst().ifPresent(e -> {
+                        try {
+                            out.put(Integer.parseInt(resource.name()), Long.parseLong(e.value().trim()));
+                        } catch (NumberFormatException notANumber) {
+                            // not a throttle this command can apply: the rate stays as measured
+                        }
+                    }));
+        } catch (dev.basalt.client.BasaltException e) {
+            return Map.of(); // the progress is still worth printing
+        }
+        return out;
     }
 
     private int noneInProgress(Admin admin, AdminWait t) {
@@ -575,14 +602,4 @@ final class ReassignCommand implements Callable<Integer> {
         root.out.println("Removed the catch-up throttle (" + THROTTLE_KEY + " was " + set.get() + " bytes/s per broker).");
     }
 
-    private static long copied(List<PartitionReassignment> list) {
-        long total = 0;
-        for (PartitionReassignment r : list) {
-            for (int id : r.adding()) {
-                PartitionReassignment.ReplicaProgress p = r.progress().get(id);
-                total += p == null ? 0 : p.sizeBytes();
-            }
-        }
-        return total;
-    }
 }

@@ -120,6 +120,44 @@ class BasaltCliTest {
         assertTrue(perf.err().contains("perf needs a measurement: produce, consume or e2e"), perf.err());
     }
 
+    /**
+     * Found probing: a usage error found by a command's own checks (--partitions 0, a bad
+     * --record-size) had no hint line, where picocli's parse errors had one. Every usage error,
+     * whichever path finds it, is the error line and then the hint naming that command's --help.
+     */
+    @Test
+    void everyUsageError_endsWithTheHint_whicheverPathFindsIt() throws Exception {
+        java.nio.file.Path cfg = java.nio.file.Files.createTempFile("basalt-cli-test", ".properties");
+        try {
+            java.nio.file.Files.writeString(cfg, "no.such.key=1\n");
+            List<List<String>> cases = List.of(
+                    List.of("basalt topics", "topics", "--list", "--partitions", "x"), // picocli: bad value
+                    List.of("basalt consume", "consume", "--topic", "t", "--bogus"), // picocli: unknown option
+                    List.of("basalt topics", "topics", "--create", "--topic", "t", "--partitions", "0"), // command code
+                    List.of("basalt topics", "topics", "--alter", "--topic", "t"), // command code
+                    List.of("basalt perf produce", "perf", "produce", "--topic", "t", "--records", "1", "--record-size", "-1"),
+                    List.of("basalt delete-records", "delete-records", "--topic", "t"), // command code
+                    List.of("basalt consume", "consume", "--topic", "t", "--consumer-property", "fetch.max.byte=1"), // client config
+                    List.of("basalt topics", "--command-config", cfg.toString(), "topics", "--list"), // --command-config
+                    List.of("basalt perf", "perf"), // a ParameterException thrown by a command
+                    List.of("basalt", "-b", cluster.bootstrap())); // no command
+            for (List<String> c : cases) {
+                Result r = run(c.subList(1, c.size()).toArray(new String[0]));
+                assertEquals(BasaltCli.USAGE, r.code(), c + ": " + r.err());
+                List<String> lines = r.err().lines().toList();
+                assertEquals(2, lines.size(), c + ": " + r.err());
+                assertTrue(lines.get(0).startsWith("basalt: error: "), c + ": " + r.err());
+                assertEquals("Try '" + c.get(0) + " --help' for usage.", lines.get(1), c + ": " + r.err());
+            }
+        } finally {
+            java.nio.file.Files.deleteIfExists(cfg);
+        }
+        // not a usage error: no hint
+        Result gone = run("topics", "--describe", "--topic", "no-such-topic");
+        assertNotEquals(BasaltCli.USAGE, gone.code(), gone.err());
+        assertFalse(gone.err().contains("for usage"), gone.err());
+    }
+
     /** Found probing: `leaders --bogus` said only "Missing required option: '--rebalance'". */
     @Test
     void anUnknownOption_isNamed_evenWhenARequiredOneIsMissingToo() {

@@ -26,6 +26,25 @@ class ClusterCommandTest {
     }
 
     /**
+     * Found probing: a voter down for minutes read lag 0 (its last match index equal to a commit
+     * index that had not moved since). The leader reports such a member's lag as -1 beside its last
+     * reported offset: the table reads "unknown" and a line says since when it is silent.
+     */
+    @Test
+    void aMemberThatIsNotReporting_hasAnUnknownLag_notZero() {
+        dev.basalt.client.admin.QuorumReplica silent = new dev.basalt.client.admin.QuorumReplica(2, 5, -1, 1_000, 1_000);
+        assertEquals("unknown", ClusterCommand.lag(silent));
+        assertEquals("Not reporting: voter 2 last answered the leader 95000 ms ago; its lag is unknown (log end offset 5 is the"
+                + " last it reported).", ClusterCommand.notReporting(silent, "voter", 96_000));
+        dev.basalt.client.admin.QuorumReplica live = new dev.basalt.client.admin.QuorumReplica(2, 5, 0, 95_900, 95_900);
+        assertEquals("0", ClusterCommand.lag(live));
+        assertEquals(null, ClusterCommand.notReporting(live, "voter", 96_000));
+        dev.basalt.client.admin.QuorumReplica notLeader = new dev.basalt.client.admin.QuorumReplica(2, -1, -1, -1, -1);
+        assertEquals("-", ClusterCommand.lag(notLeader), "a node other than the leader knows no voter's progress");
+        assertEquals(null, ClusterCommand.notReporting(notLeader, "voter", 96_000));
+    }
+
+    /**
      * The storage table's DIRECTORY column flags a full directory: below its free-bytes minimum, or
      * still refusing appends above it (they resume at 1.5 times the minimum). Found probing: a broker
      * that refused every append read {@code ok}.

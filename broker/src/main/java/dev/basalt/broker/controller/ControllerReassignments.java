@@ -113,9 +113,18 @@ final class ControllerReassignments {
             return CompletableFuture.completedFuture(DecommissionBrokerResponse.newBuilder().setBrokerId(req.getBrokerId())
                     .setErrorCode(ErrorCode.INVALID_REQUEST).setErrorMessage(TIMEOUT_REQUIRED).build());
         }
+        int id = req.getBrokerId();
         CompletableFuture<DecommissionStatus> f = q.decideAdmin((decommission ? "decommission" : "recommission")
-                + " broker " + req.getBrokerId(), req.getTimeoutMs(), (c, image) -> decommission
-                ? c.decommissionBroker(image, req.getBrokerId()) : c.recommissionBroker(image, req.getBrokerId()));
+                + " broker " + id, req.getTimeoutMs(), (c, image) -> {
+                    if (!image.cluster().brokers().containsKey(id)) {
+                        Optional<MetadataQuorum.Membership> m = q.quorumMembership(id);
+                        if (m.isPresent()) {
+                            throw new ControllerException(ControllerException.Reason.UNKNOWN_BROKER,
+                                    notABroker(id, m.get(), decommission, image));
+                        }
+                    }
+                    return decommission ? c.decommissionBroker(image, id) : c.recommissionBroker(image, id);
+                });
         return f.handle((status, error) -> {
             DecommissionBrokerResponse.Builder b = DecommissionBrokerResponse.newBuilder().setBrokerId(req.getBrokerId());
             if (error != null) {
@@ -130,6 +139,23 @@ final class ControllerReassignments {
                     .setReplicasRemaining(status.replicasRemaining()).setLeadersRemaining(status.leadersRemaining())
                     .setCanStop(status.canStop()).build();
         });
+    }
+
+    /**
+     * Why a decommission or recommission of a controller-only node (a node of the metadata quorum
+     * that never registered as a broker) is refused. Found probing: it read "broker 2 is not
+     * registered", as for a typo.
+     */
+    static String notABroker(int nodeId, MetadataQuorum.Membership membership, boolean decommission, MetadataImage image) {
+        boolean voter = membership == MetadataQuorum.Membership.VOTER;
+        Set<Integer> brokers = image.cluster().brokers().keySet(); // sorted
+        String what = decommission
+                ? "it holds no partitions, so there is nothing to decommission" + (voter ? "; to take it out of the quorum,"
+                        + " POST /quorum/remove-voter?id=" + nodeId + " on the active controller's admin endpoint" : "")
+                : "it was never a broker, so never decommissioned";
+        return "node " + nodeId + " is a controller-only node (" + (voter ? "a voter of the metadata quorum"
+                : "a node of the metadata quorum, not a voter now") + ", never registered as a broker): " + what
+                + " (brokers: " + (brokers.isEmpty() ? "none" : String.join(", ", brokers.stream().map(String::valueOf).toList())) + ")";
     }
 
     private static Throwable unwrapped(Throwable t) {

@@ -46,6 +46,26 @@ public interface MetadataQuorum {
 
     DescribeQuorumResponse describe();
 
+    /** How a node belongs to the metadata quorum (see {@link #membership}). */
+    enum Membership {
+        /** One of the quorum's voters now. */
+        VOTER,
+        /**
+         * A node of the quorum that does not vote now: a Raft observer (a removed voter still
+         * running) or one of controller.quorum.voters outside the latest configuration.
+         */
+        CONTROLLER_NOT_VOTING
+    }
+
+    /**
+     * How {@code nodeId} belongs to the metadata quorum as this node knows it, or empty when it is
+     * no node of the quorum (a broker-only node, which reads the metadata log as a broker, is not).
+     * Lets an admin refusal naming a controller's id say so rather than "not registered". Never blocks.
+     */
+    default java.util.Optional<Membership> membership(int nodeId) {
+        return java.util.Optional.empty();
+    }
+
     /** The request reached a node that is not the active controller; nothing was decided. */
     final class NotControllerException extends RuntimeException {
         private static final long serialVersionUID = 1L;

@@ -521,6 +521,11 @@ public final class QuorumController implements ControllerChannel {
      * One admin decision on the controller thread, answered once committed: the hook for admin
      * operations implemented beside this class ({@link ControllerReassignments}).
      */
+    /** How {@code nodeId} belongs to the metadata quorum (empty: no node of it); see {@link MetadataQuorum#membership}. */
+    Optional<MetadataQuorum.Membership> quorumMembership(int nodeId) {
+        return quorum.membership(nodeId);
+    }
+
     <T> CompletableFuture<T> decideAdmin(String what, long timeoutMs,
                                          BiFunction<MetadataController, MetadataImage, ControllerResult<T>> decision) {
         return decide(what, timeoutMs, false, decision);

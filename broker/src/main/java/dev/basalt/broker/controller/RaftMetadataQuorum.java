@@ -65,6 +65,11 @@ public final class RaftMetadataQuorum implements MetadataQuorum, AutoCloseable {
     private final MetadataPublisher publisher;
     private final RecentMetadataEntries recent;
     private final Map<Integer, NodeConfig.HostPort> voters;
+    /**
+     * A Raft member that has not answered this leader for longer is not reporting (its lag in
+     * DescribeQuorum is unknown): twice the longest election timeout, a dozen or more heartbeats.
+     */
+    private final long memberSilenceMaxMs;
     /** Observers (broker-only nodes) by id: {applied index they fetched from, when (ms)}. */
     private final java.util.concurrent.ConcurrentSkipListMap<Integer, long[]> observers = new java.util.concurrent.ConcurrentSkipListMap<>();
     private volatile long activeTerm = -1;
@@ -76,8 +81,9 @@ public final class RaftMetadataQuorum implements MetadataQuorum, AutoCloseable {
     private final java.util.concurrent.atomic.AtomicLong readmitLoopTerm = new java.util.concurrent.atomic.AtomicLong(-1);
 
     private RaftMetadataQuorum(RaftNode node, MetadataStateMachine stateMachine, MetadataPublisher publisher,
-                               RecentMetadataEntries recent, Map<Integer, NodeConfig.HostPort> voters) {
+                               RecentMetadataEntries recent, Map<Integer, NodeConfig.HostPort> voters, long memberSilenceMaxMs) {
         this.node = node;
+        this.memberSilenceMaxMs = memberSilenceMaxMs;
         this.stateMachine = stateMachine;
         this.publisher = publisher;
         this.recent = recent;
@@ -172,7 +178,8 @@ public final class RaftMetadataQuorum implements MetadataQuorum, AutoCloseable {
             transport.close();
             throw new IOException("cannot start the metadata quorum on " + listen + ": " + e.getMessage(), e);
         }
-        RaftMetadataQuorum q = new RaftMetadataQuorum(node, stateMachine, publisher, recent, voters);
+        RaftMetadataQuorum q = new RaftMetadataQuorum(node, stateMachine, publisher, recent, voters,
+                2L * raft.electionTimeoutMaxMs());
         late.quorum = q;
         node.addLeaderListener(q::onLeaderChange);
         q.onLeaderChange(node.term(), node.leaderId());
@@ -357,10 +364,8 @@ public final class RaftMetadataQuorum implements MetadataQuorum, AutoCloseable {
                 // whose demotion to observer failed, e.g. the active controller removing itself,
                 // must still be addable). Found probing: add-voter?id=9, a node that never existed,
                 // was accepted and counted toward every majority from then on.
-                return CompletableFuture.failedFuture(new IllegalArgumentException("node " + nodeId
-                        + " is not a node of this quorum (neither one of controller.quorum.voters " + voters.keySet()
-                        + " nor an observer of it); voters now " + node.configuration().voters() + ", observers "
-                        + node.configuration().observers()));
+                return CompletableFuture.failedFuture(new IllegalArgumentException(notAQuorumNode(nodeId,
+                        new java.util.TreeSet<>(voters.keySet()), node.configuration(), observers.keySet())));
             }
             return tracked(() -> node.addVoter(nodeId));
         }
@@ -373,6 +378,29 @@ public final class RaftMetadataQuorum implements MetadataQuorum, AutoCloseable {
             }
             return observerIndex;
         })));
+    }
+
+    /**
+     * Why add-voter of {@code nodeId} is refused: it is neither one of controller.quorum.voters
+     * nor a Raft observer (a member that does not vote). A broker-only node reads the metadata log
+     * as a broker, outside the Raft quorum: that is said, and the Raft observers are named as
+     * such, "none" when there are none. Found probing: add-voter of a broker-only node listed
+     * "observers []" though `basalt cluster` showed it as an observer.
+     *
+     * @param brokerReaders broker-only nodes that have fetched the metadata log from this node
+     */
+    static String notAQuorumNode(int nodeId, java.util.SortedSet<Integer> configuredVoters, Configuration latest,
+                                 java.util.Set<Integer> brokerReaders) {
+        String why = brokerReaders.contains(nodeId)
+                ? "node " + nodeId + " is a broker-only node: it reads the metadata log as a broker (an observer in `basalt cluster`),"
+                        + " not as a member of the Raft quorum, and only a node of controller.quorum.voters " + configuredVoters
+                        + " (one running as a controller) can be made a voter"
+                : "node " + nodeId + " is not a node of this quorum: neither one of controller.quorum.voters " + configuredVoters
+                        + " nor a Raft observer of it (a removed voter still running)";
+        return why + "; voters now " + latest.voters() + ", Raft observers "
+                + (latest.observers().isEmpty() ? "none" : latest.observers().toString())
+                + ", brokers reading the metadata log from this node " + (brokerReaders.isEmpty() ? "none"
+                : new java.util.TreeSet<>(brokerReaders).toString());
     }
 
     /** Counts an operator's voter change as in flight until it completes (the readmission check waits meanwhile). */
@@ -507,14 +535,37 @@ public final class RaftMetadataQuorum implements MetadataQuorum, AutoCloseable {
                     .setLastFetchTimestampMs(now).setLastCaughtUpTimestampMs(now);
             return;
         }
-        dev.basalt.raft.driver.VoterProgress p = progress.get(id);
+        memberRow(r, progress.get(id), node.commitIndex(), now, memberSilenceMaxMs);
+    }
+
+    /**
+     * Another member's row from its progress as this leader saw it ({@code p} null: none). Its lag
+     * is known only while it answers: one silent for more than {@code silenceMaxMs} is not
+     * reporting, and its lag is -1 (unknown) beside its last reported log end offset and last
+     * answer time. Found probing: a voter down for minutes read lag 0, its match index equal to
+     * a commit index that had not moved since (a controller-only node's death writes no record).
+     */
+    static void memberRow(DescribeQuorumResponse.ReplicaState.Builder r, dev.basalt.raft.driver.VoterProgress p,
+                          long commitIndex, long now, long silenceMaxMs) {
         if (p != null && p.matchIndex() >= 0 && p.millisSinceContact() >= 0) {
-            r.setLogEndOffset(p.matchIndex()).setLag(Math.max(0, node.commitIndex() - p.matchIndex()));
+            r.setLogEndOffset(p.matchIndex())
+                    .setLag(p.millisSinceContact() > silenceMaxMs ? -1 : Math.max(0, commitIndex - p.matchIndex()));
         } else {
             r.setLogEndOffset(-1).setLag(-1);
         }
         r.setLastFetchTimestampMs(p == null || p.millisSinceContact() < 0 ? -1 : now - p.millisSinceContact())
                 .setLastCaughtUpTimestampMs(p == null || p.millisSinceCaughtUp() < 0 ? -1 : now - p.millisSinceCaughtUp());
+    }
+
+    @Override
+    public java.util.Optional<Membership> membership(int nodeId) {
+        Configuration latest = node.configuration();
+        java.util.Set<Integer> currentVoters = latest.voters().isEmpty() ? voters.keySet() : latest.voters();
+        if (currentVoters.contains(nodeId)) {
+            return java.util.Optional.of(Membership.VOTER);
+        }
+        return latest.observers().contains(nodeId) || voters.containsKey(nodeId)
+                ? java.util.Optional.of(Membership.CONTROLLER_NOT_VOTING) : java.util.Optional.empty();
     }
 
     @Override

@@ -39,6 +39,18 @@ final class FakeMetadataQuorum implements MetadataQuorum {
         return term == activeTerm ? predecessors : null;
     }
 
+    private final java.util.Map<Integer, Membership> members = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /** Makes {@code nodeId} a node of the quorum as {@link #membership} reports it. */
+    void member(int nodeId, Membership membership) {
+        members.put(nodeId, membership);
+    }
+
+    @Override
+    public java.util.Optional<Membership> membership(int nodeId) {
+        return java.util.Optional.ofNullable(members.get(nodeId));
+    }
+
     void autoCommit(boolean on) {
         autoCommit = on;
         if (on) {

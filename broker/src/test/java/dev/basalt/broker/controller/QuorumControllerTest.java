@@ -104,6 +104,41 @@ class QuorumControllerTest {
                                 .setName("retention.ms").setValue("3600000"))).build();
     }
 
+    private static dev.basalt.proto.v1.DecommissionBrokerRequest decommission(int id) {
+        return dev.basalt.proto.v1.DecommissionBrokerRequest.newBuilder().setBrokerId(id).setTimeoutMs(5_000).build();
+    }
+
+    /**
+     * Found probing: decommissioning a controller-only node (a quorum voter that never registered
+     * as a broker) read "broker 2 is not registered", as for a typo. It says what the node is,
+     * with the same typed code; an id that is no node at all still reads "not registered".
+     */
+    @Test
+    void decommissionOfAControllerOnlyNode_saysItIsAVoterNotABroker() throws Exception {
+        quorum.member(7, MetadataQuorum.Membership.VOTER);
+        quorum.member(8, MetadataQuorum.Membership.CONTROLLER_NOT_VOTING);
+        quorum.member(1, MetadataQuorum.Membership.VOTER); // a combined node: a registered broker too
+        var voter = controller.decommissionBroker(decommission(7)).get(WAIT_S, TimeUnit.SECONDS);
+        assertEquals(ErrorCode.UNKNOWN_BROKER_ID, voter.getErrorCode());
+        assertEquals("node 7 is a controller-only node (a voter of the metadata quorum, never registered as a broker): it holds"
+                + " no partitions, so there is nothing to decommission; to take it out of the quorum, POST"
+                + " /quorum/remove-voter?id=7 on the active controller's admin endpoint (brokers: 1, 2, 3)", voter.getErrorMessage());
+        var again = controller.recommissionBroker(decommission(7)).get(WAIT_S, TimeUnit.SECONDS);
+        assertEquals(ErrorCode.UNKNOWN_BROKER_ID, again.getErrorCode());
+        assertTrue(again.getErrorMessage().startsWith("node 7 is a controller-only node (a voter of the metadata quorum,")
+                && again.getErrorMessage().contains("never decommissioned"), again.getErrorMessage());
+        var removed = controller.decommissionBroker(decommission(8)).get(WAIT_S, TimeUnit.SECONDS);
+        assertEquals(ErrorCode.UNKNOWN_BROKER_ID, removed.getErrorCode());
+        assertTrue(removed.getErrorMessage().startsWith("node 8 is a controller-only node (a node of the metadata quorum, not a"
+                + " voter now,") && !removed.getErrorMessage().contains("remove-voter"), removed.getErrorMessage());
+        var typo = controller.decommissionBroker(decommission(9)).get(WAIT_S, TimeUnit.SECONDS);
+        assertEquals(ErrorCode.UNKNOWN_BROKER_ID, typo.getErrorCode());
+        assertEquals("broker 9 is not registered (brokers: 1, 2, 3)", typo.getErrorMessage());
+        var combined = controller.decommissionBroker(decommission(1)).get(WAIT_S, TimeUnit.SECONDS);
+        assertEquals(ErrorCode.NONE, combined.getErrorCode(), combined.getErrorMessage());
+        assertTrue(combined.getDecommissioned());
+    }
+
     @Test
     void refusalAgainstAnUncommittedDelete_waitsForIt_andBecomesItsFailureIfItIsLost() throws Exception {
         controller.createTopics(createTopics(1, "d")).get(WAIT_S, TimeUnit.SECONDS);
