@@ -398,6 +398,7 @@ public final class LogManager implements AutoCloseable {
                     + " their segments, which are scanned in full", unindexed.size(), unindexed.subList(0, Math.min(5, unindexed.size())));
         }
         loadInParallel(found, states, clean);
+        index.deleteCleaningCheckpoints(); // each was for this open only (see CleaningCheckpoint)
         Set<String> present = new java.util.HashSet<>();
         found.forEach(tp -> present.add(tp.dirName()));
         for (Map.Entry<String, PartitionState> e : states.entrySet()) {
@@ -801,7 +802,11 @@ public final class LogManager implements AutoCloseable {
         long removedEnd = state != null ? state.tombstonesRemovedEnd() : unknownTombstonesRemovedEnd(loaded);
         PartitionLog log = openOrClose(loaded, () -> open(tp, dir, partitionId, loaded, cfg, removedEnd));
         if (state != null && !loaded.recovered() && state.cleanEndOffset() >= 0) {
-            log.restoreCleaningMemory(state.compaction()); // a clean close's: the segments are as its last pass left them
+            // the checkpoint of the clean close that wrote this state: the segments are as its last pass left them
+            dev.basalt.log.index.CleaningCheckpoint left = index.readCleaningCheckpoint(tp.dirName());
+            if (left != null && left.partitionId() == partitionId && left.closedAtLogEnd() == state.cleanEndOffset()) {
+                log.restoreCleaningMemory(left);
+            }
         }
         if (state == null && removedEnd > 0) {
             log.tombstoneStateLost(removedEnd); // warns once the log is known to be compacted

@@ -1283,26 +1283,22 @@ public final class PartitionLog {
 
     /** Writes the partition's state with {@code gaps} as its gapsPossible (which may be ahead of the field). */
     private void saveState(boolean sync, long cleanEndOffset, boolean gaps) {
-        // The compaction memory only in a clean close's state: any later write (the next open's
-        // first) drops it, so a log recovered after a crash is cleaned whole, as before.
-        CleaningGate.Memory m = cleaning;
-        PartitionState.Compaction compactionLeft = cleanEndOffset < 0 ? PartitionState.Compaction.NONE
-                : new PartitionState.Compaction(m.cleanedEndOffset(), m.tombstoneDueMs(), m.tombstoneHeldFromOffset());
         index.saveState(dir.getFileName().toString(), new PartitionState(partitionId, logStartOffset, recoveryPoint,
-                highWatermark, cleanEndOffset, epochs.entries(), gaps, tombstonesRemovedEnd, compactionLeft), sync);
+                highWatermark, cleanEndOffset, epochs.entries(), gaps, tombstonesRemovedEnd), sync);
     }
 
     /**
-     * What the last compaction pass before a clean close left, from the state that close wrote:
-     * the first pass after this open then cleans only what is dirty, not the whole log. Called by
-     * the manager once, right after opening a log it loaded without recovery (nothing was cut, so
-     * the segments are the ones that pass left), before any other thread sees the log. Ignored when
-     * it does not fit the log (a cleaned end past the active segment's base).
+     * What the last compaction pass before a clean close left, from the checkpoint that close
+     * wrote: the first pass after this open then cleans only what is dirty, not the whole log.
+     * Called by the manager once, right after opening a log it loaded without recovery (nothing was
+     * cut, so the segments are the ones that pass left) from the state of the same close, before
+     * any other thread sees the log. Ignored when it does not fit the log (a cleaned end past the
+     * active segment's base).
      */
-    void restoreCleaningMemory(PartitionState.Compaction left) {
+    void restoreCleaningMemory(dev.basalt.log.index.CleaningCheckpoint left) {
         lock.lock();
         try {
-            if (left.equals(PartitionState.Compaction.NONE) || left.cleanedEndOffset() > segments.active().baseOffset()) {
+            if (left.cleanedEndOffset() > segments.active().baseOffset()) {
                 return;
             }
             cleaning = new CleaningGate.Memory(left.cleanedEndOffset(), left.tombstoneDueMs(), left.tombstoneHeldFromOffset());
@@ -2314,6 +2310,11 @@ public final class PartitionLog {
             }
             // Not synced one by one: the manager syncs the index WAL once before the clean marker.
             persistState(false, clean ? logEndOffset : -1);
+            CleaningGate.Memory left = cleaning;
+            if (clean && !left.equals(CleaningGate.Memory.NONE)) {
+                index.saveCleaningCheckpoint(dir.getFileName().toString(), new dev.basalt.log.index.CleaningCheckpoint(partitionId,
+                        logEndOffset, left.cleanedEndOffset(), left.tombstoneDueMs(), left.tombstoneHeldFromOffset()));
+            }
             closedCleanly = clean;
             closeSegments();
         } finally {

@@ -108,6 +108,7 @@ class CompactionGateTest {
         manager = LogManager.open(dir, compact, clock, LogManagerOptions.DEFAULT.withoutPeriodicTasks(), FileLayer.DEFAULT);
         PartitionLog reopened = manager.get(TP);
         assertEquals(before, reopened.cleaningMemory(), "what the last pass left, kept across the clean restart");
+        assertEquals(null, manager.index().readCleaningCheckpoint(TP.dirName()), "a checkpoint serves the next open only");
         assertEquals(0, manager.compactOnce(TP, clock.millis()), "nothing to clean but the one dirty record");
         assertEquals(0, reopened.compactionPasses());
         assertEquals(1, reopened.compactionPassesSkipped());
@@ -119,6 +120,43 @@ class CompactionGateTest {
         assertEquals(CleaningGate.Memory.NONE, recovered.cleaningMemory());
         assertTrue(manager.compactOnce(TP, clock.millis()) > 0, "a log recovered after a crash is cleaned whole");
         assertEquals(1, countOfKey(recovered, "k0"));
+    }
+
+    /**
+     * A checkpoint names the partition and the log end of the close that wrote it: one that does not
+     * match the state the open loads (a leftover, another creation of the partition) is not
+     * trusted, and the log is cleaned whole.
+     */
+    @Test
+    void aCheckpointOfAnotherClose_isNotTrusted() {
+        PartitionLog log = manager.getOrCreate(TP, compact);
+        writeKeys(log, 0, 40, "a");
+        manager.compactOnce(TP, clock.millis());
+        writeKeys(log, 0, 1, "t");
+        long partitionId = log.partitionId();
+        long end = log.logEndOffset();
+        manager.close();
+        // replace the close's own checkpoint by one of another close (its log end differs)
+        dev.basalt.log.index.IndexStore index = dev.basalt.log.index.IndexStore.open(dir.resolve(LogManager.INDEX_DIR));
+        try {
+            index.saveCleaningCheckpoint(TP.dirName(),
+                    new dev.basalt.log.index.CleaningCheckpoint(partitionId, end - 1, 40, Long.MAX_VALUE, Long.MAX_VALUE));
+            index.syncWal();
+        } finally {
+            index.close();
+        }
+        manager = LogManager.open(dir, compact, clock, LogManagerOptions.DEFAULT.withoutPeriodicTasks(), FileLayer.DEFAULT);
+        assertEquals(CleaningGate.Memory.NONE, manager.get(TP).cleaningMemory(), "closed at another log end: not this close's");
+    }
+
+    @Test
+    void cleaningCheckpoint_roundTrips_andRefusesWhatCannotBeOne() {
+        var c = new dev.basalt.log.index.CleaningCheckpoint(7, 120, 100, 5_000_000L, Long.MAX_VALUE);
+        assertEquals(c, dev.basalt.log.index.CleaningCheckpoint.decode(c.encode()));
+        assertThrows(IllegalStateException.class, () -> dev.basalt.log.index.CleaningCheckpoint.decode(new byte[40]));
+        byte[] past = new dev.basalt.log.index.CleaningCheckpoint(7, 120, 121, 0, Long.MAX_VALUE).encode();
+        assertThrows(IllegalStateException.class, () -> dev.basalt.log.index.CleaningCheckpoint.decode(past),
+                "a cleaned end past the log end");
     }
 
     @Test

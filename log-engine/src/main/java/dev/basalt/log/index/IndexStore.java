@@ -483,6 +483,44 @@ public final class IndexStore implements AutoCloseable {
         });
     }
 
+    // ---- cleaning checkpoints (default column family, by key only: see CleaningCheckpoint) ----
+
+    private static final byte[] CLEANING_CHECKPOINT_PREFIX = "cleaning-checkpoint/".getBytes(StandardCharsets.UTF_8);
+    /** The first key past every cleaning checkpoint's ('/' + 1 = '0'). */
+    private static final byte[] CLEANING_CHECKPOINT_END = "cleaning-checkpoint0".getBytes(StandardCharsets.UTF_8);
+
+    private static byte[] cleaningCheckpointKey(String dirName) {
+        byte[] name = bytes(dirName);
+        byte[] key = java.util.Arrays.copyOf(CLEANING_CHECKPOINT_PREFIX, CLEANING_CHECKPOINT_PREFIX.length + name.length);
+        System.arraycopy(name, 0, key, CLEANING_CHECKPOINT_PREFIX.length, name.length);
+        return key;
+    }
+
+    /** Stores what a compacted partition's last pass left, at its clean close (synced with the index WAL before the clean marker). */
+    public void saveCleaningCheckpoint(String dirName, CleaningCheckpoint c) {
+        guardedRun("cleaning checkpoint write", () -> db.put(writeOptions, cleaningCheckpointKey(dirName), c.encode()));
+    }
+
+    /** The partition's cleaning checkpoint, or null if none is stored or it cannot be read (then nothing is known clean). */
+    public CleaningCheckpoint readCleaningCheckpoint(String dirName) {
+        gate.readLock().lock();
+        try {
+            ensureOpen();
+            byte[] v = db.get(cleaningCheckpointKey(dirName));
+            return v == null ? null : CleaningCheckpoint.decode(v);
+        } catch (RocksDBException | IllegalStateException e) {
+            org.slf4j.LoggerFactory.getLogger(IndexStore.class).warn("cleaning checkpoint of {} not read (its first compaction pass cleans it whole): {}", dirName, e.getMessage());
+            return null;
+        } finally {
+            gate.readLock().unlock();
+        }
+    }
+
+    /** Removes every cleaning checkpoint: an open does once its partitions are loaded, so none outlives the run after its close. */
+    public void deleteCleaningCheckpoints() {
+        guardedRun("cleaning checkpoint removal", () -> db.deleteRange(CLEANING_CHECKPOINT_PREFIX, CLEANING_CHECKPOINT_END));
+    }
+
     /** Removes a partition's state and every index entry under its id. */
     public void deletePartition(String dirName, long partitionId) {
         gate.readLock().lock();

@@ -17,9 +17,8 @@ import java.util.List;
  * 25 highWatermark    int64  last checkpoint (a lower bound of the true HW)
  * 33 cleanEndOffset   int64  log end offset at a clean close, -1 while the log is open
  * 41 epochCount       int32, then per epoch: epoch int32, startOffset int64
- *  n flags            int8   (versions 2 to 4) bit 0: gapsPossible
- *n+1 tombstonesRemovedEnd int64 (versions 3 and 4)
- *n+9 compaction       3 × int64 (version 4 only): cleanedEndOffset, tombstoneDueMs, tombstoneHeldFromOffset
+ *  n flags            int8   (version 2 and 3) bit 0: gapsPossible
+ *n+1 tombstonesRemovedEnd int64 (version 3 only)
  * </pre>
  * Version 1 (no flags) decodes with {@code gapsPossible} true: unknown, so no check relies on it.
  * Versions 1 and 2 decode with {@code tombstonesRemovedEnd} 0: they were written before it was
@@ -35,38 +34,15 @@ import java.util.List;
  * below a leader's value, with records before that end, may hold a value whose deletion it can
  * no longer fetch: it refetches the whole log (see PartitionLog#tombstonesRemovedEnd).
  *
- * <p>{@code compaction}: what the last compaction pass left ({@code CleaningGate.Memory}), kept only
- * in the state a clean close writes (every other write has {@link Compaction#NONE}), so that the
- * first pass after a clean restart cleans only what was written since instead of the whole log
- * (as Kafka's cleaner-offset-checkpoint). Version 4 is written only when it is not NONE.
- *
  * <p>Immutable; thread-safe. Pure codec, no I/O.
  */
 public record PartitionState(long partitionId, long logStartOffset, long recoveryPoint, long highWatermark,
                              long cleanEndOffset, List<LeaderEpochCache.EpochEntry> epochs, boolean gapsPossible,
-                             long tombstonesRemovedEnd, Compaction compaction) {
+                             long tombstonesRemovedEnd) {
     private static final byte VERSION_1 = 1;
     private static final byte VERSION_2 = 2;
-    private static final byte VERSION_3 = 3;
-    private static final byte VERSION = 4;
+    private static final byte VERSION = 3;
     private static final byte FLAG_GAPS_POSSIBLE = 1;
-
-    /**
-     * What the last compaction pass left, as {@code CleaningGate.Memory} holds it: the segments below
-     * {@code cleanedEndOffset} are clean, the earliest delete horizon still ahead among the kept
-     * tombstones, the lowest offset of a due tombstone kept for a replica ({@link Long#MAX_VALUE}: none).
-     */
-    public record Compaction(long cleanedEndOffset, long tombstoneDueMs, long tombstoneHeldFromOffset) {
-        /** Nothing known to be clean. */
-        public static final Compaction NONE = new Compaction(0, Long.MAX_VALUE, Long.MAX_VALUE);
-    }
-
-    /** A state without compaction memory (every state but the one a clean close writes). */
-    public PartitionState(long partitionId, long logStartOffset, long recoveryPoint, long highWatermark, long cleanEndOffset,
-                          List<LeaderEpochCache.EpochEntry> epochs, boolean gapsPossible, long tombstonesRemovedEnd) {
-        this(partitionId, logStartOffset, recoveryPoint, highWatermark, cleanEndOffset, epochs, gapsPossible, tombstonesRemovedEnd,
-                Compaction.NONE);
-    }
 
     /** A state whose log may have gaps (the safe default when nothing says otherwise). */
     public PartitionState(long partitionId, long logStartOffset, long recoveryPoint, long highWatermark, long cleanEndOffset,
@@ -84,7 +60,6 @@ public record PartitionState(long partitionId, long logStartOffset, long recover
 
     public PartitionState {
         epochs = List.copyOf(epochs);
-        java.util.Objects.requireNonNull(compaction, "compaction");
     }
 
     /**
@@ -92,10 +67,9 @@ public record PartitionState(long partitionId, long logStartOffset, long recover
      * back to a release before version 3 still reads those states.
      */
     public byte[] encode() {
-        boolean v4 = !compaction.equals(Compaction.NONE);
-        boolean v3 = v4 || tombstonesRemovedEnd != 0;
-        ByteBuffer b = ByteBuffer.allocate(45 + epochs.size() * 12 + 1 + (v3 ? 8 : 0) + (v4 ? 24 : 0));
-        b.put(v4 ? VERSION : v3 ? VERSION_3 : VERSION_2).putLong(partitionId).putLong(logStartOffset).putLong(recoveryPoint).putLong(highWatermark)
+        boolean v3 = tombstonesRemovedEnd != 0;
+        ByteBuffer b = ByteBuffer.allocate(45 + epochs.size() * 12 + 1 + (v3 ? 8 : 0));
+        b.put(v3 ? VERSION : VERSION_2).putLong(partitionId).putLong(logStartOffset).putLong(recoveryPoint).putLong(highWatermark)
                 .putLong(cleanEndOffset).putInt(epochs.size());
         for (LeaderEpochCache.EpochEntry e : epochs) {
             b.putInt(e.epoch()).putLong(e.startOffset());
@@ -104,9 +78,6 @@ public record PartitionState(long partitionId, long logStartOffset, long recover
         if (v3) {
             b.putLong(tombstonesRemovedEnd);
         }
-        if (v4) {
-            b.putLong(compaction.cleanedEndOffset()).putLong(compaction.tombstoneDueMs()).putLong(compaction.tombstoneHeldFromOffset());
-        }
         return b.array();
     }
 
@@ -114,11 +85,11 @@ public record PartitionState(long partitionId, long logStartOffset, long recover
     public static PartitionState decode(byte[] bytes) {
         ByteBuffer b = ByteBuffer.wrap(bytes);
         byte version = bytes.length < 45 ? 0 : b.get();
-        if (version != VERSION && version != VERSION_3 && version != VERSION_2 && version != VERSION_1) {
+        if (version != VERSION && version != VERSION_2 && version != VERSION_1) {
             throw new IllegalStateException("partition state of " + bytes.length + " bytes has an unknown layout");
         }
         int flagBytes = version == VERSION_1 ? 0 : 1;
-        int tailBytes = flagBytes + (version >= VERSION_3 ? 8 : 0) + (version == VERSION ? 24 : 0);
+        int tailBytes = flagBytes + (version == VERSION ? 8 : 0);
         long id = b.getLong();
         long start = b.getLong();
         long recovery = b.getLong();
@@ -133,17 +104,10 @@ public record PartitionState(long partitionId, long logStartOffset, long recover
             epochs.add(new LeaderEpochCache.EpochEntry(b.getInt(), b.getLong()));
         }
         boolean gapsPossible = flagBytes == 0 || (b.get() & FLAG_GAPS_POSSIBLE) != 0;
-        long removedEnd = version >= VERSION_3 ? b.getLong() : 0;
+        long removedEnd = version == VERSION ? b.getLong() : 0;
         if (removedEnd < 0) {
             throw new IllegalStateException("partition state has a negative tombstone removal end " + removedEnd);
         }
-        Compaction compaction = Compaction.NONE;
-        if (version == VERSION) {
-            compaction = new Compaction(b.getLong(), b.getLong(), b.getLong());
-            if (compaction.cleanedEndOffset() < 0 || compaction.tombstoneHeldFromOffset() < 0) {
-                throw new IllegalStateException("partition state has a negative compaction offset " + compaction);
-            }
-        }
-        return new PartitionState(id, start, recovery, hw, clean, epochs, gapsPossible, removedEnd, compaction);
+        return new PartitionState(id, start, recovery, hw, clean, epochs, gapsPossible, removedEnd);
     }
 }

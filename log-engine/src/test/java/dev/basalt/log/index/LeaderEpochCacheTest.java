@@ -105,30 +105,6 @@ class LeaderEpochCacheTest {
         assertEquals(s, PartitionState.decode(s.encode()));
     }
 
-    /**
-     * Version 4 carries the compaction memory of a clean close and is written only with one; a
-     * state without it stays version 2 or 3, so a node rolled back a release still reads it.
-     */
-    @Test
-    void partitionState_withCompactionMemory_roundTrips_andOnlyItUsesVersion4() {
-        List<LeaderEpochCache.EpochEntry> epochs = List.of(new LeaderEpochCache.EpochEntry(3, 100));
-        PartitionState.Compaction left = new PartitionState.Compaction(130, 5_000_000L, Long.MAX_VALUE);
-        PartitionState withMemory = new PartitionState(42, 100, 150, 140, 150, epochs, true, 0, left);
-        assertEquals(withMemory, PartitionState.decode(withMemory.encode()));
-        assertEquals(4, withMemory.encode()[0]);
-        PartitionState removed = new PartitionState(42, 100, 150, 140, 150, epochs, true, 120, left);
-        assertEquals(removed, PartitionState.decode(removed.encode()));
-        PartitionState v3 = new PartitionState(42, 100, 150, 140, -1, epochs, true, 120);
-        assertEquals(3, v3.encode()[0]);
-        assertEquals(PartitionState.Compaction.NONE, PartitionState.decode(v3.encode()).compaction());
-        assertEquals(2, new PartitionState(42, 100, 150, 140, -1, epochs, false, 0).encode()[0]);
-        byte[] damaged = withMemory.encode();
-        java.nio.ByteBuffer.wrap(damaged).putLong(damaged.length - 24, -5); // a negative cleaned end
-        org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class, () -> PartitionState.decode(damaged));
-        byte[] cut = java.util.Arrays.copyOf(withMemory.encode(), withMemory.encode().length - 8);
-        org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class, () -> PartitionState.decode(cut));
-    }
-
     @Test
     void epochAt_namesTheEpochThatWroteAnOffset_andFollowsEveryChange() {
         LeaderEpochCache c = new LeaderEpochCache(List.of(new LeaderEpochCache.EpochEntry(2, 10),
