@@ -183,6 +183,15 @@ public final class FetchHandler {
                         ? Lookup.error(ErrorCode.INVALID_PARTITION, "partition " + p.getPartition() + " < 0")
                         // KIP-392: a consumer that names its rack may read from a follower (≤ its HW).
                         : rackAware ? replicas.replicaFor(t.getName(), p.getPartition()) : replicas.leaderFor(t.getName(), p.getPartition());
+                if (lookup.ok() && !t.getTopicId().isEmpty() && !t.getTopicId().equals(lookup.partition().topicId())) {
+                    // before any other answer, a read-replica hint included: the consumer takes an
+                    // answer without error as this broker confirming the position's topic (found by review)
+                    anyError = true;
+                    pb.setErrorCode(ErrorCode.UNKNOWN_TOPIC_ID).setErrorMessage("topic '" + t.getName() + "' now has id "
+                            + lookup.partition().topicId() + ", not " + t.getTopicId() + " (deleted and re-created)")
+                            .setHighWatermark(-1).setLogStartOffset(-1).setLogEndOffset(-1);
+                    continue;
+                }
                 if (lookup.ok()) {
                     ErrorCode epochError = lookup.partition().checkClientLeaderEpoch(p.hasCurrentLeaderEpoch() ? p.getCurrentLeaderEpoch() : -1);
                     if (epochError != ErrorCode.NONE) {
@@ -214,12 +223,6 @@ public final class FetchHandler {
                     if (lookup.leaderHint() >= 0) {
                         pb.setLeaderIdHint(lookup.leaderHint()).setLeaderEpochHint(lookup.leaderEpochHint());
                     }
-                    continue;
-                }
-                if (!t.getTopicId().isEmpty() && !t.getTopicId().equals(lookup.partition().topicId())) {
-                    anyError = true;
-                    pb.setErrorCode(ErrorCode.UNKNOWN_TOPIC_ID).setErrorMessage("topic '" + t.getName() + "' now has id "
-                            + lookup.partition().topicId() + ", not " + t.getTopicId() + " (deleted and re-created)");
                     continue;
                 }
                 var plog = lookup.partition().log();

@@ -53,8 +53,9 @@ public final class SubscriptionState {
          * The topic id a fetch at the position was last answered for (confirmed by the broker),
          * null until one was: a topic deleted and created again under the same name has another
          * id, and a position in the old one means nothing in the new one (see
-         * Consumer#checkTopicId). {@code fetchTopicId} is the id the fetch in flight carries;
-         * {@code topicGone}, that a fetch carrying the confirmed id was answered UNKNOWN_TOPIC_ID.
+         * Consumer#checkTopicIds). {@code fetchTopicId} is the id the fetch in flight carries;
+         * {@code topicGone}, that a fetch carrying the confirmed id was answered UNKNOWN_TOPIC_ID or
+         * UNKNOWN_TOPIC, or one carrying another id of the same name was answered at all.
          */
         public String topicId;
         public String fetchTopicId;
