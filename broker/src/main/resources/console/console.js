@@ -193,8 +193,8 @@
       replace('brokers-table', table('brokers-table', ['id', 'host', 'port', 'rack', 'roles', 'state'], brokers.map(b => [
         b.node.id, b.node.host, b.node.port, b.node.rack || '', (b.roles || []).join(', '),
         b.fenced ? 'fenced' : (b.shuttingDown ? 'shutting down' : 'up')])));
-      // a voter's progress is known to the Raft leader only: elsewhere -1 = unknown here
-      const known = x => (Number(x) < 0 ? 'unknown here' : x);
+      // a voter's progress is known to the Raft leader only, and there only while it answers: -1 = unknown
+      const known = x => (Number(x) < 0 ? 'unknown' : x);
       const voters = (quorum.voters || []).map(v => [v.replicaId, v.replicaId === quorum.leaderId ? 'leader' : 'voter', known(v.logEndOffset), known(v.lag)]);
       const observers = (quorum.observers || []).map(v => [v.replicaId, 'observer', known(v.logEndOffset), known(v.lag)]);
       replace('quorum-table', table('quorum-table', ['node', 'role', 'log end', 'lag (entries)'], voters.concat(observers)));

@@ -517,14 +517,15 @@ public final class QuorumController implements ControllerChannel {
         return f;
     }
 
-    /**
-     * One admin decision on the controller thread, answered once committed: the hook for admin
-     * operations implemented beside this class ({@link ControllerReassignments}).
-     */
     /** How {@code nodeId} belongs to the metadata quorum (empty: no node of it); see {@link MetadataQuorum#membership}. */
     Optional<MetadataQuorum.Membership> quorumMembership(int nodeId) {
         return quorum.membership(nodeId);
     }
+
+    /**
+     * One admin decision on the controller thread, answered once committed: the hook for admin
+     * operations implemented beside this class ({@link ControllerReassignments}).
+     */
 
     <T> CompletableFuture<T> decideAdmin(String what, long timeoutMs,
                                          BiFunction<MetadataController, MetadataImage, ControllerResult<T>> decision) {

@@ -299,6 +299,19 @@ public final class NodeGauges {
                         }
                     }
                 }).register(registry);
+        // A voter whose lag is unknown (silent) has no lag series: this one says how long it has been
+        // silent, so an alert need not rely on a series going absent (found by review)
+        GaugeWithCallback.builder().name("basalt_raft_voter_last_contact_seconds").unit(Unit.SECONDS)
+                .help("On the leader: seconds since each other voter last answered it").labelNames("voter")
+                .callback(cb -> {
+                    DescribeQuorumResponse d = q.get();
+                    long now = System.currentTimeMillis();
+                    for (DescribeQuorumResponse.ReplicaState v : d.getVotersList()) {
+                        if (v.getReplicaId() != d.getLeaderId() && v.getLastFetchTimestampMs() >= 0) {
+                            cb.call(Math.max(0, now - v.getLastFetchTimestampMs()) / 1000.0, Integer.toString(v.getReplicaId()));
+                        }
+                    }
+                }).register(registry);
         Counter changes = Counter.builder().name("basalt_raft_leader_changes_total")
                 .help("Raft leader changes this voter has seen").withoutExemplars().register(registry);
         Histogram elections = Histogram.builder().name("basalt_raft_election_seconds").unit(Unit.SECONDS)
