@@ -125,6 +125,10 @@ class FetchHandlerReplicaTest {
     }
 
     private FetchResponse fetch(String rack, int currentLeaderEpoch, long offset, int maxWaitMs) {
+        return fetch(rack, currentLeaderEpoch, offset, maxWaitMs, "");
+    }
+
+    private FetchResponse fetch(String rack, int currentLeaderEpoch, long offset, int maxWaitMs, String topicId) {
         FetchRequest.PartitionData.Builder pd = FetchRequest.PartitionData.newBuilder().setPartition(0).setFetchOffset(offset)
                 .setPartitionMaxBytes(1 << 20);
         if (currentLeaderEpoch >= 0) {
@@ -132,7 +136,7 @@ class FetchHandlerReplicaTest {
         }
         CompletableFuture<FetchResponse> out = new CompletableFuture<>();
         fetch.handle(FetchRequest.newBuilder().setMaxWaitMs(maxWaitMs).setMaxBytes(1 << 20).setClientRack(rack)
-                .addTopics(FetchRequest.TopicData.newBuilder().setName("t").addPartitions(pd)).build(), (reply, slices) -> {
+                .addTopics(FetchRequest.TopicData.newBuilder().setName("t").setTopicId(topicId).addPartitions(pd)).build(), (reply, slices) -> {
                     held.addAll(slices);
                     out.complete(reply.toResponse());
                 });
@@ -172,6 +176,13 @@ class FetchHandlerReplicaTest {
         assertFalse(only(fetch("r9", 0, 0, 0)).hasPreferredReadReplica(), "no replica in that rack");
         assertFalse(only(fetch("", 0, 0, 0)).hasPreferredReadReplica(), "no rack, no redirect");
         assertFalse(p.servesFollowerReads(System.currentTimeMillis()), "reads at the leader are not follower reads");
+
+        // Found by review: a fetch naming another topic id (the topic was deleted and created again)
+        // got the redirect, which the consumer takes as this broker confirming its position's topic.
+        FetchResponse.PartitionResponse otherTopic = only(fetch("r2", 0, 0, 0, new UUID(9, 9).toString()));
+        assertEquals(ErrorCode.UNKNOWN_TOPIC_ID, otherTopic.getErrorCode());
+        assertFalse(otherTopic.hasPreferredReadReplica());
+        assertEquals(2, only(fetch("r2", 0, 0, 0, TOPIC_ID.toString())).getPreferredReadReplica(), "its own id: redirected");
     }
 
     @Test
