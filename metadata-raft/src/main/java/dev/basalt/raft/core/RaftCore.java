@@ -615,6 +615,14 @@ public final class RaftCore {
                     rejectHint(prev), m.readSeq()));
             return;
         }
+        if (!entries.isEmpty() && entries.get(0).term() < prevTerm) {
+            // No leader sends this: its log's terms never decrease, and its entries up to our commit
+            // index are ours. Found by the message fuzz: an injected append whose skipped committed
+            // prefix hid a term below our committed entry's broke the core ("term goes backwards").
+            send(new AppendResponse(localId, m.from(), quorum.term(), false, 0, m.prevLogIndex(),
+                    rejectHint(prev), m.readSeq()));
+            return;
+        }
         appendNew(entries);
         long lastNew = prev + entries.size();
         if (m.leaderCommit() > commitIndex) {

@@ -37,6 +37,16 @@ import net.jqwik.api.lifecycle.AddLifecycleHook;
 @AddLifecycleHook(ReplayOnFailure.class)
 class RaftMessageFuzzProperties {
 
+    /**
+     * Found by a CI run of the property below: an append from a node claiming a higher term, whose
+     * entries below the follower's commit index were skipped, went on with an entry of a term below
+     * the follower's committed one and broke the core ("term goes backwards at 6").
+     */
+    @net.jqwik.api.Example
+    void anAppendWhoseSkippedCommittedPrefixHidesALowerTerm_isRejected() {
+        injectedMessagesAreRefusedWholeOrHandled(25200L);
+    }
+
     @Property(tries = 1000)
     void injectedMessagesAreRefusedWholeOrHandled(@ForAll long seed) {
         SplittableRandom r = new SplittableRandom(seed);
