@@ -271,14 +271,22 @@ public final class ReplicaFetcher implements AutoCloseable {
                     truncate(toTruncate);
                     // Fetched in this round, with the others: the next round may come only after this
                     // round's fetch has waited at the leader (replica.fetch.wait.max.ms) for the others.
+                    long after = clock.millis();
                     for (Target t : toTruncate) {
-                        if (t.truncated && !backingOff(t, clock.millis()) && current(t.partition.topicPartition(), t)) {
+                        if (!current(t.partition.topicPartition(), t)) {
+                            continue;
+                        }
+                        if (backingOff(t, after)) {
+                            nextWakeMs = Math.min(nextWakeMs, t.backoffUntilMs);
+                        } else if (t.truncated) {
                             toFetch.add(t);
+                        } else {
+                            nextWakeMs = after; // another truncation round, at once
                         }
                     }
                 }
                 if (!toFetch.isEmpty()) {
-                    fetch(toFetch, abandon);
+                    fetch(toFetch, abandon, nextWakeMs);
                 }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
@@ -402,7 +410,14 @@ public final class ReplicaFetcher implements AutoCloseable {
 
     // ------------------------------------------------------------------ fetching
 
-    private void fetch(List<Target> candidates, CompletableFuture<Void> abandon)
+    /**
+     * @param othersDueMs when a partition left out of this fetch (backing off, or truncating again)
+     *                    is due (Long.MAX_VALUE: none): the fetch waits at the leader no longer, or
+     *                    the partition would wait for it (found probing: a partition refused
+     *                    UNKNOWN_LEADER_EPOCH by a leader not yet aware of its leadership backed off
+     *                    100 ms, then waited 500 ms for the fetch parked for the others)
+     */
+    private void fetch(List<Target> candidates, CompletableFuture<Void> abandon, long othersDueMs)
             throws ReplicaClient.ReplicaClientException {
         ReplicaFetchRequest.Builder req = ReplicaFetchRequest.newBuilder().setReplicaId(localBrokerId)
                 .setBrokerIncarnationId(incarnationId.get().toString()).setMaxWaitMs(config.fetchWaitMaxMs())
@@ -450,6 +465,9 @@ public final class ReplicaFetcher implements AutoCloseable {
             // a short wait bounds how stale our HW (the one we would start from as leader) gets
             // once writes stop; while they flow, the next records bring the HW sooner.
             req.setMaxWaitMs(Math.min(config.fetchWaitMaxMs(), config.fetchHwWaitMaxMs()));
+        }
+        if (othersDueMs != Long.MAX_VALUE) {
+            req.setMaxWaitMs((int) Math.min(req.getMaxWaitMs(), Math.max(0, othersDueMs - clock.millis())));
         }
         ReplicaFetchResponse resp;
         try {
