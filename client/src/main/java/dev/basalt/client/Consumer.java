@@ -1374,13 +1374,16 @@ public final class Consumer<K, V> implements AutoCloseable {
             dev.basalt.proto.v1.OffsetCommitResponse r;
             try {
                 HostPort at = membership.coordinator();
+                log.debug("Group {}: offset commit sent to coordinator {}", groupId, at);
                 r = awaitAtCoordinator(dev.basalt.proto.v1.GroupServiceGrpc.newFutureStub(channels.channel(at))
                         .withDeadlineAfter(Math.max(1, deadline - time.monotonicMs()), java.util.concurrent.TimeUnit.MILLISECONDS)
                         .offsetCommit(b.build()), at);
                 if (r == null) {
+                    log.debug("Group {}: the group moved while the offset commit waited at {}; sending it again", groupId, at);
                     continue; // the group moved while the commit waited: sent again at its new coordinator
                 }
             } catch (RuntimeException e) {
+                log.debug("Group {}: offset commit failed ({}); finding the coordinator again", groupId, e.toString());
                 membership.coordinatorMoved();
                 if (time.monotonicMs() >= deadline) {
                     throw new ClientTimeoutException("offset commit of group " + groupId + " did not complete in " + timeoutMs + " ms: " + e);
@@ -1410,6 +1413,7 @@ public final class Consumer<K, V> implements AutoCloseable {
             }
             if (code == ErrorCode.NOT_COORDINATOR || code == ErrorCode.COORDINATOR_NOT_AVAILABLE
                     || code == ErrorCode.COORDINATOR_LOAD_IN_PROGRESS || code == ErrorCode.REQUEST_TIMED_OUT) {
+                log.debug("Group {}: offset commit answered {} ({})", groupId, code, r.getErrorMessage());
                 membership.coordinatorMoved();
                 if (time.monotonicMs() >= deadline) {
                     throw new ClientTimeoutException("offset commit of group " + groupId + ": " + code + " until the timeout");

@@ -278,6 +278,17 @@ public final class ReplicaRpc {
 
         @Override
         public ReplicaFetchResponse fetch(ReplicaFetchRequest request, long timeoutMs) throws ReplicaClientException {
+            return fetch(request, timeoutMs, null);
+        }
+
+        /**
+         * Abandoning ends the stream the fetch waits on (a session answers one request at a time, so
+         * the next fetch cannot go out on it before this one is answered); the next fetch opens a
+         * new stream on the same connection. A unary fetch (a leader without sessions) is not abandoned.
+         */
+        @Override
+        public ReplicaFetchResponse fetch(ReplicaFetchRequest request, long timeoutMs, CompletableFuture<?> abandon)
+                throws ReplicaClientException {
             if (sessionsUnsupported) {
                 return unaryFetch(request, timeoutMs);
             }
@@ -293,6 +304,9 @@ public final class ReplicaRpc {
                     session.onNext(request);
                 }
             }
+            if (abandon != null) {
+                abandon.whenComplete((v, e) -> abandonIfPending(answer));
+            }
             try {
                 return answer.get(timeoutMs, TimeUnit.MILLISECONDS);
             } catch (TimeoutException e) {
@@ -305,6 +319,9 @@ public final class ReplicaRpc {
                 channel.enterIdle();
                 throw new ReplicaClientException("ReplicaFetch to broker " + brokerId + ": no answer within " + timeoutMs + " ms", e);
             } catch (ExecutionException e) {
+                if (e.getCause() instanceof Abandoned) {
+                    throw new ReplicaClientException("ReplicaFetch to broker " + brokerId + ": abandoned", e.getCause(), true);
+                }
                 Status status = Status.fromThrowable(e.getCause());
                 if (status.getCode() == Status.Code.UNIMPLEMENTED) {
                     log.info("Broker {} has no ReplicaFetchSession; fetching with unary calls", brokerId);
@@ -395,6 +412,32 @@ public final class ReplicaRpc {
             if (waiting != null) {
                 // The fetcher waiting for this answer learns at once (a closing fetcher must not wait out its timeout).
                 waiting.completeExceptionally(Status.CANCELLED.withDescription(why).asRuntimeException());
+            }
+        }
+
+        /** The fetcher gave {@code answer} up: when it is still the one waited for, its stream ends and it fails as abandoned. */
+        private void abandonIfPending(CompletableFuture<ReplicaFetchResponse> answer) {
+            ClientCallStreamObserver<ReplicaFetchRequest> s;
+            synchronized (lock) {
+                if (pending != answer) {
+                    return; // answered (or failed) already
+                }
+                s = session;
+                session = null;
+                pending = null;
+            }
+            if (s != null) {
+                s.cancel("fetch abandoned: the follower asks for more partitions", null);
+            }
+            answer.completeExceptionally(new Abandoned());
+        }
+
+        /** Fails a fetch its caller abandoned. */
+        private static final class Abandoned extends Exception {
+            private static final long serialVersionUID = 1L;
+
+            Abandoned() {
+                super("abandoned by the fetcher", null, false, false);
             }
         }
 

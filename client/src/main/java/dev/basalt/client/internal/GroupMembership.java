@@ -467,7 +467,9 @@ public final class GroupMembership implements AutoCloseable {
         if (known.isEmpty()) {
             throw new IllegalStateException("no broker known");
         }
-        return findCoordinator(groupId, known, channels, requestTimeoutMs, (b, call) -> { });
+        HostPort found = findCoordinator(groupId, known, channels, requestTimeoutMs, (b, call) -> { });
+        LOG.debug("Group {}: coordinator is {} (asked {})", groupId, found, known);
+        return found;
     }
 
     /**

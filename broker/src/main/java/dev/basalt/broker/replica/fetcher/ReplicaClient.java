@@ -4,6 +4,7 @@ import dev.basalt.proto.v1.OffsetForLeaderEpochRequest;
 import dev.basalt.proto.v1.OffsetForLeaderEpochResponse;
 import dev.basalt.proto.v1.ReplicaFetchRequest;
 import dev.basalt.proto.v1.ReplicaFetchResponse;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * A follower's connection to one leader broker's ReplicaService (replica.proto). Calls block the
@@ -18,8 +19,21 @@ public interface ReplicaClient extends AutoCloseable {
     final class ReplicaClientException extends Exception {
         private static final long serialVersionUID = 1L;
 
+        private final boolean abandoned;
+
         public ReplicaClientException(String message, Throwable cause) {
+            this(message, cause, false);
+        }
+
+        /** @param abandoned the fetcher gave the request up itself ({@link #fetch(ReplicaFetchRequest, long, CompletableFuture)}) */
+        public ReplicaClientException(String message, Throwable cause, boolean abandoned) {
             super(message, cause);
+            this.abandoned = abandoned;
+        }
+
+        /** Whether the caller abandoned the request (its answer is dropped): no failure of the leader. */
+        public boolean abandoned() {
+            return abandoned;
         }
 
         /**
@@ -38,6 +52,20 @@ public interface ReplicaClient extends AutoCloseable {
     }
 
     ReplicaFetchResponse fetch(ReplicaFetchRequest request, long timeoutMs) throws ReplicaClientException;
+
+    /**
+     * As {@link #fetch(ReplicaFetchRequest, long)}, but given up as soon as {@code abandon}
+     * completes (also when it already has): the call then throws a {@link ReplicaClientException}
+     * whose {@link ReplicaClientException#abandoned()} is true, and an answer that comes later is
+     * dropped. The fetcher abandons a fetch parked at the leader when it starts following another
+     * partition from that leader, so that the new partition is asked for at once. A fetch is safe to
+     * give up: the leader changes nothing for it but its record of this follower's progress, which
+     * the next fetch restates. The default ignores {@code abandon} (the fetch then runs its course).
+     */
+    default ReplicaFetchResponse fetch(ReplicaFetchRequest request, long timeoutMs, CompletableFuture<?> abandon)
+            throws ReplicaClientException {
+        return fetch(request, timeoutMs);
+    }
 
     OffsetForLeaderEpochResponse offsetForLeaderEpoch(OffsetForLeaderEpochRequest request, long timeoutMs)
             throws ReplicaClientException;

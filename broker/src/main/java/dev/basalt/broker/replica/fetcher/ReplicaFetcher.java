@@ -23,6 +23,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
@@ -85,6 +86,15 @@ public final class ReplicaFetcher implements AutoCloseable {
     private boolean failureWarned;
     /** When the latest request to the source broker went out (fetcher thread only). */
     private long requestSentMs = Long.MAX_VALUE;
+    /**
+     * Completed by {@link #add} to give up the fetch of the current round (guarded by monitor; a
+     * new one per round, made as the round picks its partitions): a fetch parked at the leader for
+     * the partitions it names would otherwise hold a partition added meanwhile for up to
+     * replica.fetch.wait.max.ms. That partition's leadership just moved to the source broker, whose
+     * high watermark (and every acks=all write there) waits for this follower to fetch it (found
+     * probing: after a kill -9 of a group's coordinator, commits waited ~0.5-0.9 s at the new one).
+     */
+    private CompletableFuture<Void> roundAbandon;
 
     /** One followed partition in one leader epoch. Confined to the fetcher thread once added. */
     private static final class Target {
@@ -187,9 +197,14 @@ public final class ReplicaFetcher implements AutoCloseable {
 
     /** Follows {@code partition} from this fetcher's broker in {@code leaderEpoch}: truncate first. */
     public void add(Partition partition, int leaderEpoch) {
+        CompletableFuture<Void> abandon;
         synchronized (monitor) {
             targets.put(partition.topicPartition(), new Target(partition, leaderEpoch, clock.millis()));
             monitor.notifyAll();
+            abandon = roundAbandon;
+        }
+        if (abandon != null) {
+            abandon.complete(null); // outside the monitor: it ends the fetch on this thread
         }
     }
 
@@ -234,9 +249,11 @@ public final class ReplicaFetcher implements AutoCloseable {
                 List<Target> toTruncate = new ArrayList<>();
                 List<Target> toFetch = new ArrayList<>();
                 long nextWakeMs = Long.MAX_VALUE;
+                CompletableFuture<Void> abandon = new CompletableFuture<>();
                 synchronized (monitor) {
+                    roundAbandon = abandon; // a partition added from now on ends this round's fetch
                     for (Target t : targets.values()) {
-                        if (t.backoffUntilMs > now && now >= t.backoffSetAtMs) {
+                        if (backingOff(t, now)) {
                             nextWakeMs = Math.min(nextWakeMs, t.backoffUntilMs);
                         } else if (t.truncated) {
                             toFetch.add(t);
@@ -252,9 +269,24 @@ public final class ReplicaFetcher implements AutoCloseable {
                 }
                 if (!toTruncate.isEmpty()) {
                     truncate(toTruncate);
+                    // Fetched in this round, with the others: the next round may come only after this
+                    // round's fetch has waited at the leader (replica.fetch.wait.max.ms) for the others.
+                    long after = clock.millis();
+                    for (Target t : toTruncate) {
+                        if (!current(t.partition.topicPartition(), t)) {
+                            continue;
+                        }
+                        if (backingOff(t, after)) {
+                            nextWakeMs = Math.min(nextWakeMs, t.backoffUntilMs);
+                        } else if (t.truncated) {
+                            toFetch.add(t);
+                        } else {
+                            nextWakeMs = after; // another truncation round, at once
+                        }
+                    }
                 }
                 if (!toFetch.isEmpty()) {
-                    fetch(toFetch);
+                    fetch(toFetch, abandon, nextWakeMs);
                 }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
@@ -278,6 +310,11 @@ public final class ReplicaFetcher implements AutoCloseable {
                 }
             }
         }
+    }
+
+    /** Whether {@code t} waits out a back-off at {@code now} (one set at a later time, before a clock step back, is over). */
+    private static boolean backingOff(Target t, long now) {
+        return t.backoffUntilMs > now && now >= t.backoffSetAtMs;
     }
 
     private void pause() {
@@ -373,7 +410,15 @@ public final class ReplicaFetcher implements AutoCloseable {
 
     // ------------------------------------------------------------------ fetching
 
-    private void fetch(List<Target> candidates) throws ReplicaClient.ReplicaClientException {
+    /**
+     * @param othersDueMs when a partition left out of this fetch (backing off, or truncating again)
+     *                    is due (Long.MAX_VALUE: none): the fetch waits at the leader no longer, or
+     *                    the partition would wait for it (found probing: a partition refused
+     *                    UNKNOWN_LEADER_EPOCH by a leader not yet aware of its leadership backed off
+     *                    100 ms, then waited 500 ms for the fetch parked for the others)
+     */
+    private void fetch(List<Target> candidates, CompletableFuture<Void> abandon, long othersDueMs)
+            throws ReplicaClient.ReplicaClientException {
         ReplicaFetchRequest.Builder req = ReplicaFetchRequest.newBuilder().setReplicaId(localBrokerId)
                 .setBrokerIncarnationId(incarnationId.get().toString()).setMaxWaitMs(config.fetchWaitMaxMs())
                 .setMinBytes(config.fetchMinBytes()).setMaxBytes(config.fetchResponseMaxBytes());
@@ -421,12 +466,23 @@ public final class ReplicaFetcher implements AutoCloseable {
             // once writes stop; while they flow, the next records bring the HW sooner.
             req.setMaxWaitMs(Math.min(config.fetchWaitMaxMs(), config.fetchHwWaitMaxMs()));
         }
+        if (othersDueMs != Long.MAX_VALUE) {
+            req.setMaxWaitMs((int) Math.min(req.getMaxWaitMs(), Math.max(0, othersDueMs - clock.millis())));
+        }
         ReplicaFetchResponse resp;
         try {
             requestSentMs = clock.millis();
-            resp = client.fetch(req.build(), config.fetchWaitMaxMs() + config.requestTimeoutMs());
+            resp = client.fetch(req.build(), config.fetchWaitMaxMs() + config.requestTimeoutMs(), abandon);
             answered();
-        } catch (ReplicaClient.ReplicaClientException | RuntimeException e) {
+        } catch (ReplicaClient.ReplicaClientException e) {
+            settleThrottle(granted, batch.size(), null);
+            if (e.abandoned()) {
+                // a partition was added: the next round asks for it with the others, at once
+                log.debug("Fetch from broker {} abandoned: a partition was added", sourceBrokerId);
+                return;
+            }
+            throw e;
+        } catch (RuntimeException e) {
             settleThrottle(granted, batch.size(), null);
             throw e;
         }
