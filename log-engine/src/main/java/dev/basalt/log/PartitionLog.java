@@ -2312,8 +2312,14 @@ public final class PartitionLog {
             persistState(false, clean ? logEndOffset : -1);
             CleaningGate.Memory left = cleaning;
             if (clean && !left.equals(CleaningGate.Memory.NONE)) {
-                index.saveCleaningCheckpoint(dir.getFileName().toString(), new dev.basalt.log.index.CleaningCheckpoint(partitionId,
-                        logEndOffset, left.cleanedEndOffset(), left.tombstoneDueMs(), left.tombstoneHeldFromOffset()));
+                try {
+                    index.saveCleaningCheckpoint(dir.getFileName().toString(), new dev.basalt.log.index.CleaningCheckpoint(partitionId,
+                            logEndOffset, left.cleanedEndOffset(), left.tombstoneDueMs(), left.tombstoneHeldFromOffset()));
+                } catch (LogStorageException e) {
+                    // only a cache of work done: the close stays clean, the next open cleans the log whole
+                    org.slf4j.LoggerFactory.getLogger(PartitionLog.class).warn("{}: cleaning checkpoint not written: {}", tp,
+                            e.getMessage());
+                }
             }
             closedCleanly = clean;
             closeSegments();

@@ -48,6 +48,17 @@ public final class ReplicaRequestHandler {
         this.waitMsMax = waitMsMax;
     }
 
+    /**
+     * A fetch's answer channel that can tell when nobody waits for the answer any more: the
+     * follower abandoned the fetch (it cancels the session stream when it starts following another
+     * partition from this broker). A parked fetch whose follower went then neither reads the log
+     * nor records the follower's progress from its old request (found by review: a stale request's
+     * offsets lowered the follower's recorded progress for a moment).
+     */
+    public interface Responder extends Consumer<ReplicaFetchResponse> {
+        boolean abandoned();
+    }
+
     public void handleFetch(ReplicaFetchRequest req, Consumer<ReplicaFetchResponse> respond) {
         if (replicas.isClosed()) {
             respond.accept(ReplicaFetchResponse.newBuilder().setErrorCode(ErrorCode.BROKER_NOT_AVAILABLE)
@@ -278,6 +289,9 @@ public final class ReplicaRequestHandler {
 
         @Override
         protected void onComplete(boolean expired) {
+            if (respond instanceof Responder r && r.abandoned()) {
+                return; // nobody waits: no read, no progress recorded from this old request
+            }
             respond.accept(read(req));
         }
     }

@@ -183,7 +183,19 @@ public final class ReplicaRpc {
                 awaitingAnswer = true;
             }
             try {
-                handler.accept(request, this::answer);
+                handler.accept(request, new ReplicaRequestHandler.Responder() {
+                    @Override
+                    public void accept(ReplicaFetchResponse response) {
+                        answer(response);
+                    }
+
+                    @Override
+                    public boolean abandoned() {
+                        synchronized (FetchSession.this) {
+                            return ended;
+                        }
+                    }
+                });
             } catch (RuntimeException e) {
                 log.error("ReplicaFetch failed unexpectedly", e);
                 end(Status.INTERNAL.withDescription(e.toString()));

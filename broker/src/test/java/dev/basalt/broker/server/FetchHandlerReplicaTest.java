@@ -254,6 +254,54 @@ class FetchHandlerReplicaTest {
         assertEquals(ErrorCode.BROKER_NOT_AVAILABLE, replicaFetch(h, broker2, TOPIC_ID.toString(), 0, 0).getErrorCode());
     }
 
+    /**
+     * Found by review: a follower that abandons a fetch parked here (it cancels its session stream to
+     * ask for a partition it started following) left the fetch parked; once woken it read the log
+     * and recorded the follower's progress from the old request, for nobody. Now it does neither.
+     */
+    @Test
+    void aParkedReplicaFetch_whoseFollowerAbandonedIt_isNotRead() {
+        publish(1, 0);
+        ReplicaRequestHandler h = new ReplicaRequestHandler(rm, 30_000);
+        Partition p = rm.partition(TP).orElseThrow();
+        // the control: a parked fetch is answered once a write wakes it
+        CompletableFuture<ReplicaFetchResponse> waiting = new CompletableFuture<>();
+        h.handleFetch(parkedAt(0), waiting::complete);
+        assertFalse(waiting.isDone(), "parked: nothing to read yet");
+        assertEquals(ErrorCode.NONE, p.appendAsLeader(batch(), 1).error());
+        rm.fetchWaiters().checkAndComplete(TP); // as the produce path does after an append
+        assertEquals(ErrorCode.NONE, waiting.orTimeout(10, java.util.concurrent.TimeUnit.SECONDS).join().getErrorCode());
+        // the same, abandoned by its follower before the write
+        java.util.List<ReplicaFetchResponse> toAbandoned = new java.util.concurrent.CopyOnWriteArrayList<>();
+        java.util.concurrent.atomic.AtomicBoolean gone = new java.util.concurrent.atomic.AtomicBoolean();
+        h.handleFetch(parkedAt(1), new ReplicaRequestHandler.Responder() {
+            @Override
+            public void accept(ReplicaFetchResponse r) {
+                toAbandoned.add(r);
+            }
+
+            @Override
+            public boolean abandoned() {
+                return gone.get();
+            }
+        });
+        assertTrue(toAbandoned.isEmpty(), "parked: nothing past offset 1 yet: " + toAbandoned);
+        gone.set(true);
+        assertEquals(ErrorCode.NONE, p.appendAsLeader(batch(), 1).error());
+        rm.fetchWaiters().checkAndComplete(TP); // wakes it, as it woke the first
+        assertTrue(toAbandoned.isEmpty(), "nobody waits for it: not read, not answered: " + toAbandoned);
+        CompletableFuture<ReplicaFetchResponse> next = new CompletableFuture<>();
+        h.handleFetch(parkedAt(1), next::complete);
+        assertEquals(ErrorCode.NONE, next.orTimeout(10, java.util.concurrent.TimeUnit.SECONDS).join().getErrorCode(),
+                "its slot was given back: the follower's next fetch is served");
+    }
+
+    private static ReplicaFetchRequest parkedAt(long offset) {
+        return ReplicaFetchRequest.newBuilder().setReplicaId(2).setBrokerIncarnationId(new UUID(2, 1).toString()).setMaxWaitMs(10_000)
+                .addPartitions(ReplicaFetchRequest.PartitionData.newBuilder().setTopicId(TOPIC_ID.toString()).setPartition(0)
+                        .setFetchOffset(offset).setFlushedOffset(0).setCurrentLeaderEpoch(0)).build();
+    }
+
     @Test
     void listOffsets_enforcesCurrentLeaderEpochToo() {
         publish(1, 4);

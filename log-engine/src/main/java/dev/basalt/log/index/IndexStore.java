@@ -518,7 +518,17 @@ public final class IndexStore implements AutoCloseable {
 
     /** Removes every cleaning checkpoint: an open does once its partitions are loaded, so none outlives the run after its close. */
     public void deleteCleaningCheckpoints() {
-        guardedRun("cleaning checkpoint removal", () -> db.deleteRange(CLEANING_CHECKPOINT_PREFIX, CLEANING_CHECKPOINT_END));
+        guardedRun("cleaning checkpoint removal", () -> {
+            boolean any;
+            try (RocksIterator it = db.newIterator(readOptions)) {
+                it.seek(CLEANING_CHECKPOINT_PREFIX);
+                any = it.isValid() && java.util.Arrays.compareUnsigned(it.key(), CLEANING_CHECKPOINT_END) < 0;
+                checkIterator(it, "cleaning checkpoint scan");
+            }
+            if (any) { // an open after a close that wrote none writes nothing here
+                db.deleteRange(CLEANING_CHECKPOINT_PREFIX, CLEANING_CHECKPOINT_END);
+            }
+        });
     }
 
     /** Removes a partition's state and every index entry under its id. */

@@ -619,8 +619,8 @@ public final class RaftCore {
             // No leader sends this: its log's terms never decrease, and its entries up to our commit
             // index are ours. Found by the message fuzz: an injected append whose skipped committed
             // prefix hid a term below our committed entry's broke the core ("term goes backwards").
-            send(new AppendResponse(localId, m.from(), quorum.term(), false, 0, m.prevLogIndex(),
-                    rejectHint(prev), m.readSeq()));
+            // The log matches through prev: the hint says so.
+            send(new AppendResponse(localId, m.from(), quorum.term(), false, 0, m.prevLogIndex(), prev, m.readSeq()));
             return;
         }
         appendNew(entries);

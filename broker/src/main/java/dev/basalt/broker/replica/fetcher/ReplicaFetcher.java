@@ -110,6 +110,12 @@ public final class ReplicaFetcher implements AutoCloseable {
          * out of the ISR past the recovery timeout.
          */
         long backoffSetAtMs;
+        /**
+         * Whether the back-off is a wait for the reassignment throttle's next grant, not after an
+         * error: a fetch does not shorten its wait at the leader for it (a grant is often 1-2 ms
+         * away, which turned every fetch of the partitions beside it into a poll; found by review).
+         */
+        boolean throttleWait;
         /** When this partition's HW last moved here (or this leadership began); see HW_CHASE_MS. */
         long hwMovedAtMs;
         /** Whether the first answer was checked for tombstones removed past our log end (see handlePartition). */
@@ -249,12 +255,16 @@ public final class ReplicaFetcher implements AutoCloseable {
                 List<Target> toTruncate = new ArrayList<>();
                 List<Target> toFetch = new ArrayList<>();
                 long nextWakeMs = Long.MAX_VALUE;
+                long othersDueMs = Long.MAX_VALUE; // as nextWakeMs, throttle waits left out
                 CompletableFuture<Void> abandon = new CompletableFuture<>();
                 synchronized (monitor) {
                     roundAbandon = abandon; // a partition added from now on ends this round's fetch
                     for (Target t : targets.values()) {
                         if (backingOff(t, now)) {
                             nextWakeMs = Math.min(nextWakeMs, t.backoffUntilMs);
+                            if (!t.throttleWait) {
+                                othersDueMs = Math.min(othersDueMs, t.backoffUntilMs);
+                            }
                         } else if (t.truncated) {
                             toFetch.add(t);
                         } else {
@@ -278,15 +288,21 @@ public final class ReplicaFetcher implements AutoCloseable {
                         }
                         if (backingOff(t, after)) {
                             nextWakeMs = Math.min(nextWakeMs, t.backoffUntilMs);
+                            if (!t.throttleWait) {
+                                othersDueMs = Math.min(othersDueMs, t.backoffUntilMs);
+                            }
                         } else if (t.truncated) {
                             toFetch.add(t);
                         } else {
                             nextWakeMs = after; // another truncation round, at once
+                            othersDueMs = after;
                         }
                     }
                 }
-                if (!toFetch.isEmpty()) {
-                    fetch(toFetch, abandon, nextWakeMs);
+                // A partition added meanwhile (its truncation, say) gave this round up already: the
+                // next round asks for it with the others, rather than send a fetch only to cancel it.
+                if (!toFetch.isEmpty() && !abandon.isDone()) {
+                    fetch(toFetch, abandon, othersDueMs);
                 }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
@@ -331,6 +347,7 @@ public final class ReplicaFetcher implements AutoCloseable {
     private void backoff(Target t, String why) {
         t.backoffSetAtMs = clock.millis();
         t.backoffUntilMs = t.backoffSetAtMs + config.fetchBackoffMs();
+        t.throttleWait = false;
         log.debug("{} from broker {}: {}; retrying in {} ms", t.partition.topicPartition(), sourceBrokerId, why,
                 config.fetchBackoffMs());
     }
@@ -394,7 +411,10 @@ public final class ReplicaFetcher implements AutoCloseable {
         long before = plog.logEndOffset();
         try {
             if (!t.partition.truncateAsFollower(d.truncateToOffset(), t.leaderEpoch)) {
-                return; // the role moved on; the replica manager re-adds the partition
+                // the role moved on; the replica manager re-adds the partition. Backed off meanwhile,
+                // or every round would ask the leader again at once (found by review)
+                backoff(t, "its role moved on before truncation");
+                return;
             }
         } catch (OffsetOutOfRangeException e) {
             t.partition.restartAsFollowerAt(d.truncateToOffset(), t.leaderEpoch);
@@ -437,6 +457,7 @@ public final class ReplicaFetcher implements AutoCloseable {
                 if (grant == 0) {
                     t.backoffSetAtMs = nowMs;
                     t.backoffUntilMs = throttle.nextGrantMs(nowMs); // reassignment catch-up over its rate
+                    t.throttleWait = true;
                     continue;
                 }
                 granted[batch.size()] = grant;
