@@ -252,27 +252,18 @@ public final class ReplicaFetcher implements AutoCloseable {
         while (running) {
             try {
                 long now = clock.millis();
+                Round round = new Round();
                 List<Target> toTruncate = new ArrayList<>();
-                List<Target> toFetch = new ArrayList<>();
-                long nextWakeMs = Long.MAX_VALUE;
-                long othersDueMs = Long.MAX_VALUE; // as nextWakeMs, throttle waits left out
                 CompletableFuture<Void> abandon = new CompletableFuture<>();
                 synchronized (monitor) {
                     roundAbandon = abandon; // a partition added from now on ends this round's fetch
                     for (Target t : targets.values()) {
-                        if (backingOff(t, now)) {
-                            nextWakeMs = Math.min(nextWakeMs, t.backoffUntilMs);
-                            if (!t.throttleWait) {
-                                othersDueMs = Math.min(othersDueMs, t.backoffUntilMs);
-                            }
-                        } else if (t.truncated) {
-                            toFetch.add(t);
-                        } else {
+                        if (!round.place(t, now)) {
                             toTruncate.add(t);
                         }
                     }
-                    if (toTruncate.isEmpty() && toFetch.isEmpty()) {
-                        long waitMs = nextWakeMs == Long.MAX_VALUE ? config.fetchBackoffMs() : Math.max(1, nextWakeMs - now);
+                    if (toTruncate.isEmpty() && round.toFetch.isEmpty()) {
+                        long waitMs = round.nextWakeMs == Long.MAX_VALUE ? config.fetchBackoffMs() : Math.max(1, round.nextWakeMs - now);
                         monitor.wait(Math.min(waitMs, config.fetchBackoffMs()));
                         continue;
                     }
@@ -283,26 +274,15 @@ public final class ReplicaFetcher implements AutoCloseable {
                     // round's fetch has waited at the leader (replica.fetch.wait.max.ms) for the others.
                     long after = clock.millis();
                     for (Target t : toTruncate) {
-                        if (!current(t.partition.topicPartition(), t)) {
-                            continue;
-                        }
-                        if (backingOff(t, after)) {
-                            nextWakeMs = Math.min(nextWakeMs, t.backoffUntilMs);
-                            if (!t.throttleWait) {
-                                othersDueMs = Math.min(othersDueMs, t.backoffUntilMs);
-                            }
-                        } else if (t.truncated) {
-                            toFetch.add(t);
-                        } else {
-                            nextWakeMs = after; // another truncation round, at once
-                            othersDueMs = after;
+                        if (current(t.partition.topicPartition(), t) && !round.place(t, after)) {
+                            round.dueAt(after); // another truncation round, at once
                         }
                     }
                 }
                 // A partition added meanwhile (its truncation, say) gave this round up already: the
                 // next round asks for it with the others, rather than send a fetch only to cancel it.
-                if (!toFetch.isEmpty() && !abandon.isDone()) {
-                    fetch(toFetch, abandon, othersDueMs);
+                if (!round.toFetch.isEmpty() && !abandon.isDone()) {
+                    fetch(round.toFetch, abandon, round.othersDueMs);
                 }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
@@ -325,6 +305,36 @@ public final class ReplicaFetcher implements AutoCloseable {
                     pause();
                 }
             }
+        }
+    }
+
+    /** The partitions one round fetches, and when those it leaves out are due (fetcher thread only). */
+    private static final class Round {
+        final List<Target> toFetch = new ArrayList<>();
+        /** When the first partition left out is due (Long.MAX_VALUE: none). */
+        long nextWakeMs = Long.MAX_VALUE;
+        /** As nextWakeMs, throttle waits left out: how long this round's fetch may wait at the leader. */
+        long othersDueMs = Long.MAX_VALUE;
+
+        /** Takes {@code t} into this round's fetch or notes when it is due; false if it must be truncated first. */
+        boolean place(Target t, long now) {
+            if (backingOff(t, now)) {
+                nextWakeMs = Math.min(nextWakeMs, t.backoffUntilMs);
+                if (!t.throttleWait) {
+                    othersDueMs = Math.min(othersDueMs, t.backoffUntilMs);
+                }
+                return true;
+            }
+            if (t.truncated) {
+                toFetch.add(t);
+                return true;
+            }
+            return false;
+        }
+
+        void dueAt(long ms) {
+            nextWakeMs = Math.min(nextWakeMs, ms);
+            othersDueMs = Math.min(othersDueMs, ms);
         }
     }
 

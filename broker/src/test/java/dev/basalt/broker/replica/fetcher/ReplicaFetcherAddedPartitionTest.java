@@ -55,23 +55,14 @@ class ReplicaFetcherAddedPartitionTest {
 
     @Test
     void aPartitionAddedWhileAFetchIsParkedAtItsLeaderIsFetchedAtOnce() throws Exception {
-        LogManager logs = LogManager.open(dir, LogConfig.DEFAULT, Clock.systemUTC(), LogManagerOptions.DEFAULT.withoutPeriodicTasks(),
-                FileLayer.DEFAULT);
-        ScheduledExecutorService purgatory = Executors.newSingleThreadScheduledExecutor();
         LinkedBlockingQueue<Set<Integer>> requests = new LinkedBlockingQueue<>();
-        String name = InProcessServerBuilder.generateName();
-        Server server = InProcessServerBuilder.forName(name).directExecutor().addService(ReplicaRpc.service((req, respond) -> {
-            requests.add(req.getPartitionsList().stream().map(ReplicaFetchRequest.PartitionData::getPartition)
-                    .collect(Collectors.toSet()));
+        try (Rig rig = new Rig((purgatory, req, respond) -> {
+            requests.add(partitionsOf(req));
             // nothing new for anyone: parked for the request's whole wait, as the leader's purgatory does
             purgatory.schedule(() -> respond.accept(nothingNew(req)), req.getMaxWaitMs(), TimeUnit.MILLISECONDS);
-        }, req -> OffsetForLeaderEpochResponse.getDefaultInstance())).build().start();
-        ManagedChannel channel = InProcessChannelBuilder.forName(name).directExecutor().build();
-        ReplicaClient client = ReplicaRpc.clients(target -> channel).connect(1, "in-process", 0);
-        ReplicaConfig config = new ReplicaConfig(2, Map.of(), 10_000, 1_000, FETCH_WAIT_MAX_MS, 10, 1, 1 << 20, 10 << 20, 100,
-                10_000, 5_000);
-        ReplicaFetcher fetcher = new ReplicaFetcher(2, 1, UUID::randomUUID, client, config, Clock.systemUTC(), p -> { });
-        try {
+        })) {
+            LogManager logs = rig.logs;
+            ReplicaFetcher fetcher = rig.fetcher;
             fetcher.start();
             fetcher.add(follower(logs, 0), 0);
             assertEquals(Set.of(0), requests.poll(10, TimeUnit.SECONDS), "the first fetch");
@@ -87,13 +78,6 @@ class ReplicaFetcherAddedPartitionTest {
             assertTrue(tookMs < 2_000, "the added partition was fetched " + tookMs + " ms after it was added");
             // Ending the parked fetch is not a failure of the leader: nothing is reported unreachable.
             assertEquals(0, fetcher.unreachableForMs(System.currentTimeMillis()));
-        } finally {
-            fetcher.close();
-            client.close();
-            channel.shutdownNow();
-            server.shutdownNow();
-            purgatory.shutdownNow();
-            logs.close();
         }
     }
 
@@ -106,15 +90,10 @@ class ReplicaFetcherAddedPartitionTest {
      */
     @Test
     void aPartitionBackingOffIsNotHeldByTheFetchForTheOthersParkedAtTheLeader() throws Exception {
-        LogManager logs = LogManager.open(dir, LogConfig.DEFAULT, Clock.systemUTC(), LogManagerOptions.DEFAULT.withoutPeriodicTasks(),
-                FileLayer.DEFAULT);
-        ScheduledExecutorService purgatory = Executors.newSingleThreadScheduledExecutor();
         LinkedBlockingQueue<Set<Integer>> requests = new LinkedBlockingQueue<>();
         java.util.concurrent.atomic.AtomicBoolean refused = new java.util.concurrent.atomic.AtomicBoolean();
-        String name = InProcessServerBuilder.generateName();
-        Server server = InProcessServerBuilder.forName(name).directExecutor().addService(ReplicaRpc.service((req, respond) -> {
-            Set<Integer> asked = req.getPartitionsList().stream().map(ReplicaFetchRequest.PartitionData::getPartition)
-                    .collect(Collectors.toSet());
+        try (Rig rig = new Rig((purgatory, req, respond) -> {
+            Set<Integer> asked = partitionsOf(req);
             requests.add(asked);
             if (asked.contains(1) && refused.compareAndSet(false, true)) {
                 ReplicaFetchResponse.Builder b = nothingNew(req).toBuilder();
@@ -127,13 +106,9 @@ class ReplicaFetcherAddedPartitionTest {
                 return;
             }
             purgatory.schedule(() -> respond.accept(nothingNew(req)), req.getMaxWaitMs(), TimeUnit.MILLISECONDS);
-        }, req -> OffsetForLeaderEpochResponse.getDefaultInstance())).build().start();
-        ManagedChannel channel = InProcessChannelBuilder.forName(name).directExecutor().build();
-        ReplicaClient client = ReplicaRpc.clients(target -> channel).connect(1, "in-process", 0);
-        ReplicaConfig config = new ReplicaConfig(2, Map.of(), 10_000, 1_000, FETCH_WAIT_MAX_MS, 10, 1, 1 << 20, 10 << 20, 100,
-                10_000, 5_000);
-        ReplicaFetcher fetcher = new ReplicaFetcher(2, 1, UUID::randomUUID, client, config, Clock.systemUTC(), p -> { });
-        try {
+        })) {
+            LogManager logs = rig.logs;
+            ReplicaFetcher fetcher = rig.fetcher;
             fetcher.start();
             fetcher.add(follower(logs, 0), 0);
             assertEquals(Set.of(0), requests.poll(10, TimeUnit.SECONDS), "the first fetch");
@@ -151,7 +126,39 @@ class ReplicaFetcherAddedPartitionTest {
             assertNotNull(next, "partition 1 not asked for again within 5 s of its refusal: it waited for the fetch parked for"
                     + " partition 0 (" + FETCH_WAIT_MAX_MS + " ms)");
             assertTrue(tookMs < 2_000, "partition 1 was asked for again " + tookMs + " ms after it was added (back-off 100 ms)");
-        } finally {
+        }
+    }
+
+    /** How the stub leader answers a fetch; {@code purgatory} parks an answer as the leader's purgatory does. */
+    @FunctionalInterface
+    private interface StubLeader {
+        void fetch(ScheduledExecutorService purgatory, ReplicaFetchRequest req, java.util.function.Consumer<ReplicaFetchResponse> respond);
+    }
+
+    /** The stub leader (broker 1) over in-process gRPC, and broker 2's fetcher of it (not started); closed together. */
+    private final class Rig implements AutoCloseable {
+        final LogManager logs = LogManager.open(dir, LogConfig.DEFAULT, Clock.systemUTC(), LogManagerOptions.DEFAULT.withoutPeriodicTasks(),
+                FileLayer.DEFAULT);
+        final ScheduledExecutorService purgatory = Executors.newSingleThreadScheduledExecutor();
+        final Server server;
+        final ManagedChannel channel;
+        final ReplicaClient client;
+        final ReplicaFetcher fetcher;
+
+        Rig(StubLeader leader) throws java.io.IOException {
+            String name = InProcessServerBuilder.generateName();
+            server = InProcessServerBuilder.forName(name).directExecutor().addService(ReplicaRpc.service(
+                    (req, respond) -> leader.fetch(purgatory, req, respond),
+                    req -> OffsetForLeaderEpochResponse.getDefaultInstance())).build().start();
+            channel = InProcessChannelBuilder.forName(name).directExecutor().build();
+            client = ReplicaRpc.clients(target -> channel).connect(1, "in-process", 0);
+            ReplicaConfig config = new ReplicaConfig(2, Map.of(), 10_000, 1_000, FETCH_WAIT_MAX_MS, 10, 1, 1 << 20, 10 << 20, 100,
+                    10_000, 5_000);
+            fetcher = new ReplicaFetcher(2, 1, UUID::randomUUID, client, config, Clock.systemUTC(), p -> { });
+        }
+
+        @Override
+        public void close() {
             fetcher.close();
             client.close();
             channel.shutdownNow();
@@ -159,6 +166,10 @@ class ReplicaFetcherAddedPartitionTest {
             purgatory.shutdownNow();
             logs.close();
         }
+    }
+
+    private static Set<Integer> partitionsOf(ReplicaFetchRequest req) {
+        return req.getPartitionsList().stream().map(ReplicaFetchRequest.PartitionData::getPartition).collect(Collectors.toSet());
     }
 
     /** A follower (broker 2) of broker 1 in leader epoch 0, empty. */
