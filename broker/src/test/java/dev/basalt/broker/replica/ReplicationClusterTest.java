@@ -107,7 +107,7 @@ class ReplicationClusterTest {
         final Server server;
         final ProduceHandler produce;
         final dev.basalt.broker.server.DeleteRecordsHandler deleteRecords;
-        MetadataImage seen = MetadataImage.EMPTY; // confined to the controller thread
+        volatile MetadataImage seen = MetadataImage.EMPTY; // written on the controller thread, once the node applied it
 
         Node(int id) throws IOException {
             this.id = id;
@@ -652,6 +652,10 @@ class ReplicationClusterTest {
                 .orElse(-1L) == leaderEnd);
         await("the leader proposes it for the ISR", () -> registration().isr().contains(4));
         assertTrue(alterRequests.stream().anyMatch(a -> a.newIsr().contains(4)), "expansion went through AlterPartition");
+        // The controller's image names the new ISR before it is delivered to the nodes one by one
+        // (the test's earlier look at it raced broker 4 applying it, found in CI): wait for broker 4's.
+        await("broker 4 applied the ISR change", () -> four.seen.topics().topicsById().get(TOPIC_ID).partition(0)
+                .orElseThrow().isr().contains(4));
         assertFalse(four.rm.throttle().isThrottled(TP), "an ISR member is never throttled");
 
         // completion: replicas = target, ISR ∩ target, leadership moves off broker 1
