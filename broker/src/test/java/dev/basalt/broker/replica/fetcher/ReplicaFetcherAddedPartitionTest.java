@@ -129,6 +129,46 @@ class ReplicaFetcherAddedPartitionTest {
         }
     }
 
+    /**
+     * A partition catching up for a reassignment that has used up its rate waits for the throttle's
+     * next grant, but that wait does not cut the fetch for the others short: it parks at the leader
+     * for replica.fetch.wait.max.ms as usual. Found by review: the grant's time capped the fetch's
+     * wait, so beside a throttled reassignment (grants a millisecond or two apart) every fetch of
+     * the ISR partitions became a poll.
+     */
+    @Test
+    void aThrottledPartitionWaitingForItsRate_doesNotShortenTheOthersFetch() throws Exception {
+        LinkedBlockingQueue<ReplicaFetchRequest> requests = new LinkedBlockingQueue<>();
+        ReassignmentThrottle throttle = new ReassignmentThrottle();
+        throttle.setRate(10); // its bucket starts empty: the first grant is 100 ms away
+        throttle.setThrottled(new TopicPartition("t", 1), true);
+        java.util.concurrent.atomic.AtomicBoolean first = new java.util.concurrent.atomic.AtomicBoolean(true);
+        try (Rig rig = new Rig(throttle, (purgatory, req, respond) -> {
+            requests.add(req);
+            if (first.getAndSet(false)) {
+                respond.accept(nothingNew(req)); // answered at once: the next round starts while partition 1 still waits
+                return;
+            }
+            purgatory.schedule(() -> respond.accept(nothingNew(req)), req.getMaxWaitMs(), TimeUnit.MILLISECONDS);
+        })) {
+            rig.fetcher.add(follower(rig.logs, 0), 0);
+            rig.fetcher.add(follower(rig.logs, 1), 0);
+            rig.fetcher.start();
+            ReplicaFetchRequest one = requests.poll(10, TimeUnit.SECONDS);
+            assertNotNull(one, "no fetch within 10 s");
+            assertEquals(Set.of(0), partitionsOf(one), "the throttled partition waits for its grant");
+            ReplicaFetchRequest two = requests.poll(10, TimeUnit.SECONDS);
+            assertNotNull(two, "no second fetch within 10 s");
+            if (partitionsOf(two).equals(Set.of(0))) {
+                assertEquals(FETCH_WAIT_MAX_MS, two.getMaxWaitMs(), "the fetch for the ISR partition parks as usual while"
+                        + " the throttled one waits for its grant");
+            } else {
+                // this host took the 100 ms to its next round: the grant was due, nothing to show
+                assertEquals(Set.of(0, 1), partitionsOf(two));
+            }
+        }
+    }
+
     /** How the stub leader answers a fetch; {@code purgatory} parks an answer as the leader's purgatory does. */
     @FunctionalInterface
     private interface StubLeader {
@@ -146,6 +186,10 @@ class ReplicaFetcherAddedPartitionTest {
         final ReplicaFetcher fetcher;
 
         Rig(StubLeader leader) throws java.io.IOException {
+            this(new ReassignmentThrottle(), leader);
+        }
+
+        Rig(ReassignmentThrottle throttle, StubLeader leader) throws java.io.IOException {
             String name = InProcessServerBuilder.generateName();
             server = InProcessServerBuilder.forName(name).directExecutor().addService(ReplicaRpc.service(
                     (req, respond) -> leader.fetch(purgatory, req, respond),
@@ -154,7 +198,7 @@ class ReplicaFetcherAddedPartitionTest {
             client = ReplicaRpc.clients(target -> channel).connect(1, "in-process", 0);
             ReplicaConfig config = new ReplicaConfig(2, Map.of(), 10_000, 1_000, FETCH_WAIT_MAX_MS, 10, 1, 1 << 20, 10 << 20, 100,
                     10_000, 5_000);
-            fetcher = new ReplicaFetcher(2, 1, UUID::randomUUID, client, config, Clock.systemUTC(), p -> { });
+            fetcher = new ReplicaFetcher(2, 1, UUID::randomUUID, client, config, Clock.systemUTC(), p -> { }, throttle);
         }
 
         @Override
