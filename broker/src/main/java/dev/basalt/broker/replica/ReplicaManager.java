@@ -105,6 +105,8 @@ public final class ReplicaManager implements MetadataSubscriber, AutoCloseable {
     private boolean lastCaughtUp;
     private ScheduledExecutorService scheduler;
     private volatile MetadataImage image = MetadataImage.EMPTY;
+    /** {@link #image} with the metadata log index it holds, published together for the Metadata answer. */
+    private volatile ImageAt imageAt = new ImageAt(MetadataImage.EMPTY, -1);
     private volatile boolean closed;
 
     /**
@@ -150,6 +152,19 @@ public final class ReplicaManager implements MetadataSubscriber, AutoCloseable {
                 TimeUnit.MILLISECONDS);
         scheduler.scheduleWithFixedDelay(this::checkpointHighWatermarks, config.hwCheckpointIntervalMs(),
                 config.hwCheckpointIntervalMs(), TimeUnit.MILLISECONDS);
+    }
+
+    /**
+     * An image with the index of the last metadata log entry it holds ({@code appliedIndex}, -1 when
+     * not known): the log is one sequence for the whole cluster, so a client can tell an older
+     * broker's answer from a newer one.
+     */
+    public record ImageAt(MetadataImage image, long appliedIndex) {
+    }
+
+    /** The current image and its metadata log index, as one consistent pair. */
+    public ImageAt imageAt() {
+        return imageAt;
     }
 
     public MetadataImage image() {
@@ -334,6 +349,7 @@ public final class ReplicaManager implements MetadataSubscriber, AutoCloseable {
         // Lookups see the new image first: a replica becoming follower below must not be found as
         // leader by an image that already names another leader.
         image = next;
+        imageAt = new ImageAt(next, update.appliedIndex());
         for (TopicImage removed : update.removedTopics()) {
             for (int idx : removed.partitions().keySet()) {
                 TopicPartition tp = new TopicPartition(removed.name(), idx);

@@ -59,8 +59,10 @@ public final class MetadataHandler {
                     .setControllerId(-1).setErrorMessage("this broker has not caught up on the metadata log since it started;"
                             + " ask another broker").build();
         }
-        MetadataImage image = replicas.image();
-        MetadataResponse.Builder b = MetadataResponse.newBuilder().setClusterId(clusterId).setControllerId(controllerId.getAsInt());
+        ReplicaManager.ImageAt at = replicas.imageAt();
+        MetadataImage image = at.image();
+        MetadataResponse.Builder b = MetadataResponse.newBuilder().setClusterId(clusterId).setControllerId(controllerId.getAsInt())
+                .setMetadataOffset(Math.max(0, at.appliedIndex()));
         for (BrokerRegistration broker : image.cluster().brokers().values()) {
             if (!broker.fenced()) {
                 brokerNode(broker).ifPresent(b::addBrokers);

@@ -28,22 +28,29 @@ public final class Cluster implements RecordAccumulator.LeaderView {
         }
     }
 
-    public static final Cluster EMPTY = new Cluster(Map.of(), -1, "", Map.of(), Map.of(), Long.MIN_VALUE);
+    public static final Cluster EMPTY = new Cluster(Map.of(), -1, "", Map.of(), Map.of(), Map.of(), Long.MIN_VALUE);
 
     private final Map<Integer, HostPort> brokers;
     private final int controllerId;
     private final String clusterId;
     private final Map<String, TopicInfo> topics;
     private final Map<String, ErrorCode> topicErrors;
+    /**
+     * Per topic name, the metadata log index of the answer its entry (topic or error) came from;
+     * absent when that answer did not say (an older broker).
+     */
+    private final Map<String, Long> seenAtOffset;
     private final long updatedMs;
 
     private Cluster(Map<Integer, HostPort> brokers, int controllerId, String clusterId,
-                    Map<String, TopicInfo> topics, Map<String, ErrorCode> topicErrors, long updatedMs) {
+                    Map<String, TopicInfo> topics, Map<String, ErrorCode> topicErrors, Map<String, Long> seenAtOffset,
+                    long updatedMs) {
         this.brokers = Map.copyOf(brokers);
         this.controllerId = controllerId;
         this.clusterId = clusterId;
         this.topics = Map.copyOf(topics);
         this.topicErrors = Map.copyOf(topicErrors);
+        this.seenAtOffset = Map.copyOf(seenAtOffset);
         this.updatedMs = updatedMs;
     }
 
@@ -55,13 +62,32 @@ public final class Cluster implements RecordAccumulator.LeaderView {
      * metadata): when the answer gives a partition of the same topic id an older leader epoch
      * than this snapshot has, the partition keeps what this snapshot knows, so that a client
      * never routes back to a leader it has already seen replaced.
+     *
+     * <p>An answer that says from which metadata log index its image is ({@code metadata_offset}
+     * above 0) does not replace a topic's entry that came from a newer image: a lagging broker
+     * may still show a topic deleted and created again under its old id, or not yet show a new
+     * topic. Found by review: a consumer given such an answer took its confirmed position for
+     * one in a deleted topic and reset it.
      */
     public Cluster merge(MetadataResponse r, long nowMs) {
         Map<Integer, HostPort> b = new HashMap<>();
         r.getBrokersList().forEach(n -> b.put(n.getId(), new HostPort(n.getHost(), n.getPort())));
         Map<String, TopicInfo> t = new HashMap<>(topics);
         Map<String, ErrorCode> errors = new HashMap<>(topicErrors);
+        // Indexes of one cluster's metadata log only: another cluster id (storage formatted again
+        // behind the same addresses) starts over.
+        Map<String, Long> seenAt = clusterId.isEmpty() || clusterId.equals(r.getClusterId())
+                ? new HashMap<>(seenAtOffset) : new HashMap<>();
+        long answerOffset = r.getMetadataOffset();
         for (MetadataResponse.TopicMetadata tm : r.getTopicsList()) {
+            if (answerOffset > 0 && seenAt.getOrDefault(tm.getName(), 0L) > answerOffset) {
+                continue; // this name's entry came from a newer image than this answer's
+            }
+            if (answerOffset > 0) {
+                seenAt.put(tm.getName(), answerOffset);
+            } else {
+                seenAt.remove(tm.getName());
+            }
             if (tm.getErrorCode() != ErrorCode.NONE) {
                 t.remove(tm.getName());
                 errors.put(tm.getName(), tm.getErrorCode());
@@ -84,7 +110,7 @@ public final class Cluster implements RecordAccumulator.LeaderView {
             }
             t.put(tm.getName(), new TopicInfo(tm.getName(), tm.getTopicId(), List.of(parts), tm.getMaxMessageBytes()));
         }
-        return new Cluster(b, r.getControllerId(), r.getClusterId(), t, errors, nowMs);
+        return new Cluster(b, r.getControllerId(), r.getClusterId(), t, errors, seenAt, nowMs);
     }
 
     private PartitionInfo knownPartition(String topic, String topicId, int partition) {
@@ -114,7 +140,7 @@ public final class Cluster implements RecordAccumulator.LeaderView {
         parts.set(tp.partition(), new PartitionInfo(tp.partition(), leaderId, leaderEpoch, old.replicas(), old.isr()));
         Map<String, TopicInfo> ts = new HashMap<>(topics);
         ts.put(tp.topic(), new TopicInfo(t.name(), t.topicId(), List.copyOf(parts), t.maxMessageBytes()));
-        return new Cluster(brokers, controllerId, clusterId, ts, topicErrors, updatedMs);
+        return new Cluster(brokers, controllerId, clusterId, ts, topicErrors, seenAtOffset, updatedMs);
     }
 
     public Map<Integer, HostPort> brokers() {

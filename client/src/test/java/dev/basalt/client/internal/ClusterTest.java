@@ -45,6 +45,44 @@ class ClusterTest {
         assertEquals(0, recreated.leaderEpochFor(TP));
     }
 
+    private static MetadataResponse at(long metadataOffset, MetadataResponse r) {
+        return r.toBuilder().setMetadataOffset(metadataOffset).build();
+    }
+
+    private static MetadataResponse unknownTopic(long metadataOffset) {
+        return MetadataResponse.newBuilder().setControllerId(1).setClusterId("c").setMetadataOffset(metadataOffset)
+                .addTopics(MetadataResponse.TopicMetadata.newBuilder().setName("t")
+                        .setErrorCode(dev.basalt.proto.v1.ErrorCode.UNKNOWN_TOPIC)).build();
+    }
+
+    @Test
+    void anAnswerFromAnOlderImage_doesNotTakeATopicBackToItsOldId_norForgetIt() {
+        Cluster recreated = Cluster.EMPTY.merge(at(120, answer("id-2", 1, 0)), 0);
+        Cluster lagging = recreated.merge(at(95, answer("id-1", 2, 7)), 1);
+        assertEquals("id-2", lagging.topic("t").topicId(), "a lagging broker's image still shows the deleted topic");
+        assertEquals(1, lagging.leaderFor(TP));
+        Cluster notYet = lagging.merge(unknownTopic(110), 2);
+        assertEquals("id-2", notYet.topic("t").topicId(), "a lagging broker's image does not show it created yet");
+        assertEquals(null, notYet.topicError("t"));
+        Cluster same = notYet.merge(at(120, answer("id-2", 3, 1)), 3);
+        assertEquals(3, same.leaderFor(TP), "an answer from the same image applies");
+        Cluster deleted = same.merge(unknownTopic(130), 4);
+        assertEquals(null, deleted.topic("t"), "a newer image without the topic removes it");
+        assertEquals(dev.basalt.proto.v1.ErrorCode.UNKNOWN_TOPIC, deleted.topicError("t"));
+        Cluster stale = deleted.merge(at(125, answer("id-2", 3, 1)), 5);
+        assertEquals(null, stale.topic("t"), "nor does an older image bring a deleted topic back");
+        Cluster again = stale.merge(at(140, answer("id-3", 2, 0)), 6);
+        assertEquals("id-3", again.topic("t").topicId());
+    }
+
+    @Test
+    void answersThatDoNotSayTheirImage_orFromAnotherCluster_applyAsBefore() {
+        Cluster c = Cluster.EMPTY.merge(at(120, answer("id-2", 1, 0)), 0);
+        assertEquals("id-1", c.merge(answer("id-1", 2, 7), 1).topic("t").topicId(), "an older broker's answer (no index)");
+        MetadataResponse otherCluster = at(5, answer("id-9", 2, 0)).toBuilder().setClusterId("c2").build();
+        assertEquals("id-9", c.merge(otherCluster, 1).topic("t").topicId(), "another cluster's log starts over");
+    }
+
     @Test
     void leaderHint_appliesOnlyWhenNewer_andForAKnownBroker() {
         Cluster c = Cluster.EMPTY.merge(answer("id-1", 1, 4), 0);
