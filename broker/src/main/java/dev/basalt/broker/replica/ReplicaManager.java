@@ -348,8 +348,11 @@ public final class ReplicaManager implements MetadataSubscriber, AutoCloseable {
         boolean caughtUp = update.caughtUp();
         // Lookups see the new image first: a replica becoming follower below must not be found as
         // leader by an image that already names another leader.
-        image = next;
+        // imageAt first: whoever sees the new image (the node's gate on serving metadata reads
+        // image()) then sees its index too (found by review: an answer could pass the gate and
+        // still read the empty image, index unknown)
         imageAt = new ImageAt(next, update.appliedIndex());
+        image = next;
         for (TopicImage removed : update.removedTopics()) {
             for (int idx : removed.partitions().keySet()) {
                 TopicPartition tp = new TopicPartition(removed.name(), idx);

@@ -28,7 +28,16 @@ public final class Cluster implements RecordAccumulator.LeaderView {
         }
     }
 
-    public static final Cluster EMPTY = new Cluster(Map.of(), -1, "", Map.of(), Map.of(), Map.of(), Long.MIN_VALUE);
+    public static final Cluster EMPTY = new Cluster(Map.of(), -1, "", Map.of(), Map.of(), Map.of(), Map.of(), java.util.Set.of(),
+            Long.MIN_VALUE);
+
+    /**
+     * How long answers about a topic may all come from older images than the one its entry came
+     * from before the client takes them anyway: then either only lagging brokers answer (their
+     * view is all there is) or the metadata log behind these addresses started over (a cluster
+     * formatted again under the same cluster id), and ignoring them would keep the entry forever.
+     */
+    public static final long OLDER_ANSWERS_IGNORED_MAX_MS = 30_000;
 
     private final Map<Integer, HostPort> brokers;
     private final int controllerId;
@@ -40,17 +49,23 @@ public final class Cluster implements RecordAccumulator.LeaderView {
      * absent when that answer did not say (an older broker).
      */
     private final Map<String, Long> seenAtOffset;
+    /** Per topic name, since when (monotonic ms) every answer about it came from an older image. */
+    private final Map<String, Long> olderSinceMs;
+    /** The names whose entries the merge that made this snapshot kept over its answer's (older) ones. */
+    private final java.util.Set<String> skippedByMerge;
     private final long updatedMs;
 
     private Cluster(Map<Integer, HostPort> brokers, int controllerId, String clusterId,
                     Map<String, TopicInfo> topics, Map<String, ErrorCode> topicErrors, Map<String, Long> seenAtOffset,
-                    long updatedMs) {
+                    Map<String, Long> olderSinceMs, java.util.Set<String> skippedByMerge, long updatedMs) {
         this.brokers = Map.copyOf(brokers);
         this.controllerId = controllerId;
         this.clusterId = clusterId;
         this.topics = Map.copyOf(topics);
         this.topicErrors = Map.copyOf(topicErrors);
         this.seenAtOffset = Map.copyOf(seenAtOffset);
+        this.olderSinceMs = Map.copyOf(olderSinceMs);
+        this.skippedByMerge = java.util.Set.copyOf(skippedByMerge);
         this.updatedMs = updatedMs;
     }
 
@@ -67,7 +82,8 @@ public final class Cluster implements RecordAccumulator.LeaderView {
      * above 0) does not replace a topic's entry that came from a newer image: a lagging broker
      * may still show a topic deleted and created again under its old id, or not yet show a new
      * topic. Found by review: a consumer given such an answer took its confirmed position for
-     * one in a deleted topic and reset it.
+     * one in a deleted topic and reset it. Once every answer about a topic for
+     * {@link #OLDER_ANSWERS_IGNORED_MAX_MS} came from an older image, they are taken after all.
      */
     public Cluster merge(MetadataResponse r, long nowMs) {
         Map<Integer, HostPort> b = new HashMap<>();
@@ -76,13 +92,20 @@ public final class Cluster implements RecordAccumulator.LeaderView {
         Map<String, ErrorCode> errors = new HashMap<>(topicErrors);
         // Indexes of one cluster's metadata log only: another cluster id (storage formatted again
         // behind the same addresses) starts over.
-        Map<String, Long> seenAt = clusterId.isEmpty() || clusterId.equals(r.getClusterId())
-                ? new HashMap<>(seenAtOffset) : new HashMap<>();
+        boolean sameCluster = clusterId.isEmpty() || clusterId.equals(r.getClusterId());
+        Map<String, Long> seenAt = sameCluster ? new HashMap<>(seenAtOffset) : new HashMap<>();
+        Map<String, Long> olderSince = sameCluster ? new HashMap<>(olderSinceMs) : new HashMap<>();
+        java.util.Set<String> skipped = new java.util.HashSet<>();
         long answerOffset = r.getMetadataOffset();
         for (MetadataResponse.TopicMetadata tm : r.getTopicsList()) {
             if (answerOffset > 0 && seenAt.getOrDefault(tm.getName(), 0L) > answerOffset) {
-                continue; // this name's entry came from a newer image than this answer's
+                long since = olderSince.computeIfAbsent(tm.getName(), k -> nowMs);
+                if (nowMs - since < OLDER_ANSWERS_IGNORED_MAX_MS) {
+                    skipped.add(tm.getName());
+                    continue; // this name's entry came from a newer image than this answer's
+                }
             }
+            olderSince.remove(tm.getName());
             if (answerOffset > 0) {
                 seenAt.put(tm.getName(), answerOffset);
             } else {
@@ -110,7 +133,7 @@ public final class Cluster implements RecordAccumulator.LeaderView {
             }
             t.put(tm.getName(), new TopicInfo(tm.getName(), tm.getTopicId(), List.of(parts), tm.getMaxMessageBytes()));
         }
-        return new Cluster(b, r.getControllerId(), r.getClusterId(), t, errors, seenAt, nowMs);
+        return new Cluster(b, r.getControllerId(), r.getClusterId(), t, errors, seenAt, olderSince, skipped, nowMs);
     }
 
     private PartitionInfo knownPartition(String topic, String topicId, int partition) {
@@ -140,7 +163,8 @@ public final class Cluster implements RecordAccumulator.LeaderView {
         parts.set(tp.partition(), new PartitionInfo(tp.partition(), leaderId, leaderEpoch, old.replicas(), old.isr()));
         Map<String, TopicInfo> ts = new HashMap<>(topics);
         ts.put(tp.topic(), new TopicInfo(t.name(), t.topicId(), List.copyOf(parts), t.maxMessageBytes()));
-        return new Cluster(brokers, controllerId, clusterId, ts, topicErrors, seenAtOffset, updatedMs);
+        return new Cluster(brokers, controllerId, clusterId, ts, topicErrors, seenAtOffset, olderSinceMs, java.util.Set.of(),
+                updatedMs);
     }
 
     public Map<Integer, HostPort> brokers() {
@@ -161,6 +185,14 @@ public final class Cluster implements RecordAccumulator.LeaderView {
 
     public TopicInfo topic(String name) {
         return topics.get(name);
+    }
+
+    /**
+     * Whether the merge that made this snapshot kept {@code name}'s entry over its answer's, which
+     * came from an older image: what that answer said of the topic is not the client's view.
+     */
+    public boolean skippedByMerge(String name) {
+        return skippedByMerge.contains(name);
     }
 
     /** The error the last metadata answer gave for this topic (UNKNOWN_TOPIC, INVALID_TOPIC), or null. */

@@ -243,9 +243,7 @@ public final class MetadataManager {
         synchronized (this) {
             if (r != null) {
                 try {
-                    cluster = cluster.merge(r, time.monotonicMs());
-                    result = cluster;
-                    noteUnknownTopics(r, cluster.updatedMs());
+                    result = apply(r);
                     lastFailureMs = Long.MIN_VALUE;
                 } catch (RuntimeException malformed) {
                     error = new dev.basalt.client.UnknownServerException("malformed metadata answer: " + malformed.getMessage(),
@@ -284,8 +282,19 @@ public final class MetadataManager {
         }
     }
 
-    private void noteUnknownTopics(MetadataResponse r, long nowMs) {
+    /** Merges an answer into the snapshot and notes what it says of missing topics; the new snapshot. */
+    synchronized Cluster apply(MetadataResponse r) {
+        cluster = cluster.merge(r, time.monotonicMs());
+        noteUnknownTopics(r, cluster);
+        return cluster;
+    }
+
+    private void noteUnknownTopics(MetadataResponse r, Cluster merged) {
+        long nowMs = merged.updatedMs();
         for (MetadataResponse.TopicMetadata tm : r.getTopicsList()) {
+            if (merged.skippedByMerge(tm.getName())) {
+                continue; // from an image older than what the client knows of the topic: neither way
+            }
             if (tm.getErrorCode() == ErrorCode.UNKNOWN_TOPIC) {
                 long[] run = unknownAnswers.computeIfAbsent(tm.getName(), k -> new long[] {nowMs, nowMs});
                 run[1] = nowMs;

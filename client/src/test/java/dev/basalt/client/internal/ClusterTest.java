@@ -76,6 +76,26 @@ class ClusterTest {
     }
 
     @Test
+    void olderAnswersAreTakenAfterAll_onceEveryAnswerForThirtySecondsWasOlder() {
+        long t0 = 1_000;
+        Cluster c = Cluster.EMPTY.merge(at(120, answer("id-2", 1, 0)), t0);
+        Cluster first = c.merge(at(5, answer("id-9", 2, 0)), t0 + 1);
+        assertEquals("id-2", first.topic("t").topicId());
+        assertEquals(true, first.skippedByMerge("t"));
+        Cluster still = first.merge(at(6, answer("id-9", 2, 0)), t0 + Cluster.OLDER_ANSWERS_IGNORED_MAX_MS);
+        assertEquals("id-2", still.topic("t").topicId(), "older answers for less than the bound");
+        Cluster taken = still.merge(at(7, answer("id-9", 2, 0)), t0 + 1 + Cluster.OLDER_ANSWERS_IGNORED_MAX_MS);
+        assertEquals("id-9", taken.topic("t").topicId(), "the log behind these addresses started over: taken");
+        assertEquals(false, taken.skippedByMerge("t"));
+        assertEquals("id-9", taken.merge(at(8, answer("id-9", 3, 1)), t0 + 2 + Cluster.OLDER_ANSWERS_IGNORED_MAX_MS)
+                .topic("t").topicId(), "and the new log's answers apply from there");
+        // a newer answer between older ones starts the bound again
+        Cluster again = first.merge(at(121, answer("id-2", 1, 0)), t0 + 10)
+                .merge(at(9, answer("id-9", 2, 0)), t0 + 20 + Cluster.OLDER_ANSWERS_IGNORED_MAX_MS - 5);
+        assertEquals("id-2", again.topic("t").topicId());
+    }
+
+    @Test
     void answersThatDoNotSayTheirImage_orFromAnotherCluster_applyAsBefore() {
         Cluster c = Cluster.EMPTY.merge(at(120, answer("id-2", 1, 0)), 0);
         assertEquals("id-1", c.merge(answer("id-1", 2, 7), 1).topic("t").topicId(), "an older broker's answer (no index)");

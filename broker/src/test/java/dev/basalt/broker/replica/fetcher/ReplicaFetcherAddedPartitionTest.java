@@ -140,7 +140,7 @@ class ReplicaFetcherAddedPartitionTest {
     void aThrottledPartitionWaitingForItsRate_doesNotShortenTheOthersFetch() throws Exception {
         LinkedBlockingQueue<ReplicaFetchRequest> requests = new LinkedBlockingQueue<>();
         ReassignmentThrottle throttle = new ReassignmentThrottle();
-        throttle.setRate(10); // its bucket starts empty: the first grant is 100 ms away
+        throttle.setRate(1); // its bucket starts empty: the first grant is 1 s away
         throttle.setThrottled(new TopicPartition("t", 1), true);
         java.util.concurrent.atomic.AtomicBoolean first = new java.util.concurrent.atomic.AtomicBoolean(true);
         try (Rig rig = new Rig(throttle, (purgatory, req, respond) -> {
@@ -155,6 +155,7 @@ class ReplicaFetcherAddedPartitionTest {
             rig.fetcher.add(follower(rig.logs, 1), 0);
             rig.fetcher.start();
             ReplicaFetchRequest one = requests.poll(10, TimeUnit.SECONDS);
+            long firstNanos = System.nanoTime();
             assertNotNull(one, "no fetch within 10 s");
             assertEquals(Set.of(0), partitionsOf(one), "the throttled partition waits for its grant");
             ReplicaFetchRequest two = requests.poll(10, TimeUnit.SECONDS);
@@ -163,7 +164,9 @@ class ReplicaFetcherAddedPartitionTest {
                 assertEquals(FETCH_WAIT_MAX_MS, two.getMaxWaitMs(), "the fetch for the ISR partition parks as usual while"
                         + " the throttled one waits for its grant");
             } else {
-                // this host took the 100 ms to its next round: the grant was due, nothing to show
+                // only if this host took the second to its next round: the grant was due, nothing to show
+                long tookMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - firstNanos);
+                assertTrue(tookMs >= 900, "partition 1 fetched " + tookMs + " ms into a 1 s throttle wait");
                 assertEquals(Set.of(0, 1), partitionsOf(two));
             }
         }
