@@ -511,6 +511,9 @@ public final class Consumer<K, V> implements AutoCloseable {
      */
     static final long COMMITTED_LOOKUP_WHILE_READING_MS = 500;
 
+    /** Committed-offset lookups run at once at most (one in use; the rest are replaced ones running out). */
+    static final int COMMITTED_LOOKUP_THREADS_MAX = 4;
+
     /**
      * The lookup of committed offsets in flight for partitions waiting for them (on its own
      * thread, bounded by default.api.timeout.ms), and what it asks for; null when none. Kept
@@ -549,11 +552,20 @@ public final class Consumer<K, V> implements AutoCloseable {
             }
             if (committedLookup == null || !sameStates(committedLookupFor, waiting)) {
                 if (committedLookups == null) {
-                    committedLookups = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
-                        Thread t = new Thread(r, "basalt-consumer-committed-lookup");
-                        t.setDaemon(true);
-                        return t;
-                    });
+                    // A lookup replaced by another (the assignment changed while it was in flight)
+                    // runs on to its end, bounded by default.api.timeout.ms: the new one gets a
+                    // thread of its own rather than queueing behind it (found by review: behind an
+                    // old lookup waiting on an unreachable coordinator, a new assignment stayed
+                    // unread for up to a minute). Idle threads end after a few seconds.
+                    java.util.concurrent.ThreadPoolExecutor pool = new java.util.concurrent.ThreadPoolExecutor(
+                            COMMITTED_LOOKUP_THREADS_MAX, COMMITTED_LOOKUP_THREADS_MAX, 5, java.util.concurrent.TimeUnit.SECONDS,
+                            new java.util.concurrent.LinkedBlockingQueue<>(), r -> {
+                                Thread t = new Thread(r, "basalt-consumer-committed-lookup");
+                                t.setDaemon(true);
+                                return t;
+                            });
+                    pool.allowCoreThreadTimeOut(true);
+                    committedLookups = pool;
                 }
                 Set<TopicPartition> asked = Set.copyOf(waiting.keySet());
                 committedLookupFor = Map.copyOf(waiting);
@@ -1170,21 +1182,14 @@ public final class Consumer<K, V> implements AutoCloseable {
             if (metadata.track(topics)) {
                 metadata.refresh();
             }
+            // Their committed offsets are looked up by this poll's resolvePositions, within the
+            // poll's time, on the lookup thread that later polls (or position()) wait on, as
+            // Kafka's poll does: the listener below runs before they are known (position() there
+            // waits for them; a seek() there wins over them). Before, this looked them up
+            // synchronously for up to default.api.timeout.ms, so a poll(100 ms) right after a
+            // rebalance could block for a minute while the coordinator was unreachable.
             for (TopicPartition tp : added) {
                 subscriptions.state(tp).awaitingCommitted = true;
-            }
-            try {
-                Map<TopicPartition, PartitionState> states = new LinkedHashMap<>();
-            added.forEach(tp -> states.put(tp, subscriptions.state(tp)));
-            applyCommitted(states, committed(added, defaultApiTimeoutMs));
-            } catch (ClientTimeoutException e) {
-                // Looked up again by the next poll (or position()); until then these partitions are
-                // not read, and auto.offset.reset does not apply to them: found probing, a reset
-                // here to "latest" after one failed lookup skipped every record past the commit.
-                log.info("Group {}: committed offsets of {} newly assigned partitions not known yet ({}); asking again",
-                        groupId, added.size(), e.getMessage());
-            } catch (BasaltException e) {
-                pendingError = e; // the partitions stay unread until a lookup answers
             }
             failure = runListener(() -> listener.onPartitionsAssigned(added), failure);
         }

@@ -265,6 +265,47 @@ class ConsumerGroupMemberTest {
     }
 
     /**
+     * After a rebalance, the committed offsets of the partitions just assigned are looked up within
+     * the poll's own timeout: with the coordinator holding OffsetFetch (paused, connection open),
+     * polls of 50 ms stay short and the listener has run; the commit applies once it answers. Found
+     * by review: reconcile looked them up synchronously for up to default.api.timeout.ms, so a
+     * poll(50 ms) right after a rebalance blocked that long.
+     */
+    @Test
+    void afterARebalance_pollsStayWithinTheirTimeout_whileTheCommittedLookupWaits() throws Exception {
+        produce(0, 4);
+        groups.commit("t", 0, 2);
+        groups.setCoordinator(req -> answer(req, 1, assignment(0)));
+        groups.holdCommitsOn(1);
+        java.util.concurrent.atomic.AtomicBoolean assigned = new java.util.concurrent.atomic.AtomicBoolean();
+        try (Consumer<String, String> c = member(Map.of("default.api.timeout.ms", 20_000))) {
+            c.subscribe(List.of("t"), new ConsumerRebalanceListener() {
+                @Override
+                public void onPartitionsRevoked(java.util.Collection<TopicPartition> partitions) {
+                }
+
+                @Override
+                public void onPartitionsAssigned(java.util.Collection<TopicPartition> partitions) {
+                    assigned.set(true);
+                }
+            });
+            long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(WAIT_MS);
+            long longestMs = 0;
+            int polls = 0;
+            while ((!assigned.get() || polls < 20) && System.nanoTime() < deadline) {
+                long start = System.nanoTime();
+                assertTrue(c.poll(Duration.ofMillis(50)).isEmpty(), "nothing is read before the commit is known");
+                longestMs = Math.max(longestMs, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start));
+                polls += assigned.get() ? 1 : 0;
+            }
+            assertTrue(assigned.get(), "the listener ran while the lookup waits");
+            assertTrue(longestMs < 2_000, "a poll(50 ms) took " + longestMs + " ms while OffsetFetch was held");
+            groups.releaseCommits();
+            assertEquals(2, firstOffsetPolled(c, WAIT_MS), "read from the commit once the coordinator answered");
+        }
+    }
+
+    /**
      * The group assigns a partition of a topic this member's metadata says does not exist (created
      * after the member last looked, or deleted and not yet revoked): polls go on without an error
      * past the grace, and the partition is read once the topic is there (GroupsCliE2ETest: consume
