@@ -86,8 +86,13 @@ final class PerfProduce implements Callable<Integer> {
                     + ": every record would be refused (raise it with --producer-property max.request.size=N)");
         }
         PerfCommand.ensureTopic(root, common);
+        // Letters A-Z, as Kafka's perf tool sends: printable, one line per record when consumed
+        // (random bytes held newlines, so `consume | wc -l` counted about twice the records).
         byte[] payload = new byte[recordSize];
-        new SplittableRandom(1).nextBytes(payload);
+        SplittableRandom letters = new SplittableRandom(1);
+        for (int i = 0; i < payload.length; i++) {
+            payload[i] = (byte) ('A' + letters.nextInt(26));
+        }
         AtomicReference<Throwable> firstError = new AtomicReference<>();
         LatencyStats stats;
         try (Producer<byte[], byte[]> producer = new Producer<>(root.clientConfig(BasaltCli.ClientKind.PRODUCER, cfg), new ByteArraySerializer(),
@@ -113,7 +118,9 @@ final class PerfProduce implements Callable<Integer> {
             printMetrics(root.out, "Producer metrics", producer.metrics());
         }
         if (stats.errors() > 0) {
-            root.err.println(stats.errors() + " records failed; first error: " + firstError.get());
+            // The error itself follows as the command's error line.
+            root.err.println(stats.errors() + " of the " + sent.get() + " records sent failed; sending stopped at the first"
+                    + " failure (" + common.records + " asked for)");
         }
         PerfCommand.rethrow(firstError.get());
         return BasaltCli.OK;

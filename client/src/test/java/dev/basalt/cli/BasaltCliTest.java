@@ -789,6 +789,11 @@ class BasaltCliTest {
         long stored = 0;
         for (int i = 0; i < 3; i++) {
             stored += cluster.records("perf", i).size();
+            for (var r : cluster.records("perf", i)) {
+                // letters, as Kafka's perf tool sends: one line per record when consumed (found probing:
+                // random bytes held newlines, and `consume | wc -l` counted twice the records)
+                assertTrue(new String(r.valueBytes(), java.nio.charset.StandardCharsets.ISO_8859_1).matches("[A-Z]{100}"));
+            }
         }
         assertEquals(2000, stored);
         Result c = run("perf", "consume", "--topic", "perf", "--records", "2000");
