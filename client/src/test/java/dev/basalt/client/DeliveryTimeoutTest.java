@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.basalt.client.internal.Time;
 import dev.basalt.client.serialization.StringSerializer;
 import dev.basalt.client.testkit.FakeCluster;
+import dev.basalt.client.testkit.ManualTime;
 import dev.basalt.proto.v1.ErrorCode;
 import dev.basalt.record.Record;
 import dev.basalt.record.RecordBatch;
@@ -20,7 +21,6 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -55,24 +55,6 @@ class DeliveryTimeoutTest {
         cluster.close();
     }
 
-    /** A monotonic clock that moves only when told; wall-clock time (record timestamps) stays real. */
-    static final class ManualTime implements Time {
-        private final AtomicLong monotonicMs = new AtomicLong(1_000_000);
-
-        @Override
-        public long nowMs() {
-            return System.currentTimeMillis();
-        }
-
-        @Override
-        public long monotonicMs() {
-            return monotonicMs.get();
-        }
-
-        void set(long ms) {
-            monotonicMs.set(ms);
-        }
-    }
 
     private static Producer<String, String> producer(String bootstrap, Time time, Map<String, Object> extra) {
         Map<String, Object> cfg = new HashMap<>();

@@ -4,9 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.basalt.broker.BasaltNode;
-import dev.basalt.broker.config.NodeConfig;
-import dev.basalt.broker.testkit.TestPorts;
+import dev.basalt.broker.testkit.OneNode;
 import dev.basalt.proto.v1.AdminServiceGrpc;
 import dev.basalt.proto.v1.CreateTopicsRequest;
 import dev.basalt.proto.v1.DeleteTopicsRequest;
@@ -15,12 +13,10 @@ import dev.basalt.proto.v1.MetadataRequest;
 import dev.basalt.proto.v1.MetadataResponse;
 import dev.basalt.proto.v1.MetadataServiceGrpc;
 import io.grpc.ManagedChannel;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -38,30 +34,17 @@ import org.junit.jupiter.api.io.TempDir;
 class MetadataOffsetNodeTest {
     @TempDir
     Path dir;
-    private BasaltNode node;
     private ManagedChannel channel;
-
-    @AfterEach
-    void stop() throws InterruptedException {
-        if (channel != null) {
-            channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
-        }
-        if (node != null) {
-            node.close();
-        }
-    }
 
     @Test
     void theAnswersIndexGrowsWithEveryChangeItsImageShows() throws Exception {
-        int controller = TestPorts.freePort();
-        int client = TestPorts.freePort();
-        node = new BasaltNode(NodeConfig.of(Map.of("data.dir", dir.toString(), "listeners",
-                "PLAINTEXT://127.0.0.1:" + client + ",CONTROLLER://127.0.0.1:" + controller,
-                "controller.quorum.voters", "1@127.0.0.1:" + controller, "http.admin.listener", "127.0.0.1:" + TestPorts.freePort())),
-                true);
-        node.start();
-        channel = NettyChannelBuilder.forTarget("127.0.0.1:" + client).usePlaintext().build();
+        try (OneNode node = new OneNode(dir, Map.of())) {
+            channel = node.channel();
+            indexGrowsWithEveryChange();
+        }
+    }
 
+    private void indexGrowsWithEveryChange() throws InterruptedException {
         MetadataResponse none = awaitMetadata(r -> r.getErrorCode() == ErrorCode.NONE, "the node serves metadata");
         assertEquals(ErrorCode.UNKNOWN_TOPIC, none.getTopics(0).getErrorCode());
         assertTrue(none.getMetadataOffset() > 0, "an answer names its image's index: " + none.getMetadataOffset());

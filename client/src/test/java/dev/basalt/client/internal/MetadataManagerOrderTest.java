@@ -2,11 +2,11 @@ package dev.basalt.client.internal;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import dev.basalt.client.testkit.ManualTime;
 import dev.basalt.proto.v1.BrokerNode;
 import dev.basalt.proto.v1.ErrorCode;
 import dev.basalt.proto.v1.MetadataResponse;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -17,18 +17,7 @@ import org.junit.jupiter.api.Test;
  * topic the client knew from a newer image could fail as deleted.
  */
 class MetadataManagerOrderTest {
-    private final AtomicLong nowMs = new AtomicLong(10_000);
-    private final Time time = new Time() {
-        @Override
-        public long nowMs() {
-            return nowMs.get();
-        }
-
-        @Override
-        public long monotonicMs() {
-            return nowMs.get();
-        }
-    };
+    private final ManualTime time = new ManualTime();
 
     private static MetadataResponse.Builder base(long metadataOffset) {
         return MetadataResponse.newBuilder().setClusterId("c").setControllerId(1).setMetadataOffset(metadataOffset)
@@ -51,16 +40,16 @@ class MetadataManagerOrderTest {
                 1_000, 100, 300_000, time);
         m.apply(exists(50));
         for (int i = 0; i < 5; i++) {
-            nowMs.addAndGet(1_000);
+            time.advance(1_000);
             m.apply(unknown(40)); // a broker that has not seen the topic created yet
         }
         assertEquals(-1, m.unknownForMs("t"), "older images' UNKNOWN_TOPIC answers do not count");
         assertEquals("id-1", m.current().topic("t").topicId());
 
         m.apply(unknown(60)); // deleted
-        nowMs.addAndGet(1_000);
+        time.advance(1_000);
         m.apply(exists(55)); // a broker that has not seen the delete yet
-        nowMs.addAndGet(1_000);
+        time.advance(1_000);
         m.apply(unknown(61));
         assertEquals(2_000, m.unknownForMs("t"), "an older image showing the topic still does not end the run");
     }
