@@ -511,17 +511,20 @@ public final class Consumer<K, V> implements AutoCloseable {
      */
     static final long COMMITTED_LOOKUP_WHILE_READING_MS = 500;
 
-    /** Committed-offset lookups run at once at most (one in use; the rest are replaced ones running out). */
+    /**
+     * Committed-offset lookups run at once at most: the one in use, and replaced ones not yet
+     * ended by their cancellation (an interrupt, which ends a wait for the coordinator at once).
+     */
     static final int COMMITTED_LOOKUP_THREADS_MAX = 4;
 
     /**
-     * The lookup of committed offsets in flight for partitions waiting for them (on its own
+     * The lookup of committed offsets in flight for partitions waiting for them (on a lookup
      * thread, bounded by default.api.timeout.ms), and what it asks for; null when none. Kept
      * across polls, as Kafka's consumer keeps its OffsetFetch: a poll shorter than a round trip
      * to the coordinator must not start it afresh each time (found by review: poll(0) never
      * positioned anything). Confined to the user thread.
      */
-    private java.util.concurrent.CompletableFuture<Map<TopicPartition, OffsetAndMetadata>> committedLookup;
+    private java.util.concurrent.Future<Map<TopicPartition, OffsetAndMetadata>> committedLookup;
     /**
      * The partition states the lookup in flight was started for: its answer is applied only to a
      * partition whose state is still that one (a partition dropped and assigned again has a new
@@ -546,17 +549,23 @@ public final class Consumer<K, V> implements AutoCloseable {
                     waiting.put(e.getKey(), e.getValue());
                 }
             }
-            if (waiting.isEmpty() || wanted != null && !waiting.containsKey(wanted)) {
-                committedLookup = null; // an answer nobody waits for is never applied later
+            if (waiting.isEmpty()) {
+                cancelCommittedLookup(); // an answer nobody waits for is never applied later
                 return true;
             }
-            if (committedLookup == null || !sameStates(committedLookupFor, waiting)) {
+            if (wanted != null && !waiting.containsKey(wanted)) {
+                return true; // settled; a lookup for the others runs on
+            }
+            // A lookup that covers every waiting partition is kept (one dropped, sought or reset
+            // meanwhile only shrinks the set: applyCommitted skips it); one that misses a partition
+            // is replaced, and cancelled: interrupted, it ends its wait for the coordinator at once
+            // (found by review: replaced lookups ran on for up to default.api.timeout.ms).
+            if (committedLookup == null || !covers(committedLookupFor, waiting)) {
                 if (committedLookups == null) {
-                    // A lookup replaced by another (the assignment changed while it was in flight)
-                    // runs on to its end, bounded by default.api.timeout.ms: the new one gets a
-                    // thread of its own rather than queueing behind it (found by review: behind an
-                    // old lookup waiting on an unreachable coordinator, a new assignment stayed
-                    // unread for up to a minute). Idle threads end after a few seconds.
+                    // A replaced lookup may still be ending when the new one starts: the new one
+                    // gets a thread of its own rather than queueing behind it (found by review:
+                    // behind an old lookup waiting on an unreachable coordinator, a new assignment
+                    // stayed unread for up to a minute). Idle threads end after a few seconds.
                     java.util.concurrent.ThreadPoolExecutor pool = new java.util.concurrent.ThreadPoolExecutor(
                             COMMITTED_LOOKUP_THREADS_MAX, COMMITTED_LOOKUP_THREADS_MAX, 5, java.util.concurrent.TimeUnit.SECONDS,
                             new java.util.concurrent.LinkedBlockingQueue<>(), r -> {
@@ -569,10 +578,10 @@ public final class Consumer<K, V> implements AutoCloseable {
                 }
                 Set<TopicPartition> asked = Set.copyOf(waiting.keySet());
                 committedLookupFor = Map.copyOf(waiting);
-                committedLookup = java.util.concurrent.CompletableFuture.supplyAsync(() -> committed(asked, defaultApiTimeoutMs),
-                        committedLookups);
+                cancelCommittedLookup();
+                committedLookup = committedLookups.submit(() -> committed(asked, defaultApiTimeoutMs));
             }
-            java.util.concurrent.CompletableFuture<Map<TopicPartition, OffsetAndMetadata>> f = committedLookup;
+            java.util.concurrent.Future<Map<TopicPartition, OffsetAndMetadata>> f = committedLookup;
             try {
                 Map<TopicPartition, OffsetAndMetadata> found = f.get(Math.max(0, deadline - time.monotonicMs()),
                         java.util.concurrent.TimeUnit.MILLISECONDS);
@@ -599,11 +608,15 @@ public final class Consumer<K, V> implements AutoCloseable {
         }
     }
 
-    /** Whether {@code a} holds exactly the partitions of {@code b}, each with the same state object. */
-    private static boolean sameStates(Map<TopicPartition, PartitionState> a, Map<TopicPartition, PartitionState> b) {
-        if (a.size() != b.size()) {
-            return false;
+    private void cancelCommittedLookup() {
+        if (committedLookup != null) {
+            committedLookup.cancel(true);
+            committedLookup = null;
         }
+    }
+
+    /** Whether {@code a} holds every partition of {@code b}, each with the same state object. */
+    private static boolean covers(Map<TopicPartition, PartitionState> a, Map<TopicPartition, PartitionState> b) {
         for (Map.Entry<TopicPartition, PartitionState> e : b.entrySet()) {
             if (a.get(e.getKey()) != e.getValue()) {
                 return false;
@@ -1527,6 +1540,9 @@ public final class Consumer<K, V> implements AutoCloseable {
                     continue; // the group moved while the read waited: asked again at its new coordinator
                 }
             } catch (RuntimeException e) {
+                if (Thread.currentThread().isInterrupted()) {
+                    throw e; // a lookup cancelled (replaced, or the consumer closing): not the coordinator's doing
+                }
                 membership.coordinatorMoved();
                 if (time.monotonicMs() >= deadline) {
                     throw new ClientTimeoutException("offset fetch of group " + groupId + " did not complete in " + timeoutMs + " ms: " + e);
