@@ -306,6 +306,60 @@ class ConsumerGroupMemberTest {
     }
 
     /**
+     * A committed-offset lookup replaced by a newer one (the group added a partition while the
+     * coordinator held the first lookup) is cancelled, not left waiting on the coordinator: at most
+     * one lookup thread waits for it, and once it answers both partitions start at their commits.
+     * Found by review: replaced lookups ran on for up to default.api.timeout.ms, each holding a
+     * lookup thread, so a few assignment steps queued the next lookup behind them.
+     */
+    @Test
+    void aReplacedCommittedLookup_isCancelled_andTheNewOnePositionsEveryPartition() throws Exception {
+        produce(0, 4);
+        produce(1, 4);
+        groups.commit("t", 0, 1);
+        groups.commit("t", 1, 3);
+        java.util.concurrent.atomic.AtomicInteger epoch = new java.util.concurrent.atomic.AtomicInteger(1);
+        groups.setCoordinator(req -> answer(req, epoch.get(), epoch.get() == 1 ? assignment(0) : assignment(0, 1)));
+        groups.holdCommitsOn(1);
+        try (Consumer<String, String> c = member(Map.of("default.api.timeout.ms", 20_000))) {
+            c.subscribe(List.of("t"));
+            long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(WAIT_MS);
+            while (c.assignment().size() < 1 && System.nanoTime() < deadline) {
+                c.poll(Duration.ofMillis(20));
+            }
+            c.poll(Duration.ofMillis(100)); // the lookup for t-0 is in flight, held
+            epoch.set(2); // the group adds t-1
+            while (c.assignment().size() < 2 && System.nanoTime() < deadline) {
+                c.poll(Duration.ofMillis(20));
+            }
+            for (int i = 0; i < 10; i++) {
+                c.poll(Duration.ofMillis(20)); // the lookup for both replaces the first
+            }
+            assertEquals(2, c.assignment().size());
+            long waitingLookups = 0;
+            for (long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(5); System.nanoTime() < until; ) {
+                waitingLookups = Thread.getAllStackTraces().entrySet().stream()
+                        .filter(e -> e.getKey().getName().equals("basalt-consumer-committed-lookup"))
+                        .filter(e -> java.util.Arrays.stream(e.getValue()).anyMatch(f -> f.getMethodName().equals("awaitAtCoordinator")))
+                        .count();
+                if (waitingLookups <= 1) {
+                    break;
+                }
+                Thread.sleep(20);
+            }
+            assertEquals(1, waitingLookups, "lookup threads waiting on the coordinator: the replaced one was not cancelled");
+            groups.releaseCommits();
+            java.util.Map<Integer, Long> first = new java.util.HashMap<>();
+            while (first.size() < 2 && System.nanoTime() < deadline) {
+                for (var r : c.poll(Duration.ofMillis(50))) {
+                    first.putIfAbsent(r.partition(), r.offset());
+                }
+            }
+            assertEquals(java.util.Map.of(0, 1L, 1, 3L), first, "each partition from its commit");
+        }
+    }
+
+    /**
      * The group assigns a partition of a topic this member's metadata says does not exist (created
      * after the member last looked, or deleted and not yet revoked): polls go on without an error
      * past the grace, and the partition is read once the topic is there (GroupsCliE2ETest: consume
