@@ -20,9 +20,13 @@ import java.util.random.RandomGenerator;
  *   <li>Load: for every live broker, how many partitions of the whole image list it as a replica and
  *       as the preferred leader (first replica), plus what this request placed so far. Fenced brokers
  *       get nothing; their partitions do not count against others.</li>
- *   <li>Leader (first replica): the broker with the fewest preferred leaderships, then the fewest
- *       replicas, then the rank of a per-request shuffle drawn from the generator (so equal clusters do
- *       not always pile the first partition onto broker 0).</li>
+ *   <li>Leader (first replica): the broker that is the preferred leader of the fewest partitions
+ *       placed so far in this request (one topic's new partitions), then of the whole image, then the
+ *       one with the fewest replicas, then the rank of a
+ *       per-request shuffle drawn from the generator (so equal clusters do not always pile the first
+ *       partition onto broker 0). The request comes first: a topic's traffic follows its leaders, and
+ *       a broker with few leaderships cluster-wide (just recommissioned or added) otherwise led
+ *       every partition of each new topic until it caught up (found probing).</li>
  *   <li>Each further replica: among the brokers not chosen yet, only those on the racks this
  *       partition uses least so far (racks first: with R racks and RF &lt;= R every replica is on its
  *       own rack; with RF &gt; R a rack gets a second replica only once every rack has one); among
@@ -31,10 +35,15 @@ import java.util.random.RandomGenerator;
  *       then the rack holding the fewest replicas, then the shuffle rank. A broker without a rack is a
  *       rack of its own.</li>
  * </ol>
- * Starting from empty brokers, preferred-leader counts per broker differ by at most one after any
- * number of partitions. With one replication factor, replica counts differ by at most one without
- * racks and by at most two with equally sized racks and RF &lt;= R (the rack rule comes first); with
- * mixed replication factors no online rule can promise both counts. {@code ReplicaPlacerProperties}
+ * Within one request, the new partitions' preferred-leader counts per broker differ by at most one;
+ * starting from empty brokers, so do the whole image's, after any number of partitions (each round
+ * of as many partitions as brokers gives every broker one, and a partial round goes to the brokers
+ * that lead least). Counting a topic's existing partitions as well (when partitions are added)
+ * would break the second promise, so they count only cluster-wide. With one replication factor,
+ * replica counts differ by at most two without racks and with equally sized racks and RF &lt;= R
+ * (spreading a request's leaders first may make a broker lead while it holds a replica more than
+ * others; it was one without racks when leaders went only to the cluster's least-leading broker);
+ * with mixed replication factors no online rule can promise both counts. {@code ReplicaPlacerProperties}
  * checks these bounds. Cost: O(partitions × brokers × RF) per request, plus one scan of the image.
  */
 final class ReplicaPlacer {
@@ -69,15 +78,15 @@ final class ReplicaPlacer {
                     + liveBrokers.size() + " live brokers");
         }
         Load load = new Load(liveBrokers, shuffledRanks(liveBrokers));
-        for (TopicImage topic : image.topics().topicsById().values()) {
-            for (PartitionRegistration p : topic.partitions().values()) {
-                load.add(p.replicas());
+        for (TopicImage t : image.topics().topicsById().values()) {
+            for (PartitionRegistration p : t.partitions().values()) {
+                load.add(p.replicas(), false);
             }
         }
         List<List<Integer>> assignments = new ArrayList<>(count);
         for (int i = 0; i < count; i++) {
             List<Integer> replicas = load.choose(replicationFactor);
-            load.add(replicas);
+            load.add(replicas, true);
             assignments.add(List.copyOf(replicas));
         }
         return new Placement(assignments, Map.copyOf(load.replicas));
@@ -104,6 +113,8 @@ final class ReplicaPlacer {
         private final Map<Integer, Integer> rank;
         private final Map<Integer, Integer> replicas = new HashMap<>();
         private final Map<Integer, Integer> leaders = new HashMap<>();
+        /** Preferred leaderships of the partitions this request placed so far. */
+        private final Map<Integer, Integer> requestLeaders = new HashMap<>();
         private final Map<String, Integer> rackReplicas = new HashMap<>();
 
         Load(List<BrokerRegistration> live, Map<Integer, Integer> rank) {
@@ -114,10 +125,12 @@ final class ReplicaPlacer {
                 rackOf.put(b.brokerId(), b.rack().orElse("\u0000" + b.brokerId()));
                 replicas.put(b.brokerId(), 0);
                 leaders.put(b.brokerId(), 0);
+                requestLeaders.put(b.brokerId(), 0);
             }
         }
 
-        void add(List<Integer> partitionReplicas) {
+        /** Counts a partition's replicas; {@code placedNow}: one this request placed. */
+        void add(List<Integer> partitionReplicas, boolean placedNow) {
             for (int i = 0; i < partitionReplicas.size(); i++) {
                 int id = partitionReplicas.get(i);
                 if (!replicas.containsKey(id)) {
@@ -127,6 +140,9 @@ final class ReplicaPlacer {
                 rackReplicas.merge(rackOf.get(id), 1, Integer::sum);
                 if (i == 0) {
                     leaders.merge(id, 1, Integer::sum);
+                    if (placedNow) {
+                        requestLeaders.merge(id, 1, Integer::sum);
+                    }
                 }
             }
         }
@@ -167,7 +183,10 @@ final class ReplicaPlacer {
         }
 
         private int leaderOrder(int a, int b) {
-            int c = Integer.compare(leaders.get(a), leaders.get(b));
+            int c = Integer.compare(requestLeaders.get(a), requestLeaders.get(b));
+            if (c == 0) {
+                c = Integer.compare(leaders.get(a), leaders.get(b));
+            }
             if (c == 0) {
                 c = Integer.compare(replicas.get(a), replicas.get(b));
             }
