@@ -152,12 +152,22 @@ final class ReassignCommand implements Callable<Integer> {
                         : throttleBytesPerSecond + " bytes/s per broker"));
             }
             List<String> accepted = new java.util.ArrayList<>();
+            List<String> notMoving = new java.util.ArrayList<>();
             Map<String, RuntimeException> refused = new LinkedHashMap<>();
             Map<String, RuntimeException> unknown = new LinkedHashMap<>();
             admin.alterPartitionReassignments(targets).forEach((name, f) -> {
                 try {
                     t.get(f);
                     accepted.add(name);
+                } catch (dev.basalt.client.ReassignmentException e) {
+                    // Cancelling a plan: its partitions that finished (or were cancelled already)
+                    // have nothing left to cancel; not an error (found probing: a plan whose first
+                    // partition had been cancelled by itself exited 1).
+                    if (mode.cancel && plan != null && "NO_REASSIGNMENT_IN_PROGRESS".equals(e.reason())) {
+                        notMoving.add(name);
+                    } else {
+                        refused.put(name, e);
+                    }
                 } catch (dev.basalt.client.DefiniteException e) {
                     refused.put(name, e);
                 } catch (dev.basalt.client.BasaltException e) {
@@ -169,6 +179,11 @@ final class ReassignCommand implements Callable<Integer> {
                         + BasaltCli.count(accepted.size(), "partition")
                         + (refused.isEmpty() && unknown.isEmpty() ? "" : " (" + String.join(", ", accepted) + ")")
                         + (mode.cancel ? "" : "; follow it with: basalt reassign --verify"));
+            }
+            if (!notMoving.isEmpty()) {
+                root.out.println(BasaltCli.count(notMoving.size(), "partition") + " of the plan not being reassigned"
+                        + " (finished, or cancelled already): " + String.join(", ", notMoving.subList(0, Math.min(10, notMoving.size())))
+                        + (notMoving.size() > 10 ? ", ..." : ""));
             }
             if (refused.isEmpty() && unknown.isEmpty()) {
                 return BasaltCli.OK;

@@ -57,6 +57,9 @@ class ReassignCommandsTest {
     /** The scripted cluster's reassignments in progress, and its cluster-wide throttle (null = not set). */
     private volatile List<TopicPartitionRef> inProgress = List.of();
     private volatile String clusterThrottle;
+    /** Partitions (of t) whose cancellation is answered NO_REASSIGNMENT_IN_PROGRESS: not being reassigned. */
+    private final java.util.Set<Integer> notReassigning = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
     /** When set, the reassignments in progress finish right after the next listing. */
     private volatile boolean finishAfterNextList;
 
@@ -87,6 +90,12 @@ class ReassignCommandsTest {
                 for (AlterPartitionReassignmentsRequest.Reassignment r : req.getReassignmentsList()) {
                     boolean bad = r.hasTarget() && r.getTarget().getBrokerIdsList().contains(9);
                     boolean slow = r.hasTarget() && r.getTarget().getBrokerIdsList().contains(8); // the controller did not answer in time
+                    if (!r.hasTarget() && notReassigning.contains(r.getPartition().getPartition())) {
+                        b.addResultsBuilder().setPartition(r.getPartition()).setErrorCode(ErrorCode.NO_REASSIGNMENT_IN_PROGRESS)
+                                .setErrorMessage("no reassignment of " + r.getPartition().getTopic() + "-" + r.getPartition().getPartition()
+                                        + " is in progress");
+                        continue;
+                    }
                     b.addResultsBuilder().setPartition(r.getPartition()).setErrorCode(slow ? ErrorCode.REQUEST_TIMED_OUT : bad
                             ? ErrorCode.INVALID_REPLICA_ASSIGNMENT : ErrorCode.NONE).setErrorMessage(bad ? "broker 9 is not registered" : "");
                 }
@@ -245,6 +254,27 @@ class ReassignCommandsTest {
         assertEquals(0, cancel.code(), cancel.err());
         AlterPartitionReassignmentsRequest cancelled = (AlterPartitionReassignmentsRequest) requests.get(0);
         assertTrue(cancelled.getReassignmentsList().stream().noneMatch(AlterPartitionReassignmentsRequest.Reassignment::hasTarget));
+    }
+
+    /**
+     * Cancelling a plan some of whose partitions are no longer moving (finished, or cancelled one by
+     * one before) cancels the rest and exits 0, naming those; cancelling one named partition that is
+     * not moving is still an error. Found probing: the plan's cancel exited 1.
+     */
+    @Test
+    void cancellingAPlan_partlyFinished_cancelsTheRest_andSucceeds() throws Exception {
+        Path file = tmp.resolve("moves.json");
+        Files.writeString(file, "{\"version\":1,\"partitions\":[{\"topic\":\"t\",\"partition\":0,\"replicas\":[4,2,3]},"
+                + "{\"topic\":\"t\",\"partition\":1,\"replicas\":[2,4,1]}]}");
+        notReassigning.add(0);
+        Result cancel = run("reassign", "--cancel", "--plan", file.toString());
+        assertEquals(0, cancel.code(), cancel.out() + cancel.err());
+        assertTrue(cancel.out().contains("Cancelled the reassignment of 1 partition"), cancel.out());
+        assertTrue(cancel.out().contains("1 partition of the plan not being reassigned (finished, or cancelled already): t-0"),
+                cancel.out());
+        Result one = run("reassign", "--cancel", "--topic", "t", "--partition", "0");
+        assertEquals(1, one.code(), one.out() + one.err());
+        assertTrue(one.err().contains("NO_REASSIGNMENT_IN_PROGRESS"), one.err());
     }
 
     /** Found probing a cluster: an entry without "partition" moved partition 0; duplicates and empty plans were accepted. */
