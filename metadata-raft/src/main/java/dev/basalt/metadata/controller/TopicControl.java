@@ -76,7 +76,7 @@ final class TopicControl {
         List<BrokerRegistration> live = liveBrokers(image);
         if (request.replicationFactor() < 1 || request.replicationFactor() > live.size()) {
             throw new ControllerException(ControllerException.Reason.INVALID_REPLICATION_FACTOR, "replication factor "
-                    + request.replicationFactor() + " must be 1.." + live.size() + " (live brokers)");
+                    + request.replicationFactor() + " must be 1.." + live.size() + " (" + brokersInService(image, live) + ")");
         }
         ConfigResource resource = ConfigResource.topic(request.name());
         request.configs().forEach((key, value) -> ConfigControl.check(validator, resource, key, value));
@@ -133,6 +133,19 @@ final class TopicControl {
             }
         }
         throw new IllegalStateException("no fresh topic id after " + TOPIC_ID_ATTEMPTS_MAX + " draws: broken generator");
+    }
+
+    /**
+     * What {@code live} counts, for a refusal: "live brokers", or, when some running brokers are
+     * decommissioned, "brokers in service; decommissioned: 3" (found probing: with 3 brokers running
+     * and one decommissioned, RF 3 was refused as over "1..2 (live brokers)").
+     */
+    static String brokersInService(MetadataImage image, List<BrokerRegistration> live) {
+        List<Integer> decommissioned = image.cluster().brokers().values().stream()
+                .filter(b -> !b.fenced() && image.cluster().isDecommissioned(b.brokerId()))
+                .map(BrokerRegistration::brokerId).sorted().toList();
+        return decommissioned.isEmpty() ? "live brokers" : "brokers in service; decommissioned: "
+                + decommissioned.stream().map(String::valueOf).collect(java.util.stream.Collectors.joining(", "));
     }
 
     /** Brokers new replicas may go to: unfenced and not decommissioned (a drained broker gets nothing new). */
@@ -203,7 +216,8 @@ final class TopicControl {
         List<BrokerRegistration> live = liveBrokers(image);
         if (replicationFactor > live.size()) {
             throw new ControllerException(ControllerException.Reason.INVALID_REPLICATION_FACTOR, "topic " + name
-                    + " has replication factor " + replicationFactor + " but only " + live.size() + " live brokers");
+                    + " has replication factor " + replicationFactor + " but only " + live.size() + " "
+                    + brokersInService(image, live));
         }
         RecordBuffer out = new RecordBuffer(image);
         ReplicaPlacer.Placement placed = placer.placement(image, live, totalCount - topic.partitionCount(),

@@ -291,8 +291,11 @@ class ReassignmentControlTest {
         for (PartitionRegistration p : f.topic("u").partitions().values()) {
             assertFalse(p.replicas().contains(1));
         }
-        assertEquals(ControllerException.Reason.INVALID_REPLICATION_FACTOR, assertThrows(ControllerException.class,
-                () -> f.controller.createTopic(f.image, new CreateTopicRequest("v", 1, 4, Map.of()))).reason());
+        ControllerException tooMany = assertThrows(ControllerException.class,
+                () -> f.controller.createTopic(f.image, new CreateTopicRequest("v", 1, 4, Map.of())));
+        assertEquals(ControllerException.Reason.INVALID_REPLICATION_FACTOR, tooMany.reason());
+        // found probing: with every broker running, "1..3 (live brokers)" read as if one were down
+        assertTrue(tooMany.getMessage().contains("must be 1..3 (brokers in service; decommissioned: 1)"), tooMany.getMessage());
         // a target naming it is refused
         ControllerException e = f.controller.alterReassignments(f.image, List.of(ReassignmentRequest.reassign(
                 ref("u", 0), List.of(1, 2, 3)))).response().get(0).error().orElseThrow();
