@@ -36,6 +36,30 @@ final class BrokersCommand implements Callable<Integer> {
     @ParentCommand
     BasaltCli root;
 
+    /**
+     * When the node is also a voter of the metadata quorum (a combined node), what stopping it does
+     * to the quorum (found probing: "it can be stopped" said nothing of it, and a second such stop
+     * loses the majority); empty otherwise, or when the quorum cannot be described now.
+     */
+    private static String voterNote(Admin admin, AdminWait t, int nodeId) {
+        try {
+            dev.basalt.client.admin.QuorumDescription q = t.get(admin.describeQuorum());
+            int voters = q.voters().size();
+            if (q.voters().stream().noneMatch(v -> v.replicaId() == nodeId)) {
+                return "";
+            }
+            int majority = voters / 2 + 1;
+            int left = voters - 1;
+            String effect = left < majority ? ", too few for a majority: the cluster stops taking writes until it is back"
+                    : left == majority ? ", just a majority: no other voter may stop while it is down" : "";
+            return " It is also a voter of the metadata quorum (" + voters + " voters, a majority is " + majority + "): stopping it"
+                    + " leaves " + left + effect + ". To retire it for good, remove it from the quorum first"
+                    + " (POST /quorum/remove-voter?id=" + nodeId + ", docs/operations.md).";
+        } catch (RuntimeException e) {
+            return "";
+        }
+    }
+
     @Override
     public Integer call() throws InterruptedException {
         try (Admin admin = new Admin(root.clientConfig(BasaltCli.ClientKind.ADMIN, BasaltCli.adminTimeouts(timeoutMs)))) {
@@ -52,7 +76,7 @@ final class BrokersCommand implements Callable<Integer> {
             while (true) {
                 DecommissionProgress p = t.get(admin.decommissionBroker(mode.decommission));
                 if (p.canStop()) {
-                    root.out.println("Broker " + p.brokerId() + " holds no replica: it can be stopped.");
+                    root.out.println("Broker " + p.brokerId() + " holds no replica: it can be stopped." + voterNote(admin, t, p.brokerId()));
                     return BasaltCli.OK;
                 }
                 root.out.println("Broker " + p.brokerId() + " decommissioned; still holds " + BasaltCli.count(p.replicasRemaining(), "replica")
