@@ -48,13 +48,21 @@ final class BrokersCommand implements Callable<Integer> {
             if (q.voters().stream().noneMatch(v -> v.replicaId() == nodeId)) {
                 return "";
             }
+            if (voters == 1) {
+                return " It is also the metadata quorum's only voter: the cluster stops with it. Add another voter"
+                        + " (POST /quorum/add-voter, docs/operations.md) before retiring it.";
+            }
             int majority = voters / 2 + 1;
-            int left = voters - 1;
+            // Running: the leader, and voters it heard from lately (lag known); another node's
+            // answer knows no voter's lag, and then all are taken as up.
+            boolean leaderAnswered = q.voters().stream().anyMatch(v -> v.replicaId() != q.leaderId() && v.lag() >= 0);
+            long left = q.voters().stream().filter(v -> v.replicaId() != nodeId)
+                    .filter(v -> !leaderAnswered || v.replicaId() == q.leaderId() || v.lag() >= 0).count();
             String effect = left < majority ? ", too few for a majority: the cluster stops taking writes until it is back"
                     : left == majority ? ", just a majority: no other voter may stop while it is down" : "";
             return " It is also a voter of the metadata quorum (" + voters + " voters, a majority is " + majority + "): stopping it"
-                    + " leaves " + left + effect + ". To retire it for good, remove it from the quorum first"
-                    + " (POST /quorum/remove-voter?id=" + nodeId + ", docs/operations.md).";
+                    + " leaves " + left + (leaderAnswered ? " running" : "") + effect + ". To retire it for good, remove it"
+                    + " from the quorum first (POST /quorum/remove-voter?id=" + nodeId + ", docs/operations.md).";
         } catch (RuntimeException e) {
             return "";
         }

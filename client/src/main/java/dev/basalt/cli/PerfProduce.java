@@ -119,8 +119,8 @@ final class PerfProduce implements Callable<Integer> {
         }
         if (stats.errors() > 0) {
             // The error itself follows as the command's error line.
-            root.err.println(stats.errors() + " of the " + sent.get() + " records sent failed; sending stopped at the first"
-                    + " failure (" + common.records + " asked for)");
+            root.err.println(stats.errors() + " of the " + sent.get() + " records sent failed"
+                    + (sent.get() < common.records ? "; sending stopped after the first failure (" + common.records + " asked for)" : ""));
         }
         PerfCommand.rethrow(firstError.get());
         return BasaltCli.OK;

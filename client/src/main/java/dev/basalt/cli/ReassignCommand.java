@@ -160,8 +160,8 @@ final class ReassignCommand implements Callable<Integer> {
                     t.get(f);
                     accepted.add(name);
                 } catch (dev.basalt.client.ReassignmentException e) {
-                    // Cancelling a plan: its partitions that finished (or were cancelled already)
-                    // have nothing left to cancel; not an error (found probing: a plan whose first
+                    // Cancelling a plan: its partitions that finished (were cancelled already, or
+                    // never started) have nothing left to cancel; not an error (found probing: a plan whose first
                     // partition had been cancelled by itself exited 1).
                     if (mode.cancel && plan != null && "NO_REASSIGNMENT_IN_PROGRESS".equals(e.reason())) {
                         notMoving.add(name);
@@ -182,7 +182,7 @@ final class ReassignCommand implements Callable<Integer> {
             }
             if (!notMoving.isEmpty()) {
                 root.out.println(BasaltCli.count(notMoving.size(), "partition") + " of the plan not being reassigned"
-                        + " (finished, or cancelled already): " + String.join(", ", notMoving.subList(0, Math.min(10, notMoving.size())))
+                        + " (finished, cancelled already, or never started): " + String.join(", ", notMoving.subList(0, Math.min(10, notMoving.size())))
                         + (notMoving.size() > 10 ? ", ..." : ""));
             }
             if (refused.isEmpty() && unknown.isEmpty()) {

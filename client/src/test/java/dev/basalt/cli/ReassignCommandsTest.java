@@ -60,6 +60,9 @@ class ReassignCommandsTest {
     /** Partitions (of t) whose cancellation is answered NO_REASSIGNMENT_IN_PROGRESS: not being reassigned. */
     private final java.util.Set<Integer> notReassigning = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
+    /** When set, DescribeQuorum answers voter 3's lag unknown: the leader has not heard from it. */
+    private volatile boolean voter3Silent;
+
     /** When set, the reassignments in progress finish right after the next listing. */
     private volatile boolean finishAfterNextList;
 
@@ -191,9 +194,10 @@ class ReassignCommandsTest {
                                        StreamObserver<dev.basalt.proto.v1.DescribeQuorumResponse> out) {
                 dev.basalt.proto.v1.DescribeQuorumResponse.Builder b = dev.basalt.proto.v1.DescribeQuorumResponse.newBuilder()
                         .setErrorCode(ErrorCode.NONE).setLeaderId(2).setTerm(3).setHighWatermark(100);
-                for (int id : List.of(1, 2, 3)) { // combined nodes 1-3 vote; broker 4 only observes
+                for (int id : List.of(1, 2, 3)) { // combined nodes 1-3 vote (2 leads); broker 4 only observes
                     b.addVoters(dev.basalt.proto.v1.DescribeQuorumResponse.ReplicaState.newBuilder().setReplicaId(id)
-                            .setLogEndOffset(100).setLag(0).setLastFetchTimestampMs(-1).setLastCaughtUpTimestampMs(-1));
+                            .setLogEndOffset(100).setLag(id == 3 && voter3Silent ? -1 : 0).setLastFetchTimestampMs(-1)
+                            .setLastCaughtUpTimestampMs(-1));
                 }
                 b.addObservers(dev.basalt.proto.v1.DescribeQuorumResponse.ReplicaState.newBuilder().setReplicaId(4)
                         .setLogEndOffset(100).setLag(0).setLastFetchTimestampMs(-1).setLastCaughtUpTimestampMs(-1));
@@ -285,7 +289,7 @@ class ReassignCommandsTest {
         Result cancel = run("reassign", "--cancel", "--plan", file.toString());
         assertEquals(0, cancel.code(), cancel.out() + cancel.err());
         assertTrue(cancel.out().contains("Cancelled the reassignment of 1 partition"), cancel.out());
-        assertTrue(cancel.out().contains("1 partition of the plan not being reassigned (finished, or cancelled already): t-0"),
+        assertTrue(cancel.out().contains("1 partition of the plan not being reassigned (finished, cancelled already, or never started): t-0"),
                 cancel.out());
         Result one = run("reassign", "--cancel", "--topic", "t", "--partition", "0");
         assertEquals(1, one.code(), one.out() + one.err());
@@ -541,8 +545,14 @@ class ReassignCommandsTest {
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("Broker 1 holds no replica: it can be stopped."), r.out());
         // found probing: a combined node is a quorum voter too, and stopping two of three loses the majority
-        assertTrue(r.out().contains("It is also a voter of the metadata quorum (3 voters, a majority is 2): stopping it leaves 2,"
-                + " just a majority: no other voter may stop while it is down."), r.out());
+        assertTrue(r.out().contains("It is also a voter of the metadata quorum (3 voters, a majority is 2): stopping it leaves 2"
+                + " running, just a majority: no other voter may stop while it is down."), r.out());
+        // a voter the leader has not heard from is not counted as running (found by review)
+        voter3Silent = true;
+        decommissionCalls.set(0);
+        Result oneDown = run("brokers", "--decommission", "1", "--wait");
+        assertTrue(oneDown.out().contains("stopping it leaves 1 running, too few for a majority"), oneDown.out());
+        voter3Silent = false;
         assertEquals(3, decommissionCalls.get());
         decommissionCalls.set(0);
         Result brokerOnly = run("brokers", "--decommission", "4", "--wait");
