@@ -104,8 +104,7 @@ public final class ReplicaManager implements MetadataSubscriber, AutoCloseable {
     /** The caughtUp flag of the latest metadata step (retried opens run with it). Guarded by this. */
     private boolean lastCaughtUp;
     private ScheduledExecutorService scheduler;
-    private volatile MetadataImage image = MetadataImage.EMPTY;
-    /** {@link #image} with the metadata log index it holds, published together for the Metadata answer. */
+    /** The current image with the metadata log index it holds, published as one value. */
     private volatile ImageAt imageAt = new ImageAt(MetadataImage.EMPTY, -1);
     private volatile boolean closed;
 
@@ -168,7 +167,7 @@ public final class ReplicaManager implements MetadataSubscriber, AutoCloseable {
     }
 
     public MetadataImage image() {
-        return image;
+        return imageAt.image();
     }
 
     /** True once {@link #close} began: replica requests are answered BROKER_NOT_AVAILABLE. */
@@ -196,7 +195,7 @@ public final class ReplicaManager implements MetadataSubscriber, AutoCloseable {
 
     /** Finds the local leader replica of {@code topic}/{@code partition}, or the error to answer. */
     public Lookup leaderFor(String topic, int partition) {
-        MetadataImage img = image; // one snapshot for both steps: a concurrent update must not split them
+        MetadataImage img = image(); // one snapshot for both steps: a concurrent update must not split them
         Lookup any = replicaFor(img, topic, partition);
         if (!any.ok() || any.partition().isLeader()) {
             return any;
@@ -229,7 +228,7 @@ public final class ReplicaManager implements MetadataSubscriber, AutoCloseable {
 
     /** Finds the local replica (leader or follower) of {@code topic}/{@code partition}, or the error to answer. */
     public Lookup replicaFor(String topic, int partition) {
-        return replicaFor(image, topic, partition);
+        return replicaFor(image(), topic, partition);
     }
 
     private Lookup replicaFor(MetadataImage img, String topic, int partition) {
@@ -275,7 +274,7 @@ public final class ReplicaManager implements MetadataSubscriber, AutoCloseable {
         } catch (IllegalArgumentException e) {
             return Optional.empty();
         }
-        TopicImage t = image.topics().topicsById().get(id);
+        TopicImage t = image().topics().topicsById().get(id);
         if (t == null) {
             return Optional.empty();
         }
@@ -285,7 +284,7 @@ public final class ReplicaManager implements MetadataSubscriber, AutoCloseable {
 
     /** The rack of {@code brokerId} in the image, if it has one. */
     public Optional<String> rackOf(int broker) {
-        return image.cluster().broker(broker).flatMap(BrokerRegistration::rack);
+        return image().cluster().broker(broker).flatMap(BrokerRegistration::rack);
     }
 
     /** Wakes fetches (consumers, followers) waiting on {@code tp} after an append. */
@@ -348,11 +347,8 @@ public final class ReplicaManager implements MetadataSubscriber, AutoCloseable {
         boolean caughtUp = update.caughtUp();
         // Lookups see the new image first: a replica becoming follower below must not be found as
         // leader by an image that already names another leader.
-        // imageAt first: whoever sees the new image (the node's gate on serving metadata reads
-        // image()) then sees its index too (found by review: an answer could pass the gate and
-        // still read the empty image, index unknown)
+        // One write: whoever sees the new image sees its index too (the Metadata answer names it)
         imageAt = new ImageAt(next, update.appliedIndex());
-        image = next;
         for (TopicImage removed : update.removedTopics()) {
             for (int idx : removed.partitions().keySet()) {
                 TopicPartition tp = new TopicPartition(removed.name(), idx);
@@ -528,8 +524,8 @@ public final class ReplicaManager implements MetadataSubscriber, AutoCloseable {
             // its offline report, again and again.
             java.util.UUID id = topic.id();
             int partitionIndex = tp.partition();
-            p.isrEligibility(r -> image.cluster().isUnfenced(r)
-                    && !image.cluster().broker(r).map(b -> b.isOffline(id, partitionIndex)).orElse(true));
+            p.isrEligibility(r -> image().cluster().isUnfenced(r)
+                    && !image().cluster().broker(r).map(b -> b.isOffline(id, partitionIndex)).orElse(true));
             partitions.put(tp, p);
             deferred.remove(tp);
         }
@@ -582,7 +578,7 @@ public final class ReplicaManager implements MetadataSubscriber, AutoCloseable {
      */
     public synchronized List<TopicPartition> repairCorruptReplicas() {
         List<TopicPartition> repaired = new java.util.ArrayList<>();
-        MetadataImage img = image;
+        MetadataImage img = image();
         for (TopicPartition tp : logs.corruptPartitions()) {
             Optional<TopicImage> topic = img.topics().topic(tp.topic());
             PartitionRegistration reg = topic.map(t -> t.partitions().get(tp.partition())).orElse(null);
@@ -770,14 +766,14 @@ public final class ReplicaManager implements MetadataSubscriber, AutoCloseable {
     private void retryFailedApplies(long nowMs) {
         for (java.util.Iterator<TopicPartition> it = applyFailed.keySet().iterator(); it.hasNext(); ) {
             TopicPartition tp = it.next();
-            java.util.Optional<TopicImage> topic = image.topics().topic(tp.topic());
+            java.util.Optional<TopicImage> topic = image().topics().topic(tp.topic());
             PartitionRegistration reg = topic.map(t -> t.partitions().get(tp.partition())).orElse(null);
             if (reg == null || !reg.replicas().contains(brokerId)) {
                 it.remove();
                 continue;
             }
             try {
-                applyPartition(image, topic.get(), tp.partition(), reg, lastCaughtUp, nowMs);
+                applyPartition(image(), topic.get(), tp.partition(), reg, lastCaughtUp, nowMs);
                 it.remove();
                 if (partitions.containsKey(tp)) {
                     log.info("{}: metadata applied on a retry (leader epoch {}, leader {}): its first application failed", tp,
@@ -815,7 +811,7 @@ public final class ReplicaManager implements MetadataSubscriber, AutoCloseable {
     private void publishNotOpened() {
         Map<TopicPartition, String> now = new HashMap<>();
         applyFailed.forEach((tp, why) -> {
-            boolean assigned = image.topics().topic(tp.topic()).map(t -> t.partitions().get(tp.partition()))
+            boolean assigned = image().topics().topic(tp.topic()).map(t -> t.partitions().get(tp.partition()))
                     .map(r -> r.replicas().contains(brokerId)).orElse(false);
             if (assigned && !partitions.containsKey(tp)) {
                 now.put(tp, why);
