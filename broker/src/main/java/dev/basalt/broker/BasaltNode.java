@@ -720,6 +720,7 @@ public final class BasaltNode implements AutoCloseable {
         ControllerChannel toController = new ForwardingControllerChannel(() -> controller, quorum, controllers);
         // Producer ids come in blocks from the active controller, through the lifecycle's controller client.
         ProducerIdManager producerIds = new ProducerIdManager(lifecycle::allocateProducerIds);
+        lifecycle.onRunning(producerIds::prefetch);
         InitProducerIdHandler initProducerId = new InitProducerIdHandler(producerIds,
                 () -> lifecycle.state() == BrokerLifecycle.State.RUNNING, lifecycleThread,
                 () -> rm.image().producerIds().nextProducerId());

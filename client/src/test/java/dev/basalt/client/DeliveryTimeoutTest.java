@@ -268,4 +268,28 @@ class DeliveryTimeoutTest {
         assertEquals(List.of("w", "a"), cluster.records("t", 0).stream().map(DeliveryTimeoutTest::value).toList(),
                 "a is in the leader's log (and would be committed should the ISR come back)");
     }
+
+    /**
+     * Records that wait unsent because no broker hands out a producer id fail at their deadline
+     * saying so, with the broker's reason (found probing: during a controller quorum outage a new
+     * producer's records expired naming no cause, the InitProducerId failures logged at DEBUG only).
+     */
+    @Test
+    void recordsThatWaitForAProducerId_expireNamingTheInitProducerIdFailure() throws Exception {
+        cluster.createTopic("t", 1);
+        cluster.injectInitProducerIdError(ErrorCode.BROKER_NOT_AVAILABLE, 1_000);
+        ManualTime clock = new ManualTime();
+        try (Producer<String, String> p = producer(cluster.bootstrap(), clock, Map.of())) {
+            CompletableFuture<RecordMetadata> a = p.send(new ProducerRecord<>("t", 0, null, "a"));
+            await(() -> cluster.initProducerIdRequests() >= 1, "the producer asks for an id");
+            letTheSenderRun();
+            clock.set(clock.monotonicMs() + DELIVERY_TIMEOUT_MS);
+            ExecutionException e = assertThrows(ExecutionException.class, () -> a.get(10, TimeUnit.SECONDS));
+            assertInstanceOf(ClientTimeoutException.class, e.getCause(), e.getCause().toString());
+            String m = e.getCause().getMessage();
+            assertTrue(m.contains("expired after") && m.contains("the producer has no producer id yet")
+                    && m.contains("the last InitProducerId failed: BROKER_NOT_AVAILABLE: injected"), m);
+            assertEquals(0, cluster.produceRequests(), "nothing was sent without an id");
+        }
+    }
 }

@@ -17,6 +17,11 @@ import java.util.function.Supplier;
  * is outstanding; callers that find no id left wait for it (their futures complete when it comes,
  * or fail when the controller refuses or cannot be reached: the next call asks again).
  *
+ * <p>A broker takes its first block when it starts serving ({@link #prefetch}), not when its first
+ * producer arrives: a producer that starts while the metadata quorum has lost its majority is then
+ * still served by any broker that registered before (found probing: a broker restarted just before
+ * two of three controllers died refused every new idempotent producer until the quorum was back).
+ *
  * <p>Thread-safety: thread-safe (one monitor; the block source is called outside it).
  */
 public final class ProducerIdManager {
@@ -74,6 +79,21 @@ public final class ProducerIdManager {
             requestBlock();
         }
         return out;
+    }
+
+    /**
+     * Asks for a block now unless one is held with ids to spare, ready or on its way (the broker
+     * calls this when it starts serving). A refusal fails nobody: the next caller asks again.
+     */
+    public void prefetch() {
+        boolean ask;
+        synchronized (this) {
+            ask = !requesting && prefetched == null && (current == null || usedPercent() >= PREFETCH_PERCENT);
+            requesting |= ask;
+        }
+        if (ask) {
+            requestBlock();
+        }
     }
 
     private void takePrefetched() {

@@ -79,6 +79,29 @@ class ProducerIdManagerTest {
         assertEquals(0L, again.join());
     }
 
+    /**
+     * A broker takes its first block when it starts serving, so a producer arriving later is
+     * answered without the controller (found probing: a controller quorum outage right after a
+     * broker restart refused every new idempotent producer); a refused prefetch fails nobody.
+     */
+    @Test
+    void prefetch_takesABlockBeforeTheFirstProducer_andAFailedOneFailsNobody() {
+        ProducerIdManager m = manager();
+        m.prefetch();
+        m.prefetch();
+        assertEquals(1, asked.size(), "one request however often prefetch is called");
+        asked.poll().completeExceptionally(new ProducerIdManager.BlockUnavailableException("NOT_CONTROLLER: no leader"));
+        m.prefetch();
+        assertEquals(1, asked.size(), "a failed prefetch is asked again by the next call");
+        asked.poll().complete(new ProducerIdBlock(1, 40, 10));
+        m.prefetch();
+        assertTrue(asked.isEmpty(), "a block with ids to spare is held: nothing asked");
+        CompletableFuture<Long> first = m.nextProducerId();
+        assertTrue(first.isDone(), "served from the prefetched block, no controller needed");
+        assertEquals(40L, first.join());
+        assertTrue(asked.isEmpty());
+    }
+
     @Test
     void aBurstLargerThanABlock_isServedFromSeveralBlocks() {
         ProducerIdManager m = manager();

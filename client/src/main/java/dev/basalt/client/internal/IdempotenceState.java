@@ -31,6 +31,8 @@ public final class IdempotenceState {
     private boolean initInFlight;
     private long initNotBeforeMs = Long.MIN_VALUE;
     private long bumps;
+    /** Why the last InitProducerId failed, null once one succeeded (named when a waiting batch expires). */
+    private String lastInitFailure;
 
     public boolean hasProducerId() {
         return producerId >= 0;
@@ -114,11 +116,27 @@ public final class IdempotenceState {
         bumpReason = null;
         freshIdNeeded = false;
         unresolved = 0;
+        lastInitFailure = null;
     }
 
-    public void onInitFailed(long retryAtMs) {
+    /** @param why the broker's error or the transport failure, named by {@link #waitReason()} */
+    public void onInitFailed(long retryAtMs, String why) {
         initInFlight = false;
         initNotBeforeMs = retryAtMs;
+        lastInitFailure = why;
+    }
+
+    /**
+     * Why new batches cannot be stamped (and so wait unsent), or null when they can: no producer id
+     * yet, or an epoch bump or fresh id pending, with the last InitProducerId failure if any.
+     */
+    public String waitReason() {
+        if (mayStamp()) {
+            return null;
+        }
+        String what = !hasProducerId() ? "the producer has no producer id yet"
+                : "the producer waits for " + (freshIdNeeded ? "a fresh producer id" : "its producer epoch bump (" + bumpReason + ")");
+        return what + (lastInitFailure == null ? "" : "; the last InitProducerId failed: " + lastInitFailure);
     }
 
     /** Why a bump waits, or null. */

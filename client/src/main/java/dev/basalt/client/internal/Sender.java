@@ -310,10 +310,20 @@ public final class Sender implements Runnable {
             return;
         }
         String why = t != null ? t.toString() : r.getErrorCode() + ": " + r.getErrorMessage();
-        LOG.debug("InitProducerId failed ({}); retrying", why);
+        if (!why.equals(initFailureLogged)) {
+            // once per distinct reason (retried every retry.backoff.ms while it lasts): a producer
+            // whose records wait for an id says why in its log, not only at delivery.timeout.ms
+            LOG.warn("InitProducerId failed ({}); retrying, records wait for a producer id meanwhile", why);
+            initFailureLogged = why;
+        } else {
+            LOG.debug("InitProducerId failed again ({}); retrying", why);
+        }
         metadata.refresh();
-        idem.onInitFailed(now + Math.max(1, settings.retryBackoffMs()));
+        idem.onInitFailed(now + Math.max(1, settings.retryBackoffMs()), why);
     }
+
+    /** The InitProducerId failure last logged at WARN (each distinct reason is logged once). */
+    private String initFailureLogged;
 
     /**
      * A batch out of delivery time. An unreachable leader's ConnectionException is named but not
@@ -325,7 +335,8 @@ public final class Sender implements Runnable {
         boolean unreachable = last instanceof ConnectionException;
         String m = b.partition() + ": " + b.recordCount() + " record(s) expired after " + (now - b.createdMs())
                 + " ms (delivery.timeout.ms)" + (unreachable ? "; the partition's leader could not be reached" : "")
-                + (last == null ? "" : "; last error: " + last.getMessage()) + leaderlessReason(metadata.current(), b.partition());
+                + (last == null ? "" : "; last error: " + last.getMessage()) + leaderlessReason(metadata.current(), b.partition())
+                + (idem == null || b.hasSequence() || idem.waitReason() == null ? "" : "; " + idem.waitReason());
         ClientTimeoutException e = new ClientTimeoutException(m, unreachable ? null : last);
         if (unreachable) {
             e.addSuppressed(last);
