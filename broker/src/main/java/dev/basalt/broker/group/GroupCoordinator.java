@@ -78,6 +78,8 @@ public final class GroupCoordinator implements MetadataSubscriber, AutoCloseable
     static final int LOAD_READ_BYTES = 1 << 20;
     /** Retry delay while a partition waits to be readable (leadership applied, HW caught up). */
     static final long LOAD_RETRY_MS = 50;
+    /** Retry interval of a load the partition's log refused (corrupt or offline copy). */
+    static final long LOAD_FAILED_RETRY_MS = 1_000;
     /** Largest batch of records one decision may write (topic max.message.bytes). */
     static final int BATCH_BYTES_MAX = 8 << 20;
 
@@ -420,6 +422,8 @@ public final class GroupCoordinator implements MetadataSubscriber, AutoCloseable
         /** Keys of the records of this load the group's state refused, restated once loaded (repairRefused). */
         final List<GroupRecord.Key> refusedKeys = new ArrayList<>();
         long loadTargetOffset = -1;
+        /** Why this load cannot read the partition (retried every LOAD_FAILED_RETRY_MS), null while it can. */
+        volatile String loadFailure;
         int generation;
         /** Names this load to the commit listeners (onReplayed). */
         private Object loadToken = new Object();
@@ -467,10 +471,18 @@ public final class GroupCoordinator implements MetadataSubscriber, AutoCloseable
                 long steps = 0;
                 while (loadOffset < loadTargetOffset && steps++ < 64) {
                     long before = loadOffset;
-                    try (FetchSlice slice = p.readForConsumer(loadOffset, LOAD_READ_BYTES)) {
+                    // checksums verified: the group state is rebuilt from these batches, and a
+                    // corrupt one is reported (as a consumer's finding is) instead of replayed
+                    try (FetchSlice slice = p.readForConsumer(loadOffset, LOAD_READ_BYTES, true)) {
                         replayBatches(slice.records());
                         if (slice.isEmpty()) {
-                            break; // HW not there yet
+                            if (slice.highWatermark() >= loadTargetOffset) {
+                                // No batch from here to the target although it is committed: the
+                                // offsets are a gap (a corrupt only copy cut at load keeps its lost
+                                // offsets unused). Found probing: the load waited for them forever.
+                                loadOffset = loadTargetOffset;
+                            }
+                            break; // else the HW is not there yet
                         }
                         loadOffset = Math.max(loadOffset, slice.nextOffset());
                     }
@@ -480,11 +492,27 @@ public final class GroupCoordinator implements MetadataSubscriber, AutoCloseable
                 }
             } catch (OffsetOutOfRangeException e) {
                 loadOffset = p.log().logStartOffset(); // retention or compaction moved the start
+            } catch (RuntimeException e) {
+                // This copy cannot serve what the load needs (a corrupt only copy, an offline log,
+                // anything else that fails a read): requests are refused naming it, and the load is
+                // tried again (leadership may move to a healthy replica, or a restart cut the
+                // damage). Found probing: a CorruptLogException escaped the loop and the shard
+                // answered "loading" forever.
+                if (loadFailure == null) {
+                    log.error("{}-{}: cannot load the group state: {}; retrying every {} ms", TOPIC, partition, e.getMessage(),
+                            LOAD_FAILED_RETRY_MS);
+                }
+                loadFailure = e.getMessage();
+                if (!unloaded) {
+                    timer.schedule(() -> loop.execute(() -> loadStep(gen)), LOAD_FAILED_RETRY_MS, TimeUnit.MILLISECONDS);
+                }
+                return;
             }
             if (loadOffset < loadTargetOffset) {
                 retryLoad(gen);
                 return;
             }
+            loadFailure = null;
             state.onLoaded(clock.millis());
             loaded = true;
             log.info("Loaded {}-{} (leader epoch {}): {} groups", TOPIC, partition, leaderEpoch, state.groups().size());
@@ -661,6 +689,11 @@ public final class GroupCoordinator implements MetadataSubscriber, AutoCloseable
         private void checkServing() {
             if (unloaded || state == null) {
                 throw new CoordinatorException(ErrorCode.NOT_COORDINATOR, "broker " + brokerId + " no longer leads " + TOPIC + "-" + partition);
+            }
+            String failure = loadFailure;
+            if (!loaded && failure != null) {
+                throw new CoordinatorException(ErrorCode.COORDINATOR_NOT_AVAILABLE, TOPIC + "-" + partition
+                        + " cannot be loaded on broker " + brokerId + ": " + failure);
             }
             if (!loaded) {
                 throw new CoordinatorException(ErrorCode.COORDINATOR_LOAD_IN_PROGRESS, TOPIC + "-" + partition + " is loading");

@@ -246,6 +246,71 @@ class GroupCoordinatorNodeTest {
                 "the group's epoch restated after the refused record");
     }
 
+    /**
+     * Found probing: a flipped byte in the only copy of an offsets partition made its shard answer
+     * "loading" forever (the load's CorruptLogException escaped its loop), and after the restart
+     * that accepts the loss it still did (the lost offsets stay a gap the load waited to read).
+     * Now the first start names the damage (COORDINATOR_NOT_AVAILABLE, retried), and the next one
+     * loads past the gap: the commit before the damage is served, and new commits work.
+     */
+    @Test
+    void aCorruptOnlyCopyOfAnOffsetsPartition_isNamed_andLoadsPastTheLossAfterTheRestartThatAcceptsIt() throws Exception {
+        start();
+        createTopic();
+        await(() -> groups().findCoordinator(FindCoordinatorRequest.newBuilder().setGroupId("g").build()),
+                r -> r.getErrorCode() == ErrorCode.NONE, "coordinator");
+        int epoch = join().getMemberEpoch();
+        for (long offset : new long[] {17, 30}) {
+            assertEquals(ErrorCode.NONE, groups().offsetCommit(OffsetCommitRequest.newBuilder().setGroupId("g").setMemberId("m1")
+                    .setMemberEpoch(epoch).addPartitions(OffsetCommitRequest.Partition.newBuilder().setTopic("t").setPartition(2)
+                            .setOffset(offset)).build()).getErrorCode());
+        }
+        channel.shutdownNow();
+        node.close();
+        node = null;
+        // Flip a byte inside the last batch of the group's offsets partition (the commit of 30): the
+        // next start's load (or its scrubber, whichever reads it first) finds it.
+        Path segment = dir.resolve(GroupCoordinator.TOPIC + "-" + GroupCoordinator.partitionFor("g", 3))
+                .resolve("00000000000000000000.log");
+        long last = 0;
+        long length = 0;
+        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(segment, java.nio.file.StandardOpenOption.READ,
+                java.nio.file.StandardOpenOption.WRITE)) {
+            java.nio.ByteBuffer h = java.nio.ByteBuffer.allocate(12);
+            for (long pos = 0; ; pos += length) {
+                h.clear();
+                if (ch.read(h, pos) < 12 || h.getInt(8) <= 0) {
+                    break;
+                }
+                last = pos;
+                length = 12 + h.getInt(8);
+            }
+            java.nio.ByteBuffer one = java.nio.ByteBuffer.allocate(1);
+            ch.read(one, last + length - 2);
+            one.put(0, (byte) (one.get(0) ^ 0x21)).rewind();
+            ch.write(one, last + length - 2);
+        }
+
+        start();
+        OffsetFetchResponse named = await(() -> groups().offsetFetch(OffsetFetchRequest.newBuilder().setGroupId("g").build()),
+                r -> r.getErrorCode() == ErrorCode.COORDINATOR_NOT_AVAILABLE && r.getErrorMessage().contains("cannot be loaded"),
+                "the damage named");
+        assertTrue(named.getErrorMessage().contains("corrupt"),
+                named.getErrorMessage());
+
+        channel.shutdownNow();
+        node.close();
+        node = null;
+        start();
+        OffsetFetchResponse fetched = await(() -> groups().offsetFetch(OffsetFetchRequest.newBuilder().setGroupId("g").build()),
+                r -> r.getErrorCode() == ErrorCode.NONE && r.getPartitionsCount() > 0, "offsets after the restart that accepts the loss");
+        assertEquals(17, fetched.getPartitions(0).getOffset(), "the commit before the damaged batch; the damaged one is lost");
+        int again = join().getMemberEpoch();
+        assertEquals(ErrorCode.NONE, groups().offsetCommit(OffsetCommitRequest.newBuilder().setGroupId("g").setMemberId("m1")
+                .setMemberEpoch(again).addPartitions(OffsetCommitRequest.Partition.newBuilder().setTopic("t").setPartition(2)
+                        .setOffset(40)).build()).getErrorCode(), "the shard takes writes again");
+    }
+
     private static List<GroupRecord> groupRecords(com.google.protobuf.ByteString records) {
         List<GroupRecord> out = new java.util.ArrayList<>();
         for (dev.basalt.record.RecordBatch b : dev.basalt.record.Batches.iterate(records.asReadOnlyByteBuffer())) {
