@@ -710,7 +710,7 @@ public final class ReplicaManager implements MetadataSubscriber, AutoCloseable {
             boolean claimed = reg.map(r -> r.replicas().contains(brokerId)).orElse(false)
                     && (diskId == null ? disk == null || adoptable(disk, reg.get()) : t.get().id().toString().equals(diskId));
             if (!claimed) {
-                log.info("Deleting replica {}: no topic of the metadata claims it (topic id on disk {})", tp, diskId);
+                log.warn("Deleting replica {}: no topic of the metadata claims it (topic id on disk {})", tp, diskId);
                 logs.delete(tp);
             }
         }
@@ -723,7 +723,7 @@ public final class ReplicaManager implements MetadataSubscriber, AutoCloseable {
             boolean claimed = t.isPresent() && t.get().partition(tp.partition()).map(r -> r.replicas().contains(brokerId)).orElse(false)
                     && (diskId == null || t.get().id().toString().equals(diskId));
             if (!claimed) {
-                log.info("Deleting corrupt replica {}: no topic of the metadata claims it (topic id on disk {})", tp, diskId);
+                log.warn("Deleting corrupt replica {}: no topic of the metadata claims it (topic id on disk {})", tp, diskId);
                 logs.delete(tp);
             }
         }

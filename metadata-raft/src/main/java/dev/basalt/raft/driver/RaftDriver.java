@@ -42,6 +42,11 @@ final class RaftDriver implements Runnable {
     private static final Logger LOG = LoggerFactory.getLogger(RaftDriver.class);
     /** Free bytes on the store's file system before a node that ran out of space rejoins. */
     static final long RESUME_FREE_BYTES_MIN = 16L << 20;
+    /** Longest the persisted commit hint lags the commit index while entries commit (see maybePersistCommitHint). */
+    static final long COMMIT_HINT_INTERVAL_MS = 1_000;
+    /** Driver thread only: when the hard state was last written (driver clock). */
+    private long commitHintWrittenMs = Long.MIN_VALUE / 2;
+
     /** How often a node standing aside for a full disk checks the free space. */
     static final long SPACE_CHECK_INTERVAL_MS = 500;
     /**
@@ -340,6 +345,7 @@ final class RaftDriver implements Runnable {
 
     private void maybeFinishClose(long nowMs) {
         if (closing != null && (!core.isLeader() || nowMs >= closeDeadlineMs)) {
+            maybePersistCommitHint(core.commitIndex(), true); // entries up to it were flushed by an earlier round
             stop(new IndeterminateException("node " + config.nodeId() + " closed"));
         }
     }
@@ -431,6 +437,9 @@ final class RaftDriver implements Runnable {
         if (hardState != null) {
             long hint = Math.min(hardState.commitIndex(), commitAtStart);
             store.persistAndFlushHardState(new HardState(hardState.term(), hardState.votedFor(), hint));
+            commitHintWrittenMs = clockMs.getAsLong();
+        } else {
+            maybePersistCommitHint(commitAtStart, false);
         }
         List<LogEntry> merged = new ArrayList<>();
         for (Output o : outputs) {
@@ -445,6 +454,26 @@ final class RaftDriver implements Runnable {
             }
         }
         flushEntries(merged);
+    }
+
+    /**
+     * Writes the hard state again with a newer commit hint ({@code commit}: durable and committed)
+     * when it lags and {@link #COMMIT_HINT_INTERVAL_MS} has passed since the last write, or at once
+     * when {@code now}. The core asks for the hard state only on a term or vote change, so without
+     * this the hint stayed at the commit index of the last election and recovery's check "the log
+     * ends below the persisted commit index" missed a log that lost committed entries (found
+     * probing: a metadata log cut before a topic's creation record started without a word, and the
+     * node deleted the topic's data as unclaimed). One small write and fsync a second at most.
+     */
+    private void maybePersistCommitHint(long commit, boolean now) {
+        HardState persisted = store.hardState();
+        long nowMs = clockMs.getAsLong();
+        if (commit <= persisted.commitIndex() || commit > store.lastIndex()
+                || (!now && nowMs - commitHintWrittenMs < COMMIT_HINT_INTERVAL_MS)) {
+            return;
+        }
+        store.persistAndFlushHardState(new HardState(persisted.term(), persisted.votedFor(), commit));
+        commitHintWrittenMs = nowMs;
     }
 
     private void flushEntries(List<LogEntry> merged) {
