@@ -1224,6 +1224,11 @@ public final class BasaltNode implements AutoCloseable {
             log.error("Start-up refused: {}", e.getMessage());
             fail(3, "cannot start: " + e.getMessage());
         } catch (dev.basalt.raft.log.RaftStorageException e) {
+            String full = knownStartFailure(e);
+            if (full != null && full.contains("No space left on device")) {
+                log.error("Start-up failed: {}", full); // not damage: moving the metadata log aside would be wrong advice
+                fail(1, "cannot start: " + full);
+            }
             // Damage below what the quorum committed: the node cannot tell which of its votes and
             // acknowledgements survived, so it must not take part as the same voter (docs/operations.md).
             log.error("Start-up failed: the metadata log cannot be read", e);
@@ -1265,6 +1270,14 @@ public final class BasaltNode implements AutoCloseable {
                 String path = t instanceof java.nio.file.AccessDeniedException ? m + ": permission denied" : m;
                 return top + (top.contains(m) ? "" : ": " + path)
                         + " (the data directory cannot be used: a read-only file system, or its permissions)";
+            }
+            if (m.contains("No space left on device")) {
+                // found probing: a node killed while its disk was full crash-looped on a stack trace
+                // (RocksDB writes at open); nothing is lost, it needs room
+                String top = String.valueOf(e.getMessage());
+                return top + (top.contains("No space left on device") ? "" : ": No space left on device")
+                        + " (the disk holding the data directory is full: free space or grow the volume, then start again;"
+                        + " what the node acknowledged is on disk and is not lost)";
             }
             if (t instanceof java.net.BindException || m.contains("Address already in use")) {
                 String what = String.valueOf(e.getMessage());

@@ -94,5 +94,11 @@ class ControllerDirectoryLockTest {
                 "the failing path named when the message does not");
         assertNull(BasaltNode.knownStartFailure(new java.io.IOException("x", new java.nio.file.FileSystemException("/data/f: No space"))),
                 "other file system errors keep their stack trace");
+        // found probing: a node killed on a full disk crash-looped on RocksDB's stack trace at its next start
+        dev.basalt.log.LogStorageException full = new dev.basalt.log.LogStorageException("cannot open the RocksDB index",
+                java.nio.file.Path.of("/data/index"), new RuntimeException("While appending to file: /data/index/000008.sst: No space left on device"));
+        String known = BasaltNode.knownStartFailure(full);
+        assertTrue(known != null && known.startsWith(full.getMessage()) && known.contains("No space left on device")
+                && known.contains("the disk holding the data directory is full"), known);
     }
 }
