@@ -92,6 +92,15 @@ public final class PartitionLog {
             this(offset, cause, false, offset);
         }
 
+        /**
+         * Whether nothing is stored at or after the corrupt batch (cut at load, or nothing followed
+         * it): a restart accepts the loss. Otherwise the bytes after it are still in the log, and
+         * only the operator's repair cuts them (a clean restart does not scan).
+         */
+        public boolean alreadyCut(long logEndOffset) {
+            return cutAtLoad || offset >= logEndOffset;
+        }
+
         /** What was lost, for messages: "offsets A..B" (a log that starts again after them) or "offsets from A". */
         public String lost() {
             return lostFrom < offset ? "offsets " + lostFrom + ".." + (offset - 1) : "offsets from " + offset;
@@ -749,7 +758,7 @@ public final class PartitionLog {
             // Cut at load (nothing after the corrupt batch): a restart accepts the loss. Found while
             // running: the bytes after it are still here, and only the operator's repair cuts them.
             // (Found probing: the message named repair for a log already cut.)
-            boolean alreadyCut = bad.cutAtLoad() || bad.offset() >= logEndOffset();
+            boolean alreadyCut = bad.alreadyCut(logEndOffset());
             throw new AppendRefusedException("log of " + tp + " refuses appends: " + bad.lost() + " are corrupt and"
                     + " this is the only copy (" + (alreadyCut ? "the log was cut " + (bad.lostFrom() < bad.offset()
                     ? "when it loaded and starts again, empty, at " + bad.offset() : "there when it loaded")

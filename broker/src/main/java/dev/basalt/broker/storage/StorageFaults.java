@@ -109,10 +109,9 @@ public final class StorageFaults {
                 dev.basalt.log.PartitionLog plog = logs.get(tp);
                 dev.basalt.log.PartitionLog.CorruptAt cut = plog.corruptFrom();
                 if (cut != null && !now.containsKey(tp)) {
-                    // Cut at load (nothing after the corrupt batch): the next start loads the cut log and
-                    // takes new records there. Found while running: the bytes after it are still in the
-                    // log, and a clean restart does not scan, so only the operator's repair cuts them.
-                    boolean alreadyCut = cut.offset() >= plog.logEndOffset();
+                    // One rule with the append's refusal (found probing: a log cut at load that kept its
+                    // lost offsets as a gap was told to run a repair that had nothing to cut).
+                    boolean alreadyCut = cut.alreadyCut(plog.logEndOffset());
                     refusing.put(tp, "the only copy lost " + cut.lost() + " (" + cut.cause().getMessage()
                             + "); appends are refused " + (alreadyCut ? "until a restart accepts the loss"
                             : "until the log is cut there: stop the node and run basalt storage repair"));

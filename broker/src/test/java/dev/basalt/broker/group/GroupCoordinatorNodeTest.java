@@ -297,6 +297,17 @@ class GroupCoordinatorNodeTest {
                 "the damage named");
         assertTrue(named.getErrorMessage().contains("corrupt"),
                 named.getErrorMessage());
+        // The log was cut when it loaded, so the restart is the remedy, not a repair (found probing:
+        // /status told the operator to run a repair that had nothing to cut).
+        String offsetsPartition = GroupCoordinator.TOPIC + "-" + GroupCoordinator.partitionFor("g", 3);
+        String status = await(() -> {
+            try {
+                return http("/status", 200).toString();
+            } catch (Exception e) {
+                throw new AssertionError(e);
+            }
+        }, st -> st.contains(offsetsPartition) && st.contains("appends are refused"), "/status");
+        assertTrue(status.contains("until a restart accepts the loss") && !status.contains("storage repair"), status);
 
         channel.shutdownNow();
         node.close();
