@@ -291,9 +291,9 @@ public final class StorageTool {
                 corrupt.add(tp);
                 out.println(tp + ": CORRUPT at offset " + c.offset() + ", " + c.file().getFileName() + " byte " + c.position() + ": "
                         + c.reason() + "; " + r.batchesVerified() + " batches before it are intact; a cut there loses " + c.lost()
-                        + (c.lost().batches() > 0 && c.lost().firstOffset() > c.offset() && endsInsideBatch(c.file(), c.position())
+                        + (c.lost().batches() > 0 && c.lost().firstBatchOffset() > c.offset() && endsInsideBatch(c.file(), c.position())
                                 ? "; the file ends inside that batch (it was cut short): offsets " + c.offset() + ".."
-                                        + (c.lost().firstOffset() - 1) + " are already missing from the files" : "")
+                                        + (c.lost().firstBatchOffset() - 1) + " are already missing from the files" : "")
                         + (state != null && state.recoveryPoint() > Math.max(c.offset(), c.lost().lastOffset() + 1)
                                 ? "; offsets " + Math.max(c.offset(), c.lost().lastOffset() + 1) + ".." + (state.recoveryPoint() - 1)
                                         + " were flushed (below the recovery point " + state.recoveryPoint() + ") and are already"

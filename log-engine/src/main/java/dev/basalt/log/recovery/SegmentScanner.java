@@ -265,21 +265,40 @@ public final class SegmentScanner {
      * widen its end. Record counts come from the headers (unverified); a header that cannot be
      * walked ends the census, and the bytes after it are counted as unparsable.
      */
-    public record Census(int batches, long records, long firstOffset, long lastOffset, int unparsableBytes) {
-        static final Census NONE = new Census(0, 0, -1, -1, 0);
+    public record Census(int batches, long records, long firstOffset, long lastOffset, int unparsableBytes, long firstBatchOffset) {
+        static final Census NONE = new Census(0, 0, -1, -1, 0, -1);
+
+        /**
+         * @param firstOffset      where the loss starts (the cut's offset when the caller knows it)
+         * @param firstBatchOffset the lowest offset a walked header names, -1 if none was walked:
+         *                         above {@code firstOffset} when the offsets between are already
+         *                         missing from the files (a segment cut short) or unparsable
+         */
+        public Census {
+        }
+
+        public Census(int batches, long records, long firstOffset, long lastOffset, int unparsableBytes) {
+            this(batches, records, firstOffset, lastOffset, unparsableBytes, batches == 0 ? -1 : firstOffset);
+        }
 
         Census plus(Census o) {
             if (o.batches == 0) {
-                return new Census(batches, records, firstOffset, lastOffset, unparsableBytes + o.unparsableBytes);
+                return new Census(batches, records, firstOffset >= 0 ? firstOffset : o.firstOffset, lastOffset,
+                        unparsableBytes + o.unparsableBytes, firstBatchOffset);
             }
-            return new Census(batches + o.batches, records + o.records, batches == 0 ? o.firstOffset : firstOffset,
-                    o.lastOffset, unparsableBytes + o.unparsableBytes);
+            // The first offset stays this census's when it is known, even with no batch walked: a
+            // cut whose own header is damaged, or whose segment was cut short, loses from the cut's
+            // offset, not from the next segment's base (found probing: "offsets 14423..29999" for a
+            // loss from 462).
+            return new Census(batches + o.batches, records + o.records, firstOffset >= 0 ? firstOffset : o.firstOffset,
+                    o.lastOffset, unparsableBytes + o.unparsableBytes, batches == 0 ? o.firstBatchOffset : firstBatchOffset);
         }
 
         @Override
         public String toString() {
             return batches + " batches, " + records + " records" + (batches == 0 ? "" : ", offsets " + firstOffset + ".." + lastOffset)
-                    + (unparsableBytes == 0 ? "" : ", " + unparsableBytes + " unparsable bytes");
+                    + (unparsableBytes == 0 ? "" : ", " + unparsableBytes + " unparsable bytes")
+                    + (batches == 0 && firstOffset >= 0 ? " from offset " + firstOffset : "");
         }
     }
 
@@ -295,6 +314,7 @@ public final class SegmentScanner {
         int batches = 0;
         long records = 0;
         long first = -1;
+        long walkedFirst = -1;
         long highest = -1;
         long lastOfFinal = -1;
         while (limitBytes - pos >= RecordBatch.HEADER_SIZE_BYTES) {
@@ -320,11 +340,12 @@ public final class SegmentScanner {
         // (found probing: a flipped magic byte was reported as 1,073,674,222 unparsable bytes, the
         // whole preallocated file, for 2 MB of records).
         int rest = allZero(map, pos, Math.min(limitBytes, pos + 4096)) ? 0 : writtenEnd(map, pos, limitBytes) - pos;
-        if (batches > 0 && firstOffset >= 0) {
-            first = firstOffset;
+        walkedFirst = first;
+        if (firstOffset >= 0) {
+            first = firstOffset; // with no batch walked too: where the loss starts (Census#plus)
         }
         long last = lastOfFinal >= first ? lastOfFinal : Math.max(first, highest);
-        return new Census(batches, records, first, last, rest);
+        return new Census(batches, records, first, last, rest, batches == 0 ? -1 : Math.max(first, walkedFirst));
     }
 
     /**

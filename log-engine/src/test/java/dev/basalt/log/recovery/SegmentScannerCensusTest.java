@@ -56,6 +56,15 @@ class SegmentScannerCensusTest {
             assertTrue(c.unparsableBytes() >= dataEnd - damaged && c.unparsableBytes() < dataEnd - damaged + 4096,
                     "written bytes after the damage: " + (dataEnd - damaged) + ", reported: " + c);
 
+            // Found probing: the loss was reported from the next segment's base (here 50) when the
+            // cut's own header could not be walked; it starts at the cut's offset.
+            assertEquals(10, c.firstOffset(), c.toString());
+            assertTrue(c.toString().endsWith("unparsable bytes from offset 10"), c.toString());
+            SegmentScanner.Census withLater = SegmentScanner.combine(c, new SegmentScanner.Census(5, 5, 50, 54, 0));
+            assertEquals(10, withLater.firstOffset(), withLater.toString());
+            assertEquals(54, withLater.lastOffset(), withLater.toString());
+            assertTrue(withLater.toString().contains("offsets 10..54"), withLater.toString());
+
             // an undamaged cut counts the batches it drops and nothing unparsable
             SegmentScanner.Census whole = SegmentScanner.census(seg, positions.get(20), CAPACITY_BYTES, 20);
             assertEquals(20, whole.batches(), whole.toString());
