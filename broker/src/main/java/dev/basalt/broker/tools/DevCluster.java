@@ -116,7 +116,25 @@ public final class DevCluster {
         System.exit(run(args, System.out, System.err));
     }
 
+    /**
+     * A warning for an even controller count, or null (found probing: --controllers 2 started a
+     * 2-voter quorum without a word; it is allowed, a test may want one, but its majority tolerates
+     * no more failures than one controller fewer would).
+     */
+    static String evenControllersWarning(int controllers) {
+        if (controllers % 2 != 0) {
+            return null;
+        }
+        return controllers + " controllers need " + (controllers / 2 + 1) + " of them up, and survive " + (controllers / 2 - 1)
+                + (controllers / 2 - 1 == 1 ? " failure" : " failures") + ", as " + (controllers - 1)
+                + " would; use an odd count (1, 3, 5)";
+    }
+
     static int run(Args args, PrintStream out, PrintStream err) {
+        String even = evenControllersWarning(args.controllers());
+        if (even != null) {
+            err.println("basalt dev-cluster: warning: " + even);
+        }
         DevClusterPlan plan;
         try {
             Path dir = args.dir().toAbsolutePath().normalize();

@@ -52,6 +52,17 @@ class DevClusterTest {
                 "controller.quorum.voters", "1@127.0.0.1:9401", "listeners", "PLAINTEXT://127.0.0.1:9400,CONTROLLER://127.0.0.1:9401"));
     }
 
+    /** Found probing: --controllers 2 started a 2-voter quorum without a word. */
+    @Test
+    void anEvenControllerCountIsWarnedAbout() {
+        assertEquals(null, DevCluster.evenControllersWarning(1));
+        assertEquals(null, DevCluster.evenControllersWarning(3));
+        assertEquals("2 controllers need 2 of them up, and survive 0 failures, as 1 would; use an odd count (1, 3, 5)",
+                DevCluster.evenControllersWarning(2));
+        assertEquals("4 controllers need 3 of them up, and survive 1 failure, as 3 would; use an odd count (1, 3, 5)",
+                DevCluster.evenControllersWarning(4));
+    }
+
     @Test
     void combinedPlanUsesTheDocumentedPortsAndOneVoterListForAll() {
         DevClusterPlan plan = DevClusterPlan.of(tmp, 3, 3, 9400, Map.of(), () -> {
