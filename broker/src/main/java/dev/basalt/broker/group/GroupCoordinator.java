@@ -244,6 +244,16 @@ public final class GroupCoordinator implements MetadataSubscriber, AutoCloseable
         });
     }
 
+    /**
+     * Whether no group can exist: this broker caught up on the metadata log and the offsets topic
+     * (created on the first group lookup) is not there. Read-only answers say "no such group"
+     * then rather than "try again" (found probing: the lag of a mistyped group on a cluster that
+     * never used a group was a 503 to retry).
+     */
+    public boolean noGroupCanExist() {
+        return metadataCaughtUp && image.topics().topic(TOPIC).isEmpty();
+    }
+
     /** The loaded shard of the group's partition, or the error to answer. */
     private Shard shardOf(String groupId) {
         if (!metadataCaughtUp) {
@@ -422,6 +432,8 @@ public final class GroupCoordinator implements MetadataSubscriber, AutoCloseable
         /** Keys of the records of this load the group's state refused, restated once loaded (repairRefused). */
         final List<GroupRecord.Key> refusedKeys = new ArrayList<>();
         long loadTargetOffset = -1;
+        /** The offset of the last empty read below a committed target (see skipCommittedGap), -1 if none. */
+        long emptyReadAt = -1;
         /** Why this load cannot read the partition (retried every LOAD_FAILED_RETRY_MS), null while it can. */
         volatile String loadFailure;
         int generation;
@@ -446,6 +458,7 @@ public final class GroupCoordinator implements MetadataSubscriber, AutoCloseable
             loaded = false;
             loadOffset = 0;
             loadTargetOffset = -1;
+            emptyReadAt = -1;
             skippedRecords = 0;
             refusedKeys.clear();
             lastWrite = CompletableFuture.completedFuture(null);
@@ -477,10 +490,7 @@ public final class GroupCoordinator implements MetadataSubscriber, AutoCloseable
                         replayBatches(slice.records());
                         if (slice.isEmpty()) {
                             if (slice.highWatermark() >= loadTargetOffset) {
-                                // No batch from here to the target although it is committed: the
-                                // offsets are a gap (a corrupt only copy cut at load keeps its lost
-                                // offsets unused). Found probing: the load waited for them forever.
-                                loadOffset = loadTargetOffset;
+                                skipCommittedGap(p);
                             }
                             break; // else the HW is not there yet
                         }
@@ -490,19 +500,24 @@ public final class GroupCoordinator implements MetadataSubscriber, AutoCloseable
                         break;
                     }
                 }
+                loadFailure = null; // this step read what it could: a wait now is for the HW, not the damage
             } catch (OffsetOutOfRangeException e) {
                 loadOffset = p.log().logStartOffset(); // retention or compaction moved the start
+            } catch (dev.basalt.log.UnknownPartitionException e) {
+                retryLoad(gen); // the log closed under the read (leadership moving): the epoch check above decides
+                return;
             } catch (RuntimeException e) {
                 // This copy cannot serve what the load needs (a corrupt only copy, an offline log,
                 // anything else that fails a read): requests are refused naming it, and the load is
                 // tried again (leadership may move to a healthy replica, or a restart cut the
                 // damage). Found probing: a CorruptLogException escaped the loop and the shard
                 // answered "loading" forever.
+                String why = e.getMessage() == null ? e.toString() : e.getMessage();
                 if (loadFailure == null) {
-                    log.error("{}-{}: cannot load the group state: {}; retrying every {} ms", TOPIC, partition, e.getMessage(),
+                    log.error("{}-{}: cannot load the group state: {}; retrying every {} ms", TOPIC, partition, why,
                             LOAD_FAILED_RETRY_MS);
                 }
-                loadFailure = e.getMessage();
+                loadFailure = why;
                 if (!unloaded) {
                     timer.schedule(() -> loop.execute(() -> loadStep(gen)), LOAD_FAILED_RETRY_MS, TimeUnit.MILLISECONDS);
                 }
@@ -520,6 +535,25 @@ public final class GroupCoordinator implements MetadataSubscriber, AutoCloseable
             if (!refusedKeys.isEmpty()) {
                 repairRefused();
             }
+        }
+
+        /**
+         * An empty read below a committed target: no batch from {@link #loadOffset} to the target,
+         * the offsets a gap (a corrupt only copy cut at load keeps its lost offsets unused; found
+         * probing: the load waited for them for ever). Skipped only when a second read at the same
+         * offset is empty too (a read that raced a segment swap or truncation is also empty, once),
+         * and never past a corrupt batch found while running, whose bytes are still in the log: the
+         * next read there fails and names it (found by review: in a compacted log the load could
+         * jump over it and serve older offsets).
+         */
+        private void skipCommittedGap(Partition p) {
+            if (emptyReadAt != loadOffset) {
+                emptyReadAt = loadOffset;
+                return;
+            }
+            dev.basalt.log.PartitionLog.CorruptAt bad = p.log().corruptFrom();
+            long to = bad == null ? loadTargetOffset : Math.min(loadTargetOffset, bad.offset());
+            loadOffset = Math.max(loadOffset, to);
         }
 
         /**

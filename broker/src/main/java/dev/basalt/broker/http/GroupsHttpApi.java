@@ -133,6 +133,10 @@ public final class GroupsHttpApi {
         if (parts.length > 2 || (parts.length == 2 && !parts[1].equals("status") && !parts[1].equals("lag"))) {
             return notFound("NOT_FOUND", HttpAdminServer.noSuchResource(path), -1);
         }
+        if (coordinator.noGroupCanExist()) {
+            return notFound(ErrorCode.GROUP_ID_NOT_FOUND.name(), "group " + group + " does not exist (no group has been used"
+                    + " on this cluster yet)", brokerId);
+        }
         Snapshot s;
         try {
             s = await(coordinator.read(group, g -> Snapshot.of(g.group(group))));

@@ -60,7 +60,8 @@ public final class StorageTool {
      */
     java.util.function.Consumer<dev.basalt.log.TopicPartition> beforeVerify = tp -> { };
 
-    StorageTool(PrintStream out, PrintStream err) {
+    /** A tool writing to {@code out} and {@code err} (tests drive it in process, as an operator would from the CLI). */
+    public StorageTool(PrintStream out, PrintStream err) {
         this.out = out;
         this.err = err;
     }
@@ -69,7 +70,8 @@ public final class StorageTool {
         System.exit(new StorageTool(System.out, System.err).run(args));
     }
 
-    int run(String[] args) {
+    /** Runs one command ({@code check}, {@code repair}, ...); returns its exit code. */
+    public int run(String... args) {
         if (args.length == 0 || args[0].equals("--help") || args[0].equals("-h")) {
             out.print(USAGE);
             return args.length == 0 ? EXIT_USAGE : EXIT_OK;

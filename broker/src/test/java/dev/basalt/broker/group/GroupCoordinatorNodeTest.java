@@ -68,16 +68,20 @@ class GroupCoordinatorNodeTest {
     }
 
     private Map<String, String> config;
+    /** Node settings a test adds to the defaults below (before its first start). */
+    private final Map<String, String> extraConfig = new java.util.HashMap<>();
 
     private void start() throws IOException {
         if (config == null) {
             int client = freePort();
             int controller = freePort();
-            config = Map.of("data.dir", dir.toString(), "listeners",
+            Map<String, String> c = new java.util.HashMap<>(Map.of("data.dir", dir.toString(), "listeners",
                     "PLAINTEXT://127.0.0.1:" + client + ",CONTROLLER://127.0.0.1:" + controller,
                     "controller.quorum.voters", "1@127.0.0.1:" + controller, "http.admin.listener", "127.0.0.1:" + freePort(),
                     "offsets.topic.num.partitions", "3", "group.consumer.session.timeout.ms", "5000",
-                    "group.consumer.heartbeat.interval.ms", "500", "group.coordinator.poll.interval.ms", "50");
+                    "group.consumer.heartbeat.interval.ms", "500", "group.coordinator.poll.interval.ms", "50"));
+            c.putAll(extraConfig);
+            config = Map.copyOf(c);
         }
         node = new BasaltNode(NodeConfig.of(config), true);
         node.start();
@@ -248,13 +252,15 @@ class GroupCoordinatorNodeTest {
 
     /**
      * Found probing: a flipped byte in the only copy of an offsets partition made its shard answer
-     * "loading" forever (the load's CorruptLogException escaped its loop), and after the restart
-     * that accepts the loss it still did (the lost offsets stay a gap the load waited to read).
-     * Now the first start names the damage (COORDINATOR_NOT_AVAILABLE, retried), and the next one
-     * loads past the gap: the commit before the damage is served, and new commits work.
+     * "loading" for ever (the load's CorruptLogException escaped its loop). Now the load verifies
+     * checksums, finds the damage itself and names it (COORDINATOR_NOT_AVAILABLE, retried); /status
+     * tells the operator to repair (the bytes after the damage are still in the log); after the
+     * repair the load passes the lost offsets: the commit before the damage is served, and new
+     * commits work. The scrubber is off, so the load is the one that finds it.
      */
     @Test
-    void aCorruptOnlyCopyOfAnOffsetsPartition_isNamed_andLoadsPastTheLossAfterTheRestartThatAcceptsIt() throws Exception {
+    void aCorruptOnlyCopyOfAnOffsetsPartition_isNamed_andLoadsAgainAfterTheRepair() throws Exception {
+        extraConfig.put("log.scrub.bytes.per.second", "0");
         start();
         createTopic();
         await(() -> groups().findCoordinator(FindCoordinatorRequest.newBuilder().setGroupId("g").build()),
@@ -268,10 +274,9 @@ class GroupCoordinatorNodeTest {
         channel.shutdownNow();
         node.close();
         node = null;
-        // Flip a byte inside the last batch of the group's offsets partition (the commit of 30): the
-        // next start's load (or its scrubber, whichever reads it first) finds it.
-        Path segment = dir.resolve(GroupCoordinator.TOPIC + "-" + GroupCoordinator.partitionFor("g", 3))
-                .resolve("00000000000000000000.log");
+        // Flip a byte inside the last batch of the group's offsets partition (the commit of 30).
+        String offsetsPartition = GroupCoordinator.TOPIC + "-" + GroupCoordinator.partitionFor("g", 3);
+        Path segment = dir.resolve(offsetsPartition).resolve("00000000000000000000.log");
         long last = 0;
         long length = 0;
         try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(segment, java.nio.file.StandardOpenOption.READ,
@@ -295,11 +300,7 @@ class GroupCoordinatorNodeTest {
         OffsetFetchResponse named = await(() -> groups().offsetFetch(OffsetFetchRequest.newBuilder().setGroupId("g").build()),
                 r -> r.getErrorCode() == ErrorCode.COORDINATOR_NOT_AVAILABLE && r.getErrorMessage().contains("cannot be loaded"),
                 "the damage named");
-        assertTrue(named.getErrorMessage().contains("corrupt"),
-                named.getErrorMessage());
-        // The log was cut when it loaded, so the restart is the remedy, not a repair (found probing:
-        // /status told the operator to run a repair that had nothing to cut).
-        String offsetsPartition = GroupCoordinator.TOPIC + "-" + GroupCoordinator.partitionFor("g", 3);
+        assertTrue(named.getErrorMessage().contains("corrupt"), named.getErrorMessage());
         String status = await(() -> {
             try {
                 return http("/status", 200).toString();
@@ -307,14 +308,17 @@ class GroupCoordinatorNodeTest {
                 throw new AssertionError(e);
             }
         }, st -> st.contains(offsetsPartition) && st.contains("appends are refused"), "/status");
-        assertTrue(status.contains("until a restart accepts the loss") && !status.contains("storage repair"), status);
-
+        assertTrue(status.contains("storage repair"), "the damaged bytes are still in the log: " + status);
         channel.shutdownNow();
         node.close();
         node = null;
+
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        java.io.PrintStream ps = new java.io.PrintStream(out, true, java.nio.charset.StandardCharsets.UTF_8);
+        assertEquals(0, new dev.basalt.broker.tools.StorageTool(ps, ps).run("repair", "--dir", dir.toString()), out.toString());
         start();
         OffsetFetchResponse fetched = await(() -> groups().offsetFetch(OffsetFetchRequest.newBuilder().setGroupId("g").build()),
-                r -> r.getErrorCode() == ErrorCode.NONE && r.getPartitionsCount() > 0, "offsets after the restart that accepts the loss");
+                r -> r.getErrorCode() == ErrorCode.NONE && r.getPartitionsCount() > 0, "offsets after the repair");
         assertEquals(17, fetched.getPartitions(0).getOffset(), "the commit before the damaged batch; the damaged one is lost");
         int again = join().getMemberEpoch();
         assertEquals(ErrorCode.NONE, groups().offsetCommit(OffsetCommitRequest.newBuilder().setGroupId("g").setMemberId("m1")
@@ -377,6 +381,28 @@ class GroupCoordinatorNodeTest {
                 java.net.http.HttpResponse.BodyHandlers.ofString());
         assertEquals(expectedStatus, r.statusCode(), r.body());
         return com.google.gson.JsonParser.parseString(r.body()).getAsJsonObject();
+    }
+
+    /**
+     * Found probing: the lag of a group on a cluster where no group was ever used answered 503
+     * ("__consumer_offsets does not exist yet", retry) while the CLI said the group does not exist.
+     */
+    @Test
+    void aGroupOnAClusterThatNeverUsedOne_is404() throws Exception {
+        start();
+        createTopic();
+        java.net.http.HttpClient client = java.net.http.HttpClient.newHttpClient();
+        java.net.http.HttpResponse<String> r = await(() -> {
+            try {
+                return client.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://"
+                        + config.get("http.admin.listener") + "/v1/groups/nosuch/lag")).build(),
+                        java.net.http.HttpResponse.BodyHandlers.ofString());
+            } catch (Exception e) {
+                throw new AssertionError(e);
+            }
+        }, x -> x.statusCode() != 503, "an answer once caught up");
+        assertEquals(404, r.statusCode(), r.body());
+        assertTrue(r.body().contains("GROUP_ID_NOT_FOUND") && r.body().contains("group nosuch does not exist"), r.body());
     }
 
     /** Lag JSON against known offsets: 10 records in partition 0, 4 in partition 1, commits at 3 and 4. */
