@@ -143,6 +143,8 @@ public final class BasaltNode implements AutoCloseable {
     private static final int METADATA_ENTRY_BYTES_MAX = 8 << 20;
     /** Deadline of a broker's registration, heartbeat or ISR change at the controller. */
     private static final long BROKER_REQUEST_TIMEOUT_MS = 5_000;
+    /** How often a serving broker without a block of producer ids asks for one (ProducerIdManager#prefetch). */
+    private static final long PRODUCER_ID_PREFETCH_INTERVAL_MS = 5_000;
     /** How long a node other than the quorum leader waits for its DescribeQuorum before answering with its own view. */
     private static final long QUORUM_FORWARD_TIMEOUT_MS = 1_000;
     /** How long an HTTP /v1/quorum waits for the leader's view before answering with the node's own. */
@@ -721,6 +723,11 @@ public final class BasaltNode implements AutoCloseable {
         // Producer ids come in blocks from the active controller, through the lifecycle's controller client.
         ProducerIdManager producerIds = new ProducerIdManager(lifecycle::allocateProducerIds);
         lifecycle.onRunning(producerIds::prefetch);
+        lifecycleThread.scheduleWithFixedDelay(() -> {
+            if (lifecycle.state() == BrokerLifecycle.State.RUNNING) {
+                producerIds.prefetch(); // a no-op while a block with ids to spare is held or asked for
+            }
+        }, PRODUCER_ID_PREFETCH_INTERVAL_MS, PRODUCER_ID_PREFETCH_INTERVAL_MS, TimeUnit.MILLISECONDS);
         InitProducerIdHandler initProducerId = new InitProducerIdHandler(producerIds,
                 () -> lifecycle.state() == BrokerLifecycle.State.RUNNING, lifecycleThread,
                 () -> rm.image().producerIds().nextProducerId());
@@ -1225,7 +1232,8 @@ public final class BasaltNode implements AutoCloseable {
             fail(3, "cannot start: " + e.getMessage());
         } catch (dev.basalt.raft.log.RaftStorageException e) {
             String full = knownStartFailure(e);
-            if (full != null && full.contains("No space left on device")) {
+            if (e.outOfSpace() || full != null && full.endsWith(NO_SPACE_AT_START)) {
+                full = full != null && full.endsWith(NO_SPACE_AT_START) ? full : e.getMessage() + NO_SPACE_AT_START;
                 log.error("Start-up failed: {}", full); // not damage: moving the metadata log aside would be wrong advice
                 fail(1, "cannot start: " + full);
             }
@@ -1257,6 +1265,10 @@ public final class BasaltNode implements AutoCloseable {
      * process holds, a data directory in use), or null for anything else, which is logged with
      * its stack trace. Found probing: both printed a full stack trace before the one-line error.
      */
+    /** What {@link #knownStartFailure} adds to a start that found no room. */
+    static final String NO_SPACE_AT_START = " (the disk holding the data directory is full or over its quota: free space or grow"
+            + " the volume, then start again; what the node acknowledged is on disk and is not lost)";
+
     public static String knownStartFailure(Throwable e) {
         if (e instanceof dev.basalt.log.LogStorageException && String.valueOf(e.getMessage()).contains("in use by another process")) {
             return e.getMessage();
@@ -1271,13 +1283,11 @@ public final class BasaltNode implements AutoCloseable {
                 return top + (top.contains(m) ? "" : ": " + path)
                         + " (the data directory cannot be used: a read-only file system, or its permissions)";
             }
-            if (m.contains("No space left on device")) {
+            if (dev.basalt.common.NoSpaceMessages.saysNoSpace(m)) {
                 // found probing: a node killed while its disk was full crash-looped on a stack trace
                 // (RocksDB writes at open); nothing is lost, it needs room
                 String top = String.valueOf(e.getMessage());
-                return top + (top.contains("No space left on device") ? "" : ": No space left on device")
-                        + " (the disk holding the data directory is full: free space or grow the volume, then start again;"
-                        + " what the node acknowledged is on disk and is not lost)";
+                return top + (top.contains(m) ? "" : ": " + m) + NO_SPACE_AT_START;
             }
             if (t instanceof java.net.BindException || m.contains("Address already in use")) {
                 String what = String.valueOf(e.getMessage());

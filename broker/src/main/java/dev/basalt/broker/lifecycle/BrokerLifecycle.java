@@ -193,7 +193,11 @@ public final class BrokerLifecycle implements AlterPartitionSender, AutoCloseabl
             state = next;
             if (next == State.RUNNING) {
                 for (Runnable r : onRunning) {
-                    r.run();
+                    try {
+                        r.run();
+                    } catch (RuntimeException e) {
+                        log.warn("Broker {}: a start-of-serving task failed", brokerId, e); // the lifecycle goes on
+                    }
                 }
             }
         }

@@ -49,6 +49,8 @@ public final class ProducerIdManager {
     private long next; // guarded by this
     private ProducerIdBlock prefetched; // guarded by this
     private boolean requesting; // guarded by this
+    private boolean failing; // guarded by this: the last block request failed
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(ProducerIdManager.class);
 
     /** @param blockSource asks the active controller for a block (BrokerLifecycle#allocateProducerIds) */
     public ProducerIdManager(Supplier<CompletableFuture<ProducerIdBlock>> blockSource) {
@@ -83,7 +85,8 @@ public final class ProducerIdManager {
 
     /**
      * Asks for a block now unless one is held with ids to spare, ready or on its way (the broker
-     * calls this when it starts serving). A refusal fails nobody: the next caller asks again.
+     * calls this when it starts serving, and every few seconds while it serves, so a block refused
+     * at the start, by a controller failover say, is asked for again). A refusal fails nobody.
      */
     public void prefetch() {
         boolean ask;
@@ -122,8 +125,11 @@ public final class ProducerIdManager {
         Deque<CompletableFuture<Long>> served = new ArrayDeque<>();
         Deque<CompletableFuture<Long>> failed = new ArrayDeque<>();
         java.util.List<Long> ids = new java.util.ArrayList<>();
+        boolean firstFailure;
         synchronized (this) {
             requesting = false;
+            firstFailure = error != null && !failing;
+            failing = error != null;
             if (error != null) {
                 failed.addAll(waiters);
                 waiters.clear();
@@ -146,6 +152,11 @@ public final class ProducerIdManager {
         }
         Throwable cause = error instanceof java.util.concurrent.CompletionException && error.getCause() != null
                 ? error.getCause() : error;
+        if (firstFailure) {
+            // once per streak: the broker asks again at its next prefetch or producer
+            LOG.warn("No block of producer ids from the controller ({}); new idempotent producers wait until one comes",
+                    cause.getMessage());
+        }
         for (CompletableFuture<Long> w : failed) {
             w.completeExceptionally(cause instanceof BlockUnavailableException ? cause
                     : new BlockUnavailableException("no block of producer ids from the controller: " + cause, cause));

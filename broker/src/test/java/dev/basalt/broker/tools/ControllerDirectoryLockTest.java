@@ -100,5 +100,8 @@ class ControllerDirectoryLockTest {
         String known = BasaltNode.knownStartFailure(full);
         assertTrue(known != null && known.startsWith(full.getMessage()) && known.contains("No space left on device")
                 && known.contains("the disk holding the data directory is full"), known);
+        assertTrue(String.valueOf(BasaltNode.knownStartFailure(new java.io.IOException("cannot open the metadata log",
+                new java.io.IOException("/data/raft/hardstate.tmp: Disk quota exceeded")))).contains("full or over its quota"),
+                "a quota counts as no room too");
     }
 }
