@@ -282,7 +282,10 @@ class DeliveryTimeoutTest {
         try (Producer<String, String> p = producer(cluster.bootstrap(), clock, Map.of())) {
             CompletableFuture<RecordMetadata> a = p.send(new ProducerRecord<>("t", 0, null, "a"));
             await(() -> cluster.initProducerIdRequests() >= 1, "the producer asks for an id");
-            letTheSenderRun();
+            // a second request goes out only once the first's failure was handled (then after the
+            // back-off, which the frozen clock holds until it moves)
+            clock.set(clock.monotonicMs() + 20);
+            await(() -> cluster.initProducerIdRequests() >= 2, "the first failure handled, the producer asks again");
             clock.set(clock.monotonicMs() + DELIVERY_TIMEOUT_MS);
             ExecutionException e = assertThrows(ExecutionException.class, () -> a.get(10, TimeUnit.SECONDS));
             assertInstanceOf(ClientTimeoutException.class, e.getCause(), e.getCause().toString());

@@ -305,15 +305,19 @@ public final class Sender implements Runnable {
     private void handleInitProducerId(dev.basalt.proto.v1.InitProducerIdResponse r, Throwable t) {
         long now = time.monotonicMs();
         if (t == null && r.getErrorCode() == ErrorCode.NONE) {
+            if (initFailureLogged != null) {
+                LOG.info("InitProducerId answered after failing ({})", initFailureLogged);
+                initFailureLogged = null;
+            }
             idem.onInit(r.getProducerId(), (short) r.getProducerEpoch());
             LOG.debug("producer id {} epoch {}", r.getProducerId(), r.getProducerEpoch());
             return;
         }
         String why = t != null ? t.toString() : r.getErrorCode() + ": " + r.getErrorMessage();
-        if (!why.equals(initFailureLogged)) {
-            // once per distinct reason (retried every retry.backoff.ms while it lasts): a producer
-            // whose records wait for an id says why in its log, not only at delivery.timeout.ms
-            LOG.warn("InitProducerId failed ({}); retrying, records wait for a producer id meanwhile", why);
+        if (initFailureLogged == null) {
+            // once per outage (retried every retry.backoff.ms, at a random broker, until one answers):
+            // a producer whose new records wait says why in its log, not only at delivery.timeout.ms
+            LOG.warn("InitProducerId failed ({}); retrying, new records wait meanwhile", why);
             initFailureLogged = why;
         } else {
             LOG.debug("InitProducerId failed again ({}); retrying", why);
@@ -322,7 +326,7 @@ public final class Sender implements Runnable {
         idem.onInitFailed(now + Math.max(1, settings.retryBackoffMs()), why);
     }
 
-    /** The InitProducerId failure last logged at WARN (each distinct reason is logged once). */
+    /** The failure that began the current InitProducerId outage (logged at WARN), null while none. */
     private String initFailureLogged;
 
     /**
