@@ -264,19 +264,18 @@ public final class SegmentScanner {
      * offset damaged at the cut (769 read as 773) made the dropped range start at 773, and could
      * widen its end. Record counts come from the headers (unverified); a header that cannot be
      * walked ends the census, and the bytes after it are counted as unparsable.
+     *
+     * @param firstOffset      where the loss starts (the cut's offset when the caller knows it, even
+     *                         with no batch walked)
+     * @param lastOffset       -1 when no batch was walked
+     * @param firstBatchOffset the lowest offset a walked header names (-1 if none): above
+     *                         {@code firstOffset} when the offsets between are already missing from
+     *                         the files (a segment cut short) or unparsable
      */
     public record Census(int batches, long records, long firstOffset, long lastOffset, int unparsableBytes, long firstBatchOffset) {
         static final Census NONE = new Census(0, 0, -1, -1, 0, -1);
 
-        /**
-         * @param firstOffset      where the loss starts (the cut's offset when the caller knows it)
-         * @param firstBatchOffset the lowest offset a walked header names, -1 if none was walked:
-         *                         above {@code firstOffset} when the offsets between are already
-         *                         missing from the files (a segment cut short) or unparsable
-         */
-        public Census {
-        }
-
+        /** A census whose first batch starts where the loss does ({@code firstBatchOffset == firstOffset}). */
         public Census(int batches, long records, long firstOffset, long lastOffset, int unparsableBytes) {
             this(batches, records, firstOffset, lastOffset, unparsableBytes, batches == 0 ? -1 : firstOffset);
         }
@@ -298,7 +297,7 @@ public final class SegmentScanner {
         public String toString() {
             return batches + " batches, " + records + " records" + (batches == 0 ? "" : ", offsets " + firstOffset + ".." + lastOffset)
                     + (unparsableBytes == 0 ? "" : ", " + unparsableBytes + " unparsable bytes")
-                    + (batches == 0 && firstOffset >= 0 ? " from offset " + firstOffset : "");
+                    + (batches == 0 && firstOffset >= 0 && unparsableBytes > 0 ? " from offset " + firstOffset : "");
         }
     }
 
@@ -344,7 +343,7 @@ public final class SegmentScanner {
         if (firstOffset >= 0) {
             first = firstOffset; // with no batch walked too: where the loss starts (Census#plus)
         }
-        long last = lastOfFinal >= first ? lastOfFinal : Math.max(first, highest);
+        long last = batches == 0 ? -1 : lastOfFinal >= first ? lastOfFinal : Math.max(first, highest);
         return new Census(batches, records, first, last, rest, batches == 0 ? -1 : Math.max(first, walkedFirst));
     }
 
