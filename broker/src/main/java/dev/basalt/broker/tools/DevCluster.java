@@ -131,10 +131,6 @@ public final class DevCluster {
     }
 
     static int run(Args args, PrintStream out, PrintStream err) {
-        String even = evenControllersWarning(args.controllers());
-        if (even != null) {
-            err.println("basalt dev-cluster: warning: " + even);
-        }
         DevClusterPlan plan;
         try {
             Path dir = args.dir().toAbsolutePath().normalize();
@@ -153,6 +149,10 @@ public final class DevCluster {
         } catch (ConfigException e) {
             err.println("basalt dev-cluster: bad --set: " + e.getMessage());
             return EXIT_USAGE;
+        }
+        String even = evenControllersWarning(args.controllers()); // once the plan is valid (0 is a usage error)
+        if (even != null) {
+            err.println("basalt dev-cluster: warning: " + even);
         }
         String running = alreadyRunning(plan);
         if (running != null) {
