@@ -1260,15 +1260,15 @@ public final class BasaltNode implements AutoCloseable {
         }
     }
 
+    /** What {@link #knownStartFailure} adds to a start that found no room. */
+    static final String NO_SPACE_AT_START = " (the disk holding the data directory is full or over its quota: free space or grow"
+            + " the volume, then start again; what the node acknowledged is on disk and is not lost)";
+
     /**
      * The one-line reason for a start that failed for an operator's reason (a port another
      * process holds, a data directory in use), or null for anything else, which is logged with
      * its stack trace. Found probing: both printed a full stack trace before the one-line error.
      */
-    /** What {@link #knownStartFailure} adds to a start that found no room. */
-    static final String NO_SPACE_AT_START = " (the disk holding the data directory is full or over its quota: free space or grow"
-            + " the volume, then start again; what the node acknowledged is on disk and is not lost)";
-
     public static String knownStartFailure(Throwable e) {
         if (e instanceof dev.basalt.log.LogStorageException && String.valueOf(e.getMessage()).contains("in use by another process")) {
             return e.getMessage();

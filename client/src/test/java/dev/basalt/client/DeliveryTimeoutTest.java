@@ -282,10 +282,13 @@ class DeliveryTimeoutTest {
         try (Producer<String, String> p = producer(cluster.bootstrap(), clock, Map.of())) {
             CompletableFuture<RecordMetadata> a = p.send(new ProducerRecord<>("t", 0, null, "a"));
             await(() -> cluster.initProducerIdRequests() >= 1, "the producer asks for an id");
-            // a second request goes out only once the first's failure was handled (then after the
-            // back-off, which the frozen clock holds until it moves)
-            clock.set(clock.monotonicMs() + 20);
-            await(() -> cluster.initProducerIdRequests() >= 2, "the first failure handled, the producer asks again");
+            // a second request goes out only once the first's failure was handled and its back-off
+            // passed on the frozen clock: moved on in small steps until it does (at most ~40 s of
+            // the 60 s delivery time), since the broker counts a request before it answers it
+            await(() -> {
+                clock.set(clock.monotonicMs() + 20);
+                return cluster.initProducerIdRequests() >= 2;
+            }, "the first failure handled, the producer asks again");
             clock.set(clock.monotonicMs() + DELIVERY_TIMEOUT_MS);
             ExecutionException e = assertThrows(ExecutionException.class, () -> a.get(10, TimeUnit.SECONDS));
             assertInstanceOf(ClientTimeoutException.class, e.getCause(), e.getCause().toString());

@@ -486,7 +486,8 @@ public final class GroupCoordinator implements MetadataSubscriber, AutoCloseable
                     long before = loadOffset;
                     // checksums verified: the group state is rebuilt from these batches, and a
                     // corrupt one is reported (as a consumer's finding is) instead of replayed
-                    try (FetchSlice slice = p.readForConsumer(loadOffset, LOAD_READ_BYTES, true)) {
+                    try (FetchSlice slice = p.readVerified(loadOffset, LOAD_READ_BYTES, "the group coordinator's load found it"
+                            + " failing its CRC")) {
                         replayBatches(slice.records());
                         if (slice.isEmpty()) {
                             if (slice.highWatermark() >= loadTargetOffset) {

@@ -771,9 +771,20 @@ public final class Partition {
      * @throws dev.basalt.log.CorruptLogException if a batch fails its check
      */
     public FetchSlice readForConsumer(long offset, int maxBytes, boolean verifyChecksums) {
+        return verifyChecksums ? readVerified(offset, maxBytes, "a consumer found it failing its CRC, and so did this broker")
+                : readForConsumer(offset, maxBytes);
+    }
+
+    /**
+     * As {@link #readForConsumer(long, int)}, every batch's checksum checked; a bad one is reported
+     * as corrupt, {@code finder} saying who found it (the message of the report and the exception).
+     *
+     * @throws dev.basalt.log.CorruptLogException if a batch fails its check
+     */
+    public FetchSlice readVerified(long offset, int maxBytes, String finder) {
         FetchSlice slice = readForConsumer(offset, maxBytes);
-        if (verifyChecksums && !slice.isEmpty()) {
-            dev.basalt.log.CorruptLogException bad = verify(slice, offset, "a consumer found it failing its CRC, and so did this broker");
+        if (!slice.isEmpty()) {
+            dev.basalt.log.CorruptLogException bad = verify(slice, offset, finder);
             if (bad != null) {
                 slice.close();
                 throw bad;

@@ -298,8 +298,9 @@ public final class StorageTool {
                                         + (c.lost().firstBatchOffset() - 1) + " are already missing from the files" : "")
                         + (state != null && state.recoveryPoint() > Math.max(c.offset(), c.lost().lastOffset() + 1)
                                 ? "; offsets " + Math.max(c.offset(), c.lost().lastOffset() + 1) + ".." + (state.recoveryPoint() - 1)
-                                        + " were flushed (below the recovery point " + state.recoveryPoint() + ") and are already"
-                                        + " missing from the files" : ""));
+                                        + " were flushed (below the recovery point " + state.recoveryPoint() + ") and are "
+                                        + (c.lost().unparsableBytes() > 0 ? "unreadable in the unparsable bytes or missing from the files"
+                                                : "already missing from the files") : ""));
             }
         }
         // Partitions the index knows whose directory is gone (removed by hand, a lost mount): the
