@@ -59,6 +59,8 @@ public final class RecordDeletion {
     private final ChannelPool channels;
     private final int requestTimeoutMs;
     private final long retryBackoffMs;
+    /** A retry is sent only with at least this much of the call's time left (see run). */
+    static final long RETRY_LEFT_MS_MIN = 200;
     private final Time time;
 
     public RecordDeletion(MetadataManager metadata, ChannelPool channels, int requestTimeoutMs, long retryBackoffMs, Time time) {
@@ -120,8 +122,8 @@ public final class RecordDeletion {
         final Set<TopicPartition> leaderless = new HashSet<>();
         /** Partitions a request was sent for (a lost answer may have deleted their records). */
         final Set<TopicPartition> sent = new HashSet<>();
-        /** Partitions a leader answered with an error after moving their log start (log_start_moved). */
-        final Set<TopicPartition> moved = new HashSet<>();
+        /** Partitions a leader answered with an error after moving their log start (log_start_moved), with that error. */
+        final Map<TopicPartition, BasaltException> moved = new HashMap<>();
         /** The last metadata refresh's failure, or null once one succeeded after it. */
         BasaltException metadataError;
         /** Whether metadata was fetched during this call (then what it says about topics is an answer). */
@@ -179,11 +181,21 @@ public final class RecordDeletion {
     private void run(Call call) throws InterruptedException {
         metadata.track(call.offsets.keySet().stream().map(TopicPartition::topic).distinct().toList());
         refresh(call);
+        boolean retry = false;
         while (true) {
-            if (time.monotonicMs() >= call.deadline) {
+            long left = call.deadline - time.monotonicMs();
+            if (retry && left > 0 && left < RETRY_LEFT_MS_MIN) {
+                // A retry with almost no time left would end cut by the deadline, its outcome unknown,
+                // hiding the definite answer before it (found flaky: NOT_LEADER until the timeout
+                // ended as "may have been deleted" when the last try got 5 ms). Not sent.
+                Thread.sleep(left);
+                left = 0;
+            }
+            if (left <= 0) {
                 failAtDeadline(call);
                 return;
             }
+            retry = true;
             Cluster cluster = metadata.current();
             List<Sent> requests = send(call, cluster, route(call, cluster));
             for (Sent s : requests) {
@@ -346,9 +358,6 @@ public final class RecordDeletion {
         ErrorCode code = p.getErrorCode();
         String context = "delete records of " + tp + " " + at;
         long offset = call.offsets.get(tp);
-        if (p.getLogStartMoved()) {
-            call.moved.add(tp);
-        }
         if (code == ErrorCode.NONE) {
             call.hints.remove(tp);
             call.complete(tp, new DeletedRecords(p.getLowWatermark()));
@@ -367,8 +376,11 @@ public final class RecordDeletion {
                     && p.getLeaderIdHint() != s.brokerId()) {
                 call.hints.put(tp, new Hint(s.brokerId(), p.getLeaderIdHint()));
             }
-            call.lastError.put(tp, Errors.forCode(code, p.getErrorMessage(), context,
-                    p.hasLeaderIdHint() ? p.getLeaderIdHint() : -1, -1));
+            BasaltException error = Errors.forCode(code, p.getErrorMessage(), context, p.hasLeaderIdHint() ? p.getLeaderIdHint() : -1, -1);
+            call.lastError.put(tp, error);
+            if (p.getLogStartMoved()) {
+                call.moved.put(tp, error);
+            }
         } else {
             call.fail(tp, Errors.forCode(code, p.getErrorMessage(), context));
         }
@@ -395,15 +407,19 @@ public final class RecordDeletion {
             long offset = call.offsets.get(tp);
             String what = "records of " + tp + " below " + (offset == HIGH_WATERMARK ? "the high watermark" : "offset " + offset)
                     + " not deleted within " + call.timeoutMs + " ms";
-            if (last instanceof IndeterminateException) {
-                call.fail(tp, new IndeterminateException(what + ", and the last request's answer was lost (the records may"
-                        + " have been deleted): " + last.getMessage(), last));
-            } else if (last != null && call.moved.contains(tp)) {
+            BasaltException movedWith = call.moved.get(tp);
+            if (movedWith != null) {
                 // A leader that lost its leadership while waiting for its replicas, or whose disk
-                // failed midway, had moved its log start: not "nothing was done".
+                // failed midway, had moved its log start: not "nothing was done", and the stronger
+                // fact whatever a later try met (found flaky: a last try cut by the deadline named
+                // only its lost answer).
                 call.fail(tp, new IndeterminateException(what + ", and a leader may have moved the partition's log start"
                         + " before that (the records may have been deleted, or come back after a leader change): "
-                        + last.getMessage(), last));
+                        + movedWith.getMessage() + (last == movedWith || last == null ? "" : "; the last try: " + last.getMessage()),
+                        movedWith));
+            } else if (last instanceof IndeterminateException) {
+                call.fail(tp, new IndeterminateException(what + ", and the last request's answer was lost (the records may"
+                        + " have been deleted): " + last.getMessage(), last));
             } else if (last != null) {
                 call.fail(tp, new ClientTimeoutException(what + ": " + last.getMessage(), last));
             } else if (call.metadataError != null) {
