@@ -143,8 +143,11 @@ public final class BasaltNode implements AutoCloseable {
     private static final int METADATA_ENTRY_BYTES_MAX = 8 << 20;
     /** Deadline of a broker's registration, heartbeat or ISR change at the controller. */
     private static final long BROKER_REQUEST_TIMEOUT_MS = 5_000;
-    /** How often a serving broker without a block of producer ids asks for one (ProducerIdManager#prefetch). */
-    private static final long PRODUCER_ID_PREFETCH_INTERVAL_MS = 5_000;
+    /**
+     * How often a serving broker without a block of producer ids asks for one (ProducerIdManager#prefetch):
+     * its first block within a second of serving, and again after a refusal.
+     */
+    private static final long PRODUCER_ID_PREFETCH_INTERVAL_MS = 1_000;
     /** How long a node other than the quorum leader waits for its DescribeQuorum before answering with its own view. */
     private static final long QUORUM_FORWARD_TIMEOUT_MS = 1_000;
     /** How long an HTTP /v1/quorum waits for the leader's view before answering with the node's own. */
@@ -722,7 +725,6 @@ public final class BasaltNode implements AutoCloseable {
         ControllerChannel toController = new ForwardingControllerChannel(() -> controller, quorum, controllers);
         // Producer ids come in blocks from the active controller, through the lifecycle's controller client.
         ProducerIdManager producerIds = new ProducerIdManager(lifecycle::allocateProducerIds);
-        lifecycle.onRunning(producerIds::prefetch);
         lifecycleThread.scheduleWithFixedDelay(() -> {
             if (lifecycle.state() == BrokerLifecycle.State.RUNNING) {
                 producerIds.prefetch(); // a no-op while a block with ids to spare is held or asked for
@@ -1231,11 +1233,12 @@ public final class BasaltNode implements AutoCloseable {
             log.error("Start-up refused: {}", e.getMessage());
             fail(3, "cannot start: " + e.getMessage());
         } catch (dev.basalt.raft.log.RaftStorageException e) {
-            String full = knownStartFailure(e);
-            if (e.outOfSpace() || full != null && full.endsWith(NO_SPACE_AT_START)) {
-                full = full != null && full.endsWith(NO_SPACE_AT_START) ? full : e.getMessage() + NO_SPACE_AT_START;
-                log.error("Start-up failed: {}", full); // not damage: moving the metadata log aside would be wrong advice
-                fail(1, "cannot start: " + full);
+            String known = knownStartFailure(e);
+            boolean saysNoSpace = known != null && known.endsWith(NO_SPACE_AT_START);
+            if (saysNoSpace || e.outOfSpace()) {
+                String line = saysNoSpace ? known : e.getMessage() + NO_SPACE_AT_START;
+                log.error("Start-up failed: {}", line); // not damage: moving the metadata log aside would be wrong advice
+                fail(1, "cannot start: " + line);
             }
             // Damage below what the quorum committed: the node cannot tell which of its votes and
             // acknowledgements survived, so it must not take part as the same voter (docs/operations.md).

@@ -485,7 +485,7 @@ public final class GroupCoordinator implements MetadataSubscriber, AutoCloseable
                 while (loadOffset < loadTargetOffset && steps++ < 64) {
                     long before = loadOffset;
                     // checksums verified: the group state is rebuilt from these batches, and a
-                    // corrupt one is reported (as a consumer's finding is) instead of replayed
+                    // corrupt one is reported (leadership moves, or the copy is cut) instead of replayed
                     try (FetchSlice slice = p.readVerified(loadOffset, LOAD_READ_BYTES, "the group coordinator's load found it"
                             + " failing its CRC")) {
                         replayBatches(slice.records());
@@ -519,16 +519,13 @@ public final class GroupCoordinator implements MetadataSubscriber, AutoCloseable
                             LOAD_FAILED_RETRY_MS);
                 }
                 loadFailure = why;
-                if (!unloaded) {
-                    timer.schedule(() -> loop.execute(() -> loadStep(gen)), LOAD_FAILED_RETRY_MS, TimeUnit.MILLISECONDS);
-                }
+                retryLoad(gen, LOAD_FAILED_RETRY_MS);
                 return;
             }
             if (loadOffset < loadTargetOffset) {
                 retryLoad(gen);
                 return;
             }
-            loadFailure = null;
             state.onLoaded(clock.millis());
             loaded = true;
             log.info("Loaded {}-{} (leader epoch {}): {} groups", TOPIC, partition, leaderEpoch, state.groups().size());
@@ -644,8 +641,12 @@ public final class GroupCoordinator implements MetadataSubscriber, AutoCloseable
         }
 
         private void retryLoad(int gen) {
+            retryLoad(gen, LOAD_RETRY_MS);
+        }
+
+        private void retryLoad(int gen, long delayMs) {
             if (!unloaded) {
-                timer.schedule(() -> loop.execute(() -> loadStep(gen)), LOAD_RETRY_MS, TimeUnit.MILLISECONDS);
+                timer.schedule(() -> loop.execute(() -> loadStep(gen)), delayMs, TimeUnit.MILLISECONDS);
             }
         }
 

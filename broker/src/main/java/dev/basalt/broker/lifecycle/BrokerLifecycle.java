@@ -78,7 +78,6 @@ public final class BrokerLifecycle implements AlterPartitionSender, AutoCloseabl
     private final java.util.function.Supplier<PossibleLoss> uncleanShutdown;
     private final CompletableFuture<Void> shutdownDone = new CompletableFuture<>();
     private volatile State state = State.CATCHING_UP;
-    private final List<Runnable> onRunning = new java.util.concurrent.CopyOnWriteArrayList<>();
     private boolean inFlight;
     private long lastHeartbeatNs;
     private long failures;
@@ -191,21 +190,7 @@ public final class BrokerLifecycle implements AlterPartitionSender, AutoCloseabl
         if (state != next) {
             log.info("Broker {} lifecycle: {} -> {}", brokerId, state, next);
             state = next;
-            if (next == State.RUNNING) {
-                for (Runnable r : onRunning) {
-                    try {
-                        r.run();
-                    } catch (RuntimeException e) {
-                        log.warn("Broker {}: a start-of-serving task failed", brokerId, e); // the lifecycle goes on
-                    }
-                }
-            }
         }
-    }
-
-    /** Runs {@code r} on the lifecycle thread each time this broker becomes RUNNING (it must not block). */
-    public void onRunning(Runnable r) {
-        onRunning.add(r);
     }
 
     private void register() {

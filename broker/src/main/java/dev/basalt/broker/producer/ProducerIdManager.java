@@ -85,8 +85,8 @@ public final class ProducerIdManager {
 
     /**
      * Asks for a block now unless one is held with ids to spare, ready or on its way (the broker
-     * calls this when it starts serving, and every few seconds while it serves, so a block refused
-     * at the start, by a controller failover say, is asked for again). A refusal fails nobody.
+     * calls this every second while it serves: its first block comes as it starts serving, and a
+     * block refused then, by a controller failover say, is asked for again). A refusal fails nobody.
      */
     public void prefetch() {
         boolean ask;
