@@ -74,8 +74,7 @@ public final class ProducerIdManager {
                 out = new CompletableFuture<>();
                 waiters.add(out);
             }
-            ask = !requesting && prefetched == null && (current == null || usedPercent() >= PREFETCH_PERCENT);
-            requesting |= ask;
+            ask = claimRequest();
         }
         if (ask) {
             requestBlock();
@@ -91,12 +90,22 @@ public final class ProducerIdManager {
     public void prefetch() {
         boolean ask;
         synchronized (this) {
-            ask = !requesting && prefetched == null && (current == null || usedPercent() >= PREFETCH_PERCENT);
-            requesting |= ask;
+            ask = claimRequest();
         }
         if (ask) {
             requestBlock();
         }
+    }
+
+    /**
+     * Whether a block should be asked for now (none on its way or ready, and the current one
+     * missing or {@value #PREFETCH_PERCENT}% used); if so, marks the request as on its way.
+     * Called holding the monitor.
+     */
+    private boolean claimRequest() {
+        boolean ask = !requesting && prefetched == null && (current == null || usedPercent() >= PREFETCH_PERCENT);
+        requesting |= ask;
+        return ask;
     }
 
     private void takePrefetched() {

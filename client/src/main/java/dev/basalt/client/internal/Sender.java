@@ -340,12 +340,18 @@ public final class Sender implements Runnable {
         String m = b.partition() + ": " + b.recordCount() + " record(s) expired after " + (now - b.createdMs())
                 + " ms (delivery.timeout.ms)" + (unreachable ? "; the partition's leader could not be reached" : "")
                 + (last == null ? "" : "; last error: " + last.getMessage()) + leaderlessReason(metadata.current(), b.partition())
-                + (idem == null || b.hasSequence() || idem.waitReason() == null ? "" : "; " + idem.waitReason());
+                + waitedForId(b);
         ClientTimeoutException e = new ClientTimeoutException(m, unreachable ? null : last);
         if (unreachable) {
             e.addSuppressed(last);
         }
         return e;
+    }
+
+    /** Why an unstamped batch waited for the producer's id or epoch, or "" (it was stamped, or ids are off). */
+    private String waitedForId(ProducerBatch b) {
+        String why = idem == null || b.hasSequence() ? null : idem.waitReason();
+        return why == null ? "" : "; " + why;
     }
 
     /** Why a batch that was never sent waited: its partition had no leader (or is unknown), as last seen in metadata. */
